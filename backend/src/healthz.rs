@@ -1,0 +1,36 @@
+//! `GET /healthz`: the unauthenticated liveness probe of the HTTP API.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+/// The body `healthz` answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthBody {
+    /// Always `"ok"` when the function runs.
+    pub status: &'static str,
+    /// When the answer was produced (RFC 3339, ms, UTC).
+    pub timestamp: String,
+}
+
+/// Builds the health body for `now`.
+///
+/// ```
+/// let body = backend::healthz::health_body(chrono::DateTime::UNIX_EPOCH);
+/// assert_eq!(body.status, "ok");
+/// assert_eq!(body.timestamp, "1970-01-01T00:00:00.000Z");
+/// ```
+#[must_use]
+pub fn health_body(now: DateTime<Utc>) -> HealthBody {
+    HealthBody { status: "ok", timestamp: now.to_rfc3339_opts(SecondsFormat::Millis, true) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_serializes_with_status_and_timestamp() {
+        let v = serde_json::to_value(health_body(DateTime::UNIX_EPOCH)).unwrap();
+        assert_eq!(v, serde_json::json!({"status": "ok", "timestamp": "1970-01-01T00:00:00.000Z"}));
+    }
+}

@@ -1,0 +1,446 @@
+//! Loading and validating a platform spec, with errors that name file, line and key.
+
+use std::fmt;
+use std::path::Path;
+
+use rust_decimal::Decimal;
+use thiserror::Error;
+
+use crate::model::PlatformSpec;
+
+/// One thing wrong with a spec: where (line, key path) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line, when the location is known.
+    pub line: Option<usize>,
+    /// Key path (`functions[3].memory_mb`); empty for the document itself.
+    pub path: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+/// Why a spec could not be loaded.
+#[derive(Debug, Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("{file}: cannot read platform spec: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid spec; every problem found is listed.
+    #[error("{}", render_problems(file, problems))]
+    Invalid {
+        /// The file.
+        file: String,
+        /// Everything wrong with it, in document order.
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_problems(file: &str, problems: &[Problem]) -> String {
+    problems.iter().map(|p| ProblemAt { file, problem: p }.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+struct ProblemAt<'a> {
+    file: &'a str,
+    problem: &'a Problem,
+}
+
+impl fmt::Display for ProblemAt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.problem.line {
+            write!(f, ":{line}")?;
+        }
+        if self.problem.path.is_empty() {
+            write!(f, ": {}", self.problem.message)
+        } else {
+            write!(f, ": {}: {}", self.problem.path, self.problem.message)
+        }
+    }
+}
+
+/// Reads and validates the spec at `path`.
+///
+/// # Errors
+/// [`SpecError::Read`] when the file cannot be read, [`SpecError::Invalid`] listing every problem
+/// (syntax, unknown or missing keys, out-of-range values, dangling references) with its line.
+pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|source| SpecError::Read { file: file.clone(), source })?;
+    parse(&source, &file)
+}
+
+/// Parses and validates spec text; `file` is only used in messages.
+///
+/// ```
+/// let err = platform_spec::parse("[platform]\nname = 'x'\n", "x.toml").unwrap_err();
+/// assert!(err.to_string().starts_with("x.toml:"));
+/// ```
+///
+/// # Errors
+/// [`SpecError::Invalid`] listing every problem with its line and key path.
+pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
+    let invalid = |problems| SpecError::Invalid { file: file.to_owned(), problems };
+    let deserializer = toml::de::Deserializer::parse(source).map_err(|e| {
+        invalid(vec![Problem {
+            line: e.span().map(|s| line_of(source, s.start)),
+            path: String::new(),
+            message: e.message().to_owned(),
+        }])
+    })?;
+    let spec: PlatformSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        let line = inner.span().map(|s| line_of(source, s.start)).or_else(|| locate(source, &path));
+        invalid(vec![Problem { line, path, message: inner.message().to_owned() }])
+    })?;
+    let problems: Vec<Problem> = validate(&spec)
+        .into_iter()
+        .map(|(path, message)| Problem { line: locate(source, &path), path, message })
+        .collect();
+    if problems.is_empty() { Ok(spec) } else { Err(invalid(problems)) }
+}
+
+fn line_of(source: &str, offset: usize) -> usize {
+    source.get(..offset).map_or(0, |s| s.matches('\n').count()) + 1
+}
+
+/// The line of the deepest item of `path` present in the document (the table header when the key is
+/// missing), found by walking a span-keeping parse of the source.
+fn locate(source: &str, path: &str) -> Option<usize> {
+    let doc = toml_edit::Document::parse(source).ok()?;
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut best = None;
+    for segment in split_path(path) {
+        let next = match segment {
+            Segment::Key(k) => item.get(k),
+            Segment::Index(i) => item.get(i),
+        };
+        let Some(next) = next else { break };
+        item = next;
+        let span = match item {
+            toml_edit::Item::Table(t) => t.span(),
+            toml_edit::Item::ArrayOfTables(a) => a.get(0).and_then(toml_edit::Table::span),
+            _ => item.span(),
+        };
+        if let Some(span) = span {
+            best = Some(line_of(source, span.start));
+        }
+    }
+    best
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn split_path(path: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            out.push(Segment::Key(key));
+        }
+        for index in rest.split('[').filter(|s| !s.is_empty()) {
+            if let Ok(i) = index.trim_end_matches(']').parse() {
+                out.push(Segment::Index(i));
+            }
+        }
+    }
+    out
+}
+
+/// CloudWatch Logs' allowed retention values (PutRetentionPolicy).
+const RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+}
+
+/// Semantic checks after deserialization; returns `(key path, message)` pairs in document order.
+fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut bad = |path: String, message: String| out.push((path, message));
+    let p = &spec.platform;
+    if !is_name(&p.name) {
+        bad("platform.name".into(), format!("expected lowercase letters, digits and '-', found \"{}\"", p.name));
+    }
+    if !is_name(&p.environment) {
+        bad(
+            "platform.environment".into(),
+            format!("expected lowercase letters, digits and '-', found \"{}\"", p.environment),
+        );
+    }
+    let region_ok = {
+        let parts: Vec<_> = p.region.split('-').collect();
+        parts.len() >= 3
+            && parts.iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && parts.last().is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !region_ok {
+        bad("platform.region".into(), format!("expected an AWS region like us-east-1, found \"{}\"", p.region));
+    }
+    if let Some(account) = &p.account_id {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            bad("platform.account_id".into(), format!("expected 12 digits, found \"{account}\""));
+        }
+    }
+    if !RETENTION_DAYS.contains(&p.log_retention_days) {
+        bad(
+            "platform.log_retention_days".into(),
+            format!("expected one of CloudWatch's retention values {RETENTION_DAYS:?}, found {}", p.log_retention_days),
+        );
+    }
+    if let Some(rate) = p.xray_sampling_percent {
+        if rate > 100 {
+            bad("platform.xray_sampling_percent".into(), format!("expected 0..=100, found {rate}"));
+        }
+    }
+
+    let mut seen_ids = std::collections::HashSet::new();
+    let mut seen_names = std::collections::HashSet::new();
+    for (i, f) in spec.functions.iter().enumerate() {
+        let at = |k: &str| format!("functions[{i}].{k}");
+        if !seen_ids.insert(f.id.as_str()) {
+            bad(at("id"), format!("duplicate function id \"{}\"", f.id));
+        }
+        if !seen_names.insert(f.name.as_str()) {
+            bad(at("name"), format!("duplicate function name \"{}\"", f.name));
+        }
+        if f.name.is_empty() || f.name.len() > 64 {
+            bad(at("name"), "expected 1..=64 characters".into());
+        }
+        if !(128..=10240).contains(&f.memory_mb) {
+            bad(at("memory_mb"), format!("expected 128..10240, found {}", f.memory_mb));
+        }
+        if !(1..=900).contains(&f.timeout_s) {
+            bad(at("timeout_s"), format!("expected 1..900 seconds, found {}", f.timeout_s));
+        }
+    }
+    for (a, api) in spec.http_apis.iter().enumerate() {
+        let mut keys = std::collections::HashSet::new();
+        if api.id.is_empty() {
+            bad(format!("http_apis[{a}].id"), "expected the API id (ApiId dimension)".into());
+        }
+        for (r, route) in api.routes.iter().enumerate() {
+            let at = |k: &str| format!("http_apis[{a}].routes[{r}].{k}");
+            if !METHODS.contains(&route.method.as_str()) {
+                bad(at("method"), format!("expected one of {METHODS:?}, found \"{}\"", route.method));
+            }
+            if !route.path.starts_with('/') {
+                bad(at("path"), format!("expected a path starting with '/', found \"{}\"", route.path));
+            }
+            if spec.function(&route.function).is_none() {
+                bad(at("function"), format!("no function with id \"{}\" in [[functions]]", route.function));
+            }
+            if !keys.insert(route.route_key()) {
+                bad(at("path"), format!("duplicate route \"{}\"", route.route_key()));
+            }
+        }
+    }
+    for (s, sm) in spec.state_machines.iter().enumerate() {
+        if !sm.arn.starts_with("arn:aws:states:") {
+            bad(format!("state_machines[{s}].arn"), format!("expected arn:aws:states:…, found \"{}\"", sm.arn));
+        }
+        for (t, task) in sm.tasks.iter().enumerate() {
+            if spec.function(task).is_none() {
+                bad(format!("state_machines[{s}].tasks[{t}]"), format!("no function with id \"{task}\""));
+            }
+        }
+    }
+    let mut tables = std::collections::HashSet::new();
+    for (t, table) in spec.tables.iter().enumerate() {
+        if !tables.insert(table.name.as_str()) {
+            bad(format!("tables[{t}].name"), format!("duplicate table \"{}\"", table.name));
+        }
+        let mut gsis = std::collections::HashSet::new();
+        for (g, gsi) in table.gsis.iter().enumerate() {
+            if !gsis.insert(gsi.name.as_str()) {
+                bad(format!("tables[{t}].gsis[{g}].name"), format!("duplicate index \"{}\"", gsi.name));
+            }
+        }
+    }
+    for (m, model) in spec.bedrock_models.iter().enumerate() {
+        if model.id.trim().is_empty() {
+            bad(format!("bedrock_models[{m}].id"), "expected a model id".into());
+        }
+    }
+    for (b, budget) in spec.budgets.iter().enumerate() {
+        if budget.limit_usd <= Decimal::ZERO {
+            bad(format!("budgets[{b}].limit_usd"), format!("expected an amount > 0, found {}", budget.limit_usd));
+        }
+        for (key, list) in [
+            ("actual_thresholds_percent", &budget.actual_thresholds_percent),
+            ("forecast_thresholds_percent", &budget.forecast_thresholds_percent),
+        ] {
+            if let Some(t) = list.iter().find(|t| !(1..=1000).contains(*t)) {
+                bad(format!("budgets[{b}].{key}"), format!("expected percentages 1..=1000, found {t}"));
+            }
+        }
+    }
+    let n = &spec.notifications;
+    if n.slack_webhook_secret.starts_with("http") {
+        bad(
+            "notifications.slack_webhook_secret".into(),
+            "expected the NAME of a Secrets Manager secret holding the webhook, found a URL: keep the webhook out \
+             of the spec"
+                .into(),
+        );
+    }
+    for (key, arn) in [("sns_critical_topic_arn", &n.sns_critical_topic_arn), ("sns_warning_topic_arn", &n.sns_warning_topic_arn)] {
+        if !arn.starts_with("arn:aws:sns:") {
+            bad(format!("notifications.{key}"), format!("expected arn:aws:sns:…, found \"{arn}\""));
+        }
+    }
+    if spec.ledger.table.is_empty() {
+        bad("ledger.table".into(), "expected a DynamoDB table name".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[platform]
+name = "demo"
+environment = "dev"
+region = "us-east-1"
+log_retention_days = 30
+
+[[functions]]
+id = "a"
+name = "demo-dev-a"
+memory_mb = 512
+timeout_s = 10
+tier = "critical"
+
+[[functions]]
+id = "b"
+name = "demo-dev-b"
+memory_mb = 64
+timeout_s = 10
+tier = "standard"
+
+[notifications]
+slack_webhook_secret = "demo/dev/slack"
+sns_critical_topic_arn = "arn:aws:sns:us-east-1:123456789012:crit"
+sns_warning_topic_arn = "arn:aws:sns:us-east-1:123456789012:warn"
+
+[ledger]
+table = "demo-dev-ledger"
+"#;
+
+    fn problems(src: &str) -> Vec<Problem> {
+        match parse(src, "x.toml") {
+            Err(SpecError::Invalid { problems, .. }) => problems,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn range_error_names_file_line_and_key() {
+        let p = problems(MINIMAL);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].path, "functions[1].memory_mb");
+        assert_eq!(p[0].line, Some(18));
+        let err = parse(MINIMAL, "infra/platforms/x.toml").unwrap_err().to_string();
+        assert_eq!(err, "infra/platforms/x.toml:18: functions[1].memory_mb: expected 128..10240, found 64");
+    }
+
+    #[test]
+    fn valid_spec_loads() {
+        let spec = parse(&MINIMAL.replace("memory_mb = 64", "memory_mb = 128"), "x.toml").unwrap();
+        assert_eq!(spec.functions.len(), 2);
+        assert_eq!(spec.managed_prefix(), "demo-dev");
+        assert_eq!(spec.functions[0].runtime, "provided.al2023");
+        assert_eq!(spec.cost.ce_daily_request_cap, 5);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let src = MINIMAL.replace("memory_mb = 64", "memory_mb = 128\nmemroy = 1");
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("unknown field `memroy`"), "{p:?}");
+        assert_eq!(p[0].line, Some(19));
+        assert!(p[0].path.starts_with("functions[1]"), "{p:?}");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let src = MINIMAL.replace("timeout_s = 10\ntier = \"standard\"", "timeout_s = \"ten\"\ntier = \"standard\"");
+        let p = problems(&src);
+        assert_eq!(p[0].path, "functions[1].timeout_s");
+        assert_eq!(p[0].line, Some(19));
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let p = problems("[platform\nname = 1");
+        assert_eq!(p[0].line, Some(1));
+        assert!(p[0].path.is_empty());
+    }
+
+    #[test]
+    fn missing_section_is_reported() {
+        let src = MINIMAL.replace("[ledger]\ntable = \"demo-dev-ledger\"\n", "");
+        let p = problems(&src);
+        assert!(p[0].message.contains("missing field `ledger`"), "{p:?}");
+    }
+
+    #[test]
+    fn all_semantic_problems_are_listed_together() {
+        let src = MINIMAL
+            .replace("memory_mb = 64", "memory_mb = 128")
+            .replace("log_retention_days = 30", "log_retention_days = 31")
+            .replace("demo/dev/slack", "https://hooks.slack.com/services/T/B/X")
+            .replace("name = \"demo-dev-b\"", "name = \"demo-dev-a\"");
+        let p = problems(&src);
+        let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["platform.log_retention_days", "functions[1].name", "notifications.slack_webhook_secret"]
+        );
+        assert_eq!(p[0].line, Some(6));
+        assert!(p[2].message.contains("keep the webhook out"));
+    }
+
+    #[test]
+    fn dangling_route_function_is_an_error() {
+        let src = MINIMAL.replace("memory_mb = 64", "memory_mb = 128").replace(
+            "[notifications]",
+            "[[http_apis]]\nname = \"api\"\nid = \"abc\"\n[[http_apis.routes]]\nmethod = \"GET\"\npath = \"/x\"\nfunction = \"zzz\"\n\n[notifications]",
+        );
+        let p = problems(&src);
+        assert_eq!(p[0].path, "http_apis[0].routes[0].function");
+        assert!(p[0].message.contains("\"zzz\""));
+        assert_eq!(p[0].line, Some(28));
+    }
+
+    #[test]
+    fn budget_amounts_accept_int_float_and_text() {
+        for (lit, want) in [("500", "500"), ("500.5", "500.5"), ("\"123.45\"", "123.45")] {
+            let src = MINIMAL.replace("memory_mb = 64", "memory_mb = 128").replace(
+                "[notifications]",
+                &format!("[[budgets]]\nname = \"b\"\nlimit_usd = {lit}\nactual_thresholds_percent = [80, 100]\n\n[notifications]"),
+            );
+            let spec = parse(&src, "x.toml").unwrap();
+            assert_eq!(spec.budgets[0].limit_usd.to_string(), want);
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! The platform spec model: what exists in one platform environment.
+//!
+//! Field names mirror the TOML keys (`snake_case`). Unknown keys are errors, so a typo cannot silently
+//! drop a function from the dashboards and alarms.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+use telemetry::catalogue::Agent;
+
+/// One platform environment: everything dashboards, alarms and cost need to know about it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSpec {
+    /// Identity of the platform environment.
+    pub platform: PlatformInfo,
+    /// Lambda functions.
+    #[serde(default)]
+    pub functions: Vec<FunctionSpec>,
+    /// API Gateway HTTP APIs.
+    #[serde(default)]
+    pub http_apis: Vec<HttpApiSpec>,
+    /// Step Functions state machines.
+    #[serde(default)]
+    pub state_machines: Vec<StateMachineSpec>,
+    /// DynamoDB tables.
+    #[serde(default)]
+    pub tables: Vec<TableSpec>,
+    /// SQS queues and dead-letter queues.
+    #[serde(default)]
+    pub queues: Vec<QueueSpec>,
+    /// S3 buckets.
+    #[serde(default)]
+    pub buckets: Vec<BucketSpec>,
+    /// ECS services (Fargate), optionally behind an ALB.
+    #[serde(default)]
+    pub ecs_services: Vec<EcsServiceSpec>,
+    /// Bedrock models the platform calls.
+    #[serde(default)]
+    pub bedrock_models: Vec<BedrockModelSpec>,
+    /// AWS Budgets watched by the cost governance.
+    #[serde(default)]
+    pub budgets: Vec<BudgetSpec>,
+    /// Where reports and alarms go.
+    pub notifications: NotificationSpec,
+    /// The governance ledger (DynamoDB).
+    pub ledger: LedgerSpec,
+    /// Cost governance settings.
+    #[serde(default)]
+    pub cost: CostSettings,
+}
+
+/// `[platform]`: identity and platform-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformInfo {
+    /// Platform name, lowercase (`collectiq`). First part of every generated resource name.
+    pub name: String,
+    /// Environment (`dev`, `prod`).
+    pub environment: String,
+    /// AWS region (`us-east-1`).
+    pub region: String,
+    /// Account id, when known (console links use it).
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// Team that owns the platform (the `Owner` tag).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// CloudWatch Logs retention for every log group of the platform, in days.
+    pub log_retention_days: u32,
+    /// X-Ray sampling in percent (0..=100); `None` means Lambda's default.
+    #[serde(default)]
+    pub xray_sampling_percent: Option<u8>,
+}
+
+/// How much a resource matters to the people paged for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// On the user's path (API, valuation pipeline): its failures page on-call.
+    Critical,
+    /// Important but not user-facing: warnings to Slack.
+    Standard,
+    /// Best effort (reports, housekeeping): warnings only, lower sensitivity.
+    Background,
+}
+
+/// `[[functions]]`: one Lambda function.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// Logical id used by routes and state machines (`cards_get`).
+    pub id: String,
+    /// Deployed function name (`collectiq-prod-cards_get`), the `FunctionName` dimension.
+    pub name: String,
+    /// Memory in MB (128..=10240).
+    pub memory_mb: u32,
+    /// Timeout in seconds (1..=900).
+    pub timeout_s: u32,
+    /// Criticality tier.
+    pub tier: Tier,
+    /// Lambda runtime (`provided.al2023`, `python3.12`).
+    #[serde(default = "default_runtime")]
+    pub runtime: String,
+    /// The agent this function implements, if any.
+    #[serde(default, deserialize_with = "de_agent_opt")]
+    #[serde(serialize_with = "ser_agent_opt")]
+    pub agent: Option<Agent>,
+}
+
+fn default_runtime() -> String {
+    "provided.al2023".to_owned()
+}
+
+/// `[[http_apis]]`: one API Gateway HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpApiSpec {
+    /// API name.
+    pub name: String,
+    /// API id (the `ApiId` dimension).
+    pub id: String,
+    /// Stage (`$default`), the `Stage` dimension.
+    #[serde(default = "default_stage")]
+    pub stage: String,
+    /// Routes.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+}
+
+fn default_stage() -> String {
+    "$default".to_owned()
+}
+
+/// How a route authenticates callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteAuth {
+    /// Cognito JWT authorizer.
+    Jwt,
+    /// No authorizer (health checks).
+    None,
+}
+
+/// `[[http_apis.routes]]`: one route.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// HTTP method (`GET`).
+    pub method: String,
+    /// Path (`/cards/{id}`).
+    pub path: String,
+    /// Id of the function that serves it.
+    pub function: String,
+    /// Authorization.
+    #[serde(default = "default_auth")]
+    pub auth: RouteAuth,
+}
+
+fn default_auth() -> RouteAuth {
+    RouteAuth::Jwt
+}
+
+impl RouteSpec {
+    /// The route key as API Gateway spells it (`GET /cards/{id}`), the `Route` dimension.
+    #[must_use]
+    pub fn route_key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// `[[state_machines]]`: one Step Functions state machine.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateMachineSpec {
+    /// Name.
+    pub name: String,
+    /// ARN, the `StateMachineArn` dimension.
+    pub arn: String,
+    /// Function ids of its Lambda tasks, in order.
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    /// Normal execution time, in seconds; the duration warning fires above it.
+    #[serde(default = "default_sfn_duration")]
+    pub expected_duration_s: u32,
+}
+
+fn default_sfn_duration() -> u32 {
+    30
+}
+
+/// `[[tables]]`: one DynamoDB table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// Table name.
+    pub name: String,
+    /// Partition key attribute.
+    pub partition_key: String,
+    /// Sort key attribute.
+    #[serde(default)]
+    pub sort_key: Option<String>,
+    /// Global secondary indexes.
+    #[serde(default)]
+    pub gsis: Vec<GsiSpec>,
+    /// TTL attribute, if TTL is on.
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+}
+
+/// `[[tables.gsis]]`: one global secondary index.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GsiSpec {
+    /// Index name, the `GlobalSecondaryIndexName` dimension.
+    pub name: String,
+    /// Partition key attribute.
+    pub partition_key: String,
+    /// Sort key attribute.
+    #[serde(default)]
+    pub sort_key: Option<String>,
+}
+
+/// What a queue is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    /// A work queue.
+    Queue,
+    /// A dead-letter queue: any message in it is a failure someone must look at.
+    Dlq,
+}
+
+/// `[[queues]]`: one SQS queue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    /// Queue name, the `QueueName` dimension.
+    pub name: String,
+    /// Work queue or DLQ.
+    pub kind: QueueKind,
+}
+
+/// `[[buckets]]`: one S3 bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSpec {
+    /// Bucket name.
+    pub name: String,
+}
+
+/// `[[ecs_services]]`: one ECS service.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsServiceSpec {
+    /// Cluster name, the `ClusterName` dimension.
+    pub cluster: String,
+    /// Service name, the `ServiceName` dimension.
+    pub service: String,
+    /// Launch type (`FARGATE`).
+    #[serde(default = "default_launch_type")]
+    pub launch_type: String,
+    /// Desired task count.
+    pub desired_count: u32,
+    /// The ALB in front of it, if any.
+    #[serde(default)]
+    pub load_balancer: Option<LoadBalancerSpec>,
+}
+
+fn default_launch_type() -> String {
+    "FARGATE".to_owned()
+}
+
+/// `load_balancer = { .. }`: an Application Load Balancer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    /// The `LoadBalancer` dimension value (`app/name/0123456789abcdef`).
+    pub arn_suffix: String,
+    /// The `TargetGroup` dimension value (`targetgroup/name/0123456789abcdef`).
+    pub target_group_arn_suffix: String,
+}
+
+/// `[[bedrock_models]]`: one Bedrock model the platform calls.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BedrockModelSpec {
+    /// Model id or inference-profile id as passed to Converse (the `ModelId` dimension).
+    pub id: String,
+    /// Human label (`Claude 3.5 Sonnet`).
+    pub label: String,
+    /// The Cost Explorer SERVICE name it is billed under, when it is a Marketplace model.
+    #[serde(default)]
+    pub billing_service: Option<String>,
+    /// Agents that call it.
+    #[serde(default, deserialize_with = "de_agents", serialize_with = "ser_agents")]
+    pub agents: Vec<Agent>,
+}
+
+/// `[[budgets]]`: one AWS Budget.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    /// Budget name in AWS Budgets.
+    pub name: String,
+    /// Monthly limit in USD.
+    #[serde(deserialize_with = "de_usd")]
+    pub limit_usd: Decimal,
+    /// ACTUAL thresholds in percent (`[80, 100]`).
+    pub actual_thresholds_percent: Vec<u32>,
+    /// FORECASTED thresholds in percent (`[100]`).
+    #[serde(default)]
+    pub forecast_thresholds_percent: Vec<u32>,
+}
+
+/// `[notifications]`: where reports and alarms go. Names and ARNs only, never secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSpec {
+    /// Secrets Manager secret name holding the Slack incoming-webhook URL.
+    pub slack_webhook_secret: String,
+    /// SNS topic for critical alarms (pages on-call).
+    pub sns_critical_topic_arn: String,
+    /// SNS topic for warnings (Slack).
+    pub sns_warning_topic_arn: String,
+}
+
+/// `[ledger]`: the governance ledger table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSpec {
+    /// DynamoDB table name (PK `pk`, SK `sk`, TTL `expires_at`).
+    pub table: String,
+}
+
+/// `[cost]`: cost governance settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostSettings {
+    /// Most Cost Explorer requests per UTC day ($0.01 each).
+    #[serde(default = "default_ce_cap")]
+    pub ce_daily_request_cap: u32,
+    /// A service's day must cost at least this much to be reported as an anomaly.
+    #[serde(default = "default_anomaly_floor", deserialize_with = "de_usd")]
+    pub anomaly_min_daily_usd: Decimal,
+    /// Drift between estimated and billed Bedrock spend that raises a warning, in percent.
+    #[serde(default = "default_drift")]
+    pub reconciliation_drift_percent: u32,
+    /// The cost model the platform was designed against, if any.
+    #[serde(default)]
+    pub design_model: Option<DesignCostModel>,
+}
+
+impl Default for CostSettings {
+    fn default() -> Self {
+        Self {
+            ce_daily_request_cap: default_ce_cap(),
+            anomaly_min_daily_usd: default_anomaly_floor(),
+            reconciliation_drift_percent: default_drift(),
+            design_model: None,
+        }
+    }
+}
+
+fn default_ce_cap() -> u32 {
+    5
+}
+fn default_anomaly_floor() -> Decimal {
+    Decimal::from(5)
+}
+fn default_drift() -> u32 {
+    10
+}
+
+/// `[cost.design_model]`: the monthly cost model the platform was designed against.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignCostModel {
+    /// Valuations per month the model assumes.
+    pub valuations_per_month: u64,
+    /// Monthly USD per component (`bedrock`, `rekognition`, `lambda`, ...).
+    #[serde(deserialize_with = "de_usd_map")]
+    pub components_usd: std::collections::BTreeMap<String, Decimal>,
+}
+
+impl DesignCostModel {
+    /// Total monthly USD of the model.
+    #[must_use]
+    pub fn total_usd(&self) -> Decimal {
+        self.components_usd.values().copied().sum()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum UsdRepr {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+fn usd_from(repr: UsdRepr) -> Result<Decimal, String> {
+    let value = match repr {
+        UsdRepr::Int(i) => Decimal::from(i),
+        // The float's shortest round-trip text is what the author typed, so parse that, not the binary value.
+        UsdRepr::Float(f) => f.to_string().parse::<Decimal>().map_err(|e| format!("{f}: {e}"))?,
+        UsdRepr::Text(s) => s.trim().parse::<Decimal>().map_err(|e| format!("\"{s}\" is not an amount: {e}"))?,
+    };
+    if value.is_sign_negative() {
+        return Err(format!("expected an amount >= 0, found {value}"));
+    }
+    Ok(value)
+}
+
+fn de_usd<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    usd_from(UsdRepr::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+fn de_usd_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, Decimal>, D::Error> {
+    let raw = std::collections::BTreeMap::<String, UsdRepr>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| usd_from(v).map(|v| (k.clone(), v)).map_err(|e| format!("{k}: {e}")))
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
+}
+
+fn agent_from(name: &str) -> Result<Agent, String> {
+    Agent::ALL.into_iter().find(|a| a.as_str() == name).ok_or_else(|| {
+        let known: Vec<_> = Agent::ALL.iter().map(|a| a.as_str()).collect();
+        format!("unknown agent \"{name}\", expected one of {}", known.join(", "))
+    })
+}
+
+fn de_agent_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Agent>, D::Error> {
+    let name = String::deserialize(d)?;
+    agent_from(&name).map(Some).map_err(serde::de::Error::custom)
+}
+
+fn de_agents<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Agent>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|n| agent_from(n))
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
+}
+
+fn ser_agent_opt<S: serde::Serializer>(agent: &Option<Agent>, s: S) -> Result<S::Ok, S::Error> {
+    match agent {
+        Some(a) => s.serialize_some(a.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_agents<S: serde::Serializer>(agents: &[Agent], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(agents.iter().map(|a| a.as_str()))
+}
+
+impl PlatformSpec {
+    /// `{platform}-{env}`, the prefix of every name governance manages (dashboards, alarms).
+    #[must_use]
+    pub fn managed_prefix(&self) -> String {
+        format!("{}-{}", self.platform.name, self.platform.environment)
+    }
+
+    /// The function with logical id `id`.
+    #[must_use]
+    pub fn function(&self, id: &str) -> Option<&FunctionSpec> {
+        self.functions.iter().find(|f| f.id == id)
+    }
+
+    /// Dead-letter queues.
+    pub fn dlqs(&self) -> impl Iterator<Item = &QueueSpec> {
+        self.queues.iter().filter(|q| q.kind == QueueKind::Dlq)
+    }
+}

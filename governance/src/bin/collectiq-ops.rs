@@ -1,0 +1,2 @@
+//! The `collectiq-ops` CLI.
+fn main() {}

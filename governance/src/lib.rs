@@ -1,0 +1,1 @@
+//! `governance`: the imperative shell around the pure `dashboards`, `alarms` and `cost` crates.

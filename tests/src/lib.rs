@@ -1,0 +1,1 @@
+//! Harnesses shared by the workspace integration tests.
