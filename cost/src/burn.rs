@@ -1,0 +1,887 @@
+//! Budget burn: month-to-date spend against a monthly budget, projections to month end, days until the
+//! budget is exhausted, and the alert tier. Formulas: reference `cost-anchors.md` §4, documented in
+//! `docs/cost.md`.
+//!
+//! With budget `B`, month length `D` days, elapsed fraction `f` (UTC seconds since the 1st / `D`·86 400),
+//! and actual month-to-date spend `A`:
+//! - expected linear spend `E = B·f`, burn ratio `r = A/E`;
+//! - linear projection `P_lin = A/f` (unstable for `f < 0.2`);
+//! - recent-rate projection `P_rec = A + ṙ·D·(1 − f)`, `ṙ` = mean of the last 7 *complete* days (today
+//!   and `Estimated` days dropped; if fewer than 3 remain, estimated days are used and flagged);
+//! - CE projection `P_ce = A − (spend already inside the forecast window) + Σ MeanValue`, with the
+//!   interval from the bounds when all are present;
+//! - blended `P = Σ wᵢ·Pᵢ / Σ wᵢ` with `w_lin = f` when `f ≥ 0.2` else 0, `w_rec = 1`, `w_ce = 1`
+//!   (absent projections weigh 0; with nothing else, `P = P_lin`, flagged low-confidence);
+//! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::input::{Budget, CostForecast, DailyTotal};
+
+/// Below this elapsed fraction the linear projection `A/f` gets no weight in the blend.
+pub const LINEAR_MIN_FRACTION: Decimal = Decimal::from_parts(2, 0, 0, false, 1);
+/// Days in the trailing recent-rate window.
+pub const RECENT_WINDOW_DAYS: i64 = 7;
+/// Fewest complete (non-estimated) days the recent rate needs before it falls back to estimated days.
+pub const MIN_COMPLETE_DAYS: usize = 3;
+
+/// A calendar month in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MonthPeriod {
+    /// The 1st of the month.
+    pub start: NaiveDate,
+    /// The 1st of the next month (exclusive).
+    pub end: NaiveDate,
+}
+
+impl MonthPeriod {
+    /// The month containing `date`.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// let m = cost::burn::MonthPeriod::containing(NaiveDate::from_ymd_opt(2024, 2, 10).unwrap());
+    /// assert_eq!(m.days(), 29);
+    /// assert_eq!(m.key(), "2024-02");
+    /// ```
+    #[must_use]
+    pub fn containing(date: NaiveDate) -> Self {
+        let start = date.with_day(1).unwrap_or(date);
+        let end = start.checked_add_months(chrono::Months::new(1)).unwrap_or(start);
+        Self { start, end }
+    }
+
+    /// Number of days in the month.
+    #[must_use]
+    pub fn days(&self) -> u32 {
+        u32::try_from((self.end - self.start).num_days()).unwrap_or(0)
+    }
+
+    /// `YYYY-MM`, the period key the alert ledger uses.
+    #[must_use]
+    pub fn key(&self) -> String {
+        self.start.format("%Y-%m").to_string()
+    }
+
+    /// The previous month.
+    #[must_use]
+    pub fn previous(&self) -> Self {
+        Self::containing(self.start - Duration::days(1))
+    }
+
+    /// Whether `date` is inside the month.
+    #[must_use]
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        date >= self.start && date < self.end
+    }
+}
+
+/// The budget alert tier: the highest threshold reached by `max(actual, blended projection)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Below 80 %.
+    Ok,
+    /// At or above 80 %.
+    Pct80,
+    /// At or above 100 %.
+    Pct100,
+    /// At or above 120 % (warning in the SRE mapping: `r ≥ 1.2` or `P ≥ 1.2B`).
+    Pct120,
+    /// At or above 150 % (critical: `r ≥ 1.5` or `P ≥ 1.5B`).
+    Pct150,
+}
+
+impl Tier {
+    /// All tiers, lowest first.
+    pub const ALL: [Self; 5] = [Self::Ok, Self::Pct80, Self::Pct100, Self::Pct120, Self::Pct150];
+
+    /// The threshold in percent of the budget (0 for `Ok`).
+    #[must_use]
+    pub const fn threshold_pct(self) -> u32 {
+        match self {
+            Self::Ok => 0,
+            Self::Pct80 => 80,
+            Self::Pct100 => 100,
+            Self::Pct120 => 120,
+            Self::Pct150 => 150,
+        }
+    }
+
+    /// The tier reached by `pct` percent of the budget.
+    ///
+    /// ```
+    /// use cost::burn::Tier;
+    /// use rust_decimal::Decimal;
+    /// assert_eq!(Tier::from_pct(Decimal::from(80)), Tier::Pct80);
+    /// assert_eq!(Tier::from_pct(Decimal::new(7999, 2)), Tier::Ok);
+    /// ```
+    #[must_use]
+    pub fn from_pct(pct: Decimal) -> Self {
+        Self::ALL
+            .into_iter()
+            .rev()
+            .find(|t| pct >= Decimal::from(t.threshold_pct()))
+            .unwrap_or(Self::Ok)
+    }
+
+    /// Short label: `OK`, `80%`, ...
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Pct80 => "80%",
+            Self::Pct100 => "100%",
+            Self::Pct120 => "120%",
+            Self::Pct150 => "150%",
+        }
+    }
+
+    /// Word used in messages.
+    #[must_use]
+    pub const fn severity(self) -> Severity {
+        match self {
+            Self::Ok => Severity::Ok,
+            Self::Pct80 => Severity::Notice,
+            Self::Pct100 | Self::Pct120 => Severity::Warning,
+            Self::Pct150 => Severity::Critical,
+        }
+    }
+
+    /// Emoji for Slack and the terminal.
+    #[must_use]
+    pub const fn emoji(self) -> &'static str {
+        match self {
+            Self::Ok => "✅",
+            Self::Pct80 => "🟡",
+            Self::Pct100 => "🟠",
+            Self::Pct120 => "🔴",
+            Self::Pct150 => "🚨",
+        }
+    }
+}
+
+/// How loud a tier is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Nothing to say.
+    Ok,
+    /// Worth a look (80 %).
+    Notice,
+    /// Act this week (100 %, 120 %).
+    Warning,
+    /// Act now (150 %, or actual spend already over the budget): also goes to SNS.
+    Critical,
+}
+
+impl Severity {
+    /// Upper-case word.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Notice => "NOTICE",
+            Self::Warning => "WARNING",
+            Self::Critical => "CRITICAL",
+        }
+    }
+}
+
+/// CE forecast as requested: the response plus the `PredictionIntervalLevel` the request used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CeForecastInput {
+    /// The `GetCostForecast` response (period: today .. month end).
+    pub forecast: CostForecast,
+    /// The `PredictionIntervalLevel` of the request (51–99), if an interval was asked for.
+    pub prediction_interval_level: Option<u8>,
+}
+
+/// Everything needed to compute one budget's burn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurnInput {
+    /// Budget name.
+    pub budget_name: String,
+    /// Monthly limit `B` (USD).
+    pub limit: Decimal,
+    /// Actual month-to-date spend `A` (USD), from Budgets `CalculatedSpend.ActualSpend`.
+    pub actual: Decimal,
+    /// Budgets' own `ForecastedSpend`, reported alongside (not blended: it is CE's forecast again).
+    pub budgets_forecast: Option<Decimal>,
+    /// CE daily totals for the budget's scope: at least the last 7 days plus this month so far.
+    pub daily: Vec<DailyTotal>,
+    /// CE forecast for the rest of the month, when the call succeeded.
+    pub ce_forecast: Option<CeForecastInput>,
+}
+
+impl BurnInput {
+    /// Builds the input from a `DescribeBudgets` budget.
+    ///
+    /// # Errors
+    /// [`BurnError::NoLimit`] when the budget has no `BudgetLimit`.
+    ///
+    /// ```
+    /// let b: cost::input::Budget = serde_json::from_str(r#"{"BudgetName":"prod",
+    ///   "BudgetLimit":{"Amount":"500","Unit":"USD"},
+    ///   "CalculatedSpend":{"ActualSpend":{"Amount":"250","Unit":"USD"}}}"#).unwrap();
+    /// let input = cost::burn::BurnInput::from_budget(&b, vec![], None).unwrap();
+    /// assert_eq!(input.actual, rust_decimal::Decimal::from(250));
+    /// ```
+    pub fn from_budget(
+        budget: &Budget,
+        daily: Vec<DailyTotal>,
+        ce_forecast: Option<CeForecastInput>,
+    ) -> Result<Self, BurnError> {
+        let limit = budget
+            .budget_limit
+            .as_ref()
+            .ok_or_else(|| BurnError::NoLimit {
+                budget: budget.budget_name.clone(),
+            })?
+            .amount;
+        let spend = budget.calculated_spend.as_ref();
+        Ok(Self {
+            budget_name: budget.budget_name.clone(),
+            limit,
+            actual: spend.map_or(Decimal::ZERO, |s| s.actual_spend.amount),
+            budgets_forecast: spend.and_then(|s| s.forecasted_spend.as_ref()).map(|a| a.amount),
+            daily,
+            ce_forecast,
+        })
+    }
+}
+
+/// Errors computing a burn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BurnError {
+    /// The budget has no fixed limit.
+    #[error("budget {budget:?} has no BudgetLimit")]
+    NoLimit {
+        /// Budget name.
+        budget: String,
+    },
+    /// The limit is zero or negative.
+    #[error("budget {budget:?} has a non-positive limit {limit}")]
+    NonPositiveLimit {
+        /// Budget name.
+        budget: String,
+        /// The limit.
+        limit: Decimal,
+    },
+}
+
+/// The recent daily rate `ṙ`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentRate {
+    /// Mean daily spend over the days used.
+    pub per_day: Decimal,
+    /// The days used (oldest first).
+    pub days_used: Vec<NaiveDate>,
+    /// True when fewer than [`MIN_COMPLETE_DAYS`] final days existed and estimated days were used.
+    pub includes_estimated: bool,
+}
+
+/// The CE forecast turned into a month-end projection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CeProjection {
+    /// Month-end projection from the mean.
+    pub mean: Decimal,
+    /// Month-end projection from the lower bounds (all periods must carry one).
+    pub lower: Option<Decimal>,
+    /// Month-end projection from the upper bounds.
+    pub upper: Option<Decimal>,
+    /// The interval's confidence level in percent.
+    pub level: Option<u8>,
+}
+
+/// Which projections the blended value rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlendBasis {
+    /// A weighted mean of the available projections.
+    Weighted,
+    /// Early in the month with neither a recent rate nor a CE forecast: only `A/f`, low confidence.
+    LinearOnlyLowConfidence,
+    /// No time has elapsed and nothing else is known: the projection is the actual spend.
+    ActualOnly,
+}
+
+/// Month-end projections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Projections {
+    /// `A/f` (absent when `f = 0`).
+    pub linear: Option<Decimal>,
+    /// `ṙ`, if any day was usable.
+    pub recent_rate: Option<RecentRate>,
+    /// `A + ṙ·D·(1 − f)`.
+    pub recent: Option<Decimal>,
+    /// From the CE forecast.
+    pub ce: Option<CeProjection>,
+    /// Budgets' own forecast, as reported.
+    pub budgets: Option<Decimal>,
+    /// The blended projection used for the tier.
+    pub blended: Decimal,
+    /// What the blend rests on.
+    pub basis: BlendBasis,
+}
+
+/// When the budget runs out at the current rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Exhaustion {
+    /// Actual spend already reached the limit.
+    Exhausted,
+    /// Runs out after `days` more days, on `date`.
+    InDays {
+        /// `(B − A)/rate`.
+        days: Decimal,
+        /// `as_of + days`, as a UTC date.
+        date: NaiveDate,
+        /// Whether that date falls inside this month.
+        within_period: bool,
+        /// The daily rate used (`ṙ`, else the month-to-date average `A/(f·D)`).
+        rate_per_day: Decimal,
+    },
+    /// No spend rate: never at this rate.
+    NoSpend,
+}
+
+/// One budget's burn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetBurn {
+    /// Budget name.
+    pub budget_name: String,
+    /// The month.
+    pub period: MonthPeriod,
+    /// When it was computed.
+    pub as_of: DateTime<Utc>,
+    /// `B`.
+    pub limit: Decimal,
+    /// `A`.
+    pub actual: Decimal,
+    /// `f` in `[0, 1]`.
+    pub elapsed_fraction: Decimal,
+    /// `E = B·f`.
+    pub expected: Decimal,
+    /// `r = A/E` (absent when `E = 0`).
+    pub burn_ratio: Option<Decimal>,
+    /// The projections.
+    pub projections: Projections,
+    /// Days until exhausted.
+    pub exhaustion: Exhaustion,
+    /// `100·A/B`.
+    pub actual_pct: Decimal,
+    /// `100·P/B`.
+    pub projected_pct: Decimal,
+    /// `Tier::from_pct(max(actual_pct, projected_pct))`.
+    pub tier: Tier,
+}
+
+impl BudgetBurn {
+    /// Critical when the tier is 150 % or actual spend already reached the limit.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        if self.actual >= self.limit {
+            Severity::Critical
+        } else {
+            self.tier.severity()
+        }
+    }
+}
+
+/// Fraction of the month elapsed at `as_of`, in `[0, 1]`.
+#[must_use]
+pub fn elapsed_fraction(period: &MonthPeriod, as_of: DateTime<Utc>) -> Decimal {
+    let start = period.start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let secs = (as_of - start)
+        .num_seconds()
+        .clamp(0, i64::from(period.days()) * 86_400);
+    let total = Decimal::from(period.days()) * Decimal::from(86_400);
+    Decimal::from(secs).checked_div(total).unwrap_or(Decimal::ZERO)
+}
+
+/// The trailing recent rate at `today`: the last [`RECENT_WINDOW_DAYS`] days before `today`, estimated
+/// days dropped unless fewer than [`MIN_COMPLETE_DAYS`] final days remain.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cost::input::DailyTotal;
+/// let d = |n| NaiveDate::from_ymd_opt(2025, 6, n).unwrap();
+/// let daily: Vec<_> = (1..=10).map(|n| DailyTotal { date: d(n), amount: n.into(), estimated: n >= 9 }).collect();
+/// let r = cost::burn::recent_rate(&daily, d(10)).unwrap();
+/// // days 3..=8 (9 is estimated, 10 is today): (3+4+5+6+7+8)/6 = 5.5
+/// assert_eq!(r.per_day, rust_decimal::Decimal::new(55, 1));
+/// ```
+#[must_use]
+pub fn recent_rate(daily: &[DailyTotal], today: NaiveDate) -> Option<RecentRate> {
+    let from = today - Duration::days(RECENT_WINDOW_DAYS);
+    let mut window: Vec<&DailyTotal> = daily
+        .iter()
+        .filter(|d| d.date >= from && d.date < today)
+        .collect();
+    window.sort_by_key(|d| d.date);
+    window.dedup_by_key(|d| d.date);
+    let complete: Vec<&DailyTotal> = window.iter().copied().filter(|d| !d.estimated).collect();
+    let (used, includes_estimated) = if complete.len() >= MIN_COMPLETE_DAYS {
+        (complete, false)
+    } else {
+        let any_estimated = window.iter().any(|d| d.estimated);
+        (window, any_estimated)
+    };
+    if used.is_empty() {
+        return None;
+    }
+    let sum: Decimal = used.iter().map(|d| d.amount).sum();
+    let per_day = sum.checked_div(Decimal::from(used.len()))?;
+    Some(RecentRate {
+        per_day,
+        days_used: used.iter().map(|d| d.date).collect(),
+        includes_estimated,
+    })
+}
+
+fn ce_projection(input: &BurnInput, today: NaiveDate) -> Option<CeProjection> {
+    let ce = input.ce_forecast.as_ref()?;
+    let results = &ce.forecast.forecast_results_by_time;
+    let (window_start, mean, lower, upper) = if results.is_empty() {
+        (today, ce.forecast.total.as_ref()?.amount, None, None)
+    } else {
+        let start = results.iter().map(|r| r.time_period.start).min().unwrap_or(today);
+        let mean: Decimal = results.iter().map(|r| r.mean_value).sum();
+        let lower: Option<Decimal> = results.iter().map(|r| r.prediction_interval_lower_bound).sum();
+        let upper: Option<Decimal> = results.iter().map(|r| r.prediction_interval_upper_bound).sum();
+        (start, mean, lower, upper)
+    };
+    // CE forecasts from today on; spend already booked inside that window would be counted twice.
+    let inside: Decimal = input
+        .daily
+        .iter()
+        .filter(|d| d.date >= window_start)
+        .map(|d| d.amount)
+        .sum();
+    let base = (input.actual - inside).max(Decimal::ZERO);
+    Some(CeProjection {
+        mean: base + mean,
+        lower: lower.map(|l| base + l),
+        upper: upper.map(|u| base + u),
+        level: lower.and(upper).and(ce.prediction_interval_level),
+    })
+}
+
+/// Computes one budget's burn at `as_of`.
+///
+/// # Errors
+/// [`BurnError::NonPositiveLimit`] when `B ≤ 0`.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use rust_decimal::Decimal;
+/// let input = cost::burn::BurnInput {
+///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
+///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+/// };
+/// // June 16 00:00 UTC: f = 15/30 = 0.5, E = 250, r = 1.2, P_lin = 600 → 120 %.
+/// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
+/// assert_eq!(burn.burn_ratio, Some(Decimal::new(12, 1)));
+/// assert_eq!(burn.tier, cost::burn::Tier::Pct120);
+/// ```
+pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn, BurnError> {
+    if input.limit <= Decimal::ZERO {
+        return Err(BurnError::NonPositiveLimit {
+            budget: input.budget_name.clone(),
+            limit: input.limit,
+        });
+    }
+    let today = as_of.date_naive();
+    let period = MonthPeriod::containing(today);
+    let days = Decimal::from(period.days());
+    let f = elapsed_fraction(&period, as_of);
+    let b = input.limit;
+    let a = input.actual;
+    let expected = b * f;
+    let burn_ratio = a.checked_div(expected);
+    let linear = a.checked_div(f);
+    let rate = recent_rate(&input.daily, today);
+    let remaining_days = days * (Decimal::ONE - f);
+    let recent = rate.as_ref().map(|r| a + r.per_day * remaining_days);
+    let ce = ce_projection(input, today);
+
+    let mut weighted = Decimal::ZERO;
+    let mut weights = Decimal::ZERO;
+    if let Some(p) = linear.filter(|_| f >= LINEAR_MIN_FRACTION) {
+        weighted += f * p;
+        weights += f;
+    }
+    if let Some(p) = recent {
+        weighted += p;
+        weights += Decimal::ONE;
+    }
+    if let Some(p) = &ce {
+        weighted += p.mean;
+        weights += Decimal::ONE;
+    }
+    let (blended, basis) = match (weighted.checked_div(weights), linear) {
+        (Some(p), _) => (p, BlendBasis::Weighted),
+        (None, Some(p)) => (p, BlendBasis::LinearOnlyLowConfidence),
+        (None, None) => (a, BlendBasis::ActualOnly),
+    };
+
+    let exhaustion = if a >= b {
+        Exhaustion::Exhausted
+    } else {
+        let rate_per_day = rate
+            .as_ref()
+            .map(|r| r.per_day)
+            .or_else(|| a.checked_div(f * days))
+            .unwrap_or(Decimal::ZERO);
+        match (b - a)
+            .checked_div(rate_per_day)
+            .filter(|_| rate_per_day > Decimal::ZERO)
+        {
+            Some(days_left) => {
+                let secs = (days_left * Decimal::from(86_400)).trunc();
+                let secs = i64::try_from(secs)
+                    .unwrap_or(i64::MAX / 4)
+                    .min(1_000_000 * 86_400);
+                let date = (as_of + Duration::seconds(secs)).date_naive();
+                Exhaustion::InDays {
+                    days: days_left,
+                    date,
+                    within_period: period.contains(date),
+                    rate_per_day,
+                }
+            }
+            None => Exhaustion::NoSpend,
+        }
+    };
+
+    let hundred = Decimal::ONE_HUNDRED;
+    let actual_pct = a * hundred / b;
+    let projected_pct = blended * hundred / b;
+    let tier = Tier::from_pct(actual_pct.max(projected_pct));
+    Ok(BudgetBurn {
+        budget_name: input.budget_name.clone(),
+        period,
+        as_of,
+        limit: b,
+        actual: a,
+        elapsed_fraction: f,
+        expected,
+        burn_ratio,
+        projections: Projections {
+            linear,
+            recent_rate: rate,
+            recent,
+            ce,
+            budgets: input.budgets_forecast,
+            blended,
+            basis,
+        },
+        exhaustion,
+        actual_pct,
+        projected_pct,
+        tier,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Amount, DateInterval, ForecastResult};
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    fn d(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 6, n).unwrap()
+    }
+
+    fn input(limit: Decimal, actual: Decimal) -> BurnInput {
+        BurnInput {
+            budget_name: "collectiq-prod".into(),
+            limit,
+            actual,
+            budgets_forecast: None,
+            daily: vec![],
+            ce_forecast: None,
+        }
+    }
+
+    fn flat_daily(from: u32, to: u32, amount: Decimal, estimated_from: u32) -> Vec<DailyTotal> {
+        (from..=to)
+            .map(|n| DailyTotal {
+                date: d(n),
+                amount,
+                estimated: n >= estimated_from,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn month_period_handles_leap_and_december() {
+        let feb = MonthPeriod::containing(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(feb.days(), 29);
+        let dec_ = MonthPeriod::containing(NaiveDate::from_ymd_opt(2025, 12, 31).unwrap());
+        assert_eq!(dec_.end, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        assert_eq!(dec_.previous().key(), "2025-11");
+    }
+
+    #[test]
+    fn elapsed_fraction_uses_hours() {
+        let m = MonthPeriod::containing(d(1));
+        // June 4 12:00 → 3.5 days of 30.
+        let f = elapsed_fraction(&m, Utc.with_ymd_and_hms(2025, 6, 4, 12, 0, 0).unwrap());
+        assert_eq!(f.round_dp(10), (dec!(3.5) / dec!(30)).round_dp(10));
+        assert_eq!(
+            elapsed_fraction(&m, Utc.with_ymd_and_hms(2025, 5, 31, 0, 0, 0).unwrap()),
+            Decimal::ZERO
+        );
+        assert_eq!(
+            elapsed_fraction(&m, Utc.with_ymd_and_hms(2025, 7, 3, 0, 0, 0).unwrap()),
+            Decimal::ONE
+        );
+    }
+
+    #[test]
+    fn mid_month_hand_computed() {
+        // June 19 00:00: f = 18/30 = 0.6, B = 500, A = 312.40.
+        let mut i = input(dec!(500), dec!(312.40));
+        // $16/day, day 18 estimated: the window 12..=18 keeps the 6 final days 12..=17, ṙ = 16.
+        i.daily = flat_daily(1, 18, dec!(16), 18);
+        let burn = budget_burn(&i, Utc.with_ymd_and_hms(2025, 6, 19, 0, 0, 0).unwrap()).unwrap();
+        assert_eq!(burn.elapsed_fraction, dec!(0.6));
+        assert_eq!(burn.expected, dec!(300));
+        // r = 312.40 / 300 = 1.041333…
+        assert_eq!(burn.burn_ratio.unwrap().round_dp(4), dec!(1.0413));
+        // P_lin = 312.40 / 0.6 = 520.666…
+        assert_eq!(burn.projections.linear.unwrap().round_dp(2), dec!(520.67));
+        let rate = burn.projections.recent_rate.as_ref().unwrap();
+        assert_eq!(rate.per_day, dec!(16));
+        assert_eq!(rate.days_used, (12..=17).map(d).collect::<Vec<_>>());
+        assert!(!rate.includes_estimated);
+        // P_rec = 312.40 + 16 × 12 = 504.40
+        assert_eq!(burn.projections.recent, Some(dec!(504.40)));
+        // blended = (0.6 × 520.666… + 504.40) / 1.6 = (312.40 + 504.40)/1.6 = 510.50
+        assert_eq!(burn.projections.blended.round_dp(2), dec!(510.50));
+        assert_eq!(burn.projections.basis, BlendBasis::Weighted);
+        // 102.1 % → Tier 100 %.
+        assert_eq!(burn.tier, Tier::Pct100);
+        assert_eq!(burn.actual_pct.round_dp(2), dec!(62.48));
+        // (500 − 312.40)/16 = 11.725 days → June 30 17:24 → date June 30, within June.
+        match burn.exhaustion {
+            Exhaustion::InDays {
+                days,
+                date,
+                within_period,
+                rate_per_day,
+            } => {
+                assert_eq!(days, dec!(11.725));
+                assert_eq!(date, d(30));
+                assert!(within_period);
+                assert_eq!(rate_per_day, dec!(16));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn recent_rate_drops_today_and_estimated_days() {
+        // Days 3..=9 are the window for today = 10; 8 and 9 are estimated → days 3..=7, mean of 3..7 = 5.
+        let daily: Vec<DailyTotal> = (1..=10)
+            .map(|n| DailyTotal {
+                date: d(n),
+                amount: n.into(),
+                estimated: n >= 8,
+            })
+            .collect();
+        let r = recent_rate(&daily, d(10)).unwrap();
+        assert_eq!(r.per_day, dec!(5));
+        assert_eq!(r.days_used, vec![d(3), d(4), d(5), d(6), d(7)]);
+        assert!(!r.includes_estimated);
+    }
+
+    #[test]
+    fn recent_rate_falls_back_to_estimated_days_and_flags_it() {
+        // All days estimated (as CE reports the current month): use them, flagged.
+        let daily = flat_daily(1, 5, dec!(2), 1);
+        let r = recent_rate(&daily, d(5)).unwrap();
+        assert_eq!(r.per_day, dec!(2));
+        assert_eq!(r.days_used.len(), 4);
+        assert!(r.includes_estimated);
+        assert!(recent_rate(&[], d(5)).is_none());
+        assert!(
+            recent_rate(&flat_daily(5, 5, dec!(2), 9), d(5)).is_none(),
+            "only today"
+        );
+    }
+
+    #[test]
+    fn early_month_leans_on_ce_not_linear() {
+        // June 3 12:00: f = 2.5/30 = 0.0833 (< 0.2), A = 40 (a spiky first day).
+        let mut i = input(dec!(500), dec!(40));
+        i.ce_forecast = Some(CeForecastInput {
+            forecast: CostForecast {
+                total: Some(Amount::usd(dec!(400))),
+                forecast_results_by_time: vec![ForecastResult {
+                    time_period: DateInterval {
+                        start: d(3),
+                        end: d(1) + Duration::days(30),
+                    },
+                    mean_value: dec!(400),
+                    prediction_interval_lower_bound: Some(dec!(350)),
+                    prediction_interval_upper_bound: Some(dec!(470)),
+                }],
+            },
+            prediction_interval_level: Some(80),
+        });
+        // Today (June 3) already has $4 booked, which the CE window covers again.
+        i.daily = vec![
+            DailyTotal {
+                date: d(1),
+                amount: dec!(30),
+                estimated: true,
+            },
+            DailyTotal {
+                date: d(2),
+                amount: dec!(6),
+                estimated: true,
+            },
+            DailyTotal {
+                date: d(3),
+                amount: dec!(4),
+                estimated: true,
+            },
+        ];
+        let burn = budget_burn(&i, Utc.with_ymd_and_hms(2025, 6, 3, 12, 0, 0).unwrap()).unwrap();
+        // P_lin = 40 / (2.5/30) = 480: not weighted.
+        assert_eq!(burn.projections.linear.unwrap().round_dp(6), dec!(480));
+        // ṙ = (30 + 6)/2 = 18 (estimated, flagged); P_rec = 40 + 18 × 27.5 = 535.
+        assert!(burn.projections.recent_rate.as_ref().unwrap().includes_estimated);
+        assert_eq!(burn.projections.recent.unwrap().round_dp(6), dec!(535));
+        // P_ce = 40 − 4 + 400 = 436 (interval 386–506 at 80 %).
+        let ce = burn.projections.ce.as_ref().unwrap();
+        assert_eq!(
+            (ce.mean, ce.lower, ce.upper, ce.level),
+            (dec!(436), Some(dec!(386)), Some(dec!(506)), Some(80))
+        );
+        // blended = (535 + 436)/2 = 485.5 → 97.1 % → 80 %.
+        assert_eq!(burn.projections.blended.round_dp(6), dec!(485.5));
+        assert_eq!(burn.tier, Tier::Pct80);
+    }
+
+    #[test]
+    fn early_month_with_nothing_but_actual_is_low_confidence_linear() {
+        let i = input(dec!(50), dec!(2));
+        let burn = budget_burn(&i, Utc.with_ymd_and_hms(2025, 6, 2, 0, 0, 0).unwrap()).unwrap();
+        // f = 1/30, P_lin = 60 → 120 %.
+        assert_eq!(burn.projections.basis, BlendBasis::LinearOnlyLowConfidence);
+        assert_eq!(burn.projections.blended.round_dp(6), dec!(60));
+        assert_eq!(burn.tier, Tier::Pct120);
+        // Exhaustion with no recent rate uses A/(f·D) = 2/day → 24 days.
+        match burn.exhaustion {
+            Exhaustion::InDays { days, .. } => assert_eq!(days.round_dp(6), dec!(24)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn first_instant_of_month_uses_actual_only() {
+        let burn = budget_burn(
+            &input(dec!(50), dec!(0)),
+            Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(burn.projections.basis, BlendBasis::ActualOnly);
+        assert_eq!(burn.burn_ratio, None);
+        assert_eq!(burn.exhaustion, Exhaustion::NoSpend);
+        assert_eq!(burn.tier, Tier::Ok);
+    }
+
+    #[test]
+    fn over_budget_is_exhausted_and_critical() {
+        let burn = budget_burn(
+            &input(dec!(50), dec!(51)),
+            Utc.with_ymd_and_hms(2025, 6, 25, 0, 0, 0).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(burn.exhaustion, Exhaustion::Exhausted);
+        assert_eq!(burn.severity(), Severity::Critical);
+        assert!(burn.tier >= Tier::Pct100);
+    }
+
+    #[test]
+    fn invalid_limits_are_errors() {
+        let at = Utc.with_ymd_and_hms(2025, 6, 25, 0, 0, 0).unwrap();
+        assert!(matches!(
+            budget_burn(&input(dec!(0), dec!(1)), at),
+            Err(BurnError::NonPositiveLimit { .. })
+        ));
+        let b = Budget {
+            budget_name: "x".into(),
+            budget_type: None,
+            time_unit: None,
+            budget_limit: None,
+            calculated_spend: None,
+        };
+        assert!(matches!(
+            BurnInput::from_budget(&b, vec![], None),
+            Err(BurnError::NoLimit { .. })
+        ));
+    }
+
+    #[test]
+    fn tier_thresholds_are_inclusive() {
+        assert_eq!(Tier::from_pct(dec!(79.999)), Tier::Ok);
+        assert_eq!(Tier::from_pct(dec!(100)), Tier::Pct100);
+        assert_eq!(Tier::from_pct(dec!(149.99)), Tier::Pct120);
+        assert_eq!(Tier::from_pct(dec!(1000)), Tier::Pct150);
+        assert_eq!(Tier::from_pct(dec!(-5)), Tier::Ok);
+    }
+
+    proptest! {
+        #[test]
+        fn tier_is_monotone_in_spend(
+            limit in 1u32..10_000,
+            a_cents in 0u64..2_000_000,
+            extra_cents in 0u64..500_000,
+            day in 1u32..=30,
+            hour in 0u32..24,
+            daily_cents in proptest::collection::vec(0u64..50_000, 0..10),
+            with_ce in proptest::bool::ANY,
+        ) {
+            let at = Utc.with_ymd_and_hms(2025, 6, day, hour, 0, 0).unwrap();
+            let mut i = input(Decimal::from(limit), Decimal::new(i64::try_from(a_cents).unwrap(), 2));
+            i.daily = daily_cents.iter().enumerate().map(|(k, c)| DailyTotal {
+                date: at.date_naive() - Duration::days(i64::try_from(k).unwrap() + 1),
+                amount: Decimal::new(i64::try_from(*c).unwrap(), 2),
+                estimated: k < 2,
+            }).collect();
+            if with_ce {
+                i.ce_forecast = Some(CeForecastInput {
+                    forecast: CostForecast { total: Some(Amount::usd(dec!(100))), forecast_results_by_time: vec![] },
+                    prediction_interval_level: None,
+                });
+            }
+            let low = budget_burn(&i, at).unwrap();
+            i.actual += Decimal::new(i64::try_from(extra_cents).unwrap(), 2);
+            let high = budget_burn(&i, at).unwrap();
+            prop_assert!(high.tier >= low.tier, "{:?} -> {:?}", low.tier, high.tier);
+            prop_assert!(high.projections.blended >= low.projections.blended);
+        }
+
+        #[test]
+        fn tier_is_monotone_in_daily_rate(
+            scale in 1u32..5, base_cents in 1u64..10_000, day in 9u32..=30,
+        ) {
+            let at = Utc.with_ymd_and_hms(2025, 6, day, 6, 0, 0).unwrap();
+            let amount = Decimal::new(i64::try_from(base_cents).unwrap(), 2);
+            let mut i = input(dec!(500), amount * Decimal::from(day - 1));
+            i.daily = flat_daily(1, day - 1, amount, 99);
+            let low = budget_burn(&i, at).unwrap();
+            i.daily = flat_daily(1, day - 1, amount * Decimal::from(scale), 99);
+            let high = budget_burn(&i, at).unwrap();
+            prop_assert!(high.tier >= low.tier);
+        }
+    }
+}
