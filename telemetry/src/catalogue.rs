@@ -89,7 +89,12 @@ pub enum Agent {
 
 impl Agent {
     /// Every agent, in pipeline order.
-    pub const ALL: [Self; 4] = [Self::Extract, Self::OcrReasoning, Self::Pricing, Self::Authenticity];
+    pub const ALL: [Self; 4] = [
+        Self::Extract,
+        Self::OcrReasoning,
+        Self::Pricing,
+        Self::Authenticity,
+    ];
 
     /// The dimension value.
     #[must_use]
@@ -192,7 +197,8 @@ impl MetricName {
     /// The full specification of this metric.
     #[must_use]
     pub const fn spec(self) -> MetricSpec {
-        let (unit, dimension_sets, description): (Unit, &'static [&'static [DimensionKey]], &str) = match self {
+        let (unit, dimension_sets, description): (Unit, &'static [&'static [DimensionKey]], &str) = match self
+        {
             Self::CardsValued => (Unit::Count, BY_SERVICE, "Card valuations completed"),
             Self::ValuationLatency => (Unit::Milliseconds, BY_SERVICE, "Upload-to-value latency"),
             Self::AuthenticityScore => (Unit::None, BY_SERVICE, "Authenticity score (0-1)"),
@@ -207,9 +213,18 @@ impl MetricName {
             Self::BedrockCacheWriteTokens => (Unit::Count, BY_AGENT_MODEL, "Bedrock cache-write tokens"),
             Self::BedrockLatency => (Unit::Milliseconds, BY_AGENT_MODEL, "Bedrock call latency"),
             Self::RekognitionCalls => (Unit::Count, &[&[S, O]], "Rekognition API calls"),
-            Self::ColdStart => (Unit::Count, &[&[S, F]], "Cold starts (not provisioned concurrency)"),
+            Self::ColdStart => (
+                Unit::Count,
+                &[&[S, F]],
+                "Cold starts (not provisioned concurrency)",
+            ),
         };
-        MetricSpec { name: self, unit, dimension_sets, description }
+        MetricSpec {
+            name: self,
+            unit,
+            dimension_sets,
+            description,
+        }
     }
 
     /// Looks a metric up by its emitted name.
@@ -279,7 +294,10 @@ mod tests {
     fn every_metric_carries_service_except_nothing() {
         for m in MetricName::ALL {
             for set in m.spec().dimension_sets {
-                assert!(set.contains(&DimensionKey::Service), "{m} set {set:?} lacks service");
+                assert!(
+                    set.contains(&DimensionKey::Service),
+                    "{m} set {set:?} lacks service"
+                );
                 assert!(set.len() <= 29, "EMF allows 29 user dimensions");
             }
         }

@@ -1,11 +1,21 @@
 //! `telemetry`: the library every CollectIQ Lambda links.
 //!
-//! It will own structured JSON logs (Powertools keys), CloudWatch EMF metrics through the `metrics`
-//! facade, X-Ray traces through OpenTelemetry, the per-invocation context and the flush before Lambda
-//! freezes the process.
+//! Structured JSON logs with Powertools keys ([`logs`]), CloudWatch EMF metrics through the `metrics`
+//! facade ([`emf`]), X-Ray subsegments from `tracing` spans ([`xray`]), Bedrock usage recording
+//! ([`genai`]) and the invocation layer for `lambda_runtime` that ties them to one per-invocation
+//! context and flushes them before Lambda freezes the process ([`layer`], [`init`]).
 //!
 //! With `default-features = false` it is only the [`catalogue`]: the one definition of the custom
 //! metrics CollectIQ emits, imported by the functions that emit them and by the dashboards and alarms
 //! that read them, so a widget or an alarm cannot point at a metric nobody emits.
 
 pub mod catalogue;
+
+#[cfg(any(feature = "logs", feature = "emf", feature = "xray"))]
+pub mod clock;
+#[cfg(any(feature = "logs", feature = "emf", feature = "xray"))]
+pub mod context;
+#[cfg(feature = "logs")]
+pub mod logs;
+#[cfg(feature = "test-util")]
+pub mod testing;

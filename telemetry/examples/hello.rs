@@ -1,0 +1,2 @@
+//! Placeholder until the example function lands.
+fn main() {}

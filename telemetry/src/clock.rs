@@ -1,0 +1,161 @@
+//! Time and randomness behind small seams, so tests can pin them.
+
+use std::cell::Cell;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A source of wall-clock time. Inject [`FixedClock`] in tests; production uses [`SystemClock`].
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that always answers the same instant (for tests and benchmarks).
+///
+/// ```
+/// use telemetry::clock::{Clock, FixedClock};
+/// let clock = FixedClock::from_millis(1_700_000_000_123);
+/// assert_eq!(telemetry::clock::epoch_millis(clock.now()), 1_700_000_000_123);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub SystemTime);
+
+impl FixedClock {
+    /// A clock fixed at `ms` milliseconds after the Unix epoch.
+    #[must_use]
+    pub fn from_millis(ms: u64) -> Self {
+        Self(UNIX_EPOCH + Duration::from_millis(ms))
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 for times before it).
+#[must_use]
+pub fn epoch_millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Seconds since the Unix epoch as a float (X-Ray `start_time`/`end_time`).
+#[must_use]
+pub fn epoch_seconds_f64(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// RFC 3339 with milliseconds in UTC, e.g. `2026-11-21T23:58:13.123Z`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = UNIX_EPOCH + Duration::from_millis(1_763_769_493_123);
+/// assert_eq!(telemetry::clock::rfc3339_millis(t), "2025-11-21T23:58:13.123Z");
+/// ```
+#[must_use]
+pub fn rfc3339_millis(t: SystemTime) -> String {
+    let ms = epoch_millis(t);
+    let secs = ms / 1000;
+    let millis = ms % 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new({
+        let mut h = RandomState::new().build_hasher();
+        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.finish() | 1
+    });
+}
+
+/// A fast non-cryptographic random `u64` (xorshift64*, per thread, randomly seeded).
+/// Used for sampling decisions and X-Ray ids, where unpredictability is not a security property.
+#[must_use]
+pub fn random_u64() -> u64 {
+    RNG.with(|c| {
+        let mut x = c.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        c.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
+}
+
+/// True with probability `rate` (clamped to 0..=1).
+#[must_use]
+pub fn sample(rate: f64) -> bool {
+    if rate.is_nan() || rate <= 0.0 {
+        return false;
+    }
+    if rate >= 1.0 {
+        return true;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let draw = (random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    draw < rate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc3339_millis(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(951_782_400_007); // 2000-02-29
+        assert_eq!(rfc3339_millis(t), "2000-02-29T00:00:00.007Z");
+        let t = UNIX_EPOCH + Duration::from_millis(4_102_444_799_999);
+        assert_eq!(rfc3339_millis(t), "2099-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn sample_edges() {
+        assert!(!sample(0.0));
+        assert!(!sample(f64::NAN));
+        assert!(sample(1.0));
+        let hits = (0..10_000).filter(|_| sample(0.5)).count();
+        assert!((4_000..6_000).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn random_differs() {
+        assert_ne!(random_u64(), random_u64());
+    }
+}

@@ -1,0 +1,562 @@
+//! The `tracing` layer that writes Powertools-shaped JSON lines.
+
+use super::LogConfig;
+use super::buffer::LogBuffer;
+use super::record::{FieldCollector, FieldValue, Line, context_slot, is_printable};
+use crate::clock::{Clock, SystemClock, rfc3339_millis};
+use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
+use std::io::{self, Write};
+use std::sync::Arc;
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// Fields recorded on a span, kept in its extensions.
+#[derive(Debug, Default)]
+struct SpanFields(Vec<(&'static str, FieldValue)>);
+
+/// Per-invocation logger state, kept in the invocation span's extensions.
+#[derive(Debug, Default)]
+struct InvocationLog {
+    debug_sampled: bool,
+    buffer: LogBuffer,
+}
+
+/// Writes one JSON object per event. See the [module docs](super).
+///
+/// ```
+/// use telemetry::logs::{JsonLogLayer, LogConfig};
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let layer = JsonLogLayer::new(LogConfig::new("valuation")).with_writer(std::io::sink);
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || tracing::info!(card_id = "c-1", "valued"));
+/// ```
+#[derive(Debug)]
+pub struct JsonLogLayer<W = fn() -> io::Stdout> {
+    cfg: Arc<LogConfig>,
+    max: LevelFilter,
+    writer: W,
+    clock: Arc<dyn Clock>,
+}
+
+impl JsonLogLayer {
+    /// A layer writing to stdout with the system clock.
+    #[must_use]
+    pub fn new(cfg: LogConfig) -> Self {
+        let max = cfg.max_possible();
+        Self {
+            cfg: Arc::new(cfg),
+            max,
+            writer: io::stdout,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl<W> JsonLogLayer<W> {
+    /// Writes through `writer` instead (tests inject a buffer).
+    #[must_use]
+    pub fn with_writer<W2>(self, writer: W2) -> JsonLogLayer<W2>
+    where
+        W2: for<'a> MakeWriter<'a> + 'static,
+    {
+        JsonLogLayer {
+            cfg: self.cfg,
+            max: self.max,
+            writer,
+            clock: self.clock,
+        }
+    }
+
+    /// Uses `clock` for timestamps.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &LogConfig {
+        &self.cfg
+    }
+
+    fn interested(&self, meta: &Metadata<'_>) -> bool {
+        meta.is_span() || meta.target() == CONTROL_TARGET || *meta.level() <= self.max
+    }
+}
+
+const fn level_str(level: Level) -> &'static str {
+    match level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => "INFO",
+        Level::WARN => "WARN",
+        Level::ERROR => "ERROR",
+    }
+}
+
+/// Whether a span's fields are flattened into lines. lambda_runtime's own span repeats the request id
+/// and trace id under other names, so it is left out.
+fn flattens(meta: &Metadata<'_>) -> bool {
+    !meta.target().starts_with("lambda_runtime")
+}
+
+impl<W> JsonLogLayer<W>
+where
+    W: for<'a> MakeWriter<'a> + 'static,
+{
+    fn write(&self, meta: &Metadata<'_>, bytes: &[u8]) {
+        // A broken sink loses telemetry, never the request.
+        let _ = self.writer.make_writer_for(meta).write_all(bytes);
+    }
+
+    fn render<S>(
+        &self,
+        level: Level,
+        message: &str,
+        own: &[(&'static str, FieldValue)],
+        scope: &[tracing_subscriber::registry::SpanRef<'_, S>],
+    ) -> Vec<u8>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let guards: Vec<_> = scope
+            .iter()
+            .filter(|s| flattens(s.metadata()))
+            .map(|s| s.extensions())
+            .collect();
+        let mut context: [Option<&FieldValue>; 7] = [None; 7];
+        let mut fields: Vec<(&str, &FieldValue)> = Vec::with_capacity(own.len() + 8);
+        let sources = own.iter().chain(
+            guards
+                .iter()
+                .filter_map(|g| g.get::<SpanFields>())
+                .flat_map(|f| f.0.iter()),
+        );
+        for (name, value) in sources {
+            if let Some(i) = context_slot(name) {
+                if context[i].is_none() {
+                    context[i] = Some(value);
+                }
+            } else if is_printable(name) && !fields.iter().any(|(n, _)| n == name) {
+                fields.push((name, value));
+            }
+        }
+        let ts = rfc3339_millis(self.clock.now());
+        let line = Line {
+            timestamp: &ts,
+            level: level_str(level),
+            message,
+            cfg: &self.cfg,
+            context,
+            fields: &fields,
+        };
+        let mut out = Vec::with_capacity(256);
+        let ok = if self.cfg.pretty {
+            serde_json::to_writer_pretty(&mut out, &line)
+        } else {
+            serde_json::to_writer(&mut out, &line)
+        };
+        if ok.is_err() {
+            out.clear();
+        } else {
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn flush_buffer<S>(
+        &self,
+        meta: &Metadata<'_>,
+        invocation: &tracing_subscriber::registry::SpanRef<'_, S>,
+        scope: &[tracing_subscriber::registry::SpanRef<'_, S>],
+    ) where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let (lines, dropped) = {
+            let mut ext = invocation.extensions_mut();
+            match ext.get_mut::<InvocationLog>() {
+                Some(inv) if !inv.buffer.is_empty() => inv.buffer.drain(),
+                _ => return,
+            }
+        };
+        if dropped > 0 {
+            let msg = format!("log buffer was full: {dropped} older buffered lines were dropped");
+            let own = [("buffer_dropped_lines", FieldValue::U64(dropped as u64))];
+            let line = self.render(Level::WARN, &msg, &own, scope);
+            self.write(meta, &line);
+        }
+        for line in lines {
+            self.write(meta, &line);
+        }
+    }
+}
+
+impl<S, W> tracing_subscriber::Layer<S> for JsonLogLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'a> MakeWriter<'a> + 'static,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.interested(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        self.interested(meta)
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut c = FieldCollector::default();
+        attrs.record(&mut c);
+        let mut ext = span.extensions_mut();
+        if attrs.metadata().name() == INVOCATION_SPAN {
+            let debug_sampled = c
+                .fields
+                .iter()
+                .any(|(n, v)| *n == "telemetry.debug_sampled" && *v == FieldValue::Bool(true));
+            ext.insert(InvocationLog {
+                debug_sampled,
+                buffer: LogBuffer::default(),
+            });
+        }
+        ext.insert(SpanFields(c.fields));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(fields) = ext.get_mut::<SpanFields>() {
+            let mut c = FieldCollector {
+                fields: std::mem::take(&mut fields.0),
+                message: None,
+            };
+            values.record(&mut c);
+            fields.0 = c.fields;
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let scope: Vec<_> = ctx.event_scope(event).map(|s| s.collect()).unwrap_or_default();
+        let invocation = scope.iter().rev().find(|s| s.name() == INVOCATION_SPAN);
+        if meta.target() == CONTROL_TARGET {
+            if let Some(inv) = invocation {
+                self.flush_buffer(meta, inv, &scope);
+            }
+            return;
+        }
+        let level = *meta.level();
+        let (debug_sampled, buffering) = invocation.map_or((false, false), |inv| {
+            let sampled = inv
+                .extensions()
+                .get::<InvocationLog>()
+                .is_some_and(|l| l.debug_sampled);
+            (sampled, self.cfg.buffer.is_some_and(|b| b.buffers(level)))
+        });
+        let printable = level <= self.cfg.level() || (debug_sampled && level <= Level::DEBUG);
+        if !printable && !buffering {
+            return;
+        }
+        let mut c = FieldCollector::default();
+        event.record(&mut c);
+        let line = self.render(level, c.message.as_deref().unwrap_or(""), &c.fields, &scope);
+        if let (true, Some(inv), Some(cfg)) = (buffering, invocation, self.cfg.buffer) {
+            let oversize = {
+                let mut ext = inv.extensions_mut();
+                match ext.get_mut::<InvocationLog>() {
+                    Some(l) => l.buffer.push(line, cfg.max_bytes),
+                    None => Some(line),
+                }
+            };
+            if let Some(line) = oversize {
+                self.write(meta, &line);
+            }
+            return;
+        }
+        if level == Level::ERROR
+            && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
+            && b.flush_on_error_log
+        {
+            self.flush_buffer(meta, inv, &scope);
+        }
+        self.write(meta, &line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::logs::BufferConfig;
+    use serde_json::{Value, json};
+    use std::sync::Mutex;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Clone, Default)]
+    struct Cap(Arc<Mutex<Vec<u8>>>);
+    impl io::Write for Cap {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Cap {
+        type Writer = Self;
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
+    }
+    impl Cap {
+        fn lines(&self) -> Vec<Value> {
+            let s = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        }
+    }
+
+    thread_local! {
+        static ORDER: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Key order of the first line's top-level object, read from the raw text.
+    fn key_order(line: &str) -> Vec<String> {
+        struct Keys(Vec<String>);
+        impl<'de> serde::Deserialize<'de> for Keys {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = Keys;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("map")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Keys, A::Error> {
+                        let mut k = Vec::new();
+                        while let Some((key, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
+                            k.push(key);
+                        }
+                        Ok(Keys(k))
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        serde_json::from_str::<Keys>(line).unwrap().0
+    }
+
+    fn run(cfg: LogConfig, f: impl FnOnce()) -> Vec<Value> {
+        let cap = Cap::default();
+        let layer = JsonLogLayer::new(cfg)
+            .with_writer(cap.clone())
+            .with_clock(FixedClock::from_millis(1_763_769_493_123));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
+        let text = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        if let Some(first) = text.lines().next() {
+            ORDER.with(|o| *o.borrow_mut() = key_order(first));
+        }
+        cap.lines()
+    }
+
+    fn invocation(sampled: bool) -> tracing::Span {
+        tracing::info_span!(
+            "lambda.invocation",
+            function_request_id = "req-1",
+            function_arn = "arn:aws:lambda:eu-west-1:1:function:f",
+            xray_trace_id = "1-5759e988-bd862e3fe1be46a994272793",
+            correlation_id = "corr-9",
+            cold_start = true,
+            telemetry.debug_sampled = sampled,
+        )
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("pricing failed")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn root_keys_order_and_flattening() {
+        let cfg = LogConfig::new("valuation").with_function(crate::context::FunctionInfo {
+            service: "valuation".into(),
+            function_name: Some("valuate-card".into()),
+            memory_size: Some(512),
+            ..Default::default()
+        });
+        let lines = run(cfg, || {
+            let _inv = invocation(false).entered();
+            let _outer = tracing::info_span!("outer", card_id = "c-outer", stage = "extract").entered();
+            let _inner = tracing::info_span!("inner", card_id = "c-inner").entered();
+            tracing::info!(attempt = 2u64, stage = "price", ratio = 0.5, "valued {}", "card");
+        });
+        assert_eq!(lines.len(), 1);
+        let l = &lines[0];
+        let raw = serde_json::to_string(&ORDER.with(|o| o.borrow().clone())).unwrap();
+        let keys: Vec<String> = serde_json::from_str(&raw).unwrap();
+        assert_eq!(
+            &keys[..11],
+            [
+                "timestamp",
+                "level",
+                "message",
+                "service",
+                "cold_start",
+                "function_name",
+                "function_memory_size",
+                "function_arn",
+                "function_request_id",
+                "xray_trace_id",
+                "correlation_id"
+            ]
+        );
+        assert_eq!(l["timestamp"], "2025-11-21T23:58:13.123Z");
+        assert_eq!(l["level"], "INFO");
+        assert_eq!(l["message"], "valued card");
+        assert_eq!(l["function_memory_size"], 512);
+        assert_eq!(l["cold_start"], true);
+        assert_eq!(l["stage"], "price", "event wins over spans");
+        assert_eq!(l["card_id"], "c-inner", "inner span wins");
+        assert_eq!(l["attempt"], 2);
+        assert_eq!(l["ratio"], 0.5);
+        assert!(l.get("telemetry.debug_sampled").is_none());
+    }
+
+    #[test]
+    fn errors_are_structured() {
+        let lines = run(LogConfig::new("s"), || {
+            let e = Outer(std::io::Error::new(std::io::ErrorKind::NotFound, "no such table"));
+            tracing::error!(error = &e as &(dyn std::error::Error + 'static), "boom");
+        });
+        assert_eq!(
+            lines[0]["error"],
+            json!({"type": "Outer", "message": "pricing failed", "causes": ["no such table"]})
+        );
+        assert_eq!(lines[0]["level"], "ERROR");
+    }
+
+    #[test]
+    fn level_filter_and_sampling() {
+        let lines = run(LogConfig::new("s"), || {
+            tracing::debug!("hidden");
+            let _inv = invocation(true).entered();
+            tracing::debug!("sampled in");
+            tracing::trace!("still hidden");
+        });
+        assert_eq!(
+            lines.len(),
+            0,
+            "sample rate 0 means the layer never enables DEBUG callsites"
+        );
+        let lines = run(LogConfig::new("s").with_sample_rate(0.5), || {
+            tracing::debug!("hidden outside a sampled invocation");
+            {
+                let _inv = invocation(false).entered();
+                tracing::debug!("not sampled");
+            }
+            let _inv = invocation(true).entered();
+            tracing::debug!("sampled in");
+            tracing::trace!("still hidden");
+        });
+        let msgs: Vec<_> = lines.iter().map(|l| l["message"].as_str().unwrap()).collect();
+        assert_eq!(msgs, ["sampled in"]);
+        assert_eq!(lines[0]["sampling_rate"], 0.5);
+    }
+
+    #[test]
+    fn redaction_in_messages_fields_and_names() {
+        let lines = run(LogConfig::new("s"), || {
+            tracing::info!(
+                password = "hunter2",
+                user_email = "a@b.co",
+                note = "Authorization: Bearer x",
+                n = 1,
+                "mail bob@x.io"
+            );
+        });
+        let l = &lines[0];
+        assert_eq!(l["password"], "[REDACTED]");
+        assert_eq!(l["user_email"], "[REDACTED]");
+        assert_eq!(l["note"], "Authorization: [REDACTED]");
+        assert_eq!(l["message"], "mail [REDACTED]");
+        assert_eq!(l["n"], 1);
+        let lines = run(LogConfig::new("s").with_redactor(None), || {
+            tracing::info!(password = "hunter2", "x")
+        });
+        assert_eq!(lines[0]["password"], "hunter2");
+    }
+
+    #[test]
+    fn buffering_flushes_on_error_and_discards_otherwise() {
+        let cfg = LogConfig::new("s").with_buffer(BufferConfig::default().with_max_bytes(600));
+        let lines = run(cfg.clone(), || {
+            tracing::debug!("init debug is never buffered and below level");
+            {
+                let _inv = invocation(false).entered();
+                tracing::debug!("discarded");
+                tracing::info!("printed");
+            }
+            let _inv = invocation(false).entered();
+            for i in 0..5 {
+                tracing::debug!(i, "held");
+            }
+            tracing::error!("failed");
+        });
+        let msgs: Vec<_> = lines
+            .iter()
+            .map(|l| l["message"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(msgs[0], "printed");
+        assert!(msgs[1].contains("dropped"), "{msgs:?}");
+        let dropped = lines[1]["buffer_dropped_lines"].as_u64().unwrap();
+        let held: Vec<_> = lines.iter().filter(|l| l["message"] == "held").collect();
+        assert_eq!(held.len() as u64 + dropped, 5);
+        assert_eq!(held.last().unwrap()["i"], 4, "newest kept");
+        assert_eq!(msgs.last().unwrap(), "failed");
+        assert_eq!(held[0]["level"], "DEBUG");
+    }
+
+    #[test]
+    fn control_event_flushes_buffer() {
+        let cfg = LogConfig::new("s").with_buffer(BufferConfig::default().flush_on_error_log(false));
+        let lines = run(cfg, || {
+            let _inv = invocation(false).entered();
+            tracing::debug!("held");
+            tracing::event!(target: "telemetry::control", Level::ERROR, "flush");
+        });
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["message"], "held");
+        assert_eq!(lines[0]["function_request_id"], "req-1");
+    }
+
+    #[test]
+    fn pretty_output_is_still_json() {
+        let cap = Cap::default();
+        let layer = JsonLogLayer::new(LogConfig::new("s").with_pretty(true)).with_writer(cap.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::info!(a = 1, "x")
+        });
+        let text = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        assert!(text.lines().count() > 3);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["a"], 1);
+    }
+
+    #[test]
+    fn snapshot_of_a_line() {
+        let lines = run(LogConfig::new("valuation"), || {
+            let _inv = invocation(false).entered();
+            tracing::warn!(card_id = "c-1", latency_ms = 12.5, "slow valuation");
+        });
+        assert_eq!(lines[0]["latency_ms"], 12.5);
+        insta::assert_json_snapshot!(lines[0]);
+    }
+}

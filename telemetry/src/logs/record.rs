@@ -1,0 +1,242 @@
+//! Field values captured from events and spans, and the JSON line they render to.
+
+use super::LogConfig;
+use super::redact::{REDACTED, Redactor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::fmt;
+use tracing::field::{Field, Visit};
+
+/// Root keys filled from the invocation context, in output order.
+pub(crate) const CONTEXT_KEYS: [&str; 7] = [
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "xray_trace_id",
+    "correlation_id",
+];
+
+/// Keys a field can never overwrite.
+const RESERVED: [&str; 5] = ["timestamp", "level", "message", "service", "sampling_rate"];
+
+/// A captured field value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FieldValue {
+    Str(String),
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    I128(i128),
+    U128(u128),
+    F64(f64),
+    Error(ErrorValue),
+}
+
+/// An error recorded as `&dyn Error`: `{type, message, causes[]}`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorValue {
+    pub(crate) kind: String,
+    pub(crate) message: String,
+    pub(crate) causes: Vec<String>,
+}
+
+impl ErrorValue {
+    pub(crate) fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
+        let mut causes = Vec::new();
+        let mut src = e.source();
+        while let Some(s) = src {
+            causes.push(s.to_string());
+            src = s.source();
+        }
+        Self {
+            kind: error_kind(e),
+            message: e.to_string(),
+            causes,
+        }
+    }
+}
+
+/// The error's type as far as `dyn Error` reveals it: the leading identifier of its `Debug` output
+/// (`NotFound { .. }` → `NotFound`, `Os { .. }` → `Os`), or `Error` if there is none.
+fn error_kind(e: &dyn std::error::Error) -> String {
+    let dbg = format!("{e:?}");
+    let ident: String = dbg
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ':'))
+        .collect();
+    if ident.is_empty() || ident.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        "Error".to_owned()
+    } else {
+        ident
+    }
+}
+
+/// Captures an event's or span's fields; `message` goes apart.
+#[derive(Debug, Default)]
+pub(crate) struct FieldCollector {
+    pub(crate) fields: Vec<(&'static str, FieldValue)>,
+    pub(crate) message: Option<String>,
+}
+
+impl FieldCollector {
+    fn put(&mut self, field: &Field, value: FieldValue) {
+        let name = field.name();
+        if name.starts_with("log.") {
+            return;
+        }
+        if let Some(slot) = self.fields.iter_mut().find(|(n, _)| *n == name) {
+            slot.1 = value;
+        } else {
+            self.fields.push((name, value));
+        }
+    }
+}
+
+impl Visit for FieldCollector {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, FieldValue::F64(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, FieldValue::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, FieldValue::U64(value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.put(field, FieldValue::I128(value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.put(field, FieldValue::U128(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, FieldValue::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = Some(value.to_owned());
+        } else {
+            self.put(field, FieldValue::Str(value.to_owned()));
+        }
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, FieldValue::Error(ErrorValue::from_error(value)));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.message = Some(format!("{value:?}"));
+        } else {
+            self.put(field, FieldValue::Str(format!("{value:?}")));
+        }
+    }
+}
+
+/// Whether a field name is printed at all (internal and reserved names are not).
+pub(crate) fn is_printable(name: &str) -> bool {
+    !name.starts_with("telemetry.") && !RESERVED.contains(&name)
+}
+
+/// Index of a context root key.
+pub(crate) fn context_slot(name: &str) -> Option<usize> {
+    CONTEXT_KEYS.iter().position(|k| *k == name)
+}
+
+/// One log line, rendered through serde.
+pub(crate) struct Line<'a> {
+    pub(crate) timestamp: &'a str,
+    pub(crate) level: &'a str,
+    pub(crate) message: &'a str,
+    pub(crate) cfg: &'a LogConfig,
+    pub(crate) context: [Option<&'a FieldValue>; 7],
+    pub(crate) fields: &'a [(&'a str, &'a FieldValue)],
+}
+
+impl Serialize for Line<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let red = self.cfg.redactor.as_ref();
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("timestamp", self.timestamp)?;
+        m.serialize_entry("level", self.level)?;
+        match red {
+            Some(r) => m.serialize_entry("message", &r.redact_str(self.message))?,
+            None => m.serialize_entry("message", self.message)?,
+        }
+        m.serialize_entry("service", &self.cfg.function.service)?;
+        let f = &self.cfg.function;
+        let memory = f.memory_size.map(|v| FieldValue::U64(u64::from(v)));
+        let name = f.function_name.clone().map(FieldValue::Str);
+        for (i, key) in CONTEXT_KEYS.iter().enumerate() {
+            let v = self.context[i].or(match i {
+                1 => name.as_ref(),
+                2 => memory.as_ref(),
+                _ => None,
+            });
+            if let Some(v) = v {
+                m.serialize_entry(
+                    key,
+                    &Redacted {
+                        name: key,
+                        value: v,
+                        redactor: None,
+                    },
+                )?;
+            }
+        }
+        if self.cfg.sample_rate > 0.0 {
+            m.serialize_entry("sampling_rate", &self.cfg.sample_rate)?;
+        }
+        for (name, value) in self.fields {
+            m.serialize_entry(
+                name,
+                &Redacted {
+                    name,
+                    value,
+                    redactor: red,
+                },
+            )?;
+        }
+        m.end()
+    }
+}
+
+struct Redacted<'a> {
+    name: &'a str,
+    value: &'a FieldValue,
+    redactor: Option<&'a Redactor>,
+}
+
+impl Serialize for Redacted<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(r) = self.redactor
+            && r.is_denied_field(self.name)
+        {
+            return s.serialize_str(REDACTED);
+        }
+        match self.value {
+            FieldValue::Str(v) => match self.redactor {
+                Some(r) => s.serialize_str(&r.redact_str(v)),
+                None => s.serialize_str(v),
+            },
+            FieldValue::Bool(v) => s.serialize_bool(*v),
+            FieldValue::I64(v) => s.serialize_i64(*v),
+            FieldValue::U64(v) => s.serialize_u64(*v),
+            FieldValue::I128(v) => s.serialize_i128(*v),
+            FieldValue::U128(v) => s.serialize_u128(*v),
+            // JSON has no NaN/inf: print them as strings rather than produce an invalid line.
+            FieldValue::F64(v) if v.is_finite() => s.serialize_f64(*v),
+            FieldValue::F64(v) => s.serialize_str(&v.to_string()),
+            FieldValue::Error(e) => {
+                let redact = |t: &str| {
+                    self.redactor
+                        .map_or_else(|| t.to_owned(), |r| r.redact_str(t).into_owned())
+                };
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("type", &e.kind)?;
+                m.serialize_entry("message", &redact(&e.message))?;
+                let causes: Vec<String> = e.causes.iter().map(|c| redact(c)).collect();
+                m.serialize_entry("causes", &causes)?;
+                m.end()
+            }
+        }
+    }
+}
