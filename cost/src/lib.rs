@@ -9,6 +9,7 @@
 pub mod burn;
 pub mod input;
 pub mod pricing;
+pub mod unit;
 
 /// The CloudWatch namespace of CollectIQ's custom metrics, re-exported from the shared catalogue.
 pub use telemetry::catalogue::NAMESPACE;
