@@ -20,8 +20,9 @@ puts a thin WSGI layer in front of it:
 * ``GET /__front/health`` answers ``200 ok``.
 * Everything else passes through to moto untouched.
 
-Run: ``python moto_front.py --host 127.0.0.1 --port PORT`` (``--port 0`` picks a free port).
-Once listening it prints one line to stdout::
+Run: ``python moto_front.py --host 127.0.0.1 --port PORT`` (``--port 0`` picks a free port;
+``--quiet`` drops the per-request log lines on stderr; ``--exit-on-stdin-eof`` stops the server
+when its standard input closes). Once listening it prints one line to stdout::
 
     moto_front listening on http://127.0.0.1:PORT
 """
@@ -41,6 +42,8 @@ import re
 import signal
 import struct
 import sys
+import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -603,6 +606,18 @@ def fix_trace_summaries(document: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
+def _exit_on_stdin_eof() -> None:
+    """Wait for EOF on stdin, then stop the server like SIGTERM would (hard exit as fallback)."""
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except (OSError, ValueError):
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind")
@@ -611,6 +626,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="do not log one line per request on stderr"
+    )
+    parser.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help="stop when standard input closes (a parent that dies never leaves an orphan)",
     )
     args = parser.parse_args(argv)
 
@@ -626,6 +646,8 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=_exit_on_stdin_eof, name="stdin-eof", daemon=True).start()
 
     # Equivalent of werkzeug's run_simple(threaded=True, use_reloader=False,
     # use_debugger=False), split so the real port is known (and printed) after binding.

@@ -9,8 +9,12 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import struct
+import subprocess
+import sys
 import time
+import urllib.request
 from typing import Any
 
 import cbor2
@@ -692,3 +696,40 @@ def test_json_error_without_query_header_maps_shape_to_query_code() -> None:
     status, _, body = cw(c, "GetDashboard", {"DashboardName": "x"})
     assert status == 404
     assert body == {"__type": "ResourceNotFound", "message": "gone"}
+
+
+# --- the command line (the one test that uses a real loopback socket) -------------------------
+
+
+def test_cli_announces_port_serves_and_exits_on_stdin_eof() -> None:
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_front.py")
+    proc = subprocess.Popen(
+        [sys.executable, script, "--port", "0", "--quiet", "--exit-on-stdin-eof"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("moto_front listening on http://127.0.0.1:"), line
+        port = int(line.rsplit(":", 1)[1])
+        assert port > 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/__front/health", timeout=10) as r:
+            assert (r.status, r.read()) == (200, b"ok")
+        path = "/service/GraniteServiceVersion20100801/operation/ListDashboards"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}",
+            data=cbor2.dumps({}),
+            headers={"Content-Type": CBOR_CONTENT_TYPE, "Authorization": CW_AUTH},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert r.headers["smithy-protocol"] == "rpc-v2-cbor"
+            assert cbor2.loads(r.read()) == {"DashboardEntries": []}
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
