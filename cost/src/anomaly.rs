@@ -1,0 +1,463 @@
+//! Spend anomalies per service, and cost hygiene.
+//!
+//! **Anomalies**: a service's spend on day `t` is compared with a per-weekday trailing baseline: the same
+//! weekday over the previous [`AnomalyConfig::weeks`] weeks (`t−7, t−14, …`), never `t` itself. With fewer
+//! than [`AnomalyConfig::min_weekday_samples`] such days, the baseline falls back to the previous
+//! [`AnomalyConfig::fallback_days`] days (the s3u/aws-cost-anomalies rule). `z = (x − mean)/s` with the
+//! sample standard deviation `s` (n − 1). When `s` ≈ 0 (< $0.01) the z-score is ±10 if the jump exceeds the
+//! dollar floor, else 0. A day is flagged only when `|z| ≥ 2` **and** `|x − mean| ≥` the dollar floor, so a
+//! $1/day dev account does not page. Severity: 2.0 low, 2.5 medium, 3.0 high.
+//!
+//! **Hygiene**: the share of spend whose `Environment` tag is empty (`Environment$`), and Bedrock
+//! Marketplace service names the price table does not map to a model.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate};
+use rust_decimal::{Decimal, MathematicalOps};
+use serde::{Deserialize, Serialize};
+
+use crate::input::DailyCostTable;
+use crate::pricing::{PriceTable, is_bedrock_service};
+
+/// Standard deviations below this (USD) count as zero.
+pub const STD_EPSILON: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+/// The z-score used when the baseline is flat and the jump exceeds the floor.
+pub const FLAT_BASELINE_Z: Decimal = Decimal::TEN;
+
+/// Anomaly detection settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnomalyConfig {
+    /// Smallest absolute dollar jump that can be an anomaly.
+    pub min_dollar_delta: Decimal,
+    /// Weeks of same-weekday history in the baseline.
+    pub weeks: u32,
+    /// Fewest same-weekday samples before falling back to the trailing window.
+    pub min_weekday_samples: usize,
+    /// Days in the fallback trailing window.
+    pub fallback_days: u32,
+    /// `|z|` at or above which a day is low / medium / high.
+    pub z_low: Decimal,
+    /// Medium threshold.
+    pub z_medium: Decimal,
+    /// High threshold.
+    pub z_high: Decimal,
+}
+
+impl AnomalyConfig {
+    /// Defaults with a given dollar floor (e.g. $5 for prod, $2 for dev).
+    ///
+    /// ```
+    /// let c = cost::anomaly::AnomalyConfig::with_floor(rust_decimal::Decimal::from(5));
+    /// assert_eq!(c.weeks, 4);
+    /// ```
+    #[must_use]
+    pub fn with_floor(min_dollar_delta: Decimal) -> Self {
+        Self {
+            min_dollar_delta,
+            weeks: 4,
+            min_weekday_samples: 3,
+            fallback_days: 14,
+            z_low: Decimal::new(20, 1),
+            z_medium: Decimal::new(25, 1),
+            z_high: Decimal::new(30, 1),
+        }
+    }
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        Self::with_floor(Decimal::from(5))
+    }
+}
+
+/// How severe an anomaly is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalySeverity {
+    /// `|z| ≥ 2.0`.
+    Low,
+    /// `|z| ≥ 2.5`.
+    Medium,
+    /// `|z| ≥ 3.0`.
+    High,
+}
+
+/// Up or down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Above the baseline.
+    Spike,
+    /// Below the baseline (a stopped pipeline shows up here).
+    Drop,
+}
+
+/// Which baseline was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Baseline {
+    /// The same weekday in previous weeks.
+    SameWeekday {
+        /// Samples used.
+        samples: usize,
+    },
+    /// The previous days (fallback).
+    Trailing {
+        /// Samples used.
+        samples: usize,
+    },
+}
+
+/// One flagged service-day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// CE service.
+    pub service: String,
+    /// The day.
+    pub date: NaiveDate,
+    /// Spend that day.
+    pub amount: Decimal,
+    /// Baseline mean.
+    pub baseline_mean: Decimal,
+    /// Baseline sample standard deviation.
+    pub baseline_std: Decimal,
+    /// The z-score.
+    pub z: Decimal,
+    /// `amount − baseline_mean`.
+    pub delta: Decimal,
+    /// Severity.
+    pub severity: AnomalySeverity,
+    /// Spike or drop.
+    pub direction: Direction,
+    /// Which baseline.
+    pub baseline: Baseline,
+    /// Whether CE marked the day estimated.
+    pub estimated: bool,
+}
+
+/// Mean and sample standard deviation (`None` with fewer than 2 values).
+#[must_use]
+pub fn mean_and_sample_std(values: &[Decimal]) -> Option<(Decimal, Decimal)> {
+    if values.len() < 2 {
+        return None;
+    }
+    let n = Decimal::from(values.len());
+    let mean = values.iter().copied().sum::<Decimal>() / n;
+    let ss: Decimal = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+    let var = ss / (n - Decimal::ONE);
+    Some((mean, var.sqrt().unwrap_or_default()))
+}
+
+/// The z-score of `x` against `(mean, std)` with the flat-baseline rule.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// // Flat $1/day baseline, $9 day, $5 floor → +10.
+/// assert_eq!(cost::anomaly::z_score(Decimal::from(9), Decimal::ONE, Decimal::ZERO, Decimal::from(5)), Decimal::TEN);
+/// ```
+#[must_use]
+pub fn z_score(x: Decimal, mean: Decimal, std: Decimal, min_dollar_delta: Decimal) -> Decimal {
+    let delta = x - mean;
+    if std < STD_EPSILON {
+        if delta.abs() >= min_dollar_delta && !delta.is_zero() {
+            if delta > Decimal::ZERO {
+                FLAT_BASELINE_Z
+            } else {
+                -FLAT_BASELINE_Z
+            }
+        } else {
+            Decimal::ZERO
+        }
+    } else {
+        delta / std
+    }
+}
+
+fn value_on(
+    days: &BTreeMap<NaiveDate, bool>,
+    series: &BTreeMap<NaiveDate, Decimal>,
+    d: NaiveDate,
+) -> Option<Decimal> {
+    // A day CE returned without a row for this service is a real $0; a day CE did not return is unknown.
+    days.contains_key(&d)
+        .then(|| series.get(&d).copied().unwrap_or_default())
+}
+
+/// Flags anomalous service spend on `day`. Sorted by severity (high first), then `|delta|`.
+///
+/// ```
+/// use chrono::{Duration, NaiveDate};
+/// use cost::input::DailyCostTable;
+/// use rust_decimal::Decimal;
+/// let day = NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+/// let mut t = DailyCostTable::default();
+/// for w in 1..=4 { t = t.with_row(day - Duration::days(7 * w), "AWS Lambda", Decimal::from(10 + w), false); }
+/// t = t.with_row(day, "AWS Lambda", Decimal::from(60), false);
+/// let a = cost::anomaly::detect_anomalies(&t, day, &cost::anomaly::AnomalyConfig::default());
+/// assert_eq!(a[0].service, "AWS Lambda");
+/// ```
+#[must_use]
+pub fn detect_anomalies(ce: &DailyCostTable, day: NaiveDate, cfg: &AnomalyConfig) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for (service, series) in ce.by_service_day() {
+        let Some(x) = value_on(&ce.days, &series, day) else {
+            continue;
+        };
+        let weekday: Vec<Decimal> = (1..=i64::from(cfg.weeks))
+            .filter_map(|w| value_on(&ce.days, &series, day - Duration::days(7 * w)))
+            .collect();
+        let (values, baseline) = if weekday.len() >= cfg.min_weekday_samples.max(2) {
+            let n = weekday.len();
+            (weekday, Baseline::SameWeekday { samples: n })
+        } else {
+            let trailing: Vec<Decimal> = (1..=i64::from(cfg.fallback_days))
+                .filter_map(|k| value_on(&ce.days, &series, day - Duration::days(k)))
+                .collect();
+            let n = trailing.len();
+            (trailing, Baseline::Trailing { samples: n })
+        };
+        let Some((mean, std)) = mean_and_sample_std(&values) else {
+            continue;
+        };
+        let delta = x - mean;
+        let z = z_score(x, mean, std, cfg.min_dollar_delta);
+        if delta.abs() < cfg.min_dollar_delta || z.abs() < cfg.z_low {
+            continue;
+        }
+        let severity = if z.abs() >= cfg.z_high {
+            AnomalySeverity::High
+        } else if z.abs() >= cfg.z_medium {
+            AnomalySeverity::Medium
+        } else {
+            AnomalySeverity::Low
+        };
+        out.push(Anomaly {
+            service,
+            date: day,
+            amount: x,
+            baseline_mean: mean,
+            baseline_std: std,
+            z,
+            delta,
+            severity,
+            direction: if delta > Decimal::ZERO {
+                Direction::Spike
+            } else {
+                Direction::Drop
+            },
+            baseline,
+            estimated: ce.days.get(&day).copied().unwrap_or(false),
+        });
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| b.delta.abs().cmp(&a.delta.abs()))
+            .then_with(|| a.service.cmp(&b.service))
+    });
+    out
+}
+
+/// Untagged spend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UntaggedShare {
+    /// Spend with an empty `Environment` tag.
+    pub untagged: Decimal,
+    /// All spend.
+    pub total: Decimal,
+    /// `100 · untagged / total`.
+    pub share_pct: Decimal,
+}
+
+/// Cost hygiene findings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Hygiene {
+    /// Untagged share; `None` when CE was not grouped by the `Environment` tag.
+    pub untagged: Option<UntaggedShare>,
+    /// Bedrock service names the price table does not map, with their spend (largest first).
+    pub unmapped_bedrock_services: Vec<(String, Decimal)>,
+}
+
+/// Hygiene over `[start, end)`.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cost::input::DailyCostTable;
+/// let d = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+/// let t = DailyCostTable::default().with_row(d, "Claude Opus 9 (Amazon Bedrock Edition)", 3.into(), false);
+/// let h = cost::anomaly::hygiene(&t, d, d.succ_opt().unwrap(), cost::pricing::PriceTable::bundled().unwrap());
+/// assert_eq!(h.unmapped_bedrock_services.len(), 1);
+/// assert!(h.untagged.is_none());
+/// ```
+#[must_use]
+pub fn hygiene(ce: &DailyCostTable, start: NaiveDate, end: NaiveDate, table: &PriceTable) -> Hygiene {
+    let rows = || ce.rows.iter().filter(|r| r.date >= start && r.date < end);
+    let untagged = ce.has_environment_tag().then(|| {
+        let total: Decimal = rows().map(|r| r.amount).sum();
+        let untagged: Decimal = rows()
+            .filter(|r| r.environment.as_deref() == Some(""))
+            .map(|r| r.amount)
+            .sum();
+        UntaggedShare {
+            untagged,
+            total,
+            share_pct: (untagged * Decimal::ONE_HUNDRED)
+                .checked_div(total)
+                .unwrap_or_default(),
+        }
+    });
+    let mut unmapped: Vec<(String, Decimal)> = ce
+        .service_totals(start, end)
+        .into_iter()
+        .filter(|(s, _)| is_bedrock_service(s) && table.models_billed_as(s).is_empty())
+        .collect();
+    unmapped.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Hygiene {
+        untagged,
+        unmapped_bedrock_services: unmapped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::CostRow;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    fn d(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 6, n).unwrap()
+    }
+
+    /// 29 days of history ending on June 29, Mondays (2, 9, 16, 23) busier.
+    fn history(service: &str, weekday_amounts: [Decimal; 4], other: Decimal) -> DailyCostTable {
+        let mondays = [2, 9, 16, 23];
+        (1..=29).fold(DailyCostTable::default(), |t, n| {
+            let amount = mondays
+                .iter()
+                .position(|m| *m == n)
+                .map_or(other, |i| weekday_amounts[i]);
+            t.with_row(d(n), service, amount, false)
+        })
+    }
+
+    #[test]
+    fn sample_std_hand_computed() {
+        // 10, 12, 14, 16: mean 13, ss = 9+1+1+9 = 20, var = 20/3, s = 2.5820
+        let (m, s) = mean_and_sample_std(&[dec!(10), dec!(12), dec!(14), dec!(16)]).unwrap();
+        assert_eq!(m, dec!(13));
+        assert_eq!(s.round_dp(4), dec!(2.5820));
+        assert!(mean_and_sample_std(&[dec!(1)]).is_none());
+    }
+
+    #[test]
+    fn weekday_baseline_ignores_quiet_days_and_excludes_the_day() {
+        // Mondays 10/12/14/16, other days $1. Monday June 30 at $21: z = (21 − 13)/2.582 = 3.098 → high.
+        let t = history("AWS Lambda", [dec!(10), dec!(12), dec!(14), dec!(16)], dec!(1)).with_row(
+            d(30),
+            "AWS Lambda",
+            dec!(21),
+            false,
+        );
+        let a = detect_anomalies(&t, d(30), &AnomalyConfig::default());
+        assert_eq!(a.len(), 1);
+        let a = &a[0];
+        assert_eq!(a.baseline, Baseline::SameWeekday { samples: 4 });
+        assert_eq!(a.baseline_mean, dec!(13));
+        assert_eq!(a.z.round_dp(3), dec!(3.098));
+        assert_eq!(a.severity, AnomalySeverity::High);
+        assert_eq!(a.direction, Direction::Spike);
+        assert_eq!(a.delta, dec!(8));
+        // A normal Monday ($14) is not flagged although it is 14× a normal day.
+        let t = history("AWS Lambda", [dec!(10), dec!(12), dec!(14), dec!(16)], dec!(1)).with_row(
+            d(30),
+            "AWS Lambda",
+            dec!(14),
+            false,
+        );
+        assert!(detect_anomalies(&t, d(30), &AnomalyConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn dollar_floor_keeps_small_accounts_quiet() {
+        // Dev: $1/day flat, then $4: z = +10 by the flat rule, but the $3 jump is under the $5 floor.
+        let t = history("AWS Lambda", [dec!(1); 4], dec!(1)).with_row(d(30), "AWS Lambda", dec!(4), false);
+        assert!(detect_anomalies(&t, d(30), &AnomalyConfig::default()).is_empty());
+        let a = detect_anomalies(&t, d(30), &AnomalyConfig::with_floor(dec!(2)));
+        assert_eq!(a[0].z, dec!(10));
+        assert_eq!(a[0].baseline_std, Decimal::ZERO);
+    }
+
+    #[test]
+    fn short_history_falls_back_to_trailing_days() {
+        // 10 days of history: only one same-weekday sample → trailing 14 days (9 samples, all $2).
+        let t = (21..=29)
+            .fold(DailyCostTable::default(), |t, n| {
+                t.with_row(d(n), "Amazon Rekognition", dec!(2), false)
+            })
+            .with_row(d(30), "Amazon Rekognition", dec!(0), true);
+        let a = detect_anomalies(&t, d(30), &AnomalyConfig::with_floor(dec!(1)));
+        assert_eq!(a[0].baseline, Baseline::Trailing { samples: 9 });
+        assert_eq!(a[0].direction, Direction::Drop);
+        assert_eq!(a[0].z, dec!(-10));
+        assert!(a[0].estimated);
+    }
+
+    #[test]
+    fn missing_service_row_on_a_returned_day_is_zero() {
+        // Service absent on June 30 while CE returned the day: a $0 drop.
+        let t = history("AWS Lambda", [dec!(20), dec!(21), dec!(19), dec!(20)], dec!(20)).with_row(
+            d(30),
+            "Amazon S3",
+            dec!(0.1),
+            false,
+        );
+        let a = detect_anomalies(&t, d(30), &AnomalyConfig::default());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].amount, Decimal::ZERO);
+        assert_eq!(a[0].direction, Direction::Drop);
+    }
+
+    #[test]
+    fn untagged_share_and_unmapped_marketplace_lines() {
+        let mut t = DailyCostTable::default();
+        for (service, env, amount) in [
+            ("AWS Lambda", "prod", dec!(6)),
+            ("AWS Lambda", "", dec!(2)),
+            ("Claude 3.5 Sonnet (Amazon Bedrock Edition)", "prod", dec!(10)),
+            ("Claude Sonnet 4 (Amazon Bedrock Edition)", "", dec!(2)),
+        ] {
+            t.days.insert(d(1), false);
+            t.rows.push(CostRow {
+                date: d(1),
+                service: service.into(),
+                environment: Some(env.into()),
+                amount,
+                estimated: false,
+            });
+        }
+        let h = hygiene(&t, d(1), d(2), PriceTable::bundled().unwrap());
+        let u = h.untagged.unwrap();
+        assert_eq!((u.untagged, u.total, u.share_pct), (dec!(4), dec!(20), dec!(20)));
+        assert_eq!(
+            h.unmapped_bedrock_services,
+            vec![("Claude Sonnet 4 (Amazon Bedrock Edition)".into(), dec!(2))]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn nothing_under_the_floor_is_ever_flagged(
+            hist in proptest::collection::vec(0u32..500, 29), today in 0u32..500, floor in 1u32..20,
+        ) {
+            let t = hist.iter().enumerate().fold(DailyCostTable::default(), |t, (i, c)| {
+                t.with_row(d(u32::try_from(i).unwrap() + 1), "svc", Decimal::new(i64::from(*c), 2), false)
+            }).with_row(d(30), "svc", Decimal::new(i64::from(today), 2), false);
+            for a in detect_anomalies(&t, d(30), &AnomalyConfig::with_floor(Decimal::from(floor))) {
+                prop_assert!(a.delta.abs() >= Decimal::from(floor));
+                prop_assert!(a.z.abs() >= dec!(2));
+            }
+        }
+    }
+}
