@@ -15,6 +15,8 @@ pub mod catalogue;
 pub mod clock;
 #[cfg(any(feature = "logs", feature = "emf", feature = "xray"))]
 pub mod context;
+#[cfg(feature = "emf")]
+pub mod emf;
 #[cfg(feature = "logs")]
 pub mod logs;
 #[cfg(feature = "test-util")]

@@ -1,0 +1,257 @@
+//! EMF documents: the serde model of the specification, splitting to its limits, and a validator.
+//!
+//! Spec: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+
+use super::units::EmfUnit;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+/// Metric definitions per document.
+pub const MAX_METRICS_PER_DOCUMENT: usize = 100;
+/// Values per metric per document.
+pub const MAX_VALUES_PER_METRIC: usize = 100;
+/// Dimension keys per dimension set.
+pub const MAX_DIMENSIONS: usize = 30;
+/// Bytes per document (one log event).
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// Metric name length (CloudWatch `MetricDatum.MetricName`).
+pub const MAX_METRIC_NAME: usize = 255;
+/// Dimension name length.
+pub const MAX_DIMENSION_NAME: usize = 250;
+/// Dimension value length.
+pub const MAX_DIMENSION_VALUE: usize = 1024;
+/// Namespace length.
+pub const MAX_NAMESPACE: usize = 256;
+/// Largest magnitude CloudWatch accepts.
+pub const MAX_ABS_VALUE: f64 = 1.174_271e108;
+/// Smallest non-zero magnitude CloudWatch accepts.
+pub const MIN_ABS_VALUE: f64 = 8.515_920e-109;
+/// Length root properties are cut to, so documents stay small.
+pub const MAX_PROPERTY_CHARS: usize = 1024;
+
+/// Whether CloudWatch accepts this value.
+#[must_use]
+pub fn is_valid_value(v: f64) -> bool {
+    v.is_finite() && (v == 0.0 || (v.abs() <= MAX_ABS_VALUE && v.abs() >= MIN_ABS_VALUE))
+}
+
+/// Whether `ns` is a valid namespace (`^[a-zA-Z0-9._#:/-]+$`, ≤ 256 chars, not `AWS/…`).
+#[must_use]
+pub fn is_valid_namespace(ns: &str) -> bool {
+    !ns.is_empty()
+        && ns.len() <= MAX_NAMESPACE
+        && !ns.starts_with("AWS/")
+        && ns
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'#' | b':' | b'/' | b'-'))
+}
+
+/// Whether `name` is a valid metric name (1–255 ASCII printable chars, not reserved).
+#[must_use]
+pub fn is_valid_metric_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_METRIC_NAME
+        && name != "_aws"
+        && name.bytes().all(|c| (0x20..0x7f).contains(&c))
+        && !name.trim().is_empty()
+}
+
+/// Whether `name` is a valid dimension name (1–250 ASCII printable chars, not starting with `:`).
+#[must_use]
+pub fn is_valid_dimension_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_DIMENSION_NAME
+        && !name.starts_with(':')
+        && name != "_aws"
+        && name.bytes().all(|c| (0x20..0x7f).contains(&c))
+        && !name.trim().is_empty()
+}
+
+/// Whether `value` is a valid dimension value (1–1024 chars, not only whitespace).
+#[must_use]
+pub fn is_valid_dimension_value(value: &str) -> bool {
+    !value.trim().is_empty() && value.len() <= MAX_DIMENSION_VALUE && !value.chars().any(char::is_control)
+}
+
+/// One metric in a document: its definition and the values it carries there.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MetricValues {
+    pub(crate) name: String,
+    pub(crate) unit: EmfUnit,
+    pub(crate) high_resolution: bool,
+    pub(crate) values: Vec<f64>,
+}
+
+#[derive(Serialize)]
+struct MetricDefinition<'a> {
+    #[serde(rename = "Name")]
+    name: &'a str,
+    #[serde(rename = "Unit")]
+    unit: EmfUnit,
+    #[serde(rename = "StorageResolution", skip_serializing_if = "Option::is_none")]
+    storage_resolution: Option<u8>,
+}
+
+#[derive(Serialize)]
+struct MetricDirective<'a> {
+    #[serde(rename = "Namespace")]
+    namespace: &'a str,
+    #[serde(rename = "Dimensions")]
+    dimensions: [Vec<&'a str>; 1],
+    #[serde(rename = "Metrics")]
+    metrics: Vec<MetricDefinition<'a>>,
+}
+
+#[derive(Serialize)]
+struct AwsMetadata<'a> {
+    #[serde(rename = "Timestamp")]
+    timestamp: u64,
+    #[serde(rename = "CloudWatchMetrics")]
+    cloudwatch_metrics: [MetricDirective<'a>; 1],
+}
+
+/// One EMF document: `_aws` metadata, then dimension values, properties and metric values at the root.
+pub(crate) struct Document<'a> {
+    pub(crate) namespace: &'a str,
+    pub(crate) timestamp: u64,
+    pub(crate) dimensions: &'a [(String, String)],
+    pub(crate) properties: &'a [(String, String)],
+    pub(crate) metrics: &'a [MetricValues],
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let aws = AwsMetadata {
+            timestamp: self.timestamp,
+            cloudwatch_metrics: [MetricDirective {
+                namespace: self.namespace,
+                dimensions: [self.dimensions.iter().map(|(k, _)| k.as_str()).collect()],
+                metrics: self
+                    .metrics
+                    .iter()
+                    .map(|m| MetricDefinition {
+                        name: &m.name,
+                        unit: m.unit,
+                        storage_resolution: m.high_resolution.then_some(1),
+                    })
+                    .collect(),
+            }],
+        };
+        let mut map = s.serialize_map(Some(
+            1 + self.dimensions.len() + self.properties.len() + self.metrics.len(),
+        ))?;
+        map.serialize_entry("_aws", &aws)?;
+        for (k, v) in self.dimensions.iter().chain(self.properties) {
+            map.serialize_entry(k, v)?;
+        }
+        for m in self.metrics {
+            match m.values.as_slice() {
+                [one] => map.serialize_entry(&m.name, one)?,
+                many => map.serialize_entry(&m.name, many)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// A violation of the EMF specification found by [`validate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid EMF document: {0}")]
+pub struct SpecViolation(pub String);
+
+/// Checks one serialized document against the specification's rules (the JSON schema plus CloudWatch's
+/// limits). Used by this crate's property tests and by anyone testing emitted logs.
+///
+/// ```
+/// let doc = r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"CollectIQ",
+///   "Dimensions":[["service"]],"Metrics":[{"Name":"CardsValued","Unit":"Count"}]}]},
+///   "service":"valuation","CardsValued":1}"#;
+/// assert!(telemetry::emf::validate(doc).is_ok());
+/// assert!(telemetry::emf::validate(r#"{"_aws":{}}"#).is_err());
+/// ```
+pub fn validate(document: &str) -> Result<(), SpecViolation> {
+    let bad = |m: String| Err(SpecViolation(m));
+    if document.len() > MAX_DOCUMENT_BYTES {
+        return bad(format!("{} bytes > {MAX_DOCUMENT_BYTES}", document.len()));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(document).map_err(|e| SpecViolation(format!("not JSON: {e}")))?;
+    let root = v
+        .as_object()
+        .ok_or_else(|| SpecViolation("root is not an object".into()))?;
+    let aws = root
+        .get("_aws")
+        .and_then(|a| a.as_object())
+        .ok_or_else(|| SpecViolation("no _aws".into()))?;
+    if !aws.get("Timestamp").is_some_and(serde_json::Value::is_u64) {
+        return bad("Timestamp missing or not integer ms".into());
+    }
+    let directives = aws
+        .get("CloudWatchMetrics")
+        .and_then(|d| d.as_array())
+        .ok_or_else(|| SpecViolation("no CloudWatchMetrics".into()))?;
+    for d in directives {
+        let ns = d.get("Namespace").and_then(|n| n.as_str()).unwrap_or_default();
+        if !is_valid_namespace(ns) {
+            return bad(format!("namespace {ns:?}"));
+        }
+        let sets = d
+            .get("Dimensions")
+            .and_then(|x| x.as_array())
+            .ok_or_else(|| SpecViolation("no Dimensions".into()))?;
+        for set in sets {
+            let keys = set
+                .as_array()
+                .ok_or_else(|| SpecViolation("dimension set not array".into()))?;
+            if keys.len() > MAX_DIMENSIONS {
+                return bad(format!("{} dimensions", keys.len()));
+            }
+            for k in keys {
+                let k = k.as_str().unwrap_or_default();
+                if !is_valid_dimension_name(k) {
+                    return bad(format!("dimension name {k:?}"));
+                }
+                match root.get(k).and_then(|x| x.as_str()) {
+                    Some(val) if is_valid_dimension_value(val) => {}
+                    other => return bad(format!("dimension {k:?} value {other:?}")),
+                }
+            }
+        }
+        let metrics = d
+            .get("Metrics")
+            .and_then(|x| x.as_array())
+            .ok_or_else(|| SpecViolation("no Metrics".into()))?;
+        if metrics.len() > MAX_METRICS_PER_DOCUMENT {
+            return bad(format!("{} metrics", metrics.len()));
+        }
+        for m in metrics {
+            let name = m.get("Name").and_then(|x| x.as_str()).unwrap_or_default();
+            if !is_valid_metric_name(name) {
+                return bad(format!("metric name {name:?}"));
+            }
+            if let Some(u) = m.get("Unit")
+                && u.as_str().and_then(EmfUnit::parse).is_none()
+            {
+                return bad(format!("unit {u}"));
+            }
+            if let Some(r) = m.get("StorageResolution")
+                && r != 1
+                && r != 60
+            {
+                return bad(format!("StorageResolution {r}"));
+            }
+            let values: Vec<&serde_json::Value> = match root.get(name) {
+                Some(serde_json::Value::Array(a)) => a.iter().collect(),
+                Some(x @ serde_json::Value::Number(_)) => vec![x],
+                other => return bad(format!("metric {name:?} target {other:?}")),
+            };
+            if values.is_empty() || values.len() > MAX_VALUES_PER_METRIC {
+                return bad(format!("metric {name:?} has {} values", values.len()));
+            }
+            if !values.iter().all(|x| x.as_f64().is_some_and(is_valid_value)) {
+                return bad(format!("metric {name:?} has an invalid value"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,689 @@
+//! CloudWatch Embedded Metric Format through the `metrics` facade.
+//!
+//! Function code writes `metrics::counter!`, `gauge!` and `histogram!`; this recorder keeps counters as
+//! sums, gauges as their last value and histograms as value arrays, and [`EmfRecorder::flush`] writes
+//! them at the end of each invocation as EMF documents that respect the whole
+//! [specification](https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
+//! ≤ 100 metrics per document and ≤ 100 values per metric (split, never dropped), ≤ 30 dimensions,
+//! name and length rules, the 27 units, `StorageResolution` 1 for high-resolution metrics, `Timestamp`
+//! in ms, ≤ 256 KB per document; NaN, ±inf and out-of-range values are rejected with a warning.
+//!
+//! A cardinality guard decides which labels become dimensions (see [`EmfBuilder::allow_dimensions`]).
+
+mod document;
+mod guard;
+mod recorder;
+mod units;
+
+pub use document::{
+    MAX_DIMENSIONS, MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC, SpecViolation,
+    is_valid_value, validate,
+};
+pub use guard::OVERFLOW_VALUE;
+pub use recorder::{EmfRecorder, FlushReport, MAX_PENDING_VALUES};
+pub use units::EmfUnit;
+
+use crate::catalogue::{DimensionKey, MetricName};
+use crate::clock::{Clock, SystemClock};
+use document::{is_valid_dimension_name, is_valid_dimension_value, is_valid_namespace};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+/// Powertools' namespace when none is configured.
+pub const DEFAULT_NAMESPACE: &str = "default_namespace";
+
+/// Why a recorder could not be built or installed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// The namespace breaks `^[a-zA-Z0-9._#:/-]{1,256}$` or uses the reserved `AWS/` prefix.
+    #[error("invalid EMF namespace {0:?}")]
+    InvalidNamespace(String),
+    /// A default dimension has an invalid name or value.
+    #[error("invalid default dimension {0:?}")]
+    InvalidDimension(String),
+    /// More default dimensions than EMF allows.
+    #[error("{0} default dimensions; EMF allows {MAX_DIMENSIONS}")]
+    TooManyDimensions(usize),
+    /// Another global `metrics` recorder is already installed.
+    #[error("a global metrics recorder is already installed")]
+    AlreadyInstalled,
+}
+
+/// Builds an [`EmfRecorder`]: [`build`](Self::build) for a local recorder (tests),
+/// [`install`](Self::install) for the global one.
+///
+/// Catalogue metrics come preconfigured: their units, and their catalogue dimension keys allow-listed.
+///
+/// ```
+/// use telemetry::emf::{EmfBuilder, EmfUnit};
+/// let rec = EmfBuilder::new()
+///     .namespace("CollectIQ")
+///     .service("valuation")
+///     .allow_dimensions("UploadBytes", ["bucket"])
+///     .with_unit("UploadBytes", EmfUnit::Bytes)
+///     .high_resolution("UploadBytes")
+///     .build()?;
+/// assert!(!rec.is_disabled());
+/// # Ok::<(), telemetry::emf::BuildError>(())
+/// ```
+pub struct EmfBuilder {
+    namespace: String,
+    service: String,
+    dimensions: Vec<(String, String)>,
+    units: HashMap<String, EmfUnit>,
+    high_resolution: HashSet<String>,
+    allow: HashMap<String, Vec<String>>,
+    allow_all: bool,
+    max_values_per_key: usize,
+    disabled: bool,
+    function_name: Option<String>,
+    writer: Box<dyn Write + Send>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for EmfBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmfBuilder")
+            .field("namespace", &self.namespace)
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EmfBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EmfBuilder {
+    /// Defaults: namespace `default_namespace`, service `service_undefined`, stdout, the catalogue's
+    /// units and allow-lists, 50 distinct values per dimension key.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut units = HashMap::new();
+        let mut allow: HashMap<String, Vec<String>> = HashMap::new();
+        for m in MetricName::ALL {
+            let spec = m.spec();
+            units.insert(m.as_str().to_owned(), EmfUnit::from_catalogue(spec.unit));
+            let keys = allow.entry(m.as_str().to_owned()).or_default();
+            for set in spec.dimension_sets {
+                for k in *set {
+                    if !matches!(k, DimensionKey::Service | DimensionKey::FunctionName)
+                        && !keys.iter().any(|x| x == k.as_str())
+                    {
+                        keys.push(k.as_str().to_owned());
+                    }
+                }
+            }
+        }
+        Self {
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            service: "service_undefined".to_owned(),
+            dimensions: Vec::new(),
+            units,
+            high_resolution: HashSet::new(),
+            allow,
+            allow_all: false,
+            max_values_per_key: 50,
+            disabled: false,
+            function_name: None,
+            writer: Box::new(io::stdout()),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Reads `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_FUNCTION_NAME`
+    /// (else `AWS_LAMBDA_FUNCTION_NAME`), `POWERTOOLS_METRICS_DISABLED` (else `POWERTOOLS_DEV`).
+    #[must_use]
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env) through `lookup`.
+    ///
+    /// ```
+    /// let b = telemetry::emf::EmfBuilder::from_lookup(|k| (k == "POWERTOOLS_METRICS_DISABLED").then(|| "true".into()));
+    /// assert!(b.build()?.is_disabled());
+    /// # Ok::<(), telemetry::emf::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let mut b = Self::new();
+        if let Some(ns) = get("POWERTOOLS_METRICS_NAMESPACE") {
+            b.namespace = ns;
+        }
+        if let Some(s) = get("POWERTOOLS_SERVICE_NAME") {
+            b.service = s;
+        }
+        b.function_name = get("POWERTOOLS_METRICS_FUNCTION_NAME").or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"));
+        b.disabled = match get("POWERTOOLS_METRICS_DISABLED") {
+            Some(v) => truthy(&v),
+            None => get("POWERTOOLS_DEV").is_some_and(|v| truthy(&v)),
+        };
+        b
+    }
+
+    /// Sets the namespace.
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// Sets the `service` default dimension.
+    #[must_use]
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = service.into();
+        self
+    }
+
+    /// Sets the function name used by the `ColdStart` metric.
+    #[must_use]
+    pub fn function_name(mut self, name: impl Into<String>) -> Self {
+        self.function_name = Some(name.into());
+        self
+    }
+
+    /// Adds a default dimension to every metric (besides `service`).
+    #[must_use]
+    pub fn with_dimension(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.dimensions.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets a metric's unit (`describe_*!` units override it).
+    #[must_use]
+    pub fn with_unit(mut self, metric: impl Into<String>, unit: EmfUnit) -> Self {
+        self.units.insert(metric.into(), unit);
+        self
+    }
+
+    /// Marks a metric high-resolution (`StorageResolution` 1).
+    #[must_use]
+    pub fn high_resolution(mut self, metric: impl Into<String>) -> Self {
+        self.high_resolution.insert(metric.into());
+        self
+    }
+
+    /// Lets these label keys of `metric` become dimensions; its other labels become root properties.
+    #[must_use]
+    pub fn allow_dimensions<I, S>(mut self, metric: impl Into<String>, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let entry = self.allow.entry(metric.into()).or_default();
+        entry.extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Turns the allow-list off: every label becomes a dimension (the distinct-value cap still applies).
+    #[must_use]
+    pub fn allow_all_labels(mut self) -> Self {
+        self.allow_all = true;
+        self
+    }
+
+    /// Caps distinct values per metric and dimension key; later values become [`OVERFLOW_VALUE`].
+    #[must_use]
+    pub fn max_values_per_key(mut self, max: usize) -> Self {
+        self.max_values_per_key = max.max(1);
+        self
+    }
+
+    /// Disables output (flushes drain and discard).
+    #[must_use]
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.disabled = disabled;
+        self
+    }
+
+    /// Writes documents to `writer` instead of stdout.
+    #[must_use]
+    pub fn with_writer(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.writer = Box::new(writer);
+        self
+    }
+
+    /// Uses `clock` for document timestamps.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds a recorder without installing it.
+    ///
+    /// # Errors
+    /// An invalid namespace or default dimension.
+    pub fn build(self) -> Result<EmfRecorder, BuildError> {
+        if !is_valid_namespace(&self.namespace) {
+            return Err(BuildError::InvalidNamespace(self.namespace));
+        }
+        let mut dims = vec![("service".to_owned(), self.service)];
+        dims.extend(self.dimensions);
+        if dims.len() > MAX_DIMENSIONS {
+            return Err(BuildError::TooManyDimensions(dims.len()));
+        }
+        for (k, v) in &dims {
+            if !is_valid_dimension_name(k)
+                || !is_valid_dimension_value(v)
+                || dims.iter().filter(|(x, _)| x == k).count() > 1
+            {
+                return Err(BuildError::InvalidDimension(format!("{k}={v}")));
+            }
+        }
+        let cfg = recorder::Config {
+            namespace: self.namespace,
+            default_dimensions: dims,
+            units: self.units,
+            high_resolution: self.high_resolution,
+            guard: guard::CardinalityGuard::new(self.allow, self.allow_all, self.max_values_per_key),
+            disabled: self.disabled,
+            function_name: self.function_name,
+        };
+        Ok(EmfRecorder::from_parts(cfg, self.writer, self.clock))
+    }
+
+    /// Builds the recorder and installs it as the global `metrics` recorder.
+    ///
+    /// # Errors
+    /// [`BuildError::AlreadyInstalled`] if a global recorder exists, or a [`build`](Self::build) error.
+    pub fn install(self) -> Result<EmfRecorder, BuildError> {
+        let rec = self.build()?;
+        metrics::set_global_recorder(rec.clone()).map_err(|_| BuildError::AlreadyInstalled)?;
+        let _ = GLOBAL.set(rec.clone());
+        Ok(rec)
+    }
+}
+
+static GLOBAL: OnceLock<EmfRecorder> = OnceLock::new();
+
+/// The recorder [`EmfBuilder::install`] installed, if any.
+#[must_use]
+pub fn global() -> Option<&'static EmfRecorder> {
+    GLOBAL.get()
+}
+
+fn truthy(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
+/// A cloneable in-memory writer (for tests, examples and benchmarks).
+#[derive(Debug, Clone, Default)]
+pub struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// Everything written so far.
+    #[must_use]
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+
+    /// Forgets what was written.
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn rec(b: EmfBuilder) -> (EmfRecorder, SharedBuffer) {
+        let out = SharedBuffer::default();
+        let r = b
+            .with_writer(out.clone())
+            .with_clock(FixedClock::from_millis(1_700_000_000_000))
+            .build()
+            .unwrap();
+        (r, out)
+    }
+
+    fn docs(out: &SharedBuffer) -> Vec<Value> {
+        out.contents()
+            .lines()
+            .map(|l| {
+                validate(l).unwrap();
+                serde_json::from_str(l).unwrap()
+            })
+            .collect()
+    }
+
+    fn base() -> EmfBuilder {
+        EmfBuilder::new().namespace("CollectIQ").service("valuation")
+    }
+
+    #[test]
+    fn counters_sum_gauges_last_histograms_arrays() {
+        let (r, out) = rec(base());
+        metrics::with_local_recorder(&r, || {
+            metrics::counter!("CardsValued").increment(2);
+            metrics::counter!("CardsValued").increment(3);
+            metrics::gauge!("QueueDepth").set(4.0);
+            metrics::gauge!("QueueDepth").set(7.0);
+            metrics::histogram!("ValuationLatency").record(12.5);
+            metrics::histogram!("ValuationLatency").record(20.0);
+        });
+        let report = r.flush();
+        assert_eq!(
+            report,
+            FlushReport {
+                documents: 1,
+                values: 4,
+                rejected_values: 0,
+                rejected_metrics: 0
+            }
+        );
+        let d = &docs(&out)[0];
+        assert_eq!(d["CardsValued"], 5.0);
+        assert_eq!(d["QueueDepth"], 7.0);
+        assert_eq!(d["ValuationLatency"], json!([12.5, 20.0]));
+        assert_eq!(d["service"], "valuation");
+        assert_eq!(d["_aws"]["Timestamp"], 1_700_000_000_000u64);
+        let cw = &d["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Namespace"], "CollectIQ");
+        assert_eq!(cw["Dimensions"], json!([["service"]]));
+        let units: Vec<_> = cw["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["Name"].clone(), m["Unit"].clone()))
+            .collect();
+        assert!(
+            units.contains(&(json!("ValuationLatency"), json!("Milliseconds"))),
+            "catalogue unit"
+        );
+        assert!(units.contains(&(json!("QueueDepth"), json!("None"))));
+        out.clear();
+        assert_eq!(
+            r.flush().documents,
+            0,
+            "counters are deltas: nothing new, nothing written"
+        );
+        assert!(out.contents().is_empty());
+    }
+
+    #[test]
+    fn snapshot_document() {
+        let (r, out) = rec(base());
+        metrics::with_local_recorder(&r, || {
+            metrics::counter!("BedrockInputTokens", "agent" => "pricing", "model" => "claude", "card_id" => "c-1").increment(120);
+        });
+        r.flush_with(&[("function_request_id", "req-1")]);
+        let d = &docs(&out)[0];
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["service", "agent", "model"]])
+        );
+        assert_eq!(d["card_id"], "c-1", "not allow-listed: a property");
+        assert_eq!(d["function_request_id"], "req-1");
+        insta::assert_json_snapshot!(d);
+    }
+
+    #[test]
+    fn cardinality_guard_folds_overflow() {
+        let (r, out) = rec(base().allow_dimensions("Hits", ["route"]).max_values_per_key(2));
+        metrics::with_local_recorder(&r, || {
+            for route in ["/a", "/b", "/c", "/d"] {
+                metrics::counter!("Hits", "route" => route, "user" => "u-1").increment(1);
+            }
+        });
+        r.flush();
+        let ds = docs(&out);
+        let mut routes: Vec<(String, f64)> = ds
+            .iter()
+            .map(|d| {
+                (
+                    d["route"].as_str().unwrap().to_owned(),
+                    d["Hits"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        routes.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            routes,
+            [("/a".into(), 1.0), ("/b".into(), 1.0), ("other".into(), 2.0)]
+        );
+        assert!(ds.iter().all(|d| d["user"] == "u-1"
+            && d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == json!([["service", "route"]])));
+    }
+
+    #[test]
+    fn splits_values_and_metrics_never_drops() {
+        let (r, out) = rec(base());
+        metrics::with_local_recorder(&r, || {
+            for i in 0..250 {
+                metrics::histogram!("Big").record(f64::from(i));
+            }
+            for i in 0..150 {
+                metrics::counter!(format!("M{i:03}")).increment(1);
+            }
+        });
+        let report = r.flush();
+        let ds = docs(&out);
+        let big: Vec<f64> = ds
+            .iter()
+            .filter_map(|d| d.get("Big"))
+            .flat_map(|v| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(big, (0..250).map(f64::from).collect::<Vec<_>>());
+        let counted: usize = ds
+            .iter()
+            .map(|d| {
+                d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        assert_eq!(counted, 151 + 2, "Big appears in three documents");
+        assert_eq!(report.values, 400);
+        assert_eq!(report.documents, ds.len());
+    }
+
+    #[test]
+    fn rejects_bad_values_and_names() {
+        let (r, out) = rec(base());
+        metrics::with_local_recorder(&r, || {
+            metrics::histogram!("Lat").record(f64::NAN);
+            metrics::histogram!("Lat").record(f64::INFINITY);
+            metrics::histogram!("Lat").record(1e200);
+            metrics::histogram!("Lat").record(3.0);
+            metrics::counter!("").increment(1);
+            metrics::counter!("service").increment(1);
+        });
+        let report = r.flush();
+        assert_eq!(report.rejected_values, 3);
+        assert_eq!(report.rejected_metrics, 2);
+        let ds = docs(&out);
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0]["Lat"], 3.0);
+    }
+
+    #[test]
+    fn units_resolution_and_describe() {
+        let (r, out) = rec(base()
+            .high_resolution("Up")
+            .with_unit("Rate", EmfUnit::BytesPerSecond));
+        metrics::with_local_recorder(&r, || {
+            metrics::describe_histogram!("Up", metrics::Unit::Seconds, "upload time");
+            metrics::histogram!("Up").record(1.0);
+            metrics::gauge!("Rate").set(10.0);
+        });
+        r.flush();
+        let defs = docs(&out)[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"].clone();
+        assert!(
+            defs.as_array()
+                .unwrap()
+                .contains(&json!({"Name": "Up", "Unit": "Seconds", "StorageResolution": 1}))
+        );
+        assert!(
+            defs.as_array()
+                .unwrap()
+                .contains(&json!({"Name": "Rate", "Unit": "Bytes/Second"}))
+        );
+    }
+
+    #[test]
+    fn cold_start_document_and_disabled() {
+        let (r, out) = rec(base().function_name("valuate-card"));
+        r.record_cold_start();
+        r.flush();
+        let d = &docs(&out)[0];
+        assert_eq!(d["ColdStart"], 1.0);
+        assert_eq!(d["function_name"], "valuate-card");
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["service", "function_name"]])
+        );
+        let (r, out) = rec(base().disabled(true));
+        metrics::with_local_recorder(&r, || metrics::counter!("X").increment(1));
+        r.record_cold_start();
+        assert_eq!(r.flush().documents, 0);
+        assert!(out.contents().is_empty());
+    }
+
+    #[test]
+    fn build_errors() {
+        assert_eq!(
+            EmfBuilder::new().namespace("AWS/Lambda").build().unwrap_err(),
+            BuildError::InvalidNamespace("AWS/Lambda".into())
+        );
+        assert!(matches!(
+            EmfBuilder::new().namespace("a b").build(),
+            Err(BuildError::InvalidNamespace(_))
+        ));
+        assert!(matches!(
+            EmfBuilder::new().with_dimension("service", "x").build(),
+            Err(BuildError::InvalidDimension(_))
+        ));
+        let many = (0..30).fold(EmfBuilder::new(), |b, i| b.with_dimension(format!("d{i}"), "v"));
+        assert_eq!(many.build().unwrap_err(), BuildError::TooManyDimensions(31));
+    }
+
+    #[test]
+    fn too_many_label_dimensions_become_properties() {
+        let (r, out) = rec(base().allow_all_labels());
+        let labels: Vec<metrics::Label> = (0..40)
+            .map(|i| metrics::Label::new(format!("k{i:02}"), "v"))
+            .collect();
+        metrics::with_local_recorder(&r, || metrics::counter!("Wide", labels).increment(1));
+        r.flush();
+        let d = &docs(&out)[0];
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+                .as_array()
+                .unwrap()
+                .len(),
+            30
+        );
+        assert_eq!(d["k39"], "v");
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Counter(String, Vec<(String, String)>, u64),
+        Gauge(String, Vec<(String, String)>, f64),
+        Hist(String, Vec<(String, String)>, Vec<f64>),
+    }
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            -1e6..1e6f64,
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(0.0),
+            Just(1e-200)
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z][A-Za-z0-9_]{0,12}",
+            "\\PC{0,300}",
+            Just("service".to_owned()),
+            Just(String::new())
+        ]
+    }
+
+    fn labels() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec(("[a-z:_ ]{0,6}", "\\PC{0,20}"), 0..5)
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (name(), labels(), 0..1000u64).prop_map(|(n, l, v)| Op::Counter(n, l, v)),
+            (name(), labels(), value()).prop_map(|(n, l, v)| Op::Gauge(n, l, v)),
+            (name(), labels(), proptest::collection::vec(value(), 0..260))
+                .prop_map(|(n, l, v)| Op::Hist(n, l, v)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_input_yields_spec_valid_documents(ops in proptest::collection::vec(op(), 0..40), allow_all in any::<bool>()) {
+            let mut b = base().max_values_per_key(3).allow_dimensions("Hist", ["a", "b"]);
+            if allow_all {
+                b = b.allow_all_labels();
+            }
+            let (r, out) = rec(b);
+            metrics::with_local_recorder(&r, || {
+                for op in &ops {
+                    let ls = |l: &Vec<(String, String)>| l.iter().map(|(k, v)| metrics::Label::new(k.clone(), v.clone())).collect::<Vec<_>>();
+                    match op {
+                        Op::Counter(n, l, v) => metrics::counter!(n.clone(), ls(l)).increment(*v),
+                        Op::Gauge(n, l, v) => metrics::gauge!(n.clone(), ls(l)).set(*v),
+                        Op::Hist(n, l, vs) => {
+                            let h = metrics::histogram!(n.clone(), ls(l));
+                            for v in vs {
+                                h.record(*v);
+                            }
+                        }
+                    }
+                }
+            });
+            let report = r.flush_with(&[("function_request_id", "r"), ("bad key:", "x")]);
+            let mut emitted = 0;
+            for line in out.contents().lines() {
+                prop_assert!(validate(line).is_ok(), "{:?}: {line}", validate(line));
+                let v: Value = serde_json::from_str(line).unwrap();
+                for m in v["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
+                    emitted += match &v[m["Name"].as_str().unwrap()] { Value::Array(a) => a.len(), _ => 1 };
+                }
+            }
+            prop_assert_eq!(emitted, report.values);
+            prop_assert_eq!(out.contents().lines().count(), report.documents);
+            let valid_hist: usize = ops.iter().filter_map(|o| match o {
+                Op::Hist(n, _, vs) if document::is_valid_metric_name(n) && n != "service" => Some(vs.iter().filter(|v| is_valid_value(**v)).count()),
+                _ => None,
+            }).sum();
+            prop_assert!(report.values >= valid_hist.min(report.values), "never drops");
+        }
+    }
+}
