@@ -1,7 +1,24 @@
 //! `dashboards` (pure, no I/O): a typed model of the CloudWatch dashboard body, a validator with
-//! CloudWatch's real rules, and the dashboards generated from a CollectIQ platform spec.
+//! CloudWatch's real rules, and the dashboards generated from a platform spec.
 //!
 //! Spec: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html>
+//!
+//! - [`model`]: serde structs mirroring the body document (metric, text, alarm and log widgets).
+//! - [`builder`]: typed builders; custom metrics only from [`telemetry::catalogue`].
+//! - [`layout`]: the 24-column grid. [`paginate`]: numbered pages past the limits.
+//! - [`validate`]: CloudWatch's rules, incl. exact dimension sets from [`known_metrics`].
+//!
 
+pub mod builder;
+pub mod known_metrics;
+pub mod layout;
+pub mod model;
+pub mod paginate;
+pub mod stats;
+pub mod validate;
+
+pub use builder::{BuildError, DashboardBuilder};
+pub use model::{Dashboard, DashboardBody};
 /// The CloudWatch namespace of CollectIQ's custom metrics, re-exported from the shared catalogue.
 pub use telemetry::catalogue::NAMESPACE;
+pub use validate::{ValidationErrors, validate};
