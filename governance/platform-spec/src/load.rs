@@ -41,7 +41,11 @@ pub enum SpecError {
 }
 
 fn render_problems(file: &str, problems: &[Problem]) -> String {
-    problems.iter().map(|p| ProblemAt { file, problem: p }.to_string()).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| ProblemAt { file, problem: p }.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 struct ProblemAt<'a> {
@@ -70,7 +74,10 @@ impl fmt::Display for ProblemAt<'_> {
 /// (syntax, unknown or missing keys, out-of-range values, dangling references) with its line.
 pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|source| SpecError::Read { file: file.clone(), source })?;
+    let source = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        file: file.clone(),
+        source,
+    })?;
     parse(&source, &file)
 }
 
@@ -84,7 +91,10 @@ pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
 /// # Errors
 /// [`SpecError::Invalid`] listing every problem with its line and key path.
 pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
-    let invalid = |problems| SpecError::Invalid { file: file.to_owned(), problems };
+    let invalid = |problems| SpecError::Invalid {
+        file: file.to_owned(),
+        problems,
+    };
     let deserializer = toml::de::Deserializer::parse(source).map_err(|e| {
         invalid(vec![Problem {
             line: e.span().map(|s| line_of(source, s.start)),
@@ -96,14 +106,29 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
         let inner = e.into_inner();
-        let line = inner.span().map(|s| line_of(source, s.start)).or_else(|| locate(source, &path));
-        invalid(vec![Problem { line, path, message: inner.message().to_owned() }])
+        let line = inner
+            .span()
+            .map(|s| line_of(source, s.start))
+            .or_else(|| locate(source, &path));
+        invalid(vec![Problem {
+            line,
+            path,
+            message: inner.message().to_owned(),
+        }])
     })?;
     let problems: Vec<Problem> = validate(&spec)
         .into_iter()
-        .map(|(path, message)| Problem { line: locate(source, &path), path, message })
+        .map(|(path, message)| Problem {
+            line: locate(source, &path),
+            path,
+            message,
+        })
         .collect();
-    if problems.is_empty() { Ok(spec) } else { Err(invalid(problems)) }
+    if problems.is_empty() {
+        Ok(spec)
+    } else {
+        Err(invalid(problems))
+    }
 }
 
 fn line_of(source: &str, offset: usize) -> usize {
@@ -166,7 +191,8 @@ const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OP
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
 }
 
@@ -176,38 +202,60 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut bad = |path: String, message: String| out.push((path, message));
     let p = &spec.platform;
     if !is_name(&p.name) {
-        bad("platform.name".into(), format!("expected lowercase letters, digits and '-', found \"{}\"", p.name));
+        bad(
+            "platform.name".into(),
+            format!("expected lowercase letters, digits and '-', found \"{}\"", p.name),
+        );
     }
     if !is_name(&p.environment) {
         bad(
             "platform.environment".into(),
-            format!("expected lowercase letters, digits and '-', found \"{}\"", p.environment),
+            format!(
+                "expected lowercase letters, digits and '-', found \"{}\"",
+                p.environment
+            ),
         );
     }
     let region_ok = {
         let parts: Vec<_> = p.region.split('-').collect();
         parts.len() >= 3
-            && parts.iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-            && parts.last().is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            && parts
+                .iter()
+                .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && parts
+                .last()
+                .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
     };
     if !region_ok {
-        bad("platform.region".into(), format!("expected an AWS region like us-east-1, found \"{}\"", p.region));
+        bad(
+            "platform.region".into(),
+            format!("expected an AWS region like us-east-1, found \"{}\"", p.region),
+        );
     }
-    if let Some(account) = &p.account_id {
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            bad("platform.account_id".into(), format!("expected 12 digits, found \"{account}\""));
-        }
+    if let Some(account) = &p.account_id
+        && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        bad(
+            "platform.account_id".into(),
+            format!("expected 12 digits, found \"{account}\""),
+        );
     }
     if !RETENTION_DAYS.contains(&p.log_retention_days) {
         bad(
             "platform.log_retention_days".into(),
-            format!("expected one of CloudWatch's retention values {RETENTION_DAYS:?}, found {}", p.log_retention_days),
+            format!(
+                "expected one of CloudWatch's retention values {RETENTION_DAYS:?}, found {}",
+                p.log_retention_days
+            ),
         );
     }
-    if let Some(rate) = p.xray_sampling_percent {
-        if rate > 100 {
-            bad("platform.xray_sampling_percent".into(), format!("expected 0..=100, found {rate}"));
-        }
+    if let Some(rate) = p.xray_sampling_percent
+        && rate > 100
+    {
+        bad(
+            "platform.xray_sampling_percent".into(),
+            format!("expected 0..=100, found {rate}"),
+        );
     }
 
     let mut seen_ids = std::collections::HashSet::new();
@@ -224,27 +272,45 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(at("name"), "expected 1..=64 characters".into());
         }
         if !(128..=10240).contains(&f.memory_mb) {
-            bad(at("memory_mb"), format!("expected 128..10240, found {}", f.memory_mb));
+            bad(
+                at("memory_mb"),
+                format!("expected 128..10240, found {}", f.memory_mb),
+            );
         }
         if !(1..=900).contains(&f.timeout_s) {
-            bad(at("timeout_s"), format!("expected 1..900 seconds, found {}", f.timeout_s));
+            bad(
+                at("timeout_s"),
+                format!("expected 1..900 seconds, found {}", f.timeout_s),
+            );
         }
     }
     for (a, api) in spec.http_apis.iter().enumerate() {
         let mut keys = std::collections::HashSet::new();
         if api.id.is_empty() {
-            bad(format!("http_apis[{a}].id"), "expected the API id (ApiId dimension)".into());
+            bad(
+                format!("http_apis[{a}].id"),
+                "expected the API id (ApiId dimension)".into(),
+            );
         }
         for (r, route) in api.routes.iter().enumerate() {
             let at = |k: &str| format!("http_apis[{a}].routes[{r}].{k}");
             if !METHODS.contains(&route.method.as_str()) {
-                bad(at("method"), format!("expected one of {METHODS:?}, found \"{}\"", route.method));
+                bad(
+                    at("method"),
+                    format!("expected one of {METHODS:?}, found \"{}\"", route.method),
+                );
             }
             if !route.path.starts_with('/') {
-                bad(at("path"), format!("expected a path starting with '/', found \"{}\"", route.path));
+                bad(
+                    at("path"),
+                    format!("expected a path starting with '/', found \"{}\"", route.path),
+                );
             }
             if spec.function(&route.function).is_none() {
-                bad(at("function"), format!("no function with id \"{}\" in [[functions]]", route.function));
+                bad(
+                    at("function"),
+                    format!("no function with id \"{}\" in [[functions]]", route.function),
+                );
             }
             if !keys.insert(route.route_key()) {
                 bad(at("path"), format!("duplicate route \"{}\"", route.route_key()));
@@ -253,23 +319,35 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     for (s, sm) in spec.state_machines.iter().enumerate() {
         if !sm.arn.starts_with("arn:aws:states:") {
-            bad(format!("state_machines[{s}].arn"), format!("expected arn:aws:states:…, found \"{}\"", sm.arn));
+            bad(
+                format!("state_machines[{s}].arn"),
+                format!("expected arn:aws:states:…, found \"{}\"", sm.arn),
+            );
         }
         for (t, task) in sm.tasks.iter().enumerate() {
             if spec.function(task).is_none() {
-                bad(format!("state_machines[{s}].tasks[{t}]"), format!("no function with id \"{task}\""));
+                bad(
+                    format!("state_machines[{s}].tasks[{t}]"),
+                    format!("no function with id \"{task}\""),
+                );
             }
         }
     }
     let mut tables = std::collections::HashSet::new();
     for (t, table) in spec.tables.iter().enumerate() {
         if !tables.insert(table.name.as_str()) {
-            bad(format!("tables[{t}].name"), format!("duplicate table \"{}\"", table.name));
+            bad(
+                format!("tables[{t}].name"),
+                format!("duplicate table \"{}\"", table.name),
+            );
         }
         let mut gsis = std::collections::HashSet::new();
         for (g, gsi) in table.gsis.iter().enumerate() {
             if !gsis.insert(gsi.name.as_str()) {
-                bad(format!("tables[{t}].gsis[{g}].name"), format!("duplicate index \"{}\"", gsi.name));
+                bad(
+                    format!("tables[{t}].gsis[{g}].name"),
+                    format!("duplicate index \"{}\"", gsi.name),
+                );
             }
         }
     }
@@ -280,14 +358,20 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     for (b, budget) in spec.budgets.iter().enumerate() {
         if budget.limit_usd <= Decimal::ZERO {
-            bad(format!("budgets[{b}].limit_usd"), format!("expected an amount > 0, found {}", budget.limit_usd));
+            bad(
+                format!("budgets[{b}].limit_usd"),
+                format!("expected an amount > 0, found {}", budget.limit_usd),
+            );
         }
         for (key, list) in [
             ("actual_thresholds_percent", &budget.actual_thresholds_percent),
             ("forecast_thresholds_percent", &budget.forecast_thresholds_percent),
         ] {
             if let Some(t) = list.iter().find(|t| !(1..=1000).contains(*t)) {
-                bad(format!("budgets[{b}].{key}"), format!("expected percentages 1..=1000, found {t}"));
+                bad(
+                    format!("budgets[{b}].{key}"),
+                    format!("expected percentages 1..=1000, found {t}"),
+                );
             }
         }
     }
@@ -300,9 +384,15 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 .into(),
         );
     }
-    for (key, arn) in [("sns_critical_topic_arn", &n.sns_critical_topic_arn), ("sns_warning_topic_arn", &n.sns_warning_topic_arn)] {
+    for (key, arn) in [
+        ("sns_critical_topic_arn", &n.sns_critical_topic_arn),
+        ("sns_warning_topic_arn", &n.sns_warning_topic_arn),
+    ] {
         if !arn.starts_with("arn:aws:sns:") {
-            bad(format!("notifications.{key}"), format!("expected arn:aws:sns:…, found \"{arn}\""));
+            bad(
+                format!("notifications.{key}"),
+                format!("expected arn:aws:sns:…, found \"{arn}\""),
+            );
         }
     }
     if spec.ledger.table.is_empty() {
@@ -359,7 +449,10 @@ table = "demo-dev-ledger"
         assert_eq!(p[0].path, "functions[1].memory_mb");
         assert_eq!(p[0].line, Some(18));
         let err = parse(MINIMAL, "infra/platforms/x.toml").unwrap_err().to_string();
-        assert_eq!(err, "infra/platforms/x.toml:18: functions[1].memory_mb: expected 128..10240, found 64");
+        assert_eq!(
+            err,
+            "infra/platforms/x.toml:18: functions[1].memory_mb: expected 128..10240, found 64"
+        );
     }
 
     #[test]
@@ -383,7 +476,10 @@ table = "demo-dev-ledger"
 
     #[test]
     fn wrong_type_is_located() {
-        let src = MINIMAL.replace("timeout_s = 10\ntier = \"standard\"", "timeout_s = \"ten\"\ntier = \"standard\"");
+        let src = MINIMAL.replace(
+            "timeout_s = 10\ntier = \"standard\"",
+            "timeout_s = \"ten\"\ntier = \"standard\"",
+        );
         let p = problems(&src);
         assert_eq!(p[0].path, "functions[1].timeout_s");
         assert_eq!(p[0].line, Some(19));
@@ -414,7 +510,11 @@ table = "demo-dev-ledger"
         let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["platform.log_retention_days", "functions[1].name", "notifications.slack_webhook_secret"]
+            [
+                "platform.log_retention_days",
+                "functions[1].name",
+                "notifications.slack_webhook_secret"
+            ]
         );
         assert_eq!(p[0].line, Some(6));
         assert!(p[2].message.contains("keep the webhook out"));

@@ -402,8 +402,14 @@ fn usd_from(repr: UsdRepr) -> Result<Decimal, String> {
     let value = match repr {
         UsdRepr::Int(i) => Decimal::from(i),
         // The float's shortest round-trip text is what the author typed, so parse that, not the binary value.
-        UsdRepr::Float(f) => f.to_string().parse::<Decimal>().map_err(|e| format!("{f}: {e}"))?,
-        UsdRepr::Text(s) => s.trim().parse::<Decimal>().map_err(|e| format!("\"{s}\" is not an amount: {e}"))?,
+        UsdRepr::Float(f) => f
+            .to_string()
+            .parse::<Decimal>()
+            .map_err(|e| format!("{f}: {e}"))?,
+        UsdRepr::Text(s) => s
+            .trim()
+            .parse::<Decimal>()
+            .map_err(|e| format!("\"{s}\" is not an amount: {e}"))?,
     };
     if value.is_sign_negative() {
         return Err(format!("expected an amount >= 0, found {value}"));
@@ -420,16 +426,23 @@ fn de_usd_map<'de, D: Deserializer<'de>>(
 ) -> Result<std::collections::BTreeMap<String, Decimal>, D::Error> {
     let raw = std::collections::BTreeMap::<String, UsdRepr>::deserialize(d)?;
     raw.into_iter()
-        .map(|(k, v)| usd_from(v).map(|v| (k.clone(), v)).map_err(|e| format!("{k}: {e}")))
+        .map(|(k, v)| {
+            usd_from(v)
+                .map(|v| (k.clone(), v))
+                .map_err(|e| format!("{k}: {e}"))
+        })
         .collect::<Result<_, _>>()
         .map_err(serde::de::Error::custom)
 }
 
 fn agent_from(name: &str) -> Result<Agent, String> {
-    Agent::ALL.into_iter().find(|a| a.as_str() == name).ok_or_else(|| {
-        let known: Vec<_> = Agent::ALL.iter().map(|a| a.as_str()).collect();
-        format!("unknown agent \"{name}\", expected one of {}", known.join(", "))
-    })
+    Agent::ALL
+        .into_iter()
+        .find(|a| a.as_str() == name)
+        .ok_or_else(|| {
+            let known: Vec<_> = Agent::ALL.iter().map(|a| a.as_str()).collect();
+            format!("unknown agent \"{name}\", expected one of {}", known.join(", "))
+        })
 }
 
 fn de_agent_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Agent>, D::Error> {
