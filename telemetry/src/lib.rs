@@ -21,3 +21,5 @@ pub mod emf;
 pub mod logs;
 #[cfg(feature = "test-util")]
 pub mod testing;
+#[cfg(feature = "xray")]
+pub mod xray;

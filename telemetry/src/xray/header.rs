@@ -1,0 +1,229 @@
+//! The X-Ray trace header: `Root=1-{8 hex}-{24 hex};Parent={16 hex};Sampled={0|1|?};Lineage=…`.
+//!
+//! It arrives as `context.xray_trace_id` (and the `_X_AMZN_TRACE_ID` env var in sequential mode) and
+//! as the `X-Amzn-Trace-Id` HTTP header. `Lineage` (Lambda's recursion detection) and unknown keys are
+//! kept verbatim so the header can be passed on unchanged.
+
+use opentelemetry::{SpanId, TraceId};
+use std::fmt;
+
+/// The sampling decision in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampled {
+    /// `Sampled=1`: emit subsegments.
+    Yes,
+    /// `Sampled=0`: emit nothing.
+    No,
+    /// `Sampled=?`: the caller asks the receiver to decide.
+    Requested,
+    /// No `Sampled` key.
+    Unknown,
+}
+
+/// A parsed trace header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceHeader {
+    /// The 128-bit trace id (`Root`).
+    pub root: TraceId,
+    /// The parent segment id (`Parent`): Lambda's facade segment inside a function.
+    pub parent: Option<SpanId>,
+    /// `Sampled`.
+    pub sampled: Sampled,
+    /// `Lineage`, kept opaque.
+    pub lineage: Option<String>,
+    /// Other `key=value` pairs, kept in order.
+    pub extra: Vec<(String, String)>,
+}
+
+/// Why a header could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// No `Root=` part.
+    #[error("trace header has no Root")]
+    MissingRoot,
+    /// `Root` is not `1-{8 hex}-{24 hex}`.
+    #[error("invalid Root {0:?}")]
+    InvalidRoot(String),
+    /// `Parent` is not 16 hex digits.
+    #[error("invalid Parent {0:?}")]
+    InvalidParent(String),
+}
+
+impl TraceHeader {
+    /// Parses a header. Never panics, whatever the input.
+    ///
+    /// ```
+    /// use telemetry::xray::{Sampled, TraceHeader};
+    /// let h = TraceHeader::parse("Root=1-64a15448-4aa914a00d66aa066325d7e3;Parent=60a7d0c22fb2f001;Sampled=1;Lineage=16f3a795:0")?;
+    /// assert_eq!(h.sampled, Sampled::Yes);
+    /// assert_eq!(h.xray_trace_id(), "1-64a15448-4aa914a00d66aa066325d7e3");
+    /// assert_eq!(h.lineage.as_deref(), Some("16f3a795:0"));
+    /// assert_eq!(h.to_string(), "Root=1-64a15448-4aa914a00d66aa066325d7e3;Parent=60a7d0c22fb2f001;Sampled=1;Lineage=16f3a795:0");
+    /// # Ok::<(), telemetry::xray::HeaderError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A missing or malformed `Root`, or a malformed `Parent`.
+    pub fn parse(header: &str) -> Result<Self, HeaderError> {
+        let mut root = None;
+        let mut parent = None;
+        let mut sampled = Sampled::Unknown;
+        let mut lineage = None;
+        let mut extra = Vec::new();
+        for part in header.split(';') {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            match k.trim() {
+                "Root" => root = Some(parse_root(v.trim())?),
+                "Parent" => {
+                    parent = Some(
+                        parse_span_id(v.trim()).ok_or_else(|| HeaderError::InvalidParent(v.to_owned()))?,
+                    )
+                }
+                "Sampled" => {
+                    sampled = match v.trim() {
+                        "1" => Sampled::Yes,
+                        "0" => Sampled::No,
+                        "?" => Sampled::Requested,
+                        _ => Sampled::Unknown,
+                    }
+                }
+                "Lineage" => lineage = Some(v.to_owned()),
+                other => extra.push((other.to_owned(), v.to_owned())),
+            }
+        }
+        Ok(Self {
+            root: root.ok_or(HeaderError::MissingRoot)?,
+            parent,
+            sampled,
+            lineage,
+            extra,
+        })
+    }
+
+    /// The trace id as X-Ray prints it: `1-{8 hex}-{24 hex}`.
+    #[must_use]
+    pub fn xray_trace_id(&self) -> String {
+        xray_trace_id(self.root)
+    }
+
+    /// Whether subsegments should be emitted.
+    #[must_use]
+    pub fn is_sampled(&self) -> bool {
+        self.sampled == Sampled::Yes
+    }
+}
+
+/// Formats an OpenTelemetry trace id the X-Ray way.
+#[must_use]
+pub fn xray_trace_id(id: TraceId) -> String {
+    let hex = format!("{id:032x}");
+    format!("1-{}-{}", &hex[..8], &hex[8..])
+}
+
+fn parse_root(v: &str) -> Result<TraceId, HeaderError> {
+    let bad = || HeaderError::InvalidRoot(v.to_owned());
+    let mut parts = v.split('-');
+    let (Some("1"), Some(epoch), Some(rand), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    if epoch.len() != 8
+        || rand.len() != 24
+        || !epoch.bytes().chain(rand.bytes()).all(|c| c.is_ascii_hexdigit())
+    {
+        return Err(bad());
+    }
+    let id = TraceId::from_hex(&format!("{epoch}{rand}")).map_err(|_| bad())?;
+    if id == TraceId::INVALID {
+        Err(bad())
+    } else {
+        Ok(id)
+    }
+}
+
+fn parse_span_id(v: &str) -> Option<SpanId> {
+    if v.len() != 16 || !v.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    SpanId::from_hex(v).ok().filter(|id| *id != SpanId::INVALID)
+}
+
+impl fmt::Display for TraceHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Root={}", self.xray_trace_id())?;
+        if let Some(p) = self.parent {
+            write!(f, ";Parent={p:016x}")?;
+        }
+        match self.sampled {
+            Sampled::Yes => f.write_str(";Sampled=1")?,
+            Sampled::No => f.write_str(";Sampled=0")?,
+            Sampled::Requested => f.write_str(";Sampled=?")?,
+            Sampled::Unknown => {}
+        }
+        if let Some(l) = &self.lineage {
+            write!(f, ";Lineage={l}")?;
+        }
+        for (k, v) in &self.extra {
+            write!(f, ";{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_and_rejects() {
+        let h = TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0").unwrap();
+        assert_eq!(h.parent, None);
+        assert!(!h.is_sampled());
+        assert_eq!(
+            TraceHeader::parse("Parent=60a7d0c22fb2f001"),
+            Err(HeaderError::MissingRoot)
+        );
+        assert!(matches!(
+            TraceHeader::parse("Root=2-5759e988-bd862e3fe1be46a994272793"),
+            Err(HeaderError::InvalidRoot(_))
+        ));
+        assert!(matches!(
+            TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a99427279"),
+            Err(HeaderError::InvalidRoot(_))
+        ));
+        assert!(matches!(
+            TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=zz"),
+            Err(HeaderError::InvalidParent(_))
+        ));
+        let h =
+            TraceHeader::parse(" Root=1-5759e988-bd862e3fe1be46a994272793 ; Self=1-abc ;Sampled=?").unwrap();
+        assert_eq!(h.sampled, Sampled::Requested);
+        assert_eq!(h.extra, vec![("Self".to_owned(), "1-abc".to_owned())]);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,120}") {
+            let _ = TraceHeader::parse(&s);
+        }
+
+        #[test]
+        fn round_trips(root in any::<u128>().prop_filter("non-zero", |r| *r != 0), parent in any::<u64>().prop_filter("nz", |p| *p != 0),
+                       sampled in prop_oneof![Just("1"), Just("0"), Just("?")], lineage in proptest::option::of("[0-9a-f]{8}:[0-9]")) {
+            let root = TraceId::from_bytes(root.to_be_bytes());
+            let mut text = format!("Root={};Parent={parent:016x};Sampled={sampled}", xray_trace_id(root));
+            if let Some(l) = &lineage {
+                text.push_str(&format!(";Lineage={l}"));
+            }
+            let h = TraceHeader::parse(&text).unwrap();
+            prop_assert_eq!(h.root, root);
+            prop_assert_eq!(h.lineage.clone(), lineage);
+            prop_assert_eq!(h.to_string(), text);
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! `tracing` spans → X-Ray subsegments of Lambda's own segment.
+
+use super::exporter::SegmentSink;
+use super::header::{TraceHeader, xray_trace_id};
+use super::segment::{
+    AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
+    truncate_chars,
+};
+use crate::clock::{Clock, SystemClock, epoch_seconds_f64, random_u64};
+use crate::context::INVOCATION_SPAN;
+use opentelemetry::{SpanId, TraceId};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// Field prefix that turns a span field into an annotation (`annotation.card_grade = "PSA 10"`).
+pub const ANNOTATION_PREFIX: &str = "annotation.";
+
+#[derive(Debug)]
+struct SpanRecord {
+    id: SpanId,
+    trace: TraceId,
+    parent: SpanId,
+    start: SystemTime,
+    doc: Subsegment,
+    annotation_budget: Arc<AtomicUsize>,
+}
+
+/// Turns spans inside a sampled invocation into X-Ray subsegments and hands each finished one to a
+/// [`SegmentSink`]. Spans outside an invocation, or in an invocation whose header says `Sampled=0`,
+/// produce nothing.
+///
+/// Field mapping: `annotation.*` fields → annotations (≤ 50 per invocation, keys sanitised; beyond that,
+/// metadata); `xray.namespace` → `namespace`; `otel.name` → the subsegment name; every other field →
+/// metadata under `default`. An ERROR event inside a span marks it `fault`.
+///
+/// ```
+/// use telemetry::xray::{MemorySink, XrayLayer};
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let sink = MemorySink::default();
+/// let subscriber = tracing_subscriber::registry().with(XrayLayer::new(sink.clone()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _inv = tracing::info_span!("lambda.invocation",
+///         telemetry.trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1").entered();
+///     let _s = tracing::info_span!("price_card").entered();
+/// });
+/// assert_eq!(sink.documents().len(), 2);
+/// ```
+#[derive(Debug)]
+pub struct XrayLayer {
+    sink: Arc<dyn SegmentSink>,
+    clock: Arc<dyn Clock>,
+}
+
+impl XrayLayer {
+    /// A layer sending to `sink`.
+    #[must_use]
+    pub fn new(sink: impl SegmentSink) -> Self {
+        Self {
+            sink: Arc::new(sink),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Uses `clock` for start and end times.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+fn new_span_id() -> SpanId {
+    loop {
+        let id = SpanId::from_bytes(random_u64().to_be_bytes());
+        if id != SpanId::INVALID {
+            return id;
+        }
+    }
+}
+
+#[derive(Default)]
+struct JsonFields(Vec<(&'static str, Value)>);
+
+impl Visit for JsonFields {
+    fn record_f64(&mut self, f: &Field, v: f64) {
+        self.0.push((
+            f.name(),
+            serde_json::Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number),
+        ));
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.0.push((f.name(), Value::from(v)));
+    }
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.0.push((f.name(), Value::from(v)));
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        self.0.push((f.name(), Value::Bool(v)));
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.0.push((f.name(), Value::String(v.to_owned())));
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn fmt::Debug) {
+        self.0.push((f.name(), Value::String(format!("{v:?}"))));
+    }
+}
+
+fn apply(rec: &mut SpanRecord, fields: Vec<(&'static str, Value)>) {
+    for (name, value) in fields {
+        match name {
+            "telemetry.fault" => rec.doc.fault = value == Value::Bool(true),
+            "telemetry.error" => rec.doc.error = value == Value::Bool(true),
+            "xray.namespace" => rec.doc.namespace = value.as_str().map(str::to_owned),
+            "otel.name" => {
+                if let Some(n) = value.as_str() {
+                    rec.doc.name = segment_name(n);
+                }
+            }
+            n if n.starts_with("telemetry.") => {}
+            n if n.starts_with(ANNOTATION_PREFIX) => {
+                let key = annotation_key(&n[ANNOTATION_PREFIX.len()..]);
+                let ann = match &value {
+                    Value::String(s) => Some(AnnotationValue::Str(truncate_chars(s, MAX_ANNOTATION_VALUE))),
+                    Value::Bool(b) => Some(AnnotationValue::Bool(*b)),
+                    Value::Number(n) => n
+                        .as_i64()
+                        .map(AnnotationValue::Int)
+                        .or_else(|| n.as_f64().map(AnnotationValue::Num)),
+                    _ => None,
+                };
+                let fresh = !rec.doc.annotations.contains_key(&key);
+                let within = !fresh || rec.annotation_budget.fetch_add(1, Ordering::AcqRel) < MAX_ANNOTATIONS;
+                match ann {
+                    Some(a) if within && !key.is_empty() => {
+                        rec.doc.annotations.insert(key, a);
+                    }
+                    _ => {
+                        rec.doc
+                            .metadata
+                            .entry("default".into())
+                            .or_default()
+                            .insert(key, value);
+                    }
+                }
+            }
+            n => {
+                rec.doc
+                    .metadata
+                    .entry("default".into())
+                    .or_default()
+                    .insert(n.to_owned(), value);
+            }
+        }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for XrayLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = JsonFields::default();
+        attrs.record(&mut fields);
+        let meta = attrs.metadata();
+        let base = if meta.name() == INVOCATION_SPAN {
+            let header = fields
+                .0
+                .iter()
+                .find(|(n, _)| *n == "telemetry.trace_header")
+                .and_then(|(_, v)| v.as_str())
+                .and_then(|h| TraceHeader::parse(h).ok());
+            let Some((header, parent)) = header.and_then(|h| h.parent.map(|p| (h, p))) else {
+                return;
+            };
+            if !header.is_sampled() {
+                return;
+            }
+            (header.root, parent, Arc::new(AtomicUsize::new(0)))
+        } else {
+            let Some(ancestor) = span.scope().skip(1).find_map(|s| {
+                s.extensions()
+                    .get::<SpanRecord>()
+                    .map(|r| (r.trace, r.id, Arc::clone(&r.annotation_budget)))
+            }) else {
+                return;
+            };
+            ancestor
+        };
+        let (trace, parent, annotation_budget) = base;
+        let span_id = new_span_id();
+        let name = fields
+            .0
+            .iter()
+            .find(|(n, _)| *n == "telemetry.segment_name")
+            .and_then(|(_, v)| v.as_str())
+            .map_or_else(|| segment_name(meta.name()), segment_name);
+        let start = self.clock.now();
+        let mut rec = SpanRecord {
+            id: span_id,
+            trace,
+            parent,
+            start,
+            doc: Subsegment {
+                name,
+                id: format!("{span_id:016x}"),
+                trace_id: xray_trace_id(trace),
+                parent_id: format!("{parent:016x}"),
+                kind: "subsegment",
+                start_time: epoch_seconds_f64(start),
+                end_time: 0.0,
+                namespace: None,
+                fault: false,
+                error: false,
+                annotations: BTreeMap::new(),
+                metadata: BTreeMap::new(),
+            },
+            annotation_budget,
+        };
+        apply(&mut rec, fields.0);
+        span.extensions_mut().insert(rec);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(rec) = ext.get_mut::<SpanRecord>() {
+            let mut fields = JsonFields::default();
+            values.record(&mut fields);
+            apply(rec, fields.0);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if *event.metadata().level() != Level::ERROR
+            || event.metadata().target() == crate::context::CONTROL_TARGET
+        {
+            return;
+        }
+        if let Some(span) = ctx.event_span(event)
+            && let Some(rec) = span.extensions_mut().get_mut::<SpanRecord>()
+        {
+            rec.doc.fault = true;
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(mut rec) = span.extensions_mut().remove::<SpanRecord>() else {
+            return;
+        };
+        let end = self.clock.now();
+        rec.doc.end_time = epoch_seconds_f64(end).max(epoch_seconds_f64(rec.start));
+        let _ = (rec.trace, rec.parent);
+        if let Some(text) = rec.doc.to_json_within_limit() {
+            self.sink.send(&text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xray::MemorySink;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    const HEADER: &str =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a:1";
+
+    fn run(f: impl FnOnce()) -> Vec<Value> {
+        let sink = MemorySink::default();
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::new(sink.clone()));
+        tracing::subscriber::with_default(subscriber, f);
+        sink.documents()
+    }
+
+    #[test]
+    fn parenting_follows_spans_and_header() {
+        let docs = run(|| {
+            let _inv = tracing::info_span!(
+                "lambda.invocation",
+                telemetry.trace_header = HEADER,
+                telemetry.segment_name = "## handler",
+                cold_start = true
+            )
+            .entered();
+            let _a =
+                tracing::info_span!("price_card", annotation.grade = "PSA 10", card_id = "c-1").entered();
+            let _b = tracing::info_span!("bedrock", xray.namespace = "aws", otel.name = "Bedrock.Converse")
+                .entered();
+            tracing::error!("throttled");
+        });
+        assert_eq!(docs.len(), 3);
+        let (b, a, inv) = (&docs[0], &docs[1], &docs[2]);
+        assert_eq!(inv["name"], "## handler");
+        assert_eq!(inv["parent_id"], "53995c3f42cd8ad8");
+        assert_eq!(a["parent_id"], inv["id"]);
+        assert_eq!(b["parent_id"], a["id"]);
+        for d in &docs {
+            assert_eq!(d["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+            assert_eq!(d["type"], "subsegment");
+            assert!(d["end_time"].as_f64().unwrap() >= d["start_time"].as_f64().unwrap());
+            assert_eq!(d["id"].as_str().unwrap().len(), 16);
+        }
+        assert_eq!(a["annotations"]["grade"], "PSA 10");
+        assert_eq!(a["metadata"]["default"]["card_id"], "c-1");
+        assert_eq!(b["name"], "Bedrock.Converse");
+        assert_eq!(b["namespace"], "aws");
+        assert_eq!(b["fault"], true);
+        assert!(a.get("fault").is_none());
+        assert_eq!(inv["metadata"]["default"]["cold_start"], true);
+    }
+
+    #[test]
+    fn nothing_when_unsampled_or_outside_invocation() {
+        let docs = run(|| {
+            let _outside = tracing::info_span!("init").entered();
+            drop(_outside);
+            let header = HEADER.replace("Sampled=1", "Sampled=0");
+            let _inv =
+                tracing::info_span!("lambda.invocation", telemetry.trace_header = header.as_str()).entered();
+            let _a = tracing::info_span!("work").entered();
+        });
+        assert!(docs.is_empty());
+    }
+
+    #[test]
+    fn annotation_budget_is_per_invocation() {
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            for i in 0..60 {
+                let s = tracing::info_span!("step", annotation.n = tracing::field::Empty);
+                s.record("annotation.n", i);
+            }
+        });
+        let annotated = docs.iter().filter(|d| d.get("annotations").is_some()).count();
+        assert_eq!(annotated, 50);
+        assert_eq!(docs.len(), 61);
+    }
+}

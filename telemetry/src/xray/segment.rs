@@ -1,0 +1,188 @@
+//! X-Ray subsegment documents and their limits.
+//!
+//! Spec: <https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html>.
+//! Functions emit independent subsegments (`type: "subsegment"`) whose `parent_id` is Lambda's
+//! facade segment or another of our subsegments, and whose `trace_id` is the header's `Root`.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Largest document X-Ray accepts.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// Annotations per trace.
+pub const MAX_ANNOTATIONS: usize = 50;
+/// Annotation key length.
+pub const MAX_ANNOTATION_KEY: usize = 500;
+/// Annotation string value length.
+pub const MAX_ANNOTATION_VALUE: usize = 1000;
+/// Segment name length.
+pub const MAX_NAME: usize = 200;
+
+/// An annotation value: indexed, filterable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum AnnotationValue {
+    /// A string (≤ 1000 chars).
+    Str(String),
+    /// A number.
+    Num(f64),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// An independent subsegment document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subsegment {
+    /// Name (≤ 200 chars, X-Ray's character set).
+    pub name: String,
+    /// 16 hex digits.
+    pub id: String,
+    /// `1-{8 hex}-{24 hex}`.
+    pub trace_id: String,
+    /// The parent segment or subsegment id.
+    pub parent_id: String,
+    /// Always `subsegment`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Epoch seconds.
+    pub start_time: f64,
+    /// Epoch seconds.
+    pub end_time: f64,
+    /// `aws` for AWS SDK calls, `remote` for other downstream calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// A 5xx-like failure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fault: bool,
+    /// A 4xx-like failure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub error: bool,
+    /// Indexed key/values.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, AnnotationValue>,
+    /// Non-indexed values by namespace.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+/// Makes a valid annotation key: ASCII letters, digits, `_` and `.` (others become `_`), ≤ 500 chars.
+///
+/// ```
+/// assert_eq!(telemetry::xray::annotation_key("card id-7"), "card_id_7");
+/// ```
+#[must_use]
+pub fn annotation_key(key: &str) -> String {
+    key.chars()
+        .take(MAX_ANNOTATION_KEY)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Makes a valid segment name: X-Ray's characters (letters, digits, whitespace and `_.:/%&#=+\-@`),
+/// others dropped, ≤ 200 chars, never empty.
+#[must_use]
+pub fn segment_name(name: &str) -> String {
+    let n: String = name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(*c))
+        .take(MAX_NAME)
+        .collect();
+    if n.trim().is_empty() { "span".to_owned() } else { n }
+}
+
+/// Truncates a string to `max` chars.
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+impl Subsegment {
+    /// Serializes within [`MAX_DOCUMENT_BYTES`]: metadata goes first, then annotations, if needed.
+    /// `None` only if even the bare document is too large (impossible with valid names).
+    #[must_use]
+    pub fn to_json_within_limit(&self) -> Option<String> {
+        let text = serde_json::to_string(self).ok()?;
+        if text.len() <= MAX_DOCUMENT_BYTES {
+            return Some(text);
+        }
+        let mut trimmed = self.clone();
+        trimmed.metadata.clear();
+        trimmed.metadata.insert(
+            "telemetry".into(),
+            BTreeMap::from([("truncated".into(), serde_json::Value::Bool(true))]),
+        );
+        let text = serde_json::to_string(&trimmed).ok()?;
+        if text.len() <= MAX_DOCUMENT_BYTES {
+            return Some(text);
+        }
+        trimmed.annotations.clear();
+        serde_json::to_string(&trimmed)
+            .ok()
+            .filter(|t| t.len() <= MAX_DOCUMENT_BYTES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg() -> Subsegment {
+        Subsegment {
+            name: "price".into(),
+            id: "53995c3f42cd8ad8".into(),
+            trace_id: "1-581cf771-a006649127e371903a2de979".into(),
+            parent_id: "60a7d0c22fb2f001".into(),
+            kind: "subsegment",
+            start_time: 1.5,
+            end_time: 2.5,
+            namespace: None,
+            fault: false,
+            error: false,
+            annotations: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn minimal_document_shape() {
+        let v: serde_json::Value = serde_json::from_str(&seg().to_json_within_limit().unwrap()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"name": "price", "id": "53995c3f42cd8ad8", "trace_id": "1-581cf771-a006649127e371903a2de979",
+                "parent_id": "60a7d0c22fb2f001", "type": "subsegment", "start_time": 1.5, "end_time": 2.5})
+        );
+    }
+
+    #[test]
+    fn oversize_metadata_is_trimmed() {
+        let mut s = seg();
+        s.metadata.insert(
+            "default".into(),
+            BTreeMap::from([("big".into(), serde_json::Value::String("x".repeat(70_000)))]),
+        );
+        s.annotations.insert("k".into(), AnnotationValue::Int(1));
+        let text = s.to_json_within_limit().unwrap();
+        assert!(text.len() <= MAX_DOCUMENT_BYTES);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["metadata"]["telemetry"]["truncated"], true);
+        assert_eq!(v["annotations"]["k"], 1);
+    }
+
+    #[test]
+    fn names_and_keys_are_sanitised() {
+        assert_eq!(segment_name("GET /cards/{id}"), "GET /cards/id");
+        assert_eq!(segment_name("{}"), "span");
+        assert_eq!(segment_name(&"a".repeat(300)).len(), 200);
+        assert_eq!(annotation_key("gen_ai.model"), "gen_ai.model");
+    }
+}
