@@ -8,8 +8,11 @@
 
 pub mod anomaly;
 pub mod burn;
+pub mod format;
 pub mod input;
 pub mod pricing;
+pub mod report;
+pub mod slack;
 pub mod unit;
 
 /// The CloudWatch namespace of CollectIQ's custom metrics, re-exported from the shared catalogue.

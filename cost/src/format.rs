@@ -1,0 +1,164 @@
+//! Formatting shared by the Slack, terminal and SNS renderings: money, percentages, Unicode sparklines
+//! and character-safe truncation.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// `$1,234.57`: two decimals, thousands separators, `-$3.00` for negatives.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// assert_eq!(cost::format::usd(Decimal::new(123_456_789, 3)), "$123,456.79");
+/// assert_eq!(cost::format::usd(Decimal::new(-3, 0)), "-$3.00");
+/// ```
+#[must_use]
+pub fn usd(amount: Decimal) -> String {
+    usd_dp(amount, 2)
+}
+
+/// Like [`usd`] with `dp` decimals (per-valuation figures use 5).
+#[must_use]
+pub fn usd_dp(amount: Decimal, dp: u32) -> String {
+    let rounded = amount.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    let neg = rounded.is_sign_negative() && !rounded.is_zero();
+    let text = format!("{:.*}", dp as usize, rounded.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if neg { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}${grouped}")
+    } else {
+        format!("{sign}${grouped}.{frac}")
+    }
+}
+
+/// A percentage with one decimal: `62.5%`.
+#[must_use]
+pub fn pct(value: Decimal) -> String {
+    format!(
+        "{:.1}%",
+        value.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+    )
+}
+
+/// A ratio with two decimals: `1.04×`.
+#[must_use]
+pub fn ratio(value: Decimal) -> String {
+    format!(
+        "{:.2}×",
+        value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    )
+}
+
+/// An integer with thousands separators.
+#[must_use]
+pub fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A Unicode sparkline, one bar per value, scaled between the series' min and max (a flat series is
+/// drawn at the bottom, or mid-height when non-zero).
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// let s = cost::format::sparkline(&[0, 1, 2, 3, 4, 5, 6, 7].map(Decimal::from));
+/// assert_eq!(s, "▁▂▃▄▅▆▇█");
+/// ```
+#[must_use]
+pub fn sparkline(values: &[Decimal]) -> String {
+    let (Some(min), Some(max)) = (values.iter().min(), values.iter().max()) else {
+        return String::new();
+    };
+    let span = max - min;
+    values
+        .iter()
+        .map(|v| {
+            if span.is_zero() {
+                if v.is_zero() { BARS[0] } else { BARS[3] }
+            } else {
+                let idx = ((v - min) * Decimal::from(7) / span).round();
+                BARS[usize::try_from(idx.mantissa()).unwrap_or(0).min(7)]
+            }
+        })
+        .collect()
+}
+
+/// At most `max` characters (Unicode scalar values), ending with `…` when cut.
+///
+/// ```
+/// assert_eq!(cost::format::truncate("abcdef", 4), "abc…");
+/// assert_eq!(cost::format::truncate("abc", 4), "abc");
+/// ```
+#[must_use]
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Pads or cuts `s` to exactly `width` characters (left-aligned).
+#[must_use]
+pub fn fit(s: &str, width: usize) -> String {
+    let t = truncate(s, width);
+    let n = t.chars().count();
+    format!("{t}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn money_formats() {
+        assert_eq!(usd(dec!(0)), "$0.00");
+        assert_eq!(usd(dec!(312.4)), "$312.40");
+        assert_eq!(usd(dec!(1000000)), "$1,000,000.00");
+        assert_eq!(usd(dec!(-0.001)), "$0.00");
+        assert_eq!(usd(dec!(0.005)), "$0.01");
+        assert_eq!(usd_dp(dec!(0.00352), 5), "$0.00352");
+        assert_eq!(usd_dp(dec!(12), 0), "$12");
+        assert_eq!(pct(dec!(62.48)), "62.5%");
+        assert_eq!(ratio(dec!(1.0413333)), "1.04×");
+        assert_eq!(count(50_000), "50,000");
+        assert_eq!(count(7), "7");
+    }
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[]), "");
+        assert_eq!(sparkline(&[dec!(0), dec!(0)]), "▁▁");
+        assert_eq!(sparkline(&[dec!(3), dec!(3)]), "▄▄");
+        assert_eq!(sparkline(&[dec!(1), dec!(10)]), "▁█");
+        assert_eq!(sparkline(&[dec!(-5), dec!(5)]), "▁█");
+    }
+
+    #[test]
+    fn truncation_is_char_safe() {
+        assert_eq!(truncate("ééééé", 3), "éé…");
+        assert_eq!(truncate("x", 0), "");
+        assert_eq!(fit("ab", 4), "ab  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+    }
+}

@@ -1,0 +1,616 @@
+//! The one cost report model, built from plain inputs; [`crate::slack`], [`crate::terminal`] and
+//! [`crate::sns`] render it.
+//!
+//! Windows, for a report at `as_of` (UTC) on day `t`:
+//! - budget burn: the month containing `t`, up to `as_of`;
+//! - Bedrock spend, reconciliation, unit economics and hygiene: the complete days of the month,
+//!   `[1st, t)` (on the 1st: the whole previous month);
+//! - anomalies: day `t − 1` (the last complete day);
+//! - service trends: the 14 days `[t − 14, t)`, top services by spend in that window.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::anomaly::{Anomaly, AnomalyConfig, Hygiene, detect_anomalies, hygiene};
+use crate::burn::{
+    BlendBasis, BudgetBurn, BurnInput, CeForecastInput, MonthPeriod, Severity, Tier, budget_burn,
+};
+use crate::input::{Budget, DailyCostTable, MetricSumSeries};
+use crate::pricing::{
+    AgentSpend, BedrockSpend, DEFAULT_DRIFT_THRESHOLD_PCT, PriceTable, Reconciliation,
+    bedrock_spend_by_agent, bedrock_spend_by_model, reconcile,
+};
+use crate::unit::{SeedCostModel, UnitEconomics, unit_economics, valuations};
+
+/// What one Cost Explorer request costs (paginated requests each count).
+pub const CE_REQUEST_PRICE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+
+/// The governance run's own API usage, for the report footer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceSpend {
+    /// Cost Explorer requests made today (every page counts), $0.01 each.
+    pub ce_requests: u32,
+    /// The daily cap on CE requests.
+    pub ce_daily_cap: u32,
+    /// CloudWatch `GetMetricData` requests.
+    pub cloudwatch_requests: u32,
+    /// Budgets requests (free).
+    pub budgets_requests: u32,
+}
+
+impl GovernanceSpend {
+    /// `ce_requests × $0.01`.
+    ///
+    /// ```
+    /// let s = cost::report::GovernanceSpend { ce_requests: 3, ..Default::default() };
+    /// assert_eq!(s.ce_cost(), rust_decimal::Decimal::new(3, 2));
+    /// ```
+    #[must_use]
+    pub fn ce_cost(&self) -> Decimal {
+        Decimal::from(self.ce_requests) * CE_REQUEST_PRICE
+    }
+}
+
+/// One day of a service's trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyPoint {
+    /// The day.
+    pub date: NaiveDate,
+    /// Spend (0 on days CE returned without this service or did not return).
+    pub amount: Decimal,
+}
+
+/// A top service's daily series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceTrend {
+    /// CE service.
+    pub service: String,
+    /// One point per day of the window, oldest first.
+    pub daily: Vec<DailyPoint>,
+    /// Sum over the window.
+    pub total: Decimal,
+}
+
+impl ServiceTrend {
+    /// The last day's spend.
+    #[must_use]
+    pub fn last(&self) -> Decimal {
+        self.daily.last().map_or(Decimal::ZERO, |p| p.amount)
+    }
+
+    /// The amounts, oldest first.
+    #[must_use]
+    pub fn amounts(&self) -> Vec<Decimal> {
+        self.daily.iter().map(|p| p.amount).collect()
+    }
+}
+
+/// The cost report for one platform, environment and day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostReport {
+    /// Platform (`collectiq`).
+    pub platform: String,
+    /// Environment (`prod`).
+    pub environment: String,
+    /// Report day (UTC date of `as_of`).
+    pub date: NaiveDate,
+    /// When the inputs were read.
+    pub as_of: DateTime<Utc>,
+    /// Budget burn, worst tier first.
+    pub budgets: Vec<BudgetBurn>,
+    /// The window of the spend/unit/reconciliation figures `[start, end)`.
+    pub window: (NaiveDate, NaiveDate),
+    /// Bedrock spend per model (from `AWS/Bedrock` tokens).
+    pub bedrock_by_model: BedrockSpend,
+    /// Bedrock spend per agent and model (from the app's token metrics).
+    pub bedrock_by_agent: Vec<AgentSpend>,
+    /// Billed vs estimated.
+    pub reconciliation: Reconciliation,
+    /// $ per valuation.
+    pub unit: UnitEconomics,
+    /// Anomalies on the last complete day.
+    pub anomalies: Vec<Anomaly>,
+    /// Hygiene.
+    pub hygiene: Hygiene,
+    /// Top services over the trend window.
+    pub top_services: Vec<ServiceTrend>,
+    /// Whether any CE day in the window is `Estimated`.
+    pub ce_estimated: bool,
+    /// Data caveats (forecast missing, estimated days, budgets skipped, ...).
+    pub notes: Vec<String>,
+    /// The governance run's own API spend.
+    pub self_spend: GovernanceSpend,
+}
+
+impl CostReport {
+    /// The worst budget tier (`Ok` without budgets).
+    #[must_use]
+    pub fn tier(&self) -> Tier {
+        self.budgets.iter().map(|b| b.tier).max().unwrap_or(Tier::Ok)
+    }
+
+    /// The worst budget severity.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        self.budgets
+            .iter()
+            .map(BudgetBurn::severity)
+            .max()
+            .unwrap_or(Severity::Ok)
+    }
+
+    /// The budget that sets the tier, if any.
+    #[must_use]
+    pub fn worst_budget(&self) -> Option<&BudgetBurn> {
+        self.budgets.first()
+    }
+
+    /// `CollectIQ prod: $312.40 MTD (62.5% of $500.00) — WARNING`: the Slack `text` fallback and the
+    /// basis of the SNS subject.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        let name = display_platform(&self.platform);
+        match self.worst_budget() {
+            Some(b) => format!(
+                "{name} {}: {} MTD ({} of {}) — {}",
+                self.environment,
+                crate::format::usd(b.actual),
+                crate::format::pct(b.actual_pct),
+                crate::format::usd(b.limit),
+                self.severity().label()
+            ),
+            None => format!(
+                "{name} {}: {} in {} days — no budget",
+                self.environment,
+                crate::format::usd(self.unit.total_cost),
+                (self.window.1 - self.window.0).num_days()
+            ),
+        }
+    }
+}
+
+/// `collectiq` → `CollectIQ`; other names are capitalised.
+#[must_use]
+pub fn display_platform(platform: &str) -> String {
+    if platform.eq_ignore_ascii_case("collectiq") {
+        return "CollectIQ".to_owned();
+    }
+    let mut chars = platform.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// Everything read from AWS for one report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportInputs {
+    /// Platform name.
+    pub platform: String,
+    /// Environment.
+    pub environment: String,
+    /// When the inputs were read.
+    pub as_of: DateTime<Utc>,
+    /// CE DAILY by SERVICE: the month so far plus the baseline window (≥ 28 days back).
+    pub cost_and_usage: DailyCostTable,
+    /// `DescribeBudgets` budgets for this environment; all share the CE daily series and forecast above
+    /// (the environment's scope). A budget with a narrower scope needs its own [`BurnInput`].
+    pub budgets: Vec<Budget>,
+    /// CE forecast for the rest of the month, if the call succeeded.
+    pub ce_forecast: Option<CeForecastInput>,
+    /// CloudWatch `Sum` series: `AWS/Bedrock` token counts per `ModelId`, CollectIQ token metrics per
+    /// agent/model, `CardsValued`.
+    pub metrics: Vec<MetricSumSeries>,
+    /// The run's own API usage.
+    pub self_spend: GovernanceSpend,
+    /// Caveats from the shell (e.g. "GetCostForecast failed: DataUnavailableException").
+    pub notes: Vec<String>,
+}
+
+/// Knobs with CollectIQ defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSettings {
+    /// The seed cost model.
+    pub seed: SeedCostModel,
+    /// Anomaly settings.
+    pub anomaly: AnomalyConfig,
+    /// Reconciliation drift threshold, percent.
+    pub drift_threshold_pct: Decimal,
+    /// `ModelId` aliases (application inference profile ARN → model id).
+    pub model_aliases: BTreeMap<String, String>,
+    /// How many services get a trend line.
+    pub top_services: usize,
+    /// Trend window in days.
+    pub trend_days: u32,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            seed: SeedCostModel::collectiq(),
+            anomaly: AnomalyConfig::default(),
+            drift_threshold_pct: DEFAULT_DRIFT_THRESHOLD_PCT,
+            model_aliases: BTreeMap::new(),
+            top_services: 5,
+            trend_days: 14,
+        }
+    }
+}
+
+/// The complete-days window of the month at `today` (the previous month on the 1st).
+#[must_use]
+pub fn complete_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let month = MonthPeriod::containing(today);
+    if today == month.start {
+        let prev = month.previous();
+        (prev.start, prev.end)
+    } else {
+        (month.start, today)
+    }
+}
+
+/// Top `n` services by spend over `[start, end)`, with 0-filled daily series.
+#[must_use]
+pub fn top_service_trends(
+    ce: &DailyCostTable,
+    start: NaiveDate,
+    end: NaiveDate,
+    n: usize,
+) -> Vec<ServiceTrend> {
+    let by_day = ce.by_service_day();
+    let mut totals: Vec<(String, Decimal)> = ce.service_totals(start, end).into_iter().collect();
+    totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    totals
+        .into_iter()
+        .take(n)
+        .map(|(service, total)| {
+            let series = by_day.get(&service);
+            let daily = start
+                .iter_days()
+                .take_while(|d| *d < end)
+                .map(|date| DailyPoint {
+                    date,
+                    amount: series.and_then(|s| s.get(&date)).copied().unwrap_or_default(),
+                })
+                .collect();
+            ServiceTrend {
+                service,
+                daily,
+                total,
+            }
+        })
+        .collect()
+}
+
+/// Builds the report.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use cost::report::{build_report, ReportInputs, ReportSettings};
+/// let inputs = ReportInputs {
+///     platform: "collectiq".into(), environment: "dev".into(),
+///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     self_spend: Default::default(), notes: vec![],
+/// };
+/// let r = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());
+/// assert_eq!(r.tier(), cost::burn::Tier::Ok);
+/// assert_eq!(r.window.0.to_string(), "2025-06-01");
+/// ```
+#[must_use]
+pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &PriceTable) -> CostReport {
+    let today = inputs.as_of.date_naive();
+    let (start, end) = complete_window(today);
+    let ce = &inputs.cost_and_usage;
+    let mut notes = inputs.notes.clone();
+    let daily = ce.daily_totals();
+
+    let mut budgets = Vec::new();
+    for b in &inputs.budgets {
+        match BurnInput::from_budget(b, daily.clone(), inputs.ce_forecast.clone())
+            .and_then(|i| budget_burn(&i, inputs.as_of))
+        {
+            Ok(burn) => budgets.push(burn),
+            Err(e) => notes.push(format!("budget skipped: {e}")),
+        }
+    }
+    budgets.sort_by(|a, b| {
+        b.tier
+            .cmp(&a.tier)
+            .then_with(|| b.projected_pct.cmp(&a.projected_pct))
+            .then_with(|| a.budget_name.cmp(&b.budget_name))
+    });
+    if !budgets.is_empty() {
+        if inputs.ce_forecast.is_none() {
+            notes.push("no CE forecast: projections use the linear and recent-rate figures".to_owned());
+        }
+        if budgets.iter().any(|b| {
+            b.projections
+                .recent_rate
+                .as_ref()
+                .is_some_and(|r| r.includes_estimated)
+        }) {
+            notes.push("recent rate includes CE-estimated days (lower bound)".to_owned());
+        }
+        if budgets
+            .iter()
+            .any(|b| b.projections.basis == BlendBasis::LinearOnlyLowConfidence)
+        {
+            notes.push("early in the month: projection is linear only, low confidence".to_owned());
+        }
+    }
+
+    let by_model = bedrock_spend_by_model(prices, &inputs.metrics, start, end, &settings.model_aliases);
+    let by_agent = bedrock_spend_by_agent(prices, &inputs.metrics, start, end, &settings.model_aliases);
+    let reconciliation = reconcile(
+        prices,
+        &by_model,
+        &by_agent,
+        ce,
+        start,
+        end,
+        settings.drift_threshold_pct,
+    );
+    let n = valuations(&inputs.metrics, start, end);
+    let unit = unit_economics(ce, start, end, n, &settings.seed, Some(&by_model), prices);
+    let yesterday = today - Duration::days(1);
+    let anomalies = detect_anomalies(ce, yesterday, &settings.anomaly);
+    let hygiene = hygiene(ce, start, end, prices);
+    let trend_start = today - Duration::days(i64::from(settings.trend_days));
+    let top_services = top_service_trends(ce, trend_start, today, settings.top_services);
+    let ce_estimated = ce.days.range(start..end).any(|(_, e)| *e);
+
+    CostReport {
+        platform: inputs.platform.clone(),
+        environment: inputs.environment.clone(),
+        date: today,
+        as_of: inputs.as_of,
+        budgets,
+        window: (start, end),
+        bedrock_by_model: by_model,
+        bedrock_by_agent: by_agent,
+        reconciliation,
+        unit,
+        anomalies,
+        hygiene,
+        top_services,
+        ce_estimated,
+        notes,
+        self_spend: inputs.self_spend,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::input::{Amount, CalculatedSpend};
+    use crate::pricing::{BEDROCK_NAMESPACE, MODEL_ID_DIMENSION, TokenKind};
+    use chrono::TimeZone;
+    use rust_decimal_macros::dec;
+    use telemetry::catalogue::{Agent, DimensionKey, MetricName, NAMESPACE};
+
+    fn d(m: u32, n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, m, n).unwrap()
+    }
+
+    /// A CollectIQ prod month at Sonnet prices, read on June 18 06:00 UTC: 45 days of CE history
+    /// (May 4 – June 17, plus a partial June 18), Bedrock tokens, app metrics and one Rekognition spike.
+    pub(crate) fn demo_inputs() -> ReportInputs {
+        let as_of = Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap();
+        let sonnet_line = "Claude 3.5 Sonnet (Amazon Bedrock Edition)";
+        // Daily amounts of a $401/month run rate (30 days).
+        let services: [(&str, Decimal); 8] = [
+            (sonnet_line, dec!(10)),
+            ("Amazon Rekognition", dec!(1.6667)),
+            ("AWS Lambda", dec!(0.6)),
+            ("Amazon DynamoDB", dec!(0.4)),
+            ("Amazon API Gateway", dec!(0.1667)),
+            ("AWS Step Functions", dec!(0.2)),
+            ("Amazon Simple Storage Service", dec!(0.1333)),
+            ("AmazonCloudWatch", dec!(0.2)),
+        ];
+        let mut ce = DailyCostTable::default();
+        let mut day = d(5, 4);
+        while day <= d(6, 18) {
+            let estimated = day >= d(6, 16);
+            let partial = if day == d(6, 18) { dec!(0.25) } else { Decimal::ONE };
+            for (service, amount) in services {
+                let mut a = amount * partial;
+                if service == "Amazon Rekognition" && day == d(6, 17) {
+                    a = dec!(12.5); // a reprocessing job gone wrong
+                }
+                ce = ce.with_row(day, service, a, estimated);
+            }
+            day = day.succ_opt().unwrap();
+        }
+        let mtd: Decimal = ce
+            .rows
+            .iter()
+            .filter(|r| r.date >= d(6, 1))
+            .map(|r| r.amount)
+            .sum();
+        let budget = Budget {
+            budget_name: "collectiq-prod-monthly".into(),
+            budget_type: Some("COST".into()),
+            time_unit: Some("MONTHLY".into()),
+            budget_limit: Some(Amount::usd(dec!(500))),
+            calculated_spend: Some(CalculatedSpend {
+                actual_spend: Amount::usd(mtd),
+                forecasted_spend: Some(Amount::usd(dec!(410.12))),
+            }),
+        };
+        let ce_forecast = CeForecastInput {
+            forecast: serde_json::from_str(
+                r#"{"Total":{"Amount":"161.2","Unit":"USD"},"ForecastResultsByTime":[{"TimePeriod":
+                {"Start":"2025-06-18","End":"2025-07-01"},"MeanValue":"161.2",
+                "PredictionIntervalLowerBound":"140.0","PredictionIntervalUpperBound":"190.5"}]}"#,
+            )
+            .unwrap(),
+            prediction_interval_level: Some(80),
+        };
+        let sonnet = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
+        let mut metrics = Vec::new();
+        let mut push = |namespace: &str, name: &str, dims: &[(&str, &str)], per_day: f64| {
+            let mut s = MetricSumSeries::new(namespace, name);
+            for (k, v) in dims {
+                s = s.with_dimension(k, v);
+            }
+            for n in 1..=17 {
+                s = s.with_point(Utc.with_ymd_and_hms(2025, 6, n, 0, 0, 0).unwrap(), per_day);
+            }
+            metrics.push(s);
+        };
+        // 1,667 valuations/day × (1,000 in + 200 out) on Sonnet ≈ $10/day.
+        push(
+            BEDROCK_NAMESPACE,
+            TokenKind::Input.bedrock_metric(),
+            &[(MODEL_ID_DIMENSION, sonnet)],
+            1_666_700.0,
+        );
+        push(
+            BEDROCK_NAMESPACE,
+            TokenKind::Output.bedrock_metric(),
+            &[(MODEL_ID_DIMENSION, sonnet)],
+            333_340.0,
+        );
+        let svc = DimensionKey::Service.as_str();
+        let agent = DimensionKey::Agent.as_str();
+        let model = DimensionKey::Model.as_str();
+        for (a, share) in [
+            (Agent::Authenticity, 0.6),
+            (Agent::Pricing, 0.3),
+            (Agent::OcrReasoning, 0.1),
+        ] {
+            let dims = [(svc, "collectiq-valuation"), (agent, a.as_str()), (model, sonnet)];
+            push(
+                NAMESPACE,
+                MetricName::BedrockInputTokens.as_str(),
+                &dims,
+                1_666_700.0 * share,
+            );
+            push(
+                NAMESPACE,
+                MetricName::BedrockOutputTokens.as_str(),
+                &dims,
+                333_340.0 * share,
+            );
+        }
+        push(
+            NAMESPACE,
+            MetricName::CardsValued.as_str(),
+            &[(svc, "collectiq-aggregator")],
+            1667.0,
+        );
+        ReportInputs {
+            platform: "collectiq".into(),
+            environment: "prod".into(),
+            as_of,
+            cost_and_usage: ce,
+            budgets: vec![budget],
+            ce_forecast: Some(ce_forecast),
+            metrics,
+            self_spend: GovernanceSpend {
+                ce_requests: 2,
+                ce_daily_cap: 5,
+                cloudwatch_requests: 1,
+                budgets_requests: 1,
+            },
+            notes: vec![],
+        }
+    }
+
+    pub(crate) fn demo_report() -> CostReport {
+        build_report(
+            &demo_inputs(),
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        )
+    }
+
+    #[test]
+    fn demo_month_report_hand_checked() {
+        let r = demo_report();
+        assert_eq!(r.date, d(6, 18));
+        assert_eq!(r.window, (d(6, 1), d(6, 18)));
+        // Prod budget: A = 17 days × 13.3667 + 10.8333 (Rekognition spike) + 0.25 × 13.3667 ≈ 241.41.
+        let prod = r
+            .budgets
+            .iter()
+            .find(|b| b.budget_name == "collectiq-prod-monthly")
+            .unwrap();
+        assert_eq!(prod.actual.round_dp(2), dec!(241.41));
+        // f = (17 days + 6 h)/30 = 0.575; E = 287.5.
+        assert_eq!(prod.elapsed_fraction, dec!(0.575));
+        assert_eq!(prod.expected, dec!(287.5));
+        // r = 0.8397; P_lin = 419.86; ṙ = 13.3667 (June 11–15; 16–17 estimated) → P_rec = 411.83;
+        // P_ce = 241.41 − 3.34 (June 18 already booked) + 161.2 = 399.27 (378.07–428.57 at 80 %);
+        // blended = (0.575 × 419.86 + 411.83 + 399.27)/2.575 = 408.74 → 81.7 % → 80 %.
+        assert_eq!(prod.burn_ratio.unwrap().round_dp(4), dec!(0.8397));
+        assert_eq!(prod.projections.recent.unwrap().round_dp(2), dec!(411.83));
+        let ce = prod.projections.ce.as_ref().unwrap();
+        assert_eq!(
+            (ce.mean.round_dp(2), ce.lower.unwrap().round_dp(2)),
+            (dec!(399.27), dec!(378.07))
+        );
+        assert_eq!(prod.projections.blended.round_dp(2), dec!(408.74));
+        assert_eq!(prod.tier, Tier::Pct80);
+        assert_eq!(r.tier(), Tier::Pct80);
+        assert_eq!(r.severity(), Severity::Notice);
+        // Bedrock by model: 17 days × (1,666.7 × 0.003 + 333.34 × 0.015) = 17 × 10.0002 = 170.0034.
+        assert_eq!(r.bedrock_by_model.total, dec!(170.0034));
+        // The per-agent split sums to the same (60/30/10).
+        let agents: Decimal = r.bedrock_by_agent.iter().map(|a| a.cost).sum();
+        assert_eq!(agents.round_dp(2), dec!(170.00));
+        assert_eq!(r.bedrock_by_agent[0].agent, "authenticity");
+        // Billed 170 vs estimated 170.0034: drift −0.002 %.
+        let line = &r.reconciliation.lines[0];
+        assert_eq!(line.billed, dec!(170));
+        assert!(line.within_threshold);
+        // Unit: 17 × 1,667 = 28,339 valuations.
+        assert_eq!(r.unit.valuations, 28_339);
+        assert_eq!(r.unit.largest_gap, Some(crate::unit::Component::Bedrock));
+        // The Rekognition spike on June 17 is a high anomaly.
+        assert_eq!(r.anomalies.len(), 1);
+        assert_eq!(r.anomalies[0].service, "Amazon Rekognition");
+        assert_eq!(r.anomalies[0].date, d(6, 17));
+        // Top services: Sonnet first, 14 points each, June 4 – June 17.
+        assert_eq!(r.top_services.len(), 5);
+        assert_eq!(
+            r.top_services[0].service,
+            "Claude 3.5 Sonnet (Amazon Bedrock Edition)"
+        );
+        assert_eq!(r.top_services[0].daily.len(), 14);
+        assert_eq!(r.top_services[0].daily[0].date, d(6, 4));
+        assert!(r.ce_estimated);
+        assert_eq!(r.self_spend.ce_cost(), dec!(0.02));
+        assert_eq!(
+            r.headline(),
+            "CollectIQ prod: $241.41 MTD (48.3% of $500.00) — NOTICE"
+        );
+    }
+
+    #[test]
+    fn first_of_month_reports_the_previous_month() {
+        assert_eq!(complete_window(d(7, 1)), (d(6, 1), d(7, 1)));
+        assert_eq!(complete_window(d(7, 2)), (d(7, 1), d(7, 2)));
+    }
+
+    #[test]
+    fn budgets_without_limit_become_notes() {
+        let mut inputs = demo_inputs();
+        let mut no_limit = inputs.budgets[0].clone();
+        no_limit.budget_limit = None;
+        inputs.budgets.push(no_limit);
+        inputs.ce_forecast = None;
+        let r = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        assert_eq!(r.budgets.len(), 1);
+        assert!(r.notes.iter().any(|n| n.contains("budget skipped")));
+        assert!(r.notes.iter().any(|n| n.contains("no CE forecast")));
+    }
+}

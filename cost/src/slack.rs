@@ -1,0 +1,959 @@
+//! The cost report as a Slack incoming-webhook payload with Block Kit blocks.
+//!
+//! The serde types mirror the Block Kit documents (<https://api.slack.com/reference/block-kit/blocks>):
+//! `header`, `section` (text and/or fields), `divider`, `context`, with `plain_text` and `mrkdwn` text
+//! objects. The renderer keeps every payload inside Slack's limits ([`limits`]): ≤ 50 blocks, section
+//! text ≤ 3,000 characters, ≤ 10 fields of ≤ 2,000, header ≤ 150, context ≤ 10 elements, and a total
+//! under ~12,000 characters (Slack rejects long messages with `msg_blocks_too_long` around 13k). Long
+//! lists are capped, chunked into several sections, and the overflow is counted in a line.
+//! [`validate`] checks a payload against the same limits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::anomaly::{AnomalySeverity, Direction};
+use crate::burn::{BudgetBurn, Exhaustion};
+use crate::format::{count, fit, pct, ratio, sparkline, truncate, usd, usd_dp};
+use crate::pricing::PricingWarning;
+use crate::report::{CostReport, display_platform};
+use crate::unit::GapExplanation;
+
+/// Slack's limits, and this crate's conservative total.
+pub mod limits {
+    /// Blocks per message.
+    pub const MAX_BLOCKS: usize = 50;
+    /// Characters in a section's `text`.
+    pub const SECTION_TEXT: usize = 3000;
+    /// Fields in a section.
+    pub const SECTION_FIELDS: usize = 10;
+    /// Characters per field.
+    pub const FIELD_TEXT: usize = 2000;
+    /// Characters in a header's `plain_text`.
+    pub const HEADER_TEXT: usize = 150;
+    /// Elements in a context block.
+    pub const CONTEXT_ELEMENTS: usize = 10;
+    /// Characters in a `block_id`.
+    pub const BLOCK_ID: usize = 255;
+    /// Total characters over all text objects (undocumented Slack limit ≈ 13k; we stay below 12k).
+    pub const TOTAL_TEXT: usize = 12_000;
+    /// Characters in a context element (Slack: 2,000; ours shorter).
+    pub const CONTEXT_TEXT: usize = 2000;
+}
+
+/// Most list lines shown per list in Slack (the terminal and JSON carry all).
+pub const MAX_LIST_LINES: usize = 10;
+/// Most budgets shown with their own section.
+pub const MAX_BUDGETS: usize = 4;
+/// Width of service/model names in code-block tables.
+const NAME_WIDTH: usize = 34;
+
+/// A Block Kit text object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TextObject {
+    /// `plain_text`.
+    PlainText {
+        /// The text.
+        text: String,
+        /// Whether `:emoji:` codes are rendered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        emoji: Option<bool>,
+    },
+    /// `mrkdwn`.
+    Mrkdwn {
+        /// The text.
+        text: String,
+    },
+}
+
+impl TextObject {
+    /// A `mrkdwn` object.
+    #[must_use]
+    pub fn mrkdwn(text: impl Into<String>) -> Self {
+        Self::Mrkdwn { text: text.into() }
+    }
+
+    /// A `plain_text` object with emoji on.
+    #[must_use]
+    pub fn plain(text: impl Into<String>) -> Self {
+        Self::PlainText {
+            text: text.into(),
+            emoji: Some(true),
+        }
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        match self {
+            Self::PlainText { text, .. } | Self::Mrkdwn { text } => text,
+        }
+    }
+
+    fn text_mut(&mut self) -> &mut String {
+        match self {
+            Self::PlainText { text, .. } | Self::Mrkdwn { text } => text,
+        }
+    }
+}
+
+/// A Block Kit layout block (the subset the report uses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    /// `header`: large plain text.
+    Header {
+        /// `plain_text` only.
+        text: TextObject,
+    },
+    /// `section`: text and/or up to 10 fields.
+    Section {
+        /// The text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<TextObject>,
+        /// Two-column fields.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<TextObject>,
+    },
+    /// `divider`.
+    Divider {},
+    /// `context`: small text elements.
+    Context {
+        /// The elements.
+        elements: Vec<TextObject>,
+    },
+}
+
+impl Block {
+    fn section(text: String) -> Self {
+        Self::Section {
+            text: Some(TextObject::mrkdwn(text)),
+            fields: Vec::new(),
+        }
+    }
+
+    fn texts(&self) -> Vec<&TextObject> {
+        match self {
+            Self::Header { text } => vec![text],
+            Self::Section { text, fields } => text.iter().chain(fields.iter()).collect(),
+            Self::Divider {} => vec![],
+            Self::Context { elements } => elements.iter().collect(),
+        }
+    }
+}
+
+/// An incoming-webhook payload: `text` is the notification/fallback, `blocks` the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackMessage {
+    /// Fallback text (notifications, clients without Block Kit).
+    pub text: String,
+    /// The blocks.
+    pub blocks: Vec<Block>,
+}
+
+impl SlackMessage {
+    /// Total characters over all text objects.
+    #[must_use]
+    pub fn total_chars(&self) -> usize {
+        self.blocks
+            .iter()
+            .flat_map(Block::texts)
+            .map(|t| t.text().chars().count())
+            .sum()
+    }
+}
+
+/// A broken Slack limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LimitViolation {
+    /// More than 50 blocks.
+    TooManyBlocks(usize),
+    /// A header over 150 characters (or not `plain_text`).
+    Header {
+        /// Block index.
+        block: usize,
+        /// Characters.
+        chars: usize,
+    },
+    /// Section text over 3,000.
+    SectionText {
+        /// Block index.
+        block: usize,
+        /// Characters.
+        chars: usize,
+    },
+    /// More than 10 fields.
+    TooManyFields {
+        /// Block index.
+        block: usize,
+        /// Fields.
+        fields: usize,
+    },
+    /// A field over 2,000.
+    FieldText {
+        /// Block index.
+        block: usize,
+        /// Characters.
+        chars: usize,
+    },
+    /// A section with neither text nor fields.
+    EmptySection {
+        /// Block index.
+        block: usize,
+    },
+    /// A context with 0 or more than 10 elements, or an element over 2,000 characters.
+    Context {
+        /// Block index.
+        block: usize,
+        /// Elements.
+        elements: usize,
+    },
+    /// Total text over [`limits::TOTAL_TEXT`].
+    TotalText(usize),
+    /// Empty fallback text.
+    EmptyFallback,
+}
+
+/// Checks a payload against Slack's limits. Empty means it is safe to post.
+///
+/// ```
+/// let msg = cost::slack::SlackMessage { text: "x".into(), blocks: vec![cost::slack::Block::Divider {}] };
+/// assert!(cost::slack::validate(&msg).is_empty());
+/// ```
+#[must_use]
+pub fn validate(msg: &SlackMessage) -> Vec<LimitViolation> {
+    use limits::*;
+    let mut v = Vec::new();
+    let chars = |t: &TextObject| t.text().chars().count();
+    if msg.blocks.len() > MAX_BLOCKS {
+        v.push(LimitViolation::TooManyBlocks(msg.blocks.len()));
+    }
+    if msg.text.trim().is_empty() {
+        v.push(LimitViolation::EmptyFallback);
+    }
+    for (i, b) in msg.blocks.iter().enumerate() {
+        match b {
+            Block::Header { text } => {
+                if chars(text) > HEADER_TEXT || !matches!(text, TextObject::PlainText { .. }) {
+                    v.push(LimitViolation::Header {
+                        block: i,
+                        chars: chars(text),
+                    });
+                }
+            }
+            Block::Section { text, fields } => {
+                if text.is_none() && fields.is_empty() {
+                    v.push(LimitViolation::EmptySection { block: i });
+                }
+                if let Some(t) = text.as_ref().filter(|t| chars(t) > SECTION_TEXT) {
+                    v.push(LimitViolation::SectionText {
+                        block: i,
+                        chars: chars(t),
+                    });
+                }
+                if fields.len() > SECTION_FIELDS {
+                    v.push(LimitViolation::TooManyFields {
+                        block: i,
+                        fields: fields.len(),
+                    });
+                }
+                for f in fields.iter().filter(|f| chars(f) > FIELD_TEXT) {
+                    v.push(LimitViolation::FieldText {
+                        block: i,
+                        chars: chars(f),
+                    });
+                }
+            }
+            Block::Divider {} => {}
+            Block::Context { elements } => {
+                if elements.is_empty()
+                    || elements.len() > CONTEXT_ELEMENTS
+                    || elements.iter().any(|e| chars(e) > CONTEXT_TEXT)
+                {
+                    v.push(LimitViolation::Context {
+                        block: i,
+                        elements: elements.len(),
+                    });
+                }
+            }
+        }
+    }
+    let total = msg.total_chars();
+    if total > TOTAL_TEXT {
+        v.push(LimitViolation::TotalText(total));
+    }
+    v
+}
+
+/// Escapes `&`, `<`, `>` for mrkdwn and removes backticks (they would close code blocks).
+#[must_use]
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('`', "'")
+}
+
+/// Sections of `*title*` plus lines, each ≤ 3,000 characters, optionally inside code blocks. At most
+/// [`MAX_LIST_LINES`] lines are shown; the rest are counted in a final line.
+fn list_sections(title: &str, lines: &[String], code: bool) -> Vec<Block> {
+    let mut shown: Vec<String> = lines
+        .iter()
+        .take(MAX_LIST_LINES)
+        .map(|l| truncate(l, 250))
+        .collect();
+    let hidden = lines.len().saturating_sub(MAX_LIST_LINES);
+    let more = (hidden > 0).then(|| format!("… and {hidden} more (see the terminal or JSON report)"));
+    if shown.is_empty() {
+        return Vec::new();
+    }
+    let (open, close) = if code { ("```\n", "\n```") } else { ("", "") };
+    let budget = limits::SECTION_TEXT - title.chars().count() - open.len() - close.len() - 4;
+    let mut blocks = Vec::new();
+    let mut chunk: Vec<String> = Vec::new();
+    let mut len = 0;
+    for line in shown.drain(..) {
+        let n = line.chars().count() + 1;
+        if len + n > budget && !chunk.is_empty() {
+            blocks.push(Block::section(format!(
+                "{title}\n{open}{}{close}",
+                chunk.join("\n")
+            )));
+            chunk.clear();
+            len = 0;
+        }
+        len += n;
+        chunk.push(line);
+    }
+    blocks.push(Block::section(format!(
+        "{title}\n{open}{}{close}",
+        chunk.join("\n")
+    )));
+    if let Some(m) = more {
+        blocks.push(Block::Context {
+            elements: vec![TextObject::mrkdwn(m)],
+        });
+    }
+    blocks
+}
+
+fn exhaustion_text(b: &BudgetBurn) -> String {
+    match &b.exhaustion {
+        Exhaustion::Exhausted => "already exhausted".to_owned(),
+        Exhaustion::InDays {
+            days,
+            date,
+            within_period,
+            ..
+        } => {
+            let note = if *within_period { "" } else { " (after month end)" };
+            format!("in {} days ({date}){note}", days.round_dp(1))
+        }
+        Exhaustion::NoSpend => "no spend rate".to_owned(),
+    }
+}
+
+fn budget_fields(b: &BudgetBurn) -> Vec<TextObject> {
+    let p = &b.projections;
+    let ce = p.ce.as_ref().map_or_else(
+        || "n/a".to_owned(),
+        |c| match (c.lower, c.upper, c.level) {
+            (Some(l), Some(u), Some(level)) => {
+                format!("{} ({level}%: {}–{})", usd(c.mean), usd_dp(l, 0), usd_dp(u, 0))
+            }
+            _ => usd(c.mean),
+        },
+    );
+    let recent = p.recent_rate.as_ref().zip(p.recent).map_or_else(
+        || "n/a".to_owned(),
+        |(r, proj)| {
+            let est = if r.includes_estimated { " (est.)" } else { "" };
+            format!("{}/day → {}{est}", usd(r.per_day), usd(proj))
+        },
+    );
+    [
+        format!(
+            "*{}*\n{} / {} ({})",
+            escape(&truncate(&b.budget_name, 80)),
+            usd(b.actual),
+            usd(b.limit),
+            pct(b.actual_pct)
+        ),
+        format!(
+            "*Burn ratio*\n{} (expected {})",
+            b.burn_ratio.map_or_else(|| "n/a".to_owned(), ratio),
+            usd(b.expected)
+        ),
+        format!("*Projected*\n{} ({})", usd(p.blended), pct(b.projected_pct)),
+        format!(
+            "*Tier*\n{} {} — {}",
+            b.tier.emoji(),
+            b.tier.label(),
+            b.severity().label()
+        ),
+        format!("*Recent rate*\n{recent}"),
+        format!("*CE forecast*\n{ce}"),
+        format!("*Linear A/f*\n{}", p.linear.map_or_else(|| "n/a".to_owned(), usd)),
+        format!("*Exhausted*\n{}", exhaustion_text(b)),
+    ]
+    .into_iter()
+    .map(TextObject::mrkdwn)
+    .collect()
+}
+
+fn explanation_text(e: &GapExplanation) -> String {
+    match e {
+        GapExplanation::InLine => "in line".to_owned(),
+        GapExplanation::ModelDrift {
+            billed_model,
+            seed_matches_model,
+            seed_volume_at_billed_model,
+            ..
+        } => format!(
+            "model drift: billed {billed_model}, seed priced like {seed_matches_model} ({} at seed volume)",
+            usd_dp(*seed_volume_at_billed_model, 0)
+        ),
+        GapExplanation::Above { ratio: r } => format!("{} seed", ratio(*r)),
+        GapExplanation::Below { ratio: r } => format!("{} seed", ratio(*r)),
+        GapExplanation::NotInSeed => "not in seed".to_owned(),
+        GapExplanation::NoValuations => "no valuations".to_owned(),
+    }
+}
+
+fn warning_line(w: &PricingWarning) -> String {
+    format!("⚠️ {}", escape(&w.message()))
+}
+
+/// Renders the report as a webhook payload that respects Slack's limits.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use cost::report::{build_report, ReportInputs, ReportSettings};
+/// let inputs = ReportInputs {
+///     platform: "collectiq".into(), environment: "prod".into(),
+///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     self_spend: Default::default(), notes: vec![],
+/// };
+/// let report = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());
+/// let msg = cost::slack::render(&report);
+/// assert!(cost::slack::validate(&msg).is_empty());
+/// assert!(msg.text.starts_with("CollectIQ prod"));
+/// ```
+#[must_use]
+pub fn render(report: &CostReport) -> SlackMessage {
+    let mut blocks = Vec::new();
+    blocks.push(Block::Header {
+        text: TextObject::plain(truncate(
+            &format!(
+                "💸 {} cost — {} — {}",
+                display_platform(&report.platform),
+                report.environment,
+                report.date
+            ),
+            limits::HEADER_TEXT,
+        )),
+    });
+    let status = match report.worst_budget() {
+        Some(b) => format!(
+            "*{} {} — {}* · worst budget `{}` · {} of the month elapsed",
+            report.tier().emoji(),
+            report.tier().label(),
+            report.severity().label(),
+            escape(&truncate(&b.budget_name, 80)),
+            pct(b.elapsed_fraction * rust_decimal::Decimal::ONE_HUNDRED)
+        ),
+        None => "*No budget configured* for this environment".to_owned(),
+    };
+    blocks.push(Block::section(status));
+    for b in report.budgets.iter().take(MAX_BUDGETS) {
+        blocks.push(Block::Section {
+            text: None,
+            fields: budget_fields(b),
+        });
+    }
+    if report.budgets.len() > MAX_BUDGETS {
+        let rest: Vec<String> = report.budgets[MAX_BUDGETS..]
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {} {}",
+                    b.tier.emoji(),
+                    escape(&truncate(&b.budget_name, 60)),
+                    pct(b.projected_pct)
+                )
+            })
+            .collect();
+        blocks.extend(list_sections("*More budgets*", &rest, false));
+    }
+    blocks.push(Block::Divider {});
+
+    // Unit economics.
+    let u = &report.unit;
+    let (ws, we) = report.window;
+    let per = u.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5));
+    let vs = u
+        .per_valuation
+        .and_then(|p| p.checked_div(u.seed_per_valuation))
+        .map_or_else(String::new, |r| format!(" ({})", ratio(r)));
+    let title = format!(
+        "*Cost per valuation* {per} vs seed {}{vs} · {} valuations · {ws} – {}",
+        usd_dp(u.seed_per_valuation, 5),
+        count(u.valuations),
+        we.pred_opt().unwrap_or(we)
+    );
+    let lines: Vec<String> = u
+        .components
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {:>10} {:>9} seed {:>9}  {}",
+                fit(c.component.label(), 14),
+                usd(c.cost),
+                c.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5)),
+                usd_dp(c.seed_per_valuation, 5),
+                escape(&explanation_text(&c.explanation))
+            )
+        })
+        .collect();
+    blocks.extend(list_sections(&title, &lines, true));
+
+    // Bedrock.
+    let by_model: Vec<String> = report
+        .bedrock_by_model
+        .per_model
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {:>10}  {} in / {} out",
+                fit(&escape(&m.model_name), NAME_WIDTH),
+                usd(m.cost),
+                count(m.tokens.input),
+                count(m.tokens.output)
+            )
+        })
+        .collect();
+    blocks.extend(list_sections(
+        &format!(
+            "*Bedrock by model* (tokens × price) — {}",
+            usd(report.bedrock_by_model.total)
+        ),
+        &by_model,
+        true,
+    ));
+    let by_agent: Vec<String> = report
+        .bedrock_by_agent
+        .iter()
+        .map(|a| {
+            let model = a.model_key.clone().unwrap_or_else(|| format!("? {}", a.model_id));
+            format!(
+                "{} {:>10}",
+                fit(&escape(&format!("{} · {model}", a.agent)), NAME_WIDTH),
+                usd(a.cost)
+            )
+        })
+        .collect();
+    blocks.extend(list_sections("*Bedrock by agent*", &by_agent, true));
+    let rec = &report.reconciliation;
+    let mut rec_lines: Vec<String> = rec
+        .lines
+        .iter()
+        .map(|l| {
+            let mark = if l.within_threshold { "✅" } else { "⚠️" };
+            format!(
+                "{mark} {} billed {} · tokens {} · drift {}",
+                escape(&truncate(&l.billing_service, 60)),
+                usd(l.billed),
+                usd(l.estimated),
+                l.drift_pct.map_or_else(|| "n/a".to_owned(), pct)
+            )
+        })
+        .collect();
+    rec_lines.extend(rec.warnings.iter().map(warning_line));
+    blocks.extend(list_sections(
+        &format!("*Billed vs tokens* (threshold ±{})", pct(rec.threshold_pct)),
+        &rec_lines,
+        false,
+    ));
+    blocks.push(Block::Divider {});
+
+    // Trends.
+    let trend_lines: Vec<String> = report
+        .top_services
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {:>9} {}",
+                fit(&escape(&t.service), NAME_WIDTH),
+                usd(t.last()),
+                sparkline(&t.amounts())
+            )
+        })
+        .collect();
+    let days = report.top_services.first().map_or(0, |t| t.daily.len());
+    blocks.extend(list_sections(
+        &format!("*Top services* (last day, {days}-day trend)"),
+        &trend_lines,
+        true,
+    ));
+
+    let anomaly_lines: Vec<String> = report
+        .anomalies
+        .iter()
+        .map(|a| {
+            let icon = match (a.direction, a.severity) {
+                (Direction::Drop, _) => "🔻",
+                (Direction::Spike, AnomalySeverity::High) => "🔺",
+                (Direction::Spike, _) => "▲",
+            };
+            format!(
+                "{icon} {} {} vs {} usual (z {}, {:?})",
+                escape(&truncate(&a.service, 60)),
+                usd(a.amount),
+                usd(a.baseline_mean),
+                a.z.round_dp(1),
+                a.severity
+            )
+        })
+        .collect();
+    if let Some(first) = report.anomalies.first() {
+        blocks.extend(list_sections(
+            &format!("*Anomalies on {}*", first.date),
+            &anomaly_lines,
+            false,
+        ));
+    }
+
+    let mut hygiene = Vec::new();
+    if let Some(u) = &report.hygiene.untagged {
+        hygiene.push(format!(
+            "Untagged (`Environment$`): {} ({})",
+            pct(u.share_pct),
+            usd(u.untagged)
+        ));
+    }
+    hygiene.extend(
+        report
+            .hygiene
+            .unmapped_bedrock_services
+            .iter()
+            .map(|(s, amount)| {
+                format!(
+                    "Unmapped Marketplace line: {} ({})",
+                    escape(&truncate(s, 80)),
+                    usd(*amount)
+                )
+            }),
+    );
+    blocks.extend(list_sections("*Hygiene*", &hygiene, false));
+
+    let footer = footer(report);
+    let notes: Vec<TextObject> = report
+        .notes
+        .iter()
+        .take(limits::CONTEXT_ELEMENTS)
+        .map(|n| TextObject::mrkdwn(escape(&truncate(n, 300))))
+        .collect();
+    if !notes.is_empty() {
+        blocks.push(Block::Context { elements: notes });
+    }
+    SlackMessage {
+        text: truncate(&report.headline(), 300),
+        blocks: fit_blocks(blocks, footer),
+    }
+}
+
+fn footer(report: &CostReport) -> Block {
+    let s = &report.self_spend;
+    let mut elements = vec![TextObject::mrkdwn(format!(
+        "governance: {} CE requests ({}{}), {} GetMetricData, {} Budgets",
+        s.ce_requests,
+        usd(s.ce_cost()),
+        if s.ce_daily_cap > 0 {
+            format!(", cap {}/day", s.ce_daily_cap)
+        } else {
+            String::new()
+        },
+        s.cloudwatch_requests,
+        s.budgets_requests
+    ))];
+    if report.ce_estimated {
+        elements.push(TextObject::mrkdwn("CE data estimated (not final)".to_owned()));
+    }
+    elements.push(TextObject::mrkdwn(format!(
+        "as of {}",
+        report.as_of.format("%Y-%m-%d %H:%M UTC")
+    )));
+    Block::Context { elements }
+}
+
+/// Drops trailing blocks (before the footer) until the count and total text fit, noting how many.
+fn fit_blocks(mut blocks: Vec<Block>, footer: Block) -> Vec<Block> {
+    for b in &mut blocks {
+        enforce_block(b);
+    }
+    let footer_chars: usize = footer.texts().iter().map(|t| t.text().chars().count()).sum();
+    let chars = |bs: &[Block]| -> usize {
+        bs.iter()
+            .flat_map(Block::texts)
+            .map(|t| t.text().chars().count())
+            .sum::<usize>()
+    };
+    let mut dropped = 0usize;
+    // Room for the footer and an "omitted" note.
+    while blocks.len() + 2 > limits::MAX_BLOCKS || chars(&blocks) + footer_chars + 80 > limits::TOTAL_TEXT {
+        if blocks.len() <= 2 {
+            break;
+        }
+        blocks.pop();
+        dropped += 1;
+    }
+    if dropped > 0 {
+        blocks.push(Block::Context {
+            elements: vec![TextObject::mrkdwn(format!(
+                "{dropped} more blocks omitted to fit Slack's limits; the full report is in the JSON output"
+            ))],
+        });
+    }
+    blocks.push(footer);
+    blocks
+}
+
+fn enforce_block(b: &mut Block) {
+    match b {
+        Block::Header { text } => clip(text, limits::HEADER_TEXT),
+        Block::Section { text, fields } => {
+            if let Some(t) = text {
+                clip(t, limits::SECTION_TEXT);
+            }
+            fields.truncate(limits::SECTION_FIELDS);
+            fields.iter_mut().for_each(|f| clip(f, limits::FIELD_TEXT));
+        }
+        Block::Divider {} => {}
+        Block::Context { elements } => {
+            elements.truncate(limits::CONTEXT_ELEMENTS);
+            elements.iter_mut().for_each(|e| clip(e, limits::CONTEXT_TEXT));
+        }
+    }
+}
+
+fn clip(t: &mut TextObject, max: usize) {
+    let s = t.text_mut();
+    if s.chars().count() > max {
+        *s = truncate(s, max);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anomaly::{Anomaly, Baseline};
+    use crate::report::tests::demo_report;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    fn section_texts(msg: &SlackMessage) -> Vec<String> {
+        msg.blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Section { text: Some(t), .. } => Some(t.text().to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn demo_payload_snapshot_and_parsed_checks() {
+        let msg = render(&demo_report());
+        let json = serde_json::to_value(&msg).unwrap();
+        insta::assert_json_snapshot!("demo_month_payload", json);
+        // Parsed back, the payload is what Slack expects.
+        let parsed: SlackMessage = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(parsed, msg);
+        assert!(validate(&parsed).is_empty(), "{:?}", validate(&parsed));
+        assert_eq!(json["blocks"][0]["type"], "header");
+        assert_eq!(json["blocks"][0]["text"]["type"], "plain_text");
+        assert_eq!(
+            json["blocks"][0]["text"]["text"],
+            "💸 CollectIQ cost — prod — 2025-06-18"
+        );
+        assert_eq!(
+            msg.text,
+            "CollectIQ prod: $241.41 MTD (48.3% of $500.00) — NOTICE"
+        );
+        let Block::Section { fields, .. } = &msg.blocks[2] else {
+            panic!("budget fields")
+        };
+        assert_eq!(
+            fields[0].text(),
+            "*collectiq-prod-monthly*\n$241.41 / $500.00 (48.3%)"
+        );
+        assert_eq!(fields[2].text(), "*Projected*\n$408.74 (81.7%)");
+        assert_eq!(fields[3].text(), "*Tier*\n🟡 80% — NOTICE");
+        assert_eq!(fields[5].text(), "*CE forecast*\n$399.27 (80%: $378–$429)");
+        let texts = section_texts(&msg);
+        let unit = texts
+            .iter()
+            .find(|t| t.starts_with("*Cost per valuation*"))
+            .unwrap();
+        assert!(unit.contains("model drift: billed Claude 3.5 Sonnet v2, seed priced like Claude 3.5 Haiku ($300 at seed volume)"), "{unit}");
+        let trends = texts.iter().find(|t| t.starts_with("*Top services*")).unwrap();
+        assert!(trends.contains("14-day trend"));
+        // The Rekognition spike on the last day shows as the top of its sparkline.
+        let rek = trends
+            .lines()
+            .find(|l| l.starts_with("Amazon Rekognition"))
+            .unwrap();
+        assert!(rek.ends_with('█'), "{rek}");
+        assert_eq!(rek.chars().filter(|c| "▁▂▃▄▅▆▇█".contains(*c)).count(), 14);
+        let anomalies = texts
+            .iter()
+            .find(|t| t.starts_with("*Anomalies on 2025-06-17*"))
+            .unwrap();
+        assert!(
+            anomalies.contains("🔺 Amazon Rekognition $12.50 vs $1.67 usual (z 10, High)"),
+            "{anomalies}"
+        );
+        let Some(Block::Context { elements }) = msg.blocks.last() else {
+            panic!("footer")
+        };
+        assert_eq!(
+            elements[0].text(),
+            "governance: 2 CE requests ($0.02, cap 5/day), 1 GetMetricData, 1 Budgets"
+        );
+    }
+
+    #[test]
+    fn validate_catches_each_limit() {
+        let long = "x".repeat(3001);
+        let msg = SlackMessage {
+            text: String::new(),
+            blocks: vec![
+                Block::Header {
+                    text: TextObject::mrkdwn("h"),
+                },
+                Block::Section {
+                    text: Some(TextObject::mrkdwn(long.clone())),
+                    fields: vec![],
+                },
+                Block::Section {
+                    text: None,
+                    fields: vec![TextObject::mrkdwn("f"); 11],
+                },
+                Block::Section {
+                    text: None,
+                    fields: vec![TextObject::mrkdwn(long.clone())],
+                },
+                Block::Section {
+                    text: None,
+                    fields: vec![],
+                },
+                Block::Context { elements: vec![] },
+            ],
+        };
+        let v = validate(&msg);
+        for expected in [
+            LimitViolation::EmptyFallback,
+            LimitViolation::Header { block: 0, chars: 1 },
+            LimitViolation::SectionText {
+                block: 1,
+                chars: 3001,
+            },
+            LimitViolation::TooManyFields { block: 2, fields: 11 },
+            LimitViolation::FieldText {
+                block: 3,
+                chars: 3001,
+            },
+            LimitViolation::EmptySection { block: 4 },
+            LimitViolation::Context {
+                block: 5,
+                elements: 0,
+            },
+        ] {
+            assert!(v.contains(&expected), "{expected:?} not in {v:?}");
+        }
+        let many = SlackMessage {
+            text: "t".into(),
+            blocks: vec![Block::Divider {}; 51],
+        };
+        assert_eq!(validate(&many), vec![LimitViolation::TooManyBlocks(51)]);
+    }
+
+    #[test]
+    fn escaping_keeps_mrkdwn_and_code_blocks_intact() {
+        assert_eq!(escape("a<b>&`c`"), "a&lt;b&gt;&amp;'c'");
+    }
+
+    fn huge_report(n: usize, name_len: usize) -> CostReport {
+        let mut r = demo_report();
+        let day = NaiveDate::from_ymd_opt(2025, 6, 17).unwrap();
+        let name = |i: usize| format!("{i} {}", "Service&<name>`".repeat(name_len / 15 + 1));
+        let template = r.top_services[0].clone();
+        r.top_services = (0..n)
+            .map(|i| crate::report::ServiceTrend {
+                service: name(i),
+                ..template.clone()
+            })
+            .collect();
+        r.anomalies = (0..n)
+            .map(|i| Anomaly {
+                service: name(i),
+                date: day,
+                amount: Decimal::from(i),
+                baseline_mean: Decimal::ONE,
+                baseline_std: Decimal::ONE,
+                z: Decimal::from(3),
+                delta: Decimal::from(i),
+                severity: AnomalySeverity::High,
+                direction: Direction::Spike,
+                baseline: Baseline::SameWeekday { samples: 4 },
+                estimated: false,
+            })
+            .collect();
+        r.hygiene.unmapped_bedrock_services = (0..n).map(|i| (name(i), Decimal::ONE)).collect();
+        let b = r.budgets[0].clone();
+        r.budgets = (0..n.min(60))
+            .map(|i| crate::burn::BudgetBurn {
+                budget_name: name(i),
+                ..b.clone()
+            })
+            .collect();
+        r.notes = (0..n).map(name).collect();
+        r.bedrock_by_agent = (0..n)
+            .map(|i| crate::pricing::AgentSpend {
+                agent: name(i),
+                ..r.bedrock_by_agent[0].clone()
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn two_hundred_services_and_anomalies_still_fit() {
+        let msg = render(&huge_report(200, 300));
+        assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
+        assert!(msg.blocks.len() <= limits::MAX_BLOCKS);
+        let all: String = section_texts(&msg).join("\n");
+        assert!(
+            all.contains("… and 190 more")
+                || msg
+                    .blocks
+                    .iter()
+                    .any(|b| matches!(b, Block::Context { elements } if elements[0].text().contains("more")))
+        );
+        // The footer survives any trimming.
+        let Some(Block::Context { elements }) = msg.blocks.last() else {
+            panic!("footer")
+        };
+        assert!(elements[0].text().starts_with("governance:"));
+    }
+
+    proptest! {
+        #[test]
+        fn every_payload_respects_slack_limits(n in 0usize..220, name_len in 1usize..400) {
+            let msg = render(&huge_report(n, name_len));
+            prop_assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
+        }
+    }
+}
