@@ -7,6 +7,7 @@
 //! - [`builder`]: typed builders; custom metrics only from [`telemetry::catalogue`].
 //! - [`layout`]: the 24-column grid. [`paginate`]: numbered pages past the limits.
 //! - [`validate`]: CloudWatch's rules, incl. exact dimension sets from [`known_metrics`].
+//! - [`seed`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
 //!
 
 pub mod builder;
@@ -14,6 +15,7 @@ pub mod known_metrics;
 pub mod layout;
 pub mod model;
 pub mod paginate;
+pub mod seed;
 pub mod stats;
 pub mod validate;
 

@@ -1,0 +1,1363 @@
+//! The dashboards generated from a platform spec.
+//!
+//! One dashboard per section, named `{platform}-{env}-{section}`; a section is generated only when the
+//! spec has what it shows:
+//!
+//! | section | when | shows |
+//! |---|---|---|
+//! | `overview` | always | alarm status, requests and 5xx rate, Lambda errors, executions, DLQ depth, valuations, ECS/ALB health, month-to-date spend |
+//! | `api` | HTTP APIs | 4xx/5xx rates, p50/p95/p99 latency, integration latency, requests and 5xx by route, 4xx on JWT routes (authorizer rejections) |
+//! | `lambda` | functions | invocations, error rate, p50/p95/p99 duration vs timeout, throttles, concurrency, cold starts |
+//! | `stepfunctions` | state machines | executions by status, duration vs expected, task (Lambda) failures and run time, DLQ depth |
+//! | `data` | tables or buckets | DynamoDB capacity, throttles (table and GSIs), latency and throttled requests per operation, S3 size, objects, requests |
+//! | `ai` | Bedrock models or an `extract` agent | Rekognition calls, latency, throttles; Bedrock invocations, tokens, latency, throttles, errors per model |
+//! | `agents` | functions with agents | agent duration p50/p95/p99, authenticity score distribution, pricing confidence, tokens per agent and model |
+//! | `cost` | budgets | month-to-date spend vs budget lines, daily spend by service, anomaly band, $/valuation, Bedrock tokens |
+//! | `ecs` | ECS services | CPU and memory vs 80 %, ALB requests, 5xx rate, p50/p95/p99 response time, healthy hosts |
+//!
+//! CollectIQ's own metrics come from [`telemetry::catalogue`] with the `service` dimension value from
+//! [`SeedOptions::service`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
+
+use crate::builder::{
+    AlarmWidget, BuildError, DashboardBuilder, Expression, Metric, MetricWidget, TextWidget,
+};
+use crate::model::Dashboard;
+use crate::stats::Stat;
+use platform_spec::{FunctionSpec, HttpApiSpec, PlatformSpec, RouteAuth};
+use telemetry::catalogue::{Agent, DimensionKey, MetricName};
+
+/// Knobs of the generated dashboards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedOptions {
+    /// Value of the `service` dimension on CollectIQ's custom metrics (`POWERTOOLS_SERVICE_NAME`).
+    pub service: String,
+    /// Default time range of operational dashboards (`-PT6H`).
+    pub start: String,
+    /// Default time range of the cost dashboard (`-P30D`).
+    pub cost_start: String,
+    /// Id of the S3 request-metrics configuration (the `FilterId` dimension); the console's default
+    /// whole-bucket filter is `EntireBucket`.
+    pub s3_request_filter_id: String,
+    /// Alarm ARNs to show as status on the overview (at most 100 per widget; more become more widgets).
+    pub alarm_arns: Vec<String>,
+}
+
+impl SeedOptions {
+    /// Defaults for `spec`: `service` = the platform name, 6 h / 30 d ranges, `EntireBucket`, no alarms.
+    #[must_use]
+    pub fn for_spec(spec: &PlatformSpec) -> Self {
+        Self {
+            service: spec.platform.name.clone(),
+            start: "-PT6H".into(),
+            cost_start: "-P30D".into(),
+            s3_request_filter_id: "EntireBucket".into(),
+            alarm_arns: Vec::new(),
+        }
+    }
+
+    /// Shows these alarms on the overview.
+    #[must_use]
+    pub fn with_alarm_arns(mut self, arns: Vec<String>) -> Self {
+        self.alarm_arns = arns;
+        self
+    }
+}
+
+const RED: &str = "#d62728";
+const ORANGE: &str = "#ff7f0e";
+const GREY: &str = "#7f7f7f";
+const BILLING_REGION: &str = "us-east-1";
+/// DynamoDB operations shown per table.
+const DDB_OPERATIONS: [&str; 6] = [
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "BatchWriteItem",
+];
+/// Rekognition operations the extract agent calls.
+const REKOGNITION_OPERATIONS: [&str; 2] = ["DetectText", "DetectLabels"];
+
+struct Ctx<'a> {
+    spec: &'a PlatformSpec,
+    opts: &'a SeedOptions,
+    region: &'a str,
+    prefix: String,
+}
+
+impl Ctx<'_> {
+    fn name(&self, section: &str) -> String {
+        format!("{}-{section}", self.prefix)
+    }
+
+    fn widget(&self, title: &str) -> MetricWidget {
+        MetricWidget::new(title, self.region).with_period(60)
+    }
+
+    fn custom(&self, metric: MetricName) -> Metric {
+        Metric::custom(metric).with_custom_dimension(DimensionKey::Service, &self.opts.service)
+    }
+
+    fn agents(&self) -> Vec<Agent> {
+        let mut agents: Vec<Agent> = self
+            .spec
+            .functions
+            .iter()
+            .filter_map(|f| f.agent)
+            .chain(
+                self.spec
+                    .bedrock_models
+                    .iter()
+                    .flat_map(|m| m.agents.iter().copied()),
+            )
+            .collect();
+        agents.sort_unstable();
+        agents.dedup();
+        agents
+    }
+
+    fn uses_catalogue(&self) -> bool {
+        self.spec.functions.iter().any(|f| f.agent.is_some())
+    }
+
+    fn lambda_arn(&self, f: &FunctionSpec) -> Option<String> {
+        let account = self.spec.platform.account_id.as_deref()?;
+        Some(format!(
+            "arn:aws:lambda:{}:{account}:function:{}",
+            self.region, f.name
+        ))
+    }
+}
+
+/// Every dashboard for `spec`, paginated and validated.
+///
+/// ```
+/// let spec = platform_spec::load(std::path::Path::new(concat!(
+///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/budgetbuddy-prod.toml"
+/// ))).unwrap();
+/// let ds = dashboards::seed::dashboards_for(&spec, &dashboards::seed::SeedOptions::for_spec(&spec)).unwrap();
+/// let names: Vec<_> = ds.iter().map(|d| d.name.as_str()).collect();
+/// assert_eq!(names, ["budgetbuddy-prod-overview", "budgetbuddy-prod-data", "budgetbuddy-prod-cost", "budgetbuddy-prod-ecs"]);
+/// ```
+///
+/// # Errors
+/// [`BuildError`] if a generated widget or page breaks a rule — a bug, caught by the tests for every
+/// shipped spec.
+pub fn dashboards_for(spec: &PlatformSpec, opts: &SeedOptions) -> Result<Vec<Dashboard>, BuildError> {
+    let ctx = Ctx {
+        spec,
+        opts,
+        region: &spec.platform.region,
+        prefix: spec.managed_prefix(),
+    };
+    let mut builders = vec![overview(&ctx)];
+    if !spec.http_apis.is_empty() {
+        builders.push(api(&ctx));
+    }
+    if !spec.functions.is_empty() {
+        builders.push(lambda(&ctx));
+    }
+    if !spec.state_machines.is_empty() {
+        builders.push(step_functions(&ctx));
+    }
+    if !spec.tables.is_empty() || !spec.buckets.is_empty() {
+        builders.push(data(&ctx));
+    }
+    if !spec.bedrock_models.is_empty() || ctx.agents().contains(&Agent::Extract) {
+        builders.push(ai(&ctx));
+    }
+    if ctx.uses_catalogue() {
+        builders.push(agents(&ctx));
+    }
+    if !spec.budgets.is_empty() {
+        builders.push(cost(&ctx));
+    }
+    if !spec.ecs_services.is_empty() {
+        builders.push(ecs(&ctx));
+    }
+    let mut out = Vec::new();
+    for b in builders {
+        out.extend(b.build_pages()?);
+    }
+    Ok(out)
+}
+
+fn header(ctx: &Ctx<'_>, title: &str, blurb: &str) -> TextWidget {
+    let p = &ctx.spec.platform;
+    TextWidget::new(format!(
+        "# {} {} — {title}\n{blurb} Generated from `infra/platforms/{}.toml`; edits in the console are overwritten.",
+        p.name, p.environment, ctx.prefix
+    ))
+}
+
+/// `IF(den > 0, 100 * num / den, 0)` over two hidden rows.
+fn rate(w: MetricWidget, idx: usize, num: Metric, den: Metric, label: &str) -> MetricWidget {
+    let (n, d) = (format!("n{idx}"), format!("d{idx}"));
+    w.with_metric(num.with_id(&n).hidden())
+        .with_metric(den.with_id(&d).hidden())
+        .with_expression(
+            Expression::new(format!("r{idx}"), format!("IF({d} > 0, 100 * {n} / {d}, 0)")).with_label(label),
+        )
+}
+
+fn api_metric(api: &HttpApiSpec, name: &str) -> Metric {
+    Metric::aws("AWS/ApiGateway", name)
+        .with_dimension("ApiId", &api.id)
+        .with_dimension("Stage", &api.stage)
+}
+
+fn route_metric(api: &HttpApiSpec, name: &str, route: &str) -> Metric {
+    api_metric(api, name).with_dimension("Route", route)
+}
+
+fn lambda_metric(f: &FunctionSpec, name: &str) -> Metric {
+    Metric::aws("AWS/Lambda", name).with_dimension("FunctionName", &f.name)
+}
+
+fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let mut b = DashboardBuilder::new(ctx.name("overview"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(ctx, "Overview", "Is the platform healthy right now?"));
+    for (i, chunk) in ctx.opts.alarm_arns.chunks(100).enumerate() {
+        let title = if i == 0 {
+            "Alarms".to_owned()
+        } else {
+            format!("Alarms ({})", i + 1)
+        };
+        b = b.with_widget(AlarmWidget::new(title, chunk.to_vec()));
+    }
+    b = b.new_row();
+    for api in &spec.http_apis {
+        b = b.with_widget(
+            ctx.widget(&format!("{} requests", api.name))
+                .with_metric(api_metric(api, "Count").with_stat(Stat::Sum)),
+        );
+        b = b.with_widget(
+            rate(
+                ctx.widget(&format!("{} 5xx rate (%)", api.name)),
+                0,
+                api_metric(api, "5xx"),
+                api_metric(api, "Count"),
+                "5xx %",
+            )
+            .with_stat(Stat::Sum)
+            .with_threshold_line(5.0, "critical 5 %", RED),
+        );
+    }
+    if !spec.functions.is_empty() {
+        let w = spec
+            .functions
+            .iter()
+            .enumerate()
+            .fold(ctx.widget("Lambda errors").with_stat(Stat::Sum), |w, (i, f)| {
+                w.with_metric(lambda_metric(f, "Errors").with_id(format!("e{i}")).hidden())
+            });
+        b = b.with_widget(
+            w.with_expression(Expression::new("total", "SUM(METRICS())").with_label("errors, all functions")),
+        );
+    }
+    for sm in &spec.state_machines {
+        let m = |n: &str| Metric::aws("AWS/States", n).with_dimension("StateMachineArn", &sm.arn);
+        b = b.with_widget(
+            ctx.widget(&format!("{} executions", sm.name))
+                .with_stat(Stat::Sum)
+                .with_metric(m("ExecutionsStarted").with_label("started"))
+                .with_metric(m("ExecutionsFailed").with_label("failed").with_color(RED)),
+        );
+    }
+    if spec.dlqs().next().is_some() {
+        let w = spec
+            .dlqs()
+            .fold(ctx.widget("DLQ depth").with_stat(Stat::Maximum), |w, q| {
+                w.with_metric(
+                    Metric::aws("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+                        .with_dimension("QueueName", &q.name),
+                )
+            });
+        b = b.with_widget(w.with_threshold_line(10.0, "critical > 10", RED));
+    }
+    if ctx.uses_catalogue() {
+        b = b.with_widget(
+            ctx.widget("Cards valued")
+                .with_period(300)
+                .with_stat(Stat::Sum)
+                .with_metric(ctx.custom(MetricName::CardsValued).with_label("valued"))
+                .with_metric(
+                    ctx.custom(MetricName::AuthenticityFlagged)
+                        .with_label("flagged")
+                        .with_color(ORANGE),
+                ),
+        );
+    }
+    for svc in &spec.ecs_services {
+        let m = |n: &str| {
+            Metric::aws("AWS/ECS", n)
+                .with_dimension("ClusterName", &svc.cluster)
+                .with_dimension("ServiceName", &svc.service)
+        };
+        b = b.with_widget(
+            ctx.widget(&format!("{} CPU / memory (%)", svc.service))
+                .with_stat(Stat::Average)
+                .with_metric(m("CPUUtilization").with_label("CPU"))
+                .with_metric(m("MemoryUtilization").with_label("memory"))
+                .with_left_axis(Some(0.0), Some(100.0), Some("%")),
+        );
+        if let Some(lb) = &svc.load_balancer {
+            let alb = |n: &str| {
+                Metric::aws("AWS/ApplicationELB", n)
+                    .with_dimension("LoadBalancer", &lb.arn_suffix)
+                    .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+            };
+            b = b.with_widget(
+                rate(
+                    ctx.widget(&format!("{} 5xx rate (%)", svc.service)),
+                    0,
+                    alb("HTTPCode_Target_5XX_Count"),
+                    alb("RequestCount"),
+                    "5xx %",
+                )
+                .with_stat(Stat::Sum)
+                .with_threshold_line(1.0, "warning 1 %", ORANGE),
+            );
+        }
+    }
+    if let Some(budget) = spec.budgets.first() {
+        b = b.with_widget(
+            MetricWidget::new("Month-to-date spend (USD, account)", BILLING_REGION)
+                .with_period(21_600)
+                .with_stat(Stat::Maximum)
+                .with_metric(
+                    Metric::aws("AWS/Billing", "EstimatedCharges")
+                        .with_dimension("Currency", "USD")
+                        .with_label("spend"),
+                )
+                .with_threshold_line(
+                    decimal_to_f64(budget.limit_usd),
+                    format!("budget {}", budget.name),
+                    RED,
+                ),
+        );
+    }
+    b
+}
+
+fn decimal_to_f64(d: rust_decimal::Decimal) -> f64 {
+    d.to_string().parse().unwrap_or(0.0)
+}
+
+fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let mut b = DashboardBuilder::new(ctx.name("api"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(
+            ctx,
+            "API performance",
+            "HTTP API errors, latency and traffic by route.",
+        ));
+    for api in &ctx.spec.http_apis {
+        b = b.with_section(format!("## {} (`{}`, stage `{}`)", api.name, api.id, api.stage));
+        b = b.with_widget(
+            rate(
+                rate(
+                    ctx.widget("Error rates (%)"),
+                    0,
+                    api_metric(api, "4xx"),
+                    api_metric(api, "Count"),
+                    "4xx %",
+                ),
+                1,
+                api_metric(api, "5xx"),
+                api_metric(api, "Count"),
+                "5xx %",
+            )
+            .with_stat(Stat::Sum)
+            .with_threshold_line(5.0, "5xx critical 5 %", RED),
+        );
+        b = b.with_widget(
+            ctx.widget("Latency (ms)")
+                .with_metric(
+                    api_metric(api, "Latency")
+                        .with_stat(Stat::Percentile(50.0))
+                        .with_label("p50"),
+                )
+                .with_metric(
+                    api_metric(api, "Latency")
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("p95"),
+                )
+                .with_metric(
+                    api_metric(api, "Latency")
+                        .with_stat(Stat::Percentile(99.0))
+                        .with_label("p99"),
+                )
+                .with_threshold_line(1_000.0, "p95 warning 1 s", ORANGE)
+                .with_threshold_line(5_000.0, "p99 warning 5 s", RED),
+        );
+        b = b.with_widget(
+            ctx.widget("Integration latency (ms)")
+                .with_metric(
+                    api_metric(api, "IntegrationLatency")
+                        .with_stat(Stat::Percentile(50.0))
+                        .with_label("p50"),
+                )
+                .with_metric(
+                    api_metric(api, "IntegrationLatency")
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("p95"),
+                )
+                .with_metric(
+                    api_metric(api, "IntegrationLatency")
+                        .with_stat(Stat::Percentile(99.0))
+                        .with_label("p99"),
+                ),
+        );
+        let by_route = |title: &str, metric: &str, routes: &mut dyn Iterator<Item = String>| {
+            routes.fold(
+                ctx.widget(title).with_stat(Stat::Sum).stacked().with_size(12, 6),
+                |w, r| w.with_metric(route_metric(api, metric, &r).with_label(r.clone())),
+            )
+        };
+        b = b.with_widget(by_route(
+            "Requests by route",
+            "Count",
+            &mut api.routes.iter().map(|r| r.route_key()),
+        ));
+        b = b.with_widget(by_route(
+            "5xx by route",
+            "5xx",
+            &mut api.routes.iter().map(|r| r.route_key()),
+        ));
+        let mut jwt = api
+            .routes
+            .iter()
+            .filter(|r| r.auth == RouteAuth::Jwt)
+            .map(|r| r.route_key())
+            .peekable();
+        if jwt.peek().is_some() {
+            b = b.with_widget(
+                by_route(
+                    "4xx on JWT routes (authorizer rejections are 401s)",
+                    "4xx",
+                    &mut jwt,
+                )
+                .with_size(24, 6),
+            );
+        }
+    }
+    b
+}
+
+fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let fns = &ctx.spec.functions;
+    let mut b = DashboardBuilder::new(ctx.name("lambda"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(
+            ctx,
+            "Lambda performance",
+            "Every function: traffic, errors, duration, throttles, cold starts.",
+        ));
+    let all = |title: &str, metric: &str, stat: Stat| {
+        fns.iter()
+            .fold(ctx.widget(title).with_stat(stat).with_size(12, 6), |w, f| {
+                w.with_metric(lambda_metric(f, metric).with_label(f.id.clone()))
+            })
+    };
+    b = b.with_widget(all("Invocations", "Invocations", Stat::Sum).stacked());
+    let rates = fns.iter().enumerate().fold(
+        ctx.widget("Error rate (%)").with_stat(Stat::Sum).with_size(12, 6),
+        |w, (i, f)| {
+            rate(
+                w,
+                i,
+                lambda_metric(f, "Errors"),
+                lambda_metric(f, "Invocations"),
+                &f.id,
+            )
+        },
+    );
+    b = b.with_widget(rates.with_threshold_line(10.0, "critical 10 %", RED));
+    b = b.with_widget(all("Duration p95 (ms)", "Duration", Stat::Percentile(95.0)));
+    b = b.with_widget(all("Throttles", "Throttles", Stat::Sum));
+    b = b.with_widget(all(
+        "Concurrent executions (max)",
+        "ConcurrentExecutions",
+        Stat::Maximum,
+    ));
+    let rust: Vec<&FunctionSpec> = fns.iter().filter(|f| f.runtime.starts_with("provided")).collect();
+    if !rust.is_empty() {
+        let w = rust.iter().fold(
+            ctx.widget("Cold starts").with_stat(Stat::Sum).with_size(12, 6),
+            |w, f| {
+                w.with_metric(
+                    ctx.custom(MetricName::ColdStart)
+                        .with_custom_dimension(DimensionKey::FunctionName, &f.name)
+                        .with_label(f.id.clone()),
+                )
+            },
+        );
+        b = b.with_widget(w);
+    }
+    b = b.with_section("## Duration per function (p50 / p95 / p99, line at 90 % of the timeout)");
+    for f in fns {
+        let timeout_ms = f64::from(f.timeout_s) * 1_000.0;
+        b = b.with_widget(
+            ctx.widget(&format!("{} duration (ms)", f.id))
+                .with_metric(
+                    lambda_metric(f, "Duration")
+                        .with_stat(Stat::Percentile(50.0))
+                        .with_label("p50"),
+                )
+                .with_metric(
+                    lambda_metric(f, "Duration")
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("p95"),
+                )
+                .with_metric(
+                    lambda_metric(f, "Duration")
+                        .with_stat(Stat::Percentile(99.0))
+                        .with_label("p99"),
+                )
+                .with_threshold_line(timeout_ms * 0.9, "90 % of timeout", ORANGE)
+                .with_size(6, 5),
+        );
+    }
+    b
+}
+
+fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let mut b = DashboardBuilder::new(ctx.name("stepfunctions"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(
+            ctx,
+            "Step Functions",
+            "Executions, duration, task metrics and dead letters.",
+        ));
+    for sm in &spec.state_machines {
+        let m = |n: &str| Metric::aws("AWS/States", n).with_dimension("StateMachineArn", &sm.arn);
+        b = b.with_section(format!("## {}", sm.name));
+        b = b.with_widget(
+            ctx.widget("Executions by status")
+                .with_stat(Stat::Sum)
+                .with_metric(m("ExecutionsStarted").with_label("started"))
+                .with_metric(m("ExecutionsSucceeded").with_label("succeeded"))
+                .with_metric(m("ExecutionsFailed").with_label("failed").with_color(RED))
+                .with_metric(m("ExecutionsTimedOut").with_label("timed out").with_color(ORANGE))
+                .with_metric(m("ExecutionsAborted").with_label("aborted").with_color(GREY))
+                .with_metric(m("ExecutionThrottled").with_label("throttled")),
+        );
+        b = b.with_widget(
+            rate(
+                ctx.widget("Failure rate (%)"),
+                0,
+                m("ExecutionsFailed"),
+                m("ExecutionsStarted"),
+                "failed %",
+            )
+            .with_stat(Stat::Sum)
+            .with_period(900)
+            .with_threshold_line(10.0, "critical 10 %", RED),
+        );
+        b = b.with_widget(
+            ctx.widget("Duration (ms)")
+                .with_metric(
+                    m("ExecutionTime")
+                        .with_stat(Stat::Percentile(50.0))
+                        .with_label("p50"),
+                )
+                .with_metric(
+                    m("ExecutionTime")
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("p95"),
+                )
+                .with_metric(
+                    m("ExecutionTime")
+                        .with_stat(Stat::Percentile(99.0))
+                        .with_label("p99"),
+                )
+                .with_threshold_line(f64::from(sm.expected_duration_s) * 1_000.0, "expected", ORANGE),
+        );
+        let tasks: Vec<(&FunctionSpec, String)> = sm
+            .tasks
+            .iter()
+            .filter_map(|t| spec.function(t))
+            .filter_map(|f| ctx.lambda_arn(f).map(|a| (f, a)))
+            .collect();
+        if !tasks.is_empty() {
+            let task =
+                |n: &str, arn: &str| Metric::aws("AWS/States", n).with_dimension("LambdaFunctionArn", arn);
+            let failed = tasks.iter().fold(
+                ctx.widget("Task failures").with_stat(Stat::Sum).with_size(12, 6),
+                |w, (f, arn)| {
+                    w.with_metric(task("LambdaFunctionsFailed", arn).with_label(format!("{} failed", f.id)))
+                        .with_metric(
+                            task("LambdaFunctionsTimedOut", arn).with_label(format!("{} timed out", f.id)),
+                        )
+                },
+            );
+            let run = tasks.iter().fold(
+                ctx.widget("Task run time p95 (ms)").with_size(12, 6),
+                |w, (f, arn)| {
+                    w.with_metric(
+                        task("LambdaFunctionRunTime", arn)
+                            .with_stat(Stat::Percentile(95.0))
+                            .with_label(f.id.clone()),
+                    )
+                },
+            );
+            b = b.with_widget(failed).with_widget(run);
+        }
+    }
+    if spec.dlqs().next().is_some() {
+        b = b.with_section("## Dead-letter queues");
+        for q in spec.dlqs() {
+            let m = |n: &str| Metric::aws("AWS/SQS", n).with_dimension("QueueName", &q.name);
+            b = b.with_widget(
+                ctx.widget(&format!("{} depth", q.name))
+                    .with_metric(
+                        m("ApproximateNumberOfMessagesVisible")
+                            .with_stat(Stat::Maximum)
+                            .with_label("visible"),
+                    )
+                    .with_metric(
+                        m("ApproximateAgeOfOldestMessage")
+                            .with_stat(Stat::Maximum)
+                            .with_label("oldest (s)")
+                            .on_right_axis(),
+                    )
+                    .with_threshold_line(10.0, "critical > 10", RED)
+                    .with_size(12, 6),
+            );
+        }
+    }
+    b
+}
+
+fn data(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let mut b = DashboardBuilder::new(ctx.name("data"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(
+            ctx,
+            "Data layer",
+            "DynamoDB capacity, throttles and latency; S3 storage and requests.",
+        ));
+    for t in &spec.tables {
+        let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+        let gsi = |n: &str, g: &str| m(n).with_dimension("GlobalSecondaryIndexName", g);
+        b = b.with_section(format!("## Table `{}`", t.name));
+        let mut capacity = ctx
+            .widget("Consumed capacity (units)")
+            .with_stat(Stat::Sum)
+            .with_metric(m("ConsumedReadCapacityUnits").with_label("table read"))
+            .with_metric(m("ConsumedWriteCapacityUnits").with_label("table write"));
+        let mut throttles = ctx
+            .widget("Throttle events")
+            .with_stat(Stat::Sum)
+            .with_metric(m("ReadThrottleEvents").with_label("table read"))
+            .with_metric(m("WriteThrottleEvents").with_label("table write"));
+        for g in &t.gsis {
+            capacity = capacity
+                .with_metric(gsi("ConsumedReadCapacityUnits", &g.name).with_label(format!("{} read", g.name)))
+                .with_metric(
+                    gsi("ConsumedWriteCapacityUnits", &g.name).with_label(format!("{} write", g.name)),
+                );
+            throttles = throttles
+                .with_metric(gsi("ReadThrottleEvents", &g.name).with_label(format!("{} read", g.name)))
+                .with_metric(gsi("WriteThrottleEvents", &g.name).with_label(format!("{} write", g.name)));
+        }
+        b = b.with_widget(capacity).with_widget(throttles);
+        let per_op = |title: &str, metric: &str, stat: Stat| {
+            DDB_OPERATIONS
+                .iter()
+                .fold(ctx.widget(title).with_stat(stat), |w, op| {
+                    w.with_metric(m(metric).with_dimension("Operation", *op).with_label(*op))
+                })
+        };
+        b = b.with_widget(per_op(
+            "Latency p95 by operation (ms)",
+            "SuccessfulRequestLatency",
+            Stat::Percentile(95.0),
+        ));
+        b = b.with_widget(
+            per_op("Throttled requests by operation", "ThrottledRequests", Stat::Sum).with_size(12, 6),
+        );
+        b = b.with_widget(per_op("System errors by operation", "SystemErrors", Stat::Sum).with_size(12, 6));
+    }
+    for bucket in &spec.buckets {
+        let storage = |n: &str, st: &str| {
+            Metric::aws("AWS/S3", n)
+                .with_dimension("BucketName", &bucket.name)
+                .with_dimension("StorageType", st)
+        };
+        let req = |n: &str| {
+            Metric::aws("AWS/S3", n)
+                .with_dimension("BucketName", &bucket.name)
+                .with_dimension("FilterId", &ctx.opts.s3_request_filter_id)
+        };
+        b = b.with_section(format!("## Bucket `{}`", bucket.name));
+        b = b.with_widget(
+            ctx.widget("Size and objects (daily)")
+                .with_period(86_400)
+                .with_stat(Stat::Average)
+                .with_metric(storage("BucketSizeBytes", "StandardStorage").with_label("bytes"))
+                .with_metric(
+                    storage("NumberOfObjects", "AllStorageTypes")
+                        .with_label("objects")
+                        .on_right_axis(),
+                ),
+        );
+        b = b.with_widget(
+            ctx.widget(&format!(
+                "Requests (metrics filter `{}`)",
+                ctx.opts.s3_request_filter_id
+            ))
+            .with_stat(Stat::Sum)
+            .with_metric(req("GetRequests").with_label("GET"))
+            .with_metric(req("PutRequests").with_label("PUT"))
+            .with_metric(req("4xxErrors").with_label("4xx").with_color(ORANGE))
+            .with_metric(req("5xxErrors").with_label("5xx").with_color(RED)),
+        );
+        b = b.with_widget(
+            ctx.widget("Request latency p95 (ms)")
+                .with_metric(
+                    req("FirstByteLatency")
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("first byte"),
+                )
+                .with_metric(
+                    req("TotalRequestLatency")
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("total"),
+                ),
+        );
+    }
+    b
+}
+
+fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let mut b = DashboardBuilder::new(ctx.name("ai"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(
+            ctx,
+            "AI services",
+            "Rekognition and Bedrock: calls, tokens, latency, throttles.",
+        ));
+    if ctx.agents().contains(&Agent::Extract) {
+        b = b.with_section("## Rekognition");
+        let rk = |n: &str, op: &str| Metric::aws("AWS/Rekognition", n).with_dimension("Operation", op);
+        let calls = REKOGNITION_OPERATIONS.iter().fold(
+            ctx.widget("Calls (ours vs AWS)").with_stat(Stat::Sum),
+            |w, op| {
+                w.with_metric(
+                    ctx.custom(MetricName::RekognitionCalls)
+                        .with_custom_dimension(DimensionKey::Operation, *op)
+                        .with_label(format!("{op} (emitted)")),
+                )
+                .with_metric(rk("SuccessfulRequestCount", op).with_label(format!("{op} succeeded")))
+            },
+        );
+        let latency = REKOGNITION_OPERATIONS.iter().fold(
+            ctx.widget("Response time (ms)").with_stat(Stat::Average),
+            |w, op| w.with_metric(rk("ResponseTime", op).with_label(*op)),
+        );
+        let errors = REKOGNITION_OPERATIONS.iter().fold(
+            ctx.widget("Throttles and errors").with_stat(Stat::Sum),
+            |w, op| {
+                w.with_metric(
+                    rk("ThrottledCount", op)
+                        .with_label(format!("{op} throttled"))
+                        .with_color(ORANGE),
+                )
+                .with_metric(
+                    rk("ServerErrorCount", op)
+                        .with_label(format!("{op} server errors"))
+                        .with_color(RED),
+                )
+            },
+        );
+        b = b.with_widget(calls).with_widget(latency).with_widget(errors);
+    }
+    for model in &spec.bedrock_models {
+        let m = |n: &str| Metric::aws("AWS/Bedrock", n).with_dimension("ModelId", &model.id);
+        b = b.with_section(format!("## Bedrock: {} (`{}`)", model.label, model.id));
+        b = b.with_widget(
+            ctx.widget("Invocations")
+                .with_stat(Stat::Sum)
+                .with_metric(m("Invocations").with_label("invocations")),
+        );
+        b = b.with_widget(
+            ctx.widget("Tokens")
+                .with_stat(Stat::Sum)
+                .with_metric(m("InputTokenCount").with_label("input"))
+                .with_metric(m("OutputTokenCount").with_label("output").on_right_axis()),
+        );
+        b = b.with_widget(
+            ctx.widget("Invocation latency (ms)")
+                .with_metric(
+                    m("InvocationLatency")
+                        .with_stat(Stat::Percentile(50.0))
+                        .with_label("p50"),
+                )
+                .with_metric(
+                    m("InvocationLatency")
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("p95"),
+                )
+                .with_metric(
+                    m("InvocationLatency")
+                        .with_stat(Stat::Percentile(99.0))
+                        .with_label("p99"),
+                ),
+        );
+        b = b.with_widget(
+            ctx.widget("Throttles and errors (throttles are not counted in invocations)")
+                .with_stat(Stat::Sum)
+                .with_metric(
+                    m("InvocationThrottles")
+                        .with_label("throttled")
+                        .with_color(ORANGE),
+                )
+                .with_metric(
+                    m("InvocationClientErrors")
+                        .with_label("client errors")
+                        .with_color(GREY),
+                )
+                .with_metric(
+                    m("InvocationServerErrors")
+                        .with_label("server errors")
+                        .with_color(RED),
+                )
+                .with_size(24, 6),
+        );
+    }
+    b
+}
+
+fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let agents = ctx.agents();
+    let mut b = DashboardBuilder::new(ctx.name("agents"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(
+            ctx,
+            "Agent performance",
+            "How long each agent takes, how sure it is, what it spends.",
+        ));
+    let duration = |stat: Stat| {
+        agents.iter().fold(
+            ctx.widget(&format!("Agent duration {stat} (ms)")).with_stat(stat),
+            |w, a| {
+                w.with_metric(
+                    ctx.custom(MetricName::AgentDuration)
+                        .with_custom_dimension(DimensionKey::Agent, a.as_str())
+                        .with_label(a.as_str()),
+                )
+            },
+        )
+    };
+    b = b
+        .with_widget(duration(Stat::Percentile(50.0)))
+        .with_widget(duration(Stat::Percentile(95.0)))
+        .with_widget(duration(Stat::Percentile(99.0)));
+    let dist = |metric: MetricName, title: &str| {
+        [10.0, 50.0, 90.0].iter().fold(
+            ctx.widget(title)
+                .with_period(300)
+                .with_left_axis(Some(0.0), Some(1.0), None),
+            |w, p| {
+                w.with_metric(
+                    ctx.custom(metric)
+                        .with_stat(Stat::Percentile(*p))
+                        .with_label(format!("p{p}")),
+                )
+            },
+        )
+    };
+    b = b
+        .with_widget(dist(
+            MetricName::AuthenticityScore,
+            "Authenticity score distribution",
+        ))
+        .with_widget(dist(
+            MetricName::PricingConfidence,
+            "Pricing confidence distribution",
+        ))
+        .with_widget(
+            ctx.widget("Valuation latency (ms)")
+                .with_period(300)
+                .with_metric(
+                    ctx.custom(MetricName::ValuationLatency)
+                        .with_stat(Stat::Percentile(50.0))
+                        .with_label("p50"),
+                )
+                .with_metric(
+                    ctx.custom(MetricName::ValuationLatency)
+                        .with_stat(Stat::Percentile(95.0))
+                        .with_label("p95"),
+                ),
+        );
+    let pairs: Vec<(Agent, &str)> = spec
+        .bedrock_models
+        .iter()
+        .flat_map(|m| m.agents.iter().map(move |a| (*a, m.id.as_str())))
+        .collect();
+    if !pairs.is_empty() {
+        let per_pair = |title: &str, metric: MetricName, stat: Stat| {
+            pairs.iter().fold(
+                ctx.widget(title).with_stat(stat).with_size(12, 6),
+                |w, (a, model)| {
+                    w.with_metric(
+                        ctx.custom(metric)
+                            .with_custom_dimension(DimensionKey::Agent, a.as_str())
+                            .with_custom_dimension(DimensionKey::Model, *model)
+                            .with_label(a.as_str()),
+                    )
+                },
+            )
+        };
+        b = b
+            .with_section("## Bedrock per agent")
+            .with_widget(
+                per_pair(
+                    "Input tokens per agent",
+                    MetricName::BedrockInputTokens,
+                    Stat::Sum,
+                )
+                .stacked(),
+            )
+            .with_widget(
+                per_pair(
+                    "Output tokens per agent",
+                    MetricName::BedrockOutputTokens,
+                    Stat::Sum,
+                )
+                .stacked(),
+            )
+            .with_widget(per_pair(
+                "Cache-read tokens per agent",
+                MetricName::BedrockCacheReadTokens,
+                Stat::Sum,
+            ))
+            .with_widget(per_pair(
+                "Bedrock latency p95 per agent (ms)",
+                MetricName::BedrockLatency,
+                Stat::Percentile(95.0),
+            ));
+    }
+    b
+}
+
+fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let billing = |w: &str| MetricWidget::new(w, BILLING_REGION).with_period(86_400);
+    let total = || Metric::aws("AWS/Billing", "EstimatedCharges").with_dimension("Currency", "USD");
+    let mut b = DashboardBuilder::new(ctx.name("cost"))
+        .with_start(&ctx.opts.cost_start)
+        .with_widget(header(
+            ctx,
+            "Cost",
+            "AWS/Billing EstimatedCharges is month-to-date and account-wide (us-east-1 only, needs billing alerts on).",
+        ));
+    let mut vs_budget = billing("Month-to-date spend vs budget (USD)")
+        .with_period(21_600)
+        .with_stat(Stat::Maximum)
+        .with_metric(total().with_label("spend"))
+        .with_size(12, 6);
+    for budget in &spec.budgets {
+        let limit = decimal_to_f64(budget.limit_usd);
+        vs_budget = vs_budget
+            .with_threshold_line(limit, format!("budget {}", budget.name), GREY)
+            .with_threshold_line(limit * 0.8, "80 %", GREY)
+            .with_threshold_line(limit * 1.2, "120 % (warning)", ORANGE)
+            .with_threshold_line(limit * 1.5, "150 % (critical)", RED);
+    }
+    b = b.with_widget(vs_budget);
+    b = b.with_widget(
+        billing("Daily spend with anomaly band (USD)")
+            .with_stat(Stat::Maximum)
+            .with_metric(total().with_id("mtd").hidden())
+            .with_expression(Expression::new("daily", "DIFF(mtd)").with_label("daily spend"))
+            .with_expression(
+                Expression::new("band", "ANOMALY_DETECTION_BAND(daily, 2)").with_label("expected"),
+            )
+            .with_size(12, 6),
+    );
+    b = b.with_widget(
+        billing("Daily spend by service (USD)")
+            .with_expression(Expression::new(
+                "byservice",
+                "DIFF(SEARCH('{AWS/Billing,Currency,ServiceName} MetricName=\"EstimatedCharges\" Currency=\"USD\"', 'Maximum', 86400))",
+            ))
+            .stacked()
+            .with_size(24, 6),
+    );
+    if ctx.uses_catalogue() {
+        let mut per_valuation = billing("Spend per valuation (USD)")
+            .with_stat(Stat::Maximum)
+            .with_metric(total().with_id("mtd").hidden())
+            .with_metric(
+                ctx.custom(MetricName::CardsValued)
+                    .with_stat(Stat::Sum)
+                    .with_id("valued")
+                    .hidden(),
+            )
+            .with_expression(
+                Expression::new("per", "IF(valued > 0, DIFF(mtd) / valued, 0)").with_label("$ per valuation"),
+            )
+            .with_size(12, 6);
+        if let Some(model) = &spec.cost.design_model
+            && model.valuations_per_month > 0
+        {
+            let design = decimal_to_f64(model.total_usd()) / model.valuations_per_month as f64;
+            per_valuation = per_valuation.with_threshold_line(design, "design model", GREY);
+        }
+        b = b.with_widget(per_valuation);
+        let tokens = spec.bedrock_models.iter().fold(
+            ctx.widget("Bedrock tokens per day (cost driver)")
+                .with_period(86_400)
+                .with_stat(Stat::Sum)
+                .with_size(12, 6),
+            |w, m| {
+                let bm = |n: &str| Metric::aws("AWS/Bedrock", n).with_dimension("ModelId", &m.id);
+                w.with_metric(bm("InputTokenCount").with_label(format!("{} input", m.label)))
+                    .with_metric(bm("OutputTokenCount").with_label(format!("{} output", m.label)))
+            },
+        );
+        if !spec.bedrock_models.is_empty() {
+            b = b.with_widget(tokens);
+        }
+    }
+    b
+}
+
+fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let mut b = DashboardBuilder::new(ctx.name("ecs"))
+        .with_start(&ctx.opts.start)
+        .with_widget(header(
+            ctx,
+            "ECS services",
+            "Fargate CPU and memory; the ALB in front: traffic, errors, latency.",
+        ));
+    for svc in &ctx.spec.ecs_services {
+        let m = |n: &str| {
+            Metric::aws("AWS/ECS", n)
+                .with_dimension("ClusterName", &svc.cluster)
+                .with_dimension("ServiceName", &svc.service)
+        };
+        b = b.with_section(format!(
+            "## {} / {} ({}, {} tasks)",
+            svc.cluster, svc.service, svc.launch_type, svc.desired_count
+        ));
+        for (metric, title) in [("CPUUtilization", "CPU (%)"), ("MemoryUtilization", "Memory (%)")] {
+            b = b.with_widget(
+                ctx.widget(title)
+                    .with_metric(m(metric).with_stat(Stat::Average).with_label("average"))
+                    .with_metric(m(metric).with_stat(Stat::Maximum).with_label("maximum"))
+                    .with_left_axis(Some(0.0), Some(100.0), Some("%"))
+                    .with_threshold_line(80.0, "warning 80 %", ORANGE)
+                    .with_size(12, 6),
+            );
+        }
+        if let Some(lb) = &svc.load_balancer {
+            let tg = |n: &str| {
+                Metric::aws("AWS/ApplicationELB", n)
+                    .with_dimension("LoadBalancer", &lb.arn_suffix)
+                    .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+            };
+            let elb =
+                |n: &str| Metric::aws("AWS/ApplicationELB", n).with_dimension("LoadBalancer", &lb.arn_suffix);
+            b = b.with_widget(
+                ctx.widget("Requests and 5xx")
+                    .with_stat(Stat::Sum)
+                    .with_metric(tg("RequestCount").with_label("requests"))
+                    .with_metric(
+                        tg("HTTPCode_Target_5XX_Count")
+                            .with_label("target 5xx")
+                            .with_color(RED)
+                            .on_right_axis(),
+                    )
+                    .with_metric(
+                        elb("HTTPCode_ELB_5XX_Count")
+                            .with_label("ALB 5xx")
+                            .with_color(ORANGE)
+                            .on_right_axis(),
+                    ),
+            );
+            b = b.with_widget(
+                rate(
+                    ctx.widget("Target 5xx rate (%)"),
+                    0,
+                    tg("HTTPCode_Target_5XX_Count"),
+                    tg("RequestCount"),
+                    "5xx %",
+                )
+                .with_stat(Stat::Sum)
+                .with_threshold_line(1.0, "warning 1 %", ORANGE),
+            );
+            b = b.with_widget(
+                ctx.widget("Response time (s)")
+                    .with_metric(
+                        tg("TargetResponseTime")
+                            .with_stat(Stat::Percentile(50.0))
+                            .with_label("p50"),
+                    )
+                    .with_metric(
+                        tg("TargetResponseTime")
+                            .with_stat(Stat::Percentile(95.0))
+                            .with_label("p95"),
+                    )
+                    .with_metric(
+                        tg("TargetResponseTime")
+                            .with_stat(Stat::Percentile(99.0))
+                            .with_label("p99"),
+                    )
+                    .with_threshold_line(1.0, "p95 warning 1 s", ORANGE),
+            );
+            b = b.with_widget(
+                ctx.widget("Hosts")
+                    .with_stat(Stat::Minimum)
+                    .with_metric(tg("HealthyHostCount").with_label("healthy"))
+                    .with_metric(
+                        tg("UnHealthyHostCount")
+                            .with_stat(Stat::Maximum)
+                            .with_label("unhealthy")
+                            .with_color(RED),
+                    )
+                    .with_size(24, 4),
+            );
+        }
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MetricEntry, WidgetKind};
+    use crate::validate::validate;
+    use std::path::Path;
+
+    fn spec(name: &str) -> PlatformSpec {
+        platform_spec::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/platforms/{name}.toml")),
+        )
+        .unwrap()
+    }
+
+    fn generate(name: &str) -> Vec<Dashboard> {
+        let s = spec(name);
+        dashboards_for(&s, &SeedOptions::for_spec(&s)).unwrap()
+    }
+
+    /// (namespace, metric, dimensions) of every metric row.
+    type Row = (String, String, Vec<(String, String)>);
+
+    fn rows(d: &Dashboard) -> Vec<Row> {
+        d.body
+            .widgets
+            .iter()
+            .filter_map(|w| match &w.kind {
+                WidgetKind::Metric(p) => Some(p),
+                _ => None,
+            })
+            .flat_map(|p| p.metrics.iter())
+            .filter_map(|e| match e {
+                MetricEntry::Metric(r) => Some((
+                    r.namespace.clone(),
+                    r.metric_name.clone(),
+                    r.dimensions
+                        .iter()
+                        .map(|d| (d.name.clone(), d.value.clone()))
+                        .collect(),
+                )),
+                MetricEntry::Expression(_) => None,
+            })
+            .collect()
+    }
+
+    fn by_name<'a>(ds: &'a [Dashboard], section: &str) -> &'a Dashboard {
+        ds.iter()
+            .find(|d| d.name.ends_with(&format!("-{section}")))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_shipped_spec_generates_valid_dashboards() {
+        for name in [
+            "collectiq-prod",
+            "collectiq-dev",
+            "backoffice-dev",
+            "budgetbuddy-prod",
+        ] {
+            let ds = generate(name);
+            assert!(!ds.is_empty());
+            for d in &ds {
+                assert!(d.name.starts_with(&format!("{name}-")), "{}", d.name);
+                validate(d).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn collectiq_prod_has_all_sections() {
+        let names: Vec<String> = generate("collectiq-prod").into_iter().map(|d| d.name).collect();
+        assert_eq!(
+            names,
+            [
+                "overview",
+                "api",
+                "lambda",
+                "stepfunctions",
+                "data",
+                "ai",
+                "agents",
+                "cost"
+            ]
+            .map(|s| format!("collectiq-prod-{s}"))
+        );
+    }
+
+    #[test]
+    fn backoffice_gets_only_what_it_has() {
+        let names: Vec<String> = generate("backoffice-dev").into_iter().map(|d| d.name).collect();
+        assert_eq!(
+            names,
+            ["overview", "api", "lambda", "data", "cost"].map(|s| format!("backoffice-dev-{s}"))
+        );
+        // A Python function does not link telemetry: no ColdStart from our catalogue.
+        let ds = generate("backoffice-dev");
+        assert!(
+            rows(by_name(&ds, "lambda"))
+                .iter()
+                .all(|(ns, _, _)| ns != "CollectIQ")
+        );
+    }
+
+    #[test]
+    fn api_dashboard_uses_http_api_spelling_and_every_route() {
+        let ds = generate("collectiq-prod");
+        let api = by_name(&ds, "api");
+        let rows = rows(api);
+        assert!(rows.iter().any(|(ns, m, _)| ns == "AWS/ApiGateway" && m == "5xx"));
+        assert!(rows.iter().all(|(_, m, _)| m != "5XXError" && m != "4XXError"));
+        for (_, _, dims) in rows.iter().filter(|(ns, _, _)| ns == "AWS/ApiGateway") {
+            assert_eq!(dims[0], ("ApiId".to_owned(), "p7q2x9k4m1".to_owned()));
+            assert_eq!(dims[1], ("Stage".to_owned(), "$default".to_owned()));
+        }
+        let routes: std::collections::BTreeSet<String> = rows
+            .iter()
+            .filter(|(_, m, _)| m == "Count")
+            .filter_map(|(_, _, d)| d.get(2).map(|(_, v)| v.clone()))
+            .collect();
+        assert_eq!(routes.len(), 7);
+        assert!(routes.contains("POST /cards/{id}/revalue"));
+        // healthz has no authorizer, so it is not among the JWT-route 4xx.
+        let v = serde_json::to_value(&api.body).unwrap();
+        let jwt = v["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| {
+                w["properties"]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("4xx on JWT"))
+            })
+            .unwrap();
+        assert_eq!(jwt["properties"]["metrics"].as_array().unwrap().len(), 6);
+    }
+
+    #[test]
+    fn data_dashboard_uses_gsi_dimension_name() {
+        let ds = generate("collectiq-prod");
+        let rows = rows(by_name(&ds, "data"));
+        let gsis: Vec<_> = rows
+            .iter()
+            .filter(|(_, _, d)| d.iter().any(|(k, _)| k == "GlobalSecondaryIndexName"))
+            .collect();
+        assert_eq!(gsis.len(), 8, "2 GSIs × (read, write) × (capacity, throttles)");
+        assert!(
+            rows.iter()
+                .any(|(ns, m, d)| ns == "AWS/S3" && m == "BucketSizeBytes" && d.len() == 2)
+        );
+    }
+
+    #[test]
+    fn agent_dashboard_uses_catalogue_dimension_sets() {
+        let ds = generate("collectiq-prod");
+        let rows = rows(by_name(&ds, "agents"));
+        let durations: Vec<String> = rows
+            .iter()
+            .filter(|(_, m, _)| m == "AgentDuration")
+            .map(|(_, _, d)| d.iter().find(|(k, _)| k == "agent").unwrap().1.clone())
+            .collect();
+        for a in ["extract", "ocr_reasoning", "pricing", "authenticity"] {
+            assert!(durations.iter().any(|d| d == a), "{a}");
+        }
+        for (ns, m, d) in &rows {
+            if ns == "CollectIQ" {
+                let keys: Vec<&str> = d.iter().map(|(k, _)| k.as_str()).collect();
+                assert_eq!(
+                    crate::known_metrics::check(ns, m, &keys),
+                    crate::known_metrics::MetricCheck::Ok
+                );
+                assert_eq!(d[0], ("service".to_owned(), "collectiq".to_owned()));
+            }
+        }
+    }
+
+    #[test]
+    fn budgetbuddy_ecs_has_cpu_memory_and_alb() {
+        let ds = generate("budgetbuddy-prod");
+        let rows = rows(by_name(&ds, "ecs"));
+        for m in [
+            "CPUUtilization",
+            "MemoryUtilization",
+            "HTTPCode_Target_5XX_Count",
+            "TargetResponseTime",
+            "HTTPCode_ELB_5XX_Count",
+        ] {
+            assert!(rows.iter().any(|(_, n, _)| n == m), "{m}");
+        }
+        assert!(rows.iter().all(|(ns, _, _)| ns != "CollectIQ"));
+    }
+
+    #[test]
+    fn overview_shows_alarm_arns_in_chunks_of_100() {
+        let s = spec("collectiq-prod");
+        let arns: Vec<String> = (0..150)
+            .map(|i| format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:a{i}"))
+            .collect();
+        let ds = dashboards_for(&s, &SeedOptions::for_spec(&s).with_alarm_arns(arns)).unwrap();
+        let overview = by_name(&ds, "overview");
+        let alarm_widgets: Vec<usize> = overview
+            .body
+            .widgets
+            .iter()
+            .filter_map(|w| match &w.kind {
+                WidgetKind::Alarm(p) => Some(p.alarms.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(alarm_widgets, vec![100, 50]);
+    }
+
+    #[test]
+    fn snapshots_collectiq_prod() {
+        for d in generate("collectiq-prod") {
+            insta::assert_json_snapshot!(d.name.clone(), d.body);
+        }
+    }
+
+    #[test]
+    fn snapshots_backoffice_and_budgetbuddy() {
+        for d in generate("backoffice-dev")
+            .into_iter()
+            .chain(generate("budgetbuddy-prod"))
+        {
+            insta::assert_json_snapshot!(d.name.clone(), d.body);
+        }
+    }
+}
