@@ -17,9 +17,14 @@ pub mod clock;
 pub mod context;
 #[cfg(feature = "emf")]
 pub mod emf;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
-#[cfg(feature = "test-util")]
+#[cfg(any(feature = "test-util", all(test, feature = "logs")))]
 pub mod testing;
 #[cfg(feature = "xray")]
 pub mod xray;
+
+#[cfg(feature = "lambda")]
+pub use lambda::{InitError, init, layer};

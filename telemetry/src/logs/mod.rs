@@ -231,7 +231,9 @@ fn parse_rust_log(s: &str) -> Option<LevelFilter> {
     s.split(',').filter(|d| !d.contains('=')).find_map(parse_level)
 }
 
-pub(crate) fn is_truthy(v: &str) -> bool {
+/// Whether an env value means "on" (`1`, `true`, `yes`, `on`).
+#[must_use]
+pub fn is_truthy(v: &str) -> bool {
     matches!(
         v.trim().to_ascii_lowercase().as_str(),
         "1" | "true" | "yes" | "on"

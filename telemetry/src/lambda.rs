@@ -1,0 +1,667 @@
+//! The invocation layer for `lambda_runtime`, and [`init`].
+//!
+//! ```no_run
+//! use lambda_runtime::{Error, LambdaEvent, service_fn};
+//! use serde_json::Value;
+//!
+//! async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
+//!     tracing::info!("valuing");
+//!     metrics::counter!("CardsValued").increment(1);
+//!     Ok(event.payload)
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Error> {
+//!     telemetry::init()?;
+//!     lambda_runtime::run(telemetry::layer().service(service_fn(handler))).await
+//! }
+//! ```
+//!
+//! Per invocation the layer opens the [`INVOCATION_SPAN`] carrying the request id, function ARN, the
+//! trace header from `context.xray_trace_id` (the env var only as a fallback), the correlation id and
+//! the cold-start flag, so logs, metrics and traces agree. When the handler returns — success, error or
+//! panic — it flushes buffered logs (on failure), EMF metrics and the invocation's subsegment before the
+//! runtime posts the response. Telemetry never fails the handler: a panic is reported and re-raised for
+//! the runtime to turn into an error response, exactly as without the layer.
+
+use crate::clock::sample;
+use crate::context::{CONTROL_TARGET, ColdStartTracker, FunctionInfo, INVOCATION_SPAN};
+use crate::emf::{EmfBuilder, EmfRecorder};
+use crate::logs::{JsonLogLayer, LogConfig};
+use crate::xray::{TraceHeader, UdpDaemonSink, XrayLayer};
+use lambda_runtime::LambdaEvent;
+use lambda_runtime::tower::{Layer, Service};
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use tracing::Span;
+use tracing_subscriber::layer::SubscriberExt;
+
+type CorrelationFn = dyn Fn(&dyn Any) -> Option<String> + Send + Sync;
+
+#[derive(Clone)]
+struct Shared {
+    function: FunctionInfo,
+    sample_rate: f64,
+    emf: Option<EmfRecorder>,
+    cold: Arc<ColdStartTracker>,
+    correlation: Option<Arc<CorrelationFn>>,
+    correlation_header: Option<String>,
+}
+
+static INSTALLED: OnceLock<Shared> = OnceLock::new();
+static PROCESS_COLD_START: OnceLock<Arc<ColdStartTracker>> = OnceLock::new();
+
+fn process_cold_start() -> Arc<ColdStartTracker> {
+    Arc::clone(PROCESS_COLD_START.get_or_init(|| Arc::new(ColdStartTracker::default())))
+}
+
+/// The layer [`init`] configured (or one read from the environment if `init` was not called).
+#[must_use]
+pub fn layer() -> InvocationLayer {
+    match INSTALLED.get() {
+        Some(shared) => InvocationLayer {
+            shared: shared.clone(),
+        },
+        None => {
+            let cfg = LogConfig::from_env();
+            InvocationLayer {
+                shared: Shared {
+                    function: FunctionInfo::from_env(),
+                    sample_rate: cfg.sample_rate(),
+                    emf: crate::emf::global().cloned(),
+                    cold: process_cold_start(),
+                    correlation: None,
+                    correlation_header: None,
+                },
+            }
+        }
+    }
+}
+
+/// Wraps a handler service so each invocation gets its context and flush. See the [module docs](self).
+#[derive(Clone)]
+pub struct InvocationLayer {
+    shared: Shared,
+}
+
+impl fmt::Debug for InvocationLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvocationLayer")
+            .field("service", &self.shared.function.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InvocationLayer {
+    /// A layer for `function` with no metrics recorder and its own cold-start tracker (tests).
+    ///
+    /// ```
+    /// use telemetry::context::FunctionInfo;
+    /// let layer = telemetry::lambda::InvocationLayer::new(FunctionInfo::default());
+    /// let svc = layer.service(lambda_runtime::service_fn(|e: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+    ///     Ok::<_, lambda_runtime::Error>(e.payload)
+    /// }));
+    /// # let _ = svc;
+    /// ```
+    #[must_use]
+    pub fn new(function: FunctionInfo) -> Self {
+        Self {
+            shared: Shared {
+                function,
+                sample_rate: 0.0,
+                emf: None,
+                cold: Arc::new(ColdStartTracker::default()),
+                correlation: None,
+                correlation_header: None,
+            },
+        }
+    }
+
+    /// Flushes this EMF recorder after each invocation.
+    #[must_use]
+    pub fn with_emf(mut self, recorder: EmfRecorder) -> Self {
+        self.shared.emf = Some(recorder);
+        self
+    }
+
+    /// The per-invocation debug sampling rate.
+    #[must_use]
+    pub fn with_sample_rate(mut self, rate: f64) -> Self {
+        self.shared.sample_rate = rate;
+        self
+    }
+
+    /// Takes the correlation id from this request header (API Gateway/ALB events) before the defaults.
+    #[must_use]
+    pub fn with_correlation_header(mut self, header: impl Into<String>) -> Self {
+        self.shared.correlation_header = Some(header.into());
+        self
+    }
+
+    /// Extracts the correlation id with `f` (for typed payloads; it receives `&payload` as `&dyn Any`).
+    #[must_use]
+    pub fn with_correlation(
+        mut self,
+        f: impl Fn(&dyn Any) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.shared.correlation = Some(Arc::new(f));
+        self
+    }
+
+    /// Wraps `inner`.
+    #[must_use]
+    pub fn service<S>(&self, inner: S) -> InvocationService<S> {
+        InvocationService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S> Layer<S> for InvocationLayer {
+    type Service = InvocationService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        self.service(inner)
+    }
+}
+
+/// The wrapped handler.
+#[derive(Clone)]
+pub struct InvocationService<S> {
+    inner: S,
+    shared: Shared,
+}
+
+impl<S> fmt::Debug for InvocationService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvocationService").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn correlation_id(&self, payload: &dyn Any) -> Option<String> {
+        if let Some(f) = &self.correlation
+            && let Some(id) = f(payload)
+        {
+            return Some(id);
+        }
+        let json = payload.downcast_ref::<serde_json::Value>()?;
+        if let Some(h) = &self.correlation_header
+            && let Some(id) = crate::context::correlation_id_from_header(json, h)
+        {
+            return Some(id);
+        }
+        crate::context::correlation_id(json)
+    }
+}
+
+impl<S, T> Service<LambdaEvent<T>> for InvocationService<S>
+where
+    S: Service<LambdaEvent<T>>,
+    S::Error: fmt::Debug,
+    T: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = InvocationFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
+        let ctx = &event.context;
+        let header_text = ctx
+            .xray_trace_id
+            .clone()
+            .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok())
+            .unwrap_or_default();
+        let header = TraceHeader::parse(&header_text).ok();
+        let xray_trace_id = header.as_ref().map(TraceHeader::xray_trace_id);
+        let cold = self.shared.cold.take(self.shared.function.initialization_type);
+        let correlation = self.shared.correlation_id(&event.payload);
+        let debug_sampled = sample(self.shared.sample_rate);
+        let function = &self.shared.function;
+        let span = tracing::info_span!(
+            target: "telemetry",
+            INVOCATION_SPAN,
+            function_request_id = ctx.request_id.as_str(),
+            function_arn = ctx.invoked_function_arn.as_str(),
+            xray_trace_id = tracing::field::Empty,
+            correlation_id = tracing::field::Empty,
+            cold_start = cold,
+            telemetry.debug_sampled = debug_sampled,
+            telemetry.trace_header = header_text.as_str(),
+            telemetry.segment_name = function.function_name.as_deref().unwrap_or(function.service.as_str()),
+            telemetry.fault = tracing::field::Empty,
+            annotation.ColdStart = cold,
+            annotation.Service = function.service.as_str(),
+        );
+        if let Some(id) = &xray_trace_id {
+            span.record("xray_trace_id", id.as_str());
+        }
+        if let Some(id) = &correlation {
+            span.record("correlation_id", id.as_str());
+        }
+        if cold && let Some(emf) = &self.shared.emf {
+            emf.record_cold_start();
+        }
+        let finish = Finish {
+            emf: self.shared.emf.clone(),
+            request_id: ctx.request_id.clone(),
+            xray_trace_id,
+        };
+        let inner = {
+            let _entered = span.enter();
+            catch_unwind(AssertUnwindSafe(|| self.inner.call(event)))
+        };
+        match inner {
+            Ok(fut) => InvocationFuture {
+                inner: Some(Box::pin(fut)),
+                span: Some(span),
+                finish: Some(finish),
+                panic: None,
+            },
+            // The handler panicked before returning a future: report now, re-raise on first poll.
+            Err(payload) => {
+                let mut finish = Some(finish);
+                fail_with_panic(&span, payload.as_ref(), &mut finish);
+                InvocationFuture {
+                    inner: None,
+                    span: None,
+                    finish: None,
+                    panic: Some(payload),
+                }
+            }
+        }
+    }
+}
+
+struct Finish {
+    emf: Option<EmfRecorder>,
+    request_id: String,
+    xray_trace_id: Option<String>,
+}
+
+impl Finish {
+    fn run(self) {
+        if let Some(emf) = &self.emf {
+            let mut props = vec![("function_request_id", self.request_id.as_str())];
+            if let Some(t) = &self.xray_trace_id {
+                props.push(("xray_trace_id", t.as_str()));
+            }
+            let _ = emf.flush_with(&props);
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
+}
+
+fn fail_with_panic(span: &Span, payload: &(dyn Any + Send), finish: &mut Option<Finish>) {
+    let _entered = span.enter();
+    span.record("telemetry.fault", true);
+    tracing::event!(target: CONTROL_TARGET, tracing::Level::ERROR, "flush");
+    tracing::error!(panic = panic_message(payload), "handler panicked");
+    if let Some(f) = finish.take() {
+        f.run();
+    }
+}
+
+/// The future of an [`InvocationService`] call.
+pub struct InvocationFuture<F> {
+    inner: Option<Pin<Box<F>>>,
+    span: Option<Span>,
+    finish: Option<Finish>,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl<F> fmt::Debug for InvocationFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvocationFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, R, E> Future for InvocationFuture<F>
+where
+    F: Future<Output = Result<R, E>>,
+    E: fmt::Debug,
+{
+    type Output = Result<R, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(payload) = this.panic.take() {
+            resume_unwind(payload);
+        }
+        let (Some(inner), Some(span)) = (this.inner.as_mut(), this.span.clone()) else {
+            return Poll::Pending;
+        };
+        let polled = {
+            let _entered = span.enter();
+            catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx)))
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => {
+                if let Err(e) = &result {
+                    let _entered = span.enter();
+                    span.record("telemetry.fault", true);
+                    tracing::event!(target: CONTROL_TARGET, tracing::Level::ERROR, "flush");
+                    tracing::error!(error = ?e, "handler failed");
+                }
+                if let Some(f) = this.finish.take() {
+                    let _entered = span.enter();
+                    f.run();
+                }
+                this.inner = None;
+                drop(span);
+                // Closing the span sends the invocation's subsegment before the response is posted.
+                this.span = None;
+                Poll::Ready(result)
+            }
+            Err(payload) => {
+                fail_with_panic(&span, payload.as_ref(), &mut this.finish);
+                this.inner = None;
+                drop(span);
+                this.span = None;
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+/// Why [`init`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The metrics recorder could not be built or installed.
+    #[error(transparent)]
+    Metrics(#[from] crate::emf::BuildError),
+    /// A global `tracing` subscriber is already set.
+    #[error("a global tracing subscriber is already set")]
+    SubscriberAlreadySet,
+}
+
+/// Configures logs, metrics and traces; [`init`] is `TelemetryBuilder::from_env().install()`.
+///
+/// ```no_run
+/// use telemetry::logs::{BufferConfig, LogConfig};
+/// telemetry::lambda::TelemetryBuilder::from_env()
+///     .logs(LogConfig::from_env().with_buffer(BufferConfig::default()))
+///     .install()?;
+/// # Ok::<(), telemetry::lambda::InitError>(())
+/// ```
+#[derive(Debug)]
+pub struct TelemetryBuilder {
+    function: FunctionInfo,
+    logs: LogConfig,
+    emf: EmfBuilder,
+    xray: bool,
+    correlation_header: Option<String>,
+}
+
+impl TelemetryBuilder {
+    /// Everything from the environment: `POWERTOOLS_*`, `AWS_LAMBDA_*`, `AWS_XRAY_DAEMON_ADDRESS`.
+    /// Tracing is on unless `POWERTOOLS_TRACE_ENABLED=false`, `POWERTOOLS_TRACE_DISABLED=true` or
+    /// `POWERTOOLS_DEV` is set.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let env = |k: &str| std::env::var(k).ok();
+        let truthy = |v: Option<String>| v.is_some_and(|v| crate::logs::is_truthy(&v));
+        let trace_off = env("POWERTOOLS_TRACE_ENABLED").is_some_and(|v| !crate::logs::is_truthy(&v))
+            || truthy(env("POWERTOOLS_TRACE_DISABLED"))
+            || truthy(env("POWERTOOLS_DEV"));
+        Self {
+            function: FunctionInfo::from_env(),
+            logs: LogConfig::from_env(),
+            emf: EmfBuilder::from_env(),
+            xray: !trace_off,
+            correlation_header: None,
+        }
+    }
+
+    /// Replaces the log configuration.
+    #[must_use]
+    pub fn logs(mut self, logs: LogConfig) -> Self {
+        self.logs = logs;
+        self
+    }
+
+    /// Replaces the metrics configuration.
+    #[must_use]
+    pub fn metrics(mut self, emf: EmfBuilder) -> Self {
+        self.emf = emf;
+        self
+    }
+
+    /// Turns X-Ray export on or off.
+    #[must_use]
+    pub fn xray(mut self, enabled: bool) -> Self {
+        self.xray = enabled;
+        self
+    }
+
+    /// Takes correlation ids from this request header first.
+    #[must_use]
+    pub fn correlation_header(mut self, header: impl Into<String>) -> Self {
+        self.correlation_header = Some(header.into());
+        self
+    }
+
+    /// Installs the global subscriber and metrics recorder, and configures [`layer`].
+    ///
+    /// # Errors
+    /// A global subscriber or recorder already exists, or the metrics configuration is invalid.
+    pub fn install(self) -> Result<(), InitError> {
+        let logs = self.logs.with_function(self.function.clone());
+        let sample_rate = logs.sample_rate();
+        let alc = logs.alc_level;
+        let buffer_level = logs.buffer.map(|b| b.level);
+        let xray = if self.xray {
+            UdpDaemonSink::from_env().ok().map(XrayLayer::new)
+        } else {
+            None
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(JsonLogLayer::new(logs))
+            .with(xray);
+        tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::SubscriberAlreadySet)?;
+        if let (Some(alc), Some(b)) = (alc, buffer_level)
+            && b > alc
+        {
+            tracing::warn!(
+                buffer_level = %b,
+                lambda_log_level = %alc,
+                "AWS_LAMBDA_LOG_LEVEL hides buffered log lines when they are flushed"
+            );
+        }
+        let emf = self.emf.install()?;
+        let _ = INSTALLED.set(Shared {
+            function: self.function,
+            sample_rate,
+            emf: Some(emf),
+            cold: process_cold_start(),
+            correlation: None,
+            correlation_header: self.correlation_header,
+        });
+        Ok(())
+    }
+}
+
+/// Reads the environment and installs logs, metrics and traces. Call once at the top of `main`.
+///
+/// # Errors
+/// See [`TelemetryBuilder::install`].
+pub fn init() -> Result<(), InitError> {
+    TelemetryBuilder::from_env().install()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::emf::SharedBuffer;
+    use crate::testing::CapturedWriter;
+    use crate::xray::MemorySink;
+    use lambda_runtime::{Context as LambdaContext, service_fn};
+    use serde_json::{Value, json};
+
+    fn event(payload: Value, id: &str, header: Option<&str>) -> LambdaEvent<Value> {
+        let mut ctx = LambdaContext::default();
+        ctx.request_id = id.to_owned();
+        ctx.invoked_function_arn = "arn:aws:lambda:eu-west-1:123:function:valuate".to_owned();
+        ctx.xray_trace_id = header.map(str::to_owned);
+        LambdaEvent::new(payload, ctx)
+    }
+
+    const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    struct Harness {
+        logs: CapturedWriter,
+        emf: SharedBuffer,
+        xray: MemorySink,
+        layer: InvocationLayer,
+        dispatch: tracing::Dispatch,
+    }
+
+    fn harness() -> Harness {
+        let logs = CapturedWriter::default();
+        let emf_out = SharedBuffer::default();
+        let xray = MemorySink::default();
+        let function = FunctionInfo {
+            service: "valuation".into(),
+            function_name: Some("valuate".into()),
+            ..Default::default()
+        };
+        let rec = EmfBuilder::new()
+            .namespace("CollectIQ")
+            .service("valuation")
+            .function_name("valuate")
+            .with_writer(emf_out.clone())
+            .build()
+            .unwrap();
+        let log_cfg = LogConfig::new("valuation")
+            .with_function(function.clone())
+            .with_buffer(crate::logs::BufferConfig::default());
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                JsonLogLayer::new(log_cfg)
+                    .with_writer(logs.clone())
+                    .with_clock(FixedClock::from_millis(0)),
+            )
+            .with(XrayLayer::new(xray.clone()));
+        let layer = InvocationLayer::new(function).with_emf(rec);
+        Harness {
+            logs,
+            emf: emf_out,
+            xray,
+            layer,
+            dispatch: tracing::Dispatch::new(subscriber),
+        }
+    }
+
+    async fn handler(e: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+        tracing::debug!("buffered detail");
+        tracing::info!(card_id = "c-1", "handling");
+        metrics::counter!("CardsValued").increment(1);
+        match e.payload["mode"].as_str() {
+            Some("error") => Err("pricing unavailable".into()),
+            Some("panic") => panic!("boom"),
+            _ => Ok(json!({"ok": true})),
+        }
+    }
+
+    fn call(
+        h: &Harness,
+        payload: Value,
+        id: &str,
+    ) -> std::thread::Result<Result<Value, lambda_runtime::Error>> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rec = h.layer.shared.emf.clone().unwrap();
+        let mut svc = h.layer.service(service_fn(handler));
+        let ev = event(payload, id, Some(HEADER));
+        tracing::dispatcher::with_default(&h.dispatch, || {
+            metrics::with_local_recorder(&rec, || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(svc.call(ev))))
+            })
+        })
+    }
+
+    #[test]
+    fn success_error_and_panic_all_flush() {
+        let h = harness();
+        let ok = call(&h, json!({"requestContext": {"requestId": "api-1"}}), "req-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok, json!({"ok": true}));
+        let lines = h.logs.json_lines();
+        assert_eq!(lines.len(), 1, "debug stays buffered on success: {lines:?}");
+        assert_eq!(lines[0]["function_request_id"], "req-1");
+        assert_eq!(lines[0]["correlation_id"], "api-1");
+        assert_eq!(lines[0]["cold_start"], true);
+        assert_eq!(lines[0]["xray_trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        let emf: Vec<Value> = h
+            .emf
+            .contents()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(emf.iter().any(|d| d["ColdStart"] == 1.0));
+        assert!(
+            emf.iter()
+                .any(|d| d["CardsValued"] == 1.0 && d["function_request_id"] == "req-1")
+        );
+        let docs = h.xray.documents();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0]["parent_id"], "53995c3f42cd8ad8");
+        assert_eq!(docs[0]["annotations"]["ColdStart"], true);
+        assert_eq!(docs[0]["name"], "valuate");
+
+        h.logs.clear();
+        h.emf.clear();
+        h.xray.clear();
+        let err = call(&h, json!({"mode": "error"}), "req-2").unwrap();
+        assert!(err.is_err());
+        let lines = h.logs.json_lines();
+        let msgs: Vec<&str> = lines.iter().map(|l| l["message"].as_str().unwrap()).collect();
+        assert_eq!(msgs, ["handling", "buffered detail", "handler failed"]);
+        assert_eq!(lines[2]["level"], "ERROR");
+        assert_eq!(lines[2]["cold_start"], false);
+        assert!(h.emf.contents().contains("\"CardsValued\":1.0"));
+        assert!(!h.emf.contents().contains("ColdStart"));
+        assert_eq!(h.xray.documents()[0]["fault"], true);
+
+        h.logs.clear();
+        h.emf.clear();
+        let panicked = call(&h, json!({"mode": "panic"}), "req-3");
+        assert!(panicked.is_err(), "the panic is re-raised for the runtime");
+        let lines = h.logs.json_lines();
+        let last = lines.last().unwrap();
+        assert_eq!(last["message"], "handler panicked");
+        assert_eq!(last["panic"], "boom");
+        assert_eq!(last["function_request_id"], "req-3");
+        assert!(lines.iter().any(|l| l["message"] == "buffered detail"));
+        assert!(h.emf.contents().contains("\"function_request_id\":\"req-3\""));
+    }
+
+    #[test]
+    fn typed_payload_and_custom_correlation() {
+        let layer = InvocationLayer::new(FunctionInfo::default())
+            .with_correlation(|p| p.downcast_ref::<String>().cloned());
+        assert_eq!(layer.shared.correlation_id(&"x-1".to_owned()), Some("x-1".into()));
+        let layer = InvocationLayer::new(FunctionInfo::default()).with_correlation_header("x-correlation-id");
+        let ev = json!({"headers": {"X-Correlation-Id": "c-9"}, "requestContext": {"requestId": "r"}});
+        assert_eq!(layer.shared.correlation_id(&ev), Some("c-9".into()));
+        assert_eq!(layer.shared.correlation_id(&42u8), None);
+    }
+}
