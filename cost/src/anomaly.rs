@@ -109,6 +109,17 @@ pub enum Baseline {
     },
 }
 
+impl Baseline {
+    /// `same weekday ×4` or `trailing ×9`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::SameWeekday { samples } => format!("same weekday ×{samples}"),
+            Self::Trailing { samples } => format!("trailing ×{samples}"),
+        }
+    }
+}
+
 /// One flagged service-day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anomaly {

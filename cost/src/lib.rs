@@ -13,6 +13,8 @@ pub mod input;
 pub mod pricing;
 pub mod report;
 pub mod slack;
+pub mod sns;
+pub mod terminal;
 pub mod unit;
 
 /// The CloudWatch namespace of CollectIQ's custom metrics, re-exported from the shared catalogue.

@@ -1,0 +1,191 @@
+//! A short SNS message for critical tiers (pager / email / Chatbot).
+//!
+//! SNS `Subject` must be under 100 characters, without line breaks or control characters; this crate
+//! also keeps it ASCII (older SNS documentation requires ASCII, email gateways mangle the rest). The
+//! message body is plain text, a few lines, far below SNS's 256 KB.
+
+use serde::{Deserialize, Serialize};
+
+use crate::burn::Severity;
+use crate::format::{pct, usd};
+use crate::report::{CostReport, display_platform};
+
+/// Longest subject this crate produces (SNS: fewer than 100 characters).
+pub const SUBJECT_MAX: usize = 99;
+
+/// An SNS `Publish` subject and message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnsMessage {
+    /// `Subject`: ASCII, ≤ 99 characters, one line.
+    pub subject: String,
+    /// `Message`: plain text.
+    pub message: String,
+}
+
+/// Makes `s` a valid subject: non-ASCII → `?`, control characters → space, at most [`SUBJECT_MAX`].
+///
+/// ```
+/// assert_eq!(cost::sns::subject_safe("Budget — 150%\n"), "Budget ? 150%");
+/// ```
+#[must_use]
+pub fn subject_safe(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_control() {
+                ' '
+            } else if c.is_ascii() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim();
+    if trimmed.len() <= SUBJECT_MAX {
+        trimmed.to_owned()
+    } else {
+        format!("{}...", trimmed[..SUBJECT_MAX - 3].trim_end())
+    }
+}
+
+/// The SNS message for `report`, only when its severity is critical.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use cost::report::{build_report, ReportInputs, ReportSettings};
+/// let inputs = ReportInputs {
+///     platform: "collectiq".into(), environment: "prod".into(),
+///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     self_spend: Default::default(), notes: vec![],
+/// };
+/// let report = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());
+/// assert!(cost::sns::critical_message(&report).is_none());
+/// ```
+#[must_use]
+pub fn critical_message(report: &CostReport) -> Option<SnsMessage> {
+    (report.severity() == Severity::Critical).then(|| message(report))
+}
+
+/// The SNS message for `report`, whatever its severity.
+#[must_use]
+pub fn message(report: &CostReport) -> SnsMessage {
+    let name = display_platform(&report.platform);
+    let subject = match report.worst_budget() {
+        Some(b) => format!(
+            "{} {name} {} budget {}: {} of {} ({} projected)",
+            report.severity().label(),
+            report.environment,
+            b.tier.label(),
+            usd(b.actual),
+            usd(b.limit),
+            pct(b.projected_pct)
+        ),
+        None => format!(
+            "{} {name} {} cost report",
+            report.severity().label(),
+            report.environment
+        ),
+    };
+    let mut lines = vec![report.headline(), String::new()];
+    for b in &report.budgets {
+        lines.push(format!(
+            "{}: {} of {} ({}), burn ratio {}, projected {} ({}), tier {}",
+            b.budget_name,
+            usd(b.actual),
+            usd(b.limit),
+            pct(b.actual_pct),
+            b.burn_ratio
+                .map_or_else(|| "n/a".to_owned(), crate::format::ratio),
+            usd(b.projections.blended),
+            pct(b.projected_pct),
+            b.tier.label()
+        ));
+    }
+    if let Some(p) = report.unit.per_valuation {
+        lines.push(format!(
+            "Cost per valuation: {} (seed {})",
+            crate::format::usd_dp(p, 5),
+            crate::format::usd_dp(report.unit.seed_per_valuation, 5)
+        ));
+    }
+    for a in report.anomalies.iter().take(3) {
+        lines.push(format!(
+            "Anomaly {}: {} on {} (usual {})",
+            a.service,
+            usd(a.amount),
+            a.date,
+            usd(a.baseline_mean)
+        ));
+    }
+    if report.anomalies.len() > 3 {
+        lines.push(format!("... and {} more anomalies", report.anomalies.len() - 3));
+    }
+    lines.push("Full report: Slack cost channel / collectiq-ops cost report".to_owned());
+    SnsMessage {
+        subject: subject_safe(&subject),
+        message: lines.join("\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::burn::Tier;
+    use crate::report::tests::demo_report;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    fn critical() -> CostReport {
+        let mut r = demo_report();
+        let b = &mut r.budgets[0];
+        b.projections.blended = dec!(760);
+        b.projected_pct = dec!(152);
+        b.tier = Tier::Pct150;
+        r
+    }
+
+    #[test]
+    fn only_critical_reports_page() {
+        assert!(critical_message(&demo_report()).is_none());
+        let m = critical_message(&critical()).unwrap();
+        insta::assert_json_snapshot!("critical_sns", m);
+        assert_eq!(
+            m.subject,
+            "CRITICAL CollectIQ prod budget 150%: $241.41 of $500.00 (152.0% projected)"
+        );
+        assert!(m.subject.len() < 100);
+        let lines: Vec<&str> = m.message.lines().collect();
+        assert_eq!(
+            lines[0],
+            "CollectIQ prod: $241.41 MTD (48.3% of $500.00) — CRITICAL"
+        );
+        assert!(lines[2].starts_with("collectiq-prod-monthly: $241.41 of $500.00 (48.3%), burn ratio 0.84×"));
+        assert!(
+            m.message
+                .contains("Anomaly Amazon Rekognition: $12.50 on 2025-06-17")
+        );
+    }
+
+    #[test]
+    fn actual_over_limit_is_critical_even_below_150() {
+        let mut r = demo_report();
+        r.budgets[0].actual = dec!(500);
+        r.budgets[0].tier = Tier::Pct100;
+        assert!(critical_message(&r).is_some());
+    }
+
+    proptest! {
+        #[test]
+        fn subjects_are_short_ascii_single_lines(platform in "\\PC{0,80}", env in "\\PC{0,80}", name in ".{0,200}") {
+            let mut r = critical();
+            r.platform = platform;
+            r.environment = env;
+            r.budgets[0].budget_name = name;
+            let m = message(&r);
+            prop_assert!(m.subject.len() <= SUBJECT_MAX);
+            prop_assert!(m.subject.chars().all(|c| c.is_ascii() && !c.is_ascii_control()));
+        }
+    }
+}
