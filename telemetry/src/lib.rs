@@ -17,6 +17,8 @@ pub mod clock;
 pub mod context;
 #[cfg(feature = "emf")]
 pub mod emf;
+#[cfg(feature = "genai")]
+pub mod genai;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "logs")]

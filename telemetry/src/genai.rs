@@ -1,0 +1,179 @@
+//! Bedrock usage → the catalogue's `Bedrock*` metrics (dimensions `agent` and `model`) and OpenTelemetry
+//! GenAI attributes (`gen_ai.usage.input_tokens`, …) on a `gen_ai` span.
+//!
+//! `AWS/Bedrock` only reports tokens per model; recording them per agent here is what lets the cost
+//! governance attribute Bedrock spend to the valuation pipeline's agents.
+
+use crate::catalogue::{DimensionKey, MetricName};
+
+/// One Bedrock call's usage (the Converse `usage` and `metrics` blocks plus who made the call).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BedrockUsage {
+    /// The model id (e.g. `anthropic.claude-3-5-sonnet-20240620-v1:0`).
+    pub model: String,
+    /// The agent that called (a [`crate::catalogue::Agent`] value).
+    pub agent: String,
+    /// The API operation (`Converse`, `InvokeModel`, …).
+    pub operation: String,
+    /// `usage.inputTokens`.
+    pub input_tokens: u64,
+    /// `usage.outputTokens`.
+    pub output_tokens: u64,
+    /// `usage.cacheReadInputTokens`.
+    pub cache_read_tokens: u64,
+    /// `usage.cacheWriteInputTokens`.
+    pub cache_write_tokens: u64,
+    /// `metrics.latencyMs`.
+    pub latency_ms: Option<f64>,
+}
+
+impl BedrockUsage {
+    /// Reads a Converse response body (`{"usage": {...}, "metrics": {"latencyMs": ..}}`).
+    ///
+    /// ```
+    /// use telemetry::catalogue::Agent;
+    /// let body = serde_json::json!({"usage": {"inputTokens": 120, "outputTokens": 30, "totalTokens": 150,
+    ///     "cacheReadInputTokens": 1000}, "metrics": {"latencyMs": 850}});
+    /// let u = telemetry::genai::BedrockUsage::from_converse(&body, "claude", Agent::Authenticity.as_str());
+    /// assert_eq!((u.input_tokens, u.output_tokens, u.cache_read_tokens), (120, 30, 1000));
+    /// assert_eq!(u.latency_ms, Some(850.0));
+    /// ```
+    #[must_use]
+    pub fn from_converse(body: &serde_json::Value, model: &str, agent: &str) -> Self {
+        let n = |p: &str| body.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        Self {
+            model: model.to_owned(),
+            agent: agent.to_owned(),
+            operation: "Converse".to_owned(),
+            input_tokens: n("/usage/inputTokens"),
+            output_tokens: n("/usage/outputTokens"),
+            cache_read_tokens: n("/usage/cacheReadInputTokens"),
+            cache_write_tokens: n("/usage/cacheWriteInputTokens"),
+            latency_ms: body
+                .pointer("/metrics/latencyMs")
+                .and_then(serde_json::Value::as_f64),
+        }
+    }
+}
+
+/// Records `usage` as metrics through the `metrics` facade and as a `gen_ai` span.
+///
+/// ```
+/// let rec = telemetry::emf::EmfBuilder::new().namespace("CollectIQ").with_writer(std::io::sink()).build()?;
+/// let usage = telemetry::genai::BedrockUsage {
+///     model: "claude".into(), agent: "pricing".into(), operation: "Converse".into(),
+///     input_tokens: 10, output_tokens: 5, cache_read_tokens: 0, cache_write_tokens: 0, latency_ms: Some(12.0),
+/// };
+/// metrics::with_local_recorder(&rec, || telemetry::genai::record(&usage));
+/// assert_eq!(rec.flush().values, 3);
+/// # Ok::<(), telemetry::emf::BuildError>(())
+/// ```
+pub fn record(usage: &BedrockUsage) {
+    let agent = DimensionKey::Agent.as_str();
+    let model = DimensionKey::Model.as_str();
+    let labels = [
+        metrics::Label::new(agent, usage.agent.clone()),
+        metrics::Label::new(model, usage.model.clone()),
+    ];
+    let counters = [
+        (MetricName::BedrockInputTokens, usage.input_tokens),
+        (MetricName::BedrockOutputTokens, usage.output_tokens),
+        (MetricName::BedrockCacheReadTokens, usage.cache_read_tokens),
+        (MetricName::BedrockCacheWriteTokens, usage.cache_write_tokens),
+    ];
+    for (name, value) in counters {
+        if value > 0 {
+            metrics::counter!(name.as_str(), labels.to_vec()).increment(value);
+        }
+    }
+    if let Some(ms) = usage.latency_ms {
+        metrics::histogram!(MetricName::BedrockLatency.as_str(), labels.to_vec()).record(ms);
+    }
+    let current = tracing::Span::current();
+    current.record("gen_ai.usage.input_tokens", usage.input_tokens);
+    current.record("gen_ai.usage.output_tokens", usage.output_tokens);
+    let span = tracing::info_span!(
+        target: "telemetry::genai",
+        "gen_ai",
+        otel.name = format!("{} {}", usage.operation, usage.model),
+        xray.namespace = "aws",
+        gen_ai.system = "aws.bedrock",
+        gen_ai.operation.name = usage.operation.as_str(),
+        gen_ai.request.model = usage.model.as_str(),
+        gen_ai.agent.name = usage.agent.as_str(),
+        gen_ai.usage.input_tokens = usage.input_tokens,
+        gen_ai.usage.output_tokens = usage.output_tokens,
+        gen_ai.usage.cache_read_input_tokens = usage.cache_read_tokens,
+        gen_ai.usage.cache_creation_input_tokens = usage.cache_write_tokens,
+        annotation.gen_ai_model = usage.model.as_str(),
+        annotation.agent = usage.agent.as_str(),
+    );
+    drop(span);
+}
+
+#[cfg(all(test, feature = "xray"))]
+mod tests {
+    use super::*;
+    use crate::emf::{EmfBuilder, SharedBuffer};
+    use crate::xray::{MemorySink, XrayLayer};
+    use serde_json::Value;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[test]
+    fn metrics_by_agent_and_model_and_a_span() {
+        let out = SharedBuffer::default();
+        let rec = EmfBuilder::new()
+            .namespace("CollectIQ")
+            .service("valuation")
+            .with_writer(out.clone())
+            .build()
+            .unwrap();
+        let sink = MemorySink::default();
+        let usage = BedrockUsage {
+            model: "claude-sonnet".into(),
+            agent: "authenticity".into(),
+            operation: "Converse".into(),
+            input_tokens: 1200,
+            output_tokens: 300,
+            cache_read_tokens: 0,
+            cache_write_tokens: 50,
+            latency_ms: Some(850.0),
+        };
+        let sub = tracing_subscriber::registry().with(XrayLayer::new(sink.clone()));
+        tracing::subscriber::with_default(sub, || {
+            let _inv = tracing::info_span!(
+                "lambda.invocation",
+                telemetry.trace_header =
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            )
+            .entered();
+            metrics::with_local_recorder(&rec, || record(&usage));
+        });
+        rec.flush();
+        let doc: Value = serde_json::from_str(out.contents().trim()).unwrap();
+        assert_eq!(doc["BedrockInputTokens"], 1200.0);
+        assert_eq!(doc["BedrockOutputTokens"], 300.0);
+        assert_eq!(doc["BedrockCacheWriteTokens"], 50.0);
+        assert!(doc.get("BedrockCacheReadTokens").is_none(), "zero is not emitted");
+        assert_eq!(doc["BedrockLatency"], 850.0);
+        assert_eq!(doc["agent"], "authenticity");
+        assert_eq!(doc["model"], "claude-sonnet");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["service", "agent", "model"]])
+        );
+        assert!(MetricName::BedrockInputTokens.spec().is_emitted_with(&[
+            DimensionKey::Service,
+            DimensionKey::Agent,
+            DimensionKey::Model
+        ]));
+        let spans = sink.documents();
+        let span_doc = spans
+            .iter()
+            .find(|d| d["name"] == "Converse claude-sonnet")
+            .unwrap();
+        assert_eq!(span_doc["metadata"]["default"]["gen_ai.usage.input_tokens"], 1200);
+        assert_eq!(span_doc["annotations"]["agent"], "authenticity");
+        assert_eq!(span_doc["namespace"], "aws");
+    }
+}
