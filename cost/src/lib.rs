@@ -6,6 +6,7 @@
 //! [`input`] types, which mirror the API documents; every computation here takes and returns plain values.
 //! Formulas and report layout: `docs/cost.md`.
 
+pub mod alerting;
 pub mod anomaly;
 pub mod burn;
 pub mod format;
