@@ -9,6 +9,7 @@
 pub mod alerting;
 pub mod anomaly;
 pub mod burn;
+pub mod chart;
 pub mod format;
 pub mod input;
 pub mod pricing;
