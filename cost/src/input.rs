@@ -487,6 +487,53 @@ impl DailyCostTable {
         out
     }
 
+    /// The rows of one environment (`Environment$<env>`), plus untagged rows (`Environment$`) when
+    /// `include_untagged`. A table not grouped by the tag is returned whole. `days` is kept, so a day
+    /// with spend only in other environments still counts as a $0 day here.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// let d = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+    /// let mut t = cost::input::DailyCostTable::default();
+    /// for (env, amount) in [("prod", 5), ("dev", 1), ("", 2)] {
+    ///     t = t.with_tagged_row(d, "AWS Lambda", env, amount.into(), false);
+    /// }
+    /// assert_eq!(t.for_environment("prod", true).daily_totals()[0].amount, 7.into());
+    /// assert_eq!(t.for_environment("prod", false).daily_totals()[0].amount, 5.into());
+    /// ```
+    #[must_use]
+    pub fn for_environment(&self, environment: &str, include_untagged: bool) -> Self {
+        if !self.has_environment_tag() {
+            return self.clone();
+        }
+        let keep = |r: &CostRow| match r.environment.as_deref() {
+            Some("") => include_untagged,
+            Some(e) => e == environment,
+            None => true,
+        };
+        Self {
+            rows: self.rows.iter().filter(|r| keep(r)).cloned().collect(),
+            days: self.days.clone(),
+        }
+    }
+
+    /// Adds a row with an `Environment` tag value (`""` = untagged).
+    #[must_use]
+    pub fn with_tagged_row(
+        mut self,
+        date: NaiveDate,
+        service: &str,
+        environment: &str,
+        amount: Decimal,
+        estimated: bool,
+    ) -> Self {
+        self = self.with_row(date, service, amount, estimated);
+        if let Some(last) = self.rows.last_mut() {
+            last.environment = Some(environment.to_owned());
+        }
+        self
+    }
+
     /// Whether the rows carry the `Environment` tag (needed for the untagged share).
     #[must_use]
     pub fn has_environment_tag(&self) -> bool {

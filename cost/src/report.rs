@@ -193,7 +193,8 @@ pub struct ReportInputs {
     pub environment: String,
     /// When the inputs were read.
     pub as_of: DateTime<Utc>,
-    /// CE DAILY by SERVICE: the month so far plus the baseline window (≥ 28 days back).
+    /// CE DAILY by SERVICE (optionally also by the `Environment` tag, then filtered to this environment):
+    /// the month so far plus the baseline window (≥ 28 days back).
     pub cost_and_usage: DailyCostTable,
     /// `DescribeBudgets` budgets for this environment; all share the CE daily series and forecast above
     /// (the environment's scope). A budget with a narrower scope needs its own [`BurnInput`].
@@ -224,6 +225,10 @@ pub struct ReportSettings {
     pub top_services: usize,
     /// Trend window in days.
     pub trend_days: u32,
+    /// When CE is grouped by the `Environment` tag: count untagged spend (`Environment$`) as this
+    /// environment's (default true: Marketplace model charges are often untaggable, and a budget should
+    /// rather over- than under-count). The untagged share is reported under hygiene either way.
+    pub include_untagged: bool,
 }
 
 impl Default for ReportSettings {
@@ -235,6 +240,7 @@ impl Default for ReportSettings {
             model_aliases: BTreeMap::new(),
             top_services: 5,
             trend_days: 14,
+            include_untagged: true,
         }
     }
 }
@@ -303,7 +309,9 @@ pub fn top_service_trends(
 pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &PriceTable) -> CostReport {
     let today = inputs.as_of.date_naive();
     let (start, end) = complete_window(today);
-    let ce = &inputs.cost_and_usage;
+    let all = &inputs.cost_and_usage;
+    let env_table = all.for_environment(&inputs.environment, settings.include_untagged);
+    let ce = &env_table;
     let mut notes = inputs.notes.clone();
     let daily = ce.daily_totals();
 
@@ -357,7 +365,7 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
     let unit = unit_economics(ce, start, end, n, &settings.seed, Some(&by_model), prices);
     let yesterday = today - Duration::days(1);
     let anomalies = detect_anomalies(ce, yesterday, &settings.anomaly);
-    let hygiene = hygiene(ce, start, end, prices);
+    let hygiene = hygiene(all, start, end, prices);
     let trend_start = today - Duration::days(i64::from(settings.trend_days));
     let top_services = top_service_trends(ce, trend_start, today, settings.top_services);
     let ce_estimated = ce.days.range(start..end).any(|(_, e)| *e);
