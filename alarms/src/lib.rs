@@ -1,6 +1,16 @@
-//! `alarms` (pure, no I/O): typed alarm specs rendered to PutMetricAlarm / PutCompositeAlarm inputs,
-//! their validator, the catalogue generated from a platform spec, cost estimate, backtest and the
-//! alarm-state summary.
+//! `alarms` (pure, no I/O): typed alarm specs rendered to `PutMetricAlarm` / `PutCompositeAlarm`
+//! inputs, their validator, the catalogue generated from a platform spec, cost estimate, plan/diff,
+//! backtest and the alarm-state summary.
+//!
+//! - [`model`]: the API input structs (the contract with `governance`).
+//! - [`spec`] and [`composite`]: typed builders; composite rules with cycle detection.
+//! - [`validate`]: the API's rules, checked offline.
 
+pub mod composite;
+pub mod model;
+pub mod spec;
+pub mod validate;
+
+pub use model::{Alarm, PutCompositeAlarmInput, PutMetricAlarmInput};
 /// The CloudWatch namespace of CollectIQ's custom metrics, re-exported from the shared catalogue.
 pub use telemetry::catalogue::NAMESPACE;

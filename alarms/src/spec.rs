@@ -1,0 +1,408 @@
+//! Typed alarm specs: static threshold (standard or percentile statistic), metric math and anomaly
+//! band, with M-of-N evaluation and missing-data treatment, rendered to a validated
+//! [`PutMetricAlarmInput`].
+//!
+//! Custom metrics enter only through [`MetricRef::custom`] with the shared catalogue's names and keys.
+
+use crate::model::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, PutMetricAlarmInput, Statistic, Tag,
+    TreatMissingData,
+};
+use crate::validate::{AlarmValidationErrors, validate_metric_alarm};
+use dashboards::stats::Stat;
+use telemetry::catalogue::{self, DimensionKey, MetricName};
+
+/// A metric an alarm watches.
+///
+/// ```
+/// use alarms::spec::MetricRef;
+/// use telemetry::catalogue::{DimensionKey, MetricName};
+/// let m = MetricRef::custom(MetricName::ColdStart)
+///     .with_custom_dimension(DimensionKey::Service, "collectiq")
+///     .with_custom_dimension(DimensionKey::FunctionName, "collectiq-prod-cards-get");
+/// assert_eq!(m.to_model().namespace, "CollectIQ");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct MetricRef {
+    namespace: String,
+    metric_name: String,
+    dimensions: Vec<Dimension>,
+}
+
+impl MetricRef {
+    /// An AWS metric.
+    pub fn aws(namespace: &str, metric_name: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            metric_name: metric_name.to_owned(),
+            dimensions: Vec::new(),
+        }
+    }
+
+    /// A CollectIQ catalogue metric.
+    pub fn custom(metric: MetricName) -> Self {
+        Self::aws(catalogue::NAMESPACE, metric.as_str())
+    }
+
+    /// Adds a dimension.
+    pub fn with_dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.dimensions.push(Dimension {
+            name: name.into(),
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Adds a catalogue dimension.
+    pub fn with_custom_dimension(self, key: DimensionKey, value: impl Into<String>) -> Self {
+        self.with_dimension(key.as_str(), value)
+    }
+
+    /// The API struct.
+    #[must_use]
+    pub fn to_model(&self) -> Metric {
+        Metric {
+            namespace: self.namespace.clone(),
+            metric_name: self.metric_name.clone(),
+            dimensions: self.dimensions.clone(),
+        }
+    }
+}
+
+/// One metric input of a math alarm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MathInput {
+    /// Query id (lowercase first letter) used by the expression.
+    pub id: String,
+    /// The metric.
+    pub metric: MetricRef,
+    /// Its statistic.
+    pub stat: Stat,
+}
+
+impl MathInput {
+    /// `id` = `stat` of `metric`.
+    #[must_use]
+    pub fn new(id: impl Into<String>, metric: MetricRef, stat: Stat) -> Self {
+        Self {
+            id: id.into(),
+            metric,
+            stat,
+        }
+    }
+}
+
+/// A metric alarm under construction.
+///
+/// ```
+/// use alarms::spec::{MathInput, MetricAlarm, MetricRef};
+/// use alarms::model::TreatMissingData;
+/// use dashboards::stats::Stat;
+/// let f = |m: &str| MetricRef::aws("AWS/Lambda", m).with_dimension("FunctionName", "f");
+/// let a = MetricAlarm::math("f-error-rate", vec![
+///         MathInput::new("errors", f("Errors"), Stat::Sum),
+///         MathInput::new("invocations", f("Invocations"), Stat::Sum),
+///     ], "IF(errors > 10, 100 * errors / invocations, 0)", "error rate (%)", 60)
+///     .above(10.0)
+///     .evaluate(5, 5)
+///     .treat_missing(TreatMissingData::NotBreaching)
+///     .build()
+///     .unwrap();
+/// assert_eq!(a.metrics.len(), 3);
+/// assert_eq!(a.metrics[2].return_data, Some(true));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct MetricAlarm {
+    input: PutMetricAlarmInput,
+}
+
+fn base(name: String) -> PutMetricAlarmInput {
+    PutMetricAlarmInput {
+        alarm_name: name,
+        alarm_description: None,
+        actions_enabled: Some(true),
+        ok_actions: Vec::new(),
+        alarm_actions: Vec::new(),
+        insufficient_data_actions: Vec::new(),
+        metric_name: None,
+        namespace: None,
+        statistic: None,
+        extended_statistic: None,
+        dimensions: Vec::new(),
+        period: None,
+        unit: None,
+        evaluation_periods: 1,
+        datapoints_to_alarm: Some(1),
+        threshold: None,
+        comparison_operator: ComparisonOperator::GreaterThanThreshold,
+        treat_missing_data: None,
+        evaluate_low_sample_count_percentile: None,
+        metrics: Vec::new(),
+        tags: Vec::new(),
+        threshold_metric_id: None,
+    }
+}
+
+fn stat_query(id: &str, metric: &MetricRef, stat: Stat, period: u32, return_data: bool) -> MetricDataQuery {
+    MetricDataQuery {
+        id: id.to_owned(),
+        metric_stat: Some(MetricStat {
+            metric: metric.to_model(),
+            period,
+            stat: stat.to_string(),
+            unit: None,
+        }),
+        expression: None,
+        label: None,
+        return_data: Some(return_data),
+        period: None,
+        account_id: None,
+    }
+}
+
+impl MetricAlarm {
+    /// A static-threshold alarm on one metric; a percentile or other extended statistic becomes
+    /// `ExtendedStatistic`.
+    pub fn new(name: impl Into<String>, metric: MetricRef, stat: Stat, period: u32) -> Self {
+        let mut input = base(name.into());
+        let m = metric.to_model();
+        input.namespace = Some(m.namespace);
+        input.metric_name = Some(m.metric_name);
+        input.dimensions = m.dimensions;
+        input.period = Some(period);
+        match Statistic::from_name(&stat.to_string()) {
+            Some(s) => input.statistic = Some(s),
+            None => input.extended_statistic = Some(stat.to_string()),
+        }
+        Self { input }
+    }
+
+    /// A metric-math alarm: `expression` over `inputs`, all at `period`.
+    pub fn math(
+        name: impl Into<String>,
+        inputs: Vec<MathInput>,
+        expression: impl Into<String>,
+        label: impl Into<String>,
+        period: u32,
+    ) -> Self {
+        let mut input = base(name.into());
+        input.metrics = inputs
+            .iter()
+            .map(|i| stat_query(&i.id, &i.metric, i.stat, period, false))
+            .collect();
+        input.metrics.push(MetricDataQuery {
+            id: "expr".into(),
+            metric_stat: None,
+            expression: Some(expression.into()),
+            label: Some(label.into()),
+            return_data: Some(true),
+            period: None,
+            account_id: None,
+        });
+        Self { input }
+    }
+
+    /// An anomaly-detection alarm: `metric` against `ANOMALY_DETECTION_BAND(m1, band_width)`; fires
+    /// above the band unless [`Self::below_band`] or [`Self::outside_band`] says otherwise.
+    pub fn anomaly(
+        name: impl Into<String>,
+        metric: MetricRef,
+        stat: Stat,
+        period: u32,
+        band_width: f64,
+    ) -> Self {
+        let mut input = base(name.into());
+        input.metrics = vec![
+            stat_query("m1", &metric, stat, period, true),
+            MetricDataQuery {
+                id: "ad1".into(),
+                metric_stat: None,
+                expression: Some(format!("ANOMALY_DETECTION_BAND(m1, {band_width})")),
+                label: Some("expected".into()),
+                return_data: Some(true),
+                period: None,
+                account_id: None,
+            },
+        ];
+        input.threshold_metric_id = Some("ad1".into());
+        input.comparison_operator = ComparisonOperator::GreaterThanUpperThreshold;
+        Self { input }
+    }
+
+    fn compare(mut self, op: ComparisonOperator, t: f64) -> Self {
+        self.input.comparison_operator = op;
+        self.input.threshold = Some(t);
+        self
+    }
+
+    /// Fires when the value is `> t`.
+    pub fn above(self, t: f64) -> Self {
+        self.compare(ComparisonOperator::GreaterThanThreshold, t)
+    }
+
+    /// Fires when the value is `>= t`.
+    pub fn at_or_above(self, t: f64) -> Self {
+        self.compare(ComparisonOperator::GreaterThanOrEqualToThreshold, t)
+    }
+
+    /// Fires when the value is `< t`.
+    pub fn below(self, t: f64) -> Self {
+        self.compare(ComparisonOperator::LessThanThreshold, t)
+    }
+
+    /// Fires when the value is `<= t`.
+    pub fn at_or_below(self, t: f64) -> Self {
+        self.compare(ComparisonOperator::LessThanOrEqualToThreshold, t)
+    }
+
+    /// Anomaly alarms: fire below the band.
+    pub fn below_band(mut self) -> Self {
+        self.input.comparison_operator = ComparisonOperator::LessThanLowerThreshold;
+        self
+    }
+
+    /// Anomaly alarms: fire outside the band on either side.
+    pub fn outside_band(mut self) -> Self {
+        self.input.comparison_operator = ComparisonOperator::LessThanLowerOrGreaterThanUpperThreshold;
+        self
+    }
+
+    /// "M out of N": fire when `m` of the last `n` periods breach.
+    pub fn evaluate(mut self, m: u32, n: u32) -> Self {
+        self.input.datapoints_to_alarm = Some(m);
+        self.input.evaluation_periods = n;
+        self
+    }
+
+    /// How missing data points count.
+    pub fn treat_missing(mut self, t: TreatMissingData) -> Self {
+        self.input.treat_missing_data = Some(t);
+        self
+    }
+
+    /// Percentile alarms: do not change state while the sample count is too low to be significant.
+    pub fn ignore_low_sample_count(mut self) -> Self {
+        self.input.evaluate_low_sample_count_percentile = Some("ignore".into());
+        self
+    }
+
+    /// Description (≤ 1,024 characters).
+    pub fn with_description(mut self, d: impl Into<String>) -> Self {
+        self.input.alarm_description = Some(d.into());
+        self
+    }
+
+    /// ALARM-state actions.
+    pub fn with_alarm_actions(mut self, arns: Vec<String>) -> Self {
+        self.input.alarm_actions = arns;
+        self
+    }
+
+    /// OK-state actions.
+    pub fn with_ok_actions(mut self, arns: Vec<String>) -> Self {
+        self.input.ok_actions = arns;
+        self
+    }
+
+    /// INSUFFICIENT_DATA-state actions.
+    pub fn with_insufficient_data_actions(mut self, arns: Vec<String>) -> Self {
+        self.input.insufficient_data_actions = arns;
+        self
+    }
+
+    /// Tags (honoured on create only).
+    pub fn with_tags(mut self, tags: Vec<Tag>) -> Self {
+        self.input.tags = tags;
+        self
+    }
+
+    /// The validated input.
+    ///
+    /// # Errors
+    /// Every broken `PutMetricAlarm` rule ([`crate::validate::validate_metric_alarm`]).
+    pub fn build(self) -> Result<PutMetricAlarmInput, AlarmValidationErrors> {
+        validate_metric_alarm(&self.input)?;
+        Ok(self.input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::AlarmRuleKind;
+
+    #[test]
+    fn percentile_becomes_extended_statistic() {
+        let a = MetricAlarm::new(
+            "p",
+            MetricRef::aws("AWS/ApiGateway", "Latency")
+                .with_dimension("ApiId", "a")
+                .with_dimension("Stage", "$default"),
+            Stat::Percentile(95.0),
+            60,
+        )
+        .above(1000.0)
+        .evaluate(10, 10)
+        .ignore_low_sample_count()
+        .build()
+        .unwrap();
+        assert_eq!(a.extended_statistic.as_deref(), Some("p95"));
+        assert_eq!(a.statistic, None);
+        let s = MetricAlarm::new(
+            "s",
+            MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "f"),
+            Stat::Sum,
+            60,
+        )
+        .above(1.0)
+        .build()
+        .unwrap();
+        assert_eq!(s.statistic, Some(Statistic::Sum));
+    }
+
+    #[test]
+    fn anomaly_alarm_is_valid_and_has_no_threshold() {
+        let a = MetricAlarm::anomaly(
+            "a",
+            MetricRef::aws("AWS/Bedrock", "InputTokenCount").with_dimension("ModelId", "m"),
+            Stat::Sum,
+            3600,
+            3.0,
+        )
+        .outside_band()
+        .evaluate(3, 3)
+        .build()
+        .unwrap();
+        assert_eq!(a.threshold, None);
+        assert_eq!(a.threshold_metric_id.as_deref(), Some("ad1"));
+        assert_eq!(
+            a.metrics[1].expression.as_deref(),
+            Some("ANOMALY_DETECTION_BAND(m1, 3)")
+        );
+    }
+
+    #[test]
+    fn build_refuses_what_cloudwatch_would_refuse() {
+        let e = MetricAlarm::new(
+            "x",
+            MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "f"),
+            Stat::Sum,
+            60,
+        )
+        .build()
+        .unwrap_err();
+        assert!(e.has(AlarmRuleKind::Threshold));
+        let e = MetricAlarm::new(
+            "x",
+            MetricRef::custom(MetricName::AgentDuration).with_custom_dimension(DimensionKey::Service, "s"),
+            Stat::Average,
+            60,
+        )
+        .above(1.0)
+        .build()
+        .unwrap_err();
+        assert!(e.has(AlarmRuleKind::DimensionSet));
+    }
+}
