@@ -10,6 +10,7 @@ pub mod alerting;
 pub mod anomaly;
 pub mod burn;
 pub mod chart;
+pub mod fastburn;
 pub mod format;
 pub mod input;
 pub mod pricing;
