@@ -154,9 +154,16 @@ pub fn mean_and_sample_std(values: &[Decimal]) -> Option<(Decimal, Decimal)> {
         return None;
     }
     let n = Decimal::from(values.len());
-    let mean = values.iter().copied().sum::<Decimal>() / n;
-    let ss: Decimal = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-    let var = ss / (n - Decimal::ONE);
+    // Checked arithmetic: absurd inputs give no baseline instead of an overflow panic.
+    let sum = values
+        .iter()
+        .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(*v))?;
+    let mean = sum.checked_div(n)?;
+    let ss = values.iter().try_fold(Decimal::ZERO, |acc, v| {
+        let dev = v.checked_sub(mean)?;
+        acc.checked_add(dev.checked_mul(dev)?)
+    })?;
+    let var = ss.checked_div(n - Decimal::ONE)?;
     Some((mean, var.sqrt().unwrap_or_default()))
 }
 
@@ -360,6 +367,10 @@ mod tests {
         assert_eq!(m, dec!(13));
         assert_eq!(s.round_dp(4), dec!(2.5820));
         assert!(mean_and_sample_std(&[dec!(1)]).is_none());
+        assert!(
+            mean_and_sample_std(&[Decimal::MAX, Decimal::MIN]).is_none(),
+            "overflow is None, not a panic"
+        );
     }
 
     #[test]

@@ -261,6 +261,14 @@ pub enum BurnError {
         /// Budget name.
         budget: String,
     },
+    /// An amount is outside ±10¹⁵ USD (guards the arithmetic against overflow).
+    #[error("budget {budget:?}: amount {amount} is out of range")]
+    AmountOutOfRange {
+        /// Budget name.
+        budget: String,
+        /// The amount.
+        amount: Decimal,
+    },
     /// The limit is zero or negative.
     #[error("budget {budget:?} has a non-positive limit {limit}")]
     NonPositiveLimit {
@@ -472,7 +480,8 @@ fn ce_projection(input: &BurnInput, today: NaiveDate) -> Option<CeProjection> {
 /// Computes one budget's burn at `as_of`.
 ///
 /// # Errors
-/// [`BurnError::NonPositiveLimit`] when `B ≤ 0`.
+/// [`BurnError::NonPositiveLimit`] when `B ≤ 0`; [`BurnError::AmountOutOfRange`] when an amount
+/// exceeds ±10¹⁵ USD.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -491,6 +500,33 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         return Err(BurnError::NonPositiveLimit {
             budget: input.budget_name.clone(),
             limit: input.limit,
+        });
+    }
+    let max = crate::input::MAX_AMOUNT;
+    let forecast_amounts = input.ce_forecast.iter().flat_map(|c| {
+        c.forecast.forecast_results_by_time.iter().flat_map(|r| {
+            [
+                Some(r.mean_value),
+                r.prediction_interval_lower_bound,
+                r.prediction_interval_upper_bound,
+            ]
+        })
+    });
+    let amounts = [Some(input.limit), Some(input.actual), input.budgets_forecast]
+        .into_iter()
+        .chain(input.daily.iter().map(|d| Some(d.amount)))
+        .chain(forecast_amounts)
+        .chain(
+            input
+                .ce_forecast
+                .iter()
+                .map(|c| c.forecast.total.as_ref().map(|t| t.amount)),
+        )
+        .flatten();
+    if let Some(amount) = amounts.into_iter().find(|a| a.abs() > max) {
+        return Err(BurnError::AmountOutOfRange {
+            budget: input.budget_name.clone(),
+            amount,
         });
     }
     let today = as_of.date_naive();
@@ -816,6 +852,16 @@ mod tests {
         assert!(matches!(
             budget_burn(&input(dec!(0), dec!(1)), at),
             Err(BurnError::NonPositiveLimit { .. })
+        ));
+        let mut huge = input(dec!(500), dec!(1));
+        huge.daily = vec![DailyTotal {
+            date: d(1),
+            amount: Decimal::MAX,
+            estimated: false,
+        }];
+        assert!(matches!(
+            budget_burn(&huge, at),
+            Err(BurnError::AmountOutOfRange { .. })
         ));
         let b = Budget {
             budget_name: "x".into(),

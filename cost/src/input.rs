@@ -308,6 +308,16 @@ pub enum InputError {
         /// The offending keys.
         keys: Vec<String>,
     },
+    /// An amount beyond ±10¹⁵ USD: not a real bill, and large enough to overflow later arithmetic.
+    #[error("Cost Explorer amount {amount} for {service:?} on {date} is out of range")]
+    OutOfRange {
+        /// The service.
+        service: String,
+        /// The day.
+        date: NaiveDate,
+        /// The amount.
+        amount: Decimal,
+    },
     /// An amount is not in USD.
     #[error("Cost Explorer amount for {service:?} on {date} is in {unit:?}, expected USD")]
     NotUsd {
@@ -541,7 +551,17 @@ impl DailyCostTable {
     }
 }
 
+/// Largest amount accepted from Cost Explorer (absolute value).
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0); // 10^15
+
 fn check_usd(amount: &Amount, service: &str, date: NaiveDate) -> Result<(), InputError> {
+    if amount.amount.abs() > MAX_AMOUNT {
+        return Err(InputError::OutOfRange {
+            service: service.to_owned(),
+            date,
+            amount: amount.amount,
+        });
+    }
     // A zero amount may come back with an empty unit; only a real non-USD currency is an error.
     if amount.unit == "USD" || amount.amount.is_zero() {
         Ok(())
@@ -647,6 +667,15 @@ mod tests {
             .unit = "EUR".into();
         let err = DailyCostTable::from_pages(&[page], "UnblendedCost").unwrap_err();
         assert!(matches!(err, InputError::NotUsd { .. }), "{err}");
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000_000_i64));
+        let mut page = page_with_env();
+        page.results_by_time[0].groups[0]
+            .metrics
+            .get_mut("UnblendedCost")
+            .unwrap()
+            .amount = Decimal::MAX;
+        let err = DailyCostTable::from_pages(&[page], "UnblendedCost").unwrap_err();
+        assert!(matches!(err, InputError::OutOfRange { .. }), "{err}");
     }
 
     #[test]

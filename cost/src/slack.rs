@@ -308,7 +308,9 @@ fn list_sections(title: &str, lines: &[String], code: bool) -> Vec<Block> {
         return Vec::new();
     }
     let (open, close) = if code { ("```\n", "\n```") } else { ("", "") };
-    let budget = limits::SECTION_TEXT - title.chars().count() - open.len() - close.len() - 4;
+    let budget = limits::SECTION_TEXT
+        .saturating_sub(title.chars().count() + open.len() + close.len() + 4)
+        .max(300);
     let mut blocks = Vec::new();
     let mut chunk: Vec<String> = Vec::new();
     let mut len = 0;
