@@ -5,9 +5,12 @@
 //! - [`model`]: the API input structs (the contract with `governance`).
 //! - [`spec`] and [`composite`]: typed builders; composite rules with cycle detection.
 //! - [`validate`]: the API's rules, checked offline.
+//! - [`catalogue`]: the alarms of a platform spec, with [`runbook`]s for critical ones.
 
+pub mod catalogue;
 pub mod composite;
 pub mod model;
+pub mod runbook;
 pub mod spec;
 pub mod validate;
 

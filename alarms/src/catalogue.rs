@@ -1,0 +1,1168 @@
+//! The alarm catalogue generated from a platform spec, with the seed design's thresholds.
+//!
+//! Names are `{platform}-{env}-{resource}-{signal}-{severity}`. Critical alarms go to
+//! `notifications.sns_critical_topic_arn` (on-call), warnings to `sns_warning_topic_arn` (Slack); both
+//! notify on ALARM and on OK. Every critical alarm carries a runbook: its summary and link are in the
+//! description (≤ 1,024 characters).
+//!
+//! | resource | signal | severity | condition |
+//! |---|---|---|---|
+//! | HTTP API | `5xx-rate` | critical | 100·5xx/Count > 5 % in 5 of 5 minutes |
+//! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5 |
+//! | function | `error-rate` | critical (tier critical) or warning | IF(errors > 10, 100·errors/invocations) > 10 % in 5 of 5 min |
+//! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min |
+//! | Rust function | `cold-start-rate` | warning | 100·ColdStart/Invocations > 20 % in 3 of 3 five-minute periods (≥ 10 invocations) |
+//! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) |
+//! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods |
+//! | DLQ | `depth` | critical | visible messages > 10 |
+//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes |
+//! | table, GSI | `throttles` | warning | any throttle event in 5 minutes |
+//! | budget | `spend-150pct` / `-120pct` / `-80pct` | critical / warning / warning | EstimatedCharges (month to date) above the share of the limit |
+//! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min |
+//! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens above the anomaly band (width 3) 3 of 3 hours |
+//! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods |
+//! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods |
+
+use crate::composite::{AlarmRule, CompositeAlarm, CycleError, find_cycle};
+use crate::model::{Alarm, PutCompositeAlarmInput, Tag, TreatMissingData, alarm_arn};
+use crate::runbook::{Runbook, RunbookLinks};
+use crate::spec::{MathInput, MetricAlarm, MetricRef};
+use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
+use dashboards::stats::Stat;
+use platform_spec::{FunctionSpec, PlatformSpec, Tier};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use telemetry::catalogue::{DimensionKey, MetricName};
+
+/// Who an alarm notifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Pages on-call (critical SNS topic).
+    Critical,
+    /// Goes to Slack (warning SNS topic).
+    Warning,
+}
+
+impl Severity {
+    /// `critical` or `warning`, the last part of the alarm name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::Warning => "warning",
+        }
+    }
+
+    /// The severity an alarm name ends with, if it follows the naming scheme.
+    #[must_use]
+    pub fn from_alarm_name(name: &str) -> Option<Self> {
+        if name.ends_with("-critical") {
+            Some(Self::Critical)
+        } else if name.ends_with("-warning") {
+            Some(Self::Warning)
+        } else {
+            None
+        }
+    }
+}
+
+/// One generated alarm and what the shell and the reports need to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmDefinition {
+    /// Severity (also the name's suffix).
+    pub severity: Severity,
+    /// Resource part of the name (`fn-cards-get`, `api`, `table-data`).
+    pub resource: String,
+    /// Signal part of the name (`error-rate`).
+    pub signal: String,
+    /// The runbook (always present for critical alarms).
+    pub runbook: Option<Runbook>,
+    /// Whether it has actions; inputs of a composite do not, so on-call is paged once.
+    pub notifies: bool,
+    /// Lambda function names whose faulting traces are the evidence when it fires.
+    pub trace_services: Vec<String>,
+    /// The `Put*` input.
+    pub alarm: Alarm,
+}
+
+impl AlarmDefinition {
+    /// The alarm name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.alarm.name()
+    }
+}
+
+/// Knobs of the generated catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueOptions {
+    /// Value of the `service` dimension on CollectIQ's custom metrics.
+    pub service: String,
+    /// Where runbook links point.
+    pub runbook_links: RunbookLinks,
+    /// Fewer invocations than this in 5 minutes never count as a high cold-start rate (low traffic
+    /// makes every start cold).
+    pub min_cold_start_invocations: u32,
+}
+
+impl CatalogueOptions {
+    /// `service` = the platform name, repo-relative runbook links, 10 invocations.
+    #[must_use]
+    pub fn for_spec(spec: &PlatformSpec) -> Self {
+        Self {
+            service: spec.platform.name.clone(),
+            runbook_links: RunbookLinks::RepoRelative,
+            min_cold_start_invocations: 10,
+        }
+    }
+}
+
+/// Why the catalogue could not be generated (a bug or a spec CloudWatch cannot express).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CatalogueError {
+    /// A generated alarm breaks an API rule.
+    #[error(transparent)]
+    Invalid(#[from] AlarmValidationErrors),
+    /// Composite alarms reference each other in a cycle.
+    #[error(transparent)]
+    Cycle(#[from] CycleError),
+    /// Two alarms got the same name.
+    #[error("two alarms are named {0}")]
+    DuplicateName(String),
+}
+
+/// The generated alarms of one platform environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalogue {
+    /// The alarms, in generation order.
+    pub alarms: Vec<AlarmDefinition>,
+    /// What was left out and why (e.g. billing alarms outside us-east-1).
+    pub notes: Vec<String>,
+}
+
+impl Catalogue {
+    /// The `Put*` inputs, for [`crate::plan::plan_alarms`].
+    #[must_use]
+    pub fn inputs(&self) -> Vec<Alarm> {
+        self.alarms.iter().map(|d| d.alarm.clone()).collect()
+    }
+
+    /// The definition named `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&AlarmDefinition> {
+        self.alarms.iter().find(|d| d.name() == name)
+    }
+
+    /// ARNs of the alarms that notify, critical first (for the overview dashboard's alarm widget).
+    #[must_use]
+    pub fn notifying_arns(&self, region: &str, account_id: &str) -> Vec<String> {
+        let mut defs: Vec<&AlarmDefinition> = self.alarms.iter().filter(|d| d.notifies).collect();
+        defs.sort_by_key(|d| d.severity);
+        defs.iter()
+            .map(|d| alarm_arn(region, account_id, d.name()))
+            .collect()
+    }
+}
+
+const BILLING_REGION: &str = "us-east-1";
+
+struct Gen<'a> {
+    spec: &'a PlatformSpec,
+    opts: &'a CatalogueOptions,
+    prefix: String,
+    out: Vec<AlarmDefinition>,
+    notes: Vec<String>,
+}
+
+struct Meta {
+    severity: Severity,
+    resource: String,
+    signal: String,
+    runbook: Option<Runbook>,
+    trace_services: Vec<String>,
+    what: String,
+}
+
+fn meta(severity: Severity, resource: &str, signal: &str, runbook: Option<Runbook>, what: String) -> Meta {
+    Meta {
+        severity,
+        resource: resource.to_owned(),
+        signal: signal.to_owned(),
+        runbook,
+        trace_services: Vec::new(),
+        what,
+    }
+}
+
+/// `{what}` + the runbook summary and link, cut to fit 1,024 characters (the summary is shortened,
+/// never the link).
+#[must_use]
+pub fn describe(what: &str, runbook: Option<Runbook>, links: &RunbookLinks) -> String {
+    let Some(r) = runbook else {
+        return truncate(what, MAX_DESCRIPTION_CHARS);
+    };
+    let link = links.link(r);
+    let label = "\nRunbook: ";
+    let fixed = what.chars().count() + label.len() + 1 + link.chars().count();
+    let text = if fixed <= MAX_DESCRIPTION_CHARS {
+        let summary = truncate(r.summary(), MAX_DESCRIPTION_CHARS - fixed);
+        format!("{what}{label}{summary}\n{link}")
+    } else {
+        // A very long link: keep the link, shorten what fired.
+        let room = MAX_DESCRIPTION_CHARS.saturating_sub(label.len() + 1 + link.chars().count());
+        format!("{}{label}\n{link}", truncate(what, room))
+    };
+    truncate(&text, MAX_DESCRIPTION_CHARS)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else if max == 0 {
+        String::new()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+impl Gen<'_> {
+    fn short(&self, name: &str) -> String {
+        slug(name.strip_prefix(&format!("{}-", self.prefix)).unwrap_or(name))
+    }
+
+    fn name(&self, m: &Meta) -> String {
+        format!(
+            "{}-{}-{}-{}",
+            self.prefix,
+            m.resource,
+            m.signal,
+            m.severity.as_str()
+        )
+    }
+
+    fn topic(&self, s: Severity) -> String {
+        match s {
+            Severity::Critical => self.spec.notifications.sns_critical_topic_arn.clone(),
+            Severity::Warning => self.spec.notifications.sns_warning_topic_arn.clone(),
+        }
+    }
+
+    fn tags(&self, s: Severity) -> Vec<Tag> {
+        vec![
+            Tag {
+                key: "ManagedBy".into(),
+                value: "collectiq-ops".into(),
+            },
+            Tag {
+                key: "Platform".into(),
+                value: self.prefix.clone(),
+            },
+            Tag {
+                key: "Severity".into(),
+                value: s.as_str().into(),
+            },
+        ]
+    }
+
+    fn push(
+        &mut self,
+        m: Meta,
+        notifies: bool,
+        build: impl FnOnce(String) -> MetricAlarm,
+    ) -> Result<String, CatalogueError> {
+        let name = self.name(&m);
+        let actions = if notifies {
+            vec![self.topic(m.severity)]
+        } else {
+            Vec::new()
+        };
+        let input = build(name.clone())
+            .with_description(describe(&m.what, m.runbook, &self.opts.runbook_links))
+            .with_alarm_actions(actions.clone())
+            .with_ok_actions(actions)
+            .with_tags(self.tags(m.severity))
+            .build()?;
+        self.out.push(AlarmDefinition {
+            severity: m.severity,
+            resource: m.resource,
+            signal: m.signal,
+            runbook: m.runbook,
+            notifies,
+            trace_services: m.trace_services,
+            alarm: Alarm::Metric(input),
+        });
+        Ok(name)
+    }
+
+    fn push_composite(&mut self, m: Meta, rule: AlarmRule) -> Result<(), CatalogueError> {
+        let name = self.name(&m);
+        let topic = vec![self.topic(m.severity)];
+        let input: PutCompositeAlarmInput = CompositeAlarm::new(name, rule)
+            .with_description(describe(&m.what, m.runbook, &self.opts.runbook_links))
+            .with_alarm_actions(topic.clone())
+            .with_ok_actions(topic)
+            .with_tags(self.tags(m.severity))
+            .build()?;
+        self.out.push(AlarmDefinition {
+            severity: m.severity,
+            resource: m.resource,
+            signal: m.signal,
+            runbook: m.runbook,
+            notifies: true,
+            trace_services: m.trace_services,
+            alarm: Alarm::Composite(input),
+        });
+        Ok(())
+    }
+
+    fn apis(&mut self) -> Result<(), CatalogueError> {
+        for api in &self.spec.http_apis {
+            let resource = self.short(&api.name);
+            let m = |n: &str| {
+                MetricRef::aws("AWS/ApiGateway", n)
+                    .with_dimension("ApiId", &api.id)
+                    .with_dimension("Stage", &api.stage)
+            };
+            let mut fns: Vec<String> = api
+                .routes
+                .iter()
+                .filter_map(|r| self.spec.function(&r.function))
+                .map(|f| f.name.clone())
+                .collect();
+            fns.sort();
+            fns.dedup();
+            let mut crit = meta(
+                Severity::Critical,
+                &resource,
+                "5xx-rate",
+                Some(Runbook::Api5xx),
+                format!(
+                    "HTTP API {} ({}): more than 5 % of requests returned 5xx for 5 minutes.",
+                    api.name, api.id
+                ),
+            );
+            crit.trace_services = fns.clone();
+            self.push(crit, true, |name| {
+                MetricAlarm::math(
+                    name,
+                    vec![
+                        MathInput::new("errors", m("5xx"), Stat::Sum),
+                        MathInput::new("requests", m("Count"), Stat::Sum),
+                    ],
+                    "IF(requests > 0, 100 * errors / requests, 0)",
+                    "5xx rate (%)",
+                    60,
+                )
+                .above(5.0)
+                .evaluate(5, 5)
+                .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            for (signal, p, threshold, n) in [
+                ("latency-p95", 95.0, 1_000.0, 10),
+                ("latency-p99", 99.0, 5_000.0, 5),
+            ] {
+                let mut w = meta(
+                    Severity::Warning,
+                    &resource,
+                    signal,
+                    None,
+                    format!(
+                        "HTTP API {}: p{p} latency above {threshold} ms for {n} minutes.",
+                        api.name
+                    ),
+                );
+                w.trace_services = fns.clone();
+                self.push(w, true, |name| {
+                    MetricAlarm::new(name, m("Latency"), Stat::Percentile(p), 60)
+                        .above(threshold)
+                        .evaluate(n, n)
+                        .treat_missing(TreatMissingData::NotBreaching)
+                        .ignore_low_sample_count()
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn functions(&mut self) -> Result<(), CatalogueError> {
+        for f in &self.spec.functions {
+            let resource = format!("fn-{}", slug(&f.id));
+            let m = |n: &str| MetricRef::aws("AWS/Lambda", n).with_dimension("FunctionName", &f.name);
+            let severity = if f.tier == Tier::Critical {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            let mut e = meta(
+                severity,
+                &resource,
+                "error-rate",
+                Some(Runbook::LambdaErrors),
+                format!(
+                    "Lambda {}: error rate above 10 % with more than 10 errors a minute, for 5 minutes.",
+                    f.name
+                ),
+            );
+            e.trace_services = vec![f.name.clone()];
+            self.push(e, true, |name| {
+                MetricAlarm::math(
+                    name,
+                    vec![
+                        MathInput::new("errors", m("Errors"), Stat::Sum),
+                        MathInput::new("invocations", m("Invocations"), Stat::Sum),
+                    ],
+                    "IF(errors > 10, 100 * errors / invocations, 0)",
+                    "error rate (%)",
+                    60,
+                )
+                .above(10.0)
+                .evaluate(5, 5)
+                .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            let limit_ms = f64::from(f.timeout_s) * 1_000.0 * 0.9;
+            let mut d = meta(
+                Severity::Warning,
+                &resource,
+                "duration-near-timeout",
+                None,
+                format!(
+                    "Lambda {}: an invocation took more than 90 % of its {} s timeout in 3 of 5 minutes.",
+                    f.name, f.timeout_s
+                ),
+            );
+            d.trace_services = vec![f.name.clone()];
+            self.push(d, true, |name| {
+                MetricAlarm::new(name, m("Duration"), Stat::Maximum, 60)
+                    .above(limit_ms)
+                    .evaluate(3, 5)
+                    .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            if links_telemetry(f) {
+                self.cold_start(f, &resource)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn cold_start(&mut self, f: &FunctionSpec, resource: &str) -> Result<(), CatalogueError> {
+        let min = self.opts.min_cold_start_invocations;
+        let cold = MetricRef::custom(MetricName::ColdStart)
+            .with_custom_dimension(DimensionKey::Service, &self.opts.service)
+            .with_custom_dimension(DimensionKey::FunctionName, &f.name);
+        let inv = MetricRef::aws("AWS/Lambda", "Invocations").with_dimension("FunctionName", &f.name);
+        let w = meta(
+            Severity::Warning,
+            resource,
+            "cold-start-rate",
+            None,
+            format!(
+                "Lambda {}: more than 20 % of invocations were cold starts in 3 of 3 five-minute periods.",
+                f.name
+            ),
+        );
+        self.push(w, true, |name| {
+            MetricAlarm::math(
+                name,
+                vec![
+                    MathInput::new("cold", cold, Stat::Sum),
+                    MathInput::new("invocations", inv, Stat::Sum),
+                ],
+                format!("IF(invocations >= {min}, 100 * FILL(cold, 0) / invocations, 0)"),
+                "cold-start rate (%)",
+                300,
+            )
+            .above(20.0)
+            .evaluate(3, 3)
+            .treat_missing(TreatMissingData::NotBreaching)
+        })?;
+        Ok(())
+    }
+
+    fn state_machines(&mut self) -> Result<(), CatalogueError> {
+        for sm in &self.spec.state_machines {
+            let resource = self.short(&sm.name);
+            let m = |n: &str| MetricRef::aws("AWS/States", n).with_dimension("StateMachineArn", &sm.arn);
+            let tasks: Vec<String> = sm
+                .tasks
+                .iter()
+                .filter_map(|t| self.spec.function(t))
+                .map(|f| f.name.clone())
+                .collect();
+            let mut failed = meta(
+                Severity::Critical,
+                &resource,
+                "failed-executions",
+                Some(Runbook::StepFunctionsFailures),
+                format!(
+                    "Input of {}-{resource}-failures-critical (no actions): more than 10 failed executions of {} in 15 minutes.",
+                    self.prefix, sm.name
+                ),
+            );
+            failed.trace_services = tasks.clone();
+            let a = self.push(failed, false, |name| {
+                MetricAlarm::new(name, m("ExecutionsFailed"), Stat::Sum, 900)
+                    .above(10.0)
+                    .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            let mut rate = meta(
+                Severity::Critical,
+                &resource,
+                "failure-rate",
+                Some(Runbook::StepFunctionsFailures),
+                format!(
+                    "Input of {}-{resource}-failures-critical (no actions): more than 10 % of {} executions failed in 15 minutes.",
+                    self.prefix, sm.name
+                ),
+            );
+            rate.trace_services = tasks.clone();
+            let b = self.push(rate, false, |name| {
+                MetricAlarm::math(
+                    name,
+                    vec![
+                        MathInput::new("failed", m("ExecutionsFailed"), Stat::Sum),
+                        MathInput::new("started", m("ExecutionsStarted"), Stat::Sum),
+                    ],
+                    "IF(started > 0, 100 * failed / started, 0)",
+                    "failure rate (%)",
+                    900,
+                )
+                .above(10.0)
+                .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            let mut comp = meta(
+                Severity::Critical,
+                &resource,
+                "failures",
+                Some(Runbook::StepFunctionsFailures),
+                format!(
+                    "Step Functions {}: more than 10 failed executions or more than 10 % failed in 15 minutes.",
+                    sm.name
+                ),
+            );
+            comp.trace_services = tasks.clone();
+            self.push_composite(comp, AlarmRule::alarm(a).or(AlarmRule::alarm(b)))?;
+            let expected_ms = f64::from(sm.expected_duration_s) * 1_000.0;
+            let mut d = meta(
+                Severity::Warning,
+                &resource,
+                "duration-p90",
+                None,
+                format!(
+                    "Step Functions {}: p90 execution time above {} s in 3 of 3 five-minute periods.",
+                    sm.name, sm.expected_duration_s
+                ),
+            );
+            d.trace_services = tasks;
+            self.push(d, true, |name| {
+                MetricAlarm::new(name, m("ExecutionTime"), Stat::Percentile(90.0), 300)
+                    .above(expected_ms)
+                    .evaluate(3, 3)
+                    .treat_missing(TreatMissingData::NotBreaching)
+                    .ignore_low_sample_count()
+            })?;
+        }
+        Ok(())
+    }
+
+    fn dlqs(&mut self) -> Result<(), CatalogueError> {
+        for q in self.spec.dlqs() {
+            let resource = self.short(&q.name);
+            let c = meta(
+                Severity::Critical,
+                &resource,
+                "depth",
+                Some(Runbook::DlqDepth),
+                format!("SQS dead-letter queue {}: more than 10 messages waiting.", q.name),
+            );
+            self.push(c, true, |name| {
+                MetricAlarm::new(
+                    name,
+                    MetricRef::aws("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+                        .with_dimension("QueueName", &q.name),
+                    Stat::Maximum,
+                    60,
+                )
+                .above(10.0)
+                .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn tables(&mut self) -> Result<(), CatalogueError> {
+        for t in &self.spec.tables {
+            let resource = format!("table-{}", self.short(&t.name));
+            let throttle_inputs = |gsi: Option<&str>| {
+                let m = |n: &str| {
+                    let r = MetricRef::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+                    match gsi {
+                        Some(g) => r.with_dimension("GlobalSecondaryIndexName", g),
+                        None => r,
+                    }
+                };
+                vec![
+                    MathInput::new("reads", m("ReadThrottleEvents"), Stat::Sum),
+                    MathInput::new("writes", m("WriteThrottleEvents"), Stat::Sum),
+                ]
+            };
+            let c = meta(
+                Severity::Critical,
+                &resource,
+                "throttling",
+                Some(Runbook::QuotaIncreases),
+                format!("DynamoDB table {}: requests throttled in 3 of 5 minutes.", t.name),
+            );
+            self.push(c, true, |name| {
+                MetricAlarm::math(
+                    name,
+                    throttle_inputs(None),
+                    "FILL(reads, 0) + FILL(writes, 0)",
+                    "throttle events",
+                    60,
+                )
+                .above(0.0)
+                .evaluate(3, 5)
+                .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            let w = meta(
+                Severity::Warning,
+                &resource,
+                "throttles",
+                Some(Runbook::QuotaIncreases),
+                format!(
+                    "DynamoDB table {}: throttle events in the last 5 minutes.",
+                    t.name
+                ),
+            );
+            self.push(w, true, |name| {
+                MetricAlarm::math(
+                    name,
+                    throttle_inputs(None),
+                    "FILL(reads, 0) + FILL(writes, 0)",
+                    "throttle events",
+                    300,
+                )
+                .above(0.0)
+                .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            for g in &t.gsis {
+                let w = meta(
+                    Severity::Warning,
+                    &format!("{resource}-{}", slug(&g.name)),
+                    "throttles",
+                    Some(Runbook::QuotaIncreases),
+                    format!(
+                        "DynamoDB index {} of {}: throttle events in the last 5 minutes (a throttled GSI throttles the table's writes).",
+                        g.name, t.name
+                    ),
+                );
+                self.push(w, true, |name| {
+                    MetricAlarm::math(
+                        name,
+                        throttle_inputs(Some(&g.name)),
+                        "FILL(reads, 0) + FILL(writes, 0)",
+                        "throttle events",
+                        300,
+                    )
+                    .above(0.0)
+                    .treat_missing(TreatMissingData::NotBreaching)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn budgets(&mut self) -> Result<(), CatalogueError> {
+        if self.spec.budgets.is_empty() {
+            return Ok(());
+        }
+        if self.spec.platform.region != BILLING_REGION {
+            self.notes.push(format!(
+                "billing alarms skipped: AWS/Billing metrics exist only in {BILLING_REGION}, the platform is in {}",
+                self.spec.platform.region
+            ));
+            return Ok(());
+        }
+        for b in &self.spec.budgets {
+            let resource = format!("budget-{}", self.short(&b.name));
+            let limit: f64 = b.limit_usd.to_string().parse().unwrap_or(0.0);
+            for (pct, severity, runbook) in [
+                (150u32, Severity::Critical, Some(Runbook::CostOverBudget)),
+                (120, Severity::Warning, Some(Runbook::CostOverBudget)),
+                (80, Severity::Warning, None),
+            ] {
+                let threshold = limit * f64::from(pct) / 100.0;
+                let what = format!(
+                    "Month-to-date AWS charges (account-wide EstimatedCharges) above {pct} % of budget {} (${threshold:.2} of ${limit:.2}).",
+                    b.name
+                );
+                let m = meta(severity, &resource, &format!("spend-{pct}pct"), runbook, what);
+                self.push(m, true, |name| {
+                    MetricAlarm::new(
+                        name,
+                        MetricRef::aws("AWS/Billing", "EstimatedCharges").with_dimension("Currency", "USD"),
+                        Stat::Maximum,
+                        21_600,
+                    )
+                    .above(threshold)
+                    .treat_missing(TreatMissingData::Ignore)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn bedrock(&mut self) -> Result<(), CatalogueError> {
+        for model in &self.spec.bedrock_models {
+            let resource = format!("bedrock-{}", slug(&model.id));
+            let m = |n: &str| MetricRef::aws("AWS/Bedrock", n).with_dimension("ModelId", &model.id);
+            let t = meta(
+                Severity::Warning,
+                &resource,
+                "throttles",
+                Some(Runbook::QuotaIncreases),
+                format!(
+                    "Bedrock {} ({}): invocations throttled in 3 of 5 minutes (throttles are not counted in Invocations).",
+                    model.label, model.id
+                ),
+            );
+            self.push(t, true, |name| {
+                MetricAlarm::new(name, m("InvocationThrottles"), Stat::Sum, 60)
+                    .above(0.0)
+                    .evaluate(3, 5)
+                    .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            let a = meta(
+                Severity::Warning,
+                &resource,
+                "input-tokens-anomaly",
+                None,
+                format!(
+                    "Bedrock {}: hourly input tokens above the expected band for 3 hours (cost driver).",
+                    model.label
+                ),
+            );
+            self.push(a, true, |name| {
+                MetricAlarm::anomaly(name, m("InputTokenCount"), Stat::Sum, 3_600, 3.0)
+                    .evaluate(3, 3)
+                    .treat_missing(TreatMissingData::Ignore)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn ecs(&mut self) -> Result<(), CatalogueError> {
+        for svc in &self.spec.ecs_services {
+            let resource = format!("ecs-{}", slug(&svc.service));
+            let m = |n: &str| {
+                MetricRef::aws("AWS/ECS", n)
+                    .with_dimension("ClusterName", &svc.cluster)
+                    .with_dimension("ServiceName", &svc.service)
+            };
+            for (signal, metric) in [("cpu", "CPUUtilization"), ("memory", "MemoryUtilization")] {
+                let w = meta(
+                    Severity::Warning,
+                    &resource,
+                    signal,
+                    None,
+                    format!(
+                        "ECS {}/{}: average {metric} above 80 % for 15 minutes.",
+                        svc.cluster, svc.service
+                    ),
+                );
+                self.push(w, true, |name| {
+                    MetricAlarm::new(name, m(metric), Stat::Average, 300)
+                        .above(80.0)
+                        .evaluate(3, 3)
+                        .treat_missing(TreatMissingData::Breaching)
+                })?;
+            }
+            if let Some(lb) = &svc.load_balancer {
+                let tg = |n: &str| {
+                    MetricRef::aws("AWS/ApplicationELB", n)
+                        .with_dimension("LoadBalancer", &lb.arn_suffix)
+                        .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+                };
+                let e = meta(
+                    Severity::Warning,
+                    &resource,
+                    "5xx-rate",
+                    None,
+                    format!(
+                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes.",
+                        svc.service
+                    ),
+                );
+                self.push(e, true, |name| {
+                    MetricAlarm::math(
+                        name,
+                        vec![
+                            MathInput::new("errors", tg("HTTPCode_Target_5XX_Count"), Stat::Sum),
+                            MathInput::new("requests", tg("RequestCount"), Stat::Sum),
+                        ],
+                        "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)",
+                        "5xx rate (%)",
+                        300,
+                    )
+                    .above(1.0)
+                    .evaluate(3, 3)
+                    .treat_missing(TreatMissingData::NotBreaching)
+                })?;
+                let l = meta(
+                    Severity::Warning,
+                    &resource,
+                    "latency-p95",
+                    None,
+                    format!(
+                        "ALB in front of {}: p95 response time above 1 s for 15 minutes.",
+                        svc.service
+                    ),
+                );
+                self.push(l, true, |name| {
+                    MetricAlarm::new(name, tg("TargetResponseTime"), Stat::Percentile(95.0), 300)
+                        .above(1.0)
+                        .evaluate(3, 3)
+                        .treat_missing(TreatMissingData::NotBreaching)
+                        .ignore_low_sample_count()
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a function links `telemetry` (Rust on a custom runtime) and so emits `ColdStart`.
+fn links_telemetry(f: &FunctionSpec) -> bool {
+    f.runtime.starts_with("provided")
+}
+
+/// Generates the catalogue for `spec`.
+///
+/// ```
+/// use alarms::catalogue::{catalogue_for, CatalogueOptions, Severity};
+/// let spec = platform_spec::load(std::path::Path::new(concat!(
+///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
+/// ))).unwrap();
+/// let cat = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
+/// let api = cat.get("collectiq-prod-api-5xx-rate-critical").unwrap();
+/// assert_eq!(api.severity, Severity::Critical);
+/// assert_eq!(api.alarm.alarm_actions(), [spec.notifications.sns_critical_topic_arn.clone()]);
+/// assert!(cat.alarms.iter().filter(|d| d.severity == Severity::Critical).all(|d| d.runbook.is_some()));
+/// ```
+///
+/// # Errors
+/// [`CatalogueError`] if a generated alarm breaks an API rule — a bug the tests catch for every shipped
+/// spec.
+pub fn catalogue_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Catalogue, CatalogueError> {
+    let mut g = Gen {
+        spec,
+        opts,
+        prefix: spec.managed_prefix(),
+        out: Vec::new(),
+        notes: Vec::new(),
+    };
+    g.apis()?;
+    g.functions()?;
+    g.state_machines()?;
+    g.dlqs()?;
+    g.tables()?;
+    g.bedrock()?;
+    g.ecs()?;
+    g.budgets()?;
+    let mut seen = BTreeSet::new();
+    for d in &g.out {
+        if !seen.insert(d.name().to_owned()) {
+            return Err(CatalogueError::DuplicateName(d.name().to_owned()));
+        }
+    }
+    let composites: Vec<PutCompositeAlarmInput> = g
+        .out
+        .iter()
+        .filter_map(|d| match &d.alarm {
+            Alarm::Composite(c) => Some(c.clone()),
+            Alarm::Metric(_) => None,
+        })
+        .collect();
+    find_cycle(&composites)?;
+    Ok(Catalogue {
+        alarms: g.out,
+        notes: g.notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::composite::rule_children;
+    use crate::model::{ComparisonOperator, PutMetricAlarmInput};
+    use std::path::Path;
+
+    fn spec(name: &str) -> PlatformSpec {
+        platform_spec::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/platforms/{name}.toml")),
+        )
+        .unwrap()
+    }
+
+    fn cat(name: &str) -> Catalogue {
+        let s = spec(name);
+        catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap()
+    }
+
+    fn metric<'a>(c: &'a Catalogue, name: &str) -> &'a PutMetricAlarmInput {
+        match &c.get(name).unwrap_or_else(|| panic!("no {name}")).alarm {
+            Alarm::Metric(m) => m,
+            Alarm::Composite(_) => panic!("{name} is composite"),
+        }
+    }
+
+    #[test]
+    fn every_shipped_spec_generates_a_valid_catalogue() {
+        for name in [
+            "collectiq-prod",
+            "collectiq-dev",
+            "backoffice-dev",
+            "budgetbuddy-prod",
+        ] {
+            let c = cat(name);
+            assert!(!c.alarms.is_empty());
+            for d in &c.alarms {
+                assert!(d.name().starts_with(&format!("{name}-")));
+                assert!(d.name().ends_with(&format!("-{}", d.severity.as_str())));
+                assert_eq!(
+                    d.name(),
+                    format!("{name}-{}-{}-{}", d.resource, d.signal, d.severity.as_str())
+                );
+                let desc = d.alarm.description().unwrap();
+                assert!(desc.chars().count() <= 1024);
+                if d.severity == Severity::Critical {
+                    let r = d.runbook.unwrap();
+                    assert!(
+                        desc.ends_with(&format!("alarms/runbooks/{}", r.file_name())),
+                        "{desc}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn collectiq_prod_counts() {
+        let c = cat("collectiq-prod");
+        let count = |s: Severity| c.alarms.iter().filter(|d| d.severity == s).count();
+        // critical: api 5xx, 11 critical-tier functions, sfn 2 inputs + composite, 2 DLQs, table throttling, budget 150 %
+        assert_eq!(count(Severity::Critical), 1 + 11 + 3 + 2 + 1 + 1);
+        // warning: api p95+p99, error-handler errors, 12 duration, 12 cold start, sfn duration,
+        // table + 2 GSI throttles, bedrock throttles + anomaly, budget 120 % + 80 %
+        assert_eq!(count(Severity::Warning), 2 + 1 + 12 + 12 + 1 + 3 + 2 + 2);
+        assert!(c.notes.is_empty());
+    }
+
+    #[test]
+    fn routing_by_severity() {
+        let s = spec("collectiq-prod");
+        let c = cat("collectiq-prod");
+        for d in &c.alarms {
+            let expected = match (d.notifies, d.severity) {
+                (false, _) => vec![],
+                (true, Severity::Critical) => vec![s.notifications.sns_critical_topic_arn.clone()],
+                (true, Severity::Warning) => vec![s.notifications.sns_warning_topic_arn.clone()],
+            };
+            assert_eq!(d.alarm.alarm_actions(), expected.as_slice(), "{}", d.name());
+        }
+        assert_eq!(
+            c.notifying_arns("us-east-1", "123456789012").len(),
+            c.alarms.iter().filter(|d| d.notifies).count()
+        );
+    }
+
+    #[test]
+    fn api_5xx_alarm_is_rate_math_on_http_api_metrics() {
+        let c = cat("collectiq-prod");
+        let a = metric(&c, "collectiq-prod-api-5xx-rate-critical");
+        assert_eq!(a.threshold, Some(5.0));
+        assert_eq!((a.datapoints_to_alarm, a.evaluation_periods), (Some(5), 5));
+        let names: Vec<&str> = a
+            .metrics
+            .iter()
+            .filter_map(|q| q.metric_stat.as_ref())
+            .map(|s| s.metric.metric_name.as_str())
+            .collect();
+        assert_eq!(names, ["5xx", "Count"]);
+        let def = c.get("collectiq-prod-api-5xx-rate-critical").unwrap();
+        assert_eq!(def.trace_services.len(), 7);
+        insta::assert_json_snapshot!("collectiq-prod-api-5xx-rate-critical", a);
+    }
+
+    #[test]
+    fn lambda_alarms_follow_tier_and_timeout() {
+        let c = cat("collectiq-prod");
+        let e = metric(&c, "collectiq-prod-fn-cards-get-error-rate-critical");
+        assert_eq!(
+            e.metrics[2].expression.as_deref(),
+            Some("IF(errors > 10, 100 * errors / invocations, 0)")
+        );
+        assert!(
+            c.get("collectiq-prod-fn-error-handler-error-rate-warning")
+                .is_some()
+        );
+        let d = metric(
+            &c,
+            "collectiq-prod-fn-pricing-agent-duration-near-timeout-warning",
+        );
+        assert_eq!(d.threshold, Some(108_000.0)); // 90 % of 120 s
+        let cs = metric(&c, "collectiq-prod-fn-healthz-cold-start-rate-warning");
+        let cold = cs.metrics[0].metric_stat.as_ref().unwrap();
+        assert_eq!(cold.metric.namespace, "CollectIQ");
+        assert_eq!(cold.metric.dimensions[0].value, "collectiq");
+        insta::assert_json_snapshot!("collectiq-prod-fn-cards-get-error-rate-critical", e);
+    }
+
+    #[test]
+    fn step_functions_composite_pages_once() {
+        let c = cat("collectiq-prod");
+        let comp = match &c.get("collectiq-prod-valuation-failures-critical").unwrap().alarm {
+            Alarm::Composite(x) => x.clone(),
+            Alarm::Metric(_) => panic!(),
+        };
+        let children = rule_children(&comp.alarm_rule);
+        assert_eq!(
+            children.into_iter().collect::<Vec<_>>(),
+            [
+                "collectiq-prod-valuation-failed-executions-critical",
+                "collectiq-prod-valuation-failure-rate-critical"
+            ]
+        );
+        for child in [
+            "collectiq-prod-valuation-failed-executions-critical",
+            "collectiq-prod-valuation-failure-rate-critical",
+        ] {
+            assert!(!c.get(child).unwrap().notifies);
+            assert!(metric(&c, child).alarm_actions.is_empty());
+        }
+        let p90 = metric(&c, "collectiq-prod-valuation-duration-p90-warning");
+        assert_eq!(p90.extended_statistic.as_deref(), Some("p90"));
+        assert_eq!(p90.threshold, Some(30_000.0));
+        insta::assert_json_snapshot!("collectiq-prod-valuation-failures-critical", comp);
+    }
+
+    #[test]
+    fn data_and_cost_alarms() {
+        let c = cat("collectiq-prod");
+        let gsi = metric(&c, "collectiq-prod-table-data-gsi1-throttles-warning");
+        let dims = &gsi.metrics[0].metric_stat.as_ref().unwrap().metric.dimensions;
+        assert_eq!(dims[1].name, "GlobalSecondaryIndexName");
+        assert_eq!(
+            metric(&c, "collectiq-prod-valuation-dlq-depth-critical").threshold,
+            Some(10.0)
+        );
+        assert_eq!(
+            metric(&c, "collectiq-prod-budget-monthly-spend-150pct-critical").threshold,
+            Some(750.0)
+        );
+        assert_eq!(
+            metric(&c, "collectiq-prod-budget-monthly-spend-120pct-warning").threshold,
+            Some(600.0)
+        );
+        assert_eq!(
+            metric(&c, "collectiq-prod-budget-monthly-spend-80pct-warning").threshold,
+            Some(400.0)
+        );
+        let anomaly = metric(
+            &c,
+            "collectiq-prod-bedrock-anthropic-claude-3-5-sonnet-20240620-v1-0-input-tokens-anomaly-warning",
+        );
+        assert_eq!(
+            anomaly.comparison_operator,
+            ComparisonOperator::GreaterThanUpperThreshold
+        );
+    }
+
+    #[test]
+    fn backoffice_and_budgetbuddy() {
+        let b = cat("backoffice-dev");
+        // Python: no cold-start alarm from our catalogue; standard tier: warning.
+        assert!(b.get("backoffice-dev-fn-api-error-rate-warning").is_some());
+        assert!(b.alarms.iter().all(|d| d.signal != "cold-start-rate"));
+        assert!(
+            b.get("backoffice-dev-dev-backoffice-http-5xx-rate-critical")
+                .is_some()
+        );
+        let bb = cat("budgetbuddy-prod");
+        for n in [
+            "cpu-warning",
+            "memory-warning",
+            "5xx-rate-warning",
+            "latency-p95-warning",
+        ] {
+            assert!(
+                bb.get(&format!("budgetbuddy-prod-ecs-budgetbuddy-api-{n}"))
+                    .is_some(),
+                "{n}"
+            );
+        }
+        assert_eq!(
+            metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-api-latency-p95-warning").threshold,
+            Some(1.0)
+        );
+        insta::assert_json_snapshot!(
+            "budgetbuddy-prod-ecs-budgetbuddy-api-5xx-rate-warning",
+            metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-api-5xx-rate-warning")
+        );
+    }
+
+    #[test]
+    fn billing_alarms_need_us_east_1() {
+        let mut s = spec("collectiq-prod");
+        s.platform.region = "eu-west-1".into();
+        let c = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        assert!(c.alarms.iter().all(|d| !d.resource.starts_with("budget-")));
+        assert_eq!(c.notes.len(), 1);
+    }
+
+    #[test]
+    fn descriptions_fit_1024_even_with_a_long_base_url() {
+        let s = spec("collectiq-prod");
+        let opts = CatalogueOptions {
+            runbook_links: RunbookLinks::BaseUrl(format!("https://x.example/{}", "a".repeat(900))),
+            ..CatalogueOptions::for_spec(&s)
+        };
+        let c = catalogue_for(&s, &opts).unwrap();
+        for d in &c.alarms {
+            let desc = d.alarm.description().unwrap();
+            assert!(desc.chars().count() <= 1024, "{}", d.name());
+            if let Some(r) = d.runbook {
+                assert!(desc.ends_with(r.file_name()));
+            }
+        }
+    }
+
+    #[test]
+    fn slug_and_describe() {
+        assert_eq!(
+            slug("anthropic.claude-3-5-sonnet-20240620-v1:0"),
+            "anthropic-claude-3-5-sonnet-20240620-v1-0"
+        );
+        assert_eq!(slug("GSI1"), "gsi1");
+        let d = describe("What.", Some(Runbook::DlqDepth), &RunbookLinks::RepoRelative);
+        assert!(d.starts_with("What.\nRunbook: More than 10 messages"));
+        assert!(d.ends_with("\nalarms/runbooks/dlq-depth.md"));
+        assert_eq!(describe("x", None, &RunbookLinks::RepoRelative), "x");
+    }
+}
