@@ -21,7 +21,10 @@ pub struct HealthBody {
 /// ```
 #[must_use]
 pub fn health_body(now: DateTime<Utc>) -> HealthBody {
-    HealthBody { status: "ok", timestamp: now.to_rfc3339_opts(SecondsFormat::Millis, true) }
+    HealthBody {
+        status: "ok",
+        timestamp: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
 }
 
 #[cfg(test)]
@@ -31,6 +34,9 @@ mod tests {
     #[test]
     fn body_serializes_with_status_and_timestamp() {
         let v = serde_json::to_value(health_body(DateTime::UNIX_EPOCH)).unwrap();
-        assert_eq!(v, serde_json::json!({"status": "ok", "timestamp": "1970-01-01T00:00:00.000Z"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"status": "ok", "timestamp": "1970-01-01T00:00:00.000Z"})
+        );
     }
 }
