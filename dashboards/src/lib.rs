@@ -8,6 +8,20 @@
 //! - [`layout`]: the 24-column grid. [`paginate`]: numbered pages past the limits.
 //! - [`validate`]: CloudWatch's rules, incl. exact dimension sets from [`known_metrics`].
 //! - [`seed`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
+//! - [`plan`]: desired vs published dashboards → create/update/delete/unchanged and the $ delta.
+//!
+//! ```
+//! use dashboards::seed::{dashboards_for, SeedOptions};
+//! let spec = platform_spec::load(std::path::Path::new(concat!(
+//!     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
+//! ))).unwrap();
+//! let desired = dashboards_for(&spec, &SeedOptions::for_spec(&spec)).unwrap();
+//! for d in &desired {
+//!     dashboards::validate(d).unwrap();
+//! }
+//! let plan = dashboards::plan::plan_dashboards(&desired, &[], &spec.managed_prefix(), &Default::default());
+//! println!("{}", plan.render_text());
+//! ```
 //!
 
 pub mod builder;
@@ -15,6 +29,7 @@ pub mod known_metrics;
 pub mod layout;
 pub mod model;
 pub mod paginate;
+pub mod plan;
 pub mod seed;
 pub mod stats;
 pub mod validate;

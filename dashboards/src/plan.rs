@@ -1,0 +1,459 @@
+//! Dashboard plan, as a pure function: desired dashboards vs what is published → create / update /
+//! delete (only orphans under the managed prefix) / unchanged, with the monthly $ delta, rendered like
+//! `terraform plan`. The shell reads `ListDashboards` + `GetDashboard` and writes only the changes.
+//!
+//! Bodies are compared as parsed JSON values (key order and whitespace do not matter); a body read back
+//! from `GetDashboard` round-trips verbatim, so a second apply sees everything unchanged.
+
+use crate::model::{Dashboard, WidgetKind};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// CloudWatch dashboard pricing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardPricing {
+    /// Per custom dashboard per month (USD 3).
+    pub per_dashboard_usd: Decimal,
+    /// Dashboards per account that cost nothing (3).
+    pub free_dashboards: u32,
+}
+
+impl Default for DashboardPricing {
+    fn default() -> Self {
+        Self {
+            per_dashboard_usd: Decimal::from(3),
+            free_dashboards: 3,
+        }
+    }
+}
+
+impl DashboardPricing {
+    /// Monthly cost of an account holding `count` dashboards.
+    ///
+    /// ```
+    /// use dashboards::plan::DashboardPricing;
+    /// let p = DashboardPricing::default();
+    /// assert_eq!(p.monthly_cost(3), 0.into());
+    /// assert_eq!(p.monthly_cost(11), 24.into());
+    /// ```
+    #[must_use]
+    pub fn monthly_cost(&self, count: usize) -> Decimal {
+        let billable = count.saturating_sub(self.free_dashboards as usize);
+        self.per_dashboard_usd * Decimal::from(billable)
+    }
+}
+
+/// A dashboard as listed/read from the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedDashboard {
+    /// `DashboardName`.
+    pub name: String,
+    /// `DashboardBody` from `GetDashboard`; `None` for dashboards not fetched (outside the managed prefix).
+    pub body: Option<String>,
+}
+
+/// What the plan does with one dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DashboardAction {
+    /// `PutDashboard` a new one.
+    Create,
+    /// `PutDashboard` over a changed one.
+    Update,
+    /// `DeleteDashboards` an orphan under the managed prefix.
+    Delete,
+    /// Nothing to do.
+    Unchanged,
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardChange {
+    /// Dashboard name.
+    pub name: String,
+    /// Action.
+    pub action: DashboardAction,
+    /// What differs (updates), one line each.
+    pub details: Vec<String>,
+    /// The desired dashboard (create, update, unchanged).
+    pub desired: Option<Dashboard>,
+}
+
+/// The dashboard plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardPlan {
+    /// The managed prefix the plan was made for.
+    pub managed_prefix: String,
+    /// Changes, sorted by name.
+    pub changes: Vec<DashboardChange>,
+    /// Dashboards in the account before.
+    pub account_dashboards_before: usize,
+    /// Dashboards in the account after.
+    pub account_dashboards_after: usize,
+    /// Monthly dashboard cost of the account before.
+    pub monthly_before: Decimal,
+    /// Monthly dashboard cost of the account after.
+    pub monthly_after: Decimal,
+}
+
+impl DashboardPlan {
+    /// Monthly $ delta.
+    #[must_use]
+    pub fn monthly_delta(&self) -> Decimal {
+        self.monthly_after - self.monthly_before
+    }
+
+    /// How many changes of `action`.
+    #[must_use]
+    pub fn count(&self, action: DashboardAction) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    /// Dashboards to `PutDashboard` (creates and updates).
+    pub fn to_put(&self) -> impl Iterator<Item = &Dashboard> {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.action, DashboardAction::Create | DashboardAction::Update))
+            .filter_map(|c| c.desired.as_ref())
+    }
+
+    /// Names to `DeleteDashboards`.
+    #[must_use]
+    pub fn to_delete(&self) -> Vec<&str> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == DashboardAction::Delete)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    /// Whether applying the plan writes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.changes
+            .iter()
+            .all(|c| c.action == DashboardAction::Unchanged)
+    }
+
+    /// A `terraform plan`-like rendering.
+    #[must_use]
+    pub fn render_text(&self) -> String {
+        let mut s = format!("CloudWatch dashboards under {}-*\n", self.managed_prefix);
+        for c in &self.changes {
+            let (sign, word) = match c.action {
+                DashboardAction::Create => ('+', "create"),
+                DashboardAction::Update => ('~', "update"),
+                DashboardAction::Delete => ('-', "delete (orphan under the managed prefix)"),
+                DashboardAction::Unchanged => continue,
+            };
+            let _ = writeln!(s, "  {sign} {:<48} {word}", c.name);
+            for d in &c.details {
+                let _ = writeln!(s, "      {d}");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "Plan: {} to create, {} to update, {} to delete, {} unchanged. Dashboards: ${:.2}/mo -> ${:.2}/mo ({}${:.2}/mo).",
+            self.count(DashboardAction::Create),
+            self.count(DashboardAction::Update),
+            self.count(DashboardAction::Delete),
+            self.count(DashboardAction::Unchanged),
+            self.monthly_before,
+            self.monthly_after,
+            if self.monthly_delta().is_sign_negative() {
+                "-"
+            } else {
+                "+"
+            },
+            self.monthly_delta().abs(),
+        );
+        s
+    }
+}
+
+fn widget_title(w: &serde_json::Value) -> String {
+    w.pointer("/properties/title")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+        .or_else(|| {
+            w.pointer("/properties/markdown")
+                .and_then(|t| t.as_str())
+                .map(|m| m.lines().next().unwrap_or("").to_owned())
+        })
+        .unwrap_or_else(|| {
+            w.get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("widget")
+                .to_owned()
+        })
+}
+
+fn compact(v: Option<&serde_json::Value>) -> String {
+    v.map_or_else(|| "(none)".to_owned(), |v| v.to_string())
+}
+
+/// Lines describing how `published` differs from `desired`.
+fn diff(published: &serde_json::Value, desired: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let empty = serde_json::Map::new();
+    let (p, d) = (
+        published.as_object().unwrap_or(&empty),
+        desired.as_object().unwrap_or(&empty),
+    );
+    let mut keys: Vec<&String> = p.keys().chain(d.keys()).filter(|k| *k != "widgets").collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        if p.get(k) != d.get(k) {
+            out.push(format!("{k}: {} -> {}", compact(p.get(k)), compact(d.get(k))));
+        }
+    }
+    let none = Vec::new();
+    let pw = p.get("widgets").and_then(|w| w.as_array()).unwrap_or(&none);
+    let dw = d.get("widgets").and_then(|w| w.as_array()).unwrap_or(&none);
+    if pw.len() != dw.len() {
+        out.push(format!("widgets: {} -> {}", pw.len(), dw.len()));
+    }
+    let changed: Vec<String> = (0..pw.len().max(dw.len()))
+        .filter(|&i| pw.get(i) != dw.get(i))
+        .map(|i| {
+            format!(
+                "widget {i} \"{}\"",
+                dw.get(i)
+                    .or_else(|| pw.get(i))
+                    .map(widget_title)
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    const SHOWN: usize = 10;
+    for c in changed.iter().take(SHOWN) {
+        out.push(format!("{c} changed"));
+    }
+    if changed.len() > SHOWN {
+        out.push(format!("... and {} more widgets", changed.len() - SHOWN));
+    }
+    out
+}
+
+/// Plans `desired` against `published` (every dashboard of the account; only those under
+/// `{managed_prefix}-` are ever updated or deleted).
+///
+/// ```
+/// use dashboards::builder::{DashboardBuilder, TextWidget};
+/// use dashboards::plan::{plan_dashboards, DashboardAction, DashboardPricing, PublishedDashboard};
+/// let d = DashboardBuilder::new("app-prod-overview").with_widget(TextWidget::new("# Hi")).build().unwrap();
+/// let published = vec![
+///     PublishedDashboard { name: "app-prod-overview".into(), body: Some(d.body_json().unwrap()) },
+///     PublishedDashboard { name: "app-prod-old".into(), body: Some("{\"widgets\":[]}".into()) },
+///     PublishedDashboard { name: "someone-elses".into(), body: None },
+/// ];
+/// let plan = plan_dashboards(&[d], &published, "app-prod", &DashboardPricing::default());
+/// assert_eq!(plan.count(DashboardAction::Unchanged), 1);
+/// assert_eq!(plan.to_delete(), ["app-prod-old"]);
+/// assert_eq!(plan.monthly_delta(), rust_decimal::Decimal::ZERO); // 3 -> 2 dashboards, all free
+/// ```
+#[must_use]
+pub fn plan_dashboards(
+    desired: &[Dashboard],
+    published: &[PublishedDashboard],
+    managed_prefix: &str,
+    pricing: &DashboardPricing,
+) -> DashboardPlan {
+    let managed = |n: &str| n.starts_with(&format!("{managed_prefix}-"));
+    let published_by_name: BTreeMap<&str, &PublishedDashboard> =
+        published.iter().map(|p| (p.name.as_str(), p)).collect();
+    let desired_names: BTreeMap<&str, &Dashboard> = desired.iter().map(|d| (d.name.as_str(), d)).collect();
+    let mut changes = Vec::new();
+    for (name, d) in &desired_names {
+        let want = serde_json::to_value(&d.body).unwrap_or(serde_json::Value::Null);
+        let (action, details) = match published_by_name.get(name) {
+            None => (
+                DashboardAction::Create,
+                vec![format!("{} widgets", d.body.widgets.len())],
+            ),
+            Some(p) => match p.body.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+                Some(Ok(have)) if have == want => (DashboardAction::Unchanged, Vec::new()),
+                Some(Ok(have)) => (DashboardAction::Update, diff(&have, &want)),
+                Some(Err(e)) => (
+                    DashboardAction::Update,
+                    vec![format!("published body is not JSON: {e}")],
+                ),
+                None => (
+                    DashboardAction::Update,
+                    vec!["published body was not read".to_owned()],
+                ),
+            },
+        };
+        changes.push(DashboardChange {
+            name: (*name).to_owned(),
+            action,
+            details,
+            desired: Some((*d).clone()),
+        });
+    }
+    for p in published {
+        if managed(&p.name) && !desired_names.contains_key(p.name.as_str()) {
+            changes.push(DashboardChange {
+                name: p.name.clone(),
+                action: DashboardAction::Delete,
+                details: Vec::new(),
+                desired: None,
+            });
+        }
+    }
+    changes.sort_by(|a, b| a.name.cmp(&b.name));
+    let before = published.len();
+    let creates = changes
+        .iter()
+        .filter(|c| c.action == DashboardAction::Create)
+        .count();
+    let deletes = changes
+        .iter()
+        .filter(|c| c.action == DashboardAction::Delete)
+        .count();
+    let after = before + creates - deletes;
+    DashboardPlan {
+        managed_prefix: managed_prefix.to_owned(),
+        changes,
+        account_dashboards_before: before,
+        account_dashboards_after: after,
+        monthly_before: pricing.monthly_cost(before),
+        monthly_after: pricing.monthly_cost(after),
+    }
+}
+
+/// Widgets per type of a dashboard, for summaries (`metric: 12, text: 3`).
+#[must_use]
+pub fn widget_census(d: &Dashboard) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for w in &d.body.widgets {
+        let k = match w.kind {
+            WidgetKind::Metric(_) => "metric",
+            WidgetKind::Text(_) => "text",
+            WidgetKind::Alarm(_) => "alarm",
+            WidgetKind::Log(_) => "log",
+        };
+        *m.entry(k).or_insert(0) += 1;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::{SeedOptions, dashboards_for};
+    use std::path::Path;
+
+    fn desired() -> Vec<Dashboard> {
+        let s = platform_spec::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        dashboards_for(&s, &SeedOptions::for_spec(&s)).unwrap()
+    }
+
+    fn published_from(ds: &[Dashboard]) -> Vec<PublishedDashboard> {
+        ds.iter()
+            .map(|d| PublishedDashboard {
+                name: d.name.clone(),
+                body: Some(d.body_json().unwrap()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn first_plan_creates_everything_and_costs_beyond_three_free() {
+        let want = desired();
+        let plan = plan_dashboards(&want, &[], "collectiq-prod", &DashboardPricing::default());
+        assert_eq!(plan.count(DashboardAction::Create), 8);
+        assert_eq!(plan.monthly_delta(), Decimal::from(15));
+        let text = plan.render_text();
+        assert!(text.contains("+ collectiq-prod-overview"), "{text}");
+        assert!(text.ends_with("Plan: 8 to create, 0 to update, 0 to delete, 0 unchanged. Dashboards: $0.00/mo -> $15.00/mo (+$15.00/mo).\n"), "{text}");
+    }
+
+    #[test]
+    fn read_back_bodies_are_unchanged_even_reformatted() {
+        let want = desired();
+        let mut published = published_from(&want);
+        // GetDashboard may return the body pretty-printed or with keys in another order.
+        let v: serde_json::Value = serde_json::from_str(published[0].body.as_deref().unwrap()).unwrap();
+        published[0].body = Some(serde_json::to_string_pretty(&v).unwrap());
+        let plan = plan_dashboards(&want, &published, "collectiq-prod", &DashboardPricing::default());
+        assert!(plan.is_empty(), "{}", plan.render_text());
+        assert_eq!(plan.to_put().count(), 0);
+        assert_eq!(plan.monthly_delta(), Decimal::ZERO);
+    }
+
+    #[test]
+    fn changed_widget_is_an_update_naming_the_widget() {
+        let want = desired();
+        let mut published = published_from(&want);
+        let mut v: serde_json::Value = serde_json::from_str(published[1].body.as_deref().unwrap()).unwrap();
+        v["widgets"][2]["properties"]["period"] = serde_json::json!(300);
+        v["start"] = serde_json::json!("-PT3H");
+        published[1].body = Some(v.to_string());
+        let plan = plan_dashboards(&want, &published, "collectiq-prod", &DashboardPricing::default());
+        let upd: Vec<&DashboardChange> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == DashboardAction::Update)
+            .collect();
+        assert_eq!(upd.len(), 1);
+        assert_eq!(upd[0].name, published[1].name);
+        assert!(
+            upd[0]
+                .details
+                .iter()
+                .any(|d| d == "start: \"-PT3H\" -> \"-PT6H\""),
+            "{:?}",
+            upd[0].details
+        );
+        assert!(
+            upd[0].details.iter().any(|d| d.starts_with("widget 2 ")),
+            "{:?}",
+            upd[0].details
+        );
+        assert_eq!(plan.to_put().count(), 1);
+    }
+
+    #[test]
+    fn only_orphans_under_the_prefix_are_deleted() {
+        let want = desired();
+        let mut published = published_from(&want);
+        published.push(PublishedDashboard {
+            name: "collectiq-prod-legacy".into(),
+            body: None,
+        });
+        published.push(PublishedDashboard {
+            name: "collectiq-production-x".into(),
+            body: None,
+        });
+        published.push(PublishedDashboard {
+            name: "finance".into(),
+            body: None,
+        });
+        let plan = plan_dashboards(&want, &published, "collectiq-prod", &DashboardPricing::default());
+        assert_eq!(plan.to_delete(), ["collectiq-prod-legacy"]);
+        assert_eq!(plan.monthly_delta(), Decimal::from(-3));
+        assert!(plan.render_text().contains("(-$3.00/mo)"));
+    }
+
+    #[test]
+    fn invalid_published_json_is_overwritten() {
+        let want = desired();
+        let mut published = published_from(&want);
+        published[0].body = Some("{not json".into());
+        let plan = plan_dashboards(&want, &published, "collectiq-prod", &DashboardPricing::default());
+        assert_eq!(plan.count(DashboardAction::Update), 1);
+    }
+
+    #[test]
+    fn census_counts_types() {
+        let want = desired();
+        let c = widget_census(&want[0]);
+        assert!(c["metric"] > 3);
+        assert!(c["text"] >= 1);
+    }
+}
