@@ -6,9 +6,11 @@
 //! - [`spec`] and [`composite`]: typed builders; composite rules with cycle detection.
 //! - [`validate`]: the API's rules, checked offline.
 //! - [`catalogue`]: the alarms of a platform spec, with [`runbook`]s for critical ones.
+//! - [`cost`]: monthly cost per alarm and dashboard, in `Decimal` dollars.
 
 pub mod catalogue;
 pub mod composite;
+pub mod cost;
 pub mod model;
 pub mod runbook;
 pub mod spec;

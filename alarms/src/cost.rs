@@ -1,0 +1,258 @@
+//! What alarms and dashboards cost per month, before anything is published.
+//!
+//! CloudWatch bills alarms per **alarm metric** (<https://aws.amazon.com/cloudwatch/pricing/>):
+//! $0.10 per standard-resolution metric, $0.30 high resolution (period < 60 s), a math alarm counts
+//! each metric it reads, an anomaly alarm counts 3 per metric (the metric and the two band bounds),
+//! a composite alarm is $0.50; dashboards are $3 each beyond 3 free per account. The account-wide
+//! free tier of 10 alarm metrics is not subtracted (it is shared by everything in the account).
+
+use crate::model::{Alarm, PutMetricAlarmInput};
+use dashboards::plan::DashboardPricing;
+use rust_decimal::Decimal;
+
+/// Alarm prices in USD per month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmPricing {
+    /// Per standard-resolution alarm metric.
+    pub standard_metric_usd: Decimal,
+    /// Per high-resolution alarm metric.
+    pub high_resolution_metric_usd: Decimal,
+    /// Per composite alarm.
+    pub composite_usd: Decimal,
+}
+
+impl Default for AlarmPricing {
+    fn default() -> Self {
+        Self {
+            standard_metric_usd: Decimal::new(10, 2),
+            high_resolution_metric_usd: Decimal::new(30, 2),
+            composite_usd: Decimal::new(50, 2),
+        }
+    }
+}
+
+/// The cost of one alarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmCost {
+    /// Alarm name.
+    pub name: String,
+    /// Billed alarm metrics (0 for a composite).
+    pub metrics: u32,
+    /// Whether billed at the high-resolution rate.
+    pub high_resolution: bool,
+    /// USD per month.
+    pub monthly_usd: Decimal,
+}
+
+/// Billed alarm metrics of a metric alarm: 1 for one metric, one per metric for math, ×3 for an
+/// anomaly band.
+///
+/// ```
+/// use alarms::cost::alarm_metric_count;
+/// use alarms::spec::{MetricAlarm, MetricRef};
+/// use dashboards::stats::Stat;
+/// let m = MetricRef::aws("AWS/Bedrock", "InputTokenCount").with_dimension("ModelId", "x");
+/// let a = MetricAlarm::anomaly("a", m, Stat::Sum, 3600, 2.0).build().unwrap();
+/// assert_eq!(alarm_metric_count(&a), 3);
+/// ```
+#[must_use]
+pub fn alarm_metric_count(a: &PutMetricAlarmInput) -> u32 {
+    if a.metrics.is_empty() {
+        return 1;
+    }
+    let metrics =
+        u32::try_from(a.metrics.iter().filter(|q| q.metric_stat.is_some()).count()).unwrap_or(u32::MAX);
+    if a.threshold_metric_id.is_some() {
+        metrics.saturating_mul(3)
+    } else {
+        metrics
+    }
+}
+
+/// Whether any metric of the alarm is evaluated at a high-resolution period (< 60 s).
+#[must_use]
+pub fn is_high_resolution(a: &PutMetricAlarmInput) -> bool {
+    a.period.is_some_and(|p| p < 60)
+        || a.metrics
+            .iter()
+            .filter_map(|q| q.metric_stat.as_ref())
+            .any(|s| s.period < 60)
+}
+
+impl AlarmPricing {
+    /// The monthly cost of `alarm`.
+    ///
+    /// ```
+    /// use alarms::cost::AlarmPricing;
+    /// use alarms::composite::{AlarmRule, CompositeAlarm};
+    /// use alarms::Alarm;
+    /// let c = CompositeAlarm::new("c", AlarmRule::alarm("a")).build().unwrap();
+    /// assert_eq!(AlarmPricing::default().alarm_cost(&Alarm::Composite(c)).monthly_usd, rust_decimal::Decimal::new(50, 2));
+    /// ```
+    #[must_use]
+    pub fn alarm_cost(&self, alarm: &Alarm) -> AlarmCost {
+        match alarm {
+            Alarm::Composite(c) => AlarmCost {
+                name: c.alarm_name.clone(),
+                metrics: 0,
+                high_resolution: false,
+                monthly_usd: self.composite_usd,
+            },
+            Alarm::Metric(m) => {
+                let metrics = alarm_metric_count(m);
+                let high = is_high_resolution(m);
+                let rate = if high {
+                    self.high_resolution_metric_usd
+                } else {
+                    self.standard_metric_usd
+                };
+                AlarmCost {
+                    name: m.alarm_name.clone(),
+                    metrics,
+                    high_resolution: high,
+                    monthly_usd: rate * Decimal::from(metrics),
+                }
+            }
+        }
+    }
+
+    /// Total monthly cost of `alarms`.
+    #[must_use]
+    pub fn total(&self, alarms: &[Alarm]) -> Decimal {
+        alarms.iter().map(|a| self.alarm_cost(a).monthly_usd).sum()
+    }
+}
+
+/// A monthly estimate for a set of alarms and dashboards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostEstimate {
+    /// Per alarm.
+    pub alarms: Vec<AlarmCost>,
+    /// Billed alarm metrics in total.
+    pub alarm_metrics: u32,
+    /// Sum over alarms.
+    pub alarms_usd: Decimal,
+    /// Dashboards counted.
+    pub dashboards: usize,
+    /// Dashboards beyond the free ones × $3.
+    pub dashboards_usd: Decimal,
+    /// Alarms + dashboards.
+    pub total_usd: Decimal,
+}
+
+/// Estimates `alarms` plus `dashboards` dashboards (all dashboards of the account, for the free tier).
+///
+/// ```
+/// use alarms::catalogue::{catalogue_for, CatalogueOptions};
+/// use alarms::cost::{estimate, AlarmPricing};
+/// let spec = platform_spec::load(std::path::Path::new(concat!(
+///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
+/// ))).unwrap();
+/// let cat = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
+/// let e = estimate(&cat.inputs(), 8, &AlarmPricing::default(), &Default::default());
+/// assert_eq!(e.dashboards_usd, 15.into());
+/// assert_eq!(e.total_usd, e.alarms_usd + e.dashboards_usd);
+/// ```
+#[must_use]
+pub fn estimate(
+    alarms: &[Alarm],
+    dashboards: usize,
+    pricing: &AlarmPricing,
+    dashboard_pricing: &DashboardPricing,
+) -> CostEstimate {
+    let costs: Vec<AlarmCost> = alarms.iter().map(|a| pricing.alarm_cost(a)).collect();
+    let alarms_usd = costs.iter().map(|c| c.monthly_usd).sum();
+    let dashboards_usd = dashboard_pricing.monthly_cost(dashboards);
+    CostEstimate {
+        alarm_metrics: costs.iter().map(|c| c.metrics).sum(),
+        alarms: costs,
+        alarms_usd,
+        dashboards,
+        dashboards_usd,
+        total_usd: alarms_usd + dashboards_usd,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{CatalogueOptions, catalogue_for};
+    use crate::spec::{MathInput, MetricAlarm, MetricRef};
+    use dashboards::stats::Stat;
+    use rust_decimal_macros::dec;
+
+    fn lambda(m: &str) -> MetricRef {
+        MetricRef::aws("AWS/Lambda", m).with_dimension("FunctionName", "f")
+    }
+
+    #[test]
+    fn prices_per_kind() {
+        let p = AlarmPricing::default();
+        let single = MetricAlarm::new("s", lambda("Errors"), Stat::Sum, 60)
+            .above(0.0)
+            .build()
+            .unwrap();
+        assert_eq!(
+            p.alarm_cost(&Alarm::Metric(single.clone())).monthly_usd,
+            dec!(0.10)
+        );
+        let high = MetricAlarm::new("h", lambda("Errors"), Stat::Sum, 10)
+            .above(0.0)
+            .build()
+            .unwrap();
+        let hc = p.alarm_cost(&Alarm::Metric(high));
+        assert!(hc.high_resolution);
+        assert_eq!(hc.monthly_usd, dec!(0.30));
+        let math = MetricAlarm::math(
+            "m",
+            vec![
+                MathInput::new("a", lambda("Errors"), Stat::Sum),
+                MathInput::new("b", lambda("Invocations"), Stat::Sum),
+            ],
+            "a / b",
+            "rate",
+            60,
+        )
+        .above(0.1)
+        .build()
+        .unwrap();
+        assert_eq!(p.alarm_cost(&Alarm::Metric(math)).monthly_usd, dec!(0.20));
+        let anomaly = MetricAlarm::anomaly("x", lambda("Invocations"), Stat::Sum, 300, 2.0)
+            .build()
+            .unwrap();
+        assert_eq!(p.alarm_cost(&Alarm::Metric(anomaly)).monthly_usd, dec!(0.30));
+        let high_math = MetricAlarm::math(
+            "hm",
+            vec![MathInput::new("a", lambda("Errors"), Stat::Sum)],
+            "a * 2",
+            "x",
+            30,
+        )
+        .above(1.0)
+        .build()
+        .unwrap();
+        assert_eq!(p.alarm_cost(&Alarm::Metric(high_math)).monthly_usd, dec!(0.30));
+    }
+
+    #[test]
+    fn collectiq_prod_estimate_is_exact() {
+        let s = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let e = estimate(
+            &cat.inputs(),
+            8,
+            &AlarmPricing::default(),
+            &DashboardPricing::default(),
+        );
+        // metrics: api 5xx 2 + p95 1 + p99 1; 12 functions × (errors 2 + duration 1 + cold start 2);
+        // sfn 1 + 2 (+ composite) + p90 1; 2 DLQs; table 2 + 2 + GSIs 2×2; bedrock 1 + anomaly 3; budgets 3.
+        let metrics = 4 + 12 * 5 + 4 + 2 + 8 + 4 + 3;
+        assert_eq!(e.alarm_metrics, metrics);
+        assert_eq!(e.alarms_usd, dec!(0.10) * Decimal::from(metrics) + dec!(0.50));
+        assert_eq!(e.dashboards_usd, dec!(15));
+        assert_eq!(e.alarms.len(), cat.alarms.len());
+    }
+}
