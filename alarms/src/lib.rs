@@ -7,11 +7,13 @@
 //! - [`validate`]: the API's rules, checked offline.
 //! - [`catalogue`]: the alarms of a platform spec, with [`runbook`]s for critical ones.
 //! - [`cost`]: monthly cost per alarm and dashboard, in `Decimal` dollars.
+//! - [`plan`]: desired vs published → create/update/delete/unchanged, $ delta, noise warnings.
 
 pub mod catalogue;
 pub mod composite;
 pub mod cost;
 pub mod model;
+pub mod plan;
 pub mod runbook;
 pub mod spec;
 pub mod validate;

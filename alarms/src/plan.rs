@@ -1,0 +1,618 @@
+//! Alarm plan, as a pure function: desired alarms vs what `DescribeAlarms` returned → create / update /
+//! delete (only orphans under the managed prefix) / unchanged, with the monthly $ delta and noise
+//! warnings, rendered like `terraform plan`. The shell does the I/O and writes only the changes.
+//!
+//! Both sides are [`normalize`]d first, so an alarm read back exactly as it was put compares
+//! unchanged: action lists are sets, dimensions are sets, omitted values equal their defaults
+//! (`DatapointsToAlarm` = `EvaluationPeriods`, `TreatMissingData` = `missing`, `ActionsEnabled` =
+//! `true`, `ReturnData` = `true`), and tags are ignored (`DescribeAlarms` does not return them and
+//! `PutMetricAlarm` ignores them on update).
+
+use crate::cost::AlarmPricing;
+use crate::model::{Alarm, TreatMissingData};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// What the plan does with one alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlarmAction {
+    /// `Put*Alarm` a new alarm.
+    Create,
+    /// `Put*Alarm` over a changed one (state is kept).
+    Update,
+    /// `DeleteAlarms` an orphan under the managed prefix.
+    Delete,
+    /// Nothing to do.
+    Unchanged,
+}
+
+/// One field that differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// API field name (`Threshold`).
+    pub field: String,
+    /// Published value (compact JSON), `(none)` if absent.
+    pub before: String,
+    /// Desired value.
+    pub after: String,
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmChange {
+    /// Alarm name.
+    pub name: String,
+    /// Action.
+    pub action: AlarmAction,
+    /// Differing fields (updates).
+    pub fields: Vec<FieldChange>,
+    /// The desired alarm (create, update, unchanged).
+    pub desired: Option<Alarm>,
+    /// Monthly cost of the published alarm (0 if none).
+    pub monthly_before: Decimal,
+    /// Monthly cost of the desired alarm (0 if deleted).
+    pub monthly_after: Decimal,
+}
+
+/// How often an alarm may page before the plan warns about noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoiseBudget {
+    /// Most ALARM transitions tolerated in the window.
+    pub max_fires: u32,
+    /// Window, in days (CloudWatch keeps 14 days of history, and 15 days of 1-minute data).
+    pub window_days: u32,
+}
+
+impl Default for NoiseBudget {
+    fn default() -> Self {
+        Self {
+            max_fires: 5,
+            window_days: 14,
+        }
+    }
+}
+
+/// The alarm plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmPlan {
+    /// The managed prefix.
+    pub managed_prefix: String,
+    /// Changes sorted by name.
+    pub changes: Vec<AlarmChange>,
+    /// Published alarms outside the managed prefix (never touched).
+    pub unmanaged: usize,
+    /// Warnings (noise budget, ...).
+    pub warnings: Vec<String>,
+}
+
+impl AlarmPlan {
+    /// How many changes of `action`.
+    #[must_use]
+    pub fn count(&self, action: AlarmAction) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    /// Monthly cost of the managed alarms before.
+    #[must_use]
+    pub fn monthly_before(&self) -> Decimal {
+        self.changes.iter().map(|c| c.monthly_before).sum()
+    }
+
+    /// Monthly cost of the managed alarms after.
+    #[must_use]
+    pub fn monthly_after(&self) -> Decimal {
+        self.changes.iter().map(|c| c.monthly_after).sum()
+    }
+
+    /// After − before.
+    #[must_use]
+    pub fn monthly_delta(&self) -> Decimal {
+        self.monthly_after() - self.monthly_before()
+    }
+
+    /// Whether applying writes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.changes.iter().all(|c| c.action == AlarmAction::Unchanged)
+    }
+
+    /// Alarms to put, metric alarms first (composites reference them, so they must exist first).
+    #[must_use]
+    pub fn to_put(&self) -> Vec<&Alarm> {
+        let mut v: Vec<&Alarm> = self
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, AlarmAction::Create | AlarmAction::Update))
+            .filter_map(|c| c.desired.as_ref())
+            .collect();
+        v.sort_by_key(|a| matches!(a, Alarm::Composite(_)));
+        v
+    }
+
+    /// Names to delete (`DeleteAlarms` takes ≤ 100 per call). Composites are listed first, since an
+    /// alarm a composite still references cannot be deleted.
+    #[must_use]
+    pub fn to_delete(&self) -> Vec<&str> {
+        let mut v: Vec<(bool, &str)> = self
+            .changes
+            .iter()
+            .filter(|c| c.action == AlarmAction::Delete)
+            .map(|c| {
+                (
+                    !c.fields
+                        .iter()
+                        .any(|f| f.field == "Kind" && f.before == "Composite"),
+                    c.name.as_str(),
+                )
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// Adds a warning for every alarm that would have fired more than the budget allows (`fires`:
+    /// alarm name → ALARM transitions in the window, from [`crate::backtest`]).
+    pub fn apply_noise_budget(&mut self, fires: &BTreeMap<String, u32>, budget: NoiseBudget) {
+        for (name, n) in fires {
+            if *n > budget.max_fires {
+                self.warnings.push(format!(
+                    "{name} would have fired {n} times in the last {} days (noise budget {})",
+                    budget.window_days, budget.max_fires
+                ));
+            }
+        }
+    }
+
+    /// A `terraform plan`-like rendering.
+    ///
+    /// ```
+    /// use alarms::plan::{plan_alarms};
+    /// use alarms::spec::{MetricAlarm, MetricRef};
+    /// use alarms::Alarm;
+    /// use dashboards::stats::Stat;
+    /// let a = MetricAlarm::new("app-prod-fn-x-errors-critical", MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "x"), Stat::Sum, 60)
+    ///     .above(0.0).build().unwrap();
+    /// let plan = plan_alarms(&[Alarm::Metric(a)], &[], "app-prod", &Default::default());
+    /// assert!(plan.render_text().contains("+ app-prod-fn-x-errors-critical"));
+    /// ```
+    #[must_use]
+    pub fn render_text(&self) -> String {
+        let mut s = format!("CloudWatch alarms under {}-*\n", self.managed_prefix);
+        for c in &self.changes {
+            let (sign, word) = match c.action {
+                AlarmAction::Create => ('+', "create"),
+                AlarmAction::Update => ('~', "update"),
+                AlarmAction::Delete => ('-', "delete (orphan under the managed prefix)"),
+                AlarmAction::Unchanged => continue,
+            };
+            let delta = c.monthly_after - c.monthly_before;
+            let _ = writeln!(s, "  {sign} {:<64} {word} ({})", c.name, money(delta));
+            for f in &c.fields {
+                let _ = writeln!(s, "      ~ {}: {} -> {}", f.field, f.before, f.after);
+            }
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "  ! {w}");
+        }
+        let _ = writeln!(
+            s,
+            "Plan: {} to create, {} to update, {} to delete, {} unchanged ({} unmanaged untouched). Alarms: ${:.2}/mo -> ${:.2}/mo ({}/mo).",
+            self.count(AlarmAction::Create),
+            self.count(AlarmAction::Update),
+            self.count(AlarmAction::Delete),
+            self.count(AlarmAction::Unchanged),
+            self.unmanaged,
+            self.monthly_before(),
+            self.monthly_after(),
+            money(self.monthly_delta()),
+        );
+        s
+    }
+}
+
+fn money(d: Decimal) -> String {
+    if d.is_sign_negative() {
+        format!("-${:.2}", d.abs())
+    } else {
+        format!("+${d:.2}")
+    }
+}
+
+fn sorted_dedup(v: &mut Vec<String>) {
+    v.sort();
+    v.dedup();
+}
+
+/// The canonical form both sides are compared in (see the module docs).
+///
+/// ```
+/// use alarms::plan::normalize;
+/// use alarms::spec::{MetricAlarm, MetricRef};
+/// use alarms::Alarm;
+/// use dashboards::stats::Stat;
+/// let a = MetricAlarm::new("a", MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "x"), Stat::Sum, 60)
+///     .above(0.0).build().unwrap();
+/// let mut read_back = a.clone();
+/// read_back.datapoints_to_alarm = None; // omitted = EvaluationPeriods
+/// read_back.tags.clear();
+/// assert_eq!(normalize(&Alarm::Metric(a)), normalize(&Alarm::Metric(read_back)));
+/// ```
+#[must_use]
+pub fn normalize(alarm: &Alarm) -> Alarm {
+    match alarm {
+        Alarm::Metric(a) => {
+            let mut a = a.clone();
+            a.tags.clear();
+            sorted_dedup(&mut a.ok_actions);
+            sorted_dedup(&mut a.alarm_actions);
+            sorted_dedup(&mut a.insufficient_data_actions);
+            a.dimensions.sort();
+            if a.datapoints_to_alarm.is_none() {
+                a.datapoints_to_alarm = Some(a.evaluation_periods);
+            }
+            if a.treat_missing_data.is_none() {
+                a.treat_missing_data = Some(TreatMissingData::Missing);
+            }
+            if a.actions_enabled.is_none() {
+                a.actions_enabled = Some(true);
+            }
+            if a.alarm_description.as_deref() == Some("") {
+                a.alarm_description = None;
+            }
+            if a.evaluate_low_sample_count_percentile.as_deref() == Some("") {
+                a.evaluate_low_sample_count_percentile = None;
+            }
+            for q in &mut a.metrics {
+                if q.return_data.is_none() {
+                    q.return_data = Some(true);
+                }
+                if let Some(ms) = q.metric_stat.as_mut() {
+                    ms.metric.dimensions.sort();
+                }
+            }
+            Alarm::Metric(a)
+        }
+        Alarm::Composite(c) => {
+            let mut c = c.clone();
+            c.tags.clear();
+            sorted_dedup(&mut c.ok_actions);
+            sorted_dedup(&mut c.alarm_actions);
+            sorted_dedup(&mut c.insufficient_data_actions);
+            if c.actions_enabled.is_none() {
+                c.actions_enabled = Some(true);
+            }
+            if c.alarm_description.as_deref() == Some("") {
+                c.alarm_description = None;
+            }
+            if c.actions_suppressor.is_none() {
+                c.actions_suppressor_wait_period = None;
+                c.actions_suppressor_extension_period = None;
+            }
+            Alarm::Composite(c)
+        }
+    }
+}
+
+fn kind(a: &Alarm) -> &'static str {
+    match a {
+        Alarm::Metric(_) => "Metric",
+        Alarm::Composite(_) => "Composite",
+    }
+}
+
+fn field_changes(published: &Alarm, desired: &Alarm) -> Vec<FieldChange> {
+    let to_map = |a: &Alarm| match serde_json::to_value(a) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (p, d) = (to_map(published), to_map(desired));
+    let mut keys: Vec<&String> = p.keys().chain(d.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| p.get(*k) != d.get(*k))
+        .map(|k| {
+            let show = |v: Option<&serde_json::Value>| match v {
+                None => "(none)".to_owned(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            };
+            FieldChange {
+                field: k.clone(),
+                before: show(p.get(k)),
+                after: show(d.get(k)),
+            }
+        })
+        .collect()
+}
+
+/// Plans `desired` against `published` (every alarm `DescribeAlarms` returned; only names under
+/// `{managed_prefix}-` are ever updated or deleted).
+///
+/// ```
+/// use alarms::catalogue::{catalogue_for, CatalogueOptions};
+/// use alarms::plan::{plan_alarms, AlarmAction};
+/// let spec = platform_spec::load(std::path::Path::new(concat!(
+///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
+/// ))).unwrap();
+/// let desired = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap().inputs();
+/// let first = plan_alarms(&desired, &[], "collectiq-prod", &Default::default());
+/// assert_eq!(first.count(AlarmAction::Create), desired.len());
+/// // After apply, DescribeAlarms returns the same alarms: the second plan writes nothing.
+/// let second = plan_alarms(&desired, &desired, "collectiq-prod", &Default::default());
+/// assert!(second.is_empty());
+/// ```
+#[must_use]
+pub fn plan_alarms(
+    desired: &[Alarm],
+    published: &[Alarm],
+    managed_prefix: &str,
+    pricing: &AlarmPricing,
+) -> AlarmPlan {
+    let prefix = format!("{managed_prefix}-");
+    let published_by_name: BTreeMap<&str, &Alarm> = published.iter().map(|a| (a.name(), a)).collect();
+    let desired_by_name: BTreeMap<&str, &Alarm> = desired.iter().map(|a| (a.name(), a)).collect();
+    let mut changes = Vec::with_capacity(desired.len());
+    for (name, want) in &desired_by_name {
+        let after = pricing.alarm_cost(want).monthly_usd;
+        let (action, fields, before) = match published_by_name.get(name) {
+            None => (AlarmAction::Create, Vec::new(), Decimal::ZERO),
+            Some(have) => {
+                let (n_have, n_want) = (normalize(have), normalize(want));
+                let before = pricing.alarm_cost(have).monthly_usd;
+                if n_have == n_want {
+                    (AlarmAction::Unchanged, Vec::new(), before)
+                } else {
+                    let mut fields = field_changes(&n_have, &n_want);
+                    if kind(have) != kind(want) {
+                        fields.insert(
+                            0,
+                            FieldChange {
+                                field: "Kind".into(),
+                                before: kind(have).into(),
+                                after: kind(want).into(),
+                            },
+                        );
+                    }
+                    (AlarmAction::Update, fields, before)
+                }
+            }
+        };
+        changes.push(AlarmChange {
+            name: (*name).to_owned(),
+            action,
+            fields,
+            desired: Some((*want).clone()),
+            monthly_before: before,
+            monthly_after: after,
+        });
+    }
+    let mut unmanaged = 0;
+    for (name, have) in &published_by_name {
+        if !name.starts_with(&prefix) {
+            unmanaged += 1;
+        } else if !desired_by_name.contains_key(name) {
+            changes.push(AlarmChange {
+                name: (*name).to_owned(),
+                action: AlarmAction::Delete,
+                fields: vec![FieldChange {
+                    field: "Kind".into(),
+                    before: kind(have).into(),
+                    after: "(none)".into(),
+                }],
+                desired: None,
+                monthly_before: pricing.alarm_cost(have).monthly_usd,
+                monthly_after: Decimal::ZERO,
+            });
+        }
+    }
+    changes.sort_by(|a, b| a.name.cmp(&b.name));
+    AlarmPlan {
+        managed_prefix: managed_prefix.to_owned(),
+        changes,
+        unmanaged,
+        warnings: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{CatalogueOptions, catalogue_for};
+    use crate::composite::{AlarmRule, CompositeAlarm};
+    use crate::model::Dimension;
+    use rust_decimal_macros::dec;
+
+    fn desired() -> Vec<Alarm> {
+        let s = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        catalogue_for(&s, &CatalogueOptions::for_spec(&s))
+            .unwrap()
+            .inputs()
+    }
+
+    /// What DescribeAlarms gives back: no tags, defaults omitted, actions and dimensions reordered.
+    fn read_back(a: &Alarm) -> Alarm {
+        match a.clone() {
+            Alarm::Metric(mut m) => {
+                m.tags.clear();
+                if m.datapoints_to_alarm == Some(m.evaluation_periods) {
+                    m.datapoints_to_alarm = None;
+                }
+                m.ok_actions.reverse();
+                m.dimensions.reverse();
+                for q in &mut m.metrics {
+                    if q.return_data == Some(true) {
+                        q.return_data = None;
+                    }
+                    if let Some(ms) = q.metric_stat.as_mut() {
+                        ms.metric.dimensions.reverse();
+                    }
+                }
+                Alarm::Metric(m)
+            }
+            Alarm::Composite(mut c) => {
+                c.tags.clear();
+                c.actions_enabled = None;
+                Alarm::Composite(c)
+            }
+        }
+    }
+
+    #[test]
+    fn read_back_alarms_compare_unchanged() {
+        let want = desired();
+        let published: Vec<Alarm> = want.iter().map(read_back).collect();
+        let plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
+        assert!(plan.is_empty(), "{}", plan.render_text());
+        assert_eq!(plan.monthly_delta(), Decimal::ZERO);
+        assert!(plan.to_put().is_empty() && plan.to_delete().is_empty());
+    }
+
+    #[test]
+    fn threshold_change_is_an_update_with_the_field() {
+        let want = desired();
+        let mut published: Vec<Alarm> = want.iter().map(read_back).collect();
+        if let Alarm::Metric(m) = &mut published[0] {
+            m.threshold = Some(3.0);
+        }
+        let plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
+        assert_eq!(plan.count(AlarmAction::Update), 1);
+        let c = plan
+            .changes
+            .iter()
+            .find(|c| c.action == AlarmAction::Update)
+            .unwrap();
+        assert_eq!(
+            c.fields,
+            vec![FieldChange {
+                field: "Threshold".into(),
+                before: "3.0".into(),
+                after: "5.0".into()
+            }]
+        );
+        assert!(
+            plan.render_text().contains("      ~ Threshold: 3.0 -> 5.0\n"),
+            "{}",
+            plan.render_text()
+        );
+        assert_eq!(plan.to_put().len(), 1);
+    }
+
+    #[test]
+    fn orphans_under_prefix_deleted_others_untouched_composites_first() {
+        let want = desired();
+        let mut published: Vec<Alarm> = want.iter().map(read_back).collect();
+        let orphan_metric = match &want[0] {
+            Alarm::Metric(m) => {
+                let mut m = m.clone();
+                m.alarm_name = "collectiq-prod-old-signal-warning".into();
+                m.dimensions = vec![Dimension {
+                    name: "FunctionName".into(),
+                    value: "gone".into(),
+                }];
+                Alarm::Metric(m)
+            }
+            Alarm::Composite(_) => panic!(),
+        };
+        let orphan_comp = Alarm::Composite(
+            CompositeAlarm::new(
+                "collectiq-prod-zz-old-critical",
+                AlarmRule::alarm("collectiq-prod-old-signal-warning"),
+            )
+            .build()
+            .unwrap(),
+        );
+        let mut foreign = orphan_metric.clone();
+        if let Alarm::Metric(m) = &mut foreign {
+            m.alarm_name = "collectiq-production-other".into();
+        }
+        published.extend([orphan_metric, orphan_comp, foreign]);
+        let plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
+        assert_eq!(
+            plan.to_delete(),
+            [
+                "collectiq-prod-zz-old-critical",
+                "collectiq-prod-old-signal-warning"
+            ]
+        );
+        assert_eq!(plan.unmanaged, 1);
+        assert_eq!(plan.monthly_delta(), -(dec!(0.50) + dec!(0.20)));
+    }
+
+    #[test]
+    fn first_plan_puts_metric_alarms_before_composites_and_prices_them() {
+        let want = desired();
+        let plan = plan_alarms(&want, &[], "collectiq-prod", &AlarmPricing::default());
+        let puts = plan.to_put();
+        assert_eq!(puts.len(), want.len());
+        let first_composite = puts
+            .iter()
+            .position(|a| matches!(a, Alarm::Composite(_)))
+            .unwrap();
+        assert!(
+            puts[first_composite..]
+                .iter()
+                .all(|a| matches!(a, Alarm::Composite(_)))
+        );
+        assert_eq!(plan.monthly_before(), Decimal::ZERO);
+        assert_eq!(plan.monthly_after(), dec!(9.00));
+        assert!(
+            plan.render_text()
+                .ends_with("Alarms: $0.00/mo -> $9.00/mo (+$9.00/mo).\n"),
+            "{}",
+            plan.render_text()
+        );
+    }
+
+    #[test]
+    fn noise_budget_warns() {
+        let want = desired();
+        let mut plan = plan_alarms(&want, &[], "collectiq-prod", &AlarmPricing::default());
+        let fires = BTreeMap::from([
+            ("collectiq-prod-api-5xx-rate-critical".to_owned(), 9),
+            ("collectiq-prod-api-latency-p95-warning".to_owned(), 5),
+        ]);
+        plan.apply_noise_budget(&fires, NoiseBudget::default());
+        assert_eq!(
+            plan.warnings,
+            [
+                "collectiq-prod-api-5xx-rate-critical would have fired 9 times in the last 14 days (noise budget 5)"
+            ]
+        );
+        assert!(
+            plan.render_text()
+                .contains("  ! collectiq-prod-api-5xx-rate-critical would have fired 9 times")
+        );
+    }
+
+    #[test]
+    fn kind_change_is_reported() {
+        let m = match &desired()[0] {
+            Alarm::Metric(m) => m.clone(),
+            Alarm::Composite(_) => panic!(),
+        };
+        let comp = Alarm::Composite(
+            CompositeAlarm::new(m.alarm_name.clone(), AlarmRule::alarm("x"))
+                .build()
+                .unwrap(),
+        );
+        let plan = plan_alarms(
+            &[Alarm::Metric(m)],
+            &[comp],
+            "collectiq-prod",
+            &AlarmPricing::default(),
+        );
+        assert_eq!(
+            plan.changes[0].fields[0],
+            FieldChange {
+                field: "Kind".into(),
+                before: "Composite".into(),
+                after: "Metric".into()
+            }
+        );
+    }
+}
