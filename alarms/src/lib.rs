@@ -8,7 +8,9 @@
 //! - [`catalogue`]: the alarms of a platform spec, with [`runbook`]s for critical ones.
 //! - [`cost`]: monthly cost per alarm and dashboard, in `Decimal` dollars.
 //! - [`plan`]: desired vs published → create/update/delete/unchanged, $ delta, noise warnings.
+//! - [`backtest`]: how often an alarm would have fired over a metric history.
 
+pub mod backtest;
 pub mod catalogue;
 pub mod composite;
 pub mod cost;
