@@ -4,16 +4,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
 use crate::aws::{AwsClients, AwsTarget, sdk_config};
-use crate::emulator::Emulator;
-use crate::emulator::webhook_sink::WebhookSink;
-use crate::{doctor, seed};
+use crate::doctor;
 
 /// Observability and cost governance for CollectIQ.
 #[derive(Debug, Parser)]
@@ -99,17 +97,17 @@ pub async fn run(cli: Cli) -> Result<i32> {
             emit(&cli.global, &report, &report.to_string())?;
             Ok(if report.all_ok() { 0 } else { 2 })
         }
-        Command::Demo(args) => demo(&cli.global, args).await,
+        Command::Demo(args) => crate::demo::run(&cli.global, args).await,
         Command::Spec(SpecCommand::Check { files }) => spec_check(&cli.global, files),
     }
 }
 
-fn load_spec(path: &Path) -> Result<PlatformSpec> {
+pub(crate) fn load_spec(path: &Path) -> Result<PlatformSpec> {
     // The error already names file, line and key.
     platform_spec::load(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn clients_for(global: &GlobalArgs, spec: &PlatformSpec) -> AwsClients {
+pub(crate) async fn clients_for(global: &GlobalArgs, spec: &PlatformSpec) -> AwsClients {
     let target = AwsTarget {
         profile: global.profile.clone(),
         region: global
@@ -121,12 +119,12 @@ async fn clients_for(global: &GlobalArgs, spec: &PlatformSpec) -> AwsClients {
     AwsClients::new(&sdk_config(&target).await)
 }
 
-fn progress(message: &str) {
+pub(crate) fn progress(message: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "› {message}");
 }
 
-fn emit<T: Serialize>(global: &GlobalArgs, value: &T, text: &str) -> Result<()> {
+pub(crate) fn emit<T: Serialize>(global: &GlobalArgs, value: &T, text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if global.json {
         serde_json::to_writer_pretty(&mut out, value)?;
@@ -137,7 +135,7 @@ fn emit<T: Serialize>(global: &GlobalArgs, value: &T, text: &str) -> Result<()> 
     Ok(())
 }
 
-fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<PathBuf> {
+pub(crate) fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(name);
     let text = serde_json::to_string_pretty(value)?;
@@ -203,156 +201,6 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
     Ok(if results.iter().all(|r| r.ok) { 0 } else { 2 })
 }
 
-/// What the demo saw, written to `out/demo.json`.
-#[derive(Debug, Serialize)]
-struct DemoSummary<'a> {
-    platform: String,
-    as_of: NaiveDate,
-    valuations_month_to_date: u64,
-    claude_tokens_month_to_date: (u64, u64),
-    spend_month_to_date_by_service: Vec<(String, String)>,
-    budgets: Vec<DemoBudgetLine>,
-    seed: SeedCounts,
-    doctor: &'a doctor::DoctorReport,
-}
-
-#[derive(Debug, Serialize)]
-struct DemoBudgetLine {
-    name: String,
-    limit_usd: String,
-    actual_usd: String,
-    forecast_usd: String,
-}
-
-#[derive(Debug, Serialize)]
-struct SeedCounts {
-    metric_datums: usize,
-    put_metric_data_calls: usize,
-    alarms: usize,
-    alarms_firing: usize,
-    log_events: usize,
-    trace_segments: usize,
-}
-
-async fn demo(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
-    if global.endpoint_url.is_some() {
-        bail!(
-            "demo starts its own emulator; drop --endpoint-url (use `doctor --endpoint-url …` for an existing one)"
-        );
-    }
-    let spec = load_spec(&global.platform)?;
-    progress("starting the local AWS emulator (moto + CloudWatch CBOR front)…");
-    let emulator = Emulator::start().await.context("cannot start the emulator")?;
-    progress(&format!("emulator up at {}", emulator.endpoint()));
-    let sink = WebhookSink::start(Vec::new())
-        .await
-        .context("cannot start the loopback Slack sink")?;
-    let clients = emulator.clients().await;
-    let month = seed::DemoMonth::generate(&spec, args.as_of);
-    progress(&format!(
-        "seeding {} for {} → {}…",
-        spec.managed_prefix(),
-        month.days[0].date,
-        args.as_of
-    ));
-    let seeded = seed::apply(&spec, &month, &clients, sink.url()).await?;
-    progress(&format!(
-        "seeded {} metric datums in {} PutMetricData calls, {} budgets, {} alarms ({} firing)",
-        seeded.metric_datums, seeded.put_metric_calls, seeded.budgets, seeded.alarms.0, seeded.alarms.1
-    ));
-    progress("running doctor against the seeded emulator…");
-    let report = doctor::run(&spec, &clients).await;
-
-    let mtd = month.month_to_date_by_service();
-    let summary = DemoSummary {
-        platform: spec.managed_prefix(),
-        as_of: args.as_of,
-        valuations_month_to_date: month.month_days().map(|d| d.valuations).sum(),
-        claude_tokens_month_to_date: seed::apply::total_tokens(&month),
-        spend_month_to_date_by_service: mtd
-            .iter()
-            .map(|(s, v)| (s.clone(), v.round_dp(2).to_string()))
-            .collect(),
-        budgets: month
-            .budgets
-            .iter()
-            .map(|b| DemoBudgetLine {
-                name: b.name.clone(),
-                limit_usd: b.limit_usd.to_string(),
-                actual_usd: b.actual_usd.to_string(),
-                forecast_usd: b.forecast_usd.to_string(),
-            })
-            .collect(),
-        seed: SeedCounts {
-            metric_datums: seeded.metric_datums,
-            put_metric_data_calls: seeded.put_metric_calls,
-            alarms: seeded.alarms.0,
-            alarms_firing: seeded.alarms.1,
-            log_events: seeded.log_events,
-            trace_segments: seeded.trace_segments,
-        },
-        doctor: &report,
-    };
-    let path = write_json(&global.out, "demo.json", &summary)?;
-    let text = render_demo(&summary, &month, &path);
-    emit(global, &summary, &text)?;
-    Ok(if report.all_ok() { 0 } else { 2 })
-}
-
-fn render_demo(s: &DemoSummary<'_>, month: &seed::DemoMonth, path: &Path) -> String {
-    use std::fmt::Write as _;
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "CollectIQ Ops demo — {} — month to date as of {} (partial day)",
-        s.platform, s.as_of
-    );
-    let _ = writeln!(t);
-    let _ = writeln!(t, "Seeded month");
-    let total: rust_decimal::Decimal = month.month_to_date_by_service().iter().map(|(_, v)| *v).sum();
-    let _ = writeln!(t, "  valuations      {:>12}", group(s.valuations_month_to_date));
-    let _ = writeln!(
-        t,
-        "  Claude tokens   {:>12} in / {} out",
-        group(s.claude_tokens_month_to_date.0),
-        group(s.claude_tokens_month_to_date.1)
-    );
-    let _ = writeln!(t, "  spend           {:>12}", format!("${}", total.round_dp(2)));
-    for (service, usd) in &s.spend_month_to_date_by_service {
-        let _ = writeln!(t, "    {service:<44} {:>10}", format!("${usd}"));
-    }
-    for b in &s.budgets {
-        let _ = writeln!(
-            t,
-            "  budget {}: ${} limit, ${} actual, ${} forecast by AWS Budgets",
-            b.name, b.limit_usd, b.actual_usd, b.forecast_usd
-        );
-    }
-    let _ = writeln!(
-        t,
-        "  seeded {} metric datums, {} alarms ({} firing), {} log events, {} trace segments",
-        s.seed.metric_datums, s.seed.alarms, s.seed.alarms_firing, s.seed.log_events, s.seed.trace_segments
-    );
-    let _ = writeln!(t);
-    let _ = writeln!(t, "{}", s.doctor);
-    let _ = writeln!(t);
-    let _ = write!(t, "Written: {}", path.display());
-    t
-}
-
-/// `51234` → `51,234`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,13 +224,5 @@ mod tests {
         assert!(matches!(cli.command, Command::Doctor));
         assert_eq!(cli.global.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
         assert!(cli.global.json);
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1000), "1,000");
-        assert_eq!(group(51_234_567), "51,234,567");
     }
 }

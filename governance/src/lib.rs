@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod demo;
 pub mod doctor;
 pub mod emulator;
 pub mod seed;
