@@ -9,6 +9,7 @@
 //! - [`cost`]: monthly cost per alarm and dashboard, in `Decimal` dollars.
 //! - [`plan`]: desired vs published → create/update/delete/unchanged, $ delta, noise warnings.
 //! - [`backtest`]: how often an alarm would have fired over a metric history.
+//! - [`state`]: the alarm-state summary (firing by severity, flaps, recoveries, trace evidence).
 
 pub mod backtest;
 pub mod catalogue;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod plan;
 pub mod runbook;
 pub mod spec;
+pub mod state;
 pub mod validate;
 
 pub use model::{Alarm, PutCompositeAlarmInput, PutMetricAlarmInput};
