@@ -9,6 +9,7 @@ pub mod cli;
 pub mod demo;
 pub mod doctor;
 pub mod emulator;
+pub mod ledger;
 pub mod seed;
 
 pub use platform_spec::{PlatformSpec, SpecError};

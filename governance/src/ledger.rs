@@ -1,0 +1,325 @@
+//! The governance ledger: one DynamoDB table (PK `pk`, SK `sk`, TTL attribute `expires_at`) that remembers
+//! what governance did, so a re-run does nothing twice.
+//!
+//! - **fire-once claims** ([`Ledger::claim`]): a conditional put (`attribute_not_exists(pk)`) that succeeds
+//!   for exactly one caller. Claim *before* notifying: if the notification then fails, the claim is
+//!   released ([`Ledger::release`]) so the next run retries; if the process dies between claim and post, the
+//!   notification is lost rather than duplicated (finance reads the report; a duplicate is worse than a
+//!   late one, and the next tier or the next period notifies again).
+//! - **snapshots** ([`Ledger::put_snapshot`], [`Ledger::snapshots`]): JSON documents per day, e.g. cost per
+//!   service, so past days are never re-queried from Cost Explorer.
+//! - **counters** ([`Ledger::increment`]): atomic `ADD`, with an optional cap enforced in the same
+//!   conditional update (the Cost Explorer daily request cap).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::aws::describe_sdk_error;
+
+/// A ledger failure (the table is missing, access denied, a stored item is not what we wrote).
+#[derive(Debug, thiserror::Error)]
+#[error("ledger {table}: {action}: {detail}")]
+pub struct LedgerError {
+    /// Table name.
+    pub table: String,
+    /// What was attempted (`claim collectiq#prod#2026-11/tier#100`).
+    pub action: String,
+    /// Why it failed.
+    pub detail: String,
+}
+
+/// The governance ledger table.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// Outcome of [`Ledger::increment`] with a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Counted; the new value.
+    Ok(u64),
+    /// The cap was reached; nothing was counted.
+    CapReached(u64),
+}
+
+fn epoch_secs(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Ledger {
+    /// A ledger on `table`.
+    #[must_use]
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table name.
+    #[must_use]
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn err(&self, action: String) -> impl FnOnce(String) -> LedgerError + '_ {
+        move |detail| LedgerError {
+            table: self.table.clone(),
+            action,
+            detail,
+        }
+    }
+
+    /// Claims `(pk, sk)` once: `Ok(true)` for the one caller that wrote it, `Ok(false)` if it was already
+    /// claimed. `detail` is stored with the claim (what was sent); the item expires after `keep`.
+    ///
+    /// # Errors
+    /// Any failure other than "already claimed".
+    pub async fn claim(&self, pk: &str, sk: &str, detail: &str, keep: Duration) -> Result<bool, LedgerError> {
+        let now = SystemTime::now();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk.to_owned()))
+            .item("sk", AttributeValue::S(sk.to_owned()))
+            .item("claimed_at", AttributeValue::N(epoch_secs(now).to_string()))
+            .item("detail", AttributeValue::S(detail.to_owned()))
+            .item(
+                "expires_at",
+                AttributeValue::N(epoch_secs(now + keep).to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let conditional = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception());
+                if conditional {
+                    Ok(false)
+                } else {
+                    Err(self.err(format!("claim {pk}/{sk}"))(describe_sdk_error(&e)))
+                }
+            }
+        }
+    }
+
+    /// Releases a claim (after the notification it guarded failed), so the next run retries.
+    ///
+    /// # Errors
+    /// When the delete fails.
+    pub async fn release(&self, pk: &str, sk: &str) -> Result<(), LedgerError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .map_err(|e| self.err(format!("release {pk}/{sk}"))(describe_sdk_error(&e)))?;
+        Ok(())
+    }
+
+    /// Every claim under `pk`, as `(sk, detail)`, in sort-key order.
+    ///
+    /// # Errors
+    /// When the query fails.
+    pub async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {
+        let items = self.query(pk).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let sk = item.get("sk")?.as_s().ok()?.clone();
+                let detail = item
+                    .get("detail")
+                    .and_then(|d| d.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                Some((sk, detail))
+            })
+            .collect())
+    }
+
+    /// Stores a JSON snapshot under `(pk, sk)`, replacing any previous one.
+    ///
+    /// # Errors
+    /// When the document cannot be serialized or the put fails.
+    pub async fn put_snapshot<T: serde::Serialize>(
+        &self,
+        pk: &str,
+        sk: &str,
+        value: &T,
+        keep: Duration,
+    ) -> Result<(), LedgerError> {
+        let action = format!("snapshot {pk}/{sk}");
+        let body = serde_json::to_string(value).map_err(|e| self.err(action.clone())(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk.to_owned()))
+            .item("sk", AttributeValue::S(sk.to_owned()))
+            .item("body", AttributeValue::S(body))
+            .item(
+                "expires_at",
+                AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
+            )
+            .send()
+            .await
+            .map_err(|e| self.err(action)(describe_sdk_error(&e)))?;
+        Ok(())
+    }
+
+    /// Every snapshot under `pk` with a sort key in `from..=to` (sort keys compare as strings, so use
+    /// ISO dates), as `(sk, value)`.
+    ///
+    /// # Errors
+    /// When the query fails or a stored body does not parse as `T`.
+    pub async fn snapshots<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, T)>, LedgerError> {
+        let action = format!("read snapshots {pk}/{from}..={to}");
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| self.err(action.clone())(describe_sdk_error(&e)))?;
+            for item in page.items() {
+                let (Some(Ok(sk)), Some(Ok(body))) = (
+                    item.get("sk").map(|v| v.as_s()),
+                    item.get("body").map(|v| v.as_s()),
+                ) else {
+                    continue;
+                };
+                let value =
+                    serde_json::from_str(body).map_err(|e| self.err(action.clone())(format!("{sk}: {e}")))?;
+                out.push((sk.clone(), value));
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Adds `by` to the counter at `(pk, sk)`. With `cap`, the add only happens while the counter stays
+    /// `<= cap`; otherwise nothing changes and [`Counted::CapReached`] is returned.
+    ///
+    /// # Errors
+    /// When the update fails for another reason.
+    pub async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        by: u64,
+        cap: Option<u64>,
+        keep: Duration,
+    ) -> Result<Counted, LedgerError> {
+        let action = format!("count {pk}/{sk}");
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .update_expression("ADD #n :by SET expires_at = :exp")
+            .expression_attribute_names("#n", "count")
+            .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+            .expression_attribute_values(
+                ":exp",
+                AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
+            )
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        if let Some(cap) = cap {
+            let room = cap.saturating_sub(by);
+            update = update
+                .condition_expression("attribute_not_exists(#n) OR #n <= :room")
+                .expression_attribute_values(":room", AttributeValue::N(room.to_string()));
+        }
+        match update.send().await {
+            Ok(out) => {
+                let value = out
+                    .attributes()
+                    .and_then(|a| a.get("count"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(by);
+                Ok(Counted::Ok(value))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Counted::CapReached(self.counter(pk, sk).await?))
+            }
+            Err(e) => Err(self.err(action)(describe_sdk_error(&e))),
+        }
+    }
+
+    /// The counter's current value (0 when absent).
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn counter(&self, pk: &str, sk: &str) -> Result<u64, LedgerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.err(format!("read {pk}/{sk}"))(describe_sdk_error(&e)))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("count"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    async fn query(
+        &self,
+        pk: &str,
+    ) -> Result<Vec<std::collections::HashMap<String, AttributeValue>>, LedgerError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| self.err(format!("query {pk}"))(describe_sdk_error(&e)))?;
+            out.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
