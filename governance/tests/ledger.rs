@@ -1,4 +1,5 @@
 //! The ledger against DynamoDB in the emulator: fire-once claims, release, snapshots, capped counters.
+#![allow(clippy::unwrap_used)] // test set-up helpers outside #[test] fns: failing loudly is the point
 
 use std::time::Duration;
 
