@@ -6,7 +6,8 @@
 //! [`AnomalyConfig::fallback_days`] days (the s3u/aws-cost-anomalies rule). `z = (x − mean)/s` with the
 //! sample standard deviation `s` (n − 1). When `s` ≈ 0 (< $0.01) the z-score is ±10 if the jump exceeds the
 //! dollar floor, else 0. A day is flagged only when `|z| ≥ 2` **and** `|x − mean| ≥` the dollar floor, so a
-//! $1/day dev account does not page. Severity: 2.0 low, 2.5 medium, 3.0 high.
+//! $1/day dev account does not page. Severity: 2.0 low, 2.5 medium, 3.0 high. Drops on days CE still
+//! marks `Estimated` are ignored unless [`AnomalyConfig::drops_on_estimated_days`] (CE lag).
 //!
 //! **Hygiene**: the share of spend whose `Environment` tag is empty (`Environment$`), and Bedrock
 //! Marketplace service names the price table does not map to a model.
@@ -36,6 +37,10 @@ pub struct AnomalyConfig {
     pub min_weekday_samples: usize,
     /// Days in the fallback trailing window.
     pub fallback_days: u32,
+    /// Whether drops are reported on days CE still marks `Estimated`. Off by default: a half-booked
+    /// day (CE lags up to 24 h) reads as a drop that is not real. Spikes on such days are real (the
+    /// estimate is a lower bound) and always reported.
+    pub drops_on_estimated_days: bool,
     /// `|z|` at or above which a day is low / medium / high.
     pub z_low: Decimal,
     /// Medium threshold.
@@ -58,6 +63,7 @@ impl AnomalyConfig {
             weeks: 4,
             min_weekday_samples: 3,
             fallback_days: 14,
+            drops_on_estimated_days: false,
             z_low: Decimal::new(20, 1),
             z_medium: Decimal::new(25, 1),
             z_high: Decimal::new(30, 1),
@@ -240,7 +246,11 @@ pub fn detect_anomalies(ce: &DailyCostTable, day: NaiveDate, cfg: &AnomalyConfig
         };
         let delta = x - mean;
         let z = z_score(x, mean, std, cfg.min_dollar_delta);
-        if delta.abs() < cfg.min_dollar_delta || z.abs() < cfg.z_low {
+        let estimated = ce.days.get(&day).copied().unwrap_or(false);
+        if delta.abs() < cfg.min_dollar_delta
+            || z.abs() < cfg.z_low
+            || (delta < Decimal::ZERO && estimated && !cfg.drops_on_estimated_days)
+        {
             continue;
         }
         let severity = if z.abs() >= cfg.z_high {
@@ -265,7 +275,7 @@ pub fn detect_anomalies(ce: &DailyCostTable, day: NaiveDate, cfg: &AnomalyConfig
                 Direction::Drop
             },
             baseline,
-            estimated: ce.days.get(&day).copied().unwrap_or(false),
+            estimated,
         });
     }
     out.sort_by(|a, b| {
@@ -419,7 +429,13 @@ mod tests {
                 t.with_row(d(n), "Amazon Rekognition", dec!(2), false)
             })
             .with_row(d(30), "Amazon Rekognition", dec!(0), true);
-        let a = detect_anomalies(&t, d(30), &AnomalyConfig::with_floor(dec!(1)));
+        // June 30 is estimated: the drop is ignored by default (CE lag), reported when asked for.
+        assert!(detect_anomalies(&t, d(30), &AnomalyConfig::with_floor(dec!(1))).is_empty());
+        let cfg = AnomalyConfig {
+            drops_on_estimated_days: true,
+            ..AnomalyConfig::with_floor(dec!(1))
+        };
+        let a = detect_anomalies(&t, d(30), &cfg);
         assert_eq!(a[0].baseline, Baseline::Trailing { samples: 9 });
         assert_eq!(a[0].direction, Direction::Drop);
         assert_eq!(a[0].z, dec!(-10));

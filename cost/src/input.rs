@@ -544,6 +544,48 @@ impl DailyCostTable {
         self
     }
 
+    /// The rows and days in `[start, end)` (e.g. the days to snapshot into the ledger).
+    #[must_use]
+    pub fn between(&self, start: NaiveDate, end: NaiveDate) -> Self {
+        Self {
+            rows: self
+                .rows
+                .iter()
+                .filter(|r| r.date >= start && r.date < end)
+                .cloned()
+                .collect(),
+            days: self.days.range(start..end).map(|(d, e)| (*d, *e)).collect(),
+        }
+    }
+
+    /// This table with every day that `newer` covers replaced by `newer`'s rows: cached snapshots of
+    /// past days merged with a fresh, shorter CE query, so settled days are never queried twice.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use cost::input::DailyCostTable;
+    /// let (d1, d2) = (NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(), NaiveDate::from_ymd_opt(2025, 6, 2).unwrap());
+    /// let cached = DailyCostTable::default().with_row(d1, "AWS Lambda", 1.into(), false).with_row(d2, "AWS Lambda", 1.into(), true);
+    /// let fresh = DailyCostTable::default().with_row(d2, "AWS Lambda", 3.into(), false);
+    /// let merged = cached.merged_with(&fresh);
+    /// assert_eq!(merged.daily_totals().iter().map(|t| t.amount).sum::<rust_decimal::Decimal>(), 4.into());
+    /// assert!(!merged.days[&d2]);
+    /// ```
+    #[must_use]
+    pub fn merged_with(&self, newer: &Self) -> Self {
+        let mut rows: Vec<CostRow> = self
+            .rows
+            .iter()
+            .filter(|r| !newer.days.contains_key(&r.date))
+            .cloned()
+            .collect();
+        rows.extend(newer.rows.iter().cloned());
+        rows.sort_by_key(|r| r.date);
+        let mut days = self.days.clone();
+        days.extend(newer.days.iter().map(|(d, e)| (*d, *e)));
+        Self { rows, days }
+    }
+
     /// Whether the rows carry the `Environment` tag (needed for the untagged share).
     #[must_use]
     pub fn has_environment_tag(&self) -> bool {
@@ -685,6 +727,22 @@ mod tests {
         page.group_definitions[0].kind = "TAG".into();
         let err = DailyCostTable::from_pages(&[page], "UnblendedCost").unwrap_err();
         assert!(matches!(err, InputError::UnexpectedGrouping { .. }), "{err}");
+    }
+
+    #[test]
+    fn between_and_merge_replace_whole_days() {
+        let t = DailyCostTable::from_pages(&[page_with_env()], "UnblendedCost").unwrap();
+        let d1 = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+        let d2 = NaiveDate::from_ymd_opt(2025, 6, 2).unwrap();
+        let first = t.between(d1, d2);
+        assert_eq!((first.rows.len(), first.days.len()), (2, 1));
+        // A fresh query for June 1 with one group replaces both cached June 1 rows; June 2 is kept.
+        let fresh = DailyCostTable::default().with_row(d1, "AWS Lambda", dec!(5), false);
+        let merged = t.merged_with(&fresh);
+        assert_eq!(merged.rows.len(), 1);
+        assert_eq!(merged.daily_totals()[0].amount, dec!(5));
+        assert!(merged.days[&d2]);
+        assert_eq!(merged.days.len(), 2);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //!
 //! Windows, for a report at `as_of` (UTC) on day `t`:
 //! - budget burn: the month containing `t`, up to `as_of`;
-//! - Bedrock spend, reconciliation, unit economics and hygiene: the complete days of the month,
-//!   `[1st, t)` (on the 1st: the whole previous month);
+//! - Bedrock spend, reconciliation, unit economics and hygiene: the settled days of the month,
+//!   `[1st, t − 1)` — yesterday is left out because CE lags by up to 24 h (see [`settled_window`]);
 //! - anomalies: day `t − 1` (the last complete day);
 //! - service trends: the 14 days `[t − 14, t)`, top services by spend in that window.
 
@@ -245,16 +245,20 @@ impl Default for ReportSettings {
     }
 }
 
-/// The complete-days window of the month at `today` (the previous month on the 1st).
+/// The settled-days window for a report on `today`: `[1st of the month of t−2, t−1)`. Yesterday is left
+/// out because Cost Explorer lags usage by up to 24 h (a half-booked day would read as a reconciliation
+/// drift and a low $/valuation). On the 1st and 2nd this is (most of) the previous month.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let d = |m, n| NaiveDate::from_ymd_opt(2025, m, n).unwrap();
+/// assert_eq!(cost::report::settled_window(d(6, 18)), (d(6, 1), d(6, 17)));
+/// assert_eq!(cost::report::settled_window(d(7, 2)), (d(6, 1), d(7, 1)));
+/// ```
 #[must_use]
-pub fn complete_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let month = MonthPeriod::containing(today);
-    if today == month.start {
-        let prev = month.previous();
-        (prev.start, prev.end)
-    } else {
-        (month.start, today)
-    }
+pub fn settled_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let end = today - Duration::days(1);
+    (MonthPeriod::containing(end - Duration::days(1)).start, end)
 }
 
 /// Top `n` services by spend over `[start, end)`, with 0-filled daily series.
@@ -308,7 +312,7 @@ pub fn top_service_trends(
 #[must_use]
 pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &PriceTable) -> CostReport {
     let today = inputs.as_of.date_naive();
-    let (start, end) = complete_window(today);
+    let (start, end) = settled_window(today);
     let all = &inputs.cost_and_usage;
     let env_table = all.for_environment(&inputs.environment, settings.include_untagged);
     let ce = &env_table;
@@ -541,7 +545,7 @@ pub(crate) mod tests {
     fn demo_month_report_hand_checked() {
         let r = demo_report();
         assert_eq!(r.date, d(6, 18));
-        assert_eq!(r.window, (d(6, 1), d(6, 18)));
+        assert_eq!(r.window, (d(6, 1), d(6, 17)));
         // Prod budget: A = 17 days × 13.3667 + 10.8333 (Rekognition spike) + 0.25 × 13.3667 ≈ 241.41.
         let prod = r
             .budgets
@@ -566,18 +570,18 @@ pub(crate) mod tests {
         assert_eq!(prod.tier, Tier::Pct80);
         assert_eq!(r.tier(), Tier::Pct80);
         assert_eq!(r.severity(), Severity::Notice);
-        // Bedrock by model: 17 days × (1,666.7 × 0.003 + 333.34 × 0.015) = 17 × 10.0002 = 170.0034.
-        assert_eq!(r.bedrock_by_model.total, dec!(170.0034));
+        // Bedrock by model over the settled June 1–16: 16 × (1,666.7 × 0.003 + 333.34 × 0.015) = 160.0032.
+        assert_eq!(r.bedrock_by_model.total, dec!(160.0032));
         // The per-agent split sums to the same (60/30/10).
         let agents: Decimal = r.bedrock_by_agent.iter().map(|a| a.cost).sum();
-        assert_eq!(agents.round_dp(2), dec!(170.00));
+        assert_eq!(agents.round_dp(2), dec!(160.00));
         assert_eq!(r.bedrock_by_agent[0].agent, "authenticity");
-        // Billed 170 vs estimated 170.0034: drift −0.002 %.
+        // Billed 160 vs estimated 160.0032: drift −0.002 %.
         let line = &r.reconciliation.lines[0];
-        assert_eq!(line.billed, dec!(170));
+        assert_eq!(line.billed, dec!(160));
         assert!(line.within_threshold);
-        // Unit: 17 × 1,667 = 28,339 valuations.
-        assert_eq!(r.unit.valuations, 28_339);
+        // Unit: 16 × 1,667 = 26,672 valuations.
+        assert_eq!(r.unit.valuations, 26_672);
         assert_eq!(r.unit.largest_gap, Some(crate::unit::Component::Bedrock));
         // The Rekognition spike on June 17 is a high anomaly.
         assert_eq!(r.anomalies.len(), 1);
@@ -600,9 +604,10 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn first_of_month_reports_the_previous_month() {
-        assert_eq!(complete_window(d(7, 1)), (d(6, 1), d(7, 1)));
-        assert_eq!(complete_window(d(7, 2)), (d(7, 1), d(7, 2)));
+    fn settled_window_skips_yesterday_and_rolls_back_early_in_the_month() {
+        assert_eq!(settled_window(d(7, 1)), (d(6, 1), d(6, 30)));
+        assert_eq!(settled_window(d(7, 2)), (d(6, 1), d(7, 1)));
+        assert_eq!(settled_window(d(7, 3)), (d(7, 1), d(7, 2)));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerting::AlertDecision;
 use crate::anomaly::{AnomalySeverity, Direction};
 use crate::burn::{BudgetBurn, Exhaustion};
 use crate::format::{count, fit, pct, ratio, sparkline, truncate, usd, usd_dp};
@@ -550,7 +551,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
             let model = a.model_key.clone().unwrap_or_else(|| format!("? {}", a.model_id));
             format!(
                 "{} {:>10}",
-                fit(&escape(&format!("{} · {model}", a.agent)), NAME_WIDTH),
+                fit(&escape(&format!("{} · {model}", a.agent)), NAME_WIDTH + 8),
                 usd(a.cost)
             )
         })
@@ -665,6 +666,56 @@ pub fn render(report: &CostReport) -> SlackMessage {
     }
 }
 
+/// Like [`render`], with a line under the header saying what changed since the last notification
+/// (from [`crate::alerting::decide`]) and the change prefixed to the fallback text.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use cost::alerting::AlertDecision;
+/// use cost::burn::Tier;
+/// use cost::report::{build_report, ReportInputs, ReportSettings};
+/// let inputs = ReportInputs {
+///     platform: "collectiq".into(), environment: "prod".into(),
+///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     self_spend: Default::default(), notes: vec![],
+/// };
+/// let report = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());
+/// let msg = cost::slack::render_with_decision(&report, &AlertDecision::Escalate { from: Tier::Pct80, to: Tier::Pct120 });
+/// assert!(msg.text.starts_with("Escalated to 120% (was 80%)"));
+/// ```
+#[must_use]
+pub fn render_with_decision(report: &CostReport, decision: &AlertDecision) -> SlackMessage {
+    let mut msg = render(report);
+    let line = match decision {
+        AlertDecision::Nothing => return msg,
+        AlertDecision::Notify { tier } => format!("{} Budget tier {} reached", tier.emoji(), tier.label()),
+        AlertDecision::Escalate { from, to } => {
+            format!(
+                "{} Escalated to {} (was {})",
+                to.emoji(),
+                to.label(),
+                from.label()
+            )
+        }
+        AlertDecision::Recovery { from } => format!("✅ Recovered: back under 80% (was {})", from.label()),
+    };
+    // Without emoji in the fallback: it shows in notifications.
+    let plain = line
+        .split_once(' ')
+        .map_or(line.as_str(), |(_, rest)| rest)
+        .to_owned();
+    msg.text = truncate(&format!("{plain} — {}", msg.text), 300);
+    let at = usize::from(!msg.blocks.is_empty());
+    msg.blocks.insert(at, Block::section(format!("*{line}*")));
+    if msg.blocks.len() > limits::MAX_BLOCKS {
+        // Drop the last block before the footer to stay within 50.
+        let footer_at = msg.blocks.len() - 2;
+        msg.blocks.remove(footer_at);
+    }
+    msg
+}
+
 fn footer(report: &CostReport) -> Block {
     let s = &report.self_spend;
     let mut elements = vec![TextObject::mrkdwn(format!(
@@ -702,8 +753,8 @@ fn fit_blocks(mut blocks: Vec<Block>, footer: Block) -> Vec<Block> {
             .sum::<usize>()
     };
     let mut dropped = 0usize;
-    // Room for the footer and an "omitted" note.
-    while blocks.len() + 2 > limits::MAX_BLOCKS || chars(&blocks) + footer_chars + 80 > limits::TOTAL_TEXT {
+    // Room for the footer, an "omitted" note and a decision line (`render_with_decision`).
+    while blocks.len() + 2 > limits::MAX_BLOCKS || chars(&blocks) + footer_chars + 250 > limits::TOTAL_TEXT {
         if blocks.len() <= 2 {
             break;
         }
@@ -951,10 +1002,41 @@ mod tests {
         assert!(elements[0].text().starts_with("governance:"));
     }
 
+    #[test]
+    fn decisions_add_one_line_and_keep_limits() {
+        use crate::alerting::AlertDecision;
+        use crate::burn::Tier;
+        let r = demo_report();
+        let plain = render(&r);
+        assert_eq!(render_with_decision(&r, &AlertDecision::Nothing), plain);
+        let msg = render_with_decision(&r, &AlertDecision::Recovery { from: Tier::Pct120 });
+        assert_eq!(msg.blocks.len(), plain.blocks.len() + 1);
+        assert_eq!(
+            section_texts(&msg)[0],
+            "*✅ Recovered: back under 80% (was 120%)*"
+        );
+        assert!(
+            msg.text
+                .starts_with("Recovered: back under 80% (was 120%) — CollectIQ prod")
+        );
+        let big = render_with_decision(
+            &huge_report(200, 300),
+            &AlertDecision::Notify { tier: Tier::Pct150 },
+        );
+        assert!(validate(&big).is_empty(), "{:?}", validate(&big));
+        assert!(
+            matches!(&big.blocks[1], Block::Section { text: Some(t), .. } if t.text().contains("150% reached"))
+        );
+    }
+
     proptest! {
         #[test]
-        fn every_payload_respects_slack_limits(n in 0usize..220, name_len in 1usize..400) {
-            let msg = render(&huge_report(n, name_len));
+        fn every_payload_respects_slack_limits(n in 0usize..220, name_len in 1usize..400, tier in 0usize..5) {
+            let report = huge_report(n, name_len);
+            let msg = render(&report);
+            prop_assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
+            let decision = crate::alerting::AlertDecision::Notify { tier: crate::burn::Tier::ALL[tier] };
+            let msg = render_with_decision(&report, &decision);
             prop_assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
         }
     }

@@ -96,9 +96,11 @@ fn report_from_fixtures() {
     let ce = b.projections.ce.as_ref().unwrap();
     // Nothing booked on June 18 yet in the page: P_ce = A + mean.
     assert_eq!(ce.mean, b.actual + dec!(172.4188215361));
-    // Untagged share over all environments: 1.1238 / 242.0688 = 0.4642 %.
+    // Untagged share over all environments, settled June 1–16: 1.0588 / 214.8775 = 0.4928 %.
     let u = r.hygiene.untagged.as_ref().unwrap();
-    assert_eq!(u.share_pct.round_dp(4), dec!(0.4642));
+    assert_eq!(u.untagged, dec!(1.058848206568570994));
+    assert_eq!(u.total, dec!(214.877531495160463094));
+    assert_eq!(u.share_pct.round_dp(4), dec!(0.4928));
     assert!(r.hygiene.unmapped_bedrock_services.is_empty());
     // The Rekognition loop on June 17 is the only anomaly.
     assert_eq!(r.anomalies.len(), 1, "{:?}", r.anomalies);
