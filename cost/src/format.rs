@@ -145,6 +145,22 @@ mod tests {
         assert_eq!(count(7), "7");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn usd_round_trips_to_cents(cents in -1_000_000_000_000i64..1_000_000_000_000) {
+            let amount = Decimal::new(cents, 2);
+            let text = usd(amount);
+            let parsed: Decimal = text.replace(['$', ','], "").parse().unwrap();
+            proptest::prop_assert_eq!(parsed, amount);
+        }
+
+        #[test]
+        fn sparkline_has_one_bar_per_value(values in proptest::collection::vec(-1_000_000i64..1_000_000, 0..40)) {
+            let v: Vec<Decimal> = values.iter().map(|x| Decimal::new(*x, 2)).collect();
+            proptest::prop_assert_eq!(sparkline(&v).chars().count(), v.len());
+        }
+    }
+
     #[test]
     fn sparklines() {
         assert_eq!(sparkline(&[]), "");

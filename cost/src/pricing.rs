@@ -987,6 +987,28 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_id_form_resolves_to_the_same_model(idx in 0usize..7, version in 0u8..3, geo in 0usize..4, junk in ".{0,40}") {
+            let t = table();
+            let model = &t.models[idx];
+            let base = format!("{}:{version}", model.ids[0]);
+            let geo = ["us", "eu", "apac", "global"][geo];
+            for id in [
+                base.clone(),
+                format!("{geo}.{base}"),
+                format!("arn:aws:bedrock:us-east-1::foundation-model/{base}"),
+                format!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/{geo}.{base}"),
+            ] {
+                proptest::prop_assert_eq!(t.resolve(&id).map(|m| m.key.as_str()), Some(model.key.as_str()), "{}", id);
+            }
+            // Arbitrary text never panics, and resolves only if it names a known id.
+            if let Some(m) = t.resolve(&junk) {
+                proptest::prop_assert!(m.ids.iter().any(|i| junk.contains(i.as_str())));
+            }
+        }
+    }
+
     #[test]
     fn token_cost_hand_computed_with_cache_multipliers() {
         let t = table();
