@@ -31,7 +31,50 @@ pub struct Amount {
     pub unit: String,
 }
 
+/// Parses an AWS decimal string (`"2641.548000000000229…"`, `"1E+2"`), rounding beyond 28 digits.
+///
+/// # Errors
+/// [`InputError::BadAmount`] when the text is not a number.
+///
+/// ```
+/// let d = cost::input::parse_amount("0.26823646440000000000000000000000001").unwrap();
+/// assert_eq!(d, rust_decimal::Decimal::new(2682364644, 10));
+/// assert!(cost::input::parse_amount("N/A").is_err());
+/// ```
+pub fn parse_amount(text: &str) -> Result<Decimal, InputError> {
+    let t = text.trim();
+    t.parse::<Decimal>()
+        .or_else(|_| Decimal::from_scientific(t))
+        .map(|d| d.normalize())
+        .map_err(|_| InputError::BadAmount(text.to_owned()))
+}
+
+/// Parses an AWS `yyyy-MM-dd` date (CE `TimePeriod`; a `T…` time part is ignored).
+///
+/// # Errors
+/// [`InputError::BadDate`] when the text is not such a date.
+pub fn parse_date(text: &str) -> Result<NaiveDate, InputError> {
+    let day = text.trim().get(..10).unwrap_or(text);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| InputError::BadDate(text.to_owned()))
+}
+
 impl Amount {
+    /// An amount from the SDK's `amount`/`unit` strings.
+    ///
+    /// # Errors
+    /// [`InputError::BadAmount`] when `amount` is not a number.
+    ///
+    /// ```
+    /// let a = cost::input::Amount::parse("604.456", "USD").unwrap();
+    /// assert_eq!(a.amount, rust_decimal::Decimal::new(604456, 3));
+    /// ```
+    pub fn parse(amount: &str, unit: &str) -> Result<Self, InputError> {
+        Ok(Self {
+            amount: parse_amount(amount)?,
+            unit: unit.to_owned(),
+        })
+    }
+
     /// A USD amount.
     ///
     /// ```
@@ -219,6 +262,19 @@ pub struct MetricSumSeries {
     pub points: Vec<SumPoint>,
 }
 
+impl DateInterval {
+    /// An interval from the SDK's `start`/`end` strings.
+    ///
+    /// # Errors
+    /// [`InputError::BadDate`] when either is not a `yyyy-MM-dd` date.
+    pub fn parse(start: &str, end: &str) -> Result<Self, InputError> {
+        Ok(Self {
+            start: parse_date(start)?,
+            end: parse_date(end)?,
+        })
+    }
+}
+
 impl MetricSumSeries {
     /// A series with no points yet.
     ///
@@ -318,6 +374,12 @@ pub enum InputError {
         /// The amount.
         amount: Decimal,
     },
+    /// Not a decimal number.
+    #[error("not a decimal amount: {0:?}")]
+    BadAmount(String),
+    /// Not a `yyyy-MM-dd` date.
+    #[error("not a yyyy-MM-dd date: {0:?}")]
+    BadDate(String),
     /// An amount is not in USD.
     #[error("Cost Explorer amount for {service:?} on {date} is in {unit:?}, expected USD")]
     NotUsd {
@@ -628,6 +690,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.amount.round_dp(3), dec!(2641.548));
+    }
+
+    #[test]
+    fn sdk_strings_parse_with_clear_errors() {
+        assert_eq!(parse_amount(" 1E+2 ").unwrap(), dec!(100));
+        assert_eq!(
+            parse_amount("2641.54800000000022919266484677791595458984375")
+                .unwrap()
+                .round_dp(3),
+            dec!(2641.548)
+        );
+        assert_eq!(parse_amount("x"), Err(InputError::BadAmount("x".into())));
+        let i = DateInterval::parse("2025-06-01", "2025-06-02T00:00:00Z").unwrap();
+        assert_eq!(i.end, NaiveDate::from_ymd_opt(2025, 6, 2).unwrap());
+        assert_eq!(
+            DateInterval::parse("June", "2025-06-02"),
+            Err(InputError::BadDate("June".into()))
+        );
+        assert!(Amount::parse("1.5", "USD").is_ok());
     }
 
     #[test]
