@@ -168,10 +168,8 @@ mod tests {
             DimensionKey::Model
         ]));
         let spans = sink.documents();
-        let span_doc = spans
-            .iter()
-            .find(|d| d["name"] == "Converse claude-sonnet")
-            .unwrap();
+        let span_doc = &spans[0]["subsegments"][0];
+        assert_eq!(span_doc["name"], "Converse claude-sonnet");
         assert_eq!(span_doc["metadata"]["default"]["gen_ai.usage.input_tokens"], 1200);
         assert_eq!(span_doc["annotations"]["agent"], "authenticity");
         assert_eq!(span_doc["namespace"], "aws");

@@ -296,8 +296,8 @@ fn hello_function_under_runtime_api_emulator() {
     }
     // EMF documents are written before the response is posted, so none can come after the last result.
 
-    // X-Ray: only the two sampled invocations, each an invocation subsegment under Lambda's segment and
-    // a price_card subsegment under it.
+    // X-Ray: only the two sampled invocations, each an invocation subsegment under Lambda's segment with
+    // the price_card subsegment nested in it.
     let docs: Vec<Value> = datagrams
         .iter()
         .map(|d| {
@@ -309,15 +309,20 @@ fn hello_function_under_runtime_api_emulator() {
             serde_json::from_str(body).unwrap()
         })
         .collect();
-    assert_eq!(docs.len(), 4, "{docs:?}");
+    assert_eq!(docs.len(), 2, "one datagram per sampled invocation: {docs:?}");
     let roots: Vec<&Value> = docs.iter().filter(|d| d["parent_id"] == PARENT).collect();
     assert_eq!(roots.len(), 2);
     for root in &roots {
         assert_eq!(root["name"], "hello");
         assert_eq!(root["trace_id"], ROOT);
-        let child = docs.iter().find(|d| d["parent_id"] == root["id"]).unwrap();
+        assert_eq!(root["type"], "subsegment");
+        let child = &root["subsegments"][0];
         assert_eq!(child["name"], "price_card");
-        assert_eq!(child["type"], "subsegment");
+        assert_eq!(
+            child["annotations"]["card"].as_str().map(|c| c.starts_with("c-")),
+            Some(true)
+        );
+        assert!(child["start_time"].as_f64().unwrap() >= root["start_time"].as_f64().unwrap());
     }
     assert!(
         roots.iter().any(|r| r["fault"] == true),

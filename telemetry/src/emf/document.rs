@@ -73,13 +73,13 @@ pub fn is_valid_dimension_value(value: &str) -> bool {
     !value.trim().is_empty() && value.len() <= MAX_DIMENSION_VALUE && !value.chars().any(char::is_control)
 }
 
-/// One metric in a document: its definition and the values it carries there.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct MetricValues {
-    pub(crate) name: String,
+/// One metric in a document: its definition and the values it carries there (borrowed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct MetricValues<'a> {
+    pub(crate) name: &'a str,
     pub(crate) unit: EmfUnit,
     pub(crate) high_resolution: bool,
-    pub(crate) values: Vec<f64>,
+    pub(crate) values: &'a [f64],
 }
 
 #[derive(Serialize)]
@@ -115,8 +115,8 @@ pub(crate) struct Document<'a> {
     pub(crate) namespace: &'a str,
     pub(crate) timestamp: u64,
     pub(crate) dimensions: &'a [(String, String)],
-    pub(crate) properties: &'a [(String, String)],
-    pub(crate) metrics: &'a [MetricValues],
+    pub(crate) properties: &'a [(&'a str, &'a str)],
+    pub(crate) metrics: &'a [MetricValues<'a>],
 }
 
 impl Serialize for Document<'_> {
@@ -130,7 +130,7 @@ impl Serialize for Document<'_> {
                     .metrics
                     .iter()
                     .map(|m| MetricDefinition {
-                        name: &m.name,
+                        name: m.name,
                         unit: m.unit,
                         storage_resolution: m.high_resolution.then_some(1),
                     })
@@ -141,13 +141,16 @@ impl Serialize for Document<'_> {
             1 + self.dimensions.len() + self.properties.len() + self.metrics.len(),
         ))?;
         map.serialize_entry("_aws", &aws)?;
-        for (k, v) in self.dimensions.iter().chain(self.properties) {
+        for (k, v) in self.dimensions {
+            map.serialize_entry(k, v)?;
+        }
+        for (k, v) in self.properties {
             map.serialize_entry(k, v)?;
         }
         for m in self.metrics {
-            match m.values.as_slice() {
-                [one] => map.serialize_entry(&m.name, one)?,
-                many => map.serialize_entry(&m.name, many)?,
+            match m.values {
+                [one] => map.serialize_entry(m.name, one)?,
+                many => map.serialize_entry(m.name, many)?,
             }
         }
         map.end()

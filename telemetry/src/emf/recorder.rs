@@ -1,5 +1,10 @@
 //! The `metrics` recorder: storage of counters, gauges and histograms between flushes, and the flush
 //! that turns them into EMF documents.
+//!
+//! Everything that depends only on a metric's key — name validity, unit, which labels become
+//! dimensions (the cardinality guard admits values in first-registration order), the document group
+//! it belongs to — is resolved once when the key is first registered. A flush then only drains values,
+//! sorts by small integers and serializes borrowed data.
 
 use super::document::{
     Document, MAX_DIMENSIONS, MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_PROPERTY_CHARS,
@@ -12,15 +17,19 @@ use crate::clock::{Clock, epoch_millis};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit,
 };
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// Histogram values held per metric between two flushes; more are dropped and counted (a process that
 /// never flushes must not grow without bound).
 pub const MAX_PENDING_VALUES: usize = 100_000;
+
+/// Interned groups and series beyond which unused ones are swept at flush.
+const SWEEP_THRESHOLD: usize = 1024;
 
 /// `metrics::Key` hashes itself by writing its precomputed hash once; keep it as is.
 #[derive(Default)]
@@ -42,39 +51,76 @@ impl Hasher for KeyHasher {
 
 type KeyMap<T> = RwLock<HashMap<Key, Arc<T>, BuildHasherDefault<KeyHasher>>>;
 
-#[derive(Debug, Default)]
-struct CounterCell(AtomicU64);
+/// One EMF document group: the dimension set with its values, and the plain properties.
+#[derive(Debug)]
+struct Group {
+    id: u32,
+    dims: Vec<(String, String)>,
+    props: Vec<(String, String)>,
+}
+
+type GroupKey = (Vec<(String, String)>, Vec<(String, String)>);
+
+/// One metric within one group; several keys may fold into the same series (e.g. into `other`).
+#[derive(Debug)]
+struct Series {
+    ordinal: u32,
+    group: Arc<Group>,
+    name: String,
+    /// Why the series can never be emitted, if so.
+    invalid: Option<&'static str>,
+    unit: AtomicU8,
+    high_resolution: bool,
+}
+
+impl Series {
+    fn unit(&self) -> EmfUnit {
+        EmfUnit::ALL
+            .get(usize::from(self.unit.load(Ordering::Relaxed)))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+fn unit_index(u: EmfUnit) -> u8 {
+    EmfUnit::ALL
+        .iter()
+        .position(|x| *x == u)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(26)
+}
+
+#[derive(Debug)]
+struct CounterCell {
+    value: AtomicU64,
+    series: Arc<Series>,
+}
 
 impl CounterFn for CounterCell {
     fn increment(&self, value: u64) {
-        self.0.fetch_add(value, Ordering::Relaxed);
+        self.value.fetch_add(value, Ordering::Relaxed);
     }
     fn absolute(&self, value: u64) {
-        self.0.store(value, Ordering::Relaxed);
+        self.value.store(value, Ordering::Relaxed);
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct GaugeCell {
     bits: AtomicU64,
     set: AtomicBool,
-}
-
-impl GaugeCell {
-    fn update(&self, f: impl Fn(f64) -> f64) {
-        let _ = self.bits.fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
-            Some(f(f64::from_bits(b)).to_bits())
-        });
-        self.set.store(true, Ordering::Release);
-    }
+    series: Arc<Series>,
 }
 
 impl GaugeFn for GaugeCell {
     fn increment(&self, value: f64) {
-        self.update(|v| v + value);
+        let _ = self.bits.fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+            Some((f64::from_bits(b) + value).to_bits())
+        });
+        self.set.store(true, Ordering::Release);
     }
     fn decrement(&self, value: f64) {
-        self.update(|v| v - value);
+        self.increment(-value);
     }
     fn set(&self, value: f64) {
         self.bits.store(value.to_bits(), Ordering::Release);
@@ -82,10 +128,11 @@ impl GaugeFn for GaugeCell {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct HistogramCell {
     values: Mutex<Vec<f64>>,
     overflow: AtomicUsize,
+    series: Arc<Series>,
 }
 
 impl HistogramFn for HistogramCell {
@@ -122,15 +169,25 @@ pub(crate) struct Config {
     pub(crate) function_name: Option<String>,
 }
 
+#[derive(Default)]
+struct Interner {
+    groups: HashMap<GroupKey, Arc<Group>>,
+    series: HashMap<(u32, String), Arc<Series>>,
+    next_group: u32,
+    next_series: u32,
+}
+
 pub(crate) struct Inner {
     pub(crate) cfg: Config,
     counters: KeyMap<CounterCell>,
     gauges: KeyMap<GaugeCell>,
     histograms: KeyMap<HistogramCell>,
     described: RwLock<HashMap<String, EmfUnit>>,
+    interner: Mutex<Interner>,
     cold_start: AtomicBool,
     pub(crate) writer: Mutex<Box<dyn Write + Send>>,
     pub(crate) clock: Arc<dyn Clock>,
+    registered: AtomicU32,
 }
 
 /// The EMF recorder. Cheap to clone (shared state); install it globally with
@@ -150,12 +207,110 @@ impl std::fmt::Debug for EmfRecorder {
     }
 }
 
-fn get_or_insert<T: Default>(map: &KeyMap<T>, key: &Key) -> Arc<T> {
-    if let Some(c) = map.read().unwrap_or_else(PoisonError::into_inner).get(key) {
-        return Arc::clone(c);
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    l.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Inner {
+    fn get_or_insert<T>(&self, map: &KeyMap<T>, key: &Key, make: impl FnOnce(Arc<Series>) -> T) -> Arc<T> {
+        if let Some(c) = read(map).get(key) {
+            return Arc::clone(c);
+        }
+        let mut w = write(map);
+        if let Some(c) = w.get(key) {
+            return Arc::clone(c);
+        }
+        let cell = Arc::new(make(self.resolve(key)));
+        w.insert(key.clone(), Arc::clone(&cell));
+        self.registered.fetch_add(1, Ordering::Relaxed);
+        cell
     }
-    let mut w = map.write().unwrap_or_else(PoisonError::into_inner);
-    Arc::clone(w.entry(key.clone()).or_default())
+
+    /// Everything about a key that does not change between flushes.
+    fn resolve(&self, key: &Key) -> Arc<Series> {
+        let cfg = &self.cfg;
+        let name = key.name();
+        let mut dims = cfg.default_dimensions.clone();
+        let mut label_dims: Vec<(String, String)> = Vec::new();
+        let mut props: Vec<(String, String)> = Vec::new();
+        for label in key.labels() {
+            let (k, v) = (label.key(), label.value());
+            let taken = |k: &str, dims: &[(String, String)], more: &[(String, String)]| {
+                dims.iter().chain(more).any(|(d, _)| d == k)
+            };
+            let is_dim = dims.len() + label_dims.len() < MAX_DIMENSIONS
+                && cfg.guard.allows(name, k)
+                && is_valid_dimension_name(k)
+                && is_valid_dimension_value(v)
+                && k != name
+                && !taken(k, &dims, &label_dims);
+            if is_dim {
+                label_dims.push((k.to_owned(), cfg.guard.admit(name, k, v).to_owned()));
+            } else if is_valid_dimension_name(k) && k != name && !taken(k, &dims, &props) {
+                props.push((k.to_owned(), truncate(v)));
+            }
+        }
+        label_dims.sort();
+        dims.extend(label_dims);
+        props.sort();
+        let invalid = if !is_valid_metric_name(name) {
+            Some("invalid EMF metric name")
+        } else if dims.iter().any(|(d, _)| d == name) {
+            Some("EMF metric name clashes with a dimension")
+        } else {
+            None
+        };
+        let unit = read(&self.described)
+            .get(name)
+            .copied()
+            .or_else(|| cfg.units.get(name).copied())
+            .unwrap_or_default();
+        let mut interner = lock(&self.interner);
+        let next_group = interner.next_group;
+        let group = Arc::clone(
+            interner
+                .groups
+                .entry((dims.clone(), props.clone()))
+                .or_insert_with(|| {
+                    Arc::new(Group {
+                        id: next_group,
+                        dims,
+                        props,
+                    })
+                }),
+        );
+        if group.id == next_group {
+            interner.next_group = next_group.wrapping_add(1);
+        }
+        let next_series = interner.next_series;
+        let series = Arc::clone(
+            interner
+                .series
+                .entry((group.id, name.to_owned()))
+                .or_insert_with(|| {
+                    Arc::new(Series {
+                        ordinal: next_series,
+                        group: Arc::clone(&group),
+                        name: name.to_owned(),
+                        invalid,
+                        unit: AtomicU8::new(unit_index(unit)),
+                        high_resolution: cfg.high_resolution.contains(name),
+                    })
+                }),
+        );
+        if series.ordinal == next_series {
+            interner.next_series = next_series.wrapping_add(1);
+        }
+        series
+    }
 }
 
 impl metrics::Recorder for EmfRecorder {
@@ -169,24 +324,39 @@ impl metrics::Recorder for EmfRecorder {
         self.describe(key, unit);
     }
     fn register_counter(&self, key: &Key, _m: &Metadata<'_>) -> Counter {
-        Counter::from_arc(get_or_insert(&self.inner.counters, key))
+        let inner = &self.inner;
+        Counter::from_arc(inner.get_or_insert(&inner.counters, key, |series| CounterCell {
+            value: AtomicU64::new(0),
+            series,
+        }))
     }
     fn register_gauge(&self, key: &Key, _m: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(get_or_insert(&self.inner.gauges, key))
+        let inner = &self.inner;
+        Gauge::from_arc(inner.get_or_insert(&inner.gauges, key, |series| GaugeCell {
+            bits: AtomicU64::new(0),
+            set: AtomicBool::new(false),
+            series,
+        }))
     }
     fn register_histogram(&self, key: &Key, _m: &Metadata<'_>) -> Histogram {
-        Histogram::from_arc(get_or_insert(&self.inner.histograms, key))
+        let inner = &self.inner;
+        Histogram::from_arc(
+            inner.get_or_insert(&inner.histograms, key, |series| HistogramCell {
+                values: Mutex::new(Vec::new()),
+                overflow: AtomicUsize::new(0),
+                series,
+            }),
+        )
     }
 }
 
-struct Sample {
+/// Values drained from one cell.
+struct Drained<'a> {
+    series: &'a Series,
     counter: bool,
-    name: String,
-    labels: Vec<(String, String)>,
-    values: Vec<f64>,
+    start: usize,
+    len: usize,
 }
-
-type GroupKey = (Vec<(String, String)>, Vec<(String, String)>);
 
 impl EmfRecorder {
     pub(crate) fn from_parts(cfg: Config, writer: Box<dyn Write + Send>, clock: Arc<dyn Clock>) -> Self {
@@ -197,20 +367,25 @@ impl EmfRecorder {
                 gauges: RwLock::default(),
                 histograms: RwLock::default(),
                 described: RwLock::default(),
+                interner: Mutex::default(),
                 cold_start: AtomicBool::new(false),
                 writer: Mutex::new(writer),
                 clock,
+                registered: AtomicU32::new(0),
             }),
         }
     }
 
     fn describe(&self, key: KeyName, unit: Option<Unit>) {
-        if let Some(u) = unit {
-            self.inner
-                .described
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(key.as_str().to_owned(), EmfUnit::from_metrics(u));
+        let Some(u) = unit else { return };
+        let u = EmfUnit::from_metrics(u);
+        write(&self.inner.described).insert(key.as_str().to_owned(), u);
+        for s in lock(&self.inner.interner)
+            .series
+            .values()
+            .filter(|s| s.name == key.as_str())
+        {
+            s.unit.store(unit_index(u), Ordering::Relaxed);
         }
     }
 
@@ -245,14 +420,12 @@ impl EmfRecorder {
 
     /// Like [`flush`](Self::flush), adding root properties (e.g. `function_request_id`) to every document.
     pub fn flush_with(&self, properties: &[(&str, &str)]) -> FlushReport {
-        let (docs, report) = self.render(properties);
-        if !docs.is_empty() {
-            let mut w = self.inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            for mut d in docs {
-                d.push('\n');
-                // A broken sink loses metrics, never the request.
-                let _ = w.write_all(d.as_bytes());
-            }
+        let mut out = Vec::new();
+        let report = self.render_into(properties, &mut out);
+        if !out.is_empty() {
+            let mut w = lock(&self.inner.writer);
+            // A broken sink loses metrics, never the request.
+            let _ = w.write_all(&out);
             let _ = w.flush();
         }
         report
@@ -260,193 +433,186 @@ impl EmfRecorder {
 
     /// Drains everything recorded since the last flush into serialized documents without writing them.
     pub fn render(&self, properties: &[(&str, &str)]) -> (Vec<String>, FlushReport) {
-        let mut report = FlushReport::default();
-        let samples = self.drain(&mut report);
-        let cold = self.inner.cold_start.swap(false, Ordering::AcqRel);
-        if self.inner.cfg.disabled {
-            return (Vec::new(), FlushReport::default());
-        }
-        let timestamp = epoch_millis(self.inner.clock.now());
-        let mut docs = Vec::new();
-        if cold {
-            self.cold_start_document(timestamp, properties, &mut docs, &mut report);
-        }
-        let groups = self.group(samples, &mut report);
-        for ((dims, mut props), metrics) in groups {
-            let mut metrics: Vec<MetricValues> = metrics.into_values().collect();
-            metrics.retain(|m| {
-                let clash = dims.iter().any(|(k, _)| *k == m.name);
-                if clash {
-                    report.rejected_metrics += 1;
-                    tracing::warn!(metric = %m.name, "EMF metric name clashes with a dimension; dropped");
-                }
-                !clash
-            });
-            for (k, v) in properties {
-                props.push(((*k).to_owned(), truncate(v)));
-            }
-            props.retain(|(k, _)| {
-                is_valid_dimension_name(k)
-                    && !metrics.iter().any(|m| m.name == *k)
-                    && !dims.iter().any(|(d, _)| d == k)
-            });
-            props.sort();
-            props.dedup_by(|a, b| a.0 == b.0);
-            self.emit_group(timestamp, &dims, &props, &metrics, &mut docs, &mut report);
-        }
-        if !docs.is_empty() {
-            report.documents = docs.len();
-        }
-        (docs, report)
+        let mut out = Vec::new();
+        let report = self.render_into(properties, &mut out);
+        let text = String::from_utf8_lossy(&out);
+        (text.lines().map(str::to_owned).collect(), report)
     }
 
-    fn drain(&self, report: &mut FlushReport) -> Vec<Sample> {
-        let mut samples = Vec::new();
-        let labels = |k: &Key| {
-            k.labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect::<Vec<_>>()
-        };
-        for (k, c) in self
-            .inner
-            .counters
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            let v = c.0.swap(0, Ordering::AcqRel);
+    /// Drains and serializes into `out`, one document per line.
+    fn render_into(&self, properties: &[(&str, &str)], out: &mut Vec<u8>) -> FlushReport {
+        let mut report = FlushReport::default();
+        let inner = &self.inner;
+        let counters = read(&inner.counters);
+        let gauges = read(&inner.gauges);
+        let histograms = read(&inner.histograms);
+        let mut values: Vec<f64> = Vec::with_capacity(counters.len() + gauges.len());
+        let mut drained: Vec<Drained<'_>> =
+            Vec::with_capacity(counters.len() + gauges.len() + histograms.len());
+        let mut idle_with_props = false;
+        for c in counters.values() {
+            let v = c.value.swap(0, Ordering::AcqRel);
             if v > 0 {
                 #[allow(clippy::cast_precision_loss)]
-                samples.push(Sample {
+                values.push(v as f64);
+                drained.push(Drained {
+                    series: &c.series,
                     counter: true,
-                    name: k.name().to_owned(),
-                    labels: labels(k),
-                    values: vec![v as f64],
+                    start: values.len() - 1,
+                    len: 1,
                 });
+            } else {
+                idle_with_props |= !c.series.group.props.is_empty();
             }
         }
-        for (k, g) in self
-            .inner
-            .gauges
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
+        for g in gauges.values() {
             if g.set.swap(false, Ordering::AcqRel) {
-                let v = f64::from_bits(g.bits.load(Ordering::Acquire));
-                samples.push(Sample {
+                values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));
+                drained.push(Drained {
+                    series: &g.series,
                     counter: false,
-                    name: k.name().to_owned(),
-                    labels: labels(k),
-                    values: vec![v],
+                    start: values.len() - 1,
+                    len: 1,
                 });
+            } else {
+                idle_with_props |= !g.series.group.props.is_empty();
             }
         }
-        for (k, h) in self
-            .inner
-            .histograms
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            let values = std::mem::take(&mut *h.values.lock().unwrap_or_else(PoisonError::into_inner));
+        for h in histograms.values() {
+            let taken = std::mem::take(&mut *lock(&h.values));
             report.rejected_values += h.overflow.swap(0, Ordering::AcqRel);
-            if !values.is_empty() {
-                samples.push(Sample {
+            if taken.is_empty() {
+                idle_with_props |= !h.series.group.props.is_empty();
+            } else {
+                let start = values.len();
+                values.extend_from_slice(&taken);
+                drained.push(Drained {
+                    series: &h.series,
                     counter: false,
-                    name: k.name().to_owned(),
-                    labels: labels(k),
-                    values,
+                    start,
+                    len: taken.len(),
                 });
             }
         }
-        // Deterministic order: the guard admits values in this order.
-        samples.sort_by(|a, b| (&a.name, &a.labels).cmp(&(&b.name, &b.labels)));
-        samples
-    }
-
-    fn unit_of(&self, name: &str) -> EmfUnit {
-        if let Some(u) = self
-            .inner
-            .described
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-        {
-            return *u;
+        let cold = inner.cold_start.swap(false, Ordering::AcqRel);
+        if inner.cfg.disabled {
+            drop((counters, gauges, histograms));
+            self.sweep(idle_with_props);
+            return FlushReport::default();
         }
-        self.inner.cfg.units.get(name).copied().unwrap_or_default()
-    }
+        let timestamp = epoch_millis(inner.clock.now());
+        if cold {
+            self.cold_start_document(timestamp, properties, out, &mut report);
+        }
 
-    fn group(
-        &self,
-        samples: Vec<Sample>,
-        report: &mut FlushReport,
-    ) -> BTreeMap<GroupKey, BTreeMap<String, MetricValues>> {
-        let cfg = &self.inner.cfg;
-        let mut groups: BTreeMap<GroupKey, BTreeMap<String, MetricValues>> = BTreeMap::new();
-        for s in samples {
-            if !is_valid_metric_name(&s.name) {
+        // Reject what can never be emitted, and invalid values.
+        let mut kept: Vec<Drained<'_>> = Vec::with_capacity(drained.len());
+        for mut d in drained {
+            if let Some(why) = d.series.invalid {
                 report.rejected_metrics += 1;
-                tracing::warn!(metric = %s.name, "invalid EMF metric name; dropped");
+                tracing::warn!(metric = %d.series.name, "{why}; dropped");
                 continue;
             }
-            let before = s.values.len();
-            let values: Vec<f64> = s.values.into_iter().filter(|v| is_valid_value(*v)).collect();
-            if values.len() < before {
-                report.rejected_values += before - values.len();
-                tracing::warn!(metric = %s.name, rejected = before - values.len(), "NaN, infinite or out-of-range metric values rejected");
+            let slice = &mut values[d.start..d.start + d.len];
+            let mut n = 0;
+            for i in 0..slice.len() {
+                if is_valid_value(slice[i]) {
+                    slice[n] = slice[i];
+                    n += 1;
+                }
             }
-            if values.is_empty() {
-                continue;
+            if n < d.len {
+                report.rejected_values += d.len - n;
+                tracing::warn!(metric = %d.series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
             }
-            let mut dims = cfg.default_dimensions.clone();
-            let mut label_dims = Vec::new();
-            let mut props = Vec::new();
-            for (k, v) in s.labels {
-                let is_dim = dims.len() + label_dims.len() < MAX_DIMENSIONS
-                    && cfg.guard.allows(&s.name, &k)
-                    && is_valid_dimension_name(&k)
-                    && is_valid_dimension_value(&v)
-                    && k != s.name
-                    && !dims.iter().chain(&label_dims).any(|(d, _)| *d == k);
-                if is_dim {
-                    let admitted = cfg.guard.admit(&s.name, &k, &v).to_owned();
-                    label_dims.push((k, admitted));
-                } else if !dims.iter().any(|(d, _)| *d == k) {
-                    let v = truncate(&v);
+            d.len = n;
+            if n > 0 {
+                kept.push(d);
+            }
+        }
+        kept.sort_unstable_by_key(|d| (d.series.group.id, d.series.ordinal));
+
+        let mut i = 0;
+        while i < kept.len() {
+            let group = &kept[i].series.group;
+            let mut j = i;
+            let mut metrics: Vec<(&Series, Cow<'_, [f64]>)> = Vec::new();
+            while j < kept.len() && Arc::ptr_eq(&kept[j].series.group, group) {
+                let d = &kept[j];
+                let vals = &values[d.start..d.start + d.len];
+                match metrics.last_mut() {
+                    Some((s, acc)) if std::ptr::eq(*s, d.series) => {
+                        // Counters folded into one series (e.g. into `other`) are summed, not listed.
+                        if let ([sum], [v], true) = (acc.as_ref(), vals, d.counter) {
+                            let total = sum + v;
+                            if is_valid_value(total) {
+                                *acc = Cow::Owned(vec![total]);
+                                j += 1;
+                                continue;
+                            }
+                        }
+                        acc.to_mut().extend_from_slice(vals);
+                    }
+                    _ => metrics.push((d.series, Cow::Borrowed(vals))),
+                }
+                j += 1;
+            }
+            let refs: Vec<MetricValues<'_>> = metrics
+                .iter()
+                .map(|(s, v)| MetricValues {
+                    name: &s.name,
+                    unit: s.unit(),
+                    high_resolution: s.high_resolution,
+                    values: v,
+                })
+                .collect();
+            let mut props: Vec<(&str, &str)> = group
+                .props
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            for (k, v) in properties {
+                if is_valid_dimension_name(k) && !props.iter().any(|(p, _)| p == k) {
                     props.push((k, v));
                 }
             }
-            label_dims.sort();
-            dims.extend(label_dims);
-            props.sort();
-            let unit = self.unit_of(&s.name);
-            let high_resolution = cfg.high_resolution.contains(&s.name);
-            let entry = groups
-                .entry((dims, props))
-                .or_default()
-                .entry(s.name.clone())
-                .or_insert_with(|| MetricValues {
-                    name: s.name,
-                    unit,
-                    high_resolution,
-                    values: Vec::new(),
-                });
-            // Counters folded into one group (e.g. by the `other` overflow) are summed, not listed.
-            match (s.counter, entry.values.as_mut_slice(), values.as_slice()) {
-                (true, [sum], [v]) if sum.is_finite() && is_valid_value(*sum + *v) => *sum += *v,
-                _ => entry.values.extend(values),
-            }
+            props.retain(|(k, _)| {
+                !refs.iter().any(|m| m.name == *k) && !group.dims.iter().any(|(d, _)| d == k)
+            });
+            self.emit_group(timestamp, &group.dims, &props, &refs, out, &mut report);
+            i = j;
         }
-        groups
+        drop((counters, gauges, histograms));
+        self.sweep(idle_with_props);
+        report
+    }
+
+    /// Forgets idle keys whose labels went to properties (request ids and the like), so a long-lived
+    /// process does not accumulate one cell per distinct value; and unused interned groups.
+    fn sweep(&self, idle_with_props: bool) {
+        let inner = &self.inner;
+        if idle_with_props {
+            write(&inner.counters)
+                .retain(|_, c| c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0);
+            write(&inner.gauges)
+                .retain(|_, g| g.series.group.props.is_empty() || g.set.load(Ordering::Acquire));
+            write(&inner.histograms)
+                .retain(|_, h| h.series.group.props.is_empty() || !lock(&h.values).is_empty());
+        }
+        let mut interner = lock(&inner.interner);
+        if interner.series.len() > SWEEP_THRESHOLD {
+            interner.series.retain(|_, s| Arc::strong_count(s) > 1);
+        }
+        if interner.groups.len() > SWEEP_THRESHOLD {
+            interner.groups.retain(|_, g| Arc::strong_count(g) > 1);
+        }
     }
 
     fn cold_start_document(
         &self,
         ts: u64,
         properties: &[(&str, &str)],
-        docs: &mut Vec<String>,
+        out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
         let cfg = &self.inner.cfg;
@@ -459,31 +625,37 @@ impl EmfRecorder {
         if let Some(f) = cfg.function_name.as_ref().filter(|f| is_valid_dimension_value(f)) {
             dims.push(("function_name".to_owned(), f.clone()));
         }
-        let props: Vec<(String, String)> = properties
+        let props: Vec<(&str, &str)> = properties
             .iter()
             .filter(|(k, _)| {
                 is_valid_dimension_name(k) && !dims.iter().any(|(d, _)| d == k) && *k != "ColdStart"
             })
-            .map(|(k, v)| ((*k).to_owned(), truncate(v)))
+            .copied()
             .collect();
         let metric = [MetricValues {
-            name: crate::catalogue::MetricName::ColdStart.as_str().to_owned(),
+            name: crate::catalogue::MetricName::ColdStart.as_str(),
             unit: EmfUnit::Count,
             high_resolution: false,
-            values: vec![1.0],
+            values: &[1.0],
         }];
-        self.emit(ts, &dims, &props, &metric, docs, report);
+        self.emit(ts, &dims, &props, &metric, out, report);
     }
 
     fn emit_group(
         &self,
         ts: u64,
         dims: &[(String, String)],
-        props: &[(String, String)],
-        metrics: &[MetricValues],
-        docs: &mut Vec<String>,
+        props: &[(&str, &str)],
+        metrics: &[MetricValues<'_>],
+        out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
+        if metrics.iter().all(|m| m.values.len() <= MAX_VALUES_PER_METRIC) {
+            for batch in metrics.chunks(MAX_METRICS_PER_DOCUMENT) {
+                self.emit(ts, dims, props, batch, out, report);
+            }
+            return;
+        }
         let rounds = metrics
             .iter()
             .map(|m| m.values.len().div_ceil(MAX_VALUES_PER_METRIC))
@@ -491,16 +663,16 @@ impl EmfRecorder {
             .unwrap_or(0);
         for round in 0..rounds {
             let lo = round * MAX_VALUES_PER_METRIC;
-            let slice: Vec<MetricValues> = metrics
+            let slice: Vec<MetricValues<'_>> = metrics
                 .iter()
                 .filter(|m| m.values.len() > lo)
                 .map(|m| MetricValues {
-                    values: m.values[lo..(lo + MAX_VALUES_PER_METRIC).min(m.values.len())].to_vec(),
-                    ..m.clone()
+                    values: &m.values[lo..(lo + MAX_VALUES_PER_METRIC).min(m.values.len())],
+                    ..*m
                 })
                 .collect();
             for batch in slice.chunks(MAX_METRICS_PER_DOCUMENT) {
-                self.emit(ts, dims, props, batch, docs, report);
+                self.emit(ts, dims, props, batch, out, report);
             }
         }
     }
@@ -510,9 +682,9 @@ impl EmfRecorder {
         &self,
         ts: u64,
         dims: &[(String, String)],
-        props: &[(String, String)],
-        metrics: &[MetricValues],
-        docs: &mut Vec<String>,
+        props: &[(&str, &str)],
+        metrics: &[MetricValues<'_>],
+        out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
         let doc = Document {
@@ -522,20 +694,26 @@ impl EmfRecorder {
             properties: props,
             metrics,
         };
-        let Ok(text) = serde_json::to_string(&doc) else {
+        let start = out.len();
+        if serde_json::to_writer(&mut *out, &doc).is_err() {
+            out.truncate(start);
             report.rejected_metrics += metrics.len();
             return;
-        };
-        if text.len() <= MAX_DOCUMENT_BYTES {
+        }
+        if out.len() - start <= MAX_DOCUMENT_BYTES {
+            out.push(b'\n');
+            report.documents += 1;
             report.values += metrics.iter().map(|m| m.values.len()).sum::<usize>();
-            docs.push(text);
-        } else if metrics.len() > 1 {
+            return;
+        }
+        out.truncate(start);
+        if metrics.len() > 1 {
             let (a, b) = metrics.split_at(metrics.len() / 2);
-            self.emit(ts, dims, props, a, docs, report);
-            self.emit(ts, dims, props, b, docs, report);
+            self.emit(ts, dims, props, a, out, report);
+            self.emit(ts, dims, props, b, out, report);
         } else if !props.is_empty() {
             tracing::warn!(metric = %metrics[0].name, "EMF document too large; properties left out");
-            self.emit(ts, dims, &[], metrics, docs, report);
+            self.emit(ts, dims, &[], metrics, out, report);
         } else {
             report.rejected_metrics += 1;
             tracing::warn!(metric = %metrics[0].name, "EMF document too large even alone; dropped");

@@ -52,7 +52,9 @@ struct SpanRecord {
 ///         telemetry.trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1").entered();
 ///     let _s = tracing::info_span!("price_card").entered();
 /// });
-/// assert_eq!(sink.documents().len(), 2);
+/// let docs = sink.documents();
+/// assert_eq!(docs.len(), 1);
+/// assert_eq!(docs[0]["subsegments"][0]["name"], "price_card");
 /// ```
 #[derive(Debug)]
 pub struct XrayLayer {
@@ -213,9 +215,9 @@ where
             doc: Subsegment {
                 name,
                 id: format!("{span_id:016x}"),
-                trace_id: xray_trace_id(trace),
-                parent_id: format!("{parent:016x}"),
-                kind: "subsegment",
+                trace_id: Some(xray_trace_id(trace)),
+                parent_id: Some(format!("{parent:016x}")),
+                kind: Some("subsegment"),
                 start_time: epoch_seconds_f64(start),
                 end_time: 0.0,
                 namespace: None,
@@ -223,6 +225,7 @@ where
                 error: false,
                 annotations: BTreeMap::new(),
                 metadata: BTreeMap::new(),
+                subsegments: Vec::new(),
             },
             annotation_budget,
         };
@@ -260,8 +263,20 @@ where
         };
         let end = self.clock.now();
         rec.doc.end_time = epoch_seconds_f64(end).max(epoch_seconds_f64(rec.start));
-        let _ = (rec.trace, rec.parent);
-        if let Some(text) = rec.doc.to_json_within_limit() {
+        // Nest into the parent while it is open (the registry closes parents after their children), so
+        // a whole invocation usually leaves in one datagram.
+        if let Some(parent) = span.parent()
+            && let Some(p) = parent.extensions_mut().get_mut::<SpanRecord>()
+            && p.trace == rec.trace
+            && rec.doc.parent_id.as_deref() == Some(format!("{:016x}", p.id).as_str())
+        {
+            let mut doc = rec.doc;
+            doc.nest();
+            p.doc.subsegments.push(doc);
+            return;
+        }
+        let _ = rec.parent;
+        for text in rec.doc.into_documents() {
             self.sink.send(&text);
         }
     }
@@ -299,18 +314,22 @@ mod tests {
                 .entered();
             tracing::error!("throttled");
         });
-        assert_eq!(docs.len(), 3);
-        let (b, a, inv) = (&docs[0], &docs[1], &docs[2]);
+        assert_eq!(docs.len(), 1, "one datagram for the whole invocation");
+        let inv = &docs[0];
+        let a = &inv["subsegments"][0];
+        let b = &a["subsegments"][0];
         assert_eq!(inv["name"], "## handler");
         assert_eq!(inv["parent_id"], "53995c3f42cd8ad8");
-        assert_eq!(a["parent_id"], inv["id"]);
-        assert_eq!(b["parent_id"], a["id"]);
-        for d in &docs {
-            assert_eq!(d["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
-            assert_eq!(d["type"], "subsegment");
+        assert_eq!(inv["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(inv["type"], "subsegment");
+        for d in [inv, a, b] {
             assert!(d["end_time"].as_f64().unwrap() >= d["start_time"].as_f64().unwrap());
             assert_eq!(d["id"].as_str().unwrap().len(), 16);
         }
+        assert!(
+            a.get("parent_id").is_none() && a.get("type").is_none(),
+            "nested subsegments carry neither"
+        );
         assert_eq!(a["annotations"]["grade"], "PSA 10");
         assert_eq!(a["metadata"]["default"]["card_id"], "c-1");
         assert_eq!(b["name"], "Bedrock.Converse");
@@ -342,8 +361,13 @@ mod tests {
                 s.record("annotation.n", i);
             }
         });
-        let annotated = docs.iter().filter(|d| d.get("annotations").is_some()).count();
+        let steps = docs[0]["subsegments"].as_array().unwrap();
+        let annotated = steps.iter().filter(|d| d.get("annotations").is_some()).count();
         assert_eq!(annotated, 50);
-        assert_eq!(docs.len(), 61);
+        assert_eq!(steps.len(), 60);
+        assert_eq!(
+            steps[59]["metadata"]["default"]["n"], 59,
+            "over the budget: metadata"
+        );
     }
 }

@@ -39,13 +39,15 @@ pub struct Subsegment {
     pub name: String,
     /// 16 hex digits.
     pub id: String,
-    /// `1-{8 hex}-{24 hex}`.
-    pub trace_id: String,
-    /// The parent segment or subsegment id.
-    pub parent_id: String,
-    /// Always `subsegment`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
+    /// `1-{8 hex}-{24 hex}`; only on documents sent on their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The parent segment or subsegment id; only on documents sent on their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// `subsegment` on documents sent on their own; absent when nested.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
     /// Epoch seconds.
     pub start_time: f64,
     /// Epoch seconds.
@@ -65,6 +67,9 @@ pub struct Subsegment {
     /// Non-indexed values by namespace.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// Nested subsegments (children that finished while this one was open).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subsegments: Vec<Subsegment>,
 }
 
 /// Makes a valid annotation key: ASCII letters, digits, `_` and `.` (others become `_`), ≤ 500 chars.
@@ -107,6 +112,36 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 impl Subsegment {
+    /// Makes this a nested subsegment (children of a sent document carry no trace id, parent or type).
+    pub fn nest(&mut self) {
+        self.trace_id = None;
+        self.parent_id = None;
+        self.kind = None;
+    }
+
+    /// The documents to send for this subsegment: one with its children nested when that fits in
+    /// [`MAX_DOCUMENT_BYTES`]; otherwise the children are sent as independent subsegments first.
+    #[must_use]
+    pub fn into_documents(mut self) -> Vec<String> {
+        if self.subsegments.is_empty() {
+            return self.to_json_within_limit().into_iter().collect();
+        }
+        if let Ok(text) = serde_json::to_string(&self)
+            && text.len() <= MAX_DOCUMENT_BYTES
+        {
+            return vec![text];
+        }
+        let mut out = Vec::new();
+        for mut child in std::mem::take(&mut self.subsegments) {
+            child.trace_id.clone_from(&self.trace_id);
+            child.parent_id = Some(self.id.clone());
+            child.kind = Some("subsegment");
+            out.extend(child.into_documents());
+        }
+        out.extend(self.to_json_within_limit());
+        out
+    }
+
     /// Serializes within [`MAX_DOCUMENT_BYTES`]: metadata goes first, then annotations, if needed.
     /// `None` only if even the bare document is too large (impossible with valid names).
     #[must_use]
@@ -140,9 +175,9 @@ mod tests {
         Subsegment {
             name: "price".into(),
             id: "53995c3f42cd8ad8".into(),
-            trace_id: "1-581cf771-a006649127e371903a2de979".into(),
-            parent_id: "60a7d0c22fb2f001".into(),
-            kind: "subsegment",
+            trace_id: Some("1-581cf771-a006649127e371903a2de979".into()),
+            parent_id: Some("60a7d0c22fb2f001".into()),
+            kind: Some("subsegment"),
             start_time: 1.5,
             end_time: 2.5,
             namespace: None,
@@ -150,7 +185,37 @@ mod tests {
             error: false,
             annotations: BTreeMap::new(),
             metadata: BTreeMap::new(),
+            subsegments: Vec::new(),
         }
+    }
+
+    #[test]
+    fn children_nest_or_split_when_too_big() {
+        let mut parent = seg();
+        let mut child = seg();
+        child.id = "1111111111111111".into();
+        child.nest();
+        parent.subsegments.push(child.clone());
+        let docs = parent.clone().into_documents();
+        assert_eq!(docs.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(&docs[0]).unwrap();
+        assert_eq!(
+            v["subsegments"][0],
+            serde_json::json!({"name": "price", "id": "1111111111111111", "start_time": 1.5, "end_time": 2.5})
+        );
+        child.metadata.insert(
+            "default".into(),
+            BTreeMap::from([("big".into(), serde_json::Value::String("x".repeat(40_000)))]),
+        );
+        parent.subsegments = vec![child.clone(), child];
+        let docs = parent.into_documents();
+        assert_eq!(docs.len(), 3);
+        let vs: Vec<serde_json::Value> = docs.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+        assert!(docs.iter().all(|d| d.len() <= MAX_DOCUMENT_BYTES));
+        assert_eq!(vs[0]["parent_id"], "53995c3f42cd8ad8");
+        assert_eq!(vs[0]["type"], "subsegment");
+        assert_eq!(vs[0]["trace_id"], "1-581cf771-a006649127e371903a2de979");
+        assert!(vs[2].get("subsegments").is_none());
     }
 
     #[test]
