@@ -20,6 +20,7 @@
 //! percentile estimate can differ slightly on large samples).
 
 use crate::model::{ComparisonOperator, PutMetricAlarmInput, Statistic, TreatMissingData};
+use serde::Serialize;
 
 /// One raw data point.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,7 +32,8 @@ pub struct Sample {
 }
 
 /// An alarm state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AlarmState {
     /// `OK`.
     Ok,
@@ -60,7 +62,7 @@ impl Default for BacktestOptions {
 }
 
 /// What the alarm would have done.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BacktestReport {
     /// State after each period.
     pub states: Vec<AlarmState>,

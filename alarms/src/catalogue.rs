@@ -68,7 +68,7 @@ impl Severity {
 }
 
 /// One generated alarm and what the shell and the reports need to know about it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlarmDefinition {
     /// Severity (also the name's suffix).
     pub severity: Severity,
@@ -133,7 +133,7 @@ pub enum CatalogueError {
 }
 
 /// The generated alarms of one platform environment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Catalogue {
     /// The alarms, in generation order.
     pub alarms: Vec<AlarmDefinition>,

@@ -11,11 +11,13 @@
 use crate::cost::AlarmPricing;
 use crate::model::{Alarm, TreatMissingData};
 use rust_decimal::Decimal;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// What the plan does with one alarm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AlarmAction {
     /// `Put*Alarm` a new alarm.
     Create,
@@ -28,7 +30,7 @@ pub enum AlarmAction {
 }
 
 /// One field that differs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldChange {
     /// API field name (`Threshold`).
     pub field: String,
@@ -39,7 +41,7 @@ pub struct FieldChange {
 }
 
 /// One planned change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlarmChange {
     /// Alarm name.
     pub name: String,
@@ -74,7 +76,7 @@ impl Default for NoiseBudget {
 }
 
 /// The alarm plan.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlarmPlan {
     /// The managed prefix.
     pub managed_prefix: String,

@@ -2,7 +2,8 @@
 //! time so an alarm's description always quotes the summary of the runbook it links.
 
 /// A runbook in `alarms/runbooks/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Runbook {
     /// `api-5xx.md`.
     Api5xx,

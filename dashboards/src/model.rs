@@ -463,6 +463,7 @@ impl MetricEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     #[test]
@@ -516,6 +517,56 @@ mod tests {
         assert!(
             serde_json::from_value::<MetricEntry>(json!(["AWS/Lambda", "Errors", "FunctionName"])).is_err()
         );
+    }
+
+    fn props_strategy() -> impl Strategy<Value = RenderProps> {
+        (
+            prop::option::of("[a-z][a-zA-Z0-9_]{0,6}"),
+            prop::option::of("[ -~]{0,12}"),
+            prop::option::of(prop::sample::select(vec!["Sum", "p99", "Average"])),
+            prop::option::of(prop::sample::select(vec![60u32, 300])),
+            prop::option::of(any::<bool>()),
+        )
+            .prop_map(|(id, label, stat, period, visible)| RenderProps {
+                id,
+                label,
+                stat: stat.map(str::to_owned),
+                period,
+                visible,
+                ..RenderProps::default()
+            })
+    }
+
+    fn entry_strategy() -> impl Strategy<Value = MetricEntry> {
+        let row = (
+            "[A-Za-z/.]{1,12}",
+            "[A-Za-z0-9.]{1,12}",
+            prop::collection::vec(("[A-Za-z.]{1,8}", "[ -~]{0,10}"), 0..4),
+            props_strategy(),
+        )
+            .prop_map(|(namespace, metric_name, dims, props)| {
+                MetricEntry::Metric(MetricRow {
+                    namespace,
+                    metric_name,
+                    dimensions: dims
+                        .into_iter()
+                        .map(|(name, value)| Dimension { name, value })
+                        .collect(),
+                    props,
+                })
+            });
+        let expr = ("[ -~]{1,30}", props_strategy())
+            .prop_map(|(expression, props)| MetricEntry::Expression(ExpressionEntry { expression, props }));
+        prop_oneof![row, expr]
+    }
+
+    proptest! {
+        #[test]
+        fn any_entry_round_trips_through_json(entry in entry_strategy()) {
+            let text = serde_json::to_string(&entry).unwrap();
+            let back: MetricEntry = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(back, entry);
+        }
     }
 
     #[test]

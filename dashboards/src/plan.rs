@@ -7,6 +7,7 @@
 
 use crate::model::{Dashboard, WidgetKind};
 use rust_decimal::Decimal;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -54,7 +55,8 @@ pub struct PublishedDashboard {
 }
 
 /// What the plan does with one dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DashboardAction {
     /// `PutDashboard` a new one.
     Create,
@@ -67,7 +69,7 @@ pub enum DashboardAction {
 }
 
 /// One planned change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DashboardChange {
     /// Dashboard name.
     pub name: String,
@@ -80,7 +82,7 @@ pub struct DashboardChange {
 }
 
 /// The dashboard plan.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DashboardPlan {
     /// The managed prefix the plan was made for.
     pub managed_prefix: String,

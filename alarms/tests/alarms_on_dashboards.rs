@@ -1,0 +1,105 @@
+//! Every metric an alarm reads is on one of the platform's dashboards, with the same dimensions, so
+//! on-call can see what paged them. The catalogue and the dashboards come from the same spec; this
+//! test keeps them from drifting apart.
+
+// Helpers of an integration test may panic: a failing fixture is a failing test.
+#![allow(clippy::unwrap_used)]
+
+use alarms::Alarm;
+use alarms::catalogue::{CatalogueOptions, catalogue_for};
+use dashboards::model::{MetricEntry, WidgetKind};
+use dashboards::seed::{SeedOptions, dashboards_for};
+use std::collections::BTreeSet;
+
+type MetricKey = (String, String, BTreeSet<(String, String)>);
+
+fn dashboard_metrics(name: &str) -> BTreeSet<MetricKey> {
+    let spec = spec(name);
+    let mut out = BTreeSet::new();
+    for d in dashboards_for(&spec, &SeedOptions::for_spec(&spec)).unwrap() {
+        for w in d.body.widgets {
+            let WidgetKind::Metric(p) = w.kind else { continue };
+            for e in p.metrics {
+                if let MetricEntry::Metric(r) = e {
+                    let dims = r.dimensions.into_iter().map(|d| (d.name, d.value)).collect();
+                    out.insert((r.namespace, r.metric_name, dims));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn spec(name: &str) -> platform_spec::PlatformSpec {
+    platform_spec::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/platforms/{name}.toml")),
+    )
+    .unwrap()
+}
+
+fn alarm_metrics(a: &alarms::PutMetricAlarmInput) -> Vec<MetricKey> {
+    let key = |ns: &str, m: &str, dims: &[alarms::model::Dimension]| {
+        (
+            ns.to_owned(),
+            m.to_owned(),
+            dims.iter().map(|d| (d.name.clone(), d.value.clone())).collect(),
+        )
+    };
+    if let (Some(ns), Some(m)) = (&a.namespace, &a.metric_name) {
+        return vec![key(ns, m, &a.dimensions)];
+    }
+    a.metrics
+        .iter()
+        .filter_map(|q| q.metric_stat.as_ref())
+        .map(|s| key(&s.metric.namespace, &s.metric.metric_name, &s.metric.dimensions))
+        .collect()
+}
+
+#[test]
+fn every_alarm_metric_is_on_a_dashboard() {
+    for name in [
+        "collectiq-prod",
+        "collectiq-dev",
+        "backoffice-dev",
+        "budgetbuddy-prod",
+    ] {
+        let shown = dashboard_metrics(name);
+        let s = spec(name);
+        let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let mut checked = 0;
+        for d in &cat.alarms {
+            let Alarm::Metric(a) = &d.alarm else { continue };
+            for m in alarm_metrics(a) {
+                assert!(
+                    shown.contains(&m),
+                    "{name}: {} reads {m:?}, which no dashboard shows",
+                    d.name()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "{name}: only {checked} metrics checked");
+    }
+}
+
+#[test]
+fn overview_lists_the_notifying_alarms() {
+    let s = spec("collectiq-prod");
+    let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+    let arns = cat.notifying_arns(&s.platform.region, s.platform.account_id.as_deref().unwrap());
+    let ds = dashboards_for(&s, &SeedOptions::for_spec(&s).with_alarm_arns(arns.clone())).unwrap();
+    let overview = ds.iter().find(|d| d.name == "collectiq-prod-overview").unwrap();
+    let listed: Vec<String> = overview
+        .body
+        .widgets
+        .iter()
+        .filter_map(|w| match &w.kind {
+            WidgetKind::Alarm(p) => Some(p.alarms.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(listed, arns);
+    assert!(listed[0].ends_with("-critical"), "critical alarms first");
+    dashboards::validate(overview).unwrap();
+}
