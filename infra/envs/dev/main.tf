@@ -1,0 +1,45 @@
+locals {
+  name_prefix   = "${var.platform}-${var.environment}"
+  platform_spec = "${var.platform}-${var.environment}"
+  artifacts_dir = coalesce(var.artifacts_dir, abspath("${path.root}/../../../build/lambda"))
+
+  slack_webhook_secret_name = coalesce(var.slack_webhook_secret_name, "${var.platform}/${var.environment}/slack-webhook")
+
+  # What this environment does differently, beyond the generated platform.auto.tfvars.json.
+  deletion_protection     = false
+  admin_password_auth     = true
+  state_machine_log_level = "ALL"
+}
+
+module "governance" {
+  source = "../../modules/governance"
+
+  name_prefix               = local.name_prefix
+  environment               = var.environment
+  platform_spec             = local.platform_spec
+  functions                 = var.governance_functions
+  artifacts_dir             = local.artifacts_dir
+  log_retention_days        = var.log_retention_days
+  budget                    = var.budget
+  budget_email_addresses    = var.budget_email_addresses
+  pagerduty_endpoint        = var.pagerduty_endpoint
+  slack_webhook_secret_name = local.slack_webhook_secret_name
+  dashboard_prefix          = local.name_prefix
+  alarm_prefix              = "${local.name_prefix}-"
+  deletion_protection       = local.deletion_protection
+}
+
+module "backend" {
+  source = "../../modules/backend"
+
+  name_prefix             = local.name_prefix
+  environment             = var.environment
+  functions               = var.functions
+  artifacts_dir           = local.artifacts_dir
+  log_retention_days      = var.log_retention_days
+  cors_allowed_origins    = var.cors_allowed_origins
+  state_machine_log_level = local.state_machine_log_level
+  deletion_protection     = local.deletion_protection
+
+  allow_admin_password_auth = local.admin_password_auth
+}

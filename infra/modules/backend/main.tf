@@ -1,0 +1,168 @@
+# CollectIQ's backend: single-table DynamoDB, the upload bucket, the 12 Lambdas, the HTTP API behind a
+# Cognito JWT authorizer, the valuation state machine and the event bus.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+
+  tags = merge({ Service = "collectiq-backend", Feature = "cards" }, var.tags)
+
+  # Step Functions tasks; the rest are HTTP API handlers. Two module calls, because cards_revalue needs
+  # the state machine ARN and the state machine needs the pipeline function ARNs.
+  pipeline_names = toset(["rekognition_extract", "pricing_agent", "authenticity_agent", "aggregator", "error_handler"])
+
+  pipeline_functions = { for name, f in var.functions : name => f if contains(local.pipeline_names, name) }
+  api_functions      = { for name, f in var.functions : name => f if !contains(local.pipeline_names, name) }
+}
+
+# --- encryption --------------------------------------------------------------------------------------
+
+resource "aws_kms_key" "data" {
+  description             = "${var.name_prefix} backend data: table, uploads, queue, logs, state machine"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  tags                    = local.tags
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+      {
+        # EventBridge delivers failed events to the encrypted DLQ.
+        Sid       = "EventBridgeToEncryptedQueue"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+    ]
+  })
+}
+
+resource "aws_kms_alias" "data" {
+  name          = "alias/${var.name_prefix}-data"
+  target_key_id = aws_kms_key.data.key_id
+}
+
+# --- single table --------------------------------------------------------------------------------------
+
+resource "aws_dynamodb_table" "main" {
+  name                        = "${var.name_prefix}-data"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "PK"
+  range_key                   = "SK"
+  deletion_protection_enabled = var.deletion_protection
+  tags                        = local.tags
+
+  attribute {
+    name = "PK"
+    type = "S"
+  }
+
+  attribute {
+    name = "SK"
+    type = "S"
+  }
+
+  attribute {
+    name = "userId"
+    type = "S"
+  }
+
+  attribute {
+    name = "createdAt"
+    type = "S"
+  }
+
+  attribute {
+    name = "status"
+    type = "S"
+  }
+
+  attribute {
+    name = "updatedAt"
+    type = "S"
+  }
+
+  # A user's cards, newest first (cards_list).
+  global_secondary_index {
+    name            = "GSI1"
+    hash_key        = "userId"
+    range_key       = "createdAt"
+    projection_type = "ALL"
+  }
+
+  # Cards by valuation status, most recently updated first (stuck or failed valuations).
+  global_secondary_index {
+    name            = "GSI2"
+    hash_key        = "status"
+    range_key       = "updatedAt"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.data.arn
+  }
+}
+
+# --- dead-letter queues ----------------------------------------------------------------------------------
+
+# Failed valuations, written by error_handler with the correlation id.
+resource "aws_sqs_queue" "valuation_dlq" {
+  name                              = "${var.name_prefix}-valuation-dlq"
+  message_retention_seconds         = 1209600
+  kms_master_key_id                 = aws_kms_key.data.arn
+  kms_data_key_reuse_period_seconds = 3600
+  tags                              = merge(local.tags, { Feature = "valuation" })
+}
+
+# Domain events EventBridge could not deliver.
+resource "aws_sqs_queue" "events_dlq" {
+  name                              = "${var.name_prefix}-events-dlq"
+  message_retention_seconds         = 1209600
+  kms_master_key_id                 = aws_kms_key.data.arn
+  kms_data_key_reuse_period_seconds = 3600
+  tags                              = merge(local.tags, { Feature = "valuation" })
+}
+
+# --- secrets the agents read --------------------------------------------------------------------------
+
+resource "aws_secretsmanager_secret" "pricing_api_keys" {
+  #checkov:skip=CKV2_AWS_57: third-party price-source API keys are issued by the providers and cannot be rotated by a Lambda; they are replaced by hand (docs/deploy.md)
+  name                    = "${var.name_prefix}/pricing-api-keys"
+  description             = "JSON object of price-source API keys for pricing_agent. Value set out of band: see docs/deploy.md."
+  kms_key_id              = aws_kms_key.data.arn
+  recovery_window_in_days = 7
+  tags                    = merge(local.tags, { Feature = "valuation" })
+}

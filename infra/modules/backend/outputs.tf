@@ -1,0 +1,82 @@
+output "api_endpoint" {
+  description = "Base URL of the HTTP API ($default stage)."
+  value       = aws_apigatewayv2_api.http.api_endpoint
+}
+
+output "api_id" {
+  description = "HTTP API id (the ApiId dimension of AWS/ApiGateway metrics)."
+  value       = aws_apigatewayv2_api.http.id
+}
+
+output "api_routes" {
+  description = "Route keys of the HTTP API."
+  value       = sort(keys(local.routes))
+}
+
+output "function_names" {
+  description = "Backend Lambda function names by logical name."
+  value       = local.function_names
+}
+
+output "function_arns" {
+  description = "Backend Lambda ARNs by logical name."
+  value       = local.function_arns
+}
+
+output "functions" {
+  description = "Deployed memory and timeout per logical function name (for the platform-spec drift check)."
+  value = merge(
+    { for n, f in module.pipeline : n => { function_name = f.function_name, memory_mb = f.memory_mb, timeout_s = f.timeout_s } },
+    { for n, f in module.api : n => { function_name = f.function_name, memory_mb = f.memory_mb, timeout_s = f.timeout_s } },
+  )
+}
+
+output "table_name" {
+  description = "The single DynamoDB table."
+  value       = aws_dynamodb_table.main.name
+}
+
+output "table_gsis" {
+  description = "GSI names of the table."
+  value       = sort([for g in aws_dynamodb_table.main.global_secondary_index : g.name])
+}
+
+output "upload_bucket" {
+  description = "The upload bucket."
+  value       = aws_s3_bucket.uploads.id
+}
+
+output "state_machine_arn" {
+  description = "The valuation state machine."
+  value       = aws_sfn_state_machine.valuation.arn
+}
+
+output "event_bus_name" {
+  description = "The CollectIQ event bus."
+  value       = aws_cloudwatch_event_bus.main.name
+}
+
+output "queue_names" {
+  description = "Dead-letter queues: valuation (error_handler) and events (EventBridge)."
+  value       = { valuation_dlq = aws_sqs_queue.valuation_dlq.name, events_dlq = aws_sqs_queue.events_dlq.name }
+}
+
+output "user_pool_id" {
+  description = "Cognito user pool id."
+  value       = aws_cognito_user_pool.users.id
+}
+
+output "user_pool_client_id" {
+  description = "Cognito app client id (the JWT audience)."
+  value       = aws_cognito_user_pool_client.web.id
+}
+
+output "pricing_secret_name" {
+  description = "Secret whose value must be set to the price-source API keys (JSON object)."
+  value       = aws_secretsmanager_secret.pricing_api_keys.name
+}
+
+output "kms_key_arn" {
+  description = "The backend data KMS key."
+  value       = aws_kms_key.data.arn
+}

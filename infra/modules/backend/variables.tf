@@ -1,0 +1,132 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. collectiq-dev."
+  type        = string
+}
+
+variable "environment" {
+  description = "Environment name (dev, prod)."
+  type        = string
+}
+
+variable "functions" {
+  description = "The 12 backend Lambdas by logical name (= cargo bin name = zip name). name defaults to <name_prefix>-<logical name with '-' for '_'>; agent (the Bedrock agent a function acts as) becomes COLLECTIQ_AGENT."
+  type = map(object({
+    name                 = optional(string)
+    agent                = optional(string)
+    memory_mb            = number
+    timeout_s            = number
+    tier                 = string
+    feature              = optional(string)
+    reserved_concurrency = optional(number)
+    architecture         = optional(string, "arm64")
+  }))
+
+  validation {
+    condition = alltrue([
+      for required in [
+        "healthz", "upload_presign", "cards_create", "cards_list", "cards_get", "cards_delete",
+        "cards_revalue", "rekognition_extract", "pricing_agent", "authenticity_agent", "aggregator", "error_handler",
+      ] : contains(keys(var.functions), required)
+    ])
+    error_message = "functions must contain the 12 CollectIQ functions: healthz, upload_presign, cards_create, cards_list, cards_get, cards_delete, cards_revalue, rekognition_extract, pricing_agent, authenticity_agent, aggregator, error_handler."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Folder holding <function>.zip built by scripts/package-lambdas."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of every backend log group (functions, API access, state machine, events), in days."
+  type        = number
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the backend Lambdas."
+  type        = string
+  default     = "INFO"
+}
+
+variable "allowed_upload_mime" {
+  description = "MIME types upload_presign accepts (ALLOWED_UPLOAD_MIME, comma-joined)."
+  type        = list(string)
+  default     = ["image/jpeg", "image/png", "image/webp", "image/heic"]
+}
+
+variable "max_upload_mb" {
+  description = "Largest upload upload_presign signs for (MAX_UPLOAD_MB)."
+  type        = number
+  default     = 12
+}
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed to call the API and PUT to the upload bucket."
+  type        = list(string)
+  default     = ["http://localhost:3000"]
+}
+
+variable "upload_ia_transition_days" {
+  description = "Days after which uploaded card images move to STANDARD_IA."
+  type        = number
+  default     = 30
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which overwritten or deleted upload versions are removed."
+  type        = number
+  default     = 30
+}
+
+variable "bedrock_model_id" {
+  description = "Bedrock model the authenticity agent calls through Converse."
+  type        = string
+  default     = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+}
+
+variable "bedrock_inference_profile_region_prefixes" {
+  description = "Cross-region inference profile prefixes (e.g. [\"us\"]) the authenticity agent may also use. Empty: on-demand foundation model only."
+  type        = list(string)
+  default     = ["us"]
+}
+
+variable "state_machine_log_level" {
+  description = "Step Functions execution logging level: ALL, ERROR or FATAL."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL"], var.state_machine_log_level)
+    error_message = "state_machine_log_level must be ALL, ERROR or FATAL (OFF is not allowed)."
+  }
+}
+
+variable "api_throttle" {
+  description = "Default route throttling of the HTTP API stage."
+  type = object({
+    burst_limit = number
+    rate_limit  = number
+  })
+  default = {
+    burst_limit = 100
+    rate_limit  = 50
+  }
+}
+
+variable "allow_admin_password_auth" {
+  description = "Let IAM principals with cognito-idp:AdminInitiateAuth get tokens by username and password (ADMIN_USER_PASSWORD_AUTH): handy for smoke tests in dev, off in prod."
+  type        = bool
+  default     = false
+}
+
+variable "deletion_protection" {
+  description = "Protect the table and user pool from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags merged over the provider default_tags on every resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,77 @@
+# Governance: the three scheduled Lambdas (cost report, alarms, dashboards), where they send what they
+# find (SNS per severity, Slack via a secret), what they remember (the ledger), and the budget that
+# AWS itself watches.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+
+  tags = merge({ Service = "governance", Feature = "cost-governance" }, var.tags)
+
+  severities = toset(["critical", "warning"])
+
+  budget_name = var.budget.name
+
+  budget_notifications = concat(
+    [for p in var.budget.actual_thresholds_percent : { type = "ACTUAL", threshold = p, severity = p >= 100 ? "critical" : "warning" }],
+    [for p in var.budget.forecast_thresholds_percent : { type = "FORECASTED", threshold = p, severity = "warning" }],
+  )
+
+  dashboard_arn_pattern = "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.dashboard_prefix}*"
+  alarm_arn_pattern     = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.alarm_prefix}*"
+}
+
+# --- encryption --------------------------------------------------------------------------------------
+
+resource "aws_kms_key" "governance" {
+  description             = "${var.name_prefix} governance: ledger, secret, topics, logs, schedules"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  tags                    = local.tags
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+      {
+        # Budgets and CloudWatch alarms publish to the encrypted topics.
+        Sid       = "PublishersToEncryptedTopics"
+        Effect    = "Allow"
+        Principal = { Service = ["budgets.amazonaws.com", "cloudwatch.amazonaws.com"] }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+    ]
+  })
+}
+
+resource "aws_kms_alias" "governance" {
+  name          = "alias/${var.name_prefix}-governance"
+  target_key_id = aws_kms_key.governance.key_id
+}

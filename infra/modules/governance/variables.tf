@@ -1,0 +1,159 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. collectiq-dev."
+  type        = string
+}
+
+variable "environment" {
+  description = "Environment name (dev, prod)."
+  type        = string
+}
+
+variable "platform_spec" {
+  description = "Platform spec name the governance Lambdas load, e.g. collectiq-dev (file infra/platforms/<name>.toml, shipped inside each governance zip under platforms/)."
+  type        = string
+}
+
+variable "functions" {
+  description = "The three governance Lambdas by logical name (governance-cost, governance-alarms, governance-dashboards): memory, timeout, tier and optional reserved concurrency."
+  type = map(object({
+    name                 = optional(string)
+    memory_mb            = number
+    timeout_s            = number
+    tier                 = string
+    feature              = optional(string, "governance")
+    reserved_concurrency = optional(number)
+    architecture         = optional(string, "arm64")
+  }))
+
+  validation {
+    condition = alltrue([
+      for required in ["governance-cost", "governance-alarms", "governance-dashboards"] : contains(keys(var.functions), required)
+    ])
+    error_message = "functions must contain governance-cost, governance-alarms and governance-dashboards."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Folder holding <function>.zip built by scripts/package-lambdas."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the governance log groups, in days."
+  type        = number
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the governance Lambdas."
+  type        = string
+  default     = "INFO"
+}
+
+variable "budget" {
+  description = "Monthly cost budget: name, limit in USD, and the percentages of the limit at which ACTUAL and FORECASTED spend notify. ACTUAL >= 100 % goes to the critical topic, everything else to warning."
+  type = object({
+    name                        = string
+    limit_usd                   = number
+    actual_thresholds_percent   = list(number)
+    forecast_thresholds_percent = list(number)
+  })
+
+  validation {
+    condition     = var.budget.limit_usd > 0 && alltrue([for p in concat(var.budget.actual_thresholds_percent, var.budget.forecast_thresholds_percent) : p > 0])
+    error_message = "budget.limit_usd and every threshold percentage must be > 0."
+  }
+}
+
+variable "slack_webhook_secret_name" {
+  description = "Name of the Secrets Manager secret that holds the Slack webhook URL (created empty here)."
+  type        = string
+}
+
+variable "budget_email_addresses" {
+  description = "Optional e-mail subscribers of every budget notification (in addition to the SNS topics)."
+  type        = list(string)
+  default     = []
+}
+
+variable "pagerduty_endpoint" {
+  description = "Optional PagerDuty (or any HTTPS) integration URL subscribed to the critical topic. Null: no subscription."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.pagerduty_endpoint == null || startswith(coalesce(var.pagerduty_endpoint, "https://"), "https://")
+    error_message = "pagerduty_endpoint must be an https:// URL."
+  }
+}
+
+variable "dashboard_prefix" {
+  description = "Name prefix of the dashboards the governance pass owns (PutDashboard/DeleteDashboards are scoped to it)."
+  type        = string
+}
+
+variable "alarm_prefix" {
+  description = "Name prefix of the alarms the governance pass owns (PutMetricAlarm/DeleteAlarms are scoped to it)."
+  type        = string
+}
+
+variable "schedules" {
+  description = "EventBridge Scheduler expressions and the JSON payload each sends to its Lambda."
+  type = map(object({
+    function   = string
+    expression = string
+    payload    = map(string)
+  }))
+  default = {
+    cost-daily = {
+      function   = "governance-cost"
+      expression = "cron(0 7 * * ? *)"
+      payload    = { job = "cost_report" }
+    }
+    cost-fast-burn = {
+      function   = "governance-cost"
+      expression = "rate(1 hour)"
+      payload    = { job = "fast_burn" }
+    }
+    alarms = {
+      function   = "governance-alarms"
+      expression = "rate(5 minutes)"
+      payload    = { job = "alarms" }
+    }
+    dashboards-daily = {
+      function   = "governance-dashboards"
+      expression = "cron(30 6 * * ? *)"
+      payload    = { job = "dashboards" }
+    }
+  }
+}
+
+variable "schedule_timezone" {
+  description = "Time zone of the cron schedules."
+  type        = string
+  default     = "UTC"
+}
+
+variable "invoke_dashboards_on_deploy" {
+  description = "Invoke governance-dashboards once on every apply that changes its package (code or bundled platform spec)."
+  type        = bool
+  default     = true
+}
+
+variable "ledger_ttl_attribute" {
+  description = "Name of the numeric epoch-seconds attribute after which DynamoDB expires ledger items."
+  type        = string
+  default     = "expires_at"
+}
+
+variable "deletion_protection" {
+  description = "Protect the ledger table from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags merged over the provider default_tags on every resource of this module."
+  type        = map(string)
+  default     = {}
+}

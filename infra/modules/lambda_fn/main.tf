@@ -1,0 +1,160 @@
+# One Rust Lambda on the provided.al2023 runtime: the function, its log group, and a role that can do
+# exactly what the caller's policy document says plus write its own logs and traces.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  log_group_name = "/aws/lambda/${var.function_name}"
+  log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
+
+  # Hash of the package when it exists; plan/apply need the file, validate does not.
+  source_code_hash = var.source_code_hash != null ? var.source_code_hash : (
+    fileexists(var.package_path) ? filebase64sha256(var.package_path) : null
+  )
+
+  environment = merge(
+    {
+      POWERTOOLS_SERVICE_NAME      = var.service_name
+      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+      LOG_LEVEL                    = var.log_level
+    },
+    var.environment_variables,
+  )
+
+  async_failure_targets = compact([var.dead_letter_target_arn, var.on_failure_destination_arn])
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338: retention is a per-environment cost decision taken in the platform spec (dev 30 d, prod 90 d); audit trails live in CloudTrail, not in function logs
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = "${var.function_name}-role"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+# One inline policy: the caller's statements (policy_json) plus the function's own logs and traces.
+# Merged rather than attached separately so no count depends on a policy known only after apply.
+data "aws_iam_policy_document" "this" {
+  source_policy_documents = var.policy_json == null ? [] : [var.policy_json]
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.log_group_arn}:*"]
+  }
+
+  statement {
+    # X-Ray has no resource-level permissions for these two actions.
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "EnvironmentKey"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.async_failure_targets) > 0 ? [1] : []
+
+    content {
+      sid       = "AsyncFailureTargets"
+      actions   = ["sqs:SendMessage", "sns:Publish", "events:PutEvents", "lambda:InvokeFunction"]
+      resources = local.async_failure_targets
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "function"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117: the functions call only AWS public endpoints with IAM auth; a VPC would add NAT cost and cold-start latency and protect nothing
+  #checkov:skip=CKV_AWS_272: packages are built and hashed by scripts/package-lambdas in CI; AWS Signer is not used by this project (see docs/deploy.md)
+  #checkov:skip=CKV_AWS_115: reserved concurrency is optional (reserved_concurrency) because accounts with the default 10-execution quota cannot reserve any
+  #checkov:skip=CKV_AWS_116: a DLQ only applies to asynchronous invocation; async callers pass dead_letter_target_arn, API and Step Functions callers are synchronous
+  function_name    = var.function_name
+  description      = var.description
+  role             = aws_iam_role.this.arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.architecture]
+  memory_size      = var.memory_mb
+  timeout          = var.timeout_s
+  filename         = var.package_path
+  source_code_hash = local.source_code_hash
+  kms_key_arn      = var.kms_key_arn
+
+  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
+
+  environment {
+    variables = local.environment
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.this.name
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = var.dead_letter_target_arn == null ? [] : [var.dead_letter_target_arn]
+
+    content {
+      target_arn = dead_letter_config.value
+    }
+  }
+
+  tags = var.tags
+
+  depends_on = [
+    aws_cloudwatch_log_group.this,
+    aws_iam_role_policy.this,
+  ]
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  count = var.on_failure_destination_arn == null ? 0 : 1
+
+  function_name          = aws_lambda_function.this.function_name
+  maximum_retry_attempts = var.maximum_retry_attempts
+
+  destination_config {
+    on_failure {
+      destination = var.on_failure_destination_arn
+    }
+  }
+}

@@ -1,0 +1,44 @@
+output "function_name" {
+  description = "The Lambda function name."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "arn" {
+  description = "The Lambda function ARN."
+  value       = aws_lambda_function.this.arn
+}
+
+output "invoke_arn" {
+  description = "ARN API Gateway uses to invoke the function."
+  value       = aws_lambda_function.this.invoke_arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "role_name" {
+  description = "Name of the function's execution role (to attach further policies)."
+  value       = aws_iam_role.this.name
+}
+
+output "log_group_name" {
+  description = "The function's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "memory_mb" {
+  description = "Configured memory in MB."
+  value       = aws_lambda_function.this.memory_size
+}
+
+output "timeout_s" {
+  description = "Configured timeout in seconds."
+  value       = aws_lambda_function.this.timeout
+}
+
+output "source_code_hash" {
+  description = "base64 SHA-256 of the deployed package (null when the package is absent, e.g. during validate)."
+  value       = local.source_code_hash
+}

@@ -1,0 +1,134 @@
+variable "function_name" {
+  description = "Full Lambda function name, e.g. collectiq-dev-cards-get."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "function_name must be 1-64 characters of letters, digits, '-' or '_'."
+  }
+}
+
+variable "description" {
+  description = "Human description shown in the Lambda console."
+  type        = string
+  default     = ""
+}
+
+variable "package_path" {
+  description = "Path of the zip holding the `bootstrap` binary (built by scripts/package-lambdas). It need not exist for `terraform validate`; it must for plan/apply."
+  type        = string
+}
+
+variable "source_code_hash" {
+  description = "base64 SHA-256 of the zip. Null: computed from package_path when the file exists."
+  type        = string
+  default     = null
+}
+
+variable "architecture" {
+  description = "Instruction set: arm64 (Graviton, ~20 % cheaper per GB-s) or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_mb" {
+  description = "Memory in MB (128..10240); CPU scales with it."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_mb >= 128 && var.memory_mb <= 10240
+    error_message = "memory_mb must be within 128..10240."
+  }
+}
+
+variable "timeout_s" {
+  description = "Timeout in seconds (1..900)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.timeout_s >= 1 && var.timeout_s <= 900
+    error_message = "timeout_s must be within 1..900."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key that encrypts the log group and the environment variables."
+  type        = string
+}
+
+variable "environment_variables" {
+  description = "Extra environment variables. POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE and LOG_LEVEL are set by the module unless given here. Never put secrets here: pass a Secrets Manager ARN instead."
+  type        = map(string)
+  default     = {}
+}
+
+variable "service_name" {
+  description = "POWERTOOLS_SERVICE_NAME: the `service` field of every log line and the EMF service dimension."
+  type        = string
+}
+
+variable "metrics_namespace" {
+  description = "POWERTOOLS_METRICS_NAMESPACE: the CloudWatch namespace of custom (EMF) metrics."
+  type        = string
+  default     = "CollectIQ"
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL passed to the function (telemetry reads it)."
+  type        = string
+  default     = "INFO"
+}
+
+variable "policy_json" {
+  description = "IAM policy document (JSON) with what the function needs beyond logging and tracing. Null: none."
+  type        = string
+  default     = null
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions. Null: unreserved (the account pool). New accounts with a 10-execution quota cannot reserve any."
+  type        = number
+  default     = null
+}
+
+variable "dead_letter_target_arn" {
+  description = "SQS queue or SNS topic ARN for failed asynchronous invocations. Null: none (synchronous callers see the error)."
+  type        = string
+  default     = null
+}
+
+variable "on_failure_destination_arn" {
+  description = "Destination (SQS, SNS, Lambda or EventBridge bus ARN) for failed asynchronous invocations, with the full invocation record. Null: none."
+  type        = string
+  default     = null
+}
+
+variable "maximum_retry_attempts" {
+  description = "Retries of failed asynchronous invocations (0..2)."
+  type        = number
+  default     = 2
+}
+
+variable "tags" {
+  description = "Resource tags merged over the provider default_tags (e.g. Service, Feature, Tier)."
+  type        = map(string)
+  default     = {}
+}
