@@ -190,8 +190,10 @@ impl AlarmPlan {
             };
             let delta = c.monthly_after - c.monthly_before;
             let _ = writeln!(s, "  {sign} {:<64} {word} ({})", c.name, money(delta));
-            for f in &c.fields {
-                let _ = writeln!(s, "      ~ {}: {} -> {}", f.field, f.before, f.after);
+            if c.action == AlarmAction::Update {
+                for f in &c.fields {
+                    let _ = writeln!(s, "      ~ {}: {} -> {}", f.field, f.before, f.after);
+                }
             }
         }
         for w in &self.warnings {
@@ -211,6 +213,27 @@ impl AlarmPlan {
         );
         s
     }
+}
+
+/// The one line after both plans: the monthly $ delta of alarms, dashboards and both.
+///
+/// ```
+/// use alarms::plan::{plan_alarms, total_line};
+/// use dashboards::plan::plan_dashboards;
+/// let a = plan_alarms(&[], &[], "x", &Default::default());
+/// let d = plan_dashboards(&[], &[], "x", &Default::default());
+/// assert_eq!(total_line(&a, &d), "Monthly: alarms +$0.00, dashboards +$0.00, total +$0.00 ($0.00/mo -> $0.00/mo).");
+/// ```
+#[must_use]
+pub fn total_line(alarms: &AlarmPlan, dashboards: &dashboards::plan::DashboardPlan) -> String {
+    let before = alarms.monthly_before() + dashboards.monthly_before;
+    let after = alarms.monthly_after() + dashboards.monthly_after;
+    format!(
+        "Monthly: alarms {}, dashboards {}, total {} (${before:.2}/mo -> ${after:.2}/mo).",
+        money(alarms.monthly_delta()),
+        money(dashboards.monthly_delta()),
+        money(after - before),
+    )
 }
 
 fn money(d: Decimal) -> String {
@@ -588,6 +611,57 @@ mod tests {
         assert!(
             plan.render_text()
                 .contains("  ! collectiq-prod-api-5xx-rate-critical would have fired 9 times")
+        );
+    }
+
+    #[test]
+    fn rendered_plan_snapshot() {
+        let want = desired();
+        let mut published: Vec<Alarm> = want.iter().map(read_back).collect();
+        // one update, one create (removed from published), one orphan delete
+        if let Alarm::Metric(m) = &mut published[1] {
+            m.evaluation_periods = 3;
+            m.datapoints_to_alarm = Some(2);
+        }
+        let created = published.remove(2);
+        let mut orphan = created.clone();
+        if let Alarm::Metric(m) = &mut orphan {
+            m.alarm_name = "collectiq-prod-fn-retired-error-rate-critical".into();
+        }
+        published.push(orphan);
+        let mut plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
+        plan.apply_noise_budget(
+            &BTreeMap::from([(created.name().to_owned(), 12)]),
+            NoiseBudget::default(),
+        );
+        assert_eq!(
+            (
+                plan.count(AlarmAction::Create),
+                plan.count(AlarmAction::Update),
+                plan.count(AlarmAction::Delete)
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(plan.monthly_delta(), Decimal::ZERO);
+        let text = plan.render_text();
+        assert!(text.contains(&format!("+ {}", created.name())));
+        assert!(text.contains("- collectiq-prod-fn-retired-error-rate-critical"));
+        insta::assert_snapshot!("plan_text_mixed", text);
+    }
+
+    #[test]
+    fn total_line_adds_both_plans() {
+        let want = desired();
+        let a = plan_alarms(&want, &[], "collectiq-prod", &AlarmPricing::default());
+        let s = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        let ds = dashboards::seed::dashboards_for(&s, &dashboards::seed::SeedOptions::for_spec(&s)).unwrap();
+        let d = dashboards::plan::plan_dashboards(&ds, &[], "collectiq-prod", &Default::default());
+        assert_eq!(
+            total_line(&a, &d),
+            "Monthly: alarms +$9.00, dashboards +$15.00, total +$24.00 ($0.00/mo -> $24.00/mo)."
         );
     }
 

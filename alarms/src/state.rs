@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 /// Transitions into ALARM within 24 hours from which an alarm counts as flapping.
 pub const FLAPPING_THRESHOLD: u32 = 3;
 
+/// Longest window searched for evidence traces.
+pub const MAX_TRACE_WINDOW_HOURS: i64 = 6;
+
 /// `StateValue`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -171,6 +174,9 @@ pub struct FiringAlarm {
     pub notifies: bool,
     /// The X-Ray query for evidence, for alarms on functions and APIs.
     pub trace_query: Option<TraceQuery>,
+    /// `StartTime`/`EndTime` for that query: from 5 minutes before the alarm fired to now, at most
+    /// [`MAX_TRACE_WINDOW_HOURS`] hours (the most recent traces are the evidence).
+    pub trace_window: (DateTime<Utc>, DateTime<Utc>),
     /// The traces the shell found with it.
     pub evidence: Vec<TraceEvidence>,
 }
@@ -291,6 +297,11 @@ pub fn summarize(input: SummaryInput<'_>) -> AlarmStateSummary {
                     reason: a.reason.clone(),
                     notifies: d.is_none_or(|d| d.notifies),
                     trace_query: d.and_then(trace_query),
+                    trace_window: (
+                        (a.state_updated - Duration::minutes(5))
+                            .max(input.now - Duration::hours(MAX_TRACE_WINDOW_HOURS)),
+                        input.now,
+                    ),
                     evidence: input.evidence.get(&a.name).cloned().unwrap_or_default(),
                 });
             }
@@ -390,7 +401,7 @@ mod tests {
         let warn = "collectiq-prod-api-latency-p95-warning";
         let fnc = "collectiq-prod-fn-cards-get-error-rate-critical";
         let alarms = [
-            status(warn, A, 300),
+            status(warn, A, 400),
             status(api, A, 10),
             status(fnc, A, 45),
             status("collectiq-prod-fn-healthz-duration-near-timeout-warning", O, 600),
@@ -427,6 +438,12 @@ mod tests {
         assert_eq!(s.flapping, vec![(api.to_owned(), 3)]);
         let f = &s.firing[0];
         assert_eq!(f.evidence.len(), 1);
+        assert_eq!(f.trace_window, (now() - Duration::minutes(50), now()));
+        assert_eq!(
+            s.firing[2].trace_window.0,
+            now() - Duration::hours(MAX_TRACE_WINDOW_HOURS),
+            "capped"
+        );
         assert_eq!(
             f.trace_query.as_ref().unwrap().services,
             ["collectiq-prod-cards-get"]
