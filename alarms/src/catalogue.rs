@@ -1128,6 +1128,36 @@ mod tests {
     }
 
     #[test]
+    fn whole_catalogue_snapshots() {
+        for name in ["collectiq-prod", "backoffice-dev", "budgetbuddy-prod"] {
+            let c = cat(name);
+            let inputs = c.inputs();
+            // Paired assertions on the parsed documents: names, routing and a runbook link per critical alarm.
+            let v = serde_json::to_value(&inputs).unwrap();
+            for (a, d) in v.as_array().unwrap().iter().zip(&c.alarms) {
+                assert_eq!(a["AlarmName"], d.name());
+                assert_eq!(
+                    a["Kind"],
+                    if matches!(d.alarm, Alarm::Composite(_)) {
+                        "Composite"
+                    } else {
+                        "Metric"
+                    }
+                );
+                if d.severity == Severity::Critical {
+                    assert!(
+                        a["AlarmDescription"]
+                            .as_str()
+                            .unwrap()
+                            .contains("alarms/runbooks/")
+                    );
+                }
+            }
+            insta::assert_json_snapshot!(format!("catalogue-{name}"), inputs);
+        }
+    }
+
+    #[test]
     fn billing_alarms_need_us_east_1() {
         let mut s = spec("collectiq-prod");
         s.platform.region = "eu-west-1".into();
