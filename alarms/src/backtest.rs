@@ -131,7 +131,11 @@ pub fn aggregate(
         if s.timestamp < start {
             continue;
         }
-        let i = usize::try_from((s.timestamp - start) / i64::from(period)).unwrap_or(usize::MAX);
+        let i = s
+            .timestamp
+            .checked_sub(start)
+            .and_then(|d| usize::try_from(d / i64::from(period)).ok())
+            .unwrap_or(usize::MAX);
         if let Some(b) = buckets.get_mut(i) {
             b.push(s.value);
         }
@@ -310,7 +314,7 @@ pub fn backtest(
         (None, Some(x)) => x.clone(),
         (None, None) => return Err(BacktestError::UnsupportedStatistic(String::new())),
     };
-    let periods = usize::try_from((end - start).max(0) / i64::from(period)).unwrap_or(0);
+    let periods = usize::try_from(end.saturating_sub(start).max(0) / i64::from(period)).unwrap_or(0);
     let values = aggregate(samples, start, periods, period, &stat)?;
     evaluate_series(alarm, &values, opts)
 }
@@ -547,6 +551,19 @@ mod tests {
                 prop_assert!(r.fires <= r.alarm_periods);
                 prop_assert_eq!(r.alarm_periods as usize, r.states.iter().filter(|s| **s == AlarmState::Alarm).count());
             }
+        }
+
+        #[test]
+        fn aggregate_never_panics_and_keeps_every_in_range_sample(
+            ts in prop::collection::vec(any::<i64>(), 0..50), start in any::<i64>(), periods in 0usize..50, period in 1u32..4000,
+        ) {
+            let samples: Vec<Sample> = ts.iter().map(|t| Sample { timestamp: *t, value: 1.0 }).collect();
+            let out = aggregate(&samples, start, periods, period, "SampleCount").unwrap();
+            prop_assert_eq!(out.len(), periods);
+            let end = i128::from(start) + i128::from(period) * periods as i128;
+            let inside = ts.iter().filter(|t| i128::from(**t) >= i128::from(start) && i128::from(**t) < end).count();
+            let counted: f64 = out.iter().flatten().sum();
+            prop_assert_eq!(counted as usize, inside);
         }
 
         #[test]

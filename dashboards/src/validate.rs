@@ -252,7 +252,7 @@ fn grid(path: &str, w: &crate::model::Widget, out: &mut Vec<Violation>) {
     if let Some(x) = w.x {
         if x >= GRID_COLUMNS {
             bad(format!("x {x} outside 0-{}", GRID_COLUMNS - 1));
-        } else if x + width > GRID_COLUMNS {
+        } else if x.saturating_add(width) > GRID_COLUMNS {
             bad(format!(
                 "x {x} + width {width} exceeds the {GRID_COLUMNS}-column grid"
             ));
@@ -902,6 +902,29 @@ mod tests {
         let w = |q: &str| json!({"type": "log", "x": 0, "y": 0, "width": 6, "height": 6, "properties": {"query": q, "region": "us-east-1"}});
         assert!(rules(&body_of(json!([w("SOURCE 'g' | stats count()")]))).is_empty());
         assert!(rules(&body_of(json!([w("  ")]))).contains(&Rule::LogQuery));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validator_never_panics_on_odd_bodies(
+            x in proptest::option::of(proptest::num::u32::ANY), y in proptest::option::of(proptest::num::u32::ANY),
+            width in proptest::option::of(proptest::num::u32::ANY), height in proptest::option::of(proptest::num::u32::ANY),
+            strings in proptest::collection::vec("[ -~]{0,8}", 0..9), expr in "[ -~]{0,40}",
+            stat in "[ -~]{0,6}", period in proptest::num::u32::ANY,
+        ) {
+            let mut row = vec![serde_json::Value::String("AWS/Lambda".into()), serde_json::Value::String(".".into())];
+            row.extend(strings.into_iter().map(serde_json::Value::String));
+            if row.len() % 2 == 1 { row.pop(); }
+            let w = json!({"type": "metric", "x": x, "y": y, "width": width, "height": height,
+                "properties": {"region": "us-east-1", "stat": stat, "period": period,
+                    "metrics": [row, [{"expression": expr, "id": "e1"}]]}});
+            let mut w = w;
+            for k in ["x", "y", "width", "height"] {
+                if w[k].is_null() { w.as_object_mut().unwrap().remove(k); }
+            }
+            let body: DashboardBody = serde_json::from_value(json!({ "widgets": [w] })).unwrap();
+            let _ = validate_body(&body);
+        }
     }
 
     #[test]
