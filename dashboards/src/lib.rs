@@ -6,7 +6,7 @@
 //! - [`model`]: serde structs mirroring the body document (metric, text, alarm and log widgets).
 //! - [`builder`]: typed builders; custom metrics only from [`telemetry::catalogue`].
 //! - [`layout`]: the 24-column grid. [`paginate`]: numbered pages past the limits.
-//! - [`validate`]: CloudWatch's rules, incl. exact dimension sets from [`known_metrics`].
+//! - [`mod@validate`]: CloudWatch's rules, incl. exact dimension sets from [`known_metrics`].
 //! - [`seed`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
 //! - [`plan`]: desired vs published dashboards → create/update/delete/unchanged and the $ delta.
 //!

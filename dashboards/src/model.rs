@@ -4,7 +4,7 @@
 //!
 //! The model is deliberately permissive where the document is (stats and views are strings, a metric row
 //! may contain `"."` repeats) so that a body read back with `GetDashboard` parses; the rules live in
-//! [`crate::validate`]. The typed builders in [`crate::builder`] only ever produce valid values.
+//! [`mod@crate::validate`]. The typed builders in [`crate::builder`] only ever produce valid values.
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
