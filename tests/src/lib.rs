@@ -16,6 +16,8 @@
 //! one takes about a second. See `docs/harness.md` for what moto does not do and how those calls are
 //! tested instead (SDK test clients).
 
+pub mod inject;
+
 use std::path::PathBuf;
 
 pub use governance::aws::AwsClients;

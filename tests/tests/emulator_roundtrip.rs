@@ -460,3 +460,55 @@ async fn dropping_the_emulator_stops_its_process() {
         "the port must be closed once the emulator is dropped"
     );
 }
+
+#[tokio::test]
+async fn harness_helpers_put_budgets_and_bedrock_tokens() {
+    let env = TestEnv::start().await;
+    env.create_budget("collectiq-dev-monthly", "50", "41.20", None)
+        .await;
+    let got = env
+        .clients
+        .budgets
+        .describe_budgets()
+        .account_id(collectiq_tests::inject::ACCOUNT)
+        .send()
+        .await
+        .unwrap();
+    let budget = &got.budgets()[0];
+    assert_eq!(budget.budget_limit().unwrap().amount(), "50");
+    assert!(budget.calculated_spend().unwrap().forecasted_spend().is_none());
+    let model = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+    env.put_bedrock_tokens(model, T0, 1_000_000, 200_000, 1_000).await;
+    env.put_bedrock_tokens(model, T0 + 60, 500_000, 100_000, 500)
+        .await;
+    let query = MetricDataQuery::builder()
+        .id("input")
+        .metric_stat(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .namespace("AWS/Bedrock")
+                        .metric_name("InputTokenCount")
+                        .dimensions(Dimension::builder().name("ModelId").value(model).build())
+                        .build(),
+                )
+                .period(3600)
+                .stat("Sum")
+                .build(),
+        )
+        .build();
+    let got = env
+        .clients
+        .cloudwatch
+        .get_metric_data()
+        .metric_data_queries(query)
+        .start_time(DateTime::from_secs(T0 - 3600))
+        .end_time(DateTime::from_secs(T0 + 3600))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.metric_data_results()[0].values().iter().sum::<f64>(),
+        1_500_000.0
+    );
+}
