@@ -67,6 +67,9 @@ const RED: &str = "#d62728";
 const ORANGE: &str = "#ff7f0e";
 const GREY: &str = "#7f7f7f";
 const BILLING_REGION: &str = "us-east-1";
+/// A day's spend from month-to-date `EstimatedCharges` (`mtd`): the day-over-day difference, except on
+/// the day the month restarts, when the difference is negative and the month-to-date value is the day.
+const DAILY_SPEND: &str = "IF(DIFF(mtd) < 0, mtd, DIFF(mtd))";
 /// DynamoDB operations shown per table.
 const DDB_OPERATIONS: [&str; 6] = [
     "GetItem",
@@ -979,7 +982,7 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
         billing("Daily spend with anomaly band (USD)")
             .with_stat(Stat::Maximum)
             .with_metric(total().with_id("mtd").hidden())
-            .with_expression(Expression::new("daily", "DIFF(mtd)").with_label("daily spend"))
+            .with_expression(Expression::new("daily", DAILY_SPEND).with_label("daily spend"))
             .with_expression(
                 Expression::new("band", "ANOMALY_DETECTION_BAND(daily, 2)").with_label("expected"),
             )
@@ -1004,8 +1007,9 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
                     .with_id("valued")
                     .hidden(),
             )
+            .with_expression(Expression::new("daily", DAILY_SPEND).hidden())
             .with_expression(
-                Expression::new("per", "IF(valued > 0, DIFF(mtd) / valued, 0)").with_label("$ per valuation"),
+                Expression::new("per", "IF(valued > 0, daily / valued, 0)").with_label("$ per valuation"),
             )
             .with_size(12, 6);
         if let Some(model) = &spec.cost.design_model
@@ -1322,6 +1326,36 @@ mod tests {
             assert!(rows.iter().any(|(_, n, _)| n == m), "{m}");
         }
         assert!(rows.iter().all(|(ns, _, _)| ns != "CollectIQ"));
+    }
+
+    #[test]
+    fn cost_dashboard_reads_billing_in_us_east_1_and_handles_month_restart() {
+        let ds = generate("collectiq-prod");
+        let v = serde_json::to_value(&by_name(&ds, "cost").body).unwrap();
+        let widgets = v["widgets"].as_array().unwrap();
+        let metric_widgets: Vec<&serde_json::Value> =
+            widgets.iter().filter(|w| w["type"] == "metric").collect();
+        assert!(
+            metric_widgets
+                .iter()
+                .filter(|w| w["properties"]["title"].as_str().unwrap().contains("USD"))
+                .all(|w| w["properties"]["region"] == "us-east-1")
+        );
+        let exprs: Vec<&str> = metric_widgets
+            .iter()
+            .flat_map(|w| w["properties"]["metrics"].as_array().unwrap())
+            .filter_map(|e| e[0]["expression"].as_str())
+            .collect();
+        assert!(exprs.contains(&"IF(DIFF(mtd) < 0, mtd, DIFF(mtd))"));
+        assert!(exprs.contains(&"IF(valued > 0, daily / valued, 0)"));
+        assert!(exprs.contains(&"ANOMALY_DETECTION_BAND(daily, 2)"));
+        let budget_lines: Vec<f64> = widgets[1]["properties"]["annotations"]["horizontal"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["value"].as_f64().unwrap())
+            .collect();
+        assert_eq!(budget_lines, [500.0, 400.0, 600.0, 750.0]);
     }
 
     #[test]
