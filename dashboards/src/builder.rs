@@ -140,6 +140,12 @@ impl Metric {
         self
     }
 
+    /// Read this row from another region than the widget's (cross-region graph).
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.props.region = Some(region.into());
+        self
+    }
+
     /// The row, if CloudWatch publishes this metric with exactly these dimension keys.
     ///
     /// # Errors

@@ -1001,12 +1001,13 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
         let mut per_valuation = billing("Spend per valuation (USD)")
             .with_stat(Stat::Maximum)
             .with_metric(total().with_id("mtd").hidden())
-            .with_metric(
+            .with_metric(in_region(
+                ctx,
                 ctx.custom(MetricName::CardsValued)
                     .with_stat(Stat::Sum)
                     .with_id("valued")
                     .hidden(),
-            )
+            ))
             .with_expression(Expression::new("daily", DAILY_SPEND).hidden())
             .with_expression(
                 Expression::new("per", "IF(valued > 0, daily / valued, 0)").with_label("$ per valuation"),
@@ -1035,6 +1036,15 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
         }
     }
     b
+}
+
+/// A metric of the platform's region on a billing (us-east-1) widget.
+fn in_region(ctx: &Ctx<'_>, m: Metric) -> Metric {
+    if ctx.region == BILLING_REGION {
+        m
+    } else {
+        m.with_region(ctx.region)
+    }
 }
 
 fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
@@ -1356,6 +1366,24 @@ mod tests {
             .map(|a| a["value"].as_f64().unwrap())
             .collect();
         assert_eq!(budget_lines, [500.0, 400.0, 600.0, 750.0]);
+    }
+
+    #[test]
+    fn platform_metrics_on_billing_widgets_keep_their_region() {
+        let mut s = spec("collectiq-prod");
+        s.platform.region = "eu-west-1".into();
+        let ds = dashboards_for(&s, &SeedOptions::for_spec(&s)).unwrap();
+        let v = serde_json::to_value(&by_name(&ds, "cost").body).unwrap();
+        let valued = v["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|w| w["properties"]["metrics"].as_array().cloned().unwrap_or_default())
+            .find(|e| e[1] == "CardsValued")
+            .unwrap();
+        assert_eq!(valued[4]["region"], "eu-west-1");
+        let api = serde_json::to_value(&by_name(&ds, "api").body).unwrap();
+        assert_eq!(api["widgets"][2]["properties"]["region"], "eu-west-1");
     }
 
     #[test]
