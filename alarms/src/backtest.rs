@@ -161,6 +161,39 @@ pub fn aggregate(
         .collect())
 }
 
+/// Aligns already-aggregated points (GetMetricData `Timestamps`/`Values` of the alarm's returned
+/// expression, queried with the alarm's period; any order) onto `periods` periods from `start`; a
+/// period without a point is `None`. Feed the result to [`evaluate_series`].
+///
+/// ```
+/// use alarms::backtest::align;
+/// // GetMetricData returns newest first by default.
+/// assert_eq!(align(&[120, 0], &[7.0, 5.0], 0, 3, 60), [Some(5.0), None, Some(7.0)]);
+/// ```
+#[must_use]
+pub fn align(
+    timestamps: &[i64],
+    values: &[f64],
+    start: i64,
+    periods: usize,
+    period: u32,
+) -> Vec<Option<f64>> {
+    let mut out = vec![None; periods];
+    if period == 0 {
+        return out;
+    }
+    for (t, v) in timestamps.iter().zip(values) {
+        let slot = t
+            .checked_sub(start)
+            .filter(|d| *d >= 0)
+            .and_then(|d| usize::try_from(d / i64::from(period)).ok());
+        if let Some(cell) = slot.and_then(|i| out.get_mut(i)) {
+            *cell = Some(*v);
+        }
+    }
+    out
+}
+
 fn breaches(op: ComparisonOperator, v: f64, t: f64) -> bool {
     match op {
         ComparisonOperator::GreaterThanThreshold => v > t,
@@ -495,6 +528,38 @@ mod tests {
             )
             .unwrap(),
             [None]
+        );
+    }
+
+    #[test]
+    fn align_drops_points_outside_the_range() {
+        assert_eq!(
+            align(&[-60, 0, 59, 180], &[1.0, 2.0, 3.0, 4.0], 0, 3, 60),
+            [Some(3.0), None, None]
+        );
+        assert_eq!(align(&[0], &[1.0], 0, 2, 0), [None, None]);
+        // A math alarm's expression values go straight into the evaluation.
+        let v = align(&[0, 60, 120, 180, 240], &[20.0; 5], 0, 5, 60);
+        let math = MetricAlarm::math(
+            "m",
+            vec![crate::spec::MathInput::new(
+                "a",
+                MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "f"),
+                Stat::Sum,
+            )],
+            "a * 2",
+            "x",
+            60,
+        )
+        .above(10.0)
+        .evaluate(5, 5)
+        .build()
+        .unwrap();
+        assert_eq!(
+            evaluate_series(&math, &v, BacktestOptions::default())
+                .unwrap()
+                .fires,
+            1
         );
     }
 
