@@ -7,7 +7,7 @@
 //! widget, expressions only reference ids of the same widget, something is visible, region present,
 //! valid stats, periods and views, `"."` only repeats a value the previous row has, `alarms`
 //! annotations not combined with `metrics`, gauge needs a y range, alarm widgets list 1–100 alarms,
-//! dashboard names `[A-Za-z0-9_-]{1,255}`, and for the namespaces in [`crate::known_metrics`]: known
+//! dashboard names `[A-Za-z0-9_-]{1,255}`, `start`/`end`/`periodOverride` syntax, and for the namespaces in [`crate::known_metrics`]: known
 //! metric names and **exact** dimension sets (also inside `SEARCH('{Namespace,Dim,...} MetricName=...')`).
 //!
 //! Limits: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html>;
@@ -71,6 +71,9 @@ pub enum Rule {
     AlarmWidget,
     /// Log widget without a query.
     LogQuery,
+    /// `start` neither a negative ISO 8601 duration (`-PT6H`) nor a timestamp, `end` with a relative
+    /// `start`, or `periodOverride` not `auto`/`inherit`.
+    TimeRange,
 }
 
 /// One broken rule, located like CloudWatch's `dataPath`.
@@ -192,6 +195,7 @@ pub fn validate_body(body: &DashboardBody) -> Vec<Violation> {
             ),
         });
     }
+    time_range(body, &mut out);
     let total = metric_count(body);
     if total > MAX_METRICS_PER_DASHBOARD {
         out.push(Violation {
@@ -228,6 +232,77 @@ pub fn validate_body(body: &DashboardBody) -> Vec<Violation> {
         }
     }
     out
+}
+
+fn is_relative_duration(s: &str) -> bool {
+    // -P3M, -PT6H, -P1DT12H, -PT15M
+    let Some(rest) = s.strip_prefix("-P") else {
+        return false;
+    };
+    let (date, time) = rest.split_once('T').map_or((rest, ""), |(d, t)| (d, t));
+    let ok_part = |part: &str, units: &[char]| {
+        let mut digits = 0;
+        let mut any = false;
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                digits += 1;
+            } else if units.contains(&c) && digits > 0 {
+                digits = 0;
+                any = true;
+            } else {
+                return false;
+            }
+        }
+        digits == 0 && (any || part.is_empty())
+    };
+    !(date.is_empty() && time.is_empty())
+        && ok_part(date, &['Y', 'M', 'W', 'D'])
+        && ok_part(time, &['H', 'M', 'S'])
+        && (!rest.contains('T') || !time.is_empty())
+}
+
+fn is_timestamp(s: &str) -> bool {
+    // 2026-11-22T00:00:00Z (the document accepts ISO 8601 timestamps)
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
+fn time_range(body: &DashboardBody, out: &mut Vec<Violation>) {
+    let mut bad = |path: &str, message: String| {
+        out.push(Violation {
+            path: path.into(),
+            rule: Rule::TimeRange,
+            message,
+        })
+    };
+    if let Some(start) = &body.start
+        && !is_relative_duration(start)
+        && !is_timestamp(start)
+    {
+        bad(
+            "/start",
+            format!("\"{start}\" is neither a relative duration like -PT6H nor an ISO 8601 timestamp"),
+        );
+    }
+    if let Some(end) = &body.end {
+        if !is_timestamp(end) {
+            bad("/end", format!("\"{end}\" is not an ISO 8601 timestamp"));
+        }
+        if body.start.as_deref().is_none_or(|s| !is_timestamp(s)) {
+            bad("/end", "end needs an absolute start".into());
+        }
+    }
+    if let Some(p) = &body.period_override
+        && p != "auto"
+        && p != "inherit"
+    {
+        bad("/periodOverride", format!("\"{p}\" must be auto or inherit"));
+    }
 }
 
 fn grid(path: &str, w: &crate::model::Widget, out: &mut Vec<Violation>) {
@@ -925,6 +1000,43 @@ mod tests {
             let body: DashboardBody = serde_json::from_value(json!({ "widgets": [w] })).unwrap();
             let _ = validate_body(&body);
         }
+    }
+
+    #[test]
+    fn time_range_rule() {
+        let with = |start: Option<&str>, end: Option<&str>, po: Option<&str>| {
+            let mut b = body_of(json!([good()]));
+            b.start = start.map(str::to_owned);
+            b.end = end.map(str::to_owned);
+            b.period_override = po.map(str::to_owned);
+            rules(&b)
+        };
+        for ok in [
+            "-PT6H",
+            "-P3M",
+            "-P1DT12H",
+            "-PT15M",
+            "-P2W",
+            "2026-11-01T00:00:00Z",
+        ] {
+            assert!(with(Some(ok), None, None).is_empty(), "{ok}");
+        }
+        for bad in ["PT6H", "-PT", "-P", "-PT6", "6h", "-P1H", "-PTH"] {
+            assert_eq!(with(Some(bad), None, None), vec![Rule::TimeRange], "{bad}");
+        }
+        assert!(
+            with(
+                Some("2026-11-01T00:00:00Z"),
+                Some("2026-11-02T00:00:00Z"),
+                Some("inherit")
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            with(Some("-PT6H"), Some("2026-11-02T00:00:00Z"), None),
+            vec![Rule::TimeRange]
+        );
+        assert_eq!(with(None, None, Some("manual")), vec![Rule::TimeRange]);
     }
 
     #[test]
