@@ -2,9 +2,12 @@
 
 locals {
   common_env = {
-    COLLECTIQ_ENVIRONMENT    = var.environment
-    COLLECTIQ_PLATFORM       = var.platform_spec
-    COLLECTIQ_PLATFORM_FILE  = "platforms/${var.platform_spec}.toml"
+    COLLECTIQ_ENVIRONMENT = var.environment
+    # Both hold the path of the spec inside the zip: the CLI and the publish Lambdas read
+    # COLLECTIQ_PLATFORM as a path, the cost Lambda reads COLLECTIQ_PLATFORM_FILE first.
+    COLLECTIQ_PLATFORM       = "/var/task/platforms/${var.platform_spec}.toml"
+    COLLECTIQ_PLATFORM_FILE  = "/var/task/platforms/${var.platform_spec}.toml"
+    COLLECTIQ_PLATFORM_NAME  = var.platform_spec
     LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
     SLACK_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.slack_webhook.arn
     SNS_TOPIC_CRITICAL_ARN   = aws_sns_topic.severity["critical"].arn
