@@ -28,6 +28,7 @@ use crate::model::{Alarm, PutCompositeAlarmInput, Tag, TreatMissingData, alarm_a
 use crate::runbook::{Runbook, RunbookLinks};
 use crate::spec::{MathInput, MetricAlarm, MetricRef};
 use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
+pub use dashboards::seed::ServiceNaming;
 use dashboards::stats::Stat;
 use platform_spec::{FunctionSpec, PlatformSpec, Tier};
 use serde::{Deserialize, Serialize};
@@ -97,8 +98,9 @@ impl AlarmDefinition {
 /// Knobs of the generated catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueOptions {
-    /// Value of the `service` dimension on CollectIQ's custom metrics.
-    pub service: String,
+    /// The `service` dimension each function emits under (the cold-start alarms name it exactly; an
+    /// alarm cannot `SEARCH`). Must match the functions' `POWERTOOLS_SERVICE_NAME`.
+    pub service_naming: ServiceNaming,
     /// Where runbook links point.
     pub runbook_links: RunbookLinks,
     /// Fewer invocations than this in 5 minutes never count as a high cold-start rate (low traffic
@@ -107,11 +109,12 @@ pub struct CatalogueOptions {
 }
 
 impl CatalogueOptions {
-    /// `service` = the platform name, repo-relative runbook links, 10 invocations.
+    /// Services named by function id (as `infra/modules/backend` deploys them), repo-relative runbook
+    /// links, 10 invocations.
     #[must_use]
-    pub fn for_spec(spec: &PlatformSpec) -> Self {
+    pub fn for_spec(_spec: &PlatformSpec) -> Self {
         Self {
-            service: spec.platform.name.clone(),
+            service_naming: ServiceNaming::FunctionId,
             runbook_links: RunbookLinks::RepoRelative,
             min_cold_start_invocations: 10,
         }
@@ -463,7 +466,7 @@ impl Gen<'_> {
     fn cold_start(&mut self, f: &FunctionSpec, resource: &str) -> Result<(), CatalogueError> {
         let min = self.opts.min_cold_start_invocations;
         let cold = MetricRef::custom(MetricName::ColdStart)
-            .with_custom_dimension(DimensionKey::Service, &self.opts.service)
+            .with_custom_dimension(DimensionKey::Service, self.opts.service_naming.service_for(f))
             .with_custom_dimension(DimensionKey::FunctionName, &f.name);
         let inv = MetricRef::aws("AWS/Lambda", "Invocations").with_dimension("FunctionName", &f.name);
         let w = meta(
@@ -1030,7 +1033,17 @@ mod tests {
         let cs = metric(&c, "collectiq-prod-fn-healthz-cold-start-rate-warning");
         let cold = cs.metrics[0].metric_stat.as_ref().unwrap();
         assert_eq!(cold.metric.namespace, "CollectIQ");
-        assert_eq!(cold.metric.dimensions[0].value, "collectiq");
+        assert_eq!(cold.metric.dimensions[0].value, "healthz");
+        let fixed = CatalogueOptions {
+            service_naming: ServiceNaming::Fixed("collectiq".into()),
+            ..CatalogueOptions::for_spec(&spec("collectiq-prod"))
+        };
+        let c2 = catalogue_for(&spec("collectiq-prod"), &fixed).unwrap();
+        let cs2 = metric(&c2, "collectiq-prod-fn-healthz-cold-start-rate-warning");
+        assert_eq!(
+            cs2.metrics[0].metric_stat.as_ref().unwrap().metric.dimensions[0].value,
+            "collectiq"
+        );
         insta::assert_json_snapshot!("collectiq-prod-fn-cards-get-error-rate-critical", e);
     }
 

@@ -173,6 +173,83 @@ impl Metric {
     }
 }
 
+/// A `SEARCH` over one of CollectIQ's catalogue metrics, typed: the dimension keys must be a set the
+/// metric is emitted with, so the search matches exactly those series whatever the dimension values
+/// (for instance whichever function's `service` emitted them).
+///
+/// ```
+/// use dashboards::builder::{CustomSearch, Expression};
+/// use dashboards::stats::Stat;
+/// use telemetry::catalogue::{DimensionKey, MetricName};
+/// let e = Expression::search("valued", CustomSearch::new(MetricName::CardsValued, &[DimensionKey::Service], Stat::Sum, 300).sum())
+///     .build()
+///     .unwrap();
+/// assert_eq!(e.expression, r#"SUM(SEARCH('{CollectIQ,service} MetricName="CardsValued"', 'Sum', 300))"#);
+/// // A set the metric is not emitted with is refused.
+/// assert!(Expression::search("x", CustomSearch::new(MetricName::CardsValued, &[DimensionKey::Service, DimensionKey::Agent], Stat::Sum, 300)).build().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct CustomSearch {
+    metric: MetricName,
+    keys: Vec<DimensionKey>,
+    filters: Vec<(DimensionKey, String)>,
+    stat: Stat,
+    period: u32,
+    sum: bool,
+}
+
+impl CustomSearch {
+    /// Every series of `metric` with exactly the dimension `keys`, as `stat` over `period` seconds.
+    pub fn new(metric: MetricName, keys: &[DimensionKey], stat: Stat, period: u32) -> Self {
+        Self {
+            metric,
+            keys: keys.to_vec(),
+            filters: Vec::new(),
+            stat,
+            period,
+            sum: false,
+        }
+    }
+
+    /// Only series whose `key` is `value`.
+    pub fn filter(mut self, key: DimensionKey, value: impl Into<String>) -> Self {
+        self.filters.push((key, value.into()));
+        self
+    }
+
+    /// Add the matching series up into one (`SUM(SEARCH(..))`); only meaningful for counts.
+    pub fn sum(mut self) -> Self {
+        self.sum = true;
+        self
+    }
+
+    fn render(&self) -> Result<String, String> {
+        let spec = self.metric.spec();
+        if !spec.is_emitted_with(&self.keys) {
+            return Err(format!(
+                "{} is not emitted with dimensions {:?}",
+                self.metric, self.keys
+            ));
+        }
+        if let Some((k, _)) = self.filters.iter().find(|(k, _)| !self.keys.contains(k)) {
+            return Err(format!("filter on {k}, which is not in the schema"));
+        }
+        let mut schema = vec![catalogue::NAMESPACE.to_owned()];
+        schema.extend(self.keys.iter().map(|k| k.as_str().to_owned()));
+        let mut query = format!("{{{}}} MetricName=\"{}\"", schema.join(","), self.metric.as_str());
+        for (k, v) in &self.filters {
+            query.push_str(&format!(" {k}=\"{}\"", v.replace(['"', '\''], "")));
+        }
+        let search = format!("SEARCH('{query}', '{}', {})", self.stat, self.period);
+        Ok(if self.sum {
+            format!("SUM({search})")
+        } else {
+            search
+        })
+    }
+}
+
 /// A math, `SEARCH` or Metrics Insights expression under construction.
 ///
 /// ```
@@ -184,6 +261,7 @@ impl Metric {
 #[must_use]
 pub struct Expression {
     expression: String,
+    search: Option<CustomSearch>,
     props: RenderProps,
 }
 
@@ -192,11 +270,19 @@ impl Expression {
     pub fn new(id: impl Into<String>, expression: impl Into<String>) -> Self {
         Self {
             expression: expression.into(),
+            search: None,
             props: RenderProps {
                 id: Some(id.into()),
                 ..RenderProps::default()
             },
         }
+    }
+
+    /// A typed `SEARCH` over a catalogue metric (checked and rendered by [`Self::build`]).
+    pub fn search(id: impl Into<String>, search: CustomSearch) -> Self {
+        let mut e = Self::new(id, String::new());
+        e.search = Some(search);
+        e
     }
 
     /// Legend label.
@@ -226,8 +312,15 @@ impl Expression {
     /// The entry.
     ///
     /// # Errors
-    /// [`BuildError::Expression`] when the expression is empty.
-    pub fn build(self) -> Result<ExpressionEntry, BuildError> {
+    /// [`BuildError::Expression`] when the expression is empty, or a search's dimension set is not one
+    /// its metric is emitted with.
+    pub fn build(mut self) -> Result<ExpressionEntry, BuildError> {
+        if let Some(search) = self.search.take() {
+            self.expression = search.render().map_err(|reason| BuildError::Expression {
+                id: self.props.id.clone().unwrap_or_default(),
+                reason,
+            })?;
+        }
         if self.expression.trim().is_empty() {
             return Err(BuildError::Expression {
                 id: self.props.id.unwrap_or_default(),

@@ -19,18 +19,50 @@
 //! [`SeedOptions::service`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
 
 use crate::builder::{
-    AlarmWidget, BuildError, DashboardBuilder, Expression, Metric, MetricWidget, TextWidget,
+    AlarmWidget, BuildError, CustomSearch, DashboardBuilder, Expression, Metric, MetricWidget, TextWidget,
 };
 use crate::model::Dashboard;
 use crate::stats::Stat;
 use platform_spec::{FunctionSpec, HttpApiSpec, PlatformSpec, RouteAuth};
 use telemetry::catalogue::{Agent, DimensionKey, MetricName};
 
+/// The `service` dimension value (`POWERTOOLS_SERVICE_NAME`) each function emits its custom metrics
+/// under. Dashboards read catalogue metrics with `SEARCH` and do not depend on it; the only rows that
+/// name it are the per-function `ColdStart` rows (and the cold-start alarms in `alarms`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceNaming {
+    /// The function's logical id (`cards_get`): what `infra/modules/backend` sets.
+    FunctionId,
+    /// One name for every function.
+    Fixed(String),
+}
+
+impl ServiceNaming {
+    /// The service name of `function`.
+    ///
+    /// ```
+    /// use dashboards::seed::ServiceNaming;
+    /// let spec = platform_spec::load(std::path::Path::new(concat!(
+    ///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
+    /// ))).unwrap();
+    /// let f = spec.function("cards_get").unwrap();
+    /// assert_eq!(ServiceNaming::FunctionId.service_for(f), "cards_get");
+    /// assert_eq!(ServiceNaming::Fixed("collectiq".into()).service_for(f), "collectiq");
+    /// ```
+    #[must_use]
+    pub fn service_for(&self, function: &FunctionSpec) -> String {
+        match self {
+            Self::FunctionId => function.id.clone(),
+            Self::Fixed(s) => s.clone(),
+        }
+    }
+}
+
 /// Knobs of the generated dashboards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedOptions {
-    /// Value of the `service` dimension on CollectIQ's custom metrics (`POWERTOOLS_SERVICE_NAME`).
-    pub service: String,
+    /// How functions name their `service` dimension.
+    pub service_naming: ServiceNaming,
     /// Default time range of operational dashboards (`-PT6H`).
     pub start: String,
     /// Default time range of the cost dashboard (`-P30D`).
@@ -43,11 +75,11 @@ pub struct SeedOptions {
 }
 
 impl SeedOptions {
-    /// Defaults for `spec`: `service` = the platform name, 6 h / 30 d ranges, `EntireBucket`, no alarms.
+    /// Defaults: services named by function id, 6 h / 30 d ranges, `EntireBucket`, no alarms.
     #[must_use]
-    pub fn for_spec(spec: &PlatformSpec) -> Self {
+    pub fn for_spec(_spec: &PlatformSpec) -> Self {
         Self {
-            service: spec.platform.name.clone(),
+            service_naming: ServiceNaming::FunctionId,
             start: "-PT6H".into(),
             cost_start: "-P30D".into(),
             s3_request_filter_id: "EntireBucket".into(),
@@ -79,6 +111,11 @@ const DDB_OPERATIONS: [&str; 6] = [
     "Query",
     "BatchWriteItem",
 ];
+/// The `service`-only dimension set of most catalogue metrics.
+const SERVICE: &[DimensionKey] = &[DimensionKey::Service];
+/// Dynamic legend labels for searches.
+const BY_AGENT: &str = "${PROP('Dim.agent')}";
+const BY_AGENT_MODEL: &str = "${PROP('Dim.agent')} (${PROP('Dim.model')})";
 /// Rekognition operations the extract agent calls.
 const REKOGNITION_OPERATIONS: [&str; 2] = ["DetectText", "DetectLabels"];
 
@@ -98,8 +135,9 @@ impl Ctx<'_> {
         MetricWidget::new(title, self.region).with_period(60)
     }
 
-    fn custom(&self, metric: MetricName) -> Metric {
-        Metric::custom(metric).with_custom_dimension(DimensionKey::Service, &self.opts.service)
+    /// A catalogue metric over every emitting `service`, as one expression.
+    fn search(&self, id: &str, search: CustomSearch) -> Expression {
+        Expression::search(id, search)
     }
 
     fn agents(&self) -> Vec<Agent> {
@@ -286,11 +324,19 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
             ctx.widget("Cards valued")
                 .with_period(300)
                 .with_stat(Stat::Sum)
-                .with_metric(ctx.custom(MetricName::CardsValued).with_label("valued"))
-                .with_metric(
-                    ctx.custom(MetricName::AuthenticityFlagged)
-                        .with_label("flagged")
-                        .with_color(ORANGE),
+                .with_expression(
+                    ctx.search(
+                        "valued",
+                        CustomSearch::new(MetricName::CardsValued, SERVICE, Stat::Sum, 300).sum(),
+                    )
+                    .with_label("valued"),
+                )
+                .with_expression(
+                    ctx.search(
+                        "flagged",
+                        CustomSearch::new(MetricName::AuthenticityFlagged, SERVICE, Stat::Sum, 300).sum(),
+                    )
+                    .with_label("flagged"),
                 ),
         );
     }
@@ -493,7 +539,8 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
             ctx.widget("Cold starts").with_stat(Stat::Sum).with_size(12, 6),
             |w, f| {
                 w.with_metric(
-                    ctx.custom(MetricName::ColdStart)
+                    Metric::custom(MetricName::ColdStart)
+                        .with_custom_dimension(DimensionKey::Service, ctx.opts.service_naming.service_for(f))
                         .with_custom_dimension(DimensionKey::FunctionName, &f.name)
                         .with_label(f.id.clone()),
                 )
@@ -751,13 +798,22 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
     if ctx.agents().contains(&Agent::Extract) {
         b = b.with_section("## Rekognition");
         let rk = |n: &str, op: &str| Metric::aws("AWS/Rekognition", n).with_dimension("Operation", op);
-        let calls = REKOGNITION_OPERATIONS.iter().fold(
+        let calls = REKOGNITION_OPERATIONS.iter().enumerate().fold(
             ctx.widget("Calls (ours vs AWS)").with_stat(Stat::Sum),
-            |w, op| {
-                w.with_metric(
-                    ctx.custom(MetricName::RekognitionCalls)
-                        .with_custom_dimension(DimensionKey::Operation, *op)
-                        .with_label(format!("{op} (emitted)")),
+            |w, (i, op)| {
+                w.with_expression(
+                    ctx.search(
+                        &format!("calls{i}"),
+                        CustomSearch::new(
+                            MetricName::RekognitionCalls,
+                            &[DimensionKey::Service, DimensionKey::Operation],
+                            Stat::Sum,
+                            60,
+                        )
+                        .filter(DimensionKey::Operation, *op)
+                        .sum(),
+                    )
+                    .with_label(format!("{op} (emitted)")),
                 )
                 .with_metric(rk("SuccessfulRequestCount", op).with_label(format!("{op} succeeded")))
             },
@@ -840,8 +896,7 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
 }
 
 fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
-    let spec = ctx.spec;
-    let agents = ctx.agents();
+    use DimensionKey::{Agent as A, Model as M, Service as S};
     let mut b = DashboardBuilder::new(ctx.name("agents"))
         .with_start(&ctx.opts.start)
         .with_widget(header(
@@ -849,103 +904,73 @@ fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
             "Agent performance",
             "How long each agent takes, how sure it is, what it spends.",
         ));
-    let duration = |stat: Stat| {
-        agents.iter().fold(
-            ctx.widget(&format!("Agent duration {stat} (ms)")).with_stat(stat),
-            |w, a| {
-                w.with_metric(
-                    ctx.custom(MetricName::AgentDuration)
-                        .with_custom_dimension(DimensionKey::Agent, a.as_str())
-                        .with_label(a.as_str()),
+    for p in [50.0, 95.0, 99.0] {
+        let stat = Stat::Percentile(p);
+        b = b.with_widget(
+            ctx.widget(&format!("Agent duration {stat} (ms)"))
+                .with_expression(
+                    ctx.search(
+                        "d",
+                        CustomSearch::new(MetricName::AgentDuration, &[S, A], stat, 60),
+                    )
+                    .with_label(BY_AGENT),
+                ),
+        );
+    }
+    let dist = |metric: MetricName, title: &str, percentiles: &[f64], unit_range: bool| {
+        let w = ctx.widget(title).with_period(300);
+        let w = if unit_range {
+            w.with_left_axis(Some(0.0), Some(1.0), None)
+        } else {
+            w
+        };
+        percentiles.iter().enumerate().fold(w, |w, (i, p)| {
+            w.with_expression(
+                ctx.search(
+                    &format!("p{i}"),
+                    CustomSearch::new(metric, &[S], Stat::Percentile(*p), 300),
                 )
-            },
-        )
-    };
-    b = b
-        .with_widget(duration(Stat::Percentile(50.0)))
-        .with_widget(duration(Stat::Percentile(95.0)))
-        .with_widget(duration(Stat::Percentile(99.0)));
-    let dist = |metric: MetricName, title: &str| {
-        [10.0, 50.0, 90.0].iter().fold(
-            ctx.widget(title)
-                .with_period(300)
-                .with_left_axis(Some(0.0), Some(1.0), None),
-            |w, p| {
-                w.with_metric(
-                    ctx.custom(metric)
-                        .with_stat(Stat::Percentile(*p))
-                        .with_label(format!("p{p}")),
-                )
-            },
-        )
+                .with_label(format!("p{p}")),
+            )
+        })
     };
     b = b
         .with_widget(dist(
             MetricName::AuthenticityScore,
             "Authenticity score distribution",
+            &[10.0, 50.0, 90.0],
+            true,
         ))
         .with_widget(dist(
             MetricName::PricingConfidence,
             "Pricing confidence distribution",
+            &[10.0, 50.0, 90.0],
+            true,
         ))
-        .with_widget(
-            ctx.widget("Valuation latency (ms)")
-                .with_period(300)
-                .with_metric(
-                    ctx.custom(MetricName::ValuationLatency)
-                        .with_stat(Stat::Percentile(50.0))
-                        .with_label("p50"),
-                )
-                .with_metric(
-                    ctx.custom(MetricName::ValuationLatency)
-                        .with_stat(Stat::Percentile(95.0))
-                        .with_label("p95"),
-                ),
-        );
-    let pairs: Vec<(Agent, &str)> = spec
-        .bedrock_models
-        .iter()
-        .flat_map(|m| m.agents.iter().map(move |a| (*a, m.id.as_str())))
-        .collect();
-    if !pairs.is_empty() {
+        .with_widget(dist(
+            MetricName::ValuationLatency,
+            "Valuation latency (ms)",
+            &[50.0, 95.0],
+            false,
+        ));
+    if !ctx.spec.bedrock_models.is_empty() {
         let per_pair = |title: &str, metric: MetricName, stat: Stat| {
-            pairs.iter().fold(
-                ctx.widget(title).with_stat(stat).with_size(12, 6),
-                |w, (a, model)| {
-                    w.with_metric(
-                        ctx.custom(metric)
-                            .with_custom_dimension(DimensionKey::Agent, a.as_str())
-                            .with_custom_dimension(DimensionKey::Model, *model)
-                            .with_label(a.as_str()),
-                    )
-                },
+            ctx.widget(title).with_size(12, 6).with_expression(
+                ctx.search("t", CustomSearch::new(metric, &[S, A, M], stat, 60))
+                    .with_label(BY_AGENT_MODEL),
             )
         };
         b = b
-            .with_section("## Bedrock per agent")
-            .with_widget(
-                per_pair(
-                    "Input tokens per agent",
-                    MetricName::BedrockInputTokens,
-                    Stat::Sum,
-                )
-                .stacked(),
-            )
-            .with_widget(
-                per_pair(
-                    "Output tokens per agent",
-                    MetricName::BedrockOutputTokens,
-                    Stat::Sum,
-                )
-                .stacked(),
-            )
+            .with_section("## Bedrock per agent and model")
+            .with_widget(per_pair("Input tokens", MetricName::BedrockInputTokens, Stat::Sum).stacked())
+            .with_widget(per_pair("Output tokens", MetricName::BedrockOutputTokens, Stat::Sum).stacked())
             .with_widget(per_pair(
-                "Cache-read tokens per agent",
+                "Cache-read tokens",
                 MetricName::BedrockCacheReadTokens,
                 Stat::Sum,
             ))
             .with_widget(per_pair(
-                "Bedrock latency p95 per agent (ms)",
+                "Bedrock latency p95 (ms)",
                 MetricName::BedrockLatency,
                 Stat::Percentile(95.0),
             ));
@@ -998,16 +1023,18 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
             .with_size(24, 6),
     );
     if ctx.uses_catalogue() {
-        let mut per_valuation = billing("Spend per valuation (USD)")
+        // In the platform's region (SEARCH reads the widget's region); the billing row crosses to us-east-1.
+        let mut per_valuation = MetricWidget::new("Spend per valuation (USD)", ctx.region)
+            .with_period(86_400)
             .with_stat(Stat::Maximum)
-            .with_metric(total().with_id("mtd").hidden())
-            .with_metric(in_region(
-                ctx,
-                ctx.custom(MetricName::CardsValued)
-                    .with_stat(Stat::Sum)
-                    .with_id("valued")
-                    .hidden(),
-            ))
+            .with_metric(billing_row(ctx, total().with_id("mtd").hidden()))
+            .with_expression(
+                ctx.search(
+                    "valued",
+                    CustomSearch::new(MetricName::CardsValued, SERVICE, Stat::Sum, 86_400).sum(),
+                )
+                .hidden(),
+            )
             .with_expression(Expression::new("daily", DAILY_SPEND).hidden())
             .with_expression(
                 Expression::new("per", "IF(valued > 0, daily / valued, 0)").with_label("$ per valuation"),
@@ -1038,12 +1065,12 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
     b
 }
 
-/// A metric of the platform's region on a billing (us-east-1) widget.
-fn in_region(ctx: &Ctx<'_>, m: Metric) -> Metric {
+/// A billing (us-east-1) row on a widget of the platform's region.
+fn billing_row(ctx: &Ctx<'_>, m: Metric) -> Metric {
     if ctx.region == BILLING_REGION {
         m
     } else {
-        m.with_region(ctx.region)
+        m.with_region(BILLING_REGION)
     }
 }
 
@@ -1298,28 +1325,87 @@ mod tests {
         );
     }
 
-    #[test]
-    fn agent_dashboard_uses_catalogue_dimension_sets() {
-        let ds = generate("collectiq-prod");
-        let rows = rows(by_name(&ds, "agents"));
-        let durations: Vec<String> = rows
+    /// Every expression of a dashboard.
+    fn expressions(d: &Dashboard) -> Vec<String> {
+        d.body
+            .widgets
             .iter()
-            .filter(|(_, m, _)| m == "AgentDuration")
-            .map(|(_, _, d)| d.iter().find(|(k, _)| k == "agent").unwrap().1.clone())
-            .collect();
-        for a in ["extract", "ocr_reasoning", "pricing", "authenticity"] {
-            assert!(durations.iter().any(|d| d == a), "{a}");
+            .filter_map(|w| match &w.kind {
+                WidgetKind::Metric(p) => Some(p),
+                _ => None,
+            })
+            .flat_map(|p| p.metrics.iter())
+            .filter_map(|e| match e {
+                MetricEntry::Expression(x) => Some(x.expression.clone()),
+                MetricEntry::Metric(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn catalogue_metrics_are_searched_whatever_service_emits_them() {
+        let ds = generate("collectiq-prod");
+        let agents = expressions(by_name(&ds, "agents"));
+        for p in ["p50", "p95", "p99"] {
+            let want =
+                format!("SEARCH('{{CollectIQ,service,agent}} MetricName=\"AgentDuration\"', '{p}', 60)");
+            assert!(agents.contains(&want), "{want} in {agents:?}");
         }
-        for (ns, m, d) in &rows {
-            if ns == "CollectIQ" {
-                let keys: Vec<&str> = d.iter().map(|(k, _)| k.as_str()).collect();
-                assert_eq!(
-                    crate::known_metrics::check(ns, m, &keys),
-                    crate::known_metrics::MetricCheck::Ok
-                );
-                assert_eq!(d[0], ("service".to_owned(), "collectiq".to_owned()));
+        assert!(
+            agents.contains(
+                &"SEARCH('{CollectIQ,service,agent,model} MetricName=\"BedrockInputTokens\"', 'Sum', 60)"
+                    .to_owned()
+            )
+        );
+        assert!(agents.contains(
+            &"SEARCH('{CollectIQ,service} MetricName=\"AuthenticityScore\"', 'p10', 300)".to_owned()
+        ));
+        let overview = expressions(by_name(&ds, "overview"));
+        assert!(overview.contains(
+            &"SUM(SEARCH('{CollectIQ,service} MetricName=\"CardsValued\"', 'Sum', 300))".to_owned()
+        ));
+        let ai = expressions(by_name(&ds, "ai"));
+        assert!(ai.contains(&"SUM(SEARCH('{CollectIQ,service,operation} MetricName=\"RekognitionCalls\" operation=\"DetectText\"', 'Sum', 60))".to_owned()));
+        // Every catalogue search uses a dimension set the metric is emitted with.
+        for d in &ds {
+            for e in expressions(d) {
+                for (ns, keys, metric) in crate::validate::search_schemas(&e) {
+                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    assert_eq!(
+                        crate::known_metrics::check(&ns, &metric.unwrap(), &keys),
+                        crate::known_metrics::MetricCheck::Ok,
+                        "{e}"
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn cold_start_rows_name_each_function_service() {
+        let ds = generate("collectiq-prod");
+        let cold: Vec<Vec<(String, String)>> = rows(by_name(&ds, "lambda"))
+            .into_iter()
+            .filter(|(_, m, _)| m == "ColdStart")
+            .map(|(_, _, d)| d)
+            .collect();
+        assert_eq!(cold.len(), 12);
+        assert!(cold.contains(&vec![
+            ("service".to_owned(), "cards_get".to_owned()),
+            ("function_name".to_owned(), "collectiq-prod-cards-get".to_owned())
+        ]));
+        let s = spec("collectiq-prod");
+        let fixed = SeedOptions {
+            service_naming: ServiceNaming::Fixed("collectiq".into()),
+            ..SeedOptions::for_spec(&s)
+        };
+        let ds = dashboards_for(&s, &fixed).unwrap();
+        assert!(
+            rows(by_name(&ds, "lambda"))
+                .iter()
+                .filter(|(_, m, _)| m == "ColdStart")
+                .all(|(_, _, d)| d[0].1 == "collectiq")
+        );
     }
 
     #[test]
@@ -1369,21 +1455,32 @@ mod tests {
     }
 
     #[test]
-    fn platform_metrics_on_billing_widgets_keep_their_region() {
+    fn billing_rows_cross_to_us_east_1_on_platform_widgets() {
         let mut s = spec("collectiq-prod");
         s.platform.region = "eu-west-1".into();
         let ds = dashboards_for(&s, &SeedOptions::for_spec(&s)).unwrap();
         let v = serde_json::to_value(&by_name(&ds, "cost").body).unwrap();
-        let valued = v["widgets"]
+        let per = v["widgets"]
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|w| w["properties"]["metrics"].as_array().cloned().unwrap_or_default())
-            .find(|e| e[1] == "CardsValued")
+            .find(|w| w["properties"]["title"] == "Spend per valuation (USD)")
             .unwrap();
-        assert_eq!(valued[4]["region"], "eu-west-1");
+        assert_eq!(per["properties"]["region"], "eu-west-1");
+        assert_eq!(per["properties"]["metrics"][0][1], "EstimatedCharges");
+        assert_eq!(per["properties"]["metrics"][0][4]["region"], "us-east-1");
         let api = serde_json::to_value(&by_name(&ds, "api").body).unwrap();
         assert_eq!(api["widgets"][2]["properties"]["region"], "eu-west-1");
+        // In us-east-1 the row needs no region of its own.
+        let ds = generate("collectiq-prod");
+        let v = serde_json::to_value(&by_name(&ds, "cost").body).unwrap();
+        let per = v["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["properties"]["title"] == "Spend per valuation (USD)")
+            .unwrap();
+        assert!(per["properties"]["metrics"][0][4].get("region").is_none());
     }
 
     #[test]
