@@ -665,6 +665,51 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn plan_invariants(
+            keep in proptest::collection::vec(proptest::bool::ANY, 54),
+            publish in proptest::collection::vec(proptest::bool::ANY, 54),
+            bump in proptest::collection::vec(proptest::bool::ANY, 54),
+            orphans in 0usize..4, foreign in 0usize..4,
+        ) {
+            let all = desired();
+            let want: Vec<Alarm> = all.iter().zip(&keep).filter(|(_, k)| **k).map(|(a, _)| a.clone()).collect();
+            let mut published: Vec<Alarm> = Vec::new();
+            for ((a, p), b) in all.iter().zip(&publish).zip(&bump) {
+                if !*p { continue; }
+                let mut r = read_back(a);
+                if *b && let Alarm::Metric(m) = &mut r { m.evaluation_periods += 1; }
+                published.push(r);
+            }
+            let template = read_back(&all[0]);
+            for i in 0..orphans {
+                let mut o = template.clone();
+                if let Alarm::Metric(m) = &mut o { m.alarm_name = format!("collectiq-prod-orphan{i}-x-warning"); }
+                published.push(o);
+            }
+            for i in 0..foreign {
+                let mut o = template.clone();
+                if let Alarm::Metric(m) = &mut o { m.alarm_name = format!("someone-else-{i}"); }
+                published.push(o);
+            }
+            let plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
+            let n = |a| plan.count(a);
+            proptest::prop_assert_eq!(n(AlarmAction::Create) + n(AlarmAction::Update) + n(AlarmAction::Unchanged), want.len());
+            proptest::prop_assert_eq!(plan.unmanaged, foreign);
+            let wanted: std::collections::BTreeSet<&str> = want.iter().map(Alarm::name).collect();
+            for d in plan.to_delete() {
+                proptest::prop_assert!(d.starts_with("collectiq-prod-") && !wanted.contains(d));
+            }
+            let expected_deletes = published.iter().filter(|p| p.name().starts_with("collectiq-prod-") && !wanted.contains(p.name())).count();
+            proptest::prop_assert_eq!(plan.to_delete().len(), expected_deletes);
+            // Applying the plan and planning again writes nothing.
+            let after: Vec<Alarm> = want.iter().map(read_back).chain(published.iter().filter(|p| !p.name().starts_with("collectiq-prod-")).cloned()).collect();
+            proptest::prop_assert!(plan_alarms(&want, &after, "collectiq-prod", &AlarmPricing::default()).is_empty());
+        }
+    }
+
     #[test]
     fn kind_change_is_reported() {
         let m = match &desired()[0] {
