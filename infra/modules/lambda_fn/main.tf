@@ -146,15 +146,19 @@ resource "aws_lambda_function" "this" {
   ]
 }
 
+# Always present (AWS has one anyway): a count on the destination ARN would fail to plan whenever the
+# ARN is known only after apply (a queue created in the same run).
 resource "aws_lambda_function_event_invoke_config" "this" {
-  count = var.on_failure_destination_arn == null ? 0 : 1
-
   function_name          = aws_lambda_function.this.function_name
   maximum_retry_attempts = var.maximum_retry_attempts
 
-  destination_config {
-    on_failure {
-      destination = var.on_failure_destination_arn
+  dynamic "destination_config" {
+    for_each = var.on_failure_destination_arn == null ? [] : [var.on_failure_destination_arn]
+
+    content {
+      on_failure {
+        destination = destination_config.value
+      }
     }
   }
 }
