@@ -10,6 +10,18 @@
 //! - [`plan`]: desired vs published → create/update/delete/unchanged, $ delta, noise warnings.
 //! - [`backtest`]: how often an alarm would have fired over a metric history.
 //! - [`state`]: the alarm-state summary (firing by severity, flaps, recoveries, trace evidence).
+//!
+//! ```
+//! use alarms::catalogue::{catalogue_for, CatalogueOptions};
+//! let spec = platform_spec::load(std::path::Path::new(concat!(
+//!     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
+//! ))).unwrap();
+//! let catalogue = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
+//! let plan = alarms::plan::plan_alarms(&catalogue.inputs(), &[], &spec.managed_prefix(), &Default::default());
+//! assert_eq!(plan.count(alarms::plan::AlarmAction::Create), catalogue.alarms.len());
+//! assert_eq!(plan.monthly_after(), rust_decimal::Decimal::new(900, 2)); // $9.00 a month
+//! print!("{}", plan.render_text());
+//! ```
 
 pub mod backtest;
 pub mod catalogue;
