@@ -1,12 +1,14 @@
 //! Criterion benchmarks of `telemetry` against the peer stack, in the same run:
 //! tracing-subscriber JSON (`flatten_event`) + metrics_cloudwatch_embedded + opentelemetry-aws's X-Ray
-//! exporter (through tracing-opentelemetry), and metrique's EMF writer. Output goes to `io::sink` and
-//! to a local UDP socket nobody reads, so the figures are the libraries' own cost.
+//! exporter (through tracing-opentelemetry), and metrique's EMF writer. Log lines go to `io::sink`
+//! (every library renders a line into its own buffer first), EMF documents into an in-memory buffer
+//! (writing to `io::sink` would let a writer that streams small pieces skip the copying), spans to a
+//! local UDP socket nobody reads: the figures are the libraries' own cost.
 //!
 //! `cargo bench -p telemetry --bench invocation`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use lambda_runtime::{LambdaEvent, Service, service_fn};
 use metrique_writer::format::Format;
 use opentelemetry::trace::TracerProvider as _;
@@ -134,6 +136,7 @@ fn typical_invocation(c: &mut Criterion) {
 
     let (peer, _provider) = peer_dispatch(&addr);
     let collector = mce();
+    let mut mce_buf: Vec<u8> = Vec::new();
     g.bench_function("peer_stack", |b| {
         tracing::dispatcher::with_default(&peer, || {
             b.iter(|| {
@@ -144,7 +147,8 @@ fn typical_invocation(c: &mut Criterion) {
                     xrayTraceId = HEADER
                 );
                 span.in_scope(workload);
-                collector.flush(std::io::sink()).unwrap();
+                mce_buf.clear();
+                collector.flush(&mut mce_buf).unwrap();
                 drop(span);
                 black_box(ev);
             });
@@ -192,37 +196,50 @@ impl<'a> metrique_writer::Entry for MetriqueEntry<'a> {
     }
 }
 
+/// Encoding cost only: the metrics are recorded (or the entry built) in the untimed setup, one flush per
+/// setup (`PerIteration`: with larger batches all but the first flush would find nothing to write).
 fn emf_flush(c: &mut Criterion) {
     let mut g = c.benchmark_group("emf_flush");
     for n in [10usize, 100] {
         let names: Vec<String> = (0..n).map(|i| format!("Metric{i:03}")).collect();
+        let record = |names: &[String]| {
+            for name in names {
+                metrics::counter!(name.clone()).increment(1);
+            }
+        };
+        let buf = telemetry::emf::SharedBuffer::default();
         let rec = EmfBuilder::new()
             .namespace("CollectIQ")
             .service("valuation")
-            .with_writer(std::io::sink())
+            .with_writer(buf.clone())
             .build()
             .unwrap();
         g.bench_with_input(BenchmarkId::new("telemetry", n), &names, |b, names| {
             metrics::with_local_recorder(&rec, || {
-                b.iter(|| {
-                    for name in names {
-                        metrics::counter!(name.clone()).increment(1);
-                    }
-                    black_box(rec.flush());
-                });
+                b.iter_batched(
+                    || {
+                        buf.clear();
+                        record(names);
+                    },
+                    |()| black_box(rec.flush()),
+                    BatchSize::PerIteration,
+                );
             });
         });
         let collector = mce();
+        let mut mce_buf: Vec<u8> = Vec::new();
         g.bench_with_input(
             BenchmarkId::new("metrics_cloudwatch_embedded", n),
             &names,
             |b, names| {
-                b.iter(|| {
-                    for name in names {
-                        metrics::counter!(name.clone()).increment(1);
-                    }
-                    collector.flush(std::io::sink()).unwrap();
-                });
+                b.iter_batched(
+                    || record(names),
+                    |()| {
+                        mce_buf.clear();
+                        collector.flush(&mut mce_buf).unwrap();
+                    },
+                    BatchSize::PerIteration,
+                );
             },
         );
         let mut emf = metrique_writer_format_emf::Emf::all_validations(
@@ -231,31 +248,41 @@ fn emf_flush(c: &mut Criterion) {
         );
         let mut out = Vec::with_capacity(16 * 1024);
         g.bench_with_input(BenchmarkId::new("metrique", n), &names, |b, names| {
-            b.iter(|| {
-                out.clear();
-                emf.format(&MetriqueEntry { names }, &mut out).unwrap();
-                black_box(out.len());
-            });
+            b.iter_batched(
+                || MetriqueEntry { names },
+                |entry| {
+                    out.clear();
+                    emf.format(&entry, &mut out).unwrap();
+                    black_box(out.len());
+                },
+                BatchSize::PerIteration,
+            );
         });
     }
     g.finish();
 }
 
+/// One exported span: an invocation with one child span, both sent to the (local) daemon.
 fn span_export(c: &mut Criterion) {
     let (_d, addr) = daemon();
     let mut g = c.benchmark_group("span_export");
     let ours = ours_dispatch(&addr);
     g.bench_function("telemetry", |b| {
         tracing::dispatcher::with_default(&ours, || {
-            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
-            b.iter(|| drop(tracing::info_span!("price_card", card_id = "c-1").entered()));
+            b.iter(|| {
+                let _inv =
+                    tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+                drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+            });
         });
     });
     let (peer, _p) = peer_dispatch(&addr);
     g.bench_function("opentelemetry_aws", |b| {
         tracing::dispatcher::with_default(&peer, || {
-            let _inv = tracing::info_span!("Lambda runtime invoke").entered();
-            b.iter(|| drop(tracing::info_span!("price_card", card_id = "c-1").entered()));
+            b.iter(|| {
+                let _inv = tracing::info_span!("Lambda runtime invoke", requestId = "r-1").entered();
+                drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+            });
         });
     });
     g.finish();

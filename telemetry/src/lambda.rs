@@ -637,7 +637,16 @@ mod tests {
         assert_eq!(msgs, ["handling", "buffered detail", "handler failed"]);
         assert_eq!(lines[2]["level"], "ERROR");
         assert_eq!(lines[2]["cold_start"], false);
-        assert!(h.emf.contents().contains("\"CardsValued\":1.0"));
+        let emf: Vec<Value> = h
+            .emf
+            .contents()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(
+            emf.iter()
+                .any(|d| d["CardsValued"] == 1.0 && d["function_request_id"] == "req-2")
+        );
         assert!(!h.emf.contents().contains("ColdStart"));
         assert_eq!(h.xray.documents()[0]["fault"], true);
 

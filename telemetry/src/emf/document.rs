@@ -149,11 +149,35 @@ impl Serialize for Document<'_> {
         }
         for m in self.metrics {
             match m.values {
-                [one] => map.serialize_entry(m.name, one)?,
-                many => map.serialize_entry(m.name, many)?,
+                [one] => map.serialize_entry(m.name, &Number(*one))?,
+                many => map.serialize_entry(m.name, &Numbers(many))?,
             }
         }
         map.end()
+    }
+}
+
+/// A metric value: integral values are written as integers (`3`, not `3.0`), which is shorter and
+/// cheaper to format; CloudWatch reads both the same.
+struct Number(f64);
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if self.0.fract() == 0.0 && self.0.abs() < EXACT {
+            #[allow(clippy::cast_possible_truncation)]
+            s.serialize_i64(self.0 as i64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
+struct Numbers<'a>(&'a [f64]);
+
+impl Serialize for Numbers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|v| Number(*v)))
     }
 }
 

@@ -400,7 +400,7 @@ mod tests {
         let d = &docs(&out)[0];
         assert_eq!(d["CardsValued"], 5.0);
         assert_eq!(d["QueueDepth"], 7.0);
-        assert_eq!(d["ValuationLatency"], json!([12.5, 20.0]));
+        assert_eq!(d["ValuationLatency"], json!([12.5, 20]));
         assert_eq!(d["service"], "valuation");
         assert_eq!(d["_aws"]["Timestamp"], 1_700_000_000_000u64);
         let cw = &d["_aws"]["CloudWatchMetrics"][0];

@@ -182,6 +182,10 @@ pub(crate) struct Inner {
     counters: KeyMap<CounterCell>,
     gauges: KeyMap<GaugeCell>,
     histograms: KeyMap<HistogramCell>,
+    /// The same cells in registration order: flushes walk these, so entries arrive nearly sorted.
+    counter_list: RwLock<Vec<Arc<CounterCell>>>,
+    gauge_list: RwLock<Vec<Arc<GaugeCell>>>,
+    histogram_list: RwLock<Vec<Arc<HistogramCell>>>,
     described: RwLock<HashMap<String, EmfUnit>>,
     interner: Mutex<Interner>,
     cold_start: AtomicBool,
@@ -220,7 +224,13 @@ fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Inner {
-    fn get_or_insert<T>(&self, map: &KeyMap<T>, key: &Key, make: impl FnOnce(Arc<Series>) -> T) -> Arc<T> {
+    fn get_or_insert<T>(
+        &self,
+        map: &KeyMap<T>,
+        list: &RwLock<Vec<Arc<T>>>,
+        key: &Key,
+        make: impl FnOnce(Arc<Series>) -> T,
+    ) -> Arc<T> {
         if let Some(c) = read(map).get(key) {
             return Arc::clone(c);
         }
@@ -230,6 +240,7 @@ impl Inner {
         }
         let cell = Arc::new(make(self.resolve(key)));
         w.insert(key.clone(), Arc::clone(&cell));
+        write(list).push(Arc::clone(&cell));
         self.registered.fetch_add(1, Ordering::Relaxed);
         cell
     }
@@ -325,26 +336,32 @@ impl metrics::Recorder for EmfRecorder {
     }
     fn register_counter(&self, key: &Key, _m: &Metadata<'_>) -> Counter {
         let inner = &self.inner;
-        Counter::from_arc(inner.get_or_insert(&inner.counters, key, |series| CounterCell {
-            value: AtomicU64::new(0),
-            series,
-        }))
+        Counter::from_arc(
+            inner.get_or_insert(&inner.counters, &inner.counter_list, key, |series| CounterCell {
+                value: AtomicU64::new(0),
+                series,
+            }),
+        )
     }
     fn register_gauge(&self, key: &Key, _m: &Metadata<'_>) -> Gauge {
         let inner = &self.inner;
-        Gauge::from_arc(inner.get_or_insert(&inner.gauges, key, |series| GaugeCell {
-            bits: AtomicU64::new(0),
-            set: AtomicBool::new(false),
-            series,
-        }))
+        Gauge::from_arc(
+            inner.get_or_insert(&inner.gauges, &inner.gauge_list, key, |series| GaugeCell {
+                bits: AtomicU64::new(0),
+                set: AtomicBool::new(false),
+                series,
+            }),
+        )
     }
     fn register_histogram(&self, key: &Key, _m: &Metadata<'_>) -> Histogram {
         let inner = &self.inner;
         Histogram::from_arc(
-            inner.get_or_insert(&inner.histograms, key, |series| HistogramCell {
-                values: Mutex::new(Vec::new()),
-                overflow: AtomicUsize::new(0),
-                series,
+            inner.get_or_insert(&inner.histograms, &inner.histogram_list, key, |series| {
+                HistogramCell {
+                    values: Mutex::new(Vec::new()),
+                    overflow: AtomicUsize::new(0),
+                    series,
+                }
             }),
         )
     }
@@ -366,6 +383,9 @@ impl EmfRecorder {
                 counters: RwLock::default(),
                 gauges: RwLock::default(),
                 histograms: RwLock::default(),
+                counter_list: RwLock::default(),
+                gauge_list: RwLock::default(),
+                histogram_list: RwLock::default(),
                 described: RwLock::default(),
                 interner: Mutex::default(),
                 cold_start: AtomicBool::new(false),
@@ -420,7 +440,7 @@ impl EmfRecorder {
 
     /// Like [`flush`](Self::flush), adding root properties (e.g. `function_request_id`) to every document.
     pub fn flush_with(&self, properties: &[(&str, &str)]) -> FlushReport {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(1024);
         let report = self.render_into(properties, &mut out);
         if !out.is_empty() {
             let mut w = lock(&self.inner.writer);
@@ -433,7 +453,7 @@ impl EmfRecorder {
 
     /// Drains everything recorded since the last flush into serialized documents without writing them.
     pub fn render(&self, properties: &[(&str, &str)]) -> (Vec<String>, FlushReport) {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(1024);
         let report = self.render_into(properties, &mut out);
         let text = String::from_utf8_lossy(&out);
         (text.lines().map(str::to_owned).collect(), report)
@@ -443,14 +463,14 @@ impl EmfRecorder {
     fn render_into(&self, properties: &[(&str, &str)], out: &mut Vec<u8>) -> FlushReport {
         let mut report = FlushReport::default();
         let inner = &self.inner;
-        let counters = read(&inner.counters);
-        let gauges = read(&inner.gauges);
-        let histograms = read(&inner.histograms);
+        let counters = read(&inner.counter_list);
+        let gauges = read(&inner.gauge_list);
+        let histograms = read(&inner.histogram_list);
         let mut values: Vec<f64> = Vec::with_capacity(counters.len() + gauges.len());
         let mut drained: Vec<Drained<'_>> =
             Vec::with_capacity(counters.len() + gauges.len() + histograms.len());
         let mut idle_with_props = false;
-        for c in counters.values() {
+        for c in counters.iter() {
             let v = c.value.swap(0, Ordering::AcqRel);
             if v > 0 {
                 #[allow(clippy::cast_precision_loss)]
@@ -465,7 +485,7 @@ impl EmfRecorder {
                 idle_with_props |= !c.series.group.props.is_empty();
             }
         }
-        for g in gauges.values() {
+        for g in gauges.iter() {
             if g.set.swap(false, Ordering::AcqRel) {
                 values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));
                 drained.push(Drained {
@@ -478,7 +498,7 @@ impl EmfRecorder {
                 idle_with_props |= !g.series.group.props.is_empty();
             }
         }
-        for h in histograms.values() {
+        for h in histograms.iter() {
             let taken = std::mem::take(&mut *lock(&h.values));
             report.rejected_values += h.overflow.swap(0, Ordering::AcqRel);
             if taken.is_empty() {
