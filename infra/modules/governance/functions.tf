@@ -89,6 +89,14 @@ data "aws_iam_policy_document" "alarms" {
   }
 
   statement {
+    # The alarm-state summary links firing alarms to recent traces; X-Ray reads have no resource-level
+    # permissions.
+    sid       = "ReadTraces"
+    actions   = ["xray:GetTraceSummaries", "xray:BatchGetTraces"]
+    resources = ["*"]
+  }
+
+  statement {
     sid = "ManageOwnAlarms"
     actions = [
       "cloudwatch:PutMetricAlarm",

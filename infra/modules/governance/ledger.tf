@@ -1,21 +1,22 @@
 # The governance ledger: snapshots for trends and anomalies, fire-once markers, governance's own API
-# spend. Items carry an epoch-seconds TTL attribute so old snapshots age out on their own.
+# spend. Items carry an epoch-seconds TTL attribute so old snapshots age out on their own. Key names are
+# the ones governance/src/ledger.rs writes (lowercase pk/sk).
 
 resource "aws_dynamodb_table" "ledger" {
   name                        = "${var.name_prefix}-governance-ledger"
   billing_mode                = "PAY_PER_REQUEST"
-  hash_key                    = "PK"
-  range_key                   = "SK"
+  hash_key                    = "pk"
+  range_key                   = "sk"
   deletion_protection_enabled = var.deletion_protection
   tags                        = local.tags
 
   attribute {
-    name = "PK"
+    name = "pk"
     type = "S"
   }
 
   attribute {
-    name = "SK"
+    name = "sk"
     type = "S"
   }
 
