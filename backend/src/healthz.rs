@@ -1,6 +1,10 @@
 //! `GET /healthz`: the unauthenticated liveness probe of the HTTP API.
 
+use crate::HandlerError;
+use crate::http::{self, Request, Response};
+use crate::obs::RequestLog;
 use chrono::{DateTime, SecondsFormat, Utc};
+use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
 /// The body `healthz` answers with.
@@ -27,6 +31,18 @@ pub fn health_body(now: DateTime<Utc>) -> HealthBody {
     }
 }
 
+/// `healthz` has no dependencies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Deps;
+
+/// The handler: always 200 with [`HealthBody`]; no auth, no AWS calls.
+///
+/// # Errors
+/// Never.
+pub async fn handler(event: LambdaEvent<Request>, _deps: &Deps) -> Result<Response, HandlerError> {
+    let log = RequestLog::start("healthz", &event.context.request_id);
+    http::finish(log, Ok(http::json(200, &health_body(Utc::now()))))
+}
 #[cfg(test)]
 mod tests {
     use super::*;

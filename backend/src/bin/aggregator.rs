@@ -1,0 +1,12 @@
+//! Lambda `aggregator`: valuation task 3, persist and publish the valuation.
+//! The handler and its tests live in `backend::aggregator`; this is only the runtime wiring.
+
+use backend::aggregator::{Deps, handler};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = Deps::from_env(&backend::config::aws().await)?;
+    lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+}

@@ -1,0 +1,12 @@
+//! Lambda `authenticity_agent`: valuation task 2b, Bedrock Converse authenticity verdict.
+//! The handler and its tests live in `backend::authenticity_agent`; this is only the runtime wiring.
+
+use backend::authenticity_agent::{Deps, handler};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = Deps::from_env(&backend::config::aws().await)?;
+    lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+}

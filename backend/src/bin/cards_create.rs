@@ -1,0 +1,12 @@
+//! Lambda `cards_create`: `POST /cards`, registers a card.
+//! The handler and its tests live in `backend::cards_create`; this is only the runtime wiring.
+
+use backend::cards_create::{Deps, handler};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = Deps::from_env(&backend::config::aws().await)?;
+    lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+}

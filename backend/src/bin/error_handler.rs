@@ -1,0 +1,12 @@
+//! Lambda `error_handler`: the state machine's Catch and the DLQs' consumer.
+//! The handler and its tests live in `backend::error_handler`; this is only the runtime wiring.
+
+use backend::error_handler::{Deps, handler};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = Deps::from_env(&backend::config::aws().await)?;
+    lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+}

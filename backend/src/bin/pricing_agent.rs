@@ -1,0 +1,12 @@
+//! Lambda `pricing_agent`: valuation task 2a, prices from the configured sources.
+//! The handler and its tests live in `backend::pricing_agent`; this is only the runtime wiring.
+
+use backend::pricing_agent::{Deps, handler};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = Deps::from_env(&backend::config::aws().await).await?;
+    lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+}

@@ -1,0 +1,12 @@
+//! Lambda `upload_presign`: `POST /upload/presign`, a presigned S3 PUT under `uploads/{sub}/`.
+//! The handler and its tests live in `backend::upload_presign`; this is only the runtime wiring.
+
+use backend::upload_presign::{Deps, handler};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = Deps::from_env(&backend::config::aws().await)?;
+    lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+}

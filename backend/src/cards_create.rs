@@ -1,0 +1,215 @@
+//! `POST /cards`: registers a card the caller uploaded images for. The image keys must lie under the
+//! caller's own `uploads/{sub}/` prefix (no cross-user access). 201 with the card; counts
+//! `CardsCreated`.
+
+use crate::HandlerError;
+use crate::http::{self, Request, Response};
+use crate::identity::Caller;
+use crate::model::{Card, CardStatus};
+use crate::obs::{self, RequestLog};
+use chrono::{DateTime, Datelike, Utc};
+use lambda_runtime::LambdaEvent;
+use serde::Deserialize;
+use telemetry::catalogue::MetricName;
+
+pub use crate::store::CardsDeps as Deps;
+
+/// The request body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewCard {
+    /// Display name (1–200 characters).
+    pub name: String,
+    /// Set name (≤ 200).
+    #[serde(default)]
+    pub set_name: Option<String>,
+    /// Number within the set (≤ 20).
+    #[serde(default)]
+    pub number: Option<String>,
+    /// Print year (1850 – next year).
+    #[serde(default)]
+    pub year: Option<u16>,
+    /// Grade (≤ 20).
+    #[serde(default)]
+    pub grade: Option<String>,
+    /// Front image key, under `uploads/{sub}/`.
+    pub front_s3_key: String,
+    /// Back image key, under `uploads/{sub}/`.
+    #[serde(default)]
+    pub back_s3_key: Option<String>,
+}
+
+fn text(field: &str, v: &str, max: usize) -> Result<String, HandlerError> {
+    let t = v.trim();
+    if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
+        return Err(HandlerError::validation(
+            field,
+            format!("must be 1–{max} printable characters"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// Checks an image key belongs to `caller`.
+///
+/// # Errors
+/// [`HandlerError::Validation`] naming `field`.
+pub fn own_upload_key(field: &str, key: &str, caller: &Caller) -> Result<String, HandlerError> {
+    let prefix = format!("uploads/{}/", caller.sub);
+    let rest = key.strip_prefix(&prefix).unwrap_or_default();
+    if rest.is_empty()
+        || key.len() > 1024
+        || rest
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Err(HandlerError::validation(
+            field,
+            "must be one of your uploads (uploads/{you}/…)",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+impl NewCard {
+    /// Validates the body into a card with id `card_id`, created `now`.
+    ///
+    /// # Errors
+    /// [`HandlerError::Validation`] naming the first bad field.
+    pub fn into_card(
+        self,
+        caller: &Caller,
+        card_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<Card, HandlerError> {
+        let opt = |field: &str, v: Option<String>, max: usize| v.map(|v| text(field, &v, max)).transpose();
+        if let Some(y) = self.year
+            && !(1850..=now.year() + 1).contains(&i32::from(y))
+        {
+            return Err(HandlerError::validation(
+                "year",
+                "must be between 1850 and next year",
+            ));
+        }
+        Ok(Card {
+            card_id,
+            name: text("name", &self.name, 200)?,
+            set_name: opt("setName", self.set_name, 200)?,
+            number: opt("number", self.number, 20)?,
+            year: self.year,
+            grade: opt("grade", self.grade, 20)?,
+            front_s3_key: own_upload_key("frontS3Key", &self.front_s3_key, caller)?,
+            back_s3_key: self
+                .back_s3_key
+                .map(|k| own_upload_key("backS3Key", &k, caller))
+                .transpose()?,
+            status: CardStatus::Created,
+            created_at: now,
+            updated_at: now,
+            value: None,
+            pricing_confidence: None,
+            authenticity_score: None,
+            valued_at: None,
+            last_valuation_id: None,
+        })
+    }
+}
+
+/// The handler.
+///
+/// # Errors
+/// Server-side failures only (`Retryable`, `Internal`); client errors are 4xx answers.
+pub async fn handler(event: LambdaEvent<Request>, deps: &Deps) -> Result<Response, HandlerError> {
+    let mut log = RequestLog::start("cards_create", &event.context.request_id);
+    let result = run(&event.payload, deps, &mut log).await;
+    http::finish(log, result)
+}
+
+async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Response, HandlerError> {
+    let caller = http::caller(req)?;
+    log.user(&deps.users, &caller.sub);
+    let body: NewCard = http::json_body(req)?;
+    let card = body.into_card(&caller, uuid::Uuid::new_v4().to_string(), Utc::now())?;
+    deps.store.create(&caller, &card).await?;
+    tracing::info!(card_id = card.card_id.as_str(), "card created");
+    obs::count(MetricName::CardsCreated, 1);
+    Ok(http::json(201, &card))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> Caller {
+        Caller::from_sub(Some("u-1")).unwrap()
+    }
+
+    fn body(json: serde_json::Value) -> NewCard {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn field(r: Result<Card, HandlerError>) -> String {
+        match r {
+            Err(HandlerError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_body_becomes_a_created_card() {
+        let now = Utc::now();
+        let c =
+            body(serde_json::json!({"name": " Charizard ", "year": 1999, "frontS3Key": "uploads/u-1/a.jpg"}))
+                .into_card(&me(), "id-1".into(), now)
+                .unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.year, c.status),
+            ("Charizard", Some(1999), CardStatus::Created)
+        );
+        assert_eq!(c.created_at, now);
+    }
+
+    #[test]
+    fn every_rule_names_its_field() {
+        let now = Utc::now();
+        let ok_key = "uploads/u-1/a.jpg";
+        let cases = [
+            (serde_json::json!({"name": "", "frontS3Key": ok_key}), "name"),
+            (
+                serde_json::json!({"name": "x".repeat(201), "frontS3Key": ok_key}),
+                "name",
+            ),
+            (
+                serde_json::json!({"name": "x", "year": 1700, "frontS3Key": ok_key}),
+                "year",
+            ),
+            (
+                serde_json::json!({"name": "x", "grade": "", "frontS3Key": ok_key}),
+                "grade",
+            ),
+            (
+                serde_json::json!({"name": "x", "frontS3Key": "uploads/u-2/a.jpg"}),
+                "frontS3Key",
+            ),
+            (
+                serde_json::json!({"name": "x", "frontS3Key": "uploads/u-1/../u-2/a.jpg"}),
+                "frontS3Key",
+            ),
+            (
+                serde_json::json!({"name": "x", "frontS3Key": "uploads/u-1/"}),
+                "frontS3Key",
+            ),
+            (
+                serde_json::json!({"name": "x", "frontS3Key": ok_key, "backS3Key": "b.jpg"}),
+                "backS3Key",
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(
+                field(body(json.clone()).into_card(&me(), "id".into(), now)),
+                want,
+                "{json}"
+            );
+        }
+    }
+}

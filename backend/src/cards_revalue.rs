@@ -1,0 +1,137 @@
+//! `POST /cards/{id}/revalue`: starts the valuation state machine for one of the caller's cards.
+//!
+//! The card is first marked `VALUING` (conditionally: 404 if it does not exist, 409 if a valuation is
+//! already running), then `StartExecution` is called with a [`ValuationRequest`]. If the execution
+//! cannot be started the status is put back, so the card is never left `VALUING` with nothing running.
+//! Answers 202 with the execution ARN.
+
+use crate::HandlerError;
+use crate::config::{self, ConfigError};
+use crate::http::{self, Request, Response};
+use crate::identity::UserHasher;
+use crate::model::{CardStatus, ValuationRequest, iso};
+use crate::obs::RequestLog;
+use crate::store::CardStore;
+use chrono::Utc;
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+
+/// The function's dependencies.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The cards table.
+    pub store: CardStore,
+    /// Step Functions.
+    pub sfn: aws_sdk_sfn::Client,
+    /// `STATE_MACHINE_ARN`.
+    pub state_machine_arn: String,
+    /// `UPLOAD_BUCKET`.
+    pub bucket: String,
+    /// Pseudonyms for log lines.
+    pub users: UserHasher,
+}
+
+impl Deps {
+    /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `UPLOAD_BUCKET`, `USER_ID_HASH_KEY`.
+    ///
+    /// # Errors
+    /// A missing or invalid variable.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: CardStore::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                config::required("TABLE_NAME")?,
+            ),
+            sfn: aws_sdk_sfn::Client::new(aws),
+            state_machine_arn: config::required("STATE_MACHINE_ARN")?,
+            bucket: config::required("UPLOAD_BUCKET")?,
+            users: config::user_hasher()?,
+        })
+    }
+}
+
+/// The 202 body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Started {
+    /// The card.
+    pub card_id: String,
+    /// Always `VALUING`.
+    pub status: CardStatus,
+    /// The valuation id.
+    pub valuation_id: String,
+    /// The execution.
+    pub execution_arn: String,
+}
+
+/// The handler.
+///
+/// # Errors
+/// Server-side failures only (`Retryable`, `Internal`); client errors are 4xx answers.
+pub async fn handler(event: LambdaEvent<Request>, deps: &Deps) -> Result<Response, HandlerError> {
+    let mut log = RequestLog::start("cards_revalue", &event.context.request_id);
+    let result = run(&event.payload, deps, &mut log, &event.context.request_id).await;
+    http::finish(log, result)
+}
+
+async fn run(
+    req: &Request,
+    deps: &Deps,
+    log: &mut RequestLog,
+    lambda_request_id: &str,
+) -> Result<Response, HandlerError> {
+    let caller = http::caller(req)?;
+    log.user(&deps.users, &caller.sub);
+    let id = http::card_id(req)?;
+    let now = Utc::now();
+    let before = deps.store.begin_valuation(&caller, &id, now).await?;
+    let valuation_id = uuid::Uuid::new_v4().to_string();
+    let request = ValuationRequest {
+        valuation_id: valuation_id.clone(),
+        user_id: caller.sub.clone(),
+        card_id: id.clone(),
+        bucket: deps.bucket.clone(),
+        front_s3_key: before.front_s3_key.clone(),
+        back_s3_key: before.back_s3_key.clone(),
+        requested_at: now,
+        correlation_id: http::api_request_id(req).unwrap_or(lambda_request_id).to_owned(),
+    };
+    let input = serde_json::to_string(&request).map_err(|e| HandlerError::Internal(e.to_string()))?;
+    let started = deps
+        .sfn
+        .start_execution()
+        .state_machine_arn(&deps.state_machine_arn)
+        .name(&valuation_id)
+        .input(input)
+        .send()
+        .await;
+    match started {
+        Ok(out) => {
+            tracing::info!(
+                card_id = id.as_str(),
+                valuation_id = valuation_id.as_str(),
+                execution_arn = out.execution_arn(),
+                requested_at = iso(now).as_str(),
+                "valuation started"
+            );
+            Ok(http::json(
+                202,
+                &Started {
+                    card_id: id,
+                    status: CardStatus::Valuing,
+                    valuation_id,
+                    execution_arn: out.execution_arn().to_owned(),
+                },
+            ))
+        }
+        Err(e) => {
+            let err = crate::error::sdk_error("StartExecution", e);
+            // Put the card back so it is not stuck in VALUING with no execution behind it.
+            deps.store.revert_valuation(&caller, &before).await?;
+            Err(match err {
+                HandlerError::Internal(m) | HandlerError::Retryable(m) => HandlerError::Retryable(m),
+                other => other,
+            })
+        }
+    }
+}

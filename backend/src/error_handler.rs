@@ -1,0 +1,262 @@
+//! Where failed valuations end up: the state machine's `Catch` (input + `error: {Error, Cause}`) and
+//! the dead-letter queues (an SQS event whose records are such failures, or EventBridge events that
+//! could not be delivered).
+//!
+//! For each failure it writes one ERROR line with the correlation id (the API request that started the
+//! valuation, else the event or message id), the valuation and card ids and the error type, and puts a
+//! card left `VALUING` into `FAILED` so the user can revalue it. SQS records that cannot be handled
+//! (DynamoDB trouble) are returned as `batchItemFailures`, so only they are redelivered.
+
+use crate::HandlerError;
+use crate::config::{self, ConfigError};
+use crate::identity::{Caller, UserHasher};
+use crate::model::ValuationRequest;
+use crate::obs::RequestLog;
+use crate::store::CardStore;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
+use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+
+/// The longest error cause kept in a log line.
+pub const MAX_CAUSE_CHARS: usize = 500;
+
+/// `Catch` with `ResultPath: "$.error"`: the failing state's input plus the error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaughtFailure {
+    /// The valuation request (every state's input carries it).
+    pub request: ValuationRequest,
+    /// The caught error.
+    pub error: CaughtError,
+}
+
+/// Step Functions' error object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaughtError {
+    /// The error name (a Lambda `errorType` such as `Retryable`, or `States.Timeout`).
+    #[serde(rename = "Error")]
+    pub error: String,
+    /// The cause (for Lambda errors, a JSON string with `errorMessage`).
+    #[serde(rename = "Cause", default)]
+    pub cause: Option<String>,
+}
+
+/// What the function is invoked with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum FailureInput {
+    /// A batch from a dead-letter queue.
+    Sqs(SqsEvent),
+    /// Straight from the state machine's `Catch`.
+    Caught(Box<CaughtFailure>),
+}
+
+/// What one failure was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureReport {
+    /// The correlation id.
+    pub correlation_id: String,
+    /// The valuation, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valuation_id: Option<String>,
+    /// The card, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_id: Option<String>,
+    /// The error type.
+    pub error_type: String,
+    /// The cause, shortened.
+    pub cause: String,
+    /// Whether a `VALUING` card was put into `FAILED`.
+    pub marked_failed: bool,
+}
+
+/// The answer: a report for a `Catch`, batch item failures for SQS.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum FailureOutput {
+    /// For the state machine.
+    Report(FailureReport),
+    /// For the SQS event source mapping (`ReportBatchItemFailures`).
+    Batch(SqsBatchResponse),
+}
+
+/// The function's dependencies.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The cards table.
+    pub store: CardStore,
+    /// Pseudonyms for log lines.
+    pub users: UserHasher,
+}
+
+impl Deps {
+    /// From `TABLE_NAME`, `USER_ID_HASH_KEY`.
+    ///
+    /// # Errors
+    /// A missing or invalid variable.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: CardStore::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                config::required("TABLE_NAME")?,
+            ),
+            users: config::user_hasher()?,
+        })
+    }
+}
+
+/// The `errorMessage` of a Lambda error cause, else the cause itself; at most [`MAX_CAUSE_CHARS`].
+///
+/// ```
+/// let c = backend::error_handler::short_cause(Some(r#"{"errorMessage":"boom","errorType":"Internal"}"#));
+/// assert_eq!(c, "boom");
+/// ```
+#[must_use]
+pub fn short_cause(cause: Option<&str>) -> String {
+    let raw = cause.unwrap_or_default();
+    let msg = serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| raw.to_owned());
+    msg.chars().take(MAX_CAUSE_CHARS).collect()
+}
+
+async fn handle_caught(f: &CaughtFailure, deps: &Deps) -> Result<FailureReport, HandlerError> {
+    let marked_failed = match Caller::from_sub(Some(&f.request.user_id)) {
+        Ok(caller) => {
+            deps.store
+                .mark_failed(&caller, &f.request.card_id, Utc::now())
+                .await?
+        }
+        Err(_) => false,
+    };
+    let report = FailureReport {
+        correlation_id: f.request.correlation_id.clone(),
+        valuation_id: Some(f.request.valuation_id.clone()),
+        card_id: Some(f.request.card_id.clone()),
+        error_type: f.error.error.clone(),
+        cause: short_cause(f.error.cause.as_deref()),
+        marked_failed,
+    };
+    tracing::error!(
+        correlation_id = report.correlation_id.as_str(),
+        valuation_id = report.valuation_id.as_deref(),
+        card_id = report.card_id.as_deref(),
+        userId = deps.users.hash(&f.request.user_id).as_str(),
+        error_type = report.error_type.as_str(),
+        cause = report.cause.as_str(),
+        marked_failed,
+        "valuation failed"
+    );
+    Ok(report)
+}
+
+#[derive(Debug, Deserialize)]
+struct UndeliveredEvent {
+    id: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    #[serde(default)]
+    detail: serde_json::Value,
+}
+
+async fn handle_record(m: &SqsMessage, deps: &Deps) -> Result<(), HandlerError> {
+    let body = m.body.as_deref().unwrap_or_default();
+    let message_id = m.message_id.as_deref().unwrap_or("unknown");
+    let queue = m
+        .event_source_arn
+        .as_deref()
+        .and_then(|a| a.rsplit(':').next())
+        .unwrap_or("unknown");
+    if let Ok(f) = serde_json::from_str::<CaughtFailure>(body) {
+        handle_caught(&f, deps).await?;
+    } else if let Ok(ev) = serde_json::from_str::<UndeliveredEvent>(body) {
+        let attr = |k: &str| m.message_attributes.get(k).and_then(|a| a.string_value.clone());
+        tracing::error!(
+            correlation_id = ev
+                .detail
+                .get("correlationId")
+                .and_then(|v| v.as_str())
+                .unwrap_or(ev.id.as_str()),
+            event_id = ev.id.as_str(),
+            detail_type = ev.detail_type.as_str(),
+            valuation_id = ev.detail.get("valuationId").and_then(|v| v.as_str()),
+            card_id = ev.detail.get("cardId").and_then(|v| v.as_str()),
+            error_type = attr("ERROR_CODE").as_deref().unwrap_or("Undelivered"),
+            rule_arn = attr("RULE_ARN").as_deref(),
+            queue,
+            "event could not be delivered"
+        );
+    } else {
+        tracing::error!(
+            correlation_id = message_id,
+            queue,
+            body_bytes = body.len(),
+            error_type = "Unrecognised",
+            "dead-letter message of unknown shape"
+        );
+    }
+    Ok(())
+}
+
+/// The handler.
+///
+/// # Errors
+/// For a `Catch` input, `Retryable` when the card could not be updated; SQS batches never fail as a
+/// whole (failed records are listed instead).
+pub async fn handler(event: LambdaEvent<FailureInput>, deps: &Deps) -> Result<FailureOutput, HandlerError> {
+    let log = RequestLog::start("error_handler", &event.context.request_id);
+    let result = match &event.payload {
+        FailureInput::Caught(f) => handle_caught(f, deps).await.map(FailureOutput::Report),
+        FailureInput::Sqs(batch) => {
+            let mut failures = Vec::new();
+            for m in &batch.records {
+                if let Err(e) = handle_record(m, deps).await {
+                    tracing::warn!(
+                        message_id = m.message_id.as_deref(),
+                        error = &e as &dyn std::error::Error,
+                        "record will be redelivered"
+                    );
+                    let mut f = BatchItemFailure::default();
+                    f.item_identifier = m.message_id.clone().unwrap_or_default();
+                    failures.push(f);
+                }
+            }
+            let mut out = SqsBatchResponse::default();
+            out.batch_item_failures = failures;
+            Ok(FailureOutput::Batch(out))
+        }
+    };
+    log.finish(&result);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixtures_parse_into_the_right_variant() {
+        let sqs: FailureInput =
+            serde_json::from_str(include_str!("../../tests/fixtures/sqs_dlq_failures.json")).unwrap();
+        let FailureInput::Sqs(batch) = sqs else {
+            panic!("expected SQS")
+        };
+        assert_eq!(batch.records.len(), 2);
+        let caught: CaughtFailure = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(caught.error.error, "Retryable");
+        assert_eq!(
+            short_cause(caught.error.cause.as_deref()),
+            "retryable: pricing sources unavailable"
+        );
+        let direct: FailureInput = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
+        assert!(matches!(direct, FailureInput::Caught(_)));
+    }
+
+    #[test]
+    fn causes_are_shortened() {
+        assert_eq!(short_cause(None), "");
+        assert_eq!(short_cause(Some(&"x".repeat(2000))).len(), MAX_CAUSE_CHARS);
+    }
+}

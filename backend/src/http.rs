@@ -1,0 +1,254 @@
+//! API Gateway HTTP API (payload format 2.0) requests and responses.
+//!
+//! Handlers read the caller from the JWT authorizer claims, JSON bodies (base64 when
+//! `isBase64Encoded`), path and query parameters; they answer with JSON. [`respond`] turns client
+//! errors into 4xx answers `{"error": "Validation", "message": …, "field": …}` and lets server errors
+//! through as Lambda errors (API Gateway answers 500 and the function's `Errors` metric counts them).
+
+use crate::HandlerError;
+use crate::identity::Caller;
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::HeaderValue;
+use base64::Engine;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The request type of every HTTP function.
+pub type Request = ApiGatewayV2httpRequest;
+/// The response type of every HTTP function.
+pub type Response = ApiGatewayV2httpResponse;
+
+/// The JSON body of a 4xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    /// The stable error type (`Validation`, `NotFound`, …).
+    pub error: &'static str,
+    /// A human-readable message.
+    pub message: String,
+    /// The offending field, for `Validation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The caller of an authenticated route.
+///
+/// # Errors
+/// [`HandlerError::Unauthorized`] without a usable `sub` claim.
+pub fn caller(req: &Request) -> Result<Caller, HandlerError> {
+    let sub = req
+        .request_context
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.jwt.as_ref())
+        .and_then(|j| j.claims.get("sub"));
+    Caller::from_sub(sub.map(String::as_str))
+}
+
+/// The API Gateway request id (`requestContext.requestId`), the correlation id of HTTP calls.
+#[must_use]
+pub fn api_request_id(req: &Request) -> Option<&str> {
+    req.request_context.request_id.as_deref()
+}
+
+/// The JSON body parsed as `T`; errors name the field serde complained about.
+///
+/// # Errors
+/// [`HandlerError::Validation`] for a missing, non-UTF-8 or malformed body.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, HandlerError> {
+    let raw = req
+        .body
+        .as_deref()
+        .ok_or_else(|| HandlerError::validation("body", "a JSON body is required"))?;
+    let bytes = if req.is_base64_encoded {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .map_err(|_| HandlerError::validation("body", "not valid base64"))?
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = if path == "." {
+            missing_field(&inner.to_string()).unwrap_or_else(|| "body".to_owned())
+        } else {
+            path
+        };
+        HandlerError::validation(field, inner.to_string())
+    })
+}
+
+/// serde reports a missing field at the parent path; pull the field's name out of its message.
+fn missing_field(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// A path parameter (`{id}` in `/cards/{id}`).
+///
+/// # Errors
+/// [`HandlerError::Validation`] naming the parameter when it is absent.
+pub fn path_param<'a>(req: &'a Request, name: &str) -> Result<&'a str, HandlerError> {
+    req.path_parameters
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| HandlerError::validation(name, "missing path parameter"))
+}
+
+/// A query string parameter, if present.
+#[must_use]
+pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.query_string_parameters.first(name)
+}
+
+/// A JSON response with `status`.
+#[must_use]
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut r = Response::default();
+    r.status_code = i64::from(status);
+    r.headers
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r.body = Some(Body::Text(text));
+    r
+}
+
+/// A response with no body (`204`).
+#[must_use]
+pub fn empty(status: u16) -> Response {
+    let mut r = Response::default();
+    r.status_code = i64::from(status);
+    r
+}
+
+/// The 4xx answer for a client error.
+#[must_use]
+pub fn error_response(e: &HandlerError) -> Response {
+    let (message, field) = match e {
+        HandlerError::Validation { field, message } => (message.clone(), Some(field.clone())),
+        other => (other.to_string(), None),
+    };
+    json(
+        e.http_status(),
+        &ErrorBody {
+            error: e.error_type(),
+            message,
+            field,
+        },
+    )
+}
+
+/// Client errors → 4xx responses; server errors stay errors (Lambda error, API Gateway 500).
+///
+/// ```
+/// use backend::{HandlerError, http};
+/// let r = http::respond(Err(HandlerError::validation("name", "required"))).unwrap();
+/// assert_eq!(r.status_code, 400);
+/// assert!(http::respond(Err(HandlerError::Retryable("throttled".into()))).is_err());
+/// ```
+///
+/// # Errors
+/// The server-side [`HandlerError`]s (`Retryable`, `Internal`).
+pub fn respond(result: Result<Response, HandlerError>) -> Result<Response, HandlerError> {
+    match result {
+        Ok(r) => Ok(r),
+        Err(e) if e.is_client_error() => Ok(error_response(&e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Maps client errors to answers ([`respond`]) and writes the request's summary line.
+pub fn finish(
+    log: crate::obs::RequestLog,
+    result: Result<Response, HandlerError>,
+) -> Result<Response, HandlerError> {
+    let result = respond(result);
+    let status = match &result {
+        Ok(r) => Ok(u16::try_from(r.status_code).unwrap_or(500)),
+        Err(e) => Err(e.clone()),
+    };
+    log.finish_http(&status);
+    result
+}
+
+/// The `{id}` path parameter as a card id (a UUID, lower-cased).
+///
+/// # Errors
+/// [`HandlerError::Validation`] on field `id`.
+pub fn card_id(req: &Request) -> Result<String, HandlerError> {
+    let raw = path_param(req, "id")?;
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| HandlerError::validation("id", "must be a card id (UUID)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    fn req(body: Option<&str>, b64: bool) -> Request {
+        let mut r: Request =
+            serde_json::from_str(include_str!("../../tests/fixtures/apigw_v2_cards_create.json")).unwrap();
+        r.body = body.map(str::to_owned);
+        r.is_base64_encoded = b64;
+        r
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct In {
+        #[allow(dead_code)]
+        name: String,
+        #[allow(dead_code)]
+        year: Option<u16>,
+    }
+
+    #[test]
+    fn caller_comes_from_jwt_claims() {
+        assert_eq!(
+            caller(&req(None, false)).unwrap().sub,
+            "7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f"
+        );
+        let mut r = req(None, false);
+        r.request_context.authorizer = None;
+        assert!(matches!(caller(&r), Err(HandlerError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn body_errors_name_the_field() {
+        let e = json_body::<In>(&req(Some(r#"{"year": 1999}"#), false)).unwrap_err();
+        assert_eq!(
+            e,
+            HandlerError::validation("name", "missing field `name` at line 1 column 14")
+        );
+        let e = json_body::<In>(&req(Some(r#"{"name": "x", "year": "old"}"#), false)).unwrap_err();
+        assert!(matches!(e, HandlerError::Validation { ref field, .. } if field == "year"));
+        let e = json_body::<In>(&req(None, false)).unwrap_err();
+        assert!(matches!(e, HandlerError::Validation { ref field, .. } if field == "body"));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(r#"{"name":"x"}"#);
+        assert!(json_body::<In>(&req(Some(&b64), true)).is_ok());
+        let e = json_body::<In>(&req(Some("%%"), true)).unwrap_err();
+        assert!(matches!(e, HandlerError::Validation { ref field, .. } if field == "body"));
+    }
+
+    #[test]
+    fn client_errors_become_json_answers() {
+        let r = respond(Err(HandlerError::validation("contentType", "not allowed"))).unwrap();
+        assert_eq!(r.status_code, 400);
+        assert_eq!(r.headers["content-type"], "application/json");
+        let Some(Body::Text(t)) = r.body else {
+            panic!("text body")
+        };
+        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"error": "Validation", "message": "not allowed", "field": "contentType"})
+        );
+        let r = respond(Err(HandlerError::NotFound("card".into()))).unwrap();
+        assert_eq!(r.status_code, 404);
+        assert!(respond(Err(HandlerError::Internal("x".into()))).is_err());
+    }
+}

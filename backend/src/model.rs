@@ -1,0 +1,297 @@
+//! The data CollectIQ stores and passes between the pipeline's tasks.
+//!
+//! Cards live in one DynamoDB table: `PK = USER#{sub}`, `SK = CARD#{cardId}`, with `userId` +
+//! `createdAt` for GSI1 (a user's cards, newest first) and `status` + `updatedAt` for GSI2 (cards by
+//! state). Valuation history items are `SK = PRICE#{valuedAt}#{cardId}` under the same user; they carry
+//! no `userId`/`status`, so they stay out of both indexes.
+//!
+//! The valuation state machine passes [`ValuationRequest`] → [`ExtractOutput`] → (pricing ∥
+//! authenticity) → [`AggregatorInput`]. Field names are camelCase on the wire.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// RFC 3339 with milliseconds in UTC: sortable as a string, as GSI sort keys need.
+#[must_use]
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Where a card is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CardStatus {
+    /// Created, never valued.
+    Created,
+    /// A valuation is running.
+    Valuing,
+    /// Valued and judged authentic enough.
+    Valued,
+    /// Valued, but the authenticity agent flagged it.
+    Flagged,
+    /// The last valuation failed (see the error handler's log line).
+    Failed,
+}
+
+impl CardStatus {
+    /// The stored value (the GSI2 partition key).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Valuing => "VALUING",
+            Self::Valued => "VALUED",
+            Self::Flagged => "FLAGGED",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    /// Parses a stored value.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Created,
+            Self::Valuing,
+            Self::Valued,
+            Self::Flagged,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// A price range in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceRange {
+    /// Low end (25th percentile of the quotes).
+    pub low: Decimal,
+    /// Median of the quotes.
+    pub median: Decimal,
+    /// High end (75th percentile).
+    pub high: Decimal,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// A card as stored and as returned by the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Card {
+    /// The card id (a UUID).
+    pub card_id: String,
+    /// Display name ("Charizard").
+    pub name: String,
+    /// Set ("Base Set").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_name: Option<String>,
+    /// Number within the set ("4/102").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Year printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<u16>,
+    /// Grade ("PSA 10").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    /// S3 key of the front image (under `uploads/{sub}/`).
+    pub front_s3_key: String,
+    /// S3 key of the back image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub back_s3_key: Option<String>,
+    /// Life-cycle state.
+    pub status: CardStatus,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// The latest valuation's price range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<PriceRange>,
+    /// The pricing agent's confidence in `value` (0–1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing_confidence: Option<f64>,
+    /// The latest authenticity score (0–1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticity_score: Option<f64>,
+    /// When last valued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valued_at: Option<DateTime<Utc>>,
+    /// The valuation that produced the current value (idempotency of the aggregator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_valuation_id: Option<String>,
+}
+
+/// What starts a valuation: the state machine's input, built by `cards_revalue`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValuationRequest {
+    /// Unique per valuation (also the execution name's prefix and the idempotency key).
+    pub valuation_id: String,
+    /// The owner's `sub`.
+    pub user_id: String,
+    /// The card.
+    pub card_id: String,
+    /// The upload bucket.
+    pub bucket: String,
+    /// Front image key.
+    pub front_s3_key: String,
+    /// Back image key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_s3_key: Option<String>,
+    /// When the user asked (start of `ValuationLatency`).
+    pub requested_at: DateTime<Utc>,
+    /// The API request id that started it.
+    pub correlation_id: String,
+}
+
+/// One line of text Rekognition found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextLine {
+    /// The text.
+    pub text: String,
+    /// Confidence 0–100.
+    pub confidence: f32,
+}
+
+/// One label Rekognition found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelHit {
+    /// Label name ("Trading Card").
+    pub name: String,
+    /// Confidence 0–100.
+    pub confidence: f32,
+}
+
+/// Facts read off the text (best effort).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardHints {
+    /// A plausible print year (1900–2099).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<u16>,
+    /// A set number like `4/102`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// A grading label like `PSA 10`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+}
+
+/// What the extract task found on the card images: the pricing and authenticity agents' input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureEnvelope {
+    /// The card.
+    pub card_id: String,
+    /// Lines of text, most confident first.
+    pub text: Vec<TextLine>,
+    /// Labels, most confident first.
+    pub labels: Vec<LabelHit>,
+    /// Whether a card-like label was seen.
+    pub looks_like_card: bool,
+    /// Facts parsed from the text.
+    pub hints: CardHints,
+}
+
+/// The extract task's output (the next states' input).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtractOutput {
+    /// The original request.
+    pub request: ValuationRequest,
+    /// The features.
+    pub features: FeatureEnvelope,
+}
+
+/// How one price source did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceReport {
+    /// Source name.
+    pub source: String,
+    /// Quotes used.
+    pub quotes: usize,
+    /// Why it failed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The pricing agent's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceEstimate {
+    /// The range, when any source had quotes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<PriceRange>,
+    /// Confidence 0–1 (more quotes and a tighter spread → higher).
+    pub confidence: f64,
+    /// Per-source outcome.
+    pub sources: Vec<SourceReport>,
+}
+
+/// The authenticity agent's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticityAssessment {
+    /// 0 (certainly fake) – 1 (certainly genuine).
+    pub score: f64,
+    /// Concrete concerns the model listed.
+    pub flags: Vec<String>,
+    /// One-paragraph reasoning.
+    pub rationale: String,
+    /// The model that judged.
+    pub model_id: String,
+}
+
+/// The parallel state's two results (`ResultSelector: {"pricing.$": "$[0]", "authenticity.$": "$[1]"}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentResults {
+    /// The pricing agent's output.
+    pub pricing: PriceEstimate,
+    /// The authenticity agent's output.
+    pub authenticity: AuthenticityAssessment,
+}
+
+/// The aggregator's input: the extract output plus the agents' results under `agents`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatorInput {
+    /// The original request.
+    pub request: ValuationRequest,
+    /// The extract task's features.
+    pub features: FeatureEnvelope,
+    /// The agents' results.
+    pub agents: AgentResults,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips() {
+        for s in [
+            CardStatus::Created,
+            CardStatus::Valuing,
+            CardStatus::Valued,
+            CardStatus::Flagged,
+            CardStatus::Failed,
+        ] {
+            assert_eq!(CardStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(CardStatus::parse("valued"), None);
+    }
+
+    #[test]
+    fn iso_is_sortable_millis_utc() {
+        let t = DateTime::from_timestamp(1_763_772_000, 5_000_000).unwrap();
+        assert_eq!(iso(t), "2025-11-22T00:40:00.005Z");
+    }
+}

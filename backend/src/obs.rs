@@ -1,0 +1,155 @@
+//! The per-request log line every function writes: `operation`, `duration_ms`, `status`, `requestId`
+//! and `userId` (a keyed pseudonym, never the `sub`), at INFO on success, WARN for client errors and
+//! ERROR for server errors (which also flushes `telemetry`'s buffered debug lines).
+//!
+//! Business metrics are emitted with the `metrics` macros under names from
+//! [`telemetry::catalogue::MetricName`]; `telemetry::layer()` flushes them as EMF at the end of the
+//! invocation.
+
+use crate::HandlerError;
+use crate::identity::UserHasher;
+use std::time::Instant;
+use telemetry::catalogue::{Agent, DimensionKey, MetricName};
+
+/// The outcome of one request, as logged in `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Done (HTTP 2xx, task succeeded).
+    Ok,
+    /// The caller's mistake (4xx).
+    ClientError,
+    /// Ours or a dependency's (5xx, task failed).
+    ServerError,
+}
+
+impl Status {
+    /// The logged value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::ClientError => "client_error",
+            Self::ServerError => "server_error",
+        }
+    }
+}
+
+/// Times one request and writes its summary line when finished.
+#[derive(Debug)]
+pub struct RequestLog {
+    operation: &'static str,
+    request_id: String,
+    user: Option<String>,
+    started: Instant,
+}
+
+impl RequestLog {
+    /// Starts timing `operation` for the Lambda request `request_id`.
+    ///
+    /// ```
+    /// let mut log = backend::obs::RequestLog::start("cards_get", "req-1");
+    /// let outcome: Result<u16, backend::HandlerError> = Ok(200);
+    /// log.finish_http(&outcome.map(|s| s));
+    /// ```
+    #[must_use]
+    pub fn start(operation: &'static str, request_id: &str) -> Self {
+        Self {
+            operation,
+            request_id: request_id.to_owned(),
+            user: None,
+            started: Instant::now(),
+        }
+    }
+
+    /// Attaches the caller, as the keyed pseudonym of `sub`.
+    pub fn user(&mut self, hasher: &UserHasher, sub: &str) {
+        self.user = Some(hasher.hash(sub));
+    }
+
+    /// Milliseconds since [`RequestLog::start`].
+    #[must_use]
+    pub fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// Writes the summary line for an HTTP answer (`Ok(status code)`) or an error.
+    pub fn finish_http(self, outcome: &Result<u16, HandlerError>) {
+        match outcome {
+            Ok(code) if *code < 400 => self.write(Status::Ok, Some(*code), None),
+            Ok(code) if *code < 500 => self.write(Status::ClientError, Some(*code), None),
+            Ok(code) => self.write(Status::ServerError, Some(*code), None),
+            Err(e) => self.write_error(e),
+        }
+    }
+
+    /// Writes the summary line for a task result.
+    pub fn finish<T>(self, outcome: &Result<T, HandlerError>) {
+        match outcome {
+            Ok(_) => self.write(Status::Ok, None, None),
+            Err(e) => self.write_error(e),
+        }
+    }
+
+    fn write_error(self, e: &HandlerError) {
+        let status = if e.is_client_error() {
+            Status::ClientError
+        } else {
+            Status::ServerError
+        };
+        self.write(status, Some(e.http_status()), Some(e));
+    }
+
+    fn write(self, status: Status, http_status: Option<u16>, error: Option<&HandlerError>) {
+        let duration_ms = self.elapsed_ms();
+        let user = self.user.as_deref().unwrap_or("anonymous");
+        let error_type = error.map(HandlerError::error_type);
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    operation = self.operation,
+                    duration_ms,
+                    status = status.as_str(),
+                    http_status,
+                    requestId = self.request_id.as_str(),
+                    userId = user,
+                    error_type,
+                    error = error.map(|e| e as &dyn std::error::Error),
+                    "request completed"
+                )
+            };
+        }
+        match status {
+            Status::Ok => line!(info),
+            Status::ClientError => line!(warn),
+            Status::ServerError => line!(error),
+        }
+    }
+}
+
+/// Increments a catalogue counter dimensioned by `service` only.
+pub fn count(metric: MetricName, n: u64) {
+    metrics::counter!(metric.as_str()).increment(n);
+}
+
+/// Records a value of a catalogue metric dimensioned by `service` only.
+pub fn record(metric: MetricName, value: f64) {
+    metrics::histogram!(metric.as_str()).record(value);
+}
+
+/// Records `AgentDuration` for `agent`.
+pub fn agent_duration(agent: Agent, ms: f64) {
+    metrics::histogram!(
+        MetricName::AgentDuration.as_str(),
+        DimensionKey::Agent.as_str() => agent.as_str()
+    )
+    .record(ms);
+}
+
+/// Counts one Rekognition call of `operation` (`DetectText`, `DetectLabels`).
+pub fn rekognition_call(operation: &'static str) {
+    metrics::counter!(
+        MetricName::RekognitionCalls.as_str(),
+        DimensionKey::Operation.as_str() => operation
+    )
+    .increment(1);
+}

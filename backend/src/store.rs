@@ -1,0 +1,679 @@
+//! The cards table (single-table design, see [`crate::model`]) behind the real DynamoDB client.
+//!
+//! Every write is conditional so nothing is half-written: a create never overwrites, a delete removes
+//! the card and its price history in one transaction, a valuation updates the card and appends its
+//! price item in one transaction, and only once per `valuationId`.
+
+use crate::HandlerError;
+use crate::cursor::Cursor;
+use crate::error::sdk_error;
+use crate::identity::Caller;
+use crate::model::{Card, CardStatus, PriceRange, iso};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// GSI1: a user's cards by creation time.
+pub const GSI1: &str = "GSI1";
+/// Most price items deleted with the card in one transaction (DynamoDB allows 100 actions).
+pub const MAX_PRICES_PER_DELETE: usize = 99;
+
+/// The cards table.
+#[derive(Debug, Clone)]
+pub struct CardStore {
+    client: Client,
+    table: String,
+}
+
+/// A valuation to apply to a card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuationUpdate {
+    /// Idempotency key.
+    pub valuation_id: String,
+    /// `VALUED` or `FLAGGED`.
+    pub status: CardStatus,
+    /// The price range, if any source had quotes.
+    pub range: Option<PriceRange>,
+    /// Pricing confidence.
+    pub pricing_confidence: f64,
+    /// Authenticity score.
+    pub authenticity_score: f64,
+    /// When.
+    pub valued_at: DateTime<Utc>,
+}
+
+/// What [`CardStore::apply_valuation`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Written now.
+    Written,
+    /// This valuation id was already applied (a retried task): nothing written.
+    AlreadyApplied,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn card_sk(card_id: &str) -> String {
+    format!("CARD#{card_id}")
+}
+
+/// The key of a user's card.
+fn key(caller: &Caller, card_id: &str) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(caller.pk())),
+        ("SK".to_owned(), s(card_sk(card_id))),
+    ])
+}
+
+/// A card as a DynamoDB item (with the GSI attributes).
+#[must_use]
+pub fn card_item(caller: &Caller, card: &Card) -> Item {
+    let mut item = key(caller, &card.card_id);
+    let mut put = |k: &str, v: AttributeValue| {
+        item.insert(k.to_owned(), v);
+    };
+    put("entityType", s("CARD"));
+    put("userId", s(&caller.sub));
+    put("cardId", s(&card.card_id));
+    put("name", s(&card.name));
+    put("frontS3Key", s(&card.front_s3_key));
+    put("status", s(card.status.as_str()));
+    put("createdAt", s(iso(card.created_at)));
+    put("updatedAt", s(iso(card.updated_at)));
+    if let Some(v) = &card.set_name {
+        put("setName", s(v));
+    }
+    if let Some(v) = &card.number {
+        put("number", s(v));
+    }
+    if let Some(v) = card.year {
+        put("year", n(v));
+    }
+    if let Some(v) = &card.grade {
+        put("grade", s(v));
+    }
+    if let Some(v) = &card.back_s3_key {
+        put("backS3Key", s(v));
+    }
+    if let Some(r) = &card.value {
+        put("valueLow", n(r.low));
+        put("valueMedian", n(r.median));
+        put("valueHigh", n(r.high));
+        put("currency", s(&r.currency));
+    }
+    if let Some(v) = card.pricing_confidence {
+        put("pricingConfidence", n(v));
+    }
+    if let Some(v) = card.authenticity_score {
+        put("authenticityScore", n(v));
+    }
+    if let Some(v) = card.valued_at {
+        put("valuedAt", s(iso(v)));
+    }
+    if let Some(v) = &card.last_valuation_id {
+        put("lastValuationId", s(v));
+    }
+    item
+}
+
+fn corrupt(what: &str) -> HandlerError {
+    HandlerError::Internal(format!("stored card is malformed: {what}"))
+}
+
+fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n<T: FromStr>(item: &Item, k: &str) -> Result<Option<T>, HandlerError> {
+    match item.get(k).map(AttributeValue::as_n) {
+        None => Ok(None),
+        Some(Ok(text)) => text.parse().map(Some).map_err(|_| corrupt(k)),
+        Some(Err(_)) => Err(corrupt(k)),
+    }
+}
+
+fn get_time(item: &Item, k: &str) -> Result<Option<DateTime<Utc>>, HandlerError> {
+    get_s(item, k)
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| corrupt(k))
+        })
+        .transpose()
+}
+
+/// Reads a card item back.
+///
+/// # Errors
+/// [`HandlerError::Internal`] naming the malformed attribute.
+pub fn card_from_item(item: &Item) -> Result<Card, HandlerError> {
+    let req = |k: &str| get_s(item, k).map(str::to_owned).ok_or_else(|| corrupt(k));
+    let value = match (
+        get_n::<Decimal>(item, "valueLow")?,
+        get_n::<Decimal>(item, "valueMedian")?,
+        get_n::<Decimal>(item, "valueHigh")?,
+    ) {
+        (Some(low), Some(median), Some(high)) => Some(PriceRange {
+            low,
+            median,
+            high,
+            currency: req("currency")?,
+        }),
+        _ => None,
+    };
+    Ok(Card {
+        card_id: req("cardId")?,
+        name: req("name")?,
+        set_name: get_s(item, "setName").map(str::to_owned),
+        number: get_s(item, "number").map(str::to_owned),
+        year: get_n(item, "year")?,
+        grade: get_s(item, "grade").map(str::to_owned),
+        front_s3_key: req("frontS3Key")?,
+        back_s3_key: get_s(item, "backS3Key").map(str::to_owned),
+        status: CardStatus::parse(&req("status")?).ok_or_else(|| corrupt("status"))?,
+        created_at: get_time(item, "createdAt")?.ok_or_else(|| corrupt("createdAt"))?,
+        updated_at: get_time(item, "updatedAt")?.ok_or_else(|| corrupt("updatedAt"))?,
+        value,
+        pricing_confidence: get_n(item, "pricingConfidence")?,
+        authenticity_score: get_n(item, "authenticityScore")?,
+        valued_at: get_time(item, "valuedAt")?,
+        last_valuation_id: get_s(item, "lastValuationId").map(str::to_owned),
+    })
+}
+
+fn is_condition_failure<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> bool {
+    e.as_service_error()
+        .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
+impl CardStore {
+    /// A store over `table`.
+    #[must_use]
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table name.
+    #[must_use]
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Writes a new card; never overwrites.
+    ///
+    /// # Errors
+    /// [`HandlerError::Conflict`] if the id exists; SDK errors classified.
+    pub async fn create(&self, caller: &Caller, card: &Card) -> Result<(), HandlerError> {
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(card_item(caller, card)))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => {
+                Err(HandlerError::Conflict("card id already exists".into()))
+            }
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
+
+    /// The caller's card, if it exists (strongly consistent).
+    ///
+    /// # Errors
+    /// SDK errors classified; malformed items as `Internal`.
+    pub async fn get(&self, caller: &Caller, card_id: &str) -> Result<Option<Card>, HandlerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, card_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        out.item().map(card_from_item).transpose()
+    }
+
+    /// One page of the caller's cards, newest first, and the cursor of the next page.
+    ///
+    /// # Errors
+    /// SDK errors classified; malformed items as `Internal`.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        limit: i32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Card>, Option<Cursor>), HandlerError> {
+        let start = after.map(|c| {
+            HashMap::from([
+                ("PK".to_owned(), s(&c.pk)),
+                ("SK".to_owned(), s(&c.sk)),
+                ("userId".to_owned(), s(&c.user_id)),
+                ("createdAt".to_owned(), s(&c.created_at)),
+            ])
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("userId = :u")
+            .expression_attribute_values(":u", s(&caller.sub))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let cards = out
+            .items()
+            .iter()
+            .map(card_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out.last_evaluated_key().and_then(|k| {
+            Some(Cursor {
+                pk: get_s(k, "PK")?.to_owned(),
+                sk: get_s(k, "SK")?.to_owned(),
+                user_id: get_s(k, "userId")?.to_owned(),
+                created_at: get_s(k, "createdAt")?.to_owned(),
+            })
+        });
+        Ok((cards, next))
+    }
+
+    /// The keys of the card's price items (`PRICE#…` with this `cardId`).
+    async fn price_keys(&self, caller: &Caller, card_id: &str) -> Result<Vec<Item>, HandlerError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :price)")
+                .filter_expression("cardId = :card")
+                .expression_attribute_values(":pk", s(caller.pk()))
+                .expression_attribute_values(":price", s("PRICE#"))
+                .expression_attribute_values(":card", s(card_id))
+                .projection_expression("PK, SK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            keys.extend(out.items().iter().cloned());
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(keys),
+            }
+        }
+    }
+
+    /// Deletes the card and its price history; returns how many price items went with it.
+    ///
+    /// The card and up to [`MAX_PRICES_PER_DELETE`] price items go in one transaction (the card only if
+    /// it exists); older price items beyond that are removed afterwards, and are invisible once the card
+    /// is gone.
+    ///
+    /// # Errors
+    /// [`HandlerError::NotFound`] when the caller has no such card; SDK errors classified.
+    pub async fn delete(&self, caller: &Caller, card_id: &str) -> Result<usize, HandlerError> {
+        let prices = self.price_keys(caller, card_id).await?;
+        let (first, rest) = prices.split_at(prices.len().min(MAX_PRICES_PER_DELETE));
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(caller, card_id)))
+                        .condition_expression("attribute_exists(PK)")
+                        .build()
+                        .map_err(|e| HandlerError::Internal(e.to_string()))?,
+                )
+                .build(),
+        ];
+        for k in first {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(k.clone()))
+                            .build()
+                            .map_err(|e| HandlerError::Internal(e.to_string()))?,
+                    )
+                    .build(),
+            );
+        }
+        let r = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        if let Err(e) = r {
+            return Err(transaction_error(e, "card"));
+        }
+        for k in rest {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(k.clone()))
+                .send()
+                .await
+                .map_err(|e| sdk_error("DeleteItem", e))?;
+        }
+        Ok(prices.len())
+    }
+
+    /// Marks the card `VALUING` unless a valuation already runs; returns the card as it was.
+    ///
+    /// # Errors
+    /// [`HandlerError::NotFound`], [`HandlerError::Conflict`] when already valuing; SDK errors.
+    pub async fn begin_valuation(
+        &self,
+        caller: &Caller,
+        card_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Card, HandlerError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, card_id)))
+            .update_expression("SET #s = :valuing, updatedAt = :now")
+            .condition_expression("attribute_exists(PK) AND #s <> :valuing")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
+            .expression_attribute_values(":now", s(iso(now)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match r {
+            Ok(out) => out
+                .attributes()
+                .ok_or_else(|| corrupt("no old image"))
+                .and_then(card_from_item),
+            Err(e) if is_condition_failure(&e) => match self.get(caller, card_id).await? {
+                None => Err(HandlerError::NotFound("card".into())),
+                Some(_) => Err(HandlerError::Conflict("a valuation is already running".into())),
+            },
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Puts the status back after a valuation could not be started (only if still `VALUING`).
+    ///
+    /// # Errors
+    /// SDK errors classified (a lost race is not an error).
+    pub async fn revert_valuation(&self, caller: &Caller, previous: &Card) -> Result<(), HandlerError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, &previous.card_id)))
+            .update_expression("SET #s = :prev, updatedAt = :at")
+            .condition_expression("#s = :valuing")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":prev", s(previous.status.as_str()))
+            .expression_attribute_values(":at", s(iso(previous.updated_at)))
+            .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Applies a valuation: card attributes and a `PRICE#` item in one transaction, once per id.
+    ///
+    /// # Errors
+    /// [`HandlerError::NotFound`] when the card was deleted meanwhile; SDK errors classified.
+    pub async fn apply_valuation(
+        &self,
+        caller: &Caller,
+        card_id: &str,
+        v: &ValuationUpdate,
+    ) -> Result<Applied, HandlerError> {
+        let mut names = HashMap::from([("#s".to_owned(), "status".to_owned())]);
+        let mut values = HashMap::from([
+            (":st".to_owned(), s(v.status.as_str())),
+            (":at".to_owned(), s(iso(v.valued_at))),
+            (":vid".to_owned(), s(&v.valuation_id)),
+            (":pc".to_owned(), n(v.pricing_confidence)),
+            (":as".to_owned(), n(v.authenticity_score)),
+        ]);
+        let mut set = vec![
+            "#s = :st",
+            "updatedAt = :at",
+            "valuedAt = :at",
+            "lastValuationId = :vid",
+            "pricingConfidence = :pc",
+            "authenticityScore = :as",
+        ];
+        let mut price = HashMap::from([
+            ("PK".to_owned(), s(caller.pk())),
+            (
+                "SK".to_owned(),
+                s(format!("PRICE#{}#{card_id}", iso(v.valued_at))),
+            ),
+            ("entityType".to_owned(), s("PRICE")),
+            ("cardId".to_owned(), s(card_id)),
+            ("valuationId".to_owned(), s(&v.valuation_id)),
+            ("pricingConfidence".to_owned(), n(v.pricing_confidence)),
+            ("authenticityScore".to_owned(), n(v.authenticity_score)),
+            ("valuedAt".to_owned(), s(iso(v.valued_at))),
+        ]);
+        if let Some(r) = &v.range {
+            names.insert("#cur".to_owned(), "currency".to_owned());
+            values.insert(":lo".to_owned(), n(r.low));
+            values.insert(":md".to_owned(), n(r.median));
+            values.insert(":hi".to_owned(), n(r.high));
+            values.insert(":cur".to_owned(), s(&r.currency));
+            set.extend([
+                "valueLow = :lo",
+                "valueMedian = :md",
+                "valueHigh = :hi",
+                "#cur = :cur",
+            ]);
+            price.insert("valueLow".to_owned(), n(r.low));
+            price.insert("valueMedian".to_owned(), n(r.median));
+            price.insert("valueHigh".to_owned(), n(r.high));
+            price.insert("currency".to_owned(), s(&r.currency));
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, card_id)))
+            .update_expression(format!("SET {}", set.join(", ")))
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(lastValuationId) OR lastValuationId <> :vid)",
+            )
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(price))
+            .condition_expression("attribute_not_exists(SK)")
+            .build()
+            .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        let r = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(Applied::Written),
+            Err(e) => match transaction_error(e, "card") {
+                HandlerError::NotFound(_) => match self.get(caller, card_id).await? {
+                    Some(c) if c.last_valuation_id.as_deref() == Some(v.valuation_id.as_str()) => {
+                        Ok(Applied::AlreadyApplied)
+                    }
+                    Some(_) => Err(HandlerError::Conflict("price item already exists".into())),
+                    None => Err(HandlerError::NotFound("card".into())),
+                },
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Marks the card `FAILED` if this valuation left it `VALUING`; returns whether it did.
+    ///
+    /// # Errors
+    /// SDK errors classified.
+    pub async fn mark_failed(
+        &self,
+        caller: &Caller,
+        card_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HandlerError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, card_id)))
+            .update_expression("SET #s = :failed, updatedAt = :now")
+            .condition_expression("#s = :valuing")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":failed", s(CardStatus::Failed.as_str()))
+            .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
+            .expression_attribute_values(":now", s(iso(now)))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+}
+
+/// A cancelled transaction whose first failed condition is a `ConditionalCheckFailed` means the
+/// guarded item is not there (or not in the expected state): `NotFound(what)`.
+fn transaction_error(
+    e: aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+    what: &str,
+) -> HandlerError {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    if let Some(TransactWriteItemsError::TransactionCanceledException(t)) = e.as_service_error()
+        && t.cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed"))
+    {
+        return HandlerError::NotFound(what.to_owned());
+    }
+    sdk_error("TransactWriteItems", e)
+}
+
+/// What the card CRUD functions need: the table and the user pseudonymiser.
+#[derive(Debug, Clone)]
+pub struct CardsDeps {
+    /// The cards table.
+    pub store: CardStore,
+    /// Pseudonyms for log lines.
+    pub users: crate::identity::UserHasher,
+}
+
+impl CardsDeps {
+    /// From `TABLE_NAME` and `USER_ID_HASH_KEY`.
+    ///
+    /// # Errors
+    /// A missing or invalid variable.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self {
+            store: CardStore::new(Client::new(aws), crate::config::required("TABLE_NAME")?),
+            users: crate::config::user_hasher()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn card() -> Card {
+        let t = DateTime::parse_from_rfc3339("2026-11-22T00:40:00.000Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        Card {
+            card_id: "c-1".into(),
+            name: "Charizard".into(),
+            set_name: Some("Base Set".into()),
+            number: Some("4/102".into()),
+            year: Some(1999),
+            grade: None,
+            front_s3_key: "uploads/u-1/f.jpg".into(),
+            back_s3_key: None,
+            status: CardStatus::Valued,
+            created_at: t,
+            updated_at: t,
+            value: Some(PriceRange {
+                low: dec!(310.00),
+                median: dec!(355.50),
+                high: dec!(420),
+                currency: "USD".into(),
+            }),
+            pricing_confidence: Some(0.8),
+            authenticity_score: Some(0.93),
+            valued_at: Some(t),
+            last_valuation_id: Some("v-1".into()),
+        }
+    }
+
+    #[test]
+    fn item_round_trips_with_keys_and_index_attributes() {
+        let me = Caller::from_sub(Some("u-1")).unwrap();
+        let item = card_item(&me, &card());
+        assert_eq!(get_s(&item, "PK"), Some("USER#u-1"));
+        assert_eq!(get_s(&item, "SK"), Some("CARD#c-1"));
+        assert_eq!(get_s(&item, "userId"), Some("u-1"));
+        assert_eq!(get_s(&item, "createdAt"), Some("2026-11-22T00:40:00.000Z"));
+        assert_eq!(get_s(&item, "status"), Some("VALUED"));
+        assert_eq!(item["valueMedian"], AttributeValue::N("355.50".into()));
+        assert_eq!(card_from_item(&item).unwrap(), card());
+    }
+
+    #[test]
+    fn malformed_items_name_the_attribute() {
+        let me = Caller::from_sub(Some("u-1")).unwrap();
+        let mut item = card_item(&me, &card());
+        item.insert("year".into(), AttributeValue::N("MCMXCIX".into()));
+        assert_eq!(
+            card_from_item(&item).unwrap_err(),
+            HandlerError::Internal("stored card is malformed: year".into())
+        );
+        item.remove("year");
+        item.insert("status".into(), s("LOST"));
+        assert!(card_from_item(&item).is_err());
+    }
+}
