@@ -60,6 +60,48 @@ impl Ledger {
         }
     }
 
+    /// Creates the ledger table (PK `pk`, SK `sk`, on-demand) — for the emulator and the demo; in AWS
+    /// Terraform creates it, with TTL on `expires_at` and point-in-time recovery.
+    ///
+    /// # Errors
+    /// When the table cannot be created.
+    pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Self, LedgerError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let fail = |detail: String| LedgerError {
+            table: table.to_owned(),
+            action: "create table".into(),
+            detail,
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| fail(e.to_string()))
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| fail(e.to_string()))
+        };
+        client
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(|e| fail(describe_sdk_error(&e)))?;
+        Ok(Self::new(client.clone(), table))
+    }
+
     /// The table name.
     #[must_use]
     pub fn table(&self) -> &str {

@@ -9,38 +9,10 @@ use governance::ledger::{Counted, Ledger};
 const DAY: Duration = Duration::from_secs(86_400);
 
 async fn ledger() -> (Emulator, Ledger) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
     let emulator = Emulator::start().await.unwrap();
     let clients = emulator.clients().await;
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    clients
-        .dynamodb
-        .create_table()
-        .table_name("ledger")
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    (emulator, Ledger::new(clients.dynamodb.clone(), "ledger"))
+    let ledger = Ledger::create_table(&clients.dynamodb, "ledger").await.unwrap();
+    (emulator, ledger)
 }
 
 #[tokio::test]

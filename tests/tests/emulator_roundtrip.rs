@@ -346,33 +346,10 @@ async fn sns_publish_is_read_back() {
 
 #[tokio::test]
 async fn dynamodb_conditional_put_and_query() {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
+    use aws_sdk_dynamodb::types::AttributeValue;
     let env = TestEnv::start().await;
     let db = &env.clients.dynamodb;
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    db.create_table()
-        .table_name("ledger")
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    governance::ledger::Ledger::create_table(db, "ledger")
         .await
         .unwrap();
     let claim = || {

@@ -119,38 +119,13 @@ async fn create_topics(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), 
 }
 
 async fn create_ledger(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), SeedError> {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let step = || fail(format!("ledger table {}", spec.ledger.table));
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| e.to_string())
-    };
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| e.to_string())
-    };
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(&spec.ledger.table)
-        .attribute_definitions(attr("pk").map_err(step())?)
-        .attribute_definitions(attr("sk").map_err(step())?)
-        .key_schema(key("pk", KeyType::Hash).map_err(step())?)
-        .key_schema(key("sk", KeyType::Range).map_err(step())?)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    crate::ledger::Ledger::create_table(&clients.dynamodb, &spec.ledger.table)
         .await
-        .map_err(|e| describe_sdk_error(&e))
-        .map_err(step())?;
-    Ok(())
+        .map(|_| ())
+        .map_err(|e| SeedError {
+            step: "ledger table".into(),
+            detail: e.to_string(),
+        })
 }
 
 /// One structured log line as a CollectIQ function writes it (the Powertools keys).
@@ -336,6 +311,11 @@ async fn create_budgets(
 
 /// Alarms that exist before governance first runs: two firing, one OK, one orphan under the managed
 /// prefix (a function that no longer exists) and one alarm governance must never touch.
+///
+/// The three current ones carry the names and thresholds the alarms catalogue generates for the spec,
+/// as hand-made single-metric versions (`Sum`, 5 of 5 minutes, ALARM actions only): the first plan
+/// updates them in place — keeping the two in ALARM for the state report — instead of creating
+/// duplicates, deletes the orphan and leaves the unprefixed alarm alone.
 pub fn preexisting_alarms(spec: &PlatformSpec) -> Vec<PreexistingAlarm> {
     let p = spec.managed_prefix();
     let function = |id: &str| {
@@ -346,37 +326,53 @@ pub fn preexisting_alarms(spec: &PlatformSpec) -> Vec<PreexistingAlarm> {
         .dlqs()
         .next()
         .map_or_else(|| format!("{p}-dlq"), |q| q.name.clone());
+    let catalogue = alarms::catalogue::catalogue_for(spec, &alarms::catalogue::CatalogueOptions::for_spec(spec)).ok();
+    // Name and threshold of the catalogue's alarm for `resource` and `signal`.
+    let generated = |resource: &str, signal: &str, severity: &str| {
+        catalogue
+            .as_ref()
+            .and_then(|c| c.alarms.iter().find(|d| d.resource == resource && d.signal == signal))
+            .map_or_else(
+                || (format!("{p}-{resource}-{signal}-{severity}"), 10.0),
+                |d| {
+                    let threshold = match &d.alarm {
+                        alarms::Alarm::Metric(m) => m.threshold.unwrap_or(10.0),
+                        alarms::Alarm::Composite(_) => 10.0,
+                    };
+                    (d.name().to_owned(), threshold)
+                },
+            )
+    };
+    let fn_resource = |id: &str| format!("fn-{}", id.replace('_', "-"));
+    let (authenticity, authenticity_threshold) =
+        generated(&fn_resource("authenticity_agent"), "error-rate", "critical");
+    let (dlq_name, dlq_threshold) = generated(&resource_name(&p, &dlq), "depth", "critical");
+    let (cards_get, cards_get_threshold) = generated(&fn_resource("cards_get"), "error-rate", "critical");
     vec![
         PreexistingAlarm {
-            name: format!(
-                "{p}-{}-errors-critical",
-                resource_name(&p, &function("authenticity_agent"))
-            ),
+            name: authenticity,
             namespace: "AWS/Lambda",
             metric: "Errors",
             dimension: ("FunctionName", function("authenticity_agent")),
-            threshold: 10.0,
+            threshold: authenticity_threshold,
             state: Some("Authenticity agent errors above 10 per minute for 5 minutes (Bedrock throttling)."),
             critical: true,
         },
         PreexistingAlarm {
-            name: format!("{p}-{}-depth-critical", resource_name(&p, &dlq)),
+            name: dlq_name,
             namespace: "AWS/SQS",
             metric: "ApproximateNumberOfMessagesVisible",
             dimension: ("QueueName", dlq.clone()),
-            threshold: 10.0,
+            threshold: dlq_threshold,
             state: Some("14 failed valuations waiting in the DLQ."),
             critical: true,
         },
         PreexistingAlarm {
-            name: format!(
-                "{p}-{}-errors-critical",
-                resource_name(&p, &function("cards_get"))
-            ),
+            name: cards_get,
             namespace: "AWS/Lambda",
             metric: "Errors",
             dimension: ("FunctionName", function("cards_get")),
-            threshold: 10.0,
+            threshold: cards_get_threshold,
             state: None,
             critical: true,
         },
@@ -1027,17 +1023,37 @@ mod tests {
     }
 
     #[test]
-    fn alarm_names_follow_the_convention() {
+    fn alarm_names_follow_the_catalogue() {
         let (spec, _) = prod();
-        let names: Vec<_> = preexisting_alarms(&spec).into_iter().map(|a| a.name).collect();
-        assert!(
-            names.contains(&"collectiq-prod-authenticity-agent-errors-critical".to_owned()),
-            "{names:?}"
+        let seeded = preexisting_alarms(&spec);
+        let cat = alarms::catalogue::catalogue_for(&spec, &alarms::catalogue::CatalogueOptions::for_spec(&spec)).unwrap();
+        let names: Vec<&str> = seeded.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "collectiq-prod-fn-authenticity-agent-error-rate-critical",
+                "collectiq-prod-valuation-dlq-depth-critical",
+                "collectiq-prod-fn-cards-get-error-rate-critical",
+                "collectiq-prod-legacy-scanner-errors-critical",
+                "billing-estimated-charges-hand-made",
+            ]
         );
-        assert!(
-            names.contains(&"collectiq-prod-valuation-dlq-depth-critical".to_owned()),
-            "{names:?}"
-        );
-        assert!(names.iter().any(|n| !n.starts_with("collectiq-prod-")));
+        // The current ones are in the catalogue (updated in place), the firing ones among them.
+        for a in &seeded[..3] {
+            assert!(cat.get(&a.name).is_some(), "{}", a.name);
+        }
+        assert_eq!(seeded.iter().filter(|a| a.state.is_some()).count(), 2);
+        assert!(seeded.iter().filter(|a| a.state.is_some()).all(|a| cat.get(&a.name).is_some()));
+        // The DLQ alarm has the catalogue's metric, dimension and threshold.
+        let alarms::Alarm::Metric(dlq) = &cat.get("collectiq-prod-valuation-dlq-depth-critical").unwrap().alarm else {
+            panic!()
+        };
+        assert_eq!(dlq.metric_name.as_deref(), Some(seeded[1].metric));
+        assert_eq!(dlq.dimensions[0].value, seeded[1].dimension.1);
+        assert_eq!(dlq.threshold, Some(seeded[1].threshold));
+        // The orphan is under the prefix but not generated; the hand-made one is outside the prefix.
+        assert!(cat.get(&seeded[3].name).is_none());
+        assert!(seeded[3].name.starts_with("collectiq-prod-"));
+        assert!(!seeded[4].name.starts_with("collectiq-prod-"));
     }
 }
