@@ -109,12 +109,13 @@ pub struct CatalogueOptions {
 }
 
 impl CatalogueOptions {
-    /// Services named by function id (as `infra/modules/backend` deploys them), repo-relative runbook
+    /// The platform's one service name (`spec.service_name()`, what Terraform sets as
+    /// `POWERTOOLS_SERVICE_NAME`), repo-relative runbook
     /// links, 10 invocations.
     #[must_use]
-    pub fn for_spec(_spec: &PlatformSpec) -> Self {
+    pub fn for_spec(spec: &PlatformSpec) -> Self {
         Self {
-            service_naming: ServiceNaming::FunctionId,
+            service_naming: ServiceNaming::Fixed(spec.service_name().to_owned()),
             runbook_links: RunbookLinks::RepoRelative,
             min_cold_start_invocations: 10,
         }
@@ -1033,16 +1034,19 @@ mod tests {
         let cs = metric(&c, "collectiq-prod-fn-healthz-cold-start-rate-warning");
         let cold = cs.metrics[0].metric_stat.as_ref().unwrap();
         assert_eq!(cold.metric.namespace, "CollectIQ");
-        assert_eq!(cold.metric.dimensions[0].value, "healthz");
+        assert_eq!(
+            cold.metric.dimensions[0].value, "collectiq",
+            "the platform's one service by default"
+        );
         let fixed = CatalogueOptions {
-            service_naming: ServiceNaming::Fixed("collectiq".into()),
+            service_naming: ServiceNaming::FunctionId,
             ..CatalogueOptions::for_spec(&spec("collectiq-prod"))
         };
         let c2 = catalogue_for(&spec("collectiq-prod"), &fixed).unwrap();
         let cs2 = metric(&c2, "collectiq-prod-fn-healthz-cold-start-rate-warning");
         assert_eq!(
             cs2.metrics[0].metric_stat.as_ref().unwrap().metric.dimensions[0].value,
-            "collectiq"
+            "healthz"
         );
         insta::assert_json_snapshot!("collectiq-prod-fn-cards-get-error-rate-critical", e);
     }

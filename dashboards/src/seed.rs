@@ -31,7 +31,7 @@ use telemetry::catalogue::{Agent, DimensionKey, MetricName};
 /// name it are the per-function `ColdStart` rows (and the cold-start alarms in `alarms`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceNaming {
-    /// The function's logical id (`cards_get`): what `infra/modules/backend` sets.
+    /// The function's logical id (`cards_get`), for platforms that name a service per function.
     FunctionId,
     /// One name for every function.
     Fixed(String),
@@ -75,11 +75,12 @@ pub struct SeedOptions {
 }
 
 impl SeedOptions {
-    /// Defaults: services named by function id, 6 h / 30 d ranges, `EntireBucket`, no alarms.
+    /// Defaults: the platform's one service name (`spec.service_name()`, what Terraform sets as
+    /// `POWERTOOLS_SERVICE_NAME`), 6 h / 30 d ranges, `EntireBucket`, no alarms.
     #[must_use]
-    pub fn for_spec(_spec: &PlatformSpec) -> Self {
+    pub fn for_spec(spec: &PlatformSpec) -> Self {
         Self {
-            service_naming: ServiceNaming::FunctionId,
+            service_naming: ServiceNaming::Fixed(spec.service_name().to_owned()),
             start: "-PT6H".into(),
             cost_start: "-P30D".into(),
             s3_request_filter_id: "EntireBucket".into(),
@@ -1390,22 +1391,24 @@ mod tests {
             .map(|(_, _, d)| d)
             .collect();
         assert_eq!(cold.len(), 12);
+        // By default every function emits under the platform's one service name.
         assert!(cold.contains(&vec![
-            ("service".to_owned(), "cards_get".to_owned()),
+            ("service".to_owned(), "collectiq".to_owned()),
             ("function_name".to_owned(), "collectiq-prod-cards-get".to_owned())
         ]));
         let s = spec("collectiq-prod");
-        let fixed = SeedOptions {
-            service_naming: ServiceNaming::Fixed("collectiq".into()),
+        let per_function = SeedOptions {
+            service_naming: ServiceNaming::FunctionId,
             ..SeedOptions::for_spec(&s)
         };
-        let ds = dashboards_for(&s, &fixed).unwrap();
-        assert!(
-            rows(by_name(&ds, "lambda"))
-                .iter()
-                .filter(|(_, m, _)| m == "ColdStart")
-                .all(|(_, _, d)| d[0].1 == "collectiq")
-        );
+        let ds = dashboards_for(&s, &per_function).unwrap();
+        let services: Vec<String> = rows(by_name(&ds, "lambda"))
+            .into_iter()
+            .filter(|(_, m, _)| m == "ColdStart")
+            .map(|(_, _, d)| d[0].1.clone())
+            .collect();
+        assert!(services.contains(&"cards_get".to_owned()));
+        assert_eq!(services.len(), 12);
     }
 
     #[test]

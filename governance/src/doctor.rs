@@ -128,7 +128,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
         "CloudWatch",
         "GetMetricData",
         "cloudwatch:GetMetricData",
-        metric_data(cw, now).await,
+        metric_data(spec, cw, now).await,
     ));
     checks.push(check(
         "CloudWatch",
@@ -273,7 +273,11 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
     }
 }
 
-async fn metric_data(cw: &aws_sdk_cloudwatch::Client, now: SystemTime) -> Result<String, String> {
+async fn metric_data(
+    spec: &PlatformSpec,
+    cw: &aws_sdk_cloudwatch::Client,
+    now: SystemTime,
+) -> Result<String, String> {
     use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
     use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
     let metric = Metric::builder()
@@ -282,7 +286,7 @@ async fn metric_data(cw: &aws_sdk_cloudwatch::Client, now: SystemTime) -> Result
         .dimensions(
             Dimension::builder()
                 .name(DimensionKey::Service.as_str())
-                .value(crate::seed::apply::SERVICE)
+                .value(spec.service_name())
                 .build(),
         )
         .build();

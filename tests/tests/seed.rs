@@ -29,7 +29,7 @@ async fn seeded_month_reads_back_through_the_sdk() {
         .dimensions(
             Dimension::builder()
                 .name("service")
-                .value(seed::apply::SERVICE)
+                .value(spec.service_name())
                 .build(),
         )
         .build();

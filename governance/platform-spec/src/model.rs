@@ -70,6 +70,11 @@ pub struct PlatformInfo {
     /// X-Ray sampling in percent (0..=100); `None` means Lambda's default.
     #[serde(default)]
     pub xray_sampling_percent: Option<u8>,
+    /// `POWERTOOLS_SERVICE_NAME` of every function: the `service` field of log lines and the `service`
+    /// dimension of custom metrics. One per platform keeps metric cardinality (and cost) low and lets
+    /// readers name it exactly; the function is in `function_name`. Defaults to `name`.
+    #[serde(default)]
+    pub service_name: Option<String>,
 }
 
 /// How much a resource matters to the people paged for it.
@@ -474,6 +479,16 @@ impl PlatformSpec {
     #[must_use]
     pub fn managed_prefix(&self) -> String {
         format!("{}-{}", self.platform.name, self.platform.environment)
+    }
+
+    /// The `service` every function of the platform emits under (`platform.service_name`, else
+    /// `platform.name`).
+    #[must_use]
+    pub fn service_name(&self) -> &str {
+        self.platform
+            .service_name
+            .as_deref()
+            .unwrap_or(&self.platform.name)
     }
 
     /// The function with logical id `id`.

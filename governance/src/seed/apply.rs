@@ -47,9 +47,6 @@ pub struct SeedReport {
     pub trace_segments: usize,
 }
 
-/// The Powertools service name CollectIQ functions emit under.
-pub const SERVICE: &str = "collectiq";
-
 /// Seeds everything but Cost Explorer: SNS topics, the ledger table, the Slack webhook secret (pointing at
 /// `slack_webhook_url`), log groups with events, budgets with spend, a month of metrics, alarms (some
 /// firing, one orphan under the managed prefix, one unmanaged) and faulting traces.
@@ -189,7 +186,7 @@ async fn write_logs(
                 } else {
                     "Request handled."
                 },
-                service: SERVICE,
+                service: spec.service_name(),
                 function_name: &f.name,
                 function_request_id: format!("{:08x}-seed-{i}", f.id.len()),
                 cold_start: i == 0,
@@ -326,12 +323,17 @@ pub fn preexisting_alarms(spec: &PlatformSpec) -> Vec<PreexistingAlarm> {
         .dlqs()
         .next()
         .map_or_else(|| format!("{p}-dlq"), |q| q.name.clone());
-    let catalogue = alarms::catalogue::catalogue_for(spec, &alarms::catalogue::CatalogueOptions::for_spec(spec)).ok();
+    let catalogue =
+        alarms::catalogue::catalogue_for(spec, &alarms::catalogue::CatalogueOptions::for_spec(spec)).ok();
     // Name and threshold of the catalogue's alarm for `resource` and `signal`.
     let generated = |resource: &str, signal: &str, severity: &str| {
         catalogue
             .as_ref()
-            .and_then(|c| c.alarms.iter().find(|d| d.resource == resource && d.signal == signal))
+            .and_then(|c| {
+                c.alarms
+                    .iter()
+                    .find(|d| d.resource == resource && d.signal == signal)
+            })
             .map_or_else(
                 || (format!("{p}-{resource}-{signal}-{severity}"), 10.0),
                 |d| {
@@ -511,7 +513,7 @@ async fn write_traces(
             end_time: start as f64 + 2.5,
             fault: i % 2 == 0,
             origin: "AWS::Lambda::Function",
-            annotations: BTreeMap::from([("service", SERVICE), ("agent", "authenticity")]),
+            annotations: BTreeMap::from([("service", spec.service_name()), ("agent", "authenticity")]),
         };
         docs.push(serde_json::to_string(&doc).map_err(|e| SeedError {
             step: "traces".into(),
@@ -608,6 +610,7 @@ impl DatumWriter<'_> {
 #[must_use]
 pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String, Vec<MetricDatum>> {
     let mut out: BTreeMap<String, Vec<MetricDatum>> = BTreeMap::new();
+    let service = spec.service_name();
     let dims = |pairs: &[(&str, &str)]| -> Vec<Dimension> {
         pairs
             .iter()
@@ -666,7 +669,7 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
             );
             // CollectIQ's own metrics, from the shared catalogue.
             let svc = DimensionKey::Service.as_str();
-            let sd = || dims(&[(svc, SERVICE)]);
+            let sd = || dims(&[(svc, service)]);
             w.count(
                 NAMESPACE,
                 MetricName::CardsValued.as_str(),
@@ -713,7 +716,7 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
                 0.78,
             );
             for (op, share_of_calls) in [("DetectText", 0.5), ("DetectLabels", 0.5)] {
-                let d = dims(&[(svc, SERVICE), (DimensionKey::Operation.as_str(), op)]);
+                let d = dims(&[(svc, service), (DimensionKey::Operation.as_str(), op)]);
                 w.count(
                     NAMESPACE,
                     MetricName::RekognitionCalls.as_str(),
@@ -725,7 +728,7 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
             for (agent, t) in &day.tokens {
                 let am = || {
                     dims(&[
-                        (svc, SERVICE),
+                        (svc, service),
                         (DimensionKey::Agent.as_str(), agent.as_str()),
                         (DimensionKey::Model.as_str(), model),
                     ])
@@ -761,7 +764,7 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
                 );
             }
             for agent in telemetry::catalogue::Agent::ALL {
-                let d = dims(&[(svc, SERVICE), (DimensionKey::Agent.as_str(), agent.as_str())]);
+                let d = dims(&[(svc, service), (DimensionKey::Agent.as_str(), agent.as_str())]);
                 let avg = match agent {
                     telemetry::catalogue::Agent::Extract => 1200.0,
                     telemetry::catalogue::Agent::OcrReasoning => 1700.0,
@@ -1026,7 +1029,9 @@ mod tests {
     fn alarm_names_follow_the_catalogue() {
         let (spec, _) = prod();
         let seeded = preexisting_alarms(&spec);
-        let cat = alarms::catalogue::catalogue_for(&spec, &alarms::catalogue::CatalogueOptions::for_spec(&spec)).unwrap();
+        let cat =
+            alarms::catalogue::catalogue_for(&spec, &alarms::catalogue::CatalogueOptions::for_spec(&spec))
+                .unwrap();
         let names: Vec<&str> = seeded.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(
             names,
@@ -1043,9 +1048,18 @@ mod tests {
             assert!(cat.get(&a.name).is_some(), "{}", a.name);
         }
         assert_eq!(seeded.iter().filter(|a| a.state.is_some()).count(), 2);
-        assert!(seeded.iter().filter(|a| a.state.is_some()).all(|a| cat.get(&a.name).is_some()));
+        assert!(
+            seeded
+                .iter()
+                .filter(|a| a.state.is_some())
+                .all(|a| cat.get(&a.name).is_some())
+        );
         // The DLQ alarm has the catalogue's metric, dimension and threshold.
-        let alarms::Alarm::Metric(dlq) = &cat.get("collectiq-prod-valuation-dlq-depth-critical").unwrap().alarm else {
+        let alarms::Alarm::Metric(dlq) = &cat
+            .get("collectiq-prod-valuation-dlq-depth-critical")
+            .unwrap()
+            .alarm
+        else {
             panic!()
         };
         assert_eq!(dlq.metric_name.as_deref(), Some(seeded[1].metric));
