@@ -81,6 +81,12 @@ pub enum SpecCommand {
         /// Files to check.
         files: Vec<PathBuf>,
     },
+    /// Print the spec's `platform.auto.tfvars.json` for Terraform (or write it with `--write`).
+    ExportTfvars {
+        /// Write to this file instead of stdout (e.g. infra/envs/prod/platform.auto.tfvars.json).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -99,6 +105,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Demo(args) => crate::demo::run(&cli.global, args).await,
         Command::Spec(SpecCommand::Check { files }) => spec_check(&cli.global, files),
+        Command::Spec(SpecCommand::ExportTfvars { write }) => export_tfvars(&cli.global, write.as_deref()),
     }
 }
 
@@ -141,6 +148,23 @@ pub(crate) fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Res
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+fn export_tfvars(global: &GlobalArgs, write: Option<&Path>) -> Result<i32> {
+    let spec = load_spec(&global.platform)?;
+    let text = crate::tfvars::render(&spec)?;
+    match write {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+            progress(&format!(
+                "wrote {} from {}",
+                path.display(),
+                global.platform.display()
+            ));
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
 }
 
 fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {

@@ -11,5 +11,6 @@ pub mod doctor;
 pub mod emulator;
 pub mod ledger;
 pub mod seed;
+pub mod tfvars;
 
 pub use platform_spec::{PlatformSpec, SpecError};

@@ -11,6 +11,11 @@ variable "platform" {
   }
 }
 
+variable "service_name" {
+  description = "POWERTOOLS_SERVICE_NAME of every backend function ([platform].service_name of the spec, else its name)."
+  type        = string
+}
+
 variable "environment" {
   description = "Environment name ([platform].environment): the Environment tag and part of every resource name."
   type        = string

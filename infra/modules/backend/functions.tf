@@ -292,7 +292,7 @@ module "pipeline" {
   log_retention_days    = var.log_retention_days
   log_level             = var.log_level
   kms_key_arn           = aws_kms_key.data.arn
-  service_name          = each.key
+  service_name          = var.service_name
   environment_variables = merge(local.common_env, lookup(local.pipeline_env, each.key, {}), each.value.agent == null ? {} : { COLLECTIQ_AGENT = each.value.agent })
   policy_json           = lookup(local.pipeline_policies, each.key, null)
   tags                  = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })
@@ -312,7 +312,7 @@ module "api" {
   log_retention_days    = var.log_retention_days
   log_level             = var.log_level
   kms_key_arn           = aws_kms_key.data.arn
-  service_name          = each.key
+  service_name          = var.service_name
   environment_variables = merge(local.common_env, lookup(local.api_env, each.key, {}), each.value.agent == null ? {} : { COLLECTIQ_AGENT = each.value.agent })
   policy_json           = lookup(local.api_policies, each.key, null)
   tags                  = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })

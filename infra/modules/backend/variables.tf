@@ -8,6 +8,11 @@ variable "environment" {
   type        = string
 }
 
+variable "service_name" {
+  description = "POWERTOOLS_SERVICE_NAME of every function: the service field of log lines and the service dimension of custom metrics (the platform spec's service_name(); one per platform keeps metric cardinality low)."
+  type        = string
+}
+
 variable "functions" {
   description = "The 12 backend Lambdas by logical name (= cargo bin name = zip name). name defaults to <name_prefix>-<logical name with '-' for '_'>; agent (the Bedrock agent a function acts as) becomes COLLECTIQ_AGENT."
   type = map(object({

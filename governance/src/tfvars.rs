@@ -1,0 +1,150 @@
+//! `platform.auto.tfvars.json`: the facts Terraform takes from a platform spec, so the spec and what is
+//! deployed cannot drift. Schema: `docs/deploy.md`, "platform.auto.tfvars.json schema".
+
+use platform_spec::PlatformSpec;
+use serde_json::{Map, Value, json};
+
+/// Why a spec cannot be exported for Terraform.
+#[derive(Debug, thiserror::Error)]
+pub enum TfvarsError {
+    /// Terraform's envs take exactly one monthly budget.
+    #[error("{prefix}: Terraform's envs take exactly one [[budgets]] entry, found {found}")]
+    Budgets {
+        /// `{platform}-{env}`.
+        prefix: String,
+        /// How many the spec has.
+        found: usize,
+    },
+}
+
+fn number(text: &str) -> Value {
+    serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// The variables document for `spec`, keys as Terraform declares them.
+///
+/// # Errors
+/// [`TfvarsError::Budgets`] when the spec does not have exactly one budget.
+pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
+    let [budget] = spec.budgets.as_slice() else {
+        return Err(TfvarsError::Budgets {
+            prefix: spec.managed_prefix(),
+            found: spec.budgets.len(),
+        });
+    };
+    let functions: Map<String, Value> = spec
+        .functions
+        .iter()
+        .map(|f| {
+            let mut entry = json!({
+                "name": f.name,
+                "memory_mb": f.memory_mb,
+                "timeout_s": f.timeout_s,
+                "tier": serde_json::to_value(f.tier).unwrap_or(Value::Null),
+            });
+            if let (Some(agent), Some(obj)) = (f.agent, entry.as_object_mut()) {
+                obj.insert("agent".into(), Value::String(agent.as_str().to_owned()));
+            }
+            (f.id.clone(), entry)
+        })
+        .collect();
+    let p = &spec.platform;
+    let mut doc = json!({
+        "platform": p.name,
+        "environment": p.environment,
+        "region": p.region,
+        "service_name": spec.service_name(),
+        "log_retention_days": p.log_retention_days,
+        "budget": {
+            "name": budget.name,
+            "limit_usd": number(&budget.limit_usd.normalize().to_string()),
+            "actual_thresholds_percent": budget.actual_thresholds_percent,
+            "forecast_thresholds_percent": budget.forecast_thresholds_percent,
+        },
+        "slack_webhook_secret_name": spec.notifications.slack_webhook_secret,
+        "functions": functions,
+    });
+    if let (Some(owner), Some(obj)) = (&p.owner, doc.as_object_mut()) {
+        obj.insert("owner".into(), Value::String(owner.clone()));
+    }
+    Ok(doc)
+}
+
+/// The document as committed: sorted keys, two-space indent, trailing newline.
+///
+/// # Errors
+/// As [`tfvars`].
+pub fn render(spec: &PlatformSpec) -> Result<String, TfvarsError> {
+    let value = sorted(tfvars(spec)?);
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    ))
+}
+
+/// Rebuilds objects with their keys in order (serde_json keeps insertion order in this workspace).
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn root() -> &'static Path {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    }
+
+    /// The committed variables files are exactly what the generator makes from the committed specs: the
+    /// spec is the one source of truth for what Terraform deploys.
+    #[test]
+    fn committed_tfvars_are_up_to_date() {
+        for env in ["dev", "prod"] {
+            let spec =
+                platform_spec::load(&root().join(format!("infra/platforms/collectiq-{env}.toml"))).unwrap();
+            let path = root().join(format!("infra/envs/{env}/platform.auto.tfvars.json"));
+            let committed: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert_eq!(
+                committed,
+                tfvars(&spec).unwrap(),
+                "{} is stale: run `collectiq-ops spec export-tfvars --platform infra/platforms/collectiq-{env}.toml \
+                 --write {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn agents_only_where_set_and_amounts_are_numbers() {
+        let spec = platform_spec::load(&root().join("infra/platforms/collectiq-prod.toml")).unwrap();
+        let doc = tfvars(&spec).unwrap();
+        assert_eq!(doc["functions"]["pricing_agent"]["agent"], "pricing");
+        assert!(doc["functions"]["cards_get"].get("agent").is_none());
+        assert_eq!(doc["budget"]["limit_usd"], json!(500));
+        assert_eq!(doc["service_name"], "collectiq");
+        let committed =
+            std::fs::read_to_string(root().join("infra/envs/prod/platform.auto.tfvars.json")).unwrap();
+        // Byte for byte what is committed (sorted keys, two-space indent, one trailing newline).
+        assert_eq!(render(&spec).unwrap(), committed);
+    }
+
+    #[test]
+    fn a_spec_without_exactly_one_budget_is_refused() {
+        let mut spec = platform_spec::load(&root().join("infra/platforms/collectiq-dev.toml")).unwrap();
+        spec.budgets.clear();
+        assert_eq!(
+            tfvars(&spec).unwrap_err().to_string(),
+            "collectiq-dev: Terraform's envs take exactly one [[budgets]] entry, found 0"
+        );
+    }
+}
