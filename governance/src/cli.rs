@@ -63,6 +63,9 @@ pub enum Command {
     /// Platform spec tools.
     #[command(subcommand)]
     Spec(SpecCommand),
+    /// Cost governance: the daily cost report and the hourly Bedrock burn check.
+    #[command(subcommand)]
+    Cost(crate::cost_pass::cli::CostCommand),
 }
 
 /// `demo` options.
@@ -106,6 +109,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Demo(args) => crate::demo::run(&cli.global, args).await,
         Command::Spec(SpecCommand::Check { files }) => spec_check(&cli.global, files),
         Command::Spec(SpecCommand::ExportTfvars { write }) => export_tfvars(&cli.global, write.as_deref()),
+        Command::Cost(command) => crate::cost_pass::cli::run(&cli.global, command).await,
     }
 }
 

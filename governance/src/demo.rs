@@ -121,8 +121,8 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
         out: &global.out,
     };
     // The governance pass, one step per feature, in the order a scheduled run does them.
-    let sections: Vec<DemoSection> = Vec::new();
-    let _ = &ctx;
+    let mut sections: Vec<DemoSection> = Vec::new();
+    sections.push(crate::cost_pass::demo_step(&ctx).await?);
 
     let mtd = month.month_to_date_by_service();
     let summary = DemoSummary {

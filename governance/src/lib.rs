@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod cost_pass;
 pub mod demo;
 pub mod doctor;
 pub mod emulator;

@@ -1,0 +1,13 @@
+//! `governance-cost`: the daily cost report (`{"job":"cost_report"}`) and the hourly Bedrock burn check
+//! (`{"job":"fast_burn"}`). Logic: `governance::cost_pass::lambda::cost_handler`.
+
+use governance::cost_pass::lambda::{Deps, cost_handler};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = Deps::from_env().await?;
+    let deps = &deps;
+    lambda_runtime::run(telemetry::layer().service(service_fn(move |event| cost_handler(event, deps)))).await
+}

@@ -1,0 +1,241 @@
+//! `collectiq-ops cost report [--date D] [--post] [--chart FILE.svg]` and `collectiq-ops cost fast-burn
+//! [--post]`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Subcommand};
+
+use super::pass::{DailyRun, FastBurnRun, PassOptions, run_daily, run_fast_burn};
+use crate::cli::{GlobalArgs, clients_for, emit, load_spec, progress, write_json};
+
+/// `cost` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// The daily cost report: budget burn, Bedrock by model and agent, $/valuation, anomalies. Prints it,
+    /// writes the Slack JSON under out/, and posts it with --post (once per day and budget tier).
+    Report(ReportArgs),
+    /// The hourly Bedrock burn check from CloudWatch token metrics only (no Cost Explorer calls).
+    FastBurn(FastBurnArgs),
+}
+
+/// `cost report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report day (UTC); default today. A past day is reported as of its end.
+    #[arg(long)]
+    pub date: Option<NaiveDate>,
+    /// Post to Slack (and SNS for a critical tier), claiming the period in the ledger first.
+    #[arg(long)]
+    pub post: bool,
+    /// Also draw the budget-burn chart (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
+}
+
+/// `cost fast-burn` options.
+#[derive(Debug, Args)]
+pub struct FastBurnArgs {
+    /// Send the alert (SNS for pages, Slack for all), once per day and kind.
+    #[arg(long)]
+    pub post: bool,
+}
+
+/// "Now" for a report on `date`: now for today (or no date), the last second of a past day.
+///
+/// # Errors
+/// For a day in the future.
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 30, 0).unwrap();
+/// let d = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+/// let at = governance::cost_pass::cli::as_of_for(Some(d), now).unwrap();
+/// assert_eq!(at.to_rfc3339(), "2026-11-21T23:59:59+00:00");
+/// assert_eq!(governance::cost_pass::cli::as_of_for(None, now).unwrap(), now);
+/// ```
+pub fn as_of_for(date: Option<NaiveDate>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    match date {
+        None => Ok(now),
+        Some(d) if d == now.date_naive() => Ok(now),
+        Some(d) if d > now.date_naive() => bail!("--date {d} is in the future"),
+        Some(d) => Ok(d.and_hms_opt(23, 59, 59).context("invalid date")?.and_utc()),
+    }
+}
+
+/// Runs a `cost` subcommand; returns the exit code (2 when a send failed).
+///
+/// # Errors
+/// When the spec does not load, the pass fails, or a file cannot be written.
+pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
+    let spec = load_spec(&global.platform)?;
+    let clients = clients_for(global, &spec).await;
+    match command {
+        CostCommand::Report(args) => {
+            if let Some(chart) = &args.chart
+                && chart.extension().is_none_or(|e| !e.eq_ignore_ascii_case("svg"))
+            {
+                bail!(
+                    "--chart {}: only SVG is drawn (no font stack needed); convert with e.g. `rsvg-convert -o burn.png burn.svg`",
+                    chart.display()
+                );
+            }
+            let as_of = as_of_for(args.date, Utc::now())?;
+            progress(&format!(
+                "cost report for {} as of {}{}…",
+                spec.managed_prefix(),
+                as_of.format("%Y-%m-%d %H:%M UTC"),
+                if args.post { ", posting" } else { " (dry run)" }
+            ));
+            let options = PassOptions::new(&spec, as_of).with_notify(args.post);
+            let run = run_daily(&spec, &clients, &options).await?;
+            let files = write_outputs(&global.out, &run, args.chart.as_deref())?;
+            let text = format!(
+                "{}\n{}\nWritten: {}",
+                cost::terminal::render(&run.report).trim_end(),
+                run_summary(&run),
+                files
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            emit(global, &run, &text)?;
+            Ok(if run.delivery.failed() { 2 } else { 0 })
+        }
+        CostCommand::FastBurn(args) => {
+            let options = PassOptions::new(&spec, Utc::now()).with_notify(args.post);
+            let run = run_fast_burn(&spec, &clients, &options).await?;
+            let text = fast_burn_text(&run);
+            emit(global, &run, &text)?;
+            Ok(if run.delivery.failed() { 2 } else { 0 })
+        }
+    }
+}
+
+/// Writes `cost-report.json` and `cost-slack.json` under `out`, and the chart when asked. Returns the
+/// paths written.
+///
+/// # Errors
+/// When a file cannot be written or the chart cannot be drawn.
+pub fn write_outputs(out: &Path, run: &DailyRun, chart: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let mut files = vec![
+        write_json(out, "cost-report.json", &run.report)?,
+        write_json(out, "cost-slack.json", &run.slack)?,
+    ];
+    if let Some(path) = chart {
+        let svg = run
+            .chart_svg(960, 480)
+            .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+        files.push(path.to_path_buf());
+    }
+    Ok(files)
+}
+
+/// The lines under the report: what was decided and sent, and what the run cost.
+#[must_use]
+pub fn run_summary(run: &DailyRun) -> String {
+    let decision = match run.decision {
+        cost::alerting::AlertDecision::Nothing => "no budget transition".to_owned(),
+        cost::alerting::AlertDecision::Notify { tier } => format!("notify: tier {} reached", tier.label()),
+        cost::alerting::AlertDecision::Escalate { from, to } => {
+            format!("escalate: {} → {}", from.label(), to.label())
+        }
+        cost::alerting::AlertDecision::Recovery { from } => format!("recovery from {}", from.label()),
+    };
+    let d = &run.delivery;
+    let sent = if d.slack_posted {
+        format!(
+            "posted to Slack ({} attempt{})",
+            d.slack_attempts,
+            if d.slack_attempts == 1 { "" } else { "s" }
+        )
+    } else {
+        d.skipped.clone().unwrap_or_else(|| "not posted".into())
+    };
+    let sns = match (&d.sns_message_id, &run.sns) {
+        (Some(id), _) => format!("; SNS critical published ({id})"),
+        (None, Some(_)) if !d.requested => "; SNS critical would be published".into(),
+        _ => String::new(),
+    };
+    let mut out = format!(
+        "Alert: {decision} — {sent}{sns}\nAPI calls this run: {} ({} Cost Explorer = ${}); CE today {} of cap {}{}",
+        run.calls.summary(),
+        run.calls.cost_explorer(),
+        rust_decimal::Decimal::from(run.calls.cost_explorer()) * cost::report::CE_REQUEST_PRICE,
+        run.ce_requests_today,
+        run.report.self_spend.ce_daily_cap,
+        match run.ce_query {
+            Some((s, e)) => format!(
+                "; CE queried {s}..{e}, {} day(s) from the ledger",
+                run.cached_days
+            ),
+            None => String::new(),
+        }
+    );
+    for e in &d.errors {
+        out.push_str(&format!("\n✗ {e}"));
+    }
+    out
+}
+
+fn fast_burn_text(run: &FastBurnRun) -> String {
+    let mut t = format!(
+        "Bedrock fast burn as of {} against {}/month\n",
+        run.burn.as_of.format("%Y-%m-%d %H:%M UTC"),
+        cost::format::usd(run.burn.allowance)
+    );
+    for w in &run.burn.windows {
+        t.push_str(&format!(
+            "  {:>4}  {:>10}  {:>7}x\n",
+            w.window.label(),
+            cost::format::usd(w.cost),
+            w.burn_rate.round_dp(2)
+        ));
+    }
+    t.push_str(&format!(
+        "Alert: {}\n",
+        run.burn
+            .alert
+            .map_or_else(|| "none".to_owned(), |a| format!("{a:?}"))
+    ));
+    if let Some(s) = &run.delivery.skipped {
+        t.push_str(&format!("Sent: nothing ({s})\n"));
+    } else if run.delivery.slack_posted {
+        t.push_str("Sent: Slack");
+        if run.delivery.sns_message_id.is_some() {
+            t.push_str(" + SNS critical");
+        }
+        t.push('\n');
+    }
+    for e in &run.delivery.errors {
+        t.push_str(&format!("✗ {e}\n"));
+    }
+    t.push_str(&format!(
+        "API calls: {} (Cost Explorer: {})",
+        run.calls.summary(),
+        run.calls.cost_explorer()
+    ));
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn future_dates_are_refused() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 30, 0).unwrap();
+        assert!(as_of_for(NaiveDate::from_ymd_opt(2026, 11, 23), now).is_err());
+        assert_eq!(
+            as_of_for(NaiveDate::from_ymd_opt(2026, 11, 22), now).unwrap(),
+            now
+        );
+    }
+}

@@ -1,0 +1,281 @@
+//! The library handlers behind the thin Lambda mains `governance-cost` and `governance-fastburn`.
+//!
+//! EventBridge Scheduler sends `{"job": "cost_report"}` daily and `{"job": "fast_burn"}` hourly to
+//! `governance-cost` (infra/modules/governance); `governance-fastburn` runs only the burn check. Optional
+//! fields: `"date": "YYYY-MM-DD"` (report a past day) and `"dry_run": true` (render, do not send).
+//!
+//! Configuration comes from the function's environment: `COLLECTIQ_PLATFORM_FILE` (default
+//! `platforms/$COLLECTIQ_PLATFORM.toml`, shipped in the zip), and overrides of the spec's targets
+//! `LEDGER_TABLE_NAME`, `SLACK_WEBHOOK_SECRET_ARN`, `SNS_TOPIC_CRITICAL_ARN` as Terraform sets them.
+//!
+//! Errors map to stable [`Diagnostic`] types: `Validation` (bad event or spec: retrying will not help),
+//! `Retryable` (AWS or ledger failure), `Delivery` (the report was built but a send failed).
+
+use chrono::{NaiveDate, Utc};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use platform_spec::PlatformSpec;
+use serde::{Deserialize, Serialize};
+
+use super::pass::{CostPassError, PassOptions, Targets, run_daily, run_fast_burn};
+use crate::aws::{AwsClients, AwsTarget, sdk_config};
+
+/// What the scheduler sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct JobRequest {
+    /// `cost_report` (default) or `fast_burn`.
+    #[serde(default)]
+    pub job: Option<String>,
+    /// Report day (UTC), for re-running a past day.
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+    /// Render only; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What the function returns (also its log line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobResponse {
+    /// The job run.
+    pub job: String,
+    /// One line: the report headline or the burn rates.
+    pub summary: String,
+    /// Budget decision or fast-burn alert (`nothing`, `notify 100%`, `page_fast`, ...).
+    pub decision: String,
+    /// Whether Slack accepted a post.
+    pub slack_posted: bool,
+    /// The SNS message id of a critical publish.
+    pub sns_message_id: Option<String>,
+    /// Cost Explorer requests this run (each $0.01).
+    pub ce_requests: u32,
+    /// Every AWS request this run.
+    pub api_requests: u32,
+}
+
+/// A handler failure with a stable error type.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event or the configuration is wrong: retrying will not help.
+    #[error("{0}")]
+    Validation(String),
+    /// AWS or the ledger failed: the next invocation may succeed.
+    #[error("{0}")]
+    Retryable(String),
+    /// The report was built but sending failed.
+    #[error("{0}")]
+    Delivery(String),
+}
+
+impl HandlerError {
+    /// The `errorType` Lambda reports.
+    #[must_use]
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "Validation",
+            Self::Retryable(_) => "Retryable",
+            Self::Delivery(_) => "Delivery",
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Self {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+impl From<CostPassError> for HandlerError {
+    fn from(e: CostPassError) -> Self {
+        match e {
+            CostPassError::NoAllowance | CostPassError::Prices(_) => Self::Validation(e.to_string()),
+            _ => Self::Retryable(e.to_string()),
+        }
+    }
+}
+
+/// What the handlers need, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The platform spec.
+    pub spec: PlatformSpec,
+    /// SDK clients.
+    pub clients: AwsClients,
+    /// Ledger, secret and topic names.
+    pub targets: Targets,
+}
+
+impl Deps {
+    /// Deps from a loaded spec and clients, with the spec's targets.
+    #[must_use]
+    pub fn new(spec: PlatformSpec, clients: AwsClients) -> Self {
+        let targets = Targets::from_spec(&spec);
+        Self {
+            spec,
+            clients,
+            targets,
+        }
+    }
+
+    /// Deps from the Lambda environment (see the module docs). `COLLECTIQ_ENDPOINT_URL` points the
+    /// clients at an emulator.
+    ///
+    /// # Errors
+    /// [`HandlerError::Validation`] when the spec file is missing or invalid.
+    pub async fn from_env() -> Result<Self, HandlerError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let path = var("COLLECTIQ_PLATFORM_FILE")
+            .or_else(|| var("COLLECTIQ_PLATFORM").map(|p| format!("platforms/{p}.toml")))
+            .ok_or_else(|| {
+                HandlerError::Validation("set COLLECTIQ_PLATFORM_FILE (or COLLECTIQ_PLATFORM)".into())
+            })?;
+        let spec = platform_spec::load(std::path::Path::new(&path))
+            .map_err(|e| HandlerError::Validation(e.to_string()))?;
+        let config = sdk_config(&AwsTarget {
+            endpoint_url: var("COLLECTIQ_ENDPOINT_URL"),
+            region: Some(spec.platform.region.clone()),
+            ..AwsTarget::default()
+        })
+        .await;
+        let mut deps = Self::new(spec, AwsClients::new(&config));
+        if let Some(t) = var("LEDGER_TABLE_NAME") {
+            deps.targets.ledger_table = t;
+        }
+        if let Some(s) = var("SLACK_WEBHOOK_SECRET_ARN") {
+            deps.targets.slack_webhook_secret = s;
+        }
+        if let Some(a) = var("SNS_TOPIC_CRITICAL_ARN") {
+            deps.targets.sns_critical_topic_arn = a;
+        }
+        Ok(deps)
+    }
+
+    fn options(&self, request: &JobRequest) -> Result<PassOptions, HandlerError> {
+        let as_of = super::cli::as_of_for(request.date, Utc::now())
+            .map_err(|e| HandlerError::Validation(e.to_string()))?;
+        let mut options = PassOptions::new(&self.spec, as_of).with_notify(!request.dry_run);
+        options.targets = self.targets.clone();
+        Ok(options)
+    }
+}
+
+/// The `governance-cost` handler: the daily report (`cost_report`, default) or the burn check
+/// (`fast_burn`).
+///
+/// # Errors
+/// [`HandlerError`]: `Validation` for an unknown job, `Retryable` when the pass fails, `Delivery` when a
+/// send failed.
+pub async fn cost_handler(event: LambdaEvent<JobRequest>, deps: &Deps) -> Result<JobResponse, HandlerError> {
+    let request = event.payload;
+    match request.job.as_deref().unwrap_or("cost_report") {
+        "cost_report" => {
+            let run = run_daily(&deps.spec, &deps.clients, &deps.options(&request)?).await?;
+            let response = JobResponse {
+                job: "cost_report".into(),
+                summary: run.report.headline(),
+                decision: decision_label(&run.decision),
+                slack_posted: run.delivery.slack_posted,
+                sns_message_id: run.delivery.sns_message_id.clone(),
+                ce_requests: run.calls.cost_explorer(),
+                api_requests: run.calls.total(),
+            };
+            tracing::info!(
+                job = "cost_report",
+                headline = %response.summary,
+                decision = %response.decision,
+                slack_posted = response.slack_posted,
+                ce_requests = response.ce_requests,
+                "cost report done"
+            );
+            if run.delivery.failed() {
+                return Err(HandlerError::Delivery(run.delivery.errors.join("; ")));
+            }
+            Ok(response)
+        }
+        "fast_burn" => fast_burn(&request, deps).await,
+        other => Err(HandlerError::Validation(format!(
+            "unknown job {other:?}: expected cost_report or fast_burn"
+        ))),
+    }
+}
+
+/// The `governance-fastburn` handler: the hourly burn check whatever the event says.
+///
+/// # Errors
+/// As [`cost_handler`].
+pub async fn fast_burn_handler(
+    event: LambdaEvent<JobRequest>,
+    deps: &Deps,
+) -> Result<JobResponse, HandlerError> {
+    fast_burn(&event.payload, deps).await
+}
+
+async fn fast_burn(request: &JobRequest, deps: &Deps) -> Result<JobResponse, HandlerError> {
+    let run = run_fast_burn(&deps.spec, &deps.clients, &deps.options(request)?).await?;
+    let summary = run
+        .burn
+        .windows
+        .iter()
+        .map(|w| format!("{} {}x", w.window.label(), w.burn_rate.round_dp(2)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let response = JobResponse {
+        job: "fast_burn".into(),
+        summary,
+        decision: run.burn.alert.map_or_else(
+            || "nothing".to_owned(),
+            |a| {
+                serde_json::to_value(a)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            },
+        ),
+        slack_posted: run.delivery.slack_posted,
+        sns_message_id: run.delivery.sns_message_id.clone(),
+        ce_requests: run.calls.cost_explorer(),
+        api_requests: run.calls.total(),
+    };
+    tracing::info!(job = "fast_burn", rates = %response.summary, alert = %response.decision, "burn check done");
+    if run.delivery.failed() {
+        return Err(HandlerError::Delivery(run.delivery.errors.join("; ")));
+    }
+    Ok(response)
+}
+
+fn decision_label(d: &cost::alerting::AlertDecision) -> String {
+    use cost::alerting::AlertDecision;
+    match d {
+        AlertDecision::Nothing => "nothing".into(),
+        AlertDecision::Notify { tier } => format!("notify {}", tier.label()),
+        AlertDecision::Escalate { from, to } => format!("escalate {} to {}", from.label(), to.label()),
+        AlertDecision::Recovery { from } => format!("recovery from {}", from.label()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_payloads_parse() {
+        let r: JobRequest = serde_json::from_str(r#"{"job":"fast_burn"}"#).unwrap();
+        assert_eq!(r.job.as_deref(), Some("fast_burn"));
+        let r: JobRequest = serde_json::from_str(r#"{"job":"dashboards","trigger":"deploy"}"#).unwrap();
+        assert_eq!(r.job.as_deref(), Some("dashboards"));
+        let r: JobRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(r, JobRequest::default());
+    }
+
+    #[test]
+    fn errors_have_stable_types() {
+        let d: Diagnostic = HandlerError::Validation("x".into()).into();
+        assert_eq!(d.error_type, "Validation");
+        let d: Diagnostic = HandlerError::from(CostPassError::NoAllowance).into();
+        assert_eq!(d.error_type, "Validation");
+        let d: Diagnostic = HandlerError::from(CostPassError::NoCostData("x".into())).into();
+        assert_eq!(d.error_type, "Retryable");
+    }
+}

@@ -1,0 +1,844 @@
+//! One whole run: the daily cost report ([`run_daily`]) and the hourly Bedrock burn check
+//! ([`run_fast_burn`]).
+//!
+//! Daily, in order: `DescribeBudgets` → `ListMetrics` + one `GetMetricData` batch → the cached CE days
+//! from the ledger → one `GetCostAndUsage` (all pages) from the first unsettled day → store the new days
+//! → `GetCostForecast` (once a day, cached; skipped on the 1st and 2nd) → [`cost::report::build_report`]
+//! → [`cost::alerting::decide`] from the ledger's claims → claim, then post to Slack (and SNS for a
+//! critical tier).
+//!
+//! **Once per period.** The day's report is claimed (`cost-report/<day>`) and a budget transition is
+//! claimed (`cost-alert#<month>/tier#NNN`) *before* anything is sent; a re-run finds both claims taken
+//! and sends nothing. If every send fails, the claims are released so the next run retries; if the
+//! process dies between claim and send, that message is lost rather than duplicated — finance reads a
+//! late report more easily than two contradicting ones, and the next day (or tier) posts again.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use cost::alerting::{AlertDecision, decide};
+use cost::anomaly::AnomalyConfig;
+use cost::burn::{MonthPeriod, Severity};
+use cost::fastburn::{FastBurn, FastBurnAlert, fast_burn};
+use cost::input::{DailyCostTable, DailyTotal};
+use cost::pricing::PriceTable;
+use cost::report::{CostReport, GovernanceSpend, ReportInputs, ReportSettings, build_report, settled_window};
+use cost::slack::{Block, SlackMessage, TextObject, render_with_decision, validate};
+use cost::sns::{SnsMessage, critical_message, subject_safe};
+use cost::unit::{Component, SeedCostModel};
+use platform_spec::PlatformSpec;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::counting::{ApiCalls, RequestCounter};
+use super::notify::{self, NotifyError};
+use super::read::{self, CeQuota, ReadError};
+use super::slack::{SlackRetry, SlackWebhook};
+use super::state::{self, CLAIM_KEEP, DaySnapshot, ForecastSnapshot, Keys, SNAPSHOT_KEEP};
+use crate::aws::AwsClients;
+use crate::ledger::{Ledger, LedgerError};
+
+/// A run could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub enum CostPassError {
+    /// The ledger failed (the table is missing, access denied, ...).
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Cost Explorer could not be read and nothing is cached.
+    #[error("no Cost Explorer data for the report: {0}")]
+    NoCostData(String),
+    /// A Cost Explorer answer did not have the expected shape.
+    #[error("Cost Explorer answer: {0}")]
+    Input(#[from] cost::input::InputError),
+    /// A read the run cannot do without failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The bundled price table does not load (a build problem).
+    #[error("price table: {0}")]
+    Prices(String),
+    /// Nothing to measure the burn against.
+    #[error("the spec has no budgets: the fast burn check needs a monthly allowance")]
+    NoAllowance,
+}
+
+/// Names of the ledger table, the Slack secret and the critical topic (from the spec; the Lambdas may
+/// override them from their environment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Targets {
+    /// DynamoDB ledger table.
+    pub ledger_table: String,
+    /// Secrets Manager secret (name or ARN) with the Slack webhook URL.
+    pub slack_webhook_secret: String,
+    /// SNS topic for critical tiers.
+    pub sns_critical_topic_arn: String,
+}
+
+impl Targets {
+    /// The spec's names.
+    #[must_use]
+    pub fn from_spec(spec: &PlatformSpec) -> Self {
+        Self {
+            ledger_table: spec.ledger.table.clone(),
+            slack_webhook_secret: spec.notifications.slack_webhook_secret.clone(),
+            sns_critical_topic_arn: spec.notifications.sns_critical_topic_arn.clone(),
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct PassOptions {
+    /// "Now" for the report (its day is the report day).
+    pub as_of: DateTime<Utc>,
+    /// Send to Slack/SNS (claiming in the ledger first); otherwise a dry run that only renders.
+    pub notify: bool,
+    /// Where things go.
+    pub targets: Targets,
+    /// Slack retry bounds.
+    pub slack_retry: SlackRetry,
+}
+
+impl PassOptions {
+    /// A dry run for `as_of` with the spec's targets.
+    #[must_use]
+    pub fn new(spec: &PlatformSpec, as_of: DateTime<Utc>) -> Self {
+        Self {
+            as_of,
+            notify: false,
+            targets: Targets::from_spec(spec),
+            slack_retry: SlackRetry::default(),
+        }
+    }
+
+    /// With notifications on or off.
+    #[must_use]
+    pub fn with_notify(mut self, notify: bool) -> Self {
+        self.notify = notify;
+        self
+    }
+}
+
+/// What was sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// Whether sending was asked for.
+    pub requested: bool,
+    /// Whether Slack accepted a post in this run.
+    pub slack_posted: bool,
+    /// Attempts the Slack post took (429 retries included).
+    pub slack_attempts: u32,
+    /// The SNS message id, when a critical message was published.
+    pub sns_message_id: Option<String>,
+    /// Why nothing was sent, when nothing was.
+    pub skipped: Option<String>,
+    /// What failed (never contains the webhook URL).
+    pub errors: Vec<String>,
+}
+
+impl Delivery {
+    /// Whether a send failed.
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+/// The outcome of the daily run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DailyRun {
+    /// The report.
+    pub report: CostReport,
+    /// The Slack payload (with the alert line when a transition was decided).
+    pub slack: SlackMessage,
+    /// The budget alert decision for the period.
+    pub decision: AlertDecision,
+    /// The SNS message, when the decision is a critical notification.
+    pub sns: Option<SnsMessage>,
+    /// What was sent.
+    pub delivery: Delivery,
+    /// This run's AWS requests.
+    pub calls: ApiCalls,
+    /// Cost Explorer requests counted today (all runs), against the cap.
+    pub ce_requests_today: u64,
+    /// The CE window asked for (`[start, end)`), when CE was queried.
+    pub ce_query: Option<(NaiveDate, NaiveDate)>,
+    /// Days answered from the ledger instead of Cost Explorer.
+    pub cached_days: usize,
+    /// The environment's daily totals (for the burn chart).
+    pub daily: Vec<DailyTotal>,
+}
+
+impl DailyRun {
+    /// The budget-burn chart (SVG) of the worst budget.
+    ///
+    /// # Errors
+    /// When there is no budget or plotting fails.
+    pub fn chart_svg(&self, width: u32, height: u32) -> Result<String, String> {
+        let burn = self
+            .report
+            .worst_budget()
+            .ok_or_else(|| "no budget to chart".to_owned())?;
+        cost::chart::burn_chart_svg(burn, &self.daily, width, height).map_err(|e| e.to_string())
+    }
+}
+
+/// Report settings from the spec's `[cost]` section.
+#[must_use]
+pub fn report_settings(spec: &PlatformSpec) -> ReportSettings {
+    let mut s = ReportSettings {
+        anomaly: AnomalyConfig::with_floor(spec.cost.anomaly_min_daily_usd),
+        drift_threshold_pct: Decimal::from(spec.cost.reconciliation_drift_percent),
+        ..ReportSettings::default()
+    };
+    if let Some(model) = &spec.cost.design_model {
+        s.seed = seed_model(model);
+    }
+    s
+}
+
+/// The spec's design cost model as a [`SeedCostModel`]. Component keys are the component labels in
+/// snake case (`bedrock`, `api_gateway`, `dynamodb`, ...); unknown keys count as `Other`. The spec has
+/// no key for tokens per valuation, so the CollectIQ design's 1,000 in / 200 out is kept.
+#[must_use]
+pub fn seed_model(model: &platform_spec::DesignCostModel) -> SeedCostModel {
+    let mut monthly: BTreeMap<Component, Decimal> = BTreeMap::new();
+    for (key, usd) in &model.components_usd {
+        let component = Component::ALL
+            .into_iter()
+            .find(|c| c.label().to_ascii_lowercase().replace(' ', "_") == key.to_ascii_lowercase())
+            .unwrap_or(Component::Other);
+        *monthly.entry(component).or_default() += *usd;
+    }
+    SeedCostModel {
+        valuations_per_month: model.valuations_per_month,
+        monthly,
+        bedrock_tokens_per_valuation: SeedCostModel::collectiq().bedrock_tokens_per_valuation,
+    }
+}
+
+/// The first day the report needs: the settled window, the anomaly baseline (4 weeks before yesterday),
+/// the trend window and the 7-day recent rate, whichever reaches back furthest.
+#[must_use]
+pub fn needed_from(today: NaiveDate, settings: &ReportSettings) -> NaiveDate {
+    let settled = settled_window(today).0;
+    let anomaly = today - Duration::days(i64::from(settings.anomaly.weeks) * 7 + 1);
+    let trend = today - Duration::days(i64::from(settings.trend_days));
+    let recent = today - Duration::days(8);
+    settled.min(anomaly).min(trend).min(recent)
+}
+
+fn prices() -> Result<&'static PriceTable, CostPassError> {
+    PriceTable::bundled().map_err(|e| CostPassError::Prices(e.to_string()))
+}
+
+/// Runs the daily cost pass for `spec` with `clients` (see the module docs).
+///
+/// # Errors
+/// [`CostPassError`] when the ledger fails or no Cost Explorer data can be had. Failed sends do not
+/// fail the run: they are in [`DailyRun::delivery`].
+pub async fn run_daily(
+    spec: &PlatformSpec,
+    clients: &AwsClients,
+    options: &PassOptions,
+) -> Result<DailyRun, CostPassError> {
+    let counter = RequestCounter::new();
+    let clients = counter.attach(clients);
+    let ledger = Ledger::new(clients.dynamodb.clone(), &options.targets.ledger_table);
+    let keys = Keys::new(spec.managed_prefix());
+    let settings = report_settings(spec);
+    let as_of = options.as_of;
+    let today = as_of.date_naive();
+    let environment = spec.platform.environment.clone();
+    let mut notes = Vec::new();
+    let quota = CeQuota {
+        ledger: &ledger,
+        pk: keys.ce_requests(),
+        day: Utc::now().date_naive().to_string(),
+        cap: spec.cost.ce_daily_request_cap,
+    };
+
+    // Budgets (free) and metrics first: if Cost Explorer is capped, the rest of the report still stands.
+    let budgets = match read::budgets(&clients.budgets, spec).await {
+        Ok((found, missing)) => {
+            for name in missing {
+                notes.push(format!("budget {name} (in the spec) not found in AWS Budgets"));
+            }
+            found
+        }
+        Err(e) => {
+            notes.push(format!("budgets not read: {e}"));
+            Vec::new()
+        }
+    };
+    let window_start = needed_from(today, &settings);
+    let metrics_from = settled_window(today).0;
+    let metrics = match read::report_series(&clients.cloudwatch, spec, true).await {
+        Ok(series) => {
+            let start = metrics_from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            match read::metric_sums(&clients.cloudwatch, &series, start, as_of, 86_400).await {
+                Ok(m) => m,
+                Err(e) => {
+                    notes.push(format!("token and volume metrics not read: {e}"));
+                    Vec::new()
+                }
+            }
+        }
+        Err(e) => {
+            notes.push(format!("token and volume metrics not listed: {e}"));
+            Vec::new()
+        }
+    };
+
+    // Cost Explorer: cached settled days + one query from the first unsettled day.
+    let cached = state::cached_days(&ledger, &keys, window_start, today).await?;
+    let q_start = state::query_start(&cached, window_start, today);
+    let q_end = today.succ_opt().unwrap_or(today);
+    let cached_days = cached.days.range(window_start..q_start).count();
+    let mut ce_query = None;
+    let table = match read::cost_and_usage(&clients.cost_explorer, &quota, q_start, q_end).await {
+        Ok(pages) => {
+            ce_query = Some((q_start, q_end));
+            let fresh = DailyCostTable::from_pages(&pages, read::COST_METRIC)?;
+            state::store_days(&ledger, &keys, &fresh, today).await?;
+            cached.merged_with(&fresh)
+        }
+        Err(e) if !cached.days.is_empty() => {
+            let last = cached.days.keys().next_back().copied().unwrap_or(today);
+            notes.push(format!(
+                "Cost Explorer not queried ({e}); the report uses cached days up to {last}"
+            ));
+            cached
+        }
+        Err(e) => return Err(CostPassError::NoCostData(e.to_string())),
+    };
+
+    let forecast = if budgets.is_empty() {
+        None
+    } else if today.day() <= 2 {
+        notes.push("CE forecast skipped: too early in the month for Cost Explorer to forecast".into());
+        None
+    } else {
+        forecast_for_today(
+            &clients,
+            &ledger,
+            &keys,
+            &quota,
+            today,
+            &environment,
+            &settings,
+            &mut notes,
+        )
+        .await?
+    };
+
+    // Governance's own spend: this run's attempts beyond the quota units taken (SDK retries) are added
+    // to the day's counter, so the footer and the cap see what was really billed.
+    let run_calls = counter.snapshot();
+    let ce_today = quota.used().await?;
+    let self_spend = GovernanceSpend {
+        ce_requests: u32::try_from(ce_today).unwrap_or(u32::MAX),
+        ce_daily_cap: spec.cost.ce_daily_request_cap,
+        cloudwatch_requests: run_calls.service("cloudwatch"),
+        budgets_requests: run_calls.service("budgets"),
+    };
+
+    let inputs = ReportInputs {
+        platform: spec.platform.name.clone(),
+        environment: environment.clone(),
+        as_of,
+        cost_and_usage: table.clone(),
+        budgets,
+        ce_forecast: forecast,
+        metrics,
+        self_spend,
+        notes,
+    };
+    let report = build_report(&inputs, &settings, prices()?);
+    let daily = table
+        .for_environment(&environment, settings.include_untagged)
+        .daily_totals();
+
+    // Fire-once decision from the period's claims.
+    let period = MonthPeriod::containing(today).key();
+    let alert_pk = keys.alert(&period);
+    let claimed: Vec<String> = ledger
+        .claims(&alert_pk)
+        .await?
+        .into_iter()
+        .map(|(sk, _)| sk)
+        .collect();
+    let previous = state::alert_state(&period, &claimed);
+    let transition = decide(previous.as_ref(), &period, report.tier());
+    let decision = transition.decision;
+    let sns = sns_for(&report, &decision);
+    let slack = render_with_decision(&report, &decision);
+
+    let delivery = if options.notify {
+        deliver(
+            &clients,
+            &ledger,
+            &keys,
+            &options.targets,
+            options.slack_retry,
+            &report,
+            &decision,
+            &alert_pk,
+        )
+        .await?
+    } else {
+        Delivery {
+            skipped: Some("dry run (no --post)".into()),
+            ..Delivery::default()
+        }
+    };
+
+    Ok(DailyRun {
+        report,
+        slack,
+        decision,
+        sns,
+        delivery,
+        calls: counter.snapshot(),
+        ce_requests_today: quota.used().await.unwrap_or(ce_today),
+        ce_query,
+        cached_days,
+        daily,
+    })
+}
+
+fn sns_for(report: &CostReport, decision: &AlertDecision) -> Option<SnsMessage> {
+    match decision {
+        AlertDecision::Notify { .. } | AlertDecision::Escalate { .. } => critical_message(report),
+        AlertDecision::Nothing | AlertDecision::Recovery { .. } => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn forecast_for_today(
+    clients: &AwsClients,
+    ledger: &Ledger,
+    keys: &Keys,
+    quota: &CeQuota<'_>,
+    today: NaiveDate,
+    environment: &str,
+    settings: &ReportSettings,
+    notes: &mut Vec<String>,
+) -> Result<Option<cost::burn::CeForecastInput>, CostPassError> {
+    let day = today.to_string();
+    let cached: Vec<(String, ForecastSnapshot)> = ledger.snapshots(&keys.ce_forecast(), &day, &day).await?;
+    if let Some((_, snap)) = cached.into_iter().next() {
+        if let Some(why) = &snap.unavailable {
+            notes.push(format!("CE forecast unavailable today ({why})"));
+        }
+        return Ok(snap.forecast);
+    }
+    let month_end = MonthPeriod::containing(today).end;
+    let snap = match read::cost_forecast(
+        &clients.cost_explorer,
+        quota,
+        today,
+        month_end,
+        environment,
+        settings.include_untagged,
+    )
+    .await
+    {
+        Ok(f) => ForecastSnapshot {
+            forecast: Some(f),
+            unavailable: None,
+        },
+        Err(e @ ReadError::CapReached { .. }) => {
+            notes.push(format!("CE forecast not requested: {e}"));
+            return Ok(None);
+        }
+        Err(e) => ForecastSnapshot {
+            forecast: None,
+            unavailable: Some(format!("GetCostForecast failed: {e}")),
+        },
+    };
+    if let Some(why) = &snap.unavailable {
+        notes.push(format!("CE forecast unavailable today ({why})"));
+    }
+    ledger
+        .put_snapshot(&keys.ce_forecast(), &day, &snap, SNAPSHOT_KEEP)
+        .await?;
+    Ok(snap.forecast)
+}
+
+/// Claims, then sends. See the module docs for the trade-off.
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    clients: &AwsClients,
+    ledger: &Ledger,
+    keys: &Keys,
+    targets: &Targets,
+    retry: SlackRetry,
+    report: &CostReport,
+    decision: &AlertDecision,
+    alert_pk: &str,
+) -> Result<Delivery, CostPassError> {
+    let mut delivery = Delivery {
+        requested: true,
+        ..Delivery::default()
+    };
+    // Read the secret before claiming anything: a missing secret must not swallow the period's post.
+    let webhook = match notify::webhook_url(&clients.secrets, &targets.slack_webhook_secret).await {
+        Ok(url) => match SlackWebhook::new(url, retry) {
+            Ok(w) => w,
+            Err(e) => {
+                delivery.errors.push(e.to_string());
+                return Ok(delivery);
+            }
+        },
+        Err(e) => {
+            delivery.errors.push(e.to_string());
+            return Ok(delivery);
+        }
+    };
+    let day = report.date.to_string();
+    let headline = report.headline();
+    let day_claimed = ledger.claim(&keys.report(), &day, &headline, CLAIM_KEEP).await?;
+    let marker = state::decision_marker(decision);
+    let alert_claimed = match &marker {
+        Some(m) => ledger.claim(alert_pk, m, &headline, CLAIM_KEEP).await?,
+        None => false,
+    };
+    if !day_claimed && !alert_claimed {
+        delivery.skipped = Some(format!(
+            "the {day} report was already posted and there is no new budget transition"
+        ));
+        return Ok(delivery);
+    }
+    // A lost race on the alert claim means another run sent that transition.
+    let effective = if alert_claimed {
+        *decision
+    } else {
+        AlertDecision::Nothing
+    };
+    let message = render_with_decision(report, &effective);
+    let violations = validate(&message);
+    let mut sent_any = false;
+    if violations.is_empty() {
+        if let Some(sns) = sns_for(report, &effective) {
+            match notify::publish(
+                &clients.sns,
+                &targets.sns_critical_topic_arn,
+                &sns,
+                Severity::Critical.label(),
+                "cost_budget",
+            )
+            .await
+            {
+                Ok(id) => {
+                    delivery.sns_message_id = Some(id);
+                    sent_any = true;
+                }
+                Err(e) => delivery.errors.push(e.to_string()),
+            }
+        }
+        match webhook.post(&message).await {
+            Ok(receipt) => {
+                delivery.slack_posted = true;
+                delivery.slack_attempts = receipt.attempts;
+                sent_any = true;
+            }
+            Err(e) => delivery.errors.push(NotifyError::from(e).to_string()),
+        }
+    } else {
+        delivery
+            .errors
+            .push(format!("the Slack payload breaks Slack's limits: {violations:?}"));
+    }
+    if !sent_any {
+        // Nothing went out: give the period back so the next run retries.
+        if day_claimed {
+            ledger.release(&keys.report(), &day).await?;
+        }
+        if let (true, Some(m)) = (alert_claimed, &marker) {
+            ledger.release(alert_pk, m).await?;
+        }
+    }
+    Ok(delivery)
+}
+
+/// The outcome of the hourly burn check.
+#[derive(Debug, Clone, Serialize)]
+pub struct FastBurnRun {
+    /// The burn rates and the alert.
+    pub burn: FastBurn,
+    /// The Slack message sent (or that would be sent) for the alert.
+    pub slack: Option<SlackMessage>,
+    /// What was sent.
+    pub delivery: Delivery,
+    /// This run's AWS requests (no Cost Explorer, by design).
+    pub calls: ApiCalls,
+}
+
+/// The hourly check: `AWS/Bedrock` token metrics only (5-minute sums over the last 3 days, one
+/// `ListMetrics` + one `GetMetricData` batch), priced and compared with the spec's monthly budget total
+/// in 5 m / 30 m / 1 h / 6 h / 3 d windows ([`cost::fastburn`]). An alert is sent once per day and kind
+/// (claim `fast-burn#<day>/<kind>`): pages go to SNS and Slack, tickets to Slack.
+///
+/// # Errors
+/// [`CostPassError`] when the spec has no budgets, the metrics cannot be read or the ledger fails.
+pub async fn run_fast_burn(
+    spec: &PlatformSpec,
+    clients: &AwsClients,
+    options: &PassOptions,
+) -> Result<FastBurnRun, CostPassError> {
+    let allowance: Decimal = spec.budgets.iter().map(|b| b.limit_usd).sum();
+    if allowance <= Decimal::ZERO {
+        return Err(CostPassError::NoAllowance);
+    }
+    let counter = RequestCounter::new();
+    let clients = counter.attach(clients);
+    let as_of = options.as_of;
+    let series = read::report_series(&clients.cloudwatch, spec, false).await?;
+    let metrics = read::metric_sums(
+        &clients.cloudwatch,
+        &series,
+        as_of - Duration::days(3),
+        as_of,
+        300,
+    )
+    .await?;
+    let burn = fast_burn(prices()?, &metrics, allowance, as_of, &BTreeMap::new());
+    let slack = burn.alert.map(|a| fast_burn_message(spec, &burn, a));
+    let mut delivery = Delivery {
+        requested: options.notify,
+        ..Delivery::default()
+    };
+    match (burn.alert, &slack, options.notify) {
+        (None, _, _) => delivery.skipped = Some("no burn alert".into()),
+        (Some(_), _, false) => delivery.skipped = Some("dry run".into()),
+        (Some(alert), Some(message), true) => {
+            let ledger = Ledger::new(clients.dynamodb.clone(), &options.targets.ledger_table);
+            let keys = Keys::new(spec.managed_prefix());
+            let pk = keys.fast_burn(as_of.date_naive());
+            let sk = alert_kind(alert);
+            let webhook = notify::webhook_url(&clients.secrets, &options.targets.slack_webhook_secret)
+                .await
+                .and_then(|u| SlackWebhook::new(u, options.slack_retry).map_err(NotifyError::from));
+            match webhook {
+                Err(e) => delivery.errors.push(e.to_string()),
+                Ok(webhook) => {
+                    if ledger.claim(&pk, sk, &burn_line(&burn), CLAIM_KEEP).await? {
+                        let mut sent = false;
+                        if alert != FastBurnAlert::Ticket {
+                            let sns = SnsMessage {
+                                subject: subject_safe(&format!(
+                                    "CRITICAL {} {} Bedrock burn {}",
+                                    cost::report::display_platform(&spec.platform.name),
+                                    spec.platform.environment,
+                                    burn_line(&burn)
+                                )),
+                                message: fast_burn_text(spec, &burn, alert),
+                            };
+                            match notify::publish(
+                                &clients.sns,
+                                &options.targets.sns_critical_topic_arn,
+                                &sns,
+                                Severity::Critical.label(),
+                                "cost_fast_burn",
+                            )
+                            .await
+                            {
+                                Ok(id) => {
+                                    delivery.sns_message_id = Some(id);
+                                    sent = true;
+                                }
+                                Err(e) => delivery.errors.push(e.to_string()),
+                            }
+                        }
+                        match webhook.post(message).await {
+                            Ok(r) => {
+                                delivery.slack_posted = true;
+                                delivery.slack_attempts = r.attempts;
+                                sent = true;
+                            }
+                            Err(e) => delivery.errors.push(e.to_string()),
+                        }
+                        if !sent {
+                            ledger.release(&pk, sk).await?;
+                        }
+                    } else {
+                        delivery.skipped = Some(format!("{sk} already sent today"));
+                    }
+                }
+            }
+        }
+        (Some(_), None, true) => {}
+    }
+    Ok(FastBurnRun {
+        burn,
+        slack,
+        delivery,
+        calls: counter.snapshot(),
+    })
+}
+
+fn alert_kind(alert: FastBurnAlert) -> &'static str {
+    match alert {
+        FastBurnAlert::PageFast => "page_fast",
+        FastBurnAlert::PageSlow => "page_slow",
+        FastBurnAlert::Ticket => "ticket",
+    }
+}
+
+fn burn_line(burn: &FastBurn) -> String {
+    burn.windows
+        .iter()
+        .map(|w| format!("{} {}x", w.window.label(), w.burn_rate.round_dp(1)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn fast_burn_text(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert) -> String {
+    let what = match alert {
+        FastBurnAlert::PageFast => "2% of the month's budget in one hour (1h and 5m >= 14.4x)",
+        FastBurnAlert::PageSlow => "5% of the month's budget in six hours (6h and 30m >= 6x)",
+        FastBurnAlert::Ticket => "on pace to overspend (3d and 6h >= 1x)",
+    };
+    let mut lines = vec![format!(
+        "{} {}: Bedrock token spend is burning {what}.",
+        cost::report::display_platform(&spec.platform.name),
+        spec.platform.environment
+    )];
+    for w in &burn.windows {
+        lines.push(format!(
+            "{:>4}: {} spent, burn rate {}x",
+            w.window.label(),
+            cost::format::usd(w.cost),
+            w.burn_rate.round_dp(2)
+        ));
+    }
+    lines.push(format!(
+        "Allowance {}/month; from CloudWatch AWS/Bedrock token counts as of {}.",
+        cost::format::usd(burn.allowance),
+        burn.as_of.format("%Y-%m-%d %H:%M UTC")
+    ));
+    if !burn.unpriced_model_ids.is_empty() {
+        lines.push(format!(
+            "Unpriced model ids: {}",
+            burn.unpriced_model_ids.join(", ")
+        ));
+    }
+    lines.join("\n")
+}
+
+fn fast_burn_message(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert) -> SlackMessage {
+    let (emoji, label) = match alert {
+        FastBurnAlert::PageFast => ("🔥", "PAGE: fast burn"),
+        FastBurnAlert::PageSlow => ("🔥", "PAGE: sustained burn"),
+        FastBurnAlert::Ticket => ("⚠️", "TICKET: slow burn"),
+    };
+    let name = cost::report::display_platform(&spec.platform.name);
+    let header = format!("{emoji} {name} {} — Bedrock {label}", spec.platform.environment);
+    let table = burn
+        .windows
+        .iter()
+        .map(|w| {
+            format!(
+                "{:>4}  {:>10}  {:>6}x",
+                w.window.label(),
+                cost::format::usd(w.cost),
+                w.burn_rate.round_dp(2)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    SlackMessage {
+        text: format!(
+            "{name} {}: Bedrock {label} ({})",
+            spec.platform.environment,
+            burn_line(burn)
+        ),
+        blocks: vec![
+            Block::Header {
+                text: TextObject::plain(header.chars().take(150).collect::<String>()),
+            },
+            Block::Section {
+                text: Some(TextObject::mrkdwn(format!(
+                    "*Burn rate by window* (1.0× spends the allowance exactly by month end)\n```{table}```"
+                ))),
+                fields: Vec::new(),
+            },
+            Block::Context {
+                elements: vec![TextObject::mrkdwn(format!(
+                    "allowance {}/month • CloudWatch AWS/Bedrock tokens, no Cost Explorer • as of {}",
+                    cost::format::usd(burn.allowance),
+                    burn.as_of.format("%Y-%m-%d %H:%M UTC")
+                ))],
+            },
+        ],
+    }
+}
+
+/// Reads what [`run_daily`] stored for one day (for tests and the docs' examples).
+///
+/// # Errors
+/// When the ledger read fails.
+pub async fn stored_day(
+    ledger: &Ledger,
+    spec: &PlatformSpec,
+    day: NaiveDate,
+) -> Result<Option<DaySnapshot>, LedgerError> {
+    let keys = Keys::new(spec.managed_prefix());
+    let d = day.to_string();
+    Ok(ledger
+        .snapshots::<DaySnapshot>(&keys.ce_daily(), &d, &d)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, s)| s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> PlatformSpec {
+        platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn spec_design_model_becomes_the_seed() {
+        let s = report_settings(&spec());
+        assert_eq!(s.seed, SeedCostModel::collectiq());
+        assert_eq!(s.anomaly.min_dollar_delta, Decimal::from(5));
+        assert_eq!(s.drift_threshold_pct, Decimal::from(10));
+    }
+
+    #[test]
+    fn window_reaches_back_for_the_anomaly_baseline() {
+        let s = report_settings(&spec());
+        let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+        // Yesterday (Nov 20) minus 4 weeks = Oct 23; the settled window starts Nov 1.
+        assert_eq!(needed_from(d(11, 21), &s), d(10, 23));
+        // On Dec 2 the settled window is November.
+        assert_eq!(needed_from(d(12, 2), &s), d(11, 1));
+    }
+
+    #[test]
+    fn fast_burn_message_is_within_slack_limits() {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+        let mut s = cost::input::MetricSumSeries::new("AWS/Bedrock", "InputTokenCount")
+            .with_dimension("ModelId", "anthropic.claude-3-5-sonnet-20240620-v1:0");
+        for k in 1..=12 {
+            s = s.with_point(now - Duration::minutes(5 * k), 1e6);
+        }
+        let burn = fast_burn(prices().unwrap(), &[s], Decimal::from(500), now, &BTreeMap::new());
+        let alert = burn.alert.unwrap();
+        assert_eq!(alert, FastBurnAlert::PageFast);
+        let msg = fast_burn_message(&spec(), &burn, alert);
+        assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
+        assert!(msg.text.contains("PAGE: fast burn"), "{}", msg.text);
+        let text = fast_burn_text(&spec(), &burn, alert);
+        assert!(text.contains("1h"), "{text}");
+        assert_eq!(alert_kind(alert), "page_fast");
+    }
+}

@@ -1,0 +1,821 @@
+//! Reading AWS into the [`cost::input`] types with the fewest calls: one `GetCostAndUsage` (all pages),
+//! one `GetCostForecast`, one `DescribeBudgets`, and one `GetMetricData` batch for every token and volume
+//! metric (after one `ListMetrics` per namespace to find the exact dimension sets).
+//!
+//! Every Cost Explorer request first takes a unit of the daily cap from the ledger ([`CeQuota`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use aws_sdk_cloudwatch::types::{Dimension as CwDimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_costexplorer::types::{
+    DateInterval as CeInterval, Dimension as CeDimension, DimensionValues, Expression, Granularity,
+    GroupDefinition as CeGroupDefinition, GroupDefinitionType, MatchOption, Metric as CeMetric, MetricValue,
+    TagValues,
+};
+use aws_smithy_types::DateTime as SmithyTime;
+use chrono::{DateTime, NaiveDate, Utc};
+use cost::burn::CeForecastInput;
+use cost::input::{
+    Amount, Budget, CalculatedSpend, CostAndUsagePage, CostForecast, DateInterval, ENVIRONMENT_TAG,
+    ForecastResult, Group, GroupDefinition, MetricSumSeries, ResultByTime,
+};
+use cost::pricing::{BEDROCK_NAMESPACE, MODEL_ID_DIMENSION, TokenKind};
+use platform_spec::PlatformSpec;
+use rust_decimal::Decimal;
+use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
+
+use crate::aws::describe_sdk_error;
+use crate::ledger::{Counted, Ledger, LedgerError};
+
+/// The Cost Explorer metric the report uses.
+pub const COST_METRIC: &str = "UnblendedCost";
+
+/// The prediction interval asked of `GetCostForecast`, percent.
+pub const FORECAST_INTERVAL_LEVEL: u8 = 80;
+
+/// Most queries one `GetMetricData` request takes.
+pub const MAX_QUERIES_PER_REQUEST: usize = 500;
+
+/// A read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// An AWS call failed.
+    #[error("{api}: {detail}")]
+    Aws {
+        /// `ce:GetCostAndUsage`, ...
+        api: &'static str,
+        /// The service's code and message, or the transport problem.
+        detail: String,
+    },
+    /// The Cost Explorer daily request cap is used up.
+    #[error("Cost Explorer daily cap reached ({used} of {cap} requests today)")]
+    CapReached {
+        /// Requests counted today.
+        used: u64,
+        /// The cap.
+        cap: u32,
+    },
+    /// The ledger could not count the request.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// An answer could not be understood.
+    #[error("{api}: unexpected answer: {detail}")]
+    Unexpected {
+        /// The call.
+        api: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// The Cost Explorer daily request cap, counted in the ledger (`{prefix}#ce-requests`, one item per UTC
+/// day). [`CeQuota::take`] is called before every request, so two concurrent runs cannot exceed it.
+#[derive(Debug, Clone)]
+pub struct CeQuota<'a> {
+    /// The ledger.
+    pub ledger: &'a Ledger,
+    /// Partition key of the counter.
+    pub pk: String,
+    /// Sort key: the UTC day the requests are billed on.
+    pub day: String,
+    /// Most requests per day.
+    pub cap: u32,
+}
+
+impl CeQuota<'_> {
+    /// Takes one request from today's allowance.
+    ///
+    /// # Errors
+    /// [`ReadError::CapReached`] when the cap is used up, [`ReadError::Ledger`] when counting fails.
+    pub async fn take(&self) -> Result<u64, ReadError> {
+        match self
+            .ledger
+            .increment(
+                &self.pk,
+                &self.day,
+                1,
+                Some(u64::from(self.cap)),
+                std::time::Duration::from_secs(3 * 86_400),
+            )
+            .await?
+        {
+            Counted::Ok(n) => Ok(n),
+            Counted::CapReached(used) => Err(ReadError::CapReached { used, cap: self.cap }),
+        }
+    }
+
+    /// Requests counted today.
+    ///
+    /// # Errors
+    /// When the ledger read fails.
+    pub async fn used(&self) -> Result<u64, ReadError> {
+        Ok(self.ledger.counter(&self.pk, &self.day).await?)
+    }
+}
+
+fn aws_err<E, R>(
+    api: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ReadError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| ReadError::Aws {
+        api,
+        detail: describe_sdk_error(&e),
+    }
+}
+
+fn ce_interval(start: NaiveDate, end: NaiveDate) -> Result<CeInterval, ReadError> {
+    CeInterval::builder()
+        .start(start.to_string())
+        .end(end.to_string())
+        .build()
+        .map_err(|e| ReadError::Unexpected {
+            api: "ce",
+            detail: e.to_string(),
+        })
+}
+
+/// Credits and refunds are not spend: excluded so a refund does not read as a drop in usage.
+fn no_credits() -> Result<Expression, ReadError> {
+    let values = DimensionValues::builder()
+        .key(CeDimension::RecordType)
+        .values("Credit")
+        .values("Refund")
+        .build();
+    Ok(Expression::builder()
+        .not(Expression::builder().dimensions(values).build())
+        .build())
+}
+
+/// `GetCostAndUsage` DAILY over `[start, end)`, grouped by `SERVICE` and the `Environment` tag (every
+/// environment: hygiene needs the untagged share), all pages; one quota unit per page.
+///
+/// # Errors
+/// [`ReadError`] when the cap is reached, a page fails, or an amount does not parse.
+pub async fn cost_and_usage(
+    ce: &aws_sdk_costexplorer::Client,
+    quota: &CeQuota<'_>,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<CostAndUsagePage>, ReadError> {
+    let api = "ce:GetCostAndUsage";
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        quota.take().await?;
+        let out = ce
+            .get_cost_and_usage()
+            .time_period(ce_interval(start, end)?)
+            .granularity(Granularity::Daily)
+            .metrics(COST_METRIC)
+            .group_by(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Dimension)
+                    .key("SERVICE")
+                    .build(),
+            )
+            .group_by(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Tag)
+                    .key(ENVIRONMENT_TAG)
+                    .build(),
+            )
+            .filter(no_credits()?)
+            .set_next_page_token(token.clone())
+            .send()
+            .await
+            .map_err(aws_err(api))?;
+        let page = page_from_sdk(&out)?;
+        let next = page.next_page_token.clone();
+        pages.push(page);
+        match next {
+            Some(t) if Some(&t) != token.as_ref() => token = Some(t),
+            Some(_) => {
+                return Err(ReadError::Unexpected {
+                    api,
+                    detail: "the same NextPageToken twice".into(),
+                });
+            }
+            None => return Ok(pages),
+        }
+    }
+}
+
+fn parse_decimal(api: &'static str, what: &str, s: &str) -> Result<Decimal, ReadError> {
+    // `from_str` rounds beyond 28 significant digits, which CE's long strings need.
+    Decimal::from_str(s.trim()).map_err(|e| ReadError::Unexpected {
+        api,
+        detail: format!("{what} {s:?} is not a decimal: {e}"),
+    })
+}
+
+fn amount_of(api: &'static str, m: &MetricValue) -> Result<Amount, ReadError> {
+    Ok(Amount {
+        amount: match m.amount() {
+            Some(a) => parse_decimal(api, "amount", a)?,
+            None => Decimal::ZERO,
+        },
+        unit: m.unit().unwrap_or_default().to_owned(),
+    })
+}
+
+fn date_of(api: &'static str, s: &str) -> Result<NaiveDate, ReadError> {
+    // DAILY periods are dates; tolerate a timestamp form.
+    let day = s.get(..10).unwrap_or(s);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|e| ReadError::Unexpected {
+        api,
+        detail: format!("date {s:?}: {e}"),
+    })
+}
+
+fn interval_of(api: &'static str, i: Option<&CeInterval>) -> Result<DateInterval, ReadError> {
+    let i = i.ok_or_else(|| ReadError::Unexpected {
+        api,
+        detail: "a period without TimePeriod".into(),
+    })?;
+    Ok(DateInterval {
+        start: date_of(api, i.start())?,
+        end: date_of(api, i.end())?,
+    })
+}
+
+fn metrics_of(
+    api: &'static str,
+    m: Option<&std::collections::HashMap<String, MetricValue>>,
+) -> Result<BTreeMap<String, Amount>, ReadError> {
+    m.into_iter()
+        .flatten()
+        .map(|(k, v)| Ok((k.clone(), amount_of(api, v)?)))
+        .collect()
+}
+
+/// Maps one SDK `GetCostAndUsage` answer 1:1 to [`CostAndUsagePage`].
+///
+/// # Errors
+/// [`ReadError::Unexpected`] when a date or amount does not parse.
+pub fn page_from_sdk(
+    out: &aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput,
+) -> Result<CostAndUsagePage, ReadError> {
+    let api = "ce:GetCostAndUsage";
+    let group_definitions = out
+        .group_definitions()
+        .iter()
+        .map(|g| GroupDefinition {
+            kind: g.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            key: g.key().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    let results_by_time = out
+        .results_by_time()
+        .iter()
+        .map(|r| {
+            Ok(ResultByTime {
+                time_period: interval_of(api, r.time_period())?,
+                total: metrics_of(api, r.total())?,
+                groups: r
+                    .groups()
+                    .iter()
+                    .map(|g| {
+                        Ok(Group {
+                            keys: g.keys().to_vec(),
+                            metrics: metrics_of(api, g.metrics())?,
+                        })
+                    })
+                    .collect::<Result<_, ReadError>>()?,
+                estimated: r.estimated(),
+            })
+        })
+        .collect::<Result<_, ReadError>>()?;
+    Ok(CostAndUsagePage {
+        group_definitions,
+        results_by_time,
+        next_page_token: out.next_page_token().map(str::to_owned),
+    })
+}
+
+/// `GetCostForecast` of `UNBLENDED_COST` from `today` to the end of the month (`month_end` exclusive), for
+/// the environment's tag (plus untagged spend when `include_untagged`), with an 80 % interval.
+///
+/// # Errors
+/// [`ReadError`] when the cap is reached or the call fails (CE refuses early in the month and on new
+/// accounts: the caller falls back and says so).
+pub async fn cost_forecast(
+    ce: &aws_sdk_costexplorer::Client,
+    quota: &CeQuota<'_>,
+    today: NaiveDate,
+    month_end: NaiveDate,
+    environment: &str,
+    include_untagged: bool,
+) -> Result<CeForecastInput, ReadError> {
+    let api = "ce:GetCostForecast";
+    let env = Expression::builder()
+        .tags(
+            TagValues::builder()
+                .key(ENVIRONMENT_TAG)
+                .values(environment)
+                .match_options(MatchOption::Equals)
+                .build(),
+        )
+        .build();
+    let filter = if include_untagged {
+        let untagged = Expression::builder()
+            .tags(
+                TagValues::builder()
+                    .key(ENVIRONMENT_TAG)
+                    .match_options(MatchOption::Absent)
+                    .build(),
+            )
+            .build();
+        Expression::builder().or(env).or(untagged).build()
+    } else {
+        env
+    };
+    quota.take().await?;
+    let out = ce
+        .get_cost_forecast()
+        .time_period(ce_interval(today, month_end)?)
+        .metric(CeMetric::UnblendedCost)
+        .granularity(Granularity::Monthly)
+        .prediction_interval_level(i32::from(FORECAST_INTERVAL_LEVEL))
+        .filter(filter)
+        .send()
+        .await
+        .map_err(aws_err(api))?;
+    Ok(CeForecastInput {
+        forecast: forecast_from_sdk(&out)?,
+        prediction_interval_level: Some(FORECAST_INTERVAL_LEVEL),
+    })
+}
+
+/// Maps an SDK `GetCostForecast` answer to [`CostForecast`].
+///
+/// # Errors
+/// [`ReadError::Unexpected`] when a value does not parse or a period has no mean.
+pub fn forecast_from_sdk(
+    out: &aws_sdk_costexplorer::operation::get_cost_forecast::GetCostForecastOutput,
+) -> Result<CostForecast, ReadError> {
+    let api = "ce:GetCostForecast";
+    let opt = |s: Option<&str>, what: &str| s.map(|s| parse_decimal(api, what, s)).transpose();
+    Ok(CostForecast {
+        total: out.total().map(|m| amount_of(api, m)).transpose()?,
+        forecast_results_by_time: out
+            .forecast_results_by_time()
+            .iter()
+            .map(|r| {
+                Ok(ForecastResult {
+                    time_period: interval_of(api, r.time_period())?,
+                    mean_value: opt(r.mean_value(), "MeanValue")?.ok_or_else(|| ReadError::Unexpected {
+                        api,
+                        detail: "a forecast period without MeanValue".into(),
+                    })?,
+                    prediction_interval_lower_bound: opt(
+                        r.prediction_interval_lower_bound(),
+                        "PredictionIntervalLowerBound",
+                    )?,
+                    prediction_interval_upper_bound: opt(
+                        r.prediction_interval_upper_bound(),
+                        "PredictionIntervalUpperBound",
+                    )?,
+                })
+            })
+            .collect::<Result<_, ReadError>>()?,
+    })
+}
+
+/// The spec's budgets as `DescribeBudgets` reports them (all pages), and the names the account lacks.
+///
+/// # Errors
+/// [`ReadError`] when the spec has no account id or the call fails.
+pub async fn budgets(
+    client: &aws_sdk_budgets::Client,
+    spec: &PlatformSpec,
+) -> Result<(Vec<Budget>, Vec<String>), ReadError> {
+    let api = "budgets:DescribeBudgets";
+    let account = spec
+        .platform
+        .account_id
+        .as_deref()
+        .ok_or_else(|| ReadError::Unexpected {
+            api,
+            detail: "platform.account_id is not set in the spec".into(),
+        })?;
+    let wanted: BTreeSet<&str> = spec.budgets.iter().map(|b| b.name.as_str()).collect();
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .describe_budgets()
+            .account_id(account)
+            .max_results(100)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(aws_err(api))?;
+        for b in out.budgets() {
+            if wanted.contains(b.budget_name()) {
+                found.push(budget_from_sdk(b)?);
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    let missing = wanted
+        .iter()
+        .filter(|w| !found.iter().any(|b: &Budget| b.budget_name == **w))
+        .map(|w| (*w).to_owned())
+        .collect();
+    Ok((found, missing))
+}
+
+/// Maps one SDK budget to [`Budget`].
+///
+/// # Errors
+/// [`ReadError::Unexpected`] when an amount does not parse.
+pub fn budget_from_sdk(b: &aws_sdk_budgets::types::Budget) -> Result<Budget, ReadError> {
+    let api = "budgets:DescribeBudgets";
+    let spend = |s: &aws_sdk_budgets::types::Spend| -> Result<Amount, ReadError> {
+        Ok(Amount {
+            amount: parse_decimal(api, "amount", s.amount())?,
+            unit: s.unit().to_owned(),
+        })
+    };
+    let calculated_spend = match b.calculated_spend() {
+        Some(c) => match c.actual_spend() {
+            Some(actual) => Some(CalculatedSpend {
+                actual_spend: spend(actual)?,
+                forecasted_spend: c.forecasted_spend().map(spend).transpose()?,
+            }),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(Budget {
+        budget_name: b.budget_name().to_owned(),
+        budget_type: Some(b.budget_type().as_str().to_owned()),
+        time_unit: Some(b.time_unit().as_str().to_owned()),
+        budget_limit: b.budget_limit().map(spend).transpose()?,
+        calculated_spend,
+    })
+}
+
+/// One series to ask `GetMetricData` for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SeriesKey {
+    /// Namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric_name: String,
+    /// Dimensions, sorted by name.
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// The series the report needs, found with one `ListMetrics` per namespace (all pages):
+/// - `AWS/Bedrock` token counts (`InputTokenCount`, ...) per `ModelId` — plus the spec's model ids, since
+///   `ListMetrics` only lists metrics with data in the last two weeks;
+/// - CollectIQ's `Bedrock*Tokens` per agent and model, and `CardsValued`, in the dimension sets the
+///   shared catalogue declares (so an extra roll-up can never be counted twice).
+///
+/// # Errors
+/// [`ReadError`] when `ListMetrics` fails.
+pub async fn report_series(
+    cw: &aws_sdk_cloudwatch::Client,
+    spec: &PlatformSpec,
+    include_app_metrics: bool,
+) -> Result<Vec<SeriesKey>, ReadError> {
+    let mut out: BTreeSet<SeriesKey> = BTreeSet::new();
+    let bedrock_metrics: Vec<&str> = TokenKind::ALL.iter().map(|k| k.bedrock_metric()).collect();
+    for m in list_metrics(cw, BEDROCK_NAMESPACE).await? {
+        if bedrock_metrics.contains(&m.metric_name.as_str())
+            && m.dimensions.len() == 1
+            && m.dimensions[0].0 == MODEL_ID_DIMENSION
+        {
+            out.insert(m);
+        }
+    }
+    for model in &spec.bedrock_models {
+        for metric in &bedrock_metrics {
+            out.insert(SeriesKey {
+                namespace: BEDROCK_NAMESPACE.to_owned(),
+                metric_name: (*metric).to_owned(),
+                dimensions: vec![(MODEL_ID_DIMENSION.to_owned(), model.id.clone())],
+            });
+        }
+    }
+    if include_app_metrics {
+        for m in list_metrics(cw, NAMESPACE).await? {
+            let Some(name) = MetricName::from_name(&m.metric_name) else {
+                continue;
+            };
+            let is_tokens = TokenKind::ALL.iter().any(|k| k.app_metric() == name);
+            if name != MetricName::CardsValued && !is_tokens {
+                continue;
+            }
+            let keys: Option<Vec<DimensionKey>> =
+                m.dimensions.iter().map(|(k, _)| dimension_key(k)).collect();
+            let Some(keys) = keys else { continue };
+            if !name.spec().is_emitted_with(&keys) {
+                continue;
+            }
+            if is_tokens && !(keys.contains(&DimensionKey::Agent) && keys.contains(&DimensionKey::Model)) {
+                continue;
+            }
+            out.insert(m);
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+fn dimension_key(name: &str) -> Option<DimensionKey> {
+    [
+        DimensionKey::Service,
+        DimensionKey::Agent,
+        DimensionKey::Model,
+        DimensionKey::Operation,
+        DimensionKey::FunctionName,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == name)
+}
+
+/// `ListMetrics` for one namespace, all pages.
+///
+/// # Errors
+/// [`ReadError::Aws`] when a call fails.
+pub async fn list_metrics(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+) -> Result<Vec<SeriesKey>, ReadError> {
+    let api = "cloudwatch:ListMetrics";
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = cw
+            .list_metrics()
+            .namespace(namespace)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(aws_err(api))?;
+        for m in page.metrics() {
+            let mut dimensions: Vec<(String, String)> = m
+                .dimensions()
+                .iter()
+                .map(|d| {
+                    (
+                        d.name().unwrap_or_default().to_owned(),
+                        d.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            dimensions.sort();
+            out.push(SeriesKey {
+                namespace: m.namespace().unwrap_or(namespace).to_owned(),
+                metric_name: m.metric_name().unwrap_or_default().to_owned(),
+                dimensions,
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// `GetMetricData` `Sum` of every series over `[start, end)` at `period_s` seconds, in as few requests as
+/// possible (500 queries per request, all pages).
+///
+/// # Errors
+/// [`ReadError::Aws`] when a call fails.
+pub async fn metric_sums(
+    cw: &aws_sdk_cloudwatch::Client,
+    series: &[SeriesKey],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    period_s: i32,
+) -> Result<Vec<MetricSumSeries>, ReadError> {
+    let api = "cloudwatch:GetMetricData";
+    let mut out: Vec<MetricSumSeries> = series
+        .iter()
+        .map(|s| MetricSumSeries {
+            namespace: s.namespace.clone(),
+            metric_name: s.metric_name.clone(),
+            dimensions: s
+                .dimensions
+                .iter()
+                .map(|(name, value)| cost::input::Dimension {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            points: Vec::new(),
+        })
+        .collect();
+    for (chunk_no, chunk) in series.chunks(MAX_QUERIES_PER_REQUEST).enumerate() {
+        let base = chunk_no * MAX_QUERIES_PER_REQUEST;
+        let queries: Vec<MetricDataQuery> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let metric = Metric::builder()
+                    .namespace(&s.namespace)
+                    .metric_name(&s.metric_name)
+                    .set_dimensions(Some(
+                        s.dimensions
+                            .iter()
+                            .map(|(n, v)| CwDimension::builder().name(n).value(v).build())
+                            .collect(),
+                    ))
+                    .build();
+                MetricDataQuery::builder()
+                    .id(format!("m{}", base + i))
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(metric)
+                            .period(period_s)
+                            .stat("Sum")
+                            .build(),
+                    )
+                    .return_data(true)
+                    .build()
+            })
+            .collect();
+        let mut token: Option<String> = None;
+        loop {
+            let page = cw
+                .get_metric_data()
+                .set_metric_data_queries(Some(queries.clone()))
+                .start_time(SmithyTime::from_secs(start.timestamp()))
+                .end_time(SmithyTime::from_secs(end.timestamp()))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(aws_err(api))?;
+            for r in page.metric_data_results() {
+                let Some(idx) = r
+                    .id()
+                    .and_then(|id| id.strip_prefix('m'))
+                    .and_then(|n| n.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                let Some(target) = out.get_mut(idx) else { continue };
+                for (t, v) in r.timestamps().iter().zip(r.values()) {
+                    if let Some(ts) = DateTime::<Utc>::from_timestamp(t.secs(), 0) {
+                        target.points.push(cost::input::SumPoint {
+                            timestamp: ts,
+                            sum: *v,
+                        });
+                    }
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+    }
+    for s in &mut out {
+        s.points.sort_by_key(|p| p.timestamp);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput;
+    use aws_sdk_costexplorer::operation::get_cost_forecast::GetCostForecastOutput;
+    use aws_sdk_costexplorer::types::{
+        ForecastResult as SdkForecast, Group as SdkGroup, ResultByTime as SdkResult,
+    };
+
+    fn money(a: &str) -> MetricValue {
+        MetricValue::builder().amount(a).unit("USD").build()
+    }
+
+    #[test]
+    fn cost_page_maps_one_to_one_with_long_amounts() {
+        let out = GetCostAndUsageOutput::builder()
+            .group_definitions(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Dimension)
+                    .key("SERVICE")
+                    .build(),
+            )
+            .group_definitions(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Tag)
+                    .key("Environment")
+                    .build(),
+            )
+            .results_by_time(
+                SdkResult::builder()
+                    .time_period(ce_interval(d(1), d(2)).unwrap())
+                    .estimated(true)
+                    .groups(
+                        SdkGroup::builder()
+                            .keys("Claude 3.5 Sonnet (Amazon Bedrock Edition)")
+                            .keys("Environment$prod")
+                            .metrics(
+                                COST_METRIC,
+                                money("2641.54800000000022919266484677791595458984375"),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .next_page_token("p2")
+            .build();
+        let page = page_from_sdk(&out).unwrap();
+        assert_eq!(page.group_definitions[1].kind, "TAG");
+        assert_eq!(page.next_page_token.as_deref(), Some("p2"));
+        let r = &page.results_by_time[0];
+        assert!(r.estimated);
+        assert_eq!(r.time_period.start, d(1));
+        assert_eq!(r.groups[0].keys[1], "Environment$prod");
+        assert_eq!(
+            r.groups[0].metrics[COST_METRIC].amount.round_dp(3),
+            Decimal::new(2_641_548, 3)
+        );
+        // And the cost crate reads it as rows.
+        let table = cost::input::DailyCostTable::from_pages(&[page], COST_METRIC).unwrap();
+        assert_eq!(table.rows[0].environment.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn bad_amounts_are_errors_not_zero() {
+        let out = GetCostAndUsageOutput::builder()
+            .results_by_time(
+                SdkResult::builder()
+                    .time_period(ce_interval(d(1), d(2)).unwrap())
+                    .groups(
+                        SdkGroup::builder()
+                            .keys("AWS Lambda")
+                            .metrics(COST_METRIC, money("12,5"))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let err = page_from_sdk(&out).unwrap_err();
+        assert!(err.to_string().contains("\"12,5\""), "{err}");
+    }
+
+    #[test]
+    fn forecast_maps_with_interval() {
+        let out = GetCostForecastOutput::builder()
+            .total(money("120.5"))
+            .forecast_results_by_time(
+                SdkForecast::builder()
+                    .time_period(ce_interval(d(18), d(30)).unwrap())
+                    .mean_value("120.5")
+                    .prediction_interval_lower_bound("100")
+                    .prediction_interval_upper_bound("140.25")
+                    .build(),
+            )
+            .build();
+        let f = forecast_from_sdk(&out).unwrap();
+        assert_eq!(f.total.unwrap().amount, Decimal::new(1205, 1));
+        let r = &f.forecast_results_by_time[0];
+        assert_eq!(r.mean_value, Decimal::new(1205, 1));
+        assert_eq!(r.prediction_interval_upper_bound, Some(Decimal::new(14025, 2)));
+        let missing = GetCostForecastOutput::builder()
+            .forecast_results_by_time(
+                SdkForecast::builder()
+                    .time_period(ce_interval(d(18), d(30)).unwrap())
+                    .build(),
+            )
+            .build();
+        assert!(forecast_from_sdk(&missing).is_err());
+    }
+
+    #[test]
+    fn budget_maps_limit_and_optional_forecast() {
+        use aws_sdk_budgets::types::{Budget as B, BudgetType, CalculatedSpend as C, Spend, TimeUnit};
+        let spend = |a: &str| Spend::builder().amount(a).unit("USD").build().unwrap();
+        let b = B::builder()
+            .budget_name("collectiq-prod-monthly")
+            .budget_type(BudgetType::Cost)
+            .time_unit(TimeUnit::Monthly)
+            .budget_limit(spend("500"))
+            .calculated_spend(C::builder().actual_spend(spend("604.456")).build())
+            .build()
+            .unwrap();
+        let got = budget_from_sdk(&b).unwrap();
+        assert_eq!(got.budget_limit.unwrap().amount, Decimal::from(500));
+        let c = got.calculated_spend.unwrap();
+        assert_eq!(c.actual_spend.amount, Decimal::new(604_456, 3));
+        assert!(c.forecasted_spend.is_none());
+        assert_eq!(got.time_unit.as_deref(), Some("MONTHLY"));
+    }
+
+    fn d(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 6, n).unwrap()
+    }
+}

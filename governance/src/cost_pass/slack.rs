@@ -1,0 +1,375 @@
+//! The Slack incoming-webhook client.
+//!
+//! - The URL is a secret (anyone holding it can post to the channel): it lives in Secrets Manager, is held
+//!   in [`WebhookUrl`] whose `Debug` is redacted, and never appears in an error, a log line or the output
+//!   (`reqwest` errors are stripped of their URL).
+//! - `429` → sleep for `Retry-After` seconds and retry, at most [`SlackRetry::max_attempts`] attempts and
+//!   never longer than [`SlackRetry::max_wait`] per wait (posting on through 429s risks the app being
+//!   disabled); `5xx` and transport failures are retried the same way with a 1 s, 2 s backoff.
+//! - Other `4xx` are never retried: `invalid_payload` and `channel_is_archived` get a clear error saying
+//!   what to do.
+//!
+//! Success is `200` with body `ok` (api.slack.com/messaging/webhooks, "Handling errors").
+
+use std::time::Duration;
+
+use cost::slack::SlackMessage;
+use reqwest::StatusCode;
+
+/// A Slack incoming-webhook URL. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookUrl(reqwest::Url);
+
+impl std::fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookUrl(<redacted>)")
+    }
+}
+
+impl WebhookUrl {
+    /// Reads the secret's value: the URL itself, or a JSON object with `url` or `webhook_url`. Only
+    /// `https` URLs are accepted, and `http` to a loopback host (the local sink).
+    ///
+    /// # Errors
+    /// [`SlackError::BadSecret`] (without echoing the value).
+    ///
+    /// ```
+    /// use governance::cost_pass::slack::WebhookUrl;
+    /// let url = WebhookUrl::from_secret(r#"{"url":"https://hooks.slack.com/services/T/B/x"}"#).unwrap();
+    /// assert_eq!(format!("{url:?}"), "WebhookUrl(<redacted>)");
+    /// assert!(WebhookUrl::from_secret("http://hooks.slack.com/services/T/B/x").is_err());
+    /// ```
+    pub fn from_secret(value: &str) -> Result<Self, SlackError> {
+        let value = value.trim();
+        let text = if value.starts_with('{') {
+            let doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(value)
+                .map_err(|_| SlackError::BadSecret("a JSON object that does not parse".into()))?;
+            doc.get("url")
+                .or_else(|| doc.get("webhook_url"))
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| SlackError::BadSecret("a JSON object without \"url\"".into()))?
+                .to_owned()
+        } else {
+            value.to_owned()
+        };
+        let url = reqwest::Url::parse(&text).map_err(|_| SlackError::BadSecret("not a URL".into()))?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        match url.scheme() {
+            "https" => Ok(Self(url)),
+            "http" if loopback => Ok(Self(url)),
+            other => Err(SlackError::BadSecret(format!(
+                "scheme {other}: only https is accepted"
+            ))),
+        }
+    }
+}
+
+/// Retry bounds for posting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlackRetry {
+    /// Attempts in all (the first post included).
+    pub max_attempts: u32,
+    /// Longest single wait; a `Retry-After` above it fails the post instead of stalling the run.
+    pub max_wait: Duration,
+}
+
+impl Default for SlackRetry {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a post failed. Never contains the webhook URL.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    /// The secret does not hold a usable webhook URL.
+    #[error("the Slack webhook secret holds {0}")]
+    BadSecret(String),
+    /// Slack rejected the JSON.
+    #[error(
+        "Slack rejected the message as invalid_payload (HTTP {status}): the Block Kit JSON is malformed or over a limit; \
+         the payload is saved under out/ for inspection"
+    )]
+    InvalidPayload {
+        /// HTTP status.
+        status: u16,
+    },
+    /// The webhook's channel is archived.
+    #[error(
+        "the Slack webhook's channel is archived (channel_is_archived): create a webhook in an active channel and \
+         store its URL in the secret"
+    )]
+    ChannelArchived,
+    /// Another 4xx (`no_service`, `invalid_token`, `action_prohibited`, ...): not retried.
+    #[error("Slack refused the post: HTTP {status} {code}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// Slack's plain-text error code.
+        code: String,
+    },
+    /// Still rate limited after the allowed attempts, or asked to wait longer than allowed.
+    #[error("Slack kept answering 429 (Retry-After {retry_after_s:?} s) after {attempts} attempt(s)")]
+    RateLimited {
+        /// Attempts made.
+        attempts: u32,
+        /// The last `Retry-After`.
+        retry_after_s: Option<u64>,
+    },
+    /// Server errors or transport failures on every attempt.
+    #[error("Slack post failed after {attempts} attempt(s): {detail}")]
+    Unavailable {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        detail: String,
+    },
+}
+
+/// A successful post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PostReceipt {
+    /// Attempts it took.
+    pub attempts: u32,
+    /// Time spent waiting on `Retry-After` / backoff.
+    pub waited_ms: u64,
+}
+
+/// A webhook to post to.
+#[derive(Debug, Clone)]
+pub struct SlackWebhook {
+    url: WebhookUrl,
+    http: reqwest::Client,
+    retry: SlackRetry,
+}
+
+impl SlackWebhook {
+    /// A webhook client with a 10 s request timeout.
+    ///
+    /// # Errors
+    /// [`SlackError::Unavailable`] when the HTTP client cannot be built.
+    pub fn new(url: WebhookUrl, retry: SlackRetry) -> Result<Self, SlackError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SlackError::Unavailable {
+                attempts: 0,
+                detail: e.without_url().to_string(),
+            })?;
+        Ok(Self { url, http, retry })
+    }
+
+    /// Posts `message` (JSON body), honouring `Retry-After`.
+    ///
+    /// # Errors
+    /// [`SlackError`] as described in the module docs.
+    pub async fn post(&self, message: &SlackMessage) -> Result<PostReceipt, SlackError> {
+        let body = serde_json::to_vec(message).map_err(|e| SlackError::Unavailable {
+            attempts: 0,
+            detail: format!("cannot serialize the message: {e}"),
+        })?;
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.retry.max_attempts.max(1);
+            let sent = self
+                .http
+                .post(self.url.0.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            let wait = match sent {
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let text = response.text().await.unwrap_or_default();
+                    let code = text.trim().chars().take(100).collect::<String>();
+                    if status.is_success() {
+                        return Ok(PostReceipt {
+                            attempts: attempt,
+                            waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                        });
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let wait = Duration::from_secs(retry_after.unwrap_or(1));
+                        if last || wait > self.retry.max_wait {
+                            return Err(SlackError::RateLimited {
+                                attempts: attempt,
+                                retry_after_s: retry_after,
+                            });
+                        }
+                        wait
+                    } else if status.is_client_error() {
+                        return Err(match code.as_str() {
+                            "invalid_payload" => SlackError::InvalidPayload {
+                                status: status.as_u16(),
+                            },
+                            "channel_is_archived" => SlackError::ChannelArchived,
+                            _ => SlackError::Rejected {
+                                status: status.as_u16(),
+                                code,
+                            },
+                        });
+                    } else if last {
+                        return Err(SlackError::Unavailable {
+                            attempts: attempt,
+                            detail: format!("HTTP {} {code}", status.as_u16()),
+                        });
+                    } else {
+                        Duration::from_secs(u64::from(attempt))
+                    }
+                }
+                Err(e) => {
+                    if last {
+                        return Err(SlackError::Unavailable {
+                            attempts: attempt,
+                            detail: e.without_url().to_string(),
+                        });
+                    }
+                    Duration::from_secs(u64::from(attempt))
+                }
+            };
+            tokio::time::sleep(wait).await;
+            waited += wait;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::webhook_sink::{SinkResponse, WebhookSink};
+    use cost::slack::{Block, TextObject};
+
+    fn message() -> SlackMessage {
+        SlackMessage {
+            text: "CollectIQ prod: test".into(),
+            blocks: vec![Block::Section {
+                text: Some(TextObject::mrkdwn("*hello*")),
+                fields: vec![],
+            }],
+        }
+    }
+
+    async fn hook(sink: &WebhookSink, retry: SlackRetry) -> SlackWebhook {
+        SlackWebhook::new(WebhookUrl::from_secret(sink.url()).unwrap(), retry).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_429_is_retried_after_retry_after() {
+        let sink = WebhookSink::start(vec![SinkResponse::rate_limited(1)])
+            .await
+            .unwrap();
+        let receipt = hook(&sink, SlackRetry::default())
+            .await
+            .post(&message())
+            .await
+            .unwrap();
+        assert_eq!(receipt.attempts, 2);
+        assert!(receipt.waited_ms >= 1000);
+        let got = sink.received();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].body, got[1].body);
+        let parsed: SlackMessage = serde_json::from_str(&got[1].body).unwrap();
+        assert_eq!(parsed, message());
+        assert_eq!(got[1].content_type.as_deref(), Some("application/json"));
+    }
+
+    #[tokio::test]
+    async fn invalid_payload_and_archived_channel_are_not_retried() {
+        let sink = WebhookSink::start(vec![
+            SinkResponse::error(400, "invalid_payload"),
+            SinkResponse::error(410, "channel_is_archived"),
+            SinkResponse::error(403, "action_prohibited"),
+        ])
+        .await
+        .unwrap();
+        let h = hook(&sink, SlackRetry::default()).await;
+        let e = h.post(&message()).await.unwrap_err();
+        assert!(matches!(e, SlackError::InvalidPayload { status: 400 }), "{e}");
+        let e = h.post(&message()).await.unwrap_err();
+        assert!(matches!(e, SlackError::ChannelArchived), "{e}");
+        let e = h.post(&message()).await.unwrap_err();
+        assert!(matches!(&e, SlackError::Rejected { status: 403, code } if code == "action_prohibited"));
+        assert_eq!(sink.received().len(), 3, "one attempt each");
+        assert!(!e.to_string().contains("127.0.0.1"));
+    }
+
+    #[tokio::test]
+    async fn rate_limit_gives_up_when_told_to_wait_too_long_or_too_often() {
+        let sink = WebhookSink::start(vec![SinkResponse::rate_limited(120)])
+            .await
+            .unwrap();
+        let e = hook(&sink, SlackRetry::default())
+            .await
+            .post(&message())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SlackError::RateLimited {
+                    attempts: 1,
+                    retry_after_s: Some(120)
+                }
+            ),
+            "{e}"
+        );
+        let sink = WebhookSink::start(vec![SinkResponse::rate_limited(0), SinkResponse::rate_limited(0)])
+            .await
+            .unwrap();
+        let retry = SlackRetry {
+            max_attempts: 2,
+            max_wait: Duration::from_secs(5),
+        };
+        let e = hook(&sink, retry).await.post(&message()).await.unwrap_err();
+        assert!(matches!(e, SlackError::RateLimited { attempts: 2, .. }), "{e}");
+        assert_eq!(sink.received().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn transport_errors_never_show_the_url() {
+        // A closed port: connection refused on every attempt.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let url =
+            WebhookUrl::from_secret(&format!("http://127.0.0.1:{port}/services/T/B/secret-part")).unwrap();
+        let retry = SlackRetry {
+            max_attempts: 1,
+            max_wait: Duration::from_secs(1),
+        };
+        let e = SlackWebhook::new(url, retry)
+            .unwrap()
+            .post(&message())
+            .await
+            .unwrap_err();
+        let text = format!("{e} {e:?}");
+        assert!(matches!(e, SlackError::Unavailable { attempts: 1, .. }), "{text}");
+        assert!(!text.contains("secret-part"), "{text}");
+    }
+
+    #[test]
+    fn secrets_are_parsed_without_echoing_them() {
+        assert!(WebhookUrl::from_secret("  https://hooks.slack.com/services/T/B/x \n").is_ok());
+        assert!(WebhookUrl::from_secret(r#"{"webhook_url":"https://hooks.slack.com/x"}"#).is_ok());
+        for bad in [
+            "hooks.slack.com/x-secret",
+            r#"{"uri":"x-secret"}"#,
+            "ftp://x-secret/",
+        ] {
+            let e = WebhookUrl::from_secret(bad).unwrap_err();
+            assert!(!e.to_string().contains("x-secret"), "{e}");
+        }
+    }
+}

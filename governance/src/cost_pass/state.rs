@@ -1,0 +1,299 @@
+//! What the cost pass keeps in the governance ledger, and under which keys (`{platform}-{env}` prefix):
+//!
+//! | pk | sk | what |
+//! |---|---|---|
+//! | `{prefix}#ce-daily` | `YYYY-MM-DD` | one day of Cost Explorer rows (snapshot): settled days are never re-queried |
+//! | `{prefix}#ce-forecast` | `YYYY-MM-DD` | today's `GetCostForecast` answer (or why there is none) |
+//! | `{prefix}#ce-requests` | `YYYY-MM-DD` | Cost Explorer requests that day (counter with the daily cap) |
+//! | `{prefix}#cost-report` | `YYYY-MM-DD` | fire-once claim: the day's report was posted |
+//! | `{prefix}#cost-alert#YYYY-MM` | `tier#NNN` / `recovery#NNN` | fire-once claims: tier NNN % notified / recovery from it sent |
+//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast` / `page_slow` / `ticket` | fire-once claims of the hourly check |
+//!
+//! The alert state [`cost::alerting::decide`] needs is rebuilt from the `cost-alert` claims: the highest
+//! tier claimed is the highest notified, and a `recovery#` claim for it means the recovery note went out.
+//! Each transition is then written as one more claim (a conditional put), so two concurrent runs cannot
+//! both notify.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use cost::alerting::{AlertDecision, AlertState};
+use cost::burn::{CeForecastInput, Tier};
+use cost::input::{CostRow, DailyCostTable};
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::{Ledger, LedgerError};
+
+/// How long daily snapshots are kept (the anomaly baseline reaches back 29 days; the trend 14).
+pub const SNAPSHOT_KEEP: Duration = Duration::from_secs(70 * 86_400);
+/// How long fire-once claims are kept (past the end of their period).
+pub const CLAIM_KEEP: Duration = Duration::from_secs(70 * 86_400);
+
+/// Ledger keys of one platform environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix` (`collectiq-prod`).
+    #[must_use]
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// Daily CE snapshots.
+    #[must_use]
+    pub fn ce_daily(&self) -> String {
+        format!("{}#ce-daily", self.prefix)
+    }
+
+    /// Cached forecasts.
+    #[must_use]
+    pub fn ce_forecast(&self) -> String {
+        format!("{}#ce-forecast", self.prefix)
+    }
+
+    /// The CE request counter.
+    #[must_use]
+    pub fn ce_requests(&self) -> String {
+        format!("{}#ce-requests", self.prefix)
+    }
+
+    /// Daily report claims.
+    #[must_use]
+    pub fn report(&self) -> String {
+        format!("{}#cost-report", self.prefix)
+    }
+
+    /// Budget alert claims of one period (`YYYY-MM`).
+    #[must_use]
+    pub fn alert(&self, period: &str) -> String {
+        format!("{}#cost-alert#{period}", self.prefix)
+    }
+
+    /// Fast-burn claims of one day.
+    #[must_use]
+    pub fn fast_burn(&self, day: NaiveDate) -> String {
+        format!("{}#fast-burn#{day}", self.prefix)
+    }
+}
+
+/// One day of Cost Explorer rows as stored in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySnapshot {
+    /// Whether CE still marked the day `Estimated` (such days are queried again).
+    pub estimated: bool,
+    /// The day's rows (every service × environment tag).
+    pub rows: Vec<CostRow>,
+}
+
+/// The snapshots of `[from, to)` as one table.
+///
+/// # Errors
+/// When the ledger query fails or a stored snapshot does not parse.
+pub async fn cached_days(
+    ledger: &Ledger,
+    keys: &Keys,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<DailyCostTable, LedgerError> {
+    let last = to.pred_opt().unwrap_or(to);
+    let stored: Vec<(String, DaySnapshot)> = ledger
+        .snapshots(&keys.ce_daily(), &from.to_string(), &last.to_string())
+        .await?;
+    let mut table = DailyCostTable::default();
+    for (sk, snap) in stored {
+        let Ok(date) = sk.parse::<NaiveDate>() else {
+            continue;
+        };
+        if date < from || date >= to {
+            continue;
+        }
+        table.days.insert(date, snap.estimated);
+        table.rows.extend(snap.rows);
+    }
+    table.rows.sort_by_key(|r| r.date);
+    Ok(table)
+}
+
+/// Stores every day of `table` before `before` (today is partial and never stored). Returns how many
+/// days were written.
+///
+/// # Errors
+/// When a put fails.
+pub async fn store_days(
+    ledger: &Ledger,
+    keys: &Keys,
+    table: &DailyCostTable,
+    before: NaiveDate,
+) -> Result<usize, LedgerError> {
+    let mut written = 0;
+    for (date, estimated) in table.days.range(..before) {
+        let snap = DaySnapshot {
+            estimated: *estimated,
+            rows: table.rows.iter().filter(|r| r.date == *date).cloned().collect(),
+        };
+        ledger
+            .put_snapshot(&keys.ce_daily(), &date.to_string(), &snap, SNAPSHOT_KEEP)
+            .await?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// The first day of `[window_start, today)` the cache cannot answer for good (missing, or still
+/// `Estimated`); `today` when every day is settled. Cost Explorer is queried from there.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cost::input::DailyCostTable;
+/// let d = |n| NaiveDate::from_ymd_opt(2025, 6, n).unwrap();
+/// let cached = DailyCostTable::default()
+///     .with_row(d(1), "AWS Lambda", 1.into(), false)
+///     .with_row(d(2), "AWS Lambda", 1.into(), true);
+/// assert_eq!(governance::cost_pass::state::query_start(&cached, d(1), d(4)), d(2));
+/// assert_eq!(governance::cost_pass::state::query_start(&DailyCostTable::default(), d(1), d(4)), d(1));
+/// ```
+#[must_use]
+pub fn query_start(cached: &DailyCostTable, window_start: NaiveDate, today: NaiveDate) -> NaiveDate {
+    window_start
+        .iter_days()
+        .take_while(|d| *d < today)
+        .find(|d| cached.days.get(d).is_none_or(|estimated| *estimated))
+        .unwrap_or(today)
+}
+
+/// A cached forecast: the answer, or why there was none (so a failing forecast is not paid for again
+/// on every re-run the same day).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForecastSnapshot {
+    /// The forecast, when CE gave one.
+    pub forecast: Option<CeForecastInput>,
+    /// Why there is none.
+    pub unavailable: Option<String>,
+}
+
+/// `tier#080`, `tier#100`, ...
+#[must_use]
+pub fn tier_marker(tier: Tier) -> String {
+    format!("tier#{:03}", tier.threshold_pct())
+}
+
+/// `recovery#100`: the recovery note after tier 100 % was sent.
+#[must_use]
+pub fn recovery_marker(from: Tier) -> String {
+    format!("recovery#{:03}", from.threshold_pct())
+}
+
+fn tier_of_pct(pct: &str) -> Option<Tier> {
+    let pct: u32 = pct.parse().ok()?;
+    Tier::ALL.into_iter().find(|t| t.threshold_pct() == pct)
+}
+
+/// The alert state of `period` rebuilt from its claim sort keys (`None`: nothing claimed yet).
+///
+/// ```
+/// use cost::burn::Tier;
+/// use governance::cost_pass::state::alert_state;
+/// let s = alert_state("2026-11", &["tier#080".into(), "tier#100".into(), "recovery#100".into()]).unwrap();
+/// assert_eq!(s.highest_notified, Tier::Pct100);
+/// assert!(s.recovery_sent);
+/// ```
+#[must_use]
+pub fn alert_state(period: &str, claimed: &[String]) -> Option<AlertState> {
+    let tiers: Vec<Tier> = claimed
+        .iter()
+        .filter_map(|sk| sk.strip_prefix("tier#").and_then(tier_of_pct))
+        .collect();
+    let highest = tiers.into_iter().max()?;
+    let recovery_sent = claimed.iter().any(|sk| {
+        sk.strip_prefix("recovery#")
+            .and_then(tier_of_pct)
+            .is_some_and(|t| t == highest)
+    });
+    Some(AlertState {
+        period: period.to_owned(),
+        highest_notified: highest,
+        current: if recovery_sent { Tier::Ok } else { highest },
+        recovery_sent,
+    })
+}
+
+/// The claim that records `decision` (`None` for [`AlertDecision::Nothing`]).
+#[must_use]
+pub fn decision_marker(decision: &AlertDecision) -> Option<String> {
+    match decision {
+        AlertDecision::Nothing => None,
+        AlertDecision::Notify { tier } => Some(tier_marker(*tier)),
+        AlertDecision::Escalate { to, .. } => Some(tier_marker(*to)),
+        AlertDecision::Recovery { from } => Some(recovery_marker(*from)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cost::alerting::decide;
+
+    #[test]
+    fn rebuilt_state_drives_decide_like_the_stored_one() {
+        // Walk a month: 80 → 100 → same → Ok (recovery) → Ok → 120; rebuild the state from claims each step.
+        let period = "2026-11";
+        let mut claims: Vec<String> = Vec::new();
+        let mut sent = Vec::new();
+        for tier in [
+            Tier::Pct80,
+            Tier::Pct100,
+            Tier::Pct100,
+            Tier::Ok,
+            Tier::Ok,
+            Tier::Pct120,
+        ] {
+            let prev = alert_state(period, &claims);
+            let t = decide(prev.as_ref(), period, tier);
+            if let Some(m) = decision_marker(&t.decision) {
+                assert!(!claims.contains(&m), "a marker is claimed once");
+                claims.push(m);
+            }
+            sent.push(t.decision);
+        }
+        assert_eq!(
+            sent,
+            vec![
+                AlertDecision::Notify { tier: Tier::Pct80 },
+                AlertDecision::Escalate {
+                    from: Tier::Pct80,
+                    to: Tier::Pct100
+                },
+                AlertDecision::Nothing,
+                AlertDecision::Recovery { from: Tier::Pct100 },
+                AlertDecision::Nothing,
+                AlertDecision::Escalate {
+                    from: Tier::Pct100,
+                    to: Tier::Pct120
+                },
+            ]
+        );
+        assert_eq!(claims, ["tier#080", "tier#100", "recovery#100", "tier#120"]);
+    }
+
+    #[test]
+    fn no_claims_means_no_state_and_junk_is_ignored() {
+        assert_eq!(alert_state("2026-11", &[]), None);
+        assert_eq!(alert_state("2026-11", &["tier#abc".into(), "other".into()]), None);
+    }
+
+    #[test]
+    fn query_starts_at_first_unsettled_day_or_today() {
+        let d = |n| NaiveDate::from_ymd_opt(2025, 6, n).unwrap();
+        let settled = DailyCostTable::default()
+            .with_row(d(1), "S3", 1.into(), false)
+            .with_row(d(2), "S3", 1.into(), false);
+        assert_eq!(query_start(&settled, d(1), d(3)), d(3));
+        assert_eq!(query_start(&settled, d(1), d(4)), d(3));
+        assert_eq!(query_start(&settled, d(1), d(1)), d(1));
+    }
+}
