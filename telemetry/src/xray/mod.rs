@@ -5,6 +5,8 @@
 //! header's `Parent` and whose `trace_id` is its `Root`, and only when `Sampled=1`. Emitting a root
 //! segment instead gives the "two unconnected traces" of aws-lambda-rust-runtime #618.
 
+#[cfg(feature = "xray-api")]
+pub mod api;
 mod exporter;
 mod header;
 mod layer;
