@@ -29,6 +29,7 @@ struct SpanRecord {
     id: SpanId,
     trace: TraceId,
     parent: SpanId,
+    lineage: Option<Arc<str>>,
     start: SystemTime,
     doc: Subsegment,
     annotation_budget: Arc<AtomicUsize>,
@@ -187,18 +188,19 @@ where
             if !header.is_sampled() {
                 return;
             }
-            (header.root, parent, Arc::new(AtomicUsize::new(0)))
+            let lineage = header.lineage.as_deref().map(Arc::from);
+            (header.root, parent, Arc::new(AtomicUsize::new(0)), lineage)
         } else {
             let Some(ancestor) = span.scope().skip(1).find_map(|s| {
                 s.extensions()
                     .get::<SpanRecord>()
-                    .map(|r| (r.trace, r.id, Arc::clone(&r.annotation_budget)))
+                    .map(|r| (r.trace, r.id, Arc::clone(&r.annotation_budget), r.lineage.clone()))
             }) else {
                 return;
             };
             ancestor
         };
-        let (trace, parent, annotation_budget) = base;
+        let (trace, parent, annotation_budget, lineage) = base;
         let span_id = new_span_id();
         let name = fields
             .0
@@ -211,6 +213,7 @@ where
             id: span_id,
             trace,
             parent,
+            lineage,
             start,
             doc: Subsegment {
                 name,
@@ -282,6 +285,43 @@ where
     }
 }
 
+/// The `X-Amzn-Trace-Id` value for an outgoing call made inside the current span: the invocation's
+/// `Root` and `Lineage`, `Parent` = the current subsegment, `Sampled=1`. Send it as the
+/// `X-Amzn-Trace-Id` header so the downstream service's segment hangs under this subsegment.
+/// `None` outside a sampled invocation, or when the global subscriber is not built on
+/// `tracing_subscriber::Registry`.
+///
+/// ```
+/// use telemetry::xray::{MemorySink, XrayLayer, current_trace_header};
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let subscriber = tracing_subscriber::registry().with(XrayLayer::new(MemorySink::default()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     assert_eq!(current_trace_header(), None);
+///     let _inv = tracing::info_span!("lambda.invocation",
+///         telemetry.trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1").entered();
+///     let header = current_trace_header().unwrap();
+///     assert!(header.starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;Parent="));
+/// });
+/// ```
+#[must_use]
+pub fn current_trace_header() -> Option<String> {
+    let id = tracing::Span::current().id()?;
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let span = registry.span(&id)?;
+        span.scope().find_map(|s| {
+            s.extensions().get::<SpanRecord>().map(|r| {
+                let mut h = format!("Root={};Parent={:016x};Sampled=1", xray_trace_id(r.trace), r.id);
+                if let Some(l) = &r.lineage {
+                    h.push_str(";Lineage=");
+                    h.push_str(l);
+                }
+                h
+            })
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +377,25 @@ mod tests {
         assert_eq!(b["fault"], true);
         assert!(a.get("fault").is_none());
         assert_eq!(inv["metadata"]["default"]["cold_start"], true);
+    }
+
+    #[test]
+    fn downstream_header_points_at_the_current_subsegment() {
+        let mut header = None;
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let _call = tracing::info_span!("bedrock", xray.namespace = "aws").entered();
+            header = current_trace_header();
+        });
+        let parsed = TraceHeader::parse(header.as_deref().unwrap()).unwrap();
+        assert_eq!(parsed.xray_trace_id(), "1-5759e988-bd862e3fe1be46a994272793");
+        assert!(parsed.is_sampled());
+        assert_eq!(parsed.lineage.as_deref(), Some("a:1"));
+        let call = &docs[0]["subsegments"][0];
+        assert_eq!(
+            format!("{:016x}", parsed.parent.unwrap()),
+            call["id"].as_str().unwrap()
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod segment;
 
 pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSink, UdpDaemonSink};
 pub use header::{HeaderError, Sampled, TraceHeader, xray_trace_id};
-pub use layer::{ANNOTATION_PREFIX, XrayLayer};
+pub use layer::{ANNOTATION_PREFIX, XrayLayer, current_trace_header};
 pub use segment::{
     AnnotationValue, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, Subsegment, annotation_key, segment_name,
 };
