@@ -6,7 +6,13 @@ use telemetry::emf::{EmfBuilder, SharedBuffer, validate};
 
 fuzz_target!(|data: &[u8]| {
     let out = SharedBuffer::default();
-    let Ok(rec) = EmfBuilder::new().namespace("Fuzz").allow_all_labels().max_values_per_key(4).with_writer(out.clone()).build() else {
+    let Ok(rec) = EmfBuilder::new()
+        .namespace("Fuzz")
+        .allow_all_labels()
+        .max_values_per_key(4)
+        .with_writer(out.clone())
+        .build()
+    else {
         return;
     };
     metrics::with_local_recorder(&rec, || {
@@ -17,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
             let name_len = usize::from(rest[1] % 40).min(rest.len() - 2);
             let name = String::from_utf8_lossy(&rest[2..2 + name_len]).into_owned();
             rest = &rest[2 + name_len..];
-            let Some((&label_len, tail)) = rest.split_first() else { break };
+            let Some((&label_len, tail)) = rest.split_first() else {
+                break;
+            };
             let label_len = usize::from(label_len % 16).min(tail.len());
             let label = String::from_utf8_lossy(&tail[..label_len]).into_owned();
             rest = &tail[label_len..];
