@@ -1011,6 +1011,10 @@ mod tests {
         assert_eq!(names, ["5xx", "Count"]);
         let def = c.get("collectiq-prod-api-5xx-rate-critical").unwrap();
         assert_eq!(def.trace_services.len(), 7);
+        // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!("collectiq-prod-api-5xx-rate-critical", a);
     }
 
@@ -1048,6 +1052,10 @@ mod tests {
             cs2.metrics[0].metric_stat.as_ref().unwrap().metric.dimensions[0].value,
             "healthz"
         );
+        // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!("collectiq-prod-fn-cards-get-error-rate-critical", e);
     }
 
@@ -1076,6 +1084,10 @@ mod tests {
         let p90 = metric(&c, "collectiq-prod-valuation-duration-p90-warning");
         assert_eq!(p90.extended_statistic.as_deref(), Some("p90"));
         assert_eq!(p90.threshold, Some(30_000.0));
+        // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!("collectiq-prod-valuation-failures-critical", comp);
     }
 
@@ -1138,6 +1150,10 @@ mod tests {
             metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-api-latency-p95-warning").threshold,
             Some(1.0)
         );
+        // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!(
             "budgetbuddy-prod-ecs-budgetbuddy-api-5xx-rate-warning",
             metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-api-5xx-rate-warning")
@@ -1170,6 +1186,10 @@ mod tests {
                     );
                 }
             }
+            // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+            let mut settings = insta::Settings::clone_current();
+            settings.set_sort_maps(true);
+            let _sorted = settings.bind_to_scope();
             insta::assert_json_snapshot!(format!("catalogue-{name}"), inputs);
         }
     }

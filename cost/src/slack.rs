@@ -820,6 +820,10 @@ mod tests {
     fn demo_payload_snapshot_and_parsed_checks() {
         let msg = render(&demo_report());
         let json = serde_json::to_value(&msg).unwrap();
+        // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!("demo_month_payload", json);
         // Parsed back, the payload is what Slack expects.
         let parsed: SlackMessage = serde_json::from_value(json.clone()).unwrap();

@@ -1509,6 +1509,10 @@ mod tests {
     #[test]
     fn snapshots_collectiq_prod() {
         for d in generate("collectiq-prod") {
+            // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+            let mut settings = insta::Settings::clone_current();
+            settings.set_sort_maps(true);
+            let _sorted = settings.bind_to_scope();
             insta::assert_json_snapshot!(d.name.clone(), d.body);
         }
     }
@@ -1519,6 +1523,10 @@ mod tests {
             .into_iter()
             .chain(generate("budgetbuddy-prod"))
         {
+            // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+            let mut settings = insta::Settings::clone_current();
+            settings.set_sort_maps(true);
+            let _sorted = settings.bind_to_scope();
             insta::assert_json_snapshot!(d.name.clone(), d.body);
         }
     }
