@@ -69,12 +69,42 @@ pub fn epoch_seconds_f64(t: SystemTime) -> f64 {
 pub fn rfc3339_millis(t: SystemTime) -> String {
     let ms = epoch_millis(t);
     let secs = ms / 1000;
+    let mut out = String::with_capacity(24);
+    // Log lines come in bursts within the same second: reuse the formatted `YYYY-MM-DDTHH:MM:SS`.
+    let cached = LAST_SECOND
+        .try_with(|cache| match cache.try_borrow_mut() {
+            Ok(mut cache) => {
+                if cache.0 != secs || cache.1.is_empty() {
+                    *cache = (secs, format_seconds(secs));
+                }
+                out.push_str(&cache.1);
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false);
+    if !cached {
+        out.push_str(&format_seconds(secs));
+    }
     let millis = ms % 1000;
+    out.push('.');
+    for digit in [millis / 100, millis / 10 % 10, millis % 10] {
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+    }
+    out.push('Z');
+    out
+}
+
+thread_local! {
+    static LAST_SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+}
+
+fn format_seconds(secs: u64) -> String {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
@@ -143,6 +173,18 @@ mod tests {
         assert_eq!(rfc3339_millis(t), "2000-02-29T00:00:00.007Z");
         let t = UNIX_EPOCH + Duration::from_millis(4_102_444_799_999);
         assert_eq!(rfc3339_millis(t), "2099-12-31T23:59:59.999Z");
+        let t = UNIX_EPOCH + Duration::from_millis(4_102_444_799_050);
+        assert_eq!(
+            rfc3339_millis(t),
+            "2099-12-31T23:59:59.050Z",
+            "same second from the cache"
+        );
+        let t = UNIX_EPOCH + Duration::from_millis(4_102_444_800_001);
+        assert_eq!(
+            rfc3339_millis(t),
+            "2100-01-01T00:00:00.001Z",
+            "next second recomputed"
+        );
     }
 
     #[test]
