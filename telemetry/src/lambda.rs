@@ -466,6 +466,7 @@ impl TelemetryBuilder {
         let logs = self.logs.with_function(self.function.clone());
         let sample_rate = logs.sample_rate();
         let alc = logs.alc_level;
+        let code_level = logs.code_level;
         let buffer_level = logs.buffer.map(|b| b.level);
         let xray = if self.xray {
             UdpDaemonSink::from_env().ok().map(XrayLayer::new)
@@ -483,6 +484,15 @@ impl TelemetryBuilder {
                 buffer_level = %b,
                 lambda_log_level = %alc,
                 "AWS_LAMBDA_LOG_LEVEL hides buffered log lines when they are flushed"
+            );
+        }
+        if let (Some(alc), Some(code)) = (alc, code_level)
+            && code > alc
+        {
+            tracing::warn!(
+                code_level = %code,
+                lambda_log_level = %alc,
+                "the level set in code is more verbose than AWS_LAMBDA_LOG_LEVEL, which wins"
             );
         }
         let emf = self.emf.install()?;
