@@ -66,6 +66,12 @@ pub enum Command {
     /// Cost governance: the daily cost report and the hourly Bedrock burn check.
     #[command(subcommand)]
     Cost(crate::cost_pass::cli::CostCommand),
+    /// CloudWatch dashboards: plan, apply, render.
+    #[command(subcommand)]
+    Dashboards(crate::publish::cli::DashboardsCommand),
+    /// CloudWatch alarms: plan, apply, backtest, state.
+    #[command(subcommand)]
+    Alarms(crate::publish::cli::AlarmsCommand),
 }
 
 /// `demo` options.
@@ -110,6 +116,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Spec(SpecCommand::Check { files }) => spec_check(&cli.global, files),
         Command::Spec(SpecCommand::ExportTfvars { write }) => export_tfvars(&cli.global, write.as_deref()),
         Command::Cost(command) => crate::cost_pass::cli::run(&cli.global, command).await,
+        Command::Dashboards(command) => crate::publish::cli::run_dashboards(&cli.global, command).await,
+        Command::Alarms(command) => crate::publish::cli::run_alarms(&cli.global, command).await,
     }
 }
 

@@ -122,6 +122,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
     };
     // The governance pass, one step per feature, in the order a scheduled run does them.
     let mut sections: Vec<DemoSection> = Vec::new();
+    sections.extend(crate::publish::demo_sections(&ctx).await?);
     sections.push(crate::cost_pass::demo_step(&ctx).await?);
 
     let mtd = month.month_to_date_by_service();

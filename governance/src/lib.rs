@@ -11,6 +11,7 @@ pub mod demo;
 pub mod doctor;
 pub mod emulator;
 pub mod ledger;
+pub mod publish;
 pub mod seed;
 pub mod tfvars;
 

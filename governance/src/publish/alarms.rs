@@ -1,0 +1,313 @@
+//! Publishing the alarm catalogue: read what is published (`DescribeAlarms`, every page), plan with the
+//! pure [`alarms::plan::plan_alarms`], and apply only the changes — metric alarms before the composites
+//! that reference them, orphans under the managed prefix deleted (composites first), nothing outside the
+//! prefix ever touched, writes paced at ≤ 3 per second. One failed item does not stop the others; the
+//! report names every failure.
+
+use alarms::Alarm;
+use alarms::catalogue::{Catalogue, CatalogueError, CatalogueOptions, catalogue_for};
+use alarms::cost::AlarmPricing;
+use alarms::plan::{AlarmAction, AlarmPlan, plan_alarms};
+use indicatif::ProgressBar;
+use platform_spec::PlatformSpec;
+use serde::Serialize;
+
+use super::cloudwatch::{ApiError, CloudWatchApi, PublishedAlarm, describe_all_alarms};
+use super::pacer::Pacer;
+
+/// CloudWatch's `PutMetricAlarm` / `PutCompositeAlarm` / `DeleteAlarms` quota, per second.
+pub const ALARM_WRITES_PER_SECOND: f64 = 3.0;
+/// Most names per `DeleteAlarms` call.
+pub const DELETE_BATCH: usize = 100;
+
+/// The generated catalogue for `spec`.
+///
+/// # Errors
+/// [`CatalogueError`] if the catalogue breaks an API rule (a bug the alarms crate's tests catch).
+pub fn desired_catalogue(spec: &PlatformSpec) -> Result<Catalogue, CatalogueError> {
+    catalogue_for(spec, &CatalogueOptions::for_spec(spec))
+}
+
+/// The plan and what it was made from.
+#[derive(Debug, Clone)]
+pub struct AlarmPlanning {
+    /// The plan.
+    pub plan: AlarmPlan,
+    /// Every alarm `DescribeAlarms` returned (also the state report's input).
+    pub published: Vec<PublishedAlarm>,
+}
+
+/// Reads every published alarm and plans the catalogue against it.
+///
+/// # Errors
+/// When `DescribeAlarms` fails (nothing is planned from a partial read).
+pub async fn plan<C: CloudWatchApi>(
+    cw: &C,
+    catalogue: &Catalogue,
+    managed_prefix: &str,
+) -> Result<AlarmPlanning, ApiError> {
+    let published = describe_all_alarms(cw).await?;
+    let plan = plan_from(catalogue, &published, managed_prefix);
+    Ok(AlarmPlanning { plan, published })
+}
+
+/// The pure step of [`plan`]: `desired` against what was read.
+#[must_use]
+pub fn plan_from(catalogue: &Catalogue, published: &[PublishedAlarm], managed_prefix: &str) -> AlarmPlan {
+    let published: Vec<Alarm> = published.iter().map(|p| p.alarm.clone()).collect();
+    plan_alarms(
+        &catalogue.inputs(),
+        &published,
+        managed_prefix,
+        &AlarmPricing::default(),
+    )
+}
+
+/// Apply knobs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ApplyOptions {
+    /// Writes per second (≤ CloudWatch's 3 TPS quota).
+    pub writes_per_second: f64,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            writes_per_second: ALARM_WRITES_PER_SECOND,
+        }
+    }
+}
+
+/// One item that could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemFailure {
+    /// Alarm or dashboard name.
+    pub name: String,
+    /// `create`, `update` or `delete`.
+    pub action: &'static str,
+    /// The API's answer.
+    pub error: ApiError,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ApplyReport {
+    /// Created.
+    pub created: Vec<String>,
+    /// Updated.
+    pub updated: Vec<String>,
+    /// Deleted (orphans under the managed prefix).
+    pub deleted: Vec<String>,
+    /// Unchanged, not written.
+    pub unchanged: usize,
+    /// Write calls made (`Put*`, `Delete*`), failed ones included.
+    pub write_calls: usize,
+    /// Every item that failed, with the reason.
+    pub failures: Vec<ItemFailure>,
+    /// Warnings the service attached to successful writes (dashboard validation messages).
+    pub warnings: Vec<String>,
+}
+
+impl ApplyReport {
+    /// Whether every item was written.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// A summary naming every failure.
+    #[must_use]
+    pub fn render_text(&self, what: &str) -> String {
+        use std::fmt::Write as _;
+        let mut s = format!(
+            "Applied {what}: {} created, {} updated, {} deleted, {} unchanged; {} write calls; {} failed.\n",
+            self.created.len(),
+            self.updated.len(),
+            self.deleted.len(),
+            self.unchanged,
+            self.write_calls,
+            self.failures.len()
+        );
+        for f in &self.failures {
+            let _ = writeln!(s, "  ✗ {} ({}): {}", f.name, f.action, f.error);
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "  ! {w}");
+        }
+        s
+    }
+}
+
+fn action_word(plan: &AlarmPlan, name: &str) -> &'static str {
+    match plan.changes.iter().find(|c| c.name == name).map(|c| c.action) {
+        Some(AlarmAction::Create) => "create",
+        Some(AlarmAction::Delete) => "delete",
+        _ => "update",
+    }
+}
+
+/// Writes the plan's changes: puts (metric alarms, then composites), then deletes in batches of 100
+/// (composites first). Every write waits for the pacer; throttling is retried by the SDK client's
+/// `RetryConfig`. Failures are collected, never returned early.
+pub async fn apply<C: CloudWatchApi>(
+    cw: &C,
+    plan: &AlarmPlan,
+    options: ApplyOptions,
+    progress: &ProgressBar,
+) -> ApplyReport {
+    let mut report = ApplyReport {
+        unchanged: plan.count(AlarmAction::Unchanged),
+        ..ApplyReport::default()
+    };
+    let puts = plan.to_put();
+    let deletes: Vec<String> = plan.to_delete().into_iter().map(str::to_owned).collect();
+    let batches: Vec<&[String]> = deletes.chunks(DELETE_BATCH).collect();
+    progress.set_length((puts.len() + batches.len()) as u64);
+    let mut pacer = Pacer::per_second(options.writes_per_second);
+    for alarm in puts {
+        let name = alarm.name().to_owned();
+        let action = action_word(plan, &name);
+        progress.set_message(name.clone());
+        pacer.ready().await;
+        report.write_calls += 1;
+        let result = match alarm {
+            Alarm::Metric(m) => cw.put_metric_alarm(m).await,
+            Alarm::Composite(c) => cw.put_composite_alarm(c).await,
+        };
+        match result {
+            Ok(()) if action == "create" => report.created.push(name),
+            Ok(()) => report.updated.push(name),
+            Err(error) => report.failures.push(ItemFailure { name, action, error }),
+        }
+        progress.inc(1);
+    }
+    for batch in batches {
+        progress.set_message(format!("deleting {} orphans", batch.len()));
+        pacer.ready().await;
+        report.write_calls += 1;
+        match cw.delete_alarms(batch).await {
+            Ok(()) => report.deleted.extend(batch.iter().cloned()),
+            Err(error) => report.failures.extend(batch.iter().map(|name| ItemFailure {
+                name: name.clone(),
+                action: "delete",
+                error: error.clone(),
+            })),
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::fake::FakeCloudWatch;
+
+    fn spec() -> PlatformSpec {
+        platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn apply_then_replan_is_empty_and_second_apply_writes_nothing() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        let first = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(first.plan.count(AlarmAction::Create), cat.alarms.len());
+        let report = apply(&cw, &first.plan, ApplyOptions::default(), &ProgressBar::hidden()).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.created.len(), cat.alarms.len());
+        assert_eq!(cw.write_calls(), cat.alarms.len());
+        let second = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert!(second.plan.is_empty(), "{}", second.plan.render_text());
+        let again = apply(&cw, &second.plan, ApplyOptions::default(), &ProgressBar::hidden()).await;
+        assert_eq!(again.write_calls, 0);
+        assert_eq!(cw.write_calls(), cat.alarms.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_failure_does_not_stop_the_rest_and_is_named() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        cw.fail_put("collectiq-prod-api-latency-p95-warning", "ValidationError");
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        let report = apply(
+            &cw,
+            &planning.plan,
+            ApplyOptions::default(),
+            &ProgressBar::hidden(),
+        )
+        .await;
+        assert_eq!(report.failures.len(), 1);
+        assert_eq!(report.failures[0].name, "collectiq-prod-api-latency-p95-warning");
+        assert_eq!(report.created.len(), cat.alarms.len() - 1);
+        let text = report.render_text("alarms");
+        assert!(
+            text.contains("✗ collectiq-prod-api-latency-p95-warning (create): PutMetricAlarm"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn orphans_under_the_prefix_go_unprefixed_alarms_stay() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        let mut orphan = match &cat.alarms[0].alarm {
+            Alarm::Metric(m) => m.clone(),
+            Alarm::Composite(_) => panic!(),
+        };
+        orphan.alarm_name = "collectiq-prod-legacy-scanner-errors-critical".into();
+        let mut foreign = orphan.clone();
+        foreign.alarm_name = "billing-estimated-charges-hand-made".into();
+        let mut near = orphan.clone();
+        near.alarm_name = "collectiq-production-other".into();
+        for a in [&orphan, &foreign, &near] {
+            cw.put_metric_alarm(a).await.unwrap();
+        }
+        let before = cw.write_calls();
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(
+            planning.plan.to_delete(),
+            ["collectiq-prod-legacy-scanner-errors-critical"]
+        );
+        assert_eq!(planning.plan.unmanaged, 2);
+        let report = apply(
+            &cw,
+            &planning.plan,
+            ApplyOptions::default(),
+            &ProgressBar::hidden(),
+        )
+        .await;
+        assert_eq!(report.deleted, ["collectiq-prod-legacy-scanner-errors-critical"]);
+        let names = cw.alarm_names();
+        assert!(names.contains(&"billing-estimated-charges-hand-made".to_owned()));
+        assert!(names.contains(&"collectiq-production-other".to_owned()));
+        assert_eq!(cw.write_calls() - before, cat.alarms.len() + 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn writes_are_paced_at_three_per_second() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        let t0 = tokio::time::Instant::now();
+        let report = apply(
+            &cw,
+            &planning.plan,
+            ApplyOptions::default(),
+            &ProgressBar::hidden(),
+        )
+        .await;
+        let n = report.write_calls as f64;
+        let secs = t0.elapsed().as_secs_f64();
+        assert!(secs >= (n - 1.0) / 3.0 - 1e-3, "{n} writes in {secs}s");
+        assert!(cw.max_writes_in_any_second() <= 3);
+    }
+}

@@ -1,0 +1,312 @@
+//! `collectiq-ops dashboards plan|apply|render` and `collectiq-ops alarms plan|apply|backtest|state`.
+//!
+//! Exit codes: 0 done; 2 some items failed (every one is named) or, for `plan --detailed-exitcode`,
+//! changes are pending; 1 nothing could be done (the message says why).
+
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context, Result};
+use chrono::{Duration, Utc};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use super::backtest::backtest_catalogue;
+use super::cloudwatch::with_publishing_retries;
+use super::state::{StateOptions, escalate, post_to_slack, render_slack, render_text, state_report};
+use super::{ApplyOptions, Desired, PlanView};
+use crate::cli::{GlobalArgs, clients_for, emit, load_spec, progress, write_json};
+use crate::ledger::Ledger;
+
+/// `dashboards` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DashboardsCommand {
+    /// Compare the generated dashboards with the published ones; print create/update/delete/unchanged
+    /// and the monthly $ delta. Writes nothing.
+    Plan(PlanArgs),
+    /// Publish only what changed; delete orphans under the managed prefix.
+    Apply,
+    /// Write the generated dashboard bodies to `<out>/dashboards/` without calling AWS.
+    Render,
+}
+
+/// `alarms` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AlarmsCommand {
+    /// Compare the alarm catalogue with DescribeAlarms; print the plan and the monthly $ delta.
+    Plan(PlanArgs),
+    /// Write only what changed (≤ 3 writes per second), delete orphans under the managed prefix.
+    Apply,
+    /// Replay every alarm over its metric's history and warn about noisy alarms.
+    Backtest(BacktestArgs),
+    /// What is firing, since when, flaps, recoveries, and faulting traces as evidence.
+    State(StateArgs),
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 2 when the plan has changes (like `terraform plan -detailed-exitcode`).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `alarms backtest` options.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Days of history (CloudWatch keeps 1-minute data for 15 days).
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Most pages per alarm tolerated in the window.
+    #[arg(long, default_value_t = 5)]
+    pub noise_budget: u32,
+}
+
+/// `alarms state` options.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// Post the report to Slack (webhook from the spec's Secrets Manager secret).
+    #[arg(long)]
+    pub post: bool,
+    /// Escalate critical alarms firing at least this many minutes to the critical SNS topic (once per
+    /// episode, via the ledger).
+    #[arg(long)]
+    pub escalate_after_minutes: Option<i64>,
+}
+
+/// A progress bar on stderr (drawn only when stderr is a terminal).
+#[must_use]
+pub fn progress_bar(what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta} {msg}")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(what.to_owned());
+    bar.enable_steady_tick(StdDuration::from_millis(250));
+    bar
+}
+
+#[derive(Serialize)]
+struct PlanJson {
+    dashboards: Option<PlanView>,
+    alarms: Option<PlanView>,
+}
+
+/// Runs a `dashboards` subcommand; returns the exit code.
+///
+/// # Errors
+/// When the spec does not load, a generated dashboard is invalid, or AWS cannot be read.
+pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Result<i32> {
+    let spec = load_spec(&global.platform)?;
+    let desired = Desired::for_spec(&spec)?;
+    let prefix = spec.managed_prefix();
+    if let DashboardsCommand::Render = cmd {
+        let dir = global.out.join("dashboards");
+        let mut lines = Vec::new();
+        for d in &desired.dashboards {
+            let path = write_json(&dir, &format!("{}.json", d.name), &d.body)?;
+            lines.push(format!(
+                "✓ {} — {} widgets, {} metrics → {}",
+                d.name,
+                d.body.widgets.len(),
+                dashboards::validate::metric_count(&d.body),
+                path.display()
+            ));
+        }
+        let names: Vec<&str> = desired.dashboards.iter().map(|d| d.name.as_str()).collect();
+        emit(global, &names, &lines.join("\n"))?;
+        return Ok(0);
+    }
+    let clients = clients_for(global, &spec).await;
+    let cw = with_publishing_retries(&clients.cloudwatch);
+    progress(&format!(
+        "reading the dashboards of the account ({prefix}-* in full)…"
+    ));
+    let plan = super::dashboards::plan(&cw, &desired.dashboards, &prefix)
+        .await
+        .context("cannot read the published dashboards")?;
+    match cmd {
+        DashboardsCommand::Plan(args) => {
+            let view = PlanJson {
+                dashboards: Some(PlanView::of_dashboards(&plan)),
+                alarms: None,
+            };
+            emit(global, &view, plan.render_text().trim_end())?;
+            Ok(if args.detailed_exitcode && !plan.is_empty() {
+                2
+            } else {
+                0
+            })
+        }
+        DashboardsCommand::Apply => {
+            progress(&plan.render_text());
+            let report = super::dashboards::apply(&cw, &plan, &progress_bar("dashboards")).await;
+            emit(global, &report, report.render_text("dashboards").trim_end())?;
+            Ok(if report.ok() { 0 } else { 2 })
+        }
+        DashboardsCommand::Render => Ok(0),
+    }
+}
+
+/// Runs an `alarms` subcommand; returns the exit code.
+///
+/// # Errors
+/// When the spec does not load, the catalogue is invalid, or AWS cannot be read.
+pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32> {
+    let spec = load_spec(&global.platform)?;
+    let catalogue = super::alarms::desired_catalogue(&spec)?;
+    let prefix = spec.managed_prefix();
+    let clients = clients_for(global, &spec).await;
+    let cw = with_publishing_retries(&clients.cloudwatch);
+    match cmd {
+        AlarmsCommand::Plan(args) => {
+            progress(&format!(
+                "reading every alarm of the account ({} in the catalogue)…",
+                catalogue.alarms.len()
+            ));
+            let planning = super::alarms::plan(&cw, &catalogue, &prefix)
+                .await
+                .context("cannot read the published alarms")?;
+            let view = PlanJson {
+                dashboards: None,
+                alarms: Some(PlanView::of_alarms(&planning.plan)),
+            };
+            emit(global, &view, planning.plan.render_text().trim_end())?;
+            Ok(if args.detailed_exitcode && !planning.plan.is_empty() {
+                2
+            } else {
+                0
+            })
+        }
+        AlarmsCommand::Apply => {
+            let planning = super::alarms::plan(&cw, &catalogue, &prefix)
+                .await
+                .context("cannot read the published alarms")?;
+            progress(&planning.plan.render_text());
+            let report = super::alarms::apply(
+                &cw,
+                &planning.plan,
+                ApplyOptions::default(),
+                &progress_bar("alarms"),
+            )
+            .await;
+            emit(global, &report, report.render_text("alarms").trim_end())?;
+            Ok(if report.ok() { 0 } else { 2 })
+        }
+        AlarmsCommand::Backtest(args) => {
+            progress(&format!(
+                "GetMetricData for {} alarms over {} days…",
+                catalogue.alarms.len(),
+                args.days
+            ));
+            let budget = alarms::plan::NoiseBudget {
+                max_fires: args.noise_budget,
+                window_days: args.days,
+            };
+            let summary = backtest_catalogue(&cw, &catalogue, Utc::now(), args.days, budget).await;
+            emit(global, &summary, summary.render_text().trim_end())?;
+            Ok(0)
+        }
+        AlarmsCommand::State(args) => {
+            let report = state_report(
+                &cw,
+                &clients.xray,
+                &spec,
+                Some(&catalogue),
+                Utc::now(),
+                StateOptions::default(),
+            )
+            .await
+            .context("cannot read the alarms")?;
+            let slack = render_slack(&report);
+            let path = write_json(&global.out, "alarm-state.slack.json", &slack)?;
+            let mut text = render_text(&report);
+            text.push_str(&format!("Slack payload: {}\n", path.display()));
+            let mut code = 0;
+            if args.post {
+                let http = reqwest::Client::new();
+                match post_to_slack(
+                    &clients.secrets,
+                    &spec.notifications.slack_webhook_secret,
+                    &http,
+                    &slack,
+                )
+                .await
+                {
+                    Ok(()) => text.push_str("Posted to Slack.\n"),
+                    Err(e) => {
+                        text.push_str(&format!("✗ {e}\n"));
+                        code = 2;
+                    }
+                }
+            }
+            if let Some(minutes) = args.escalate_after_minutes {
+                let ledger = Ledger::new(clients.dynamodb.clone(), &spec.ledger.table);
+                let esc = escalate(
+                    &report,
+                    Duration::minutes(minutes),
+                    &ledger,
+                    &clients.sns,
+                    &spec.notifications.sns_critical_topic_arn,
+                )
+                .await;
+                text.push_str(&format!(
+                    "Escalated {} to SNS, {} already escalated this episode, {} not yet {minutes} min.\n",
+                    esc.escalated.len(),
+                    esc.already_escalated.len(),
+                    esc.not_yet.len()
+                ));
+                for (name, why) in &esc.failures {
+                    text.push_str(&format!("✗ escalation of {name}: {why}\n"));
+                    code = 2;
+                }
+            }
+            emit(global, &report, text.trim_end())?;
+            Ok(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn subcommands_parse() {
+        let cli = Cli::try_parse_from([
+            "collectiq-ops",
+            "alarms",
+            "state",
+            "--post",
+            "--escalate-after-minutes",
+            "20",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Alarms(super::AlarmsCommand::State(a)) => {
+                assert!(a.post);
+                assert_eq!(a.escalate_after_minutes, Some(20));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli =
+            Cli::try_parse_from(["collectiq-ops", "dashboards", "plan", "--detailed-exitcode"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Dashboards(super::DashboardsCommand::Plan(super::PlanArgs {
+                detailed_exitcode: true
+            }))
+        ));
+        let cli = Cli::try_parse_from(["collectiq-ops", "alarms", "backtest", "--days", "7"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Alarms(super::AlarmsCommand::Backtest(super::BacktestArgs {
+                days: 7,
+                ..
+            }))
+        ));
+    }
+}

@@ -1,0 +1,815 @@
+//! The CloudWatch operations publishing uses, behind one small trait ([`CloudWatchApi`]) implemented for
+//! `aws_sdk_cloudwatch::Client`, and the one-to-one conversions between the `alarms` crate's input
+//! structs and the SDK's types (both directions: `Put*Alarm` requests out, `DescribeAlarms` back in).
+//!
+//! Paging lives in the free functions ([`describe_all_alarms`], [`list_all_dashboards`], ...) so every
+//! implementation of the trait (the SDK client, the benchmark's fake) is paged the same way.
+//!
+//! Retries are the SDK's (`RetryConfig`, see [`with_publishing_retries`]), never a loop here.
+
+use std::future::Future;
+
+use alarms::model::{
+    Alarm, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, PutCompositeAlarmInput,
+    PutMetricAlarmInput, Statistic, TreatMissingData,
+};
+use alarms::state::{AlarmStatus, StateTransition, StateValue};
+use aws_sdk_cloudwatch::types as cw;
+use aws_smithy_types::DateTime as SmithyTime;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::aws::describe_sdk_error;
+
+/// A failed CloudWatch call: which operation, the service's code and message, the HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct ApiError {
+    /// The operation (`PutMetricAlarm`).
+    pub operation: &'static str,
+    /// The service's error code (`Throttling`, `NotImplemented`), if it answered.
+    pub code: Option<String>,
+    /// One line saying what went wrong.
+    pub message: String,
+    /// HTTP status, if a response came back.
+    pub status: Option<u16>,
+}
+
+impl ApiError {
+    /// A failure that never reached a response (used by fakes and conversions).
+    #[must_use]
+    pub fn local(operation: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            code: None,
+            message: message.into(),
+            status: None,
+        }
+    }
+
+    /// Whether the endpoint does not implement the operation (moto answers `PutCompositeAlarm` with 501).
+    #[must_use]
+    pub fn is_not_implemented(&self) -> bool {
+        self.status == Some(501) || self.code.as_deref() == Some("NotImplemented")
+    }
+
+    pub(crate) fn from_sdk<E, R>(
+        operation: &'static str,
+        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + HttpStatus,
+    {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        Self {
+            operation,
+            code: err.code().map(str::to_owned),
+            message: describe_sdk_error(err),
+            status: err.raw_response().map(HttpStatus::status_code),
+        }
+    }
+}
+
+/// The HTTP status of a raw response (so [`ApiError::from_sdk`] works for any SDK client's errors).
+pub(crate) trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// An alarm as `DescribeAlarms` returned it: its configuration (to compare with the desired one) and
+/// its state (for the state report).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedAlarm {
+    /// The configuration, as the `Put*` input that would produce it.
+    pub alarm: Alarm,
+    /// State, since when, and why.
+    pub status: AlarmStatus,
+}
+
+/// One page of `DescribeAlarms`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlarmPage {
+    /// Metric and composite alarms of the page.
+    pub alarms: Vec<PublishedAlarm>,
+    /// Token of the next page.
+    pub next_token: Option<String>,
+}
+
+/// One page of `ListDashboards`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DashboardPage {
+    /// Dashboard names.
+    pub names: Vec<String>,
+    /// Token of the next page.
+    pub next_token: Option<String>,
+}
+
+/// One page of `DescribeAlarmHistory` (state updates).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryPage {
+    /// State transitions of the page.
+    pub transitions: Vec<StateTransition>,
+    /// Token of the next page.
+    pub next_token: Option<String>,
+}
+
+/// One page of `GetMetricData` for the query with `ReturnData`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricDataPage {
+    /// `(timestamp, value)` points.
+    pub points: Vec<(DateTime<Utc>, f64)>,
+    /// Token of the next page.
+    pub next_token: Option<String>,
+}
+
+/// The CloudWatch operations the publisher uses — and nothing else.
+pub trait CloudWatchApi: Send + Sync {
+    /// `DescribeAlarms` (metric and composite alarms), one page of up to 100.
+    fn describe_alarms(
+        &self,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<AlarmPage, ApiError>> + Send;
+    /// `PutMetricAlarm`.
+    fn put_metric_alarm(
+        &self,
+        alarm: &PutMetricAlarmInput,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `PutCompositeAlarm`.
+    fn put_composite_alarm(
+        &self,
+        alarm: &PutCompositeAlarmInput,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `DeleteAlarms` (≤ 100 names).
+    fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `DescribeAlarmHistory` state updates between `start` and `end`, one page.
+    fn describe_alarm_history(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<HistoryPage, ApiError>> + Send;
+    /// `ListDashboards`, one page.
+    fn list_dashboards(
+        &self,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<DashboardPage, ApiError>> + Send;
+    /// `GetDashboard`: the body.
+    fn get_dashboard(&self, name: &str) -> impl Future<Output = Result<String, ApiError>> + Send;
+    /// `PutDashboard`; returns the validation warnings CloudWatch attached to a successful put.
+    fn put_dashboard(
+        &self,
+        name: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
+    /// `DeleteDashboards`.
+    fn delete_dashboards(&self, names: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `GetMetricData` for `queries` between `start` and `end`, one page of the `ReturnData` query.
+    fn get_metric_data(
+        &self,
+        queries: &[MetricDataQuery],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<MetricDataPage, ApiError>> + Send;
+}
+
+/// Every alarm of the account, following `NextToken` until the last page.
+///
+/// # Errors
+/// The first failed page.
+pub async fn describe_all_alarms<C: CloudWatchApi>(cw: &C) -> Result<Vec<PublishedAlarm>, ApiError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cw.describe_alarms(token).await?;
+        out.extend(page.alarms);
+        match page.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every dashboard name of the account.
+///
+/// # Errors
+/// The first failed page.
+pub async fn list_all_dashboards<C: CloudWatchApi>(cw: &C) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cw.list_dashboards(token).await?;
+        out.extend(page.names);
+        match page.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every state update between `start` and `end`.
+///
+/// # Errors
+/// The first failed page.
+pub async fn alarm_history<C: CloudWatchApi>(
+    cw: &C,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<StateTransition>, ApiError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cw.describe_alarm_history(start, end, token).await?;
+        out.extend(page.transitions);
+        match page.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every point of the `ReturnData` query of `queries` between `start` and `end`, oldest first.
+///
+/// # Errors
+/// The first failed page.
+pub async fn metric_data<C: CloudWatchApi>(
+    cw: &C,
+    queries: &[MetricDataQuery],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, f64)>, ApiError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cw.get_metric_data(queries, start, end, token).await?;
+        out.extend(page.points);
+        match page.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    out.sort_by_key(|(t, _)| *t);
+    Ok(out)
+}
+
+/// A copy of `client` whose retries suit publishing against AWS: standard mode, 6 attempts, exponential
+/// backoff from 1 s (throttling errors are retried by the SDK's classifier). A client configured for a
+/// single attempt (the emulator) is returned unchanged, so unimplemented calls fail fast.
+#[must_use]
+pub fn with_publishing_retries(client: &aws_sdk_cloudwatch::Client) -> aws_sdk_cloudwatch::Client {
+    use aws_config::retry::RetryConfig;
+    let config = client.config();
+    let single = config.retry_config().is_some_and(|r| r.max_attempts() <= 1);
+    if single {
+        return client.clone();
+    }
+    let retry = RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(std::time::Duration::from_secs(1))
+        .with_max_backoff(std::time::Duration::from_secs(20));
+    aws_sdk_cloudwatch::Client::from_conf(config.to_builder().retry_config(retry).build())
+}
+
+// ---- conversions: alarms crate → SDK ------------------------------------------------------------
+
+fn enum_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn sdk_dimensions(dims: &[Dimension]) -> Vec<cw::Dimension> {
+    dims.iter()
+        .map(|d| cw::Dimension::builder().name(&d.name).value(&d.value).build())
+        .collect()
+}
+
+fn sdk_query(q: &MetricDataQuery) -> cw::MetricDataQuery {
+    let stat = q.metric_stat.as_ref().map(|s| {
+        cw::MetricStat::builder()
+            .metric(
+                cw::Metric::builder()
+                    .namespace(&s.metric.namespace)
+                    .metric_name(&s.metric.metric_name)
+                    .set_dimensions(Some(sdk_dimensions(&s.metric.dimensions)))
+                    .build(),
+            )
+            .period(i32::try_from(s.period).unwrap_or(i32::MAX))
+            .stat(&s.stat)
+            .set_unit(s.unit.as_deref().map(cw::StandardUnit::from))
+            .build()
+    });
+    cw::MetricDataQuery::builder()
+        .id(&q.id)
+        .set_metric_stat(stat)
+        .set_expression(q.expression.clone())
+        .set_label(q.label.clone())
+        .set_return_data(q.return_data)
+        .set_period(q.period.map(|p| i32::try_from(p).unwrap_or(i32::MAX)))
+        .set_account_id(q.account_id.clone())
+        .build()
+}
+
+fn to_i32(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn to_u32(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+fn non_empty(v: &[String]) -> Option<Vec<String>> {
+    if v.is_empty() { None } else { Some(v.to_vec()) }
+}
+
+impl CloudWatchApi for aws_sdk_cloudwatch::Client {
+    async fn describe_alarms(&self, next_token: Option<String>) -> Result<AlarmPage, ApiError> {
+        let out = self
+            .describe_alarms()
+            .alarm_types(cw::AlarmType::MetricAlarm)
+            .alarm_types(cw::AlarmType::CompositeAlarm)
+            .max_records(100)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("DescribeAlarms", &e))?;
+        let mut alarms: Vec<PublishedAlarm> =
+            out.metric_alarms().iter().map(published_metric_alarm).collect();
+        alarms.extend(out.composite_alarms().iter().map(published_composite_alarm));
+        Ok(AlarmPage {
+            alarms,
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn put_metric_alarm(&self, a: &PutMetricAlarmInput) -> Result<(), ApiError> {
+        let tags: Vec<cw::Tag> = a
+            .tags
+            .iter()
+            .map(|t| cw::Tag::builder().key(&t.key).value(&t.value).build())
+            .collect();
+        self.put_metric_alarm()
+            .alarm_name(&a.alarm_name)
+            .set_alarm_description(a.alarm_description.clone())
+            .set_actions_enabled(a.actions_enabled)
+            .set_ok_actions(non_empty(&a.ok_actions))
+            .set_alarm_actions(non_empty(&a.alarm_actions))
+            .set_insufficient_data_actions(non_empty(&a.insufficient_data_actions))
+            .set_metric_name(a.metric_name.clone())
+            .set_namespace(a.namespace.clone())
+            .set_statistic(a.statistic.map(|s| cw::Statistic::from(s.as_str())))
+            .set_extended_statistic(a.extended_statistic.clone())
+            .set_dimensions(if a.dimensions.is_empty() {
+                None
+            } else {
+                Some(sdk_dimensions(&a.dimensions))
+            })
+            .set_period(a.period.map(to_i32))
+            .set_unit(a.unit.as_deref().map(cw::StandardUnit::from))
+            .evaluation_periods(to_i32(a.evaluation_periods))
+            .set_datapoints_to_alarm(a.datapoints_to_alarm.map(to_i32))
+            .set_threshold(a.threshold)
+            .comparison_operator(cw::ComparisonOperator::from(
+                enum_name(&a.comparison_operator).as_str(),
+            ))
+            .set_treat_missing_data(a.treat_missing_data.map(|t| enum_name(&t)))
+            .set_evaluate_low_sample_count_percentile(a.evaluate_low_sample_count_percentile.clone())
+            .set_metrics(if a.metrics.is_empty() {
+                None
+            } else {
+                Some(a.metrics.iter().map(sdk_query).collect())
+            })
+            .set_tags(if tags.is_empty() { None } else { Some(tags) })
+            .set_threshold_metric_id(a.threshold_metric_id.clone())
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("PutMetricAlarm", &e))?;
+        Ok(())
+    }
+
+    async fn put_composite_alarm(&self, c: &PutCompositeAlarmInput) -> Result<(), ApiError> {
+        let tags: Vec<cw::Tag> = c
+            .tags
+            .iter()
+            .map(|t| cw::Tag::builder().key(&t.key).value(&t.value).build())
+            .collect();
+        self.put_composite_alarm()
+            .alarm_name(&c.alarm_name)
+            .set_alarm_description(c.alarm_description.clone())
+            .alarm_rule(&c.alarm_rule)
+            .set_actions_enabled(c.actions_enabled)
+            .set_ok_actions(non_empty(&c.ok_actions))
+            .set_alarm_actions(non_empty(&c.alarm_actions))
+            .set_insufficient_data_actions(non_empty(&c.insufficient_data_actions))
+            .set_actions_suppressor(c.actions_suppressor.clone())
+            .set_actions_suppressor_wait_period(c.actions_suppressor_wait_period.map(to_i32))
+            .set_actions_suppressor_extension_period(c.actions_suppressor_extension_period.map(to_i32))
+            .set_tags(if tags.is_empty() { None } else { Some(tags) })
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("PutCompositeAlarm", &e))?;
+        Ok(())
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), ApiError> {
+        self.delete_alarms()
+            .set_alarm_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("DeleteAlarms", &e))?;
+        Ok(())
+    }
+
+    async fn describe_alarm_history(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        next_token: Option<String>,
+    ) -> Result<HistoryPage, ApiError> {
+        let out = self
+            .describe_alarm_history()
+            .alarm_types(cw::AlarmType::MetricAlarm)
+            .alarm_types(cw::AlarmType::CompositeAlarm)
+            .history_item_type(cw::HistoryItemType::StateUpdate)
+            .start_date(smithy_time(start))
+            .end_date(smithy_time(end))
+            .max_records(100)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("DescribeAlarmHistory", &e))?;
+        let transitions = out
+            .alarm_history_items()
+            .iter()
+            .filter_map(|item| {
+                StateTransition::from_history_data(
+                    item.alarm_name()?,
+                    item.timestamp().and_then(chrono_time)?,
+                    item.history_data()?,
+                )
+                .ok()
+            })
+            .collect();
+        Ok(HistoryPage {
+            transitions,
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn list_dashboards(&self, next_token: Option<String>) -> Result<DashboardPage, ApiError> {
+        let out = self
+            .list_dashboards()
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ListDashboards", &e))?;
+        Ok(DashboardPage {
+            names: out
+                .dashboard_entries()
+                .iter()
+                .filter_map(|d| d.dashboard_name().map(str::to_owned))
+                .collect(),
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn get_dashboard(&self, name: &str) -> Result<String, ApiError> {
+        let out = self
+            .get_dashboard()
+            .dashboard_name(name)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("GetDashboard", &e))?;
+        Ok(out.dashboard_body().unwrap_or_default().to_owned())
+    }
+
+    async fn put_dashboard(&self, name: &str, body: &str) -> Result<Vec<String>, ApiError> {
+        let out = self
+            .put_dashboard()
+            .dashboard_name(name)
+            .dashboard_body(body)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("PutDashboard", &e))?;
+        Ok(out
+            .dashboard_validation_messages()
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}: {}",
+                    m.data_path().unwrap_or("/"),
+                    m.message().unwrap_or_default()
+                )
+            })
+            .collect())
+    }
+
+    async fn delete_dashboards(&self, names: &[String]) -> Result<(), ApiError> {
+        self.delete_dashboards()
+            .set_dashboard_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("DeleteDashboards", &e))?;
+        Ok(())
+    }
+
+    async fn get_metric_data(
+        &self,
+        queries: &[MetricDataQuery],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        next_token: Option<String>,
+    ) -> Result<MetricDataPage, ApiError> {
+        let returned = queries
+            .iter()
+            .find(|q| q.return_data != Some(false))
+            .map(|q| q.id.clone())
+            .unwrap_or_default();
+        let out = self
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries.iter().map(sdk_query).collect()))
+            .start_time(smithy_time(start))
+            .end_time(smithy_time(end))
+            .scan_by(cw::ScanBy::TimestampAscending)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("GetMetricData", &e))?;
+        let points = out
+            .metric_data_results()
+            .iter()
+            .filter(|r| r.id() == Some(returned.as_str()))
+            .flat_map(|r| {
+                r.timestamps()
+                    .iter()
+                    .zip(r.values())
+                    .filter_map(|(t, v)| Some((chrono_time(t)?, *v)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Ok(MetricDataPage {
+            points,
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+}
+
+// ---- conversions: SDK → alarms crate -------------------------------------------------------------
+
+/// SDK time → chrono (`None` if out of range).
+#[must_use]
+pub fn chrono_time(t: &SmithyTime) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single()
+}
+
+/// chrono → SDK time.
+#[must_use]
+pub fn smithy_time(t: DateTime<Utc>) -> SmithyTime {
+    SmithyTime::from_secs(t.timestamp())
+}
+
+fn model_dimensions(dims: &[cw::Dimension]) -> Vec<Dimension> {
+    dims.iter()
+        .map(|d| Dimension {
+            name: d.name().unwrap_or_default().to_owned(),
+            value: d.value().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+fn model_query(q: &cw::MetricDataQuery) -> MetricDataQuery {
+    MetricDataQuery {
+        id: q.id().unwrap_or_default().to_owned(),
+        metric_stat: q.metric_stat().map(|s| MetricStat {
+            metric: Metric {
+                namespace: s
+                    .metric()
+                    .and_then(|m| m.namespace())
+                    .unwrap_or_default()
+                    .to_owned(),
+                metric_name: s
+                    .metric()
+                    .and_then(|m| m.metric_name())
+                    .unwrap_or_default()
+                    .to_owned(),
+                dimensions: s
+                    .metric()
+                    .map(|m| model_dimensions(m.dimensions()))
+                    .unwrap_or_default(),
+            },
+            period: s.period().map_or(0, to_u32),
+            stat: s.stat().unwrap_or_default().to_owned(),
+            unit: s.unit().map(|u| u.as_str().to_owned()),
+        }),
+        expression: q.expression().map(str::to_owned),
+        label: q.label().map(str::to_owned),
+        return_data: q.return_data(),
+        period: q.period().map(to_u32),
+        account_id: q.account_id().map(str::to_owned),
+    }
+}
+
+fn state_value(v: Option<&cw::StateValue>) -> StateValue {
+    match v {
+        Some(cw::StateValue::Alarm) => StateValue::Alarm,
+        Some(cw::StateValue::Ok) => StateValue::Ok,
+        _ => StateValue::InsufficientData,
+    }
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+/// A `DescribeAlarms` metric alarm as the `PutMetricAlarm` input that produced it, plus its state.
+#[must_use]
+pub fn published_metric_alarm(m: &cw::MetricAlarm) -> PublishedAlarm {
+    let name = m.alarm_name().unwrap_or_default().to_owned();
+    let input = PutMetricAlarmInput {
+        alarm_name: name.clone(),
+        alarm_description: m.alarm_description().map(str::to_owned),
+        actions_enabled: m.actions_enabled(),
+        ok_actions: m.ok_actions().to_vec(),
+        alarm_actions: m.alarm_actions().to_vec(),
+        insufficient_data_actions: m.insufficient_data_actions().to_vec(),
+        metric_name: m.metric_name().map(str::to_owned),
+        namespace: m.namespace().map(str::to_owned),
+        statistic: m.statistic().and_then(|s| Statistic::from_name(s.as_str())),
+        extended_statistic: m.extended_statistic().map(str::to_owned),
+        dimensions: model_dimensions(m.dimensions()),
+        period: m.period().map(to_u32),
+        unit: m.unit().map(|u| u.as_str().to_owned()),
+        evaluation_periods: m.evaluation_periods().map_or(0, to_u32),
+        datapoints_to_alarm: m.datapoints_to_alarm().map(to_u32),
+        threshold: m.threshold(),
+        comparison_operator: m
+            .comparison_operator()
+            .and_then(|c| parse_enum::<ComparisonOperator>(c.as_str()))
+            .unwrap_or(ComparisonOperator::GreaterThanThreshold),
+        treat_missing_data: m.treat_missing_data().and_then(parse_enum::<TreatMissingData>),
+        evaluate_low_sample_count_percentile: m.evaluate_low_sample_count_percentile().map(str::to_owned),
+        metrics: m.metrics().iter().map(model_query).collect(),
+        tags: Vec::new(),
+        threshold_metric_id: m.threshold_metric_id().map(str::to_owned),
+    };
+    PublishedAlarm {
+        status: AlarmStatus {
+            name,
+            state: state_value(m.state_value()),
+            state_updated: m
+                .state_transitioned_timestamp()
+                .or(m.state_updated_timestamp())
+                .and_then(chrono_time)
+                .unwrap_or_default(),
+            reason: m.state_reason().unwrap_or_default().to_owned(),
+        },
+        alarm: Alarm::Metric(input),
+    }
+}
+
+/// A `DescribeAlarms` composite alarm as the `PutCompositeAlarm` input that produced it, plus its state.
+#[must_use]
+pub fn published_composite_alarm(c: &cw::CompositeAlarm) -> PublishedAlarm {
+    let name = c.alarm_name().unwrap_or_default().to_owned();
+    let input = PutCompositeAlarmInput {
+        alarm_name: name.clone(),
+        alarm_description: c.alarm_description().map(str::to_owned),
+        alarm_rule: c.alarm_rule().unwrap_or_default().to_owned(),
+        actions_enabled: c.actions_enabled(),
+        ok_actions: c.ok_actions().to_vec(),
+        alarm_actions: c.alarm_actions().to_vec(),
+        insufficient_data_actions: c.insufficient_data_actions().to_vec(),
+        actions_suppressor: c.actions_suppressor().map(str::to_owned),
+        actions_suppressor_wait_period: c.actions_suppressor_wait_period().map(to_u32),
+        actions_suppressor_extension_period: c.actions_suppressor_extension_period().map(to_u32),
+        tags: Vec::new(),
+    };
+    PublishedAlarm {
+        status: AlarmStatus {
+            name,
+            state: state_value(c.state_value()),
+            state_updated: c
+                .state_transitioned_timestamp()
+                .or(c.state_updated_timestamp())
+                .and_then(chrono_time)
+                .unwrap_or_default(),
+            reason: c.state_reason().unwrap_or_default().to_owned(),
+        },
+        alarm: Alarm::Composite(input),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alarms::catalogue::{CatalogueOptions, catalogue_for};
+
+    fn catalogue() -> Vec<Alarm> {
+        let spec = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        catalogue_for(&spec, &CatalogueOptions::for_spec(&spec))
+            .unwrap()
+            .inputs()
+    }
+
+    /// What DescribeAlarms would hand back for `a`: the SDK's own output type, built from the request.
+    fn as_described(a: &PutMetricAlarmInput) -> cw::MetricAlarm {
+        cw::MetricAlarm::builder()
+            .alarm_name(&a.alarm_name)
+            .set_alarm_description(a.alarm_description.clone())
+            .set_actions_enabled(a.actions_enabled)
+            .set_ok_actions(Some(a.ok_actions.clone()))
+            .set_alarm_actions(Some(a.alarm_actions.clone()))
+            .set_metric_name(a.metric_name.clone())
+            .set_namespace(a.namespace.clone())
+            .set_statistic(a.statistic.map(|s| cw::Statistic::from(s.as_str())))
+            .set_extended_statistic(a.extended_statistic.clone())
+            .set_dimensions(Some(sdk_dimensions(&a.dimensions)))
+            .set_period(a.period.map(to_i32))
+            .evaluation_periods(to_i32(a.evaluation_periods))
+            .set_datapoints_to_alarm(a.datapoints_to_alarm.map(to_i32))
+            .set_threshold(a.threshold)
+            .comparison_operator(cw::ComparisonOperator::from(
+                enum_name(&a.comparison_operator).as_str(),
+            ))
+            .set_treat_missing_data(a.treat_missing_data.map(|t| enum_name(&t)))
+            .set_evaluate_low_sample_count_percentile(a.evaluate_low_sample_count_percentile.clone())
+            .set_metrics(Some(a.metrics.iter().map(sdk_query).collect()))
+            .set_threshold_metric_id(a.threshold_metric_id.clone())
+            .state_value(cw::StateValue::Alarm)
+            .state_reason("Threshold Crossed")
+            .state_updated_timestamp(SmithyTime::from_secs(1_700_000_000))
+            .build()
+    }
+
+    #[test]
+    fn every_catalogue_alarm_round_trips_through_the_sdk_types() {
+        let mut checked = 0;
+        for alarm in catalogue() {
+            let Alarm::Metric(want) = alarm else { continue };
+            let back = published_metric_alarm(&as_described(&want));
+            let Alarm::Metric(mut got) = back.alarm else {
+                panic!("kind changed")
+            };
+            got.tags.clone_from(&want.tags); // tags are never read back
+            assert_eq!(got, want, "{}", want.alarm_name);
+            assert_eq!(back.status.state, StateValue::Alarm);
+            assert_eq!(back.status.state_updated.timestamp(), 1_700_000_000);
+            checked += 1;
+        }
+        assert!(checked > 40, "{checked}");
+    }
+
+    #[test]
+    fn enum_spellings_match_the_api() {
+        assert_eq!(
+            enum_name(&ComparisonOperator::GreaterThanUpperThreshold),
+            "GreaterThanUpperThreshold"
+        );
+        assert_eq!(enum_name(&TreatMissingData::NotBreaching), "notBreaching");
+        assert_eq!(
+            parse_enum::<TreatMissingData>("breaching"),
+            Some(TreatMissingData::Breaching)
+        );
+        assert_eq!(parse_enum::<TreatMissingData>("bogus"), None);
+    }
+
+    #[test]
+    fn composite_read_back_keeps_rule_and_suppressor() {
+        let c = cw::CompositeAlarm::builder()
+            .alarm_name("p-x-failures-critical")
+            .alarm_rule("ALARM(\"a\") OR ALARM(\"b\")")
+            .actions_suppressor("p-maintenance")
+            .actions_suppressor_wait_period(60)
+            .actions_suppressor_extension_period(60)
+            .alarm_actions("arn:t")
+            .state_value(cw::StateValue::Ok)
+            .build();
+        let p = published_composite_alarm(&c);
+        let Alarm::Composite(got) = p.alarm else { panic!() };
+        assert_eq!(got.alarm_rule, "ALARM(\"a\") OR ALARM(\"b\")");
+        assert_eq!(got.actions_suppressor_wait_period, Some(60));
+        assert_eq!(got.alarm_actions, ["arn:t"]);
+        assert_eq!(p.status.state, StateValue::Ok);
+    }
+
+    #[test]
+    fn not_implemented_is_recognized_by_status_or_code() {
+        let mut e = ApiError::local("PutCompositeAlarm", "x");
+        assert!(!e.is_not_implemented());
+        e.status = Some(501);
+        assert!(e.is_not_implemented());
+        e.status = Some(400);
+        e.code = Some("NotImplemented".into());
+        assert!(e.is_not_implemented());
+    }
+}

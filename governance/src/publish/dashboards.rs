@@ -1,0 +1,213 @@
+//! Publishing the generated dashboards: list every dashboard of the account (for the free-tier price),
+//! `GetDashboard` the ones under the managed prefix, plan with the pure
+//! [`dashboards::plan::plan_dashboards`], and `PutDashboard` only what changed; orphans under the prefix
+//! are deleted, nothing else is touched.
+
+use alarms::catalogue::Catalogue;
+use dashboards::model::Dashboard;
+use dashboards::plan::{
+    DashboardAction, DashboardPlan, DashboardPricing, PublishedDashboard, plan_dashboards,
+};
+use dashboards::seed::{SeedOptions, dashboards_for};
+use indicatif::ProgressBar;
+use platform_spec::PlatformSpec;
+
+use super::alarms::{ApplyReport, ItemFailure};
+use super::cloudwatch::{ApiError, CloudWatchApi, list_all_dashboards};
+use super::pacer::Pacer;
+
+/// `PutDashboard` / `GetDashboard` quota (10 TPS); we stay at half of it.
+pub const DASHBOARD_CALLS_PER_SECOND: f64 = 5.0;
+
+/// The dashboards for `spec`, with the catalogue's notifying alarms on the overview when the spec names
+/// the account (alarm widgets need ARNs).
+///
+/// # Errors
+/// [`dashboards::BuildError`] if a generated dashboard breaks a rule (a bug the dashboards crate's tests
+/// catch).
+pub fn desired_dashboards(
+    spec: &PlatformSpec,
+    catalogue: Option<&Catalogue>,
+) -> Result<Vec<Dashboard>, dashboards::BuildError> {
+    let mut opts = SeedOptions::for_spec(spec);
+    if let (Some(cat), Some(account)) = (catalogue, spec.platform.account_id.as_deref()) {
+        opts = opts.with_alarm_arns(cat.notifying_arns(&spec.platform.region, account));
+    }
+    dashboards_for(spec, &opts)
+}
+
+/// Every dashboard of the account; bodies read only under `{managed_prefix}-`.
+///
+/// # Errors
+/// When listing or reading a managed dashboard fails (nothing is planned from a partial read).
+pub async fn read_published<C: CloudWatchApi>(
+    cw: &C,
+    managed_prefix: &str,
+) -> Result<Vec<PublishedDashboard>, ApiError> {
+    let prefix = format!("{managed_prefix}-");
+    let mut pacer = Pacer::per_second(DASHBOARD_CALLS_PER_SECOND);
+    let mut out = Vec::new();
+    for name in list_all_dashboards(cw).await? {
+        let body = if name.starts_with(&prefix) {
+            pacer.ready().await;
+            Some(cw.get_dashboard(&name).await?)
+        } else {
+            None
+        };
+        out.push(PublishedDashboard { name, body });
+    }
+    Ok(out)
+}
+
+/// Reads what is published and plans `desired` against it.
+///
+/// # Errors
+/// See [`read_published`].
+pub async fn plan<C: CloudWatchApi>(
+    cw: &C,
+    desired: &[Dashboard],
+    managed_prefix: &str,
+) -> Result<DashboardPlan, ApiError> {
+    let published = read_published(cw, managed_prefix).await?;
+    Ok(plan_dashboards(
+        desired,
+        &published,
+        managed_prefix,
+        &DashboardPricing::default(),
+    ))
+}
+
+/// Writes the plan's changes: `PutDashboard` per create/update, one `DeleteDashboards` for the
+/// orphans. Failures are collected per dashboard.
+pub async fn apply<C: CloudWatchApi>(cw: &C, plan: &DashboardPlan, progress: &ProgressBar) -> ApplyReport {
+    let mut report = ApplyReport {
+        unchanged: plan.count(DashboardAction::Unchanged),
+        ..ApplyReport::default()
+    };
+    let puts: Vec<(&Dashboard, DashboardAction)> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, DashboardAction::Create | DashboardAction::Update))
+        .filter_map(|c| c.desired.as_ref().map(|d| (d, c.action)))
+        .collect();
+    let deletes: Vec<String> = plan.to_delete().into_iter().map(str::to_owned).collect();
+    progress.set_length((puts.len() + usize::from(!deletes.is_empty())) as u64);
+    let mut pacer = Pacer::per_second(DASHBOARD_CALLS_PER_SECOND);
+    for (d, action) in puts {
+        let action = if action == DashboardAction::Create {
+            "create"
+        } else {
+            "update"
+        };
+        progress.set_message(d.name.clone());
+        let body = match d.body_json() {
+            Ok(b) => b,
+            Err(e) => {
+                report.failures.push(ItemFailure {
+                    name: d.name.clone(),
+                    action,
+                    error: ApiError::local("PutDashboard", format!("cannot serialize the body: {e}")),
+                });
+                continue;
+            }
+        };
+        pacer.ready().await;
+        report.write_calls += 1;
+        match cw.put_dashboard(&d.name, &body).await {
+            Ok(warnings) => {
+                report
+                    .warnings
+                    .extend(warnings.into_iter().map(|w| format!("{}: {w}", d.name)));
+                if action == "create" {
+                    report.created.push(d.name.clone());
+                } else {
+                    report.updated.push(d.name.clone());
+                }
+            }
+            Err(error) => report.failures.push(ItemFailure {
+                name: d.name.clone(),
+                action,
+                error,
+            }),
+        }
+        progress.inc(1);
+    }
+    if !deletes.is_empty() {
+        pacer.ready().await;
+        report.write_calls += 1;
+        match cw.delete_dashboards(&deletes).await {
+            Ok(()) => report.deleted.extend(deletes),
+            Err(error) => report
+                .failures
+                .extend(deletes.into_iter().map(|name| ItemFailure {
+                    name,
+                    action: "delete",
+                    error: error.clone(),
+                })),
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::alarms::desired_catalogue;
+    use crate::publish::fake::FakeCloudWatch;
+
+    fn spec() -> PlatformSpec {
+        platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn publish_twice_writes_once_and_orphans_go() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let desired = desired_dashboards(&spec, Some(&cat)).unwrap();
+        let cw = FakeCloudWatch::default();
+        cw.put_dashboard("collectiq-prod-old-page", "{\"widgets\":[]}")
+            .await
+            .unwrap();
+        cw.put_dashboard("someone-elses", "{\"widgets\":[]}")
+            .await
+            .unwrap();
+        let first = plan(&cw, &desired, "collectiq-prod").await.unwrap();
+        assert_eq!(first.count(DashboardAction::Create), desired.len());
+        assert_eq!(first.to_delete(), ["collectiq-prod-old-page"]);
+        let report = apply(&cw, &first, &ProgressBar::hidden()).await;
+        assert!(report.ok());
+        assert_eq!(report.write_calls, desired.len() + 1);
+        let second = plan(&cw, &desired, "collectiq-prod").await.unwrap();
+        assert!(second.is_empty(), "{}", second.render_text());
+        let again = apply(&cw, &second, &ProgressBar::hidden()).await;
+        assert_eq!(again.write_calls, 0);
+        assert_eq!(again.unchanged, desired.len());
+        // someone-elses is still there.
+        let names = crate::publish::cloudwatch::list_all_dashboards(&cw)
+            .await
+            .unwrap();
+        assert!(names.contains(&"someone-elses".to_owned()));
+    }
+
+    #[test]
+    fn overview_shows_the_catalogue_alarms_when_the_account_is_known() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let with = desired_dashboards(&spec, Some(&cat)).unwrap();
+        let without = desired_dashboards(&spec, None).unwrap();
+        let arns = |ds: &[Dashboard]| {
+            serde_json::to_string(&ds[0].body)
+                .unwrap()
+                .matches("arn:aws:cloudwatch:")
+                .count()
+        };
+        assert_eq!(spec.platform.account_id.as_deref(), Some("123456789012"));
+        assert!(arns(&with) > 0);
+        assert_eq!(arns(&without), 0);
+    }
+}

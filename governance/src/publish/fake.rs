@@ -1,0 +1,235 @@
+//! An in-memory CloudWatch implementing [`CloudWatchApi`], for unit tests and the apply benchmark: it
+//! stores alarms and dashboards like the service does (pages of 100, tags dropped on read-back), records
+//! when each write happened on the `tokio` clock, can fail chosen items, and can take a simulated
+//! latency per call. It is not used by any command.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use alarms::Alarm;
+use alarms::model::{MetricDataQuery, PutCompositeAlarmInput, PutMetricAlarmInput};
+use alarms::state::{AlarmStatus, StateValue};
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use super::cloudwatch::{
+    AlarmPage, ApiError, CloudWatchApi, DashboardPage, HistoryPage, MetricDataPage, PublishedAlarm,
+};
+
+#[derive(Debug, Default)]
+struct State {
+    alarms: BTreeMap<String, PublishedAlarm>,
+    dashboards: BTreeMap<String, String>,
+    writes: Vec<Instant>,
+    fail_puts: BTreeMap<String, String>,
+}
+
+/// The fake. Clones share state.
+#[derive(Debug, Clone, Default)]
+pub struct FakeCloudWatch {
+    state: Arc<Mutex<State>>,
+    latency: Duration,
+}
+
+impl FakeCloudWatch {
+    /// A fake whose every call takes `latency` (on the `tokio` clock).
+    ///
+    /// ```
+    /// let cw = governance::publish::fake::FakeCloudWatch::with_latency(std::time::Duration::from_millis(80));
+    /// assert_eq!(cw.write_calls(), 0);
+    /// ```
+    #[must_use]
+    pub fn with_latency(latency: Duration) -> Self {
+        Self {
+            latency,
+            ..Self::default()
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes every put of `name` fail with `code`.
+    pub fn fail_put(&self, name: &str, code: &str) {
+        self.lock().fail_puts.insert(name.to_owned(), code.to_owned());
+    }
+
+    /// Write calls received so far.
+    #[must_use]
+    pub fn write_calls(&self) -> usize {
+        self.lock().writes.len()
+    }
+
+    /// The most writes that started within any one-second window.
+    #[must_use]
+    pub fn max_writes_in_any_second(&self) -> usize {
+        let writes = self.lock().writes.clone();
+        let mut best = 0;
+        let mut lo = 0;
+        for hi in 0..writes.len() {
+            while writes[hi].duration_since(writes[lo]) >= Duration::from_secs(1) {
+                lo += 1;
+            }
+            best = best.max(hi - lo + 1);
+        }
+        best
+    }
+
+    /// Names of the stored alarms.
+    #[must_use]
+    pub fn alarm_names(&self) -> Vec<String> {
+        self.lock().alarms.keys().cloned().collect()
+    }
+
+    /// Stores `alarm` as if it had been published long ago (no write is recorded).
+    pub fn seed(&self, alarm: Alarm) {
+        let name = alarm.name().to_owned();
+        self.lock().alarms.insert(name.clone(), published(alarm, name));
+    }
+
+    /// Sets the state of a stored alarm (like `SetAlarmState`; not counted as a write).
+    pub fn set_state(&self, name: &str, state: StateValue, since: DateTime<Utc>, reason: &str) {
+        if let Some(a) = self.lock().alarms.get_mut(name) {
+            a.status.state = state;
+            a.status.state_updated = since;
+            reason.clone_into(&mut a.status.reason);
+        }
+    }
+
+    async fn call(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+    }
+
+    fn record_write(&self) {
+        self.lock().writes.push(Instant::now());
+    }
+
+    fn put(&self, operation: &'static str, alarm: Alarm) -> Result<(), ApiError> {
+        self.record_write();
+        let name = alarm.name().to_owned();
+        let mut state = self.lock();
+        if let Some(code) = state.fail_puts.get(&name) {
+            return Err(ApiError {
+                operation,
+                code: Some(code.clone()),
+                message: format!("{code}: rejected by the fake"),
+                status: Some(400),
+            });
+        }
+        let mut alarm = alarm;
+        match &mut alarm {
+            Alarm::Metric(m) => m.tags.clear(),
+            Alarm::Composite(c) => c.tags.clear(),
+        }
+        state.alarms.insert(name.clone(), published(alarm, name));
+        Ok(())
+    }
+}
+
+fn published(alarm: Alarm, name: String) -> PublishedAlarm {
+    PublishedAlarm {
+        alarm,
+        status: AlarmStatus {
+            name,
+            state: StateValue::InsufficientData,
+            state_updated: DateTime::<Utc>::default(),
+            reason: String::new(),
+        },
+    }
+}
+
+const PAGE: usize = 100;
+
+impl CloudWatchApi for FakeCloudWatch {
+    async fn describe_alarms(&self, next_token: Option<String>) -> Result<AlarmPage, ApiError> {
+        self.call().await;
+        let state = self.lock();
+        let start: usize = next_token.and_then(|t| t.parse().ok()).unwrap_or(0);
+        let alarms: Vec<PublishedAlarm> = state.alarms.values().skip(start).take(PAGE).cloned().collect();
+        let next = start + alarms.len();
+        Ok(AlarmPage {
+            alarms,
+            next_token: (next < state.alarms.len()).then(|| next.to_string()),
+        })
+    }
+
+    async fn put_metric_alarm(&self, alarm: &PutMetricAlarmInput) -> Result<(), ApiError> {
+        self.call().await;
+        self.put("PutMetricAlarm", Alarm::Metric(alarm.clone()))
+    }
+
+    async fn put_composite_alarm(&self, alarm: &PutCompositeAlarmInput) -> Result<(), ApiError> {
+        self.call().await;
+        self.put("PutCompositeAlarm", Alarm::Composite(alarm.clone()))
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), ApiError> {
+        self.call().await;
+        self.record_write();
+        let mut state = self.lock();
+        for n in names {
+            state.alarms.remove(n);
+        }
+        Ok(())
+    }
+
+    async fn describe_alarm_history(
+        &self,
+        _start: DateTime<Utc>,
+        _end: DateTime<Utc>,
+        _next_token: Option<String>,
+    ) -> Result<HistoryPage, ApiError> {
+        self.call().await;
+        Ok(HistoryPage::default())
+    }
+
+    async fn list_dashboards(&self, _next_token: Option<String>) -> Result<DashboardPage, ApiError> {
+        self.call().await;
+        Ok(DashboardPage {
+            names: self.lock().dashboards.keys().cloned().collect(),
+            next_token: None,
+        })
+    }
+
+    async fn get_dashboard(&self, name: &str) -> Result<String, ApiError> {
+        self.call().await;
+        self.lock().dashboards.get(name).cloned().ok_or_else(|| ApiError {
+            operation: "GetDashboard",
+            code: Some("ResourceNotFound".into()),
+            message: format!("dashboard {name} does not exist"),
+            status: Some(404),
+        })
+    }
+
+    async fn put_dashboard(&self, name: &str, body: &str) -> Result<Vec<String>, ApiError> {
+        self.call().await;
+        self.record_write();
+        self.lock().dashboards.insert(name.to_owned(), body.to_owned());
+        Ok(Vec::new())
+    }
+
+    async fn delete_dashboards(&self, names: &[String]) -> Result<(), ApiError> {
+        self.call().await;
+        self.record_write();
+        let wanted: BTreeSet<&String> = names.iter().collect();
+        self.lock().dashboards.retain(|k, _| !wanted.contains(k));
+        Ok(())
+    }
+
+    async fn get_metric_data(
+        &self,
+        _queries: &[MetricDataQuery],
+        _start: DateTime<Utc>,
+        _end: DateTime<Utc>,
+        _next_token: Option<String>,
+    ) -> Result<MetricDataPage, ApiError> {
+        self.call().await;
+        Ok(MetricDataPage::default())
+    }
+}

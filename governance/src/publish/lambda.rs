@@ -1,0 +1,305 @@
+//! The handlers behind the `governance-dashboards` and `governance-alarms` Lambda functions (their
+//! `main`s only build [`LambdaDeps`] and call `lambda_runtime::run`).
+//!
+//! - `governance-dashboards` (e.g. daily, and after each deploy): plan and apply the dashboards.
+//! - `governance-alarms` (e.g. every 5 minutes): plan and apply the alarm catalogue (a no-op when
+//!   nothing changed: one `DescribeAlarms` read, zero writes), build the alarm-state report, post it to
+//!   Slack when something is firing or recovered, and escalate critical alarms firing for longer than
+//!   `escalate_after_minutes` to the critical SNS topic, once per episode.
+//!
+//! Errors map to stable `errorType`s: `Configuration` (the spec or environment is wrong; retrying will
+//! not help), `Retryable` (AWS could not be read), `PartialFailure` (some items were not written — the
+//! message names them).
+
+use std::path::PathBuf;
+
+use chrono::{Duration, Utc};
+use indicatif::ProgressBar;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use platform_spec::PlatformSpec;
+use serde::{Deserialize, Serialize};
+
+use super::state::{EscalationReport, StateOptions, escalate, post_to_slack, render_slack, state_report};
+use super::{ApplyOptions, ApplyReport, Desired, PlanView};
+use crate::aws::AwsClients;
+use crate::ledger::Ledger;
+
+/// Environment variable naming the platform spec file packaged with the function.
+pub const PLATFORM_ENV: &str = "COLLECTIQ_PLATFORM";
+
+/// What the handlers need, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct LambdaDeps {
+    /// The platform spec.
+    pub spec: PlatformSpec,
+    /// SDK clients.
+    pub clients: AwsClients,
+    /// HTTP client for Slack.
+    pub http: reqwest::Client,
+}
+
+impl LambdaDeps {
+    /// Loads the spec named by `COLLECTIQ_PLATFORM` (default `platform.toml` next to the binary's working
+    /// directory) and builds the clients from the environment.
+    ///
+    /// # Errors
+    /// [`HandlerError::Configuration`] when the spec does not load.
+    pub async fn from_env() -> Result<Self, HandlerError> {
+        let path = PathBuf::from(std::env::var(PLATFORM_ENV).unwrap_or_else(|_| "platform.toml".into()));
+        let spec = platform_spec::load(&path).map_err(|e| HandlerError::Configuration(e.to_string()))?;
+        let config = crate::aws::sdk_config(&crate::aws::AwsTarget {
+            region: Some(spec.platform.region.clone()),
+            ..Default::default()
+        })
+        .await;
+        Ok(Self {
+            spec,
+            clients: AwsClients::new(&config),
+            http: reqwest::Client::new(),
+        })
+    }
+}
+
+/// A handler failure with a stable error type.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The spec or the environment is wrong.
+    #[error("{0}")]
+    Configuration(String),
+    /// AWS could not be read; the next scheduled run will retry.
+    #[error("{0}")]
+    Retryable(String),
+    /// Some items were not written (named in the message).
+    #[error("{0}")]
+    PartialFailure(String),
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match &e {
+            HandlerError::Configuration(_) => "Configuration",
+            HandlerError::Retryable(_) => "Retryable",
+            HandlerError::PartialFailure(_) => "PartialFailure",
+        };
+        Self {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// `governance-dashboards` input (the EventBridge Scheduler payload; `{}` is fine).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DashboardsEvent {
+    /// Plan only.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `governance-dashboards` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardsOutcome {
+    /// The plan.
+    pub plan: PlanView,
+    /// What was written (`None` on a dry run).
+    pub applied: Option<ApplyReport>,
+}
+
+fn failures(report: &ApplyReport) -> Option<String> {
+    (!report.ok()).then(|| {
+        report
+            .failures
+            .iter()
+            .map(|f| format!("{} ({}): {}", f.name, f.action, f.error))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Plans and applies the dashboards.
+///
+/// # Errors
+/// `Configuration`, `Retryable` or `PartialFailure` (see the module docs).
+pub async fn dashboards_handler(
+    event: LambdaEvent<DashboardsEvent>,
+    deps: &LambdaDeps,
+) -> Result<DashboardsOutcome, HandlerError> {
+    let desired = Desired::for_spec(&deps.spec).map_err(|e| HandlerError::Configuration(e.to_string()))?;
+    let cw = super::cloudwatch::with_publishing_retries(&deps.clients.cloudwatch);
+    let plan = super::dashboards::plan(&cw, &desired.dashboards, &deps.spec.managed_prefix())
+        .await
+        .map_err(|e| HandlerError::Retryable(e.to_string()))?;
+    tracing::info!(plan = %plan.render_text(), "dashboard plan");
+    if event.payload.dry_run {
+        return Ok(DashboardsOutcome {
+            plan: PlanView::of_dashboards(&plan),
+            applied: None,
+        });
+    }
+    let report = super::dashboards::apply(&cw, &plan, &ProgressBar::hidden()).await;
+    if let Some(f) = failures(&report) {
+        return Err(HandlerError::PartialFailure(f));
+    }
+    Ok(DashboardsOutcome {
+        plan: PlanView::of_dashboards(&plan),
+        applied: Some(report),
+    })
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `governance-alarms` input.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlarmsEvent {
+    /// Apply the catalogue (default true).
+    #[serde(default = "yes")]
+    pub apply: bool,
+    /// Build, post and escalate the state report (default true).
+    #[serde(default = "yes")]
+    pub report: bool,
+    /// Escalate critical alarms firing at least this long (default 15).
+    #[serde(default)]
+    pub escalate_after_minutes: Option<i64>,
+    /// Post to Slack even when nothing is firing or recovered (default false).
+    #[serde(default)]
+    pub always_post: bool,
+}
+
+impl Default for AlarmsEvent {
+    fn default() -> Self {
+        Self {
+            apply: true,
+            report: true,
+            escalate_after_minutes: None,
+            always_post: false,
+        }
+    }
+}
+
+/// `governance-alarms` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmsOutcome {
+    /// The plan, if applied.
+    pub plan: Option<PlanView>,
+    /// What was written.
+    pub applied: Option<ApplyReport>,
+    /// Alarms firing now.
+    pub firing: Vec<String>,
+    /// Whether the report was posted to Slack.
+    pub posted_to_slack: bool,
+    /// Escalations.
+    pub escalation: Option<EscalationReport>,
+    /// Notes (unavailable sources, Slack failures).
+    pub notes: Vec<String>,
+}
+
+/// Default minutes before a firing critical alarm is escalated.
+pub const DEFAULT_ESCALATE_AFTER_MINUTES: i64 = 15;
+
+/// Applies the catalogue, then reports, posts and escalates.
+///
+/// # Errors
+/// `Configuration`, `Retryable` or `PartialFailure` (see the module docs). A Slack failure is a note,
+/// not an error: the escalation to SNS still happens.
+pub async fn alarms_handler(
+    event: LambdaEvent<AlarmsEvent>,
+    deps: &LambdaDeps,
+) -> Result<AlarmsOutcome, HandlerError> {
+    let e = event.payload;
+    let spec = &deps.spec;
+    let catalogue =
+        super::alarms::desired_catalogue(spec).map_err(|e| HandlerError::Configuration(e.to_string()))?;
+    let cw = super::cloudwatch::with_publishing_retries(&deps.clients.cloudwatch);
+    let mut out = AlarmsOutcome {
+        plan: None,
+        applied: None,
+        firing: Vec::new(),
+        posted_to_slack: false,
+        escalation: None,
+        notes: Vec::new(),
+    };
+    if e.apply {
+        let planning = super::alarms::plan(&cw, &catalogue, &spec.managed_prefix())
+            .await
+            .map_err(|e| HandlerError::Retryable(e.to_string()))?;
+        let report = super::alarms::apply(
+            &cw,
+            &planning.plan,
+            ApplyOptions::default(),
+            &ProgressBar::hidden(),
+        )
+        .await;
+        out.plan = Some(PlanView::of_alarms(&planning.plan));
+        out.applied = Some(report);
+    }
+    if e.report {
+        let now = Utc::now();
+        let report = state_report(
+            &cw,
+            &deps.clients.xray,
+            spec,
+            Some(&catalogue),
+            now,
+            StateOptions::default(),
+        )
+        .await
+        .map_err(|e| HandlerError::Retryable(e.to_string()))?;
+        out.firing = report.summary.firing.iter().map(|f| f.name.clone()).collect();
+        out.notes.extend(report.notes.iter().cloned());
+        let worth_posting =
+            e.always_post || !report.summary.firing.is_empty() || !report.summary.recovered.is_empty();
+        if worth_posting {
+            match post_to_slack(
+                &deps.clients.secrets,
+                &spec.notifications.slack_webhook_secret,
+                &deps.http,
+                &render_slack(&report),
+            )
+            .await
+            {
+                Ok(()) => out.posted_to_slack = true,
+                Err(err) => out.notes.push(err.to_string()),
+            }
+        }
+        let ledger = Ledger::new(deps.clients.dynamodb.clone(), &spec.ledger.table);
+        out.escalation = Some(
+            escalate(
+                &report,
+                Duration::minutes(e.escalate_after_minutes.unwrap_or(DEFAULT_ESCALATE_AFTER_MINUTES)),
+                &ledger,
+                &deps.clients.sns,
+                &spec.notifications.sns_critical_topic_arn,
+            )
+            .await,
+        );
+    }
+    if let Some(f) = out.applied.as_ref().and_then(failures) {
+        return Err(HandlerError::PartialFailure(f));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_default_sensibly() {
+        let e: AlarmsEvent = serde_json::from_str("{}").unwrap();
+        assert!(e.apply && e.report && !e.always_post);
+        assert_eq!(e.escalate_after_minutes, None);
+        let d: DashboardsEvent = serde_json::from_str("{\"dry_run\":true}").unwrap();
+        assert!(d.dry_run);
+    }
+
+    #[test]
+    fn errors_have_stable_types() {
+        let d: Diagnostic = HandlerError::PartialFailure("a (create): x".into()).into();
+        assert_eq!(d.error_type, "PartialFailure");
+        assert_eq!(d.error_message, "a (create): x");
+        let d: Diagnostic = HandlerError::Configuration("bad".into()).into();
+        assert_eq!(d.error_type, "Configuration");
+    }
+}

@@ -1,0 +1,323 @@
+//! Publishing dashboards and alarms: the shell around the pure `dashboards` and `alarms` crates.
+//!
+//! ```text
+//! platform spec ─► catalogue + dashboards (pure) ─┐
+//! DescribeAlarms / ListDashboards + GetDashboard ─┴► plan (pure) ─► apply: only changes, ≤ 3 alarm writes/s,
+//!                                                                   orphans under the prefix deleted
+//! DescribeAlarms + history + X-Ray ─► alarm-state summary (pure) ─► terminal, Slack, SNS escalation (once)
+//! ```
+//!
+//! - [`cloudwatch`]: the [`cloudwatch::CloudWatchApi`] trait (only the operations used), its SDK
+//!   implementation and the conversions of the alarms crate's input structs.
+//! - [`alarms`] / [`dashboards`]: plan and apply. [`pacer`]: the 3-TPS pacer.
+//! - [`backtest`]: noise budget from `GetMetricData`. [`state`]: the state report and escalation.
+//! - [`cli`]: `collectiq-ops dashboards …` and `alarms …`. [`lambda`]: the Lambda handlers.
+//! - [`fake`]: an in-memory CloudWatch for tests and benchmarks.
+//!
+//! User guide: `docs/publishing.md`.
+
+pub mod alarms;
+pub mod backtest;
+pub mod cli;
+pub mod cloudwatch;
+pub mod dashboards;
+pub mod demo;
+pub mod fake;
+pub mod lambda;
+pub mod pacer;
+pub mod state;
+
+use ::alarms::catalogue::{Catalogue, CatalogueError};
+use ::alarms::plan::{AlarmAction, AlarmPlan};
+use ::dashboards::model::Dashboard;
+use ::dashboards::plan::{DashboardAction, DashboardPlan};
+use indicatif::ProgressBar;
+use platform_spec::PlatformSpec;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+pub use self::alarms::{ApplyOptions, ApplyReport, ItemFailure};
+pub use self::cloudwatch::{ApiError, CloudWatchApi};
+pub use self::demo::demo_sections;
+
+/// Why nothing could be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The generated alarm catalogue is invalid (a bug).
+    #[error("alarm catalogue: {0}")]
+    Catalogue(#[from] CatalogueError),
+    /// A generated dashboard is invalid (a bug).
+    #[error("dashboards: {0}")]
+    Dashboards(#[from] ::dashboards::BuildError),
+    /// Reading what is published failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+/// What is desired for a spec: the alarm catalogue and the dashboards.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// The alarm catalogue.
+    pub catalogue: Catalogue,
+    /// The dashboards (the overview shows the catalogue's notifying alarms).
+    pub dashboards: Vec<Dashboard>,
+}
+
+impl Desired {
+    /// Generates both for `spec`.
+    ///
+    /// ```
+    /// let spec = platform_spec::load(std::path::Path::new(concat!(
+    ///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
+    /// ))).unwrap();
+    /// let d = governance::publish::Desired::for_spec(&spec).unwrap();
+    /// assert_eq!(d.dashboards.len(), 8);
+    /// assert!(d.catalogue.alarms.len() > 50);
+    /// ```
+    ///
+    /// # Errors
+    /// [`PublishError::Catalogue`] or [`PublishError::Dashboards`].
+    pub fn for_spec(spec: &PlatformSpec) -> Result<Self, PublishError> {
+        let catalogue = self::alarms::desired_catalogue(spec)?;
+        let dashboards = self::dashboards::desired_dashboards(spec, Some(&catalogue))?;
+        Ok(Self {
+            catalogue,
+            dashboards,
+        })
+    }
+}
+
+/// Both plans.
+#[derive(Debug, Clone)]
+pub struct PublishPlan {
+    /// Dashboards.
+    pub dashboards: DashboardPlan,
+    /// Alarms, and every alarm that was read.
+    pub alarms: self::alarms::AlarmPlanning,
+}
+
+impl PublishPlan {
+    /// Monthly $ delta of dashboards and alarms together.
+    #[must_use]
+    pub fn monthly_delta(&self) -> Decimal {
+        self.dashboards.monthly_delta() + self.alarms.plan.monthly_delta()
+    }
+
+    /// Whether applying writes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.dashboards.is_empty() && self.alarms.plan.is_empty()
+    }
+
+    /// Both plans, `terraform plan`-like, and the total.
+    #[must_use]
+    pub fn render_text(&self) -> String {
+        format!(
+            "{}\n{}\nTotal monthly change: {}/mo\n",
+            self.dashboards.render_text(),
+            self.alarms.plan.render_text(),
+            signed_usd(self.monthly_delta())
+        )
+    }
+}
+
+/// `+$1.20` / `-$0.50`.
+#[must_use]
+pub fn signed_usd(d: Decimal) -> String {
+    if d.is_sign_negative() && !d.is_zero() {
+        format!("-${:.2}", d.abs())
+    } else {
+        format!("+${:.2}", d.abs())
+    }
+}
+
+/// Reads what is published and plans both.
+///
+/// # Errors
+/// [`PublishError::Api`] when a read fails.
+pub async fn plan_all<C: CloudWatchApi>(
+    cw: &C,
+    spec: &PlatformSpec,
+    desired: &Desired,
+) -> Result<PublishPlan, PublishError> {
+    let prefix = spec.managed_prefix();
+    let dashboards = self::dashboards::plan(cw, &desired.dashboards, &prefix).await?;
+    let alarms = self::alarms::plan(cw, &desired.catalogue, &prefix).await?;
+    Ok(PublishPlan { dashboards, alarms })
+}
+
+/// What applying both plans did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishReport {
+    /// Dashboards.
+    pub dashboards: ApplyReport,
+    /// Alarms.
+    pub alarms: ApplyReport,
+}
+
+impl PublishReport {
+    /// Whether everything was written.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.dashboards.ok() && self.alarms.ok()
+    }
+
+    /// Write calls in total.
+    #[must_use]
+    pub fn write_calls(&self) -> usize {
+        self.dashboards.write_calls + self.alarms.write_calls
+    }
+
+    /// Failures other than "the endpoint does not implement this" (moto and `PutCompositeAlarm`).
+    #[must_use]
+    pub fn real_failures(&self) -> Vec<&ItemFailure> {
+        self.dashboards
+            .failures
+            .iter()
+            .chain(&self.alarms.failures)
+            .filter(|f| !f.error.is_not_implemented())
+            .collect()
+    }
+
+    /// Both summaries.
+    #[must_use]
+    pub fn render_text(&self) -> String {
+        format!(
+            "{}{}",
+            self.dashboards.render_text("dashboards"),
+            self.alarms.render_text("alarms")
+        )
+    }
+}
+
+/// Applies both plans (dashboards first: they are cheap and fast), each with its own progress bar.
+pub async fn apply_all<C: CloudWatchApi>(
+    cw: &C,
+    plan: &PublishPlan,
+    options: ApplyOptions,
+    progress: impl Fn(&str) -> ProgressBar,
+) -> PublishReport {
+    let dashboards = self::dashboards::apply(cw, &plan.dashboards, &progress("dashboards")).await;
+    let alarms = self::alarms::apply(cw, &plan.alarms.plan, options, &progress("alarms")).await;
+    PublishReport { dashboards, alarms }
+}
+
+/// A machine-readable view of a plan (the pure plans hold full documents; this lists names and money).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanView {
+    /// To create.
+    pub create: Vec<String>,
+    /// To update, with what differs.
+    pub update: Vec<(String, Vec<String>)>,
+    /// To delete (orphans under the managed prefix).
+    pub delete: Vec<String>,
+    /// Unchanged.
+    pub unchanged: usize,
+    /// Monthly USD before.
+    pub monthly_before_usd: Decimal,
+    /// Monthly USD after.
+    pub monthly_after_usd: Decimal,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+impl PlanView {
+    /// The view of a dashboard plan.
+    #[must_use]
+    pub fn of_dashboards(p: &DashboardPlan) -> Self {
+        let names = |a: DashboardAction| {
+            p.changes
+                .iter()
+                .filter(|c| c.action == a)
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        Self {
+            create: names(DashboardAction::Create),
+            update: p
+                .changes
+                .iter()
+                .filter(|c| c.action == DashboardAction::Update)
+                .map(|c| (c.name.clone(), c.details.clone()))
+                .collect(),
+            delete: names(DashboardAction::Delete),
+            unchanged: p.count(DashboardAction::Unchanged),
+            monthly_before_usd: p.monthly_before,
+            monthly_after_usd: p.monthly_after,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The view of an alarm plan.
+    #[must_use]
+    pub fn of_alarms(p: &AlarmPlan) -> Self {
+        let names = |a: AlarmAction| {
+            p.changes
+                .iter()
+                .filter(|c| c.action == a)
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        Self {
+            create: names(AlarmAction::Create),
+            update: p
+                .changes
+                .iter()
+                .filter(|c| c.action == AlarmAction::Update)
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.fields
+                            .iter()
+                            .map(|f| format!("{}: {} -> {}", f.field, f.before, f.after))
+                            .collect(),
+                    )
+                })
+                .collect(),
+            delete: names(AlarmAction::Delete),
+            unchanged: p.count(AlarmAction::Unchanged),
+            monthly_before_usd: p.monthly_before(),
+            monthly_after_usd: p.monthly_after(),
+            warnings: p.warnings.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::fake::FakeCloudWatch;
+
+    #[tokio::test(start_paused = true)]
+    async fn plan_apply_replan_through_the_fake() {
+        let spec = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        let desired = Desired::for_spec(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        let plan = plan_all(&cw, &spec, &desired).await.unwrap();
+        assert!(plan.monthly_delta() > Decimal::ZERO);
+        let text = plan.render_text();
+        assert!(text.contains("Total monthly change: +$"), "{text}");
+        let report = apply_all(&cw, &plan, ApplyOptions::default(), |_| ProgressBar::hidden()).await;
+        assert!(report.ok());
+        assert_eq!(
+            report.write_calls(),
+            desired.dashboards.len() + desired.catalogue.alarms.len()
+        );
+        let again = plan_all(&cw, &spec, &desired).await.unwrap();
+        assert!(again.is_empty());
+        assert_eq!(again.monthly_delta(), Decimal::ZERO);
+        let view = PlanView::of_alarms(&again.alarms.plan);
+        assert_eq!(view.unchanged, desired.catalogue.alarms.len());
+        assert!(view.create.is_empty() && view.update.is_empty() && view.delete.is_empty());
+    }
+
+    #[test]
+    fn signed_money() {
+        assert_eq!(signed_usd(Decimal::new(-70, 2)), "-$0.70");
+        assert_eq!(signed_usd(Decimal::ZERO), "+$0.00");
+        assert_eq!(signed_usd(Decimal::new(1500, 2)), "+$15.00");
+    }
+}

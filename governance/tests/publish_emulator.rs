@@ -1,0 +1,401 @@
+//! Publishing against moto with the real SDK clients (each test starts its own emulator): publish
+//! CollectIQ's dashboards and alarms, read them back with GetDashboard / DescribeAlarms, re-run and count
+//! the write requests with an SDK interceptor (zero), delete the orphan, never touch the unprefixed
+//! alarm; the seeded state report, Slack post and once-per-episode escalation.
+
+#![allow(clippy::unwrap_used)] // set-up helpers of a test binary
+
+use std::sync::{Arc, Mutex};
+
+use alarms::Alarm;
+use alarms::catalogue::Catalogue;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::{Duration, Utc};
+use governance::emulator::Emulator;
+use governance::emulator::webhook_sink::WebhookSink;
+use governance::publish::state::{StateOptions, escalate, post_to_slack, render_slack, state_report};
+use governance::publish::{ApplyOptions, Desired, apply_all, plan_all};
+use indicatif::ProgressBar;
+use platform_spec::PlatformSpec;
+
+/// Counts every CloudWatch operation the client starts, by name.
+#[derive(Debug, Clone, Default)]
+struct OperationLog(Arc<Mutex<Vec<String>>>);
+
+impl OperationLog {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Intercept for OperationLog {
+    fn name(&self) -> &'static str {
+        "OperationLog"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg.load::<Metadata>().map_or("?", |m| m.name()).to_owned();
+        self.0.lock().unwrap().push(name);
+        Ok(())
+    }
+}
+
+fn is_write(op: &str) -> bool {
+    op.starts_with("Put") || op.starts_with("Delete") || op.starts_with("Set")
+}
+
+fn spec() -> PlatformSpec {
+    platform_spec::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+    )
+    .unwrap()
+}
+
+async fn counted_client(em: &Emulator) -> (aws_sdk_cloudwatch::Client, OperationLog) {
+    let clients = em.clients().await;
+    let log = OperationLog::default();
+    let config = clients
+        .cloudwatch
+        .config()
+        .to_builder()
+        .interceptor(log.clone())
+        .build();
+    (aws_sdk_cloudwatch::Client::from_conf(config), log)
+}
+
+/// The catalogue without composite alarms (moto has no PutCompositeAlarm).
+fn without_composites(mut d: Desired) -> Desired {
+    d.catalogue = Catalogue {
+        alarms: d
+            .catalogue
+            .alarms
+            .into_iter()
+            .filter(|a| matches!(a.alarm, Alarm::Metric(_)))
+            .collect(),
+        notes: d.catalogue.notes,
+    };
+    d
+}
+
+async fn put_plain_alarm(cw: &aws_sdk_cloudwatch::Client, name: &str) {
+    cw.put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/Lambda")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_read_back_and_second_apply_writes_nothing() {
+    let em = Emulator::start().await.unwrap();
+    let (cw, log) = counted_client(&em).await;
+    let spec = spec();
+    put_plain_alarm(&cw, "collectiq-prod-legacy-scanner-errors-critical").await;
+    put_plain_alarm(&cw, "billing-estimated-charges-hand-made").await;
+    cw.put_dashboard()
+        .dashboard_name("someone-elses-dashboard")
+        .dashboard_body("{\"widgets\":[]}")
+        .send()
+        .await
+        .unwrap();
+    log.take();
+
+    let desired = without_composites(Desired::for_spec(&spec).unwrap());
+    let plan = plan_all(&cw, &spec, &desired).await.unwrap();
+    assert_eq!(plan.dashboards.to_put().count(), 8);
+    assert_eq!(plan.alarms.plan.to_put().len(), desired.catalogue.alarms.len());
+    assert_eq!(
+        plan.alarms.plan.to_delete(),
+        ["collectiq-prod-legacy-scanner-errors-critical"]
+    );
+    assert_eq!(plan.alarms.plan.unmanaged, 1);
+    // Reads only: ListDashboards, DescribeAlarms (GetDashboard only for managed ones: none yet).
+    assert!(log.take().iter().all(|op| !is_write(op)));
+
+    let report = apply_all(
+        &cw,
+        &plan,
+        ApplyOptions {
+            writes_per_second: 0.0,
+        },
+        |_| ProgressBar::hidden(),
+    )
+    .await;
+    assert!(report.ok(), "{}", report.render_text());
+    let ops = log.take();
+    let writes: Vec<&String> = ops.iter().filter(|op| is_write(op)).collect();
+    assert_eq!(writes.len(), 8 + desired.catalogue.alarms.len() + 1, "{ops:?}");
+    assert_eq!(ops.iter().filter(|op| *op == "DeleteAlarms").count(), 1);
+
+    // Read back: every dashboard body is the one we put; the alarms are there, the hand-made one too.
+    for d in &desired.dashboards {
+        let got = cw.get_dashboard().dashboard_name(&d.name).send().await.unwrap();
+        let got: serde_json::Value = serde_json::from_str(got.dashboard_body().unwrap()).unwrap();
+        assert_eq!(got, serde_json::to_value(&d.body).unwrap(), "{}", d.name);
+    }
+    let described = cw
+        .describe_alarms()
+        .alarm_names("collectiq-prod-api-5xx-rate-critical")
+        .alarm_names("billing-estimated-charges-hand-made")
+        .alarm_names("collectiq-prod-legacy-scanner-errors-critical")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = described
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    assert!(names.contains(&"collectiq-prod-api-5xx-rate-critical"));
+    assert!(names.contains(&"billing-estimated-charges-hand-made"));
+    assert!(!names.contains(&"collectiq-prod-legacy-scanner-errors-critical"));
+    let api = described
+        .metric_alarms()
+        .iter()
+        .find(|a| a.alarm_name() == Some("collectiq-prod-api-5xx-rate-critical"))
+        .unwrap();
+    assert_eq!(api.threshold(), Some(5.0));
+    assert_eq!(api.metrics().len(), 3);
+    assert_eq!(
+        api.alarm_actions(),
+        std::slice::from_ref(&spec.notifications.sns_critical_topic_arn)
+    );
+    log.take();
+
+    // Second run: everything reads back equal, zero writes.
+    let again = plan_all(&cw, &spec, &desired).await.unwrap();
+    assert!(again.is_empty(), "{}", again.render_text());
+    let second = apply_all(&cw, &again, ApplyOptions::default(), |_| ProgressBar::hidden()).await;
+    assert_eq!(second.write_calls(), 0);
+    let ops = log.take();
+    assert!(!ops.is_empty());
+    assert_eq!(ops.iter().filter(|op| is_write(op)).count(), 0, "{ops:?}");
+    // The unprefixed dashboard and alarm were never touched.
+    let all = cw.list_dashboards().send().await.unwrap();
+    assert!(
+        all.dashboard_entries()
+            .iter()
+            .any(|d| d.dashboard_name() == Some("someone-elses-dashboard"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn composite_not_implemented_is_a_named_failure_and_the_rest_is_written() {
+    let em = Emulator::start().await.unwrap();
+    let (cw, _log) = counted_client(&em).await;
+    let spec = spec();
+    let desired = Desired::for_spec(&spec).unwrap();
+    let composites: Vec<String> = desired
+        .catalogue
+        .alarms
+        .iter()
+        .filter(|d| matches!(d.alarm, Alarm::Composite(_)))
+        .map(|d| d.name().to_owned())
+        .collect();
+    assert!(!composites.is_empty());
+    let plan = plan_all(&cw, &spec, &desired).await.unwrap();
+    let report = apply_all(
+        &cw,
+        &plan,
+        ApplyOptions {
+            writes_per_second: 0.0,
+        },
+        |_| ProgressBar::hidden(),
+    )
+    .await;
+    let failed: Vec<&str> = report.alarms.failures.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(failed, composites);
+    assert!(
+        report
+            .alarms
+            .failures
+            .iter()
+            .all(|f| f.error.is_not_implemented())
+    );
+    assert!(report.real_failures().is_empty());
+    assert_eq!(
+        report.alarms.created.len(),
+        desired.catalogue.alarms.len() - composites.len()
+    );
+    let text = report.render_text();
+    assert!(
+        text.contains(&format!("✗ {} (create): PutCompositeAlarm", composites[0])),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() {
+    let em = Emulator::start().await.unwrap();
+    let sink = WebhookSink::start(Vec::new()).await.unwrap();
+    let clients = em.clients().await;
+    let spec = spec();
+    let month = governance::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
+    governance::seed::apply(&spec, &month, &clients, sink.url())
+        .await
+        .unwrap();
+    let cw = &clients.cloudwatch;
+    let desired = Desired::for_spec(&spec).unwrap();
+
+    // State report: the two seeded alarms are firing, with catalogue severities.
+    let now = Utc::now();
+    let report = state_report(
+        cw,
+        &clients.xray,
+        &spec,
+        Some(&desired.catalogue),
+        now,
+        StateOptions::default(),
+    )
+    .await
+    .unwrap();
+    let firing: Vec<&str> = report.summary.firing.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        firing.len(),
+        2,
+        "{firing:?} {}",
+        governance::publish::state::render_text(&report)
+    );
+    assert!(firing.contains(&"collectiq-prod-fn-authenticity-agent-error-rate-critical"));
+    assert!(firing.contains(&"collectiq-prod-valuation-dlq-depth-critical"));
+    let auth = report
+        .summary
+        .firing
+        .iter()
+        .find(|f| f.name.contains("authenticity"))
+        .unwrap();
+    assert_eq!(
+        auth.trace_query.as_ref().unwrap().filter_expression,
+        r#"service("collectiq-prod-authenticity-agent") { fault = true }"#
+    );
+
+    // Slack: the webhook URL comes from the seeded secret.
+    let http = reqwest::Client::new();
+    post_to_slack(
+        &clients.secrets,
+        &spec.notifications.slack_webhook_secret,
+        &http,
+        &render_slack(&report),
+    )
+    .await
+    .unwrap();
+    let posts = sink.received();
+    assert_eq!(posts.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
+    assert_eq!(
+        body["blocks"][0]["text"]["text"],
+        ":rotating_light: collectiq-prod: 2 alarms firing"
+    );
+
+    // Escalation: not yet at 0 minutes; 20 minutes later both; the run after that none.
+    let ledger = governance::ledger::Ledger::new(clients.dynamodb.clone(), &spec.ledger.table);
+    let topic = &spec.notifications.sns_critical_topic_arn;
+    let first = escalate(&report, Duration::minutes(15), &ledger, &clients.sns, topic).await;
+    assert!(first.escalated.is_empty());
+    assert_eq!(first.not_yet.len(), 2);
+    let later = state_report(
+        cw,
+        &clients.xray,
+        &spec,
+        Some(&desired.catalogue),
+        now + Duration::minutes(20),
+        StateOptions::default(),
+    )
+    .await
+    .unwrap();
+    let second = escalate(&later, Duration::minutes(15), &ledger, &clients.sns, topic).await;
+    assert_eq!(second.escalated.len(), 2, "{second:?}");
+    let third = escalate(&later, Duration::minutes(15), &ledger, &clients.sns, topic).await;
+    assert!(third.escalated.is_empty());
+    assert_eq!(third.already_escalated.len(), 2);
+    let sent: Vec<_> = em
+        .sns_messages()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| &m.topic_arn == topic)
+        .collect();
+    assert_eq!(sent.len(), 2);
+    let msg: serde_json::Value = serde_json::from_str(&sent[0].message).unwrap();
+    assert_eq!(msg["platform"], "collectiq-prod");
+    assert!(msg["firing_minutes"].as_i64().unwrap() >= 20);
+
+    // The plan over the seeded account: the three current alarms are updated in place, the orphan
+    // deleted, the hand-made alarm untouched.
+    let plan = plan_all(cw, &spec, &desired).await.unwrap();
+    let p = &plan.alarms.plan;
+    let updated: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| c.action == alarms::plan::AlarmAction::Update)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        updated,
+        [
+            "collectiq-prod-fn-authenticity-agent-error-rate-critical",
+            "collectiq-prod-fn-cards-get-error-rate-critical",
+            "collectiq-prod-valuation-dlq-depth-critical",
+        ]
+    );
+    assert_eq!(p.to_delete(), ["collectiq-prod-legacy-scanner-errors-critical"]);
+    assert_eq!(p.unmanaged, 1);
+    assert!(plan.render_text().contains("Total monthly change: +$"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn set_alarm_state_survives_in_the_report_as_firing_minutes() {
+    let em = Emulator::start().await.unwrap();
+    let clients = em.clients().await;
+    let spec = spec();
+    let desired = Desired::for_spec(&spec).unwrap();
+    let name = "collectiq-prod-valuation-dlq-depth-critical";
+    let Alarm::Metric(dlq) = &desired.catalogue.get(name).unwrap().alarm else {
+        panic!()
+    };
+    governance::publish::CloudWatchApi::put_metric_alarm(&clients.cloudwatch, dlq)
+        .await
+        .unwrap();
+    clients
+        .cloudwatch
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(StateValue::Alarm)
+        .state_reason("14 messages")
+        .send()
+        .await
+        .unwrap();
+    let r = state_report(
+        &clients.cloudwatch,
+        &clients.xray,
+        &spec,
+        Some(&desired.catalogue),
+        Utc::now() + Duration::minutes(30),
+        StateOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.summary.firing.len(), 1);
+    assert!(r.summary.firing[0].firing_minutes >= 29);
+    assert_eq!(r.summary.firing[0].reason, "14 messages");
+    // A DLQ alarm has no functions behind it: no X-Ray query.
+    assert!(r.summary.firing[0].trace_query.is_none());
+}
