@@ -233,6 +233,16 @@ fn prices() -> Result<&'static PriceTable, CostPassError> {
 
 /// Runs the daily cost pass for `spec` with `clients` (see the module docs).
 ///
+/// ```no_run
+/// # async fn example() -> anyhow::Result<()> {
+/// use governance::cost_pass::{PassOptions, run_daily};
+/// let spec = platform_spec::load(std::path::Path::new("infra/platforms/collectiq-prod.toml"))?;
+/// let clients = governance::aws::AwsClients::new(&aws_config::load_from_env().await);
+/// let run = run_daily(&spec, &clients, &PassOptions::new(&spec, chrono::Utc::now()).with_notify(true)).await?;
+/// println!("{}\n{} CE requests", run.report.headline(), run.calls.cost_explorer());
+/// # Ok(()) }
+/// ```
+///
 /// # Errors
 /// [`CostPassError`] when the ledger fails or no Cost Explorer data can be had. Failed sends do not
 /// fail the run: they are in [`DailyRun::delivery`].
@@ -578,6 +588,16 @@ pub struct FastBurnRun {
 /// `ListMetrics` + one `GetMetricData` batch), priced and compared with the spec's monthly budget total
 /// in 5 m / 30 m / 1 h / 6 h / 3 d windows ([`cost::fastburn`]). An alert is sent once per day and kind
 /// (claim `fast-burn#<day>/<kind>`): pages go to SNS and Slack, tickets to Slack.
+///
+/// ```no_run
+/// # async fn example() -> anyhow::Result<()> {
+/// use governance::cost_pass::{PassOptions, run_fast_burn};
+/// let spec = platform_spec::load(std::path::Path::new("infra/platforms/collectiq-prod.toml"))?;
+/// let clients = governance::aws::AwsClients::new(&aws_config::load_from_env().await);
+/// let run = run_fast_burn(&spec, &clients, &PassOptions::new(&spec, chrono::Utc::now())).await?;
+/// assert_eq!(run.calls.cost_explorer(), 0);
+/// # Ok(()) }
+/// ```
 ///
 /// # Errors
 /// [`CostPassError`] when the spec has no budgets, the metrics cannot be read or the ledger fails.
