@@ -129,8 +129,11 @@ fn apply(rec: &mut SpanRecord, fields: Vec<(&'static str, Value)>) {
                 }
             }
             n if n.starts_with("telemetry.") => {}
-            n if n.starts_with(ANNOTATION_PREFIX) => {
-                let key = annotation_key(&n[ANNOTATION_PREFIX.len()..]);
+            // The log context of the invocation span: X-Ray already knows the trace, the function and the
+            // request (Lambda's own segment); only the correlation id is worth indexing.
+            "function_request_id" | "function_arn" | "xray_trace_id" | "cold_start" => {}
+            n if n.starts_with(ANNOTATION_PREFIX) || n == "correlation_id" => {
+                let key = annotation_key(n.strip_prefix(ANNOTATION_PREFIX).unwrap_or(n));
                 let ann = match &value {
                     Value::String(s) => Some(AnnotationValue::Str(truncate_chars(s, MAX_ANNOTATION_VALUE))),
                     Value::Bool(b) => Some(AnnotationValue::Bool(*b)),
@@ -345,7 +348,9 @@ mod tests {
                 "lambda.invocation",
                 telemetry.trace_header = HEADER,
                 telemetry.segment_name = "## handler",
-                cold_start = true
+                cold_start = true,
+                function_arn = "arn:aws:lambda:eu-west-1:1:function:f",
+                correlation_id = "corr-7"
             )
             .entered();
             let _a =
@@ -376,7 +381,11 @@ mod tests {
         assert_eq!(b["namespace"], "aws");
         assert_eq!(b["fault"], true);
         assert!(a.get("fault").is_none());
-        assert_eq!(inv["metadata"]["default"]["cold_start"], true);
+        assert!(
+            inv.get("metadata").is_none(),
+            "the log context is not repeated in X-Ray"
+        );
+        assert_eq!(inv["annotations"]["correlation_id"], "corr-7");
     }
 
     #[test]
