@@ -90,6 +90,7 @@ async fn critical_budget_posts_once_and_pages_once_and_a_rerun_sends_nothing() {
     assert_eq!(run.report.self_spend.ce_cost(), Decimal::new(3, 2));
     assert_eq!(run.calls.of("DescribeBudgets"), 1);
     assert_eq!(run.calls.of("GetMetricData"), 1, "one batch for every series");
+    assert_eq!(run.report.self_spend.cloudwatch_requests, 1);
     assert!(
         run.report
             .notes

@@ -49,12 +49,13 @@ pub async fn demo_step(ctx: &DemoContext<'_>) -> anyhow::Result<DemoSection> {
         .and_hms_opt(13, 0, 0)
         .unwrap_or_default()
         .and_utc();
+    let before = ctx.slack.received().len();
     let options = PassOptions::new(ctx.spec, as_of).with_notify(true);
     let run = run_daily(ctx.spec, ctx.clients, &options).await?;
     let files = cli::write_outputs(ctx.out, &run, Some(&ctx.out.join("cost-burn.svg")))?;
-    let posts = ctx.slack.received().len();
+    let posts = ctx.slack.received().len().saturating_sub(before);
     let text = format!(
-        "{}\n{}\nSlack sink received {posts} post(s)\nWritten: {}",
+        "{}\n{}\nSlack sink received {posts} cost post(s)\nWritten: {}",
         cost::terminal::render(&run.report).trim_end(),
         cli::run_summary(&run),
         files

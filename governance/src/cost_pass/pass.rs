@@ -348,7 +348,7 @@ pub async fn run_daily(
     let self_spend = GovernanceSpend {
         ce_requests: u32::try_from(ce_today).unwrap_or(u32::MAX),
         ce_daily_cap: spec.cost.ce_daily_request_cap,
-        cloudwatch_requests: run_calls.service("cloudwatch"),
+        cloudwatch_requests: run_calls.of("GetMetricData"),
         budgets_requests: run_calls.service("budgets"),
     };
 
