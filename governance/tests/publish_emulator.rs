@@ -399,3 +399,116 @@ async fn set_alarm_state_survives_in_the_report_as_firing_minutes() {
     // A DLQ alarm has no functions behind it: no X-Ray query.
     assert!(r.summary.firing[0].trace_query.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backtest_replays_the_dlq_alarm_over_get_metric_data() {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    use governance::publish::backtest::backtest_catalogue;
+    let em = Emulator::start().await.unwrap();
+    let clients = em.clients().await;
+    let spec = spec();
+    let mut cat = Desired::for_spec(&spec).unwrap().catalogue;
+    cat.alarms
+        .retain(|d| d.name() == "collectiq-prod-valuation-dlq-depth-critical");
+    let now = Utc::now();
+    let minute0 = (now - Duration::minutes(40)).timestamp() / 60 * 60;
+    // 40 minutes of DLQ depth: 0, then 15 messages for 3 minutes, then drained — one page.
+    let data: Vec<MetricDatum> = (0..40)
+        .map(|i| {
+            MetricDatum::builder()
+                .metric_name("ApproximateNumberOfMessagesVisible")
+                .dimensions(
+                    Dimension::builder()
+                        .name("QueueName")
+                        .value("collectiq-prod-valuation-dlq")
+                        .build(),
+                )
+                .timestamp(aws_smithy_types::DateTime::from_secs(minute0 + i * 60 + 5))
+                .value(if (20..23).contains(&i) { 15.0 } else { 0.0 })
+                .build()
+        })
+        .collect();
+    clients
+        .cloudwatch
+        .put_metric_data()
+        .namespace("AWS/SQS")
+        .set_metric_data(Some(data))
+        .send()
+        .await
+        .unwrap();
+    let budget = alarms::plan::NoiseBudget {
+        max_fires: 0,
+        window_days: 1,
+    };
+    let summary = backtest_catalogue(&clients.cloudwatch, &cat, now, 1, budget).await;
+    assert_eq!(summary.get_metric_data_calls, 1);
+    let dlq = &summary.alarms[0];
+    assert_eq!(dlq.skipped, None, "{}", summary.render_text());
+    assert_eq!(dlq.fires, Some(1), "{}", summary.render_text());
+    assert_eq!(dlq.alarm_periods, 3);
+    assert!(dlq.periods_with_data >= 39, "{}", dlq.periods_with_data);
+    assert_eq!(summary.warnings.len(), 1);
+    assert!(
+        summary.warnings[0]
+            .starts_with("collectiq-prod-valuation-dlq-depth-critical would have fired 1 times")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_commands_against_the_emulator() {
+    use governance::cli::GlobalArgs;
+    use governance::publish::cli::{
+        AlarmPlanArgs, AlarmsCommand, DashboardsCommand, PlanArgs, StateArgs, run_alarms, run_dashboards,
+    };
+    let em = Emulator::start().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let global = GlobalArgs {
+        platform: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../infra/platforms/collectiq-prod.toml"),
+        endpoint_url: Some(em.endpoint().to_owned()),
+        profile: None,
+        region: None,
+        json: true,
+        out: out.path().to_owned(),
+    };
+    // render writes the 8 bodies without AWS.
+    assert_eq!(
+        run_dashboards(&global, &DashboardsCommand::Render).await.unwrap(),
+        0
+    );
+    let rendered = std::fs::read_dir(out.path().join("dashboards")).unwrap().count();
+    assert_eq!(rendered, 8);
+    let body: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("dashboards/collectiq-prod-overview.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(!body["widgets"].as_array().unwrap().is_empty());
+    // plan with pending changes → 2 with --detailed-exitcode; apply; plan again → 0.
+    let detailed = || {
+        DashboardsCommand::Plan(PlanArgs {
+            detailed_exitcode: true,
+        })
+    };
+    assert_eq!(run_dashboards(&global, &detailed()).await.unwrap(), 2);
+    assert_eq!(
+        run_dashboards(&global, &DashboardsCommand::Apply).await.unwrap(),
+        0
+    );
+    assert_eq!(run_dashboards(&global, &detailed()).await.unwrap(), 0);
+    let alarm_plan = AlarmsCommand::Plan(AlarmPlanArgs {
+        plan: PlanArgs {
+            detailed_exitcode: true,
+        },
+        noise_budget: Some(5),
+    });
+    assert_eq!(run_alarms(&global, &alarm_plan).await.unwrap(), 2);
+    let state = AlarmsCommand::State(StateArgs {
+        post: false,
+        escalate_after_minutes: None,
+    });
+    assert_eq!(run_alarms(&global, &state).await.unwrap(), 0);
+    let slack: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("alarm-state.slack.json")).unwrap())
+            .unwrap();
+    assert_eq!(slack["blocks"][0]["type"], "header");
+}

@@ -34,7 +34,7 @@ pub enum DashboardsCommand {
 #[derive(Debug, Subcommand)]
 pub enum AlarmsCommand {
     /// Compare the alarm catalogue with DescribeAlarms; print the plan and the monthly $ delta.
-    Plan(PlanArgs),
+    Plan(AlarmPlanArgs),
     /// Write only what changed (≤ 3 writes per second), delete orphans under the managed prefix.
     Apply,
     /// Replay every alarm over its metric's history and warn about noisy alarms.
@@ -49,6 +49,18 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (like `terraform plan -detailed-exitcode`).
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+/// `alarms plan` options.
+#[derive(Debug, Args)]
+pub struct AlarmPlanArgs {
+    /// Plan options.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Backtest every alarm over 14 days and warn about those that would have paged more than this
+    /// many times.
+    #[arg(long)]
+    pub noise_budget: Option<u32>,
 }
 
 /// `alarms backtest` options.
@@ -166,15 +178,25 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                 "reading every alarm of the account ({} in the catalogue)…",
                 catalogue.alarms.len()
             ));
-            let planning = super::alarms::plan(&cw, &catalogue, &prefix)
+            let mut planning = super::alarms::plan(&cw, &catalogue, &prefix)
                 .await
                 .context("cannot read the published alarms")?;
+            if let Some(max_fires) = args.noise_budget {
+                let budget = alarms::plan::NoiseBudget {
+                    max_fires,
+                    window_days: 14,
+                };
+                progress("backtesting the catalogue over 14 days for the noise budget…");
+                let summary =
+                    backtest_catalogue(&cw, &catalogue, Utc::now(), budget.window_days, budget).await;
+                planning.plan.apply_noise_budget(&summary.fires(), budget);
+            }
             let view = PlanJson {
                 dashboards: None,
                 alarms: Some(PlanView::of_alarms(&planning.plan)),
             };
             emit(global, &view, planning.plan.render_text().trim_end())?;
-            Ok(if args.detailed_exitcode && !planning.plan.is_empty() {
+            Ok(if args.plan.detailed_exitcode && !planning.plan.is_empty() {
                 2
             } else {
                 0
@@ -298,6 +320,14 @@ mod tests {
             cli.command,
             Command::Dashboards(super::DashboardsCommand::Plan(super::PlanArgs {
                 detailed_exitcode: true
+            }))
+        ));
+        let cli = Cli::try_parse_from(["collectiq-ops", "alarms", "plan", "--noise-budget", "3"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Alarms(super::AlarmsCommand::Plan(super::AlarmPlanArgs {
+                noise_budget: Some(3),
+                ..
             }))
         ));
         let cli = Cli::try_parse_from(["collectiq-ops", "alarms", "backtest", "--days", "7"]).unwrap();
