@@ -512,3 +512,57 @@ async fn cli_commands_against_the_emulator() {
             .unwrap();
     assert_eq!(slack["blocks"][0]["type"], "header");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_handlers_report_post_and_escalate_once() {
+    use governance::publish::lambda::{
+        AlarmsEvent, DashboardsEvent, LambdaDeps, alarms_handler, dashboards_handler,
+    };
+    use lambda_runtime::{Context, LambdaEvent};
+    let em = Emulator::start().await.unwrap();
+    let sink = WebhookSink::start(Vec::new()).await.unwrap();
+    let clients = em.clients().await;
+    let spec = spec();
+    let month = governance::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
+    governance::seed::apply(&spec, &month, &clients, sink.url())
+        .await
+        .unwrap();
+    let deps = LambdaDeps {
+        spec,
+        clients,
+        http: reqwest::Client::new(),
+    };
+    let dry = dashboards_handler(
+        LambdaEvent::new(DashboardsEvent { dry_run: true }, Context::default()),
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(dry.plan.create.len(), 8);
+    assert!(dry.applied.is_none());
+    let event = || {
+        LambdaEvent::new(
+            AlarmsEvent {
+                apply: false,
+                escalate_after_minutes: Some(0),
+                ..AlarmsEvent::default()
+            },
+            Context::default(),
+        )
+    };
+    let first = alarms_handler(event(), &deps).await.unwrap();
+    assert_eq!(first.firing.len(), 2);
+    assert!(first.posted_to_slack, "{:?}", first.notes);
+    assert_eq!(first.escalation.as_ref().unwrap().escalated.len(), 2);
+    let second = alarms_handler(event(), &deps).await.unwrap();
+    assert!(second.escalation.as_ref().unwrap().escalated.is_empty());
+    assert_eq!(second.escalation.as_ref().unwrap().already_escalated.len(), 2);
+    // Slack gets the report on every run while alarms fire; SNS only once per episode.
+    assert_eq!(sink.received().len(), 2);
+    let topic = &deps.spec.notifications.sns_critical_topic_arn;
+    let sent = em.sns_messages().await.unwrap();
+    assert_eq!(sent.iter().filter(|m| &m.topic_arn == topic).count(), 2);
+    // The webhook URL (the sink's address) never appears in what the handler returns.
+    let json = serde_json::to_string(&second).unwrap();
+    assert!(!json.contains(sink.url()));
+}
