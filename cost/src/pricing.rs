@@ -34,6 +34,10 @@ pub const MARKETPLACE_SUFFIX: &str = "(Amazon Bedrock Edition)";
 /// Default reconciliation drift threshold, in percent.
 pub const DEFAULT_DRIFT_THRESHOLD_PCT: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
+/// A billed-vs-estimated gap smaller than this many dollars over the window is never a drift warning,
+/// whatever its percentage: a few cents of Titan embeddings with no token metrics must not page finance.
+pub const DRIFT_MIN_GAP_USD: Decimal = Decimal::ONE;
+
 /// A kind of token, as billed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -807,7 +811,8 @@ pub fn reconcile(
         let drift_pct = (billed_here - estimated)
             .checked_div(billed_here)
             .map(|x| x * Decimal::ONE_HUNDRED);
-        let within_threshold = drift_pct.is_some_and(|d| d.abs() <= threshold_pct);
+        let small_gap = (billed_here - estimated).abs() < DRIFT_MIN_GAP_USD;
+        let within_threshold = small_gap || drift_pct.is_some_and(|d| d.abs() <= threshold_pct);
         match drift_pct {
             Some(d) if !within_threshold && mapped => {
                 warnings.push(PricingWarning::Drift {
@@ -1220,6 +1225,52 @@ mod tests {
             r.warnings
                 .iter()
                 .any(|w| matches!(w, PricingWarning::OneSided { estimated, .. } if *estimated == dec!(1.5)))
+        );
+    }
+
+    #[test]
+    fn a_gap_under_a_dollar_is_never_drift() {
+        let t = table();
+        // 75 cents billed on Bedrock's own line with no token metrics at all: 100 % drift, but pennies.
+        let ce = DailyCostTable::default().with_row(d(1), "Amazon Bedrock", dec!(0.75), false);
+        let r = reconcile(
+            t,
+            &BedrockSpend::default(),
+            &[],
+            &ce,
+            d(1),
+            d(3),
+            DEFAULT_DRIFT_THRESHOLD_PCT,
+        );
+        assert!(
+            !r.warnings
+                .iter()
+                .any(|w| matches!(w, PricingWarning::Drift { .. })),
+            "{:?}",
+            r.warnings
+        );
+        let line = r
+            .lines
+            .iter()
+            .find(|l| l.billing_service == "Amazon Bedrock")
+            .unwrap();
+        assert!(line.within_threshold);
+        assert_eq!(line.drift_pct, Some(dec!(100)));
+        // The same percentage on real money still warns.
+        let ce = DailyCostTable::default().with_row(d(1), "Amazon Bedrock", dec!(7.50), false);
+        let r = reconcile(
+            t,
+            &BedrockSpend::default(),
+            &[],
+            &ce,
+            d(1),
+            d(3),
+            DEFAULT_DRIFT_THRESHOLD_PCT,
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| matches!(w, PricingWarning::Drift { .. }))
         );
     }
 }
