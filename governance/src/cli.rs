@@ -15,7 +15,7 @@ use crate::doctor;
 
 /// Observability and cost governance for CollectIQ.
 #[derive(Debug, Parser)]
-#[command(name = "collectiq-ops", version, about)]
+#[command(name = "collectiq-ops", version)]
 pub struct Cli {
     /// Global options.
     #[command(flatten)]
