@@ -276,6 +276,9 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
     );
     assert!(firing.contains(&"collectiq-prod-fn-authenticity-agent-error-rate-critical"));
     assert!(firing.contains(&"collectiq-prod-valuation-dlq-depth-critical"));
+    // moto has no DescribeAlarmHistory: flaps are unknown, not zero.
+    assert!(!report.history_read);
+    assert!(governance::publish::state::render_text(&report).contains("flaps unknown (no history)"));
     let auth = report
         .summary
         .firing

@@ -114,6 +114,8 @@ pub struct StateReport {
     pub alarms_read: usize,
     /// The summary.
     pub summary: AlarmStateSummary,
+    /// Whether `DescribeAlarmHistory` was read (otherwise flaps and recoveries are unknown, not 0).
+    pub history_read: bool,
     /// Sources that failed and what that means for the report.
     pub notes: Vec<String>,
 }
@@ -138,9 +140,11 @@ pub async fn state_report<C: CloudWatchApi, X: TraceApi>(
         .map(|p| p.status)
         .collect();
     let mut notes = Vec::new();
+    let mut history_read = true;
     let history = match alarm_history(cw, now - Duration::hours(24), now).await {
         Ok(h) => h,
         Err(e) => {
+            history_read = false;
             notes.push(format!(
                 "alarm history unavailable ({e}): flaps and recoveries are not counted"
             ));
@@ -189,6 +193,7 @@ pub async fn state_report<C: CloudWatchApi, X: TraceApi>(
         region: spec.platform.region.clone(),
         alarms_read: statuses.len(),
         summary,
+        history_read,
         notes,
     })
 }
@@ -198,6 +203,14 @@ fn severity_word(s: Option<Severity>) -> &'static str {
         Some(Severity::Critical) => "CRITICAL",
         Some(Severity::Warning) => "warning",
         None => "unknown",
+    }
+}
+
+fn flaps(r: &StateReport, n: u32) -> String {
+    if r.history_read {
+        format!("{n} flaps in 24 h")
+    } else {
+        "flaps unknown (no history)".to_owned()
     }
 }
 
@@ -230,12 +243,12 @@ pub fn render_text(r: &StateReport) -> String {
     for f in &s.firing {
         let _ = writeln!(
             t,
-            "  ● {:<8} {} — in ALARM since {} ({} min), {} flaps in 24 h{}",
+            "  ● {:<8} {} — in ALARM since {} ({} min), {}{}",
             severity_word(f.severity),
             f.name,
             f.since.format("%H:%M"),
             f.firing_minutes,
-            f.flaps_24h,
+            flaps(r, f.flaps_24h),
             if f.notifies { "" } else { " (composite input)" }
         );
         if !f.reason.is_empty() {
@@ -297,12 +310,12 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
     ];
     for f in s.firing.iter().take(SLACK_FIRING_SECTIONS) {
         let mut text = format!(
-            "*{}* `{}`\nIn ALARM since {} ({} min), {} flaps in 24 h",
+            "*{}* `{}`\nIn ALARM since {} ({} min), {}",
             severity_word(f.severity),
             f.name,
             f.since.format("%Y-%m-%d %H:%M UTC"),
             f.firing_minutes,
-            f.flaps_24h
+            flaps(r, f.flaps_24h)
         );
         if !f.reason.is_empty() {
             text.push_str(&format!("\n>{}", f.reason));
@@ -660,6 +673,7 @@ mod tests {
             text.contains("#xray:traces/1-6740a000-000000000000000000000001"),
             "{text}"
         );
+        assert!(text.contains("(20 min), 0 flaps in 24 h"), "{text}");
         let msg = render_slack(&r);
         assert!(cost::slack::validate(&msg).is_empty());
         let json = serde_json::to_value(&msg).unwrap();
@@ -727,6 +741,7 @@ mod tests {
             region: "us-east-1".into(),
             alarms_read: statuses.len(),
             summary,
+            history_read: true,
             notes: vec![],
         };
         let msg = render_slack(&r);
