@@ -134,7 +134,7 @@ pub async fn handler(event: LambdaEvent<AggregatorInput>, deps: &Deps) -> Result
         let caller = Caller::from_sub(Some(&input.request.user_id))
             .map_err(|_| HandlerError::validation("request.userId", "malformed"))?;
         log.user(&deps.users, &caller.sub);
-        let detail = merge(&input, deps.flag_threshold, Utc::now());
+        let detail = merge(&input, deps.flag_threshold, crate::model::now());
         let applied = deps
             .store
             .apply_valuation(
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn low_scores_flag_the_card() {
-        let now = Utc::now();
+        let now = crate::model::now();
         assert_eq!(merge(&input(0.49), 0.5, now).status, CardStatus::Flagged);
         let d = merge(&input(0.5), 0.5, now);
         assert_eq!(d.status, CardStatus::Valued);

@@ -129,7 +129,7 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let caller = http::caller(req)?;
     log.user(&deps.users, &caller.sub);
     let body: NewCard = http::json_body(req)?;
-    let card = body.into_card(&caller, uuid::Uuid::new_v4().to_string(), Utc::now())?;
+    let card = body.into_card(&caller, uuid::Uuid::new_v4().to_string(), crate::model::now())?;
     deps.store.create(&caller, &card).await?;
     tracing::info!(card_id = card.card_id.as_str(), "card created");
     obs::count(MetricName::CardsCreated, 1);
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn a_valid_body_becomes_a_created_card() {
-        let now = Utc::now();
+        let now = crate::model::now();
         let c =
             body(serde_json::json!({"name": " Charizard ", "year": 1999, "frontS3Key": "uploads/u-1/a.jpg"}))
                 .into_card(&me(), "id-1".into(), now)
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn every_rule_names_its_field() {
-        let now = Utc::now();
+        let now = crate::model::now();
         let ok_key = "uploads/u-1/a.jpg";
         let cases = [
             (serde_json::json!({"name": "", "frontS3Key": ok_key}), "name"),

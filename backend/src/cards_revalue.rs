@@ -12,7 +12,6 @@ use crate::identity::UserHasher;
 use crate::model::{CardStatus, ValuationRequest, iso};
 use crate::obs::RequestLog;
 use crate::store::CardStore;
-use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
@@ -83,7 +82,7 @@ async fn run(
     let caller = http::caller(req)?;
     log.user(&deps.users, &caller.sub);
     let id = http::card_id(req)?;
-    let now = Utc::now();
+    let now = crate::model::now();
     let before = deps.store.begin_valuation(&caller, &id, now).await?;
     let valuation_id = uuid::Uuid::new_v4().to_string();
     let request = ValuationRequest {

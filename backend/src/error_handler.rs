@@ -14,7 +14,6 @@ use crate::model::ValuationRequest;
 use crate::obs::RequestLog;
 use crate::store::CardStore;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 
@@ -126,7 +125,7 @@ async fn handle_caught(f: &CaughtFailure, deps: &Deps) -> Result<FailureReport, 
     let marked_failed = match Caller::from_sub(Some(&f.request.user_id)) {
         Ok(caller) => {
             deps.store
-                .mark_failed(&caller, &f.request.card_id, Utc::now())
+                .mark_failed(&caller, &f.request.card_id, crate::model::now())
                 .await?
         }
         Err(_) => false,

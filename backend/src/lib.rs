@@ -43,3 +43,38 @@ pub mod rekognition_extract;
 pub mod upload_presign;
 
 pub use error::HandlerError;
+
+/// The correlation id of any payload these functions receive, for
+/// `telemetry::layer().with_correlation(backend::correlation_id)` (the layer only reads untyped JSON by
+/// itself): API Gateway's `requestContext.requestId`, a valuation's `correlationId` (the API request
+/// that started it), or the first SQS record's `messageId`.
+///
+/// ```
+/// let req = backend::model::ValuationRequest {
+///     valuation_id: "v".into(), user_id: "u".into(), card_id: "c".into(), bucket: "b".into(),
+///     front_s3_key: "k".into(), back_s3_key: None, requested_at: chrono::DateTime::UNIX_EPOCH,
+///     correlation_id: "api-1".into(),
+/// };
+/// assert_eq!(backend::correlation_id(&req).as_deref(), Some("api-1"));
+/// assert_eq!(backend::correlation_id(&42_u8), None);
+/// ```
+#[must_use]
+pub fn correlation_id(payload: &dyn std::any::Any) -> Option<String> {
+    use model::{AggregatorInput, ExtractOutput, ValuationRequest};
+    if let Some(r) = payload.downcast_ref::<http::Request>() {
+        return r.request_context.request_id.clone();
+    }
+    if let Some(r) = payload.downcast_ref::<ValuationRequest>() {
+        return Some(r.correlation_id.clone());
+    }
+    if let Some(r) = payload.downcast_ref::<ExtractOutput>() {
+        return Some(r.request.correlation_id.clone());
+    }
+    if let Some(r) = payload.downcast_ref::<AggregatorInput>() {
+        return Some(r.request.correlation_id.clone());
+    }
+    match payload.downcast_ref::<error_handler::FailureInput>()? {
+        error_handler::FailureInput::Caught(f) => Some(f.request.correlation_id.clone()),
+        error_handler::FailureInput::Sqs(e) => e.records.first()?.message_id.clone(),
+    }
+}

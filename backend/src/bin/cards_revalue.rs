@@ -8,5 +8,10 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     telemetry::init()?;
     let deps = Deps::from_env(&backend::config::aws().await)?;
-    lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+    lambda_runtime::run(
+        telemetry::layer()
+            .with_correlation(backend::correlation_id)
+            .service(service_fn(|e| handler(e, &deps))),
+    )
+    .await
 }
