@@ -17,6 +17,7 @@
 //! tested instead (SDK test clients).
 
 pub mod inject;
+pub mod runtime_api;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,249 @@
+//! Card CRUD handlers against DynamoDB in the emulator: create/get/list/delete, pagination with the
+//! opaque cursor, no cross-user access, 400/404 answers, nothing half-written.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod backend_support;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use backend::{cards_create, cards_delete, cards_get, cards_list};
+use backend_support::*;
+use collectiq_tests::TestEnv;
+
+async fn create(deps: &cards_create::Deps, sub: &str, name: &str) -> String {
+    let r = cards_create::handler(
+        lambda_event(api_event(
+            "apigw_v2_cards_create.json",
+            sub,
+            Some(new_card(sub, name)),
+            None,
+        )),
+        deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status_code, 201, "{:?}", r.body);
+    body_json(&r)["cardId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn create_get_list_delete_round_trip() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let deps = cards_deps(&env);
+
+    let mut ids = Vec::new();
+    for name in ["Charizard", "Blastoise", "Venusaur"] {
+        ids.push(create(&deps, ALICE, name).await);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await; // distinct createdAt
+    }
+    create(&deps, BOB, "Pikachu").await;
+
+    // the stored item has the keys and index attributes of the single-table design
+    let item = env
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("PK", AttributeValue::S(format!("USER#{ALICE}")))
+        .key("SK", AttributeValue::S(format!("CARD#{}", ids[0])))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["userId"].as_s().unwrap(), ALICE);
+    assert_eq!(item["status"].as_s().unwrap(), "CREATED");
+    assert!(item["createdAt"].as_s().unwrap().ends_with('Z'));
+
+    // get: mine → 200, unknown → 404, Bob asking for mine → 404, not a UUID → 400 naming `id`
+    let get = |sub: &str, id: &str| {
+        cards_get::handler(
+            lambda_event(api_event("apigw_v2_cards_get.json", sub, None, Some(id))),
+            &deps,
+        )
+    };
+    let r = get(ALICE, &ids[0]).await.unwrap();
+    assert_eq!(r.status_code, 200);
+    let card = body_json(&r);
+    assert_eq!(
+        (
+            card["name"].as_str(),
+            card["status"].as_str(),
+            card["year"].as_u64()
+        ),
+        (Some("Charizard"), Some("CREATED"), Some(1999))
+    );
+    assert!(card.get("userId").is_none(), "the sub is not echoed");
+    assert_eq!(
+        get(ALICE, "3f1c9a52-8d1e-4b7a-9c2d-5e6f7a8b9c0d")
+            .await
+            .unwrap()
+            .status_code,
+        404
+    );
+    assert_eq!(get(BOB, &ids[0]).await.unwrap().status_code, 404);
+    let bad = get(ALICE, "not-a-uuid").await.unwrap();
+    assert_eq!(bad.status_code, 400);
+    assert_eq!(body_json(&bad)["field"], "id");
+
+    // list: newest first, two per page, cursor to the next page, only Alice's cards
+    let list = |cursor: Option<String>, sub: &str| {
+        let mut e = api_event("apigw_v2_cards_list.json", sub, None, None);
+        if let Some(c) = cursor {
+            e = with_query(e, &[("limit", "2"), ("cursor", &c)]);
+        }
+        cards_list::handler(lambda_event(e), &deps)
+    };
+    let page1 = body_json(&list(None, ALICE).await.unwrap());
+    let names: Vec<&str> = page1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Venusaur", "Blastoise"]);
+    let cursor = page1["nextCursor"].as_str().unwrap().to_owned();
+    let page2 = body_json(&list(Some(cursor.clone()), ALICE).await.unwrap());
+    let names: Vec<&str> = page2["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Charizard"]);
+    // Alice's cursor in Bob's hands is a 400 naming `cursor`
+    let stolen = list(Some(cursor), BOB).await.unwrap();
+    assert_eq!(stolen.status_code, 400);
+    assert_eq!(body_json(&stolen)["field"], "cursor");
+
+    // delete: the card and its price history go together; a second delete is 404
+    env.clients
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .item("PK", AttributeValue::S(format!("USER#{ALICE}")))
+        .item(
+            "SK",
+            AttributeValue::S(format!("PRICE#2026-11-21T10:00:00.000Z#{}", ids[0])),
+        )
+        .item("cardId", AttributeValue::S(ids[0].clone()))
+        .send()
+        .await
+        .unwrap();
+    let del = |sub: &str, id: &str| {
+        cards_delete::handler(
+            lambda_event(api_event("apigw_v2_cards_delete.json", sub, None, Some(id))),
+            &deps,
+        )
+    };
+    assert_eq!(
+        del(BOB, &ids[0]).await.unwrap().status_code,
+        404,
+        "Bob cannot delete Alice's card"
+    );
+    assert_eq!(del(ALICE, &ids[0]).await.unwrap().status_code, 204);
+    assert_eq!(del(ALICE, &ids[0]).await.unwrap().status_code, 404);
+    let left = env
+        .clients
+        .dynamodb
+        .query()
+        .table_name(TABLE)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{ALICE}")))
+        .send()
+        .await
+        .unwrap();
+    let sks: Vec<&str> = left
+        .items()
+        .iter()
+        .map(|i| i["SK"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(sks.len(), 2, "{sks:?}");
+    assert!(
+        sks.iter()
+            .all(|sk| sk.starts_with("CARD#") && !sk.contains(&ids[0])),
+        "{sks:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400s_naming_the_field_and_write_nothing() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let deps = cards_deps(&env);
+    let cases = [
+        (
+            serde_json::json!({"year": 1999, "frontS3Key": format!("uploads/{ALICE}/a.jpg")}),
+            "name",
+        ),
+        (
+            serde_json::json!({"name": "x", "year": "old", "frontS3Key": format!("uploads/{ALICE}/a.jpg")}),
+            "year",
+        ),
+        (
+            serde_json::json!({"name": "x", "frontS3Key": format!("uploads/{BOB}/a.jpg")}),
+            "frontS3Key",
+        ),
+        (
+            serde_json::json!({"name": "x", "frontS3Key": format!("uploads/{ALICE}/a.jpg"), "price": 1}),
+            "body",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = cards_create::handler(
+            lambda_event(api_event(
+                "apigw_v2_cards_create.json",
+                ALICE,
+                Some(body.clone()),
+                None,
+            )),
+            &deps,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status_code, 400, "{body}");
+        let b = body_json(&r);
+        assert_eq!(b["error"], "Validation");
+        if field != "body" {
+            assert_eq!(b["field"], field, "{body}");
+        }
+    }
+    let mut no_auth = api_event("apigw_v2_cards_create.json", ALICE, None, None);
+    no_auth.request_context.authorizer = None;
+    assert_eq!(
+        cards_create::handler(lambda_event(no_auth), &deps)
+            .await
+            .unwrap()
+            .status_code,
+        401
+    );
+    let scan = env
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(TABLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 0, "nothing written");
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_server_error_not_a_4xx() {
+    let env = TestEnv::start().await;
+    let deps = cards_deps(&env); // table never created
+    let e = cards_get::handler(
+        lambda_event(api_event(
+            "apigw_v2_cards_get.json",
+            ALICE,
+            None,
+            Some("3f1c9a52-8d1e-4b7a-9c2d-5e6f7a8b9c0d"),
+        )),
+        &deps,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, backend::HandlerError::Internal(_)), "{e:?}");
+    let d: lambda_runtime::Diagnostic = e.into();
+    assert_eq!(d.error_type, "Internal");
+}

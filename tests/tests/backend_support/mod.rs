@@ -1,0 +1,131 @@
+//! Shared by the `backend_*` tests: the cards table as Terraform creates it, fixtures, handler events.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use backend::identity::UserHasher;
+use backend::store::{CardStore, CardsDeps};
+use lambda_runtime::{Context, LambdaEvent};
+
+pub const TABLE: &str = "collectiq-test-data";
+pub const ALICE: &str = "7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f";
+pub const BOB: &str = "0b0b0b0b-1111-4222-8333-444455556666";
+pub const HASH_KEY: &str = "test-only-user-hash-key-0123456789abcdef";
+
+/// Creates the single table with GSI1 (userId, createdAt) and GSI2 (status, updatedAt).
+pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    let gsi = |name: &str, pk: &str, sk: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(pk, KeyType::Hash))
+            .key_schema(key(sk, KeyType::Range))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .unwrap()
+    };
+    db.create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(
+            ["PK", "SK", "userId", "createdAt", "status", "updatedAt"]
+                .map(attr)
+                .to_vec(),
+        ))
+        .key_schema(key("PK", KeyType::Hash))
+        .key_schema(key("SK", KeyType::Range))
+        .global_secondary_indexes(gsi("GSI1", "userId", "createdAt"))
+        .global_secondary_indexes(gsi("GSI2", "status", "updatedAt"))
+        .send()
+        .await
+        .unwrap();
+}
+
+pub fn users() -> UserHasher {
+    UserHasher::new(HASH_KEY.as_bytes().to_vec()).unwrap()
+}
+
+pub fn cards_deps(env: &collectiq_tests::TestEnv) -> CardsDeps {
+    CardsDeps {
+        store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
+        users: users(),
+    }
+}
+
+pub fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(
+        collectiq_tests::workspace_root()
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// An API Gateway v2 fixture, with the caller, body and path id replaced as asked.
+pub fn api_event(
+    name: &str,
+    sub: &str,
+    body: Option<serde_json::Value>,
+    id: Option<&str>,
+) -> ApiGatewayV2httpRequest {
+    let mut v: serde_json::Value = serde_json::from_str(&fixture_text(name)).unwrap();
+    if v["requestContext"].get("authorizer").is_some() {
+        v["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = sub.into();
+    }
+    if let Some(b) = body {
+        v["body"] = b.to_string().into();
+    }
+    if let Some(id) = id {
+        v["pathParameters"]["id"] = id.into();
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+pub fn lambda_event<T>(payload: T) -> LambdaEvent<T> {
+    let mut ctx = Context::default();
+    ctx.request_id = "req-test".into();
+    LambdaEvent::new(payload, ctx)
+}
+
+pub fn body_json(r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse) -> serde_json::Value {
+    match &r.body {
+        Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(t).unwrap(),
+        None => serde_json::Value::Null,
+        Some(other) => panic!("unexpected body {other:?}"),
+    }
+}
+
+pub fn new_card(sub: &str, name: &str) -> serde_json::Value {
+    serde_json::json!({"name": name, "year": 1999, "frontS3Key": format!("uploads/{sub}/front-{name}.jpg")})
+}
+
+/// The same event with `queryStringParameters` replaced (through JSON, as API Gateway sends it).
+pub fn with_query(e: ApiGatewayV2httpRequest, q: &[(&str, &str)]) -> ApiGatewayV2httpRequest {
+    let mut v = serde_json::to_value(e).unwrap();
+    let map: serde_json::Map<String, serde_json::Value> =
+        q.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())).collect();
+    v["rawQueryString"] = q
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into();
+    v["queryStringParameters"] = map.into();
+    serde_json::from_value(v).unwrap()
+}
