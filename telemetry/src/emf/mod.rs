@@ -440,6 +440,10 @@ mod tests {
         );
         assert_eq!(d["card_id"], "c-1", "not allow-listed: a property");
         assert_eq!(d["function_request_id"], "req-1");
+        // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!(d);
     }
 

@@ -557,6 +557,10 @@ mod tests {
             tracing::warn!(card_id = "c-1", latency_ms = 12.5, "slow valuation");
         });
         assert_eq!(lines[0]["latency_ms"], 12.5);
+        // Key order must not depend on serde_json's preserve_order, which other crates switch on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!(lines[0]);
     }
 }
