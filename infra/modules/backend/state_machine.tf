@@ -46,16 +46,19 @@ locals {
     Comment = "CollectIQ card valuation: extract features, price and authenticate in parallel, aggregate."
     StartAt = "ExtractFeatures"
     States = {
+      # rekognition_extract returns {request, features}: its output replaces the state, so every later
+      # state's input carries the request (the contract in docs/backend.md).
       ExtractFeatures = merge(local.lambda_task["rekognition_extract"], {
-        ResultPath = "$.features"
+        OutputPath = "$.value"
         Catch      = local.catch_to_error_handler
         Next       = "Agents"
       })
       Agents = {
-        Type       = "Parallel"
-        ResultPath = "$.agents"
-        Catch      = local.catch_to_error_handler
-        Next       = "Aggregate"
+        Type           = "Parallel"
+        ResultSelector = { "pricing.$" = "$[0]", "authenticity.$" = "$[1]" }
+        ResultPath     = "$.agents"
+        Catch          = local.catch_to_error_handler
+        Next           = "Aggregate"
         Branches = [
           {
             StartAt = "Pricing"
