@@ -291,11 +291,9 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
     );
 
     // Slack: the webhook URL comes from the seeded secret.
-    let http = reqwest::Client::new();
     post_to_slack(
         &clients.secrets,
         &spec.notifications.slack_webhook_secret,
-        &http,
         &render_slack(&report),
     )
     .await
@@ -530,11 +528,7 @@ async fn lambda_handlers_report_post_and_escalate_once() {
     governance::seed::apply(&spec, &month, &clients, sink.url())
         .await
         .unwrap();
-    let deps = LambdaDeps {
-        spec,
-        clients,
-        http: reqwest::Client::new(),
-    };
+    let deps = LambdaDeps { spec, clients };
     let dry = dashboards_handler(
         LambdaEvent::new(DashboardsEvent { dry_run: true }, Context::default()),
         &deps,

@@ -248,14 +248,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             text.push_str(&format!("Slack payload: {}\n", path.display()));
             let mut code = 0;
             if args.post {
-                let http = reqwest::Client::new();
-                match post_to_slack(
-                    &clients.secrets,
-                    &spec.notifications.slack_webhook_secret,
-                    &http,
-                    &slack,
-                )
-                .await
+                match post_to_slack(&clients.secrets, &spec.notifications.slack_webhook_secret, &slack).await
                 {
                     Ok(()) => text.push_str("Posted to Slack.\n"),
                     Err(e) => {

@@ -43,11 +43,9 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     .await?;
     let slack = render_slack(&report);
     let slack_path = write_json(ctx.out, "alarm-state.slack.json", &slack)?;
-    let http = reqwest::Client::new();
     let posted = post_to_slack(
         &ctx.clients.secrets,
         &spec.notifications.slack_webhook_secret,
-        &http,
         &slack,
     )
     .await;

@@ -34,8 +34,6 @@ pub struct LambdaDeps {
     pub spec: PlatformSpec,
     /// SDK clients.
     pub clients: AwsClients,
-    /// HTTP client for Slack.
-    pub http: reqwest::Client,
 }
 
 impl LambdaDeps {
@@ -55,7 +53,6 @@ impl LambdaDeps {
         Ok(Self {
             spec,
             clients: AwsClients::new(&config),
-            http: reqwest::Client::new(),
         })
     }
 }
@@ -254,7 +251,6 @@ pub async fn alarms_handler(
             match post_to_slack(
                 &deps.clients.secrets,
                 &spec.notifications.slack_webhook_secret,
-                &deps.http,
                 &render_slack(&report),
             )
             .await

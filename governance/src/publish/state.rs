@@ -421,57 +421,31 @@ pub enum NotifyError {
 pub async fn post_to_slack(
     secrets: &aws_sdk_secretsmanager::Client,
     secret_name: &str,
-    http: &reqwest::Client,
     message: &SlackMessage,
 ) -> Result<(), NotifyError> {
-    let url = secrets
-        .get_secret_value()
-        .secret_id(secret_name)
-        .send()
+    use crate::cost_pass::slack::{SlackRetry, SlackWebhook};
+    // The same webhook client as the cost report: URL checks, Retry-After, Slack's error codes.
+    let url = crate::cost_pass::notify::webhook_url(secrets, secret_name)
         .await
         .map_err(|e| NotifyError::Secret {
             secret: secret_name.to_owned(),
-            detail: describe_sdk_error(&e),
-        })?
-        .secret_string()
-        .map(str::trim)
-        .map(str::to_owned)
-        .ok_or_else(|| NotifyError::Secret {
-            secret: secret_name.to_owned(),
-            detail: "the secret has no string value".into(),
+            detail: e.to_string(),
         })?;
     let slack = |detail: String| NotifyError::Slack {
         secret: secret_name.to_owned(),
         detail,
     };
-    for attempt in 0..2 {
-        let response = http
-            .post(&url)
-            .json(message)
-            .send()
-            .await
-            .map_err(|e| slack(e.without_url().to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response.text().await.unwrap_or_default();
-        if status.as_u16() == 429 && attempt == 0 {
-            tokio::time::sleep(StdDuration::from_secs(retry_after.unwrap_or(1).min(30))).await;
-            continue;
-        }
-        return Err(slack(format!(
-            "HTTP {} {}",
-            status.as_u16(),
-            fit(body.trim(), 200)
-        )));
-    }
-    Err(slack("rate limited twice".into()))
+    // One retry after a 429, waiting what Slack asks for (at most 30 s).
+    let retry = SlackRetry {
+        max_attempts: 2,
+        max_wait: StdDuration::from_secs(30),
+    };
+    let webhook = SlackWebhook::new(url, retry).map_err(|e| slack(e.to_string()))?;
+    webhook
+        .post(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| slack(e.to_string()))
 }
 
 /// What an escalation sends to SNS (the message body, JSON).
