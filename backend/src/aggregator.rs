@@ -43,11 +43,11 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// From `TABLE_NAME`, `EVENT_BUS_NAME`, `AUTHENTICITY_FLAG_THRESHOLD` (0.5), `USER_ID_HASH_KEY`.
+    /// From `TABLE_NAME`, `EVENT_BUS_NAME`, `AUTHENTICITY_FLAG_THRESHOLD` (0.5), `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             store: CardStore::new(
                 aws_sdk_dynamodb::Client::new(aws),
@@ -56,7 +56,7 @@ impl Deps {
             events: aws_sdk_eventbridge::Client::new(aws),
             bus: config::required("EVENT_BUS_NAME")?,
             flag_threshold: config::parsed("AUTHENTICITY_FLAG_THRESHOLD", DEFAULT_FLAG_THRESHOLD)?,
-            users: config::user_hasher()?,
+            users: config::user_hasher(aws).await?,
         })
     }
 }

@@ -31,11 +31,11 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `UPLOAD_BUCKET`, `USER_ID_HASH_KEY`.
+    /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `UPLOAD_BUCKET`, `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             store: CardStore::new(
                 aws_sdk_dynamodb::Client::new(aws),
@@ -44,7 +44,7 @@ impl Deps {
             sfn: aws_sdk_sfn::Client::new(aws),
             state_machine_arn: config::required("STATE_MACHINE_ARN")?,
             bucket: config::required("UPLOAD_BUCKET")?,
-            users: config::user_hasher()?,
+            users: config::user_hasher(aws).await?,
         })
     }
 }

@@ -90,17 +90,17 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// From `TABLE_NAME`, `USER_ID_HASH_KEY`.
+    /// From `TABLE_NAME`, `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             store: CardStore::new(
                 aws_sdk_dynamodb::Client::new(aws),
                 config::required("TABLE_NAME")?,
             ),
-            users: config::user_hasher()?,
+            users: config::user_hasher(aws).await?,
         })
     }
 }

@@ -3,9 +3,9 @@
 //! The caller is the HTTP API JWT authorizer's `sub` claim (`requestContext.authorizer.jwt.claims.sub`);
 //! API Gateway has already verified the token. Logs never carry the `sub` itself: [`UserHasher`] turns it
 //! into a keyed HMAC-SHA256 digest. A plain SHA of a Cognito `sub` (a UUID) is not anonymous — anyone
-//! holding a list of subs can hash them and join — so the key (a deploy-time secret,
-//! `USER_ID_HASH_KEY`) is what makes the value non-reversible, while staying stable across functions so
-//! one user's requests can still be followed.
+//! holding a list of subs can hash them and join — so the key (a Secrets Manager secret generated at
+//! deploy time, see [`crate::config::HashKeySource`]) is what makes the value non-reversible, while
+//! staying stable across functions so one user's requests can still be followed.
 
 use crate::HandlerError;
 use hmac::{Hmac, Mac};
@@ -31,7 +31,7 @@ impl fmt::Debug for UserHasher {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashKeyError {
     /// The key is shorter than [`MIN_KEY_BYTES`].
-    #[error("USER_ID_HASH_KEY must be at least {MIN_KEY_BYTES} bytes, got {0}")]
+    #[error("the userId hash key must be at least {MIN_KEY_BYTES} bytes, got {0}")]
     TooShort(usize),
 }
 

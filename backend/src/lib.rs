@@ -11,7 +11,7 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), Error> {
 //!     telemetry::init()?;
-//!     let deps = Deps::from_env(&backend::config::aws().await)?;
+//!     let deps = Deps::from_env(&backend::config::aws().await).await?;
 //!     lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
 //! }
 //! ```

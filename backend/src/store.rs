@@ -604,14 +604,14 @@ pub struct CardsDeps {
 }
 
 impl CardsDeps {
-    /// From `TABLE_NAME` and `USER_ID_HASH_KEY`.
+    /// From `TABLE_NAME` and `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
             store: CardStore::new(Client::new(aws), crate::config::required("TABLE_NAME")?),
-            users: crate::config::user_hasher()?,
+            users: crate::config::user_hasher(aws).await?,
         })
     }
 }

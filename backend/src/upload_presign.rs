@@ -120,11 +120,11 @@ pub struct Deps {
 
 impl Deps {
     /// From `UPLOAD_BUCKET`, `ALLOWED_UPLOAD_MIME`, `MAX_UPLOAD_MB`, `PRESIGN_TTL_SECONDS` (300),
-    /// `S3_FORCE_PATH_STYLE` (false; true for local emulators) and `USER_ID_HASH_KEY`.
+    /// `S3_FORCE_PATH_STYLE` (false; true for local emulators) and `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let mut policy = UploadPolicy::new(
             &config::parsed("ALLOWED_UPLOAD_MIME", DEFAULT_ALLOWED_MIME.to_owned())?,
             config::parsed("MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)?,
@@ -137,7 +137,7 @@ impl Deps {
             s3: aws_sdk_s3::Client::from_conf(s3),
             bucket: config::required("UPLOAD_BUCKET")?,
             policy,
-            users: config::user_hasher()?,
+            users: config::user_hasher(aws).await?,
         })
     }
 }

@@ -7,7 +7,7 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init()?;
-    let deps = Deps::from_env(&backend::config::aws().await)?;
+    let deps = Deps::from_env(&backend::config::aws().await).await?;
     lambda_runtime::run(
         telemetry::layer()
             .with_correlation(backend::correlation_id)

@@ -42,5 +42,7 @@ module "backend" {
   state_machine_log_level = local.state_machine_log_level
   deletion_protection     = local.deletion_protection
 
-  allow_admin_password_auth = local.admin_password_auth
+  allow_admin_password_auth   = local.admin_password_auth
+  authenticity_flag_threshold = var.authenticity_flag_threshold
+  user_id_hash_key_version    = var.user_id_hash_key_version
 }

@@ -74,7 +74,7 @@ variable "functions" {
 }
 
 variable "governance_functions" {
-  description = "The 3 governance functions (not part of the watched platform's spec, hence the default here)."
+  description = "The 4 governance functions (not part of the watched platform's spec, hence the default here)."
   type = map(object({
     name                 = optional(string)
     memory_mb            = number
@@ -86,6 +86,7 @@ variable "governance_functions" {
   }))
   default = {
     governance-cost       = { memory_mb = 512, timeout_s = 300, tier = "standard", feature = "cost-governance" }
+    governance-fastburn   = { memory_mb = 256, timeout_s = 120, tier = "standard", feature = "cost-governance" }
     governance-alarms     = { memory_mb = 256, timeout_s = 120, tier = "standard", feature = "alarms" }
     governance-dashboards = { memory_mb = 256, timeout_s = 120, tier = "standard", feature = "dashboards" }
   }
@@ -122,4 +123,16 @@ variable "cors_allowed_origins" {
   description = "Browser origins allowed to call the API and upload."
   type        = list(string)
   default     = ["http://localhost:3000"]
+}
+
+variable "authenticity_flag_threshold" {
+  description = "Authenticity score below which the aggregator flags a card (AUTHENTICITY_FLAG_THRESHOLD, 0..1)."
+  type        = number
+  default     = 0.5
+}
+
+variable "user_id_hash_key_version" {
+  description = "Version of the generated userId hash key; bump to rotate it (every userId pseudonym changes)."
+  type        = number
+  default     = 1
 }

@@ -28,6 +28,11 @@ output "sns_topic_arns" {
   value       = module.governance.sns_topic_arns
 }
 
+output "function_environment_keys" {
+  description = "Environment variable names of every Lambda (backend and governance), for the code-vs-Terraform check."
+  value       = merge(module.backend.function_environment_keys, module.governance.function_environment_keys)
+}
+
 # Everything the platform spec describes, as deployed: `collectiq-ops` compares it with the spec.
 output "platform" {
   description = "Deployed platform facts for the platform-spec drift check."

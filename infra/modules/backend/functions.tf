@@ -1,9 +1,12 @@
 # The 12 functions. Each gets a role with only what its handler does; the policy documents below are
-# the whole of it (logging and tracing come from the lambda_fn module).
+# the whole of it (logging, tracing and the environment key come from the lambda_fn module).
+#
+# Environment: exactly the variables each function's `Deps::from_env` reads (backend/src; the table in
+# docs/backend.md). scripts/check-infra compares the plan with the code: a variable the code requires
+# and Terraform does not set, or one Terraform sets and no code reads, fails the check.
 
 locals {
   table_arns   = [aws_dynamodb_table.main.arn]
-  index_arns   = ["${aws_dynamodb_table.main.arn}/index/*"]
   uploads_arns = ["${aws_s3_bucket.uploads.arn}/uploads/*"]
 
   bedrock_model_arns = concat(
@@ -23,36 +26,59 @@ locals {
     error_handler       = "valuation"
   }
 
-  common_env = {
-    COLLECTIQ_ENVIRONMENT = var.environment
-    TABLE_NAME            = aws_dynamodb_table.main.name
+  # Every function that logs a userId pseudonym (config::user_hasher). The value is the secret's ARN,
+  # taken from the version resource so no function is created before the key has a value.
+  user_id_hash_key_env = {
+    USER_ID_HASH_KEY_SECRET_ID = aws_secretsmanager_secret_version.user_id_hash_key.arn
+    # Not read by the code: a new key version changes the function configuration, so Lambda replaces
+    # every warm execution environment and all functions move to the new key together.
+    USER_ID_HASH_KEY_VERSION = tostring(var.user_id_hash_key_version)
   }
+  table_env = { TABLE_NAME = aws_dynamodb_table.main.name }
 
   # Two maps, not one: cards_revalue needs the state machine, which needs the pipeline functions.
   api_env = {
     healthz = {}
-    upload_presign = {
+    upload_presign = merge(local.user_id_hash_key_env, {
       UPLOAD_BUCKET       = aws_s3_bucket.uploads.id
       ALLOWED_UPLOAD_MIME = join(",", var.allowed_upload_mime)
       MAX_UPLOAD_MB       = tostring(var.max_upload_mb)
-    }
-    cards_create  = { UPLOAD_BUCKET = aws_s3_bucket.uploads.id }
-    cards_list    = { GSI1_NAME = "GSI1" }
-    cards_get     = {}
-    cards_delete  = { UPLOAD_BUCKET = aws_s3_bucket.uploads.id }
-    cards_revalue = { STATE_MACHINE_ARN = aws_sfn_state_machine.valuation.arn }
+      PRESIGN_TTL_SECONDS = tostring(var.presign_ttl_seconds)
+    })
+    cards_create = merge(local.user_id_hash_key_env, local.table_env)
+    cards_list   = merge(local.user_id_hash_key_env, local.table_env)
+    cards_get    = merge(local.user_id_hash_key_env, local.table_env)
+    cards_delete = merge(local.user_id_hash_key_env, local.table_env)
+    cards_revalue = merge(local.user_id_hash_key_env, local.table_env, {
+      STATE_MACHINE_ARN = aws_sfn_state_machine.valuation.arn
+      UPLOAD_BUCKET     = aws_s3_bucket.uploads.id
+    })
   }
 
   pipeline_env = {
-    rekognition_extract = { UPLOAD_BUCKET = aws_s3_bucket.uploads.id }
-    pricing_agent       = { PRICING_SECRET_ARN = aws_secretsmanager_secret.pricing_api_keys.arn }
-    authenticity_agent  = { BEDROCK_MODEL_ID = var.bedrock_model_id, UPLOAD_BUCKET = aws_s3_bucket.uploads.id }
-    aggregator          = { EVENT_BUS_NAME = aws_cloudwatch_event_bus.main.name }
-    error_handler       = { DLQ_URL = aws_sqs_queue.valuation_dlq.id }
+    rekognition_extract = {}
+    pricing_agent       = { PRICE_API_SECRET_ID = aws_secretsmanager_secret.pricing_api_keys.arn }
+    authenticity_agent  = { BEDROCK_MODEL_ID = var.bedrock_model_id }
+    aggregator = merge(local.user_id_hash_key_env, local.table_env, {
+      EVENT_BUS_NAME              = aws_cloudwatch_event_bus.main.name
+      AUTHENTICITY_FLAG_THRESHOLD = tostring(var.authenticity_flag_threshold)
+    })
+    error_handler = merge(local.user_id_hash_key_env, local.table_env)
+  }
+}
+
+# Read once per cold start by every function in user_id_hash_key_env.
+data "aws_iam_policy_document" "user_id_hash_key" {
+  statement {
+    sid       = "UserIdHashKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.user_id_hash_key.arn]
   }
 }
 
 data "aws_iam_policy_document" "upload_presign" {
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
+
   statement {
     # The presigned PUT is executed with this role's credentials.
     sid       = "PutUploads"
@@ -68,16 +94,13 @@ data "aws_iam_policy_document" "upload_presign" {
 }
 
 data "aws_iam_policy_document" "cards_create" {
-  statement {
-    sid       = "WriteCard"
-    actions   = ["dynamodb:PutItem", "dynamodb:ConditionCheckItem"]
-    resources = local.table_arns
-  }
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    sid       = "CheckUpload"
-    actions   = ["s3:GetObject"]
-    resources = local.uploads_arns
+    # PutItem with attribute_not_exists(PK): never overwrites.
+    sid       = "WriteCard"
+    actions   = ["dynamodb:PutItem"]
+    resources = local.table_arns
   }
 
   statement {
@@ -88,10 +111,13 @@ data "aws_iam_policy_document" "cards_create" {
 }
 
 data "aws_iam_policy_document" "cards_list" {
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
+
   statement {
+    # Query on GSI1 only; the base table is never read.
     sid       = "QueryUserCards"
     actions   = ["dynamodb:Query"]
-    resources = concat(local.table_arns, ["${aws_dynamodb_table.main.arn}/index/GSI1"])
+    resources = ["${aws_dynamodb_table.main.arn}/index/GSI1"]
   }
 
   statement {
@@ -102,9 +128,11 @@ data "aws_iam_policy_document" "cards_list" {
 }
 
 data "aws_iam_policy_document" "cards_get" {
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
+
   statement {
     sid       = "ReadCard"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    actions   = ["dynamodb:GetItem"]
     resources = local.table_arns
   }
 
@@ -116,16 +144,14 @@ data "aws_iam_policy_document" "cards_get" {
 }
 
 data "aws_iam_policy_document" "cards_delete" {
-  statement {
-    sid       = "DeleteCard"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
-    resources = local.table_arns
-  }
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    sid       = "DeleteUpload"
-    actions   = ["s3:DeleteObject"]
-    resources = local.uploads_arns
+    # Query the price items, then TransactWriteItems of Deletes (authorised as DeleteItem), and
+    # DeleteItem for price items beyond one transaction.
+    sid       = "DeleteCard"
+    actions   = ["dynamodb:Query", "dynamodb:DeleteItem"]
+    resources = local.table_arns
   }
 
   statement {
@@ -136,8 +162,11 @@ data "aws_iam_policy_document" "cards_delete" {
 }
 
 data "aws_iam_policy_document" "cards_revalue" {
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
+
   statement {
-    sid       = "ReadCard"
+    # Conditional UpdateItem to VALUING (and back if StartExecution fails); GetItem tells 404 from 409.
+    sid       = "ClaimCard"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = local.table_arns
   }
@@ -165,6 +194,7 @@ data "aws_iam_policy_document" "rekognition_extract" {
   }
 
   statement {
+    # Rekognition reads the S3 object with the caller's credentials.
     sid       = "ReadUploads"
     actions   = ["s3:GetObject"]
     resources = local.uploads_arns
@@ -185,12 +215,7 @@ data "aws_iam_policy_document" "pricing_agent" {
   }
 
   statement {
-    sid       = "PriceHistory"
-    actions   = ["dynamodb:Query"]
-    resources = local.table_arns
-  }
-
-  statement {
+    # The secret is encrypted with the data key.
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
@@ -204,24 +229,16 @@ data "aws_iam_policy_document" "authenticity_agent" {
     actions   = ["bedrock:InvokeModel"]
     resources = local.bedrock_model_arns
   }
-
-  statement {
-    sid       = "ReadUploads"
-    actions   = ["s3:GetObject"]
-    resources = local.uploads_arns
-  }
-
-  statement {
-    sid       = "DataKey"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.data.arn]
-  }
 }
 
 data "aws_iam_policy_document" "aggregator" {
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
+
   statement {
+    # TransactWriteItems of an Update (card) and a Put (price item) is authorised as UpdateItem and
+    # PutItem; GetItem tells a retried task from a deleted card.
     sid       = "PersistValuation"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:GetItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"]
     resources = local.table_arns
   }
 
@@ -239,13 +256,10 @@ data "aws_iam_policy_document" "aggregator" {
 }
 
 data "aws_iam_policy_document" "error_handler" {
-  statement {
-    sid       = "DeadLetter"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.valuation_dlq.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
+    # VALUING -> FAILED, conditionally.
     sid       = "MarkCardFailed"
     actions   = ["dynamodb:UpdateItem"]
     resources = local.table_arns
@@ -293,7 +307,7 @@ module "pipeline" {
   log_level             = var.log_level
   kms_key_arn           = aws_kms_key.data.arn
   service_name          = var.service_name
-  environment_variables = merge(local.common_env, lookup(local.pipeline_env, each.key, {}), each.value.agent == null ? {} : { COLLECTIQ_AGENT = each.value.agent })
+  environment_variables = lookup(local.pipeline_env, each.key, {})
   policy_json           = lookup(local.pipeline_policies, each.key, null)
   tags                  = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })
 }
@@ -313,7 +327,7 @@ module "api" {
   log_level             = var.log_level
   kms_key_arn           = aws_kms_key.data.arn
   service_name          = var.service_name
-  environment_variables = merge(local.common_env, lookup(local.api_env, each.key, {}), each.value.agent == null ? {} : { COLLECTIQ_AGENT = each.value.agent })
+  environment_variables = lookup(local.api_env, each.key, {})
   policy_json           = lookup(local.api_policies, each.key, null)
   tags                  = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })
 }

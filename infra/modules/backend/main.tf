@@ -155,14 +155,3 @@ resource "aws_sqs_queue" "events_dlq" {
   kms_data_key_reuse_period_seconds = 3600
   tags                              = merge(local.tags, { Feature = "valuation" })
 }
-
-# --- secrets the agents read --------------------------------------------------------------------------
-
-resource "aws_secretsmanager_secret" "pricing_api_keys" {
-  #checkov:skip=CKV2_AWS_57: third-party price-source API keys are issued by the providers and cannot be rotated by a Lambda; they are replaced by hand (docs/deploy.md)
-  name                    = "${var.name_prefix}/pricing-api-keys"
-  description             = "JSON object of price-source API keys for pricing_agent. Value set out of band: see docs/deploy.md."
-  kms_key_id              = aws_kms_key.data.arn
-  recovery_window_in_days = 7
-  tags                    = merge(local.tags, { Feature = "valuation" })
-}

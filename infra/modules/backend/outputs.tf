@@ -80,3 +80,16 @@ output "kms_key_arn" {
   description = "The backend data KMS key."
   value       = aws_kms_key.data.arn
 }
+
+output "function_environment_keys" {
+  description = "Environment variable names per backend function (for the code-vs-Terraform check in scripts/check-infra)."
+  value = merge(
+    { for n, f in module.pipeline : n => f.environment_keys },
+    { for n, f in module.api : n => f.environment_keys },
+  )
+}
+
+output "user_id_hash_key_secret_name" {
+  description = "Secret holding the generated userId hash key (its value is never in state)."
+  value       = aws_secretsmanager_secret.user_id_hash_key.name
+}

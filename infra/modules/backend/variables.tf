@@ -14,7 +14,7 @@ variable "service_name" {
 }
 
 variable "functions" {
-  description = "The 12 backend Lambdas by logical name (= cargo bin name = zip name). name defaults to <name_prefix>-<logical name with '-' for '_'>; agent (the Bedrock agent a function acts as) becomes COLLECTIQ_AGENT."
+  description = "The 12 backend Lambdas by logical name (= cargo bin name = zip name). name defaults to <name_prefix>-<logical name with '-' for '_'>; agent (the Bedrock agent a function acts as) is informational: the spec's, kept for the generated tfvars; no function reads it from its environment."
   type = map(object({
     name                 = optional(string)
     agent                = optional(string)
@@ -48,7 +48,7 @@ variable "log_retention_days" {
 }
 
 variable "log_level" {
-  description = "LOG_LEVEL of the backend Lambdas."
+  description = "Log level of the backend Lambdas (POWERTOOLS_LOG_LEVEL, read by telemetry)."
   type        = string
   default     = "INFO"
 }
@@ -134,4 +134,37 @@ variable "tags" {
   description = "Tags merged over the provider default_tags on every resource of this module."
   type        = map(string)
   default     = {}
+}
+
+variable "presign_ttl_seconds" {
+  description = "Lifetime of the presigned upload URL (PRESIGN_TTL_SECONDS of upload_presign). The URL also dies with the function's role session, so more than an hour buys nothing."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.presign_ttl_seconds >= 30 && var.presign_ttl_seconds <= 3600
+    error_message = "presign_ttl_seconds must be between 30 and 3600."
+  }
+}
+
+variable "authenticity_flag_threshold" {
+  description = "Authenticity score below which the aggregator marks a card FLAGGED and emits AuthenticityFlagged (AUTHENTICITY_FLAG_THRESHOLD, 0..1)."
+  type        = number
+  default     = 0.5
+
+  validation {
+    condition     = var.authenticity_flag_threshold >= 0 && var.authenticity_flag_threshold <= 1
+    error_message = "authenticity_flag_threshold must be between 0 and 1."
+  }
+}
+
+variable "user_id_hash_key_version" {
+  description = "Version of the generated userId hash key. Bump it (and apply) to write a new key: every userId pseudonym changes from then on."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.user_id_hash_key_version >= 1 && floor(var.user_id_hash_key_version) == var.user_id_hash_key_version
+    error_message = "user_id_hash_key_version must be a whole number >= 1."
+  }
 }

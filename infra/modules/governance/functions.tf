@@ -1,4 +1,4 @@
-# The three governance Lambdas, each with a role that can do only its own job.
+# The four governance Lambdas, each with a role that can do only its own job.
 
 locals {
   common_env = {
@@ -20,21 +20,13 @@ locals {
   package_paths = { for name, _ in var.functions : name => "${var.artifacts_dir}/${name}.zip" }
 }
 
-# What every governance function needs: its ledger, its notification targets, and the key behind them.
-data "aws_iam_policy_document" "common" {
-  statement {
-    sid = "Ledger"
-    actions = [
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:Query",
-      "dynamodb:ConditionCheckItem",
-    ]
-    resources = [aws_dynamodb_table.ledger.arn]
-  }
+# One policy per function, from what its code calls (governance/src; the audit is in docs/publishing.md
+# and scripts/check-infra asserts each function's action set). Policy document names follow the
+# function keys without "governance-": check-infra relies on it.
 
+# Slack (the webhook secret) and the critical SNS topic; the governance key encrypts both. Only
+# critical alerts go to SNS: the cost pass, the burn check and the alarm escalation all publish there.
+data "aws_iam_policy_document" "notify" {
   statement {
     sid       = "SlackWebhook"
     actions   = ["secretsmanager:GetSecretValue"]
@@ -42,27 +34,48 @@ data "aws_iam_policy_document" "common" {
   }
 
   statement {
-    sid       = "SeverityTopics"
+    sid       = "CriticalTopic"
     actions   = ["sns:Publish"]
-    resources = [for t in aws_sns_topic.severity : t.arn]
+    resources = [aws_sns_topic.severity["critical"].arn]
   }
 
   statement {
+    # Decrypt the secret and the ledger; data keys for the encrypted topic and ledger writes.
     sid       = "GovernanceKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.governance.arn]
   }
+}
 
+# Fire-once claims: a conditional PutItem taken before a send, a DeleteItem when the send failed.
+data "aws_iam_policy_document" "ledger_claims" {
   statement {
-    # Read-only metric queries; CloudWatch offers no resource-level permission for GetMetricData.
+    sid       = "LedgerClaims"
+    actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.ledger.arn]
+  }
+}
+
+# Bedrock token and app metrics: ListMetrics finds the series, GetMetricData reads them. CloudWatch has
+# no resource-level permissions for either.
+data "aws_iam_policy_document" "read_metrics" {
+  statement {
     sid       = "ReadMetrics"
-    actions   = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]
+    actions   = ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"]
     resources = ["*"]
   }
 }
 
+# governance-cost: the daily report (and the burn check when sent {"job":"fast_burn"} by hand).
 data "aws_iam_policy_document" "cost" {
-  source_policy_documents = [data.aws_iam_policy_document.common.json]
+  source_policy_documents = [data.aws_iam_policy_document.notify.json, data.aws_iam_policy_document.read_metrics.json]
+
+  statement {
+    # Claims, CE-cache snapshots (PutItem/Query), the CE request counter (UpdateItem/GetItem).
+    sid       = "Ledger"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.ledger.arn]
+  }
 
   statement {
     # Cost Explorer has no resource-level permissions for these read actions.
@@ -72,46 +85,52 @@ data "aws_iam_policy_document" "cost" {
   }
 
   statement {
+    # DescribeBudgets is authorised as ViewBudget.
     sid       = "Budgets"
     actions   = ["budgets:ViewBudget"]
     resources = ["arn:${local.partition}:budgets::${local.account_id}:budget/*"]
   }
 }
 
+# governance-fastburn: the hourly Bedrock burn check from CloudWatch token metrics. No Cost Explorer
+# (an hourly function that could call it could spend $0.01 a request), no budgets, no CE cache.
+data "aws_iam_policy_document" "fastburn" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.notify.json,
+    data.aws_iam_policy_document.read_metrics.json,
+    data.aws_iam_policy_document.ledger_claims.json,
+  ]
+}
+
+# governance-alarms: publish the catalogue, report the state, escalate once per episode.
 data "aws_iam_policy_document" "alarms" {
-  source_policy_documents = [data.aws_iam_policy_document.common.json]
+  source_policy_documents = [data.aws_iam_policy_document.notify.json, data.aws_iam_policy_document.ledger_claims.json]
 
   statement {
-    # Read every alarm of this account and region (the state summary covers alarms we do not own).
+    # Read every alarm of this account and region (the state summary counts alarms we do not own).
     sid       = "DescribeAlarms"
     actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"]
     resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
   }
 
   statement {
-    # The alarm-state summary links firing alarms to recent traces; X-Ray reads have no resource-level
-    # permissions.
+    # The state report links firing alarms to recent faulting traces; X-Ray reads have no
+    # resource-level permissions.
     sid       = "ReadTraces"
-    actions   = ["xray:GetTraceSummaries", "xray:BatchGetTraces"]
+    actions   = ["xray:GetTraceSummaries"]
     resources = ["*"]
   }
 
   statement {
-    sid = "ManageOwnAlarms"
-    actions = [
-      "cloudwatch:PutMetricAlarm",
-      "cloudwatch:PutCompositeAlarm",
-      "cloudwatch:DeleteAlarms",
-      "cloudwatch:TagResource",
-      "cloudwatch:ListTagsForResource",
-    ]
+    # TagResource: PutMetricAlarm/PutCompositeAlarm with Tags needs it.
+    sid       = "ManageOwnAlarms"
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"]
     resources = [local.alarm_arn_pattern]
   }
 }
 
+# governance-dashboards: plan and publish dashboards. Nothing to notify, nothing to remember.
 data "aws_iam_policy_document" "dashboards" {
-  source_policy_documents = [data.aws_iam_policy_document.common.json]
-
   statement {
     sid       = "ListDashboards"
     actions   = ["cloudwatch:ListDashboards"]
@@ -128,6 +147,7 @@ data "aws_iam_policy_document" "dashboards" {
 locals {
   policies = {
     governance-cost       = data.aws_iam_policy_document.cost.json
+    governance-fastburn   = data.aws_iam_policy_document.fastburn.json
     governance-alarms     = data.aws_iam_policy_document.alarms.json
     governance-dashboards = data.aws_iam_policy_document.dashboards.json
   }
@@ -151,6 +171,6 @@ module "function" {
   environment_variables = merge(local.common_env, {
     GOVERNANCE_JOB_FUNCTION = each.key
   })
-  policy_json = lookup(local.policies, each.key, data.aws_iam_policy_document.common.json)
+  policy_json = local.policies[each.key]
   tags        = merge(local.tags, { Feature = each.value.feature, Tier = each.value.tier })
 }

@@ -1,4 +1,4 @@
-# Governance: the three scheduled Lambdas (cost report, alarms, dashboards), where they send what they
+# Governance: the four scheduled Lambdas (cost report, Bedrock fast burn, alarms, dashboards), where they send what they
 # find (SNS per severity, Slack via a secret), what they remember (the ledger), and the budget that
 # AWS itself watches.
 

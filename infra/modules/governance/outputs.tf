@@ -42,3 +42,8 @@ output "schedule_names" {
   description = "EventBridge Scheduler schedules (group/name)."
   value       = [for s in aws_scheduler_schedule.governance : "${s.group_name}/${s.name}"]
 }
+
+output "function_environment_keys" {
+  description = "Environment variable names per governance function."
+  value       = { for name, f in module.function : name => f.environment_keys }
+}

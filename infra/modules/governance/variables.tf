@@ -14,7 +14,7 @@ variable "platform_spec" {
 }
 
 variable "functions" {
-  description = "The three governance Lambdas by logical name (governance-cost, governance-alarms, governance-dashboards): memory, timeout, tier and optional reserved concurrency."
+  description = "The four governance Lambdas by logical name (governance-cost, governance-fastburn, governance-alarms, governance-dashboards; = cargo bin name = zip name): memory, timeout, tier and optional reserved concurrency."
   type = map(object({
     name                 = optional(string)
     memory_mb            = number
@@ -27,9 +27,9 @@ variable "functions" {
 
   validation {
     condition = alltrue([
-      for required in ["governance-cost", "governance-alarms", "governance-dashboards"] : contains(keys(var.functions), required)
-    ])
-    error_message = "functions must contain governance-cost, governance-alarms and governance-dashboards."
+      for required in ["governance-cost", "governance-fastburn", "governance-alarms", "governance-dashboards"] : contains(keys(var.functions), required)
+    ]) && alltrue([for name in keys(var.functions) : contains(["governance-cost", "governance-fastburn", "governance-alarms", "governance-dashboards"], name)])
+    error_message = "functions must be exactly governance-cost, governance-fastburn, governance-alarms and governance-dashboards (each has its own IAM policy)."
   }
 }
 
@@ -44,7 +44,7 @@ variable "log_retention_days" {
 }
 
 variable "log_level" {
-  description = "LOG_LEVEL of the governance Lambdas."
+  description = "Log level of the governance Lambdas (POWERTOOLS_LOG_LEVEL, read by telemetry)."
   type        = string
   default     = "INFO"
 }
@@ -111,7 +111,7 @@ variable "schedules" {
       payload    = { job = "cost_report" }
     }
     cost-fast-burn = {
-      function   = "governance-cost"
+      function   = "governance-fastburn"
       expression = "rate(1 hour)"
       payload    = { job = "fast_burn" }
     }

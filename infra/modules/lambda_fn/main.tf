@@ -18,7 +18,7 @@ locals {
     {
       POWERTOOLS_SERVICE_NAME      = var.service_name
       POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-      LOG_LEVEL                    = var.log_level
+      POWERTOOLS_LOG_LEVEL         = var.log_level
     },
     var.environment_variables,
   )

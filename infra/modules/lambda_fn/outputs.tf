@@ -42,3 +42,8 @@ output "source_code_hash" {
   description = "base64 SHA-256 of the deployed package (null when the package is absent, e.g. during validate)."
   value       = local.source_code_hash
 }
+
+output "environment_keys" {
+  description = "Names of the function's environment variables (known at plan time even when values are not): scripts/check-infra compares them with what the code reads."
+  value       = sort(keys(local.environment))
+}

@@ -75,7 +75,7 @@ variable "kms_key_arn" {
 }
 
 variable "environment_variables" {
-  description = "Extra environment variables. POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE and LOG_LEVEL are set by the module unless given here. Never put secrets here: pass a Secrets Manager ARN instead."
+  description = "Extra environment variables. POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_LOG_LEVEL are set by the module unless given here. Never put secrets here: pass a Secrets Manager ARN instead."
   type        = map(string)
   default     = {}
 }
@@ -92,7 +92,7 @@ variable "metrics_namespace" {
 }
 
 variable "log_level" {
-  description = "LOG_LEVEL passed to the function (telemetry reads it)."
+  description = "POWERTOOLS_LOG_LEVEL of the function (telemetry reads it; Lambda's own AWS_LAMBDA_LOG_LEVEL is left unset so it cannot hide buffered lines)."
   type        = string
   default     = "INFO"
 }
