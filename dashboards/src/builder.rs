@@ -385,6 +385,19 @@ impl MetricWidget {
         self
     }
 
+    /// Adds the p50, p95 and p99 of `metric`, labelled `p50`, `p95`, `p99`: the latency triple every
+    /// service row shows (the median for the usual case, p95/p99 for the tail users feel).
+    pub fn with_percentiles(self, metric: &Metric) -> Self {
+        [50.0, 95.0, 99.0].into_iter().fold(self, |widget, p| {
+            widget.with_metric(
+                metric
+                    .clone()
+                    .with_stat(Stat::Percentile(p))
+                    .with_label(format!("p{p}")),
+            )
+        })
+    }
+
     /// Adds an expression.
     pub fn with_expression(mut self, expression: Expression) -> Self {
         self.entries.push(PendingEntry::Expression(expression));

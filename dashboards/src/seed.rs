@@ -426,41 +426,13 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(
             ctx.widget("Latency (ms)")
-                .with_metric(
-                    api_metric(api, "Latency")
-                        .with_stat(Stat::Percentile(50.0))
-                        .with_label("p50"),
-                )
-                .with_metric(
-                    api_metric(api, "Latency")
-                        .with_stat(Stat::Percentile(95.0))
-                        .with_label("p95"),
-                )
-                .with_metric(
-                    api_metric(api, "Latency")
-                        .with_stat(Stat::Percentile(99.0))
-                        .with_label("p99"),
-                )
+                .with_percentiles(&api_metric(api, "Latency"))
                 .with_threshold_line(1_000.0, "p95 warning 1 s", ORANGE)
                 .with_threshold_line(5_000.0, "p99 warning 5 s", RED),
         );
         b = b.with_widget(
             ctx.widget("Integration latency (ms)")
-                .with_metric(
-                    api_metric(api, "IntegrationLatency")
-                        .with_stat(Stat::Percentile(50.0))
-                        .with_label("p50"),
-                )
-                .with_metric(
-                    api_metric(api, "IntegrationLatency")
-                        .with_stat(Stat::Percentile(95.0))
-                        .with_label("p95"),
-                )
-                .with_metric(
-                    api_metric(api, "IntegrationLatency")
-                        .with_stat(Stat::Percentile(99.0))
-                        .with_label("p99"),
-                ),
+                .with_percentiles(&api_metric(api, "IntegrationLatency")),
         );
         let by_route = |title: &str, metric: &str, routes: &mut dyn Iterator<Item = String>| {
             routes.fold(
@@ -554,21 +526,7 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         let timeout_ms = f64::from(f.timeout_s) * 1_000.0;
         b = b.with_widget(
             ctx.widget(&format!("{} duration (ms)", f.id))
-                .with_metric(
-                    lambda_metric(f, "Duration")
-                        .with_stat(Stat::Percentile(50.0))
-                        .with_label("p50"),
-                )
-                .with_metric(
-                    lambda_metric(f, "Duration")
-                        .with_stat(Stat::Percentile(95.0))
-                        .with_label("p95"),
-                )
-                .with_metric(
-                    lambda_metric(f, "Duration")
-                        .with_stat(Stat::Percentile(99.0))
-                        .with_label("p99"),
-                )
+                .with_percentiles(&lambda_metric(f, "Duration"))
                 .with_threshold_line(timeout_ms * 0.9, "90 % of timeout", ORANGE)
                 .with_size(6, 5),
         );
@@ -612,21 +570,7 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(
             ctx.widget("Duration (ms)")
-                .with_metric(
-                    m("ExecutionTime")
-                        .with_stat(Stat::Percentile(50.0))
-                        .with_label("p50"),
-                )
-                .with_metric(
-                    m("ExecutionTime")
-                        .with_stat(Stat::Percentile(95.0))
-                        .with_label("p95"),
-                )
-                .with_metric(
-                    m("ExecutionTime")
-                        .with_stat(Stat::Percentile(99.0))
-                        .with_label("p99"),
-                )
+                .with_percentiles(&m("ExecutionTime"))
                 .with_threshold_line(f64::from(sm.expected_duration_s) * 1_000.0, "expected", ORANGE),
         );
         let tasks: Vec<(&FunctionSpec, String)> = sm
@@ -856,21 +800,7 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(
             ctx.widget("Invocation latency (ms)")
-                .with_metric(
-                    m("InvocationLatency")
-                        .with_stat(Stat::Percentile(50.0))
-                        .with_label("p50"),
-                )
-                .with_metric(
-                    m("InvocationLatency")
-                        .with_stat(Stat::Percentile(95.0))
-                        .with_label("p95"),
-                )
-                .with_metric(
-                    m("InvocationLatency")
-                        .with_stat(Stat::Percentile(99.0))
-                        .with_label("p99"),
-                ),
+                .with_percentiles(&m("InvocationLatency")),
         );
         b = b.with_widget(
             ctx.widget("Throttles and errors (throttles are not counted in invocations)")
@@ -1141,21 +1071,7 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
             );
             b = b.with_widget(
                 ctx.widget("Response time (s)")
-                    .with_metric(
-                        tg("TargetResponseTime")
-                            .with_stat(Stat::Percentile(50.0))
-                            .with_label("p50"),
-                    )
-                    .with_metric(
-                        tg("TargetResponseTime")
-                            .with_stat(Stat::Percentile(95.0))
-                            .with_label("p95"),
-                    )
-                    .with_metric(
-                        tg("TargetResponseTime")
-                            .with_stat(Stat::Percentile(99.0))
-                            .with_label("p99"),
-                    )
+                    .with_percentiles(&tg("TargetResponseTime"))
                     .with_threshold_line(1.0, "p95 warning 1 s", ORANGE),
             );
             b = b.with_widget(

@@ -179,21 +179,35 @@ pub trait CloudWatchApi: Send + Sync {
     ) -> impl Future<Output = Result<MetricDataPage, ApiError>> + Send;
 }
 
+/// Follows `NextToken` from the first page to the last, collecting every page's items. An empty token
+/// counts as the end (CloudWatch sends `""` on some last pages).
+async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), ApiError>>,
+{
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let (items, next) = fetch(token).await?;
+        out.extend(items);
+        match next.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Every alarm of the account, following `NextToken` until the last page.
 ///
 /// # Errors
 /// The first failed page.
 pub async fn describe_all_alarms<C: CloudWatchApi>(cw: &C) -> Result<Vec<PublishedAlarm>, ApiError> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
+    all_pages(|token| async move {
         let page = cw.describe_alarms(token).await?;
-        out.extend(page.alarms);
-        match page.next_token.filter(|t| !t.is_empty()) {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
+        Ok((page.alarms, page.next_token))
+    })
+    .await
 }
 
 /// Every dashboard name of the account.
@@ -201,16 +215,11 @@ pub async fn describe_all_alarms<C: CloudWatchApi>(cw: &C) -> Result<Vec<Publish
 /// # Errors
 /// The first failed page.
 pub async fn list_all_dashboards<C: CloudWatchApi>(cw: &C) -> Result<Vec<String>, ApiError> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
+    all_pages(|token| async move {
         let page = cw.list_dashboards(token).await?;
-        out.extend(page.names);
-        match page.next_token.filter(|t| !t.is_empty()) {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
+        Ok((page.names, page.next_token))
+    })
+    .await
 }
 
 /// Every state update between `start` and `end`.
@@ -222,16 +231,11 @@ pub async fn alarm_history<C: CloudWatchApi>(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<StateTransition>, ApiError> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
+    all_pages(|token| async move {
         let page = cw.describe_alarm_history(start, end, token).await?;
-        out.extend(page.transitions);
-        match page.next_token.filter(|t| !t.is_empty()) {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
+        Ok((page.transitions, page.next_token))
+    })
+    .await
 }
 
 /// Every point of the `ReturnData` query of `queries` between `start` and `end`, oldest first.
@@ -244,16 +248,11 @@ pub async fn metric_data<C: CloudWatchApi>(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, f64)>, ApiError> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
+    let mut out = all_pages(|token| async move {
         let page = cw.get_metric_data(queries, start, end, token).await?;
-        out.extend(page.points);
-        match page.next_token.filter(|t| !t.is_empty()) {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
+        Ok((page.points, page.next_token))
+    })
+    .await?;
     out.sort_by_key(|(t, _)| *t);
     Ok(out)
 }
