@@ -1,5 +1,5 @@
 //! Cost of the pure part of a governance run: parsing one CE page, building the report and rendering it
-//! (Slack, terminal, SVG chart), on the CollectIQ fixture month and on a 200-service account.
+//! (Slack, terminal, SVG and PNG chart), on the CollectIQ fixture month and on a 200-service account.
 
 #![allow(missing_docs, clippy::unwrap_used, reason = "benchmark harness")]
 
@@ -69,6 +69,9 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("render_chart_svg", |b| {
         b.iter(|| cost::chart::burn_chart_svg(black_box(&report.budgets[0]), &[], 900, 450).unwrap());
+    });
+    c.bench_function("render_chart_png", |b| {
+        b.iter(|| cost::chart::burn_chart_png(black_box(&report.budgets[0]), &[], 960, 480).unwrap());
     });
     let big = inputs(big_table());
     c.bench_function("build_and_render_200_services_46_days", |b| {

@@ -1,11 +1,12 @@
-//! `collectiq-ops cost report [--date D] [--post] [--chart FILE.svg]` and `collectiq-ops cost fast-burn
-//! [--post]`.
+//! `collectiq-ops cost report [--date D] [--post] [--chart FILE.svg|FILE.png]` and `collectiq-ops cost
+//! fast-burn [--post]`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
+use cost::chart::ChartFormat;
 
 use super::pass::{DailyRun, FastBurnRun, PassOptions, run_daily, run_fast_burn};
 use crate::cli::{GlobalArgs, clients_for, emit, load_spec, progress, write_json};
@@ -29,9 +30,50 @@ pub struct ReportArgs {
     /// Post to Slack (and SNS for a critical tier), claiming the period in the ledger first.
     #[arg(long)]
     pub post: bool,
-    /// Also draw the budget-burn chart (SVG).
-    #[arg(long, value_name = "FILE.svg")]
-    pub chart: Option<PathBuf>,
+    /// Also draw the budget-burn chart of the worst budget; the extension picks the format (.svg or
+    /// .png).
+    #[arg(long, value_name = "FILE.svg|FILE.png", value_parser = ChartTarget::parse)]
+    pub chart: Option<ChartTarget>,
+}
+
+/// The chart's size in pixels (the PNG's exact size, the SVG's canvas).
+pub const CHART_SIZE: (u32, u32) = (960, 480);
+
+/// Where `--chart` writes, and the format its extension names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartTarget {
+    /// The file to write.
+    pub path: PathBuf,
+    /// The format, from the file's extension.
+    pub format: ChartFormat,
+}
+
+impl ChartTarget {
+    /// A target from a path whose extension names a [`ChartFormat`] (case-insensitive).
+    ///
+    /// # Errors
+    /// For any other extension, or none: the message names the accepted ones.
+    ///
+    /// ```
+    /// use cost::chart::ChartFormat;
+    /// use governance::cost_pass::cli::ChartTarget;
+    /// assert_eq!(ChartTarget::parse("out/burn.png").unwrap().format, ChartFormat::Png);
+    /// let e = ChartTarget::parse("burn.jpg").unwrap_err();
+    /// assert!(e.contains(".svg or .png"), "{e}");
+    /// ```
+    pub fn parse(path: &str) -> Result<Self, String> {
+        let path = PathBuf::from(path);
+        match ChartFormat::from_path(&path) {
+            Some(format) => Ok(Self { path, format }),
+            None => Err(format!(
+                "{}: the chart is drawn as {}; name the file with one of these extensions",
+                path.display(),
+                ChartFormat::ALL
+                    .map(|f| format!(".{}", f.extension()))
+                    .join(" or ")
+            )),
+        }
+    }
 }
 
 /// `cost fast-burn` options.
@@ -73,14 +115,6 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
     let clients = clients_for(global, &spec).await;
     match command {
         CostCommand::Report(args) => {
-            if let Some(chart) = &args.chart
-                && chart.extension().is_none_or(|e| !e.eq_ignore_ascii_case("svg"))
-            {
-                bail!(
-                    "--chart {}: only SVG is drawn (no font stack needed); convert with e.g. `rsvg-convert -o burn.png burn.svg`",
-                    chart.display()
-                );
-            }
             let as_of = as_of_for(args.date, Utc::now())?;
             progress(&format!(
                 "cost report for {} as of {}{}…",
@@ -90,7 +124,7 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
             ));
             let options = PassOptions::new(&spec, as_of).with_notify(args.post);
             let run = run_daily(&spec, &clients, &options).await?;
-            let files = write_outputs(&global.out, &run, args.chart.as_deref())?;
+            let files = write_outputs(&global.out, &run, args.chart.as_ref())?;
             let text = format!(
                 "{}\n{}\nWritten: {}",
                 cost::terminal::render(&run.report).trim_end(),
@@ -119,20 +153,20 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
 ///
 /// # Errors
 /// When a file cannot be written or the chart cannot be drawn.
-pub fn write_outputs(out: &Path, run: &DailyRun, chart: Option<&Path>) -> Result<Vec<PathBuf>> {
+pub fn write_outputs(out: &Path, run: &DailyRun, chart: Option<&ChartTarget>) -> Result<Vec<PathBuf>> {
     let mut files = vec![
         write_json(out, "cost-report.json", &run.report)?,
         write_json(out, "cost-slack.json", &run.slack)?,
     ];
-    if let Some(path) = chart {
-        let svg = run
-            .chart_svg(960, 480)
+    if let Some(ChartTarget { path, format }) = chart {
+        let bytes = run
+            .chart(*format, CHART_SIZE.0, CHART_SIZE.1)
             .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
-        files.push(path.to_path_buf());
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        files.push(path.clone());
     }
     Ok(files)
 }
@@ -228,6 +262,91 @@ fn fast_burn_text(run: &FastBurnRun) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use clap::Parser as _;
+
+    #[test]
+    fn chart_targets_take_their_format_from_the_extension() {
+        let png = ChartTarget::parse("out/burn.PNG").unwrap();
+        assert_eq!(png.format, ChartFormat::Png);
+        assert_eq!(png.path, PathBuf::from("out/burn.PNG"));
+        assert_eq!(ChartTarget::parse("burn.svg").unwrap().format, ChartFormat::Svg);
+        for bad in ["burn.jpg", "burn", "burn.svg.gz", "png"] {
+            let e = ChartTarget::parse(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("{bad}: ")) && e.contains("drawn as .svg or .png"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_command_line_refuses_other_chart_extensions_before_any_work() {
+        let parse = |chart: &str| {
+            crate::cli::Cli::try_parse_from(["collectiq-ops", "cost", "report", "--chart", chart])
+        };
+        let e = parse("out/burn.gif").unwrap_err().to_string();
+        assert!(
+            e.contains("out/burn.gif: the chart is drawn as .svg or .png"),
+            "{e}"
+        );
+        let cli = parse("out/burn.png").unwrap();
+        let crate::cli::Command::Cost(CostCommand::Report(args)) = cli.command else {
+            panic!("not a cost report: {:?}", cli.command);
+        };
+        assert_eq!(
+            args.chart,
+            Some(ChartTarget {
+                path: "out/burn.png".into(),
+                format: ChartFormat::Png
+            })
+        );
+    }
+
+    /// The seeded month through the real pass (emulator), then `--chart` as PNG and as SVG: each file is
+    /// exactly what `cost::chart` draws for the run's worst budget, at [`CHART_SIZE`].
+    #[tokio::test]
+    async fn write_outputs_draws_the_chart_in_the_format_asked() {
+        let emulator = crate::emulator::Emulator::start().await.unwrap();
+        let clients = emulator.clients().await;
+        let spec = platform_spec::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        let month = crate::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
+        crate::seed::apply(&spec, &month, &clients, "http://127.0.0.1:9/unused")
+            .await
+            .unwrap();
+        emulator
+            .inject_cost_and_usage(&crate::seed::cost_explorer_pages(&month))
+            .await
+            .unwrap();
+        let as_of = Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap();
+        let run = run_daily(&spec, &clients, &PassOptions::new(&spec, as_of))
+            .await
+            .unwrap();
+        let burn = run.report.worst_budget().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+
+        let png = ChartTarget::parse(dir.path().join("charts/burn.png").to_str().unwrap()).unwrap();
+        let files = write_outputs(dir.path(), &run, Some(&png)).unwrap();
+        assert_eq!(files.last(), Some(&png.path));
+        let bytes = std::fs::read(&png.path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height, big-endian, right after the chunk's length and type.
+        assert_eq!(&bytes[12..16], b"IHDR");
+        let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+        assert_eq!((be(&bytes[16..20]), be(&bytes[20..24])), CHART_SIZE);
+        let expected = cost::chart::burn_chart_png(burn, &run.daily, CHART_SIZE.0, CHART_SIZE.1).unwrap();
+        assert_eq!(bytes, expected);
+
+        let svg = ChartTarget::parse(dir.path().join("burn.svg").to_str().unwrap()).unwrap();
+        write_outputs(dir.path(), &run, Some(&svg)).unwrap();
+        let text = std::fs::read_to_string(&svg.path).unwrap();
+        assert!(text.starts_with("<svg") && text.contains(&burn.budget_name));
+        for name in ["cost-report.json", "cost-slack.json"] {
+            assert!(dir.path().join(name).is_file(), "{name}");
+        }
+    }
 
     #[test]
     fn future_dates_are_refused() {

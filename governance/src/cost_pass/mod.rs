@@ -52,7 +52,11 @@ pub async fn demo_step(ctx: &DemoContext<'_>) -> anyhow::Result<DemoSection> {
     let before = ctx.slack.received().len();
     let options = PassOptions::new(ctx.spec, as_of).with_notify(true);
     let run = run_daily(ctx.spec, ctx.clients, &options).await?;
-    let files = cli::write_outputs(ctx.out, &run, Some(&ctx.out.join("cost-burn.svg")))?;
+    let chart = cli::ChartTarget {
+        path: ctx.out.join("cost-burn.svg"),
+        format: cost::chart::ChartFormat::Svg,
+    };
+    let files = cli::write_outputs(ctx.out, &run, Some(&chart))?;
     let posts = ctx.slack.received().len().saturating_sub(before);
     let text = format!(
         "{}\n{}\nSlack sink received {posts} cost post(s)\nWritten: {}",

@@ -169,16 +169,21 @@ pub struct DailyRun {
 }
 
 impl DailyRun {
-    /// The budget-burn chart (SVG) of the worst budget.
+    /// The budget-burn chart of the worst budget, in `format`: the bytes of the file.
     ///
     /// # Errors
     /// When there is no budget or plotting fails.
-    pub fn chart_svg(&self, width: u32, height: u32) -> Result<String, String> {
+    pub fn chart(
+        &self,
+        format: cost::chart::ChartFormat,
+        width: u32,
+        height: u32,
+    ) -> Result<Vec<u8>, String> {
         let burn = self
             .report
             .worst_budget()
             .ok_or_else(|| "no budget to chart".to_owned())?;
-        cost::chart::burn_chart_svg(burn, &self.daily, width, height).map_err(|e| e.to_string())
+        cost::chart::burn_chart(burn, &self.daily, width, height, format).map_err(|e| e.to_string())
     }
 }
 
