@@ -192,7 +192,15 @@ impl AlarmPlan {
             let _ = writeln!(s, "  {sign} {:<64} {word} ({})", c.name, money(delta));
             if c.action == AlarmAction::Update {
                 for f in &c.fields {
-                    let _ = writeln!(s, "      ~ {}: {} -> {}", f.field, f.before, f.after);
+                    if f.before.contains('\n') || f.after.contains('\n') {
+                        // Multi-line values (descriptions with their runbook) stay inside the change's
+                        // indentation instead of spilling to column 0.
+                        let _ = writeln!(s, "      ~ {}:", f.field);
+                        let _ = writeln!(s, "          - {}", f.before.replace('\n', "\n            "));
+                        let _ = writeln!(s, "          + {}", f.after.replace('\n', "\n            "));
+                    } else {
+                        let _ = writeln!(s, "      ~ {}: {} -> {}", f.field, f.before, f.after);
+                    }
                 }
             }
         }
@@ -525,6 +533,40 @@ mod tests {
             plan.render_text()
         );
         assert_eq!(plan.to_put().len(), 1);
+    }
+
+    #[test]
+    fn multi_line_description_change_stays_indented() {
+        let want = desired();
+        let mut published: Vec<Alarm> = want.iter().map(read_back).collect();
+        if let Alarm::Metric(m) = &mut published[0] {
+            m.alarm_description = None;
+        }
+        let plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
+        let text = plan.render_text();
+        let change = plan
+            .changes
+            .iter()
+            .find(|c| c.action == AlarmAction::Update)
+            .unwrap();
+        assert!(
+            change
+                .fields
+                .iter()
+                .any(|f| f.field == "AlarmDescription" && f.after.contains('\n'))
+        );
+        assert!(
+            text.contains("      ~ AlarmDescription:\n          - (none)\n          + "),
+            "{text}"
+        );
+        // Every line of the change is indented under the alarm: nothing spills to column 0 except the
+        // header and the plan summary.
+        for line in text.lines().skip(1) {
+            assert!(
+                line.starts_with(' ') || line.starts_with("Plan: "),
+                "unindented line {line:?} in\n{text}"
+            );
+        }
     }
 
     #[test]
