@@ -1,10 +1,9 @@
-//! EMF documents: the serde model of the specification, splitting to its limits, and a validator.
+//! EMF documents: the specification's limits and name rules, and a validator. The serde model of a
+//! document lives in this file's tests, as the oracle for the writer in [`super::json`].
 //!
 //! Spec: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
 use super::units::EmfUnit;
-use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 
 /// Metric definitions per document.
 pub const MAX_METRICS_PER_DOCUMENT: usize = 100;
@@ -71,114 +70,6 @@ pub fn is_valid_dimension_name(name: &str) -> bool {
 #[must_use]
 pub fn is_valid_dimension_value(value: &str) -> bool {
     !value.trim().is_empty() && value.len() <= MAX_DIMENSION_VALUE && !value.chars().any(char::is_control)
-}
-
-/// One metric in a document: its definition and the values it carries there (borrowed).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct MetricValues<'a> {
-    pub(crate) name: &'a str,
-    pub(crate) unit: EmfUnit,
-    pub(crate) high_resolution: bool,
-    pub(crate) values: &'a [f64],
-}
-
-#[derive(Serialize)]
-struct MetricDefinition<'a> {
-    #[serde(rename = "Name")]
-    name: &'a str,
-    #[serde(rename = "Unit")]
-    unit: EmfUnit,
-    #[serde(rename = "StorageResolution", skip_serializing_if = "Option::is_none")]
-    storage_resolution: Option<u8>,
-}
-
-#[derive(Serialize)]
-struct MetricDirective<'a> {
-    #[serde(rename = "Namespace")]
-    namespace: &'a str,
-    #[serde(rename = "Dimensions")]
-    dimensions: [Vec<&'a str>; 1],
-    #[serde(rename = "Metrics")]
-    metrics: Vec<MetricDefinition<'a>>,
-}
-
-#[derive(Serialize)]
-struct AwsMetadata<'a> {
-    #[serde(rename = "Timestamp")]
-    timestamp: u64,
-    #[serde(rename = "CloudWatchMetrics")]
-    cloudwatch_metrics: [MetricDirective<'a>; 1],
-}
-
-/// One EMF document: `_aws` metadata, then dimension values, properties and metric values at the root.
-pub(crate) struct Document<'a> {
-    pub(crate) namespace: &'a str,
-    pub(crate) timestamp: u64,
-    pub(crate) dimensions: &'a [(String, String)],
-    pub(crate) properties: &'a [(&'a str, &'a str)],
-    pub(crate) metrics: &'a [MetricValues<'a>],
-}
-
-impl Serialize for Document<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let aws = AwsMetadata {
-            timestamp: self.timestamp,
-            cloudwatch_metrics: [MetricDirective {
-                namespace: self.namespace,
-                dimensions: [self.dimensions.iter().map(|(k, _)| k.as_str()).collect()],
-                metrics: self
-                    .metrics
-                    .iter()
-                    .map(|m| MetricDefinition {
-                        name: m.name,
-                        unit: m.unit,
-                        storage_resolution: m.high_resolution.then_some(1),
-                    })
-                    .collect(),
-            }],
-        };
-        let mut map = s.serialize_map(Some(
-            1 + self.dimensions.len() + self.properties.len() + self.metrics.len(),
-        ))?;
-        map.serialize_entry("_aws", &aws)?;
-        for (k, v) in self.dimensions {
-            map.serialize_entry(k, v)?;
-        }
-        for (k, v) in self.properties {
-            map.serialize_entry(k, v)?;
-        }
-        for m in self.metrics {
-            match m.values {
-                [one] => map.serialize_entry(m.name, &Number(*one))?,
-                many => map.serialize_entry(m.name, &Numbers(many))?,
-            }
-        }
-        map.end()
-    }
-}
-
-/// A metric value: integral values are written as integers (`3`, not `3.0`), which is shorter and
-/// cheaper to format; CloudWatch reads both the same.
-struct Number(f64);
-
-impl Serialize for Number {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-        if self.0.fract() == 0.0 && self.0.abs() < EXACT {
-            #[allow(clippy::cast_possible_truncation)]
-            s.serialize_i64(self.0 as i64)
-        } else {
-            s.serialize_f64(self.0)
-        }
-    }
-}
-
-struct Numbers<'a>(&'a [f64]);
-
-impl Serialize for Numbers<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|v| Number(*v)))
-    }
 }
 
 /// A violation of the EMF specification found by [`validate`].
@@ -281,4 +172,256 @@ pub fn validate(document: &str) -> Result<(), SpecViolation> {
         }
     }
     Ok(())
+}
+
+/// The serde model of an EMF document, mirroring the specification: the oracle the hand-written
+/// writer is compared with.
+#[cfg(test)]
+pub(crate) mod model {
+    use super::EmfUnit;
+    use serde::Serialize;
+    use serde::ser::{SerializeMap, Serializer};
+
+    /// One metric in a document: its definition and the values it carries there (borrowed).
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct MetricValues<'a> {
+        pub(crate) name: &'a str,
+        pub(crate) unit: EmfUnit,
+        pub(crate) high_resolution: bool,
+        pub(crate) values: &'a [f64],
+    }
+
+    #[derive(Serialize)]
+    struct MetricDefinition<'a> {
+        #[serde(rename = "Name")]
+        name: &'a str,
+        #[serde(rename = "Unit")]
+        unit: EmfUnit,
+        #[serde(rename = "StorageResolution", skip_serializing_if = "Option::is_none")]
+        storage_resolution: Option<u8>,
+    }
+
+    #[derive(Serialize)]
+    struct MetricDirective<'a> {
+        #[serde(rename = "Namespace")]
+        namespace: &'a str,
+        #[serde(rename = "Dimensions")]
+        dimensions: [Vec<&'a str>; 1],
+        #[serde(rename = "Metrics")]
+        metrics: Vec<MetricDefinition<'a>>,
+    }
+
+    #[derive(Serialize)]
+    struct AwsMetadata<'a> {
+        #[serde(rename = "Timestamp")]
+        timestamp: u64,
+        #[serde(rename = "CloudWatchMetrics")]
+        cloudwatch_metrics: [MetricDirective<'a>; 1],
+    }
+
+    /// One EMF document: `_aws` metadata, then dimension values, properties and metric values at the root.
+    pub(crate) struct Document<'a> {
+        pub(crate) namespace: &'a str,
+        pub(crate) timestamp: u64,
+        pub(crate) dimensions: &'a [(String, String)],
+        pub(crate) properties: &'a [(&'a str, &'a str)],
+        pub(crate) metrics: &'a [MetricValues<'a>],
+    }
+
+    impl Serialize for Document<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let aws = AwsMetadata {
+                timestamp: self.timestamp,
+                cloudwatch_metrics: [MetricDirective {
+                    namespace: self.namespace,
+                    dimensions: [self.dimensions.iter().map(|(k, _)| k.as_str()).collect()],
+                    metrics: self
+                        .metrics
+                        .iter()
+                        .map(|m| MetricDefinition {
+                            name: m.name,
+                            unit: m.unit,
+                            storage_resolution: m.high_resolution.then_some(1),
+                        })
+                        .collect(),
+                }],
+            };
+            let mut map = s.serialize_map(Some(
+                1 + self.dimensions.len() + self.properties.len() + self.metrics.len(),
+            ))?;
+            map.serialize_entry("_aws", &aws)?;
+            for (k, v) in self.dimensions {
+                map.serialize_entry(k, v)?;
+            }
+            for (k, v) in self.properties {
+                map.serialize_entry(k, v)?;
+            }
+            for m in self.metrics {
+                match m.values {
+                    [one] => map.serialize_entry(m.name, &Number(*one))?,
+                    many => map.serialize_entry(m.name, &Numbers(many))?,
+                }
+            }
+            map.end()
+        }
+    }
+
+    /// A metric value: integral values are written as integers (`3`, not `3.0`), which is shorter and
+    /// cheaper to format; CloudWatch reads both the same.
+    struct Number(f64);
+
+    impl Serialize for Number {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+            if self.0.fract() == 0.0 && self.0.abs() < EXACT {
+                #[allow(clippy::cast_possible_truncation)]
+                s.serialize_i64(self.0 as i64)
+            } else {
+                s.serialize_f64(self.0)
+            }
+        }
+    }
+
+    struct Numbers<'a>(&'a [f64]);
+
+    impl Serialize for Numbers<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|v| Number(*v)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model::{Document, MetricValues};
+    use super::*;
+    use crate::emf::json::{self, DocumentHead, MetricFragments, MetricJson};
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    /// Arbitrary text: quotes, backslashes, control characters, any unicode.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z0-9_]{1,12}",
+            "[\"\\\\/\\x00-\\x1f a-z]{0,12}",
+            any::<String>(),
+        ]
+    }
+
+    fn unit() -> impl Strategy<Value = EmfUnit> {
+        proptest::sample::select(EmfUnit::ALL.to_vec())
+    }
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>().prop_filter("finite", |v| v.is_finite()),
+            (-1_000_000i64..1_000_000).prop_map(|v| v as f64),
+            Just(0.0),
+        ]
+    }
+
+    fn unique(n: usize) -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::hash_set(text(), 0..n).prop_map(|s| s.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn writer_output_is_the_serde_model_and_the_spec(
+            namespace in text(),
+            timestamp in any::<u64>(),
+            // Distinct root keys: dimensions, then properties, then metrics.
+            keys in unique(24),
+            dim_values in proptest::collection::vec(text(), 8),
+            prop_values in proptest::collection::vec(text(), 8),
+            defs in proptest::collection::vec((unit(), any::<bool>(), proptest::collection::vec(value(), 1..5)), 8),
+            split in (0usize..=8, 0usize..=8),
+        ) {
+            let n_dims = split.0.min(keys.len());
+            let n_props = split.1.min(keys.len() - n_dims);
+            let dims: Vec<(String, String)> = keys[..n_dims].iter().cloned().zip(dim_values).collect();
+            let props: Vec<(&str, &str)> = keys[n_dims..n_dims + n_props]
+                .iter()
+                .zip(&prop_values)
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let names = &keys[n_dims + n_props..];
+            let metrics: Vec<MetricValues<'_>> = names
+                .iter()
+                .zip(&defs)
+                .map(|(name, (unit, hr, values))| MetricValues {
+                    name,
+                    unit: *unit,
+                    high_resolution: *hr,
+                    values,
+                })
+                .collect();
+            let expected = serde_json::to_vec(&Document {
+                namespace: &namespace,
+                timestamp,
+                dimensions: &dims,
+                properties: &props,
+                metrics: &metrics,
+            })
+            .unwrap();
+
+            let directive = json::directive_head(&namespace);
+            let set = json::dimension_set(dims.iter().map(|(k, _)| k.as_str()));
+            let dims_json = json::members(dims.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let props_json = json::members(props.iter().copied());
+            let head = DocumentHead { directive: &directive, dimension_set: &set, root: [&dims_json, &props_json, &[]] };
+            // Odd metrics' fragments are rendered for another unit, as after a late `describe_*!`.
+            let fragments: Vec<MetricFragments> = metrics
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let unit = if i % 2 == 1 { EmfUnit::ALL[(i * 7) % 27] } else { m.unit };
+                    MetricFragments::new(m.name, unit, m.high_resolution)
+                })
+                .collect();
+            let mut out = b"leading bytes are kept".to_vec();
+            json::write_document(&mut out, &head, timestamp, metrics.len(), |i| MetricJson {
+                fragments: &fragments[i],
+                unit: metrics[i].unit,
+                values: metrics[i].values,
+            });
+            prop_assert!(out.starts_with(b"leading bytes are kept"));
+            let written = &out[22..];
+            prop_assert_eq!(String::from_utf8_lossy(written), String::from_utf8_lossy(&expected));
+
+            // And what the specification requires, read back with serde_json.
+            let doc: Value = serde_json::from_slice(written).unwrap();
+            prop_assert_eq!(&doc["_aws"]["Timestamp"], &json!(timestamp));
+            let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+            prop_assert_eq!(&directive["Namespace"], &json!(namespace));
+            prop_assert_eq!(&directive["Dimensions"], &json!([dims.iter().map(|(k, _)| k).collect::<Vec<_>>()]));
+            for (k, v) in &dims {
+                prop_assert_eq!(&doc[k.as_str()], &json!(v));
+            }
+            for (k, v) in &props {
+                prop_assert_eq!(&doc[*k], &json!(v));
+            }
+            let defs = directive["Metrics"].as_array().unwrap();
+            prop_assert_eq!(defs.len(), metrics.len());
+            for (def, m) in defs.iter().zip(&metrics) {
+                let mut want = json!({"Name": m.name, "Unit": m.unit.as_str()});
+                if m.high_resolution {
+                    want["StorageResolution"] = json!(1);
+                }
+                prop_assert_eq!(def, &want);
+                let got: Vec<f64> = match &doc[m.name] {
+                    Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
+                    v => vec![v.as_f64().unwrap()],
+                };
+                // serde_json's default float parser may be one ulp off; the bytes are compared above.
+                prop_assert_eq!(got.len(), m.values.len());
+                for (g, w) in got.iter().zip(m.values) {
+                    let ulps = (g.to_bits() as i64).wrapping_sub(w.to_bits() as i64).unsigned_abs();
+                    prop_assert!(g == w || ulps <= 2, "{} vs {}", g, w);
+                }
+                prop_assert_eq!(doc[m.name].is_array(), m.values.len() > 1);
+            }
+            prop_assert_eq!(doc.as_object().unwrap().len(), 1 + dims.len() + props.len() + metrics.len());
+        }
+    }
 }

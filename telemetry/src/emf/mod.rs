@@ -12,6 +12,7 @@
 
 mod document;
 mod guard;
+mod json;
 mod recorder;
 mod units;
 

@@ -3,26 +3,27 @@
 //!
 //! Everything that depends only on a metric's key — name validity, unit, which labels become
 //! dimensions (the cardinality guard admits values in first-registration order), the document group
-//! it belongs to — is resolved once when the key is first registered. A flush then only drains values,
-//! sorts by small integers and serializes borrowed data.
+//! it belongs to — is resolved once when the key is first registered, including the JSON fragments of
+//! its names and values, escaped then and only then. A flush only drains values, sorts by small
+//! integers and copies those fragments and formatted numbers into a reused buffer ([`super::json`]);
+//! in steady state it allocates nothing.
 
 use super::document::{
-    Document, MAX_DIMENSIONS, MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_PROPERTY_CHARS,
-    MAX_VALUES_PER_METRIC, MetricValues, is_valid_dimension_name, is_valid_dimension_value,
-    is_valid_metric_name, is_valid_value,
+    MAX_DIMENSIONS, MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_PROPERTY_CHARS, MAX_VALUES_PER_METRIC,
+    is_valid_dimension_name, is_valid_dimension_value, is_valid_metric_name, is_valid_value,
 };
 use super::guard::CardinalityGuard;
+use super::json::{self, DocumentHead, MetricFragments, MetricJson};
 use super::units::EmfUnit;
 use crate::clock::{Clock, epoch_millis};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit,
 };
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
 
 /// Histogram values held per metric between two flushes; more are dropped and counted (a process that
 /// never flushes must not grow without bound).
@@ -51,12 +52,37 @@ impl Hasher for KeyHasher {
 
 type KeyMap<T> = RwLock<HashMap<Key, Arc<T>, BuildHasherDefault<KeyHasher>>>;
 
-/// One EMF document group: the dimension set with its values, and the plain properties.
+/// One EMF document group: the dimension set with its values, and the plain properties, each also
+/// as the JSON fragment every document of the group repeats.
 #[derive(Debug)]
 struct Group {
-    id: u32,
+    /// Unique for the process's lifetime (64 bits never wrap), so flushes compare ids, not pointers.
+    id: u64,
     dims: Vec<(String, String)>,
     props: Vec<(String, String)>,
+    /// `["service","agent"]`
+    dimension_set: Box<[u8]>,
+    /// `,"service":"valuation","agent":"pricing"`
+    dims_json: Box<[u8]>,
+    /// `,"card_id":"c-1"`
+    props_json: Box<[u8]>,
+}
+
+impl Group {
+    fn new(id: u64, dims: Vec<(String, String)>, props: Vec<(String, String)>) -> Self {
+        Self {
+            id,
+            dimension_set: json::dimension_set(dims.iter().map(|(k, _)| k.as_str())),
+            dims_json: json::members(dims.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            props_json: json::members(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            dims,
+            props,
+        }
+    }
+
+    fn has_key(&self, key: &str) -> bool {
+        self.dims.iter().chain(&self.props).any(|(k, _)| k == key)
+    }
 }
 
 type GroupKey = (Vec<(String, String)>, Vec<(String, String)>);
@@ -64,13 +90,15 @@ type GroupKey = (Vec<(String, String)>, Vec<(String, String)>);
 /// One metric within one group; several keys may fold into the same series (e.g. into `other`).
 #[derive(Debug)]
 struct Series {
-    ordinal: u32,
+    /// Unique for the process's lifetime, like [`Group::id`].
+    ordinal: u64,
     group: Arc<Group>,
     name: String,
+    /// The JSON fragments of the name and definition.
+    fragments: MetricFragments,
     /// Why the series can never be emitted, if so.
     invalid: Option<&'static str>,
     unit: AtomicU8,
-    high_resolution: bool,
 }
 
 impl Series {
@@ -172,9 +200,9 @@ pub(crate) struct Config {
 #[derive(Default)]
 struct Interner {
     groups: HashMap<GroupKey, Arc<Group>>,
-    series: HashMap<(u32, String), Arc<Series>>,
-    next_group: u32,
-    next_series: u32,
+    series: HashMap<(u64, String), Arc<Series>>,
+    next_group: u64,
+    next_series: u64,
 }
 
 pub(crate) struct Inner {
@@ -192,6 +220,13 @@ pub(crate) struct Inner {
     pub(crate) writer: Mutex<Box<dyn Write + Send>>,
     pub(crate) clock: Arc<dyn Clock>,
     registered: AtomicU32,
+    /// `,"CloudWatchMetrics":[{"Namespace":"…","Dimensions":[`
+    directive: Box<[u8]>,
+    /// The `ColdStart` document's dimensions and metric.
+    cold_start_group: Group,
+    cold_start_metric: MetricFragments,
+    /// Buffers reused by every flush.
+    scratch: Mutex<Scratch>,
 }
 
 /// The EMF recorder. Cheap to clone (shared state); install it globally with
@@ -271,6 +306,8 @@ impl Inner {
         }
         label_dims.sort();
         dims.extend(label_dims);
+        // A label key repeated in the labels may have gone to both; the dimension wins.
+        props.retain(|(k, _)| !dims.iter().any(|(d, _)| d == k));
         props.sort();
         let invalid = if !is_valid_metric_name(name) {
             Some("invalid EMF metric name")
@@ -290,16 +327,10 @@ impl Inner {
             interner
                 .groups
                 .entry((dims.clone(), props.clone()))
-                .or_insert_with(|| {
-                    Arc::new(Group {
-                        id: next_group,
-                        dims,
-                        props,
-                    })
-                }),
+                .or_insert_with(|| Arc::new(Group::new(next_group, dims, props))),
         );
         if group.id == next_group {
-            interner.next_group = next_group.wrapping_add(1);
+            interner.next_group = next_group + 1;
         }
         let next_series = interner.next_series;
         let series = Arc::clone(
@@ -311,14 +342,14 @@ impl Inner {
                         ordinal: next_series,
                         group: Arc::clone(&group),
                         name: name.to_owned(),
+                        fragments: MetricFragments::new(name, unit, cfg.high_resolution.contains(name)),
                         invalid,
                         unit: AtomicU8::new(unit_index(unit)),
-                        high_resolution: cfg.high_resolution.contains(name),
                     })
                 }),
         );
         if series.ordinal == next_series {
-            interner.next_series = next_series.wrapping_add(1);
+            interner.next_series = next_series + 1;
         }
         series
     }
@@ -367,18 +398,100 @@ impl metrics::Recorder for EmfRecorder {
     }
 }
 
-/// Values drained from one cell.
-struct Drained<'a> {
-    series: &'a Series,
-    counter: bool,
+/// Which kind of cell a drained value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Values drained from one cell: where its series is (`kind`, `index` in the source) and where its
+/// values are in the flush's value buffer. Plain data, so the buffers holding slots outlive a flush.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    kind: CellKind,
+    index: usize,
+    group: u64,
+    ordinal: u64,
+    /// The series can never be emitted (see [`Series::invalid`]).
+    invalid: bool,
     start: usize,
     len: usize,
 }
 
+/// Buffers a flush reuses; nothing else is allocated per flush once they have grown.
+#[derive(Debug, Default)]
+struct Scratch {
+    out: Vec<u8>,
+    values: Vec<f64>,
+    slots: Vec<Slot>,
+    merged: Vec<Slot>,
+    round: Vec<Slot>,
+    /// The flush's properties rendered once (`,"k":"v"` each) …
+    props: Vec<u8>,
+    /// … as (index in the caller's slice, byte range in `props`).
+    prop_spans: Vec<(usize, usize, usize)>,
+    /// The properties one group's documents carry.
+    extra: Vec<u8>,
+}
+
+/// Buffers larger than this are released after a flush instead of being kept for the next one.
+const MAX_KEPT_SCRATCH: usize = 1 << 20;
+
+impl Scratch {
+    fn trim(&mut self) {
+        if self.out.capacity() > MAX_KEPT_SCRATCH {
+            self.out = Vec::new();
+        }
+        if self.values.capacity() > MAX_KEPT_SCRATCH / 8 {
+            self.values = Vec::new();
+        }
+    }
+}
+
+/// Where the series of a [`Slot`] lives.
+trait SeriesSource {
+    fn series(&self, slot: &Slot) -> &Series;
+}
+
+/// The process-wide cells, in registration order.
+struct Lists<'a> {
+    counters: &'a [Arc<CounterCell>],
+    gauges: &'a [Arc<GaugeCell>],
+    histograms: &'a [Arc<HistogramCell>],
+}
+
+impl SeriesSource for Lists<'_> {
+    fn series(&self, slot: &Slot) -> &Series {
+        match slot.kind {
+            CellKind::Counter => &self.counters[slot.index].series,
+            CellKind::Gauge => &self.gauges[slot.index].series,
+            CellKind::Histogram => &self.histograms[slot.index].series,
+        }
+    }
+}
+
 impl EmfRecorder {
     pub(crate) fn from_parts(cfg: Config, writer: Box<dyn Write + Send>, clock: Arc<dyn Clock>) -> Self {
+        let mut cold_dims: Vec<(String, String)> = cfg
+            .default_dimensions
+            .iter()
+            .filter(|(k, _)| k == "service")
+            .cloned()
+            .collect();
+        if let Some(f) = cfg.function_name.as_ref().filter(|f| is_valid_dimension_value(f)) {
+            cold_dims.push(("function_name".to_owned(), f.clone()));
+        }
         Self {
             inner: Arc::new(Inner {
+                directive: json::directive_head(&cfg.namespace),
+                cold_start_group: Group::new(u64::MAX, cold_dims, Vec::new()),
+                cold_start_metric: MetricFragments::new(
+                    crate::catalogue::MetricName::ColdStart.as_str(),
+                    EmfUnit::Count,
+                    false,
+                ),
                 cfg,
                 counters: RwLock::default(),
                 gauges: RwLock::default(),
@@ -392,6 +505,7 @@ impl EmfRecorder {
                 writer: Mutex::new(writer),
                 clock,
                 registered: AtomicU32::new(0),
+                scratch: Mutex::default(),
             }),
         }
     }
@@ -440,98 +554,175 @@ impl EmfRecorder {
 
     /// Like [`flush`](Self::flush), adding root properties (e.g. `function_request_id`) to every document.
     pub fn flush_with(&self, properties: &[(&str, &str)]) -> FlushReport {
-        let mut out = Vec::with_capacity(1024);
-        let report = self.render_into(properties, &mut out);
-        if !out.is_empty() {
-            let mut w = lock(&self.inner.writer);
-            // A broken sink loses metrics, never the request.
-            let _ = w.write_all(&out);
-            let _ = w.flush();
-        }
-        report
+        self.with_scratch(|sc| {
+            let report = self.render_into(properties, sc);
+            if !sc.out.is_empty() {
+                let mut w = lock(&self.inner.writer);
+                // A broken sink loses metrics, never the request.
+                let _ = w.write_all(&sc.out);
+                let _ = w.flush();
+            }
+            report
+        })
     }
 
     /// Drains everything recorded since the last flush into serialized documents without writing them.
     pub fn render(&self, properties: &[(&str, &str)]) -> (Vec<String>, FlushReport) {
-        let mut out = Vec::with_capacity(1024);
-        let report = self.render_into(properties, &mut out);
-        let text = String::from_utf8_lossy(&out);
-        (text.lines().map(str::to_owned).collect(), report)
+        self.with_scratch(|sc| {
+            let report = self.render_into(properties, sc);
+            let text = String::from_utf8_lossy(&sc.out);
+            (text.lines().map(str::to_owned).collect(), report)
+        })
     }
 
-    /// Drains and serializes into `out`, one document per line.
-    fn render_into(&self, properties: &[(&str, &str)], out: &mut Vec<u8>) -> FlushReport {
+    /// Runs `f` with the shared flush buffers, or fresh ones while another flush holds them.
+    fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        let mut guard = match self.inner.scratch.try_lock() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        let mut local = None;
+        let sc = match guard.as_deref_mut() {
+            Some(sc) => sc,
+            None => local.insert(Scratch::default()),
+        };
+        sc.out.clear();
+        let r = f(sc);
+        sc.out.clear();
+        sc.trim();
+        r
+    }
+
+    /// Drains the process-wide cells and serializes them into `sc.out`, one document per line.
+    fn render_into(&self, properties: &[(&str, &str)], sc: &mut Scratch) -> FlushReport {
         let mut report = FlushReport::default();
         let inner = &self.inner;
         let counters = read(&inner.counter_list);
         let gauges = read(&inner.gauge_list);
         let histograms = read(&inner.histogram_list);
-        let mut values: Vec<f64> = Vec::with_capacity(counters.len() + gauges.len());
-        let mut drained: Vec<Drained<'_>> =
-            Vec::with_capacity(counters.len() + gauges.len() + histograms.len());
+        sc.values.clear();
+        sc.slots.clear();
         let mut idle_with_props = false;
-        for c in counters.iter() {
-            let v = c.value.swap(0, Ordering::AcqRel);
+        for (index, c) in counters.iter().enumerate() {
+            // Most registered counters are idle in a given invocation: a plain load skips them.
+            let v = match c.value.load(Ordering::Relaxed) {
+                0 => 0,
+                _ => c.value.swap(0, Ordering::AcqRel),
+            };
             if v > 0 {
                 #[allow(clippy::cast_precision_loss)]
-                values.push(v as f64);
-                drained.push(Drained {
-                    series: &c.series,
-                    counter: true,
-                    start: values.len() - 1,
-                    len: 1,
-                });
+                sc.values.push(v as f64);
+                sc.slots
+                    .push(slot(CellKind::Counter, index, &c.series, sc.values.len() - 1, 1));
             } else {
                 idle_with_props |= !c.series.group.props.is_empty();
             }
         }
-        for g in gauges.iter() {
-            if g.set.swap(false, Ordering::AcqRel) {
-                values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));
-                drained.push(Drained {
-                    series: &g.series,
-                    counter: false,
-                    start: values.len() - 1,
-                    len: 1,
-                });
+        for (index, g) in gauges.iter().enumerate() {
+            if g.set.load(Ordering::Relaxed) && g.set.swap(false, Ordering::AcqRel) {
+                sc.values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));
+                sc.slots
+                    .push(slot(CellKind::Gauge, index, &g.series, sc.values.len() - 1, 1));
             } else {
                 idle_with_props |= !g.series.group.props.is_empty();
             }
         }
-        for h in histograms.iter() {
-            let taken = std::mem::take(&mut *lock(&h.values));
+        for (index, h) in histograms.iter().enumerate() {
+            let mut pending = lock(&h.values);
             report.rejected_values += h.overflow.swap(0, Ordering::AcqRel);
-            if taken.is_empty() {
+            if pending.is_empty() {
                 idle_with_props |= !h.series.group.props.is_empty();
             } else {
-                let start = values.len();
-                values.extend_from_slice(&taken);
-                drained.push(Drained {
-                    series: &h.series,
-                    counter: false,
-                    start,
-                    len: taken.len(),
-                });
+                let start = sc.values.len();
+                sc.values.extend_from_slice(&pending);
+                sc.slots
+                    .push(slot(CellKind::Histogram, index, &h.series, start, pending.len()));
+                // Keep a small allocation for the next invocation's values; release a large one.
+                if pending.capacity() > 4 * MAX_VALUES_PER_METRIC {
+                    *pending = Vec::new();
+                } else {
+                    pending.clear();
+                }
             }
         }
         let cold = inner.cold_start.swap(false, Ordering::AcqRel);
-        if inner.cfg.disabled {
-            drop((counters, gauges, histograms));
-            self.sweep(idle_with_props);
-            return FlushReport::default();
+        if !inner.cfg.disabled {
+            let lists = Lists {
+                counters: &counters,
+                gauges: &gauges,
+                histograms: &histograms,
+            };
+            self.encode(&lists, sc, properties, cold, &mut report);
+        } else {
+            report = FlushReport::default();
         }
-        let timestamp = epoch_millis(inner.clock.now());
+        drop((counters, gauges, histograms));
+        self.sweep(idle_with_props);
+        report
+    }
+
+    /// Turns the drained `sc.slots`/`sc.values` into documents appended to `sc.out`.
+    fn encode(
+        &self,
+        src: &impl SeriesSource,
+        sc: &mut Scratch,
+        properties: &[(&str, &str)],
+        cold: bool,
+        report: &mut FlushReport,
+    ) {
+        let Scratch {
+            out,
+            values,
+            slots,
+            merged,
+            round,
+            props,
+            prop_spans,
+            extra,
+        } = sc;
+        let timestamp = epoch_millis(self.inner.clock.now());
+
+        // The flush's properties, escaped once for all its documents; the first of a repeated key wins.
+        props.clear();
+        prop_spans.clear();
+        for (i, (k, v)) in properties.iter().enumerate() {
+            if !is_valid_dimension_name(k) || prop_spans.iter().any(|(j, _, _)| properties[*j].0 == *k) {
+                continue;
+            }
+            let start = props.len();
+            props.push(b',');
+            json::write_str(props, k);
+            props.push(b':');
+            json::write_str(props, v);
+            prop_spans.push((i, start, props.len()));
+        }
+
         if cold {
-            self.cold_start_document(timestamp, properties, out, &mut report);
+            let group = &self.inner.cold_start_group;
+            extra.clear();
+            for &(i, s, e) in prop_spans.iter() {
+                let k = properties[i].0;
+                if !group.has_key(k) && k != "ColdStart" {
+                    extra.extend_from_slice(&props[s..e]);
+                }
+            }
+            let metric = |_: usize| MetricJson {
+                fragments: &self.inner.cold_start_metric,
+                unit: EmfUnit::Count,
+                values: &[1.0],
+            };
+            self.emit(group, extra, timestamp, 0, 1, &metric, true, out, report);
         }
 
         // Reject what can never be emitted, and invalid values.
-        let mut kept: Vec<Drained<'_>> = Vec::with_capacity(drained.len());
-        for mut d in drained {
-            if let Some(why) = d.series.invalid {
+        slots.retain_mut(|d| {
+            if d.invalid {
+                let series = src.series(d);
                 report.rejected_metrics += 1;
-                tracing::warn!(metric = %d.series.name, "{why}; dropped");
-                continue;
+                let why = series.invalid.unwrap_or_default();
+                tracing::warn!(metric = %series.name, "{why}; dropped");
+                return false;
             }
             let slice = &mut values[d.start..d.start + d.len];
             let mut n = 0;
@@ -543,81 +734,102 @@ impl EmfRecorder {
             }
             if n < d.len {
                 report.rejected_values += d.len - n;
-                tracing::warn!(metric = %d.series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
+                let series = src.series(d);
+                tracing::warn!(metric = %series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
             }
             d.len = n;
-            if n > 0 {
-                kept.push(d);
+            n > 0
+        });
+        slots.sort_unstable_by_key(|d| (d.group, d.ordinal));
+
+        // Several cells of one series (keys folded into `other`, a counter and a gauge of the same
+        // name): counters are summed, anything else is listed. A run whose values were combined is
+        // copied to the end of `values` first, so the sources stay untouched.
+        merged.clear();
+        let mut copied = false;
+        for d in slots.iter() {
+            let same = merged
+                .last()
+                .is_some_and(|acc| (acc.group, acc.ordinal) == (d.group, d.ordinal));
+            let Some(acc) = merged.last_mut().filter(|_| same) else {
+                merged.push(*d);
+                copied = false;
+                continue;
+            };
+            if acc.len == 1 && d.len == 1 && d.kind == CellKind::Counter {
+                let total = values[acc.start] + values[d.start];
+                if is_valid_value(total) {
+                    if copied {
+                        values[acc.start] = total;
+                    } else {
+                        values.push(total);
+                        acc.start = values.len() - 1;
+                        copied = true;
+                    }
+                    continue;
+                }
             }
+            if !copied {
+                let start = values.len();
+                values.extend_from_within(acc.start..acc.start + acc.len);
+                acc.start = start;
+                copied = true;
+            }
+            values.extend_from_within(d.start..d.start + d.len);
+            acc.len += d.len;
         }
-        kept.sort_unstable_by_key(|d| (d.series.group.id, d.series.ordinal));
 
         let mut i = 0;
-        while i < kept.len() {
-            let group = &kept[i].series.group;
-            let mut j = i;
-            let mut metrics: Vec<(&Series, Cow<'_, [f64]>)> = Vec::new();
-            while j < kept.len() && Arc::ptr_eq(&kept[j].series.group, group) {
-                let d = &kept[j];
-                let vals = &values[d.start..d.start + d.len];
-                match metrics.last_mut() {
-                    Some((s, acc)) if std::ptr::eq(*s, d.series) => {
-                        // Counters folded into one series (e.g. into `other`) are summed, not listed.
-                        if let ([sum], [v], true) = (acc.as_ref(), vals, d.counter) {
-                            let total = sum + v;
-                            if is_valid_value(total) {
-                                *acc = Cow::Owned(vec![total]);
-                                j += 1;
-                                continue;
-                            }
-                        }
-                        acc.to_mut().extend_from_slice(vals);
-                    }
-                    _ => metrics.push((d.series, Cow::Borrowed(vals))),
-                }
+        while i < merged.len() {
+            let group = &src.series(&merged[i]).group;
+            let mut j = i + 1;
+            while j < merged.len() && merged[j].group == merged[i].group {
                 j += 1;
             }
-            let refs: Vec<MetricValues<'_>> = metrics
-                .iter()
-                .map(|(s, v)| MetricValues {
-                    name: &s.name,
-                    unit: s.unit(),
-                    high_resolution: s.high_resolution,
-                    values: v,
-                })
-                .collect();
-            let mut props: Vec<(&str, &str)> = group
-                .props
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            for (k, v) in properties {
-                if is_valid_dimension_name(k) && !props.iter().any(|(p, _)| p == k) {
-                    props.push((k, v));
+            let run = &merged[i..j];
+            extra.clear();
+            for &(p, s, e) in prop_spans.iter() {
+                let k = properties[p].0;
+                if !group.has_key(k) && !run.iter().any(|m| src.series(m).name == k) {
+                    extra.extend_from_slice(&props[s..e]);
                 }
             }
-            props.retain(|(k, _)| {
-                !refs.iter().any(|m| m.name == *k) && !group.dims.iter().any(|(d, _)| d == k)
-            });
-            self.emit_group(timestamp, &group.dims, &props, &refs, out, &mut report);
+            self.emit_group(src, group, extra, timestamp, run, values, round, out, report);
             i = j;
         }
-        drop((counters, gauges, histograms));
-        self.sweep(idle_with_props);
-        report
     }
 
     /// Forgets idle keys whose labels went to properties (request ids and the like), so a long-lived
-    /// process does not accumulate one cell per distinct value; and unused interned groups.
+    /// process does not accumulate one cell per distinct value; and unused interned groups. A cell a
+    /// caller still holds a handle to is kept.
     fn sweep(&self, idle_with_props: bool) {
         let inner = &self.inner;
         if idle_with_props {
-            write(&inner.counters)
-                .retain(|_, c| c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0);
-            write(&inner.gauges)
-                .retain(|_, g| g.series.group.props.is_empty() || g.set.load(Ordering::Acquire));
-            write(&inner.histograms)
-                .retain(|_, h| h.series.group.props.is_empty() || !lock(&h.values).is_empty());
+            // Held by the map and the list only: no handle outside can record into it.
+            fn unheld<T>(c: &Arc<T>) -> bool {
+                Arc::strong_count(c) <= 2
+            }
+            {
+                let mut map = write(&inner.counters);
+                map.retain(|_, c| {
+                    c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0 || !unheld(c)
+                });
+                write(&inner.counter_list).retain(|c| Arc::strong_count(c) > 1);
+            }
+            {
+                let mut map = write(&inner.gauges);
+                map.retain(|_, g| {
+                    g.series.group.props.is_empty() || g.set.load(Ordering::Acquire) || !unheld(g)
+                });
+                write(&inner.gauge_list).retain(|g| Arc::strong_count(g) > 1);
+            }
+            {
+                let mut map = write(&inner.histograms);
+                map.retain(|_, h| {
+                    h.series.group.props.is_empty() || !lock(&h.values).is_empty() || !unheld(h)
+                });
+                write(&inner.histogram_list).retain(|h| Arc::strong_count(h) > 1);
+            }
         }
         let mut interner = lock(&inner.interner);
         if interner.series.len() > SWEEP_THRESHOLD {
@@ -628,116 +840,116 @@ impl EmfRecorder {
         }
     }
 
-    fn cold_start_document(
-        &self,
-        ts: u64,
-        properties: &[(&str, &str)],
-        out: &mut Vec<u8>,
-        report: &mut FlushReport,
-    ) {
-        let cfg = &self.inner.cfg;
-        let mut dims: Vec<(String, String)> = cfg
-            .default_dimensions
-            .iter()
-            .filter(|(k, _)| k == "service")
-            .cloned()
-            .collect();
-        if let Some(f) = cfg.function_name.as_ref().filter(|f| is_valid_dimension_value(f)) {
-            dims.push(("function_name".to_owned(), f.clone()));
-        }
-        let props: Vec<(&str, &str)> = properties
-            .iter()
-            .filter(|(k, _)| {
-                is_valid_dimension_name(k) && !dims.iter().any(|(d, _)| d == k) && *k != "ColdStart"
-            })
-            .copied()
-            .collect();
-        let metric = [MetricValues {
-            name: crate::catalogue::MetricName::ColdStart.as_str(),
-            unit: EmfUnit::Count,
-            high_resolution: false,
-            values: &[1.0],
-        }];
-        self.emit(ts, &dims, &props, &metric, out, report);
-    }
-
+    /// Emits one group's metrics: ≤ 100 per document, ≤ 100 values per metric per document.
+    #[allow(clippy::too_many_arguments)]
     fn emit_group(
         &self,
+        src: &impl SeriesSource,
+        group: &Group,
+        extra: &[u8],
         ts: u64,
-        dims: &[(String, String)],
-        props: &[(&str, &str)],
-        metrics: &[MetricValues<'_>],
+        run: &[Slot],
+        values: &[f64],
+        round: &mut Vec<Slot>,
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
-        if metrics.iter().all(|m| m.values.len() <= MAX_VALUES_PER_METRIC) {
-            for batch in metrics.chunks(MAX_METRICS_PER_DOCUMENT) {
-                self.emit(ts, dims, props, batch, out, report);
+        if run.iter().all(|m| m.len <= MAX_VALUES_PER_METRIC) {
+            let metric = |i| metric_at(src, run, values, i);
+            for lo in (0..run.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
+                let hi = (lo + MAX_METRICS_PER_DOCUMENT).min(run.len());
+                self.emit(group, extra, ts, lo, hi, &metric, true, out, report);
             }
             return;
         }
-        let rounds = metrics
+        let rounds = run
             .iter()
-            .map(|m| m.values.len().div_ceil(MAX_VALUES_PER_METRIC))
+            .map(|m| m.len.div_ceil(MAX_VALUES_PER_METRIC))
             .max()
             .unwrap_or(0);
-        for round in 0..rounds {
-            let lo = round * MAX_VALUES_PER_METRIC;
-            let slice: Vec<MetricValues<'_>> = metrics
-                .iter()
-                .filter(|m| m.values.len() > lo)
-                .map(|m| MetricValues {
-                    values: &m.values[lo..(lo + MAX_VALUES_PER_METRIC).min(m.values.len())],
-                    ..*m
-                })
-                .collect();
-            for batch in slice.chunks(MAX_METRICS_PER_DOCUMENT) {
-                self.emit(ts, dims, props, batch, out, report);
+        for r in 0..rounds {
+            let lo = r * MAX_VALUES_PER_METRIC;
+            round.clear();
+            round.extend(run.iter().filter(|m| m.len > lo).map(|m| Slot {
+                start: m.start + lo,
+                len: (m.len - lo).min(MAX_VALUES_PER_METRIC),
+                ..*m
+            }));
+            let round: &[Slot] = round;
+            let metric = |i| metric_at(src, round, values, i);
+            for first in (0..round.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
+                let last = (first + MAX_METRICS_PER_DOCUMENT).min(round.len());
+                self.emit(group, extra, ts, first, last, &metric, true, out, report);
             }
         }
     }
 
-    /// Serializes one document, halving it while it exceeds the size limit.
-    fn emit(
+    /// Writes metrics `lo..hi` as one document, halving the range while it exceeds the size limit.
+    #[allow(clippy::too_many_arguments)]
+    fn emit<'a>(
         &self,
+        group: &Group,
+        extra: &[u8],
         ts: u64,
-        dims: &[(String, String)],
-        props: &[(&str, &str)],
-        metrics: &[MetricValues<'_>],
+        lo: usize,
+        hi: usize,
+        metric: &impl Fn(usize) -> MetricJson<'a>,
+        with_props: bool,
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
-        let doc = Document {
-            namespace: &self.inner.cfg.namespace,
-            timestamp: ts,
-            dimensions: dims,
-            properties: props,
-            metrics,
+        let head = DocumentHead {
+            directive: &self.inner.directive,
+            dimension_set: &group.dimension_set,
+            root: if with_props {
+                [&group.dims_json, &group.props_json, extra]
+            } else {
+                [&group.dims_json, &[], &[]]
+            },
         };
         let start = out.len();
-        if serde_json::to_writer(&mut *out, &doc).is_err() {
-            out.truncate(start);
-            report.rejected_metrics += metrics.len();
-            return;
-        }
+        let written = json::write_document(out, &head, ts, hi - lo, |i| metric(lo + i));
         if out.len() - start <= MAX_DOCUMENT_BYTES {
             out.push(b'\n');
             report.documents += 1;
-            report.values += metrics.iter().map(|m| m.values.len()).sum::<usize>();
+            report.values += written;
             return;
         }
         out.truncate(start);
-        if metrics.len() > 1 {
-            let (a, b) = metrics.split_at(metrics.len() / 2);
-            self.emit(ts, dims, props, a, out, report);
-            self.emit(ts, dims, props, b, out, report);
-        } else if !props.is_empty() {
-            tracing::warn!(metric = %metrics[0].name, "EMF document too large; properties left out");
-            self.emit(ts, dims, &[], metrics, out, report);
+        let name = || metric(lo).fragments.name();
+        if hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            self.emit(group, extra, ts, lo, mid, metric, with_props, out, report);
+            self.emit(group, extra, ts, mid, hi, metric, with_props, out, report);
+        } else if with_props && (!group.props_json.is_empty() || !extra.is_empty()) {
+            tracing::warn!(metric = %name(), "EMF document too large; properties left out");
+            self.emit(group, extra, ts, lo, hi, metric, false, out, report);
         } else {
             report.rejected_metrics += 1;
-            tracing::warn!(metric = %metrics[0].name, "EMF document too large even alone; dropped");
+            tracing::warn!(metric = %name(), "EMF document too large even alone; dropped");
         }
+    }
+}
+
+fn metric_at<'a>(src: &'a impl SeriesSource, slots: &[Slot], values: &'a [f64], i: usize) -> MetricJson<'a> {
+    let s = &slots[i];
+    let series = src.series(s);
+    MetricJson {
+        fragments: &series.fragments,
+        unit: series.unit(),
+        values: &values[s.start..s.start + s.len],
+    }
+}
+
+fn slot(kind: CellKind, index: usize, series: &Series, start: usize, len: usize) -> Slot {
+    Slot {
+        kind,
+        index,
+        group: series.group.id,
+        ordinal: series.ordinal,
+        invalid: series.invalid.is_some(),
+        start,
+        len,
     }
 }
 
@@ -750,4 +962,110 @@ fn truncate(v: &str) -> String {
         end -= 1;
     }
     v[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::emf::{EmfBuilder, SharedBuffer, validate};
+    use serde_json::{Value, json};
+
+    fn recorder() -> (EmfRecorder, SharedBuffer) {
+        let out = SharedBuffer::default();
+        let rec = EmfBuilder::new()
+            .namespace("CollectIQ")
+            .service("valu\"ation")
+            .allow_all_labels()
+            .with_writer(out.clone())
+            .with_clock(FixedClock::from_millis(7))
+            .build()
+            .unwrap();
+        (rec, out)
+    }
+
+    fn docs(out: &SharedBuffer) -> Vec<Value> {
+        out.contents()
+            .lines()
+            .map(|l| {
+                validate(l).unwrap();
+                serde_json::from_str(l).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn names_and_values_needing_escapes_survive() {
+        let (rec, out) = recorder();
+        // Metric names are printable ASCII; dimension and property values any unicode.
+        let name = "Quote\"d \\ name";
+        metrics::with_local_recorder(&rec, || {
+            metrics::counter!(name, "route" => "/a\"b\\c é😀", "note" => "line\nbreak\u{1}").increment(3);
+        });
+        rec.flush_with(&[
+            ("function_request_id", "req\"1\\\u{7}"),
+            ("function_request_id", "dup"),
+        ]);
+        let d = &docs(&out)[0];
+        assert_eq!(d[name], 3);
+        assert_eq!(d["service"], "valu\"ation");
+        assert_eq!(d["route"], "/a\"b\\c é😀", "a dimension");
+        assert_eq!(
+            d["note"], "line\nbreak\u{1}",
+            "control characters: a property, not a dimension"
+        );
+        assert_eq!(
+            d["function_request_id"], "req\"1\\\u{7}",
+            "the first of a repeated key"
+        );
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["service", "route"]])
+        );
+        assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], name);
+    }
+
+    #[test]
+    fn flush_properties_never_shadow_dimensions_or_metrics() {
+        let (rec, out) = recorder();
+        metrics::with_local_recorder(&rec, || {
+            metrics::counter!("request", "route" => "/a").increment(1);
+            metrics::counter!("Other").increment(1);
+        });
+        rec.flush_with(&[("route", "x"), ("request", "y"), ("service", "z"), ("ok", "1")]);
+        let ds = docs(&out);
+        let with_route = ds.iter().find(|d| d.get("request").is_some()).unwrap();
+        assert_eq!(with_route["route"], "/a");
+        assert_eq!(with_route["request"], 1);
+        assert_eq!(with_route["ok"], "1");
+        let other = ds.iter().find(|d| d.get("Other").is_some()).unwrap();
+        assert_eq!(other["route"], "x", "no clash in this document: a property");
+        assert_eq!(other["request"], "y");
+        assert_eq!(other["service"], "valu\"ation");
+    }
+
+    #[test]
+    fn idle_keys_with_property_labels_are_forgotten() {
+        // request_id is not allow-listed: a property, so one cell per request.
+        let rec = EmfBuilder::new().with_writer(std::io::sink()).build().unwrap();
+        metrics::with_local_recorder(&rec, || {
+            for i in 0..2000 {
+                metrics::counter!("Requests", "request_id" => i.to_string()).increment(1);
+            }
+        });
+        let held =
+            metrics::with_local_recorder(&rec, || metrics::counter!("Requests", "request_id" => "held"));
+        assert_eq!(read(&rec.inner.counter_list).len(), 2001);
+        assert_eq!(rec.flush().values, 2000);
+        assert_eq!(
+            read(&rec.inner.counter_list).len(),
+            1,
+            "only the cell a handle still points at is kept"
+        );
+        held.increment(5);
+        assert_eq!(rec.flush().values, 1, "the held handle's value is flushed");
+        assert_eq!(rec.flush().values, 0);
+        held.increment(1);
+        assert_eq!(rec.flush().values, 1);
+    }
 }

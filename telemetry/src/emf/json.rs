@@ -1,0 +1,308 @@
+//! The EMF document writer: appends one document straight into a reused byte buffer.
+//!
+//! Why not serde: every string in a document except the per-flush properties (request id, trace id) is
+//! known when a metric key is first registered — namespace, dimension names and values, property
+//! names and values, metric names, units. They are escaped once, then and there ([`MetricFragments`],
+//! [`members`], [`dimension_set`]), and
+//! a flush only copies those fragments and formats numbers (`itoa` for integral values, `zmij` — the
+//! shortest round-trip formatter serde_json itself uses — for the rest). This removed the two thirds
+//! of a flush that serde_json's string escaping and float formatting took (docs/BENCHMARKS.md).
+//!
+//! The output is exactly what serde_json writes for the same document (`document::tests` keep a serde
+//! model of the specification as the oracle and compare both on arbitrary input), and the property test
+//! in this file checks escaping against serde_json for arbitrary strings.
+
+use super::units::EmfUnit;
+
+/// How serde_json escapes each byte: 0 = as is, `u` = `\u00XX`, otherwise the letter after `\`.
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `s` as a JSON string literal, quotes included, escaped exactly as serde_json escapes it.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = ESCAPE[usize::from(b)];
+        if esc == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if esc == b'u' {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.push(b'\\');
+            out.push(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Appends `,"key":"value"` for each pair: the root members of a dimension set or of properties.
+pub(crate) fn members<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Box<[u8]> {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        out.push(b',');
+        write_str(&mut out, k);
+        out.push(b':');
+        write_str(&mut out, v);
+    }
+    out.into_boxed_slice()
+}
+
+/// `["k1","k2"]`: one dimension set.
+pub(crate) fn dimension_set<'a>(keys: impl IntoIterator<Item = &'a str>) -> Box<[u8]> {
+    let mut out = vec![b'['];
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(&mut out, k);
+    }
+    out.push(b']');
+    out.into_boxed_slice()
+}
+
+/// The part of every document between the timestamp and the dimension set:
+/// `,"CloudWatchMetrics":[{"Namespace":"…","Dimensions":[`.
+pub(crate) fn directive_head(namespace: &str) -> Box<[u8]> {
+    let mut out = b",\"CloudWatchMetrics\":[{\"Namespace\":".to_vec();
+    write_str(&mut out, namespace);
+    out.extend_from_slice(b",\"Dimensions\":[");
+    out.into_boxed_slice()
+}
+
+/// Appends a metric value. Integral values are written as integers (`3`, not `3.0`): shorter, cheaper,
+/// and CloudWatch reads both the same. Callers pass finite values only (see `is_valid_value`).
+pub(crate) fn write_value(out: &mut Vec<u8>, v: f64) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let int = v as i64;
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
+    if int as f64 == v && v.abs() < EXACT {
+        out.extend_from_slice(itoa::Buffer::new().format(int).as_bytes());
+    } else if v.is_finite() {
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        // Never reached through the recorder, which rejects non-finite values; JSON has no NaN.
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// A metric's fragments, rendered when its series is created.
+#[derive(Debug)]
+pub(crate) struct MetricFragments {
+    /// `{"Name":"…","Unit":"…"}`, with `,"StorageResolution":1` when high-resolution, for `unit`.
+    definition: Box<[u8]>,
+    unit: EmfUnit,
+    high_resolution: bool,
+    /// `,"…":`, the metric's root member up to its value.
+    member: Box<[u8]>,
+}
+
+impl MetricFragments {
+    pub(crate) fn new(name: &str, unit: EmfUnit, high_resolution: bool) -> Self {
+        let mut member = vec![b','];
+        write_str(&mut member, name);
+        member.push(b':');
+        let mut definition = Vec::new();
+        write_definition(
+            &mut definition,
+            &member[1..member.len() - 1],
+            unit,
+            high_resolution,
+        );
+        Self {
+            definition: definition.into_boxed_slice(),
+            unit,
+            high_resolution,
+            member: member.into_boxed_slice(),
+        }
+    }
+}
+
+impl MetricFragments {
+    /// The metric's name, for warnings.
+    pub(crate) fn name(&self) -> String {
+        serde_json::from_slice(&self.member[1..self.member.len() - 1]).unwrap_or_default()
+    }
+}
+
+fn write_definition(out: &mut Vec<u8>, quoted_name: &[u8], unit: EmfUnit, high_resolution: bool) {
+    out.extend_from_slice(b"{\"Name\":");
+    out.extend_from_slice(quoted_name);
+    out.extend_from_slice(b",\"Unit\":\"");
+    // Unit names contain no character JSON escapes.
+    out.extend_from_slice(unit.as_str().as_bytes());
+    if high_resolution {
+        out.extend_from_slice(b"\",\"StorageResolution\":1}");
+    } else {
+        out.extend_from_slice(b"\"}");
+    }
+}
+
+/// One metric of a document: its fragments, its unit now (`describe_*!` may change it after the
+/// fragments were rendered) and its values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetricJson<'a> {
+    pub(crate) fragments: &'a MetricFragments,
+    pub(crate) unit: EmfUnit,
+    pub(crate) values: &'a [f64],
+}
+
+/// The pre-rendered parts of one document besides its metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DocumentHead<'a> {
+    /// From [`directive_head`].
+    pub(crate) directive: &'a [u8],
+    /// From [`dimension_set`].
+    pub(crate) dimension_set: &'a [u8],
+    /// Root members from [`members`]: dimension values, then properties.
+    pub(crate) root: [&'a [u8]; 3],
+}
+
+/// Appends one document (no newline) with `count` metrics, the `i`-th given by `metric(i)`:
+/// `{"_aws":{"Timestamp":…,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":[[…]],"Metrics":[…]}]},
+/// <dimension values>,<properties>,<metric values>}` — the key order serde_json gives the same model.
+/// Returns the number of values written.
+pub(crate) fn write_document<'a>(
+    out: &mut Vec<u8>,
+    head: &DocumentHead<'_>,
+    timestamp: u64,
+    count: usize,
+    metric: impl Fn(usize) -> MetricJson<'a>,
+) -> usize {
+    out.extend_from_slice(b"{\"_aws\":{\"Timestamp\":");
+    out.extend_from_slice(itoa::Buffer::new().format(timestamp).as_bytes());
+    out.extend_from_slice(head.directive);
+    out.extend_from_slice(head.dimension_set);
+    out.extend_from_slice(b"],\"Metrics\":[");
+    for i in 0..count {
+        let m = metric(i);
+        if i > 0 {
+            out.push(b',');
+        }
+        let f = m.fragments;
+        if m.unit == f.unit {
+            out.extend_from_slice(&f.definition);
+        } else {
+            write_definition(out, &f.member[1..f.member.len() - 1], m.unit, f.high_resolution);
+        }
+    }
+    out.extend_from_slice(b"]}]}");
+    for part in head.root {
+        out.extend_from_slice(part);
+    }
+    let mut written = 0;
+    for i in 0..count {
+        let m = metric(i);
+        written += m.values.len();
+        out.extend_from_slice(&m.fragments.member);
+        match m.values {
+            [one] => write_value(out, *one),
+            many => {
+                out.push(b'[');
+                for (k, v) in many.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    write_value(out, *v);
+                }
+                out.push(b']');
+            }
+        }
+    }
+    out.push(b'}');
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_like_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "\u{0}\u{1f}\n\r\t\u{8}\u{c}",
+            "é€😀",
+            "\u{7f}/",
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
+        }
+    }
+
+    #[test]
+    fn numbers_are_shortest_and_integral_when_exact() {
+        let cases = [
+            (3.0, "3"),
+            (-0.0, "0"),
+            (12.5, "12.5"),
+            (1e200, "1e+200"),
+            (9_007_199_254_740_992.0, "9007199254740992.0"),
+            (-7.0, "-7"),
+            (0.1, "0.1"),
+        ];
+        for (v, text) in cases {
+            let mut out = Vec::new();
+            write_value(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), text, "{v}");
+        }
+        // Non-integral values: byte for byte what serde_json writes.
+        for v in [12.5, 0.1, -2.991_641_243_025_806e84, 1e-300, 1.5e300] {
+            let mut out = Vec::new();
+            write_value(&mut out, v);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&v).unwrap()
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_escapes_like_serde_json(s in any::<String>()) {
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            let text = String::from_utf8(out).unwrap();
+            prop_assert_eq!(&text, &serde_json::to_string(&s).unwrap());
+            prop_assert_eq!(serde_json::from_str::<String>(&text).unwrap(), s);
+        }
+
+        #[test]
+        fn any_finite_number_round_trips(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
+            let mut out = Vec::new();
+            write_value(&mut out, v);
+            // Rust's exact parser: serde_json's default one may be off by one ulp.
+            let parsed: f64 = std::str::from_utf8(&out).unwrap().parse().unwrap();
+            prop_assert_eq!(parsed, v);
+        }
+    }
+}
