@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-use crate::model::PlatformSpec;
+use crate::model::{PlatformSpec, TokensPerValuation};
 
 /// One thing wrong with a spec: where (line, key path) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,9 +351,39 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             }
         }
     }
+    let model_ids: std::collections::HashSet<&str> =
+        spec.bedrock_models.iter().map(|m| m.id.trim()).collect();
+    let mut aliases = std::collections::HashMap::new();
     for (m, model) in spec.bedrock_models.iter().enumerate() {
         if model.id.trim().is_empty() {
             bad(format!("bedrock_models[{m}].id"), "expected a model id".into());
+        }
+        for (a, alias) in model.aliases.iter().enumerate() {
+            let at = format!("bedrock_models[{m}].aliases[{a}]");
+            let alias = alias.trim();
+            if alias.is_empty() || alias.chars().any(char::is_whitespace) {
+                bad(
+                    at,
+                    format!(
+                        "expected a ModelId value (an application-inference-profile ARN or a model id), found \"{alias}\""
+                    ),
+                );
+            } else if model_ids.contains(alias) {
+                bad(
+                    at,
+                    format!(
+                        "\"{alias}\" is the id of a model in [[bedrock_models]]; an alias names another ModelId value"
+                    ),
+                );
+            } else if let Some(first) = aliases.insert(alias, m) {
+                bad(
+                    at,
+                    format!(
+                        "duplicate alias \"{alias}\" (already an alias of bedrock_models[{first}]): one ModelId value \
+                         prices as one model"
+                    ),
+                );
+            }
         }
     }
     for (b, budget) in spec.budgets.iter().enumerate() {
@@ -392,6 +422,33 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 format!("notifications.{key}"),
                 format!("expected arn:aws:sns:…, found \"{arn}\""),
+            );
+        }
+    }
+    if let Some(tokens) = spec
+        .cost
+        .design_model
+        .as_ref()
+        .and_then(|d| d.tokens_per_valuation)
+    {
+        let at = |k: &str| format!("cost.design_model.tokens_per_valuation.{k}");
+        for (key, n) in [("input", tokens.input), ("output", tokens.output)] {
+            if n > TokensPerValuation::MAX {
+                bad(
+                    at(key),
+                    format!(
+                        "expected at most {} tokens per valuation, found {n}",
+                        TokensPerValuation::MAX
+                    ),
+                );
+            }
+        }
+        if tokens.input == 0 {
+            bad(
+                at("input"),
+                "expected the input tokens one valuation sends (> 0); leave tokens_per_valuation out if the \
+                 design does not say"
+                    .into(),
             );
         }
     }
@@ -530,6 +587,184 @@ table = "demo-dev-ledger"
         assert_eq!(p[0].path, "http_apis[0].routes[0].function");
         assert!(p[0].message.contains("\"zzz\""));
         assert_eq!(p[0].line, Some(28));
+    }
+
+    /// `MINIMAL` made valid, with `extra` inserted before `[notifications]`.
+    fn with(extra: &str) -> String {
+        MINIMAL
+            .replace("memory_mb = 64", "memory_mb = 128")
+            .replace("[notifications]", &format!("{extra}\n[notifications]"))
+    }
+
+    /// The 1-based line of the first line containing `needle`.
+    fn line_with(src: &str, needle: &str) -> usize {
+        src.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    const SONNET: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+    const PROFILE: &str = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3";
+
+    fn models(aliases_a: &str, aliases_b: &str) -> String {
+        with(&format!(
+            "[[bedrock_models]]\nid = \"{SONNET}\"\nlabel = \"Sonnet\"\naliases = {aliases_a}\n\n\
+             [[bedrock_models]]\nid = \"anthropic.claude-3-5-haiku-20241022-v1:0\"\nlabel = \"Haiku\"\naliases = {aliases_b}\n"
+        ))
+    }
+
+    #[test]
+    fn tokens_per_valuation_and_model_aliases_load() {
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\ncomponents_usd = {{ bedrock = 75 }}\n\
+             tokens_per_valuation = {{ input = 1000, output = 200 }}\n",
+            models(&format!("[\"{PROFILE}\"]"), "[]")
+        );
+        let spec = parse(&src, "x.toml").unwrap();
+        let design = spec.cost.design_model.as_ref().unwrap();
+        assert_eq!(
+            design.tokens_per_valuation,
+            Some(TokensPerValuation {
+                input: 1000,
+                output: 200
+            })
+        );
+        assert_eq!(
+            spec.model_aliases(),
+            std::collections::BTreeMap::from([(PROFILE.to_owned(), SONNET.to_owned())])
+        );
+        assert!(spec.bedrock_models[1].aliases.is_empty());
+    }
+
+    #[test]
+    fn both_keys_default_to_absent() {
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 10\ncomponents_usd = {{ bedrock = 1 }}\n",
+            with("[[bedrock_models]]\nid = \"m\"\nlabel = \"M\"\n")
+        );
+        let spec = parse(&src, "x.toml").unwrap();
+        assert_eq!(
+            spec.cost.design_model.as_ref().unwrap().tokens_per_valuation,
+            None
+        );
+        assert!(spec.model_aliases().is_empty());
+    }
+
+    fn design(tokens: &str) -> String {
+        format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\ncomponents_usd = {{ bedrock = 75 }}\n\
+             tokens_per_valuation = {tokens}\n",
+            with("")
+        )
+    }
+
+    #[test]
+    fn bad_tokens_per_valuation_name_key_and_line() {
+        let cases = [
+            // (value, key path, message part)
+            (
+                "{ input = 0, output = 200 }",
+                "cost.design_model.tokens_per_valuation.input",
+                "expected the input tokens one valuation sends (> 0)",
+            ),
+            (
+                "{ input = 1000, output = 20000000 }",
+                "cost.design_model.tokens_per_valuation.output",
+                "expected at most 10000000 tokens per valuation, found 20000000",
+            ),
+            (
+                "{ input = -5, output = 200 }",
+                "cost.design_model.tokens_per_valuation.input",
+                "",
+            ),
+            (
+                "{ input = \"lots\", output = 200 }",
+                "cost.design_model.tokens_per_valuation.input",
+                "",
+            ),
+            (
+                "{ input = 1000, ouptut = 200 }",
+                "cost.design_model.tokens_per_valuation.ouptut",
+                "unknown field `ouptut`",
+            ),
+            (
+                "{ input = 1000 }",
+                "cost.design_model.tokens_per_valuation",
+                "missing field `output`",
+            ),
+        ];
+        for (value, key, message) in cases {
+            let src = design(value);
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{value}: {p:?}");
+            assert_eq!(p[0].path, key, "{value}: {p:?}");
+            assert_eq!(
+                p[0].line,
+                Some(line_with(&src, "tokens_per_valuation")),
+                "{value}"
+            );
+            assert!(p[0].message.contains(message), "{value}: {p:?}");
+            let rendered = parse(&src, "infra/platforms/x.toml").unwrap_err().to_string();
+            assert!(
+                rendered.starts_with(&format!(
+                    "infra/platforms/x.toml:{}: {key}: ",
+                    line_with(&src, "tokens_per_valuation")
+                )),
+                "{rendered}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_model_aliases_name_key_and_line() {
+        let cases = [
+            (
+                models("[\"\"]", "[]"),
+                "bedrock_models[0].aliases[0]",
+                "expected a ModelId value",
+                "aliases = [\"\"]",
+            ),
+            (
+                models("[\"has space\"]", "[]"),
+                "bedrock_models[0].aliases[0]",
+                "found \"has space\"",
+                "has space",
+            ),
+            (
+                models(&format!("[\"{PROFILE}\"]"), &format!("[\"x\", \"{SONNET}\"]")),
+                "bedrock_models[1].aliases[1]",
+                "is the id of a model in [[bedrock_models]]",
+                "aliases = [\"x\"",
+            ),
+            (
+                models(&format!("[\"{PROFILE}\"]"), &format!("[\"{PROFILE}\"]")),
+                "bedrock_models[1].aliases[0]",
+                "duplicate alias",
+                "aliases = [\"arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3\"]\n\n",
+            ),
+            (
+                models("\"one\"", "[]"),
+                "bedrock_models[0].aliases",
+                "",
+                "aliases = \"one\"",
+            ),
+        ];
+        for (src, key, message, line_marker) in cases {
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{key}: {p:?}");
+            assert_eq!(p[0].path, key, "{p:?}");
+            assert!(p[0].message.contains(message), "{p:?}");
+            // The duplicate sits on the second model's aliases line: the last line with the marker text.
+            let want = if message == "duplicate alias" {
+                src.lines()
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .rposition(|l| l.starts_with("aliases"))
+                    .unwrap()
+                    + 1
+            } else {
+                line_with(&src, line_marker.lines().next().unwrap())
+            };
+            assert_eq!(p[0].line, Some(want), "{key}: {p:?}");
+        }
     }
 
     #[test]

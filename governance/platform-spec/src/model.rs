@@ -299,6 +299,12 @@ pub struct BedrockModelSpec {
     /// Agents that call it.
     #[serde(default, deserialize_with = "de_agents", serialize_with = "ser_agents")]
     pub agents: Vec<Agent>,
+    /// Other `ModelId` values that stand for this model: application-inference-profile ARNs (opaque,
+    /// `GetInferenceProfile` tells which model they invoke) or ids the price table does not resolve by
+    /// itself. Cost governance prices their tokens as `id` and always queries their metrics. Cost-only:
+    /// not exported to Terraform.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// `[[budgets]]`: one AWS Budget.
@@ -385,6 +391,27 @@ pub struct DesignCostModel {
     /// Monthly USD per component (`bedrock`, `rekognition`, `lambda`, ...).
     #[serde(deserialize_with = "de_usd_map")]
     pub components_usd: std::collections::BTreeMap<String, Decimal>,
+    /// Bedrock tokens per valuation the model assumes; `None` when the design does not say (the report
+    /// then cannot price the design's tokens at today's models).
+    #[serde(default)]
+    pub tokens_per_valuation: Option<TokensPerValuation>,
+}
+
+/// `tokens_per_valuation = { input = 1000, output = 200 }`: Bedrock tokens one valuation uses, all
+/// agents together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensPerValuation {
+    /// Input (prompt) tokens.
+    pub input: u64,
+    /// Output (completion) tokens.
+    pub output: u64,
+}
+
+impl TokensPerValuation {
+    /// The most tokens of either kind a valuation may be stated to use: 10 million (far above any
+    /// context window times a handful of calls), so a typo of extra zeros is caught.
+    pub const MAX: u64 = 10_000_000;
 }
 
 impl DesignCostModel {
@@ -500,5 +527,39 @@ impl PlatformSpec {
     /// Dead-letter queues.
     pub fn dlqs(&self) -> impl Iterator<Item = &QueueSpec> {
         self.queues.iter().filter(|q| q.kind == QueueKind::Dlq)
+    }
+
+    /// Every `[[bedrock_models]] aliases` entry → the model's `id`.
+    ///
+    /// ```
+    /// let spec = platform_spec::parse(r#"
+    /// [platform]
+    /// name = "demo"
+    /// environment = "dev"
+    /// region = "us-east-1"
+    /// log_retention_days = 30
+    /// [[bedrock_models]]
+    /// id = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    /// label = "Claude 3.5 Haiku"
+    /// aliases = ["arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3"]
+    /// [notifications]
+    /// slack_webhook_secret = "demo/slack"
+    /// sns_critical_topic_arn = "arn:aws:sns:us-east-1:123456789012:crit"
+    /// sns_warning_topic_arn = "arn:aws:sns:us-east-1:123456789012:warn"
+    /// [ledger]
+    /// table = "demo-ledger"
+    /// "#, "demo.toml").unwrap();
+    /// let aliases = spec.model_aliases();
+    /// assert_eq!(
+    ///     aliases["arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3"],
+    ///     "anthropic.claude-3-5-haiku-20241022-v1:0"
+    /// );
+    /// ```
+    #[must_use]
+    pub fn model_aliases(&self) -> std::collections::BTreeMap<String, String> {
+        self.bedrock_models
+            .iter()
+            .flat_map(|m| m.aliases.iter().map(|a| (a.trim().to_owned(), m.id.clone())))
+            .collect()
     }
 }

@@ -46,6 +46,14 @@ fn collectiq_prod_matches_the_seed_design() {
     let model = spec.cost.design_model.as_ref().unwrap();
     assert_eq!(model.total_usd(), rust_decimal::Decimal::from(176));
     assert_eq!(model.valuations_per_month, 50_000);
+    assert_eq!(
+        model.tokens_per_valuation,
+        Some(platform_spec::TokensPerValuation {
+            input: 1000,
+            output: 200
+        })
+    );
+    assert!(spec.model_aliases().is_empty());
 }
 
 #[test]
@@ -54,6 +62,12 @@ fn collectiq_dev_differs_where_the_seed_says() {
     assert_eq!(spec.functions.len(), 12);
     assert_eq!(spec.budgets[0].limit_usd, rust_decimal::Decimal::from(50));
     assert_eq!(spec.platform.log_retention_days, 30);
+    let model = spec.cost.design_model.as_ref().unwrap();
+    assert_eq!(model.valuations_per_month, 2000);
+    assert_eq!(
+        model.tokens_per_valuation.map(|t| (t.input, t.output)),
+        Some((1000, 200))
+    );
 }
 
 #[test]

@@ -187,12 +187,14 @@ impl DailyRun {
     }
 }
 
-/// Report settings from the spec's `[cost]` section.
+/// Report settings from the spec: `[cost]` (anomaly floor, drift threshold, design model with its
+/// tokens per valuation) and the `[[bedrock_models]] aliases`.
 #[must_use]
 pub fn report_settings(spec: &PlatformSpec) -> ReportSettings {
     let mut s = ReportSettings {
         anomaly: AnomalyConfig::with_floor(spec.cost.anomaly_min_daily_usd),
         drift_threshold_pct: Decimal::from(spec.cost.reconciliation_drift_percent),
+        model_aliases: spec.model_aliases(),
         ..ReportSettings::default()
     };
     if let Some(model) = &spec.cost.design_model {
@@ -202,8 +204,8 @@ pub fn report_settings(spec: &PlatformSpec) -> ReportSettings {
 }
 
 /// The spec's design cost model as a [`SeedCostModel`]. Component keys are the component labels in
-/// snake case (`bedrock`, `api_gateway`, `dynamodb`, ...); unknown keys count as `Other`. The spec has
-/// no key for tokens per valuation, so the CollectIQ design's 1,000 in / 200 out is kept.
+/// snake case (`bedrock`, `api_gateway`, `dynamodb`, ...); unknown keys count as `Other`. Tokens per
+/// valuation come from `tokens_per_valuation`, absent when the design does not state them.
 #[must_use]
 pub fn seed_model(model: &platform_spec::DesignCostModel) -> SeedCostModel {
     let mut monthly: BTreeMap<Component, Decimal> = BTreeMap::new();
@@ -217,7 +219,7 @@ pub fn seed_model(model: &platform_spec::DesignCostModel) -> SeedCostModel {
     SeedCostModel {
         valuations_per_month: model.valuations_per_month,
         monthly,
-        bedrock_tokens_per_valuation: SeedCostModel::collectiq().bedrock_tokens_per_valuation,
+        bedrock_tokens_per_valuation: model.tokens_per_valuation.map(|t| (t.input, t.output)),
     }
 }
 
@@ -627,7 +629,7 @@ pub async fn run_fast_burn(
         300,
     )
     .await?;
-    let burn = fast_burn(prices()?, &metrics, allowance, as_of, &BTreeMap::new());
+    let burn = fast_burn(prices()?, &metrics, allowance, as_of, &spec.model_aliases());
     let slack = burn.alert.map(|a| fast_burn_message(spec, &burn, a));
     let mut delivery = Delivery {
         requested: options.notify,
@@ -835,6 +837,31 @@ mod tests {
         assert_eq!(s.seed, SeedCostModel::collectiq());
         assert_eq!(s.anomaly.min_dollar_delta, Decimal::from(5));
         assert_eq!(s.drift_threshold_pct, Decimal::from(10));
+    }
+
+    #[test]
+    fn tokens_per_valuation_and_aliases_come_from_the_spec() {
+        let mut spec = spec();
+        let design = spec.cost.design_model.as_mut().unwrap();
+        assert_eq!(seed_model(design).bedrock_tokens_per_valuation, Some((1000, 200)));
+        design.tokens_per_valuation = Some(platform_spec::TokensPerValuation {
+            input: 3000,
+            output: 500,
+        });
+        assert_eq!(
+            report_settings(&spec).seed.bedrock_tokens_per_valuation,
+            Some((3000, 500))
+        );
+        spec.cost.design_model.as_mut().unwrap().tokens_per_valuation = None;
+        assert_eq!(report_settings(&spec).seed.bedrock_tokens_per_valuation, None);
+
+        assert!(report_settings(&spec).model_aliases.is_empty());
+        let profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3";
+        spec.bedrock_models[0].aliases.push(profile.to_owned());
+        let s = report_settings(&spec);
+        assert_eq!(s.model_aliases[profile], spec.bedrock_models[0].id);
+        let model = prices().unwrap().resolve_with(profile, &s.model_aliases).unwrap();
+        assert!(model.key.contains("sonnet"), "{}", model.key);
     }
 
     #[test]

@@ -475,8 +475,8 @@ pub struct SeriesKey {
 }
 
 /// The series the report needs, found with one `ListMetrics` per namespace (all pages):
-/// - `AWS/Bedrock` token counts (`InputTokenCount`, ...) per `ModelId` — plus the spec's model ids, since
-///   `ListMetrics` only lists metrics with data in the last two weeks;
+/// - `AWS/Bedrock` token counts (`InputTokenCount`, ...) per `ModelId` — plus the spec's model ids and
+///   their aliases, since `ListMetrics` only lists metrics with data in the last two weeks;
 /// - CollectIQ's `Bedrock*Tokens` per agent and model, and `CardsValued`, in the dimension sets the
 ///   shared catalogue declares (so an extra roll-up can never be counted twice).
 ///
@@ -497,12 +497,16 @@ pub async fn report_series(
             out.insert(m);
         }
     }
-    for model in &spec.bedrock_models {
+    let model_ids = spec
+        .bedrock_models
+        .iter()
+        .flat_map(|m| std::iter::once(m.id.trim()).chain(m.aliases.iter().map(|a| a.trim())));
+    for id in model_ids {
         for metric in &bedrock_metrics {
             out.insert(SeriesKey {
                 namespace: BEDROCK_NAMESPACE.to_owned(),
                 metric_name: (*metric).to_owned(),
-                dimensions: vec![(MODEL_ID_DIMENSION.to_owned(), model.id.clone())],
+                dimensions: vec![(MODEL_ID_DIMENSION.to_owned(), id.to_owned())],
             });
         }
     }
