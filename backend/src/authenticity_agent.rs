@@ -287,4 +287,288 @@ mod tests {
         assert!(p.contains("Charizard"));
         assert!(!p.contains("card-123"));
     }
+
+    // --- the real Converse client over recorded HTTP exchanges (no network, no fake model) ----------
+
+    use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+    use aws_smithy_types::body::SdkBody;
+    use lambda_runtime::{Context, LambdaEvent};
+    use serde_json::{Value, json};
+
+    /// A Converse answer as Bedrock sends it (shape of the ConverseResponse in the API reference).
+    fn converse_answer(text: &str) -> String {
+        json!({
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "end_turn",
+            "usage": {
+                "inputTokens": 412,
+                "outputTokens": 58,
+                "totalTokens": 1070,
+                "cacheReadInputTokens": 600,
+                "cacheWriteInputTokens": 0
+            },
+            "metrics": {"latencyMs": 1234}
+        })
+        .to_string()
+    }
+
+    /// A recorded HTTP answer: status, headers, body.
+    type Answer = (u16, Vec<(&'static str, &'static str)>, String);
+
+    /// A Bedrock client whose HTTP layer replays `answers` in order (retries off: one request each).
+    fn bedrock(answers: Vec<Answer>) -> (BedrockModel, StaticReplayClient) {
+        let events = answers
+            .into_iter()
+            .map(|(status, headers, body)| {
+                let mut response = http::Response::builder().status(status);
+                for (k, v) in headers {
+                    response = response.header(k, v);
+                }
+                ReplayEvent::new(
+                    http::Request::builder()
+                        .uri("https://bedrock-runtime.us-east-1.amazonaws.com/")
+                        .body(SdkBody::empty())
+                        .unwrap(),
+                    response.body(SdkBody::from(body)).unwrap(),
+                )
+            })
+            .collect();
+        let http = StaticReplayClient::new(events);
+        let config = aws_sdk_bedrockruntime::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .http_client(http.clone())
+            .build();
+        let client = aws_sdk_bedrockruntime::Client::from_conf(config);
+        (BedrockModel::new(client, DEFAULT_MODEL_ID), http)
+    }
+
+    fn ok_json(body: String) -> Answer {
+        (200, vec![("content-type", "application/json")], body)
+    }
+
+    fn features() -> FeatureEnvelope {
+        crate::rekognition_extract::envelope(
+            "card-123",
+            vec![
+                crate::model::TextLine {
+                    text: "Charizard".into(),
+                    confidence: 99.0,
+                },
+                crate::model::TextLine {
+                    text: "©1999 Wizards 4/102".into(),
+                    confidence: 97.0,
+                },
+            ],
+            vec![crate::model::LabelHit {
+                name: "Trading Card".into(),
+                confidence: 98.0,
+            }],
+        )
+    }
+
+    fn event() -> LambdaEvent<ExtractOutput> {
+        let request = crate::model::ValuationRequest {
+            valuation_id: "v-1".into(),
+            user_id: "u-1".into(),
+            card_id: "card-123".into(),
+            bucket: "b".into(),
+            front_s3_key: "uploads/u-1/f.jpg".into(),
+            back_s3_key: None,
+            requested_at: chrono::DateTime::UNIX_EPOCH,
+            correlation_id: "api-1".into(),
+        };
+        LambdaEvent::new(
+            ExtractOutput {
+                request,
+                features: features(),
+            },
+            Context::default(),
+        )
+    }
+
+    /// Runs the handler with a local EMF recorder; returns its result and the EMF documents.
+    async fn judge(model: BedrockModel) -> (Result<AuthenticityAssessment, HandlerError>, Vec<Value>) {
+        let out = telemetry::emf::SharedBuffer::default();
+        let recorder = telemetry::emf::EmfBuilder::new()
+            .namespace("CollectIQ")
+            .service("authenticity_agent")
+            .with_writer(out.clone())
+            .build()
+            .unwrap();
+        let deps = Deps {
+            model: Arc::new(model),
+        };
+        let result = {
+            let _guard = metrics::set_default_local_recorder(&recorder);
+            handler(event(), &deps).await
+        };
+        recorder.flush();
+        let docs = out
+            .contents()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (result, docs)
+    }
+
+    fn request_json(http: &StaticReplayClient) -> (String, Value) {
+        let requests: Vec<_> = http.actual_requests().collect();
+        assert_eq!(requests.len(), 1, "one request, no retry");
+        let r = requests[0];
+        assert_eq!(r.method(), "POST");
+        assert_eq!(
+            r.headers().get("content-type"),
+            Some("application/json"),
+            "Converse is restJson1"
+        );
+        let body = serde_json::from_slice(r.body().bytes().unwrap()).unwrap();
+        (r.uri().to_owned(), body)
+    }
+
+    #[tokio::test]
+    async fn converse_sends_the_model_prompt_and_inference_config_and_reads_usage() {
+        let verdict = r#"{"score": 0.91, "flags": [], "rationale": "Fonts and set symbol match."}"#;
+        let (model, http) = bedrock(vec![ok_json(converse_answer(verdict))]);
+        let reply = model.converse(SYSTEM_PROMPT, &prompt(&features())).await.unwrap();
+
+        let (uri, body) = request_json(&http);
+        assert_eq!(
+            uri,
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse",
+            "the model id is the (encoded) path segment"
+        );
+        assert_eq!(body["system"], json!([{"text": SYSTEM_PROMPT}]));
+        assert_eq!(
+            body["messages"],
+            json!([{"role": "user", "content": [{"text": prompt(&features())}]}])
+        );
+        assert_eq!(
+            body["inferenceConfig"],
+            json!({"maxTokens": 512, "temperature": 0.0})
+        );
+        assert!(body.get("modelId").is_none(), "not in the body: {body}");
+
+        assert_eq!(reply.text, verdict);
+        assert_eq!(
+            reply.usage,
+            BedrockUsage {
+                model: DEFAULT_MODEL_ID.into(),
+                agent: "authenticity".into(),
+                operation: "Converse".into(),
+                input_tokens: 412,
+                output_tokens: 58,
+                cache_read_tokens: 600,
+                cache_write_tokens: 0,
+                latency_ms: Some(1234.0),
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn the_handler_judges_and_records_tokens_through_the_real_client() {
+        let verdict = "Sure. {\"score\": 0.27, \"flags\": [\"holo pattern looks printed\", \"font weight\"], \
+                       \"rationale\": \"The holo foil pattern is flat.\"}";
+        let (model, http) = bedrock(vec![ok_json(converse_answer(verdict))]);
+        let (result, docs) = judge(model).await;
+        let a = result.unwrap();
+        assert_eq!(a.score, 0.27);
+        assert_eq!(a.flags, ["holo pattern looks printed", "font weight"]);
+        assert_eq!(a.rationale, "The holo foil pattern is flat.");
+        assert_eq!(a.model_id, DEFAULT_MODEL_ID);
+        let (_, body) = request_json(&http);
+        let sent = body["messages"][0]["content"][0]["text"].as_str().unwrap();
+        assert!(
+            sent.contains("Charizard") && sent.contains("\"year\":1999"),
+            "{sent}"
+        );
+        assert!(!sent.contains("card-123"), "no ids in the prompt");
+
+        let tokens = docs
+            .iter()
+            .find(|d| d.get("BedrockInputTokens").is_some())
+            .unwrap_or_else(|| panic!("no token document: {docs:#?}"));
+        assert_eq!(
+            (
+                tokens["BedrockInputTokens"].as_f64(),
+                tokens["BedrockOutputTokens"].as_f64(),
+                tokens["BedrockCacheReadTokens"].as_f64()
+            ),
+            (Some(412.0), Some(58.0), Some(600.0))
+        );
+        assert_eq!(
+            (tokens["agent"].as_str(), tokens["model"].as_str()),
+            (Some("authenticity"), Some(DEFAULT_MODEL_ID))
+        );
+        assert!(
+            docs.iter()
+                .any(|d| d.get("AuthenticityScore").and_then(Value::as_f64) == Some(0.27)),
+            "{docs:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retryable_for_the_state_machine() {
+        let (model, http) = bedrock(vec![(
+            429,
+            vec![
+                ("content-type", "application/json"),
+                (
+                    "x-amzn-errortype",
+                    "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+                ),
+            ],
+            json!({"message": "Too many requests, please wait before trying again."}).to_string(),
+        )]);
+        let (result, docs) = judge(model).await;
+        let e = result.unwrap_err();
+        assert!(matches!(e, HandlerError::Retryable(_)), "{e:?}");
+        assert!(e.to_string().contains("Converse"), "{e}");
+        assert_eq!(lambda_runtime::Diagnostic::from(e).error_type, "Retryable");
+        assert_eq!(http.actual_requests().count(), 1);
+        assert!(
+            docs.iter().all(|d| d.get("BedrockInputTokens").is_none()),
+            "nothing billed, nothing recorded"
+        );
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_not_retried() {
+        let (model, _http) = bedrock(vec![(
+            403,
+            vec![
+                ("content-type", "application/json"),
+                ("x-amzn-errortype", "AccessDeniedException"),
+            ],
+            json!({"message": "You don't have access to the model with the specified model ID."}).to_string(),
+        )]);
+        let (result, _) = judge(model).await;
+        assert!(matches!(result, Err(HandlerError::Internal(_))), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn malformed_model_output_is_retryable_and_its_tokens_still_count() {
+        for text in [
+            "I cannot judge this card from text alone.",
+            "{\"score\": 7, \"flags\": [], \"rationale\": \"sure\"}",
+            "{\"verdict\": \"genuine\"}",
+        ] {
+            let (model, _http) = bedrock(vec![ok_json(converse_answer(text))]);
+            let (result, docs) = judge(model).await;
+            let e = result.unwrap_err();
+            assert!(
+                matches!(&e, HandlerError::Retryable(m) if m.contains("model answer unusable")),
+                "{text}: {e:?}"
+            );
+            assert!(
+                docs.iter()
+                    .any(|d| d.get("BedrockOutputTokens").and_then(Value::as_f64) == Some(58.0)),
+                "billed tokens are recorded even when the answer is unusable: {docs:#?}"
+            );
+            assert!(docs.iter().all(|d| d.get("AuthenticityScore").is_none()));
+        }
+    }
 }

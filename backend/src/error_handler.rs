@@ -6,13 +6,20 @@
 //! valuation, else the event or message id), the valuation and card ids and the error type, and puts a
 //! card left `VALUING` into `FAILED` so the user can revalue it. SQS records that cannot be handled
 //! (DynamoDB trouble) are returned as `batchItemFailures`, so only they are redelivered.
+//!
+//! A third input, sent on a schedule, sweeps valuations that never reached either path: an execution
+//! that timed out as a whole, was stopped by hand, or whose error handler itself failed leaves its card
+//! `VALUING` — and `cards_revalue` refuses a card that is `VALUING` (409), so the user would be stuck
+//! for good. The sweep finds such cards on GSI2 (`status = VALUING`, `updatedAt` older than the state
+//! machine's timeout plus a margin, so no live execution is touched) and puts them into `FAILED`, so
+//! the user can revalue.
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
 use crate::identity::{Caller, UserHasher};
 use crate::model::ValuationRequest;
 use crate::obs::RequestLog;
-use crate::store::CardStore;
+use crate::store::{CardStore, StuckCard};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -48,6 +55,47 @@ pub enum FailureInput {
     Sqs(SqsEvent),
     /// Straight from the state machine's `Catch`.
     Caught(Box<CaughtFailure>),
+    /// The scheduled sweep: `{"sweepStuckValuations": {"olderThanMinutes": 45}}`.
+    Sweep(SweepRequest),
+}
+
+/// The scheduled sweep's event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SweepRequest {
+    /// What to sweep.
+    pub sweep_stuck_valuations: SweepOptions,
+}
+
+/// Which cards count as stuck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SweepOptions {
+    /// `VALUING` for longer than this (at least [`MIN_STUCK_MINUTES`]; Terraform sends the state
+    /// machine's timeout plus 15).
+    pub older_than_minutes: u32,
+    /// Most cards failed per run (default [`DEFAULT_SWEEP_LIMIT`]); the next run takes the rest.
+    #[serde(default = "default_sweep_limit")]
+    pub max_cards: usize,
+}
+
+/// Default of [`SweepOptions::max_cards`].
+pub const DEFAULT_SWEEP_LIMIT: usize = 200;
+/// Below this a sweep could fail a valuation that is merely slow: rejected as `Validation`.
+pub const MIN_STUCK_MINUTES: u32 = 5;
+
+const fn default_sweep_limit() -> usize {
+    DEFAULT_SWEEP_LIMIT
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    /// Cards found `VALUING` for too long.
+    pub found: usize,
+    /// Of those, put into `FAILED` (the rest moved on meanwhile).
+    pub marked_failed: usize,
 }
 
 /// What one failure was.
@@ -78,6 +126,8 @@ pub enum FailureOutput {
     Report(FailureReport),
     /// For the SQS event source mapping (`ReportBatchItemFailures`).
     Batch(SqsBatchResponse),
+    /// For the sweep's schedule.
+    Swept(SweepReport),
 }
 
 /// The function's dependencies.
@@ -149,6 +199,62 @@ async fn handle_caught(f: &CaughtFailure, deps: &Deps) -> Result<FailureReport, 
         "valuation failed"
     );
     Ok(report)
+}
+
+async fn sweep(o: &SweepOptions, deps: &Deps) -> Result<SweepReport, HandlerError> {
+    if o.older_than_minutes < MIN_STUCK_MINUTES {
+        return Err(HandlerError::validation(
+            "sweepStuckValuations.olderThanMinutes",
+            format!("must be at least {MIN_STUCK_MINUTES}"),
+        ));
+    }
+    let now = crate::model::now();
+    let before = now - chrono::Duration::minutes(i64::from(o.older_than_minutes));
+    let stuck = deps.store.stuck_valuations(before, o.max_cards).await?;
+    let mut report = SweepReport {
+        found: stuck.len(),
+        marked_failed: 0,
+    };
+    for card in &stuck {
+        if fail_one(card, now, deps).await? {
+            report.marked_failed += 1;
+        }
+    }
+    tracing::info!(
+        found = report.found,
+        marked_failed = report.marked_failed,
+        older_than_minutes = o.older_than_minutes,
+        "stuck valuations swept"
+    );
+    Ok(report)
+}
+
+async fn fail_one(
+    card: &StuckCard,
+    now: chrono::DateTime<chrono::Utc>,
+    deps: &Deps,
+) -> Result<bool, HandlerError> {
+    let Ok(caller) = Caller::from_sub(Some(&card.user_id)) else {
+        tracing::warn!(
+            card_id = card.card_id.as_str(),
+            "stuck card with a malformed owner left alone"
+        );
+        return Ok(false);
+    };
+    let failed = deps.store.fail_stuck(&caller, card, now).await?;
+    if failed {
+        tracing::error!(
+            correlation_id = card.card_id.as_str(),
+            card_id = card.card_id.as_str(),
+            userId = deps.users.hash(&card.user_id).as_str(),
+            error_type = "Stuck",
+            valuing_since = crate::model::iso(card.since).as_str(),
+            stuck_minutes = (now - card.since).num_minutes(),
+            marked_failed = true,
+            "valuation never finished"
+        );
+    }
+    Ok(failed)
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +332,9 @@ pub async fn handler(event: LambdaEvent<FailureInput>, deps: &Deps) -> Result<Fa
             out.batch_item_failures = failures;
             Ok(FailureOutput::Batch(out))
         }
+        FailureInput::Sweep(r) => sweep(&r.sweep_stuck_valuations, deps)
+            .await
+            .map(FailureOutput::Swept),
     };
     log.finish(&result);
     result
@@ -251,6 +360,34 @@ mod tests {
         );
         let direct: FailureInput = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
         assert!(matches!(direct, FailureInput::Caught(_)));
+    }
+
+    #[test]
+    fn the_sweep_event_parses_and_nothing_else_looks_like_it() {
+        let e: FailureInput =
+            serde_json::from_str(r#"{"sweepStuckValuations": {"olderThanMinutes": 45}}"#).unwrap();
+        assert_eq!(
+            e,
+            FailureInput::Sweep(SweepRequest {
+                sweep_stuck_valuations: SweepOptions {
+                    older_than_minutes: 45,
+                    max_cards: DEFAULT_SWEEP_LIMIT
+                }
+            })
+        );
+        for bad in [
+            r#"{"sweepStuckValuations": {}}"#,
+            r#"{"sweepStuckValuations": {"olderThanMinutes": 45, "x": 1}}"#,
+            r#"{"sweep": {"olderThanMinutes": 45}}"#,
+        ] {
+            assert!(serde_json::from_str::<FailureInput>(bad).is_err(), "{bad}");
+        }
+        let out = serde_json::to_value(FailureOutput::Swept(SweepReport {
+            found: 3,
+            marked_failed: 2,
+        }))
+        .unwrap();
+        assert_eq!(out, serde_json::json!({"found": 3, "markedFailed": 2}));
     }
 
     #[test]

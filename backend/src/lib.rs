@@ -76,5 +76,6 @@ pub fn correlation_id(payload: &dyn std::any::Any) -> Option<String> {
     match payload.downcast_ref::<error_handler::FailureInput>()? {
         error_handler::FailureInput::Caught(f) => Some(f.request.correlation_id.clone()),
         error_handler::FailureInput::Sqs(e) => e.records.first()?.message_id.clone(),
+        error_handler::FailureInput::Sweep(_) => None,
     }
 }

@@ -288,4 +288,249 @@ mod tests {
         let h = hints(&[line("HP 120 3000 PSA 11 ½", 99.0), line("no/number", 99.0)]);
         assert_eq!(h, CardHints::default());
     }
+
+    // --- the real Rekognition client over recorded HTTP exchanges (no network, no fake vision) ------
+
+    use aws_sdk_rekognition::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient, infallible_client_fn};
+    use aws_smithy_runtime_api::client::http::SharedHttpClient;
+    use aws_smithy_runtime_api::shared::IntoShared;
+    use aws_smithy_types::body::SdkBody;
+    use lambda_runtime::{Context, LambdaEvent};
+    use serde_json::{Value, json};
+    use std::sync::Mutex;
+
+    /// A DetectText answer as Rekognition sends it: LINE and WORD detections (WORDs repeat the lines).
+    fn detect_text_answer() -> String {
+        let geometry = json!({"BoundingBox": {"Width": 0.5, "Height": 0.05, "Left": 0.1, "Top": 0.05},
+                              "Polygon": [{"X": 0.1, "Y": 0.05}, {"X": 0.6, "Y": 0.05}]});
+        json!({
+            "TextDetections": [
+                {"DetectedText": "Charizard", "Type": "LINE", "Id": 0, "Confidence": 99.12, "Geometry": geometry},
+                {"DetectedText": "PSA 10 GEM MINT", "Type": "LINE", "Id": 1, "Confidence": 95.5, "Geometry": geometry},
+                {"DetectedText": "©1999 Wizards 4/102", "Type": "LINE", "Id": 2, "Confidence": 97.25, "Geometry": geometry},
+                {"DetectedText": "illegible smudge", "Type": "LINE", "Id": 3, "Confidence": 41.0, "Geometry": geometry},
+                {"DetectedText": "Charizard", "Type": "WORD", "Id": 4, "ParentId": 0, "Confidence": 99.12, "Geometry": geometry}
+            ],
+            "TextModelVersion": "3.0"
+        })
+        .to_string()
+    }
+
+    /// A DetectLabels answer (labels with parents, aliases and categories, as the API returns them).
+    fn detect_labels_answer() -> String {
+        json!({
+            "Labels": [
+                {"Name": "Paper", "Confidence": 88.5, "Instances": [], "Parents": [],
+                 "Aliases": [], "Categories": [{"Name": "Materials"}]},
+                {"Name": "Trading Card", "Confidence": 98.75, "Instances": [],
+                 "Parents": [{"Name": "Paper"}], "Aliases": [{"Name": "Collectible Card"}],
+                 "Categories": [{"Name": "Hobbies and Interests"}]}
+            ],
+            "LabelModelVersion": "3.0"
+        })
+        .to_string()
+    }
+
+    fn rekognition(http: SharedHttpClient) -> RekognitionVision {
+        let config = aws_sdk_rekognition::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .http_client(http)
+            .build();
+        RekognitionVision::new(aws_sdk_rekognition::Client::from_conf(config))
+    }
+
+    fn replay(status: u16, error_type: Option<&str>, body: String) -> StaticReplayClient {
+        let mut response = http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.1");
+        if let Some(t) = error_type {
+            response = response.header("x-amzn-errortype", t);
+        }
+        StaticReplayClient::new(vec![ReplayEvent::new(
+            http::Request::builder()
+                .uri("https://rekognition.us-east-1.amazonaws.com/")
+                .body(SdkBody::empty())
+                .unwrap(),
+            response.body(SdkBody::from(body)).unwrap(),
+        )])
+    }
+
+    /// The one request `http` saw: its X-Amz-Target and JSON body.
+    fn sent(http: &StaticReplayClient) -> (String, Value) {
+        let requests: Vec<_> = http.actual_requests().collect();
+        assert_eq!(requests.len(), 1, "one request, no retry");
+        let r = requests[0];
+        assert_eq!(
+            r.headers().get("content-type"),
+            Some("application/x-amz-json-1.1")
+        );
+        (
+            r.headers().get("x-amz-target").unwrap().to_owned(),
+            serde_json::from_slice(r.body().bytes().unwrap()).unwrap(),
+        )
+    }
+
+    const BUCKET: &str = "collectiq-dev-uploads-123456789012";
+    const KEY: &str = "uploads/u-1/front.jpg";
+
+    #[tokio::test]
+    async fn detect_text_asks_for_the_s3_object_and_keeps_lines_only() {
+        let http = replay(200, None, detect_text_answer());
+        let lines = rekognition(http.clone().into_shared())
+            .detect_text(BUCKET, KEY)
+            .await
+            .unwrap();
+        let (target, body) = sent(&http);
+        assert_eq!(target, "RekognitionService.DetectText");
+        assert_eq!(
+            body,
+            json!({"Image": {"S3Object": {"Bucket": BUCKET, "Name": KEY}}})
+        );
+        assert_eq!(
+            lines,
+            [
+                line("Charizard", 99.12),
+                line("PSA 10 GEM MINT", 95.5),
+                line("©1999 Wizards 4/102", 97.25),
+                line("illegible smudge", 41.0),
+            ],
+            "LINEs in the API's order; WORDs dropped; confidence filtering is envelope()'s job"
+        );
+    }
+
+    #[tokio::test]
+    async fn detect_labels_asks_for_25_labels_above_70_percent() {
+        let http = replay(200, None, detect_labels_answer());
+        let labels = rekognition(http.clone().into_shared())
+            .detect_labels(BUCKET, KEY)
+            .await
+            .unwrap();
+        let (target, body) = sent(&http);
+        assert_eq!(target, "RekognitionService.DetectLabels");
+        assert_eq!(
+            body,
+            json!({"Image": {"S3Object": {"Bucket": BUCKET, "Name": KEY}}, "MaxLabels": 25, "MinConfidence": 70.0})
+        );
+        assert_eq!(
+            labels
+                .iter()
+                .map(|l| (l.name.as_str(), l.confidence))
+                .collect::<Vec<_>>(),
+            [("Paper", 88.5), ("Trading Card", 98.75)]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_handler_builds_the_envelope_from_both_real_calls() {
+        // DetectText and DetectLabels run concurrently: answer by X-Amz-Target, not by order.
+        let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let http = infallible_client_fn(move |req: http::Request<SdkBody>| {
+            let target = req
+                .headers()
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body = serde_json::from_slice(req.body().bytes().unwrap_or_default()).unwrap_or(Value::Null);
+            log.lock().unwrap().push((target.clone(), body));
+            let answer = match target.as_str() {
+                "RekognitionService.DetectText" => detect_text_answer(),
+                "RekognitionService.DetectLabels" => detect_labels_answer(),
+                _ => String::from("{}"),
+            };
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(SdkBody::from(answer))
+                .unwrap()
+        });
+        let deps = Deps {
+            vision: Arc::new(rekognition(http)),
+        };
+        let request = ValuationRequest {
+            valuation_id: "v-1".into(),
+            user_id: "u-1".into(),
+            card_id: "card-123".into(),
+            bucket: BUCKET.into(),
+            front_s3_key: KEY.into(),
+            back_s3_key: None,
+            requested_at: chrono::DateTime::UNIX_EPOCH,
+            correlation_id: "api-1".into(),
+        };
+        let out = handler(LambdaEvent::new(request.clone(), Context::default()), &deps)
+            .await
+            .unwrap();
+        assert_eq!(out.request, request);
+        let f = out.features;
+        assert_eq!(f.card_id, "card-123");
+        assert_eq!(
+            f.text.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+            ["Charizard", "©1999 Wizards 4/102", "PSA 10 GEM MINT"],
+            "confident lines, most confident first"
+        );
+        assert_eq!(
+            f.labels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+            ["Trading Card", "Paper"]
+        );
+        assert!(f.looks_like_card);
+        assert_eq!(
+            (f.hints.year, f.hints.number.as_deref(), f.hints.grade.as_deref()),
+            (Some(1999), Some("4/102"), Some("PSA 10"))
+        );
+        let mut targets: Vec<String> = seen.lock().unwrap().iter().map(|(t, _)| t.clone()).collect();
+        targets.sort();
+        assert_eq!(
+            targets,
+            ["RekognitionService.DetectLabels", "RekognitionService.DetectText"],
+            "one call each"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retryable_and_a_bad_image_names_the_field() {
+        let http = replay(
+            400,
+            Some("ProvisionedThroughputExceededException"),
+            json!({"__type": "ProvisionedThroughputExceededException", "Message": "Provisioned rate exceeded"}).to_string(),
+        );
+        let e = rekognition(http.into_shared())
+            .detect_text(BUCKET, KEY)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, HandlerError::Retryable(m) if m.contains("DetectText")),
+            "{e:?}"
+        );
+
+        let http = replay(
+            400,
+            Some("ThrottlingException"),
+            json!({"__type": "ThrottlingException", "Message": "Slow down"}).to_string(),
+        );
+        let e = rekognition(http.into_shared())
+            .detect_labels(BUCKET, KEY)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, HandlerError::Retryable(_)), "{e:?}");
+
+        let http = replay(
+            400,
+            Some("InvalidImageFormatException"),
+            json!({"__type": "InvalidImageFormatException", "Message": "Request has invalid image format"})
+                .to_string(),
+        );
+        let e = rekognition(http.into_shared())
+            .detect_labels(BUCKET, KEY)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            HandlerError::validation("frontS3Key", "DetectLabels: InvalidImageFormatException")
+        );
+    }
 }

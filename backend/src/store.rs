@@ -21,6 +21,8 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// GSI1: a user's cards by creation time.
 pub const GSI1: &str = "GSI1";
+/// GSI2: every user's cards by status and last change (the stuck-valuation sweep).
+pub const GSI2: &str = "GSI2";
 /// Most price items deleted with the card in one transaction (DynamoDB allows 100 actions).
 pub const MAX_PRICES_PER_DELETE: usize = 99;
 
@@ -46,6 +48,17 @@ pub struct ValuationUpdate {
     pub authenticity_score: f64,
     /// When.
     pub valued_at: DateTime<Utc>,
+}
+
+/// A card left `VALUING` (found on GSI2 by [`CardStore::stuck_valuations`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StuckCard {
+    /// The owner's `sub`.
+    pub user_id: String,
+    /// The card.
+    pub card_id: String,
+    /// When it went to `VALUING` (its `updatedAt`).
+    pub since: DateTime<Utc>,
 }
 
 /// What [`CardStore::apply_valuation`] did.
@@ -540,6 +553,84 @@ impl CardStore {
                 },
                 other => Err(other),
             },
+        }
+    }
+
+    /// Cards every user left `VALUING` since before `before`, oldest first, at most `limit`: one
+    /// `Query` on GSI2 (`status = VALUING AND updatedAt < before`) per page.
+    ///
+    /// # Errors
+    /// SDK errors classified; index items without `userId`/`cardId`/`updatedAt` as `Internal`.
+    pub async fn stuck_valuations(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<StuckCard>, HandlerError> {
+        let mut stuck = Vec::new();
+        let mut start = None;
+        while stuck.len() < limit {
+            let page = i32::try_from(limit - stuck.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI2)
+                .key_condition_expression("#s = :valuing AND updatedAt < :before")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
+                .expression_attribute_values(":before", s(iso(before)))
+                .projection_expression("userId, cardId, updatedAt")
+                .scan_index_forward(true)
+                .limit(page)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            for item in out.items() {
+                stuck.push(StuckCard {
+                    user_id: get_s(item, "userId").ok_or_else(|| corrupt("userId"))?.to_owned(),
+                    card_id: get_s(item, "cardId").ok_or_else(|| corrupt("cardId"))?.to_owned(),
+                    since: get_time(item, "updatedAt")?.ok_or_else(|| corrupt("updatedAt"))?,
+                });
+            }
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => break,
+            }
+        }
+        stuck.truncate(limit);
+        Ok(stuck)
+    }
+
+    /// Marks a stuck card `FAILED`, only if it is still `VALUING` since `since` (a card revalued or
+    /// finished meanwhile is left alone); returns whether it did.
+    ///
+    /// # Errors
+    /// SDK errors classified (a lost race is not an error).
+    pub async fn fail_stuck(
+        &self,
+        caller: &Caller,
+        card: &StuckCard,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HandlerError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, &card.card_id)))
+            .update_expression("SET #s = :failed, updatedAt = :now")
+            .condition_expression("#s = :valuing AND updatedAt = :since")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":failed", s(CardStatus::Failed.as_str()))
+            .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
+            .expression_attribute_values(":since", s(iso(card.since)))
+            .expression_attribute_values(":now", s(iso(now)))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
         }
     }
 

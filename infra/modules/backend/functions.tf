@@ -266,6 +266,13 @@ data "aws_iam_policy_document" "error_handler" {
   }
 
   statement {
+    # The stuck-valuation sweep (sweep.tf): VALUING cards by updatedAt on GSI2 only.
+    sid       = "FindStuckValuations"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.main.arn}/index/GSI2"]
+  }
+
+  statement {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]

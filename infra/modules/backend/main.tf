@@ -138,7 +138,7 @@ resource "aws_dynamodb_table" "main" {
 
 # --- dead-letter queues ----------------------------------------------------------------------------------
 
-# Failed valuations, written by error_handler with the correlation id.
+# Failed valuations the error handler could not record (the state machine's DeadLetter state).
 resource "aws_sqs_queue" "valuation_dlq" {
   name                              = "${var.name_prefix}-valuation-dlq"
   message_retention_seconds         = 1209600

@@ -57,7 +57,7 @@ output "event_bus_name" {
 }
 
 output "queue_names" {
-  description = "Dead-letter queues: valuation (error_handler) and events (EventBridge)."
+  description = "Dead-letter queues: valuation (failures the error handler could not record) and events (EventBridge)."
   value       = { valuation_dlq = aws_sqs_queue.valuation_dlq.name, events_dlq = aws_sqs_queue.events_dlq.name }
 }
 

@@ -1,6 +1,8 @@
 # The valuation state machine: Rekognition extract → Parallel(Pricing, Authenticity) → Aggregator.
 # Each task retries transient Lambda faults and errors the handlers classify as "Retryable"; anything
-# else is caught, handed to error_handler (which writes the DLQ with the correlation id) and fails.
+# else is caught, handed to error_handler (which logs it with the correlation id and fails the card) and
+# fails. If error_handler itself fails, the whole state goes to the valuation DLQ (its depth is alarmed):
+# a failure is never lost.
 
 locals {
   lambda_retry = [
@@ -44,7 +46,10 @@ locals {
 
   valuation_definition = {
     Comment = "CollectIQ card valuation: extract features, price and authenticate in parallel, aggregate."
-    StartAt = "ExtractFeatures"
+    # A whole-execution timeout cannot be caught into HandleError: the card stays VALUING until the
+    # stuck-valuation sweep (sweep.tf) fails it, which waits this long plus a margin.
+    TimeoutSeconds = var.valuation_timeout_minutes * 60
+    StartAt        = "ExtractFeatures"
     States = {
       # rekognition_extract returns {request, features}: its output replaces the state, so every later
       # state's input carries the request (the contract in docs/backend.md).
@@ -90,8 +95,35 @@ locals {
       }
       HandleError = merge(local.lambda_task["error_handler"], {
         ResultPath = "$.errorHandled"
-        Next       = "ValuationFailed"
+        Catch = [
+          {
+            ErrorEquals = ["States.ALL"]
+            ResultPath  = "$.errorHandlerError"
+            Next        = "DeadLetter"
+          },
+        ]
+        Next = "ValuationFailed"
       })
+      # The body is the whole state ({request, error, errorHandlerError}): error_handler reads it back
+      # from the queue like a Catch input (FailureInput::Sqs).
+      DeadLetter = {
+        Type     = "Task"
+        Resource = "arn:${local.partition}:states:::sqs:sendMessage"
+        Parameters = {
+          QueueUrl        = aws_sqs_queue.valuation_dlq.id
+          "MessageBody.$" = "$"
+        }
+        Retry = [
+          {
+            ErrorEquals     = ["States.ALL"]
+            IntervalSeconds = 2
+            MaxAttempts     = 3
+            BackoffRate     = 2
+            JitterStrategy  = "FULL"
+          },
+        ]
+        Next = "ValuationFailed"
+      }
       ValuationFailed = {
         Type  = "Fail"
         Error = "ValuationFailed"
@@ -160,6 +192,13 @@ data "aws_iam_policy_document" "state_machine" {
     sid       = "Tracing"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
     resources = ["*"]
+  }
+
+  statement {
+    # DeadLetter: failures the error handler could not record.
+    sid       = "ValuationDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.valuation_dlq.arn]
   }
 
   statement {

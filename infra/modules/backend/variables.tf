@@ -168,3 +168,20 @@ variable "user_id_hash_key_version" {
     error_message = "user_id_hash_key_version must be a whole number >= 1."
   }
 }
+
+variable "valuation_timeout_minutes" {
+  description = "Timeout of a whole valuation execution. The stuck-valuation sweep fails cards VALUING for longer than this plus 15 minutes."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.valuation_timeout_minutes >= 5 && var.valuation_timeout_minutes <= 240
+    error_message = "valuation_timeout_minutes must be between 5 and 240."
+  }
+}
+
+variable "stuck_valuation_sweep_rate" {
+  description = "How often error_handler sweeps for cards left VALUING (an EventBridge schedule expression)."
+  type        = string
+  default     = "rate(15 minutes)"
+}

@@ -1,0 +1,36 @@
+# The stuck-valuation sweep: error_handler, on a schedule, fails cards left VALUING by executions that
+# never reached HandleError (a whole-execution timeout, a stopped execution, a failed error handler),
+# found on GSI2 (status, updatedAt). Without it such a card could never be revalued (409).
+
+locals {
+  # No live execution is older than the state machine's timeout; 15 minutes more covers clock skew and
+  # a HandleError still running at the deadline.
+  stuck_after_minutes = var.valuation_timeout_minutes + 15
+}
+
+resource "aws_cloudwatch_event_rule" "sweep" {
+  name                = "${var.name_prefix}-stuck-valuation-sweep"
+  description         = "error_handler fails cards VALUING for more than ${local.stuck_after_minutes} minutes."
+  schedule_expression = var.stuck_valuation_sweep_rate
+  tags                = merge(local.tags, { Feature = "valuation" })
+}
+
+resource "aws_cloudwatch_event_target" "sweep" {
+  rule      = aws_cloudwatch_event_rule.sweep.name
+  target_id = "error-handler"
+  arn       = module.pipeline["error_handler"].arn
+  input     = jsonencode({ sweepStuckValuations = { olderThanMinutes = local.stuck_after_minutes } })
+
+  retry_policy {
+    maximum_event_age_in_seconds = 900
+    maximum_retry_attempts       = 2
+  }
+}
+
+resource "aws_lambda_permission" "sweep" {
+  statement_id  = "stuck-valuation-sweep"
+  action        = "lambda:InvokeFunction"
+  function_name = module.pipeline["error_handler"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.sweep.arn
+}

@@ -1,0 +1,205 @@
+//! The stuck-valuation sweep (GSI2: `status` + `updatedAt`) against DynamoDB in moto: cards left
+//! `VALUING` by executions that never reached the error handler are failed, so their owners can
+//! revalue them; live valuations, other states and cards that moved on meanwhile are left alone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod backend_support;
+
+use backend::error_handler::{self, FailureInput, FailureOutput, SweepOptions, SweepReport, SweepRequest};
+use backend::identity::Caller;
+use backend::model::{Card, CardStatus};
+use backend::store::{CardStore, StuckCard};
+use backend_support::*;
+use chrono::{DateTime, Duration, Utc};
+use collectiq_tests::TestEnv;
+
+fn card(id: &str, status: CardStatus, updated_at: DateTime<Utc>) -> Card {
+    Card {
+        card_id: id.into(),
+        name: format!("card {id}"),
+        set_name: None,
+        number: None,
+        year: None,
+        grade: None,
+        front_s3_key: format!("uploads/x/{id}.jpg"),
+        back_s3_key: None,
+        status,
+        created_at: updated_at - Duration::days(1),
+        updated_at,
+        value: None,
+        pricing_confidence: None,
+        authenticity_score: None,
+        valued_at: None,
+        last_valuation_id: None,
+    }
+}
+
+fn minutes_ago(m: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis((Utc::now() - Duration::minutes(m)).timestamp_millis()).unwrap()
+}
+
+async fn put(store: &CardStore, sub: &str, c: &Card) {
+    store
+        .create(&Caller::from_sub(Some(sub)).unwrap(), c)
+        .await
+        .unwrap();
+}
+
+async fn status(store: &CardStore, sub: &str, id: &str) -> CardStatus {
+    store
+        .get(&Caller::from_sub(Some(sub)).unwrap(), id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+fn sweep_event(older_than_minutes: u32, max_cards: usize) -> FailureInput {
+    FailureInput::Sweep(SweepRequest {
+        sweep_stuck_valuations: SweepOptions {
+            older_than_minutes,
+            max_cards,
+        },
+    })
+}
+
+#[tokio::test]
+async fn stuck_cards_of_every_user_are_failed_and_nothing_else_is() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let deps = cards_deps(&env);
+    let store = &deps.store;
+    let stuck_since = minutes_ago(120);
+    put(store, ALICE, &card("a-stuck", CardStatus::Valuing, stuck_since)).await;
+    put(
+        store,
+        ALICE,
+        &card("a-live", CardStatus::Valuing, minutes_ago(10)),
+    )
+    .await;
+    put(
+        store,
+        ALICE,
+        &card("a-failed", CardStatus::Failed, minutes_ago(300)),
+    )
+    .await;
+    put(
+        store,
+        ALICE,
+        &card("a-valued", CardStatus::Valued, minutes_ago(300)),
+    )
+    .await;
+    put(
+        store,
+        BOB,
+        &card("b-stuck", CardStatus::Valuing, minutes_ago(60 * 24)),
+    )
+    .await;
+
+    // GSI2, oldest first, only VALUING and only before the cutoff
+    let found = store.stuck_valuations(minutes_ago(45), 10).await.unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|c| (c.user_id.as_str(), c.card_id.as_str()))
+            .collect::<Vec<_>>(),
+        [(BOB, "b-stuck"), (ALICE, "a-stuck")]
+    );
+    assert_eq!(found[1].since, stuck_since, "updatedAt read back exactly");
+    assert_eq!(
+        store.stuck_valuations(minutes_ago(45), 1).await.unwrap().len(),
+        1,
+        "limit"
+    );
+
+    let handler_deps = error_handler::Deps {
+        store: store.clone(),
+        users: users(),
+    };
+    let out = error_handler::handler(lambda_event(sweep_event(45, 200)), &handler_deps)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        FailureOutput::Swept(SweepReport {
+            found: 2,
+            marked_failed: 2
+        })
+    );
+    assert_eq!(status(store, ALICE, "a-stuck").await, CardStatus::Failed);
+    assert_eq!(status(store, BOB, "b-stuck").await, CardStatus::Failed);
+    assert_eq!(
+        status(store, ALICE, "a-live").await,
+        CardStatus::Valuing,
+        "a live valuation"
+    );
+    assert_eq!(status(store, ALICE, "a-valued").await, CardStatus::Valued);
+
+    // the next run finds nothing: FAILED cards have left the VALUING partition of GSI2
+    let again = error_handler::handler(lambda_event(sweep_event(45, 200)), &handler_deps)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        FailureOutput::Swept(SweepReport {
+            found: 0,
+            marked_failed: 0
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_card_that_moved_on_after_the_query_is_left_alone() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let store = cards_deps(&env).store;
+    let since = minutes_ago(90);
+    put(&store, ALICE, &card("c-1", CardStatus::Valuing, since)).await;
+    let alice = Caller::from_sub(Some(ALICE)).unwrap();
+    let seen = StuckCard {
+        user_id: ALICE.into(),
+        card_id: "c-1".into(),
+        since,
+    };
+    // meanwhile the owner's valuation failed and a new one started (VALUING again, a newer updatedAt)
+    assert!(store.mark_failed(&alice, "c-1", minutes_ago(2)).await.unwrap());
+    store
+        .begin_valuation(&alice, "c-1", minutes_ago(1))
+        .await
+        .unwrap();
+    assert!(
+        !store.fail_stuck(&alice, &seen, Utc::now()).await.unwrap(),
+        "lost the race"
+    );
+    assert_eq!(status(&store, ALICE, "c-1").await, CardStatus::Valuing);
+    // a card deleted meanwhile is not recreated by the update
+    store.delete(&alice, "c-1").await.unwrap();
+    assert!(!store.fail_stuck(&alice, &seen, Utc::now()).await.unwrap());
+    assert!(store.get(&alice, "c-1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_sweep_too_eager_to_be_safe_is_rejected() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let deps = cards_deps(&env);
+    put(
+        &deps.store,
+        ALICE,
+        &card("c-1", CardStatus::Valuing, minutes_ago(3)),
+    )
+    .await;
+    let handler_deps = error_handler::Deps {
+        store: deps.store.clone(),
+        users: users(),
+    };
+    let e = error_handler::handler(lambda_event(sweep_event(1, 200)), &handler_deps)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(e.clone()).error_type,
+        "Validation"
+    );
+    assert!(e.to_string().contains("olderThanMinutes"), "{e}");
+    assert_eq!(status(&deps.store, ALICE, "c-1").await, CardStatus::Valuing);
+}
