@@ -30,6 +30,7 @@ fn inputs(table: DailyCostTable) -> ReportInputs {
             forecast,
             prediction_interval_level: Some(80),
         }),
+        ce_forecast_unavailable: None,
         metrics: vec![],
         self_spend: Default::default(),
         notes: vec![],

@@ -396,6 +396,44 @@ impl BudgetBurn {
             self.tier.severity()
         }
     }
+
+    /// What the blended projection rests on, in words: the projections that carry weight, joined by
+    /// `+` (`linear + trailing-7-day rate + CE forecast`), `linear only (low confidence)`, or `the actual
+    /// spend only`. Linear counts only from [`LINEAR_MIN_FRACTION`] of the month on, as in the blend.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rust_decimal::Decimal;
+    /// let input = cost::burn::BurnInput {
+    ///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
+    ///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+    /// };
+    /// let at = |d| Utc.with_ymd_and_hms(2025, 6, d, 0, 0, 0).unwrap();
+    /// let burn = cost::burn::budget_burn(&input, at(16)).unwrap();
+    /// assert_eq!(burn.projection_basis(), "linear");
+    /// let early = cost::burn::budget_burn(&input, at(3)).unwrap();
+    /// assert_eq!(early.projection_basis(), "linear only (low confidence)");
+    /// ```
+    #[must_use]
+    pub fn projection_basis(&self) -> String {
+        match self.projections.basis {
+            BlendBasis::ActualOnly => "the actual spend only".to_owned(),
+            BlendBasis::LinearOnlyLowConfidence => "linear only (low confidence)".to_owned(),
+            BlendBasis::Weighted => {
+                let p = &self.projections;
+                let linear = p.linear.is_some() && self.elapsed_fraction >= LINEAR_MIN_FRACTION;
+                [
+                    (linear, "linear"),
+                    (p.recent.is_some(), "trailing-7-day rate"),
+                    (p.ce.is_some(), "CE forecast"),
+                ]
+                .into_iter()
+                .filter_map(|(used, name)| used.then_some(name))
+                .collect::<Vec<_>>()
+                .join(" + ")
+            }
+        }
+    }
 }
 
 /// Fraction of the month elapsed at `as_of`, in `[0, 1]`.

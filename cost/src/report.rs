@@ -201,12 +201,15 @@ pub struct ReportInputs {
     pub budgets: Vec<Budget>,
     /// CE forecast for the rest of the month, if the call succeeded.
     pub ce_forecast: Option<CeForecastInput>,
+    /// Why there is no CE forecast, in plain words, when the shell knows (e.g. "the endpoint does not
+    /// implement GetCostForecast"). The report's note names it with what the projection fell back to.
+    pub ce_forecast_unavailable: Option<String>,
     /// CloudWatch `Sum` series: `AWS/Bedrock` token counts per `ModelId`, CollectIQ token metrics per
     /// agent/model, `CardsValued`.
     pub metrics: Vec<MetricSumSeries>,
     /// The run's own API usage.
     pub self_spend: GovernanceSpend,
-    /// Caveats from the shell (e.g. "GetCostForecast failed: DataUnavailableException").
+    /// Caveats from the shell (e.g. "Cost Explorer not queried (…); the report uses cached days").
     pub notes: Vec<String>,
 }
 
@@ -243,6 +246,32 @@ impl Default for ReportSettings {
             include_untagged: true,
         }
     }
+}
+
+/// The note for a report without a CE forecast: why (when known) and what the projection used instead,
+/// e.g. `Cost Explorer forecast unavailable (the endpoint does not implement GetCostForecast);
+/// projection uses linear + trailing-7-day rate`.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use rust_decimal::Decimal;
+/// let input = cost::burn::BurnInput {
+///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
+///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+/// };
+/// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
+/// assert_eq!(
+///     cost::report::forecast_fallback_note(Some("access denied"), &burn),
+///     "Cost Explorer forecast unavailable (access denied); projection uses linear"
+/// );
+/// ```
+#[must_use]
+pub fn forecast_fallback_note(reason: Option<&str>, burn: &BudgetBurn) -> String {
+    let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+    format!(
+        "Cost Explorer forecast unavailable{why}; projection uses {}",
+        burn.projection_basis()
+    )
 }
 
 /// The settled-days window for a report on `today`: `[1st of the month of t−2, t−1)`. Yesterday is left
@@ -302,7 +331,7 @@ pub fn top_service_trends(
 /// let inputs = ReportInputs {
 ///     platform: "collectiq".into(), environment: "dev".into(),
 ///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
-///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, ce_forecast_unavailable: None, metrics: vec![],
 ///     self_spend: Default::default(), notes: vec![],
 /// };
 /// let r = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());
@@ -336,7 +365,10 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
     });
     if !budgets.is_empty() {
         if inputs.ce_forecast.is_none() {
-            notes.push("no CE forecast: projections use the linear and recent-rate figures".to_owned());
+            notes.push(forecast_fallback_note(
+                inputs.ce_forecast_unavailable.as_deref(),
+                &budgets[0],
+            ));
         }
         if budgets.iter().any(|b| {
             b.projections
@@ -522,6 +554,7 @@ pub(crate) mod tests {
             cost_and_usage: ce,
             budgets: vec![budget],
             ce_forecast: Some(ce_forecast),
+            ce_forecast_unavailable: None,
             metrics,
             self_spend: GovernanceSpend {
                 ce_requests: 2,
@@ -624,6 +657,50 @@ pub(crate) mod tests {
         );
         assert_eq!(r.budgets.len(), 1);
         assert!(r.notes.iter().any(|n| n.contains("budget skipped")));
-        assert!(r.notes.iter().any(|n| n.contains("no CE forecast")));
+        assert!(
+            r.notes.contains(
+                &"Cost Explorer forecast unavailable; projection uses linear + trailing-7-day rate"
+                    .to_owned()
+            ),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[test]
+    fn a_missing_forecast_is_one_note_with_its_reason_and_the_fallback() {
+        let mut inputs = demo_inputs();
+        let with_forecast = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        assert_eq!(
+            with_forecast.budgets[0].projection_basis(),
+            "linear + trailing-7-day rate + CE forecast"
+        );
+        assert!(
+            !with_forecast
+                .notes
+                .iter()
+                .any(|n| n.contains("forecast unavailable"))
+        );
+
+        inputs.ce_forecast = None;
+        inputs.ce_forecast_unavailable = Some("the endpoint does not implement GetCostForecast".into());
+        let r = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        let notes: Vec<_> = r.notes.iter().filter(|n| n.contains("forecast")).collect();
+        assert_eq!(
+            notes,
+            [
+                "Cost Explorer forecast unavailable (the endpoint does not implement GetCostForecast); \
+                 projection uses linear + trailing-7-day rate"
+            ]
+        );
+        assert!(r.budgets[0].projections.ce.is_none());
     }
 }

@@ -435,7 +435,7 @@ fn warning_line(w: &PricingWarning) -> String {
 /// let inputs = ReportInputs {
 ///     platform: "collectiq".into(), environment: "prod".into(),
 ///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
-///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, ce_forecast_unavailable: None, metrics: vec![],
 ///     self_spend: Default::default(), notes: vec![],
 /// };
 /// let report = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());
@@ -677,7 +677,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
 /// let inputs = ReportInputs {
 ///     platform: "collectiq".into(), environment: "prod".into(),
 ///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
-///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, ce_forecast_unavailable: None, metrics: vec![],
 ///     self_spend: Default::default(), notes: vec![],
 /// };
 /// let report = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());

@@ -38,7 +38,7 @@ fn explanation(e: &GapExplanation) -> String {
 /// let inputs = ReportInputs {
 ///     platform: "collectiq".into(), environment: "dev".into(),
 ///     as_of: Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap(),
-///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, metrics: vec![],
+///     cost_and_usage: Default::default(), budgets: vec![], ce_forecast: None, ce_forecast_unavailable: None, metrics: vec![],
 ///     self_spend: Default::default(), notes: vec![],
 /// };
 /// let report = build_report(&inputs, &ReportSettings::default(), cost::pricing::PriceTable::bundled().unwrap());

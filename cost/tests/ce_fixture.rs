@@ -39,6 +39,7 @@ fn inputs() -> ReportInputs {
             forecast,
             prediction_interval_level: Some(80),
         }),
+        ce_forecast_unavailable: None,
         metrics: vec![],
         self_spend: cost::report::GovernanceSpend {
             ce_requests: 2,

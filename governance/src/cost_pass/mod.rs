@@ -5,6 +5,7 @@
 //! - [`read`]: SDK answers → [`cost::input`] (`GetCostAndUsage`, `GetCostForecast`, `DescribeBudgets`,
 //!   `ListMetrics` + `GetMetricData`), the Cost Explorer daily cap ([`read::CeQuota`]);
 //! - [`counting`]: an SDK interceptor counting every request per operation;
+//! - [`forecast`]: why `GetCostForecast` failed, in classes and plain words;
 //! - [`state`]: ledger keys, daily CE snapshots, the fire-once alert state rebuilt from claims;
 //! - [`slack`]: the webhook client (secret URL, 429 `Retry-After`, no retry on other 4xx);
 //! - [`notify`]: the webhook secret from Secrets Manager, SNS publish;
@@ -15,6 +16,7 @@
 
 pub mod cli;
 pub mod counting;
+pub mod forecast;
 pub mod lambda;
 pub mod notify;
 pub mod pass;

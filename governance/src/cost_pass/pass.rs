@@ -329,23 +329,15 @@ pub async fn run_daily(
         Err(e) => return Err(CostPassError::NoCostData(e.to_string())),
     };
 
-    let forecast = if budgets.is_empty() {
-        None
+    let (forecast, forecast_unavailable) = if budgets.is_empty() {
+        (None, None)
     } else if today.day() <= 2 {
-        notes.push("CE forecast skipped: too early in the month for Cost Explorer to forecast".into());
-        None
-    } else {
-        forecast_for_today(
-            &clients,
-            &ledger,
-            &keys,
-            &quota,
-            today,
-            &environment,
-            &settings,
-            &mut notes,
+        (
+            None,
+            Some("not requested on the 1st and 2nd: Cost Explorer cannot forecast that early".to_owned()),
         )
-        .await?
+    } else {
+        forecast_for_today(&clients, &ledger, &keys, &quota, today, &environment, &settings).await?
     };
 
     // Governance's own spend: this run's attempts beyond the quota units taken (SDK retries) are added
@@ -366,6 +358,7 @@ pub async fn run_daily(
         cost_and_usage: table.clone(),
         budgets,
         ce_forecast: forecast,
+        ce_forecast_unavailable: forecast_unavailable,
         metrics,
         self_spend,
         notes,
@@ -439,15 +432,11 @@ async fn forecast_for_today(
     today: NaiveDate,
     environment: &str,
     settings: &ReportSettings,
-    notes: &mut Vec<String>,
-) -> Result<Option<cost::burn::CeForecastInput>, CostPassError> {
+) -> Result<(Option<cost::burn::CeForecastInput>, Option<String>), CostPassError> {
     let day = today.to_string();
     let cached: Vec<(String, ForecastSnapshot)> = ledger.snapshots(&keys.ce_forecast(), &day, &day).await?;
     if let Some((_, snap)) = cached.into_iter().next() {
-        if let Some(why) = &snap.unavailable {
-            notes.push(format!("CE forecast unavailable today ({why})"));
-        }
-        return Ok(snap.forecast);
+        return Ok((snap.forecast, snap.unavailable));
     }
     let month_end = MonthPeriod::containing(today).end;
     let snap = match read::cost_forecast(
@@ -463,23 +452,25 @@ async fn forecast_for_today(
         Ok(f) => ForecastSnapshot {
             forecast: Some(f),
             unavailable: None,
+            failure: None,
         },
-        Err(e @ ReadError::CapReached { .. }) => {
-            notes.push(format!("CE forecast not requested: {e}"));
-            return Ok(None);
-        }
+        // Not asked: nothing to cache, a later run with allowance left asks.
+        Err(e @ ReadError::CapReached { .. }) => return Ok((None, Some(format!("not requested: {e}")))),
+        Err(ReadError::Forecast(u)) => ForecastSnapshot {
+            forecast: None,
+            unavailable: Some(u.reason()),
+            failure: Some(u.failure),
+        },
         Err(e) => ForecastSnapshot {
             forecast: None,
-            unavailable: Some(format!("GetCostForecast failed: {e}")),
+            unavailable: Some(e.to_string()),
+            failure: None,
         },
     };
-    if let Some(why) = &snap.unavailable {
-        notes.push(format!("CE forecast unavailable today ({why})"));
-    }
     ledger
         .put_snapshot(&keys.ce_forecast(), &day, &snap, SNAPSHOT_KEEP)
         .await?;
-    Ok(snap.forecast)
+    Ok((snap.forecast, snap.unavailable))
 }
 
 /// Claims, then sends. See the module docs for the trade-off.

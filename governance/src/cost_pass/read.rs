@@ -25,6 +25,7 @@ use platform_spec::PlatformSpec;
 use rust_decimal::Decimal;
 use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
 
+use super::forecast::ForecastUnavailable;
 use crate::aws::describe_sdk_error;
 use crate::ledger::{Counted, Ledger, LedgerError};
 
@@ -59,6 +60,9 @@ pub enum ReadError {
     /// The ledger could not count the request.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// `GetCostForecast` failed, classified.
+    #[error("ce:GetCostForecast: {0}")]
+    Forecast(ForecastUnavailable),
     /// An answer could not be understood.
     #[error("{api}: unexpected answer: {detail}")]
     Unexpected {
@@ -300,8 +304,9 @@ pub fn page_from_sdk(
 /// the environment's tag (plus untagged spend when `include_untagged`), with an 80 % interval.
 ///
 /// # Errors
-/// [`ReadError`] when the cap is reached or the call fails (CE refuses early in the month and on new
-/// accounts: the caller falls back and says so).
+/// [`ReadError::CapReached`] or [`ReadError::Ledger`] before the request; [`ReadError::Forecast`] with the
+/// failure classified when CE answers with an error (it refuses early in the month and on new accounts;
+/// the caller falls back and says so).
 pub async fn cost_forecast(
     ce: &aws_sdk_costexplorer::Client,
     quota: &CeQuota<'_>,
@@ -310,7 +315,6 @@ pub async fn cost_forecast(
     environment: &str,
     include_untagged: bool,
 ) -> Result<CeForecastInput, ReadError> {
-    let api = "ce:GetCostForecast";
     let env = Expression::builder()
         .tags(
             TagValues::builder()
@@ -343,7 +347,7 @@ pub async fn cost_forecast(
         .filter(filter)
         .send()
         .await
-        .map_err(aws_err(api))?;
+        .map_err(|e| ReadError::Forecast(ForecastUnavailable::from_sdk(&e)))?;
     Ok(CeForecastInput {
         forecast: forecast_from_sdk(&out)?,
         prediction_interval_level: Some(FORECAST_INTERVAL_LEVEL),

@@ -172,8 +172,11 @@ pub fn query_start(cached: &DailyCostTable, window_start: NaiveDate, today: Naiv
 pub struct ForecastSnapshot {
     /// The forecast, when CE gave one.
     pub forecast: Option<CeForecastInput>,
-    /// Why there is none.
+    /// Why there is none, in plain words (the report's note quotes it).
     pub unavailable: Option<String>,
+    /// The class of the failure (absent in snapshots written before failures were classified).
+    #[serde(default)]
+    pub failure: Option<super::forecast::ForecastFailure>,
 }
 
 /// `tier#080`, `tier#100`, ...
