@@ -40,8 +40,12 @@ struct SpanRecord {
 /// produce nothing.
 ///
 /// Field mapping: `annotation.*` fields → annotations (≤ 50 per invocation, keys sanitised; beyond that,
-/// metadata); `xray.namespace` → `namespace`; `otel.name` → the subsegment name; every other field →
-/// metadata under `default`. An ERROR event inside a span marks it `fault`.
+/// metadata); `xray.namespace` → `namespace`; `otel.name` → the subsegment name; `aws.*` → the `aws`
+/// object; `http.request.method`, `http.request.url`, `http.response.status`,
+/// `http.response.content_length` → the `http` object; `telemetry.error`, `telemetry.fault`,
+/// `telemetry.throttle` → the flags; every other field → metadata under `default`. An ERROR event
+/// inside a span marks it `fault`. DEBUG and TRACE spans — library internals such as the AWS SDK's
+/// orchestrator spans — are not exported; their children hang under the nearest exported ancestor.
 ///
 /// ```
 /// use telemetry::xray::{MemorySink, XrayLayer};
@@ -122,6 +126,37 @@ fn apply(rec: &mut SpanRecord, fields: Vec<(&'static str, Value)>) {
         match name {
             "telemetry.fault" => rec.doc.fault = value == Value::Bool(true),
             "telemetry.error" => rec.doc.error = value == Value::Bool(true),
+            "telemetry.throttle" => rec.doc.throttle = value == Value::Bool(true),
+            "http.request.method" | "http.request.url" => {
+                let request = rec
+                    .doc
+                    .http
+                    .get_or_insert_default()
+                    .request
+                    .get_or_insert_default();
+                let text = value.as_str().map(str::to_owned);
+                if name == "http.request.method" {
+                    request.method = text;
+                } else {
+                    request.url = text;
+                }
+            }
+            "http.response.status" | "http.response.content_length" => {
+                let response = rec
+                    .doc
+                    .http
+                    .get_or_insert_default()
+                    .response
+                    .get_or_insert_default();
+                if name == "http.response.status" {
+                    response.status = value.as_u64().and_then(|v| u16::try_from(v).ok());
+                } else {
+                    response.content_length = value.as_u64();
+                }
+            }
+            n if n.starts_with("aws.") => {
+                rec.doc.aws.insert(n["aws.".len()..].to_owned(), value);
+            }
             "xray.namespace" => rec.doc.namespace = value.as_str().map(str::to_owned),
             "otel.name" => {
                 if let Some(n) = value.as_str() {
@@ -178,6 +213,9 @@ where
         let mut fields = JsonFields::default();
         attrs.record(&mut fields);
         let meta = attrs.metadata();
+        if *meta.level() > Level::INFO {
+            return;
+        }
         let base = if meta.name() == INVOCATION_SPAN {
             let header = fields
                 .0
@@ -189,6 +227,8 @@ where
                 return;
             };
             if !header.is_sampled() {
+                // Nothing to export, but outgoing calls still carry the decision onward.
+                span.extensions_mut().insert(Unsampled(header.to_string()));
                 return;
             }
             let lineage = header.lineage.as_deref().map(Arc::from);
@@ -229,6 +269,9 @@ where
                 namespace: None,
                 fault: false,
                 error: false,
+                throttle: false,
+                http: None,
+                aws: BTreeMap::new(),
                 annotations: BTreeMap::new(),
                 metadata: BTreeMap::new(),
                 subsegments: Vec::new(),
@@ -269,29 +312,37 @@ where
         };
         let end = self.clock.now();
         rec.doc.end_time = epoch_seconds_f64(end).max(epoch_seconds_f64(rec.start));
-        // Nest into the parent while it is open (the registry closes parents after their children), so
-        // a whole invocation usually leaves in one datagram.
-        if let Some(parent) = span.parent()
+        // Nest into the nearest exported ancestor while it is open (the registry closes parents after
+        // their children), so a whole invocation usually leaves in one datagram.
+        if let Some(parent) = span
+            .scope()
+            .skip(1)
+            .find(|s| s.extensions().get::<SpanRecord>().is_some())
             && let Some(p) = parent.extensions_mut().get_mut::<SpanRecord>()
             && p.trace == rec.trace
-            && rec.doc.parent_id.as_deref() == Some(format!("{:016x}", p.id).as_str())
+            && p.id == rec.parent
         {
             let mut doc = rec.doc;
             doc.nest();
             p.doc.subsegments.push(doc);
             return;
         }
-        let _ = rec.parent;
         for text in rec.doc.into_documents() {
             self.sink.send(&text);
         }
     }
 }
 
+/// The trace header of an unsampled invocation, forwarded as received (`Sampled=0` keeps downstream
+/// services from sampling what Lambda decided not to).
+#[derive(Debug)]
+struct Unsampled(String);
+
 /// The `X-Amzn-Trace-Id` value for an outgoing call made inside the current span: the invocation's
 /// `Root` and `Lineage`, `Parent` = the current subsegment, `Sampled=1`. Send it as the
-/// `X-Amzn-Trace-Id` header so the downstream service's segment hangs under this subsegment.
-/// `None` outside a sampled invocation, or when the global subscriber is not built on
+/// `X-Amzn-Trace-Id` header so the downstream service's segment hangs under this subsegment. In an
+/// unsampled invocation it is the invocation's header as received (`Sampled=0`).
+/// `None` outside an invocation, or when the global subscriber is not built on
 /// `tracing_subscriber::Registry`.
 ///
 /// ```
@@ -308,19 +359,41 @@ where
 /// ```
 #[must_use]
 pub fn current_trace_header() -> Option<String> {
-    let id = tracing::Span::current().id()?;
+    trace_header_for(&tracing::Span::current())
+}
+
+/// Like [`current_trace_header`], for a call made inside `span` (which need not be entered): `Parent`
+/// is `span`'s subsegment, or its nearest exported ancestor's.
+///
+/// ```
+/// use telemetry::xray::{MemorySink, XrayLayer, trace_header_for};
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let subscriber = tracing_subscriber::registry().with(XrayLayer::new(MemorySink::default()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _inv = tracing::info_span!("lambda.invocation",
+///         telemetry.trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0").entered();
+///     let call = tracing::info_span!("call");
+///     assert_eq!(trace_header_for(&call).unwrap(),
+///         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0");
+/// });
+/// ```
+#[must_use]
+pub fn trace_header_for(span: &tracing::Span) -> Option<String> {
+    let id = span.id()?;
     tracing::dispatcher::get_default(|dispatch| {
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
         let span = registry.span(&id)?;
         span.scope().find_map(|s| {
-            s.extensions().get::<SpanRecord>().map(|r| {
+            let ext = s.extensions();
+            if let Some(r) = ext.get::<SpanRecord>() {
                 let mut h = format!("Root={};Parent={:016x};Sampled=1", xray_trace_id(r.trace), r.id);
                 if let Some(l) = &r.lineage {
                     h.push_str(";Lineage=");
                     h.push_str(l);
                 }
-                h
-            })
+                return Some(h);
+            }
+            ext.get::<Unsampled>().map(|u| u.0.clone())
         })
     })
 }
@@ -405,6 +478,37 @@ mod tests {
             format!("{:016x}", parsed.parent.unwrap()),
             call["id"].as_str().unwrap()
         );
+    }
+
+    #[test]
+    fn debug_spans_are_skipped_and_their_children_nest_above() {
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let _internal = tracing::debug_span!("try_attempt").entered();
+            let _call = tracing::info_span!(
+                "call",
+                aws.operation = "GetItem",
+                http.request.method = "POST",
+                http.response.status = 429u64,
+                telemetry.error = true,
+                telemetry.throttle = true
+            )
+            .entered();
+        });
+        assert_eq!(docs.len(), 1, "nested through the skipped span");
+        let calls = docs[0]["subsegments"].as_array().unwrap();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0]["name"], "call");
+        assert_eq!(calls[0]["aws"], serde_json::json!({"operation": "GetItem"}));
+        assert_eq!(
+            calls[0]["http"],
+            serde_json::json!({"request": {"method": "POST"}, "response": {"status": 429}})
+        );
+        assert_eq!(
+            (&calls[0]["error"], &calls[0]["throttle"]),
+            (&Value::Bool(true), &Value::Bool(true))
+        );
+        assert!(calls[0].get("metadata").is_none());
     }
 
     #[test]

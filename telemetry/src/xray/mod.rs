@@ -7,14 +7,48 @@
 
 #[cfg(feature = "xray-api")]
 pub mod api;
+#[cfg(feature = "xray-aws-sdk")]
+pub mod aws_sdk;
 mod exporter;
 mod header;
 mod layer;
+#[cfg(feature = "xray-reqwest")]
+pub mod reqwest;
 mod segment;
 
 pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSink, UdpDaemonSink};
 pub use header::{HeaderError, Sampled, TraceHeader, xray_trace_id};
-pub use layer::{ANNOTATION_PREFIX, XrayLayer, current_trace_header};
+pub use layer::{ANNOTATION_PREFIX, XrayLayer, current_trace_header, trace_header_for};
 pub use segment::{
-    AnnotationValue, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, Subsegment, annotation_key, segment_name,
+    AnnotationValue, Http, HttpRequest, HttpResponse, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, Subsegment,
+    annotation_key, segment_name,
 };
+
+/// A local UDP "X-Ray daemon" for tests: what a real daemon would receive.
+#[cfg(all(test, any(feature = "xray-aws-sdk", feature = "xray-reqwest")))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) mod fake_daemon {
+    use super::{DAEMON_HEADER, UdpDaemonSink};
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    /// A bound socket and a sink sending to it.
+    pub(crate) fn start() -> (UdpSocket, UdpDaemonSink) {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let sink = UdpDaemonSink::new(&socket.local_addr().unwrap().to_string()).unwrap();
+        (socket, sink)
+    }
+
+    /// Every datagram received so far, each checked for the daemon header and parsed.
+    pub(crate) fn received(socket: &UdpSocket) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 65_536];
+        while let Ok(n) = socket.recv(&mut buf) {
+            let text = std::str::from_utf8(&buf[..n]).unwrap();
+            let body = text.strip_prefix(DAEMON_HEADER).expect("daemon header");
+            out.push(serde_json::from_str(body).unwrap());
+        }
+        out
+    }
+}

@@ -61,6 +61,15 @@ pub struct Subsegment {
     /// A 4xx-like failure.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub error: bool,
+    /// Throttled by the downstream service (429, or a throttling error code); comes with `error`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub throttle: bool,
+    /// The outgoing HTTP call this subsegment stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<Http>,
+    /// AWS call details: `operation`, `region`, `request_id`, `retries`, `table_name`, `queue_url` ….
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws: BTreeMap<String, serde_json::Value>,
     /// Indexed key/values.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, AnnotationValue>,
@@ -70,6 +79,39 @@ pub struct Subsegment {
     /// Nested subsegments (children that finished while this one was open).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subsegments: Vec<Subsegment>,
+}
+
+/// The `http` object of a subsegment for a downstream call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Http {
+    /// What was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<HttpRequest>,
+    /// What came back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<HttpResponse>,
+}
+
+/// `http.request`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HttpRequest {
+    /// `GET`, `POST` ….
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The URL without query string, fragment or credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `http.response`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HttpResponse {
+    /// The status code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The body length, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_length: Option<u64>,
 }
 
 /// Makes a valid annotation key: ASCII letters, digits, `_` and `.` (others become `_`), ≤ 500 chars.
@@ -183,6 +225,9 @@ mod tests {
             namespace: None,
             fault: false,
             error: false,
+            throttle: false,
+            http: None,
+            aws: BTreeMap::new(),
             annotations: BTreeMap::new(),
             metadata: BTreeMap::new(),
             subsegments: Vec::new(),
