@@ -194,15 +194,14 @@ async fn logs_put_and_filter() {
 #[tokio::test]
 async fn cost_explorer_returns_the_injected_page() {
     let env = TestEnv::start().await;
-    let page = CostAndUsagePage {
-        results_by_time: vec![json!({
+    let page: CostAndUsagePage = serde_json::from_value(json!({
+        "ResultsByTime": [{
             "TimePeriod": {"Start": "2026-11-20", "End": "2026-11-21"}, "Total": {}, "Estimated": true,
             "Groups": [{"Keys": ["Claude 3.5 Sonnet (Amazon Bedrock Edition)", "Environment$prod"],
-                        "Metrics": {"UnblendedCost": {"Amount": "11.2634000000000012", "Unit": "USD"}}}]})],
-        group_definitions: vec![json!({"Type": "DIMENSION", "Key": "SERVICE"})],
-        dimension_value_attributes: vec![],
-        next_page_token: None,
-    };
+                        "Metrics": {"UnblendedCost": {"Amount": "11.2634000000000012", "Unit": "USD"}}}]}],
+        "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+    }))
+    .unwrap();
     env.emulator.inject_cost_and_usage(&[page]).await.unwrap();
     let period = aws_sdk_costexplorer::types::DateInterval::builder()
         .start("2026-11-20")

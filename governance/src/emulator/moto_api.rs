@@ -1,7 +1,6 @@
 //! moto's control API (`/moto-api/...`): reset state, inspect it, inject Cost Explorer results, and read
 //! back what SNS "delivered".
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Emulator, EmulatorError};
@@ -21,22 +20,9 @@ pub struct SentNotification {
     pub attributes: Vec<(String, String)>,
 }
 
-/// One page of GetCostAndUsage as Cost Explorer returns it (what the SDK deserializes), for injection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CostAndUsagePage {
-    /// `ResultsByTime`.
-    pub results_by_time: Vec<Value>,
-    /// `GroupDefinitions`.
-    #[serde(default)]
-    pub group_definitions: Vec<Value>,
-    /// `DimensionValueAttributes`.
-    #[serde(default)]
-    pub dimension_value_attributes: Vec<Value>,
-    /// `NextPageToken`: present when another page follows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_page_token: Option<String>,
-}
+/// One page of `GetCostAndUsage` as Cost Explorer returns it: the cost crate's mirror of the document,
+/// serialized with AWS's names, is exactly what moto hands back and the SDK deserializes.
+pub use cost::input::CostAndUsagePage;
 
 impl Emulator {
     /// Wipes every service's state (`POST /moto-api/reset`).

@@ -8,12 +8,13 @@ use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use platform_spec::PlatformSpec;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
-use serde_json::json;
 use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
 
 use super::month::{DemoDay, DemoMonth};
 use crate::aws::{AwsClients, describe_sdk_error};
-use crate::emulator::moto_api::CostAndUsagePage;
+use cost::input::{
+    Amount, CostAndUsagePage, DateInterval, ENVIRONMENT_TAG, Group, GroupDefinition, ResultByTime,
+};
 
 /// What failed while seeding, and where.
 #[derive(Debug, thiserror::Error)]
@@ -878,32 +879,46 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
 /// the `Environment` tag), split into two pages joined by a `NextPageToken` as a long window is in AWS.
 #[must_use]
 pub fn cost_explorer_pages(month: &DemoMonth) -> Vec<CostAndUsagePage> {
-    let results: Vec<serde_json::Value> = month
+    let group = |service: &str, tag: String, usd: &rust_decimal::Decimal| Group {
+        keys: vec![service.to_owned(), tag],
+        metrics: BTreeMap::from([("UnblendedCost".to_owned(), Amount::usd(usd.round_dp(10)))]),
+    };
+    let results: Vec<ResultByTime> = month
         .days
         .iter()
         .map(|day| {
-            let money = |usd: &rust_decimal::Decimal| json!({"Amount": usd.round_dp(10).to_string(), "Unit": "USD"});
-            let env_key = format!("Environment${}", month.environment);
-            let mut groups: Vec<serde_json::Value> = day
+            let env_key = format!("{ENVIRONMENT_TAG}${}", month.environment);
+            let untagged = format!("{ENVIRONMENT_TAG}$");
+            let groups = day
                 .cost_by_service
                 .iter()
-                .map(|(service, usd)| json!({"Keys": [service, env_key], "Metrics": {"UnblendedCost": money(usd)}}))
+                .map(|(service, usd)| group(service, env_key.clone(), usd))
+                .chain(
+                    day.untagged_by_service
+                        .iter()
+                        .map(|(service, usd)| group(service, untagged.clone(), usd)),
+                )
                 .collect();
-            groups.extend(day.untagged_by_service.iter().map(|(service, usd)| {
-                json!({"Keys": [service, "Environment$"], "Metrics": {"UnblendedCost": money(usd)}})
-            }));
-            let end = day.date.succ_opt().unwrap_or(day.date);
-            json!({
-                "TimePeriod": {"Start": day.date.to_string(), "End": end.to_string()},
-                "Total": {},
-                "Groups": groups,
-                "Estimated": day.estimated,
-            })
+            ResultByTime {
+                time_period: DateInterval {
+                    start: day.date,
+                    end: day.date.succ_opt().unwrap_or(day.date),
+                },
+                total: BTreeMap::new(),
+                groups,
+                estimated: day.estimated,
+            }
         })
         .collect();
     let group_definitions = vec![
-        json!({"Type": "DIMENSION", "Key": "SERVICE"}),
-        json!({"Type": "TAG", "Key": "Environment"}),
+        GroupDefinition {
+            kind: "DIMENSION".to_owned(),
+            key: "SERVICE".to_owned(),
+        },
+        GroupDefinition {
+            kind: "TAG".to_owned(),
+            key: ENVIRONMENT_TAG.to_owned(),
+        },
     ];
     let split = results.len() / 2;
     let (first, second) = results.split_at(split);
@@ -911,13 +926,11 @@ pub fn cost_explorer_pages(month: &DemoMonth) -> Vec<CostAndUsagePage> {
         CostAndUsagePage {
             results_by_time: first.to_vec(),
             group_definitions: group_definitions.clone(),
-            dimension_value_attributes: Vec::new(),
             next_page_token: Some(format!("seed-page-2-{}", month.as_of)),
         },
         CostAndUsagePage {
             results_by_time: second.to_vec(),
             group_definitions,
-            dimension_value_attributes: Vec::new(),
             next_page_token: None,
         },
     ]
@@ -1008,21 +1021,24 @@ mod tests {
         let days: usize = pages.iter().map(|p| p.results_by_time.len()).sum();
         assert_eq!(days, month.days.len());
         let first = &pages[0].results_by_time[0];
-        assert_eq!(first["TimePeriod"]["Start"], "2026-10-01");
+        assert_eq!(first.time_period.start.to_string(), "2026-10-01");
+        assert!(first.groups.iter().any(|g| g.keys[1] == "Environment$"));
         assert!(
-            first["Groups"]
-                .as_array()
-                .unwrap()
+            first
+                .groups
                 .iter()
-                .any(|g| g["Keys"][1] == "Environment$")
+                .any(|g| g.keys[0] == super::super::month::CLAUDE_SONNET_LINE)
         );
-        assert!(
-            first["Groups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|g| g["Keys"][0] == super::super::month::CLAUDE_SONNET_LINE)
-        );
+        // What moto is sent: AWS's names, amounts as decimal strings.
+        let json = serde_json::to_value(&pages[0]).unwrap();
+        assert_eq!(json["GroupDefinitions"][1]["Type"], "TAG");
+        assert_eq!(json["NextPageToken"], "seed-page-2-2026-11-21");
+        let amount = &json["ResultsByTime"][0]["Groups"][0]["Metrics"]["UnblendedCost"];
+        assert_eq!(amount["Unit"], "USD");
+        assert!(amount["Amount"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
+        // And the cost crate reads the pages back into the same daily table.
+        let table = cost::input::DailyCostTable::from_pages(&pages, "UnblendedCost").unwrap();
+        assert_eq!(table.days.len(), month.days.len());
     }
 
     #[test]
