@@ -26,7 +26,7 @@
 
 use crate::clock::sample;
 use crate::context::{CONTROL_TARGET, ColdStartTracker, FunctionInfo, INVOCATION_SPAN};
-use crate::emf::{EmfBuilder, EmfRecorder};
+use crate::emf::{EmfBuilder, EmfRecorder, InvocationMetrics};
 use crate::logs::{JsonLogLayer, LogConfig};
 use crate::xray::{TraceHeader, UdpDaemonSink, XrayLayer};
 use lambda_runtime::LambdaEvent;
@@ -248,22 +248,27 @@ where
         if let Some(id) = &correlation {
             span.record("correlation_id", id.as_str());
         }
-        if cold && let Some(emf) = &self.shared.emf {
-            emf.record_cold_start();
+        // This invocation's own metrics: under Managed Instances concurrency others run beside it.
+        let metrics = self.shared.emf.as_ref().map(EmfRecorder::invocation);
+        if cold && let Some(m) = &metrics {
+            m.record_cold_start();
         }
         let finish = Finish {
             emf: self.shared.emf.clone(),
+            metrics: metrics.clone(),
             request_id: ctx.request_id.clone(),
             xray_trace_id,
         };
         let inner = {
             let _entered = span.enter();
+            let _metrics = metrics.as_ref().map(InvocationMetrics::enter);
             catch_unwind(AssertUnwindSafe(|| self.inner.call(event)))
         };
         match inner {
             Ok(fut) => InvocationFuture {
                 inner: Some(Box::pin(fut)),
                 span: Some(span),
+                metrics,
                 finish: Some(finish),
                 panic: None,
             },
@@ -274,6 +279,7 @@ where
                 InvocationFuture {
                     inner: None,
                     span: None,
+                    metrics: None,
                     finish: None,
                     panic: Some(payload),
                 }
@@ -284,6 +290,7 @@ where
 
 struct Finish {
     emf: Option<EmfRecorder>,
+    metrics: Option<InvocationMetrics>,
     request_id: String,
     xray_trace_id: Option<String>,
 }
@@ -291,11 +298,17 @@ struct Finish {
 impl Finish {
     fn run(self) {
         if let Some(emf) = &self.emf {
-            let mut props = vec![("function_request_id", self.request_id.as_str())];
-            if let Some(t) = &self.xray_trace_id {
-                props.push(("xray_trace_id", t.as_str()));
+            let request_id = ("function_request_id", self.request_id.as_str());
+            let props: &[(&str, &str)] = match &self.xray_trace_id {
+                Some(t) => &[request_id, ("xray_trace_id", t.as_str())],
+                None => &[request_id],
+            };
+            if let Some(m) = &self.metrics {
+                let _ = emf.flush_invocation(m, props);
             }
-            let _ = emf.flush_with(&props);
+            // Recorded outside any invocation (init code, tasks spawned without the invocation's
+            // scope): written too, but not as this invocation's.
+            let _ = emf.flush();
         }
     }
 }
@@ -322,6 +335,7 @@ fn fail_with_panic(span: &Span, payload: &(dyn Any + Send), finish: &mut Option<
 pub struct InvocationFuture<F> {
     inner: Option<Pin<Box<F>>>,
     span: Option<Span>,
+    metrics: Option<InvocationMetrics>,
     finish: Option<Finish>,
     panic: Option<Box<dyn Any + Send>>,
 }
@@ -349,6 +363,7 @@ where
         };
         let polled = {
             let _entered = span.enter();
+            let _metrics = this.metrics.as_ref().map(InvocationMetrics::enter);
             catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx)))
         };
         match polled {
@@ -671,6 +686,86 @@ mod tests {
         assert_eq!(last["function_request_id"], "req-3");
         assert!(lines.iter().any(|l| l["message"] == "buffered detail"));
         assert!(h.emf.contents().contains("\"function_request_id\":\"req-3\""));
+    }
+
+    async fn interleaved(e: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+        let n = e.payload["n"].as_u64().unwrap();
+        for step in 0..3u32 {
+            metrics::counter!("CardsValued").increment(n);
+            metrics::histogram!("ValuationLatency").record(f64::from(step) + n as f64 * 10.0);
+            metrics::gauge!("InFlight").set(n as f64);
+            ORDER.with(|o| o.borrow_mut().push(n));
+            tokio::task::yield_now().await;
+        }
+        Ok(json!({"n": n}))
+    }
+
+    thread_local! {
+        static ORDER: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    #[test]
+    fn concurrent_invocations_flush_only_their_own_metrics() {
+        let h = harness();
+        let rec = h.layer.shared.emf.clone().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let svc = h.layer.service(service_fn(interleaved));
+        let (mut a, mut b) = (svc.clone(), svc);
+        let (ra, rb) = tracing::dispatcher::with_default(&h.dispatch, || {
+            metrics::with_local_recorder(&rec, || {
+                // Outside any invocation: process-wide, flushed without a request id.
+                metrics::counter!("InitWork").increment(1);
+                rt.block_on(async {
+                    tokio::join!(
+                        a.call(event(json!({"n": 1}), "req-a", Some(HEADER))),
+                        b.call(event(json!({"n": 100}), "req-b", Some(HEADER)))
+                    )
+                })
+            })
+        });
+        assert_eq!((ra.unwrap(), rb.unwrap()), (json!({"n": 1}), json!({"n": 100})));
+        let order = ORDER.with(|o| o.borrow().clone());
+        let first = |n| order.iter().position(|x| *x == n).unwrap();
+        let last = |n| order.iter().rposition(|x| *x == n).unwrap();
+        assert!(
+            first(1) < last(100) && first(100) < last(1),
+            "the two invocations' writes interleave: {order:?}"
+        );
+        let docs: Vec<Value> = h
+            .emf
+            .contents()
+            .lines()
+            .map(|l| {
+                crate::emf::validate(l).unwrap();
+                serde_json::from_str(l).unwrap()
+            })
+            .collect();
+        let of = |id: &str| -> Vec<&Value> {
+            docs.iter()
+                .filter(|d| d["function_request_id"] == id && d.get("CardsValued").is_some())
+                .collect()
+        };
+        let (da, db) = (of("req-a"), of("req-b"));
+        assert_eq!((da.len(), db.len()), (1, 1), "{docs:?}");
+        assert_eq!(da[0]["CardsValued"], 3);
+        assert_eq!(da[0]["ValuationLatency"], json!([10, 11, 12]));
+        assert_eq!(da[0]["InFlight"], 1);
+        assert_eq!(db[0]["CardsValued"], 300);
+        assert_eq!(db[0]["ValuationLatency"], json!([1000, 1001, 1002]));
+        assert_eq!(db[0]["InFlight"], 100);
+        let cold: Vec<&Value> = docs.iter().filter(|d| d.get("ColdStart").is_some()).collect();
+        assert_eq!(cold.len(), 1);
+        assert_eq!(cold[0]["function_request_id"], "req-a", "the cold start was a's");
+        let init: Vec<&Value> = docs.iter().filter(|d| d.get("InitWork").is_some()).collect();
+        assert_eq!(init.len(), 1);
+        assert!(
+            init[0].get("function_request_id").is_none(),
+            "not any invocation's"
+        );
+        assert!(
+            docs.iter()
+                .all(|d| d.get("InitWork").is_none() || d.get("CardsValued").is_none())
+        );
     }
 
     #[test]

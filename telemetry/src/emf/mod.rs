@@ -12,6 +12,7 @@
 
 mod document;
 mod guard;
+mod invocation;
 mod json;
 mod recorder;
 mod units;
@@ -21,6 +22,7 @@ pub use document::{
     is_valid_value, validate,
 };
 pub use guard::OVERFLOW_VALUE;
+pub use invocation::{InvocationMetrics, InvocationScope, Scoped};
 pub use recorder::{EmfRecorder, FlushReport, MAX_PENDING_VALUES};
 pub use units::EmfUnit;
 

@@ -13,6 +13,7 @@ use super::document::{
     is_valid_dimension_name, is_valid_dimension_value, is_valid_metric_name, is_valid_value,
 };
 use super::guard::CardinalityGuard;
+use super::invocation::{Entry, InvocationMetrics, route};
 use super::json::{self, DocumentHead, MetricFragments, MetricJson};
 use super::units::EmfUnit;
 use crate::clock::{Clock, epoch_millis};
@@ -89,7 +90,9 @@ type GroupKey = (Vec<(String, String)>, Vec<(String, String)>);
 
 /// One metric within one group; several keys may fold into the same series (e.g. into `other`).
 #[derive(Debug)]
-struct Series {
+pub(super) struct Series {
+    /// The recorder that made it (its address): invocations only take their own recorder's metrics.
+    pub(super) owner: usize,
     /// Unique for the process's lifetime, like [`Group::id`].
     ordinal: u64,
     group: Arc<Group>,
@@ -126,10 +129,16 @@ struct CounterCell {
 
 impl CounterFn for CounterCell {
     fn increment(&self, value: u64) {
-        self.value.fetch_add(value, Ordering::Relaxed);
+        if !route(&self.series, CellKind::Counter, |e, _| {
+            e.counter = e.counter.saturating_add(value);
+        }) {
+            self.value.fetch_add(value, Ordering::Relaxed);
+        }
     }
     fn absolute(&self, value: u64) {
-        self.value.store(value, Ordering::Relaxed);
+        if !route(&self.series, CellKind::Counter, |e, _| e.counter = value) {
+            self.value.store(value, Ordering::Relaxed);
+        }
     }
 }
 
@@ -142,17 +151,26 @@ struct GaugeCell {
 
 impl GaugeFn for GaugeCell {
     fn increment(&self, value: f64) {
-        let _ = self.bits.fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
-            Some((f64::from_bits(b) + value).to_bits())
-        });
-        self.set.store(true, Ordering::Release);
+        let previous = self
+            .bits
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                Some((f64::from_bits(b) + value).to_bits())
+            })
+            .unwrap_or_else(|b| b);
+        // The gauge is process state; an invocation reports the value its own change produced.
+        let now = f64::from_bits(previous) + value;
+        if !route(&self.series, CellKind::Gauge, |e, _| e.gauge = Some(now)) {
+            self.set.store(true, Ordering::Release);
+        }
     }
     fn decrement(&self, value: f64) {
         self.increment(-value);
     }
     fn set(&self, value: f64) {
         self.bits.store(value.to_bits(), Ordering::Release);
-        self.set.store(true, Ordering::Release);
+        if !route(&self.series, CellKind::Gauge, |e, _| e.gauge = Some(value)) {
+            self.set.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -165,6 +183,16 @@ struct HistogramCell {
 
 impl HistogramFn for HistogramCell {
     fn record(&self, value: f64) {
+        let routed = route(&self.series, CellKind::Histogram, |e, overflow| {
+            if e.values.len() < MAX_PENDING_VALUES {
+                e.values.push(value);
+            } else {
+                *overflow += 1;
+            }
+        });
+        if routed {
+            return;
+        }
         let mut v = self.values.lock().unwrap_or_else(PoisonError::into_inner);
         if v.len() < MAX_PENDING_VALUES {
             v.push(value);
@@ -339,6 +367,7 @@ impl Inner {
                 .entry((group.id, name.to_owned()))
                 .or_insert_with(|| {
                     Arc::new(Series {
+                        owner: std::ptr::from_ref(self).addr(),
                         ordinal: next_series,
                         group: Arc::clone(&group),
                         name: name.to_owned(),
@@ -400,7 +429,7 @@ impl metrics::Recorder for EmfRecorder {
 
 /// Which kind of cell a drained value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CellKind {
+pub(super) enum CellKind {
     Counter,
     Gauge,
     Histogram,
@@ -469,6 +498,15 @@ impl SeriesSource for Lists<'_> {
             CellKind::Gauge => &self.gauges[slot.index].series,
             CellKind::Histogram => &self.histograms[slot.index].series,
         }
+    }
+}
+
+/// One invocation's entries.
+struct Entries<'a>(&'a [Entry]);
+
+impl SeriesSource for Entries<'_> {
+    fn series(&self, slot: &Slot) -> &Series {
+        &self.0[slot.index].series
     }
 }
 
@@ -564,6 +602,76 @@ impl EmfRecorder {
             }
             report
         })
+    }
+
+    /// A new invocation's metrics: enter it around the invocation's work
+    /// ([`InvocationMetrics::enter`]) and end the invocation with
+    /// [`flush_invocation`](Self::flush_invocation). The invocation layer does both.
+    #[must_use]
+    pub fn invocation(&self) -> InvocationMetrics {
+        InvocationMetrics::new(Arc::as_ptr(&self.inner).addr())
+    }
+
+    /// Writes what `invocation` recorded since its last flush (and its `ColdStart`), with `properties`
+    /// (e.g. its `function_request_id`) on every document. Nothing of other invocations, nothing of
+    /// the process-wide cells: [`flush`](Self::flush) writes those.
+    pub fn flush_invocation(
+        &self,
+        invocation: &InvocationMetrics,
+        properties: &[(&str, &str)],
+    ) -> FlushReport {
+        self.with_scratch(|sc| {
+            let report = self.render_invocation(invocation, properties, sc);
+            if !sc.out.is_empty() {
+                let mut w = lock(&self.inner.writer);
+                let _ = w.write_all(&sc.out);
+                let _ = w.flush();
+            }
+            report
+        })
+    }
+
+    fn render_invocation(
+        &self,
+        invocation: &InvocationMetrics,
+        properties: &[(&str, &str)],
+        sc: &mut Scratch,
+    ) -> FlushReport {
+        let mut report = FlushReport::default();
+        let shared = &invocation.0;
+        if shared.owner != Arc::as_ptr(&self.inner).addr() {
+            return report;
+        }
+        let mut state = lock(&shared.state);
+        sc.values.clear();
+        sc.slots.clear();
+        report.rejected_values += std::mem::take(&mut state.overflow);
+        for (index, e) in state.entries.iter_mut().enumerate() {
+            let start = sc.values.len();
+            match e.kind {
+                CellKind::Counter if e.counter > 0 => {
+                    #[allow(clippy::cast_precision_loss)]
+                    sc.values.push(e.counter as f64);
+                    e.counter = 0;
+                }
+                CellKind::Gauge => sc.values.extend(e.gauge.take()),
+                CellKind::Histogram => {
+                    sc.values.extend_from_slice(&e.values);
+                    e.values.clear();
+                }
+                CellKind::Counter => {}
+            }
+            if sc.values.len() > start {
+                sc.slots
+                    .push(slot(e.kind, index, &e.series, start, sc.values.len() - start));
+            }
+        }
+        let cold = shared.cold_start.swap(false, Ordering::AcqRel);
+        if self.inner.cfg.disabled {
+            return FlushReport::default();
+        }
+        self.encode(&Entries(&state.entries), sc, properties, cold, &mut report);
+        report
     }
 
     /// Drains everything recorded since the last flush into serialized documents without writing them.
