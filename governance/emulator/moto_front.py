@@ -398,7 +398,34 @@ class MotoFront:
             return self._cloudwatch_cbor(environ, start_response, match.group("operation"))
         if method == "POST" and path == XRAY_TRACE_SUMMARIES_PATH:
             return self._xray_trace_summaries(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if method == "POST" and target:
+            return self._aws_json(environ, start_response, target)
         return self.inner(environ, start_response)
+
+    def _aws_json(
+        self, environ: dict[str, Any], start_response: StartResponse, target: str
+    ) -> Iterable[bytes]:
+        """awsJson services (Cost Explorer, DynamoDB, Secrets Manager, ...) pass through unchanged, except
+        that an operation moto lacks answers like AWS does for an unknown operation (a typed 501 naming
+        it) instead of the server's bare HTML 500, so clients can say what is missing."""
+        try:
+            status, headers, body = _call(self.inner, environ)
+        except NotImplementedError as exc:
+            LOG.warning("moto does not implement %s: %s", target, exc)
+            body = json.dumps(
+                {
+                    "__type": "NotImplemented",
+                    "message": f"moto does not implement {target} ({exc}); "
+                    "answered by governance/emulator/moto_front.py",
+                }
+            ).encode("utf-8")
+            status = 501
+            headers = [("Content-Type", "application/x-amz-json-1.1")]
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(_status_line(status), headers)
+        return [body]
 
     def _is_cloudwatch(self, service: str) -> bool:
         # Spec: servers also accept the absolute shape id with '#' replaced by '.'.

@@ -152,6 +152,32 @@ def test_logs_awsjson_passes_through_to_moto(client: Client) -> None:
     assert [g["logGroupName"] for g in groups] == ["/aws/lambda/dev-presign"]
 
 
+def test_awsjson_operation_moto_lacks_is_a_typed_501(client: Client) -> None:
+    # moto 5.2.5 has Cost Explorer but no GetCostForecast: without the front the server answers a bare
+    # HTML 500 that no SDK can classify.
+    response = client.post(
+        "/",
+        data=json.dumps(
+            {
+                "TimePeriod": {"Start": "2026-11-22", "End": "2026-12-01"},
+                "Metric": "UNBLENDED_COST",
+                "Granularity": "MONTHLY",
+            }
+        ),
+        headers={
+            "X-Amz-Target": "AWSInsightsIndexService.GetCostForecast",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": LOGS_AUTH.replace("/logs/", "/ce/"),
+        },
+    )
+    assert response.status_code == 501, response.get_data()
+    assert response.headers["Content-Type"] == "application/x-amz-json-1.1"
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+    error = json.loads(response.get_data())
+    assert error["__type"] == "NotImplemented"
+    assert "AWSInsightsIndexService.GetCostForecast" in error["message"]
+
+
 def test_cloudwatch_awsjson_still_works(client: Client) -> None:
     response = client.post(
         "/",

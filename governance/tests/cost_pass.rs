@@ -101,7 +101,7 @@ async fn critical_budget_posts_once_and_pages_once_and_a_rerun_sends_nothing() {
     assert_eq!(
         forecast_notes,
         [
-            "Cost Explorer forecast unavailable (GetCostForecast failed: HTTP 500 with no AWS error code); \
+            "Cost Explorer forecast unavailable (the endpoint does not implement GetCostForecast); \
              projection uses linear + trailing-7-day rate"
         ],
         "{:?}",
