@@ -733,6 +733,16 @@ pub struct ReconciliationLine {
     pub within_threshold: bool,
 }
 
+impl ReconciliationLine {
+    /// What a reader needs next to an "ok" whose drift percentage is above `threshold_pct`: the gap is
+    /// under [`DRIFT_MIN_GAP_USD`], so a large percentage of a few cents is not drift. `None` otherwise.
+    #[must_use]
+    pub fn small_gap_note(&self, threshold_pct: Decimal) -> Option<String> {
+        (self.within_threshold && self.drift_pct.is_some_and(|d| d.abs() > threshold_pct))
+            .then(|| format!("gap under ${DRIFT_MIN_GAP_USD:.2}"))
+    }
+}
+
 /// Billed vs estimated Bedrock spend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reconciliation {

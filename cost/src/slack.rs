@@ -564,11 +564,13 @@ pub fn render(report: &CostReport) -> SlackMessage {
         .map(|l| {
             let mark = if l.within_threshold { "✅" } else { "⚠️" };
             format!(
-                "{mark} {} billed {} · tokens {} · drift {}",
+                "{mark} {} billed {} · tokens {} · drift {}{}",
                 escape(&truncate(&l.billing_service, 60)),
                 usd(l.billed),
                 usd(l.estimated),
-                l.drift_pct.map_or_else(|| "n/a".to_owned(), pct)
+                l.drift_pct.map_or_else(|| "n/a".to_owned(), pct),
+                l.small_gap_note(rec.threshold_pct)
+                    .map_or_else(String::new, |note| format!(" ({note})"))
             )
         })
         .collect();

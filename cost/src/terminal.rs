@@ -224,13 +224,16 @@ pub fn render(r: &CostReport) -> String {
     for l in &rec.lines {
         let _ = writeln!(
             o,
-            "  {} {} billed {:>11}  tokens {:>11}  agents {:>11}  drift {}",
+            "  {} {} billed {:>11}  tokens {:>11}  agents {:>11}  drift {}{}",
             if l.within_threshold { "ok  " } else { "WARN" },
             fit(&l.billing_service, 44),
             usd(l.billed),
             usd(l.estimated),
             usd(l.estimated_by_agents),
-            l.drift_pct.map_or_else(|| "n/a".to_owned(), pct)
+            l.drift_pct.map_or_else(|| "n/a".to_owned(), pct),
+            // A large percentage on a few cents is not drift: say why it is still "ok".
+            l.small_gap_note(rec.threshold_pct)
+                .map_or_else(String::new, |note| format!(" ({note})"))
         );
     }
     for w in &rec.warnings {
@@ -346,5 +349,46 @@ mod tests {
             .unwrap();
         assert!(rek.ends_with("▁▁▁▁▁▁▁▁▁▁▁▁▁█"), "{rek}");
         assert!(text.contains("governance: 2 CE requests ($0.02; cap 5/day)"));
+    }
+
+    #[test]
+    fn large_drift_on_cents_says_why_it_is_ok() {
+        use rust_decimal::Decimal;
+        use rust_decimal_macros::dec;
+        let mut report = demo_report();
+        let line = crate::pricing::ReconciliationLine {
+            billing_service: "Amazon Bedrock".into(),
+            models: Vec::new(),
+            billed: dec!(0.75),
+            estimated: Decimal::ZERO,
+            estimated_by_agents: Decimal::ZERO,
+            drift_pct: Some(dec!(100)),
+            within_threshold: true,
+        };
+        report.reconciliation.lines.push(line.clone());
+        report
+            .reconciliation
+            .lines
+            .push(crate::pricing::ReconciliationLine {
+                billing_service: "Claude 3 Haiku (Amazon Bedrock Edition)".into(),
+                billed: dec!(40),
+                within_threshold: false,
+                ..line
+            });
+        let text = render(&report);
+        let row = |service: &str| {
+            text.lines()
+                .find(|l| l.contains(&format!("{service:<44} billed")))
+                .unwrap_or_else(|| panic!("no row for {service} in\n{text}"))
+                .to_owned()
+        };
+        let cents = row("Amazon Bedrock");
+        assert!(cents.trim_start().starts_with("ok"), "{cents}");
+        assert!(cents.ends_with("drift 100.0% (gap under $1.00)"), "{cents}");
+        let real = row("Claude 3 Haiku (Amazon Bedrock Edition)");
+        assert!(
+            real.trim_start().starts_with("WARN") && real.ends_with("drift 100.0%"),
+            "{real}"
+        );
     }
 }
