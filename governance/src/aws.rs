@@ -68,19 +68,32 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
+/// A client of `$sdk` built from `$config` with [`XrayInterceptor`](telemetry::xray::aws_sdk::XrayInterceptor)
+/// registered, so each call is an `aws` subsegment of the invocation and carries the trace header on.
+macro_rules! traced {
+    ($sdk:ident, $config:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
+                .build(),
+        )
+    };
+}
+
 impl AwsClients {
-    /// Builds every client from `config`.
+    /// Builds every client from `config`. Every call they make is an X-Ray subsegment when it runs inside
+    /// a traced Lambda invocation (nothing otherwise, e.g. in the CLI).
     #[must_use]
     pub fn new(config: &SdkConfig) -> Self {
         Self {
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(config),
-            cost_explorer: aws_sdk_costexplorer::Client::new(config),
-            budgets: aws_sdk_budgets::Client::new(config),
-            xray: aws_sdk_xray::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            secrets: aws_sdk_secretsmanager::Client::new(config),
+            cloudwatch: traced!(aws_sdk_cloudwatch, config),
+            logs: traced!(aws_sdk_cloudwatchlogs, config),
+            cost_explorer: traced!(aws_sdk_costexplorer, config),
+            budgets: traced!(aws_sdk_budgets, config),
+            xray: traced!(aws_sdk_xray, config),
+            sns: traced!(aws_sdk_sns, config),
+            dynamodb: traced!(aws_sdk_dynamodb, config),
+            secrets: traced!(aws_sdk_secretsmanager, config),
         }
     }
 }
@@ -133,6 +146,81 @@ mod tests {
         );
         assert_eq!(account_of_arn("arn:aws:s3:::bucket"), None);
         assert_eq!(account_of_arn("nonsense"), None);
+    }
+
+    #[tokio::test]
+    async fn every_client_call_is_a_subsegment_of_the_invocation_and_forwards_the_header() {
+        use aws_smithy_http_client::test_util::infallible_client_fn;
+        use std::sync::{Arc, Mutex};
+        use telemetry::xray::{MemorySink, TraceHeader, XrayLayer};
+        use tracing::Instrument;
+        use tracing_subscriber::layer::SubscriberExt;
+
+        const ROOT: &str = "1-6740b2a0-0123456789abcdef01234567";
+        let sent: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let seen = Arc::clone(&sent);
+        let http = infallible_client_fn(move |req| {
+            seen.lock().unwrap().push(
+                req.headers()
+                    .get("x-amzn-trace-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            );
+            http::Response::builder()
+                .status(200)
+                .body(aws_smithy_types::body::SdkBody::from("{}"))
+                .unwrap()
+        });
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                Credentials::new("a", "b", None, None, "test"),
+            ))
+            .http_client(http)
+            .build();
+        let clients = AwsClients::new(&config);
+        let sink = MemorySink::default();
+        let _default = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(XrayLayer::new(sink.clone())),
+        );
+        let invocation = tracing::info_span!(
+            "lambda.invocation",
+            telemetry.trace_header = format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1").as_str()
+        );
+        async {
+            // Whatever the empty answers parse to, each call must have gone out traced.
+            let _ = clients.dynamodb.list_tables().send().await;
+            let _ = clients.cost_explorer.get_cost_categories().send().await;
+            let _ = clients.secrets.list_secrets().send().await;
+        }
+        .instrument(invocation.clone())
+        .await;
+        drop(invocation);
+
+        let headers = sent.lock().unwrap().clone();
+        assert_eq!(headers.len(), 3);
+        for header in &headers {
+            let parsed = TraceHeader::parse(header.as_deref().expect("X-Amzn-Trace-Id sent")).unwrap();
+            assert_eq!(parsed.xray_trace_id(), ROOT);
+            assert!(parsed.is_sampled());
+        }
+        let docs = sink.documents();
+        let calls: Vec<(String, String)> = docs
+            .iter()
+            .flat_map(|d| d["subsegments"].as_array().cloned().unwrap_or_default())
+            .map(|s| {
+                assert_eq!(s["namespace"], "aws", "{s}");
+                (
+                    s["name"].as_str().unwrap().to_owned(),
+                    s["aws"]["operation"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(calls.len(), 3, "{docs:?}");
+        for op in ["ListTables", "GetCostCategories", "ListSecrets"] {
+            assert!(calls.iter().any(|(_, o)| o == op), "{op} in {calls:?}");
+        }
     }
 
     #[tokio::test]
