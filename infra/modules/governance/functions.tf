@@ -1,20 +1,15 @@
 # The four governance Lambdas, each with a role that can do only its own job.
 
 locals {
+  # Exactly what governance/src reads (the spec carries everything else: budget, prefixes, topics).
   common_env = {
-    COLLECTIQ_ENVIRONMENT = var.environment
     # Both hold the path of the spec inside the zip: the CLI and the publish Lambdas read
     # COLLECTIQ_PLATFORM as a path, the cost Lambda reads COLLECTIQ_PLATFORM_FILE first.
     COLLECTIQ_PLATFORM       = "/var/task/platforms/${var.platform_spec}.toml"
     COLLECTIQ_PLATFORM_FILE  = "/var/task/platforms/${var.platform_spec}.toml"
-    COLLECTIQ_PLATFORM_NAME  = var.platform_spec
     LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
     SLACK_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.slack_webhook.arn
     SNS_TOPIC_CRITICAL_ARN   = aws_sns_topic.severity["critical"].arn
-    SNS_TOPIC_WARNING_ARN    = aws_sns_topic.severity["warning"].arn
-    BUDGET_NAME              = local.budget_name
-    DASHBOARD_PREFIX         = var.dashboard_prefix
-    ALARM_PREFIX             = var.alarm_prefix
   }
 
   package_paths = { for name, _ in var.functions : name => "${var.artifacts_dir}/${name}.zip" }
@@ -157,20 +152,18 @@ module "function" {
   source   = "../lambda_fn"
   for_each = var.functions
 
-  function_name        = coalesce(each.value.name, "${var.name_prefix}-${each.key}")
-  description          = "CollectIQ governance: ${each.key}"
-  package_path         = local.package_paths[each.key]
-  architecture         = each.value.architecture
-  memory_mb            = each.value.memory_mb
-  timeout_s            = each.value.timeout_s
-  reserved_concurrency = each.value.reserved_concurrency
-  log_retention_days   = var.log_retention_days
-  log_level            = var.log_level
-  kms_key_arn          = aws_kms_key.governance.arn
-  service_name         = each.key
-  environment_variables = merge(local.common_env, {
-    GOVERNANCE_JOB_FUNCTION = each.key
-  })
-  policy_json = local.policies[each.key]
-  tags        = merge(local.tags, { Feature = each.value.feature, Tier = each.value.tier })
+  function_name         = coalesce(each.value.name, "${var.name_prefix}-${each.key}")
+  description           = "CollectIQ governance: ${each.key}"
+  package_path          = local.package_paths[each.key]
+  architecture          = each.value.architecture
+  memory_mb             = each.value.memory_mb
+  timeout_s             = each.value.timeout_s
+  reserved_concurrency  = each.value.reserved_concurrency
+  log_retention_days    = var.log_retention_days
+  log_level             = var.log_level
+  kms_key_arn           = aws_kms_key.governance.arn
+  service_name          = each.key
+  environment_variables = local.common_env
+  policy_json           = local.policies[each.key]
+  tags                  = merge(local.tags, { Feature = each.value.feature, Tier = each.value.tier })
 }
