@@ -20,6 +20,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use telemetry::catalogue::{Agent, MetricName};
+use telemetry::xray::reqwest::SendTraced;
 
 /// The currency estimates are made in; quotes in others are ignored.
 pub const CURRENCY: &str = "USD";
@@ -182,7 +183,7 @@ impl PriceSource for HttpPriceSource {
             .get(url)
             .header("x-api-key", &self.config.api_key)
             .query(&params)
-            .send()
+            .send_traced()
             .await
             .map_err(|e| HandlerError::Retryable(format!("{}: {e}", self.config.name)))?;
         let status = resp.status();
@@ -227,7 +228,7 @@ impl Deps {
     /// # Errors
     /// A missing variable or an unreadable secret.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let secrets = aws_sdk_secretsmanager::Client::new(aws);
+        let secrets = crate::config::traced_client!(aws_sdk_secretsmanager, aws);
         let configs = load_sources(&secrets, &config::required("PRICE_API_SECRET_ID")?).await?;
         Ok(Self {
             sources: configs

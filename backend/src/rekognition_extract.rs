@@ -136,7 +136,10 @@ impl Deps {
     #[must_use]
     pub fn from_env(aws: &aws_config::SdkConfig) -> Self {
         Self {
-            vision: Arc::new(RekognitionVision::new(aws_sdk_rekognition::Client::new(aws))),
+            vision: Arc::new(RekognitionVision::new(crate::config::traced_client!(
+                aws_sdk_rekognition,
+                aws
+            ))),
         }
     }
 }

@@ -701,7 +701,10 @@ impl CardsDeps {
     /// A missing or invalid variable.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
-            store: CardStore::new(Client::new(aws), crate::config::required("TABLE_NAME")?),
+            store: CardStore::new(
+                crate::config::traced_client!(aws_sdk_dynamodb, aws),
+                crate::config::required("TABLE_NAME")?,
+            ),
             users: crate::config::user_hasher(aws).await?,
         })
     }

@@ -130,6 +130,8 @@ impl Deps {
             config::parsed("MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)?,
         );
         policy.ttl = Duration::from_secs(config::parsed("PRESIGN_TTL_SECONDS", 300)?);
+        // No X-Ray interceptor here: this client only presigns, and a trace header set before signing
+        // would become a signed header the uploading browser cannot send.
         let s3 = aws_sdk_s3::config::Builder::from(aws)
             .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
             .build();

@@ -56,7 +56,8 @@ pub struct Invocation {
 
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<(String, String)>,
+    /// Request id, payload and the `Lambda-Runtime-Trace-Id` it is served with.
+    queue: VecDeque<(String, String, String)>,
     results: HashMap<String, Outcome>,
     init_error: Option<String>,
     polls: usize,
@@ -155,12 +156,24 @@ impl FunctionProcess {
     /// includes its stdout.
     #[must_use]
     pub fn invoke(&self, payload: impl Into<String>) -> Invocation {
+        self.invoke_traced(payload, TRACE_HEADER)
+    }
+
+    /// Like [`invoke`](Self::invoke), served with `trace_header` as `Lambda-Runtime-Trace-Id` (e.g. a
+    /// sampled one, to see the function's X-Ray documents at `AWS_XRAY_DAEMON_ADDRESS`).
+    ///
+    /// # Panics
+    /// As [`invoke`](Self::invoke).
+    #[must_use]
+    pub fn invoke_traced(&self, payload: impl Into<String>, trace_header: &str) -> Invocation {
         let id = format!(
             "{:08x}-e2e0-4000-8000-{:012x}",
             std::process::id(),
             NEXT_ID.fetch_add(1, Ordering::Relaxed)
         );
-        lock(&self.state).queue.push_back((id.clone(), payload.into()));
+        lock(&self.state)
+            .queue
+            .push_back((id.clone(), payload.into(), trace_header.to_owned()));
         self.state.1.notify_all();
         let deadline = Instant::now() + INVOKE_TIMEOUT;
         let mut s = lock(&self.state);
@@ -339,7 +352,7 @@ fn serve(stream: TcpStream, state: &Shared, function_name: &str) {
     let mut r = BufReader::new(stream);
     while let Some((method, path, body)) = read_request(&mut r) {
         let ok = if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            let (id, payload) = {
+            let (id, payload, trace_header) = {
                 let mut s = lock(state);
                 s.polls += 1;
                 state.1.notify_all();
@@ -360,7 +373,7 @@ fn serve(stream: TcpStream, state: &Shared, function_name: &str) {
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
                  Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
                  Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:{function_name}\r\n\
-                 Lambda-Runtime-Trace-Id: {TRACE_HEADER}\r\nContent-Length: {}\r\n\r\n",
+                 Lambda-Runtime-Trace-Id: {trace_header}\r\nContent-Length: {}\r\n\r\n",
                 body.len()
             );
             w.write_all(head.as_bytes())

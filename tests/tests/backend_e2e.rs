@@ -220,3 +220,90 @@ fn a_function_without_its_configuration_exits_at_init_naming_the_variable() {
     assert!(err.contains("TABLE_NAME"), "{err}");
     assert_eq!(f.polls(), 0, "never asked for an event");
 }
+
+/// Every X-Ray document found in the datagrams `socket` receives until it stays quiet for 500 ms.
+fn xray_documents(socket: &std::net::UdpSocket) -> Vec<Value> {
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let mut docs = Vec::new();
+    let mut buf = vec![0_u8; 65_536];
+    while let Ok(n) = socket.recv(&mut buf) {
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        let (header, body) = text.split_once('\n').unwrap();
+        assert_eq!(header, r#"{"format":"json","version":1}"#);
+        docs.push(serde_json::from_str(body).unwrap());
+    }
+    docs
+}
+
+/// Every (sub)segment of `doc`, depth first.
+fn all_segments(doc: &Value) -> Vec<&Value> {
+    let mut out = vec![doc];
+    for child in doc["subsegments"].as_array().into_iter().flatten() {
+        out.extend(all_segments(child));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sampled_invocation_traces_its_dynamodb_calls_as_aws_subsegments() {
+    const ROOT: &str = "1-6740f0a1-aaaabbbbccccddddeeeeffff";
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let daemon_address = daemon.local_addr().unwrap().to_string();
+    let endpoint = env.emulator.endpoint().to_owned();
+    let create_fn = FunctionProcess::start(
+        &backend_binary("cards_create"),
+        "cards_create",
+        &[
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+            ("TABLE_NAME", TABLE),
+            ("USER_ID_HASH_KEY", HASH_KEY),
+            ("AWS_XRAY_DAEMON_ADDRESS", daemon_address.as_str()),
+            // The harness switches tracing off by default; this test is about it.
+            ("POWERTOOLS_TRACE_DISABLED", "false"),
+        ],
+    )
+    .unwrap();
+
+    let created = tokio::task::block_in_place(|| {
+        create_fn.invoke_traced(
+            fixture_text("apigw_v2_cards_create.json"),
+            &format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1"),
+        )
+    });
+    assert_eq!(response(&created).0, 201);
+
+    let docs = tokio::task::block_in_place(|| xray_documents(&daemon));
+    assert!(!docs.is_empty(), "a sampled invocation sends its subsegments");
+    for doc in &docs {
+        assert_eq!(doc["trace_id"], ROOT, "{doc}");
+    }
+    let calls: Vec<&Value> = docs
+        .iter()
+        .flat_map(all_segments)
+        .filter(|s| s["namespace"] == "aws")
+        .collect();
+    let writes: Vec<&&Value> = calls
+        .iter()
+        .filter(|s| s["name"] == "DynamoDB" && s["aws"]["table_name"] == TABLE)
+        .collect();
+    assert!(
+        !writes.is_empty(),
+        "the card's DynamoDB write is an `aws` subsegment naming the table: {docs:#?}"
+    );
+    for call in writes {
+        assert!(call["aws"]["operation"].is_string(), "{call}");
+        assert_eq!(call["http"]["response"]["status"], 200, "{call}");
+        assert!(
+            call.get("fault").is_none() && call.get("error").is_none(),
+            "{call}"
+        );
+    }
+}
