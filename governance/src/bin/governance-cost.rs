@@ -1,5 +1,6 @@
-//! `governance-cost`: the daily cost report (`{"job":"cost_report"}`) and the hourly Bedrock burn check
-//! (`{"job":"fast_burn"}`). Logic: `governance::cost_pass::lambda::cost_handler`.
+//! `governance-cost`: the daily cost report (`{"job":"cost_report"}`); the Bedrock burn check
+//! (`{"job":"fast_burn"}`) on demand — the hourly schedule runs it in `governance-fastburn`.
+//! Logic: `governance::cost_pass::lambda::cost_handler`.
 
 use governance::cost_pass::lambda::{Deps, cost_handler};
 use lambda_runtime::{Error, service_fn};

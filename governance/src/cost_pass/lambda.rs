@@ -1,7 +1,8 @@
 //! The library handlers behind the thin Lambda mains `governance-cost` and `governance-fastburn`.
 //!
-//! EventBridge Scheduler sends `{"job": "cost_report"}` daily and `{"job": "fast_burn"}` hourly to
-//! `governance-cost` (infra/modules/governance); `governance-fastburn` runs only the burn check. Optional
+//! EventBridge Scheduler sends `{"job": "cost_report"}` daily to `governance-cost` and invokes
+//! `governance-fastburn` (only the burn check, with a role that has no Cost Explorer permission) hourly
+//! (infra/modules/governance); `governance-cost` still runs `{"job": "fast_burn"}` by hand. Optional
 //! fields: `"date": "YYYY-MM-DD"` (report a past day) and `"dry_run": true` (render, do not send).
 //!
 //! Configuration comes from the function's environment: `COLLECTIQ_PLATFORM_FILE` (default
