@@ -126,4 +126,13 @@ fn demo_runs_end_to_end_and_writes_its_summary() {
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo.json")).unwrap()).unwrap();
     assert_eq!(written, summary);
+    // The budget-burn chart in both formats: a real SVG document and a PNG (by its signature).
+    let svg = std::fs::read_to_string(dir.path().join("cost-burn.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+    let png = std::fs::read(dir.path().join("cost-burn.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1_000,
+        "{} bytes",
+        png.len()
+    );
 }

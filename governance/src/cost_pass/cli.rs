@@ -124,7 +124,7 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
             ));
             let options = PassOptions::new(&spec, as_of).with_notify(args.post);
             let run = run_daily(&spec, &clients, &options).await?;
-            let files = write_outputs(&global.out, &run, args.chart.as_ref())?;
+            let files = write_outputs(&global.out, &run, args.chart.as_slice())?;
             let text = format!(
                 "{}\n{}\nWritten: {}",
                 cost::terminal::render(&run.report).trim_end(),
@@ -148,17 +148,17 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
     }
 }
 
-/// Writes `cost-report.json` and `cost-slack.json` under `out`, and the chart when asked. Returns the
+/// Writes `cost-report.json` and `cost-slack.json` under `out`, and each chart asked for. Returns the
 /// paths written.
 ///
 /// # Errors
 /// When a file cannot be written or the chart cannot be drawn.
-pub fn write_outputs(out: &Path, run: &DailyRun, chart: Option<&ChartTarget>) -> Result<Vec<PathBuf>> {
+pub fn write_outputs(out: &Path, run: &DailyRun, charts: &[ChartTarget]) -> Result<Vec<PathBuf>> {
     let mut files = vec![
         write_json(out, "cost-report.json", &run.report)?,
         write_json(out, "cost-slack.json", &run.slack)?,
     ];
-    if let Some(ChartTarget { path, format }) = chart {
+    for ChartTarget { path, format } in charts {
         let bytes = run
             .chart(*format, CHART_SIZE.0, CHART_SIZE.1)
             .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
@@ -328,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
 
         let png = ChartTarget::parse(dir.path().join("charts/burn.png").to_str().unwrap()).unwrap();
-        let files = write_outputs(dir.path(), &run, Some(&png)).unwrap();
+        let files = write_outputs(dir.path(), &run, std::slice::from_ref(&png)).unwrap();
         assert_eq!(files.last(), Some(&png.path));
         let bytes = std::fs::read(&png.path).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(bytes, expected);
 
         let svg = ChartTarget::parse(dir.path().join("burn.svg").to_str().unwrap()).unwrap();
-        write_outputs(dir.path(), &run, Some(&svg)).unwrap();
+        write_outputs(dir.path(), &run, std::slice::from_ref(&svg)).unwrap();
         let text = std::fs::read_to_string(&svg.path).unwrap();
         assert!(text.starts_with("<svg") && text.contains(&burn.budget_name));
         for name in ["cost-report.json", "cost-slack.json"] {

@@ -36,7 +36,7 @@ use crate::demo::{DemoContext, DemoSection};
 
 /// The demo's last step: the cost report for the seeded month, as the daily Lambda would produce it at
 /// 13:00 UTC on the seeded day — terminal rendering, `out/cost-report.json`, `out/cost-slack.json`,
-/// `out/cost-burn.svg`, and the post to the loopback Slack sink.
+/// `out/cost-burn.svg` and `out/cost-burn.png`, and the post to the loopback Slack sink.
 ///
 /// # Errors
 /// When the Cost Explorer pages cannot be queued, the pass fails, or a file cannot be written.
@@ -54,11 +54,15 @@ pub async fn demo_step(ctx: &DemoContext<'_>) -> anyhow::Result<DemoSection> {
     let before = ctx.slack.received().len();
     let options = PassOptions::new(ctx.spec, as_of).with_notify(true);
     let run = run_daily(ctx.spec, ctx.clients, &options).await?;
-    let chart = cli::ChartTarget {
-        path: ctx.out.join("cost-burn.svg"),
-        format: cost::chart::ChartFormat::Svg,
-    };
-    let files = cli::write_outputs(ctx.out, &run, Some(&chart))?;
+    let charts =
+        [cost::chart::ChartFormat::Svg, cost::chart::ChartFormat::Png].map(|format| cli::ChartTarget {
+            path: ctx.out.join(match format {
+                cost::chart::ChartFormat::Svg => "cost-burn.svg",
+                cost::chart::ChartFormat::Png => "cost-burn.png",
+            }),
+            format,
+        });
+    let files = cli::write_outputs(ctx.out, &run, &charts)?;
     let posts = ctx.slack.received().len().saturating_sub(before);
     let text = format!(
         "{}\n{}\nSlack sink received {posts} cost post(s)\nWritten: {}",
