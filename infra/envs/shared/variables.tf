@@ -1,0 +1,138 @@
+# --- from platform.auto.tfvars.json, generated from infra/platforms/<platform>-<environment>.toml --------
+# (schema: docs/deploy.md, "platform.auto.tfvars.json schema")
+
+variable "platform" {
+  description = "Platform name ([platform].name of the spec), e.g. collectiq."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.platform))
+    error_message = "platform must be 2-16 lowercase letters, digits or '-'."
+  }
+}
+
+variable "service_name" {
+  description = "POWERTOOLS_SERVICE_NAME of every backend function ([platform].service_name of the spec, else its name)."
+  type        = string
+}
+
+variable "environment" {
+  description = "Environment name ([platform].environment): the Environment tag and part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,9}$", var.environment))
+    error_message = "environment must be 2-10 lowercase letters or digits."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to ([platform].region)."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "owner" {
+  description = "Owner tag ([platform].owner): the team accountable for this environment."
+  type        = string
+  default     = "collectiq-team"
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group, in days ([platform].log_retention_days)."
+  type        = number
+}
+
+variable "budget" {
+  description = "The monthly cost budget ([[budgets]][0]): name, limit_usd, actual_thresholds_percent, forecast_thresholds_percent."
+  type = object({
+    name                        = string
+    limit_usd                   = number
+    actual_thresholds_percent   = list(number)
+    forecast_thresholds_percent = list(number)
+  })
+}
+
+variable "slack_webhook_secret_name" {
+  description = "Secrets Manager secret name for the Slack webhook ([notifications].slack_webhook_secret). Null: <platform>/<environment>/slack-webhook."
+  type        = string
+  default     = null
+}
+
+variable "functions" {
+  description = "The 12 backend functions ([[functions]]) keyed by id: name, memory_mb, timeout_s, tier, optional agent."
+  type = map(object({
+    name                 = optional(string)
+    memory_mb            = number
+    timeout_s            = number
+    tier                 = string
+    agent                = optional(string)
+    feature              = optional(string)
+    reserved_concurrency = optional(number)
+    architecture         = optional(string, "arm64")
+  }))
+}
+
+variable "governance_functions" {
+  description = "The 4 governance functions (not part of the watched platform's spec, hence the default here)."
+  type = map(object({
+    name                 = optional(string)
+    memory_mb            = number
+    timeout_s            = number
+    tier                 = string
+    feature              = optional(string, "governance")
+    reserved_concurrency = optional(number)
+    architecture         = optional(string, "arm64")
+  }))
+  default = {
+    governance-cost       = { memory_mb = 512, timeout_s = 300, tier = "standard", feature = "cost-governance" }
+    governance-fastburn   = { memory_mb = 256, timeout_s = 120, tier = "standard", feature = "cost-governance" }
+    governance-alarms     = { memory_mb = 256, timeout_s = 120, tier = "standard", feature = "alarms" }
+    governance-dashboards = { memory_mb = 256, timeout_s = 120, tier = "standard", feature = "dashboards" }
+  }
+}
+
+# --- set by whoever deploys (terraform.tfvars, see terraform.tfvars.example) ------------------------------
+
+variable "cost_center" {
+  description = "CostCenter tag."
+  type        = string
+  default     = "collectiq"
+}
+
+variable "artifacts_dir" {
+  description = "Folder with the Lambda zips from scripts/package-lambdas. Null: <repo>/build/lambda."
+  type        = string
+  default     = null
+}
+
+variable "pagerduty_endpoint" {
+  description = "Optional PagerDuty HTTPS integration URL subscribed to the critical topic."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "budget_email_addresses" {
+  description = "Optional e-mail addresses that also receive every budget notification."
+  type        = list(string)
+  default     = []
+}
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed to call the API and upload."
+  type        = list(string)
+  default     = ["http://localhost:3000"]
+}
+
+variable "authenticity_flag_threshold" {
+  description = "Authenticity score below which the aggregator flags a card (AUTHENTICITY_FLAG_THRESHOLD, 0..1)."
+  type        = number
+  default     = 0.5
+}
+
+variable "user_id_hash_key_version" {
+  description = "Version of the generated userId hash key; bump to rotate it (every userId pseudonym changes)."
+  type        = number
+  default     = 1
+}
