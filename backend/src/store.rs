@@ -613,25 +613,8 @@ impl CardStore {
         card: &StuckCard,
         now: DateTime<Utc>,
     ) -> Result<bool, HandlerError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(caller, &card.card_id)))
-            .update_expression("SET #s = :failed, updatedAt = :now")
-            .condition_expression("#s = :valuing AND updatedAt = :since")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":failed", s(CardStatus::Failed.as_str()))
-            .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
-            .expression_attribute_values(":since", s(iso(card.since)))
-            .expression_attribute_values(":now", s(iso(now)))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(sdk_error("UpdateItem", e)),
-        }
+        self.fail_valuing(caller, &card.card_id, Some(card.since), now)
+            .await
     }
 
     /// Marks the card `FAILED` if this valuation left it `VALUING`; returns whether it did.
@@ -644,7 +627,19 @@ impl CardStore {
         card_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, HandlerError> {
-        let r = self
+        self.fail_valuing(caller, card_id, None, now).await
+    }
+
+    /// `VALUING` → `FAILED` if the card is still `VALUING` (and, with `since`, not updated since then).
+    /// A failed condition — the card moved on — is `Ok(false)`, not an error.
+    async fn fail_valuing(
+        &self,
+        caller: &Caller,
+        card_id: &str,
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HandlerError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -654,10 +649,13 @@ impl CardStore {
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":failed", s(CardStatus::Failed.as_str()))
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
-            .expression_attribute_values(":now", s(iso(now)))
-            .send()
-            .await;
-        match r {
+            .expression_attribute_values(":now", s(iso(now)));
+        if let Some(since) = since {
+            update = update
+                .condition_expression("#s = :valuing AND updatedAt = :since")
+                .expression_attribute_values(":since", s(iso(since)));
+        }
+        match update.send().await {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(sdk_error("UpdateItem", e)),
