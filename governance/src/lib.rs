@@ -16,3 +16,14 @@ pub mod seed;
 pub mod tfvars;
 
 pub use platform_spec::{PlatformSpec, SpecError};
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// The CollectIQ prod spec shipped in infra/platforms, which the unit tests run against.
+    pub(crate) fn prod_spec() -> platform_spec::PlatformSpec {
+        platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap()
+    }
+}

@@ -308,10 +308,7 @@ mod tests {
     async fn write_outputs_draws_the_chart_in_the_format_asked() {
         let emulator = crate::emulator::Emulator::start().await.unwrap();
         let clients = emulator.clients().await;
-        let spec = platform_spec::load(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap();
+        let spec = crate::test_support::prod_spec();
         let month = crate::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
         crate::seed::apply(&spec, &month, &clients, "http://127.0.0.1:9/unused")
             .await

@@ -815,12 +815,7 @@ pub async fn stored_day(
 mod tests {
     use super::*;
 
-    fn spec() -> PlatformSpec {
-        platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap()
-    }
+    use crate::test_support::prod_spec as spec;
 
     #[test]
     fn spec_design_model_becomes_the_seed() {

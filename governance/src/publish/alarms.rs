@@ -204,12 +204,7 @@ mod tests {
     use super::*;
     use crate::publish::fake::FakeCloudWatch;
 
-    fn spec() -> PlatformSpec {
-        platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap()
-    }
+    use crate::test_support::prod_spec as spec;
 
     #[tokio::test(start_paused = true)]
     async fn apply_then_replan_is_empty_and_second_apply_writes_nothing() {

@@ -239,10 +239,7 @@ mod tests {
 
     #[test]
     fn single_metric_query_mirrors_the_alarm() {
-        let spec = platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap();
+        let spec = crate::test_support::prod_spec();
         let cat = desired_catalogue(&spec).unwrap();
         let Alarm::Metric(dlq) = &cat
             .get("collectiq-prod-valuation-dlq-depth-critical")

@@ -157,12 +157,7 @@ mod tests {
     use crate::publish::alarms::desired_catalogue;
     use crate::publish::fake::FakeCloudWatch;
 
-    fn spec() -> PlatformSpec {
-        platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap()
-    }
+    use crate::test_support::prod_spec as spec;
 
     #[tokio::test(start_paused = true)]
     async fn publish_twice_writes_once_and_orphans_go() {

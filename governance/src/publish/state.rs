@@ -588,12 +588,7 @@ mod tests {
         }
     }
 
-    fn spec() -> PlatformSpec {
-        platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap()
-    }
+    use crate::test_support::prod_spec as spec;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()

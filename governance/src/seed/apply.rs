@@ -956,10 +956,7 @@ mod tests {
     use super::*;
 
     fn prod() -> (PlatformSpec, DemoMonth) {
-        let spec = platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap();
+        let spec = crate::test_support::prod_spec();
         let month = DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
         (spec, month)
     }

@@ -411,12 +411,7 @@ pub fn days_in_month(month_start: NaiveDate) -> u32 {
 mod tests {
     use super::*;
 
-    fn prod() -> PlatformSpec {
-        platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap()
-    }
+    use crate::test_support::prod_spec as prod;
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
