@@ -50,10 +50,10 @@ impl Deps {
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             store: CardStore::new(
-                crate::config::traced_client!(aws_sdk_dynamodb, aws),
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
                 config::required("TABLE_NAME")?,
             ),
-            events: crate::config::traced_client!(aws_sdk_eventbridge, aws),
+            events: telemetry::traced_client!(aws_sdk_eventbridge, aws),
             bus: config::required("EVENT_BUS_NAME")?,
             flag_threshold: config::parsed("AUTHENTICITY_FLAG_THRESHOLD", DEFAULT_FLAG_THRESHOLD)?,
             users: config::user_hasher(aws).await?,

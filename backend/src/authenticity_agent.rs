@@ -148,7 +148,7 @@ impl Deps {
         let model_id = config::parsed("BEDROCK_MODEL_ID", DEFAULT_MODEL_ID.to_owned())?;
         Ok(Self {
             model: Arc::new(BedrockModel::new(
-                crate::config::traced_client!(aws_sdk_bedrockruntime, aws),
+                telemetry::traced_client!(aws_sdk_bedrockruntime, aws),
                 model_id,
             )),
         })

@@ -38,10 +38,10 @@ impl Deps {
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             store: CardStore::new(
-                crate::config::traced_client!(aws_sdk_dynamodb, aws),
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
                 config::required("TABLE_NAME")?,
             ),
-            sfn: crate::config::traced_client!(aws_sdk_sfn, aws),
+            sfn: telemetry::traced_client!(aws_sdk_sfn, aws),
             state_machine_arn: config::required("STATE_MACHINE_ARN")?,
             bucket: config::required("UPLOAD_BUCKET")?,
             users: config::user_hasher(aws).await?,

@@ -156,23 +156,10 @@ impl HashKeySource {
 /// As [`HashKeySource::from_env`] and [`HashKeySource::load`].
 pub async fn user_hasher(aws: &aws_config::SdkConfig) -> Result<UserHasher, ConfigError> {
     let source = HashKeySource::from_env()?;
-    source.load(&traced_client!(aws_sdk_secretsmanager, aws)).await
+    source
+        .load(&telemetry::traced_client!(aws_sdk_secretsmanager, aws))
+        .await
 }
-
-/// A client of `$sdk` from `$aws` (an [`SdkConfig`](aws_config::SdkConfig)) with
-/// [`XrayInterceptor`](telemetry::xray::aws_sdk::XrayInterceptor) registered: each call is an `aws`
-/// subsegment of the invocation and carries the trace header to the service. Not for presigning
-/// clients: a trace header set before signing would become a signed header of the URL.
-macro_rules! traced_client {
-    ($sdk:ident, $aws:expr) => {
-        $sdk::Client::from_conf(
-            $sdk::config::Builder::from($aws)
-                .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
-                .build(),
-        )
-    };
-}
-pub(crate) use traced_client;
 
 /// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`,
 /// `AWS_MAX_ATTEMPTS`), loaded once per process in `main`.

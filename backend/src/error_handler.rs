@@ -147,7 +147,7 @@ impl Deps {
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             store: CardStore::new(
-                crate::config::traced_client!(aws_sdk_dynamodb, aws),
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
                 config::required("TABLE_NAME")?,
             ),
             users: config::user_hasher(aws).await?,

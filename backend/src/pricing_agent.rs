@@ -228,7 +228,7 @@ impl Deps {
     /// # Errors
     /// A missing variable or an unreadable secret.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let secrets = crate::config::traced_client!(aws_sdk_secretsmanager, aws);
+        let secrets = telemetry::traced_client!(aws_sdk_secretsmanager, aws);
         let configs = load_sources(&secrets, &config::required("PRICE_API_SECRET_ID")?).await?;
         Ok(Self {
             sources: configs

@@ -136,7 +136,7 @@ impl Deps {
     #[must_use]
     pub fn from_env(aws: &aws_config::SdkConfig) -> Self {
         Self {
-            vision: Arc::new(RekognitionVision::new(crate::config::traced_client!(
+            vision: Arc::new(RekognitionVision::new(telemetry::traced_client!(
                 aws_sdk_rekognition,
                 aws
             ))),

@@ -700,7 +700,7 @@ impl CardsDeps {
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
             store: CardStore::new(
-                crate::config::traced_client!(aws_sdk_dynamodb, aws),
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
                 crate::config::required("TABLE_NAME")?,
             ),
             users: crate::config::user_hasher(aws).await?,

@@ -68,32 +68,20 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
-/// A client of `$sdk` built from `$config` with [`XrayInterceptor`](telemetry::xray::aws_sdk::XrayInterceptor)
-/// registered, so each call is an `aws` subsegment of the invocation and carries the trace header on.
-macro_rules! traced {
-    ($sdk:ident, $config:expr) => {
-        $sdk::Client::from_conf(
-            $sdk::config::Builder::from($config)
-                .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
-                .build(),
-        )
-    };
-}
-
 impl AwsClients {
     /// Builds every client from `config`. Every call they make is an X-Ray subsegment when it runs inside
     /// a traced Lambda invocation (nothing otherwise, e.g. in the CLI).
     #[must_use]
     pub fn new(config: &SdkConfig) -> Self {
         Self {
-            cloudwatch: traced!(aws_sdk_cloudwatch, config),
-            logs: traced!(aws_sdk_cloudwatchlogs, config),
-            cost_explorer: traced!(aws_sdk_costexplorer, config),
-            budgets: traced!(aws_sdk_budgets, config),
-            xray: traced!(aws_sdk_xray, config),
-            sns: traced!(aws_sdk_sns, config),
-            dynamodb: traced!(aws_sdk_dynamodb, config),
-            secrets: traced!(aws_sdk_secretsmanager, config),
+            cloudwatch: telemetry::traced_client!(aws_sdk_cloudwatch, config),
+            logs: telemetry::traced_client!(aws_sdk_cloudwatchlogs, config),
+            cost_explorer: telemetry::traced_client!(aws_sdk_costexplorer, config),
+            budgets: telemetry::traced_client!(aws_sdk_budgets, config),
+            xray: telemetry::traced_client!(aws_sdk_xray, config),
+            sns: telemetry::traced_client!(aws_sdk_sns, config),
+            dynamodb: telemetry::traced_client!(aws_sdk_dynamodb, config),
+            secrets: telemetry::traced_client!(aws_sdk_secretsmanager, config),
         }
     }
 }

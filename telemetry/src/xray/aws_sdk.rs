@@ -76,6 +76,27 @@ impl XrayInterceptor {
     }
 }
 
+/// A client of the SDK crate `$sdk` built from `$config` (a `&SdkConfig`) with [`XrayInterceptor`]
+/// registered — the shared SDK config has no interceptor hook, so this is per client. Not for
+/// presigning clients: a trace header set before signing would become a signed header of the URL.
+///
+/// ```
+/// # async fn f(config: &aws_types::SdkConfig) {
+/// let client: aws_sdk_dynamodb::Client = telemetry::traced_client!(aws_sdk_dynamodb, config);
+/// # let _ = client;
+/// # }
+/// ```
+#[macro_export]
+macro_rules! traced_client {
+    ($sdk:ident, $config:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor($crate::xray::aws_sdk::XrayInterceptor::new())
+                .build(),
+        )
+    };
+}
+
 /// The current attempt's span, closed when the attempt ends.
 #[derive(Debug)]
 struct AttemptSpan(Mutex<Option<Span>>);
