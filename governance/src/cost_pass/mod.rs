@@ -54,14 +54,10 @@ pub async fn demo_step(ctx: &DemoContext<'_>) -> anyhow::Result<DemoSection> {
     let before = ctx.slack.received().len();
     let options = PassOptions::new(ctx.spec, as_of).with_notify(true);
     let run = run_daily(ctx.spec, ctx.clients, &options).await?;
-    let charts =
-        [cost::chart::ChartFormat::Svg, cost::chart::ChartFormat::Png].map(|format| cli::ChartTarget {
-            path: ctx.out.join(match format {
-                cost::chart::ChartFormat::Svg => "cost-burn.svg",
-                cost::chart::ChartFormat::Png => "cost-burn.png",
-            }),
-            format,
-        });
+    let charts = cost::chart::ChartFormat::ALL.map(|format| cli::ChartTarget {
+        path: ctx.out.join(format!("cost-burn.{}", format.extension())),
+        format,
+    });
     let files = cli::write_outputs(ctx.out, &run, &charts)?;
     let posts = ctx.slack.received().len().saturating_sub(before);
     let text = format!(
