@@ -1,34 +1,12 @@
-//! The invocation layer for `lambda_runtime`, and [`init`].
-//!
-//! ```no_run
-//! use lambda_runtime::{Error, LambdaEvent, service_fn};
-//! use serde_json::Value;
-//!
-//! async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
-//!     tracing::info!("valuing");
-//!     metrics::counter!("CardsValued").increment(1);
-//!     Ok(event.payload)
-//! }
-//!
-//! #[tokio::main]
-//! async fn main() -> Result<(), Error> {
-//!     telemetry::init()?;
-//!     lambda_runtime::run(telemetry::layer().service(service_fn(handler))).await
-//! }
-//! ```
-//!
-//! Per invocation the layer opens the [`INVOCATION_SPAN`] carrying the request id, function ARN, the
-//! trace header from `context.xray_trace_id` (the env var only as a fallback), the correlation id and
-//! the cold-start flag, so logs, metrics and traces agree. When the handler returns — success, error or
-//! panic — it flushes buffered logs (on failure), EMF metrics and the invocation's subsegment before the
-//! runtime posts the response. Telemetry never fails the handler: a panic is reported and re-raised for
-//! the runtime to turn into an error response, exactly as without the layer.
+//! The per-invocation tower layer: opens the invocation span (request id, trace header, correlation
+//! id, cold start), scopes the invocation's own EMF metrics, and flushes logs, metrics and the X-Ray
+//! subsegment when the handler returns, fails or panics. See the [parent module](super).
 
 use crate::clock::sample;
 use crate::context::{CONTROL_TARGET, ColdStartTracker, FunctionInfo, INVOCATION_SPAN};
-use crate::emf::{EmfBuilder, EmfRecorder, InvocationMetrics};
-use crate::logs::{JsonLogLayer, LogConfig};
-use crate::xray::{TraceHeader, UdpDaemonSink, XrayLayer};
+use crate::emf::{EmfRecorder, InvocationMetrics};
+use crate::logs::LogConfig;
+use crate::xray::TraceHeader;
 use lambda_runtime::LambdaEvent;
 use lambda_runtime::tower::{Layer, Service};
 use std::any::Any;
@@ -39,24 +17,29 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use tracing::Span;
-use tracing_subscriber::layer::SubscriberExt;
 
 type CorrelationFn = dyn Fn(&dyn Any) -> Option<String> + Send + Sync;
 
+/// What every copy of the layer shares: set once by `init`, or read from the environment.
 #[derive(Clone)]
-struct Shared {
-    function: FunctionInfo,
-    sample_rate: f64,
-    emf: Option<EmfRecorder>,
-    cold: Arc<ColdStartTracker>,
-    correlation: Option<Arc<CorrelationFn>>,
-    correlation_header: Option<String>,
+pub(super) struct Shared {
+    pub(super) function: FunctionInfo,
+    pub(super) sample_rate: f64,
+    pub(super) emf: Option<EmfRecorder>,
+    pub(super) cold: Arc<ColdStartTracker>,
+    pub(super) correlation: Option<Arc<CorrelationFn>>,
+    pub(super) correlation_header: Option<String>,
 }
 
 static INSTALLED: OnceLock<Shared> = OnceLock::new();
 static PROCESS_COLD_START: OnceLock<Arc<ColdStartTracker>> = OnceLock::new();
 
-fn process_cold_start() -> Arc<ColdStartTracker> {
+/// Makes `shared` what [`layer`] returns from now on (first call wins, as `init` runs once).
+pub(super) fn install_shared(shared: Shared) {
+    let _ = INSTALLED.set(shared);
+}
+
+pub(super) fn process_cold_start() -> Arc<ColdStartTracker> {
     Arc::clone(PROCESS_COLD_START.get_or_init(|| Arc::new(ColdStartTracker::default())))
 }
 
@@ -395,151 +378,19 @@ where
         }
     }
 }
-
-/// Why [`init`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// The metrics recorder could not be built or installed.
-    #[error(transparent)]
-    Metrics(#[from] crate::emf::BuildError),
-    /// A global `tracing` subscriber is already set.
-    #[error("a global tracing subscriber is already set")]
-    SubscriberAlreadySet,
-}
-
-/// Configures logs, metrics and traces; [`init`] is `TelemetryBuilder::from_env().install()`.
-///
-/// ```no_run
-/// use telemetry::logs::{BufferConfig, LogConfig};
-/// telemetry::lambda::TelemetryBuilder::from_env()
-///     .logs(LogConfig::from_env().with_buffer(BufferConfig::default()))
-///     .install()?;
-/// # Ok::<(), telemetry::lambda::InitError>(())
-/// ```
-#[derive(Debug)]
-pub struct TelemetryBuilder {
-    function: FunctionInfo,
-    logs: LogConfig,
-    emf: EmfBuilder,
-    xray: bool,
-    correlation_header: Option<String>,
-}
-
-impl TelemetryBuilder {
-    /// Everything from the environment: `POWERTOOLS_*`, `AWS_LAMBDA_*`, `AWS_XRAY_DAEMON_ADDRESS`.
-    /// Tracing is on unless `POWERTOOLS_TRACE_ENABLED=false`, `POWERTOOLS_TRACE_DISABLED=true` or
-    /// `POWERTOOLS_DEV` is set.
-    #[must_use]
-    pub fn from_env() -> Self {
-        let env = |k: &str| std::env::var(k).ok();
-        let truthy = |v: Option<String>| v.is_some_and(|v| crate::logs::is_truthy(&v));
-        let trace_off = env("POWERTOOLS_TRACE_ENABLED").is_some_and(|v| !crate::logs::is_truthy(&v))
-            || truthy(env("POWERTOOLS_TRACE_DISABLED"))
-            || truthy(env("POWERTOOLS_DEV"));
-        Self {
-            function: FunctionInfo::from_env(),
-            logs: LogConfig::from_env(),
-            emf: EmfBuilder::from_env(),
-            xray: !trace_off,
-            correlation_header: None,
-        }
-    }
-
-    /// Replaces the log configuration.
-    #[must_use]
-    pub fn logs(mut self, logs: LogConfig) -> Self {
-        self.logs = logs;
-        self
-    }
-
-    /// Replaces the metrics configuration.
-    #[must_use]
-    pub fn metrics(mut self, emf: EmfBuilder) -> Self {
-        self.emf = emf;
-        self
-    }
-
-    /// Turns X-Ray export on or off.
-    #[must_use]
-    pub fn xray(mut self, enabled: bool) -> Self {
-        self.xray = enabled;
-        self
-    }
-
-    /// Takes correlation ids from this request header first.
-    #[must_use]
-    pub fn correlation_header(mut self, header: impl Into<String>) -> Self {
-        self.correlation_header = Some(header.into());
-        self
-    }
-
-    /// Installs the global subscriber and metrics recorder, and configures [`layer`].
-    ///
-    /// # Errors
-    /// A global subscriber or recorder already exists, or the metrics configuration is invalid.
-    pub fn install(self) -> Result<(), InitError> {
-        let logs = self.logs.with_function(self.function.clone());
-        let sample_rate = logs.sample_rate();
-        let alc = logs.alc_level;
-        let code_level = logs.code_level;
-        let buffer_level = logs.buffer.map(|b| b.level);
-        let xray = if self.xray {
-            UdpDaemonSink::from_env().ok().map(XrayLayer::new)
-        } else {
-            None
-        };
-        let subscriber = tracing_subscriber::registry()
-            .with(JsonLogLayer::new(logs))
-            .with(xray);
-        tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::SubscriberAlreadySet)?;
-        if let (Some(alc), Some(b)) = (alc, buffer_level)
-            && b > alc
-        {
-            tracing::warn!(
-                buffer_level = %b,
-                lambda_log_level = %alc,
-                "AWS_LAMBDA_LOG_LEVEL hides buffered log lines when they are flushed"
-            );
-        }
-        if let (Some(alc), Some(code)) = (alc, code_level)
-            && code > alc
-        {
-            tracing::warn!(
-                code_level = %code,
-                lambda_log_level = %alc,
-                "the level set in code is more verbose than AWS_LAMBDA_LOG_LEVEL, which wins"
-            );
-        }
-        let emf = self.emf.install()?;
-        let _ = INSTALLED.set(Shared {
-            function: self.function,
-            sample_rate,
-            emf: Some(emf),
-            cold: process_cold_start(),
-            correlation: None,
-            correlation_header: self.correlation_header,
-        });
-        Ok(())
-    }
-}
-
-/// Reads the environment and installs logs, metrics and traces. Call once at the top of `main`.
-///
-/// # Errors
-/// See [`TelemetryBuilder::install`].
-pub fn init() -> Result<(), InitError> {
-    TelemetryBuilder::from_env().install()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
+    use crate::emf::EmfBuilder;
     use crate::emf::SharedBuffer;
+    use crate::logs::JsonLogLayer;
     use crate::testing::CapturedWriter;
     use crate::xray::MemorySink;
+    use crate::xray::XrayLayer;
     use lambda_runtime::{Context as LambdaContext, service_fn};
     use serde_json::{Value, json};
+    use tracing_subscriber::layer::SubscriberExt;
 
     fn event(payload: Value, id: &str, header: Option<&str>) -> LambdaEvent<Value> {
         let mut ctx = LambdaContext::default();

@@ -1,0 +1,145 @@
+//! [`init`] and [`TelemetryBuilder`]: build the process-wide `tracing` subscriber (JSON logs, X-Ray),
+//! the EMF recorder and the panic hook from the environment, install them once, and configure the
+//! [`layer`](super::layer) every invocation goes through.
+
+use super::layer::{Shared, install_shared, process_cold_start};
+use crate::context::FunctionInfo;
+use crate::emf::EmfBuilder;
+use crate::logs::{JsonLogLayer, LogConfig};
+use crate::xray::{UdpDaemonSink, XrayLayer};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Why [`init`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The metrics recorder could not be built or installed.
+    #[error(transparent)]
+    Metrics(#[from] crate::emf::BuildError),
+    /// A global `tracing` subscriber is already set.
+    #[error("a global tracing subscriber is already set")]
+    SubscriberAlreadySet,
+}
+
+/// Configures logs, metrics and traces; [`init`] is `TelemetryBuilder::from_env().install()`.
+///
+/// ```no_run
+/// use telemetry::logs::{BufferConfig, LogConfig};
+/// telemetry::lambda::TelemetryBuilder::from_env()
+///     .logs(LogConfig::from_env().with_buffer(BufferConfig::default()))
+///     .install()?;
+/// # Ok::<(), telemetry::lambda::InitError>(())
+/// ```
+#[derive(Debug)]
+pub struct TelemetryBuilder {
+    function: FunctionInfo,
+    logs: LogConfig,
+    emf: EmfBuilder,
+    xray: bool,
+    correlation_header: Option<String>,
+}
+
+impl TelemetryBuilder {
+    /// Everything from the environment: `POWERTOOLS_*`, `AWS_LAMBDA_*`, `AWS_XRAY_DAEMON_ADDRESS`.
+    /// Tracing is on unless `POWERTOOLS_TRACE_ENABLED=false`, `POWERTOOLS_TRACE_DISABLED=true` or
+    /// `POWERTOOLS_DEV` is set.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let env = |k: &str| std::env::var(k).ok();
+        let truthy = |v: Option<String>| v.is_some_and(|v| crate::logs::is_truthy(&v));
+        let trace_off = env("POWERTOOLS_TRACE_ENABLED").is_some_and(|v| !crate::logs::is_truthy(&v))
+            || truthy(env("POWERTOOLS_TRACE_DISABLED"))
+            || truthy(env("POWERTOOLS_DEV"));
+        Self {
+            function: FunctionInfo::from_env(),
+            logs: LogConfig::from_env(),
+            emf: EmfBuilder::from_env(),
+            xray: !trace_off,
+            correlation_header: None,
+        }
+    }
+
+    /// Replaces the log configuration.
+    #[must_use]
+    pub fn logs(mut self, logs: LogConfig) -> Self {
+        self.logs = logs;
+        self
+    }
+
+    /// Replaces the metrics configuration.
+    #[must_use]
+    pub fn metrics(mut self, emf: EmfBuilder) -> Self {
+        self.emf = emf;
+        self
+    }
+
+    /// Turns X-Ray export on or off.
+    #[must_use]
+    pub fn xray(mut self, enabled: bool) -> Self {
+        self.xray = enabled;
+        self
+    }
+
+    /// Takes correlation ids from this request header first.
+    #[must_use]
+    pub fn correlation_header(mut self, header: impl Into<String>) -> Self {
+        self.correlation_header = Some(header.into());
+        self
+    }
+
+    /// Installs the global subscriber and metrics recorder, and configures [`layer`](super::layer).
+    ///
+    /// # Errors
+    /// A global subscriber or recorder already exists, or the metrics configuration is invalid.
+    pub fn install(self) -> Result<(), InitError> {
+        let logs = self.logs.with_function(self.function.clone());
+        let sample_rate = logs.sample_rate();
+        let alc = logs.alc_level;
+        let code_level = logs.code_level;
+        let buffer_level = logs.buffer.map(|b| b.level);
+        let xray = if self.xray {
+            UdpDaemonSink::from_env().ok().map(XrayLayer::new)
+        } else {
+            None
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(JsonLogLayer::new(logs))
+            .with(xray);
+        tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::SubscriberAlreadySet)?;
+        if let (Some(alc), Some(b)) = (alc, buffer_level)
+            && b > alc
+        {
+            tracing::warn!(
+                buffer_level = %b,
+                lambda_log_level = %alc,
+                "AWS_LAMBDA_LOG_LEVEL hides buffered log lines when they are flushed"
+            );
+        }
+        if let (Some(alc), Some(code)) = (alc, code_level)
+            && code > alc
+        {
+            tracing::warn!(
+                code_level = %code,
+                lambda_log_level = %alc,
+                "the level set in code is more verbose than AWS_LAMBDA_LOG_LEVEL, which wins"
+            );
+        }
+        let emf = self.emf.install()?;
+        install_shared(Shared {
+            function: self.function,
+            sample_rate,
+            emf: Some(emf),
+            cold: process_cold_start(),
+            correlation: None,
+            correlation_header: self.correlation_header,
+        });
+        Ok(())
+    }
+}
+
+/// Reads the environment and installs logs, metrics and traces. Call once at the top of `main`.
+///
+/// # Errors
+/// See [`TelemetryBuilder::install`].
+pub fn init() -> Result<(), InitError> {
+    TelemetryBuilder::from_env().install()
+}

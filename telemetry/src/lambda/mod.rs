@@ -1,0 +1,36 @@
+//! The invocation layer for `lambda_runtime` ([`layer`]), and [`init`] which installs the global pipeline.
+//!
+//! ```no_run
+//! use lambda_runtime::{Error, LambdaEvent, service_fn};
+//! use serde_json::Value;
+//!
+//! async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
+//!     tracing::info!("valuing");
+//!     metrics::counter!("CardsValued").increment(1);
+//!     Ok(event.payload)
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Error> {
+//!     telemetry::init()?;
+//!     lambda_runtime::run(telemetry::layer().service(service_fn(handler))).await
+//! }
+//! ```
+//!
+//! Per invocation the layer opens the [`INVOCATION_SPAN`] carrying the request id, function ARN, the
+//! trace header from `context.xray_trace_id` (the env var only as a fallback), the correlation id and
+//! the cold-start flag, so logs, metrics and traces agree. When the handler returns — success, error or
+//! panic — it flushes buffered logs (on failure), EMF metrics and the invocation's subsegment before the
+//! runtime posts the response. Telemetry never fails the handler: a panic is reported and re-raised for
+//! the runtime to turn into an error response, exactly as without the layer.
+
+//!
+//! Two seams, one file each: [`layer`](InvocationLayer) wraps every invocation (span, correlation,
+//! flush, panic handling) and needs nothing global; `init` builds and installs the process-wide
+//! subscriber, metrics recorder and panic hook, then hands the layer its configuration.
+
+mod init;
+mod layer;
+
+pub use init::{InitError, TelemetryBuilder, init};
+pub use layer::{InvocationFuture, InvocationLayer, InvocationService, layer};
