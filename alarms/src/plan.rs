@@ -699,7 +699,9 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
         )
         .unwrap();
-        let ds = dashboards::seed::dashboards_for(&s, &dashboards::seed::SeedOptions::for_spec(&s)).unwrap();
+        let ds =
+            dashboards::catalogue::dashboards_for(&s, &dashboards::catalogue::CatalogueOptions::for_spec(&s))
+                .unwrap();
         let d = dashboards::plan::plan_dashboards(&ds, &[], "collectiq-prod", &Default::default());
         assert_eq!(
             total_line(&a, &d),

@@ -7,8 +7,8 @@
 
 use alarms::Alarm;
 use alarms::catalogue::{CatalogueOptions, catalogue_for};
+use dashboards::catalogue::{CatalogueOptions as DashboardOptions, dashboards_for};
 use dashboards::model::{MetricEntry, WidgetKind};
-use dashboards::seed::{SeedOptions, dashboards_for};
 use std::collections::BTreeSet;
 
 type MetricKey = (String, String, BTreeSet<(String, String)>);
@@ -16,7 +16,7 @@ type MetricKey = (String, String, BTreeSet<(String, String)>);
 fn dashboard_metrics(name: &str) -> BTreeSet<MetricKey> {
     let spec = spec(name);
     let mut out = BTreeSet::new();
-    for d in dashboards_for(&spec, &SeedOptions::for_spec(&spec)).unwrap() {
+    for d in dashboards_for(&spec, &DashboardOptions::for_spec(&spec)).unwrap() {
         for w in d.body.widgets {
             let WidgetKind::Metric(p) = w.kind else { continue };
             for e in p.metrics {
@@ -87,7 +87,7 @@ fn overview_lists_the_notifying_alarms() {
     let s = spec("collectiq-prod");
     let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
     let arns = cat.notifying_arns(&s.platform.region, s.platform.account_id.as_deref().unwrap());
-    let ds = dashboards_for(&s, &SeedOptions::for_spec(&s).with_alarm_arns(arns.clone())).unwrap();
+    let ds = dashboards_for(&s, &DashboardOptions::for_spec(&s).with_alarm_arns(arns.clone())).unwrap();
     let overview = ds.iter().find(|d| d.name == "collectiq-prod-overview").unwrap();
     let listed: Vec<String> = overview
         .body

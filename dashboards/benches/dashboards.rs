@@ -7,8 +7,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dashboards::builder::{DashboardBuilder, Metric, MetricWidget};
+use dashboards::catalogue::{CatalogueOptions, dashboards_for};
 use dashboards::plan::{DashboardPricing, PublishedDashboard, plan_dashboards};
-use dashboards::seed::{SeedOptions, dashboards_for};
 use dashboards::validate::validate;
 use std::hint::black_box;
 
@@ -16,7 +16,7 @@ fn bench(c: &mut Criterion) {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml");
     let spec = platform_spec::load(&path).expect("spec");
-    let opts = SeedOptions::for_spec(&spec);
+    let opts = CatalogueOptions::for_spec(&spec);
     c.bench_function("generate_collectiq_prod_8_dashboards", |b| {
         b.iter(|| dashboards_for(black_box(&spec), &opts).expect("valid"))
     });

@@ -7,15 +7,15 @@
 //! - [`builder`]: typed builders; custom metrics only from [`telemetry::catalogue`].
 //! - [`layout`]: the 24-column grid. [`paginate`]: numbered pages past the limits.
 //! - [`mod@validate`]: CloudWatch's rules, incl. exact dimension sets from [`known_metrics`].
-//! - [`seed`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
+//! - [`catalogue`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
 //! - [`plan`]: desired vs published dashboards → create/update/delete/unchanged and the $ delta.
 //!
 //! ```
-//! use dashboards::seed::{dashboards_for, SeedOptions};
+//! use dashboards::catalogue::{dashboards_for, CatalogueOptions};
 //! let spec = platform_spec::load(std::path::Path::new(concat!(
 //!     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
 //! ))).unwrap();
-//! let desired = dashboards_for(&spec, &SeedOptions::for_spec(&spec)).unwrap();
+//! let desired = dashboards_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
 //! for d in &desired {
 //!     dashboards::validate(d).unwrap();
 //! }
@@ -25,12 +25,12 @@
 //!
 
 pub mod builder;
+pub mod catalogue;
 pub mod known_metrics;
 pub mod layout;
 pub mod model;
 pub mod paginate;
 pub mod plan;
-pub mod seed;
 pub mod stats;
 pub mod validate;
 

@@ -344,7 +344,7 @@ pub fn widget_census(d: &Dashboard) -> BTreeMap<&'static str, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::{SeedOptions, dashboards_for};
+    use crate::catalogue::{CatalogueOptions, dashboards_for};
     use std::path::Path;
 
     fn desired() -> Vec<Dashboard> {
@@ -352,7 +352,7 @@ mod tests {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
         )
         .unwrap();
-        dashboards_for(&s, &SeedOptions::for_spec(&s)).unwrap()
+        dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap()
     }
 
     fn published_from(ds: &[Dashboard]) -> Vec<PublishedDashboard> {

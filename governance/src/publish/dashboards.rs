@@ -8,7 +8,7 @@ use dashboards::model::Dashboard;
 use dashboards::plan::{
     DashboardAction, DashboardPlan, DashboardPricing, PublishedDashboard, plan_dashboards,
 };
-use dashboards::seed::{SeedOptions, dashboards_for};
+use dashboards::catalogue::{CatalogueOptions, dashboards_for};
 use indicatif::ProgressBar;
 use platform_spec::PlatformSpec;
 
@@ -29,7 +29,7 @@ pub fn desired_dashboards(
     spec: &PlatformSpec,
     catalogue: Option<&Catalogue>,
 ) -> Result<Vec<Dashboard>, dashboards::BuildError> {
-    let mut opts = SeedOptions::for_spec(spec);
+    let mut opts = CatalogueOptions::for_spec(spec);
     if let (Some(cat), Some(account)) = (catalogue, spec.platform.account_id.as_deref()) {
         opts = opts.with_alarm_arns(cat.notifying_arns(&spec.platform.region, account));
     }

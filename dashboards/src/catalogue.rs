@@ -16,7 +16,7 @@
 //! | `ecs` | ECS services | CPU and memory vs 80 %, ALB requests, 5xx rate, p50/p95/p99 response time, healthy hosts |
 //!
 //! CollectIQ's own metrics come from [`telemetry::catalogue`] with the `service` dimension value from
-//! [`SeedOptions::service`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
+//! [`CatalogueOptions::service`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
 
 use crate::builder::{
     AlarmWidget, BuildError, CustomSearch, DashboardBuilder, Expression, Metric, MetricWidget, TextWidget,
@@ -41,7 +41,7 @@ impl ServiceNaming {
     /// The service name of `function`.
     ///
     /// ```
-    /// use dashboards::seed::ServiceNaming;
+    /// use dashboards::catalogue::ServiceNaming;
     /// let spec = platform_spec::load(std::path::Path::new(concat!(
     ///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
     /// ))).unwrap();
@@ -60,7 +60,7 @@ impl ServiceNaming {
 
 /// Knobs of the generated dashboards.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedOptions {
+pub struct CatalogueOptions {
     /// How functions name their `service` dimension.
     pub service_naming: ServiceNaming,
     /// Default time range of operational dashboards (`-PT6H`).
@@ -74,7 +74,7 @@ pub struct SeedOptions {
     pub alarm_arns: Vec<String>,
 }
 
-impl SeedOptions {
+impl CatalogueOptions {
     /// Defaults: the platform's one service name (`spec.service_name()`, what Terraform sets as
     /// `POWERTOOLS_SERVICE_NAME`), 6 h / 30 d ranges, `EntireBucket`, no alarms.
     #[must_use]
@@ -122,7 +122,7 @@ const REKOGNITION_OPERATIONS: [&str; 2] = ["DetectText", "DetectLabels"];
 
 struct Ctx<'a> {
     spec: &'a PlatformSpec,
-    opts: &'a SeedOptions,
+    opts: &'a CatalogueOptions,
     region: &'a str,
     prefix: String,
 }
@@ -178,7 +178,7 @@ impl Ctx<'_> {
 /// let spec = platform_spec::load(std::path::Path::new(concat!(
 ///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/budgetbuddy-prod.toml"
 /// ))).unwrap();
-/// let ds = dashboards::seed::dashboards_for(&spec, &dashboards::seed::SeedOptions::for_spec(&spec)).unwrap();
+/// let ds = dashboards::catalogue::dashboards_for(&spec, &dashboards::catalogue::CatalogueOptions::for_spec(&spec)).unwrap();
 /// let names: Vec<_> = ds.iter().map(|d| d.name.as_str()).collect();
 /// assert_eq!(names, ["budgetbuddy-prod-overview", "budgetbuddy-prod-data", "budgetbuddy-prod-cost", "budgetbuddy-prod-ecs"]);
 /// ```
@@ -186,7 +186,7 @@ impl Ctx<'_> {
 /// # Errors
 /// [`BuildError`] if a generated widget or page breaks a rule — a bug, caught by the tests for every
 /// shipped spec.
-pub fn dashboards_for(spec: &PlatformSpec, opts: &SeedOptions) -> Result<Vec<Dashboard>, BuildError> {
+pub fn dashboards_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Vec<Dashboard>, BuildError> {
     let ctx = Ctx {
         spec,
         opts,
@@ -1107,7 +1107,7 @@ mod tests {
 
     fn generate(name: &str) -> Vec<Dashboard> {
         let s = spec(name);
-        dashboards_for(&s, &SeedOptions::for_spec(&s)).unwrap()
+        dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap()
     }
 
     /// (namespace, metric, dimensions) of every metric row.
@@ -1313,9 +1313,9 @@ mod tests {
             ("function_name".to_owned(), "collectiq-prod-cards-get".to_owned())
         ]));
         let s = spec("collectiq-prod");
-        let per_function = SeedOptions {
+        let per_function = CatalogueOptions {
             service_naming: ServiceNaming::FunctionId,
-            ..SeedOptions::for_spec(&s)
+            ..CatalogueOptions::for_spec(&s)
         };
         let ds = dashboards_for(&s, &per_function).unwrap();
         let services: Vec<String> = rows(by_name(&ds, "lambda"))
@@ -1377,7 +1377,7 @@ mod tests {
     fn billing_rows_cross_to_us_east_1_on_platform_widgets() {
         let mut s = spec("collectiq-prod");
         s.platform.region = "eu-west-1".into();
-        let ds = dashboards_for(&s, &SeedOptions::for_spec(&s)).unwrap();
+        let ds = dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
         let v = serde_json::to_value(&by_name(&ds, "cost").body).unwrap();
         let per = v["widgets"]
             .as_array()
@@ -1408,7 +1408,7 @@ mod tests {
         let arns: Vec<String> = (0..150)
             .map(|i| format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:a{i}"))
             .collect();
-        let ds = dashboards_for(&s, &SeedOptions::for_spec(&s).with_alarm_arns(arns)).unwrap();
+        let ds = dashboards_for(&s, &CatalogueOptions::for_spec(&s).with_alarm_arns(arns)).unwrap();
         let overview = by_name(&ds, "overview");
         let alarm_widgets: Vec<usize> = overview
             .body
