@@ -5,34 +5,23 @@
 //! notify on ALARM and on OK. Every critical alarm carries a runbook: its summary and link are in the
 //! description (≤ 1,024 characters).
 //!
-//! Severities are the seeds' (`../shared/seeds/`): 000 "CloudWatch Alarms" (critical → PagerDuty/SMS,
-//! warning → e-mail/Slack), 001 "Observability and Monitoring" → "CloudWatch Alarms" (critical → page
-//! on-call, warning → Slack), 002 "Components" (Backoffice: errors, throttles, 5xx) and 003 "Key Metrics"
-//! (BudgetBuddy). Each alarm's description names the seed rule it implements.
-//!
-//! | resource | signal | severity | condition | seed |
-//! |---|---|---|---|---|
-//! | HTTP API | `5xx-rate` | critical | 100·5xx/Count > 5 % in 5 of 5 minutes | 000, 001 |
-//! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5 | 001; 000 |
-//! | function | `errors` (composite) | critical (tier critical) or warning | `error-rate` OR `error-count` | 000 + 001 |
-//! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % in 5 of 5 minutes | 001 |
-//! | function | `error-count` (input) | — | Errors > 10 a minute in 5 of 5 minutes | 000 |
-//! | function | `throttles` | warning | Throttles > 0 in 3 of 5 minutes | 002 |
-//! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min | 001 |
-//! | Rust function | `cold-start-rate` | warning | 100·ColdStart/Invocations > 20 % in 3 of 3 five-minute periods (≥ 10 invocations) | 000 |
-//! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) | 001; 000 |
-//! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods | 000 |
-//! | DLQ | `depth` | critical | visible messages > 10 | 001 |
-//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes | 000 |
-//! | table, GSI | `throttles` | warning | any throttle event in 5 minutes | 001, 003 |
-//! | budget | `spend-150pct` / `-120pct` | critical / warning | EstimatedCharges (month to date, ACTUAL) above the share of the limit | 000 |
-//! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min | 000 (reliability: Bedrock throttling) |
-//! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens above the anomaly band (width 3) 3 of 3 hours | — (cost driver) |
-//! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods | 003 |
-//! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods | 003 |
-//!
-//! The budget's 80 % notice is not a CloudWatch alarm: seed 001 sends "AWS Budget 80% threshold" by
-//! e-mail, which AWS Budgets' own notification does (Terraform); a second copy in Slack would be noise.
+//! | resource | signal | severity | condition |
+//! |---|---|---|---|
+//! | HTTP API | `5xx-rate` | critical | 100·5xx/Count > 5 % in 5 of 5 minutes |
+//! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5 |
+//! | function | `error-rate` | critical (tier critical) or warning | IF(errors > 10, 100·errors/invocations) > 10 % in 5 of 5 min |
+//! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min |
+//! | Rust function | `cold-start-rate` | warning | 100·ColdStart/Invocations > 20 % in 3 of 3 five-minute periods (≥ 10 invocations) |
+//! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) |
+//! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods |
+//! | DLQ | `depth` | critical | visible messages > 10 |
+//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes |
+//! | table, GSI | `throttles` | warning | any throttle event in 5 minutes |
+//! | budget | `spend-150pct` / `-120pct` / `-80pct` | critical / warning / warning | EstimatedCharges (month to date) above the share of the limit |
+//! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min |
+//! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens above the anomaly band (width 3) 3 of 3 hours |
+//! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods |
+//! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods |
 
 use crate::composite::{AlarmRule, CompositeAlarm, CycleError, find_cycle};
 use crate::model::{Alarm, PutCompositeAlarmInput, Tag, TreatMissingData, alarm_arn};
@@ -368,8 +357,7 @@ impl Gen<'_> {
                 "5xx-rate",
                 Some(Runbook::Api5xx),
                 format!(
-                    "HTTP API {} ({}): more than 5 % of requests returned 5xx for 5 minutes. Pages on-call \
-                     (seeds 000/001: API 5xx rate > 5 % for 5 minutes).",
+                    "HTTP API {} ({}): more than 5 % of requests returned 5xx for 5 minutes.",
                     api.name, api.id
                 ),
             );
@@ -389,9 +377,9 @@ impl Gen<'_> {
                 .evaluate(5, 5)
                 .treat_missing(TreatMissingData::NotBreaching)
             })?;
-            for (signal, p, threshold, n, seed) in [
-                ("latency-p95", 95.0, 1_000.0, 10, "seed 001: API P95 latency > 1000ms for 10 minutes"),
-                ("latency-p99", 99.0, 5_000.0, 5, "seed 000: API P99 latency > 5 seconds"),
+            for (signal, p, threshold, n) in [
+                ("latency-p95", 95.0, 1_000.0, 10),
+                ("latency-p99", 99.0, 5_000.0, 5),
             ] {
                 let mut w = meta(
                     Severity::Warning,
@@ -399,7 +387,7 @@ impl Gen<'_> {
                     signal,
                     None,
                     format!(
-                        "HTTP API {}: p{p} latency above {threshold} ms for {n} minutes. Warning to Slack ({seed}).",
+                        "HTTP API {}: p{p} latency above {threshold} ms for {n} minutes.",
                         api.name
                     ),
                 );
@@ -425,24 +413,31 @@ impl Gen<'_> {
             } else {
                 Severity::Warning
             };
-            self.lambda_errors(f, &resource, severity)?;
-            let mut t = meta(
-                Severity::Warning,
+            let mut e = meta(
+                severity,
                 &resource,
-                "throttles",
-                Some(Runbook::QuotaIncreases),
+                "error-rate",
+                Some(Runbook::LambdaErrors),
                 format!(
-                    "Lambda {}: invocations throttled in 3 of 5 minutes (a throttled request never ran). \
-                     Warning to Slack (seed 002 alarms on throttles; seed 001 shows them on the Lambda dashboard).",
+                    "Lambda {}: error rate above 10 % with more than 10 errors a minute, for 5 minutes.",
                     f.name
                 ),
             );
-            t.trace_services = vec![f.name.clone()];
-            self.push(t, true, |name| {
-                MetricAlarm::new(name, m("Throttles"), Stat::Sum, 60)
-                    .above(0.0)
-                    .evaluate(3, 5)
-                    .treat_missing(TreatMissingData::NotBreaching)
+            e.trace_services = vec![f.name.clone()];
+            self.push(e, true, |name| {
+                MetricAlarm::math(
+                    name,
+                    vec![
+                        MathInput::new("errors", m("Errors"), Stat::Sum),
+                        MathInput::new("invocations", m("Invocations"), Stat::Sum),
+                    ],
+                    "IF(errors > 10, 100 * errors / invocations, 0)",
+                    "error rate (%)",
+                    60,
+                )
+                .above(10.0)
+                .evaluate(5, 5)
+                .treat_missing(TreatMissingData::NotBreaching)
             })?;
             let limit_ms = f64::from(f.timeout_s) * 1_000.0 * 0.9;
             let mut d = meta(
@@ -451,8 +446,7 @@ impl Gen<'_> {
                 "duration-near-timeout",
                 None,
                 format!(
-                    "Lambda {}: an invocation took more than 90 % of its {} s timeout in 3 of 5 minutes. \
-                     Warning to Slack (seed 001: Lambda duration approaching timeout).",
+                    "Lambda {}: an invocation took more than 90 % of its {} s timeout in 3 of 5 minutes.",
                     f.name, f.timeout_s
                 ),
             );
@@ -470,78 +464,6 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// Seeds 000 and 001 disagree on when Lambda errors page: 000 says "Lambda errors > 10/minute", 001
-    /// "Lambda error rate > 10% for 5 minutes". On-call wants both and one page: a rate catches a
-    /// broken function at any traffic, a count catches a small rate of a large volume (hundreds of
-    /// users failing). Both must hold for 5 minutes so one bad minute (a deploy, a retry storm that
-    /// clears) does not page. The two rules are inputs without actions of one composite that notifies.
-    fn lambda_errors(&mut self, f: &FunctionSpec, resource: &str, severity: Severity) -> Result<(), CatalogueError> {
-        let m = |n: &str| MetricRef::aws("AWS/Lambda", n).with_dimension("FunctionName", &f.name);
-        let composite = format!("{}-{resource}-errors-{}", self.prefix, severity.as_str());
-        let mut rate = meta(
-            severity,
-            resource,
-            "error-rate",
-            Some(Runbook::LambdaErrors),
-            format!(
-                "Input of {composite} (no actions): Lambda {} error rate above 10 % for 5 minutes \
-                 (seed 001's rule).",
-                f.name
-            ),
-        );
-        rate.trace_services = vec![f.name.clone()];
-        let a = self.push(rate, false, |name| {
-            MetricAlarm::math(
-                name,
-                vec![
-                    MathInput::new("errors", m("Errors"), Stat::Sum),
-                    MathInput::new("invocations", m("Invocations"), Stat::Sum),
-                ],
-                "IF(invocations > 0, 100 * errors / invocations, 0)",
-                "error rate (%)",
-                60,
-            )
-            .above(10.0)
-            .evaluate(5, 5)
-            .treat_missing(TreatMissingData::NotBreaching)
-        })?;
-        let mut count = meta(
-            severity,
-            resource,
-            "error-count",
-            Some(Runbook::LambdaErrors),
-            format!(
-                "Input of {composite} (no actions): Lambda {} more than 10 errors a minute for 5 minutes \
-                 (seed 000's rule).",
-                f.name
-            ),
-        );
-        count.trace_services = vec![f.name.clone()];
-        let b = self.push(count, false, |name| {
-            MetricAlarm::new(name, m("Errors"), Stat::Sum, 60)
-                .above(10.0)
-                .evaluate(5, 5)
-                .treat_missing(TreatMissingData::NotBreaching)
-        })?;
-        let who = match severity {
-            Severity::Critical => "Pages on-call",
-            Severity::Warning => "Warning to Slack (the function's tier is not critical)",
-        };
-        let mut comp = meta(
-            severity,
-            resource,
-            "errors",
-            Some(Runbook::LambdaErrors),
-            format!(
-                "Lambda {}: error rate above 10 % for 5 minutes (seed 001) OR more than 10 errors a minute for \
-                 5 minutes (seed 000). {who}; the firing input says which rule.",
-                f.name
-            ),
-        );
-        comp.trace_services = vec![f.name.clone()];
-        self.push_composite(comp, AlarmRule::alarm(a).or(AlarmRule::alarm(b)))
-    }
-
     fn cold_start(&mut self, f: &FunctionSpec, resource: &str) -> Result<(), CatalogueError> {
         let min = self.opts.min_cold_start_invocations;
         let cold = MetricRef::custom(MetricName::ColdStart)
@@ -554,8 +476,7 @@ impl Gen<'_> {
             "cold-start-rate",
             None,
             format!(
-                "Lambda {}: more than 20 % of invocations were cold starts in 3 of 3 five-minute periods. \
-                 Warning to Slack (seed 000: Lambda cold start rate > 20%).",
+                "Lambda {}: more than 20 % of invocations were cold starts in 3 of 3 five-minute periods.",
                 f.name
             ),
         );
@@ -634,8 +555,7 @@ impl Gen<'_> {
                 "failures",
                 Some(Runbook::StepFunctionsFailures),
                 format!(
-                    "Step Functions {}: more than 10 failed executions (seed 001) or more than 10 % failed \
-                     (seed 000) in 15 minutes. Pages on-call.",
+                    "Step Functions {}: more than 10 failed executions or more than 10 % failed in 15 minutes.",
                     sm.name
                 ),
             );
@@ -648,8 +568,7 @@ impl Gen<'_> {
                 "duration-p90",
                 None,
                 format!(
-                    "Step Functions {}: p90 execution time above {} s in 3 of 3 five-minute periods. Warning to \
-                     Slack (seed 000: Step Functions duration > 30 seconds).",
+                    "Step Functions {}: p90 execution time above {} s in 3 of 3 five-minute periods.",
                     sm.name, sm.expected_duration_s
                 ),
             );
@@ -673,11 +592,7 @@ impl Gen<'_> {
                 &resource,
                 "depth",
                 Some(Runbook::DlqDepth),
-                format!(
-                    "SQS dead-letter queue {}: more than 10 messages waiting. Pages on-call (seed 001: DLQ depth \
-                     > 10 messages).",
-                    q.name
-                ),
+                format!("SQS dead-letter queue {}: more than 10 messages waiting.", q.name),
             );
             self.push(c, true, |name| {
                 MetricAlarm::new(
@@ -715,11 +630,7 @@ impl Gen<'_> {
                 &resource,
                 "throttling",
                 Some(Runbook::QuotaIncreases),
-                format!(
-                    "DynamoDB table {}: requests throttled in 3 of 5 minutes. Pages on-call (seed 000: DynamoDB \
-                     throttling detected).",
-                    t.name
-                ),
+                format!("DynamoDB table {}: requests throttled in 3 of 5 minutes.", t.name),
             );
             self.push(c, true, |name| {
                 MetricAlarm::math(
@@ -739,8 +650,7 @@ impl Gen<'_> {
                 "throttles",
                 Some(Runbook::QuotaIncreases),
                 format!(
-                    "DynamoDB table {}: throttle events in the last 5 minutes. Warning to Slack (seed 001: \
-                     DynamoDB throttles detected; seed 003: alert on any throttling event).",
+                    "DynamoDB table {}: throttle events in the last 5 minutes.",
                     t.name
                 ),
             );
@@ -796,24 +706,14 @@ impl Gen<'_> {
         for b in &self.spec.budgets {
             let resource = format!("budget-{}", self.short(&b.name));
             let limit: f64 = b.limit_usd.to_string().parse().unwrap_or(0.0);
-            // ACTUAL charges only: a projection never pages (the cost report warns on projections).
-            for (pct, severity, runbook, who) in [
-                (
-                    150u32,
-                    Severity::Critical,
-                    Some(Runbook::CostOverBudget),
-                    "Pages on-call (seed 000: Cost > 150% of budget)",
-                ),
-                (
-                    120,
-                    Severity::Warning,
-                    Some(Runbook::CostOverBudget),
-                    "Warning to Slack (seed 000: Cost > 120% of budget)",
-                ),
+            for (pct, severity, runbook) in [
+                (150u32, Severity::Critical, Some(Runbook::CostOverBudget)),
+                (120, Severity::Warning, Some(Runbook::CostOverBudget)),
+                (80, Severity::Warning, None),
             ] {
                 let threshold = limit * f64::from(pct) / 100.0;
                 let what = format!(
-                    "Month-to-date AWS charges (account-wide EstimatedCharges) above {pct} % of budget {} (${threshold:.2} of ${limit:.2}). {who}.",
+                    "Month-to-date AWS charges (account-wide EstimatedCharges) above {pct} % of budget {} (${threshold:.2} of ${limit:.2}).",
                     b.name
                 );
                 let m = meta(severity, &resource, &format!("spend-{pct}pct"), runbook, what);
@@ -842,8 +742,7 @@ impl Gen<'_> {
                 "throttles",
                 Some(Runbook::QuotaIncreases),
                 format!(
-                    "Bedrock {} ({}): invocations throttled in 3 of 5 minutes (throttles are not counted in \
-                     Invocations). Warning to Slack (seed 000 lists Bedrock throttling as a reliability metric).",
+                    "Bedrock {} ({}): invocations throttled in 3 of 5 minutes (throttles are not counted in Invocations).",
                     model.label, model.id
                 ),
             );
@@ -887,7 +786,7 @@ impl Gen<'_> {
                     signal,
                     None,
                     format!(
-                        "ECS {}/{}: average {metric} above 80 % for 15 minutes. Warning (seed 003: alert > 80 %).",
+                        "ECS {}/{}: average {metric} above 80 % for 15 minutes.",
                         svc.cluster, svc.service
                     ),
                 );
@@ -910,8 +809,7 @@ impl Gen<'_> {
                     "5xx-rate",
                     None,
                     format!(
-                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes. Warning \
-                         (seed 003: error rate alert if > 1 %).",
+                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes.",
                         svc.service
                     ),
                 );
@@ -936,8 +834,7 @@ impl Gen<'_> {
                     "latency-p95",
                     None,
                     format!(
-                        "ALB in front of {}: p95 response time above 1 s for 15 minutes. Warning (seed 003: \
-                         response time alert if p95 > 1s).",
+                        "ALB in front of {}: p95 response time above 1 s for 15 minutes.",
                         svc.service
                     ),
                 );
