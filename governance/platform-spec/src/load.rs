@@ -196,6 +196,14 @@ fn is_name(s: &str) -> bool {
         && !s.starts_with('-')
 }
 
+/// CloudWatch Logs' log group name rule (`CreateLogGroup`: `[\.\-_/#A-Za-z0-9]+`, 1..=512).
+fn is_log_group_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 512
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
+}
+
 /// Semantic checks after deserialization; returns `(key path, message)` pairs in document order.
 fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -422,6 +430,40 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 format!("notifications.{key}"),
                 format!("expected arn:aws:sns:…, found \"{arn}\""),
+            );
+        }
+    }
+    for (i, address) in n.email.iter().enumerate() {
+        let ok = address.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        }) && !address.chars().any(char::is_whitespace);
+        if !ok {
+            bad(
+                format!("notifications.email[{i}]"),
+                format!("expected an e-mail address like ops@example.com, found \"{address}\""),
+            );
+        }
+    }
+    let groups =
+        spec.http_apis
+            .iter()
+            .enumerate()
+            .filter_map(|(a, api)| {
+                Some((
+                    format!("http_apis[{a}].access_log_group"),
+                    api.access_log_group.as_ref()?,
+                ))
+            })
+            .chain(spec.ecs_services.iter().enumerate().filter_map(|(e, svc)| {
+                Some((format!("ecs_services[{e}].log_group"), svc.log_group.as_ref()?))
+            }));
+    for (at, group) in groups {
+        if !is_log_group_name(group) {
+            bad(
+                at,
+                format!(
+                    "expected a CloudWatch Logs group name (1..=512 of a-z A-Z 0-9 _ - / . #), found \"{group}\""
+                ),
             );
         }
     }
@@ -765,6 +807,49 @@ table = "demo-dev-ledger"
             };
             assert_eq!(p[0].line, Some(want), "{key}: {p:?}");
         }
+    }
+
+    #[test]
+    fn bad_email_and_log_group_name_key_and_line() {
+        let src = with(
+            "[[http_apis]]\nname = \"api\"\nid = \"abc\"\naccess_log_group = \"/aws/apigateway/has space\"\n",
+        )
+        .replace(
+            "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"",
+            "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"\nemail = [\"ops@example.com\", \"ops-at-example\"]",
+        );
+        let p = problems(&src);
+        let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["notifications.email[1]", "http_apis[0].access_log_group"],
+            "{p:?}"
+        );
+        assert!(p[0].message.contains("found \"ops-at-example\""), "{p:?}");
+        assert_eq!(p[0].line, Some(line_with(&src, "email = ")));
+        assert_eq!(p[1].line, Some(line_with(&src, "access_log_group")));
+        assert!(p[1].message.contains("CloudWatch Logs group name"), "{p:?}");
+    }
+
+    #[test]
+    fn settings_parse_as_aws_spells_them() {
+        let src = with(
+            "[[state_machines]]\nname = \"sm\"\narn = \"arn:aws:states:us-east-1:123456789012:stateMachine:sm\"\nworkflow_type = \"EXPRESS\"\n",
+        )
+        .replace("log_retention_days = 30", "log_retention_days = 30\nlog_level = \"DEBUG\"\nxray_sampling_percent = 5")
+        .replace("tier = \"critical\"", "tier = \"critical\"\narchitecture = \"arm64\"");
+        let spec = parse(&src, "x.toml").unwrap();
+        assert_eq!(spec.state_machines[0].workflow_type, crate::WorkflowType::Express);
+        assert_eq!(spec.platform.log_level, Some(crate::LogLevel::Debug));
+        assert_eq!(spec.functions[0].architecture, crate::Architecture::Arm64);
+        assert_eq!(spec.functions[1].architecture, crate::Architecture::X86_64);
+        assert_eq!(
+            spec.platform.xray_sampling().map(crate::XraySampling::percent),
+            Some(5)
+        );
+        let p = problems(&src.replace("\"EXPRESS\"", "\"express\""));
+        assert_eq!(p[0].path, "state_machines[0].workflow_type", "{p:?}");
+        assert!(p[0].message.contains("STANDARD"), "{p:?}");
     }
 
     #[test]

@@ -67,14 +67,89 @@ pub struct PlatformInfo {
     pub owner: Option<String>,
     /// CloudWatch Logs retention for every log group of the platform, in days.
     pub log_retention_days: u32,
-    /// X-Ray sampling in percent (0..=100); `None` means Lambda's default.
+    /// X-Ray sampling in percent (0..=100); `None` means Lambda's default (the first request each
+    /// second and 5 % of the rest). [`PlatformInfo::xray_sampling`] is the typed value consumers read.
     #[serde(default)]
     pub xray_sampling_percent: Option<u8>,
+    /// Log level of the platform's functions (`POWERTOOLS_LOG_LEVEL`): seed 001 runs dev at `DEBUG` and
+    /// prod at `INFO`. `None` leaves the deployment's default.
+    #[serde(default)]
+    pub log_level: Option<LogLevel>,
     /// `POWERTOOLS_SERVICE_NAME` of every function: the `service` field of log lines and the `service`
     /// dimension of custom metrics. One per platform keeps metric cardinality (and cost) low and lets
     /// readers name it exactly; the function is in `function_name`. Defaults to `name`.
     #[serde(default)]
     pub service_name: Option<String>,
+}
+
+/// A function's log level (`POWERTOOLS_LOG_LEVEL`), spelled as Powertools spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    /// `DEBUG`: everything (dev).
+    Debug,
+    /// `INFO` (prod).
+    Info,
+    /// `WARN`.
+    Warn,
+    /// `ERROR`.
+    Error,
+}
+
+impl LogLevel {
+    /// The value as Powertools reads it (`DEBUG`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "DEBUG",
+            Self::Info => "INFO",
+            Self::Warn => "WARN",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// The fraction of requests X-Ray records, from `platform.xray_sampling_percent`.
+///
+/// ```
+/// let s = platform_spec::XraySampling::from_percent(5);
+/// assert_eq!(s.fixed_rate(), 0.05);
+/// // 5 % of 400 requests: 20 traces are expected, not 400.
+/// assert_eq!(s.expected_traces(400), 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct XraySampling {
+    percent: u8,
+}
+
+impl XraySampling {
+    /// `percent` of requests (clamped to 100).
+    #[must_use]
+    pub const fn from_percent(percent: u8) -> Self {
+        Self {
+            percent: if percent > 100 { 100 } else { percent },
+        }
+    }
+
+    /// The percentage (0..=100).
+    #[must_use]
+    pub const fn percent(self) -> u8 {
+        self.percent
+    }
+
+    /// The X-Ray sampling rule's `FixedRate` (0.0..=1.0), as `CreateSamplingRule` and Terraform's
+    /// `aws_xray_sampling_rule.fixed_rate` take it.
+    #[must_use]
+    pub fn fixed_rate(self) -> f64 {
+        f64::from(self.percent) / 100.0
+    }
+
+    /// How many of `requests` are expected to be traced (rounded down): what a "no traces" check
+    /// must compare with, so a 5 %-sampled platform is not reported as untraced at low traffic.
+    #[must_use]
+    pub const fn expected_traces(self, requests: u64) -> u64 {
+        requests.saturating_mul(self.percent as u64) / 100
+    }
 }
 
 /// How much a resource matters to the people paged for it.
@@ -103,13 +178,28 @@ pub struct FunctionSpec {
     pub timeout_s: u32,
     /// Criticality tier.
     pub tier: Tier,
-    /// Lambda runtime (`provided.al2023`, `python3.12`).
+    /// Lambda runtime (`provided.al2023`, `python3.11`).
     #[serde(default = "default_runtime")]
     pub runtime: String,
+    /// Instruction set (`x86_64` unless the spec says `arm64`).
+    #[serde(default)]
+    pub architecture: Architecture,
     /// The agent this function implements, if any.
     #[serde(default, deserialize_with = "de_agent_opt")]
     #[serde(serialize_with = "ser_agent_opt")]
     pub agent: Option<Agent>,
+}
+
+/// A Lambda function's instruction set, spelled as Lambda's `Architectures` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
+pub enum Architecture {
+    /// `x86_64` (Lambda's default).
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// `arm64` (Graviton: about 20 % cheaper per GB-second).
+    #[serde(rename = "arm64")]
+    Arm64,
 }
 
 fn default_runtime() -> String {
@@ -130,6 +220,10 @@ pub struct HttpApiSpec {
     /// Routes.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+    /// The CloudWatch Logs group of the stage's access log, if access logging is on (Logs Insights
+    /// queries over endpoints read it).
+    #[serde(default)]
+    pub access_log_group: Option<String>,
 }
 
 fn default_stage() -> String {
@@ -187,6 +281,20 @@ pub struct StateMachineSpec {
     /// Normal execution time, in seconds; the duration warning fires above it.
     #[serde(default = "default_sfn_duration")]
     pub expected_duration_s: u32,
+    /// `STANDARD` or `EXPRESS` (seed 001: Standard in dev for debugging, Express in prod).
+    #[serde(default)]
+    pub workflow_type: WorkflowType,
+}
+
+/// A state machine's type, spelled as Step Functions spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum WorkflowType {
+    /// `STANDARD`: exactly-once, execution history kept for 90 days.
+    #[default]
+    Standard,
+    /// `EXPRESS`: at-least-once, high volume, history only in CloudWatch Logs.
+    Express,
 }
 
 fn default_sfn_duration() -> u32 {
@@ -269,6 +377,9 @@ pub struct EcsServiceSpec {
     /// The ALB in front of it, if any.
     #[serde(default)]
     pub load_balancer: Option<LoadBalancerSpec>,
+    /// The CloudWatch Logs group the containers log to (`awslogs-group`), if known.
+    #[serde(default)]
+    pub log_group: Option<String>,
 }
 
 fn default_launch_type() -> String {
@@ -333,6 +444,10 @@ pub struct NotificationSpec {
     pub sns_critical_topic_arn: String,
     /// SNS topic for warnings (Slack).
     pub sns_warning_topic_arn: String,
+    /// E-mail addresses that receive what goes by e-mail (the budget's 80 % notice). Addresses, not
+    /// secrets; empty when the platform has none.
+    #[serde(default)]
+    pub email: Vec<String>,
 }
 
 /// `[ledger]`: the governance ledger table.
@@ -499,6 +614,22 @@ fn ser_agent_opt<S: serde::Serializer>(agent: &Option<Agent>, s: S) -> Result<S:
 
 fn ser_agents<S: serde::Serializer>(agents: &[Agent], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(agents.iter().map(|a| a.as_str()))
+}
+
+impl PlatformInfo {
+    /// The X-Ray sampling the spec asks for, if any.
+    #[must_use]
+    pub fn xray_sampling(&self) -> Option<XraySampling> {
+        self.xray_sampling_percent.map(XraySampling::from_percent)
+    }
+}
+
+impl FunctionSpec {
+    /// The function's CloudWatch Logs group, `/aws/lambda/{name}` (Lambda's default).
+    #[must_use]
+    pub fn log_group(&self) -> String {
+        format!("/aws/lambda/{}", self.name)
+    }
 }
 
 impl PlatformSpec {

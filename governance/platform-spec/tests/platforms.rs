@@ -1,85 +1,318 @@
-//! Every spec shipped under `infra/platforms/` loads, and has what its platform is known to have.
+//! Every spec shipped under `infra/platforms/` loads, and carries the names and settings its seed document
+//! gives (`../shared/seeds/`, described in its README). The expected values are copied from the seed, not
+//! from the spec: each assertion's comment names the seed file and section it comes from.
+
+// Helpers of an integration test may panic: a failing fixture is a failing test.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
+
+use platform_spec::{Architecture, LogLevel, PlatformSpec, QueueKind, RouteAuth, Tier, WorkflowType};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
 
 fn platforms_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/platforms")
 }
 
-fn load(name: &str) -> platform_spec::PlatformSpec {
+fn load(name: &str) -> PlatformSpec {
     platform_spec::load(&platforms_dir().join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn every_shipped_spec_loads() {
-    let mut n = 0;
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(platforms_dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             platform_spec::load(&path).unwrap_or_else(|e| panic!("{e}"));
-            n += 1;
+            names.push(path.file_stem().unwrap().to_string_lossy().into_owned());
         }
     }
-    assert_eq!(n, 4);
-}
-
-#[test]
-fn collectiq_prod_matches_the_seed_design() {
-    let spec = load("collectiq-prod.toml");
-    assert_eq!(spec.functions.len(), 12);
-    let mem = |id: &str| spec.function(id).unwrap().memory_mb;
-    for id in ["upload_presign", "cards_list", "cards_get"] {
-        assert_eq!(mem(id), 512, "{id}");
-    }
-    for id in ["rekognition_extract", "pricing_agent", "authenticity_agent"] {
-        assert_eq!(mem(id), 1024, "{id}");
-    }
-    assert_eq!(spec.http_apis[0].routes.len(), 7);
-    assert_eq!(spec.state_machines.len(), 1);
-    let gsis: Vec<_> = spec.tables[0].gsis.iter().map(|g| g.name.as_str()).collect();
-    assert_eq!(gsis, ["GSI1", "GSI2"]);
-    assert_eq!(spec.dlqs().count(), 2);
-    assert!(spec.bedrock_models[0].label.contains("Claude 3.5 Sonnet"));
-    assert_eq!(spec.budgets[0].limit_usd, rust_decimal::Decimal::from(500));
-    assert_eq!(spec.budgets[0].actual_thresholds_percent, [80, 100]);
-    assert_eq!(spec.platform.log_retention_days, 90);
-    let model = spec.cost.design_model.as_ref().unwrap();
-    assert_eq!(model.total_usd(), rust_decimal::Decimal::from(176));
-    assert_eq!(model.valuations_per_month, 50_000);
+    names.sort();
     assert_eq!(
-        model.tokens_per_valuation,
-        Some(platform_spec::TokensPerValuation {
-            input: 1000,
-            output: 200
-        })
+        names,
+        [
+            "backoffice-dev",
+            "budgetbuddy-prod",
+            "collectiq-dev",
+            "collectiq-prod"
+        ]
     );
+}
+
+/// Seed 004 "Build Output": the twelve functions, one bundle each.
+const COLLECTIQ_FUNCTIONS: [&str; 12] = [
+    "upload_presign",
+    "cards_create",
+    "cards_list",
+    "cards_get",
+    "cards_delete",
+    "cards_revalue",
+    "healthz",
+    "pricing_agent",
+    "authenticity_agent",
+    "rekognition_extract",
+    "aggregator",
+    "error_handler",
+];
+
+/// What both CollectIQ environments share, each value from the seed named in its comment.
+fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
+    let mut ids: Vec<&str> = spec.functions.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want = COLLECTIQ_FUNCTIONS;
+    want.sort_unstable();
+    assert_eq!(ids, want, "004 Build Output: the twelve functions");
+    // 000 "Deployment Verification"/"Debug Commands": `collectiq-<env>-healthz`, `collectiq-<env>-pricing-agent`.
+    assert_eq!(
+        spec.function("healthz").unwrap().name,
+        format!("collectiq-{env}-healthz")
+    );
+    assert_eq!(
+        spec.function("pricing_agent").unwrap().name,
+        format!("collectiq-{env}-pricing-agent")
+    );
+    // 004 "Environment Configuration": upload_presign timeout = 10.
+    assert_eq!(spec.function("upload_presign").unwrap().timeout_s, 10);
+    // 000 "Infrastructure Overview": us-east-1; 001 diagram "AWS Cloud (us-east-1)".
+    assert_eq!(spec.platform.region, "us-east-1");
+
+    // 001 "API Gateway HTTP API Module" → Routes: seven routes, /healthz without auth.
+    let api = &spec.http_apis[0];
+    let mut routes: Vec<(String, &str)> = api
+        .routes
+        .iter()
+        .map(|r| (r.route_key(), r.function.as_str()))
+        .collect();
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            ("DELETE /cards/{id}".to_owned(), "cards_delete"),
+            ("GET /cards".to_owned(), "cards_list"),
+            ("GET /cards/{id}".to_owned(), "cards_get"),
+            ("GET /healthz".to_owned(), "healthz"),
+            ("POST /cards".to_owned(), "cards_create"),
+            ("POST /cards/{id}/revalue".to_owned(), "cards_revalue"),
+            ("POST /upload/presign".to_owned(), "upload_presign"),
+        ]
+    );
+    for r in &api.routes {
+        let want = if r.path == "/healthz" {
+            RouteAuth::None
+        } else {
+            RouteAuth::Jwt
+        };
+        assert_eq!(
+            r.auth,
+            want,
+            "001 JWT authorizer on every route but /healthz: {}",
+            r.route_key()
+        );
+    }
+
+    // 001 "Step Functions Module": RekognitionExtract → Pricing ∥ Authenticity → Aggregator.
+    let sm = &spec.state_machines[0];
+    assert_eq!(
+        sm.tasks,
+        [
+            "rekognition_extract",
+            "pricing_agent",
+            "authenticity_agent",
+            "aggregator"
+        ]
+    );
+    // 000 Warning Alarms / 001: "Step Functions duration > 30 seconds".
+    assert_eq!(sm.expected_duration_s, 30);
+    // 001 "Step Functions Module": "DLQ for persistent failures"; "EventBridge Module": DLQ for failed deliveries.
+    assert_eq!(spec.dlqs().count(), 2);
+    assert!(spec.queues.iter().all(|q| q.kind == QueueKind::Dlq));
+
+    // 001 "DynamoDB Module": PK/SK single table, GSI1 userId + createdAt (GSI2 departs, see the spec's comment).
+    let table = &spec.tables[0];
+    assert_eq!(
+        (table.partition_key.as_str(), table.sort_key.as_deref()),
+        ("PK", Some("SK"))
+    );
+    let gsi1 = &table.gsis[0];
+    assert_eq!(
+        (
+            gsi1.name.as_str(),
+            gsi1.partition_key.as_str(),
+            gsi1.sort_key.as_deref()
+        ),
+        ("GSI1", "userId", Some("createdAt"))
+    );
+    assert_eq!(table.gsis[1].name, "GSI2");
+
+    // 000 "Compute & Orchestration": Amazon Bedrock (Claude 3.5 Sonnet).
+    assert_eq!(spec.bedrock_models[0].label, "Claude 3.5 Sonnet");
     assert!(spec.model_aliases().is_empty());
+
+    // 001 "Cost Monitoring": "alert at 80% and 100%".
+    assert_eq!(spec.budgets.len(), 1);
+    assert_eq!(spec.budgets[0].actual_thresholds_percent, [80, 100]);
+    // 004 "Support": devops@collectiq.com.
+    assert_eq!(spec.notifications.email, ["devops@collectiq.com"]);
+    // No sampling rate is given for CollectIQ: Lambda's default applies.
+    assert_eq!(spec.platform.xray_sampling(), None);
+}
+
+/// Seed 000 "Monthly Cost Breakdown" (50,000 card valuations per month), per component, in USD.
+const SEED_000_COST_TABLE: [(&str, Decimal); 8] = [
+    ("lambda", dec!(11)),
+    ("bedrock", dec!(75)),
+    ("rekognition", dec!(50)),
+    ("dynamodb", dec!(15)),
+    ("s3", dec!(5)),
+    ("api_gateway", dec!(5)),
+    ("step_functions", dec!(5)),
+    ("cloudwatch", dec!(10)),
+];
+
+#[test]
+fn collectiq_prod_carries_seed_000_001_004() {
+    let spec = load("collectiq-prod.toml");
+    assert_collectiq_common(&spec, "prod");
+    for f in &spec.functions {
+        // 001 "Environment Configuration" → Production: "Lambda: 1024MB memory, info logging only".
+        assert_eq!(f.memory_mb, 1024, "{}", f.id);
+        assert_eq!(f.runtime, "provided.al2023", "{}", f.id);
+    }
+    assert_eq!(spec.platform.log_level, Some(LogLevel::Info));
+    // 001 "Environment Configuration" → Production: "Step Functions: Express workflows for performance".
+    assert_eq!(spec.state_machines[0].workflow_type, WorkflowType::Express);
+    // 001 "Cost Monitoring": Prod $500/month.
+    assert_eq!(spec.budgets[0].limit_usd, dec!(500));
+    // 001 "Structured Logging" → Log Retention: Prod 90 days.
+    assert_eq!(spec.platform.log_retention_days, 90);
+
+    // 000 "Monthly Cost Breakdown": each component, and $176 for 50k valuations.
+    let model = spec.cost.design_model.as_ref().unwrap();
+    assert_eq!(model.valuations_per_month, 50_000);
+    assert_eq!(model.components_usd.len(), SEED_000_COST_TABLE.len());
+    for (component, usd) in SEED_000_COST_TABLE {
+        assert_eq!(model.components_usd.get(component), Some(&usd), "{component}");
+    }
+    assert_eq!(model.total_usd(), dec!(176));
+    // 000: "50k invocations × 1200 tokens" (split 1,000 in / 200 out).
+    let tokens = model.tokens_per_valuation.unwrap();
+    assert_eq!(tokens.input + tokens.output, 1200);
 }
 
 #[test]
-fn collectiq_dev_differs_where_the_seed_says() {
+fn collectiq_dev_carries_seed_001_004() {
     let spec = load("collectiq-dev.toml");
-    assert_eq!(spec.functions.len(), 12);
-    assert_eq!(spec.budgets[0].limit_usd, rust_decimal::Decimal::from(50));
+    assert_collectiq_common(&spec, "dev");
+    for f in &spec.functions {
+        // 001 "Environment Configuration" → Development: "Lambda: 512MB memory, debug logging enabled".
+        assert_eq!(f.memory_mb, 512, "{}", f.id);
+    }
+    assert_eq!(spec.platform.log_level, Some(LogLevel::Debug));
+    // 001 "Environment Configuration" → Development: "Step Functions: Standard workflows for debugging".
+    assert_eq!(spec.state_machines[0].workflow_type, WorkflowType::Standard);
+    // 001 "Cost Monitoring": Dev $50/month.
+    assert_eq!(spec.budgets[0].limit_usd, dec!(50));
+    // 001 "Structured Logging" → Log Retention: Dev 30 days.
     assert_eq!(spec.platform.log_retention_days, 30);
+
+    // Dev's model is seed 000's table at 2,000 valuations: every component costs what it costs per
+    // valuation in the seed (component / 50,000).
     let model = spec.cost.design_model.as_ref().unwrap();
     assert_eq!(model.valuations_per_month, 2000);
-    assert_eq!(
-        model.tokens_per_valuation.map(|t| (t.input, t.output)),
-        Some((1000, 200))
-    );
+    let per_valuation = |usd: Decimal, n: u64| usd / Decimal::from(n);
+    for (component, usd) in SEED_000_COST_TABLE {
+        let dev = *model.components_usd.get(component).unwrap();
+        assert_eq!(
+            per_valuation(dev, 2000),
+            per_valuation(usd, 50_000),
+            "{component}"
+        );
+    }
+    assert_eq!(per_valuation(model.total_usd(), 2000), dec!(0.00352));
 }
 
 #[test]
-fn backoffice_and_budgetbuddy() {
-    let bo = load("backoffice-dev.toml");
-    assert_eq!(bo.functions[0].name, "dev-backoffice-api");
-    assert_eq!(bo.functions[0].runtime, "python3.12");
-    assert_eq!(bo.tables[0].name, "dev-backoffice-data");
-    assert_eq!(bo.platform.log_retention_days, 7);
-    assert_eq!(bo.platform.xray_sampling_percent, Some(5));
-    let bb = load("budgetbuddy-prod.toml");
-    assert_eq!(bb.ecs_services.len(), 1);
-    assert!(bb.ecs_services[0].load_balancer.is_some());
-    assert_eq!(bb.budgets[0].actual_thresholds_percent, [80, 100]);
+fn backoffice_dev_carries_seed_002() {
+    let spec = load("backoffice-dev.toml");
+    // 002 "Components" → CMDB: AppRegistry `backoffice-dev`.
+    assert_eq!(spec.managed_prefix(), "backoffice-dev");
+    assert_eq!(spec.functions.len(), 1);
+    let f = &spec.functions[0];
+    // 002 "Monitoring"/"Operations": `--function-name dev-backoffice-api`.
+    assert_eq!(f.name, "dev-backoffice-api");
+    assert_eq!(f.log_group(), "/aws/lambda/dev-backoffice-api");
+    // 002 "Components" → Compute: "Lambda (Arm64) | Python 3.11, 256 MB, 30s timeout".
+    assert_eq!(f.runtime, "python3.11");
+    assert_eq!(f.architecture, Architecture::Arm64);
+    assert_eq!(f.memory_mb, 256);
+    assert_eq!(f.timeout_s, 30);
+    // Not on a user's critical path: its alarms warn (the seed lists "Errors, throttles, 5xx").
+    assert_eq!(f.tier, Tier::Standard);
+    // 002 "Components" → Tracing: "Active tracing (5% sampling)".
+    let sampling = spec.platform.xray_sampling().unwrap();
+    assert_eq!(sampling.percent(), 5);
+    assert!((sampling.fixed_rate() - 0.05).abs() < f64::EPSILON);
+    // 002 "Components" → Logging: "7-day retention".
+    assert_eq!(spec.platform.log_retention_days, 7);
+    // 002 "Update Environment Variables": LOG_LEVEL=INFO.
+    assert_eq!(spec.platform.log_level, Some(LogLevel::Info));
+    // 002 "CloudWatch Logs": `aws logs tail /aws/apigateway/dev-backoffice`.
+    assert_eq!(
+        spec.http_apis[0].access_log_group.as_deref(),
+        Some("/aws/apigateway/dev-backoffice")
+    );
+    // 002 "DynamoDB Operations": table dev-backoffice-data, key {id, timestamp}, index StatusIndex on status.
+    let t = &spec.tables[0];
+    assert_eq!(t.name, "dev-backoffice-data");
+    assert_eq!(
+        (t.partition_key.as_str(), t.sort_key.as_deref()),
+        ("id", Some("timestamp"))
+    );
+    assert_eq!(t.gsis.len(), 1);
+    assert_eq!(
+        (t.gsis[0].name.as_str(), t.gsis[0].partition_key.as_str()),
+        ("StatusIndex", "status")
+    );
+    // The budget is ours (002 estimates $4–9/month); its thresholds are the usual 80/100.
+    assert_eq!(spec.budgets[0].actual_thresholds_percent, [80, 100]);
+}
+
+#[test]
+fn budgetbuddy_prod_carries_seed_003() {
+    let spec = load("budgetbuddy-prod.toml");
+    assert!(spec.functions.is_empty());
+    let svc = &spec.ecs_services[0];
+    // 003 "Deployment Procedures": `--cluster budgetbuddy-cluster --services budgetbuddy-backend`.
+    assert_eq!(svc.cluster, "budgetbuddy-cluster");
+    assert_eq!(svc.service, "budgetbuddy-backend");
+    // 003 "Infrastructure Components": ECS Fargate.
+    assert_eq!(svc.launch_type, "FARGATE");
+    // 003 "Auto-Scaling Configuration": Min Capacity 2 tasks.
+    assert_eq!(svc.desired_count, 2);
+    // 003 "Application Dashboard" and "High Error Rate": /aws/ecs/budgetbuddy-cluster.
+    assert_eq!(svc.log_group.as_deref(), Some("/aws/ecs/budgetbuddy-cluster"));
+    // 003 "Infrastructure Components": Application Load Balancer.
+    assert!(svc.load_balancer.is_some());
+    // 003 "DynamoDB Throttling" / "Backup Procedure": BudgetBuddy-Transactions, BudgetBuddy-Users.
+    let tables: Vec<&str> = spec.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tables, ["BudgetBuddy-Transactions", "BudgetBuddy-Users"]);
+    assert!(
+        spec.tables.iter().all(|t| t.gsis.is_empty()),
+        "003 names no index"
+    );
+    // 003 "Alert Channels": SNS budgetbuddy-alarms topic (one topic for every alarm).
+    for arn in [
+        &spec.notifications.sns_critical_topic_arn,
+        &spec.notifications.sns_warning_topic_arn,
+    ] {
+        assert!(arn.ends_with(":budgetbuddy-alarms"), "{arn}");
+    }
+    // 003 "Alert Channels": Email ops@budgetbuddy.com.
+    assert_eq!(spec.notifications.email, ["ops@budgetbuddy.com"]);
+    // 003 "Cost Monitoring": "Budget Alerts: 80% and 100% thresholds".
+    assert_eq!(spec.budgets[0].actual_thresholds_percent, [80, 100]);
+    // 003 "Deployment Procedures": us-east-1.
+    assert_eq!(spec.platform.region, "us-east-1");
 }
