@@ -23,10 +23,14 @@ pub mod genai;
 pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
+#[cfg(feature = "otel")]
+pub mod otel;
+#[cfg(feature = "xray")]
+pub mod propagation;
 #[cfg(any(feature = "test-util", all(test, feature = "logs")))]
 pub mod testing;
 #[cfg(feature = "xray")]
 pub mod xray;
 
 #[cfg(feature = "lambda")]
-pub use lambda::{InitError, init, layer};
+pub use lambda::{InitError, init, layer, run};

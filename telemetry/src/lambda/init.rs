@@ -6,7 +6,7 @@ use super::layer::{Shared, install_shared, process_cold_start};
 use crate::context::FunctionInfo;
 use crate::emf::EmfBuilder;
 use crate::logs::{JsonLogLayer, LogConfig};
-use crate::xray::{UdpDaemonSink, XrayLayer};
+use crate::xray::XrayLayer;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Why [`init`] failed.
@@ -18,6 +18,27 @@ pub enum InitError {
     /// A global `tracing` subscriber is already set.
     #[error("a global tracing subscriber is already set")]
     SubscriberAlreadySet,
+    /// The trace exporters named in the environment (`OTEL_TRACES_EXPORTER` …) are invalid.
+    #[error(transparent)]
+    TraceConfig(#[from] crate::otel::ConfigError),
+    /// A configured trace exporter could not be set up.
+    #[error(transparent)]
+    TraceExporter(#[from] crate::otel::ExporterBuildError),
+}
+
+/// The span layer and the global OpenTelemetry provider over the exporters the environment names
+/// (`OTEL_TRACES_EXPORTER`, default X-Ray daemon); `None` when it names none.
+fn span_layer(function: &FunctionInfo) -> Result<Option<XrayLayer>, InitError> {
+    let config = crate::otel::TraceExportConfig::from_env()?;
+    let resource = crate::otel::lambda_resource(function);
+    let sinks = config.build(&resource)?;
+    if sinks.is_empty() {
+        return Ok(None);
+    }
+    let layer = XrayLayer::with_span_sink(sinks);
+    // The global provider holds its own handle; spans made with the OpenTelemetry API share the sinks.
+    let _provider = crate::otel::install_provider(layer.sink(), resource);
+    Ok(Some(layer))
 }
 
 /// Configures logs, metrics and traces; [`init`] is `TelemetryBuilder::from_env().install()`.
@@ -39,7 +60,8 @@ pub struct TelemetryBuilder {
 }
 
 impl TelemetryBuilder {
-    /// Everything from the environment: `POWERTOOLS_*`, `AWS_LAMBDA_*`, `AWS_XRAY_DAEMON_ADDRESS`.
+    /// Everything from the environment: `POWERTOOLS_*`, `AWS_LAMBDA_*`, `AWS_XRAY_DAEMON_ADDRESS`, and
+    /// the trace exporters from `OTEL_TRACES_EXPORTER` and `OTEL_EXPORTER_OTLP_*` ([`crate::otel`]).
     /// Tracing is on unless `POWERTOOLS_TRACE_ENABLED=false`, `POWERTOOLS_TRACE_DISABLED=true` or
     /// `POWERTOOLS_DEV` is set.
     #[must_use]
@@ -89,18 +111,15 @@ impl TelemetryBuilder {
     /// Installs the global subscriber and metrics recorder, and configures [`layer`](super::layer).
     ///
     /// # Errors
-    /// A global subscriber or recorder already exists, or the metrics configuration is invalid.
+    /// A global subscriber or recorder already exists, the metrics configuration is invalid, or the
+    /// trace exporters' configuration is.
     pub fn install(self) -> Result<(), InitError> {
         let logs = self.logs.with_function(self.function.clone());
         let sample_rate = logs.sample_rate();
         let alc = logs.alc_level;
         let code_level = logs.code_level;
         let buffer_level = logs.buffer.map(|b| b.level);
-        let xray = if self.xray {
-            UdpDaemonSink::from_env().ok().map(XrayLayer::new)
-        } else {
-            None
-        };
+        let xray = if self.xray { span_layer(&self.function)? } else { None };
         let subscriber = tracing_subscriber::registry()
             .with(JsonLogLayer::new(logs))
             .with(xray);

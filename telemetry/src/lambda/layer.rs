@@ -199,11 +199,18 @@ where
 
     fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
         let ctx = &event.context;
-        let header_text = ctx
+        let lambda_header = ctx
             .xray_trace_id
             .clone()
-            .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok())
-            .unwrap_or_default();
+            .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok());
+        // Lambda's segment is the parent; a context in the event (API Gateway headers, SQS attributes,
+        // EventBridge detail) only when Lambda gave none.
+        let json = (&event.payload as &dyn Any).downcast_ref::<serde_json::Value>();
+        let (header_text, tracestate) = match json {
+            Some(v) => crate::propagation::event_parent(lambda_header.as_deref(), v),
+            None => (lambda_header.unwrap_or_default(), None),
+        };
+        let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
         let header = TraceHeader::parse(&header_text).ok();
         let xray_trace_id = header.as_ref().map(TraceHeader::xray_trace_id);
         let cold = self.shared.cold.take(self.shared.function.initialization_type);
@@ -220,6 +227,8 @@ where
             cold_start = cold,
             telemetry.debug_sampled = debug_sampled,
             telemetry.trace_header = header_text.as_str(),
+            telemetry.tracestate = tracestate.as_deref(),
+            telemetry.faas_trigger = trigger,
             telemetry.segment_name = function.function_name.as_deref().unwrap_or(function.service.as_str()),
             telemetry.fault = tracing::field::Empty,
             annotation.ColdStart = cold,

@@ -31,6 +31,8 @@
 
 mod init;
 mod layer;
+mod run;
 
 pub use init::{InitError, TelemetryBuilder, init};
 pub use layer::{InvocationFuture, InvocationLayer, InvocationService, layer};
+pub use run::run;

@@ -6,12 +6,13 @@
 //! `http.response.status`. Flags follow X-Ray's rules: 4xx → `error`, 429 or a throttling error code →
 //! `throttle` (with `error`), 5xx or no response at all → `fault`. The request carries
 //! `X-Amzn-Trace-Id` with this subsegment as `Parent` (set before signing; SigV4 does not sign it), so
-//! the service's own segment hangs under it; in an unsampled invocation the invocation's header is
-//! forwarded as is (`Sampled=0`).
+//! the service's own segment hangs under it, and the same context as W3C `traceparent` (and
+//! `tracestate` when the invocation received one); in an unsampled invocation the invocation's header
+//! is forwarded as is (`Sampled=0`, `traceparent` flags `00`).
 //!
 //! Field names: <https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html#api-segmentdocuments-aws>.
 
-use super::layer::trace_header_for;
+use super::layer::outgoing_context_for;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -195,8 +196,13 @@ impl Intercept for XrayInterceptor {
                 span.record("aws.queue_url", q.as_str());
             }
         }
-        if let Some(header) = trace_header_for(&span) {
-            request.headers_mut().insert(TRACE_HEADER, header);
+        if let Some(out) = outgoing_context_for(&span) {
+            let headers = request.headers_mut();
+            headers.insert(TRACE_HEADER, out.xray);
+            headers.insert(crate::propagation::TRACEPARENT, out.traceparent);
+            if let Some(state) = out.tracestate {
+                headers.insert(crate::propagation::TRACESTATE, state);
+            }
         }
         Ok(())
     }
@@ -311,9 +317,13 @@ mod tests {
     }
 
     fn sent_headers(replay: &StaticReplayClient) -> Vec<Option<String>> {
+        sent(replay, TRACE_HEADER)
+    }
+
+    fn sent(replay: &StaticReplayClient, name: &str) -> Vec<Option<String>> {
         replay
             .actual_requests()
-            .map(|r| r.headers().get(TRACE_HEADER).map(str::to_owned))
+            .map(|r| r.headers().get(name).map(str::to_owned))
             .collect()
     }
 
@@ -366,6 +376,17 @@ mod tests {
 
         let headers = sent_headers(&replay);
         assert_eq!(headers.len(), 2);
+        let traceparents = sent(&replay, "traceparent");
+        for (tp, call) in traceparents.iter().zip(calls) {
+            // W3C spelling of the same context: version 00, the Root's 32 hex digits, this attempt's id.
+            let tp = crate::propagation::TraceParent::parse(tp.as_deref().unwrap()).unwrap();
+            assert_eq!(
+                format!("{:032x}", tp.trace_id),
+                "5759e988bd862e3fe1be46a994272793"
+            );
+            assert_eq!(format!("{:016x}", tp.parent_id), call["id"].as_str().unwrap());
+            assert!(tp.sampled);
+        }
         for (header, call) in headers.iter().zip(calls) {
             let h = TraceHeader::parse(header.as_deref().unwrap()).unwrap();
             assert_eq!(h.xray_trace_id(), "1-5759e988-bd862e3fe1be46a994272793");
@@ -448,6 +469,14 @@ mod tests {
             sent_headers(&replay),
             [Some(unsampled), None],
             "outside an invocation: no header"
+        );
+        assert_eq!(
+            sent(&replay, "traceparent"),
+            [
+                Some("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00".to_owned()),
+                None
+            ],
+            "unsampled: Lambda's parent, flags 00"
         );
         assert!(fake_daemon::received(&daemon).is_empty());
     }

@@ -1,19 +1,28 @@
-//! `tracing` spans → X-Ray subsegments of Lambda's own segment.
+//! `tracing` spans → OpenTelemetry spans (`opentelemetry_sdk` [`SpanData`]) under Lambda's segment.
+//!
+//! The one span model: every span this layer makes is an OpenTelemetry span with an X-Ray-compatible
+//! trace id, Lambda's facade segment (from the trace header) as the invocation's parent, and
+//! `Sampled` honoured. Finished spans go, a batch per invocation, to a [`SpanSink`] — the X-Ray daemon
+//! exporter, OTLP over UDP or HTTP, or several. While a span is entered it is also the current
+//! OpenTelemetry [`Context`], so spans a library makes with the OpenTelemetry API are its children
+//! and join the same batch (the `otel` feature's provider).
 
 use super::exporter::SegmentSink;
 use super::header::{TraceHeader, xray_trace_id};
-use super::segment::{
-    AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
-    truncate_chars,
-};
-use crate::clock::{Clock, SystemClock, epoch_seconds_f64, random_u64};
+use super::segment::segment_name;
+use super::spans::SpanSink;
+use super::translate::XraySegmentExporter;
+use crate::clock::{Clock, SystemClock, random_u64};
 use crate::context::INVOCATION_SPAN;
-use opentelemetry::{SpanId, TraceId};
-use serde_json::Value;
-use std::collections::BTreeMap;
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceState};
+use opentelemetry::{
+    Context as OtelContext, ContextGuard, InstrumentationScope, Key, KeyValue, SpanId, TraceId, Value,
+};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -21,31 +30,44 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-/// Field prefix that turns a span field into an annotation (`annotation.card_grade = "PSA 10"`).
-pub const ANNOTATION_PREFIX: &str = "annotation.";
-
-#[derive(Debug)]
-struct SpanRecord {
-    id: SpanId,
-    trace: TraceId,
-    parent: SpanId,
-    lineage: Option<Arc<str>>,
-    start: SystemTime,
-    doc: Subsegment,
-    annotation_budget: Arc<AtomicUsize>,
+/// The instrumentation scope of spans made from `tracing`.
+fn scope() -> InstrumentationScope {
+    static SCOPE: OnceLock<InstrumentationScope> = OnceLock::new();
+    SCOPE
+        .get_or_init(|| {
+            InstrumentationScope::builder("telemetry")
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build()
+        })
+        .clone()
 }
 
-/// Turns spans inside a sampled invocation into X-Ray subsegments and hands each finished one to a
-/// [`SegmentSink`]. Spans outside an invocation, or in an invocation whose header says `Sampled=0`,
-/// produce nothing.
+#[derive(Debug)]
+pub(crate) struct SpanRecord {
+    pub(crate) context: SpanContext,
+    parent: SpanId,
+    parent_is_remote: bool,
+    pub(crate) lineage: Option<Arc<str>>,
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    start: SystemTime,
+    attributes: Vec<KeyValue>,
+    status: Status,
+    /// Finished descendants (and adopted OpenTelemetry-API spans), exported with this span.
+    pub(crate) finished: Vec<SpanData>,
+}
+
+/// Turns `tracing` spans inside a sampled invocation into OpenTelemetry spans and hands each finished
+/// batch to a [`SpanSink`]. Spans outside an invocation, or in an invocation whose header says
+/// `Sampled=0`, produce nothing.
 ///
-/// Field mapping: `annotation.*` fields → annotations (≤ 50 per invocation, keys sanitised; beyond that,
-/// metadata); `xray.namespace` → `namespace`; `otel.name` → the subsegment name; `aws.*` → the `aws`
-/// object; `http.request.method`, `http.request.url`, `http.response.status`,
-/// `http.response.content_length` → the `http` object; `telemetry.error`, `telemetry.fault`,
-/// `telemetry.throttle` → the flags; every other field → metadata under `default`. An ERROR event
-/// inside a span marks it `fault`. DEBUG and TRACE spans — library internals such as the AWS SDK's
-/// orchestrator spans — are not exported; their children hang under the nearest exported ancestor.
+/// Field mapping: every field becomes a span attribute, except `otel.name` (the span name, as
+/// `tracing-opentelemetry` reads it), `otel.kind` (`server`, `client`, `producer`, `consumer`,
+/// `internal`), `telemetry.fault` (an error status) and the invocation's `telemetry.*` plumbing. The
+/// X-Ray exporter then maps `annotation.*`, `xray.namespace`, `aws.*`, `http.*` onto the subsegment
+/// document ([`XraySegmentExporter`]). An ERROR event inside a span gives it an error status (X-Ray:
+/// `fault`). DEBUG and TRACE spans — library internals such as the AWS SDK's orchestrator spans — are
+/// not exported; their children hang under the nearest exported ancestor.
 ///
 /// ```
 /// use telemetry::xray::{MemorySink, XrayLayer};
@@ -63,17 +85,27 @@ struct SpanRecord {
 /// ```
 #[derive(Debug)]
 pub struct XrayLayer {
-    sink: Arc<dyn SegmentSink>,
+    sink: Arc<dyn SpanSink>,
     clock: Arc<dyn Clock>,
+    activate_context: bool,
+    sample_roots: bool,
 }
 
 impl XrayLayer {
-    /// A layer sending to `sink`.
+    /// A layer sending X-Ray subsegment documents to `sink` (the daemon, or memory in tests).
     #[must_use]
     pub fn new(sink: impl SegmentSink) -> Self {
+        Self::with_span_sink(XraySegmentExporter::new(sink))
+    }
+
+    /// A layer sending its spans to `sink` (any exporter, or [`SpanSinks`](super::SpanSinks)).
+    #[must_use]
+    pub fn with_span_sink(sink: impl SpanSink) -> Self {
         Self {
             sink: Arc::new(sink),
             clock: Arc::new(SystemClock),
+            activate_context: true,
+            sample_roots: false,
         }
     }
 
@@ -83,9 +115,32 @@ impl XrayLayer {
         self.clock = Arc::new(clock);
         self
     }
+
+    /// Whether an entered span is also the current OpenTelemetry `Context` (default on), so that
+    /// spans made with the OpenTelemetry API become its children.
+    #[must_use]
+    pub fn with_context_activation(mut self, on: bool) -> Self {
+        self.activate_context = on;
+        self
+    }
+
+    /// Whether an invocation without any trace context starts a new sampled trace (X-Ray-format id)
+    /// instead of being left untraced (default off: in Lambda, Lambda decides).
+    #[must_use]
+    pub fn with_root_sampling(mut self, on: bool) -> Self {
+        self.sample_roots = on;
+        self
+    }
+
+    /// The sink spans go to (shared with the OpenTelemetry provider so both land in one place).
+    #[must_use]
+    pub fn sink(&self) -> Arc<dyn SpanSink> {
+        Arc::clone(&self.sink)
+    }
 }
 
-fn new_span_id() -> SpanId {
+/// A random span id, never the invalid all-zero one.
+pub(crate) fn new_span_id() -> SpanId {
     loop {
         let id = SpanId::from_bytes(random_u64().to_be_bytes());
         if id != SpanId::INVALID {
@@ -94,114 +149,173 @@ fn new_span_id() -> SpanId {
     }
 }
 
-#[derive(Default)]
-struct JsonFields(Vec<(&'static str, Value)>);
+/// A trace id X-Ray accepts: the first 32 bits are the epoch seconds, the other 96 random.
+pub(crate) fn new_xray_trace_id(now: SystemTime) -> TraceId {
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let secs = u32::try_from(secs).unwrap_or(u32::MAX);
+    let mut bytes = [0u8; 16];
+    bytes[..4].copy_from_slice(&secs.to_be_bytes());
+    bytes[4..8].copy_from_slice(&(random_u64() as u32 | 1).to_be_bytes());
+    bytes[8..].copy_from_slice(&random_u64().to_be_bytes());
+    TraceId::from_bytes(bytes)
+}
 
-impl Visit for JsonFields {
-    fn record_f64(&mut self, f: &Field, v: f64) {
-        self.0.push((
-            f.name(),
-            serde_json::Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number),
-        ));
-    }
-    fn record_i64(&mut self, f: &Field, v: i64) {
-        self.0.push((f.name(), Value::from(v)));
-    }
-    fn record_u64(&mut self, f: &Field, v: u64) {
-        self.0.push((f.name(), Value::from(v)));
-    }
-    fn record_bool(&mut self, f: &Field, v: bool) {
-        self.0.push((f.name(), Value::Bool(v)));
-    }
-    fn record_str(&mut self, f: &Field, v: &str) {
-        self.0.push((f.name(), Value::String(v.to_owned())));
-    }
-    fn record_debug(&mut self, f: &Field, v: &dyn fmt::Debug) {
-        self.0.push((f.name(), Value::String(format!("{v:?}"))));
+#[derive(Default)]
+struct Fields {
+    attributes: Vec<KeyValue>,
+    trace_header: Option<String>,
+    tracestate: Option<String>,
+    segment_name: Option<String>,
+    otel_name: Option<String>,
+    kind: Option<SpanKind>,
+    faas_trigger: Option<String>,
+    fault: bool,
+}
+
+fn span_kind(s: &str) -> Option<SpanKind> {
+    Some(match s {
+        "server" => SpanKind::Server,
+        "client" => SpanKind::Client,
+        "producer" => SpanKind::Producer,
+        "consumer" => SpanKind::Consumer,
+        "internal" => SpanKind::Internal,
+        _ => return None,
+    })
+}
+
+impl Fields {
+    fn push(&mut self, f: &Field, v: Value) {
+        self.attributes
+            .push(KeyValue::new(Key::from_static_str(f.name()), v));
     }
 }
 
-fn apply(rec: &mut SpanRecord, fields: Vec<(&'static str, Value)>) {
-    for (name, value) in fields {
-        match name {
-            "telemetry.fault" => rec.doc.fault = value == Value::Bool(true),
-            "telemetry.error" => rec.doc.error = value == Value::Bool(true),
-            "telemetry.throttle" => rec.doc.throttle = value == Value::Bool(true),
-            "http.request.method" | "http.request.url" => {
-                let request = rec
-                    .doc
-                    .http
-                    .get_or_insert_default()
-                    .request
-                    .get_or_insert_default();
-                let text = value.as_str().map(str::to_owned);
-                if name == "http.request.method" {
-                    request.method = text;
-                } else {
-                    request.url = text;
-                }
-            }
-            "http.response.status" | "http.response.content_length" => {
-                let response = rec
-                    .doc
-                    .http
-                    .get_or_insert_default()
-                    .response
-                    .get_or_insert_default();
-                if name == "http.response.status" {
-                    response.status = value.as_u64().and_then(|v| u16::try_from(v).ok());
-                } else {
-                    response.content_length = value.as_u64();
-                }
-            }
-            n if n.starts_with("aws.") => {
-                rec.doc.aws.insert(n["aws.".len()..].to_owned(), value);
-            }
-            "xray.namespace" => rec.doc.namespace = value.as_str().map(str::to_owned),
-            "otel.name" => {
-                if let Some(n) = value.as_str() {
-                    rec.doc.name = segment_name(n);
-                }
-            }
+impl Visit for Fields {
+    fn record_f64(&mut self, f: &Field, v: f64) {
+        self.push(f, Value::F64(v));
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.push(f, Value::I64(v));
+    }
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        match i64::try_from(v) {
+            Ok(i) => self.push(f, Value::I64(i)),
+            Err(_) => self.push(f, Value::String(v.to_string().into())),
+        }
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        match f.name() {
+            "telemetry.fault" => self.fault |= v,
+            n if n.starts_with("telemetry.") && n != "telemetry.error" && n != "telemetry.throttle" => {}
+            _ => self.push(f, Value::Bool(v)),
+        }
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        match f.name() {
+            "telemetry.trace_header" => self.trace_header = Some(v.to_owned()),
+            "telemetry.tracestate" => self.tracestate = Some(v.to_owned()),
+            "telemetry.segment_name" => self.segment_name = Some(v.to_owned()),
+            "otel.name" => self.otel_name = Some(v.to_owned()),
+            "otel.kind" => self.kind = span_kind(v),
+            "telemetry.faas_trigger" => self.faas_trigger = Some(v.to_owned()),
             n if n.starts_with("telemetry.") => {}
-            // The log context of the invocation span: X-Ray already knows the trace, the function and the
-            // request (Lambda's own segment); only the correlation id is worth indexing.
-            "function_request_id" | "function_arn" | "xray_trace_id" | "cold_start" => {}
-            n if n.starts_with(ANNOTATION_PREFIX) || n == "correlation_id" => {
-                let key = annotation_key(n.strip_prefix(ANNOTATION_PREFIX).unwrap_or(n));
-                let ann = match &value {
-                    Value::String(s) => Some(AnnotationValue::Str(truncate_chars(s, MAX_ANNOTATION_VALUE))),
-                    Value::Bool(b) => Some(AnnotationValue::Bool(*b)),
-                    Value::Number(n) => n
-                        .as_i64()
-                        .map(AnnotationValue::Int)
-                        .or_else(|| n.as_f64().map(AnnotationValue::Num)),
-                    _ => None,
-                };
-                let fresh = !rec.doc.annotations.contains_key(&key);
-                let within = !fresh || rec.annotation_budget.fetch_add(1, Ordering::AcqRel) < MAX_ANNOTATIONS;
-                match ann {
-                    Some(a) if within && !key.is_empty() => {
-                        rec.doc.annotations.insert(key, a);
+            _ => self.push(f, Value::String(v.to_owned().into())),
+        }
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn fmt::Debug) {
+        self.record_str(f, &format!("{v:?}"));
+    }
+}
+
+impl Fields {
+    /// The invocation span's log context under the FaaS semantic conventions' names
+    /// (<https://opentelemetry.io/docs/specs/semconv/faas/faas-spans/>): `faas.invocation_id`,
+    /// `faas.coldstart`, `faas.trigger`, `cloud.resource_id`, `cloud.account.id`.
+    fn as_faas_invocation(&mut self) {
+        let mut out = Vec::with_capacity(self.attributes.len() + 3);
+        for kv in self.attributes.drain(..) {
+            match kv.key.as_str() {
+                "function_request_id" => out.push(KeyValue::new("faas.invocation_id", kv.value)),
+                "cold_start" => out.push(KeyValue::new("faas.coldstart", kv.value)),
+                "function_arn" => {
+                    let arn = kv.value.as_str();
+                    if let Some(account) = arn.split(':').nth(4).filter(|a| !a.is_empty()) {
+                        out.push(KeyValue::new("cloud.account.id", account.to_owned()));
                     }
-                    _ => {
-                        rec.doc
-                            .metadata
-                            .entry("default".into())
-                            .or_default()
-                            .insert(key, value);
-                    }
+                    out.push(KeyValue::new("cloud.resource_id", kv.value));
                 }
+                "xray_trace_id" => {}
+                _ => out.push(kv),
             }
-            n => {
-                rec.doc
-                    .metadata
-                    .entry("default".into())
-                    .or_default()
-                    .insert(n.to_owned(), value);
+        }
+        if let Some(trigger) = self.faas_trigger.take() {
+            if trigger == "pubsub" {
+                self.kind.get_or_insert(SpanKind::Consumer);
+            }
+            out.push(KeyValue::new("faas.trigger", trigger));
+        }
+        self.attributes = out;
+    }
+}
+
+impl SpanRecord {
+    fn apply(&mut self, fields: Fields) {
+        if fields.fault {
+            self.status = Status::error("");
+        }
+        if let Some(n) = fields.otel_name {
+            self.name = Cow::Owned(n);
+        }
+        if let Some(k) = fields.kind {
+            self.kind = k;
+        }
+        for kv in fields.attributes {
+            match self.attributes.iter_mut().find(|a| a.key == kv.key) {
+                Some(existing) => existing.value = kv.value,
+                None => self.attributes.push(kv),
             }
         }
     }
+
+    fn into_span_data(self, end: SystemTime) -> (SpanData, Vec<SpanData>) {
+        let data = SpanData {
+            span_context: self.context,
+            parent_span_id: self.parent,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: self.kind,
+            name: self.name,
+            start_time: self.start,
+            end_time: end.max(self.start),
+            attributes: self.attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: self.status,
+            instrumentation_scope: scope(),
+        };
+        (data, self.finished)
+    }
+}
+
+/// The OpenTelemetry context of an unsampled invocation, and its header as received.
+#[derive(Debug)]
+struct Unsampled {
+    header: String,
+    context: SpanContext,
+}
+
+thread_local! {
+    /// OpenTelemetry contexts attached while a span is entered, by tracing span id.
+    static ACTIVE: RefCell<Vec<(u64, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn kind_of(attributes: &[KeyValue], default: SpanKind) -> SpanKind {
+    attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "xray.namespace")
+        .map_or(default, |_| SpanKind::Client)
 }
 
 impl<S> tracing_subscriber::Layer<S> for XrayLayer
@@ -209,76 +323,96 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut fields = JsonFields::default();
-        attrs.record(&mut fields);
         let meta = attrs.metadata();
         if *meta.level() > Level::INFO {
             return;
         }
-        let base = if meta.name() == INVOCATION_SPAN {
-            let header = fields
-                .0
-                .iter()
-                .find(|(n, _)| *n == "telemetry.trace_header")
-                .and_then(|(_, v)| v.as_str())
-                .and_then(|h| TraceHeader::parse(h).ok());
-            let Some((header, parent)) = header.and_then(|h| h.parent.map(|p| (h, p))) else {
-                return;
-            };
-            if !header.is_sampled() {
-                // Nothing to export, but outgoing calls still carry the decision onward.
-                span.extensions_mut().insert(Unsampled(header.to_string()));
-                return;
-            }
-            let lineage = header.lineage.as_deref().map(Arc::from);
-            (header.root, parent, Arc::new(AtomicUsize::new(0)), lineage)
-        } else {
-            let Some(ancestor) = span.scope().skip(1).find_map(|s| {
-                s.extensions()
-                    .get::<SpanRecord>()
-                    .map(|r| (r.trace, r.id, Arc::clone(&r.annotation_budget), r.lineage.clone()))
-            }) else {
-                return;
-            };
-            ancestor
-        };
-        let (trace, parent, annotation_budget, lineage) = base;
-        let span_id = new_span_id();
-        let name = fields
-            .0
-            .iter()
-            .find(|(n, _)| *n == "telemetry.segment_name")
-            .and_then(|(_, v)| v.as_str())
-            .map_or_else(|| segment_name(meta.name()), segment_name);
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
         let start = self.clock.now();
+        if meta.name() == INVOCATION_SPAN {
+            fields.as_faas_invocation();
+        }
+        let (trace, parent, parent_is_remote, lineage, state, default_kind) =
+            if meta.name() == INVOCATION_SPAN {
+                let header = fields
+                    .trace_header
+                    .as_deref()
+                    .and_then(|h| TraceHeader::parse(h).ok());
+                let state = fields
+                    .tracestate
+                    .as_deref()
+                    .and_then(crate::propagation::valid_tracestate)
+                    .and_then(|s| s.parse::<TraceState>().ok())
+                    .unwrap_or_default();
+                match header {
+                    Some(h) if h.is_sampled() => {
+                        let lineage = h.lineage.as_deref().map(Arc::from);
+                        let (parent, remote) = h.parent.map_or((SpanId::INVALID, false), |p| (p, true));
+                        (h.root, parent, remote, lineage, state, SpanKind::Server)
+                    }
+                    Some(h) => {
+                        // Nothing to export, but outgoing calls and OpenTelemetry-API spans still carry the
+                        // decision onward.
+                        let context = SpanContext::new(
+                            h.root,
+                            h.parent.unwrap_or(SpanId::INVALID),
+                            TraceFlags::default(),
+                            true,
+                            state,
+                        );
+                        span.extensions_mut().insert(Unsampled {
+                            header: h.to_string(),
+                            context,
+                        });
+                        return;
+                    }
+                    None if self.sample_roots => (
+                        new_xray_trace_id(start),
+                        SpanId::INVALID,
+                        false,
+                        None,
+                        state,
+                        SpanKind::Server,
+                    ),
+                    None => return,
+                }
+            } else {
+                let Some(ancestor) = span.scope().skip(1).find_map(|s| {
+                    s.extensions().get::<SpanRecord>().map(|r| {
+                        (
+                            r.context.trace_id(),
+                            r.context.span_id(),
+                            false,
+                            r.lineage.clone(),
+                            r.context.trace_state().clone(),
+                            SpanKind::Internal,
+                        )
+                    })
+                }) else {
+                    return;
+                };
+                ancestor
+            };
+        let name = fields
+            .segment_name
+            .take()
+            .map_or(Cow::Borrowed(meta.name()), |n| Cow::Owned(segment_name(&n)));
+        let kind = kind_of(&fields.attributes, default_kind);
         let mut rec = SpanRecord {
-            id: span_id,
-            trace,
+            context: SpanContext::new(trace, new_span_id(), TraceFlags::SAMPLED, false, state),
             parent,
+            parent_is_remote,
             lineage,
+            name,
+            kind,
             start,
-            doc: Subsegment {
-                name,
-                id: format!("{span_id:016x}"),
-                trace_id: Some(xray_trace_id(trace)),
-                parent_id: Some(format!("{parent:016x}")),
-                kind: Some("subsegment"),
-                start_time: epoch_seconds_f64(start),
-                end_time: 0.0,
-                namespace: None,
-                fault: false,
-                error: false,
-                throttle: false,
-                http: None,
-                aws: BTreeMap::new(),
-                annotations: BTreeMap::new(),
-                metadata: BTreeMap::new(),
-                subsegments: Vec::new(),
-            },
-            annotation_budget,
+            attributes: Vec::with_capacity(fields.attributes.len()),
+            status: Status::Unset,
+            finished: Vec::new(),
         };
-        apply(&mut rec, fields.0);
+        rec.apply(fields);
         span.extensions_mut().insert(rec);
     }
 
@@ -286,9 +420,12 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(rec) = ext.get_mut::<SpanRecord>() {
-            let mut fields = JsonFields::default();
+            let mut fields = Fields::default();
             values.record(&mut fields);
-            apply(rec, fields.0);
+            if span.name() == INVOCATION_SPAN {
+                fields.as_faas_invocation();
+            }
+            rec.apply(fields);
         }
     }
 
@@ -301,42 +438,88 @@ where
         if let Some(span) = ctx.event_span(event)
             && let Some(rec) = span.extensions_mut().get_mut::<SpanRecord>()
         {
-            rec.doc.fault = true;
+            rec.status = Status::error("");
         }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if !self.activate_context {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let ext = span.extensions();
+        let sc = match (ext.get::<SpanRecord>(), ext.get::<Unsampled>()) {
+            (Some(r), _) => r.context.clone(),
+            (None, Some(u)) => u.context.clone(),
+            (None, None) => return,
+        };
+        drop(ext);
+        let guard = OtelContext::current().with_remote_span_context(sc).attach();
+        ACTIVE.with(|a| a.borrow_mut().push((id.into_u64(), guard)));
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
+        if !self.activate_context {
+            return;
+        }
+        let key = id.into_u64();
+        let guard = ACTIVE.with(|a| {
+            let mut a = a.borrow_mut();
+            a.iter().rposition(|(k, _)| *k == key).map(|i| a.remove(i))
+        });
+        drop(guard);
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let Some(mut rec) = span.extensions_mut().remove::<SpanRecord>() else {
+        let Some(rec) = span.extensions_mut().remove::<SpanRecord>() else {
             return;
         };
-        let end = self.clock.now();
-        rec.doc.end_time = epoch_seconds_f64(end).max(epoch_seconds_f64(rec.start));
-        // Nest into the nearest exported ancestor while it is open (the registry closes parents after
-        // their children), so a whole invocation usually leaves in one datagram.
-        if let Some(parent) = span
+        let (data, finished) = rec.into_span_data(self.clock.now());
+        // Join the nearest exported ancestor of the same trace while it is open (the registry closes
+        // parents after their children), so a whole invocation usually leaves as one batch.
+        if let Some(ancestor) = span
             .scope()
             .skip(1)
             .find(|s| s.extensions().get::<SpanRecord>().is_some())
-            && let Some(p) = parent.extensions_mut().get_mut::<SpanRecord>()
-            && p.trace == rec.trace
-            && p.id == rec.parent
+            && let Some(a) = ancestor.extensions_mut().get_mut::<SpanRecord>()
+            && a.context.trace_id() == data.span_context.trace_id()
         {
-            let mut doc = rec.doc;
-            doc.nest();
-            p.doc.subsegments.push(doc);
+            a.finished.extend(finished);
+            a.finished.push(data);
             return;
         }
-        for text in rec.doc.into_documents() {
-            self.sink.send(&text);
-        }
+        let mut batch = finished;
+        batch.push(data);
+        self.sink.export(batch);
     }
 }
 
-/// The trace header of an unsampled invocation, forwarded as received (`Sampled=0` keeps downstream
-/// services from sampling what Lambda decided not to).
-#[derive(Debug)]
-struct Unsampled(String);
+/// Hands a finished OpenTelemetry-API span to the current `tracing` span's exported ancestor of the
+/// same trace, so it leaves in the invocation's batch. Gives it back when there is none.
+pub(crate) fn adopt(span: SpanData) -> Option<SpanData> {
+    let current = tracing::Span::current();
+    let Some(id) = current.id() else {
+        return Some(span);
+    };
+    let mut span = Some(span);
+    tracing::dispatcher::get_default(|dispatch| {
+        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
+            return;
+        };
+        let Some(s) = registry.span(&id) else { return };
+        for s in s.scope() {
+            let mut ext = s.extensions_mut();
+            if let Some(rec) = ext.get_mut::<SpanRecord>()
+                && let Some(data) = span.take_if(|d| d.span_context.trace_id() == rec.context.trace_id())
+            {
+                rec.finished.push(data);
+                return;
+            }
+        }
+    });
+    span
+}
 
 /// The `X-Amzn-Trace-Id` value for an outgoing call made inside the current span: the invocation's
 /// `Root` and `Lineage`, `Parent` = the current subsegment, `Sampled=1`. Send it as the
@@ -362,6 +545,68 @@ pub fn current_trace_header() -> Option<String> {
     trace_header_for(&tracing::Span::current())
 }
 
+/// What an outgoing call made inside a span carries: both header spellings of one context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingContext {
+    /// `X-Amzn-Trace-Id`.
+    pub xray: String,
+    /// W3C `traceparent`.
+    pub traceparent: String,
+    /// W3C `tracestate`, when the invocation received one.
+    pub tracestate: Option<String>,
+}
+
+/// Like [`trace_header_for`], with the W3C `traceparent`/`tracestate` of the same context too.
+///
+/// ```
+/// use telemetry::xray::{MemorySink, XrayLayer, outgoing_context_for};
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let subscriber = tracing_subscriber::registry().with(XrayLayer::new(MemorySink::default()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _inv = tracing::info_span!("lambda.invocation",
+///         telemetry.trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0").entered();
+///     let out = outgoing_context_for(&tracing::Span::current()).unwrap();
+///     assert_eq!(out.traceparent, "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00");
+/// });
+/// ```
+#[must_use]
+pub fn outgoing_context_for(span: &tracing::Span) -> Option<OutgoingContext> {
+    let id = span.id()?;
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let span = registry.span(&id)?;
+        span.scope().find_map(|s| {
+            let ext = s.extensions();
+            let (xray, sc) = if let Some(r) = ext.get::<SpanRecord>() {
+                let mut h = format!(
+                    "Root={};Parent={:016x};Sampled=1",
+                    xray_trace_id(r.context.trace_id()),
+                    r.context.span_id()
+                );
+                if let Some(l) = &r.lineage {
+                    h.push_str(";Lineage=");
+                    h.push_str(l);
+                }
+                (h, &r.context)
+            } else {
+                let u = ext.get::<Unsampled>()?;
+                (u.header.clone(), &u.context)
+            };
+            let state = sc.trace_state().header();
+            Some(OutgoingContext {
+                xray,
+                traceparent: format!(
+                    "00-{:032x}-{:016x}-{}",
+                    sc.trace_id(),
+                    sc.span_id(),
+                    if sc.is_sampled() { "01" } else { "00" }
+                ),
+                tracestate: (!state.is_empty()).then_some(state),
+            })
+        })
+    })
+}
+
 /// Like [`current_trace_header`], for a call made inside `span` (which need not be entered): `Parent`
 /// is `span`'s subsegment, or its nearest exported ancestor's.
 ///
@@ -379,29 +624,14 @@ pub fn current_trace_header() -> Option<String> {
 /// ```
 #[must_use]
 pub fn trace_header_for(span: &tracing::Span) -> Option<String> {
-    let id = span.id()?;
-    tracing::dispatcher::get_default(|dispatch| {
-        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
-        let span = registry.span(&id)?;
-        span.scope().find_map(|s| {
-            let ext = s.extensions();
-            if let Some(r) = ext.get::<SpanRecord>() {
-                let mut h = format!("Root={};Parent={:016x};Sampled=1", xray_trace_id(r.trace), r.id);
-                if let Some(l) = &r.lineage {
-                    h.push_str(";Lineage=");
-                    h.push_str(l);
-                }
-                return Some(h);
-            }
-            ext.get::<Unsampled>().map(|u| u.0.clone())
-        })
-    })
+    outgoing_context_for(span).map(|c| c.xray)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::xray::MemorySink;
+    use serde_json::Value;
     use tracing_subscriber::layer::SubscriberExt;
 
     const HEADER: &str =

@@ -1,5 +1,6 @@
-//! X-Ray traces through OpenTelemetry ids: the trace header parser, `tracing` spans as subsegments of
-//! Lambda's segment, and the UDP daemon exporter.
+//! Traces under Lambda's segment: the trace header parser, `tracing` spans as OpenTelemetry spans
+//! ([`XrayLayer`]), the span sinks they go to ([`SpanSink`]) and the X-Ray daemon exporter that turns
+//! them into subsegment documents ([`XraySegmentExporter`]).
 //!
 //! Lambda owns the function's segment; a function may only add subsegments whose `parent_id` is the
 //! header's `Parent` and whose `trace_id` is its `Root`, and only when `Sampled=1`. Emitting a root
@@ -15,14 +16,19 @@ mod layer;
 #[cfg(feature = "xray-reqwest")]
 pub mod reqwest;
 mod segment;
+mod spans;
+mod translate;
 
 pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSink, UdpDaemonSink};
 pub use header::{HeaderError, Sampled, TraceHeader, xray_trace_id};
-pub use layer::{ANNOTATION_PREFIX, XrayLayer, current_trace_header, trace_header_for};
+pub use layer::{OutgoingContext, XrayLayer, current_trace_header, outgoing_context_for, trace_header_for};
+pub(crate) use layer::{adopt, new_span_id, new_xray_trace_id};
 pub use segment::{
     AnnotationValue, Http, HttpRequest, HttpResponse, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, Subsegment,
     annotation_key, segment_name,
 };
+pub use spans::{MemorySpanSink, SpanSink, SpanSinks};
+pub use translate::{ANNOTATION_PREFIX, XraySegmentExporter, subsegments};
 
 /// A local UDP "X-Ray daemon" for tests: what a real daemon would receive.
 #[cfg(all(test, any(feature = "xray-aws-sdk", feature = "xray-reqwest")))]

@@ -5,9 +5,9 @@
 //! credentials: those carry secrets such as presigned-URL signatures) and `http.response.status` /
 //! `content_length`. 4xx → `error`, 429 → `throttle` too, 5xx or no response → `fault`. The request
 //! carries `X-Amzn-Trace-Id` with this subsegment as `Parent` (the invocation's own header, `Sampled=0`,
-//! in an unsampled invocation).
+//! in an unsampled invocation), and the same context as W3C `traceparent` (+ `tracestate`).
 
-use super::layer::trace_header_for;
+use super::layer::outgoing_context_for;
 use ::reqwest::header::{HeaderName, HeaderValue};
 use std::future::Future;
 use tracing::Instrument;
@@ -59,12 +59,18 @@ impl SendTraced for ::reqwest::RequestBuilder {
                 telemetry.fault = Empty,
                 telemetry.throttle = Empty,
             );
-            if let Some(header) = trace_header_for(&span)
-                && let Ok(value) = HeaderValue::from_str(&header)
-            {
-                request
-                    .headers_mut()
-                    .insert(HeaderName::from_static("x-amzn-trace-id"), value);
+            if let Some(out) = outgoing_context_for(&span) {
+                let headers = request.headers_mut();
+                let pairs = [
+                    ("x-amzn-trace-id", Some(out.xray)),
+                    (crate::propagation::TRACEPARENT, Some(out.traceparent)),
+                    (crate::propagation::TRACESTATE, out.tracestate),
+                ];
+                for (name, value) in pairs {
+                    if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                        headers.insert(HeaderName::from_static(name), v);
+                    }
+                }
             }
             let result = client.execute(request).instrument(span.clone()).await;
             match &result {
@@ -199,6 +205,16 @@ mod tests {
         let heads = heads.lock().unwrap().clone();
         assert_eq!(heads.len(), 3);
         for (head, call) in heads.iter().zip(calls) {
+            let tp = head
+                .lines()
+                .find_map(|l| l.strip_prefix("traceparent: "))
+                .and_then(|v| crate::propagation::TraceParent::parse(v).ok())
+                .unwrap();
+            assert_eq!(format!("{:016x}", tp.parent_id), call["id"].as_str().unwrap());
+            assert_eq!(
+                format!("{:032x}", tp.trace_id),
+                "5759e988bd862e3fe1be46a994272793"
+            );
             let h = TraceHeader::parse(&header_of(head).unwrap()).unwrap();
             assert_eq!(h.xray_trace_id(), "1-5759e988-bd862e3fe1be46a994272793");
             assert_eq!(

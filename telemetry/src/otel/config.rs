@@ -1,0 +1,460 @@
+//! Which exporters spans go to, from OpenTelemetry's standard environment variables.
+//!
+//! Spec: <https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/> and
+//! <https://opentelemetry.io/docs/specs/otel/protocol/exporter/>. Read:
+//! - `OTEL_TRACES_EXPORTER` — a comma-separated list of `xray` (X-Ray segment documents to the daemon,
+//!   the default), `otlp`, `otlp-udp`, `none`. Inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` set), `otlp`
+//!   without an endpoint means OTLP over UDP to the Lambda X-Ray endpoint, as AWS's distributions do;
+//! - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`);
+//! - `OTEL_EXPORTER_OTLP_TRACES_HEADERS` or `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, values
+//!   percent-decoded), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
+//! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` — only `http/protobuf`;
+//! - `AWS_XRAY_DAEMON_ADDRESS` for both UDP forms;
+//! - SigV4 is used for an `https://xray.{region}.amazonaws.com` endpoint (region from the host), or
+//!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests).
+
+use std::time::Duration;
+
+/// One configured exporter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExporterKind {
+    /// X-Ray segment documents over UDP to the daemon.
+    Xray {
+        /// `AWS_XRAY_DAEMON_ADDRESS`.
+        address: String,
+    },
+    /// OTLP protobuf over UDP (the Lambda distributions' format).
+    OtlpUdp {
+        /// `AWS_XRAY_DAEMON_ADDRESS`.
+        address: String,
+    },
+    /// OTLP/HTTP protobuf.
+    OtlpHttp {
+        /// The full `…/v1/traces` URL.
+        url: String,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// Request timeout.
+        timeout: Duration,
+        /// SigV4 region, when signed for `xray`.
+        sigv4_region: Option<String>,
+    },
+}
+
+/// Exporters from the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TraceExportConfig {
+    /// In the order named.
+    pub exporters: Vec<ExporterKind>,
+}
+
+/// A configuration the exporters cannot honour, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// An exporter name this crate does not know.
+    #[error("OTEL_TRACES_EXPORTER: unknown exporter {0:?} (known: xray, otlp, otlp-udp, none)")]
+    UnknownExporter(String),
+    /// A protocol other than `http/protobuf`.
+    #[error("{var}: protocol {value:?} is not supported (only http/protobuf)")]
+    Protocol {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A malformed header list.
+    #[error("{var}: {entry:?} is not key=value")]
+    Header {
+        /// The variable.
+        var: &'static str,
+        /// The entry.
+        entry: String,
+    },
+    /// A timeout that is not a number of milliseconds.
+    #[error("{var}: {value:?} is not a number of milliseconds")]
+    Timeout {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// An endpoint that is not an http(s) URL.
+    #[error("{var}: {value:?} is not an http:// or https:// URL")]
+    Endpoint {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The region of an X-Ray OTLP endpoint (`https://xray.{region}.amazonaws.com/...`).
+///
+/// ```
+/// assert_eq!(telemetry::otel::config::xray_endpoint_region("https://xray.eu-west-1.amazonaws.com/v1/traces").as_deref(), Some("eu-west-1"));
+/// assert_eq!(telemetry::otel::config::xray_endpoint_region("https://collector:4318/v1/traces"), None);
+/// ```
+#[must_use]
+pub fn xray_endpoint_region(url: &str) -> Option<String> {
+    let host = url.strip_prefix("https://")?.split(['/', ':']).next()?;
+    let region = host.strip_prefix("xray.")?.strip_suffix(".amazonaws.com")?;
+    (!region.is_empty() && region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .then(|| region.to_owned())
+}
+
+impl TraceExportConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// See [`from_lookup`](Self::from_lookup).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads through `lookup` (tests pass a map).
+    ///
+    /// ```
+    /// use telemetry::otel::{ExporterKind, TraceExportConfig};
+    /// let c = TraceExportConfig::from_lookup(|k| match k {
+    ///     "OTEL_TRACES_EXPORTER" => Some("otlp".into()),
+    ///     "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("https://xray.eu-west-1.amazonaws.com".into()),
+    ///     _ => None,
+    /// })?;
+    /// assert!(matches!(&c.exporters[0], ExporterKind::OtlpHttp { url, sigv4_region: Some(r), .. }
+    ///     if url == "https://xray.eu-west-1.amazonaws.com/v1/traces" && r == "eu-west-1"));
+    /// # Ok::<(), telemetry::otel::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown exporter, a protocol other than `http/protobuf`, a malformed header list, timeout or
+    /// endpoint.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let first =
+            |a: &'static str, b: &'static str| get(a).map(|v| (a, v)).or_else(|| get(b).map(|v| (b, v)));
+        let address =
+            get("AWS_XRAY_DAEMON_ADDRESS").unwrap_or_else(|| crate::xray::DEFAULT_DAEMON_ADDRESS.to_owned());
+        let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let names = get("OTEL_TRACES_EXPORTER").unwrap_or_else(|| "xray".to_owned());
+        let mut exporters = Vec::new();
+        for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let kind = match name {
+                "none" => continue,
+                "xray" => ExporterKind::Xray {
+                    address: address.clone(),
+                },
+                "otlp-udp" => ExporterKind::OtlpUdp {
+                    address: address.clone(),
+                },
+                "otlp" => {
+                    if let Some((var, p)) = first(
+                        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                        "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    ) && p != "http/protobuf"
+                    {
+                        return Err(ConfigError::Protocol { var, value: p });
+                    }
+                    let url = match (
+                        get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+                        get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+                    ) {
+                        (Some(u), _) => Some(("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", u)),
+                        (None, Some(base)) => Some((
+                            "OTEL_EXPORTER_OTLP_ENDPOINT",
+                            format!("{}/v1/traces", base.trim_end_matches('/')),
+                        )),
+                        (None, None) => None,
+                    };
+                    match url {
+                        None if in_lambda => ExporterKind::OtlpUdp {
+                            address: address.clone(),
+                        },
+                        None => ExporterKind::OtlpHttp {
+                            url: "http://localhost:4318/v1/traces".to_owned(),
+                            headers: headers(&first)?,
+                            timeout: timeout(&first)?,
+                            sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
+                        },
+                        Some((var, url)) => {
+                            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                                return Err(ConfigError::Endpoint { var, value: url });
+                            }
+                            ExporterKind::OtlpHttp {
+                                sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION")
+                                    .or_else(|| xray_endpoint_region(&url)),
+                                url,
+                                headers: headers(&first)?,
+                                timeout: timeout(&first)?,
+                            }
+                        }
+                    }
+                }
+                other => return Err(ConfigError::UnknownExporter(other.to_owned())),
+            };
+            if !exporters.contains(&kind) {
+                exporters.push(kind);
+            }
+        }
+        Ok(Self { exporters })
+    }
+}
+
+/// Why the configured exporters could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ExporterBuildError {
+    /// The configuration names an exporter this build left out.
+    #[error("exporter {exporter} needs telemetry's `{feature}` feature")]
+    NotCompiled {
+        /// The exporter.
+        exporter: &'static str,
+        /// The cargo feature.
+        feature: &'static str,
+    },
+    /// A UDP socket for `address` could not be set up.
+    #[error("UDP exporter to {address:?}: {source}")]
+    Udp {
+        /// `AWS_XRAY_DAEMON_ADDRESS`.
+        address: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The OTLP/HTTP exporter could not start.
+    #[cfg(feature = "otlp-http")]
+    #[error(transparent)]
+    Http(#[from] super::http::HttpExportError),
+}
+
+impl TraceExportConfig {
+    /// Builds the sinks, in order. `resource` describes the function for the OTLP exporters.
+    ///
+    /// # Errors
+    /// An exporter not compiled in, or one that cannot set up its socket or thread.
+    pub fn build(
+        &self,
+        resource: &opentelemetry_sdk::Resource,
+    ) -> Result<crate::xray::SpanSinks, ExporterBuildError> {
+        let mut sinks = crate::xray::SpanSinks::new();
+        for kind in &self.exporters {
+            sinks = match kind {
+                ExporterKind::Xray { address } => sinks.with(crate::xray::XraySegmentExporter::new(
+                    crate::xray::UdpDaemonSink::new(address).map_err(|source| ExporterBuildError::Udp {
+                        address: address.clone(),
+                        source,
+                    })?,
+                )),
+                #[cfg(feature = "otlp")]
+                ExporterKind::OtlpUdp { address } => sinks.with(
+                    super::otlp::OtlpUdpExporter::new(address, resource.clone()).map_err(|source| {
+                        ExporterBuildError::Udp {
+                            address: address.clone(),
+                            source,
+                        }
+                    })?,
+                ),
+                #[cfg(not(feature = "otlp"))]
+                ExporterKind::OtlpUdp { .. } => {
+                    return Err(ExporterBuildError::NotCompiled {
+                        exporter: "otlp-udp",
+                        feature: "otlp",
+                    });
+                }
+                #[cfg(feature = "otlp-http")]
+                ExporterKind::OtlpHttp {
+                    url,
+                    headers,
+                    timeout,
+                    sigv4_region,
+                } => {
+                    #[cfg(not(feature = "sigv4"))]
+                    if sigv4_region.is_some() {
+                        return Err(ExporterBuildError::NotCompiled {
+                            exporter: "otlp (SigV4)",
+                            feature: "sigv4",
+                        });
+                    }
+                    let mut target = super::http::HttpTarget::new(url.clone());
+                    target.headers.clone_from(headers);
+                    target.timeout = *timeout;
+                    target.sigv4_region.clone_from(sigv4_region);
+                    sinks.with(super::http::OtlpHttpExporter::new(target, resource)?)
+                }
+                #[cfg(not(feature = "otlp-http"))]
+                ExporterKind::OtlpHttp { .. } => {
+                    return Err(ExporterBuildError::NotCompiled {
+                        exporter: "otlp (HTTP)",
+                        feature: "otlp-http",
+                    });
+                }
+            };
+        }
+        #[cfg(not(feature = "otlp"))]
+        let _ = resource;
+        Ok(sinks)
+    }
+}
+
+fn headers(
+    first: &impl Fn(&'static str, &'static str) -> Option<(&'static str, String)>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let Some((var, list)) = first("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS") else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .filter(|e| !e.trim().is_empty())
+        .map(|entry| {
+            let (k, v) = entry.split_once('=').ok_or_else(|| ConfigError::Header {
+                var,
+                entry: entry.to_owned(),
+            })?;
+            let k = percent_decode(k.trim());
+            if k.is_empty() {
+                return Err(ConfigError::Header {
+                    var,
+                    entry: entry.to_owned(),
+                });
+            }
+            Ok((k, percent_decode(v.trim())))
+        })
+        .collect()
+}
+
+fn timeout(
+    first: &impl Fn(&'static str, &'static str) -> Option<(&'static str, String)>,
+) -> Result<Duration, ConfigError> {
+    match first("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") {
+        None => Ok(Duration::from_secs(10)),
+        Some((var, v)) => v
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| ConfigError::Timeout { var, value: v }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<TraceExportConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        TraceExportConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_lambda_rules() {
+        assert_eq!(
+            config(&[]).unwrap().exporters,
+            [ExporterKind::Xray {
+                address: "127.0.0.1:2000".into()
+            }]
+        );
+        // Inside Lambda, `otlp` without an endpoint is UDP to the daemon address (AWS's distributions).
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "f"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.exporters,
+            [ExporterKind::OtlpUdp {
+                address: "169.254.79.129:2000".into()
+            }]
+        );
+        assert!(
+            config(&[("OTEL_TRACES_EXPORTER", "none")])
+                .unwrap()
+                .exporters
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn otlp_http_settings() {
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "xray, otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%3Db,tenant = t1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
+        ])
+        .unwrap();
+        assert_eq!(c.exporters.len(), 2);
+        assert_eq!(
+            c.exporters[1],
+            ExporterKind::OtlpHttp {
+                url: "http://collector:4318/v1/traces".into(),
+                headers: vec![("api-key".into(), "a=b".into()), ("tenant".into(), "t1".into())],
+                timeout: Duration::from_millis(2500),
+                sigv4_region: None,
+            }
+        );
+        // The signal-specific endpoint is used as is.
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "https://xray.us-east-1.amazonaws.com/v1/traces",
+            ),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(&c.exporters[0], ExporterKind::OtlpHttp { url, sigv4_region: Some(r), .. }
+            if url == "https://xray.us-east-1.amazonaws.com/v1/traces" && r == "us-east-1")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let e = config(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
+        assert!(e.to_string().contains("OTEL_TRACES_EXPORTER") && e.to_string().contains("zipkin"));
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().starts_with("OTEL_EXPORTER_OTLP_PROTOCOL"));
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "novalue"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().starts_with("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::Endpoint {
+                var: "OTEL_EXPORTER_OTLP_ENDPOINT",
+                ..
+            }
+        ));
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+}

@@ -1,0 +1,400 @@
+//! OTLP/HTTP protobuf span export to a collector or to X-Ray's OTLP endpoint, from a background thread.
+//!
+//! Spec: <https://opentelemetry.io/docs/specs/otlp/#otlphttp> (`POST {endpoint}/v1/traces`,
+//! `Content-Type: application/x-protobuf`, an `ExportTraceServiceRequest` body). X-Ray's endpoint
+//! `https://xray.{region}.amazonaws.com/v1/traces` takes the same request signed with SigV4 for the
+//! service `xray` (<https://docs.aws.amazon.com/xray/latest/devguide/xray-opentelemetry.html>), with
+//! the credentials Lambda puts in the environment.
+//!
+//! The invocation path only encodes the batch and `try_send`s it into a bounded queue; the thread posts
+//! it. A full queue or a dead endpoint loses spans (counted in [`OtlpHttpExporter::dropped`]), never
+//! delays a request.
+
+use crate::xray::SpanSink;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SpanData;
+use prost::Message as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+/// The service name X-Ray's OTLP endpoint is signed for.
+pub const XRAY_SIGNING_SERVICE: &str = "xray";
+
+/// Where and how to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    /// The full URL, `…/v1/traces`.
+    pub url: String,
+    /// Extra headers (`OTEL_EXPORTER_OTLP_HEADERS`).
+    pub headers: Vec<(String, String)>,
+    /// Per-request timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, default 10 s).
+    pub timeout: Duration,
+    /// Sign with SigV4 for `xray` in this region.
+    pub sigv4_region: Option<String>,
+    /// Batches waiting at most (default 64); beyond, new batches are dropped.
+    pub queue: usize,
+}
+
+impl HttpTarget {
+    /// A target with the defaults.
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            headers: Vec::new(),
+            timeout: Duration::from_secs(10),
+            sigv4_region: None,
+            queue: 64,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    queued: u64,
+    done: u64,
+}
+
+/// Posts OTLP protobuf batches from a background thread. See the [module docs](self).
+#[derive(Debug)]
+pub struct OtlpHttpExporter {
+    tx: SyncSender<Vec<u8>>,
+    resource: ResourceAttributesWithSchema,
+    dropped: Arc<AtomicU64>,
+    progress: Arc<(Mutex<Progress>, Condvar)>,
+}
+
+/// Why the exporter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpExportError {
+    /// The HTTP client could not be built.
+    #[error("OTLP/HTTP client for {url}: {source}")]
+    Client {
+        /// The endpoint.
+        url: String,
+        /// The cause.
+        source: reqwest::Error,
+    },
+    /// The background thread could not be spawned.
+    #[error("OTLP/HTTP export thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+impl OtlpHttpExporter {
+    /// Starts the background thread posting to `target`.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built or the thread cannot start.
+    pub fn new(target: HttpTarget, resource: &Resource) -> Result<Self, HttpExportError> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(target.timeout)
+            .no_proxy()
+            .build()
+            .map_err(|source| HttpExportError::Client {
+                url: target.url.clone(),
+                source,
+            })?;
+        let (tx, rx) = sync_channel(target.queue.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let progress = Arc::new((Mutex::new(Progress::default()), Condvar::new()));
+        let (d, p) = (Arc::clone(&dropped), Arc::clone(&progress));
+        std::thread::Builder::new()
+            .name("otlp-http".into())
+            .spawn(move || post_loop(&client, &target, &rx, &d, &p))?;
+        Ok(Self {
+            tx,
+            resource: ResourceAttributesWithSchema::from(resource),
+            dropped,
+            progress,
+        })
+    }
+
+    /// Batches lost so far: queue full, endpoint unreachable, or a non-2xx answer.
+    #[must_use]
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits up to `timeout` for every queued batch to be posted (or given up on); true if they were.
+    /// For shutdown and tests — never called on the invocation path.
+    #[must_use]
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let (lock, cv) = &*self.progress;
+        let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = cv
+            .wait_timeout_while(guard, timeout, |p| p.done < p.queued)
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.done >= guard.queued
+    }
+}
+
+fn post_loop(
+    client: &reqwest::blocking::Client,
+    target: &HttpTarget,
+    rx: &Receiver<Vec<u8>>,
+    dropped: &AtomicU64,
+    progress: &(Mutex<Progress>, Condvar),
+) {
+    while let Ok(body) = rx.recv() {
+        let ok = post(client, target, body).is_some_and(|s| s.is_success());
+        if !ok {
+            dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        let (lock, cv) = progress;
+        lock.lock().unwrap_or_else(PoisonError::into_inner).done += 1;
+        cv.notify_all();
+    }
+}
+
+fn post(
+    client: &reqwest::blocking::Client,
+    target: &HttpTarget,
+    body: Vec<u8>,
+) -> Option<reqwest::StatusCode> {
+    let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/x-protobuf".into())];
+    headers.extend(target.headers.iter().cloned());
+    #[cfg(feature = "sigv4")]
+    if let Some(region) = &target.sigv4_region {
+        headers.extend(sign(
+            &target.url,
+            &headers,
+            &body,
+            region,
+            std::time::SystemTime::now(),
+            &env_credentials()?,
+        )?);
+    }
+    let mut request = client.post(&target.url);
+    for (k, v) in &headers {
+        request = request.header(k.as_str(), v.as_str());
+    }
+    request.body(body).send().ok().map(|r| r.status())
+}
+
+/// The credentials Lambda gives a function, from the environment.
+#[cfg(feature = "sigv4")]
+fn env_credentials() -> Option<aws_credential_types::Credentials> {
+    let key = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
+    let token = std::env::var("AWS_SESSION_TOKEN").ok();
+    Some(aws_credential_types::Credentials::new(
+        key,
+        secret,
+        token,
+        None,
+        "environment",
+    ))
+}
+
+/// The SigV4 headers (`authorization`, `x-amz-date`, `x-amz-security-token`, `x-amz-content-sha256`
+/// when configured) for a POST of `body` to `url` with `headers`, for the service `xray`.
+///
+/// ```
+/// # #[cfg(feature = "sigv4")] {
+/// let creds = aws_credential_types::Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "doc");
+/// let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_633_600);
+/// let headers = telemetry::otel::http::sign("https://xray.eu-west-1.amazonaws.com/v1/traces",
+///     &[("content-type".into(), "application/x-protobuf".into())], b"", "eu-west-1", t, &creds).unwrap();
+/// let auth = &headers.iter().find(|(k, _)| k == "authorization").unwrap().1;
+/// assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251202/eu-west-1/xray/aws4_request"));
+/// # }
+/// ```
+#[cfg(feature = "sigv4")]
+#[must_use]
+pub fn sign(
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    region: &str,
+    time: std::time::SystemTime,
+    credentials: &aws_credential_types::Credentials,
+) -> Option<Vec<(String, String)>> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
+    let identity = credentials.clone().into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(XRAY_SIGNING_SERVICE)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .ok()?
+        .into();
+    let request = SignableRequest::new(
+        "POST",
+        url,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .ok()?;
+    let (instructions, _signature) = aws_sigv4::http_request::sign(request, &params).ok()?.into_parts();
+    Some(
+        instructions
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    )
+}
+
+impl SpanSink for OtlpHttpExporter {
+    fn export(&self, batch: Vec<SpanData>) {
+        if batch.is_empty() {
+            return;
+        }
+        let body = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        }
+        .encode_to_vec();
+        let (lock, _) = &*self.progress;
+        lock.lock().unwrap_or_else(PoisonError::into_inner).queued += 1;
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.tx.try_send(body) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            let (lock, cv) = &*self.progress;
+            lock.lock().unwrap_or_else(PoisonError::into_inner).done += 1;
+            cv.notify_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xray::XrayLayer;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::time::Instant;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    fn export_one(exporter: OtlpHttpExporter) -> OtlpHttpExporter {
+        let exporter = Arc::new(exporter);
+        let subscriber =
+            tracing_subscriber::registry().with(XrayLayer::with_span_sink(Arc::clone(&exporter)));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!(
+                "lambda.invocation",
+                telemetry.trace_header =
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            )
+            .entered();
+        });
+        Arc::try_unwrap(exporter).unwrap()
+    }
+
+    #[test]
+    fn a_dead_endpoint_costs_the_invocation_nothing() {
+        // A port nobody listens on; the thread's connection fails, the invocation never waits.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/traces", closed.local_addr().unwrap());
+        drop(closed);
+        let exporter =
+            OtlpHttpExporter::new(HttpTarget::new(url), &Resource::builder_empty().build()).unwrap();
+        let started = Instant::now();
+        let exporter = export_one(exporter);
+        assert!(
+            started.elapsed() < Duration::from_millis(200),
+            "the export path did not wait"
+        );
+        assert!(exporter.wait_idle(Duration::from_secs(10)));
+        assert_eq!(exporter.dropped(), 1);
+    }
+
+    #[test]
+    fn posts_protobuf_with_configured_headers() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = Vec::new();
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                head.push(line.trim().to_owned());
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            (&stream)
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+            (head, body)
+        });
+        let mut target = HttpTarget::new(url);
+        target.headers.push(("x-api-key".into(), "k-1".into()));
+        let exporter = OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap();
+        let exporter = export_one(exporter);
+        let (head, body) = server.join().unwrap();
+        assert!(head[0].starts_with("POST /v1/traces HTTP/1.1"));
+        assert!(
+            head.iter()
+                .any(|h| h.eq_ignore_ascii_case("content-type: application/x-protobuf"))
+        );
+        assert!(head.iter().any(|h| h.eq_ignore_ascii_case("x-api-key: k-1")));
+        let req = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+        let span = &req.resource_spans[0].scope_spans[0].spans[0];
+        assert_eq!(span.trace_id, hex_bytes("5759e988bd862e3fe1be46a994272793"));
+        assert!(exporter.wait_idle(Duration::from_secs(5)));
+        assert_eq!(exporter.dropped(), 0);
+    }
+
+    fn hex_bytes(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[cfg(feature = "sigv4")]
+    #[test]
+    fn sigv4_headers_name_the_xray_scope() {
+        // SigV4 (AWS docs, "Elements of an AWS API request signature"): the credential scope is
+        // date/region/service/aws4_request, the date header is ISO 8601 basic, the session token travels.
+        let creds = aws_credential_types::Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            Some("tok".into()),
+            None,
+            "t",
+        );
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_764_633_600); // 2025-12-02T00:00:00Z
+        let body = b"\x0a\x00";
+        let headers = sign(
+            "https://xray.eu-west-1.amazonaws.com/v1/traces",
+            &[("content-type".into(), "application/x-protobuf".into())],
+            body,
+            "eu-west-1",
+            t,
+            &creds,
+        )
+        .unwrap();
+        let get = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("x-amz-date").as_deref(), Some("20251202T000000Z"));
+        assert_eq!(get("x-amz-security-token").as_deref(), Some("tok"));
+        let auth = get("authorization").unwrap();
+        assert!(
+            auth.starts_with(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251202/eu-west-1/xray/aws4_request, SignedHeaders="
+            ),
+            "{auth}"
+        );
+        let signed = auth
+            .split("SignedHeaders=")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        assert!(signed.split(';').any(|h| h == "host") && signed.split(';').any(|h| h == "x-amz-date"));
+    }
+}

@@ -1,0 +1,147 @@
+//! The global OpenTelemetry `TracerProvider`: spans a library makes with the OpenTelemetry API get
+//! X-Ray ids, the current `tracing` span (or Lambda's segment) as parent, and leave with the
+//! invocation's batch through the same sinks as `tracing` spans.
+//!
+//! The sampler is `ParentBased(AlwaysOff)` unless `OTEL_TRACES_SAMPLER` says otherwise (the SDK reads
+//! it): inside an invocation the parent is the invocation's context, so Lambda's `Sampled` decides;
+//! outside one, no stray root traces.
+
+use crate::xray::SpanSink;
+use opentelemetry::Context;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanProcessor};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A span processor handing each ended span to the invocation it belongs to (see
+/// [`XrayLayer`](crate::xray::XrayLayer)), or straight to the sink when it belongs to none.
+#[derive(Debug, Clone)]
+pub struct SinkProcessor {
+    sink: Arc<dyn SpanSink>,
+}
+
+impl SinkProcessor {
+    /// A processor exporting to `sink`.
+    #[must_use]
+    pub fn new(sink: Arc<dyn SpanSink>) -> Self {
+        Self { sink }
+    }
+}
+
+impl SpanProcessor for SinkProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        if let Some(orphan) = crate::xray::adopt(span) {
+            self.sink.export(vec![orphan]);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// Builds the provider (X-Ray ids, `resource`, [`SinkProcessor`] on `sink`) and installs it as the
+/// global one. Keep the returned handle to shut it down; dropping it does not uninstall it.
+///
+/// ```
+/// use opentelemetry::trace::{Tracer, TracerProvider};
+/// let sink = telemetry::xray::MemorySpanSink::default();
+/// let provider = telemetry::otel::install_provider(std::sync::Arc::new(sink.clone()), opentelemetry_sdk::Resource::builder_empty().build());
+/// // Outside an invocation nothing is sampled.
+/// provider.tracer("lib").in_span("orphan", |_| {});
+/// assert!(sink.spans().is_empty());
+/// ```
+#[must_use]
+pub fn install_provider(sink: Arc<dyn SpanSink>, resource: Resource) -> SdkTracerProvider {
+    let provider = build_provider(sink, resource);
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    provider
+}
+
+/// Like [`install_provider`], without making it global (tests).
+#[must_use]
+pub fn build_provider(sink: Arc<dyn SpanSink>, resource: Resource) -> SdkTracerProvider {
+    let mut builder = SdkTracerProvider::builder()
+        .with_id_generator(super::XrayIdGenerator)
+        .with_span_processor(SinkProcessor::new(sink))
+        .with_resource(resource);
+    if std::env::var_os("OTEL_TRACES_SAMPLER").is_none() {
+        builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
+    }
+    builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xray::{MemorySpanSink, XrayLayer};
+    use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer, TracerProvider};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    fn run(header: &str) -> Vec<Vec<SpanData>> {
+        let sink = MemorySpanSink::default();
+        let shared: Arc<dyn SpanSink> = Arc::new(sink.clone());
+        let provider = build_provider(Arc::clone(&shared), Resource::builder_empty().build());
+        let tracer = provider.tracer("a-library");
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::with_span_sink(shared));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = header).entered();
+            let _work = tracing::info_span!("price_card").entered();
+            // A library's own span, made with the OpenTelemetry API inside a tracing span.
+            tracer.in_span("library.call", |cx| {
+                assert!(cx.span().span_context().is_valid());
+            });
+            let nested = tracer
+                .span_builder("library.client")
+                .with_kind(SpanKind::Client)
+                .start(&tracer);
+            drop(nested);
+        });
+        sink.batches()
+    }
+
+    #[test]
+    fn api_spans_join_the_invocation_batch_with_correct_parents() {
+        let batches = run(HEADER);
+        assert_eq!(batches.len(), 1, "one batch for the invocation: {batches:?}");
+        let spans = &batches[0];
+        let by_name = |n: &str| spans.iter().find(|s| s.name == n).unwrap();
+        let inv = by_name("lambda.invocation");
+        let work = by_name("price_card");
+        let lib = by_name("library.call");
+        let client = by_name("library.client");
+        let root = opentelemetry::TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
+        for s in [inv, work, lib, client] {
+            assert_eq!(s.span_context.trace_id(), root, "{}", s.name);
+            assert!(s.span_context.is_sampled());
+        }
+        assert_eq!(format!("{:016x}", inv.parent_span_id), "53995c3f42cd8ad8");
+        assert!(inv.parent_span_is_remote);
+        assert_eq!(work.parent_span_id, inv.span_context.span_id());
+        assert_eq!(lib.parent_span_id, work.span_context.span_id());
+        assert_eq!(client.parent_span_id, work.span_context.span_id());
+        assert_eq!(client.span_kind, SpanKind::Client);
+        assert_eq!(lib.instrumentation_scope.name(), "a-library");
+    }
+
+    #[test]
+    fn unsampled_invocation_and_no_invocation_export_nothing() {
+        assert!(run(&HEADER.replace("Sampled=1", "Sampled=0")).is_empty());
+        let sink = MemorySpanSink::default();
+        let provider = build_provider(Arc::new(sink.clone()), Resource::builder_empty().build());
+        provider.tracer("lib").in_span("orphan", |_| {});
+        assert!(sink.spans().is_empty());
+    }
+}

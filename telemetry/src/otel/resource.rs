@@ -1,0 +1,197 @@
+//! The OpenTelemetry resource of a Lambda function: `service.*`, `cloud.*`, `faas.*` and
+//! `aws.log.*` attributes, as the semantic conventions define them.
+//!
+//! Specs: <https://opentelemetry.io/docs/specs/semconv/resource/faas/>,
+//! <https://opentelemetry.io/docs/specs/semconv/resource/cloud/>,
+//! <https://opentelemetry.io/docs/specs/semconv/resource/cloud-provider/aws/logs/> and the FaaS span
+//! conventions for AWS Lambda <https://opentelemetry.io/docs/specs/semconv/faas/aws-lambda/>.
+//! `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` are read by the SDK's detectors and win over
+//! what Lambda's environment says.
+
+use crate::context::FunctionInfo;
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::Resource;
+
+/// The resource attributes Lambda's environment gives, read through `lookup` (tests pass a map).
+///
+/// ```
+/// use telemetry::context::FunctionInfo;
+/// let info = FunctionInfo { service: "valuation".into(), function_name: Some("valuate".into()),
+///     memory_size: Some(512), ..Default::default() };
+/// let attrs = telemetry::otel::resource::lambda_attributes(&info, |k| (k == "AWS_REGION").then(|| "eu-west-1".into()));
+/// let get = |k: &str| attrs.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
+/// assert_eq!(get("cloud.platform").as_deref(), Some("aws_lambda"));
+/// assert_eq!(get("faas.max_memory").as_deref(), Some("536870912"));
+/// ```
+#[must_use]
+pub fn lambda_attributes(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<String>) -> Vec<KeyValue> {
+    let mut attrs = vec![
+        KeyValue::new("cloud.provider", "aws"),
+        KeyValue::new("cloud.platform", "aws_lambda"),
+    ];
+    if lookup("OTEL_SERVICE_NAME").is_none() {
+        attrs.push(KeyValue::new("service.name", info.service.clone()));
+    }
+    if let Some(region) = lookup("AWS_REGION").filter(|r| !r.is_empty()) {
+        attrs.push(KeyValue::new("cloud.region", region));
+    }
+    if let Some(name) = &info.function_name {
+        attrs.push(KeyValue::new("faas.name", name.clone()));
+    }
+    if let Some(version) = &info.function_version {
+        attrs.push(KeyValue::new("faas.version", version.clone()));
+    }
+    if let Some(mb) = info.memory_size {
+        // Bytes since semantic conventions 1.21.
+        attrs.push(KeyValue::new("faas.max_memory", i64::from(mb) * 1024 * 1024));
+    }
+    if let Some(stream) = lookup("AWS_LAMBDA_LOG_STREAM_NAME").filter(|s| !s.is_empty()) {
+        attrs.push(KeyValue::new("faas.instance", stream));
+    }
+    if let Some(group) = lookup("AWS_LAMBDA_LOG_GROUP_NAME").filter(|s| !s.is_empty()) {
+        attrs.push(KeyValue::new(
+            "aws.log.group.names",
+            Value::Array(vec![opentelemetry::StringValue::from(group)].into()),
+        ));
+    }
+    attrs
+}
+
+/// The function's resource: the SDK's own detectors (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME`,
+/// `telemetry.sdk.*`) plus [`lambda_attributes`] from the process environment.
+#[must_use]
+pub fn lambda_resource(info: &FunctionInfo) -> Resource {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let mut attrs = lambda_attributes(info, lookup);
+    // Explicit OTEL_RESOURCE_ATTRIBUTES win over what the environment implies.
+    let explicit: Vec<String> = std::env::var("OTEL_RESOURCE_ATTRIBUTES")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.trim().to_owned()))
+        .collect();
+    attrs.retain(|kv| !explicit.iter().any(|k| k == kv.key.as_str()));
+    Resource::builder().with_attributes(attrs).build()
+}
+
+/// The span attributes of one invocation (the FaaS server span): `faas.invocation_id`,
+/// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the invoked ARN) and `cloud.account.id`.
+///
+/// ```
+/// let attrs = telemetry::otel::resource::invocation_attributes("req-1", "arn:aws:lambda:eu-west-1:123456789012:function:f", true,
+///     &serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}));
+/// assert!(attrs.contains(&("faas.trigger", "pubsub".into())));
+/// assert!(attrs.contains(&("cloud.account.id", "123456789012".into())));
+/// ```
+#[must_use]
+pub fn invocation_attributes(
+    request_id: &str,
+    arn: &str,
+    cold_start: bool,
+    event: &serde_json::Value,
+) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("faas.invocation_id", request_id.to_owned()),
+        ("faas.coldstart", cold_start.to_string()),
+        ("faas.trigger", faas_trigger(event).to_owned()),
+    ];
+    if !arn.is_empty() {
+        out.push(("cloud.resource_id", arn.to_owned()));
+        if let Some(account) = arn.split(':').nth(4).filter(|a| !a.is_empty()) {
+            out.push(("cloud.account.id", account.to_owned()));
+        }
+    }
+    out
+}
+
+/// `faas.trigger` for an event: `http` (API Gateway, ALB, function URLs), `pubsub` (SQS, SNS,
+/// EventBridge), `datasource` (DynamoDB and Kinesis streams, S3), `timer` (scheduled events), else
+/// `other`.
+#[must_use]
+pub fn faas_trigger(event: &serde_json::Value) -> &'static str {
+    if event.get("requestContext").is_some() || event.get("httpMethod").is_some() {
+        return "http";
+    }
+    if event.get("detail-type").and_then(serde_json::Value::as_str) == Some("Scheduled Event") {
+        return "timer";
+    }
+    if event.get("detail-type").is_some() {
+        return "pubsub";
+    }
+    let source = event
+        .pointer("/Records/0/eventSource")
+        .or_else(|| event.pointer("/Records/0/EventSource"))
+        .and_then(serde_json::Value::as_str);
+    match source {
+        Some("aws:sqs" | "aws:sns") => "pubsub",
+        Some("aws:dynamodb" | "aws:kinesis" | "aws:s3") => "datasource",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn triggers_per_event_source() {
+        assert_eq!(
+            faas_trigger(&json!({"version": "2.0", "requestContext": {"http": {}}})),
+            "http"
+        );
+        assert_eq!(
+            faas_trigger(&json!({"Records": [{"EventSource": "aws:sns"}]})),
+            "pubsub"
+        );
+        assert_eq!(
+            faas_trigger(&json!({"Records": [{"eventSource": "aws:dynamodb"}]})),
+            "datasource"
+        );
+        assert_eq!(
+            faas_trigger(&json!({"detail-type": "Scheduled Event", "source": "aws.events"})),
+            "timer"
+        );
+        assert_eq!(faas_trigger(&json!({"detail-type": "CardValued"})), "pubsub");
+        assert_eq!(faas_trigger(&json!({"anything": 1})), "other");
+    }
+
+    #[test]
+    fn resource_attributes_follow_the_conventions() {
+        let info = FunctionInfo {
+            service: "valuation".into(),
+            function_name: Some("valuate".into()),
+            memory_size: Some(128),
+            function_version: Some("$LATEST".into()),
+            ..Default::default()
+        };
+        let env = |k: &str| match k {
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            "AWS_LAMBDA_LOG_STREAM_NAME" => Some("2026/12/02/[$LATEST]abc".to_owned()),
+            "AWS_LAMBDA_LOG_GROUP_NAME" => Some("/aws/lambda/valuate".to_owned()),
+            _ => None,
+        };
+        let attrs = lambda_attributes(&info, env);
+        let get = |k: &str| {
+            attrs
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(get("service.name"), Some("valuation".into()));
+        assert_eq!(get("cloud.provider"), Some("aws".into()));
+        assert_eq!(get("cloud.region"), Some("eu-west-1".into()));
+        assert_eq!(get("faas.name"), Some("valuate".into()));
+        assert_eq!(get("faas.version"), Some("$LATEST".into()));
+        assert_eq!(get("faas.max_memory"), Some(Value::I64(134_217_728)));
+        assert_eq!(get("faas.instance"), Some("2026/12/02/[$LATEST]abc".into()));
+        assert_eq!(
+            get("aws.log.group.names").map(|v| v.to_string()).as_deref(),
+            Some("[\"/aws/lambda/valuate\"]")
+        );
+        let named = lambda_attributes(&info, |k| (k == "OTEL_SERVICE_NAME").then(|| "x".to_owned()));
+        assert!(
+            named.iter().all(|kv| kv.key.as_str() != "service.name"),
+            "OTEL_SERVICE_NAME wins"
+        );
+    }
+}

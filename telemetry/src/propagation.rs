@@ -1,0 +1,429 @@
+//! Trace context in and out: W3C Trace Context (`traceparent`, `tracestate`) and the X-Ray header
+//! (`X-Amzn-Trace-Id`), read from the events that start an invocation and written on outgoing calls.
+//!
+//! Specs: W3C Trace Context Level 1 <https://www.w3.org/TR/trace-context/> (§3.2 `traceparent`, §3.3
+//! `tracestate`), and the X-Ray header <https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader>.
+//! Where the context travels in events:
+//! - API Gateway (REST and HTTP) and ALB: request `headers` (`traceparent`, `tracestate`,
+//!   `X-Amzn-Trace-Id`), names case-insensitive;
+//! - SQS: the system attribute `attributes.AWSTraceHeader` (X-Ray format), or a message attribute
+//!   `messageAttributes.traceparent.stringValue` set by an OpenTelemetry producer;
+//! - EventBridge: the event's `trace-header`/`traceparent` in `detail` when the producer put them there
+//!   (EventBridge itself hands its X-Ray header to the Lambda invoke, as `context.xray_trace_id`).
+//!
+//! Inside Lambda the invocation's parent is Lambda's own segment (`context.xray_trace_id`); a context
+//! found in the event is the parent only when Lambda gave none ([`event_parent`]).
+
+use crate::xray::{Sampled, TraceHeader};
+use opentelemetry::{SpanId, TraceId};
+use std::fmt;
+
+/// The W3C header names.
+pub const TRACEPARENT: &str = "traceparent";
+/// The W3C vendor state header.
+pub const TRACESTATE: &str = "tracestate";
+/// The X-Ray header name as it appears on HTTP requests.
+pub const XRAY_HEADER: &str = "x-amzn-trace-id";
+
+/// Longest `tracestate` kept (the spec lets a receiver drop it beyond 512 characters).
+pub const MAX_TRACESTATE: usize = 512;
+
+/// A parsed `traceparent`: `{version}-{trace id}-{parent id}-{flags}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceParent {
+    /// The 128-bit trace id (never all zero).
+    pub trace_id: TraceId,
+    /// The caller's span id (never all zero).
+    pub parent_id: SpanId,
+    /// The `sampled` flag (bit 0 of `trace-flags`).
+    pub sampled: bool,
+}
+
+/// Why a `traceparent` was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceParentError {
+    /// Not four dash-separated fields of the right lengths.
+    #[error("traceparent {0:?} is not version-traceid-parentid-flags")]
+    Shape(String),
+    /// A field holds something other than lowercase hex.
+    #[error("traceparent {0:?} has a field that is not lowercase hex")]
+    NotHex(String),
+    /// Version `ff` (forbidden) or version `00` with trailing data.
+    #[error("traceparent {0:?} has an invalid version")]
+    Version(String),
+    /// All-zero trace id or parent id.
+    #[error("traceparent {0:?} has an all-zero trace id or parent id")]
+    Zero(String),
+}
+
+fn lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Shortens a rejected value for an error message (never the whole of a hostile input).
+fn shown(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+impl TraceParent {
+    /// Parses a `traceparent` value. Never panics, whatever the input; work is bounded by the first
+    /// 256 bytes it looks at.
+    ///
+    /// Follows §3.2 and §4.3 of the spec: version `00` must be exactly 55 characters; a higher version
+    /// may carry more fields after the fourth (ignored); `ff` is invalid; ids must not be all zero.
+    ///
+    /// ```
+    /// use telemetry::propagation::TraceParent;
+    /// let tp = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?;
+    /// assert!(tp.sampled);
+    /// assert_eq!(tp.to_string(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    /// # Ok::<(), telemetry::propagation::TraceParentError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A value that breaks the spec's grammar, a forbidden version or all-zero ids.
+    pub fn parse(value: &str) -> Result<Self, TraceParentError> {
+        let v = value.trim_matches(|c| c == ' ' || c == '\t');
+        let bytes = v.as_bytes();
+        if bytes.len() < 55 || !v.is_char_boundary(55) {
+            return Err(TraceParentError::Shape(shown(v)));
+        }
+        let head = &v[..55];
+        let fields: Vec<&str> = head.split('-').collect();
+        let [version, trace, parent, flags] = fields.as_slice() else {
+            return Err(TraceParentError::Shape(shown(v)));
+        };
+        if (version.len(), trace.len(), parent.len(), flags.len()) != (2, 32, 16, 2) {
+            return Err(TraceParentError::Shape(shown(v)));
+        }
+        if !(lower_hex(version) && lower_hex(trace) && lower_hex(parent) && lower_hex(flags)) {
+            return Err(TraceParentError::NotHex(shown(v)));
+        }
+        let rest = &v[55..];
+        match *version {
+            "ff" => return Err(TraceParentError::Version(shown(v))),
+            "00" if !rest.is_empty() => return Err(TraceParentError::Version(shown(v))),
+            // A future version may append fields, each after a dash.
+            _ if !rest.is_empty() && !rest.starts_with('-') => {
+                return Err(TraceParentError::Shape(shown(v)));
+            }
+            _ => {}
+        }
+        let trace_id = u128::from_str_radix(trace, 16).map_err(|_| TraceParentError::NotHex(shown(v)))?;
+        let parent_id = u64::from_str_radix(parent, 16).map_err(|_| TraceParentError::NotHex(shown(v)))?;
+        let flags = u8::from_str_radix(flags, 16).map_err(|_| TraceParentError::NotHex(shown(v)))?;
+        if trace_id == 0 || parent_id == 0 {
+            return Err(TraceParentError::Zero(shown(v)));
+        }
+        Ok(Self {
+            trace_id: TraceId::from_bytes(trace_id.to_be_bytes()),
+            parent_id: SpanId::from_bytes(parent_id.to_be_bytes()),
+            sampled: flags & 1 == 1,
+        })
+    }
+
+    /// The same context as an X-Ray header (`Root` is the trace id split 8+24, `Parent` the span id).
+    #[must_use]
+    pub fn to_xray(&self) -> TraceHeader {
+        TraceHeader {
+            root: self.trace_id,
+            parent: Some(self.parent_id),
+            sampled: if self.sampled { Sampled::Yes } else { Sampled::No },
+            lineage: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// The context of an X-Ray header, when it has a `Parent`. `Sampled=?` or none counts as not
+    /// sampled: W3C has no "decide for me".
+    #[must_use]
+    pub fn from_xray(header: &TraceHeader) -> Option<Self> {
+        Some(Self {
+            trace_id: header.root,
+            parent_id: header.parent?,
+            sampled: header.is_sampled(),
+        })
+    }
+}
+
+impl fmt::Display for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "00-{:032x}-{:016x}-{}",
+            self.trace_id,
+            self.parent_id,
+            if self.sampled { "01" } else { "00" }
+        )
+    }
+}
+
+/// Keeps a `tracestate` value if it is within [`MAX_TRACESTATE`] characters and printable ASCII
+/// (what may be forwarded as a header); `None` otherwise, as §3.3.1.1 allows.
+///
+/// ```
+/// assert_eq!(telemetry::propagation::valid_tracestate(" congo=t61rcWkgMzE "), Some("congo=t61rcWkgMzE"));
+/// assert_eq!(telemetry::propagation::valid_tracestate("a=1\nb=2"), None);
+/// ```
+#[must_use]
+pub fn valid_tracestate(value: &str) -> Option<&str> {
+    let v = value.trim();
+    (!v.is_empty() && v.len() <= MAX_TRACESTATE && v.bytes().all(|b| (0x20..0x7f).contains(&b))).then_some(v)
+}
+
+/// A trace context found in an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventContext {
+    /// The context, as an X-Ray header (what the invocation span takes).
+    pub header: TraceHeader,
+    /// `tracestate` that came with a W3C `traceparent`, forwarded unchanged.
+    pub tracestate: Option<String>,
+    /// Where it was found, for logs and tests: `headers.traceparent`, `attributes.AWSTraceHeader` ….
+    pub source: &'static str,
+}
+
+fn header_ci<'a>(headers: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    headers
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+}
+
+fn from_w3c(tp: &str, ts: Option<&str>, source: &'static str) -> Option<EventContext> {
+    let tp = TraceParent::parse(tp).ok()?;
+    Some(EventContext {
+        header: tp.to_xray(),
+        tracestate: ts.and_then(valid_tracestate).map(str::to_owned),
+        source,
+    })
+}
+
+fn from_xray(text: &str, source: &'static str) -> Option<EventContext> {
+    let header = TraceHeader::parse(text).ok()?;
+    header.parent?;
+    Some(EventContext {
+        header,
+        tracestate: None,
+        source,
+    })
+}
+
+/// The trace context an event carries, W3C first (a `traceparent` names the caller's own span), then
+/// X-Ray. `None` when the event carries none, or only malformed ones.
+///
+/// ```
+/// use serde_json::json;
+/// let api = json!({"headers": {"Traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+///                  "requestContext": {"requestId": "r"}});
+/// let cx = telemetry::propagation::event_context(&api).unwrap();
+/// assert_eq!(cx.header.to_string(), "Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1");
+/// let sqs = json!({"Records": [{"eventSource": "aws:sqs", "attributes":
+///     {"AWSTraceHeader": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}]});
+/// assert_eq!(telemetry::propagation::event_context(&sqs).unwrap().source, "attributes.AWSTraceHeader");
+/// ```
+#[must_use]
+pub fn event_context(event: &serde_json::Value) -> Option<EventContext> {
+    if let Some(headers) = event.get("headers") {
+        let ts = header_ci(headers, TRACESTATE);
+        if let Some(cx) =
+            header_ci(headers, TRACEPARENT).and_then(|tp| from_w3c(tp, ts, "headers.traceparent"))
+        {
+            return Some(cx);
+        }
+        if let Some(cx) =
+            header_ci(headers, XRAY_HEADER).and_then(|h| from_xray(h, "headers.x-amzn-trace-id"))
+        {
+            return Some(cx);
+        }
+    }
+    if let Some(record) = event.pointer("/Records/0")
+        && record.get("eventSource").and_then(serde_json::Value::as_str) == Some("aws:sqs")
+    {
+        let attr = |name: &str| {
+            record
+                .get("messageAttributes")?
+                .as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.get("stringValue")?.as_str())
+        };
+        if let Some(cx) =
+            attr(TRACEPARENT).and_then(|tp| from_w3c(tp, attr(TRACESTATE), "messageAttributes.traceparent"))
+        {
+            return Some(cx);
+        }
+        if let Some(cx) = record
+            .pointer("/attributes/AWSTraceHeader")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|h| from_xray(h, "attributes.AWSTraceHeader"))
+        {
+            return Some(cx);
+        }
+    }
+    if event.get("detail-type").is_some()
+        && let Some(detail) = event.get("detail")
+    {
+        let ts = detail.get(TRACESTATE).and_then(serde_json::Value::as_str);
+        if let Some(cx) = detail
+            .get(TRACEPARENT)
+            .and_then(serde_json::Value::as_str)
+            .and_then(|tp| from_w3c(tp, ts, "detail.traceparent"))
+        {
+            return Some(cx);
+        }
+        if let Some(cx) = detail
+            .get("trace-header")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|h| from_xray(h, "detail.trace-header"))
+        {
+            return Some(cx);
+        }
+    }
+    None
+}
+
+/// The invocation's parent: Lambda's header (`context.xray_trace_id`) when it parses, else the
+/// event's context. Returns the X-Ray header text the invocation span takes, and the `tracestate`.
+///
+/// ```
+/// use serde_json::json;
+/// let ev = json!({"headers": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
+/// let lambda = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+/// assert_eq!(telemetry::propagation::event_parent(Some(lambda), &ev).0, lambda);
+/// assert!(telemetry::propagation::event_parent(None, &ev).0.starts_with("Root=1-4bf92f35-"));
+/// ```
+#[must_use]
+pub fn event_parent(lambda_header: Option<&str>, event: &serde_json::Value) -> (String, Option<String>) {
+    if let Some(h) = lambda_header
+        && TraceHeader::parse(h).is_ok()
+    {
+        return (h.to_owned(), None);
+    }
+    match event_context(event) {
+        Some(cx) => (cx.header.to_string(), cx.tracestate),
+        None => (lambda_header.unwrap_or_default().to_owned(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    // The examples of W3C Trace Context §3.2.2.
+    const SPEC: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn spec_examples_and_rejections() {
+        let tp = TraceParent::parse(SPEC).unwrap();
+        assert_eq!(
+            format!("{:032x}", tp.trace_id),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(format!("{:016x}", tp.parent_id), "00f067aa0ba902b7");
+        assert!(tp.sampled);
+        let unsampled =
+            TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").unwrap();
+        assert!(!unsampled.sampled);
+        // Only bit 0 is `sampled`; other flags are ignored.
+        assert!(
+            TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")
+                .unwrap()
+                .sampled
+        );
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+            "00-4bf92f3577b34da6a3ce929d0e0e47é6-00f067aa0ba902b7-01",
+        ] {
+            assert!(TraceParent::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        // A later version may append fields (§4.3).
+        assert!(
+            TraceParent::parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future")
+                .is_ok()
+        );
+        assert!(TraceParent::parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x").is_err());
+    }
+
+    #[test]
+    fn xray_and_w3c_name_the_same_ids() {
+        // The X-Ray docs' example header and its W3C spelling: Root's two parts joined are the trace id.
+        let h =
+            TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+                .unwrap();
+        let tp = TraceParent::from_xray(&h).unwrap();
+        assert_eq!(
+            tp.to_string(),
+            "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"
+        );
+        assert_eq!(tp.to_xray().to_string(), h.to_string());
+        let unsampled =
+            TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?")
+                .unwrap();
+        assert!(!TraceParent::from_xray(&unsampled).unwrap().sampled);
+    }
+
+    #[test]
+    fn events_of_each_source() {
+        let sqs = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m",
+            "attributes": {"AWSTraceHeader": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
+            "messageAttributes": {"traceparent": {"stringValue": SPEC, "dataType": "String"},
+                                  "tracestate": {"stringValue": "congo=t61rcWkgMzE", "dataType": "String"}}}]});
+        let cx = event_context(&sqs).unwrap();
+        assert_eq!(cx.source, "messageAttributes.traceparent");
+        assert_eq!(cx.tracestate.as_deref(), Some("congo=t61rcWkgMzE"));
+        let mut only_xray = sqs.clone();
+        only_xray["Records"][0]["messageAttributes"] = json!({});
+        let cx = event_context(&only_xray).unwrap();
+        assert_eq!(cx.source, "attributes.AWSTraceHeader");
+        assert_eq!(cx.header.xray_trace_id(), "1-5759e988-bd862e3fe1be46a994272793");
+
+        let api = json!({"headers": {"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"}});
+        let cx = event_context(&api).unwrap();
+        assert_eq!(cx.source, "headers.x-amzn-trace-id");
+        assert!(!cx.header.is_sampled());
+        // ALB puts a Root-only header (no Parent): not a parent to hang under.
+        assert_eq!(
+            event_context(
+                &json!({"headers": {"x-amzn-trace-id": "Root=1-5759e988-bd862e3fe1be46a994272793"}})
+            ),
+            None
+        );
+
+        let eb = json!({"detail-type": "CardValued", "id": "e", "detail": {"traceparent": SPEC}});
+        assert_eq!(event_context(&eb).unwrap().source, "detail.traceparent");
+        assert_eq!(
+            event_context(&json!({"headers": {"traceparent": "garbage"}})),
+            None
+        );
+        assert_eq!(event_context(&json!(null)), None);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,200}") {
+            let _ = TraceParent::parse(&s);
+        }
+
+        #[test]
+        fn near_misses_never_panic(prefix in "[0-9a-f-]{0,60}", tail in "\\PC{0,8}") {
+            let _ = TraceParent::parse(&format!("{prefix}{tail}"));
+        }
+
+        #[test]
+        fn round_trips(t in 1u128.., p in 1u64.., sampled: bool) {
+            let tp = TraceParent { trace_id: TraceId::from_bytes(t.to_be_bytes()), parent_id: SpanId::from_bytes(p.to_be_bytes()), sampled };
+            prop_assert_eq!(TraceParent::parse(&tp.to_string()), Ok(tp));
+        }
+    }
+}

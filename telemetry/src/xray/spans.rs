@@ -1,0 +1,94 @@
+//! Where finished OpenTelemetry spans go: the one span model every exporter reads.
+//!
+//! [`XrayLayer`](super::XrayLayer) turns `tracing` spans into `opentelemetry_sdk` [`SpanData`], and
+//! spans made with the OpenTelemetry API end as `SpanData` too (the `otel` feature's provider). Both
+//! are handed, a batch at a time, to a [`SpanSink`]: the X-Ray daemon exporter
+//! ([`XraySegmentExporter`](super::XraySegmentExporter)), OTLP over UDP or HTTP (`otel` module), or
+//! several at once ([`SpanSinks`]). A batch is usually a whole invocation: the spans that finished
+//! inside it, sent when its span closes, before the runtime posts the response.
+
+use opentelemetry_sdk::trace::SpanData;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Receives batches of finished spans. Must not block on the network and must not panic: it runs on
+/// the invocation path.
+pub trait SpanSink: Send + Sync + std::fmt::Debug + 'static {
+    /// Takes one batch (spans in the order they finished; children before their parents).
+    fn export(&self, batch: Vec<SpanData>);
+}
+
+impl<T: SpanSink + ?Sized> SpanSink for Arc<T> {
+    fn export(&self, batch: Vec<SpanData>) {
+        (**self).export(batch);
+    }
+}
+
+/// Sends every batch to each of several sinks (e.g. X-Ray segment documents and OTLP/HTTP).
+#[derive(Debug, Default, Clone)]
+pub struct SpanSinks(Vec<Arc<dyn SpanSink>>);
+
+impl SpanSinks {
+    /// No sinks yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `sink`.
+    #[must_use]
+    pub fn with(mut self, sink: impl SpanSink) -> Self {
+        self.0.push(Arc::new(sink));
+        self
+    }
+
+    /// Whether there is no sink at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many sinks.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl SpanSink for SpanSinks {
+    fn export(&self, batch: Vec<SpanData>) {
+        match self.0.as_slice() {
+            [] => {}
+            [only] => only.export(batch),
+            [rest @ .., last] => {
+                for sink in rest {
+                    sink.export(batch.clone());
+                }
+                last.export(batch);
+            }
+        }
+    }
+}
+
+/// Keeps every span in memory (tests).
+#[derive(Debug, Clone, Default)]
+pub struct MemorySpanSink(Arc<Mutex<Vec<Vec<SpanData>>>>);
+
+impl MemorySpanSink {
+    /// Every batch received so far.
+    #[must_use]
+    pub fn batches(&self) -> Vec<Vec<SpanData>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Every span received so far, batches flattened.
+    #[must_use]
+    pub fn spans(&self) -> Vec<SpanData> {
+        self.batches().into_iter().flatten().collect()
+    }
+}
+
+impl SpanSink for MemorySpanSink {
+    fn export(&self, batch: Vec<SpanData>) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+    }
+}

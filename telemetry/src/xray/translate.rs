@@ -1,0 +1,235 @@
+//! OpenTelemetry spans → X-Ray subsegment documents: the X-Ray daemon exporter is one reader of the
+//! span model, not a second model.
+//!
+//! Spec: <https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html>. A span whose
+//! parent is in the same batch is nested in its parent's `subsegments`; the others are independent
+//! subsegments (`type: "subsegment"`, `trace_id`, `parent_id`) — under Lambda's facade segment for the
+//! invocation span. A batch (one invocation) usually leaves as one datagram.
+//!
+//! Attribute mapping: `annotation.*` and `correlation_id` → annotations (≤ 50 per batch, keys
+//! sanitised; beyond that, metadata); `xray.namespace` → `namespace`; `aws.*` (not `aws.lambda.*`) →
+//! the `aws` object; `http.request.method`, `http.request.url`, `http.response.status` (or
+//! `http.response.status_code`), `http.response.content_length` → `http`; `telemetry.error`,
+//! `telemetry.throttle` and an error status (or `telemetry.fault`) → the flags; the invocation's log
+//! context and the `faas.*`/`cloud.*` conventions are left out (Lambda's own segment has them); every
+//! other attribute → metadata under `default`.
+
+use super::exporter::SegmentSink;
+use super::header::xray_trace_id;
+use super::segment::{
+    AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
+    truncate_chars,
+};
+use super::spans::SpanSink;
+use crate::clock::epoch_seconds_f64;
+use opentelemetry::trace::Status;
+use opentelemetry::{SpanId, Value as OtelValue};
+use opentelemetry_sdk::trace::SpanData;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Field prefix that turns a span field into an annotation (`annotation.card_grade = "PSA 10"`).
+pub const ANNOTATION_PREFIX: &str = "annotation.";
+
+/// The X-Ray daemon exporter: translates each batch of spans into subsegment documents and hands
+/// them to a [`SegmentSink`] (the UDP daemon, or memory in tests).
+#[derive(Debug, Clone)]
+pub struct XraySegmentExporter {
+    sink: Arc<dyn SegmentSink>,
+}
+
+impl XraySegmentExporter {
+    /// An exporter writing to `sink`.
+    #[must_use]
+    pub fn new(sink: impl SegmentSink) -> Self {
+        Self { sink: Arc::new(sink) }
+    }
+}
+
+impl SpanSink for XraySegmentExporter {
+    fn export(&self, batch: Vec<SpanData>) {
+        for doc in subsegments(batch) {
+            for text in doc.into_documents() {
+                self.sink.send(&text);
+            }
+        }
+    }
+}
+
+/// JSON for an OpenTelemetry attribute value.
+pub(crate) fn json_value(v: &OtelValue) -> Value {
+    match v {
+        OtelValue::Bool(b) => Value::Bool(*b),
+        OtelValue::I64(i) => Value::from(*i),
+        OtelValue::F64(f) => {
+            serde_json::Number::from_f64(*f).map_or_else(|| Value::String(f.to_string()), Value::Number)
+        }
+        OtelValue::String(s) => Value::String(s.as_str().to_owned()),
+        other => Value::String(other.to_string()),
+    }
+}
+
+fn is_true(v: &OtelValue) -> bool {
+    matches!(v, OtelValue::Bool(true))
+}
+
+fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
+    let parent = span.parent_span_id;
+    let mut doc = Subsegment {
+        name: segment_name(&span.name),
+        id: format!("{:016x}", span.span_context.span_id()),
+        trace_id: Some(xray_trace_id(span.span_context.trace_id())),
+        parent_id: (parent != SpanId::INVALID).then(|| format!("{parent:016x}")),
+        kind: (parent != SpanId::INVALID).then_some("subsegment"),
+        start_time: epoch_seconds_f64(span.start_time),
+        end_time: epoch_seconds_f64(span.end_time).max(epoch_seconds_f64(span.start_time)),
+        namespace: None,
+        fault: matches!(span.status, Status::Error { .. }),
+        error: false,
+        throttle: false,
+        http: None,
+        aws: BTreeMap::new(),
+        annotations: BTreeMap::new(),
+        metadata: BTreeMap::new(),
+        subsegments: Vec::new(),
+    };
+    for kv in &span.attributes {
+        let name = kv.key.as_str();
+        let value = &kv.value;
+        match name {
+            "telemetry.fault" => doc.fault |= is_true(value),
+            "telemetry.error" => doc.error = is_true(value),
+            "telemetry.throttle" => doc.throttle = is_true(value),
+            "http.request.method" | "http.request.url" => {
+                let request = doc.http.get_or_insert_default().request.get_or_insert_default();
+                let text = Some(value.as_str().into_owned());
+                if name == "http.request.method" {
+                    request.method = text;
+                } else {
+                    request.url = text;
+                }
+            }
+            "http.response.status" | "http.response.status_code" | "http.response.content_length" => {
+                let response = doc.http.get_or_insert_default().response.get_or_insert_default();
+                let n = match value {
+                    OtelValue::I64(i) => u64::try_from(*i).ok(),
+                    OtelValue::String(s) => s.as_str().parse().ok(),
+                    _ => None,
+                };
+                if name == "http.response.content_length" {
+                    response.content_length = n;
+                } else {
+                    response.status = n.and_then(|v| u16::try_from(v).ok());
+                }
+            }
+            "xray.namespace" => doc.namespace = Some(value.as_str().into_owned()),
+            n if n.starts_with("aws.lambda.") || n.starts_with("faas.") || n.starts_with("cloud.") => {}
+            n if n.starts_with("aws.") => {
+                doc.aws.insert(n["aws.".len()..].to_owned(), json_value(value));
+            }
+            n if n.starts_with("telemetry.") || n.starts_with("otel.") => {}
+            // The log context of the invocation span: X-Ray already knows the trace, the function and the
+            // request (Lambda's own segment); only the correlation id is worth indexing.
+            "function_request_id" | "function_arn" | "xray_trace_id" | "cold_start" => {}
+            n if n.starts_with(ANNOTATION_PREFIX) || n == "correlation_id" => {
+                let key = annotation_key(n.strip_prefix(ANNOTATION_PREFIX).unwrap_or(n));
+                let ann = match value {
+                    OtelValue::String(s) => Some(AnnotationValue::Str(truncate_chars(
+                        s.as_str(),
+                        MAX_ANNOTATION_VALUE,
+                    ))),
+                    OtelValue::Bool(b) => Some(AnnotationValue::Bool(*b)),
+                    OtelValue::I64(i) => Some(AnnotationValue::Int(*i)),
+                    OtelValue::F64(f) => Some(AnnotationValue::Num(*f)),
+                    _ => None,
+                };
+                let fresh = !doc.annotations.contains_key(&key);
+                let within = !fresh || *budget < MAX_ANNOTATIONS;
+                match ann {
+                    Some(a) if within && !key.is_empty() => {
+                        if fresh {
+                            *budget += 1;
+                        }
+                        doc.annotations.insert(key, a);
+                    }
+                    _ => {
+                        doc.metadata
+                            .entry("default".into())
+                            .or_default()
+                            .insert(key, json_value(value));
+                    }
+                }
+            }
+            n => {
+                doc.metadata
+                    .entry("default".into())
+                    .or_default()
+                    .insert(n.to_owned(), json_value(value));
+            }
+        }
+    }
+    doc
+}
+
+/// The documents for a batch: each span nested under its parent when the parent is in the batch,
+/// children in the order they finished. Annotations count against one budget of
+/// [`MAX_ANNOTATIONS`] per batch (X-Ray's limit is per trace).
+#[must_use]
+pub fn subsegments(batch: Vec<SpanData>) -> Vec<Subsegment> {
+    let mut budget = 0usize;
+    // Annotations are assigned in start order, so the first 50 spans of an invocation keep theirs.
+    let mut by_start: Vec<usize> = (0..batch.len()).collect();
+    by_start.sort_by_key(|&i| batch[i].start_time);
+    let mut docs: Vec<Option<Subsegment>> = vec![None; batch.len()];
+    for i in by_start {
+        docs[i] = Some(document(&batch[i], &mut budget));
+    }
+    let index: HashMap<SpanId, usize> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_context.span_id(), i))
+        .collect();
+    let parent_of: Vec<Option<usize>> = batch
+        .iter()
+        .map(|s| {
+            index
+                .get(&s.parent_span_id)
+                .copied()
+                .filter(|&p| batch[p].span_context.trace_id() == s.span_context.trace_id())
+        })
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); batch.len()];
+    let mut roots = Vec::new();
+    for (i, p) in parent_of.iter().enumerate() {
+        match p {
+            Some(p) if *p != i => children[*p].push(i),
+            _ => roots.push(i),
+        }
+    }
+    fn build(
+        i: usize,
+        docs: &mut [Option<Subsegment>],
+        children: &[Vec<usize>],
+        depth: usize,
+    ) -> Option<Subsegment> {
+        let mut doc = docs[i].take()?;
+        // A cycle cannot come from real parent ids; the depth bound keeps hostile input finite.
+        if depth < 64 {
+            for &c in &children[i] {
+                if let Some(mut child) = build(c, docs, children, depth + 1) {
+                    child.nest();
+                    doc.subsegments.push(child);
+                }
+            }
+        }
+        Some(doc)
+    }
+    let mut out: Vec<Subsegment> = roots
+        .into_iter()
+        .filter_map(|r| build(r, &mut docs, &children, 0))
+        .collect();
+    // Whatever a cycle left unreached still leaves, on its own.
+    out.extend(docs.into_iter().flatten());
+    out
+}
