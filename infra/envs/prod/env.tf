@@ -1,7 +1,19 @@
 # What prod does differently from the other environments (the rest is the shared configuration in
 # ../shared, symlinked here, and platform.auto.tfvars.json generated from the platform spec).
+# Seed 001, "Environment Configuration" → Production: 1024 MB functions (the spec's memory_mb), info
+# logging only, Express workflows for performance, canary deployments with automatic rollback.
 locals {
   deletion_protection     = true
   admin_password_auth     = false
   state_machine_log_level = "ERROR"
+
+  # Used when platform.auto.tfvars.json does not carry the spec's [platform].log_level /
+  # [[state_machines]].workflow_type; check-infra fails if these and the spec disagree.
+  default_log_level          = "INFO"
+  default_state_machine_type = "EXPRESS"
+  # An Express execution lasts at most 5 minutes; the stuck-valuation sweep waits this plus 15.
+  valuation_timeout_minutes = 5
+
+  # Seed 001, "Lambda Deployment Rollback": 10 % of traffic, alarms watched for 10 minutes, then the rest.
+  deployment_config_name = "CodeDeployDefault.LambdaCanary10Percent10Minutes"
 }

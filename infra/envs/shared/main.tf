@@ -10,7 +10,22 @@ locals {
   slack_webhook_secret_name = coalesce(var.slack_webhook_secret_name, "${var.platform}/${var.environment}/slack-webhook")
 
   # What each environment does differently, beyond its generated platform.auto.tfvars.json, is in its
-  # own env.tf (deletion_protection, admin_password_auth, state_machine_log_level).
+  # own env.tf (deletion_protection, admin_password_auth, state_machine_log_level, deployment_config_name,
+  # valuation_timeout_minutes, and the seed's log level and workflow type for a tfvars file that does not
+  # carry the spec's). scripts/check-infra compares the outcome with the spec.
+  log_level          = coalesce(var.log_level, local.default_log_level)
+  state_machine_type = coalesce(var.state_machine_type, local.default_state_machine_type)
+}
+
+# The spec's ARNs (topics, state machine, bucket) name its account; deploying it with another account's
+# credentials would create resources the governance Lambdas never look at.
+data "aws_caller_identity" "deployer" {
+  lifecycle {
+    postcondition {
+      condition     = var.account_id == null || self.account_id == var.account_id
+      error_message = "These credentials deploy to account ${self.account_id}, but the platform spec describes account ${coalesce(var.account_id, "-")}: set [platform].account_id and the account inside every ARN of infra/platforms/${var.platform}-${var.environment}.toml to yours, regenerate platform.auto.tfvars.json (docs/deploy.md, step 3), or use the right credentials."
+    }
+  }
 }
 
 module "governance" {
@@ -24,7 +39,9 @@ module "governance" {
   log_retention_days        = var.log_retention_days
   budget                    = var.budget
   budget_email_addresses    = var.budget_email_addresses
+  oncall_email_addresses    = var.oncall_email_addresses
   pagerduty_endpoint        = var.pagerduty_endpoint
+  log_level                 = local.log_level
   slack_webhook_secret_name = local.slack_webhook_secret_name
   dashboard_prefix          = local.name_prefix
   alarm_prefix              = "${local.name_prefix}-"
@@ -42,7 +59,13 @@ module "backend" {
   log_retention_days      = var.log_retention_days
   cors_allowed_origins    = var.cors_allowed_origins
   state_machine_log_level = local.state_machine_log_level
+  state_machine_type      = local.state_machine_type
   deletion_protection     = local.deletion_protection
+  log_level               = local.log_level
+
+  # Canary deployments of every backend function (seed 001, "Lambda Deployment Rollback").
+  deployment_config_name    = local.deployment_config_name
+  valuation_timeout_minutes = local.valuation_timeout_minutes
 
   allow_admin_password_auth   = local.admin_password_auth
   authenticity_flag_threshold = var.authenticity_flag_threshold

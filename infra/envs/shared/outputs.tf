@@ -56,5 +56,24 @@ output "platform" {
     sns_topic_arns       = module.governance.sns_topic_arns
     slack_secret_name    = module.governance.slack_webhook_secret_name
     ledger_table_name    = module.governance.ledger_table_name
+    log_level            = local.log_level
+    state_machine_type   = module.backend.state_machine_type
   }
+}
+
+# Known at plan time (the `platform` output is not, as a whole): what scripts/check-infra checks against
+# the seeds before anything is deployed.
+output "settings" {
+  description = "The environment's log level and workflow type, every budget notification with its route, and the governance failures queue."
+  value = {
+    log_level            = local.log_level
+    state_machine_type   = local.state_machine_type
+    budget_notifications = module.governance.budget_notifications
+    failures_queue_name  = module.governance.failures_queue_name
+  }
+}
+
+output "deployments" {
+  description = "Canary deployment of each backend function: CodeDeploy application and group, alias, latest published version and rollback alarms (docs/deploy.md, \"Canary deployments\")."
+  value       = module.backend.deployments
 }

@@ -32,6 +32,17 @@ variable "region" {
   default     = "us-east-1"
 }
 
+variable "account_id" {
+  description = "The AWS account the spec describes ([platform].account_id). Set: the plan fails unless the credentials deploy to that account, so a spec still holding another (example) account cannot be deployed. Null: not checked."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_id == null || can(regex("^[0-9]{12}$", coalesce(var.account_id, "000000000000")))
+    error_message = "account_id must be a 12-digit AWS account id."
+  }
+}
+
 variable "owner" {
   description = "Owner tag ([platform].owner): the team accountable for this environment."
   type        = string
@@ -51,6 +62,29 @@ variable "budget" {
     actual_thresholds_percent   = list(number)
     forecast_thresholds_percent = list(number)
   })
+}
+
+variable "log_level" {
+  description = "POWERTOOLS_LOG_LEVEL of every function ([platform].log_level: DEBUG in dev, INFO in prod, seed 001). Null: the environment's default in env.tf."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_level == null || contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], upper(coalesce(var.log_level, "INFO")))
+    error_message = "log_level must be TRACE, DEBUG, INFO, WARN or ERROR."
+  }
+}
+
+variable "state_machine_type" {
+  description = "Valuation workflow type ([[state_machines]].workflow_type: STANDARD in dev, EXPRESS in prod, seed 001). Null: the environment's default in env.tf."
+  type        = string
+  default     = null
+}
+
+variable "budget_email_addresses" {
+  description = "E-mail addresses every budget notification goes to, the 80 % notice only there ([notifications].email of the spec, or terraform.tfvars). At least one."
+  type        = list(string)
+  default     = []
 }
 
 variable "slack_webhook_secret_name" {
@@ -107,14 +141,14 @@ variable "artifacts_dir" {
 }
 
 variable "pagerduty_endpoint" {
-  description = "Optional PagerDuty HTTPS integration URL subscribed to the critical topic."
+  description = "PagerDuty HTTPS integration URL subscribed to the critical topic (or give oncall_email_addresses)."
   type        = string
   default     = null
   sensitive   = true
 }
 
-variable "budget_email_addresses" {
-  description = "Optional e-mail addresses that also receive every budget notification."
+variable "oncall_email_addresses" {
+  description = "E-mail addresses subscribed to the critical topic (each confirms a link once). Give this, pagerduty_endpoint, or both: a page must reach someone."
   type        = list(string)
   default     = []
 }

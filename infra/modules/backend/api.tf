@@ -94,7 +94,7 @@ resource "aws_apigatewayv2_integration" "function" {
 
   api_id                 = aws_apigatewayv2_api.http.id
   integration_type       = "AWS_PROXY"
-  integration_uri        = module.api[each.key].invoke_arn
+  integration_uri        = module.api[each.key].alias_invoke_arn
   payload_format_version = "2.0"
   timeout_milliseconds   = min(30000, var.functions[each.key].timeout_s * 1000 + 1000)
 }
@@ -165,6 +165,7 @@ resource "aws_lambda_permission" "api" {
   statement_id   = "AllowHttpApi"
   action         = "lambda:InvokeFunction"
   function_name  = module.api[each.key].function_name
+  qualifier      = module.api[each.key].alias_name
   principal      = "apigateway.amazonaws.com"
   source_arn     = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
   source_account = local.account_id

@@ -316,6 +316,7 @@ module "pipeline" {
   service_name          = var.service_name
   environment_variables = lookup(local.pipeline_env, each.key, {})
   policy_json           = lookup(local.pipeline_policies, each.key, null)
+  alias_name            = var.alias_name
   tags                  = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })
 }
 
@@ -336,10 +337,13 @@ module "api" {
   service_name          = var.service_name
   environment_variables = lookup(local.api_env, each.key, {})
   policy_json           = lookup(local.api_policies, each.key, null)
+  alias_name            = var.alias_name
   tags                  = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })
 }
 
 locals {
+  # Unqualified: IAM, the drift check. Callers invoke the alias (alias_arns).
   function_arns  = merge({ for n, f in module.pipeline : n => f.arn }, { for n, f in module.api : n => f.arn })
+  alias_arns     = merge({ for n, f in module.pipeline : n => f.alias_arn }, { for n, f in module.api : n => f.alias_arn })
   function_names = merge({ for n, f in module.pipeline : n => f.function_name }, { for n, f in module.api : n => f.function_name })
 }

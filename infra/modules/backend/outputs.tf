@@ -93,3 +93,22 @@ output "user_id_hash_key_secret_name" {
   description = "Secret holding the generated userId hash key (its value is never in state)."
   value       = aws_secretsmanager_secret.user_id_hash_key.name
 }
+
+output "deployments" {
+  description = "Canary deployments per logical function: CodeDeploy application and group, the alias, the latest published version (TargetVersion of the next deployment) and the alarms that roll it back."
+  value = {
+    for n, f in local.deployed : n => {
+      application      = aws_codedeploy_app.functions.name
+      deployment_group = aws_codedeploy_deployment_group.function[n].deployment_group_name
+      function_name    = f.function_name
+      alias            = f.alias_name
+      latest_version   = f.version
+      rollback_alarms  = [local.catalogue_error_rate_alarms[n], aws_cloudwatch_metric_alarm.canary_errors[n].alarm_name]
+    }
+  }
+}
+
+output "state_machine_type" {
+  description = "STANDARD or EXPRESS."
+  value       = aws_sfn_state_machine.valuation.type
+}

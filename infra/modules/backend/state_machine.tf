@@ -3,6 +3,11 @@
 # else is caught, handed to error_handler (which logs it with the correlation id and fails the card) and
 # fails. If error_handler itself fails, the whole state goes to the valuation DLQ (its depth is alarmed):
 # a failure is never lost.
+#
+# Type per environment (seed 001, Environment Configuration): STANDARD in dev (execution history in the
+# console, for debugging), EXPRESS in prod (priced per request and duration instead of per transition;
+# an execution lasts at most 5 minutes, so valuation_timeout_minutes is 5 there, and its history is only
+# the log group). Tasks invoke each function's alias, which CodeDeploy shifts (deploy.tf).
 
 locals {
   lambda_retry = [
@@ -36,7 +41,7 @@ locals {
       Resource       = "arn:${local.partition}:states:::lambda:invoke"
       TimeoutSeconds = var.functions[name].timeout_s + 5
       Parameters = {
-        FunctionName = module.pipeline[name].arn
+        FunctionName = module.pipeline[name].alias_arn
         "Payload.$"  = "$"
       }
       ResultSelector = { "value.$" = "$.Payload" }
@@ -166,9 +171,10 @@ resource "aws_iam_role" "state_machine" {
 
 data "aws_iam_policy_document" "state_machine" {
   statement {
+    # The alias CodeDeploy shifts (a qualified ARN is not covered by the unqualified one).
     sid       = "InvokePipeline"
     actions   = ["lambda:InvokeFunction"]
-    resources = [for f in module.pipeline : f.arn]
+    resources = [for f in module.pipeline : f.alias_arn]
   }
 
   statement {
@@ -215,10 +221,10 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_sfn_state_machine" "valuation" {
-  #checkov:skip=CKV_AWS_285: execution payloads carry the user's Cognito sub and card data; logs record events without data (privacy), full history stays in the Step Functions API for 90 days
+  #checkov:skip=CKV_AWS_285: execution payloads carry the user's Cognito sub and card data; logs record events without data (privacy); a STANDARD workflow keeps its full history in the Step Functions API for 90 days
   name       = "${var.name_prefix}-valuation"
   role_arn   = aws_iam_role.state_machine.arn
-  type       = "STANDARD"
+  type       = var.state_machine_type
   definition = jsonencode(local.valuation_definition)
   tags       = merge(local.tags, { Feature = "valuation" })
 

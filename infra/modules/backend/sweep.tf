@@ -18,7 +18,7 @@ resource "aws_cloudwatch_event_rule" "sweep" {
 resource "aws_cloudwatch_event_target" "sweep" {
   rule      = aws_cloudwatch_event_rule.sweep.name
   target_id = "error-handler"
-  arn       = module.pipeline["error_handler"].arn
+  arn       = module.pipeline["error_handler"].alias_arn
   input     = jsonencode({ sweepStuckValuations = { olderThanMinutes = local.stuck_after_minutes } })
 
   retry_policy {
@@ -31,6 +31,7 @@ resource "aws_lambda_permission" "sweep" {
   statement_id  = "stuck-valuation-sweep"
   action        = "lambda:InvokeFunction"
   function_name = module.pipeline["error_handler"].function_name
+  qualifier     = module.pipeline["error_handler"].alias_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.sweep.arn
 }

@@ -175,8 +175,8 @@ variable "valuation_timeout_minutes" {
   default     = 30
 
   validation {
-    condition     = var.valuation_timeout_minutes >= 5 && var.valuation_timeout_minutes <= 240
-    error_message = "valuation_timeout_minutes must be between 5 and 240."
+    condition     = var.valuation_timeout_minutes >= 5 && var.valuation_timeout_minutes <= (var.state_machine_type == "EXPRESS" ? 5 : 240)
+    error_message = "valuation_timeout_minutes must be between 5 and 240, and exactly 5 for an EXPRESS workflow (an Express execution cannot run longer)."
   }
 }
 
@@ -184,4 +184,49 @@ variable "stuck_valuation_sweep_rate" {
   description = "How often error_handler sweeps for cards left VALUING (an EventBridge schedule expression)."
   type        = string
   default     = "rate(15 minutes)"
+}
+
+variable "alias_name" {
+  description = "Alias every backend function serves traffic through (API Gateway, Step Functions and EventBridge invoke it); CodeDeploy moves it."
+  type        = string
+  default     = "live"
+}
+
+variable "deployment_config_name" {
+  description = "CodeDeploy configuration that shifts alias traffic to a new version, e.g. CodeDeployDefault.LambdaCanary10Percent5Minutes."
+  type        = string
+  default     = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+
+  validation {
+    condition     = can(regex("^CodeDeployDefault\\.Lambda(AllAtOnce|Canary10Percent(5|10|15|30)Minutes|Linear10PercentEvery(1|2|3|10)Minutes?)$", var.deployment_config_name))
+    error_message = "deployment_config_name must be one of CodeDeploy's predefined Lambda configurations (CodeDeployDefault.LambdaCanary10Percent5Minutes, ...LambdaLinear10PercentEvery1Minute, ...LambdaAllAtOnce)."
+  }
+}
+
+variable "canary_error_rate_percent" {
+  description = "A deployment rolls back when the alias's error rate passes this many percent (seed 001: 5)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.canary_error_rate_percent > 0 && var.canary_error_rate_percent < 100
+    error_message = "canary_error_rate_percent must be between 0 and 100."
+  }
+}
+
+variable "canary_min_invocations" {
+  description = "Minutes with fewer alias invocations than this never count as a high canary error rate (one failed call of three is not a trend)."
+  type        = number
+  default     = 10
+}
+
+variable "state_machine_type" {
+  description = "Valuation workflow type: STANDARD (full execution history, for debugging) or EXPRESS (cheaper and faster at volume; at most 5 minutes per execution, history only in the log group)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXPRESS"], var.state_machine_type)
+    error_message = "state_machine_type must be STANDARD or EXPRESS."
+  }
 }

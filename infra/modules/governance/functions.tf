@@ -1,15 +1,25 @@
 # The four governance Lambdas, each with a role that can do only its own job.
 
 locals {
-  # Exactly what governance/src reads (the spec carries everything else: budget, prefixes, topics).
-  common_env = {
-    # Both hold the path of the spec inside the zip: the CLI and the publish Lambdas read
-    # COLLECTIQ_PLATFORM as a path, the cost Lambda reads COLLECTIQ_PLATFORM_FILE first.
-    COLLECTIQ_PLATFORM       = "/var/task/platforms/${var.platform_spec}.toml"
-    COLLECTIQ_PLATFORM_FILE  = "/var/task/platforms/${var.platform_spec}.toml"
+  spec_path = "/var/task/platforms/${var.platform_spec}.toml"
+
+  # Where the deployed ledger, webhook secret and critical topic are: Terraform's names win over the
+  # spec's (issue 13), so a spec that still names another account's topic cannot misroute a page.
+  notify_env = {
     LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
     SLACK_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.slack_webhook.arn
     SNS_TOPIC_CRITICAL_ARN   = aws_sns_topic.severity["critical"].arn
+  }
+
+  # Per function, what its code reads (scripts/check-infra step 6 compares with governance/src). The
+  # two handler families name the spec differently: cost_pass::lambda reads COLLECTIQ_PLATFORM_FILE (a
+  # path; its COLLECTIQ_PLATFORM fallback is a spec *name*), publish::lambda reads COLLECTIQ_PLATFORM as
+  # a path.
+  function_env = {
+    governance-cost       = merge(local.notify_env, { COLLECTIQ_PLATFORM_FILE = local.spec_path })
+    governance-fastburn   = merge(local.notify_env, { COLLECTIQ_PLATFORM_FILE = local.spec_path })
+    governance-alarms     = merge(local.notify_env, { COLLECTIQ_PLATFORM = local.spec_path })
+    governance-dashboards = { COLLECTIQ_PLATFORM = local.spec_path }
   }
 
   package_paths = { for name, _ in var.functions : name => "${var.artifacts_dir}/${name}.zip" }
@@ -163,7 +173,12 @@ module "function" {
   log_level             = var.log_level
   kms_key_arn           = aws_kms_key.governance.arn
   service_name          = each.key
-  environment_variables = local.common_env
+  environment_variables = local.function_env[each.key]
   policy_json           = local.policies[each.key]
-  tags                  = merge(local.tags, { Feature = each.value.feature, Tier = each.value.tier })
+
+  # Scheduled and SNS-triggered runs are asynchronous: after Lambda's retries the invocation record goes
+  # to the failures queue, whose alarm pages (failures.tf).
+  on_failure_destination_arn = aws_sqs_queue.failures.arn
+  maximum_retry_attempts     = 2
+  tags                       = merge(local.tags, { Feature = each.value.feature, Tier = each.value.tier })
 }

@@ -17,8 +17,22 @@ locals {
 
   budget_name = var.budget.name
 
+  # Who hears about spend (seeds 000 and 001): budget 80 % → e-mail, cost above 120 % → warning (Slack),
+  # above 150 % → page on-call. The spec's thresholds plus these three tiers; each ACTUAL notification is
+  # routed by the highest tier it reaches. A forecast may only warn: only actual spend pages. Every
+  # notification also e-mails budget_email_addresses, so finance hears of each one.
+  tiers = var.budget_tiers_percent
+  budget_actual_thresholds = distinct(concat(
+    var.budget.actual_thresholds_percent,
+    [local.tiers.email, local.tiers.warning, local.tiers.critical],
+  ))
+
   budget_notifications = concat(
-    [for p in var.budget.actual_thresholds_percent : { type = "ACTUAL", threshold = p, severity = p >= 100 ? "critical" : "warning" }],
+    [for p in local.budget_actual_thresholds : {
+      type      = "ACTUAL"
+      threshold = p
+      severity  = p >= local.tiers.critical ? "critical" : (p >= local.tiers.warning ? "warning" : "email")
+    }],
     [for p in var.budget.forecast_thresholds_percent : { type = "FORECASTED", threshold = p, severity = "warning" }],
   )
 

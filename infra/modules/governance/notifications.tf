@@ -59,6 +59,10 @@ resource "aws_sns_topic_policy" "severity" {
   policy = data.aws_iam_policy_document.topic[each.key].json
 }
 
+# --- who each topic reaches: no topic without a subscriber ---------------------------------------------
+
+# critical → on-call: PagerDuty (or any HTTPS pager) and/or on-call e-mail addresses; at least one of the
+# two is required (variables.tf), so a page always reaches a person.
 resource "aws_sns_topic_subscription" "pagerduty" {
   count = var.pagerduty_endpoint == null ? 0 : 1
 
@@ -66,6 +70,37 @@ resource "aws_sns_topic_subscription" "pagerduty" {
   protocol               = "https"
   endpoint               = var.pagerduty_endpoint
   endpoint_auto_confirms = true
+}
+
+# SNS e-mails a confirmation link first: the subscription is pending until the recipient clicks it
+# (docs/deploy.md, step 6 lists the pending ones).
+resource "aws_sns_topic_subscription" "oncall_email" {
+  for_each = toset(var.oncall_email_addresses)
+
+  topic_arn = aws_sns_topic.severity["critical"].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+# warning → Slack, through governance-alarms rather than AWS Chatbot: every message on the topic (a
+# warning alarm changing state, a budget forecast or 120 % notice) starts an alarm-state run at once
+# instead of at the next 5-minute schedule, and that run posts to Slack only what changed, deduplicated
+# in the ledger. Chatbot would post the raw alarm as well, so Slack would get two posts per change; it
+# also needs a one-time Slack OAuth in the console that Terraform cannot do. The run does not render
+# the SNS message itself: budget notices reach finance by e-mail (every budget notification has the
+# e-mail subscribers) and Slack through the billing alarms of the catalogue.
+resource "aws_sns_topic_subscription" "warning_to_governance" {
+  topic_arn = aws_sns_topic.severity["warning"].arn
+  protocol  = "lambda"
+  endpoint  = module.function["governance-alarms"].arn
+}
+
+resource "aws_lambda_permission" "warning_to_governance" {
+  statement_id  = "warning-topic"
+  action        = "lambda:InvokeFunction"
+  function_name = module.function["governance-alarms"].function_name
+  principal     = "sns.amazonaws.com"
+  source_arn    = aws_sns_topic.severity["warning"].arn
 }
 
 # --- Slack webhook: the secret only; its value is set out of band and never enters state ------------
@@ -97,7 +132,7 @@ resource "aws_budgets_budget" "monthly" {
       threshold                  = notification.value.threshold
       threshold_type             = "PERCENTAGE"
       notification_type          = notification.value.type
-      subscriber_sns_topic_arns  = [aws_sns_topic.severity[notification.value.severity].arn]
+      subscriber_sns_topic_arns  = notification.value.severity == "email" ? [] : [aws_sns_topic.severity[notification.value.severity].arn]
       subscriber_email_addresses = var.budget_email_addresses
     }
   }

@@ -47,3 +47,13 @@ output "function_environment_keys" {
   description = "Environment variable names per governance function."
   value       = { for name, f in module.function : name => f.environment_keys }
 }
+
+output "budget_notifications" {
+  description = "Every budget notification and where it goes: type (ACTUAL/FORECASTED), threshold (% of the limit), severity (email = e-mail only, warning = + warning topic, critical = + critical topic). scripts/check-infra checks the seeds' routing on it."
+  value       = local.budget_notifications
+}
+
+output "failures_queue_name" {
+  description = "Queue of failed governance invocations (on-failure destination and Scheduler DLQ); its depth alarm pages."
+  value       = aws_sqs_queue.failures.name
+}

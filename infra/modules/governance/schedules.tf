@@ -37,6 +37,13 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   statement {
+    # A schedule that cannot invoke its function at all (deleted, throttled past the retry policy).
+    sid       = "UndeliveredRuns"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failures.arn]
+  }
+
+  statement {
     sid       = "ScheduleKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.governance.arn]
@@ -71,6 +78,10 @@ resource "aws_scheduler_schedule" "governance" {
     retry_policy {
       maximum_event_age_in_seconds = 3600
       maximum_retry_attempts       = 2
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.failures.arn
     }
   }
 }

@@ -50,7 +50,7 @@ variable "log_level" {
 }
 
 variable "budget" {
-  description = "Monthly cost budget: name, limit in USD, and the percentages of the limit at which ACTUAL and FORECASTED spend notify. ACTUAL >= 100 % goes to the critical topic, everything else to warning."
+  description = "Monthly cost budget: name, limit in USD, and the percentages of the limit at which ACTUAL and FORECASTED spend notify (routed by budget_tiers_percent)."
   type = object({
     name                        = string
     limit_usd                   = number
@@ -62,6 +62,15 @@ variable "budget" {
     condition     = var.budget.limit_usd > 0 && alltrue([for p in concat(var.budget.actual_thresholds_percent, var.budget.forecast_thresholds_percent) : p > 0])
     error_message = "budget.limit_usd and every threshold percentage must be > 0."
   }
+
+  validation {
+    # AWS Budgets takes at most 5 notifications per budget; the three routing tiers are added to the
+    # ACTUAL thresholds.
+    condition = length(distinct(concat(var.budget.actual_thresholds_percent, [
+      var.budget_tiers_percent.email, var.budget_tiers_percent.warning, var.budget_tiers_percent.critical,
+    ]))) + length(var.budget.forecast_thresholds_percent) <= 5
+    error_message = "AWS Budgets allows 5 notifications per budget: the spec's ACTUAL thresholds plus the routing tiers (budget_tiers_percent) plus the FORECASTED thresholds exceed it."
+  }
 }
 
 variable "slack_webhook_secret_name" {
@@ -70,9 +79,39 @@ variable "slack_webhook_secret_name" {
 }
 
 variable "budget_email_addresses" {
-  description = "Optional e-mail subscribers of every budget notification (in addition to the SNS topics)."
+  description = "E-mail addresses (finance) AWS Budgets writes to for every budget notification: the 80 % notice goes only there (seed 001: \"AWS Budget 80% threshold → Email notification\")."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.budget_email_addresses) >= 1 && length(var.budget_email_addresses) <= 10 && alltrue([for a in var.budget_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
+    error_message = "budget_email_addresses must hold 1 to 10 e-mail addresses: the budget's 80 % notice goes only to them (set [notifications].email in the platform spec, or budget_email_addresses in terraform.tfvars)."
+  }
+}
+
+variable "budget_tiers_percent" {
+  description = "Routing of ACTUAL budget notifications by percent of the limit (seeds 000/001): from `email` on, e-mail only; from `warning` on, also the warning topic (Slack); from `critical` on, the critical topic (page). FORECASTED notifications go to the warning topic, never to critical."
+  type = object({
+    email    = number
+    warning  = number
+    critical = number
+  })
+  default = { email = 80, warning = 120, critical = 150 }
+
+  validation {
+    condition     = 0 < var.budget_tiers_percent.email && var.budget_tiers_percent.email < var.budget_tiers_percent.warning && var.budget_tiers_percent.warning < var.budget_tiers_percent.critical
+    error_message = "budget_tiers_percent must rise: 0 < email < warning < critical."
+  }
+}
+
+variable "oncall_email_addresses" {
+  description = "E-mail addresses subscribed to the critical topic (each confirms once). With pagerduty_endpoint, at least one must be given: a page must reach a person."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = var.pagerduty_endpoint != null || length(var.oncall_email_addresses) > 0
+    error_message = "The critical topic would reach nobody: set pagerduty_endpoint, oncall_email_addresses, or both (terraform.tfvars)."
+  }
 }
 
 variable "pagerduty_endpoint" {

@@ -114,6 +114,9 @@ resource "aws_lambda_function" "this" {
   filename         = var.package_path
   source_code_hash = local.source_code_hash
   kms_key_arn      = var.kms_key_arn
+  # A function behind an alias publishes a version per code or configuration change; the alias (and
+  # CodeDeploy's traffic shifting) decides which version serves traffic.
+  publish = var.alias_name != null
 
   reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
 
@@ -160,5 +163,22 @@ resource "aws_lambda_function_event_invoke_config" "this" {
         destination = destination_config.value
       }
     }
+  }
+}
+
+# The alias callers invoke (API Gateway, Step Functions, EventBridge). Terraform creates it on the first
+# published version and then leaves it alone: CodeDeploy moves it to each new version, shifting traffic
+# by the deployment group's configuration and rolling back on its alarms (docs/deploy.md, "Canary
+# deployments"). Were Terraform to follow `version`, every apply would switch all traffic at once.
+resource "aws_lambda_alias" "this" {
+  count = var.alias_name == null ? 0 : 1
+
+  name             = var.alias_name
+  description      = "Traffic-serving alias; moved by CodeDeploy, not by Terraform."
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+
+  lifecycle {
+    ignore_changes = [function_version, routing_config]
   }
 }

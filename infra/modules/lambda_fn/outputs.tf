@@ -47,3 +47,23 @@ output "environment_keys" {
   description = "Names of the function's environment variables (known at plan time even when values are not): scripts/check-infra compares them with what the code reads."
   value       = sort(keys(local.environment))
 }
+
+output "version" {
+  description = "Latest published version (\"$LATEST\" when the function has no alias): the TargetVersion of the next CodeDeploy deployment."
+  value       = aws_lambda_function.this.version
+}
+
+output "alias_name" {
+  description = "The traffic-serving alias, or null."
+  value       = var.alias_name
+}
+
+output "alias_arn" {
+  description = "ARN callers invoke: the alias's qualified ARN, or the function ARN when there is no alias."
+  value       = var.alias_name == null ? aws_lambda_function.this.arn : aws_lambda_alias.this[0].arn
+}
+
+output "alias_invoke_arn" {
+  description = "ARN API Gateway uses to invoke the alias (the function's invoke ARN when there is no alias)."
+  value       = var.alias_name == null ? aws_lambda_function.this.invoke_arn : aws_lambda_alias.this[0].invoke_arn
+}

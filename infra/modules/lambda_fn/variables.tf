@@ -132,3 +132,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alias_name" {
+  description = "Name of the alias callers invoke (e.g. live). Null: no alias, versions are not published and callers invoke $LATEST."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alias_name == null || can(regex("^[A-Za-z][A-Za-z0-9_-]{0,127}$", coalesce(var.alias_name, "x")))
+    error_message = "alias_name must start with a letter and hold only letters, digits, '-' or '_' (not a number: that would be a version)."
+  }
+}

@@ -1,0 +1,162 @@
+# Canary deployments (seed 001, "Lambda Deployment Rollback"): every backend function serves traffic
+# through the alias `var.alias_name`; CodeDeploy moves that alias to a new version by the environment's
+# deployment configuration (e.g. 10 % of traffic for 5 minutes, then all of it) and rolls back when one
+# of the deployment group's alarms fires:
+#
+#   - the function's error-rate alarm from the generated alarm catalogue
+#     (`<prefix>-fn-<id>-error-rate-<critical|warning>`, alarms/src/catalogue.rs; published by
+#     governance-alarms, so it exists before any deployment runs), and
+#   - the canary alarm below: the alias's error rate above `canary_error_rate_percent` (5 %, the seed's
+#     "auto-rollback if error rate > 5 %"). The catalogue's alarm pages at 10 % sustained for 5 minutes,
+#     too slow to stop a 5-minute canary on its own.
+#
+# Terraform creates the groups; a deployment is started by whoever ships a new version (docs/deploy.md).
+
+locals {
+  # The catalogue's name grammar: {prefix}-{resource}-{signal}-{severity}, resource fn-{slug(id)},
+  # severity from the tier. scripts/check-infra checks these names against the catalogue's snapshot.
+  catalogue_error_rate_alarms = {
+    for id, f in var.functions : id => format(
+      "%s-fn-%s-error-rate-%s",
+      var.name_prefix,
+      trim(lower(replace(id, "/[^A-Za-z0-9]+/", "-")), "-"),
+      f.tier == "critical" ? "critical" : "warning",
+    )
+  }
+
+  deployed = merge(module.pipeline, module.api)
+}
+
+resource "aws_codedeploy_app" "functions" {
+  name             = "${var.name_prefix}-functions"
+  compute_platform = "Lambda"
+  tags             = merge(local.tags, { Feature = "deploy" })
+}
+
+data "aws_iam_policy_document" "codedeploy_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["codedeploy.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "codedeploy" {
+  name               = "${var.name_prefix}-codedeploy"
+  assume_role_policy = data.aws_iam_policy_document.codedeploy_assume.json
+  tags               = merge(local.tags, { Feature = "deploy" })
+}
+
+# What AWSCodeDeployRoleForLambda grants for a deployment without hooks or S3-hosted AppSpecs, scoped to
+# these functions' aliases and this account's alarms.
+data "aws_iam_policy_document" "codedeploy" {
+  statement {
+    sid       = "ShiftAliasTraffic"
+    actions   = ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"]
+    resources = [for f in local.deployed : "${f.arn}:*"]
+  }
+
+  statement {
+    sid       = "WatchRollbackAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "codedeploy" {
+  name   = "shift-alias-traffic"
+  role   = aws_iam_role.codedeploy.id
+  policy = data.aws_iam_policy_document.codedeploy.json
+}
+
+# The alias's error rate (all versions behind it: during a canary, 90 % old and 10 % new traffic), per
+# minute, once at least canary_min_invocations calls were made; 2 breaching minutes out of 3 roll back.
+# Named outside the `<prefix>-` namespace governance-alarms owns, so its orphan pruning never deletes it.
+resource "aws_cloudwatch_metric_alarm" "canary_errors" {
+  for_each = local.deployed
+
+  alarm_name          = "deploy-${each.value.function_name}-canary-error-rate"
+  alarm_description   = "CodeDeploy rollback: ${each.value.function_name}:${var.alias_name} error rate above ${var.canary_error_rate_percent} % (seed 001, Lambda Deployment Rollback). No actions: CodeDeploy polls it during a deployment."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.canary_error_rate_percent
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  tags                = merge(local.tags, { Feature = "deploy" })
+
+  metric_query {
+    id          = "rate"
+    label       = "error rate (%)"
+    expression  = "IF(invocations >= ${var.canary_min_invocations}, 100 * errors / invocations, 0)"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors"
+
+    metric {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      period      = 60
+      stat        = "Sum"
+      dimensions = {
+        FunctionName = each.value.function_name
+        Resource     = "${each.value.function_name}:${var.alias_name}"
+      }
+    }
+  }
+
+  metric_query {
+    id = "invocations"
+
+    metric {
+      namespace   = "AWS/Lambda"
+      metric_name = "Invocations"
+      period      = 60
+      stat        = "Sum"
+      dimensions = {
+        FunctionName = each.value.function_name
+        Resource     = "${each.value.function_name}:${var.alias_name}"
+      }
+    }
+  }
+}
+
+resource "aws_codedeploy_deployment_group" "function" {
+  for_each = local.deployed
+
+  app_name               = aws_codedeploy_app.functions.name
+  deployment_group_name  = each.value.function_name
+  service_role_arn       = aws_iam_role.codedeploy.arn
+  deployment_config_name = var.deployment_config_name
+  tags                   = merge(local.tags, { Feature = "deploy" })
+
+  deployment_style {
+    deployment_option = "WITH_TRAFFIC_CONTROL"
+    deployment_type   = "BLUE_GREEN"
+  }
+
+  alarm_configuration {
+    enabled = true
+    alarms = [
+      local.catalogue_error_rate_alarms[each.key],
+      aws_cloudwatch_metric_alarm.canary_errors[each.key].alarm_name,
+    ]
+  }
+
+  auto_rollback_configuration {
+    enabled = true
+    events  = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+  }
+
+  depends_on = [aws_iam_role_policy.codedeploy]
+}
