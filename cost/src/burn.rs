@@ -12,7 +12,11 @@
 //!   interval from the bounds when all are present;
 //! - blended `P = Σ wᵢ·Pᵢ / Σ wᵢ` with `w_lin = f` when `f ≥ 0.2` else 0, `w_rec = 1`, `w_ce = 1`
 //!   (absent projections weigh 0; with nothing else, `P = P_lin`, flagged low-confidence);
-//! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`.
+//! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`; a projected tier is
+//!   left only when `P` falls [`PROJECTION_HYSTERESIS_PCT`] points below its threshold
+//!   ([`BudgetBurn::with_previous_tier`]), so a projection hovering at 100 % does not flip the tier daily;
+//! - severity (seeds 000/001): only ACTUAL spend pages — `A ≥ 150 %` is critical; a projection, however
+//!   high, and actual spend below 150 % are at most a warning (120 %, 100 %) or a notice (80 %, e-mail).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -26,6 +30,11 @@ pub const LINEAR_MIN_FRACTION: Decimal = Decimal::from_parts(2, 0, 0, false, 1);
 pub const RECENT_WINDOW_DAYS: i64 = 7;
 /// Fewest complete (non-estimated) days the recent rate needs before it falls back to estimated days.
 pub const MIN_COMPLETE_DAYS: usize = 3;
+/// Percentage points of the budget a projection must fall below a tier's threshold before a tier shown
+/// on the previous run is left (entering a tier still takes the threshold itself). A day's spend moves a
+/// month-end projection by a few points, so 5 keeps a projection at 100.00005 % today and 99.9 %
+/// tomorrow in one tier, while a real fall (to 94 %) still shows.
+pub const PROJECTION_HYSTERESIS_PCT: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
 
 /// A calendar month in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -126,6 +135,34 @@ impl Tier {
             .unwrap_or(Self::Ok)
     }
 
+    /// The tier of `pct` when `previous` was the tier shown last time: a tier above the raw one is kept
+    /// while `pct` stays within [`PROJECTION_HYSTERESIS_PCT`] points below its threshold. Rising is
+    /// never delayed.
+    ///
+    /// ```
+    /// use cost::burn::Tier;
+    /// use rust_decimal::Decimal;
+    /// let pct = |s: &str| s.parse::<Decimal>().unwrap();
+    /// assert_eq!(Tier::from_pct_with_hysteresis(pct("100.00005"), None), Tier::Pct100);
+    /// // The next day the projection dips below 100 %: the tier holds.
+    /// assert_eq!(Tier::from_pct_with_hysteresis(pct("99.9999"), Some(Tier::Pct100)), Tier::Pct100);
+    /// // A real fall leaves it.
+    /// assert_eq!(Tier::from_pct_with_hysteresis(pct("94.9"), Some(Tier::Pct100)), Tier::Pct80);
+    /// ```
+    #[must_use]
+    pub fn from_pct_with_hysteresis(pct: Decimal, previous: Option<Self>) -> Self {
+        let raw = Self::from_pct(pct);
+        let Some(previous) = previous.filter(|p| *p > raw) else {
+            return raw;
+        };
+        Self::ALL
+            .into_iter()
+            .rev()
+            .filter(|t| *t > raw && *t <= previous)
+            .find(|t| pct >= Decimal::from(t.threshold_pct()) - PROJECTION_HYSTERESIS_PCT)
+            .unwrap_or(raw)
+    }
+
     /// Short label: `OK`, `80%`, ...
     #[must_use]
     pub const fn label(self) -> &'static str {
@@ -138,7 +175,8 @@ impl Tier {
         }
     }
 
-    /// Word used in messages.
+    /// How loud this tier is when ACTUAL spend reached it (seeds 000/001: > 150 % pages, > 120 % warns,
+    /// 80 % is an e-mail notice). A projected tier is capped at a warning: see [`BudgetBurn::severity`].
     #[must_use]
     pub const fn severity(self) -> Severity {
         match self {
@@ -168,11 +206,11 @@ impl Tier {
 pub enum Severity {
     /// Nothing to say.
     Ok,
-    /// Worth a look (80 %).
+    /// Worth a look (80 %): the budget's e-mail notice.
     Notice,
-    /// Act this week (100 %, 120 %).
+    /// Act this week (100 %, 120 %, or any projected tier): Slack.
     Warning,
-    /// Act now (150 %, or actual spend already over the budget): also goes to SNS.
+    /// Act now: ACTUAL spend above 150 % of the budget. Also goes to SNS (pages on-call).
     Critical,
 }
 
@@ -382,19 +420,57 @@ pub struct BudgetBurn {
     pub actual_pct: Decimal,
     /// `100·P/B`.
     pub projected_pct: Decimal,
-    /// `Tier::from_pct(max(actual_pct, projected_pct))`.
+    /// The higher of the tier actual spend reached and the projected tier (with hysteresis once
+    /// [`BudgetBurn::with_previous_tier`] gave it the tier shown last time).
     pub tier: Tier,
 }
 
 impl BudgetBurn {
-    /// Critical when the tier is 150 % or actual spend already reached the limit.
+    /// The tier actual spend alone reached.
+    #[must_use]
+    pub fn actual_tier(&self) -> Tier {
+        Tier::from_pct(self.actual_pct)
+    }
+
+    /// Only actual spend pages (seeds 000/001: "Cost > 150% of budget" is critical, "> 120%" a
+    /// warning, "Budget 80% → Email"): `Critical` when ACTUAL spend reached 150 %; otherwise the tier's
+    /// severity capped at `Warning`, so a projection — which may be wrong on day 1 of a month — warns
+    /// but never pages, and 100 % actual is a warning, not a page.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rust_decimal::Decimal;
+    /// use cost::burn::{budget_burn, BurnInput, Severity, Tier};
+    /// let burn = |actual: i64, day: u32| {
+    ///     let input = BurnInput { budget_name: "prod".into(), limit: Decimal::from(500),
+    ///         actual: Decimal::from(actual), budgets_forecast: None, daily: vec![], ce_forecast: None };
+    ///     budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, day, 12, 0, 0).unwrap()).unwrap()
+    /// };
+    /// // Day 7, $200 spent: projected ≈ $923 (185 %), tier 150 %, but nothing actual is over: a warning.
+    /// assert_eq!(burn(200, 7).tier, Tier::Pct150);
+    /// assert_eq!(burn(200, 7).severity(), Severity::Warning);
+    /// // 100 % actually spent: a warning. 150 % actually spent: critical.
+    /// assert_eq!(burn(500, 28).severity(), Severity::Warning);
+    /// assert_eq!(burn(750, 28).severity(), Severity::Critical);
+    /// ```
     #[must_use]
     pub fn severity(&self) -> Severity {
-        if self.actual >= self.limit {
+        if self.actual_tier() == Tier::Pct150 {
             Severity::Critical
         } else {
-            self.tier.severity()
+            self.tier.severity().min(Severity::Warning)
         }
+    }
+
+    /// The burn with its tier recomputed given the tier shown on the previous run of the same month
+    /// (`AlertState::current`): the projected part keeps `previous` while the projection stays within
+    /// [`PROJECTION_HYSTERESIS_PCT`] points below its threshold. The actual part needs no hysteresis:
+    /// month-to-date spend only grows.
+    #[must_use]
+    pub fn with_previous_tier(mut self, previous: Option<Tier>) -> Self {
+        let projected = Tier::from_pct_with_hysteresis(self.projected_pct, previous);
+        self.tier = self.actual_tier().max(projected);
+        self
     }
 
     /// What the blended projection rests on, in words: the projections that carry weight, joined by
@@ -873,15 +949,77 @@ mod tests {
     }
 
     #[test]
-    fn over_budget_is_exhausted_and_critical() {
+    fn over_budget_is_exhausted_and_warns_but_only_150_pct_actual_pages() {
+        let at = Utc.with_ymd_and_hms(2025, 6, 25, 0, 0, 0).unwrap();
+        let burn = budget_burn(&input(dec!(50), dec!(51)), at).unwrap();
+        assert_eq!(burn.exhaustion, Exhaustion::Exhausted);
+        // Seeds 000/001: 100 % of the budget is an alert, not a page.
+        assert_eq!(burn.actual_tier(), Tier::Pct100);
+        assert_eq!(burn.severity(), Severity::Warning);
+        assert!(burn.tier >= Tier::Pct100);
+        // 000 Critical Alarms: "Cost > 150% of budget".
+        let burn = budget_burn(&input(dec!(50), dec!(75)), at).unwrap();
+        assert_eq!(burn.severity(), Severity::Critical);
+        let burn = budget_burn(&input(dec!(50), dec!(74.99)), at).unwrap();
+        assert_eq!(burn.severity(), Severity::Warning);
+    }
+
+    #[test]
+    fn a_day_one_projection_warns_and_never_pages() {
+        // June 1st, 06:00: $10 of $50 spent → linear projection 10 / 0.00833 = $1,200 (2,400 %).
         let burn = budget_burn(
-            &input(dec!(50), dec!(51)),
-            Utc.with_ymd_and_hms(2025, 6, 25, 0, 0, 0).unwrap(),
+            &input(dec!(50), dec!(10)),
+            Utc.with_ymd_and_hms(2025, 6, 1, 6, 0, 0).unwrap(),
         )
         .unwrap();
-        assert_eq!(burn.exhaustion, Exhaustion::Exhausted);
-        assert_eq!(burn.severity(), Severity::Critical);
-        assert!(burn.tier >= Tier::Pct100);
+        assert_eq!(burn.tier, Tier::Pct150);
+        assert_eq!(burn.actual_tier(), Tier::Ok);
+        assert_eq!(burn.severity(), Severity::Warning);
+    }
+
+    #[test]
+    fn projected_tier_holds_within_the_hysteresis_band() {
+        // Hand-computed: a 30-day June, day 16 00:00 → f = 0.5; limit 500.
+        let at = Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap();
+        // Day 1 of the pair: A = 250.00025 → P_lin = 500.0005 = 100.0001 % → tier 100 %.
+        let day1 = budget_burn(&input(dec!(500), dec!(250.00025)), at).unwrap();
+        assert_eq!(day1.projected_pct, dec!(100.0001));
+        assert_eq!(day1.tier, Tier::Pct100);
+        // Day 2: the projection dips to 99.9 % (A = 249.75): raw tier 80 %, but the previous 100 % holds.
+        let day2 = budget_burn(&input(dec!(500), dec!(249.75)), at).unwrap();
+        assert_eq!(day2.projected_pct, dec!(99.9));
+        assert_eq!(day2.tier, Tier::Pct80);
+        assert_eq!(
+            day2.clone().with_previous_tier(Some(day1.tier)).tier,
+            Tier::Pct100
+        );
+        // A real fall (to 94 %, A = 235) leaves the tier; so does no previous tier.
+        let fell = budget_burn(&input(dec!(500), dec!(235)), at).unwrap();
+        assert_eq!(fell.projected_pct, dec!(94));
+        assert_eq!(fell.with_previous_tier(Some(Tier::Pct100)).tier, Tier::Pct80);
+        assert_eq!(day2.clone().with_previous_tier(None).tier, Tier::Pct80);
+        // Rising is not delayed, and a lower previous tier changes nothing.
+        assert_eq!(
+            day1.clone().with_previous_tier(Some(Tier::Pct80)).tier,
+            Tier::Pct100
+        );
+        // From 150 % a projection at 117 % lands on 120 % (within 5 of it), not on 150 %.
+        assert_eq!(
+            Tier::from_pct_with_hysteresis(dec!(117), Some(Tier::Pct150)),
+            Tier::Pct120
+        );
+        assert_eq!(
+            Tier::from_pct_with_hysteresis(dec!(145.5), Some(Tier::Pct150)),
+            Tier::Pct150
+        );
+        assert_eq!(
+            Tier::from_pct_with_hysteresis(dec!(75), Some(Tier::Pct80)),
+            Tier::Pct80
+        );
+        assert_eq!(
+            Tier::from_pct_with_hysteresis(dec!(74.99), Some(Tier::Pct80)),
+            Tier::Ok
+        );
     }
 
     #[test]

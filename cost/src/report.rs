@@ -5,6 +5,8 @@
 //! - budget burn: the month containing `t`, up to `as_of`;
 //! - Bedrock spend, reconciliation, unit economics and hygiene: the settled days of the month,
 //!   `[1st, t − 1)` — yesterday is left out because CE lags by up to 24 h (see [`settled_window`]);
+//! - $/valuation of the last 7 settled days, `[t − 8, t − 1)`, beside the month-to-date figure: a cost
+//!   drift shows there days before it moves the month's average (see [`recent_window`]);
 //! - anomalies: day `t − 1` (the last complete day);
 //! - service trends: the 14 days `[t − 14, t)`, top services by spend in that window.
 
@@ -24,6 +26,10 @@ use crate::pricing::{
     bedrock_spend_by_agent, bedrock_spend_by_model, reconcile,
 };
 use crate::unit::{SeedCostModel, UnitEconomics, unit_economics, valuations};
+use telemetry::catalogue::MetricName;
+
+/// Days in the recent $/valuation window.
+pub const RECENT_UNIT_DAYS: i64 = 7;
 
 /// What one Cost Explorer request costs (paginated requests each count).
 pub const CE_REQUEST_PRICE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
@@ -109,8 +115,12 @@ pub struct CostReport {
     pub bedrock_by_agent: Vec<AgentSpend>,
     /// Billed vs estimated.
     pub reconciliation: Reconciliation,
-    /// $ per valuation.
+    /// $ per valuation over the settled days of the month.
     pub unit: UnitEconomics,
+    /// $ per valuation over the last [`RECENT_UNIT_DAYS`] settled days ([`recent_window`]), which may
+    /// reach into the previous month. `None` in reports saved before it existed.
+    #[serde(default)]
+    pub unit_recent: Option<UnitEconomics>,
     /// Anomalies on the last complete day.
     pub anomalies: Vec<Anomaly>,
     /// Hygiene.
@@ -140,6 +150,22 @@ impl CostReport {
             .map(BudgetBurn::severity)
             .max()
             .unwrap_or(Severity::Ok)
+    }
+
+    /// What to say instead of a "Bedrock by agent" list when no per-agent token metrics were read: the
+    /// app's `BedrockInputTokens`/`BedrockOutputTokens` (by `agent` and `model`) had no data in the
+    /// window, so spend per agent is unknown — not zero. `None` when there are per-agent figures.
+    #[must_use]
+    pub fn agent_metrics_missing(&self) -> Option<String> {
+        self.bedrock_by_agent.is_empty().then(|| {
+            format!(
+                "no per-agent token metrics ({}/{} by agent) between {} and {}: spend per agent unknown",
+                MetricName::BedrockInputTokens.as_str(),
+                MetricName::BedrockOutputTokens.as_str(),
+                self.window.0,
+                self.window.1.pred_opt().unwrap_or(self.window.1)
+            )
+        })
     }
 
     /// The budget that sets the tier, if any.
@@ -232,6 +258,9 @@ pub struct ReportSettings {
     /// environment's (default true: Marketplace model charges are often untaggable, and a budget should
     /// rather over- than under-count). The untagged share is reported under hygiene either way.
     pub include_untagged: bool,
+    /// The tier the previous report of this month showed (the alert ledger's `AlertState::current`),
+    /// for the projection's hysteresis ([`BudgetBurn::with_previous_tier`]). `None`: no hysteresis.
+    pub previous_tier: Option<Tier>,
 }
 
 impl Default for ReportSettings {
@@ -244,6 +273,7 @@ impl Default for ReportSettings {
             top_services: 5,
             trend_days: 14,
             include_untagged: true,
+            previous_tier: None,
         }
     }
 }
@@ -288,6 +318,22 @@ pub fn forecast_fallback_note(reason: Option<&str>, burn: &BudgetBurn) -> String
 pub fn settled_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
     let end = today - Duration::days(1);
     (MonthPeriod::containing(end - Duration::days(1)).start, end)
+}
+
+/// The last [`RECENT_UNIT_DAYS`] settled days for a report on `today`: `[t − 8, t − 1)`, ending where
+/// [`settled_window`] ends.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let d = |m, n| NaiveDate::from_ymd_opt(2025, m, n).unwrap();
+/// assert_eq!(cost::report::recent_window(d(6, 18)), (d(6, 10), d(6, 17)));
+/// // Early in a month the window reaches into the previous one.
+/// assert_eq!(cost::report::recent_window(d(7, 4)), (d(6, 26), d(7, 3)));
+/// ```
+#[must_use]
+pub fn recent_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let (_, end) = settled_window(today);
+    (end - Duration::days(RECENT_UNIT_DAYS), end)
 }
 
 /// Top `n` services by spend over `[start, end)`, with 0-filled daily series.
@@ -352,6 +398,7 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
     for b in &inputs.budgets {
         match BurnInput::from_budget(b, daily.clone(), inputs.ce_forecast.clone())
             .and_then(|i| budget_burn(&i, inputs.as_of))
+            .map(|burn| burn.with_previous_tier(settings.previous_tier))
         {
             Ok(burn) => budgets.push(burn),
             Err(e) => notes.push(format!("budget skipped: {e}")),
@@ -399,6 +446,24 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
     );
     let n = valuations(&inputs.metrics, start, end);
     let unit = unit_economics(ce, start, end, n, &settings.seed, Some(&by_model), prices);
+    let (recent_start, recent_end) = recent_window(today);
+    let recent_by_model = bedrock_spend_by_model(
+        prices,
+        &inputs.metrics,
+        recent_start,
+        recent_end,
+        &settings.model_aliases,
+    );
+    let unit_recent = unit_economics(
+        ce,
+        recent_start,
+        recent_end,
+        valuations(&inputs.metrics, recent_start, recent_end),
+        &settings.seed,
+        Some(&recent_by_model),
+        prices,
+    );
+
     let yesterday = today - Duration::days(1);
     let anomalies = detect_anomalies(ce, yesterday, &settings.anomaly);
     let hygiene = hygiene(all, start, end, prices);
@@ -417,6 +482,7 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
         bedrock_by_agent: by_agent,
         reconciliation,
         unit,
+        unit_recent: Some(unit_recent),
         anomalies,
         hygiene,
         top_services,
@@ -444,16 +510,18 @@ pub(crate) mod tests {
     pub(crate) fn demo_inputs() -> ReportInputs {
         let as_of = Utc.with_ymd_and_hms(2025, 6, 18, 6, 0, 0).unwrap();
         let sonnet_line = "Claude 3.5 Sonnet (Amazon Bedrock Edition)";
-        // Daily amounts of a $401/month run rate (30 days).
+        // Daily amounts of a $401/month run rate (30 days): seed 000's table ($11 Lambda, $50
+        // Rekognition, $15 DynamoDB, $5 API Gateway, $5 Step Functions, $5 S3, $10 CloudWatch) with
+        // Bedrock billed at Sonnet prices ($300 instead of $75).
         let services: [(&str, Decimal); 8] = [
             (sonnet_line, dec!(10)),
             ("Amazon Rekognition", dec!(1.6667)),
-            ("AWS Lambda", dec!(0.6)),
-            ("Amazon DynamoDB", dec!(0.4)),
+            ("AWS Lambda", dec!(0.3667)),
+            ("Amazon DynamoDB", dec!(0.5)),
             ("Amazon API Gateway", dec!(0.1667)),
-            ("AWS Step Functions", dec!(0.2)),
-            ("Amazon Simple Storage Service", dec!(0.1333)),
-            ("AmazonCloudWatch", dec!(0.2)),
+            ("AWS Step Functions", dec!(0.1667)),
+            ("Amazon Simple Storage Service", dec!(0.1666)),
+            ("AmazonCloudWatch", dec!(0.3333)),
         ];
         let mut ce = DailyCostTable::default();
         let mut day = d(5, 4);
@@ -613,9 +681,28 @@ pub(crate) mod tests {
         let line = &r.reconciliation.lines[0];
         assert_eq!(line.billed, dec!(160));
         assert!(line.within_threshold);
-        // Unit: 16 × 1,667 = 26,672 valuations.
+        // Unit: 16 × 1,667 = 26,672 valuations; 16 × 13.3667 = 213.8672 → $0.0080185 per valuation.
         assert_eq!(r.unit.valuations, 26_672);
+        assert_eq!(r.unit.total_cost, dec!(213.8672));
+        assert_eq!(r.unit.per_valuation.unwrap().round_dp(7), dec!(0.0080184));
         assert_eq!(r.unit.largest_gap, Some(crate::unit::Component::Bedrock));
+        // Everything but Bedrock is at seed 000's per-valuation cost.
+        for c in &r.unit.components[1..] {
+            assert_eq!(
+                c.explanation,
+                crate::unit::GapExplanation::InLine,
+                "{:?}",
+                c.component
+            );
+        }
+        // The last 7 settled days, June 10–16: 7 × 1,667 = 11,669 valuations, 7 × 13.3667 = 93.5669;
+        // a steady month, so the same $/valuation as month-to-date.
+        let recent = r.unit_recent.as_ref().unwrap();
+        assert_eq!((recent.start, recent.end), (d(6, 10), d(6, 17)));
+        assert_eq!(recent.valuations, 11_669);
+        assert_eq!(recent.total_cost, dec!(93.5669));
+        assert_eq!(recent.per_valuation, r.unit.per_valuation);
+        assert_eq!(r.agent_metrics_missing(), None);
         // The Rekognition spike on June 17 is a high anomaly.
         assert_eq!(r.anomalies.len(), 1);
         assert_eq!(r.anomalies[0].service, "Amazon Rekognition");
@@ -634,6 +721,104 @@ pub(crate) mod tests {
             r.headline(),
             "CollectIQ prod: $241.41 MTD (48.3% of $500.00) — NOTICE"
         );
+    }
+
+    /// A cost drift in the last days shows in the 7-day $/valuation first: from June 13 Lambda costs
+    /// $4.3667 a day instead of $0.3667 (a retry storm). Hand-computed:
+    /// - month to date (June 1–16): 213.8672 + 4 × 4 = 229.8672 over 26,672 valuations = $0.0086183;
+    /// - last 7 settled days (June 10–16): 93.5669 + 16 = 109.5669 over 11,669 = $0.0093896 (+9 %).
+    #[test]
+    fn seven_day_unit_cost_shows_a_drift_before_the_month_does() {
+        let mut inputs = demo_inputs();
+        let rows = std::mem::take(&mut inputs.cost_and_usage.rows);
+        inputs.cost_and_usage = rows.into_iter().fold(DailyCostTable::default(), |t, row| {
+            let bump = row.service == "AWS Lambda" && row.date >= d(6, 13) && row.date <= d(6, 16);
+            let amount = if bump { row.amount + dec!(4) } else { row.amount };
+            t.with_row(row.date, &row.service, amount, row.estimated)
+        });
+        let r = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        assert_eq!(r.unit.total_cost, dec!(229.8672));
+        assert_eq!(r.unit.per_valuation.unwrap().round_dp(7), dec!(0.0086183));
+        let recent = r.unit_recent.as_ref().unwrap();
+        assert_eq!(recent.total_cost, dec!(109.5669));
+        assert_eq!(recent.per_valuation.unwrap().round_dp(7), dec!(0.0093896));
+        let text = crate::slack::recent_unit_line(&r.unit, recent);
+        assert_eq!(
+            text,
+            "Last 7 settled days: $0.00939 (+9% vs month) · 11,669 valuations · 2025-06-10 – 2025-06-16"
+        );
+        // Lambda per valuation over the 7 days: (7 × 0.3667 + 16) / 11,669 = $0.0015911, 7.2× the seed's
+        // $0.00022; over the month it is diluted to (16 × 0.3667 + 16) / 26,672 = $0.0008199.
+        let lambda = |u: &UnitEconomics| {
+            u.components
+                .iter()
+                .find(|c| c.component == crate::unit::Component::Lambda)
+                .and_then(|c| c.per_valuation)
+                .unwrap()
+                .round_dp(7)
+        };
+        assert_eq!(lambda(recent), dec!(0.0015911));
+        assert_eq!(lambda(&r.unit), dec!(0.0008199));
+    }
+
+    #[test]
+    fn without_per_agent_metrics_the_report_says_so() {
+        let mut inputs = demo_inputs();
+        inputs
+            .metrics
+            .retain(|m| m.namespace != NAMESPACE || m.metric_name == MetricName::CardsValued.as_str());
+        let r = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        assert!(r.bedrock_by_agent.is_empty());
+        assert_eq!(
+            r.agent_metrics_missing().as_deref(),
+            Some(
+                "no per-agent token metrics (BedrockInputTokens/BedrockOutputTokens by agent) between \
+                 2025-06-01 and 2025-06-16: spend per agent unknown"
+            )
+        );
+        let text = crate::terminal::render(&r);
+        assert!(
+            text.contains("Bedrock by agent: no per-agent token metrics"),
+            "{text}"
+        );
+        assert!(!text.contains("agents       $0.00"), "{text}");
+        assert!(text.contains("agents         n/a"), "{text}");
+        let slack = serde_json::to_string(&crate::slack::render(&r)).unwrap();
+        assert!(
+            slack.contains("*Bedrock by agent* — no per-agent token metrics"),
+            "{slack}"
+        );
+    }
+
+    #[test]
+    fn hysteresis_holds_the_previous_tier_across_runs() {
+        // The demo month projects 81.7 % (tier 80 %). Yesterday's 100 % does not hold: 81.7 is more than 5
+        // points below 100, a real fall.
+        let settings = |previous| ReportSettings {
+            previous_tier: previous,
+            ..ReportSettings::default()
+        };
+        let prices = PriceTable::bundled().unwrap();
+        let fell = build_report(&demo_inputs(), &settings(Some(Tier::Pct100)), prices);
+        assert_eq!(fell.tier(), Tier::Pct80);
+        // A budget of $410 puts the same month's projection at 408.74/410 = 99.69 %: raw tier 80 %,
+        // held at 100 % when yesterday's report showed 100 %.
+        let mut inputs = demo_inputs();
+        inputs.budgets[0].budget_limit = Some(Amount::usd(dec!(410)));
+        let raw = build_report(&inputs, &settings(None), prices);
+        assert_eq!(raw.budgets[0].projected_pct.round_dp(2), dec!(99.69));
+        assert_eq!(raw.tier(), Tier::Pct80);
+        let held = build_report(&inputs, &settings(Some(Tier::Pct100)), prices);
+        assert_eq!(held.tier(), Tier::Pct100);
+        assert_eq!(held.severity(), Severity::Warning);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::burn::{BudgetBurn, Exhaustion};
 use crate::format::{count, fit, pct, ratio, sparkline, truncate, usd, usd_dp};
 use crate::pricing::PricingWarning;
 use crate::report::{CostReport, display_platform};
-use crate::unit::GapExplanation;
+use crate::unit::{GapExplanation, UnitEconomics};
 
 /// Slack's limits, and this crate's conservative total.
 pub mod limits {
@@ -297,6 +297,33 @@ pub fn escape(s: &str) -> String {
 
 /// Sections of `*title*` plus lines, each ≤ 3,000 characters, optionally inside code blocks. At most
 /// [`MAX_LIST_LINES`] lines are shown; the rest are counted in a final line.
+/// `Last 7 settled days: $0.00912 (+14% vs month) · 11,669 valuations · 2025-06-10 – 2025-06-16`: the
+/// recent $/valuation beside the month's, where a cost drift shows first.
+pub(crate) fn recent_unit_line(month: &UnitEconomics, recent: &UnitEconomics) -> String {
+    let per = recent
+        .per_valuation
+        .map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5));
+    let vs_month = recent
+        .per_valuation
+        .zip(month.per_valuation)
+        .and_then(|(r, m)| r.checked_div(m))
+        .map_or_else(String::new, |q| {
+            let change = (q - rust_decimal::Decimal::ONE) * rust_decimal::Decimal::ONE_HUNDRED;
+            format!(
+                " ({}{}% vs month)",
+                if change.is_sign_negative() { "" } else { "+" },
+                change.round_dp(0).normalize()
+            )
+        });
+    format!(
+        "Last {} settled days: {per}{vs_month} · {} valuations · {} – {}",
+        (recent.end - recent.start).num_days(),
+        count(recent.valuations),
+        recent.start,
+        recent.end.pred_opt().unwrap_or(recent.end)
+    )
+}
+
 fn list_sections(title: &str, lines: &[String], code: bool) -> Vec<Block> {
     let mut shown: Vec<String> = lines
         .iter()
@@ -499,8 +526,12 @@ pub fn render(report: &CostReport) -> SlackMessage {
         .per_valuation
         .and_then(|p| p.checked_div(u.seed_per_valuation))
         .map_or_else(String::new, |r| format!(" ({})", ratio(r)));
+    let recent = report
+        .unit_recent
+        .as_ref()
+        .map_or_else(String::new, |r| format!("\n{}", recent_unit_line(u, r)));
     let title = format!(
-        "*Cost per valuation* {per} vs seed {}{vs} · {} valuations · {ws} – {}",
+        "*Cost per valuation* {per} vs seed {}{vs} · {} valuations · {ws} – {}{recent}",
         usd_dp(u.seed_per_valuation, 5),
         count(u.valuations),
         we.pred_opt().unwrap_or(we)
@@ -556,7 +587,13 @@ pub fn render(report: &CostReport) -> SlackMessage {
             )
         })
         .collect();
-    blocks.extend(list_sections("*Bedrock by agent*", &by_agent, true));
+    match report.agent_metrics_missing() {
+        Some(missing) => blocks.push(Block::section(format!(
+            "*Bedrock by agent* — {}",
+            escape(&missing)
+        ))),
+        None => blocks.extend(list_sections("*Bedrock by agent*", &by_agent, true)),
+    }
     let rec = &report.reconciliation;
     let mut rec_lines: Vec<String> = rec
         .lines

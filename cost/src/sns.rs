@@ -1,4 +1,5 @@
-//! A short SNS message for critical tiers (pager / email / Chatbot).
+//! A short SNS message for critical reports (pager / email / Chatbot): ACTUAL spend above 150 % of a
+//! budget (seed 000); projections never page ([`crate::burn::BudgetBurn::severity`]).
 //!
 //! SNS `Subject` must be under 100 characters, without line breaks or control characters; this crate
 //! also keeps it ASCII (older SNS documentation requires ASCII, email gateways mangle the rest). The
@@ -137,11 +138,14 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
 
+    /// The demo month with 760 of 500 actually spent (152 %): critical.
     fn critical() -> CostReport {
         let mut r = demo_report();
         let b = &mut r.budgets[0];
-        b.projections.blended = dec!(760);
-        b.projected_pct = dec!(152);
+        b.actual = dec!(760);
+        b.actual_pct = dec!(152);
+        b.projections.blended = dec!(900);
+        b.projected_pct = dec!(180);
         b.tier = Tier::Pct150;
         r
     }
@@ -157,15 +161,19 @@ mod tests {
         insta::assert_json_snapshot!("critical_sns", m);
         assert_eq!(
             m.subject,
-            "CRITICAL CollectIQ prod budget 150%: $241.41 of $500.00 (152.0% projected)"
+            "CRITICAL CollectIQ prod budget 150%: $760.00 of $500.00 (180.0% projected)"
         );
         assert!(m.subject.len() < 100);
         let lines: Vec<&str> = m.message.lines().collect();
         assert_eq!(
             lines[0],
-            "CollectIQ prod: $241.41 MTD (48.3% of $500.00) — CRITICAL"
+            "CollectIQ prod: $760.00 MTD (152.0% of $500.00) — CRITICAL"
         );
-        assert!(lines[2].starts_with("collectiq-prod-monthly: $241.41 of $500.00 (48.3%), burn ratio 0.84×"));
+        assert!(
+            lines[2].starts_with("collectiq-prod-monthly: $760.00 of $500.00 (152.0%)"),
+            "{}",
+            lines[2]
+        );
         assert!(
             m.message
                 .contains("Anomaly Amazon Rekognition: $12.50 on 2025-06-17")
@@ -173,11 +181,25 @@ mod tests {
     }
 
     #[test]
-    fn actual_over_limit_is_critical_even_below_150() {
-        let mut r = demo_report();
-        r.budgets[0].actual = dec!(500);
-        r.budgets[0].tier = Tier::Pct100;
-        assert!(critical_message(&r).is_some());
+    fn projections_and_100_pct_actual_do_not_page() {
+        // A projection at 152 % with 48 % actually spent: a warning, no page (seeds: only actual pages).
+        let mut projected = demo_report();
+        let b = &mut projected.budgets[0];
+        b.projections.blended = dec!(760);
+        b.projected_pct = dec!(152);
+        b.tier = Tier::Pct150;
+        assert_eq!(projected.severity(), Severity::Warning);
+        assert!(critical_message(&projected).is_none());
+        // The whole budget actually spent: still a warning (seed 001 alerts at 100 %, pages at 150 %).
+        let mut spent = demo_report();
+        spent.budgets[0].actual = dec!(500);
+        spent.budgets[0].actual_pct = dec!(100);
+        spent.budgets[0].tier = Tier::Pct100;
+        assert!(critical_message(&spent).is_none());
+        // 150 % actually spent pages.
+        spent.budgets[0].actual_pct = dec!(150);
+        spent.budgets[0].tier = Tier::Pct150;
+        assert!(critical_message(&spent).is_some());
     }
 
     proptest! {

@@ -146,6 +146,9 @@ pub fn render(r: &CostReport) -> String {
         r.window.0,
         r.window.1.pred_opt().unwrap_or(r.window.1)
     );
+    if let Some(recent) = &r.unit_recent {
+        let _ = writeln!(o, "  {}", crate::slack::recent_unit_line(u, recent));
+    }
     let _ = writeln!(
         o,
         "  {} {:>11} {:>9} {:>9} {:>10} {:>12}  explanation",
@@ -199,7 +202,14 @@ pub fn render(r: &CostReport) -> String {
             count(m.tokens.total())
         );
     }
-    let _ = writeln!(o, "Bedrock by agent (app metrics × price)");
+    match r.agent_metrics_missing() {
+        Some(missing) => {
+            let _ = writeln!(o, "Bedrock by agent: {missing}");
+        }
+        None => {
+            let _ = writeln!(o, "Bedrock by agent (app metrics × price)");
+        }
+    }
     for a in &r.bedrock_by_agent {
         let _ = writeln!(
             o,
@@ -229,7 +239,12 @@ pub fn render(r: &CostReport) -> String {
             fit(&l.billing_service, 44),
             usd(l.billed),
             usd(l.estimated),
-            usd(l.estimated_by_agents),
+            // Without per-agent metrics the agents' sum is unknown, not $0.00.
+            if r.bedrock_by_agent.is_empty() {
+                "n/a".to_owned()
+            } else {
+                usd(l.estimated_by_agents)
+            },
             l.drift_pct.map_or_else(|| "n/a".to_owned(), pct),
             // A large percentage on a few cents is not drift: say why it is still "ok".
             l.small_gap_note(rec.threshold_pct)

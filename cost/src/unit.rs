@@ -111,9 +111,9 @@ pub struct SeedCostModel {
 }
 
 impl SeedCostModel {
-    /// CollectIQ's seed: $176/month for 50k valuations ($0.00352 each); Bedrock $75, Rekognition $50,
-    /// Lambda $18, DynamoDB $12, API Gateway $5, Step Functions $6, S3 $4, CloudWatch $6; 1,000 input +
-    /// 200 output tokens per valuation.
+    /// CollectIQ's seed, exactly seed 000's "Monthly Cost Breakdown" table: $176/month for 50k valuations
+    /// ($0.00352 each) — Lambda $11, Bedrock $75, Rekognition $50, DynamoDB $15, S3 $5, API Gateway $5,
+    /// Step Functions $5, CloudWatch $10; 1,200 Bedrock tokens per valuation (1,000 input + 200 output).
     ///
     /// ```
     /// let seed = cost::unit::SeedCostModel::collectiq();
@@ -123,14 +123,14 @@ impl SeedCostModel {
     #[must_use]
     pub fn collectiq() -> Self {
         let monthly = [
+            (Component::Lambda, 11),
             (Component::Bedrock, 75),
             (Component::Rekognition, 50),
-            (Component::Lambda, 18),
-            (Component::DynamoDb, 12),
+            (Component::DynamoDb, 15),
+            (Component::S3, 5),
             (Component::ApiGateway, 5),
-            (Component::StepFunctions, 6),
-            (Component::S3, 4),
-            (Component::CloudWatch, 6),
+            (Component::StepFunctions, 5),
+            (Component::CloudWatch, 10),
         ]
         .into_iter()
         .map(|(c, d)| (c, Decimal::from(d)))
@@ -424,12 +424,12 @@ mod tests {
         let rows = [
             ("Claude 3.5 Sonnet (Amazon Bedrock Edition)", dec!(300)),
             ("Amazon Rekognition", dec!(50)),
-            ("AWS Lambda", dec!(18)),
-            ("Amazon DynamoDB", dec!(12)),
+            ("AWS Lambda", dec!(11)),
+            ("Amazon DynamoDB", dec!(15)),
             ("Amazon API Gateway", dec!(5)),
-            ("AWS Step Functions", dec!(6)),
-            ("Amazon Simple Storage Service", dec!(4)),
-            ("AmazonCloudWatch", dec!(6)),
+            ("AWS Step Functions", dec!(5)),
+            ("Amazon Simple Storage Service", dec!(5)),
+            ("AmazonCloudWatch", dec!(10)),
         ];
         rows.iter().fold(DailyCostTable::default(), |t, (s, monthly)| {
             (1..=30).fold(t, |t, n| t.with_row(d(n), s, monthly / dec!(30), false))
@@ -457,12 +457,33 @@ mod tests {
         }
     }
 
+    /// Seed 000, "Cost Management" → "Monthly Cost Breakdown" (based on 50,000 card valuations per month).
     #[test]
-    fn collectiq_seed_is_176_for_50k() {
+    fn collectiq_seed_is_seed_000_table_component_by_component() {
         let s = SeedCostModel::collectiq();
+        let table = [
+            (Component::Lambda, dec!(11)),       // 50k invocations × 4 functions
+            (Component::Bedrock, dec!(75)),      // 50k invocations × 1200 tokens
+            (Component::Rekognition, dec!(50)),  // 50k images (OCR + labels)
+            (Component::DynamoDb, dec!(15)),     // 200k reads, 100k writes
+            (Component::S3, dec!(5)),            // storage + requests
+            (Component::ApiGateway, dec!(5)),    // 50k requests
+            (Component::StepFunctions, dec!(5)), // 50k executions × 4 transitions
+            (Component::CloudWatch, dec!(10)),   // logs + metrics
+        ];
+        assert_eq!(s.monthly.len(), table.len());
+        for (c, usd) in table {
+            assert_eq!(s.monthly.get(&c), Some(&usd), "{c:?}");
+            assert_eq!(s.component_per_valuation(c), usd / dec!(50000), "{c:?}");
+        }
+        assert_eq!(s.monthly.get(&Component::Other), None);
+        assert_eq!(s.valuations_per_month, 50_000);
         assert_eq!(s.total_monthly(), dec!(176));
         assert_eq!(s.per_valuation(), dec!(0.00352));
-        assert_eq!(s.component_per_valuation(Component::Bedrock), dec!(0.0015));
+        assert_eq!(s.component_per_valuation(Component::Lambda), dec!(0.00022));
+        assert_eq!(s.component_per_valuation(Component::CloudWatch), dec!(0.0002));
+        let (tin, tout) = s.bedrock_tokens_per_valuation.unwrap();
+        assert_eq!(tin + tout, 1200);
     }
 
     #[test]
