@@ -102,7 +102,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117: the functions call only AWS public endpoints with IAM auth; a VPC would add NAT cost and cold-start latency and protect nothing
   #checkov:skip=CKV_AWS_272: packages are built and hashed by scripts/package-lambdas in CI; AWS Signer is not used by this project (see docs/deploy.md)
   #checkov:skip=CKV_AWS_115: reserved concurrency is optional (reserved_concurrency) because accounts with the default 10-execution quota cannot reserve any
-  #checkov:skip=CKV_AWS_116: a DLQ only applies to asynchronous invocation; async callers pass dead_letter_target_arn, API and Step Functions callers are synchronous
+  #checkov:skip=CKV_AWS_116: a DLQ only applies to asynchronous invocation; async callers pass on_failure_destination_arn (the governance functions: their failures queue, with the full invocation record a DLQ lacks), API and Step Functions callers are synchronous
   function_name    = var.function_name
   description      = var.description
   role             = aws_iam_role.this.arn
