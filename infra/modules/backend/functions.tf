@@ -39,19 +39,21 @@ locals {
   # Two maps, not one: cards_revalue needs the state machine, which needs the pipeline functions.
   api_env = {
     healthz = {}
-    upload_presign = merge(local.user_id_hash_key_env, {
+    upload_presign = merge(local.user_id_hash_key_env, local.table_env, {
       UPLOAD_BUCKET       = aws_s3_bucket.uploads.id
       ALLOWED_UPLOAD_MIME = join(",", var.allowed_upload_mime)
       MAX_UPLOAD_MB       = tostring(var.max_upload_mb)
       PRESIGN_TTL_SECONDS = tostring(var.presign_ttl_seconds)
+      PRESIGN_DAILY_LIMIT = tostring(var.presign_daily_limit)
     })
-    cards_create = merge(local.user_id_hash_key_env, local.table_env)
+    cards_create = merge(local.user_id_hash_key_env, local.table_env, { UPLOAD_BUCKET = aws_s3_bucket.uploads.id })
     cards_list   = merge(local.user_id_hash_key_env, local.table_env)
     cards_get    = merge(local.user_id_hash_key_env, local.table_env)
-    cards_delete = merge(local.user_id_hash_key_env, local.table_env)
+    cards_delete = merge(local.user_id_hash_key_env, local.table_env, { UPLOAD_BUCKET = aws_s3_bucket.uploads.id })
     cards_revalue = merge(local.user_id_hash_key_env, local.table_env, {
-      STATE_MACHINE_ARN = aws_sfn_state_machine.valuation.arn
-      UPLOAD_BUCKET     = aws_s3_bucket.uploads.id
+      STATE_MACHINE_ARN   = aws_sfn_state_machine.valuation.arn
+      UPLOAD_BUCKET       = aws_s3_bucket.uploads.id
+      REVALUE_DAILY_LIMIT = tostring(var.revalue_daily_limit)
     })
   }
 
@@ -80,15 +82,24 @@ data "aws_iam_policy_document" "upload_presign" {
   source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    # The presigned PUT is executed with this role's credentials.
+    # The presigned PUT is executed with this role's credentials; it carries the signed tag
+    # collectiq-upload=pending, which S3 authorises as PutObjectTagging.
     sid       = "PutUploads"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:PutObjectTagging"]
     resources = local.uploads_arns
   }
 
   statement {
-    sid       = "EncryptUploads"
-    actions   = ["kms:GenerateDataKey"]
+    # The per-user daily quota: one conditional UpdateItem on a QUOTA# item (backend/src/quota.rs).
+    sid       = "CountPresigns"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = local.table_arns
+  }
+
+  statement {
+    # Upload objects (S3 bucket key) and the table's items.
+    sid       = "DataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
   }
 }
@@ -101,6 +112,14 @@ data "aws_iam_policy_document" "cards_create" {
     sid       = "WriteCard"
     actions   = ["dynamodb:PutItem"]
     resources = local.table_arns
+  }
+
+  statement {
+    # The card's images are re-tagged collectiq-upload=confirmed so the unconfirmed-upload expiry spares
+    # them (backend/src/uploads.rs).
+    sid       = "ConfirmUploads"
+    actions   = ["s3:PutObjectTagging"]
+    resources = local.uploads_arns
   }
 
   statement {
@@ -155,6 +174,13 @@ data "aws_iam_policy_document" "cards_delete" {
   }
 
   statement {
+    # A deleted card's images go with it (a delete marker; noncurrent-version expiry removes the bytes).
+    sid       = "DeleteImages"
+    actions   = ["s3:DeleteObject"]
+    resources = local.uploads_arns
+  }
+
+  statement {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
@@ -165,7 +191,8 @@ data "aws_iam_policy_document" "cards_revalue" {
   source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    # Conditional UpdateItem to VALUING (and back if StartExecution fails); GetItem tells 404 from 409.
+    # Conditional UpdateItem to VALUING (and back if StartExecution fails), and the per-user daily
+    # quota's conditional UpdateItem; GetItem tells 404 from 409.
     sid       = "ClaimCard"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = local.table_arns

@@ -126,6 +126,12 @@ resource "aws_dynamodb_table" "main" {
     projection_type = "ALL"
   }
 
+  # Per-user daily quota counters (backend/src/quota.rs) carry expiresAt: the end of the next UTC day.
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
   point_in_time_recovery {
     enabled = true
   }

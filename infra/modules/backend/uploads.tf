@@ -61,6 +61,25 @@ resource "aws_s3_bucket_lifecycle_configuration" "uploads" {
     }
   }
 
+  # An upload no card uses (still tagged collectiq-upload=pending: upload_presign signs the tag into the
+  # presigned PUT, cards_create re-tags what it registers as confirmed) expires after a day
+  # (backend/src/uploads.rs).
+  rule {
+    id     = "expire-unconfirmed-uploads"
+    status = "Enabled"
+
+    filter {
+      and {
+        prefix = "uploads/"
+        tags   = { collectiq-upload = "pending" }
+      }
+    }
+
+    expiration {
+      days = var.unconfirmed_upload_expiration_days
+    }
+  }
+
   rule {
     id     = "housekeeping"
     status = "Enabled"

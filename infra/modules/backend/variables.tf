@@ -230,3 +230,31 @@ variable "state_machine_type" {
     error_message = "state_machine_type must be STANDARD or EXPRESS."
   }
 }
+
+variable "presign_daily_limit" {
+  description = "Presigned uploads per user and UTC day (PRESIGN_DAILY_LIMIT of upload_presign; then 429 with Retry-After)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.presign_daily_limit >= 1 && floor(var.presign_daily_limit) == var.presign_daily_limit
+    error_message = "presign_daily_limit must be a whole number >= 1."
+  }
+}
+
+variable "revalue_daily_limit" {
+  description = "Revaluations per user and UTC day (REVALUE_DAILY_LIMIT of cards_revalue; each costs Rekognition, Bedrock and a Step Functions run)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.revalue_daily_limit >= 1 && floor(var.revalue_daily_limit) == var.revalue_daily_limit
+    error_message = "revalue_daily_limit must be a whole number >= 1."
+  }
+}
+
+variable "unconfirmed_upload_expiration_days" {
+  description = "Days after which an upload no card registered (tag collectiq-upload=pending) expires."
+  type        = number
+  default     = 1
+}
