@@ -266,6 +266,20 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         );
     }
 
+    let mut frameworks = std::collections::HashSet::new();
+    for (i, f) in p.compliance_frameworks.iter().enumerate() {
+        if f.trim().is_empty() || f.len() > 32 {
+            bad(
+                format!("platform.compliance_frameworks[{i}]"),
+                format!("expected a framework name of 1..=32 characters (\"PCI-DSS\"), found \"{f}\""),
+            );
+        } else if !frameworks.insert(f.as_str()) {
+            bad(
+                format!("platform.compliance_frameworks[{i}]"),
+                format!("duplicate framework \"{f}\""),
+            );
+        }
+    }
     let mut seen_ids = std::collections::HashSet::new();
     let mut seen_names = std::collections::HashSet::new();
     for (i, f) in spec.functions.iter().enumerate() {
@@ -847,6 +861,13 @@ table = "demo-dev-ledger"
             spec.platform.xray_sampling().map(crate::XraySampling::percent),
             Some(5)
         );
+        let dup = src.replace(
+            "log_level = \"DEBUG\"",
+            "log_level = \"DEBUG\"\ncompliance_frameworks = [\"SOC2\", \"SOC2\"]",
+        );
+        let p = problems(&dup);
+        assert_eq!(p[0].path, "platform.compliance_frameworks[1]", "{p:?}");
+        assert_eq!(p[0].line, Some(line_with(&dup, "compliance_frameworks")));
         let p = problems(&src.replace("\"EXPRESS\"", "\"express\""));
         assert_eq!(p[0].path, "state_machines[0].workflow_type", "{p:?}");
         assert!(p[0].message.contains("STANDARD"), "{p:?}");

@@ -75,6 +75,10 @@ pub struct PlatformInfo {
     /// prod at `INFO`. `None` leaves the deployment's default.
     #[serde(default)]
     pub log_level: Option<LogLevel>,
+    /// Compliance frameworks the platform reports on (`["PCI-DSS", "SOC2", "HIPAA"]`); when any, the
+    /// dashboards include a compliance dashboard of the evidence CloudWatch has (seed 003).
+    #[serde(default)]
+    pub compliance_frameworks: Vec<String>,
     /// `POWERTOOLS_SERVICE_NAME` of every function: the `service` field of log lines and the `service`
     /// dimension of custom metrics. One per platform keeps metric cardinality (and cost) low and lets
     /// readers name it exactly; the function is in `function_name`. Defaults to `name`.

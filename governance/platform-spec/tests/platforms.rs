@@ -315,4 +315,6 @@ fn budgetbuddy_prod_carries_seed_003() {
     assert_eq!(spec.budgets[0].actual_thresholds_percent, [80, 100]);
     // 003 "Deployment Procedures": us-east-1.
     assert_eq!(spec.platform.region, "us-east-1");
+    // 003 "CloudWatch Dashboards": "Compliance Dashboard: PCI-DSS, SOC2, HIPAA metrics".
+    assert_eq!(spec.platform.compliance_frameworks, ["PCI-DSS", "SOC2", "HIPAA"]);
 }
