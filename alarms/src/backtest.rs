@@ -223,7 +223,7 @@ fn treatment(a: &PutMetricAlarmInput) -> TreatMissingData {
 /// ```
 /// use alarms::backtest::{evaluate_series, BacktestOptions};
 /// use alarms::spec::{MetricAlarm, MetricRef};
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// let a = MetricAlarm::new("a", MetricRef::aws("AWS/SQS", "ApproximateNumberOfMessagesVisible").with_dimension("QueueName", "q"), Stat::Maximum, 60)
 ///     .above(10.0).evaluate(2, 3).build().unwrap();
 /// let v = [Some(0.0), Some(11.0), Some(12.0), Some(0.0), Some(0.0), Some(0.0), Some(20.0), Some(20.0)];
@@ -318,7 +318,7 @@ pub fn evaluate_series(
 /// ```
 /// use alarms::backtest::{backtest, BacktestOptions, Sample};
 /// use alarms::spec::{MetricAlarm, MetricRef};
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// let a = MetricAlarm::new("a", MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "f"), Stat::Sum, 60)
 ///     .above(10.0).build().unwrap();
 /// let samples: Vec<Sample> = (0..10).map(|i| Sample { timestamp: i * 60, value: if i == 4 { 50.0 } else { 1.0 } }).collect();
@@ -356,7 +356,7 @@ pub fn backtest(
 mod tests {
     use super::*;
     use crate::spec::{MetricAlarm, MetricRef};
-    use dashboards::stats::Stat;
+    use vocabulary::Stat;
     use proptest::prelude::*;
 
     fn alarm(m: u32, n: u32, treat: TreatMissingData) -> PutMetricAlarmInput {

@@ -7,7 +7,6 @@
 //! free tier of 10 alarm metrics is not subtracted (it is shared by everything in the account).
 
 use crate::model::{Alarm, PutMetricAlarmInput};
-use dashboards::plan::DashboardPricing;
 use rust_decimal::Decimal;
 
 /// Alarm prices in USD per month.
@@ -50,7 +49,7 @@ pub struct AlarmCost {
 /// ```
 /// use alarms::cost::alarm_metric_count;
 /// use alarms::spec::{MetricAlarm, MetricRef};
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// let m = MetricRef::aws("AWS/Bedrock", "InputTokenCount").with_dimension("ModelId", "x");
 /// let a = MetricAlarm::anomaly("a", m, Stat::Sum, 3600, 2.0).build().unwrap();
 /// assert_eq!(alarm_metric_count(&a), 3);
@@ -140,7 +139,8 @@ pub struct CostEstimate {
     pub total_usd: Decimal,
 }
 
-/// Estimates `alarms` plus `dashboards` dashboards (all dashboards of the account, for the free tier).
+/// Estimates `alarms` plus `dashboards` dashboards costing `dashboards_usd` a month (price them with
+/// `dashboards::plan::DashboardPricing`, which knows the free tier; all dashboards of the account count).
 ///
 /// ```
 /// use alarms::catalogue::{catalogue_for, CatalogueOptions};
@@ -149,7 +149,7 @@ pub struct CostEstimate {
 ///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
 /// ))).unwrap();
 /// let cat = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
-/// let e = estimate(&cat.inputs(), 8, &AlarmPricing::default(), &Default::default());
+/// let e = estimate(&cat.inputs(), 8, 15.into(), &AlarmPricing::default());
 /// assert_eq!(e.dashboards_usd, 15.into());
 /// assert_eq!(e.total_usd, e.alarms_usd + e.dashboards_usd);
 /// ```
@@ -157,12 +157,11 @@ pub struct CostEstimate {
 pub fn estimate(
     alarms: &[Alarm],
     dashboards: usize,
+    dashboards_usd: Decimal,
     pricing: &AlarmPricing,
-    dashboard_pricing: &DashboardPricing,
 ) -> CostEstimate {
     let costs: Vec<AlarmCost> = alarms.iter().map(|a| pricing.alarm_cost(a)).collect();
     let alarms_usd = costs.iter().map(|c| c.monthly_usd).sum();
-    let dashboards_usd = dashboard_pricing.monthly_cost(dashboards);
     CostEstimate {
         alarm_metrics: costs.iter().map(|c| c.metrics).sum(),
         alarms: costs,
@@ -178,8 +177,8 @@ mod tests {
     use super::*;
     use crate::catalogue::{CatalogueOptions, catalogue_for};
     use crate::spec::{MathInput, MetricAlarm, MetricRef};
-    use dashboards::stats::Stat;
     use rust_decimal_macros::dec;
+    use vocabulary::Stat;
 
     fn lambda(m: &str) -> MetricRef {
         MetricRef::aws("AWS/Lambda", m).with_dimension("FunctionName", "f")
@@ -241,12 +240,9 @@ mod tests {
         )
         .unwrap();
         let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
-        let e = estimate(
-            &cat.inputs(),
-            8,
-            &AlarmPricing::default(),
-            &DashboardPricing::default(),
-        );
+        // 8 dashboards at `DashboardPricing::default()` (3 free, $3 each); the pricing itself is
+        // checked in dashboards/tests/cloudwatch_bill.rs, where both crates are at hand.
+        let e = estimate(&cat.inputs(), 8, dec!(15), &AlarmPricing::default());
         // metrics: api 5xx 2 + p95 1 + p99 1; 12 functions × (errors 2 + duration 1 + cold start 2);
         // sfn 1 + 2 (+ composite) + p90 1; 2 DLQs; table 2 + 2 + GSIs 2×2; bedrock 1 + anomaly 3; budgets 3.
         let metrics = 4 + 12 * 5 + 4 + 2 + 8 + 4 + 3;

@@ -146,6 +146,23 @@ pub struct Metric {
     pub dimensions: Vec<Dimension>,
 }
 
+impl From<&vocabulary::MetricRef> for Metric {
+    fn from(m: &vocabulary::MetricRef) -> Self {
+        Self {
+            namespace: m.namespace().to_owned(),
+            metric_name: m.metric_name().to_owned(),
+            dimensions: m
+                .dimensions()
+                .iter()
+                .map(|d| Dimension {
+                    name: d.name.clone(),
+                    value: d.value.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `MetricStat`: a metric with its period and statistic, inside a [`MetricDataQuery`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -172,7 +172,7 @@ impl AlarmPlan {
     /// use alarms::plan::{plan_alarms};
     /// use alarms::spec::{MetricAlarm, MetricRef};
     /// use alarms::Alarm;
-    /// use dashboards::stats::Stat;
+    /// use vocabulary::Stat;
     /// let a = MetricAlarm::new("app-prod-fn-x-errors-critical", MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "x"), Stat::Sum, 60)
     ///     .above(0.0).build().unwrap();
     /// let plan = plan_alarms(&[Alarm::Metric(a)], &[], "app-prod", &Default::default());
@@ -223,23 +223,22 @@ impl AlarmPlan {
     }
 }
 
-/// The one line after both plans: the monthly $ delta of alarms, dashboards and both.
+/// The one line after both plans: the monthly $ delta of alarms, dashboards and both. The dashboards'
+/// side is `DashboardPlan::monthly_before`/`monthly_after` (this crate does not depend on `dashboards`).
 ///
 /// ```
 /// use alarms::plan::{plan_alarms, total_line};
-/// use dashboards::plan::plan_dashboards;
 /// let a = plan_alarms(&[], &[], "x", &Default::default());
-/// let d = plan_dashboards(&[], &[], "x", &Default::default());
-/// assert_eq!(total_line(&a, &d), "Monthly: alarms +$0.00, dashboards +$0.00, total +$0.00 ($0.00/mo -> $0.00/mo).");
+/// assert_eq!(total_line(&a, 0.into(), 0.into()), "Monthly: alarms +$0.00, dashboards +$0.00, total +$0.00 ($0.00/mo -> $0.00/mo).");
 /// ```
 #[must_use]
-pub fn total_line(alarms: &AlarmPlan, dashboards: &dashboards::plan::DashboardPlan) -> String {
-    let before = alarms.monthly_before() + dashboards.monthly_before;
-    let after = alarms.monthly_after() + dashboards.monthly_after;
+pub fn total_line(alarms: &AlarmPlan, dashboards_before: Decimal, dashboards_after: Decimal) -> String {
+    let before = alarms.monthly_before() + dashboards_before;
+    let after = alarms.monthly_after() + dashboards_after;
     format!(
         "Monthly: alarms {}, dashboards {}, total {} (${before:.2}/mo -> ${after:.2}/mo).",
         money(alarms.monthly_delta()),
-        money(dashboards.monthly_delta()),
+        money(dashboards_after - dashboards_before),
         money(after - before),
     )
 }
@@ -263,7 +262,7 @@ fn sorted_dedup(v: &mut Vec<String>) {
 /// use alarms::plan::normalize;
 /// use alarms::spec::{MetricAlarm, MetricRef};
 /// use alarms::Alarm;
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// let a = MetricAlarm::new("a", MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "x"), Stat::Sum, 60)
 ///     .above(0.0).build().unwrap();
 /// let mut read_back = a.clone();
@@ -689,24 +688,6 @@ mod tests {
         assert!(text.contains(&format!("+ {}", created.name())));
         assert!(text.contains("- collectiq-prod-fn-retired-error-rate-critical"));
         insta::assert_snapshot!("plan_text_mixed", text);
-    }
-
-    #[test]
-    fn total_line_adds_both_plans() {
-        let want = desired();
-        let a = plan_alarms(&want, &[], "collectiq-prod", &AlarmPricing::default());
-        let s = platform_spec::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
-        )
-        .unwrap();
-        let ds =
-            dashboards::catalogue::dashboards_for(&s, &dashboards::catalogue::CatalogueOptions::for_spec(&s))
-                .unwrap();
-        let d = dashboards::plan::plan_dashboards(&ds, &[], "collectiq-prod", &Default::default());
-        assert_eq!(
-            total_line(&a, &d),
-            "Monthly: alarms +$9.00, dashboards +$15.00, total +$24.00 ($0.00/mo -> $24.00/mo)."
-        );
     }
 
     proptest::proptest! {

@@ -2,16 +2,14 @@
 //! band, with M-of-N evaluation and missing-data treatment, rendered to a validated
 //! [`PutMetricAlarmInput`].
 //!
-//! Custom metrics enter only through [`MetricRef::custom`] with the shared catalogue's names and keys.
+//! The metric an alarm watches is a [`MetricRef`] from `vocabulary` (the type dashboard rows use too);
+//! custom metrics enter only through [`MetricRef::custom`] with the shared catalogue's names and keys.
 
 use crate::model::{
-    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, PutMetricAlarmInput, Statistic, Tag,
+    ComparisonOperator, Metric, MetricDataQuery, MetricStat, PutMetricAlarmInput, Statistic, Tag,
     TreatMissingData,
 };
 use crate::validate::{AlarmValidationErrors, validate_metric_alarm};
-use dashboards::stats::Stat;
-use telemetry::catalogue::{self, DimensionKey, MetricName};
-
 /// A metric an alarm watches.
 ///
 /// ```
@@ -20,55 +18,10 @@ use telemetry::catalogue::{self, DimensionKey, MetricName};
 /// let m = MetricRef::custom(MetricName::ColdStart)
 ///     .with_custom_dimension(DimensionKey::Service, "collectiq")
 ///     .with_custom_dimension(DimensionKey::FunctionName, "collectiq-prod-cards-get");
-/// assert_eq!(m.to_model().namespace, "CollectIQ");
+/// assert_eq!(alarms::model::Metric::from(&m).namespace, "CollectIQ");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-pub struct MetricRef {
-    namespace: String,
-    metric_name: String,
-    dimensions: Vec<Dimension>,
-}
-
-impl MetricRef {
-    /// An AWS metric.
-    pub fn aws(namespace: &str, metric_name: &str) -> Self {
-        Self {
-            namespace: namespace.to_owned(),
-            metric_name: metric_name.to_owned(),
-            dimensions: Vec::new(),
-        }
-    }
-
-    /// A CollectIQ catalogue metric.
-    pub fn custom(metric: MetricName) -> Self {
-        Self::aws(catalogue::NAMESPACE, metric.as_str())
-    }
-
-    /// Adds a dimension.
-    pub fn with_dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.dimensions.push(Dimension {
-            name: name.into(),
-            value: value.into(),
-        });
-        self
-    }
-
-    /// Adds a catalogue dimension.
-    pub fn with_custom_dimension(self, key: DimensionKey, value: impl Into<String>) -> Self {
-        self.with_dimension(key.as_str(), value)
-    }
-
-    /// The API struct.
-    #[must_use]
-    pub fn to_model(&self) -> Metric {
-        Metric {
-            namespace: self.namespace.clone(),
-            metric_name: self.metric_name.clone(),
-            dimensions: self.dimensions.clone(),
-        }
-    }
-}
+pub use vocabulary::MetricRef;
+use vocabulary::Stat;
 
 /// One metric input of a math alarm.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +51,7 @@ impl MathInput {
 /// ```
 /// use alarms::spec::{MathInput, MetricAlarm, MetricRef};
 /// use alarms::model::TreatMissingData;
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// let f = |m: &str| MetricRef::aws("AWS/Lambda", m).with_dimension("FunctionName", "f");
 /// let a = MetricAlarm::math("f-error-rate", vec![
 ///         MathInput::new("errors", f("Errors"), Stat::Sum),
@@ -149,7 +102,7 @@ fn stat_query(id: &str, metric: &MetricRef, stat: Stat, period: u32, return_data
     MetricDataQuery {
         id: id.to_owned(),
         metric_stat: Some(MetricStat {
-            metric: metric.to_model(),
+            metric: Metric::from(metric),
             period,
             stat: stat.to_string(),
             unit: None,
@@ -167,7 +120,7 @@ impl MetricAlarm {
     /// `ExtendedStatistic`.
     pub fn new(name: impl Into<String>, metric: MetricRef, stat: Stat, period: u32) -> Self {
         let mut input = base(name.into());
-        let m = metric.to_model();
+        let m = Metric::from(&metric);
         input.namespace = Some(m.namespace);
         input.metric_name = Some(m.metric_name);
         input.dimensions = m.dimensions;
@@ -332,6 +285,7 @@ impl MetricAlarm {
 mod tests {
     use super::*;
     use crate::validate::AlarmRuleKind;
+    use telemetry::catalogue::{DimensionKey, MetricName};
 
     #[test]
     fn percentile_becomes_extended_statistic() {

@@ -5,10 +5,11 @@
 
 use crate::composite::{MAX_CHILDREN, MAX_RULE_CHARS, rule_children};
 use crate::model::{MetricDataQuery, PutCompositeAlarmInput, PutMetricAlarmInput};
-use dashboards::known_metrics::{self, MetricCheck};
-use dashboards::stats::is_valid_extended_statistic;
 use std::collections::HashSet;
 use std::fmt;
+use telemetry::catalogue::MetricName;
+use vocabulary::stat::{is_valid_extended_statistic, is_valid_stat};
+use vocabulary::{MetricCheck, known};
 
 /// Longest alarm name.
 pub const MAX_NAME_CHARS: usize = 255;
@@ -188,7 +189,7 @@ fn check_metric(out: &mut Out, field: &str, namespace: &str, metric: &str, dims:
         );
     }
     let keys: Vec<&str> = dims.iter().map(|d| d.name.as_str()).collect();
-    match known_metrics::check(namespace, metric, &keys) {
+    match known::check::<MetricName>(namespace, metric, &keys) {
         MetricCheck::Ok | MetricCheck::UnknownNamespace => {}
         MetricCheck::UnknownMetric { .. } => out.push(field, AlarmRuleKind::UnknownMetric, format!("{namespace} has no metric {metric}")),
         MetricCheck::DimensionSetMismatch { expected } => out.push(
@@ -204,7 +205,7 @@ fn check_metric(out: &mut Out, field: &str, namespace: &str, metric: &str, dims:
 /// ```
 /// use alarms::spec::{MetricAlarm, MetricRef};
 /// use alarms::validate::{validate_metric_alarm, AlarmRuleKind};
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// let mut a = MetricAlarm::new("a", MetricRef::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "f"), Stat::Sum, 60)
 ///     .above(0.0)
 ///     .build()
@@ -426,7 +427,7 @@ fn queries(out: &mut Out, a: &PutMetricAlarmInput) -> Option<u32> {
         match (&q.metric_stat, &q.expression) {
             (Some(ms), None) => {
                 periods.insert(ms.period);
-                if !dashboards::stats::is_valid_stat(&ms.stat) {
+                if !is_valid_stat(&ms.stat) {
                     out.push(
                         format!("{f}.MetricStat.Stat"),
                         AlarmRuleKind::Statistic,

@@ -1,11 +1,12 @@
 //! Typed builders: `new(required).with_x(..)`, checked in `build()`.
 //!
-//! Custom metrics enter only through [`Metric::custom`] with a [`MetricName`] and [`DimensionKey`]s
-//! from the shared catalogue; AWS metrics through [`Metric::aws`], checked against
-//! [`crate::known_metrics`] when built. [`DashboardBuilder`] lays widgets out on the grid and validates
-//! the result ([`DashboardBuilder::build_pages`] also splits it into numbered pages past the limits).
+//! A metric row is a [`vocabulary::MetricRef`] (the same type alarms use) plus how it is drawn. Custom
+//! metrics enter through [`Metric::custom`] with a [`MetricName`] and [`DimensionKey`]s from the shared
+//! catalogue; AWS metrics through [`Metric::of`] with a [`vocabulary::aws`] constant (or [`Metric::aws`]),
+//! checked against [`vocabulary::known`] when built. [`DashboardBuilder`] lays widgets out on the grid
+//! and validates the result ([`DashboardBuilder::build_pages`] also splits it into numbered pages past the
+//! limits).
 
-use crate::known_metrics::{self, MetricCheck};
 use crate::layout::GridLayout;
 use crate::model::{
     AlarmWidgetProperties, AnnotationLine, Annotations, AxisRange, Dashboard, DashboardBody, Dimension,
@@ -13,9 +14,9 @@ use crate::model::{
     MetricWidgetProperties, RenderProps, TextWidgetProperties, Widget, WidgetKind, YAxis,
 };
 use crate::paginate::paginate;
-use crate::stats::Stat;
 use crate::validate::{ValidationErrors, validate};
 use telemetry::catalogue::{self, DimensionKey, MetricName};
+use vocabulary::{AwsMetric, MetricCheck, MetricRef, Stat};
 
 /// Why a builder refused to build.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -43,11 +44,11 @@ pub enum BuildError {
     Invalid(#[from] ValidationErrors),
 }
 
-/// A metric row under construction.
+/// A metric row under construction: a [`MetricRef`] and how it is drawn.
 ///
 /// ```
 /// use dashboards::builder::Metric;
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// use telemetry::catalogue::{DimensionKey, MetricName};
 /// let row = Metric::custom(MetricName::AgentDuration)
 ///     .with_custom_dimension(DimensionKey::Service, "collectiq")
@@ -62,40 +63,49 @@ pub enum BuildError {
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
 pub struct Metric {
-    namespace: String,
-    name: String,
-    dimensions: Vec<Dimension>,
+    metric: MetricRef,
     props: RenderProps,
 }
 
-impl Metric {
-    /// An AWS-published metric (`Metric::aws("AWS/Lambda", "Errors")`).
-    pub fn aws(namespace: &str, metric: &str) -> Self {
+impl From<MetricRef> for Metric {
+    fn from(metric: MetricRef) -> Self {
         Self {
-            namespace: namespace.to_owned(),
-            name: metric.to_owned(),
-            dimensions: Vec::new(),
+            metric,
             props: RenderProps::default(),
         }
+    }
+}
+
+impl Metric {
+    /// An AWS-published metric by name (`Metric::aws("AWS/Lambda", "Errors")`); prefer [`Self::of`].
+    pub fn aws(namespace: &str, metric: &str) -> Self {
+        MetricRef::aws(namespace, metric).into()
+    }
+
+    /// An AWS metric from the vocabulary (`Metric::of(vocabulary::aws::lambda::ERRORS)`).
+    pub fn of(metric: AwsMetric) -> Self {
+        MetricRef::of(metric).into()
     }
 
     /// One of CollectIQ's own metrics, from the shared catalogue.
     pub fn custom(metric: MetricName) -> Self {
-        Self::aws(catalogue::NAMESPACE, metric.as_str())
+        MetricRef::custom(metric).into()
     }
 
     /// Adds a dimension.
     pub fn with_dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.dimensions.push(Dimension {
-            name: name.into(),
-            value: value.into(),
-        });
+        self.metric = self.metric.with_dimension(name, value);
         self
     }
 
     /// Adds a catalogue dimension.
     pub fn with_custom_dimension(self, key: DimensionKey, value: impl Into<String>) -> Self {
         self.with_dimension(key.as_str(), value)
+    }
+
+    /// The metric this row shows.
+    pub fn metric_ref(&self) -> &MetricRef {
+        &self.metric
     }
 
     /// Statistic for this row.
@@ -151,23 +161,30 @@ impl Metric {
     /// # Errors
     /// [`BuildError::Metric`] for an unknown metric or a dimension set it is never published with.
     pub fn build(self) -> Result<MetricRow, BuildError> {
-        let keys: Vec<&str> = self.dimensions.iter().map(|d| d.name.as_str()).collect();
         let err = |reason: String| BuildError::Metric {
-            namespace: self.namespace.clone(),
-            metric: self.name.clone(),
+            namespace: self.metric.namespace().to_owned(),
+            metric: self.metric.metric_name().to_owned(),
             reason,
         };
-        match known_metrics::check(&self.namespace, &self.name, &keys) {
-            MetricCheck::Ok | MetricCheck::UnknownNamespace => {}
-            MetricCheck::UnknownMetric { .. } => return Err(err("unknown metric".into())),
-            MetricCheck::DimensionSetMismatch { expected } => {
+        match self.metric.check::<MetricName>() {
+            Ok(()) => {}
+            Err(MetricCheck::DimensionSetMismatch { expected }) => {
+                let keys = self.metric.dimension_keys();
                 return Err(err(format!("dimensions {keys:?} are not one of {expected:?}")));
             }
+            Err(_) => return Err(err("unknown metric".into())),
         }
+        let (namespace, metric_name, dimensions) = self.metric.into_parts();
         Ok(MetricRow {
-            namespace: self.namespace,
-            metric_name: self.name,
-            dimensions: self.dimensions,
+            namespace,
+            metric_name,
+            dimensions: dimensions
+                .into_iter()
+                .map(|d| Dimension {
+                    name: d.name,
+                    value: d.value,
+                })
+                .collect(),
             props: self.props,
         })
     }
@@ -179,7 +196,7 @@ impl Metric {
 ///
 /// ```
 /// use dashboards::builder::{CustomSearch, Expression};
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// use telemetry::catalogue::{DimensionKey, MetricName};
 /// let e = Expression::search("valued", CustomSearch::new(MetricName::CardsValued, &[DimensionKey::Service], Stat::Sum, 300).sum())
 ///     .build()
@@ -344,7 +361,7 @@ enum PendingEntry {
 ///
 /// ```
 /// use dashboards::builder::{Metric, MetricWidget};
-/// use dashboards::stats::Stat;
+/// use vocabulary::Stat;
 /// let w = MetricWidget::new("Lambda errors", "us-east-1")
 ///     .with_metric(Metric::aws("AWS/Lambda", "Errors").with_dimension("FunctionName", "f"))
 ///     .with_stat(Stat::Sum)
@@ -835,6 +852,25 @@ impl DashboardBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Moved with the table from the former `known_metrics` module: CollectIQ's namespace is checked
+    // against `telemetry::catalogue` through `vocabulary::known`.
+    #[test]
+    fn custom_namespace_uses_the_catalogue() {
+        use vocabulary::known::check;
+        assert_eq!(
+            check::<MetricName>("CollectIQ", "BedrockInputTokens", &["service", "agent", "model"]),
+            MetricCheck::Ok
+        );
+        assert!(matches!(
+            check::<MetricName>("CollectIQ", "BedrockInputTokens", &["service"]),
+            MetricCheck::DimensionSetMismatch { .. }
+        ));
+        assert!(matches!(
+            check::<MetricName>("CollectIQ", "Nope", &["service"]),
+            MetricCheck::UnknownMetric { .. }
+        ));
+    }
 
     #[test]
     fn aws_metric_with_wrong_dimensions_is_refused() {

@@ -7,17 +7,17 @@
 //! widget, expressions only reference ids of the same widget, something is visible, region present,
 //! valid stats, periods and views, `"."` only repeats a value the previous row has, `alarms`
 //! annotations not combined with `metrics`, gauge needs a y range, alarm widgets list 1–100 alarms,
-//! dashboard names `[A-Za-z0-9_-]{1,255}`, `start`/`end`/`periodOverride` syntax, and for the namespaces in [`crate::known_metrics`]: known
+//! dashboard names `[A-Za-z0-9_-]{1,255}`, `start`/`end`/`periodOverride` syntax, and for the namespaces in [`vocabulary::known`] (AWS's and the catalogue's): known
 //! metric names and **exact** dimension sets (also inside `SEARCH('{Namespace,Dim,...} MetricName=...')`).
 //!
 //! Limits: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html>;
 //! the result of a `SEARCH` is not counted (its size is only known at query time).
 
-use crate::known_metrics::{self, MetricCheck};
 use crate::model::{Dashboard, DashboardBody, MetricEntry, MetricRow, MetricWidgetProperties, WidgetKind};
-use crate::stats;
 use std::collections::HashSet;
 use std::fmt;
+use telemetry::catalogue::MetricName;
+use vocabulary::{MetricCheck, known, stat as stats};
 
 /// Most widgets on one dashboard.
 pub const MAX_WIDGETS: usize = 500;
@@ -560,7 +560,7 @@ fn check_known(path: &str, row: &MetricRow, out: &mut Vec<Violation>) {
 }
 
 fn push_check(path: &str, namespace: &str, metric: &str, keys: &[&str], out: &mut Vec<Violation>) {
-    match known_metrics::check(namespace, metric, keys) {
+    match known::check::<MetricName>(namespace, metric, keys) {
         MetricCheck::Ok | MetricCheck::UnknownNamespace => {}
         MetricCheck::UnknownMetric { did_you_mean } => out.push(Violation {
             path: path.into(),

@@ -274,6 +274,34 @@ impl fmt::Display for MetricName {
     }
 }
 
+// The catalogue joins the shared CloudWatch vocabulary: `vocabulary::MetricRef::custom` and the
+// dashboard/alarm validators accept these names with the same exact-dimension-set rule as AWS's.
+impl vocabulary::CustomMetric for MetricName {
+    const NAMESPACE: &'static str = NAMESPACE;
+
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+
+    fn metric_name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn dimension_sets(self) -> Vec<Vec<&'static str>> {
+        self.spec()
+            .dimension_sets
+            .iter()
+            .map(|set| set.iter().map(|k| k.as_str()).collect())
+            .collect()
+    }
+}
+
+impl vocabulary::CustomDimension for DimensionKey {
+    fn dimension_name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@
 
 mod load;
 mod model;
+mod naming;
 
 pub use load::{Problem, SpecError, load, parse};
 pub use model::*;
+pub use naming::ServiceNaming;
