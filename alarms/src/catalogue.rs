@@ -28,8 +28,8 @@ use crate::model::{Alarm, PutCompositeAlarmInput, Tag, TreatMissingData, alarm_a
 use crate::runbook::{Runbook, RunbookLinks};
 use crate::spec::{MathInput, MetricAlarm, MetricRef};
 use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
-pub use dashboards::catalogue::ServiceNaming;
-use dashboards::stats::Stat;
+pub use platform_spec::ServiceNaming;
+use vocabulary::Stat;
 use platform_spec::{FunctionSpec, PlatformSpec, Tier};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

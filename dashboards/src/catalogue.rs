@@ -22,41 +22,10 @@ use crate::builder::{
     AlarmWidget, BuildError, CustomSearch, DashboardBuilder, Expression, Metric, MetricWidget, TextWidget,
 };
 use crate::model::Dashboard;
-use crate::stats::Stat;
+pub use platform_spec::ServiceNaming;
 use platform_spec::{FunctionSpec, HttpApiSpec, PlatformSpec, RouteAuth};
 use telemetry::catalogue::{Agent, DimensionKey, MetricName};
-
-/// The `service` dimension value (`POWERTOOLS_SERVICE_NAME`) each function emits its custom metrics
-/// under. Dashboards read catalogue metrics with `SEARCH` and do not depend on it; the only rows that
-/// name it are the per-function `ColdStart` rows (and the cold-start alarms in `alarms`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceNaming {
-    /// The function's logical id (`cards_get`), for platforms that name a service per function.
-    FunctionId,
-    /// One name for every function.
-    Fixed(String),
-}
-
-impl ServiceNaming {
-    /// The service name of `function`.
-    ///
-    /// ```
-    /// use dashboards::catalogue::ServiceNaming;
-    /// let spec = platform_spec::load(std::path::Path::new(concat!(
-    ///     env!("CARGO_MANIFEST_DIR"), "/../infra/platforms/collectiq-prod.toml"
-    /// ))).unwrap();
-    /// let f = spec.function("cards_get").unwrap();
-    /// assert_eq!(ServiceNaming::FunctionId.service_for(f), "cards_get");
-    /// assert_eq!(ServiceNaming::Fixed("collectiq".into()).service_for(f), "collectiq");
-    /// ```
-    #[must_use]
-    pub fn service_for(&self, function: &FunctionSpec) -> String {
-        match self {
-            Self::FunctionId => function.id.clone(),
-            Self::Fixed(s) => s.clone(),
-        }
-    }
-}
+use vocabulary::Stat;
 
 /// Knobs of the generated dashboards.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1289,8 +1258,8 @@ mod tests {
                 for (ns, keys, metric) in crate::validate::search_schemas(&e) {
                     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                     assert_eq!(
-                        crate::known_metrics::check(&ns, &metric.unwrap(), &keys),
-                        crate::known_metrics::MetricCheck::Ok,
+                        vocabulary::known::check::<MetricName>(&ns, &metric.unwrap(), &keys),
+                        vocabulary::MetricCheck::Ok,
                         "{e}"
                     );
                 }

@@ -6,7 +6,7 @@
 //! - [`model`]: serde structs mirroring the body document (metric, text, alarm and log widgets).
 //! - [`builder`]: typed builders; custom metrics only from [`telemetry::catalogue`].
 //! - [`layout`]: the 24-column grid. [`paginate`]: numbered pages past the limits.
-//! - [`mod@validate`]: CloudWatch's rules, incl. exact dimension sets from [`known_metrics`].
+//! - [`mod@validate`]: CloudWatch's rules, incl. exact dimension sets from [`vocabulary::known`].
 //! - [`catalogue`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
 //! - [`plan`]: desired vs published dashboards → create/update/delete/unchanged and the $ delta.
 //!
@@ -26,12 +26,10 @@
 
 pub mod builder;
 pub mod catalogue;
-pub mod known_metrics;
 pub mod layout;
 pub mod model;
 pub mod paginate;
 pub mod plan;
-pub mod stats;
 pub mod validate;
 
 pub use builder::{BuildError, DashboardBuilder};

@@ -20,7 +20,7 @@ use alarms::model::PutMetricAlarmInput;
 use alarms::spec::{MathInput, MetricAlarm, MetricRef};
 use aws_sdk_cloudwatch::types as cw;
 use criterion::{Criterion, criterion_group, criterion_main};
-use dashboards::stats::Stat;
+use vocabulary::Stat;
 use governance::publish::alarms::{ApplyOptions, apply, plan, plan_from};
 use governance::publish::cloudwatch::{PublishedAlarm, published_metric_alarm};
 use governance::publish::fake::FakeCloudWatch;
