@@ -27,6 +27,8 @@ pub mod logs;
 pub mod otel;
 #[cfg(feature = "xray")]
 pub mod propagation;
+#[cfg(any(feature = "logs", feature = "xray"))]
+pub mod redact;
 #[cfg(any(feature = "test-util", all(test, feature = "logs")))]
 pub mod testing;
 #[cfg(feature = "xray")]

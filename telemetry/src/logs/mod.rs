@@ -8,17 +8,17 @@
 //!
 //! Level precedence: `AWS_LAMBDA_LOG_LEVEL` > code ([`LogConfig::with_level`]) > `POWERTOOLS_LOG_LEVEL` >
 //! `RUST_LOG` > INFO. `POWERTOOLS_LOGGER_SAMPLE_RATE` turns DEBUG on for a sampled fraction of
-//! invocations; `POWERTOOLS_DEV` pretty-prints. Redaction ([`Redactor`]) is on by default. Log
+//! invocations; `POWERTOOLS_DEV` pretty-prints. Redaction ([`Redactor`], [`crate::redact`]) is on by
+//! default, for the message, every field and the context keys, bounded per line. Log
 //! buffering ([`BufferConfig`]) is opt-in.
 
 mod buffer;
 mod layer;
 mod record;
-mod redact;
 
+pub use crate::redact::{DEFAULT_DENY_LIST, DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor};
 pub use buffer::BufferConfig;
 pub use layer::JsonLogLayer;
-pub use redact::{DEFAULT_DENY_LIST, REDACTED, Redactor};
 
 use crate::context::FunctionInfo;
 use tracing::level_filters::LevelFilter;

@@ -1,7 +1,7 @@
 //! Field values captured from events and spans, and the JSON line they render to.
 
 use super::LogConfig;
-use super::redact::{REDACTED, Redactor};
+use crate::redact::{REDACTED, Redactor, ScanBudget};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
 use tracing::field::{Field, Visit};
@@ -154,11 +154,14 @@ pub(crate) struct Line<'a> {
 impl Serialize for Line<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let red = self.cfg.redactor.as_ref();
+        // One budget for the whole line: message, context keys and fields together.
+        let budget = red.map(Redactor::budget);
+        let red = red.zip(budget.as_ref());
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("timestamp", self.timestamp)?;
         m.serialize_entry("level", self.level)?;
         match red {
-            Some(r) => m.serialize_entry("message", &r.redact_str(self.message))?,
+            Some((r, b)) => m.serialize_entry("message", &r.redact_within(self.message, b))?,
             None => m.serialize_entry("message", self.message)?,
         }
         m.serialize_entry("service", &self.cfg.function.service)?;
@@ -177,7 +180,10 @@ impl Serialize for Line<'_> {
                     &Redacted {
                         name: key,
                         value: v,
-                        redactor: None,
+                        // Context keys come from the event (correlation ids from request headers):
+                        // scanned like any text, but never denied by name.
+                        redactor: red,
+                        by_name: false,
                     },
                 )?;
             }
@@ -192,6 +198,7 @@ impl Serialize for Line<'_> {
                     name,
                     value,
                     redactor: red,
+                    by_name: true,
                 },
             )?;
         }
@@ -202,19 +209,21 @@ impl Serialize for Line<'_> {
 struct Redacted<'a> {
     name: &'a str,
     value: &'a FieldValue,
-    redactor: Option<&'a Redactor>,
+    redactor: Option<(&'a Redactor, &'a ScanBudget)>,
+    by_name: bool,
 }
 
 impl Serialize for Redacted<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let Some(r) = self.redactor
+        if let Some((r, _)) = self.redactor
+            && self.by_name
             && r.is_denied_field(self.name)
         {
             return s.serialize_str(REDACTED);
         }
         match self.value {
             FieldValue::Str(v) => match self.redactor {
-                Some(r) => s.serialize_str(&r.redact_str(v)),
+                Some((r, b)) => s.serialize_str(&r.redact_within(v, b)),
                 None => s.serialize_str(v),
             },
             FieldValue::Bool(v) => s.serialize_bool(*v),
@@ -228,7 +237,7 @@ impl Serialize for Redacted<'_> {
             FieldValue::Error(e) => {
                 let redact = |t: &str| {
                     self.redactor
-                        .map_or_else(|| t.to_owned(), |r| r.redact_str(t).into_owned())
+                        .map_or_else(|| t.to_owned(), |(r, b)| r.redact_within(t, b).into_owned())
                 };
                 let mut m = s.serialize_map(Some(3))?;
                 m.serialize_entry("type", &e.kind)?;
