@@ -5,7 +5,7 @@
 use super::layer::{Shared, install_shared, process_cold_start};
 use crate::context::FunctionInfo;
 use crate::emf::EmfBuilder;
-use crate::logs::{JsonLogLayer, LogConfig};
+use crate::logs::{JsonLogLayer, LogConfig, PanicHook};
 use crate::xray::XrayLayer;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -119,11 +119,18 @@ impl TelemetryBuilder {
         let alc = logs.alc_level;
         let code_level = logs.code_level;
         let buffer_level = logs.buffer.map(|b| b.level);
-        let xray = if self.xray { span_layer(&self.function)? } else { None };
+        let xray = if self.xray {
+            span_layer(&self.function)?
+        } else {
+            None
+        };
+        let panic_hook = PanicHook::new(logs.clone());
         let subscriber = tracing_subscriber::registry()
             .with(JsonLogLayer::new(logs))
             .with(xray);
         tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::SubscriberAlreadySet)?;
+        // Panics become one JSON line with the invocation's context, not the default hook's text.
+        panic_hook.install();
         if let (Some(alc), Some(b)) = (alc, buffer_level)
             && b > alc
         {

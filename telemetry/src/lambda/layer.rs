@@ -5,7 +5,7 @@
 use crate::clock::sample;
 use crate::context::{CONTROL_TARGET, ColdStartTracker, FunctionInfo, INVOCATION_SPAN};
 use crate::emf::{EmfRecorder, InvocationMetrics};
-use crate::logs::LogConfig;
+use crate::logs::{InvocationFacts, LogConfig};
 use crate::xray::TraceHeader;
 use lambda_runtime::LambdaEvent;
 use lambda_runtime::tower::{Layer, Service};
@@ -245,6 +245,14 @@ where
         if cold && let Some(m) = &metrics {
             m.record_cold_start();
         }
+        // What the panic hook prints if the handler panics on this thread (logs::PanicHook).
+        let facts = Arc::new(InvocationFacts {
+            request_id: ctx.request_id.clone(),
+            function_arn: ctx.invoked_function_arn.clone(),
+            xray_trace_id: xray_trace_id.clone(),
+            correlation_id: correlation.clone(),
+            cold_start: cold,
+        });
         let finish = Finish {
             emf: self.shared.emf.clone(),
             metrics: metrics.clone(),
@@ -254,6 +262,7 @@ where
         let inner = {
             let _entered = span.enter();
             let _metrics = metrics.as_ref().map(InvocationMetrics::enter);
+            let _facts = InvocationFacts::enter(&facts);
             catch_unwind(AssertUnwindSafe(|| self.inner.call(event)))
         };
         match inner {
@@ -261,6 +270,7 @@ where
                 inner: Some(Box::pin(fut)),
                 span: Some(span),
                 metrics,
+                facts: Some(facts),
                 finish: Some(finish),
                 panic: None,
             },
@@ -272,6 +282,7 @@ where
                     inner: None,
                     span: None,
                     metrics: None,
+                    facts: None,
                     finish: None,
                     panic: Some(payload),
                 }
@@ -328,6 +339,7 @@ pub struct InvocationFuture<F> {
     inner: Option<Pin<Box<F>>>,
     span: Option<Span>,
     metrics: Option<InvocationMetrics>,
+    facts: Option<Arc<InvocationFacts>>,
     finish: Option<Finish>,
     panic: Option<Box<dyn Any + Send>>,
 }
@@ -356,6 +368,7 @@ where
         let polled = {
             let _entered = span.enter();
             let _metrics = this.metrics.as_ref().map(InvocationMetrics::enter);
+            let _facts = this.facts.as_ref().map(InvocationFacts::enter);
             catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx)))
         };
         match polled {

@@ -100,10 +100,28 @@ const fn level_str(level: Level) -> &'static str {
     }
 }
 
-/// Whether a span's fields are flattened into lines. lambda_runtime's own span repeats the request id
-/// and trace id under other names, so it is left out.
-fn flattens(meta: &Metadata<'_>) -> bool {
-    !meta.target().starts_with("lambda_runtime")
+/// Whether a span is lambda_runtime's own. Its fields are not flattened as they are: its invocation span
+/// (`Lambda runtime invoke{requestId, xrayTraceId}`) is read for the context keys instead, so the
+/// runtime's own events (`user handler panicked`, the handler's error) carry `function_request_id` and
+/// `xray_trace_id` like every other line.
+fn is_runtime_span(meta: &Metadata<'_>) -> bool {
+    meta.target().starts_with("lambda_runtime")
+}
+
+/// lambda_runtime's span fields as context keys: `requestId` → `function_request_id`, the `Root` of
+/// `xrayTraceId` → `xray_trace_id`; nothing else.
+fn runtime_context(fields: Vec<(&'static str, FieldValue)>) -> Vec<(&'static str, FieldValue)> {
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| match (name, value) {
+            ("requestId", v @ FieldValue::Str(_)) => Some(("function_request_id", v)),
+            ("xrayTraceId", FieldValue::Str(header)) => header
+                .split(';')
+                .find_map(|p| p.trim().strip_prefix("Root="))
+                .map(|root| ("xray_trace_id", FieldValue::Str(root.to_owned()))),
+            _ => None,
+        })
+        .collect()
 }
 
 impl<W> JsonLogLayer<W>
@@ -125,11 +143,7 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
-        let guards: Vec<_> = scope
-            .iter()
-            .filter(|s| flattens(s.metadata()))
-            .map(|s| s.extensions())
-            .collect();
+        let guards: Vec<_> = scope.iter().map(|s| s.extensions()).collect();
         let mut context: [Option<&FieldValue>; 7] = [None; 7];
         let mut fields: Vec<(&str, &FieldValue)> = Vec::with_capacity(own.len() + 8);
         let sources = own.iter().chain(
@@ -218,6 +232,9 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut c = FieldCollector::default();
         attrs.record(&mut c);
+        if is_runtime_span(attrs.metadata()) {
+            c.fields = runtime_context(c.fields);
+        }
         let mut ext = span.extensions_mut();
         if attrs.metadata().name() == INVOCATION_SPAN {
             let debug_sampled = c
@@ -234,14 +251,21 @@ where
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        if is_runtime_span(span.metadata()) {
+            return;
+        }
+        // Visit the values (user `Debug` code that may panic) before taking the extensions lock, so a
+        // panic hook that logs never finds it held.
+        let mut recorded = FieldCollector::default();
+        values.record(&mut recorded);
         let mut ext = span.extensions_mut();
         if let Some(fields) = ext.get_mut::<SpanFields>() {
-            let mut c = FieldCollector {
-                fields: std::mem::take(&mut fields.0),
-                message: None,
-            };
-            values.record(&mut c);
-            fields.0 = c.fields;
+            for (name, value) in recorded.fields {
+                match fields.0.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = value,
+                    None => fields.0.push((name, value)),
+                }
+            }
         }
     }
 
@@ -383,6 +407,36 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("pricing failed")]
     struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn lambda_runtime_events_carry_the_request_and_trace_id() {
+        // lambda_runtime's own invocation span, made by its own code, around an event it would log
+        // (`user handler panicked`) after our invocation span has closed.
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.request_id = "req-rt".into();
+        ctx.xray_trace_id =
+            Some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into());
+        let lines = run(LogConfig::new("s"), || {
+            let _rt = lambda_runtime::layers::trace::request_span(&ctx).entered();
+            let worker = tracing::info_span!(target: "lambda_runtime::runtime", "worker", task_id = 3u64);
+            let _w = worker.entered();
+            tracing::error!(target: "lambda_runtime::layers::panic", "user handler panicked");
+            let _inv = invocation(false).entered();
+            tracing::info!("inside ours");
+        });
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["function_request_id"], "req-rt");
+        assert_eq!(lines[0]["xray_trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(lines[0]["level"], "ERROR");
+        for key in ["requestId", "xrayTraceId", "task_id"] {
+            assert!(
+                lines[0].get(key).is_none(),
+                "{key} is not flattened: {}",
+                lines[0]
+            );
+        }
+        assert_eq!(lines[1]["function_request_id"], "req-1", "our span (inner) wins");
+    }
 
     #[test]
     fn root_keys_order_and_flattening() {

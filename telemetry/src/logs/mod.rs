@@ -14,11 +14,13 @@
 
 mod buffer;
 mod layer;
+mod panic;
 mod record;
 
 pub use crate::redact::{DEFAULT_DENY_LIST, DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor};
 pub use buffer::BufferConfig;
 pub use layer::JsonLogLayer;
+pub use panic::{InvocationFacts, InvocationScope, PanicHook};
 
 use crate::context::FunctionInfo;
 use tracing::level_filters::LevelFilter;
