@@ -12,7 +12,7 @@
 //! process-wide state (an invocation's `set`/`increment` changes the shared value) and the invocation
 //! reports the value its last change produced.
 
-use super::recorder::{CellKind, Series};
+use super::series::{CellKind, Series};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;

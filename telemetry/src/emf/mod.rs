@@ -9,21 +9,34 @@
 //! in ms, ≤ 256 KB per document; NaN, ±inf and out-of-range values are rejected with a warning.
 //!
 //! A cardinality guard decides which labels become dimensions (see [`EmfBuilder::allow_dimensions`]).
+//!
+//! Files, each depending only on the ones before it: `series` (what a key resolves to once: its
+//! document group and series), `invocation` (one invocation's own buffer under Managed Instances
+//! concurrency), `cells` (the process-wide counter/gauge/histogram cells, which route to the current
+//! invocation), `scratch` (the flush's reused buffers), `recorder` (registration: the `metrics::Recorder`
+//! and the resolution of keys), `flush` (drains cells or an invocation into documents); `json` and
+//! `document` are the format, `guard` the cardinality guard, `units` the EMF units.
 
+mod cells;
 mod document;
+mod flush;
 mod guard;
 mod invocation;
 mod json;
 mod recorder;
+mod scratch;
+mod series;
 mod units;
 
+pub use cells::MAX_PENDING_VALUES;
 pub use document::{
     MAX_DIMENSIONS, MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC, SpecViolation,
     is_valid_value, validate,
 };
+pub use flush::FlushReport;
 pub use guard::OVERFLOW_VALUE;
 pub use invocation::{InvocationMetrics, InvocationScope, Scoped};
-pub use recorder::{EmfRecorder, FlushReport, MAX_PENDING_VALUES};
+pub use recorder::EmfRecorder;
 pub use units::EmfUnit;
 
 use crate::catalogue::{DimensionKey, MetricName};

@@ -1,41 +1,31 @@
-//! The `metrics` recorder: storage of counters, gauges and histograms between flushes, and the flush
-//! that turns them into EMF documents.
-//!
-//! Everything that depends only on a metric's key — name validity, unit, which labels become
-//! dimensions (the cardinality guard admits values in first-registration order), the document group
-//! it belongs to — is resolved once when the key is first registered, including the JSON fragments of
-//! its names and values, escaped then and only then. A flush only drains values, sorts by small
-//! integers and copies those fragments and formatted numbers into a reused buffer ([`super::json`]);
-//! in steady state it allocates nothing.
+//! The `metrics` recorder: registration. Everything that depends only on a metric's key — name
+//! validity, unit, which labels become dimensions (the cardinality guard admits values in
+//! first-registration order), the document group it belongs to — is resolved once when the key is
+//! first registered ([`super::series`]), including the JSON fragments of its names and values, escaped
+//! then and only then. The cells that hold values are in [`super::cells`]; the flush that turns them
+//! into EMF documents is in [`super::flush`].
 
+use super::cells::{CounterCell, GaugeCell, HistogramCell};
 use super::document::{
-    MAX_DIMENSIONS, MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_PROPERTY_CHARS, MAX_VALUES_PER_METRIC,
-    is_valid_dimension_name, is_valid_dimension_value, is_valid_metric_name, is_valid_value,
+    MAX_DIMENSIONS, MAX_PROPERTY_CHARS, is_valid_dimension_name, is_valid_dimension_value,
+    is_valid_metric_name,
 };
 use super::guard::CardinalityGuard;
-use super::invocation::{Entry, InvocationMetrics, route};
-use super::json::{self, DocumentHead, MetricFragments, MetricJson};
+use super::json::{self, MetricFragments};
+use super::scratch::Scratch;
+use super::series::{Group, GroupKey, Series, unit_index};
 use super::units::EmfUnit;
-use crate::clock::{Clock, epoch_millis};
-use metrics::{
-    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit,
-};
+use crate::clock::Clock;
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
-
-/// Histogram values held per metric between two flushes; more are dropped and counted (a process that
-/// never flushes must not grow without bound).
-pub const MAX_PENDING_VALUES: usize = 100_000;
-
-/// Interned groups and series beyond which unused ones are swept at flush.
-const SWEEP_THRESHOLD: usize = 1024;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// `metrics::Key` hashes itself by writing its precomputed hash once; keep it as is.
 #[derive(Default)]
-struct KeyHasher(u64);
+pub(super) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -51,210 +41,48 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap<T> = RwLock<HashMap<Key, Arc<T>, BuildHasherDefault<KeyHasher>>>;
+pub(super) type KeyMap<T> = RwLock<HashMap<Key, Arc<T>, BuildHasherDefault<KeyHasher>>>;
 
-/// One EMF document group: the dimension set with its values, and the plain properties, each also
-/// as the JSON fragment every document of the group repeats.
-#[derive(Debug)]
-struct Group {
-    /// Unique for the process's lifetime (64 bits never wrap), so flushes compare ids, not pointers.
-    id: u64,
-    dims: Vec<(String, String)>,
-    props: Vec<(String, String)>,
-    /// `["service","agent"]`
-    dimension_set: Box<[u8]>,
-    /// `,"service":"valuation","agent":"pricing"`
-    dims_json: Box<[u8]>,
-    /// `,"card_id":"c-1"`
-    props_json: Box<[u8]>,
-}
-
-impl Group {
-    fn new(id: u64, dims: Vec<(String, String)>, props: Vec<(String, String)>) -> Self {
-        Self {
-            id,
-            dimension_set: json::dimension_set(dims.iter().map(|(k, _)| k.as_str())),
-            dims_json: json::members(dims.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            props_json: json::members(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            dims,
-            props,
-        }
-    }
-
-    fn has_key(&self, key: &str) -> bool {
-        self.dims.iter().chain(&self.props).any(|(k, _)| k == key)
-    }
-}
-
-type GroupKey = (Vec<(String, String)>, Vec<(String, String)>);
-
-/// One metric within one group; several keys may fold into the same series (e.g. into `other`).
-#[derive(Debug)]
-pub(super) struct Series {
-    /// The recorder that made it (its address): invocations only take their own recorder's metrics.
-    pub(super) owner: usize,
-    /// Unique for the process's lifetime, like [`Group::id`].
-    ordinal: u64,
-    group: Arc<Group>,
-    name: String,
-    /// The JSON fragments of the name and definition.
-    fragments: MetricFragments,
-    /// Why the series can never be emitted, if so.
-    invalid: Option<&'static str>,
-    unit: AtomicU8,
-}
-
-impl Series {
-    fn unit(&self) -> EmfUnit {
-        EmfUnit::ALL
-            .get(usize::from(self.unit.load(Ordering::Relaxed)))
-            .copied()
-            .unwrap_or_default()
-    }
-}
-
-fn unit_index(u: EmfUnit) -> u8 {
-    EmfUnit::ALL
-        .iter()
-        .position(|x| *x == u)
-        .and_then(|i| u8::try_from(i).ok())
-        .unwrap_or(26)
-}
-
-#[derive(Debug)]
-struct CounterCell {
-    value: AtomicU64,
-    series: Arc<Series>,
-}
-
-impl CounterFn for CounterCell {
-    fn increment(&self, value: u64) {
-        if !route(&self.series, CellKind::Counter, |e, _| {
-            e.counter = e.counter.saturating_add(value);
-        }) {
-            self.value.fetch_add(value, Ordering::Relaxed);
-        }
-    }
-    fn absolute(&self, value: u64) {
-        if !route(&self.series, CellKind::Counter, |e, _| e.counter = value) {
-            self.value.store(value, Ordering::Relaxed);
-        }
-    }
-}
-
-#[derive(Debug)]
-struct GaugeCell {
-    bits: AtomicU64,
-    set: AtomicBool,
-    series: Arc<Series>,
-}
-
-impl GaugeFn for GaugeCell {
-    fn increment(&self, value: f64) {
-        let previous = self
-            .bits
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
-                Some((f64::from_bits(b) + value).to_bits())
-            })
-            .unwrap_or_else(|b| b);
-        // The gauge is process state; an invocation reports the value its own change produced.
-        let now = f64::from_bits(previous) + value;
-        if !route(&self.series, CellKind::Gauge, |e, _| e.gauge = Some(now)) {
-            self.set.store(true, Ordering::Release);
-        }
-    }
-    fn decrement(&self, value: f64) {
-        self.increment(-value);
-    }
-    fn set(&self, value: f64) {
-        self.bits.store(value.to_bits(), Ordering::Release);
-        if !route(&self.series, CellKind::Gauge, |e, _| e.gauge = Some(value)) {
-            self.set.store(true, Ordering::Release);
-        }
-    }
-}
-
-#[derive(Debug)]
-struct HistogramCell {
-    values: Mutex<Vec<f64>>,
-    overflow: AtomicUsize,
-    series: Arc<Series>,
-}
-
-impl HistogramFn for HistogramCell {
-    fn record(&self, value: f64) {
-        let routed = route(&self.series, CellKind::Histogram, |e, overflow| {
-            if e.values.len() < MAX_PENDING_VALUES {
-                e.values.push(value);
-            } else {
-                *overflow += 1;
-            }
-        });
-        if routed {
-            return;
-        }
-        let mut v = self.values.lock().unwrap_or_else(PoisonError::into_inner);
-        if v.len() < MAX_PENDING_VALUES {
-            v.push(value);
-        } else {
-            self.overflow.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// What one flush did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FlushReport {
-    /// Documents written.
-    pub documents: usize,
-    /// Metric values written.
-    pub values: usize,
-    /// Values rejected (NaN, ±inf, out of CloudWatch's range, or over [`MAX_PENDING_VALUES`]).
-    pub rejected_values: usize,
-    /// Metrics rejected (invalid name, name clashing with a dimension, document too large).
-    pub rejected_metrics: usize,
-}
-
-pub(crate) struct Config {
-    pub(crate) namespace: String,
-    pub(crate) default_dimensions: Vec<(String, String)>,
-    pub(crate) units: HashMap<String, EmfUnit>,
-    pub(crate) high_resolution: HashSet<String>,
-    pub(crate) guard: CardinalityGuard,
-    pub(crate) disabled: bool,
-    pub(crate) function_name: Option<String>,
+pub(super) struct Config {
+    pub(super) namespace: String,
+    pub(super) default_dimensions: Vec<(String, String)>,
+    pub(super) units: HashMap<String, EmfUnit>,
+    pub(super) high_resolution: HashSet<String>,
+    pub(super) guard: CardinalityGuard,
+    pub(super) disabled: bool,
+    pub(super) function_name: Option<String>,
 }
 
 #[derive(Default)]
-struct Interner {
-    groups: HashMap<GroupKey, Arc<Group>>,
-    series: HashMap<(u64, String), Arc<Series>>,
-    next_group: u64,
-    next_series: u64,
+pub(super) struct Interner {
+    pub(super) groups: HashMap<GroupKey, Arc<Group>>,
+    pub(super) series: HashMap<(u64, String), Arc<Series>>,
+    pub(super) next_group: u64,
+    pub(super) next_series: u64,
 }
 
-pub(crate) struct Inner {
-    pub(crate) cfg: Config,
-    counters: KeyMap<CounterCell>,
-    gauges: KeyMap<GaugeCell>,
-    histograms: KeyMap<HistogramCell>,
+pub(super) struct Inner {
+    pub(super) cfg: Config,
+    pub(super) counters: KeyMap<CounterCell>,
+    pub(super) gauges: KeyMap<GaugeCell>,
+    pub(super) histograms: KeyMap<HistogramCell>,
     /// The same cells in registration order: flushes walk these, so entries arrive nearly sorted.
-    counter_list: RwLock<Vec<Arc<CounterCell>>>,
-    gauge_list: RwLock<Vec<Arc<GaugeCell>>>,
-    histogram_list: RwLock<Vec<Arc<HistogramCell>>>,
-    described: RwLock<HashMap<String, EmfUnit>>,
-    interner: Mutex<Interner>,
-    cold_start: AtomicBool,
-    pub(crate) writer: Mutex<Box<dyn Write + Send>>,
-    pub(crate) clock: Arc<dyn Clock>,
-    registered: AtomicU32,
+    pub(super) counter_list: RwLock<Vec<Arc<CounterCell>>>,
+    pub(super) gauge_list: RwLock<Vec<Arc<GaugeCell>>>,
+    pub(super) histogram_list: RwLock<Vec<Arc<HistogramCell>>>,
+    pub(super) described: RwLock<HashMap<String, EmfUnit>>,
+    pub(super) interner: Mutex<Interner>,
+    pub(super) cold_start: AtomicBool,
+    pub(super) writer: Mutex<Box<dyn Write + Send>>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) registered: AtomicU32,
     /// `,"CloudWatchMetrics":[{"Namespace":"…","Dimensions":[`
-    directive: Box<[u8]>,
+    pub(super) directive: Box<[u8]>,
     /// The `ColdStart` document's dimensions and metric.
-    cold_start_group: Group,
-    cold_start_metric: MetricFragments,
+    pub(super) cold_start_group: Group,
+    pub(super) cold_start_metric: MetricFragments,
     /// Buffers reused by every flush.
-    scratch: Mutex<Scratch>,
+    pub(super) scratch: Mutex<Scratch>,
 }
 
 /// The EMF recorder. Cheap to clone (shared state); install it globally with
@@ -262,7 +90,7 @@ pub(crate) struct Inner {
 /// `metrics::with_local_recorder` in tests.
 #[derive(Clone)]
 pub struct EmfRecorder {
-    pub(crate) inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for EmfRecorder {
@@ -274,15 +102,15 @@ impl std::fmt::Debug for EmfRecorder {
     }
 }
 
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(super) fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(super) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     l.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -427,91 +255,8 @@ impl metrics::Recorder for EmfRecorder {
     }
 }
 
-/// Which kind of cell a drained value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum CellKind {
-    Counter,
-    Gauge,
-    Histogram,
-}
-
-/// Values drained from one cell: where its series is (`kind`, `index` in the source) and where its
-/// values are in the flush's value buffer. Plain data, so the buffers holding slots outlive a flush.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    kind: CellKind,
-    index: usize,
-    group: u64,
-    ordinal: u64,
-    /// The series can never be emitted (see [`Series::invalid`]).
-    invalid: bool,
-    start: usize,
-    len: usize,
-}
-
-/// Buffers a flush reuses; nothing else is allocated per flush once they have grown.
-#[derive(Debug, Default)]
-struct Scratch {
-    out: Vec<u8>,
-    values: Vec<f64>,
-    slots: Vec<Slot>,
-    merged: Vec<Slot>,
-    round: Vec<Slot>,
-    /// The flush's properties rendered once (`,"k":"v"` each) …
-    props: Vec<u8>,
-    /// … as (index in the caller's slice, byte range in `props`).
-    prop_spans: Vec<(usize, usize, usize)>,
-    /// The properties one group's documents carry.
-    extra: Vec<u8>,
-}
-
-/// Buffers larger than this are released after a flush instead of being kept for the next one.
-const MAX_KEPT_SCRATCH: usize = 1 << 20;
-
-impl Scratch {
-    fn trim(&mut self) {
-        if self.out.capacity() > MAX_KEPT_SCRATCH {
-            self.out = Vec::new();
-        }
-        if self.values.capacity() > MAX_KEPT_SCRATCH / 8 {
-            self.values = Vec::new();
-        }
-    }
-}
-
-/// Where the series of a [`Slot`] lives.
-trait SeriesSource {
-    fn series(&self, slot: &Slot) -> &Series;
-}
-
-/// The process-wide cells, in registration order.
-struct Lists<'a> {
-    counters: &'a [Arc<CounterCell>],
-    gauges: &'a [Arc<GaugeCell>],
-    histograms: &'a [Arc<HistogramCell>],
-}
-
-impl SeriesSource for Lists<'_> {
-    fn series(&self, slot: &Slot) -> &Series {
-        match slot.kind {
-            CellKind::Counter => &self.counters[slot.index].series,
-            CellKind::Gauge => &self.gauges[slot.index].series,
-            CellKind::Histogram => &self.histograms[slot.index].series,
-        }
-    }
-}
-
-/// One invocation's entries.
-struct Entries<'a>(&'a [Entry]);
-
-impl SeriesSource for Entries<'_> {
-    fn series(&self, slot: &Slot) -> &Series {
-        &self.0[slot.index].series
-    }
-}
-
 impl EmfRecorder {
-    pub(crate) fn from_parts(cfg: Config, writer: Box<dyn Write + Send>, clock: Arc<dyn Clock>) -> Self {
+    pub(super) fn from_parts(cfg: Config, writer: Box<dyn Write + Send>, clock: Arc<dyn Clock>) -> Self {
         let mut cold_dims: Vec<(String, String)> = cfg
             .default_dimensions
             .iter()
@@ -572,493 +317,6 @@ impl EmfRecorder {
     pub fn is_disabled(&self) -> bool {
         self.inner.cfg.disabled
     }
-
-    /// Drains everything recorded since the last flush and writes it as EMF documents, one per line.
-    ///
-    /// ```
-    /// use telemetry::emf::EmfBuilder;
-    /// let out = telemetry::emf::SharedBuffer::default();
-    /// let rec = EmfBuilder::new().namespace("CollectIQ").service("valuation").with_writer(out.clone()).build()?;
-    /// metrics::with_local_recorder(&rec, || metrics::counter!("CardsValued").increment(2));
-    /// let report = rec.flush();
-    /// assert_eq!(report.documents, 1);
-    /// let doc: serde_json::Value = serde_json::from_str(out.contents().trim())?;
-    /// assert_eq!(doc["CardsValued"], 2.0);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn flush(&self) -> FlushReport {
-        self.flush_with(&[])
-    }
-
-    /// Like [`flush`](Self::flush), adding root properties (e.g. `function_request_id`) to every document.
-    pub fn flush_with(&self, properties: &[(&str, &str)]) -> FlushReport {
-        self.with_scratch(|sc| {
-            let report = self.render_into(properties, sc);
-            if !sc.out.is_empty() {
-                let mut w = lock(&self.inner.writer);
-                // A broken sink loses metrics, never the request.
-                let _ = w.write_all(&sc.out);
-                let _ = w.flush();
-            }
-            report
-        })
-    }
-
-    /// A new invocation's metrics: enter it around the invocation's work
-    /// ([`InvocationMetrics::enter`]) and end the invocation with
-    /// [`flush_invocation`](Self::flush_invocation). The invocation layer does both.
-    #[must_use]
-    pub fn invocation(&self) -> InvocationMetrics {
-        InvocationMetrics::new(Arc::as_ptr(&self.inner).addr())
-    }
-
-    /// Writes what `invocation` recorded since its last flush (and its `ColdStart`), with `properties`
-    /// (e.g. its `function_request_id`) on every document. Nothing of other invocations, nothing of
-    /// the process-wide cells: [`flush`](Self::flush) writes those.
-    pub fn flush_invocation(
-        &self,
-        invocation: &InvocationMetrics,
-        properties: &[(&str, &str)],
-    ) -> FlushReport {
-        self.with_scratch(|sc| {
-            let report = self.render_invocation(invocation, properties, sc);
-            if !sc.out.is_empty() {
-                let mut w = lock(&self.inner.writer);
-                let _ = w.write_all(&sc.out);
-                let _ = w.flush();
-            }
-            report
-        })
-    }
-
-    fn render_invocation(
-        &self,
-        invocation: &InvocationMetrics,
-        properties: &[(&str, &str)],
-        sc: &mut Scratch,
-    ) -> FlushReport {
-        let mut report = FlushReport::default();
-        let shared = &invocation.0;
-        if shared.owner != Arc::as_ptr(&self.inner).addr() {
-            return report;
-        }
-        let mut state = lock(&shared.state);
-        sc.values.clear();
-        sc.slots.clear();
-        report.rejected_values += std::mem::take(&mut state.overflow);
-        for (index, e) in state.entries.iter_mut().enumerate() {
-            let start = sc.values.len();
-            match e.kind {
-                CellKind::Counter if e.counter > 0 => {
-                    #[allow(clippy::cast_precision_loss)]
-                    sc.values.push(e.counter as f64);
-                    e.counter = 0;
-                }
-                CellKind::Gauge => sc.values.extend(e.gauge.take()),
-                CellKind::Histogram => {
-                    sc.values.extend_from_slice(&e.values);
-                    e.values.clear();
-                }
-                CellKind::Counter => {}
-            }
-            if sc.values.len() > start {
-                sc.slots
-                    .push(slot(e.kind, index, &e.series, start, sc.values.len() - start));
-            }
-        }
-        let cold = shared.cold_start.swap(false, Ordering::AcqRel);
-        if self.inner.cfg.disabled {
-            return FlushReport::default();
-        }
-        self.encode(&Entries(&state.entries), sc, properties, cold, &mut report);
-        report
-    }
-
-    /// Drains everything recorded since the last flush into serialized documents without writing them.
-    pub fn render(&self, properties: &[(&str, &str)]) -> (Vec<String>, FlushReport) {
-        self.with_scratch(|sc| {
-            let report = self.render_into(properties, sc);
-            let text = String::from_utf8_lossy(&sc.out);
-            (text.lines().map(str::to_owned).collect(), report)
-        })
-    }
-
-    /// Runs `f` with the shared flush buffers, or fresh ones while another flush holds them.
-    fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
-        let mut guard = match self.inner.scratch.try_lock() {
-            Ok(g) => Some(g),
-            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        };
-        let mut local = None;
-        let sc = match guard.as_deref_mut() {
-            Some(sc) => sc,
-            None => local.insert(Scratch::default()),
-        };
-        sc.out.clear();
-        let r = f(sc);
-        sc.out.clear();
-        sc.trim();
-        r
-    }
-
-    /// Drains the process-wide cells and serializes them into `sc.out`, one document per line.
-    fn render_into(&self, properties: &[(&str, &str)], sc: &mut Scratch) -> FlushReport {
-        let mut report = FlushReport::default();
-        let inner = &self.inner;
-        let counters = read(&inner.counter_list);
-        let gauges = read(&inner.gauge_list);
-        let histograms = read(&inner.histogram_list);
-        sc.values.clear();
-        sc.slots.clear();
-        let mut idle_with_props = false;
-        for (index, c) in counters.iter().enumerate() {
-            // Most registered counters are idle in a given invocation: a plain load skips them.
-            let v = match c.value.load(Ordering::Relaxed) {
-                0 => 0,
-                _ => c.value.swap(0, Ordering::AcqRel),
-            };
-            if v > 0 {
-                #[allow(clippy::cast_precision_loss)]
-                sc.values.push(v as f64);
-                sc.slots
-                    .push(slot(CellKind::Counter, index, &c.series, sc.values.len() - 1, 1));
-            } else {
-                idle_with_props |= !c.series.group.props.is_empty();
-            }
-        }
-        for (index, g) in gauges.iter().enumerate() {
-            if g.set.load(Ordering::Relaxed) && g.set.swap(false, Ordering::AcqRel) {
-                sc.values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));
-                sc.slots
-                    .push(slot(CellKind::Gauge, index, &g.series, sc.values.len() - 1, 1));
-            } else {
-                idle_with_props |= !g.series.group.props.is_empty();
-            }
-        }
-        for (index, h) in histograms.iter().enumerate() {
-            let mut pending = lock(&h.values);
-            report.rejected_values += h.overflow.swap(0, Ordering::AcqRel);
-            if pending.is_empty() {
-                idle_with_props |= !h.series.group.props.is_empty();
-            } else {
-                let start = sc.values.len();
-                sc.values.extend_from_slice(&pending);
-                sc.slots
-                    .push(slot(CellKind::Histogram, index, &h.series, start, pending.len()));
-                // Keep a small allocation for the next invocation's values; release a large one.
-                if pending.capacity() > 4 * MAX_VALUES_PER_METRIC {
-                    *pending = Vec::new();
-                } else {
-                    pending.clear();
-                }
-            }
-        }
-        let cold = inner.cold_start.swap(false, Ordering::AcqRel);
-        if !inner.cfg.disabled {
-            let lists = Lists {
-                counters: &counters,
-                gauges: &gauges,
-                histograms: &histograms,
-            };
-            self.encode(&lists, sc, properties, cold, &mut report);
-        } else {
-            report = FlushReport::default();
-        }
-        drop((counters, gauges, histograms));
-        self.sweep(idle_with_props);
-        report
-    }
-
-    /// Turns the drained `sc.slots`/`sc.values` into documents appended to `sc.out`.
-    fn encode(
-        &self,
-        src: &impl SeriesSource,
-        sc: &mut Scratch,
-        properties: &[(&str, &str)],
-        cold: bool,
-        report: &mut FlushReport,
-    ) {
-        let Scratch {
-            out,
-            values,
-            slots,
-            merged,
-            round,
-            props,
-            prop_spans,
-            extra,
-        } = sc;
-        let timestamp = epoch_millis(self.inner.clock.now());
-
-        // The flush's properties, escaped once for all its documents; the first of a repeated key wins.
-        props.clear();
-        prop_spans.clear();
-        for (i, (k, v)) in properties.iter().enumerate() {
-            if !is_valid_dimension_name(k) || prop_spans.iter().any(|(j, _, _)| properties[*j].0 == *k) {
-                continue;
-            }
-            let start = props.len();
-            props.push(b',');
-            json::write_str(props, k);
-            props.push(b':');
-            json::write_str(props, v);
-            prop_spans.push((i, start, props.len()));
-        }
-
-        if cold {
-            let group = &self.inner.cold_start_group;
-            extra.clear();
-            for &(i, s, e) in prop_spans.iter() {
-                let k = properties[i].0;
-                if !group.has_key(k) && k != "ColdStart" {
-                    extra.extend_from_slice(&props[s..e]);
-                }
-            }
-            let metric = |_: usize| MetricJson {
-                fragments: &self.inner.cold_start_metric,
-                unit: EmfUnit::Count,
-                values: &[1.0],
-            };
-            self.emit(group, extra, timestamp, 0, 1, &metric, true, out, report);
-        }
-
-        // Reject what can never be emitted, and invalid values.
-        slots.retain_mut(|d| {
-            if d.invalid {
-                let series = src.series(d);
-                report.rejected_metrics += 1;
-                let why = series.invalid.unwrap_or_default();
-                tracing::warn!(metric = %series.name, "{why}; dropped");
-                return false;
-            }
-            let slice = &mut values[d.start..d.start + d.len];
-            let mut n = 0;
-            for i in 0..slice.len() {
-                if is_valid_value(slice[i]) {
-                    slice[n] = slice[i];
-                    n += 1;
-                }
-            }
-            if n < d.len {
-                report.rejected_values += d.len - n;
-                let series = src.series(d);
-                tracing::warn!(metric = %series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
-            }
-            d.len = n;
-            n > 0
-        });
-        slots.sort_unstable_by_key(|d| (d.group, d.ordinal));
-
-        // Several cells of one series (keys folded into `other`, a counter and a gauge of the same
-        // name): counters are summed, anything else is listed. A run whose values were combined is
-        // copied to the end of `values` first, so the sources stay untouched.
-        merged.clear();
-        let mut copied = false;
-        for d in slots.iter() {
-            let same = merged
-                .last()
-                .is_some_and(|acc| (acc.group, acc.ordinal) == (d.group, d.ordinal));
-            let Some(acc) = merged.last_mut().filter(|_| same) else {
-                merged.push(*d);
-                copied = false;
-                continue;
-            };
-            if acc.len == 1 && d.len == 1 && d.kind == CellKind::Counter {
-                let total = values[acc.start] + values[d.start];
-                if is_valid_value(total) {
-                    if copied {
-                        values[acc.start] = total;
-                    } else {
-                        values.push(total);
-                        acc.start = values.len() - 1;
-                        copied = true;
-                    }
-                    continue;
-                }
-            }
-            if !copied {
-                let start = values.len();
-                values.extend_from_within(acc.start..acc.start + acc.len);
-                acc.start = start;
-                copied = true;
-            }
-            values.extend_from_within(d.start..d.start + d.len);
-            acc.len += d.len;
-        }
-
-        let mut i = 0;
-        while i < merged.len() {
-            let group = &src.series(&merged[i]).group;
-            let mut j = i + 1;
-            while j < merged.len() && merged[j].group == merged[i].group {
-                j += 1;
-            }
-            let run = &merged[i..j];
-            extra.clear();
-            for &(p, s, e) in prop_spans.iter() {
-                let k = properties[p].0;
-                if !group.has_key(k) && !run.iter().any(|m| src.series(m).name == k) {
-                    extra.extend_from_slice(&props[s..e]);
-                }
-            }
-            self.emit_group(src, group, extra, timestamp, run, values, round, out, report);
-            i = j;
-        }
-    }
-
-    /// Forgets idle keys whose labels went to properties (request ids and the like), so a long-lived
-    /// process does not accumulate one cell per distinct value; and unused interned groups. A cell a
-    /// caller still holds a handle to is kept.
-    fn sweep(&self, idle_with_props: bool) {
-        let inner = &self.inner;
-        if idle_with_props {
-            // Held by the map and the list only: no handle outside can record into it.
-            fn unheld<T>(c: &Arc<T>) -> bool {
-                Arc::strong_count(c) <= 2
-            }
-            {
-                let mut map = write(&inner.counters);
-                map.retain(|_, c| {
-                    c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0 || !unheld(c)
-                });
-                write(&inner.counter_list).retain(|c| Arc::strong_count(c) > 1);
-            }
-            {
-                let mut map = write(&inner.gauges);
-                map.retain(|_, g| {
-                    g.series.group.props.is_empty() || g.set.load(Ordering::Acquire) || !unheld(g)
-                });
-                write(&inner.gauge_list).retain(|g| Arc::strong_count(g) > 1);
-            }
-            {
-                let mut map = write(&inner.histograms);
-                map.retain(|_, h| {
-                    h.series.group.props.is_empty() || !lock(&h.values).is_empty() || !unheld(h)
-                });
-                write(&inner.histogram_list).retain(|h| Arc::strong_count(h) > 1);
-            }
-        }
-        let mut interner = lock(&inner.interner);
-        if interner.series.len() > SWEEP_THRESHOLD {
-            interner.series.retain(|_, s| Arc::strong_count(s) > 1);
-        }
-        if interner.groups.len() > SWEEP_THRESHOLD {
-            interner.groups.retain(|_, g| Arc::strong_count(g) > 1);
-        }
-    }
-
-    /// Emits one group's metrics: ≤ 100 per document, ≤ 100 values per metric per document.
-    #[allow(clippy::too_many_arguments)]
-    fn emit_group(
-        &self,
-        src: &impl SeriesSource,
-        group: &Group,
-        extra: &[u8],
-        ts: u64,
-        run: &[Slot],
-        values: &[f64],
-        round: &mut Vec<Slot>,
-        out: &mut Vec<u8>,
-        report: &mut FlushReport,
-    ) {
-        if run.iter().all(|m| m.len <= MAX_VALUES_PER_METRIC) {
-            let metric = |i| metric_at(src, run, values, i);
-            for lo in (0..run.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
-                let hi = (lo + MAX_METRICS_PER_DOCUMENT).min(run.len());
-                self.emit(group, extra, ts, lo, hi, &metric, true, out, report);
-            }
-            return;
-        }
-        let rounds = run
-            .iter()
-            .map(|m| m.len.div_ceil(MAX_VALUES_PER_METRIC))
-            .max()
-            .unwrap_or(0);
-        for r in 0..rounds {
-            let lo = r * MAX_VALUES_PER_METRIC;
-            round.clear();
-            round.extend(run.iter().filter(|m| m.len > lo).map(|m| Slot {
-                start: m.start + lo,
-                len: (m.len - lo).min(MAX_VALUES_PER_METRIC),
-                ..*m
-            }));
-            let round: &[Slot] = round;
-            let metric = |i| metric_at(src, round, values, i);
-            for first in (0..round.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
-                let last = (first + MAX_METRICS_PER_DOCUMENT).min(round.len());
-                self.emit(group, extra, ts, first, last, &metric, true, out, report);
-            }
-        }
-    }
-
-    /// Writes metrics `lo..hi` as one document, halving the range while it exceeds the size limit.
-    #[allow(clippy::too_many_arguments)]
-    fn emit<'a>(
-        &self,
-        group: &Group,
-        extra: &[u8],
-        ts: u64,
-        lo: usize,
-        hi: usize,
-        metric: &impl Fn(usize) -> MetricJson<'a>,
-        with_props: bool,
-        out: &mut Vec<u8>,
-        report: &mut FlushReport,
-    ) {
-        let head = DocumentHead {
-            directive: &self.inner.directive,
-            dimension_set: &group.dimension_set,
-            root: if with_props {
-                [&group.dims_json, &group.props_json, extra]
-            } else {
-                [&group.dims_json, &[], &[]]
-            },
-        };
-        let start = out.len();
-        let written = json::write_document(out, &head, ts, hi - lo, |i| metric(lo + i));
-        if out.len() - start <= MAX_DOCUMENT_BYTES {
-            out.push(b'\n');
-            report.documents += 1;
-            report.values += written;
-            return;
-        }
-        out.truncate(start);
-        let name = || metric(lo).fragments.name();
-        if hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            self.emit(group, extra, ts, lo, mid, metric, with_props, out, report);
-            self.emit(group, extra, ts, mid, hi, metric, with_props, out, report);
-        } else if with_props && (!group.props_json.is_empty() || !extra.is_empty()) {
-            tracing::warn!(metric = %name(), "EMF document too large; properties left out");
-            self.emit(group, extra, ts, lo, hi, metric, false, out, report);
-        } else {
-            report.rejected_metrics += 1;
-            tracing::warn!(metric = %name(), "EMF document too large even alone; dropped");
-        }
-    }
-}
-
-fn metric_at<'a>(src: &'a impl SeriesSource, slots: &[Slot], values: &'a [f64], i: usize) -> MetricJson<'a> {
-    let s = &slots[i];
-    let series = src.series(s);
-    MetricJson {
-        fragments: &series.fragments,
-        unit: series.unit(),
-        values: &values[s.start..s.start + s.len],
-    }
-}
-
-fn slot(kind: CellKind, index: usize, series: &Series, start: usize, len: usize) -> Slot {
-    Slot {
-        kind,
-        index,
-        group: series.group.id,
-        ordinal: series.ordinal,
-        invalid: series.invalid.is_some(),
-        start,
-        len,
-    }
 }
 
 fn truncate(v: &str) -> String {
@@ -1070,110 +328,4 @@ fn truncate(v: &str) -> String {
         end -= 1;
     }
     v[..end].to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::FixedClock;
-    use crate::emf::{EmfBuilder, SharedBuffer, validate};
-    use serde_json::{Value, json};
-
-    fn recorder() -> (EmfRecorder, SharedBuffer) {
-        let out = SharedBuffer::default();
-        let rec = EmfBuilder::new()
-            .namespace("CollectIQ")
-            .service("valu\"ation")
-            .allow_all_labels()
-            .with_writer(out.clone())
-            .with_clock(FixedClock::from_millis(7))
-            .build()
-            .unwrap();
-        (rec, out)
-    }
-
-    fn docs(out: &SharedBuffer) -> Vec<Value> {
-        out.contents()
-            .lines()
-            .map(|l| {
-                validate(l).unwrap();
-                serde_json::from_str(l).unwrap()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn names_and_values_needing_escapes_survive() {
-        let (rec, out) = recorder();
-        // Metric names are printable ASCII; dimension and property values any unicode.
-        let name = "Quote\"d \\ name";
-        metrics::with_local_recorder(&rec, || {
-            metrics::counter!(name, "route" => "/a\"b\\c é😀", "note" => "line\nbreak\u{1}").increment(3);
-        });
-        rec.flush_with(&[
-            ("function_request_id", "req\"1\\\u{7}"),
-            ("function_request_id", "dup"),
-        ]);
-        let d = &docs(&out)[0];
-        assert_eq!(d[name], 3);
-        assert_eq!(d["service"], "valu\"ation");
-        assert_eq!(d["route"], "/a\"b\\c é😀", "a dimension");
-        assert_eq!(
-            d["note"], "line\nbreak\u{1}",
-            "control characters: a property, not a dimension"
-        );
-        assert_eq!(
-            d["function_request_id"], "req\"1\\\u{7}",
-            "the first of a repeated key"
-        );
-        assert_eq!(
-            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["service", "route"]])
-        );
-        assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], name);
-    }
-
-    #[test]
-    fn flush_properties_never_shadow_dimensions_or_metrics() {
-        let (rec, out) = recorder();
-        metrics::with_local_recorder(&rec, || {
-            metrics::counter!("request", "route" => "/a").increment(1);
-            metrics::counter!("Other").increment(1);
-        });
-        rec.flush_with(&[("route", "x"), ("request", "y"), ("service", "z"), ("ok", "1")]);
-        let ds = docs(&out);
-        let with_route = ds.iter().find(|d| d.get("request").is_some()).unwrap();
-        assert_eq!(with_route["route"], "/a");
-        assert_eq!(with_route["request"], 1);
-        assert_eq!(with_route["ok"], "1");
-        let other = ds.iter().find(|d| d.get("Other").is_some()).unwrap();
-        assert_eq!(other["route"], "x", "no clash in this document: a property");
-        assert_eq!(other["request"], "y");
-        assert_eq!(other["service"], "valu\"ation");
-    }
-
-    #[test]
-    fn idle_keys_with_property_labels_are_forgotten() {
-        // request_id is not allow-listed: a property, so one cell per request.
-        let rec = EmfBuilder::new().with_writer(std::io::sink()).build().unwrap();
-        metrics::with_local_recorder(&rec, || {
-            for i in 0..2000 {
-                metrics::counter!("Requests", "request_id" => i.to_string()).increment(1);
-            }
-        });
-        let held =
-            metrics::with_local_recorder(&rec, || metrics::counter!("Requests", "request_id" => "held"));
-        assert_eq!(read(&rec.inner.counter_list).len(), 2001);
-        assert_eq!(rec.flush().values, 2000);
-        assert_eq!(
-            read(&rec.inner.counter_list).len(),
-            1,
-            "only the cell a handle still points at is kept"
-        );
-        held.increment(5);
-        assert_eq!(rec.flush().values, 1, "the held handle's value is flushed");
-        assert_eq!(rec.flush().values, 0);
-        held.increment(1);
-        assert_eq!(rec.flush().values, 1);
-    }
 }

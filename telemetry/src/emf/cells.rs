@@ -1,0 +1,94 @@
+//! The process-wide cells behind `metrics`' `Counter`, `Gauge` and `Histogram` handles. A recording
+//! goes to the current invocation's own buffer when one of this recorder's invocations is entered on
+//! the thread ([`super::invocation::route`]), else to the cell, which the process-wide flush drains.
+
+use super::invocation::route;
+use super::series::{CellKind, Series};
+use metrics::{CounterFn, GaugeFn, HistogramFn};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Histogram values held per metric between two flushes; more are dropped and counted (a process that
+/// never flushes must not grow without bound).
+pub const MAX_PENDING_VALUES: usize = 100_000;
+
+#[derive(Debug)]
+pub(super) struct CounterCell {
+    pub(super) value: AtomicU64,
+    pub(super) series: Arc<Series>,
+}
+
+impl CounterFn for CounterCell {
+    fn increment(&self, value: u64) {
+        if !route(&self.series, CellKind::Counter, |e, _| {
+            e.counter = e.counter.saturating_add(value);
+        }) {
+            self.value.fetch_add(value, Ordering::Relaxed);
+        }
+    }
+    fn absolute(&self, value: u64) {
+        if !route(&self.series, CellKind::Counter, |e, _| e.counter = value) {
+            self.value.store(value, Ordering::Relaxed);
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct GaugeCell {
+    pub(super) bits: AtomicU64,
+    pub(super) set: AtomicBool,
+    pub(super) series: Arc<Series>,
+}
+
+impl GaugeFn for GaugeCell {
+    fn increment(&self, value: f64) {
+        let previous = self
+            .bits
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                Some((f64::from_bits(b) + value).to_bits())
+            })
+            .unwrap_or_else(|b| b);
+        // The gauge is process state; an invocation reports the value its own change produced.
+        let now = f64::from_bits(previous) + value;
+        if !route(&self.series, CellKind::Gauge, |e, _| e.gauge = Some(now)) {
+            self.set.store(true, Ordering::Release);
+        }
+    }
+    fn decrement(&self, value: f64) {
+        self.increment(-value);
+    }
+    fn set(&self, value: f64) {
+        self.bits.store(value.to_bits(), Ordering::Release);
+        if !route(&self.series, CellKind::Gauge, |e, _| e.gauge = Some(value)) {
+            self.set.store(true, Ordering::Release);
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct HistogramCell {
+    pub(super) values: Mutex<Vec<f64>>,
+    pub(super) overflow: AtomicUsize,
+    pub(super) series: Arc<Series>,
+}
+
+impl HistogramFn for HistogramCell {
+    fn record(&self, value: f64) {
+        let routed = route(&self.series, CellKind::Histogram, |e, overflow| {
+            if e.values.len() < MAX_PENDING_VALUES {
+                e.values.push(value);
+            } else {
+                *overflow += 1;
+            }
+        });
+        if routed {
+            return;
+        }
+        let mut v = self.values.lock().unwrap_or_else(PoisonError::into_inner);
+        if v.len() < MAX_PENDING_VALUES {
+            v.push(value);
+        } else {
+            self.overflow.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
