@@ -1,8 +1,15 @@
-//! Bedrock usage → the catalogue's `Bedrock*` metrics (dimensions `agent` and `model`) and OpenTelemetry
-//! GenAI attributes (`gen_ai.usage.input_tokens`, …) on a `gen_ai` span.
+//! Bedrock usage → the catalogue's `Bedrock*` metrics (dimensions `agent` and `model`, plus an
+//! allow-listed `operation` label) and an OpenTelemetry GenAI client span.
 //!
 //! `AWS/Bedrock` only reports tokens per model; recording them per agent here is what lets the cost
 //! governance attribute Bedrock spend to the valuation pipeline's agents.
+//!
+//! The span follows the GenAI semantic conventions
+//! (<https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/>): name
+//! `{gen_ai.operation.name} {gen_ai.request.model}`, kind client, `gen_ai.provider.name` (and the older
+//! `gen_ai.system`) `aws.bedrock`, `gen_ai.operation.name` (`chat` for Converse, `text_completion` for
+//! InvokeModel), `gen_ai.request.model`, `gen_ai.usage.input_tokens`/`output_tokens` and the prompt-cache
+//! counts; its start is back-dated by the call's latency so its duration is the call's.
 
 use crate::catalogue::{DimensionKey, MetricName};
 
@@ -56,6 +63,42 @@ impl BedrockUsage {
     }
 }
 
+/// The Bedrock Runtime operations kept as the `operation` label; any other becomes `other`, so the label
+/// cannot grow the number of metric series.
+pub const OPERATIONS: [&str; 6] = [
+    "Converse",
+    "ConverseStream",
+    "InvokeModel",
+    "InvokeModelWithResponseStream",
+    "CountTokens",
+    "ApplyGuardrail",
+];
+
+/// `operation` as the allow-listed label value.
+///
+/// ```
+/// assert_eq!(telemetry::genai::operation_label("Converse"), "Converse");
+/// assert_eq!(telemetry::genai::operation_label("card-7f3a"), "other");
+/// ```
+#[must_use]
+pub fn operation_label(operation: &str) -> &'static str {
+    OPERATIONS
+        .iter()
+        .find(|o| **o == operation)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// `gen_ai.operation.name` for a Bedrock Runtime operation (the conventions' well-known values).
+#[must_use]
+pub fn operation_name(operation: &str) -> &'static str {
+    match operation {
+        "Converse" | "ConverseStream" => "chat",
+        "InvokeModel" | "InvokeModelWithResponseStream" => "text_completion",
+        _ => "other",
+    }
+}
+
 /// Records `usage` as metrics through the `metrics` facade and as a `gen_ai` span.
 ///
 /// ```
@@ -74,6 +117,10 @@ pub fn record(usage: &BedrockUsage) {
     let labels = [
         metrics::Label::new(agent, usage.agent.clone()),
         metrics::Label::new(model, usage.model.clone()),
+        metrics::Label::new(
+            DimensionKey::Operation.as_str(),
+            operation_label(&usage.operation),
+        ),
     ];
     let counters = [
         (MetricName::BedrockInputTokens, usage.input_tokens),
@@ -92,13 +139,18 @@ pub fn record(usage: &BedrockUsage) {
     let current = tracing::Span::current();
     current.record("gen_ai.usage.input_tokens", usage.input_tokens);
     current.record("gen_ai.usage.output_tokens", usage.output_tokens);
+    let operation = operation_name(&usage.operation);
     let span = tracing::info_span!(
         target: "telemetry::genai",
         "gen_ai",
-        otel.name = format!("{} {}", usage.operation, usage.model),
+        otel.name = format!("{operation} {}", usage.model),
+        otel.kind = "client",
         xray.namespace = "aws",
+        telemetry.duration_ms = usage.latency_ms,
+        aws.operation = usage.operation.as_str(),
+        gen_ai.provider.name = "aws.bedrock",
         gen_ai.system = "aws.bedrock",
-        gen_ai.operation.name = usage.operation.as_str(),
+        gen_ai.operation.name = operation,
         gen_ai.request.model = usage.model.as_str(),
         gen_ai.agent.name = usage.agent.as_str(),
         gen_ai.usage.input_tokens = usage.input_tokens,
@@ -157,6 +209,10 @@ mod tests {
         assert!(doc.get("BedrockCacheReadTokens").is_none(), "zero is not emitted");
         assert_eq!(doc["BedrockLatency"], 850.0);
         assert_eq!(doc["agent"], "authenticity");
+        assert_eq!(
+            doc["operation"], "Converse",
+            "kept as a property until the catalogue makes it a dimension"
+        );
         assert_eq!(doc["model"], "claude-sonnet");
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
@@ -169,7 +225,13 @@ mod tests {
         ]));
         let spans = sink.documents();
         let span_doc = &spans[0]["subsegments"][0];
-        assert_eq!(span_doc["name"], "Converse claude-sonnet");
+        assert_eq!(span_doc["name"], "chat claude-sonnet");
+        assert_eq!(span_doc["aws"]["operation"], "Converse");
+        let duration = span_doc["end_time"].as_f64().unwrap() - span_doc["start_time"].as_f64().unwrap();
+        assert!(
+            (0.85..1.0).contains(&duration),
+            "back-dated by the 850 ms latency: {duration}"
+        );
         assert_eq!(span_doc["metadata"]["default"]["gen_ai.usage.input_tokens"], 1200);
         assert_eq!(span_doc["annotations"]["agent"], "authenticity");
         assert_eq!(span_doc["namespace"], "aws");

@@ -35,4 +35,4 @@ mod run;
 
 pub use init::{InitError, TelemetryBuilder, init};
 pub use layer::{InvocationFuture, InvocationLayer, InvocationService, layer};
-pub use run::run;
+pub use run::{run, run_with};

@@ -39,5 +39,41 @@ where
     D: Into<bytes::Bytes> + Send + 'static,
     E: Into<lambda_runtime::Error> + Send + fmt::Debug + 'static,
 {
-    lambda_runtime::run_concurrent(super::layer().service(handler)).await
+    run_with(super::layer(), handler).await
+}
+
+/// Like [`run`], behind `layer` (e.g. `telemetry::layer().with_correlation(…)`).
+///
+/// ```no_run
+/// use lambda_runtime::{Error, LambdaEvent, service_fn};
+/// struct Deps { table: String }
+/// async fn handler(e: LambdaEvent<serde_json::Value>, deps: &Deps) -> Result<String, Error> { Ok(deps.table.clone()) }
+/// #[tokio::main]
+/// async fn main() -> Result<(), Error> {
+///     telemetry::init()?;
+///     // Built once; shared by the concurrent invocations for the life of the process.
+///     let deps: &'static Deps = Box::leak(Box::new(Deps { table: "cards".into() }));
+///     let layer = telemetry::layer().with_correlation_header("x-correlation-id");
+///     telemetry::lambda::run_with(layer, service_fn(move |e| handler(e, deps))).await
+/// }
+/// ```
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with<A, F, R, B, S, D, E>(
+    layer: super::InvocationLayer,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    F: Service<LambdaEvent<A>, Response = R> + Clone + Send + 'static,
+    F::Future: Future<Output = Result<R, F::Error>> + Send + 'static,
+    F::Error: Into<Diagnostic> + fmt::Debug,
+    A: for<'de> Deserialize<'de> + Send + 'static,
+    R: IntoFunctionResponse<B, S> + Send + 'static,
+    B: Serialize + Send + 'static,
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send + 'static,
+    E: Into<lambda_runtime::Error> + Send + fmt::Debug + 'static,
+{
+    lambda_runtime::run_concurrent(layer.service(handler)).await
 }

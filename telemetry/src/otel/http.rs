@@ -6,7 +6,7 @@
 //! service `xray` (<https://docs.aws.amazon.com/xray/latest/devguide/xray-opentelemetry.html>), with
 //! the credentials Lambda puts in the environment.
 //!
-//! The invocation path only encodes the batch and `try_send`s it into a bounded queue; the thread posts
+//! The invocation path only `try_send`s the batch into a bounded queue; the thread encodes and posts
 //! it. A full queue or a dead endpoint loses spans (counted in [`OtlpHttpExporter::dropped`]), never
 //! delays a request.
 
@@ -63,8 +63,7 @@ struct Progress {
 /// Posts OTLP protobuf batches from a background thread. See the [module docs](self).
 #[derive(Debug)]
 pub struct OtlpHttpExporter {
-    tx: SyncSender<Vec<u8>>,
-    resource: ResourceAttributesWithSchema,
+    tx: SyncSender<Vec<SpanData>>,
     dropped: Arc<AtomicU64>,
     progress: Arc<(Mutex<Progress>, Condvar)>,
 }
@@ -91,24 +90,39 @@ impl OtlpHttpExporter {
     /// # Errors
     /// The HTTP client cannot be built or the thread cannot start.
     pub fn new(target: HttpTarget, resource: &Resource) -> Result<Self, HttpExportError> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(target.timeout)
-            .no_proxy()
-            .build()
-            .map_err(|source| HttpExportError::Client {
-                url: target.url.clone(),
-                source,
-            })?;
         let (tx, rx) = sync_channel(target.queue.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         let progress = Arc::new((Mutex::new(Progress::default()), Condvar::new()));
         let (d, p) = (Arc::clone(&dropped), Arc::clone(&progress));
+        let resource = ResourceAttributesWithSchema::from(resource);
+        // The blocking client is built (and later dropped) on its own thread: reqwest's blocking client
+        // must not be created or dropped inside an async runtime, which is where `init` usually runs.
+        let (ready_tx, ready_rx) = sync_channel(1);
         std::thread::Builder::new()
             .name("otlp-http".into())
-            .spawn(move || post_loop(&client, &target, &rx, &d, &p))?;
+            .spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(target.timeout)
+                    .no_proxy()
+                    .build();
+                match client {
+                    Ok(client) => {
+                        let _ = ready_tx.send(Ok(()));
+                        post_loop(&client, &target, &resource, &rx, &d, &p);
+                    }
+                    Err(source) => {
+                        let _ = ready_tx.send(Err(HttpExportError::Client {
+                            url: target.url.clone(),
+                            source,
+                        }));
+                    }
+                }
+            })?;
+        ready_rx
+            .recv()
+            .map_err(|_| HttpExportError::Thread(std::io::Error::other("the export thread exited")))??;
         Ok(Self {
             tx,
-            resource: ResourceAttributesWithSchema::from(resource),
             dropped,
             progress,
         })
@@ -136,11 +150,16 @@ impl OtlpHttpExporter {
 fn post_loop(
     client: &reqwest::blocking::Client,
     target: &HttpTarget,
-    rx: &Receiver<Vec<u8>>,
+    resource: &ResourceAttributesWithSchema,
+    rx: &Receiver<Vec<SpanData>>,
     dropped: &AtomicU64,
     progress: &(Mutex<Progress>, Condvar),
 ) {
-    while let Ok(body) = rx.recv() {
+    while let Ok(batch) = rx.recv() {
+        let body = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, resource),
+        }
+        .encode_to_vec();
         let ok = post(client, target, body).is_some_and(|s| s.is_success());
         if !ok {
             dropped.fetch_add(1, Ordering::Relaxed);
@@ -246,13 +265,9 @@ impl SpanSink for OtlpHttpExporter {
         if batch.is_empty() {
             return;
         }
-        let body = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-        }
-        .encode_to_vec();
         let (lock, _) = &*self.progress;
         lock.lock().unwrap_or_else(PoisonError::into_inner).queued += 1;
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.tx.try_send(body) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.tx.try_send(batch) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             let (lock, cv) = &*self.progress;
             lock.lock().unwrap_or_else(PoisonError::into_inner).done += 1;

@@ -29,8 +29,11 @@ pub const MAX_DATAGRAM: usize = 65_507;
 /// Encodes a batch as one OTLP `ExportTraceServiceRequest` (spans grouped by resource and scope).
 ///
 /// ```
+/// use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+/// use prost::Message;
 /// let bytes = telemetry::otel::otlp::encode(Vec::new(), &opentelemetry_sdk::Resource::builder_empty().build());
-/// assert!(bytes.is_empty(), "an empty request encodes to no bytes");
+/// let request = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
+/// assert!(request.resource_spans.iter().all(|r| r.scope_spans.is_empty()), "no spans, no scopes");
 /// ```
 #[must_use]
 pub fn encode(batch: Vec<SpanData>, resource: &Resource) -> Vec<u8> {

@@ -63,7 +63,8 @@ pub(crate) struct SpanRecord {
 ///
 /// Field mapping: every field becomes a span attribute, except `otel.name` (the span name, as
 /// `tracing-opentelemetry` reads it), `otel.kind` (`server`, `client`, `producer`, `consumer`,
-/// `internal`), `telemetry.fault` (an error status) and the invocation's `telemetry.*` plumbing. The
+/// `internal`), `telemetry.fault` (an error status), `telemetry.duration_ms` (back-dates the start: a span recorded
+/// after the call) and the invocation's `telemetry.*` plumbing. The
 /// X-Ray exporter then maps `annotation.*`, `xray.namespace`, `aws.*`, `http.*` onto the subsegment
 /// document ([`XraySegmentExporter`]). An ERROR event inside a span gives it an error status (X-Ray:
 /// `fault`). DEBUG and TRACE spans — library internals such as the AWS SDK's orchestrator spans — are
@@ -171,6 +172,7 @@ struct Fields {
     otel_name: Option<String>,
     kind: Option<SpanKind>,
     faas_trigger: Option<String>,
+    duration_ms: Option<f64>,
     fault: bool,
 }
 
@@ -194,7 +196,11 @@ impl Fields {
 
 impl Visit for Fields {
     fn record_f64(&mut self, f: &Field, v: f64) {
-        self.push(f, Value::F64(v));
+        if f.name() == "telemetry.duration_ms" {
+            self.duration_ms = Some(v);
+        } else {
+            self.push(f, Value::F64(v));
+        }
     }
     fn record_i64(&mut self, f: &Field, v: i64) {
         self.push(f, Value::I64(v));
@@ -330,7 +336,14 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut fields = Fields::default();
         attrs.record(&mut fields);
-        let start = self.clock.now();
+        let mut start = self.clock.now();
+        // A span recorded after the fact (a Bedrock call's usage) starts when the call did.
+        if let Some(ms) = fields.duration_ms.filter(|ms| ms.is_finite() && *ms > 0.0)
+            && let Some(s) =
+                start.checked_sub(std::time::Duration::from_secs_f64(ms.min(86_400_000.0) / 1000.0))
+        {
+            start = s;
+        }
         if meta.name() == INVOCATION_SPAN {
             fields.as_faas_invocation();
         }
@@ -497,6 +510,7 @@ where
 
 /// Hands a finished OpenTelemetry-API span to the current `tracing` span's exported ancestor of the
 /// same trace, so it leaves in the invocation's batch. Gives it back when there is none.
+#[cfg(feature = "otel")]
 pub(crate) fn adopt(span: SpanData) -> Option<SpanData> {
     let current = tracing::Span::current();
     let Some(id) = current.id() else {

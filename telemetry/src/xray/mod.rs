@@ -22,6 +22,7 @@ mod translate;
 pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSink, UdpDaemonSink};
 pub use header::{HeaderError, Sampled, TraceHeader, xray_trace_id};
 pub use layer::{OutgoingContext, XrayLayer, current_trace_header, outgoing_context_for, trace_header_for};
+#[cfg(feature = "otel")]
 pub(crate) use layer::{adopt, new_span_id, new_xray_trace_id};
 pub use segment::{
     AnnotationValue, Http, HttpRequest, HttpResponse, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, Subsegment,

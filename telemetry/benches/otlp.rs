@@ -1,0 +1,146 @@
+//! Criterion benchmarks of span export on the OpenTelemetry (OTLP) path against the peer stack
+//! `tracing-opentelemetry` 0.34 + `opentelemetry_sdk` 0.33 (batch span processor, X-Ray id generator)
+//! + `opentelemetry-otlp` 0.33 (HTTP/protobuf, reqwest blocking client), in the same run.
+//!
+//! Each iteration is one invocation: the invocation span (Lambda's header as parent) and one child with
+//! a field, exported. Ours goes through [`XrayLayer`] into the OTLP/HTTP exporter (protobuf encoded on
+//! the calling thread, queued to the posting thread) or the OTLP/UDP exporter (encoded, base64, sent).
+//! The peer's batch processor queues the span data and encodes on its own thread. Both HTTP exporters
+//! post to the same loopback server that answers 200 to everything; the UDP datagrams go to a local
+//! socket nobody reads. The figures are the cost on the invocation's thread.
+//!
+//! `cargo bench -p telemetry --bench otlp --features otlp-http`
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::time::Duration;
+use telemetry::otel::http::{HttpTarget, OtlpHttpExporter};
+use telemetry::otel::otlp::OtlpUdpExporter;
+use telemetry::xray::XrayLayer;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+/// A loopback HTTP/1.1 server answering 200 to every request (keep-alive).
+fn collector() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut w = stream.try_clone().unwrap();
+                let mut r = BufReader::new(stream);
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err()
+                        || w.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+fn resource() -> opentelemetry_sdk::Resource {
+    opentelemetry_sdk::Resource::builder_empty()
+        .with_attributes([
+            opentelemetry::KeyValue::new("service.name", "valuation"),
+            opentelemetry::KeyValue::new("cloud.provider", "aws"),
+            opentelemetry::KeyValue::new("faas.name", "valuate"),
+        ])
+        .build()
+}
+
+fn ours(b: &mut criterion::Bencher<'_>, dispatch: &tracing::Dispatch) {
+    tracing::dispatcher::with_default(dispatch, || {
+        b.iter(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+        });
+    });
+}
+
+fn span_export_otlp(c: &mut Criterion) {
+    let url = collector();
+    let mut g = c.benchmark_group("span_export_otlp");
+
+    let http = OtlpHttpExporter::new(HttpTarget::new(url.clone()), &resource()).unwrap();
+    let http_dispatch =
+        tracing::Dispatch::new(tracing_subscriber::registry().with(XrayLayer::with_span_sink(http)));
+    g.bench_function("telemetry_http", |b| ours(b, &http_dispatch));
+
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp = OtlpUdpExporter::new(&sink.local_addr().unwrap().to_string(), resource()).unwrap();
+    let udp_dispatch =
+        tracing::Dispatch::new(tracing_subscriber::registry().with(XrayLayer::with_span_sink(udp)));
+    g.bench_function("telemetry_udp", |b| ours(b, &udp_dispatch));
+
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(url)
+        .with_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
+        .with_batch_exporter(exporter)
+        .with_resource(resource())
+        .build();
+    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+    let peer = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let parent = lambda_parent();
+    g.bench_function("tracing_opentelemetry_otlp", |b| {
+        tracing::dispatcher::with_default(&peer, || {
+            b.iter(|| {
+                let inv = tracing::info_span!("lambda.invocation", faas.invocation_id = "r-1");
+                let _ = inv.set_parent(parent.clone());
+                let _inv = inv.entered();
+                drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+            });
+        });
+    });
+    g.finish();
+    let _ = provider.shutdown();
+}
+
+/// Lambda's segment as the remote parent, as the peer's users set it from `_X_AMZN_TRACE_ID`.
+fn lambda_parent() -> opentelemetry::Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+    opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ))
+}
+
+criterion_group!(benches, span_export_otlp);
+criterion_main!(benches);
