@@ -139,6 +139,8 @@ resource "aws_apigatewayv2_stage" "default" {
     detailed_metrics_enabled = true
   }
 
+  # No caller field: API Gateway cannot hash, and $context.authorizer.claims.sub is the raw Cognito sub.
+  # Each function's summary line carries the keyed userId pseudonym; join the two on requestId.
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.api_access.arn
     format = jsonencode({
@@ -154,7 +156,6 @@ resource "aws_apigatewayv2_stage" "default" {
       integrationLatency = "$context.integrationLatency"
       integrationError   = "$context.integrationErrorMessage"
       authorizerError    = "$context.authorizer.error"
-      userSub            = "$context.authorizer.claims.sub"
     })
   }
 }
