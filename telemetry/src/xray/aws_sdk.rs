@@ -3,8 +3,10 @@
 //! One subsegment per attempt (`namespace: "aws"`, named after the service as the X-Ray SDKs do), a
 //! child of the span the call is made in, with `aws.operation`, `aws.region`, `aws.request_id`,
 //! `aws.retries` (0 on the first attempt), `aws.table_name` (DynamoDB) or `aws.queue_url` (SQS), and
-//! `http.response.status`. Flags follow X-Ray's rules: 4xx → `error`, 429 or a throttling error code →
-//! `throttle` (with `error`), 5xx or no response at all → `fault`. The request carries
+//! `http.response.status`. Flags follow X-Ray's rules as `aws_error` classifies the answer (one
+//! classifier and one throttling-code list for the whole workspace, any protocol's error shape): 4xx →
+//! `error`, 429 or a throttling error code → `throttle` (with `error`, also for S3's 503 `SlowDown`), 5xx
+//! or no response at all → `fault`. The request carries
 //! `X-Amzn-Trace-Id` with this subsegment as `Parent` (set before signing; SigV4 does not sign it), so
 //! the service's own segment hangs under it, and the same context as W3C `traceparent` (and
 //! `tracestate` when the invocation received one); in an unsampled invocation the invocation's header
@@ -13,6 +15,7 @@
 //! Field names: <https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html#api-segmentdocuments-aws>.
 
 use super::layer::outgoing_context_for;
+use aws_error::{ErrorClass, XrayFlags};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -29,25 +32,7 @@ use tracing::field::Empty;
 /// The X-Ray trace header.
 pub const TRACE_HEADER: &str = "x-amzn-trace-id";
 
-/// Error codes AWS services use for throttling (the SDK's own retry classifier list).
-const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
-
-/// Bodies larger than this are not parsed for resource names or error codes.
+/// Bodies larger than this are not parsed for resource names.
 const MAX_PARSED_BODY: usize = 64 * 1024;
 
 /// Makes every operation attempt of the client it is registered on an X-Ray subsegment and forwards
@@ -115,18 +100,17 @@ struct Resource {
     queue_url: Option<String>,
 }
 
-/// The error code in a JSON-protocol error body.
-#[derive(Debug, Default, serde::Deserialize)]
-struct ErrorBody {
-    #[serde(rename = "__type", alias = "code")]
-    kind: Option<String>,
-}
-
-fn is_throttling(code: &str) -> bool {
-    // `com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException`, `ThrottlingException:http://…`
-    let code = code.rsplit('#').next().unwrap_or(code);
-    let code = code.split(':').next().unwrap_or(code);
-    THROTTLING_CODES.contains(&code)
+/// Sets the subsegment's `error`/`throttle`/`fault` flags (only the true ones).
+fn record_flags(span: &Span, flags: XrayFlags) {
+    for (field, set) in [
+        ("telemetry.error", flags.error),
+        ("telemetry.throttle", flags.throttle),
+        ("telemetry.fault", flags.fault),
+    ] {
+        if set {
+            span.record(field, true);
+        }
+    }
 }
 
 impl Intercept for XrayInterceptor {
@@ -221,37 +205,18 @@ impl Intercept for XrayInterceptor {
         };
         let Some(response) = context.response() else {
             // No response: a timeout, a connection or a dispatch failure.
-            span.record("telemetry.fault", true);
+            record_flags(&span, XrayFlags::of(ErrorClass::Transport, None));
             return Ok(());
         };
         let status = response.status().as_u16();
         span.record("http.response.status", status);
-        let headers = response.headers();
-        if let Some(id) = headers
-            .get("x-amzn-requestid")
-            .or_else(|| headers.get("x-amz-request-id"))
-            .or_else(|| headers.get("x-amzn-request-id"))
-        {
+        if let Some(id) = aws_error::request_id(response) {
             span.record("aws.request_id", id);
         }
-        let throttled = status == 429
-            || ((400..500).contains(&status)
-                && (headers.get("x-amzn-errortype").is_some_and(is_throttling)
-                    || response
-                        .body()
-                        .bytes()
-                        .filter(|b| b.len() <= MAX_PARSED_BODY)
-                        .and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok())
-                        .and_then(|e| e.kind)
-                        .is_some_and(|k| is_throttling(&k))));
-        if (400..500).contains(&status) {
-            span.record("telemetry.error", true);
-        }
-        if throttled {
-            span.record("telemetry.throttle", true);
-        }
-        if status >= 500 {
-            span.record("telemetry.fault", true);
+        if status >= 400 {
+            // One classification for every protocol's error shape (awsJson, restJson, query/XML, CBOR).
+            let class = aws_error::classify_response(response);
+            record_flags(&span, XrayFlags::of(class, Some(status)));
         }
         // Dropping the span closes the subsegment now, not when the operation's config bag goes.
         drop(span);
@@ -481,15 +446,93 @@ mod tests {
         assert!(fake_daemon::received(&daemon).is_empty());
     }
 
-    #[test]
-    fn throttling_codes_in_every_spelling() {
-        assert!(is_throttling("ThrottlingException"));
-        assert!(is_throttling(
-            "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
-        ));
-        assert!(is_throttling(
-            "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/"
-        ));
-        assert!(!is_throttling("ResourceNotFoundException"));
+    /// The flags come from `aws_error`'s one classifier, whatever the protocol spells the code as; a
+    /// server fault is never a throttle (an older list here and in backend disagreed on that).
+    #[tokio::test]
+    async fn flags_read_every_protocols_error_shape() {
+        let (daemon, sink) = fake_daemon::start();
+        let _default =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(XrayLayer::new(sink)));
+        let with = |status: u16, header: Option<(&str, &str)>, body: &str, id: &str| {
+            let mut r = http::Response::builder()
+                .status(status)
+                .header("x-amzn-requestid", id);
+            if let Some((k, v)) = header {
+                r = r.header(k, v);
+            }
+            ReplayEvent::new(
+                http::Request::builder()
+                    .uri("https://dynamodb.eu-west-1.amazonaws.com/")
+                    .body(SdkBody::empty())
+                    .unwrap(),
+                r.body(SdkBody::from(body)).unwrap(),
+            )
+        };
+        let replay = StaticReplayClient::new(vec![
+            with(
+                400,
+                Some((
+                    "x-amzn-errortype",
+                    "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/",
+                )),
+                "{}",
+                "r-restjson",
+            ),
+            with(
+                400,
+                Some(("content-type", "text/xml")),
+                "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>",
+                "r-xml",
+            ),
+            with(400, None, r#"{"__type":"LimitExceededException"}"#, "r-ce"),
+            with(
+                500,
+                None,
+                r#"{"__type":"com.amazon.coral.service#InternalServerError"}"#,
+                "r-ise",
+            ),
+            with(
+                503,
+                Some(("content-type", "application/xml")),
+                "<Error><Code>SlowDown</Code></Error>",
+                "r-slowdown",
+            ),
+            with(403, None, r#"{"__type":"AccessDeniedException"}"#, "r-denied"),
+        ]);
+        let client = client(&replay, 1);
+        let invocation = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER);
+        async {
+            for _ in 0..6 {
+                assert!(get_item(&client).send().await.is_err());
+            }
+        }
+        .instrument(invocation.clone())
+        .await;
+        drop(invocation);
+        let docs = fake_daemon::received(&daemon);
+        let calls = docs[0]["subsegments"].as_array().unwrap();
+        let flags: Vec<(Value, bool, bool, bool)> = calls
+            .iter()
+            .map(|c| {
+                let set = |f: &str| c.get(f) == Some(&Value::Bool(true));
+                (
+                    c["aws"]["request_id"].clone(),
+                    set("error"),
+                    set("throttle"),
+                    set("fault"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                (json!("r-restjson"), true, true, false),
+                (json!("r-xml"), true, true, false),
+                (json!("r-ce"), true, true, false),
+                (json!("r-ise"), false, false, true),
+                (json!("r-slowdown"), true, true, false),
+                (json!("r-denied"), true, false, false),
+            ]
+        );
     }
 }
