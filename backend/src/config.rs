@@ -134,9 +134,11 @@ impl HashKeySource {
                     .send()
                     .await
                     .map_err(|e| {
+                        let e = aws_error::AwsCallError::from_sdk("SecretsManager", "GetSecretValue", e);
                         invalid(format!(
-                            "secret {id} cannot be read: {}",
-                            aws_smithy_types::error::display::DisplayErrorContext(&e)
+                            "secret {id} cannot be read: {} — {}",
+                            e.summary(),
+                            e.advice()
                         ))
                     })?;
                 let key = out

@@ -5,9 +5,9 @@
 //! `errorType` the state machine's `Retry`/`Catch` can match (`Retryable` is retried, the rest are
 //! caught). The `errorType` is never a Rust type name.
 
+use aws_error::AwsCallError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
@@ -88,42 +88,49 @@ impl HandlerError {
     }
 }
 
-/// Classifies an AWS SDK error by its shape: timeouts, dispatch failures, unreadable responses, 5xx and
-/// throttling are retryable; everything else (4xx, request construction) is internal.
-pub(crate) fn sdk_error<E>(what: &str, err: SdkError<E, HttpResponse>) -> HandlerError
+/// An AWS SDK error as a handler error: `aws_error` classifies it once (throttles, server faults,
+/// timeouts and transport failures are `Retryable`; denied, not found, invalid requests and missing
+/// credentials are `Internal`). The message is the call error's line — service, operation, code,
+/// message, HTTP status and request id — or, with no answer, what went wrong (no credentials, DNS,
+/// connection refused, timeout).
+pub(crate) fn sdk_error<E>(operation: &str, err: SdkError<E, HttpResponse>) -> HandlerError
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    let detail = format!("{what}: {}", DisplayErrorContext(&err));
-    let retryable = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(s) => {
-            let code = s.err().code().unwrap_or_default();
-            s.raw().status().as_u16() >= 500 || is_throttling(code)
-        }
-        _ => false,
-    };
-    if retryable {
-        HandlerError::Retryable(detail)
+    aws_call_error(&AwsCallError::from_sdk(sdk_service::<E>(), operation, err))
+}
+
+/// The handler error for a classified AWS call failure: the class decides `Retryable` or `Internal`.
+pub(crate) fn aws_call_error(e: &AwsCallError) -> HandlerError {
+    tracing::debug!(
+        aws.service = e.service(),
+        aws.operation = e.operation(),
+        aws.error_class = e.class().as_str(),
+        aws.error_code = e.code(),
+        aws.request_id = e.request_id(),
+        "AWS call failed"
+    );
+    if e.is_retryable() {
+        HandlerError::Retryable(e.to_string())
     } else {
-        HandlerError::Internal(detail)
+        HandlerError::Internal(e.to_string())
     }
 }
 
-/// AWS error codes that mean "slow down and try again".
-pub(crate) fn is_throttling(code: &str) -> bool {
-    code.contains("Throttl")
-        || matches!(
-            code,
-            "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-                | "TooManyRequestsException"
-                | "ServiceUnavailable"
-                | "ServiceUnavailableException"
-                | "InternalServerError"
-                | "InternalServerException"
-                | "ModelNotReadyException"
-        )
+/// The SDK's service name (`DynamoDB`, as the operation metadata spells it) of the crate an operation
+/// error type comes from (`aws_sdk_dynamodb::operation::get_item::GetItemError`).
+fn sdk_service<E>() -> &'static str {
+    let crate_name = std::any::type_name::<E>().split("::").next().unwrap_or_default();
+    match crate_name {
+        "aws_sdk_dynamodb" => "DynamoDB",
+        "aws_sdk_s3" => "S3",
+        "aws_sdk_sfn" => "SFN",
+        "aws_sdk_eventbridge" => "EventBridge",
+        "aws_sdk_rekognition" => "Rekognition",
+        "aws_sdk_bedrockruntime" => "BedrockRuntime",
+        "aws_sdk_secretsmanager" => "SecretsManager",
+        _ => "AWS",
+    }
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -156,5 +163,55 @@ mod tests {
             assert_eq!(d.error_type, ty);
             assert_eq!(d.error_message, e.to_string());
         }
+    }
+
+    #[test]
+    fn aws_errors_are_retryable_by_their_class() {
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let err = |status: u16, code: &str| {
+            SdkError::service_error(
+                GetItemError::generic(ErrorMetadata::builder().code(code).message("m").build()),
+                HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
+            )
+        };
+        for (status, code, ty) in [
+            (400, "ProvisionedThroughputExceededException", "Retryable"),
+            (400, "ThrottlingException", "Retryable"),
+            (400, "RequestLimitExceeded", "Retryable"),
+            (500, "InternalServerError", "Retryable"),
+            (503, "ServiceUnavailableException", "Retryable"),
+            (429, "ModelNotReadyException", "Retryable"),
+            (400, "ValidationException", "Internal"),
+            (400, "ResourceNotFoundException", "Internal"),
+            (400, "AccessDeniedException", "Internal"),
+        ] {
+            let e = sdk_error("GetItem", err(status, code));
+            assert_eq!(e.error_type(), ty, "{status} {code}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("DynamoDB GetItem: {code}: m (HTTP {status})")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_service_is_named_after_the_sdk_crate() {
+        assert_eq!(
+            sdk_service::<aws_sdk_dynamodb::operation::get_item::GetItemError>(),
+            "DynamoDB"
+        );
+        assert_eq!(
+            sdk_service::<aws_sdk_sfn::operation::start_execution::StartExecutionError>(),
+            "SFN"
+        );
+        assert_eq!(
+            sdk_service::<aws_sdk_bedrockruntime::operation::converse::ConverseError>(),
+            "BedrockRuntime"
+        );
+        assert_eq!(sdk_service::<std::io::Error>(), "AWS");
     }
 }

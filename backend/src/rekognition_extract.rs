@@ -58,18 +58,14 @@ fn vision_error<E>(
 where
     E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + Send + Sync + 'static,
 {
-    let code = e
-        .as_service_error()
-        .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
-        .unwrap_or_default()
-        .to_owned();
-    if matches!(
-        code.as_str(),
-        "InvalidImageFormatException" | "ImageTooLargeException" | "InvalidS3ObjectException"
-    ) {
+    let e = aws_error::AwsCallError::from_sdk("Rekognition", op, e);
+    if let Some(
+        code @ ("InvalidImageFormatException" | "ImageTooLargeException" | "InvalidS3ObjectException"),
+    ) = e.code()
+    {
         return HandlerError::validation("frontS3Key", format!("{op}: {code}"));
     }
-    crate::error::sdk_error(op, e)
+    crate::error::aws_call_error(&e)
 }
 
 #[async_trait]
