@@ -3,13 +3,16 @@
 //! backtest and the alarm-state summary.
 //!
 //! - [`model`]: the API input structs (the contract with `governance`).
-//! - [`spec`] and [`composite`]: typed builders; composite rules with cycle detection.
+//! - [`spec`] and [`composite`]: typed builders; composite rules with cycle detection. [`rule`]: the
+//!   rule text's limits and children scanner, shared by `composite` and `validate`.
+//!   Metric references and `Stat` come from the `vocabulary` crate.
 //! - [`validate`]: the API's rules, checked offline.
 //! - [`catalogue`]: the alarms of a platform spec, with [`runbook`]s for critical ones.
 //! - [`cost`]: monthly cost per alarm and dashboard, in `Decimal` dollars.
 //! - [`plan`]: desired vs published → create/update/delete/unchanged, $ delta, noise warnings.
 //! - [`backtest`]: how often an alarm would have fired over a metric history.
 //! - [`state`]: the alarm-state summary (firing by severity, flaps, recoveries, trace evidence).
+//! - [`announce`]: whether a run's alarm-state report is worth a Slack post (on change, one digest a period).
 //!
 //! ```
 //! use alarms::catalogue::{catalogue_for, CatalogueOptions};
@@ -23,12 +26,14 @@
 //! print!("{}", plan.render_text());
 //! ```
 
+pub mod announce;
 pub mod backtest;
 pub mod catalogue;
 pub mod composite;
 pub mod cost;
 pub mod model;
 pub mod plan;
+pub mod rule;
 pub mod runbook;
 pub mod spec;
 pub mod state;
