@@ -184,7 +184,8 @@ pub(crate) fn is_credentials_rejected_code(code: &str) -> bool {
 /// The class of a service's answer: its HTTP status, its error code (any spelling) and its message.
 ///
 /// A known code wins over the status (S3's `SlowDown` is a 503 and a throttle); the status decides when
-/// the code is unknown or missing; the message is read only to spot an emulator's "not implemented".
+/// the code is unknown or missing; the message is read only to spot an emulator's "not implemented" —
+/// after the specific statuses (429, 501, 408, 401/403, 404), before a generic 5xx or fault code.
 ///
 /// ```
 /// use aws_error::{ErrorClass, classify_answer};
@@ -209,6 +210,11 @@ pub fn classify_answer(status: u16, code: Option<&str>, message: Option<&str>) -
             return ErrorClass::NotImplemented;
         }
         if SERVER_FAULT_CODES.contains(&code) {
+            // Emulators answer an operation they lack with a generic fault code and a 501 or a "not
+            // implemented" text (LocalStack: 501 `InternalFailure` "… not yet implemented").
+            if status == 501 || message.is_some_and(says_not_implemented) {
+                return ErrorClass::NotImplemented;
+            }
             return ErrorClass::ServerFault;
         }
         if is_not_found_code(code) {
@@ -219,10 +225,10 @@ pub fn classify_answer(status: u16, code: Option<&str>, message: Option<&str>) -
         429 => ErrorClass::Throttled,
         501 => ErrorClass::NotImplemented,
         408 => ErrorClass::Timeout,
-        _ if message.is_some_and(says_not_implemented) => ErrorClass::NotImplemented,
-        500..=599 => ErrorClass::ServerFault,
         401 | 403 => ErrorClass::AccessDenied,
         404 => ErrorClass::NotFound,
+        _ if message.is_some_and(says_not_implemented) => ErrorClass::NotImplemented,
+        500..=599 => ErrorClass::ServerFault,
         _ => ErrorClass::ClientFault,
     }
 }
@@ -345,6 +351,36 @@ mod tests {
     }
 
     #[test]
+    fn emulator_gaps_are_not_implemented_but_a_status_beats_the_text() {
+        // LocalStack: 501 with a generic fault code.
+        assert_eq!(
+            classify_answer(
+                501,
+                Some("InternalFailure"),
+                Some("API action 'GetCostForecast' not yet implemented")
+            ),
+            ErrorClass::NotImplemented
+        );
+        assert_eq!(
+            classify_answer(500, Some("InternalFailure"), Some("boom")),
+            ErrorClass::ServerFault
+        );
+        assert_eq!(
+            classify_answer(403, None, Some("not implemented")),
+            ErrorClass::AccessDenied
+        );
+        assert_eq!(
+            classify_answer(200, Some("Whatever"), Some("Not Yet Implemented")),
+            ErrorClass::NotImplemented
+        );
+        // A throttle stays a throttle whatever the status and text.
+        assert_eq!(
+            classify_answer(501, Some("ThrottlingException"), Some("not implemented")),
+            ErrorClass::Throttled
+        );
+    }
+
+    #[test]
     fn an_emulators_text_says_not_implemented() {
         assert_eq!(
             classify_answer(
@@ -378,9 +414,23 @@ mod tests {
             status in prop_oneof![Just(400u16), Just(403), Just(404), Just(429), Just(500), Just(501), Just(503)],
             message in proptest::option::of(".{0,40}"),
         ) {
-            prop_assert_eq!(classify_answer(status, Some(code), message.as_deref()), class);
+            // Only a generic server-fault code gives way, to an emulator's "not implemented".
+            let emulator_gap = |class, status, message: Option<&str>| {
+                if class == ErrorClass::ServerFault && (status == 501 || message.is_some_and(says_not_implemented)) {
+                    ErrorClass::NotImplemented
+                } else {
+                    class
+                }
+            };
+            prop_assert_eq!(
+                classify_answer(status, Some(code), message.as_deref()),
+                emulator_gap(class, status, message.as_deref())
+            );
             let bare = normalise_code(&spelled);
-            let expected = table().into_iter().find(|(c, _)| *c == bare).map(|(_, k)| k);
+            let expected = table()
+                .into_iter()
+                .find(|(c, _)| *c == bare)
+                .map(|(_, k)| emulator_gap(k, status, None));
             prop_assert_eq!(Some(classify_answer(status, Some(&spelled), None)), expected);
         }
 
