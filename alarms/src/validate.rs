@@ -3,8 +3,8 @@
 //!
 //! Limits from the API reference and the CloudWatch user guide (see `docs/alarms.md` for the list).
 
-use crate::composite::{MAX_CHILDREN, MAX_RULE_CHARS, rule_children};
 use crate::model::{MetricDataQuery, PutCompositeAlarmInput, PutMetricAlarmInput};
+use crate::rule::{MAX_CHILDREN, MAX_RULE_CHARS, rule_children};
 use std::collections::HashSet;
 use std::fmt;
 use telemetry::catalogue::MetricName;

@@ -50,8 +50,17 @@ impl AwsMetric {
     pub fn is_published_with(&self, keys: &[&str]) -> bool {
         self.dimension_sets
             .iter()
-            .any(|set| crate::known::same_set(keys, set))
+            .any(|set| same_set(keys, set))
     }
+}
+
+/// Whether two dimension-key lists are the same set (CloudWatch ignores their order).
+pub(crate) fn same_set(have: &[&str], want: &[&str]) -> bool {
+    let mut a: Vec<&str> = have.to_vec();
+    let mut b: Vec<&str> = want.to_vec();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
 }
 
 macro_rules! service {

@@ -5,7 +5,7 @@
 //! AWS namespaces are answered from [`crate::aws`], a custom namespace from its catalogue
 //! ([`CustomMetric`]). Namespaces neither knows are not checked.
 
-use crate::aws::{self, AwsMetric};
+use crate::aws::{self, AwsMetric, same_set};
 use crate::custom::CustomMetric;
 
 /// What the vocabulary says about one (namespace, metric, dimension keys) triple.
@@ -33,14 +33,6 @@ impl MetricCheck {
     pub fn is_ok(&self) -> bool {
         matches!(self, Self::Ok | Self::UnknownNamespace)
     }
-}
-
-pub(crate) fn same_set(have: &[&str], want: &[&str]) -> bool {
-    let mut a: Vec<&str> = have.to_vec();
-    let mut b: Vec<&str> = want.to_vec();
-    a.sort_unstable();
-    b.sort_unstable();
-    a == b
 }
 
 /// Whether `namespace` is one of the `AWS/…` namespaces the vocabulary covers.

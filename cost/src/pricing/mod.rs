@@ -10,16 +10,12 @@
 //! `(input + cache_write·1.25 + cache_read·0.1)·input_per_1k/1000 + output·output_per_1k/1000`,
 //! at the price effective on that day.
 //!
-//! Three files along the seams: [`table`](self#table) holds the dated price table and token kinds,
-//! `spend` turns token metrics into dollars per model and per agent, `reconcile` compares those
-//! estimates with Cost Explorer. Everything is re-exported here, so callers name `cost::pricing::X`.
+//! Three files along the seams, each reading only the ones before it:
+//! - `table.rs`: [`PriceTable`], [`TokenKind`], [`TokenCounts`], model-id normalisation;
+//! - `spend.rs`: [`bedrock_spend_by_model`], [`bedrock_spend_by_agent`];
+//! - `reconcile.rs`: [`reconcile`], [`Reconciliation`], [`PricingWarning`].
 //!
-//! # table
-//! `table.rs`: [`PriceTable`], [`TokenKind`], [`TokenCounts`], model-id normalisation.
-//! # spend
-//! `spend.rs`: [`bedrock_spend_by_model`], [`bedrock_spend_by_agent`].
-//! # reconcile
-//! `reconcile.rs`: [`reconcile`], [`PricingWarning`].
+//! Everything is re-exported here, so callers name `cost::pricing::X`.
 
 mod reconcile;
 mod spend;
