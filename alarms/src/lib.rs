@@ -34,7 +34,6 @@ pub mod cost;
 pub mod model;
 pub mod plan;
 pub mod rule;
-pub mod rule;
 pub mod runbook;
 pub mod spec;
 pub mod state;
