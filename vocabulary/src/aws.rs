@@ -48,9 +48,7 @@ impl AwsMetric {
     /// ```
     #[must_use]
     pub fn is_published_with(&self, keys: &[&str]) -> bool {
-        self.dimension_sets
-            .iter()
-            .any(|set| same_set(keys, set))
+        self.dimension_sets.iter().any(|set| same_set(keys, set))
     }
 }
 
@@ -240,6 +238,8 @@ service! {
         INVOCATION_THROTTLES = "InvocationThrottles", INPUT_TOKEN_COUNT = "InputTokenCount",
         OUTPUT_TOKEN_COUNT = "OutputTokenCount", OUTPUT_IMAGE_COUNT = "OutputImageCount",
         LEGACY_MODEL_INVOCATIONS = "LegacyModelInvocations",
+        CACHE_READ_INPUT_TOKEN_COUNT = "CacheReadInputTokenCount",
+        CACHE_WRITE_INPUT_TOKEN_COUNT = "CacheWriteInputTokenCount",
     ];
 }
 
@@ -388,8 +388,19 @@ mod tests {
             "OutputImageCount",
             "LegacyModelInvocations",
         ];
+        // Prompt-cache token counts, same page (listed in shared/reference/cost-anchors.md, "CloudWatch
+        // AWS/Bedrock"): CacheReadInputTokenCount, CacheWriteInputTokenCount.
+        let cache = ["CacheReadInputTokenCount", "CacheWriteInputTokenCount"];
         let ours: Vec<&str> = bedrock::ALL.iter().map(|m| m.name).collect();
-        assert_eq!(ours, documented);
+        assert_eq!(ours, [documented.as_slice(), cache.as_slice()].concat());
+        assert_eq!(
+            bedrock::CACHE_READ_INPUT_TOKEN_COUNT.name,
+            "CacheReadInputTokenCount"
+        );
+        assert_eq!(
+            bedrock::CACHE_WRITE_INPUT_TOKEN_COUNT.name,
+            "CacheWriteInputTokenCount"
+        );
         for m in bedrock::ALL {
             assert_eq!(m.namespace, "AWS/Bedrock");
             assert!(m.is_published_with(&["ModelId"]), "{}", m.name);

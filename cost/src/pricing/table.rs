@@ -8,14 +8,15 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use telemetry::catalogue::MetricName;
+use vocabulary::aws::bedrock;
 
 /// The price table shipped with the crate.
 pub const BUNDLED_PRICES: &str = include_str!("../../data/bedrock-prices.toml");
 
 /// The CloudWatch namespace of Bedrock runtime metrics.
-pub const BEDROCK_NAMESPACE: &str = "AWS/Bedrock";
+pub const BEDROCK_NAMESPACE: &str = vocabulary::namespace::BEDROCK;
 /// The dimension the `AWS/Bedrock` token metrics are keyed by.
-pub const MODEL_ID_DIMENSION: &str = "ModelId";
+pub const MODEL_ID_DIMENSION: &str = vocabulary::dimension::MODEL_ID;
 /// The CE service name of first-party Bedrock usage (Titan, ...).
 pub const BEDROCK_SERVICE: &str = "Amazon Bedrock";
 /// Suffix of CE service names for models billed through AWS Marketplace.
@@ -43,10 +44,10 @@ impl TokenKind {
     #[must_use]
     pub const fn bedrock_metric(self) -> &'static str {
         match self {
-            Self::Input => "InputTokenCount",
-            Self::Output => "OutputTokenCount",
-            Self::CacheRead => "CacheReadInputTokenCount",
-            Self::CacheWrite => "CacheWriteInputTokenCount",
+            Self::Input => bedrock::INPUT_TOKEN_COUNT.name,
+            Self::Output => bedrock::OUTPUT_TOKEN_COUNT.name,
+            Self::CacheRead => bedrock::CACHE_READ_INPUT_TOKEN_COUNT.name,
+            Self::CacheWrite => bedrock::CACHE_WRITE_INPUT_TOKEN_COUNT.name,
         }
     }
 
