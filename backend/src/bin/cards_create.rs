@@ -8,10 +8,12 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     telemetry::init()?;
     let deps = Deps::from_env(&backend::config::aws().await).await?;
-    lambda_runtime::run(
-        telemetry::layer()
-            .with_correlation(backend::correlation_id)
-            .service(service_fn(|e| handler(e, &deps))),
+    // Built once and shared by every invocation; with AWS_LAMBDA_MAX_CONCURRENCY (Managed Instances)
+    // several run at once, so the handler borrows it for the life of the process.
+    let deps: &'static Deps = Box::leak(Box::new(deps));
+    telemetry::lambda::run_with(
+        telemetry::layer().with_correlation(backend::correlation_id),
+        service_fn(move |e| handler(e, deps)),
     )
     .await
 }
