@@ -5,23 +5,34 @@
 //! notify on ALARM and on OK. Every critical alarm carries a runbook: its summary and link are in the
 //! description (≤ 1,024 characters).
 //!
-//! | resource | signal | severity | condition |
-//! |---|---|---|---|
-//! | HTTP API | `5xx-rate` | critical | 100·5xx/Count > 5 % in 5 of 5 minutes |
-//! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5 |
-//! | function | `error-rate` | critical (tier critical) or warning | IF(errors > 10, 100·errors/invocations) > 10 % in 5 of 5 min |
-//! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min |
-//! | Rust function | `cold-start-rate` | warning | 100·ColdStart/Invocations > 20 % in 3 of 3 five-minute periods (≥ 10 invocations) |
-//! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) |
-//! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods |
-//! | DLQ | `depth` | critical | visible messages > 10 |
-//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes |
-//! | table, GSI | `throttles` | warning | any throttle event in 5 minutes |
-//! | budget | `spend-150pct` / `-120pct` / `-80pct` | critical / warning / warning | EstimatedCharges (month to date) above the share of the limit |
-//! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min |
-//! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens above the anomaly band (width 3) 3 of 3 hours |
-//! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods |
-//! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods |
+//! Severities are the seeds' (`../shared/seeds/`): 000 "CloudWatch Alarms" (critical → PagerDuty/SMS,
+//! warning → e-mail/Slack), 001 "Observability and Monitoring" → "CloudWatch Alarms" (critical → page
+//! on-call, warning → Slack), 002 "Components" (Backoffice: errors, throttles, 5xx) and 003 "Key Metrics"
+//! (BudgetBuddy). Each alarm's description names the seed rule it implements.
+//!
+//! | resource | signal | severity | condition | seed |
+//! |---|---|---|---|---|
+//! | HTTP API | `5xx-rate` | critical | 100·5xx/Count > 5 % in 5 of 5 minutes | 000, 001 |
+//! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5 | 001; 000 |
+//! | function | `errors` (composite) | critical (tier critical) or warning | `error-rate` OR `error-count` | 000 + 001 |
+//! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % in 5 of 5 minutes | 001 |
+//! | function | `error-count` (input) | — | Errors > 10 a minute in 5 of 5 minutes | 000 |
+//! | function | `throttles` | warning | Throttles > 0 in 3 of 5 minutes | 002 |
+//! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min | 001 |
+//! | Rust function | `cold-start-rate` | warning | 100·ColdStart/Invocations > 20 % in 3 of 3 five-minute periods (≥ 10 invocations) | 000 |
+//! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) | 001; 000 |
+//! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods | 000 |
+//! | DLQ | `depth` | critical | visible messages > 10 | 001 |
+//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes | 000 |
+//! | table, GSI | `throttles` | warning | any throttle event in 5 minutes | 001, 003 |
+//! | budget | `spend-150pct` / `-120pct` | critical / warning | EstimatedCharges (month to date, ACTUAL) above the share of the limit | 000 |
+//! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min | 000 (reliability: Bedrock throttling) |
+//! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens above the anomaly band (width 3) 3 of 3 hours | — (cost driver) |
+//! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods | 003 |
+//! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods | 003 |
+//!
+//! The budget's 80 % notice is not a CloudWatch alarm: seed 001 sends "AWS Budget 80% threshold" by
+//! e-mail, which AWS Budgets' own notification does (Terraform); a second copy in Slack would be noise.
 
 use crate::composite::{AlarmRule, CompositeAlarm, CycleError, find_cycle};
 use crate::model::{Alarm, PutCompositeAlarmInput, Tag, TreatMissingData, alarm_arn};
@@ -29,11 +40,11 @@ use crate::runbook::{Runbook, RunbookLinks};
 use crate::spec::{MathInput, MetricAlarm, MetricRef};
 use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
 pub use platform_spec::ServiceNaming;
-use vocabulary::Stat;
 use platform_spec::{FunctionSpec, PlatformSpec, Tier};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use telemetry::catalogue::{DimensionKey, MetricName};
+use vocabulary::Stat;
 
 /// Who an alarm notifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -357,7 +368,8 @@ impl Gen<'_> {
                 "5xx-rate",
                 Some(Runbook::Api5xx),
                 format!(
-                    "HTTP API {} ({}): more than 5 % of requests returned 5xx for 5 minutes.",
+                    "HTTP API {} ({}): more than 5 % of requests returned 5xx for 5 minutes. Pages on-call \
+                     (seeds 000/001: API 5xx rate > 5 % for 5 minutes).",
                     api.name, api.id
                 ),
             );
@@ -377,9 +389,21 @@ impl Gen<'_> {
                 .evaluate(5, 5)
                 .treat_missing(TreatMissingData::NotBreaching)
             })?;
-            for (signal, p, threshold, n) in [
-                ("latency-p95", 95.0, 1_000.0, 10),
-                ("latency-p99", 99.0, 5_000.0, 5),
+            for (signal, p, threshold, n, seed) in [
+                (
+                    "latency-p95",
+                    95.0,
+                    1_000.0,
+                    10,
+                    "seed 001: API P95 latency > 1000ms for 10 minutes",
+                ),
+                (
+                    "latency-p99",
+                    99.0,
+                    5_000.0,
+                    5,
+                    "seed 000: API P99 latency > 5 seconds",
+                ),
             ] {
                 let mut w = meta(
                     Severity::Warning,
@@ -387,7 +411,7 @@ impl Gen<'_> {
                     signal,
                     None,
                     format!(
-                        "HTTP API {}: p{p} latency above {threshold} ms for {n} minutes.",
+                        "HTTP API {}: p{p} latency above {threshold} ms for {n} minutes. Warning to Slack ({seed}).",
                         api.name
                     ),
                 );
@@ -413,31 +437,24 @@ impl Gen<'_> {
             } else {
                 Severity::Warning
             };
-            let mut e = meta(
-                severity,
+            self.lambda_errors(f, &resource, severity)?;
+            let mut t = meta(
+                Severity::Warning,
                 &resource,
-                "error-rate",
-                Some(Runbook::LambdaErrors),
+                "throttles",
+                Some(Runbook::QuotaIncreases),
                 format!(
-                    "Lambda {}: error rate above 10 % with more than 10 errors a minute, for 5 minutes.",
+                    "Lambda {}: invocations throttled in 3 of 5 minutes (a throttled request never ran). \
+                     Warning to Slack (seed 002 alarms on throttles; seed 001 shows them on the Lambda dashboard).",
                     f.name
                 ),
             );
-            e.trace_services = vec![f.name.clone()];
-            self.push(e, true, |name| {
-                MetricAlarm::math(
-                    name,
-                    vec![
-                        MathInput::new("errors", m("Errors"), Stat::Sum),
-                        MathInput::new("invocations", m("Invocations"), Stat::Sum),
-                    ],
-                    "IF(errors > 10, 100 * errors / invocations, 0)",
-                    "error rate (%)",
-                    60,
-                )
-                .above(10.0)
-                .evaluate(5, 5)
-                .treat_missing(TreatMissingData::NotBreaching)
+            t.trace_services = vec![f.name.clone()];
+            self.push(t, true, |name| {
+                MetricAlarm::new(name, m("Throttles"), Stat::Sum, 60)
+                    .above(0.0)
+                    .evaluate(3, 5)
+                    .treat_missing(TreatMissingData::NotBreaching)
             })?;
             let limit_ms = f64::from(f.timeout_s) * 1_000.0 * 0.9;
             let mut d = meta(
@@ -446,7 +463,8 @@ impl Gen<'_> {
                 "duration-near-timeout",
                 None,
                 format!(
-                    "Lambda {}: an invocation took more than 90 % of its {} s timeout in 3 of 5 minutes.",
+                    "Lambda {}: an invocation took more than 90 % of its {} s timeout in 3 of 5 minutes. \
+                     Warning to Slack (seed 001: Lambda duration approaching timeout).",
                     f.name, f.timeout_s
                 ),
             );
@@ -464,6 +482,83 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// Seeds 000 and 001 disagree on when Lambda errors page: 000 says "Lambda errors > 10/minute", 001
+    /// "Lambda error rate > 10% for 5 minutes". On-call wants both and one page: a rate catches a
+    /// broken function at any traffic, a count catches a small rate of a large volume (hundreds of
+    /// users failing). Both must hold for 5 minutes so one bad minute (a deploy, a retry storm that
+    /// clears) does not page. The two rules are inputs without actions of one composite that notifies.
+    fn lambda_errors(
+        &mut self,
+        f: &FunctionSpec,
+        resource: &str,
+        severity: Severity,
+    ) -> Result<(), CatalogueError> {
+        let m = |n: &str| MetricRef::aws("AWS/Lambda", n).with_dimension("FunctionName", &f.name);
+        let composite = format!("{}-{resource}-errors-{}", self.prefix, severity.as_str());
+        let mut rate = meta(
+            severity,
+            resource,
+            "error-rate",
+            Some(Runbook::LambdaErrors),
+            format!(
+                "Input of {composite} (no actions): Lambda {} error rate above 10 % for 5 minutes \
+                 (seed 001's rule).",
+                f.name
+            ),
+        );
+        rate.trace_services = vec![f.name.clone()];
+        let a = self.push(rate, false, |name| {
+            MetricAlarm::math(
+                name,
+                vec![
+                    MathInput::new("errors", m("Errors"), Stat::Sum),
+                    MathInput::new("invocations", m("Invocations"), Stat::Sum),
+                ],
+                "IF(invocations > 0, 100 * errors / invocations, 0)",
+                "error rate (%)",
+                60,
+            )
+            .above(10.0)
+            .evaluate(5, 5)
+            .treat_missing(TreatMissingData::NotBreaching)
+        })?;
+        let mut count = meta(
+            severity,
+            resource,
+            "error-count",
+            Some(Runbook::LambdaErrors),
+            format!(
+                "Input of {composite} (no actions): Lambda {} more than 10 errors a minute for 5 minutes \
+                 (seed 000's rule).",
+                f.name
+            ),
+        );
+        count.trace_services = vec![f.name.clone()];
+        let b = self.push(count, false, |name| {
+            MetricAlarm::new(name, m("Errors"), Stat::Sum, 60)
+                .above(10.0)
+                .evaluate(5, 5)
+                .treat_missing(TreatMissingData::NotBreaching)
+        })?;
+        let who = match severity {
+            Severity::Critical => "Pages on-call",
+            Severity::Warning => "Warning to Slack (the function's tier is not critical)",
+        };
+        let mut comp = meta(
+            severity,
+            resource,
+            "errors",
+            Some(Runbook::LambdaErrors),
+            format!(
+                "Lambda {}: error rate above 10 % for 5 minutes (seed 001) OR more than 10 errors a minute for \
+                 5 minutes (seed 000). {who}; the firing input says which rule.",
+                f.name
+            ),
+        );
+        comp.trace_services = vec![f.name.clone()];
+        self.push_composite(comp, AlarmRule::alarm(a).or(AlarmRule::alarm(b)))
+    }
+
     fn cold_start(&mut self, f: &FunctionSpec, resource: &str) -> Result<(), CatalogueError> {
         let min = self.opts.min_cold_start_invocations;
         let cold = MetricRef::custom(MetricName::ColdStart)
@@ -476,7 +571,8 @@ impl Gen<'_> {
             "cold-start-rate",
             None,
             format!(
-                "Lambda {}: more than 20 % of invocations were cold starts in 3 of 3 five-minute periods.",
+                "Lambda {}: more than 20 % of invocations were cold starts in 3 of 3 five-minute periods. \
+                 Warning to Slack (seed 000: Lambda cold start rate > 20%).",
                 f.name
             ),
         );
@@ -555,7 +651,8 @@ impl Gen<'_> {
                 "failures",
                 Some(Runbook::StepFunctionsFailures),
                 format!(
-                    "Step Functions {}: more than 10 failed executions or more than 10 % failed in 15 minutes.",
+                    "Step Functions {}: more than 10 failed executions (seed 001) or more than 10 % failed \
+                     (seed 000) in 15 minutes. Pages on-call.",
                     sm.name
                 ),
             );
@@ -568,7 +665,8 @@ impl Gen<'_> {
                 "duration-p90",
                 None,
                 format!(
-                    "Step Functions {}: p90 execution time above {} s in 3 of 3 five-minute periods.",
+                    "Step Functions {}: p90 execution time above {} s in 3 of 3 five-minute periods. Warning to \
+                     Slack (seed 000: Step Functions duration > 30 seconds).",
                     sm.name, sm.expected_duration_s
                 ),
             );
@@ -592,7 +690,11 @@ impl Gen<'_> {
                 &resource,
                 "depth",
                 Some(Runbook::DlqDepth),
-                format!("SQS dead-letter queue {}: more than 10 messages waiting.", q.name),
+                format!(
+                    "SQS dead-letter queue {}: more than 10 messages waiting. Pages on-call (seed 001: DLQ depth \
+                     > 10 messages).",
+                    q.name
+                ),
             );
             self.push(c, true, |name| {
                 MetricAlarm::new(
@@ -630,7 +732,11 @@ impl Gen<'_> {
                 &resource,
                 "throttling",
                 Some(Runbook::QuotaIncreases),
-                format!("DynamoDB table {}: requests throttled in 3 of 5 minutes.", t.name),
+                format!(
+                    "DynamoDB table {}: requests throttled in 3 of 5 minutes. Pages on-call (seed 000: DynamoDB \
+                     throttling detected).",
+                    t.name
+                ),
             );
             self.push(c, true, |name| {
                 MetricAlarm::math(
@@ -650,7 +756,8 @@ impl Gen<'_> {
                 "throttles",
                 Some(Runbook::QuotaIncreases),
                 format!(
-                    "DynamoDB table {}: throttle events in the last 5 minutes.",
+                    "DynamoDB table {}: throttle events in the last 5 minutes. Warning to Slack (seed 001: \
+                     DynamoDB throttles detected; seed 003: alert on any throttling event).",
                     t.name
                 ),
             );
@@ -706,14 +813,24 @@ impl Gen<'_> {
         for b in &self.spec.budgets {
             let resource = format!("budget-{}", self.short(&b.name));
             let limit: f64 = b.limit_usd.to_string().parse().unwrap_or(0.0);
-            for (pct, severity, runbook) in [
-                (150u32, Severity::Critical, Some(Runbook::CostOverBudget)),
-                (120, Severity::Warning, Some(Runbook::CostOverBudget)),
-                (80, Severity::Warning, None),
+            // ACTUAL charges only: a projection never pages (the cost report warns on projections).
+            for (pct, severity, runbook, who) in [
+                (
+                    150u32,
+                    Severity::Critical,
+                    Some(Runbook::CostOverBudget),
+                    "Pages on-call (seed 000: Cost > 150% of budget)",
+                ),
+                (
+                    120,
+                    Severity::Warning,
+                    Some(Runbook::CostOverBudget),
+                    "Warning to Slack (seed 000: Cost > 120% of budget)",
+                ),
             ] {
                 let threshold = limit * f64::from(pct) / 100.0;
                 let what = format!(
-                    "Month-to-date AWS charges (account-wide EstimatedCharges) above {pct} % of budget {} (${threshold:.2} of ${limit:.2}).",
+                    "Month-to-date AWS charges (account-wide EstimatedCharges) above {pct} % of budget {} (${threshold:.2} of ${limit:.2}). {who}.",
                     b.name
                 );
                 let m = meta(severity, &resource, &format!("spend-{pct}pct"), runbook, what);
@@ -742,7 +859,8 @@ impl Gen<'_> {
                 "throttles",
                 Some(Runbook::QuotaIncreases),
                 format!(
-                    "Bedrock {} ({}): invocations throttled in 3 of 5 minutes (throttles are not counted in Invocations).",
+                    "Bedrock {} ({}): invocations throttled in 3 of 5 minutes (throttles are not counted in \
+                     Invocations). Warning to Slack (seed 000 lists Bedrock throttling as a reliability metric).",
                     model.label, model.id
                 ),
             );
@@ -786,7 +904,7 @@ impl Gen<'_> {
                     signal,
                     None,
                     format!(
-                        "ECS {}/{}: average {metric} above 80 % for 15 minutes.",
+                        "ECS {}/{}: average {metric} above 80 % for 15 minutes. Warning (seed 003: alert > 80 %).",
                         svc.cluster, svc.service
                     ),
                 );
@@ -809,7 +927,8 @@ impl Gen<'_> {
                     "5xx-rate",
                     None,
                     format!(
-                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes.",
+                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes. Warning \
+                         (seed 003: error rate alert if > 1 %).",
                         svc.service
                     ),
                 );
@@ -834,7 +953,8 @@ impl Gen<'_> {
                     "latency-p95",
                     None,
                     format!(
-                        "ALB in front of {}: p95 response time above 1 s for 15 minutes.",
+                        "ALB in front of {}: p95 response time above 1 s for 15 minutes. Warning (seed 003: \
+                         response time alert if p95 > 1s).",
                         svc.service
                     ),
                 );
@@ -970,11 +1090,15 @@ mod tests {
     fn collectiq_prod_counts() {
         let c = cat("collectiq-prod");
         let count = |s: Severity| c.alarms.iter().filter(|d| d.severity == s).count();
-        // critical: api 5xx, 11 critical-tier functions, sfn 2 inputs + composite, 2 DLQs, table throttling, budget 150 %
-        assert_eq!(count(Severity::Critical), 1 + 11 + 3 + 2 + 1 + 1);
-        // warning: api p95+p99, error-handler errors, 12 duration, 12 cold start, sfn duration,
-        // table + 2 GSI throttles, bedrock throttles + anomaly, budget 120 % + 80 %
-        assert_eq!(count(Severity::Warning), 2 + 1 + 12 + 12 + 1 + 3 + 2 + 2);
+        // critical: api 5xx, 11 critical-tier functions × (error-rate + error-count inputs + errors
+        // composite), sfn 2 inputs + composite, 2 DLQs, table throttling, budget 150 %
+        assert_eq!(count(Severity::Critical), 1 + 11 * 3 + 3 + 2 + 1 + 1);
+        // warning: api p95+p99, error-handler's 2 inputs + composite, 12 throttles, 12 duration, 12 cold
+        // start, sfn duration, table + 2 GSI throttles, bedrock throttles + anomaly, budget 120 %
+        assert_eq!(count(Severity::Warning), 2 + 3 + 12 + 12 + 12 + 1 + 3 + 2 + 1);
+        // Pages: one per incident — the inputs of composites have no actions.
+        let notifying = c.alarms.iter().filter(|d| d.notifies).count();
+        assert_eq!(notifying, c.alarms.len() - 12 * 2 - 2);
         assert!(c.notes.is_empty());
     }
 
@@ -1024,11 +1148,11 @@ mod tests {
         let e = metric(&c, "collectiq-prod-fn-cards-get-error-rate-critical");
         assert_eq!(
             e.metrics[2].expression.as_deref(),
-            Some("IF(errors > 10, 100 * errors / invocations, 0)")
+            Some("IF(invocations > 0, 100 * errors / invocations, 0)")
         );
         assert!(
-            c.get("collectiq-prod-fn-error-handler-error-rate-warning")
-                .is_some()
+            c.get("collectiq-prod-fn-error-handler-errors-warning")
+                .is_some_and(|d| d.notifies)
         );
         let d = metric(
             &c,
@@ -1109,9 +1233,10 @@ mod tests {
             metric(&c, "collectiq-prod-budget-monthly-spend-120pct-warning").threshold,
             Some(600.0)
         );
-        assert_eq!(
-            metric(&c, "collectiq-prod-budget-monthly-spend-80pct-warning").threshold,
-            Some(400.0)
+        // Seed 001: the budget's 80 % goes by e-mail (AWS Budgets), not as a Slack alarm.
+        assert!(
+            c.get("collectiq-prod-budget-monthly-spend-80pct-warning")
+                .is_none()
         );
         let anomaly = metric(
             &c,
@@ -1129,10 +1254,7 @@ mod tests {
         // Python: no cold-start alarm from our catalogue; standard tier: warning.
         assert!(b.get("backoffice-dev-fn-api-error-rate-warning").is_some());
         assert!(b.alarms.iter().all(|d| d.signal != "cold-start-rate"));
-        assert!(
-            b.get("backoffice-dev-dev-backoffice-http-5xx-rate-critical")
-                .is_some()
-        );
+        assert!(b.get("backoffice-dev-dev-backoffice-5xx-rate-critical").is_some());
         let bb = cat("budgetbuddy-prod");
         for n in [
             "cpu-warning",
@@ -1141,13 +1263,17 @@ mod tests {
             "latency-p95-warning",
         ] {
             assert!(
-                bb.get(&format!("budgetbuddy-prod-ecs-budgetbuddy-api-{n}"))
+                bb.get(&format!("budgetbuddy-prod-ecs-budgetbuddy-backend-{n}"))
                     .is_some(),
                 "{n}"
             );
         }
         assert_eq!(
-            metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-api-latency-p95-warning").threshold,
+            metric(
+                &bb,
+                "budgetbuddy-prod-ecs-budgetbuddy-backend-latency-p95-warning"
+            )
+            .threshold,
             Some(1.0)
         );
         // Key order must not depend on serde_json's preserve_order, which other crates switch on.
@@ -1155,9 +1281,283 @@ mod tests {
         settings.set_sort_maps(true);
         let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!(
-            "budgetbuddy-prod-ecs-budgetbuddy-api-5xx-rate-warning",
-            metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-api-5xx-rate-warning")
+            "budgetbuddy-prod-ecs-budgetbuddy-backend-5xx-rate-warning",
+            metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-backend-5xx-rate-warning")
         );
+    }
+
+    /// The dimension values an alarm reads, by dimension name.
+    fn dims(a: &PutMetricAlarmInput) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = a
+            .dimensions
+            .iter()
+            .chain(
+                a.metrics
+                    .iter()
+                    .filter_map(|q| q.metric_stat.as_ref())
+                    .flat_map(|s| s.metric.dimensions.iter()),
+            )
+            .map(|d| (d.name.clone(), d.value.clone()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn threshold_and_window(a: &PutMetricAlarmInput) -> (Option<f64>, Option<u32>, u32, u32) {
+        let period = a.period.or_else(|| {
+            a.metrics
+                .iter()
+                .filter_map(|q| q.metric_stat.as_ref())
+                .map(|s| s.period)
+                .next()
+        });
+        (
+            a.threshold,
+            a.datapoints_to_alarm,
+            a.evaluation_periods,
+            period.unwrap_or_default(),
+        )
+    }
+
+    /// Seeds 000 "CloudWatch Alarms" and 001 "Observability and Monitoring" → "CloudWatch Alarms": the
+    /// thresholds, windows and who is paged, written from the seeds.
+    #[test]
+    fn collectiq_alarms_carry_seed_000_001_thresholds_and_routing() {
+        let s = spec("collectiq-prod");
+        let c = cat("collectiq-prod");
+        let critical = vec![s.notifications.sns_critical_topic_arn.clone()];
+        let warning = vec![s.notifications.sns_warning_topic_arn.clone()];
+        let check = |name: &str, threshold: f64, m: u32, n: u32, period: u32, topic: &[String]| {
+            let a = metric(&c, name);
+            assert_eq!(
+                threshold_and_window(a),
+                (Some(threshold), Some(m), n, period),
+                "{name}"
+            );
+            assert_eq!(a.alarm_actions, topic, "{name}");
+        };
+        // 000/001 critical: API 5xx > 5 % for 5 minutes.
+        check("collectiq-prod-api-5xx-rate-critical", 5.0, 5, 5, 60, &critical);
+        // 001 warning: API P95 > 1000 ms for 10 minutes; 000 warning: P99 > 5 s.
+        check(
+            "collectiq-prod-api-latency-p95-warning",
+            1_000.0,
+            10,
+            10,
+            60,
+            &warning,
+        );
+        check(
+            "collectiq-prod-api-latency-p99-warning",
+            5_000.0,
+            5,
+            5,
+            60,
+            &warning,
+        );
+        // 001 critical: Lambda error rate > 10 % for 5 minutes; 000 critical: > 10 errors/minute. Inputs
+        // of one composite that pages.
+        check(
+            "collectiq-prod-fn-cards-get-error-rate-critical",
+            10.0,
+            5,
+            5,
+            60,
+            &[],
+        );
+        check(
+            "collectiq-prod-fn-cards-get-error-count-critical",
+            10.0,
+            5,
+            5,
+            60,
+            &[],
+        );
+        let errors = c.get("collectiq-prod-fn-cards-get-errors-critical").unwrap();
+        let Alarm::Composite(comp) = &errors.alarm else {
+            panic!("errors is a composite")
+        };
+        assert_eq!(
+            comp.alarm_rule,
+            "ALARM(\"collectiq-prod-fn-cards-get-error-rate-critical\") OR \
+             ALARM(\"collectiq-prod-fn-cards-get-error-count-critical\")"
+        );
+        assert_eq!(comp.alarm_actions, critical);
+        let desc = comp.alarm_description.as_deref().unwrap();
+        assert!(desc.contains("seed 001") && desc.contains("seed 000"), "{desc}");
+        // 001 critical: > 10 failed executions in 15 minutes; 000: failure rate > 10 %.
+        check(
+            "collectiq-prod-valuation-failed-executions-critical",
+            10.0,
+            1,
+            1,
+            900,
+            &[],
+        );
+        check(
+            "collectiq-prod-valuation-failure-rate-critical",
+            10.0,
+            1,
+            1,
+            900,
+            &[],
+        );
+        // 001 critical: DLQ depth > 10 messages.
+        check(
+            "collectiq-prod-valuation-dlq-depth-critical",
+            10.0,
+            1,
+            1,
+            60,
+            &critical,
+        );
+        check(
+            "collectiq-prod-events-dlq-depth-critical",
+            10.0,
+            1,
+            1,
+            60,
+            &critical,
+        );
+        // 000 critical: DynamoDB throttling detected; 001 warning: DynamoDB throttles detected.
+        check(
+            "collectiq-prod-table-data-throttling-critical",
+            0.0,
+            3,
+            5,
+            60,
+            &critical,
+        );
+        check(
+            "collectiq-prod-table-data-throttles-warning",
+            0.0,
+            1,
+            1,
+            300,
+            &warning,
+        );
+        // 000 critical: Cost > 150 % of budget ($500); warning: > 120 %.
+        check(
+            "collectiq-prod-budget-monthly-spend-150pct-critical",
+            750.0,
+            1,
+            1,
+            21_600,
+            &critical,
+        );
+        check(
+            "collectiq-prod-budget-monthly-spend-120pct-warning",
+            600.0,
+            1,
+            1,
+            21_600,
+            &warning,
+        );
+        // 000 warning: cold start rate > 20 %; Step Functions duration > 30 s; 001: duration near timeout.
+        check(
+            "collectiq-prod-fn-healthz-cold-start-rate-warning",
+            20.0,
+            3,
+            3,
+            300,
+            &warning,
+        );
+        check(
+            "collectiq-prod-valuation-duration-p90-warning",
+            30_000.0,
+            3,
+            3,
+            300,
+            &warning,
+        );
+        check(
+            "collectiq-prod-fn-cards-get-duration-near-timeout-warning",
+            9_000.0,
+            3,
+            5,
+            60,
+            &warning,
+        );
+        // Every alarm reads names that exist in the spec (so it can fire).
+        for d in &c.alarms {
+            let Alarm::Metric(a) = &d.alarm else { continue };
+            for (k, v) in dims(a) {
+                let known = match k.as_str() {
+                    "FunctionName" => s.functions.iter().any(|f| f.name == v),
+                    "TableName" => s.tables.iter().any(|t| t.name == v),
+                    "QueueName" => s.queues.iter().any(|q| q.name == v),
+                    "StateMachineArn" => s.state_machines.iter().any(|m| m.arn == v),
+                    "ApiId" => s.http_apis.iter().any(|h| h.id == v),
+                    _ => true,
+                };
+                assert!(known, "{}: {k}={v} is not in the spec", d.name());
+            }
+        }
+    }
+
+    /// Seed 002 "Components" → Monitoring: "CloudWatch Alarms | Errors, throttles, 5xx".
+    #[test]
+    fn backoffice_alarms_are_seed_002s_errors_throttles_5xx() {
+        let c = cat("backoffice-dev");
+        for name in [
+            "backoffice-dev-fn-api-errors-warning",
+            "backoffice-dev-fn-api-throttles-warning",
+            "backoffice-dev-dev-backoffice-5xx-rate-critical",
+        ] {
+            let d = c.get(name).unwrap_or_else(|| panic!("no {name}"));
+            assert!(d.notifies, "{name}");
+        }
+        let t = metric(&c, "backoffice-dev-fn-api-throttles-warning");
+        assert_eq!(t.metric_name.as_deref(), Some("Throttles"));
+        assert_eq!(
+            dims(t),
+            [("FunctionName".to_owned(), "dev-backoffice-api".to_owned())]
+        );
+        // Seed 002 "DynamoDB Operations": the StatusIndex GSI.
+        assert!(
+            c.get("backoffice-dev-table-dev-backoffice-data-statusindex-throttles-warning")
+                .is_some()
+        );
+    }
+
+    /// Seed 003 "Monitoring & Alerting" → Key Metrics: CPU > 80 %, memory > 80 %, error rate > 1 %, p95 >
+    /// 1 s, any DynamoDB throttling; "Alert Channels": the budgetbuddy-alarms topic.
+    #[test]
+    fn budgetbuddy_alarms_carry_seed_003_thresholds_and_names() {
+        let c = cat("budgetbuddy-prod");
+        let topic = vec!["arn:aws:sns:us-east-1:345678901234:budgetbuddy-alarms".to_owned()];
+        for (name, threshold) in [
+            ("budgetbuddy-prod-ecs-budgetbuddy-backend-cpu-warning", 80.0),
+            ("budgetbuddy-prod-ecs-budgetbuddy-backend-memory-warning", 80.0),
+            ("budgetbuddy-prod-ecs-budgetbuddy-backend-5xx-rate-warning", 1.0),
+            (
+                "budgetbuddy-prod-ecs-budgetbuddy-backend-latency-p95-warning",
+                1.0,
+            ),
+            (
+                "budgetbuddy-prod-table-budgetbuddy-transactions-throttles-warning",
+                0.0,
+            ),
+            ("budgetbuddy-prod-table-budgetbuddy-users-throttles-warning", 0.0),
+        ] {
+            let a = metric(&c, name);
+            assert_eq!(a.threshold, Some(threshold), "{name}");
+            assert_eq!(a.alarm_actions, topic, "{name}");
+        }
+        let cpu = metric(&c, "budgetbuddy-prod-ecs-budgetbuddy-backend-cpu-warning");
+        assert_eq!(
+            dims(cpu),
+            [
+                ("ClusterName".to_owned(), "budgetbuddy-cluster".to_owned()),
+                ("ServiceName".to_owned(), "budgetbuddy-backend".to_owned())
+            ]
+        );
+        let t = metric(
+            &c,
+            "budgetbuddy-prod-table-budgetbuddy-transactions-throttles-warning",
+        );
+        assert!(dims(t).contains(&("TableName".to_owned(), "BudgetBuddy-Transactions".to_owned())));
     }
 
     #[test]

@@ -243,11 +243,16 @@ mod tests {
         // 8 dashboards at `DashboardPricing::default()` (3 free, $3 each); the pricing itself is
         // checked in dashboards/tests/cloudwatch_bill.rs, where both crates are at hand.
         let e = estimate(&cat.inputs(), 8, dec!(15), &AlarmPricing::default());
-        // metrics: api 5xx 2 + p95 1 + p99 1; 12 functions × (errors 2 + duration 1 + cold start 2);
-        // sfn 1 + 2 (+ composite) + p90 1; 2 DLQs; table 2 + 2 + GSIs 2×2; bedrock 1 + anomaly 3; budgets 3.
-        let metrics = 4 + 12 * 5 + 4 + 2 + 8 + 4 + 3;
+        // metrics: api 5xx 2 + p95 1 + p99 1; 12 functions × (error rate 2 + error count 1 (+ composite)
+        // + throttles 1 + duration 1 + cold start 2); sfn 1 + 2 (+ composite) + p90 1; 2 DLQs; table 2 + 2
+        // + GSIs 2×2; bedrock 1 + anomaly 3; budgets 150 % and 120 % (80 % is AWS Budgets' e-mail).
+        let metrics = 4 + 12 * 7 + 4 + 2 + 8 + 4 + 2;
         assert_eq!(e.alarm_metrics, metrics);
-        assert_eq!(e.alarms_usd, dec!(0.10) * Decimal::from(metrics) + dec!(0.50));
+        // 13 composites: one per function, one for the state machine.
+        assert_eq!(
+            e.alarms_usd,
+            dec!(0.10) * Decimal::from(metrics) + dec!(0.50) * Decimal::from(13)
+        );
         assert_eq!(e.dashboards_usd, dec!(15));
         assert_eq!(e.alarms.len(), cat.alarms.len());
     }

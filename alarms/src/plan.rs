@@ -625,10 +625,11 @@ mod tests {
                 .all(|a| matches!(a, Alarm::Composite(_)))
         );
         assert_eq!(plan.monthly_before(), Decimal::ZERO);
-        assert_eq!(plan.monthly_after(), dec!(9.00));
+        // 108 alarm metrics × $0.10 + 13 composites × $0.50.
+        assert_eq!(plan.monthly_after(), dec!(17.30));
         assert!(
             plan.render_text()
-                .ends_with("Alarms: $0.00/mo -> $9.00/mo (+$9.00/mo).\n"),
+                .ends_with("Alarms: $0.00/mo -> $17.30/mo (+$17.30/mo).\n"),
             "{}",
             plan.render_text()
         );

@@ -399,7 +399,7 @@ mod tests {
         let cat = catalogue();
         let api = "collectiq-prod-api-5xx-rate-critical";
         let warn = "collectiq-prod-api-latency-p95-warning";
-        let fnc = "collectiq-prod-fn-cards-get-error-rate-critical";
+        let fnc = "collectiq-prod-fn-cards-get-errors-critical";
         let alarms = [
             status(warn, A, 400),
             status(api, A, 10),
