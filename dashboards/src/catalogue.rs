@@ -5,15 +5,16 @@
 //!
 //! | section | when | shows |
 //! |---|---|---|
-//! | `overview` | always | alarm status, requests and 5xx rate, Lambda errors, executions, DLQ depth, valuations, ECS/ALB health, month-to-date spend |
+//! | `overview` | always | alarm status, requests, 5xx rate and latency, Lambda invocations and errors, executions, DLQ depth, DynamoDB read/write capacity, valuations, ECS/ALB health, month-to-date spend (seed 000 "Overview Dashboard") |
 //! | `api` | HTTP APIs | 4xx/5xx rates, p50/p95/p99 latency, integration latency, requests and 5xx by route, 4xx on JWT routes (authorizer rejections) |
 //! | `lambda` | functions | invocations, error rate, p50/p95/p99 duration vs timeout, throttles, concurrency, cold starts |
 //! | `stepfunctions` | state machines | executions by status, duration vs expected, task (Lambda) failures and run time, DLQ depth |
 //! | `data` | tables or buckets | DynamoDB capacity, throttles (table and GSIs), latency and throttled requests per operation, S3 size, objects, requests |
 //! | `ai` | Bedrock models or an `extract` agent | Rekognition calls, latency, throttles; Bedrock invocations, tokens, latency, throttles, errors per model |
-//! | `agents` | functions with agents | agent duration p50/p95/p99, authenticity score distribution, pricing confidence, tokens per agent and model |
-//! | `cost` | budgets | month-to-date spend vs budget lines, daily spend by service, anomaly band, $/valuation, Bedrock tokens |
+//! | `agents` | functions with agents | agent duration p50/p95/p99, authenticity score distribution, pricing confidence, OCR reasoning confidence (a note: no function emits it yet), tokens per agent and model |
+//! | `cost` | budgets | month-to-date spend vs budget lines, daily spend by service, anomaly band, $/valuation, Bedrock tokens, optimization opportunities (seed 000's strategies: Lambda GB-seconds, tokens per valuation, DynamoDB capacity, S3 storage) |
 //! | `ecs` | ECS services | CPU and memory vs 80 %, ALB requests, 5xx rate, p50/p95/p99 response time, healthy hosts |
+//! | `compliance` | `platform.compliance_frameworks` | availability, access denials and data-store errors as evidence; what CloudWatch cannot show (seed 003 "Compliance Dashboard") |
 //!
 //! CollectIQ's own metrics come from [`telemetry::catalogue`] with the `service` dimension value from
 //! [`CatalogueOptions::service`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
@@ -187,6 +188,9 @@ pub fn dashboards_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Ve
     if !spec.ecs_services.is_empty() {
         builders.push(ecs(&ctx));
     }
+    if !spec.platform.compliance_frameworks.is_empty() {
+        builders.push(compliance(&ctx));
+    }
     let mut out = Vec::new();
     for b in builders {
         out.extend(b.build_pages()?);
@@ -256,18 +260,28 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
             .with_stat(Stat::Sum)
             .with_threshold_line(5.0, "critical 5 %", RED),
         );
+        b = b.with_widget(
+            ctx.widget(&format!("{} latency (ms)", api.name))
+                .with_percentiles(&api_metric(api, "Latency"))
+                .with_threshold_line(1_000.0, "p95 warning 1 s", ORANGE),
+        );
     }
     if !spec.functions.is_empty() {
-        let w = spec
-            .functions
-            .iter()
-            .enumerate()
-            .fold(ctx.widget("Lambda errors").with_stat(Stat::Sum), |w, (i, f)| {
-                w.with_metric(lambda_metric(f, "Errors").with_id(format!("e{i}")).hidden())
-            });
-        b = b.with_widget(
-            w.with_expression(Expression::new("total", "SUM(METRICS())").with_label("errors, all functions")),
-        );
+        let total = |title: &str, metric: &str, label: &str| {
+            spec.functions
+                .iter()
+                .enumerate()
+                .fold(ctx.widget(title).with_stat(Stat::Sum), |w, (i, f)| {
+                    w.with_metric(lambda_metric(f, metric).with_id(format!("m{i}")).hidden())
+                })
+                .with_expression(Expression::new("total", "SUM(METRICS())").with_label(label))
+        };
+        b = b.with_widget(total(
+            "Lambda invocations",
+            "Invocations",
+            "invocations, all functions",
+        ));
+        b = b.with_widget(total("Lambda errors", "Errors", "errors, all functions"));
     }
     for sm in &spec.state_machines {
         let m = |n: &str| Metric::aws("AWS/States", n).with_dimension("StateMachineArn", &sm.arn);
@@ -288,6 +302,15 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
                 )
             });
         b = b.with_widget(w.with_threshold_line(10.0, "critical > 10", RED));
+    }
+    for t in &spec.tables {
+        let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+        b = b.with_widget(
+            ctx.widget(&format!("{} read/write capacity (units per minute)", t.name))
+                .with_stat(Stat::Sum)
+                .with_metric(m("ConsumedReadCapacityUnits").with_label("read"))
+                .with_metric(m("ConsumedWriteCapacityUnits").with_label("write")),
+        );
     }
     if ctx.uses_catalogue() {
         b = b.with_widget(
@@ -853,6 +876,19 @@ fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
             &[50.0, 95.0],
             false,
         ));
+    if ctx.agents().contains(&Agent::OcrReasoning) {
+        // Seed 000's Agent Performance dashboard lists "OCR Reasoning Agent confidence". A widget must read
+        // a metric someone emits; none does yet, so the dashboard says so instead of an empty graph.
+        b = b.with_widget(
+            TextWidget::new(
+                "### OCR reasoning confidence\nNot emitted yet: no function records an OCR reasoning \
+                 confidence, and `telemetry::catalogue` has no such metric. Its duration and Bedrock tokens \
+                 are in the graphs by agent (`ocr_reasoning`). Once the agent records a 0–1 confidence \
+                 metric, it becomes a distribution like the two beside it.",
+            )
+            .with_size(6, 6),
+        );
+    }
     if !ctx.spec.bedrock_models.is_empty() {
         let per_pair = |title: &str, metric: MetricName, stat: Stat| {
             ctx.widget(title).with_size(12, 6).with_expression(
@@ -961,6 +997,204 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
         if !spec.bedrock_models.is_empty() {
             b = b.with_widget(tokens);
         }
+    }
+    optimization(ctx, b)
+}
+
+/// Seed 000's Cost Dashboard lists "Optimization opportunities"; its "Cost Optimization Strategies" say
+/// where they are. Each widget shows the number a strategy acts on, from metrics that exist.
+fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let daily = |title: &str| ctx.widget(title).with_period(86_400).with_size(12, 6);
+    b = b.with_section(
+        "## Optimization opportunities (seed 000, \"Cost Optimization Strategies\")\n\
+         Lambda: right-size memory (GB-seconds below), ARM64, provisioned concurrency only on critical paths. \
+         Bedrock: shorter prompts (tokens per valuation), cached responses. DynamoDB: on-demand vs provisioned \
+         (capacity per day). S3: lifecycle and Intelligent-Tiering (storage). Logs: retention and sampling.",
+    );
+    if !spec.functions.is_empty() {
+        // GB-seconds = Σ duration (s) × memory (GB): what Lambda bills besides requests.
+        let w = spec.functions.iter().enumerate().fold(
+            daily("Lambda GB-seconds per day by function (right-size memory)").with_stat(Stat::Sum),
+            |w, (i, f)| {
+                let gb = f64::from(f.memory_mb) / 1024.0;
+                w.with_metric(lambda_metric(f, "Duration").with_id(format!("d{i}")).hidden())
+                    .with_expression(
+                        Expression::new(format!("gbs{i}"), format!("d{i} / 1000 * {gb}"))
+                            .with_label(format!("{} ({} MB)", f.id, f.memory_mb)),
+                    )
+            },
+        );
+        b = b.with_widget(w.stacked());
+    }
+    if ctx.uses_catalogue() && !spec.bedrock_models.is_empty() {
+        let mut w = spec.bedrock_models.iter().enumerate().fold(
+            daily("Bedrock input tokens per valuation (prompt length)").with_stat(Stat::Sum),
+            |w, (i, m)| {
+                w.with_metric(
+                    Metric::aws("AWS/Bedrock", "InputTokenCount")
+                        .with_dimension("ModelId", &m.id)
+                        .with_id(format!("in{i}"))
+                        .hidden(),
+                )
+            },
+        );
+        let sum: Vec<String> = (0..spec.bedrock_models.len()).map(|i| format!("in{i}")).collect();
+        w = w
+            .with_expression(
+                ctx.search(
+                    "valued",
+                    CustomSearch::new(MetricName::CardsValued, SERVICE, Stat::Sum, 86_400).sum(),
+                )
+                .hidden(),
+            )
+            .with_expression(
+                Expression::new(
+                    "per",
+                    format!("IF(valued > 0, ({}) / valued, 0)", sum.join(" + ")),
+                )
+                .with_label("input tokens per valuation"),
+            );
+        if let Some(tokens) = spec
+            .cost
+            .design_model
+            .as_ref()
+            .and_then(|d| d.tokens_per_valuation)
+        {
+            w = w.with_threshold_line(tokens.input as f64, "design model", GREY);
+        }
+        b = b.with_widget(w);
+    }
+    for t in &spec.tables {
+        let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+        b = b.with_widget(
+            daily(&format!(
+                "{} capacity units per day (on-demand vs provisioned)",
+                t.name
+            ))
+            .with_stat(Stat::Sum)
+            .with_metric(m("ConsumedReadCapacityUnits").with_label("read"))
+            .with_metric(m("ConsumedWriteCapacityUnits").with_label("write")),
+        );
+    }
+    for bucket in &spec.buckets {
+        b = b.with_widget(
+            daily(&format!(
+                "{} storage (bytes, lifecycle / Intelligent-Tiering)",
+                bucket.name
+            ))
+            .with_stat(Stat::Average)
+            .with_metric(
+                Metric::aws("AWS/S3", "BucketSizeBytes")
+                    .with_dimension("BucketName", &bucket.name)
+                    .with_dimension("StorageType", "StandardStorage")
+                    .with_label("Standard"),
+            ),
+        );
+    }
+    b
+}
+
+/// Seed 003's Compliance Dashboard ("PCI-DSS, SOC2, HIPAA metrics"): the evidence CloudWatch metrics
+/// give — availability, access denials, data-store errors — and, in words, the controls that have no
+/// metric and where they are checked.
+fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
+    let spec = ctx.spec;
+    let frameworks = spec.platform.compliance_frameworks.join(", ");
+    let mut b = DashboardBuilder::new(ctx.name("compliance"))
+        .with_start("-P7D")
+        .with_widget(header(
+            ctx,
+            &format!("Compliance ({frameworks})"),
+            "Evidence from metrics: the service stayed available, access was denied where it should be, \
+             the data store did not fail. Controls without a metric (CloudTrail logging of every API call, VPC \
+             Flow Logs, point-in-time recovery and the daily 2 AM backups kept 35 days, GuardDuty and Security \
+             Hub findings, the monthly CloudTrail review) are checked by AWS Config and Security Hub, not here.",
+        ));
+    let widget = |title: &str| ctx.widget(title).with_period(300).with_size(12, 6);
+    for svc in &spec.ecs_services {
+        let Some(lb) = &svc.load_balancer else { continue };
+        let tg = |n: &str| {
+            Metric::aws("AWS/ApplicationELB", n)
+                .with_dimension("LoadBalancer", &lb.arn_suffix)
+                .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+        };
+        let elb =
+            |n: &str| Metric::aws("AWS/ApplicationELB", n).with_dimension("LoadBalancer", &lb.arn_suffix);
+        b = b.with_section(format!(
+            "## {} (availability: SOC2 A1, HIPAA §164.308(a)(7))",
+            svc.service
+        ));
+        b = b.with_widget(
+            widget("Healthy targets (minimum)")
+                .with_stat(Stat::Minimum)
+                .with_metric(tg("HealthyHostCount").with_label("healthy"))
+                .with_metric(
+                    tg("UnHealthyHostCount")
+                        .with_stat(Stat::Maximum)
+                        .with_label("unhealthy")
+                        .with_color(RED),
+                ),
+        );
+        b = b.with_widget(
+            rate(
+                widget("Requests served without 5xx (%)"),
+                0,
+                tg("HTTPCode_Target_5XX_Count"),
+                tg("RequestCount"),
+                "target 5xx %",
+            )
+            .with_stat(Stat::Sum)
+            .with_threshold_line(1.0, "warning 1 %", ORANGE),
+        );
+        b = b.with_widget(
+            widget("Denied and rejected requests (access control: PCI-DSS 7, SOC2 CC6)")
+                .with_stat(Stat::Sum)
+                .with_metric(tg("HTTPCode_Target_4XX_Count").with_label("target 4xx (401/403 incl.)"))
+                .with_metric(elb("HTTPCode_ELB_4XX_Count").with_label("ALB 4xx"))
+                .with_metric(
+                    elb("RejectedConnectionCount")
+                        .with_label("rejected connections")
+                        .with_color(RED),
+                )
+                .with_size(24, 6),
+        );
+    }
+    for api in &spec.http_apis {
+        b = b.with_section(format!("## {} (availability and access denials)", api.name));
+        b = b.with_widget(
+            rate(
+                rate(
+                    widget("4xx / 5xx (%)"),
+                    0,
+                    api_metric(api, "4xx"),
+                    api_metric(api, "Count"),
+                    "4xx %",
+                ),
+                1,
+                api_metric(api, "5xx"),
+                api_metric(api, "Count"),
+                "5xx %",
+            )
+            .with_stat(Stat::Sum),
+        );
+    }
+    if !spec.tables.is_empty() {
+        b = b.with_section("## Data stores (integrity and availability: PCI-DSS 10, HIPAA §164.312(c))");
+        let w = spec.tables.iter().fold(
+            widget("DynamoDB throttled requests per table").with_stat(Stat::Sum),
+            |w, t| {
+                let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+                w.with_metric(m("ReadThrottleEvents").with_label(format!("{} read", t.name)))
+                    .with_metric(m("WriteThrottleEvents").with_label(format!("{} write", t.name)))
+            },
+        );
+        b = b.with_widget(w);
+        b = b.with_widget(
+            widget("DynamoDB user errors (account: access denied, validation)")
+                .with_stat(Stat::Sum)
+                .with_metric(Metric::aws("AWS/DynamoDB", "UserErrors").with_label("user errors")),
+        );
     }
     b
 }
@@ -1389,6 +1623,160 @@ mod tests {
             })
             .collect();
         assert_eq!(alarm_widgets, vec![100, 50]);
+    }
+
+    fn titles(d: &Dashboard) -> Vec<String> {
+        let body = serde_json::to_value(&d.body).unwrap();
+        body["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| {
+                w["properties"]["title"]
+                    .as_str()
+                    .or_else(|| w["properties"]["markdown"].as_str())
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// Seed 000 "Overview Dashboard": API request rate and latency, Lambda invocations and errors, Step
+    /// Functions execution status, DynamoDB read/write capacity, cost trends.
+    #[test]
+    fn overview_has_seed_000s_list() {
+        let ds = generate("collectiq-prod");
+        let overview = by_name(&ds, "overview");
+        let t = titles(overview);
+        for want in [
+            "collectiq-prod-api requests",
+            "collectiq-prod-api latency (ms)",
+            "Lambda invocations",
+            "Lambda errors",
+            "collectiq-prod-valuation executions",
+            "collectiq-prod-data read/write capacity (units per minute)",
+            "Month-to-date spend (USD, account)",
+        ] {
+            assert!(t.iter().any(|x| x == want), "{want} in {t:?}");
+        }
+        let r = rows(overview);
+        let table = vec![("TableName".to_owned(), "collectiq-prod-data".to_owned())];
+        for m in ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"] {
+            assert!(
+                r.contains(&("AWS/DynamoDB".to_owned(), m.to_owned(), table.clone())),
+                "{m}"
+            );
+        }
+        let invocations = r
+            .iter()
+            .filter(|(ns, m, _)| ns == "AWS/Lambda" && m == "Invocations")
+            .count();
+        assert_eq!(invocations, 12);
+        let latency: Vec<_> = r.iter().filter(|(_, m, _)| m == "Latency").collect();
+        assert_eq!(latency.len(), 3, "p50, p95, p99 of the API's Latency");
+    }
+
+    /// Seed 000 "Agent Performance Dashboard" lists the OCR reasoning agent's confidence: nobody emits it,
+    /// so the dashboard says so in words instead of reading a metric that has no data.
+    #[test]
+    fn agents_dashboard_says_ocr_confidence_is_not_emitted() {
+        let ds = generate("collectiq-prod");
+        let agents = by_name(&ds, "agents");
+        let t = titles(agents);
+        assert!(
+            t.iter()
+                .any(|x| x.starts_with("### OCR reasoning confidence\nNot emitted yet")),
+            "{t:?}"
+        );
+        assert!(
+            rows(agents)
+                .iter()
+                .all(|(_, m, _)| !m.to_ascii_lowercase().contains("ocr"))
+        );
+    }
+
+    /// Seed 000 "Cost Dashboard": optimization opportunities, from the strategies' own numbers.
+    #[test]
+    fn cost_dashboard_has_optimization_opportunities() {
+        let s = spec("collectiq-prod");
+        let ds = generate("collectiq-prod");
+        let cost = by_name(&ds, "cost");
+        let t = titles(cost);
+        assert!(
+            t.iter()
+                .any(|x| x.starts_with("## Optimization opportunities (seed 000"))
+        );
+        assert!(t.contains(&"Lambda GB-seconds per day by function (right-size memory)".to_owned()));
+        assert!(t.contains(&"Bedrock input tokens per valuation (prompt length)".to_owned()));
+        assert!(
+            t.contains(&"collectiq-prod-data capacity units per day (on-demand vs provisioned)".to_owned())
+        );
+        assert!(
+            t.iter()
+                .any(|x| x.starts_with("collectiq-prod-uploads-123456789012 storage"))
+        );
+        let exprs = expressions(cost);
+        // 1024 MB = 1 GB: GB-seconds are the duration sum in seconds.
+        assert!(exprs.contains(&"d0 / 1000 * 1".to_owned()), "{exprs:?}");
+        assert!(exprs.contains(&"IF(valued > 0, (in0) / valued, 0)".to_owned()));
+        let body = serde_json::to_value(&cost.body).unwrap();
+        let per = body["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["properties"]["title"] == "Bedrock input tokens per valuation (prompt length)")
+            .unwrap();
+        let design = s
+            .cost
+            .design_model
+            .as_ref()
+            .unwrap()
+            .tokens_per_valuation
+            .unwrap();
+        assert_eq!(
+            per["properties"]["annotations"]["horizontal"][0]["value"],
+            serde_json::json!(design.input as f64)
+        );
+    }
+
+    /// Seed 003 "CloudWatch Dashboards": a Compliance Dashboard (PCI-DSS, SOC2, HIPAA).
+    #[test]
+    fn budgetbuddy_has_a_compliance_dashboard_of_real_metrics() {
+        let ds = generate("budgetbuddy-prod");
+        let names: Vec<&str> = ds.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["overview", "data", "cost", "ecs", "compliance"].map(|s| format!("budgetbuddy-prod-{s}"))
+        );
+        let c = by_name(&ds, "compliance");
+        let t = titles(c);
+        assert!(t[0].contains("Compliance (PCI-DSS, SOC2, HIPAA)"), "{t:?}");
+        assert!(t[0].contains("CloudTrail") && t[0].contains("35 days"), "{t:?}");
+        let r = rows(c);
+        for m in [
+            "HealthyHostCount",
+            "UnHealthyHostCount",
+            "HTTPCode_Target_5XX_Count",
+            "HTTPCode_Target_4XX_Count",
+            "HTTPCode_ELB_4XX_Count",
+            "RejectedConnectionCount",
+            "ReadThrottleEvents",
+            "UserErrors",
+        ] {
+            assert!(r.iter().any(|(_, n, _)| n == m), "{m}");
+        }
+        let tables: Vec<&str> = r
+            .iter()
+            .flat_map(|(_, _, d)| d.iter())
+            .filter(|(k, _)| k == "TableName")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert!(tables.contains(&"BudgetBuddy-Transactions") && tables.contains(&"BudgetBuddy-Users"));
+        // Only platforms that ask for it get one.
+        assert!(
+            generate("collectiq-prod")
+                .iter()
+                .all(|d| !d.name.ends_with("-compliance"))
+        );
     }
 
     #[test]

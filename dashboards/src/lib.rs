@@ -9,6 +9,7 @@
 //! - [`mod@validate`]: CloudWatch's rules, incl. exact dimension sets from [`vocabulary::known`].
 //! - [`catalogue`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
 //! - [`plan`]: desired vs published dashboards → create/update/delete/unchanged and the $ delta.
+//! - [`queries`]: Logs Insights saved queries (`PutQueryDefinition`) from the spec, and their plan.
 //!
 //! ```
 //! use dashboards::catalogue::{dashboards_for, CatalogueOptions};
@@ -30,6 +31,7 @@ pub mod layout;
 pub mod model;
 pub mod paginate;
 pub mod plan;
+pub mod queries;
 pub mod validate;
 
 pub use builder::{BuildError, DashboardBuilder};
