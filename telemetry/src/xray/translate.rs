@@ -74,7 +74,15 @@ fn is_true(v: &OtelValue) -> bool {
     matches!(v, OtelValue::Bool(true))
 }
 
-fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
+/// JSON for an attribute value, moving its string.
+fn json_owned(v: OtelValue) -> Value {
+    match v {
+        OtelValue::String(s) => Value::String(s.into()),
+        other => json_value(&other),
+    }
+}
+
+fn document(span: &mut SpanData, budget: &mut usize) -> Subsegment {
     let parent = span.parent_span_id;
     let mut doc = Subsegment {
         name: segment_name(&span.name),
@@ -94,16 +102,16 @@ fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
         metadata: BTreeMap::new(),
         subsegments: Vec::new(),
     };
-    for kv in &span.attributes {
+    for kv in std::mem::take(&mut span.attributes) {
         let name = kv.key.as_str();
-        let value = &kv.value;
+        let value = kv.value;
         match name {
-            "telemetry.fault" => doc.fault |= is_true(value),
-            "telemetry.error" => doc.error = is_true(value),
-            "telemetry.throttle" => doc.throttle = is_true(value),
+            "telemetry.fault" => doc.fault |= is_true(&value),
+            "telemetry.error" => doc.error = is_true(&value),
+            "telemetry.throttle" => doc.throttle = is_true(&value),
             "http.request.method" | "http.request.url" => {
                 let request = doc.http.get_or_insert_default().request.get_or_insert_default();
-                let text = Some(value.as_str().into_owned());
+                let text = Some(String::from(value.as_str()));
                 if name == "http.request.method" {
                     request.method = text;
                 } else {
@@ -112,7 +120,7 @@ fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
             }
             "http.response.status" | "http.response.status_code" | "http.response.content_length" => {
                 let response = doc.http.get_or_insert_default().response.get_or_insert_default();
-                let n = match value {
+                let n = match &value {
                     OtelValue::I64(i) => u64::try_from(*i).ok(),
                     OtelValue::String(s) => s.as_str().parse().ok(),
                     _ => None,
@@ -123,10 +131,10 @@ fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
                     response.status = n.and_then(|v| u16::try_from(v).ok());
                 }
             }
-            "xray.namespace" => doc.namespace = Some(value.as_str().into_owned()),
+            "xray.namespace" => doc.namespace = Some(String::from(value.as_str())),
             n if n.starts_with("aws.lambda.") || n.starts_with("faas.") || n.starts_with("cloud.") => {}
             n if n.starts_with("aws.") => {
-                doc.aws.insert(n["aws.".len()..].to_owned(), json_value(value));
+                doc.aws.insert(n["aws.".len()..].to_owned(), json_owned(value));
             }
             n if n.starts_with("telemetry.") || n.starts_with("otel.") => {}
             // The log context of the invocation span: X-Ray already knows the trace, the function and the
@@ -134,7 +142,7 @@ fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
             "function_request_id" | "function_arn" | "xray_trace_id" | "cold_start" => {}
             n if n.starts_with(ANNOTATION_PREFIX) || n == "correlation_id" => {
                 let key = annotation_key(n.strip_prefix(ANNOTATION_PREFIX).unwrap_or(n));
-                let ann = match value {
+                let ann = match &value {
                     OtelValue::String(s) => Some(AnnotationValue::Str(truncate_chars(
                         s.as_str(),
                         MAX_ANNOTATION_VALUE,
@@ -157,7 +165,7 @@ fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
                         doc.metadata
                             .entry("default".into())
                             .or_default()
-                            .insert(key, json_value(value));
+                            .insert(key, json_owned(value));
                     }
                 }
             }
@@ -165,7 +173,7 @@ fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
                 doc.metadata
                     .entry("default".into())
                     .or_default()
-                    .insert(n.to_owned(), json_value(value));
+                    .insert(n.to_owned(), json_owned(value));
             }
         }
     }
@@ -176,27 +184,31 @@ fn document(span: &SpanData, budget: &mut usize) -> Subsegment {
 /// children in the order they finished. Annotations count against one budget of
 /// [`MAX_ANNOTATIONS`] per batch (X-Ray's limit is per trace).
 #[must_use]
-pub fn subsegments(batch: Vec<SpanData>) -> Vec<Subsegment> {
+pub fn subsegments(mut batch: Vec<SpanData>) -> Vec<Subsegment> {
     let mut budget = 0usize;
     // Annotations are assigned in start order, so the first 50 spans of an invocation keep theirs.
     let mut by_start: Vec<usize> = (0..batch.len()).collect();
     by_start.sort_by_key(|&i| batch[i].start_time);
     let mut docs: Vec<Option<Subsegment>> = vec![None; batch.len()];
     for i in by_start {
-        docs[i] = Some(document(&batch[i], &mut budget));
+        docs[i] = Some(document(&mut batch[i], &mut budget));
     }
-    let index: HashMap<SpanId, usize> = batch
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_context.span_id(), i))
-        .collect();
+    // An invocation's batch is a handful of spans: a scan beats building a map.
+    let index: Option<HashMap<SpanId, usize>> = (batch.len() > 32).then(|| {
+        batch
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_context.span_id(), i))
+            .collect()
+    });
+    let find = |id: SpanId| match &index {
+        Some(map) => map.get(&id).copied(),
+        None => batch.iter().position(|s| s.span_context.span_id() == id),
+    };
     let parent_of: Vec<Option<usize>> = batch
         .iter()
         .map(|s| {
-            index
-                .get(&s.parent_span_id)
-                .copied()
-                .filter(|&p| batch[p].span_context.trace_id() == s.span_context.trace_id())
+            find(s.parent_span_id).filter(|&p| batch[p].span_context.trace_id() == s.span_context.trace_id())
         })
         .collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); batch.len()];
