@@ -1,224 +1,58 @@
-//! End to end: the `hello` example binary runs under a Lambda Runtime-API emulator written here, with a
-//! local UDP socket as the X-Ray daemon. Success, error and panic invocations; every stdout line and EMF
-//! document is parsed and checked, and the subsegments must be parented to Lambda's segment.
+//! End to end: the `hello` example binary runs under the Lambda Runtime-API harness
+//! (`telemetry::testing::runtime_api`, feature `test-util`), with a local UDP socket as the X-Ray daemon.
+//! Success, error and panic invocations; every stdout line is parsed (log line or EMF document), the
+//! panic is one JSON line with the request id (not the default hook's text on stderr), lambda_runtime's
+//! own error lines carry the request id too, and the subsegments must be parented to Lambda's segment.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use serde_json::{Value, json};
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::time::Duration;
+use telemetry::testing::runtime_api::{FunctionProcess, Outcome, cargo_binary};
 
 const ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
 const PARENT: &str = "53995c3f42cd8ad8";
 
-struct Invocation {
-    id: String,
-    payload: Value,
-    trace: String,
-}
-
-#[derive(Default)]
-struct State {
-    queue: VecDeque<Invocation>,
-    results: Vec<(String, String, Value)>, // (request id, "response" | "error", body)
-    init_error: Option<String>,
-}
-
-type Shared = Arc<(Mutex<State>, Condvar)>;
-
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
-    let mut line = String::new();
-    if r.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let mut len = 0usize;
-    let mut chunked = false;
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (k, v) = h.split_once(':')?;
-        if k.eq_ignore_ascii_case("content-length") {
-            len = v.trim().parse().ok()?;
-        }
-        if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
-            chunked = true;
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size).ok()?;
-            let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk).ok()?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-    } else {
-        body.resize(len, 0);
-        r.read_exact(&mut body).ok()?;
-    }
-    Some((method, path, body))
-}
-
-fn serve(stream: TcpStream, state: Shared) {
-    let mut w = stream.try_clone().unwrap();
-    let mut r = BufReader::new(stream);
-    while let Some((method, path, body)) = read_request(&mut r) {
-        let (lock, cv) = &*state;
-        if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            let inv = {
-                let mut s = lock.lock().unwrap();
-                loop {
-                    if let Some(inv) = s.queue.pop_front() {
-                        break inv;
-                    }
-                    s = cv.wait(s).unwrap();
-                }
-            };
-            let body = inv.payload.to_string();
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 30_000;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {}\r\n\
-                 Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:eu-west-1:123456789012:function:hello\r\n\
-                 Lambda-Runtime-Trace-Id: {}\r\nContent-Length: {}\r\n\r\n",
-                inv.id,
-                inv.trace,
-                body.len()
-            );
-            w.write_all(head.as_bytes()).unwrap();
-            w.write_all(body.as_bytes()).unwrap();
-        } else if method == "POST" {
-            let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-            let mut s = lock.lock().unwrap();
-            let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            match segs.as_slice() {
-                [_, "runtime", "invocation", id, kind] => {
-                    s.results.push(((*id).to_owned(), (*kind).to_owned(), parsed))
-                }
-                [_, "runtime", "init", "error"] => {
-                    s.init_error = Some(String::from_utf8_lossy(&body).into_owned())
-                }
-                _ => {}
-            }
-            cv.notify_all();
-            w.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-                .unwrap();
-        } else {
-            w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                .unwrap();
-        }
-    }
-}
-
-/// Builds the example (cargo does not build examples for `cargo test --test e2e`) and returns its path.
-fn example_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "telemetry", "--example", "hello"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the hello example failed");
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples")
-        .join(format!("hello{}", std::env::consts::EXE_SUFFIX))
-}
-
 #[test]
-fn hello_function_under_runtime_api_emulator() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let api = listener.local_addr().unwrap();
+fn hello_function_under_runtime_api_harness() {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
     daemon.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    let state: Shared = Arc::default();
+    let daemon_addr = daemon.local_addr().unwrap().to_string();
+    // Examples are not built by `cargo test --test e2e`.
+    let binary = cargo_binary(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["-p", "telemetry", "--example", "hello"],
+        "examples/hello",
+    );
+    let f = FunctionProcess::start(
+        &binary,
+        "hello",
+        &[
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("POWERTOOLS_SERVICE_NAME", "hello"),
+            ("POWERTOOLS_TRACE_DISABLED", "false"),
+            ("AWS_XRAY_DAEMON_ADDRESS", daemon_addr.as_str()),
+        ],
+    )
+    .unwrap();
     let trace = |sampled: u8| format!("Root={ROOT};Parent={PARENT};Sampled={sampled};Lineage=16f3a795:0");
-    {
-        let mut s = state.0.lock().unwrap();
-        s.queue.push_back(Invocation {
-            id: "req-ok".into(),
-            payload: json!({"card_id": "c-1", "requestContext": {"requestId": "api-ok"}}),
-            trace: trace(1),
-        });
-        s.queue.push_back(Invocation {
-            id: "req-err".into(),
-            payload: json!({"card_id": "c-2", "mode": "error"}),
-            trace: trace(1),
-        });
-        s.queue.push_back(Invocation {
-            id: "req-panic".into(),
-            payload: json!({"card_id": "c-3", "mode": "panic"}),
-            trace: trace(0),
-        });
-    }
-    let st = Arc::clone(&state);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let st = Arc::clone(&st);
-            std::thread::spawn(move || serve(stream, st));
-        }
-    });
-
-    let mut child = Command::new(example_binary())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "hello")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/hello")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
-        .env("POWERTOOLS_SERVICE_NAME", "hello")
-        .env("POWERTOOLS_METRICS_NAMESPACE", "CollectIQ")
-        .env(
-            "AWS_XRAY_DAEMON_ADDRESS",
-            daemon.local_addr().unwrap().to_string(),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    {
-        let (lock, cv) = &*state;
-        let mut s = lock.lock().unwrap();
-        while s.results.len() < 3 && s.init_error.is_none() && Instant::now() < deadline {
-            s = cv.wait_timeout(s, Duration::from_millis(200)).unwrap().0;
-        }
-        assert!(s.init_error.is_none(), "init error: {:?}", s.init_error);
-        assert_eq!(
-            s.results.len(),
-            3,
-            "results: {:?}; stdout: {:?}",
-            s.results,
-            lines.lock().unwrap()
+    let ok = f.invoke_traced(
+        json!({"card_id": "c-1", "requestContext": {"requestId": "api-ok"}}).to_string(),
+        &trace(1),
+    );
+    let err = f.invoke_traced(json!({"card_id": "c-2", "mode": "error"}).to_string(), &trace(1));
+    let panic = f.invoke_traced(json!({"card_id": "c-3", "mode": "panic"}).to_string(), &trace(0));
+    let (ok_id, err_id, panic_id) = (
+        ok.request_id.as_str(),
+        err.request_id.as_str(),
+        panic.request_id.as_str(),
+    );
+    // Each invocation's EMF document is its last line: wait for the reader to see it.
+    for id in [ok_id, err_id, panic_id] {
+        assert!(
+            f.lines_for(id).iter().any(|l| l.contains("\"_aws\"")),
+            "no EMF document for {id}"
         );
     }
     let mut datagrams = Vec::new();
@@ -226,20 +60,23 @@ fn hello_function_under_runtime_api_emulator() {
     while let Ok(n) = daemon.recv(&mut buf) {
         datagrams.push(String::from_utf8_lossy(&buf[..n]).into_owned());
     }
-    std::thread::sleep(Duration::from_millis(200));
-    child.kill().ok();
-    child.wait().ok();
 
     // Responses: success body, error and panic reported as errors.
-    let results = state.0.lock().unwrap().results.clone();
-    let by_id = |id: &str| results.iter().find(|r| r.0 == id).unwrap().clone();
-    assert_eq!(by_id("req-ok").1, "response");
-    assert_eq!(by_id("req-ok").2["value_usd"], "120.00");
-    assert_eq!(by_id("req-err").1, "error");
-    assert_eq!(by_id("req-panic").1, "error");
+    let Outcome::Response(body) = &ok.outcome else {
+        panic!("{:?}", ok.outcome)
+    };
+    assert_eq!(
+        serde_json::from_str::<Value>(body).unwrap()["value_usd"],
+        "120.00"
+    );
+    assert!(matches!(err.outcome, Outcome::Error(_)), "{:?}", err.outcome);
+    let Outcome::Error(panic_body) = &panic.outcome else {
+        panic!("{:?}", panic.outcome)
+    };
+    assert!(panic_body.contains("corrupt card image"), "{panic_body}");
 
     // Every stdout line is JSON: either a log line or an EMF document.
-    let lines = lines.lock().unwrap().clone();
+    let lines = f.stdout_lines();
     let parsed: Vec<Value> = lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -250,6 +87,12 @@ fn hello_function_under_runtime_api_emulator() {
             telemetry::emf::validate(line).unwrap();
         }
     }
+    // Nothing on stderr either: the default panic hook's text is gone.
+    let stderr = f.stderr_lines();
+    assert!(
+        stderr.iter().all(|l| !l.contains("panicked")),
+        "stderr: {stderr:?}"
+    );
     for l in &logs {
         for key in [
             "timestamp",
@@ -267,10 +110,17 @@ fn hello_function_under_runtime_api_emulator() {
             l.get("requestId").is_none(),
             "lambda_runtime's span fields are not flattened"
         );
+        // Every error line — ours, the panic hook's, lambda_runtime's own — names its invocation.
+        if l["level"] == "ERROR" {
+            let id = l["function_request_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no request id: {l}"));
+            assert!([err_id, panic_id].contains(&id), "{l}");
+        }
     }
     let pricing: Vec<&&Value> = logs.iter().filter(|l| l["message"] == "pricing card").collect();
     assert_eq!(pricing.len(), 3);
-    assert_eq!(pricing[0]["function_request_id"], "req-ok");
+    assert_eq!(pricing[0]["function_request_id"], ok_id);
     assert_eq!(pricing[0]["correlation_id"], "api-ok");
     assert_eq!(pricing[0]["cold_start"], true);
     assert_eq!(pricing[0]["xray_trace_id"], ROOT);
@@ -278,14 +128,38 @@ fn hello_function_under_runtime_api_emulator() {
     assert_eq!(pricing[0]["user_email"], "[REDACTED]");
     assert_eq!(pricing[1]["cold_start"], false);
     let failed = logs.iter().find(|l| l["message"] == "handler failed").unwrap();
-    assert_eq!(failed["function_request_id"], "req-err");
+    assert_eq!(failed["function_request_id"], err_id);
     let panicked = logs.iter().find(|l| l["message"] == "handler panicked").unwrap();
     assert_eq!(panicked["panic"], "corrupt card image");
-    assert_eq!(panicked["function_request_id"], "req-panic");
+    assert_eq!(panicked["function_request_id"], panic_id);
+
+    // The panic itself: one JSON line from telemetry's hook, with location, backtrace and context.
+    let hook: Vec<&&Value> = logs
+        .iter()
+        .filter(|l| l["message"] == "corrupt card image")
+        .collect();
+    assert_eq!(hook.len(), 1, "{logs:?}");
+    let hook = hook[0];
+    assert_eq!(hook["level"], "ERROR");
+    assert_eq!(hook["function_request_id"], panic_id);
+    assert_eq!(hook["xray_trace_id"], ROOT);
+    assert_eq!(hook["cold_start"], false);
+    assert!(
+        hook["location"].as_str().unwrap().contains("examples/hello.rs:"),
+        "{hook}"
+    );
+    assert!(!hook["backtrace"].as_str().unwrap().is_empty());
+    // lambda_runtime's own line about the panic carries the request id (its span, read by the logger).
+    let runtime_line = logs
+        .iter()
+        .find(|l| l["message"] == "user handler panicked")
+        .unwrap_or_else(|| panic!("lambda_runtime's panic line: {logs:?}"));
+    assert_eq!(runtime_line["function_request_id"], panic_id);
+    assert_eq!(runtime_line["xray_trace_id"], ROOT);
 
     // EMF: one cold start, and one CardsValued document per invocation carrying its request id.
     assert_eq!(emf.iter().filter(|d| d.get("ColdStart").is_some()).count(), 1);
-    for id in ["req-ok", "req-err", "req-panic"] {
+    for id in [ok_id, err_id, panic_id] {
         let d = emf
             .iter()
             .find(|d| d["function_request_id"] == id && d.get("CardsValued").is_some())

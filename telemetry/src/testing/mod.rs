@@ -1,4 +1,8 @@
-//! Test helpers: an in-memory writer for logs and EMF, parsed back into JSON values.
+//! Test helpers (feature `test-util`): an in-memory writer for logs and EMF, parsed back into JSON
+//! values, and [`runtime_api`], the Lambda Runtime-API harness that runs a real function binary.
+
+#[cfg(feature = "test-util")]
+pub mod runtime_api;
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
