@@ -150,7 +150,8 @@ impl Ctx<'_> {
 /// ))).unwrap();
 /// let ds = dashboards::catalogue::dashboards_for(&spec, &dashboards::catalogue::CatalogueOptions::for_spec(&spec)).unwrap();
 /// let names: Vec<_> = ds.iter().map(|d| d.name.as_str()).collect();
-/// assert_eq!(names, ["budgetbuddy-prod-overview", "budgetbuddy-prod-data", "budgetbuddy-prod-cost", "budgetbuddy-prod-ecs"]);
+/// assert_eq!(names, ["budgetbuddy-prod-overview", "budgetbuddy-prod-data", "budgetbuddy-prod-cost", "budgetbuddy-prod-ecs",
+///     "budgetbuddy-prod-compliance"]);
 /// ```
 ///
 /// # Errors

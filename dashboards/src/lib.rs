@@ -7,7 +7,8 @@
 //! - [`builder`]: typed builders; custom metrics only from [`telemetry::catalogue`].
 //! - [`layout`]: the 24-column grid. [`paginate`]: numbered pages past the limits.
 //! - [`mod@validate`]: CloudWatch's rules, incl. exact dimension sets from [`vocabulary::known`].
-//! - [`catalogue`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost and ECS dashboards.
+//! - [`catalogue`]: the Overview, API, Lambda, Step Functions, Data, AI, Agents, Cost, ECS and Compliance
+//!   dashboards.
 //! - [`plan`]: desired vs published dashboards → create/update/delete/unchanged and the $ delta.
 //! - [`queries`]: Logs Insights saved queries (`PutQueryDefinition`) from the spec, and their plan.
 //!
