@@ -142,5 +142,35 @@ fn lambda_parent() -> opentelemetry::Context {
     ))
 }
 
-criterion_group!(benches, span_export_otlp);
+/// Drops every batch: what the span model itself costs, without any exporter.
+#[derive(Debug)]
+struct Discard;
+
+impl telemetry::xray::SpanSink for Discard {
+    fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) {
+        drop(std::hint::black_box(batch));
+    }
+}
+
+/// Where the span model's cost goes: the layer alone, without making entered spans the current
+/// OpenTelemetry context, and with the X-Ray translation and UDP send.
+fn span_model(c: &mut Criterion) {
+    let mut g = c.benchmark_group("span_model");
+    let layer_only =
+        tracing::Dispatch::new(tracing_subscriber::registry().with(XrayLayer::with_span_sink(Discard)));
+    g.bench_function("layer_only", |b| ours(b, &layer_only));
+    let no_context = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(XrayLayer::with_span_sink(Discard).with_context_activation(false)),
+    );
+    g.bench_function("layer_without_context_activation", |b| ours(b, &no_context));
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let xray = tracing::Dispatch::new(tracing_subscriber::registry().with(XrayLayer::new(
+        telemetry::xray::UdpDaemonSink::new(&daemon.local_addr().unwrap().to_string()).unwrap(),
+    )));
+    g.bench_function("xray_segments_udp", |b| ours(b, &xray));
+    g.finish();
+}
+
+criterion_group!(benches, span_export_otlp, span_model);
 criterion_main!(benches);
