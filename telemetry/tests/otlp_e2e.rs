@@ -1,0 +1,500 @@
+//! End to end, OpenTelemetry: the `hello_otel` example binary under the Runtime-API harness exports its
+//! spans as OTLP protobuf over UDP (the Lambda distributions' format) to a local socket and as
+//! SigV4-signed OTLP/HTTP to a loopback server. The test decodes the protobuf with
+//! `opentelemetry-proto` and checks ids, parents, attributes, the X-Ray-format trace id, and the SigV4
+//! signature, recomputed here from the AWS algorithm (canonical request → string to sign → HMAC chain).
+//! A second test runs ten invocations at once (`AWS_LAMBDA_MAX_CONCURRENCY=8`) and checks that every log
+//! line, EMF document and span carries its own invocation's request id and trace id.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind};
+use prost::Message as _;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use telemetry::testing::runtime_api::{FunctionProcess, Outcome, cargo_binary};
+
+const ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
+const LAMBDA_PARENT: &str = "53995c3f42cd8ad8";
+const KEY_ID: &str = "AKIDEXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+fn binary() -> std::path::PathBuf {
+    cargo_binary(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &[
+            "-p",
+            "telemetry",
+            "--example",
+            "hello_otel",
+            "--features",
+            "sigv4",
+        ],
+        "examples/hello_otel",
+    )
+}
+
+/// One HTTP request the loopback collector received.
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A loopback OTLP/HTTP collector: answers 200 to everything, keeps every request.
+fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let sink = Arc::clone(&sink);
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut parts = line.split_whitespace();
+                    let method = parts.next().unwrap_or_default().to_owned();
+                    let path = parts.next().unwrap_or_default().to_owned();
+                    let mut headers = Vec::new();
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).unwrap();
+                        let h = h.trim_end();
+                        if h.is_empty() {
+                            break;
+                        }
+                        let (k, v) = h.split_once(':').unwrap();
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                    }
+                    let len = headers
+                        .iter()
+                        .find(|(k, _)| k == "content-length")
+                        .map_or(0, |(_, v)| v.parse().unwrap());
+                    let mut body = vec![0; len];
+                    reader.read_exact(&mut body).unwrap();
+                    sink.lock().unwrap().push(Received {
+                        method,
+                        path,
+                        headers,
+                        body,
+                    });
+                    writer
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    (base, seen)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v: &AnyValue| v.value.as_ref())
+}
+
+fn s(v: &str) -> any_value::Value {
+    any_value::Value::StringValue(v.to_owned())
+}
+
+/// Decodes one daemon datagram of the OTLP/UDP format.
+fn decode_datagram(datagram: &[u8]) -> ExportTraceServiceRequest {
+    let text = std::str::from_utf8(datagram).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(header).unwrap(),
+        json!({"format": "json", "version": 1})
+    );
+    let b64 = body
+        .strip_prefix("T1S")
+        .expect("sampled spans carry the T1S prefix");
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap()
+}
+
+/// Every span of some requests, with the scope name and the resource attributes it came with.
+fn spans(requests: &[ExportTraceServiceRequest]) -> Vec<(String, Vec<KeyValue>, Span)> {
+    let mut out = Vec::new();
+    for r in requests {
+        for rs in &r.resource_spans {
+            let resource = rs.resource.clone().unwrap_or_default().attributes;
+            for ss in &rs.scope_spans {
+                let scope = ss.scope.clone().unwrap_or_default().name;
+                for span in &ss.spans {
+                    out.push((scope.clone(), resource.clone(), span.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn udp_requests(daemon: &UdpSocket, at_least: usize, within: Duration) -> Vec<ExportTraceServiceRequest> {
+    let deadline = Instant::now() + within;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    while Instant::now() < deadline {
+        match daemon.recv(&mut buf) {
+            Ok(n) => out.push(decode_datagram(&buf[..n])),
+            Err(_) if out.len() >= at_least => break,
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut m = HmacSha256::new_from_slice(key).unwrap();
+    m.update(data.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+/// Recomputes the SigV4 signature of a received request from the AWS algorithm
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>) and compares it with
+/// the `authorization` header. Returns the credential scope.
+fn verify_sigv4(r: &Received, host: &str) -> String {
+    let auth = r.header("authorization").expect("signed");
+    let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ").expect("algorithm");
+    let fields: HashMap<&str, &str> = rest.split(", ").filter_map(|f| f.split_once('=')).collect();
+    let credential = fields["Credential"];
+    let (key_id, scope) = credential.split_once('/').unwrap();
+    assert_eq!(key_id, KEY_ID);
+    let signed_headers = fields["SignedHeaders"];
+    let amz_date = r.header("x-amz-date").unwrap();
+    let canonical_headers: String = signed_headers
+        .split(';')
+        .map(|name| {
+            let value = if name == "host" {
+                r.header("host").unwrap_or(host)
+            } else {
+                r.header(name)
+                    .unwrap_or_else(|| panic!("signed header {name} not sent"))
+            };
+            format!("{name}:{}\n", value.trim())
+        })
+        .collect();
+    let payload_hash = hex(&Sha256::digest(&r.body));
+    let canonical = format!(
+        "{}\n{}\n\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
+        r.method, r.path
+    );
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let parts: Vec<&str> = scope.split('/').collect();
+    let [date, region, service, "aws4_request"] = parts.as_slice() else {
+        panic!("scope {scope}")
+    };
+    let k_date = hmac(format!("AWS4{SECRET}").as_bytes(), date);
+    let k_region = hmac(&k_date, region);
+    let k_service = hmac(&k_region, service);
+    let k_signing = hmac(&k_service, "aws4_request");
+    let expected = hex(&hmac(&k_signing, &string_to_sign));
+    assert_eq!(
+        fields["Signature"], expected,
+        "SigV4 signature over {canonical:?}"
+    );
+    assert!(amz_date.starts_with(date));
+    scope.to_owned()
+}
+
+fn start(daemon: &UdpSocket, collector: &str, extra: &[(&str, &str)]) -> FunctionProcess {
+    let daemon = daemon.local_addr().unwrap().to_string();
+    let mut env = vec![
+        ("POWERTOOLS_TRACE_DISABLED", "false"),
+        ("OTEL_TRACES_EXPORTER", "otlp-udp,otlp"),
+        ("AWS_XRAY_DAEMON_ADDRESS", daemon.as_str()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=collectiq"),
+        ("TELEMETRY_OTLP_SIGV4_REGION", "eu-west-1"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_SESSION_TOKEN", "session-token"),
+    ];
+    env.extend_from_slice(extra);
+    FunctionProcess::start(&binary(), "hello_otel", &env).unwrap()
+}
+
+#[test]
+fn spans_leave_as_otlp_over_udp_and_signed_http() {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let (base, received) = collector();
+    let f = start(&daemon, &base, &[]);
+
+    let lambda_header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1;Lineage=16f3a795:0");
+    let sampled = f.invoke_traced(
+        r#"{"card_id": "c-1", "requestContext": {"requestId": "api-1"}}"#,
+        &lambda_header,
+    );
+    assert!(matches!(sampled.outcome, Outcome::Response(_)), "{sampled:?}");
+    // No Lambda context (tracing off upstream): the API Gateway request's W3C traceparent is the parent.
+    let w3c = f.invoke_traced(
+        r#"{"card_id": "c-2", "requestContext": {"requestId": "api-2"},
+            "headers": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tracestate": "congo=t61rcWkgMzE"}}"#,
+        "",
+    );
+    assert!(matches!(w3c.outcome, Outcome::Response(_)), "{w3c:?}");
+    let unsampled = f.invoke(r#"{"card_id": "c-3"}"#);
+    assert!(matches!(unsampled.outcome, Outcome::Response(_)));
+
+    // UDP: one datagram per sampled invocation, nothing for the unsampled one.
+    let requests = udp_requests(&daemon, 2, Duration::from_secs(5));
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let all = spans(&requests);
+    let resource = &all[0].1;
+    for (k, v) in [
+        ("service.name", s("hello_otel")),
+        ("cloud.provider", s("aws")),
+        ("cloud.platform", s("aws_lambda")),
+        ("cloud.region", s("eu-west-1")),
+        ("faas.name", s("hello_otel")),
+        ("faas.version", s("$LATEST")),
+        ("faas.max_memory", any_value::Value::IntValue(512 * 1024 * 1024)),
+        ("faas.instance", s("2026/11/22/[$LATEST]0123456789abcdef")),
+    ] {
+        assert_eq!(attr(resource, k), Some(&v), "resource {k}");
+    }
+
+    let of_trace = |trace: &str| -> Vec<&(String, Vec<KeyValue>, Span)> {
+        all.iter()
+            .filter(|(_, _, sp)| hex(&sp.trace_id) == trace)
+            .collect()
+    };
+    // Lambda's context: the X-Ray Root is the trace id (its first 32 bits the epoch seconds 0x5759e988).
+    let xray = of_trace("5759e988bd862e3fe1be46a994272793");
+    assert_eq!(xray.len(), 3, "{xray:?}");
+    let by_name = |set: &[&(String, Vec<KeyValue>, Span)], n: &str| -> Span {
+        set.iter().find(|(_, _, sp)| sp.name == n).unwrap().2.clone()
+    };
+    let inv = by_name(&xray, "hello_otel");
+    let work = by_name(&xray, "price_card");
+    let lib = by_name(&xray, "pricing-lib.lookup");
+    assert_eq!(hex(&inv.parent_span_id), LAMBDA_PARENT, "under Lambda's segment");
+    assert_eq!(inv.kind, SpanKind::Server as i32);
+    assert_eq!(work.parent_span_id, inv.span_id);
+    assert_eq!(
+        lib.parent_span_id, work.span_id,
+        "the OpenTelemetry-API span is the tracing span's child"
+    );
+    assert_eq!(
+        xray.iter()
+            .find(|(_, _, sp)| sp.name == "pricing-lib.lookup")
+            .unwrap()
+            .0,
+        "pricing-lib"
+    );
+    assert_eq!(
+        attr(&inv.attributes, "faas.invocation_id"),
+        Some(&s(&sampled.request_id))
+    );
+    assert_eq!(attr(&inv.attributes, "faas.trigger"), Some(&s("http")));
+    assert_eq!(
+        attr(&inv.attributes, "faas.coldstart"),
+        Some(&any_value::Value::BoolValue(true))
+    );
+    assert_eq!(
+        attr(&inv.attributes, "cloud.account.id"),
+        Some(&s("123456789012"))
+    );
+    assert_eq!(attr(&inv.attributes, "correlation_id"), Some(&s("api-1")));
+    assert_eq!(attr(&work.attributes, "card_id"), Some(&s("c-1")));
+    for sp in [&inv, &work, &lib] {
+        assert_eq!(sp.span_id.len(), 8);
+        assert!(sp.end_time_unix_nano >= sp.start_time_unix_nano);
+    }
+    // The W3C-parented invocation.
+    let w3c_spans = of_trace("4bf92f3577b34da6a3ce929d0e0e4736");
+    let w3c_inv = by_name(&w3c_spans, "hello_otel");
+    assert_eq!(hex(&w3c_inv.parent_span_id), "00f067aa0ba902b7");
+    assert_eq!(w3c_inv.trace_state, "congo=t61rcWkgMzE");
+    assert_eq!(
+        attr(&w3c_inv.attributes, "faas.invocation_id"),
+        Some(&s(&w3c.request_id))
+    );
+    assert_eq!(w3c_spans.len(), 3);
+
+    // HTTP: the same spans, SigV4-signed for xray, with the configured header.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while received.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let posts = received.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2, "one POST per sampled invocation");
+    let host = base.trim_start_matches("http://");
+    let mut http_requests = Vec::new();
+    for p in &posts {
+        assert_eq!((p.method.as_str(), p.path.as_str()), ("POST", "/v1/traces"));
+        assert_eq!(p.header("content-type"), Some("application/x-protobuf"));
+        assert_eq!(p.header("x-tenant"), Some("collectiq"));
+        assert_eq!(p.header("x-amz-security-token"), Some("session-token"));
+        let scope = verify_sigv4(p, host);
+        assert!(scope.ends_with("/eu-west-1/xray/aws4_request"), "{scope}");
+        http_requests.push(ExportTraceServiceRequest::decode(p.body.as_slice()).unwrap());
+    }
+    let mut udp_ids: Vec<String> = all.iter().map(|(_, _, sp)| hex(&sp.span_id)).collect();
+    let mut http_ids: Vec<String> = spans(&http_requests)
+        .iter()
+        .map(|(_, _, sp)| hex(&sp.span_id))
+        .collect();
+    udp_ids.sort();
+    http_ids.sort();
+    assert_eq!(udp_ids, http_ids, "both exporters read the same spans");
+}
+
+#[test]
+fn concurrent_invocations_keep_their_own_ids() {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let (base, _received) = collector();
+    let f = start(
+        &daemon,
+        &base,
+        &[
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "8"),
+            ("OTEL_TRACES_EXPORTER", "otlp-udp"),
+        ],
+    );
+    // Warm up (cold start, init) so the ten below overlap in their handlers.
+    let warm = f.invoke_traced(
+        "{}",
+        &format!("Root=1-6740f0a1-000000000000000000000001;Parent={LAMBDA_PARENT};Sampled=1"),
+    );
+    assert!(matches!(warm.outcome, Outcome::Response(_)));
+    let _ = udp_requests(&daemon, 1, Duration::from_secs(2));
+
+    let n = 10usize;
+    let started = Instant::now();
+    let results: Vec<(String, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let f = &f;
+                scope.spawn(move || {
+                    let root = format!("1-6740f0a1-{:024x}", 0x1000 + i);
+                    let header = format!("Root={root};Parent={LAMBDA_PARENT};Sampled=1");
+                    let payload = json!({"card_id": format!("c-{i}"), "delay_ms": 300}).to_string();
+                    let inv = f.invoke_traced(payload, &header);
+                    let Outcome::Response(body) = &inv.outcome else {
+                        panic!("{inv:?}")
+                    };
+                    let body: Value = serde_json::from_str(body).unwrap();
+                    assert_eq!(body["request_id"], inv.request_id.as_str());
+                    (inv.request_id, root)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed();
+    // Ten 300 ms handlers through eight concurrent pollers: well under the 3 s they take one by one.
+    assert!(
+        elapsed < Duration::from_millis(2_000),
+        "not concurrent: {elapsed:?}"
+    );
+
+    for (request_id, root) in &results {
+        let lines: Vec<Value> = f
+            .lines_for(request_id)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let logs: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_none()).collect();
+        let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+        assert_eq!(
+            logs.iter()
+                .filter(|l| l["message"] == "pricing card" || l["message"] == "priced")
+                .count(),
+            2,
+            "{request_id}: {lines:?}"
+        );
+        assert!(
+            emf.iter().any(|d| d["CardsValued"] == 1.0),
+            "{request_id}: {lines:?}"
+        );
+        for l in &lines {
+            assert_eq!(l["function_request_id"], request_id.as_str());
+            assert_eq!(l["xray_trace_id"], root.as_str(), "{l}");
+        }
+    }
+    // Nothing crossed: no line names one invocation's request id with another's trace.
+    let by_request: HashMap<&str, &str> = results.iter().map(|(r, t)| (r.as_str(), t.as_str())).collect();
+    for line in f.stdout_lines() {
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if let (Some(r), Some(t)) = (v["function_request_id"].as_str(), v["xray_trace_id"].as_str())
+            && let Some(expected) = by_request.get(r)
+        {
+            assert_eq!(t, *expected, "{line}");
+        }
+    }
+
+    let requests = udp_requests(&daemon, n, Duration::from_secs(5));
+    let all = spans(&requests);
+    let mut windows = Vec::new();
+    for (request_id, root) in &results {
+        let trace = root[2..].replace('-', "");
+        let mine: Vec<&Span> = all
+            .iter()
+            .map(|(_, _, s)| s)
+            .filter(|s| hex(&s.trace_id) == trace)
+            .collect();
+        assert_eq!(mine.len(), 3, "{request_id}: {mine:?}");
+        let inv = mine.iter().find(|s| s.name == "hello_otel").unwrap();
+        assert_eq!(attr(&inv.attributes, "faas.invocation_id"), Some(&s(request_id)));
+        let work = mine.iter().find(|s| s.name == "price_card").unwrap();
+        assert_eq!(work.parent_span_id, inv.span_id);
+        assert!(attr(&work.attributes, "card_id").is_some());
+        windows.push((inv.start_time_unix_nano, inv.end_time_unix_nano));
+    }
+    // The invocations really interleaved: at least eight were open at one moment.
+    let most_open = windows
+        .iter()
+        .map(|(start, _)| {
+            windows
+                .iter()
+                .filter(|(s2, e2)| s2 <= start && start < e2)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        most_open >= 8,
+        "at most {most_open} invocations overlapped: {windows:?}"
+    );
+}
