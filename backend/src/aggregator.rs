@@ -67,7 +67,9 @@ impl Deps {
 pub struct ValuationDetail {
     /// Idempotency key for consumers.
     pub valuation_id: String,
-    /// The owner (consumers notify them).
+    /// The owner's keyed pseudonym (`u_…`, [`crate::identity::UserHasher::hash`]), never the Cognito
+    /// `sub`: the same value as the functions' log lines, so a consumer can follow one user without
+    /// learning who it is.
     pub user_id: String,
     /// The card.
     pub card_id: String,
@@ -100,13 +102,18 @@ pub struct Outcome {
     pub published: Vec<String>,
 }
 
-/// Merges the agents' results into the event detail.
+/// Merges the agents' results into the event detail (the owner as the pseudonym `users` gives).
 #[must_use]
-pub fn merge(input: &AggregatorInput, flag_threshold: f64, now: DateTime<Utc>) -> ValuationDetail {
+pub fn merge(
+    input: &AggregatorInput,
+    users: &crate::identity::UserHasher,
+    flag_threshold: f64,
+    now: DateTime<Utc>,
+) -> ValuationDetail {
     let a = &input.agents.authenticity;
     ValuationDetail {
         valuation_id: input.request.valuation_id.clone(),
-        user_id: input.request.user_id.clone(),
+        user_id: users.hash(&input.request.user_id),
         card_id: input.request.card_id.clone(),
         status: if a.score < flag_threshold {
             CardStatus::Flagged
@@ -134,7 +141,7 @@ pub async fn handler(event: LambdaEvent<AggregatorInput>, deps: &Deps) -> Result
         let caller = Caller::from_sub(Some(&input.request.user_id))
             .map_err(|_| HandlerError::validation("request.userId", "malformed"))?;
         log.user(&deps.users, &caller.sub);
-        let detail = merge(&input, deps.flag_threshold, crate::model::now());
+        let detail = merge(&input, &deps.users, deps.flag_threshold, crate::model::now());
         let applied = deps
             .store
             .apply_valuation(
@@ -260,8 +267,14 @@ mod tests {
     #[test]
     fn low_scores_flag_the_card() {
         let now = crate::model::now();
-        assert_eq!(merge(&input(0.49), 0.5, now).status, CardStatus::Flagged);
-        let d = merge(&input(0.5), 0.5, now);
+        let users = crate::identity::UserHasher::new(vec![4; 32]).unwrap();
+        assert_eq!(merge(&input(0.49), &users, 0.5, now).status, CardStatus::Flagged);
+        let d = merge(&input(0.5), &users, 0.5, now);
+        assert_eq!(
+            d.user_id,
+            users.hash("u-1"),
+            "the event carries the pseudonym, not the sub"
+        );
         assert_eq!(d.status, CardStatus::Valued);
         assert_eq!(d.value.unwrap().median, dec!(2));
         assert_eq!(d.correlation_id, "api-1");
@@ -276,6 +289,13 @@ mod tests {
         let detail: ValuationDetail = serde_json::from_value(fixture["detail"].clone()).unwrap();
         assert_eq!(detail.status, CardStatus::Valued);
         assert_eq!(detail.value.as_ref().unwrap().median, dec!(355.00));
+        assert!(
+            detail.user_id.len() == 34
+                && detail.user_id.starts_with("u_")
+                && detail.user_id[2..].chars().all(|c| c.is_ascii_hexdigit()),
+            "{}",
+            detail.user_id
+        );
         let back = serde_json::to_value(&detail).unwrap();
         assert_eq!(back, fixture["detail"]);
     }

@@ -1,18 +1,58 @@
-//! `POST /cards`: registers a card the caller uploaded images for. The image keys must lie under the
-//! caller's own `uploads/{sub}/` prefix (no cross-user access). 201 with the card; counts
+//! `POST /cards`: registers a card the caller uploaded images for. The image keys must be the
+//! caller's own uploads (`uploads/{userId pseudonym}/…`, or the legacy `uploads/{sub}/…` of images
+//! uploaded before keys were pseudonymous; no cross-user access), and must exist: each is re-tagged
+//! `collectiq-upload=confirmed` (`PutObjectTagging`) before the card is written, so the expiry of
+//! unconfirmed uploads never removes a card's image ([`crate::uploads`]). 201 with the card; counts
 //! `CardsCreated`.
 
 use crate::HandlerError;
+use crate::config::{self, ConfigError};
 use crate::http::{self, Request, Response};
-use crate::identity::Caller;
+use crate::identity::UserHasher;
 use crate::model::{Card, CardStatus};
 use crate::obs::{self, RequestLog};
+use crate::store::CardStore;
+use crate::uploads::{UploadStore, UserUploads};
 use chrono::{DateTime, Datelike, Utc};
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use telemetry::catalogue::MetricName;
 
-pub use crate::store::CardsDeps as Deps;
+/// The function's dependencies.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The cards table.
+    pub store: CardStore,
+    /// Pseudonyms for log lines and upload keys.
+    pub users: UserHasher,
+    /// The upload bucket (confirming the card's images).
+    pub uploads: UploadStore,
+}
+
+impl Deps {
+    /// From `TABLE_NAME`, `UPLOAD_BUCKET`, `S3_FORCE_PATH_STYLE` (false; emulators) and
+    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    ///
+    /// # Errors
+    /// A missing or invalid variable.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let s3 = aws_sdk_s3::config::Builder::from(aws)
+            .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
+            .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
+            .build();
+        Ok(Self {
+            store: CardStore::new(
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
+                config::required("TABLE_NAME")?,
+            ),
+            uploads: UploadStore::new(
+                aws_sdk_s3::Client::from_conf(s3),
+                config::required("UPLOAD_BUCKET")?,
+            ),
+            users: config::user_hasher(aws).await?,
+        })
+    }
+}
 
 /// The request body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -32,9 +72,9 @@ pub struct NewCard {
     /// Grade (≤ 20).
     #[serde(default)]
     pub grade: Option<String>,
-    /// Front image key, under `uploads/{sub}/`.
+    /// Front image key, one of the caller's uploads.
     pub front_s3_key: String,
-    /// Back image key, under `uploads/{sub}/`.
+    /// Back image key, one of the caller's uploads.
     #[serde(default)]
     pub back_s3_key: Option<String>,
 }
@@ -50,22 +90,15 @@ fn text(field: &str, v: &str, max: usize) -> Result<String, HandlerError> {
     Ok(t.to_owned())
 }
 
-/// Checks an image key belongs to `caller`.
+/// Checks an image key is one of the caller's uploads ([`UserUploads::owns`]).
 ///
 /// # Errors
 /// [`HandlerError::Validation`] naming `field`.
-pub fn own_upload_key(field: &str, key: &str, caller: &Caller) -> Result<String, HandlerError> {
-    let prefix = format!("uploads/{}/", caller.sub);
-    let rest = key.strip_prefix(&prefix).unwrap_or_default();
-    if rest.is_empty()
-        || key.len() > 1024
-        || rest
-            .split('/')
-            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-    {
+pub fn own_upload_key(field: &str, key: &str, mine: &UserUploads) -> Result<String, HandlerError> {
+    if !mine.owns(key) {
         return Err(HandlerError::validation(
             field,
-            "must be one of your uploads (uploads/{you}/…)",
+            "must be one of your uploads (the key upload/presign gave you)",
         ));
     }
     Ok(key.to_owned())
@@ -78,7 +111,7 @@ impl NewCard {
     /// [`HandlerError::Validation`] naming the first bad field.
     pub fn into_card(
         self,
-        caller: &Caller,
+        mine: &UserUploads,
         card_id: String,
         now: DateTime<Utc>,
     ) -> Result<Card, HandlerError> {
@@ -98,10 +131,10 @@ impl NewCard {
             number: opt("number", self.number, 20)?,
             year: self.year,
             grade: opt("grade", self.grade, 20)?,
-            front_s3_key: own_upload_key("frontS3Key", &self.front_s3_key, caller)?,
+            front_s3_key: own_upload_key("frontS3Key", &self.front_s3_key, mine)?,
             back_s3_key: self
                 .back_s3_key
-                .map(|k| own_upload_key("backS3Key", &k, caller))
+                .map(|k| own_upload_key("backS3Key", &k, mine))
                 .transpose()?,
             status: CardStatus::Created,
             created_at: now,
@@ -129,7 +162,12 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let caller = http::caller(req)?;
     log.user(&deps.users, &caller.sub);
     let body: NewCard = http::json_body(req)?;
-    let card = body.into_card(&caller, uuid::Uuid::new_v4().to_string(), crate::model::now())?;
+    let mine = UserUploads::of(&deps.users, &caller);
+    let card = body.into_card(&mine, uuid::Uuid::new_v4().to_string(), crate::model::now())?;
+    deps.uploads.confirm("frontS3Key", &card.front_s3_key).await?;
+    if let Some(back) = &card.back_s3_key {
+        deps.uploads.confirm("backS3Key", back).await?;
+    }
     deps.store.create(&caller, &card).await?;
     tracing::info!(card_id = card.card_id.as_str(), "card created");
     obs::count(MetricName::CardsCreated, 1);
@@ -140,8 +178,11 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
 mod tests {
     use super::*;
 
-    fn me() -> Caller {
-        Caller::from_sub(Some("u-1")).unwrap()
+    use crate::identity::Caller;
+
+    fn me() -> UserUploads {
+        let users = UserHasher::new(vec![5; 32]).unwrap();
+        UserUploads::of(&users, &Caller::from_sub(Some("u-1")).unwrap())
     }
 
     fn body(json: serde_json::Value) -> NewCard {
@@ -159,7 +200,7 @@ mod tests {
     fn a_valid_body_becomes_a_created_card() {
         let now = crate::model::now();
         let c =
-            body(serde_json::json!({"name": " Charizard ", "year": 1999, "frontS3Key": "uploads/u-1/a.jpg"}))
+            body(serde_json::json!({"name": " Charizard ", "year": 1999, "frontS3Key": format!("{}a.jpg", me().prefix)}))
                 .into_card(&me(), "id-1".into(), now)
                 .unwrap();
         assert_eq!(
@@ -172,7 +213,8 @@ mod tests {
     #[test]
     fn every_rule_names_its_field() {
         let now = crate::model::now();
-        let ok_key = "uploads/u-1/a.jpg";
+        let ok_key = format!("{}a.jpg", me().prefix);
+        let ok_key = ok_key.as_str();
         let cases = [
             (serde_json::json!({"name": "", "frontS3Key": ok_key}), "name"),
             (
@@ -192,7 +234,7 @@ mod tests {
                 "frontS3Key",
             ),
             (
-                serde_json::json!({"name": "x", "frontS3Key": "uploads/u-1/../u-2/a.jpg"}),
+                serde_json::json!({"name": "x", "frontS3Key": format!("{}../u-2/a.jpg", me().prefix)}),
                 "frontS3Key",
             ),
             (

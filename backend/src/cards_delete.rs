@@ -1,13 +1,57 @@
-//! `DELETE /cards/{id}`: removes the card and its price history in one transaction; 204, or 404 when
-//! the caller has no such card. Counts `CardsDeleted`.
+//! `DELETE /cards/{id}`: removes the card, its price history and its images; 204, or 404 when the
+//! caller has no such card. Counts `CardsDeleted`.
+//!
+//! The images go first (`DeleteObject`, idempotent), then the card and its price history in one
+//! transaction (conditional on the card still existing). A failure in between leaves a card whose
+//! images are gone, and the client's retry of the same `DELETE` finishes the job; the other order
+//! would leave images no card points to once a retry answers 404. Only keys that are the caller's own
+//! uploads ([`crate::uploads::UserUploads::owns`]) are deleted.
 
 use crate::HandlerError;
+use crate::config::{self, ConfigError};
 use crate::http::{self, Request, Response};
+use crate::identity::UserHasher;
 use crate::obs::{self, RequestLog};
+use crate::store::CardStore;
+use crate::uploads::{UploadStore, UserUploads};
 use lambda_runtime::LambdaEvent;
 use telemetry::catalogue::MetricName;
 
-pub use crate::store::CardsDeps as Deps;
+/// The function's dependencies.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The cards table.
+    pub store: CardStore,
+    /// Pseudonyms for log lines and upload keys.
+    pub users: UserHasher,
+    /// The upload bucket (the card's images).
+    pub uploads: UploadStore,
+}
+
+impl Deps {
+    /// From `TABLE_NAME`, `UPLOAD_BUCKET`, `S3_FORCE_PATH_STYLE` (false; emulators) and
+    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    ///
+    /// # Errors
+    /// A missing or invalid variable.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let s3 = aws_sdk_s3::config::Builder::from(aws)
+            .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
+            .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
+            .build();
+        Ok(Self {
+            store: CardStore::new(
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
+                config::required("TABLE_NAME")?,
+            ),
+            uploads: UploadStore::new(
+                aws_sdk_s3::Client::from_conf(s3),
+                config::required("UPLOAD_BUCKET")?,
+            ),
+            users: config::user_hasher(aws).await?,
+        })
+    }
+}
 
 /// The handler.
 ///
@@ -23,8 +67,31 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let caller = http::caller(req)?;
     log.user(&deps.users, &caller.sub);
     let id = http::card_id(req)?;
+    let card = deps
+        .store
+        .get(&caller, &id)
+        .await?
+        .ok_or_else(|| HandlerError::NotFound("card".into()))?;
+    let mine = UserUploads::of(&deps.users, &caller);
+    let mut images = 0;
+    for key in std::iter::once(&card.front_s3_key).chain(card.back_s3_key.as_ref()) {
+        if mine.owns(key) {
+            deps.uploads.delete(key).await?;
+            images += 1;
+        } else {
+            tracing::warn!(
+                card_id = id.as_str(),
+                "image key outside the owner's uploads left in place"
+            );
+        }
+    }
     let prices = deps.store.delete(&caller, &id).await?;
-    tracing::info!(card_id = id.as_str(), prices_deleted = prices, "card deleted");
+    tracing::info!(
+        card_id = id.as_str(),
+        prices_deleted = prices,
+        images_deleted = images,
+        "card deleted"
+    );
     obs::count(MetricName::CardsDeleted, 1);
     Ok(http::empty(204))
 }

@@ -4,6 +4,11 @@
 //! already running), then `StartExecution` is called with a [`ValuationRequest`]. If the execution
 //! cannot be started the status is put back, so the card is never left `VALUING` with nothing running.
 //! Answers 202 with the execution ARN.
+//!
+//! Each valuation costs a Step Functions run, two Rekognition calls and a Bedrock call, so every
+//! request is first counted against `REVALUE_DAILY_LIMIT` per user and UTC day ([`crate::quota`]):
+//! past it the answer is 429 with `Retry-After` and nothing is read, changed or started. Requests
+//! answered 404 or 409 count too (the limit bounds requests, including probing).
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
@@ -11,6 +16,7 @@ use crate::http::{self, Request, Response};
 use crate::identity::UserHasher;
 use crate::model::{CardStatus, ValuationRequest, iso};
 use crate::obs::RequestLog;
+use crate::quota::{self, DailyQuota, QuotaAction};
 use crate::store::CardStore;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -26,21 +32,32 @@ pub struct Deps {
     pub state_machine_arn: String,
     /// `UPLOAD_BUCKET`.
     pub bucket: String,
-    /// Pseudonyms for log lines.
+    /// Pseudonyms for log lines and quota counters.
     pub users: UserHasher,
+    /// `REVALUE_DAILY_LIMIT` per user and UTC day, counted in the cards table.
+    pub quota: DailyQuota,
 }
 
 impl Deps {
-    /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `UPLOAD_BUCKET`, `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `UPLOAD_BUCKET`, `REVALUE_DAILY_LIMIT` (20),
+    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let dynamodb = telemetry::traced_client!(aws_sdk_dynamodb, aws);
+        let table = config::required("TABLE_NAME")?;
         Ok(Self {
-            store: CardStore::new(
-                telemetry::traced_client!(aws_sdk_dynamodb, aws),
-                config::required("TABLE_NAME")?,
+            quota: DailyQuota::new(
+                dynamodb.clone(),
+                table.clone(),
+                QuotaAction::Revalue,
+                quota::limit_from_env(
+                    "REVALUE_DAILY_LIMIT",
+                    config::parsed("REVALUE_DAILY_LIMIT", quota::DEFAULT_REVALUE_DAILY_LIMIT)?,
+                )?,
             ),
+            store: CardStore::new(dynamodb, table),
             sfn: telemetry::traced_client!(aws_sdk_sfn, aws),
             state_machine_arn: config::required("STATE_MACHINE_ARN")?,
             bucket: config::required("UPLOAD_BUCKET")?,
@@ -83,6 +100,7 @@ async fn run(
     log.user(&deps.users, &caller.sub);
     let id = http::card_id(req)?;
     let now = crate::model::now();
+    deps.quota.charge(&deps.users.hash(&caller.sub), now).await?;
     let before = deps.store.begin_valuation(&caller, &id, now).await?;
     let valuation_id = uuid::Uuid::new_v4().to_string();
     let request = ValuationRequest {

@@ -31,6 +31,14 @@ pub enum HandlerError {
     /// The request conflicts with the current state (e.g. a valuation is already running).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller used up a daily quota ([`crate::quota`]); HTTP 429 with `Retry-After`.
+    #[error("too many requests: {message}")]
+    TooManyRequests {
+        /// Which limit, and when it resets.
+        message: String,
+        /// Seconds until the quota resets (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
     /// A dependency failed in a way that may succeed if retried (throttling, 5xx, timeouts).
     #[error("retryable: {0}")]
     Retryable(String),
@@ -63,6 +71,7 @@ impl HandlerError {
             Self::Unauthorized(_) => "Unauthorized",
             Self::NotFound(_) => "NotFound",
             Self::Conflict(_) => "Conflict",
+            Self::TooManyRequests { .. } => "TooManyRequests",
             Self::Retryable(_) => "Retryable",
             Self::Internal(_) => "Internal",
         }
@@ -76,6 +85,7 @@ impl HandlerError {
             Self::Unauthorized(_) => 401,
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
+            Self::TooManyRequests { .. } => 429,
             Self::Retryable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -153,6 +163,14 @@ mod tests {
             (HandlerError::Unauthorized("x".into()), "Unauthorized", 401),
             (HandlerError::NotFound("card".into()), "NotFound", 404),
             (HandlerError::Conflict("x".into()), "Conflict", 409),
+            (
+                HandlerError::TooManyRequests {
+                    message: "x".into(),
+                    retry_after_secs: 5,
+                },
+                "TooManyRequests",
+                429,
+            ),
             (HandlerError::Retryable("x".into()), "Retryable", 503),
             (HandlerError::Internal("x".into()), "Internal", 500),
         ];

@@ -123,21 +123,34 @@ pub fn empty(status: u16) -> Response {
     r
 }
 
-/// The 4xx answer for a client error.
+/// The 4xx answer for a client error; a [`HandlerError::TooManyRequests`] carries `Retry-After`
+/// (delay-seconds, RFC 9110 §10.2.3).
+///
+/// ```
+/// use backend::{HandlerError, http};
+/// let r = http::error_response(&HandlerError::TooManyRequests { message: "daily limit".into(), retry_after_secs: 30 });
+/// assert_eq!((r.status_code, r.headers["retry-after"].to_str().unwrap()), (429, "30"));
+/// ```
 #[must_use]
 pub fn error_response(e: &HandlerError) -> Response {
     let (message, field) = match e {
         HandlerError::Validation { field, message } => (message.clone(), Some(field.clone())),
+        HandlerError::TooManyRequests { message, .. } => (message.clone(), None),
         other => (other.to_string(), None),
     };
-    json(
+    let mut r = json(
         e.http_status(),
         &ErrorBody {
             error: e.error_type(),
             message,
             field,
         },
-    )
+    );
+    if let HandlerError::TooManyRequests { retry_after_secs, .. } = e {
+        r.headers
+            .insert("retry-after", HeaderValue::from(*retry_after_secs));
+    }
+    r
 }
 
 /// Client errors → 4xx responses; server errors stay errors (Lambda error, API Gateway 500).

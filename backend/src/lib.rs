@@ -27,7 +27,9 @@ pub mod http;
 pub mod identity;
 pub mod model;
 pub mod obs;
+pub mod quota;
 pub mod store;
+pub mod uploads;
 
 pub mod aggregator;
 pub mod authenticity_agent;

@@ -70,16 +70,34 @@ pub trait PriceSource: Send + Sync {
     async fn quotes(&self, q: &PriceQuery) -> Result<Vec<Quote>, HandlerError>;
 }
 
-/// One source's settings in the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One source's settings in the secret. Its `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceConfig {
     /// Name.
     pub name: String,
-    /// Base URL (`{baseUrl}/v1/prices`).
+    /// Base URL (`{baseUrl}/v1/prices`): `https://`, or `http://` to a loopback address (a local test
+    /// server; nothing leaves the machine), without credentials, query or fragment.
     pub base_url: String,
-    /// The API key.
+    /// The API key (sent as `x-api-key`, only ever to `baseUrl`).
     pub api_key: String,
+}
+
+impl std::fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A mistyped secret may have put the key (or credentials) into the URL: show it only when it
+        // is a valid endpoint.
+        let base_url = if endpoint(&self.base_url).is_ok() {
+            self.base_url.as_str()
+        } else {
+            "<invalid, not shown>"
+        };
+        f.debug_struct("SourceConfig")
+            .field("name", &self.name)
+            .field("base_url", &base_url)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,19 +105,109 @@ struct SecretDoc {
     sources: Vec<SourceConfig>,
 }
 
-/// Parses the secret's JSON.
+/// What `baseUrl` must look like (the error text names the rule, never the value).
+const BASE_URL_RULE: &str = "must be https://host[:port][/path] (http:// only to a loopback IP), without \
+                             credentials, query or fragment";
+
+/// `{baseUrl}/v1/prices` when `base_url` is an allowed endpoint ([`SourceConfig::base_url`]).
+fn endpoint(base_url: &str) -> Result<reqwest::Url, &'static str> {
+    let url = reqwest::Url::parse(base_url.trim()).map_err(|_| BASE_URL_RULE)?;
+    let loopback = url
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback());
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !scheme_ok
+        || url.host_str().is_none_or(str::is_empty)
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(BASE_URL_RULE);
+    }
+    let path = format!("{}/v1/prices", url.path().trim_end_matches('/'));
+    let mut out = url;
+    out.set_path(&path);
+    Ok(out)
+}
+
+/// The secret's JSON shape, for error messages.
+const SECRET_SHAPE: &str = r#"{"sources": [{"name": "…", "baseUrl": "https://…", "apiKey": "…"}]}"#;
+
+/// Why the secret's text is not [`SECRET_SHAPE`], naming the place and the kind of mistake — never
+/// the text itself: serde_json's messages quote the input (`invalid type: string "sk-live-…"`), and the
+/// input is a secret.
+fn describe_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let at = match e.path().to_string() {
+        p if p == "." => "the top level".to_owned(),
+        p => p,
+    };
+    let inner = e.inner();
+    let what = match inner.classify() {
+        serde_json::error::Category::Syntax => {
+            format!(
+                "not valid JSON (line {}, column {})",
+                inner.line(),
+                inner.column()
+            )
+        }
+        serde_json::error::Category::Eof => "truncated JSON".to_owned(),
+        serde_json::error::Category::Io => "unreadable".to_owned(),
+        serde_json::error::Category::Data => {
+            // "missing field `apiKey`" names one of our own fields; every other data error may quote
+            // the value.
+            let msg = inner.to_string();
+            match msg
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                Some(field) if ["sources", "name", "baseUrl", "apiKey"].contains(&field) => {
+                    format!("missing field `{field}`")
+                }
+                _ => "a value of the wrong type".to_owned(),
+            }
+        }
+    };
+    format!("secret is not {SECRET_SHAPE}: {what} at {at}")
+}
+
+/// Parses the secret's JSON and checks every source.
+///
+/// ```
+/// let s = backend::pricing_agent::parse_secret(
+///     r#"{"sources": [{"name": "a", "baseUrl": "https://api.example.com", "apiKey": "k"}]}"#)?;
+/// assert_eq!(s[0].name, "a");
+/// assert!(!format!("{s:?}").contains("\"k\""));
+/// let e = backend::pricing_agent::parse_secret(r#"{"sources": [{"name": "a", "baseUrl": 1, "apiKey": "sk-9"}]}"#);
+/// assert!(e.unwrap_err().to_string().contains("sources[0].baseUrl"));
+/// # Ok::<(), backend::config::ConfigError>(())
+/// ```
 ///
 /// # Errors
-/// [`ConfigError::Invalid`] for anything but `{"sources": [...]}` with at least one source.
+/// [`ConfigError::Invalid`] for anything but `{"sources": [...]}` with at least one source, each with a
+/// non-empty name and key and an allowed `baseUrl`. The message names the field and the kind of
+/// mistake; no part of the secret's text appears in it.
 pub fn parse_secret(text: &str) -> Result<Vec<SourceConfig>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         name: "PRICE_API_SECRET_ID",
         reason,
     };
+    let de = &mut serde_json::Deserializer::from_str(text);
     let doc: SecretDoc =
-        serde_json::from_str(text).map_err(|e| invalid(format!("secret is not the expected JSON: {e}")))?;
+        serde_path_to_error::deserialize(de).map_err(|e| invalid(describe_json_error(&e)))?;
     if doc.sources.is_empty() {
         return Err(invalid("secret lists no sources".into()));
+    }
+    for (i, s) in doc.sources.iter().enumerate() {
+        if s.name.trim().is_empty() {
+            return Err(invalid(format!("sources[{i}].name is empty")));
+        }
+        if s.api_key.trim().is_empty() {
+            return Err(invalid(format!("sources[{i}].apiKey is empty")));
+        }
+        endpoint(&s.base_url).map_err(|rule| invalid(format!("sources[{i}].baseUrl {rule}")))?;
     }
     Ok(doc.sources)
 }
@@ -126,9 +234,14 @@ pub async fn load_sources(
 
 /// A price API over HTTPS: `GET {baseUrl}/v1/prices?name=&number=&year=&grade=` with `x-api-key`,
 /// answering `{"quotes": [{"amount": "355.00", "currency": "USD"}]}`.
+///
+/// The key goes to `baseUrl` and nowhere else: redirects are never followed (a 3xx is an error, so
+/// neither another host nor a downgrade to `http` ever sees the key), and a `baseUrl` that is not an
+/// allowed endpoint is refused before any request.
 #[derive(Clone)]
 pub struct HttpPriceSource {
     config: SourceConfig,
+    endpoint: Result<reqwest::Url, &'static str>,
     http: reqwest::Client,
 }
 
@@ -146,14 +259,19 @@ struct QuotesDoc {
 }
 
 impl HttpPriceSource {
-    /// A source with a 10 s timeout.
+    /// A source with a 10 s timeout that never follows redirects.
     #[must_use]
     pub fn new(config: SourceConfig) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { config, http }
+        Self {
+            endpoint: endpoint(&config.base_url),
+            config,
+            http,
+        }
     }
 }
 
@@ -164,6 +282,11 @@ impl PriceSource for HttpPriceSource {
     }
 
     async fn quotes(&self, q: &PriceQuery) -> Result<Vec<Quote>, HandlerError> {
+        let name = &self.config.name;
+        let url = self
+            .endpoint
+            .clone()
+            .map_err(|rule| HandlerError::Internal(format!("{name}: baseUrl {rule}")))?;
         let mut params: Vec<(&str, String)> = Vec::new();
         if let Some(v) = &q.name {
             params.push(("name", v.clone()));
@@ -177,7 +300,6 @@ impl PriceSource for HttpPriceSource {
         if let Some(v) = &q.grade {
             params.push(("grade", v.clone()));
         }
-        let url = format!("{}/v1/prices", self.config.base_url.trim_end_matches('/'));
         let resp = self
             .http
             .get(url)
@@ -185,24 +307,23 @@ impl PriceSource for HttpPriceSource {
             .query(&params)
             .send_traced()
             .await
-            .map_err(|e| HandlerError::Retryable(format!("{}: {e}", self.config.name)))?;
+            .map_err(|e| HandlerError::Retryable(format!("{name}: {}", e.without_url())))?;
         let status = resp.status();
         if status.as_u16() == 429 || status.is_server_error() {
-            return Err(HandlerError::Retryable(format!(
-                "{}: HTTP {status}",
-                self.config.name
+            return Err(HandlerError::Retryable(format!("{name}: HTTP {status}")));
+        }
+        if status.is_redirection() {
+            return Err(HandlerError::Internal(format!(
+                "{name}: HTTP {status}: redirects are not followed (the API key goes to baseUrl only)"
             )));
         }
         if !status.is_success() {
-            return Err(HandlerError::Internal(format!(
-                "{}: HTTP {status}",
-                self.config.name
-            )));
+            return Err(HandlerError::Internal(format!("{name}: HTTP {status}")));
         }
         let doc: QuotesDoc = resp
             .json()
             .await
-            .map_err(|e| HandlerError::Internal(format!("{}: malformed answer: {e}", self.config.name)))?;
+            .map_err(|e| HandlerError::Internal(format!("{name}: malformed answer: {}", e.without_url())))?;
         Ok(doc.quotes)
     }
 }
@@ -239,44 +360,72 @@ impl Deps {
     }
 }
 
-fn median(sorted: &[Decimal]) -> Decimal {
+/// Smallest quote that counts, in USD (a cent).
+pub const MIN_QUOTE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+/// Largest quote that counts, in USD (100 million; the dearest card ever sold went for a tenth of that).
+pub const MAX_QUOTE: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
+
+/// A price computation that does not fit `rust_decimal` (96-bit mantissa, about ±7.9 × 10^28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("price arithmetic overflowed computing the {0}")]
+pub struct PriceMathError(pub &'static str);
+
+fn median(sorted: &[Decimal]) -> Result<Decimal, PriceMathError> {
     let n = sorted.len();
     if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / Decimal::TWO
+        return Ok(sorted[n / 2]);
     }
+    let (a, b) = (sorted[n / 2 - 1], sorted[n / 2]);
+    // (a + b) / 2 overflows for two quotes near the maximum; a + (b − a) / 2 stays between a and b.
+    b.checked_sub(a)
+        .and_then(|d| d.checked_div(Decimal::TWO))
+        .and_then(|half| a.checked_add(half))
+        .ok_or(PriceMathError("median"))
 }
 
-/// Quartile range, median and confidence of USD quotes (`None` range without quotes).
+/// Quartile range, median and confidence of USD quotes (`None` range without positive quotes).
 ///
 /// Confidence = min(n, 10)/10 × 1/(1 + (p75 − p25)/median): more sales and a tighter spread → closer
-/// to 1.
+/// to 1. Every step is checked: quotes at the ends of `Decimal`'s range give an error, not a panic
+/// (the handler never gets here with such quotes: a source answering outside
+/// [`MIN_QUOTE`]..=[`MAX_QUOTE`] is skipped).
 ///
 /// ```
 /// use rust_decimal_macros::dec;
-/// let (range, conf) = backend::pricing_agent::estimate(&[dec!(100), dec!(110), dec!(90), dec!(100)]);
+/// let (range, conf) = backend::pricing_agent::estimate(&[dec!(100), dec!(110), dec!(90), dec!(100)])?;
 /// let r = range.unwrap();
 /// assert_eq!((r.low, r.median, r.high), (dec!(90), dec!(100), dec!(110)));
 /// assert!(conf > 0.3 && conf < 0.4);
+/// let tiny = rust_decimal::Decimal::from_scientific("1e-28").unwrap();
+/// let huge = rust_decimal::Decimal::from_scientific("7e28").unwrap();
+/// assert!(backend::pricing_agent::estimate(&[tiny, huge]).is_ok());
+/// assert!(backend::pricing_agent::estimate(&[tiny, tiny, huge]).is_err()); // not a panic
+/// # Ok::<(), backend::pricing_agent::PriceMathError>(())
 /// ```
-#[must_use]
-pub fn estimate(quotes: &[Decimal]) -> (Option<PriceRange>, f64) {
+///
+/// # Errors
+/// [`PriceMathError`] naming the step that does not fit (a tiny median under a huge spread).
+pub fn estimate(quotes: &[Decimal]) -> Result<(Option<PriceRange>, f64), PriceMathError> {
     let mut q: Vec<Decimal> = quotes.iter().copied().filter(|d| *d > Decimal::ZERO).collect();
     if q.is_empty() {
-        return (None, 0.0);
+        return Ok((None, 0.0));
     }
     q.sort();
     let last = q.len() - 1;
     let low = q[last / 4];
     let high = q[(last * 3).div_ceil(4)];
-    let mid = median(&q);
-    let spread = ((high - low) / mid).to_f64().unwrap_or(1.0);
+    let mid = median(&q)?;
+    let spread = high
+        .checked_sub(low)
+        .and_then(|width| width.checked_div(mid))
+        .ok_or(PriceMathError("spread"))?
+        .to_f64()
+        .unwrap_or(f64::INFINITY);
     let count = q.len().min(10) as f64 / 10.0;
     let confidence = (count / (1.0 + spread) * 1000.0).round() / 1000.0;
     let round =
         |d: Decimal| d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    (
+    Ok((
         Some(PriceRange {
             low: round(low),
             median: round(mid),
@@ -284,7 +433,23 @@ pub fn estimate(quotes: &[Decimal]) -> (Option<PriceRange>, f64) {
             currency: CURRENCY.to_owned(),
         }),
         confidence,
-    )
+    ))
+}
+
+/// The USD amounts of one source's answer, or why the source is skipped: one amount outside
+/// [`MIN_QUOTE`]..=[`MAX_QUOTE`] means the source is broken (or hostile), and none of its quotes count.
+fn usd_amounts(quotes: &[Quote]) -> Result<Vec<Decimal>, HandlerError> {
+    let usd: Vec<Decimal> = quotes
+        .iter()
+        .filter(|q| q.currency == CURRENCY)
+        .map(|q| q.amount)
+        .collect();
+    if let Some(bad) = usd.iter().position(|a| !(MIN_QUOTE..=MAX_QUOTE).contains(a)) {
+        return Err(HandlerError::Internal(format!(
+            "quotes[{bad}].amount is outside {MIN_QUOTE}..={MAX_QUOTE} {CURRENCY}: source skipped"
+        )));
+    }
+    Ok(usd)
 }
 
 /// The handler.
@@ -319,13 +484,8 @@ async fn price(input: &ExtractOutput, deps: &Deps) -> Result<PriceEstimate, Hand
     let mut reports = Vec::new();
     let mut last_error = None;
     for source in &deps.sources {
-        match source.quotes(&query).await {
-            Ok(quotes) => {
-                let usd: Vec<Decimal> = quotes
-                    .iter()
-                    .filter(|q| q.currency == CURRENCY)
-                    .map(|q| q.amount)
-                    .collect();
+        match source.quotes(&query).await.and_then(|q| usd_amounts(&q)) {
+            Ok(usd) => {
                 reports.push(SourceReport {
                     source: source.name().to_owned(),
                     quotes: usd.len(),
@@ -360,7 +520,7 @@ async fn price(input: &ExtractOutput, deps: &Deps) -> Result<PriceEstimate, Hand
             e
         });
     }
-    let (range, confidence) = estimate(&all);
+    let (range, confidence) = estimate(&all).map_err(|e| HandlerError::Internal(e.to_string()))?;
     Ok(PriceEstimate {
         range,
         confidence,
@@ -373,40 +533,348 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
+    use std::io::{Read, Write};
+    use std::sync::mpsc;
+
+    fn sci(s: &str) -> Decimal {
+        Decimal::from_scientific(s).unwrap()
+    }
 
     #[test]
     fn no_quotes_no_range() {
-        assert_eq!(estimate(&[]), (None, 0.0));
-        assert_eq!(estimate(&[dec!(0), dec!(-3)]), (None, 0.0));
+        assert_eq!(estimate(&[]).unwrap(), (None, 0.0));
+        assert_eq!(estimate(&[dec!(0), dec!(-3)]).unwrap(), (None, 0.0));
     }
 
     #[test]
     fn one_quote_is_a_point_with_low_confidence() {
-        let (r, c) = estimate(&[dec!(12.345)]);
+        let (r, c) = estimate(&[dec!(12.345)]).unwrap();
         let r = r.unwrap();
         assert_eq!((r.low, r.median, r.high), (dec!(12.35), dec!(12.35), dec!(12.35)));
         assert!((c - 0.1).abs() < 1e-9);
     }
 
     #[test]
-    fn secret_parsing_rejects_empty_and_malformed() {
+    fn extreme_quotes_are_an_error_not_a_panic() {
+        // The median of two quotes near the top used to overflow in `a + b` (a panic), and a tiny
+        // median makes the spread division overflow.
+        let tiny = sci("1e-28");
+        let huge = sci("7e28");
+        let _ = estimate(&[tiny, huge]); // no panic is the assertion
+        assert!(
+            estimate(&[huge, huge]).is_ok(),
+            "halving first keeps the median in range"
+        );
+        assert_eq!(estimate(&[tiny, tiny, huge]), Err(PriceMathError("spread")));
+        assert_eq!(
+            estimate(&[Decimal::MAX, Decimal::MAX]).unwrap().0.unwrap().median,
+            Decimal::MAX
+        );
+    }
+
+    #[test]
+    fn a_source_with_an_absurd_quote_is_skipped_with_the_reason() {
+        let quotes = |amounts: &[Decimal]| -> Vec<Quote> {
+            amounts
+                .iter()
+                .map(|a| Quote {
+                    amount: *a,
+                    currency: CURRENCY.into(),
+                })
+                .collect()
+        };
+        assert_eq!(
+            usd_amounts(&quotes(&[dec!(0.01), dec!(100000000)]))
+                .unwrap()
+                .len(),
+            2
+        );
+        let e = usd_amounts(&quotes(&[dec!(5), sci("7e28")])).unwrap_err();
+        assert_eq!(
+            e,
+            HandlerError::Internal("quotes[1].amount is outside 0.01..=100000000 USD: source skipped".into())
+        );
+        assert!(usd_amounts(&quotes(&[sci("1e-28")])).is_err());
+        // other currencies are ignored whatever their amount
+        let eur = vec![Quote {
+            amount: sci("7e28"),
+            currency: "EUR".into(),
+        }];
+        assert_eq!(usd_amounts(&eur).unwrap(), Vec::<Decimal>::new());
+    }
+
+    const KEY: &str = "sk-live-DO-NOT-LEAK-4242";
+
+    #[test]
+    fn secret_errors_name_the_field_never_the_value() {
         assert!(parse_secret(r#"{"sources": []}"#).is_err());
-        assert!(parse_secret("key=abc").is_err());
-        let s =
-            parse_secret(r#"{"sources": [{"name": "a", "baseUrl": "https://x", "apiKey": "SECRETKEY123"}]}"#)
-                .unwrap();
+        let s = parse_secret(&format!(
+            r#"{{"sources": [{{"name": "a", "baseUrl": "https://x.example/api/", "apiKey": "{KEY}"}}]}}"#
+        ))
+        .unwrap();
         assert_eq!(s[0].name, "a");
-        assert!(!format!("{:?}", HttpPriceSource::new(s[0].clone())).contains("SECRETKEY"));
+        let shown = format!("{:?} {:?}", s[0], HttpPriceSource::new(s[0].clone()));
+        assert!(!shown.contains(KEY), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+
+        // Each of these is a mistyped secret; serde_json's own messages would quote the key.
+        let cases = [
+            (
+                KEY.to_owned(),
+                "not valid JSON (line 1, column 1) at the top level",
+            ),
+            (
+                format!(r#"{{"sources": "{KEY}"}}"#),
+                "a value of the wrong type at sources",
+            ),
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "https://x", "apiKey": ["{KEY}"]}}]}}"#),
+                "a value of the wrong type at sources[0].apiKey",
+            ),
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "https://x", "apiKey": {KEY}}}]}}"#),
+                "at sources[0].apiKey",
+            ),
+            (
+                format!(r#"{{"sources": [{{"name": "a", "apiKey": "{KEY}"}}]}}"#),
+                "missing field `baseUrl` at sources[0]",
+            ),
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "https://x", "apiKey": "{KEY}"#),
+                "truncated JSON",
+            ),
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "{KEY}", "apiKey": "k"}}]}}"#),
+                "sources[0].baseUrl must be https://",
+            ),
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "https://u:{KEY}@x", "apiKey": "k"}}]}}"#),
+                "sources[0].baseUrl must be https://",
+            ),
+            (
+                format!(
+                    r#"{{"sources": [{{"name": "a", "baseUrl": "https://x?key={KEY}", "apiKey": "k"}}]}}"#
+                ),
+                "sources[0].baseUrl must be https://",
+            ),
+            (
+                r#"{"sources": [{"name": "a", "baseUrl": "http://prices.example.com", "apiKey": "k"}]}"#
+                    .to_owned(),
+                "sources[0].baseUrl must be https://",
+            ),
+            (
+                r#"{"sources": [{"name": "a", "baseUrl": "https://x", "apiKey": " "}]}"#.to_owned(),
+                "sources[0].apiKey is empty",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_secret(&text).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains(want), "{msg:?} should contain {want:?}");
+            assert!(msg.contains("PRICE_API_SECRET_ID"), "{msg}");
+            assert!(!msg.contains("DO-NOT-LEAK"), "the secret leaked: {msg}");
+            assert!(!format!("{err:?}").contains("DO-NOT-LEAK"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn base_urls_must_be_https_or_loopback_http() {
+        for ok in [
+            "https://api.example.com",
+            "https://api.example.com:8443/base/",
+            "http://127.0.0.1:9",
+            "http://[::1]:80",
+        ] {
+            assert!(endpoint(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            endpoint("https://api.example.com/base/").unwrap().as_str(),
+            "https://api.example.com/base/v1/prices"
+        );
+        for bad in [
+            "http://api.example.com",
+            "http://localhost:8080", // a name can resolve anywhere
+            "ftp://api.example.com",
+            "https://user:pw@api.example.com",
+            "https://api.example.com/?k=1",
+            "https://api.example.com/#f",
+            "api.example.com",
+            "",
+        ] {
+            assert_eq!(endpoint(bad), Err(BASE_URL_RULE), "{bad}");
+        }
+    }
+
+    /// A one-shot-per-connection HTTP server on `ip`: every request's head goes to the channel, and
+    /// every answer is `response`.
+    fn serve(ip: &str, response: String) -> (String, mpsc::Receiver<String>) {
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = tx.send(String::from_utf8_lossy(&buf).to_ascii_lowercase());
+                let _ = conn.write_all(response.as_bytes());
+            }
+        });
+        (format!("http://{addr}"), rx)
+    }
+
+    fn redirect_to(status: &str, location: &str) -> String {
+        format!("HTTP/1.1 {status}\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+    }
+
+    fn source(base_url: &str) -> HttpPriceSource {
+        HttpPriceSource::new(SourceConfig {
+            name: "cardmarket".into(),
+            base_url: base_url.into(),
+            api_key: KEY.into(),
+        })
+    }
+
+    fn query() -> PriceQuery {
+        PriceQuery {
+            name: Some("Charizard".into()),
+            number: None,
+            year: None,
+            grade: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_api_key_never_follows_a_redirect() {
+        // The second host (another loopback address: a different host to the client) would answer
+        // with quotes, so following the redirect would look like success.
+        let ok = r#"{"quotes":[{"amount":"1.00","currency":"USD"}]}"#;
+        let (thief, stolen) = serve(
+            "127.0.0.2",
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{ok}",
+                ok.len()
+            ),
+        );
+        for status in [
+            "301 Moved Permanently",
+            "302 Found",
+            "307 Temporary Redirect",
+            "308 Permanent Redirect",
+        ] {
+            let (api, seen) = serve("127.0.0.1", redirect_to(status, &format!("{thief}/steal")));
+            let err = source(&api).quotes(&query()).await.unwrap_err();
+            let head = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert!(
+                head.contains(&format!("x-api-key: {}", KEY.to_ascii_lowercase())),
+                "{head}"
+            );
+            assert!(head.starts_with("get /v1/prices?name=charizard "), "{head}");
+            assert!(
+                matches!(&err, HandlerError::Internal(m) if m.contains(&status[..3]) && m.contains("redirects are not followed")),
+                "{err:?}"
+            );
+            assert!(!err.to_string().contains(KEY));
+        }
+        assert!(
+            stolen.recv_timeout(Duration::from_millis(300)).is_err(),
+            "the redirect target was contacted"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plain_http_base_url_is_refused_before_any_request() {
+        let err = source("http://prices.example.com")
+            .quotes(&query())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            HandlerError::Internal(format!("cardmarket: baseUrl {BASE_URL_RULE}"))
+        );
+    }
+
+    struct Fixed(Vec<Decimal>);
+
+    #[async_trait]
+    impl PriceSource for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        async fn quotes(&self, _: &PriceQuery) -> Result<Vec<Quote>, HandlerError> {
+            Ok(self
+                .0
+                .iter()
+                .map(|a| Quote {
+                    amount: *a,
+                    currency: CURRENCY.into(),
+                })
+                .collect())
+        }
+    }
+
+    fn extract() -> ExtractOutput {
+        serde_json::from_value(serde_json::json!({
+            "request": {"valuationId": "v", "userId": "u", "cardId": "c", "bucket": "b", "frontS3Key": "k",
+                        "requestedAt": "2026-11-22T00:40:00.000Z", "correlationId": "r"},
+            "features": {"cardId": "c", "text": [], "labels": [], "looksLikeCard": true, "hints": {}}
+        }))
+        .unwrap()
+    }
+
+    /// Any `Decimal`, with the ends of its range and tiny/huge magnitudes well represented.
+    fn any_decimal() -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            Just(Decimal::MAX),
+            Just(Decimal::MIN),
+            Just(Decimal::ZERO),
+            Just(Decimal::new(1, 28)),
+            (1i64..=9, 0u32..=28).prop_map(|(m, e)| {
+                Decimal::try_from_i128_with_scale(i128::from(m) * 10i128.pow(e), 0).unwrap_or(Decimal::MAX)
+            }),
+            (any::<i64>(), 0u32..=28).prop_map(|(m, s)| Decimal::new(m, s)),
+            (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28)
+                .prop_map(|(lo, mid, hi, neg, s)| Decimal::from_parts(lo, mid, hi, neg, s)),
+        ]
     }
 
     proptest! {
         #[test]
         fn range_is_ordered_and_confidence_bounded(cents in proptest::collection::vec(1u32..10_000_000, 1..50)) {
             let quotes: Vec<Decimal> = cents.iter().map(|c| Decimal::new(i64::from(*c), 2)).collect();
-            let (r, c) = estimate(&quotes);
+            let (r, c) = estimate(&quotes).unwrap();
             let r = r.unwrap();
             prop_assert!(r.low <= r.median && r.median <= r.high);
             prop_assert!((0.0..=1.0).contains(&c));
+        }
+
+        #[test]
+        fn extreme_quotes_never_panic(quotes in proptest::collection::vec(any_decimal(), 0..12)) {
+            // estimate on its own: an error at worst
+            if let Ok((Some(r), c)) = estimate(&quotes) {
+                prop_assert!(r.low <= r.median && r.median <= r.high);
+                prop_assert!((0.0..=1.0).contains(&c));
+            }
+            // the whole task: the source is skipped or used, never a panic, never an absurd range
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let deps = Deps { sources: vec![Arc::new(Fixed(quotes.clone()))] };
+            match rt.block_on(price(&extract(), &deps)) {
+                Ok(est) => {
+                    prop_assert!(quotes.iter().all(|q| (MIN_QUOTE..=MAX_QUOTE).contains(q)));
+                    if let Some(r) = est.range {
+                        prop_assert!(MIN_QUOTE <= r.low && r.high <= MAX_QUOTE);
+                    }
+                }
+                Err(e) => {
+                    prop_assert!(e.to_string().contains("source skipped"), "{e}");
+                }
+            }
         }
     }
 }

@@ -1,15 +1,20 @@
-//! `POST /upload/presign`: a presigned S3 `PUT` for one card image, scoped to `uploads/{sub}/`.
+//! `POST /upload/presign`: a presigned S3 `PUT` for one card image, scoped to the caller's
+//! `uploads/{userId pseudonym}/` (never the `sub`: keys reach S3 logs and events, see [`crate::uploads`]).
 //!
 //! The content type must be one of `ALLOWED_UPLOAD_MIME` (comma-separated) and the declared length at
 //! most `MAX_UPLOAD_MB`; both are signed into the URL (`Content-Type`, `Content-Length`), so S3 rejects
-//! an upload that differs. The key is chosen here (`uploads/{sub}/{uuid}.{ext}`), never by the client.
-//! Presigning is local: no AWS call is made.
+//! an upload that differs, and so is the tag `collectiq-upload=pending` (`x-amz-tagging`): an upload no
+//! card confirms expires. The key is chosen here (`uploads/{pseudonym}/{uuid}.{ext}`), never by the
+//! client. Each caller may presign `PRESIGN_DAILY_LIMIT` uploads per UTC day ([`crate::quota`]; one
+//! conditional `UpdateItem`), then gets 429 with `Retry-After`. Presigning itself is local.
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
 use crate::http::{self, Request, Response};
 use crate::identity::UserHasher;
 use crate::obs::RequestLog;
+use crate::quota::{self, DailyQuota, QuotaAction};
+use crate::uploads::{PENDING_TAGGING, UserUploads};
 use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::Utc;
 use lambda_runtime::LambdaEvent;
@@ -114,13 +119,16 @@ pub struct Deps {
     pub bucket: String,
     /// `ALLOWED_UPLOAD_MIME`, `MAX_UPLOAD_MB`.
     pub policy: UploadPolicy,
-    /// Pseudonyms for log lines.
+    /// Pseudonyms for log lines and upload keys.
     pub users: UserHasher,
+    /// `PRESIGN_DAILY_LIMIT` per user and UTC day, counted in `TABLE_NAME`.
+    pub quota: DailyQuota,
 }
 
 impl Deps {
     /// From `UPLOAD_BUCKET`, `ALLOWED_UPLOAD_MIME`, `MAX_UPLOAD_MB`, `PRESIGN_TTL_SECONDS` (300),
-    /// `S3_FORCE_PATH_STYLE` (false; true for local emulators) and `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    /// `S3_FORCE_PATH_STYLE` (false; true for local emulators), `TABLE_NAME` and `PRESIGN_DAILY_LIMIT`
+    /// (200; the quota) and `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
@@ -139,6 +147,15 @@ impl Deps {
             s3: aws_sdk_s3::Client::from_conf(s3),
             bucket: config::required("UPLOAD_BUCKET")?,
             policy,
+            quota: DailyQuota::new(
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
+                config::required("TABLE_NAME")?,
+                QuotaAction::Presign,
+                quota::limit_from_env(
+                    "PRESIGN_DAILY_LIMIT",
+                    config::parsed("PRESIGN_DAILY_LIMIT", quota::DEFAULT_PRESIGN_DAILY_LIMIT)?,
+                )?,
+            ),
             users: config::user_hasher(aws).await?,
         })
     }
@@ -169,12 +186,10 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     log.user(&deps.users, &caller.sub);
     let body: PresignRequest = http::json_body(req)?;
     let mime = deps.policy.check(&body)?;
-    let key = format!(
-        "uploads/{}/{}.{}",
-        caller.sub,
-        uuid::Uuid::new_v4(),
-        extension(&mime)
-    );
+    deps.quota
+        .charge(&deps.users.hash(&caller.sub), Utc::now())
+        .await?;
+    let key = UserUploads::of(&deps.users, &caller).new_key(extension(&mime));
     let presigning = PresigningConfig::expires_in(deps.policy.ttl)
         .map_err(|e| HandlerError::Internal(format!("presign config: {e}")))?;
     let presigned = deps
@@ -184,6 +199,7 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
         .key(&key)
         .content_type(&mime)
         .content_length(i64::try_from(body.content_length).unwrap_or(i64::MAX))
+        .tagging(PENDING_TAGGING)
         .presigned(presigning)
         .await
         .map_err(|e| HandlerError::Internal(format!("presign: {e}")))?;
@@ -194,7 +210,7 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
         .collect();
     let expires = Utc::now() + chrono::Duration::from_std(deps.policy.ttl).unwrap_or_default();
     tracing::info!(
-        key_prefix = "uploads/{sub}/",
+        key_prefix = "uploads/{userId}/",
         content_type = mime.as_str(),
         content_length = body.content_length,
         file_name_len = body.file_name.as_ref().map(String::len),

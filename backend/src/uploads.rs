@@ -1,0 +1,199 @@
+//! The upload bucket's keys and the life of an uploaded image: where a user's images live, marking an
+//! upload as used by a card, and removing a card's images with it.
+//!
+//! **Keys.** `upload_presign` puts every image under `uploads/{userId pseudonym}/{uuid}.{ext}` — the
+//! keyed pseudonym of [`crate::identity::UserHasher`], never the Cognito `sub`, because object keys
+//! reach S3 server access logs, S3 EventBridge events and error messages. Keys written before this
+//! change are `uploads/{sub}/…`; they are not moved (see [`UserUploads::owns`]).
+//!
+//! **Unconfirmed uploads expire.** The presigned `PUT` signs the tag `collectiq-upload=pending`
+//! ([`PENDING_TAGGING`]); `cards_create` re-tags the images it registers `collectiq-upload=confirmed`
+//! (`PutObjectTagging`). The bucket's lifecycle rule `expire-unconfirmed-uploads`
+//! (`infra/modules/backend/uploads.tf`) expires objects under `uploads/` still tagged `pending` after
+//! a day, so an upload no card uses does not stay forever. **Deleting a card deletes its images**
+//! (`DeleteObject`; in the versioned bucket that is a delete marker, and the bucket's
+//! noncurrent-version expiry removes the bytes). Spec: S3 object tagging and lifecycle filters
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html>,
+//! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-filters.html>).
+
+use crate::HandlerError;
+use crate::error::sdk_error;
+use crate::identity::{Caller, UserHasher};
+use aws_sdk_s3::types::{Tag, Tagging};
+
+/// Every user image lies under this prefix (the IAM policies and the lifecycle rules use it).
+pub const UPLOADS_PREFIX: &str = "uploads/";
+/// The tag key marking whether a card uses an upload.
+pub const UPLOAD_TAG: &str = "collectiq-upload";
+/// The tag of a fresh upload (`x-amz-tagging`, URL-encoded query form), signed into the presigned `PUT`.
+pub const PENDING_TAGGING: &str = "collectiq-upload=pending";
+/// The tag value once a card uses the upload.
+pub const CONFIRMED: &str = "confirmed";
+
+/// Where one caller's images are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserUploads {
+    /// `uploads/{pseudonym}/`: where new uploads go.
+    pub prefix: String,
+    /// `uploads/{sub}/`: where uploads made before pseudonymous keys are (still readable and deleted
+    /// with their card; never written to).
+    pub legacy_prefix: String,
+}
+
+impl UserUploads {
+    /// The caller's prefixes.
+    ///
+    /// ```
+    /// use backend::{identity::{Caller, UserHasher}, uploads::UserUploads};
+    /// let users = UserHasher::new(b"0123456789abcdef0123456789abcdef".to_vec())?;
+    /// let me = Caller::from_sub(Some("7d3a1f2e-0000-4000-8000-000000000001")).unwrap();
+    /// let mine = UserUploads::of(&users, &me);
+    /// assert_eq!(mine.prefix, format!("uploads/{}/", users.hash(&me.sub)));
+    /// assert!(!mine.prefix.contains(&me.sub));
+    /// # Ok::<(), backend::identity::HashKeyError>(())
+    /// ```
+    #[must_use]
+    pub fn of(users: &UserHasher, caller: &Caller) -> Self {
+        Self {
+            prefix: format!("{UPLOADS_PREFIX}{}/", users.hash(&caller.sub)),
+            legacy_prefix: format!("{UPLOADS_PREFIX}{}/", caller.sub),
+        }
+    }
+
+    /// The key for a new upload.
+    #[must_use]
+    pub fn new_key(&self, extension: &str) -> String {
+        format!("{}{}.{extension}", self.prefix, uuid::Uuid::new_v4())
+    }
+
+    /// Whether `key` is one of this caller's images — under the pseudonym prefix, or under the legacy
+    /// `uploads/{sub}/` prefix of images uploaded before — and a plain object key (no empty, `.` or `..`
+    /// segment, at most 1024 bytes).
+    #[must_use]
+    pub fn owns(&self, key: &str) -> bool {
+        let rest = key
+            .strip_prefix(&self.prefix)
+            .or_else(|| key.strip_prefix(&self.legacy_prefix))
+            .unwrap_or_default();
+        !rest.is_empty()
+            && key.len() <= 1024
+            && rest
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+    }
+}
+
+/// The upload bucket, for the functions that change its objects (`cards_create`, `cards_delete`).
+#[derive(Debug, Clone)]
+pub struct UploadStore {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl UploadStore {
+    /// The bucket `bucket` through `s3`.
+    #[must_use]
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            s3,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The bucket name.
+    #[must_use]
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Marks the upload at `key` as used by a card (tag `collectiq-upload=confirmed`), so the
+    /// expiry of unconfirmed uploads leaves it alone.
+    ///
+    /// # Errors
+    /// [`HandlerError::Validation`] naming `field` when there is no such object (nothing was uploaded
+    /// there, or it expired); other SDK errors classified.
+    pub async fn confirm(&self, field: &str, key: &str) -> Result<(), HandlerError> {
+        let tagging = Tagging::builder()
+            .tag_set(
+                Tag::builder()
+                    .key(UPLOAD_TAG)
+                    .value(CONFIRMED)
+                    .build()
+                    .map_err(|e| HandlerError::Internal(e.to_string()))?,
+            )
+            .build()
+            .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        let r = self
+            .s3
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .tagging(tagging)
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
+                    .is_some_and(|c| c == "NoSuchKey" || c == "NotFound")
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Err(HandlerError::validation(
+                    field,
+                    "no such upload (upload the image with the presigned URL first; unused uploads expire after a day)",
+                ))
+            }
+            Err(e) => Err(sdk_error("PutObjectTagging", e)),
+        }
+    }
+
+    /// Deletes the object at `key` (idempotent: a missing object is not an error).
+    ///
+    /// # Errors
+    /// SDK errors classified.
+    pub async fn delete(&self, key: &str) -> Result<(), HandlerError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_error("DeleteObject", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_pseudonymous_and_legacy_keys_stay_owned() {
+        let users = UserHasher::new(vec![3; 32]).unwrap();
+        let sub = "7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f";
+        let me = Caller::from_sub(Some(sub)).unwrap();
+        let mine = UserUploads::of(&users, &me);
+        let key = mine.new_key("jpg");
+        assert!(key.starts_with(&format!("uploads/{}/", users.hash(sub))), "{key}");
+        assert!(!key.contains(sub), "{key}");
+        assert!(key.ends_with(".jpg"));
+        assert!(mine.owns(&key));
+        assert!(
+            mine.owns(&format!("uploads/{sub}/old.jpg")),
+            "legacy keys remain the owner's"
+        );
+
+        let other = UserUploads::of(&users, &Caller::from_sub(Some("someone-else")).unwrap());
+        assert!(!other.owns(&key));
+        for bad in [
+            mine.prefix.clone(),
+            format!("{}../x.jpg", mine.prefix),
+            format!("{}a//b.jpg", mine.prefix),
+            format!("{}{}", mine.prefix, "x".repeat(1024)),
+            "uploads/x.jpg".to_owned(),
+        ] {
+            assert!(!mine.owns(&bad), "{bad}");
+        }
+    }
+}

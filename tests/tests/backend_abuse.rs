@@ -1,0 +1,521 @@
+//! Issue 13, item 5 ("Backend abuse"), against the emulator: no Cognito `sub` in upload keys, quota
+//! items or the API access-log format; per-user daily quotas on presign and revalue (DynamoDB
+//! conditional counters, 429 + `Retry-After` to the next UTC midnight); uploads confirmed by the card
+//! that uses them (the rest expire by the lifecycle rule on the pending tag); deleting a card deletes
+//! its images.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod backend_support;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use backend::model::{Card, CardStatus};
+use backend::quota::{DailyQuota, QuotaAction, seconds_to_next_utc_midnight};
+use backend::store::CardStore;
+use backend::uploads::{UploadStore, UserUploads};
+use backend::{cards_create, cards_delete, cards_revalue, upload_presign};
+use backend_support::*;
+use collectiq_tests::TestEnv;
+
+const BUCKET: &str = "collectiq-test-uploads";
+
+fn s3(env: &TestEnv) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&env.sdk_config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+async fn setup(env: &TestEnv) -> aws_sdk_s3::Client {
+    create_table(&env.clients.dynamodb).await;
+    let s3 = s3(env);
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    s3
+}
+
+fn presign_deps(env: &TestEnv, limit: u32) -> upload_presign::Deps {
+    upload_presign::Deps {
+        s3: s3(env),
+        bucket: BUCKET.into(),
+        policy: upload_presign::UploadPolicy::new(upload_presign::DEFAULT_ALLOWED_MIME, 12),
+        users: users(),
+        quota: DailyQuota::new(env.clients.dynamodb.clone(), TABLE, QuotaAction::Presign, limit),
+    }
+}
+
+async fn presign(
+    deps: &upload_presign::Deps,
+    sub: &str,
+) -> aws_lambda_events::apigw::ApiGatewayV2httpResponse {
+    upload_presign::handler(
+        lambda_event(api_event("apigw_v2_upload_presign.json", sub, None, None)),
+        deps,
+    )
+    .await
+    .unwrap()
+}
+
+/// Presigns and really uploads one image as the browser would (every signed header sent); its key.
+async fn upload(deps: &upload_presign::Deps, sub: &str) -> String {
+    let r = presign(deps, sub).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    let b = body_json(&r);
+    let bytes = vec![0xFFu8; 2_457_600];
+    let mut put = reqwest::Client::new().put(b["uploadUrl"].as_str().unwrap());
+    for (k, v) in b["headers"].as_object().unwrap() {
+        if k != "content-length" {
+            put = put.header(k, v.as_str().unwrap());
+        }
+    }
+    let put = put.body(bytes).send().await.unwrap();
+    assert!(put.status().is_success(), "{:?}", put.text().await);
+    b["key"].as_str().unwrap().to_owned()
+}
+
+async fn tags(s3: &aws_sdk_s3::Client, key: &str) -> Vec<(String, String)> {
+    s3.get_object_tagging()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
+async fn exists(s3: &aws_sdk_s3::Client, key: &str) -> bool {
+    s3.head_object().bucket(BUCKET).key(key).send().await.is_ok()
+}
+
+/// Every string in the table (keys and attributes), to look for a raw `sub`.
+async fn table_text(env: &TestEnv) -> String {
+    let items = env
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(TABLE)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    format!("{items:?}")
+}
+
+fn assert_429(r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse, limit: u32, action: &str) {
+    assert_eq!(r.status_code, 429, "{:?}", r.body);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let want = seconds_to_next_utc_midnight(chrono::Utc::now());
+    assert!(
+        (1..=86_400).contains(&retry) && retry.abs_diff(want) <= 5,
+        "Retry-After {retry}, seconds to the next UTC midnight {want}"
+    );
+    let b = body_json(r);
+    assert_eq!(b["error"], "TooManyRequests");
+    let message = b["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("daily limit of {limit} {action}")) && message.contains("00:00 UTC"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn presign_keys_are_pseudonymous_pending_and_limited_per_user_and_day() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let deps = presign_deps(&env, 3);
+    let alice = users().hash(ALICE);
+
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        keys.push(upload(&deps, ALICE).await);
+    }
+    let r = presign(&deps, ALICE).await;
+    assert_eq!(r.status_code, 200);
+    let b = body_json(&r);
+    assert_eq!(b["headers"]["x-amz-tagging"], "collectiq-upload=pending", "{b}");
+    keys.push(b["key"].as_str().unwrap().to_owned());
+    for key in &keys {
+        assert!(key.starts_with(&format!("uploads/{alice}/")), "{key}");
+        assert!(!key.contains(ALICE), "the sub is in the key: {key}");
+    }
+    // the uploaded objects carry the pending tag the lifecycle rule expires
+    assert_eq!(
+        tags(&s3, &keys[0]).await,
+        [("collectiq-upload".to_owned(), "pending".to_owned())]
+    );
+
+    // the fourth of the day: 429 with Retry-After to the next UTC midnight, no URL
+    let r = presign(&deps, ALICE).await;
+    assert_429(&r, 3, "presign");
+    assert!(body_json(&r).get("uploadUrl").is_none());
+    // others are not affected
+    assert_eq!(presign(&deps, BOB).await.status_code, 200);
+
+    // one counter item per user, action and UTC day, refused requests not counted, with its TTL
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let item = env
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("PK", AttributeValue::S(format!("QUOTA#{alice}")))
+        .key("SK", AttributeValue::S(format!("presign#{today}")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["used"].as_n().unwrap(), "3");
+    let expires: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
+    let next_midnight =
+        chrono::Utc::now().timestamp() + seconds_to_next_utc_midnight(chrono::Utc::now()) as i64;
+    assert!(
+        (expires - (next_midnight + 86_400)).abs() <= 5,
+        "expiresAt {expires} is the end of the following UTC day"
+    );
+    let text = table_text(&env).await;
+    assert!(
+        !text.contains(ALICE) && !text.contains(BOB),
+        "a sub in the table: {text}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_presigns_never_pass_the_limit_together() {
+    let env = TestEnv::start().await;
+    setup(&env).await;
+    let deps = presign_deps(&env, 5);
+    let answers = presign_concurrently(&deps, 12).await;
+    let ok = answers.iter().filter(|s| **s == 200).count();
+    let limited = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!((ok, limited), (5, 7), "{answers:?}");
+}
+
+async fn presign_concurrently(deps: &upload_presign::Deps, n: usize) -> Vec<i64> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let deps = deps.clone();
+        set.spawn(async move { presign(&deps, ALICE).await.status_code });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        out.push(r.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn revalue_is_limited_per_day_and_a_refused_request_starts_nothing() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let sfn = aws_sdk_sfn::Client::new(&env.sdk_config);
+    let sm = sfn
+        .create_state_machine()
+        .name("collectiq-test-valuation")
+        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/collectiq-test-sfn")
+        .send()
+        .await
+        .unwrap();
+    let deps = cards_revalue::Deps {
+        store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
+        sfn: sfn.clone(),
+        state_machine_arn: sm.state_machine_arn().to_owned(),
+        bucket: BUCKET.into(),
+        users: users(),
+        quota: DailyQuota::new(env.clients.dynamodb.clone(), TABLE, QuotaAction::Revalue, 2),
+    };
+    let front = upload(&presign_deps(&env, 10), ALICE).await;
+    let card = create_card(&env, &s3, ALICE, &front, None).await;
+    let revalue = |id: String| {
+        let deps = deps.clone();
+        async move {
+            cards_revalue::handler(
+                lambda_event(api_event("apigw_v2_cards_revalue.json", ALICE, None, Some(&id))),
+                &deps,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(revalue(card.clone()).await.status_code, 202);
+    // the valuation finished (as the aggregator would leave it), so the next one may start
+    set_status(&env, ALICE, &card, CardStatus::Valued).await;
+    assert_eq!(revalue(card.clone()).await.status_code, 202);
+    set_status(&env, ALICE, &card, CardStatus::Valued).await;
+
+    let r = revalue(card.clone()).await;
+    assert_429(&r, 2, "revalue");
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(sm.state_machine_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        executions.executions().len(),
+        2,
+        "the refused request started nothing"
+    );
+    let item = env
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("PK", AttributeValue::S(format!("USER#{ALICE}")))
+        .key("SK", AttributeValue::S(format!("CARD#{card}")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        item["status"].as_s().unwrap(),
+        "VALUED",
+        "the refused request changed nothing"
+    );
+}
+
+async fn set_status(env: &TestEnv, sub: &str, card: &str, status: CardStatus) {
+    env.clients
+        .dynamodb
+        .update_item()
+        .table_name(TABLE)
+        .key("PK", AttributeValue::S(format!("USER#{sub}")))
+        .key("SK", AttributeValue::S(format!("CARD#{card}")))
+        .update_expression("SET #s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", AttributeValue::S(status.as_str().into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn create_deps(env: &TestEnv) -> cards_create::Deps {
+    cards_create::Deps {
+        store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
+        users: users(),
+        uploads: UploadStore::new(s3(env), BUCKET),
+    }
+}
+
+fn delete_deps(env: &TestEnv) -> cards_delete::Deps {
+    cards_delete::Deps {
+        store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
+        users: users(),
+        uploads: UploadStore::new(s3(env), BUCKET),
+    }
+}
+
+async fn create(
+    env: &TestEnv,
+    sub: &str,
+    front: &str,
+    back: Option<&str>,
+) -> aws_lambda_events::apigw::ApiGatewayV2httpResponse {
+    let mut body = serde_json::json!({"name": "Charizard", "year": 1999, "frontS3Key": front});
+    if let Some(b) = back {
+        body["backS3Key"] = b.into();
+    }
+    cards_create::handler(
+        lambda_event(api_event("apigw_v2_cards_create.json", sub, Some(body), None)),
+        &create_deps(env),
+    )
+    .await
+    .unwrap()
+}
+
+async fn create_card(
+    env: &TestEnv,
+    s3: &aws_sdk_s3::Client,
+    sub: &str,
+    front: &str,
+    back: Option<&str>,
+) -> String {
+    let r = create(env, sub, front, back).await;
+    assert_eq!(r.status_code, 201, "{:?}", r.body);
+    for key in std::iter::once(front).chain(back) {
+        assert_eq!(
+            tags(s3, key).await,
+            [("collectiq-upload".to_owned(), "confirmed".to_owned())],
+            "{key}"
+        );
+    }
+    body_json(&r)["cardId"].as_str().unwrap().to_owned()
+}
+
+async fn delete(env: &TestEnv, sub: &str, id: &str) -> i64 {
+    cards_delete::handler(
+        lambda_event(api_event("apigw_v2_cards_delete.json", sub, None, Some(id))),
+        &delete_deps(env),
+    )
+    .await
+    .unwrap()
+    .status_code
+}
+
+#[tokio::test]
+async fn a_card_confirms_its_uploads_and_deleting_it_deletes_them() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let front = upload(&presign, ALICE).await;
+    let back = upload(&presign, ALICE).await;
+    let unused = upload(&presign, ALICE).await;
+
+    // create: the images are re-tagged confirmed; an unused upload stays pending (the lifecycle rule
+    // expires it)
+    let id = create_card(&env, &s3, ALICE, &front, Some(&back)).await;
+    assert_eq!(tags(&s3, &unused).await[0].1, "pending");
+
+    // a key nothing was uploaded to, or someone else's upload: 400 naming the field, no card
+    let mine = UserUploads::of(
+        &users(),
+        &backend::identity::Caller::from_sub(Some(ALICE)).unwrap(),
+    );
+    for (sub, key, field) in [
+        (ALICE, format!("{}never-uploaded.jpg", mine.prefix), "frontS3Key"),
+        (BOB, front.clone(), "frontS3Key"),
+    ] {
+        let r = create(&env, sub, &key, None).await;
+        assert_eq!(
+            (r.status_code, body_json(&r)["field"].as_str()),
+            (400, Some(field)),
+            "{key}"
+        );
+    }
+    let r = create(&env, ALICE, &front, Some(&format!("{}missing.jpg", mine.prefix))).await;
+    assert_eq!(body_json(&r)["field"], "backS3Key");
+
+    // delete: the card, then its images are gone; the unused upload and Bob's things are untouched
+    let bob_front = upload(&presign, BOB).await;
+    let bob_card = create_card(&env, &s3, BOB, &bob_front, None).await;
+    assert_eq!(delete(&env, BOB, &id).await, 404, "not Bob's card");
+    assert!(exists(&s3, &front).await);
+    assert_eq!(delete(&env, ALICE, &id).await, 204);
+    assert!(!exists(&s3, &front).await, "front image left behind");
+    assert!(!exists(&s3, &back).await, "back image left behind");
+    assert!(exists(&s3, &unused).await);
+    assert!(exists(&s3, &bob_front).await);
+    assert_eq!(delete(&env, ALICE, &id).await, 404);
+    assert_eq!(delete(&env, BOB, &bob_card).await, 204);
+    assert!(!exists(&s3, &bob_front).await);
+}
+
+#[tokio::test]
+async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_with_their_images() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    // an image uploaded under the old `uploads/{sub}/` layout, and a card stored then
+    let legacy = format!("uploads/{ALICE}/0f8e1c2a-front.jpg");
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(&legacy)
+        .body(vec![1u8; 10].into())
+        .send()
+        .await
+        .unwrap();
+    let now = backend::model::now();
+    let card = Card {
+        card_id: "3f1c9a52-8d1e-4b7a-9c2d-5e6f7a8b9c0d".into(),
+        name: "Charizard".into(),
+        set_name: None,
+        number: None,
+        year: Some(1999),
+        grade: None,
+        front_s3_key: legacy.clone(),
+        back_s3_key: None,
+        status: CardStatus::Valued,
+        created_at: now,
+        updated_at: now,
+        value: None,
+        pricing_confidence: None,
+        authenticity_score: None,
+        valued_at: None,
+        last_valuation_id: None,
+    };
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    CardStore::new(env.clients.dynamodb.clone(), TABLE)
+        .create(&alice, &card)
+        .await
+        .unwrap();
+    // a legacy key is still the owner's (a card can be created from it), and is deleted with the card
+    let id = create_card(&env, &s3, ALICE, &legacy, None).await;
+    assert_eq!(delete(&env, ALICE, &card.card_id).await, 204);
+    assert!(!exists(&s3, &legacy).await, "legacy image left behind");
+    assert_eq!(
+        delete(&env, ALICE, &id).await,
+        204,
+        "the image already gone is not an error"
+    );
+}
+
+/// The HTTP API's access-log format (infra/modules/backend/api.tf, `access_log_settings`).
+fn access_log_format() -> String {
+    let tf = std::fs::read_to_string(collectiq_tests::workspace_root().join("infra/modules/backend/api.tf"))
+        .unwrap();
+    let start = tf
+        .find("access_log_settings")
+        .expect("api.tf has access_log_settings");
+    let rest = &tf[start..];
+    let open = rest.find("jsonencode({").expect("a jsonencode format");
+    let close = rest[open..].find("})").expect("the format closes");
+    rest[open..open + close].to_owned()
+}
+
+#[test]
+fn the_api_access_log_never_carries_the_sub() {
+    let format = access_log_format();
+    assert!(format.contains("$context.requestId"), "{format}");
+    // HTTP APIs expose JWT claims as $context.authorizer.claims.* (and .jwt.claims.*): any of them
+    // would write the caller's identity, unhashed, to the access log
+    for var in [
+        "$context.authorizer.claims",
+        "$context.authorizer.jwt",
+        "$context.authorizer.principalId",
+    ] {
+        assert!(!format.contains(var), "{var} in the access log format:\n{format}");
+    }
+}
+
+#[test]
+fn the_lifecycle_rule_expires_exactly_what_presign_tags_pending() {
+    let tf =
+        std::fs::read_to_string(collectiq_tests::workspace_root().join("infra/modules/backend/uploads.tf"))
+            .unwrap();
+    let start = tf
+        .find(r#"id     = "expire-unconfirmed-uploads""#)
+        .or_else(|| tf.find(r#"id = "expire-unconfirmed-uploads""#))
+        .expect("uploads.tf has the expire-unconfirmed-uploads rule");
+    let rule = &tf[start..start + tf[start..].find("\n  }\n").unwrap()];
+    let compact: String = rule.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (tag_key, tag_value) = backend::uploads::PENDING_TAGGING.split_once('=').unwrap();
+    assert!(compact.contains(r#"status = "Enabled""#), "{rule}");
+    assert!(
+        compact.contains(&format!(r#"prefix = "{}""#, backend::uploads::UPLOADS_PREFIX)),
+        "{rule}"
+    );
+    assert!(
+        compact.contains(&format!(r#"{tag_key} = "{tag_value}""#)),
+        "{rule}"
+    );
+    // one day by default: a presigned URL lives minutes, so a pending upload a day old is abandoned
+    assert!(
+        compact.contains("expiration { days = var.unconfirmed_upload_expiration_days }"),
+        "{rule}"
+    );
+    let vars =
+        std::fs::read_to_string(collectiq_tests::workspace_root().join("infra/modules/backend/variables.tf"))
+            .unwrap();
+    let var = &vars[vars
+        .find(r#"variable "unconfirmed_upload_expiration_days""#)
+        .unwrap()..];
+    let var: String = var[..var.find("\n}").unwrap()]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(var.contains("default = 1"), "{var}");
+}
