@@ -1083,4 +1083,62 @@ mod tests {
             prop_assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
         }
     }
+
+    // Moved from report.rs's tests, which rendered through this module while this module reads
+    // `report` (a module circle); the assertions are unchanged.
+    /// A cost drift in the last days shows in the 7-day $/valuation first: from June 13 Lambda costs
+    /// $4.3667 a day instead of $0.3667 (a retry storm). Hand-computed:
+    /// - month to date (June 1–16): 213.8672 + 4 × 4 = 229.8672 over 26,672 valuations = $0.0086183;
+    /// - last 7 settled days (June 10–16): 93.5669 + 16 = 109.5669 over 11,669 = $0.0093896 (+9 %).
+    #[test]
+    fn seven_day_unit_cost_shows_a_drift_before_the_month_does() {
+        let mut inputs = crate::report::tests::demo_inputs();
+        let rows = std::mem::take(&mut inputs.cost_and_usage.rows);
+        inputs.cost_and_usage = rows
+            .into_iter()
+            .fold(crate::input::DailyCostTable::default(), |t, row| {
+                let bump = row.service == "AWS Lambda"
+                    && row.date >= crate::report::tests::d(6, 13)
+                    && row.date <= crate::report::tests::d(6, 16);
+                let amount = if bump {
+                    row.amount + rust_decimal_macros::dec!(4)
+                } else {
+                    row.amount
+                };
+                t.with_row(row.date, &row.service, amount, row.estimated)
+            });
+        let r = crate::report::build_report(
+            &inputs,
+            &crate::report::ReportSettings::default(),
+            crate::pricing::PriceTable::bundled().unwrap(),
+        );
+        assert_eq!(r.unit.total_cost, rust_decimal_macros::dec!(229.8672));
+        assert_eq!(
+            r.unit.per_valuation.unwrap().round_dp(7),
+            rust_decimal_macros::dec!(0.0086183)
+        );
+        let recent = r.unit_recent.as_ref().unwrap();
+        assert_eq!(recent.total_cost, rust_decimal_macros::dec!(109.5669));
+        assert_eq!(
+            recent.per_valuation.unwrap().round_dp(7),
+            rust_decimal_macros::dec!(0.0093896)
+        );
+        let text = recent_unit_line(&r.unit, recent);
+        assert_eq!(
+            text,
+            "Last 7 settled days: $0.00939 (+9% vs month) · 11,669 valuations · 2025-06-10 – 2025-06-16"
+        );
+        // Lambda per valuation over the 7 days: (7 × 0.3667 + 16) / 11,669 = $0.0015911, 7.2× the seed's
+        // $0.00022; over the month it is diluted to (16 × 0.3667 + 16) / 26,672 = $0.0008199.
+        let lambda = |u: &UnitEconomics| {
+            u.components
+                .iter()
+                .find(|c| c.component == crate::unit::Component::Lambda)
+                .and_then(|c| c.per_valuation)
+                .unwrap()
+                .round_dp(7)
+        };
+        assert_eq!(lambda(recent), rust_decimal_macros::dec!(0.0015911));
+        assert_eq!(lambda(&r.unit), rust_decimal_macros::dec!(0.0008199));
+    }
 }

@@ -406,4 +406,40 @@ mod tests {
             "{real}"
         );
     }
+
+    // Moved from report.rs's tests, which rendered through this module while this module reads
+    // `report` (a module circle); the assertions are unchanged.
+    #[test]
+    fn without_per_agent_metrics_the_report_says_so() {
+        let mut inputs = crate::report::tests::demo_inputs();
+        inputs.metrics.retain(|m| {
+            m.namespace != telemetry::catalogue::NAMESPACE
+                || m.metric_name == telemetry::catalogue::MetricName::CardsValued.as_str()
+        });
+        let r = crate::report::build_report(
+            &inputs,
+            &crate::report::ReportSettings::default(),
+            crate::pricing::PriceTable::bundled().unwrap(),
+        );
+        assert!(r.bedrock_by_agent.is_empty());
+        assert_eq!(
+            r.agent_metrics_missing().as_deref(),
+            Some(
+                "no per-agent token metrics (BedrockInputTokens/BedrockOutputTokens by agent) between \
+                 2025-06-01 and 2025-06-16: spend per agent unknown"
+            )
+        );
+        let text = render(&r);
+        assert!(
+            text.contains("Bedrock by agent: no per-agent token metrics"),
+            "{text}"
+        );
+        assert!(!text.contains("agents       $0.00"), "{text}");
+        assert!(text.contains("agents         n/a"), "{text}");
+        let slack = serde_json::to_string(&crate::slack::render(&r)).unwrap();
+        assert!(
+            slack.contains("*Bedrock by agent* — no per-agent token metrics"),
+            "{slack}"
+        );
+    }
 }
