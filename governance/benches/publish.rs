@@ -20,11 +20,11 @@ use alarms::model::PutMetricAlarmInput;
 use alarms::spec::{MathInput, MetricAlarm, MetricRef};
 use aws_sdk_cloudwatch::types as cw;
 use criterion::{Criterion, criterion_group, criterion_main};
-use vocabulary::Stat;
+use governance::publish::NoProgress;
 use governance::publish::alarms::{ApplyOptions, apply, plan, plan_from};
 use governance::publish::cloudwatch::{PublishedAlarm, published_metric_alarm};
 use governance::publish::fake::FakeCloudWatch;
-use indicatif::ProgressBar;
+use vocabulary::Stat;
 
 const N: usize = 1_000;
 const PREFIX: &str = "bench-prod";
@@ -186,13 +186,7 @@ fn simulated_apply(latency: Duration) -> (Duration, usize, usize) {
         }
         let planning = plan(&fake, &catalogue(10.0), PREFIX).await.expect("plan");
         let t0 = tokio::time::Instant::now();
-        let report = apply(
-            &fake,
-            &planning.plan,
-            ApplyOptions::default(),
-            &ProgressBar::hidden(),
-        )
-        .await;
+        let report = apply(&fake, &planning.plan, ApplyOptions::default(), &NoProgress).await;
         assert!(report.ok());
         assert_eq!(report.updated.len(), N);
         (t0.elapsed(), report.write_calls, fake.max_writes_in_any_second())

@@ -1,19 +1,22 @@
-//! `governance`: the imperative shell around the pure `dashboards`, `alarms` and `cost` crates.
+//! `governance`: the core of the governance service, the imperative shell around the pure `dashboards`,
+//! `alarms` and `cost` crates. What runs in the governance Lambdas lives here, and nothing else:
 //!
-//! It loads platform specs, builds the AWS SDK clients ([`aws`]), runs the local emulator for the demo and
-//! the tests ([`emulator`]), seeds it with a CollectIQ month ([`seed`]), checks an account's access
-//! ([`doctor`]) and hosts the `collectiq-ops` CLI ([`cli`]).
+//! - [`aws`]: the SDK clients (retries, X-Ray subsegments, `--endpoint-url`);
+//! - [`cost_pass`]: the daily cost report and the hourly Bedrock burn check;
+//! - [`publish`]: dashboards and alarms plan/apply, alarm state and escalation;
+//! - [`ledger`]: the DynamoDB ledger (claims, snapshots, capped counters);
+//! - [`doctor`]: one cheap read of every API the passes need.
+//!
+//! The front (`collectiq-ops`: clap, terminal rendering, progress bars, the demo and its month writer)
+//! is the `collectiq-ops` crate in `governance/ops`; the emulator harness is in the test kit
+//! (`collectiq-tests`). In-memory fakes of the seams are behind the `testing` feature. See
+//! `docs/architecture.md`.
 
 pub mod aws;
-pub mod cli;
 pub mod cost_pass;
-pub mod demo;
 pub mod doctor;
-pub mod emulator;
 pub mod ledger;
 pub mod publish;
-pub mod seed;
-pub mod tfvars;
 
 pub use platform_spec::{PlatformSpec, SpecError};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use governance::emulator::Emulator;
+use collectiq_tests::Emulator;
 use governance::ledger::{Counted, Ledger};
 
 const DAY: Duration = Duration::from_secs(86_400);

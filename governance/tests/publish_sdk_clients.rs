@@ -14,9 +14,9 @@ use aws_sdk_cloudwatch::operation::put_composite_alarm::PutCompositeAlarmOutput;
 use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
 use aws_sdk_cloudwatch::types as cw;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use governance::publish::NoProgress;
 use governance::publish::alarms::{ApplyOptions, apply, desired_catalogue, plan};
 use governance::publish::cloudwatch::describe_all_alarms;
-use indicatif::ProgressBar;
 
 fn spec() -> platform_spec::PlatformSpec {
     platform_spec::load(
@@ -130,7 +130,7 @@ async fn composites_are_put_after_their_children_with_rule_and_suppressor() {
         ApplyOptions {
             writes_per_second: 0.0,
         },
-        &ProgressBar::hidden(),
+        &NoProgress,
     )
     .await;
     assert!(report.ok(), "{}", report.render_text("alarms"));
@@ -186,13 +186,7 @@ async fn composite_read_back_compares_unchanged_and_orphan_composites_are_delete
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&list, &delete]);
     let planning = plan(&client, &cat, "collectiq-prod").await.unwrap();
     assert_eq!(planning.plan.count(AlarmAction::Unchanged), 1);
-    let report = apply(
-        &client,
-        &planning.plan,
-        ApplyOptions::default(),
-        &ProgressBar::hidden(),
-    )
-    .await;
+    let report = apply(&client, &planning.plan, ApplyOptions::default(), &NoProgress).await;
     assert!(report.ok(), "{}", report.render_text("alarms"));
     assert_eq!(report.write_calls, 1);
     assert_eq!(delete.num_calls(), 1);
@@ -236,7 +230,7 @@ async fn throttled_write_is_retried_by_the_sdk_and_counts_once() {
         ApplyOptions {
             writes_per_second: 0.0,
         },
-        &ProgressBar::hidden(),
+        &NoProgress,
     )
     .await;
     assert!(report.ok(), "{}", report.render_text("alarms"));

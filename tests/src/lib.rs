@@ -1,4 +1,7 @@
-//! Harnesses shared by the workspace integration tests.
+//! The workspace's test kit, and its integration tests' home: the moto emulator harness ([`emulator`]: the
+//! process, its control API, Cost Explorer injection, SNS read-back, the loopback webhook sink), state
+//! injection ([`inject`]) and the Lambda Runtime-API harness. Production crates never compile it: the
+//! Lambda binaries do not depend on it; the `collectiq-ops` front does, for its `demo`.
 //!
 //! An emulator test in ten lines:
 //!
@@ -16,15 +19,16 @@
 //! one takes about a second. See `docs/harness.md` for what moto does not do and how those calls are
 //! tested instead (SDK test clients).
 
+pub mod emulator;
 pub mod inject;
 pub mod runtime_api;
 
 use std::path::PathBuf;
 
+pub use emulator::moto_api::{CostAndUsagePage, SentNotification};
+pub use emulator::webhook_sink::{ReceivedPost, SinkResponse, WebhookSink};
+pub use emulator::{Emulator, EmulatorError};
 pub use governance::aws::AwsClients;
-pub use governance::emulator::moto_api::{CostAndUsagePage, SentNotification};
-pub use governance::emulator::webhook_sink::{ReceivedPost, SinkResponse, WebhookSink};
-pub use governance::emulator::{Emulator, EmulatorError};
 
 /// A running emulator plus every SDK client pointed at it.
 #[derive(Debug)]

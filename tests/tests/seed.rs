@@ -3,8 +3,8 @@
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
 use aws_smithy_types::DateTime;
+use collectiq_ops::seed::{self, DemoMonth};
 use collectiq_tests::{TestEnv, WebhookSink, platform};
-use governance::seed::{self, DemoMonth};
 use rust_decimal::Decimal;
 use telemetry::catalogue::{MetricName, NAMESPACE};
 

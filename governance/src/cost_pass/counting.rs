@@ -28,7 +28,9 @@ impl RequestCounter {
         Self::default()
     }
 
-    fn record(&self, service: &str, operation: &str) {
+    /// Counts one request of `operation` on `service` (the interceptor does it for SDK calls; fakes call
+    /// it so their runs report calls too).
+    pub fn record(&self, service: &str, operation: &str) {
         if let Ok(mut counts) = self.counts.lock() {
             *counts
                 .entry((service.to_owned(), operation.to_owned()))

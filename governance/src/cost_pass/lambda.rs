@@ -154,7 +154,7 @@ impl Deps {
     }
 
     fn options(&self, request: &JobRequest) -> Result<PassOptions, HandlerError> {
-        let as_of = super::cli::as_of_for(request.date, Utc::now())
+        let as_of = super::pass::as_of_for(request.date, Utc::now())
             .map_err(|e| HandlerError::Validation(e.to_string()))?;
         let mut options = PassOptions::new(&self.spec, as_of).with_notify(!request.dry_run);
         options.targets = self.targets.clone();

@@ -2,101 +2,38 @@
 //! pure [`cost`] crate, remember what was seen and sent in the [`crate::ledger`], and notify Slack (and SNS
 //! for critical tiers) at most once per period.
 //!
+//! - [`source`]: the read seam [`CostReads`] (CE pages, forecast, budgets, metric series and sums), its
+//!   SDK implementation, and the Cost Explorer cap taken before every CE request;
 //! - [`read`]: SDK answers → [`cost::input`] (`GetCostAndUsage`, `GetCostForecast`, `DescribeBudgets`,
 //!   `ListMetrics` + `GetMetricData`), the Cost Explorer daily cap ([`read::CeQuota`]);
 //! - [`counting`]: an SDK interceptor counting every request per operation;
 //! - [`forecast`]: why `GetCostForecast` failed, in classes and plain words;
 //! - [`state`]: ledger keys, daily CE snapshots, the fire-once alert state rebuilt from claims;
 //! - [`slack`]: the webhook client (secret URL, 429 `Retry-After`, no retry on other 4xx);
-//! - [`notify`]: the webhook secret from Secrets Manager, SNS publish;
-//! - [`pass`]: the daily run ([`run_daily`]) and the hourly burn check ([`run_fast_burn`]);
-//! - [`cli`]: `collectiq-ops cost report|fast-burn`; [`lambda`]: the handlers behind the Lambda mains.
+//! - [`notify`]: the send seam [`Channels`] — the webhook secret from Secrets Manager, SNS publish;
+//! - [`pass`]: the daily run ([`run_daily`]) and the hourly burn check ([`run_fast_burn`]), both methods
+//!   of [`PassContext`] over the seams;
+//! - `fake` (feature `testing`): in-memory [`CostReads`] and [`Channels`] for the protocol tests (the
+//!   ledger's is [`crate::ledger::MemoryLedger`]);
+//! - [`lambda`]: the handlers behind the Lambda mains (`collectiq-ops cost …` is in the ops front).
 //!
 //! User docs: `docs/cost-governance.md`.
 
-pub mod cli;
 pub mod counting;
+#[cfg(any(test, feature = "testing"))]
+pub mod fake;
 pub mod forecast;
 pub mod lambda;
 pub mod notify;
 pub mod pass;
 pub mod read;
 pub mod slack;
+pub mod source;
 pub mod state;
 
+pub use notify::{Channels, SdkChannels, SlackPoster};
 pub use pass::{
-    CostPassError, DailyRun, Delivery, FastBurnRun, PassOptions, Targets, report_settings, run_daily,
-    run_fast_burn,
+    CostPassError, DailyRun, Delivery, FastBurnRun, FutureDate, PassContext, PassOptions, Targets, as_of_for,
+    report_settings, run_daily, run_fast_burn,
 };
-
-use anyhow::Context as _;
-use serde::Serialize;
-
-use crate::demo::{DemoContext, DemoSection};
-
-/// The demo's last step: the cost report for the seeded month, as the daily Lambda would produce it at
-/// 13:00 UTC on the seeded day — terminal rendering, `out/cost-report.json`, `out/cost-slack.json`,
-/// `out/cost-burn.svg` and `out/cost-burn.png`, and the post to the loopback Slack sink.
-///
-/// # Errors
-/// When the Cost Explorer pages cannot be queued, the pass fails, or a file cannot be written.
-pub async fn demo_step(ctx: &DemoContext<'_>) -> anyhow::Result<DemoSection> {
-    ctx.emulator
-        .inject_cost_and_usage(&crate::seed::cost_explorer_pages(ctx.month))
-        .await
-        .context("cannot queue the Cost Explorer pages")?;
-    let as_of = ctx
-        .month
-        .as_of
-        .and_hms_opt(13, 0, 0)
-        .unwrap_or_default()
-        .and_utc();
-    let before = ctx.slack.received().len();
-    let options = PassOptions::new(ctx.spec, as_of).with_notify(true);
-    let run = run_daily(ctx.spec, ctx.clients, &options).await?;
-    let charts = cost::chart::ChartFormat::ALL.map(|format| cli::ChartTarget {
-        path: ctx.out.join(format!("cost-burn.{}", format.extension())),
-        format,
-    });
-    let files = cli::write_outputs(ctx.out, &run, &charts)?;
-    let posts = ctx.slack.received().len().saturating_sub(before);
-    let text = format!(
-        "{}\n{}\nSlack sink received {posts} cost post(s)\nWritten: {}",
-        cost::terminal::render(&run.report).trim_end(),
-        cli::run_summary(&run),
-        files
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    #[derive(Serialize)]
-    struct Json<'a> {
-        headline: String,
-        tier: cost::burn::Tier,
-        severity: cost::burn::Severity,
-        decision: &'a cost::alerting::AlertDecision,
-        delivery: &'a Delivery,
-        calls: &'a counting::ApiCalls,
-        ce_requests_today: u64,
-        slack_sink_posts: usize,
-        files: Vec<String>,
-    }
-    let json = serde_json::to_value(Json {
-        headline: run.report.headline(),
-        tier: run.report.tier(),
-        severity: run.report.severity(),
-        decision: &run.decision,
-        delivery: &run.delivery,
-        calls: &run.calls,
-        ce_requests_today: run.ce_requests_today,
-        slack_sink_posts: posts,
-        files: files.iter().map(|p| p.display().to_string()).collect(),
-    })?;
-    Ok(DemoSection {
-        title: "Cost report".into(),
-        text,
-        json,
-        ok: !run.delivery.failed() && run.delivery.slack_posted,
-    })
-}
+pub use source::{CostReads, SdkReads};

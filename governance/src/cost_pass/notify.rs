@@ -1,10 +1,15 @@
-//! Where notifications go: the Slack webhook URL from Secrets Manager, and SNS for critical tiers.
+//! Where notifications go: the Slack webhook URL from Secrets Manager, and SNS for critical tiers. The
+//! seam the pass sends through is [`Channels`] (with [`SlackPoster`]), implemented for the SDK clients by
+//! [`SdkChannels`] and in memory by `fake::FakeChannels` (feature `testing`).
+
+use std::future::Future;
 
 use aws_sdk_sns::types::MessageAttributeValue;
+use cost::slack::SlackMessage;
 use cost::sns::SnsMessage;
 
-use super::slack::{SlackError, WebhookUrl};
-use crate::aws::describe_sdk_error;
+use super::slack::{PostReceipt, SlackError, SlackRetry, SlackWebhook, WebhookUrl};
+use crate::aws::{AwsClients, describe_sdk_error};
 
 /// A notification could not be prepared or sent.
 #[derive(Debug, thiserror::Error)]
@@ -88,4 +93,72 @@ pub async fn publish(
         .await
         .map_err(|e| fail(describe_sdk_error(&e)))?;
     Ok(out.message_id().unwrap_or_default().to_owned())
+}
+
+/// Posts one Slack message (the webhook, or a fake).
+pub trait SlackPoster: Send + Sync {
+    /// Posts `message`; the receipt says how many attempts it took.
+    fn post(&self, message: &SlackMessage) -> impl Future<Output = Result<PostReceipt, SlackError>> + Send;
+}
+
+impl SlackPoster for SlackWebhook {
+    async fn post(&self, message: &SlackMessage) -> Result<PostReceipt, SlackError> {
+        SlackWebhook::post(self, message).await
+    }
+}
+
+/// The two channels a pass sends to.
+pub trait Channels: Send + Sync {
+    /// The Slack poster [`Channels::slack`] returns.
+    type Slack: SlackPoster;
+
+    /// Reads the webhook secret and builds the poster — before anything is claimed, so a missing secret
+    /// cannot swallow a period's post.
+    fn slack(
+        &self,
+        secret: &str,
+        retry: SlackRetry,
+    ) -> impl Future<Output = Result<Self::Slack, NotifyError>> + Send;
+
+    /// Publishes to SNS with `severity` and `kind` attributes; returns the message id.
+    fn publish_sns(
+        &self,
+        topic: &str,
+        message: &SnsMessage,
+        severity: &str,
+        kind: &str,
+    ) -> impl Future<Output = Result<String, NotifyError>> + Send;
+}
+
+/// [`Channels`] on the SDK clients (Secrets Manager for the webhook URL, SNS).
+#[derive(Debug, Clone, Copy)]
+pub struct SdkChannels<'a> {
+    clients: &'a AwsClients,
+}
+
+impl<'a> SdkChannels<'a> {
+    /// Channels through `clients`.
+    #[must_use]
+    pub const fn new(clients: &'a AwsClients) -> Self {
+        Self { clients }
+    }
+}
+
+impl Channels for SdkChannels<'_> {
+    type Slack = SlackWebhook;
+
+    async fn slack(&self, secret: &str, retry: SlackRetry) -> Result<SlackWebhook, NotifyError> {
+        let url = webhook_url(&self.clients.secrets, secret).await?;
+        Ok(SlackWebhook::new(url, retry)?)
+    }
+
+    async fn publish_sns(
+        &self,
+        topic: &str,
+        message: &SnsMessage,
+        severity: &str,
+        kind: &str,
+    ) -> Result<String, NotifyError> {
+        publish(&self.clients.sns, topic, message, severity, kind).await
+    }
 }

@@ -7,10 +7,17 @@
 //! → [`cost::alerting::decide`] from the ledger's claims → claim, then post to Slack (and SNS for a
 //! critical tier).
 //!
-//! **Once per period.** The day's report is claimed (`cost-report/<day>`) and a budget transition is
-//! claimed (`cost-alert#<month>/tier#NNN`) *before* anything is sent; a re-run finds both claims taken
-//! and sends nothing. If every send fails, the claims are released so the next run retries; if the
-//! process dies between claim and send, that message is lost rather than duplicated — finance reads a
+//! Every read goes through [`CostReads`], every ledger write through [`LedgerStore`], every send through
+//! [`Channels`]: [`PassContext`] holds the three, so the protocol below is tested on in-memory fakes
+//! (feature `testing`) as well as against the emulator.
+//!
+//! **Once per period and channel.** Slack's claims — the day's report (`cost-report/<day>`) and the
+//! budget transition it announces (`cost-alert#<month>/tier#NNN`) — and SNS's claim for a critical tier
+//! (`cost-alert#<month>/sns#NNN`) are taken *before* anything is sent; a re-run finds them taken and
+//! sends nothing. A channel whose send fails gives its own claims back, so the next run retries that
+//! channel only: Slack failing after SNS went out re-posts the report with its alert line and does not
+//! page again; SNS failing after Slack went out records `sns-owed#NNN`, and the next run publishes it. If
+//! the process dies between claim and send, that message is lost rather than duplicated — finance reads a
 //! late report more easily than two contradicting ones, and the next day (or tier) posts again.
 
 use std::collections::BTreeMap;
@@ -31,12 +38,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::counting::{ApiCalls, RequestCounter};
-use super::notify::{self, NotifyError};
+use super::notify::{Channels, NotifyError, SdkChannels, SlackPoster};
 use super::read::{self, CeQuota, ReadError};
-use super::slack::{SlackRetry, SlackWebhook};
+use super::slack::SlackRetry;
+use super::source::{self, CostReads, SdkReads};
 use super::state::{self, CLAIM_KEEP, DaySnapshot, ForecastSnapshot, Keys, SNAPSHOT_KEEP};
 use crate::aws::AwsClients;
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{self, Ledger, LedgerError, LedgerStore};
 
 /// A run could not produce a report.
 #[derive(Debug, thiserror::Error)]
@@ -234,11 +242,40 @@ pub fn needed_from(today: NaiveDate, settings: &ReportSettings) -> NaiveDate {
     settled.min(anomaly).min(trend).min(recent)
 }
 
+/// A report day after today: there is nothing to report yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("--date {0} is in the future")]
+pub struct FutureDate(pub NaiveDate);
+
+/// "Now" for a report on `date`: now for today (or no date), the last second of a past day.
+///
+/// # Errors
+/// [`FutureDate`] for a day after `now`'s.
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 30, 0).unwrap();
+/// let d = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+/// let at = governance::cost_pass::as_of_for(Some(d), now).unwrap();
+/// assert_eq!(at.to_rfc3339(), "2026-11-21T23:59:59+00:00");
+/// assert_eq!(governance::cost_pass::as_of_for(None, now).unwrap(), now);
+/// ```
+pub fn as_of_for(date: Option<NaiveDate>, now: DateTime<Utc>) -> Result<DateTime<Utc>, FutureDate> {
+    match date {
+        None => Ok(now),
+        Some(d) if d == now.date_naive() => Ok(now),
+        Some(d) if d > now.date_naive() => Err(FutureDate(d)),
+        // 23:59:59 exists on every day; `now` is never reached.
+        Some(d) => Ok(d.and_hms_opt(23, 59, 59).map_or(now, |t| t.and_utc())),
+    }
+}
+
 fn prices() -> Result<&'static PriceTable, CostPassError> {
     PriceTable::bundled().map_err(|e| CostPassError::Prices(e.to_string()))
 }
 
-/// Runs the daily cost pass for `spec` with `clients` (see the module docs).
+/// Runs the daily cost pass for `spec` with `clients` (see the module docs): [`PassContext::daily`] on
+/// the SDK clients, the DynamoDB ledger and the real channels, every request counted.
 ///
 /// ```no_run
 /// # async fn example() -> anyhow::Result<()> {
@@ -261,331 +298,23 @@ pub async fn run_daily(
     let counter = RequestCounter::new();
     let clients = counter.attach(clients);
     let ledger = Ledger::new(clients.dynamodb.clone(), &options.targets.ledger_table);
-    let keys = Keys::new(spec.managed_prefix());
-    let settings = report_settings(spec);
-    let as_of = options.as_of;
-    let today = as_of.date_naive();
-    let environment = spec.platform.environment.clone();
-    let mut notes = Vec::new();
-    let quota = CeQuota {
+    PassContext {
+        spec,
+        options,
+        reads: &SdkReads::new(&clients),
         ledger: &ledger,
-        pk: keys.ce_requests(),
-        day: Utc::now().date_naive().to_string(),
-        cap: spec.cost.ce_daily_request_cap,
-    };
-
-    // Budgets (free) and metrics first: if Cost Explorer is capped, the rest of the report still stands.
-    let budgets = match read::budgets(&clients.budgets, spec).await {
-        Ok((found, missing)) => {
-            for name in missing {
-                notes.push(format!("budget {name} (in the spec) not found in AWS Budgets"));
-            }
-            found
-        }
-        Err(e) => {
-            notes.push(format!("budgets not read: {e}"));
-            Vec::new()
-        }
-    };
-    let window_start = needed_from(today, &settings);
-    let metrics_from = settled_window(today).0;
-    let metrics = match read::report_series(&clients.cloudwatch, spec, true).await {
-        Ok(series) => {
-            let start = metrics_from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-            match read::metric_sums(&clients.cloudwatch, &series, start, as_of, 86_400).await {
-                Ok(m) => m,
-                Err(e) => {
-                    notes.push(format!("token and volume metrics not read: {e}"));
-                    Vec::new()
-                }
-            }
-        }
-        Err(e) => {
-            notes.push(format!("token and volume metrics not listed: {e}"));
-            Vec::new()
-        }
-    };
-
-    // Cost Explorer: cached settled days + one query from the first unsettled day.
-    let cached = state::cached_days(&ledger, &keys, window_start, today).await?;
-    let q_start = state::query_start(&cached, window_start, today);
-    let q_end = today.succ_opt().unwrap_or(today);
-    let cached_days = cached.days.range(window_start..q_start).count();
-    let mut ce_query = None;
-    let table = match read::cost_and_usage(&clients.cost_explorer, &quota, q_start, q_end).await {
-        Ok(pages) => {
-            ce_query = Some((q_start, q_end));
-            let fresh = DailyCostTable::from_pages(&pages, read::COST_METRIC)?;
-            state::store_days(&ledger, &keys, &fresh, today).await?;
-            cached.merged_with(&fresh)
-        }
-        Err(e) if !cached.days.is_empty() => {
-            let last = cached.days.keys().next_back().copied().unwrap_or(today);
-            notes.push(format!(
-                "Cost Explorer not queried ({e}); the report uses cached days up to {last}"
-            ));
-            cached
-        }
-        Err(e) => return Err(CostPassError::NoCostData(e.to_string())),
-    };
-
-    let (forecast, forecast_unavailable) = if budgets.is_empty() {
-        (None, None)
-    } else if today.day() <= 2 {
-        (
-            None,
-            Some("not requested on the 1st and 2nd: Cost Explorer cannot forecast that early".to_owned()),
-        )
-    } else {
-        forecast_for_today(&clients, &ledger, &keys, &quota, today, &environment, &settings).await?
-    };
-
-    // Governance's own spend: this run's attempts beyond the quota units taken (SDK retries) are added
-    // to the day's counter, so the footer and the cap see what was really billed.
-    let run_calls = counter.snapshot();
-    let ce_today = quota.used().await?;
-    let self_spend = GovernanceSpend {
-        ce_requests: u32::try_from(ce_today).unwrap_or(u32::MAX),
-        ce_daily_cap: spec.cost.ce_daily_request_cap,
-        cloudwatch_requests: run_calls.of("GetMetricData"),
-        budgets_requests: run_calls.service("budgets"),
-    };
-
-    let inputs = ReportInputs {
-        platform: spec.platform.name.clone(),
-        environment: environment.clone(),
-        as_of,
-        cost_and_usage: table.clone(),
-        budgets,
-        ce_forecast: forecast,
-        ce_forecast_unavailable: forecast_unavailable,
-        metrics,
-        self_spend,
-        notes,
-    };
-    let report = build_report(&inputs, &settings, prices()?);
-    let daily = table
-        .for_environment(&environment, settings.include_untagged)
-        .daily_totals();
-
-    // Fire-once decision from the period's claims.
-    let period = MonthPeriod::containing(today).key();
-    let alert_pk = keys.alert(&period);
-    let claimed: Vec<String> = ledger
-        .claims(&alert_pk)
-        .await?
-        .into_iter()
-        .map(|(sk, _)| sk)
-        .collect();
-    let previous = state::alert_state(&period, &claimed);
-    let transition = decide(previous.as_ref(), &period, report.tier());
-    let decision = transition.decision;
-    let sns = sns_for(&report, &decision);
-    let slack = render_with_decision(&report, &decision);
-
-    let delivery = if options.notify {
-        deliver(
-            &clients,
-            &ledger,
-            &keys,
-            &options.targets,
-            options.slack_retry,
-            &report,
-            &decision,
-            &alert_pk,
-        )
-        .await?
-    } else {
-        Delivery {
-            skipped: Some("dry run (no --post)".into()),
-            ..Delivery::default()
-        }
-    };
-
-    Ok(DailyRun {
-        report,
-        slack,
-        decision,
-        sns,
-        delivery,
-        calls: counter.snapshot(),
-        ce_requests_today: quota.used().await.unwrap_or(ce_today),
-        ce_query,
-        cached_days,
-        daily,
-    })
-}
-
-fn sns_for(report: &CostReport, decision: &AlertDecision) -> Option<SnsMessage> {
-    match decision {
-        AlertDecision::Notify { .. } | AlertDecision::Escalate { .. } => critical_message(report),
-        AlertDecision::Nothing | AlertDecision::Recovery { .. } => None,
+        channels: &SdkChannels::new(&clients),
+        counter: &counter,
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn forecast_for_today(
-    clients: &AwsClients,
-    ledger: &Ledger,
-    keys: &Keys,
-    quota: &CeQuota<'_>,
-    today: NaiveDate,
-    environment: &str,
-    settings: &ReportSettings,
-) -> Result<(Option<cost::burn::CeForecastInput>, Option<String>), CostPassError> {
-    let day = today.to_string();
-    let cached: Vec<(String, ForecastSnapshot)> = ledger.snapshots(&keys.ce_forecast(), &day, &day).await?;
-    if let Some((_, snap)) = cached.into_iter().next() {
-        return Ok((snap.forecast, snap.unavailable));
-    }
-    let month_end = MonthPeriod::containing(today).end;
-    let snap = match read::cost_forecast(
-        &clients.cost_explorer,
-        quota,
-        today,
-        month_end,
-        environment,
-        settings.include_untagged,
-    )
+    .daily()
     .await
-    {
-        Ok(f) => ForecastSnapshot {
-            forecast: Some(f),
-            unavailable: None,
-            failure: None,
-        },
-        // Not asked: nothing to cache, a later run with allowance left asks.
-        Err(e @ ReadError::CapReached { .. }) => return Ok((None, Some(format!("not requested: {e}")))),
-        Err(ReadError::Forecast(u)) => ForecastSnapshot {
-            forecast: None,
-            unavailable: Some(u.reason()),
-            failure: Some(u.failure),
-        },
-        Err(e) => ForecastSnapshot {
-            forecast: None,
-            unavailable: Some(e.to_string()),
-            failure: None,
-        },
-    };
-    ledger
-        .put_snapshot(&keys.ce_forecast(), &day, &snap, SNAPSHOT_KEEP)
-        .await?;
-    Ok((snap.forecast, snap.unavailable))
-}
-
-/// Claims, then sends. See the module docs for the trade-off.
-#[allow(clippy::too_many_arguments)]
-async fn deliver(
-    clients: &AwsClients,
-    ledger: &Ledger,
-    keys: &Keys,
-    targets: &Targets,
-    retry: SlackRetry,
-    report: &CostReport,
-    decision: &AlertDecision,
-    alert_pk: &str,
-) -> Result<Delivery, CostPassError> {
-    let mut delivery = Delivery {
-        requested: true,
-        ..Delivery::default()
-    };
-    // Read the secret before claiming anything: a missing secret must not swallow the period's post.
-    let webhook = match notify::webhook_url(&clients.secrets, &targets.slack_webhook_secret).await {
-        Ok(url) => match SlackWebhook::new(url, retry) {
-            Ok(w) => w,
-            Err(e) => {
-                delivery.errors.push(e.to_string());
-                return Ok(delivery);
-            }
-        },
-        Err(e) => {
-            delivery.errors.push(e.to_string());
-            return Ok(delivery);
-        }
-    };
-    let day = report.date.to_string();
-    let headline = report.headline();
-    let day_claimed = ledger.claim(&keys.report(), &day, &headline, CLAIM_KEEP).await?;
-    let marker = state::decision_marker(decision);
-    let alert_claimed = match &marker {
-        Some(m) => ledger.claim(alert_pk, m, &headline, CLAIM_KEEP).await?,
-        None => false,
-    };
-    if !day_claimed && !alert_claimed {
-        delivery.skipped = Some(format!(
-            "the {day} report was already posted and there is no new budget transition"
-        ));
-        return Ok(delivery);
-    }
-    // A lost race on the alert claim means another run sent that transition.
-    let effective = if alert_claimed {
-        *decision
-    } else {
-        AlertDecision::Nothing
-    };
-    let message = render_with_decision(report, &effective);
-    let violations = validate(&message);
-    let mut sent_any = false;
-    if violations.is_empty() {
-        if let Some(sns) = sns_for(report, &effective) {
-            match notify::publish(
-                &clients.sns,
-                &targets.sns_critical_topic_arn,
-                &sns,
-                Severity::Critical.label(),
-                "cost_budget",
-            )
-            .await
-            {
-                Ok(id) => {
-                    delivery.sns_message_id = Some(id);
-                    sent_any = true;
-                }
-                Err(e) => delivery.errors.push(e.to_string()),
-            }
-        }
-        match webhook.post(&message).await {
-            Ok(receipt) => {
-                delivery.slack_posted = true;
-                delivery.slack_attempts = receipt.attempts;
-                sent_any = true;
-            }
-            Err(e) => delivery.errors.push(NotifyError::from(e).to_string()),
-        }
-    } else {
-        delivery
-            .errors
-            .push(format!("the Slack payload breaks Slack's limits: {violations:?}"));
-    }
-    if !sent_any {
-        // Nothing went out: give the period back so the next run retries.
-        if day_claimed {
-            ledger.release(&keys.report(), &day).await?;
-        }
-        if let (true, Some(m)) = (alert_claimed, &marker) {
-            ledger.release(alert_pk, m).await?;
-        }
-    }
-    Ok(delivery)
-}
-
-/// The outcome of the hourly burn check.
-#[derive(Debug, Clone, Serialize)]
-pub struct FastBurnRun {
-    /// The burn rates and the alert.
-    pub burn: FastBurn,
-    /// The Slack message sent (or that would be sent) for the alert.
-    pub slack: Option<SlackMessage>,
-    /// What was sent.
-    pub delivery: Delivery,
-    /// This run's AWS requests (no Cost Explorer, by design).
-    pub calls: ApiCalls,
 }
 
 /// The hourly check: `AWS/Bedrock` token metrics only (5-minute sums over the last 3 days, one
 /// `ListMetrics` + one `GetMetricData` batch), priced and compared with the spec's monthly budget total
-/// in 5 m / 30 m / 1 h / 6 h / 3 d windows ([`cost::fastburn`]). An alert is sent once per day and kind
-/// (claim `fast-burn#<day>/<kind>`): pages go to SNS and Slack, tickets to Slack.
+/// in 5 m / 30 m / 1 h / 6 h / 3 d windows ([`cost::fastburn`]). An alert is sent once per day, kind and
+/// channel (claims `fast-burn#<day>/<kind>` for Slack and `<kind>#sns` for SNS): pages go to SNS and
+/// Slack, tickets to Slack. [`PassContext::fast_burn`] on the SDK clients.
 ///
 /// ```no_run
 /// # async fn example() -> anyhow::Result<()> {
@@ -604,95 +333,509 @@ pub async fn run_fast_burn(
     clients: &AwsClients,
     options: &PassOptions,
 ) -> Result<FastBurnRun, CostPassError> {
-    let allowance: Decimal = spec.budgets.iter().map(|b| b.limit_usd).sum();
-    if allowance <= Decimal::ZERO {
-        return Err(CostPassError::NoAllowance);
-    }
     let counter = RequestCounter::new();
     let clients = counter.attach(clients);
-    let as_of = options.as_of;
-    let series = read::report_series(&clients.cloudwatch, spec, false).await?;
-    let metrics = read::metric_sums(
-        &clients.cloudwatch,
-        &series,
-        as_of - Duration::days(3),
-        as_of,
-        300,
-    )
-    .await?;
-    let burn = fast_burn(prices()?, &metrics, allowance, as_of, &spec.model_aliases());
-    let slack = burn.alert.map(|a| fast_burn_message(spec, &burn, a));
-    let mut delivery = Delivery {
-        requested: options.notify,
-        ..Delivery::default()
-    };
-    match (burn.alert, &slack, options.notify) {
-        (None, _, _) => delivery.skipped = Some("no burn alert".into()),
-        (Some(_), _, false) => delivery.skipped = Some("dry run".into()),
-        (Some(alert), Some(message), true) => {
-            let ledger = Ledger::new(clients.dynamodb.clone(), &options.targets.ledger_table);
-            let keys = Keys::new(spec.managed_prefix());
-            let pk = keys.fast_burn(as_of.date_naive());
-            let sk = alert_kind(alert);
-            let webhook = notify::webhook_url(&clients.secrets, &options.targets.slack_webhook_secret)
-                .await
-                .and_then(|u| SlackWebhook::new(u, options.slack_retry).map_err(NotifyError::from));
-            match webhook {
-                Err(e) => delivery.errors.push(e.to_string()),
-                Ok(webhook) => {
-                    if ledger.claim(&pk, sk, &burn_line(&burn), CLAIM_KEEP).await? {
-                        let mut sent = false;
-                        if alert != FastBurnAlert::Ticket {
-                            let sns = SnsMessage {
-                                subject: subject_safe(&format!(
-                                    "CRITICAL {} {} Bedrock burn {}",
-                                    cost::report::display_platform(&spec.platform.name),
-                                    spec.platform.environment,
-                                    burn_line(&burn)
-                                )),
-                                message: fast_burn_text(spec, &burn, alert),
-                            };
-                            match notify::publish(
-                                &clients.sns,
-                                &options.targets.sns_critical_topic_arn,
-                                &sns,
-                                Severity::Critical.label(),
-                                "cost_fast_burn",
-                            )
-                            .await
-                            {
-                                Ok(id) => {
-                                    delivery.sns_message_id = Some(id);
-                                    sent = true;
-                                }
-                                Err(e) => delivery.errors.push(e.to_string()),
-                            }
-                        }
-                        match webhook.post(message).await {
-                            Ok(r) => {
-                                delivery.slack_posted = true;
-                                delivery.slack_attempts = r.attempts;
-                                sent = true;
-                            }
-                            Err(e) => delivery.errors.push(e.to_string()),
-                        }
-                        if !sent {
-                            ledger.release(&pk, sk).await?;
-                        }
-                    } else {
-                        delivery.skipped = Some(format!("{sk} already sent today"));
+    let ledger = Ledger::new(clients.dynamodb.clone(), &options.targets.ledger_table);
+    PassContext {
+        spec,
+        options,
+        reads: &SdkReads::new(&clients),
+        ledger: &ledger,
+        channels: &SdkChannels::new(&clients),
+        counter: &counter,
+    }
+    .fast_burn()
+    .await
+}
+
+/// What one run works with: the spec and options, the three seams — what is read ([`CostReads`]), the
+/// ledger written to ([`LedgerStore`]), the channels sent to ([`Channels`]) — and the counter every
+/// request is recorded in. [`run_daily`] and [`run_fast_burn`] build it on the SDK clients; the unit
+/// tests build it on the in-memory fakes (feature `testing`).
+#[derive(Debug)]
+pub struct PassContext<'a, R, L, N> {
+    /// The platform spec.
+    pub spec: &'a PlatformSpec,
+    /// As of when, whether to send, where to.
+    pub options: &'a PassOptions,
+    /// Cost Explorer, Budgets, CloudWatch metrics.
+    pub reads: &'a R,
+    /// Claims, snapshots, the Cost Explorer counter.
+    pub ledger: &'a L,
+    /// Slack and SNS.
+    pub channels: &'a N,
+    /// This run's requests (the SDK interceptor or the fakes record into it).
+    pub counter: &'a RequestCounter,
+}
+
+impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
+    /// The daily run (see the module docs).
+    ///
+    /// # Errors
+    /// [`CostPassError`] when the ledger fails or no Cost Explorer data can be had. Failed sends do not
+    /// fail the run: they are in [`DailyRun::delivery`].
+    pub async fn daily(&self) -> Result<DailyRun, CostPassError> {
+        let spec = self.spec;
+        let keys = Keys::new(spec.managed_prefix());
+        let settings = report_settings(spec);
+        let as_of = self.options.as_of;
+        let today = as_of.date_naive();
+        let environment = spec.platform.environment.clone();
+        let mut notes = Vec::new();
+        let quota = CeQuota {
+            ledger: self.ledger,
+            pk: keys.ce_requests(),
+            day: Utc::now().date_naive().to_string(),
+            cap: spec.cost.ce_daily_request_cap,
+        };
+
+        // Budgets (free) and metrics first: if Cost Explorer is capped, the rest of the report still stands.
+        let budgets = match self.reads.budgets(spec).await {
+            Ok((found, missing)) => {
+                for name in missing {
+                    notes.push(format!("budget {name} (in the spec) not found in AWS Budgets"));
+                }
+                found
+            }
+            Err(e) => {
+                notes.push(format!("budgets not read: {e}"));
+                Vec::new()
+            }
+        };
+        let window_start = needed_from(today, &settings);
+        let metrics_from = settled_window(today).0;
+        let metrics = match self.reads.report_series(spec, true).await {
+            Ok(series) => {
+                let start = metrics_from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+                match self.reads.metric_sums(&series, start, as_of, 86_400).await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        notes.push(format!("token and volume metrics not read: {e}"));
+                        Vec::new()
                     }
                 }
             }
-        }
-        (Some(_), None, true) => {}
+            Err(e) => {
+                notes.push(format!("token and volume metrics not listed: {e}"));
+                Vec::new()
+            }
+        };
+
+        // Cost Explorer: cached settled days + one query from the first unsettled day.
+        let cached = state::cached_days(self.ledger, &keys, window_start, today).await?;
+        let q_start = state::query_start(&cached, window_start, today);
+        let q_end = today.succ_opt().unwrap_or(today);
+        let cached_days = cached.days.range(window_start..q_start).count();
+        let mut ce_query = None;
+        let table = match source::cost_and_usage(self.reads, &quota, q_start, q_end).await {
+            Ok(pages) => {
+                ce_query = Some((q_start, q_end));
+                let fresh = DailyCostTable::from_pages(&pages, read::COST_METRIC)?;
+                state::store_days(self.ledger, &keys, &fresh, today).await?;
+                cached.merged_with(&fresh)
+            }
+            Err(e) if !cached.days.is_empty() => {
+                let last = cached.days.keys().next_back().copied().unwrap_or(today);
+                notes.push(format!(
+                    "Cost Explorer not queried ({e}); the report uses cached days up to {last}"
+                ));
+                cached
+            }
+            Err(e) => return Err(CostPassError::NoCostData(e.to_string())),
+        };
+
+        let (forecast, forecast_unavailable) = if budgets.is_empty() {
+            (None, None)
+        } else if today.day() <= 2 {
+            (
+                None,
+                Some("not requested on the 1st and 2nd: Cost Explorer cannot forecast that early".to_owned()),
+            )
+        } else {
+            self.forecast_for_today(&keys, &quota, today, &settings).await?
+        };
+
+        // Governance's own spend: this run's attempts beyond the quota units taken (SDK retries) are added
+        // to the day's counter, so the footer and the cap see what was really billed.
+        let run_calls = self.counter.snapshot();
+        let ce_today = quota.used().await?;
+        let self_spend = GovernanceSpend {
+            ce_requests: u32::try_from(ce_today).unwrap_or(u32::MAX),
+            ce_daily_cap: spec.cost.ce_daily_request_cap,
+            cloudwatch_requests: run_calls.of("GetMetricData"),
+            budgets_requests: run_calls.service("budgets"),
+        };
+
+        let inputs = ReportInputs {
+            platform: spec.platform.name.clone(),
+            environment: environment.clone(),
+            as_of,
+            cost_and_usage: table.clone(),
+            budgets,
+            ce_forecast: forecast,
+            ce_forecast_unavailable: forecast_unavailable,
+            metrics,
+            self_spend,
+            notes,
+        };
+        let report = build_report(&inputs, &settings, prices()?);
+        let daily = table
+            .for_environment(&environment, settings.include_untagged)
+            .daily_totals();
+
+        // Fire-once decision from the period's claims.
+        let period = MonthPeriod::containing(today).key();
+        let alert_pk = keys.alert(&period);
+        let claimed: Vec<String> = self
+            .ledger
+            .claims(&alert_pk)
+            .await?
+            .into_iter()
+            .map(|(sk, _)| sk)
+            .collect();
+        let previous = state::alert_state(&period, &claimed);
+        let transition = decide(previous.as_ref(), &period, report.tier());
+        let decision = transition.decision;
+        let sns = sns_for(&report, &decision);
+        let slack = render_with_decision(&report, &decision);
+
+        let delivery = if self.options.notify {
+            self.deliver(&keys, &report, &decision, &alert_pk, &claimed)
+                .await?
+        } else {
+            Delivery {
+                skipped: Some("dry run (no --post)".into()),
+                ..Delivery::default()
+            }
+        };
+
+        Ok(DailyRun {
+            report,
+            slack,
+            decision,
+            sns,
+            delivery,
+            calls: self.counter.snapshot(),
+            ce_requests_today: quota.used().await.unwrap_or(ce_today),
+            ce_query,
+            cached_days,
+            daily,
+        })
     }
-    Ok(FastBurnRun {
-        burn,
-        slack,
-        delivery,
-        calls: counter.snapshot(),
-    })
+
+    async fn forecast_for_today(
+        &self,
+        keys: &Keys,
+        quota: &CeQuota<'_, L>,
+        today: NaiveDate,
+        settings: &ReportSettings,
+    ) -> Result<(Option<cost::burn::CeForecastInput>, Option<String>), CostPassError> {
+        let day = today.to_string();
+        let cached: Vec<(String, ForecastSnapshot)> =
+            ledger::snapshots(self.ledger, &keys.ce_forecast(), &day, &day).await?;
+        if let Some((_, snap)) = cached.into_iter().next() {
+            return Ok((snap.forecast, snap.unavailable));
+        }
+        let month_end = MonthPeriod::containing(today).end;
+        let snap = match source::cost_forecast(
+            self.reads,
+            quota,
+            today,
+            month_end,
+            &self.spec.platform.environment,
+            settings.include_untagged,
+        )
+        .await
+        {
+            Ok(f) => ForecastSnapshot {
+                forecast: Some(f),
+                unavailable: None,
+                failure: None,
+            },
+            // Not asked: nothing to cache, a later run with allowance left asks.
+            Err(e @ ReadError::CapReached { .. }) => return Ok((None, Some(format!("not requested: {e}")))),
+            Err(ReadError::Forecast(u)) => ForecastSnapshot {
+                forecast: None,
+                unavailable: Some(u.reason()),
+                failure: Some(u.failure),
+            },
+            Err(e) => ForecastSnapshot {
+                forecast: None,
+                unavailable: Some(e.to_string()),
+                failure: None,
+            },
+        };
+        ledger::put_snapshot(self.ledger, &keys.ce_forecast(), &day, &snap, SNAPSHOT_KEEP).await?;
+        Ok((snap.forecast, snap.unavailable))
+    }
+
+    /// Claims each channel, then sends. See the module docs for the trade-off.
+    async fn deliver(
+        &self,
+        keys: &Keys,
+        report: &CostReport,
+        decision: &AlertDecision,
+        alert_pk: &str,
+        claimed: &[String],
+    ) -> Result<Delivery, CostPassError> {
+        let targets = &self.options.targets;
+        let ledger = self.ledger;
+        let mut delivery = Delivery {
+            requested: true,
+            ..Delivery::default()
+        };
+        // Read the secret before claiming anything: a missing secret must not swallow the period's post.
+        let webhook = match self
+            .channels
+            .slack(&targets.slack_webhook_secret, self.options.slack_retry)
+            .await
+        {
+            Ok(w) => w,
+            Err(e) => {
+                delivery.errors.push(e.to_string());
+                return Ok(delivery);
+            }
+        };
+        let day = report.date.to_string();
+        let headline = report.headline();
+        // Slack's claims: the day's report and the transition it announces.
+        let day_claimed = ledger.claim(&keys.report(), &day, &headline, CLAIM_KEEP).await?;
+        let marker = state::decision_marker(decision);
+        let alert_claimed = match &marker {
+            Some(m) => ledger.claim(alert_pk, m, &headline, CLAIM_KEEP).await?,
+            None => false,
+        };
+        // SNS's claim: the transition's critical message, or one an earlier run owes (Slack announced the
+        // tier, the publish failed) while the report is still critical.
+        let owed = match decision {
+            AlertDecision::Nothing => state::owed_sns(claimed),
+            _ => None,
+        };
+        let sns_target = match (&marker, sns_for(report, decision)) {
+            (Some(m), Some(message)) => Some((m.clone(), message)),
+            (None, _) => owed.and_then(|m| critical_message(report).map(|message| (m, message))),
+            (Some(_), None) => None,
+        };
+        let sns_claimed = match &sns_target {
+            Some((m, _)) => {
+                ledger
+                    .claim(alert_pk, &state::sns_marker(m), &headline, CLAIM_KEEP)
+                    .await?
+            }
+            None => false,
+        };
+        let slack_wanted = day_claimed || alert_claimed;
+        if !slack_wanted && !sns_claimed {
+            delivery.skipped = Some(format!(
+                "the {day} report was already posted and there is no new budget transition"
+            ));
+            return Ok(delivery);
+        }
+        // A lost race on the alert claim means another run sent that transition.
+        let effective = if alert_claimed {
+            *decision
+        } else {
+            AlertDecision::Nothing
+        };
+        let message = render_with_decision(report, &effective);
+        let violations = validate(&message);
+        let (mut slack_sent, mut sns_sent) = (false, false);
+        if violations.is_empty() {
+            if let (true, Some((_, sns))) = (sns_claimed, &sns_target) {
+                match self
+                    .channels
+                    .publish_sns(
+                        &targets.sns_critical_topic_arn,
+                        sns,
+                        Severity::Critical.label(),
+                        "cost_budget",
+                    )
+                    .await
+                {
+                    Ok(id) => {
+                        delivery.sns_message_id = Some(id);
+                        sns_sent = true;
+                    }
+                    Err(e) => delivery.errors.push(e.to_string()),
+                }
+            }
+            if slack_wanted {
+                match webhook.post(&message).await {
+                    Ok(receipt) => {
+                        delivery.slack_posted = true;
+                        delivery.slack_attempts = receipt.attempts;
+                        slack_sent = true;
+                    }
+                    Err(e) => delivery.errors.push(NotifyError::from(e).to_string()),
+                }
+            }
+        } else {
+            delivery
+                .errors
+                .push(format!("the Slack payload breaks Slack's limits: {violations:?}"));
+        }
+        // Each channel keeps its claim only when its send went out, so the next run retries exactly the
+        // channel that failed.
+        if !slack_sent {
+            if day_claimed {
+                ledger.release(&keys.report(), &day).await?;
+            }
+            if let (true, Some(m)) = (alert_claimed, &marker) {
+                ledger.release(alert_pk, m).await?;
+            }
+        }
+        if let (true, Some((m, _))) = (sns_claimed, &sns_target) {
+            if sns_sent {
+                // Whatever was owed for the period is superseded by this message.
+                for sk in claimed.iter().filter(|sk| sk.starts_with("sns-owed#")) {
+                    ledger.release(alert_pk, sk).await?;
+                }
+            } else {
+                ledger.release(alert_pk, &state::sns_marker(m)).await?;
+                if slack_sent && alert_claimed {
+                    // Slack announced the tier, so the next run decides "nothing": remember the page.
+                    ledger
+                        .claim(alert_pk, &state::sns_owed_marker(m), &headline, CLAIM_KEEP)
+                        .await?;
+                }
+            }
+        }
+        Ok(delivery)
+    }
+
+    /// The hourly burn check (see [`run_fast_burn`]).
+    ///
+    /// # Errors
+    /// [`CostPassError`] when the spec has no budgets, the metrics cannot be read or the ledger fails.
+    pub async fn fast_burn(&self) -> Result<FastBurnRun, CostPassError> {
+        let spec = self.spec;
+        let options = self.options;
+        let allowance: Decimal = spec.budgets.iter().map(|b| b.limit_usd).sum();
+        if allowance <= Decimal::ZERO {
+            return Err(CostPassError::NoAllowance);
+        }
+        let as_of = options.as_of;
+        let series = self.reads.report_series(spec, false).await?;
+        let metrics = self
+            .reads
+            .metric_sums(&series, as_of - Duration::days(3), as_of, 300)
+            .await?;
+        let burn = fast_burn(prices()?, &metrics, allowance, as_of, &spec.model_aliases());
+        let slack = burn.alert.map(|a| fast_burn_message(spec, &burn, a));
+        let mut delivery = Delivery {
+            requested: options.notify,
+            ..Delivery::default()
+        };
+        match (burn.alert, &slack, options.notify) {
+            (None, _, _) => delivery.skipped = Some("no burn alert".into()),
+            (Some(_), _, false) => delivery.skipped = Some("dry run".into()),
+            (Some(alert), Some(message), true) => {
+                let webhook = self
+                    .channels
+                    .slack(&options.targets.slack_webhook_secret, options.slack_retry)
+                    .await;
+                match webhook {
+                    Err(e) => delivery.errors.push(e.to_string()),
+                    Ok(webhook) => {
+                        self.send_fast_burn(&burn, alert, message, &webhook, &mut delivery)
+                            .await?;
+                    }
+                }
+            }
+            (Some(_), None, true) => {}
+        }
+        Ok(FastBurnRun {
+            burn,
+            slack,
+            delivery,
+            calls: self.counter.snapshot(),
+        })
+    }
+
+    /// Claims each channel of a burn alert (Slack `<kind>`, SNS `<kind>#sns` for pages), sends, and
+    /// releases the claim of a channel whose send failed.
+    async fn send_fast_burn(
+        &self,
+        burn: &FastBurn,
+        alert: FastBurnAlert,
+        message: &SlackMessage,
+        webhook: &N::Slack,
+        delivery: &mut Delivery,
+    ) -> Result<(), CostPassError> {
+        let spec = self.spec;
+        let keys = Keys::new(spec.managed_prefix());
+        let pk = keys.fast_burn(self.options.as_of.date_naive());
+        let sk = alert_kind(alert);
+        let sns_sk = format!("{sk}#sns");
+        let line = burn_line(burn);
+        let slack_claimed = self.ledger.claim(&pk, sk, &line, CLAIM_KEEP).await?;
+        let sns_claimed =
+            alert != FastBurnAlert::Ticket && self.ledger.claim(&pk, &sns_sk, &line, CLAIM_KEEP).await?;
+        if !slack_claimed && !sns_claimed {
+            delivery.skipped = Some(format!("{sk} already sent today"));
+            return Ok(());
+        }
+        if sns_claimed {
+            let sns = SnsMessage {
+                subject: subject_safe(&format!(
+                    "CRITICAL {} {} Bedrock burn {}",
+                    cost::report::display_platform(&spec.platform.name),
+                    spec.platform.environment,
+                    line
+                )),
+                message: fast_burn_text(spec, burn, alert),
+            };
+            match self
+                .channels
+                .publish_sns(
+                    &self.options.targets.sns_critical_topic_arn,
+                    &sns,
+                    Severity::Critical.label(),
+                    "cost_fast_burn",
+                )
+                .await
+            {
+                Ok(id) => delivery.sns_message_id = Some(id),
+                Err(e) => {
+                    delivery.errors.push(e.to_string());
+                    self.ledger.release(&pk, &sns_sk).await?;
+                }
+            }
+        }
+        if slack_claimed {
+            match webhook.post(message).await {
+                Ok(r) => {
+                    delivery.slack_posted = true;
+                    delivery.slack_attempts = r.attempts;
+                }
+                Err(e) => {
+                    delivery.errors.push(e.to_string());
+                    self.ledger.release(&pk, sk).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sns_for(report: &CostReport, decision: &AlertDecision) -> Option<SnsMessage> {
+    match decision {
+        AlertDecision::Notify { .. } | AlertDecision::Escalate { .. } => critical_message(report),
+        AlertDecision::Nothing | AlertDecision::Recovery { .. } => None,
+    }
+}
+
+/// The outcome of the hourly burn check.
+#[derive(Debug, Clone, Serialize)]
+pub struct FastBurnRun {
+    /// The burn rates and the alert.
+    pub burn: FastBurn,
+    /// The Slack message sent (or that would be sent) for the alert.
+    pub slack: Option<SlackMessage>,
+    /// What was sent.
+    pub delivery: Delivery,
+    /// This run's AWS requests (no Cost Explorer, by design).
+    pub calls: ApiCalls,
 }
 
 fn alert_kind(alert: FastBurnAlert) -> &'static str {
@@ -796,19 +939,20 @@ fn fast_burn_message(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert)
 ///
 /// # Errors
 /// When the ledger read fails.
-pub async fn stored_day(
-    ledger: &Ledger,
+pub async fn stored_day<L: LedgerStore + ?Sized>(
+    ledger: &L,
     spec: &PlatformSpec,
     day: NaiveDate,
 ) -> Result<Option<DaySnapshot>, LedgerError> {
     let keys = Keys::new(spec.managed_prefix());
     let d = day.to_string();
-    Ok(ledger
-        .snapshots::<DaySnapshot>(&keys.ce_daily(), &d, &d)
-        .await?
-        .into_iter()
-        .next()
-        .map(|(_, s)| s))
+    Ok(
+        ledger::snapshots::<L, DaySnapshot>(ledger, &keys.ce_daily(), &d, &d)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, s)| s),
+    )
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! one `GetCostForecast`, one `DescribeBudgets`, and one `GetMetricData` batch for every token and volume
 //! metric (after one `ListMetrics` per namespace to find the exact dimension sets).
 //!
-//! Every Cost Explorer request first takes a unit of the daily cap from the ledger ([`CeQuota`]).
+//! These are the SDK halves of the [`super::source::CostReads`] seam: one request (or one paging loop
+//! that costs nothing) each. Every Cost Explorer request first takes a unit of the daily cap from the
+//! ledger ([`CeQuota`]); [`super::source`] does that before each page, for every implementation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -27,7 +29,7 @@ use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
 
 use super::forecast::ForecastUnavailable;
 use crate::aws::describe_sdk_error;
-use crate::ledger::{Counted, Ledger, LedgerError};
+use crate::ledger::{Counted, Ledger, LedgerError, LedgerStore};
 
 /// The Cost Explorer metric the report uses.
 pub const COST_METRIC: &str = "UnblendedCost";
@@ -76,9 +78,9 @@ pub enum ReadError {
 /// The Cost Explorer daily request cap, counted in the ledger (`{prefix}#ce-requests`, one item per UTC
 /// day). [`CeQuota::take`] is called before every request, so two concurrent runs cannot exceed it.
 #[derive(Debug, Clone)]
-pub struct CeQuota<'a> {
+pub struct CeQuota<'a, L = Ledger> {
     /// The ledger.
-    pub ledger: &'a Ledger,
+    pub ledger: &'a L,
     /// Partition key of the counter.
     pub pk: String,
     /// Sort key: the UTC day the requests are billed on.
@@ -87,7 +89,7 @@ pub struct CeQuota<'a> {
     pub cap: u32,
 }
 
-impl CeQuota<'_> {
+impl<L: LedgerStore> CeQuota<'_, L> {
     /// Takes one request from today's allowance.
     ///
     /// # Errors
@@ -154,58 +156,42 @@ fn no_credits() -> Result<Expression, ReadError> {
         .build())
 }
 
-/// `GetCostAndUsage` DAILY over `[start, end)`, grouped by `SERVICE` and the `Environment` tag (every
-/// environment: hygiene needs the untagged share), all pages; one quota unit per page.
+/// One page of `GetCostAndUsage` DAILY over `[start, end)`, grouped by `SERVICE` and the `Environment`
+/// tag (every environment: hygiene needs the untagged share), from `token`. The caller takes the quota
+/// unit and follows the pages ([`super::source::cost_and_usage`]).
 ///
 /// # Errors
-/// [`ReadError`] when the cap is reached, a page fails, or an amount does not parse.
-pub async fn cost_and_usage(
+/// [`ReadError`] when the request fails or an amount does not parse.
+pub async fn cost_and_usage_page(
     ce: &aws_sdk_costexplorer::Client,
-    quota: &CeQuota<'_>,
     start: NaiveDate,
     end: NaiveDate,
-) -> Result<Vec<CostAndUsagePage>, ReadError> {
+    token: Option<String>,
+) -> Result<CostAndUsagePage, ReadError> {
     let api = "ce:GetCostAndUsage";
-    let mut pages = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        quota.take().await?;
-        let out = ce
-            .get_cost_and_usage()
-            .time_period(ce_interval(start, end)?)
-            .granularity(Granularity::Daily)
-            .metrics(COST_METRIC)
-            .group_by(
-                CeGroupDefinition::builder()
-                    .r#type(GroupDefinitionType::Dimension)
-                    .key("SERVICE")
-                    .build(),
-            )
-            .group_by(
-                CeGroupDefinition::builder()
-                    .r#type(GroupDefinitionType::Tag)
-                    .key(ENVIRONMENT_TAG)
-                    .build(),
-            )
-            .filter(no_credits()?)
-            .set_next_page_token(token.clone())
-            .send()
-            .await
-            .map_err(aws_err(api))?;
-        let page = page_from_sdk(&out)?;
-        let next = page.next_page_token.clone();
-        pages.push(page);
-        match next {
-            Some(t) if Some(&t) != token.as_ref() => token = Some(t),
-            Some(_) => {
-                return Err(ReadError::Unexpected {
-                    api,
-                    detail: "the same NextPageToken twice".into(),
-                });
-            }
-            None => return Ok(pages),
-        }
-    }
+    let out = ce
+        .get_cost_and_usage()
+        .time_period(ce_interval(start, end)?)
+        .granularity(Granularity::Daily)
+        .metrics(COST_METRIC)
+        .group_by(
+            CeGroupDefinition::builder()
+                .r#type(GroupDefinitionType::Dimension)
+                .key("SERVICE")
+                .build(),
+        )
+        .group_by(
+            CeGroupDefinition::builder()
+                .r#type(GroupDefinitionType::Tag)
+                .key(ENVIRONMENT_TAG)
+                .build(),
+        )
+        .filter(no_credits()?)
+        .set_next_page_token(token)
+        .send()
+        .await
+        .map_err(aws_err(api))?;
+    page_from_sdk(&out)
 }
 
 fn parse_decimal(api: &'static str, what: &str, s: &str) -> Result<Decimal, ReadError> {
@@ -303,13 +289,13 @@ pub fn page_from_sdk(
 /// `GetCostForecast` of `UNBLENDED_COST` from `today` to the end of the month (`month_end` exclusive), for
 /// the environment's tag (plus untagged spend when `include_untagged`), with an 80 % interval.
 ///
+/// The caller takes the quota unit first ([`super::source::cost_forecast`]).
+///
 /// # Errors
-/// [`ReadError::CapReached`] or [`ReadError::Ledger`] before the request; [`ReadError::Forecast`] with the
-/// failure classified when CE answers with an error (it refuses early in the month and on new accounts;
-/// the caller falls back and says so).
+/// [`ReadError::Forecast`] with the failure classified when CE answers with an error (it refuses early
+/// in the month and on new accounts; the caller falls back and says so).
 pub async fn cost_forecast(
     ce: &aws_sdk_costexplorer::Client,
-    quota: &CeQuota<'_>,
     today: NaiveDate,
     month_end: NaiveDate,
     environment: &str,
@@ -337,7 +323,6 @@ pub async fn cost_forecast(
     } else {
         env
     };
-    quota.take().await?;
     let out = ce
         .get_cost_forecast()
         .time_period(ce_interval(today, month_end)?)

@@ -247,7 +247,7 @@ impl SlackWebhook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::webhook_sink::{SinkResponse, WebhookSink};
+    use collectiq_tests::{SinkResponse, WebhookSink};
     use cost::slack::{Block, TextObject};
 
     fn message() -> SlackMessage {

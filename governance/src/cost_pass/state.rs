@@ -5,9 +5,15 @@
 //! | `{prefix}#ce-daily` | `YYYY-MM-DD` | one day of Cost Explorer rows (snapshot): settled days are never re-queried |
 //! | `{prefix}#ce-forecast` | `YYYY-MM-DD` | today's `GetCostForecast` answer (or why there is none) |
 //! | `{prefix}#ce-requests` | `YYYY-MM-DD` | Cost Explorer requests that day (counter with the daily cap) |
-//! | `{prefix}#cost-report` | `YYYY-MM-DD` | fire-once claim: the day's report was posted |
-//! | `{prefix}#cost-alert#YYYY-MM` | `tier#NNN` / `recovery#NNN` | fire-once claims: tier NNN % notified / recovery from it sent |
-//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast` / `page_slow` / `ticket` | fire-once claims of the hourly check |
+//! | `{prefix}#cost-report` | `YYYY-MM-DD` | fire-once claim (Slack): the day's report was posted |
+//! | `{prefix}#cost-alert#YYYY-MM` | `tier#NNN` / `recovery#NNN` | fire-once claims (Slack): tier NNN % notified / recovery from it sent |
+//! | `{prefix}#cost-alert#YYYY-MM` | `sns#NNN` | fire-once claim (SNS): the critical message for tier NNN % was published |
+//! | `{prefix}#cost-alert#YYYY-MM` | `sns-owed#NNN` | Slack announced tier NNN % but its SNS publish failed: the next run publishes it |
+//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast` / `page_slow` / `ticket` | fire-once claims (Slack) of the hourly check |
+//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast#sns` / `page_slow#sns` | fire-once claims (SNS) of the hourly check |
+//!
+//! Each channel has its own claim, so a send that fails releases only its own channel's claim and the
+//! next run retries exactly that channel.
 //!
 //! The alert state [`cost::alerting::decide`] needs is rebuilt from the `cost-alert` claims: the highest
 //! tier claimed is the highest notified, and a `recovery#` claim for it means the recovery note went out.
@@ -22,7 +28,7 @@ use cost::burn::{CeForecastInput, Tier};
 use cost::input::{CostRow, DailyCostTable};
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{LedgerError, LedgerStore, put_snapshot, snapshots};
 
 /// How long daily snapshots are kept (the anomaly baseline reaches back 29 days; the trend 14).
 pub const SNAPSHOT_KEEP: Duration = Duration::from_secs(70 * 86_400);
@@ -94,16 +100,15 @@ pub struct DaySnapshot {
 ///
 /// # Errors
 /// When the ledger query fails or a stored snapshot does not parse.
-pub async fn cached_days(
-    ledger: &Ledger,
+pub async fn cached_days<L: LedgerStore + ?Sized>(
+    ledger: &L,
     keys: &Keys,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<DailyCostTable, LedgerError> {
     let last = to.pred_opt().unwrap_or(to);
-    let stored: Vec<(String, DaySnapshot)> = ledger
-        .snapshots(&keys.ce_daily(), &from.to_string(), &last.to_string())
-        .await?;
+    let stored: Vec<(String, DaySnapshot)> =
+        snapshots(ledger, &keys.ce_daily(), &from.to_string(), &last.to_string()).await?;
     let mut table = DailyCostTable::default();
     for (sk, snap) in stored {
         let Ok(date) = sk.parse::<NaiveDate>() else {
@@ -124,8 +129,8 @@ pub async fn cached_days(
 ///
 /// # Errors
 /// When a put fails.
-pub async fn store_days(
-    ledger: &Ledger,
+pub async fn store_days<L: LedgerStore + ?Sized>(
+    ledger: &L,
     keys: &Keys,
     table: &DailyCostTable,
     before: NaiveDate,
@@ -136,9 +141,7 @@ pub async fn store_days(
             estimated: *estimated,
             rows: table.rows.iter().filter(|r| r.date == *date).cloned().collect(),
         };
-        ledger
-            .put_snapshot(&keys.ce_daily(), &date.to_string(), &snap, SNAPSHOT_KEEP)
-            .await?;
+        put_snapshot(ledger, &keys.ce_daily(), &date.to_string(), &snap, SNAPSHOT_KEEP).await?;
         written += 1;
     }
     Ok(written)
@@ -223,6 +226,36 @@ pub fn alert_state(period: &str, claimed: &[String]) -> Option<AlertState> {
         current: if recovery_sent { Tier::Ok } else { highest },
         recovery_sent,
     })
+}
+
+/// `sns#100`: the SNS claim of the critical message for tier 100 % (`tier` is the `tier#NNN` marker's).
+#[must_use]
+pub fn sns_marker(tier_marker: &str) -> String {
+    format!("sns#{}", tier_marker.trim_start_matches("tier#"))
+}
+
+/// `sns-owed#100`: Slack announced the tier but the SNS publish failed; the next run publishes it.
+#[must_use]
+pub fn sns_owed_marker(tier_marker: &str) -> String {
+    format!("sns-owed#{}", tier_marker.trim_start_matches("tier#"))
+}
+
+/// The tier marker (`tier#NNN`) whose critical SNS message is owed: an `sns-owed#NNN` claim without its
+/// `sns#NNN` claim.
+///
+/// ```
+/// use governance::cost_pass::state::owed_sns;
+/// assert_eq!(owed_sns(&["tier#100".into(), "sns-owed#100".into()]), Some("tier#100".into()));
+/// assert_eq!(owed_sns(&["tier#100".into(), "sns-owed#100".into(), "sns#100".into()]), None);
+/// assert_eq!(owed_sns(&["tier#100".into()]), None);
+/// ```
+#[must_use]
+pub fn owed_sns(claimed: &[String]) -> Option<String> {
+    claimed
+        .iter()
+        .filter_map(|sk| sk.strip_prefix("sns-owed#"))
+        .find(|pct| !claimed.iter().any(|sk| sk.strip_prefix("sns#") == Some(*pct)))
+        .map(|pct| format!("tier#{pct}"))
 }
 
 /// The claim that records `decision` (`None` for [`AlertDecision::Nothing`]).

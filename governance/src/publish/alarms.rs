@@ -8,12 +8,12 @@ use alarms::Alarm;
 use alarms::catalogue::{Catalogue, CatalogueError, CatalogueOptions, catalogue_for};
 use alarms::cost::AlarmPricing;
 use alarms::plan::{AlarmAction, AlarmPlan, plan_alarms};
-use indicatif::ProgressBar;
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
 use super::cloudwatch::{ApiError, CloudWatchApi, PublishedAlarm, describe_all_alarms};
 use super::pacer::Pacer;
+use super::progress::ApplyProgress;
 
 /// CloudWatch's `PutMetricAlarm` / `PutCompositeAlarm` / `DeleteAlarms` quota, per second.
 pub const ALARM_WRITES_PER_SECOND: f64 = 3.0;
@@ -153,7 +153,7 @@ pub async fn apply<C: CloudWatchApi>(
     cw: &C,
     plan: &AlarmPlan,
     options: ApplyOptions,
-    progress: &ProgressBar,
+    progress: &dyn ApplyProgress,
 ) -> ApplyReport {
     let mut report = ApplyReport {
         unchanged: plan.count(AlarmAction::Unchanged),
@@ -162,12 +162,12 @@ pub async fn apply<C: CloudWatchApi>(
     let puts = plan.to_put();
     let deletes: Vec<String> = plan.to_delete().into_iter().map(str::to_owned).collect();
     let batches: Vec<&[String]> = deletes.chunks(DELETE_BATCH).collect();
-    progress.set_length((puts.len() + batches.len()) as u64);
+    progress.start((puts.len() + batches.len()) as u64);
     let mut pacer = Pacer::per_second(options.writes_per_second);
     for alarm in puts {
         let name = alarm.name().to_owned();
         let action = action_word(plan, &name);
-        progress.set_message(name.clone());
+        progress.step(&name);
         pacer.ready().await;
         report.write_calls += 1;
         let result = match alarm {
@@ -179,10 +179,10 @@ pub async fn apply<C: CloudWatchApi>(
             Ok(()) => report.updated.push(name),
             Err(error) => report.failures.push(ItemFailure { name, action, error }),
         }
-        progress.inc(1);
+        progress.advance();
     }
     for batch in batches {
-        progress.set_message(format!("deleting {} orphans", batch.len()));
+        progress.step(&format!("deleting {} orphans", batch.len()));
         pacer.ready().await;
         report.write_calls += 1;
         match cw.delete_alarms(batch).await {
@@ -193,9 +193,9 @@ pub async fn apply<C: CloudWatchApi>(
                 error: error.clone(),
             })),
         }
-        progress.inc(1);
+        progress.advance();
     }
-    progress.finish_and_clear();
+    progress.finish();
     report
 }
 
@@ -203,6 +203,7 @@ pub async fn apply<C: CloudWatchApi>(
 mod tests {
     use super::*;
     use crate::publish::fake::FakeCloudWatch;
+    use crate::publish::progress::NoProgress;
 
     use crate::test_support::prod_spec as spec;
 
@@ -213,13 +214,13 @@ mod tests {
         let cw = FakeCloudWatch::default();
         let first = plan(&cw, &cat, "collectiq-prod").await.unwrap();
         assert_eq!(first.plan.count(AlarmAction::Create), cat.alarms.len());
-        let report = apply(&cw, &first.plan, ApplyOptions::default(), &ProgressBar::hidden()).await;
+        let report = apply(&cw, &first.plan, ApplyOptions::default(), &NoProgress).await;
         assert!(report.ok(), "{}", report.render_text("alarms"));
         assert_eq!(report.created.len(), cat.alarms.len());
         assert_eq!(cw.write_calls(), cat.alarms.len());
         let second = plan(&cw, &cat, "collectiq-prod").await.unwrap();
         assert!(second.plan.is_empty(), "{}", second.plan.render_text());
-        let again = apply(&cw, &second.plan, ApplyOptions::default(), &ProgressBar::hidden()).await;
+        let again = apply(&cw, &second.plan, ApplyOptions::default(), &NoProgress).await;
         assert_eq!(again.write_calls, 0);
         assert_eq!(cw.write_calls(), cat.alarms.len());
     }
@@ -231,13 +232,7 @@ mod tests {
         let cw = FakeCloudWatch::default();
         cw.fail_put("collectiq-prod-api-latency-p95-warning", "ValidationError");
         let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
-        let report = apply(
-            &cw,
-            &planning.plan,
-            ApplyOptions::default(),
-            &ProgressBar::hidden(),
-        )
-        .await;
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
         assert_eq!(report.failures.len(), 1);
         assert_eq!(report.failures[0].name, "collectiq-prod-api-latency-p95-warning");
         assert_eq!(report.created.len(), cat.alarms.len() - 1);
@@ -272,13 +267,7 @@ mod tests {
             ["collectiq-prod-legacy-scanner-errors-critical"]
         );
         assert_eq!(planning.plan.unmanaged, 2);
-        let report = apply(
-            &cw,
-            &planning.plan,
-            ApplyOptions::default(),
-            &ProgressBar::hidden(),
-        )
-        .await;
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
         assert_eq!(report.deleted, ["collectiq-prod-legacy-scanner-errors-critical"]);
         let names = cw.alarm_names();
         assert!(names.contains(&"billing-estimated-charges-hand-made".to_owned()));
@@ -293,13 +282,7 @@ mod tests {
         let cw = FakeCloudWatch::default();
         let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
         let t0 = tokio::time::Instant::now();
-        let report = apply(
-            &cw,
-            &planning.plan,
-            ApplyOptions::default(),
-            &ProgressBar::hidden(),
-        )
-        .await;
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
         let n = report.write_calls as f64;
         let secs = t0.elapsed().as_secs_f64();
         assert!(secs >= (n - 1.0) / 3.0 - 1e-3, "{n} writes in {secs}s");

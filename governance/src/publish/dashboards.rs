@@ -4,17 +4,17 @@
 //! are deleted, nothing else is touched.
 
 use alarms::catalogue::Catalogue;
+use dashboards::catalogue::{CatalogueOptions, dashboards_for};
 use dashboards::model::Dashboard;
 use dashboards::plan::{
     DashboardAction, DashboardPlan, DashboardPricing, PublishedDashboard, plan_dashboards,
 };
-use dashboards::catalogue::{CatalogueOptions, dashboards_for};
-use indicatif::ProgressBar;
 use platform_spec::PlatformSpec;
 
 use super::alarms::{ApplyReport, ItemFailure};
 use super::cloudwatch::{ApiError, CloudWatchApi, list_all_dashboards};
 use super::pacer::Pacer;
+use super::progress::ApplyProgress;
 
 /// `PutDashboard` / `GetDashboard` quota (10 TPS); we stay at half of it.
 pub const DASHBOARD_CALLS_PER_SECOND: f64 = 5.0;
@@ -79,7 +79,11 @@ pub async fn plan<C: CloudWatchApi>(
 
 /// Writes the plan's changes: `PutDashboard` per create/update, one `DeleteDashboards` for the
 /// orphans. Failures are collected per dashboard.
-pub async fn apply<C: CloudWatchApi>(cw: &C, plan: &DashboardPlan, progress: &ProgressBar) -> ApplyReport {
+pub async fn apply<C: CloudWatchApi>(
+    cw: &C,
+    plan: &DashboardPlan,
+    progress: &dyn ApplyProgress,
+) -> ApplyReport {
     let mut report = ApplyReport {
         unchanged: plan.count(DashboardAction::Unchanged),
         ..ApplyReport::default()
@@ -91,7 +95,7 @@ pub async fn apply<C: CloudWatchApi>(cw: &C, plan: &DashboardPlan, progress: &Pr
         .filter_map(|c| c.desired.as_ref().map(|d| (d, c.action)))
         .collect();
     let deletes: Vec<String> = plan.to_delete().into_iter().map(str::to_owned).collect();
-    progress.set_length((puts.len() + usize::from(!deletes.is_empty())) as u64);
+    progress.start((puts.len() + usize::from(!deletes.is_empty())) as u64);
     let mut pacer = Pacer::per_second(DASHBOARD_CALLS_PER_SECOND);
     for (d, action) in puts {
         let action = if action == DashboardAction::Create {
@@ -99,7 +103,7 @@ pub async fn apply<C: CloudWatchApi>(cw: &C, plan: &DashboardPlan, progress: &Pr
         } else {
             "update"
         };
-        progress.set_message(d.name.clone());
+        progress.step(&d.name);
         let body = match d.body_json() {
             Ok(b) => b,
             Err(e) => {
@@ -130,7 +134,7 @@ pub async fn apply<C: CloudWatchApi>(cw: &C, plan: &DashboardPlan, progress: &Pr
                 error,
             }),
         }
-        progress.inc(1);
+        progress.advance();
     }
     if !deletes.is_empty() {
         pacer.ready().await;
@@ -145,9 +149,9 @@ pub async fn apply<C: CloudWatchApi>(cw: &C, plan: &DashboardPlan, progress: &Pr
                     error: error.clone(),
                 })),
         }
-        progress.inc(1);
+        progress.advance();
     }
-    progress.finish_and_clear();
+    progress.finish();
     report
 }
 
@@ -156,6 +160,7 @@ mod tests {
     use super::*;
     use crate::publish::alarms::desired_catalogue;
     use crate::publish::fake::FakeCloudWatch;
+    use crate::publish::progress::NoProgress;
 
     use crate::test_support::prod_spec as spec;
 
@@ -174,12 +179,12 @@ mod tests {
         let first = plan(&cw, &desired, "collectiq-prod").await.unwrap();
         assert_eq!(first.count(DashboardAction::Create), desired.len());
         assert_eq!(first.to_delete(), ["collectiq-prod-old-page"]);
-        let report = apply(&cw, &first, &ProgressBar::hidden()).await;
+        let report = apply(&cw, &first, &NoProgress).await;
         assert!(report.ok());
         assert_eq!(report.write_calls, desired.len() + 1);
         let second = plan(&cw, &desired, "collectiq-prod").await.unwrap();
         assert!(second.is_empty(), "{}", second.render_text());
-        let again = apply(&cw, &second, &ProgressBar::hidden()).await;
+        let again = apply(&cw, &second, &NoProgress).await;
         assert_eq!(again.write_calls, 0);
         assert_eq!(again.unchanged, desired.len());
         // someone-elses is still there.

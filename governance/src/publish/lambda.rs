@@ -13,8 +13,8 @@
 
 use std::path::PathBuf;
 
+use super::progress::NoProgress;
 use chrono::{Duration, Utc};
-use indicatif::ProgressBar;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use platform_spec::PlatformSpec;
 use serde::{Deserialize, Serialize};
@@ -133,7 +133,7 @@ pub async fn dashboards_handler(
             applied: None,
         });
     }
-    let report = super::dashboards::apply(&cw, &plan, &ProgressBar::hidden()).await;
+    let report = super::dashboards::apply(&cw, &plan, &NoProgress).await;
     if let Some(f) = failures(&report) {
         return Err(HandlerError::PartialFailure(f));
     }
@@ -221,13 +221,7 @@ pub async fn alarms_handler(
         let planning = super::alarms::plan(&cw, &catalogue, &spec.managed_prefix())
             .await
             .map_err(|e| HandlerError::Retryable(e.to_string()))?;
-        let report = super::alarms::apply(
-            &cw,
-            &planning.plan,
-            ApplyOptions::default(),
-            &ProgressBar::hidden(),
-        )
-        .await;
+        let report = super::alarms::apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
         out.plan = Some(PlanView::of_alarms(&planning.plan));
         out.applied = Some(report);
     }

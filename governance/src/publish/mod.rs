@@ -11,34 +11,34 @@
 //!   implementation and the conversions of the alarms crate's input structs.
 //! - [`alarms`] / [`dashboards`]: plan and apply. [`pacer`]: the 3-TPS pacer.
 //! - [`backtest`]: noise budget from `GetMetricData`. [`state`]: the state report and escalation.
-//! - [`cli`]: `collectiq-ops dashboards …` and `alarms …`. [`lambda`]: the Lambda handlers.
-//! - [`fake`]: an in-memory CloudWatch for tests and benchmarks.
+//! - [`lambda`]: the Lambda handlers (`collectiq-ops dashboards …` and `alarms …` are in the ops front).
+//! - [`progress`]: the [`ApplyProgress`] callback an apply reports to (the front draws bars).
+//! - `fake` (feature `testing`): an in-memory CloudWatch for tests and benchmarks.
 //!
 //! User guide: `docs/publishing.md`.
 
 pub mod alarms;
 pub mod backtest;
-pub mod cli;
 pub mod cloudwatch;
 pub mod dashboards;
-pub mod demo;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod lambda;
 pub mod pacer;
+pub mod progress;
 pub mod state;
 
 use ::alarms::catalogue::{Catalogue, CatalogueError};
 use ::alarms::plan::{AlarmAction, AlarmPlan};
 use ::dashboards::model::Dashboard;
 use ::dashboards::plan::{DashboardAction, DashboardPlan};
-use indicatif::ProgressBar;
 use platform_spec::PlatformSpec;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 pub use self::alarms::{ApplyOptions, ApplyReport, ItemFailure};
 pub use self::cloudwatch::{ApiError, CloudWatchApi};
-pub use self::demo::demo_sections;
+pub use self::progress::{ApplyProgress, NoProgress};
 
 /// Why nothing could be planned.
 #[derive(Debug, thiserror::Error)]
@@ -191,11 +191,11 @@ impl PublishReport {
 }
 
 /// Applies both plans (dashboards first: they are cheap and fast), each with its own progress bar.
-pub async fn apply_all<C: CloudWatchApi>(
+pub async fn apply_all<C: CloudWatchApi, P: ApplyProgress>(
     cw: &C,
     plan: &PublishPlan,
     options: ApplyOptions,
-    progress: impl Fn(&str) -> ProgressBar,
+    progress: impl Fn(&str) -> P,
 ) -> PublishReport {
     let dashboards = self::dashboards::apply(cw, &plan.dashboards, &progress("dashboards")).await;
     let alarms = self::alarms::apply(cw, &plan.alarms.plan, options, &progress("alarms")).await;
@@ -300,7 +300,7 @@ mod tests {
         assert!(plan.monthly_delta() > Decimal::ZERO);
         let text = plan.render_text();
         assert!(text.contains("Total monthly change: +$"), "{text}");
-        let report = apply_all(&cw, &plan, ApplyOptions::default(), |_| ProgressBar::hidden()).await;
+        let report = apply_all(&cw, &plan, ApplyOptions::default(), |_| NoProgress).await;
         assert!(report.ok());
         assert_eq!(
             report.write_calls(),

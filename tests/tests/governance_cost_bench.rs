@@ -7,9 +7,9 @@
 // Async: the loopback Slack sink runs on this test's runtime while the CLI posts to it.
 use tokio::process::Command;
 
-use governance::emulator::Emulator;
-use governance::emulator::webhook_sink::WebhookSink;
-use governance::seed::{self, DemoMonth};
+use collectiq_ops::seed::{self, DemoMonth};
+use collectiq_tests::Emulator;
+use collectiq_tests::WebhookSink;
 
 fn field<'a>(report: &'a str, name: &str) -> &'a str {
     report

@@ -2,11 +2,11 @@
 
 use std::process::Command;
 
-use governance::emulator::Emulator;
+use collectiq_tests::Emulator;
 
 fn ops() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_collectiq-ops"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     c
 }
 
@@ -24,7 +24,7 @@ fn spec_check_names_file_line_and_key_of_a_bad_spec() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../infra/platforms/collectiq-dev.toml"
+        "/../../infra/platforms/collectiq-dev.toml"
     ))
     .unwrap();
     let bad = good.replacen("memory_mb = 1024", "memory_mb = 99999", 1);

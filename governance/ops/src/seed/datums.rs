@@ -1,311 +1,22 @@
-//! Writing a [`DemoMonth`] into an AWS endpoint (the emulator) through the real SDK clients.
+//! The pure half of the demo seed: what the month looks like as AWS data — metric datums by namespace,
+//! the alarms that exist before governance runs, the Cost Explorer pages — built from the generated
+//! [`DemoMonth`] without any I/O. [`super::write`] sends them.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
-use platform_spec::PlatformSpec;
-use rust_decimal::prelude::ToPrimitive;
-use serde::Serialize;
-use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
-
-use super::month::{DemoDay, DemoMonth};
-use crate::aws::{AwsClients, describe_sdk_error};
 use cost::input::{
     Amount, CostAndUsagePage, DateInterval, ENVIRONMENT_TAG, Group, GroupDefinition, ResultByTime,
 };
+use platform_spec::PlatformSpec;
+use rust_decimal::prelude::ToPrimitive;
+use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
+use vocabulary::aws::{api_gateway, bedrock, billing, lambda, sqs, states};
+use vocabulary::dimension;
 
-/// What failed while seeding, and where.
-#[derive(Debug, thiserror::Error)]
-#[error("seeding {step} failed: {detail}")]
-pub struct SeedError {
-    /// The step (`budgets`, `metrics AWS/Lambda`, ...).
-    pub step: String,
-    /// Why.
-    pub detail: String,
-}
-
-fn fail(step: impl Into<String>) -> impl FnOnce(String) -> SeedError {
-    let step = step.into();
-    move |detail| SeedError { step, detail }
-}
-
-/// Counts of what [`apply`] wrote, for the demo's summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SeedReport {
-    /// Metric datums written.
-    pub metric_datums: usize,
-    /// PutMetricData calls made.
-    pub put_metric_calls: usize,
-    /// Budgets created.
-    pub budgets: usize,
-    /// Alarms created (and how many were set to ALARM).
-    pub alarms: (usize, usize),
-    /// Log events written.
-    pub log_events: usize,
-    /// Trace segments written.
-    pub trace_segments: usize,
-}
-
-/// Seeds everything but Cost Explorer: SNS topics, the ledger table, the Slack webhook secret (pointing at
-/// `slack_webhook_url`), log groups with events, budgets with spend, a month of metrics, alarms (some
-/// firing, one orphan under the managed prefix, one unmanaged) and faulting traces.
-///
-/// Cost Explorer results are queued separately with [`cost_explorer_pages`], right before the code that
-/// reads them runs, because moto hands queued results to whichever request comes first.
-///
-/// # Errors
-/// [`SeedError`] naming the step that failed.
-pub async fn apply(
-    spec: &PlatformSpec,
-    month: &DemoMonth,
-    clients: &AwsClients,
-    slack_webhook_url: &str,
-) -> Result<SeedReport, SeedError> {
-    let mut report = SeedReport::default();
-    create_topics(spec, clients).await?;
-    create_ledger(spec, clients).await?;
-    clients
-        .secrets
-        .create_secret()
-        .name(&spec.notifications.slack_webhook_secret)
-        .secret_string(slack_webhook_url)
-        .send()
-        .await
-        .map_err(|e| describe_sdk_error(&e))
-        .map_err(fail("Slack webhook secret"))?;
-    report.log_events = write_logs(spec, month, clients).await?;
-    report.budgets = create_budgets(spec, month, clients).await?;
-    let datums = metric_datums(spec, month);
-    for (namespace, data) in &datums {
-        for chunk in data.chunks(1000) {
-            clients
-                .cloudwatch
-                .put_metric_data()
-                .namespace(namespace)
-                .set_metric_data(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| describe_sdk_error(&e))
-                .map_err(fail(format!("metrics {namespace}")))?;
-            report.put_metric_calls += 1;
-            report.metric_datums += chunk.len();
-        }
-    }
-    report.alarms = create_alarms(spec, clients).await?;
-    report.trace_segments = write_traces(spec, month, clients).await?;
-    Ok(report)
-}
-
-async fn create_topics(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), SeedError> {
-    for arn in [
-        &spec.notifications.sns_critical_topic_arn,
-        &spec.notifications.sns_warning_topic_arn,
-    ] {
-        let name = arn.rsplit(':').next().unwrap_or(arn);
-        clients
-            .sns
-            .create_topic()
-            .name(name)
-            .send()
-            .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(fail(format!("SNS topic {name}")))?;
-    }
-    Ok(())
-}
-
-async fn create_ledger(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), SeedError> {
-    crate::ledger::Ledger::create_table(&clients.dynamodb, &spec.ledger.table)
-        .await
-        .map(|_| ())
-        .map_err(|e| SeedError {
-            step: "ledger table".into(),
-            detail: e.to_string(),
-        })
-}
-
-/// One structured log line as a CollectIQ function writes it (the Powertools keys).
-#[derive(Serialize)]
-struct LogLine<'a> {
-    timestamp: String,
-    level: &'a str,
-    message: &'a str,
-    service: &'a str,
-    function_name: &'a str,
-    function_request_id: String,
-    cold_start: bool,
-}
-
-async fn write_logs(
-    spec: &PlatformSpec,
-    month: &DemoMonth,
-    clients: &AwsClients,
-) -> Result<usize, SeedError> {
-    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-    let today = at(month.as_of, 9, 0);
-    let mut written = 0;
-    for f in &spec.functions {
-        let group = format!("/aws/lambda/{}", f.name);
-        let step = || fail(format!("log group {group}"));
-        clients
-            .logs
-            .create_log_group()
-            .log_group_name(&group)
-            .send()
-            .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
-        clients
-            .logs
-            .put_retention_policy()
-            .log_group_name(&group)
-            .retention_in_days(i32::try_from(spec.platform.log_retention_days).unwrap_or(30))
-            .send()
-            .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
-        clients
-            .logs
-            .create_log_stream()
-            .log_group_name(&group)
-            .log_stream_name("2026/seed/[$LATEST]0")
-            .send()
-            .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
-        let mut events = Vec::new();
-        for i in 0..5_i64 {
-            let time = today + chrono::Duration::minutes(i);
-            let failing = f.id == "authenticity_agent" && i == 4;
-            let line = LogLine {
-                timestamp: time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                level: if failing { "ERROR" } else { "INFO" },
-                message: if failing {
-                    "Bedrock Converse throttled after retries."
-                } else {
-                    "Request handled."
-                },
-                service: spec.service_name(),
-                function_name: &f.name,
-                function_request_id: format!("{:08x}-seed-{i}", f.id.len()),
-                cold_start: i == 0,
-            };
-            let message = serde_json::to_string(&line)
-                .map_err(|e| e.to_string())
-                .map_err(step())?;
-            events.push(
-                InputLogEvent::builder()
-                    .timestamp(time.timestamp_millis())
-                    .message(message)
-                    .build()
-                    .map_err(|e| e.to_string())
-                    .map_err(step())?,
-            );
-        }
-        written += events.len();
-        clients
-            .logs
-            .put_log_events()
-            .log_group_name(&group)
-            .log_stream_name("2026/seed/[$LATEST]0")
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
-    }
-    Ok(written)
-}
-
-async fn create_budgets(
-    spec: &PlatformSpec,
-    month: &DemoMonth,
-    clients: &AwsClients,
-) -> Result<usize, SeedError> {
-    use aws_sdk_budgets::types::{
-        Budget, BudgetType, CalculatedSpend, ComparisonOperator, Notification, NotificationType,
-        NotificationWithSubscribers, Spend, Subscriber, SubscriptionType, ThresholdType, TimePeriod,
-        TimeUnit,
-    };
-    let account = spec
-        .platform
-        .account_id
-        .clone()
-        .unwrap_or_else(|| "123456789012".to_owned());
-    for b in &month.budgets {
-        let step = || fail(format!("budget {}", b.name));
-        let spend = |amount: rust_decimal::Decimal| {
-            Spend::builder()
-                .amount(amount.to_string())
-                .unit("USD")
-                .build()
-                .map_err(|e| e.to_string())
-        };
-        let start = SmithyTime::from_secs(at(month.month_start, 0, 0).timestamp());
-        let budget = Budget::builder()
-            .budget_name(&b.name)
-            .budget_type(BudgetType::Cost)
-            .time_unit(TimeUnit::Monthly)
-            .budget_limit(spend(b.limit_usd).map_err(step())?)
-            .time_period(TimePeriod::builder().start(start).build())
-            .calculated_spend(
-                CalculatedSpend::builder()
-                    .actual_spend(spend(b.actual_usd).map_err(step())?)
-                    .forecasted_spend(spend(b.forecast_usd).map_err(step())?)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| e.to_string())
-            .map_err(step())?;
-        let mut notifications = Vec::new();
-        let thresholds = b
-            .actual_thresholds_percent
-            .iter()
-            .map(|t| (NotificationType::Actual, *t))
-            .chain(
-                b.forecast_thresholds_percent
-                    .iter()
-                    .map(|t| (NotificationType::Forecasted, *t)),
-            );
-        for (kind, threshold) in thresholds {
-            let notification = Notification::builder()
-                .notification_type(kind)
-                .comparison_operator(ComparisonOperator::GreaterThan)
-                .threshold(f64::from(threshold))
-                .threshold_type(ThresholdType::Percentage)
-                .build()
-                .map_err(|e| e.to_string())
-                .map_err(step())?;
-            let subscriber = Subscriber::builder()
-                .subscription_type(SubscriptionType::Sns)
-                .address(&spec.notifications.sns_warning_topic_arn)
-                .build()
-                .map_err(|e| e.to_string())
-                .map_err(step())?;
-            notifications.push(
-                NotificationWithSubscribers::builder()
-                    .notification(notification)
-                    .subscribers(subscriber)
-                    .build()
-                    .map_err(|e| e.to_string())
-                    .map_err(step())?,
-            );
-        }
-        clients
-            .budgets
-            .create_budget()
-            .account_id(&account)
-            .budget(budget)
-            .set_notifications_with_subscribers(Some(notifications))
-            .send()
-            .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
-    }
-    Ok(month.budgets.len())
-}
+use super::month::{DemoDay, DemoMonth};
 
 /// Alarms that exist before governance first runs: two firing, one OK, one orphan under the managed
 /// prefix (a function that no longer exists) and one alarm governance must never touch.
@@ -354,45 +65,45 @@ pub fn preexisting_alarms(spec: &PlatformSpec) -> Vec<PreexistingAlarm> {
     vec![
         PreexistingAlarm {
             name: authenticity,
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dimension: ("FunctionName", function("authenticity_agent")),
+            namespace: lambda::ERRORS.namespace,
+            metric: lambda::ERRORS.name,
+            dimension: (dimension::FUNCTION_NAME, function("authenticity_agent")),
             threshold: authenticity_threshold,
             state: Some("Authenticity agent errors above 10 per minute for 5 minutes (Bedrock throttling)."),
             critical: true,
         },
         PreexistingAlarm {
             name: dlq_name,
-            namespace: "AWS/SQS",
-            metric: "ApproximateNumberOfMessagesVisible",
-            dimension: ("QueueName", dlq.clone()),
+            namespace: sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE.namespace,
+            metric: sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE.name,
+            dimension: (dimension::QUEUE_NAME, dlq.clone()),
             threshold: dlq_threshold,
             state: Some("14 failed valuations waiting in the DLQ."),
             critical: true,
         },
         PreexistingAlarm {
             name: cards_get,
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dimension: ("FunctionName", function("cards_get")),
+            namespace: lambda::ERRORS.namespace,
+            metric: lambda::ERRORS.name,
+            dimension: (dimension::FUNCTION_NAME, function("cards_get")),
             threshold: cards_get_threshold,
             state: None,
             critical: true,
         },
         PreexistingAlarm {
             name: format!("{p}-legacy-scanner-errors-critical"),
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dimension: ("FunctionName", format!("{p}-legacy-scanner")),
+            namespace: lambda::ERRORS.namespace,
+            metric: lambda::ERRORS.name,
+            dimension: (dimension::FUNCTION_NAME, format!("{p}-legacy-scanner")),
             threshold: 1.0,
             state: None,
             critical: true,
         },
         PreexistingAlarm {
             name: "billing-estimated-charges-hand-made".to_owned(),
-            namespace: "AWS/Billing",
-            metric: "EstimatedCharges",
-            dimension: ("Currency", "USD".to_owned()),
+            namespace: billing::ESTIMATED_CHARGES.namespace,
+            metric: billing::ESTIMATED_CHARGES.name,
+            dimension: (dimension::CURRENCY, "USD".to_owned()),
             threshold: 600.0,
             state: None,
             critical: false,
@@ -427,113 +138,8 @@ pub struct PreexistingAlarm {
     pub critical: bool,
 }
 
-async fn create_alarms(spec: &PlatformSpec, clients: &AwsClients) -> Result<(usize, usize), SeedError> {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
-    let alarms = preexisting_alarms(spec);
-    let mut firing = 0;
-    for a in &alarms {
-        let step = || fail(format!("alarm {}", a.name));
-        let topic = if a.critical {
-            &spec.notifications.sns_critical_topic_arn
-        } else {
-            &spec.notifications.sns_warning_topic_arn
-        };
-        clients
-            .cloudwatch
-            .put_metric_alarm()
-            .alarm_name(&a.name)
-            .namespace(a.namespace)
-            .metric_name(a.metric)
-            .dimensions(
-                Dimension::builder()
-                    .name(a.dimension.0)
-                    .value(&a.dimension.1)
-                    .build(),
-            )
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(5)
-            .datapoints_to_alarm(5)
-            .threshold(a.threshold)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .alarm_actions(topic)
-            .send()
-            .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
-        if let Some(reason) = a.state {
-            clients
-                .cloudwatch
-                .set_alarm_state()
-                .alarm_name(&a.name)
-                .state_value(StateValue::Alarm)
-                .state_reason(reason)
-                .send()
-                .await
-                .map_err(|e| describe_sdk_error(&e))
-                .map_err(step())?;
-            firing += 1;
-        }
-    }
-    Ok((alarms.len(), firing))
-}
-
-/// An X-Ray segment document (the subset the seed writes).
-#[derive(Serialize)]
-struct SegmentDocument<'a> {
-    name: &'a str,
-    id: String,
-    trace_id: String,
-    start_time: f64,
-    end_time: f64,
-    fault: bool,
-    origin: &'a str,
-    annotations: BTreeMap<&'a str, &'a str>,
-}
-
-async fn write_traces(
-    spec: &PlatformSpec,
-    month: &DemoMonth,
-    clients: &AwsClients,
-) -> Result<usize, SeedError> {
-    let Some(f) = spec.function("authenticity_agent") else {
-        return Ok(0);
-    };
-    let base = at(month.as_of, 12, 0).timestamp();
-    let mut docs = Vec::new();
-    for i in 0..5_i64 {
-        let start = base + i * 37;
-        let doc = SegmentDocument {
-            name: &f.name,
-            id: format!("{:016x}", 0x5eed_0000_u64 + i.unsigned_abs()),
-            trace_id: format!(
-                "1-{start:08x}-{:024x}",
-                0xc011_ec71_0000_u128 + u128::from(i.unsigned_abs())
-            ),
-            start_time: start as f64,
-            end_time: start as f64 + 2.5,
-            fault: i % 2 == 0,
-            origin: "AWS::Lambda::Function",
-            annotations: BTreeMap::from([("service", spec.service_name()), ("agent", "authenticity")]),
-        };
-        docs.push(serde_json::to_string(&doc).map_err(|e| SeedError {
-            step: "traces".into(),
-            detail: e.to_string(),
-        })?);
-    }
-    let n = docs.len();
-    clients
-        .xray
-        .put_trace_segments()
-        .set_trace_segment_documents(Some(docs))
-        .send()
-        .await
-        .map_err(|e| describe_sdk_error(&e))
-        .map_err(fail("traces"))?;
-    Ok(n)
-}
-
-fn at(date: NaiveDate, hour: u32, minute: u32) -> chrono::DateTime<Utc> {
+/// `date` at `hour:minute` UTC.
+pub(super) fn at(date: NaiveDate, hour: u32, minute: u32) -> chrono::DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN)))
 }
 
@@ -629,40 +235,40 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
             let v = day.valuations as f64;
             let model = month.model_id.as_str();
             // AWS/Bedrock, by ModelId: what Bedrock itself reports.
-            let md = || dims(&[("ModelId", model)]);
+            let md = || dims(&[(dimension::MODEL_ID, model)]);
             let sum =
                 |f: fn(&super::month::AgentTokens) -> u64| day.tokens.values().map(f).sum::<u64>() as f64;
             w.count(
-                "AWS/Bedrock",
-                "InputTokenCount",
+                bedrock::INPUT_TOKEN_COUNT.namespace,
+                bedrock::INPUT_TOKEN_COUNT.name,
                 md(),
                 StandardUnit::Count,
                 sum(|t| t.input),
             );
             w.count(
-                "AWS/Bedrock",
-                "OutputTokenCount",
+                bedrock::OUTPUT_TOKEN_COUNT.namespace,
+                bedrock::OUTPUT_TOKEN_COUNT.name,
                 md(),
                 StandardUnit::Count,
                 sum(|t| t.output),
             );
             w.count(
-                "AWS/Bedrock",
-                "CacheReadInputTokenCount",
+                bedrock::CACHE_READ_INPUT_TOKEN_COUNT.namespace,
+                bedrock::CACHE_READ_INPUT_TOKEN_COUNT.name,
                 md(),
                 StandardUnit::Count,
                 sum(|t| t.cache_read),
             );
             w.count(
-                "AWS/Bedrock",
-                "Invocations",
+                bedrock::INVOCATIONS.namespace,
+                bedrock::INVOCATIONS.name,
                 md(),
                 StandardUnit::Count,
                 sum(|t| t.calls),
             );
             w.stats(
-                "AWS/Bedrock",
-                "InvocationLatency",
+                bedrock::INVOCATION_LATENCY.namespace,
+                bedrock::INVOCATION_LATENCY.name,
                 md(),
                 StandardUnit::Milliseconds,
                 sum(|t| t.calls),
@@ -784,20 +390,32 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
             // AWS/Lambda per function.
             for f in &spec.functions {
                 let (calls, errors) = day.invocations.get(&f.id).copied().unwrap_or_default();
-                let fd = || dims(&[("FunctionName", &f.name)]);
+                let fd = || dims(&[(dimension::FUNCTION_NAME, &f.name)]);
                 w.count(
-                    "AWS/Lambda",
-                    "Invocations",
+                    lambda::INVOCATIONS.namespace,
+                    lambda::INVOCATIONS.name,
                     fd(),
                     StandardUnit::Count,
                     calls as f64,
                 );
-                w.count("AWS/Lambda", "Errors", fd(), StandardUnit::Count, errors as f64);
-                w.count("AWS/Lambda", "Throttles", fd(), StandardUnit::Count, 0.0);
+                w.count(
+                    lambda::ERRORS.namespace,
+                    lambda::ERRORS.name,
+                    fd(),
+                    StandardUnit::Count,
+                    errors as f64,
+                );
+                w.count(
+                    lambda::THROTTLES.namespace,
+                    lambda::THROTTLES.name,
+                    fd(),
+                    StandardUnit::Count,
+                    0.0,
+                );
                 let avg = f64::from(f.timeout_s) * 1000.0 * if f.agent.is_some() { 0.02 } else { 0.008 };
                 w.stats(
-                    "AWS/Lambda",
-                    "Duration",
+                    lambda::DURATION.namespace,
+                    lambda::DURATION.name,
                     fd(),
                     StandardUnit::Milliseconds,
                     calls as f64,
@@ -806,14 +424,32 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
             }
             // AWS/ApiGateway (HTTP API: ApiId + Stage, lowercase 4xx/5xx).
             for api in &spec.http_apis {
-                let ad = || dims(&[("ApiId", &api.id), ("Stage", &api.stage)]);
+                let ad = || dims(&[(dimension::API_ID, &api.id), (dimension::STAGE, &api.stage)]);
                 let (count, c4, c5) = day.api_requests;
-                w.count("AWS/ApiGateway", "Count", ad(), StandardUnit::Count, count as f64);
-                w.count("AWS/ApiGateway", "4xx", ad(), StandardUnit::Count, c4 as f64);
-                w.count("AWS/ApiGateway", "5xx", ad(), StandardUnit::Count, c5 as f64);
+                w.count(
+                    api_gateway::COUNT.namespace,
+                    api_gateway::COUNT.name,
+                    ad(),
+                    StandardUnit::Count,
+                    count as f64,
+                );
+                w.count(
+                    api_gateway::HTTP_4XX.namespace,
+                    api_gateway::HTTP_4XX.name,
+                    ad(),
+                    StandardUnit::Count,
+                    c4 as f64,
+                );
+                w.count(
+                    api_gateway::HTTP_5XX.namespace,
+                    api_gateway::HTTP_5XX.name,
+                    ad(),
+                    StandardUnit::Count,
+                    c5 as f64,
+                );
                 w.stats(
-                    "AWS/ApiGateway",
-                    "Latency",
+                    api_gateway::LATENCY.namespace,
+                    api_gateway::LATENCY.name,
                     ad(),
                     StandardUnit::Milliseconds,
                     count as f64,
@@ -822,32 +458,32 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
             }
             // AWS/States.
             for sm in &spec.state_machines {
-                let sd = || dims(&[("StateMachineArn", &sm.arn)]);
+                let sd = || dims(&[(dimension::STATE_MACHINE_ARN, &sm.arn)]);
                 let (started, failed) = day.executions;
                 w.count(
-                    "AWS/States",
-                    "ExecutionsStarted",
+                    states::EXECUTIONS_STARTED.namespace,
+                    states::EXECUTIONS_STARTED.name,
                     sd(),
                     StandardUnit::Count,
                     started as f64,
                 );
                 w.count(
-                    "AWS/States",
-                    "ExecutionsFailed",
+                    states::EXECUTIONS_FAILED.namespace,
+                    states::EXECUTIONS_FAILED.name,
                     sd(),
                     StandardUnit::Count,
                     failed as f64,
                 );
                 w.count(
-                    "AWS/States",
-                    "ExecutionsSucceeded",
+                    states::EXECUTIONS_SUCCEEDED.namespace,
+                    states::EXECUTIONS_SUCCEEDED.name,
                     sd(),
                     StandardUnit::Count,
                     started.saturating_sub(failed) as f64,
                 );
                 w.stats(
-                    "AWS/States",
-                    "ExecutionTime",
+                    states::EXECUTION_TIME.namespace,
+                    states::EXECUTION_TIME.name,
                     sd(),
                     StandardUnit::Milliseconds,
                     started as f64,
@@ -861,15 +497,22 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
         let firing = q.name.contains("valuation");
         for h in 0..13_u32 {
             let depth = if firing { f64::from(h + 2) } else { 0.0 };
-            out.entry("AWS/SQS".to_owned()).or_default().push(
-                MetricDatum::builder()
-                    .metric_name("ApproximateNumberOfMessagesVisible")
-                    .dimensions(Dimension::builder().name("QueueName").value(&q.name).build())
-                    .timestamp(SmithyTime::from_secs(at(month.as_of, h, 0).timestamp()))
-                    .unit(StandardUnit::Count)
-                    .value(depth)
-                    .build(),
-            );
+            out.entry(sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE.namespace.to_owned())
+                .or_default()
+                .push(
+                    MetricDatum::builder()
+                        .metric_name(sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE.name)
+                        .dimensions(
+                            Dimension::builder()
+                                .name(dimension::QUEUE_NAME)
+                                .value(&q.name)
+                                .build(),
+                        )
+                        .timestamp(SmithyTime::from_secs(at(month.as_of, h, 0).timestamp()))
+                        .unit(StandardUnit::Count)
+                        .value(depth)
+                        .build(),
+                );
         }
     }
     out

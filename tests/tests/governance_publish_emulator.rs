@@ -17,11 +17,11 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{Duration, Utc};
-use governance::emulator::Emulator;
-use governance::emulator::webhook_sink::WebhookSink;
+use collectiq_tests::Emulator;
+use collectiq_tests::WebhookSink;
+use governance::publish::NoProgress;
 use governance::publish::state::{StateOptions, escalate, post_to_slack, render_slack, state_report};
 use governance::publish::{ApplyOptions, Desired, apply_all, plan_all};
-use indicatif::ProgressBar;
 use platform_spec::PlatformSpec;
 
 /// Counts every CloudWatch operation the client starts, by name.
@@ -136,7 +136,7 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
         ApplyOptions {
             writes_per_second: 0.0,
         },
-        |_| ProgressBar::hidden(),
+        |_| NoProgress,
     )
     .await;
     assert!(report.ok(), "{}", report.render_text());
@@ -183,7 +183,7 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
     // Second run: everything reads back equal, zero writes.
     let again = plan_all(&cw, &spec, &desired).await.unwrap();
     assert!(again.is_empty(), "{}", again.render_text());
-    let second = apply_all(&cw, &again, ApplyOptions::default(), |_| ProgressBar::hidden()).await;
+    let second = apply_all(&cw, &again, ApplyOptions::default(), |_| NoProgress).await;
     assert_eq!(second.write_calls(), 0);
     let ops = log.take();
     assert!(!ops.is_empty());
@@ -218,7 +218,7 @@ async fn composite_not_implemented_is_a_named_failure_and_the_rest_is_written() 
         ApplyOptions {
             writes_per_second: 0.0,
         },
-        |_| ProgressBar::hidden(),
+        |_| NoProgress,
     )
     .await;
     let failed: Vec<&str> = report.alarms.failures.iter().map(|f| f.name.as_str()).collect();
@@ -248,8 +248,8 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
     let sink = WebhookSink::start(Vec::new()).await.unwrap();
     let clients = em.clients().await;
     let spec = spec();
-    let month = governance::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
-    governance::seed::apply(&spec, &month, &clients, sink.url())
+    let month = collectiq_ops::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
+    collectiq_ops::seed::apply(&spec, &month, &clients, sink.url())
         .await
         .unwrap();
     let cw = &clients.cloudwatch;
@@ -457,8 +457,8 @@ async fn backtest_replays_the_dlq_alarm_over_get_metric_data() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cli_commands_against_the_emulator() {
-    use governance::cli::GlobalArgs;
-    use governance::publish::cli::{
+    use collectiq_ops::global::GlobalArgs;
+    use collectiq_ops::publish::{
         AlarmPlanArgs, AlarmsCommand, DashboardsCommand, PlanArgs, StateArgs, run_alarms, run_dashboards,
     };
     let em = Emulator::start().await.unwrap();
@@ -524,8 +524,8 @@ async fn lambda_handlers_report_post_and_escalate_once() {
     let sink = WebhookSink::start(Vec::new()).await.unwrap();
     let clients = em.clients().await;
     let spec = spec();
-    let month = governance::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
-    governance::seed::apply(&spec, &month, &clients, sink.url())
+    let month = collectiq_ops::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
+    collectiq_ops::seed::apply(&spec, &month, &clients, sink.url())
         .await
         .unwrap();
     let deps = LambdaDeps { spec, clients };

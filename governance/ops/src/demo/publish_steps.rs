@@ -4,14 +4,16 @@
 
 use anyhow::Result;
 use chrono::{Duration, Utc};
-use indicatif::ProgressBar;
+use governance::ledger::Ledger;
+use governance::publish::state::{
+    StateOptions, escalate, post_to_slack, render_slack, render_text, state_report,
+};
+use governance::publish::{ApplyOptions, Desired, NoProgress, PlanView, apply_all, plan_all, signed_usd};
 use serde_json::json;
 
-use super::state::{StateOptions, escalate, post_to_slack, render_slack, render_text, state_report};
-use super::{ApplyOptions, Desired, PlanView, apply_all, plan_all, signed_usd};
-use crate::cli::write_json;
-use crate::demo::{DemoContext, DemoSection};
-use crate::ledger::Ledger;
+use super::section::{DemoContext, DemoSection};
+use crate::output::{progress, write_json};
+use crate::progress::progress_bar;
 
 /// Minutes a critical alarm fires before the demo escalates it.
 const ESCALATE_AFTER: i64 = 15;
@@ -29,8 +31,8 @@ pub async fn demo_sections(ctx: &DemoContext<'_>) -> Result<Vec<DemoSection>> {
 async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     let spec = ctx.spec;
     let cw = &ctx.clients.cloudwatch;
-    let catalogue = super::alarms::desired_catalogue(spec)?;
-    crate::cli::progress("alarm state: DescribeAlarms, alarm history, X-Ray evidence…");
+    let catalogue = governance::publish::alarms::desired_catalogue(spec)?;
+    progress("alarm state: DescribeAlarms, alarm history, X-Ray evidence…");
     let now = Utc::now();
     let report = state_report(
         cw,
@@ -111,7 +113,7 @@ async fn publish_sections(ctx: &DemoContext<'_>) -> Result<Vec<DemoSection>> {
     let spec = ctx.spec;
     let cw = &ctx.clients.cloudwatch;
     let desired = Desired::for_spec(spec)?;
-    crate::cli::progress("planning dashboards and alarms against what is published…");
+    progress("planning dashboards and alarms against what is published…");
     let plan = plan_all(cw, spec, &desired).await?;
     let plan_section = DemoSection {
         title: "Dashboards and alarms: plan".into(),
@@ -123,11 +125,11 @@ async fn publish_sections(ctx: &DemoContext<'_>) -> Result<Vec<DemoSection>> {
         }),
         ok: true,
     };
-    crate::cli::progress(&format!(
+    progress(&format!(
         "applying: {} alarm writes at ≤ 3/s…",
         plan.alarms.plan.to_put().len() + usize::from(!plan.alarms.plan.to_delete().is_empty())
     ));
-    let report = apply_all(cw, &plan, ApplyOptions::default(), super::cli::progress_bar).await;
+    let report = apply_all(cw, &plan, ApplyOptions::default(), progress_bar).await;
     let unimplemented: Vec<String> = report
         .alarms
         .failures
@@ -148,9 +150,9 @@ async fn publish_sections(ctx: &DemoContext<'_>) -> Result<Vec<DemoSection>> {
         json: serde_json::to_value(&report)?,
         ok: report.real_failures().is_empty(),
     };
-    crate::cli::progress("second apply: re-plan against what is now published…");
+    progress("second apply: re-plan against what is now published…");
     let again = plan_all(cw, spec, &desired).await?;
-    let second = apply_all(cw, &again, ApplyOptions::default(), |_| ProgressBar::hidden()).await;
+    let second = apply_all(cw, &again, ApplyOptions::default(), |_| NoProgress).await;
     let retried: usize = second
         .alarms
         .failures

@@ -5,12 +5,12 @@
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{Duration, TimeZone, Utc};
+use collectiq_ops::seed::{self, DemoMonth};
+use collectiq_tests::Emulator;
+use collectiq_tests::WebhookSink;
 use cost::fastburn::FastBurnAlert;
 use governance::cost_pass::lambda::{Deps, JobRequest, cost_handler};
 use governance::cost_pass::{PassOptions, run_fast_burn};
-use governance::emulator::Emulator;
-use governance::emulator::webhook_sink::WebhookSink;
-use governance::seed::{self, DemoMonth};
 
 #[tokio::test]
 async fn a_token_spike_pages_once_without_cost_explorer() {

@@ -2,49 +2,33 @@
 //! CollectIQ month, and runs the governance pass against it with the real SDK clients, printing what a
 //! user would see and writing it under `out/`.
 //!
-//! The pass is a list of steps; each governance feature adds one [`DemoSection`] (see [`run`]).
+//! The pass is a list of steps; each governance feature adds one [`DemoSection`] (see [`run`]):
+//! [`publish_steps`] (alarm state, plan, apply, second apply) and [`cost_step`] (the daily report).
+
+pub mod cost_step;
+pub mod publish_steps;
+pub mod section;
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use platform_spec::PlatformSpec;
+use chrono::NaiveDate;
+use clap::Args;
+use collectiq_tests::{Emulator, WebhookSink};
+use governance::doctor;
 use serde::Serialize;
 
-use crate::aws::AwsClients;
-use crate::cli::{DemoArgs, GlobalArgs, emit, load_spec, progress, write_json};
-use crate::emulator::Emulator;
-use crate::emulator::webhook_sink::WebhookSink;
-use crate::{doctor, seed};
+use crate::global::{GlobalArgs, load_spec};
+use crate::output::{emit, progress, write_json};
+use crate::seed;
+pub use section::{DemoContext, DemoSection};
 
-/// Everything a demo step may use: the seeded emulator and what was seeded.
-#[derive(Debug)]
-pub struct DemoContext<'a> {
-    /// The platform spec.
-    pub spec: &'a PlatformSpec,
-    /// The running emulator (queue Cost Explorer pages, read SNS back).
-    pub emulator: &'a Emulator,
-    /// SDK clients pointed at it.
-    pub clients: &'a AwsClients,
-    /// The seeded month.
-    pub month: &'a seed::DemoMonth,
-    /// The loopback Slack webhook the seeded secret points at.
-    pub slack: &'a WebhookSink,
-    /// Where files go (`out/`).
-    pub out: &'a Path,
-}
-
-/// One section of the demo's output.
-#[derive(Debug, Clone, Serialize)]
-pub struct DemoSection {
-    /// Heading (`Cost report`).
-    pub title: String,
-    /// What a user reads in the terminal.
-    #[serde(skip)]
-    pub text: String,
-    /// The same for machines.
-    pub json: serde_json::Value,
-    /// Whether the step succeeded (the demo exits 2 otherwise).
-    pub ok: bool,
+/// `demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// "Today" for the seeded month (the month runs from its 1st to this partial day).
+    #[arg(long, default_value = "2026-11-21")]
+    pub as_of: NaiveDate,
 }
 
 /// What the demo saw, written to `out/demo.json`.
@@ -122,15 +106,15 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
     };
     // The governance pass, one step per feature, in the order a scheduled run does them.
     let mut sections: Vec<DemoSection> = Vec::new();
-    sections.extend(crate::publish::demo_sections(&ctx).await?);
-    sections.push(crate::cost_pass::demo_step(&ctx).await?);
+    sections.extend(publish_steps::demo_sections(&ctx).await?);
+    sections.push(cost_step::demo_step(&ctx).await?);
 
     let mtd = month.month_to_date_by_service();
     let summary = DemoSummary {
         platform: spec.managed_prefix(),
         as_of: args.as_of,
         valuations_month_to_date: month.month_days().map(|d| d.valuations).sum(),
-        claude_tokens_month_to_date: seed::apply::total_tokens(&month),
+        claude_tokens_month_to_date: seed::total_tokens(&month),
         spend_month_to_date_by_service: mtd
             .iter()
             .map(|(s, v)| (s.clone(), v.round_dp(2).to_string()))

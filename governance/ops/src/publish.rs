@@ -3,20 +3,21 @@
 //! Exit codes: 0 done; 2 some items failed (every one is named) or, for `plan --detailed-exitcode`,
 //! changes are pending; 1 nothing could be done (the message says why).
 
-use std::time::Duration as StdDuration;
-
 use anyhow::{Context, Result};
 use chrono::{Duration, Utc};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use governance::ledger::Ledger;
+use governance::publish::backtest::backtest_catalogue;
+use governance::publish::cloudwatch::with_publishing_retries;
+use governance::publish::state::{
+    StateOptions, escalate, post_to_slack, render_slack, render_text, state_report,
+};
+use governance::publish::{ApplyOptions, Desired, PlanView};
 use serde::Serialize;
 
-use super::backtest::backtest_catalogue;
-use super::cloudwatch::with_publishing_retries;
-use super::state::{StateOptions, escalate, post_to_slack, render_slack, render_text, state_report};
-use super::{ApplyOptions, Desired, PlanView};
-use crate::cli::{GlobalArgs, clients_for, emit, load_spec, progress, write_json};
-use crate::ledger::Ledger;
+use crate::global::{GlobalArgs, clients_for, load_spec};
+use crate::output::{emit, progress, write_json};
+use crate::progress::progress_bar;
 
 /// `dashboards` subcommands.
 #[derive(Debug, Subcommand)]
@@ -86,20 +87,6 @@ pub struct StateArgs {
     pub escalate_after_minutes: Option<i64>,
 }
 
-/// A progress bar on stderr (drawn only when stderr is a terminal).
-#[must_use]
-pub fn progress_bar(what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    let style =
-        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta} {msg}")
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_prefix(what.to_owned());
-    bar.enable_steady_tick(StdDuration::from_millis(250));
-    bar
-}
-
 #[derive(Serialize)]
 struct PlanJson {
     dashboards: Option<PlanView>,
@@ -136,7 +123,7 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
     progress(&format!(
         "reading the dashboards of the account ({prefix}-* in full)…"
     ));
-    let plan = super::dashboards::plan(&cw, &desired.dashboards, &prefix)
+    let plan = governance::publish::dashboards::plan(&cw, &desired.dashboards, &prefix)
         .await
         .context("cannot read the published dashboards")?;
     match cmd {
@@ -154,7 +141,8 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
         }
         DashboardsCommand::Apply => {
             progress(&plan.render_text());
-            let report = super::dashboards::apply(&cw, &plan, &progress_bar("dashboards")).await;
+            let report =
+                governance::publish::dashboards::apply(&cw, &plan, &progress_bar("dashboards")).await;
             emit(global, &report, report.render_text("dashboards").trim_end())?;
             Ok(if report.ok() { 0 } else { 2 })
         }
@@ -168,7 +156,7 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
 /// When the spec does not load, the catalogue is invalid, or AWS cannot be read.
 pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32> {
     let spec = load_spec(&global.platform)?;
-    let catalogue = super::alarms::desired_catalogue(&spec)?;
+    let catalogue = governance::publish::alarms::desired_catalogue(&spec)?;
     let prefix = spec.managed_prefix();
     let clients = clients_for(global, &spec).await;
     let cw = with_publishing_retries(&clients.cloudwatch);
@@ -178,7 +166,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                 "reading every alarm of the account ({} in the catalogue)…",
                 catalogue.alarms.len()
             ));
-            let mut planning = super::alarms::plan(&cw, &catalogue, &prefix)
+            let mut planning = governance::publish::alarms::plan(&cw, &catalogue, &prefix)
                 .await
                 .context("cannot read the published alarms")?;
             if let Some(max_fires) = args.noise_budget {
@@ -203,11 +191,11 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             })
         }
         AlarmsCommand::Apply => {
-            let planning = super::alarms::plan(&cw, &catalogue, &prefix)
+            let planning = governance::publish::alarms::plan(&cw, &catalogue, &prefix)
                 .await
                 .context("cannot read the published alarms")?;
             progress(&planning.plan.render_text());
-            let report = super::alarms::apply(
+            let report = governance::publish::alarms::apply(
                 &cw,
                 &planning.plan,
                 ApplyOptions::default(),
@@ -281,55 +269,5 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             emit(global, &report, text.trim_end())?;
             Ok(code)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    #[test]
-    fn subcommands_parse() {
-        let cli = Cli::try_parse_from([
-            "collectiq-ops",
-            "alarms",
-            "state",
-            "--post",
-            "--escalate-after-minutes",
-            "20",
-        ])
-        .unwrap();
-        match cli.command {
-            Command::Alarms(super::AlarmsCommand::State(a)) => {
-                assert!(a.post);
-                assert_eq!(a.escalate_after_minutes, Some(20));
-            }
-            other => panic!("{other:?}"),
-        }
-        let cli =
-            Cli::try_parse_from(["collectiq-ops", "dashboards", "plan", "--detailed-exitcode"]).unwrap();
-        assert!(matches!(
-            cli.command,
-            Command::Dashboards(super::DashboardsCommand::Plan(super::PlanArgs {
-                detailed_exitcode: true
-            }))
-        ));
-        let cli = Cli::try_parse_from(["collectiq-ops", "alarms", "plan", "--noise-budget", "3"]).unwrap();
-        assert!(matches!(
-            cli.command,
-            Command::Alarms(super::AlarmsCommand::Plan(super::AlarmPlanArgs {
-                noise_budget: Some(3),
-                ..
-            }))
-        ));
-        let cli = Cli::try_parse_from(["collectiq-ops", "alarms", "backtest", "--days", "7"]).unwrap();
-        assert!(matches!(
-            cli.command,
-            Command::Alarms(super::AlarmsCommand::Backtest(super::BacktestArgs {
-                days: 7,
-                ..
-            }))
-        ));
     }
 }

@@ -101,7 +101,7 @@ mod tests {
     use std::path::Path;
 
     fn root() -> &'static Path {
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
     }
 
     /// The committed variables files are exactly what the generator makes from the committed specs: the

@@ -3,13 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use cost::chart::ChartFormat;
 
-use super::pass::{DailyRun, FastBurnRun, PassOptions, run_daily, run_fast_burn};
-use crate::cli::{GlobalArgs, clients_for, emit, load_spec, progress, write_json};
+use governance::cost_pass::{DailyRun, FastBurnRun, PassOptions, as_of_for, run_daily, run_fast_burn};
+
+use crate::global::{GlobalArgs, clients_for, load_spec};
+use crate::output::{emit, progress, write_json};
 
 /// `cost` subcommands.
 #[derive(Debug, Subcommand)]
@@ -56,7 +58,7 @@ impl ChartTarget {
     ///
     /// ```
     /// use cost::chart::ChartFormat;
-    /// use governance::cost_pass::cli::ChartTarget;
+    /// use collectiq_ops::cost::ChartTarget;
     /// assert_eq!(ChartTarget::parse("out/burn.png").unwrap().format, ChartFormat::Png);
     /// let e = ChartTarget::parse("burn.jpg").unwrap_err();
     /// assert!(e.contains(".svg or .png"), "{e}");
@@ -82,28 +84,6 @@ pub struct FastBurnArgs {
     /// Send the alert (SNS for pages, Slack for all), once per day and kind.
     #[arg(long)]
     pub post: bool,
-}
-
-/// "Now" for a report on `date`: now for today (or no date), the last second of a past day.
-///
-/// # Errors
-/// For a day in the future.
-///
-/// ```
-/// use chrono::{NaiveDate, TimeZone, Utc};
-/// let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 30, 0).unwrap();
-/// let d = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-/// let at = governance::cost_pass::cli::as_of_for(Some(d), now).unwrap();
-/// assert_eq!(at.to_rfc3339(), "2026-11-21T23:59:59+00:00");
-/// assert_eq!(governance::cost_pass::cli::as_of_for(None, now).unwrap(), now);
-/// ```
-pub fn as_of_for(date: Option<NaiveDate>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    match date {
-        None => Ok(now),
-        Some(d) if d == now.date_naive() => Ok(now),
-        Some(d) if d > now.date_naive() => bail!("--date {d} is in the future"),
-        Some(d) => Ok(d.and_hms_opt(23, 59, 59).context("invalid date")?.and_utc()),
-    }
 }
 
 /// Runs a `cost` subcommand; returns the exit code (2 when a send failed).
@@ -262,7 +242,6 @@ fn fast_burn_text(run: &FastBurnRun) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use clap::Parser as _;
 
     #[test]
     fn chart_targets_take_their_format_from_the_extension() {
@@ -279,34 +258,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_command_line_refuses_other_chart_extensions_before_any_work() {
-        let parse = |chart: &str| {
-            crate::cli::Cli::try_parse_from(["collectiq-ops", "cost", "report", "--chart", chart])
-        };
-        let e = parse("out/burn.gif").unwrap_err().to_string();
-        assert!(
-            e.contains("out/burn.gif: the chart is drawn as .svg or .png"),
-            "{e}"
-        );
-        let cli = parse("out/burn.png").unwrap();
-        let crate::cli::Command::Cost(CostCommand::Report(args)) = cli.command else {
-            panic!("not a cost report: {:?}", cli.command);
-        };
-        assert_eq!(
-            args.chart,
-            Some(ChartTarget {
-                path: "out/burn.png".into(),
-                format: ChartFormat::Png
-            })
-        );
-    }
-
     /// The seeded month through the real pass (emulator), then `--chart` as PNG and as SVG: each file is
     /// exactly what `cost::chart` draws for the run's worst budget, at [`CHART_SIZE`].
     #[tokio::test]
     async fn write_outputs_draws_the_chart_in_the_format_asked() {
-        let emulator = crate::emulator::Emulator::start().await.unwrap();
+        let emulator = collectiq_tests::Emulator::start().await.unwrap();
         let clients = emulator.clients().await;
         let spec = crate::test_support::prod_spec();
         let month = crate::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());

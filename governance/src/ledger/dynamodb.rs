@@ -1,48 +1,19 @@
-//! The governance ledger: one DynamoDB table (PK `pk`, SK `sk`, TTL attribute `expires_at`) that remembers
-//! what governance did, so a re-run does nothing twice.
-//!
-//! - **fire-once claims** ([`Ledger::claim`]): a conditional put (`attribute_not_exists(pk)`) that succeeds
-//!   for exactly one caller. Claim *before* notifying: if the notification then fails, the claim is
-//!   released ([`Ledger::release`]) so the next run retries; if the process dies between claim and post, the
-//!   notification is lost rather than duplicated (finance reads the report; a duplicate is worse than a
-//!   late one, and the next tier or the next period notifies again).
-//! - **snapshots** ([`Ledger::put_snapshot`], [`Ledger::snapshots`]): JSON documents per day, e.g. cost per
-//!   service, so past days are never re-queried from Cost Explorer.
-//! - **counters** ([`Ledger::increment`]): atomic `ADD`, with an optional cap enforced in the same
-//!   conditional update (the Cost Explorer daily request cap).
+//! The ledger on DynamoDB (PK `pk`, SK `sk`, TTL attribute `expires_at`): the SDK implementation of
+//! [`LedgerStore`]. Claims are conditional puts (`attribute_not_exists(pk)`), counters atomic `ADD` with
+//! the cap in the same conditional update, snapshots JSON bodies read back with `Query … BETWEEN`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::{Counted, LedgerError, LedgerStore};
 use crate::aws::describe_sdk_error;
-
-/// A ledger failure (the table is missing, access denied, a stored item is not what we wrote).
-#[derive(Debug, thiserror::Error)]
-#[error("ledger {table}: {action}: {detail}")]
-pub struct LedgerError {
-    /// Table name.
-    pub table: String,
-    /// What was attempted (`claim collectiq#prod#2026-11/tier#100`).
-    pub action: String,
-    /// Why it failed.
-    pub detail: String,
-}
 
 /// The governance ledger table.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     client: aws_sdk_dynamodb::Client,
     table: String,
-}
-
-/// Outcome of [`Ledger::increment`] with a cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Counted {
-    /// Counted; the new value.
-    Ok(u64),
-    /// The cap was reached; nothing was counted.
-    CapReached(u64),
 }
 
 fn epoch_secs(t: SystemTime) -> i64 {
@@ -193,15 +164,18 @@ impl Ledger {
     ///
     /// # Errors
     /// When the document cannot be serialized or the put fails.
-    pub async fn put_snapshot<T: serde::Serialize>(
+    pub async fn put_snapshot<T: serde::Serialize + Sync>(
         &self,
         pk: &str,
         sk: &str,
         value: &T,
         keep: Duration,
     ) -> Result<(), LedgerError> {
+        super::put_snapshot(self, pk, sk, value, keep).await
+    }
+
+    async fn put_body(&self, pk: &str, sk: &str, body: String, keep: Duration) -> Result<(), LedgerError> {
         let action = format!("snapshot {pk}/{sk}");
-        let body = serde_json::to_string(value).map_err(|e| self.err(action.clone())(e.to_string()))?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -229,6 +203,10 @@ impl Ledger {
         from: &str,
         to: &str,
     ) -> Result<Vec<(String, T)>, LedgerError> {
+        super::snapshots(self, pk, from, to).await
+    }
+
+    async fn bodies(&self, pk: &str, from: &str, to: &str) -> Result<Vec<(String, String)>, LedgerError> {
         let action = format!("read snapshots {pk}/{from}..={to}");
         let mut out = Vec::new();
         let mut start = None;
@@ -252,9 +230,7 @@ impl Ledger {
                 ) else {
                     continue;
                 };
-                let value =
-                    serde_json::from_str(body).map_err(|e| self.err(action.clone())(format!("{sk}: {e}")))?;
-                out.push((sk.clone(), value));
+                out.push((sk.clone(), body.clone()));
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
@@ -363,5 +339,57 @@ impl Ledger {
                 return Ok(out);
             }
         }
+    }
+}
+
+impl LedgerStore for Ledger {
+    fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn claim(&self, pk: &str, sk: &str, detail: &str, keep: Duration) -> Result<bool, LedgerError> {
+        Ledger::claim(self, pk, sk, detail, keep).await
+    }
+
+    async fn release(&self, pk: &str, sk: &str) -> Result<(), LedgerError> {
+        Ledger::release(self, pk, sk).await
+    }
+
+    async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {
+        Ledger::claims(self, pk).await
+    }
+
+    async fn put_snapshot_body(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: String,
+        keep: Duration,
+    ) -> Result<(), LedgerError> {
+        self.put_body(pk, sk, body, keep).await
+    }
+
+    async fn snapshot_bodies(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, LedgerError> {
+        self.bodies(pk, from, to).await
+    }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        by: u64,
+        cap: Option<u64>,
+        keep: Duration,
+    ) -> Result<Counted, LedgerError> {
+        Ledger::increment(self, pk, sk, by, cap, keep).await
+    }
+
+    async fn counter(&self, pk: &str, sk: &str) -> Result<u64, LedgerError> {
+        Ledger::counter(self, pk, sk).await
     }
 }

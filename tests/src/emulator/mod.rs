@@ -1,8 +1,9 @@
-//! The local AWS emulator: moto server behind the CloudWatch RPCv2-CBOR front (`moto_front.py`, embedded
-//! in this binary), started on a free loopback port and stopped when the [`Emulator`] is dropped — also
+//! The local AWS emulator: moto server behind the CloudWatch RPCv2-CBOR front (`governance/emulator/moto_front.py`,
+//! embedded in this crate), started on a free loopback port and stopped when the [`Emulator`] is dropped — also
 //! when a test panics.
 //!
-//! Used by the `demo` command and by every emulator test. The real SDK clients talk to it through an
+//! Used by the `collectiq-ops demo` command and by every emulator test; it lives in the test kit so no
+//! production build compiles it. The real SDK clients talk to it through an
 //! ordinary `endpoint_url`; nothing here is a mock. What moto does not do (composite alarms, cost forecast,
 //! alarm history, DescribeAlarms paging) is tested with SDK test clients instead (see `docs/harness.md`).
 
@@ -17,10 +18,10 @@ use std::time::{Duration, Instant};
 use aws_types::SdkConfig;
 use thiserror::Error;
 
-use crate::aws::{AwsClients, AwsTarget, sdk_config};
+use governance::aws::{AwsClients, AwsTarget, sdk_config};
 
 /// The translating front, embedded so the CLI's `demo` works from any directory.
-const FRONT_SCRIPT: &str = include_str!("../../emulator/moto_front.py");
+const FRONT_SCRIPT: &str = include_str!("../../../governance/emulator/moto_front.py");
 
 /// Environment variable naming the Python interpreter that has `moto[server]` and `cbor2` installed.
 pub const PYTHON_ENV: &str = "COLLECTIQ_EMULATOR_PYTHON";

@@ -4,8 +4,8 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = governance::cli::Cli::parse();
-    match governance::cli::run(cli).await {
+    let cli = collectiq_ops::cli::Cli::parse();
+    match collectiq_ops::cli::run(cli).await {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -4,14 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test set-up helpers: failing loudly is the point
 
 use chrono::{DateTime, TimeZone, Utc};
+use collectiq_ops::seed::{self, DemoMonth};
+use collectiq_tests::Emulator;
+use collectiq_tests::{SinkResponse, WebhookSink};
 use cost::alerting::AlertDecision;
 use cost::burn::{Severity, Tier};
 use cost::slack::SlackMessage;
 use governance::aws::AwsClients;
 use governance::cost_pass::{PassOptions, run_daily};
-use governance::emulator::Emulator;
-use governance::emulator::webhook_sink::{SinkResponse, WebhookSink};
-use governance::seed::{self, DemoMonth};
 use platform_spec::PlatformSpec;
 use rust_decimal::Decimal;
 

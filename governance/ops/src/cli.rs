@@ -1,0 +1,157 @@
+//! The `collectiq-ops` command line: the clap definition and the dispatch to one module per subcommand.
+//! Human output on stdout, progress on stderr, `--json` for machines, non-zero exit on failure.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::global::{GlobalArgs, clients_for, load_spec};
+use crate::output::{emit, progress};
+
+/// Observability and cost governance for CollectIQ.
+#[derive(Debug, Parser)]
+#[command(name = "collectiq-ops", version)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One cheap read of every API the governance pass needs, ✓/✗ with the permission behind each ✗.
+    Doctor,
+    /// Start the local emulator, seed a CollectIQ month, and run the governance pass against it.
+    Demo(crate::demo::DemoArgs),
+    /// Platform spec tools.
+    #[command(subcommand)]
+    Spec(crate::spec::SpecCommand),
+    /// Cost governance: the daily cost report and the hourly Bedrock burn check.
+    #[command(subcommand)]
+    Cost(crate::cost::CostCommand),
+    /// CloudWatch dashboards: plan, apply, render.
+    #[command(subcommand)]
+    Dashboards(crate::publish::DashboardsCommand),
+    /// CloudWatch alarms: plan, apply, backtest, state.
+    #[command(subcommand)]
+    Alarms(crate::publish::AlarmsCommand),
+}
+
+/// Runs the CLI; returns the process exit code.
+///
+/// # Errors
+/// Any failure that should end the process with a message (the binary prints it and exits 1).
+pub async fn run(cli: Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Doctor => {
+            let spec = load_spec(&cli.global.platform)?;
+            let clients = clients_for(&cli.global, &spec).await;
+            progress(&format!("checking {} APIs for {}…", 12, spec.managed_prefix()));
+            let report = governance::doctor::run(&spec, &clients).await;
+            emit(&cli.global, &report, &report.to_string())?;
+            Ok(if report.all_ok() { 0 } else { 2 })
+        }
+        Command::Demo(args) => crate::demo::run(&cli.global, args).await,
+        Command::Spec(command) => crate::spec::run(&cli.global, command),
+        Command::Cost(command) => crate::cost::run(&cli.global, command).await,
+        Command::Dashboards(command) => crate::publish::run_dashboards(&cli.global, command).await,
+        Command::Alarms(command) => crate::publish::run_alarms(&cli.global, command).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_parse_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "collectiq-ops",
+            "doctor",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "--json",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Doctor));
+        assert_eq!(cli.global.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
+        assert!(cli.global.json);
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        let cli = Cli::try_parse_from([
+            "collectiq-ops",
+            "alarms",
+            "state",
+            "--post",
+            "--escalate-after-minutes",
+            "20",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Alarms(crate::publish::AlarmsCommand::State(a)) => {
+                assert!(a.post);
+                assert_eq!(a.escalate_after_minutes, Some(20));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli =
+            Cli::try_parse_from(["collectiq-ops", "dashboards", "plan", "--detailed-exitcode"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Dashboards(crate::publish::DashboardsCommand::Plan(
+                crate::publish::PlanArgs {
+                    detailed_exitcode: true
+                }
+            ))
+        ));
+        let cli = Cli::try_parse_from(["collectiq-ops", "alarms", "plan", "--noise-budget", "3"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Alarms(crate::publish::AlarmsCommand::Plan(
+                crate::publish::AlarmPlanArgs {
+                    noise_budget: Some(3),
+                    ..
+                }
+            ))
+        ));
+        let cli = Cli::try_parse_from(["collectiq-ops", "alarms", "backtest", "--days", "7"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Alarms(crate::publish::AlarmsCommand::Backtest(
+                crate::publish::BacktestArgs { days: 7, .. }
+            ))
+        ));
+    }
+
+    #[test]
+    fn the_command_line_refuses_other_chart_extensions_before_any_work() {
+        let parse = |chart: &str| Cli::try_parse_from(["collectiq-ops", "cost", "report", "--chart", chart]);
+        let e = parse("out/burn.gif").unwrap_err().to_string();
+        assert!(
+            e.contains("out/burn.gif: the chart is drawn as .svg or .png"),
+            "{e}"
+        );
+        let cli = parse("out/burn.png").unwrap();
+        let Command::Cost(crate::cost::CostCommand::Report(args)) = cli.command else {
+            panic!("not a cost report: {:?}", cli.command);
+        };
+        assert_eq!(
+            args.chart,
+            Some(crate::cost::ChartTarget {
+                path: "out/burn.png".into(),
+                format: cost::chart::ChartFormat::Png
+            })
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! The options every `collectiq-ops` subcommand takes, and what they build: the loaded platform spec and
+//! the SDK clients (profile, region, `--endpoint-url`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use governance::aws::{AwsClients, AwsTarget, sdk_config};
+use platform_spec::PlatformSpec;
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Platform spec (TOML) describing the platform environment.
+    #[arg(
+        long,
+        global = true,
+        default_value = "infra/platforms/collectiq-prod.toml",
+        env = "COLLECTIQ_PLATFORM"
+    )]
+    pub platform: PathBuf,
+    /// Send every AWS call to this endpoint (e.g. a local emulator) with test credentials.
+    #[arg(long, global = true, env = "COLLECTIQ_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS profile.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// AWS region (default: the profile's, or the spec's).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Where files are written.
+    #[arg(long, global = true, default_value = "out")]
+    pub out: PathBuf,
+}
+
+/// Loads the spec; the error already names file, line and key.
+///
+/// # Errors
+/// When the file does not load or validate.
+pub fn load_spec(path: &Path) -> Result<PlatformSpec> {
+    platform_spec::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// SDK clients for the account and region the options name (the spec's region by default).
+pub async fn clients_for(global: &GlobalArgs, spec: &PlatformSpec) -> AwsClients {
+    let target = AwsTarget {
+        profile: global.profile.clone(),
+        region: global
+            .region
+            .clone()
+            .or_else(|| Some(spec.platform.region.clone())),
+        endpoint_url: global.endpoint_url.clone(),
+    };
+    AwsClients::new(&sdk_config(&target).await)
+}

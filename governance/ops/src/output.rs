@@ -1,0 +1,43 @@
+//! Where `collectiq-ops` writes: one human or `--json` document on stdout ([`emit`]), progress lines on
+//! stderr ([`progress`]), files under `out/` ([`write_json`]).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::global::GlobalArgs;
+
+/// A `› message` line on stderr (stdout stays the document).
+pub fn progress(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "› {message}");
+}
+
+/// Prints `value` as pretty JSON with `--json`, else `text`.
+///
+/// # Errors
+/// When stdout cannot be written.
+pub fn emit<T: Serialize>(global: &GlobalArgs, value: &T, text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if global.json {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{text}")?;
+    }
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON to `dir/name` (creating `dir`); returns the path.
+///
+/// # Errors
+/// When the directory or file cannot be written.
+pub fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}

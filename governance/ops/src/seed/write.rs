@@ -1,0 +1,411 @@
+//! The SDK writers of the demo seed: a [`DemoMonth`] written into an AWS endpoint (the emulator) through
+//! the real SDK clients — topics, the ledger table, the webhook secret, logs, budgets, metrics, alarms,
+//! traces. What is written is built by the pure [`super::datums`]; this file only sends it.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatch::types::Dimension;
+use aws_smithy_types::DateTime as SmithyTime;
+use governance::aws::{AwsClients, describe_sdk_error};
+use platform_spec::PlatformSpec;
+use serde::Serialize;
+
+use super::datums::{at, metric_datums, preexisting_alarms};
+use super::month::DemoMonth;
+
+/// What failed while seeding, and where.
+#[derive(Debug, thiserror::Error)]
+#[error("seeding {step} failed: {detail}")]
+pub struct SeedError {
+    /// The step (`budgets`, `metrics AWS/Lambda`, ...).
+    pub step: String,
+    /// Why.
+    pub detail: String,
+}
+
+fn fail(step: impl Into<String>) -> impl FnOnce(String) -> SeedError {
+    let step = step.into();
+    move |detail| SeedError { step, detail }
+}
+
+/// Counts of what [`apply`] wrote, for the demo's summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    /// Metric datums written.
+    pub metric_datums: usize,
+    /// PutMetricData calls made.
+    pub put_metric_calls: usize,
+    /// Budgets created.
+    pub budgets: usize,
+    /// Alarms created (and how many were set to ALARM).
+    pub alarms: (usize, usize),
+    /// Log events written.
+    pub log_events: usize,
+    /// Trace segments written.
+    pub trace_segments: usize,
+}
+
+/// Seeds everything but Cost Explorer: SNS topics, the ledger table, the Slack webhook secret (pointing at
+/// `slack_webhook_url`), log groups with events, budgets with spend, a month of metrics, alarms (some
+/// firing, one orphan under the managed prefix, one unmanaged) and faulting traces.
+///
+/// Cost Explorer results are queued separately with [`cost_explorer_pages`], right before the code that
+/// reads them runs, because moto hands queued results to whichever request comes first.
+///
+/// # Errors
+/// [`SeedError`] naming the step that failed.
+pub async fn apply(
+    spec: &PlatformSpec,
+    month: &DemoMonth,
+    clients: &AwsClients,
+    slack_webhook_url: &str,
+) -> Result<SeedReport, SeedError> {
+    let mut report = SeedReport::default();
+    create_topics(spec, clients).await?;
+    create_ledger(spec, clients).await?;
+    clients
+        .secrets
+        .create_secret()
+        .name(&spec.notifications.slack_webhook_secret)
+        .secret_string(slack_webhook_url)
+        .send()
+        .await
+        .map_err(|e| describe_sdk_error(&e))
+        .map_err(fail("Slack webhook secret"))?;
+    report.log_events = write_logs(spec, month, clients).await?;
+    report.budgets = create_budgets(spec, month, clients).await?;
+    let datums = metric_datums(spec, month);
+    for (namespace, data) in &datums {
+        for chunk in data.chunks(1000) {
+            clients
+                .cloudwatch
+                .put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| describe_sdk_error(&e))
+                .map_err(fail(format!("metrics {namespace}")))?;
+            report.put_metric_calls += 1;
+            report.metric_datums += chunk.len();
+        }
+    }
+    report.alarms = create_alarms(spec, clients).await?;
+    report.trace_segments = write_traces(spec, month, clients).await?;
+    Ok(report)
+}
+
+async fn create_topics(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), SeedError> {
+    for arn in [
+        &spec.notifications.sns_critical_topic_arn,
+        &spec.notifications.sns_warning_topic_arn,
+    ] {
+        let name = arn.rsplit(':').next().unwrap_or(arn);
+        clients
+            .sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))
+            .map_err(fail(format!("SNS topic {name}")))?;
+    }
+    Ok(())
+}
+
+async fn create_ledger(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), SeedError> {
+    governance::ledger::Ledger::create_table(&clients.dynamodb, &spec.ledger.table)
+        .await
+        .map(|_| ())
+        .map_err(|e| SeedError {
+            step: "ledger table".into(),
+            detail: e.to_string(),
+        })
+}
+
+/// One structured log line as a CollectIQ function writes it (the Powertools keys).
+#[derive(Serialize)]
+struct LogLine<'a> {
+    timestamp: String,
+    level: &'a str,
+    message: &'a str,
+    service: &'a str,
+    function_name: &'a str,
+    function_request_id: String,
+    cold_start: bool,
+}
+
+async fn write_logs(
+    spec: &PlatformSpec,
+    month: &DemoMonth,
+    clients: &AwsClients,
+) -> Result<usize, SeedError> {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let today = at(month.as_of, 9, 0);
+    let mut written = 0;
+    for f in &spec.functions {
+        let group = format!("/aws/lambda/{}", f.name);
+        let step = || fail(format!("log group {group}"));
+        clients
+            .logs
+            .create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))
+            .map_err(step())?;
+        clients
+            .logs
+            .put_retention_policy()
+            .log_group_name(&group)
+            .retention_in_days(i32::try_from(spec.platform.log_retention_days).unwrap_or(30))
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))
+            .map_err(step())?;
+        clients
+            .logs
+            .create_log_stream()
+            .log_group_name(&group)
+            .log_stream_name("2026/seed/[$LATEST]0")
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))
+            .map_err(step())?;
+        let mut events = Vec::new();
+        for i in 0..5_i64 {
+            let time = today + chrono::Duration::minutes(i);
+            let failing = f.id == "authenticity_agent" && i == 4;
+            let line = LogLine {
+                timestamp: time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                level: if failing { "ERROR" } else { "INFO" },
+                message: if failing {
+                    "Bedrock Converse throttled after retries."
+                } else {
+                    "Request handled."
+                },
+                service: spec.service_name(),
+                function_name: &f.name,
+                function_request_id: format!("{:08x}-seed-{i}", f.id.len()),
+                cold_start: i == 0,
+            };
+            let message = serde_json::to_string(&line)
+                .map_err(|e| e.to_string())
+                .map_err(step())?;
+            events.push(
+                InputLogEvent::builder()
+                    .timestamp(time.timestamp_millis())
+                    .message(message)
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .map_err(step())?,
+            );
+        }
+        written += events.len();
+        clients
+            .logs
+            .put_log_events()
+            .log_group_name(&group)
+            .log_stream_name("2026/seed/[$LATEST]0")
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))
+            .map_err(step())?;
+    }
+    Ok(written)
+}
+
+async fn create_budgets(
+    spec: &PlatformSpec,
+    month: &DemoMonth,
+    clients: &AwsClients,
+) -> Result<usize, SeedError> {
+    use aws_sdk_budgets::types::{
+        Budget, BudgetType, CalculatedSpend, ComparisonOperator, Notification, NotificationType,
+        NotificationWithSubscribers, Spend, Subscriber, SubscriptionType, ThresholdType, TimePeriod,
+        TimeUnit,
+    };
+    let account = spec
+        .platform
+        .account_id
+        .clone()
+        .unwrap_or_else(|| "123456789012".to_owned());
+    for b in &month.budgets {
+        let step = || fail(format!("budget {}", b.name));
+        let spend = |amount: rust_decimal::Decimal| {
+            Spend::builder()
+                .amount(amount.to_string())
+                .unit("USD")
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let start = SmithyTime::from_secs(at(month.month_start, 0, 0).timestamp());
+        let budget = Budget::builder()
+            .budget_name(&b.name)
+            .budget_type(BudgetType::Cost)
+            .time_unit(TimeUnit::Monthly)
+            .budget_limit(spend(b.limit_usd).map_err(step())?)
+            .time_period(TimePeriod::builder().start(start).build())
+            .calculated_spend(
+                CalculatedSpend::builder()
+                    .actual_spend(spend(b.actual_usd).map_err(step())?)
+                    .forecasted_spend(spend(b.forecast_usd).map_err(step())?)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| e.to_string())
+            .map_err(step())?;
+        let mut notifications = Vec::new();
+        let thresholds = b
+            .actual_thresholds_percent
+            .iter()
+            .map(|t| (NotificationType::Actual, *t))
+            .chain(
+                b.forecast_thresholds_percent
+                    .iter()
+                    .map(|t| (NotificationType::Forecasted, *t)),
+            );
+        for (kind, threshold) in thresholds {
+            let notification = Notification::builder()
+                .notification_type(kind)
+                .comparison_operator(ComparisonOperator::GreaterThan)
+                .threshold(f64::from(threshold))
+                .threshold_type(ThresholdType::Percentage)
+                .build()
+                .map_err(|e| e.to_string())
+                .map_err(step())?;
+            let subscriber = Subscriber::builder()
+                .subscription_type(SubscriptionType::Sns)
+                .address(&spec.notifications.sns_warning_topic_arn)
+                .build()
+                .map_err(|e| e.to_string())
+                .map_err(step())?;
+            notifications.push(
+                NotificationWithSubscribers::builder()
+                    .notification(notification)
+                    .subscribers(subscriber)
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .map_err(step())?,
+            );
+        }
+        clients
+            .budgets
+            .create_budget()
+            .account_id(&account)
+            .budget(budget)
+            .set_notifications_with_subscribers(Some(notifications))
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))
+            .map_err(step())?;
+    }
+    Ok(month.budgets.len())
+}
+
+async fn create_alarms(spec: &PlatformSpec, clients: &AwsClients) -> Result<(usize, usize), SeedError> {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+    let alarms = preexisting_alarms(spec);
+    let mut firing = 0;
+    for a in &alarms {
+        let step = || fail(format!("alarm {}", a.name));
+        let topic = if a.critical {
+            &spec.notifications.sns_critical_topic_arn
+        } else {
+            &spec.notifications.sns_warning_topic_arn
+        };
+        clients
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&a.name)
+            .namespace(a.namespace)
+            .metric_name(a.metric)
+            .dimensions(
+                Dimension::builder()
+                    .name(a.dimension.0)
+                    .value(&a.dimension.1)
+                    .build(),
+            )
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(5)
+            .datapoints_to_alarm(5)
+            .threshold(a.threshold)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .alarm_actions(topic)
+            .send()
+            .await
+            .map_err(|e| describe_sdk_error(&e))
+            .map_err(step())?;
+        if let Some(reason) = a.state {
+            clients
+                .cloudwatch
+                .set_alarm_state()
+                .alarm_name(&a.name)
+                .state_value(StateValue::Alarm)
+                .state_reason(reason)
+                .send()
+                .await
+                .map_err(|e| describe_sdk_error(&e))
+                .map_err(step())?;
+            firing += 1;
+        }
+    }
+    Ok((alarms.len(), firing))
+}
+
+/// An X-Ray segment document (the subset the seed writes).
+#[derive(Serialize)]
+struct SegmentDocument<'a> {
+    name: &'a str,
+    id: String,
+    trace_id: String,
+    start_time: f64,
+    end_time: f64,
+    fault: bool,
+    origin: &'a str,
+    annotations: BTreeMap<&'a str, &'a str>,
+}
+
+async fn write_traces(
+    spec: &PlatformSpec,
+    month: &DemoMonth,
+    clients: &AwsClients,
+) -> Result<usize, SeedError> {
+    let Some(f) = spec.function("authenticity_agent") else {
+        return Ok(0);
+    };
+    let base = at(month.as_of, 12, 0).timestamp();
+    let mut docs = Vec::new();
+    for i in 0..5_i64 {
+        let start = base + i * 37;
+        let doc = SegmentDocument {
+            name: &f.name,
+            id: format!("{:016x}", 0x5eed_0000_u64 + i.unsigned_abs()),
+            trace_id: format!(
+                "1-{start:08x}-{:024x}",
+                0xc011_ec71_0000_u128 + u128::from(i.unsigned_abs())
+            ),
+            start_time: start as f64,
+            end_time: start as f64 + 2.5,
+            fault: i % 2 == 0,
+            origin: "AWS::Lambda::Function",
+            annotations: BTreeMap::from([("service", spec.service_name()), ("agent", "authenticity")]),
+        };
+        docs.push(serde_json::to_string(&doc).map_err(|e| SeedError {
+            step: "traces".into(),
+            detail: e.to_string(),
+        })?);
+    }
+    let n = docs.len();
+    clients
+        .xray
+        .put_trace_segments()
+        .set_trace_segment_documents(Some(docs))
+        .send()
+        .await
+        .map_err(|e| describe_sdk_error(&e))
+        .map_err(fail("traces"))?;
+    Ok(n)
+}

@@ -1,0 +1,113 @@
+//! `collectiq-ops spec check [FILES]` (validate specs, one summary line each) and `collectiq-ops spec
+//! export-tfvars [--write FILE]` (the spec's `platform.auto.tfvars.json`, see [`crate::tfvars`]).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use serde::Serialize;
+
+use crate::global::{GlobalArgs, load_spec};
+use crate::output::{emit, progress};
+
+/// `spec` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Validate spec files (default: every file under infra/platforms/) and print a summary of each.
+    Check {
+        /// Files to check.
+        files: Vec<PathBuf>,
+    },
+    /// Print the spec's `platform.auto.tfvars.json` for Terraform (or write it with `--write`).
+    ExportTfvars {
+        /// Write to this file instead of stdout (e.g. infra/envs/prod/platform.auto.tfvars.json).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+}
+
+/// Runs a `spec` subcommand; returns the exit code (2 when a file does not validate).
+///
+/// # Errors
+/// When a file cannot be read or written.
+pub fn run(global: &GlobalArgs, command: &SpecCommand) -> Result<i32> {
+    match command {
+        SpecCommand::Check { files } => spec_check(global, files),
+        SpecCommand::ExportTfvars { write } => export_tfvars(global, write.as_deref()),
+    }
+}
+
+fn export_tfvars(global: &GlobalArgs, write: Option<&Path>) -> Result<i32> {
+    let spec = load_spec(&global.platform)?;
+    let text = crate::tfvars::render(&spec)?;
+    match write {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+            progress(&format!(
+                "wrote {} from {}",
+                path.display(),
+                global.platform.display()
+            ));
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
+    let files = if files.is_empty() {
+        let dir = Path::new("infra/platforms");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        found.sort();
+        found
+    } else {
+        files.to_vec()
+    };
+    #[derive(Serialize)]
+    struct Checked {
+        file: String,
+        ok: bool,
+        summary: String,
+    }
+    let mut results = Vec::new();
+    for file in &files {
+        let (ok, summary) = match platform_spec::load(file) {
+            Ok(s) => (
+                true,
+                format!(
+                    "{}: {} functions, {} APIs, {} state machines, {} tables, {} ECS services, {} budgets",
+                    s.managed_prefix(),
+                    s.functions.len(),
+                    s.http_apis.len(),
+                    s.state_machines.len(),
+                    s.tables.len(),
+                    s.ecs_services.len(),
+                    s.budgets.len()
+                ),
+            ),
+            Err(e) => (false, e.to_string()),
+        };
+        results.push(Checked {
+            file: file.display().to_string(),
+            ok,
+            summary,
+        });
+    }
+    let text = results
+        .iter()
+        .map(|r| {
+            if r.ok {
+                format!("✓ {} — {}", r.file, r.summary)
+            } else {
+                format!("✗ {}", r.summary)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    emit(global, &results, &text)?;
+    Ok(if results.iter().all(|r| r.ok) { 0 } else { 2 })
+}
