@@ -324,7 +324,7 @@ impl StdError for AwsCallError {
 
 impl AwsCallError {
     /// What happened in one line, without the service and operation (`ThrottlingException: Rate
-    /// exceeded (HTTP 400)`, `no AWS credentials found`, `DNS lookup failed: …`).
+    /// exceeded (HTTP 400, request id …)`, `no AWS credentials found`, `DNS lookup failed: …`).
     #[must_use]
     pub fn summary(&self) -> String {
         if let Some(problem) = self.transport {
@@ -344,7 +344,11 @@ impl AwsCallError {
                 None => words.to_owned(),
             };
         }
-        let status = self.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
+        let status = match (self.status, &self.request_id) {
+            (Some(s), Some(id)) => format!(" (HTTP {s}, request id {id})"),
+            (Some(s), None) => format!(" (HTTP {s})"),
+            (None, _) => String::new(),
+        };
         match (&self.code, &self.message) {
             (Some(c), Some(m)) => format!("{c}: {m}{status}"),
             (Some(c), None) => format!("{c}{status}"),

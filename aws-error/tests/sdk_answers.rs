@@ -79,7 +79,7 @@ async fn dynamodb_throttle_is_retryable_and_flags_throttle() {
     assert!(std::error::Error::source(&e).is_some());
     assert_eq!(
         e.to_string(),
-        "DynamoDB GetItem: ProvisionedThroughputExceededException: The level of configured provisioned throughput for the table was exceeded. (HTTP 400)"
+        "DynamoDB GetItem: ProvisionedThroughputExceededException: The level of configured provisioned throughput for the table was exceeded. (HTTP 400, request id REQ-DDB-1)"
     );
 }
 
