@@ -35,7 +35,10 @@ fn span_layer(function: &FunctionInfo) -> Result<Option<XrayLayer>, InitError> {
     if sinks.is_empty() {
         return Ok(None);
     }
-    let layer = XrayLayer::with_span_sink(sinks);
+    // An invocation without any trace context starts its own trace only when the sampler says so.
+    let roots = std::env::var("OTEL_TRACES_SAMPLER")
+        .is_ok_and(|v| matches!(v.trim(), "always_on" | "parentbased_always_on"));
+    let layer = XrayLayer::with_span_sink(sinks).with_root_sampling(roots);
     // The global provider holds its own handle; spans made with the OpenTelemetry API share the sinks.
     let _provider = crate::otel::install_provider(layer.sink(), resource);
     Ok(Some(layer))

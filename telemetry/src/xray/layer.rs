@@ -769,6 +769,35 @@ mod tests {
     }
 
     #[test]
+    fn root_sampling_starts_an_xray_format_trace() {
+        let sink = MemorySink::default();
+        let subscriber =
+            tracing_subscriber::registry().with(XrayLayer::new(sink.clone()).with_root_sampling(true));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = "").entered();
+            let _a = tracing::info_span!("work").entered();
+        });
+        let docs = sink.documents();
+        assert_eq!(docs.len(), 1);
+        let trace = docs[0]["trace_id"].as_str().unwrap();
+        // `1-{8 hex epoch seconds}-{24 hex}`, the seconds within a minute of now.
+        let secs = u64::from_str_radix(&trace[2..10], 16).unwrap();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(now.abs_diff(secs) < 60, "{trace}");
+        assert!(TraceHeader::parse(&format!("Root={trace}")).is_ok());
+        assert!(
+            docs[0].get("parent_id").is_none() && docs[0].get("type").is_none(),
+            "a root segment"
+        );
+        assert_eq!(docs[0]["subsegments"][0]["name"], "work");
+        // Without root sampling, no context means no trace.
+        assert!(run(|| drop(tracing::info_span!("lambda.invocation").entered())).is_empty());
+    }
+
+    #[test]
     fn annotation_budget_is_per_invocation() {
         let docs = run(|| {
             let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
