@@ -22,7 +22,7 @@
 //! let catalogue = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
 //! let plan = alarms::plan::plan_alarms(&catalogue.inputs(), &[], &spec.managed_prefix(), &Default::default());
 //! assert_eq!(plan.count(alarms::plan::AlarmAction::Create), catalogue.alarms.len());
-//! assert_eq!(plan.monthly_after(), rust_decimal::Decimal::new(900, 2)); // $9.00 a month
+//! assert_eq!(plan.monthly_after(), rust_decimal::Decimal::new(1730, 2)); // $17.30 a month
 //! print!("{}", plan.render_text());
 //! ```
 
