@@ -683,7 +683,8 @@ fn transaction_error(
     sdk_error("TransactWriteItems", e)
 }
 
-/// What the card CRUD functions need: the table and the user pseudonymiser.
+/// What the card read functions (`cards_get`, `cards_list`) need: the table and the user pseudonymiser
+/// (`cards_create` and `cards_delete` also need the upload bucket: their own `Deps`).
 #[derive(Debug, Clone)]
 pub struct CardsDeps {
     /// The cards table.

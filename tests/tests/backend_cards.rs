@@ -9,7 +9,9 @@ use backend::{cards_create, cards_delete, cards_get, cards_list};
 use backend_support::*;
 use collectiq_tests::TestEnv;
 
-async fn create(deps: &cards_create::Deps, sub: &str, name: &str) -> String {
+async fn create(env: &TestEnv, sub: &str, name: &str) -> String {
+    put_upload(env, &upload_key(sub, name)).await;
+    let deps = &create_deps(env);
     let r = cards_create::handler(
         lambda_event(api_event(
             "apigw_v2_cards_create.json",
@@ -29,14 +31,15 @@ async fn create(deps: &cards_create::Deps, sub: &str, name: &str) -> String {
 async fn create_get_list_delete_round_trip() {
     let env = TestEnv::start().await;
     create_table(&env.clients.dynamodb).await;
+    create_upload_bucket(&env).await;
     let deps = cards_deps(&env);
 
     let mut ids = Vec::new();
     for name in ["Charizard", "Blastoise", "Venusaur"] {
-        ids.push(create(&deps, ALICE, name).await);
+        ids.push(create(&env, ALICE, name).await);
         tokio::time::sleep(std::time::Duration::from_millis(5)).await; // distinct createdAt
     }
-    create(&deps, BOB, "Pikachu").await;
+    create(&env, BOB, "Pikachu").await;
 
     // the stored item has the keys and index attributes of the single-table design
     let item = env
@@ -130,10 +133,11 @@ async fn create_get_list_delete_round_trip() {
         .send()
         .await
         .unwrap();
+    let delete = delete_deps(&env);
     let del = |sub: &str, id: &str| {
         cards_delete::handler(
             lambda_event(api_event("apigw_v2_cards_delete.json", sub, None, Some(id))),
-            &deps,
+            &delete,
         )
     };
     assert_eq!(
@@ -170,7 +174,7 @@ async fn create_get_list_delete_round_trip() {
 async fn bad_bodies_are_400s_naming_the_field_and_write_nothing() {
     let env = TestEnv::start().await;
     create_table(&env.clients.dynamodb).await;
-    let deps = cards_deps(&env);
+    let deps = create_deps(&env);
     let cases = [
         (
             serde_json::json!({"year": 1999, "frontS3Key": format!("uploads/{ALICE}/a.jpg")}),

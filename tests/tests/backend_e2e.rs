@@ -23,10 +23,25 @@ fn start(name: &str, env: &TestEnv) -> FunctionProcess {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_MAX_ATTEMPTS", "1"),
             ("TABLE_NAME", TABLE),
+            ("UPLOAD_BUCKET", UPLOAD_BUCKET),
+            ("S3_FORCE_PATH_STYLE", "true"),
             ("USER_ID_HASH_KEY", HASH_KEY),
         ],
     )
     .unwrap()
+}
+
+/// The image the create fixture registers (`cards_create` confirms it exists): a key from before
+/// pseudonymous keys, which stays its owner's.
+async fn uploaded_fixture_image(env: &TestEnv) {
+    let body: Value = serde_json::from_str(
+        serde_json::from_str::<Value>(&fixture_text("apigw_v2_cards_create.json")).unwrap()["body"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    create_upload_bucket(env).await;
+    put_upload(env, body["frontS3Key"].as_str().unwrap()).await;
 }
 
 fn event(name: &str, edit: impl FnOnce(&mut Value)) -> String {
@@ -72,6 +87,7 @@ fn metric_names(doc: &Value) -> Vec<String> {
 async fn create_then_get_through_the_runtime_api() {
     let env = TestEnv::start().await;
     create_table(&env.clients.dynamodb).await;
+    uploaded_fixture_image(&env).await;
     let create_fn = start("cards_create", &env);
     let get_fn = start("cards_get", &env);
 
@@ -251,6 +267,7 @@ async fn a_sampled_invocation_traces_its_dynamodb_calls_as_aws_subsegments() {
     const ROOT: &str = "1-6740f0a1-aaaabbbbccccddddeeeeffff";
     let env = TestEnv::start().await;
     create_table(&env.clients.dynamodb).await;
+    uploaded_fixture_image(&env).await;
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let daemon_address = daemon.local_addr().unwrap().to_string();
     let endpoint = env.emulator.endpoint().to_owned();
@@ -264,6 +281,8 @@ async fn a_sampled_invocation_traces_its_dynamodb_calls_as_aws_subsegments() {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_MAX_ATTEMPTS", "1"),
             ("TABLE_NAME", TABLE),
+            ("UPLOAD_BUCKET", UPLOAD_BUCKET),
+            ("S3_FORCE_PATH_STYLE", "true"),
             ("USER_ID_HASH_KEY", HASH_KEY),
             ("AWS_XRAY_DAEMON_ADDRESS", daemon_address.as_str()),
             // The harness switches tracing off by default; this test is about it.

@@ -165,11 +165,18 @@ async fn presigned_put_lands_under_the_callers_prefix() {
             .build(),
     );
     s3.create_bucket().bucket("uploads").send().await.unwrap();
+    create_table(&env.clients.dynamodb).await; // the quota counters
     let deps = upload_presign::Deps {
         s3: s3.clone(),
         bucket: "uploads".into(),
         policy: upload_presign::UploadPolicy::new(upload_presign::DEFAULT_ALLOWED_MIME, 12),
         users: users(),
+        quota: backend::quota::DailyQuota::new(
+            env.clients.dynamodb.clone(),
+            TABLE,
+            backend::quota::QuotaAction::Presign,
+            backend::quota::DEFAULT_PRESIGN_DAILY_LIMIT,
+        ),
     };
     let r = upload_presign::handler(
         lambda_event(api_event("apigw_v2_upload_presign.json", ALICE, None, None)),
@@ -181,7 +188,7 @@ async fn presigned_put_lands_under_the_callers_prefix() {
     let b = body_json(&r);
     let key = b["key"].as_str().unwrap();
     assert!(
-        key.starts_with(&format!("uploads/{ALICE}/")) && key.ends_with(".jpg"),
+        key.starts_with(&format!("uploads/{}/", users().hash(ALICE))) && key.ends_with(".jpg"),
         "{key}"
     );
     assert_eq!(b["method"], "PUT");
@@ -255,6 +262,12 @@ async fn revalue_starts_one_execution_and_never_leaves_a_card_stuck() {
         state_machine_arn: sm.state_machine_arn().to_owned(),
         bucket: "uploads".into(),
         users: users(),
+        quota: backend::quota::DailyQuota::new(
+            env.clients.dynamodb.clone(),
+            TABLE,
+            backend::quota::QuotaAction::Revalue,
+            backend::quota::DEFAULT_REVALUE_DAILY_LIMIT,
+        ),
     };
     let card = stored_card(&env, CardStatus::Created).await;
     let revalue = |sub: &'static str, id: String| {

@@ -61,6 +61,59 @@ pub fn users() -> UserHasher {
     UserHasher::new(HASH_KEY.as_bytes().to_vec()).unwrap()
 }
 
+/// The upload bucket of the card functions' tests.
+pub const UPLOAD_BUCKET: &str = "collectiq-test-uploads";
+
+/// An S3 client for the emulator (path-style addressing, as `S3_FORCE_PATH_STYLE=true`).
+pub fn s3(env: &collectiq_tests::TestEnv) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&env.sdk_config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Creates [`UPLOAD_BUCKET`].
+pub async fn create_upload_bucket(env: &collectiq_tests::TestEnv) {
+    s3(env)
+        .create_bucket()
+        .bucket(UPLOAD_BUCKET)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An uploaded image at `key` (what the presigned PUT leaves: tagged pending).
+pub async fn put_upload(env: &collectiq_tests::TestEnv, key: &str) {
+    s3(env)
+        .put_object()
+        .bucket(UPLOAD_BUCKET)
+        .key(key)
+        .tagging(backend::uploads::PENDING_TAGGING)
+        .body(vec![0xFFu8; 16].into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `cards_create`'s dependencies (table, hasher, upload bucket).
+pub fn create_deps(env: &collectiq_tests::TestEnv) -> backend::cards_create::Deps {
+    backend::cards_create::Deps {
+        store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
+        users: users(),
+        uploads: backend::uploads::UploadStore::new(s3(env), UPLOAD_BUCKET),
+    }
+}
+
+/// `cards_delete`'s dependencies (table, hasher, upload bucket).
+pub fn delete_deps(env: &collectiq_tests::TestEnv) -> backend::cards_delete::Deps {
+    backend::cards_delete::Deps {
+        store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
+        users: users(),
+        uploads: backend::uploads::UploadStore::new(s3(env), UPLOAD_BUCKET),
+    }
+}
+
 pub fn cards_deps(env: &collectiq_tests::TestEnv) -> CardsDeps {
     CardsDeps {
         store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
@@ -111,8 +164,14 @@ pub fn body_json(r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse) -> serd
     }
 }
 
+/// A new card's body; its image key is the caller's upload (`uploads/{pseudonym}/…`), see [`put_upload`].
 pub fn new_card(sub: &str, name: &str) -> serde_json::Value {
-    serde_json::json!({"name": name, "year": 1999, "frontS3Key": format!("uploads/{sub}/front-{name}.jpg")})
+    serde_json::json!({"name": name, "year": 1999, "frontS3Key": upload_key(sub, name)})
+}
+
+/// The key of `sub`'s upload for the card `name`.
+pub fn upload_key(sub: &str, name: &str) -> String {
+    format!("uploads/{}/front-{name}.jpg", users().hash(sub))
 }
 
 /// The same event with `queryStringParameters` replaced (through JSON, as API Gateway sends it).
