@@ -166,10 +166,10 @@ data "aws_iam_policy_document" "cards_delete" {
   source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    # Query the price items, then TransactWriteItems of Deletes (authorised as DeleteItem), and
-    # DeleteItem for price items beyond one transaction.
+    # GetItem the card (its image keys), Query the price items, then TransactWriteItems of Deletes
+    # (authorised as DeleteItem), and DeleteItem for price items beyond one transaction.
     sid       = "DeleteCard"
-    actions   = ["dynamodb:Query", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"]
     resources = local.table_arns
   }
 
