@@ -3,9 +3,10 @@
 //!
 //! - `governance-dashboards` (e.g. daily, and after each deploy): plan and apply the dashboards.
 //! - `governance-alarms` (e.g. every 5 minutes): plan and apply the alarm catalogue (a no-op when
-//!   nothing changed: one `DescribeAlarms` read, zero writes), build the alarm-state report, post it to
-//!   Slack when something is firing or recovered, and escalate critical alarms firing for longer than
-//!   `escalate_after_minutes` to the critical SNS topic, once per episode.
+//!   nothing changed: one `DescribeAlarms` read, zero writes), build the alarm-state report, escalate
+//!   critical alarms firing for longer than `escalate_after_minutes` to the critical SNS topic once per
+//!   episode, and post to Slack only what changed since the last post (a new episode, a recovery, an
+//!   escalation) plus at most one digest per `digest_hours` while alarms keep firing.
 //!
 //! Errors map to stable `errorType`s: `Configuration` (the spec or environment is wrong; retrying will
 //! not help), `Retryable` (AWS could not be read), `PartialFailure` (some items were not written — the
@@ -19,7 +20,9 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use platform_spec::PlatformSpec;
 use serde::{Deserialize, Serialize};
 
-use super::state::{EscalationReport, StateOptions, escalate, post_to_slack, render_slack, state_report};
+use alarms::announce::{AnnounceOptions, DEFAULT_DIGEST_PERIOD_HOURS};
+
+use super::state::{EscalationReport, StateOptions, announce, escalate, state_report};
 use super::{ApplyOptions, ApplyReport, Desired, PlanView};
 use crate::aws::AwsClients;
 use crate::ledger::Ledger;
@@ -54,6 +57,27 @@ impl LambdaDeps {
             spec,
             clients: AwsClients::new(&config),
         })
+    }
+
+    /// Where notifications go and what the ledger is, as Terraform set them: each `Some` replaces the
+    /// spec's value (the deployed environment wins over the packaged spec).
+    #[must_use]
+    pub fn with_targets(
+        mut self,
+        ledger_table: Option<String>,
+        slack_webhook_secret: Option<String>,
+        sns_critical_topic_arn: Option<String>,
+    ) -> Self {
+        if let Some(t) = ledger_table {
+            self.spec.ledger.table = t;
+        }
+        if let Some(s) = slack_webhook_secret {
+            self.spec.notifications.slack_webhook_secret = s;
+        }
+        if let Some(a) = sns_critical_topic_arn {
+            self.spec.notifications.sns_critical_topic_arn = a;
+        }
+        self
     }
 }
 
@@ -159,9 +183,12 @@ pub struct AlarmsEvent {
     /// Escalate critical alarms firing at least this long (default 15).
     #[serde(default)]
     pub escalate_after_minutes: Option<i64>,
-    /// Post to Slack even when nothing is firing or recovered (default false).
+    /// Post to Slack even when nothing changed since the last post (default false).
     #[serde(default)]
     pub always_post: bool,
+    /// Hours between two digests while alarms keep firing unchanged (default 24).
+    #[serde(default)]
+    pub digest_hours: Option<i64>,
 }
 
 impl Default for AlarmsEvent {
@@ -171,6 +198,7 @@ impl Default for AlarmsEvent {
             report: true,
             escalate_after_minutes: None,
             always_post: false,
+            digest_hours: None,
         }
     }
 }
@@ -184,8 +212,10 @@ pub struct AlarmsOutcome {
     pub applied: Option<ApplyReport>,
     /// Alarms firing now.
     pub firing: Vec<String>,
-    /// Whether the report was posted to Slack.
+    /// Whether the report was posted to Slack (only on change, or a digest: [`alarms::announce`]).
     pub posted_to_slack: bool,
+    /// Why it was posted (empty when nothing changed).
+    pub post_reasons: Vec<String>,
     /// Escalations.
     pub escalation: Option<EscalationReport>,
     /// Notes (unavailable sources, Slack failures).
@@ -198,8 +228,8 @@ pub const DEFAULT_ESCALATE_AFTER_MINUTES: i64 = 15;
 /// Applies the catalogue, then reports, posts and escalates.
 ///
 /// # Errors
-/// `Configuration`, `Retryable` or `PartialFailure` (see the module docs). A Slack failure is a note,
-/// not an error: the escalation to SNS still happens.
+/// `Configuration`, `Retryable` or `PartialFailure` (see the module docs). A failed Slack post or SNS
+/// escalation is a `PartialFailure` after both were attempted; the next run retries what failed.
 pub async fn alarms_handler(
     event: LambdaEvent<AlarmsEvent>,
     deps: &LambdaDeps,
@@ -214,6 +244,7 @@ pub async fn alarms_handler(
         applied: None,
         firing: Vec::new(),
         posted_to_slack: false,
+        post_reasons: Vec::new(),
         escalation: None,
         notes: Vec::new(),
     };
@@ -239,31 +270,53 @@ pub async fn alarms_handler(
         .map_err(|e| HandlerError::Retryable(e.to_string()))?;
         out.firing = report.summary.firing.iter().map(|f| f.name.clone()).collect();
         out.notes.extend(report.notes.iter().cloned());
-        let worth_posting =
-            e.always_post || !report.summary.firing.is_empty() || !report.summary.recovered.is_empty();
-        if worth_posting {
-            match post_to_slack(
-                &deps.clients.secrets,
-                &spec.notifications.slack_webhook_secret,
-                &render_slack(&report),
-            )
-            .await
-            {
-                Ok(()) => out.posted_to_slack = true,
-                Err(err) => out.notes.push(err.to_string()),
-            }
-        }
         let ledger = Ledger::new(deps.clients.dynamodb.clone(), &spec.ledger.table);
-        out.escalation = Some(
-            escalate(
-                &report,
-                Duration::minutes(e.escalate_after_minutes.unwrap_or(DEFAULT_ESCALATE_AFTER_MINUTES)),
-                &ledger,
-                &deps.clients.sns,
-                &spec.notifications.sns_critical_topic_arn,
-            )
-            .await,
+        // Escalate first, so that an escalation made by this run is itself a reason to post.
+        let escalation = escalate(
+            &report,
+            Duration::minutes(e.escalate_after_minutes.unwrap_or(DEFAULT_ESCALATE_AFTER_MINUTES)),
+            &ledger,
+            &deps.clients.sns,
+            &spec.notifications.sns_critical_topic_arn,
+        )
+        .await;
+        let options = AnnounceOptions {
+            digest_period: Duration::hours(e.digest_hours.unwrap_or(DEFAULT_DIGEST_PERIOD_HOURS).max(1)),
+            always_post: e.always_post,
+        };
+        let announced = announce(
+            &report,
+            &escalation.escalated,
+            &ledger,
+            &deps.clients.secrets,
+            &spec.notifications.slack_webhook_secret,
+            options,
+        )
+        .await;
+        out.posted_to_slack = announced.posted;
+        out.post_reasons = announced
+            .reasons
+            .iter()
+            .map(alarms::announce::PostReason::describe)
+            .collect();
+        let mut delivery = Vec::new();
+        if let Some(why) = &announced.failure {
+            delivery.push(format!("Slack: {why}"));
+        }
+        delivery.extend(
+            escalation
+                .failures
+                .iter()
+                .map(|(alarm, why)| format!("SNS escalation of {alarm}: {why}")),
         );
+        out.escalation = Some(escalation);
+        if !delivery.is_empty() {
+            // A scheduled invocation's return value is thrown away: a delivery that failed must fail the
+            // function (its error alarm and on-failure destination see it) and be logged at ERROR.
+            let message = delivery.join("; ");
+            tracing::error!(failures = %message, "alarm-state delivery failed; the next run retries it");
+            return Err(HandlerError::PartialFailure(message));
+        }
     }
     if let Some(f) = out.applied.as_ref().and_then(failures) {
         return Err(HandlerError::PartialFailure(f));

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::cloudwatch::{ApiError, CloudWatchApi, alarm_history, describe_all_alarms};
 use crate::aws::describe_sdk_error;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerStore};
 
 /// The X-Ray operation the report uses.
 pub trait TraceApi: Send + Sync {
@@ -446,6 +446,93 @@ pub async fn post_to_slack(
         .await
         .map(|_| ())
         .map_err(|e| slack(e.to_string()))
+}
+
+/// The ledger key under which the last announced alarm state is kept.
+#[must_use]
+pub fn announced_key(platform: &str) -> (String, String) {
+    (format!("{platform}#alarm-state"), "announced".to_owned())
+}
+
+/// What [`announce`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct AnnounceReport {
+    /// Whether the report was posted to Slack.
+    pub posted: bool,
+    /// Why it was (or would have been) posted; empty when nothing changed.
+    pub reasons: Vec<alarms::announce::PostReason>,
+    /// Why the post or the ledger failed (never the webhook URL). A failed post is retried by the next
+    /// run, because what was announced is only advanced after a successful post.
+    pub failure: Option<String>,
+}
+
+/// Posts the alarm-state report to Slack only when it changed since the last successful post (a new
+/// firing episode, a recovery, an escalation in `escalated`) or when a digest is due
+/// ([`alarms::announce`]). What was announced lives in the ledger under [`announced_key`].
+pub async fn announce<L: LedgerStore>(
+    report: &StateReport,
+    escalated: &[String],
+    ledger: &L,
+    secrets: &aws_sdk_secretsmanager::Client,
+    secret_name: &str,
+    options: alarms::announce::AnnounceOptions,
+) -> AnnounceReport {
+    let (pk, sk) = announced_key(&report.platform);
+    let mut out = AnnounceReport::default();
+    let last = match crate::ledger::snapshots::<_, alarms::announce::Announced>(ledger, &pk, &sk, &sk).await {
+        Ok(mut found) => found.pop().map(|(_, a)| a).unwrap_or_default(),
+        Err(e) => {
+            // Without the last state every firing alarm looks new: post (at least once) rather than
+            // stay silent, and say why.
+            out.failure = Some(format!("last announced state unreadable: {e}"));
+            alarms::announce::Announced::default()
+        }
+    };
+    let decision = alarms::announce::decide(
+        &report.summary,
+        &last,
+        escalated,
+        report.summary.generated_at,
+        options,
+    );
+    out.reasons.clone_from(&decision.reasons);
+    if decision.should_post() {
+        let mut message = render_slack(report);
+        let why: Vec<String> = decision
+            .reasons
+            .iter()
+            .map(alarms::announce::PostReason::describe)
+            .collect();
+        message.blocks.insert(
+            1.min(message.blocks.len()),
+            Block::Context {
+                elements: vec![TextObject::mrkdwn(fit(
+                    &format!("Posted because: {}", why.join(" · ")),
+                    2_000,
+                ))],
+            },
+        );
+        if let Err(e) = post_to_slack(secrets, secret_name, &message).await {
+            out.failure = Some(e.to_string());
+            return out;
+        }
+        out.posted = true;
+    } else if decision.next == last {
+        return out;
+    }
+    if let Err(e) = crate::ledger::put_snapshot(
+        ledger,
+        &pk,
+        &sk,
+        &decision.next,
+        StdDuration::from_secs(90 * 24 * 3600),
+    )
+    .await
+    {
+        // The post went out but could not be remembered: the next run posts it again (at least once).
+        out.failure = Some(format!("posted, but the announced state was not saved: {e}"));
+    }
+    out
 }
 
 /// What an escalation sends to SNS (the message body, JSON).
