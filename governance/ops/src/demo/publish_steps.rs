@@ -2,11 +2,12 @@
 //! once), the dashboards + alarms plan with its monthly $ delta, the apply, and a second apply that
 //! writes nothing.
 
+use alarms::announce::{AnnounceOptions, PostReason};
 use anyhow::Result;
 use chrono::{Duration, Utc};
 use governance::ledger::Ledger;
 use governance::publish::state::{
-    StateOptions, escalate, post_to_slack, render_slack, render_text, state_report,
+    AnnounceReport, StateOptions, announce, escalate, render_slack, render_text, state_report,
 };
 use governance::publish::{ApplyOptions, Desired, NoProgress, PlanView, apply_all, plan_all, signed_usd};
 use serde_json::json;
@@ -45,16 +46,23 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     .await?;
     let slack = render_slack(&report);
     let slack_path = write_json(ctx.out, "alarm-state.slack.json", &slack)?;
-    let posted = post_to_slack(
-        &ctx.clients.secrets,
-        &spec.notifications.slack_webhook_secret,
-        &slack,
-    )
-    .await;
     let ledger = Ledger::new(ctx.clients.dynamodb.clone(), &spec.ledger.table);
     let topic = &spec.notifications.sns_critical_topic_arn;
+    let secret = &spec.notifications.slack_webhook_secret;
     let after = Duration::minutes(ESCALATE_AFTER);
+    let slack_posts = || ctx.slack.received().len();
+    let posts_before = slack_posts();
+    // The schedule's order: escalate, then post only what changed since the last post.
     let first = escalate(&report, after, &ledger, &ctx.clients.sns, topic).await;
+    let posted = announce(
+        &report,
+        &first.escalated,
+        &ledger,
+        &ctx.clients.secrets,
+        secret,
+        AnnounceOptions::default(),
+    )
+    .await;
     // The seed put the alarms in ALARM moments ago; the next scheduled runs happen later.
     let later = now + Duration::minutes(20);
     let report_later = state_report(
@@ -67,7 +75,26 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     )
     .await?;
     let second = escalate(&report_later, after, &ledger, &ctx.clients.sns, topic).await;
+    let posted_second = announce(
+        &report_later,
+        &second.escalated,
+        &ledger,
+        &ctx.clients.secrets,
+        secret,
+        AnnounceOptions::default(),
+    )
+    .await;
     let third = escalate(&report_later, after, &ledger, &ctx.clients.sns, topic).await;
+    let posted_third = announce(
+        &report_later,
+        &third.escalated,
+        &ledger,
+        &ctx.clients.secrets,
+        secret,
+        AnnounceOptions::default(),
+    )
+    .await;
+    let slack_sent = slack_posts().saturating_sub(posts_before);
     let sns_sent = ctx
         .emulator
         .sns_messages()
@@ -75,12 +102,27 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         .map(|m| m.iter().filter(|m| &m.topic_arn == topic).count())
         .unwrap_or(0);
     let mut text = render_text(&report);
+    let why = |a: &AnnounceReport| {
+        if let Some(f) = &a.failure {
+            format!("✗ {f}")
+        } else if a.posted {
+            format!(
+                "posted ({})",
+                a.reasons
+                    .iter()
+                    .map(PostReason::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            "quiet (nothing changed)".to_owned()
+        }
+    };
     text.push_str(&format!(
-        "  Slack: {} ({} blocks; payload {})\n",
-        match &posted {
-            Ok(()) => "posted to the webhook from Secrets Manager".to_owned(),
-            Err(e) => format!("✗ {e}"),
-        },
+        "  Slack, on change only: this run {}; 20 min later {}; the run after that {}. Posts received by the webhook: {slack_sent} ({} blocks; payload {})\n",
+        why(&posted),
+        why(&posted_second),
+        why(&posted_third),
         slack.blocks.len(),
         slack_path.display()
     ));
@@ -92,7 +134,9 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         third.escalated.len(),
         third.already_escalated.len()
     ));
-    let ok = posted.is_ok()
+    let ok = posted.failure.is_none()
+        && posted_second.failure.is_none()
+        && !posted_third.posted
         && first.failures.is_empty()
         && second.failures.is_empty()
         && third.escalated.is_empty();
@@ -101,7 +145,8 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         text,
         json: json!({
             "report": report,
-            "slack_posted": posted.is_ok(),
+            "slack_posted": posted.posted,
+            "slack": { "now": posted, "after_20_min": posted_second, "next_run": posted_third, "posts_received": slack_sent },
             "escalation": { "now": first, "after_20_min": second, "next_run": third },
             "sns_messages_on_critical_topic": sns_sent,
         }),
