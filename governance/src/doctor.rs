@@ -1,6 +1,11 @@
 //! `collectiq-ops doctor`: one cheap read of every API the governance pass needs, reported ✓/✗ with the
 //! IAM permission and the error behind each ✗ — the first thing an operator runs against a new account.
 //!
+//! A ✗ line says what went wrong in plain words — no credentials found, endpoint unreachable, DNS,
+//! throttled, access denied — from the one AWS error classifier (`aws_error`); it names the IAM action
+//! only when a permission would fix it, and each distinct piece of advice is printed once below the
+//! checks.
+//!
 //! Every call is a read. Cost Explorer is the only one that costs money ($0.01 per request); the doctor
 //! makes exactly one CE request and says so.
 
@@ -11,7 +16,11 @@ use aws_smithy_types::DateTime as SmithyTime;
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
-use crate::aws::{AwsClients, describe_sdk_error};
+use aws_error::{AwsCallError, ErrorClass, RawAnswer};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::aws::AwsClients;
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +35,14 @@ pub struct Check {
     pub ok: bool,
     /// What was found (✓) or what went wrong (✗).
     pub detail: String,
+    /// What to do about a failed AWS call, in plain words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+    /// The permission a ✗ line names: the IAM action an access-denied answer lacks, or `permission`
+    /// when the doctor itself found the problem. `None` when no permission would fix it (no
+    /// credentials, an unreachable endpoint, throttling, a server fault).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<String>,
 }
 
 /// Every check, in a stable order.
@@ -55,10 +72,25 @@ impl fmt::Display for DoctorReport {
         for c in &self.checks {
             let mark = if c.ok { "✓" } else { "✗" };
             write!(f, "  {mark} {:<15} {:<22} {}", c.service, c.call, c.detail)?;
-            if !c.ok {
-                write!(f, "  [needs {}]", c.permission)?;
+            if let Some(needs) = c.needs.as_deref().filter(|_| !c.ok) {
+                write!(f, "  [needs {needs}]")?;
             }
             writeln!(f)?;
+        }
+        // The same advice for many lines (no credentials: every call) is said once.
+        let mut advice: Vec<&str> = Vec::new();
+        for a in self
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .filter_map(|c| c.advice.as_deref())
+        {
+            if !advice.contains(&a) {
+                advice.push(a);
+            }
+        }
+        for a in advice {
+            writeln!(f, "  → {a}")?;
         }
         let failed = self.checks.iter().filter(|c| !c.ok).count();
         write!(
@@ -73,15 +105,83 @@ impl fmt::Display for DoctorReport {
     }
 }
 
+/// Why a check failed.
+#[derive(Debug)]
+enum Failure {
+    /// An AWS call failed; `context` (`ledger collectiq-prod-ledger`) goes before its summary.
+    Aws {
+        context: Option<String>,
+        error: Box<AwsCallError>,
+    },
+    /// The doctor found the problem itself (a budget missing from the account, a secret that is not a
+    /// webhook URL).
+    Found(String),
+}
+
+impl Failure {
+    fn context(self, context: String) -> Self {
+        match self {
+            Self::Aws { error, .. } => Self::Aws {
+                context: Some(context),
+                error,
+            },
+            found @ Self::Found(_) => found,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Self::Found(s)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(s: &str) -> Self {
+        Self::Found(s.to_owned())
+    }
+}
+
+impl From<AwsCallError> for Failure {
+    fn from(error: AwsCallError) -> Self {
+        Self::Aws {
+            context: None,
+            error: Box::new(error),
+        }
+    }
+}
+
+/// `map_err(aws("CloudWatch", "ListMetrics"))`: the SDK error, classified.
+fn aws<E, R>(service: &'static str, operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> Failure
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: RawAnswer + fmt::Debug + Send + Sync + 'static,
+{
+    move |e| AwsCallError::from_sdk(service, operation, e).into()
+}
+
 fn check(
     service: &'static str,
     call: &'static str,
     permission: &'static str,
-    outcome: Result<String, String>,
+    outcome: Result<String, Failure>,
 ) -> Check {
-    let (ok, detail) = match outcome {
-        Ok(d) => (true, d),
-        Err(e) => (false, e),
+    let (ok, detail, advice, needs) = match outcome {
+        Ok(d) => (true, d, None, None),
+        Err(Failure::Found(d)) => (false, d, None, Some(permission.to_owned())),
+        Err(Failure::Aws { context, error }) => {
+            let summary = error.summary();
+            let detail = match context {
+                Some(c) => format!("{c}: {summary}"),
+                None => summary,
+            };
+            let needs = if error.class() == ErrorClass::AccessDenied {
+                error.iam_action()
+            } else {
+                None
+            };
+            (false, detail, Some(error.advice()), needs)
+        }
     };
     Check {
         service,
@@ -89,6 +189,8 @@ fn check(
         permission,
         ok,
         detail,
+        advice,
+        needs,
     }
 }
 
@@ -122,7 +224,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
                     telemetry::catalogue::NAMESPACE
                 )
             })
-            .map_err(|e| describe_sdk_error(&e)),
+            .map_err(aws("CloudWatch", "ListMetrics")),
     ));
     checks.push(check(
         "CloudWatch",
@@ -144,7 +246,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
                     plural(r.dashboard_entries().len(), "dashboard")
                 )
             })
-            .map_err(|e| describe_sdk_error(&e)),
+            .map_err(aws("CloudWatch", "ListDashboards")),
     ));
     checks.push(check(
         "CloudWatch",
@@ -165,7 +267,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
                     plural(r.metric_alarms().len(), "alarm")
                 )
             })
-            .map_err(|e| describe_sdk_error(&e)),
+            .map_err(aws("CloudWatch", "DescribeAlarms")),
     ));
     checks.push(check(
         "CloudWatch Logs",
@@ -189,7 +291,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
                     .count();
                 format!("{ours} of {} function log groups found", spec.functions.len())
             })
-            .map_err(|e| describe_sdk_error(&e)),
+            .map_err(aws("CloudWatchLogs", "DescribeLogGroups")),
     ));
     checks.push(check(
         "Cost Explorer",
@@ -220,7 +322,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
                     plural(r.trace_summaries().len(), "trace")
                 )
             })
-            .map_err(|e| describe_sdk_error(&e)),
+            .map_err(aws("XRay", "GetTraceSummaries")),
     ));
     for (label, arn) in [
         ("critical", &spec.notifications.sns_critical_topic_arn),
@@ -237,7 +339,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
                 .send()
                 .await
                 .map(|_| format!("{label} topic {}", arn.rsplit(':').next().unwrap_or(arn)))
-                .map_err(|e| format!("{label} topic {arn}: {}", describe_sdk_error(&e))),
+                .map_err(|e| aws("SNS", "GetTopicAttributes")(e).context(format!("{label} topic {arn}"))),
         ));
     }
     checks.push(check(
@@ -257,7 +359,9 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
                     .map_or("unknown".to_owned(), |s| s.as_str().to_owned());
                 format!("ledger {} is {status}", spec.ledger.table)
             })
-            .map_err(|e| format!("ledger {}: {}", spec.ledger.table, describe_sdk_error(&e))),
+            .map_err(|e| {
+                aws("DynamoDB", "DescribeTable")(e).context(format!("ledger {}", spec.ledger.table))
+            }),
     ));
     checks.push(check(
         "Secrets Manager",
@@ -277,7 +381,7 @@ async fn metric_data(
     spec: &PlatformSpec,
     cw: &aws_sdk_cloudwatch::Client,
     now: SystemTime,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
     use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
     let metric = Metric::builder()
@@ -307,12 +411,12 @@ async fn metric_data(
         .end_time(SmithyTime::from(now))
         .send()
         .await
-        .map_err(|e| describe_sdk_error(&e))?;
+        .map_err(aws("CloudWatch", "GetMetricData"))?;
     let values: f64 = r.metric_data_results().iter().flat_map(|m| m.values()).sum();
     Ok(format!("CardsValued Sum over the last 24 h = {values:.0}"))
 }
 
-async fn cost_and_usage(clients: &AwsClients, now: SystemTime) -> Result<String, String> {
+async fn cost_and_usage(clients: &AwsClients, now: SystemTime) -> Result<String, Failure> {
     use aws_sdk_costexplorer::types::{DateInterval, Granularity};
     let today = chrono::DateTime::<chrono::Utc>::from(now).date_naive();
     let yesterday = today.pred_opt().unwrap_or(today);
@@ -329,14 +433,14 @@ async fn cost_and_usage(clients: &AwsClients, now: SystemTime) -> Result<String,
         .metrics("UnblendedCost")
         .send()
         .await
-        .map_err(|e| describe_sdk_error(&e))?;
+        .map_err(aws("CostExplorer", "GetCostAndUsage"))?;
     Ok(format!(
         "{} (1 request, $0.01)",
         plural(r.results_by_time().len(), "period")
     ))
 }
 
-async fn budgets(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, String> {
+async fn budgets(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, Failure> {
     let account = spec
         .platform
         .account_id
@@ -348,7 +452,7 @@ async fn budgets(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, St
         .account_id(&account)
         .send()
         .await
-        .map_err(|e| describe_sdk_error(&e))?;
+        .map_err(aws("Budgets", "DescribeBudgets"))?;
     let names: Vec<&str> = r.budgets().iter().map(|b| b.budget_name()).collect();
     let missing: Vec<&str> = spec
         .budgets
@@ -366,11 +470,12 @@ async fn budgets(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, St
         Err(format!(
             "budget(s) in the spec but not in account {account}: {}",
             missing.join(", ")
-        ))
+        )
+        .into())
     }
 }
 
-async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, String> {
+async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, Failure> {
     let name = &spec.notifications.slack_webhook_secret;
     let r = clients
         .secrets
@@ -378,7 +483,7 @@ async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<Strin
         .secret_id(name)
         .send()
         .await
-        .map_err(|e| format!("secret {name}: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| aws("SecretsManager", "GetSecretValue")(e).context(format!("secret {name}")))?;
     // The value is never printed: only whether it looks like a webhook URL.
     match r.secret_string() {
         Some(v) if v.starts_with("https://hooks.slack.com/") => {
@@ -387,10 +492,8 @@ async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<Strin
         Some(v) if v.starts_with("http://127.0.0.1") || v.starts_with("http://localhost") => {
             Ok(format!("secret {name} holds a loopback webhook URL (demo sink)"))
         }
-        Some(_) => Err(format!(
-            "secret {name} does not hold an https://hooks.slack.com/ URL"
-        )),
-        None => Err(format!("secret {name} has no string value")),
+        Some(_) => Err(format!("secret {name} does not hold an https://hooks.slack.com/ URL").into()),
+        None => Err(format!("secret {name} has no string value").into()),
     }
 }
 
@@ -426,5 +529,126 @@ mod tests {
         assert!(!text.lines().nth(1).unwrap().contains("needs"));
         assert!(text.ends_with("1 of 2 checks passed; 1 Cost Explorer request ($0.01)"));
         assert!(!report.all_ok());
+    }
+
+    /// A loopback port nothing listens on.
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// Real SDK clients pointed at a closed loopback port, with or without credentials.
+    async fn clients(credentials: bool) -> AwsClients {
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://127.0.0.1:{}", closed_port()))
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled());
+        let loader = if credentials {
+            loader.credentials_provider(aws_credential_types::Credentials::new(
+                "AKID", "SECRET", None, None, "test",
+            ))
+        } else {
+            loader.no_credentials()
+        };
+        AwsClients::new(&loader.load().await)
+    }
+
+    #[tokio::test]
+    async fn without_credentials_every_call_says_so_and_what_to_do_once() {
+        let report = run(&crate::test_support::prod_spec(), &clients(false).await).await;
+        let text = report.to_string();
+        let calls: Vec<&Check> = report.checks.iter().filter(|c| c.advice.is_some()).collect();
+        assert!(calls.len() >= 10, "every AWS check failed on its call: {text}");
+        for c in calls {
+            assert!(!c.ok);
+            assert!(c.detail.ends_with("no AWS credentials found"), "{c:?}");
+            assert_eq!(c.needs, None, "no permission fixes missing credentials: {c:?}");
+        }
+        assert!(!text.contains("cannot reach the endpoint"), "{text}");
+        assert!(!text.contains("[needs cloudwatch:ListMetrics]"), "{text}");
+        assert_eq!(text.matches("→ no AWS credentials found: ").count(), 1, "{text}");
+        assert!(text.contains("aws sso login"), "{text}");
+        assert!(text.lines().last().unwrap().contains("checks passed"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_endpoint_says_so_and_what_to_do() {
+        let report = run(&crate::test_support::prod_spec(), &clients(true).await).await;
+        let first = &report.checks[0];
+        assert_eq!(
+            (first.service, first.call, first.ok),
+            ("CloudWatch", "ListMetrics", false)
+        );
+        assert!(
+            first
+                .detail
+                .starts_with("endpoint unreachable (connection refused)"),
+            "{first:?}"
+        );
+        let text = report.to_string();
+        assert!(
+            text.contains("→ endpoint unreachable: nothing accepted the connection to CloudWatch"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("[needs"),
+            "no permission fixes an unreachable endpoint: {text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn access_denied_names_the_action_the_answer_names() {
+        use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        let rule = mock!(aws_sdk_dynamodb::Client::describe_table).then_http_response(|| {
+            let mut r = HttpResponse::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(
+                    r#"{"__type":"com.amazon.coral.service#AccessDeniedException","Message":"User: arn:aws:sts::123456789012:assumed-role/gov/x is not authorized to perform: dynamodb:DescribeTable on resource: arn:aws:dynamodb:us-east-1:123456789012:table/ledger"}"#,
+                ),
+            );
+            r.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+            r
+        });
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "AKID", "SECRET", None, None, "test",
+            ))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(
+                MockResponseInterceptor::new()
+                    .rule_mode(RuleMode::MatchAny)
+                    .with_rule(&rule),
+            )
+            .build();
+        let outcome = aws_sdk_dynamodb::Client::from_conf(conf)
+            .describe_table()
+            .table_name("ledger")
+            .send()
+            .await
+            .map(|_| String::new())
+            .map_err(|e| aws("DynamoDB", "DescribeTable")(e).context("ledger ledger".into()));
+        let c = check("DynamoDB", "DescribeTable", "dynamodb:DescribeTable", outcome);
+        assert!(!c.ok);
+        assert!(
+            c.detail
+                .starts_with("ledger ledger: AccessDeniedException: User: "),
+            "{c:?}"
+        );
+        assert_eq!(c.needs.as_deref(), Some("dynamodb:DescribeTable"));
+        assert!(
+            c.advice
+                .as_deref()
+                .unwrap()
+                .starts_with("access denied: the role needs dynamodb:DescribeTable"),
+            "{c:?}"
+        );
     }
 }

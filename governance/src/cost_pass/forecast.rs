@@ -10,15 +10,17 @@
 //! | [`ForecastFailure::Throttled`] | `LimitExceededException` (CE's throttling), `ThrottlingException`, `TooManyRequestsException`, …; HTTP 429 |
 //! | [`ForecastFailure::Other`] | anything else: other codes, 5xx without a code, transport errors and time-outs |
 //!
-//! An error code wins over the HTTP status, and both over the text.
+//! An error code wins over the HTTP status, and both over the text. The codes and the rule are
+//! `aws_error`'s ([`aws_error::classify_answer`], the one list for the workspace); only
+//! `DataUnavailableException` is Cost Explorer's own. With no answer at all the detail says what went
+//! wrong (no credentials found, endpoint unreachable, DNS, timed out).
 
 use aws_sdk_costexplorer::operation::get_cost_forecast::GetCostForecastError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 
-use crate::aws::describe_sdk_error;
+use aws_error::{AwsCallError, ErrorClass};
 
 /// The kind of `GetCostForecast` failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,28 +38,8 @@ pub enum ForecastFailure {
     Other,
 }
 
-const NOT_IMPLEMENTED_CODES: [&str; 6] = [
-    "UnknownOperationException",
-    "UnknownOperation",
-    "NotImplemented",
-    "NotImplementedException",
-    "InvalidAction",
-    "UnsupportedOperation",
-];
-const DATA_UNAVAILABLE_CODES: [&str; 1] = ["DataUnavailableException"];
-const ACCESS_DENIED_CODES: [&str; 4] = [
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnauthorizedOperation",
-    "UnauthorizedException",
-];
-const THROTTLED_CODES: [&str; 5] = [
-    "LimitExceededException",
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-];
+/// Cost Explorer's own code for "too little data to forecast".
+const DATA_UNAVAILABLE: &str = "DataUnavailableException";
 
 impl ForecastFailure {
     /// The class of an error answer from its code, HTTP status and text (message, else body).
@@ -73,32 +55,20 @@ impl ForecastFailure {
     /// ```
     #[must_use]
     pub fn from_answer(code: Option<&str>, status: u16, text: &str) -> Self {
-        if let Some(code) = code {
-            for (codes, class) in [
-                (&NOT_IMPLEMENTED_CODES[..], Self::NotImplemented),
-                (&DATA_UNAVAILABLE_CODES[..], Self::DataUnavailable),
-                (&ACCESS_DENIED_CODES[..], Self::AccessDenied),
-                (&THROTTLED_CODES[..], Self::Throttled),
-            ] {
-                if codes.contains(&code) {
-                    return class;
-                }
-            }
+        if code.map(aws_error::normalise_code) == Some(DATA_UNAVAILABLE) {
+            return Self::DataUnavailable;
         }
-        match status {
-            501 => return Self::NotImplemented,
-            403 => return Self::AccessDenied,
-            429 => return Self::Throttled,
-            _ => {}
+        Self::from_class(aws_error::classify_answer(status, code, Some(text)))
+    }
+
+    /// The forecast fallback for a shared error class.
+    const fn from_class(class: ErrorClass) -> Self {
+        match class {
+            ErrorClass::NotImplemented => Self::NotImplemented,
+            ErrorClass::AccessDenied => Self::AccessDenied,
+            ErrorClass::Throttled => Self::Throttled,
+            _ => Self::Other,
         }
-        let text = text.to_ascii_lowercase();
-        if ["not implemented", "not yet implemented", "not been implemented"]
-            .iter()
-            .any(|t| text.contains(t))
-        {
-            return Self::NotImplemented;
-        }
-        Self::Other
     }
 }
 
@@ -115,30 +85,33 @@ pub struct ForecastUnavailable {
 impl ForecastUnavailable {
     /// Sorts an SDK error into its [`ForecastFailure`] class.
     #[must_use]
-    pub fn from_sdk(err: &SdkError<GetCostForecastError, HttpResponse>) -> Self {
-        let SdkError::ServiceError(ctx) = err else {
+    pub fn from_sdk(err: SdkError<GetCostForecastError, HttpResponse>) -> Self {
+        // The raw body, for an emulator's plain-text "not implemented" that has no code.
+        let body = err
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let modeled_data_unavailable = matches!(
+            err.as_service_error(),
+            Some(GetCostForecastError::DataUnavailableException(_))
+        );
+        let e = AwsCallError::from_sdk("CostExplorer", "GetCostForecast", err);
+        let Some(status) = e.status() else {
             return Self {
                 failure: ForecastFailure::Other,
-                detail: describe_sdk_error(err),
+                detail: e.summary(),
             };
         };
-        let e = ctx.err();
-        let status = ctx.raw().status().as_u16();
-        let body = ctx
-            .raw()
-            .body()
-            .bytes()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        let failure = match e {
-            GetCostForecastError::DataUnavailableException(_) => ForecastFailure::DataUnavailable,
-            GetCostForecastError::LimitExceededException(_) => ForecastFailure::Throttled,
-            _ => ForecastFailure::from_answer(e.code(), status, e.message().unwrap_or(&body)),
-        };
-        let detail = if e.code().is_some() {
-            describe_sdk_error(err)
+        let failure = if modeled_data_unavailable {
+            ForecastFailure::DataUnavailable
         } else {
-            format!("HTTP {status} with no AWS error code")
+            ForecastFailure::from_answer(e.code(), status, e.message().unwrap_or(&body))
+        };
+        let detail = match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            (None, _) => format!("HTTP {status} with no AWS error code"),
         };
         Self { failure, detail }
     }
@@ -225,7 +198,7 @@ mod tests {
             .send()
             .await
             .unwrap_err();
-        ForecastUnavailable::from_sdk(&err)
+        ForecastUnavailable::from_sdk(err)
     }
 
     const JSON: (&str, &str) = ("content-type", "application/x-amz-json-1.1");
@@ -352,5 +325,23 @@ mod tests {
             F::NotImplemented
         );
         assert_eq!(F::from_answer(Some("Whatever"), 500, "boom"), F::Other);
+    }
+
+    #[tokio::test]
+    async fn no_answer_says_what_went_wrong() {
+        let conf = aws_sdk_costexplorer::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:1")
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build();
+        let err = aws_sdk_costexplorer::Client::from_conf(conf)
+            .get_cost_forecast()
+            .send()
+            .await
+            .unwrap_err();
+        let u = ForecastUnavailable::from_sdk(err);
+        assert_eq!(u.failure, ForecastFailure::Other);
+        assert_eq!(u.reason(), "GetCostForecast failed: no AWS credentials found");
     }
 }

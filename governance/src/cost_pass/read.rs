@@ -332,7 +332,7 @@ pub async fn cost_forecast(
         .filter(filter)
         .send()
         .await
-        .map_err(|e| ReadError::Forecast(ForecastUnavailable::from_sdk(&e)))?;
+        .map_err(|e| ReadError::Forecast(ForecastUnavailable::from_sdk(e)))?;
     Ok(CeForecastInput {
         forecast: forecast_from_sdk(&out)?,
         prediction_interval_level: Some(FORECAST_INTERVAL_LEVEL),
