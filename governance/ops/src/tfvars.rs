@@ -64,8 +64,27 @@ pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
         "slack_webhook_secret_name": spec.notifications.slack_webhook_secret,
         "functions": functions,
     });
-    if let (Some(owner), Some(obj)) = (&p.owner, doc.as_object_mut()) {
-        obj.insert("owner".into(), Value::String(owner.clone()));
+    if let Some(obj) = doc.as_object_mut() {
+        if let Some(owner) = &p.owner {
+            obj.insert("owner".into(), Value::String(owner.clone()));
+        }
+        // Terraform checks the deploying account against the spec's and applies the seeds'
+        // per-environment settings (seed 001: log level, workflow type) from these.
+        if let Some(account) = &p.account_id {
+            obj.insert("account_id".into(), Value::String(account.clone()));
+        }
+        if let Some(level) = p.log_level {
+            obj.insert("log_level".into(), Value::String(level.as_str().to_owned()));
+        }
+        if let Some(machine) = spec.state_machines.first() {
+            obj.insert(
+                "state_machine_type".into(),
+                serde_json::to_value(machine.workflow_type).unwrap_or(Value::Null),
+            );
+        }
+        if !spec.notifications.email.is_empty() {
+            obj.insert("budget_email_addresses".into(), json!(spec.notifications.email));
+        }
     }
     Ok(doc)
 }
