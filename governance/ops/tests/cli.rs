@@ -27,7 +27,7 @@ fn spec_check_names_file_line_and_key_of_a_bad_spec() {
         "/../../infra/platforms/collectiq-dev.toml"
     ))
     .unwrap();
-    let bad = good.replacen("memory_mb = 1024", "memory_mb = 99999", 1);
+    let bad = good.replacen("memory_mb = 512", "memory_mb = 99999", 1);
     let line = bad.lines().position(|l| l == "memory_mb = 99999").unwrap() + 1;
     let path = dir.path().join("broken.toml");
     std::fs::write(&path, bad).unwrap();
@@ -42,7 +42,7 @@ fn spec_check_names_file_line_and_key_of_a_bad_spec() {
     assert_eq!(
         summary,
         format!(
-            "{}:{line}: functions[7].memory_mb: expected 128..10240, found 99999",
+            "{}:{line}: functions[0].memory_mb: expected 128..10240, found 99999",
             path.display()
         )
     );
