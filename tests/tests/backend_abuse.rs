@@ -184,30 +184,6 @@ async fn presign_keys_are_pseudonymous_pending_and_limited_per_user_and_day() {
 }
 
 #[tokio::test]
-async fn concurrent_presigns_never_pass_the_limit_together() {
-    let env = TestEnv::start().await;
-    setup(&env).await;
-    let deps = presign_deps(&env, 5);
-    let answers = presign_concurrently(&deps, 12).await;
-    let ok = answers.iter().filter(|s| **s == 200).count();
-    let limited = answers.iter().filter(|s| **s == 429).count();
-    assert_eq!((ok, limited), (5, 7), "{answers:?}");
-}
-
-async fn presign_concurrently(deps: &upload_presign::Deps, n: usize) -> Vec<i64> {
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..n {
-        let deps = deps.clone();
-        set.spawn(async move { presign(&deps, ALICE).await.status_code });
-    }
-    let mut out = Vec::new();
-    while let Some(r) = set.join_next().await {
-        out.push(r.unwrap());
-    }
-    out
-}
-
-#[tokio::test]
 async fn revalue_is_limited_per_day_and_a_refused_request_starts_nothing() {
     let env = TestEnv::start().await;
     let s3 = setup(&env).await;
