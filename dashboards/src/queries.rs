@@ -549,7 +549,7 @@ fn lambda_error_fields(json_logs: bool) -> String {
 /// | `error-rate-by-operation` | functions | every function's log group: invocations (`REPORT` lines), error lines, error % per function |
 /// | `errors` | functions | the error lines themselves, newest first, with the request id |
 /// | `p95-latency-by-endpoint` | an HTTP API with `access_log_group` | `routeKey`, `responseLatency` of the JSON access log: p50/p95/p99 and requests per route |
-/// | `user-activity` | an HTTP API with `access_log_group` | active users (`userSub`) and requests per hour |
+/// | `user-activity` | functions linking `telemetry` | active users (`count_distinct(userId)`, the keyed pseudonym of the functions' request lines) and requests per hour |
 /// | `ecs-errors` | ECS services with `log_group` | `ERROR` lines per 5 minutes (seed 003, "High Error Rate") |
 ///
 /// # Errors
@@ -577,6 +577,18 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
         } else {
             "filter @message like /ERROR/"
         };
+        if json {
+            // Seed 001 "Log Insights Queries": user activity patterns. Counted from the functions' own
+            // "request completed" lines, whose `userId` is the keyed pseudonym: the API access log carries
+            // no user field (the raw Cognito sub must not reach it, issue 13). Counts only; no id is listed.
+            out.push(QueryDefinition::new(
+                &prefix,
+                "user-activity",
+                groups.clone(),
+                "filter ispresent(userId) and userId != 'anonymous' | stats count_distinct(userId) as \
+                 active_users, count(*) as requests by bin(1h)",
+            )?);
+        }
         out.push(QueryDefinition::new(
             &prefix,
             "errors",
@@ -601,14 +613,6 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
             "filter ispresent(responseLatency) | stats pct(responseLatency, 50) as p50_ms, \
              pct(responseLatency, 95) as p95_ms, pct(responseLatency, 99) as p99_ms, count(*) as requests by routeKey \
              | sort p95_ms desc",
-        )?);
-        // Seed 001 "Log Insights Queries": user activity patterns (no user id is listed: counts only).
-        out.push(QueryDefinition::new(
-            &prefix,
-            &format!("user-activity{suffix}"),
-            [group],
-            "filter ispresent(userSub) and userSub != '-' and userSub != '' | stats count_distinct(userSub) as \
-             active_users, count(*) as requests by bin(1h)",
         )?);
     }
     let ecs_groups: Vec<&str> = spec
@@ -690,7 +694,10 @@ mod tests {
             p95.query_string.contains("pct(responseLatency, 95)") && p95.query_string.contains("by routeKey")
         );
         let users = get(&qs, "collectiq-prod/user-activity");
-        assert!(users.query_string.contains("count_distinct(userSub)"));
+        // The pseudonym from the functions' request lines, never the access log's raw Cognito sub.
+        assert!(users.query_string.contains("count_distinct(userId)"));
+        assert!(!users.query_string.contains("userSub"));
+        assert_eq!(users.log_group_names.len(), 12);
     }
 
     #[test]
