@@ -356,8 +356,8 @@ pub fn backtest(
 mod tests {
     use super::*;
     use crate::spec::{MetricAlarm, MetricRef};
-    use vocabulary::Stat;
     use proptest::prelude::*;
+    use vocabulary::Stat;
 
     fn alarm(m: u32, n: u32, treat: TreatMissingData) -> PutMetricAlarmInput {
         MetricAlarm::new(

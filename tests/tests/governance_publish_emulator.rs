@@ -306,12 +306,14 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
         ":rotating_light: collectiq-prod: 2 alarms firing"
     );
 
-    // Escalation: not yet at 0 minutes; 20 minutes later both; the run after that none.
+    // Escalation: not yet at 0 minutes; 20 minutes later the DLQ alarm; the run after that none. The
+    // authenticity error-rate alarm is an input of the notifying composite `…-errors-critical` (seeds 000
+    // and 001 combined), which moto cannot store, so on the emulator it fires without paging anyone.
     let ledger = governance::ledger::Ledger::new(clients.dynamodb.clone(), &spec.ledger.table);
     let topic = &spec.notifications.sns_critical_topic_arn;
     let first = escalate(&report, Duration::minutes(15), &ledger, &clients.sns, topic).await;
     assert!(first.escalated.is_empty());
-    assert_eq!(first.not_yet.len(), 2);
+    assert_eq!(first.not_yet, ["collectiq-prod-valuation-dlq-depth-critical"]);
     let later = state_report(
         cw,
         &clients.xray,
@@ -323,10 +325,14 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
     .await
     .unwrap();
     let second = escalate(&later, Duration::minutes(15), &ledger, &clients.sns, topic).await;
-    assert_eq!(second.escalated.len(), 2, "{second:?}");
+    assert_eq!(
+        second.escalated,
+        ["collectiq-prod-valuation-dlq-depth-critical"],
+        "{second:?}"
+    );
     let third = escalate(&later, Duration::minutes(15), &ledger, &clients.sns, topic).await;
     assert!(third.escalated.is_empty());
-    assert_eq!(third.already_escalated.len(), 2);
+    assert_eq!(third.already_escalated.len(), 1);
     let sent: Vec<_> = em
         .sns_messages()
         .await
@@ -334,7 +340,7 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
         .into_iter()
         .filter(|m| &m.topic_arn == topic)
         .collect();
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), 1);
     let msg: serde_json::Value = serde_json::from_str(&sent[0].message).unwrap();
     assert_eq!(msg["platform"], "collectiq-prod");
     assert!(msg["firing_minutes"].as_i64().unwrap() >= 20);

@@ -744,7 +744,27 @@ mod tests {
                 .unwrap()
                 .contains("Faulting traces: <https://")
         );
-        assert_eq!(r.summary.to_escalate(Duration::minutes(15)).len(), 1);
+        // Seeds 000 and 001 give two Lambda error rules; both are inputs of the notifying composite
+        // `…-errors-critical`, so the rate input alone pages nobody …
+        assert!(r.summary.to_escalate(Duration::minutes(15)).is_empty());
+        // … and when the composite fires (as it does in AWS once an input is in ALARM), it is escalated.
+        let composite = "collectiq-prod-fn-authenticity-agent-errors-critical";
+        cw.set_state(
+            composite,
+            alarms::state::StateValue::Alarm,
+            now() - Duration::minutes(20),
+            "Composite rule matched",
+        );
+        let r = state_report(&cw, &traces, &spec, Some(&cat), now(), StateOptions::default())
+            .await
+            .unwrap();
+        let due: Vec<&str> = r
+            .summary
+            .to_escalate(Duration::minutes(15))
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(due, [composite]);
     }
 
     #[tokio::test]

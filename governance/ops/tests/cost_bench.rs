@@ -1,7 +1,7 @@
 //! Measures a daily cost run of the real CLI against the emulator: API calls, Cost Explorer dollars, wall
 //! time and peak RSS (`/usr/bin/time -v`). Ignored by default (it measures, it does not check behaviour
 //! beyond the goals); run with
-//! `cargo test -p governance --test cost_bench -- --ignored --nocapture`. Figures: docs/BENCHMARKS.md.
+//! `cargo test -p collectiq-ops --test cost_bench -- --ignored --nocapture` (here, beside the binary it runs). Figures: docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test set-up helpers: failing loudly is the point
 
 // Async: the loopback Slack sink runs on this test's runtime while the CLI posts to it.
@@ -25,7 +25,7 @@ async fn measure_daily_run_against_the_emulator() {
     let clients = emulator.clients().await;
     let sink = WebhookSink::start(vec![]).await.unwrap();
     let spec_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/platforms/collectiq-prod.toml");
     let spec = platform_spec::load(&spec_path).unwrap();
     let month = DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
     seed::apply(&spec, &month, &clients, sink.url()).await.unwrap();
