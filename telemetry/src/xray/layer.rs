@@ -227,7 +227,11 @@ impl Visit for Fields {
             "otel.kind" => self.kind = span_kind(v),
             "telemetry.faas_trigger" => self.faas_trigger = Some(v.to_owned()),
             n if n.starts_with("telemetry.") => {}
-            _ => self.push(f, Value::String(v.to_owned().into())),
+            // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields.
+            name => self.push(
+                f,
+                Value::String(crate::redact::redact_attribute(name, v).into_owned().into()),
+            ),
         }
     }
     fn record_debug(&mut self, f: &Field, v: &dyn fmt::Debug) {
@@ -703,6 +707,31 @@ mod tests {
             "the log context is not repeated in X-Ray"
         );
         assert_eq!(inv["annotations"]["correlation_id"], "corr-7");
+    }
+
+    #[test]
+    fn span_attributes_are_redacted_like_log_fields() {
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let _call = tracing::info_span!(
+                "price_api",
+                authorization = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+                url = "https://prices.example/v1/quote?api_key=sk-live-123&card=c-1",
+                card_id = "c-1"
+            )
+            .entered();
+        });
+        let meta = &docs[0]["subsegments"][0]["metadata"]["default"];
+        let text = meta.to_string();
+        assert!(!text.contains("eyJhbGciOiJIUzI1NiJ9"), "{text}");
+        assert!(!text.contains("sk-live-123"), "{text}");
+        assert_eq!(meta["card_id"], "c-1", "look-alikes stay");
+        assert!(
+            meta["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://prices.example/v1/quote?api_key=")
+        );
     }
 
     #[test]
