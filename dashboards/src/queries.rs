@@ -577,18 +577,6 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
         } else {
             "filter @message like /ERROR/"
         };
-        if json {
-            // Seed 001 "Log Insights Queries": user activity patterns. Counted from the functions' own
-            // "request completed" lines, whose `userId` is the keyed pseudonym: the API access log carries
-            // no user field (the raw Cognito sub must not reach it, issue 13). Counts only; no id is listed.
-            out.push(QueryDefinition::new(
-                &prefix,
-                "user-activity",
-                groups.clone(),
-                "filter ispresent(userId) and userId != 'anonymous' | stats count_distinct(userId) as \
-                 active_users, count(*) as requests by bin(1h)",
-            )?);
-        }
         out.push(QueryDefinition::new(
             &prefix,
             "errors",
@@ -613,6 +601,18 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
             "filter ispresent(responseLatency) | stats pct(responseLatency, 50) as p50_ms, \
              pct(responseLatency, 95) as p95_ms, pct(responseLatency, 99) as p99_ms, count(*) as requests by routeKey \
              | sort p95_ms desc",
+        )?);
+    }
+    if !fns.is_empty() && fns.iter().all(links_telemetry) {
+        // Seed 001 "Log Insights Queries": user activity patterns. Counted from the functions' own
+        // "request completed" lines, whose `userId` is the keyed pseudonym: the API access log carries
+        // no user field (the raw Cognito sub must not reach it, issue 13). Counts only; no id is listed.
+        out.push(QueryDefinition::new(
+            &prefix,
+            "user-activity",
+            fns.iter().map(FunctionSpec::log_group).collect::<Vec<_>>(),
+            "filter ispresent(userId) and userId != 'anonymous' | stats count_distinct(userId) as \
+             active_users, count(*) as requests by bin(1h)",
         )?);
     }
     let ecs_groups: Vec<&str> = spec

@@ -412,7 +412,12 @@ async fn metric_data(
         .send()
         .await
         .map_err(aws("CloudWatch", "GetMetricData"))?;
-    let values: f64 = r.metric_data_results().iter().flat_map(|m| m.values()).sum();
+    // `Sum` of an empty f64 iterator is -0.0, which prints as "-0": start from +0.0 instead.
+    let values: f64 = r
+        .metric_data_results()
+        .iter()
+        .flat_map(|m| m.values())
+        .fold(0.0, |acc, v| acc + v);
     Ok(format!("CardsValued Sum over the last 24 h = {values:.0}"))
 }
 

@@ -478,12 +478,8 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             self_spend,
             notes,
         };
-        let report = build_report(&inputs, &settings, prices()?);
-        let daily = table
-            .for_environment(&environment, settings.include_untagged)
-            .daily_totals();
-
-        // Fire-once decision from the period's claims.
+        // The period's claims: the fire-once decision below, and the tier shown last, so that a projection
+        // hovering at a threshold keeps its tier instead of flipping from day to day (hysteresis).
         let period = MonthPeriod::containing(today).key();
         let alert_pk = keys.alert(&period);
         let claimed: Vec<String> = self
@@ -494,6 +490,16 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             .map(|(sk, _)| sk)
             .collect();
         let previous = state::alert_state(&period, &claimed);
+        let settings = ReportSettings {
+            previous_tier: previous.as_ref().map(|p| p.current),
+            ..settings
+        };
+        let report = build_report(&inputs, &settings, prices()?);
+        let daily = table
+            .for_environment(&environment, settings.include_untagged)
+            .daily_totals();
+
+        // Fire-once decision from the period's claims (read above).
         let transition = decide(previous.as_ref(), &period, report.tier());
         let decision = transition.decision;
         let sns = sns_for(&report, &decision);
