@@ -6,6 +6,7 @@
 //! deduplicated … retried by the next run", "Cost Explorer … query at most once per run, cache in the
 //! ledger, count and report the calls"); the seeds' tiers: more than 150 % of the budget actually spent
 //! pages (SNS critical) as well as posting to Slack.
+#![allow(clippy::unwrap_used)] // test set-up helpers outside #[test] fns: failing loudly is the point
 
 use chrono::{DateTime, TimeZone, Utc};
 use cost::alerting::AlertDecision;
@@ -94,7 +95,7 @@ async fn both_channels_succeed_and_a_rerun_sends_nothing() {
     assert!(first.delivery.slack_posted, "{:?}", first.delivery);
     assert!(first.delivery.sns_message_id.is_some(), "{:?}", first.delivery);
     assert!(first.delivery.errors.is_empty(), "{:?}", first.delivery);
-    assert_eq!(w.channels.posted(), [first.slack.clone()]);
+    assert_eq!(w.channels.posted(), std::slice::from_ref(&first.slack));
     let published = w.channels.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].0, w.critical_topic());
@@ -135,7 +136,7 @@ async fn slack_failing_after_sns_gives_back_only_slacks_claims_and_the_rerun_pos
         retry.delivery.sns_message_id, None,
         "SNS already paged: not again"
     );
-    assert_eq!(w.channels.posted(), [retry.slack.clone()]);
+    assert_eq!(w.channels.posted(), std::slice::from_ref(&retry.slack));
     assert_eq!(w.channels.published().len(), 1);
     assert_eq!(w.report_claims(), ["2026-11-21"]);
     assert_eq!(w.alert_claims(), ["sns#150", "tier#150"]);
