@@ -172,11 +172,14 @@ async fn logs_put_and_filter() {
             .build()
             .unwrap()
     };
+    // CloudWatch Logs (and moto) reject events older than 14 days or the group's retention, so log
+    // events are stamped relative to the wall clock, not the fixed T0 the metric tests use.
+    let t = chrono::Utc::now().timestamp_millis() - 60_000;
     logs.put_log_events()
         .log_group_name(group)
         .log_stream_name("s")
-        .log_events(event(T0 * 1000, r#"{"level":"INFO","message":"ok"}"#))
-        .log_events(event(T0 * 1000 + 1, r#"{"level":"ERROR","message":"boom"}"#))
+        .log_events(event(t, r#"{"level":"INFO","message":"ok"}"#))
+        .log_events(event(t + 1, r#"{"level":"ERROR","message":"boom"}"#))
         .send()
         .await
         .unwrap();
