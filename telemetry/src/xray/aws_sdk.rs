@@ -364,6 +364,40 @@ mod tests {
         }
     }
 
+    /// Sends `calls` failing `GetItem`s (one attempt each) inside one sampled invocation and reads back
+    /// each subsegment's (request id, error, throttle, fault) from the fake daemon, in call order.
+    async fn flags_after(
+        daemon: &std::net::UdpSocket,
+        replay: &StaticReplayClient,
+        calls: usize,
+    ) -> Vec<(Value, bool, bool, bool)> {
+        let client = client(replay, 1);
+        let invocation = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER);
+        async {
+            for _ in 0..calls {
+                assert!(get_item(&client).send().await.is_err());
+            }
+        }
+        .instrument(invocation.clone())
+        .await;
+        drop(invocation);
+        let docs = fake_daemon::received(daemon);
+        docs[0]["subsegments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let set = |f: &str| c.get(f) == Some(&Value::Bool(true));
+                (
+                    c["aws"]["request_id"].clone(),
+                    set("error"),
+                    set("throttle"),
+                    set("fault"),
+                )
+            })
+            .collect()
+    }
+
     #[tokio::test]
     async fn error_throttle_and_fault_follow_xray_rules() {
         let (daemon, sink) = fake_daemon::start();
@@ -383,30 +417,7 @@ mod tests {
             ),
             event(503, "{}", "r-503"),
         ]);
-        let client = client(&replay, 1);
-        let invocation = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER);
-        async {
-            for _ in 0..4 {
-                assert!(get_item(&client).send().await.is_err());
-            }
-        }
-        .instrument(invocation.clone())
-        .await;
-        drop(invocation);
-        let docs = fake_daemon::received(&daemon);
-        let calls = docs[0]["subsegments"].as_array().unwrap();
-        let flags: Vec<(Value, bool, bool, bool)> = calls
-            .iter()
-            .map(|c| {
-                let set = |f: &str| c.get(f) == Some(&Value::Bool(true));
-                (
-                    c["aws"]["request_id"].clone(),
-                    set("error"),
-                    set("throttle"),
-                    set("fault"),
-                )
-            })
-            .collect();
+        let flags = flags_after(&daemon, &replay, 4).await;
         assert_eq!(
             flags,
             [
@@ -499,30 +510,7 @@ mod tests {
             ),
             with(403, None, r#"{"__type":"AccessDeniedException"}"#, "r-denied"),
         ]);
-        let client = client(&replay, 1);
-        let invocation = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER);
-        async {
-            for _ in 0..6 {
-                assert!(get_item(&client).send().await.is_err());
-            }
-        }
-        .instrument(invocation.clone())
-        .await;
-        drop(invocation);
-        let docs = fake_daemon::received(&daemon);
-        let calls = docs[0]["subsegments"].as_array().unwrap();
-        let flags: Vec<(Value, bool, bool, bool)> = calls
-            .iter()
-            .map(|c| {
-                let set = |f: &str| c.get(f) == Some(&Value::Bool(true));
-                (
-                    c["aws"]["request_id"].clone(),
-                    set("error"),
-                    set("throttle"),
-                    set("fault"),
-                )
-            })
-            .collect();
+        let flags = flags_after(&daemon, &replay, 6).await;
         assert_eq!(
             flags,
             [
