@@ -18,7 +18,9 @@
 mod load;
 mod model;
 mod naming;
+pub mod org;
 
 pub use load::{Problem, SpecError, load, parse};
 pub use model::*;
 pub use naming::ServiceNaming;
+pub use org::{OrgItem, OrgSpecError, Organization, load_org, parse_org};

@@ -131,13 +131,13 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
     }
 }
 
-fn line_of(source: &str, offset: usize) -> usize {
+pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     source.get(..offset).map_or(0, |s| s.matches('\n').count()) + 1
 }
 
 /// The line of the deepest item of `path` present in the document (the table header when the key is
 /// missing), found by walking a span-keeping parse of the source.
-fn locate(source: &str, path: &str) -> Option<usize> {
+pub(crate) fn locate(source: &str, path: &str) -> Option<usize> {
     let doc = toml_edit::Document::parse(source).ok()?;
     let mut item: &toml_edit::Item = doc.as_item();
     let mut best = None;
@@ -188,7 +188,7 @@ const RETENTION_DAYS: [u32; 22] = [
 
 const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
 
-fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()

@@ -1,0 +1,681 @@
+//! The organisation spec: which AWS accounts governance reaches, how (the IAM role it assumes in each),
+//! and which platform specs live in which account — one TOML file beside the platform specs
+//! (`infra/platforms/org/*.toml`), loaded with every platform spec it names.
+//!
+//! ```toml
+//! [organization]
+//! name = "collectiq-group"
+//! management_account_id = "111122223333"   # the payer: Cost Explorer is read here, and only here
+//! region = "us-east-1"
+//! ledger_table = "collectiq-org-governance-ledger"
+//! slack_webhook_secret = "collectiq-group/slack-webhook"
+//!
+//! [[accounts]]
+//! id = "123456789012"
+//! name = "collectiq-prod"
+//! role_arn = "arn:aws:iam::123456789012:role/collectiq-governance-member"
+//! platforms = ["../collectiq-prod.toml"]
+//! ```
+//!
+//! Platform paths are relative to the organisation file. Errors name the file, line and key like the
+//! platform spec's (`org.toml:14: accounts[1].role_arn: the role is in account 2109…, not 1234…`); every
+//! problem is listed, and a platform spec that does not load is reported at the line that names it.
+//!
+//! AWS Organizations' own model: the management account pays for every member ("consolidated
+//! billing"), so Cost Explorer there sees every member's spend by `LINKED_ACCOUNT`; members are reached
+//! through a role they trust the management (or a delegated governance) account to assume
+//! (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html>).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::PlatformSpec;
+use crate::load::{Problem, is_name, line_of, locate};
+
+/// Most Cost Explorer requests a day the organisation pass may make: CE's data refreshes up to three
+/// times a day, so a fourth request buys nothing (and each costs $0.01).
+pub const MAX_CE_REQUESTS_PER_DAY: u32 = 3;
+
+/// The organisation file as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSpec {
+    /// `[organization]`.
+    pub organization: OrgInfo,
+    /// `[[accounts]]`: the member accounts and their platform specs.
+    pub accounts: Vec<AccountSpec>,
+}
+
+/// `[organization]`: the management account and organisation-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgInfo {
+    /// Lowercase name (`collectiq-group`): the roll-up report's title and its ledger keys' prefix.
+    pub name: String,
+    /// The management (payer) account: Cost Explorer is queried here only, once for every member.
+    pub management_account_id: String,
+    /// Region of the management account's ledger, secret and Cost Explorer calls.
+    pub region: String,
+    /// The organisation's ledger (DynamoDB, in the management account): every key carries the account id.
+    pub ledger_table: String,
+    /// Secrets Manager secret (in the management account) holding the roll-up channel's Slack webhook.
+    pub slack_webhook_secret: String,
+    /// Cost Explorer requests a day for the whole organisation (`1..=3`).
+    #[serde(default = "default_ce_cap")]
+    pub ce_daily_request_cap: u32,
+    /// Account × platform items governed at once (`1..=64`).
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: u32,
+    /// Longest one item may take before it is recorded as timed out, in seconds (`10..=900`, Lambda's
+    /// own ceiling).
+    #[serde(default = "default_item_timeout")]
+    pub item_timeout_s: u32,
+}
+
+const fn default_ce_cap() -> u32 {
+    MAX_CE_REQUESTS_PER_DAY
+}
+const fn default_concurrency() -> u32 {
+    8
+}
+const fn default_item_timeout() -> u32 {
+    600
+}
+
+/// `[[accounts]]`: one member account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// The 12-digit account id.
+    pub id: String,
+    /// A readable name (`collectiq-prod`) for reports.
+    pub name: String,
+    /// The role governance assumes in this account (`arn:aws:iam::<id>:role/<name>`).
+    pub role_arn: String,
+    /// `sts:ExternalId` the role's trust policy requires, when it requires one.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Platform spec files in this account, relative to the organisation file.
+    pub platforms: Vec<PathBuf>,
+}
+
+/// One account × platform environment: what the organisation pass governs as one isolated item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgItem {
+    /// The member account id.
+    pub account_id: String,
+    /// The account's readable name.
+    pub account_name: String,
+    /// The role to assume.
+    pub role_arn: String,
+    /// The external id, if the trust policy wants one.
+    pub external_id: Option<String>,
+    /// Where the platform spec was read from.
+    pub spec_path: PathBuf,
+    /// The platform spec.
+    pub spec: PlatformSpec,
+}
+
+impl OrgItem {
+    /// `<account>/<platform>-<env>`: unique in an organisation even when two accounts run platforms of
+    /// the same name.
+    #[must_use]
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.account_id, self.spec.managed_prefix())
+    }
+}
+
+/// A loaded, validated organisation: the file and every account × platform item, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    /// The file as written.
+    pub spec: OrgSpec,
+    /// Every item, in the order the file lists them.
+    pub items: Vec<OrgItem>,
+}
+
+impl Organization {
+    /// The items of each account, by account id.
+    #[must_use]
+    pub fn by_account(&self) -> BTreeMap<&str, Vec<&OrgItem>> {
+        let mut out: BTreeMap<&str, Vec<&OrgItem>> = BTreeMap::new();
+        for item in &self.items {
+            out.entry(item.account_id.as_str()).or_default().push(item);
+        }
+        out
+    }
+}
+
+/// Why an organisation spec could not be loaded.
+#[derive(Debug, Error)]
+pub enum OrgSpecError {
+    /// The file could not be read.
+    #[error("{file}: cannot read organisation spec: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid organisation spec; every problem found is listed.
+    #[error("{}", render(file, problems))]
+    Invalid {
+        /// The file.
+        file: String,
+        /// Everything wrong with it, in document order.
+        problems: Vec<Problem>,
+    },
+}
+
+fn render(file: &str, problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            let mut s = file.to_owned();
+            if let Some(line) = p.line {
+                s.push_str(&format!(":{line}"));
+            }
+            if !p.path.is_empty() {
+                s.push_str(&format!(": {}", p.path));
+            }
+            s.push_str(&format!(": {}", p.message));
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl fmt::Display for OrgItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.id(), self.account_name)
+    }
+}
+
+/// Reads the organisation spec at `path` and every platform spec it names.
+///
+/// ```
+/// let org = platform_spec::load_org(std::path::Path::new(concat!(
+///     env!("CARGO_MANIFEST_DIR"), "/../../infra/platforms/org/collectiq-group.toml"
+/// ))).unwrap();
+/// assert_eq!(org.items.len(), 4);
+/// assert_eq!(org.items[0].id(), "123456789012/collectiq-prod");
+/// ```
+///
+/// # Errors
+/// [`OrgSpecError::Read`] when the file cannot be read, [`OrgSpecError::Invalid`] listing every problem
+/// with its line and key.
+pub fn load_org(path: &Path) -> Result<Organization, OrgSpecError> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|source| OrgSpecError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let base = path.parent().unwrap_or_else(|| Path::new("."));
+    parse_org(&source, &file, base)
+}
+
+/// Parses organisation spec text; platform paths are resolved against `base`, `file` is for messages.
+///
+/// # Errors
+/// [`OrgSpecError::Invalid`] listing every problem with its line and key path.
+pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, OrgSpecError> {
+    let invalid = |problems| OrgSpecError::Invalid {
+        file: file.to_owned(),
+        problems,
+    };
+    let deserializer = toml::de::Deserializer::parse(source).map_err(|e| {
+        invalid(vec![Problem {
+            line: e.span().map(|s| line_of(source, s.start)),
+            path: String::new(),
+            message: e.message().to_owned(),
+        }])
+    })?;
+    let spec: OrgSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        let line = inner
+            .span()
+            .map(|s| line_of(source, s.start))
+            .or_else(|| locate(source, &path));
+        invalid(vec![Problem {
+            line,
+            path,
+            message: inner.message().to_owned(),
+        }])
+    })?;
+    let (items, problems) = validate(&spec, base);
+    if problems.is_empty() {
+        Ok(Organization { spec, items })
+    } else {
+        Err(invalid(
+            problems
+                .into_iter()
+                .map(|(path, message)| Problem {
+                    line: locate(source, &path),
+                    path,
+                    message,
+                })
+                .collect(),
+        ))
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<_> = s.split('-').collect();
+    parts.len() >= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// DynamoDB's table name rule: 3..=255 of `[a-zA-Z0-9_.-]`.
+fn is_table_name(s: &str) -> bool {
+    (3..=255).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// The account of an IAM role ARN (`arn:<partition>:iam::<account>:role/<path/name>`), or why it is not one.
+fn role_account(arn: &str) -> Result<&str, String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_word, partition, service, region, account, resource] = parts.as_slice() else {
+        return Err(format!(
+            "expected arn:aws:iam::<account>:role/<name>, found \"{arn}\""
+        ));
+    };
+    if *arn_word != "arn" || !partition.starts_with("aws") || *service != "iam" || !region.is_empty() {
+        return Err(format!(
+            "expected an IAM role ARN arn:aws:iam::<account>:role/<name>, found \"{arn}\""
+        ));
+    }
+    let Some(name) = resource.strip_prefix("role/") else {
+        return Err(format!("expected a role (…:role/<name>), found \"{resource}\""));
+    };
+    // IAM role names: 1..=64 of [\w+=,.@-], optionally under a path.
+    let last = name.rsplit('/').next().unwrap_or_default();
+    if last.is_empty()
+        || last.len() > 64
+        || !last
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    {
+        return Err(format!("role name \"{last}\" is not a valid IAM role name"));
+    }
+    if !is_account_id(account) {
+        return Err(format!("the ARN's account \"{account}\" is not 12 digits"));
+    }
+    Ok(account)
+}
+
+/// Semantic checks; loads every platform spec. Returns the items and `(key path, message)` problems.
+fn validate(spec: &OrgSpec, base: &Path) -> (Vec<OrgItem>, Vec<(String, String)>) {
+    let mut out = Vec::new();
+    let mut bad = |path: String, message: String| out.push((path, message));
+    let o = &spec.organization;
+    if !is_name(&o.name) {
+        bad(
+            "organization.name".into(),
+            format!("expected lowercase letters, digits and '-', found \"{}\"", o.name),
+        );
+    }
+    if !is_account_id(&o.management_account_id) {
+        bad(
+            "organization.management_account_id".into(),
+            format!("expected 12 digits, found \"{}\"", o.management_account_id),
+        );
+    }
+    if !is_region(&o.region) {
+        bad(
+            "organization.region".into(),
+            format!("expected an AWS region like us-east-1, found \"{}\"", o.region),
+        );
+    }
+    if !is_table_name(&o.ledger_table) {
+        bad(
+            "organization.ledger_table".into(),
+            format!(
+                "expected a DynamoDB table name (3..=255 of a-z A-Z 0-9 _ - .), found \"{}\"",
+                o.ledger_table
+            ),
+        );
+    }
+    if o.slack_webhook_secret.trim().is_empty() {
+        bad(
+            "organization.slack_webhook_secret".into(),
+            "expected the Secrets Manager name or ARN of the roll-up webhook".into(),
+        );
+    }
+    if !(1..=MAX_CE_REQUESTS_PER_DAY).contains(&o.ce_daily_request_cap) {
+        bad(
+            "organization.ce_daily_request_cap".into(),
+            format!(
+                "expected 1..={MAX_CE_REQUESTS_PER_DAY} (Cost Explorer refreshes at most three times a day), found {}",
+                o.ce_daily_request_cap
+            ),
+        );
+    }
+    if !(1..=64).contains(&o.max_concurrency) {
+        bad(
+            "organization.max_concurrency".into(),
+            format!("expected 1..=64, found {}", o.max_concurrency),
+        );
+    }
+    if !(10..=900).contains(&o.item_timeout_s) {
+        bad(
+            "organization.item_timeout_s".into(),
+            format!("expected 10..=900 seconds, found {}", o.item_timeout_s),
+        );
+    }
+    if spec.accounts.is_empty() {
+        bad(
+            "accounts".into(),
+            "expected at least one [[accounts]] entry".into(),
+        );
+    }
+
+    let mut items = Vec::new();
+    let mut ids = HashSet::new();
+    let mut names = HashSet::new();
+    let mut files = HashSet::new();
+    for (a, account) in spec.accounts.iter().enumerate() {
+        let at = |k: &str| format!("accounts[{a}].{k}");
+        let id_ok = is_account_id(&account.id);
+        if !id_ok {
+            bad(at("id"), format!("expected 12 digits, found \"{}\"", account.id));
+        } else if !ids.insert(account.id.as_str()) {
+            bad(at("id"), format!("duplicate account \"{}\"", account.id));
+        }
+        if !is_name(&account.name) {
+            bad(
+                at("name"),
+                format!(
+                    "expected lowercase letters, digits and '-', found \"{}\"",
+                    account.name
+                ),
+            );
+        } else if !names.insert(account.name.as_str()) {
+            bad(at("name"), format!("duplicate account name \"{}\"", account.name));
+        }
+        match role_account(&account.role_arn) {
+            Err(why) => bad(at("role_arn"), why),
+            Ok(in_account) if id_ok && in_account != account.id => bad(
+                at("role_arn"),
+                format!(
+                    "the role is in account {in_account}, not {}: governance assumes a role in the account it governs",
+                    account.id
+                ),
+            ),
+            Ok(_) => {}
+        }
+        if let Some(ext) = &account.external_id
+            && !(2..=1224).contains(&ext.len())
+        {
+            bad(
+                at("external_id"),
+                "expected 2..=1224 characters (sts:ExternalId)".into(),
+            );
+        }
+        if account.platforms.is_empty() {
+            bad(at("platforms"), "expected at least one platform spec file".into());
+        }
+        let mut prefixes = HashSet::new();
+        for (p, rel) in account.platforms.iter().enumerate() {
+            let key = format!("accounts[{a}].platforms[{p}]");
+            let path = base.join(rel);
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if !path.is_file() {
+                bad(key, format!("platform spec {} does not exist", path.display()));
+                continue;
+            }
+            if !files.insert(canonical) {
+                bad(
+                    key,
+                    format!(
+                        "{} is listed twice (a platform environment lives in one account)",
+                        rel.display()
+                    ),
+                );
+                continue;
+            }
+            let platform = match crate::load(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    bad(
+                        key,
+                        format!(
+                            "platform spec does not load:\n  {}",
+                            e.to_string().replace('\n', "\n  ")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if let Some(declared) = &platform.platform.account_id
+                && id_ok
+                && *declared != account.id
+            {
+                bad(
+                    key,
+                    format!(
+                        "{} declares platform.account_id = \"{declared}\", but is listed under account {}",
+                        rel.display(),
+                        account.id
+                    ),
+                );
+                continue;
+            }
+            if !prefixes.insert(platform.managed_prefix()) {
+                bad(
+                    key,
+                    format!(
+                        "a second {} in account {}: names would collide",
+                        platform.managed_prefix(),
+                        account.id
+                    ),
+                );
+                continue;
+            }
+            items.push(OrgItem {
+                account_id: account.id.clone(),
+                account_name: account.name.clone(),
+                role_arn: account.role_arn.clone(),
+                external_id: account.external_id.clone(),
+                spec_path: path,
+                spec: platform,
+            });
+        }
+    }
+    (items, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platforms() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/platforms")
+    }
+
+    const HEAD: &str = r#"[organization]
+name = "acme"
+management_account_id = "111122223333"
+region = "us-east-1"
+ledger_table = "acme-org-ledger"
+slack_webhook_secret = "acme/slack"
+"#;
+
+    fn parse(body: &str) -> Result<Organization, OrgSpecError> {
+        parse_org(&format!("{HEAD}{body}"), "org.toml", &platforms())
+    }
+
+    fn problems(body: &str) -> String {
+        parse(body).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_valid_org_lists_items_in_file_order_with_their_accounts() {
+        let org = parse(
+            r#"
+[[accounts]]
+id = "210987654321"
+name = "dev"
+role_arn = "arn:aws:iam::210987654321:role/governance/member"
+platforms = ["collectiq-dev.toml", "backoffice-dev.toml"]
+"#,
+        )
+        .unwrap();
+        let ids: Vec<String> = org.items.iter().map(OrgItem::id).collect();
+        assert_eq!(ids, ["210987654321/collectiq-dev", "210987654321/backoffice-dev"]);
+        assert_eq!(org.spec.organization.ce_daily_request_cap, 3);
+        assert_eq!(org.spec.organization.max_concurrency, 8);
+        assert_eq!(org.by_account()["210987654321"].len(), 2);
+    }
+
+    #[test]
+    fn account_ids_are_twelve_digits_and_the_role_is_in_that_account() {
+        let text = problems(
+            r#"
+[[accounts]]
+id = "21098765432"
+name = "dev"
+role_arn = "arn:aws:iam::210987654321:role/member"
+platforms = ["collectiq-dev.toml"]
+
+[[accounts]]
+id = "345678901234"
+name = "bb"
+role_arn = "arn:aws:iam::123456789012:role/member"
+platforms = ["budgetbuddy-prod.toml"]
+"#,
+        );
+        assert!(
+            text.contains("org.toml:9: accounts[0].id: expected 12 digits, found \"21098765432\""),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "org.toml:17: accounts[1].role_arn: the role is in account 123456789012, not 345678901234"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn role_arns_must_be_iam_roles() {
+        for (arn, want) in [
+            ("arn:aws:iam::345678901234:user/bob", "expected a role"),
+            ("arn:aws:sts::345678901234:role/x", "IAM role ARN"),
+            ("345678901234", "expected arn:aws:iam"),
+            ("arn:aws:iam::345678901234:role/", "not a valid IAM role name"),
+        ] {
+            let text = problems(&format!(
+                "[[accounts]]\nid = \"345678901234\"\nname = \"bb\"\nrole_arn = \"{arn}\"\nplatforms = [\"budgetbuddy-prod.toml\"]\n"
+            ));
+            assert!(
+                text.contains("accounts[0].role_arn: ") && text.contains(want),
+                "{arn}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_duplicate_and_misplaced_platforms_are_named() {
+        let text = problems(
+            r#"
+[[accounts]]
+id = "210987654321"
+name = "dev"
+role_arn = "arn:aws:iam::210987654321:role/member"
+platforms = ["collectiq-dev.toml", "nope.toml", "collectiq-prod.toml"]
+
+[[accounts]]
+id = "210987654321"
+name = "dev"
+role_arn = "arn:aws:iam::210987654321:role/member"
+platforms = ["collectiq-dev.toml"]
+"#,
+        );
+        assert!(
+            text.contains("accounts[0].platforms[1]: platform spec ")
+                && text.contains("nope.toml does not exist"),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[0].platforms[2]: collectiq-prod.toml declares platform.account_id = \"123456789012\", but is listed under account 210987654321"),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[1].id: duplicate account \"210987654321\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[1].name: duplicate account name \"dev\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[1].platforms[0]: collectiq-dev.toml is listed twice"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn organisation_settings_are_bounded() {
+        let source = HEAD
+            .replace("111122223333", "1111")
+            .replace("us-east-1", "east")
+            .replace("acme-org-ledger", "x")
+            + "ce_daily_request_cap = 4\nmax_concurrency = 0\n[[accounts]]\nid = \"345678901234\"\nname = \"bb\"\nrole_arn = \"arn:aws:iam::345678901234:role/m\"\nplatforms = [\"budgetbuddy-prod.toml\"]\n";
+        let text = parse_org(&source, "org.toml", &platforms())
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "org.toml:3: organization.management_account_id: expected 12 digits",
+            "org.toml:4: organization.region: expected an AWS region",
+            "org.toml:5: organization.ledger_table: expected a DynamoDB table name",
+            "org.toml:7: organization.ce_daily_request_cap: expected 1..=3",
+            "org.toml:8: organization.max_concurrency: expected 1..=64",
+        ] {
+            assert!(text.contains(want), "{want} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_syntax_errors_name_their_line() {
+        let text = problems("[[accounts]]\nid = \"345678901234\"\nnmae = \"x\"\n");
+        assert!(text.starts_with("org.toml:"), "{text}");
+        assert!(text.contains("nmae"), "{text}");
+        let text = parse_org("[organization\n", "o.toml", &platforms())
+            .unwrap_err()
+            .to_string();
+        assert!(text.starts_with("o.toml:1"), "{text}");
+    }
+
+    #[test]
+    fn a_broken_platform_spec_is_reported_where_the_org_names_it() {
+        let dir = std::env::temp_dir().join(format!("org-spec-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bad.toml"), "[platform]\nname = 'x'\n").unwrap();
+        let source = format!(
+            "{HEAD}[[accounts]]\nid = \"345678901234\"\nname = \"bb\"\nrole_arn = \"arn:aws:iam::345678901234:role/m\"\nplatforms = [\"bad.toml\"]\n"
+        );
+        let text = parse_org(&source, "org.toml", &dir).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(
+            text.contains("org.toml:11: accounts[0].platforms[0]: platform spec does not load:"),
+            "{text}"
+        );
+        assert!(text.contains("bad.toml"), "{text}");
+    }
+}
