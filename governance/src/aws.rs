@@ -1,12 +1,26 @@
 //! Building the AWS SDK configuration and the clients the governance pass uses.
 //!
-//! Retries are configured here (`RetryConfig`), never hand-written: standard mode with 3 attempts against
-//! AWS, 1 attempt against the emulator (moto answers unimplemented calls with HTTP 500, which the SDK would
-//! otherwise retry three times).
+//! Retries are configured here (`RetryConfig`), never hand-written. The standard settings are honoured
+//! everywhere: `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` in the environment, or `max_attempts` / `retry_mode`
+//! in the selected profile, win — also with `--endpoint-url`. When none of them is given: standard mode
+//! with 3 attempts against AWS, and 1 attempt against an endpoint override (the emulator: moto answers
+//! unimplemented calls with HTTP 500, which the SDK would otherwise retry three times).
+//!
+//! Every call has timeouts ([`default_timeouts`]), so a connection that never answers ends the attempt
+//! (and is retried like any other transient failure) instead of hanging the pass until Lambda kills it.
 
-use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
+use std::time::Duration;
+
+use aws_config::retry::{RetryConfig, RetryMode};
+use aws_config::{BehaviorVersion, Region, timeout::TimeoutConfig};
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
+use aws_types::os_shim_internal::{Env, Fs};
+
+/// Environment variables the SDK reads for its retry settings.
+const RETRY_ENV: [&str; 2] = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"];
+/// Profile keys the SDK reads for its retry settings.
+const RETRY_PROFILE_KEYS: [&str; 2] = ["max_attempts", "retry_mode"];
 
 /// Where the clients point and how they authenticate.
 #[derive(Debug, Clone, Default)]
@@ -16,35 +30,112 @@ pub struct AwsTarget {
     /// Region override (`--region`); otherwise the profile's or the environment's.
     pub region: Option<String>,
     /// Endpoint override (`--endpoint-url`), e.g. the local emulator. Implies static test credentials when
-    /// no profile is given, and a single attempt per call.
+    /// no profile is given, and a single attempt per call unless the retry settings say otherwise.
     pub endpoint_url: Option<String>,
+}
+
+/// The timeouts every call gets: connect 3.1 s (the SDK's own default), one attempt 30 s (Cost Explorer
+/// answers in seconds, everything else in milliseconds), a whole operation with its retries 90 s — below
+/// the governance Lambdas' timeouts, so a hung endpoint fails the call, not the invocation.
+#[must_use]
+pub fn default_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(3100))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(90))
+        .build()
 }
 
 /// Loads the SDK configuration for `target`.
 pub async fn sdk_config(target: &AwsTarget) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    sdk_config_in(target, &Env::real(), &Fs::real()).await
+}
+
+/// [`sdk_config`] with the retry settings read from `env` and `fs` (tests pass fakes; production the real
+/// ones). Everything else the loader reads itself.
+async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(default_timeouts());
     if let Some(profile) = &target.profile {
         loader = loader.profile_name(profile);
     }
     if let Some(region) = &target.region {
         loader = loader.region(Region::new(region.clone()));
     }
-    match &target.endpoint_url {
-        Some(url) => {
-            loader = loader
-                .endpoint_url(url)
-                .retry_config(RetryConfig::standard().with_max_attempts(1));
-            if target.profile.is_none() {
-                loader = loader
-                    .credentials_provider(Credentials::new("testing", "testing", None, None, "emulator"));
-            }
-            if target.region.is_none() {
-                loader = loader.region(Region::new("us-east-1"));
-            }
+    let given = RetrySettings::read(env, fs, target.profile.as_deref()).await;
+    loader = loader.retry_config(given.retry_config(target.endpoint_url.is_some()));
+    if let Some(url) = &target.endpoint_url {
+        loader = loader.endpoint_url(url);
+        if target.profile.is_none() {
+            loader =
+                loader.credentials_provider(Credentials::new("testing", "testing", None, None, "emulator"));
         }
-        None => loader = loader.retry_config(RetryConfig::standard().with_max_attempts(3)),
+        if target.region.is_none() {
+            loader = loader.region(Region::new("us-east-1"));
+        }
     }
     loader.load().await
+}
+
+/// The retry settings the user chose, per field: the environment first, then the selected profile — the
+/// SDK's own precedence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RetrySettings {
+    max_attempts: Option<u32>,
+    mode: Option<RetryMode>,
+}
+
+impl RetrySettings {
+    /// Reads `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` from `env` and `max_attempts` / `retry_mode` from the
+    /// selected profile (`profile`, else `AWS_PROFILE`, else `default`). A value the SDK would reject (0
+    /// attempts, an unknown mode) is ignored with a warning naming it; an unreadable config file counts as
+    /// "not given".
+    async fn read(env: &Env, fs: &Fs, profile: Option<&str>) -> Self {
+        // `ProfileFiles` is the name `profile::load` still takes; its replacement lives in aws-runtime,
+        // which this crate does not depend on.
+        #[allow(deprecated)]
+        let files = aws_config::profile::profile_file::ProfileFiles::default();
+        let selected = profile.map(|p| std::borrow::Cow::Owned(p.to_owned()));
+        let profiles = aws_config::profile::load(fs, env, &files, selected).await.ok();
+        let value = |env_key: &str, profile_key: &str| -> Option<(String, String)> {
+            match env.get(env_key) {
+                Ok(v) if !v.trim().is_empty() => Some((v.trim().to_owned(), env_key.to_owned())),
+                _ => profiles.as_ref().and_then(|p| {
+                    p.get(profile_key).map(|v| {
+                        (
+                            v.trim().to_owned(),
+                            format!("{profile_key} in profile {}", p.selected_profile()),
+                        )
+                    })
+                }),
+            }
+        };
+        let max_attempts = value(RETRY_ENV[0], RETRY_PROFILE_KEYS[0]).and_then(|(v, from)| {
+            match v.parse::<u32>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    tracing::warn!(setting = %from, value = %v, "ignored: max attempts must be a whole number of at least 1");
+                    None
+                }
+            }
+        });
+        let mode = value(RETRY_ENV[1], RETRY_PROFILE_KEYS[1]).and_then(|(v, from)| {
+            v.parse::<RetryMode>()
+                .map_err(|e| tracing::warn!(setting = %from, value = %v, error = %e, "ignored: unknown retry mode"))
+                .ok()
+        });
+        Self { max_attempts, mode }
+    }
+
+    /// The retry configuration: what was given, per field, over standard mode with 3 attempts — or, when
+    /// nothing was given and the endpoint is overridden, 1 attempt.
+    fn retry_config(self, endpoint_override: bool) -> RetryConfig {
+        if self == Self::default() && endpoint_override {
+            return RetryConfig::standard().with_max_attempts(1);
+        }
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.unwrap_or(3))
+            .with_retry_mode(self.mode.unwrap_or(RetryMode::Standard))
+    }
 }
 
 /// Every SDK client the governance pass uses, built once from one [`SdkConfig`].
@@ -211,15 +302,83 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn endpoint_override_means_static_creds_one_attempt_and_a_region() {
-        let config = sdk_config(&AwsTarget {
+    fn emulator() -> AwsTarget {
+        AwsTarget {
             endpoint_url: Some("http://127.0.0.1:1".into()),
             ..Default::default()
-        })
-        .await;
+        }
+    }
+
+    fn attempts(config: &SdkConfig) -> Option<u32> {
+        config.retry_config().map(RetryConfig::max_attempts)
+    }
+
+    #[tokio::test]
+    async fn endpoint_override_without_retry_settings_means_static_creds_one_attempt_and_a_region() {
+        let config = sdk_config_in(&emulator(), &Env::from_slice(&[]), &Fs::from_slice(&[])).await;
         assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-1"));
-        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(1));
+        assert_eq!(attempts(&config), Some(1));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:1"));
+    }
+
+    #[tokio::test]
+    async fn aws_max_attempts_and_retry_mode_win_over_the_emulator_default() {
+        let env = Env::from_slice(&[("AWS_MAX_ATTEMPTS", "5"), ("AWS_RETRY_MODE", "standard")]);
+        let config = sdk_config_in(&emulator(), &env, &Fs::from_slice(&[])).await;
+        assert_eq!(attempts(&config), Some(5));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:1"));
+        // AWS_RETRY_MODE alone also counts as a choice: the SDK's standard mode, 3 attempts.
+        let env = Env::from_slice(&[("AWS_RETRY_MODE", "standard")]);
+        let config = sdk_config_in(&emulator(), &env, &Fs::from_slice(&[])).await;
+        assert_eq!(attempts(&config), Some(3));
+        // Without an endpoint override the variable wins too.
+        let env = Env::from_slice(&[("AWS_MAX_ATTEMPTS", "7")]);
+        let config = sdk_config_in(&AwsTarget::default(), &env, &Fs::from_slice(&[])).await;
+        assert_eq!(attempts(&config), Some(7));
+    }
+
+    #[tokio::test]
+    async fn profile_retry_settings_win_over_the_emulator_default() {
+        let env = Env::from_slice(&[("HOME", "/home/u")]);
+        let fs = Fs::from_slice(&[(
+            "/home/u/.aws/config",
+            "[default]\nregion = eu-west-1\n[profile chaos]\nmax_attempts = 4\n",
+        )]);
+        let target = AwsTarget {
+            profile: Some("chaos".into()),
+            ..emulator()
+        };
+        let config = sdk_config_in(&target, &env, &fs).await;
+        assert_eq!(attempts(&config), Some(4));
+        // The default profile has no retry setting: the emulator default stays.
+        let config = sdk_config_in(&emulator(), &env, &fs).await;
+        assert_eq!(attempts(&config), Some(1));
+        // AWS_PROFILE selects the profile just like --profile.
+        let env = Env::from_slice(&[("HOME", "/home/u"), ("AWS_PROFILE", "chaos")]);
+        let config = sdk_config_in(&emulator(), &env, &fs).await;
+        assert_eq!(attempts(&config), Some(4));
+    }
+
+    #[tokio::test]
+    async fn against_aws_without_settings_three_attempts_and_every_call_has_timeouts() {
+        let config = sdk_config_in(
+            &AwsTarget {
+                region: Some("eu-west-1".into()),
+                ..Default::default()
+            },
+            &Env::from_slice(&[]),
+            &Fs::from_slice(&[]),
+        )
+        .await;
+        assert_eq!(attempts(&config), Some(3));
+        let timeouts = config.timeout_config().expect("timeouts set");
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(90)));
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_millis(3100)));
+        let emulated = sdk_config_in(&emulator(), &Env::from_slice(&[]), &Fs::from_slice(&[])).await;
+        assert_eq!(emulated.timeout_config(), Some(&default_timeouts()));
     }
 }
