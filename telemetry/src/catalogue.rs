@@ -133,7 +133,8 @@ pub enum MetricName {
     CardsDeleted,
     /// A card was flagged as possibly fake.
     AuthenticityFlagged,
-    /// Bedrock input tokens, per agent and model (from the Converse `usage` block).
+    /// Bedrock input tokens, per agent and model, and per agent, model and operation (from the
+    /// Converse `usage` block).
     BedrockInputTokens,
     /// Bedrock output tokens, per agent and model.
     BedrockOutputTokens,
@@ -166,7 +167,9 @@ use DimensionKey::{Agent as A, FunctionName as F, Model as M, Operation as O, Se
 
 const BY_SERVICE: &[&[DimensionKey]] = &[&[S]];
 const BY_AGENT: &[&[DimensionKey]] = &[&[S, A]];
-const BY_AGENT_MODEL: &[&[DimensionKey]] = &[&[S, A, M]];
+/// Bedrock usage: per agent and model, and per agent, model and API operation (both sets in every
+/// document, so readers of either get data; `operation` is allow-listed in `genai::OPERATIONS`).
+const BY_AGENT_MODEL: &[&[DimensionKey]] = &[&[S, A, M], &[S, A, M, O]];
 
 impl MetricName {
     /// Every catalogue metric.
@@ -336,6 +339,12 @@ mod tests {
         let spec = MetricName::BedrockInputTokens.spec();
         assert!(spec.is_emitted_with(&[DimensionKey::Model, DimensionKey::Service, DimensionKey::Agent]));
         assert!(!spec.is_emitted_with(&[DimensionKey::Service, DimensionKey::Agent]));
+        assert!(spec.is_emitted_with(&[
+            DimensionKey::Service,
+            DimensionKey::Agent,
+            DimensionKey::Model,
+            DimensionKey::Operation
+        ]));
         assert!(!MetricName::CardsValued.spec().is_emitted_with(&[]));
     }
 }

@@ -1,5 +1,6 @@
-//! Bedrock usage → the catalogue's `Bedrock*` metrics (dimensions `agent` and `model`, plus an
-//! allow-listed `operation` label) and an OpenTelemetry GenAI client span.
+//! Bedrock usage → the catalogue's `Bedrock*` metrics (dimension sets `[service, agent, model]` and
+//! `[service, agent, model, operation]` in every document, the operation allow-listed) and an
+//! OpenTelemetry GenAI client span.
 //!
 //! `AWS/Bedrock` only reports tokens per model; recording them per agent here is what lets the cost
 //! governance attribute Bedrock spend to the valuation pipeline's agents.
@@ -202,27 +203,35 @@ mod tests {
             metrics::with_local_recorder(&rec, || record(&usage));
         });
         rec.flush();
-        let doc: Value = serde_json::from_str(out.contents().trim()).unwrap();
-        assert_eq!(doc["BedrockInputTokens"], 1200.0);
-        assert_eq!(doc["BedrockOutputTokens"], 300.0);
-        assert_eq!(doc["BedrockCacheWriteTokens"], 50.0);
+        let line = out.contents();
+        crate::emf::validate(line.trim()).unwrap();
+        let doc: Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(doc["BedrockInputTokens"], 1200);
+        assert_eq!(doc["BedrockOutputTokens"], 300);
+        assert_eq!(doc["BedrockCacheWriteTokens"], 50);
         assert!(doc.get("BedrockCacheReadTokens").is_none(), "zero is not emitted");
-        assert_eq!(doc["BedrockLatency"], 850.0);
+        assert_eq!(doc["BedrockLatency"], 850);
         assert_eq!(doc["agent"], "authenticity");
-        assert_eq!(
-            doc["operation"], "Converse",
-            "kept as a property until the catalogue makes it a dimension"
-        );
+        assert_eq!(doc["operation"], "Converse");
         assert_eq!(doc["model"], "claude-sonnet");
-        assert_eq!(
-            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            serde_json::json!([["service", "agent", "model"]])
+        assert_metrics_have_dimension_sets(
+            &doc,
+            &[
+                &["service", "agent", "model"],
+                &["service", "agent", "model", "operation"],
+            ],
         );
-        assert!(MetricName::BedrockInputTokens.spec().is_emitted_with(&[
-            DimensionKey::Service,
-            DimensionKey::Agent,
-            DimensionKey::Model
-        ]));
+        for set in [
+            &[DimensionKey::Service, DimensionKey::Agent, DimensionKey::Model][..],
+            &[
+                DimensionKey::Service,
+                DimensionKey::Agent,
+                DimensionKey::Model,
+                DimensionKey::Operation,
+            ],
+        ] {
+            assert!(MetricName::BedrockInputTokens.spec().is_emitted_with(set));
+        }
         let spans = sink.documents();
         let span_doc = &spans[0]["subsegments"][0];
         assert_eq!(span_doc["name"], "chat claude-sonnet");
@@ -235,5 +244,92 @@ mod tests {
         assert_eq!(span_doc["metadata"]["default"]["gen_ai.usage.input_tokens"], 1200);
         assert_eq!(span_doc["annotations"]["agent"], "authenticity");
         assert_eq!(span_doc["namespace"], "aws");
+    }
+
+    /// EMF specification: each directive's `Dimensions` is an array of dimension sets; every key of
+    /// every set must be a root member whose value is a string. Checks the directive names exactly
+    /// `sets`, each key a root string, and every metric of the directive a root number.
+    #[allow(clippy::unwrap_used)]
+    fn assert_metrics_have_dimension_sets(doc: &Value, sets: &[&[&str]]) {
+        let directives = doc["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(directives.len(), 1, "{doc}");
+        let got: Vec<Vec<&str>> = directives[0]["Dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|set| {
+                set.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap())
+                    .collect()
+            })
+            .collect();
+        let want: Vec<Vec<&str>> = sets.iter().map(|s| s.to_vec()).collect();
+        assert_eq!(got, want, "{doc}");
+        for key in sets.iter().flat_map(|s| s.iter()) {
+            assert!(doc[*key].is_string(), "dimension {key} is a root string: {doc}");
+        }
+        for m in directives[0]["Metrics"].as_array().unwrap() {
+            let name = m["Name"].as_str().unwrap();
+            assert!(
+                doc[name].is_number() || doc[name].is_array(),
+                "{name} value at the root: {doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn operation_is_a_dimension_only_when_allow_listed_and_present() {
+        let out = SharedBuffer::default();
+        let rec = EmfBuilder::new()
+            .namespace("CollectIQ")
+            .service("valuation")
+            .with_writer(out.clone())
+            .build()
+            .unwrap();
+        let usage = |operation: &str| BedrockUsage {
+            model: "claude-haiku".into(),
+            agent: "pricing".into(),
+            operation: operation.into(),
+            input_tokens: 10,
+            output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            latency_ms: None,
+        };
+        metrics::with_local_recorder(&rec, || {
+            // An unknown operation is folded into `other`: the label cannot grow the metric count.
+            record(&usage("card-7f3a"));
+            // A caller recording without the operation label still lands in the agent/model set.
+            metrics::counter!(
+                MetricName::BedrockInputTokens.as_str(),
+                "agent" => "extract",
+                "model" => "claude-haiku"
+            )
+            .increment(5);
+        });
+        rec.flush();
+        let docs: Vec<Value> = out
+            .contents()
+            .lines()
+            .map(|l| {
+                crate::emf::validate(l).unwrap();
+                serde_json::from_str(l).unwrap()
+            })
+            .collect();
+        assert_eq!(docs.len(), 2, "{docs:?}");
+        let with_op = docs.iter().find(|d| d["agent"] == "pricing").unwrap();
+        assert_eq!(with_op["operation"], "other");
+        assert_metrics_have_dimension_sets(
+            with_op,
+            &[
+                &["service", "agent", "model"],
+                &["service", "agent", "model", "operation"],
+            ],
+        );
+        let without = docs.iter().find(|d| d["agent"] == "extract").unwrap();
+        assert!(without.get("operation").is_none());
+        assert_metrics_have_dimension_sets(without, &[&["service", "agent", "model"]]);
     }
 }

@@ -84,6 +84,18 @@ pub(crate) fn dimension_set<'a>(keys: impl IntoIterator<Item = &'a str>) -> Box<
     out.into_boxed_slice()
 }
 
+/// `["k1"],["k1","k2"]`: several dimension sets, in order.
+pub(crate) fn dimension_sets(sets: &[Vec<String>]) -> Box<[u8]> {
+    let mut out = Vec::new();
+    for (i, set) in sets.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&dimension_set(set.iter().map(String::as_str)));
+    }
+    out.into_boxed_slice()
+}
+
 /// The part of every document between the timestamp and the dimension set:
 /// `,"CloudWatchMetrics":[{"Namespace":"…","Dimensions":[`.
 pub(crate) fn directive_head(namespace: &str) -> Box<[u8]> {

@@ -90,6 +90,7 @@ pub struct EmfBuilder {
     units: HashMap<String, EmfUnit>,
     high_resolution: HashSet<String>,
     allow: HashMap<String, Vec<String>>,
+    dimension_sets: HashMap<String, Vec<Vec<String>>>,
     allow_all: bool,
     max_values_per_key: usize,
     disabled: bool,
@@ -120,18 +121,30 @@ impl EmfBuilder {
     pub fn new() -> Self {
         let mut units = HashMap::new();
         let mut allow: HashMap<String, Vec<String>> = HashMap::new();
+        let mut dimension_sets: HashMap<String, Vec<Vec<String>>> = HashMap::new();
         for m in MetricName::ALL {
             let spec = m.spec();
             units.insert(m.as_str().to_owned(), EmfUnit::from_catalogue(spec.unit));
             let keys = allow.entry(m.as_str().to_owned()).or_default();
-            for set in spec.dimension_sets {
-                for k in *set {
-                    if !matches!(k, DimensionKey::Service | DimensionKey::FunctionName)
-                        && !keys.iter().any(|x| x == k.as_str())
-                    {
-                        keys.push(k.as_str().to_owned());
-                    }
+            let label_sets: Vec<Vec<String>> = spec
+                .dimension_sets
+                .iter()
+                .map(|set| {
+                    set.iter()
+                        .filter(|k| !matches!(k, DimensionKey::Service | DimensionKey::FunctionName))
+                        .map(|k| k.as_str().to_owned())
+                        .collect()
+                })
+                .collect();
+            for k in label_sets.iter().flatten() {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
                 }
+            }
+            // A metric the catalogue emits with several sets (a rollup and its finer set) carries
+            // them all in one document's `Dimensions`.
+            if label_sets.len() > 1 {
+                dimension_sets.insert(m.as_str().to_owned(), label_sets);
             }
         }
         Self {
@@ -141,6 +154,7 @@ impl EmfBuilder {
             units,
             high_resolution: HashSet::new(),
             allow,
+            dimension_sets,
             allow_all: false,
             max_values_per_key: 50,
             disabled: false,
@@ -236,6 +250,50 @@ impl EmfBuilder {
         self
     }
 
+    /// Emits `metric` with several dimension sets in one document (EMF `Dimensions` is an array of
+    /// sets; CloudWatch makes one metric per set): each set is the default dimensions plus the listed
+    /// label keys, written when all its keys are dimensions of the recorded key. The set of all the
+    /// key's dimensions is always written too. The keys are allow-listed as dimensions.
+    ///
+    /// ```
+    /// let out = telemetry::emf::SharedBuffer::default();
+    /// let rec = telemetry::emf::EmfBuilder::new()
+    ///     .namespace("CollectIQ")
+    ///     .service("upload")
+    ///     .with_dimension_sets("UploadBytes", [vec!["bucket"], vec!["bucket", "content_type"]])
+    ///     .with_writer(out.clone())
+    ///     .build()?;
+    /// metrics::with_local_recorder(&rec, || {
+    ///     metrics::counter!("UploadBytes", "bucket" => "cards", "content_type" => "image/png").increment(10);
+    /// });
+    /// rec.flush();
+    /// let doc: serde_json::Value = serde_json::from_str(out.contents().trim())?;
+    /// assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+    ///     serde_json::json!([["service", "bucket"], ["service", "bucket", "content_type"]]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_dimension_sets<I, K, S>(mut self, metric: impl Into<String>, sets: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let metric = metric.into();
+        let sets: Vec<Vec<String>> = sets
+            .into_iter()
+            .map(|set| set.into_iter().map(Into::into).collect())
+            .collect();
+        let allowed = self.allow.entry(metric.clone()).or_default();
+        for k in sets.iter().flatten() {
+            if !allowed.contains(k) {
+                allowed.push(k.clone());
+            }
+        }
+        self.dimension_sets.insert(metric, sets);
+        self
+    }
+
     /// Turns the allow-list off: every label becomes a dimension (the distinct-value cap still applies).
     #[must_use]
     pub fn allow_all_labels(mut self) -> Self {
@@ -297,6 +355,7 @@ impl EmfBuilder {
             default_dimensions: dims,
             units: self.units,
             high_resolution: self.high_resolution,
+            dimension_sets: self.dimension_sets,
             guard: guard::CardinalityGuard::new(self.allow, self.allow_all, self.max_values_per_key),
             disabled: self.disabled,
             function_name: self.function_name,

@@ -48,6 +48,8 @@ pub(super) struct Config {
     pub(super) default_dimensions: Vec<(String, String)>,
     pub(super) units: HashMap<String, EmfUnit>,
     pub(super) high_resolution: HashSet<String>,
+    /// Label-key sets of metrics emitted with several dimension sets.
+    pub(super) dimension_sets: HashMap<String, Vec<Vec<String>>>,
     pub(super) guard: CardinalityGuard,
     pub(super) disabled: bool,
     pub(super) function_name: Option<String>,
@@ -114,6 +116,35 @@ pub(super) fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     l.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+impl Config {
+    /// The dimension sets a key with dimensions `dims` is written with: each configured set of
+    /// `metric` whose label keys are all among `dims` (with the default dimensions first), then the
+    /// set of all of `dims` unless already there. Keys keep their order in `dims`.
+    fn sets_for(&self, metric: &str, dims: &[(String, String)]) -> Vec<Vec<String>> {
+        let defaults = self.default_dimensions.len().min(dims.len());
+        let full: Vec<String> = dims.iter().map(|(k, _)| k.clone()).collect();
+        let mut out: Vec<Vec<String>> = Vec::new();
+        for set in self.dimension_sets.get(metric).into_iter().flatten() {
+            if !set.iter().all(|k| dims[defaults..].iter().any(|(d, _)| d == k)) {
+                continue;
+            }
+            let keys: Vec<String> = dims
+                .iter()
+                .enumerate()
+                .filter(|(i, (k, _))| *i < defaults || set.contains(k))
+                .map(|(_, (k, _))| k.clone())
+                .collect();
+            if !out.contains(&keys) {
+                out.push(keys);
+            }
+        }
+        if !out.contains(&full) {
+            out.push(full);
+        }
+        out
+    }
+}
+
 impl Inner {
     fn get_or_insert<T>(
         &self,
@@ -165,6 +196,7 @@ impl Inner {
         // A label key repeated in the labels may have gone to both; the dimension wins.
         props.retain(|(k, _)| !dims.iter().any(|(d, _)| d == k));
         props.sort();
+        let sets = cfg.sets_for(name, &dims);
         let invalid = if !is_valid_metric_name(name) {
             Some("invalid EMF metric name")
         } else if dims.iter().any(|(d, _)| d == name) {
@@ -182,8 +214,8 @@ impl Inner {
         let group = Arc::clone(
             interner
                 .groups
-                .entry((dims.clone(), props.clone()))
-                .or_insert_with(|| Arc::new(Group::new(next_group, dims, props))),
+                .entry((dims.clone(), props.clone(), sets.clone()))
+                .or_insert_with(|| Arc::new(Group::with_sets(next_group, dims, props, &sets))),
         );
         if group.id == next_group {
             interner.next_group = next_group + 1;

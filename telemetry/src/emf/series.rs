@@ -17,7 +17,7 @@ pub(super) struct Group {
     pub(super) id: u64,
     pub(super) dims: Vec<(String, String)>,
     pub(super) props: Vec<(String, String)>,
-    /// `["service","agent"]`
+    /// `["service","agent"]`, or several sets: `["service","agent"],["service","agent","model"]`
     pub(super) dimension_set: Box<[u8]>,
     /// `,"service":"valuation","agent":"pricing"`
     pub(super) dims_json: Box<[u8]>,
@@ -37,12 +37,27 @@ impl Group {
         }
     }
 
+    /// A group written with several dimension sets (each a list of keys of `dims`).
+    pub(super) fn with_sets(
+        id: u64,
+        dims: Vec<(String, String)>,
+        props: Vec<(String, String)>,
+        sets: &[Vec<String>],
+    ) -> Self {
+        let mut group = Self::new(id, dims, props);
+        if sets.len() > 1 {
+            group.dimension_set = json::dimension_sets(sets);
+        }
+        group
+    }
+
     pub(super) fn has_key(&self, key: &str) -> bool {
         self.dims.iter().chain(&self.props).any(|(k, _)| k == key)
     }
 }
 
-pub(super) type GroupKey = (Vec<(String, String)>, Vec<(String, String)>);
+/// Dimensions, properties and the dimension sets (usually one: all the dimensions).
+pub(super) type GroupKey = (Vec<(String, String)>, Vec<(String, String)>, Vec<Vec<String>>);
 
 /// One metric within one group; several keys may fold into the same series (e.g. into `other`).
 #[derive(Debug)]
