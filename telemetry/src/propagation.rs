@@ -239,28 +239,10 @@ pub fn event_context(event: &serde_json::Value) -> Option<EventContext> {
         }
     }
     if let Some(record) = event.pointer("/Records/0")
-        && record.get("eventSource").and_then(serde_json::Value::as_str) == Some("aws:sqs")
+        && is_sqs(record)
+        && let Some(cx) = sqs_record_context(record)
     {
-        let attr = |name: &str| {
-            record
-                .get("messageAttributes")?
-                .as_object()?
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| v.get("stringValue")?.as_str())
-        };
-        if let Some(cx) =
-            attr(TRACEPARENT).and_then(|tp| from_w3c(tp, attr(TRACESTATE), "messageAttributes.traceparent"))
-        {
-            return Some(cx);
-        }
-        if let Some(cx) = record
-            .pointer("/attributes/AWSTraceHeader")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|h| from_xray(h, "attributes.AWSTraceHeader"))
-        {
-            return Some(cx);
-        }
+        return Some(cx);
     }
     if event.get("detail-type").is_some()
         && let Some(detail) = event.get("detail")
@@ -282,6 +264,86 @@ pub fn event_context(event: &serde_json::Value) -> Option<EventContext> {
         }
     }
     None
+}
+
+fn is_sqs(record: &serde_json::Value) -> bool {
+    record.get("eventSource").and_then(serde_json::Value::as_str) == Some("aws:sqs")
+}
+
+/// One SQS record's trace context: an OpenTelemetry producer's `traceparent` message attribute,
+/// else the `AWSTraceHeader` system attribute SQS fills from the sender's X-Ray context.
+fn sqs_record_context(record: &serde_json::Value) -> Option<EventContext> {
+    let attr = |name: &str| {
+        record
+            .get("messageAttributes")?
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.get("stringValue")?.as_str())
+    };
+    if let Some(cx) =
+        attr(TRACEPARENT).and_then(|tp| from_w3c(tp, attr(TRACESTATE), "messageAttributes.traceparent"))
+    {
+        return Some(cx);
+    }
+    record
+        .pointer("/attributes/AWSTraceHeader")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|h| from_xray(h, "attributes.AWSTraceHeader"))
+}
+
+/// Links kept per span, as the OpenTelemetry SDK's default span limit (`max_links_per_span`).
+pub const MAX_LINKS: usize = 128;
+
+/// The trace context of one message in a batch, for a span link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageLink {
+    /// The producer's context (its span is the link's target).
+    pub context: EventContext,
+    /// `messageId`, the link's `messaging.message.id` attribute.
+    pub message_id: Option<String>,
+}
+
+/// The links an SQS batch's processing span carries: one per record that has a trace context, in
+/// record order, at most [`MAX_LINKS`] (the second value counts the records left out). The OpenTelemetry
+/// messaging conventions (<https://opentelemetry.io/docs/specs/semconv/messaging/messaging-spans/>,
+/// "Trace structure") link a batch's process span to each message's creation context, since one
+/// span cannot have a parent per message. Empty for any other event.
+///
+/// ```
+/// use serde_json::json;
+/// let batch = json!({"Records": [
+///     {"eventSource": "aws:sqs", "messageId": "m-1", "attributes":
+///         {"AWSTraceHeader": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}},
+///     {"eventSource": "aws:sqs", "messageId": "m-2", "attributes": {}}]});
+/// let (links, left_out) = telemetry::propagation::sqs_message_links(&batch);
+/// assert_eq!((links.len(), left_out), (1, 0));
+/// assert_eq!(links[0].message_id.as_deref(), Some("m-1"));
+/// ```
+#[must_use]
+pub fn sqs_message_links(event: &serde_json::Value) -> (Vec<MessageLink>, usize) {
+    let Some(records) = event.get("Records").and_then(serde_json::Value::as_array) else {
+        return (Vec::new(), 0);
+    };
+    let mut links = Vec::new();
+    let mut left_out = 0;
+    for record in records.iter().filter(|r| is_sqs(r)) {
+        let Some(context) = sqs_record_context(record) else {
+            continue;
+        };
+        if links.len() == MAX_LINKS {
+            left_out += 1;
+            continue;
+        }
+        links.push(MessageLink {
+            context,
+            message_id: record
+                .get("messageId")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+    (links, left_out)
 }
 
 /// The invocation's parent: Lambda's header (`context.xray_trace_id`) when it parses, else the
@@ -407,6 +469,58 @@ mod tests {
             None
         );
         assert_eq!(event_context(&json!(null)), None);
+    }
+
+    #[test]
+    fn sqs_batch_links_every_message_with_a_context() {
+        let xray = |parent: &str, sampled: u8| {
+            format!("Root=1-5759e988-bd862e3fe1be46a994272793;Parent={parent};Sampled={sampled}")
+        };
+        let batch = json!({"Records": [
+            {"eventSource": "aws:sqs", "messageId": "m-1", "attributes": {"AWSTraceHeader": xray("53995c3f42cd8ad8", 1)}},
+            // W3C from an OpenTelemetry producer wins over the system attribute.
+            {"eventSource": "aws:sqs", "messageId": "m-2", "attributes": {"AWSTraceHeader": xray("1111111111111111", 1)},
+             "messageAttributes": {"traceparent": {"stringValue": SPEC, "dataType": "String"},
+                                   "tracestate": {"stringValue": "congo=t61rcWkgMzE", "dataType": "String"}}},
+            {"eventSource": "aws:sqs", "messageId": "m-3"},
+            {"eventSource": "aws:sqs", "messageId": "m-4", "attributes": {"AWSTraceHeader": "garbage"}},
+            {"eventSource": "aws:sqs", "messageId": "m-5", "attributes": {"AWSTraceHeader": xray("2222222222222222", 0)}}
+        ]});
+        let (links, left_out) = sqs_message_links(&batch);
+        assert_eq!(left_out, 0);
+        let ids: Vec<_> = links.iter().map(|l| l.message_id.as_deref().unwrap()).collect();
+        assert_eq!(
+            ids,
+            ["m-1", "m-2", "m-5"],
+            "records without a valid context get no link"
+        );
+        assert_eq!(
+            format!("{:016x}", links[0].context.header.parent.unwrap()),
+            "53995c3f42cd8ad8"
+        );
+        assert_eq!(links[1].context.source, "messageAttributes.traceparent");
+        assert_eq!(
+            TraceParent::from_xray(&links[1].context.header)
+                .unwrap()
+                .to_string(),
+            SPEC
+        );
+        assert_eq!(links[1].context.tracestate.as_deref(), Some("congo=t61rcWkgMzE"));
+        assert!(!links[2].context.header.is_sampled());
+
+        let many: Vec<_> = (0..MAX_LINKS + 5)
+            .map(|i| {
+                json!({"eventSource": "aws:sqs", "messageId": format!("m-{i}"),
+                "attributes": {"AWSTraceHeader": xray(&format!("{:016x}", i + 1), 1)}})
+            })
+            .collect();
+        let (links, left_out) = sqs_message_links(&json!({ "Records": many }));
+        assert_eq!((links.len(), left_out), (MAX_LINKS, 5));
+        assert_eq!(
+            sqs_message_links(&json!({"Records": [{"eventSource": "aws:sns"}]})).0,
+            Vec::new()
+        );
+        assert_eq!(sqs_message_links(&json!({"headers": {}})).0, Vec::new());
     }
 
     proptest! {

@@ -240,6 +240,11 @@ where
         if let Some(id) = &correlation {
             span.record("correlation_id", id.as_str());
         }
+        if let Some(v) = json
+            && trigger == "pubsub"
+        {
+            sqs_batch_links(&span, v);
+        }
         // This invocation's own metrics: under Managed Instances concurrency others run beside it.
         let metrics = self.shared.emf.as_ref().map(EmfRecorder::invocation);
         if cold && let Some(m) = &metrics {
@@ -289,6 +294,71 @@ where
             }
         }
     }
+}
+
+/// An SQS batch's processing span, as the OpenTelemetry messaging conventions shape it
+/// (<https://opentelemetry.io/docs/specs/semconv/messaging/messaging-spans/>, and the SQS page):
+/// a link to each message's creation context (`messaging.message.id` on the link), and
+/// `messaging.system = aws_sqs`, `messaging.operation.type = process`,
+/// `messaging.batch.message_count`, `messaging.destination.name` (the queue, when all records share
+/// it). Nothing for other events, or when the invocation is not traced.
+fn sqs_batch_links(span: &Span, event: &serde_json::Value) {
+    use opentelemetry::trace::{Link, SpanContext, TraceFlags, TraceState};
+    use opentelemetry::{KeyValue, SpanId};
+    let Some(records) = event.get("Records").and_then(serde_json::Value::as_array) else {
+        return;
+    };
+    let sqs =
+        |r: &serde_json::Value| r.get("eventSource").and_then(serde_json::Value::as_str) == Some("aws:sqs");
+    if records.is_empty() || !records.iter().all(sqs) {
+        return;
+    }
+    let (messages, left_out) = crate::propagation::sqs_message_links(event);
+    let links = messages
+        .into_iter()
+        .map(|m| {
+            let h = &m.context.header;
+            let state = m
+                .context
+                .tracestate
+                .as_deref()
+                .and_then(|s| s.parse::<TraceState>().ok())
+                .unwrap_or_default();
+            let flags = if h.is_sampled() {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            };
+            let context = SpanContext::new(h.root, h.parent.unwrap_or(SpanId::INVALID), flags, true, state);
+            let attributes = m
+                .message_id
+                .map(|id| vec![KeyValue::new("messaging.message.id", id)])
+                .unwrap_or_default();
+            Link::new(context, attributes, 0)
+        })
+        .collect();
+    fn queue(r: &serde_json::Value) -> Option<&str> {
+        r.get("eventSourceARN")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|arn| arn.rsplit(':').next())
+    }
+    let mut attributes = vec![
+        KeyValue::new("messaging.system", "aws_sqs"),
+        KeyValue::new("messaging.operation.type", "process"),
+        KeyValue::new(
+            "messaging.batch.message_count",
+            i64::try_from(records.len()).unwrap_or(i64::MAX),
+        ),
+    ];
+    if let Some(name) = queue(&records[0]).filter(|q| records.iter().all(|r| queue(r) == Some(q))) {
+        attributes.push(KeyValue::new("messaging.destination.name", name.to_owned()));
+    }
+    crate::xray::add_links(
+        span,
+        links,
+        u32::try_from(left_out).unwrap_or(u32::MAX),
+        attributes,
+    );
 }
 
 struct Finish {
@@ -638,6 +708,115 @@ mod tests {
         assert!(
             docs.iter()
                 .all(|d| d.get("InitWork").is_none() || d.get("CardsValued").is_none())
+        );
+    }
+
+    #[test]
+    fn sqs_batch_span_links_each_message() {
+        use crate::xray::MemorySpanSink;
+        use opentelemetry::trace::SpanKind;
+        let spans = MemorySpanSink::default();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(XrayLayer::with_span_sink(spans.clone())),
+        );
+        let mut svc = InvocationLayer::new(FunctionInfo::default()).service(service_fn(
+            |e: LambdaEvent<Value>| async move { Ok::<_, lambda_runtime::Error>(e.payload) },
+        ));
+        let queue = "arn:aws:sqs:eu-west-1:123456789012:valuations";
+        let producer = |parent: &str| {
+            format!("Root=1-5759e988-0000000000000000000000{parent};Parent=00000000000000{parent};Sampled=1")
+        };
+        let batch = json!({"Records": [
+            {"eventSource": "aws:sqs", "eventSourceARN": queue, "messageId": "m-1",
+             "attributes": {"AWSTraceHeader": producer("a1")}},
+            {"eventSource": "aws:sqs", "eventSourceARN": queue, "messageId": "m-2", "attributes": {}},
+            {"eventSource": "aws:sqs", "eventSourceARN": queue, "messageId": "m-3",
+             "messageAttributes": {"traceparent": {"dataType": "String",
+                "stringValue": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"}}}
+        ]});
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || {
+            rt.block_on(svc.call(event(batch, "req-sqs", Some(HEADER))))
+        })
+        .unwrap();
+        let all = spans.spans();
+        assert_eq!(all.len(), 1);
+        let inv = &all[0];
+        assert_eq!(
+            format!("{:016x}", inv.parent_span_id),
+            "53995c3f42cd8ad8",
+            "Lambda's segment stays the parent"
+        );
+        assert_eq!(inv.span_kind, SpanKind::Consumer);
+        let links: Vec<(String, String, bool, bool, Vec<opentelemetry::KeyValue>)> = inv
+            .links
+            .iter()
+            .map(|l| {
+                let sc = &l.span_context;
+                (
+                    format!("{:032x}", sc.trace_id()),
+                    format!("{:016x}", sc.span_id()),
+                    sc.is_sampled(),
+                    sc.is_remote(),
+                    l.attributes.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            links,
+            [
+                (
+                    "5759e9880000000000000000000000a1".to_owned(),
+                    "00000000000000a1".to_owned(),
+                    true,
+                    true,
+                    vec![opentelemetry::KeyValue::new("messaging.message.id", "m-1")],
+                ),
+                (
+                    "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+                    "00f067aa0ba902b7".to_owned(),
+                    false,
+                    true,
+                    vec![opentelemetry::KeyValue::new("messaging.message.id", "m-3")],
+                ),
+            ],
+            "one link per message with a context, in record order"
+        );
+        assert_eq!(inv.links.dropped_count, 0);
+        let attr = |k: &str| {
+            inv.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(attr("messaging.system"), Some("aws_sqs".into()));
+        assert_eq!(attr("messaging.operation.type"), Some("process".into()));
+        assert_eq!(attr("messaging.batch.message_count"), Some(3i64.into()));
+        assert_eq!(attr("messaging.destination.name"), Some("valuations".into()));
+
+        // The same batch through the exporters: OTLP carries the links natively, X-Ray as metadata.
+        #[cfg(feature = "otlp")]
+        {
+            use prost::Message as _;
+            let bytes =
+                crate::otel::otlp::encode(all.clone(), &opentelemetry_sdk::Resource::builder_empty().build());
+            let req = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(
+                bytes.as_slice(),
+            )
+            .unwrap();
+            let span = &req.resource_spans[0].scope_spans[0].spans[0];
+            assert_eq!(span.links.len(), 2);
+            assert_eq!(
+                span.links[1].span_id,
+                0x00f0_67aa_0ba9_02b7u64.to_be_bytes().to_vec()
+            );
+        }
+        let docs = crate::xray::subsegments(all);
+        let doc = serde_json::to_value(&docs[0]).unwrap();
+        assert_eq!(
+            doc["metadata"]["otel"]["links"][1],
+            json!({"trace_id": "1-4bf92f35-77b34da6a3ce929d0e0e4736", "id": "00f067aa0ba902b7",
+                   "messaging.message.id": "m-3"})
         );
     }
 

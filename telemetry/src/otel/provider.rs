@@ -137,6 +137,70 @@ mod tests {
     }
 
     #[test]
+    fn tracing_spans_inside_an_api_span_are_its_children() {
+        let sink = MemorySpanSink::default();
+        let shared: Arc<dyn SpanSink> = Arc::new(sink.clone());
+        let provider = build_provider(Arc::clone(&shared), Resource::builder_empty().build());
+        let tracer = provider.tracer("a-library");
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::with_span_sink(shared));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let work = tracing::info_span!("price_card");
+            let _work = work.clone().entered();
+            // A library opens its own span and calls back into code instrumented with `tracing`.
+            tracer.in_span("library.call", |_| {
+                let _cb = tracing::info_span!("callback").entered();
+                let _deeper = tracing::info_span!("callback.step").entered();
+                // An explicit parent is kept as given.
+                drop(tracing::info_span!(parent: &work, "explicit").entered());
+            });
+            // Once the library's span has ended, new spans hang under the tracing span again.
+            drop(tracing::info_span!("after").entered());
+        });
+        let batches = sink.batches();
+        assert_eq!(batches.len(), 1, "one batch for the invocation: {batches:?}");
+        let spans = &batches[0];
+        let by_name = |n: &str| spans.iter().find(|s| s.name == n).unwrap();
+        let work = by_name("price_card");
+        let lib = by_name("library.call");
+        let cb = by_name("callback");
+        let deeper = by_name("callback.step");
+        assert_eq!(lib.parent_span_id, work.span_context.span_id());
+        assert_eq!(
+            cb.parent_span_id,
+            lib.span_context.span_id(),
+            "child of the API span"
+        );
+        assert!(!cb.parent_span_is_remote);
+        assert_eq!(deeper.parent_span_id, cb.span_context.span_id());
+        assert_eq!(by_name("explicit").parent_span_id, work.span_context.span_id());
+        assert_eq!(by_name("after").parent_span_id, work.span_context.span_id());
+        for s in [cb, deeper] {
+            assert_eq!(s.span_context.trace_id(), work.span_context.trace_id());
+        }
+    }
+
+    #[test]
+    fn in_xray_the_tracing_span_nests_under_the_api_span() {
+        let sink = crate::xray::MemorySink::default();
+        let exporter: Arc<dyn SpanSink> = Arc::new(crate::xray::XraySegmentExporter::new(sink.clone()));
+        let provider = build_provider(Arc::clone(&exporter), Resource::builder_empty().build());
+        let tracer = provider.tracer("a-library");
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::with_span_sink(exporter));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            tracer.in_span("library.call", |_| {
+                drop(tracing::info_span!("callback").entered());
+            });
+        });
+        let docs = sink.documents();
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        let lib = &docs[0]["subsegments"][0];
+        assert_eq!(lib["name"], "library.call");
+        assert_eq!(lib["subsegments"][0]["name"], "callback");
+    }
+
+    #[test]
     fn unsampled_invocation_and_no_invocation_export_nothing() {
         assert!(run(&HEADER.replace("Sampled=1", "Sampled=0")).is_empty());
         let sink = MemorySpanSink::default();

@@ -13,13 +13,33 @@ pub const DEFAULT_DAEMON_ADDRESS: &str = "127.0.0.1:2000";
 pub trait SegmentSink: Send + Sync + std::fmt::Debug + 'static {
     /// Sends one serialized document (≤ 64 kB).
     fn send(&self, document: &str);
+
+    /// Sends the document `write` appends to the buffer it is given, if `write` returns `true`
+    /// (`false`: nothing is sent, e.g. the document came out over 64 kB). Lets a sink serialise
+    /// straight into its datagram; the default collects the text and calls [`send`](Self::send).
+    fn send_with(&self, write: &mut dyn FnMut(&mut Vec<u8>) -> bool) {
+        let mut doc = Vec::new();
+        if write(&mut doc)
+            && let Ok(text) = std::str::from_utf8(&doc)
+        {
+            self.send(text);
+        }
+    }
 }
 
 /// Sends each document as one UDP datagram to the X-Ray daemon.
+///
+/// The socket is connected to the daemon (as the X-Ray SDKs and opentelemetry-aws do), so a send
+/// skips the per-datagram route lookup, and documents are written into one reused buffer that already
+/// holds the protocol header.
 #[derive(Debug)]
 pub struct UdpDaemonSink {
     socket: UdpSocket,
     target: SocketAddr,
+    /// Whether `socket` is connected to `target` (`send`), or must name it (`send_to`).
+    connected: bool,
+    /// [`DAEMON_HEADER`] followed by the last document sent.
+    datagram: Mutex<Vec<u8>>,
 }
 
 impl UdpDaemonSink {
@@ -47,7 +67,32 @@ impl UdpDaemonSink {
         };
         let socket = UdpSocket::bind(bind)?;
         socket.set_nonblocking(true)?;
-        Ok(Self { socket, target })
+        // Connecting a UDP socket sends nothing; if it fails, every datagram names the target instead.
+        let connected = socket.connect(target).is_ok();
+        let mut datagram = Vec::with_capacity(4096);
+        datagram.extend_from_slice(DAEMON_HEADER.as_bytes());
+        Ok(Self {
+            socket,
+            target,
+            connected,
+            datagram: Mutex::new(datagram),
+        })
+    }
+
+    /// Sends `datagram`; fire and forget: a missing daemon loses the trace, never the request.
+    fn send_datagram(&self, datagram: &[u8]) {
+        if self.connected {
+            match self.socket.send(datagram) {
+                // A connected socket reports an earlier ICMP "port unreachable" on a later send: the
+                // daemon was down; this datagram was not sent, so try it once more.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    let _ = self.socket.send(datagram);
+                }
+                _ => {}
+            }
+        } else {
+            let _ = self.socket.send_to(datagram, self.target);
+        }
     }
 
     /// A sink for `AWS_XRAY_DAEMON_ADDRESS` (default `127.0.0.1:2000`).
@@ -63,11 +108,34 @@ impl UdpDaemonSink {
 
 impl SegmentSink for UdpDaemonSink {
     fn send(&self, document: &str) {
-        let mut datagram = String::with_capacity(DAEMON_HEADER.len() + document.len());
-        datagram.push_str(DAEMON_HEADER);
-        datagram.push_str(document);
-        // Fire and forget: a missing daemon loses the trace, never the request.
-        let _ = self.socket.send_to(datagram.as_bytes(), self.target);
+        self.send_with(&mut |buf| {
+            buf.extend_from_slice(document.as_bytes());
+            true
+        });
+    }
+
+    fn send_with(&self, write: &mut dyn FnMut(&mut Vec<u8>) -> bool) {
+        // One invocation at a time holds the buffer; a concurrent one (Managed Instances) builds its
+        // own rather than wait.
+        let mut own;
+        let mut shared = self.datagram.try_lock().ok();
+        let buf: &mut Vec<u8> = match shared.as_deref_mut() {
+            Some(b) => b,
+            None => {
+                own = Vec::with_capacity(4096);
+                own.extend_from_slice(DAEMON_HEADER.as_bytes());
+                &mut own
+            }
+        };
+        buf.truncate(DAEMON_HEADER.len());
+        if write(buf) {
+            self.send_datagram(buf);
+        }
+        // Keep the buffer of a usual invocation, not of a rare huge one.
+        if buf.capacity() > 128 * 1024 {
+            buf.truncate(DAEMON_HEADER.len());
+            buf.shrink_to(4096);
+        }
     }
 }
 
@@ -105,6 +173,34 @@ impl SegmentSink for MemorySink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn send_with_reuses_one_datagram_buffer_and_skips_on_false() {
+        let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+        daemon
+            .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let sink = UdpDaemonSink::new(&daemon.local_addr().unwrap().to_string()).unwrap();
+        sink.send_with(&mut |buf| {
+            buf.extend_from_slice(b"{\"too\":\"big\"}");
+            false
+        });
+        sink.send("{\"a\":\"a long first document\"}");
+        sink.send("{\"b\":2}");
+        let mut buf = [0u8; 1024];
+        let mut got = Vec::new();
+        while let Ok(n) = daemon.recv(&mut buf) {
+            got.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+        }
+        assert_eq!(
+            got,
+            [
+                format!("{DAEMON_HEADER}{{\"a\":\"a long first document\"}}"),
+                format!("{DAEMON_HEADER}{{\"b\":2}}"),
+            ],
+            "nothing for `false`, and no leftovers of a longer document"
+        );
+    }
 
     #[test]
     fn udp_datagram_has_daemon_header() {

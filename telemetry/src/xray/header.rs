@@ -117,11 +117,40 @@ impl TraceHeader {
     }
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `bytes` as lowercase hex into `out` (twice as long). A table lookup, not `fmt`: these ids
+/// are written for every span exported.
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
+    }
+}
+
 /// Formats an OpenTelemetry trace id the X-Ray way.
+///
+/// ```
+/// let id = opentelemetry::TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
+/// assert_eq!(telemetry::xray::xray_trace_id(id), "1-5759e988-bd862e3fe1be46a994272793");
+/// ```
 #[must_use]
 pub fn xray_trace_id(id: TraceId) -> String {
-    let hex = format!("{id:032x}");
-    format!("1-{}-{}", &hex[..8], &hex[8..])
+    let b = id.to_bytes();
+    let mut out = [0u8; 35];
+    out[..2].copy_from_slice(b"1-");
+    hex_into(&mut out[2..10], &b[..4]);
+    out[10] = b'-';
+    hex_into(&mut out[11..], &b[4..]);
+    out.iter().map(|&c| char::from(c)).collect()
+}
+
+/// A span id as 16 lowercase hex digits (X-Ray's `id` and `parent_id`).
+#[must_use]
+pub(crate) fn span_id_hex(id: SpanId) -> String {
+    let mut out = [0u8; 16];
+    hex_into(&mut out, &id.to_bytes());
+    out.iter().map(|&c| char::from(c)).collect()
 }
 
 fn parse_root(v: &str) -> Result<TraceId, HeaderError> {

@@ -53,6 +53,8 @@ pub(crate) struct SpanRecord {
     start: SystemTime,
     attributes: Vec<KeyValue>,
     status: Status,
+    /// Span links (an SQS batch's messages), and how many were left out.
+    links: SpanLinks,
     /// Finished descendants (and adopted OpenTelemetry-API spans), exported with this span.
     pub(crate) finished: Vec<SpanData>,
 }
@@ -301,7 +303,7 @@ impl SpanRecord {
             attributes: self.attributes,
             dropped_attributes_count: 0,
             events: SpanEvents::default(),
-            links: SpanLinks::default(),
+            links: self.links,
             status: self.status,
             instrumentation_scope: scope(),
         };
@@ -319,6 +321,21 @@ struct Unsampled {
 thread_local! {
     /// OpenTelemetry contexts attached while a span is entered, by tracing span id.
     static ACTIVE: RefCell<Vec<(u64, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The current OpenTelemetry span, when it is a sampled local span of `trace` other than `ours`
+/// (the context our nearest exported `tracing` ancestor made current when it was entered).
+fn current_api_parent(trace: TraceId, ours: SpanId) -> Option<SpanId> {
+    OtelContext::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        (sc.is_valid()
+            && sc.is_sampled()
+            && !sc.is_remote()
+            && sc.trace_id() == trace
+            && sc.span_id() != ours)
+            .then(|| sc.span_id())
+    })
 }
 
 fn kind_of(attributes: &[KeyValue], default: SpanKind) -> SpanKind {
@@ -396,7 +413,7 @@ where
                     None => return,
                 }
             } else {
-                let Some(ancestor) = span.scope().skip(1).find_map(|s| {
+                let Some(mut ancestor) = span.scope().skip(1).find_map(|s| {
                     s.extensions().get::<SpanRecord>().map(|r| {
                         (
                             r.context.trace_id(),
@@ -410,6 +427,15 @@ where
                 }) else {
                     return;
                 };
+                // A span made inside an OpenTelemetry-API span (a library's `tracer.in_span(…)`) is
+                // that span's child: entering a `tracing` span makes it the current context, so a
+                // current span of the same trace other than our ancestor was started after it.
+                if self.activate_context
+                    && attrs.is_contextual()
+                    && let Some(api_parent) = current_api_parent(ancestor.0, ancestor.1)
+                {
+                    ancestor.1 = api_parent;
+                }
                 ancestor
             };
         let name = fields
@@ -417,6 +443,8 @@ where
             .take()
             .map_or(Cow::Borrowed(meta.name()), |n| Cow::Owned(segment_name(&n)));
         let kind = kind_of(&fields.attributes, default_kind);
+        // A callsite's fields are distinct: the first record needs no merging.
+        let attributes = std::mem::take(&mut fields.attributes);
         let mut rec = SpanRecord {
             context: SpanContext::new(trace, new_span_id(), TraceFlags::SAMPLED, false, state),
             parent,
@@ -425,8 +453,9 @@ where
             name,
             kind,
             start,
-            attributes: Vec::with_capacity(fields.attributes.len()),
+            attributes,
             status: Status::Unset,
+            links: SpanLinks::default(),
             finished: Vec::new(),
         };
         rec.apply(fields);
@@ -471,7 +500,7 @@ where
             (None, None) => return,
         };
         drop(ext);
-        let guard = OtelContext::current().with_remote_span_context(sc).attach();
+        let guard = OtelContext::map_current(|cx| cx.with_remote_span_context(sc)).attach();
         ACTIVE.with(|a| a.borrow_mut().push((id.into_u64(), guard)));
     }
 
@@ -510,6 +539,34 @@ where
         batch.push(data);
         self.sink.export(batch);
     }
+}
+
+/// Adds `links` (and `dropped` more left out) and `attributes` to `span`'s OpenTelemetry span, when
+/// it has one (a sampled invocation under this layer). The invocation layer gives an SQS batch's
+/// processing span a link per message this way.
+#[cfg(feature = "lambda")]
+pub(crate) fn add_links(
+    span: &tracing::Span,
+    links: Vec<opentelemetry::trace::Link>,
+    dropped: u32,
+    attributes: Vec<KeyValue>,
+) {
+    let Some(id) = span.id() else { return };
+    let mut parts = Some((links, attributes));
+    tracing::dispatcher::get_default(|dispatch| {
+        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
+            return;
+        };
+        let Some(s) = registry.span(&id) else { return };
+        let mut ext = s.extensions_mut();
+        if let Some(rec) = ext.get_mut::<SpanRecord>()
+            && let Some((links, attributes)) = parts.take()
+        {
+            rec.links.links.extend(links);
+            rec.links.dropped_count = rec.links.dropped_count.saturating_add(dropped);
+            rec.attributes.extend(attributes);
+        }
+    });
 }
 
 /// Hands a finished OpenTelemetry-API span to the current `tracing` span's exported ancestor of the

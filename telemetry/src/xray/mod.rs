@@ -21,6 +21,8 @@ mod translate;
 
 pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSink, UdpDaemonSink};
 pub use header::{HeaderError, Sampled, TraceHeader, xray_trace_id};
+#[cfg(feature = "lambda")]
+pub(crate) use layer::add_links;
 pub use layer::{OutgoingContext, XrayLayer, current_trace_header, outgoing_context_for, trace_header_for};
 #[cfg(feature = "otel")]
 pub(crate) use layer::{adopt, new_span_id, new_xray_trace_id};

@@ -121,6 +121,14 @@ pub struct HttpResponse {
 /// ```
 #[must_use]
 pub fn annotation_key(key: &str) -> String {
+    // Most keys are already valid: copy them without a per-char rebuild.
+    if key.len() <= MAX_ANNOTATION_KEY
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
+        return key.to_owned();
+    }
     key.chars()
         .take(MAX_ANNOTATION_KEY)
         .map(|c| {
@@ -137,11 +145,15 @@ pub fn annotation_key(key: &str) -> String {
 /// others dropped, ≤ 200 chars, never empty.
 #[must_use]
 pub fn segment_name(name: &str) -> String {
-    let n: String = name
-        .chars()
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(*c))
-        .take(MAX_NAME)
-        .collect();
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(c);
+    // Most names are short ASCII and already valid: copy them without a per-char rebuild.
+    if name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii() && allowed(char::from(b)))
+        && !name.trim().is_empty()
+    {
+        return name.to_owned();
+    }
+    let n: String = name.chars().filter(|c| allowed(*c)).take(MAX_NAME).collect();
     if n.trim().is_empty() { "span".to_owned() } else { n }
 }
 

@@ -12,13 +12,14 @@
 //! `http.response.status_code`), `http.response.content_length` → `http`; `telemetry.error`,
 //! `telemetry.throttle` and an error status (or `telemetry.fault`) → the flags; the invocation's log
 //! context and the `faas.*`/`cloud.*` conventions are left out (Lambda's own segment has them); every
-//! other attribute → metadata under `default`.
+//! other attribute → metadata under `default`; span links (an SQS batch's messages) → metadata
+//! `otel.links` (`trace_id` in X-Ray form, `id`, the link's attributes).
 
 use super::exporter::SegmentSink;
-use super::header::xray_trace_id;
+use super::header::{span_id_hex, xray_trace_id};
 use super::segment::{
-    AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
-    truncate_chars,
+    AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, Subsegment, annotation_key,
+    segment_name, truncate_chars,
 };
 use super::spans::SpanSink;
 use crate::clock::epoch_seconds_f64;
@@ -50,8 +51,19 @@ impl XraySegmentExporter {
 impl SpanSink for XraySegmentExporter {
     fn export(&self, batch: Vec<SpanData>) {
         for doc in subsegments(batch) {
-            for text in doc.into_documents() {
-                self.sink.send(&text);
+            // Usually the whole invocation fits one document: serialise it straight into the sink's
+            // datagram. Only a document over 64 kB takes the splitting path.
+            let mut fits = false;
+            self.sink.send_with(&mut |buf| {
+                let start = buf.len();
+                fits =
+                    serde_json::to_writer(&mut *buf, &doc).is_ok() && buf.len() - start <= MAX_DOCUMENT_BYTES;
+                fits
+            });
+            if !fits {
+                for text in doc.into_documents() {
+                    self.sink.send(&text);
+                }
             }
         }
     }
@@ -82,14 +94,21 @@ fn json_owned(v: OtelValue) -> Value {
     }
 }
 
-fn document(span: &mut SpanData, budget: &mut usize) -> Subsegment {
+/// The trace id, parent id and `type` of a document sent on its own (a nested one carries none).
+fn make_independent(doc: &mut Subsegment, span: &SpanData) {
     let parent = span.parent_span_id;
+    doc.trace_id = Some(xray_trace_id(span.span_context.trace_id()));
+    doc.parent_id = (parent != SpanId::INVALID).then(|| span_id_hex(parent));
+    doc.kind = (parent != SpanId::INVALID).then_some("subsegment");
+}
+
+fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment {
     let mut doc = Subsegment {
         name: segment_name(&span.name),
-        id: format!("{:016x}", span.span_context.span_id()),
-        trace_id: Some(xray_trace_id(span.span_context.trace_id())),
-        parent_id: (parent != SpanId::INVALID).then(|| format!("{parent:016x}")),
-        kind: (parent != SpanId::INVALID).then_some("subsegment"),
+        id: span_id_hex(span.span_context.span_id()),
+        trace_id: None,
+        parent_id: None,
+        kind: None,
         start_time: epoch_seconds_f64(span.start_time),
         end_time: epoch_seconds_f64(span.end_time).max(epoch_seconds_f64(span.start_time)),
         namespace: None,
@@ -102,6 +121,34 @@ fn document(span: &mut SpanData, budget: &mut usize) -> Subsegment {
         metadata: BTreeMap::new(),
         subsegments: Vec::new(),
     };
+    if !nested {
+        make_independent(&mut doc, span);
+    }
+    if !span.links.is_empty() {
+        // Segment documents have no span links; keep them readable beside the subsegment.
+        let links = span
+            .links
+            .iter()
+            .map(|l| {
+                let mut link = serde_json::Map::new();
+                link.insert(
+                    "trace_id".into(),
+                    Value::String(xray_trace_id(l.span_context.trace_id())),
+                );
+                link.insert("id".into(), Value::String(span_id_hex(l.span_context.span_id())));
+                for kv in &l.attributes {
+                    link.insert(kv.key.as_str().to_owned(), json_value(&kv.value));
+                }
+                Value::Object(link)
+            })
+            .collect();
+        doc.metadata
+            .entry("otel".into())
+            .or_default()
+            .insert("links".into(), Value::Array(links));
+    }
+    // Metadata under `default`, moved into the document once at the end.
+    let mut default_meta: BTreeMap<String, Value> = BTreeMap::new();
     for kv in std::mem::take(&mut span.attributes) {
         let name = kv.key.as_str();
         let value = kv.value;
@@ -162,20 +209,17 @@ fn document(span: &mut SpanData, budget: &mut usize) -> Subsegment {
                         doc.annotations.insert(key, a);
                     }
                     _ => {
-                        doc.metadata
-                            .entry("default".into())
-                            .or_default()
-                            .insert(key, json_owned(value));
+                        default_meta.insert(key, json_owned(value));
                     }
                 }
             }
             n => {
-                doc.metadata
-                    .entry("default".into())
-                    .or_default()
-                    .insert(n.to_owned(), json_owned(value));
+                default_meta.insert(n.to_owned(), json_owned(value));
             }
         }
+    }
+    if !default_meta.is_empty() {
+        doc.metadata.insert("default".to_owned(), default_meta);
     }
     doc
 }
@@ -189,10 +233,6 @@ pub fn subsegments(mut batch: Vec<SpanData>) -> Vec<Subsegment> {
     // Annotations are assigned in start order, so the first 50 spans of an invocation keep theirs.
     let mut by_start: Vec<usize> = (0..batch.len()).collect();
     by_start.sort_by_key(|&i| batch[i].start_time);
-    let mut docs: Vec<Option<Subsegment>> = vec![None; batch.len()];
-    for i in by_start {
-        docs[i] = Some(document(&mut batch[i], &mut budget));
-    }
     // An invocation's batch is a handful of spans: a scan beats building a map.
     let index: Option<HashMap<SpanId, usize>> = (batch.len() > 32).then(|| {
         batch
@@ -219,6 +259,12 @@ pub fn subsegments(mut batch: Vec<SpanData>) -> Vec<Subsegment> {
             _ => roots.push(i),
         }
     }
+    // Nested documents carry no trace id, parent id or type: only roots get them.
+    let mut docs: Vec<Option<Subsegment>> = vec![None; batch.len()];
+    for i in by_start {
+        let nested = parent_of[i].is_some_and(|p| p != i);
+        docs[i] = Some(document(&mut batch[i], &mut budget, nested));
+    }
     fn build(
         i: usize,
         docs: &mut [Option<Subsegment>],
@@ -242,6 +288,104 @@ pub fn subsegments(mut batch: Vec<SpanData>) -> Vec<Subsegment> {
         .filter_map(|r| build(r, &mut docs, &children, 0))
         .collect();
     // Whatever a cycle left unreached still leaves, on its own.
-    out.extend(docs.into_iter().flatten());
+    out.extend(docs.into_iter().zip(&batch).filter_map(|(doc, span)| {
+        let mut doc = doc?;
+        make_independent(&mut doc, span);
+        Some(doc)
+    }));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xray::MemorySink;
+    use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceState};
+    use opentelemetry::{KeyValue, TraceId};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn span(id: u64, parent: u64, attributes: Vec<KeyValue>) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+                SpanId::from_bytes(id.to_be_bytes()),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from_bytes(parent.to_be_bytes()),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: format!("s{id}").into(),
+            start_time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + id),
+            end_time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_100),
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: opentelemetry::InstrumentationScope::builder("t").build(),
+        }
+    }
+
+    /// What the exporter sent, as text, for `batch`.
+    fn exported(batch: Vec<SpanData>) -> Vec<String> {
+        let sink = MemorySink::default();
+        XraySegmentExporter::new(sink.clone()).export(batch);
+        sink.documents().iter().map(Value::to_string).collect()
+    }
+
+    #[test]
+    fn the_direct_path_sends_what_the_documents_serialise_to() {
+        let batch = vec![
+            span(2, 1, vec![KeyValue::new("card_id", "c-1")]),
+            span(
+                1,
+                0x53995c3f42cd8ad8,
+                vec![KeyValue::new("annotation.grade", "PSA 10")],
+            ),
+        ];
+        let expected: Vec<String> = subsegments(batch.clone())
+            .into_iter()
+            .flat_map(Subsegment::into_documents)
+            .map(|t| serde_json::from_str::<Value>(&t).unwrap().to_string())
+            .collect();
+        let sent = exported(batch);
+        assert_eq!(sent, expected);
+        let doc: Value = serde_json::from_str(&sent[0]).unwrap();
+        assert_eq!(doc["id"], "0000000000000001");
+        assert_eq!(doc["parent_id"], "53995c3f42cd8ad8");
+        assert_eq!(doc["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        let child = &doc["subsegments"][0];
+        assert_eq!(child["id"], "0000000000000002");
+        assert!(
+            child.get("trace_id").is_none()
+                && child.get("parent_id").is_none()
+                && child.get("type").is_none(),
+            "nested: {child}"
+        );
+    }
+
+    #[test]
+    fn oversize_batches_still_split_and_cycles_still_leave() {
+        let big = |id| span(id, 1, vec![KeyValue::new("big", "x".repeat(40_000))]);
+        let sent = exported(vec![big(2), big(3), span(1, 0x53995c3f42cd8ad8, Vec::new())]);
+        assert_eq!(sent.len(), 3);
+        for text in &sent {
+            let doc: Value = serde_json::from_str(text).unwrap();
+            assert!(text.len() <= MAX_DOCUMENT_BYTES);
+            assert_eq!(doc["type"], "subsegment", "each sent on its own: {}", doc["id"]);
+            assert_eq!(doc["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        }
+        // Parent ids that form a cycle (never from real spans): each document still leaves, complete.
+        let docs = subsegments(vec![span(7, 8, Vec::new()), span(8, 7, Vec::new())]);
+        assert_eq!(docs.len(), 2);
+        for d in docs {
+            assert!(
+                d.trace_id.is_some() && d.parent_id.is_some() && d.kind.is_some(),
+                "{d:?}"
+            );
+        }
+    }
 }
