@@ -1,0 +1,179 @@
+# The organisation pass on AWS's own engine (issue 14): EventBridge Scheduler starts a Step Functions
+# Standard workflow in the management (or a delegated governance) account. It reads the organisation's
+# cost once, then a Map state governs every member account — one iteration per account, each assuming
+# the member role (infra/modules/org/member) — with bounded concurrency and a Catch per iteration, so a
+# broken account never stops the others, and a summary state rolls everything up. The same per-item
+# code runs in one process as `collectiq-ops org run` (docs/organisation.md).
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+  tags       = merge({ Service = "governance", Feature = "organisation" }, var.tags)
+
+  member_role_arns = [for a in var.member_account_ids : "arn:${local.partition}:iam::${a}:role/${var.member_role_name}"]
+
+  functions = {
+    # Reads Cost Explorer once for every member (LINKED_ACCOUNT x SERVICE, cached in the ledger) and
+    # returns the accounts to govern.
+    governance-org-plan = { memory_mb = 512, timeout_s = 120 }
+    # One member account: assume its role, publish dashboards and alarms, build its platforms' reports.
+    governance-org-account = { memory_mb = 512, timeout_s = 900 }
+    # The roll-up: top accounts, movers, every platform's tier, untagged spend; posted once a day.
+    governance-org-summary = { memory_mb = 256, timeout_s = 60 }
+  }
+}
+
+# --- encryption ---------------------------------------------------------------------------------------
+
+resource "aws_kms_key" "org" {
+  description             = "${var.name_prefix} organisation governance: ledger, logs, state machine"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*" }
+        }
+      },
+    ]
+  })
+  tags = local.tags
+}
+
+# --- the organisation's ledger: every key carries the member account id -------------------------------
+
+resource "aws_dynamodb_table" "ledger" {
+  name         = "${var.name_prefix}-governance-ledger"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.org.arn
+  }
+
+  tags = local.tags
+}
+
+resource "aws_secretsmanager_secret" "rollup_webhook" {
+  #checkov:skip=CKV2_AWS_57: a Slack incoming-webhook URL is issued by Slack and cannot be rotated by a Lambda; it is replaced by hand (docs/organisation.md)
+  name       = "${var.name_prefix}/slack-webhook"
+  kms_key_id = aws_kms_key.org.arn
+  tags       = local.tags
+}
+
+# --- the three functions --------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "ledger" {
+  statement {
+    sid       = "Ledger"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:TransactWriteItems"]
+    resources = [aws_dynamodb_table.ledger.arn]
+  }
+
+  statement {
+    sid       = "LedgerKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.org.arn]
+  }
+}
+
+data "aws_iam_policy_document" "plan" {
+  source_policy_documents = [data.aws_iam_policy_document.ledger.json]
+
+  statement {
+    # Cost Explorer has no resource-level permissions; the cap (3 a day) is enforced in the ledger.
+    sid       = "OrganisationCost"
+    actions   = ["ce:GetCostAndUsage"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "account" {
+  source_policy_documents = [data.aws_iam_policy_document.ledger.json]
+
+  statement {
+    # Only the named role in the listed members: never an arbitrary role in an arbitrary account.
+    sid       = "AssumeMemberRole"
+    actions   = ["sts:AssumeRole"]
+    resources = local.member_role_arns
+  }
+}
+
+data "aws_iam_policy_document" "summary" {
+  source_policy_documents = [data.aws_iam_policy_document.ledger.json]
+
+  statement {
+    sid       = "RollupWebhook"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.rollup_webhook.arn]
+  }
+}
+
+locals {
+  policies = {
+    governance-org-plan    = data.aws_iam_policy_document.plan.json
+    governance-org-account = data.aws_iam_policy_document.account.json
+    governance-org-summary = data.aws_iam_policy_document.summary.json
+  }
+}
+
+module "function" {
+  source   = "../lambda_fn"
+  for_each = local.functions
+
+  function_name      = "${var.name_prefix}-${each.key}"
+  description        = "CollectIQ organisation governance: ${each.key}"
+  package_path       = "${var.artifacts_dir}/${each.key}.zip"
+  memory_mb          = each.value.memory_mb
+  timeout_s          = each.value.timeout_s
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = aws_kms_key.org.arn
+  service_name       = each.key
+  policy_json        = local.policies[each.key]
+  environment_variables = {
+    ORG_SPEC_FILE            = "/var/task/platforms/org/${var.name_prefix}.toml"
+    LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
+    SLACK_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.rollup_webhook.arn
+  }
+  tags = local.tags
+}

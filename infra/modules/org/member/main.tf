@@ -1,0 +1,103 @@
+# In each member account: the role governance assumes (trusting only the organisation pass's account
+# function, optionally with an external id) with exactly what the per-platform passes call, and the OAM
+# link that shares this account's metrics, logs and traces with the monitoring account's sink.
+
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+  tags       = merge({ Service = "governance", Feature = "organisation" }, var.tags)
+}
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [var.governance_principal_arn]
+    }
+
+    dynamic "condition" {
+      for_each = var.external_id == null ? [] : [var.external_id]
+      content {
+        test     = "StringEquals"
+        variable = "sts:ExternalId"
+        values   = [condition.value]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "member" {
+  name                 = var.role_name
+  description          = "Assumed by the organisation governance pass in ${var.governance_principal_arn}"
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+  tags                 = local.tags
+}
+
+data "aws_iam_policy_document" "member" {
+  #checkov:skip=CKV_AWS_356: cloudwatch:DescribeAlarms (called with a name prefix), ListDashboards, ListMetrics and GetMetricData are granted on "*" because the publish and cost passes call them account-wide; every write is limited to the managed prefixes
+  statement {
+    # Publish: plan (Describe/List/Get) and apply (Put/Delete) under the managed prefixes only.
+    sid = "PublishDashboardsAndAlarms"
+    actions = [
+      "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms",
+      "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard",
+    ]
+    resources = flatten([
+      for p in var.managed_prefixes : [
+        "arn:${local.partition}:cloudwatch:*:${local.account_id}:alarm:${p}-*",
+        "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${p}-*",
+      ]
+    ])
+  }
+
+  statement {
+    # These reads have no resource-level permissions.
+    sid       = "ReadMetricsAndAlarms"
+    actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:ListDashboards", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadBudgets"
+    actions   = ["budgets:ViewBudget"]
+    resources = ["arn:${local.partition}:budgets::${local.account_id}:budget/*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.slack_webhook_secret_arns) == 0 ? [] : [1]
+    content {
+      sid       = "PlatformSlackWebhooks"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = var.slack_webhook_secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.critical_topic_arns) == 0 ? [] : [1]
+    content {
+      sid       = "PlatformCriticalTopics"
+      actions   = ["sns:Publish"]
+      resources = var.critical_topic_arns
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "member" {
+  name   = "collectiq-governance"
+  role   = aws_iam_role.member.id
+  policy = data.aws_iam_policy_document.member.json
+}
+
+resource "aws_oam_link" "observability" {
+  count           = var.oam_sink_arn == null ? 0 : 1
+  label_template  = "$AccountName"
+  resource_types  = ["AWS::CloudWatch::Metric", "AWS::Logs::LogGroup", "AWS::XRay::Trace"]
+  sink_identifier = var.oam_sink_arn
+  tags            = local.tags
+}

@@ -1,0 +1,50 @@
+variable "governance_principal_arn" {
+  description = "The role of the organisation pass's account function (infra/modules/org output account_function_role_arn): the only principal this role trusts."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.governance_principal_arn))
+    error_message = "governance_principal_arn must be an IAM role ARN."
+  }
+}
+
+variable "role_name" {
+  description = "Name of the role (accounts[].role_arn in the organisation spec ends with it)."
+  type        = string
+  default     = "collectiq-governance-member"
+}
+
+variable "external_id" {
+  description = "sts:ExternalId the trust policy requires (accounts[].external_id). Null: none."
+  type        = string
+  default     = null
+}
+
+variable "managed_prefixes" {
+  description = "Managed prefixes (<platform>-<env>) of the platform specs in this account: the only alarms and dashboards the role may write."
+  type        = list(string)
+}
+
+variable "slack_webhook_secret_arns" {
+  description = "The platforms' Slack webhook secrets in this account."
+  type        = list(string)
+  default     = []
+}
+
+variable "critical_topic_arns" {
+  description = "The platforms' critical SNS topics in this account."
+  type        = list(string)
+  default     = []
+}
+
+variable "oam_sink_arn" {
+  description = "The monitoring account's OAM sink (infra/modules/org output oam_sink_arn). Null: no link."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags merged over the module's own."
+  type        = map(string)
+  default     = {}
+}

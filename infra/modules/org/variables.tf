@@ -1,0 +1,59 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (the organisation's name, e.g. collectiq-group)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,40}$", var.name_prefix))
+    error_message = "name_prefix must be 1-40 lowercase letters, digits or '-'."
+  }
+}
+
+variable "member_account_ids" {
+  description = "Member accounts the organisation spec governs (12 digits each): the only accounts whose governance role may be assumed and whose OAM links the sink accepts."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.member_account_ids) > 0 && alltrue([for a in var.member_account_ids : can(regex("^[0-9]{12}$", a))])
+    error_message = "member_account_ids must be a non-empty list of 12-digit account ids."
+  }
+}
+
+variable "member_role_name" {
+  description = "Name of the role governance assumes in every member account (infra/modules/org/member creates it)."
+  type        = string
+  default     = "collectiq-governance-member"
+}
+
+variable "max_concurrency" {
+  description = "Accounts governed at once by the Map state. Each iteration is one account (its platforms run one after another), so CloudWatch's 3 TPS PutMetricAlarm quota per account and region holds at any value."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.max_concurrency >= 1 && var.max_concurrency <= 40
+    error_message = "max_concurrency must be within 1..40 (inline Map states run at most 40 iterations at once)."
+  }
+}
+
+variable "schedule_expression" {
+  description = "When the organisation pass runs (EventBridge Scheduler). Once a day: Cost Explorer refreshes at most three times a day."
+  type        = string
+  default     = "cron(0 6 * * ? *)"
+}
+
+variable "artifacts_dir" {
+  description = "Directory holding governance-org-plan.zip, governance-org-account.zip and governance-org-summary.zip."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention of the functions and the state machine."
+  type        = number
+  default     = 90
+}
+
+variable "tags" {
+  description = "Tags merged over the module's own."
+  type        = map(string)
+  default     = {}
+}
