@@ -39,22 +39,28 @@ pub fn usd_dp(amount: Decimal, dp: u32) -> String {
     }
 }
 
-/// A percentage with one decimal: `62.5%`.
+/// A percentage with one decimal: `62.5%` (never `-0.0%`).
 #[must_use]
 pub fn pct(value: Decimal) -> String {
     format!(
         "{:.1}%",
-        value.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+        unsigned_zero(value.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero))
     )
 }
 
-/// A ratio with two decimals: `1.04×`.
+/// A ratio with two decimals: `1.04×` (never `-0.00×`).
 #[must_use]
 pub fn ratio(value: Decimal) -> String {
     format!(
         "{:.2}×",
-        value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+        unsigned_zero(value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
     )
+}
+
+/// A zero without its sign: a `Decimal` zero can carry a negative sign (`Decimal::from_str("-0.0")`, or a
+/// negative value rounded to zero), and `Display` prints that sign.
+fn unsigned_zero(d: Decimal) -> Decimal {
+    if d.is_zero() { Decimal::ZERO } else { d }
 }
 
 /// An integer with thousands separators.
@@ -141,6 +147,11 @@ mod tests {
         assert_eq!(usd_dp(dec!(12), 0), "$12");
         assert_eq!(pct(dec!(62.48)), "62.5%");
         assert_eq!(ratio(dec!(1.0413333)), "1.04×");
+        // Values that round to zero print no sign (some rust_decimal versions print "-0.0" for them).
+        assert_eq!(pct(dec!(-0.04)), "0.0%");
+        assert_eq!(pct(dec!(-0.0)), "0.0%");
+        assert_eq!(pct(dec!(-0.06)), "-0.1%");
+        assert_eq!(ratio(dec!(-0.004)), "0.00×");
         assert_eq!(count(50_000), "50,000");
         assert_eq!(count(7), "7");
     }

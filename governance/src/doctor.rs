@@ -8,11 +8,15 @@
 //!
 //! Every call is a read. Cost Explorer is the only one that costs money ($0.01 per request); the doctor
 //! makes exactly one CE request and says so.
+//!
+//! The windows it reads (CardsValued over the last 24 h, traces in the last 5 minutes, yesterday's cost)
+//! end at one instant: the wall clock for [`run`], any instant for [`run_at`] (the demo passes the now it
+//! seeded its month as of). Numbers are printed through [`whole`], which never writes a negative zero.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
 
 use aws_smithy_types::DateTime as SmithyTime;
+use chrono::{DateTime, Duration, Utc};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
@@ -202,10 +206,44 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
-/// Runs every check against `clients` for `spec`.
+/// `value` rounded to a whole number, as text — never `-0`.
+///
+/// `{:.0}` keeps the sign of a value that rounds to zero (`-0.4` → `-0`), and an empty `f64` sum *is*
+/// `-0.0` (the additive identity `Iterator::sum` starts from), so a metric query that returns no
+/// datapoints would read "= -0". Zero has no sign here.
+///
+/// ```
+/// use governance::doctor::whole;
+/// assert_eq!(whole(-0.0), "0");
+/// assert_eq!(whole(-0.4), "0");
+/// assert_eq!(whole(std::iter::empty::<f64>().sum()), "0");
+/// assert_eq!(whole(-0.6), "-1");
+/// assert_eq!(whole(41_234.5), "41235");
+/// ```
+#[must_use]
+pub fn whole(value: f64) -> String {
+    let rounded = value.round();
+    // `-0.0 == 0.0`: both print as "0".
+    if rounded == 0.0 {
+        "0".to_owned()
+    } else {
+        format!("{rounded:.0}")
+    }
+}
+
+fn smithy(t: DateTime<Utc>) -> SmithyTime {
+    SmithyTime::from_millis(t.timestamp_millis())
+}
+
+/// Runs every check against `clients` for `spec`, its windows ending at the wall clock.
 pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
+    run_at(spec, clients, Utc::now()).await
+}
+
+/// Runs every check against `clients` for `spec`, its windows (metrics over the last 24 h, traces over the
+/// last 5 minutes, yesterday's cost) ending at `now`.
+pub async fn run_at(spec: &PlatformSpec, clients: &AwsClients, now: DateTime<Utc>) -> DoctorReport {
     let prefix = spec.managed_prefix();
-    let now = SystemTime::now();
     let mut checks = Vec::new();
 
     let cw = &clients.cloudwatch;
@@ -312,8 +350,8 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
         clients
             .xray
             .get_trace_summaries()
-            .start_time(SmithyTime::from(now - Duration::from_secs(300)))
-            .end_time(SmithyTime::from(now))
+            .start_time(smithy(now - Duration::minutes(5)))
+            .end_time(smithy(now))
             .send()
             .await
             .map(|r| {
@@ -380,7 +418,7 @@ pub async fn run(spec: &PlatformSpec, clients: &AwsClients) -> DoctorReport {
 async fn metric_data(
     spec: &PlatformSpec,
     cw: &aws_sdk_cloudwatch::Client,
-    now: SystemTime,
+    now: DateTime<Utc>,
 ) -> Result<String, Failure> {
     use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
     use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
@@ -407,23 +445,18 @@ async fn metric_data(
     let r = cw
         .get_metric_data()
         .metric_data_queries(query)
-        .start_time(SmithyTime::from(now - Duration::from_secs(86_400)))
-        .end_time(SmithyTime::from(now))
+        .start_time(smithy(now - Duration::hours(24)))
+        .end_time(smithy(now))
         .send()
         .await
         .map_err(aws("CloudWatch", "GetMetricData"))?;
-    // `Sum` of an empty f64 iterator is -0.0, which prints as "-0": start from +0.0 instead.
-    let values: f64 = r
-        .metric_data_results()
-        .iter()
-        .flat_map(|m| m.values())
-        .fold(0.0, |acc, v| acc + v);
-    Ok(format!("CardsValued Sum over the last 24 h = {values:.0}"))
+    let values: f64 = r.metric_data_results().iter().flat_map(|m| m.values()).sum();
+    Ok(format!("CardsValued Sum over the last 24 h = {}", whole(values)))
 }
 
-async fn cost_and_usage(clients: &AwsClients, now: SystemTime) -> Result<String, Failure> {
+async fn cost_and_usage(clients: &AwsClients, now: DateTime<Utc>) -> Result<String, Failure> {
     use aws_sdk_costexplorer::types::{DateInterval, Granularity};
-    let today = chrono::DateTime::<chrono::Utc>::from(now).date_naive();
+    let today = now.date_naive();
     let yesterday = today.pred_opt().unwrap_or(today);
     let period = DateInterval::builder()
         .start(yesterday.to_string())
@@ -505,6 +538,30 @@ async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_never_carry_the_sign_of_zero() {
+        // What CloudWatch gives back for a window with no datapoints: no values at all.
+        let empty: f64 = Vec::<f64>::new().iter().sum();
+        assert!(
+            empty.is_sign_negative(),
+            "the case this guards: an empty sum is -0.0"
+        );
+        assert_eq!(format!("{empty:.0}"), "-0", "and std prints it with its sign");
+        assert_eq!(whole(empty), "0");
+        for (v, want) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (-0.49, "0"),
+            (0.49, "0"),
+            (-0.5, "-1"),
+            (1_706.0, "1706"),
+            (-3.2, "-3"),
+        ] {
+            assert_eq!(whole(v), want, "{v}");
+        }
+        assert_eq!(whole(f64::NAN), "NaN");
+    }
 
     #[test]
     fn rendering_marks_failures_with_their_permission() {
