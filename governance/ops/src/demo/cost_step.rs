@@ -8,7 +8,7 @@ use super::section::{DemoContext, DemoSection};
 use crate::cost as cli;
 
 /// The demo's last step: the cost report for the seeded month, as the daily Lambda would produce it at
-/// 13:00 UTC on the seeded day — terminal rendering, `out/cost-report.json`, `out/cost-slack.json`,
+/// the demo's now (the month's `now`) — terminal rendering, `out/cost-report.json`, `out/cost-slack.json`,
 /// `out/cost-burn.svg` and `out/cost-burn.png`, and the post to the loopback Slack sink.
 ///
 /// # Errors
@@ -18,12 +18,7 @@ pub async fn demo_step(ctx: &DemoContext<'_>) -> anyhow::Result<DemoSection> {
         .inject_cost_and_usage(&crate::seed::cost_explorer_pages(ctx.month))
         .await
         .context("cannot queue the Cost Explorer pages")?;
-    let as_of = ctx
-        .month
-        .as_of
-        .and_hms_opt(13, 0, 0)
-        .unwrap_or_default()
-        .and_utc();
+    let as_of = ctx.month.now;
     let before = ctx.slack.received().len();
     let options = PassOptions::new(ctx.spec, as_of).with_notify(true);
     let run = run_daily(ctx.spec, ctx.clients, &options).await?;

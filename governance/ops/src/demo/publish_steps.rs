@@ -34,7 +34,10 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     let cw = &ctx.clients.cloudwatch;
     let catalogue = governance::publish::alarms::desired_catalogue(spec)?;
     progress("alarm state: DescribeAlarms, alarm history, X-Ray evidence…");
-    let now = Utc::now();
+    // The demo's one now. The emulator stamps alarm state changes with its own (wall) clock, which is
+    // this instant plus the seconds the seed took — unless `--as-of` pinned an earlier one (said below).
+    let now = ctx.month.now;
+    let emulator_clock_ahead = Utc::now() - now;
     let report = state_report(
         cw,
         &ctx.clients.xray,
@@ -102,6 +105,13 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         .map(|m| m.iter().filter(|m| &m.topic_arn == topic).count())
         .unwrap_or(0);
     let mut text = render_text(&report);
+    if emulator_clock_ahead > Duration::minutes(ESCALATE_AFTER) {
+        text.push_str(&format!(
+            "  (--as-of pinned now {} h before the wall clock: the emulator stamped the seeded alarms' state \
+             changes at its own clock, so \"since\" is later than now and nothing has fired long enough to escalate.)\n",
+            emulator_clock_ahead.num_hours()
+        ));
+    }
     let why = |a: &AnnounceReport| {
         if let Some(f) = &a.failure {
             format!("✗ {f}")

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
 use aws_smithy_types::DateTime as SmithyTime;
-use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use cost::input::{
     Amount, CostAndUsagePage, DateInterval, ENVIRONMENT_TAG, Group, GroupDefinition, ResultByTime,
 };
@@ -149,12 +149,25 @@ const DIURNAL: [u32; 24] = [
 ];
 
 /// How a day's total is laid out in time: one datapoint at noon for older days, hourly for the last three
-/// days (the fast burn check and alarm backtests read hourly data), only the elapsed hours of today.
+/// days (the fast burn check and alarm backtests read hourly data), only the hours of today completed at
+/// the month's `now` — or, in today's first hour, one datapoint halfway to `now` — so nothing is stamped
+/// after `now`.
 fn slots(month: &DemoMonth, day: &DemoDay) -> Vec<(chrono::DateTime<Utc>, f64)> {
     if (month.as_of - day.date).num_days() > 2 {
         return vec![(at(day.date, 12, 0), 1.0)];
     }
-    let hours = if day.date == month.as_of { 13 } else { 24 };
+    let hours = if day.date == month.as_of {
+        month.hours_today() as usize
+    } else {
+        24
+    };
+    if hours == 0 {
+        let midnight = at(day.date, 0, 0);
+        if month.now <= midnight {
+            return Vec::new();
+        }
+        return vec![(midnight + (month.now - midnight) / 2, 1.0)];
+    }
     let total: u32 = DIURNAL[..hours].iter().sum();
     (0..hours)
         .map(|h| {
@@ -492,11 +505,18 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
             }
         }
     }
-    // DLQ depth is a gauge: hourly over the last day, climbing to 14 now.
+    // DLQ depth is a gauge: hourly over the 13 hours before the last whole hour of `now`, climbing to 14.
+    let last_whole_hour = month
+        .now
+        .date_naive()
+        .and_hms_opt(month.now.hour(), 0, 0)
+        .map_or(month.now, |t| t.and_utc())
+        - chrono::Duration::hours(1);
     for q in spec.dlqs() {
         let firing = q.name.contains("valuation");
         for h in 0..13_u32 {
             let depth = if firing { f64::from(h + 2) } else { 0.0 };
+            let time = last_whole_hour - chrono::Duration::hours(i64::from(12 - h));
             out.entry(sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE.namespace.to_owned())
                 .or_default()
                 .push(
@@ -508,7 +528,7 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
                                 .value(&q.name)
                                 .build(),
                         )
-                        .timestamp(SmithyTime::from_secs(at(month.as_of, h, 0).timestamp()))
+                        .timestamp(SmithyTime::from_secs(time.timestamp()))
                         .unit(StandardUnit::Count)
                         .value(depth)
                         .build(),
@@ -613,6 +633,31 @@ mod tests {
         }
         assert_eq!(slots(&month, month.days.last().unwrap()).len(), 13);
         assert_eq!(slots(&month, &month.days[0]).len(), 1);
+    }
+
+    #[test]
+    fn nothing_is_stamped_after_now_at_any_hour() {
+        let spec = crate::test_support::prod_spec();
+        for now in [
+            "2026-12-02T06:08:00Z",
+            "2026-12-02T00:20:00Z",
+            "2026-12-01T00:00:30Z",
+            "2026-12-31T23:59:59Z",
+        ] {
+            let month = DemoMonth::generate_at(&spec, now.parse().unwrap());
+            let today = month.days.last().unwrap();
+            let today_slots = slots(&month, today);
+            assert_eq!(today_slots.len(), (month.hours_today() as usize).max(1), "{now}");
+            let total: f64 = today_slots.iter().map(|(_, s)| s).sum();
+            assert!((total - 1.0).abs() < 1e-9, "{now}");
+            let latest = metric_datums(&spec, &month)
+                .values()
+                .flatten()
+                .filter_map(|d| d.timestamp().map(SmithyTime::secs))
+                .max()
+                .unwrap();
+            assert!(latest < month.now.timestamp(), "{now}: a datum at {latest}");
+        }
     }
 
     #[test]

@@ -1,4 +1,11 @@
-//! The pure part of the seed: a deterministic CollectIQ month, computed from a platform spec and a date.
+//! The pure part of the seed: a deterministic CollectIQ month, computed from a platform spec and the
+//! instant it is seeded as of (its "now").
+//!
+//! Everything time-bound in the seed hangs off [`DemoMonth::now`]: today's partial day ends there (only
+//! the hours completed by then have hourly data), and the writers stamp log events and traces in the
+//! minutes before it. [`DemoMonth::generate_at`] takes any instant (the demo passes the wall clock);
+//! [`DemoMonth::generate`] pins a date at [`PINNED_TIME_OF_DAY`], so a test that names a date gets the
+//! same month on every day it runs.
 //!
 //! The numbers follow the seed design's volumes (≈50k valuations a month, 1,000 input / 200 output Claude
 //! tokens per valuation split across three agents, DetectText + DetectLabels per card) priced at real
@@ -7,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 use platform_spec::PlatformSpec;
 use rust_decimal::Decimal;
 use telemetry::catalogue::Agent;
@@ -114,8 +121,11 @@ pub struct DemoMonth {
     pub prefix: String,
     /// The `Environment` tag value.
     pub environment: String,
-    /// "Today": the last, partial day.
+    /// "Today": the last, partial day (the UTC date of [`Self::now`]).
     pub as_of: NaiveDate,
+    /// The instant the month is seeded as of: today's data ends here, log events and traces are stamped
+    /// in the minutes before it, and the demo reads every section at it.
+    pub now: DateTime<Utc>,
     /// First day of the month of `as_of`.
     pub month_start: NaiveDate,
     /// Every day from the start of the previous month up to and including `as_of`.
@@ -184,11 +194,50 @@ const TOKENS_PER_VALUATION: [(Agent, u64, u64, u64); 3] = [
     (Agent::Authenticity, 400, 80, 600),
 ];
 
+/// The time of day a date-only as-of stands for: 13:12 UTC, when 55 % of the day has passed and 13
+/// whole hours (00–12) have hourly data.
+pub const PINNED_TIME_OF_DAY: NaiveTime = match NaiveTime::from_hms_opt(13, 12, 0) {
+    Some(t) => t,
+    None => NaiveTime::MIN,
+};
+
+/// `as_of` at [`PINNED_TIME_OF_DAY`] UTC: the instant [`DemoMonth::generate`] seeds a date as of.
+#[must_use]
+pub fn pinned_now(as_of: NaiveDate) -> DateTime<Utc> {
+    as_of.and_time(PINNED_TIME_OF_DAY).and_utc()
+}
+
+/// Share of `now`'s day that has passed (0 at midnight, just under 1 before the next).
+fn elapsed_share(now: DateTime<Utc>) -> Decimal {
+    (Decimal::from(now.num_seconds_from_midnight()) / Decimal::from(86_400)).normalize()
+}
+
 impl DemoMonth {
-    /// Generates the month of `spec`'s platform up to `as_of` (partial), with the previous month as history.
-    /// The same inputs always give the same month.
+    /// Generates the month of `spec`'s platform up to `as_of` (partial) at [`PINNED_TIME_OF_DAY`], with the
+    /// previous month as history: [`Self::generate_at`] at [`pinned_now`]`(as_of)`. The same inputs always
+    /// give the same month.
     #[must_use]
     pub fn generate(spec: &PlatformSpec, as_of: NaiveDate) -> Self {
+        Self::generate_at(spec, pinned_now(as_of))
+    }
+
+    /// Generates the month of `spec`'s platform up to the instant `now`: the previous month as history,
+    /// this month's days in full and today up to `now` (its share of the day's volume, hourly data for
+    /// the hours completed). The same inputs always give the same month.
+    ///
+    /// ```
+    /// # let spec = platform_spec::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/platforms/collectiq-prod.toml"))).unwrap();
+    /// use collectiq_ops::seed::DemoMonth;
+    /// let now = "2026-12-02T06:08:00Z".parse().unwrap();
+    /// let month = DemoMonth::generate_at(&spec, now);
+    /// assert_eq!(month.as_of.to_string(), "2026-12-02");
+    /// assert_eq!(month.hours_today(), 6);
+    /// assert!(month.days.iter().all(|d| d.date <= month.as_of));
+    /// ```
+    #[must_use]
+    pub fn generate_at(spec: &PlatformSpec, now: DateTime<Utc>) -> Self {
+        let as_of = now.date_naive();
+        let today_elapsed = elapsed_share(now);
         let month_start = as_of.with_day(1).unwrap_or(as_of);
         let history_start = month_start
             .checked_sub_days(Days::new(1))
@@ -208,7 +257,7 @@ impl DemoMonth {
         while date <= as_of {
             let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
             let elapsed = if date == as_of {
-                Decimal::new(55, 2)
+                today_elapsed
             } else {
                 Decimal::ONE
             };
@@ -344,7 +393,10 @@ impl DemoMonth {
             .map(DemoDay::total_usd)
             .sum();
         let days_in_month = Decimal::from(days_in_month(month_start));
-        let elapsed_days = Decimal::from(as_of.day() - 1) + Decimal::new(55, 2);
+        // At least a minute of the month has passed, so the forecast never divides by zero at midnight
+        // on the 1st.
+        let elapsed_days =
+            (Decimal::from(as_of.day() - 1) + today_elapsed).max(Decimal::ONE / Decimal::from(1440));
         let budgets = spec
             .budgets
             .iter()
@@ -362,6 +414,7 @@ impl DemoMonth {
             prefix: spec.managed_prefix(),
             environment: spec.platform.environment.clone(),
             as_of,
+            now,
             month_start,
             days,
             budgets,
@@ -373,6 +426,12 @@ impl DemoMonth {
                 .and_then(|m| m.billing_service.clone())
                 .unwrap_or_else(|| CLAUDE_SONNET_LINE.to_owned()),
         }
+    }
+
+    /// Whole hours of today completed at [`Self::now`] (13 at 13:12): the hours that have hourly data.
+    #[must_use]
+    pub fn hours_today(&self) -> u32 {
+        self.now.hour()
     }
 
     /// Days of the current month (the last one partial).
@@ -513,6 +572,38 @@ mod tests {
                 .cost_by_service[services::REKOGNITION]
         };
         assert!(rek(20) > rek(19) * Decimal::from(2));
+    }
+
+    #[test]
+    fn a_pinned_date_is_that_day_at_13_12_and_55_percent_elapsed() {
+        let m = DemoMonth::generate(&prod(), date("2026-11-21"));
+        assert_eq!(m.now.to_rfc3339(), "2026-11-21T13:12:00+00:00");
+        assert_eq!(m.hours_today(), 13);
+        assert_eq!(m.days.last().unwrap().elapsed, Decimal::new(55, 2));
+        assert_eq!(m, DemoMonth::generate_at(&prod(), pinned_now(date("2026-11-21"))));
+    }
+
+    #[test]
+    fn today_ends_at_now_whatever_the_hour() {
+        let spec = prod();
+        let at = |s: &str| DemoMonth::generate_at(&spec, s.parse().unwrap());
+        let early = at("2026-12-02T06:08:00Z");
+        assert_eq!(early.as_of, date("2026-12-02"));
+        assert_eq!(early.month_start, date("2026-12-01"));
+        assert_eq!(early.days.first().unwrap().date, date("2026-11-01"));
+        assert_eq!(early.hours_today(), 6);
+        // 6 h 8 min of 24 h.
+        assert_eq!(
+            early.days.last().unwrap().elapsed,
+            Decimal::from(6 * 3600 + 8 * 60) / Decimal::from(86_400)
+        );
+        let late = at("2026-12-02T22:30:00Z");
+        assert!(late.days.last().unwrap().valuations > early.days.last().unwrap().valuations * 3);
+        // Midnight on the 1st: nothing of the month yet, and no division by zero in the forecast.
+        let first = at("2026-12-01T00:00:00Z");
+        assert_eq!(first.month_days().count(), 1);
+        assert_eq!(first.days.last().unwrap().valuations, 0);
+        assert!(first.budgets.iter().all(|b| b.forecast_usd >= Decimal::ZERO));
     }
 
     #[test]

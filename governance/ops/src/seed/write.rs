@@ -1,11 +1,20 @@
 //! The SDK writers of the demo seed: a [`DemoMonth`] written into an AWS endpoint (the emulator) through
 //! the real SDK clients — topics, the ledger table, the webhook secret, logs, budgets, metrics, alarms,
 //! traces. What is written is built by the pure [`super::datums`]; this file only sends it.
+//!
+//! Log events and traces are stamped in the minutes before the month's `now`. CloudWatch Logs rejects
+//! events more than 14 days old or 2 hours ahead ([PutLogEvents]; moto does the same against its wall
+//! clock) and X-Ray keeps traces 30 days, so a month pinned outside that window would lose them silently:
+//! [`stamp_time`] then stamps them in the minutes before the wall clock instead, and [`SeedReport`] says
+//! so. A rejected log event is an error, never a quiet loss.
+//!
+//! [PutLogEvents]: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html
 
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::Dimension;
 use aws_smithy_types::DateTime as SmithyTime;
+use chrono::{DateTime, Duration, Utc};
 use governance::aws::{AwsClients, describe_sdk_error};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
@@ -43,6 +52,41 @@ pub struct SeedReport {
     pub log_events: usize,
     /// Trace segments written.
     pub trace_segments: usize,
+    /// The instant log events and traces end at: the month's `now`, or the wall clock when that is
+    /// outside what CloudWatch Logs accepts (see [`stamp_time`]).
+    pub logs_and_traces_at: Option<DateTime<Utc>>,
+    /// Whether `logs_and_traces_at` is the wall clock because the month's `now` was too old (or ahead).
+    pub logs_and_traces_shifted: bool,
+}
+
+/// How old a log event may be when CloudWatch Logs receives it (and moto enforces the same).
+pub const LOGS_MAX_AGE: Duration = Duration::days(14);
+/// How far ahead of the clock a log event may be.
+pub const LOGS_MAX_AHEAD: Duration = Duration::hours(2);
+/// How long X-Ray keeps a trace.
+pub const XRAY_RETENTION: Duration = Duration::days(30);
+
+/// Where log events and traces of a month seeded as of `now` end, given the `wall` clock: `now` itself
+/// while its log events (stamped up to 5 minutes before it) are inside CloudWatch Logs' window — 14 days
+/// back, less an hour of slack for a slow run, to 2 hours ahead — else `wall` (the `bool` says which).
+///
+/// ```
+/// use collectiq_ops::seed::write::stamp_time;
+/// let wall = "2026-12-02T12:00:00Z".parse().unwrap();
+/// let recent = "2026-11-25T13:12:00Z".parse().unwrap();
+/// assert_eq!(stamp_time(recent, wall), (recent, false));
+/// let old = "2026-11-01T13:12:00Z".parse().unwrap();
+/// assert_eq!(stamp_time(old, wall), (wall, true));
+/// ```
+#[must_use]
+pub fn stamp_time(now: DateTime<Utc>, wall: DateTime<Utc>) -> (DateTime<Utc>, bool) {
+    let oldest = wall - LOGS_MAX_AGE + Duration::hours(1);
+    let newest = wall + LOGS_MAX_AHEAD - Duration::minutes(1);
+    if now - Duration::minutes(5) >= oldest && now <= newest {
+        (now, false)
+    } else {
+        (wall, true)
+    }
 }
 
 /// Seeds everything but Cost Explorer: SNS topics, the ledger table, the Slack webhook secret (pointing at
@@ -72,7 +116,10 @@ pub async fn apply(
         .await
         .map_err(|e| describe_sdk_error(&e))
         .map_err(fail("Slack webhook secret"))?;
-    report.log_events = write_logs(spec, month, clients).await?;
+    let (stamp, shifted) = stamp_time(month.now, Utc::now());
+    report.logs_and_traces_at = Some(stamp);
+    report.logs_and_traces_shifted = shifted;
+    report.log_events = write_logs(spec, stamp, clients).await?;
     report.budgets = create_budgets(spec, month, clients).await?;
     let datums = metric_datums(spec, month);
     for (namespace, data) in &datums {
@@ -91,7 +138,7 @@ pub async fn apply(
         }
     }
     report.alarms = create_alarms(spec, clients).await?;
-    report.trace_segments = write_traces(spec, month, clients).await?;
+    report.trace_segments = write_traces(spec, stamp, clients).await?;
     Ok(report)
 }
 
@@ -135,13 +182,14 @@ struct LogLine<'a> {
     cold_start: bool,
 }
 
+/// Five lines per function, one a minute, the last a minute before `end`.
 async fn write_logs(
     spec: &PlatformSpec,
-    month: &DemoMonth,
+    end: DateTime<Utc>,
     clients: &AwsClients,
 ) -> Result<usize, SeedError> {
     use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-    let today = at(month.as_of, 9, 0);
+    let first = end - Duration::minutes(5);
     let mut written = 0;
     for f in &spec.functions {
         let group = format!("/aws/lambda/{}", f.name);
@@ -174,7 +222,7 @@ async fn write_logs(
             .map_err(step())?;
         let mut events = Vec::new();
         for i in 0..5_i64 {
-            let time = today + chrono::Duration::minutes(i);
+            let time = first + Duration::minutes(i);
             let failing = f.id == "authenticity_agent" && i == 4;
             let line = LogLine {
                 timestamp: time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -201,8 +249,8 @@ async fn write_logs(
                     .map_err(step())?,
             );
         }
-        written += events.len();
-        clients
+        let sent = events.len();
+        let answer = clients
             .logs
             .put_log_events()
             .log_group_name(&group)
@@ -212,6 +260,23 @@ async fn write_logs(
             .await
             .map_err(|e| describe_sdk_error(&e))
             .map_err(step())?;
+        // PutLogEvents drops events outside its window and only says so in this field.
+        if let Some(r) = answer.rejected_log_events_info().filter(|r| {
+            r.too_old_log_event_end_index().is_some()
+                || r.too_new_log_event_start_index().is_some()
+                || r.expired_log_event_end_index().is_some()
+        }) {
+            return Err(step()(format!(
+                "PutLogEvents rejected events stamped {} – {} (too old up to index {:?}, too new from {:?}, \
+                 expired up to {:?}): CloudWatch Logs accepts events from the last 14 days up to 2 hours ahead",
+                first.format("%Y-%m-%d %H:%M UTC"),
+                (first + Duration::minutes(4)).format("%H:%M"),
+                r.too_old_log_event_end_index(),
+                r.too_new_log_event_start_index(),
+                r.expired_log_event_end_index()
+            )));
+        }
+        written += sent;
     }
     Ok(written)
 }
@@ -368,15 +433,17 @@ struct SegmentDocument<'a> {
     annotations: BTreeMap<&'a str, &'a str>,
 }
 
+/// Five authenticity-agent segments (three faulting), 37 s apart, in the 4 minutes before `end`: inside
+/// doctor's 5-minute window and the alarm-state report's evidence window.
 async fn write_traces(
     spec: &PlatformSpec,
-    month: &DemoMonth,
+    end: DateTime<Utc>,
     clients: &AwsClients,
 ) -> Result<usize, SeedError> {
     let Some(f) = spec.function("authenticity_agent") else {
         return Ok(0);
     };
-    let base = at(month.as_of, 12, 0).timestamp();
+    let base = (end - Duration::minutes(4)).timestamp();
     let mut docs = Vec::new();
     for i in 0..5_i64 {
         let start = base + i * 37;
