@@ -45,6 +45,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use telemetry::catalogue::{DimensionKey, MetricName};
 use vocabulary::Stat;
+use vocabulary::aws::{api_gateway, application_elb, bedrock, billing, dynamodb, ecs, lambda, sqs, states};
+use vocabulary::{AwsMetric, dimension, value};
 
 /// Who an alarm notifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -180,7 +182,7 @@ impl Catalogue {
     }
 }
 
-const BILLING_REGION: &str = "us-east-1";
+const BILLING_REGION: &str = vocabulary::namespace::BILLING_REGION;
 
 struct Gen<'a> {
     spec: &'a PlatformSpec,
@@ -349,10 +351,10 @@ impl Gen<'_> {
     fn apis(&mut self) -> Result<(), CatalogueError> {
         for api in &self.spec.http_apis {
             let resource = self.short(&api.name);
-            let m = |n: &str| {
-                MetricRef::aws("AWS/ApiGateway", n)
-                    .with_dimension("ApiId", &api.id)
-                    .with_dimension("Stage", &api.stage)
+            let m = |n: AwsMetric| {
+                MetricRef::of(n)
+                    .with_dimension(dimension::API_ID, &api.id)
+                    .with_dimension(dimension::STAGE, &api.stage)
             };
             let mut fns: Vec<String> = api
                 .routes
@@ -378,8 +380,8 @@ impl Gen<'_> {
                 MetricAlarm::math(
                     name,
                     vec![
-                        MathInput::new("errors", m("5xx"), Stat::Sum),
-                        MathInput::new("requests", m("Count"), Stat::Sum),
+                        MathInput::new("errors", m(api_gateway::HTTP_5XX), Stat::Sum),
+                        MathInput::new("requests", m(api_gateway::COUNT), Stat::Sum),
                     ],
                     "IF(requests > 0, 100 * errors / requests, 0)",
                     "5xx rate (%)",
@@ -417,7 +419,7 @@ impl Gen<'_> {
                 );
                 w.trace_services = fns.clone();
                 self.push(w, true, |name| {
-                    MetricAlarm::new(name, m("Latency"), Stat::Percentile(p), 60)
+                    MetricAlarm::new(name, m(api_gateway::LATENCY), Stat::Percentile(p), 60)
                         .above(threshold)
                         .evaluate(n, n)
                         .treat_missing(TreatMissingData::NotBreaching)
@@ -431,7 +433,7 @@ impl Gen<'_> {
     fn functions(&mut self) -> Result<(), CatalogueError> {
         for f in &self.spec.functions {
             let resource = format!("fn-{}", slug(&f.id));
-            let m = |n: &str| MetricRef::aws("AWS/Lambda", n).with_dimension("FunctionName", &f.name);
+            let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, &f.name);
             let severity = if f.tier == Tier::Critical {
                 Severity::Critical
             } else {
@@ -451,7 +453,7 @@ impl Gen<'_> {
             );
             t.trace_services = vec![f.name.clone()];
             self.push(t, true, |name| {
-                MetricAlarm::new(name, m("Throttles"), Stat::Sum, 60)
+                MetricAlarm::new(name, m(lambda::THROTTLES), Stat::Sum, 60)
                     .above(0.0)
                     .evaluate(3, 5)
                     .treat_missing(TreatMissingData::NotBreaching)
@@ -470,7 +472,7 @@ impl Gen<'_> {
             );
             d.trace_services = vec![f.name.clone()];
             self.push(d, true, |name| {
-                MetricAlarm::new(name, m("Duration"), Stat::Maximum, 60)
+                MetricAlarm::new(name, m(lambda::DURATION), Stat::Maximum, 60)
                     .above(limit_ms)
                     .evaluate(3, 5)
                     .treat_missing(TreatMissingData::NotBreaching)
@@ -493,7 +495,7 @@ impl Gen<'_> {
         resource: &str,
         severity: Severity,
     ) -> Result<(), CatalogueError> {
-        let m = |n: &str| MetricRef::aws("AWS/Lambda", n).with_dimension("FunctionName", &f.name);
+        let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, &f.name);
         let composite = format!("{}-{resource}-errors-{}", self.prefix, severity.as_str());
         let mut rate = meta(
             severity,
@@ -511,8 +513,8 @@ impl Gen<'_> {
             MetricAlarm::math(
                 name,
                 vec![
-                    MathInput::new("errors", m("Errors"), Stat::Sum),
-                    MathInput::new("invocations", m("Invocations"), Stat::Sum),
+                    MathInput::new("errors", m(lambda::ERRORS), Stat::Sum),
+                    MathInput::new("invocations", m(lambda::INVOCATIONS), Stat::Sum),
                 ],
                 "IF(invocations > 0, 100 * errors / invocations, 0)",
                 "error rate (%)",
@@ -535,7 +537,7 @@ impl Gen<'_> {
         );
         count.trace_services = vec![f.name.clone()];
         let b = self.push(count, false, |name| {
-            MetricAlarm::new(name, m("Errors"), Stat::Sum, 60)
+            MetricAlarm::new(name, m(lambda::ERRORS), Stat::Sum, 60)
                 .above(10.0)
                 .evaluate(5, 5)
                 .treat_missing(TreatMissingData::NotBreaching)
@@ -564,7 +566,7 @@ impl Gen<'_> {
         let cold = MetricRef::custom(MetricName::ColdStart)
             .with_custom_dimension(DimensionKey::Service, self.opts.service_naming.service_for(f))
             .with_custom_dimension(DimensionKey::FunctionName, &f.name);
-        let inv = MetricRef::aws("AWS/Lambda", "Invocations").with_dimension("FunctionName", &f.name);
+        let inv = MetricRef::of(lambda::INVOCATIONS).with_dimension(dimension::FUNCTION_NAME, &f.name);
         let w = meta(
             Severity::Warning,
             resource,
@@ -597,7 +599,7 @@ impl Gen<'_> {
     fn state_machines(&mut self) -> Result<(), CatalogueError> {
         for sm in &self.spec.state_machines {
             let resource = self.short(&sm.name);
-            let m = |n: &str| MetricRef::aws("AWS/States", n).with_dimension("StateMachineArn", &sm.arn);
+            let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::STATE_MACHINE_ARN, &sm.arn);
             let tasks: Vec<String> = sm
                 .tasks
                 .iter()
@@ -616,7 +618,7 @@ impl Gen<'_> {
             );
             failed.trace_services = tasks.clone();
             let a = self.push(failed, false, |name| {
-                MetricAlarm::new(name, m("ExecutionsFailed"), Stat::Sum, 900)
+                MetricAlarm::new(name, m(states::EXECUTIONS_FAILED), Stat::Sum, 900)
                     .above(10.0)
                     .treat_missing(TreatMissingData::NotBreaching)
             })?;
@@ -635,8 +637,8 @@ impl Gen<'_> {
                 MetricAlarm::math(
                     name,
                     vec![
-                        MathInput::new("failed", m("ExecutionsFailed"), Stat::Sum),
-                        MathInput::new("started", m("ExecutionsStarted"), Stat::Sum),
+                        MathInput::new("failed", m(states::EXECUTIONS_FAILED), Stat::Sum),
+                        MathInput::new("started", m(states::EXECUTIONS_STARTED), Stat::Sum),
                     ],
                     "IF(started > 0, 100 * failed / started, 0)",
                     "failure rate (%)",
@@ -672,7 +674,7 @@ impl Gen<'_> {
             );
             d.trace_services = tasks;
             self.push(d, true, |name| {
-                MetricAlarm::new(name, m("ExecutionTime"), Stat::Percentile(90.0), 300)
+                MetricAlarm::new(name, m(states::EXECUTION_TIME), Stat::Percentile(90.0), 300)
                     .above(expected_ms)
                     .evaluate(3, 3)
                     .treat_missing(TreatMissingData::NotBreaching)
@@ -699,8 +701,8 @@ impl Gen<'_> {
             self.push(c, true, |name| {
                 MetricAlarm::new(
                     name,
-                    MetricRef::aws("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-                        .with_dimension("QueueName", &q.name),
+                    MetricRef::of(sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE)
+                        .with_dimension(dimension::QUEUE_NAME, &q.name),
                     Stat::Maximum,
                     60,
                 )
@@ -715,16 +717,16 @@ impl Gen<'_> {
         for t in &self.spec.tables {
             let resource = format!("table-{}", self.short(&t.name));
             let throttle_inputs = |gsi: Option<&str>| {
-                let m = |n: &str| {
-                    let r = MetricRef::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+                let m = |n: AwsMetric| {
+                    let r = MetricRef::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
                     match gsi {
-                        Some(g) => r.with_dimension("GlobalSecondaryIndexName", g),
+                        Some(g) => r.with_dimension(dimension::GLOBAL_SECONDARY_INDEX_NAME, g),
                         None => r,
                     }
                 };
                 vec![
-                    MathInput::new("reads", m("ReadThrottleEvents"), Stat::Sum),
-                    MathInput::new("writes", m("WriteThrottleEvents"), Stat::Sum),
+                    MathInput::new("reads", m(dynamodb::READ_THROTTLE_EVENTS), Stat::Sum),
+                    MathInput::new("writes", m(dynamodb::WRITE_THROTTLE_EVENTS), Stat::Sum),
                 ]
             };
             let c = meta(
@@ -837,7 +839,8 @@ impl Gen<'_> {
                 self.push(m, true, |name| {
                     MetricAlarm::new(
                         name,
-                        MetricRef::aws("AWS/Billing", "EstimatedCharges").with_dimension("Currency", "USD"),
+                        MetricRef::of(billing::ESTIMATED_CHARGES)
+                            .with_dimension(dimension::CURRENCY, value::USD),
                         Stat::Maximum,
                         21_600,
                     )
@@ -852,7 +855,7 @@ impl Gen<'_> {
     fn bedrock(&mut self) -> Result<(), CatalogueError> {
         for model in &self.spec.bedrock_models {
             let resource = format!("bedrock-{}", slug(&model.id));
-            let m = |n: &str| MetricRef::aws("AWS/Bedrock", n).with_dimension("ModelId", &model.id);
+            let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::MODEL_ID, &model.id);
             let t = meta(
                 Severity::Warning,
                 &resource,
@@ -865,7 +868,7 @@ impl Gen<'_> {
                 ),
             );
             self.push(t, true, |name| {
-                MetricAlarm::new(name, m("InvocationThrottles"), Stat::Sum, 60)
+                MetricAlarm::new(name, m(bedrock::INVOCATION_THROTTLES), Stat::Sum, 60)
                     .above(0.0)
                     .evaluate(3, 5)
                     .treat_missing(TreatMissingData::NotBreaching)
@@ -881,7 +884,7 @@ impl Gen<'_> {
                 ),
             );
             self.push(a, true, |name| {
-                MetricAlarm::anomaly(name, m("InputTokenCount"), Stat::Sum, 3_600, 3.0)
+                MetricAlarm::anomaly(name, m(bedrock::INPUT_TOKEN_COUNT), Stat::Sum, 3_600, 3.0)
                     .evaluate(3, 3)
                     .treat_missing(TreatMissingData::Ignore)
             })?;
@@ -892,20 +895,20 @@ impl Gen<'_> {
     fn ecs(&mut self) -> Result<(), CatalogueError> {
         for svc in &self.spec.ecs_services {
             let resource = format!("ecs-{}", slug(&svc.service));
-            let m = |n: &str| {
-                MetricRef::aws("AWS/ECS", n)
-                    .with_dimension("ClusterName", &svc.cluster)
-                    .with_dimension("ServiceName", &svc.service)
+            let m = |n: AwsMetric| {
+                MetricRef::of(n)
+                    .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
+                    .with_dimension(dimension::SERVICE_NAME, &svc.service)
             };
-            for (signal, metric) in [("cpu", "CPUUtilization"), ("memory", "MemoryUtilization")] {
+            for (signal, metric) in [("cpu", ecs::CPU_UTILIZATION), ("memory", ecs::MEMORY_UTILIZATION)] {
                 let w = meta(
                     Severity::Warning,
                     &resource,
                     signal,
                     None,
                     format!(
-                        "ECS {}/{}: average {metric} above 80 % for 15 minutes. Warning (seed 003: alert > 80 %).",
-                        svc.cluster, svc.service
+                        "ECS {}/{}: average {} above 80 % for 15 minutes. Warning (seed 003: alert > 80 %).",
+                        svc.cluster, svc.service, metric.name
                     ),
                 );
                 self.push(w, true, |name| {
@@ -916,10 +919,10 @@ impl Gen<'_> {
                 })?;
             }
             if let Some(lb) = &svc.load_balancer {
-                let tg = |n: &str| {
-                    MetricRef::aws("AWS/ApplicationELB", n)
-                        .with_dimension("LoadBalancer", &lb.arn_suffix)
-                        .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+                let tg = |n: AwsMetric| {
+                    MetricRef::of(n)
+                        .with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix)
+                        .with_dimension(dimension::TARGET_GROUP, &lb.target_group_arn_suffix)
                 };
                 let e = meta(
                     Severity::Warning,
@@ -936,8 +939,12 @@ impl Gen<'_> {
                     MetricAlarm::math(
                         name,
                         vec![
-                            MathInput::new("errors", tg("HTTPCode_Target_5XX_Count"), Stat::Sum),
-                            MathInput::new("requests", tg("RequestCount"), Stat::Sum),
+                            MathInput::new(
+                                "errors",
+                                tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
+                                Stat::Sum,
+                            ),
+                            MathInput::new("requests", tg(application_elb::REQUEST_COUNT), Stat::Sum),
                         ],
                         "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)",
                         "5xx rate (%)",
@@ -959,11 +966,16 @@ impl Gen<'_> {
                     ),
                 );
                 self.push(l, true, |name| {
-                    MetricAlarm::new(name, tg("TargetResponseTime"), Stat::Percentile(95.0), 300)
-                        .above(1.0)
-                        .evaluate(3, 3)
-                        .treat_missing(TreatMissingData::NotBreaching)
-                        .ignore_low_sample_count()
+                    MetricAlarm::new(
+                        name,
+                        tg(application_elb::TARGET_RESPONSE_TIME),
+                        Stat::Percentile(95.0),
+                        300,
+                    )
+                    .above(1.0)
+                    .evaluate(3, 3)
+                    .treat_missing(TreatMissingData::NotBreaching)
+                    .ignore_low_sample_count()
                 })?;
             }
         }

@@ -26,7 +26,10 @@ use crate::model::Dashboard;
 pub use platform_spec::ServiceNaming;
 use platform_spec::{FunctionSpec, HttpApiSpec, PlatformSpec, RouteAuth};
 use telemetry::catalogue::{Agent, DimensionKey, MetricName};
-use vocabulary::Stat;
+use vocabulary::aws::{
+    api_gateway, application_elb, bedrock, billing, dynamodb, ecs, lambda, rekognition, s3, sqs, states,
+};
+use vocabulary::{AwsMetric, Stat, dimension, value};
 
 /// Knobs of the generated dashboards.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +72,7 @@ impl CatalogueOptions {
 const RED: &str = "#d62728";
 const ORANGE: &str = "#ff7f0e";
 const GREY: &str = "#7f7f7f";
-const BILLING_REGION: &str = "us-east-1";
+const BILLING_REGION: &str = vocabulary::namespace::BILLING_REGION;
 /// A day's spend from month-to-date `EstimatedCharges` (`mtd`): the day-over-day difference, except on
 /// the day the month restarts, when the difference is negative and the month-to-date value is the day.
 const DAILY_SPEND: &str = "IF(DIFF(mtd) < 0, mtd, DIFF(mtd))";
@@ -217,18 +220,18 @@ fn rate(w: MetricWidget, idx: usize, num: Metric, den: Metric, label: &str) -> M
         )
 }
 
-fn api_metric(api: &HttpApiSpec, name: &str) -> Metric {
-    Metric::aws("AWS/ApiGateway", name)
-        .with_dimension("ApiId", &api.id)
-        .with_dimension("Stage", &api.stage)
+fn api_metric(api: &HttpApiSpec, metric: AwsMetric) -> Metric {
+    Metric::of(metric)
+        .with_dimension(dimension::API_ID, &api.id)
+        .with_dimension(dimension::STAGE, &api.stage)
 }
 
-fn route_metric(api: &HttpApiSpec, name: &str, route: &str) -> Metric {
-    api_metric(api, name).with_dimension("Route", route)
+fn route_metric(api: &HttpApiSpec, metric: AwsMetric, route: &str) -> Metric {
+    api_metric(api, metric).with_dimension(dimension::ROUTE, route)
 }
 
-fn lambda_metric(f: &FunctionSpec, name: &str) -> Metric {
-    Metric::aws("AWS/Lambda", name).with_dimension("FunctionName", &f.name)
+fn lambda_metric(f: &FunctionSpec, metric: AwsMetric) -> Metric {
+    Metric::of(metric).with_dimension(dimension::FUNCTION_NAME, &f.name)
 }
 
 fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
@@ -248,14 +251,14 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
     for api in &spec.http_apis {
         b = b.with_widget(
             ctx.widget(&format!("{} requests", api.name))
-                .with_metric(api_metric(api, "Count").with_stat(Stat::Sum)),
+                .with_metric(api_metric(api, api_gateway::COUNT).with_stat(Stat::Sum)),
         );
         b = b.with_widget(
             rate(
                 ctx.widget(&format!("{} 5xx rate (%)", api.name)),
                 0,
-                api_metric(api, "5xx"),
-                api_metric(api, "Count"),
+                api_metric(api, api_gateway::HTTP_5XX),
+                api_metric(api, api_gateway::COUNT),
                 "5xx %",
             )
             .with_stat(Stat::Sum)
@@ -263,12 +266,12 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(
             ctx.widget(&format!("{} latency (ms)", api.name))
-                .with_percentiles(&api_metric(api, "Latency"))
+                .with_percentiles(&api_metric(api, api_gateway::LATENCY))
                 .with_threshold_line(1_000.0, "p95 warning 1 s", ORANGE),
         );
     }
     if !spec.functions.is_empty() {
-        let total = |title: &str, metric: &str, label: &str| {
+        let total = |title: &str, metric: AwsMetric, label: &str| {
             spec.functions
                 .iter()
                 .enumerate()
@@ -279,18 +282,18 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
         };
         b = b.with_widget(total(
             "Lambda invocations",
-            "Invocations",
+            lambda::INVOCATIONS,
             "invocations, all functions",
         ));
-        b = b.with_widget(total("Lambda errors", "Errors", "errors, all functions"));
+        b = b.with_widget(total("Lambda errors", lambda::ERRORS, "errors, all functions"));
     }
     for sm in &spec.state_machines {
-        let m = |n: &str| Metric::aws("AWS/States", n).with_dimension("StateMachineArn", &sm.arn);
+        let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::STATE_MACHINE_ARN, &sm.arn);
         b = b.with_widget(
             ctx.widget(&format!("{} executions", sm.name))
                 .with_stat(Stat::Sum)
-                .with_metric(m("ExecutionsStarted").with_label("started"))
-                .with_metric(m("ExecutionsFailed").with_label("failed").with_color(RED)),
+                .with_metric(m(states::EXECUTIONS_STARTED).with_label("started"))
+                .with_metric(m(states::EXECUTIONS_FAILED).with_label("failed").with_color(RED)),
         );
     }
     if spec.dlqs().next().is_some() {
@@ -298,19 +301,19 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
             .dlqs()
             .fold(ctx.widget("DLQ depth").with_stat(Stat::Maximum), |w, q| {
                 w.with_metric(
-                    Metric::aws("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-                        .with_dimension("QueueName", &q.name),
+                    Metric::of(sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE)
+                        .with_dimension(dimension::QUEUE_NAME, &q.name),
                 )
             });
         b = b.with_widget(w.with_threshold_line(10.0, "critical > 10", RED));
     }
     for t in &spec.tables {
-        let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+        let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
         b = b.with_widget(
             ctx.widget(&format!("{} read/write capacity (units per minute)", t.name))
                 .with_stat(Stat::Sum)
-                .with_metric(m("ConsumedReadCapacityUnits").with_label("read"))
-                .with_metric(m("ConsumedWriteCapacityUnits").with_label("write")),
+                .with_metric(m(dynamodb::CONSUMED_READ_CAPACITY_UNITS).with_label("read"))
+                .with_metric(m(dynamodb::CONSUMED_WRITE_CAPACITY_UNITS).with_label("write")),
         );
     }
     if ctx.uses_catalogue() {
@@ -335,30 +338,30 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
     }
     for svc in &spec.ecs_services {
-        let m = |n: &str| {
-            Metric::aws("AWS/ECS", n)
-                .with_dimension("ClusterName", &svc.cluster)
-                .with_dimension("ServiceName", &svc.service)
+        let m = |n: AwsMetric| {
+            Metric::of(n)
+                .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
+                .with_dimension(dimension::SERVICE_NAME, &svc.service)
         };
         b = b.with_widget(
             ctx.widget(&format!("{} CPU / memory (%)", svc.service))
                 .with_stat(Stat::Average)
-                .with_metric(m("CPUUtilization").with_label("CPU"))
-                .with_metric(m("MemoryUtilization").with_label("memory"))
+                .with_metric(m(ecs::CPU_UTILIZATION).with_label("CPU"))
+                .with_metric(m(ecs::MEMORY_UTILIZATION).with_label("memory"))
                 .with_left_axis(Some(0.0), Some(100.0), Some("%")),
         );
         if let Some(lb) = &svc.load_balancer {
-            let alb = |n: &str| {
-                Metric::aws("AWS/ApplicationELB", n)
-                    .with_dimension("LoadBalancer", &lb.arn_suffix)
-                    .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+            let alb = |n: AwsMetric| {
+                Metric::of(n)
+                    .with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix)
+                    .with_dimension(dimension::TARGET_GROUP, &lb.target_group_arn_suffix)
             };
             b = b.with_widget(
                 rate(
                     ctx.widget(&format!("{} 5xx rate (%)", svc.service)),
                     0,
-                    alb("HTTPCode_Target_5XX_Count"),
-                    alb("RequestCount"),
+                    alb(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
+                    alb(application_elb::REQUEST_COUNT),
                     "5xx %",
                 )
                 .with_stat(Stat::Sum)
@@ -372,8 +375,8 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_period(21_600)
                 .with_stat(Stat::Maximum)
                 .with_metric(
-                    Metric::aws("AWS/Billing", "EstimatedCharges")
-                        .with_dimension("Currency", "USD")
+                    Metric::of(billing::ESTIMATED_CHARGES)
+                        .with_dimension(dimension::CURRENCY, value::USD)
                         .with_label("spend"),
                 )
                 .with_threshold_line(
@@ -405,13 +408,13 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
                 rate(
                     ctx.widget("Error rates (%)"),
                     0,
-                    api_metric(api, "4xx"),
-                    api_metric(api, "Count"),
+                    api_metric(api, api_gateway::HTTP_4XX),
+                    api_metric(api, api_gateway::COUNT),
                     "4xx %",
                 ),
                 1,
-                api_metric(api, "5xx"),
-                api_metric(api, "Count"),
+                api_metric(api, api_gateway::HTTP_5XX),
+                api_metric(api, api_gateway::COUNT),
                 "5xx %",
             )
             .with_stat(Stat::Sum)
@@ -419,15 +422,15 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(
             ctx.widget("Latency (ms)")
-                .with_percentiles(&api_metric(api, "Latency"))
+                .with_percentiles(&api_metric(api, api_gateway::LATENCY))
                 .with_threshold_line(1_000.0, "p95 warning 1 s", ORANGE)
                 .with_threshold_line(5_000.0, "p99 warning 5 s", RED),
         );
         b = b.with_widget(
             ctx.widget("Integration latency (ms)")
-                .with_percentiles(&api_metric(api, "IntegrationLatency")),
+                .with_percentiles(&api_metric(api, api_gateway::INTEGRATION_LATENCY)),
         );
-        let by_route = |title: &str, metric: &str, routes: &mut dyn Iterator<Item = String>| {
+        let by_route = |title: &str, metric: AwsMetric, routes: &mut dyn Iterator<Item = String>| {
             routes.fold(
                 ctx.widget(title).with_stat(Stat::Sum).stacked().with_size(12, 6),
                 |w, r| w.with_metric(route_metric(api, metric, &r).with_label(r.clone())),
@@ -435,12 +438,12 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
         };
         b = b.with_widget(by_route(
             "Requests by route",
-            "Count",
+            api_gateway::COUNT,
             &mut api.routes.iter().map(|r| r.route_key()),
         ));
         b = b.with_widget(by_route(
             "5xx by route",
-            "5xx",
+            api_gateway::HTTP_5XX,
             &mut api.routes.iter().map(|r| r.route_key()),
         ));
         let mut jwt = api
@@ -453,7 +456,7 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
             b = b.with_widget(
                 by_route(
                     "4xx on JWT routes (authorizer rejections are 401s)",
-                    "4xx",
+                    api_gateway::HTTP_4XX,
                     &mut jwt,
                 )
                 .with_size(24, 6),
@@ -472,31 +475,31 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
             "Lambda performance",
             "Every function: traffic, errors, duration, throttles, cold starts.",
         ));
-    let all = |title: &str, metric: &str, stat: Stat| {
+    let all = |title: &str, metric: AwsMetric, stat: Stat| {
         fns.iter()
             .fold(ctx.widget(title).with_stat(stat).with_size(12, 6), |w, f| {
                 w.with_metric(lambda_metric(f, metric).with_label(f.id.clone()))
             })
     };
-    b = b.with_widget(all("Invocations", "Invocations", Stat::Sum).stacked());
+    b = b.with_widget(all("Invocations", lambda::INVOCATIONS, Stat::Sum).stacked());
     let rates = fns.iter().enumerate().fold(
         ctx.widget("Error rate (%)").with_stat(Stat::Sum).with_size(12, 6),
         |w, (i, f)| {
             rate(
                 w,
                 i,
-                lambda_metric(f, "Errors"),
-                lambda_metric(f, "Invocations"),
+                lambda_metric(f, lambda::ERRORS),
+                lambda_metric(f, lambda::INVOCATIONS),
                 &f.id,
             )
         },
     );
     b = b.with_widget(rates.with_threshold_line(10.0, "critical 10 %", RED));
-    b = b.with_widget(all("Duration p95 (ms)", "Duration", Stat::Percentile(95.0)));
-    b = b.with_widget(all("Throttles", "Throttles", Stat::Sum));
+    b = b.with_widget(all("Duration p95 (ms)", lambda::DURATION, Stat::Percentile(95.0)));
+    b = b.with_widget(all("Throttles", lambda::THROTTLES, Stat::Sum));
     b = b.with_widget(all(
         "Concurrent executions (max)",
-        "ConcurrentExecutions",
+        lambda::CONCURRENT_EXECUTIONS,
         Stat::Maximum,
     ));
     let rust: Vec<&FunctionSpec> = fns.iter().filter(|f| f.runtime.starts_with("provided")).collect();
@@ -519,7 +522,7 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         let timeout_ms = f64::from(f.timeout_s) * 1_000.0;
         b = b.with_widget(
             ctx.widget(&format!("{} duration (ms)", f.id))
-                .with_percentiles(&lambda_metric(f, "Duration"))
+                .with_percentiles(&lambda_metric(f, lambda::DURATION))
                 .with_threshold_line(timeout_ms * 0.9, "90 % of timeout", ORANGE)
                 .with_size(6, 5),
         );
@@ -537,24 +540,32 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
             "Executions, duration, task metrics and dead letters.",
         ));
     for sm in &spec.state_machines {
-        let m = |n: &str| Metric::aws("AWS/States", n).with_dimension("StateMachineArn", &sm.arn);
+        let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::STATE_MACHINE_ARN, &sm.arn);
         b = b.with_section(format!("## {}", sm.name));
         b = b.with_widget(
             ctx.widget("Executions by status")
                 .with_stat(Stat::Sum)
-                .with_metric(m("ExecutionsStarted").with_label("started"))
-                .with_metric(m("ExecutionsSucceeded").with_label("succeeded"))
-                .with_metric(m("ExecutionsFailed").with_label("failed").with_color(RED))
-                .with_metric(m("ExecutionsTimedOut").with_label("timed out").with_color(ORANGE))
-                .with_metric(m("ExecutionsAborted").with_label("aborted").with_color(GREY))
-                .with_metric(m("ExecutionThrottled").with_label("throttled")),
+                .with_metric(m(states::EXECUTIONS_STARTED).with_label("started"))
+                .with_metric(m(states::EXECUTIONS_SUCCEEDED).with_label("succeeded"))
+                .with_metric(m(states::EXECUTIONS_FAILED).with_label("failed").with_color(RED))
+                .with_metric(
+                    m(states::EXECUTIONS_TIMED_OUT)
+                        .with_label("timed out")
+                        .with_color(ORANGE),
+                )
+                .with_metric(
+                    m(states::EXECUTIONS_ABORTED)
+                        .with_label("aborted")
+                        .with_color(GREY),
+                )
+                .with_metric(m(states::EXECUTION_THROTTLED).with_label("throttled")),
         );
         b = b.with_widget(
             rate(
                 ctx.widget("Failure rate (%)"),
                 0,
-                m("ExecutionsFailed"),
-                m("ExecutionsStarted"),
+                m(states::EXECUTIONS_FAILED),
+                m(states::EXECUTIONS_STARTED),
                 "failed %",
             )
             .with_stat(Stat::Sum)
@@ -563,7 +574,7 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(
             ctx.widget("Duration (ms)")
-                .with_percentiles(&m("ExecutionTime"))
+                .with_percentiles(&m(states::EXECUTION_TIME))
                 .with_threshold_line(f64::from(sm.expected_duration_s) * 1_000.0, "expected", ORANGE),
         );
         let tasks: Vec<(&FunctionSpec, String)> = sm
@@ -574,21 +585,24 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
             .collect();
         if !tasks.is_empty() {
             let task =
-                |n: &str, arn: &str| Metric::aws("AWS/States", n).with_dimension("LambdaFunctionArn", arn);
+                |n: AwsMetric, arn: &str| Metric::of(n).with_dimension(dimension::LAMBDA_FUNCTION_ARN, arn);
             let failed = tasks.iter().fold(
                 ctx.widget("Task failures").with_stat(Stat::Sum).with_size(12, 6),
                 |w, (f, arn)| {
-                    w.with_metric(task("LambdaFunctionsFailed", arn).with_label(format!("{} failed", f.id)))
-                        .with_metric(
-                            task("LambdaFunctionsTimedOut", arn).with_label(format!("{} timed out", f.id)),
-                        )
+                    w.with_metric(
+                        task(states::LAMBDA_FUNCTIONS_FAILED, arn).with_label(format!("{} failed", f.id)),
+                    )
+                    .with_metric(
+                        task(states::LAMBDA_FUNCTIONS_TIMED_OUT, arn)
+                            .with_label(format!("{} timed out", f.id)),
+                    )
                 },
             );
             let run = tasks.iter().fold(
                 ctx.widget("Task run time p95 (ms)").with_size(12, 6),
                 |w, (f, arn)| {
                     w.with_metric(
-                        task("LambdaFunctionRunTime", arn)
+                        task(states::LAMBDA_FUNCTION_RUN_TIME, arn)
                             .with_stat(Stat::Percentile(95.0))
                             .with_label(f.id.clone()),
                     )
@@ -600,16 +614,16 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
     if spec.dlqs().next().is_some() {
         b = b.with_section("## Dead-letter queues");
         for q in spec.dlqs() {
-            let m = |n: &str| Metric::aws("AWS/SQS", n).with_dimension("QueueName", &q.name);
+            let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::QUEUE_NAME, &q.name);
             b = b.with_widget(
                 ctx.widget(&format!("{} depth", q.name))
                     .with_metric(
-                        m("ApproximateNumberOfMessagesVisible")
+                        m(sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE)
                             .with_stat(Stat::Maximum)
                             .with_label("visible"),
                     )
                     .with_metric(
-                        m("ApproximateAgeOfOldestMessage")
+                        m(sqs::APPROXIMATE_AGE_OF_OLDEST_MESSAGE)
                             .with_stat(Stat::Maximum)
                             .with_label("oldest (s)")
                             .on_right_axis(),
@@ -632,66 +646,85 @@ fn data(ctx: &Ctx<'_>) -> DashboardBuilder {
             "DynamoDB capacity, throttles and latency; S3 storage and requests.",
         ));
     for t in &spec.tables {
-        let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
-        let gsi = |n: &str, g: &str| m(n).with_dimension("GlobalSecondaryIndexName", g);
+        let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
+        let gsi = |n: AwsMetric, g: &str| m(n).with_dimension(dimension::GLOBAL_SECONDARY_INDEX_NAME, g);
         b = b.with_section(format!("## Table `{}`", t.name));
         let mut capacity = ctx
             .widget("Consumed capacity (units)")
             .with_stat(Stat::Sum)
-            .with_metric(m("ConsumedReadCapacityUnits").with_label("table read"))
-            .with_metric(m("ConsumedWriteCapacityUnits").with_label("table write"));
+            .with_metric(m(dynamodb::CONSUMED_READ_CAPACITY_UNITS).with_label("table read"))
+            .with_metric(m(dynamodb::CONSUMED_WRITE_CAPACITY_UNITS).with_label("table write"));
         let mut throttles = ctx
             .widget("Throttle events")
             .with_stat(Stat::Sum)
-            .with_metric(m("ReadThrottleEvents").with_label("table read"))
-            .with_metric(m("WriteThrottleEvents").with_label("table write"));
+            .with_metric(m(dynamodb::READ_THROTTLE_EVENTS).with_label("table read"))
+            .with_metric(m(dynamodb::WRITE_THROTTLE_EVENTS).with_label("table write"));
         for g in &t.gsis {
             capacity = capacity
-                .with_metric(gsi("ConsumedReadCapacityUnits", &g.name).with_label(format!("{} read", g.name)))
                 .with_metric(
-                    gsi("ConsumedWriteCapacityUnits", &g.name).with_label(format!("{} write", g.name)),
+                    gsi(dynamodb::CONSUMED_READ_CAPACITY_UNITS, &g.name)
+                        .with_label(format!("{} read", g.name)),
+                )
+                .with_metric(
+                    gsi(dynamodb::CONSUMED_WRITE_CAPACITY_UNITS, &g.name)
+                        .with_label(format!("{} write", g.name)),
                 );
             throttles = throttles
-                .with_metric(gsi("ReadThrottleEvents", &g.name).with_label(format!("{} read", g.name)))
-                .with_metric(gsi("WriteThrottleEvents", &g.name).with_label(format!("{} write", g.name)));
+                .with_metric(
+                    gsi(dynamodb::READ_THROTTLE_EVENTS, &g.name).with_label(format!("{} read", g.name)),
+                )
+                .with_metric(
+                    gsi(dynamodb::WRITE_THROTTLE_EVENTS, &g.name).with_label(format!("{} write", g.name)),
+                );
         }
         b = b.with_widget(capacity).with_widget(throttles);
-        let per_op = |title: &str, metric: &str, stat: Stat| {
+        let per_op = |title: &str, metric: AwsMetric, stat: Stat| {
             DDB_OPERATIONS
                 .iter()
                 .fold(ctx.widget(title).with_stat(stat), |w, op| {
-                    w.with_metric(m(metric).with_dimension("Operation", *op).with_label(*op))
+                    w.with_metric(
+                        m(metric)
+                            .with_dimension(dimension::OPERATION, *op)
+                            .with_label(*op),
+                    )
                 })
         };
         b = b.with_widget(per_op(
             "Latency p95 by operation (ms)",
-            "SuccessfulRequestLatency",
+            dynamodb::SUCCESSFUL_REQUEST_LATENCY,
             Stat::Percentile(95.0),
         ));
         b = b.with_widget(
-            per_op("Throttled requests by operation", "ThrottledRequests", Stat::Sum).with_size(12, 6),
+            per_op(
+                "Throttled requests by operation",
+                dynamodb::THROTTLED_REQUESTS,
+                Stat::Sum,
+            )
+            .with_size(12, 6),
         );
-        b = b.with_widget(per_op("System errors by operation", "SystemErrors", Stat::Sum).with_size(12, 6));
+        b = b.with_widget(
+            per_op("System errors by operation", dynamodb::SYSTEM_ERRORS, Stat::Sum).with_size(12, 6),
+        );
     }
     for bucket in &spec.buckets {
-        let storage = |n: &str, st: &str| {
-            Metric::aws("AWS/S3", n)
-                .with_dimension("BucketName", &bucket.name)
-                .with_dimension("StorageType", st)
+        let storage = |n: AwsMetric, st: &str| {
+            Metric::of(n)
+                .with_dimension(dimension::BUCKET_NAME, &bucket.name)
+                .with_dimension(dimension::STORAGE_TYPE, st)
         };
-        let req = |n: &str| {
-            Metric::aws("AWS/S3", n)
-                .with_dimension("BucketName", &bucket.name)
-                .with_dimension("FilterId", &ctx.opts.s3_request_filter_id)
+        let req = |n: AwsMetric| {
+            Metric::of(n)
+                .with_dimension(dimension::BUCKET_NAME, &bucket.name)
+                .with_dimension(dimension::FILTER_ID, &ctx.opts.s3_request_filter_id)
         };
         b = b.with_section(format!("## Bucket `{}`", bucket.name));
         b = b.with_widget(
             ctx.widget("Size and objects (daily)")
                 .with_period(86_400)
                 .with_stat(Stat::Average)
-                .with_metric(storage("BucketSizeBytes", "StandardStorage").with_label("bytes"))
+                .with_metric(storage(s3::BUCKET_SIZE_BYTES, value::STANDARD_STORAGE).with_label("bytes"))
                 .with_metric(
-                    storage("NumberOfObjects", "AllStorageTypes")
+                    storage(s3::NUMBER_OF_OBJECTS, value::ALL_STORAGE_TYPES)
                         .with_label("objects")
                         .on_right_axis(),
                 ),
@@ -702,20 +735,20 @@ fn data(ctx: &Ctx<'_>) -> DashboardBuilder {
                 ctx.opts.s3_request_filter_id
             ))
             .with_stat(Stat::Sum)
-            .with_metric(req("GetRequests").with_label("GET"))
-            .with_metric(req("PutRequests").with_label("PUT"))
-            .with_metric(req("4xxErrors").with_label("4xx").with_color(ORANGE))
-            .with_metric(req("5xxErrors").with_label("5xx").with_color(RED)),
+            .with_metric(req(s3::GET_REQUESTS).with_label("GET"))
+            .with_metric(req(s3::PUT_REQUESTS).with_label("PUT"))
+            .with_metric(req(s3::ERRORS_4XX).with_label("4xx").with_color(ORANGE))
+            .with_metric(req(s3::ERRORS_5XX).with_label("5xx").with_color(RED)),
         );
         b = b.with_widget(
             ctx.widget("Request latency p95 (ms)")
                 .with_metric(
-                    req("FirstByteLatency")
+                    req(s3::FIRST_BYTE_LATENCY)
                         .with_stat(Stat::Percentile(95.0))
                         .with_label("first byte"),
                 )
                 .with_metric(
-                    req("TotalRequestLatency")
+                    req(s3::TOTAL_REQUEST_LATENCY)
                         .with_stat(Stat::Percentile(95.0))
                         .with_label("total"),
                 ),
@@ -735,7 +768,7 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
         ));
     if ctx.agents().contains(&Agent::Extract) {
         b = b.with_section("## Rekognition");
-        let rk = |n: &str, op: &str| Metric::aws("AWS/Rekognition", n).with_dimension("Operation", op);
+        let rk = |n: AwsMetric, op: &str| Metric::of(n).with_dimension(dimension::OPERATION, op);
         let calls = REKOGNITION_OPERATIONS.iter().enumerate().fold(
             ctx.widget("Calls (ours vs AWS)").with_stat(Stat::Sum),
             |w, (i, op)| {
@@ -753,23 +786,25 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
                     )
                     .with_label(format!("{op} (emitted)")),
                 )
-                .with_metric(rk("SuccessfulRequestCount", op).with_label(format!("{op} succeeded")))
+                .with_metric(
+                    rk(rekognition::SUCCESSFUL_REQUEST_COUNT, op).with_label(format!("{op} succeeded")),
+                )
             },
         );
         let latency = REKOGNITION_OPERATIONS.iter().fold(
             ctx.widget("Response time (ms)").with_stat(Stat::Average),
-            |w, op| w.with_metric(rk("ResponseTime", op).with_label(*op)),
+            |w, op| w.with_metric(rk(rekognition::RESPONSE_TIME, op).with_label(*op)),
         );
         let errors = REKOGNITION_OPERATIONS.iter().fold(
             ctx.widget("Throttles and errors").with_stat(Stat::Sum),
             |w, op| {
                 w.with_metric(
-                    rk("ThrottledCount", op)
+                    rk(rekognition::THROTTLED_COUNT, op)
                         .with_label(format!("{op} throttled"))
                         .with_color(ORANGE),
                 )
                 .with_metric(
-                    rk("ServerErrorCount", op)
+                    rk(rekognition::SERVER_ERROR_COUNT, op)
                         .with_label(format!("{op} server errors"))
                         .with_color(RED),
                 )
@@ -778,38 +813,42 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
         b = b.with_widget(calls).with_widget(latency).with_widget(errors);
     }
     for model in &spec.bedrock_models {
-        let m = |n: &str| Metric::aws("AWS/Bedrock", n).with_dimension("ModelId", &model.id);
+        let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::MODEL_ID, &model.id);
         b = b.with_section(format!("## Bedrock: {} (`{}`)", model.label, model.id));
         b = b.with_widget(
             ctx.widget("Invocations")
                 .with_stat(Stat::Sum)
-                .with_metric(m("Invocations").with_label("invocations")),
+                .with_metric(m(bedrock::INVOCATIONS).with_label("invocations")),
         );
         b = b.with_widget(
             ctx.widget("Tokens")
                 .with_stat(Stat::Sum)
-                .with_metric(m("InputTokenCount").with_label("input"))
-                .with_metric(m("OutputTokenCount").with_label("output").on_right_axis()),
+                .with_metric(m(bedrock::INPUT_TOKEN_COUNT).with_label("input"))
+                .with_metric(
+                    m(bedrock::OUTPUT_TOKEN_COUNT)
+                        .with_label("output")
+                        .on_right_axis(),
+                ),
         );
         b = b.with_widget(
             ctx.widget("Invocation latency (ms)")
-                .with_percentiles(&m("InvocationLatency")),
+                .with_percentiles(&m(bedrock::INVOCATION_LATENCY)),
         );
         b = b.with_widget(
             ctx.widget("Throttles and errors (throttles are not counted in invocations)")
                 .with_stat(Stat::Sum)
                 .with_metric(
-                    m("InvocationThrottles")
+                    m(bedrock::INVOCATION_THROTTLES)
                         .with_label("throttled")
                         .with_color(ORANGE),
                 )
                 .with_metric(
-                    m("InvocationClientErrors")
+                    m(bedrock::INVOCATION_CLIENT_ERRORS)
                         .with_label("client errors")
                         .with_color(GREY),
                 )
                 .with_metric(
-                    m("InvocationServerErrors")
+                    m(bedrock::INVOCATION_SERVER_ERRORS)
                         .with_label("server errors")
                         .with_color(RED),
                 )
@@ -918,7 +957,7 @@ fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
 fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
     let spec = ctx.spec;
     let billing = |w: &str| MetricWidget::new(w, BILLING_REGION).with_period(86_400);
-    let total = || Metric::aws("AWS/Billing", "EstimatedCharges").with_dimension("Currency", "USD");
+    let total = || Metric::of(billing::ESTIMATED_CHARGES).with_dimension(dimension::CURRENCY, value::USD);
     let mut b = DashboardBuilder::new(ctx.name("cost"))
         .with_start(&ctx.opts.cost_start)
         .with_widget(header(
@@ -954,7 +993,15 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
         billing("Daily spend by service (USD)")
             .with_expression(Expression::new(
                 "byservice",
-                "DIFF(SEARCH('{AWS/Billing,Currency,ServiceName} MetricName=\"EstimatedCharges\" Currency=\"USD\"', 'Maximum', 86400))",
+                format!(
+                    "DIFF(SEARCH('{{{},{},{}}} MetricName=\"{}\" {}=\"{}\"', 'Maximum', 86400))",
+                    billing::ESTIMATED_CHARGES.namespace,
+                    dimension::CURRENCY,
+                    dimension::SERVICE_NAME,
+                    billing::ESTIMATED_CHARGES.name,
+                    dimension::CURRENCY,
+                    value::USD
+                ),
             ))
             .stacked()
             .with_size(24, 6),
@@ -990,9 +1037,9 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_stat(Stat::Sum)
                 .with_size(12, 6),
             |w, m| {
-                let bm = |n: &str| Metric::aws("AWS/Bedrock", n).with_dimension("ModelId", &m.id);
-                w.with_metric(bm("InputTokenCount").with_label(format!("{} input", m.label)))
-                    .with_metric(bm("OutputTokenCount").with_label(format!("{} output", m.label)))
+                let bm = |n: AwsMetric| Metric::of(n).with_dimension(dimension::MODEL_ID, &m.id);
+                w.with_metric(bm(bedrock::INPUT_TOKEN_COUNT).with_label(format!("{} input", m.label)))
+                    .with_metric(bm(bedrock::OUTPUT_TOKEN_COUNT).with_label(format!("{} output", m.label)))
             },
         );
         if !spec.bedrock_models.is_empty() {
@@ -1019,11 +1066,15 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
             daily("Lambda GB-seconds per day by function (right-size memory)").with_stat(Stat::Sum),
             |w, (i, f)| {
                 let gb = f64::from(f.memory_mb) / 1024.0;
-                w.with_metric(lambda_metric(f, "Duration").with_id(format!("d{i}")).hidden())
-                    .with_expression(
-                        Expression::new(format!("gbs{i}"), format!("d{i} / 1000 * {gb}"))
-                            .with_label(format!("{} ({} MB)", f.id, f.memory_mb)),
-                    )
+                w.with_metric(
+                    lambda_metric(f, lambda::DURATION)
+                        .with_id(format!("d{i}"))
+                        .hidden(),
+                )
+                .with_expression(
+                    Expression::new(format!("gbs{i}"), format!("d{i} / 1000 * {gb}"))
+                        .with_label(format!("{} ({} MB)", f.id, f.memory_mb)),
+                )
             },
         );
         b = b.with_widget(w.stacked());
@@ -1033,8 +1084,8 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
             daily("Bedrock input tokens per valuation (prompt length)").with_stat(Stat::Sum),
             |w, (i, m)| {
                 w.with_metric(
-                    Metric::aws("AWS/Bedrock", "InputTokenCount")
-                        .with_dimension("ModelId", &m.id)
+                    Metric::of(bedrock::INPUT_TOKEN_COUNT)
+                        .with_dimension(dimension::MODEL_ID, &m.id)
                         .with_id(format!("in{i}"))
                         .hidden(),
                 )
@@ -1067,15 +1118,15 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
         b = b.with_widget(w);
     }
     for t in &spec.tables {
-        let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
+        let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
         b = b.with_widget(
             daily(&format!(
                 "{} capacity units per day (on-demand vs provisioned)",
                 t.name
             ))
             .with_stat(Stat::Sum)
-            .with_metric(m("ConsumedReadCapacityUnits").with_label("read"))
-            .with_metric(m("ConsumedWriteCapacityUnits").with_label("write")),
+            .with_metric(m(dynamodb::CONSUMED_READ_CAPACITY_UNITS).with_label("read"))
+            .with_metric(m(dynamodb::CONSUMED_WRITE_CAPACITY_UNITS).with_label("write")),
         );
     }
     for bucket in &spec.buckets {
@@ -1086,9 +1137,9 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
             ))
             .with_stat(Stat::Average)
             .with_metric(
-                Metric::aws("AWS/S3", "BucketSizeBytes")
-                    .with_dimension("BucketName", &bucket.name)
-                    .with_dimension("StorageType", "StandardStorage")
+                Metric::of(s3::BUCKET_SIZE_BYTES)
+                    .with_dimension(dimension::BUCKET_NAME, &bucket.name)
+                    .with_dimension(dimension::STORAGE_TYPE, value::STANDARD_STORAGE)
                     .with_label("Standard"),
             ),
         );
@@ -1115,13 +1166,12 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
     let widget = |title: &str| ctx.widget(title).with_period(300).with_size(12, 6);
     for svc in &spec.ecs_services {
         let Some(lb) = &svc.load_balancer else { continue };
-        let tg = |n: &str| {
-            Metric::aws("AWS/ApplicationELB", n)
-                .with_dimension("LoadBalancer", &lb.arn_suffix)
-                .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+        let tg = |n: AwsMetric| {
+            Metric::of(n)
+                .with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix)
+                .with_dimension(dimension::TARGET_GROUP, &lb.target_group_arn_suffix)
         };
-        let elb =
-            |n: &str| Metric::aws("AWS/ApplicationELB", n).with_dimension("LoadBalancer", &lb.arn_suffix);
+        let elb = |n: AwsMetric| Metric::of(n).with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix);
         b = b.with_section(format!(
             "## {} (availability: SOC2 A1, HIPAA §164.308(a)(7))",
             svc.service
@@ -1129,9 +1179,9 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
         b = b.with_widget(
             widget("Healthy targets (minimum)")
                 .with_stat(Stat::Minimum)
-                .with_metric(tg("HealthyHostCount").with_label("healthy"))
+                .with_metric(tg(application_elb::HEALTHY_HOST_COUNT).with_label("healthy"))
                 .with_metric(
-                    tg("UnHealthyHostCount")
+                    tg(application_elb::UN_HEALTHY_HOST_COUNT)
                         .with_stat(Stat::Maximum)
                         .with_label("unhealthy")
                         .with_color(RED),
@@ -1141,8 +1191,8 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
             rate(
                 widget("Requests served without 5xx (%)"),
                 0,
-                tg("HTTPCode_Target_5XX_Count"),
-                tg("RequestCount"),
+                tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
+                tg(application_elb::REQUEST_COUNT),
                 "target 5xx %",
             )
             .with_stat(Stat::Sum)
@@ -1151,10 +1201,12 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
         b = b.with_widget(
             widget("Denied and rejected requests (access control: PCI-DSS 7, SOC2 CC6)")
                 .with_stat(Stat::Sum)
-                .with_metric(tg("HTTPCode_Target_4XX_Count").with_label("target 4xx (401/403 incl.)"))
-                .with_metric(elb("HTTPCode_ELB_4XX_Count").with_label("ALB 4xx"))
                 .with_metric(
-                    elb("RejectedConnectionCount")
+                    tg(application_elb::HTTP_CODE_TARGET_4XX_COUNT).with_label("target 4xx (401/403 incl.)"),
+                )
+                .with_metric(elb(application_elb::HTTP_CODE_ELB_4XX_COUNT).with_label("ALB 4xx"))
+                .with_metric(
+                    elb(application_elb::REJECTED_CONNECTION_COUNT)
                         .with_label("rejected connections")
                         .with_color(RED),
                 )
@@ -1168,13 +1220,13 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
                 rate(
                     widget("4xx / 5xx (%)"),
                     0,
-                    api_metric(api, "4xx"),
-                    api_metric(api, "Count"),
+                    api_metric(api, api_gateway::HTTP_4XX),
+                    api_metric(api, api_gateway::COUNT),
                     "4xx %",
                 ),
                 1,
-                api_metric(api, "5xx"),
-                api_metric(api, "Count"),
+                api_metric(api, api_gateway::HTTP_5XX),
+                api_metric(api, api_gateway::COUNT),
                 "5xx %",
             )
             .with_stat(Stat::Sum),
@@ -1185,16 +1237,16 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
         let w = spec.tables.iter().fold(
             widget("DynamoDB throttled requests per table").with_stat(Stat::Sum),
             |w, t| {
-                let m = |n: &str| Metric::aws("AWS/DynamoDB", n).with_dimension("TableName", &t.name);
-                w.with_metric(m("ReadThrottleEvents").with_label(format!("{} read", t.name)))
-                    .with_metric(m("WriteThrottleEvents").with_label(format!("{} write", t.name)))
+                let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
+                w.with_metric(m(dynamodb::READ_THROTTLE_EVENTS).with_label(format!("{} read", t.name)))
+                    .with_metric(m(dynamodb::WRITE_THROTTLE_EVENTS).with_label(format!("{} write", t.name)))
             },
         );
         b = b.with_widget(w);
         b = b.with_widget(
             widget("DynamoDB user errors (account: access denied, validation)")
                 .with_stat(Stat::Sum)
-                .with_metric(Metric::aws("AWS/DynamoDB", "UserErrors").with_label("user errors")),
+                .with_metric(Metric::of(dynamodb::USER_ERRORS).with_label("user errors")),
         );
     }
     b
@@ -1218,16 +1270,19 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
             "Fargate CPU and memory; the ALB in front: traffic, errors, latency.",
         ));
     for svc in &ctx.spec.ecs_services {
-        let m = |n: &str| {
-            Metric::aws("AWS/ECS", n)
-                .with_dimension("ClusterName", &svc.cluster)
-                .with_dimension("ServiceName", &svc.service)
+        let m = |n: AwsMetric| {
+            Metric::of(n)
+                .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
+                .with_dimension(dimension::SERVICE_NAME, &svc.service)
         };
         b = b.with_section(format!(
             "## {} / {} ({}, {} tasks)",
             svc.cluster, svc.service, svc.launch_type, svc.desired_count
         ));
-        for (metric, title) in [("CPUUtilization", "CPU (%)"), ("MemoryUtilization", "Memory (%)")] {
+        for (metric, title) in [
+            (ecs::CPU_UTILIZATION, "CPU (%)"),
+            (ecs::MEMORY_UTILIZATION, "Memory (%)"),
+        ] {
             b = b.with_widget(
                 ctx.widget(title)
                     .with_metric(m(metric).with_stat(Stat::Average).with_label("average"))
@@ -1238,25 +1293,24 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
             );
         }
         if let Some(lb) = &svc.load_balancer {
-            let tg = |n: &str| {
-                Metric::aws("AWS/ApplicationELB", n)
-                    .with_dimension("LoadBalancer", &lb.arn_suffix)
-                    .with_dimension("TargetGroup", &lb.target_group_arn_suffix)
+            let tg = |n: AwsMetric| {
+                Metric::of(n)
+                    .with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix)
+                    .with_dimension(dimension::TARGET_GROUP, &lb.target_group_arn_suffix)
             };
-            let elb =
-                |n: &str| Metric::aws("AWS/ApplicationELB", n).with_dimension("LoadBalancer", &lb.arn_suffix);
+            let elb = |n: AwsMetric| Metric::of(n).with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix);
             b = b.with_widget(
                 ctx.widget("Requests and 5xx")
                     .with_stat(Stat::Sum)
-                    .with_metric(tg("RequestCount").with_label("requests"))
+                    .with_metric(tg(application_elb::REQUEST_COUNT).with_label("requests"))
                     .with_metric(
-                        tg("HTTPCode_Target_5XX_Count")
+                        tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT)
                             .with_label("target 5xx")
                             .with_color(RED)
                             .on_right_axis(),
                     )
                     .with_metric(
-                        elb("HTTPCode_ELB_5XX_Count")
+                        elb(application_elb::HTTP_CODE_ELB_5XX_COUNT)
                             .with_label("ALB 5xx")
                             .with_color(ORANGE)
                             .on_right_axis(),
@@ -1266,8 +1320,8 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
                 rate(
                     ctx.widget("Target 5xx rate (%)"),
                     0,
-                    tg("HTTPCode_Target_5XX_Count"),
-                    tg("RequestCount"),
+                    tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
+                    tg(application_elb::REQUEST_COUNT),
                     "5xx %",
                 )
                 .with_stat(Stat::Sum)
@@ -1275,15 +1329,15 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
             );
             b = b.with_widget(
                 ctx.widget("Response time (s)")
-                    .with_percentiles(&tg("TargetResponseTime"))
+                    .with_percentiles(&tg(application_elb::TARGET_RESPONSE_TIME))
                     .with_threshold_line(1.0, "p95 warning 1 s", ORANGE),
             );
             b = b.with_widget(
                 ctx.widget("Hosts")
                     .with_stat(Stat::Minimum)
-                    .with_metric(tg("HealthyHostCount").with_label("healthy"))
+                    .with_metric(tg(application_elb::HEALTHY_HOST_COUNT).with_label("healthy"))
                     .with_metric(
-                        tg("UnHealthyHostCount")
+                        tg(application_elb::UN_HEALTHY_HOST_COUNT)
                             .with_stat(Stat::Maximum)
                             .with_label("unhealthy")
                             .with_color(RED),
