@@ -1,15 +1,22 @@
-//! Budget burn: month-to-date spend against a monthly budget, projections to month end, days until the
+//! Budget burn: period-to-date spend against a budget, projections to the period's end, days until the
 //! budget is exhausted, and the alert tier. Formulas: reference `cost-anchors.md` §4, documented in
 //! `docs/cost.md`.
 //!
-//! With budget `B`, month length `D` days, elapsed fraction `f` (UTC seconds since the 1st / `D`·86 400),
-//! and actual month-to-date spend `A`:
+//! The period is the budget's own (`DescribeBudgets` `TimeUnit`, [`BudgetTimeUnit`]): the calendar month,
+//! quarter or year in UTC, which is where AWS Budgets resets a budget created without a custom start.
+//! `DAILY` and `CUSTOM` budgets, budgets that are not `COST` budgets, and any amount that is not in USD
+//! are refused by [`BurnInput::from_budget`] with an error naming the budget — never computed as a
+//! monthly USD budget. Below, "month" reads "period".
+//!
+//! With budget `B`, period length `D` days, elapsed fraction `f` (UTC seconds since the period's start /
+//! `D`·86 400), and actual period-to-date spend `A`:
 //! - expected linear spend `E = B·f`, burn ratio `r = A/E`;
 //! - linear projection `P_lin = A/f` (unstable for `f < 0.2`);
 //! - recent-rate projection `P_rec = A + ṙ·D·(1 − f)`, `ṙ` = mean of the last 7 *complete* days (today
 //!   and `Estimated` days dropped; if fewer than 3 remain, estimated days are used and flagged);
 //! - CE projection `P_ce = A − (spend already inside the forecast window) + Σ MeanValue`, with the
-//!   interval from the bounds when all are present;
+//!   interval from the bounds when all are present — monthly budgets only: the CE forecast the pass asks
+//!   for ends at month end, so for a quarter or a year it would leave months out;
 //! - blended `P = Σ wᵢ·Pᵢ / Σ wᵢ` with `w_lin = f` when `f ≥ 0.2` else 0, `w_rec = 1`, `w_ce = 1`
 //!   (absent projections weigh 0; with nothing else, `P = P_lin`, flagged low-confidence);
 //! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`; a projected tier is
@@ -83,6 +90,149 @@ impl MonthPeriod {
     #[must_use]
     pub fn contains(&self, date: NaiveDate) -> bool {
         date >= self.start && date < self.end
+    }
+}
+
+/// How often a budget resets: `DescribeBudgets`' `TimeUnit`, for the units whose burn is computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BudgetTimeUnit {
+    /// A calendar month (also a budget that states no `TimeUnit`, as in older saved inputs).
+    #[default]
+    Monthly,
+    /// A calendar quarter (January, April, July, October).
+    Quarterly,
+    /// A calendar year.
+    Annually,
+}
+
+impl BudgetTimeUnit {
+    /// The unit `DescribeBudgets` names (`MONTHLY`, `QUARTERLY`, `ANNUALLY`; any case). `None` reads as
+    /// monthly.
+    ///
+    /// # Errors
+    /// The name as given, for a unit whose burn is not computed (`DAILY`, `CUSTOM`, anything else).
+    ///
+    /// ```
+    /// use cost::burn::BudgetTimeUnit;
+    /// assert_eq!(BudgetTimeUnit::from_aws(Some("QUARTERLY")), Ok(BudgetTimeUnit::Quarterly));
+    /// assert_eq!(BudgetTimeUnit::from_aws(None), Ok(BudgetTimeUnit::Monthly));
+    /// assert_eq!(BudgetTimeUnit::from_aws(Some("DAILY")), Err("DAILY".to_owned()));
+    /// ```
+    pub fn from_aws(unit: Option<&str>) -> Result<Self, String> {
+        match unit.map(str::to_ascii_uppercase).as_deref() {
+            None | Some("MONTHLY") => Ok(Self::Monthly),
+            Some("QUARTERLY") => Ok(Self::Quarterly),
+            Some("ANNUALLY") => Ok(Self::Annually),
+            Some(_) => Err(unit.unwrap_or_default().to_owned()),
+        }
+    }
+
+    /// `MONTHLY`, `QUARTERLY`, `ANNUALLY`.
+    #[must_use]
+    pub const fn aws_name(self) -> &'static str {
+        match self {
+            Self::Monthly => "MONTHLY",
+            Self::Quarterly => "QUARTERLY",
+            Self::Annually => "ANNUALLY",
+        }
+    }
+
+    /// `month`, `quarter`, `year`.
+    #[must_use]
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Self::Monthly => "month",
+            Self::Quarterly => "quarter",
+            Self::Annually => "year",
+        }
+    }
+
+    /// `MTD`, `QTD`, `YTD`.
+    #[must_use]
+    pub const fn to_date_label(self) -> &'static str {
+        match self {
+            Self::Monthly => "MTD",
+            Self::Quarterly => "QTD",
+            Self::Annually => "YTD",
+        }
+    }
+
+    /// Months in one period.
+    #[must_use]
+    pub const fn months(self) -> u32 {
+        match self {
+            Self::Monthly => 1,
+            Self::Quarterly => 3,
+            Self::Annually => 12,
+        }
+    }
+}
+
+/// A budget's period in UTC: the calendar month, quarter or year containing a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BudgetPeriod {
+    /// The first day.
+    pub start: NaiveDate,
+    /// The first day of the next period (exclusive).
+    pub end: NaiveDate,
+    /// Month, quarter or year (absent in reports saved before it existed: monthly).
+    #[serde(default)]
+    pub unit: BudgetTimeUnit,
+}
+
+impl BudgetPeriod {
+    /// The `unit` period containing `date`.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use cost::burn::{BudgetPeriod, BudgetTimeUnit};
+    /// let q = BudgetPeriod::containing(BudgetTimeUnit::Quarterly, NaiveDate::from_ymd_opt(2024, 11, 20).unwrap());
+    /// assert_eq!((q.start.to_string(), q.end.to_string()), ("2024-10-01".into(), "2025-01-01".into()));
+    /// assert_eq!((q.days(), q.key()), (92, "2024-Q4".to_owned()));
+    /// let y = BudgetPeriod::containing(BudgetTimeUnit::Annually, NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+    /// assert_eq!((y.days(), y.key()), (366, "2024".to_owned()));
+    /// ```
+    #[must_use]
+    pub fn containing(unit: BudgetTimeUnit, date: NaiveDate) -> Self {
+        let first_month = (date.month0() / unit.months()) * unit.months() + 1;
+        let start = NaiveDate::from_ymd_opt(date.year(), first_month, 1).unwrap_or(date);
+        let end = start
+            .checked_add_months(chrono::Months::new(unit.months()))
+            .unwrap_or(start);
+        Self { start, end, unit }
+    }
+
+    /// Number of days in the period.
+    #[must_use]
+    pub fn days(&self) -> u32 {
+        u32::try_from((self.end - self.start).num_days()).unwrap_or(0)
+    }
+
+    /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    #[must_use]
+    pub fn key(&self) -> String {
+        match self.unit {
+            BudgetTimeUnit::Monthly => self.start.format("%Y-%m").to_string(),
+            BudgetTimeUnit::Quarterly => format!("{}-Q{}", self.start.year(), self.start.month0() / 3 + 1),
+            BudgetTimeUnit::Annually => self.start.format("%Y").to_string(),
+        }
+    }
+
+    /// Whether `date` is inside the period.
+    #[must_use]
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        date >= self.start && date < self.end
+    }
+}
+
+impl From<MonthPeriod> for BudgetPeriod {
+    fn from(m: MonthPeriod) -> Self {
+        Self {
+            start: m.start,
+            end: m.end,
+            unit: BudgetTimeUnit::Monthly,
+        }
     }
 }
 
@@ -227,7 +377,7 @@ impl Severity {
     }
 }
 
-/// CE forecast as requested: the response plus the `PredictionIntervalLevel` the request used.
+/// A CE forecast as requested: the response plus the `PredictionIntervalLevel` the request used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CeForecastInput {
     /// The `GetCostForecast` response (period: today .. month end).
@@ -241,9 +391,12 @@ pub struct CeForecastInput {
 pub struct BurnInput {
     /// Budget name.
     pub budget_name: String,
-    /// Monthly limit `B` (USD).
+    /// The budget's period (`TimeUnit`); absent in inputs saved before it existed: monthly.
+    #[serde(default)]
+    pub time_unit: BudgetTimeUnit,
+    /// The limit `B` for one period (USD).
     pub limit: Decimal,
-    /// Actual month-to-date spend `A` (USD), from Budgets `CalculatedSpend.ActualSpend`.
+    /// Actual period-to-date spend `A` (USD), from Budgets `CalculatedSpend.ActualSpend`.
     pub actual: Decimal,
     /// Budgets' own `ForecastedSpend`, reported alongside (not blended: it is CE's forecast again).
     pub budgets_forecast: Option<Decimal>,
@@ -254,10 +407,24 @@ pub struct BurnInput {
 }
 
 impl BurnInput {
-    /// Builds the input from a `DescribeBudgets` budget.
+    /// Builds the input from a `DescribeBudgets` budget: a `COST` budget (or one that states no type)
+    /// whose amounts are all in USD, reset monthly, quarterly or annually.
     ///
     /// # Errors
-    /// [`BurnError::NoLimit`] when the budget has no `BudgetLimit`.
+    /// [`BurnError::NoLimit`] when the budget has no `BudgetLimit`; [`BurnError::UnsupportedTimeUnit`]
+    /// for a `DAILY` or `CUSTOM` budget; [`BurnError::NotCost`] for a usage, RI or Savings Plans
+    /// budget; [`BurnError::NotUsd`] when the limit or a spend is in another unit (never mixed with USD).
+    ///
+    /// ```
+    /// let q: cost::input::Budget = serde_json::from_str(r#"{"BudgetName":"prod-q","TimeUnit":"QUARTERLY",
+    ///   "BudgetLimit":{"Amount":"1500","Unit":"USD"}}"#).unwrap();
+    /// let input = cost::burn::BurnInput::from_budget(&q, vec![], None).unwrap();
+    /// assert_eq!(input.time_unit, cost::burn::BudgetTimeUnit::Quarterly);
+    /// let eur: cost::input::Budget = serde_json::from_str(r#"{"BudgetName":"prod-eur",
+    ///   "BudgetLimit":{"Amount":"500","Unit":"EUR"}}"#).unwrap();
+    /// let e = cost::burn::BurnInput::from_budget(&eur, vec![], None).unwrap_err();
+    /// assert_eq!(e.to_string(), "budget \"prod-eur\": its limit is in EUR, not USD; not mixed with the USD figures");
+    /// ```
     ///
     /// ```
     /// let b: cost::input::Budget = serde_json::from_str(r#"{"BudgetName":"prod",
@@ -271,16 +438,46 @@ impl BurnInput {
         daily: Vec<DailyTotal>,
         ce_forecast: Option<CeForecastInput>,
     ) -> Result<Self, BurnError> {
+        let name = || budget.budget_name.clone();
+        let time_unit = BudgetTimeUnit::from_aws(budget.time_unit.as_deref()).map_err(|unit| {
+            BurnError::UnsupportedTimeUnit {
+                budget: name(),
+                time_unit: unit,
+            }
+        })?;
+        if let Some(t) = budget
+            .budget_type
+            .as_deref()
+            .filter(|t| !t.eq_ignore_ascii_case("COST"))
+        {
+            return Err(BurnError::NotCost {
+                budget: name(),
+                budget_type: t.to_owned(),
+            });
+        }
         let limit = budget
             .budget_limit
             .as_ref()
-            .ok_or_else(|| BurnError::NoLimit {
-                budget: budget.budget_name.clone(),
-            })?
-            .amount;
+            .ok_or_else(|| BurnError::NoLimit { budget: name() })?;
         let spend = budget.calculated_spend.as_ref();
+        let amounts = [
+            ("limit", Some(limit)),
+            ("actual spend", spend.map(|s| &s.actual_spend)),
+            ("forecast spend", spend.and_then(|s| s.forecasted_spend.as_ref())),
+        ];
+        for (what, amount) in amounts {
+            if let Some(a) = amount.filter(|a| !a.unit.eq_ignore_ascii_case("USD")) {
+                return Err(BurnError::NotUsd {
+                    budget: name(),
+                    what,
+                    unit: a.unit.clone(),
+                });
+            }
+        }
+        let limit = limit.amount;
         Ok(Self {
             budget_name: budget.budget_name.clone(),
+            time_unit,
             limit,
             actual: spend.map_or(Decimal::ZERO, |s| s.actual_spend.amount),
             budgets_forecast: spend.and_then(|s| s.forecasted_spend.as_ref()).map(|a| a.amount),
@@ -298,6 +495,47 @@ pub enum BurnError {
     NoLimit {
         /// Budget name.
         budget: String,
+    },
+    /// The budget resets on a period whose burn is not computed (`DAILY`, `CUSTOM`).
+    #[error(
+        "budget {budget:?} is {time_unit}; burn is computed for MONTHLY, QUARTERLY and ANNUALLY budgets only"
+    )]
+    UnsupportedTimeUnit {
+        /// Budget name.
+        budget: String,
+        /// `TimeUnit` as `DescribeBudgets` gave it.
+        time_unit: String,
+    },
+    /// A usage, reservation or Savings Plans budget: its amounts are not dollars spent.
+    #[error("budget {budget:?} is a {budget_type} budget, not a COST budget; not mixed with the USD figures")]
+    NotCost {
+        /// Budget name.
+        budget: String,
+        /// `BudgetType` as `DescribeBudgets` gave it.
+        budget_type: String,
+    },
+    /// Cost Explorer's days do not cover the budget's period up to the report day.
+    #[error(
+        "budget {budget:?}: Cost Explorer's daily costs in this run do not cover {period} (first day missing: \
+         {first_missing}); its spend on that day cannot be restated"
+    )]
+    DaysMissing {
+        /// Budget name.
+        budget: String,
+        /// The period's key (`2026-10`, `2026-Q4`, `2026`).
+        period: String,
+        /// The first day of the period without a Cost Explorer answer.
+        first_missing: NaiveDate,
+    },
+    /// An amount is in a unit other than USD.
+    #[error("budget {budget:?}: its {what} is in {unit}, not USD; not mixed with the USD figures")]
+    NotUsd {
+        /// Budget name.
+        budget: String,
+        /// `limit`, `actual spend` or `forecast spend`.
+        what: &'static str,
+        /// The unit given.
+        unit: String,
     },
     /// An amount is outside ±10¹⁵ USD (guards the arithmetic against overflow).
     #[error("budget {budget:?}: amount {amount} is out of range")]
@@ -398,8 +636,8 @@ pub enum Exhaustion {
 pub struct BudgetBurn {
     /// Budget name.
     pub budget_name: String,
-    /// The month.
-    pub period: MonthPeriod,
+    /// The budget's period containing `as_of` (month, quarter or year).
+    pub period: BudgetPeriod,
     /// When it was computed.
     pub as_of: DateTime<Utc>,
     /// `B`.
@@ -443,7 +681,7 @@ impl BudgetBurn {
     /// use cost::burn::{budget_burn, BurnInput, Severity, Tier};
     /// let burn = |actual: i64, day: u32| {
     ///     let input = BurnInput { budget_name: "prod".into(), limit: Decimal::from(500),
-    ///         actual: Decimal::from(actual), budgets_forecast: None, daily: vec![], ce_forecast: None };
+    ///         actual: Decimal::from(actual), budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default() };
     ///     budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, day, 12, 0, 0).unwrap()).unwrap()
     /// };
     /// // Day 7, $200 spent: projected ≈ $923 (185 %), tier 150 %, but nothing actual is over: a warning.
@@ -473,6 +711,58 @@ impl BudgetBurn {
         self
     }
 
+    /// The same budget's burn at `as_of`, with the actual spend `A` taken from Cost Explorer's `daily`
+    /// totals over the budget's period up to and including `as_of`'s day, instead of AWS Budgets'
+    /// `ActualSpend` — which is always the spend *now*, so for a day in the past it would mix in the
+    /// days (or months) after it. Budgets' own forecast and the CE forecast (both made now) are dropped;
+    /// the limit and the period's unit are kept. The tier is the raw one (no hysteresis: a restated day
+    /// is never announced).
+    ///
+    /// # Errors
+    /// [`BurnError::DaysMissing`] when `daily` lacks a day of the period up to `as_of` (a quarter or a
+    /// year reaches further back than the days a report reads); the errors of [`budget_burn`].
+    ///
+    /// ```
+    /// use chrono::{NaiveDate, TimeZone, Utc};
+    /// use rust_decimal::Decimal;
+    /// use cost::{burn::{budget_burn, BurnInput}, input::DailyTotal};
+    /// let day = |d| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
+    /// let daily: Vec<_> = (1..=31).map(|d| DailyTotal { date: day(d), amount: Decimal::from(10), estimated: false }).collect();
+    /// // Budgets says $600 spent: that is November's spend so far, read in November.
+    /// let input = BurnInput { budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(600),
+    ///     budgets_forecast: None, daily: daily.clone(), ce_forecast: None, time_unit: Default::default() };
+    /// let oct_20 = Utc.with_ymd_and_hms(2026, 10, 20, 23, 59, 59).unwrap();
+    /// let burn = budget_burn(&input, oct_20).unwrap().restated_from_daily(&daily, oct_20).unwrap();
+    /// assert_eq!(burn.actual, Decimal::from(200)); // October 1–20 at $10 a day
+    /// ```
+    pub fn restated_from_daily(&self, daily: &[DailyTotal], as_of: DateTime<Utc>) -> Result<Self, BurnError> {
+        let period = BudgetPeriod::containing(self.period.unit, as_of.date_naive());
+        let last = as_of.date_naive();
+        let known: std::collections::BTreeMap<NaiveDate, Decimal> = daily
+            .iter()
+            .filter(|d| d.date >= period.start && d.date <= last)
+            .map(|d| (d.date, d.amount))
+            .collect();
+        let wanted = period.start.iter_days().take_while(|d| *d <= last);
+        if let Some(missing) = wanted.clone().find(|d| !known.contains_key(d)) {
+            return Err(BurnError::DaysMissing {
+                budget: self.budget_name.clone(),
+                period: period.key(),
+                first_missing: missing,
+            });
+        }
+        let input = BurnInput {
+            budget_name: self.budget_name.clone(),
+            time_unit: self.period.unit,
+            limit: self.limit,
+            actual: wanted.filter_map(|d| known.get(&d)).sum(),
+            budgets_forecast: None,
+            daily: daily.to_vec(),
+            ce_forecast: None,
+        };
+        budget_burn(&input, as_of)
+    }
+
     /// What the blended projection rests on, in words: the projections that carry weight, joined by
     /// `+` (`linear + trailing-7-day rate + CE forecast`), `linear only (low confidence)`, or `the actual
     /// spend only`. Linear counts only from [`LINEAR_MIN_FRACTION`] of the month on, as in the blend.
@@ -482,7 +772,7 @@ impl BudgetBurn {
     /// use rust_decimal::Decimal;
     /// let input = cost::burn::BurnInput {
     ///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
-    ///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+    ///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default(),
     /// };
     /// let at = |d| Utc.with_ymd_and_hms(2025, 6, d, 0, 0, 0).unwrap();
     /// let burn = cost::burn::budget_burn(&input, at(16)).unwrap();
@@ -512,9 +802,9 @@ impl BudgetBurn {
     }
 }
 
-/// Fraction of the month elapsed at `as_of`, in `[0, 1]`.
+/// Fraction of the period elapsed at `as_of`, in `[0, 1]`.
 #[must_use]
-pub fn elapsed_fraction(period: &MonthPeriod, as_of: DateTime<Utc>) -> Decimal {
+pub fn elapsed_fraction(period: &BudgetPeriod, as_of: DateTime<Utc>) -> Decimal {
     let start = period.start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
     let secs = (as_of - start)
         .num_seconds()
@@ -602,7 +892,7 @@ fn ce_projection(input: &BurnInput, today: NaiveDate) -> Option<CeProjection> {
 /// use rust_decimal::Decimal;
 /// let input = cost::burn::BurnInput {
 ///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
-///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default(),
 /// };
 /// // June 16 00:00 UTC: f = 15/30 = 0.5, E = 250, r = 1.2, P_lin = 600 → 120 %.
 /// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
@@ -644,7 +934,7 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         });
     }
     let today = as_of.date_naive();
-    let period = MonthPeriod::containing(today);
+    let period = BudgetPeriod::containing(input.time_unit, today);
     let days = Decimal::from(period.days());
     let f = elapsed_fraction(&period, as_of);
     let b = input.limit;
@@ -655,7 +945,8 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
     let rate = recent_rate(&input.daily, today);
     let remaining_days = days * (Decimal::ONE - f);
     let recent = rate.as_ref().map(|r| a + r.per_day * remaining_days);
-    let ce = ce_projection(input, today);
+    // The CE forecast ends at month end: for a quarter or a year it would leave months out.
+    let ce = ce_projection(input, today).filter(|_| input.time_unit == BudgetTimeUnit::Monthly);
 
     let mut weighted = Decimal::ZERO;
     let mut weights = Decimal::ZERO;
@@ -750,6 +1041,7 @@ mod tests {
     fn input(limit: Decimal, actual: Decimal) -> BurnInput {
         BurnInput {
             budget_name: "collectiq-prod".into(),
+            time_unit: BudgetTimeUnit::Monthly,
             limit,
             actual,
             budgets_forecast: None,
@@ -779,7 +1071,7 @@ mod tests {
 
     #[test]
     fn elapsed_fraction_uses_hours() {
-        let m = MonthPeriod::containing(d(1));
+        let m: BudgetPeriod = MonthPeriod::containing(d(1)).into();
         // June 4 12:00 → 3.5 days of 30.
         let f = elapsed_fraction(&m, Utc.with_ymd_and_hms(2025, 6, 4, 12, 0, 0).unwrap());
         assert_eq!(f.round_dp(10), (dec!(3.5) / dec!(30)).round_dp(10));
@@ -1050,6 +1342,190 @@ mod tests {
             BurnInput::from_budget(&b, vec![], None),
             Err(BurnError::NoLimit { .. })
         ));
+    }
+
+    fn aws_budget(json: &str) -> Budget {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// A quarterly budget burns over its calendar quarter (AWS Budgets resets QUARTERLY budgets on
+    /// January, April, July and October 1st): August 16 00:00 UTC is day 46 of Q3's 92, f = 0.5.
+    #[test]
+    fn a_quarterly_budget_burns_over_its_quarter() {
+        let b = aws_budget(
+            r#"{"BudgetName":"prod-q","BudgetType":"COST","TimeUnit":"QUARTERLY",
+            "BudgetLimit":{"Amount":"1500","Unit":"USD"},
+            "CalculatedSpend":{"ActualSpend":{"Amount":"900","Unit":"USD"}}}"#,
+        );
+        let ce = CeForecastInput {
+            forecast: CostForecast {
+                total: Some(Amount::usd(dec!(100))),
+                forecast_results_by_time: vec![],
+            },
+            prediction_interval_level: None,
+        };
+        let input = BurnInput::from_budget(&b, vec![], Some(ce)).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 8, 16, 0, 0, 0).unwrap();
+        let burn = budget_burn(&input, at).unwrap();
+        assert_eq!(burn.period.key(), "2026-Q3");
+        assert_eq!(
+            (burn.period.start, burn.period.end, burn.period.days()),
+            (
+                NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                92
+            )
+        );
+        // E = 1500 × 0.5 = 750 (a month's reading would say 1500 × 15/31 = 725.81), r = 1.2,
+        // P_lin = 900/0.5 = 1800 = 120 %.
+        assert_eq!(burn.elapsed_fraction, dec!(0.5));
+        assert_eq!(burn.expected, dec!(750));
+        assert_eq!(burn.burn_ratio, Some(dec!(1.2)));
+        assert_eq!(burn.projections.blended, dec!(1800));
+        assert_eq!(burn.tier, Tier::Pct120);
+        // The CE forecast runs to month end only: it would leave September out of a Q3 projection.
+        assert!(burn.projections.ce.is_none());
+        let monthly = BurnInput {
+            time_unit: BudgetTimeUnit::Monthly,
+            ..input
+        };
+        assert!(budget_burn(&monthly, at).unwrap().projections.ce.is_some());
+    }
+
+    /// An annual budget: July 2 12:00 UTC is 182.5 days into 2026's 365, f = 0.5; $7,200 of $12,000 is
+    /// on track for 120 %, where a monthly reading (f = 1.5/31) would project thousands of percent.
+    #[test]
+    fn an_annual_budget_burns_over_its_year() {
+        let b = aws_budget(
+            r#"{"BudgetName":"prod-y","TimeUnit":"ANNUALLY",
+            "BudgetLimit":{"Amount":"12000.0","Unit":"USD"},
+            "CalculatedSpend":{"ActualSpend":{"Amount":"7200","Unit":"USD"},
+                               "ForecastedSpend":{"Amount":"14000","Unit":"USD"}}}"#,
+        );
+        let input = BurnInput::from_budget(&b, vec![], None).unwrap();
+        let burn = budget_burn(&input, Utc.with_ymd_and_hms(2026, 7, 2, 12, 0, 0).unwrap()).unwrap();
+        assert_eq!((burn.period.key(), burn.period.days()), ("2026".to_owned(), 365));
+        assert_eq!(burn.elapsed_fraction, dec!(0.5));
+        assert_eq!(burn.expected, dec!(6000));
+        assert_eq!(burn.projected_pct, dec!(120));
+        assert_eq!(burn.tier, Tier::Pct120);
+        assert_eq!(burn.projections.budgets, Some(dec!(14000)));
+        // Exhaustion is measured against the year: $4,800 left at $7,200/182.5 days ≈ 121.7 days.
+        let Exhaustion::InDays {
+            days, within_period, ..
+        } = burn.exhaustion
+        else {
+            panic!("{:?}", burn.exhaustion)
+        };
+        assert_eq!(days.round_dp(1), dec!(121.7));
+        assert!(within_period);
+    }
+
+    #[test]
+    fn budgets_that_are_not_monthly_quarterly_or_annual_usd_cost_budgets_are_refused_by_name() {
+        let refused = |json: &str| BurnInput::from_budget(&aws_budget(json), vec![], None).unwrap_err();
+        let daily = refused(
+            r#"{"BudgetName":"prod-d","TimeUnit":"DAILY","BudgetLimit":{"Amount":"20","Unit":"USD"}}"#,
+        );
+        assert_eq!(
+            daily.to_string(),
+            "budget \"prod-d\" is DAILY; burn is computed for MONTHLY, QUARTERLY and ANNUALLY budgets only"
+        );
+        let custom =
+            refused(r#"{"BudgetName":"c","TimeUnit":"CUSTOM","BudgetLimit":{"Amount":"20","Unit":"USD"}}"#);
+        assert!(
+            matches!(custom, BurnError::UnsupportedTimeUnit { ref time_unit, .. } if time_unit == "CUSTOM")
+        );
+        let usage = refused(
+            r#"{"BudgetName":"s3-gb","BudgetType":"USAGE","TimeUnit":"MONTHLY",
+            "BudgetLimit":{"Amount":"5000","Unit":"GB"}}"#,
+        );
+        assert_eq!(
+            usage.to_string(),
+            "budget \"s3-gb\" is a USAGE budget, not a COST budget; not mixed with the USD figures"
+        );
+        let eur = refused(
+            r#"{"BudgetName":"prod-eur","BudgetType":"COST","TimeUnit":"MONTHLY",
+            "BudgetLimit":{"Amount":"500","Unit":"EUR"}}"#,
+        );
+        assert!(matches!(eur, BurnError::NotUsd { what: "limit", ref unit, .. } if unit == "EUR"));
+        // A USD limit with spend reported in another unit is not mixed either.
+        let spend = refused(
+            r#"{"BudgetName":"prod","BudgetLimit":{"Amount":"500","Unit":"USD"},
+            "CalculatedSpend":{"ActualSpend":{"Amount":"12","Unit":"EUR"}}}"#,
+        );
+        assert_eq!(
+            spend.to_string(),
+            "budget \"prod\": its actual spend is in EUR, not USD; not mixed with the USD figures"
+        );
+        // The unit's case does not matter; a budget that states no type or unit is a monthly cost budget.
+        let ok = aws_budget(r#"{"BudgetName":"p","BudgetLimit":{"Amount":"5","Unit":"usd"}}"#);
+        assert_eq!(
+            BurnInput::from_budget(&ok, vec![], None).unwrap().time_unit,
+            BudgetTimeUnit::Monthly
+        );
+    }
+
+    #[test]
+    fn budget_periods_follow_the_calendar() {
+        let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        for (date, key, start, end) in [
+            (on(2026, 1, 1), "2026-Q1", on(2026, 1, 1), on(2026, 4, 1)),
+            (on(2026, 3, 31), "2026-Q1", on(2026, 1, 1), on(2026, 4, 1)),
+            (on(2026, 6, 30), "2026-Q2", on(2026, 4, 1), on(2026, 7, 1)),
+            (on(2026, 12, 31), "2026-Q4", on(2026, 10, 1), on(2027, 1, 1)),
+        ] {
+            let q = BudgetPeriod::containing(BudgetTimeUnit::Quarterly, date);
+            assert_eq!((q.key(), q.start, q.end), (key.to_owned(), start, end), "{date}");
+            assert!(q.contains(date) && !q.contains(end));
+        }
+        let m = BudgetPeriod::containing(BudgetTimeUnit::Monthly, on(2024, 2, 29));
+        assert_eq!(m, MonthPeriod::containing(on(2024, 2, 29)).into());
+        assert_eq!((m.key(), m.days()), ("2024-02".to_owned(), 29));
+    }
+
+    /// A past day restated from CE: Budgets said $600 (the spend now, weeks later); October 1–20 at
+    /// $10/day is $200, and the tier follows the restated spend. Budgets' and CE's forecasts (made now)
+    /// are dropped.
+    #[test]
+    fn a_past_day_is_restated_from_cost_explorer_days() {
+        let oct = |n| NaiveDate::from_ymd_opt(2026, 10, n).unwrap();
+        let daily: Vec<DailyTotal> = (1..=31)
+            .map(|n| DailyTotal {
+                date: oct(n),
+                amount: dec!(10),
+                estimated: false,
+            })
+            .collect();
+        let mut i = input(dec!(500), dec!(600));
+        i.budgets_forecast = Some(dec!(900));
+        i.daily = daily.clone();
+        let at = Utc.with_ymd_and_hms(2026, 10, 20, 23, 59, 59).unwrap();
+        let stale = budget_burn(&i, at).unwrap();
+        assert_eq!(stale.tier, Tier::Pct150);
+        let burn = stale.restated_from_daily(&daily, at).unwrap();
+        assert_eq!(burn.actual, dec!(200));
+        assert_eq!(burn.projections.budgets, None);
+        assert_eq!(burn.projections.recent_rate.as_ref().unwrap().per_day, dec!(10));
+        // ~ $310 at month end: 62 %, tier OK.
+        assert_eq!(burn.tier, Tier::Ok);
+        // A quarter reaching before the days read is refused, naming the first missing day.
+        let q = BurnInput {
+            time_unit: BudgetTimeUnit::Quarterly,
+            ..i.clone()
+        };
+        let e = budget_burn(&q, at)
+            .unwrap()
+            .restated_from_daily(&daily[5..], at)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            BurnError::DaysMissing {
+                budget: "collectiq-prod".into(),
+                period: "2026-Q4".into(),
+                first_missing: oct(1)
+            }
+        );
     }
 
     #[test]

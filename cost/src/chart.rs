@@ -167,7 +167,7 @@ pub fn cumulative_actual(burn: &BudgetBurn, daily: &[DailyTotal]) -> Vec<(u32, D
 /// use rust_decimal::Decimal;
 /// let input = cost::burn::BurnInput {
 ///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
-///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default(),
 /// };
 /// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
 /// let svg = cost::chart::burn_chart_svg(&burn, &[], 800, 400).unwrap();
@@ -202,7 +202,7 @@ pub fn burn_chart_svg(
 /// use rust_decimal::Decimal;
 /// let input = cost::burn::BurnInput {
 ///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
-///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default(),
 /// };
 /// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
 /// let png = cost::chart::burn_chart_png(&burn, &[], 800, 400).unwrap();
@@ -254,7 +254,7 @@ pub fn burn_chart_png(
 /// use rust_decimal::Decimal;
 /// let input = cost::burn::BurnInput {
 ///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
-///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default(),
 /// };
 /// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
 /// let svg = cost::chart::burn_chart(&burn, &[], 640, 320, ChartFormat::Svg).unwrap();
@@ -599,6 +599,7 @@ mod tests {
         use chrono::{TimeZone, Utc};
         let input = crate::burn::BurnInput {
             budget_name: "dev".into(),
+            time_unit: crate::burn::BudgetTimeUnit::Monthly,
             limit: dec!(50),
             actual: dec!(40),
             budgets_forecast: None,

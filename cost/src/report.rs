@@ -168,22 +168,54 @@ impl CostReport {
         })
     }
 
+    /// The report with every budget's burn restated from Cost Explorer's `daily` totals (the
+    /// environment's, as the report reads them) up to its day — for a report on a day in the past, where
+    /// AWS Budgets' `ActualSpend` (always the spend now) would mix in later days and months. See
+    /// [`BudgetBurn::restated_from_daily`]. A budget that cannot be restated (its period reaches before
+    /// the days read) is dropped with a note naming it; a note says where the spend came from.
+    #[must_use]
+    pub fn with_budget_spend_from_daily(mut self, daily: &[crate::input::DailyTotal]) -> Self {
+        if self.budgets.is_empty() {
+            return self;
+        }
+        let mut restated = Vec::new();
+        for b in &self.budgets {
+            match b.restated_from_daily(daily, self.as_of) {
+                Ok(burn) => restated.push(burn),
+                Err(e) => self.notes.push(format!("budget skipped: {e}")),
+            }
+        }
+        sort_worst_first(&mut restated);
+        self.budgets = restated;
+        // First: Slack shows only the first ten notes, and this one says what every figure above means.
+        self.notes.insert(
+            0,
+            format!(
+                "{} is a past day: budget spend is Cost Explorer's daily cost for {} up to that day, not AWS \
+             Budgets' spend (which is always as of now); no Budgets or CE forecast",
+                self.date, self.environment
+            ),
+        );
+        self
+    }
+
     /// The budget that sets the tier, if any.
     #[must_use]
     pub fn worst_budget(&self) -> Option<&BudgetBurn> {
         self.budgets.first()
     }
 
-    /// `CollectIQ prod: $312.40 MTD (62.5% of $500.00) — WARNING`: the Slack `text` fallback and the
-    /// basis of the SNS subject.
+    /// `CollectIQ prod: $312.40 MTD (62.5% of $500.00) — WARNING` (`QTD`/`YTD` when the worst budget is
+    /// quarterly/annual): the Slack `text` fallback and the basis of the SNS subject.
     #[must_use]
     pub fn headline(&self) -> String {
         let name = display_platform(&self.platform);
         match self.worst_budget() {
             Some(b) => format!(
-                "{name} {}: {} MTD ({} of {}) — {}",
+                "{name} {}: {} {} ({} of {}) — {}",
                 self.environment,
                 crate::format::usd(b.actual),
+                b.period.unit.to_date_label(),
                 crate::format::pct(b.actual_pct),
                 crate::format::usd(b.limit),
                 self.severity().label()
@@ -287,7 +319,7 @@ impl Default for ReportSettings {
 /// use rust_decimal::Decimal;
 /// let input = cost::burn::BurnInput {
 ///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
-///     budgets_forecast: None, daily: vec![], ce_forecast: None,
+///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default(),
 /// };
 /// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
 /// assert_eq!(
@@ -369,6 +401,16 @@ pub fn top_service_trends(
         .collect()
 }
 
+/// Worst tier first, then the highest projection, then by name.
+fn sort_worst_first(budgets: &mut [BudgetBurn]) {
+    budgets.sort_by(|a, b| {
+        b.tier
+            .cmp(&a.tier)
+            .then_with(|| b.projected_pct.cmp(&a.projected_pct))
+            .then_with(|| a.budget_name.cmp(&b.budget_name))
+    });
+}
+
 /// Builds the report.
 ///
 /// ```
@@ -404,12 +446,7 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
             Err(e) => notes.push(format!("budget skipped: {e}")),
         }
     }
-    budgets.sort_by(|a, b| {
-        b.tier
-            .cmp(&a.tier)
-            .then_with(|| b.projected_pct.cmp(&a.projected_pct))
-            .then_with(|| a.budget_name.cmp(&b.budget_name))
-    });
+    sort_worst_first(&mut budgets);
     if !budgets.is_empty() {
         if inputs.ce_forecast.is_none() {
             notes.push(forecast_fallback_note(
@@ -775,6 +812,102 @@ pub(crate) mod tests {
             "{:?}",
             r.notes
         );
+    }
+
+    /// Next to the demo's monthly budget: a quarterly one is computed over Q2 (April 1 – July 1, June 18
+    /// 06:00 is 78.25 of 91 days), and a daily and a euro budget are refused by name, never computed as
+    /// monthly USD.
+    #[test]
+    fn budgets_keep_their_own_period_and_currency() {
+        let mut inputs = demo_inputs();
+        let monthly = inputs.budgets[0].clone();
+        let mut quarterly = monthly.clone();
+        quarterly.budget_name = "collectiq-prod-quarterly".into();
+        quarterly.time_unit = Some("QUARTERLY".into());
+        quarterly.budget_limit = Some(Amount::usd(dec!(1500)));
+        let mut daily = monthly.clone();
+        daily.budget_name = "collectiq-prod-daily".into();
+        daily.time_unit = Some("DAILY".into());
+        let mut euro = monthly.clone();
+        euro.budget_name = "collectiq-prod-eur".into();
+        euro.budget_limit = Some(Amount {
+            amount: dec!(460),
+            unit: "EUR".into(),
+        });
+        inputs.budgets.extend([quarterly, daily, euro]);
+        let r = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        let names: Vec<&str> = r.budgets.iter().map(|b| b.budget_name.as_str()).collect();
+        assert_eq!(names, ["collectiq-prod-monthly", "collectiq-prod-quarterly"]);
+        let q = &r.budgets[1];
+        assert_eq!((q.period.key(), q.period.days()), ("2025-Q2".to_owned(), 91));
+        assert_eq!(
+            q.elapsed_fraction.round_dp(12),
+            (dec!(78.25) / dec!(91)).round_dp(12)
+        );
+        assert_eq!(q.actual, r.budgets[0].actual, "Budgets' ActualSpend, as given");
+        assert!(
+            q.projections.ce.is_none(),
+            "the month-end CE forecast is not a quarter's"
+        );
+        for note in [
+            "budget skipped: budget \"collectiq-prod-daily\" is DAILY; burn is computed for MONTHLY, QUARTERLY \
+             and ANNUALLY budgets only",
+            "budget skipped: budget \"collectiq-prod-eur\": its limit is in EUR, not USD; not mixed with the USD \
+             figures",
+        ] {
+            assert!(r.notes.contains(&note.to_owned()), "{note:?} in {:#?}", r.notes);
+        }
+        // With the quarterly budget the worst, the headline says quarter-to-date.
+        inputs.budgets.truncate(2);
+        inputs.budgets[1].budget_limit = Some(Amount::usd(dec!(300)));
+        let r = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        assert_eq!(r.worst_budget().unwrap().budget_name, "collectiq-prod-quarterly");
+        assert!(r.headline().contains(" QTD ("), "{}", r.headline());
+    }
+
+    /// The demo month read as a past day: the restated spend is CE's environment total from June 1 to
+    /// June 18 (not the Budgets figure it was given), and the report says so.
+    #[test]
+    fn a_past_day_report_takes_budget_spend_from_cost_explorer_and_says_so() {
+        let mut inputs = demo_inputs();
+        inputs.budgets[0].calculated_spend = Some(CalculatedSpend {
+            actual_spend: Amount::usd(dec!(999)),
+            forecasted_spend: Some(Amount::usd(dec!(1200))),
+        });
+        let report = build_report(
+            &inputs,
+            &ReportSettings::default(),
+            PriceTable::bundled().unwrap(),
+        );
+        assert_eq!(report.budgets[0].actual, dec!(999));
+        let daily = inputs.cost_and_usage.for_environment("prod", true).daily_totals();
+        let june_1_to_18: Decimal = daily
+            .iter()
+            .filter(|t| t.date >= d(6, 1) && t.date <= d(6, 18))
+            .map(|t| t.amount)
+            .sum();
+        let restated = report.with_budget_spend_from_daily(&daily);
+        let b = &restated.budgets[0];
+        assert_eq!(b.actual, june_1_to_18);
+        assert_eq!(b.actual.round_dp(2), dec!(241.41));
+        assert_eq!(b.projections.budgets, None);
+        assert!(b.projections.ce.is_none());
+        assert!(
+            restated.notes.iter().any(|n| n.starts_with(
+                "2025-06-18 is a past day: budget spend is Cost Explorer's daily cost for prod up to that day"
+            )),
+            "{:#?}",
+            restated.notes
+        );
+        assert!(restated.headline().starts_with("CollectIQ prod: $241.41 MTD"));
     }
 
     #[test]

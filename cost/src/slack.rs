@@ -376,10 +376,22 @@ fn exhaustion_text(b: &BudgetBurn) -> String {
             within_period,
             ..
         } => {
-            let note = if *within_period { "" } else { " (after month end)" };
+            let note = if *within_period {
+                String::new()
+            } else {
+                format!(" (after {} end)", b.period.unit.noun())
+            };
             format!("in {} days ({date}){note}", days.round_dp(1))
         }
         Exhaustion::NoSpend => "no spend rate".to_owned(),
+    }
+}
+
+/// ` · 2026-Q4` for a quarterly or annual budget (nothing for a monthly one: the report's date says it).
+pub(crate) fn period_suffix(b: &BudgetBurn) -> String {
+    match b.period.unit {
+        crate::burn::BudgetTimeUnit::Monthly => String::new(),
+        _ => format!(" · {}", b.period.key()),
     }
 }
 
@@ -403,8 +415,9 @@ fn budget_fields(b: &BudgetBurn) -> Vec<TextObject> {
     );
     [
         format!(
-            "*{}*\n{} / {} ({})",
+            "*{}*{}\n{} / {} ({})",
             escape(&truncate(&b.budget_name, 80)),
+            period_suffix(b),
             usd(b.actual),
             usd(b.limit),
             pct(b.actual_pct)
@@ -486,12 +499,13 @@ pub fn render(report: &CostReport) -> SlackMessage {
     });
     let status = match report.worst_budget() {
         Some(b) => format!(
-            "*{} {} — {}* · worst budget `{}` · {} of the month elapsed",
+            "*{} {} — {}* · worst budget `{}` · {} of the {} elapsed",
             report.tier().emoji(),
             report.tier().label(),
             report.severity().label(),
             escape(&truncate(&b.budget_name, 80)),
-            pct(b.elapsed_fraction * rust_decimal::Decimal::ONE_HUNDRED)
+            pct(b.elapsed_fraction * rust_decimal::Decimal::ONE_HUNDRED),
+            b.period.unit.noun()
         ),
         None => "*No budget configured* for this environment".to_owned(),
     };

@@ -124,7 +124,16 @@ pub fn render(r: &CostReport) -> String {
                 );
             let _ = writeln!(
                 o,
-                "    f = {}  expected {}  linear {}  recent {}  budgets forecast {}",
+                "    {}f = {}  expected {}  linear {}  recent {}  budgets forecast {}",
+                match b.period.unit {
+                    crate::burn::BudgetTimeUnit::Monthly => String::new(),
+                    unit => format!(
+                        "{} {} ({} days)  ",
+                        unit.aws_name(),
+                        b.period.key(),
+                        b.period.days()
+                    ),
+                },
                 pct(b.elapsed_fraction * rust_decimal::Decimal::ONE_HUNDRED),
                 usd(b.expected),
                 b.projections.linear.map_or_else(|| "n/a".to_owned(), usd),
