@@ -1,5 +1,8 @@
 //! The `collectiq-ops` command line: the clap definition and the dispatch to one module per subcommand.
-//! Human output on stdout, progress on stderr, `--json` for machines, non-zero exit on failure.
+//! Human output on stdout, progress on stderr, `--json` for machines, and the exit codes in [`exit`]:
+//! 0 done, 1 bad invocation or an error, 2 a check ran and found a problem.
+
+use std::ffi::OsString;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -7,9 +10,32 @@ use clap::{Parser, Subcommand};
 use crate::global::{GlobalArgs, clients_for, load_spec};
 use crate::output::{emit, progress};
 
+/// The process exit codes, one meaning each, so that a script or a scheduler can tell "the tool could
+/// not do its job" from "the tool did its job and found something".
+pub mod exit {
+    /// Done, and nothing a check looks for was found (also `--help` and `--version`).
+    pub const OK: i32 = 0;
+    /// Bad invocation (unknown option, a malformed or refused value, a missing spec file) or an error
+    /// while running (an AWS call, the ledger, a Slack or SNS send, a file that cannot be written). The
+    /// message on stderr says what and where. Clap's own usage errors are mapped here too (clap exits 2).
+    pub const ERROR: i32 = 1;
+    /// A check ran to the end and found a problem: `spec check` with a spec that does not validate,
+    /// `doctor` with a failed check, `dashboards|alarms plan --detailed-exitcode` with changes to make.
+    pub const FINDINGS: i32 = 2;
+
+    /// The exit codes as `--help` shows them.
+    pub const HELP: &str = "\
+Exit codes:
+  0  done; nothing found (also --help, --version)
+  1  bad invocation (unknown option, malformed or refused value, unreadable spec) or an error while
+     running (AWS, ledger, a failed Slack/SNS send, a file that cannot be written); stderr says which
+  2  a check found a problem: `spec check` with an invalid spec, `doctor` with a failed check,
+     `plan --detailed-exitcode` with changes to make";
+}
+
 /// Observability and cost governance for CollectIQ.
 #[derive(Debug, Parser)]
-#[command(name = "collectiq-ops", version)]
+#[command(name = "collectiq-ops", version, after_help = exit::HELP)]
 pub struct Cli {
     /// Global options.
     #[command(flatten)]
@@ -40,10 +66,35 @@ pub enum Command {
     Alarms(crate::publish::AlarmsCommand),
 }
 
-/// Runs the CLI; returns the process exit code.
+/// Parses the command line. A usage error is printed (with clap's usage hint) and becomes
+/// [`exit::ERROR`], not clap's own 2, which [`exit::FINDINGS`] reserves for checks; `--help` and
+/// `--version` print and become [`exit::OK`].
 ///
 /// # Errors
-/// Any failure that should end the process with a message (the binary prints it and exits 1).
+/// The exit code to end the process with, after clap's message has been printed.
+///
+/// ```
+/// use collectiq_ops::cli::{exit, parse};
+/// assert_eq!(parse(["collectiq-ops", "cost", "report", "--date", "2026-13-40"]).unwrap_err(), exit::ERROR);
+/// assert!(parse(["collectiq-ops", "doctor"]).is_ok());
+/// ```
+pub fn parse<I, T>(args: I) -> Result<Cli, i32>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(args).map_err(|e| {
+        // Printing can only fail on a closed stdout/stderr; the exit code still tells.
+        let _ = e.print();
+        if e.use_stderr() { exit::ERROR } else { exit::OK }
+    })
+}
+
+/// Runs the CLI; returns the process exit code (see [`exit`]).
+///
+/// # Errors
+/// Any failure that should end the process with a message (the binary prints it and exits
+/// [`exit::ERROR`]).
 pub async fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Doctor => {
@@ -52,7 +103,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             progress(&format!("checking {} APIs for {}…", 12, spec.managed_prefix()));
             let report = governance::doctor::run(&spec, &clients).await;
             emit(&cli.global, &report, &report.to_string())?;
-            Ok(if report.all_ok() { 0 } else { 2 })
+            Ok(if report.all_ok() { exit::OK } else { exit::FINDINGS })
         }
         Command::Demo(args) => crate::demo::run(&cli.global, args).await,
         Command::Spec(command) => crate::spec::run(&cli.global, command),

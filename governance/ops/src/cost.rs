@@ -1,15 +1,23 @@
 //! `collectiq-ops cost report [--date D] [--post] [--chart FILE.svg|FILE.png]` and `collectiq-ops cost
 //! fast-burn [--post]`.
+//!
+//! `--date` in the future is refused. A past `--date` is reported with the budget spend restated from
+//! Cost Explorer's daily costs up to that day ([`cost::report::CostReport::with_budget_spend_from_daily`]):
+//! AWS Budgets only knows the spend *now*, which for a past day mixes in the days — or months — after
+//! it. The days come from the run's one counted Cost Explorer query (ledger cache first, the daily cap
+//! enforced), and the report says where its spend came from. A past day is never posted (`--post` is
+//! refused): its tier would be announced and claimed for a period that is over.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use chrono::{NaiveDate, Utc};
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use cost::chart::ChartFormat;
 
 use governance::cost_pass::{DailyRun, FastBurnRun, PassOptions, as_of_for, run_daily, run_fast_burn};
 
+use crate::cli::exit;
 use crate::global::{GlobalArgs, clients_for, load_spec};
 use crate::output::{emit, progress, write_json};
 
@@ -26,7 +34,9 @@ pub enum CostCommand {
 /// `cost report` options.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Report day (UTC); default today. A past day is reported as of its end.
+    /// Report day (UTC, YYYY-MM-DD); default today. A past day is reported as of its end, with budget
+    /// spend from Cost Explorer's daily costs (AWS Budgets only knows today's), and is never posted. A
+    /// future day is refused.
     #[arg(long)]
     pub date: Option<NaiveDate>,
     /// Post to Slack (and SNS for a critical tier), claiming the period in the ledger first.
@@ -86,24 +96,69 @@ pub struct FastBurnArgs {
     pub post: bool,
 }
 
-/// Runs a `cost` subcommand; returns the exit code (2 when a send failed).
+/// When a report is made, and whether its day is over: `--date` checked against `now` before anything
+/// is read.
 ///
 /// # Errors
-/// When the spec does not load, the pass fails, or a file cannot be written.
+/// A day after today's (UTC); a past day with `--post`.
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// let now = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
+/// let (at, past) = collectiq_ops::cost::report_time(NaiveDate::from_ymd_opt(2026, 11, 30), false, now).unwrap();
+/// assert_eq!((at.to_rfc3339().as_str(), past), ("2026-11-30T23:59:59+00:00", true));
+/// assert_eq!(collectiq_ops::cost::report_time(None, true, now).unwrap(), (now, false));
+/// assert!(collectiq_ops::cost::report_time(NaiveDate::from_ymd_opt(2026, 11, 30), true, now).is_err());
+/// ```
+pub fn report_time(date: Option<NaiveDate>, post: bool, now: DateTime<Utc>) -> Result<(DateTime<Utc>, bool)> {
+    let as_of = as_of_for(date, now)?;
+    let past = as_of.date_naive() < now.date_naive();
+    if past && post {
+        bail!(
+            "--date {} is before today ({} UTC): a past day's report is never posted (--post), because \
+             its budget tier would be announced and claimed for a period that is over; drop --post to see \
+             it, with budget spend from Cost Explorer up to that day",
+            as_of.date_naive(),
+            now.date_naive()
+        );
+    }
+    Ok((as_of, past))
+}
+
+/// Runs a `cost` subcommand; returns the exit code: [`exit::ERROR`] when a Slack or SNS send failed
+/// (the report is still printed and written), else [`exit::OK`] — a budget tier is reported, not an
+/// exit code.
+///
+/// # Errors
+/// When `--date` is refused, the spec does not load, the pass fails, or a file cannot be written.
 pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
+    // Refusals first: nothing is read (or paid for) for a command that cannot run.
+    let when = match command {
+        CostCommand::Report(args) => Some(report_time(args.date, args.post, Utc::now())?),
+        CostCommand::FastBurn(_) => None,
+    };
     let spec = load_spec(&global.platform)?;
     let clients = clients_for(global, &spec).await;
     match command {
         CostCommand::Report(args) => {
-            let as_of = as_of_for(args.date, Utc::now())?;
+            let (as_of, past) = when.unwrap_or_else(|| (Utc::now(), false));
             progress(&format!(
                 "cost report for {} as of {}{}…",
                 spec.managed_prefix(),
                 as_of.format("%Y-%m-%d %H:%M UTC"),
-                if args.post { ", posting" } else { " (dry run)" }
+                if past {
+                    " (a past day: budget spend from Cost Explorer, not posted)"
+                } else if args.post {
+                    ", posting"
+                } else {
+                    " (dry run)"
+                }
             ));
             let options = PassOptions::new(&spec, as_of).with_notify(args.post);
-            let run = run_daily(&spec, &clients, &options).await?;
+            let mut run = run_daily(&spec, &clients, &options).await?;
+            if past {
+                run = restate_past_day(run);
+            }
             let files = write_outputs(&global.out, &run, args.chart.as_slice())?;
             let text = format!(
                 "{}\n{}\nWritten: {}",
@@ -116,16 +171,40 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
                     .join(", ")
             );
             emit(global, &run, &text)?;
-            Ok(if run.delivery.failed() { 2 } else { 0 })
+            Ok(if run.delivery.failed() {
+                exit::ERROR
+            } else {
+                exit::OK
+            })
         }
         CostCommand::FastBurn(args) => {
             let options = PassOptions::new(&spec, Utc::now()).with_notify(args.post);
             let run = run_fast_burn(&spec, &clients, &options).await?;
             let text = fast_burn_text(&run);
             emit(global, &run, &text)?;
-            Ok(if run.delivery.failed() { 2 } else { 0 })
+            Ok(if run.delivery.failed() {
+                exit::ERROR
+            } else {
+                exit::OK
+            })
         }
     }
+}
+
+/// A past day's run (a dry run: [`report_time`] refuses `--post`) with its budget burn restated from
+/// the run's Cost Explorer days, and the Slack payload rendered again from the restated report. Nothing
+/// is decided or sent for a past day.
+#[must_use]
+pub fn restate_past_day(mut run: DailyRun) -> DailyRun {
+    run.report = run.report.with_budget_spend_from_daily(&run.daily);
+    run.decision = cost::alerting::AlertDecision::Nothing;
+    run.sns = None;
+    run.slack = cost::slack::render_with_decision(&run.report, &run.decision);
+    run.delivery.skipped = Some(format!(
+        "{} is a past day: never posted (budget spend restated from Cost Explorer)",
+        run.report.date
+    ));
+    run
 }
 
 /// Writes `cost-report.json` and `cost-slack.json` under `out`, and each chart asked for. Returns the
@@ -241,7 +320,7 @@ fn fast_burn_text(run: &FastBurnRun) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{Datelike, TimeZone};
 
     #[test]
     fn chart_targets_take_their_format_from_the_extension() {
@@ -299,6 +378,58 @@ mod tests {
         for name in ["cost-report.json", "cost-slack.json"] {
             assert!(dir.path().join(name).is_file(), "{name}");
         }
+    }
+
+    /// A seeded month read on a day three days ago (a past day, through the real pass on the emulator):
+    /// each budget's spend is the environment's Cost Explorer total from its month's 1st to that day, not
+    /// what Budgets holds now; the report, the Slack payload and the summary say so; nothing is decided.
+    #[tokio::test]
+    async fn a_past_day_takes_budget_spend_from_cost_explorer() {
+        let emulator = collectiq_tests::Emulator::start().await.unwrap();
+        let clients = emulator.clients().await;
+        let spec = crate::test_support::prod_spec();
+        let now = Utc::now();
+        let day = now.date_naive() - chrono::Duration::days(3);
+        let month = crate::seed::DemoMonth::generate(&spec, day);
+        crate::seed::apply(&spec, &month, &clients, "http://127.0.0.1:9/unused")
+            .await
+            .unwrap();
+        emulator
+            .inject_cost_and_usage(&crate::seed::cost_explorer_pages(&month))
+            .await
+            .unwrap();
+        let (as_of, past) = report_time(Some(day), false, now).unwrap();
+        assert!(past);
+        let run = run_daily(&spec, &clients, &PassOptions::new(&spec, as_of))
+            .await
+            .unwrap();
+        let run = restate_past_day(run);
+        let month_to_day: rust_decimal::Decimal = run
+            .daily
+            .iter()
+            .filter(|d| d.date.with_day(1) == day.with_day(1) && d.date <= day)
+            .map(|d| d.amount)
+            .sum();
+        assert!(month_to_day > rust_decimal::Decimal::ZERO);
+        assert!(!run.report.budgets.is_empty());
+        for b in &run.report.budgets {
+            assert_eq!(b.actual, month_to_day, "{}", b.budget_name);
+            assert_eq!(b.projections.budgets, None, "Budgets' forecast is made now");
+        }
+        let note = format!("{day} is a past day: budget spend is Cost Explorer's daily cost for prod");
+        assert!(
+            run.report.notes.iter().any(|n| n.starts_with(&note)),
+            "{:#?}",
+            run.report.notes
+        );
+        assert!(serde_json::to_string(&run.slack).unwrap().contains(&note));
+        assert_eq!(run.decision, cost::alerting::AlertDecision::Nothing);
+        assert!(run.sns.is_none());
+        assert!(
+            run_summary(&run).contains("never posted (budget spend restated from Cost Explorer)"),
+            "{}",
+            run_summary(&run)
+        );
     }
 
     #[test]

@@ -1,15 +1,16 @@
-//! `collectiq-ops`: observability and cost governance for CollectIQ. See `collectiq-ops --help`.
+//! `collectiq-ops`: observability and cost governance for CollectIQ. See `collectiq-ops --help`; the exit
+//! codes are [`collectiq_ops::cli::exit`].
 
-use clap::Parser;
+use collectiq_ops::cli::{self, exit};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = collectiq_ops::cli::Cli::parse();
-    match collectiq_ops::cli::run(cli).await {
-        Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(e) => {
+    let code = match cli::parse(std::env::args_os()) {
+        Ok(parsed) => cli::run(parsed).await.unwrap_or_else(|e| {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+            exit::ERROR
+        }),
+        Err(code) => code,
+    };
+    std::process::ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use serde::Serialize;
 
+use crate::cli::exit;
 use crate::global::{GlobalArgs, load_spec};
 use crate::output::{emit, progress};
 
@@ -26,10 +27,11 @@ pub enum SpecCommand {
     },
 }
 
-/// Runs a `spec` subcommand; returns the exit code (2 when a file does not validate).
+/// Runs a `spec` subcommand; returns the exit code: [`exit::FINDINGS`] when every file was read and one
+/// does not validate, [`exit::ERROR`] when a file cannot be read (after every file's line is printed).
 ///
 /// # Errors
-/// When a file cannot be read or written.
+/// When the spec directory cannot be listed or a file cannot be written.
 pub fn run(global: &GlobalArgs, command: &SpecCommand) -> Result<i32> {
     match command {
         SpecCommand::Check { files } => spec_check(global, files),
@@ -74,6 +76,8 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
         summary: String,
     }
     let mut results = Vec::new();
+    // A file that cannot be read was never checked: that is an error (exit 1), not a finding (exit 2).
+    let mut unreadable = false;
     for file in &files {
         let (ok, summary) = match platform_spec::load(file) {
             Ok(s) => (
@@ -89,7 +93,10 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
                     s.budgets.len()
                 ),
             ),
-            Err(e) => (false, e.to_string()),
+            Err(e) => {
+                unreadable |= matches!(e, platform_spec::SpecError::Read { .. });
+                (false, e.to_string())
+            }
         };
         results.push(Checked {
             file: file.display().to_string(),
@@ -109,5 +116,11 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
         .collect::<Vec<_>>()
         .join("\n");
     emit(global, &results, &text)?;
-    Ok(if results.iter().all(|r| r.ok) { 0 } else { 2 })
+    Ok(if unreadable {
+        exit::ERROR
+    } else if results.iter().all(|r| r.ok) {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
 }

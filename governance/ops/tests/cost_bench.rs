@@ -27,7 +27,9 @@ async fn measure_daily_run_against_the_emulator() {
     let spec_path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/platforms/collectiq-prod.toml");
     let spec = platform_spec::load(&spec_path).unwrap();
-    let month = DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
+    // Today's month: a past --date is never posted (its Budgets spend would be today's), and the run
+    // measured is the scheduled one, which posts.
+    let month = DemoMonth::generate(&spec, chrono::Utc::now().date_naive());
     seed::apply(&spec, &month, &clients, sink.url()).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     println!("| run | CE requests | CE $ | all API requests | wall | peak RSS |");
@@ -42,7 +44,7 @@ async fn measure_daily_run_against_the_emulator() {
         let output = Command::new("/usr/bin/time")
             .arg("-v")
             .arg(env!("CARGO_BIN_EXE_collectiq-ops"))
-            .args(["cost", "report", "--date", "2026-11-21", "--post", "--json"])
+            .args(["cost", "report", "--post", "--json"])
             .arg("--platform")
             .arg(&spec_path)
             .args(["--endpoint-url", emulator.endpoint()])

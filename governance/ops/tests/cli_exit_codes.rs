@@ -1,0 +1,187 @@
+//! The exit codes of the real `collectiq-ops` binary, one meaning each (see `collectiq-ops --help`):
+//! 0 done, 1 bad invocation or an error, 2 a check ran and found a problem. Clap's own usage errors exit
+//! 2, which would read as "a check failed" to a scheduler, so each kind of usage error is run here.
+//!
+//! None of these needs AWS: the refusals happen before any client is built, and where a command would
+//! reach AWS it is pointed at a closed loopback port with one attempt per call.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test set-up helpers: failing loudly is the point
+
+use std::process::{Command, Output};
+
+fn ops(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_collectiq-ops"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(args)
+        // Nothing here may reach a real account: a stray call goes to a closed port, once.
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("COLLECTIQ_ENDPOINT_URL")
+        .env_remove("COLLECTIQ_PLATFORM")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn an_impossible_date_is_a_bad_invocation_not_a_failed_check() {
+    let out = ops(&["cost", "report", "--date", "2026-13-40"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid value '2026-13-40' for '--date <DATE>'"),
+        "the message names the value and the option: {err}"
+    );
+    assert!(stdout(&out).is_empty(), "nothing on stdout: {}", stdout(&out));
+}
+
+#[test]
+fn every_kind_of_usage_error_exits_1() {
+    for args in [
+        &["no-such-command"][..],
+        &["doctor", "--no-such-flag"],
+        &["cost", "report", "--chart", "burn.gif"],
+        &["alarms", "plan", "--noise-budget", "many"],
+        &["cost"],
+        &[],
+    ] {
+        let out = ops(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("Usage: collectiq-ops") || err.contains("try '--help'"),
+            "{args:?}: the usage or the way to it is shown: {err}"
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}: nothing on stdout");
+    }
+}
+
+#[test]
+fn help_and_version_exit_0_and_help_documents_the_exit_codes() {
+    let help = ops(&["--help"]);
+    assert_eq!(help.status.code(), Some(0), "{}", stderr(&help));
+    let text = stdout(&help);
+    for line in [
+        "Exit codes:",
+        "  0  done; nothing found",
+        "  1  bad invocation",
+        "  2  a check found a problem",
+    ] {
+        assert!(text.contains(line), "{line:?} in --help:\n{text}");
+    }
+    let sub = ops(&["cost", "report", "--help"]);
+    assert_eq!(sub.status.code(), Some(0), "{}", stderr(&sub));
+    let version = ops(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        stdout(&version).trim(),
+        format!("collectiq-ops {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_future_date_is_refused_before_any_aws_call() {
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string();
+    let out = ops(&[
+        "cost",
+        "report",
+        "--date",
+        &tomorrow,
+        "--endpoint-url",
+        &closed_port(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("--date {tomorrow} is in the future")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("cost report for"),
+        "refused before the run started: {err}"
+    );
+}
+
+#[test]
+fn a_past_date_is_not_posted() {
+    let past = (chrono::Utc::now().date_naive() - chrono::Duration::days(40)).to_string();
+    let out = ops(&[
+        "cost",
+        "report",
+        "--date",
+        &past,
+        "--post",
+        "--endpoint-url",
+        &closed_port(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("--date {past} is before today")) && err.contains("--post"),
+        "the refusal says why: {err}"
+    );
+    assert!(
+        !err.contains("cost report for"),
+        "refused before the run started: {err}"
+    );
+}
+
+#[test]
+fn spec_check_exits_2_for_an_invalid_spec_and_1_for_an_unreadable_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platforms/collectiq-dev.toml"
+    );
+    let out = ops(&["spec", "check", good]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let invalid = dir.path().join("invalid.toml");
+    std::fs::write(&invalid, "this is = not a spec").unwrap();
+    let invalid = invalid.to_str().unwrap();
+    let out = ops(&["spec", "check", good, invalid]);
+    assert_eq!(out.status.code(), Some(2), "a finding: {}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("✗ {invalid}")), "{}", stdout(&out));
+
+    let missing = dir.path().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    let out = ops(&["spec", "check", invalid, missing]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error wins over a finding: {}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains(&format!("✗ {missing}: cannot read platform spec")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn doctor_with_failed_checks_exits_2() {
+    let out = ops(&["doctor", "--endpoint-url", &closed_port(), "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor's JSON");
+    let checks = report["checks"].as_array().expect("checks");
+    assert!(
+        !checks.is_empty() && checks.iter().all(|c| c["ok"] == false),
+        "nothing answers on a closed port, so every check fails and is listed: {report}"
+    );
+}
