@@ -1,5 +1,6 @@
 //! The workspace's test kit, and its integration tests' home: the moto emulator harness ([`emulator`]: the
-//! process, its control API, Cost Explorer injection, SNS read-back, the loopback webhook sink), state
+//! process, its control API, Cost Explorer injection, SNS read-back, the loopback webhook sink), fault
+//! injection ([`faults`]: a seeded proxy answering calls with throttles, 5xx, hangs, resets), state
 //! injection ([`inject`]) and the Lambda Runtime-API harness. Production crates never compile it: the
 //! Lambda binaries do not depend on it; the `collectiq-ops` front does, for its `demo`.
 //!
@@ -20,6 +21,7 @@
 //! tested instead (SDK test clients).
 
 pub mod emulator;
+pub mod faults;
 pub mod inject;
 pub mod runtime_api;
 
