@@ -1,12 +1,17 @@
-//! The cost pass's claim → send → release protocol on the in-memory seams (feature `testing`), with
-//! tokio's clock paused: what each channel's success or failure leaves in the ledger, what the next run
-//! then sends, and the Cost Explorer daily cap across runs.
+//! The cost pass's delivery protocol on the in-memory seams (feature `testing`), with tokio's clock
+//! paused: record pending → send → mark sent. What each channel's success, failure or lost answer leaves
+//! in the ledger, what the next run then sends, what a process that dies in each crash window costs, and
+//! the Cost Explorer daily cap across runs.
 //!
 //! The rules checked come from docs/cost-governance.md and ARCHITECTURE.md ("delivered at least once and
-//! deduplicated … retried by the next run", "Cost Explorer … query at most once per run, cache in the
-//! ledger, count and report the calls"); the seeds' tiers: more than 150 % of the budget actually spent
-//! pages (SNS critical) as well as posting to Slack.
+//! deduplicated: recorded pending before sending, marked sent after, retried by the next run"; "Cost
+//! Explorer … query at most once per run, cache in the ledger, count and report the calls"); the seeds'
+//! tiers: more than 150 % of the budget actually spent pages (SNS critical) as well as posting to Slack.
+//! A crash is a run whose future is dropped while a fake channel or the ledger never answers — the
+//! process dies exactly there.
 #![allow(clippy::unwrap_used)] // test set-up helpers outside #[test] fns: failing loudly is the point
+
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use cost::alerting::AlertDecision;
@@ -15,7 +20,8 @@ use governance::cost_pass::counting::RequestCounter;
 use governance::cost_pass::fake::{FakeChannels, FakeReads, Outcome};
 use governance::cost_pass::state::Keys;
 use governance::cost_pass::{CostPassError, DailyRun, PassContext, PassOptions};
-use governance::ledger::{LedgerStore, MemoryLedger};
+use governance::ledger::delivery::{DeliveryRecord, DeliveryState, slack_marker};
+use governance::ledger::{LedgerOp, LedgerStore, MemoryLedger};
 use platform_spec::PlatformSpec;
 use rust_decimal::Decimal;
 
@@ -26,11 +32,11 @@ fn spec() -> PlatformSpec {
     .unwrap()
 }
 
-fn as_of() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap()
+fn day(d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, d, 13, 0, 0).unwrap()
 }
 
-/// $800 actually spent of the $500 monthly budget on Nov 21: 160 %, the critical tier.
+/// $800 actually spent of the $500 monthly budget: 160 %, the critical tier.
 fn over_budget(counter: &RequestCounter) -> FakeReads {
     FakeReads::new(counter, "prod")
         .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(800))
@@ -52,10 +58,10 @@ impl World {
         }
     }
 
-    async fn run(&self, notify: bool) -> Result<DailyRun, CostPassError> {
+    async fn run_on(&self, as_of: DateTime<Utc>, notify: bool) -> Result<DailyRun, CostPassError> {
         let counter = RequestCounter::new();
         let reads = over_budget(&counter);
-        let options = PassOptions::new(&self.spec, as_of()).with_notify(notify);
+        let options = PassOptions::new(&self.spec, as_of).with_notify(notify);
         PassContext {
             spec: &self.spec,
             options: &options,
@@ -68,24 +74,66 @@ impl World {
         .await
     }
 
+    async fn run(&self, notify: bool) -> Result<DailyRun, CostPassError> {
+        self.run_on(day(21), notify).await
+    }
+
+    /// A run whose process dies where a fake hangs: the future is dropped after a minute (paused clock).
+    async fn crashing_run(&self) {
+        let outcome = tokio::time::timeout(Duration::from_secs(60), self.run(true)).await;
+        assert!(outcome.is_err(), "the run was meant to die: {outcome:?}");
+    }
+
     fn keys(&self) -> Keys {
         Keys::new(self.spec.managed_prefix())
     }
 
-    fn alert_claims(&self) -> Vec<String> {
-        self.ledger.claimed(&self.keys().alert("2026-11"))
+    fn alert_pk(&self) -> String {
+        self.keys().alert("2026-11")
     }
 
-    fn report_claims(&self) -> Vec<String> {
+    fn alert_items(&self) -> Vec<String> {
+        self.ledger.claimed(&self.alert_pk())
+    }
+
+    fn report_items(&self) -> Vec<String> {
         self.ledger.claimed(&self.keys().report())
+    }
+
+    fn record(&self, pk: &str, sk: &str) -> DeliveryRecord {
+        DeliveryRecord::parse(&self.ledger.detail(pk, sk).unwrap()).unwrap()
+    }
+
+    fn alert_record(&self, sk: &str) -> DeliveryRecord {
+        self.record(&self.alert_pk(), sk)
     }
 
     fn critical_topic(&self) -> &str {
         &self.spec.notifications.sns_critical_topic_arn
     }
+
+    /// The ids the delivered Slack messages carry, in order.
+    fn slack_refs(&self) -> Vec<String> {
+        self.channels
+            .posted()
+            .iter()
+            .map(|m| slack_marker(m).unwrap().to_owned())
+            .collect()
+    }
+
+    /// The ids the delivered SNS messages carry, in order.
+    fn sns_refs(&self) -> Vec<String> {
+        self.channels
+            .published()
+            .iter()
+            .map(|m| m.idempotency_key().unwrap().to_owned())
+            .collect()
+    }
 }
 
 const PAGED: AlertDecision = AlertDecision::Notify { tier: Tier::Pct150 };
+const SLACK_REF: &str = "collectiq-prod#cost-alert#2026-11/tier#150";
+const SNS_REF: &str = "collectiq-prod#cost-alert#2026-11/sns#150";
 
 #[tokio::test(start_paused = true)]
 async fn both_channels_succeed_and_a_rerun_sends_nothing() {
@@ -95,14 +143,23 @@ async fn both_channels_succeed_and_a_rerun_sends_nothing() {
     assert!(first.delivery.slack_posted, "{:?}", first.delivery);
     assert!(first.delivery.sns_message_id.is_some(), "{:?}", first.delivery);
     assert!(first.delivery.errors.is_empty(), "{:?}", first.delivery);
-    assert_eq!(w.channels.posted(), std::slice::from_ref(&first.slack));
+    // The message posted is the one rendered, plus its delivery marker.
+    let posted = w.channels.posted();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].text, first.slack.text);
+    assert_eq!(w.slack_refs(), [SLACK_REF]);
     let published = w.channels.published();
     assert_eq!(published.len(), 1);
-    assert_eq!(published[0].0, w.critical_topic());
-    assert_eq!(Some(&published[0].1), first.sns.as_ref());
-    // One claim per channel: Slack's day and tier, SNS's tier.
-    assert_eq!(w.report_claims(), ["2026-11-21"]);
-    assert_eq!(w.alert_claims(), ["sns#150", "tier#150"]);
+    assert_eq!(published[0].topic, w.critical_topic());
+    assert_eq!(published[0].subject, first.sns.as_ref().unwrap().subject);
+    assert_eq!(published[0].attributes["severity"], "CRITICAL");
+    assert_eq!(w.sns_refs(), [SNS_REF]);
+    // One record per channel, both sent; the day points at the transition's message.
+    assert_eq!(w.report_items(), ["2026-11-21"]);
+    assert_eq!(w.alert_items(), ["sns#150", "tier#150"]);
+    assert_eq!(w.alert_record("tier#150").state, DeliveryState::Sent);
+    assert_eq!(w.alert_record("sns#150").state, DeliveryState::Sent);
+    assert_eq!(w.alert_record("sns#150").receipt, first.delivery.sns_message_id);
 
     let again = w.run(true).await.unwrap();
     assert_eq!(again.decision, AlertDecision::Nothing);
@@ -111,35 +168,41 @@ async fn both_channels_succeed_and_a_rerun_sends_nothing() {
         Some("the 2026-11-21 report was already posted and there is no new budget transition")
     );
     assert_eq!(w.channels.attempts(), (1, 1), "a re-run tries no channel");
-    assert_eq!(w.alert_claims(), ["sns#150", "tier#150"]);
 }
 
+/// Issue 13 item 2: when SNS succeeded and Slack failed, both claims were kept and the Slack message was
+/// never sent. Now Slack's record stays pending and the next run posts exactly that message.
 #[tokio::test(start_paused = true)]
-async fn slack_failing_after_sns_gives_back_only_slacks_claims_and_the_rerun_posts_once() {
+async fn slack_failing_after_sns_stays_pending_and_the_rerun_posts_it_once() {
     let w = World::new();
-    w.channels.script_slack([Outcome::Fail("HTTP 500".into())]);
+    w.channels
+        .script_slack([Outcome::Fail("connection refused".into())]);
     let first = w.run(true).await.unwrap();
     assert!(first.delivery.sns_message_id.is_some());
     assert!(!first.delivery.slack_posted);
     assert_eq!(
         first.delivery.errors,
-        ["Slack post failed after 1 attempt(s): HTTP 500"]
+        ["Slack post failed after 1 attempt(s): connection refused"]
     );
-    // Before the seams both claims were kept here and the Slack report was never sent (issue 13 item 2).
-    assert!(w.report_claims().is_empty(), "{:?}", w.report_claims());
-    assert_eq!(w.alert_claims(), ["sns#150"]);
+    assert_eq!(first.delivery.pending, [SLACK_REF]);
+    let pending = w.alert_record("tier#150");
+    assert_eq!((pending.state, pending.attempts), (DeliveryState::Pending, 1));
+    assert!(pending.last_error.unwrap().contains("connection refused"));
 
     let retry = w.run(true).await.unwrap();
-    assert_eq!(retry.decision, PAGED, "the tier is announced again on Slack");
+    assert_eq!(
+        retry.decision, PAGED,
+        "the undelivered transition is this run's decision again"
+    );
     assert!(retry.delivery.slack_posted && retry.delivery.errors.is_empty());
     assert_eq!(
         retry.delivery.sns_message_id, None,
         "SNS already paged: not again"
     );
-    assert_eq!(w.channels.posted(), std::slice::from_ref(&retry.slack));
+    assert!(retry.delivery.sent[0].retried);
+    assert_eq!(w.slack_refs(), [SLACK_REF]);
     assert_eq!(w.channels.published().len(), 1);
-    assert_eq!(w.report_claims(), ["2026-11-21"]);
-    assert_eq!(w.alert_claims(), ["sns#150", "tier#150"]);
+    assert_eq!(w.alert_record("tier#150").state, DeliveryState::Sent);
 
     let quiet = w.run(true).await.unwrap();
     assert!(quiet.delivery.skipped.is_some());
@@ -147,19 +210,24 @@ async fn slack_failing_after_sns_gives_back_only_slacks_claims_and_the_rerun_pos
 }
 
 #[tokio::test(start_paused = true)]
-async fn sns_failing_after_slack_is_owed_and_the_rerun_pages_once() {
+async fn sns_failing_after_slack_stays_pending_and_the_rerun_pages_once() {
     let w = World::new();
     w.channels.script_sns([Outcome::Fail("InternalError".into())]);
     let first = w.run(true).await.unwrap();
     assert!(first.delivery.slack_posted);
     assert_eq!(first.delivery.sns_message_id, None);
-    assert_eq!(
-        first.delivery.errors,
-        [format!("SNS publish to {}: InternalError", w.critical_topic())]
+    assert_eq!(first.delivery.errors.len(), 1);
+    assert!(
+        first.delivery.errors[0]
+            .starts_with(&format!("SNS publish to {}: InternalError", w.critical_topic())),
+        "{:?}",
+        first.delivery.errors
     );
-    // Slack keeps its claims; SNS gives its claim back and records that the page is owed.
-    assert_eq!(w.report_claims(), ["2026-11-21"]);
-    assert_eq!(w.alert_claims(), ["sns-owed#150", "tier#150"]);
+    assert_eq!(
+        first.delivery.failure_classes,
+        [aws_error::ErrorClass::ServerFault]
+    );
+    assert_eq!(w.alert_record("sns#150").state, DeliveryState::Pending);
 
     let retry = w.run(true).await.unwrap();
     assert_eq!(
@@ -170,10 +238,7 @@ async fn sns_failing_after_slack_is_owed_and_the_rerun_pages_once() {
     assert!(retry.delivery.sns_message_id.is_some(), "{:?}", retry.delivery);
     assert!(!retry.delivery.slack_posted, "no second Slack post");
     assert_eq!(w.channels.posted().len(), 1);
-    let published = w.channels.published();
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].0, w.critical_topic());
-    assert_eq!(w.alert_claims(), ["sns#150", "tier#150"], "the debt is paid");
+    assert_eq!(w.sns_refs(), [SNS_REF]);
 
     let quiet = w.run(true).await.unwrap();
     assert!(quiet.delivery.skipped.is_some());
@@ -181,38 +246,202 @@ async fn sns_failing_after_slack_is_owed_and_the_rerun_pages_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn both_channels_failing_release_every_claim_and_the_rerun_sends_both() {
+async fn both_channels_failing_stay_pending_and_the_rerun_sends_both() {
     let w = World::new();
     w.channels.script_slack([Outcome::Fail("HTTP 503".into())]);
     w.channels.script_sns([Outcome::Fail("Throttling".into())]);
     let first = w.run(true).await.unwrap();
     assert_eq!(first.delivery.errors.len(), 2, "{:?}", first.delivery.errors);
-    assert!(w.report_claims().is_empty());
-    assert!(w.alert_claims().is_empty());
+    assert_eq!(first.delivery.pending.len(), 2);
 
     let retry = w.run(true).await.unwrap();
     assert_eq!(retry.decision, PAGED);
     assert!(retry.delivery.slack_posted && retry.delivery.sns_message_id.is_some());
+    assert_eq!(
+        (w.slack_refs(), w.sns_refs()),
+        (vec![SLACK_REF.to_owned()], vec![SNS_REF.to_owned()])
+    );
+}
+
+/// A webhook secret that cannot be read holds back no page: SNS goes out, the Slack record waits.
+#[tokio::test(start_paused = true)]
+async fn a_broken_webhook_secret_does_not_hold_back_the_page() {
+    let w = World::new();
+    w.channels.fail_secret(1);
+    let first = w.run(true).await.unwrap();
+    assert!(first.delivery.sns_message_id.is_some());
+    assert!(
+        first.delivery.errors[0].starts_with("cannot read the Slack webhook secret"),
+        "{:?}",
+        first.delivery.errors
+    );
+    let retry = w.run(true).await.unwrap();
+    assert!(retry.delivery.slack_posted);
     assert_eq!((w.channels.posted().len(), w.channels.published().len()), (1, 1));
 }
 
+/// Crash window 1: the process dies before anything is recorded. Nothing was decided, nothing is
+/// lost: the next run decides and sends as if the first had not happened.
 #[tokio::test(start_paused = true)]
-async fn a_failed_release_fails_the_run_loudly() {
+async fn crash_before_recording_costs_nothing() {
     let w = World::new();
-    w.channels.script_slack([Outcome::Fail("HTTP 500".into())]);
-    w.ledger.fail_releases();
-    let err = w.run(true).await.unwrap_err();
-    assert!(matches!(err, CostPassError::Ledger(_)), "{err}");
-    assert!(err.to_string().contains("release"), "{err}");
+    w.ledger.hang(Some(LedgerOp::Record));
+    w.crashing_run().await;
+    assert!(w.alert_items().is_empty() && w.report_items().is_empty());
+    assert_eq!(w.channels.attempts(), (0, 0));
+    w.ledger.hang(None);
+    let next = w.run(true).await.unwrap();
+    assert_eq!(next.decision, PAGED);
+    assert_eq!(
+        (w.slack_refs(), w.sns_refs()),
+        (vec![SLACK_REF.to_owned()], vec![SNS_REF.to_owned()])
+    );
+}
+
+/// Crash window 2, issue 13 item 2 ("a crash between claim and post loses the message"): the records
+/// are written, the process dies while Slack is being posted to. The next run posts the stored message.
+#[tokio::test(start_paused = true)]
+async fn crash_after_recording_before_sending_is_sent_by_the_next_run() {
+    let w = World::new();
+    w.channels.script_slack([Outcome::Hang]);
+    w.crashing_run().await;
+    assert!(w.channels.posted().is_empty());
+    assert_eq!(w.alert_record("tier#150").state, DeliveryState::Pending);
+    assert_eq!(
+        w.alert_record("sns#150").state,
+        DeliveryState::Sent,
+        "SNS goes first"
+    );
+
+    let next = w.run(true).await.unwrap();
+    assert!(next.delivery.slack_posted, "{:?}", next.delivery);
+    assert_eq!(w.slack_refs(), [SLACK_REF]);
+    assert_eq!(w.sns_refs(), [SNS_REF], "the page is not sent again");
+    assert!(w.run(true).await.unwrap().delivery.skipped.is_some());
+}
+
+/// Crash window 3: Slack accepted the post, the process died before the ledger heard of it. With a plain
+/// webhook this costs one duplicate — the same message with the same delivery ref, so readers (and
+/// tests) can tell it is a repeat. Never more than one per crash.
+#[tokio::test(start_paused = true)]
+async fn crash_after_sending_before_marking_sends_one_recognisable_duplicate() {
+    let w = World::new();
+    w.channels.script_slack([Outcome::AcceptThenHang]);
+    w.crashing_run().await;
+    assert_eq!(w.slack_refs(), [SLACK_REF]);
+    assert_eq!(w.alert_record("tier#150").state, DeliveryState::Pending);
+
+    let next = w.run(true).await.unwrap();
+    assert!(next.delivery.slack_posted);
+    let posted = w.channels.posted();
+    assert_eq!(posted.len(), 2);
+    assert_eq!(posted[0], posted[1], "the stored payload, byte for byte");
+    assert_eq!(w.slack_refs(), [SLACK_REF, SLACK_REF]);
+    assert!(w.run(true).await.unwrap().delivery.skipped.is_some());
+    assert_eq!(w.channels.posted().len(), 2);
+}
+
+/// Issue 13 item 6: "when SNS accepted a message but its answer was lost, the re-run published it
+/// again". A standard topic has no server-side deduplication, so the re-run still publishes once more —
+/// but the same message with the same `idempotency_key`, once, and never a third time.
+#[tokio::test(start_paused = true)]
+async fn an_sns_answer_lost_is_published_once_more_with_the_same_idempotency_key() {
+    let w = World::new();
+    w.channels.script_sns([Outcome::AcceptLost]);
+    let first = w.run(true).await.unwrap();
+    assert!(first.delivery.failed());
+    assert!(
+        first.delivery.errors[0].contains("timed out"),
+        "{:?}",
+        first.delivery.errors
+    );
+    let retry = w.run(true).await.unwrap();
+    assert!(retry.delivery.sns_message_id.is_some());
+    assert_eq!(w.sns_refs(), [SNS_REF, SNS_REF]);
+    let published = w.channels.published();
+    assert_eq!(published[0], published[1]);
+    w.run(true).await.unwrap();
+    assert_eq!(w.channels.published().len(), 2);
+}
+
+/// The send worked, marking it sent did not: the run fails loudly (the handler's `Delivery` error), the
+/// record stays pending, and the next run sends it once more with the same ref.
+#[tokio::test(start_paused = true)]
+async fn a_send_the_ledger_could_not_mark_fails_the_run_and_is_sent_again() {
+    let w = World::new();
+    w.ledger.fail(LedgerOp::Update, 1);
+    let first = w.run(true).await.unwrap();
+    assert!(first.delivery.failed());
+    assert!(
+        first.delivery.errors[0].contains("sent, but not marked sent"),
+        "{:?}",
+        first.delivery.errors
+    );
+    assert_eq!(first.delivery.failure_classes, [aws_error::ErrorClass::Throttled]);
+    w.run(true).await.unwrap();
+    assert_eq!(
+        w.sns_refs(),
+        [SNS_REF, SNS_REF],
+        "SNS went first and was the one not marked"
+    );
+    assert_eq!(w.slack_refs(), [SLACK_REF]);
+}
+
+/// A daily report that could not be posted is replaced by the next day's: finance gets today's report,
+/// not yesterday's and today's.
+#[tokio::test(start_paused = true)]
+async fn an_unsent_report_of_an_earlier_day_is_superseded_by_todays() {
+    let w = World::new();
+    w.run_on(day(20), true).await.unwrap();
+    w.channels
+        .script_slack([Outcome::Fail("connection refused".into())]);
+    let failed = w.run_on(day(21), true).await.unwrap();
+    assert!(failed.delivery.failed());
+    let pk = w.keys().report();
+    assert_eq!(w.record(&pk, "2026-11-21").state, DeliveryState::Pending);
+
+    let next_day = w.run_on(day(22), true).await.unwrap();
+    assert_eq!(
+        next_day.delivery.superseded,
+        ["collectiq-prod#cost-report/2026-11-21"]
+    );
+    assert_eq!(w.record(&pk, "2026-11-21").state, DeliveryState::Superseded);
+    assert_eq!(
+        w.slack_refs(),
+        [SLACK_REF, "collectiq-prod#cost-report/2026-11-22"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_dry_run_claims_nothing_and_sends_nothing() {
+async fn a_dry_run_records_nothing_and_sends_nothing() {
     let w = World::new();
     let run = w.run(false).await.unwrap();
     assert_eq!(run.decision, PAGED);
     assert_eq!(run.delivery.skipped.as_deref(), Some("dry run (no --post)"));
-    assert!(w.alert_claims().is_empty() && w.report_claims().is_empty());
+    assert!(w.alert_items().is_empty() && w.report_items().is_empty());
+    assert_eq!(w.channels.attempts(), (0, 0));
+}
+
+/// Records written by the previous version (plain headlines as `detail`) count as delivered.
+#[tokio::test(start_paused = true)]
+async fn items_of_the_previous_version_count_as_delivered() {
+    let w = World::new();
+    let keep = Duration::from_secs(86_400);
+    for (pk, sk) in [
+        (w.keys().report(), "2026-11-21"),
+        (w.alert_pk(), "tier#150"),
+        (w.alert_pk(), "sns#150"),
+    ] {
+        assert!(
+            w.ledger
+                .claim(&pk, sk, "CollectIQ prod: headline", keep)
+                .await
+                .unwrap()
+        );
+    }
+    let run = w.run(true).await.unwrap();
+    assert_eq!(run.decision, AlertDecision::Nothing);
+    assert!(run.delivery.skipped.is_some());
     assert_eq!(w.channels.attempts(), (0, 0));
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use collectiq_tests::Emulator;
-use governance::ledger::{Counted, Ledger};
+use governance::ledger::{Counted, Ledger, NewItem};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -16,7 +16,7 @@ async fn ledger() -> (Emulator, Ledger) {
 }
 
 #[tokio::test]
-async fn a_claim_succeeds_once_and_release_allows_a_retry() {
+async fn a_claim_succeeds_once() {
     let (_emulator, ledger) = ledger().await;
     assert!(
         ledger
@@ -41,16 +41,114 @@ async fn a_claim_succeeds_once_and_release_allows_a_retry() {
         claims.iter().map(|(sk, _)| sk.as_str()).collect::<Vec<_>>(),
         ["tier#100", "tier#120"]
     );
-    ledger
-        .release("collectiq#prod#2026-11", "tier#120")
-        .await
-        .unwrap();
+}
+
+/// `TransactWriteItems` with a condition per item: all written or none; `UpdateItem` replaces the record
+/// and its TTL, and refuses an item that is not there.
+#[tokio::test]
+async fn records_are_written_all_or_nothing_and_updated_in_place() {
+    let (_emulator, ledger) = ledger().await;
+    let item = |sk, detail, keep| NewItem {
+        pk: "p",
+        sk,
+        detail,
+        keep,
+    };
     assert!(
         ledger
-            .claim("collectiq#prod#2026-11", "tier#120", "posted", DAY)
+            .record_all(&[item("tier#150", "slack", Some(DAY)), item("sns#150", "sns", None)])
             .await
             .unwrap()
     );
+    // One key taken: nothing of the transaction is written.
+    assert!(
+        !ledger
+            .record_all(&[item("tier#120", "x", None), item("sns#150", "again", None)])
+            .await
+            .unwrap()
+    );
+    let claims = ledger.claims("p").await.unwrap();
+    assert_eq!(
+        claims,
+        [
+            ("sns#150".to_owned(), "sns".to_owned()),
+            ("tier#150".to_owned(), "slack".to_owned())
+        ]
+    );
+    ledger
+        .update_record("p", "sns#150", "sent", Some(DAY))
+        .await
+        .unwrap();
+    ledger.update_record("p", "tier#150", "sent", None).await.unwrap();
+    assert_eq!(ledger.claims("p").await.unwrap()[0].1, "sent");
+    let missing = ledger.update_record("p", "nope", "x", None).await.unwrap_err();
+    assert_eq!(
+        missing.class(),
+        Some(aws_error::ErrorClass::ClientFault),
+        "{missing}"
+    );
+    assert!(missing.to_string().contains("update p/nope"), "{missing}");
+}
+
+/// The delivery protocol against the emulator's SNS: a pending record is published with its
+/// `idempotency_key` attribute, marked sent with the message id, and not sent again.
+#[tokio::test]
+async fn a_pending_sns_record_is_published_once_with_its_idempotency_key() {
+    use governance::cost_pass::notify::{NoSlack, Sender, StoredRecord, records};
+    use governance::cost_pass::slack::SlackRetry;
+    use governance::ledger::delivery::{DeliveryRecord, DeliveryState, SnsNotification};
+    let (emulator, ledger) = ledger().await;
+    let clients = emulator.clients().await;
+    let topic = clients
+        .sns
+        .create_topic()
+        .name("collectiq-prod-critical")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let now = chrono::Utc::now();
+    let message = SnsNotification::new(&topic, "CRITICAL test", "body", "CRITICAL", "cost_budget");
+    let record = DeliveryRecord::sns("p/sns#150", message, now);
+    let detail = record.to_detail().unwrap();
+    assert!(
+        ledger
+            .record_all(&[NewItem {
+                pk: "p",
+                sk: "sns#150",
+                detail: &detail,
+                keep: None,
+            }])
+            .await
+            .unwrap()
+    );
+    let pending = records(&ledger, "p").await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let mut sender = Sender::new(
+        &ledger,
+        &NoSlack,
+        &clients.sns,
+        "",
+        SlackRetry::default(),
+        Some(DAY),
+    );
+    let StoredRecord { pk, sk, record } = pending.into_iter().next().unwrap();
+    let sent = sender.send(StoredRecord { pk, sk, record }, now).await.unwrap();
+    let got = emulator.sns_messages().await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].message_id, sent.receipt);
+    assert!(
+        got[0]
+            .attributes
+            .contains(&("idempotency_key".into(), "p/sns#150".into())),
+        "{:?}",
+        got[0].attributes
+    );
+    let stored = records(&ledger, "p").await.unwrap();
+    assert_eq!(stored[0].record.state, DeliveryState::Sent);
+    assert_eq!(stored[0].record.receipt.as_deref(), Some(sent.receipt.as_str()));
 }
 
 #[tokio::test]

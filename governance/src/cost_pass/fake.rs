@@ -1,13 +1,14 @@
 //! In-memory implementations of the cost pass's seams, for unit tests of the claim → send → release
 //! protocol without a server: [`FakeReads`] (Cost Explorer pages, forecast, budgets, metric sums; each
 //! call recorded in the run's [`RequestCounter`] under the SDK's service and operation names) and
-//! [`FakeChannels`] (Slack and SNS that accept or fail as told, and remember what they got). The ledger's
-//! fake is [`crate::ledger::MemoryLedger`]. Behind the `testing` feature: no production build compiles
-//! this file.
+//! [`FakeChannels`] (Slack and SNS that accept, fail, lose their answer or hang as told, and remember
+//! what they got). The ledger's fake is [`crate::ledger::MemoryLedger`]. Behind the `testing` feature:
+//! no production build compiles this file.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use aws_error::AwsCallError;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use cost::burn::CeForecastInput;
 use cost::input::{
@@ -15,16 +16,16 @@ use cost::input::{
     MetricSumSeries, ResultByTime,
 };
 use cost::slack::SlackMessage;
-use cost::sns::SnsMessage;
 use platform_spec::PlatformSpec;
 use rust_decimal::Decimal;
 
 use super::counting::RequestCounter;
 use super::forecast::{ForecastFailure, ForecastUnavailable};
-use super::notify::{Channels, NotifyError, SlackPoster};
+use super::notify::{NotifyError, SlackPoster, SlackSource, SnsPublisher};
 use super::read::{COST_METRIC, ReadError, SeriesKey};
 use super::slack::{PostReceipt, SlackError, SlackRetry};
 use super::source::CostReads;
+use crate::ledger::delivery::SnsNotification;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking test thread poisons the lock; the data is still what it wrote.
@@ -195,13 +196,22 @@ impl CostReads for FakeReads {
     }
 }
 
-/// What one channel does on its next sends: accept, or fail with this message.
+/// What one channel does on its next send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Accepted.
     Accept,
-    /// Refused (Slack: HTTP 500 on every attempt; SNS: an internal error).
+    /// Refused before anything was delivered (Slack: connection refused; SNS: the service answered
+    /// with this error code — HTTP 500 for `Internal…`, 400 otherwise).
     Fail(String),
+    /// Accepted, but the answer was lost (Slack: timed out after posting; SNS: the SDK's timeout):
+    /// the message is delivered and the sender sees an error.
+    AcceptLost,
+    /// Never answers, delivering nothing: the process dies while sending.
+    Hang,
+    /// Delivers, then never answers: the process dies after the channel accepted, before the ledger
+    /// was told.
+    AcceptThenHang,
 }
 
 #[derive(Debug, Default)]
@@ -209,16 +219,48 @@ struct ChannelState {
     slack_script: VecDeque<Outcome>,
     sns_script: VecDeque<Outcome>,
     posted: Vec<SlackMessage>,
-    published: Vec<(String, SnsMessage)>,
+    published: Vec<SnsNotification>,
     slack_attempts: usize,
     sns_attempts: usize,
+    secret_fails: usize,
 }
 
 /// Slack and SNS in memory. Each send takes the next scripted [`Outcome`] (accept when the script is
-/// empty); accepted messages are kept for the test to read. Clones share state.
+/// empty); delivered messages are kept for the test to read. Clones share state.
 #[derive(Debug, Clone, Default)]
 pub struct FakeChannels {
     state: Arc<Mutex<ChannelState>>,
+}
+
+/// An SNS `Publish` failure as the SDK reports it, classified like a real one.
+#[must_use]
+pub fn sns_error(topic: &str, code: &str) -> NotifyError {
+    use aws_sdk_sns::operation::publish::PublishError;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+    let cause = if code == "Timeout" {
+        let err: SdkError<PublishError, Response> = SdkError::timeout_error("the answer never came (fake)");
+        AwsCallError::from_sdk("SNS", "Publish", err)
+    } else {
+        let status: u16 = if code.starts_with("Internal") { 500 } else { 400 };
+        #[allow(clippy::expect_used)] // both are valid HTTP statuses
+        let status = StatusCode::try_from(status).expect("a status");
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("injected by FakeChannels")
+            .build();
+        let err: SdkError<PublishError, Response> = SdkError::service_error(
+            PublishError::generic(meta),
+            Response::new(status, SdkBody::empty()),
+        );
+        AwsCallError::from_sdk("SNS", "Publish", err)
+    };
+    NotifyError::Sns {
+        topic: topic.to_owned(),
+        cause,
+    }
 }
 
 impl FakeChannels {
@@ -238,19 +280,24 @@ impl FakeChannels {
         lock(&self.state).sns_script.extend(outcomes);
     }
 
-    /// Slack messages accepted so far.
+    /// The next `times` reads of the webhook secret fail (access denied).
+    pub fn fail_secret(&self, times: usize) {
+        lock(&self.state).secret_fails = times;
+    }
+
+    /// Slack messages delivered so far.
     #[must_use]
     pub fn posted(&self) -> Vec<SlackMessage> {
         lock(&self.state).posted.clone()
     }
 
-    /// SNS messages accepted so far, with their topic.
+    /// SNS messages delivered so far.
     #[must_use]
-    pub fn published(&self) -> Vec<(String, SnsMessage)> {
+    pub fn published(&self) -> Vec<SnsNotification> {
         lock(&self.state).published.clone()
     }
 
-    /// `(slack, sns)` send attempts so far, accepted or not.
+    /// `(slack, sns)` send attempts so far, delivered or not.
     #[must_use]
     pub fn attempts(&self) -> (usize, usize) {
         let s = lock(&self.state);
@@ -266,48 +313,79 @@ pub struct FakeSlack {
 
 impl SlackPoster for FakeSlack {
     async fn post(&self, message: &SlackMessage) -> Result<PostReceipt, SlackError> {
-        let mut s = lock(&self.state);
-        s.slack_attempts += 1;
-        match s.slack_script.pop_front().unwrap_or(Outcome::Accept) {
-            Outcome::Accept => {
+        let outcome = {
+            let mut s = lock(&self.state);
+            s.slack_attempts += 1;
+            let outcome = s.slack_script.pop_front().unwrap_or(Outcome::Accept);
+            if matches!(
+                outcome,
+                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang
+            ) {
                 s.posted.push(message.clone());
-                Ok(PostReceipt {
-                    attempts: 1,
-                    waited_ms: 0,
-                })
             }
-            Outcome::Fail(detail) => Err(SlackError::Unavailable { attempts: 1, detail }),
+            outcome
+        };
+        match outcome {
+            Outcome::Accept => Ok(PostReceipt {
+                attempts: 1,
+                waited_ms: 0,
+            }),
+            Outcome::Fail(detail) => Err(SlackError::Unavailable {
+                attempts: 1,
+                detail,
+                outcome_unknown: false,
+            }),
+            Outcome::AcceptLost => Err(SlackError::Unavailable {
+                attempts: 1,
+                detail: "operation timed out".into(),
+                outcome_unknown: true,
+            }),
+            Outcome::Hang | Outcome::AcceptThenHang => std::future::pending().await,
         }
     }
 }
 
-impl Channels for FakeChannels {
+impl SlackSource for FakeChannels {
     type Slack = FakeSlack;
 
-    async fn slack(&self, _secret: &str, _retry: SlackRetry) -> Result<FakeSlack, NotifyError> {
+    async fn slack(&self, secret: &str, _retry: SlackRetry) -> Result<FakeSlack, NotifyError> {
+        let fail = {
+            let mut s = lock(&self.state);
+            let fail = s.secret_fails > 0;
+            s.secret_fails = s.secret_fails.saturating_sub(1);
+            fail
+        };
+        if fail {
+            return Err(NotifyError::Secret {
+                secret: secret.to_owned(),
+                problem: super::notify::SecretProblem::NoString,
+            });
+        }
         Ok(FakeSlack {
             state: Arc::clone(&self.state),
         })
     }
+}
 
-    async fn publish_sns(
-        &self,
-        topic: &str,
-        message: &SnsMessage,
-        _severity: &str,
-        _kind: &str,
-    ) -> Result<String, NotifyError> {
-        let mut s = lock(&self.state);
-        s.sns_attempts += 1;
-        match s.sns_script.pop_front().unwrap_or(Outcome::Accept) {
-            Outcome::Accept => {
-                s.published.push((topic.to_owned(), message.clone()));
-                Ok(format!("fake-{}", s.published.len()))
+impl SnsPublisher for FakeChannels {
+    async fn publish_sns(&self, message: &SnsNotification) -> Result<String, NotifyError> {
+        let (outcome, id) = {
+            let mut s = lock(&self.state);
+            s.sns_attempts += 1;
+            let outcome = s.sns_script.pop_front().unwrap_or(Outcome::Accept);
+            if matches!(
+                outcome,
+                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang
+            ) {
+                s.published.push(message.clone());
             }
-            Outcome::Fail(detail) => Err(NotifyError::Sns {
-                topic: topic.to_owned(),
-                detail,
-            }),
+            (outcome, format!("fake-{}", s.sns_attempts))
+        };
+        match outcome {
+            Outcome::Accept => Ok(id),
+            Outcome::Fail(code) => Err(sns_error(&message.topic, &code)),
+            Outcome::AcceptLost => Err(sns_error(&message.topic, "Timeout")),
+            Outcome::Hang | Outcome::AcceptThenHang => std::future::pending().await,
         }
     }
 }

@@ -10,8 +10,13 @@
 //! `LEDGER_TABLE_NAME`, `SLACK_WEBHOOK_SECRET_ARN`, `SNS_TOPIC_CRITICAL_ARN` as Terraform sets them.
 //!
 //! Errors map to stable [`Diagnostic`] types: `Validation` (bad event or spec: retrying will not help),
-//! `Retryable` (AWS or ledger failure), `Delivery` (the report was built but a send failed).
+//! `Configuration` (AWS refused for good: access denied, a missing table or topic), `Retryable` (AWS or
+//! the ledger failed in a way the next run may not: throttled, server fault, timeout, transport),
+//! `Delivery` (the report was built but a send failed; its record stays pending and the next run sends
+//! it). The type is read from the one AWS error classification ([`aws_error::ErrorClass`]), never from a
+//! message. Every error is also logged at ERROR, since a scheduled invocation's result is thrown away.
 
+use aws_error::ErrorClass;
 use chrono::{NaiveDate, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use platform_spec::PlatformSpec;
@@ -59,12 +64,34 @@ pub enum HandlerError {
     /// The event or the configuration is wrong: retrying will not help.
     #[error("{0}")]
     Validation(String),
-    /// AWS or the ledger failed: the next invocation may succeed.
-    #[error("{0}")]
-    Retryable(String),
-    /// The report was built but sending failed.
-    #[error("{0}")]
-    Delivery(String),
+    /// The pass failed (AWS or the ledger); `class` is the AWS failure's, when it was one.
+    #[error("{source}")]
+    Pass {
+        /// The class of the AWS failure behind it.
+        class: Option<ErrorClass>,
+        /// What failed.
+        source: CostPassError,
+    },
+    /// The report was built but a send failed: its record stays pending and the next run sends it.
+    #[error("{message}")]
+    Delivery {
+        /// Every failure, joined.
+        message: String,
+        /// The AWS classes of the failures (empty for Slack's own errors).
+        classes: Vec<ErrorClass>,
+    },
+}
+
+/// Whether an AWS failure of `class` needs a person (permissions, a missing resource, a bad request)
+/// rather than another run.
+const fn needs_configuration(class: ErrorClass) -> bool {
+    matches!(
+        class,
+        ErrorClass::AccessDenied
+            | ErrorClass::NotFound
+            | ErrorClass::ClientFault
+            | ErrorClass::NotImplemented
+    )
 }
 
 impl HandlerError {
@@ -73,9 +100,30 @@ impl HandlerError {
     pub const fn error_type(&self) -> &'static str {
         match self {
             Self::Validation(_) => "Validation",
-            Self::Retryable(_) => "Retryable",
-            Self::Delivery(_) => "Delivery",
+            Self::Pass {
+                class: Some(class), ..
+            } if needs_configuration(*class) => "Configuration",
+            Self::Pass { .. } => "Retryable",
+            Self::Delivery { .. } => "Delivery",
         }
+    }
+
+    /// Logs the failure at ERROR (with its type and class) and returns it.
+    #[must_use]
+    pub fn logged(self, job: &str) -> Self {
+        let class = match &self {
+            Self::Pass { class, .. } => class.map(ErrorClass::as_str),
+            Self::Delivery { classes, .. } => classes.first().map(|c| c.as_str()),
+            Self::Validation(_) => None,
+        };
+        tracing::error!(
+            job,
+            error_type = self.error_type(),
+            error_class = class.unwrap_or("none"),
+            error = %self,
+            "governance job failed"
+        );
+        self
     }
 }
 
@@ -88,12 +136,30 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
+/// The AWS class behind a pass failure, when the ledger (or a ledger-backed read) failed.
+fn pass_class(e: &CostPassError) -> Option<ErrorClass> {
+    match e {
+        CostPassError::Ledger(l) | CostPassError::Read(super::read::ReadError::Ledger(l)) => l.class(),
+        _ => None,
+    }
+}
+
 impl From<CostPassError> for HandlerError {
     fn from(e: CostPassError) -> Self {
         match e {
             CostPassError::NoAllowance | CostPassError::Prices(_) => Self::Validation(e.to_string()),
-            _ => Self::Retryable(e.to_string()),
+            source => Self::Pass {
+                class: pass_class(&source),
+                source,
+            },
         }
+    }
+}
+
+fn delivery_error(delivery: &super::notify::Delivery) -> HandlerError {
+    HandlerError::Delivery {
+        message: delivery.errors.join("; "),
+        classes: delivery.failure_classes.clone(),
     }
 }
 
@@ -170,9 +236,14 @@ impl Deps {
 /// send failed.
 pub async fn cost_handler(event: LambdaEvent<JobRequest>, deps: &Deps) -> Result<JobResponse, HandlerError> {
     let request = event.payload;
+    let job = request.job.as_deref().unwrap_or("cost_report").to_owned();
+    cost_job(&request, deps).await.map_err(|e| e.logged(&job))
+}
+
+async fn cost_job(request: &JobRequest, deps: &Deps) -> Result<JobResponse, HandlerError> {
     match request.job.as_deref().unwrap_or("cost_report") {
         "cost_report" => {
-            let run = run_daily(&deps.spec, &deps.clients, &deps.options(&request)?).await?;
+            let run = run_daily(&deps.spec, &deps.clients, &deps.options(request)?).await?;
             let response = JobResponse {
                 job: "cost_report".into(),
                 summary: run.report.headline(),
@@ -188,14 +259,15 @@ pub async fn cost_handler(event: LambdaEvent<JobRequest>, deps: &Deps) -> Result
                 decision = %response.decision,
                 slack_posted = response.slack_posted,
                 ce_requests = response.ce_requests,
+                pending = ?run.delivery.pending,
                 "cost report done"
             );
             if run.delivery.failed() {
-                return Err(HandlerError::Delivery(run.delivery.errors.join("; ")));
+                return Err(delivery_error(&run.delivery));
             }
             Ok(response)
         }
-        "fast_burn" => fast_burn(&request, deps).await,
+        "fast_burn" => fast_burn(request, deps).await,
         other => Err(HandlerError::Validation(format!(
             "unknown job {other:?}: expected cost_report or fast_burn"
         ))),
@@ -210,7 +282,9 @@ pub async fn fast_burn_handler(
     event: LambdaEvent<JobRequest>,
     deps: &Deps,
 ) -> Result<JobResponse, HandlerError> {
-    fast_burn(&event.payload, deps).await
+    fast_burn(&event.payload, deps)
+        .await
+        .map_err(|e| e.logged("fast_burn"))
 }
 
 async fn fast_burn(request: &JobRequest, deps: &Deps) -> Result<JobResponse, HandlerError> {
@@ -241,7 +315,7 @@ async fn fast_burn(request: &JobRequest, deps: &Deps) -> Result<JobResponse, Han
     };
     tracing::info!(job = "fast_burn", rates = %response.summary, alert = %response.decision, "burn check done");
     if run.delivery.failed() {
-        return Err(HandlerError::Delivery(run.delivery.errors.join("; ")));
+        return Err(delivery_error(&run.delivery));
     }
     Ok(response)
 }
@@ -278,5 +352,35 @@ mod tests {
         assert_eq!(d.error_type, "Validation");
         let d: Diagnostic = HandlerError::from(CostPassError::NoCostData("x".into())).into();
         assert_eq!(d.error_type, "Retryable");
+    }
+
+    /// The type comes from the AWS classification, not from a message: a throttled ledger is worth
+    /// another run, a denied one needs a person.
+    #[tokio::test]
+    async fn ledger_failures_are_typed_by_their_class() {
+        use crate::ledger::{LedgerOp, LedgerStore, MemoryLedger};
+        let ledger = MemoryLedger::new();
+        ledger.fail(LedgerOp::Query, 1);
+        let e = ledger.claims("p").await.unwrap_err();
+        let h = HandlerError::from(CostPassError::Ledger(e));
+        assert!(
+            matches!(
+                h,
+                HandlerError::Pass {
+                    class: Some(ErrorClass::Throttled),
+                    ..
+                }
+            ),
+            "{h:?}"
+        );
+        assert_eq!(h.error_type(), "Retryable");
+        assert!(needs_configuration(ErrorClass::AccessDenied));
+        assert!(!needs_configuration(ErrorClass::Timeout));
+        let d: Diagnostic = HandlerError::Delivery {
+            message: "SNS publish to t: InternalError".into(),
+            classes: vec![ErrorClass::ServerFault],
+        }
+        .into();
+        assert_eq!(d.error_type, "Delivery");
     }
 }

@@ -1,38 +1,112 @@
-//! Where notifications go: the Slack webhook URL from Secrets Manager, and SNS for critical tiers. The
-//! seam the pass sends through is [`Channels`] (with [`SlackPoster`]), implemented for the SDK clients by
-//! [`SdkChannels`] and in memory by `fake::FakeChannels` (feature `testing`).
+//! Where notifications go and how they get there, at least once and recognisably once.
+//!
+//! **The channels.** Slack (the incoming-webhook URL from Secrets Manager, [`SlackSource`] →
+//! [`SlackPoster`]) and SNS ([`SnsPublisher`]): small seams implemented for the SDK clients
+//! (`aws_sdk_secretsmanager::Client`, `aws_sdk_sns::Client`, both at once by [`SdkChannels`]) and in
+//! memory by `fake::FakeChannels` (feature `testing`). [`Channels`] is both.
+//!
+//! **The protocol** (ARCHITECTURE.md: "recorded pending before sending, marked sent after, retried by the
+//! next run"; the records are [`crate::ledger::delivery`]):
+//! 1. the pass renders each message and writes it as a *pending* [`DeliveryRecord`] — in the same
+//!    conditional transaction as the decision it announces ([`LedgerStore::record_all`]), so the decision
+//!    and its messages exist together or not at all;
+//! 2. [`Sender::send`] sends the stored payload of every record still pending under the pass's keys —
+//!    this run's and any an earlier run left (a failed send, a process that died) — and marks each *sent*
+//!    with its receipt; a failed send stays pending (its attempt and error are noted in the record).
+//!
+//! What a user sees in each crash window is in docs/cost-governance.md ("Delivery: at least once").
 
 use std::future::Future;
+use std::time::Duration;
 
+use aws_error::{AwsCallError, ErrorClass};
 use aws_sdk_sns::types::MessageAttributeValue;
-use cost::slack::SlackMessage;
-use cost::sns::SnsMessage;
+use chrono::{DateTime, Utc};
+use cost::alerting::AlertDecision;
+use cost::burn::Severity;
+use cost::report::CostReport;
+use cost::slack::{SlackMessage, render_with_decision, validate};
+use serde::Serialize;
 
 use super::slack::{PostReceipt, SlackError, SlackRetry, SlackWebhook, WebhookUrl};
-use crate::aws::{AwsClients, describe_sdk_error};
+use super::state::{self, Keys};
+use crate::aws::AwsClients;
+use crate::ledger::delivery::{Channel, DeliveryRecord, DeliveryState, Payload, SnsNotification};
+use crate::ledger::{LedgerError, LedgerStore, NewItem};
+
+/// Why the webhook secret gave no usable URL.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretProblem {
+    /// `GetSecretValue` failed (classified).
+    #[error("{}", .0.summary())]
+    Aws(#[from] AwsCallError),
+    /// The secret is binary.
+    #[error("the secret has no SecretString")]
+    NoString,
+    /// The value is not a webhook URL (never echoed).
+    #[error(transparent)]
+    NotAWebhook(#[from] SlackError),
+}
 
 /// A notification could not be prepared or sent.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     /// The secret could not be read (the message names the secret, never its value).
-    #[error("cannot read the Slack webhook secret {secret}: {detail}")]
+    #[error("cannot read the Slack webhook secret {secret}: {problem}")]
     Secret {
         /// Secret name or ARN.
         secret: String,
         /// Why.
-        detail: String,
+        #[source]
+        problem: SecretProblem,
     },
     /// Posting to Slack failed.
     #[error(transparent)]
     Slack(#[from] SlackError),
     /// Publishing to SNS failed.
-    #[error("SNS publish to {topic}: {detail}")]
+    #[error("SNS publish to {topic}: {}", .cause.summary())]
     Sns {
         /// Topic ARN.
         topic: String,
-        /// Why.
-        detail: String,
+        /// The classified call error (the SDK error is its source).
+        #[source]
+        cause: AwsCallError,
     },
+    /// This sender has no such channel (a record in the wrong partition).
+    #[error("no channel to send to: {0}")]
+    NoChannel(String),
+    /// The message was never sent: the payload breaks Slack's limits.
+    #[error("the Slack payload breaks Slack's limits: {0}")]
+    OverLimits(String),
+}
+
+impl NotifyError {
+    /// The class of the AWS failure behind it (SNS, Secrets Manager), if any.
+    #[must_use]
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::Secret {
+                problem: SecretProblem::Aws(e),
+                ..
+            }
+            | Self::Sns { cause: e, .. } => Some(e.class()),
+            _ => None,
+        }
+    }
+
+    /// Whether the channel may have accepted the message although the call failed (a timeout, a
+    /// connection lost after sending, a server error): a retry can then deliver it a second time.
+    #[must_use]
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::Slack(e) => e.outcome_unknown(),
+            Self::Sns { cause, .. } => matches!(
+                cause.class(),
+                ErrorClass::Timeout | ErrorClass::Transport | ErrorClass::ServerFault
+            ),
+            Self::Secret { .. } | Self::OverLimits(_) | Self::NoChannel(_) => false,
+        }
+    }
 }
 
 /// Reads the webhook URL from Secrets Manager (`GetSecretValue`, name or ARN).
@@ -43,56 +117,73 @@ pub async fn webhook_url(
     secrets: &aws_sdk_secretsmanager::Client,
     secret: &str,
 ) -> Result<WebhookUrl, NotifyError> {
-    let fail = |detail: String| NotifyError::Secret {
+    let fail = |problem: SecretProblem| NotifyError::Secret {
         secret: secret.to_owned(),
-        detail,
+        problem,
     };
     let out = secrets
         .get_secret_value()
         .secret_id(secret)
         .send()
         .await
-        .map_err(|e| fail(describe_sdk_error(&e)))?;
-    let value = out
-        .secret_string()
-        .ok_or_else(|| fail("the secret has no SecretString".into()))?;
-    WebhookUrl::from_secret(value).map_err(|e| fail(e.to_string()))
+        .map_err(|e| fail(AwsCallError::from_sdk("SecretsManager", "GetSecretValue", e).into()))?;
+    let value = out.secret_string().ok_or_else(|| fail(SecretProblem::NoString))?;
+    WebhookUrl::from_secret(value).map_err(|e| fail(e.into()))
 }
 
-/// Publishes `message` to `topic`, with `severity` and `kind` message attributes for subscription
-/// filters. Returns the message id.
+/// Publishes `message` with its attributes; on a FIFO topic also with `MessageGroupId` and
+/// `MessageDeduplicationId` (from the record id), so SNS itself drops a repeat within five minutes.
+/// Returns the message id.
 ///
 /// # Errors
 /// [`NotifyError::Sns`] when the publish fails.
-pub async fn publish(
-    sns: &aws_sdk_sns::Client,
-    topic: &str,
-    message: &SnsMessage,
-    severity: &str,
-    kind: &str,
-) -> Result<String, NotifyError> {
-    let fail = |detail: String| NotifyError::Sns {
-        topic: topic.to_owned(),
-        detail,
-    };
-    let attr = |v: &str| {
-        MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(v)
-            .build()
-            .map_err(|e| fail(e.to_string()))
-    };
-    let out = sns
+pub async fn publish(sns: &aws_sdk_sns::Client, message: &SnsNotification) -> Result<String, NotifyError> {
+    let mut request = sns
         .publish()
-        .topic_arn(topic)
+        .topic_arn(&message.topic)
         .subject(&message.subject)
-        .message(&message.message)
-        .message_attributes("severity", attr(severity)?)
-        .message_attributes("kind", attr(kind)?)
-        .send()
-        .await
-        .map_err(|e| fail(describe_sdk_error(&e)))?;
+        .message(&message.message);
+    for (name, value) in &message.attributes {
+        // `build` only fails without a data type, which is always set.
+        if let Ok(attr) = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+        {
+            request = request.message_attributes(name, attr);
+        }
+    }
+    if message.is_fifo()
+        && let Some(key) = message.idempotency_key()
+    {
+        request = request
+            .message_group_id("governance")
+            .message_deduplication_id(fifo_dedup_id(key));
+    }
+    let out = request.send().await.map_err(|e| NotifyError::Sns {
+        topic: message.topic.clone(),
+        cause: AwsCallError::from_sdk("SNS", "Publish", e),
+    })?;
     Ok(out.message_id().unwrap_or_default().to_owned())
+}
+
+/// A `MessageDeduplicationId` for a record id: the id itself when it fits SNS's rule (≤ 128 printable
+/// ASCII characters), otherwise its FNV-1a hash in hex.
+///
+/// ```
+/// use governance::cost_pass::notify::fifo_dedup_id;
+/// assert_eq!(fifo_dedup_id("collectiq-prod#cost-alert#2026-11/sns#150"), "collectiq-prod#cost-alert#2026-11/sns#150");
+/// assert_eq!(fifo_dedup_id(&"x".repeat(200)).len(), 16);
+/// ```
+#[must_use]
+pub fn fifo_dedup_id(id: &str) -> String {
+    if id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
+        return id.to_owned();
+    }
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
 }
 
 /// Posts one Slack message (the webhook, or a fake).
@@ -107,27 +198,46 @@ impl SlackPoster for SlackWebhook {
     }
 }
 
-/// The two channels a pass sends to.
-pub trait Channels: Send + Sync {
-    /// The Slack poster [`Channels::slack`] returns.
+/// Gives the Slack poster for a webhook secret.
+pub trait SlackSource: Send + Sync {
+    /// The poster [`SlackSource::slack`] returns.
     type Slack: SlackPoster;
 
-    /// Reads the webhook secret and builds the poster — before anything is claimed, so a missing secret
-    /// cannot swallow a period's post.
+    /// Reads the webhook secret and builds the poster.
     fn slack(
         &self,
         secret: &str,
         retry: SlackRetry,
     ) -> impl Future<Output = Result<Self::Slack, NotifyError>> + Send;
+}
 
-    /// Publishes to SNS with `severity` and `kind` attributes; returns the message id.
+/// Publishes to SNS.
+pub trait SnsPublisher: Send + Sync {
+    /// Publishes `message` (topic, subject, body, attributes); returns the message id.
     fn publish_sns(
         &self,
-        topic: &str,
-        message: &SnsMessage,
-        severity: &str,
-        kind: &str,
+        message: &SnsNotification,
     ) -> impl Future<Output = Result<String, NotifyError>> + Send;
+}
+
+/// Both channels a pass sends to.
+pub trait Channels: SlackSource + SnsPublisher {}
+
+impl<T: SlackSource + SnsPublisher> Channels for T {}
+
+impl SlackSource for aws_sdk_secretsmanager::Client {
+    type Slack = SlackWebhook;
+
+    async fn slack(&self, secret: &str, retry: SlackRetry) -> Result<SlackWebhook, NotifyError> {
+        let url = webhook_url(self, secret).await?;
+        Ok(SlackWebhook::new(url, retry)?)
+    }
+}
+
+impl SnsPublisher for aws_sdk_sns::Client {
+    async fn publish_sns(&self, message: &SnsNotification) -> Result<String, NotifyError> {
+        publish(self, message).await
+    }
 }
 
 /// [`Channels`] on the SDK clients (Secrets Manager for the webhook URL, SNS).
@@ -144,21 +254,617 @@ impl<'a> SdkChannels<'a> {
     }
 }
 
-impl Channels for SdkChannels<'_> {
+impl SlackSource for SdkChannels<'_> {
     type Slack = SlackWebhook;
 
     async fn slack(&self, secret: &str, retry: SlackRetry) -> Result<SlackWebhook, NotifyError> {
-        let url = webhook_url(&self.clients.secrets, secret).await?;
-        Ok(SlackWebhook::new(url, retry)?)
+        self.clients.secrets.slack(secret, retry).await
+    }
+}
+
+impl SnsPublisher for SdkChannels<'_> {
+    async fn publish_sns(&self, message: &SnsNotification) -> Result<String, NotifyError> {
+        publish(&self.clients.sns, message).await
+    }
+}
+
+/// No Slack channel: for a sender that only publishes (the escalation). A Slack record given to it fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSlack;
+
+/// The poster of [`NoSlack`] (never built).
+#[derive(Debug, Clone, Copy)]
+pub struct NoPoster;
+
+impl SlackPoster for NoPoster {
+    async fn post(&self, _message: &SlackMessage) -> Result<PostReceipt, SlackError> {
+        Err(SlackError::BadSecret(
+            "no Slack channel configured for this sender".into(),
+        ))
+    }
+}
+
+impl SlackSource for NoSlack {
+    type Slack = NoPoster;
+
+    async fn slack(&self, _secret: &str, _retry: SlackRetry) -> Result<NoPoster, NotifyError> {
+        Err(NotifyError::NoChannel("Slack".into()))
+    }
+}
+
+/// No SNS channel: for a sender that only posts (the alarm-state report). An SNS record given to it
+/// fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSns;
+
+impl SnsPublisher for NoSns {
+    async fn publish_sns(&self, message: &SnsNotification) -> Result<String, NotifyError> {
+        Err(NotifyError::NoChannel(format!("SNS topic {}", message.topic)))
+    }
+}
+
+/// A record as read back from the ledger, with its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+    /// The record.
+    pub record: DeliveryRecord,
+}
+
+/// Every delivery record under `pk` (items that are not records — markers, snapshots, items written by
+/// earlier versions — are skipped), in sort-key order.
+///
+/// # Errors
+/// When the ledger query fails.
+pub async fn records<L: LedgerStore + ?Sized>(
+    ledger: &L,
+    pk: &str,
+) -> Result<Vec<StoredRecord>, LedgerError> {
+    Ok(ledger
+        .claims(pk)
+        .await?
+        .into_iter()
+        .filter_map(|(sk, detail)| {
+            DeliveryRecord::parse(&detail).map(|record| StoredRecord {
+                pk: pk.to_owned(),
+                sk,
+                record,
+            })
+        })
+        .collect())
+}
+
+/// The item that records `record` at `(pk, sk)`.
+///
+/// # Errors
+/// When the record does not serialize.
+pub fn record_item(
+    ledger_table: &str,
+    pk: &str,
+    sk: &str,
+    record: &DeliveryRecord,
+) -> Result<String, LedgerError> {
+    record
+        .to_detail()
+        .map_err(|e| LedgerError::document(ledger_table, format!("record {pk}/{sk}"), e))
+}
+
+/// The record id of the item `(pk, sk)`: what the message carries.
+#[must_use]
+pub fn record_id(pk: &str, sk: &str) -> String {
+    format!("{pk}/{sk}")
+}
+
+/// One record sent in this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentRecord {
+    /// Record id.
+    pub id: String,
+    /// Channel.
+    pub channel: Channel,
+    /// SNS message id, or `attempts=N` for Slack.
+    pub receipt: String,
+    /// HTTP attempts the Slack post took (1 for SNS).
+    pub attempts: u32,
+    /// Whether it was recorded by an earlier run (a retry).
+    pub retried: bool,
+}
+
+/// Why a record was not delivered in this run.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The channel refused or never answered; the record stays pending.
+    #[error("{id}: {source}")]
+    Send {
+        /// Record id.
+        id: String,
+        /// The failure.
+        source: NotifyError,
+    },
+    /// The channel accepted it but the ledger could not mark it sent: the next run sends it again,
+    /// carrying the same id.
+    #[error("{id}: sent, but not marked sent (the next run sends it again, same delivery ref): {source}")]
+    NotMarked {
+        /// Record id.
+        id: String,
+        /// The ledger failure.
+        source: LedgerError,
+    },
+}
+
+impl DeliveryError {
+    /// The AWS class of the failure, if it was an AWS call.
+    #[must_use]
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::Send { source, .. } => source.class(),
+            Self::NotMarked { source, .. } => source.class(),
+        }
+    }
+}
+
+/// Sends stored records through the channels and keeps the ledger up to date. The Slack poster is
+/// built on the first Slack record (so a broken secret never holds back an SNS page).
+#[derive(Debug)]
+pub struct Sender<'a, L, S: SlackSource, P> {
+    ledger: &'a L,
+    slack: &'a S,
+    sns: &'a P,
+    secret: &'a str,
+    retry: SlackRetry,
+    poster: Option<S::Slack>,
+    /// How long a sent record is kept (`None`: no TTL).
+    keep_sent: Option<Duration>,
+}
+
+impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
+    /// A sender writing to `ledger`, posting through `slack` (webhook secret `secret`) and publishing
+    /// through `sns`; sent records are kept for `keep_sent`.
+    #[must_use]
+    pub const fn new(
+        ledger: &'a L,
+        slack: &'a S,
+        sns: &'a P,
+        secret: &'a str,
+        retry: SlackRetry,
+        keep_sent: Option<Duration>,
+    ) -> Self {
+        Self {
+            ledger,
+            slack,
+            sns,
+            secret,
+            retry,
+            poster: None,
+            keep_sent,
+        }
     }
 
-    async fn publish_sns(
-        &self,
-        topic: &str,
-        message: &SnsMessage,
-        severity: &str,
-        kind: &str,
-    ) -> Result<String, NotifyError> {
-        publish(&self.clients.sns, topic, message, severity, kind).await
+    async fn transmit(&mut self, payload: &Payload) -> Result<(String, u32), NotifyError> {
+        match payload {
+            Payload::Sns(message) => Ok((self.sns.publish_sns(message).await?, 1)),
+            Payload::Slack(message) => {
+                let violations = validate(message);
+                if !violations.is_empty() {
+                    return Err(NotifyError::OverLimits(format!("{violations:?}")));
+                }
+                let poster = match self.poster.take() {
+                    Some(p) => p,
+                    None => self.slack.slack(self.secret, self.retry).await?,
+                };
+                let posted = poster.post(message).await;
+                self.poster = Some(poster);
+                let receipt = posted?;
+                Ok((format!("attempts={}", receipt.attempts), receipt.attempts))
+            }
+        }
     }
+
+    /// Sends the stored payload of `stored` (pending), then marks it sent; a failed send leaves it
+    /// pending, with the attempt noted.
+    ///
+    /// # Errors
+    /// [`DeliveryError`] saying whether the send or the marking failed.
+    pub async fn send(
+        &mut self,
+        stored: StoredRecord,
+        now: DateTime<Utc>,
+    ) -> Result<SentRecord, DeliveryError> {
+        let StoredRecord { pk, sk, record } = stored;
+        let id = record.id.clone();
+        let retried = record.attempts > 0 || record.recorded_at < now;
+        match self.transmit(&record.payload).await {
+            Ok((receipt, attempts)) => {
+                let channel = record.channel();
+                let sent = record.sent(receipt.clone(), now);
+                let marked = match sent.to_detail() {
+                    Ok(detail) => self.ledger.update_record(&pk, &sk, &detail, self.keep_sent).await,
+                    Err(e) => Err(LedgerError::document(
+                        self.ledger.table(),
+                        format!("update {pk}/{sk}"),
+                        e,
+                    )),
+                };
+                marked.map_err(|source| DeliveryError::NotMarked {
+                    id: id.clone(),
+                    source,
+                })?;
+                Ok(SentRecord {
+                    id,
+                    channel,
+                    receipt,
+                    attempts,
+                    retried,
+                })
+            }
+            Err(source) => {
+                let failed = record.failed(source.to_string(), now);
+                // Noting the attempt is best effort: the record is pending either way.
+                if let Ok(detail) = failed.to_detail()
+                    && let Err(e) = self.ledger.update_record(&pk, &sk, &detail, None).await
+                {
+                    tracing::warn!(id = %id, error = %e, "could not note a failed delivery attempt");
+                }
+                Err(DeliveryError::Send { id, source })
+            }
+        }
+    }
+
+    /// Sends every pending record of `pending` (SNS first: pages matter most), adding what happened to
+    /// `delivery`.
+    pub async fn send_all(
+        &mut self,
+        pending: Vec<StoredRecord>,
+        now: DateTime<Utc>,
+        delivery: &mut Delivery,
+    ) {
+        let (mut sns, slack): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .filter(|s| s.record.is_pending())
+            .partition(|s| s.record.channel() == Channel::Sns);
+        sns.extend(slack);
+        for stored in sns {
+            match self.send(stored, now).await {
+                Ok(sent) => delivery.add_sent(sent),
+                Err(e) => delivery.add_failure(e),
+            }
+        }
+    }
+}
+
+/// What was sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// Whether sending was asked for.
+    pub requested: bool,
+    /// Whether Slack accepted a post in this run.
+    pub slack_posted: bool,
+    /// Attempts the Slack posts of this run took (429 retries included).
+    pub slack_attempts: u32,
+    /// The SNS message id, when a critical message was published.
+    pub sns_message_id: Option<String>,
+    /// Why nothing was sent, when nothing was.
+    pub skipped: Option<String>,
+    /// What failed (never contains the webhook URL).
+    pub errors: Vec<String>,
+    /// Records sent in this run (`retried`: recorded by an earlier run).
+    pub sent: Vec<SentRecord>,
+    /// Ids of records still pending after this run (the next run sends them).
+    pub pending: Vec<String>,
+    /// Ids of records never to be sent (replaced by a newer message).
+    pub superseded: Vec<String>,
+    /// The AWS classes of the failures (for the handler's error type).
+    #[serde(skip)]
+    pub failure_classes: Vec<ErrorClass>,
+}
+
+impl Delivery {
+    /// Whether a send failed.
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    fn add_sent(&mut self, sent: SentRecord) {
+        match sent.channel {
+            Channel::Slack => {
+                self.slack_posted = true;
+                self.slack_attempts += sent.attempts;
+            }
+            Channel::Sns => self.sns_message_id = Some(sent.receipt.clone()),
+        }
+        self.sent.push(sent);
+    }
+
+    fn add_failure(&mut self, e: DeliveryError) {
+        let id = match &e {
+            DeliveryError::Send { id, .. } | DeliveryError::NotMarked { id, .. } => id.clone(),
+        };
+        self.pending.push(id);
+        if let Some(class) = e.class() {
+            self.failure_classes.push(class);
+        }
+        let message = match e {
+            // The id says which message; the error what went wrong.
+            DeliveryError::Send { source, .. } => source.to_string(),
+            e @ DeliveryError::NotMarked { .. } => e.to_string(),
+        };
+        self.errors.push(message);
+    }
+}
+
+/// What the daily run decided to announce, for [`deliver_daily`].
+#[derive(Debug, Clone, Copy)]
+pub struct DailyNotice<'a> {
+    /// The environment's ledger keys.
+    pub keys: &'a Keys,
+    /// The report.
+    pub report: &'a CostReport,
+    /// The budget decision (from the delivered records of the period).
+    pub decision: &'a AlertDecision,
+    /// The critical SNS message of the decision, when it pages.
+    pub sns: Option<&'a cost::sns::SnsMessage>,
+    /// The period's alert partition (`…#cost-alert#YYYY-MM`).
+    pub alert_pk: &'a str,
+    /// The previous period's alert partition (its pending records are sent too).
+    pub previous_alert_pk: &'a str,
+    /// Where to send.
+    pub slack_secret: &'a str,
+    /// The critical topic.
+    pub sns_topic: &'a str,
+    /// Slack retry bounds.
+    pub retry: SlackRetry,
+    /// Now (records' timestamps).
+    pub now: DateTime<Utc>,
+}
+
+/// Records the day's messages (Slack: the report, with the alert line of a new transition; SNS: the
+/// critical page) as pending, in one transaction with the decision's marker, then sends every pending
+/// record of the report and the period. A pending report of an earlier day is superseded (never sent):
+/// today's report replaces it.
+///
+/// Keys: the Slack record is `cost-alert#<month>/<tier#NNN|recovery#NNN>` for a transition (with a marker
+/// `cost-report/<day>` pointing at it when it is the day's first post) or `cost-report/<day>` for a plain
+/// report; the SNS record `cost-alert#<month>/sns#NNN`.
+///
+/// # Errors
+/// When the ledger cannot be read or the records cannot be written. Failed sends are in the returned
+/// [`Delivery`].
+pub async fn deliver_daily<L: LedgerStore, N: Channels>(
+    ledger: &L,
+    channels: &N,
+    notice: DailyNotice<'_>,
+) -> Result<Delivery, LedgerError> {
+    let DailyNotice {
+        keys,
+        report,
+        decision,
+        alert_pk,
+        now,
+        ..
+    } = notice;
+    let mut delivery = Delivery {
+        requested: true,
+        ..Delivery::default()
+    };
+    let report_pk = keys.report();
+    let day = report.date.to_string();
+    let report_items = ledger.claims(&report_pk).await?;
+    let alert_items = ledger.claims(alert_pk).await?;
+    let exists = |items: &[(String, String)], sk: &str| items.iter().any(|(s, _)| s == sk);
+    let day_recorded = exists(&report_items, &day);
+    let marker = state::decision_marker(decision).filter(|m| !exists(&alert_items, m));
+
+    // What this run adds: the Slack message (if the day or the transition is new) and the SNS page.
+    let mut new: Vec<(String, String, String)> = Vec::new();
+    let slack_key = match (&marker, day_recorded) {
+        (Some(m), _) => Some((alert_pk.to_owned(), m.clone())),
+        (None, false) => Some((report_pk.clone(), day.clone())),
+        (None, true) => None,
+    };
+    let effective = if marker.is_some() {
+        *decision
+    } else {
+        AlertDecision::Nothing
+    };
+    if let Some((pk, sk)) = &slack_key {
+        let message = render_with_decision(report, &effective);
+        let record = DeliveryRecord::slack(&record_id(pk, sk), message, now);
+        new.push((
+            pk.clone(),
+            sk.clone(),
+            record_item(ledger.table(), pk, sk, &record)?,
+        ));
+        if let (Some(m), false) = (&marker, day_recorded) {
+            // The day's first post is the transition's message: the day points at it.
+            new.push((
+                report_pk.clone(),
+                day.clone(),
+                format!("posted as {}", record_id(alert_pk, m)),
+            ));
+        }
+    }
+    // The SNS page of a new critical transition, or one an earlier version owes (`sns-owed#NNN`).
+    let sks: Vec<String> = alert_items.iter().map(|(sk, _)| sk.clone()).collect();
+    let page_marker = match (&marker, notice.sns) {
+        (Some(m), Some(_)) => Some(m.clone()),
+        (None, _) => state::owed_sns(&sks),
+        (Some(_), None) => None,
+    };
+    let page = match (page_marker, notice.sns) {
+        (Some(m), Some(sns)) => Some((m, sns.clone())),
+        (Some(m), None) => cost::sns::critical_message(report).map(|sns| (m, sns)),
+        (None, _) => None,
+    };
+    if let Some((m, sns)) = page {
+        let sk = state::sns_marker(&m);
+        if !exists(&alert_items, &sk) {
+            let message = SnsNotification::new(
+                notice.sns_topic,
+                &sns.subject,
+                &sns.message,
+                Severity::Critical.label(),
+                "cost_budget",
+            );
+            let record = DeliveryRecord::sns(&record_id(alert_pk, &sk), message, now);
+            new.push((
+                alert_pk.to_owned(),
+                sk.clone(),
+                record_item(ledger.table(), alert_pk, &sk, &record)?,
+            ));
+        }
+    }
+    let items: Vec<NewItem<'_>> = new
+        .iter()
+        .map(|(pk, sk, detail)| NewItem {
+            pk,
+            sk,
+            detail,
+            keep: Some(state::CLAIM_KEEP),
+        })
+        .collect();
+    if !items.is_empty() && !ledger.record_all(&items).await? {
+        // Another run recorded this decision at the same time: its records are sent below or by it.
+        tracing::info!("the day's messages were recorded by a concurrent run");
+    }
+
+    // Everything pending: the report partition (today's; earlier days are superseded) and both periods.
+    let mut pending = Vec::new();
+    for stored in records(ledger, &report_pk).await? {
+        if !stored.record.is_pending() {
+            continue;
+        }
+        if stored.sk.as_str() < day.as_str() {
+            let id = stored.record.id.clone();
+            let superseded = stored.record.superseded();
+            let detail = record_item(ledger.table(), &stored.pk, &stored.sk, &superseded)?;
+            ledger
+                .update_record(&stored.pk, &stored.sk, &detail, Some(state::CLAIM_KEEP))
+                .await?;
+            delivery.superseded.push(id);
+        } else {
+            pending.push(stored);
+        }
+    }
+    for pk in [notice.previous_alert_pk, alert_pk] {
+        pending.extend(
+            records(ledger, pk)
+                .await?
+                .into_iter()
+                .filter(|s| s.record.is_pending()),
+        );
+    }
+    if pending.is_empty() {
+        delivery.skipped = Some(format!(
+            "the {day} report was already posted and there is no new budget transition"
+        ));
+        return Ok(delivery);
+    }
+    let mut sender = Sender::new(
+        ledger,
+        channels,
+        channels,
+        notice.slack_secret,
+        notice.retry,
+        Some(state::CLAIM_KEEP),
+    );
+    sender.send_all(pending, now, &mut delivery).await;
+    Ok(delivery)
+}
+
+/// One burn alert to deliver, for [`deliver_fast_burn`].
+#[derive(Debug, Clone, Copy)]
+pub struct BurnNotice<'a> {
+    /// The day's fast-burn partition (`…#fast-burn#YYYY-MM-DD`).
+    pub pk: &'a str,
+    /// The previous day's (its pending records are sent too).
+    pub previous_pk: &'a str,
+    /// The alert kind (`page_fast`, `page_slow`, `ticket`): the Slack record's sort key.
+    pub kind: &'a str,
+    /// The Slack message.
+    pub slack: &'a SlackMessage,
+    /// The SNS page (pages only).
+    pub sns: Option<&'a SnsNotification>,
+    /// Where to send.
+    pub slack_secret: &'a str,
+    /// Slack retry bounds.
+    pub retry: SlackRetry,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// Records a burn alert (Slack `<kind>`, SNS `<kind>#sns` for pages) once per day and kind, then sends
+/// every pending record of the day and the day before.
+///
+/// # Errors
+/// When the ledger cannot be read or the records cannot be written.
+pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
+    ledger: &L,
+    channels: &N,
+    notice: BurnNotice<'_>,
+) -> Result<Delivery, LedgerError> {
+    let BurnNotice { pk, kind, now, .. } = notice;
+    let mut delivery = Delivery {
+        requested: true,
+        ..Delivery::default()
+    };
+    let existing = ledger.claims(pk).await?;
+    let exists = |sk: &str| existing.iter().any(|(s, _)| s == sk);
+    let mut new: Vec<(String, String)> = Vec::new();
+    if !exists(kind) {
+        let record = DeliveryRecord::slack(&record_id(pk, kind), notice.slack.clone(), now);
+        new.push((kind.to_owned(), record_item(ledger.table(), pk, kind, &record)?));
+    }
+    let sns_sk = format!("{kind}#sns");
+    if let Some(sns) = notice.sns
+        && !exists(&sns_sk)
+    {
+        let record = DeliveryRecord::sns(&record_id(pk, &sns_sk), sns.clone(), now);
+        new.push((sns_sk.clone(), record_item(ledger.table(), pk, &sns_sk, &record)?));
+    }
+    let items: Vec<NewItem<'_>> = new
+        .iter()
+        .map(|(sk, detail)| NewItem {
+            pk,
+            sk,
+            detail,
+            keep: Some(state::CLAIM_KEEP),
+        })
+        .collect();
+    if !items.is_empty() && !ledger.record_all(&items).await? {
+        tracing::info!(kind, "the burn alert was recorded by a concurrent run");
+    }
+    let mut pending = Vec::new();
+    for p in [notice.previous_pk, pk] {
+        pending.extend(
+            records(ledger, p)
+                .await?
+                .into_iter()
+                .filter(|s| s.record.is_pending()),
+        );
+    }
+    if pending.is_empty() {
+        delivery.skipped = Some(format!("{kind} already sent today"));
+        return Ok(delivery);
+    }
+    let mut sender = Sender::new(
+        ledger,
+        channels,
+        channels,
+        notice.slack_secret,
+        notice.retry,
+        Some(state::CLAIM_KEEP),
+    );
+    sender.send_all(pending, now, &mut delivery).await;
+    Ok(delivery)
+}
+
+/// Whether a record in `detail` is one that has been delivered or never will be (not pending): plain
+/// markers and items of earlier versions count as delivered.
+#[must_use]
+pub fn settled(detail: &str) -> bool {
+    DeliveryRecord::parse(detail).is_none_or(|r| r.state != DeliveryState::Pending)
 }

@@ -5,7 +5,12 @@
 //!   (`reqwest` errors are stripped of their URL).
 //! - `429` → sleep for `Retry-After` seconds and retry, at most [`SlackRetry::max_attempts`] attempts and
 //!   never longer than [`SlackRetry::max_wait`] per wait (posting on through 429s risks the app being
-//!   disabled); `5xx` and transport failures are retried the same way with a 1 s, 2 s backoff.
+//!   disabled). A connection that could not be made is retried the same way with a 1 s, 2 s backoff: the
+//!   request never reached Slack.
+//! - `5xx`, a timeout or a connection lost after the request was sent are **not** retried here: Slack may
+//!   have posted the message anyway, and a webhook has no idempotency key. The post fails with
+//!   [`SlackError::outcome_unknown`] set; the caller's delivery record stays pending and the next run
+//!   posts it again — carrying the same `delivery ref` marker, so a second copy is recognisable.
 //! - Other `4xx` are never retried: `invalid_payload` and `channel_is_archived` get a clear error saying
 //!   what to do.
 //!
@@ -119,14 +124,35 @@ pub enum SlackError {
         /// The last `Retry-After`.
         retry_after_s: Option<u64>,
     },
-    /// Server errors or transport failures on every attempt.
-    #[error("Slack post failed after {attempts} attempt(s): {detail}")]
+    /// A server error, a timeout or a transport failure.
+    #[error("Slack post failed after {attempts} attempt(s): {detail}{}", if *.outcome_unknown {
+        " (Slack may have posted it: a retry carries the same delivery ref)"
+    } else {
+        ""
+    })]
     Unavailable {
         /// Attempts made.
         attempts: u32,
         /// The last failure.
         detail: String,
+        /// Whether the request reached Slack, so that it may have been posted (5xx, timeout, connection
+        /// lost after sending).
+        outcome_unknown: bool,
     },
+}
+
+impl SlackError {
+    /// Whether Slack may have posted the message although the post failed.
+    #[must_use]
+    pub const fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable {
+                outcome_unknown: true,
+                ..
+            }
+        )
+    }
 }
 
 /// A successful post.
@@ -158,6 +184,7 @@ impl SlackWebhook {
             .map_err(|e| SlackError::Unavailable {
                 attempts: 0,
                 detail: e.without_url().to_string(),
+                outcome_unknown: false,
             })?;
         Ok(Self { url, http, retry })
     }
@@ -170,6 +197,7 @@ impl SlackWebhook {
         let body = serde_json::to_vec(message).map_err(|e| SlackError::Unavailable {
             attempts: 0,
             detail: format!("cannot serialize the message: {e}"),
+            outcome_unknown: false,
         })?;
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
@@ -219,20 +247,23 @@ impl SlackWebhook {
                                 code,
                             },
                         });
-                    } else if last {
+                    } else {
+                        // 5xx: Slack may have posted it; never post again blindly.
                         return Err(SlackError::Unavailable {
                             attempts: attempt,
                             detail: format!("HTTP {} {code}", status.as_u16()),
+                            outcome_unknown: true,
                         });
-                    } else {
-                        Duration::from_secs(u64::from(attempt))
                     }
                 }
                 Err(e) => {
-                    if last {
+                    // Only a connection never made is safe to retry: the request did not reach Slack.
+                    let reached = !e.is_connect();
+                    if last || reached {
                         return Err(SlackError::Unavailable {
                             attempts: attempt,
                             detail: e.without_url().to_string(),
+                            outcome_unknown: reached,
                         });
                     }
                     Duration::from_secs(u64::from(attempt))
@@ -336,6 +367,23 @@ mod tests {
         assert_eq!(sink.received().len(), 2);
     }
 
+    /// Issue 13 item 2: "Slack 5xx/timeouts are retried and can post twice" — a 500 may come after Slack
+    /// posted; the webhook gets exactly one request and the error says the outcome is unknown.
+    #[tokio::test]
+    async fn a_server_error_is_not_retried_blindly() {
+        let sink = WebhookSink::start(vec![SinkResponse::error(500, "rollup_error")])
+            .await
+            .unwrap();
+        let e = hook(&sink, SlackRetry::default())
+            .await
+            .post(&message())
+            .await
+            .unwrap_err();
+        assert!(e.outcome_unknown(), "{e}");
+        assert!(e.to_string().contains("same delivery ref"), "{e}");
+        assert_eq!(sink.received().len(), 1, "one request: no blind second post");
+    }
+
     #[tokio::test]
     async fn transport_errors_never_show_the_url() {
         // A closed port: connection refused on every attempt.
@@ -356,6 +404,10 @@ mod tests {
             .unwrap_err();
         let text = format!("{e} {e:?}");
         assert!(matches!(e, SlackError::Unavailable { attempts: 1, .. }), "{text}");
+        assert!(
+            !e.outcome_unknown(),
+            "a refused connection never reached Slack: {text}"
+        );
         assert!(!text.contains("secret-part"), "{text}");
     }
 

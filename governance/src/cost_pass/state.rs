@@ -5,20 +5,21 @@
 //! | `{prefix}#ce-daily` | `YYYY-MM-DD` | one day of Cost Explorer rows (snapshot): settled days are never re-queried |
 //! | `{prefix}#ce-forecast` | `YYYY-MM-DD` | today's `GetCostForecast` answer (or why there is none) |
 //! | `{prefix}#ce-requests` | `YYYY-MM-DD` | Cost Explorer requests that day (counter with the daily cap) |
-//! | `{prefix}#cost-report` | `YYYY-MM-DD` | fire-once claim (Slack): the day's report was posted |
-//! | `{prefix}#cost-alert#YYYY-MM` | `tier#NNN` / `recovery#NNN` | fire-once claims (Slack): tier NNN % notified / recovery from it sent |
-//! | `{prefix}#cost-alert#YYYY-MM` | `sns#NNN` | fire-once claim (SNS): the critical message for tier NNN % was published |
-//! | `{prefix}#cost-alert#YYYY-MM` | `sns-owed#NNN` | Slack announced tier NNN % but its SNS publish failed: the next run publishes it |
-//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast` / `page_slow` / `ticket` | fire-once claims (Slack) of the hourly check |
-//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast#sns` / `page_slow#sns` | fire-once claims (SNS) of the hourly check |
+//! | `{prefix}#cost-report` | `YYYY-MM-DD` | the day's Slack delivery record (the report), or a marker pointing at the transition record that carried it |
+//! | `{prefix}#cost-alert#YYYY-MM` | `tier#NNN` / `recovery#NNN` | Slack delivery record of the report announcing tier NNN % / the recovery from it |
+//! | `{prefix}#cost-alert#YYYY-MM` | `sns#NNN` | SNS delivery record of the critical page for tier NNN % |
+//! | `{prefix}#cost-alert#YYYY-MM` | `sns-owed#NNN` | written by earlier versions only: Slack announced tier NNN % but its page failed; the next run records and sends the page |
+//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast` / `page_slow` / `ticket` | Slack delivery records of the hourly check |
+//! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast#sns` / `page_slow#sns` | SNS delivery records of the hourly check |
 //!
-//! Each channel has its own claim, so a send that fails releases only its own channel's claim and the
-//! next run retries exactly that channel.
+//! A delivery record ([`crate::ledger::delivery`]) holds its message and whether it was sent; each
+//! channel has its own, so a failed Slack post never holds back a page or the reverse.
 //!
-//! The alert state [`cost::alerting::decide`] needs is rebuilt from the `cost-alert` claims: the highest
-//! tier claimed is the highest notified, and a `recovery#` claim for it means the recovery note went out.
-//! Each transition is then written as one more claim (a conditional put), so two concurrent runs cannot
-//! both notify.
+//! The alert state [`cost::alerting::decide`] needs is rebuilt from the `cost-alert` items whose message
+//! was delivered: the highest tier delivered is the highest notified, and a delivered `recovery#` item for
+//! it means the recovery note went out. A transition whose message is still pending is decided again
+//! (and its record sent). Each new transition is recorded in one conditional transaction with its
+//! messages, so two concurrent runs cannot both record it.
 
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ use crate::ledger::{LedgerError, LedgerStore, put_snapshot, snapshots};
 
 /// How long daily snapshots are kept (the anomaly baseline reaches back 29 days; the trend 14).
 pub const SNAPSHOT_KEEP: Duration = Duration::from_secs(70 * 86_400);
-/// How long fire-once claims are kept (past the end of their period).
+/// How long delivery records and markers are kept (past the end of their period).
 pub const CLAIM_KEEP: Duration = Duration::from_secs(70 * 86_400);
 
 /// Ledger keys of one platform environment.
@@ -234,14 +235,8 @@ pub fn sns_marker(tier_marker: &str) -> String {
     format!("sns#{}", tier_marker.trim_start_matches("tier#"))
 }
 
-/// `sns-owed#100`: Slack announced the tier but the SNS publish failed; the next run publishes it.
-#[must_use]
-pub fn sns_owed_marker(tier_marker: &str) -> String {
-    format!("sns-owed#{}", tier_marker.trim_start_matches("tier#"))
-}
-
-/// The tier marker (`tier#NNN`) whose critical SNS message is owed: an `sns-owed#NNN` claim without its
-/// `sns#NNN` claim.
+/// The tier marker (`tier#NNN`) whose critical SNS message an earlier version owes: an `sns-owed#NNN`
+/// item without its `sns#NNN` record (this version never writes `sns-owed#`: a failed page stays pending).
 ///
 /// ```
 /// use governance::cost_pass::state::owed_sns;

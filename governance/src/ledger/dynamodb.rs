@@ -1,13 +1,17 @@
 //! The ledger on DynamoDB (PK `pk`, SK `sk`, TTL attribute `expires_at`): the SDK implementation of
-//! [`LedgerStore`]. Claims are conditional puts (`attribute_not_exists(pk)`), counters atomic `ADD` with
-//! the cap in the same conditional update, snapshots JSON bodies read back with `Query … BETWEEN`.
+//! [`LedgerStore`]. Claims are conditional puts (`attribute_not_exists(pk)`), delivery records one
+//! `TransactWriteItems` of conditional puts and conditional updates, counters atomic `ADD` with the cap in
+//! the same conditional update, snapshots JSON bodies read back with `Query … BETWEEN`. Every SDK failure
+//! becomes an [`AwsCallError`] inside the [`LedgerError`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_error::AwsCallError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Counted, LedgerError, LedgerStore};
-use crate::aws::describe_sdk_error;
+use super::{Counted, LedgerError, LedgerStore, NewItem};
+
+const SERVICE: &str = "DynamoDB";
 
 /// The governance ledger table.
 #[derive(Debug, Clone)]
@@ -40,11 +44,7 @@ impl Ledger {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         };
-        let fail = |detail: String| LedgerError {
-            table: table.to_owned(),
-            action: "create table".into(),
-            detail,
-        };
+        let fail = |detail: String| LedgerError::document(table, "create table", detail);
         let attr = |name: &str| {
             AttributeDefinition::builder()
                 .attribute_name(name)
@@ -69,7 +69,13 @@ impl Ledger {
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
-            .map_err(|e| fail(describe_sdk_error(&e)))?;
+            .map_err(|e| {
+                LedgerError::new(
+                    table,
+                    "create table",
+                    AwsCallError::from_sdk(SERVICE, "CreateTable", e),
+                )
+            })?;
         Ok(Self::new(client.clone(), table))
     }
 
@@ -79,12 +85,21 @@ impl Ledger {
         &self.table
     }
 
-    fn err(&self, action: String) -> impl FnOnce(String) -> LedgerError + '_ {
-        move |detail| LedgerError {
-            table: self.table.clone(),
-            action,
-            detail,
-        }
+    /// `map_err(self.err("claim p/sk", "PutItem"))`: the SDK error classified, with the table and action.
+    fn err<E, R>(
+        &self,
+        action: String,
+        operation: &'static str,
+    ) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> LedgerError + '_
+    where
+        E: std::error::Error
+            + aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + Send
+            + Sync
+            + 'static,
+        R: aws_error::RawAnswer + std::fmt::Debug + Send + Sync + 'static,
+    {
+        move |e| LedgerError::new(&self.table, action, AwsCallError::from_sdk(SERVICE, operation, e))
     }
 
     /// Claims `(pk, sk)` once: `Ok(true)` for the one caller that wrote it, `Ok(false)` if it was already
@@ -118,25 +133,100 @@ impl Ledger {
                 if conditional {
                     Ok(false)
                 } else {
-                    Err(self.err(format!("claim {pk}/{sk}"))(describe_sdk_error(&e)))
+                    Err(self.err(format!("claim {pk}/{sk}"), "PutItem")(e))
                 }
             }
         }
     }
 
-    /// Releases a claim (after the notification it guarded failed), so the next run retries.
+    /// Writes all of `items` or none (see [`LedgerStore::record_all`]): one `TransactWriteItems` of puts
+    /// conditional on `attribute_not_exists(pk)`.
     ///
     /// # Errors
-    /// When the delete fails.
-    pub async fn release(&self, pk: &str, sk: &str) -> Result<(), LedgerError> {
-        self.client
-            .delete_item()
+    /// Any failure other than a taken key.
+    pub async fn record_all(&self, items: &[NewItem<'_>]) -> Result<bool, LedgerError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        let Some(first) = items.first() else {
+            return Ok(true);
+        };
+        let action = format!("record {}/{} (+{} more)", first.pk, first.sk, items.len() - 1);
+        let now = SystemTime::now();
+        let mut request = self.client.transact_write_items();
+        for item in items {
+            let mut put = Put::builder()
+                .table_name(&self.table)
+                .item("pk", AttributeValue::S(item.pk.to_owned()))
+                .item("sk", AttributeValue::S(item.sk.to_owned()))
+                .item("claimed_at", AttributeValue::N(epoch_secs(now).to_string()))
+                .item("detail", AttributeValue::S(item.detail.to_owned()))
+                .condition_expression("attribute_not_exists(pk)");
+            if let Some(keep) = item.keep {
+                put = put.item(
+                    "expires_at",
+                    AttributeValue::N(epoch_secs(now + keep).to_string()),
+                );
+            }
+            let put = put
+                .build()
+                .map_err(|e| LedgerError::document(&self.table, action.clone(), e))?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                // A cancelled transaction lists one reason per item; a taken key is `ConditionalCheckFailed`.
+                let taken = e
+                    .as_service_error()
+                    .and_then(|s| match s {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
+                        _ => None,
+                    })
+                    .is_some_and(|c| {
+                        c.cancellation_reasons()
+                            .iter()
+                            .any(|r| r.code() == Some("ConditionalCheckFailed"))
+                    });
+                if taken {
+                    Ok(false)
+                } else {
+                    Err(self.err(action, "TransactWriteItems")(e))
+                }
+            }
+        }
+    }
+
+    /// Replaces the `detail` of an existing item and its expiry (see [`LedgerStore::update_record`]).
+    ///
+    /// # Errors
+    /// When the item does not exist or the update fails.
+    pub async fn update_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> Result<(), LedgerError> {
+        let mut update = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.to_owned()))
             .key("sk", AttributeValue::S(sk.to_owned()))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":d", AttributeValue::S(detail.to_owned()));
+        update = match keep {
+            Some(keep) => update
+                .update_expression("SET detail = :d, expires_at = :exp")
+                .expression_attribute_values(
+                    ":exp",
+                    AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
+                ),
+            None => update.update_expression("SET detail = :d REMOVE expires_at"),
+        };
+        update
             .send()
             .await
-            .map_err(|e| self.err(format!("release {pk}/{sk}"))(describe_sdk_error(&e)))?;
+            .map_err(self.err(format!("update {pk}/{sk}"), "UpdateItem"))?;
         Ok(())
     }
 
@@ -188,7 +278,7 @@ impl Ledger {
             )
             .send()
             .await
-            .map_err(|e| self.err(action)(describe_sdk_error(&e)))?;
+            .map_err(self.err(action, "PutItem"))?;
         Ok(())
     }
 
@@ -222,7 +312,7 @@ impl Ledger {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| self.err(action.clone())(describe_sdk_error(&e)))?;
+                .map_err(self.err(action.clone(), "Query"))?;
             for item in page.items() {
                 let (Some(Ok(sk)), Some(Ok(body))) = (
                     item.get("sk").map(|v| v.as_s()),
@@ -289,7 +379,7 @@ impl Ledger {
             {
                 Ok(Counted::CapReached(self.counter(pk, sk).await?))
             }
-            Err(e) => Err(self.err(action)(describe_sdk_error(&e))),
+            Err(e) => Err(self.err(action, "UpdateItem")(e)),
         }
     }
 
@@ -307,7 +397,7 @@ impl Ledger {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| self.err(format!("read {pk}/{sk}"))(describe_sdk_error(&e)))?;
+            .map_err(self.err(format!("read {pk}/{sk}"), "GetItem"))?;
         Ok(out
             .item()
             .and_then(|i| i.get("count"))
@@ -332,7 +422,7 @@ impl Ledger {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| self.err(format!("query {pk}"))(describe_sdk_error(&e)))?;
+                .map_err(self.err(format!("query {pk}"), "Query"))?;
             out.extend(page.items().iter().cloned());
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
@@ -351,8 +441,18 @@ impl LedgerStore for Ledger {
         Ledger::claim(self, pk, sk, detail, keep).await
     }
 
-    async fn release(&self, pk: &str, sk: &str) -> Result<(), LedgerError> {
-        Ledger::release(self, pk, sk).await
+    async fn record_all(&self, items: &[NewItem<'_>]) -> Result<bool, LedgerError> {
+        Ledger::record_all(self, items).await
+    }
+
+    async fn update_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> Result<(), LedgerError> {
+        Ledger::update_record(self, pk, sk, detail, keep).await
     }
 
     async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {

@@ -1,13 +1,50 @@
 //! An in-memory [`LedgerStore`] with DynamoDB's conditional semantics (a claim fails on any existing
-//! item, a capped increment leaves the counter unchanged when it would pass the cap), for unit tests of
-//! the passes on fakes. Clones share state. It can fail chosen operations to test what a pass does when
-//! the ledger does. Behind the `testing` feature: no production build compiles it.
+//! item, a record transaction writes all or nothing, a capped increment leaves the counter unchanged when
+//! it would pass the cap) and its TTL (an item past `expires_at` is gone), for unit tests of the passes on
+//! fakes. Clones share state. Time is `tokio`'s clock, so a test with the clock paused moves the ledger
+//! forward with `tokio::time::advance`.
+//!
+//! Faults ([`MemoryLedger::fail`], [`MemoryLedger::hang`]) stand in for a bad day at DynamoDB and for a
+//! process that dies: a failed operation returns the same classified [`AwsCallError`] the SDK would
+//! (`ThrottlingException`, HTTP 400); a hung one never completes, so a test that drops the run's future
+//! has killed the process exactly there. Behind the `testing` feature: no production build compiles it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{Counted, LedgerError, LedgerStore};
+use aws_error::AwsCallError;
+use tokio::time::Instant;
+
+use super::{Counted, LedgerError, LedgerStore, NewItem};
+
+/// The operations a fault can be injected into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LedgerOp {
+    /// [`LedgerStore::claim`].
+    Claim,
+    /// [`LedgerStore::record_all`].
+    Record,
+    /// [`LedgerStore::update_record`].
+    Update,
+    /// [`LedgerStore::claims`] and [`LedgerStore::snapshot_bodies`].
+    Query,
+    /// [`LedgerStore::put_snapshot_body`].
+    Snapshot,
+    /// [`LedgerStore::increment`] and [`LedgerStore::counter`].
+    Count,
+}
+
+impl LedgerOp {
+    const fn operation(self) -> &'static str {
+        match self {
+            Self::Claim | Self::Snapshot => "PutItem",
+            Self::Record => "TransactWriteItems",
+            Self::Update | Self::Count => "UpdateItem",
+            Self::Query => "Query",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
@@ -18,15 +55,44 @@ enum Item {
 
 #[derive(Debug, Default)]
 struct State {
-    items: BTreeMap<(String, String), Item>,
-    fail_releases: bool,
-    releases: Vec<(String, String)>,
+    items: BTreeMap<(String, String), (Item, Option<Instant>)>,
+    failing: BTreeMap<LedgerOp, usize>,
+    hanging: Option<LedgerOp>,
+    updates: Vec<(String, String)>,
+}
+
+impl State {
+    /// Drops what has expired (DynamoDB's TTL, at its most eager).
+    fn expire(&mut self) {
+        let now = Instant::now();
+        self.items.retain(|_, (_, exp)| exp.is_none_or(|e| e > now));
+    }
 }
 
 /// The in-memory ledger.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryLedger {
     state: Arc<Mutex<State>>,
+}
+
+/// The error the SDK gives for a throttled DynamoDB call, classified like any other.
+fn throttled(op: LedgerOp) -> AwsCallError {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+    let meta = ErrorMetadata::builder()
+        .code("ThrottlingException")
+        .message("injected by MemoryLedger")
+        .build();
+    #[allow(clippy::expect_used)] // 400 is a valid HTTP status
+    let status = StatusCode::try_from(400_u16).expect("400 is a status");
+    let err: SdkError<PutItemError, Response> = SdkError::service_error(
+        PutItemError::generic(meta),
+        Response::new(status, SdkBody::empty()),
+    );
+    AwsCallError::from_sdk("DynamoDB", op.operation(), err)
 }
 
 impl MemoryLedger {
@@ -38,31 +104,79 @@ impl MemoryLedger {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A panicking test thread poisons the lock; the state is still what it wrote.
-        self.state
+        let mut state = self
+            .state
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.expire();
+        state
     }
 
-    /// Makes every later [`LedgerStore::release`] fail (a throttled or denied `DeleteItem`).
-    pub fn fail_releases(&self) {
-        self.state().fail_releases = true;
+    /// Makes the next `times` calls of `op` fail as a throttled DynamoDB call does.
+    pub fn fail(&self, op: LedgerOp, times: usize) {
+        self.state().failing.insert(op, times);
     }
 
-    /// The sort keys of the claims under `pk`, in order.
+    /// Makes every later call of `op` never complete (the process dies there); `None` stops it.
+    pub fn hang(&self, op: Option<LedgerOp>) {
+        self.state().hanging = op;
+    }
+
+    /// Fails or hangs `op` as injected.
+    async fn enter(&self, op: LedgerOp, action: impl FnOnce() -> String) -> Result<(), LedgerError> {
+        let (hang, fail) = {
+            let mut state = self.state();
+            let hang = state.hanging == Some(op);
+            let fail = match state.failing.get_mut(&op) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            };
+            (hang, fail)
+        };
+        if hang {
+            std::future::pending::<()>().await;
+        }
+        if fail {
+            return Err(LedgerError::new("memory", action(), throttled(op)));
+        }
+        Ok(())
+    }
+
+    /// The sort keys under `pk`, in order.
     #[must_use]
     pub fn claimed(&self, pk: &str) -> Vec<String> {
         self.state()
             .items
             .iter()
-            .filter(|((p, _), item)| p == pk && matches!(item, Item::Claim(_)))
+            .filter(|((p, _), (item, _))| p == pk && matches!(item, Item::Claim(_)))
             .map(|((_, sk), _)| sk.clone())
             .collect()
     }
 
-    /// Every `(pk, sk)` released so far, in order.
+    /// The `detail` stored at `(pk, sk)`.
     #[must_use]
-    pub fn releases(&self) -> Vec<(String, String)> {
-        self.state().releases.clone()
+    pub fn detail(&self, pk: &str, sk: &str) -> Option<String> {
+        match self.state().items.get(&Self::key(pk, sk)) {
+            Some((Item::Claim(d), _)) => Some(d.clone()),
+            _ => None,
+        }
+    }
+
+    /// How long `(pk, sk)` is still kept: `None` for an item without TTL (or no item).
+    #[must_use]
+    pub fn expires_in(&self, pk: &str, sk: &str) -> Option<Duration> {
+        let state = self.state();
+        let (_, exp) = state.items.get(&Self::key(pk, sk))?;
+        exp.map(|e| e.saturating_duration_since(Instant::now()))
+    }
+
+    /// Every `(pk, sk)` updated so far, in order.
+    #[must_use]
+    pub fn updates(&self) -> Vec<(String, String)> {
+        self.state().updates.clone()
     }
 
     /// The number of items stored (claims, snapshots, counters).
@@ -80,6 +194,10 @@ impl MemoryLedger {
     fn key(pk: &str, sk: &str) -> (String, String) {
         (pk.to_owned(), sk.to_owned())
     }
+
+    fn expiry(keep: Option<Duration>) -> Option<Instant> {
+        keep.map(|k| Instant::now() + k)
+    }
 }
 
 impl LedgerStore for MemoryLedger {
@@ -87,37 +205,76 @@ impl LedgerStore for MemoryLedger {
         "memory"
     }
 
-    async fn claim(&self, pk: &str, sk: &str, detail: &str, _keep: Duration) -> Result<bool, LedgerError> {
+    async fn claim(&self, pk: &str, sk: &str, detail: &str, keep: Duration) -> Result<bool, LedgerError> {
+        self.enter(LedgerOp::Claim, || format!("claim {pk}/{sk}")).await?;
         let mut state = self.state();
         let key = Self::key(pk, sk);
         if state.items.contains_key(&key) {
             return Ok(false);
         }
-        state.items.insert(key, Item::Claim(detail.to_owned()));
+        state
+            .items
+            .insert(key, (Item::Claim(detail.to_owned()), Self::expiry(Some(keep))));
         Ok(true)
     }
 
-    async fn release(&self, pk: &str, sk: &str) -> Result<(), LedgerError> {
+    async fn record_all(&self, items: &[NewItem<'_>]) -> Result<bool, LedgerError> {
+        let action = || {
+            items.first().map_or_else(
+                || "record nothing".to_owned(),
+                |i| format!("record {}/{}", i.pk, i.sk),
+            )
+        };
+        self.enter(LedgerOp::Record, action).await?;
         let mut state = self.state();
-        if state.fail_releases {
-            return Err(LedgerError {
-                table: "memory".into(),
-                action: format!("release {pk}/{sk}"),
-                detail: "ThrottlingException: injected".into(),
-            });
+        if items
+            .iter()
+            .any(|i| state.items.contains_key(&Self::key(i.pk, i.sk)))
+        {
+            return Ok(false);
         }
-        state.items.remove(&Self::key(pk, sk));
-        state.releases.push(Self::key(pk, sk));
+        for i in items {
+            state.items.insert(
+                Self::key(i.pk, i.sk),
+                (Item::Claim(i.detail.to_owned()), Self::expiry(i.keep)),
+            );
+        }
+        Ok(true)
+    }
+
+    async fn update_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> Result<(), LedgerError> {
+        self.enter(LedgerOp::Update, || format!("update {pk}/{sk}"))
+            .await?;
+        let mut state = self.state();
+        let key = Self::key(pk, sk);
+        if !state.items.contains_key(&key) {
+            return Err(LedgerError::document(
+                "memory",
+                format!("update {pk}/{sk}"),
+                "ConditionalCheckFailedException: no such item",
+            ));
+        }
+        state
+            .items
+            .insert(key.clone(), (Item::Claim(detail.to_owned()), Self::expiry(keep)));
+        state.updates.push(key);
         Ok(())
     }
 
     async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {
+        self.enter(LedgerOp::Query, || format!("query {pk}")).await?;
         Ok(self
             .state()
             .items
             .iter()
             .filter(|((p, _), _)| p == pk)
-            .map(|((_, sk), item)| {
+            .map(|((_, sk), (item, _))| {
                 let detail = match item {
                     Item::Claim(d) => d.clone(),
                     Item::Snapshot(_) | Item::Counter(_) => String::new(),
@@ -132,9 +289,14 @@ impl LedgerStore for MemoryLedger {
         pk: &str,
         sk: &str,
         body: String,
-        _keep: Duration,
+        keep: Duration,
     ) -> Result<(), LedgerError> {
-        self.state().items.insert(Self::key(pk, sk), Item::Snapshot(body));
+        self.enter(LedgerOp::Snapshot, || format!("snapshot {pk}/{sk}"))
+            .await?;
+        self.state().items.insert(
+            Self::key(pk, sk),
+            (Item::Snapshot(body), Self::expiry(Some(keep))),
+        );
         Ok(())
     }
 
@@ -144,11 +306,13 @@ impl LedgerStore for MemoryLedger {
         from: &str,
         to: &str,
     ) -> Result<Vec<(String, String)>, LedgerError> {
+        self.enter(LedgerOp::Query, || format!("read snapshots {pk}/{from}..={to}"))
+            .await?;
         Ok(self
             .state()
             .items
             .range(Self::key(pk, from)..=Self::key(pk, to))
-            .filter_map(|((_, sk), item)| match item {
+            .filter_map(|((_, sk), (item, _))| match item {
                 Item::Snapshot(body) => Some((sk.clone(), body.clone())),
                 Item::Claim(_) | Item::Counter(_) => None,
             })
@@ -161,11 +325,12 @@ impl LedgerStore for MemoryLedger {
         sk: &str,
         by: u64,
         cap: Option<u64>,
-        _keep: Duration,
+        keep: Duration,
     ) -> Result<Counted, LedgerError> {
+        self.enter(LedgerOp::Count, || format!("count {pk}/{sk}")).await?;
         let mut state = self.state();
         let current = match state.items.get(&Self::key(pk, sk)) {
-            Some(Item::Counter(n)) => *n,
+            Some((Item::Counter(n), _)) => *n,
             _ => 0,
         };
         // The same condition as the DynamoDB update: `attribute_not_exists(count) OR count <= cap - by`.
@@ -176,13 +341,17 @@ impl LedgerStore for MemoryLedger {
         {
             return Ok(Counted::CapReached(current));
         }
-        state.items.insert(Self::key(pk, sk), Item::Counter(current + by));
+        state.items.insert(
+            Self::key(pk, sk),
+            (Item::Counter(current + by), Self::expiry(Some(keep))),
+        );
         Ok(Counted::Ok(current + by))
     }
 
     async fn counter(&self, pk: &str, sk: &str) -> Result<u64, LedgerError> {
+        self.enter(LedgerOp::Count, || format!("read {pk}/{sk}")).await?;
         Ok(match self.state().items.get(&Self::key(pk, sk)) {
-            Some(Item::Counter(n)) => *n,
+            Some((Item::Counter(n), _)) => *n,
             _ => 0,
         })
     }
@@ -204,8 +373,39 @@ mod tests {
             l.claims("p").await.unwrap(),
             [("tier#100".to_owned(), "sent".to_owned())]
         );
-        l.release("p", "tier#100").await.unwrap();
-        assert!(l.claim("p", "tier#100", "retry", KEEP).await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn records_are_all_or_nothing_and_expire_like_dynamodb_ttl() {
+        let l = MemoryLedger::new();
+        let item = |sk, keep| NewItem {
+            pk: "p",
+            sk,
+            detail: "d",
+            keep,
+        };
+        assert!(
+            l.record_all(&[item("a", None), item("b", Some(KEEP))])
+                .await
+                .unwrap()
+        );
+        assert!(!l.record_all(&[item("c", None), item("b", None)]).await.unwrap());
+        assert_eq!(
+            l.claimed("p"),
+            ["a", "b"],
+            "nothing of a refused transaction is written"
+        );
+        l.update_record("p", "a", "sent", Some(KEEP)).await.unwrap();
+        assert_eq!(l.detail("p", "a").as_deref(), Some("sent"));
+        assert!(l.update_record("p", "zz", "x", None).await.is_err());
+        tokio::time::advance(KEEP + Duration::from_secs(1)).await;
+        assert!(l.claimed("p").is_empty(), "both expired");
+        l.fail(LedgerOp::Record, 1);
+        let e = l.record_all(&[item("a", None)]).await.unwrap_err();
+        assert_eq!(e.class(), Some(aws_error::ErrorClass::Throttled), "{e}");
+        assert!(e.is_retryable());
+        assert!(l.record_all(&[item("a", None)]).await.unwrap());
+        assert_eq!(l.expires_in("p", "a"), None, "no TTL");
     }
 
     #[tokio::test]

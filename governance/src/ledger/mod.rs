@@ -1,19 +1,24 @@
 //! The governance ledger: one table (PK `pk`, SK `sk`, TTL attribute `expires_at`) that remembers what
 //! governance did, so a re-run does nothing twice. [`LedgerStore`] is the seam the passes write through;
 //! [`Ledger`] is its DynamoDB implementation, `MemoryLedger` (feature `testing`) an in-memory one with the
-//! same conditional semantics for unit tests.
+//! same conditional semantics (and DynamoDB's TTL) for unit tests.
 //!
-//! - **fire-once claims** ([`LedgerStore::claim`]): a conditional put (`attribute_not_exists(pk)`) that
-//!   succeeds for exactly one caller. Claim *before* notifying, one claim per channel: if that channel's
-//!   send then fails, its claim is released ([`LedgerStore::release`]) so the next run retries it; if the
-//!   process dies between claim and post, the notification is lost rather than duplicated (finance reads
-//!   the report; a duplicate is worse than a late one, and the next tier or the next period notifies
-//!   again).
+//! - **delivery records** ([`delivery`], [`LedgerStore::record_all`], [`LedgerStore::update_record`]):
+//!   every notification is written as a *pending* record holding its whole rendered payload, in the same
+//!   conditional transaction as the decision it announces, *before* it is sent, and marked *sent* after.
+//!   The next run sends whatever is still pending — also when the process died in between. One record
+//!   per message and channel. Nothing is ever released: a failed send leaves its record pending.
+//! - **claims** ([`LedgerStore::claim`]): a conditional put (`attribute_not_exists(pk)`) that succeeds for
+//!   exactly one caller.
 //! - **snapshots** ([`put_snapshot`], [`snapshots`]): JSON documents per day, e.g. cost per service, so
 //!   past days are never re-queried from Cost Explorer.
 //! - **counters** ([`LedgerStore::increment`]): atomic `ADD`, with an optional cap enforced in the same
 //!   conditional update (the Cost Explorer daily request cap).
+//!
+//! Every failure is a [`LedgerError`]: the table, what was attempted, and the cause — the classified AWS
+//! call error ([`aws_error::AwsCallError`], kept as the source) or a stored item that does not parse.
 
+pub mod delivery;
 mod dynamodb;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
@@ -21,20 +26,83 @@ pub mod memory;
 use std::future::Future;
 use std::time::Duration;
 
+use aws_error::{AwsCallError, ErrorClass};
+
 pub use dynamodb::Ledger;
 #[cfg(any(test, feature = "testing"))]
-pub use memory::MemoryLedger;
+pub use memory::{LedgerOp, MemoryLedger};
 
-/// A ledger failure (the table is missing, access denied, a stored item is not what we wrote).
+/// A ledger failure: which table, what was attempted, and why.
 #[derive(Debug, thiserror::Error)]
-#[error("ledger {table}: {action}: {detail}")]
+#[error("ledger {table}: {action}: {cause}")]
 pub struct LedgerError {
     /// Table name.
     pub table: String,
-    /// What was attempted (`claim collectiq#prod#2026-11/tier#100`).
+    /// What was attempted (`record collectiq-prod#cost-alert#2026-11/tier#100`).
     pub action: String,
     /// Why it failed.
-    pub detail: String,
+    #[source]
+    pub cause: LedgerCause,
+}
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerCause {
+    /// The DynamoDB call failed (classified; the SDK error is its source).
+    #[error("{}", .0.summary())]
+    Aws(#[from] AwsCallError),
+    /// A document could not be written or a stored one read back (`serde_json`'s message).
+    #[error("{0}")]
+    Document(String),
+}
+
+impl LedgerError {
+    /// A failure of `action` on `table`.
+    #[must_use]
+    pub fn new(table: &str, action: impl Into<String>, cause: impl Into<LedgerCause>) -> Self {
+        Self {
+            table: table.to_owned(),
+            action: action.into(),
+            cause: cause.into(),
+        }
+    }
+
+    /// A document that could not be written or read back.
+    #[must_use]
+    pub fn document(table: &str, action: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Self::new(table, action, LedgerCause::Document(detail.to_string()))
+    }
+
+    /// The class of the AWS failure (`None` for a document that does not parse).
+    #[must_use]
+    pub fn class(&self) -> Option<ErrorClass> {
+        match &self.cause {
+            LedgerCause::Aws(e) => Some(e.class()),
+            LedgerCause::Document(_) => None,
+        }
+    }
+
+    /// Whether the same operation may succeed later (throttled, server fault, timeout, transport).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match &self.cause {
+            LedgerCause::Aws(e) => e.is_retryable(),
+            LedgerCause::Document(_) => false,
+        }
+    }
+}
+
+/// One item of [`LedgerStore::record_all`]: written only if no item has its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewItem<'a> {
+    /// Partition key.
+    pub pk: &'a str,
+    /// Sort key.
+    pub sk: &'a str,
+    /// What is stored (a [`delivery::DeliveryRecord`] as JSON, or a plain marker).
+    pub detail: &'a str,
+    /// How long the item is kept; `None`: no TTL (kept until a later update sets one).
+    pub keep: Option<Duration>,
 }
 
 /// Outcome of [`LedgerStore::increment`] with a cap.
@@ -61,8 +129,20 @@ pub trait LedgerStore: Send + Sync {
         keep: Duration,
     ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
 
-    /// Releases a claim (after the notification it guarded failed), so the next run retries.
-    fn release(&self, pk: &str, sk: &str) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Writes every item of `items` — or none: one conditional transaction in which each item needs its
+    /// key to be free. `Ok(true)` when all were written, `Ok(false)` (nothing written) when any key was
+    /// already taken.
+    fn record_all(&self, items: &[NewItem<'_>]) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+
+    /// Replaces the `detail` of the existing item `(pk, sk)` and its expiry (`keep` from now; `None`
+    /// removes the TTL). Fails when the item does not exist.
+    fn update_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 
     /// Every item under `pk`, as `(sk, detail)`, in sort-key order.
     fn claims(&self, pk: &str) -> impl Future<Output = Result<Vec<(String, String)>, LedgerError>> + Send;
@@ -110,11 +190,8 @@ pub async fn put_snapshot<L: LedgerStore + ?Sized, T: serde::Serialize + Sync>(
     value: &T,
     keep: Duration,
 ) -> Result<(), LedgerError> {
-    let body = serde_json::to_string(value).map_err(|e| LedgerError {
-        table: ledger.table().to_owned(),
-        action: format!("snapshot {pk}/{sk}"),
-        detail: e.to_string(),
-    })?;
+    let body = serde_json::to_string(value)
+        .map_err(|e| LedgerError::document(ledger.table(), format!("snapshot {pk}/{sk}"), e))?;
     ledger.put_snapshot_body(pk, sk, body, keep).await
 }
 
@@ -134,11 +211,11 @@ pub async fn snapshots<L: LedgerStore + ?Sized, T: serde::de::DeserializeOwned>(
         .into_iter()
         .map(|(sk, body)| match serde_json::from_str(&body) {
             Ok(value) => Ok((sk, value)),
-            Err(e) => Err(LedgerError {
-                table: ledger.table().to_owned(),
-                action: format!("read snapshots {pk}/{from}..={to}"),
-                detail: format!("{sk}: {e}"),
-            }),
+            Err(e) => Err(LedgerError::document(
+                ledger.table(),
+                format!("read snapshots {pk}/{from}..={to}"),
+                format!("{sk}: {e}"),
+            )),
         })
         .collect()
 }

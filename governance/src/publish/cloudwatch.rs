@@ -154,6 +154,22 @@ pub trait CloudWatchApi: Send + Sync {
         end: DateTime<Utc>,
         next_token: Option<String>,
     ) -> impl Future<Output = Result<HistoryPage, ApiError>> + Send;
+    /// `DescribeAlarmHistory` state updates of the alarm `alarm_name` only, one page (the alarm-state
+    /// report reads the managed alarms' history this way, not the account's). The default filters
+    /// [`CloudWatchApi::describe_alarm_history`]; the SDK client asks by `AlarmName`.
+    fn describe_alarm_history_of(
+        &self,
+        alarm_name: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<HistoryPage, ApiError>> + Send {
+        async move {
+            let mut page = self.describe_alarm_history(start, end, next_token).await?;
+            page.transitions.retain(|t| t.alarm_name == alarm_name);
+            Ok(page)
+        }
+    }
     /// `ListDashboards`, one page.
     fn list_dashboards(
         &self,
@@ -436,6 +452,42 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .describe_alarm_history()
             .alarm_types(cw::AlarmType::MetricAlarm)
             .alarm_types(cw::AlarmType::CompositeAlarm)
+            .history_item_type(cw::HistoryItemType::StateUpdate)
+            .start_date(smithy_time(start))
+            .end_date(smithy_time(end))
+            .max_records(100)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("DescribeAlarmHistory", &e))?;
+        let transitions = out
+            .alarm_history_items()
+            .iter()
+            .filter_map(|item| {
+                StateTransition::from_history_data(
+                    item.alarm_name()?,
+                    item.timestamp().and_then(chrono_time)?,
+                    item.history_data()?,
+                )
+                .ok()
+            })
+            .collect();
+        Ok(HistoryPage {
+            transitions,
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn describe_alarm_history_of(
+        &self,
+        alarm_name: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        next_token: Option<String>,
+    ) -> Result<HistoryPage, ApiError> {
+        let out = self
+            .describe_alarm_history()
+            .alarm_name(alarm_name)
             .history_item_type(cw::HistoryItemType::StateUpdate)
             .start_date(smithy_time(start))
             .end_date(smithy_time(end))

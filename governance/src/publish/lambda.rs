@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use alarms::announce::{AnnounceOptions, DEFAULT_DIGEST_PERIOD_HOURS};
 
-use super::state::{EscalationReport, StateOptions, announce, escalate, state_report};
+use super::state::{EscalationReport, StateOptions, announce, escalate, state_report_incremental};
 use super::{ApplyOptions, ApplyReport, Desired, PlanView};
 use crate::aws::AwsClients;
 use crate::ledger::Ledger;
@@ -258,19 +258,21 @@ pub async fn alarms_handler(
     }
     if e.report {
         let now = Utc::now();
-        let report = state_report(
+        let ledger = Ledger::new(deps.clients.dynamodb.clone(), &spec.ledger.table);
+        // The history of the managed alarms only, and only since the last run read it (kept in the ledger).
+        let report = state_report_incremental(
             &cw,
             &deps.clients.xray,
             spec,
             Some(&catalogue),
             now,
             StateOptions::default(),
+            &ledger,
         )
         .await
         .map_err(|e| HandlerError::Retryable(e.to_string()))?;
         out.firing = report.summary.firing.iter().map(|f| f.name.clone()).collect();
         out.notes.extend(report.notes.iter().cloned());
-        let ledger = Ledger::new(deps.clients.dynamodb.clone(), &spec.ledger.table);
         // Escalate first, so that an escalation made by this run is itself a reason to post.
         let escalation = escalate(
             &report,

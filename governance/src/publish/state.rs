@@ -1,12 +1,18 @@
 //! The alarm-state report on-call reads, and the escalation of critical alarms that keep firing.
 //!
 //! `DescribeAlarms` (every page) gives what is firing and since when; `DescribeAlarmHistory` the flaps
-//! and recoveries of the last 24 hours; X-Ray `GetTraceSummaries` — with the filter expression the
-//! alarms crate builds for the alarm's functions (`service("fn") { fault = true }`) — the most recent
+//! and recoveries of the last 24 hours — asked per managed alarm (`AlarmName`), only for alarms whose
+//! state changed in the window, and with the ledger ([`state_report_incremental`]) only since the last
+//! read: the 24 h window is kept in the ledger; X-Ray `GetTraceSummaries` — with the filter expression
+//! the alarms crate builds for the alarm's functions (`service("fn") { fault = true }`) — the most recent
 //! faulting traces, so on-call starts from evidence. The pure [`alarms::state::summarize`] puts it
-//! together; this module renders it for the terminal and as Slack Block Kit, posts it, and escalates to
-//! the critical SNS topic once per alarm episode (a fire-once claim in the ledger keyed by the alarm
-//! and the time it went into ALARM).
+//! together; this module renders it for the terminal and as Slack Block Kit, posts it ([`announce`]),
+//! and escalates to the critical SNS topic once per alarm episode ([`escalate`]).
+//!
+//! Both notifications are delivered at least once and recognisably once
+//! ([`crate::ledger::delivery`]): each is recorded pending with its payload before it is sent and
+//! marked sent after; a run first sends what an earlier run left pending. An episode's record has no
+//! TTL while the alarm is still firing in that episode, so a long episode never pages twice.
 //!
 //! A source that fails (history or traces unavailable, e.g. on the emulator) becomes a note in the
 //! report, never a failed report.
@@ -16,15 +22,22 @@ use std::future::Future;
 use std::time::Duration as StdDuration;
 
 use alarms::catalogue::{Catalogue, Severity};
-use alarms::state::{AlarmStateSummary, AlarmStatus, SummaryInput, TraceEvidence, summarize, xray_trace_url};
+use alarms::state::{
+    AlarmStateSummary, AlarmStatus, StateTransition, SummaryInput, TraceEvidence, summarize, xray_trace_url,
+};
 use chrono::{DateTime, Duration, Utc};
 use cost::slack::{Block, SlackMessage, TextObject};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
-use super::cloudwatch::{ApiError, CloudWatchApi, alarm_history, describe_all_alarms};
-use crate::aws::describe_sdk_error;
-use crate::ledger::{Ledger, LedgerStore};
+use super::cloudwatch::{ApiError, CloudWatchApi, describe_all_alarms};
+use crate::cost_pass::notify::{
+    DeliveryError, NoSlack, NoSns, NotifyError, Sender, SlackSource, SnsPublisher, StoredRecord, record_id,
+    records,
+};
+use crate::cost_pass::slack::SlackRetry;
+use crate::ledger::delivery::{DeliveryRecord, SnsNotification};
+use crate::ledger::{LedgerError, LedgerStore, NewItem};
 
 /// The X-Ray operation the report uses.
 pub trait TraceApi: Send + Sync {
@@ -56,6 +69,7 @@ impl TraceApi for aws_sdk_xray::Client {
     ) -> Result<Vec<String>, ApiError> {
         let mut ids = Vec::new();
         let mut token = None;
+        let mut guard = super::cloudwatch::PageGuard::new("GetTraceSummaries", super::cloudwatch::MAX_PAGES);
         loop {
             let out = self
                 .get_trace_summaries()
@@ -72,7 +86,7 @@ impl TraceApi for aws_sdk_xray::Client {
                     .iter()
                     .filter_map(|s| s.id().map(str::to_owned)),
             );
-            token = out.next_token().map(str::to_owned);
+            token = guard.next(out.next_token().map(str::to_owned))?;
             // Pages are in no particular order; a few pages are enough to find recent evidence.
             if token.is_none() || ids.len() >= limit * 10 {
                 break;
@@ -116,11 +130,129 @@ pub struct StateReport {
     pub summary: AlarmStateSummary,
     /// Whether `DescribeAlarmHistory` was read (otherwise flaps and recoveries are unknown, not 0).
     pub history_read: bool,
+    /// What the history read asked for.
+    #[serde(default)]
+    pub history: HistoryRead,
     /// Sources that failed and what that means for the report.
     pub notes: Vec<String>,
 }
 
-/// Builds the report for the alarms under the spec's managed prefix.
+/// How far back the report looks for flaps and recoveries.
+pub const HISTORY_WINDOW_HOURS: i64 = 24;
+
+/// How far before the last read an incremental read starts again: CloudWatch may list a state change in
+/// the history a little after it happened; transitions read twice are merged.
+pub const HISTORY_OVERLAP_MINUTES: i64 = 10;
+
+/// Most pages of `DescribeAlarmHistory` read for one alarm (100 items a page).
+const HISTORY_MAX_PAGES: usize = 50;
+
+/// A state change as kept in the ledger's history window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StoredTransition {
+    /// Alarm name.
+    pub alarm: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// From.
+    pub old: alarms::state::StateValue,
+    /// To.
+    pub new: alarms::state::StateValue,
+}
+
+impl From<&StateTransition> for StoredTransition {
+    fn from(t: &StateTransition) -> Self {
+        Self {
+            alarm: t.alarm_name.clone(),
+            at: t.timestamp,
+            old: t.old_state,
+            new: t.new_state,
+        }
+    }
+}
+
+impl From<&StoredTransition> for StateTransition {
+    fn from(t: &StoredTransition) -> Self {
+        Self {
+            alarm_name: t.alarm.clone(),
+            timestamp: t.at,
+            old_state: t.old,
+            new_state: t.new,
+        }
+    }
+}
+
+/// The last 24 h of state changes of the managed alarms, kept in the ledger between runs under
+/// [`history_key`], and how far they have been read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct HistoryWindow {
+    /// Everything up to here has been read.
+    pub read_until: Option<DateTime<Utc>>,
+    /// The transitions, oldest first.
+    pub transitions: Vec<StoredTransition>,
+}
+
+/// The ledger key of the history window.
+#[must_use]
+pub fn history_key(platform: &str) -> (String, String) {
+    (format!("{platform}#alarm-state"), "history".to_owned())
+}
+
+/// What one history read did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HistoryRead {
+    /// Alarms whose history was asked for (one `DescribeAlarmHistory` with `AlarmName` each, plus pages).
+    pub alarms_asked: usize,
+    /// From when.
+    pub from: Option<DateTime<Utc>>,
+}
+
+/// The state changes of `alarms` between `from` and `now`, asking only for the alarms whose state
+/// changed since `from` (their `StateUpdatedTimestamp`): an alarm that has not changed has no history
+/// to read.
+async fn managed_history<C: CloudWatchApi>(
+    cw: &C,
+    alarms: &[AlarmStatus],
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<StateTransition>, usize), ApiError> {
+    let mut out = Vec::new();
+    let mut asked = 0;
+    for a in alarms.iter().filter(|a| a.state_updated >= from) {
+        asked += 1;
+        let mut token: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        for page in 1..=HISTORY_MAX_PAGES {
+            let p = cw
+                .describe_alarm_history_of(&a.name, from, now, token.take())
+                .await?;
+            out.extend(p.transitions.into_iter().filter(|t| t.alarm_name == a.name));
+            match p.next_token.filter(|t| !t.is_empty()) {
+                None => break,
+                Some(t) if !seen.insert(t.clone()) => {
+                    return Err(ApiError::local(
+                        "DescribeAlarmHistory",
+                        format!(
+                            "{}: a NextToken came back twice; stopped instead of looping",
+                            a.name
+                        ),
+                    ));
+                }
+                Some(_) if page == HISTORY_MAX_PAGES => {
+                    return Err(ApiError::local(
+                        "DescribeAlarmHistory",
+                        format!("{}: more than {HISTORY_MAX_PAGES} pages in 24 h", a.name),
+                    ));
+                }
+                Some(t) => token = Some(t),
+            }
+        }
+    }
+    Ok((out, asked))
+}
+
+/// Builds the report for the alarms under the spec's managed prefix, reading the last 24 h of history
+/// of the managed alarms that changed state in that time.
 ///
 /// # Errors
 /// Only when `DescribeAlarms` fails; history and trace failures become notes.
@@ -132,6 +264,109 @@ pub async fn state_report<C: CloudWatchApi, X: TraceApi>(
     now: DateTime<Utc>,
     opts: StateOptions,
 ) -> Result<StateReport, ApiError> {
+    report_with(cw, xray, spec, catalogue, now, opts, None::<&NoLedger>).await
+}
+
+/// [`state_report`] reading the history incrementally: the window of the last 24 h is kept in `ledger`
+/// ([`history_key`]) with the time it was read up to, and each run asks only for the managed alarms whose
+/// state changed since then, from then (less [`HISTORY_OVERLAP_MINUTES`]). A run every 5 minutes with
+/// nothing changing makes no `DescribeAlarmHistory` call at all.
+///
+/// # Errors
+/// Only when `DescribeAlarms` fails; history, ledger and trace failures become notes.
+pub async fn state_report_incremental<C: CloudWatchApi, X: TraceApi, L: LedgerStore>(
+    cw: &C,
+    xray: &X,
+    spec: &PlatformSpec,
+    catalogue: Option<&Catalogue>,
+    now: DateTime<Utc>,
+    opts: StateOptions,
+    ledger: &L,
+) -> Result<StateReport, ApiError> {
+    report_with(cw, xray, spec, catalogue, now, opts, Some(ledger)).await
+}
+
+/// A ledger type for [`state_report`], which has none.
+type NoLedger = crate::ledger::Ledger;
+
+async fn history_for<C: CloudWatchApi, L: LedgerStore>(
+    cw: &C,
+    statuses: &[AlarmStatus],
+    platform: &str,
+    now: DateTime<Utc>,
+    ledger: Option<&L>,
+    notes: &mut Vec<String>,
+) -> Option<(Vec<StateTransition>, HistoryRead)> {
+    let window_start = now - Duration::hours(HISTORY_WINDOW_HOURS);
+    let (pk, sk) = history_key(platform);
+    let stored = match ledger {
+        None => HistoryWindow::default(),
+        Some(l) => match crate::ledger::snapshots::<_, HistoryWindow>(l, &pk, &sk, &sk).await {
+            Ok(mut found) => found.pop().map(|(_, w)| w).unwrap_or_default(),
+            Err(e) => {
+                notes.push(format!("stored alarm history unreadable ({e}): read 24 h again"));
+                HistoryWindow::default()
+            }
+        },
+    };
+    let from = stored
+        .read_until
+        .map(|t| t - Duration::minutes(HISTORY_OVERLAP_MINUTES))
+        .filter(|t| *t > window_start)
+        .unwrap_or(window_start);
+    let (fresh, asked) = match managed_history(cw, statuses, from, now).await {
+        Ok(r) => r,
+        Err(e) => {
+            notes.push(format!(
+                "alarm history unavailable ({e}): flaps and recoveries are not counted"
+            ));
+            return None;
+        }
+    };
+    let mut transitions: Vec<StoredTransition> = stored
+        .transitions
+        .into_iter()
+        .filter(|t| t.at >= window_start)
+        .collect();
+    for t in &fresh {
+        let t = StoredTransition::from(t);
+        if !transitions.contains(&t) {
+            transitions.push(t);
+        }
+    }
+    transitions.sort_by(|a, b| (a.at, &a.alarm).cmp(&(b.at, &b.alarm)));
+    if let Some(l) = ledger {
+        let window = HistoryWindow {
+            read_until: Some(now),
+            transitions: transitions.clone(),
+        };
+        if let Err(e) =
+            crate::ledger::put_snapshot(l, &pk, &sk, &window, StdDuration::from_secs(2 * 86_400)).await
+        {
+            notes.push(format!(
+                "alarm history not saved ({e}): the next run reads 24 h again"
+            ));
+        }
+    }
+    Some((
+        transitions.iter().map(StateTransition::from).collect(),
+        HistoryRead {
+            alarms_asked: asked,
+            from: Some(from),
+        },
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn report_with<C: CloudWatchApi, X: TraceApi, L: LedgerStore>(
+    cw: &C,
+    xray: &X,
+    spec: &PlatformSpec,
+    catalogue: Option<&Catalogue>,
+    now: DateTime<Utc>,
+    opts: StateOptions,
+    ledger: Option<&L>,
+) -> Result<StateReport, ApiError> {
     let prefix = format!("{}-", spec.managed_prefix());
     let statuses: Vec<AlarmStatus> = describe_all_alarms(cw)
         .await?
@@ -140,17 +375,11 @@ pub async fn state_report<C: CloudWatchApi, X: TraceApi>(
         .map(|p| p.status)
         .collect();
     let mut notes = Vec::new();
-    let mut history_read = true;
-    let history = match alarm_history(cw, now - Duration::hours(24), now).await {
-        Ok(h) => h,
-        Err(e) => {
-            history_read = false;
-            notes.push(format!(
-                "alarm history unavailable ({e}): flaps and recoveries are not counted"
-            ));
-            Vec::new()
-        }
-    };
+    let (history, history_read, read) =
+        match history_for(cw, &statuses, &spec.managed_prefix(), now, ledger, &mut notes).await {
+            Some((h, read)) => (h, true, read),
+            None => (Vec::new(), false, HistoryRead::default()),
+        };
     let no_evidence = BTreeMap::new();
     let first = summarize(SummaryInput {
         alarms: &statuses,
@@ -194,6 +423,7 @@ pub async fn state_report<C: CloudWatchApi, X: TraceApi>(
         alarms_read: statuses.len(),
         summary,
         history_read,
+        history: read,
         notes,
     })
 }
@@ -392,60 +622,26 @@ fn fit(s: &str, max: usize) -> String {
     }
 }
 
-/// Why a post or an escalation failed. Never contains the webhook URL.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    /// The webhook secret could not be read.
-    #[error("cannot read the Slack webhook secret {secret}: {detail}")]
-    Secret {
-        /// Secret name (not its value).
-        secret: String,
-        /// Why.
-        detail: String,
-    },
-    /// Slack answered with an error (or never answered).
-    #[error("Slack webhook (secret {secret}) failed: {detail}")]
-    Slack {
-        /// Secret name.
-        secret: String,
-        /// Status and Slack's error code.
-        detail: String,
-    },
-}
+/// The retry bounds of the alarm-state post: one retry after a 429, waiting what Slack asks for (at
+/// most 30 s).
+const SLACK_RETRY: SlackRetry = SlackRetry {
+    max_attempts: 2,
+    max_wait: StdDuration::from_secs(30),
+};
 
-/// Reads the webhook URL from Secrets Manager and posts `message`; a 429 is retried once after its
-/// `Retry-After` (at most 30 s). The URL is never logged or put in an error.
+/// Reads the webhook URL from the secret and posts `message` (with the cost report's webhook client: URL
+/// checks, `Retry-After`, Slack's error codes). The URL is never logged or put in an error.
 ///
 /// # Errors
 /// [`NotifyError`] naming the secret, never the URL.
-pub async fn post_to_slack(
-    secrets: &aws_sdk_secretsmanager::Client,
+pub async fn post_to_slack<S: SlackSource>(
+    secrets: &S,
     secret_name: &str,
-    message: &SlackMessage,
+    message: &cost::slack::SlackMessage,
 ) -> Result<(), NotifyError> {
-    use crate::cost_pass::slack::{SlackRetry, SlackWebhook};
-    // The same webhook client as the cost report: URL checks, Retry-After, Slack's error codes.
-    let url = crate::cost_pass::notify::webhook_url(secrets, secret_name)
-        .await
-        .map_err(|e| NotifyError::Secret {
-            secret: secret_name.to_owned(),
-            detail: e.to_string(),
-        })?;
-    let slack = |detail: String| NotifyError::Slack {
-        secret: secret_name.to_owned(),
-        detail,
-    };
-    // One retry after a 429, waiting what Slack asks for (at most 30 s).
-    let retry = SlackRetry {
-        max_attempts: 2,
-        max_wait: StdDuration::from_secs(30),
-    };
-    let webhook = SlackWebhook::new(url, retry).map_err(|e| slack(e.to_string()))?;
-    webhook
-        .post(message)
-        .await
-        .map(|_| ())
-        .map_err(|e| slack(e.to_string()))
+    use crate::cost_pass::notify::SlackPoster as _;
+    let webhook = secrets.slack(secret_name, SLACK_RETRY).await?;
+    webhook.post(message).await.map(|_| ()).map_err(NotifyError::from)
 }
 
 /// The ledger key under which the last announced alarm state is kept.
@@ -454,6 +650,9 @@ pub fn announced_key(platform: &str) -> (String, String) {
     (format!("{platform}#alarm-state"), "announced".to_owned())
 }
 
+/// How long a sent alarm-state post record (and a pending one) is kept.
+pub const POST_RECORD_KEEP: StdDuration = StdDuration::from_secs(7 * 86_400);
+
 /// What [`announce`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct AnnounceReport {
@@ -461,24 +660,87 @@ pub struct AnnounceReport {
     pub posted: bool,
     /// Why it was (or would have been) posted; empty when nothing changed.
     pub reasons: Vec<alarms::announce::PostReason>,
-    /// Why the post or the ledger failed (never the webhook URL). A failed post is retried by the next
-    /// run, because what was announced is only advanced after a successful post.
+    /// Posts an earlier run recorded and this run sent (their record ids).
+    pub resent: Vec<String>,
+    /// Why the post or the ledger failed (never the webhook URL). A post that was recorded but not
+    /// sent stays pending and the next run sends it.
     pub failure: Option<String>,
 }
 
-/// Posts the alarm-state report to Slack only when it changed since the last successful post (a new
+fn post_sk(at: DateTime<Utc>) -> String {
+    format!("post#{}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+}
+
+/// Stores `then` (an [`alarms::announce::Announced`] as JSON) as the announced state.
+async fn remember_announced<L: LedgerStore>(
+    ledger: &L,
+    platform: &str,
+    then: &serde_json::Value,
+) -> Result<(), LedgerError> {
+    let (pk, sk) = announced_key(platform);
+    crate::ledger::put_snapshot(ledger, &pk, &sk, then, StdDuration::from_secs(90 * 24 * 3600)).await
+}
+
+/// Posts the alarm-state report to Slack only when it changed since the last delivered post (a new
 /// firing episode, a recovery, an escalation in `escalated`) or when a digest is due
 /// ([`alarms::announce`]). What was announced lives in the ledger under [`announced_key`].
-pub async fn announce<L: LedgerStore>(
+///
+/// At least once: a post is recorded pending (with its payload and the announced state it leads to)
+/// under `{platform}#alarm-state / post#<time>` before it is sent; the announced state advances only
+/// once it is sent. A run first sends the posts an earlier run left pending, oldest first, and records
+/// nothing new while one is still pending (so failed posts never pile up).
+pub async fn announce<L: LedgerStore, S: SlackSource>(
     report: &StateReport,
     escalated: &[String],
     ledger: &L,
-    secrets: &aws_sdk_secretsmanager::Client,
+    secrets: &S,
     secret_name: &str,
     options: alarms::announce::AnnounceOptions,
 ) -> AnnounceReport {
+    let now = report.summary.generated_at;
     let (pk, sk) = announced_key(&report.platform);
     let mut out = AnnounceReport::default();
+    let mut sender = Sender::new(
+        ledger,
+        secrets,
+        &NoSns,
+        secret_name,
+        SLACK_RETRY,
+        Some(POST_RECORD_KEEP),
+    );
+
+    // 1. What an earlier run recorded and did not send.
+    let pending: Vec<StoredRecord> = match records(ledger, &pk).await {
+        Ok(r) => r
+            .into_iter()
+            .filter(|r| r.sk.starts_with("post#") && r.record.is_pending())
+            .collect(),
+        Err(e) => {
+            out.failure = Some(format!("pending posts unreadable: {e}"));
+            Vec::new()
+        }
+    };
+    for stored in pending {
+        let then = stored.record.then.clone();
+        match sender.send(stored, now).await {
+            Ok(sent) => {
+                out.posted = true;
+                out.resent.push(sent.id);
+                if let Some(then) = then
+                    && let Err(e) = remember_announced(ledger, &report.platform, &then).await
+                {
+                    out.failure = Some(format!("posted, but the announced state was not saved: {e}"));
+                    return out;
+                }
+            }
+            Err(e) => {
+                out.failure = Some(e.to_string());
+                return out;
+            }
+        }
+    }
+
+    // 2. This run's decision.
     let last = match crate::ledger::snapshots::<_, alarms::announce::Announced>(ledger, &pk, &sk, &sk).await {
         Ok(mut found) => found.pop().map(|(_, a)| a).unwrap_or_default(),
         Err(e) => {
@@ -488,49 +750,80 @@ pub async fn announce<L: LedgerStore>(
             alarms::announce::Announced::default()
         }
     };
-    let decision = alarms::announce::decide(
-        &report.summary,
-        &last,
-        escalated,
-        report.summary.generated_at,
-        options,
-    );
+    let decision = alarms::announce::decide(&report.summary, &last, escalated, now, options);
     out.reasons.clone_from(&decision.reasons);
-    if decision.should_post() {
-        let mut message = render_slack(report);
-        let why: Vec<String> = decision
-            .reasons
-            .iter()
-            .map(alarms::announce::PostReason::describe)
-            .collect();
-        message.blocks.insert(
-            1.min(message.blocks.len()),
-            Block::Context {
-                elements: vec![TextObject::mrkdwn(fit(
-                    &format!("Posted because: {}", why.join(" · ")),
-                    2_000,
-                ))],
-            },
-        );
-        if let Err(e) = post_to_slack(secrets, secret_name, &message).await {
-            out.failure = Some(e.to_string());
+    let next = match serde_json::to_value(&decision.next) {
+        Ok(v) => v,
+        Err(e) => {
+            out.failure = Some(format!("announced state does not serialize: {e}"));
             return out;
         }
-        out.posted = true;
-    } else if decision.next == last {
+    };
+    if !decision.should_post() {
+        if decision.next != last
+            && let Err(e) = remember_announced(ledger, &report.platform, &next).await
+        {
+            out.failure = Some(format!("announced state not saved: {e}"));
+        }
         return out;
     }
-    if let Err(e) = crate::ledger::put_snapshot(
-        ledger,
-        &pk,
-        &sk,
-        &decision.next,
-        StdDuration::from_secs(90 * 24 * 3600),
-    )
-    .await
-    {
-        // The post went out but could not be remembered: the next run posts it again (at least once).
-        out.failure = Some(format!("posted, but the announced state was not saved: {e}"));
+    let mut message = render_slack(report);
+    let why: Vec<String> = decision
+        .reasons
+        .iter()
+        .map(alarms::announce::PostReason::describe)
+        .collect();
+    message.blocks.insert(
+        1.min(message.blocks.len()),
+        Block::Context {
+            elements: vec![TextObject::mrkdwn(fit(
+                &format!("Posted because: {}", why.join(" · ")),
+                2_000,
+            ))],
+        },
+    );
+    let post = post_sk(now);
+    let record = DeliveryRecord::slack(&record_id(&pk, &post), message, now).with_then(next.clone());
+    let recorded = match record.to_detail() {
+        Ok(detail) => {
+            ledger
+                .record_all(&[NewItem {
+                    pk: &pk,
+                    sk: &post,
+                    detail: &detail,
+                    keep: Some(POST_RECORD_KEEP),
+                }])
+                .await
+        }
+        Err(e) => Err(LedgerError::document(
+            ledger.table(),
+            format!("record {pk}/{post}"),
+            e,
+        )),
+    };
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => return out, // a concurrent run recorded this very post
+        Err(e) => {
+            // Nothing recorded, nothing sent, nothing advanced: the next run decides again.
+            out.failure = Some(format!("post not recorded: {e}"));
+            return out;
+        }
+    }
+    let stored = StoredRecord {
+        pk: pk.clone(),
+        sk: post,
+        record,
+    };
+    match sender.send(stored, now).await {
+        Ok(_) => {
+            out.posted = true;
+            if let Err(e) = remember_announced(ledger, &report.platform, &next).await {
+                // The post went out but could not be remembered: the next run posts it again (at least once).
+                out.failure = Some(format!("posted, but the announced state was not saved: {e}"));
+            }
+        }
+        Err(e) => out.failure = Some(e.to_string()),
     }
     out
 }
@@ -555,13 +848,13 @@ pub struct EscalationMessage {
 /// What [`escalate`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct EscalationReport {
-    /// Escalated now.
+    /// Escalated now (published in this run, including pages an earlier run recorded).
     pub escalated: Vec<String>,
     /// Already escalated in this episode (the ledger said so).
     pub already_escalated: Vec<String>,
     /// Critical alarms firing, but not yet for long enough.
     pub not_yet: Vec<String>,
-    /// `(alarm, why)` for escalations that failed (their claims are released, so the next run retries).
+    /// `(alarm, why)` for escalations that failed (their records stay pending: the next run retries).
     pub failures: Vec<(String, String)>,
 }
 
@@ -574,29 +867,57 @@ pub fn episode_key(platform: &str, alarm: &str, since: DateTime<Utc>) -> (String
     )
 }
 
+/// How long an escalation record is kept once its episode is over (while the alarm keeps firing in the
+/// episode it has no TTL at all).
+pub const EPISODE_KEEP_AFTER_CLOSE: StdDuration = StdDuration::from_secs(30 * 86_400);
+
+fn alarm_of(sk: &str) -> String {
+    sk.rsplit_once('#').map_or(sk, |(a, _)| a).to_owned()
+}
+
 /// Publishes to `topic_arn` every critical, notifying alarm firing for at least `after`, once per
-/// episode: the ledger claim comes first; a failed publish releases it.
-pub async fn escalate(
+/// episode and at least once: the page is recorded pending (no TTL while the episode is open) before it
+/// is published and marked sent after; pages an earlier run left pending are published first. Records
+/// of episodes that are over get a TTL of [`EPISODE_KEEP_AFTER_CLOSE`].
+pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
     report: &StateReport,
     after: Duration,
-    ledger: &Ledger,
-    sns: &aws_sdk_sns::Client,
+    ledger: &L,
+    sns: &P,
     topic_arn: &str,
 ) -> EscalationReport {
+    let now = report.summary.generated_at;
     let mut out = EscalationReport::default();
-    let due: Vec<String> = report
-        .summary
-        .to_escalate(after)
-        .iter()
-        .map(|f| f.name.clone())
-        .collect();
+    let due: Vec<&alarms::state::FiringAlarm> = report.summary.to_escalate(after);
     for f in &report.summary.firing {
-        if f.severity == Some(Severity::Critical) && f.notifies && !due.contains(&f.name) {
+        if f.severity == Some(Severity::Critical) && f.notifies && !due.iter().any(|d| d.name == f.name) {
             out.not_yet.push(f.name.clone());
         }
     }
-    for f in report.summary.to_escalate(after) {
-        let (pk, sk) = episode_key(&report.platform, &f.name, f.since);
+    let pk = format!("{}#alarm-escalation", report.platform);
+    let existing = match ledger.claims(&pk).await {
+        Ok(items) => items,
+        Err(e) => {
+            for f in &due {
+                out.failures.push((f.name.clone(), e.to_string()));
+            }
+            return out;
+        }
+    };
+    let open: Vec<String> = report
+        .summary
+        .firing
+        .iter()
+        .map(|f| episode_key(&report.platform, &f.name, f.since).1)
+        .collect();
+
+    // Record this run's new episodes, each on its own: one failing does not hold back the others.
+    let mut to_send: Vec<StoredRecord> = Vec::new();
+    for f in due {
+        let (_, sk) = episode_key(&report.platform, &f.name, f.since);
+        if existing.iter().any(|(s, _)| *s == sk) {
+            continue; // sent (already escalated) or pending (sent below)
+        }
         let message = EscalationMessage {
             alarm: f.name.clone(),
             platform: report.platform.clone(),
@@ -612,37 +933,85 @@ pub async fn escalate(
                 continue;
             }
         };
-        match ledger
-            .claim(&pk, &sk, &body, StdDuration::from_secs(30 * 24 * 3600))
-            .await
-        {
-            Ok(false) => {
-                out.already_escalated.push(f.name.clone());
-                continue;
-            }
-            Err(e) => {
-                out.failures.push((f.name.clone(), e.to_string()));
-                continue;
-            }
-            Ok(true) => {}
-        }
         let subject = fit(
             &format!("[CRITICAL] {} firing for {} min", f.name, f.firing_minutes),
             100,
         );
-        match sns
-            .publish()
-            .topic_arn(topic_arn)
-            .subject(subject)
-            .message(&body)
-            .send()
-            .await
-        {
-            Ok(_) => out.escalated.push(f.name.clone()),
+        let notification = SnsNotification::new(topic_arn, &subject, &body, "CRITICAL", "alarm_escalation");
+        let record = DeliveryRecord::sns(&record_id(&pk, &sk), notification, now);
+        let recorded = match record.to_detail() {
+            Ok(detail) => {
+                ledger
+                    .record_all(&[NewItem {
+                        pk: &pk,
+                        sk: &sk,
+                        detail: &detail,
+                        keep: None,
+                    }])
+                    .await
+            }
+            Err(e) => Err(LedgerError::document(
+                ledger.table(),
+                format!("record {pk}/{sk}"),
+                e,
+            )),
+        };
+        match recorded {
+            Ok(true) => to_send.push(StoredRecord {
+                pk: pk.clone(),
+                sk,
+                record,
+            }),
+            Ok(false) => out.already_escalated.push(f.name.clone()),
+            Err(e) => out.failures.push((f.name.clone(), e.to_string())),
+        }
+    }
+
+    // Earlier runs' records: pending ones are sent; sent ones of closed episodes get their TTL.
+    for (sk, detail) in &existing {
+        let Some(record) = DeliveryRecord::parse(detail) else {
+            if open.contains(sk) {
+                out.already_escalated.push(alarm_of(sk)); // written by an earlier version
+            }
+            continue;
+        };
+        if record.is_pending() {
+            to_send.insert(
+                0,
+                StoredRecord {
+                    pk: pk.clone(),
+                    sk: sk.clone(),
+                    record,
+                },
+            );
+        } else if open.contains(sk) {
+            out.already_escalated.push(alarm_of(sk));
+        } else if record.then.is_none() {
+            // The episode is over: from now on the record may expire. `then` notes that it was closed.
+            let closed = record.with_then(serde_json::json!({ "episode_closed_at": now }));
+            if let Ok(detail) = closed.to_detail()
+                && let Err(e) = ledger
+                    .update_record(&pk, sk, &detail, Some(EPISODE_KEEP_AFTER_CLOSE))
+                    .await
+            {
+                tracing::warn!(episode = %sk, error = %e, "could not start the TTL of a closed episode");
+            }
+        }
+    }
+
+    let mut sender = Sender::new(ledger, &NoSlack, sns, "", SLACK_RETRY, None);
+    for stored in to_send {
+        // A page recorded for an episode that has ended meanwhile is still sent (at least once); its
+        // TTL starts on the next run.
+        let alarm = alarm_of(&stored.sk);
+        match sender.send(stored, now).await {
+            Ok(_) => out.escalated.push(alarm),
             Err(e) => {
-                let why = describe_sdk_error(&e);
-                let _ = ledger.release(&pk, &sk).await;
-                out.failures.push((f.name.clone(), why));
+                let why = match e {
+                    DeliveryError::Send { source, .. } => source.to_string(),
+                    e @ DeliveryError::NotMarked { .. } => e.to_string(),
+                };
+                out.failures.push((alarm, why));
             }
         }
     }
@@ -818,6 +1187,7 @@ mod tests {
             alarms_read: statuses.len(),
             summary,
             history_read: true,
+            history: HistoryRead::default(),
             notes: vec![],
         };
         let msg = render_slack(&r);
@@ -827,6 +1197,391 @@ mod tests {
             cost::slack::validate(&msg)
         );
         assert!(msg.blocks.len() <= 50);
+    }
+
+    // ---- delivery of the escalation and the post (issue 13 items 2 and 6), on the fakes ----
+
+    use crate::cost_pass::fake::{FakeChannels, Outcome};
+    use crate::ledger::delivery::{DeliveryState, slack_marker};
+    use crate::ledger::{LedgerOp, MemoryLedger};
+    use alarms::state::StateValue;
+
+    const COMPOSITE: &str = "collectiq-prod-fn-authenticity-agent-errors-critical";
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:collectiq-prod-critical";
+
+    /// A world with the prod catalogue published and the authenticity composite in ALARM since `since`.
+    fn firing_world(since: DateTime<Utc>) -> (FakeCloudWatch, Catalogue) {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        for d in &cat.alarms {
+            cw.seed(d.alarm.clone());
+        }
+        cw.set_state(COMPOSITE, StateValue::Alarm, since, "Composite rule matched");
+        (cw, cat)
+    }
+
+    async fn report_at(cw: &FakeCloudWatch, cat: &Catalogue, at: DateTime<Utc>) -> StateReport {
+        let traces = Traces(Ok(vec![]), Default::default());
+        state_report(cw, &traces, &spec(), Some(cat), at, StateOptions::default())
+            .await
+            .unwrap()
+    }
+
+    fn episode_sk(since: DateTime<Utc>) -> String {
+        episode_key("collectiq-prod", COMPOSITE, since).1
+    }
+
+    fn record(ledger: &MemoryLedger, sk: &str) -> DeliveryRecord {
+        DeliveryRecord::parse(&ledger.detail("collectiq-prod#alarm-escalation", sk).unwrap()).unwrap()
+    }
+
+    /// Issue 13 item 6: "when Publish and the claim's release both fail the escalation is never sent".
+    /// Nothing is released any more: the failed page stays pending — even when noting the failure in the
+    /// ledger fails too — and the next run publishes it.
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_page_is_published_by_the_next_run_even_when_the_ledger_also_fails() {
+        let since = now() - Duration::minutes(20);
+        let (cw, cat) = firing_world(since);
+        let ledger = MemoryLedger::new();
+        let sns = FakeChannels::new();
+        sns.script_sns([Outcome::Fail("InternalError".into())]);
+        ledger.fail(LedgerOp::Update, 1);
+        let r = report_at(&cw, &cat, now()).await;
+        let first = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert!(first.escalated.is_empty());
+        assert_eq!(first.failures.len(), 1, "{first:?}");
+        assert!(first.failures[0].1.contains("InternalError"), "{first:?}");
+        assert_eq!(record(&ledger, &episode_sk(since)).state, DeliveryState::Pending);
+
+        let r = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
+        let second = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(second.escalated, [COMPOSITE], "{second:?}");
+        let published = sns.published();
+        assert_eq!(published.len(), 1);
+        assert_eq!(published[0].topic, TOPIC);
+        assert_eq!(published[0].attributes["kind"], "alarm_escalation");
+        let body: serde_json::Value = serde_json::from_str(&published[0].message).unwrap();
+        assert_eq!(body["alarm"], COMPOSITE);
+        assert_eq!(
+            body["firing_minutes"], 20,
+            "the page recorded in the first run, as it was"
+        );
+
+        let third = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(third.already_escalated, [COMPOSITE]);
+        assert_eq!(sns.published().len(), 1);
+    }
+
+    /// "When SNS accepted a message but its answer was lost, the re-run published it again": still true
+    /// on a standard topic (it cannot deduplicate), but once, with the same `idempotency_key`.
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_sns_answer_republishes_once_with_the_same_key() {
+        let since = now() - Duration::minutes(20);
+        let (cw, cat) = firing_world(since);
+        let (ledger, sns) = (MemoryLedger::new(), FakeChannels::new());
+        sns.script_sns([Outcome::AcceptLost]);
+        let r = report_at(&cw, &cat, now()).await;
+        for _ in 0..3 {
+            escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        }
+        let keys: Vec<String> = sns
+            .published()
+            .iter()
+            .map(|m| m.idempotency_key().unwrap().to_owned())
+            .collect();
+        let id = format!("collectiq-prod#alarm-escalation/{}", episode_sk(since));
+        assert_eq!(keys, [id.clone(), id]);
+    }
+
+    /// Issue 13 item 2: "an escalation claim's TTL shorter than a long episode pages again". The record
+    /// of an open episode has no TTL; 40 days later the same episode is still escalated once. When the
+    /// episode is over, the record gets its 30 days.
+    #[tokio::test(start_paused = true)]
+    async fn a_long_episode_pages_once_and_its_record_expires_only_after_it_ends() {
+        let since = now() - Duration::minutes(20);
+        let (cw, cat) = firing_world(since);
+        let (ledger, sns) = (MemoryLedger::new(), FakeChannels::new());
+        let r = report_at(&cw, &cat, now()).await;
+        escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        let sk = episode_sk(since);
+        assert_eq!(ledger.expires_in("collectiq-prod#alarm-escalation", &sk), None);
+        tokio::time::advance(StdDuration::from_secs(40 * 86_400)).await;
+        let later = report_at(&cw, &cat, now() + Duration::days(40)).await;
+        let again = escalate(&later, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(again.already_escalated, [COMPOSITE]);
+        assert_eq!(sns.published().len(), 1, "one page per episode, however long");
+
+        cw.set_state(COMPOSITE, StateValue::Ok, now() + Duration::days(40), "recovered");
+        let over = report_at(&cw, &cat, now() + Duration::days(40)).await;
+        escalate(&over, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        let left = ledger.expires_in("collectiq-prod#alarm-escalation", &sk).unwrap();
+        assert_eq!(left, EPISODE_KEEP_AFTER_CLOSE);
+        assert!(record(&ledger, &sk).then.is_some());
+    }
+
+    /// Crash window 2 for the page: recorded, then the process dies while publishing.
+    #[tokio::test(start_paused = true)]
+    async fn a_page_recorded_before_a_crash_is_published_by_the_next_run() {
+        let since = now() - Duration::minutes(20);
+        let (cw, cat) = firing_world(since);
+        let (ledger, sns) = (MemoryLedger::new(), FakeChannels::new());
+        sns.script_sns([Outcome::Hang]);
+        let r = report_at(&cw, &cat, now()).await;
+        let crashed = tokio::time::timeout(
+            StdDuration::from_secs(60),
+            escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC),
+        )
+        .await;
+        assert!(crashed.is_err());
+        assert!(sns.published().is_empty());
+        let next = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(next.escalated, [COMPOSITE]);
+        assert_eq!(sns.published().len(), 1);
+    }
+
+    fn announce_options() -> alarms::announce::AnnounceOptions {
+        alarms::announce::AnnounceOptions::default()
+    }
+
+    /// Issue 13 item 6: "13 of 30 faulty runs lost their Slack post and no later run sent it". A failed
+    /// post stays pending and the next run sends that very post (once), without recording another.
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_post_is_sent_by_the_next_run_and_failed_posts_do_not_pile_up() {
+        let (cw, cat) = firing_world(now() - Duration::minutes(20));
+        let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
+        slack.script_slack([Outcome::Fail("HTTP 503".into()), Outcome::Fail("HTTP 503".into())]);
+        let r = report_at(&cw, &cat, now()).await;
+        let first = announce(&r, &[], &ledger, &slack, "secret", announce_options()).await;
+        assert!(!first.posted);
+        assert!(
+            first.failure.as_deref().unwrap().contains("HTTP 503"),
+            "{first:?}"
+        );
+        let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
+        let second = announce(&r2, &[], &ledger, &slack, "secret", announce_options()).await;
+        assert!(!second.posted && second.failure.is_some());
+        let posts = ledger.claimed("collectiq-prod#alarm-state");
+        assert_eq!(
+            posts.iter().filter(|s| s.starts_with("post#")).count(),
+            1,
+            "{posts:?}"
+        );
+        let r3 = report_at(&cw, &cat, now() + Duration::minutes(10)).await;
+        let third = announce(&r3, &[], &ledger, &slack, "secret", announce_options()).await;
+        assert!(third.posted, "{third:?}");
+        assert_eq!(third.resent.len(), 1);
+        assert_eq!(
+            slack.posted().len(),
+            1,
+            "the pending post, and no second one for the same change"
+        );
+        let marker = slack_marker(&slack.posted()[0]).unwrap().to_owned();
+        assert!(marker.starts_with("collectiq-prod#alarm-state/post#"), "{marker}");
+        let quiet = announce(&r3, &[], &ledger, &slack, "secret", announce_options()).await;
+        assert!(!quiet.posted && quiet.failure.is_none(), "{quiet:?}");
+    }
+
+    /// Crash window 2 for the post: recorded, then the process dies while posting; the next run posts it
+    /// and advances the announced state, so the run after that is quiet.
+    #[tokio::test(start_paused = true)]
+    async fn a_post_recorded_before_a_crash_is_posted_by_the_next_run() {
+        let (cw, cat) = firing_world(now() - Duration::minutes(20));
+        let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
+        slack.script_slack([Outcome::Hang]);
+        let r = report_at(&cw, &cat, now()).await;
+        let crashed = tokio::time::timeout(
+            StdDuration::from_secs(60),
+            announce(&r, &[], &ledger, &slack, "secret", announce_options()),
+        )
+        .await;
+        assert!(crashed.is_err());
+        let next = announce(&r, &[], &ledger, &slack, "secret", announce_options()).await;
+        assert!(next.posted && next.failure.is_none(), "{next:?}");
+        assert_eq!(slack.posted().len(), 1);
+        let quiet = announce(&r, &[], &ledger, &slack, "secret", announce_options()).await;
+        assert!(!quiet.posted, "{quiet:?}");
+        assert_eq!(slack.posted().len(), 1);
+    }
+
+    /// A CloudWatch whose history answers per alarm and records what was asked.
+    struct HistoryCloudWatch {
+        inner: FakeCloudWatch,
+        history: Vec<StateTransition>,
+        asked: std::sync::Mutex<Vec<(String, DateTime<Utc>)>>,
+    }
+
+    impl CloudWatchApi for HistoryCloudWatch {
+        async fn describe_alarms(
+            &self,
+            t: Option<String>,
+        ) -> Result<super::super::cloudwatch::AlarmPage, ApiError> {
+            self.inner.describe_alarms(t).await
+        }
+        async fn put_metric_alarm(&self, a: &alarms::model::PutMetricAlarmInput) -> Result<(), ApiError> {
+            self.inner.put_metric_alarm(a).await
+        }
+        async fn put_composite_alarm(
+            &self,
+            a: &alarms::model::PutCompositeAlarmInput,
+        ) -> Result<(), ApiError> {
+            self.inner.put_composite_alarm(a).await
+        }
+        async fn delete_alarms(&self, n: &[String]) -> Result<(), ApiError> {
+            self.inner.delete_alarms(n).await
+        }
+        async fn describe_alarm_history(
+            &self,
+            _start: DateTime<Utc>,
+            _end: DateTime<Utc>,
+            _t: Option<String>,
+        ) -> Result<super::super::cloudwatch::HistoryPage, ApiError> {
+            panic!("the account-wide history is never read");
+        }
+        async fn describe_alarm_history_of(
+            &self,
+            alarm: &str,
+            start: DateTime<Utc>,
+            end: DateTime<Utc>,
+            _t: Option<String>,
+        ) -> Result<super::super::cloudwatch::HistoryPage, ApiError> {
+            self.asked.lock().unwrap().push((alarm.to_owned(), start));
+            Ok(super::super::cloudwatch::HistoryPage {
+                transitions: self
+                    .history
+                    .iter()
+                    .filter(|t| t.alarm_name == alarm && t.timestamp >= start && t.timestamp <= end)
+                    .cloned()
+                    .collect(),
+                next_token: None,
+            })
+        }
+        async fn list_dashboards(
+            &self,
+            t: Option<String>,
+        ) -> Result<super::super::cloudwatch::DashboardPage, ApiError> {
+            self.inner.list_dashboards(t).await
+        }
+        async fn get_dashboard(&self, n: &str) -> Result<String, ApiError> {
+            self.inner.get_dashboard(n).await
+        }
+        async fn put_dashboard(&self, n: &str, b: &str) -> Result<Vec<String>, ApiError> {
+            self.inner.put_dashboard(n, b).await
+        }
+        async fn delete_dashboards(&self, n: &[String]) -> Result<(), ApiError> {
+            self.inner.delete_dashboards(n).await
+        }
+        async fn get_metric_data(
+            &self,
+            q: &[alarms::model::MetricDataQuery],
+            s: DateTime<Utc>,
+            e: DateTime<Utc>,
+            t: Option<String>,
+        ) -> Result<super::super::cloudwatch::MetricDataPage, ApiError> {
+            self.inner.get_metric_data(q, s, e, t).await
+        }
+    }
+
+    /// Issue 13 item 4: "DescribeAlarmHistory is read account-wide for 24 hours every 5 minutes". Now only
+    /// managed alarms whose state changed are asked for, and with the ledger only since the last read.
+    #[tokio::test]
+    async fn history_is_read_for_changed_managed_alarms_only_and_incrementally() {
+        let spec = spec();
+        let (inner, cat) = firing_world(now() - Duration::minutes(20));
+        let name = "collectiq-prod-fn-cards-get-error-rate-critical";
+        let flap = |m: i64, new: StateValue| StateTransition {
+            alarm_name: name.to_owned(),
+            timestamp: now() - Duration::minutes(m),
+            old_state: if new == StateValue::Alarm {
+                StateValue::Ok
+            } else {
+                StateValue::Alarm
+            },
+            new_state: new,
+        };
+        inner.set_state(name, StateValue::Ok, now() - Duration::minutes(30), "ok again");
+        let cw = HistoryCloudWatch {
+            inner,
+            history: vec![
+                flap(50, StateValue::Alarm),
+                flap(40, StateValue::Ok),
+                flap(35, StateValue::Alarm),
+                flap(30, StateValue::Ok),
+            ],
+            asked: Default::default(),
+        };
+        let traces = Traces(Ok(vec![]), Default::default());
+        let ledger = MemoryLedger::new();
+        let first = state_report_incremental(
+            &cw,
+            &traces,
+            &spec,
+            Some(&cat),
+            now(),
+            StateOptions::default(),
+            &ledger,
+        )
+        .await
+        .unwrap();
+        assert!(first.history_read);
+        let asked: Vec<String> = cw.asked.lock().unwrap().iter().map(|(a, _)| a.clone()).collect();
+        assert_eq!(
+            asked,
+            [COMPOSITE, name],
+            "only the two managed alarms that changed in 24 h"
+        );
+        assert_eq!(first.history.alarms_asked, 2);
+        assert_eq!(
+            first.summary.flapping.get(name),
+            Some(&2),
+            "{:?}",
+            first.summary.flapping
+        );
+
+        // Five minutes later nothing changed: no history call at all, the flaps come from the ledger.
+        cw.asked.lock().unwrap().clear();
+        let later = now() + Duration::minutes(5);
+        let second = state_report_incremental(
+            &cw,
+            &traces,
+            &spec,
+            Some(&cat),
+            later,
+            StateOptions::default(),
+            &ledger,
+        )
+        .await
+        .unwrap();
+        assert!(
+            cw.asked.lock().unwrap().is_empty(),
+            "{:?}",
+            cw.asked.lock().unwrap()
+        );
+        assert_eq!(second.summary.flapping.get(name), Some(&2));
+
+        // The alarm fires again: only it is asked for, from the last read less the overlap.
+        cw.inner
+            .set_state(name, StateValue::Alarm, later + Duration::minutes(1), "again");
+        let third_at = later + Duration::minutes(5);
+        state_report_incremental(
+            &cw,
+            &traces,
+            &spec,
+            Some(&cat),
+            third_at,
+            StateOptions::default(),
+            &ledger,
+        )
+        .await
+        .unwrap();
+        let asked = cw.asked.lock().unwrap().clone();
+        assert_eq!(
+            asked,
+            [(
+                name.to_owned(),
+                later - Duration::minutes(HISTORY_OVERLAP_MINUTES)
+            )]
+        );
     }
 
     #[test]
