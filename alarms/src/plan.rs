@@ -7,13 +7,91 @@
 //! (`DatapointsToAlarm` = `EvaluationPeriods`, `TreatMissingData` = `missing`, `ActionsEnabled` =
 //! `true`, `ReturnData` = `true`), and tags are ignored (`DescribeAlarms` does not return them and
 //! `PutMetricAlarm` ignores them on update).
+//!
+//! **Ownership is exact, never a bare prefix.** A published alarm that is not in the catalogue is deleted
+//! only when [`owned_by`] says it is this environment's: its name is `{managed_prefix}-…` *and* it carries
+//! the catalogue's tags `ManagedBy = collectiq-ops` and `Platform = {managed_prefix}` (the shell reads
+//! them with `ListTagsForResource` for exactly these candidates, see [`ownership_candidates`]). Alarm
+//! names cannot decide it alone: `collectiq-prod-eu-api-5xx-rate-critical` is a well-formed
+//! `collectiq-prod` name for a resource called `eu-api`, so `prod` would delete `prod-eu`'s alarms as
+//! orphans on every run. An untagged alarm under the prefix (made by hand, or before tags) is left alone
+//! and counted as unmanaged.
 
 use crate::cost::AlarmPricing;
 use crate::model::{Alarm, TreatMissingData};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+
+/// Tag key every generated alarm carries, with the value [`MANAGED_BY`].
+pub const MANAGED_BY_TAG: &str = "ManagedBy";
+/// The value of [`MANAGED_BY_TAG`].
+pub const MANAGED_BY: &str = "collectiq-ops";
+/// Tag key naming the environment that owns an alarm: its managed prefix (`collectiq-prod`), exactly.
+pub const PLATFORM_TAG: &str = "Platform";
+
+fn tags_of(alarm: &Alarm) -> &[crate::model::Tag] {
+    match alarm {
+        Alarm::Metric(m) => &m.tags,
+        Alarm::Composite(c) => &c.tags,
+    }
+}
+
+/// Whether `alarm` (as published, with the tags the shell read for it) belongs to the environment
+/// `managed_prefix`: the name is `{managed_prefix}-…` and the tags say `ManagedBy = collectiq-ops`,
+/// `Platform = {managed_prefix}` exactly.
+///
+/// ```
+/// use alarms::composite::{AlarmRule, CompositeAlarm};
+/// use alarms::model::{Alarm, Tag};
+/// use alarms::plan::owned_by;
+/// let tagged = |name: &str, platform: &str| {
+///     let mut c = CompositeAlarm::new(name, AlarmRule::alarm("x")).build().unwrap();
+///     c.tags = vec![
+///         Tag { key: "ManagedBy".into(), value: "collectiq-ops".into() },
+///         Tag { key: "Platform".into(), value: platform.into() },
+///     ];
+///     Alarm::Composite(c)
+/// };
+/// assert!(owned_by(&tagged("collectiq-prod-api-errors-critical", "collectiq-prod"), "collectiq-prod"));
+/// // prod-eu's alarm starts with "collectiq-prod-" too, but its tag names prod-eu.
+/// let eu = tagged("collectiq-prod-eu-api-errors-critical", "collectiq-prod-eu");
+/// assert!(!owned_by(&eu, "collectiq-prod"));
+/// assert!(owned_by(&eu, "collectiq-prod-eu"));
+/// ```
+#[must_use]
+pub fn owned_by(alarm: &Alarm, managed_prefix: &str) -> bool {
+    let tag = |key: &str| {
+        tags_of(alarm)
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
+    };
+    alarm
+        .name()
+        .strip_prefix(managed_prefix)
+        .is_some_and(|rest| rest.len() > 1 && rest.starts_with('-'))
+        && tag(MANAGED_BY_TAG) == Some(MANAGED_BY)
+        && tag(PLATFORM_TAG) == Some(managed_prefix)
+}
+
+/// The published names whose tags decide whether they are orphans: under `{managed_prefix}-` and not
+/// desired (a desired name is compared, never deleted). The shell reads tags for these only.
+#[must_use]
+pub fn ownership_candidates<'a>(
+    desired: &[Alarm],
+    published: &'a [&'a str],
+    managed_prefix: &str,
+) -> Vec<&'a str> {
+    let prefix = format!("{managed_prefix}-");
+    let wanted: BTreeSet<&str> = desired.iter().map(Alarm::name).collect();
+    published
+        .iter()
+        .copied()
+        .filter(|n| n.starts_with(&prefix) && !wanted.contains(n))
+        .collect()
+}
 
 /// What the plan does with one alarm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -359,8 +437,9 @@ fn field_changes(published: &Alarm, desired: &Alarm) -> Vec<FieldChange> {
         .collect()
 }
 
-/// Plans `desired` against `published` (every alarm `DescribeAlarms` returned; only names under
-/// `{managed_prefix}-` are ever updated or deleted).
+/// Plans `desired` against `published` (every alarm `DescribeAlarms` returned, with tags filled in for
+/// the [`ownership_candidates`]): desired names are created or updated; a published alarm is deleted
+/// only when [`owned_by`] the environment; everything else is left alone and counted as unmanaged.
 ///
 /// ```
 /// use alarms::catalogue::{catalogue_for, CatalogueOptions};
@@ -374,6 +453,8 @@ fn field_changes(published: &Alarm, desired: &Alarm) -> Vec<FieldChange> {
 /// // After apply, DescribeAlarms returns the same alarms: the second plan writes nothing.
 /// let second = plan_alarms(&desired, &desired, "collectiq-prod", &Default::default());
 /// assert!(second.is_empty());
+/// // Seen from an environment whose prefix is a bare prefix of these names: none is its orphan.
+/// assert!(plan_alarms(&[], &desired, "collectiq", &Default::default()).to_delete().is_empty());
 /// ```
 #[must_use]
 pub fn plan_alarms(
@@ -382,7 +463,6 @@ pub fn plan_alarms(
     managed_prefix: &str,
     pricing: &AlarmPricing,
 ) -> AlarmPlan {
-    let prefix = format!("{managed_prefix}-");
     let published_by_name: BTreeMap<&str, &Alarm> = published.iter().map(|a| (a.name(), a)).collect();
     let desired_by_name: BTreeMap<&str, &Alarm> = desired.iter().map(|a| (a.name(), a)).collect();
     let mut changes = Vec::with_capacity(desired.len());
@@ -422,9 +502,12 @@ pub fn plan_alarms(
     }
     let mut unmanaged = 0;
     for (name, have) in &published_by_name {
-        if !name.starts_with(&prefix) {
+        if desired_by_name.contains_key(name) {
+            continue;
+        }
+        if !owned_by(have, managed_prefix) {
             unmanaged += 1;
-        } else if !desired_by_name.contains_key(name) {
+        } else {
             changes.push(AlarmChange {
                 name: (*name).to_owned(),
                 action: AlarmAction::Delete,
@@ -464,6 +547,20 @@ mod tests {
         catalogue_for(&s, &CatalogueOptions::for_spec(&s))
             .unwrap()
             .inputs()
+    }
+
+    /// The tags the catalogue puts on every alarm of `prefix` (as `ListTagsForResource` returns them).
+    fn ours(prefix: &str) -> Vec<crate::model::Tag> {
+        vec![
+            crate::model::Tag {
+                key: MANAGED_BY_TAG.into(),
+                value: MANAGED_BY.into(),
+            },
+            crate::model::Tag {
+                key: PLATFORM_TAG.into(),
+                value: prefix.into(),
+            },
+        ]
     }
 
     /// What DescribeAlarms gives back: no tags, defaults omitted, actions and dimensions reordered.
@@ -584,14 +681,14 @@ mod tests {
             }
             Alarm::Composite(_) => panic!(),
         };
-        let orphan_comp = Alarm::Composite(
-            CompositeAlarm::new(
-                "collectiq-prod-zz-old-critical",
-                AlarmRule::alarm("collectiq-prod-old-signal-warning"),
-            )
-            .build()
-            .unwrap(),
-        );
+        let mut orphan_comp = CompositeAlarm::new(
+            "collectiq-prod-zz-old-critical",
+            AlarmRule::alarm("collectiq-prod-old-signal-warning"),
+        )
+        .build()
+        .unwrap();
+        orphan_comp.tags = ours("collectiq-prod");
+        let orphan_comp = Alarm::Composite(orphan_comp);
         let mut foreign = orphan_metric.clone();
         if let Alarm::Metric(m) = &mut foreign {
             m.alarm_name = "collectiq-production-other".into();
@@ -607,6 +704,82 @@ mod tests {
         );
         assert_eq!(plan.unmanaged, 1);
         assert_eq!(plan.monthly_delta(), -(dec!(0.50) + dec!(0.20)));
+    }
+
+    /// Two environments in one account, `prod` and `prod-eu`: every `prod-eu` name also starts with
+    /// `collectiq-prod-`. Neither plan deletes the other's alarms; each deletes only its own orphan.
+    #[test]
+    fn prod_and_prod_eu_side_by_side_never_delete_each_other() {
+        let prod = desired();
+        let eu: Vec<Alarm> = prod
+            .iter()
+            .map(|a| {
+                let mut a = a.clone();
+                let rename = |n: &mut String| *n = n.replacen("collectiq-prod-", "collectiq-prod-eu-", 1);
+                match &mut a {
+                    Alarm::Metric(m) => {
+                        rename(&mut m.alarm_name);
+                        m.tags = ours("collectiq-prod-eu");
+                    }
+                    Alarm::Composite(c) => {
+                        rename(&mut c.alarm_name);
+                        c.tags = ours("collectiq-prod-eu");
+                    }
+                }
+                a
+            })
+            .collect();
+        let orphan = |name: &str, prefix: &str| {
+            let mut c = CompositeAlarm::new(name, AlarmRule::alarm("x")).build().unwrap();
+            c.tags = ours(prefix);
+            Alarm::Composite(c)
+        };
+        let mut account: Vec<Alarm> = prod.iter().chain(&eu).cloned().collect();
+        account.push(orphan("collectiq-prod-retired-critical", "collectiq-prod"));
+        account.push(orphan("collectiq-prod-eu-retired-critical", "collectiq-prod-eu"));
+        // A hand-made alarm under the prefix, untagged: nobody's to delete.
+        let mut by_hand = CompositeAlarm::new("collectiq-prod-by-hand-critical", AlarmRule::alarm("x"))
+            .build()
+            .unwrap();
+        by_hand.tags.clear();
+        account.push(Alarm::Composite(by_hand));
+
+        let p = plan_alarms(&prod, &account, "collectiq-prod", &AlarmPricing::default());
+        assert_eq!(p.to_delete(), ["collectiq-prod-retired-critical"]);
+        assert_eq!(p.unmanaged, eu.len() + 2);
+        let e = plan_alarms(&eu, &account, "collectiq-prod-eu", &AlarmPricing::default());
+        assert_eq!(e.to_delete(), ["collectiq-prod-eu-retired-critical"]);
+        // The candidates whose tags the shell reads for prod include prod-eu's names (the name alone
+        // cannot tell), never a desired name.
+        let names: Vec<&str> = account.iter().map(Alarm::name).collect();
+        let c = ownership_candidates(&prod, &names, "collectiq-prod");
+        assert_eq!(c.len(), eu.len() + 3);
+        assert!(!c.contains(&prod[0].name()));
+    }
+
+    #[test]
+    fn every_catalogue_alarm_is_owned_by_its_environment_and_no_other() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let s = platform_spec::load(&path).unwrap();
+            let prefix = s.managed_prefix();
+            for a in catalogue_for(&s, &CatalogueOptions::for_spec(&s))
+                .unwrap()
+                .inputs()
+            {
+                assert!(owned_by(&a, &prefix), "{} not owned by {prefix}", a.name());
+                assert!(!owned_by(&a, &format!("{prefix}-eu")), "{}", a.name());
+                let shorter = &prefix[..prefix.rfind('-').unwrap()];
+                assert!(!owned_by(&a, shorter), "{} owned by {shorter}", a.name());
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 
     #[test]
@@ -669,6 +842,7 @@ mod tests {
         let mut orphan = created.clone();
         if let Alarm::Metric(m) = &mut orphan {
             m.alarm_name = "collectiq-prod-fn-retired-error-rate-critical".into();
+            m.tags = ours("collectiq-prod");
         }
         published.push(orphan);
         let mut plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
@@ -707,9 +881,17 @@ mod tests {
                 if !*p { continue; }
                 let mut r = read_back(a);
                 if *b && let Alarm::Metric(m) = &mut r { m.evaluation_periods += 1; }
+                // With the tags the shell reads for a candidate (the catalogue's own).
+                match (&mut r, a) {
+                    (Alarm::Metric(m), Alarm::Metric(o)) => m.tags.clone_from(&o.tags),
+                    (Alarm::Composite(c), Alarm::Composite(o)) => c.tags.clone_from(&o.tags),
+                    _ => {}
+                }
                 published.push(r);
             }
-            let template = read_back(&all[0]);
+            // Orphans as the shell hands them over: with the tags it read for them.
+            let mut template = read_back(&all[0]);
+            if let Alarm::Metric(m) = &mut template { m.tags = ours("collectiq-prod"); }
             for i in 0..orphans {
                 let mut o = template.clone();
                 if let Alarm::Metric(m) = &mut o { m.alarm_name = format!("collectiq-prod-orphan{i}-x-warning"); }
@@ -719,19 +901,28 @@ mod tests {
                 let mut o = template.clone();
                 if let Alarm::Metric(m) = &mut o { m.alarm_name = format!("someone-else-{i}"); }
                 published.push(o);
+                // prod-eu's copy of an alarm: under "collectiq-prod-" by name, prod-eu's by tag.
+                let mut eu = template.clone();
+                if let Alarm::Metric(m) = &mut eu {
+                    m.alarm_name = format!("collectiq-prod-eu-orphan{i}-x-warning");
+                    m.tags = ours("collectiq-prod-eu");
+                }
+                published.push(eu);
             }
             let plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
             let n = |a| plan.count(a);
             proptest::prop_assert_eq!(n(AlarmAction::Create) + n(AlarmAction::Update) + n(AlarmAction::Unchanged), want.len());
-            proptest::prop_assert_eq!(plan.unmanaged, foreign);
+            proptest::prop_assert_eq!(plan.unmanaged, 2 * foreign);
             let wanted: std::collections::BTreeSet<&str> = want.iter().map(Alarm::name).collect();
             for d in plan.to_delete() {
                 proptest::prop_assert!(d.starts_with("collectiq-prod-") && !wanted.contains(d));
             }
-            let expected_deletes = published.iter().filter(|p| p.name().starts_with("collectiq-prod-") && !wanted.contains(p.name())).count();
+            // Everything under "collectiq-prod-" is prod's (tagged so) except prod-eu's copies.
+            let prods = |p: &&Alarm| p.name().starts_with("collectiq-prod-") && !p.name().starts_with("collectiq-prod-eu-");
+            let expected_deletes = published.iter().filter(prods).filter(|p| !wanted.contains(p.name())).count();
             proptest::prop_assert_eq!(plan.to_delete().len(), expected_deletes);
             // Applying the plan and planning again writes nothing.
-            let after: Vec<Alarm> = want.iter().map(read_back).chain(published.iter().filter(|p| !p.name().starts_with("collectiq-prod-")).cloned()).collect();
+            let after: Vec<Alarm> = want.iter().map(read_back).chain(published.iter().filter(|p| !prods(p)).cloned()).collect();
             proptest::prop_assert!(plan_alarms(&want, &after, "collectiq-prod", &AlarmPricing::default()).is_empty());
         }
     }

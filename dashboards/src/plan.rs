@@ -4,12 +4,52 @@
 //!
 //! Bodies are compared as parsed JSON values (key order and whitespace do not matter); a body read back
 //! from `GetDashboard` round-trips verbatim, so a second apply sees everything unchanged.
+//!
+//! **Ownership is an exact name grammar, never a bare prefix** ([`owned_by`]): a dashboard is the
+//! environment's when its name is `{managed_prefix}-{section}` with `section` one of [`SECTIONS`] (one
+//! token, no `-`), or a desired name. CloudWatch dashboards carry no tags, so the name is all there is;
+//! `collectiq-prod-eu-overview` leaves `eu-overview` after `collectiq-prod-`, which is no section, so
+//! `collectiq-prod` never deletes `collectiq-prod-eu`'s dashboards.
 
 use crate::model::{Dashboard, WidgetKind};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+/// Every section the catalogue has ever named a dashboard after (`{managed_prefix}-{section}`). A
+/// section the catalogue stops generating stays here, so its old dashboards are still recognised as
+/// orphans and deleted; a new section must be added (a test over every shipped spec fails until it is).
+pub const SECTIONS: [&str; 10] = [
+    "overview",
+    "api",
+    "lambda",
+    "stepfunctions",
+    "data",
+    "ai",
+    "agents",
+    "cost",
+    "compliance",
+    "ecs",
+];
+
+/// Whether a dashboard named `name` belongs to the environment `managed_prefix` by the exact grammar
+/// `{managed_prefix}-{section}`, `section` in [`SECTIONS`].
+///
+/// ```
+/// use dashboards::plan::owned_by;
+/// assert!(owned_by("collectiq-prod-overview", "collectiq-prod"));
+/// assert!(!owned_by("collectiq-prod-eu-overview", "collectiq-prod"));
+/// assert!(owned_by("collectiq-prod-eu-overview", "collectiq-prod-eu"));
+/// assert!(!owned_by("collectiq-prod-notes", "collectiq-prod"));
+/// assert!(!owned_by("collectiq-production-overview", "collectiq-prod"));
+/// ```
+#[must_use]
+pub fn owned_by(name: &str, managed_prefix: &str) -> bool {
+    name.strip_prefix(managed_prefix)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|section| SECTIONS.contains(&section))
+}
 
 /// CloudWatch dashboard pricing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,8 +278,9 @@ fn diff(published: &serde_json::Value, desired: &serde_json::Value) -> Vec<Strin
     out
 }
 
-/// Plans `desired` against `published` (every dashboard of the account; only those under
-/// `{managed_prefix}-` are ever updated or deleted).
+/// Plans `desired` against `published` (every dashboard of the account): desired names are created or
+/// updated; a published dashboard is deleted only when it is [`owned_by`] the environment and no longer
+/// desired; every other dashboard is left alone.
 ///
 /// ```
 /// use dashboards::builder::{DashboardBuilder, TextWidget};
@@ -247,13 +288,15 @@ fn diff(published: &serde_json::Value, desired: &serde_json::Value) -> Vec<Strin
 /// let d = DashboardBuilder::new("app-prod-overview").with_widget(TextWidget::new("# Hi")).build().unwrap();
 /// let published = vec![
 ///     PublishedDashboard { name: "app-prod-overview".into(), body: Some(d.body_json().unwrap()) },
-///     PublishedDashboard { name: "app-prod-old".into(), body: Some("{\"widgets\":[]}".into()) },
+///     PublishedDashboard { name: "app-prod-ecs".into(), body: Some("{\"widgets\":[]}".into()) },
+///     PublishedDashboard { name: "app-prod-eu-ecs".into(), body: None },
 ///     PublishedDashboard { name: "someone-elses".into(), body: None },
 /// ];
 /// let plan = plan_dashboards(&[d], &published, "app-prod", &DashboardPricing::default());
 /// assert_eq!(plan.count(DashboardAction::Unchanged), 1);
-/// assert_eq!(plan.to_delete(), ["app-prod-old"]);
-/// assert_eq!(plan.monthly_delta(), rust_decimal::Decimal::ZERO); // 3 -> 2 dashboards, all free
+/// // app-prod-eu-ecs is app-prod-eu's (no section "eu-ecs"): left alone.
+/// assert_eq!(plan.to_delete(), ["app-prod-ecs"]);
+/// assert_eq!(plan.monthly_delta(), rust_decimal::Decimal::ZERO); // 4 -> 3 dashboards, all free
 /// ```
 #[must_use]
 pub fn plan_dashboards(
@@ -262,7 +305,7 @@ pub fn plan_dashboards(
     managed_prefix: &str,
     pricing: &DashboardPricing,
 ) -> DashboardPlan {
-    let managed = |n: &str| n.starts_with(&format!("{managed_prefix}-"));
+    let managed = |n: &str| owned_by(n, managed_prefix);
     let published_by_name: BTreeMap<&str, &PublishedDashboard> =
         published.iter().map(|p| (p.name.as_str(), p)).collect();
     let desired_names: BTreeMap<&str, &Dashboard> = desired.iter().map(|d| (d.name.as_str(), d)).collect();
@@ -420,26 +463,93 @@ mod tests {
         assert_eq!(plan.to_put().count(), 1);
     }
 
+    /// A section of the grammar that `want` does not generate (a retired page).
+    fn retired_section(want: &[Dashboard]) -> String {
+        let name = SECTIONS
+            .iter()
+            .map(|s| format!("collectiq-prod-{s}"))
+            .find(|n| want.iter().all(|d| &d.name != n))
+            .unwrap();
+        name
+    }
+
     #[test]
-    fn only_orphans_under_the_prefix_are_deleted() {
+    fn only_orphans_of_the_exact_grammar_are_deleted() {
         let want = desired();
+        let retired = retired_section(&want);
         let mut published = published_from(&want);
-        published.push(PublishedDashboard {
-            name: "collectiq-prod-legacy".into(),
-            body: None,
-        });
-        published.push(PublishedDashboard {
-            name: "collectiq-production-x".into(),
-            body: None,
-        });
-        published.push(PublishedDashboard {
-            name: "finance".into(),
-            body: None,
-        });
+        for name in [
+            retired.as_str(),
+            "collectiq-prod-legacy",
+            "collectiq-production-x",
+            "finance",
+        ] {
+            published.push(PublishedDashboard {
+                name: name.into(),
+                body: None,
+            });
+        }
         let plan = plan_dashboards(&want, &published, "collectiq-prod", &DashboardPricing::default());
-        assert_eq!(plan.to_delete(), ["collectiq-prod-legacy"]);
+        // "legacy" is no section of the grammar: someone's hand-made page, left alone.
+        assert_eq!(plan.to_delete(), [retired.as_str()]);
         assert_eq!(plan.monthly_delta(), Decimal::from(-3));
         assert!(plan.render_text().contains("(-$3.00/mo)"));
+    }
+
+    /// `prod` and `prod-eu` in one account: every `prod-eu` dashboard name starts with
+    /// `collectiq-prod-`. Each plan deletes only its own orphan.
+    #[test]
+    fn prod_and_prod_eu_side_by_side_never_delete_each_other() {
+        let prod = desired();
+        let retired = retired_section(&prod);
+        let eu: Vec<Dashboard> = prod
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                d.name = d.name.replacen("collectiq-prod-", "collectiq-prod-eu-", 1);
+                d
+            })
+            .collect();
+        let retired_eu = retired.replacen("collectiq-prod-", "collectiq-prod-eu-", 1);
+        let mut account = published_from(&prod);
+        account.extend(published_from(&eu));
+        for name in [&retired, &retired_eu] {
+            account.push(PublishedDashboard {
+                name: name.clone(),
+                body: None,
+            });
+        }
+        let p = plan_dashboards(&prod, &account, "collectiq-prod", &DashboardPricing::default());
+        assert_eq!(p.to_delete(), [retired.as_str()]);
+        assert_eq!(p.count(DashboardAction::Unchanged), prod.len());
+        let e = plan_dashboards(&eu, &account, "collectiq-prod-eu", &DashboardPricing::default());
+        assert_eq!(e.to_delete(), [retired_eu.as_str()]);
+        // And an environment whose prefix is a bare prefix of both claims nothing.
+        let c = plan_dashboards(&[], &account, "collectiq", &DashboardPricing::default());
+        assert!(c.to_delete().is_empty());
+    }
+
+    #[test]
+    fn every_catalogue_dashboard_follows_the_grammar_of_its_environment() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let s = platform_spec::load(&path).unwrap();
+            let prefix = s.managed_prefix();
+            for d in dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap() {
+                assert!(
+                    owned_by(&d.name, &prefix),
+                    "{} is not {prefix}-<section>: add its section to SECTIONS",
+                    d.name
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "{checked}");
     }
 
     #[test]

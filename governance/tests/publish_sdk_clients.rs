@@ -237,3 +237,153 @@ async fn throttled_write_is_retried_by_the_sdk_and_counts_once() {
     assert_eq!(report.write_calls, 1);
     assert_eq!(throttled.num_calls(), 2);
 }
+
+/// DescribeAlarms that hands back an earlier token two pages later (t1 → t2 → t1): the loop stops with
+/// an error naming the operation instead of cycling forever (only an immediate repeat was caught).
+#[tokio::test]
+async fn a_token_repeated_pages_later_is_an_error_not_a_loop() {
+    let page = |token: Option<&'static str>, next: &'static str| {
+        mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+            .match_requests(move |r| r.next_token() == token)
+            .then_output(move || DescribeAlarmsOutput::builder().next_token(next).build())
+    };
+    let (first, second, third) = (page(None, "t1"), page(Some("t1"), "t2"), page(Some("t2"), "t1"));
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&first, &second, &third]);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), describe_all_alarms(&client))
+        .await
+        .expect("the paging loop must stop by itself");
+    let err = read.unwrap_err();
+    assert_eq!(err.operation, "DescribeAlarms");
+    assert!(err.message.contains("already followed"), "{err}");
+    assert_eq!(first.num_calls() + second.num_calls() + third.num_calls(), 3);
+}
+
+/// A service that never stops handing out new tokens: the loop stops at the page cap with an error
+/// naming the operation, never returning the pages read as if they were all.
+#[tokio::test]
+async fn endless_pages_stop_at_the_cap_with_an_error() {
+    use governance::publish::cloudwatch::{MAX_PAGES, list_all_dashboards};
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = n.clone();
+    let endless = mock!(aws_sdk_cloudwatch::Client::list_dashboards).then_output(move || {
+        let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        aws_sdk_cloudwatch::operation::list_dashboards::ListDashboardsOutput::builder()
+            .dashboard_entries(
+                cw::DashboardEntry::builder()
+                    .dashboard_name(format!("d{i}"))
+                    .build(),
+            )
+            .next_token(format!("t{i}"))
+            .build()
+    });
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&endless]);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), list_all_dashboards(&client))
+        .await
+        .expect("the paging loop must stop by itself");
+    let err = read.unwrap_err();
+    assert_eq!(err.operation, "ListDashboards");
+    assert!(
+        err.message.contains(&format!("more than {MAX_PAGES} pages")),
+        "{err}"
+    );
+    assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), MAX_PAGES);
+}
+
+mod cost_explorer_attempts {
+    //! Every Cost Explorer attempt counts against the daily cap and in the footer: the SDK's retries
+    //! are billed requests ($0.01 each). A real Cost Explorer client with standard retries (3
+    //! attempts), its answers scripted, the run's counter attached as the interceptor.
+    use super::*;
+    use aws_sdk_costexplorer::operation::get_cost_and_usage::{GetCostAndUsageError, GetCostAndUsageOutput};
+    use aws_smithy_types::error::ErrorMetadata;
+    use governance::cost_pass::counting::RequestCounter;
+    use governance::cost_pass::read::{CeQuota, ReadError};
+    use governance::ledger::{LedgerStore, MemoryLedger};
+
+    fn throttled() -> GetCostAndUsageError {
+        GetCostAndUsageError::generic(
+            ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build(),
+        )
+    }
+
+    /// Two throttles, then the answer: the client retries twice.
+    fn client(counter: &RequestCounter) -> (aws_sdk_costexplorer::Client, aws_smithy_mocks::Rule) {
+        let rule = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .sequence()
+            .error(throttled)
+            .error(throttled)
+            .output(|| GetCostAndUsageOutput::builder().build())
+            .build();
+        let c = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, &[&rule], |c| c
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(std::time::Duration::from_millis(1))
+            )
+            .interceptor(counter.clone()));
+        (c, rule)
+    }
+
+    fn quota(ledger: &MemoryLedger, cap: u32) -> CeQuota<'_, MemoryLedger> {
+        CeQuota {
+            ledger,
+            pk: "collectiq-prod#ce-requests".into(),
+            day: "2026-11-21".into(),
+            cap,
+        }
+    }
+
+    #[tokio::test]
+    async fn three_attempts_are_three_requests_in_the_ledger_and_the_footer() {
+        let ledger = MemoryLedger::new();
+        let counter = RequestCounter::new();
+        let (ce, rule) = client(&counter);
+        let q = quota(&ledger, 5);
+        let out = counter
+            .ce_request(&q, || ce.get_cost_and_usage().send())
+            .await
+            .unwrap();
+        assert!(out.is_ok(), "{out:?}");
+        assert_eq!(rule.num_calls(), 3);
+        assert_eq!(counter.snapshot().cost_explorer(), 3);
+        assert_eq!(q.used().await.unwrap(), 3, "the ledger counts every attempt");
+    }
+
+    /// Cap 2: the first attempt and one retry fit; the third attempt is refused before the wire, the
+    /// request fails as "cap reached", and the count is exactly the cap.
+    #[tokio::test]
+    async fn retries_beyond_the_cap_are_not_sent() {
+        let ledger = MemoryLedger::new();
+        let counter = RequestCounter::new();
+        let (ce, rule) = client(&counter);
+        let q = quota(&ledger, 2);
+        let err = counter
+            .ce_request(&q, || ce.get_cost_and_usage().send())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ReadError::CapReached { used: 2, cap: 2 }), "{err}");
+        assert_eq!(rule.num_calls(), 2, "the third attempt never went out");
+        assert_eq!(counter.snapshot().cost_explorer(), 2);
+        assert_eq!(q.used().await.unwrap(), 2);
+        // The day is spent: the next request sends nothing.
+        let again = counter.ce_request(&q, || ce.get_cost_and_usage().send()).await;
+        assert!(matches!(again, Err(ReadError::CapReached { .. })));
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    /// A cap of 0 means none: no request, no ledger write.
+    #[tokio::test]
+    async fn cap_zero_sends_nothing() {
+        let ledger = MemoryLedger::new();
+        let counter = RequestCounter::new();
+        let (ce, rule) = client(&counter);
+        let q = quota(&ledger, 0);
+        let r = counter.ce_request(&q, || ce.get_cost_and_usage().send()).await;
+        assert!(matches!(r, Err(ReadError::CapReached { used: 0, cap: 0 })));
+        assert_eq!(rule.num_calls(), 0);
+        assert_eq!(ledger.counter(&q.pk, &q.day).await.unwrap(), 0);
+    }
+}

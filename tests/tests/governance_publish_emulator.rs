@@ -89,8 +89,27 @@ fn without_composites(mut d: Desired) -> Desired {
 }
 
 async fn put_plain_alarm(cw: &aws_sdk_cloudwatch::Client, name: &str) {
+    put_tagged_alarm(cw, name, None).await;
+}
+
+/// A plain alarm, tagged as the catalogue tags its own when `platform` is given (`ManagedBy`,
+/// `Platform`): a retired alarm of that environment.
+async fn put_tagged_alarm(cw: &aws_sdk_cloudwatch::Client, name: &str, platform: Option<&str>) {
+    let tags = platform.map(|p| {
+        vec![
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key("ManagedBy")
+                .value("collectiq-ops")
+                .build(),
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key("Platform")
+                .value(p)
+                .build(),
+        ]
+    });
     cw.put_metric_alarm()
         .alarm_name(name)
+        .set_tags(tags)
         .namespace("AWS/Lambda")
         .metric_name("Errors")
         .statistic(Statistic::Sum)
@@ -108,8 +127,15 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
     let em = Emulator::start().await.unwrap();
     let (cw, log) = counted_client(&em).await;
     let spec = spec();
-    put_plain_alarm(&cw, "collectiq-prod-legacy-scanner-errors-critical").await;
+    put_tagged_alarm(
+        &cw,
+        "collectiq-prod-legacy-scanner-errors-critical",
+        Some("collectiq-prod"),
+    )
+    .await;
     put_plain_alarm(&cw, "billing-estimated-charges-hand-made").await;
+    // Under the prefix but not tagged as ours: made by hand, left alone.
+    put_plain_alarm(&cw, "collectiq-prod-by-hand-critical").await;
     cw.put_dashboard()
         .dashboard_name("someone-elses-dashboard")
         .dashboard_body("{\"widgets\":[]}")
@@ -126,8 +152,9 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
         plan.alarms.plan.to_delete(),
         ["collectiq-prod-legacy-scanner-errors-critical"]
     );
-    assert_eq!(plan.alarms.plan.unmanaged, 1);
-    // Reads only: ListDashboards, DescribeAlarms (GetDashboard only for managed ones: none yet).
+    assert_eq!(plan.alarms.plan.unmanaged, 2);
+    // Reads only: ListDashboards, DescribeAlarms, ListTagsForResource for the two alarms under the
+    // prefix that the catalogue does not want (GetDashboard only for managed ones: none yet).
     assert!(log.take().iter().all(|op| !is_write(op)));
 
     let report = apply_all(
@@ -195,6 +222,131 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
             .iter()
             .any(|d| d.dashboard_name() == Some("someone-elses-dashboard"))
     );
+}
+
+/// Two environments in one account: `collectiq-prod` and `collectiq-prod-eu` (every name of the latter is
+/// also under `collectiq-prod-`). Each is published twice, in turn, through moto with the real SDK
+/// client: neither deletes or rewrites the other's alarms or dashboards, and each deletes only its own
+/// retired alarm and page.
+#[tokio::test(flavor = "multi_thread")]
+async fn prod_and_prod_eu_side_by_side_never_delete_each_other() {
+    let em = Emulator::start().await.unwrap();
+    let (cw, log) = counted_client(&em).await;
+    let prod = spec();
+    let mut eu = spec();
+    eu.platform.environment = "prod-eu".into();
+    assert_eq!(eu.managed_prefix(), "collectiq-prod-eu");
+    let d_prod = without_composites(Desired::for_spec(&prod).unwrap());
+    let d_eu = without_composites(Desired::for_spec(&eu).unwrap());
+    for _ in 0..2 {
+        for (s, d) in [(&prod, &d_prod), (&eu, &d_eu)] {
+            let plan = plan_all(&cw, s, d).await.unwrap();
+            assert!(
+                plan.alarms.plan.to_delete().is_empty() && plan.dashboards.to_delete().is_empty(),
+                "{}",
+                plan.render_text()
+            );
+            let r = apply_all(
+                &cw,
+                &plan,
+                ApplyOptions {
+                    writes_per_second: 0.0,
+                },
+                |_| NoProgress,
+            )
+            .await;
+            assert!(r.ok(), "{}", r.render_text());
+        }
+    }
+    let alarms = cw.describe_alarms().send().await.unwrap();
+    let n_alarms = alarms.metric_alarms().len();
+    assert_eq!(
+        n_alarms,
+        d_prod.catalogue.alarms.len() + d_eu.catalogue.alarms.len()
+    );
+    let n_dash = cw
+        .list_dashboards()
+        .send()
+        .await
+        .unwrap()
+        .dashboard_entries()
+        .len();
+    assert_eq!(n_dash, d_prod.dashboards.len() + d_eu.dashboards.len());
+
+    // Each environment retires one alarm and one page of its own.
+    put_tagged_alarm(
+        &cw,
+        "collectiq-prod-retired-errors-critical",
+        Some("collectiq-prod"),
+    )
+    .await;
+    put_tagged_alarm(
+        &cw,
+        "collectiq-prod-eu-retired-errors-critical",
+        Some("collectiq-prod-eu"),
+    )
+    .await;
+    for page in ["collectiq-prod-ecs", "collectiq-prod-eu-ecs"] {
+        assert!(d_prod.dashboards.iter().all(|d| d.name != page));
+        cw.put_dashboard()
+            .dashboard_name(page)
+            .dashboard_body("{\"widgets\":[]}")
+            .send()
+            .await
+            .unwrap();
+    }
+    log.take();
+    let plan = plan_all(&cw, &prod, &d_prod).await.unwrap();
+    assert_eq!(
+        plan.alarms.plan.to_delete(),
+        ["collectiq-prod-retired-errors-critical"]
+    );
+    assert_eq!(plan.dashboards.to_delete(), ["collectiq-prod-ecs"]);
+    // prod read the tags of every prod-eu alarm (their names cannot tell) and of its own orphan, and no
+    // prod-eu dashboard body.
+    let ops = log.take();
+    let tag_reads = ops.iter().filter(|op| *op == "ListTagsForResource").count();
+    assert_eq!(tag_reads, d_eu.catalogue.alarms.len() + 2, "{ops:?}");
+    assert_eq!(
+        ops.iter().filter(|op| *op == "GetDashboard").count(),
+        d_prod.dashboards.len() + 1
+    );
+    let r = apply_all(
+        &cw,
+        &plan,
+        ApplyOptions {
+            writes_per_second: 0.0,
+        },
+        |_| NoProgress,
+    )
+    .await;
+    assert!(r.ok(), "{}", r.render_text());
+    let plan = plan_all(&cw, &eu, &d_eu).await.unwrap();
+    assert_eq!(
+        plan.alarms.plan.to_delete(),
+        ["collectiq-prod-eu-retired-errors-critical"]
+    );
+    assert_eq!(plan.dashboards.to_delete(), ["collectiq-prod-eu-ecs"]);
+    let r = apply_all(
+        &cw,
+        &plan,
+        ApplyOptions {
+            writes_per_second: 0.0,
+        },
+        |_| NoProgress,
+    )
+    .await;
+    assert!(r.ok(), "{}", r.render_text());
+    let alarms = cw.describe_alarms().send().await.unwrap();
+    assert_eq!(alarms.metric_alarms().len(), n_alarms);
+    let n = cw
+        .list_dashboards()
+        .send()
+        .await
+        .unwrap()
+        .dashboard_entries()
+        .len();
+    assert_eq!(n, n_dash);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -61,6 +61,25 @@ impl ForecastFailure {
         Self::from_class(aws_error::classify_answer(status, code, Some(text)))
     }
 
+    /// Whether the answer holds for the rest of the day, so it may be cached until tomorrow: the
+    /// endpoint lacks the operation, CE has too little data, or the role may not call it. A throttle or
+    /// any other failure (5xx, reset, time-out) is transient: nothing is cached and the next run asks
+    /// again, instead of reporting "forecast unavailable" for the whole day.
+    ///
+    /// ```
+    /// use governance::cost_pass::forecast::ForecastFailure;
+    /// assert!(ForecastFailure::DataUnavailable.is_lasting());
+    /// assert!(!ForecastFailure::Throttled.is_lasting());
+    /// assert!(!ForecastFailure::Other.is_lasting());
+    /// ```
+    #[must_use]
+    pub const fn is_lasting(self) -> bool {
+        matches!(
+            self,
+            Self::NotImplemented | Self::DataUnavailable | Self::AccessDenied
+        )
+    }
+
     /// The forecast fallback for a shared error class.
     const fn from_class(class: ErrorClass) -> Self {
         match class {
@@ -136,7 +155,7 @@ impl ForecastUnavailable {
                 self.detail
             ),
             ForecastFailure::Throttled => format!(
-                "Cost Explorer throttled the request ({}); the next day's run asks again",
+                "Cost Explorer throttled the request ({}); the next run asks again",
                 self.detail
             ),
             ForecastFailure::Other => format!("GetCostForecast failed: {}", self.detail),
@@ -280,7 +299,7 @@ mod tests {
         assert_eq!(u.failure, ForecastFailure::Throttled, "{u:?}");
         assert_eq!(
             u.reason(),
-            "Cost Explorer throttled the request (LimitExceededException: Rate exceeded); the next day's run asks again"
+            "Cost Explorer throttled the request (LimitExceededException: Rate exceeded); the next run asks again"
         );
         assert_eq!(answer(429, &[], "").await.failure, ForecastFailure::Throttled);
     }

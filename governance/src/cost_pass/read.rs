@@ -30,6 +30,7 @@ use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
 use super::forecast::ForecastUnavailable;
 use crate::aws::describe_sdk_error;
 use crate::ledger::{Counted, Ledger, LedgerError, LedgerStore};
+use crate::publish::cloudwatch::{MAX_PAGES, PageGuard, PagingError};
 
 /// The Cost Explorer metric the report uses.
 pub const COST_METRIC: &str = "UnblendedCost";
@@ -76,7 +77,9 @@ pub enum ReadError {
 }
 
 /// The Cost Explorer daily request cap, counted in the ledger (`{prefix}#ce-requests`, one item per UTC
-/// day). [`CeQuota::take`] is called before every request, so two concurrent runs cannot exceed it.
+/// day). [`CeQuota::take`] is called before every request, so two concurrent runs cannot exceed it; the
+/// SDK's retries are added by [`super::counting::RequestCounter::ce_request`]. A cap of `0` means no
+/// request at all.
 #[derive(Debug, Clone)]
 pub struct CeQuota<'a, L = Ledger> {
     /// The ledger.
@@ -89,25 +92,51 @@ pub struct CeQuota<'a, L = Ledger> {
     pub cap: u32,
 }
 
-impl<L: LedgerStore> CeQuota<'_, L> {
-    /// Takes one request from today's allowance.
+/// How long a day's request counter is kept.
+const COUNTER_KEEP: std::time::Duration = std::time::Duration::from_secs(3 * 86_400);
+
+impl<'a, L: LedgerStore> CeQuota<'a, L> {
+    /// The cap of `spec` (`[cost] ce_daily_request_cap`) on the counter of the UTC day of `now`.
+    #[must_use]
+    pub fn for_spec(ledger: &'a L, spec: &PlatformSpec, now: DateTime<Utc>) -> Self {
+        Self {
+            ledger,
+            pk: super::state::Keys::new(spec.managed_prefix()).ce_requests(),
+            day: now.date_naive().to_string(),
+            cap: spec.cost.ce_daily_request_cap,
+        }
+    }
+
+    /// Takes one request from today's allowance; answers the count after it.
     ///
     /// # Errors
-    /// [`ReadError::CapReached`] when the cap is used up, [`ReadError::Ledger`] when counting fails.
+    /// [`ReadError::CapReached`] when the cap is used up (always for a cap of `0`, without touching the
+    /// ledger), [`ReadError::Ledger`] when counting fails.
     pub async fn take(&self) -> Result<u64, ReadError> {
+        if self.cap == 0 {
+            return Err(ReadError::CapReached { used: 0, cap: 0 });
+        }
         match self
             .ledger
-            .increment(
-                &self.pk,
-                &self.day,
-                1,
-                Some(u64::from(self.cap)),
-                std::time::Duration::from_secs(3 * 86_400),
-            )
+            .increment(&self.pk, &self.day, 1, Some(u64::from(self.cap)), COUNTER_KEEP)
             .await?
         {
             Counted::Ok(n) => Ok(n),
             Counted::CapReached(used) => Err(ReadError::CapReached { used, cap: self.cap }),
+        }
+    }
+
+    /// Adds requests already sent (SDK retries) to today's count, whatever the cap: they were billed.
+    ///
+    /// # Errors
+    /// [`ReadError::Ledger`] when counting fails.
+    pub async fn add(&self, sent: u64) -> Result<u64, ReadError> {
+        match self
+            .ledger
+            .increment(&self.pk, &self.day, sent, None, COUNTER_KEEP)
+            .await?
+        {
+            Counted::Ok(n) | Counted::CapReached(n) => Ok(n),
         }
     }
 
@@ -117,6 +146,14 @@ impl<L: LedgerStore> CeQuota<'_, L> {
     /// When the ledger read fails.
     pub async fn used(&self) -> Result<u64, ReadError> {
         Ok(self.ledger.counter(&self.pk, &self.day).await?)
+    }
+}
+
+/// A paging loop's bound hit, as the read error of `api`.
+fn paging(api: &'static str) -> impl FnOnce(PagingError) -> ReadError {
+    move |e| ReadError::Unexpected {
+        api,
+        detail: e.to_string(),
     }
 }
 
@@ -394,6 +431,7 @@ pub async fn budgets(
     let wanted: BTreeSet<&str> = spec.budgets.iter().map(|b| b.name.as_str()).collect();
     let mut found = Vec::new();
     let mut token: Option<String> = None;
+    let mut guard = PageGuard::new("DescribeBudgets", MAX_PAGES);
     loop {
         let out = client
             .describe_budgets()
@@ -408,9 +446,12 @@ pub async fn budgets(
                 found.push(budget_from_sdk(b)?);
             }
         }
-        match out.next_token() {
-            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_owned()),
-            _ => break,
+        match guard
+            .next(out.next_token().map(str::to_owned))
+            .map_err(paging(api))?
+        {
+            Some(t) => token = Some(t),
+            None => break,
         }
     }
     let missing = wanted
@@ -546,6 +587,7 @@ pub async fn list_metrics(
     let api = "cloudwatch:ListMetrics";
     let mut out = Vec::new();
     let mut token: Option<String> = None;
+    let mut guard = PageGuard::new("ListMetrics", MAX_PAGES);
     loop {
         let page = cw
             .list_metrics()
@@ -572,9 +614,12 @@ pub async fn list_metrics(
                 dimensions,
             });
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_owned()),
-            _ => return Ok(out),
+        match guard
+            .next(page.next_token().map(str::to_owned))
+            .map_err(paging(api))?
+        {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
         }
     }
 }
@@ -638,6 +683,7 @@ pub async fn metric_sums(
             })
             .collect();
         let mut token: Option<String> = None;
+        let mut guard = PageGuard::new("GetMetricData", MAX_PAGES);
         loop {
             let page = cw
                 .get_metric_data()
@@ -667,9 +713,12 @@ pub async fn metric_sums(
                     }
                 }
             }
-            match page.next_token() {
-                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_owned()),
-                _ => break,
+            match guard
+                .next(page.next_token().map(str::to_owned))
+                .map_err(paging(api))?
+            {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
     }

@@ -1,7 +1,11 @@
 //! The cost pass's read seam: [`CostReads`] (Cost Explorer pages, the forecast, budgets, metric series and
 //! sums), implemented for the SDK clients by [`SdkReads`] and in memory by `fake::FakeReads` (feature
-//! `testing`). The Cost Explorer cap is enforced here, once for every implementation: [`cost_and_usage`]
-//! takes a quota unit before each page, [`cost_forecast`] before the request.
+//! `testing`). The Cost Explorer cap is enforced here, once for every implementation: each page of
+//! [`CostPager`] and the request of [`cost_forecast`] go through
+//! [`RequestCounter::ce_request`](super::counting::RequestCounter::ce_request), which takes a quota unit
+//! before the request and counts the SDK's retries against the cap. Paging is bounded by a
+//! [`PageGuard`](crate::publish::cloudwatch::PageGuard): a repeated token or too many pages is an
+//! error, never a silently shortened answer.
 
 use std::future::Future;
 
@@ -10,9 +14,11 @@ use cost::burn::CeForecastInput;
 use cost::input::{Budget, CostAndUsagePage, MetricSumSeries};
 use platform_spec::PlatformSpec;
 
+use super::counting::RequestCounter;
 use super::read::{self, CeQuota, ReadError, SeriesKey};
 use crate::aws::AwsClients;
 use crate::ledger::LedgerStore;
+use crate::publish::cloudwatch::PageGuard;
 
 /// What the cost pass reads. One method per request kind; paging of Cost Explorer and the quota are the
 /// caller's ([`cost_and_usage`]), so a fake cannot bypass the cap.
@@ -57,54 +63,119 @@ pub trait CostReads: Send + Sync {
     ) -> impl Future<Output = Result<CeForecastInput, ReadError>> + Send;
 }
 
-/// Every `GetCostAndUsage` page over `[start, end)`, one quota unit taken before each.
-///
-/// # Errors
-/// [`ReadError::CapReached`] when the cap is used up (pages already read are dropped: the caller falls
-/// back to the ledger's cached days), a page fails, or CE repeats a `NextPageToken`.
-pub async fn cost_and_usage<R: CostReads + ?Sized, L: LedgerStore>(
-    reads: &R,
-    quota: &CeQuota<'_, L>,
+/// Most `GetCostAndUsage` pages one query follows (each costs $0.01; the cap usually stops it first).
+pub const MAX_CE_PAGES: usize = 50;
+
+/// `GetCostAndUsage` over `[start, end)`, one page at a time, so the caller can keep each page it paid
+/// for (store it in the ledger) before the next request can fail.
+#[derive(Debug)]
+pub struct CostPager<'q, 'l, L> {
+    quota: &'q CeQuota<'l, L>,
+    counter: &'q RequestCounter,
     start: NaiveDate,
     end: NaiveDate,
-) -> Result<Vec<CostAndUsagePage>, ReadError> {
-    let mut pages = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        quota.take().await?;
-        let page = reads.cost_and_usage_page(start, end, token.clone()).await?;
-        let next = page.next_page_token.clone();
-        pages.push(page);
-        match next {
-            Some(t) if Some(&t) != token.as_ref() => token = Some(t),
-            Some(_) => {
+    guard: PageGuard,
+    token: Option<String>,
+    done: bool,
+}
+
+impl<'q, 'l, L: LedgerStore> CostPager<'q, 'l, L> {
+    /// A pager over `[start, end)` under `quota`, counting attempts in `counter`.
+    #[must_use]
+    pub fn new(
+        quota: &'q CeQuota<'l, L>,
+        counter: &'q RequestCounter,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Self {
+        Self {
+            quota,
+            counter,
+            start,
+            end,
+            guard: PageGuard::new("GetCostAndUsage", MAX_CE_PAGES),
+            token: None,
+            done: false,
+        }
+    }
+
+    /// Whether the last page has been read.
+    #[must_use]
+    pub const fn done(&self) -> bool {
+        self.done
+    }
+
+    /// The next page, `None` after the last.
+    ///
+    /// # Errors
+    /// [`ReadError::CapReached`] when the cap has no room, the page's failure, or
+    /// [`ReadError::Unexpected`] when Cost Explorer repeats a `NextPageToken` or pages past
+    /// [`MAX_CE_PAGES`].
+    pub async fn next<R: CostReads + ?Sized>(
+        &mut self,
+        reads: &R,
+    ) -> Result<Option<CostAndUsagePage>, ReadError> {
+        if self.done {
+            return Ok(None);
+        }
+        let (start, end, token) = (self.start, self.end, self.token.clone());
+        let page = self
+            .counter
+            .ce_request(self.quota, || reads.cost_and_usage_page(start, end, token))
+            .await??;
+        match self.guard.next(page.next_page_token.clone()) {
+            Ok(Some(t)) => self.token = Some(t),
+            Ok(None) => self.done = true,
+            Err(e) => {
+                self.done = true;
                 return Err(ReadError::Unexpected {
                     api: "ce:GetCostAndUsage",
-                    detail: "the same NextPageToken twice".into(),
+                    detail: e.to_string(),
                 });
             }
-            None => return Ok(pages),
         }
+        Ok(Some(page))
     }
 }
 
-/// `GetCostForecast` after taking one quota unit.
+/// Every `GetCostAndUsage` page over `[start, end)` ([`CostPager`] to the end).
 ///
 /// # Errors
-/// [`ReadError::CapReached`] or [`ReadError::Ledger`] before the request; [`ReadError::Forecast`] with the
-/// failure classified when CE answers with an error.
+/// As [`CostPager::next`]; the pages already read are dropped (use [`CostPager`] to keep them).
+pub async fn cost_and_usage<R: CostReads + ?Sized, L: LedgerStore>(
+    reads: &R,
+    quota: &CeQuota<'_, L>,
+    counter: &RequestCounter,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<CostAndUsagePage>, ReadError> {
+    let mut pager = CostPager::new(quota, counter, start, end);
+    let mut pages = Vec::new();
+    while let Some(page) = pager.next(reads).await? {
+        pages.push(page);
+    }
+    Ok(pages)
+}
+
+/// `GetCostForecast` under the cap (every attempt counted, see [`RequestCounter::ce_request`]).
+///
+/// # Errors
+/// [`ReadError::CapReached`] or [`ReadError::Ledger`] before the request (or a retry refused by the
+/// cap); [`ReadError::Forecast`] with the failure classified when CE answers with an error.
 pub async fn cost_forecast<R: CostReads + ?Sized, L: LedgerStore>(
     reads: &R,
     quota: &CeQuota<'_, L>,
+    counter: &RequestCounter,
     today: NaiveDate,
     month_end: NaiveDate,
     environment: &str,
     include_untagged: bool,
 ) -> Result<CeForecastInput, ReadError> {
-    quota.take().await?;
-    reads
-        .cost_forecast(today, month_end, environment, include_untagged)
-        .await
+    counter
+        .ce_request(quota, || {
+            reads.cost_forecast(today, month_end, environment, include_untagged)
+        })
+        .await?
 }
 
 /// [`CostReads`] on the SDK clients.

@@ -1,13 +1,18 @@
 //! Publishing the alarm catalogue: read what is published (`DescribeAlarms`, every page), plan with the
 //! pure [`alarms::plan::plan_alarms`], and apply only the changes — metric alarms before the composites
-//! that reference them, orphans under the managed prefix deleted (composites first), nothing outside the
-//! prefix ever touched, writes paced at ≤ 3 per second. One failed item does not stop the others; the
-//! report names every failure.
+//! that reference them, the environment's own orphans deleted (composites first), writes paced at ≤ 3
+//! per second. One failed item does not stop the others; the report names every failure.
+//!
+//! Ownership is exact ([`alarms::plan::owned_by`]): a name under `{prefix}-` is not enough, since
+//! `collectiq-prod-eu-…` is under `collectiq-prod-` too. For each published alarm under the prefix that
+//! the catalogue does not want, `ListTagsForResource` is read (paced) and only alarms tagged
+//! `ManagedBy = collectiq-ops`, `Platform = {prefix}` are deleted. A tag read that fails leaves that
+//! alarm alone this run and says so in the plan's warnings.
 
 use alarms::Alarm;
 use alarms::catalogue::{Catalogue, CatalogueError, CatalogueOptions, catalogue_for};
 use alarms::cost::AlarmPricing;
-use alarms::plan::{AlarmAction, AlarmPlan, plan_alarms};
+use alarms::plan::{AlarmAction, AlarmPlan, ownership_candidates, plan_alarms};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
@@ -17,6 +22,8 @@ use super::progress::ApplyProgress;
 
 /// CloudWatch's `PutMetricAlarm` / `PutCompositeAlarm` / `DeleteAlarms` quota, per second.
 pub const ALARM_WRITES_PER_SECOND: f64 = 3.0;
+/// `ListTagsForResource` calls per second while deciding ownership.
+pub const TAG_READS_PER_SECOND: f64 = 5.0;
 /// Most names per `DeleteAlarms` call.
 pub const DELETE_BATCH: usize = 100;
 
@@ -37,18 +44,59 @@ pub struct AlarmPlanning {
     pub published: Vec<PublishedAlarm>,
 }
 
-/// Reads every published alarm and plans the catalogue against it.
+/// Reads every published alarm, the tags of the [`ownership_candidates`], and plans the catalogue
+/// against them.
 ///
 /// # Errors
-/// When `DescribeAlarms` fails (nothing is planned from a partial read).
+/// When `DescribeAlarms` fails (nothing is planned from a partial read). A failed tag read is a warning
+/// in the plan: that alarm is not deleted this run.
 pub async fn plan<C: CloudWatchApi>(
     cw: &C,
     catalogue: &Catalogue,
     managed_prefix: &str,
 ) -> Result<AlarmPlanning, ApiError> {
-    let published = describe_all_alarms(cw).await?;
-    let plan = plan_from(catalogue, &published, managed_prefix);
+    let mut published = describe_all_alarms(cw).await?;
+    let warnings = read_candidate_tags(cw, catalogue, &mut published, managed_prefix).await;
+    let mut plan = plan_from(catalogue, &published, managed_prefix);
+    plan.warnings.extend(warnings);
     Ok(AlarmPlanning { plan, published })
+}
+
+/// Fills in the tags of every published alarm whose ownership they decide; returns a warning per alarm
+/// whose tags could not be read.
+async fn read_candidate_tags<C: CloudWatchApi>(
+    cw: &C,
+    catalogue: &Catalogue,
+    published: &mut [PublishedAlarm],
+    managed_prefix: &str,
+) -> Vec<String> {
+    let desired = catalogue.inputs();
+    let names: Vec<String> = {
+        let all: Vec<&str> = published.iter().map(|p| p.alarm.name()).collect();
+        ownership_candidates(&desired, &all, managed_prefix)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut pacer = Pacer::per_second(TAG_READS_PER_SECOND);
+    let mut warnings = Vec::new();
+    for p in published
+        .iter_mut()
+        .filter(|p| names.iter().any(|n| n == p.alarm.name()))
+    {
+        pacer.ready().await;
+        match cw.alarm_tags(&p.arn).await {
+            Ok(tags) => match &mut p.alarm {
+                Alarm::Metric(m) => m.tags = tags,
+                Alarm::Composite(c) => c.tags = tags,
+            },
+            Err(e) => warnings.push(format!(
+                "{}: tags not read ({e}); not deleted this run",
+                p.alarm.name()
+            )),
+        }
+    }
+    warnings
 }
 
 /// The pure step of [`plan`]: `desired` against what was read.
@@ -206,6 +254,7 @@ mod tests {
     use crate::publish::progress::NoProgress;
 
     use crate::test_support::prod_spec as spec;
+    use platform_spec::PlatformSpec;
 
     #[tokio::test(start_paused = true)]
     async fn apply_then_replan_is_empty_and_second_apply_writes_nothing() {
@@ -257,7 +306,10 @@ mod tests {
         foreign.alarm_name = "billing-estimated-charges-hand-made".into();
         let mut near = orphan.clone();
         near.alarm_name = "collectiq-production-other".into();
-        for a in [&orphan, &foreign, &near] {
+        let mut by_hand = orphan.clone();
+        by_hand.alarm_name = "collectiq-prod-by-hand-critical".into();
+        by_hand.tags.clear();
+        for a in [&orphan, &foreign, &near, &by_hand] {
             cw.put_metric_alarm(a).await.unwrap();
         }
         let before = cw.write_calls();
@@ -266,13 +318,69 @@ mod tests {
             planning.plan.to_delete(),
             ["collectiq-prod-legacy-scanner-errors-critical"]
         );
-        assert_eq!(planning.plan.unmanaged, 2);
+        // The hand-made one is under the prefix but untagged: left alone.
+        assert_eq!(planning.plan.unmanaged, 3);
+        assert_eq!(
+            cw.tag_reads(),
+            2,
+            "tags read for the two candidates under the prefix only"
+        );
         let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
         assert_eq!(report.deleted, ["collectiq-prod-legacy-scanner-errors-critical"]);
         let names = cw.alarm_names();
         assert!(names.contains(&"billing-estimated-charges-hand-made".to_owned()));
         assert!(names.contains(&"collectiq-production-other".to_owned()));
+        assert!(names.contains(&"collectiq-prod-by-hand-critical".to_owned()));
         assert_eq!(cw.write_calls() - before, cat.alarms.len() + 1);
+    }
+
+    /// The `prod-eu` spec: `prod` with the environment renamed (same account and region).
+    fn prod_eu() -> PlatformSpec {
+        let mut s = spec();
+        s.platform.environment = "prod-eu".into();
+        s
+    }
+
+    /// Two environments in one account, applied one after the other, then again: each apply keeps the
+    /// other's alarms (every `collectiq-prod-eu-…` name is also under `collectiq-prod-`).
+    #[tokio::test(start_paused = true)]
+    async fn prod_and_prod_eu_in_one_account_keep_each_others_alarms() {
+        let (prod, eu) = (spec(), prod_eu());
+        let (cat_prod, cat_eu) = (desired_catalogue(&prod).unwrap(), desired_catalogue(&eu).unwrap());
+        assert!(
+            cat_eu
+                .alarms
+                .iter()
+                .all(|a| a.alarm.name().starts_with("collectiq-prod-"))
+        );
+        let cw = FakeCloudWatch::default();
+        for _ in 0..2 {
+            for (cat, prefix) in [(&cat_prod, "collectiq-prod"), (&cat_eu, "collectiq-prod-eu")] {
+                let p = plan(&cw, cat, prefix).await.unwrap();
+                assert!(
+                    p.plan.to_delete().is_empty(),
+                    "{prefix}: {:?}",
+                    p.plan.to_delete()
+                );
+                let r = apply(&cw, &p.plan, ApplyOptions::default(), &NoProgress).await;
+                assert!(r.ok() && r.deleted.is_empty(), "{}", r.render_text(prefix));
+            }
+        }
+        assert_eq!(
+            cw.alarm_names().len(),
+            cat_prod.alarms.len() + cat_eu.alarms.len()
+        );
+        // prod's own orphan still goes, prod-eu's stays with prod-eu.
+        let mut retired = match &cat_prod.alarms[0].alarm {
+            Alarm::Metric(m) => m.clone(),
+            Alarm::Composite(_) => panic!(),
+        };
+        retired.alarm_name = "collectiq-prod-retired-errors-critical".into();
+        cw.put_metric_alarm(&retired).await.unwrap();
+        let p = plan(&cw, &cat_prod, "collectiq-prod").await.unwrap();
+        assert_eq!(p.plan.to_delete(), ["collectiq-prod-retired-errors-critical"]);
+        let e = plan(&cw, &cat_eu, "collectiq-prod-eu").await.unwrap();
+        assert!(e.plan.to_delete().is_empty());
     }
 
     #[tokio::test(start_paused = true)]

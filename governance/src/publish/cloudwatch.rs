@@ -3,7 +3,9 @@
 //! structs and the SDK's types (both directions: `Put*Alarm` requests out, `DescribeAlarms` back in).
 //!
 //! Paging lives in the free functions ([`describe_all_alarms`], [`list_all_dashboards`], ...) so every
-//! implementation of the trait (the SDK client, the benchmark's fake) is paged the same way.
+//! implementation of the trait (the SDK client, the benchmark's fake) is paged the same way, and every
+//! paging loop of governance is bounded by one [`PageGuard`]: a cap on pages and repeat detection over
+//! every token already followed; hitting either is an error naming the operation, never a truncation.
 //!
 //! Retries are the SDK's (`RetryConfig`, see [`with_publishing_retries`]), never a loop here.
 
@@ -86,7 +88,10 @@ impl HttpStatus for aws_smithy_runtime_api::http::Response {
 /// its state (for the state report).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishedAlarm {
-    /// The configuration, as the `Put*` input that would produce it.
+    /// `AlarmArn` (what `ListTagsForResource` takes).
+    pub arn: String,
+    /// The configuration, as the `Put*` input that would produce it (tags empty: `DescribeAlarms` does
+    /// not return them; the planner fills them in for the alarms whose ownership they decide).
     pub alarm: Alarm,
     /// State, since when, and why.
     pub status: AlarmStatus,
@@ -145,6 +150,20 @@ pub trait CloudWatchApi: Send + Sync {
         &self,
         alarm: &PutCompositeAlarmInput,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ListTagsForResource` of one alarm, by its ARN. The default (for test doubles that never plan
+    /// deletes) answers an error, so the planner deletes nothing whose tags it could not read.
+    fn alarm_tags(
+        &self,
+        alarm_arn: &str,
+    ) -> impl Future<Output = Result<Vec<alarms::model::Tag>, ApiError>> + Send {
+        let arn = alarm_arn.to_owned();
+        async move {
+            Err(ApiError::local(
+                "ListTagsForResource",
+                format!("this CloudWatch client does not read tags ({arn})"),
+            ))
+        }
+    }
     /// `DeleteAlarms` (≤ 100 names).
     fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// `DescribeAlarmHistory` state updates between `start` and `end`, one page.
@@ -195,19 +214,138 @@ pub trait CloudWatchApi: Send + Sync {
     ) -> impl Future<Output = Result<MetricDataPage, ApiError>> + Send;
 }
 
-/// Follows `NextToken` from the first page to the last, collecting every page's items. An empty token
-/// counts as the end (CloudWatch sends `""` on some last pages).
-async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ApiError>
+/// Most pages any paging loop follows before it gives up with an error (a service that keeps handing out
+/// new tokens, or a fake that loops): 1,000 pages of `DescribeAlarms` are 100,000 alarms, far beyond any
+/// account this tool manages.
+pub const MAX_PAGES: usize = 1_000;
+
+/// A paging loop stopped before the last page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PagingError {
+    /// The service handed back a token the loop had already followed: following it would loop forever
+    /// (or read the same items twice).
+    #[error(
+        "{operation}: page {page} returned a NextToken already followed on an earlier page; stopped instead of looping"
+    )]
+    RepeatedToken {
+        /// The paged operation.
+        operation: &'static str,
+        /// The page (1-based) that returned the repeated token.
+        page: usize,
+    },
+    /// More pages than the cap: stopped rather than reading (and paying for) without end.
+    #[error(
+        "{operation}: more than {max_pages} pages; stopped at the cap instead of returning a truncated list"
+    )]
+    TooManyPages {
+        /// The paged operation.
+        operation: &'static str,
+        /// The cap.
+        max_pages: usize,
+    },
+}
+
+impl From<PagingError> for ApiError {
+    fn from(e: PagingError) -> Self {
+        let operation = match &e {
+            PagingError::RepeatedToken { operation, .. } | PagingError::TooManyPages { operation, .. } => {
+                operation
+            }
+        };
+        Self::local(operation, e.to_string())
+    }
+}
+
+/// The bounds of one paging loop: every token followed is remembered (a repeat of *any* earlier token is
+/// an error, not only of the previous one), and the number of pages is capped. A loop calls
+/// [`PageGuard::next`] with each page's token; it answers the token to follow, or `None` at the last
+/// page (an absent or empty token: CloudWatch sends `""` on some last pages).
+///
+/// ```
+/// use governance::publish::cloudwatch::{PageGuard, PagingError};
+/// let mut g = PageGuard::new("DescribeAlarms", 10);
+/// assert_eq!(g.next(Some("a".into())).unwrap(), Some("a".to_owned()));
+/// assert_eq!(g.next(Some("b".into())).unwrap(), Some("b".to_owned()));
+/// // "a" again, two pages later: a cycle.
+/// assert!(matches!(g.next(Some("a".into())), Err(PagingError::RepeatedToken { page: 3, .. })));
+/// let mut g = PageGuard::new("ListDashboards", 10);
+/// assert_eq!(g.next(Some(String::new())).unwrap(), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PageGuard {
+    operation: &'static str,
+    max_pages: usize,
+    pages: usize,
+    seen: std::collections::HashSet<String>,
+}
+
+impl PageGuard {
+    /// A guard for `operation` allowing `max_pages` pages (at least one).
+    #[must_use]
+    pub fn new(operation: &'static str, max_pages: usize) -> Self {
+        Self {
+            operation,
+            max_pages: max_pages.max(1),
+            pages: 0,
+            seen: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Pages read so far.
+    #[must_use]
+    pub const fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// Records one page read that handed back `token`; answers the token to follow next, `None` when
+    /// that page was the last.
+    ///
+    /// # Errors
+    /// [`PagingError::RepeatedToken`] when `token` was followed before, [`PagingError::TooManyPages`] when
+    /// following it would read more than the cap.
+    pub fn next(&mut self, token: Option<String>) -> Result<Option<String>, PagingError> {
+        self.pages += 1;
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if !self.seen.insert(token.clone()) {
+            return Err(PagingError::RepeatedToken {
+                operation: self.operation,
+                page: self.pages,
+            });
+        }
+        if self.pages >= self.max_pages {
+            return Err(PagingError::TooManyPages {
+                operation: self.operation,
+                max_pages: self.max_pages,
+            });
+        }
+        Ok(Some(token))
+    }
+}
+
+/// Follows `NextToken` from the first page to the last, collecting every page's items, within a
+/// [`PageGuard`] of `max_pages`: a repeated token or the cap is an error naming `operation`, never a
+/// silently shortened list.
+///
+/// # Errors
+/// The first failed page, or the guard's [`PagingError`] as an [`ApiError`] of `operation`.
+pub async fn paginate<T, F, Fut>(
+    operation: &'static str,
+    max_pages: usize,
+    mut fetch: F,
+) -> Result<Vec<T>, ApiError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<(Vec<T>, Option<String>), ApiError>>,
 {
+    let mut guard = PageGuard::new(operation, max_pages);
     let mut out = Vec::new();
     let mut token = None;
     loop {
         let (items, next) = fetch(token).await?;
         out.extend(items);
-        match next.filter(|t| !t.is_empty()) {
+        match guard.next(next)? {
             Some(t) => token = Some(t),
             None => return Ok(out),
         }
@@ -217,9 +355,9 @@ where
 /// Every alarm of the account, following `NextToken` until the last page.
 ///
 /// # Errors
-/// The first failed page.
+/// The first failed page; a repeated `NextToken` or more than [`MAX_PAGES`] pages.
 pub async fn describe_all_alarms<C: CloudWatchApi>(cw: &C) -> Result<Vec<PublishedAlarm>, ApiError> {
-    all_pages(|token| async move {
+    paginate("DescribeAlarms", MAX_PAGES, |token| async move {
         let page = cw.describe_alarms(token).await?;
         Ok((page.alarms, page.next_token))
     })
@@ -229,9 +367,9 @@ pub async fn describe_all_alarms<C: CloudWatchApi>(cw: &C) -> Result<Vec<Publish
 /// Every dashboard name of the account.
 ///
 /// # Errors
-/// The first failed page.
+/// The first failed page; a repeated `NextToken` or more than [`MAX_PAGES`] pages.
 pub async fn list_all_dashboards<C: CloudWatchApi>(cw: &C) -> Result<Vec<String>, ApiError> {
-    all_pages(|token| async move {
+    paginate("ListDashboards", MAX_PAGES, |token| async move {
         let page = cw.list_dashboards(token).await?;
         Ok((page.names, page.next_token))
     })
@@ -241,13 +379,13 @@ pub async fn list_all_dashboards<C: CloudWatchApi>(cw: &C) -> Result<Vec<String>
 /// Every state update between `start` and `end`.
 ///
 /// # Errors
-/// The first failed page.
+/// The first failed page; a repeated `NextToken` or more than [`MAX_PAGES`] pages.
 pub async fn alarm_history<C: CloudWatchApi>(
     cw: &C,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<StateTransition>, ApiError> {
-    all_pages(|token| async move {
+    paginate("DescribeAlarmHistory", MAX_PAGES, |token| async move {
         let page = cw.describe_alarm_history(start, end, token).await?;
         Ok((page.transitions, page.next_token))
     })
@@ -257,14 +395,14 @@ pub async fn alarm_history<C: CloudWatchApi>(
 /// Every point of the `ReturnData` query of `queries` between `start` and `end`, oldest first.
 ///
 /// # Errors
-/// The first failed page.
+/// The first failed page; a repeated `NextToken` or more than [`MAX_PAGES`] pages.
 pub async fn metric_data<C: CloudWatchApi>(
     cw: &C,
     queries: &[MetricDataQuery],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, f64)>, ApiError> {
-    let mut out = all_pages(|token| async move {
+    let mut out = paginate("GetMetricData", MAX_PAGES, |token| async move {
         let page = cw.get_metric_data(queries, start, end, token).await?;
         Ok((page.points, page.next_token))
     })
@@ -440,6 +578,23 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .await
             .map_err(|e| ApiError::from_sdk("DeleteAlarms", &e))?;
         Ok(())
+    }
+
+    async fn alarm_tags(&self, alarm_arn: &str) -> Result<Vec<alarms::model::Tag>, ApiError> {
+        let out = self
+            .list_tags_for_resource()
+            .resource_arn(alarm_arn)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("ListTagsForResource", &e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| alarms::model::Tag {
+                key: t.key().unwrap_or_default().to_owned(),
+                value: t.value().unwrap_or_default().to_owned(),
+            })
+            .collect())
     }
 
     async fn describe_alarm_history(
@@ -711,6 +866,7 @@ pub fn published_metric_alarm(m: &cw::MetricAlarm) -> PublishedAlarm {
         threshold_metric_id: m.threshold_metric_id().map(str::to_owned),
     };
     PublishedAlarm {
+        arn: m.alarm_arn().unwrap_or_default().to_owned(),
         status: AlarmStatus {
             name,
             state: state_value(m.state_value()),
@@ -743,6 +899,7 @@ pub fn published_composite_alarm(c: &cw::CompositeAlarm) -> PublishedAlarm {
         tags: Vec::new(),
     };
     PublishedAlarm {
+        arn: c.alarm_arn().unwrap_or_default().to_owned(),
         status: AlarmStatus {
             name,
             state: state_value(c.state_value()),

@@ -1,13 +1,15 @@
 //! Publishing the generated dashboards: list every dashboard of the account (for the free-tier price),
 //! `GetDashboard` the ones under the managed prefix, plan with the pure
-//! [`dashboards::plan::plan_dashboards`], and `PutDashboard` only what changed; orphans under the prefix
-//! are deleted, nothing else is touched.
+//! [`dashboards::plan::plan_dashboards`], and `PutDashboard` only what changed; the environment's own
+//! orphans are deleted, nothing else is touched. Ownership is the exact name grammar
+//! `{prefix}-{section}` of [`dashboards::plan::owned_by`] (dashboards carry no tags), so
+//! `collectiq-prod` never reads, rewrites or deletes `collectiq-prod-eu-*`.
 
 use alarms::catalogue::Catalogue;
 use dashboards::catalogue::{CatalogueOptions, dashboards_for};
 use dashboards::model::Dashboard;
 use dashboards::plan::{
-    DashboardAction, DashboardPlan, DashboardPricing, PublishedDashboard, plan_dashboards,
+    DashboardAction, DashboardPlan, DashboardPricing, PublishedDashboard, owned_by, plan_dashboards,
 };
 use platform_spec::PlatformSpec;
 
@@ -36,7 +38,7 @@ pub fn desired_dashboards(
     dashboards_for(spec, &opts)
 }
 
-/// Every dashboard of the account; bodies read only under `{managed_prefix}-`.
+/// Every dashboard of the account; bodies read only for the environment's own ([`owned_by`]).
 ///
 /// # Errors
 /// When listing or reading a managed dashboard fails (nothing is planned from a partial read).
@@ -44,11 +46,10 @@ pub async fn read_published<C: CloudWatchApi>(
     cw: &C,
     managed_prefix: &str,
 ) -> Result<Vec<PublishedDashboard>, ApiError> {
-    let prefix = format!("{managed_prefix}-");
     let mut pacer = Pacer::per_second(DASHBOARD_CALLS_PER_SECOND);
     let mut out = Vec::new();
     for name in list_all_dashboards(cw).await? {
-        let body = if name.starts_with(&prefix) {
+        let body = if owned_by(&name, managed_prefix) {
             pacer.ready().await;
             Some(cw.get_dashboard(&name).await?)
         } else {
@@ -170,7 +171,12 @@ mod tests {
         let cat = desired_catalogue(&spec).unwrap();
         let desired = desired_dashboards(&spec, Some(&cat)).unwrap();
         let cw = FakeCloudWatch::default();
-        cw.put_dashboard("collectiq-prod-old-page", "{\"widgets\":[]}")
+        // The grammar's ECS page: prod has no ECS service, so this is a page it no longer generates.
+        assert!(desired.iter().all(|d| d.name != "collectiq-prod-ecs"));
+        cw.put_dashboard("collectiq-prod-ecs", "{\"widgets\":[]}")
+            .await
+            .unwrap();
+        cw.put_dashboard("collectiq-prod-eu-ecs", "{\"widgets\":[]}")
             .await
             .unwrap();
         cw.put_dashboard("someone-elses", "{\"widgets\":[]}")
@@ -178,7 +184,7 @@ mod tests {
             .unwrap();
         let first = plan(&cw, &desired, "collectiq-prod").await.unwrap();
         assert_eq!(first.count(DashboardAction::Create), desired.len());
-        assert_eq!(first.to_delete(), ["collectiq-prod-old-page"]);
+        assert_eq!(first.to_delete(), ["collectiq-prod-ecs"]);
         let report = apply(&cw, &first, &NoProgress).await;
         assert!(report.ok());
         assert_eq!(report.write_calls, desired.len() + 1);
@@ -187,11 +193,12 @@ mod tests {
         let again = apply(&cw, &second, &NoProgress).await;
         assert_eq!(again.write_calls, 0);
         assert_eq!(again.unchanged, desired.len());
-        // someone-elses is still there.
+        // someone-elses and prod-eu's page are still there.
         let names = crate::publish::cloudwatch::list_all_dashboards(&cw)
             .await
             .unwrap();
         assert!(names.contains(&"someone-elses".to_owned()));
+        assert!(names.contains(&"collectiq-prod-eu-ecs".to_owned()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! An in-memory CloudWatch implementing [`CloudWatchApi`], for unit tests and the apply benchmark: it
-//! stores alarms and dashboards like the service does (pages of 100, tags dropped on read-back), records
+//! stores alarms and dashboards like the service does (pages of 100, tags dropped on read-back but kept
+//! for `ListTagsForResource`), records
 //! when each write happened on the `tokio` clock, can fail chosen items, and can take a simulated
 //! latency per call. It is not used by any command.
 
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use alarms::Alarm;
-use alarms::model::{MetricDataQuery, PutCompositeAlarmInput, PutMetricAlarmInput};
+use alarms::model::{MetricDataQuery, PutCompositeAlarmInput, PutMetricAlarmInput, Tag};
 use alarms::state::{AlarmStatus, StateValue};
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -20,7 +21,9 @@ use super::cloudwatch::{
 #[derive(Debug, Default)]
 struct State {
     alarms: BTreeMap<String, PublishedAlarm>,
+    tags: BTreeMap<String, Vec<Tag>>,
     dashboards: BTreeMap<String, String>,
+    tag_reads: usize,
     writes: Vec<Instant>,
     fail_puts: BTreeMap<String, String>,
 }
@@ -79,16 +82,26 @@ impl FakeCloudWatch {
         best
     }
 
+    /// `ListTagsForResource` calls received so far.
+    #[must_use]
+    pub fn tag_reads(&self) -> usize {
+        self.lock().tag_reads
+    }
+
     /// Names of the stored alarms.
     #[must_use]
     pub fn alarm_names(&self) -> Vec<String> {
         self.lock().alarms.keys().cloned().collect()
     }
 
-    /// Stores `alarm` as if it had been published long ago (no write is recorded).
+    /// Stores `alarm` as if it had been published long ago (no write is recorded), tags included.
     pub fn seed(&self, alarm: Alarm) {
         let name = alarm.name().to_owned();
-        self.lock().alarms.insert(name.clone(), published(alarm, name));
+        let mut state = self.lock();
+        state.tags.insert(name.clone(), tags_of(&alarm));
+        state
+            .alarms
+            .insert(name.clone(), published(strip_tags(alarm), name));
     }
 
     /// Sets the state of a stored alarm (like `SetAlarmState`; not counted as a write).
@@ -122,18 +135,41 @@ impl FakeCloudWatch {
                 status: Some(400),
             });
         }
-        let mut alarm = alarm;
-        match &mut alarm {
-            Alarm::Metric(m) => m.tags.clear(),
-            Alarm::Composite(c) => c.tags.clear(),
+        // Like PutMetricAlarm: tags are set on create and left as they are on update.
+        if !state.alarms.contains_key(&name) {
+            state.tags.insert(name.clone(), tags_of(&alarm));
         }
-        state.alarms.insert(name.clone(), published(alarm, name));
+        state
+            .alarms
+            .insert(name.clone(), published(strip_tags(alarm), name));
         Ok(())
     }
 }
 
+fn tags_of(alarm: &Alarm) -> Vec<Tag> {
+    match alarm {
+        Alarm::Metric(m) => m.tags.clone(),
+        Alarm::Composite(c) => c.tags.clone(),
+    }
+}
+
+fn strip_tags(mut alarm: Alarm) -> Alarm {
+    match &mut alarm {
+        Alarm::Metric(m) => m.tags.clear(),
+        Alarm::Composite(c) => c.tags.clear(),
+    }
+    alarm
+}
+
+/// The ARN the fake gives an alarm (account and region of the test specs).
+#[must_use]
+pub fn alarm_arn(name: &str) -> String {
+    format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")
+}
+
 fn published(alarm: Alarm, name: String) -> PublishedAlarm {
     PublishedAlarm {
+        arn: alarm_arn(&name),
         alarm,
         status: AlarmStatus {
             name,
@@ -175,8 +211,22 @@ impl CloudWatchApi for FakeCloudWatch {
         let mut state = self.lock();
         for n in names {
             state.alarms.remove(n);
+            state.tags.remove(n);
         }
         Ok(())
+    }
+
+    async fn alarm_tags(&self, alarm_arn: &str) -> Result<Vec<Tag>, ApiError> {
+        self.call().await;
+        let mut state = self.lock();
+        state.tag_reads += 1;
+        let name = alarm_arn.rsplit_once(":alarm:").map_or("", |(_, n)| n);
+        state.tags.get(name).cloned().ok_or_else(|| ApiError {
+            operation: "ListTagsForResource",
+            code: Some("ResourceNotFound".into()),
+            message: format!("no alarm {alarm_arn}"),
+            status: Some(404),
+        })
     }
 
     async fn describe_alarm_history(

@@ -127,14 +127,16 @@ data "aws_iam_policy_document" "alarms" {
   }
 
   statement {
-    # TagResource: PutMetricAlarm/PutCompositeAlarm with Tags needs it.
+    # TagResource: PutMetricAlarm/PutCompositeAlarm with Tags needs it. ListTagsForResource: an orphan
+    # is deleted only when its tags say it is this environment's (exact ownership, not the name prefix).
     sid       = "ManageOwnAlarms"
-    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"]
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:ListTagsForResource"]
     resources = [local.alarm_arn_pattern]
   }
 }
 
-# governance-dashboards: plan and publish dashboards. Nothing to notify, nothing to remember.
+# governance-dashboards: plan and publish dashboards and Logs Insights saved queries. Nothing to notify,
+# nothing to remember.
 data "aws_iam_policy_document" "dashboards" {
   statement {
     sid       = "ListDashboards"
@@ -146,6 +148,16 @@ data "aws_iam_policy_document" "dashboards" {
     sid       = "ManageOwnDashboards"
     actions   = ["cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]
     resources = [local.dashboard_arn_pattern]
+  }
+
+  statement {
+    # The Logs Insights saved queries published with the dashboards (governance/src/publish/queries.rs).
+    # These three actions have no resource type in the Service Authorization Reference, so "*" is the
+    # only resource IAM accepts; the code writes and deletes only names of the exact form
+    # "<platform>-<env>/<slug>" (dashboards::queries::is_managed).
+    sid       = "ManageOwnSavedQueries"
+    actions   = ["logs:DescribeQueryDefinitions", "logs:PutQueryDefinition", "logs:DeleteQueryDefinition"]
+    resources = ["*"]
   }
 }
 
