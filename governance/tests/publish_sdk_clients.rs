@@ -183,9 +183,21 @@ async fn composite_read_back_compares_unchanged_and_orphan_composites_are_delete
                 ]
         })
         .then_output(|| DeleteAlarmsOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&list, &delete]);
+    // Both orphans carry the catalogue's tags for collectiq-prod: they are this environment's.
+    let tags = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource).then_output(|| {
+        aws_sdk_cloudwatch::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
+            .tags(cw::Tag::builder().key("ManagedBy").value("collectiq-ops").build())
+            .tags(cw::Tag::builder().key("Platform").value("collectiq-prod").build())
+            .build()
+    });
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&list, &delete, &tags]);
     let planning = plan(&client, &cat, "collectiq-prod").await.unwrap();
     assert_eq!(planning.plan.count(AlarmAction::Unchanged), 1);
+    assert_eq!(
+        tags.num_calls(),
+        2,
+        "tags read for the two orphan candidates only"
+    );
     let report = apply(&client, &planning.plan, ApplyOptions::default(), &NoProgress).await;
     assert!(report.ok(), "{}", report.render_text("alarms"));
     assert_eq!(report.write_calls, 1);
@@ -365,13 +377,20 @@ mod cost_explorer_attempts {
             .await
             .unwrap_err();
         assert!(matches!(err, ReadError::CapReached { used: 2, cap: 2 }), "{err}");
-        assert_eq!(rule.num_calls(), 2, "the third attempt never went out");
-        assert_eq!(counter.snapshot().cost_explorer(), 2);
+        // The mock answers at serialization, before the gate; what went on the wire is what the
+        // interceptor let through: two attempts.
+        assert_eq!(
+            counter.snapshot().cost_explorer(),
+            2,
+            "the third attempt never went out"
+        );
         assert_eq!(q.used().await.unwrap(), 2);
-        // The day is spent: the next request sends nothing.
+        // The day is spent: the next request is not even started.
+        let before = rule.num_calls();
         let again = counter.ce_request(&q, || ce.get_cost_and_usage().send()).await;
         assert!(matches!(again, Err(ReadError::CapReached { .. })));
-        assert_eq!(rule.num_calls(), 2);
+        assert_eq!(rule.num_calls(), before);
+        assert_eq!(counter.snapshot().cost_explorer(), 2);
     }
 
     /// A cap of 0 means none: no request, no ledger write.
