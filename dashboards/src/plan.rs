@@ -465,12 +465,11 @@ mod tests {
 
     /// A section of the grammar that `want` does not generate (a retired page).
     fn retired_section(want: &[Dashboard]) -> String {
-        let name = SECTIONS
+        SECTIONS
             .iter()
             .map(|s| format!("collectiq-prod-{s}"))
             .find(|n| want.iter().all(|d| &d.name != n))
-            .unwrap();
-        name
+            .unwrap()
     }
 
     #[test]

@@ -48,12 +48,19 @@ pub struct LedgerError {
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerCause {
-    /// The DynamoDB call failed (classified; the SDK error is its source).
+    /// The DynamoDB call failed (classified; the SDK error is its source). Boxed: the call error is large
+    /// and every ledger `Result` carries this type.
     #[error("{}", .0.summary())]
-    Aws(#[from] AwsCallError),
+    Aws(Box<AwsCallError>),
     /// A document could not be written or a stored one read back (`serde_json`'s message).
     #[error("{0}")]
     Document(String),
+}
+
+impl From<AwsCallError> for LedgerCause {
+    fn from(e: AwsCallError) -> Self {
+        Self::Aws(Box::new(e))
+    }
 }
 
 impl LedgerError {
