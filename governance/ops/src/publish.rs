@@ -1,4 +1,5 @@
-//! `collectiq-ops dashboards plan|apply|render` and `collectiq-ops alarms plan|apply|backtest|state`.
+//! `collectiq-ops dashboards plan|apply|render` (the dashboards and the Logs Insights saved queries) and
+//! `collectiq-ops alarms plan|apply|backtest|state`.
 //!
 //! Exit codes: 0 done; 2 some items failed (every one is named) or, for `plan --detailed-exitcode`,
 //! changes are pending; 1 nothing could be done (the message says why).
@@ -9,10 +10,11 @@ use clap::{Args, Subcommand};
 use governance::ledger::Ledger;
 use governance::publish::backtest::backtest_catalogue;
 use governance::publish::cloudwatch::with_publishing_retries;
+use governance::publish::queries::{QueryPlanView, QueryPlanning};
 use governance::publish::state::{
     StateOptions, escalate, post_to_slack, render_slack, render_text, state_report,
 };
-use governance::publish::{ApplyOptions, Desired, PlanView};
+use governance::publish::{ApplyOptions, ApplyReport, Desired, PlanView};
 use serde::Serialize;
 
 use crate::global::{GlobalArgs, clients_for, load_spec};
@@ -22,10 +24,10 @@ use crate::progress::progress_bar;
 /// `dashboards` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DashboardsCommand {
-    /// Compare the generated dashboards with the published ones; print create/update/delete/unchanged
-    /// and the monthly $ delta. Writes nothing.
+    /// Compare the generated dashboards and Logs Insights saved queries with the published ones; print
+    /// create/update/delete/unchanged and the monthly $ delta. Writes nothing.
     Plan(PlanArgs),
-    /// Publish only what changed; delete orphans under the managed prefix.
+    /// Publish only what changed (dashboards and saved queries); delete orphans under the managed prefix.
     Apply,
     /// Write the generated dashboard bodies to `<out>/dashboards/` without calling AWS.
     Render,
@@ -91,6 +93,16 @@ pub struct StateArgs {
 struct PlanJson {
     dashboards: Option<PlanView>,
     alarms: Option<PlanView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queries: Option<QueryPlanView>,
+}
+
+/// What `dashboards apply` wrote: the dashboards, and the saved queries (or why not).
+#[derive(Serialize)]
+struct DashboardsApplyJson<'a> {
+    dashboards: &'a ApplyReport,
+    queries: QueryPlanView,
+    queries_applied: Option<ApplyReport>,
 }
 
 /// Runs a `dashboards` subcommand; returns the exit code.
@@ -118,33 +130,75 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
         emit(global, &names, &lines.join("\n"))?;
         return Ok(0);
     }
+    let desired_queries = governance::publish::queries::desired_queries(&spec)?;
     let clients = clients_for(global, &spec).await;
     let cw = with_publishing_retries(&clients.cloudwatch);
+    let logs = governance::publish::queries::with_publishing_retries(&clients.logs);
     progress(&format!(
         "reading the dashboards of the account ({prefix}-* in full)…"
     ));
     let plan = governance::publish::dashboards::plan(&cw, &desired.dashboards, &prefix)
         .await
         .context("cannot read the published dashboards")?;
+    progress(&format!(
+        "reading the saved Logs Insights queries under {prefix}/…"
+    ));
+    let queries = governance::publish::queries::plan_or_skip(&logs, &desired_queries, &prefix).await;
     match cmd {
         DashboardsCommand::Plan(args) => {
+            let queries = queries.context("cannot read the saved Logs Insights queries")?;
             let view = PlanJson {
                 dashboards: Some(PlanView::of_dashboards(&plan)),
                 alarms: None,
+                queries: Some(QueryPlanView::of(&queries)),
             };
-            emit(global, &view, plan.render_text().trim_end())?;
-            Ok(if args.detailed_exitcode && !plan.is_empty() {
-                2
-            } else {
-                0
-            })
+            let text = format!("{}\n{}", plan.render_text(), queries.render_text());
+            emit(global, &view, text.trim_end())?;
+            Ok(
+                if args.detailed_exitcode && !(plan.is_empty() && queries.is_empty()) {
+                    2
+                } else {
+                    0
+                },
+            )
         }
         DashboardsCommand::Apply => {
             progress(&plan.render_text());
             let report =
                 governance::publish::dashboards::apply(&cw, &plan, &progress_bar("dashboards")).await;
-            emit(global, &report, report.render_text("dashboards").trim_end())?;
-            Ok(if report.ok() { 0 } else { 2 })
+            let mut text = report.render_text("dashboards");
+            // A failed read of the saved queries does not hold the dashboards back; it fails the run.
+            let (view, queries_applied, read_ok) = match &queries {
+                Ok(planning) => {
+                    let applied = match planning {
+                        QueryPlanning::Planned(p) => {
+                            progress(&p.render_text());
+                            let applied =
+                                governance::publish::queries::apply(&logs, p, &progress_bar("saved queries"))
+                                    .await;
+                            text.push_str(&applied.render_text("saved queries"));
+                            Some(applied)
+                        }
+                        QueryPlanning::Unsupported(note) => {
+                            text.push_str(&format!("{note}\n"));
+                            None
+                        }
+                    };
+                    (QueryPlanView::of(planning), applied, true)
+                }
+                Err(e) => {
+                    text.push_str(&format!("✗ cannot read the saved Logs Insights queries: {e}\n"));
+                    (QueryPlanView::default(), None, false)
+                }
+            };
+            let ok = read_ok && report.ok() && queries_applied.as_ref().is_none_or(ApplyReport::ok);
+            let json = DashboardsApplyJson {
+                dashboards: &report,
+                queries: view,
+                queries_applied,
+            };
+            emit(global, &json, text.trim_end())?;
+            Ok(if ok { 0 } else { 2 })
         }
         DashboardsCommand::Render => Ok(0),
     }
@@ -182,6 +236,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             let view = PlanJson {
                 dashboards: None,
                 alarms: Some(PlanView::of_alarms(&planning.plan)),
+                queries: None,
             };
             emit(global, &view, planning.plan.render_text().trim_end())?;
             Ok(if args.plan.detailed_exitcode && !planning.plan.is_empty() {

@@ -1,7 +1,8 @@
 //! The handlers behind the `governance-dashboards` and `governance-alarms` Lambda functions (their
 //! `main`s only build [`LambdaDeps`] and call `lambda_runtime::run`).
 //!
-//! - `governance-dashboards` (e.g. daily, and after each deploy): plan and apply the dashboards.
+//! - `governance-dashboards` (e.g. daily, and after each deploy): plan and apply the dashboards and the
+//!   Logs Insights saved queries ([`super::queries`]).
 //! - `governance-alarms` (e.g. every 5 minutes): plan and apply the alarm catalogue (a no-op when
 //!   nothing changed: one `DescribeAlarms` read, zero writes), build the alarm-state report, escalate
 //!   critical alarms firing for longer than `escalate_after_minutes` to the critical SNS topic once per
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use alarms::announce::{AnnounceOptions, DEFAULT_DIGEST_PERIOD_HOURS};
 
+use super::queries::QueryPlanView;
 use super::state::{EscalationReport, StateOptions, announce, escalate, state_report_incremental};
 use super::{ApplyOptions, ApplyReport, Desired, PlanView};
 use crate::aws::AwsClients;
@@ -124,6 +126,10 @@ pub struct DashboardsOutcome {
     pub plan: PlanView,
     /// What was written (`None` on a dry run).
     pub applied: Option<ApplyReport>,
+    /// The Logs Insights saved queries' plan (or the note saying why there is none).
+    pub queries: QueryPlanView,
+    /// What was written to the saved queries (`None` on a dry run or without a plan).
+    pub queries_applied: Option<ApplyReport>,
 }
 
 fn failures(report: &ApplyReport) -> Option<String> {
@@ -137,7 +143,9 @@ fn failures(report: &ApplyReport) -> Option<String> {
     })
 }
 
-/// Plans and applies the dashboards.
+/// Plans and applies the dashboards and the Logs Insights saved queries. Both are read before anything
+/// is written; a failed read of the saved queries does not hold the dashboards back: they are applied,
+/// then the run fails `Retryable` naming the read.
 ///
 /// # Errors
 /// `Configuration`, `Retryable` or `PartialFailure` (see the module docs).
@@ -146,24 +154,59 @@ pub async fn dashboards_handler(
     deps: &LambdaDeps,
 ) -> Result<DashboardsOutcome, HandlerError> {
     let desired = Desired::for_spec(&deps.spec).map_err(|e| HandlerError::Configuration(e.to_string()))?;
+    let desired_queries = super::queries::desired_queries(&deps.spec)
+        .map_err(|e| HandlerError::Configuration(e.to_string()))?;
+    let prefix = deps.spec.managed_prefix();
     let cw = super::cloudwatch::with_publishing_retries(&deps.clients.cloudwatch);
-    let plan = super::dashboards::plan(&cw, &desired.dashboards, &deps.spec.managed_prefix())
+    let logs = super::queries::with_publishing_retries(&deps.clients.logs);
+    let plan = super::dashboards::plan(&cw, &desired.dashboards, &prefix)
         .await
         .map_err(|e| HandlerError::Retryable(e.to_string()))?;
     tracing::info!(plan = %plan.render_text(), "dashboard plan");
+    let queries = super::queries::plan_or_skip(&logs, &desired_queries, &prefix).await;
+    match &queries {
+        Ok(q) => tracing::info!(plan = %q.render_text(), "saved query plan"),
+        Err(e) => tracing::error!(error = %e, "cannot read the saved Logs Insights queries"),
+    }
     if event.payload.dry_run {
+        let queries = queries.map_err(|e| HandlerError::Retryable(format!("saved queries: {e}")))?;
         return Ok(DashboardsOutcome {
             plan: PlanView::of_dashboards(&plan),
             applied: None,
+            queries: QueryPlanView::of(&queries),
+            queries_applied: None,
         });
     }
     let report = super::dashboards::apply(&cw, &plan, &NoProgress).await;
-    if let Some(f) = failures(&report) {
-        return Err(HandlerError::PartialFailure(f));
+    let (queries, queries_applied) = match queries {
+        Ok(q) => {
+            let applied = match q.plan() {
+                Some(p) => Some(super::queries::apply(&logs, p, &NoProgress).await),
+                None => None,
+            };
+            (q, applied)
+        }
+        Err(e) => {
+            let mut message = format!("saved queries not published: {e}");
+            if let Some(f) = failures(&report) {
+                message = format!("{f}; {message}");
+            }
+            return Err(HandlerError::Retryable(message));
+        }
+    };
+    let failed: Vec<String> = [Some(&report), queries_applied.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(failures)
+        .collect();
+    if !failed.is_empty() {
+        return Err(HandlerError::PartialFailure(failed.join("; ")));
     }
     Ok(DashboardsOutcome {
         plan: PlanView::of_dashboards(&plan),
         applied: Some(report),
+        queries: QueryPlanView::of(&queries),
+        queries_applied,
     })
 }
 

@@ -10,6 +10,8 @@
 //! - [`cloudwatch`]: the [`cloudwatch::CloudWatchApi`] trait (only the operations used), its SDK
 //!   implementation and the conversions of the alarms crate's input structs.
 //! - [`alarms`] / [`dashboards`]: plan and apply. [`pacer`]: the 3-TPS pacer.
+//! - [`queries`]: the Logs Insights saved queries (`DescribeQueryDefinitions` / `PutQueryDefinition` /
+//!   `DeleteQueryDefinition`), planned and applied like dashboards; run with them.
 //! - [`backtest`]: noise budget from `GetMetricData`. [`state`]: the state report and escalation.
 //! - [`lambda`]: the Lambda handlers (`collectiq-ops dashboards …` and `alarms …` are in the ops front).
 //! - [`progress`]: the [`ApplyProgress`] callback an apply reports to (the front draws bars).
@@ -26,6 +28,7 @@ pub mod fake;
 pub mod lambda;
 pub mod pacer;
 pub mod progress;
+pub mod queries;
 pub mod state;
 
 use ::alarms::catalogue::{Catalogue, CatalogueError};
