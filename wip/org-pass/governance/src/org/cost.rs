@@ -1,0 +1,569 @@
+//! The organisation's cost, read once in the management (payer) account and split per platform.
+//!
+//! With consolidated billing, Cost Explorer in the management account sees every member's spend by
+//! `LINKED_ACCOUNT`. One `GetCostAndUsage` (DAILY, grouped by `LINKED_ACCOUNT` and `SERVICE`) therefore
+//! replaces one query per platform: [`LinkedCost::page_for`] cuts it into the page each platform's own
+//! cost pass would have read (keyed `[service, Environment$<env>]`), so the per-platform reports are
+//! the same code as a single-account run. A second request, grouped by `LINKED_ACCOUNT` and the
+//! `Environment` tag, gives the untagged spend per account for the roll-up (CE allows two group-bys;
+//! `Environment$` is untagged) — two requests a day in all, under the organisation's cap of three, each
+//! taken from the cap in the ledger *before* it is sent. The answer is cached in the organisation's
+//! ledger (one item per covered day, under the day it was fetched), so further runs the same day send
+//! none.
+//!
+//! An account that holds several platform environments has no finer split here (a third group-by does
+//! not exist): each of its platforms' reports shows the whole account's spend, and the item says so.
+//!
+//! API: <https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html>.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_error::AwsCallError;
+use aws_sdk_costexplorer::types::{
+    DateInterval as CeInterval, Dimension as CeDimension, DimensionValues, Expression, Granularity,
+    GroupDefinition as CeGroupDefinition, GroupDefinitionType,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use cost::input::{
+    Amount, CostAndUsagePage, DateInterval, ENVIRONMENT_TAG, Group, GroupDefinition, ResultByTime,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::ledger::org_ce_counter;
+use crate::cost_pass::read::{COST_METRIC, CeQuota, ReadError, page_from_sdk};
+use crate::ledger::{LedgerError, LedgerStore, put_snapshot, snapshots};
+
+/// The CE dimension of member accounts.
+pub const LINKED_ACCOUNT: &str = "LINKED_ACCOUNT";
+
+/// How long the organisation's cached days are kept (a run reuses only the ones fetched today).
+const CACHE_KEEP: Duration = Duration::from_secs(3 * 86_400);
+
+/// Why the organisation's cost could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum OrgCostError {
+    /// Cost Explorer refused or failed (classified).
+    #[error(transparent)]
+    Call(#[from] AwsCallError),
+    /// The cap was reached, the answer did not parse, or the counter failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The ledger (cache) failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl OrgCostError {
+    /// The AWS failure class, when a call failed.
+    #[must_use]
+    pub fn class(&self) -> Option<aws_error::ErrorClass> {
+        match self {
+            Self::Call(e) => Some(e.class()),
+            Self::Read(_) | Self::Ledger(_) => None,
+        }
+    }
+}
+
+/// One day × account × service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedRow {
+    /// The account.
+    pub account: String,
+    /// The CE `SERVICE` value.
+    pub service: String,
+    /// USD.
+    pub amount: Decimal,
+}
+
+/// One day of the organisation's spend.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedDay {
+    /// Whether CE marked the day as estimated.
+    pub estimated: bool,
+    /// Spend by account and service.
+    pub rows: Vec<LinkedRow>,
+    /// Spend without an `Environment` tag, by account (from the tag query; empty when not read).
+    pub untagged: BTreeMap<String, Decimal>,
+}
+
+/// The organisation's daily spend by account and service over a window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedCost {
+    /// Every day CE returned.
+    pub days: BTreeMap<NaiveDate, LinkedDay>,
+}
+
+fn usd(group: &Group) -> Decimal {
+    group
+        .metrics
+        .get(COST_METRIC)
+        .map_or(Decimal::ZERO, |a: &Amount| a.amount)
+}
+
+fn key_index(page: &CostAndUsagePage, kind: &str, key: &str) -> Option<usize> {
+    page.group_definitions
+        .iter()
+        .position(|d| d.kind == kind && d.key == key)
+}
+
+impl LinkedCost {
+    /// Flattens the `LINKED_ACCOUNT` × `SERVICE` pages and, optionally, the `LINKED_ACCOUNT` ×
+    /// `Environment` tag pages.
+    ///
+    /// # Errors
+    /// [`ReadError::Unexpected`] when a page is not grouped as asked.
+    pub fn from_pages(
+        by_service: &[CostAndUsagePage],
+        by_tag: &[CostAndUsagePage],
+    ) -> Result<Self, ReadError> {
+        let unexpected = |detail: &str| ReadError::Unexpected {
+            api: "ce:GetCostAndUsage",
+            detail: detail.to_owned(),
+        };
+        let mut out = Self::default();
+        for page in by_service {
+            let (Some(a), Some(s)) = (
+                key_index(page, "DIMENSION", LINKED_ACCOUNT),
+                key_index(page, "DIMENSION", "SERVICE"),
+            ) else {
+                return Err(unexpected("not grouped by LINKED_ACCOUNT and SERVICE"));
+            };
+            for result in &page.results_by_time {
+                let day = out.days.entry(result.time_period.start).or_default();
+                day.estimated |= result.estimated;
+                for g in &result.groups {
+                    let (Some(account), Some(service)) = (g.keys.get(a), g.keys.get(s)) else {
+                        return Err(unexpected("a group with fewer keys than group definitions"));
+                    };
+                    day.rows.push(LinkedRow {
+                        account: account.clone(),
+                        service: service.clone(),
+                        amount: usd(g),
+                    });
+                }
+            }
+        }
+        for page in by_tag {
+            let (Some(a), Some(t)) = (
+                key_index(page, "DIMENSION", LINKED_ACCOUNT),
+                key_index(page, "TAG", ENVIRONMENT_TAG),
+            ) else {
+                return Err(unexpected(
+                    "not grouped by LINKED_ACCOUNT and the Environment tag",
+                ));
+            };
+            for result in &page.results_by_time {
+                let day = out.days.entry(result.time_period.start).or_default();
+                for g in &result.groups {
+                    let (Some(account), Some(tag)) = (g.keys.get(a), g.keys.get(t)) else {
+                        return Err(unexpected("a group with fewer keys than group definitions"));
+                    };
+                    // `Environment$` is spend without the tag.
+                    if tag.strip_prefix(&format!("{ENVIRONMENT_TAG}$")) == Some("") {
+                        *day.untagged.entry(account.clone()).or_default() += usd(g);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The page a platform's own cost pass would have read for `[start, end)`: `account`'s spend by
+    /// service, keyed as the platform's `environment`.
+    #[must_use]
+    pub fn page_for(
+        &self,
+        account: &str,
+        environment: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> CostAndUsagePage {
+        let tag = format!("{ENVIRONMENT_TAG}${environment}");
+        CostAndUsagePage {
+            group_definitions: vec![
+                GroupDefinition {
+                    kind: "DIMENSION".into(),
+                    key: "SERVICE".into(),
+                },
+                GroupDefinition {
+                    kind: "TAG".into(),
+                    key: ENVIRONMENT_TAG.into(),
+                },
+            ],
+            results_by_time: self
+                .days
+                .range(start..end)
+                .map(|(date, day)| ResultByTime {
+                    time_period: DateInterval {
+                        start: *date,
+                        end: date.succ_opt().unwrap_or(*date),
+                    },
+                    total: BTreeMap::new(),
+                    groups: day
+                        .rows
+                        .iter()
+                        .filter(|r| r.account == account)
+                        .map(|r| Group {
+                            keys: vec![r.service.clone(), tag.clone()],
+                            metrics: BTreeMap::from([(COST_METRIC.to_owned(), Amount::usd(r.amount))]),
+                        })
+                        .collect(),
+                    estimated: day.estimated,
+                })
+                .collect(),
+            next_page_token: None,
+        }
+    }
+
+    /// Spend per account over `[start, end)`.
+    #[must_use]
+    pub fn by_account(&self, start: NaiveDate, end: NaiveDate) -> BTreeMap<String, Decimal> {
+        let mut out = BTreeMap::new();
+        for day in self.days.range(start..end).map(|(_, d)| d) {
+            for r in &day.rows {
+                *out.entry(r.account.clone()).or_default() += r.amount;
+            }
+        }
+        out
+    }
+
+    /// Spend per account and service on `date`.
+    #[must_use]
+    pub fn by_account_service(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> BTreeMap<(String, String), Decimal> {
+        let mut out = BTreeMap::new();
+        for day in self.days.range(start..end).map(|(_, d)| d) {
+            for r in &day.rows {
+                *out.entry((r.account.clone(), r.service.clone())).or_default() += r.amount;
+            }
+        }
+        out
+    }
+
+    /// Untagged spend per account over `[start, end)`.
+    #[must_use]
+    pub fn untagged(&self, start: NaiveDate, end: NaiveDate) -> BTreeMap<String, Decimal> {
+        let mut out = BTreeMap::new();
+        for day in self.days.range(start..end).map(|(_, d)| d) {
+            for (account, amount) in &day.untagged {
+                *out.entry(account.clone()).or_default() += *amount;
+            }
+        }
+        out
+    }
+}
+
+/// What reading the organisation's cost did.
+#[derive(Debug, Clone)]
+pub struct PayerRead {
+    /// The spend.
+    pub cost: LinkedCost,
+    /// Cost Explorer requests this run sent (0 when the day's answer was cached).
+    pub ce_requests_this_run: u32,
+    /// Cost Explorer requests counted today for the organisation, against its cap.
+    pub ce_requests_today: u64,
+    /// Whether the answer came from the ledger.
+    pub cached: bool,
+}
+
+/// Where and how to read: the management account's Cost Explorer and the organisation's ledger.
+#[derive(Debug)]
+pub struct PayerQuery<'a, L> {
+    /// Cost Explorer in the management account.
+    pub ce: &'a aws_sdk_costexplorer::Client,
+    /// The organisation's ledger.
+    pub ledger: &'a L,
+    /// The organisation's name (ledger keys).
+    pub org_name: &'a str,
+    /// Requests a day.
+    pub cap: u32,
+    /// Whether to also read untagged spend (the second request).
+    pub untagged: bool,
+}
+
+fn cache_pk(org_name: &str) -> String {
+    format!("org#{org_name}#ce-linked")
+}
+
+impl<L: LedgerStore> PayerQuery<'_, L> {
+    /// The organisation's spend over `[start, end)`: from today's cache when it covers the window,
+    /// otherwise from Cost Explorer (one request per page, each taken from the cap first).
+    ///
+    /// # Errors
+    /// [`OrgCostError`] when the cap is used up, a request fails, or the ledger fails.
+    pub async fn read(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<PayerRead, OrgCostError> {
+        let today = now.date_naive();
+        let pk = cache_pk(self.org_name);
+        let quota = CeQuota {
+            ledger: self.ledger,
+            pk: org_ce_counter(self.org_name),
+            day: today.to_string(),
+            cap: self.cap,
+        };
+        let marker = format!("{today}#window");
+        let cached: Vec<(String, (NaiveDate, NaiveDate, bool))> =
+            snapshots(self.ledger, &pk, &marker, &marker).await?;
+        if let Some((_, (from, to, with_tags))) = cached.into_iter().next()
+            && from <= start
+            && to >= end
+            && (with_tags || !self.untagged)
+        {
+            let days: Vec<(String, (NaiveDate, LinkedDay))> =
+                snapshots(self.ledger, &pk, &format!("{today}#d"), &format!("{today}#e")).await?;
+            return Ok(PayerRead {
+                cost: LinkedCost {
+                    days: days.into_iter().map(|(_, d)| d).collect(),
+                },
+                ce_requests_this_run: 0,
+                ce_requests_today: quota.used().await?,
+                cached: true,
+            });
+        }
+        let mut sent = 0;
+        let by_service = self.pages(&quota, start, end, false, &mut sent).await?;
+        let by_tag = if self.untagged {
+            self.pages(&quota, start, end, true, &mut sent).await?
+        } else {
+            Vec::new()
+        };
+        let cost = LinkedCost::from_pages(&by_service, &by_tag)?;
+        for (date, day) in &cost.days {
+            put_snapshot(
+                self.ledger,
+                &pk,
+                &format!("{today}#d{date}"),
+                &(date, day),
+                CACHE_KEEP,
+            )
+            .await?;
+        }
+        put_snapshot(
+            self.ledger,
+            &pk,
+            &marker,
+            &(start, end, self.untagged),
+            CACHE_KEEP,
+        )
+        .await?;
+        Ok(PayerRead {
+            cost,
+            ce_requests_this_run: sent,
+            ce_requests_today: quota.used().await?,
+            cached: false,
+        })
+    }
+
+    async fn pages(
+        &self,
+        quota: &CeQuota<'_, L>,
+        start: NaiveDate,
+        end: NaiveDate,
+        by_tag: bool,
+        sent: &mut u32,
+    ) -> Result<Vec<CostAndUsagePage>, OrgCostError> {
+        let mut pages = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            quota.take().await?;
+            *sent += 1;
+            let page = linked_page(self.ce, start, end, by_tag, token.clone()).await?;
+            let next = page.next_page_token.clone();
+            pages.push(page);
+            match next {
+                Some(t) if Some(&t) != token.as_ref() => token = Some(t),
+                Some(_) => {
+                    return Err(ReadError::Unexpected {
+                        api: "ce:GetCostAndUsage",
+                        detail: "the same NextPageToken twice".into(),
+                    }
+                    .into());
+                }
+                None => return Ok(pages),
+            }
+        }
+    }
+}
+
+/// One page of `GetCostAndUsage` DAILY over `[start, end)` grouped by `LINKED_ACCOUNT` and `SERVICE`
+/// (or the `Environment` tag), credits and refunds excluded.
+///
+/// # Errors
+/// [`OrgCostError::Call`] when the request fails, [`OrgCostError::Read`] when the answer does not parse.
+pub async fn linked_page(
+    ce: &aws_sdk_costexplorer::Client,
+    start: NaiveDate,
+    end: NaiveDate,
+    by_tag: bool,
+    token: Option<String>,
+) -> Result<CostAndUsagePage, OrgCostError> {
+    let interval = CeInterval::builder()
+        .start(start.to_string())
+        .end(end.to_string())
+        .build()
+        .map_err(|e| ReadError::Unexpected {
+            api: "ce:GetCostAndUsage",
+            detail: e.to_string(),
+        })?;
+    let group =
+        |kind: GroupDefinitionType, key: &str| CeGroupDefinition::builder().r#type(kind).key(key).build();
+    let second = if by_tag {
+        group(GroupDefinitionType::Tag, ENVIRONMENT_TAG)
+    } else {
+        group(GroupDefinitionType::Dimension, "SERVICE")
+    };
+    // Credits and refunds are not spend (as in the single-account query).
+    let no_credits = Expression::builder()
+        .not(
+            Expression::builder()
+                .dimensions(
+                    DimensionValues::builder()
+                        .key(CeDimension::RecordType)
+                        .values("Credit")
+                        .values("Refund")
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let out = ce
+        .get_cost_and_usage()
+        .time_period(interval)
+        .granularity(Granularity::Daily)
+        .metrics(COST_METRIC)
+        .group_by(group(GroupDefinitionType::Dimension, LINKED_ACCOUNT))
+        .group_by(second)
+        .filter(no_credits)
+        .set_next_page_token(token)
+        .send()
+        .await
+        .map_err(AwsCallError::of("CostExplorer", "GetCostAndUsage"))?;
+    Ok(page_from_sdk(&out)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(json: &str) -> CostAndUsagePage {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn linked() -> LinkedCost {
+        let by_service = page(
+            r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"LINKED_ACCOUNT"},{"Type":"DIMENSION","Key":"SERVICE"}],
+            "ResultsByTime":[
+             {"TimePeriod":{"Start":"2026-12-01","End":"2026-12-02"},"Estimated":false,"Groups":[
+               {"Keys":["111111111111","AWS Lambda"],"Metrics":{"UnblendedCost":{"Amount":"1.5","Unit":"USD"}}},
+               {"Keys":["222222222222","AWS Lambda"],"Metrics":{"UnblendedCost":{"Amount":"4","Unit":"USD"}}}]},
+             {"TimePeriod":{"Start":"2026-12-02","End":"2026-12-03"},"Estimated":true,"Groups":[
+               {"Keys":["111111111111","Amazon Rekognition"],"Metrics":{"UnblendedCost":{"Amount":"2.25","Unit":"USD"}}}]}]}"#,
+        );
+        let by_tag = page(
+            r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"LINKED_ACCOUNT"},{"Type":"TAG","Key":"Environment"}],
+            "ResultsByTime":[{"TimePeriod":{"Start":"2026-12-01","End":"2026-12-02"},"Groups":[
+               {"Keys":["111111111111","Environment$"],"Metrics":{"UnblendedCost":{"Amount":"0.5","Unit":"USD"}}},
+               {"Keys":["111111111111","Environment$prod"],"Metrics":{"UnblendedCost":{"Amount":"1","Unit":"USD"}}}]}]}"#,
+        );
+        LinkedCost::from_pages(&[by_service], &[by_tag]).unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_platform_page_holds_only_its_accounts_spend_keyed_as_its_environment() {
+        let cost = linked();
+        let page = cost.page_for("111111111111", "prod", d("2026-12-01"), d("2026-12-03"));
+        let table = cost::input::DailyCostTable::from_pages(&[page], COST_METRIC).unwrap();
+        let prod = table.for_environment("prod", false);
+        let total: Decimal = prod.rows.iter().map(|r| r.amount).sum();
+        assert_eq!(
+            total,
+            Decimal::new(375, 2),
+            "1.5 Lambda + 2.25 Rekognition, not the other account's 4"
+        );
+        assert!(prod.rows.iter().all(|r| r.environment.as_deref() == Some("prod")));
+        assert_eq!(
+            prod.days.get(&d("2026-12-02")),
+            Some(&true),
+            "estimated flag kept"
+        );
+        let window = cost.page_for("111111111111", "prod", d("2026-12-02"), d("2026-12-03"));
+        assert_eq!(window.results_by_time.len(), 1);
+    }
+
+    #[test]
+    fn account_totals_and_untagged_spend() {
+        let cost = linked();
+        let by_account = cost.by_account(d("2026-12-01"), d("2026-12-03"));
+        assert_eq!(by_account["111111111111"], Decimal::new(375, 2));
+        assert_eq!(by_account["222222222222"], Decimal::from(4));
+        let untagged = cost.untagged(d("2026-12-01"), d("2026-12-03"));
+        assert_eq!(untagged["111111111111"], Decimal::new(5, 1));
+        assert!(!untagged.contains_key("222222222222"));
+    }
+
+    #[test]
+    fn a_page_grouped_otherwise_is_refused() {
+        let wrong = page(r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"SERVICE"}],"ResultsByTime":[]}"#);
+        let err = LinkedCost::from_pages(&[wrong], &[]).unwrap_err().to_string();
+        assert!(err.contains("LINKED_ACCOUNT and SERVICE"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_second_read_the_same_day_sends_nothing_and_the_cap_holds() {
+        use aws_smithy_mocks::{mock, mock_client};
+        let answer = aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput::builder()
+            .group_definitions(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Dimension)
+                    .key(LINKED_ACCOUNT)
+                    .build(),
+            )
+            .group_definitions(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Dimension)
+                    .key("SERVICE")
+                    .build(),
+            )
+            .build();
+        let rule =
+            mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_output(move || answer.clone());
+        let ce = mock_client!(aws_sdk_costexplorer, [&rule]);
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 1,
+            untagged: false,
+        };
+        let now = "2026-12-10T08:00:00Z".parse().unwrap();
+        let first = query.read(d("2026-11-01"), d("2026-12-11"), now).await.unwrap();
+        assert_eq!(
+            (first.ce_requests_this_run, first.ce_requests_today, first.cached),
+            (1, 1, false)
+        );
+        let second = query.read(d("2026-11-05"), d("2026-12-11"), now).await.unwrap();
+        assert_eq!((second.ce_requests_this_run, second.cached), (0, true));
+        assert_eq!(rule.num_calls(), 1);
+        // A wider window is not in the cache, and the cap (1) is used up: refused before any request.
+        let third = query
+            .read(d("2026-10-01"), d("2026-12-11"), now)
+            .await
+            .unwrap_err();
+        assert!(third.to_string().contains("cap reached"), "{third}");
+        assert_eq!(rule.num_calls(), 1);
+    }
+}

@@ -1,0 +1,471 @@
+//! The organisation roll-up: one report over every account — the top accounts by month-to-date spend,
+//! the top movers (account × service, yesterday against the seven days before), each platform's budget
+//! tier from its own report, and untagged spend per account — rendered for the terminal and as a Slack
+//! Block Kit message for the organisation's channel (each platform's report still goes to its own).
+//!
+//! Pure except [`post`]: delivered at least once a day, recorded *pending* in the organisation's ledger
+//! before it is sent and *posted* after, so a run that failed to post (or died) posts on the next run,
+//! and a later run the same day does not post twice.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use cost::slack::{Block, SlackMessage, TextObject};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::cost::LinkedCost;
+use super::run::ItemOutcome;
+use crate::aws::AwsClients;
+use crate::cost_pass::SdkChannels;
+use crate::cost_pass::notify::SlackSource as _;
+use crate::cost_pass::slack::SlackRetry;
+use crate::ledger::LedgerStore;
+
+/// Rows per list.
+pub const TOP: usize = 5;
+
+/// One platform's budget tier as its own report computed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemBurn {
+    /// `<account>/<platform>-<env>`.
+    pub item: String,
+    /// The account.
+    pub account_id: String,
+    /// Tier threshold reached (0, 80, 100, 120, 150), when the report was built.
+    pub tier_pct: Option<u32>,
+    /// Actual spend in percent of the worst budget.
+    pub actual_pct: Option<Decimal>,
+    /// Why there is no tier (the item failed).
+    pub missing: Option<String>,
+}
+
+impl ItemBurn {
+    /// From an item's outcome.
+    #[must_use]
+    pub fn of(item: &ItemOutcome) -> Self {
+        Self {
+            item: item.item.clone(),
+            account_id: item.account_id.clone(),
+            tier_pct: item.cost.as_ref().map(|c| c.tier_pct),
+            actual_pct: item.cost.as_ref().and_then(|c| c.actual_pct),
+            missing: item.cost.is_none().then(|| {
+                item.failures.first().map_or_else(
+                    || "no cost report".to_owned(),
+                    |f| format!("{}: {}", f.stage.label(), f.message),
+                )
+            }),
+        }
+    }
+}
+
+/// One account's spend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountSpend {
+    /// The account.
+    pub account_id: String,
+    /// Its name in the organisation spec (or `unlisted` for a member the spec does not govern).
+    pub account_name: String,
+    /// USD.
+    pub usd: Decimal,
+    /// Share of the organisation's month-to-date spend, percent.
+    pub share_pct: Decimal,
+}
+
+/// One account × service whose spend moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mover {
+    /// The account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The CE service.
+    pub service: String,
+    /// Spend on the last complete day.
+    pub day_usd: Decimal,
+    /// Mean daily spend over the seven days before it.
+    pub baseline_usd: Decimal,
+    /// `day - baseline`.
+    pub delta_usd: Decimal,
+}
+
+/// The organisation roll-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgRollup {
+    /// The organisation.
+    pub organization: String,
+    /// Report day.
+    pub date: NaiveDate,
+    /// Month-to-date spend of every account.
+    pub month_to_date_usd: Decimal,
+    /// The accounts spending most this month.
+    pub top_accounts: Vec<AccountSpend>,
+    /// Account × service with the largest change on the last complete day.
+    pub top_movers: Vec<Mover>,
+    /// Every platform's tier.
+    pub burn: Vec<ItemBurn>,
+    /// Untagged month-to-date spend per account (largest first).
+    pub untagged: Vec<AccountSpend>,
+    /// Cost Explorer requests the organisation made today.
+    pub ce_requests_today: u64,
+}
+
+fn pct(part: Decimal, whole: Decimal) -> Decimal {
+    if whole.is_zero() {
+        Decimal::ZERO
+    } else {
+        (part * Decimal::from(100) / whole).round_dp(1)
+    }
+}
+
+/// Builds the roll-up for `date` from the organisation's spend and every item's outcome.
+#[must_use]
+pub fn rollup(
+    organization: &str,
+    date: NaiveDate,
+    cost: &LinkedCost,
+    names: &BTreeMap<String, String>,
+    burn: &[ItemBurn],
+    ce_requests_today: u64,
+) -> OrgRollup {
+    let name = |a: &str| names.get(a).cloned().unwrap_or_else(|| "unlisted".to_owned());
+    let month_start = date.with_day(1).unwrap_or(date);
+    let end = date.succ_opt().unwrap_or(date);
+    let by_account = cost.by_account(month_start, end);
+    let total: Decimal = by_account.values().copied().sum();
+    let mut top_accounts: Vec<AccountSpend> = by_account
+        .iter()
+        .map(|(a, usd)| AccountSpend {
+            account_id: a.clone(),
+            account_name: name(a),
+            usd: usd.round_dp(2),
+            share_pct: pct(*usd, total),
+        })
+        .collect();
+    top_accounts.sort_by(|x, y| y.usd.cmp(&x.usd).then(x.account_id.cmp(&y.account_id)));
+    top_accounts.truncate(TOP);
+
+    let last = date - Duration::days(1);
+    let day = cost.by_account_service(last, date);
+    let before = cost.by_account_service(last - Duration::days(7), last);
+    let mut keys: Vec<&(String, String)> = day.keys().chain(before.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut top_movers: Vec<Mover> = keys
+        .into_iter()
+        .map(|k| {
+            let d = day.get(k).copied().unwrap_or_default();
+            let b = (before.get(k).copied().unwrap_or_default() / Decimal::from(7)).round_dp(2);
+            Mover {
+                account_id: k.0.clone(),
+                account_name: name(&k.0),
+                service: k.1.clone(),
+                day_usd: d.round_dp(2),
+                baseline_usd: b,
+                delta_usd: (d - b).round_dp(2),
+            }
+        })
+        .filter(|m| m.delta_usd.abs() >= Decimal::new(1, 2))
+        .collect();
+    top_movers.sort_by(|x, y| {
+        y.delta_usd
+            .abs()
+            .cmp(&x.delta_usd.abs())
+            .then(x.account_id.cmp(&y.account_id))
+            .then(x.service.cmp(&y.service))
+    });
+    top_movers.truncate(TOP);
+
+    let mut untagged: Vec<AccountSpend> = cost
+        .untagged(month_start, end)
+        .into_iter()
+        .filter(|(_, usd)| !usd.is_zero())
+        .map(|(a, usd)| AccountSpend {
+            share_pct: pct(usd, by_account.get(&a).copied().unwrap_or_default()),
+            account_name: name(&a),
+            account_id: a,
+            usd: usd.round_dp(2),
+        })
+        .collect();
+    untagged.sort_by(|x, y| y.usd.cmp(&x.usd).then(x.account_id.cmp(&y.account_id)));
+
+    let mut burn = burn.to_vec();
+    burn.sort_by(|x, y| y.tier_pct.cmp(&x.tier_pct).then(x.item.cmp(&y.item)));
+    OrgRollup {
+        organization: organization.to_owned(),
+        date,
+        month_to_date_usd: total.round_dp(2),
+        top_accounts,
+        top_movers,
+        burn,
+        untagged,
+        ce_requests_today,
+    }
+}
+
+fn usd(d: Decimal) -> String {
+    format!("${:.2}", d)
+}
+
+fn tier_label(b: &ItemBurn) -> String {
+    match (b.tier_pct, &b.missing) {
+        (Some(0), _) => "ok".to_owned(),
+        (Some(t), _) => format!("≥{t}%"),
+        (None, Some(why)) => format!("no report ({why})"),
+        (None, None) => "no report".to_owned(),
+    }
+}
+
+impl OrgRollup {
+    fn sections(&self) -> Vec<(String, Vec<String>)> {
+        let accounts = self
+            .top_accounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {:<20} {:>12} {:>6}%",
+                    a.account_id,
+                    a.account_name,
+                    usd(a.usd),
+                    a.share_pct
+                )
+            })
+            .collect();
+        let movers = if self.top_movers.is_empty() {
+            vec!["no change of a cent or more".to_owned()]
+        } else {
+            self.top_movers
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} {}: {} vs {}/day ({}{})",
+                        m.account_id,
+                        m.account_name,
+                        m.service,
+                        usd(m.day_usd),
+                        usd(m.baseline_usd),
+                        if m.delta_usd.is_sign_negative() { "-" } else { "+" },
+                        usd(m.delta_usd.abs())
+                    )
+                })
+                .collect()
+        };
+        let burn = self
+            .burn
+            .iter()
+            .map(|b| {
+                let pct = b
+                    .actual_pct
+                    .map(|p| format!(" ({p:.1}% of budget)"))
+                    .unwrap_or_default();
+                format!("{} {}{pct}", b.item, tier_label(b))
+            })
+            .collect();
+        let untagged = if self.untagged.is_empty() {
+            vec!["none".to_owned()]
+        } else {
+            self.untagged
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {}: {} ({}% of the account)",
+                        a.account_id,
+                        a.account_name,
+                        usd(a.usd),
+                        a.share_pct
+                    )
+                })
+                .collect()
+        };
+        vec![
+            ("Top accounts (month to date)".to_owned(), accounts),
+            ("Top movers (yesterday vs the 7 days before)".to_owned(), movers),
+            ("Budget tier per platform".to_owned(), burn),
+            ("Untagged spend per account (month to date)".to_owned(), untagged),
+        ]
+    }
+
+    /// `collectiq-group: $1,234.56 month to date across 4 accounts`.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        format!(
+            "{}: {} month to date, {} platform(s), {} at or over 80% of budget",
+            self.organization,
+            usd(self.month_to_date_usd),
+            self.burn.len(),
+            self.burn.iter().filter(|b| b.tier_pct.unwrap_or(0) >= 80).count()
+        )
+    }
+
+    /// The roll-up for a terminal.
+    #[must_use]
+    pub fn render_text(&self) -> String {
+        let mut out = format!("{} — {}\n", self.headline(), self.date);
+        for (title, lines) in self.sections() {
+            out.push_str(&format!("{title}:\n"));
+            for l in lines {
+                out.push_str(&format!("  {l}\n"));
+            }
+        }
+        out.push_str(&format!(
+            "Cost Explorer requests today: {}\n",
+            self.ce_requests_today
+        ));
+        out
+    }
+
+    /// The roll-up as a Block Kit message (lists cut to fit Slack's 3,000 characters per section).
+    #[must_use]
+    pub fn render_slack(&self) -> SlackMessage {
+        let mut blocks = vec![Block::Header {
+            text: TextObject::plain(format!(
+                "Organisation cost — {} — {}",
+                self.organization, self.date
+            )),
+        }];
+        for (title, lines) in self.sections() {
+            let mut body = format!("*{title}*\n```");
+            for l in lines.iter().take(20) {
+                if body.len() + l.len() > 2_900 {
+                    break;
+                }
+                body.push_str(l);
+                body.push('\n');
+            }
+            body.push_str("```");
+            blocks.push(Block::Section {
+                text: Some(TextObject::mrkdwn(body)),
+                fields: Vec::new(),
+            });
+        }
+        blocks.push(Block::Context {
+            elements: vec![TextObject::mrkdwn(format!(
+                "Cost Explorer requests today: {} (one query in the management account for every member)",
+                self.ce_requests_today
+            ))],
+        });
+        SlackMessage {
+            text: self.headline(),
+            blocks,
+        }
+    }
+}
+
+/// Posts the roll-up to the organisation's channel at least once per day (see the module docs).
+/// Returns what happened, in words, for the summary.
+pub async fn post<L: LedgerStore>(
+    rollup: &OrgRollup,
+    management: &AwsClients,
+    ledger: &L,
+    secret: &str,
+) -> String {
+    let pk = format!("org#{}#rollup", rollup.organization);
+    let day = rollup.date.to_string();
+    let keep = std::time::Duration::from_secs(70 * 86_400);
+    match ledger.claims(&pk).await {
+        Ok(items) if items.iter().any(|(sk, detail)| *sk == day && detail == "posted") => {
+            return format!("already posted for {day}");
+        }
+        Ok(items) if items.iter().any(|(sk, _)| *sk == day) => {} // pending from a failed run: post again
+        Ok(_) => match ledger.claim(&pk, &day, "pending", keep).await {
+            Ok(true) => {}
+            Ok(false) => return format!("another run is posting the {day} roll-up"),
+            Err(e) => return format!("not posted: {e}"),
+        },
+        Err(e) => return format!("not posted: {e}"),
+    }
+    let channels = SdkChannels::new(management);
+    let webhook = match channels.slack(secret, SlackRetry::default()).await {
+        Ok(w) => w,
+        Err(e) => return format!("not posted (the next run retries): {e}"),
+    };
+    match webhook.post(&rollup.render_slack()).await {
+        Ok(_) => match ledger.update_record(&pk, &day, "posted", Some(keep)).await {
+            Ok(()) => "posted".to_owned(),
+            Err(e) => format!("posted, but not recorded (the next run may post again): {e}"),
+        },
+        Err(e) => format!("not posted (the next run retries): {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn cost() -> LinkedCost {
+        let mut cost = LinkedCost::default();
+        let mut add = |date: &str, account: &str, service: &str, usd: i64| {
+            cost.days
+                .entry(d(date))
+                .or_default()
+                .rows
+                .push(super::super::cost::LinkedRow {
+                    account: account.into(),
+                    service: service.into(),
+                    amount: Decimal::from(usd),
+                });
+        };
+        // Seven quiet days of Lambda at $7/day in A, then Bedrock jumps in B yesterday.
+        for day in 2..=8 {
+            add(&format!("2026-12-0{day}"), "111111111111", "AWS Lambda", 7);
+            add(&format!("2026-12-0{day}"), "222222222222", "Claude", 1);
+        }
+        add("2026-12-09", "111111111111", "AWS Lambda", 7);
+        add("2026-12-09", "222222222222", "Claude", 31);
+        add("2026-11-30", "111111111111", "AWS Lambda", 1000); // last month: not month to date
+        cost.days
+            .entry(d("2026-12-09"))
+            .or_default()
+            .untagged
+            .insert("222222222222".into(), Decimal::from(3));
+        cost
+    }
+
+    #[test]
+    fn top_accounts_movers_and_untagged_spend() {
+        let names = BTreeMap::from([("111111111111".to_owned(), "prod".to_owned())]);
+        let burn = vec![
+            ItemBurn {
+                item: "111111111111/collectiq-prod".into(),
+                account_id: "111111111111".into(),
+                tier_pct: Some(0),
+                actual_pct: Some(Decimal::from(40)),
+                missing: None,
+            },
+            ItemBurn {
+                item: "222222222222/budgetbuddy-prod".into(),
+                account_id: "222222222222".into(),
+                tier_pct: Some(100),
+                actual_pct: Some(Decimal::from(104)),
+                missing: None,
+            },
+        ];
+        let r = rollup("acme", d("2026-12-10"), &cost(), &names, &burn, 2);
+        // Dec 2..9: A 8 × $7 = $56; B 7 × $1 + $31 = $38.
+        assert_eq!(r.month_to_date_usd, Decimal::from(94));
+        assert_eq!(r.top_accounts[0].account_id, "111111111111");
+        assert_eq!(r.top_accounts[0].usd, Decimal::from(56));
+        assert_eq!(r.top_accounts[1].account_name, "unlisted");
+        // Only B's Claude moved: $31 against a $1/day baseline.
+        assert_eq!(r.top_movers.len(), 1);
+        assert_eq!(r.top_movers[0].delta_usd, Decimal::from(30));
+        assert_eq!(r.untagged[0].account_id, "222222222222");
+        assert_eq!(r.untagged[0].usd, Decimal::from(3));
+        assert_eq!(
+            r.burn[0].item, "222222222222/budgetbuddy-prod",
+            "worst tier first"
+        );
+        let text = r.render_text();
+        assert!(
+            text.contains("222222222222/budgetbuddy-prod ≥100% (104.0% of budget)"),
+            "{text}"
+        );
+        let slack = r.render_slack();
+        assert!(cost::slack::validate(&slack).is_empty());
+        assert!(slack.text.contains("1 at or over 80%"), "{}", slack.text);
+    }
+}

@@ -1,0 +1,715 @@
+//! One organisation pass in one process: every account × platform item through its assumed role, with
+//! bounded concurrency, each item isolated from the others, and a summary of what failed where.
+//!
+//! ```text
+//! management account: Cost Explorer ×1–2 (cached for the day) ─► LinkedCost ─┐
+//! for each item (≤ max_concurrency at once, one at a time per account):      │
+//!   sts:AssumeRole ─► member clients ─► dashboards + alarms plan [apply]      │
+//!                                    └► cost report from its slice ◄─────────┘
+//! every outcome ─► organisation roll-up ─► summary (and Slack, once a day)
+//! ```
+//!
+//! **Quotas.** Items of one account run one after another (a lock per account): CloudWatch's
+//! `PutMetricAlarm`/`DeleteAlarms` quotas (3 TPS per account and region) are then held by the publish
+//! pass's own pacer, however many accounts run at once. Cost Explorer is called in the management
+//! account only (see [`super::cost`]).
+//!
+//! **Isolation.** An item's failure (the role cannot be assumed, CloudWatch throttles, the item runs past
+//! its deadline, even a panic) is recorded on that item with its stage and [`ErrorClass`] and never stops
+//! another. The Step Functions state machine (`infra/modules/org`) does the same with a Map state whose
+//! iterations each `Catch` their own error; this is its one-process twin (`collectiq-ops org`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_error::ErrorClass;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::SdkConfig;
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+use platform_spec::{OrgItem, Organization};
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+use tokio::sync::{Mutex, Semaphore};
+
+use super::assume::{AssumeError, assume_member};
+use super::cost::{LinkedCost, PayerQuery, PayerRead};
+use super::ledger::{AccountLedger, org_ce_counter};
+use super::reads::OrgReads;
+use super::rollup::{ItemBurn, OrgRollup, rollup};
+use crate::aws::AwsClients;
+use crate::cost_pass::counting::{ApiCalls, RequestCounter};
+use crate::cost_pass::read::ReadError;
+use crate::cost_pass::{CostPassError, PassContext, PassOptions, SdkChannels, SdkReads};
+use crate::ledger::Ledger;
+use crate::publish::cloudwatch::with_publishing_retries;
+use crate::publish::{ApplyOptions, Desired, NoProgress, PublishError, apply_all, plan_all};
+
+/// Read and plan only, or apply and (with `notify`) post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Assume every role, plan dashboards and alarms, build every cost report; write nothing to AWS
+    /// except the ledger's cache.
+    Plan,
+    /// Also apply the plans (and post when asked).
+    Run,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct OrgOptions {
+    /// Plan or run.
+    pub mode: Mode,
+    /// "Now" of the reports.
+    pub as_of: DateTime<Utc>,
+    /// Post every platform's report to its channel and the roll-up to the organisation's (run only).
+    pub notify: bool,
+    /// Plan (and apply) dashboards and alarms.
+    pub publish: bool,
+    /// Build the cost reports and the roll-up.
+    pub cost: bool,
+    /// Items at once.
+    pub max_concurrency: usize,
+    /// Longest one item may take.
+    pub item_timeout: Duration,
+    /// Longest `sts:AssumeRole` may take.
+    pub sts_timeout: Duration,
+    /// Alarm writes per second within one account (CloudWatch allows 3).
+    pub alarm_writes_per_second: f64,
+    /// Also read untagged spend per account (a second Cost Explorer request a day).
+    pub untagged_query: bool,
+}
+
+impl OrgOptions {
+    /// The organisation spec's settings, for `mode` at `as_of`, posting nothing.
+    #[must_use]
+    pub fn new(org: &Organization, mode: Mode, as_of: DateTime<Utc>) -> Self {
+        let o = &org.spec.organization;
+        Self {
+            mode,
+            as_of,
+            notify: false,
+            publish: true,
+            cost: true,
+            max_concurrency: o.max_concurrency as usize,
+            item_timeout: Duration::from_secs(u64::from(o.item_timeout_s)),
+            sts_timeout: Duration::from_secs(10),
+            alarm_writes_per_second: ApplyOptions::default().writes_per_second,
+            untagged_query: true,
+        }
+    }
+}
+
+/// What the pass runs with: the governance account's own configuration (STS is called with it) and its
+/// clients (Cost Explorer in the management account, the organisation's ledger, the roll-up's secret).
+#[derive(Debug, Clone)]
+pub struct OrgDeps {
+    /// The configuration member sessions are derived from (endpoint, retries, HTTP client).
+    pub base: SdkConfig,
+    /// Clients in the management account.
+    pub management: AwsClients,
+}
+
+impl OrgDeps {
+    /// Both from one configuration.
+    #[must_use]
+    pub fn new(base: SdkConfig) -> Self {
+        let management = AwsClients::new(&base);
+        Self { base, management }
+    }
+}
+
+/// Which part of an item failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// `sts:AssumeRole` into the member account.
+    AssumeRole,
+    /// Dashboards and alarms.
+    Publish,
+    /// The cost report.
+    Cost,
+    /// The item as a whole (deadline, panic).
+    Item,
+}
+
+impl Stage {
+    /// `assume role`, `publish`, ...
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::AssumeRole => "assume role",
+            Self::Publish => "publish",
+            Self::Cost => "cost",
+            Self::Item => "item",
+        }
+    }
+}
+
+#[allow(clippy::ref_option)] // serde's `serialize_with` hands the field by reference
+fn class_name<S: Serializer>(class: &Option<ErrorClass>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(class.map_or("unclassified", ErrorClass::as_str))
+}
+
+/// One failure of one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Where.
+    pub stage: Stage,
+    /// The AWS failure class (`access_denied`, `throttled`, `timeout`, …), when it is an AWS failure.
+    #[serde(serialize_with = "class_name")]
+    pub class: Option<ErrorClass>,
+    /// What happened.
+    pub message: String,
+}
+
+/// What publishing did (or would do, in a plan).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PublishSummary {
+    /// Dashboards and alarms to create (plan) or created (run).
+    pub creates: usize,
+    /// To update / updated.
+    pub updates: usize,
+    /// To delete / deleted.
+    pub deletes: usize,
+    /// Write calls made (run).
+    pub write_calls: usize,
+    /// Monthly change in USD.
+    pub monthly_delta_usd: Decimal,
+}
+
+/// What the cost pass produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CostSummary {
+    /// The report's headline (`CollectIQ prod: $312.40 MTD (62.5% of $500.00) — WARNING`).
+    pub headline: String,
+    /// The Cost Explorer spend the report saw (its slice of the organisation's query), USD.
+    pub spend_usd: Decimal,
+    /// Budget tier threshold reached (0, 80, 100, 120, 150).
+    pub tier_pct: u32,
+    /// Worst budget's actual spend in percent, when a budget was read.
+    pub actual_pct: Option<Decimal>,
+    /// Whether the report went to the platform's Slack channel in this run.
+    pub slack_posted: bool,
+    /// Notes the report carries (budgets missing, forecast not requested, ...).
+    pub notes: Vec<String>,
+}
+
+/// The outcome of one account × platform item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemOutcome {
+    /// `<account>/<platform>-<env>`.
+    pub item: String,
+    /// The member account.
+    pub account_id: String,
+    /// Its readable name.
+    pub account_name: String,
+    /// Platform.
+    pub platform: String,
+    /// Environment.
+    pub environment: String,
+    /// Everything that failed (empty: the item is complete).
+    pub failures: Vec<Failure>,
+    /// Dashboards and alarms.
+    pub publish: Option<PublishSummary>,
+    /// The cost report.
+    pub cost: Option<CostSummary>,
+    /// Whether the account holds other platforms (its cost slice is then the whole account's).
+    pub shared_account: bool,
+    /// AWS requests the item made, by operation.
+    pub calls: ApiCalls,
+    /// Wall time of the item, seconds.
+    pub seconds: f64,
+}
+
+impl ItemOutcome {
+    /// Whether nothing failed.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// The outcome of the whole pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgRun {
+    /// The organisation.
+    pub organization: String,
+    /// Plan or run.
+    pub mode: Mode,
+    /// Every item, in the organisation file's order.
+    pub items: Vec<ItemOutcome>,
+    /// Why the organisation's cost could not be read (the cost reports were then skipped).
+    pub cost_failure: Option<Failure>,
+    /// Cost Explorer requests this run sent.
+    pub ce_requests_this_run: u32,
+    /// Cost Explorer requests the organisation made today (≤ its cap).
+    pub ce_requests_today: u64,
+    /// Whether the organisation's cost came from today's cache.
+    pub ce_cached: bool,
+    /// The roll-up, when cost was read.
+    pub rollup: Option<OrgRollup>,
+    /// Whether the roll-up was posted in this run, or why not.
+    pub rollup_delivery: Option<String>,
+    /// Every AWS request of the run (items, Cost Explorer, ledger), by `service:Operation`.
+    pub calls: BTreeMap<String, u64>,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+impl OrgRun {
+    /// The items that failed.
+    #[must_use]
+    pub fn failed(&self) -> Vec<&ItemOutcome> {
+        self.items.iter().filter(|i| !i.ok()).collect()
+    }
+
+    /// Whether every item completed and the organisation's cost was read.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.cost_failure.is_none() && self.items.iter().all(ItemOutcome::ok)
+    }
+
+    /// The summary a person reads: one line per item, then what failed where and why.
+    #[must_use]
+    pub fn render_summary(&self) -> String {
+        let mut out = format!(
+            "organisation {} ({}): {} items, {} complete, {} failed — {:.1} s\n",
+            self.organization,
+            match self.mode {
+                Mode::Plan => "plan",
+                Mode::Run => "run",
+            },
+            self.items.len(),
+            self.items.iter().filter(|i| i.ok()).count(),
+            self.failed().len(),
+            self.seconds
+        );
+        for item in &self.items {
+            let mark = if item.ok() { "✓" } else { "✗" };
+            let mut parts = Vec::new();
+            if let Some(p) = &item.publish {
+                parts.push(format!(
+                    "publish +{} ~{} -{} ({}/mo)",
+                    p.creates,
+                    p.updates,
+                    p.deletes,
+                    crate::publish::signed_usd(p.monthly_delta_usd)
+                ));
+            }
+            if let Some(c) = &item.cost {
+                parts.push(c.headline.clone());
+            }
+            out.push_str(&format!(
+                "  {mark} {} [{}] {}\n",
+                item.item,
+                item.account_name,
+                parts.join(" · ")
+            ));
+        }
+        out.push_str(&format!(
+            "Cost Explorer: {} request(s) this run, {} today{}\n",
+            self.ce_requests_this_run,
+            self.ce_requests_today,
+            if self.ce_cached {
+                " (today's answer reused)"
+            } else {
+                ""
+            }
+        ));
+        if let Some(f) = &self.cost_failure {
+            out.push_str(&format!(
+                "✗ organisation cost ({}): {}\n",
+                class_label(f.class),
+                f.message
+            ));
+        }
+        let failed = self.failed();
+        if !failed.is_empty() {
+            out.push_str("Failed:\n");
+            for item in failed {
+                for f in &item.failures {
+                    out.push_str(&format!(
+                        "  ✗ account {} ({}) {}: {}: {}: {}\n",
+                        item.account_id,
+                        item.account_name,
+                        item.item,
+                        f.stage.label(),
+                        class_label(f.class),
+                        f.message
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn class_label(class: Option<ErrorClass>) -> &'static str {
+    class.map_or("unclassified", ErrorClass::as_str)
+}
+
+/// Runs the organisation pass.
+pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -> OrgRun {
+    let started = Instant::now();
+    let o = &org.spec.organization;
+    let counter = RequestCounter::new();
+    let management = counter.attach(&deps.management);
+    let ledger = Arc::new(Ledger::new(management.dynamodb.clone(), &o.ledger_table));
+
+    let mut cost_failure = None;
+    let mut payer: Option<PayerRead> = None;
+    if options.cost {
+        let today = options.as_of.date_naive();
+        let start = org
+            .items
+            .iter()
+            .map(|i| crate::cost_pass::pass::needed_from(today, &crate::cost_pass::report_settings(&i.spec)))
+            .min()
+            .unwrap_or(today);
+        let end = today.succ_opt().unwrap_or(today);
+        let query = PayerQuery {
+            ce: &management.cost_explorer,
+            ledger: ledger.as_ref(),
+            org_name: &o.name,
+            cap: o.ce_daily_request_cap,
+            untagged: options.untagged_query,
+        };
+        match query.read(start, end, options.as_of).await {
+            Ok(read) => payer = Some(read),
+            Err(e) => {
+                cost_failure = Some(Failure {
+                    stage: Stage::Cost,
+                    class: e.class(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    let linked = payer.as_ref().map(|p| Arc::new(p.cost.clone()));
+
+    let sts = {
+        let config = aws_sdk_sts::config::Builder::from(&deps.base)
+            .region(aws_config::Region::new(o.region.clone()))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(options.sts_timeout)
+                    .build(),
+            )
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
+    };
+    let semaphore = Arc::new(Semaphore::new(options.max_concurrency.max(1)));
+    let mut locks: HashMap<String, Arc<Mutex<()>>> = HashMap::new();
+    let per_account = org.by_account();
+    // Items share one task: the publish pass's progress callback is not `Send`, and the work is waiting
+    // on AWS, not computing. A panic is caught per item, like any other failure.
+    let jobs = org.items.iter().map(|item| {
+        let lock = Arc::clone(locks.entry(item.account_id.clone()).or_default());
+        let job = ItemJob {
+            item: item.clone(),
+            shared_account: per_account
+                .get(item.account_id.as_str())
+                .is_some_and(|v| v.len() > 1),
+            base: deps.base.clone(),
+            sts: sts.clone(),
+            ledger: Arc::clone(&ledger),
+            org_ce_counter: org_ce_counter(&o.name),
+            linked: linked.clone(),
+            options: options.clone(),
+        };
+        let semaphore = Arc::clone(&semaphore);
+        let timeout = options.item_timeout;
+        async move {
+            // The account's lock first, then a slot: a slot is never held waiting for an account.
+            let _account = lock.lock().await;
+            let _slot = semaphore.acquire_owned().await;
+            let t0 = Instant::now();
+            let counter = RequestCounter::new();
+            let mut outcome = job.skeleton();
+            let work = AssertUnwindSafe(tokio::time::timeout(timeout, job.run(&counter))).catch_unwind();
+            match work.await {
+                Ok(Ok(done)) => outcome = done,
+                Ok(Err(_)) => outcome.failures.push(Failure {
+                    stage: Stage::Item,
+                    class: Some(ErrorClass::Timeout),
+                    message: format!("did not finish within {} s", timeout.as_secs_f64()),
+                }),
+                Err(_) => outcome.failures.push(Failure {
+                    stage: Stage::Item,
+                    class: None,
+                    message: "the item panicked (see the log)".into(),
+                }),
+            }
+            outcome.calls = counter.snapshot();
+            outcome.seconds = t0.elapsed().as_secs_f64();
+            outcome
+        }
+    });
+    let outcomes: Vec<ItemOutcome> = join_all(jobs.collect::<Vec<_>>()).await;
+    let items = outcomes;
+
+    let rollup = payer.as_ref().map(|p| {
+        let burns: Vec<ItemBurn> = items.iter().map(ItemBurn::of).collect();
+        let names: BTreeMap<String, String> = org
+            .spec
+            .accounts
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
+        rollup(
+            &o.name,
+            options.as_of.date_naive(),
+            &p.cost,
+            &names,
+            &burns,
+            p.ce_requests_today,
+        )
+    });
+    let rollup_delivery = match (&rollup, options.mode, options.notify) {
+        (Some(r), Mode::Run, true) => {
+            Some(super::rollup::post(r, &management, ledger.as_ref(), &o.slack_webhook_secret).await)
+        }
+        _ => None,
+    };
+
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    for call in counter
+        .snapshot()
+        .calls
+        .iter()
+        .chain(items.iter().flat_map(|i| i.calls.calls.iter()))
+    {
+        *calls
+            .entry(format!("{}:{}", call.service, call.operation))
+            .or_default() += u64::from(call.count);
+    }
+    let (ce_requests_this_run, ce_requests_today, ce_cached) = payer.as_ref().map_or((0, 0, false), |p| {
+        (p.ce_requests_this_run, p.ce_requests_today, p.cached)
+    });
+    OrgRun {
+        organization: o.name.clone(),
+        mode: options.mode,
+        items,
+        cost_failure,
+        ce_requests_this_run,
+        ce_requests_today,
+        ce_cached,
+        rollup,
+        rollup_delivery,
+        calls,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn skeleton_of(item: &OrgItem, shared_account: bool) -> ItemOutcome {
+    ItemOutcome {
+        item: item.id(),
+        account_id: item.account_id.clone(),
+        account_name: item.account_name.clone(),
+        platform: item.spec.platform.name.clone(),
+        environment: item.spec.platform.environment.clone(),
+        failures: Vec::new(),
+        publish: None,
+        cost: None,
+        shared_account,
+        calls: ApiCalls::default(),
+        seconds: 0.0,
+    }
+}
+
+/// One item's work, owned so it can run on its own task.
+struct ItemJob {
+    item: OrgItem,
+    shared_account: bool,
+    base: SdkConfig,
+    sts: aws_sdk_sts::Client,
+    ledger: Arc<Ledger>,
+    org_ce_counter: String,
+    linked: Option<Arc<LinkedCost>>,
+    options: OrgOptions,
+}
+
+impl ItemJob {
+    fn skeleton(&self) -> ItemOutcome {
+        skeleton_of(&self.item, self.shared_account)
+    }
+
+    async fn run(self, counter: &RequestCounter) -> ItemOutcome {
+        let mut out = self.skeleton();
+        let sts = aws_sdk_sts::Client::from_conf(
+            self.sts
+                .config()
+                .to_builder()
+                .interceptor(counter.clone())
+                .build(),
+        );
+        let member = match assume_member(&sts, &self.base, &self.item).await {
+            Ok(config) => config,
+            Err(e) => {
+                out.failures.push(Failure {
+                    stage: Stage::AssumeRole,
+                    class: e.class(),
+                    message: match &e {
+                        AssumeError::Sts(call) => format!("{call} — {}", call.advice()),
+                        AssumeError::Unexpected { .. } => e.to_string(),
+                    },
+                });
+                return out;
+            }
+        };
+        let clients = counter.attach(&AwsClients::new(&member));
+        if self.options.publish {
+            match self.publish(&clients).await {
+                Ok((summary, failures)) => {
+                    out.publish = Some(summary);
+                    out.failures.extend(failures);
+                }
+                Err(f) => out.failures.push(f),
+            }
+        }
+        if self.options.cost
+            && let Some(linked) = &self.linked
+        {
+            match self.cost(&clients, linked, counter).await {
+                Ok(summary) => out.cost = Some(summary),
+                Err(f) => out.failures.push(f),
+            }
+        }
+        out
+    }
+
+    async fn publish(&self, clients: &AwsClients) -> Result<(PublishSummary, Vec<Failure>), Failure> {
+        let spec = &self.item.spec;
+        let failed = |e: PublishError| {
+            let class = match &e {
+                PublishError::Api(api) => Some(aws_error::classify_answer(
+                    api.status.unwrap_or(0),
+                    api.code.as_deref(),
+                    Some(&api.message),
+                )),
+                _ => None,
+            };
+            Failure {
+                stage: Stage::Publish,
+                class,
+                message: e.to_string(),
+            }
+        };
+        let cw = with_publishing_retries(&clients.cloudwatch);
+        let desired = Desired::for_spec(spec).map_err(failed)?;
+        let plan = plan_all(&cw, spec, &desired).await.map_err(failed)?;
+        let view_d = crate::publish::PlanView::of_dashboards(&plan.dashboards);
+        let view_a = crate::publish::PlanView::of_alarms(&plan.alarms.plan);
+        let mut summary = PublishSummary {
+            creates: view_d.create.len() + view_a.create.len(),
+            updates: view_d.update.len() + view_a.update.len(),
+            deletes: view_d.delete.len() + view_a.delete.len(),
+            write_calls: 0,
+            monthly_delta_usd: plan.monthly_delta(),
+        };
+        let mut failures = Vec::new();
+        if self.options.mode == Mode::Run {
+            let options = ApplyOptions {
+                writes_per_second: self.options.alarm_writes_per_second,
+            };
+            let report = apply_all(&cw, &plan, options, |_| NoProgress).await;
+            summary.write_calls = report.write_calls();
+            let real = report.real_failures();
+            if let Some(first) = real.first() {
+                failures.push(Failure {
+                    stage: Stage::Publish,
+                    class: Some(aws_error::classify_answer(
+                        first.error.status.unwrap_or(0),
+                        first.error.code.as_deref(),
+                        Some(&first.error.message),
+                    )),
+                    message: format!(
+                        "{} of {} writes failed; first: {} ({}): {}",
+                        real.len(),
+                        report.write_calls(),
+                        first.name,
+                        first.action,
+                        first.error
+                    ),
+                });
+            }
+        }
+        Ok((summary, failures))
+    }
+
+    async fn cost(
+        &self,
+        clients: &AwsClients,
+        linked: &LinkedCost,
+        counter: &RequestCounter,
+    ) -> Result<CostSummary, Failure> {
+        let spec = &self.item.spec;
+        let reads = OrgReads::new(
+            SdkReads::new(clients),
+            linked,
+            &self.item.account_id,
+            &spec.platform.environment,
+        );
+        let ledger = AccountLedger::new(
+            self.ledger.as_ref(),
+            &self.item.account_id,
+            self.org_ce_counter.clone(),
+        );
+        let options = PassOptions::new(spec, self.options.as_of)
+            .with_notify(self.options.notify && self.options.mode == Mode::Run);
+        let run = PassContext {
+            spec,
+            options: &options,
+            reads: &reads,
+            ledger: &ledger,
+            channels: &SdkChannels::new(clients),
+            counter,
+        }
+        .daily()
+        .await
+        .map_err(|e| Failure {
+            stage: Stage::Cost,
+            class: cost_class(&e),
+            message: e.to_string(),
+        })?;
+        let mut notes = run.report.notes.clone();
+        if self.shared_account {
+            notes.push(format!(
+                "account {} holds other platforms too: this report's spend is the whole account's",
+                self.item.account_id
+            ));
+        }
+        if run.delivery.failed() {
+            return Err(Failure {
+                stage: Stage::Cost,
+                class: run.delivery.failure_classes.first().copied(),
+                message: format!("report not delivered: {}", run.delivery.errors.join("; ")),
+            });
+        }
+        Ok(CostSummary {
+            headline: format!("[{}] {}", self.item.account_id, run.report.headline()),
+            spend_usd: run.daily.iter().map(|d| d.amount).sum(),
+            tier_pct: run.report.tier().threshold_pct(),
+            actual_pct: run.report.worst_budget().map(|b| b.actual_pct),
+            slack_posted: run.delivery.slack_posted,
+            notes,
+        })
+    }
+}
+
+fn cost_class(e: &CostPassError) -> Option<ErrorClass> {
+    match e {
+        CostPassError::Ledger(l) | CostPassError::Read(ReadError::Ledger(l)) => l.class(),
+        CostPassError::Read(ReadError::Aws { detail, .. }) => {
+            // `Code: message` as the cost pass writes it.
+            let code = detail.split(':').next().filter(|c| !c.contains(' '));
+            code.map(|c| aws_error::classify_answer(400, Some(c), Some(detail)))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,571 @@
+//! The organisation pass against the emulator's multi-account mode: moto serves every request signed
+//! with credentials from `sts:AssumeRole` in the account of the assumed role
+//! (../shared/reference/aws-emulator.md, "Many accounts in one emulator"), so each member's alarms,
+//! dashboards, budgets, secrets and topics really live in that member's account.
+//!
+//! - `an_organisation_is_governed_in_one_pass_each_member_in_its_own_account`: three accounts running
+//!   the *same* platform (Backoffice dev) — plan, then run with posting: alarms land in each member and
+//!   nowhere else, Cost Explorer is asked twice in the management account for everyone (and not again
+//!   the same day), each platform's report holds its own account's spend, every ledger key carries the
+//!   account id, each platform posts to its own channel and the roll-up to the organisation's.
+//! - `three_broken_members_never_stop_the_others_and_the_summary_names_them`: one member whose role
+//!   cannot be assumed (AccessDenied), one whose STS answers throttle, one whose STS never answers; the
+//!   other members complete and the summary names the three, with their failure classes.
+//!
+//! The faults come from a small HTTP layer of this file's own in front of the emulator ([`FaultLayer`]),
+//! keyed by the account in `AssumeRole`'s `RoleArn`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test set-up: failing loudly is the point
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_error::ErrorClass;
+use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use collectiq_tests::{Emulator, SinkResponse, WebhookSink};
+use cost::input::CostAndUsagePage;
+use governance::aws::{AwsClients, AwsTarget, sdk_config};
+use governance::ledger::Ledger;
+use governance::org::assume::assume_member;
+use governance::org::{Mode, OrgDeps, OrgOptions, Stage, run_org};
+use platform_spec::{OrgItem, Organization};
+use rust_decimal::Decimal;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const MANAGEMENT: &str = "123456789012"; // moto's default account: the test's own credentials
+const LEDGER: &str = "acme-org-ledger";
+const ORG_SECRET: &str = "acme/slack-webhook";
+
+/// Writes one Backoffice dev spec per account (the shipped one with its account id replaced) and an
+/// organisation file naming them; returns the loaded organisation.
+fn organisation(dir: &Path, accounts: &[&str]) -> Organization {
+    let shipped = std::fs::read_to_string(
+        collectiq_tests::workspace_root().join("infra/platforms/backoffice-dev.toml"),
+    )
+    .unwrap();
+    let mut org = format!(
+        "[organization]\nname = \"acme\"\nmanagement_account_id = \"{MANAGEMENT}\"\nregion = \"us-east-1\"\n\
+         ledger_table = \"{LEDGER}\"\nslack_webhook_secret = \"{ORG_SECRET}\"\nmax_concurrency = 8\n"
+    );
+    for account in accounts {
+        let file = format!("{account}-backoffice-dev.toml");
+        std::fs::write(dir.join(&file), shipped.replace("210987654321", account)).unwrap();
+        org.push_str(&format!(
+            "\n[[accounts]]\nid = \"{account}\"\nname = \"member-{account}\"\n\
+             role_arn = \"arn:aws:iam::{account}:role/collectiq-governance-member\"\nplatforms = [\"{file}\"]\n"
+        ));
+    }
+    let path = dir.join("org.toml");
+    std::fs::write(&path, org).unwrap();
+    platform_spec::load_org(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Each member as AWS would have it: the budget with its spend, the Slack secret, the SNS topics.
+async fn seed_member(base: &aws_types::SdkConfig, item: &OrgItem, spend_usd: &str, webhook: &str) {
+    let sts = aws_sdk_sts::Client::new(base);
+    let member = AwsClients::new(&assume_member(&sts, base, item).await.unwrap());
+    let spec = &item.spec;
+    let budget = &spec.budgets[0];
+    let money = |a: &str| {
+        aws_sdk_budgets::types::Spend::builder()
+            .amount(a)
+            .unit("USD")
+            .build()
+            .unwrap()
+    };
+    member
+        .budgets
+        .create_budget()
+        .account_id(&item.account_id)
+        .budget(
+            aws_sdk_budgets::types::Budget::builder()
+                .budget_name(&budget.name)
+                .budget_type(aws_sdk_budgets::types::BudgetType::Cost)
+                .time_unit(aws_sdk_budgets::types::TimeUnit::Monthly)
+                .budget_limit(money(&budget.limit_usd.to_string()))
+                .calculated_spend(
+                    aws_sdk_budgets::types::CalculatedSpend::builder()
+                        .actual_spend(money(spend_usd))
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    member
+        .secrets
+        .create_secret()
+        .name(&spec.notifications.slack_webhook_secret)
+        .secret_string(webhook)
+        .send()
+        .await
+        .unwrap();
+    for arn in [
+        &spec.notifications.sns_critical_topic_arn,
+        &spec.notifications.sns_warning_topic_arn,
+    ] {
+        let name = arn.rsplit(':').next().unwrap();
+        member.sns.create_topic().name(name).send().await.unwrap();
+    }
+}
+
+/// Ten days of spend: account `i` (1-based) spends `i` dollars a day on Lambda and 10 cents on DynamoDB;
+/// account 2 also has 50 cents of untagged spend on one day.
+fn ce_pages(accounts: &[&str], today: NaiveDate) -> Vec<CostAndUsagePage> {
+    let day = |offset: i64| today - Days::days(offset);
+    let by_service = |n: usize, a: &str| {
+        vec![
+            serde_json::json!({"Keys": [a, "AWS Lambda"], "Metrics": {"UnblendedCost": {"Amount": format!("{n}.0"), "Unit": "USD"}}}),
+            serde_json::json!({"Keys": [a, "Amazon DynamoDB"], "Metrics": {"UnblendedCost": {"Amount": "0.10", "Unit": "USD"}}}),
+        ]
+    };
+    let results: Vec<serde_json::Value> = (1..=10)
+        .rev()
+        .map(|o| {
+            serde_json::json!({
+                "TimePeriod": {"Start": day(o).to_string(), "End": day(o - 1).to_string()},
+                "Estimated": o <= 2,
+                "Groups": accounts.iter().enumerate().flat_map(|(i, a)| by_service(i + 1, a)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let services = serde_json::json!({
+        "GroupDefinitions": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}, {"Type": "DIMENSION", "Key": "SERVICE"}],
+        "ResultsByTime": results,
+    });
+    let tags = serde_json::json!({
+        "GroupDefinitions": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}, {"Type": "TAG", "Key": "Environment"}],
+        "ResultsByTime": [{
+            "TimePeriod": {"Start": day(3).to_string(), "End": day(2).to_string()},
+            "Groups": [{"Keys": [accounts[1], "Environment$"], "Metrics": {"UnblendedCost": {"Amount": "0.50", "Unit": "USD"}}}],
+        }],
+    });
+    vec![
+        serde_json::from_value(services).unwrap(),
+        serde_json::from_value(tags).unwrap(),
+    ]
+}
+
+async fn alarm_names(config: &aws_types::SdkConfig) -> Vec<String> {
+    let cw = aws_sdk_cloudwatch::Client::new(config);
+    let out = cw.describe_alarms().send().await.unwrap();
+    out.metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account() {
+    let started = std::time::Instant::now();
+    let emulator = Emulator::start().await.unwrap();
+    let base = emulator.sdk_config().await;
+    let management = AwsClients::new(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = ["111111111111", "222222222222", "333333333333"];
+    let org = organisation(dir.path(), &accounts);
+    let sink = WebhookSink::start(vec![SinkResponse::ok(); 8]).await.unwrap();
+    Ledger::create_table(&management.dynamodb, LEDGER).await.unwrap();
+    management
+        .secrets
+        .create_secret()
+        .name(ORG_SECRET)
+        .secret_string(sink.url())
+        .send()
+        .await
+        .unwrap();
+    // Budget spend: 10 %, 85 %, 125 % of the $20 Backoffice dev budget.
+    for (item, spend) in org.items.iter().zip(["2", "17", "25"]) {
+        seed_member(&base, item, spend, sink.url()).await;
+    }
+    let now: DateTime<Utc> = Utc::now();
+    emulator
+        .inject_cost_and_usage(&ce_pages(&accounts, now.date_naive()))
+        .await
+        .unwrap();
+    let deps = OrgDeps::new(base.clone());
+
+    // Plan: every role assumed, every report built, nothing written to CloudWatch, nothing posted.
+    let plan = run_org(&org, &deps, &OrgOptions::new(&org, Mode::Plan, now)).await;
+    let summary = plan.render_summary();
+    assert!(plan.ok(), "{summary}");
+    assert_eq!(plan.items.len(), 3);
+    assert_eq!(plan.ce_requests_this_run, 2, "{summary}");
+    assert_eq!(
+        plan.calls.get("costexplorer:GetCostAndUsage"),
+        Some(&2),
+        "{:?}",
+        plan.calls
+    );
+    assert_eq!(plan.calls.get("sts:AssumeRole"), Some(&3), "{:?}", plan.calls);
+    let creates = plan.items[0].publish.as_ref().unwrap().creates;
+    assert!(creates > 5, "{summary}");
+    for item in &plan.items {
+        assert_eq!(
+            item.publish.as_ref().unwrap().creates,
+            creates,
+            "the same platform everywhere"
+        );
+        assert!(
+            item.calls.calls.iter().all(|c| c.service != "costexplorer"),
+            "no CE call from a member: {:?}",
+            item.calls
+        );
+    }
+    let sts = aws_sdk_sts::Client::new(&base);
+    for item in &org.items {
+        let member = assume_member(&sts, &base, item).await.unwrap();
+        assert!(alarm_names(&member).await.is_empty(), "a plan writes no alarm");
+    }
+    assert!(sink.received().is_empty());
+
+    // Each report holds its own account's spend only: account i spent (i + 0.10) × 10 days.
+    for (i, item) in plan.items.iter().enumerate() {
+        let cost = item.cost.as_ref().unwrap();
+        let expected = (Decimal::from(i as u64 + 1) + Decimal::new(10, 2)) * Decimal::from(10);
+        assert_eq!(cost.spend_usd, expected, "{}: {cost:?}", item.item);
+        assert!(
+            cost.headline.starts_with(&format!("[{}] ", item.account_id)),
+            "{}",
+            cost.headline
+        );
+    }
+    let tiers: Vec<u32> = plan
+        .items
+        .iter()
+        .map(|i| i.cost.as_ref().unwrap().tier_pct)
+        .collect();
+    assert_eq!(tiers, [0, 80, 120]);
+    let rollup = plan.rollup.as_ref().unwrap();
+    assert_eq!(rollup.top_accounts[0].account_id, "333333333333");
+    assert_eq!(rollup.untagged.len(), 1);
+    assert_eq!(rollup.untagged[0].account_id, "222222222222");
+    assert_eq!(
+        rollup.burn[0].item, "333333333333/backoffice-dev",
+        "worst tier first"
+    );
+
+    // Run, posting: alarms land in each member and nowhere else; no new Cost Explorer request today.
+    let mut options = OrgOptions::new(&org, Mode::Run, now);
+    options.notify = true;
+    let run = run_org(&org, &deps, &options).await;
+    let summary = run.render_summary();
+    assert!(run.ok(), "{summary}");
+    assert_eq!(
+        (run.ce_requests_this_run, run.ce_requests_today, run.ce_cached),
+        (0, 2, true),
+        "{summary}"
+    );
+    assert_eq!(
+        run.calls.get("costexplorer:GetCostAndUsage"),
+        None,
+        "{:?}",
+        run.calls
+    );
+    for (item, outcome) in org.items.iter().zip(&run.items) {
+        let member = assume_member(&sts, &base, item).await.unwrap();
+        let names = alarm_names(&member).await;
+        let publish = outcome.publish.as_ref().unwrap();
+        assert!(
+            names.len() >= publish.creates - 2,
+            "{} alarms in {}: {names:?}",
+            names.len(),
+            item.account_id
+        );
+        assert!(
+            names.iter().all(|n| n.starts_with("backoffice-dev-")),
+            "{names:?}"
+        );
+        assert!(outcome.cost.as_ref().unwrap().slack_posted, "{summary}");
+    }
+    assert!(
+        alarm_names(&base).await.is_empty(),
+        "nothing in the management account"
+    );
+    assert_eq!(run.rollup_delivery.as_deref(), Some("posted"), "{summary}");
+    let posts = sink.received();
+    assert_eq!(posts.len(), 4, "three platform reports and the roll-up");
+    let bodies: Vec<String> = posts.iter().map(|p| p.body.clone()).collect();
+    assert!(
+        bodies.iter().any(|b| b.contains("Organisation cost — acme")),
+        "{bodies:?}"
+    );
+
+    // Every ledger key carries the account id (or is the organisation's own).
+    let scan = management
+        .dynamodb
+        .scan()
+        .table_name(LEDGER)
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<String> = scan
+        .items()
+        .iter()
+        .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()).cloned())
+        .collect();
+    assert!(!keys.is_empty());
+    for key in &keys {
+        assert!(
+            key.starts_with("org#acme#")
+                || accounts
+                    .iter()
+                    .any(|a| key.starts_with(&format!("{a}#backoffice-dev#"))),
+            "{key}"
+        );
+    }
+    for a in accounts {
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with(&format!("{a}#backoffice-dev#ce-daily"))),
+            "{keys:?}"
+        );
+    }
+
+    // A third pass the same day posts nothing again.
+    let again = run_org(&org, &deps, &options).await;
+    assert_eq!(
+        again.rollup_delivery.as_deref(),
+        Some(&*format!("already posted for {}", now.date_naive()))
+    );
+    assert_eq!(sink.received().len(), 4);
+    eprintln!(
+        "organisation of 3 accounts: {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// What the fault layer does to one member's `AssumeRole`.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// 403 `AccessDenied`: the role's trust policy does not name governance.
+    Deny,
+    /// 400 `Throttling`: STS's rate limit.
+    Throttle,
+    /// Never answers.
+    Hang,
+}
+
+/// A loopback HTTP layer in front of the emulator: forwards every request, except `sts:AssumeRole`
+/// into the accounts it has a fault for, which get STS's own error documents (or no answer).
+struct FaultLayer {
+    endpoint: String,
+    served: Arc<AtomicUsize>,
+}
+
+impl FaultLayer {
+    async fn start(upstream: &str, faults: BTreeMap<String, Fault>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let served = Arc::new(AtomicUsize::new(0));
+        let (upstream, faults, count) = (upstream.to_owned(), Arc::new(faults), Arc::clone(&served));
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                let (upstream, faults, http, count) = (
+                    upstream.clone(),
+                    Arc::clone(&faults),
+                    http.clone(),
+                    Arc::clone(&count),
+                );
+                tokio::spawn(async move {
+                    let _ = serve(socket, &upstream, &faults, &http, &count).await;
+                });
+            }
+        });
+        Self { endpoint, served }
+    }
+}
+
+async fn serve(
+    mut socket: TcpStream,
+    upstream: &str,
+    faults: &BTreeMap<String, Fault>,
+    http: &reqwest::Client,
+    served: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        // One request: the head, then Content-Length bytes of body.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = socket.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let mut request_line = lines.next().unwrap_or_default().split(' ');
+        let method = request_line.next().unwrap_or("POST").to_owned();
+        let path = request_line.next().unwrap_or("/").to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 8192];
+            let n = socket.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = buf[head_end..head_end + length].to_vec();
+        buf.drain(..head_end + length);
+
+        let form = String::from_utf8_lossy(&body)
+            .replace("%3A", ":")
+            .replace("%2F", "/");
+        let fault = form
+            .contains("Action=AssumeRole")
+            .then(|| {
+                faults
+                    .iter()
+                    .find(|(a, _)| form.contains(&format!("arn:aws:iam::{a}:role/")))
+            })
+            .flatten()
+            .map(|(_, f)| *f);
+        let (status, content_type, answer) = match fault {
+            Some(Fault::Hang) => {
+                served.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                return Ok(());
+            }
+            Some(f @ (Fault::Deny | Fault::Throttle)) => {
+                served.fetch_add(1, Ordering::SeqCst);
+                let (status, code, message) = match f {
+                    Fault::Deny => (
+                        403,
+                        "AccessDenied",
+                        "User: arn:aws:iam::123456789012:user/governance is not authorized to perform: sts:AssumeRole",
+                    ),
+                    _ => (400, "Throttling", "Rate exceeded"),
+                };
+                let xml = format!(
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                     <Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-layer</RequestId></ErrorResponse>"
+                );
+                (status, "text/xml".to_owned(), xml.into_bytes())
+            }
+            None => {
+                let mut request = http.request(method.parse().unwrap(), format!("{upstream}{path}"));
+                for (k, v) in &headers {
+                    if !matches!(k.as_str(), "host" | "content-length" | "connection") {
+                        request = request.header(k, v);
+                    }
+                }
+                let response = request.body(body).send().await.map_err(std::io::Error::other)?;
+                let status = response.status().as_u16();
+                let content_type = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let bytes = response.bytes().await.map_err(std::io::Error::other)?;
+                (status, content_type, bytes.to_vec())
+            }
+        };
+        let head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nx-amzn-requestid: fault-layer\r\n\r\n",
+            answer.len()
+        );
+        socket.write_all(head.as_bytes()).await?;
+        socket.write_all(&answer).await?;
+    }
+}
+
+#[tokio::test]
+async fn three_broken_members_never_stop_the_others_and_the_summary_names_them() {
+    let emulator = Emulator::start().await.unwrap();
+    let accounts = [
+        "111111111111",
+        "444444444444",
+        "555555555555",
+        "666666666666",
+        "222222222222",
+    ];
+    let faults = BTreeMap::from([
+        ("444444444444".to_owned(), Fault::Deny),
+        ("555555555555".to_owned(), Fault::Throttle),
+        ("666666666666".to_owned(), Fault::Hang),
+    ]);
+    let layer = FaultLayer::start(emulator.endpoint(), faults).await;
+    let base = sdk_config(&AwsTarget {
+        endpoint_url: Some(layer.endpoint.clone()),
+        ..AwsTarget::default()
+    })
+    .await;
+    let management = AwsClients::new(&base);
+    Ledger::create_table(&management.dynamodb, LEDGER).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let org = organisation(dir.path(), &accounts);
+    let now = Utc::now();
+    emulator
+        .inject_cost_and_usage(&ce_pages(&accounts, now.date_naive()))
+        .await
+        .unwrap();
+    let mut options = OrgOptions::new(&org, Mode::Run, now);
+    options.sts_timeout = Duration::from_secs(2);
+    let run = run_org(&org, &OrgDeps::new(base), &options).await;
+    let summary = run.render_summary();
+    assert_eq!(layer.served.load(Ordering::SeqCst), 3, "{summary}");
+
+    let by_account: BTreeMap<&str, _> = run.items.iter().map(|i| (i.account_id.as_str(), i)).collect();
+    for healthy in ["111111111111", "222222222222"] {
+        let item = by_account[healthy];
+        assert!(item.ok(), "{summary}");
+        assert!(item.publish.as_ref().unwrap().write_calls > 5, "{summary}");
+        assert!(item.cost.is_some(), "{summary}");
+    }
+    for (account, class) in [
+        ("444444444444", ErrorClass::AccessDenied),
+        ("555555555555", ErrorClass::Throttled),
+        ("666666666666", ErrorClass::Timeout),
+    ] {
+        let item = by_account[account];
+        assert_eq!(item.failures.len(), 1, "{summary}");
+        assert_eq!(item.failures[0].stage, Stage::AssumeRole, "{summary}");
+        assert_eq!(item.failures[0].class, Some(class), "{account}: {summary}");
+        assert!(item.publish.is_none() && item.cost.is_none());
+        // The summary names the account, where it failed, and why.
+        assert!(
+            summary.contains(&format!(
+                "✗ account {account} (member-{account}) {account}/backoffice-dev: assume role: {}",
+                class.as_str()
+            )),
+            "{summary}"
+        );
+    }
+    assert_eq!(run.failed().len(), 3);
+    assert!(summary.contains("5 items, 2 complete, 3 failed"), "{summary}");
+    assert!(summary.contains("AccessDenied"), "{summary}");
+    // The roll-up still covers every account's spend; the broken ones show why they have no tier.
+    let rollup = run.rollup.as_ref().unwrap();
+    assert_eq!(rollup.burn.len(), 5);
+    assert!(
+        rollup
+            .burn
+            .iter()
+            .filter(|b| b.missing.as_deref().is_some_and(|m| m.starts_with("assume role")))
+            .count()
+            == 3,
+        "{:?}",
+        rollup.burn
+    );
+}
