@@ -59,13 +59,7 @@ fn export_tfvars(global: &GlobalArgs, write: Option<&Path>) -> Result<i32> {
 fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
     let files = if files.is_empty() {
         let dir = Path::new("infra/platforms");
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot list {}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
-        found.sort();
-        found
+        platform_spec::spec_files(dir).with_context(|| format!("cannot list {}", dir.display()))?
     } else {
         files.to_vec()
     };

@@ -20,7 +20,7 @@ mod model;
 mod naming;
 pub mod org;
 
-pub use load::{Problem, SpecError, load, parse};
+pub use load::{Problem, SpecError, load, parse, spec_files};
 pub use model::*;
 pub use naming::ServiceNaming;
 pub use org::{OrgItem, OrgSpecError, Organization, load_org, parse_org};

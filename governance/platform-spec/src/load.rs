@@ -81,6 +81,23 @@ pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
     parse(&source, &file)
 }
 
+/// The platform spec files of a directory (`infra/platforms`): its `*.toml` files, sorted by path.
+/// Subdirectories (the organisation specs under `org/`) are not platform specs and are not listed.
+///
+/// # Errors
+/// When the directory cannot be listed.
+pub fn spec_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "toml") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// Parses and validates spec text; `file` is only used in messages.
 ///
 /// ```
@@ -196,6 +213,24 @@ pub(crate) fn is_name(s: &str) -> bool {
         && !s.starts_with('-')
 }
 
+/// An AWS account id: exactly 12 digits.
+pub(crate) fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An AWS region code: three or more `-`-separated parts of lowercase letters and digits, the last all
+/// digits (`us-east-1`, `us-gov-west-1`).
+pub(crate) fn is_region(s: &str) -> bool {
+    let parts: Vec<_> = s.split('-').collect();
+    parts.len() >= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// CloudWatch Logs' log group name rule (`CreateLogGroup`: `[\.\-_/#A-Za-z0-9]+`, 1..=512).
 fn is_log_group_name(s: &str) -> bool {
     !s.is_empty()
@@ -224,24 +259,14 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             ),
         );
     }
-    let region_ok = {
-        let parts: Vec<_> = p.region.split('-').collect();
-        parts.len() >= 3
-            && parts
-                .iter()
-                .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-            && parts
-                .last()
-                .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
-    };
-    if !region_ok {
+    if !is_region(&p.region) {
         bad(
             "platform.region".into(),
             format!("expected an AWS region like us-east-1, found \"{}\"", p.region),
         );
     }
     if let Some(account) = &p.account_id
-        && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+        && !is_account_id(account)
     {
         bad(
             "platform.account_id".into(),

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::PlatformSpec;
-use crate::load::{Problem, is_name, line_of, locate};
+use crate::load::{Problem, is_account_id, is_name, is_region, line_of, locate};
 
 /// Most Cost Explorer requests a day the organisation pass may make: CE's data refreshes up to three
 /// times a day, so a fourth request buys nothing (and each costs $0.01).
@@ -263,21 +263,6 @@ pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, 
                 .collect(),
         ))
     }
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn is_region(s: &str) -> bool {
-    let parts: Vec<_> = s.split('-').collect();
-    parts.len() >= 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// DynamoDB's table name rule: 3..=255 of `[a-zA-Z0-9_.-]`.

@@ -42,10 +42,15 @@ pub struct Call {
     pub operation: String,
 }
 
+/// The first value of header `name` (lower case) among `headers` (lower-case name, value).
+pub(crate) fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
 /// Identifies protocol and operation. `headers` are (lower-case name, value).
 #[must_use]
 pub fn identify(method: &str, path: &str, headers: &[(String, String)], body: &[u8]) -> Call {
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let header = |name: &str| header_value(headers, name);
     let content_type = header("content-type").unwrap_or_default();
     if let Some(target) = header("x-amz-target") {
         let version = if content_type.contains("1.1") {

@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use super::plan::{FaultKind, FaultPlan};
-use super::protocol::{ErrorAnswer, error_answer, identify};
+use super::protocol::{ErrorAnswer, error_answer, header_value, identify};
 
 /// Largest request the proxy accepts (CloudWatch's PutMetricData allows 1 MB; gzip makes it smaller).
 const MAX_REQUEST: usize = 8 * 1024 * 1024;
@@ -328,17 +328,8 @@ async fn read_request(stream: &mut TcpStream, buffered: &mut Vec<u8>) -> std::io
         .map_err(|e| invalid(&format!("bad request head: {e}")))?;
     let method = parsed.method.unwrap_or("GET").to_owned();
     let path = parsed.path.unwrap_or("/").to_owned();
-    let headers: Vec<(String, String)> = parsed
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_ascii_lowercase(),
-                String::from_utf8_lossy(h.value).trim().to_owned(),
-            )
-        })
-        .collect();
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let headers = owned_headers(parsed.headers);
+    let header = |name: &str| header_value(&headers, name);
     let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
     let chunked = header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     buffered.drain(..head_end);
@@ -480,17 +471,8 @@ async fn read_response(stream: &mut TcpStream, head_only: bool) -> std::io::Resu
         .map_err(|e| invalid(&format!("bad upstream response: {e}")))?;
     let status = parsed.code.unwrap_or(502);
     let reason = parsed.reason.unwrap_or("").to_owned();
-    let headers: Vec<(String, String)> = parsed
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_ascii_lowercase(),
-                String::from_utf8_lossy(h.value).trim().to_owned(),
-            )
-        })
-        .collect();
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let headers = owned_headers(parsed.headers);
+    let header = |name: &str| header_value(&headers, name);
     let mut keep = !header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
     buffered.drain(..head_end);
     let body = if head_only || status == 204 || status == 304 {
@@ -560,4 +542,17 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn invalid(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// A parsed head's headers as owned `(lower-case name, trimmed value)` pairs.
+fn owned_headers(parsed: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    parsed
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).trim().to_owned(),
+            )
+        })
+        .collect()
 }
