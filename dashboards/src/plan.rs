@@ -296,7 +296,8 @@ fn diff(published: &serde_json::Value, desired: &serde_json::Value) -> Vec<Strin
 /// assert_eq!(plan.count(DashboardAction::Unchanged), 1);
 /// // app-prod-eu-ecs is app-prod-eu's (no section "eu-ecs"): left alone.
 /// assert_eq!(plan.to_delete(), ["app-prod-ecs"]);
-/// assert_eq!(plan.monthly_delta(), rust_decimal::Decimal::ZERO); // 4 -> 3 dashboards, all free
+/// // 4 -> 3 dashboards in the account: the 4th was the one billed ($3) beyond the 3 free.
+/// assert_eq!(plan.monthly_delta(), rust_decimal::Decimal::from(-3));
 /// ```
 #[must_use]
 pub fn plan_dashboards(
@@ -532,11 +533,7 @@ mod tests {
     fn every_catalogue_dashboard_follows_the_grammar_of_its_environment() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms");
         let mut checked = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-                continue;
-            }
+        for path in platform_spec::spec_files(&dir).unwrap() {
             let s = platform_spec::load(&path).unwrap();
             let prefix = s.managed_prefix();
             for d in dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap() {

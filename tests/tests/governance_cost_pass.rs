@@ -135,7 +135,15 @@ async fn critical_budget_posts_once_and_pages_once_and_a_rerun_sends_nothing() {
         "{}",
         posts[0].text
     );
-    assert_eq!(posts[0], run.slack);
+    // The post is the run's message plus the delivery record's marker (docs/cost-governance.md,
+    // "Delivery"): the record of the 150 % transition is `cost-alert#<month>/tier#150`.
+    assert_eq!(
+        posts[0],
+        governance::ledger::delivery::with_slack_marker(
+            run.slack.clone(),
+            "collectiq-prod#cost-alert#2026-11/tier#150"
+        )
+    );
     assert!(cost::slack::validate(&posts[0]).is_empty());
 
     // Exactly one SNS message, on the critical topic, with the report's subject.
