@@ -183,36 +183,6 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
-/// The most useful one-line description of an SDK error: the service's code and message when the service
-/// answered, the transport problem otherwise.
-pub fn describe_sdk_error<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_smithy_runtime_api::client::result::SdkError;
-    match err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_owned(),
-                _ => format!("{e}"),
-            }
-        }
-        SdkError::DispatchFailure(d) => {
-            format!(
-                "cannot reach the endpoint: {}",
-                d.as_connector_error()
-                    .map_or_else(|| format!("{d:?}"), |c| c.to_string())
-            )
-        }
-        SdkError::TimeoutError(_) => "timed out".to_owned(),
-        SdkError::ResponseError(r) => format!("unreadable response: {r:?}"),
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,11 +154,10 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
                     " (dry run)"
                 }
             ));
-            let options = PassOptions::new(&spec, as_of).with_notify(args.post);
-            let mut run = run_daily(&spec, &clients, &options).await?;
-            if past {
-                run = restate_past_day(run);
-            }
+            let options = PassOptions::new(&spec, as_of)
+                .with_notify(args.post)
+                .with_past_day(past);
+            let run = run_daily(&spec, &clients, &options).await?;
             let files = write_outputs(&global.out, &run, args.chart.as_slice())?;
             let text = format!(
                 "{}\n{}\nWritten: {}",
@@ -189,22 +188,6 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
             })
         }
     }
-}
-
-/// A past day's run (a dry run: [`report_time`] refuses `--post`) with its budget burn restated from
-/// the run's Cost Explorer days, and the Slack payload rendered again from the restated report. Nothing
-/// is decided or sent for a past day.
-#[must_use]
-pub fn restate_past_day(mut run: DailyRun) -> DailyRun {
-    run.report = run.report.with_budget_spend_from_daily(&run.daily);
-    run.decision = cost::alerting::AlertDecision::Nothing;
-    run.sns = None;
-    run.slack = cost::slack::render_with_decision(&run.report, &run.decision);
-    run.delivery.skipped = Some(format!(
-        "{} is a past day: never posted (budget spend restated from Cost Explorer)",
-        run.report.date
-    ));
-    run
 }
 
 /// Writes `cost-report.json` and `cost-slack.json` under `out`, and each chart asked for. Returns the
@@ -400,10 +383,8 @@ mod tests {
             .unwrap();
         let (as_of, past) = report_time(Some(day), false, now).unwrap();
         assert!(past);
-        let run = run_daily(&spec, &clients, &PassOptions::new(&spec, as_of))
-            .await
-            .unwrap();
-        let run = restate_past_day(run);
+        let options = PassOptions::new(&spec, as_of).with_past_day(past);
+        let run = run_daily(&spec, &clients, &options).await.unwrap();
         let month_to_day: rust_decimal::Decimal = run
             .daily
             .iter()
@@ -425,6 +406,16 @@ mod tests {
         assert!(serde_json::to_string(&run.slack).unwrap().contains(&note));
         assert_eq!(run.decision, cost::alerting::AlertDecision::Nothing);
         assert!(run.sns.is_none());
+        // A forecast is made from today: for a day that is over it is neither asked for nor paid.
+        assert_eq!(run.calls.of("GetCostForecast"), 0, "{:?}", run.calls);
+        assert!(
+            run.report
+                .notes
+                .iter()
+                .any(|n| n.contains("not requested for a past day")),
+            "{:#?}",
+            run.report.notes
+        );
         assert!(
             run_summary(&run).contains("never posted (budget spend restated from Cost Explorer)"),
             "{}",

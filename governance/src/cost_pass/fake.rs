@@ -232,30 +232,49 @@ pub struct FakeChannels {
     state: Arc<Mutex<ChannelState>>,
 }
 
-/// An SNS `Publish` failure as the SDK reports it, classified like a real one.
+/// A failed call of `service`'s `operation` as the SDK reports an answer with `status` and, when
+/// given, the error `code` (message "injected by a fake"), classified like a real one.
+///
+/// # Panics
+/// When `status` is not an HTTP status.
 #[must_use]
-pub fn sns_error(topic: &str, code: &str) -> NotifyError {
+pub fn call_error(
+    service: &'static str,
+    operation: &'static str,
+    status: u16,
+    code: Option<&str>,
+) -> AwsCallError {
     use aws_sdk_sns::operation::publish::PublishError;
     use aws_smithy_runtime_api::client::result::SdkError;
     use aws_smithy_runtime_api::http::{Response, StatusCode};
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::error::ErrorMetadata;
+    #[allow(clippy::expect_used)] // callers pass real HTTP statuses
+    let status = StatusCode::try_from(status).expect("an HTTP status");
+    let mut meta = ErrorMetadata::builder();
+    if let Some(code) = code {
+        meta = meta.code(code).message("injected by a fake");
+    }
+    // The operation's own error type only carries the metadata; any modelled error type reads the same.
+    let err: SdkError<PublishError, Response> = SdkError::service_error(
+        PublishError::generic(meta.build()),
+        Response::new(status, SdkBody::empty()),
+    );
+    AwsCallError::from_sdk(service, operation, err)
+}
+
+/// An SNS `Publish` failure as the SDK reports it, classified like a real one.
+#[must_use]
+pub fn sns_error(topic: &str, code: &str) -> NotifyError {
+    use aws_sdk_sns::operation::publish::PublishError;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::Response;
     let cause = if code == "Timeout" {
         let err: SdkError<PublishError, Response> = SdkError::timeout_error("the answer never came (fake)");
         AwsCallError::from_sdk("SNS", "Publish", err)
     } else {
         let status: u16 = if code.starts_with("Internal") { 500 } else { 400 };
-        #[allow(clippy::expect_used)] // both are valid HTTP statuses
-        let status = StatusCode::try_from(status).expect("a status");
-        let meta = ErrorMetadata::builder()
-            .code(code)
-            .message("injected by FakeChannels")
-            .build();
-        let err: SdkError<PublishError, Response> = SdkError::service_error(
-            PublishError::generic(meta),
-            Response::new(status, SdkBody::empty()),
-        );
-        AwsCallError::from_sdk("SNS", "Publish", err)
+        call_error("SNS", "Publish", status, Some(code))
     };
     NotifyError::Sns {
         topic: topic.to_owned(),

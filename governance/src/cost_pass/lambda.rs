@@ -3,7 +3,8 @@
 //! EventBridge Scheduler sends `{"job": "cost_report"}` daily to `governance-cost` and invokes
 //! `governance-fastburn` (only the burn check, with a role that has no Cost Explorer permission) hourly
 //! (infra/modules/governance); `governance-cost` still runs `{"job": "fast_burn"}` by hand. Optional
-//! fields: `"date": "YYYY-MM-DD"` (report a past day) and `"dry_run": true` (render, do not send).
+//! fields: `"dry_run": true` (render, do not send) and `"date": "YYYY-MM-DD"` — a past day only with
+//! `"dry_run": true` (budget spend restated from Cost Explorer, no forecast, never sent).
 //!
 //! Configuration comes from the function's environment: `COLLECTIQ_PLATFORM_FILE` (default
 //! `platforms/$COLLECTIQ_PLATFORM.toml`, shipped in the zip), and overrides of the spec's targets
@@ -17,7 +18,7 @@
 //! message. Every error is also logged at ERROR, since a scheduled invocation's result is thrown away.
 
 use aws_error::ErrorClass;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use platform_spec::PlatformSpec;
 use serde::{Deserialize, Serialize};
@@ -136,10 +137,11 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// The AWS class behind a pass failure, when the ledger (or a ledger-backed read) failed.
+/// The AWS class behind a pass failure, when an AWS read or the ledger failed.
 fn pass_class(e: &CostPassError) -> Option<ErrorClass> {
     match e {
         CostPassError::Ledger(l) | CostPassError::Read(super::read::ReadError::Ledger(l)) => l.class(),
+        CostPassError::Read(super::read::ReadError::Aws { cause, .. }) => Some(cause.class()),
         _ => None,
     }
 }
@@ -220,12 +222,35 @@ impl Deps {
     }
 
     fn options(&self, request: &JobRequest) -> Result<PassOptions, HandlerError> {
-        let as_of = super::pass::as_of_for(request.date, Utc::now())
-            .map_err(|e| HandlerError::Validation(e.to_string()))?;
-        let mut options = PassOptions::new(&self.spec, as_of).with_notify(!request.dry_run);
-        options.targets = self.targets.clone();
-        Ok(options)
+        options_at(&self.spec, &self.targets, request, Utc::now())
     }
+}
+
+/// The pass options for `request` at `now`: a future `date` is refused; a past one is a past-day run
+/// (budget spend restated from Cost Explorer, no forecast, nothing decided) and must be a dry run — a
+/// tier announced and claimed for a period that is over would page for nothing.
+fn options_at(
+    spec: &PlatformSpec,
+    targets: &Targets,
+    request: &JobRequest,
+    now: DateTime<Utc>,
+) -> Result<PassOptions, HandlerError> {
+    let as_of =
+        super::pass::as_of_for(request.date, now).map_err(|e| HandlerError::Validation(e.to_string()))?;
+    let past_day = as_of.date_naive() < now.date_naive();
+    if past_day && !request.dry_run {
+        return Err(HandlerError::Validation(format!(
+            "\"date\": \"{}\" is before today ({} UTC): a past day's report is never sent; add \
+             \"dry_run\": true to render it (budget spend restated from Cost Explorer)",
+            as_of.date_naive(),
+            now.date_naive()
+        )));
+    }
+    let mut options = PassOptions::new(spec, as_of)
+        .with_notify(!request.dry_run)
+        .with_past_day(past_day);
+    options.targets = targets.clone();
+    Ok(options)
 }
 
 /// The `governance-cost` handler: the daily report (`cost_report`, default) or the burn check
@@ -382,5 +407,80 @@ mod tests {
         }
         .into();
         assert_eq!(d.error_type, "Delivery");
+    }
+
+    /// A past `date` is a past-day dry run or refused; today's is a normal run; a future one refused.
+    #[test]
+    fn a_past_date_is_a_dry_run_or_refused() {
+        use chrono::TimeZone;
+        let spec = crate::test_support::prod_spec();
+        let targets = Targets::from_spec(&spec);
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
+        let request = |json: &str| -> JobRequest { serde_json::from_str(json).unwrap() };
+        let err = options_at(&spec, &targets, &request(r#"{"date":"2026-11-30"}"#), now).unwrap_err();
+        assert_eq!(err.error_type(), "Validation");
+        assert!(
+            err.to_string()
+                .contains("\"date\": \"2026-11-30\" is before today"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("\"dry_run\": true"), "{err}");
+        let past = options_at(
+            &spec,
+            &targets,
+            &request(r#"{"date":"2026-11-30","dry_run":true}"#),
+            now,
+        )
+        .unwrap();
+        assert!(past.past_day && !past.notify);
+        let today = options_at(&spec, &targets, &request(r#"{"date":"2026-12-02"}"#), now).unwrap();
+        assert!(!today.past_day && today.notify);
+        assert_eq!(today.as_of, now);
+        let future = options_at(&spec, &targets, &request(r#"{"date":"2026-12-03"}"#), now).unwrap_err();
+        assert_eq!(future.error_type(), "Validation");
+    }
+
+    /// A failed Cost Explorer or Budgets read is typed by its class too: denied needs a person,
+    /// throttled or a 503 is worth another run — and the message names the call and the answer.
+    #[test]
+    fn read_failures_are_typed_by_their_class() {
+        use crate::cost_pass::fake::call_error;
+        use crate::cost_pass::read::ReadError;
+        let read = |service, operation, api, status, code| {
+            HandlerError::from(CostPassError::Read(ReadError::Aws {
+                api,
+                cause: Box::new(call_error(service, operation, status, code)),
+            }))
+        };
+        let denied = read(
+            "CostExplorer",
+            "GetCostAndUsage",
+            "ce:GetCostAndUsage",
+            400,
+            Some("AccessDeniedException"),
+        );
+        assert_eq!(denied.error_type(), "Configuration");
+        assert!(
+            denied
+                .to_string()
+                .contains("ce:GetCostAndUsage: AccessDeniedException: injected by a fake (HTTP 400)"),
+            "{denied}"
+        );
+        let throttled = read(
+            "Budgets",
+            "DescribeBudgets",
+            "budgets:DescribeBudgets",
+            400,
+            Some("ThrottlingException"),
+        );
+        assert_eq!(throttled.error_type(), "Retryable");
+        let unavailable = read("CostExplorer", "GetCostAndUsage", "ce:GetCostAndUsage", 503, None);
+        assert_eq!(unavailable.error_type(), "Retryable");
+        assert!(
+            unavailable
+                .to_string()
+                .contains("HTTP 503 with no AWS error code"),
+            "{unavailable}"
+        );
     }
 }

@@ -106,6 +106,11 @@ pub struct PassOptions {
     pub targets: Targets,
     /// Slack retry bounds.
     pub slack_retry: SlackRetry,
+    /// The report day is over (a past day asked for again): each budget's spend is restated from Cost
+    /// Explorer's days up to it — AWS Budgets only knows the spend now, which would mix in later days
+    /// and months — no forecast is requested (it would be made from today), nothing is decided and
+    /// nothing is sent.
+    pub past_day: bool,
 }
 
 impl PassOptions {
@@ -117,6 +122,7 @@ impl PassOptions {
             notify: false,
             targets: Targets::from_spec(spec),
             slack_retry: SlackRetry::default(),
+            past_day: false,
         }
     }
 
@@ -124,6 +130,13 @@ impl PassOptions {
     #[must_use]
     pub fn with_notify(mut self, notify: bool) -> Self {
         self.notify = notify;
+        self
+    }
+
+    /// With [`PassOptions::past_day`] set.
+    #[must_use]
+    pub fn with_past_day(mut self, past_day: bool) -> Self {
+        self.past_day = past_day;
         self
     }
 }
@@ -431,8 +444,13 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                     return Err(CostPassError::NoCostData(e.to_string()));
                 }
                 let last = table.days.keys().next_back().copied().unwrap_or(today);
+                let read = if pages.is_empty() {
+                    "not queried"
+                } else {
+                    "not read to the end"
+                };
                 notes.push(format!(
-                    "Cost Explorer not read to the end ({e}); the report uses stored days up to {last}"
+                    "Cost Explorer {read} ({e}); the report uses stored days up to {last}"
                 ));
                 if spec.cost.ce_daily_request_cap > 0 {
                     missing.push(format!("Cost Explorer days from {q_start} ({e})"));
@@ -443,6 +461,13 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
 
         let (forecast, forecast_unavailable) = if budgets.is_empty() {
             (None, None)
+        } else if self.options.past_day {
+            (
+                None,
+                Some(format!(
+                    "not requested for a past day: Cost Explorer forecasts from today, not from {today}"
+                )),
+            )
         } else if today.day() <= 2 {
             (
                 None,
@@ -499,13 +524,28 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             .for_environment(&environment, settings.include_untagged)
             .daily_totals();
 
-        // Fire-once decision from the period's claims (read above).
-        let transition = decide(previous.as_ref(), &period, report.tier());
-        let decision = transition.decision;
+        let (report, decision) = if self.options.past_day {
+            // A day that is over: its budgets' spend as Cost Explorer's days up to it, nothing decided.
+            (
+                report.with_budget_spend_from_daily(&daily),
+                AlertDecision::Nothing,
+            )
+        } else {
+            // Fire-once decision from the period's claims (read above).
+            let decision = decide(previous.as_ref(), &period, report.tier()).decision;
+            (report, decision)
+        };
         let sns = sns_for(&report, &decision);
         let slack = render_with_decision(&report, &decision);
 
-        let delivery = if self.options.notify && !missing.is_empty() {
+        let delivery = if self.options.past_day {
+            Delivery {
+                skipped: Some(format!(
+                    "{today} is a past day: never posted (budget spend restated from Cost Explorer)"
+                )),
+                ..Delivery::default()
+            }
+        } else if self.options.notify && !missing.is_empty() {
             // An incomplete report is never the day's report: nothing is claimed, nothing sent, and the
             // run says so loudly (the handler fails) so the next run completes and sends it once.
             let why = format!(
@@ -872,7 +912,7 @@ mod tests {
         //! the day's report while an input is missing; the next run completes it. Cost Explorer counts
         //! and the cap. On the in-memory seams, with failures injected by [`Flaky`].
         use super::*;
-        use crate::cost_pass::fake::{FakeChannels, FakeReads};
+        use crate::cost_pass::fake::{FakeChannels, FakeReads, call_error};
         use crate::cost_pass::forecast::{ForecastFailure, ForecastUnavailable};
         use crate::cost_pass::read::SeriesKey;
         use crate::ledger::MemoryLedger;
@@ -880,6 +920,15 @@ mod tests {
         use cost::burn::CeForecastInput;
         use cost::input::{Budget, CostAndUsagePage, MetricSumSeries};
         use std::sync::Mutex;
+
+        /// The prod spec with room for these scenarios under the Cost Explorer cap: [`FakeReads`] pages
+        /// 10 days at a time, so a month takes 3 pages, and a scenario of failed and completing runs
+        /// pays up to 7 requests in one day (the spec's 5 would end it early; the cap has its own tests).
+        fn spec() -> PlatformSpec {
+            let mut spec = crate::test_support::prod_spec();
+            spec.cost.ce_daily_request_cap = 10;
+            spec
+        }
 
         /// [`FakeReads`] with scripted failures: the next `budgets` calls, the n-th CE page call, the
         /// next forecast calls (throttled).
@@ -920,7 +969,12 @@ mod tests {
                     self.counter.record("budgets", "DescribeBudgets");
                     return Err(ReadError::Aws {
                         api: "budgets:DescribeBudgets",
-                        detail: "ThrottlingException: Rate exceeded".into(),
+                        cause: Box::new(call_error(
+                            "Budgets",
+                            "DescribeBudgets",
+                            400,
+                            Some("ThrottlingException"),
+                        )),
                     });
                 }
                 self.inner.budgets(spec).await
@@ -956,7 +1010,7 @@ mod tests {
                     self.counter.record("costexplorer", "GetCostAndUsage");
                     return Err(ReadError::Aws {
                         api: "ce:GetCostAndUsage",
-                        detail: "HTTP 503 with no AWS error code".into(),
+                        cause: Box::new(call_error("CostExplorer", "GetCostAndUsage", 503, None)),
                     });
                 }
                 self.inner.cost_and_usage_page(start, end, token).await

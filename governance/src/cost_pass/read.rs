@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
+use aws_error::AwsCallError;
 use aws_sdk_cloudwatch::types::{Dimension as CwDimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use aws_sdk_costexplorer::types::{
     DateInterval as CeInterval, Dimension as CeDimension, DimensionValues, Expression, Granularity,
@@ -28,7 +29,6 @@ use rust_decimal::Decimal;
 use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
 
 use super::forecast::ForecastUnavailable;
-use crate::aws::describe_sdk_error;
 use crate::ledger::{Counted, Ledger, LedgerError, LedgerStore};
 use crate::publish::cloudwatch::{MAX_PAGES, PageGuard, PagingError};
 
@@ -44,13 +44,14 @@ pub const MAX_QUERIES_PER_REQUEST: usize = 500;
 /// A read failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    /// An AWS call failed.
-    #[error("{api}: {detail}")]
+    /// An AWS call failed (classified: throttled, denied, transport, ...; the SDK error is its source).
+    #[error("{api}: {}", .cause.summary())]
     Aws {
         /// `ce:GetCostAndUsage`, ...
         api: &'static str,
-        /// The service's code and message, or the transport problem.
-        detail: String,
+        /// The classified failure. Boxed: the call error is large and every read `Result` carries it.
+        #[source]
+        cause: Box<AwsCallError>,
     },
     /// The Cost Explorer daily request cap is used up.
     #[error("Cost Explorer daily cap reached ({used} of {cap} requests today)")]
@@ -157,16 +158,24 @@ fn paging(api: &'static str) -> impl FnOnce(PagingError) -> ReadError {
     }
 }
 
+/// The failure of `api` (`ce:GetCostAndUsage`), classified under the SDK's service and operation names.
 fn aws_err<E, R>(
     api: &'static str,
 ) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ReadError
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: aws_error::RawAnswer + std::fmt::Debug + Send + Sync + 'static,
 {
+    let (prefix, operation) = api.split_once(':').unwrap_or(("", api));
+    let service = match prefix {
+        "ce" => "CostExplorer",
+        "budgets" => "Budgets",
+        "cloudwatch" => "CloudWatch",
+        other => other,
+    };
     move |e| ReadError::Aws {
         api,
-        detail: describe_sdk_error(&e),
+        cause: Box::new(AwsCallError::from_sdk(service, operation, e)),
     }
 }
 

@@ -21,7 +21,7 @@ use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use crate::aws::describe_sdk_error;
+use aws_error::AwsCallError;
 
 /// A failed CloudWatch call: which operation, the service's code and message, the HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -55,32 +55,28 @@ impl ApiError {
         self.status == Some(501) || self.code.as_deref() == Some("NotImplemented")
     }
 
+    /// `service`'s `operation` failed: classified ([`AwsCallError`]), kept as its code, one-line summary
+    /// and HTTP status (what the publish reports serialise).
     pub(crate) fn from_sdk<E, R>(
+        service: &'static str,
         operation: &'static str,
-        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
     ) -> Self
     where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + HttpStatus,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: aws_error::RawAnswer + std::fmt::Debug + Send + Sync + 'static,
     {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let call = AwsCallError::from_sdk(service, operation, err);
         Self {
             operation,
-            code: err.code().map(str::to_owned),
-            message: describe_sdk_error(err),
-            status: err.raw_response().map(HttpStatus::status_code),
+            code: call.code().map(str::to_owned),
+            message: call.summary(),
+            status: call.status(),
         }
-    }
-}
-
-/// The HTTP status of a raw response (so [`ApiError::from_sdk`] works for any SDK client's errors).
-pub(crate) trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::http::Response {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
     }
 }
 
@@ -482,6 +478,42 @@ fn non_empty(v: &[String]) -> Option<Vec<String>> {
     if v.is_empty() { None } else { Some(v.to_vec()) }
 }
 
+/// One page of `StateUpdate` history items between `start` and `end` for `request` (the account's metric
+/// and composite alarms, or one alarm by name), as transitions; the two history reads differ only in what
+/// they ask for.
+async fn state_updates(
+    request: aws_sdk_cloudwatch::operation::describe_alarm_history::builders::DescribeAlarmHistoryFluentBuilder,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    next_token: Option<String>,
+) -> Result<HistoryPage, ApiError> {
+    let out = request
+        .history_item_type(cw::HistoryItemType::StateUpdate)
+        .start_date(smithy_time(start))
+        .end_date(smithy_time(end))
+        .max_records(100)
+        .set_next_token(next_token)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk("CloudWatch", "DescribeAlarmHistory", e))?;
+    let transitions = out
+        .alarm_history_items()
+        .iter()
+        .filter_map(|item| {
+            StateTransition::from_history_data(
+                item.alarm_name()?,
+                item.timestamp().and_then(chrono_time)?,
+                item.history_data()?,
+            )
+            .ok()
+        })
+        .collect();
+    Ok(HistoryPage {
+        transitions,
+        next_token: out.next_token().map(str::to_owned),
+    })
+}
+
 impl CloudWatchApi for aws_sdk_cloudwatch::Client {
     async fn describe_alarms(&self, next_token: Option<String>) -> Result<AlarmPage, ApiError> {
         let out = self
@@ -492,7 +524,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("DescribeAlarms", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "DescribeAlarms", e))?;
         let mut alarms: Vec<PublishedAlarm> =
             out.metric_alarms().iter().map(published_metric_alarm).collect();
         alarms.extend(out.composite_alarms().iter().map(published_composite_alarm));
@@ -543,7 +575,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .set_threshold_metric_id(a.threshold_metric_id.clone())
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("PutMetricAlarm", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "PutMetricAlarm", e))?;
         Ok(())
     }
 
@@ -567,7 +599,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .set_tags(if tags.is_empty() { None } else { Some(tags) })
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("PutCompositeAlarm", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "PutCompositeAlarm", e))?;
         Ok(())
     }
 
@@ -576,7 +608,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .set_alarm_names(Some(names.to_vec()))
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("DeleteAlarms", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "DeleteAlarms", e))?;
         Ok(())
     }
 
@@ -586,7 +618,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .resource_arn(alarm_arn)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("ListTagsForResource", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "ListTagsForResource", e))?;
         Ok(out
             .tags()
             .iter()
@@ -603,34 +635,11 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
         end: DateTime<Utc>,
         next_token: Option<String>,
     ) -> Result<HistoryPage, ApiError> {
-        let out = self
+        let request = self
             .describe_alarm_history()
             .alarm_types(cw::AlarmType::MetricAlarm)
-            .alarm_types(cw::AlarmType::CompositeAlarm)
-            .history_item_type(cw::HistoryItemType::StateUpdate)
-            .start_date(smithy_time(start))
-            .end_date(smithy_time(end))
-            .max_records(100)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("DescribeAlarmHistory", &e))?;
-        let transitions = out
-            .alarm_history_items()
-            .iter()
-            .filter_map(|item| {
-                StateTransition::from_history_data(
-                    item.alarm_name()?,
-                    item.timestamp().and_then(chrono_time)?,
-                    item.history_data()?,
-                )
-                .ok()
-            })
-            .collect();
-        Ok(HistoryPage {
-            transitions,
-            next_token: out.next_token().map(str::to_owned),
-        })
+            .alarm_types(cw::AlarmType::CompositeAlarm);
+        state_updates(request, start, end, next_token).await
     }
 
     async fn describe_alarm_history_of(
@@ -640,33 +649,13 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
         end: DateTime<Utc>,
         next_token: Option<String>,
     ) -> Result<HistoryPage, ApiError> {
-        let out = self
-            .describe_alarm_history()
-            .alarm_name(alarm_name)
-            .history_item_type(cw::HistoryItemType::StateUpdate)
-            .start_date(smithy_time(start))
-            .end_date(smithy_time(end))
-            .max_records(100)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(|e| ApiError::from_sdk("DescribeAlarmHistory", &e))?;
-        let transitions = out
-            .alarm_history_items()
-            .iter()
-            .filter_map(|item| {
-                StateTransition::from_history_data(
-                    item.alarm_name()?,
-                    item.timestamp().and_then(chrono_time)?,
-                    item.history_data()?,
-                )
-                .ok()
-            })
-            .collect();
-        Ok(HistoryPage {
-            transitions,
-            next_token: out.next_token().map(str::to_owned),
-        })
+        state_updates(
+            self.describe_alarm_history().alarm_name(alarm_name),
+            start,
+            end,
+            next_token,
+        )
+        .await
     }
 
     async fn list_dashboards(&self, next_token: Option<String>) -> Result<DashboardPage, ApiError> {
@@ -675,7 +664,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("ListDashboards", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "ListDashboards", e))?;
         Ok(DashboardPage {
             names: out
                 .dashboard_entries()
@@ -692,7 +681,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .dashboard_name(name)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("GetDashboard", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "GetDashboard", e))?;
         Ok(out.dashboard_body().unwrap_or_default().to_owned())
     }
 
@@ -703,7 +692,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .dashboard_body(body)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("PutDashboard", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "PutDashboard", e))?;
         Ok(out
             .dashboard_validation_messages()
             .iter()
@@ -722,7 +711,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .set_dashboard_names(Some(names.to_vec()))
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("DeleteDashboards", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "DeleteDashboards", e))?;
         Ok(())
     }
 
@@ -747,7 +736,7 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("GetMetricData", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "GetMetricData", e))?;
         let points = out
             .metric_data_results()
             .iter()

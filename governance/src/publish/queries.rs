@@ -320,7 +320,7 @@ impl LogsQueryApi for aws_sdk_cloudwatchlogs::Client {
             .set_next_token(next_token)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("DescribeQueryDefinitions", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatchLogs", "DescribeQueryDefinitions", e))?;
         let queries = out
             .query_definitions()
             .iter()
@@ -354,7 +354,7 @@ impl LogsQueryApi for aws_sdk_cloudwatchlogs::Client {
             .query_string(&definition.query_string)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("PutQueryDefinition", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatchLogs", "PutQueryDefinition", e))?;
         out.query_definition_id()
             .or(id)
             .map(str::to_owned)
@@ -367,7 +367,7 @@ impl LogsQueryApi for aws_sdk_cloudwatchlogs::Client {
             .query_definition_id(id)
             .send()
             .await
-            .map_err(|e| ApiError::from_sdk("DeleteQueryDefinition", &e))?;
+            .map_err(|e| ApiError::from_sdk("CloudWatchLogs", "DeleteQueryDefinition", e))?;
         if out.success() {
             Ok(())
         } else {

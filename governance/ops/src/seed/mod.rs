@@ -11,4 +11,4 @@ pub use datums::{
     PreexistingAlarm, cents, cost_explorer_pages, metric_datums, preexisting_alarms, total_tokens,
 };
 pub use month::{DemoBudget, DemoDay, DemoMonth, PINNED_TIME_OF_DAY, pinned_now};
-pub use write::{SeedError, SeedReport, apply};
+pub use write::{SeedCause, SeedError, SeedReport, apply};

@@ -12,10 +12,12 @@
 
 use std::collections::BTreeMap;
 
+use aws_error::AwsCallError;
 use aws_sdk_cloudwatch::types::Dimension;
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, Duration, Utc};
-use governance::aws::{AwsClients, describe_sdk_error};
+use governance::aws::AwsClients;
+use governance::ledger::LedgerError;
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
@@ -24,17 +26,47 @@ use super::month::DemoMonth;
 
 /// What failed while seeding, and where.
 #[derive(Debug, thiserror::Error)]
-#[error("seeding {step} failed: {detail}")]
+#[error("seeding {step} failed: {cause}")]
 pub struct SeedError {
     /// The step (`budgets`, `metrics AWS/Lambda`, ...).
     pub step: String,
     /// Why.
-    pub detail: String,
+    #[source]
+    pub cause: SeedCause,
 }
 
-fn fail(step: impl Into<String>) -> impl FnOnce(String) -> SeedError {
+/// Why a seeding step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedCause {
+    /// An emulator call failed (classified; the SDK error is its source). Boxed: the call error is large.
+    #[error("{}", .0.summary())]
+    Aws(Box<AwsCallError>),
+    /// Creating the ledger table failed.
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    /// A document could not be encoded.
+    #[error("cannot encode the document: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// A request could not be built (a required field missing).
+    #[error("cannot build the request: {0}")]
+    Build(#[from] aws_smithy_types::error::operation::BuildError),
+    /// The service accepted the call but not all of its content (e.g. log events outside the window).
+    #[error("{0}")]
+    Rejected(String),
+}
+
+impl From<AwsCallError> for SeedCause {
+    fn from(e: AwsCallError) -> Self {
+        Self::Aws(Box::new(e))
+    }
+}
+
+fn fail<C: Into<SeedCause>>(step: impl Into<String>) -> impl FnOnce(C) -> SeedError {
     let step = step.into();
-    move |detail| SeedError { step, detail }
+    move |cause| SeedError {
+        step,
+        cause: cause.into(),
+    }
 }
 
 /// Counts of what [`apply`] wrote, for the demo's summary.
@@ -114,7 +146,7 @@ pub async fn apply(
         .secret_string(slack_webhook_url)
         .send()
         .await
-        .map_err(|e| describe_sdk_error(&e))
+        .map_err(AwsCallError::of("SecretsManager", "CreateSecret"))
         .map_err(fail("Slack webhook secret"))?;
     let (stamp, shifted) = stamp_time(month.now, Utc::now());
     report.logs_and_traces_at = Some(stamp);
@@ -131,7 +163,7 @@ pub async fn apply(
                 .set_metric_data(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(|e| describe_sdk_error(&e))
+                .map_err(AwsCallError::of("CloudWatch", "PutMetricData"))
                 .map_err(fail(format!("metrics {namespace}")))?;
             report.put_metric_calls += 1;
             report.metric_datums += chunk.len();
@@ -154,7 +186,7 @@ async fn create_topics(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), 
             .name(name)
             .send()
             .await
-            .map_err(|e| describe_sdk_error(&e))
+            .map_err(AwsCallError::of("SNS", "CreateTopic"))
             .map_err(fail(format!("SNS topic {name}")))?;
     }
     Ok(())
@@ -164,10 +196,7 @@ async fn create_ledger(spec: &PlatformSpec, clients: &AwsClients) -> Result<(), 
     governance::ledger::Ledger::create_table(&clients.dynamodb, &spec.ledger.table)
         .await
         .map(|_| ())
-        .map_err(|e| SeedError {
-            step: "ledger table".into(),
-            detail: e.to_string(),
-        })
+        .map_err(fail("ledger table"))
 }
 
 /// One structured log line as a CollectIQ function writes it (the Powertools keys).
@@ -193,15 +222,15 @@ async fn write_logs(
     let mut written = 0;
     for f in &spec.functions {
         let group = format!("/aws/lambda/{}", f.name);
-        let step = || fail(format!("log group {group}"));
+        let step = format!("log group {group}");
         clients
             .logs
             .create_log_group()
             .log_group_name(&group)
             .send()
             .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
+            .map_err(AwsCallError::of("CloudWatchLogs", "CreateLogGroup"))
+            .map_err(fail(&step))?;
         clients
             .logs
             .put_retention_policy()
@@ -209,8 +238,8 @@ async fn write_logs(
             .retention_in_days(i32::try_from(spec.platform.log_retention_days).unwrap_or(30))
             .send()
             .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
+            .map_err(AwsCallError::of("CloudWatchLogs", "PutRetentionPolicy"))
+            .map_err(fail(&step))?;
         clients
             .logs
             .create_log_stream()
@@ -218,8 +247,8 @@ async fn write_logs(
             .log_stream_name("2026/seed/[$LATEST]0")
             .send()
             .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
+            .map_err(AwsCallError::of("CloudWatchLogs", "CreateLogStream"))
+            .map_err(fail(&step))?;
         let mut events = Vec::new();
         for i in 0..5_i64 {
             let time = first + Duration::minutes(i);
@@ -237,16 +266,13 @@ async fn write_logs(
                 function_request_id: format!("{:08x}-seed-{i}", f.id.len()),
                 cold_start: i == 0,
             };
-            let message = serde_json::to_string(&line)
-                .map_err(|e| e.to_string())
-                .map_err(step())?;
+            let message = serde_json::to_string(&line).map_err(fail(&step))?;
             events.push(
                 InputLogEvent::builder()
                     .timestamp(time.timestamp_millis())
                     .message(message)
                     .build()
-                    .map_err(|e| e.to_string())
-                    .map_err(step())?,
+                    .map_err(fail(&step))?,
             );
         }
         let sent = events.len();
@@ -258,15 +284,15 @@ async fn write_logs(
             .set_log_events(Some(events))
             .send()
             .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
+            .map_err(AwsCallError::of("CloudWatchLogs", "PutLogEvents"))
+            .map_err(fail(&step))?;
         // PutLogEvents drops events outside its window and only says so in this field.
         if let Some(r) = answer.rejected_log_events_info().filter(|r| {
             r.too_old_log_event_end_index().is_some()
                 || r.too_new_log_event_start_index().is_some()
                 || r.expired_log_event_end_index().is_some()
         }) {
-            return Err(step()(format!(
+            return Err(fail(&step)(SeedCause::Rejected(format!(
                 "PutLogEvents rejected events stamped {} – {} (too old up to index {:?}, too new from {:?}, \
                  expired up to {:?}): CloudWatch Logs accepts events from the last 14 days up to 2 hours ahead",
                 first.format("%Y-%m-%d %H:%M UTC"),
@@ -274,7 +300,7 @@ async fn write_logs(
                 r.too_old_log_event_end_index(),
                 r.too_new_log_event_start_index(),
                 r.expired_log_event_end_index()
-            )));
+            ))));
         }
         written += sent;
     }
@@ -297,30 +323,24 @@ async fn create_budgets(
         .clone()
         .unwrap_or_else(|| "123456789012".to_owned());
     for b in &month.budgets {
-        let step = || fail(format!("budget {}", b.name));
-        let spend = |amount: rust_decimal::Decimal| {
-            Spend::builder()
-                .amount(amount.to_string())
-                .unit("USD")
-                .build()
-                .map_err(|e| e.to_string())
-        };
+        let step = format!("budget {}", b.name);
+        let spend =
+            |amount: rust_decimal::Decimal| Spend::builder().amount(amount.to_string()).unit("USD").build();
         let start = SmithyTime::from_secs(at(month.month_start, 0, 0).timestamp());
         let budget = Budget::builder()
             .budget_name(&b.name)
             .budget_type(BudgetType::Cost)
             .time_unit(TimeUnit::Monthly)
-            .budget_limit(spend(b.limit_usd).map_err(step())?)
+            .budget_limit(spend(b.limit_usd).map_err(fail(&step))?)
             .time_period(TimePeriod::builder().start(start).build())
             .calculated_spend(
                 CalculatedSpend::builder()
-                    .actual_spend(spend(b.actual_usd).map_err(step())?)
-                    .forecasted_spend(spend(b.forecast_usd).map_err(step())?)
+                    .actual_spend(spend(b.actual_usd).map_err(fail(&step))?)
+                    .forecasted_spend(spend(b.forecast_usd).map_err(fail(&step))?)
                     .build(),
             )
             .build()
-            .map_err(|e| e.to_string())
-            .map_err(step())?;
+            .map_err(fail(&step))?;
         let mut notifications = Vec::new();
         let thresholds = b
             .actual_thresholds_percent
@@ -338,21 +358,18 @@ async fn create_budgets(
                 .threshold(f64::from(threshold))
                 .threshold_type(ThresholdType::Percentage)
                 .build()
-                .map_err(|e| e.to_string())
-                .map_err(step())?;
+                .map_err(fail(&step))?;
             let subscriber = Subscriber::builder()
                 .subscription_type(SubscriptionType::Sns)
                 .address(&spec.notifications.sns_warning_topic_arn)
                 .build()
-                .map_err(|e| e.to_string())
-                .map_err(step())?;
+                .map_err(fail(&step))?;
             notifications.push(
                 NotificationWithSubscribers::builder()
                     .notification(notification)
                     .subscribers(subscriber)
                     .build()
-                    .map_err(|e| e.to_string())
-                    .map_err(step())?,
+                    .map_err(fail(&step))?,
             );
         }
         clients
@@ -363,18 +380,26 @@ async fn create_budgets(
             .set_notifications_with_subscribers(Some(notifications))
             .send()
             .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
+            .map_err(AwsCallError::of("Budgets", "CreateBudget"))
+            .map_err(fail(&step))?;
     }
     Ok(month.budgets.len())
 }
 
 async fn create_alarms(spec: &PlatformSpec, clients: &AwsClients) -> Result<(usize, usize), SeedError> {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic, Tag};
     let alarms = preexisting_alarms(spec);
+    let managed = format!("{}-", spec.managed_prefix());
+    // The alarms under the prefix were published by an earlier governance run, so they carry its
+    // ownership tags (what lets the next apply delete the orphan among them); the hand-made one has none.
+    let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build();
+    let ownership = vec![
+        tag(alarms::plan::MANAGED_BY_TAG, alarms::plan::MANAGED_BY),
+        tag(alarms::plan::PLATFORM_TAG, &spec.managed_prefix()),
+    ];
     let mut firing = 0;
     for a in &alarms {
-        let step = || fail(format!("alarm {}", a.name));
+        let step = format!("alarm {}", a.name);
         let topic = if a.critical {
             &spec.notifications.sns_critical_topic_arn
         } else {
@@ -399,10 +424,11 @@ async fn create_alarms(spec: &PlatformSpec, clients: &AwsClients) -> Result<(usi
             .threshold(a.threshold)
             .comparison_operator(ComparisonOperator::GreaterThanThreshold)
             .alarm_actions(topic)
+            .set_tags(a.name.starts_with(&managed).then(|| ownership.clone()))
             .send()
             .await
-            .map_err(|e| describe_sdk_error(&e))
-            .map_err(step())?;
+            .map_err(AwsCallError::of("CloudWatch", "PutMetricAlarm"))
+            .map_err(fail(&step))?;
         if let Some(reason) = a.state {
             clients
                 .cloudwatch
@@ -412,8 +438,8 @@ async fn create_alarms(spec: &PlatformSpec, clients: &AwsClients) -> Result<(usi
                 .state_reason(reason)
                 .send()
                 .await
-                .map_err(|e| describe_sdk_error(&e))
-                .map_err(step())?;
+                .map_err(AwsCallError::of("CloudWatch", "SetAlarmState"))
+                .map_err(fail(&step))?;
             firing += 1;
         }
     }
@@ -460,10 +486,7 @@ async fn write_traces(
             origin: "AWS::Lambda::Function",
             annotations: BTreeMap::from([("service", spec.service_name()), ("agent", "authenticity")]),
         };
-        docs.push(serde_json::to_string(&doc).map_err(|e| SeedError {
-            step: "traces".into(),
-            detail: e.to_string(),
-        })?);
+        docs.push(serde_json::to_string(&doc).map_err(fail("traces"))?);
     }
     let n = docs.len();
     clients
@@ -472,7 +495,7 @@ async fn write_traces(
         .set_trace_segment_documents(Some(docs))
         .send()
         .await
-        .map_err(|e| describe_sdk_error(&e))
+        .map_err(AwsCallError::of("XRay", "PutTraceSegments"))
         .map_err(fail("traces"))?;
     Ok(n)
 }
