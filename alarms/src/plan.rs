@@ -321,11 +321,13 @@ pub fn total_line(alarms: &AlarmPlan, dashboards_before: Decimal, dashboards_aft
     )
 }
 
+/// `+$0.30` / `-$0.10`; a change that rounds to zero is `+$0.00`, never `-$0.00`.
 fn money(d: Decimal) -> String {
-    if d.is_sign_negative() {
-        format!("-${:.2}", d.abs())
+    let cents = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    if cents.is_sign_negative() && !cents.is_zero() {
+        format!("-${:.2}", cents.abs())
     } else {
-        format!("+${d:.2}")
+        format!("+${:.2}", cents.abs())
     }
 }
 
@@ -538,6 +540,14 @@ mod tests {
     use crate::composite::{AlarmRule, CompositeAlarm};
     use crate::model::Dimension;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn money_is_signed_and_never_negative_zero() {
+        assert_eq!(money(dec!(0.3)), "+$0.30");
+        assert_eq!(money(dec!(-0.1)), "-$0.10");
+        assert_eq!(money(dec!(-0.004)), "+$0.00");
+        assert_eq!(money(dec!(-0.005)), "-$0.01");
+    }
 
     fn desired() -> Vec<Alarm> {
         let s = platform_spec::load(
@@ -761,11 +771,7 @@ mod tests {
     fn every_catalogue_alarm_is_owned_by_its_environment_and_no_other() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms");
         let mut checked = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-                continue;
-            }
+        for path in platform_spec::spec_files(&dir).unwrap() {
             let s = platform_spec::load(&path).unwrap();
             let prefix = s.managed_prefix();
             for a in catalogue_for(&s, &CatalogueOptions::for_spec(&s))

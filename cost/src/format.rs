@@ -39,6 +39,25 @@ pub fn usd_dp(amount: Decimal, dp: u32) -> String {
     }
 }
 
+/// A change in money, always signed: `+$1,234.57`, `-$0.70`, `+$0.00` (a change that rounds to zero
+/// is never `-$0.00`).
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// assert_eq!(cost::format::signed_usd(Decimal::new(-70, 2)), "-$0.70");
+/// assert_eq!(cost::format::signed_usd(Decimal::new(-4, 3)), "+$0.00");
+/// assert_eq!(cost::format::signed_usd(Decimal::new(123_456_789, 3)), "+$123,456.79");
+/// ```
+#[must_use]
+pub fn signed_usd(amount: Decimal) -> String {
+    let text = usd(amount);
+    if text.starts_with('-') {
+        text
+    } else {
+        format!("+{text}")
+    }
+}
+
 /// A percentage with one decimal: `62.5%` (never `-0.0%`).
 #[must_use]
 pub fn pct(value: Decimal) -> String {

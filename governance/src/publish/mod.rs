@@ -124,15 +124,8 @@ impl PublishPlan {
     }
 }
 
-/// `+$1.20` / `-$0.50`.
-#[must_use]
-pub fn signed_usd(d: Decimal) -> String {
-    if d.is_sign_negative() && !d.is_zero() {
-        format!("-${:.2}", d.abs())
-    } else {
-        format!("+${:.2}", d.abs())
-    }
-}
+/// A monthly cost change, `+$1.20` / `-$0.50` (never `-$0.00`).
+pub use cost::format::signed_usd;
 
 /// Reads what is published and plans both.
 ///
@@ -322,5 +315,7 @@ mod tests {
         assert_eq!(signed_usd(Decimal::new(-70, 2)), "-$0.70");
         assert_eq!(signed_usd(Decimal::ZERO), "+$0.00");
         assert_eq!(signed_usd(Decimal::new(1500, 2)), "+$15.00");
+        // A saving under half a cent rounds to nothing: no sign of zero.
+        assert_eq!(signed_usd(Decimal::new(-4, 3)), "+$0.00");
     }
 }
