@@ -416,7 +416,7 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
         cw,
         &clients.xray,
         &spec,
-        Some(&desired.catalogue),
+        &desired.catalogue,
         now,
         StateOptions::default(),
     )
@@ -473,7 +473,7 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
         cw,
         &clients.xray,
         &spec,
-        Some(&desired.catalogue),
+        &desired.catalogue,
         now + Duration::minutes(20),
         StateOptions::default(),
     )
@@ -549,7 +549,7 @@ async fn set_alarm_state_survives_in_the_report_as_firing_minutes() {
         &clients.cloudwatch,
         &clients.xray,
         &spec,
-        Some(&desired.catalogue),
+        &desired.catalogue,
         Utc::now() + Duration::minutes(30),
         StateOptions::default(),
     )

@@ -4,6 +4,7 @@
 //! Exit codes: 0 done; 2 some items failed (every one is named) or, for `plan --detailed-exitcode`,
 //! changes are pending; 1 nothing could be done (the message says why).
 
+use alarms::announce::AnnounceOptions;
 use anyhow::{Context, Result};
 use chrono::{Duration, Utc};
 use clap::{Args, Subcommand};
@@ -11,12 +12,11 @@ use governance::ledger::Ledger;
 use governance::publish::backtest::backtest_catalogue;
 use governance::publish::cloudwatch::with_publishing_retries;
 use governance::publish::queries::{QueryPlanView, QueryPlanning};
-use governance::publish::state::{
-    StateOptions, escalate, post_to_slack, render_slack, render_text, state_report,
-};
+use governance::publish::state::{StateOptions, announce, escalate, render_slack, render_text, state_report};
 use governance::publish::{ApplyOptions, ApplyReport, Desired, PlanView};
 use serde::Serialize;
 
+use crate::cli::exit;
 use crate::global::{GlobalArgs, clients_for, load_spec};
 use crate::output::{emit, progress, write_json};
 use crate::progress::progress_bar;
@@ -80,7 +80,9 @@ pub struct BacktestArgs {
 /// `alarms state` options.
 #[derive(Debug, Args)]
 pub struct StateArgs {
-    /// Post the report to Slack (webhook from the spec's Secrets Manager secret).
+    /// Post the report to Slack now (webhook from the spec's Secrets Manager secret), even when nothing
+    /// changed. The post is recorded in the ledger like the alarms Lambda's, so its next run does not
+    /// post the same state again, and a post an earlier run left pending is sent first.
     #[arg(long)]
     pub post: bool,
     /// Escalate critical alarms firing at least this many minutes to the critical SNS topic (once per
@@ -198,7 +200,8 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
                 queries_applied,
             };
             emit(global, &json, text.trim_end())?;
-            Ok(if ok { 0 } else { 2 })
+            // An item that failed to publish is an error while running, not a finding.
+            Ok(if ok { exit::OK } else { exit::ERROR })
         }
         DashboardsCommand::Render => Ok(0),
     }
@@ -258,7 +261,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             )
             .await;
             emit(global, &report, report.render_text("alarms").trim_end())?;
-            Ok(if report.ok() { 0 } else { 2 })
+            Ok(if report.ok() { exit::OK } else { exit::ERROR })
         }
         AlarmsCommand::Backtest(args) => {
             progress(&format!(
@@ -279,7 +282,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                 &cw,
                 &clients.xray,
                 &spec,
-                Some(&catalogue),
+                &catalogue,
                 Utc::now(),
                 StateOptions::default(),
             )
@@ -290,18 +293,12 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             let mut text = render_text(&report);
             text.push_str(&format!("Slack payload: {}\n", path.display()));
             let mut code = 0;
-            if args.post {
-                match post_to_slack(&clients.secrets, &spec.notifications.slack_webhook_secret, &slack).await
-                {
-                    Ok(()) => text.push_str("Posted to Slack.\n"),
-                    Err(e) => {
-                        text.push_str(&format!("✗ {e}\n"));
-                        code = 2;
-                    }
-                }
-            }
+            let ledger = Ledger::new(clients.dynamodb.clone(), &spec.ledger.table);
+            // As the alarms Lambda does: escalate first, so an escalation made now is a reason to post,
+            // then post through the same announce path (recorded pending, marked sent, the announced
+            // state advanced) — so the next scheduled run does not post the same state again.
+            let mut escalated = Vec::new();
             if let Some(minutes) = args.escalate_after_minutes {
-                let ledger = Ledger::new(clients.dynamodb.clone(), &spec.ledger.table);
                 let esc = escalate(
                     &report,
                     Duration::minutes(minutes),
@@ -318,7 +315,38 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                 ));
                 for (name, why) in &esc.failures {
                     text.push_str(&format!("✗ escalation of {name}: {why}\n"));
-                    code = 2;
+                    code = exit::ERROR;
+                }
+                escalated = esc.escalated;
+            }
+            if args.post {
+                // Asked for by a person: post even when nothing changed since the last announcement.
+                let options = AnnounceOptions {
+                    always_post: true,
+                    ..AnnounceOptions::default()
+                };
+                let announced = announce(
+                    &report,
+                    &escalated,
+                    &ledger,
+                    &clients.secrets,
+                    &spec.notifications.slack_webhook_secret,
+                    options,
+                )
+                .await;
+                if !announced.resent.is_empty() {
+                    text.push_str(&format!(
+                        "Sent {} post(s) an earlier run left pending.\n",
+                        announced.resent.len()
+                    ));
+                }
+                match (&announced.failure, announced.posted) {
+                    (Some(why), _) => {
+                        text.push_str(&format!("✗ Slack: {why}\n"));
+                        code = exit::ERROR;
+                    }
+                    (None, true) => text.push_str("Posted to Slack.\n"),
+                    (None, false) => text.push_str("Not posted.\n"),
                 }
             }
             emit(global, &report, text.trim_end())?;

@@ -307,7 +307,7 @@ pub async fn alarms_handler(
             &cw,
             &deps.clients.xray,
             spec,
-            Some(&catalogue),
+            &catalogue,
             now,
             StateOptions::default(),
             &ledger,

@@ -80,7 +80,7 @@ impl TraceApi for aws_sdk_xray::Client {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| ApiError::from_sdk("GetTraceSummaries", &e))?;
+                .map_err(|e| ApiError::from_sdk("CloudWatch", "GetTraceSummaries", e))?;
             ids.extend(
                 out.trace_summaries()
                     .iter()
@@ -251,8 +251,9 @@ async fn managed_history<C: CloudWatchApi>(
     Ok((out, asked))
 }
 
-/// Builds the report for the alarms under the spec's managed prefix, reading the last 24 h of history
-/// of the managed alarms that changed state in that time.
+/// Builds the report for the environment's alarms — exactly the catalogue's names, never every name
+/// under the prefix (`collectiq-prod-eu-…` is under `collectiq-prod-` too) — reading the last 24 h of
+/// history of those that changed state in that time.
 ///
 /// # Errors
 /// Only when `DescribeAlarms` fails; history and trace failures become notes.
@@ -260,7 +261,7 @@ pub async fn state_report<C: CloudWatchApi, X: TraceApi>(
     cw: &C,
     xray: &X,
     spec: &PlatformSpec,
-    catalogue: Option<&Catalogue>,
+    catalogue: &Catalogue,
     now: DateTime<Utc>,
     opts: StateOptions,
 ) -> Result<StateReport, ApiError> {
@@ -278,7 +279,7 @@ pub async fn state_report_incremental<C: CloudWatchApi, X: TraceApi, L: LedgerSt
     cw: &C,
     xray: &X,
     spec: &PlatformSpec,
-    catalogue: Option<&Catalogue>,
+    catalogue: &Catalogue,
     now: DateTime<Utc>,
     opts: StateOptions,
     ledger: &L,
@@ -362,18 +363,20 @@ async fn report_with<C: CloudWatchApi, X: TraceApi, L: LedgerStore>(
     cw: &C,
     xray: &X,
     spec: &PlatformSpec,
-    catalogue: Option<&Catalogue>,
+    catalogue: &Catalogue,
     now: DateTime<Utc>,
     opts: StateOptions,
     ledger: Option<&L>,
 ) -> Result<StateReport, ApiError> {
-    let prefix = format!("{}-", spec.managed_prefix());
+    // Ownership is exact: the catalogue's names. Another environment's `{prefix}-eu-…` alarms, and any
+    // hand-made alarm under the prefix, are not this report's to page on.
     let statuses: Vec<AlarmStatus> = describe_all_alarms(cw)
         .await?
         .into_iter()
-        .filter(|p| p.status.name.starts_with(&prefix))
+        .filter(|p| catalogue.get(&p.status.name).is_some())
         .map(|p| p.status)
         .collect();
+    let catalogue = Some(catalogue);
     let mut notes = Vec::new();
     let (history, history_read, read) =
         match history_for(cw, &statuses, &spec.managed_prefix(), now, ledger, &mut notes).await {
@@ -1071,13 +1074,19 @@ mod tests {
             Alarm::Composite(_) => panic!(),
         };
         foreign.alarm_name = "hand-made".into();
-        cw.seed(Alarm::Metric(foreign));
+        cw.seed(Alarm::Metric(foreign.clone()));
         cw.set_state("hand-made", alarms::state::StateValue::Alarm, now(), "x");
+        // Nor is a second environment's alarm whose name starts with this one's prefix: `prod-eu` is
+        // under `collectiq-prod-`, and its critical alarm must not page prod's on-call.
+        let eu = "collectiq-prod-eu-fn-authenticity-agent-error-rate-critical";
+        foreign.alarm_name = eu.into();
+        cw.seed(Alarm::Metric(foreign));
+        cw.set_state(eu, alarms::state::StateValue::Alarm, now(), "x");
         let traces = Traces(
             Ok(vec!["1-6740a000-000000000000000000000001".into()]),
             Default::default(),
         );
-        let r = state_report(&cw, &traces, &spec, Some(&cat), now(), StateOptions::default())
+        let r = state_report(&cw, &traces, &spec, &cat, now(), StateOptions::default())
             .await
             .unwrap();
         assert_eq!(r.alarms_read, cat.alarms.len());
@@ -1124,7 +1133,7 @@ mod tests {
             now() - Duration::minutes(20),
             "Composite rule matched",
         );
-        let r = state_report(&cw, &traces, &spec, Some(&cat), now(), StateOptions::default())
+        let r = state_report(&cw, &traces, &spec, &cat, now(), StateOptions::default())
             .await
             .unwrap();
         let due: Vec<&str> = r
@@ -1148,7 +1157,7 @@ mod tests {
             Err(ApiError::local("GetTraceSummaries", "InternalFailure")),
             Default::default(),
         );
-        let r = state_report(&cw, &traces, &spec, Some(&cat), now(), StateOptions::default())
+        let r = state_report(&cw, &traces, &spec, &cat, now(), StateOptions::default())
             .await
             .unwrap();
         assert_eq!(r.summary.firing.len(), 1);
@@ -1223,7 +1232,7 @@ mod tests {
 
     async fn report_at(cw: &FakeCloudWatch, cat: &Catalogue, at: DateTime<Utc>) -> StateReport {
         let traces = Traces(Ok(vec![]), Default::default());
-        state_report(cw, &traces, &spec(), Some(cat), at, StateOptions::default())
+        state_report(cw, &traces, &spec(), cat, at, StateOptions::default())
             .await
             .unwrap()
     }
@@ -1502,8 +1511,11 @@ mod tests {
         inner.set_state(name, StateValue::Ok, now() - Duration::minutes(30), "ok again");
         let cw = HistoryCloudWatch {
             inner,
+            // Three times into ALARM in the hour: flapping (alarms::state::FLAPPING_THRESHOLD).
             history: vec![
-                flap(50, StateValue::Alarm),
+                flap(55, StateValue::Alarm),
+                flap(50, StateValue::Ok),
+                flap(45, StateValue::Alarm),
                 flap(40, StateValue::Ok),
                 flap(35, StateValue::Alarm),
                 flap(30, StateValue::Ok),
@@ -1512,17 +1524,10 @@ mod tests {
         };
         let traces = Traces(Ok(vec![]), Default::default());
         let ledger = MemoryLedger::new();
-        let first = state_report_incremental(
-            &cw,
-            &traces,
-            &spec,
-            Some(&cat),
-            now(),
-            StateOptions::default(),
-            &ledger,
-        )
-        .await
-        .unwrap();
+        let first =
+            state_report_incremental(&cw, &traces, &spec, &cat, now(), StateOptions::default(), &ledger)
+                .await
+                .unwrap();
         assert!(first.history_read);
         let asked: Vec<String> = cw.asked.lock().unwrap().iter().map(|(a, _)| a.clone()).collect();
         assert_eq!(
@@ -1538,7 +1543,7 @@ mod tests {
                 .iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, c)| *c),
-            Some(2),
+            Some(3),
             "{:?}",
             first.summary.flapping
         );
@@ -1546,17 +1551,10 @@ mod tests {
         // Five minutes later nothing changed: no history call at all, the flaps come from the ledger.
         cw.asked.lock().unwrap().clear();
         let later = now() + Duration::minutes(5);
-        let second = state_report_incremental(
-            &cw,
-            &traces,
-            &spec,
-            Some(&cat),
-            later,
-            StateOptions::default(),
-            &ledger,
-        )
-        .await
-        .unwrap();
+        let second =
+            state_report_incremental(&cw, &traces, &spec, &cat, later, StateOptions::default(), &ledger)
+                .await
+                .unwrap();
         assert!(
             cw.asked.lock().unwrap().is_empty(),
             "{:?}",
@@ -1569,7 +1567,7 @@ mod tests {
                 .iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, c)| *c),
-            Some(2)
+            Some(3)
         );
 
         // The alarm fires again: only it is asked for, from the last read less the overlap.
@@ -1580,7 +1578,7 @@ mod tests {
             &cw,
             &traces,
             &spec,
-            Some(&cat),
+            &cat,
             third_at,
             StateOptions::default(),
             &ledger,

@@ -130,8 +130,29 @@ data "aws_iam_policy_document" "alarms" {
     # TagResource: PutMetricAlarm/PutCompositeAlarm with Tags needs it. ListTagsForResource: an orphan
     # is deleted only when its tags say it is this environment's (exact ownership, not the name prefix).
     sid       = "ManageOwnAlarms"
-    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:ListTagsForResource"]
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:TagResource", "cloudwatch:ListTagsForResource"]
     resources = [local.alarm_arn_pattern]
+  }
+
+  statement {
+    # The name pattern alone also matches another environment's alarms ("collectiq-prod-" matches
+    # "collectiq-prod-eu-…"), so IAM enforces the ownership the code decides: only alarms tagged as this
+    # environment's and as generated (alarms::plan::owned_by) can be deleted.
+    sid       = "DeleteOwnAlarmsOnly"
+    actions   = ["cloudwatch:DeleteAlarms"]
+    resources = [local.alarm_arn_pattern]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/ManagedBy"
+      values   = ["collectiq-ops"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Platform"
+      values   = [var.name_prefix]
+    }
   }
 }
 

@@ -283,8 +283,14 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
     let path = write_json(&global.out, "demo.json", &summary)?;
     let text = render(&summary, &month, &path);
     emit(global, &summary, &text)?;
-    let ok = report.all_ok() && summary.sections.iter().all(|s| s.ok);
-    Ok(if ok { 0 } else { 2 })
+    // A step that failed is an error while running; a doctor check that failed is a finding.
+    Ok(if !summary.sections.iter().all(|s| s.ok) {
+        crate::cli::exit::ERROR
+    } else if report.all_ok() {
+        crate::cli::exit::OK
+    } else {
+        crate::cli::exit::FINDINGS
+    })
 }
 
 fn render(s: &DemoSummary<'_>, month: &seed::DemoMonth, path: &Path) -> String {

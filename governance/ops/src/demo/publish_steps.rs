@@ -42,7 +42,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         cw,
         &ctx.clients.xray,
         spec,
-        Some(&catalogue),
+        &catalogue,
         now,
         StateOptions::default(),
     )
@@ -72,7 +72,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         cw,
         &ctx.clients.xray,
         spec,
-        Some(&catalogue),
+        &catalogue,
         later,
         StateOptions::default(),
     )
