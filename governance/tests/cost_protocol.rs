@@ -364,12 +364,26 @@ async fn an_sns_answer_lost_is_published_once_more_with_the_same_idempotency_key
     assert_eq!(w.channels.published().len(), 2);
 }
 
-/// The send worked, marking it sent did not: the run fails loudly (the handler's `Delivery` error), the
-/// record stays pending, and the next run sends it once more with the same ref.
+/// The send worked and marking it sent was throttled once: the mark is tried again at once, so the next
+/// run sends nothing twice.
+#[tokio::test(start_paused = true)]
+async fn a_throttled_mark_is_tried_again_and_nothing_is_sent_twice() {
+    let w = World::new();
+    w.ledger.fail(LedgerOp::Update, 1);
+    let first = w.run(true).await.unwrap();
+    assert!(!first.delivery.failed(), "{:?}", first.delivery);
+    w.run(true).await.unwrap();
+    assert_eq!(w.sns_refs(), [SNS_REF]);
+    assert_eq!(w.slack_refs(), [SLACK_REF]);
+}
+
+/// The send worked, marking it sent did not (every try): the run fails loudly (the handler's `Delivery`
+/// error), the record stays pending, and the next run sends it once more with the same ref.
 #[tokio::test(start_paused = true)]
 async fn a_send_the_ledger_could_not_mark_fails_the_run_and_is_sent_again() {
     let w = World::new();
-    w.ledger.fail(LedgerOp::Update, 1);
+    let tries = usize::try_from(governance::cost_pass::notify::MARK_SENT_TRIES).unwrap();
+    w.ledger.fail(LedgerOp::Update, tries);
     let first = w.run(true).await.unwrap();
     assert!(first.delivery.failed());
     assert!(

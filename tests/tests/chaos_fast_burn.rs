@@ -79,14 +79,12 @@ async fn experiment(setting: Setting, runs: u32, seed: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "fails on the integrated tree since the delivery records landed (5ad9a66); not triaged before the session ended — see the issue 13 note"]
 async fn fast_burn_under_faults_with_standard_retries_pages_exactly_once() {
     // Only ~7 calls per run: two runs, so that faults are certain to land.
     experiment(Setting::StandardRetries, 2, 1402).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "fails on the integrated tree since the delivery records landed (5ad9a66); not triaged before the session ended — see the issue 13 note"]
 async fn fast_burn_under_lost_answers_pages_exactly_once_after_a_clean_rerun() {
     experiment(Setting::OneAttemptLostAnswers, 1, 2401).await;
 }

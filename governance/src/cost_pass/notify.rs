@@ -481,7 +481,7 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                 let channel = record.channel();
                 let sent = record.sent(receipt.clone(), now);
                 let marked = match sent.to_detail() {
-                    Ok(detail) => self.ledger.update_record(&pk, &sk, &detail, self.keep_sent).await,
+                    Ok(detail) => mark_sent(self.ledger, &pk, &sk, &detail, self.keep_sent).await,
                     Err(e) => Err(LedgerError::document(
                         self.ledger.table(),
                         format!("update {pk}/{sk}"),
@@ -531,6 +531,36 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                 Ok(sent) => delivery.add_sent(sent),
                 Err(e) => delivery.add_failure(e),
             }
+        }
+    }
+}
+
+/// Tries of the write that marks a delivered message sent.
+pub const MARK_SENT_TRIES: u32 = 4;
+
+/// Marks a record sent, re-trying a retryable failure (throttled, 5xx, timeout) up to
+/// [`MARK_SENT_TRIES`] times, 100 ms, 200 ms, 400 ms apart, whatever the client's own retry settings.
+/// This is the one write whose loss makes the next run send the message again — a second page on the
+/// critical topic — so it is worth a second of waiting; a lasting failure (denied, missing table) is
+/// not re-tried.
+async fn mark_sent<L: LedgerStore>(
+    ledger: &L,
+    pk: &str,
+    sk: &str,
+    detail: &str,
+    keep: Option<Duration>,
+) -> Result<(), LedgerError> {
+    let mut pause = Duration::from_millis(100);
+    let mut tries = 1;
+    loop {
+        match ledger.update_record(pk, sk, detail, keep).await {
+            Err(e) if e.is_retryable() && tries < MARK_SENT_TRIES => {
+                tracing::warn!(pk, sk, error = %e, tries, "marking a delivered message sent failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                tries += 1;
+            }
+            done => return done,
         }
     }
 }

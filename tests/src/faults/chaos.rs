@@ -379,7 +379,7 @@ impl Compare {
     }
 
     fn text(&self, s: &str) -> String {
-        let s = mask_receipts(s);
+        let s = mask_json(s);
         if self.mask_digits {
             s.chars()
                 .map(|c| if c.is_ascii_digit() { '#' } else { c })
@@ -412,28 +412,47 @@ impl Compare {
     }
 }
 
-/// A delivery record's `"receipt":"…"` is the id the service assigned to the accepted message (SNS
-/// `MessageId`, a random UUID): two worlds never share it, so it is compared as present, not by value.
-fn mask_receipts(s: &str) -> String {
-    const KEY: &str = "\"receipt\":\"";
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(KEY) {
-        let (head, tail) = rest.split_at(i + KEY.len());
-        out.push_str(head);
-        match tail.find('"') {
-            Some(end) => {
-                out.push_str("<receipt>");
-                rest = &tail[end..];
+/// Masks what two correct worlds cannot share, inside JSON text (a ledger `detail`, a Slack body); text
+/// that is not JSON is returned as it is. What is masked, and why:
+/// - `receipt`: the id the service assigned to an accepted message (SNS `MessageId`, a random UUID) —
+///   compared as present (a string), not by value; `null` stays `null`, so "sent with a receipt" still
+///   differs from "pending without one";
+/// - `*_at` (`recorded_at`, `sent_at`, `last_attempt_at`, …): times of writing, at any depth;
+/// - `attempts`, `last_error`: how often and how a delivery was tried — a fault legitimately adds an
+///   attempt and leaves its error; `state` says whether it was delivered;
+/// - a string starting `governance: ` (the report footer with governance's own requests and spend): a
+///   fault legitimately adds a billed, counted attempt (the ledger's counter items are left out likewise).
+fn mask_json(s: &str) -> String {
+    fn walk(v: &mut serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if k == "receipt" || k.ends_with("_at") {
+                        if v.is_string() {
+                            *v = Value::String(format!("<{k}>"));
+                        }
+                    } else if k == "attempts" || k == "last_error" {
+                        *v = Value::String(format!("<{k}>"));
+                    } else {
+                        walk(v);
+                    }
+                }
             }
-            None => {
-                rest = tail;
-                break;
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::String(text) if text.starts_with("governance: ") => {
+                *text = "governance: <own requests and spend>".to_owned();
             }
+            _ => {}
         }
     }
-    out.push_str(rest);
-    out
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(mut v) if v.is_object() || v.is_array() => {
+            walk(&mut v);
+            v.to_string()
+        }
+        _ => s.to_owned(),
+    }
 }
 
 impl FinalState {
@@ -716,21 +735,42 @@ pub fn runs_from_env(default: u32) -> u32 {
 }
 
 #[cfg(test)]
-mod receipt_tests {
-    use super::mask_receipts;
+mod mask_tests {
+    use super::mask_json;
 
     #[test]
     fn a_receipt_is_compared_as_present_not_by_value() {
         let a = r#"{"state":"sent","receipt":"0f3e-aa","then":null}"#;
         let b = r#"{"state":"sent","receipt":"77bc-19","then":null}"#;
-        assert_eq!(mask_receipts(a), mask_receipts(b));
+        assert_eq!(mask_json(a), mask_json(b));
         assert_eq!(
-            mask_receipts(a),
+            mask_json(a),
             r#"{"state":"sent","receipt":"<receipt>","then":null}"#
         );
         // A record without a receipt stays itself, so "sent with a receipt" ≠ "pending without one".
         let pending = r#"{"state":"pending","receipt":null}"#;
-        assert_eq!(mask_receipts(pending), pending);
-        assert_ne!(mask_receipts(a), mask_receipts(pending));
+        assert_ne!(mask_json(a), mask_json(pending));
+    }
+
+    #[test]
+    fn times_attempts_and_the_self_spend_footer_are_masked_at_any_depth_and_nothing_else() {
+        let reference = r#"{"state":"sent","attempts":1,"last_error":null,"sent_at":"2026-12-02T16:35:40Z",
+            "payload":{"blocks":[{"elements":[{"text":"governance: 3 CE requests ($0.03, cap 5/day)"},
+            {"text":"as of 2026-11-21 13:00 UTC"}]}],"recorded_at":"2026-12-02T16:35:40Z"}}"#;
+        let faulty = r#"{"state":"sent","attempts":2,"last_error":"HTTP 503","sent_at":"2026-12-02T16:36:23Z",
+            "payload":{"blocks":[{"elements":[{"text":"governance: 4 CE requests ($0.04, cap 5/day)"},
+            {"text":"as of 2026-11-21 13:00 UTC"}]}],"recorded_at":"2026-12-02T16:36:23Z"}}"#;
+        assert_eq!(mask_json(reference), mask_json(faulty));
+        // What the report says is still compared: another as-of line, or another state, differs.
+        assert_ne!(mask_json(reference), mask_json(&faulty.replace("13:00", "14:00")));
+        assert_ne!(
+            mask_json(reference),
+            mask_json(&faulty.replace("\"sent\"", "\"pending\""))
+        );
+        // Not JSON: as it is.
+        assert_eq!(
+            mask_json("collectiq-prod#cost-alert#2026-11"),
+            "collectiq-prod#cost-alert#2026-11"
+        );
     }
 }
