@@ -99,10 +99,13 @@ impl fmt::Display for DoctorReport {
         let failed = self.checks.iter().filter(|c| !c.ok).count();
         write!(
             f,
-            "  {} of {} checks passed; {} Cost Explorer request (${}.{:02})",
+            "  {} of {} checks passed; {} (${}.{:02})",
             self.checks.len() - failed,
             self.checks.len(),
-            self.cost_explorer_requests,
+            plural(
+                usize::try_from(self.cost_explorer_requests).unwrap_or(usize::MAX),
+                "Cost Explorer request"
+            ),
             self.cost_explorer_requests / 100,
             self.cost_explorer_requests % 100
         )
@@ -331,11 +334,12 @@ pub async fn run_at(spec: &PlatformSpec, clients: &AwsClients, now: DateTime<Utc
             })
             .map_err(aws("CloudWatchLogs", "DescribeLogGroups")),
     ));
+    let (ce_outcome, ce_requests) = cost_and_usage(spec, clients, now).await;
     checks.push(check(
         "Cost Explorer",
         "GetCostAndUsage",
         "ce:GetCostAndUsage",
-        cost_and_usage(clients, now).await,
+        ce_outcome,
     ));
     checks.push(check(
         "Budgets",
@@ -411,7 +415,7 @@ pub async fn run_at(spec: &PlatformSpec, clients: &AwsClients, now: DateTime<Utc
         platform: prefix,
         region: spec.platform.region.clone(),
         checks,
-        cost_explorer_requests: 1,
+        cost_explorer_requests: ce_requests,
     }
 }
 
@@ -454,28 +458,70 @@ async fn metric_data(
     Ok(format!("CardsValued Sum over the last 24 h = {}", whole(values)))
 }
 
-async fn cost_and_usage(clients: &AwsClients, now: DateTime<Utc>) -> Result<String, Failure> {
+/// One `GetCostAndUsage` ($0.01) under the spec's daily cap, counted in the ledger like the passes'
+/// requests (SDK retries included), so doctor never spends what the daily report needs. The cap used up
+/// (or 0): not asked, and the check says so. A ledger that cannot count (a missing table — the DynamoDB
+/// check says why — or no access): asked once anyway, uncounted, and the line says so, since finding out
+/// what is missing is doctor's job. Returns the outcome and the attempts sent.
+async fn cost_and_usage(
+    spec: &PlatformSpec,
+    clients: &AwsClients,
+    now: DateTime<Utc>,
+) -> (Result<String, Failure>, u32) {
+    use crate::cost_pass::counting::RequestCounter;
+    use crate::cost_pass::read::{CeQuota, ReadError};
     use aws_sdk_costexplorer::types::{DateInterval, Granularity};
     let today = now.date_naive();
     let yesterday = today.pred_opt().unwrap_or(today);
-    let period = DateInterval::builder()
+    let period = match DateInterval::builder()
         .start(yesterday.to_string())
         .end(today.to_string())
         .build()
-        .map_err(|e| e.to_string())?;
-    let r = clients
-        .cost_explorer
-        .get_cost_and_usage()
-        .time_period(period)
-        .granularity(Granularity::Daily)
-        .metrics("UnblendedCost")
-        .send()
-        .await
-        .map_err(aws("CostExplorer", "GetCostAndUsage"))?;
-    Ok(format!(
-        "{} (1 request, $0.01)",
-        plural(r.results_by_time().len(), "period")
-    ))
+    {
+        Ok(p) => p,
+        Err(e) => return (Err(Failure::Found(e.to_string())), 0),
+    };
+    let counter = RequestCounter::new();
+    let counted = counter.attach(clients);
+    let request = || {
+        counted
+            .cost_explorer
+            .get_cost_and_usage()
+            .time_period(period.clone())
+            .granularity(Granularity::Daily)
+            .metrics("UnblendedCost")
+            .send()
+    };
+    let ledger = crate::ledger::Ledger::new(clients.dynamodb.clone(), &spec.ledger.table);
+    let quota = CeQuota::for_spec(&ledger, spec, now);
+    let (answer, uncounted) = match counter.ce_request(&quota, request).await {
+        Ok(answer) => (answer, None),
+        Err(ReadError::CapReached { used, cap }) => {
+            let sent = counter.snapshot().cost_explorer();
+            let why = if cap == 0 {
+                "the spec's ce_daily_request_cap is 0".to_owned()
+            } else {
+                format!("today's Cost Explorer cap is used ({used} of {cap} requests)")
+            };
+            return (Ok(format!("not asked: {why}")), sent);
+        }
+        Err(e) => (request().await, Some(e)),
+    };
+    let sent = counter.snapshot().cost_explorer();
+    let outcome = answer.map_err(aws("CostExplorer", "GetCostAndUsage")).map(|r| {
+        let mut line = format!(
+            "{} ({}, ${}.{:02})",
+            plural(r.results_by_time().len(), "period"),
+            plural(usize::try_from(sent).unwrap_or(usize::MAX), "request"),
+            sent / 100,
+            sent % 100
+        );
+        if let Some(e) = uncounted {
+            line.push_str(&format!("; not counted against the daily cap ({e})"));
+        }
+        line
+    });
+    (outcome, sent)
 }
 
 async fn budgets(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, Failure> {
