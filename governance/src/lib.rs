@@ -5,7 +5,8 @@
 //! - [`cost_pass`]: the daily cost report and the hourly Bedrock burn check;
 //! - [`publish`]: dashboards and alarms plan/apply, alarm state and escalation;
 //! - [`ledger`]: the DynamoDB ledger (claims, snapshots, capped counters);
-//! - [`doctor`]: one cheap read of every API the passes need.
+//! - [`doctor`]: one cheap read of every API the passes need;
+//! - [`org`]: an organisation's accounts and platforms in one pass (issue 14).
 //!
 //! The front (`collectiq-ops`: clap, terminal rendering, progress bars, the demo and its month writer)
 //! is the `collectiq-ops` crate in `governance/ops`; the emulator harness is in the test kit
@@ -16,6 +17,8 @@ pub mod aws;
 pub mod cost_pass;
 pub mod doctor;
 pub mod ledger;
+// Issue 14: one pass over many accounts and platforms.
+pub mod org;
 pub mod publish;
 
 pub use platform_spec::{PlatformSpec, SpecError};

@@ -20,7 +20,8 @@ pub mod exit {
     /// message on stderr says what and where. Clap's own usage errors are mapped here too (clap exits 2).
     pub const ERROR: i32 = 1;
     /// A check ran to the end and found a problem: `spec check` with a spec that does not validate,
-    /// `doctor` with a failed check, `dashboards|alarms plan --detailed-exitcode` with changes to make.
+    /// `doctor` with a failed check, `dashboards|alarms plan --detailed-exitcode` with changes to make,
+    /// `org plan|run` with an account × platform item that failed.
     pub const FINDINGS: i32 = 2;
 
     /// The exit codes as `--help` shows them.
@@ -30,7 +31,7 @@ Exit codes:
   1  bad invocation (unknown option, malformed or refused value, unreadable spec) or an error while
      running (AWS, ledger, a failed Slack/SNS send, a file that cannot be written); stderr says which
   2  a check found a problem: `spec check` with an invalid spec, `doctor` with a failed check,
-     `plan --detailed-exitcode` with changes to make";
+     `plan --detailed-exitcode` with changes to make, `org plan|run` with an item that failed";
 }
 
 /// Observability and cost governance for CollectIQ.
@@ -64,6 +65,9 @@ pub enum Command {
     /// CloudWatch alarms: plan, apply, backtest, state.
     #[command(subcommand)]
     Alarms(crate::publish::AlarmsCommand),
+    /// An organisation: every account × platform in one pass through assumed roles (issue 14).
+    #[command(subcommand)]
+    Org(crate::org::OrgCommand),
 }
 
 /// Parses the command line. A usage error is printed (with clap's usage hint) and becomes
@@ -110,6 +114,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Cost(command) => crate::cost::run(&cli.global, command).await,
         Command::Dashboards(command) => crate::publish::run_dashboards(&cli.global, command).await,
         Command::Alarms(command) => crate::publish::run_alarms(&cli.global, command).await,
+        Command::Org(command) => crate::org::run(&cli.global, command).await,
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`progress`]: the indicatif bars behind the core's [`governance::publish::ApplyProgress`];
 //! - [`spec`]: `spec check` and `spec export-tfvars` (with [`tfvars`]);
 //! - [`cost`]: `cost report|fast-burn`; [`publish`]: `dashboards …` and `alarms …`;
+//! - [`org`]: `org plan|run`, an organisation's accounts and platforms in one pass;
 //! - [`demo`]: `demo`, which starts the test kit's emulator and seeds it with [`seed`]'s month.
 //!
 //! Dependencies point one way: this crate → `governance` → the pure crates. Nothing in `governance`
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod cost;
 pub mod demo;
 pub mod global;
+pub mod org;
 pub mod output;
 pub mod progress;
 pub mod publish;

@@ -705,11 +705,7 @@ impl ItemJob {
 fn cost_class(e: &CostPassError) -> Option<ErrorClass> {
     match e {
         CostPassError::Ledger(l) | CostPassError::Read(ReadError::Ledger(l)) => l.class(),
-        CostPassError::Read(ReadError::Aws { detail, .. }) => {
-            // `Code: message` as the cost pass writes it.
-            let code = detail.split(':').next().filter(|c| !c.contains(' '));
-            code.map(|c| aws_error::classify_answer(400, Some(c), Some(detail)))
-        }
+        CostPassError::Read(ReadError::Aws { cause, .. }) => Some(cause.class()),
         _ => None,
     }
 }
