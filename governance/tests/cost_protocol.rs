@@ -47,6 +47,8 @@ struct World {
     spec: PlatformSpec,
     ledger: MemoryLedger,
     channels: FakeChannels,
+    /// The budget's `TimeUnit`.
+    budget_unit: &'static str,
 }
 
 impl World {
@@ -55,12 +57,13 @@ impl World {
             spec: spec(),
             ledger: MemoryLedger::new(),
             channels: FakeChannels::new(),
+            budget_unit: "MONTHLY",
         }
     }
 
     async fn run_on(&self, as_of: DateTime<Utc>, notify: bool) -> Result<DailyRun, CostPassError> {
         let counter = RequestCounter::new();
-        let reads = over_budget(&counter);
+        let reads = over_budget(&counter).with_budget_unit(self.budget_unit);
         let options = PassOptions::new(&self.spec, as_of).with_notify(notify);
         PassContext {
             spec: &self.spec,
@@ -496,4 +499,34 @@ async fn the_cost_explorer_daily_cap_is_respected_across_runs() {
     }
     assert_eq!(paid, [3, 1, 1, 0, 0]);
     assert_eq!(w.ledger.counter(&quota_pk, &today).await.unwrap(), cap);
+}
+
+/// A quarterly budget (`TimeUnit` QUARTERLY) over its limit is announced and paged once a quarter: the
+/// October run claims tier 150 % under `…#cost-alert#2026-Q4`, the November and December runs find it
+/// claimed (no second page, no second announcement), and January — a new quarter — pages again. Claimed
+/// per month, the same over-spent quarter paged three times.
+#[tokio::test(start_paused = true)]
+async fn a_quarterly_budget_alerts_once_a_quarter_not_once_a_month() {
+    let mut w = World::new();
+    w.budget_unit = "QUARTERLY";
+    w.spec.cost.ce_daily_request_cap = 20; // four report days back to back on one real day
+    let at = |m, d| Utc.with_ymd_and_hms(2026, m, d, 13, 0, 0).unwrap();
+    let october = w.run_on(at(10, 21), true).await.unwrap();
+    assert_eq!(october.decision, PAGED);
+    assert_eq!(w.sns_refs(), ["collectiq-prod#cost-alert#2026-Q4/sns#150"]);
+    for month in [11, 12] {
+        let later = w.run_on(at(month, 21), true).await.unwrap();
+        assert_eq!(later.decision, AlertDecision::Nothing, "month {month}");
+    }
+    assert_eq!(w.channels.published().len(), 1, "one page for the quarter");
+    let january = Utc.with_ymd_and_hms(2027, 1, 21, 13, 0, 0).unwrap();
+    let next_quarter = w.run_on(january, true).await.unwrap();
+    assert_eq!(next_quarter.decision, PAGED);
+    assert_eq!(
+        w.sns_refs(),
+        [
+            "collectiq-prod#cost-alert#2026-Q4/sns#150",
+            "collectiq-prod#cost-alert#2027-Q1/sns#150"
+        ]
+    );
 }

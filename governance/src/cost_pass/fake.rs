@@ -80,6 +80,15 @@ impl FakeReads {
         self
     }
 
+    /// Every budget resets each `unit` (`DescribeBudgets` `TimeUnit`: `MONTHLY`, `QUARTERLY`, ...).
+    #[must_use]
+    pub fn with_budget_unit(mut self, unit: &str) -> Self {
+        for b in &mut self.budgets {
+            b.time_unit = Some(unit.to_owned());
+        }
+        self
+    }
+
     /// Every day costs `usd` (one Lambda row tagged with the environment); `GetCostAndUsage` answers
     /// `page_days` days per page, so a long window takes several pages (and quota units).
     #[must_use]

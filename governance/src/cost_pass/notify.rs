@@ -637,7 +637,7 @@ pub struct DailyNotice<'a> {
     pub decision: &'a AlertDecision,
     /// The critical SNS message of the decision, when it pages.
     pub sns: Option<&'a cost::sns::SnsMessage>,
-    /// The period's alert partition (`…#cost-alert#YYYY-MM`).
+    /// The period's alert partition (`…#cost-alert#<period>`, [`super::alert_period`]).
     pub alert_pk: &'a str,
     /// The previous period's alert partition (its pending records are sent too).
     pub previous_alert_pk: &'a str,
@@ -656,9 +656,9 @@ pub struct DailyNotice<'a> {
 /// record of the report and the period. A pending report of an earlier day is superseded (never sent):
 /// today's report replaces it.
 ///
-/// Keys: the Slack record is `cost-alert#<month>/<tier#NNN|recovery#NNN>` for a transition (with a marker
+/// Keys: the Slack record is `cost-alert#<period>/<tier#NNN|recovery#NNN>` for a transition (with a marker
 /// `cost-report/<day>` pointing at it when it is the day's first post) or `cost-report/<day>` for a plain
-/// report; the SNS record `cost-alert#<month>/sns#NNN`.
+/// report; the SNS record `cost-alert#<period>/sns#NNN`.
 ///
 /// # Errors
 /// When the ledger cannot be read or the records cannot be written. Failed sends are in the returned

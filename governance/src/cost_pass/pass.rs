@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use cost::alerting::{AlertDecision, decide};
 use cost::anomaly::AnomalyConfig;
-use cost::burn::{MonthPeriod, Severity};
+use cost::burn::{BudgetPeriod, BudgetTimeUnit, MonthPeriod, Severity};
 use cost::fastburn::{FastBurn, FastBurnAlert, fast_burn};
 use cost::input::{DailyCostTable, DailyTotal};
 use cost::pricing::PriceTable;
@@ -225,6 +225,39 @@ pub fn seed_model(model: &platform_spec::DesignCostModel) -> SeedCostModel {
     }
 }
 
+/// The period the budget alert is decided and claimed in (`…#cost-alert#<key>`): the budgets' own when
+/// they share one unit — a quarterly budget's tier fires once a quarter (`2026-Q4`), not again each
+/// month — else the month (a spec mixing units alerts on the worst budget's tier each month).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use governance::cost_pass::alert_period;
+/// let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+/// let budget = |unit: &str| cost::input::Budget {
+///     budget_name: "b".into(),
+///     budget_type: Some("COST".into()),
+///     time_unit: Some(unit.into()),
+///     budget_limit: None,
+///     calculated_spend: None,
+/// };
+/// assert_eq!(alert_period(&[budget("QUARTERLY")], day).key(), "2026-Q4");
+/// assert_eq!(alert_period(&[budget("MONTHLY")], day).key(), "2026-11");
+/// assert_eq!(alert_period(&[budget("MONTHLY"), budget("QUARTERLY")], day).key(), "2026-11");
+/// assert_eq!(alert_period(&[], day).key(), "2026-11");
+/// ```
+#[must_use]
+pub fn alert_period(budgets: &[cost::input::Budget], today: NaiveDate) -> BudgetPeriod {
+    let units: std::collections::BTreeSet<BudgetTimeUnit> = budgets
+        .iter()
+        .filter_map(|b| BudgetTimeUnit::from_aws(b.time_unit.as_deref()).ok())
+        .collect();
+    let unit = match (units.len(), units.first()) {
+        (1, Some(unit)) => *unit,
+        _ => BudgetTimeUnit::Monthly,
+    };
+    BudgetPeriod::containing(unit, today)
+}
+
 /// The first day the report needs: the settled window, the anomaly baseline (4 weeks before yesterday),
 /// the trend window and the 7-day recent rate, whichever reaches back furthest.
 #[must_use]
@@ -399,6 +432,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 Vec::new()
             }
         };
+        let alert_period = alert_period(&budgets, today);
         let window_start = needed_from(today, &settings);
         let metrics_from = settled_window(today).0;
         let metrics = match self.reads.report_series(spec, true).await {
@@ -502,7 +536,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         };
         // The period's claims: the fire-once decision below, and the tier shown last, so that a projection
         // hovering at a threshold keeps its tier instead of flipping from day to day (hysteresis).
-        let period = MonthPeriod::containing(today).key();
+        let period = alert_period.key();
         let alert_pk = keys.alert(&period);
         // Only delivered markers count: a transition whose message is still pending is decided again (and
         // its pending record sent), as the decision of this run.
@@ -559,8 +593,9 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 ..Delivery::default()
             }
         } else if self.options.notify {
-            let last_month = MonthPeriod::containing(today).start.pred_opt().unwrap_or(today);
-            let previous_alert_pk = keys.alert(&MonthPeriod::containing(last_month).key());
+            let last_day_before = alert_period.start.pred_opt().unwrap_or(today);
+            let previous_alert_pk =
+                keys.alert(&BudgetPeriod::containing(alert_period.unit, last_day_before).key());
             let notice = DailyNotice {
                 keys: &keys,
                 report: &report,

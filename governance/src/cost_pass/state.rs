@@ -6,11 +6,14 @@
 //! | `{prefix}#ce-forecast` | `YYYY-MM-DD` | today's `GetCostForecast` answer (or why there is none) |
 //! | `{prefix}#ce-requests` | `YYYY-MM-DD` | Cost Explorer requests that day (counter with the daily cap) |
 //! | `{prefix}#cost-report` | `YYYY-MM-DD` | the day's Slack delivery record (the report), or a marker pointing at the transition record that carried it |
-//! | `{prefix}#cost-alert#YYYY-MM` | `tier#NNN` / `recovery#NNN` | Slack delivery record of the report announcing tier NNN % / the recovery from it |
-//! | `{prefix}#cost-alert#YYYY-MM` | `sns#NNN` | SNS delivery record of the critical page for tier NNN % |
-//! | `{prefix}#cost-alert#YYYY-MM` | `sns-owed#NNN` | written by earlier versions only: Slack announced tier NNN % but its page failed; the next run records and sends the page |
+//! | `{prefix}#cost-alert#<period>` | `tier#NNN` / `recovery#NNN` | Slack delivery record of the report announcing tier NNN % / the recovery from it |
+//! | `{prefix}#cost-alert#<period>` | `sns#NNN` | SNS delivery record of the critical page for tier NNN % |
+//! | `{prefix}#cost-alert#<period>` | `sns-owed#NNN` | written by earlier versions only: Slack announced tier NNN % but its page failed; the next run records and sends the page |
 //! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast` / `page_slow` / `ticket` | Slack delivery records of the hourly check |
 //! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast#sns` / `page_slow#sns` | SNS delivery records of the hourly check |
+//!
+//! `<period>` is the budgets' own period ([`super::alert_period`]): `YYYY-MM`, or `YYYY-Qn` / `YYYY` when
+//! every budget is quarterly / annual, so a quarterly budget's tier fires once a quarter.
 //!
 //! A delivery record ([`crate::ledger::delivery`]) holds its message and whether it was sent; each
 //! channel has its own, so a failed Slack post never holds back a page or the reverse.
