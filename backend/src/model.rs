@@ -206,6 +206,21 @@ pub struct FeatureEnvelope {
     pub hints: CardHints,
 }
 
+impl FeatureEnvelope {
+    /// How sure the OCR was of the text kept, 0..=1: the mean `DetectText` confidence of the kept lines
+    /// (Rekognition reports 0–100); `None` when no line was kept (nothing was read).
+    #[must_use]
+    pub fn ocr_confidence(&self) -> Option<f64> {
+        if self.text.is_empty() {
+            return None;
+        }
+        let sum: f64 = self.text.iter().map(|t| f64::from(t.confidence)).sum();
+        #[allow(clippy::cast_precision_loss)] // a handful of lines
+        let mean = sum / self.text.len() as f64;
+        Some((mean / 100.0).clamp(0.0, 1.0))
+    }
+}
+
 /// The extract task's output (the next states' input).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_rekognition::types::{Image, S3Object, TextTypes};
 use lambda_runtime::LambdaEvent;
 use std::sync::Arc;
-use telemetry::catalogue::Agent;
+use telemetry::catalogue::{Agent, MetricName};
 
 /// Lines below this confidence (0–100) are dropped.
 pub const MIN_TEXT_CONFIDENCE: f32 = 80.0;
@@ -220,6 +220,9 @@ pub async fn handler(
             deps.vision.detect_labels(&req.bucket, &req.front_s3_key),
         )?;
         let features = envelope(&req.card_id, text, labels);
+        if let Some(confidence) = features.ocr_confidence() {
+            obs::record(MetricName::OcrConfidence, confidence);
+        }
         tracing::info!(
             card_id = req.card_id.as_str(),
             valuation_id = req.valuation_id.as_str(),
@@ -248,6 +251,27 @@ mod tests {
             text: t.into(),
             confidence: c,
         }
+    }
+
+    /// The OCR confidence is the kept lines' mean, on Rekognition's 0–100 scale brought to 0–1; the
+    /// dropped low-confidence lines do not pull it down; nothing read is no value (not a zero).
+    #[test]
+    fn ocr_confidence_is_the_mean_of_the_kept_lines() {
+        let e = envelope(
+            "c-1",
+            vec![
+                line("blurry", 40.0),
+                line("Charizard", 90.0),
+                line("4/102", 100.0),
+            ],
+            vec![],
+        );
+        let c = e.ocr_confidence().unwrap();
+        assert!((c - 0.95).abs() < 1e-9, "{c}");
+        assert_eq!(
+            envelope("c-2", vec![line("smudge", 12.0)], vec![]).ocr_confidence(),
+            None
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! | `stepfunctions` | state machines | executions by status, duration vs expected, task (Lambda) failures and run time, DLQ depth |
 //! | `data` | tables or buckets | DynamoDB capacity, throttles (table and GSIs), latency and throttled requests per operation, S3 size, objects, requests |
 //! | `ai` | Bedrock models or an `extract` agent | Rekognition calls, latency, throttles; Bedrock invocations, tokens, latency, throttles, errors per model |
-//! | `agents` | functions with agents | agent duration p50/p95/p99, authenticity score distribution, pricing confidence, OCR reasoning confidence (a note: no function emits it yet), tokens per agent and model |
+//! | `agents` | functions with agents | agent duration p50/p95/p99, authenticity score distribution, pricing confidence, OCR confidence (`OcrConfidence`, recorded by `rekognition_extract`), tokens per agent and model |
 //! | `cost` | budgets | month-to-date spend vs budget lines, daily spend by service, anomaly band, $/valuation, Bedrock tokens, optimization opportunities (seed 000's strategies: Lambda GB-seconds, tokens per valuation, DynamoDB capacity, S3 storage) |
 //! | `ecs` | ECS services | CPU and memory vs 80 %, ALB requests, 5xx rate, p50/p95/p99 response time, healthy hosts |
 //! | `compliance` | `platform.compliance_frameworks` | availability, access denials and data-store errors as evidence; what CloudWatch cannot show (seed 003 "Compliance Dashboard") |
@@ -917,17 +917,14 @@ fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
             false,
         ));
     if ctx.agents().contains(&Agent::OcrReasoning) {
-        // Seed 000's Agent Performance dashboard lists "OCR Reasoning Agent confidence". A widget must read
-        // a metric someone emits; none does yet, so the dashboard says so instead of an empty graph.
-        b = b.with_widget(
-            TextWidget::new(
-                "### OCR reasoning confidence\nNot emitted yet: no function records an OCR reasoning \
-                 confidence, and `telemetry::catalogue` has no such metric. Its duration and Bedrock tokens \
-                 are in the graphs by agent (`ocr_reasoning`). Once the agent records a 0–1 confidence \
-                 metric, it becomes a distribution like the two beside it.",
-            )
-            .with_size(6, 6),
-        );
+        // Seed 000's Agent Performance dashboard: "OCR Reasoning Agent confidence" — how sure the OCR was
+        // of the text the reasoning starts from (`rekognition_extract` records it per card).
+        b = b.with_widget(dist(
+            MetricName::OcrConfidence,
+            "OCR confidence distribution",
+            &[10.0, 50.0, 90.0],
+            true,
+        ));
     }
     if !ctx.spec.bedrock_models.is_empty() {
         let per_pair = |title: &str, metric: MetricName, stat: Stat| {
@@ -1730,22 +1727,35 @@ mod tests {
         assert_eq!(latency.len(), 3, "p50, p95, p99 of the API's Latency");
     }
 
-    /// Seed 000 "Agent Performance Dashboard" lists the OCR reasoning agent's confidence: nobody emits it,
-    /// so the dashboard says so in words instead of reading a metric that has no data.
+    /// Seed 000 "Agent Performance Dashboard" lists "OCR Reasoning Agent confidence": a 0–1 distribution
+    /// (p10/p50/p90) of `OcrConfidence`, the metric `rekognition_extract` records per card.
     #[test]
-    fn agents_dashboard_says_ocr_confidence_is_not_emitted() {
+    fn agents_dashboard_has_the_ocr_confidence_distribution() {
         let ds = generate("collectiq-prod");
         let agents = by_name(&ds, "agents");
-        let t = titles(agents);
-        assert!(
-            t.iter()
-                .any(|x| x.starts_with("### OCR reasoning confidence\nNot emitted yet")),
-            "{t:?}"
+        let body: serde_json::Value = serde_json::from_str(&agents.body_json().unwrap()).unwrap();
+        let widget = body["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["properties"]["title"] == "OCR confidence distribution")
+            .expect("the OCR confidence widget");
+        let expressions: Vec<&str> = widget["properties"]["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m[0]["expression"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            expressions,
+            ["p10", "p50", "p90"]
+                .map(|p| format!("SEARCH('{{CollectIQ,service}} MetricName=\"OcrConfidence\"', '{p}', 300)"))
         );
-        assert!(
-            rows(agents)
-                .iter()
-                .all(|(_, m, _)| !m.to_ascii_lowercase().contains("ocr"))
+        assert_eq!(widget["properties"]["yAxis"]["left"]["max"], 1.0);
+        // The metric is in the telemetry catalogue, emitted under the service dimension only.
+        assert_eq!(
+            MetricName::OcrConfidence.spec().dimension_sets,
+            &[&[telemetry::catalogue::DimensionKey::Service][..]][..]
         );
     }
 

@@ -125,6 +125,9 @@ pub enum MetricName {
     AuthenticityScore,
     /// The pricing agent's confidence 0..=1.
     PricingConfidence,
+    /// How sure the OCR was of the text a card was read from, 0..=1: the mean Rekognition `DetectText`
+    /// confidence of the lines the extract step kept (the input of the OCR reasoning).
+    OcrConfidence,
     /// Wall time an agent spent on one card.
     AgentDuration,
     /// A card was created by a user.
@@ -173,11 +176,12 @@ const BY_AGENT_MODEL: &[&[DimensionKey]] = &[&[S, A, M], &[S, A, M, O]];
 
 impl MetricName {
     /// Every catalogue metric.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::CardsValued,
         Self::ValuationLatency,
         Self::AuthenticityScore,
         Self::PricingConfidence,
+        Self::OcrConfidence,
         Self::AgentDuration,
         Self::CardsCreated,
         Self::CardsDeleted,
@@ -206,6 +210,11 @@ impl MetricName {
             Self::ValuationLatency => (Unit::Milliseconds, BY_SERVICE, "Upload-to-value latency"),
             Self::AuthenticityScore => (Unit::None, BY_SERVICE, "Authenticity score (0-1)"),
             Self::PricingConfidence => (Unit::None, BY_SERVICE, "Pricing confidence (0-1)"),
+            Self::OcrConfidence => (
+                Unit::None,
+                BY_SERVICE,
+                "OCR confidence of the text a card was read from (0-1)",
+            ),
             Self::AgentDuration => (Unit::Milliseconds, BY_AGENT, "Time an agent spent on one card"),
             Self::CardsCreated => (Unit::Count, BY_SERVICE, "Cards created"),
             Self::CardsDeleted => (Unit::Count, BY_SERVICE, "Cards deleted"),
@@ -244,6 +253,7 @@ impl MetricSpec {
             MetricName::ValuationLatency => "ValuationLatency",
             MetricName::AuthenticityScore => "AuthenticityScore",
             MetricName::PricingConfidence => "PricingConfidence",
+            MetricName::OcrConfidence => "OcrConfidence",
             MetricName::AgentDuration => "AgentDuration",
             MetricName::CardsCreated => "CardsCreated",
             MetricName::CardsDeleted => "CardsDeleted",

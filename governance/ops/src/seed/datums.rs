@@ -335,6 +335,15 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
                 v,
                 0.78,
             );
+            // Rekognition reads printed card text with high confidence (mean 93 of 100 per card).
+            w.stats(
+                NAMESPACE,
+                MetricName::OcrConfidence.as_str(),
+                sd(),
+                StandardUnit::None,
+                v,
+                0.93,
+            );
             for (op, share_of_calls) in [("DetectText", 0.5), ("DetectLabels", 0.5)] {
                 let d = dims(&[(svc, service), (DimensionKey::Operation.as_str(), op)]);
                 w.count(
