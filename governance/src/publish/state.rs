@@ -450,7 +450,7 @@ fn flaps(r: &StateReport, n: u32) -> String {
 fn headline(r: &StateReport) -> String {
     let s = &r.summary;
     format!(
-        "{} firing ({} critical, {} warning), {} recovered in 24 h, {} flapping, {} with insufficient data — {} alarms under {}-*",
+        "{} firing ({} critical, {} warning), {} recovered in 24 h, {} flapping, {} with insufficient data — {} of {}'s generated alarms read",
         s.firing.len(),
         s.firing_count(Severity::Critical),
         s.firing_count(Severity::Warning),
