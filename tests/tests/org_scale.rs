@@ -3,6 +3,8 @@
 //! of this process, AWS calls per kind and Cost Explorer requests. The figures go in docs/BENCHMARKS.md
 //! ("Organisation pass").
 //!
+//! The suite runs a fast version (3 and 12 environments); the full sizes are `#[ignore]`d:
+//!
 //! ```sh
 //! cargo test -p collectiq-tests --release --test org_scale -- --ignored --nocapture
 //! ORG_SCALE_ENVS=10,100 cargo test -p collectiq-tests --release --test org_scale -- --ignored --nocapture
@@ -79,6 +81,87 @@ fn line(envs: usize, mode: &str, run: &OrgRun, seconds: f64) -> String {
     )
 }
 
+/// One pass per mode in `modes` over `envs` platform environments (accounts of three environments each)
+/// on a fresh emulator: each run with its wall time.
+async fn measure(envs: usize, modes: &[Mode]) -> (platform_spec::Organization, Vec<(Mode, OrgRun, f64)>) {
+    let accounts = envs.div_ceil(ENVIRONMENTS.len());
+    let emulator = Emulator::start().await.unwrap();
+    let base = emulator.sdk_config().await;
+    Ledger::create_table(&AwsClients::new(&base).dynamodb, "scale-org-ledger")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let org = organisation(dir.path(), accounts);
+    let deps = OrgDeps::new(base);
+    let mut runs = Vec::new();
+    for &mode in modes {
+        let t0 = Instant::now();
+        let run = run_org(&org, &deps, &OrgOptions::new(&org, mode, Utc::now())).await;
+        runs.push((mode, run, t0.elapsed().as_secs_f64()));
+    }
+    (org, runs)
+}
+
+/// AWS calls of the run's items, by `service:Operation` (the management account's own left out).
+fn item_calls(run: &OrgRun) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in &run.items {
+        for call in &item.calls.calls {
+            *out.entry(format!("{}:{}", call.service, call.operation))
+                .or_insert(0) += u64::from(call.count);
+        }
+    }
+    out
+}
+
+/// The suite's fast version: 3 and then 12 platform environments (1 and 4 accounts), two plan passes
+/// each (a run pass spends ~12 s per account pacing its alarm writes at 3/s; the emulator test runs
+/// one). Every item completes, every member role is assumed once per item, Cost Explorer is asked at
+/// most three times a day in all (and only in the management account; the second pass reuses the day's
+/// answer), and what the items call grows in proportion to the items: four times the items, four times
+/// each kind of call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_platform_environments_cost_four_times_three() {
+    let (_, small) = measure(3, &[Mode::Plan, Mode::Plan]).await;
+    let (org, large) = measure(12, &[Mode::Plan, Mode::Plan]).await;
+    assert_eq!(org.items.len(), 12);
+    assert_eq!(org.by_account().len(), 4);
+    for (mode, run, seconds) in small.iter().chain(&large) {
+        let summary = run.render_summary();
+        assert!(run.ok(), "{mode:?}: {summary}");
+        assert!(run.ce_requests_today <= 3, "{summary}");
+        assert_eq!(
+            run.calls.get("sts:AssumeRole").copied(),
+            Some(run.items.len() as u64),
+            "{:?}",
+            run.calls
+        );
+        assert!(
+            run.items
+                .iter()
+                .all(|i| i.calls.calls.iter().all(|c| c.service != "costexplorer")),
+            "a member asked Cost Explorer: {summary}"
+        );
+        eprintln!("{}", line(run.items.len(), &format!("{mode:?}"), run, *seconds));
+    }
+    // Cost Explorer: the first pass of each organisation asks, the second reuses the day's answer.
+    for runs in [&small, &large] {
+        assert!(runs[0].1.ce_requests_this_run >= 1 && runs[0].1.ce_requests_this_run <= 3);
+        assert_eq!(runs[1].1.ce_requests_this_run, 0);
+    }
+    for i in 0..2 {
+        let (few, many) = (item_calls(&small[i].1), item_calls(&large[i].1));
+        assert_eq!(
+            few.keys().collect::<Vec<_>>(),
+            many.keys().collect::<Vec<_>>(),
+            "the same kinds of call"
+        );
+        for (kind, n) in &few {
+            assert_eq!(many[kind], 4 * n, "{kind}: {few:?} vs {many:?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "scale benchmark: minutes; run by hand (see the module docs)"]
 async fn organisation_pass_at_10_100_300_platform_environments() {
@@ -89,25 +172,14 @@ async fn organisation_pass_at_10_100_300_platform_environments() {
         .collect();
     let mut rows = Vec::new();
     for envs in sizes {
-        let accounts = envs.div_ceil(ENVIRONMENTS.len());
-        let emulator = Emulator::start().await.unwrap();
-        let base = emulator.sdk_config().await;
-        Ledger::create_table(&AwsClients::new(&base).dynamodb, "scale-org-ledger")
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let org = organisation(dir.path(), accounts);
-        let deps = OrgDeps::new(base);
-        for mode in [Mode::Plan, Mode::Run] {
-            let t0 = Instant::now();
-            let run = run_org(&org, &deps, &OrgOptions::new(&org, mode, Utc::now())).await;
-            let seconds = t0.elapsed().as_secs_f64();
+        let (org, runs) = measure(envs, &[Mode::Plan, Mode::Run]).await;
+        for (mode, run, seconds) in &runs {
             assert!(run.ce_requests_today <= 3, "{}", run.render_summary());
             let row = line(
                 org.items.len(),
-                if mode == Mode::Plan { "plan" } else { "run" },
-                &run,
-                seconds,
+                if *mode == Mode::Plan { "plan" } else { "run" },
+                run,
+                *seconds,
             );
             eprintln!("{row}");
             rows.push(row);

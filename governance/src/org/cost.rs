@@ -123,7 +123,10 @@ impl LinkedCost {
             detail: detail.to_owned(),
         };
         let mut out = Self::default();
-        for page in by_service {
+        // A page without a single group has nothing to misread (Cost Explorer with no spend in the window
+        // may leave GroupDefinitions out): only pages with groups must be grouped as asked.
+        let has_groups = |page: &CostAndUsagePage| page.results_by_time.iter().any(|r| !r.groups.is_empty());
+        for page in by_service.iter().filter(|p| has_groups(p)) {
             let (Some(a), Some(s)) = (
                 key_index(page, "DIMENSION", LINKED_ACCOUNT),
                 key_index(page, "DIMENSION", "SERVICE"),
@@ -145,7 +148,7 @@ impl LinkedCost {
                 }
             }
         }
-        for page in by_tag {
+        for page in by_tag.iter().filter(|p| has_groups(p)) {
             let (Some(a), Some(t)) = (
                 key_index(page, "DIMENSION", LINKED_ACCOUNT),
                 key_index(page, "TAG", ENVIRONMENT_TAG),
@@ -302,6 +305,21 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         end: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<PayerRead, OrgCostError> {
+        self.read_counting(start, end, now, &mut 0).await
+    }
+
+    /// [`Self::read`], adding every request it sends to `sent` — also when a later one fails, so that a
+    /// failed read still says what it cost.
+    ///
+    /// # Errors
+    /// As [`Self::read`].
+    pub async fn read_counting(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+        sent: &mut u32,
+    ) -> Result<PayerRead, OrgCostError> {
         let today = now.date_naive();
         let pk = cache_pk(self.org_name);
         let quota = CeQuota {
@@ -329,10 +347,10 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
                 cached: true,
             });
         }
-        let mut sent = 0;
-        let by_service = self.pages(&quota, start, end, false, &mut sent).await?;
+        let before = *sent;
+        let by_service = self.pages(&quota, start, end, false, sent).await?;
         let by_tag = if self.untagged {
-            self.pages(&quota, start, end, true, &mut sent).await?
+            self.pages(&quota, start, end, true, sent).await?
         } else {
             Vec::new()
         };
@@ -357,7 +375,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         .await?;
         Ok(PayerRead {
             cost,
-            ce_requests_this_run: sent,
+            ce_requests_this_run: *sent - before,
             ce_requests_today: quota.used().await?,
             cached: false,
         })
@@ -515,8 +533,22 @@ mod tests {
     }
 
     #[test]
+    fn a_page_without_spend_needs_no_group_definitions() {
+        let empty = page(
+            r#"{"ResultsByTime":[{"TimePeriod":{"Start":"2026-12-01","End":"2026-12-02"},"Groups":[]}]}"#,
+        );
+        let cost =
+            LinkedCost::from_pages(std::slice::from_ref(&empty), std::slice::from_ref(&empty)).unwrap();
+        assert!(cost.by_account(d("2026-12-01"), d("2026-12-02")).is_empty());
+    }
+
+    #[test]
     fn a_page_grouped_otherwise_is_refused() {
-        let wrong = page(r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"SERVICE"}],"ResultsByTime":[]}"#);
+        let wrong = page(
+            r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"SERVICE"}],"ResultsByTime":[
+            {"TimePeriod":{"Start":"2026-12-01","End":"2026-12-02"},"Groups":[
+              {"Keys":["AWS Lambda"],"Metrics":{"UnblendedCost":{"Amount":"1","Unit":"USD"}}}]}]}"#,
+        );
         let err = LinkedCost::from_pages(&[wrong], &[]).unwrap_err().to_string();
         assert!(err.contains("LINKED_ACCOUNT and SERVICE"), "{err}");
     }

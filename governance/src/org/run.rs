@@ -178,6 +178,9 @@ pub struct PublishSummary {
     pub deletes: usize,
     /// Write calls made (run).
     pub write_calls: usize,
+    /// Writes the endpoint does not implement (the emulator and `PutCompositeAlarm`), by name: not
+    /// failures of the item, but not in the account either.
+    pub not_implemented: Vec<String>,
     /// Monthly change in USD.
     pub monthly_delta_usd: Decimal,
 }
@@ -293,8 +296,13 @@ impl OrgRun {
             let mark = if item.ok() { "✓" } else { "✗" };
             let mut parts = Vec::new();
             if let Some(p) = &item.publish {
+                let skipped = if p.not_implemented.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} not implemented by the endpoint", p.not_implemented.len())
+                };
                 parts.push(format!(
-                    "publish +{} ~{} -{} ({}/mo)",
+                    "publish +{} ~{} -{} ({}/mo{skipped})",
                     p.creates,
                     p.updates,
                     p.deletes,
@@ -362,6 +370,7 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
     let ledger = Arc::new(Ledger::new(management.dynamodb.clone(), &o.ledger_table));
 
     let mut cost_failure = None;
+    let mut failed_ce = (0, 0);
     let mut payer: Option<PayerRead> = None;
     if options.cost {
         let today = options.as_of.date_naive();
@@ -379,9 +388,18 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
             cap: o.ce_daily_request_cap,
             untagged: options.untagged_query,
         };
-        match query.read(start, end, options.as_of).await {
+        let mut sent = 0;
+        match query.read_counting(start, end, options.as_of, &mut sent).await {
             Ok(read) => payer = Some(read),
             Err(e) => {
+                // What the failed read cost still counts against the day's cap: say so.
+                failed_ce = (
+                    sent,
+                    ledger
+                        .counter(&org_ce_counter(&o.name), &today.to_string())
+                        .await
+                        .unwrap_or(u64::from(sent)),
+                );
                 cost_failure = Some(Failure {
                     stage: Stage::Cost,
                     class: e.class(),
@@ -488,9 +506,10 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
             .entry(format!("{}:{}", call.service, call.operation))
             .or_default() += u64::from(call.count);
     }
-    let (ce_requests_this_run, ce_requests_today, ce_cached) = payer.as_ref().map_or((0, 0, false), |p| {
-        (p.ce_requests_this_run, p.ce_requests_today, p.cached)
-    });
+    let (ce_requests_this_run, ce_requests_today, ce_cached) =
+        payer.as_ref().map_or((failed_ce.0, failed_ce.1, false), |p| {
+            (p.ce_requests_this_run, p.ce_requests_today, p.cached)
+        });
     OrgRun {
         organization: o.name.clone(),
         mode: options.mode,
@@ -610,6 +629,7 @@ impl ItemJob {
             updates: view_d.update.len() + view_a.update.len(),
             deletes: view_d.delete.len() + view_a.delete.len(),
             write_calls: 0,
+            not_implemented: Vec::new(),
             monthly_delta_usd: plan.monthly_delta(),
         };
         let mut failures = Vec::new();
@@ -619,6 +639,14 @@ impl ItemJob {
             };
             let report = apply_all(&cw, &plan, options, |_| NoProgress).await;
             summary.write_calls = report.write_calls();
+            summary.not_implemented = report
+                .dashboards
+                .failures
+                .iter()
+                .chain(&report.alarms.failures)
+                .filter(|f| f.error.is_not_implemented())
+                .map(|f| f.name.clone())
+                .collect();
             let real = report.real_failures();
             if let Some(first) = real.first() {
                 failures.push(Failure {
