@@ -16,12 +16,12 @@ pub mod exit {
     /// Done, and nothing a check looks for was found (also `--help` and `--version`).
     pub const OK: i32 = 0;
     /// Bad invocation (unknown option, a malformed or refused value, a missing spec file) or an error
-    /// while running (an AWS call, the ledger, a Slack or SNS send, a file that cannot be written). The
+    /// while running (an AWS call, the ledger, a Slack or SNS send, a file that cannot be written, an
+    /// `org plan|run` account × platform item that failed). The
     /// message on stderr says what and where. Clap's own usage errors are mapped here too (clap exits 2).
     pub const ERROR: i32 = 1;
     /// A check ran to the end and found a problem: `spec check` with a spec that does not validate,
-    /// `doctor` with a failed check, `dashboards|alarms plan --detailed-exitcode` with changes to make,
-    /// `org plan|run` with an account × platform item that failed.
+    /// `doctor` with a failed check, `dashboards|alarms plan --detailed-exitcode` with changes to make.
     pub const FINDINGS: i32 = 2;
 
     /// The exit codes as `--help` shows them.
@@ -31,7 +31,7 @@ Exit codes:
   1  bad invocation (unknown option, malformed or refused value, unreadable spec) or an error while
      running (AWS, ledger, a failed Slack/SNS send, a file that cannot be written); stderr says which
   2  a check found a problem: `spec check` with an invalid spec, `doctor` with a failed check,
-     `plan --detailed-exitcode` with changes to make, `org plan|run` with an item that failed";
+     `plan --detailed-exitcode` with changes to make";
 }
 
 /// Observability and cost governance for CollectIQ.

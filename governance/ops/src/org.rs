@@ -112,10 +112,12 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
         text.push_str(&format!("Roll-up: {delivery}\n"));
     }
     emit(global, &outcome, &text)?;
+    // An item that failed (a role not assumed, a call refused) is an error while running, as a failed
+    // publish is for `dashboards|alarms apply`; the other items' results are in the summary regardless.
     Ok(if outcome.ok() {
         crate::cli::exit::OK
     } else {
-        crate::cli::exit::FINDINGS
+        crate::cli::exit::ERROR
     })
 }
 
