@@ -379,7 +379,7 @@ impl Compare {
     }
 
     fn text(&self, s: &str) -> String {
-        let s = mask_json(s);
+        let s = mask_request_ids(&mask_json(s));
         if self.mask_digits {
             s.chars()
                 .map(|c| if c.is_ascii_digit() { '#' } else { c })
@@ -410,6 +410,25 @@ impl Compare {
             })
             .collect()
     }
+}
+
+/// `request id <id>` in an error summary (`… (HTTP 500, request id oF3Aq…)`): the id the service gave
+/// that one request, random per world; the rest of the summary is compared.
+fn mask_request_ids(s: &str) -> String {
+    const KEY: &str = "request id ";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(i + KEY.len());
+        out.push_str(head);
+        out.push_str("<id>");
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Masks what two correct worlds cannot share, inside JSON text (a ledger `detail`, a Slack body); text
@@ -766,6 +785,11 @@ mod mask_tests {
         assert_ne!(
             mask_json(reference),
             mask_json(&faulty.replace("\"sent\"", "\"pending\""))
+        );
+        // A request id inside an error summary is the service's random id for that one request.
+        assert_eq!(
+            super::mask_request_ids("traces unavailable (InternalFailure (HTTP 500, request id oF3Aq-9x))."),
+            "traces unavailable (InternalFailure (HTTP 500, request id <id>))."
         );
         // Not JSON: as it is.
         assert_eq!(
