@@ -121,5 +121,7 @@ async fn a_token_spike_pages_once_without_cost_explorer() {
     assert_eq!(ok.job, "cost_report");
     assert!(ok.summary.starts_with("CollectIQ prod: $"), "{}", ok.summary);
     assert!(!ok.slack_posted);
-    assert_eq!(ok.ce_requests, 3);
+    // The usage pages only: the test's pinned day (2026-11-21) is a past day whenever the suite runs, and a
+    // past day's report asks for no forecast (it would be made from today) — the dry run it must be.
+    assert_eq!(ok.ce_requests, 2, "{ok:?}");
 }
