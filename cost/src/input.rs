@@ -111,6 +111,24 @@ pub struct GroupDefinition {
     pub key: String,
 }
 
+impl GroupDefinition {
+    /// The report's grouping, as it is asked of `GetCostAndUsage` and answered: by `SERVICE` dimension,
+    /// then by the [`ENVIRONMENT_TAG`] cost-allocation tag.
+    #[must_use]
+    pub fn report_grouping() -> Vec<Self> {
+        vec![
+            Self {
+                kind: "DIMENSION".into(),
+                key: "SERVICE".into(),
+            },
+            Self {
+                kind: "TAG".into(),
+                key: ENVIRONMENT_TAG.into(),
+            },
+        ]
+    }
+}
+
 /// One `Groups[]` entry: keys in `GroupDefinitions` order and the requested metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -130,16 +130,7 @@ impl FakeReads {
             })
             .collect();
         CostAndUsagePage {
-            group_definitions: vec![
-                GroupDefinition {
-                    kind: "DIMENSION".into(),
-                    key: "SERVICE".into(),
-                },
-                GroupDefinition {
-                    kind: "TAG".into(),
-                    key: ENVIRONMENT_TAG.into(),
-                },
-            ],
+            group_definitions: GroupDefinition::report_grouping(),
             results_by_time,
             next_page_token: (until < end).then(|| until.to_string()),
         }

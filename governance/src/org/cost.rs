@@ -185,16 +185,7 @@ impl LinkedCost {
     ) -> CostAndUsagePage {
         let tag = format!("{ENVIRONMENT_TAG}${environment}");
         CostAndUsagePage {
-            group_definitions: vec![
-                GroupDefinition {
-                    kind: "DIMENSION".into(),
-                    key: "SERVICE".into(),
-                },
-                GroupDefinition {
-                    kind: "TAG".into(),
-                    key: ENVIRONMENT_TAG.into(),
-                },
-            ],
+            group_definitions: GroupDefinition::report_grouping(),
             results_by_time: self
                 .days
                 .range(start..end)

@@ -582,16 +582,7 @@ pub fn cost_explorer_pages(month: &DemoMonth) -> Vec<CostAndUsagePage> {
             }
         })
         .collect();
-    let group_definitions = vec![
-        GroupDefinition {
-            kind: "DIMENSION".to_owned(),
-            key: "SERVICE".to_owned(),
-        },
-        GroupDefinition {
-            kind: "TAG".to_owned(),
-            key: ENVIRONMENT_TAG.to_owned(),
-        },
-    ];
+    let group_definitions = GroupDefinition::report_grouping();
     let split = results.len() / 2;
     let (first, second) = results.split_at(split);
     vec![
