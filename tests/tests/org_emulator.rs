@@ -182,34 +182,72 @@ async fn dashboard_names(config: &aws_types::SdkConfig) -> Vec<String> {
         .collect()
 }
 
+/// Three members running Backoffice dev, on the emulator: the organisation's ledger and roll-up secret
+/// in the management account; in each member its budget (spent 1 %, 85 %, 160 % of $20), Slack secret
+/// and topics; ten days of the organisation's spend in Cost Explorer.
+struct Acme {
+    _emulator: Emulator,
+    base: aws_types::SdkConfig,
+    management: AwsClients,
+    _dir: tempfile::TempDir,
+    accounts: [&'static str; 3],
+    org: Organization,
+    sink: WebhookSink,
+    now: DateTime<Utc>,
+}
+
+impl Acme {
+    async fn start() -> Self {
+        let emulator = Emulator::start().await.unwrap();
+        let base = emulator.sdk_config().await;
+        let management = AwsClients::new(&base);
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = ["111111111111", "222222222222", "333333333333"];
+        let org = organisation(dir.path(), &accounts);
+        let sink = WebhookSink::start(vec![SinkResponse::ok(); 8]).await.unwrap();
+        Ledger::create_table(&management.dynamodb, LEDGER).await.unwrap();
+        management
+            .secrets
+            .create_secret()
+            .name(ORG_SECRET)
+            .secret_string(sink.url())
+            .send()
+            .await
+            .unwrap();
+        for (item, spend) in org.items.iter().zip(["0.2", "17", "32"]) {
+            seed_member(&base, item, spend, sink.url()).await;
+        }
+        let now: DateTime<Utc> = Utc::now();
+        emulator
+            .inject_cost_and_usage(&ce_pages(&accounts, now.date_naive()))
+            .await
+            .unwrap();
+        Self {
+            _emulator: emulator,
+            base,
+            management,
+            _dir: dir,
+            accounts,
+            org,
+            sink,
+            now,
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account() {
     let started = std::time::Instant::now();
-    let emulator = Emulator::start().await.unwrap();
-    let base = emulator.sdk_config().await;
-    let management = AwsClients::new(&base);
-    let dir = tempfile::tempdir().unwrap();
-    let accounts = ["111111111111", "222222222222", "333333333333"];
-    let org = organisation(dir.path(), &accounts);
-    let sink = WebhookSink::start(vec![SinkResponse::ok(); 8]).await.unwrap();
-    Ledger::create_table(&management.dynamodb, LEDGER).await.unwrap();
-    management
-        .secrets
-        .create_secret()
-        .name(ORG_SECRET)
-        .secret_string(sink.url())
-        .send()
-        .await
-        .unwrap();
-    // Budget spend: 1 %, 85 %, 160 % of the $20 Backoffice dev budget, read in each member's own account.
-    for (item, spend) in org.items.iter().zip(["0.2", "17", "32"]) {
-        seed_member(&base, item, spend, sink.url()).await;
-    }
-    let now: DateTime<Utc> = Utc::now();
-    emulator
-        .inject_cost_and_usage(&ce_pages(&accounts, now.date_naive()))
-        .await
-        .unwrap();
+    let Acme {
+        _emulator,
+        base,
+        management,
+        _dir,
+        accounts,
+        org,
+        sink,
+        now,
+    } = Acme::start().await;
     let deps = OrgDeps::new(base.clone());
 
     // Plan: every role assumed, every report built, nothing written to CloudWatch, nothing posted.
@@ -616,5 +654,113 @@ async fn three_broken_members_never_stop_the_others_and_the_summary_names_them()
             == 3,
         "{:?}",
         rollup.burn
+    );
+}
+
+/// The state machine's three steps (`governance-org-plan` → one `governance-org-account` per member →
+/// `governance-org-summary`), called as Step Functions calls them, with the JSON its definition passes
+/// (infra/modules/org/state_machine.tf): the same outcome as one process, Cost Explorer asked only by the
+/// plan step, the item outcomes handed over through the ledger, and one member whose iteration failed
+/// (the Map's `Catch`, here a Lambda timeout) named in the summary while the others complete and the
+/// roll-up goes out.
+#[tokio::test]
+async fn the_state_machine_steps_govern_the_organisation_as_one_process_does() {
+    use governance::org::lambda::{
+        AccountRequest, OrgHandlerError, OrgLambdaDeps, PlanRequest, SummaryRequest, account_handler,
+        plan_handler, summary_handler,
+    };
+    let Acme {
+        _emulator,
+        base,
+        management: _,
+        _dir,
+        accounts,
+        org,
+        sink,
+        now,
+    } = Acme::start().await;
+    let deps = OrgLambdaDeps {
+        org: org.clone(),
+        deps: OrgDeps::new(base.clone()),
+    };
+
+    // ReadOrganisationCost: what EventBridge Scheduler sends (infra/modules/org: {mode, notify}).
+    let request: PlanRequest = serde_json::from_str(r#"{"mode":"run","notify":true}"#).unwrap();
+    let plan = plan_handler(request, &deps, now).await.unwrap();
+    assert_eq!(plan.accounts, accounts);
+    assert!(plan.cost_read && plan.cost_failure.is_none(), "{plan:?}");
+    assert_eq!((plan.ce_requests_this_run, plan.ce_requests_today), (2, 2));
+    // The state after its ResultSelector, as JSON.
+    let state = serde_json::to_value(&plan).unwrap();
+
+    // GovernEachAccount: the first two iterations run; the third's function timed out, and the Map's
+    // Catch (AccountFailed) passed on {account, failed, error}.
+    let mut outcomes = Vec::new();
+    for account in &accounts[..2] {
+        let input = serde_json::json!({
+            "account": account, "as_of": state["as_of"], "mode": state["mode"],
+            "notify": state["notify"], "cost_read": state["cost_read"],
+        });
+        let request: AccountRequest = serde_json::from_value(input).unwrap();
+        let response = account_handler(request, &deps).await.unwrap();
+        assert_eq!(response.items, 1);
+        assert!(response.failed.is_empty(), "{response:?}");
+        outcomes.push(serde_json::json!({ "outcome": response }));
+    }
+    outcomes.push(serde_json::json!({
+        "account": accounts[2], "failed": true,
+        "error": {"Error": "States.Timeout", "Cause": "Task timed out after 900.00 seconds"},
+    }));
+    // An account the organisation does not list is refused, and says which accounts it does list.
+    let stranger: AccountRequest = serde_json::from_value(serde_json::json!({
+        "account": "999999999999", "as_of": state["as_of"], "mode": "run",
+    }))
+    .unwrap();
+    let refused = account_handler(stranger, &deps).await.unwrap_err();
+    assert_eq!(refused.error_type(), "Validation");
+    assert!(
+        refused
+            .to_string()
+            .contains("111111111111, 222222222222, 333333333333"),
+        "{refused}"
+    );
+
+    // Summarise: the whole state, with the Map's results under `outcomes`.
+    let mut input = state.clone();
+    input["outcomes"] = serde_json::Value::Array(outcomes);
+    let request: SummaryRequest = serde_json::from_value(input).unwrap();
+    let err = summary_handler(request, &deps).await.unwrap_err();
+    let OrgHandlerError::Incomplete(summary) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(summary.contains("3 items, 2 complete, 1 failed"), "{summary}");
+    assert!(
+        summary.contains(
+            "✗ account 333333333333 (member-333333333333) 333333333333/backoffice-dev: item: timeout: \
+             the account's function failed: States.Timeout: Task timed out after 900.00 seconds"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Cost Explorer: 0 request(s) this run, 2 today (today's answer reused)"),
+        "{summary}"
+    );
+    // The governed members have their alarms; the failed one has none.
+    let sts = aws_sdk_sts::Client::new(&base);
+    for (i, item) in org.items.iter().enumerate() {
+        let member = assume_member(&sts, &base, item).await.unwrap();
+        assert_eq!(
+            alarm_names(&member).await.is_empty(),
+            i == 2,
+            "{}",
+            item.account_id
+        );
+    }
+    // Two platform reports and the roll-up, which names the failed member's platform without a tier.
+    let bodies: Vec<String> = sink.received().iter().map(|p| p.body.clone()).collect();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert!(
+        bodies.iter().any(|b| b.contains("Organisation cost — acme")),
+        "{bodies:?}"
     );
 }

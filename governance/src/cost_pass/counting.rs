@@ -269,7 +269,7 @@ impl Intercept for RequestCounter {
 }
 
 /// One `(service, operation)` count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ApiCall {
     /// SDK service name, lowercase without spaces (`costexplorer`, `cloudwatch`, `budgets`, ...).
     pub service: String,
@@ -280,7 +280,7 @@ pub struct ApiCall {
 }
 
 /// The requests one run made.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ApiCalls {
     /// Per operation, sorted by service then operation.
     pub calls: Vec<ApiCall>,

@@ -299,6 +299,50 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         self.read_counting(start, end, now, &mut 0).await
     }
 
+    fn quota(&self, today: NaiveDate) -> CeQuota<'_, L> {
+        CeQuota {
+            ledger: self.ledger,
+            pk: org_ce_counter(self.org_name),
+            day: today.to_string(),
+            cap: self.cap,
+        }
+    }
+
+    /// The organisation's spend over `[start, end)` from today's cache only, when it covers the window
+    /// (`None` when it does not): what the state machine's steps after the first read, with no Cost
+    /// Explorer permission.
+    ///
+    /// # Errors
+    /// [`OrgCostError::Ledger`] when the ledger fails.
+    pub async fn cached(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PayerRead>, OrgCostError> {
+        let today = now.date_naive();
+        let pk = cache_pk(self.org_name);
+        let marker = format!("{today}#window");
+        let cached: Vec<(String, (NaiveDate, NaiveDate, bool))> =
+            snapshots(self.ledger, &pk, &marker, &marker).await?;
+        let Some((_, (from, to, with_tags))) = cached.into_iter().next() else {
+            return Ok(None);
+        };
+        if from > start || to < end || (self.untagged && !with_tags) {
+            return Ok(None);
+        }
+        let days: Vec<(String, (NaiveDate, LinkedDay))> =
+            snapshots(self.ledger, &pk, &format!("{today}#d"), &format!("{today}#e")).await?;
+        Ok(Some(PayerRead {
+            cost: LinkedCost {
+                days: days.into_iter().map(|(_, d)| d).collect(),
+            },
+            ce_requests_this_run: 0,
+            ce_requests_today: self.quota(today).used().await?,
+            cached: true,
+        }))
+    }
+
     /// [`Self::read`], adding every request it sends to `sent` — also when a later one fails, so that a
     /// failed read still says what it cost.
     ///
@@ -311,33 +355,13 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         now: DateTime<Utc>,
         sent: &mut u32,
     ) -> Result<PayerRead, OrgCostError> {
+        if let Some(read) = self.cached(start, end, now).await? {
+            return Ok(read);
+        }
         let today = now.date_naive();
         let pk = cache_pk(self.org_name);
-        let quota = CeQuota {
-            ledger: self.ledger,
-            pk: org_ce_counter(self.org_name),
-            day: today.to_string(),
-            cap: self.cap,
-        };
+        let quota = self.quota(today);
         let marker = format!("{today}#window");
-        let cached: Vec<(String, (NaiveDate, NaiveDate, bool))> =
-            snapshots(self.ledger, &pk, &marker, &marker).await?;
-        if let Some((_, (from, to, with_tags))) = cached.into_iter().next()
-            && from <= start
-            && to >= end
-            && (with_tags || !self.untagged)
-        {
-            let days: Vec<(String, (NaiveDate, LinkedDay))> =
-                snapshots(self.ledger, &pk, &format!("{today}#d"), &format!("{today}#e")).await?;
-            return Ok(PayerRead {
-                cost: LinkedCost {
-                    days: days.into_iter().map(|(_, d)| d).collect(),
-                },
-                ce_requests_this_run: 0,
-                ce_requests_today: quota.used().await?,
-                cached: true,
-            });
-        }
         let before = *sent;
         let by_service = self.pages(&quota, start, end, false, sent).await?;
         let by_tag = if self.untagged {

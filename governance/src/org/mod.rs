@@ -17,14 +17,19 @@
 //! 4. rolls everything up ([`rollup`]: top accounts, top movers, every platform's tier, untagged spend per
 //!    account) for the organisation's channel, and returns a summary naming what failed where and why.
 //!
-//! `collectiq-ops org plan|run --org FILE` runs it in one process; the Step Functions state machine in
-//! `infra/modules/org` runs the same per-item work as a Map state. User guide: `docs/organisation.md`.
+//! `collectiq-ops org plan|run --org FILE` runs it in one process ([`run_org`]); the Step Functions state
+//! machine in `infra/modules/org` runs the same three stages ([`read_org_cost`], [`govern_items`] per
+//! account, [`finish`]) as three functions ([`lambda`]). User guide: `docs/organisation.md`.
 
 pub mod assume;
 pub mod cost;
+pub mod lambda;
 pub mod ledger;
 pub mod reads;
 pub mod rollup;
 pub mod run;
 
-pub use run::{Failure, ItemOutcome, Mode, OrgDeps, OrgOptions, OrgRun, Stage, run_org};
+pub use run::{
+    CostSource, Failure, ItemOutcome, Mode, OrgCost, OrgDeps, OrgOptions, OrgRun, Stage, finish,
+    govern_items, read_org_cost, run_org,
+};

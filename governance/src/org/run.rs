@@ -32,7 +32,7 @@ use futures_util::FutureExt;
 use futures_util::future::join_all;
 use platform_spec::{OrgItem, Organization};
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::assume::{AssumeError, assume_member};
@@ -49,7 +49,7 @@ use crate::publish::cloudwatch::with_publishing_retries;
 use crate::publish::{ApplyOptions, Desired, NoProgress, PublishError, apply_all, plan_all};
 
 /// Read and plan only, or apply and (with `notify`) post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Assume every role, plan dashboards and alarms, build every cost report; write nothing to AWS
@@ -124,7 +124,7 @@ impl OrgDeps {
 }
 
 /// Which part of an item failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// `sts:AssumeRole` into the member account.
@@ -155,20 +155,26 @@ fn class_name<S: Serializer>(class: &Option<ErrorClass>, s: S) -> Result<S::Ok, 
     s.serialize_str(class.map_or("unclassified", ErrorClass::as_str))
 }
 
+/// The class back from its name (`unclassified`, or an unknown name: none).
+fn class_from_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ErrorClass>, D::Error> {
+    let name = String::deserialize(d)?;
+    Ok(ErrorClass::ALL.into_iter().find(|c| c.as_str() == name))
+}
+
 /// One failure of one item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// Where.
     pub stage: Stage,
     /// The AWS failure class (`access_denied`, `throttled`, `timeout`, …), when it is an AWS failure.
-    #[serde(serialize_with = "class_name")]
+    #[serde(serialize_with = "class_name", deserialize_with = "class_from_name")]
     pub class: Option<ErrorClass>,
     /// What happened.
     pub message: String,
 }
 
 /// What publishing did (or would do, in a plan).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishSummary {
     /// Dashboards and alarms to create (plan) or created (run).
     pub creates: usize,
@@ -186,7 +192,7 @@ pub struct PublishSummary {
 }
 
 /// What the cost pass produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CostSummary {
     /// The report's headline (`CollectIQ prod: $312.40 MTD (62.5% of $500.00) — WARNING`).
     pub headline: String,
@@ -203,7 +209,7 @@ pub struct CostSummary {
 }
 
 /// The outcome of one account × platform item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemOutcome {
     /// `<account>/<platform>-<env>`.
     pub item: String,
@@ -361,55 +367,173 @@ fn class_label(class: Option<ErrorClass>) -> &'static str {
     class.map_or("unclassified", ErrorClass::as_str)
 }
 
-/// Runs the organisation pass.
-pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -> OrgRun {
-    let started = Instant::now();
-    let o = &org.spec.organization;
-    let counter = RequestCounter::new();
-    let management = counter.attach(&deps.management);
-    let ledger = Arc::new(Ledger::new(management.dynamodb.clone(), &o.ledger_table));
+/// Where a stage takes the organisation's cost from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostSource {
+    /// Today's cache when it covers the window, else Cost Explorer (the one-process pass and the state
+    /// machine's plan step).
+    CostExplorer,
+    /// Today's cache only: the state machine's later steps, which may not call Cost Explorer.
+    TodaysCache,
+}
 
-    let mut cost_failure = None;
-    let mut failed_ce = (0, 0);
-    let mut payer: Option<PayerRead> = None;
-    if options.cost {
-        let today = options.as_of.date_naive();
-        let start = org
-            .items
-            .iter()
-            .map(|i| crate::cost_pass::pass::needed_from(today, &crate::cost_pass::report_settings(&i.spec)))
-            .min()
-            .unwrap_or(today);
-        let end = today.succ_opt().unwrap_or(today);
-        let query = PayerQuery {
-            ce: &management.cost_explorer,
-            ledger: ledger.as_ref(),
-            org_name: &o.name,
-            cap: o.ce_daily_request_cap,
-            untagged: options.untagged_query,
-        };
-        let mut sent = 0;
-        match query.read_counting(start, end, options.as_of, &mut sent).await {
-            Ok(read) => payer = Some(read),
-            Err(e) => {
-                // What the failed read cost still counts against the day's cap: say so.
-                failed_ce = (
-                    sent,
-                    ledger
-                        .counter(&org_ce_counter(&o.name), &today.to_string())
-                        .await
-                        .unwrap_or(u64::from(sent)),
-                );
-                cost_failure = Some(Failure {
-                    stage: Stage::Cost,
-                    class: e.class(),
-                    message: e.to_string(),
-                });
-            }
+/// The organisation's cost as one stage got it: read, or why not.
+#[derive(Debug, Clone, Default)]
+pub struct OrgCost {
+    /// The spend, when read.
+    pub read: Option<PayerRead>,
+    /// Why not, when it was asked for.
+    pub failure: Option<Failure>,
+    /// What a failed read cost: requests sent, requests counted today.
+    failed_ce: (u32, u64),
+}
+
+impl OrgCost {
+    /// The cost was not read, for `failure` (as a plan step reported it).
+    #[must_use]
+    pub fn failed(failure: Failure) -> Self {
+        Self {
+            failure: Some(failure),
+            ..Self::default()
         }
     }
-    let linked = payer.as_ref().map(|p| Arc::new(p.cost.clone()));
 
+    /// The cost was not asked for.
+    #[must_use]
+    pub fn skipped() -> Self {
+        Self::default()
+    }
+
+    /// The spend, shareable between items.
+    #[must_use]
+    pub fn linked(&self) -> Option<Arc<LinkedCost>> {
+        self.read.as_ref().map(|p| Arc::new(p.cost.clone()))
+    }
+
+    /// Cost Explorer requests this stage sent.
+    #[must_use]
+    pub fn ce_requests_this_run(&self) -> u32 {
+        self.read
+            .as_ref()
+            .map_or(self.failed_ce.0, |p| p.ce_requests_this_run)
+    }
+
+    /// Cost Explorer requests the organisation made today.
+    #[must_use]
+    pub fn ce_requests_today(&self) -> u64 {
+        self.read
+            .as_ref()
+            .map_or(self.failed_ce.1, |p| p.ce_requests_today)
+    }
+}
+
+/// Stage 1: the organisation's cost over the window every item's report needs, from `source`; a
+/// failure is returned in [`OrgCost::failure`], never raised (dashboards and alarms still run).
+pub async fn read_org_cost(
+    org: &Organization,
+    management: &AwsClients,
+    ledger: &Ledger,
+    options: &OrgOptions,
+    source: CostSource,
+) -> OrgCost {
+    if !options.cost {
+        return OrgCost::skipped();
+    }
+    let o = &org.spec.organization;
+    let today = options.as_of.date_naive();
+    let start = org
+        .items
+        .iter()
+        .map(|i| crate::cost_pass::pass::needed_from(today, &crate::cost_pass::report_settings(&i.spec)))
+        .min()
+        .unwrap_or(today);
+    let end = today.succ_opt().unwrap_or(today);
+    let query = PayerQuery {
+        ce: &management.cost_explorer,
+        ledger,
+        org_name: &o.name,
+        cap: o.ce_daily_request_cap,
+        untagged: options.untagged_query,
+    };
+    let mut sent = 0;
+    let read = match source {
+        CostSource::CostExplorer => query.read_counting(start, end, options.as_of, &mut sent).await,
+        CostSource::TodaysCache => match query.cached(start, end, options.as_of).await {
+            Ok(Some(read)) => Ok(read),
+            Ok(None) => {
+                return OrgCost::failed(Failure {
+                    stage: Stage::Cost,
+                    class: None,
+                    message: format!(
+                        "today's organisation cost is not in the ledger {}: the plan step did not read it (see its log)",
+                        o.ledger_table
+                    ),
+                });
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match read {
+        Ok(read) => OrgCost {
+            read: Some(read),
+            ..OrgCost::default()
+        },
+        Err(e) => OrgCost {
+            read: None,
+            // What the failed read cost still counts against the day's cap: say so.
+            failed_ce: (
+                sent,
+                ledger
+                    .counter(&org_ce_counter(&o.name), &today.to_string())
+                    .await
+                    .unwrap_or(u64::from(sent)),
+            ),
+            failure: Some(Failure {
+                stage: Stage::Cost,
+                class: e.class(),
+                message: e.to_string(),
+            }),
+        },
+    }
+}
+
+/// Runs the organisation pass in one process: [`read_org_cost`], [`govern_items`] for every item,
+/// [`finish`].
+pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -> OrgRun {
+    let started = Instant::now();
+    let counter = RequestCounter::new();
+    let management = counter.attach(&deps.management);
+    let ledger = Arc::new(Ledger::new(
+        management.dynamodb.clone(),
+        &org.spec.organization.ledger_table,
+    ));
+    let cost = read_org_cost(org, &management, &ledger, options, CostSource::CostExplorer).await;
+    let items: Vec<&OrgItem> = org.items.iter().collect();
+    let outcomes = govern_items(org, deps, options, &items, &ledger, cost.linked()).await;
+    finish(
+        org,
+        &management,
+        &ledger,
+        options,
+        cost,
+        outcomes,
+        &counter,
+        started,
+    )
+    .await
+}
+
+/// Stage 2: `items` (of `org`) through their assumed roles, with bounded concurrency and one item at a
+/// time per account, each isolated (deadline, panic); outcomes in `items`' order.
+pub async fn govern_items(
+    org: &Organization,
+    deps: &OrgDeps,
+    options: &OrgOptions,
+    items: &[&OrgItem],
+    ledger: &Arc<Ledger>,
+    linked: Option<Arc<LinkedCost>>,
+) -> Vec<ItemOutcome> {
+    let o = &org.spec.organization;
     let sts = {
         let config = aws_sdk_sts::config::Builder::from(&deps.base)
             .region(aws_config::Region::new(o.region.clone()))
@@ -426,16 +550,16 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
     let per_account = org.by_account();
     // Items share one task: the publish pass's progress callback is not `Send`, and the work is waiting
     // on AWS, not computing. A panic is caught per item, like any other failure.
-    let jobs = org.items.iter().map(|item| {
+    let jobs = items.iter().map(|item| {
         let lock = Arc::clone(locks.entry(item.account_id.clone()).or_default());
         let job = ItemJob {
-            item: item.clone(),
+            item: (*item).clone(),
             shared_account: per_account
                 .get(item.account_id.as_str())
                 .is_some_and(|v| v.len() > 1),
             base: deps.base.clone(),
             sts: sts.clone(),
-            ledger: Arc::clone(&ledger),
+            ledger: Arc::clone(ledger),
             org_ce_counter: org_ce_counter(&o.name),
             linked: linked.clone(),
             options: options.clone(),
@@ -468,10 +592,24 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
             outcome
         }
     });
-    let outcomes: Vec<ItemOutcome> = join_all(jobs.collect::<Vec<_>>()).await;
-    let items = outcomes;
+    join_all(jobs.collect::<Vec<_>>()).await
+}
 
-    let rollup = payer.as_ref().map(|p| {
+/// Stage 3: the roll-up (posted when running with `notify`, once a day) and the run's outcome.
+/// `management` is the management account's counted clients, `counter` the one they count into.
+#[allow(clippy::too_many_arguments)] // the pass's three stages hand over exactly these
+pub async fn finish(
+    org: &Organization,
+    management: &AwsClients,
+    ledger: &Ledger,
+    options: &OrgOptions,
+    cost: OrgCost,
+    items: Vec<ItemOutcome>,
+    counter: &RequestCounter,
+    started: Instant,
+) -> OrgRun {
+    let o = &org.spec.organization;
+    let rollup = cost.read.as_ref().map(|p| {
         let burns: Vec<ItemBurn> = items.iter().map(ItemBurn::of).collect();
         let names: BTreeMap<String, String> = org
             .spec
@@ -490,7 +628,7 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
     });
     let rollup_delivery = match (&rollup, options.mode, options.notify) {
         (Some(r), Mode::Run, true) => {
-            Some(super::rollup::post(r, &management, ledger.as_ref(), &o.slack_webhook_secret).await)
+            Some(super::rollup::post(r, management, ledger, &o.slack_webhook_secret).await)
         }
         _ => None,
     };
@@ -506,18 +644,14 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
             .entry(format!("{}:{}", call.service, call.operation))
             .or_default() += u64::from(call.count);
     }
-    let (ce_requests_this_run, ce_requests_today, ce_cached) =
-        payer.as_ref().map_or((failed_ce.0, failed_ce.1, false), |p| {
-            (p.ce_requests_this_run, p.ce_requests_today, p.cached)
-        });
     OrgRun {
         organization: o.name.clone(),
         mode: options.mode,
         items,
-        cost_failure,
-        ce_requests_this_run,
-        ce_requests_today,
-        ce_cached,
+        ce_requests_this_run: cost.ce_requests_this_run(),
+        ce_requests_today: cost.ce_requests_today(),
+        ce_cached: cost.read.as_ref().is_some_and(|p| p.cached),
+        cost_failure: cost.failure,
         rollup,
         rollup_delivery,
         calls,
@@ -525,7 +659,9 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
     }
 }
 
-fn skeleton_of(item: &OrgItem, shared_account: bool) -> ItemOutcome {
+/// An item's outcome before it ran: no result, no failure.
+#[must_use]
+pub fn skeleton_of(item: &OrgItem, shared_account: bool) -> ItemOutcome {
     ItemOutcome {
         item: item.id(),
         account_id: item.account_id.clone(),

@@ -150,6 +150,13 @@ data "aws_iam_policy_document" "summary" {
 }
 
 locals {
+  # What governance/src/org/lambda.rs reads (scripts/check-infra compares the two).
+  environment = {
+    ORG_SPEC_FILE            = "/var/task/platforms/org/${var.name_prefix}.toml"
+    LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
+    SLACK_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.rollup_webhook.arn
+  }
+
   policies = {
     governance-org-plan    = data.aws_iam_policy_document.plan.json
     governance-org-account = data.aws_iam_policy_document.account.json
@@ -161,19 +168,15 @@ module "function" {
   source   = "../lambda_fn"
   for_each = local.functions
 
-  function_name      = "${var.name_prefix}-${each.key}"
-  description        = "CollectIQ organisation governance: ${each.key}"
-  package_path       = "${var.artifacts_dir}/${each.key}.zip"
-  memory_mb          = each.value.memory_mb
-  timeout_s          = each.value.timeout_s
-  log_retention_days = var.log_retention_days
-  kms_key_arn        = aws_kms_key.org.arn
-  service_name       = each.key
-  policy_json        = local.policies[each.key]
-  environment_variables = {
-    ORG_SPEC_FILE            = "/var/task/platforms/org/${var.name_prefix}.toml"
-    LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
-    SLACK_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.rollup_webhook.arn
-  }
-  tags = local.tags
+  function_name         = "${var.name_prefix}-${each.key}"
+  description           = "CollectIQ organisation governance: ${each.key}"
+  package_path          = "${var.artifacts_dir}/${each.key}.zip"
+  memory_mb             = each.value.memory_mb
+  timeout_s             = each.value.timeout_s
+  log_retention_days    = var.log_retention_days
+  kms_key_arn           = aws_kms_key.org.arn
+  service_name          = each.key
+  policy_json           = local.policies[each.key]
+  environment_variables = local.environment
+  tags                  = local.tags
 }

@@ -22,3 +22,16 @@ output "rollup_webhook_secret_arn" {
   description = "Put the roll-up channel's Slack webhook URL here (organization.slack_webhook_secret)."
   value       = aws_secretsmanager_secret.rollup_webhook.arn
 }
+
+output "definition" {
+  description = "The state machine's definition with the functions' ARNs spelled out (known at plan time; the deployed one names the same functions by their resource ARNs)."
+  value       = jsonencode(local.definitions.spelled)
+}
+
+output "function_environment" {
+  description = "Every organisation function's environment: its variable names and the organisation spec it reads (known at plan time)."
+  value = {
+    keys          = sort(keys(local.environment))
+    org_spec_file = local.environment.ORG_SPEC_FILE
+  }
+}

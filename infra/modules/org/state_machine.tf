@@ -1,6 +1,17 @@
 # The state machine: plan → Map over accounts (bounded, each iteration catches its own failure) → summary.
 
 locals {
+  # One definition, built twice from the same expression: `deployed` names the functions by their ARNs
+  # (known after apply; what the state machine runs), `spelled` by the ARNs those functions will have
+  # (known at plan time). scripts/check-infra checks the `spelled` one (output `definition`) against the
+  # plan: every state reachable, every Task a planned function. (A definition fully known at plan time
+  # in the resource itself would make the provider call ValidateStateMachineDefinition during the plan,
+  # which the emulator does not implement.)
+  function_arns = {
+    deployed = { for k, f in module.function : k => f.arn }
+    spelled  = { for k in keys(local.functions) : k => "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name_prefix}-${k}" }
+  }
+
   # Lambda's own transient errors are retried; anything else the function raises is the account's
   # failure, caught and recorded so the Map carries on.
   lambda_retry = [{
@@ -10,7 +21,7 @@ locals {
     BackoffRate     = 2
   }]
 
-  definition = {
+  definitions = { for variant, arns in local.function_arns : variant => {
     Comment = "${var.name_prefix}: govern every member account (docs/organisation.md)"
     StartAt = "ReadOrganisationCost"
     States = {
@@ -19,12 +30,17 @@ locals {
         Comment  = "One Cost Explorer query in the management account for every member; returns the accounts to govern"
         Resource = "arn:${local.partition}:states:::lambda:invoke"
         Parameters = {
-          FunctionName = module.function["governance-org-plan"].arn
+          FunctionName = arns["governance-org-plan"]
           "Payload.$"  = "$"
         }
+        # What every later step needs (governance/src/org/lambda.rs: PlanResponse).
         ResultSelector = {
-          "accounts.$" = "$.Payload.accounts"
-          "as_of.$"    = "$.Payload.as_of"
+          "accounts.$"     = "$.Payload.accounts"
+          "as_of.$"        = "$.Payload.as_of"
+          "mode.$"         = "$.Payload.mode"
+          "notify.$"       = "$.Payload.notify"
+          "cost_read.$"    = "$.Payload.cost_read"
+          "cost_failure.$" = "$.Payload.cost_failure"
         }
         Retry = local.lambda_retry
         Next  = "GovernEachAccount"
@@ -34,9 +50,13 @@ locals {
         Comment        = "One iteration per member account; its platforms run one after another inside it"
         ItemsPath      = "$.accounts"
         MaxConcurrency = var.max_concurrency
+        # One iteration's input (AccountRequest).
         ItemSelector = {
-          "account.$" = "$$.Map.Item.Value"
-          "as_of.$"   = "$.as_of"
+          "account.$"   = "$$.Map.Item.Value"
+          "as_of.$"     = "$.as_of"
+          "mode.$"      = "$.mode"
+          "notify.$"    = "$.notify"
+          "cost_read.$" = "$.cost_read"
         }
         ItemProcessor = {
           ProcessorConfig = { Mode = "INLINE" }
@@ -46,7 +66,7 @@ locals {
               Type     = "Task"
               Resource = "arn:${local.partition}:states:::lambda:invoke"
               Parameters = {
-                FunctionName = module.function["governance-org-account"].arn
+                FunctionName = arns["governance-org-account"]
                 "Payload.$"  = "$"
               }
               ResultSelector = { "outcome.$" = "$.Payload" }
@@ -75,15 +95,16 @@ locals {
       }
       Summarise = {
         Type     = "Task"
-        Comment  = "The roll-up and the summary of what failed where"
+        Comment  = "The roll-up and the summary of what failed where (the item outcomes are in the ledger); fails the execution when anything failed"
         Resource = "arn:${local.partition}:states:::lambda:invoke"
         Parameters = {
-          FunctionName = module.function["governance-org-summary"].arn
+          FunctionName = arns["governance-org-summary"]
           "Payload.$"  = "$"
         }
         Retry = local.lambda_retry
         End   = true
       }
+    }
     }
   }
 }
@@ -148,7 +169,7 @@ resource "aws_sfn_state_machine" "organisation" {
   name       = "${var.name_prefix}-organisation"
   role_arn   = aws_iam_role.state_machine.arn
   type       = "STANDARD"
-  definition = jsonencode(local.definition)
+  definition = jsonencode(local.definitions.deployed)
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"

@@ -1,0 +1,19 @@
+//! `governance-org-account`: one iteration of the organisation state machine's Map — every platform of
+//! one member account, through the role governance assumes there.
+//! Logic: `governance::org::lambda::account_handler`.
+
+use governance::org::lambda::{OrgLambdaDeps, account_handler};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init()?;
+    let deps = OrgLambdaDeps::from_env().await?;
+    let deps = &deps;
+    lambda_runtime::run(
+        telemetry::layer().service(service_fn(move |event: LambdaEvent<_>| {
+            account_handler(event.payload, deps)
+        })),
+    )
+    .await
+}

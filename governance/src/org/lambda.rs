@@ -1,0 +1,635 @@
+//! The organisation pass on Step Functions: the handlers behind `governance-org-plan`,
+//! `governance-org-account` and `governance-org-summary`, the three Lambda functions of the state machine
+//! in `infra/modules/org` (`ReadOrganisationCost` → Map `GovernEachAccount` → `Summarise`).
+//!
+//! They run the same stages as [`super::run_org`] does in one process, split where the state machine
+//! splits them, and hand each other only JSON:
+//!
+//! 1. **plan** (`{"mode": "run"|"plan", "notify": bool}` from EventBridge Scheduler): reads the
+//!    organisation's cost in the management account ([`read_org_cost`], ≤ 2 Cost Explorer requests, cached
+//!    in the ledger for the day) and returns the member accounts to govern ([`PlanResponse`]). A failed
+//!    cost read does not stop the pass: it is returned (`cost_failure`) and the reports are skipped, as
+//!    in one process.
+//! 2. **account** (one Map iteration, [`AccountRequest`]): assumes the member role and runs every
+//!    platform of that account, one after another, with the day's cost taken from the ledger only (this
+//!    function may not call Cost Explorer). Each item's outcome goes to the organisation's ledger (a
+//!    Step Functions state holds at most 256 KiB: 300 outcomes would not fit), and the iteration returns
+//!    only its count. Each item's failure is recorded in its outcome; the function itself fails only on a
+//!    bad request or when the ledger refuses the outcomes, and the Map's `Catch` then records the account
+//!    as failed.
+//! 3. **summary** ([`SummaryRequest`]: the state with every iteration's result; the outcomes from the
+//!    ledger): the roll-up (posted once a
+//!    day when `notify`), and the summary of what failed where. When anything failed, the function fails
+//!    with `errorType` `Incomplete` and the summary as its message, so the execution is marked failed
+//!    (and `ExecutionsFailed` alarms) — after the roll-up went out.
+//!
+//! Configuration: `ORG_SPEC_FILE` (the organisation spec, shipped in the zip under `platforms/org/`),
+//! `LEDGER_TABLE_NAME` and `SLACK_WEBHOOK_SECRET_ARN` (Terraform's names override the spec's),
+//! `COLLECTIQ_ENDPOINT_URL` (an emulator). User guide: `docs/organisation.md`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_error::ErrorClass;
+use chrono::{DateTime, Utc};
+use lambda_runtime::Diagnostic;
+use platform_spec::Organization;
+use serde::{Deserialize, Serialize};
+
+use super::run::{
+    CostSource, Failure, ItemOutcome, Mode, OrgCost, OrgDeps, OrgOptions, Stage, finish, govern_items,
+    read_org_cost, skeleton_of,
+};
+use crate::aws::{AwsTarget, sdk_config};
+use crate::cost_pass::counting::RequestCounter;
+use crate::ledger::{Ledger, put_snapshot, snapshots};
+
+/// The longest failure message carried into the summary from a failed iteration (Step Functions keeps
+/// a cause of up to 32 KiB; a summary line needs the start of it).
+const CAUSE_CHARS: usize = 600;
+
+/// How long an execution's item outcomes stay in the ledger (the summary reads them minutes later).
+const OUTCOMES_KEEP: Duration = Duration::from_secs(3 * 86_400);
+
+/// The ledger partition of an organisation's item outcomes; sort keys `<as_of>#<item>`.
+fn outcomes_pk(org_name: &str) -> String {
+    format!("org#{org_name}#outcomes")
+}
+
+fn outcome_sk(as_of: DateTime<Utc>, item: &str) -> String {
+    format!("{}#{item}", as_of.to_rfc3339())
+}
+
+/// What the handlers need, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct OrgLambdaDeps {
+    /// The organisation, with Terraform's ledger and secret names.
+    pub org: Organization,
+    /// Clients in the governance (management) account.
+    pub deps: OrgDeps,
+}
+
+impl OrgLambdaDeps {
+    /// From the function's environment (see the module docs).
+    ///
+    /// # Errors
+    /// [`OrgHandlerError::Validation`] when `ORG_SPEC_FILE` is unset or the organisation spec (or a
+    /// platform spec it names) does not load.
+    pub async fn from_env() -> Result<Self, OrgHandlerError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let path = var("ORG_SPEC_FILE").ok_or_else(|| {
+            OrgHandlerError::Validation("set ORG_SPEC_FILE to the organisation spec".into())
+        })?;
+        let mut org = platform_spec::load_org(std::path::Path::new(&path))
+            .map_err(|e| OrgHandlerError::Validation(e.to_string()))?;
+        if let Some(t) = var("LEDGER_TABLE_NAME") {
+            org.spec.organization.ledger_table = t;
+        }
+        if let Some(s) = var("SLACK_WEBHOOK_SECRET_ARN") {
+            org.spec.organization.slack_webhook_secret = s;
+        }
+        let config = sdk_config(&AwsTarget {
+            endpoint_url: var("COLLECTIQ_ENDPOINT_URL"),
+            region: Some(org.spec.organization.region.clone()),
+            ..AwsTarget::default()
+        })
+        .await;
+        Ok(Self {
+            org,
+            deps: OrgDeps::new(config),
+        })
+    }
+
+    fn ledger(&self) -> Arc<Ledger> {
+        Arc::new(Ledger::new(
+            self.deps.management.dynamodb.clone(),
+            &self.org.spec.organization.ledger_table,
+        ))
+    }
+}
+
+/// A handler failure with a stable `errorType`.
+#[derive(Debug, thiserror::Error)]
+pub enum OrgHandlerError {
+    /// The event or the configuration is wrong: retrying will not help.
+    #[error("{0}")]
+    Validation(String),
+    /// The ledger could not record or give back the outcomes: worth another run.
+    #[error("{0}")]
+    Ledger(String),
+    /// The pass ran, and something failed: the summary says what, where and why.
+    #[error("{0}")]
+    Incomplete(String),
+}
+
+impl OrgHandlerError {
+    /// The `errorType` Lambda reports (and Step Functions matches on).
+    #[must_use]
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "Validation",
+            Self::Ledger(_) => "Retryable",
+            Self::Incomplete(_) => "Incomplete",
+        }
+    }
+
+    fn logged(self, step: &str) -> Self {
+        tracing::error!(step, error_type = self.error_type(), error = %self, "organisation step failed");
+        self
+    }
+}
+
+impl From<OrgHandlerError> for Diagnostic {
+    fn from(e: OrgHandlerError) -> Self {
+        Self {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+fn default_mode() -> Mode {
+    Mode::Run
+}
+
+/// What the scheduler sends the state machine (and the state machine the plan function).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// `run` (default) applies dashboards and alarms; `plan` only reads and plans.
+    #[serde(default = "default_mode")]
+    pub mode: Mode,
+    /// Post every platform's report and the roll-up (`run` only).
+    #[serde(default)]
+    pub notify: bool,
+}
+
+/// What the plan function returns: the Map's items and what every iteration needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanResponse {
+    /// The organisation.
+    pub organization: String,
+    /// "Now" of every report in this execution.
+    pub as_of: DateTime<Utc>,
+    /// Plan or run.
+    pub mode: Mode,
+    /// Whether to post.
+    pub notify: bool,
+    /// Member accounts to govern, in the organisation file's order.
+    pub accounts: Vec<String>,
+    /// Whether today's organisation cost is in the ledger for the iterations to read.
+    pub cost_read: bool,
+    /// Why it is not, when it is not.
+    pub cost_failure: Option<Failure>,
+    /// Cost Explorer requests this step sent (0 when today's answer was cached).
+    pub ce_requests_this_run: u32,
+    /// Cost Explorer requests of the organisation today.
+    pub ce_requests_today: u64,
+}
+
+fn options(org: &Organization, mode: Mode, notify: bool, as_of: DateTime<Utc>) -> OrgOptions {
+    let mut options = OrgOptions::new(org, mode, as_of);
+    options.notify = notify && mode == Mode::Run;
+    options
+}
+
+/// `governance-org-plan`: the organisation's cost, and the accounts to govern.
+///
+/// # Errors
+/// [`OrgHandlerError::Validation`] when `notify` is asked of a plan. A failed cost read is not an error
+/// of this step (the accounts are still governed): it is in [`PlanResponse::cost_failure`].
+pub async fn plan_handler(
+    request: PlanRequest,
+    deps: &OrgLambdaDeps,
+    now: DateTime<Utc>,
+) -> Result<PlanResponse, OrgHandlerError> {
+    if request.notify && request.mode == Mode::Plan {
+        return Err(OrgHandlerError::Validation(
+            "\"notify\": true needs \"mode\": \"run\" (a plan posts nothing)".into(),
+        )
+        .logged("plan"));
+    }
+    let org = &deps.org;
+    let options = options(org, request.mode, request.notify, now);
+    let counter = RequestCounter::new();
+    let management = counter.attach(&deps.deps.management);
+    let ledger = Ledger::new(management.dynamodb.clone(), &org.spec.organization.ledger_table);
+    let cost = read_org_cost(org, &management, &ledger, &options, CostSource::CostExplorer).await;
+    if let Some(f) = &cost.failure {
+        tracing::error!(class = f.class.map_or("unclassified", ErrorClass::as_str), error = %f.message,
+            "the organisation's cost was not read: the reports are skipped, dashboards and alarms still run");
+    }
+    let accounts = org.by_account();
+    let response = PlanResponse {
+        organization: org.spec.organization.name.clone(),
+        as_of: now,
+        mode: request.mode,
+        notify: options.notify,
+        accounts: org
+            .spec
+            .accounts
+            .iter()
+            .filter(|a| accounts.contains_key(a.id.as_str()))
+            .map(|a| a.id.clone())
+            .collect(),
+        cost_read: cost.read.is_some(),
+        ce_requests_this_run: cost.ce_requests_this_run(),
+        ce_requests_today: cost.ce_requests_today(),
+        cost_failure: cost.failure,
+    };
+    tracing::info!(
+        accounts = response.accounts.len(),
+        cost_read = response.cost_read,
+        ce_requests = response.ce_requests_this_run,
+        "organisation planned"
+    );
+    Ok(response)
+}
+
+/// One Map iteration's input (the state machine's `ItemSelector`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRequest {
+    /// The member account.
+    pub account: String,
+    /// "Now" of the execution.
+    pub as_of: DateTime<Utc>,
+    /// Plan or run.
+    pub mode: Mode,
+    /// Whether to post.
+    #[serde(default)]
+    pub notify: bool,
+    /// Whether the plan step put today's cost in the ledger.
+    #[serde(default)]
+    pub cost_read: bool,
+}
+
+/// One account's outcome (its items' outcomes are in the ledger, for the summary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountResponse {
+    /// The member account.
+    pub account: String,
+    /// Items governed.
+    pub items: usize,
+    /// The ids of those that failed.
+    pub failed: Vec<String>,
+}
+
+/// `governance-org-account`: every platform of one member account, one after another.
+///
+/// # Errors
+/// [`OrgHandlerError::Validation`] when the account is not in the organisation spec,
+/// [`OrgHandlerError::Ledger`] when its outcomes cannot be recorded. Item failures are in the
+/// outcomes, not errors.
+pub async fn account_handler(
+    request: AccountRequest,
+    deps: &OrgLambdaDeps,
+) -> Result<AccountResponse, OrgHandlerError> {
+    let org = &deps.org;
+    let items: Vec<_> = org
+        .items
+        .iter()
+        .filter(|i| i.account_id == request.account)
+        .collect();
+    if items.is_empty() {
+        return Err(OrgHandlerError::Validation(format!(
+            "account {:?} is not in organisation {}: its accounts are {}",
+            request.account,
+            org.spec.organization.name,
+            org.spec
+                .accounts
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .logged("account"));
+    }
+    let mut options = options(org, request.mode, request.notify, request.as_of);
+    let ledger = deps.ledger();
+    let mut cost_failure = None;
+    let linked = if request.cost_read {
+        let cost = read_org_cost(
+            org,
+            &deps.deps.management,
+            &ledger,
+            &options,
+            CostSource::TodaysCache,
+        )
+        .await;
+        cost_failure = cost.failure.clone();
+        cost.linked()
+    } else {
+        // The plan step said why (the summary repeats it once): no report for anyone.
+        options.cost = false;
+        None
+    };
+    let mut outcomes = govern_items(org, &deps.deps, &options, &items, &ledger, linked).await;
+    if let Some(f) = cost_failure {
+        for outcome in &mut outcomes {
+            outcome.failures.push(f.clone());
+        }
+    }
+    let pk = outcomes_pk(&org.spec.organization.name);
+    for o in &outcomes {
+        if o.ok() {
+            tracing::info!(item = %o.item, seconds = o.seconds, "item complete");
+        } else {
+            tracing::error!(item = %o.item, failures = ?o.failures, "item failed");
+        }
+        put_snapshot(
+            ledger.as_ref(),
+            &pk,
+            &outcome_sk(request.as_of, &o.item),
+            o,
+            OUTCOMES_KEEP,
+        )
+        .await
+        .map_err(|e| {
+            OrgHandlerError::Ledger(format!("the outcome of {} was not recorded: {e}", o.item))
+                .logged("account")
+        })?;
+    }
+    Ok(AccountResponse {
+        account: request.account,
+        items: outcomes.len(),
+        failed: outcomes
+            .iter()
+            .filter(|o| !o.ok())
+            .map(|o| o.item.clone())
+            .collect(),
+    })
+}
+
+/// A failed iteration, as the state machine's `AccountFailed` state passes it on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatesError {
+    /// The error name (`Validation`, `States.Timeout`, `Lambda.ServiceException`, ...).
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    /// The cause (for a Lambda error, its JSON `{"errorType", "errorMessage"}`).
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// One element of the Map's result.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum MapOutcome {
+    /// `GovernAccount` returned.
+    Done {
+        /// Its response.
+        outcome: AccountResponse,
+    },
+    /// `GovernAccount` failed and `AccountFailed` recorded it.
+    Failed {
+        /// The account.
+        account: String,
+        /// Step Functions' error.
+        error: StatesError,
+    },
+}
+
+/// What the summary function gets: the execution's state after the Map.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SummaryRequest {
+    /// "Now" of the execution.
+    pub as_of: DateTime<Utc>,
+    /// Plan or run.
+    pub mode: Mode,
+    /// Whether to post the roll-up.
+    #[serde(default)]
+    pub notify: bool,
+    /// Whether the plan step read today's cost.
+    #[serde(default)]
+    pub cost_read: bool,
+    /// Why it did not.
+    #[serde(default)]
+    pub cost_failure: Option<Failure>,
+    /// Every iteration's result.
+    pub outcomes: Vec<MapOutcome>,
+}
+
+/// What the summary function returns when every item completed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryResponse {
+    /// The organisation.
+    pub organization: String,
+    /// Items governed.
+    pub items: usize,
+    /// Whether the roll-up was posted, or why not.
+    pub rollup_delivery: Option<String>,
+    /// The roll-up's headline, when cost was read.
+    pub headline: Option<String>,
+    /// The summary a person reads.
+    pub summary: String,
+}
+
+/// The class of a failed iteration, from Step Functions' error name and our own `errorType`s.
+fn class_of(error: &StatesError) -> Option<ErrorClass> {
+    match error.error.as_str() {
+        "States.Timeout" | "Sandbox.Timedout" => Some(ErrorClass::Timeout),
+        "Configuration" => Some(ErrorClass::AccessDenied),
+        e if e.starts_with("Lambda.") => Some(ErrorClass::ServerFault),
+        _ => None,
+    }
+}
+
+/// The readable part of a cause: a Lambda error's `errorMessage`, else the cause itself, cut short.
+fn cause_text(cause: &str) -> String {
+    #[derive(Deserialize)]
+    struct LambdaCause {
+        #[serde(rename = "errorMessage")]
+        message: String,
+    }
+    let text = serde_json::from_str::<LambdaCause>(cause).map_or_else(|_| cause.to_owned(), |c| c.message);
+    let mut cut: String = text.chars().take(CAUSE_CHARS).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// Every item of the organisation, in the file's order, from the outcomes the iterations stored and
+/// the Map's results: an account whose iteration failed gets the failure on each of its items; an item
+/// with no outcome at all says so.
+fn items_from(org: &Organization, stored: Vec<ItemOutcome>, outcomes: Vec<MapOutcome>) -> Vec<ItemOutcome> {
+    let per_account = org.by_account();
+    let mut done: BTreeMap<String, ItemOutcome> = stored.into_iter().map(|o| (o.item.clone(), o)).collect();
+    let mut failed: BTreeMap<String, Failure> = BTreeMap::new();
+    for outcome in outcomes {
+        match outcome {
+            MapOutcome::Done { .. } => {}
+            MapOutcome::Failed { account, error } => {
+                let message = format!(
+                    "the account's function failed: {}: {}",
+                    error.error,
+                    cause_text(&error.cause)
+                );
+                failed.insert(
+                    account,
+                    Failure {
+                        stage: Stage::Item,
+                        class: class_of(&error),
+                        message,
+                    },
+                );
+            }
+        }
+    }
+    org.items
+        .iter()
+        .map(|item| {
+            done.remove(&item.id()).unwrap_or_else(|| {
+                let shared = per_account
+                    .get(item.account_id.as_str())
+                    .is_some_and(|v| v.len() > 1);
+                let mut outcome = skeleton_of(item, shared);
+                outcome
+                    .failures
+                    .push(failed.get(&item.account_id).cloned().unwrap_or_else(|| Failure {
+                        stage: Stage::Item,
+                        class: None,
+                        message: "not governed: no outcome in the ledger for this execution".into(),
+                    }));
+                outcome
+            })
+        })
+        .collect()
+}
+
+/// `governance-org-summary`: the roll-up (posted once a day when asked) and what failed where.
+///
+/// # Errors
+/// [`OrgHandlerError::Incomplete`] with the summary when any item failed or the cost was not read;
+/// [`OrgHandlerError::Ledger`] when the outcomes cannot be read.
+pub async fn summary_handler(
+    request: SummaryRequest,
+    deps: &OrgLambdaDeps,
+) -> Result<SummaryResponse, OrgHandlerError> {
+    let started = Instant::now();
+    let org = &deps.org;
+    let options = options(org, request.mode, request.notify, request.as_of);
+    let counter = RequestCounter::new();
+    let management = counter.attach(&deps.deps.management);
+    let ledger = Ledger::new(management.dynamodb.clone(), &org.spec.organization.ledger_table);
+    let cost = match (request.cost_failure, request.cost_read) {
+        (Some(failure), _) => OrgCost::failed(failure),
+        (None, false) => OrgCost::skipped(),
+        (None, true) => read_org_cost(org, &management, &ledger, &options, CostSource::TodaysCache).await,
+    };
+    let stored: Vec<(String, ItemOutcome)> = snapshots(
+        &ledger,
+        &outcomes_pk(&org.spec.organization.name),
+        &format!("{}#", request.as_of.to_rfc3339()),
+        &format!("{}#~", request.as_of.to_rfc3339()),
+    )
+    .await
+    .map_err(|e| {
+        OrgHandlerError::Ledger(format!("the items' outcomes could not be read: {e}")).logged("summary")
+    })?;
+    let items = items_from(
+        org,
+        stored.into_iter().map(|(_, o)| o).collect(),
+        request.outcomes,
+    );
+    let run = finish(
+        org,
+        &management,
+        &ledger,
+        &options,
+        cost,
+        items,
+        &counter,
+        started,
+    )
+    .await;
+    let summary = run.render_summary();
+    if !run.ok() {
+        return Err(OrgHandlerError::Incomplete(summary).logged("summary"));
+    }
+    tracing::info!(items = run.items.len(), rollup = ?run.rollup_delivery, "organisation governed");
+    Ok(SummaryResponse {
+        organization: run.organization.clone(),
+        items: run.items.len(),
+        rollup_delivery: run.rollup_delivery.clone(),
+        headline: run.rollup.as_ref().map(super::rollup::OrgRollup::headline),
+        summary,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The payloads the state machine passes (infra/modules/org/state_machine.tf) parse.
+    #[test]
+    fn state_machine_payloads_parse() {
+        let r: PlanRequest = serde_json::from_str(r#"{"mode":"run","notify":true}"#).unwrap();
+        assert_eq!((r.mode, r.notify), (Mode::Run, true));
+        let r: PlanRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!((r.mode, r.notify), (Mode::Run, false));
+        let e = serde_json::from_str::<PlanRequest>(r#"{"mode":"apply"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `apply`"), "{e}");
+        let e = serde_json::from_str::<PlanRequest>(r#"{"notfy":true}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `notfy`"), "{e}");
+
+        let item: AccountRequest = serde_json::from_str(
+            r#"{"account":"123456789012","as_of":"2026-12-02T06:00:00Z","mode":"plan","notify":false,"cost_read":true}"#,
+        )
+        .unwrap();
+        assert_eq!(item.account, "123456789012");
+        assert!(item.cost_read);
+
+        // The Map's result: one iteration returned, one was caught by `AccountFailed`.
+        let summary: SummaryRequest = serde_json::from_value(serde_json::json!({
+            "accounts": ["1", "2"], "as_of": "2026-12-02T06:00:00Z", "mode": "run", "notify": true,
+            "cost_read": true, "cost_failure": null,
+            "outcomes": [
+                {"outcome": {"account": "1", "items": 2, "failed": []}},
+                {"account": "2", "failed": true, "error": {"Error": "States.Timeout", "Cause": "x"}},
+            ],
+        }))
+        .unwrap();
+        assert!(matches!(&summary.outcomes[0], MapOutcome::Done { outcome } if outcome.account == "1"));
+        assert!(
+            matches!(&summary.outcomes[1], MapOutcome::Failed { account, error } if account == "2" && class_of(error) == Some(ErrorClass::Timeout))
+        );
+    }
+
+    #[test]
+    fn a_lambda_cause_reads_as_its_message_and_is_cut_short() {
+        let cause =
+            r#"{"errorType":"Validation","errorMessage":"account \"9\" is not in organisation acme"}"#;
+        assert_eq!(cause_text(cause), "account \"9\" is not in organisation acme");
+        let long = "x".repeat(5000);
+        let cut = cause_text(&long);
+        assert_eq!(cut.chars().count(), CAUSE_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(
+            class_of(&StatesError {
+                error: "Lambda.ServiceException".into(),
+                cause: String::new()
+            }),
+            Some(ErrorClass::ServerFault)
+        );
+        assert_eq!(
+            class_of(&StatesError {
+                error: "Validation".into(),
+                cause: String::new()
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn errors_have_stable_types() {
+        let d: Diagnostic = OrgHandlerError::Validation("x".into()).into();
+        assert_eq!(d.error_type, "Validation");
+        let d: Diagnostic = OrgHandlerError::Incomplete("y".into()).into();
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("Incomplete", "y")
+        );
+    }
+}

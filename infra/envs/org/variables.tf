@@ -1,0 +1,70 @@
+# The organisation stack's settings. They mirror the organisation spec
+# (infra/platforms/org/<organization>.toml); scripts/check-infra plans this root with
+# terraform.tfvars.example and checks the plan against that file.
+
+variable "organization" {
+  description = "The organisation's name ([organization].name): the prefix of every resource, and the organisation spec the functions read (platforms/org/<organization>.toml in their zip)."
+  type        = string
+}
+
+variable "management_account_id" {
+  description = "The account this stack deploys to ([organization].management_account_id): the plan refuses other credentials."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.management_account_id))
+    error_message = "management_account_id must be a 12-digit account id."
+  }
+}
+
+variable "region" {
+  description = "The region of the organisation stack ([organization].region)."
+  type        = string
+}
+
+variable "member_account_ids" {
+  description = "Every [[accounts]].id of the organisation spec: the only accounts whose governance role may be assumed and whose observability links the sink accepts."
+  type        = list(string)
+}
+
+variable "member_role_name" {
+  description = "The role governance assumes in every member (the last part of each [[accounts]].role_arn)."
+  type        = string
+  default     = "collectiq-governance-member"
+}
+
+variable "max_concurrency" {
+  description = "Accounts governed at once by the Map state."
+  type        = number
+  default     = 8
+}
+
+variable "schedule_expression" {
+  description = "When the organisation pass runs (EventBridge Scheduler, UTC)."
+  type        = string
+  default     = "cron(0 6 * * ? *)"
+}
+
+variable "artifacts_dir" {
+  description = "Directory holding governance-org-{plan,account,summary}.zip (scripts/package-lambdas --org). Default: build/lambda of this checkout."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention of the functions and the state machine."
+  type        = number
+  default     = 90
+}
+
+variable "owner" {
+  description = "Owner tag."
+  type        = string
+  default     = "platform-team"
+}
+
+variable "cost_center" {
+  description = "CostCenter tag."
+  type        = string
+  default     = "collectiq"
+}
