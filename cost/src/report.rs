@@ -230,11 +230,16 @@ impl CostReport {
     }
 }
 
-/// `collectiq` → `CollectIQ`; other names are capitalised.
+/// The platforms whose seed documents spell their name in mixed case (seed 000: CollectIQ; seed 003:
+/// BudgetBuddy), as finance and on-call know them.
+const MIXED_CASE_NAMES: [&str; 2] = ["CollectIQ", "BudgetBuddy"];
+
+/// `collectiq` → `CollectIQ`, `budgetbuddy` → `BudgetBuddy` (their seeds' spelling); other names are
+/// capitalised (`backoffice` → `Backoffice`).
 #[must_use]
 pub fn display_platform(platform: &str) -> String {
-    if platform.eq_ignore_ascii_case("collectiq") {
-        return "CollectIQ".to_owned();
+    if let Some(name) = MIXED_CASE_NAMES.iter().find(|n| n.eq_ignore_ascii_case(platform)) {
+        return (*name).to_owned();
     }
     let mut chars = platform.chars();
     chars
@@ -532,6 +537,16 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// Report headlines spell each platform as its seed does.
+    #[test]
+    fn platform_names_are_spelled_as_their_seeds_spell_them() {
+        assert_eq!(display_platform("collectiq"), "CollectIQ");
+        assert_eq!(display_platform("budgetbuddy"), "BudgetBuddy");
+        assert_eq!(display_platform("backoffice"), "Backoffice");
+        assert_eq!(display_platform("ledger-sync"), "Ledger-sync");
+        assert_eq!(display_platform(""), "");
+    }
     use crate::input::{Amount, CalculatedSpend};
     use crate::pricing::{BEDROCK_NAMESPACE, MODEL_ID_DIMENSION, TokenKind};
     use chrono::TimeZone;
