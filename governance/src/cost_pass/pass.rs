@@ -322,19 +322,7 @@ pub async fn run_daily(
     clients: &AwsClients,
     options: &PassOptions,
 ) -> Result<DailyRun, CostPassError> {
-    let counter = RequestCounter::new();
-    let clients = counter.attach(clients);
-    let ledger = Ledger::new(clients.dynamodb.clone(), &options.targets.ledger_table);
-    PassContext {
-        spec,
-        options,
-        reads: &SdkReads::new(&clients),
-        ledger: &ledger,
-        channels: &SdkChannels::new(&clients),
-        counter: &counter,
-    }
-    .daily()
-    .await
+    on_sdk(spec, clients, options, async |pass| pass.daily().await).await
 }
 
 /// The hourly check: `AWS/Bedrock` token metrics only (5-minute sums over the last 3 days, one
@@ -360,18 +348,29 @@ pub async fn run_fast_burn(
     clients: &AwsClients,
     options: &PassOptions,
 ) -> Result<FastBurnRun, CostPassError> {
+    on_sdk(spec, clients, options, async |pass| pass.fast_burn().await).await
+}
+
+/// Runs `pass` on a [`PassContext`] over the SDK: `clients` with every request counted, the DynamoDB
+/// ledger of `options`' targets, the real channels.
+async fn on_sdk<T>(
+    spec: &PlatformSpec,
+    clients: &AwsClients,
+    options: &PassOptions,
+    pass: impl for<'c> AsyncFnOnce(PassContext<'c, SdkReads<'c>, Ledger, SdkChannels<'c>>) -> T,
+) -> T {
     let counter = RequestCounter::new();
     let clients = counter.attach(clients);
     let ledger = Ledger::new(clients.dynamodb.clone(), &options.targets.ledger_table);
-    PassContext {
+    let (reads, channels) = (SdkReads::new(&clients), SdkChannels::new(&clients));
+    pass(PassContext {
         spec,
         options,
-        reads: &SdkReads::new(&clients),
+        reads: &reads,
         ledger: &ledger,
-        channels: &SdkChannels::new(&clients),
+        channels: &channels,
         counter: &counter,
-    }
-    .fast_burn()
+    })
     .await
 }
 
