@@ -436,6 +436,16 @@ pub struct BudgetSpec {
     /// FORECASTED thresholds in percent (`[100]`).
     #[serde(default)]
     pub forecast_thresholds_percent: Vec<u32>,
+    /// CloudWatch alarms on `AWS/Billing` `EstimatedCharges` at 120 % (warning) and 150 % (pages on-call)
+    /// of `limit_usd` — seed 000's rule for CollectIQ. `EstimatedCharges` is account-wide: turn them off
+    /// (`false`) where the account holds other platforms' spend, or where the platform's own documents ask
+    /// for Budgets' notices only. Default `true`.
+    #[serde(default = "default_true")]
+    pub billing_alarms: bool,
+}
+
+const fn default_true() -> bool {
+    true
 }
 
 /// `[notifications]`: where reports and alarms go. Names and ARNs only, never secrets.

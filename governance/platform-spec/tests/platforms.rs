@@ -71,6 +71,24 @@ fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
     );
     // 004 "Environment Configuration": upload_presign timeout = 10.
     assert_eq!(spec.function("upload_presign").unwrap().timeout_s, 10);
+    // 004 "Lambda Function Module": `variable "timeout"` default = 30 — the API's card functions set nothing
+    // else. 001 "CloudWatch Alarms" (Critical): any function's error rate > 10 % for 5 minutes pages.
+    for id in [
+        "cards_create",
+        "cards_list",
+        "cards_get",
+        "cards_delete",
+        "cards_revalue",
+    ] {
+        assert_eq!(spec.function(id).unwrap().timeout_s, 30, "{env} {id}");
+    }
+    assert_eq!(
+        spec.function("error_handler").unwrap().tier,
+        platform_spec::Tier::Critical,
+        "{env}"
+    );
+    // 001 "Cost Monitoring": the account's budget, whose EstimatedCharges alarms are CollectIQ's (seed 000).
+    assert!(spec.budgets.iter().all(|b| b.billing_alarms), "{env}");
     // 000 "Infrastructure Overview": us-east-1; 001 diagram "AWS Cloud (us-east-1)".
     assert_eq!(spec.platform.region, "us-east-1");
 
@@ -273,6 +291,9 @@ fn backoffice_dev_carries_seed_002() {
     );
     // The budget is ours (002 estimates $4–9/month); its thresholds are the usual 80/100.
     assert_eq!(spec.budgets[0].actual_thresholds_percent, [80, 100]);
+    // Its account also runs CollectIQ dev (seed 001: $50): account-wide EstimatedCharges alarms would
+    // page Backoffice for CollectIQ's spend.
+    assert!(!spec.budgets[0].billing_alarms);
 }
 
 #[test]
@@ -309,6 +330,9 @@ fn budgetbuddy_prod_carries_seed_003() {
     assert_eq!(spec.notifications.email, ["ops@budgetbuddy.com"]);
     // 003 "Cost Monitoring": "Budget Alerts: 80% and 100% thresholds".
     assert_eq!(spec.budgets[0].actual_thresholds_percent, [80, 100]);
+    // 003 "Cost Monitoring": Budgets' 80 % and 100 % alerts only; "Severity Levels": Critical is an
+    // outage, a breach or a security incident — no EstimatedCharges page.
+    assert!(!spec.budgets[0].billing_alarms);
     // 003 "Deployment Procedures": us-east-1.
     assert_eq!(spec.platform.region, "us-east-1");
     // 003 "CloudWatch Dashboards": "Compliance Dashboard: PCI-DSS, SOC2, HIPAA metrics".
