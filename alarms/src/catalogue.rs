@@ -937,11 +937,16 @@ impl Gen<'_> {
                     "5xx-rate",
                     None,
                     format!(
-                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes. Warning \
+                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes, the \
+                         targets' own and the load balancer's (502/503/504 when no target answers). Warning \
                          (seed 003: error rate alert if > 1 %).",
                         svc.service
                     ),
                 );
+                // HTTPCode_ELB_5XX_Count and the load balancer's RequestCount are published per
+                // LoadBalancer only: a task crash loop shows up there, never in the target group's count.
+                let lb_only =
+                    |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix);
                 self.push(e, true, |name| {
                     MetricAlarm::math(
                         name,
@@ -951,9 +956,14 @@ impl Gen<'_> {
                                 tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
                                 Stat::Sum,
                             ),
-                            MathInput::new("requests", tg(application_elb::REQUEST_COUNT), Stat::Sum),
+                            MathInput::new(
+                                "elb_errors",
+                                lb_only(application_elb::HTTP_CODE_ELB_5XX_COUNT),
+                                Stat::Sum,
+                            ),
+                            MathInput::new("requests", lb_only(application_elb::REQUEST_COUNT), Stat::Sum),
                         ],
-                        "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)",
+                        "IF(requests > 0, 100 * (FILL(errors, 0) + FILL(elb_errors, 0)) / requests, 0)",
                         "5xx rate (%)",
                         300,
                     )
@@ -1325,6 +1335,36 @@ mod tests {
             .threshold,
             Some(1.0)
         );
+        // The load balancer's own 5xx (no healthy target: a crash loop) count, over its requests: both
+        // are published per LoadBalancer only (ALB metrics docs), the targets' 5xx per target group too.
+        let rate = metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-backend-5xx-rate-warning");
+        let input = |id: &str| {
+            let q = rate.metrics.iter().find(|q| q.id == id).unwrap();
+            let m = &q.metric_stat.as_ref().unwrap().metric;
+            let mut d: Vec<&str> = m.dimensions.iter().map(|d| d.name.as_str()).collect();
+            d.sort_unstable();
+            (m.metric_name.clone(), d)
+        };
+        assert_eq!(
+            input("elb_errors"),
+            ("HTTPCode_ELB_5XX_Count".to_owned(), vec!["LoadBalancer"])
+        );
+        assert_eq!(
+            input("requests"),
+            ("RequestCount".to_owned(), vec!["LoadBalancer"])
+        );
+        assert_eq!(
+            input("errors"),
+            (
+                "HTTPCode_Target_5XX_Count".to_owned(),
+                vec!["LoadBalancer", "TargetGroup"]
+            )
+        );
+        assert!(rate.metrics.iter().any(|q| {
+            q.expression
+                .as_deref()
+                .is_some_and(|e| e.contains("FILL(elb_errors, 0)"))
+        }));
         // Key order must not depend on serde_json's preserve_order, which other crates switch on.
         let mut settings = insta::Settings::clone_current();
         settings.set_sort_maps(true);
