@@ -381,9 +381,11 @@ impl Compare {
     fn text(&self, s: &str) -> String {
         let s = mask_request_ids(&mask_json(s));
         if self.mask_digits {
-            s.chars()
+            let masked: String = s
+                .chars()
                 .map(|c| if c.is_ascii_digit() { '#' } else { c })
-                .collect()
+                .collect();
+            drop_fractional_seconds(&masked)
         } else {
             s
         }
@@ -414,6 +416,28 @@ impl Compare {
 
 /// `request id <id>` in an error summary (`… (HTTP 500, request id oF3Aq…)`): the id the service gave
 /// that one request, random per world; the rest of the summary is compared.
+/// In digit-masked text, `##:##:##.###Z` → `##:##:##Z`: a timestamp's fractional seconds are printed only
+/// when they are not zero (RFC 3339 as chrono writes it), so two worlds' wall clocks can differ in the
+/// *shape* of a time as well as its digits — a whole second in one world, not in the other.
+fn drop_fractional_seconds(s: &str) -> String {
+    const TIME: &str = "##:##:##";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(TIME) {
+        let (head, tail) = rest.split_at(i + TIME.len());
+        out.push_str(head);
+        rest = tail;
+        if let Some(frac) = rest.strip_prefix('.') {
+            let digits = frac.len() - frac.trim_start_matches('#').len();
+            if digits > 0 && frac[digits..].starts_with(['Z', '+', '-']) {
+                rest = &frac[digits..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn mask_request_ids(s: &str) -> String {
     const KEY: &str = "request id ";
     let mut out = String::with_capacity(s.len());
@@ -791,6 +815,18 @@ mod mask_tests {
             super::mask_request_ids("traces unavailable (InternalFailure (HTTP 500, request id oF3Aq-9x))."),
             "traces unavailable (InternalFailure (HTTP 500, request id <id>))."
         );
+        // A whole second in one world, not in the other: the same time once digits are masked.
+        let c = super::Compare::new().masking_digits();
+        assert_eq!(
+            c.text(r#"{"firing_since":"2026-12-02T23:39:07Z","n":"12:00:00.5 h"}"#),
+            c.text(r#"{"firing_since":"2026-12-02T23:39:08.613Z","n":"12:00:00.5 h"}"#)
+        );
+        assert_eq!(
+            c.text("since 2026-12-02T23:39:08.613Z and 2026-12-02T23:39:08.613+00:00"),
+            "since ####-##-##T##:##:##Z and ####-##-##T##:##:##+##:##"
+        );
+        // Not a timestamp's fraction (no zone after it): kept.
+        assert_ne!(c.text("12:00:00.5 h"), c.text("12:00:00 h"));
         // Not JSON: as it is.
         assert_eq!(
             mask_json("collectiq-prod#cost-alert#2026-11"),
