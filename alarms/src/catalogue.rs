@@ -943,8 +943,11 @@ impl Gen<'_> {
                         svc.service
                     ),
                 );
-                // HTTPCode_ELB_5XX_Count and the load balancer's RequestCount are published per
-                // LoadBalancer only: a task crash loop shows up there, never in the target group's count.
+                // HTTPCode_ELB_5XX_Count is published per LoadBalancer only: a task crash loop shows up
+                // there, never in the target group's count. RequestCount counts only requests for which a
+                // target was chosen (ALB metrics docs), so with no healthy target it is 0 while every
+                // request fails: the ELB's 5xx join the denominator too (a 502/504 after a target was
+                // chosen is then counted twice there — the rate reads lower, never 0 in an outage).
                 let lb_only =
                     |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix);
                 self.push(e, true, |name| {
@@ -961,9 +964,10 @@ impl Gen<'_> {
                                 lb_only(application_elb::HTTP_CODE_ELB_5XX_COUNT),
                                 Stat::Sum,
                             ),
-                            MathInput::new("requests", lb_only(application_elb::REQUEST_COUNT), Stat::Sum),
+                            MathInput::new("requests", tg(application_elb::REQUEST_COUNT), Stat::Sum),
                         ],
-                        "IF(requests > 0, 100 * (FILL(errors, 0) + FILL(elb_errors, 0)) / requests, 0)",
+                        "IF(FILL(requests, 0) + FILL(elb_errors, 0) > 0, 100 * (FILL(errors, 0) + \
+                         FILL(elb_errors, 0)) / (FILL(requests, 0) + FILL(elb_errors, 0)), 0)",
                         "5xx rate (%)",
                         300,
                     )
@@ -1335,8 +1339,8 @@ mod tests {
             .threshold,
             Some(1.0)
         );
-        // The load balancer's own 5xx (no healthy target: a crash loop) count, over its requests: both
-        // are published per LoadBalancer only (ALB metrics docs), the targets' 5xx per target group too.
+        // The load balancer's own 5xx (no healthy target: a crash loop) count too: published per
+        // LoadBalancer only (ALB metrics docs); the targets' 5xx and requests per target group.
         let rate = metric(&bb, "budgetbuddy-prod-ecs-budgetbuddy-backend-5xx-rate-warning");
         let input = |id: &str| {
             let q = rate.metrics.iter().find(|q| q.id == id).unwrap();
@@ -1351,7 +1355,7 @@ mod tests {
         );
         assert_eq!(
             input("requests"),
-            ("RequestCount".to_owned(), vec!["LoadBalancer"])
+            ("RequestCount".to_owned(), vec!["LoadBalancer", "TargetGroup"])
         );
         assert_eq!(
             input("errors"),
@@ -1365,6 +1369,12 @@ mod tests {
                 .as_deref()
                 .is_some_and(|e| e.contains("FILL(elb_errors, 0)"))
         }));
+        // An outage with no healthy target: RequestCount has no data, every request is an ELB 503.
+        let expression = rate.metrics.iter().find_map(|q| q.expression.clone()).unwrap();
+        assert!(
+            expression.starts_with("IF(FILL(requests, 0) + FILL(elb_errors, 0) > 0,"),
+            "{expression}"
+        );
         // Key order must not depend on serde_json's preserve_order, which other crates switch on.
         let mut settings = insta::Settings::clone_current();
         settings.set_sort_maps(true);
