@@ -13,7 +13,7 @@
 //! | resource | signal | severity | condition | seed |
 //! |---|---|---|---|---|
 //! | HTTP API | `5xx-rate` | critical | 100·5xx/Count > 5 % in 5 of 5 minutes | 000, 001 |
-//! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5 | 001; 000 |
+//! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5; only where `latency_alarms` (default true; Backoffice: false, seed 002) | 001; 000 |
 //! | function | `errors` (composite) | critical (tier critical) or warning | `error-rate` OR `error-count` | 000 + 001 |
 //! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % in 5 of 5 minutes | 001 |
 //! | function | `error-count` (input) | — | Errors > 10 a minute in 5 of 5 minutes | 000 |
@@ -23,13 +23,14 @@
 //! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) | 001; 000 |
 //! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods | 000 |
 //! | DLQ | `depth` | critical | visible messages > 10 | 001 |
-//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes | 000 |
+//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes; only where `page_on_throttling` (default true; BudgetBuddy: false, seed 003) | 000 |
 //! | table, GSI | `throttles` | warning | any throttle event in 5 minutes | 001, 003 |
 //! | budget | `spend-150pct` / `-120pct` | critical / warning | EstimatedCharges (month to date, ACTUAL) above the share of the limit; only where `billing_alarms` (default true) | 000 |
 //! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min | 000 (reliability: Bedrock throttling) |
 //! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens above the anomaly band (width 3) 3 of 3 hours | — (cost driver) |
 //! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods | 003 |
-//! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods | 003 |
+//! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target + ALB 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods | 003 |
+//! | ECS service (ALB) | `down` | critical | HealthyHostCount (Minimum) < 1 in 3 of 3 minutes, missing data = down | 003 ("Critical: Service down") |
 //!
 //! The budget's 80 % notice is not a CloudWatch alarm: seed 001 sends "AWS Budget 80% threshold" by
 //! e-mail, which AWS Budgets' own notification does (Terraform); a second copy in Slack would be noise.
@@ -259,8 +260,27 @@ fn slug(s: &str) -> String {
 }
 
 impl Gen<'_> {
-    fn short(&self, name: &str) -> String {
-        slug(name.strip_prefix(&format!("{}-", self.prefix)).unwrap_or(name))
+    /// A resource's name without the platform prefix, for the alarm name: `collectiq-prod-api` → `api`.
+    /// Names spelled environment first (Backoffice's `dev-backoffice-data`) lose that prefix too, and a
+    /// name that is nothing but the prefix (`dev-backoffice`) becomes `kind`, so no alarm reads
+    /// `backoffice-dev-dev-backoffice-…`.
+    fn short(&self, name: &str, kind: &str) -> String {
+        let p = &self.spec.platform;
+        let env_first = format!("{}-{}", p.environment, p.name);
+        for prefix in [self.prefix.as_str(), env_first.as_str()] {
+            if name.eq_ignore_ascii_case(prefix) {
+                return kind.to_owned();
+            }
+            if let Some(rest) = name
+                .get(..=prefix.len())
+                .filter(|head| head.eq_ignore_ascii_case(&format!("{prefix}-")))
+                .and_then(|_| name.get(prefix.len() + 1..))
+                .filter(|rest| !slug(rest).is_empty())
+            {
+                return slug(rest);
+            }
+        }
+        slug(name)
     }
 
     fn name(&self, m: &Meta) -> String {
@@ -350,7 +370,7 @@ impl Gen<'_> {
 
     fn apis(&mut self) -> Result<(), CatalogueError> {
         for api in &self.spec.http_apis {
-            let resource = self.short(&api.name);
+            let resource = self.short(&api.name, "api");
             let m = |n: AwsMetric| {
                 MetricRef::of(n)
                     .with_dimension(dimension::API_ID, &api.id)
@@ -391,22 +411,27 @@ impl Gen<'_> {
                 .evaluate(5, 5)
                 .treat_missing(TreatMissingData::NotBreaching)
             })?;
-            for (signal, p, threshold, n, seed) in [
-                (
-                    "latency-p95",
-                    95.0,
-                    1_000.0,
-                    10,
-                    "seed 001: API P95 latency > 1000ms for 10 minutes",
-                ),
-                (
-                    "latency-p99",
-                    99.0,
-                    5_000.0,
-                    5,
-                    "seed 000: API P99 latency > 5 seconds",
-                ),
-            ] {
+            let latency: &[(&str, f64, f64, u32, &str)] = if api.latency_alarms {
+                &[
+                    (
+                        "latency-p95",
+                        95.0,
+                        1_000.0,
+                        10,
+                        "seed 001: API P95 latency > 1000ms for 10 minutes",
+                    ),
+                    (
+                        "latency-p99",
+                        99.0,
+                        5_000.0,
+                        5,
+                        "seed 000: API P99 latency > 5 seconds",
+                    ),
+                ]
+            } else {
+                &[]
+            };
+            for &(signal, p, threshold, n, seed) in latency {
                 let mut w = meta(
                     Severity::Warning,
                     &resource,
@@ -598,7 +623,7 @@ impl Gen<'_> {
 
     fn state_machines(&mut self) -> Result<(), CatalogueError> {
         for sm in &self.spec.state_machines {
-            let resource = self.short(&sm.name);
+            let resource = self.short(&sm.name, "state-machine");
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::STATE_MACHINE_ARN, &sm.arn);
             let tasks: Vec<String> = sm
                 .tasks
@@ -686,7 +711,7 @@ impl Gen<'_> {
 
     fn dlqs(&mut self) -> Result<(), CatalogueError> {
         for q in self.spec.dlqs() {
-            let resource = self.short(&q.name);
+            let resource = self.short(&q.name, "dlq");
             let c = meta(
                 Severity::Critical,
                 &resource,
@@ -715,7 +740,7 @@ impl Gen<'_> {
 
     fn tables(&mut self) -> Result<(), CatalogueError> {
         for t in &self.spec.tables {
-            let resource = format!("table-{}", self.short(&t.name));
+            let resource = format!("table-{}", self.short(&t.name, "data"));
             let throttle_inputs = |gsi: Option<&str>| {
                 let m = |n: AwsMetric| {
                     let r = MetricRef::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
@@ -729,29 +754,31 @@ impl Gen<'_> {
                     MathInput::new("writes", m(dynamodb::WRITE_THROTTLE_EVENTS), Stat::Sum),
                 ]
             };
-            let c = meta(
-                Severity::Critical,
-                &resource,
-                "throttling",
-                Some(Runbook::QuotaIncreases),
-                format!(
-                    "DynamoDB table {}: requests throttled in 3 of 5 minutes. Pages on-call (seed 000: DynamoDB \
+            if t.page_on_throttling {
+                let c = meta(
+                    Severity::Critical,
+                    &resource,
+                    "throttling",
+                    Some(Runbook::QuotaIncreases),
+                    format!(
+                        "DynamoDB table {}: requests throttled in 3 of 5 minutes. Pages on-call (seed 000: DynamoDB \
                      throttling detected).",
-                    t.name
-                ),
-            );
-            self.push(c, true, |name| {
-                MetricAlarm::math(
-                    name,
-                    throttle_inputs(None),
-                    "FILL(reads, 0) + FILL(writes, 0)",
-                    "throttle events",
-                    60,
-                )
-                .above(0.0)
-                .evaluate(3, 5)
-                .treat_missing(TreatMissingData::NotBreaching)
-            })?;
+                        t.name
+                    ),
+                );
+                self.push(c, true, |name| {
+                    MetricAlarm::math(
+                        name,
+                        throttle_inputs(None),
+                        "FILL(reads, 0) + FILL(writes, 0)",
+                        "throttle events",
+                        60,
+                    )
+                    .above(0.0)
+                    .evaluate(3, 5)
+                    .treat_missing(TreatMissingData::NotBreaching)
+                })?;
+            }
             let w = meta(
                 Severity::Warning,
                 &resource,
@@ -820,7 +847,7 @@ impl Gen<'_> {
                 ));
                 continue;
             }
-            let resource = format!("budget-{}", self.short(&b.name));
+            let resource = format!("budget-{}", self.short(&b.name, "monthly"));
             let limit: f64 = b.limit_usd.to_string().parse().unwrap_or(0.0);
             // ACTUAL charges only: a projection never pages (the cost report warns on projections).
             for (pct, severity, runbook, who) in [
@@ -974,6 +1001,26 @@ impl Gen<'_> {
                     .above(1.0)
                     .evaluate(3, 3)
                     .treat_missing(TreatMissingData::NotBreaching)
+                })?;
+                let d = meta(
+                    Severity::Critical,
+                    &resource,
+                    "down",
+                    Some(Runbook::ServiceDown),
+                    format!(
+                        "ALB in front of {}: no healthy target for 3 minutes, so every request fails with \
+                         502/503. Pages on-call (seed 003 \"Severity Levels\": Critical = service down).",
+                        svc.service
+                    ),
+                );
+                // Minimum over the minute: one healthy-less minute anywhere in the ALB's AZs counts.
+                // Missing data is down too: the metric stops when the target group leaves the load
+                // balancer.
+                self.push(d, true, |name| {
+                    MetricAlarm::new(name, tg(application_elb::HEALTHY_HOST_COUNT), Stat::Minimum, 60)
+                        .below(1.0)
+                        .evaluate(3, 3)
+                        .treat_missing(TreatMissingData::Breaching)
                 })?;
                 let l = meta(
                     Severity::Warning,
@@ -1317,7 +1364,7 @@ mod tests {
         // Python: no cold-start alarm from our catalogue; standard tier: warning.
         assert!(b.get("backoffice-dev-fn-api-error-rate-warning").is_some());
         assert!(b.alarms.iter().all(|d| d.signal != "cold-start-rate"));
-        assert!(b.get("backoffice-dev-dev-backoffice-5xx-rate-critical").is_some());
+        assert!(b.get("backoffice-dev-api-5xx-rate-critical").is_some());
         let bb = cat("budgetbuddy-prod");
         for n in [
             "cpu-warning",
@@ -1603,7 +1650,7 @@ mod tests {
         for name in [
             "backoffice-dev-fn-api-errors-warning",
             "backoffice-dev-fn-api-throttles-warning",
-            "backoffice-dev-dev-backoffice-5xx-rate-critical",
+            "backoffice-dev-api-5xx-rate-critical",
         ] {
             let d = c.get(name).unwrap_or_else(|| panic!("no {name}"));
             assert!(d.notifies, "{name}");
@@ -1616,9 +1663,17 @@ mod tests {
         );
         // Seed 002 "DynamoDB Operations": the StatusIndex GSI.
         assert!(
-            c.get("backoffice-dev-table-dev-backoffice-data-statusindex-throttles-warning")
+            c.get("backoffice-dev-table-data-statusindex-throttles-warning")
                 .is_some()
         );
+        // Seed 002 lists errors, throttles and 5xx: no latency alarm on its API.
+        let latency: Vec<&str> = c
+            .alarms
+            .iter()
+            .map(AlarmDefinition::name)
+            .filter(|n| n.contains("latency"))
+            .collect();
+        assert!(latency.is_empty(), "{latency:?}");
     }
 
     /// Seed 003 "Monitoring & Alerting" → Key Metrics: CPU > 80 %, memory > 80 %, error rate > 1 %, p95 >
@@ -1658,6 +1713,40 @@ mod tests {
             "budgetbuddy-prod-table-budgetbuddy-transactions-throttles-warning",
         );
         assert!(dims(t).contains(&("TableName".to_owned(), "BudgetBuddy-Transactions".to_owned())));
+        // "Severity Levels": Critical is an outage (service down), a breach or a security incident.
+        // Throttling is a capacity issue (Medium): a warning, never a page.
+        let critical: Vec<&str> = c
+            .alarms
+            .iter()
+            .filter(|d| d.severity == Severity::Critical)
+            .map(AlarmDefinition::name)
+            .collect();
+        assert_eq!(
+            critical,
+            ["budgetbuddy-prod-ecs-budgetbuddy-backend-down-critical"]
+        );
+        let down = metric(&c, critical[0]);
+        assert_eq!(down.metric_name.as_deref(), Some("HealthyHostCount"));
+        assert_eq!(down.threshold, Some(1.0));
+        assert_eq!(
+            down.comparison_operator,
+            crate::model::ComparisonOperator::LessThanThreshold
+        );
+        assert_eq!(down.treat_missing_data, Some(TreatMissingData::Breaching));
+        assert_eq!(
+            dims(down),
+            [
+                (
+                    "LoadBalancer".to_owned(),
+                    "app/budgetbuddy-alb/5f2c9a7e1b3d4c6a".to_owned()
+                ),
+                (
+                    "TargetGroup".to_owned(),
+                    "targetgroup/budgetbuddy-backend/8e1d2c3b4a596877".to_owned()
+                )
+            ]
+        );
+        assert_eq!(down.alarm_actions, topic);
     }
 
     #[test]

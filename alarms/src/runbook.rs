@@ -17,17 +17,20 @@ pub enum Runbook {
     QuotaIncreases,
     /// `cost-over-budget.md`.
     CostOverBudget,
+    /// `service-down.md`.
+    ServiceDown,
 }
 
 impl Runbook {
     /// Every runbook.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Api5xx,
         Self::LambdaErrors,
         Self::StepFunctionsFailures,
         Self::DlqDepth,
         Self::QuotaIncreases,
         Self::CostOverBudget,
+        Self::ServiceDown,
     ];
 
     /// File name under `alarms/runbooks/`.
@@ -40,6 +43,7 @@ impl Runbook {
             Self::DlqDepth => "dlq-depth.md",
             Self::QuotaIncreases => "quota-increases.md",
             Self::CostOverBudget => "cost-over-budget.md",
+            Self::ServiceDown => "service-down.md",
         }
     }
 
@@ -53,6 +57,7 @@ impl Runbook {
             Self::DlqDepth => include_str!("../runbooks/dlq-depth.md"),
             Self::QuotaIncreases => include_str!("../runbooks/quota-increases.md"),
             Self::CostOverBudget => include_str!("../runbooks/cost-over-budget.md"),
+            Self::ServiceDown => include_str!("../runbooks/service-down.md"),
         }
     }
 

@@ -1333,6 +1333,7 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
                 ctx.widget("Hosts")
                     .with_stat(Stat::Minimum)
                     .with_metric(tg(application_elb::HEALTHY_HOST_COUNT).with_label("healthy"))
+                    .with_threshold_line(1.0, "critical below 1 (service down)", RED)
                     .with_metric(
                         tg(application_elb::UN_HEALTHY_HOST_COUNT)
                             .with_stat(Stat::Maximum)

@@ -228,6 +228,11 @@ pub struct HttpApiSpec {
     /// queries over endpoints read it).
     #[serde(default)]
     pub access_log_group: Option<String>,
+    /// Warnings on the stage's p95 and p99 `Latency` — seed 000/001's rules for CollectIQ's API. Turn them
+    /// off (`false`) where the platform's own documents name the alarms it wants and latency is not one
+    /// of them (seed 002, Backoffice: errors, throttles, 5xx). Default `true`.
+    #[serde(default = "default_true")]
+    pub latency_alarms: bool,
 }
 
 fn default_stage() -> String {
@@ -322,6 +327,13 @@ pub struct TableSpec {
     /// TTL attribute, if TTL is on.
     #[serde(default)]
     pub ttl_attribute: Option<String>,
+    /// Whether throttling pages on-call (a critical alarm, throttle events in 3 of 5 minutes — seed
+    /// 000's "DynamoDB throttling detected" for CollectIQ) besides the warning on any throttle event in
+    /// 5 minutes, which every table gets. `false` where the platform's own documents rank throttling
+    /// below a page (seed 003, BudgetBuddy: "capacity issues" are Medium; Critical is an outage, a breach
+    /// or a security incident). Default `true`.
+    #[serde(default = "default_true")]
+    pub page_on_throttling: bool,
 }
 
 /// `[[tables.gsis]]`: one global secondary index.

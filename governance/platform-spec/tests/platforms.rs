@@ -277,6 +277,8 @@ fn backoffice_dev_carries_seed_002() {
         spec.http_apis[0].access_log_group.as_deref(),
         Some("/aws/apigateway/dev-backoffice")
     );
+    // 002 "Components" → Monitoring: "CloudWatch Alarms | Errors, throttles, 5xx" — no latency alarms.
+    assert!(!spec.http_apis[0].latency_alarms);
     // 002 "DynamoDB Operations": table dev-backoffice-data, key {id, timestamp}, index StatusIndex on status.
     let t = &spec.tables[0];
     assert_eq!(t.name, "dev-backoffice-data");
@@ -319,6 +321,9 @@ fn budgetbuddy_prod_carries_seed_003() {
         spec.tables.iter().all(|t| t.gsis.is_empty()),
         "003 names no index"
     );
+    // 003 "Key Metrics": alert on any throttling event (a warning); "Severity Levels": capacity issues
+    // are Medium, so throttling never pages.
+    assert!(spec.tables.iter().all(|t| !t.page_on_throttling));
     // 003 "Alert Channels": SNS budgetbuddy-alarms topic (one topic for every alarm).
     for arn in [
         &spec.notifications.sns_critical_topic_arn,
