@@ -2,7 +2,7 @@
 
 use super::LogConfig;
 use super::buffer::LogBuffer;
-use super::record::{FieldCollector, FieldValue, Line, context_slot, is_printable};
+use super::record::{FieldCollector, FieldValue, Line, Printed, context_slot, is_printable, redact_captured};
 use crate::clock::{Clock, SystemClock, rfc3339_millis};
 use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
 use std::io::{self, Write};
@@ -15,7 +15,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-/// Fields recorded on a span, kept in its extensions.
+/// Fields recorded on a span, kept in its extensions, already redacted (`redact_captured`): the lines
+/// inside the span print them as they are.
 #[derive(Debug, Default)]
 struct SpanFields(Vec<(&'static str, FieldValue)>);
 
@@ -144,13 +145,16 @@ where
         S: for<'a> LookupSpan<'a>,
     {
         let guards: Vec<_> = scope.iter().map(|s| s.extensions()).collect();
-        let mut context: [Option<&FieldValue>; 7] = [None; 7];
-        let mut fields: Vec<(&str, &FieldValue)> = Vec::with_capacity(own.len() + 8);
-        let sources = own.iter().chain(
+        let mut context: [Option<Printed<'_>>; 7] = [None; 7];
+        let mut fields: Vec<(&str, Printed<'_>)> = Vec::with_capacity(own.len() + 8);
+        // The event's own fields are redacted as the line is written; a span's were when it recorded
+        // them (`SpanFields` holds them redacted).
+        let sources = own.iter().map(|(n, v)| (n, (v, false))).chain(
             guards
                 .iter()
                 .filter_map(|g| g.get::<SpanFields>())
-                .flat_map(|f| f.0.iter()),
+                .flat_map(|f| f.0.iter())
+                .map(|(n, v)| (n, (v, true))),
         );
         for (name, value) in sources {
             if let Some(i) = context_slot(name) {
@@ -235,6 +239,9 @@ where
         if is_runtime_span(attrs.metadata()) {
             c.fields = runtime_context(c.fields);
         }
+        if let Some(red) = &self.cfg.redactor {
+            redact_captured(&mut c.fields, red);
+        }
         let mut ext = span.extensions_mut();
         if attrs.metadata().name() == INVOCATION_SPAN {
             let debug_sampled = c
@@ -258,6 +265,9 @@ where
         // panic hook that logs never finds it held.
         let mut recorded = FieldCollector::default();
         values.record(&mut recorded);
+        if let Some(red) = &self.cfg.redactor {
+            redact_captured(&mut recorded.fields, red);
+        }
         let mut ext = span.extensions_mut();
         if let Some(fields) = ext.get_mut::<SpanFields>() {
             for (name, value) in recorded.fields {
@@ -546,6 +556,41 @@ mod tests {
             tracing::info!(password = "hunter2", "x")
         });
         assert_eq!(lines[0]["password"], "hunter2");
+    }
+
+    #[test]
+    fn span_fields_and_context_keys_are_redacted_when_recorded() {
+        let lines = run(LogConfig::new("s"), || {
+            let inv = tracing::info_span!(
+                "lambda.invocation",
+                function_request_id = "req-1",
+                correlation_id = "mail bob@x.io",
+                api_token = "t-123",
+                note = tracing::field::Empty,
+                telemetry.debug_sampled = false,
+            );
+            let _inv = inv.enter();
+            inv.record("note", "Authorization: Bearer x");
+            let _inner = tracing::info_span!("inner", session_secret = 7u64, card_id = "c-1").entered();
+            tracing::info!(password = "p", "one");
+            tracing::info!("two");
+        });
+        assert_eq!(lines.len(), 2);
+        for l in &lines {
+            assert_eq!(l["correlation_id"], "mail [REDACTED]", "a context key is scanned: {l}");
+            assert_eq!(l["function_request_id"], "req-1");
+            assert_eq!(l["api_token"], "[REDACTED]", "denied by name: {l}");
+            assert_eq!(l["session_secret"], "[REDACTED]", "denied by name whatever its type: {l}");
+            assert_eq!(l["note"], "Authorization: [REDACTED]", "recorded later: {l}");
+            assert_eq!(l["card_id"], "c-1");
+        }
+        assert_eq!(lines[0]["password"], "[REDACTED]", "the event's own fields too");
+        // With redaction off, nothing is touched at record time either.
+        let lines = run(LogConfig::new("s").with_redactor(None), || {
+            let _s = tracing::info_span!("x", api_token = "t-123").entered();
+            tracing::info!("x");
+        });
+        assert_eq!(lines[0]["api_token"], "t-123");
     }
 
     #[test]

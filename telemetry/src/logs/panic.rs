@@ -180,24 +180,28 @@ where
         let request = facts.map(|f| str_value(&f.request_id));
         let trace = facts.and_then(|f| f.xray_trace_id.as_deref()).map(str_value);
         let correlation = facts.and_then(|f| f.correlation_id.as_deref()).map(str_value);
+        // Nothing here was redacted yet: every value goes through the line's redactor.
+        fn scan(v: Option<&FieldValue>) -> Option<(&FieldValue, bool)> {
+            v.map(|v| (v, false))
+        }
         let context = [
-            cold.as_ref(),
+            scan(cold.as_ref()),
             None,
             None,
-            arn.as_ref(),
-            request.as_ref(),
-            trace.as_ref(),
-            correlation.as_ref(),
+            scan(arn.as_ref()),
+            scan(request.as_ref()),
+            scan(trace.as_ref()),
+            scan(correlation.as_ref()),
         ];
         let location = location.map(FieldValue::Str);
         let thread = FieldValue::Str(thread);
         let backtrace = FieldValue::Str(backtrace);
-        let mut fields: Vec<(&str, &FieldValue)> = Vec::with_capacity(3);
+        let mut fields: Vec<(&str, (&FieldValue, bool))> = Vec::with_capacity(3);
         if let Some(l) = &location {
-            fields.push(("location", l));
+            fields.push(("location", (l, false)));
         }
-        fields.push(("thread", &thread));
-        fields.push(("backtrace", &backtrace));
+        fields.push(("thread", (&thread, false)));
+        fields.push(("backtrace", (&backtrace, false)));
         let ts = rfc3339_millis(self.clock.now());
         let line = Line {
             timestamp: &ts,

@@ -141,14 +141,49 @@ pub(crate) fn context_slot(name: &str) -> Option<usize> {
     CONTEXT_KEYS.iter().position(|k| *k == name)
 }
 
+/// Redacts a span's captured fields once, when they are recorded, so the lines logged inside the span
+/// print them without scanning them again (the invocation span's four context keys used to be scanned on
+/// every line). One budget for the record, as for a line; context keys are scanned but never denied by
+/// name, other printable fields are [`REDACTED`] when their name is denied.
+pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &Redactor) {
+    let budget = red.budget();
+    for (name, value) in fields.iter_mut() {
+        if !is_printable(name) {
+            // Never printed (`telemetry.*`, e.g. the trace header the X-Ray layer reads): left alone.
+            continue;
+        }
+        if context_slot(name).is_none() && red.is_denied_field(name) {
+            *value = FieldValue::Str(REDACTED.to_owned());
+            continue;
+        }
+        match value {
+            FieldValue::Str(v) => {
+                if let std::borrow::Cow::Owned(clean) = red.redact_within(v, &budget) {
+                    *v = clean;
+                }
+            }
+            FieldValue::Error(e) => {
+                e.message = red.redact_within(&e.message, &budget).into_owned();
+                for c in &mut e.causes {
+                    *c = red.redact_within(c, &budget).into_owned();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A value to print and whether it was already redacted ([`redact_captured`], a span's fields).
+pub(crate) type Printed<'a> = (&'a FieldValue, bool);
+
 /// One log line, rendered through serde.
 pub(crate) struct Line<'a> {
     pub(crate) timestamp: &'a str,
     pub(crate) level: &'a str,
     pub(crate) message: &'a str,
     pub(crate) cfg: &'a LogConfig,
-    pub(crate) context: [Option<&'a FieldValue>; 7],
-    pub(crate) fields: &'a [(&'a str, &'a FieldValue)],
+    pub(crate) context: [Option<Printed<'a>>; 7],
+    pub(crate) fields: &'a [(&'a str, Printed<'a>)],
 }
 
 impl Serialize for Line<'_> {
@@ -166,38 +201,43 @@ impl Serialize for Line<'_> {
         }
         m.serialize_entry("service", &self.cfg.function.service)?;
         let f = &self.cfg.function;
-        let memory = f.memory_size.map(|v| FieldValue::U64(u64::from(v)));
-        let name = f.function_name.clone().map(FieldValue::Str);
         for (i, key) in CONTEXT_KEYS.iter().enumerate() {
-            let v = self.context[i].or(match i {
-                1 => name.as_ref(),
-                2 => memory.as_ref(),
-                _ => None,
-            });
-            if let Some(v) = v {
-                m.serialize_entry(
+            match (self.context[i], i) {
+                (Some((v, clean)), _) => m.serialize_entry(
                     key,
                     &Redacted {
                         name: key,
                         value: v,
                         // Context keys come from the event (correlation ids from request headers):
                         // scanned like any text, but never denied by name.
-                        redactor: red,
+                        redactor: if clean { None } else { red },
                         by_name: false,
                     },
-                )?;
+                )?,
+                // The configured name and memory size: ours, not from an event — nothing to scan.
+                (None, 1) => {
+                    if let Some(name) = &f.function_name {
+                        m.serialize_entry(key, name)?;
+                    }
+                }
+                (None, 2) => {
+                    if let Some(memory) = f.memory_size {
+                        m.serialize_entry(key, &memory)?;
+                    }
+                }
+                (None, _) => {}
             }
         }
         if self.cfg.sample_rate > 0.0 {
             m.serialize_entry("sampling_rate", &self.cfg.sample_rate)?;
         }
-        for (name, value) in self.fields {
+        for (name, (value, clean)) in self.fields {
             m.serialize_entry(
                 name,
                 &Redacted {
                     name,
                     value,
-                    redactor: red,
+                    redactor: if *clean { None } else { red },
                     by_name: true,
                 },
             )?;
