@@ -916,9 +916,10 @@ fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
             &[50.0, 95.0],
             false,
         ));
-    if ctx.agents().contains(&Agent::OcrReasoning) {
+    if ctx.agents().contains(&Agent::Extract) || ctx.agents().contains(&Agent::OcrReasoning) {
         // Seed 000's Agent Performance dashboard: "OCR Reasoning Agent confidence" — how sure the OCR was
-        // of the text the reasoning starts from (`rekognition_extract` records it per card).
+        // of the text the reasoning starts from (`rekognition_extract`, the `extract` agent, records it
+        // per card).
         b = b.with_widget(dist(
             MetricName::OcrConfidence,
             "OCR confidence distribution",

@@ -405,6 +405,19 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if model.id.trim().is_empty() {
             bad(format!("bedrock_models[{m}].id"), "expected a model id".into());
         }
+        // A model's agents are the ones that call it: an agent no function runs would put an empty
+        // line in "Bedrock by agent" and a dashboard row nothing ever fills.
+        for (a, agent) in model.agents.iter().enumerate() {
+            if !spec.functions.iter().any(|f| f.agent == Some(*agent)) {
+                bad(
+                    format!("bedrock_models[{m}].agents[{a}]"),
+                    format!(
+                        "no function has agent = \"{}\" (the agents listed are the functions' that call this model)",
+                        agent.as_str()
+                    ),
+                );
+            }
+        }
         for (a, alias) in model.aliases.iter().enumerate() {
             let at = format!("bedrock_models[{m}].aliases[{a}]");
             let alias = alias.trim();
@@ -713,6 +726,23 @@ table = "demo-dev-ledger"
             std::collections::BTreeMap::from([(PROFILE.to_owned(), SONNET.to_owned())])
         );
         assert!(spec.bedrock_models[1].aliases.is_empty());
+    }
+
+    #[test]
+    fn a_models_agents_are_functions_agents() {
+        let src = with(
+            "[[bedrock_models]]\nid = \"m\"\nlabel = \"M\"\nagents = [\"authenticity\", \"ocr_reasoning\"]\n",
+        )
+        .replace("id = \"b\"\n", "id = \"b\"\nagent = \"authenticity\"\n");
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "bedrock_models[0].agents[1]");
+        assert!(
+            p[0].message.contains("no function has agent = \"ocr_reasoning\""),
+            "{p:?}"
+        );
+        assert_eq!(p[0].line, Some(line_with(&src, "agents = [")));
+        assert!(parse(&src.replace(", \"ocr_reasoning\"", ""), "x.toml").is_ok());
     }
 
     #[test]

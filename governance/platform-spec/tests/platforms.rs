@@ -163,6 +163,15 @@ fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
     // 000 "Compute & Orchestration": Amazon Bedrock (Claude 3.5 Sonnet).
     assert_eq!(spec.bedrock_models[0].label, "Claude 3.5 Sonnet");
     assert!(spec.model_aliases().is_empty());
+    // 001 "IAM Least Privilege": only authenticity_agent has bedrock:InvokeModel.
+    assert_eq!(
+        spec.bedrock_models[0]
+            .agents
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        ["authenticity"]
+    );
 
     // 001 "Cost Monitoring": "alert at 80% and 100%".
     assert_eq!(spec.budgets.len(), 1);

@@ -326,10 +326,13 @@ impl OrgRollup {
         for (title, lines) in self.sections() {
             let mut body = format!("*{title}*\n```");
             for l in lines.iter().take(20) {
+                // Service names, account names and AWS error messages: text, never markup (a backtick
+                // would end the code block, `<!channel>` would ping the channel).
+                let l = cost::slack::escape(l);
                 if body.len() + l.len() > 2_900 {
                     break;
                 }
-                body.push_str(l);
+                body.push_str(&l);
                 body.push('\n');
             }
             body.push_str("```");
@@ -467,5 +470,31 @@ mod tests {
         let slack = r.render_slack();
         assert!(cost::slack::validate(&slack).is_empty());
         assert!(slack.text.contains("1 at or over 80%"), "{}", slack.text);
+    }
+
+    /// A Cost Explorer service name is not ours: markup in it stays text in the roll-up's code blocks.
+    #[test]
+    fn service_names_cannot_break_out_of_the_code_block() {
+        let mut c = cost();
+        c.days
+            .get_mut(&d("2026-12-09"))
+            .unwrap()
+            .rows
+            .push(super::super::cost::LinkedRow {
+                account: "111111111111".into(),
+                service: "Evil```<!channel> <https://x.example|pay>".into(),
+                amount: Decimal::from(500),
+            });
+        let r = rollup("acme", d("2026-12-10"), &c, &BTreeMap::new(), &[], 0);
+        let json = serde_json::to_string(&r.render_slack()).unwrap();
+        assert!(
+            json.contains("Evil'''&lt;!channel&gt; &lt;https://x.example|pay&gt;"),
+            "{json}"
+        );
+        assert!(!json.contains("<!channel>"), "{json}");
+        assert!(
+            r.render_text().contains("Evil```<!channel>"),
+            "the terminal shows it as it is"
+        );
     }
 }

@@ -26,7 +26,7 @@ use alarms::state::{
     AlarmStateSummary, AlarmStatus, StateTransition, SummaryInput, TraceEvidence, summarize, xray_trace_url,
 };
 use chrono::{DateTime, Duration, Utc};
-use cost::slack::{Block, SlackMessage, TextObject};
+use cost::slack::{Block, SlackMessage, TextObject, escape};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
@@ -542,22 +542,26 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
         },
     ];
     for f in s.firing.iter().take(SLACK_FIRING_SECTIONS) {
+        // Names, reasons and notes come from CloudWatch and X-Ray (anyone allowed SetAlarmState writes a
+        // reason): escaped, so `<!channel>` or a `<https://…|link>` in them is text, not a mention or a
+        // link on-call would click.
         let mut text = format!(
             "*{}* `{}`\nIn ALARM since {} ({} min), {}",
             severity_word(f.severity),
-            f.name,
+            escape(&f.name),
             f.since.format("%Y-%m-%d %H:%M UTC"),
             f.firing_minutes,
             flaps(r, f.flaps_24h)
         );
         if !f.reason.is_empty() {
-            text.push_str(&format!("\n>{}", f.reason));
+            // One quoted line: a newline in the reason would end the quote.
+            text.push_str(&format!("\n>{}", escape(&f.reason).replace('\n', " ")));
         }
         if !f.evidence.is_empty() {
             let links: Vec<String> = f
                 .evidence
                 .iter()
-                .map(|e| format!("<{}|{}>", e.console_url, e.trace_id))
+                .map(|e| format!("<{}|{}>", escape(&e.console_url), escape(&e.trace_id)))
                 .collect();
             text.push_str(&format!("\nFaulting traces: {}", links.join(", ")));
         }
@@ -582,7 +586,7 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
             .map(|x| {
                 format!(
                     ":white_check_mark: `{}` recovered {}",
-                    x.name,
+                    escape(&x.name),
                     x.recovered_at.format("%H:%M UTC")
                 )
             })
@@ -591,7 +595,7 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
             s.flapping
                 .iter()
                 .take(10)
-                .map(|(n, c)| format!(":repeat: `{n}` into ALARM {c}× in 24 h")),
+                .map(|(n, c)| format!(":repeat: `{}` into ALARM {c}× in 24 h", escape(n))),
         );
         blocks.push(Block::Divider {});
         blocks.push(Block::Section {
@@ -605,7 +609,7 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
                 .notes
                 .iter()
                 .take(10)
-                .map(|n| TextObject::mrkdwn(fit(n, 2000)))
+                .map(|n| TextObject::mrkdwn(fit(&escape(n), 2000)))
                 .collect(),
         });
     }
@@ -780,7 +784,7 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
         1.min(message.blocks.len()),
         Block::Context {
             elements: vec![TextObject::mrkdwn(fit(
-                &format!("Posted because: {}", why.join(" · ")),
+                &format!("Posted because: {}", escape(&why.join(" · "))),
                 2_000,
             ))],
         },
@@ -1206,6 +1210,57 @@ mod tests {
             cost::slack::validate(&msg)
         );
         assert!(msg.blocks.len() <= 50);
+    }
+
+    /// A state reason is whatever `SetAlarmState` was given: Slack control sequences in it (or in a
+    /// note carrying an AWS error message) must reach the channel as text — no `@channel`, no disguised
+    /// link — and a newline must not end the quote.
+    #[test]
+    fn slack_control_sequences_in_reasons_and_notes_are_text() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let name = "collectiq-prod-api-5xx-rate-critical";
+        let statuses = vec![AlarmStatus {
+            name: name.to_owned(),
+            state: alarms::state::StateValue::Alarm,
+            state_updated: now() - Duration::minutes(5),
+            reason: "<!channel> see <https://evil.example/login|the runbook> & `run this`\n*fake line*"
+                .into(),
+        }];
+        let summary = summarize(SummaryInput {
+            alarms: &statuses,
+            history: &[],
+            catalogue: Some(&cat),
+            evidence: &BTreeMap::new(),
+            now: now(),
+        });
+        let r = StateReport {
+            platform: "collectiq-prod".into(),
+            region: "us-east-1".into(),
+            alarms_read: 1,
+            summary,
+            history_read: true,
+            history: HistoryRead::default(),
+            notes: vec!["GetTraceSummaries failed: <!here> <https://evil.example|retry>".into()],
+        };
+        let msg = render_slack(&r);
+        let json = serde_json::to_string(&msg).unwrap();
+        for bad in ["<!channel>", "<!here>", "<https://evil", "`run this`"] {
+            assert!(!json.contains(bad), "{bad} reached Slack as markup: {json}");
+        }
+        let v = serde_json::to_value(&msg).unwrap();
+        let section = v["blocks"][2]["text"]["text"].as_str().unwrap();
+        assert!(
+            section.ends_with(
+                "\n>&lt;!channel&gt; see &lt;https://evil.example/login|the runbook&gt; &amp; 'run this' *fake line*"
+            ),
+            "{section}"
+        );
+        assert!(
+            section.contains(&format!("`{name}`")),
+            "our own names stay code: {section}"
+        );
+        assert!(json.contains("&lt;!here&gt;"), "{json}");
     }
 
     // ---- delivery of the escalation and the post (issue 13 items 2 and 6), on the fakes ----

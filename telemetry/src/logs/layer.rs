@@ -577,10 +577,16 @@ mod tests {
         });
         assert_eq!(lines.len(), 2);
         for l in &lines {
-            assert_eq!(l["correlation_id"], "mail [REDACTED]", "a context key is scanned: {l}");
+            assert_eq!(
+                l["correlation_id"], "mail [REDACTED]",
+                "a context key is scanned: {l}"
+            );
             assert_eq!(l["function_request_id"], "req-1");
             assert_eq!(l["api_token"], "[REDACTED]", "denied by name: {l}");
-            assert_eq!(l["session_secret"], "[REDACTED]", "denied by name whatever its type: {l}");
+            assert_eq!(
+                l["session_secret"], "[REDACTED]",
+                "denied by name whatever its type: {l}"
+            );
             assert_eq!(l["note"], "Authorization: [REDACTED]", "recorded later: {l}");
             assert_eq!(l["card_id"], "c-1");
         }

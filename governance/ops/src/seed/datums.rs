@@ -392,7 +392,12 @@ pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String,
                     1900.0,
                 );
             }
-            for agent in telemetry::catalogue::Agent::ALL {
+            // Only the agents the spec's functions run (an agent no function is emits nothing).
+            let mut agents: Vec<telemetry::catalogue::Agent> =
+                spec.functions.iter().filter_map(|f| f.agent).collect();
+            agents.sort_unstable();
+            agents.dedup();
+            for agent in agents {
                 let d = dims(&[(svc, service), (DimensionKey::Agent.as_str(), agent.as_str())]);
                 let avg = match agent {
                     telemetry::catalogue::Agent::Extract => 1200.0,

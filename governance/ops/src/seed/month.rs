@@ -8,7 +8,7 @@
 //! same month on every day it runs.
 //!
 //! The numbers follow the seed design's volumes (≈50k valuations a month, 1,000 input / 200 output Claude
-//! tokens per valuation split across three agents, DetectText + DetectLabels per card) priced at real
+//! tokens per valuation, all the authenticity agent's, DetectText + DetectLabels per card) priced at real
 //! on-demand rates, so the month shows exactly the drift the cost report must surface: Bedrock costs ≈ 4×
 //! the design model's $75 and Rekognition 2× its $50.
 
@@ -186,13 +186,10 @@ fn usd(cents_per_day: i64) -> Decimal {
     Decimal::new(cents_per_day, 2)
 }
 
-/// Per-agent tokens for one valuation: 1,000 input / 200 output in all, as the seed design assumes.
-const TOKENS_PER_VALUATION: [(Agent, u64, u64, u64); 3] = [
-    (Agent::OcrReasoning, 300, 60, 0),
-    (Agent::Pricing, 300, 60, 0),
-    // The authenticity agent caches its long grading rubric.
-    (Agent::Authenticity, 400, 80, 600),
-];
+/// Per-agent tokens for one valuation: 1,000 input / 200 output, as the seed design assumes (000: 1,200
+/// tokens a valuation), all the authenticity agent's — the one function seed 001 lets call Bedrock
+/// ("IAM Least Privilege"). It caches its long grading rubric (600 cache-read tokens).
+const TOKENS_PER_VALUATION: [(Agent, u64, u64, u64); 1] = [(Agent::Authenticity, 1000, 200, 600)];
 
 /// The time of day a date-only as-of stands for: 13:12 UTC, when 55 % of the day has passed and 13
 /// whole hours (00–12) have hourly data.
