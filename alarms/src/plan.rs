@@ -297,7 +297,8 @@ impl AlarmPlan {
             self.monthly_after(),
             money(self.monthly_delta()),
         );
-        s
+        // The "before" side is what CloudWatch holds, which anyone allowed PutMetricAlarm wrote.
+        vocabulary::text::terminal_safe(&s)
     }
 }
 

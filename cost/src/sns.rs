@@ -23,6 +23,13 @@ pub struct SnsMessage {
     pub message: String,
 }
 
+/// A name from AWS (a budget's — Budgets allows newlines in one —, a Cost Explorer service) as one line
+/// of the message: control characters become spaces, so no name can add lines of its own ("all clear")
+/// to a page.
+fn one_line(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 /// Makes `s` a valid subject: non-ASCII → `?`, control characters → space, at most [`SUBJECT_MAX`].
 ///
 /// ```
@@ -93,7 +100,7 @@ pub fn message(report: &CostReport) -> SnsMessage {
     for b in &report.budgets {
         lines.push(format!(
             "{}: {} of {} ({}), burn ratio {}, projected {} ({}), tier {}",
-            b.budget_name,
+            one_line(&b.budget_name),
             usd(b.actual),
             usd(b.limit),
             pct(b.actual_pct),
@@ -114,7 +121,7 @@ pub fn message(report: &CostReport) -> SnsMessage {
     for a in report.anomalies.iter().take(3) {
         lines.push(format!(
             "Anomaly {}: {} on {} (usual {})",
-            a.service,
+            one_line(&a.service),
             usd(a.amount),
             a.date,
             usd(a.baseline_mean)
@@ -178,6 +185,29 @@ mod tests {
             m.message
                 .contains("Anomaly Amazon Rekognition: $12.50 on 2025-06-17")
         );
+    }
+
+    /// Budgets' name pattern (`[^:\\]+`) allows newlines: a budget or service name must not add lines of
+    /// its own to the page on-call reads.
+    #[test]
+    fn names_cannot_add_lines_to_a_page() {
+        let mut r = critical();
+        r.budgets[0].budget_name = "prod\n\nAll clear: ignore this page\r".into();
+        if let Some(a) = r.anomalies.first_mut() {
+            a.service = "Amazon Rekognition\nAll clear".into();
+        }
+        let m = critical_message(&r).unwrap();
+        assert!(
+            m.message.lines().all(|l| !l.starts_with("All clear")),
+            "{}",
+            m.message
+        );
+        assert!(
+            m.message.contains("prod  All clear: ignore this page : $760.00"),
+            "{}",
+            m.message
+        );
+        assert!(!m.subject.chars().any(char::is_control));
     }
 
     #[test]

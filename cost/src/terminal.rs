@@ -333,7 +333,8 @@ pub fn render(r: &CostReport) -> String {
             ""
         }
     );
-    o
+    // Budget and service names come from AWS: nothing in them may act on the terminal.
+    vocabulary::text::terminal_safe(&o)
 }
 
 #[cfg(test)]

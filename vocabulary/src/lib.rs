@@ -11,6 +11,7 @@
 //! - [`stat`]: [`Stat`] and the statistic syntax CloudWatch accepts.
 //! - [`metric_ref`]: [`MetricRef`], a metric with its dimension values, as dashboards and alarms name it.
 //! - [`value`]: dimension values AWS defines (`Currency=USD`, S3 storage types).
+//! - [`text`]: text from AWS made safe to print on a terminal (the renderers share it).
 //!
 //! CloudWatch matches names and dimension sets exactly and answers a wrong one with no data and no
 //! error: an alarm on a misspelt metric never fires. Naming them once, here, with tests against the AWS
@@ -31,6 +32,7 @@ pub mod known;
 pub mod metric_ref;
 pub mod namespace;
 pub mod stat;
+pub mod text;
 pub mod value;
 
 pub use aws::AwsMetric;

@@ -311,7 +311,8 @@ impl OrgRollup {
             "Cost Explorer requests today: {}\n",
             self.ce_requests_today
         ));
-        out
+        // Service names and failure messages come from AWS: nothing in them may act on the terminal.
+        vocabulary::text::terminal_safe(&out)
     }
 
     /// The roll-up as a Block Kit message (lists cut to fit Slack's 3,000 characters per section).

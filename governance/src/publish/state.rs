@@ -508,7 +508,8 @@ pub fn render_text(r: &StateReport) -> String {
     for n in &r.notes {
         let _ = writeln!(t, "  ! {n}");
     }
-    t
+    // Alarm names, state reasons and notes come from AWS: nothing in them may act on the terminal.
+    vocabulary::text::terminal_safe(&t)
 }
 
 /// Most firing alarms shown as their own section in Slack (the rest are counted).
@@ -940,10 +941,12 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
                 continue;
             }
         };
-        let subject = fit(
-            &format!("[CRITICAL] {} firing for {} min", f.name, f.firing_minutes),
-            100,
-        );
+        // SNS subjects are ASCII without control characters and under 100 characters, or Publish is
+        // refused — and a refused page would stay pending on every run.
+        let subject = cost::sns::subject_safe(&format!(
+            "[CRITICAL] {} firing for {} min",
+            f.name, f.firing_minutes
+        ));
         let notification = SnsNotification::new(topic_arn, &subject, &body, "CRITICAL", "alarm_escalation");
         let record = DeliveryRecord::sns(&record_id(&pk, &sk), notification, now);
         let recorded = match record.to_detail() {
@@ -1261,6 +1264,13 @@ mod tests {
             "our own names stay code: {section}"
         );
         assert!(json.contains("&lt;!here&gt;"), "{json}");
+        // The terminal gets the same reason with an escape sequence (clipboard write, line erase):
+        // printed as characters, never acting on the operator's terminal.
+        let mut r = r;
+        r.summary.firing[0].reason = "fine\x1b]52;c;aGk=\x07\x1b[2K\r0 firing".into();
+        let text = render_text(&r);
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+        assert!(text.contains("fine�]52;c;aGk=��[2K�0 firing"), "{text}");
     }
 
     // ---- delivery of the escalation and the post (issue 13 items 2 and 6), on the fakes ----
