@@ -10,7 +10,8 @@
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
-//!   secret, token, api key, signature, credential, …), written `key=value`, `key: value`,
+//!   secret, token, api key, signature, credential, `SecretString`, …) or holds `password`, `passwd` or
+//!   `privatekey` anywhere (`password_hash`), written `key=value`, `key: value`,
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"`), or percent-encoded
 //!   (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters;
@@ -21,7 +22,8 @@
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys;
 //! - Slack incoming-webhook URLs (the path after `hooks.slack.com/`);
 //! - payment card numbers: 13–19 digits, spaces or dashes allowed between digits, a known issuer
-//!   prefix and a valid Luhn check digit (so timestamps and ids of the same length stay).
+//!   prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
+//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`).
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
 //! a value), X-Ray trace ids and headers, token counts (`input_tokens=1200`).
@@ -47,6 +49,9 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "passphrase",
     "secret",
     "secretkey",
+    // Secrets Manager's GetSecretValue answer: `SecretString`, `SecretBinary`.
+    "secretstring",
+    "secretbinary",
     "token",
     "authorization",
     "cookie",
@@ -58,6 +63,10 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "signature",
     "ssn",
 ];
+
+/// Words that deny a name wherever they stand in it (`password_hash`, `private_key_pem`), not only at
+/// its end: nothing named after a password or a private key is safe to print.
+const DENY_ANYWHERE: &[&str] = &["password", "passwd", "privatekey"];
 
 /// Normalised header-name endings whose `Name: value` runs to the end of the line.
 const HEADER_ENDINGS: &[&str] = &["authorization", "cookie", "apikey", "securitytoken"];
@@ -155,6 +164,7 @@ impl Redactor {
     #[must_use]
     pub fn is_denied_field(&self, name: &str) -> bool {
         self.deny.iter().any(|d| ends_with_normalised(name, d))
+            || DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d))
     }
 
     /// Redacts secrets found inside free text, scanning at most the per-record budget.
@@ -358,6 +368,21 @@ fn ends_with_normalised(name: &str, suffix: &str) -> bool {
         .filter(|c| !matches!(c, b'_' | b'-' | b'.'))
         .map(|c| c.to_ascii_lowercase());
     suffix.bytes().rev().all(|s| n.next() == Some(s))
+}
+
+/// `normalise(name).contains(needle)` (`needle` lowercase ASCII) without allocating for names up to 64
+/// bytes.
+fn contains_normalised(name: &str, needle: &str) -> bool {
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    for c in name.bytes().filter(|c| !matches!(c, b'_' | b'-' | b'.')) {
+        if n == buf.len() {
+            return normalise(name).contains(needle);
+        }
+        buf[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    buf[..n].windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 const fn is_word(c: u8) -> bool {
@@ -624,37 +649,71 @@ fn find_secret_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
 
 /// Payment card numbers: 13–19 digits with single spaces or dashes allowed between them, an issuer
 /// prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay) and a valid Luhn check digit.
+///
+/// A run of digit groups joined by single spaces or dashes is tried whole first; failing that, each
+/// stretch of whole groups inside it, longest first from each group on (a quantity or a second number
+/// next to a card number joins its run: `qty 2 4111 1111 1111 1111`). A stretch holds at most 19
+/// digits, so at most 19 groups are tried from each start: linear in the input.
 fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut groups: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() || (i > 0 && !number_boundary(b, i - 1, true)) {
             i += 1;
             continue;
         }
-        let start = i;
-        let mut digits = [0u8; 19];
-        let mut n = 0usize;
-        let mut end = i;
+        groups.clear();
+        let mut group_start = i;
         while i < b.len() {
             if b[i].is_ascii_digit() {
-                if n < digits.len() {
-                    digits[n] = b[i] - b'0';
-                }
-                n += 1;
                 i += 1;
-                end = i;
             } else if matches!(b[i], b' ' | b'-') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                groups.push((group_start, i));
                 i += 1;
+                group_start = i;
             } else {
                 break;
             }
         }
-        let right_ok = end == b.len() || number_boundary(b, end, false);
-        if (13..=19).contains(&n) && right_ok && card_prefix(&digits[..n], n) && luhn(&digits[..n]) {
-            spans.push((start, end));
+        groups.push((group_start, i));
+        let right_ok = i == b.len() || number_boundary(b, i, false);
+        let mut first = 0;
+        while first < groups.len() {
+            match card_in_groups(b, &groups[first..], right_ok) {
+                Some(taken) => {
+                    spans.push((groups[first].0, groups[first + taken - 1].1));
+                    first += taken;
+                }
+                None => first += 1,
+            }
         }
-        i = i.max(start + 1);
     }
+}
+
+/// The most leading `groups` (counted) that spell a card number: 13–19 digits, an issuer prefix, a
+/// valid Luhn digit. A stretch ending at the run's end needs `right_ok` (its right boundary).
+fn card_in_groups(b: &[u8], groups: &[(usize, usize)], right_ok: bool) -> Option<usize> {
+    let mut digits = [0u8; 19];
+    let mut n = 0usize;
+    let mut found = None;
+    for (k, &(start, end)) in groups.iter().enumerate() {
+        for &c in &b[start..end] {
+            if n == digits.len() {
+                return found;
+            }
+            digits[n] = c - b'0';
+            n += 1;
+        }
+        let at_run_end = k + 1 == groups.len();
+        if (13..=19).contains(&n)
+            && (!at_run_end || right_ok)
+            && card_prefix(&digits[..n], n)
+            && luhn(&digits[..n])
+        {
+            found = Some(k + 1);
+        }
+    }
+    found
 }
 
 /// Whether the byte at `i` ends (or, `left`, starts) a number: not alphanumeric, and not the `.` of a

@@ -77,6 +77,12 @@ const MUST_GO: &[(&str, &str)] = &[
         "T01/A02/3456/abcdef",
     ),
     ("card 4111 1111 1111 1111 charged", "4111 1111 1111 1111"),
+    ("qty 2 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("4111 1111 1111 1111 1 item", "4111 1111 1111 1111"),
+    ("ref 12-4111-1111-1111-1111-99", "4111-1111-1111-1111"),
+    (r#"{"ARN":"arn:x","SecretString":"hk-9f8e7d6c"}"#, "hk-9f8e7d6c"),
+    ("password_hash=pbkdf2-sha256-abc", "pbkdf2-sha256-abc"),
+    ("private_key_pem: MIIEvQIBADANBg", "MIIEvQIBADANBg"),
     ("card 4111-1111-1111-1111 charged", "4111-1111-1111-1111"),
     ("pan=5555555555554444", "5555555555554444"),
     ("amex 3782 822463 10005 ok", "3782 822463 10005"),
@@ -156,6 +162,9 @@ const MUST_STAY: &[&str] = &[
     "https://hooks.example.com/services",
     "version 1.2.3.4567890123456",
     "amount 1234567890123 cents",
+    "dates 2026 12 02 2026 12 03",
+    "ids 12 34 56 78 90 12 34 56",
+    r#"{"SecretId":"prod/slack-webhook"}"#,
 ];
 
 fn expand(s: &str) -> String {
@@ -213,6 +222,18 @@ fn exact_replacements_keep_the_surroundings() {
         r("q=%22password%22%3A%22hunter2x%22&a=1"),
         "q=%22password%22%3A%22[REDACTED]%22&a=1"
     );
+}
+
+#[test]
+fn card_numbers_inside_longer_digit_runs() {
+    // Two cards in one run of groups: both go, the quantity between stays.
+    assert_eq!(
+        r("4111 1111 1111 1111 3 5555 5555 5555 4444"),
+        "[REDACTED] 3 [REDACTED]"
+    );
+    // A run of many one-digit groups is tried in linear time and holds no card.
+    let run = "1 ".repeat(20_000);
+    assert!(r(&run) == run, "a run of one-digit groups holds no card");
 }
 
 #[test]

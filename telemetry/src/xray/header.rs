@@ -91,8 +91,15 @@ impl TraceHeader {
                         _ => Sampled::Unknown,
                     }
                 }
-                "Lineage" => lineage = Some(v.to_owned()),
-                other => extra.push((other.to_owned(), v.to_owned())),
+                // Carried on into outgoing headers: a value that is not printable ASCII (a control
+                // character from a hostile event) would make the HTTP client refuse — or panic on — the
+                // header, so it is dropped here.
+                "Lineage" if is_header_safe(v) => lineage = Some(v.to_owned()),
+                "Lineage" => {}
+                other if is_header_safe(other) && is_header_safe(v) => {
+                    extra.push((other.to_owned(), v.to_owned()));
+                }
+                _ => {}
             }
         }
         Ok(Self {
@@ -203,10 +210,34 @@ impl fmt::Display for TraceHeader {
     }
 }
 
+/// Printable ASCII without `;` or `=`: what a trace-header key or value may carry into an outgoing header.
+fn is_header_safe(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b';' && b != b'=')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A hostile event's header: lineage or extra values with control characters never reach an
+    /// outgoing header (the SDK's header map would refuse them); the trace itself still joins.
+    #[test]
+    fn control_characters_in_lineage_and_extra_keys_are_dropped() {
+        let h = TraceHeader::parse(
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a\u{1}b:0;Evil=x\r\nInjected: 1;Self=1-abc",
+        )
+        .unwrap();
+        assert_eq!(h.lineage, None);
+        assert_eq!(h.extra, [("Self".to_owned(), "1-abc".to_owned())]);
+        let out = h.to_string();
+        assert!(out.bytes().all(|b| (0x20..0x7f).contains(&b)), "{out:?}");
+        assert_eq!(h.xray_trace_id(), "1-5759e988-bd862e3fe1be46a994272793");
+        let ok = TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Lineage=a87bd80c:1|68fd508a:5")
+            .unwrap();
+        assert_eq!(ok.lineage.as_deref(), Some("a87bd80c:1|68fd508a:5"));
+    }
 
     #[test]
     fn parses_and_rejects() {
