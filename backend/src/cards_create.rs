@@ -4,6 +4,10 @@
 //! `collectiq-upload=confirmed` (`PutObjectTagging`) before the card is written, so the expiry of
 //! unconfirmed uploads never removes a card's image ([`crate::uploads`]). 201 with the card; counts
 //! `CardsCreated`.
+//!
+//! An image belongs to one card ([`crate::store`] claims it with the card): a second card on the same
+//! upload is a 409 naming the field and the card that holds it — unless it is the same request again
+//! (a client retrying after a lost answer), which gets the existing card with 200, not a duplicate.
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
@@ -11,7 +15,7 @@ use crate::http::{self, Request, Response};
 use crate::identity::UserHasher;
 use crate::model::{Card, CardStatus};
 use crate::obs::{self, RequestLog};
-use crate::store::CardStore;
+use crate::store::{CardStore, Created};
 use crate::uploads::{UploadStore, UserUploads};
 use chrono::{DateTime, Datelike, Utc};
 use lambda_runtime::LambdaEvent;
@@ -124,6 +128,12 @@ impl NewCard {
                 "must be between 1850 and next year",
             ));
         }
+        if self.back_s3_key.as_deref() == Some(self.front_s3_key.as_str()) {
+            return Err(HandlerError::validation(
+                "backS3Key",
+                "must be a different upload than frontS3Key",
+            ));
+        }
         Ok(Card {
             card_id,
             name: text("name", &self.name, 200)?,
@@ -168,7 +178,26 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     if let Some(back) = &card.back_s3_key {
         deps.uploads.confirm("backS3Key", back).await?;
     }
-    deps.store.create(&caller, &card).await?;
+    match deps.store.create(&caller, &card).await? {
+        Created::Written => {}
+        Created::ImageTaken { field, card_id } => {
+            // A retry of a create whose answer was lost finds its own card: answer with it (200), once
+            // more, instead of making a second card on the same image.
+            if let Some(id) = &card_id
+                && let Some(existing) = deps.store.get(&caller, id).await?
+                && existing.same_details_as(&card)
+            {
+                tracing::info!(card_id = id.as_str(), "card create replayed");
+                return Ok(http::json(200, &existing));
+            }
+            return Err(HandlerError::Conflict(match card_id {
+                Some(id) => format!(
+                    "{field}: this image is already card {id}'s; delete that card or upload the image again"
+                ),
+                None => format!("{field}: this image was just claimed by another card; upload it again"),
+            }));
+        }
+    }
     tracing::info!(card_id = card.card_id.as_str(), "card created");
     obs::count(MetricName::CardsCreated, 1);
     Ok(http::json(201, &card))

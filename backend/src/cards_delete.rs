@@ -74,18 +74,32 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
         .ok_or_else(|| HandlerError::NotFound("card".into()))?;
     let mine = UserUploads::of(&deps.users, &caller);
     let mut images = 0;
-    for key in std::iter::once(&card.front_s3_key).chain(card.back_s3_key.as_ref()) {
-        if mine.owns(key) {
-            deps.uploads.delete(key).await?;
-            images += 1;
-        } else {
+    let mut claims: Vec<&str> = Vec::new();
+    for key in std::iter::once(card.front_s3_key.as_str()).chain(card.back_s3_key.as_deref()) {
+        if !mine.owns(key) {
             tracing::warn!(
                 card_id = id.as_str(),
                 "image key outside the owner's uploads left in place"
             );
+            continue;
         }
+        // A card made before images were claimed may share its image with a newer card that claimed
+        // it: that card keeps it.
+        if let Some(owner) = deps.store.image_owner(&caller, key).await?
+            && owner != id
+        {
+            tracing::warn!(
+                card_id = id.as_str(),
+                other_card_id = owner.as_str(),
+                "image belongs to another card; left in place"
+            );
+            continue;
+        }
+        deps.uploads.delete(key).await?;
+        images += 1;
+        claims.push(key);
     }
-    let prices = deps.store.delete(&caller, &id).await?;
+    let prices = deps.store.delete(&caller, &id, &claims).await?;
     tracing::info!(
         card_id = id.as_str(),
         prices_deleted = prices,

@@ -132,6 +132,31 @@ pub struct Card {
     pub last_valuation_id: Option<String>,
 }
 
+impl Card {
+    /// Whether `other` describes the same card as the caller wrote it (name, set, number, year, grade
+    /// and images) — ids, times, status and valuation aside: a retried create is recognised by this.
+    #[must_use]
+    pub fn same_details_as(&self, other: &Self) -> bool {
+        (
+            &self.name,
+            &self.set_name,
+            &self.number,
+            self.year,
+            &self.grade,
+            &self.front_s3_key,
+            &self.back_s3_key,
+        ) == (
+            &other.name,
+            &other.set_name,
+            &other.number,
+            other.year,
+            &other.grade,
+            &other.front_s3_key,
+            &other.back_s3_key,
+        )
+    }
+}
+
 /// What starts a valuation: the state machine's input, built by `cards_revalue`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,6 +3,10 @@
 //! Every write is conditional so nothing is half-written: a create never overwrites, a delete removes
 //! the card and its price history in one transaction, a valuation updates the card and appends its
 //! price item in one transaction, and only once per `valuationId`.
+//!
+//! An uploaded image belongs to one card: the create writes an `IMAGE#{s3 key}` claim beside the card
+//! (same partition, in the same transaction, only if no claim exists) and the delete removes it with
+//! the card. Two cards can then never share an image, so deleting one never deletes the other's.
 
 use crate::HandlerError;
 use crate::cursor::Cursor;
@@ -23,8 +27,9 @@ pub type Item = HashMap<String, AttributeValue>;
 pub const GSI1: &str = "GSI1";
 /// GSI2: every user's cards by status and last change (the stuck-valuation sweep).
 pub const GSI2: &str = "GSI2";
-/// Most price items deleted with the card in one transaction (DynamoDB allows 100 actions).
-pub const MAX_PRICES_PER_DELETE: usize = 99;
+/// Most price items deleted with the card in one transaction (DynamoDB allows 100 actions: the card,
+/// its two image claims and 97 prices).
+pub const MAX_PRICES_PER_DELETE: usize = 97;
 
 /// The cards table.
 #[derive(Debug, Clone)]
@@ -80,6 +85,32 @@ fn n(v: impl ToString) -> AttributeValue {
 
 fn card_sk(card_id: &str) -> String {
     format!("CARD#{card_id}")
+}
+
+/// The sort key of an image's claim: which card an uploaded image belongs to.
+fn image_sk(s3_key: &str) -> String {
+    format!("IMAGE#{s3_key}")
+}
+
+fn image_key(caller: &Caller, s3_key: &str) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(caller.pk())),
+        ("SK".to_owned(), s(image_sk(s3_key))),
+    ])
+}
+
+/// What [`CardStore::create`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The card and its image claims were written.
+    Written,
+    /// An image is already another card's: nothing was written.
+    ImageTaken {
+        /// The request field naming the image (`frontS3Key` or `backS3Key`).
+        field: &'static str,
+        /// The card that holds it (`None` if it was deleted in between).
+        card_id: Option<String>,
+    },
 }
 
 /// The key of a user's card.
@@ -230,26 +261,105 @@ impl CardStore {
         &self.table
     }
 
-    /// Writes a new card; never overwrites.
+    /// Writes a new card and claims its images, in one transaction: the card only if its id is new, each
+    /// image only if no card holds it yet.
     ///
     /// # Errors
-    /// [`HandlerError::Conflict`] if the id exists; SDK errors classified.
-    pub async fn create(&self, caller: &Caller, card: &Card) -> Result<(), HandlerError> {
+    /// [`HandlerError::Conflict`] when the card id exists; SDK errors classified.
+    pub async fn create(&self, caller: &Caller, card: &Card) -> Result<Created, HandlerError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| HandlerError::Internal(e.to_string());
+        let images: Vec<(&'static str, &str)> = std::iter::once(("frontS3Key", card.front_s3_key.as_str()))
+            .chain(card.back_s3_key.as_deref().map(|k| ("backS3Key", k)))
+            .collect();
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(card_item(caller, card)))
+                        .condition_expression("attribute_not_exists(PK)")
+                        .build()
+                        .map_err(build)?,
+                )
+                .build(),
+        ];
+        for (_, s3_key) in &images {
+            let mut claim = image_key(caller, s3_key);
+            claim.insert("entityType".to_owned(), s("IMAGE"));
+            claim.insert("cardId".to_owned(), s(&card.card_id));
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(claim))
+                            .condition_expression("attribute_not_exists(PK)")
+                            .build()
+                            .map_err(build)?,
+                    )
+                    .build(),
+            );
+        }
         let r = self
             .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(card_item(caller, card)))
-            .condition_expression("attribute_not_exists(PK)")
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => {
-                Err(HandlerError::Conflict("card id already exists".into()))
-            }
-            Err(e) => Err(sdk_error("PutItem", e)),
+        let Err(e) = r else {
+            return Ok(Created::Written);
+        };
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        let failed: Vec<bool> = match e.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(t)) => t
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+            _ => return Err(sdk_error("TransactWriteItems", e)),
+        };
+        if failed.first().copied().unwrap_or(false) {
+            return Err(HandlerError::Conflict("card id already exists".into()));
         }
+        // Which image is taken: the reasons say when the emulator or AWS gives them per item; read the
+        // claims otherwise.
+        for (i, (field, s3_key)) in images.iter().enumerate() {
+            let reported = failed.get(i + 1).copied();
+            if reported == Some(false) {
+                continue;
+            }
+            if let Some(card_id) = self.image_owner(caller, s3_key).await? {
+                return Ok(Created::ImageTaken {
+                    field,
+                    card_id: Some(card_id),
+                });
+            }
+            if reported == Some(true) {
+                return Ok(Created::ImageTaken { field, card_id: None });
+            }
+        }
+        Err(sdk_error("TransactWriteItems", e))
+    }
+
+    /// The card holding an uploaded image, if any (strongly consistent).
+    ///
+    /// # Errors
+    /// SDK errors classified.
+    pub async fn image_owner(&self, caller: &Caller, s3_key: &str) -> Result<Option<String>, HandlerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(image_key(caller, s3_key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("cardId"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
     }
 
     /// The caller's card, if it exists (strongly consistent).
@@ -343,7 +453,8 @@ impl CardStore {
         }
     }
 
-    /// Deletes the card and its price history; returns how many price items went with it.
+    /// Deletes the card, the claims of its `images` and its price history; returns how many price items
+    /// went with it.
     ///
     /// The card and up to [`MAX_PRICES_PER_DELETE`] price items go in one transaction (the card only if
     /// it exists); older price items beyond that are removed afterwards, and are invisible once the card
@@ -351,7 +462,12 @@ impl CardStore {
     ///
     /// # Errors
     /// [`HandlerError::NotFound`] when the caller has no such card; SDK errors classified.
-    pub async fn delete(&self, caller: &Caller, card_id: &str) -> Result<usize, HandlerError> {
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        card_id: &str,
+        images: &[&str],
+    ) -> Result<usize, HandlerError> {
         let prices = self.price_keys(caller, card_id).await?;
         let (first, rest) = prices.split_at(prices.len().min(MAX_PRICES_PER_DELETE));
         let mut items = vec![
@@ -366,6 +482,22 @@ impl CardStore {
                 )
                 .build(),
         ];
+        // The image claims go with the card (only this card's: a claim another card made stays).
+        for s3_key in images.iter().take(2) {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(image_key(caller, s3_key)))
+                            .condition_expression("attribute_not_exists(PK) OR cardId = :card")
+                            .expression_attribute_values(":card", s(card_id))
+                            .build()
+                            .map_err(|e| HandlerError::Internal(e.to_string()))?,
+                    )
+                    .build(),
+            );
+        }
         for k in first {
             items.push(
                 TransactWriteItem::builder()

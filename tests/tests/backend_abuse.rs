@@ -382,7 +382,8 @@ async fn a_card_confirms_its_uploads_and_deleting_it_deletes_them() {
 }
 
 #[tokio::test]
-async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_with_their_images() {
+async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_with_their_images_once_no_card_holds_them()
+ {
     let env = TestEnv::start().await;
     let s3 = setup(&env).await;
     // an image uploaded under the old `uploads/{sub}/` layout, and a card stored then
@@ -414,19 +415,26 @@ async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_w
         last_valuation_id: None,
     };
     let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
-    CardStore::new(env.clients.dynamodb.clone(), TABLE)
-        .create(&alice, &card)
+    // Stored as it was then: the card item alone, before images were claimed.
+    env.clients
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(backend::store::card_item(&alice, &card)))
+        .send()
         .await
         .unwrap();
-    // a legacy key is still the owner's (a card can be created from it), and is deleted with the card
+    // A legacy key is still the owner's: a card can be created from it, and that card claims it.
     let id = create_card(&env, &s3, ALICE, &legacy, None).await;
+    // Deleting the old card leaves the image to the card that claimed it …
     assert_eq!(delete(&env, ALICE, &card.card_id).await, 204);
-    assert!(!exists(&s3, &legacy).await, "legacy image left behind");
-    assert_eq!(
-        delete(&env, ALICE, &id).await,
-        204,
-        "the image already gone is not an error"
+    assert!(
+        exists(&s3, &legacy).await,
+        "the newer card's image was deleted with the old card"
     );
+    // … and deleting that card deletes it.
+    assert_eq!(delete(&env, ALICE, &id).await, 204);
+    assert!(!exists(&s3, &legacy).await, "legacy image left behind");
 }
 
 /// The HTTP API's access-log format (infra/modules/backend/api.tf, `access_log_settings`).

@@ -162,12 +162,96 @@ async fn create_get_list_delete_round_trip() {
         .iter()
         .map(|i| i["SK"].as_s().unwrap().as_str())
         .collect();
-    assert_eq!(sks.len(), 2, "{sks:?}");
+    let (claims, cards): (Vec<&str>, Vec<&str>) = sks.iter().partition(|sk| sk.starts_with("IMAGE#"));
+    assert_eq!(cards.len(), 2, "{sks:?}");
     assert!(
-        sks.iter()
+        cards
+            .iter()
             .all(|sk| sk.starts_with("CARD#") && !sk.contains(&ids[0])),
         "{sks:?}"
     );
+    // The deleted card's image claim went with it; the other two cards keep theirs.
+    assert_eq!(claims.len(), 2, "{sks:?}");
+    let charizard = format!("IMAGE#{}", upload_key(ALICE, "Charizard"));
+    assert!(!claims.contains(&charizard.as_str()), "{sks:?}");
+}
+
+/// One upload, one card: a second card on the same image is a 409 naming the field and the card that
+/// holds it (deleting either would otherwise delete the other's image); the same request again — a
+/// client retrying after a lost answer — gets the first card back (200), not a duplicate; front and
+/// back must differ; once the card is deleted, a new upload under that key can make a new card.
+#[tokio::test]
+async fn an_image_belongs_to_one_card() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    create_upload_bucket(&env).await;
+    let deps = create_deps(&env);
+    let post = |body: serde_json::Value| {
+        cards_create::handler(
+            lambda_event(api_event("apigw_v2_cards_create.json", ALICE, Some(body), None)),
+            &deps,
+        )
+    };
+    let key = upload_key(ALICE, "Mew");
+    put_upload(&env, &key).await;
+    let first = post(new_card(ALICE, "Mew")).await.unwrap();
+    assert_eq!(first.status_code, 201, "{:?}", first.body);
+    let id = body_json(&first)["cardId"].as_str().unwrap().to_owned();
+
+    let again = post(new_card(ALICE, "Mew")).await.unwrap();
+    assert_eq!(
+        again.status_code, 200,
+        "a replay answers with the card: {:?}",
+        again.body
+    );
+    assert_eq!(body_json(&again)["cardId"], id.as_str());
+
+    let mut other = new_card(ALICE, "Mew");
+    other["name"] = "Mewtwo".into();
+    let taken = post(other).await.unwrap();
+    assert_eq!(taken.status_code, 409, "{:?}", taken.body);
+    let text = taken.body.as_ref().map(|b| format!("{b:?}")).unwrap_or_default();
+    assert!(text.contains("frontS3Key") && text.contains(&id), "{text}");
+
+    let mut same_both = new_card(ALICE, "Mew");
+    same_both["backS3Key"] = key.clone().into();
+    let both = post(same_both).await.unwrap();
+    assert_eq!(both.status_code, 400);
+    assert_eq!(body_json(&both)["field"], "backS3Key");
+
+    // Exactly one card was made.
+    let cards = env
+        .clients
+        .dynamodb
+        .query()
+        .table_name(TABLE)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :card)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{ALICE}")))
+        .expression_attribute_values(":card", AttributeValue::S("CARD#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cards.items().len(), 1);
+    // The claim is not a card: the list shows one.
+    let listed = cards_list::handler(
+        lambda_event(api_event("apigw_v2_cards_list.json", ALICE, None, None)),
+        &cards_deps(&env),
+    )
+    .await
+    .unwrap();
+    assert_eq!(body_json(&listed)["items"].as_array().unwrap().len(), 1);
+
+    let del = cards_delete::handler(
+        lambda_event(api_event("apigw_v2_cards_delete.json", ALICE, None, Some(&id))),
+        &delete_deps(&env),
+    )
+    .await
+    .unwrap();
+    assert_eq!(del.status_code, 204);
+    put_upload(&env, &key).await;
+    let fresh = post(new_card(ALICE, "Mew")).await.unwrap();
+    assert_eq!(fresh.status_code, 201, "{:?}", fresh.body);
+    assert_ne!(body_json(&fresh)["cardId"], id.as_str());
 }
 
 #[tokio::test]

@@ -105,14 +105,16 @@ fn request(card_id: &str) -> ValuationRequest {
 
 async fn stored_card(env: &TestEnv, status: CardStatus) -> Card {
     let now = chrono::Utc::now();
+    let card_id = uuid_like();
     let card = Card {
-        card_id: uuid_like(),
+        // One upload per card: an image belongs to one card.
+        front_s3_key: format!("uploads/{ALICE}/front-{card_id}.jpg"),
+        card_id,
         name: "Charizard".into(),
         set_name: None,
         number: None,
         year: Some(1999),
         grade: None,
-        front_s3_key: format!("uploads/{ALICE}/front.jpg"),
         back_s3_key: None,
         status,
         created_at: now,
@@ -124,10 +126,13 @@ async fn stored_card(env: &TestEnv, status: CardStatus) -> Card {
         last_valuation_id: None,
     };
     let caller = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
-    CardStore::new(env.clients.dynamodb.clone(), TABLE)
-        .create(&caller, &card)
-        .await
-        .unwrap();
+    assert_eq!(
+        CardStore::new(env.clients.dynamodb.clone(), TABLE)
+            .create(&caller, &card)
+            .await
+            .unwrap(),
+        backend::store::Created::Written
+    );
     card
 }
 

@@ -39,10 +39,13 @@ fn minutes_ago(m: i64) -> DateTime<Utc> {
 }
 
 async fn put(store: &CardStore, sub: &str, c: &Card) {
-    store
-        .create(&Caller::from_sub(Some(sub)).unwrap(), c)
-        .await
-        .unwrap();
+    assert_eq!(
+        store
+            .create(&Caller::from_sub(Some(sub)).unwrap(), c)
+            .await
+            .unwrap(),
+        backend::store::Created::Written
+    );
 }
 
 async fn status(store: &CardStore, sub: &str, id: &str) -> CardStatus {
@@ -173,7 +176,7 @@ async fn a_card_that_moved_on_after_the_query_is_left_alone() {
     );
     assert_eq!(status(&store, ALICE, "c-1").await, CardStatus::Valuing);
     // a card deleted meanwhile is not recreated by the update
-    store.delete(&alice, "c-1").await.unwrap();
+    store.delete(&alice, "c-1", &[]).await.unwrap();
     assert!(!store.fail_stuck(&alice, &seen, Utc::now()).await.unwrap());
     assert!(store.get(&alice, "c-1").await.unwrap().is_none());
 }

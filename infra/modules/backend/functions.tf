@@ -108,9 +108,11 @@ data "aws_iam_policy_document" "cards_create" {
   source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    # PutItem with attribute_not_exists(PK): never overwrites.
+    # TransactWriteItems of two or three Puts with attribute_not_exists(PK) (authorised as PutItem): the
+    # card and the claim of each image, never overwriting. GetItem reads who holds an image already
+    # taken, and that card (a retried create answers with it).
     sid       = "WriteCard"
-    actions   = ["dynamodb:PutItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
     resources = local.table_arns
   }
 

@@ -2,7 +2,8 @@
 //!
 //! One subsegment per attempt (`namespace: "aws"`, named after the service as the X-Ray SDKs do), a
 //! child of the span the call is made in, with `aws.operation`, `aws.region`, `aws.request_id`,
-//! `aws.retries` (0 on the first attempt), `aws.table_name` (DynamoDB) or `aws.queue_url` (SQS), and
+//! `aws.retries` (0 on the first attempt), `aws.table_name` (DynamoDB; a transaction's one table) or
+//! `aws.queue_url` (SQS), and
 //! `http.response.status`. Flags follow X-Ray's rules as `aws_error` classifies the answer (one
 //! classifier and one throttling-code list for the whole workspace, any protocol's error shape): 4xx →
 //! `error`, 429 or a throttling error code → `throttle` (with `error`, also for S3's 503 `SlowDown`), 5xx
@@ -98,6 +99,48 @@ struct Resource {
     table_name: Option<String>,
     #[serde(rename = "QueueUrl")]
     queue_url: Option<String>,
+    /// `TransactWriteItems` / `TransactGetItems`: each action names its own table.
+    #[serde(rename = "TransactItems", default)]
+    transact_items: Vec<TransactAction>,
+}
+
+/// One action of a DynamoDB transaction: whichever of its members is set names the table.
+#[derive(Debug, Default, serde::Deserialize)]
+struct TransactAction {
+    #[serde(rename = "Put")]
+    put: Option<TableRef>,
+    #[serde(rename = "Update")]
+    update: Option<TableRef>,
+    #[serde(rename = "Delete")]
+    delete: Option<TableRef>,
+    #[serde(rename = "ConditionCheck")]
+    condition_check: Option<TableRef>,
+    #[serde(rename = "Get")]
+    get: Option<TableRef>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct TableRef {
+    #[serde(rename = "TableName")]
+    table_name: Option<String>,
+}
+
+impl Resource {
+    /// The table the call is on: its `TableName`, or the one table every action of a transaction
+    /// names (a transaction over several tables names none).
+    fn table(&self) -> Option<&str> {
+        if let Some(t) = &self.table_name {
+            return Some(t);
+        }
+        let mut tables = self.transact_items.iter().filter_map(|a| {
+            [&a.put, &a.update, &a.delete, &a.condition_check, &a.get]
+                .into_iter()
+                .flatten()
+                .find_map(|r| r.table_name.as_deref())
+        });
+        let first = tables.next()?;
+        tables.all(|t| t == first).then_some(first)
+    }
 }
 
 /// Sets the subsegment's `error`/`throttle`/`fault` flags (only the true ones).
@@ -173,8 +216,8 @@ impl Intercept for XrayInterceptor {
             && let Some(body) = request.body().bytes().filter(|b| b.len() <= MAX_PARSED_BODY)
             && let Ok(resource) = serde_json::from_slice::<Resource>(body)
         {
-            if let Some(t) = &resource.table_name {
-                span.record("aws.table_name", t.as_str());
+            if let Some(t) = resource.table() {
+                span.record("aws.table_name", t);
             }
             if let Some(q) = &resource.queue_url {
                 span.record("aws.queue_url", q.as_str());
@@ -240,6 +283,23 @@ mod tests {
 
     const HEADER: &str =
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a:1";
+
+    #[test]
+    fn a_transactions_one_table_is_its_table_name() {
+        let parse = |v: Value| serde_json::from_value::<Resource>(v).unwrap();
+        let one = parse(json!({"TransactItems": [
+            {"Put": {"TableName": "cards", "Item": {}}},
+            {"Delete": {"TableName": "cards", "Key": {}}},
+            {"ConditionCheck": {"TableName": "cards", "Key": {}}}
+        ]}));
+        assert_eq!(one.table(), Some("cards"));
+        let two = parse(json!({"TransactItems": [
+            {"Put": {"TableName": "cards"}}, {"Update": {"TableName": "ledger"}}
+        ]}));
+        assert_eq!(two.table(), None, "several tables: none named");
+        assert_eq!(parse(json!({"TableName": "t"})).table(), Some("t"));
+        assert_eq!(parse(json!({"QueueUrl": "q"})).table(), None);
+    }
 
     fn event(status: u16, body: &str, request_id: &str) -> ReplayEvent {
         ReplayEvent::new(
