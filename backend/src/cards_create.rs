@@ -10,53 +10,18 @@
 //! (a client retrying after a lost answer), which gets the existing card with 200, not a duplicate.
 
 use crate::HandlerError;
-use crate::config::{self, ConfigError};
 use crate::http::{self, Request, Response};
-use crate::identity::UserHasher;
 use crate::model::{Card, CardStatus};
 use crate::obs::{self, RequestLog};
-use crate::store::{CardStore, Created};
-use crate::uploads::{UploadStore, UserUploads};
+use crate::store::Created;
+use crate::uploads::UserUploads;
 use chrono::{DateTime, Datelike, Utc};
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use telemetry::catalogue::MetricName;
 
-/// The function's dependencies.
-#[derive(Debug, Clone)]
-pub struct Deps {
-    /// The cards table.
-    pub store: CardStore,
-    /// Pseudonyms for log lines and upload keys.
-    pub users: UserHasher,
-    /// The upload bucket (confirming the card's images).
-    pub uploads: UploadStore,
-}
-
-impl Deps {
-    /// From `TABLE_NAME`, `UPLOAD_BUCKET`, `S3_FORCE_PATH_STYLE` (false; emulators) and
-    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
-    ///
-    /// # Errors
-    /// A missing or invalid variable.
-    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let s3 = aws_sdk_s3::config::Builder::from(aws)
-            .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
-            .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
-            .build();
-        Ok(Self {
-            store: CardStore::new(
-                telemetry::traced_client!(aws_sdk_dynamodb, aws),
-                config::required("TABLE_NAME")?,
-            ),
-            uploads: UploadStore::new(
-                aws_sdk_s3::Client::from_conf(s3),
-                config::required("UPLOAD_BUCKET")?,
-            ),
-            users: config::user_hasher(aws).await?,
-        })
-    }
-}
+/// The function's dependencies: the cards table, the pseudonym key and the upload bucket.
+pub type Deps = crate::uploads::CardImageDeps;
 
 /// The request body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -174,33 +139,89 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let body: NewCard = http::json_body(req)?;
     let mine = UserUploads::of(&deps.users, &caller);
     let card = body.into_card(&mine, uuid::Uuid::new_v4().to_string(), crate::model::now())?;
-    deps.uploads.confirm("frontS3Key", &card.front_s3_key).await?;
-    if let Some(back) = &card.back_s3_key {
-        deps.uploads.confirm("backS3Key", back).await?;
+    let images: Vec<(&'static str, &str)> = std::iter::once(("frontS3Key", card.front_s3_key.as_str()))
+        .chain(card.back_s3_key.as_deref().map(|k| ("backS3Key", k)))
+        .collect();
+    // An image another card holds is answered before anything is tagged: a request that cannot
+    // succeed changes nothing.
+    for (field, key) in &images {
+        if let Some(owner) = deps.store.image_owner(&caller, key).await? {
+            return taken(deps, &caller, &card, field, Some(owner)).await;
+        }
     }
-    match deps.store.create(&caller, &card).await? {
-        Created::Written => {}
-        Created::ImageTaken { field, card_id } => {
-            // A retry of a create whose answer was lost finds its own card: answer with it (200), once
-            // more, instead of making a second card on the same image.
-            if let Some(id) = &card_id
-                && let Some(existing) = deps.store.get(&caller, id).await?
-                && existing.same_details_as(&card)
-            {
-                tracing::info!(card_id = id.as_str(), "card create replayed");
-                return Ok(http::json(200, &existing));
-            }
-            return Err(HandlerError::Conflict(match card_id {
-                Some(id) => format!(
-                    "{field}: this image is already card {id}'s; delete that card or upload the image again"
-                ),
-                None => format!("{field}: this image was just claimed by another card; upload it again"),
-            }));
+    // Tagged before the card is written, so a card's image can never expire; when a later step
+    // fails, what this request tagged goes back to the expiry (an unused upload never stays).
+    let mut confirmed: Vec<(&str, &str)> = Vec::new();
+    for (field, key) in &images {
+        if let Err(e) = deps.uploads.confirm(field, key).await {
+            release(deps, &caller, &confirmed).await;
+            return Err(e);
+        }
+        confirmed.push((field, key));
+    }
+    match deps.store.create(&caller, &card).await {
+        Ok(Created::Written) => {}
+        Ok(Created::ImageTaken { field, card_id }) => {
+            // Another request claimed an image between the check above and the write.
+            release(deps, &caller, &confirmed).await;
+            return taken(deps, &caller, &card, field, card_id).await;
+        }
+        Err(e) => {
+            release(deps, &caller, &confirmed).await;
+            return Err(e);
         }
     }
     tracing::info!(card_id = card.card_id.as_str(), "card created");
     obs::count(MetricName::CardsCreated, 1);
     Ok(http::json(201, &card))
+}
+
+/// The answer when `field`'s image is already a card's: a retry of a create whose answer was lost
+/// finds its own card and gets it again (200) instead of a second card on the same image; anything
+/// else is a 409 naming the field and the card.
+async fn taken(
+    deps: &Deps,
+    caller: &crate::identity::Caller,
+    card: &Card,
+    field: &str,
+    owner: Option<String>,
+) -> Result<Response, HandlerError> {
+    if let Some(id) = &owner
+        && let Some(existing) = deps.store.get(caller, id).await?
+        && existing.same_details_as(card)
+    {
+        // The replayed card's images are confirmed again: the first try may have stopped after the
+        // write but before its answer.
+        for key in std::iter::once(existing.front_s3_key.as_str()).chain(existing.back_s3_key.as_deref()) {
+            deps.uploads.confirm(field, key).await?;
+        }
+        tracing::info!(card_id = id.as_str(), "card create replayed");
+        return Ok(http::json(200, &existing));
+    }
+    Err(HandlerError::Conflict(match owner {
+        Some(id) => {
+            format!("{field}: this image is already card {id}'s; delete that card or upload the image again")
+        }
+        None => format!("{field}: this image was just claimed by another card; upload it again"),
+    }))
+}
+
+/// Puts the images this request confirmed back under the expiry, unless a card claims them (a
+/// concurrent request may have won one: its card keeps it confirmed). Best effort: a failure is
+/// logged, and the caller's error is what the client gets.
+async fn release(deps: &Deps, caller: &crate::identity::Caller, confirmed: &[(&str, &str)]) {
+    for (field, key) in confirmed {
+        let claimed = match deps.store.image_owner(caller, key).await {
+            Ok(owner) => owner.is_some(),
+            Err(e) => {
+                tracing::warn!(field, error = %e, "could not read an image claim; upload left confirmed");
+                continue;
+            }
+        };
+        if !claimed && let Err(e) = deps.uploads.unconfirm(field, key).await {
+            tracing::warn!(field, error = %e, "could not return an unused upload to the expiry");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -210,7 +231,7 @@ mod tests {
     use crate::identity::Caller;
 
     fn me() -> UserUploads {
-        let users = UserHasher::new(vec![5; 32]).unwrap();
+        let users = crate::identity::UserHasher::new(vec![5; 32]).unwrap();
         UserUploads::of(&users, &Caller::from_sub(Some("u-1")).unwrap())
     }
 

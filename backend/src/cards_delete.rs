@@ -8,50 +8,14 @@
 //! uploads ([`crate::uploads::UserUploads::owns`]) are deleted.
 
 use crate::HandlerError;
-use crate::config::{self, ConfigError};
 use crate::http::{self, Request, Response};
-use crate::identity::UserHasher;
 use crate::obs::{self, RequestLog};
-use crate::store::CardStore;
-use crate::uploads::{UploadStore, UserUploads};
+use crate::uploads::UserUploads;
 use lambda_runtime::LambdaEvent;
 use telemetry::catalogue::MetricName;
 
-/// The function's dependencies.
-#[derive(Debug, Clone)]
-pub struct Deps {
-    /// The cards table.
-    pub store: CardStore,
-    /// Pseudonyms for log lines and upload keys.
-    pub users: UserHasher,
-    /// The upload bucket (the card's images).
-    pub uploads: UploadStore,
-}
-
-impl Deps {
-    /// From `TABLE_NAME`, `UPLOAD_BUCKET`, `S3_FORCE_PATH_STYLE` (false; emulators) and
-    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
-    ///
-    /// # Errors
-    /// A missing or invalid variable.
-    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let s3 = aws_sdk_s3::config::Builder::from(aws)
-            .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
-            .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
-            .build();
-        Ok(Self {
-            store: CardStore::new(
-                telemetry::traced_client!(aws_sdk_dynamodb, aws),
-                config::required("TABLE_NAME")?,
-            ),
-            uploads: UploadStore::new(
-                aws_sdk_s3::Client::from_conf(s3),
-                config::required("UPLOAD_BUCKET")?,
-            ),
-            users: config::user_hasher(aws).await?,
-        })
-    }
-}
+/// The function's dependencies: the cards table, the pseudonym key and the upload bucket.
+pub type Deps = crate::uploads::CardImageDeps;
 
 /// The handler.
 ///
@@ -75,7 +39,10 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let mine = UserUploads::of(&deps.users, &caller);
     let mut images = 0;
     let mut claims: Vec<&str> = Vec::new();
-    for key in std::iter::once(card.front_s3_key.as_str()).chain(card.back_s3_key.as_deref()) {
+    // A card made before front == back was refused names one image twice: it is deleted and released
+    // once (two deletes of one claim in a transaction are a ValidationException).
+    let back = card.back_s3_key.as_deref().filter(|b| *b != card.front_s3_key);
+    for key in std::iter::once(card.front_s3_key.as_str()).chain(back) {
         if !mine.owns(key) {
             tracing::warn!(
                 card_id = id.as_str(),

@@ -318,6 +318,9 @@ impl CardStore {
                 .collect(),
             _ => return Err(sdk_error("TransactWriteItems", e)),
         };
+        if let Some(busy) = cancelled_by_contention(&e) {
+            return Err(busy);
+        }
         if failed.first().copied().unwrap_or(false) {
             return Err(HandlerError::Conflict("card id already exists".into()));
         }
@@ -441,6 +444,8 @@ impl CardStore {
                 .expression_attribute_values(":price", s("PRICE#"))
                 .expression_attribute_values(":card", s(card_id))
                 .projection_expression("PK, SK")
+                // A price written just before the delete must not be missed and orphaned.
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -483,7 +488,9 @@ impl CardStore {
                 .build(),
         ];
         // The image claims go with the card (only this card's: a claim another card made stays).
-        for s3_key in images.iter().take(2) {
+        let mut claims: Vec<&str> = images.to_vec();
+        claims.dedup();
+        for s3_key in claims.iter().take(2) {
             items.push(
                 TransactWriteItem::builder()
                     .delete(
@@ -797,6 +804,40 @@ impl CardStore {
 
 /// A cancelled transaction whose first failed condition is a `ConditionalCheckFailed` means the
 /// guarded item is not there (or not in the expected state): `NotFound(what)`.
+/// A transaction DynamoDB cancelled because of other writes or capacity, not because a condition
+/// failed: `TransactionConflict` (a concurrent transaction or write on one of its items),
+/// `ThrottlingError`, `ProvisionedThroughputExceeded`, `RequestLimitExceeded`. Trying again later can
+/// succeed, so it is [`HandlerError::Retryable`] (503 to a client, retried by the state machine), never
+/// a 500 or a "not found". A condition that failed as well wins: that answer does not change on retry.
+/// Reasons: <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>.
+fn cancelled_by_contention<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> Option<HandlerError> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let Some(TransactWriteItemsError::TransactionCanceledException(t)) = e.as_service_error() else {
+        return None;
+    };
+    let codes: Vec<&str> = t.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+    if codes.contains(&"ConditionalCheckFailed") {
+        return None;
+    }
+    codes
+        .iter()
+        .find(|c| {
+            matches!(
+                **c,
+                "TransactionConflict"
+                    | "ThrottlingError"
+                    | "ProvisionedThroughputExceeded"
+                    | "RequestLimitExceeded"
+            )
+        })
+        .map(|c| HandlerError::Retryable(format!("TransactWriteItems cancelled: {c}; try again")))
+}
+
 fn transaction_error(
     e: aws_sdk_dynamodb::error::SdkError<
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
@@ -805,6 +846,9 @@ fn transaction_error(
     what: &str,
 ) -> HandlerError {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    if let Some(busy) = cancelled_by_contention(&e) {
+        return busy;
+    }
     if let Some(TransactWriteItemsError::TransactionCanceledException(t)) = e.as_service_error()
         && t.cancellation_reasons()
             .iter()
@@ -816,7 +860,7 @@ fn transaction_error(
 }
 
 /// What the card read functions (`cards_get`, `cards_list`) need: the table and the user pseudonymiser
-/// (`cards_create` and `cards_delete` also need the upload bucket: their own `Deps`).
+/// (`cards_create` and `cards_delete` also need the upload bucket: [`crate::uploads::CardImageDeps`]).
 #[derive(Debug, Clone)]
 pub struct CardsDeps {
     /// The cards table.
@@ -886,6 +930,47 @@ mod tests {
         assert_eq!(get_s(&item, "status"), Some("VALUED"));
         assert_eq!(item["valueMedian"], AttributeValue::N("355.50".into()));
         assert_eq!(card_from_item(&item).unwrap(), card());
+    }
+
+    /// Reasons from the TransactWriteItems reference: contention and capacity are worth a retry, a
+    /// failed condition is an answer (and wins when both appear).
+    #[test]
+    fn a_transaction_lost_to_contention_is_retryable() {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        use aws_sdk_dynamodb::types::CancellationReason;
+        use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+        let cancelled = |codes: &[&str]| {
+            let reasons = codes
+                .iter()
+                .map(|c| CancellationReason::builder().code(*c).build())
+                .collect();
+            aws_sdk_dynamodb::error::SdkError::<_, ()>::service_error(
+                TransactWriteItemsError::TransactionCanceledException(
+                    TransactionCanceledException::builder()
+                        .set_cancellation_reasons(Some(reasons))
+                        .build(),
+                ),
+                (),
+            )
+        };
+        for code in [
+            "TransactionConflict",
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+            "RequestLimitExceeded",
+        ] {
+            assert!(
+                matches!(
+                    cancelled_by_contention(&cancelled(&["None", code])),
+                    Some(HandlerError::Retryable(m)) if m.contains(code)
+                ),
+                "{code}"
+            );
+        }
+        assert!(
+            cancelled_by_contention(&cancelled(&["ConditionalCheckFailed", "TransactionConflict"])).is_none()
+        );
+        assert!(cancelled_by_contention(&cancelled(&["None", "ValidationError"])).is_none());
     }
 
     #[test]

@@ -17,8 +17,10 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-filters.html>).
 
 use crate::HandlerError;
+use crate::config::{self, ConfigError};
 use crate::error::sdk_error;
 use crate::identity::{Caller, UserHasher};
+use crate::store::CardStore;
 use aws_sdk_s3::types::{Tag, Tagging};
 
 /// Every user image lies under this prefix (the IAM policies and the lifecycle rules use it).
@@ -29,6 +31,45 @@ pub const UPLOAD_TAG: &str = "collectiq-upload";
 pub const PENDING_TAGGING: &str = "collectiq-upload=pending";
 /// The tag value once a card uses the upload.
 pub const CONFIRMED: &str = "confirmed";
+/// The tag value of an upload no card uses (the one [`PENDING_TAGGING`] signs).
+pub const PENDING: &str = "pending";
+
+/// What the functions that write a card together with its images need (`cards_create`,
+/// `cards_delete`, each re-exporting it as its `Deps`).
+#[derive(Debug, Clone)]
+pub struct CardImageDeps {
+    /// The cards table (cards and the image claims).
+    pub store: CardStore,
+    /// Pseudonyms for log lines and upload keys.
+    pub users: UserHasher,
+    /// The upload bucket (the card's images).
+    pub uploads: UploadStore,
+}
+
+impl CardImageDeps {
+    /// From `TABLE_NAME`, `UPLOAD_BUCKET`, `S3_FORCE_PATH_STYLE` (false; emulators) and
+    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    ///
+    /// # Errors
+    /// A missing or invalid variable.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let s3 = aws_sdk_s3::config::Builder::from(aws)
+            .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
+            .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
+            .build();
+        Ok(Self {
+            store: CardStore::new(
+                telemetry::traced_client!(aws_sdk_dynamodb, aws),
+                config::required("TABLE_NAME")?,
+            ),
+            uploads: UploadStore::new(
+                aws_sdk_s3::Client::from_conf(s3),
+                config::required("UPLOAD_BUCKET")?,
+            ),
+            users: config::user_hasher(aws).await?,
+        })
+    }
+}
 
 /// Where one caller's images are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,11 +154,24 @@ impl UploadStore {
     /// [`HandlerError::Validation`] naming `field` when there is no such object (nothing was uploaded
     /// there, or it expired); other SDK errors classified.
     pub async fn confirm(&self, field: &str, key: &str) -> Result<(), HandlerError> {
+        self.tag(field, key, CONFIRMED).await
+    }
+
+    /// Gives an upload no card took back to the expiry (tag `collectiq-upload=pending`): a create that
+    /// confirmed its front image and then failed must not keep that image forever.
+    ///
+    /// # Errors
+    /// As [`Self::confirm`].
+    pub async fn unconfirm(&self, field: &str, key: &str) -> Result<(), HandlerError> {
+        self.tag(field, key, PENDING).await
+    }
+
+    async fn tag(&self, field: &str, key: &str, value: &str) -> Result<(), HandlerError> {
         let tagging = Tagging::builder()
             .tag_set(
                 Tag::builder()
                     .key(UPLOAD_TAG)
-                    .value(CONFIRMED)
+                    .value(value)
                     .build()
                     .map_err(|e| HandlerError::Internal(e.to_string()))?,
             )
@@ -167,6 +221,11 @@ impl UploadStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_signed_tag_is_the_pending_tag() {
+        assert_eq!(PENDING_TAGGING, format!("{UPLOAD_TAG}={PENDING}"));
+    }
 
     #[test]
     fn keys_are_pseudonymous_and_legacy_keys_stay_owned() {

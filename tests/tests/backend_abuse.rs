@@ -363,8 +363,26 @@ async fn a_card_confirms_its_uploads_and_deleting_it_deletes_them() {
             "{key}"
         );
     }
-    let r = create(&env, ALICE, &front, Some(&format!("{}missing.jpg", mine.prefix))).await;
+    // a create that fails after tagging its front gives that upload back to the expiry
+    let fresh = upload(&presign, ALICE).await;
+    let r = create(&env, ALICE, &fresh, Some(&format!("{}missing.jpg", mine.prefix))).await;
     assert_eq!(body_json(&r)["field"], "backS3Key");
+    assert_eq!(
+        tags(&s3, &fresh).await,
+        [("collectiq-upload".to_owned(), "pending".to_owned())],
+        "a failed create kept its upload out of the expiry"
+    );
+    // an image another card holds is answered before anything is tagged
+    let r = create(&env, ALICE, &unused, Some(&back)).await;
+    assert_eq!(r.status_code, 409, "{:?}", r.body);
+    assert!(
+        body_json(&r)["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("backS3Key") && m.contains(&id)),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(tags(&s3, &unused).await[0].1, "pending");
 
     // delete: the card, then its images are gone; the unused upload and Bob's things are untouched
     let bob_front = upload(&presign, BOB).await;
@@ -435,6 +453,46 @@ async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_w
     // … and deleting that card deletes it.
     assert_eq!(delete(&env, ALICE, &id).await, 204);
     assert!(!exists(&s3, &legacy).await, "legacy image left behind");
+}
+
+/// A card stored before front == back was refused names one image on both sides: deleting it
+/// deletes the image and its claim once (two deletes of one item in a transaction are refused).
+#[tokio::test]
+async fn a_card_with_one_image_on_both_sides_deletes_cleanly() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let key = upload(&presign_deps(&env, 10), ALICE).await;
+    let now = backend::model::now();
+    let card = Card {
+        card_id: "7a0e4c1d-2b3f-4a5e-8c6d-9e0f1a2b3c4d".into(),
+        name: "Mew".into(),
+        set_name: None,
+        number: None,
+        year: Some(1999),
+        grade: None,
+        front_s3_key: key.clone(),
+        back_s3_key: Some(key.clone()),
+        status: CardStatus::Valued,
+        created_at: now,
+        updated_at: now,
+        value: None,
+        pricing_confidence: None,
+        authenticity_score: None,
+        valued_at: None,
+        last_valuation_id: None,
+    };
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    env.clients
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(backend::store::card_item(&alice, &card)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete(&env, ALICE, &card.card_id).await, 204);
+    assert!(!exists(&s3, &key).await, "image left behind");
+    assert_eq!(delete(&env, ALICE, &card.card_id).await, 404);
 }
 
 /// The HTTP API's access-log format (infra/modules/backend/api.tf, `access_log_settings`).
