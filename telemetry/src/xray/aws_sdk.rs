@@ -224,11 +224,13 @@ impl Intercept for XrayInterceptor {
             }
         }
         if let Some(out) = outgoing_context_for(&span) {
+            // `try_insert`: a header value the HTTP layer refuses is left off the call; smithy's
+            // `insert` would panic inside the caller's request.
             let headers = request.headers_mut();
-            headers.insert(TRACE_HEADER, out.xray);
-            headers.insert(crate::propagation::TRACEPARENT, out.traceparent);
+            let _ = headers.try_insert(TRACE_HEADER, out.xray);
+            let _ = headers.try_insert(crate::propagation::TRACEPARENT, out.traceparent);
             if let Some(state) = out.tracestate {
-                headers.insert(crate::propagation::TRACESTATE, state);
+                let _ = headers.try_insert(crate::propagation::TRACESTATE, state);
             }
         }
         Ok(())
