@@ -304,6 +304,42 @@ fn role_account(arn: &str) -> Result<&str, String> {
     Ok(account)
 }
 
+/// Where an organisation's platform specs may be: relative `.toml` paths inside the organisation
+/// file's directory or the one above it (`infra/platforms/org/` names `../collectiq-prod.toml`), so a
+/// spec cannot make the pass read, and quote in its errors, any other file on the machine. Symbolic
+/// links are followed for files that exist; `..` is resolved by name for files that do not.
+fn within_spec_root(rel: &Path, base: &Path) -> Result<(), String> {
+    if rel.is_absolute() || rel.extension().is_none_or(|e| e != "toml") {
+        return Err(format!(
+            "expected a relative path to a .toml platform spec, found \"{}\"",
+            rel.display()
+        ));
+    }
+    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let root = base.parent().unwrap_or(&base);
+    let target = base.join(rel).canonicalize().unwrap_or_else(|_| {
+        let mut t = PathBuf::new();
+        for c in base.join(rel).components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    t.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => t.push(other),
+            }
+        }
+        t
+    });
+    if !target.starts_with(root) {
+        return Err(format!(
+            "\"{}\" is outside {}: platform specs live beside the organisation spec or one directory up",
+            rel.display(),
+            root.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Semantic checks; loads every platform spec. Returns the items and `(key path, message)` problems.
 fn validate(spec: &OrgSpec, base: &Path) -> (Vec<OrgItem>, Vec<(String, String)>) {
     let mut out = Vec::new();
@@ -420,6 +456,10 @@ fn validate(spec: &OrgSpec, base: &Path) -> (Vec<OrgItem>, Vec<(String, String)>
             let key = format!("accounts[{a}].platforms[{p}]");
             let path = base.join(rel);
             let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if let Err(why) = within_spec_root(rel, base) {
+                bad(key, why);
+                continue;
+            }
             if !path.is_file() {
                 bad(key, format!("platform spec {} does not exist", path.display()));
                 continue;
@@ -573,6 +613,46 @@ platforms = ["budgetbuddy-prod.toml"]
                 "{arn}: {text}"
             );
         }
+    }
+
+    /// Paths that would read files the organisation does not own are refused before anything is
+    /// opened; the real layout (`../collectiq-prod.toml` from `infra/platforms/org/`) still loads.
+    #[test]
+    fn platform_paths_cannot_leave_the_spec_directories() {
+        let text = problems(
+            r#"
+[[accounts]]
+id = "210987654321"
+name = "dev"
+role_arn = "arn:aws:iam::210987654321:role/member"
+platforms = ["/etc/passwd", "../../../../../../etc/hostname", "../../Cargo.toml", "collectiq-dev", "../../../../../../../../tmp/x.toml"]
+"#,
+        );
+        assert!(
+            text.contains("accounts[0].platforms[0]: expected a relative path to a .toml platform spec, found \"/etc/passwd\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[0].platforms[1]: expected a relative path to a .toml"),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[0].platforms[2]: \"../../Cargo.toml\" is outside "),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[0].platforms[3]: expected a relative path to a .toml"),
+            "{text}"
+        );
+        assert!(
+            text.contains("accounts[0].platforms[4]: \"../../../../../../../../tmp/x.toml\" is outside "),
+            "{text}"
+        );
+        let org = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/platforms/org");
+        assert_eq!(
+            within_spec_root(Path::new("../collectiq-prod.toml"), &org),
+            Ok(())
+        );
     }
 
     #[test]
