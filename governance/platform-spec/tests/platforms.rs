@@ -91,6 +91,8 @@ fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
     assert!(spec.budgets.iter().all(|b| b.billing_alarms), "{env}");
     // 000 "Infrastructure Overview": us-east-1; 001 diagram "AWS Cloud (us-east-1)".
     assert_eq!(spec.platform.region, "us-east-1");
+    // 001 "Resource Tagging Strategy": `Owner = "DevOps"` on every resource (the spec's owner is the tag).
+    assert_eq!(spec.platform.owner.as_deref(), Some("DevOps"), "{env}");
 
     // 001 "API Gateway HTTP API Module" → Routes: seven routes, /healthz without auth.
     let api = &spec.http_apis[0];

@@ -1,11 +1,15 @@
 # What dev does differently from the other environments (the rest is the shared configuration in
 # ../shared, symlinked here, and platform.auto.tfvars.json generated from the platform spec).
 # Seed 001, "Environment Configuration" → Development: 512 MB functions (the spec's memory_mb), debug
-# logging, Standard workflows for debugging, no manual approval.
+# logging, Standard workflows for debugging, no manual approval; MFA stays optional (asked of prod only).
 locals {
   deletion_protection     = false
   admin_password_auth     = true
   state_machine_log_level = "ALL"
+
+  # Seed 001 asks MFA of prod only ("Environment Configuration" → Development: "Cognito: dev-collectiq user
+  # pool"); dev keeps the "Amazon Cognito User Pool Module" default, so test users sign in with a password.
+  cognito_mfa = "OPTIONAL"
 
   # Used when platform.auto.tfvars.json does not carry the spec's [platform].log_level /
   # [[state_machines]].workflow_type; check-infra fails if these and the spec disagree.

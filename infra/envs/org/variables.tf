@@ -57,14 +57,16 @@ variable "log_retention_days" {
   default     = 90
 }
 
+# Seed 001 "Resource Tagging Strategy": every CollectIQ resource carries Owner = "DevOps" and
+# CostCenter = "Engineering"; the organisation stack is tagged Project = "CollectIQ" as well.
 variable "owner" {
   description = "Owner tag."
   type        = string
-  default     = "platform-team"
+  default     = "DevOps"
 }
 
 variable "cost_center" {
   description = "CostCenter tag."
   type        = string
-  default     = "collectiq"
+  default     = "Engineering"
 }

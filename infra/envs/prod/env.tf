@@ -1,11 +1,16 @@
 # What prod does differently from the other environments (the rest is the shared configuration in
 # ../shared, symlinked here, and platform.auto.tfvars.json generated from the platform spec).
 # Seed 001, "Environment Configuration" → Production: 1024 MB functions (the spec's memory_mb), info
-# logging only, Express workflows for performance, canary deployments with automatic rollback.
+# logging only, Express workflows for performance, a user pool with MFA, canary deployments with
+# automatic rollback.
 locals {
   deletion_protection     = true
   admin_password_auth     = false
   state_machine_log_level = "ERROR"
+
+  # Seed 001 "Environment Configuration" → Production: "Cognito: prod-collectiq user pool with MFA". Every
+  # user must set up a TOTP app and use it to sign in (check-infra verifies the planned pool).
+  cognito_mfa = "ON"
 
   # Used when platform.auto.tfvars.json does not carry the spec's [platform].log_level /
   # [[state_machines]].workflow_type; check-infra fails if these and the spec disagree.

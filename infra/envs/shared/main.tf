@@ -10,9 +10,9 @@ locals {
   slack_webhook_secret_name = coalesce(var.slack_webhook_secret_name, "${var.platform}/${var.environment}/slack-webhook")
 
   # What each environment does differently, beyond its generated platform.auto.tfvars.json, is in its
-  # own env.tf (deletion_protection, admin_password_auth, state_machine_log_level, deployment_config_name,
-  # valuation_timeout_minutes, and the seed's log level and workflow type for a tfvars file that does not
-  # carry the spec's). scripts/check-infra compares the outcome with the spec.
+  # own env.tf (deletion_protection, admin_password_auth, cognito_mfa, state_machine_log_level,
+  # deployment_config_name, valuation_timeout_minutes, and the seed's log level and workflow type for a
+  # tfvars file that does not carry the spec's). scripts/check-infra compares the outcome with the spec.
   log_level          = coalesce(var.log_level, local.default_log_level)
   state_machine_type = coalesce(var.state_machine_type, local.default_state_machine_type)
 }
@@ -66,6 +66,9 @@ module "backend" {
   # Canary deployments of every backend function (seed 001, "Lambda Deployment Rollback").
   deployment_config_name    = local.deployment_config_name
   valuation_timeout_minutes = local.valuation_timeout_minutes
+
+  # Seed 001 "Environment Configuration": prod's user pool requires MFA, dev's offers it (env.tf).
+  mfa_configuration = local.cognito_mfa
 
   allow_admin_password_auth   = local.admin_password_auth
   authenticity_flag_threshold = var.authenticity_flag_threshold

@@ -46,7 +46,8 @@ variable "account_id" {
 variable "owner" {
   description = "Owner tag ([platform].owner): the team accountable for this environment."
   type        = string
-  default     = "collectiq-team"
+  # Seed 001 "Resource Tagging Strategy": Owner = "DevOps".
+  default = "DevOps"
 }
 
 variable "log_retention_days" {
@@ -131,7 +132,8 @@ variable "governance_functions" {
 variable "cost_center" {
   description = "CostCenter tag."
   type        = string
-  default     = "collectiq"
+  # Seed 001 "Resource Tagging Strategy": CostCenter = "Engineering".
+  default = "Engineering"
 }
 
 variable "artifacts_dir" {

@@ -19,8 +19,11 @@ resource "aws_cognito_user_pool" "users" {
   deletion_protection      = var.deletion_protection ? "ACTIVE" : "INACTIVE"
   username_attributes      = ["email"]
   auto_verified_attributes = ["email"]
-  mfa_configuration        = "OPTIONAL"
-  tags                     = merge(local.tags, { Feature = "auth" })
+  # Per environment (env.tf): prod "ON" (seed 001 "Environment Configuration" → Production: "prod-collectiq
+  # user pool with MFA"), dev "OPTIONAL" (001 "Amazon Cognito User Pool Module"). Either way the second
+  # factor is a TOTP app (software token); no SMS, so no SNS role or SMS spend.
+  mfa_configuration = var.mfa_configuration
+  tags              = merge(local.tags, { Feature = "auth" })
 
   software_token_mfa_configuration {
     enabled = true

@@ -109,6 +109,17 @@ resource "aws_s3_bucket_cors_configuration" "uploads" {
   }
 }
 
+# S3 publishes request metrics (GetRequests, PutRequests, 4xxErrors, 5xxErrors, FirstByteLatency,
+# TotalRequestLatency) only for a metrics configuration; the data dashboard reads them with
+# FilterId=EntireBucket (dashboards::CatalogueOptions::s3_request_filter_id, docs/dashboards.md).
+# Seed 001 "Observability and Monitoring" → "CloudWatch Dashboards" → "Data Layer Dashboard": "S3 GET/PUT
+# request count". No filter: the whole bucket. S3 bills these at CloudWatch's custom-metric rate.
+resource "aws_s3_bucket_metric" "entire_bucket" {
+  # .bucket, not .id: the name is known at plan time, so check-infra can compare it with the spec.
+  bucket = aws_s3_bucket.uploads.bucket
+  name   = "EntireBucket"
+}
+
 # New uploads become EventBridge events (audit trail, future automation).
 resource "aws_s3_bucket_notification" "uploads" {
   bucket      = aws_s3_bucket.uploads.id

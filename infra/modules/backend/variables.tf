@@ -124,6 +124,17 @@ variable "allow_admin_password_auth" {
   default     = false
 }
 
+variable "mfa_configuration" {
+  description = "MFA of the Cognito user pool, with a TOTP app (software token) as the factor: ON (every user must set one up and use it to sign in; seed 001 for prod) or OPTIONAL (users may; seed 001's module default, dev)."
+  type        = string
+  default     = "ON"
+
+  validation {
+    condition     = contains(["ON", "OPTIONAL"], var.mfa_configuration)
+    error_message = "mfa_configuration must be ON or OPTIONAL (OFF would leave no second factor at all)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Protect the table and user pool from deletion."
   type        = bool
