@@ -661,6 +661,16 @@ pub struct BudgetBurn {
     /// The higher of the tier actual spend reached and the projected tier (with hysteresis once
     /// [`BudgetBurn::with_previous_tier`] gave it the tier shown last time).
     pub tier: Tier,
+    /// Whether 150 % actual spend pages ([`Severity::Critical`]). False where the platform's seed
+    /// keeps pages for outages and asks for the budget's own notices only (BudgetBuddy, seed 003:
+    /// "Critical: Service down, data breach, security incident"; "Budget Alerts: 80% and 100%"):
+    /// then the worst this budget says is a warning. Absent in burns saved before it existed: true.
+    #[serde(default = "pages_by_default")]
+    pub pages: bool,
+}
+
+const fn pages_by_default() -> bool {
+    true
 }
 
 impl BudgetBurn {
@@ -693,11 +703,18 @@ impl BudgetBurn {
     /// ```
     #[must_use]
     pub fn severity(&self) -> Severity {
-        if self.actual_tier() == Tier::Pct150 {
+        if self.pages && self.actual_tier() == Tier::Pct150 {
             Severity::Critical
         } else {
             self.tier.severity().min(Severity::Warning)
         }
+    }
+
+    /// The burn with [`Self::pages`] set: `false` makes 150 % actual spend a warning, not a page.
+    #[must_use]
+    pub const fn paging(mut self, pages: bool) -> Self {
+        self.pages = pages;
+        self
     }
 
     /// The burn with its tier recomputed given the tier shown on the previous run of the same month
@@ -1023,6 +1040,7 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         actual_pct,
         projected_pct,
         tier,
+        pages: true,
     })
 }
 

@@ -10,7 +10,7 @@
 //! - anomalies: day `t − 1` (the last complete day);
 //! - service trends: the 14 days `[t − 14, t)`, top services by spend in that window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -298,6 +298,9 @@ pub struct ReportSettings {
     /// The tier the previous report of this month showed (the alert ledger's `AlertState::current`),
     /// for the projection's hysteresis ([`BudgetBurn::with_previous_tier`]). `None`: no hysteresis.
     pub previous_tier: Option<Tier>,
+    /// Budgets whose spend never pages ([`BudgetBurn::pages`] false): their platform's seed keeps
+    /// pages for outages (the spec's `[[budgets]].billing_alarms = false`).
+    pub quiet_budgets: BTreeSet<String>,
 }
 
 impl Default for ReportSettings {
@@ -311,6 +314,7 @@ impl Default for ReportSettings {
             trend_days: 14,
             include_untagged: true,
             previous_tier: None,
+            quiet_budgets: BTreeSet::new(),
         }
     }
 }
@@ -445,8 +449,10 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
     for b in &inputs.budgets {
         match BurnInput::from_budget(b, daily.clone(), inputs.ce_forecast.clone())
             .and_then(|i| budget_burn(&i, inputs.as_of))
-            .map(|burn| burn.with_previous_tier(settings.previous_tier))
-        {
+            .map(|burn| {
+                let pages = !settings.quiet_budgets.contains(&burn.budget_name);
+                burn.with_previous_tier(settings.previous_tier).paging(pages)
+            }) {
             Ok(burn) => budgets.push(burn),
             Err(e) => notes.push(format!("budget skipped: {e}")),
         }
@@ -773,6 +779,29 @@ pub(crate) mod tests {
             r.headline(),
             "CollectIQ prod: $241.41 MTD (48.3% of $500.00) — NOTICE"
         );
+    }
+
+    /// Seed 003 ("Severity Levels": critical is service down, data breach, security incident;
+    /// "Cost Monitoring": budget alerts at 80 % and 100 %): a quiet budget spent past 150 % is a loud
+    /// warning and sends no page; the same budget elsewhere pages.
+    #[test]
+    fn a_quiet_budget_past_150_percent_warns_and_never_pages() {
+        let mut inputs = demo_inputs();
+        // The demo month has spent about $224 by the 18th: a $140 limit is 160 % actual.
+        inputs.budgets[0].budget_limit = Some(Amount::usd(dec!(140)));
+        let prices = PriceTable::bundled().unwrap();
+        let loud = build_report(&inputs, &ReportSettings::default(), prices);
+        assert_eq!(loud.budgets[0].actual_tier(), Tier::Pct150);
+        assert_eq!(loud.severity(), Severity::Critical);
+        assert!(crate::sns::critical_message(&loud).is_some());
+        let settings = ReportSettings {
+            quiet_budgets: [inputs.budgets[0].budget_name.clone()].into_iter().collect(),
+            ..ReportSettings::default()
+        };
+        let quiet = build_report(&inputs, &settings, prices);
+        assert_eq!(quiet.budgets[0].tier, Tier::Pct150, "the tier is still shown");
+        assert_eq!(quiet.severity(), Severity::Warning);
+        assert!(crate::sns::critical_message(&quiet).is_none());
     }
 
     #[test]

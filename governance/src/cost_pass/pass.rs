@@ -190,13 +190,21 @@ impl DailyRun {
 }
 
 /// Report settings from the spec: `[cost]` (anomaly floor, drift threshold, design model with its
-/// tokens per valuation) and the `[[bedrock_models]] aliases`.
+/// tokens per valuation), the `[[bedrock_models]] aliases` and which budgets never page.
 #[must_use]
 pub fn report_settings(spec: &PlatformSpec) -> ReportSettings {
     let mut s = ReportSettings {
         anomaly: AnomalyConfig::with_floor(spec.cost.anomaly_min_daily_usd),
         drift_threshold_pct: Decimal::from(spec.cost.reconciliation_drift_percent),
         model_aliases: spec.model_aliases(),
+        // Where the spec turns the 120/150 % billing alarms off, the seed keeps pages for outages:
+        // the report's 150 % is a warning there too (seed 003 "Severity Levels").
+        quiet_budgets: spec
+            .budgets
+            .iter()
+            .filter(|b| !b.billing_alarms)
+            .map(|b| b.name.clone())
+            .collect(),
         ..ReportSettings::default()
     };
     if let Some(model) = &spec.cost.design_model {
@@ -1241,6 +1249,29 @@ mod tests {
         assert_eq!(s.model_aliases[profile], spec.bedrock_models[0].id);
         let model = prices().unwrap().resolve_with(profile, &s.model_aliases).unwrap();
         assert!(model.key.contains("sonnet"), "{}", model.key);
+    }
+
+    /// The platforms whose seeds keep pages for outages (BudgetBuddy, seed 003; Backoffice, seed 002)
+    /// get no page from spend; CollectIQ's budgets page at 150 % (seed 000 "Critical Alarms").
+    #[test]
+    fn spend_pages_only_where_the_seed_pages_on_cost() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms");
+        for (file, quiet) in [
+            ("collectiq-prod.toml", false),
+            ("collectiq-dev.toml", false),
+            ("budgetbuddy-prod.toml", true),
+            ("backoffice-dev.toml", true),
+        ] {
+            let spec = platform_spec::load(&root.join(file)).unwrap();
+            let s = report_settings(&spec);
+            let names: std::collections::BTreeSet<String> =
+                spec.budgets.iter().map(|b| b.name.clone()).collect();
+            assert_eq!(
+                s.quiet_budgets,
+                if quiet { names } else { Default::default() },
+                "{file}"
+            );
+        }
     }
 
     #[test]
