@@ -200,6 +200,9 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
         .content_type(&mime)
         .content_length(i64::try_from(body.content_length).unwrap_or(i64::MAX))
         .tagging(PENDING_TAGGING)
+        // One upload per URL (S3 conditional write: 412 when the key exists): a URL the quota charged
+        // once cannot store image after image, nor replace a card's photo once it was judged.
+        .if_none_match("*")
         .presigned(presigning)
         .await
         .map_err(|e| HandlerError::Internal(format!("presign: {e}")))?;

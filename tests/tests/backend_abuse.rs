@@ -72,6 +72,33 @@ async fn upload(deps: &upload_presign::Deps, sub: &str) -> String {
     b["key"].as_str().unwrap().to_owned()
 }
 
+/// A presigned URL stores one object: sent again (a second image, or a new photo over a card's
+/// judged one) S3 answers 412 and the first upload stays (`If-None-Match: *` is signed into it).
+#[tokio::test]
+async fn a_presigned_url_uploads_once() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let r = presign(&presign_deps(&env, 10), ALICE).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    let b = body_json(&r);
+    assert_eq!(b["headers"]["if-none-match"], "*", "{b}");
+    let put = |fill: u8| {
+        let mut put = reqwest::Client::new().put(b["uploadUrl"].as_str().unwrap());
+        for (k, v) in b["headers"].as_object().unwrap() {
+            if k != "content-length" {
+                put = put.header(k, v.as_str().unwrap());
+            }
+        }
+        put.body(vec![fill; 2_457_600]).send()
+    };
+    assert!(put(1).await.unwrap().status().is_success());
+    assert_eq!(put(2).await.unwrap().status().as_u16(), 412);
+    let key = b["key"].as_str().unwrap();
+    let kept = s3.get_object().bucket(BUCKET).key(key).send().await.unwrap();
+    let bytes = kept.body.collect().await.unwrap().into_bytes();
+    assert!(bytes.iter().all(|b| *b == 1), "the first upload was replaced");
+}
+
 async fn tags(s3: &aws_sdk_s3::Client, key: &str) -> Vec<(String, String)> {
     s3.get_object_tagging()
         .bucket(BUCKET)
