@@ -8,7 +8,8 @@
 //! Severities are the seeds' (`../shared/seeds/`): 000 "CloudWatch Alarms" (critical → PagerDuty/SMS,
 //! warning → e-mail/Slack), 001 "Observability and Monitoring" → "CloudWatch Alarms" (critical → page
 //! on-call, warning → Slack), 002 "Components" (Backoffice: errors, throttles, 5xx) and 003 "Key Metrics"
-//! (BudgetBuddy). Each alarm's description names the seed rule it implements.
+//! (BudgetBuddy). Each alarm's description names the seed rule it implements. Which alarms a spec item
+//! gets and their thresholds are decided in [`crate::thresholds`], which the dashboards read too.
 //!
 //! | resource | signal | severity | condition | seed |
 //! |---|---|---|---|---|
@@ -18,7 +19,7 @@
 //! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % in 5 of 5 minutes | 001 |
 //! | function | `error-count` (input) | — | Errors > 10 a minute in 5 of 5 minutes | 000 |
 //! | function | `throttles` | warning | Throttles > 0 in 3 of 5 minutes | 002 |
-//! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min | 001 |
+//! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min; only where `near_timeout_alarm` (default true; Backoffice: false, seed 002) | 001 |
 //! | Rust function | `cold-start-rate` | warning | 100·ColdStart/Invocations > 20 % in 3 of 3 five-minute periods (≥ 10 invocations) | 000 |
 //! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) | 001; 000 |
 //! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods | 000 |
@@ -39,9 +40,10 @@ use crate::composite::{AlarmRule, CompositeAlarm, CycleError, find_cycle};
 use crate::model::{Alarm, PutCompositeAlarmInput, Tag, TreatMissingData, alarm_arn};
 use crate::runbook::{Runbook, RunbookLinks};
 use crate::spec::{MathInput, MetricAlarm, MetricRef};
+use crate::thresholds;
 use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
 pub use platform_spec::ServiceNaming;
-use platform_spec::{FunctionSpec, PlatformSpec, Tier};
+use platform_spec::{FunctionSpec, PlatformSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use telemetry::catalogue::{DimensionKey, MetricName};
@@ -407,39 +409,20 @@ impl Gen<'_> {
                     "5xx rate (%)",
                     60,
                 )
-                .above(5.0)
+                .above(thresholds::API_5XX_RATE_PERCENT)
                 .evaluate(5, 5)
                 .treat_missing(TreatMissingData::NotBreaching)
             })?;
-            let latency: &[(&str, f64, f64, u32, &str)] = if api.latency_alarms {
-                &[
-                    (
-                        "latency-p95",
-                        95.0,
-                        1_000.0,
-                        10,
-                        "seed 001: API P95 latency > 1000ms for 10 minutes",
-                    ),
-                    (
-                        "latency-p99",
-                        99.0,
-                        5_000.0,
-                        5,
-                        "seed 000: API P99 latency > 5 seconds",
-                    ),
-                ]
-            } else {
-                &[]
-            };
-            for &(signal, p, threshold, n, seed) in latency {
+            for rule in thresholds::api_latency(api) {
+                let (p, threshold, n) = (rule.percentile, rule.threshold_ms, rule.minutes);
                 let mut w = meta(
-                    Severity::Warning,
+                    rule.severity,
                     &resource,
-                    signal,
+                    rule.signal,
                     None,
                     format!(
-                        "HTTP API {}: p{p} latency above {threshold} ms for {n} minutes. Warning to Slack ({seed}).",
-                        api.name
+                        "HTTP API {}: p{p} latency above {threshold} ms for {n} minutes. Warning to Slack ({}).",
+                        api.name, rule.seed
                     ),
                 );
                 w.trace_services = fns.clone();
@@ -459,12 +442,7 @@ impl Gen<'_> {
         for f in &self.spec.functions {
             let resource = format!("fn-{}", slug(&f.id));
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, &f.name);
-            let severity = if f.tier == Tier::Critical {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            };
-            self.lambda_errors(f, &resource, severity)?;
+            self.lambda_errors(f, &resource, thresholds::lambda_errors_severity(f))?;
             let mut t = meta(
                 Severity::Warning,
                 &resource,
@@ -483,25 +461,28 @@ impl Gen<'_> {
                     .evaluate(3, 5)
                     .treat_missing(TreatMissingData::NotBreaching)
             })?;
-            let limit_ms = f64::from(f.timeout_s) * 1_000.0 * 0.9;
-            let mut d = meta(
-                Severity::Warning,
-                &resource,
-                "duration-near-timeout",
-                None,
-                format!(
-                    "Lambda {}: an invocation took more than 90 % of its {} s timeout in 3 of 5 minutes. \
+            // Seed 001's rule; off where the platform's seed names its alarms and duration is not one
+            // (`near_timeout_alarm = false`: Backoffice, seed 002).
+            if let Some(limit_ms) = thresholds::near_timeout_ms(f) {
+                let mut d = meta(
+                    Severity::Warning,
+                    &resource,
+                    "duration-near-timeout",
+                    None,
+                    format!(
+                        "Lambda {}: an invocation took more than 90 % of its {} s timeout in 3 of 5 minutes. \
                      Warning to Slack (seed 001: Lambda duration approaching timeout).",
-                    f.name, f.timeout_s
-                ),
-            );
-            d.trace_services = vec![f.name.clone()];
-            self.push(d, true, |name| {
-                MetricAlarm::new(name, m(lambda::DURATION), Stat::Maximum, 60)
-                    .above(limit_ms)
-                    .evaluate(3, 5)
-                    .treat_missing(TreatMissingData::NotBreaching)
-            })?;
+                        f.name, f.timeout_s
+                    ),
+                );
+                d.trace_services = vec![f.name.clone()];
+                self.push(d, true, |name| {
+                    MetricAlarm::new(name, m(lambda::DURATION), Stat::Maximum, 60)
+                        .above(limit_ms)
+                        .evaluate(3, 5)
+                        .treat_missing(TreatMissingData::NotBreaching)
+                })?;
+            }
             if links_telemetry(f) {
                 self.cold_start(f, &resource)?;
             }
@@ -545,7 +526,7 @@ impl Gen<'_> {
                 "error rate (%)",
                 60,
             )
-            .above(10.0)
+            .above(thresholds::LAMBDA_ERROR_RATE_PERCENT)
             .evaluate(5, 5)
             .treat_missing(TreatMissingData::NotBreaching)
         })?;
@@ -848,23 +829,15 @@ impl Gen<'_> {
                 continue;
             }
             let resource = format!("budget-{}", self.short(&b.name, "monthly"));
-            let limit: f64 = b.limit_usd.to_string().parse().unwrap_or(0.0);
+            let limit = thresholds::share_of_limit_usd(b, 100);
             // ACTUAL charges only: a projection never pages (the cost report warns on projections).
-            for (pct, severity, runbook, who) in [
-                (
-                    150u32,
-                    Severity::Critical,
-                    Some(Runbook::CostOverBudget),
-                    "Pages on-call (seed 000: Cost > 150% of budget)",
-                ),
-                (
-                    120,
-                    Severity::Warning,
-                    Some(Runbook::CostOverBudget),
-                    "Warning to Slack (seed 000: Cost > 120% of budget)",
-                ),
-            ] {
-                let threshold = limit * f64::from(pct) / 100.0;
+            for rule in thresholds::billing_alarms(self.spec, b) {
+                let (pct, severity, runbook) = (rule.percent, rule.severity, Some(Runbook::CostOverBudget));
+                let who = match severity {
+                    Severity::Critical => format!("Pages on-call (seed 000: Cost > {pct}% of budget)"),
+                    Severity::Warning => format!("Warning to Slack (seed 000: Cost > {pct}% of budget)"),
+                };
+                let threshold = thresholds::share_of_limit_usd(b, pct);
                 let what = format!(
                     "Month-to-date AWS charges (account-wide EstimatedCharges) above {pct} % of budget {} (${threshold:.2} of ${limit:.2}). {who}.",
                     b.name
@@ -970,35 +943,16 @@ impl Gen<'_> {
                         svc.service
                     ),
                 );
-                // HTTPCode_ELB_5XX_Count is published per LoadBalancer only: a task crash loop shows up
-                // there, never in the target group's count. RequestCount counts only requests for which a
-                // target was chosen (ALB metrics docs), so with no healthy target it is 0 while every
-                // request fails: the ELB's 5xx join the denominator too (a 502/504 after a target was
-                // chosen is then counted twice there — the rate reads lower, never 0 in an outage).
-                let lb_only =
-                    |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix);
+                // Target 5xx plus the ELB's own, over requests plus the ELB's 5xx: why, on the expression.
                 self.push(e, true, |name| {
                     MetricAlarm::math(
                         name,
-                        vec![
-                            MathInput::new(
-                                "errors",
-                                tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
-                                Stat::Sum,
-                            ),
-                            MathInput::new(
-                                "elb_errors",
-                                lb_only(application_elb::HTTP_CODE_ELB_5XX_COUNT),
-                                Stat::Sum,
-                            ),
-                            MathInput::new("requests", tg(application_elb::REQUEST_COUNT), Stat::Sum),
-                        ],
-                        "IF(FILL(requests, 0) + FILL(elb_errors, 0) > 0, 100 * (FILL(errors, 0) + \
-                         FILL(elb_errors, 0)) / (FILL(requests, 0) + FILL(elb_errors, 0)), 0)",
+                        thresholds::alb_5xx_rate_inputs(lb),
+                        thresholds::ALB_5XX_RATE_EXPRESSION,
                         "5xx rate (%)",
                         300,
                     )
-                    .above(1.0)
+                    .above(thresholds::ALB_5XX_RATE_PERCENT)
                     .evaluate(3, 3)
                     .treat_missing(TreatMissingData::NotBreaching)
                 })?;
@@ -1674,6 +1628,47 @@ mod tests {
             .filter(|n| n.contains("latency"))
             .collect();
         assert!(latency.is_empty(), "{latency:?}");
+        // Nor on its function's duration (`near_timeout_alarm = false`): every alarm is one of the three
+        // kinds (the function's errors composite and its two inputs; Lambda and table throttles).
+        let signals: BTreeSet<&str> = c.alarms.iter().map(|d| d.signal.as_str()).collect();
+        assert_eq!(
+            signals,
+            BTreeSet::from([
+                "5xx-rate",
+                "error-count",
+                "error-rate",
+                "errors",
+                "throttles",
+                "throttling"
+            ]),
+        );
+        assert!(
+            c.get("backoffice-dev-fn-api-duration-near-timeout-warning")
+                .is_none()
+        );
+    }
+
+    /// Seed 001's "Lambda duration approaching timeout" stays CollectIQ's (`near_timeout_alarm` defaults
+    /// to true): one warning per function at 90 % of its timeout.
+    #[test]
+    fn near_timeout_follows_the_spec() {
+        let c = cat("collectiq-prod");
+        let near: Vec<&AlarmDefinition> = c
+            .alarms
+            .iter()
+            .filter(|d| d.signal == "duration-near-timeout")
+            .collect();
+        assert_eq!(near.len(), 12);
+        assert!(near.iter().all(|d| d.severity == Severity::Warning));
+        let mut s = spec("collectiq-prod");
+        s.functions[0].near_timeout_alarm = false;
+        let off = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let name = format!(
+            "collectiq-prod-fn-{}-duration-near-timeout-warning",
+            slug(&s.functions[0].id)
+        );
+        assert!(c.get(&name).is_some() && off.get(&name).is_none(), "{name}");
+        assert_eq!(off.alarms.len(), c.alarms.len() - 1);
     }
 
     /// Seed 003 "Monitoring & Alerting" → Key Metrics: CPU > 80 %, memory > 80 %, error rate > 1 %, p95 >

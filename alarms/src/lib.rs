@@ -7,7 +7,8 @@
 //!   rule text's limits and children scanner, shared by `composite` and `validate`.
 //!   Metric references and `Stat` come from the `vocabulary` crate.
 //! - [`validate`]: the API's rules, checked offline.
-//! - [`catalogue`]: the alarms of a platform spec, with [`runbook`]s for critical ones.
+//! - [`catalogue`]: the alarms of a platform spec, with [`runbook`]s for critical ones; [`thresholds`]:
+//!   which alarms a spec item gets and at what value, shared with the dashboards that draw them.
 //! - [`cost`]: monthly cost per alarm and dashboard, in `Decimal` dollars.
 //! - [`plan`]: desired vs published → create/update/delete/unchanged, $ delta, noise warnings.
 //! - [`backtest`]: how often an alarm would have fired over a metric history.
@@ -37,6 +38,7 @@ pub mod rule;
 pub mod runbook;
 pub mod spec;
 pub mod state;
+pub mod thresholds;
 pub mod validate;
 
 pub use model::{Alarm, PutCompositeAlarmInput, PutMetricAlarmInput};

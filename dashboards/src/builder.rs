@@ -405,7 +405,29 @@ impl MetricWidget {
     /// Adds the p50, p95 and p99 of `metric`, labelled `p50`, `p95`, `p99`: the latency triple every
     /// service row shows (the median for the usual case, p95/p99 for the tail users feel).
     pub fn with_percentiles(self, metric: &Metric) -> Self {
-        [50.0, 95.0, 99.0].into_iter().fold(self, |widget, p| {
+        self.with_percentiles_of(metric, &[50.0, 95.0, 99.0])
+    }
+
+    /// Adds each of `percentiles` of `metric`, labelled `p50`, `p90`, …: for a widget whose seed names
+    /// other percentiles than the usual triple (seed 000's API latency: P50, P90, P99).
+    ///
+    /// ```
+    /// use dashboards::builder::{Metric, MetricWidget};
+    /// use dashboards::model::{MetricEntry, WidgetKind};
+    /// let latency = Metric::of(vocabulary::aws::api_gateway::LATENCY).with_dimension("ApiId", "a1b2c3");
+    /// let w = MetricWidget::new("Latency (ms)", "us-east-1")
+    ///     .with_percentiles_of(&latency, &[50.0, 90.0, 95.0, 99.0])
+    ///     .build()
+    ///     .unwrap();
+    /// let WidgetKind::Metric(p) = w.kind else { unreachable!() };
+    /// let stats: Vec<_> = p.metrics.iter().filter_map(|e| match e {
+    ///     MetricEntry::Metric(r) => r.props.stat.clone(),
+    ///     MetricEntry::Expression(_) => None,
+    /// }).collect();
+    /// assert_eq!(stats, ["p50", "p90", "p95", "p99"]);
+    /// ```
+    pub fn with_percentiles_of(self, metric: &Metric, percentiles: &[f64]) -> Self {
+        percentiles.iter().fold(self, |widget, &p| {
             widget.with_metric(
                 metric
                     .clone()

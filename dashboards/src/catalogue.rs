@@ -6,25 +6,31 @@
 //! | section | when | shows |
 //! |---|---|---|
 //! | `overview` | always | alarm status, requests, 5xx rate and latency, Lambda invocations and errors, executions, DLQ depth, DynamoDB read/write capacity, valuations, ECS/ALB health, month-to-date spend (seed 000 "Overview Dashboard") |
-//! | `api` | HTTP APIs | 4xx/5xx rates, p50/p95/p99 latency, integration latency, requests and 5xx by route, 4xx on JWT routes (authorizer rejections) |
+//! | `api` | HTTP APIs | 4xx/5xx rates, p50/p90/p95/p99 latency (seed 000: P50, P90, P99; p95 is the warning's), integration latency, requests and 5xx by route, 4xx on JWT routes (authorizer rejections; only when a route uses JWT) |
 //! | `lambda` | functions | invocations, error rate, p50/p95/p99 duration vs timeout, throttles, concurrency, cold starts |
 //! | `stepfunctions` | state machines | executions by status, duration vs expected, task (Lambda) failures and run time, DLQ depth |
 //! | `data` | tables or buckets | DynamoDB capacity, throttles (table and GSIs), latency and throttled requests per operation, S3 size, objects, requests |
 //! | `ai` | Bedrock models or an `extract` agent | Rekognition calls, latency, throttles; Bedrock invocations, tokens, latency, throttles, errors per model |
 //! | `agents` | functions with agents | agent duration p50/p95/p99, authenticity score distribution, pricing confidence, OCR confidence (`OcrConfidence`, recorded by `rekognition_extract`), tokens per agent and model |
 //! | `cost` | budgets | month-to-date spend vs budget lines, daily spend by service, anomaly band, $/valuation, Bedrock tokens, optimization opportunities (seed 000's strategies: Lambda GB-seconds, tokens per valuation, DynamoDB capacity, S3 storage) |
-//! | `ecs` | ECS services | CPU and memory vs 80 %, ALB requests, 5xx rate, p50/p95/p99 response time, healthy hosts |
+//! | `ecs` | ECS services | CPU and memory vs 80 %, ALB requests, 5xx rate (the alarm's: target + ALB 5xx), p50/p95/p99 response time, healthy hosts |
 //! | `compliance` | `platform.compliance_frameworks` | availability, access denials and data-store errors as evidence; what CloudWatch cannot show (seed 003 "Compliance Dashboard") |
 //!
+//! Every threshold line is an alarm's, with its severity word and value: which alarms a spec item gets is
+//! read from [`alarms::thresholds`], the decisions the alarm catalogue is built from, so a spec switch
+//! (`latency_alarms`, `near_timeout_alarm`, `billing_alarms`) removes the alarm and its line together.
+//!
 //! CollectIQ's own metrics come from [`telemetry::catalogue`] with the `service` dimension value from
-//! [`CatalogueOptions::service`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
+//! [`CatalogueOptions::service_naming`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
 
 use crate::builder::{
     AlarmWidget, BuildError, CustomSearch, DashboardBuilder, Expression, Metric, MetricWidget, TextWidget,
 };
 use crate::model::Dashboard;
+use alarms::catalogue::Severity;
+use alarms::thresholds;
 pub use platform_spec::ServiceNaming;
-use platform_spec::{FunctionSpec, HttpApiSpec, PlatformSpec, RouteAuth};
+use platform_spec::{FunctionSpec, HttpApiSpec, LoadBalancerSpec, PlatformSpec, RouteAuth};
 use telemetry::catalogue::{Agent, DimensionKey, MetricName};
 use vocabulary::aws::{
     api_gateway, application_elb, bedrock, billing, dynamodb, ecs, lambda, rekognition, s3, sqs, states,
@@ -92,6 +98,9 @@ const BY_AGENT: &str = "${PROP('Dim.agent')}";
 const BY_AGENT_MODEL: &str = "${PROP('Dim.agent')} (${PROP('Dim.model')})";
 /// Rekognition operations the extract agent calls.
 const REKOGNITION_OPERATIONS: [&str; 2] = ["DetectText", "DetectLabels"];
+/// HTTP API latency percentiles: seed 000 "Key Metrics" ("API latency: P50, P90, P99") and p95, the
+/// statistic of the p95 warning (seed 001).
+const API_LATENCY_PERCENTILES: [f64; 4] = [50.0, 90.0, 95.0, 99.0];
 
 struct Ctx<'a> {
     spec: &'a PlatformSpec,
@@ -234,6 +243,58 @@ fn lambda_metric(f: &FunctionSpec, metric: AwsMetric) -> Metric {
     Metric::of(metric).with_dimension(dimension::FUNCTION_NAME, &f.name)
 }
 
+/// The color of a line at an alarm's threshold.
+const fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => RED,
+        Severity::Warning => ORANGE,
+    }
+}
+
+/// An API's latency percentiles, with a line for each latency alarm it has (none where
+/// `latency_alarms = false`).
+fn api_latency(w: MetricWidget, api: &HttpApiSpec) -> MetricWidget {
+    thresholds::api_latency(api).iter().fold(
+        w.with_percentiles_of(&api_metric(api, api_gateway::LATENCY), &API_LATENCY_PERCENTILES),
+        |w, rule| {
+            w.with_threshold_line(
+                rule.threshold_ms,
+                format!(
+                    "p{} {} {} s",
+                    rule.percentile,
+                    rule.severity.as_str(),
+                    rule.threshold_ms / 1_000.0
+                ),
+                severity_color(rule.severity),
+            )
+        },
+    )
+}
+
+/// The ALB's 5xx rate as its warning alarm computes it (target and load-balancer 5xx over requests and
+/// load-balancer 5xx, [`thresholds::ALB_5XX_RATE_EXPRESSION`]), with the alarm's line: a target-only
+/// rate reads 0 % in the outage the alarm exists for (no healthy target, every request a 502/503).
+fn alb_5xx_rate(w: MetricWidget, lb: &LoadBalancerSpec) -> MetricWidget {
+    thresholds::alb_5xx_rate_inputs(lb)
+        .into_iter()
+        .fold(w, |w, input| {
+            w.with_metric(
+                Metric::from(input.metric)
+                    .with_stat(input.stat)
+                    .with_id(input.id)
+                    .hidden(),
+            )
+        })
+        .with_expression(
+            Expression::new("rate", thresholds::ALB_5XX_RATE_EXPRESSION).with_label("5xx % (targets + ALB)"),
+        )
+        .with_threshold_line(
+            thresholds::ALB_5XX_RATE_PERCENT,
+            format!("warning {} %", thresholds::ALB_5XX_RATE_PERCENT),
+            ORANGE,
+        )
+}
+
 fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
     let spec = ctx.spec;
     let mut b = DashboardBuilder::new(ctx.name("overview"))
@@ -262,13 +323,16 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
                 "5xx %",
             )
             .with_stat(Stat::Sum)
-            .with_threshold_line(5.0, "critical 5 %", RED),
+            .with_threshold_line(
+                thresholds::API_5XX_RATE_PERCENT,
+                format!("critical {} %", thresholds::API_5XX_RATE_PERCENT),
+                RED,
+            ),
         );
-        b = b.with_widget(
-            ctx.widget(&format!("{} latency (ms)", api.name))
-                .with_percentiles(&api_metric(api, api_gateway::LATENCY))
-                .with_threshold_line(1_000.0, "p95 warning 1 s", ORANGE),
-        );
+        b = b.with_widget(api_latency(
+            ctx.widget(&format!("{} latency (ms)", api.name)),
+            api,
+        ));
     }
     if !spec.functions.is_empty() {
         let total = |title: &str, metric: AwsMetric, label: &str| {
@@ -351,22 +415,10 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_left_axis(Some(0.0), Some(100.0), Some("%")),
         );
         if let Some(lb) = &svc.load_balancer {
-            let alb = |n: AwsMetric| {
-                Metric::of(n)
-                    .with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix)
-                    .with_dimension(dimension::TARGET_GROUP, &lb.target_group_arn_suffix)
-            };
-            b = b.with_widget(
-                rate(
-                    ctx.widget(&format!("{} 5xx rate (%)", svc.service)),
-                    0,
-                    alb(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
-                    alb(application_elb::REQUEST_COUNT),
-                    "5xx %",
-                )
-                .with_stat(Stat::Sum)
-                .with_threshold_line(1.0, "warning 1 %", ORANGE),
-            );
+            b = b.with_widget(alb_5xx_rate(
+                ctx.widget(&format!("{} 5xx rate (%)", svc.service)),
+                lb,
+            ));
         }
     }
     if let Some(budget) = spec.budgets.first() {
@@ -418,14 +470,13 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
                 "5xx %",
             )
             .with_stat(Stat::Sum)
-            .with_threshold_line(5.0, "5xx critical 5 %", RED),
+            .with_threshold_line(
+                thresholds::API_5XX_RATE_PERCENT,
+                format!("5xx critical {} %", thresholds::API_5XX_RATE_PERCENT),
+                RED,
+            ),
         );
-        b = b.with_widget(
-            ctx.widget("Latency (ms)")
-                .with_percentiles(&api_metric(api, api_gateway::LATENCY))
-                .with_threshold_line(1_000.0, "p95 warning 1 s", ORANGE)
-                .with_threshold_line(5_000.0, "p99 warning 5 s", RED),
-        );
+        b = b.with_widget(api_latency(ctx.widget("Latency (ms)"), api));
         b = b.with_widget(
             ctx.widget("Integration latency (ms)")
                 .with_percentiles(&api_metric(api, api_gateway::INTEGRATION_LATENCY)),
@@ -494,7 +545,22 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
             )
         },
     );
-    b = b.with_widget(rates.with_threshold_line(10.0, "critical 10 %", RED));
+    // The line is the `errors` composite's rate input: its severity follows each function's tier.
+    let mut severities: Vec<Severity> = fns.iter().map(thresholds::lambda_errors_severity).collect();
+    severities.sort_unstable();
+    severities.dedup();
+    if let Some(&worst) = severities.first() {
+        let words: Vec<&str> = severities.iter().map(|s| s.as_str()).collect();
+        b = b.with_widget(rates.with_threshold_line(
+            thresholds::LAMBDA_ERROR_RATE_PERCENT,
+            format!(
+                "{} {} %",
+                words.join(" / "),
+                thresholds::LAMBDA_ERROR_RATE_PERCENT
+            ),
+            severity_color(worst),
+        ));
+    }
     b = b.with_widget(all("Duration p95 (ms)", lambda::DURATION, Stat::Percentile(95.0)));
     b = b.with_widget(all("Throttles", lambda::THROTTLES, Stat::Sum));
     b = b.with_widget(all(
@@ -517,15 +583,20 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(w);
     }
-    b = b.with_section("## Duration per function (p50 / p95 / p99, line at 90 % of the timeout)");
+    b = b.with_section(if fns.iter().any(|f| thresholds::near_timeout_ms(f).is_some()) {
+        "## Duration per function (p50 / p95 / p99, warning line at 90 % of the timeout)"
+    } else {
+        "## Duration per function (p50 / p95 / p99)"
+    });
     for f in fns {
-        let timeout_ms = f64::from(f.timeout_s) * 1_000.0;
-        b = b.with_widget(
-            ctx.widget(&format!("{} duration (ms)", f.id))
-                .with_percentiles(&lambda_metric(f, lambda::DURATION))
-                .with_threshold_line(timeout_ms * 0.9, "90 % of timeout", ORANGE)
-                .with_size(6, 5),
-        );
+        let mut w = ctx
+            .widget(&format!("{} duration (ms)", f.id))
+            .with_percentiles(&lambda_metric(f, lambda::DURATION))
+            .with_size(6, 5);
+        if let Some(near_timeout) = thresholds::near_timeout_ms(f) {
+            w = w.with_threshold_line(near_timeout, "warning 90 % of timeout", ORANGE);
+        }
+        b = b.with_widget(w);
     }
     b
 }
@@ -968,13 +1039,21 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
         .with_stat(Stat::Maximum)
         .with_metric(total().with_label("spend"))
         .with_size(12, 6);
+    // Only thresholds something acts on: the budget's own notices (AWS Budgets, e.g. seed 003's 80 % and
+    // 100 %) and the billing alarms the platform has (none where `billing_alarms = false`).
     for budget in &spec.budgets {
-        let limit = decimal_to_f64(budget.limit_usd);
-        vs_budget = vs_budget
-            .with_threshold_line(limit, format!("budget {}", budget.name), GREY)
-            .with_threshold_line(limit * 0.8, "80 %", GREY)
-            .with_threshold_line(limit * 1.2, "120 % (warning)", ORANGE)
-            .with_threshold_line(limit * 1.5, "150 % (critical)", RED);
+        let share = |pct: u32| thresholds::share_of_limit_usd(budget, pct);
+        vs_budget = vs_budget.with_threshold_line(share(100), format!("budget {}", budget.name), GREY);
+        for &pct in budget.actual_thresholds_percent.iter().filter(|&&p| p != 100) {
+            vs_budget = vs_budget.with_threshold_line(share(pct), format!("{pct} % (budget notice)"), GREY);
+        }
+        for rule in thresholds::billing_alarms(spec, budget).iter().rev() {
+            vs_budget = vs_budget.with_threshold_line(
+                share(rule.percent),
+                format!("{} % ({})", rule.percent, rule.severity.as_str()),
+                severity_color(rule.severity),
+            );
+        }
     }
     b = b.with_widget(vs_budget);
     b = b.with_widget(
@@ -1185,17 +1264,10 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
                         .with_color(RED),
                 ),
         );
-        b = b.with_widget(
-            rate(
-                widget("Requests served without 5xx (%)"),
-                0,
-                tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
-                tg(application_elb::REQUEST_COUNT),
-                "target 5xx %",
-            )
-            .with_stat(Stat::Sum)
-            .with_threshold_line(1.0, "warning 1 %", ORANGE),
-        );
+        b = b.with_widget(alb_5xx_rate(
+            widget("Requests failed with 5xx (%, targets + load balancer)"),
+            lb,
+        ));
         b = b.with_widget(
             widget("Denied and rejected requests (access control: PCI-DSS 7, SOC2 CC6)")
                 .with_stat(Stat::Sum)
@@ -1314,17 +1386,10 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
                             .on_right_axis(),
                     ),
             );
-            b = b.with_widget(
-                rate(
-                    ctx.widget("Target 5xx rate (%)"),
-                    0,
-                    tg(application_elb::HTTP_CODE_TARGET_5XX_COUNT),
-                    tg(application_elb::REQUEST_COUNT),
-                    "5xx %",
-                )
-                .with_stat(Stat::Sum)
-                .with_threshold_line(1.0, "warning 1 %", ORANGE),
-            );
+            b = b.with_widget(alb_5xx_rate(
+                ctx.widget("5xx rate (%, targets + load balancer)"),
+                lb,
+            ));
             b = b.with_widget(
                 ctx.widget("Response time (s)")
                     .with_percentiles(&tg(application_elb::TARGET_RESPONSE_TIME))
@@ -1726,7 +1791,8 @@ mod tests {
             .count();
         assert_eq!(invocations, 12);
         let latency: Vec<_> = r.iter().filter(|(_, m, _)| m == "Latency").collect();
-        assert_eq!(latency.len(), 3, "p50, p95, p99 of the API's Latency");
+        // Seed 000 "Key Metrics": "API latency: P50, P90, P99", and p95 (the warning alarm's statistic).
+        assert_eq!(latency.len(), 4, "p50, p90, p95, p99 of the API's Latency");
     }
 
     /// Seed 000 "Agent Performance Dashboard" lists "OCR Reasoning Agent confidence": a 0–1 distribution
@@ -1855,6 +1921,195 @@ mod tests {
             let _sorted = settings.bind_to_scope();
             insta::assert_json_snapshot!(d.name.clone(), d.body);
         }
+    }
+
+    /// A metric widget of `d` by title.
+    fn metric_widget<'a>(d: &'a Dashboard, title: &str) -> &'a crate::model::MetricWidgetProperties {
+        d.body
+            .widgets
+            .iter()
+            .find_map(|w| match &w.kind {
+                WidgetKind::Metric(p) if p.title.as_deref() == Some(title) => Some(p),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{}: no widget {title}", d.name))
+    }
+
+    /// (label, value) of each horizontal line of a widget.
+    fn lines(p: &crate::model::MetricWidgetProperties) -> Vec<(String, f64)> {
+        p.annotations
+            .iter()
+            .flat_map(|a| a.horizontal.iter())
+            .filter_map(|h| match h {
+                crate::model::HorizontalAnnotation::Line(l) => {
+                    Some((l.label.clone().unwrap_or_default(), l.value))
+                }
+                crate::model::HorizontalAnnotation::Band(_) => None,
+            })
+            .collect()
+    }
+
+    /// Labels of the visible rows and expressions of a widget.
+    fn labels(p: &crate::model::MetricWidgetProperties) -> Vec<String> {
+        p.metrics
+            .iter()
+            .map(|e| match e {
+                MetricEntry::Metric(r) => &r.props,
+                MetricEntry::Expression(x) => &x.props,
+            })
+            .filter(|props| props.visible != Some(false))
+            .filter_map(|props| props.label.clone())
+            .collect()
+    }
+
+    /// Seed 002 "Components": "CloudWatch Alarms | Errors, throttles, 5xx" (`latency_alarms = false`,
+    /// `near_timeout_alarm = false`, tier standard): no latency or duration line, and the error-rate line
+    /// is the warning its `errors` composite is.
+    #[test]
+    fn backoffice_lines_are_its_alarms_only() {
+        let ds = generate("backoffice-dev");
+        let api = by_name(&ds, "api");
+        assert!(lines(metric_widget(api, "Latency (ms)")).is_empty());
+        assert_eq!(
+            lines(metric_widget(api, "Error rates (%)")),
+            [("5xx critical 5 %".to_owned(), 5.0)]
+        );
+        let overview = by_name(&ds, "overview");
+        assert!(lines(metric_widget(overview, "dev-backoffice latency (ms)")).is_empty());
+        let lambda = by_name(&ds, "lambda");
+        assert_eq!(
+            lines(metric_widget(lambda, "Error rate (%)")),
+            [("warning 10 %".to_owned(), 10.0)]
+        );
+        assert!(lines(metric_widget(lambda, "api duration (ms)")).is_empty());
+        // Seed 002 "Components": "Public REST API with CORS" — no JWT route, so no authorizer widget.
+        assert!(
+            !titles(api).iter().any(|t| t.contains("JWT")),
+            "{:?}",
+            titles(api)
+        );
+    }
+
+    /// Seeds 000/001: CollectIQ keeps its latency warnings (p95 > 1 s, p99 > 5 s), its critical Lambda
+    /// error rate and the near-timeout warning; seed 000 "Key Metrics": API latency P50, P90, P99 (and p95,
+    /// the warning's statistic).
+    #[test]
+    fn collectiq_lines_and_api_percentiles() {
+        let ds = generate("collectiq-prod");
+        let api = by_name(&ds, "api");
+        let latency = metric_widget(api, "Latency (ms)");
+        assert_eq!(labels(latency), ["p50", "p90", "p95", "p99"]);
+        assert_eq!(
+            lines(latency),
+            [
+                ("p95 warning 1 s".to_owned(), 1_000.0),
+                ("p99 warning 5 s".to_owned(), 5_000.0)
+            ]
+        );
+        let overview = metric_widget(by_name(&ds, "overview"), "collectiq-prod-api latency (ms)");
+        assert_eq!(labels(overview), ["p50", "p90", "p95", "p99"]);
+        let lambda = by_name(&ds, "lambda");
+        assert_eq!(
+            lines(metric_widget(lambda, "Error rate (%)")),
+            [("critical 10 %".to_owned(), 10.0)]
+        );
+        let (label, value) = lines(metric_widget(lambda, "cards_get duration (ms)"))[0].clone();
+        assert_eq!(label, "warning 90 % of timeout");
+        // Seed 004: the card functions time out at 30 s.
+        assert!((value - 27_000.0).abs() < 1e-6, "{value}");
+    }
+
+    /// Seed 003 "Key Metrics": "Error Rate: Alert if > 1%" — every widget with the warning line plots the
+    /// alarm's own expression (target + load-balancer 5xx over requests + load-balancer 5xx), which reads
+    /// 100 %, not 0 %, when no target is healthy.
+    #[test]
+    fn budgetbuddy_5xx_widgets_plot_the_alarms_expression() {
+        let ds = generate("budgetbuddy-prod");
+        for (section, title) in [
+            ("overview", "budgetbuddy-backend 5xx rate (%)"),
+            ("ecs", "5xx rate (%, targets + load balancer)"),
+            (
+                "compliance",
+                "Requests failed with 5xx (%, targets + load balancer)",
+            ),
+        ] {
+            let w = metric_widget(by_name(&ds, section), title);
+            assert_eq!(lines(w), [("warning 1 %".to_owned(), 1.0)], "{section}");
+            let visible: Vec<&str> = w
+                .metrics
+                .iter()
+                .filter_map(|e| match e {
+                    MetricEntry::Expression(x) if x.props.visible != Some(false) => {
+                        Some(x.expression.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                visible,
+                [alarms::thresholds::ALB_5XX_RATE_EXPRESSION],
+                "{section}"
+            );
+            let inputs: Vec<(String, String)> = w
+                .metrics
+                .iter()
+                .filter_map(|e| match e {
+                    MetricEntry::Metric(r) => {
+                        Some((r.props.id.clone().unwrap_or_default(), r.metric_name.clone()))
+                    }
+                    MetricEntry::Expression(_) => None,
+                })
+                .collect();
+            assert_eq!(
+                inputs,
+                [
+                    ("errors".to_owned(), "HTTPCode_Target_5XX_Count".to_owned()),
+                    ("elb_errors".to_owned(), "HTTPCode_ELB_5XX_Count".to_owned()),
+                    ("requests".to_owned(), "RequestCount".to_owned()),
+                ],
+                "{section}"
+            );
+        }
+        // The title says what is plotted: the share of requests that failed, not those served.
+        assert!(
+            !titles(by_name(&ds, "compliance"))
+                .iter()
+                .any(|t| t.contains("without 5xx"))
+        );
+    }
+
+    /// Seed 003 "Cost Monitoring": "Budget Alerts: 80% and 100% thresholds" and no billing alarm
+    /// (`billing_alarms = false`, as Backoffice): the cost dashboard draws the budget's notices only;
+    /// CollectIQ (seed 000: cost > 120 % warning, > 150 % critical) keeps its alarm lines.
+    #[test]
+    fn cost_lines_are_the_budgets_notices_and_the_billing_alarms() {
+        let title = "Month-to-date spend vs budget (USD)";
+        for (name, limit) in [("budgetbuddy-prod", 300.0), ("backoffice-dev", 20.0)] {
+            let ds = generate(name);
+            let got = lines(metric_widget(by_name(&ds, "cost"), title));
+            assert_eq!(
+                got,
+                [
+                    (format!("budget {name}-monthly"), limit),
+                    ("80 % (budget notice)".to_owned(), limit * 0.8),
+                ],
+                "{name}"
+            );
+        }
+        let ds = generate("collectiq-prod");
+        let got: Vec<String> = lines(metric_widget(by_name(&ds, "cost"), title))
+            .into_iter()
+            .map(|(l, v)| format!("{l} = {v}"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "budget collectiq-prod-monthly = 500",
+                "80 % (budget notice) = 400",
+                "120 % (warning) = 600",
+                "150 % (critical) = 750",
+            ]
+        );
     }
 
     #[test]

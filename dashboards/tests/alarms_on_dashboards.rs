@@ -1,14 +1,14 @@
 //! Every metric an alarm reads is on one of the platform's dashboards, with the same dimensions, so
-//! on-call can see what paged them. The catalogue and the dashboards come from the same spec; this
-//! test keeps them from drifting apart.
+//! on-call can see what paged them, and every threshold line a dashboard draws is an alarm's. The
+//! catalogue and the dashboards come from the same spec; these tests keep them from drifting apart.
 
 // Helpers of an integration test may panic: a failing fixture is a failing test.
 #![allow(clippy::unwrap_used)]
 
 use alarms::Alarm;
-use alarms::catalogue::{CatalogueOptions, catalogue_for};
+use alarms::catalogue::{CatalogueOptions, Severity, catalogue_for};
 use dashboards::catalogue::{CatalogueOptions as DashboardOptions, dashboards_for};
-use dashboards::model::{MetricEntry, WidgetKind};
+use dashboards::model::{HorizontalAnnotation, MetricEntry, WidgetKind};
 use std::collections::BTreeSet;
 
 type MetricKey = (String, String, BTreeSet<(String, String)>);
@@ -102,4 +102,69 @@ fn overview_lists_the_notifying_alarms() {
     assert_eq!(listed, arns);
     assert!(listed[0].ends_with("-critical"), "critical alarms first");
     dashboards::validate(overview).unwrap();
+}
+
+/// Every threshold line that names a severity is an alarm of the catalogue: same severity word, same
+/// value, reading a metric the widget plots. A line for an alarm that does not exist (Backoffice's API
+/// latency, seed 002 "Components": errors, throttles, 5xx) or with another severity would tell on-call
+/// something that will never page or never post.
+#[test]
+fn every_threshold_line_is_an_alarm_with_its_severity_and_value() {
+    for name in [
+        "collectiq-prod",
+        "collectiq-dev",
+        "backoffice-dev",
+        "budgetbuddy-prod",
+    ] {
+        let s = spec(name);
+        let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let mut checked = 0;
+        for d in dashboards_for(&s, &DashboardOptions::for_spec(&s)).unwrap() {
+            for w in &d.body.widgets {
+                let WidgetKind::Metric(p) = &w.kind else { continue };
+                let plotted: BTreeSet<(String, String)> = p
+                    .metrics
+                    .iter()
+                    .filter_map(|e| match e {
+                        MetricEntry::Metric(r) => Some((r.namespace.clone(), r.metric_name.clone())),
+                        MetricEntry::Expression(_) => None,
+                    })
+                    .collect();
+                let lines = p.annotations.iter().flat_map(|a| a.horizontal.iter());
+                for line in lines {
+                    let HorizontalAnnotation::Line(line) = line else {
+                        continue;
+                    };
+                    let label = line.label.as_deref().unwrap_or_default();
+                    let severities: Vec<Severity> = [Severity::Critical, Severity::Warning]
+                        .into_iter()
+                        .filter(|s| {
+                            label
+                                .split_whitespace()
+                                .any(|w| w.trim_matches(['(', ')']) == s.as_str())
+                        })
+                        .collect();
+                    if severities.is_empty() {
+                        continue;
+                    }
+                    let found = cat.alarms.iter().any(|a| {
+                        let Alarm::Metric(m) = &a.alarm else { return false };
+                        severities.contains(&a.severity)
+                            && m.threshold
+                                .is_some_and(|t| (t - line.value).abs() <= 1e-9 * t.abs().max(1.0))
+                            && alarm_metrics(m)
+                                .iter()
+                                .any(|(ns, metric, _)| plotted.contains(&(ns.clone(), metric.clone())))
+                    });
+                    assert!(
+                        found,
+                        "{name}: {} / {:?}: line \"{label}\" at {} is no alarm's",
+                        d.name, p.title, line.value
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 3, "{name}: only {checked} lines checked");
+    }
 }

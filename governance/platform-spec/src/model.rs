@@ -192,6 +192,12 @@ pub struct FunctionSpec {
     #[serde(default, deserialize_with = "de_agent_opt")]
     #[serde(serialize_with = "ser_agent_opt")]
     pub agent: Option<Agent>,
+    /// A warning when an invocation's maximum `Duration` passes 90 % of `timeout_s` in 3 of 5 minutes —
+    /// seed 001's "Lambda duration approaching timeout" for CollectIQ. Turn it off (`false`) where the
+    /// platform's own documents name the alarms it wants and latency is not one of them (seed 002,
+    /// Backoffice: errors, throttles, 5xx). Default `true`.
+    #[serde(default = "default_true")]
+    pub near_timeout_alarm: bool,
 }
 
 /// A Lambda function's instruction set, spelled as Lambda's `Architectures` spells it.
@@ -245,7 +251,7 @@ fn default_stage() -> String {
 pub enum RouteAuth {
     /// Cognito JWT authorizer.
     Jwt,
-    /// No authorizer (health checks).
+    /// No authorizer: health checks, and public APIs (seed 002's Backoffice REST API).
     None,
 }
 
