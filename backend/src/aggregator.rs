@@ -55,8 +55,27 @@ impl Deps {
             ),
             events: telemetry::traced_client!(aws_sdk_eventbridge, aws),
             bus: config::required("EVENT_BUS_NAME")?,
-            flag_threshold: config::parsed("AUTHENTICITY_FLAG_THRESHOLD", DEFAULT_FLAG_THRESHOLD)?,
+            flag_threshold: flag_threshold(config::parsed(
+                "AUTHENTICITY_FLAG_THRESHOLD",
+                DEFAULT_FLAG_THRESHOLD,
+            )?)?,
             users: config::user_hasher(aws).await?,
+        })
+    }
+}
+
+/// Checks `AUTHENTICITY_FLAG_THRESHOLD`: a number in (0, 1]. `NaN` would flag nothing (every
+/// comparison is false) and 0 or less would judge every card genuine.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the variable.
+pub fn flag_threshold(t: f64) -> Result<f64, ConfigError> {
+    if t.is_finite() && t > 0.0 && t <= 1.0 {
+        Ok(t)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "AUTHENTICITY_FLAG_THRESHOLD",
+            reason: format!("expected a score in (0, 1], found {t}"),
         })
     }
 }
@@ -115,7 +134,12 @@ pub fn merge(
         valuation_id: input.request.valuation_id.clone(),
         user_id: users.hash(&input.request.user_id),
         card_id: input.request.card_id.clone(),
-        status: if a.score < flag_threshold {
+        // The injection guard's flag sends the card to a person whatever the threshold is.
+        status: if a.score < flag_threshold
+            || a.flags
+                .iter()
+                .any(|f| f == crate::authenticity_agent::INJECTION_FLAG)
+        {
             CardStatus::Flagged
         } else {
             CardStatus::Valued
@@ -278,6 +302,23 @@ mod tests {
         assert_eq!(d.status, CardStatus::Valued);
         assert_eq!(d.value.unwrap().median, dec!(2));
         assert_eq!(d.correlation_id, "api-1");
+    }
+
+    /// The injection guard's flag is a person's job whatever the configured threshold; a threshold
+    /// that would flag nothing or everything is refused at start.
+    #[test]
+    fn an_injection_flag_always_flags_and_the_threshold_is_a_score() {
+        let now = crate::model::now();
+        let users = crate::identity::UserHasher::new(vec![4; 32]).unwrap();
+        let mut i = input(0.2);
+        i.agents.authenticity.flags = vec![crate::authenticity_agent::INJECTION_FLAG.to_owned()];
+        assert_eq!(merge(&i, &users, 0.1, now).status, CardStatus::Flagged);
+        for bad in [f64::NAN, 0.0, -0.5, 1.5, f64::INFINITY] {
+            let e = flag_threshold(bad).unwrap_err().to_string();
+            assert!(e.contains("AUTHENTICITY_FLAG_THRESHOLD"), "{e}");
+        }
+        assert_eq!(flag_threshold(0.5).unwrap(), 0.5);
+        assert_eq!(flag_threshold(1.0).unwrap(), 1.0);
     }
 
     #[test]
