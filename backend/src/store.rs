@@ -88,7 +88,7 @@ fn card_sk(card_id: &str) -> String {
 }
 
 /// The sort key of an image's claim: which card an uploaded image belongs to.
-fn image_sk(s3_key: &str) -> String {
+pub(crate) fn image_sk(s3_key: &str) -> String {
     format!("IMAGE#{s3_key}")
 }
 

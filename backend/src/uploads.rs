@@ -71,6 +71,10 @@ impl CardImageDeps {
     }
 }
 
+/// The longest image key a card takes: its claim's sort key (`IMAGE#{key}`, [`crate::store`]) must
+/// fit DynamoDB's 1024 bytes (S3 allows 1024 for the key alone; presigned keys are under 100).
+pub const MAX_KEY_BYTES: usize = 1024 - "IMAGE#".len();
+
 /// Where one caller's images are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserUploads {
@@ -95,9 +99,17 @@ impl UserUploads {
     /// ```
     #[must_use]
     pub fn of(users: &UserHasher, caller: &Caller) -> Self {
+        let prefix = format!("{UPLOADS_PREFIX}{}/", users.hash(&caller.sub));
+        // Legacy keys were `uploads/{sub}/` with Cognito's UUID subs. A sub shaped like a pseudonym
+        // (`u_…`) would name someone else's pseudonym folder: it gets no legacy prefix.
+        let legacy_prefix = if caller.sub.starts_with("u_") {
+            prefix.clone()
+        } else {
+            format!("{UPLOADS_PREFIX}{}/", caller.sub)
+        };
         Self {
-            prefix: format!("{UPLOADS_PREFIX}{}/", users.hash(&caller.sub)),
-            legacy_prefix: format!("{UPLOADS_PREFIX}{}/", caller.sub),
+            prefix,
+            legacy_prefix,
         }
     }
 
@@ -109,7 +121,7 @@ impl UserUploads {
 
     /// Whether `key` is one of this caller's images — under the pseudonym prefix, or under the legacy
     /// `uploads/{sub}/` prefix of images uploaded before — and a plain object key (no empty, `.` or `..`
-    /// segment, at most 1024 bytes).
+    /// segment, at most [`MAX_KEY_BYTES`]).
     #[must_use]
     pub fn owns(&self, key: &str) -> bool {
         let rest = key
@@ -117,7 +129,7 @@ impl UserUploads {
             .or_else(|| key.strip_prefix(&self.legacy_prefix))
             .unwrap_or_default();
         !rest.is_empty()
-            && key.len() <= 1024
+            && key.len() <= MAX_KEY_BYTES
             && rest
                 .split('/')
                 .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
@@ -254,5 +266,14 @@ mod tests {
         ] {
             assert!(!mine.owns(&bad), "{bad}");
         }
+        // The longest key whose claim still fits DynamoDB's sort key, and one byte more.
+        let fits = format!("{}{}", mine.prefix, "x".repeat(MAX_KEY_BYTES - mine.prefix.len()));
+        assert!(mine.owns(&fits) && crate::store::image_sk(&fits).len() == 1024);
+        assert!(!mine.owns(&format!("{fits}x")));
+
+        // A sub shaped like a pseudonym cannot reach that pseudonym's folder as its legacy prefix.
+        let victim = users.hash(sub);
+        let mallory = UserUploads::of(&users, &Caller::from_sub(Some(&victim)).unwrap());
+        assert!(!mallory.owns(&key), "{key}");
     }
 }
