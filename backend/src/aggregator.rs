@@ -181,6 +181,19 @@ pub async fn handler(event: LambdaEvent<AggregatorInput>, deps: &Deps) -> Result
                 },
             )
             .await?;
+        if applied == Applied::Superseded {
+            // A newer valuation runs on the card: this result is neither written nor announced.
+            tracing::warn!(
+                card_id = detail.card_id.as_str(),
+                valuation_id = detail.valuation_id.as_str(),
+                "valuation superseded by a newer one; result dropped"
+            );
+            return Ok(Outcome {
+                detail,
+                written: false,
+                published: Vec::new(),
+            });
+        }
         let published = publish(deps, &detail).await?;
         if applied == Applied::Written {
             obs::count(MetricName::CardsValued, 1);

@@ -101,8 +101,11 @@ async fn run(
     let id = http::card_id(req)?;
     let now = crate::model::now();
     deps.quota.charge(&deps.users.hash(&caller.sub), now).await?;
-    let before = deps.store.begin_valuation(&caller, &id, now).await?;
     let valuation_id = uuid::Uuid::new_v4().to_string();
+    let before = deps
+        .store
+        .begin_valuation(&caller, &id, &valuation_id, now)
+        .await?;
     let request = ValuationRequest {
         valuation_id: valuation_id.clone(),
         user_id: caller.sub.clone(),
@@ -144,7 +147,9 @@ async fn run(
         Err(e) => {
             let err = crate::error::sdk_error("StartExecution", e);
             // Put the card back so it is not stuck in VALUING with no execution behind it.
-            deps.store.revert_valuation(&caller, &before).await?;
+            deps.store
+                .revert_valuation(&caller, &before, &valuation_id)
+                .await?;
             Err(match err {
                 HandlerError::Internal(m) | HandlerError::Retryable(m) => HandlerError::Retryable(m),
                 other => other,

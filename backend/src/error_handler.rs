@@ -175,7 +175,12 @@ async fn handle_caught(f: &CaughtFailure, deps: &Deps) -> Result<FailureReport, 
     let marked_failed = match Caller::from_sub(Some(&f.request.user_id)) {
         Ok(caller) => {
             deps.store
-                .mark_failed(&caller, &f.request.card_id, crate::model::now())
+                .mark_failed(
+                    &caller,
+                    &f.request.card_id,
+                    &f.request.valuation_id,
+                    crate::model::now(),
+                )
                 .await?
         }
         Err(_) => false,

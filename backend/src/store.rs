@@ -73,6 +73,9 @@ pub enum Applied {
     Written,
     /// This valuation id was already applied (a retried task): nothing written.
     AlreadyApplied,
+    /// A newer valuation of the card was started after this one (an Express workflow run twice, or a
+    /// revalue after a start that timed out but ran): nothing written, the newer one decides.
+    Superseded,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -539,7 +542,33 @@ impl CardStore {
         Ok(prices.len())
     }
 
-    /// Marks the card `VALUING` unless a valuation already runs; returns the card as it was.
+    /// The card's `lastValuationId` and `currentValuationId` (strongly consistent), or `None` when the
+    /// card does not exist.
+    async fn valuation_ids(
+        &self,
+        caller: &Caller,
+        card_id: &str,
+    ) -> Result<Option<(Option<String>, Option<String>)>, HandlerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, card_id)))
+            .consistent_read(true)
+            .projection_expression("PK, lastValuationId, currentValuationId")
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        let text = |item: &Item, k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+        Ok(out
+            .item()
+            .map(|i| (text(i, "lastValuationId"), text(i, "currentValuationId"))))
+    }
+
+    /// Marks the card `VALUING` for `valuation_id` (its `currentValuationId`) unless a valuation
+    /// already runs; returns the card as it was. Only that valuation may later write its result, fail
+    /// the card or put it back ([`Self::apply_valuation`], [`Self::mark_failed`],
+    /// [`Self::revert_valuation`]).
     ///
     /// # Errors
     /// [`HandlerError::NotFound`], [`HandlerError::Conflict`] when already valuing; SDK errors.
@@ -547,6 +576,7 @@ impl CardStore {
         &self,
         caller: &Caller,
         card_id: &str,
+        valuation_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Card, HandlerError> {
         let r = self
@@ -554,11 +584,12 @@ impl CardStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
-            .update_expression("SET #s = :valuing, updatedAt = :now")
+            .update_expression("SET #s = :valuing, updatedAt = :now, currentValuationId = :vid")
             .condition_expression("attribute_exists(PK) AND #s <> :valuing")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
             .expression_attribute_values(":now", s(iso(now)))
+            .expression_attribute_values(":vid", s(valuation_id))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
@@ -575,18 +606,25 @@ impl CardStore {
         }
     }
 
-    /// Puts the status back after a valuation could not be started (only if still `VALUING`).
+    /// Puts the status back after valuation `valuation_id` could not be started (only if the card is
+    /// still `VALUING` for it).
     ///
     /// # Errors
     /// SDK errors classified (a lost race is not an error).
-    pub async fn revert_valuation(&self, caller: &Caller, previous: &Card) -> Result<(), HandlerError> {
+    pub async fn revert_valuation(
+        &self,
+        caller: &Caller,
+        previous: &Card,
+        valuation_id: &str,
+    ) -> Result<(), HandlerError> {
         let r = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(caller, &previous.card_id)))
             .update_expression("SET #s = :prev, updatedAt = :at")
-            .condition_expression("#s = :valuing")
+            .condition_expression("#s = :valuing AND currentValuationId = :vid")
+            .expression_attribute_values(":vid", s(valuation_id))
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":prev", s(previous.status.as_str()))
             .expression_attribute_values(":at", s(iso(previous.updated_at)))
@@ -660,8 +698,11 @@ impl CardStore {
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
             .update_expression(format!("SET {}", set.join(", ")))
+            // Once per valuation id, and only by the card's current valuation (cards valued before
+            // currentValuationId existed have none).
             .condition_expression(
-                "attribute_exists(PK) AND (attribute_not_exists(lastValuationId) OR lastValuationId <> :vid)",
+                "attribute_exists(PK) AND (attribute_not_exists(lastValuationId) OR lastValuationId <> :vid) \
+                 AND (attribute_not_exists(currentValuationId) OR currentValuationId = :vid)",
             )
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
@@ -683,10 +724,11 @@ impl CardStore {
         match r {
             Ok(_) => Ok(Applied::Written),
             Err(e) => match transaction_error(e, "card") {
-                HandlerError::NotFound(_) => match self.get(caller, card_id).await? {
-                    Some(c) if c.last_valuation_id.as_deref() == Some(v.valuation_id.as_str()) => {
+                HandlerError::NotFound(_) => match self.valuation_ids(caller, card_id).await? {
+                    Some((last, _)) if last.as_deref() == Some(v.valuation_id.as_str()) => {
                         Ok(Applied::AlreadyApplied)
                     }
+                    Some((_, Some(current))) if current != v.valuation_id => Ok(Applied::Superseded),
                     Some(_) => Err(HandlerError::Conflict("price item already exists".into())),
                     None => Err(HandlerError::NotFound("card".into())),
                 },
@@ -752,11 +794,12 @@ impl CardStore {
         card: &StuckCard,
         now: DateTime<Utc>,
     ) -> Result<bool, HandlerError> {
-        self.fail_valuing(caller, &card.card_id, Some(card.since), now)
+        self.fail_valuing(caller, &card.card_id, Guard::Since(card.since), now)
             .await
     }
 
-    /// Marks the card `FAILED` if this valuation left it `VALUING`; returns whether it did.
+    /// Marks the card `FAILED` if valuation `valuation_id` left it `VALUING` (a newer valuation
+    /// running on the card is left alone); returns whether it did.
     ///
     /// # Errors
     /// SDK errors classified.
@@ -764,18 +807,21 @@ impl CardStore {
         &self,
         caller: &Caller,
         card_id: &str,
+        valuation_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, HandlerError> {
-        self.fail_valuing(caller, card_id, None, now).await
+        self.fail_valuing(caller, card_id, Guard::Valuation(valuation_id), now)
+            .await
     }
 
-    /// `VALUING` → `FAILED` if the card is still `VALUING` (and, with `since`, not updated since then).
-    /// A failed condition — the card moved on — is `Ok(false)`, not an error.
+    /// `VALUING` → `FAILED` if the card is still `VALUING` and the guard holds (not updated since, or
+    /// still valuing for that valuation). A failed condition — the card moved on — is `Ok(false)`, not
+    /// an error.
     async fn fail_valuing(
         &self,
         caller: &Caller,
         card_id: &str,
-        since: Option<DateTime<Utc>>,
+        guard: Guard<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, HandlerError> {
         let mut update = self
@@ -789,11 +835,16 @@ impl CardStore {
             .expression_attribute_values(":failed", s(CardStatus::Failed.as_str()))
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
             .expression_attribute_values(":now", s(iso(now)));
-        if let Some(since) = since {
-            update = update
+        update = match guard {
+            Guard::Since(since) => update
                 .condition_expression("#s = :valuing AND updatedAt = :since")
-                .expression_attribute_values(":since", s(iso(since)));
-        }
+                .expression_attribute_values(":since", s(iso(since))),
+            Guard::Valuation(id) => update
+                .condition_expression(
+                    "#s = :valuing AND (attribute_not_exists(currentValuationId) OR currentValuationId = :vid)",
+                )
+                .expression_attribute_values(":vid", s(id)),
+        };
         match update.send().await {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
@@ -857,6 +908,15 @@ fn transaction_error(
         return HandlerError::NotFound(what.to_owned());
     }
     sdk_error("TransactWriteItems", e)
+}
+
+/// Which `VALUING` card [`CardStore::fail_valuing`] may fail.
+#[derive(Debug, Clone, Copy)]
+enum Guard<'a> {
+    /// The sweep: one not updated since it was read.
+    Since(DateTime<Utc>),
+    /// The error handler: one still valuing for this valuation.
+    Valuation(&'a str),
 }
 
 /// What the card read functions (`cards_get`, `cards_list`) need: the table and the user pseudonymiser

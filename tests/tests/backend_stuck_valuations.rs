@@ -165,9 +165,14 @@ async fn a_card_that_moved_on_after_the_query_is_left_alone() {
         since,
     };
     // meanwhile the owner's valuation failed and a new one started (VALUING again, a newer updatedAt)
-    assert!(store.mark_failed(&alice, "c-1", minutes_ago(2)).await.unwrap());
+    assert!(
+        store
+            .mark_failed(&alice, "c-1", "v-0", minutes_ago(2))
+            .await
+            .unwrap()
+    );
     store
-        .begin_valuation(&alice, "c-1", minutes_ago(1))
+        .begin_valuation(&alice, "c-1", "v-1", minutes_ago(1))
         .await
         .unwrap();
     assert!(
@@ -179,6 +184,77 @@ async fn a_card_that_moved_on_after_the_query_is_left_alone() {
     store.delete(&alice, "c-1", &[]).await.unwrap();
     assert!(!store.fail_stuck(&alice, &seen, Utc::now()).await.unwrap());
     assert!(store.get(&alice, "c-1").await.unwrap().is_none());
+}
+
+/// Express workflows run at least once, and a start that timed out may still run: a valuation that
+/// is no longer the card's current one can neither fail the card, nor put it back, nor write its
+/// result over the newer one's.
+#[tokio::test]
+async fn an_older_valuation_cannot_touch_the_newer_one() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let store = cards_deps(&env).store;
+    put(&store, ALICE, &card("c-2", CardStatus::Valued, minutes_ago(60))).await;
+    let alice = Caller::from_sub(Some(ALICE)).unwrap();
+    let before = store
+        .begin_valuation(&alice, "c-2", "v-1", minutes_ago(10))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .mark_failed(&alice, "c-2", "v-1", minutes_ago(9))
+            .await
+            .unwrap()
+    );
+    store
+        .begin_valuation(&alice, "c-2", "v-2", minutes_ago(8))
+        .await
+        .unwrap();
+    // v-1's duplicate failure, its revert and its late result all leave v-2 running
+    assert!(
+        !store
+            .mark_failed(&alice, "c-2", "v-1", minutes_ago(7))
+            .await
+            .unwrap()
+    );
+    store.revert_valuation(&alice, &before, "v-1").await.unwrap();
+    assert_eq!(status(&store, ALICE, "c-2").await, CardStatus::Valuing);
+    let result = |id: &str, status| backend::store::ValuationUpdate {
+        valuation_id: id.into(),
+        status,
+        range: None,
+        pricing_confidence: 0.9,
+        authenticity_score: 0.9,
+        valued_at: minutes_ago(5),
+    };
+    assert_eq!(
+        store
+            .apply_valuation(&alice, "c-2", &result("v-1", CardStatus::Flagged))
+            .await
+            .unwrap(),
+        backend::store::Applied::Superseded
+    );
+    assert_eq!(status(&store, ALICE, "c-2").await, CardStatus::Valuing);
+    // v-2 writes once; its retry is recognised
+    assert_eq!(
+        store
+            .apply_valuation(&alice, "c-2", &result("v-2", CardStatus::Valued))
+            .await
+            .unwrap(),
+        backend::store::Applied::Written
+    );
+    assert_eq!(
+        store
+            .apply_valuation(&alice, "c-2", &result("v-2", CardStatus::Valued))
+            .await
+            .unwrap(),
+        backend::store::Applied::AlreadyApplied
+    );
+    let c = store.get(&alice, "c-2").await.unwrap().unwrap();
+    assert_eq!(
+        (c.status, c.last_valuation_id.as_deref()),
+        (CardStatus::Valued, Some("v-2"))
+    );
 }
 
 #[tokio::test]
