@@ -352,20 +352,24 @@ impl CardStore {
     /// # Errors
     /// SDK errors classified.
     pub async fn image_owner(&self, caller: &Caller, s3_key: &str) -> Result<Option<String>, HandlerError> {
+        Ok(self
+            .read(image_key(caller, s3_key))
+            .await?
+            .and_then(|i| get_s(&i, "cardId").map(str::to_owned)))
+    }
+
+    /// One item, strongly consistent (the reads that decide a write must see the last one).
+    async fn read(&self, key: Item) -> Result<Option<Item>, HandlerError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(image_key(caller, s3_key)))
+            .set_key(Some(key))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
-        Ok(out
-            .item()
-            .and_then(|i| i.get("cardId"))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
+        Ok(out.item)
     }
 
     /// The caller's card, if it exists (strongly consistent).
@@ -373,16 +377,11 @@ impl CardStore {
     /// # Errors
     /// SDK errors classified; malformed items as `Internal`.
     pub async fn get(&self, caller: &Caller, card_id: &str) -> Result<Option<Card>, HandlerError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(caller, card_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        out.item().map(card_from_item).transpose()
+        self.read(key(caller, card_id))
+            .await?
+            .as_ref()
+            .map(card_from_item)
+            .transpose()
     }
 
     /// One page of the caller's cards, newest first, and the cursor of the next page.
@@ -549,20 +548,11 @@ impl CardStore {
         caller: &Caller,
         card_id: &str,
     ) -> Result<Option<(Option<String>, Option<String>)>, HandlerError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(caller, card_id)))
-            .consistent_read(true)
-            .projection_expression("PK, lastValuationId, currentValuationId")
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        let text = |item: &Item, k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-        Ok(out
-            .item()
-            .map(|i| (text(i, "lastValuationId"), text(i, "currentValuationId"))))
+        let text = |item: &Item, k: &str| get_s(item, k).map(str::to_owned);
+        Ok(self
+            .read(key(caller, card_id))
+            .await?
+            .map(|i| (text(&i, "lastValuationId"), text(&i, "currentValuationId"))))
     }
 
     /// Marks the card `VALUING` for `valuation_id` (its `currentValuationId`) unless a valuation

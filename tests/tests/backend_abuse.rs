@@ -350,6 +350,29 @@ async fn create_card(
     body_json(&r)["cardId"].as_str().unwrap().to_owned()
 }
 
+/// A valued card as an earlier version stored it (written with `put_item`, no image claims).
+fn stored_card(id: &str, name: &str, front: &str, back: Option<&str>) -> Card {
+    let now = backend::model::now();
+    Card {
+        card_id: id.into(),
+        name: name.into(),
+        set_name: None,
+        number: None,
+        year: Some(1999),
+        grade: None,
+        front_s3_key: front.into(),
+        back_s3_key: back.map(str::to_owned),
+        status: CardStatus::Valued,
+        created_at: now,
+        updated_at: now,
+        value: None,
+        pricing_confidence: None,
+        authenticity_score: None,
+        valued_at: None,
+        last_valuation_id: None,
+    }
+}
+
 async fn delete(env: &TestEnv, sub: &str, id: &str) -> i64 {
     cards_delete::handler(
         lambda_event(api_event("apigw_v2_cards_delete.json", sub, None, Some(id))),
@@ -440,25 +463,7 @@ async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_w
         .send()
         .await
         .unwrap();
-    let now = backend::model::now();
-    let card = Card {
-        card_id: "3f1c9a52-8d1e-4b7a-9c2d-5e6f7a8b9c0d".into(),
-        name: "Charizard".into(),
-        set_name: None,
-        number: None,
-        year: Some(1999),
-        grade: None,
-        front_s3_key: legacy.clone(),
-        back_s3_key: None,
-        status: CardStatus::Valued,
-        created_at: now,
-        updated_at: now,
-        value: None,
-        pricing_confidence: None,
-        authenticity_score: None,
-        valued_at: None,
-        last_valuation_id: None,
-    };
+    let card = stored_card("3f1c9a52-8d1e-4b7a-9c2d-5e6f7a8b9c0d", "Charizard", &legacy, None);
     let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
     // Stored as it was then: the card item alone, before images were claimed.
     env.clients
@@ -489,25 +494,7 @@ async fn a_card_with_one_image_on_both_sides_deletes_cleanly() {
     let env = TestEnv::start().await;
     let s3 = setup(&env).await;
     let key = upload(&presign_deps(&env, 10), ALICE).await;
-    let now = backend::model::now();
-    let card = Card {
-        card_id: "7a0e4c1d-2b3f-4a5e-8c6d-9e0f1a2b3c4d".into(),
-        name: "Mew".into(),
-        set_name: None,
-        number: None,
-        year: Some(1999),
-        grade: None,
-        front_s3_key: key.clone(),
-        back_s3_key: Some(key.clone()),
-        status: CardStatus::Valued,
-        created_at: now,
-        updated_at: now,
-        value: None,
-        pricing_confidence: None,
-        authenticity_score: None,
-        valued_at: None,
-        last_valuation_id: None,
-    };
+    let card = stored_card("7a0e4c1d-2b3f-4a5e-8c6d-9e0f1a2b3c4d", "Mew", &key, Some(&key));
     let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
     env.clients
         .dynamodb
