@@ -77,3 +77,8 @@ output "deployments" {
   description = "Canary deployment of each backend function: CodeDeploy application and group, alias, latest published version and rollback alarms (docs/deploy.md, \"Canary deployments\")."
   value       = module.backend.deployments
 }
+
+output "valuation_definition" {
+  description = "The valuation state machine's definition (JSON), known at plan time: scripts/check-infra checks its states, retries and targets."
+  value       = module.backend.valuation_definition
+}

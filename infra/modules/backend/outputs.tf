@@ -112,3 +112,8 @@ output "state_machine_type" {
   description = "STANDARD or EXPRESS."
   value       = aws_sfn_state_machine.valuation.type
 }
+
+output "valuation_definition" {
+  description = "The valuation state machine's definition (JSON) as deployed, its function aliases and queue spelled as the ARNs and URL they will have: known at plan time, for scripts/check-infra."
+  value       = jsonencode(local.valuation_definitions.spelled)
+}

@@ -10,16 +10,31 @@
 # the log group). Tasks invoke each function's alias, which CodeDeploy shifts (deploy.tf).
 
 locals {
+  # Seed 001 ("Step Functions Error Handling"): every task retries States.TaskFailed after 2 s, at most 3
+  # times, backing off ×2, then a Catch on States.ALL hands the failure to the error handler (below).
+  # States.TaskFailed matches every error a task raises but States.Timeout, so on its own it would also
+  # retry what a retry cannot fix — a card that fails validation would be extracted, priced and sent to
+  # Bedrock four times. Step Functions uses the first retrier whose ErrorEquals names the error: the
+  # handlers' permanent error types (backend/src/error.rs, every `error_type` but "Retryable") come first
+  # with MaxAttempts 0 — never retried, straight to the Catch — and the seed's retrier takes the rest:
+  # "Retryable", Lambda's own service and throttling errors, a crashed or timed-out runtime.
+  # scripts/check-infra checks this against error.rs and the seed (output valuation_definition).
   lambda_retry = [
     {
-      ErrorEquals     = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]
+      ErrorEquals = ["Validation", "Unauthorized", "NotFound", "Conflict", "TooManyRequests", "Internal"]
+      MaxAttempts = 0
+    },
+    {
+      ErrorEquals     = ["States.TaskFailed"]
       IntervalSeconds = 2
       MaxAttempts     = 3
       BackoffRate     = 2
-      JitterStrategy  = "FULL"
+      # Full jitter spreads the retries of executions that failed together (a throttled dependency).
+      JitterStrategy = "FULL"
     },
     {
-      ErrorEquals     = ["Retryable", "States.Timeout"]
+      # The task's own TimeoutSeconds (the function's timeout + 5 s) passed without an answer.
+      ErrorEquals     = ["States.Timeout"]
       IntervalSeconds = 5
       MaxAttempts     = 2
       BackoffRate     = 2
@@ -35,21 +50,38 @@ locals {
     },
   ]
 
-  lambda_task = {
+  # One definition, built twice from the same expression (as infra/modules/org does): `deployed` names
+  # the aliases and the queue by what Terraform creates (known after apply: what the state machine
+  # runs), `spelled` by the ARNs and URL they will have (known at plan time: what check-infra checks).
+  task_targets = {
+    deployed = {
+      functions = { for name, f in module.pipeline : name => f.alias_arn }
+      dlq_url   = aws_sqs_queue.valuation_dlq.id
+    }
+    spelled = {
+      functions = {
+        for name, f in module.pipeline : name =>
+        "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${f.function_name}${f.alias_name == null ? "" : ":${f.alias_name}"}"
+      }
+      dlq_url = "https://sqs.${local.region}.amazonaws.com/${local.account_id}/${aws_sqs_queue.valuation_dlq.name}"
+    }
+  }
+
+  lambda_tasks = { for variant, targets in local.task_targets : variant => {
     for name in ["rekognition_extract", "pricing_agent", "authenticity_agent", "aggregator", "error_handler"] : name => {
       Type           = "Task"
       Resource       = "arn:${local.partition}:states:::lambda:invoke"
       TimeoutSeconds = var.functions[name].timeout_s + 5
       Parameters = {
-        FunctionName = module.pipeline[name].alias_arn
+        FunctionName = targets.functions[name]
         "Payload.$"  = "$"
       }
       ResultSelector = { "value.$" = "$.Payload" }
       Retry          = local.lambda_retry
     }
-  }
+  } }
 
-  valuation_definition = {
+  valuation_definitions = { for variant, targets in local.task_targets : variant => {
     Comment = "CollectIQ card valuation: extract features, price and authenticate in parallel, aggregate."
     # A whole-execution timeout cannot be caught into HandleError: the card stays VALUING until the
     # stuck-valuation sweep (sweep.tf) fails it, which waits this long plus a margin.
@@ -58,7 +90,7 @@ locals {
     States = {
       # rekognition_extract returns {request, features}: its output replaces the state, so every later
       # state's input carries the request (the contract in docs/backend.md).
-      ExtractFeatures = merge(local.lambda_task["rekognition_extract"], {
+      ExtractFeatures = merge(local.lambda_tasks[variant]["rekognition_extract"], {
         OutputPath = "$.value"
         Catch      = local.catch_to_error_handler
         Next       = "Agents"
@@ -73,7 +105,7 @@ locals {
           {
             StartAt = "Pricing"
             States = {
-              Pricing = merge(local.lambda_task["pricing_agent"], {
+              Pricing = merge(local.lambda_tasks[variant]["pricing_agent"], {
                 OutputPath = "$.value"
                 End        = true
               })
@@ -82,7 +114,7 @@ locals {
           {
             StartAt = "Authenticity"
             States = {
-              Authenticity = merge(local.lambda_task["authenticity_agent"], {
+              Authenticity = merge(local.lambda_tasks[variant]["authenticity_agent"], {
                 OutputPath = "$.value"
                 End        = true
               })
@@ -90,7 +122,7 @@ locals {
           },
         ]
       }
-      Aggregate = merge(local.lambda_task["aggregator"], {
+      Aggregate = merge(local.lambda_tasks[variant]["aggregator"], {
         ResultPath = "$.valuation"
         Catch      = local.catch_to_error_handler
         Next       = "Done"
@@ -98,7 +130,7 @@ locals {
       Done = {
         Type = "Succeed"
       }
-      HandleError = merge(local.lambda_task["error_handler"], {
+      HandleError = merge(local.lambda_tasks[variant]["error_handler"], {
         ResultPath = "$.errorHandled"
         Catch = [
           {
@@ -115,7 +147,7 @@ locals {
         Type     = "Task"
         Resource = "arn:${local.partition}:states:::sqs:sendMessage"
         Parameters = {
-          QueueUrl        = aws_sqs_queue.valuation_dlq.id
+          QueueUrl        = targets.dlq_url
           "MessageBody.$" = "$"
         }
         Retry = [
@@ -135,7 +167,7 @@ locals {
         Cause = "A valuation step failed; see the error_handler log and the DLQ for the correlation id."
       }
     }
-  }
+  } }
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
@@ -225,7 +257,7 @@ resource "aws_sfn_state_machine" "valuation" {
   name       = "${var.name_prefix}-valuation"
   role_arn   = aws_iam_role.state_machine.arn
   type       = var.state_machine_type
-  definition = jsonencode(local.valuation_definition)
+  definition = jsonencode(local.valuation_definitions.deployed)
   tags       = merge(local.tags, { Feature = "valuation" })
 
   logging_configuration {
