@@ -12,11 +12,12 @@ use cost::input::{
 };
 use platform_spec::PlatformSpec;
 use rust_decimal::prelude::ToPrimitive;
+use telemetry::catalogue::Agent;
 use telemetry::catalogue::{DimensionKey, MetricName, NAMESPACE};
-use vocabulary::aws::{api_gateway, bedrock, billing, lambda, sqs, states};
+use vocabulary::aws::{AwsMetric, api_gateway, bedrock, billing, lambda, sqs, states};
 use vocabulary::dimension;
 
-use super::month::{DemoDay, DemoMonth};
+use super::month::{AgentTokens, DemoDay, DemoMonth};
 
 /// Alarms that exist before governance first runs: two firing, one OK, one orphan under the managed
 /// prefix (a function that no longer exists) and one alarm governance must never touch.
@@ -179,343 +180,372 @@ fn slots(month: &DemoMonth, day: &DemoDay) -> Vec<(chrono::DateTime<Utc>, f64)> 
         .collect()
 }
 
-/// Appends datums at one timestamp, scaling day totals by the slot's share.
-struct DatumWriter<'a> {
-    out: &'a mut BTreeMap<String, Vec<MetricDatum>>,
-    ts: SmithyTime,
-    share: f64,
+/// A day's value of one series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DayValue {
+    /// A count: the day's total, split over the day's slots by their share.
+    Total(f64),
+    /// A distribution: the day's `samples` (split like a total) averaging `mean`, sent as a statistic
+    /// set per slot.
+    Mean {
+        /// Samples in the day.
+        samples: f64,
+        /// Their mean.
+        mean: f64,
+    },
 }
 
-impl DatumWriter<'_> {
-    fn count(&mut self, ns: &str, name: &str, dims: Vec<Dimension>, unit: StandardUnit, value: f64) {
-        let datum = MetricDatum::builder()
-            .metric_name(name)
-            .set_dimensions(Some(dims))
-            .timestamp(self.ts)
-            .unit(unit)
-            .value((value * self.share).round())
-            .build();
-        self.out.entry(ns.to_owned()).or_default().push(datum);
-    }
+/// One row of the demo day's table: a metric, its dimensions and the day's value.
+#[derive(Debug, Clone, PartialEq)]
+struct Series {
+    namespace: &'static str,
+    metric: &'static str,
+    dimensions: Vec<(&'static str, String)>,
+    unit: StandardUnit,
+    value: DayValue,
+}
 
-    /// A pre-aggregated statistic set: `count` samples averaging `avg`.
-    fn stats(
-        &mut self,
-        ns: &str,
-        name: &str,
-        dims: Vec<Dimension>,
+impl Series {
+    fn aws(
+        metric: &AwsMetric,
+        dimensions: Vec<(&'static str, String)>,
         unit: StandardUnit,
-        count: f64,
-        avg: f64,
-    ) {
-        let n = (count * self.share).round().max(1.0);
-        let stats = StatisticSet::builder()
-            .sample_count(n)
-            .sum(n * avg)
-            .minimum(avg * 0.35)
-            .maximum(avg * 3.2)
-            .build();
+        value: DayValue,
+    ) -> Self {
+        Self {
+            namespace: metric.namespace,
+            metric: metric.name,
+            dimensions,
+            unit,
+            value,
+        }
+    }
+
+    fn ours(
+        metric: MetricName,
+        dimensions: Vec<(&'static str, String)>,
+        unit: StandardUnit,
+        value: DayValue,
+    ) -> Self {
+        Self {
+            namespace: NAMESPACE,
+            metric: metric.as_str(),
+            dimensions,
+            unit,
+            value,
+        }
+    }
+
+    /// The datum of the slot at `ts` holding `share` of the day.
+    fn datum(&self, ts: SmithyTime, share: f64) -> MetricDatum {
+        let dimensions = self
+            .dimensions
+            .iter()
+            .map(|(k, v)| Dimension::builder().name(*k).value(v).build())
+            .collect();
         let datum = MetricDatum::builder()
-            .metric_name(name)
-            .set_dimensions(Some(dims))
-            .timestamp(self.ts)
-            .unit(unit)
-            .statistic_values(stats)
-            .build();
-        self.out.entry(ns.to_owned()).or_default().push(datum);
+            .metric_name(self.metric)
+            .set_dimensions(Some(dimensions))
+            .timestamp(ts)
+            .unit(self.unit.clone());
+        match self.value {
+            DayValue::Total(total) => datum.value((total * share).round()).build(),
+            DayValue::Mean { samples, mean } => {
+                let n = (samples * share).round().max(1.0);
+                datum
+                    .statistic_values(
+                        StatisticSet::builder()
+                            .sample_count(n)
+                            .sum(n * mean)
+                            .minimum(mean * 0.35)
+                            .maximum(mean * 3.2)
+                            .build(),
+                    )
+                    .build()
+            }
+        }
     }
 }
 
-/// Builds every datum of the month, by namespace.
+/// A token count as Bedrock reports it (`AWS/Bedrock`, by `ModelId`) and as the agents do (ours, by
+/// agent and model; `None`: Bedrock only), read from a day's [`AgentTokens`].
+struct TokenCount {
+    bedrock: &'static AwsMetric,
+    ours: Option<MetricName>,
+    of: fn(&AgentTokens) -> u64,
+}
+
+const TOKEN_COUNTS: [TokenCount; 4] = [
+    TokenCount {
+        bedrock: &bedrock::INPUT_TOKEN_COUNT,
+        ours: Some(MetricName::BedrockInputTokens),
+        of: |t| t.input,
+    },
+    TokenCount {
+        bedrock: &bedrock::OUTPUT_TOKEN_COUNT,
+        ours: Some(MetricName::BedrockOutputTokens),
+        of: |t| t.output,
+    },
+    TokenCount {
+        bedrock: &bedrock::CACHE_READ_INPUT_TOKEN_COUNT,
+        ours: Some(MetricName::BedrockCacheReadTokens),
+        of: |t| t.cache_read,
+    },
+    TokenCount {
+        bedrock: &bedrock::INVOCATIONS,
+        ours: None,
+        of: |t| t.calls,
+    },
+];
+/// Mean Bedrock latency, ms: as Bedrock measures it, and as the agent measures its call.
+const BEDROCK_LATENCY_MS: f64 = 1850.0;
+const AGENT_BEDROCK_LATENCY_MS: f64 = 1900.0;
+/// One sample per valuation: the card's latency (ms) and scores (mean OCR confidence 93 of 100:
+/// Rekognition reads printed card text well).
+const PER_VALUATION_MEANS: [(MetricName, StandardUnit, f64); 4] = [
+    (MetricName::ValuationLatency, StandardUnit::Milliseconds, 7400.0),
+    (MetricName::AuthenticityScore, StandardUnit::None, 0.87),
+    (MetricName::PricingConfidence, StandardUnit::None, 0.78),
+    (MetricName::OcrConfidence, StandardUnit::None, 0.93),
+];
+/// Share of valuations flagged for a person.
+const FLAGGED_SHARE: f64 = 0.021;
+/// Rekognition calls by operation.
+const REKOGNITION_OPERATIONS: [(&str, f64); 2] = [("DetectText", 0.5), ("DetectLabels", 0.5)];
+/// Mean duration of each agent's step, ms.
+const fn agent_duration_ms(agent: Agent) -> f64 {
+    match agent {
+        Agent::Extract => 1200.0,
+        Agent::OcrReasoning => 1700.0,
+        Agent::Pricing => 2100.0,
+        Agent::Authenticity => 2600.0,
+    }
+}
+/// Mean Lambda duration as a share of the function's timeout (model agents wait on Bedrock).
+const AGENT_DURATION_OF_TIMEOUT: f64 = 0.02;
+const FUNCTION_DURATION_OF_TIMEOUT: f64 = 0.008;
+/// Mean HTTP API latency and Step Functions execution time, ms.
+const API_LATENCY_MS: f64 = 142.0;
+const EXECUTION_TIME_MS: f64 = 9100.0;
+
+/// The demo day as a table of series: every metric the month seeds for `day`, from the spec's
+/// resources and the day's generated totals.
+fn day_series(spec: &PlatformSpec, month: &DemoMonth, day: &DemoDay) -> Vec<Series> {
+    use DayValue::{Mean, Total};
+    use StandardUnit::{Count, Milliseconds};
+    let service = || (DimensionKey::Service.as_str(), spec.service_name().to_owned());
+    let model = month.model_id.as_str();
+    let valuations = day.valuations as f64;
+    let day_sum = |f: fn(&AgentTokens) -> u64| day.tokens.values().map(f).sum::<u64>() as f64;
+    let mut rows = Vec::new();
+
+    // AWS/Bedrock, by ModelId: what Bedrock itself reports.
+    let by_model = || vec![(dimension::MODEL_ID, model.to_owned())];
+    for count in &TOKEN_COUNTS {
+        rows.push(Series::aws(
+            count.bedrock,
+            by_model(),
+            Count,
+            Total(day_sum(count.of)),
+        ));
+    }
+    let calls = day_sum(|t| t.calls);
+    rows.push(Series::aws(
+        &bedrock::INVOCATION_LATENCY,
+        by_model(),
+        Milliseconds,
+        Mean {
+            samples: calls,
+            mean: BEDROCK_LATENCY_MS,
+        },
+    ));
+
+    // CollectIQ's own metrics, from the shared catalogue.
+    rows.push(Series::ours(
+        MetricName::CardsValued,
+        vec![service()],
+        Count,
+        Total(valuations),
+    ));
+    rows.push(Series::ours(
+        MetricName::CardsCreated,
+        vec![service()],
+        Count,
+        Total(day.cards_created as f64),
+    ));
+    rows.push(Series::ours(
+        MetricName::AuthenticityFlagged,
+        vec![service()],
+        Count,
+        Total((valuations * FLAGGED_SHARE).round()),
+    ));
+    for (metric, unit, mean) in PER_VALUATION_MEANS {
+        rows.push(Series::ours(
+            metric,
+            vec![service()],
+            unit,
+            Mean {
+                samples: valuations,
+                mean,
+            },
+        ));
+    }
+    for (operation, share) in REKOGNITION_OPERATIONS {
+        rows.push(Series::ours(
+            MetricName::RekognitionCalls,
+            vec![
+                service(),
+                (DimensionKey::Operation.as_str(), operation.to_owned()),
+            ],
+            Count,
+            Total(day.rekognition_calls as f64 * share),
+        ));
+    }
+    for (agent, t) in &day.tokens {
+        let by_agent = || {
+            vec![
+                service(),
+                (DimensionKey::Agent.as_str(), agent.as_str().to_owned()),
+                (DimensionKey::Model.as_str(), model.to_owned()),
+            ]
+        };
+        for count in &TOKEN_COUNTS {
+            if let Some(metric) = count.ours {
+                rows.push(Series::ours(
+                    metric,
+                    by_agent(),
+                    Count,
+                    Total((count.of)(t) as f64),
+                ));
+            }
+        }
+        rows.push(Series::ours(
+            MetricName::BedrockLatency,
+            by_agent(),
+            Milliseconds,
+            Mean {
+                samples: t.calls as f64,
+                mean: AGENT_BEDROCK_LATENCY_MS,
+            },
+        ));
+    }
+    // Only the agents the spec's functions run (an agent no function is emits nothing).
+    let mut agents: Vec<Agent> = spec.functions.iter().filter_map(|f| f.agent).collect();
+    agents.sort_unstable();
+    agents.dedup();
+    for agent in agents {
+        rows.push(Series::ours(
+            MetricName::AgentDuration,
+            vec![
+                service(),
+                (DimensionKey::Agent.as_str(), agent.as_str().to_owned()),
+            ],
+            Milliseconds,
+            Mean {
+                samples: valuations,
+                mean: agent_duration_ms(agent),
+            },
+        ));
+    }
+
+    // AWS/Lambda per function.
+    for f in &spec.functions {
+        let (calls, errors) = day.invocations.get(&f.id).copied().unwrap_or_default();
+        let by_function = || vec![(dimension::FUNCTION_NAME, f.name.clone())];
+        let of_timeout = if f.agent.is_some() {
+            AGENT_DURATION_OF_TIMEOUT
+        } else {
+            FUNCTION_DURATION_OF_TIMEOUT
+        };
+        rows.extend([
+            Series::aws(&lambda::INVOCATIONS, by_function(), Count, Total(calls as f64)),
+            Series::aws(&lambda::ERRORS, by_function(), Count, Total(errors as f64)),
+            Series::aws(&lambda::THROTTLES, by_function(), Count, Total(0.0)),
+            Series::aws(
+                &lambda::DURATION,
+                by_function(),
+                Milliseconds,
+                Mean {
+                    samples: calls as f64,
+                    mean: f64::from(f.timeout_s) * 1000.0 * of_timeout,
+                },
+            ),
+        ]);
+    }
+    // AWS/ApiGateway (HTTP API: ApiId + Stage, lowercase 4xx/5xx).
+    for api in &spec.http_apis {
+        let by_api = || {
+            vec![
+                (dimension::API_ID, api.id.clone()),
+                (dimension::STAGE, api.stage.clone()),
+            ]
+        };
+        let (count, c4, c5) = day.api_requests;
+        rows.extend([
+            Series::aws(&api_gateway::COUNT, by_api(), Count, Total(count as f64)),
+            Series::aws(&api_gateway::HTTP_4XX, by_api(), Count, Total(c4 as f64)),
+            Series::aws(&api_gateway::HTTP_5XX, by_api(), Count, Total(c5 as f64)),
+            Series::aws(
+                &api_gateway::LATENCY,
+                by_api(),
+                Milliseconds,
+                Mean {
+                    samples: count as f64,
+                    mean: API_LATENCY_MS,
+                },
+            ),
+        ]);
+    }
+    // AWS/States.
+    for sm in &spec.state_machines {
+        let by_machine = || vec![(dimension::STATE_MACHINE_ARN, sm.arn.clone())];
+        let (started, failed) = day.executions;
+        rows.extend([
+            Series::aws(
+                &states::EXECUTIONS_STARTED,
+                by_machine(),
+                Count,
+                Total(started as f64),
+            ),
+            Series::aws(
+                &states::EXECUTIONS_FAILED,
+                by_machine(),
+                Count,
+                Total(failed as f64),
+            ),
+            Series::aws(
+                &states::EXECUTIONS_SUCCEEDED,
+                by_machine(),
+                Count,
+                Total(started.saturating_sub(failed) as f64),
+            ),
+            Series::aws(
+                &states::EXECUTION_TIME,
+                by_machine(),
+                Milliseconds,
+                Mean {
+                    samples: started as f64,
+                    mean: EXECUTION_TIME_MS,
+                },
+            ),
+        ]);
+    }
+    rows
+}
+
+/// Builds every datum of the month, by namespace: each day's table ([`day_series`]) laid out over the
+/// day's slots, and the DLQ's depth.
 #[must_use]
 pub fn metric_datums(spec: &PlatformSpec, month: &DemoMonth) -> BTreeMap<String, Vec<MetricDatum>> {
     let mut out: BTreeMap<String, Vec<MetricDatum>> = BTreeMap::new();
-    let service = spec.service_name();
-    let dims = |pairs: &[(&str, &str)]| -> Vec<Dimension> {
-        pairs
-            .iter()
-            .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
-            .collect()
-    };
     for day in &month.days {
+        let table = day_series(spec, month, day);
         for (time, share) in slots(month, day) {
             let ts = SmithyTime::from_secs(time.timestamp());
-            let mut w = DatumWriter {
-                out: &mut out,
-                ts,
-                share,
-            };
-            let v = day.valuations as f64;
-            let model = month.model_id.as_str();
-            // AWS/Bedrock, by ModelId: what Bedrock itself reports.
-            let md = || dims(&[(dimension::MODEL_ID, model)]);
-            let sum =
-                |f: fn(&super::month::AgentTokens) -> u64| day.tokens.values().map(f).sum::<u64>() as f64;
-            w.count(
-                bedrock::INPUT_TOKEN_COUNT.namespace,
-                bedrock::INPUT_TOKEN_COUNT.name,
-                md(),
-                StandardUnit::Count,
-                sum(|t| t.input),
-            );
-            w.count(
-                bedrock::OUTPUT_TOKEN_COUNT.namespace,
-                bedrock::OUTPUT_TOKEN_COUNT.name,
-                md(),
-                StandardUnit::Count,
-                sum(|t| t.output),
-            );
-            w.count(
-                bedrock::CACHE_READ_INPUT_TOKEN_COUNT.namespace,
-                bedrock::CACHE_READ_INPUT_TOKEN_COUNT.name,
-                md(),
-                StandardUnit::Count,
-                sum(|t| t.cache_read),
-            );
-            w.count(
-                bedrock::INVOCATIONS.namespace,
-                bedrock::INVOCATIONS.name,
-                md(),
-                StandardUnit::Count,
-                sum(|t| t.calls),
-            );
-            w.stats(
-                bedrock::INVOCATION_LATENCY.namespace,
-                bedrock::INVOCATION_LATENCY.name,
-                md(),
-                StandardUnit::Milliseconds,
-                sum(|t| t.calls),
-                1850.0,
-            );
-            // CollectIQ's own metrics, from the shared catalogue.
-            let svc = DimensionKey::Service.as_str();
-            let sd = || dims(&[(svc, service)]);
-            w.count(
-                NAMESPACE,
-                MetricName::CardsValued.as_str(),
-                sd(),
-                StandardUnit::Count,
-                v,
-            );
-            w.count(
-                NAMESPACE,
-                MetricName::CardsCreated.as_str(),
-                sd(),
-                StandardUnit::Count,
-                day.cards_created as f64,
-            );
-            w.count(
-                NAMESPACE,
-                MetricName::AuthenticityFlagged.as_str(),
-                sd(),
-                StandardUnit::Count,
-                (v * 0.021).round(),
-            );
-            w.stats(
-                NAMESPACE,
-                MetricName::ValuationLatency.as_str(),
-                sd(),
-                StandardUnit::Milliseconds,
-                v,
-                7400.0,
-            );
-            w.stats(
-                NAMESPACE,
-                MetricName::AuthenticityScore.as_str(),
-                sd(),
-                StandardUnit::None,
-                v,
-                0.87,
-            );
-            w.stats(
-                NAMESPACE,
-                MetricName::PricingConfidence.as_str(),
-                sd(),
-                StandardUnit::None,
-                v,
-                0.78,
-            );
-            // Rekognition reads printed card text with high confidence (mean 93 of 100 per card).
-            w.stats(
-                NAMESPACE,
-                MetricName::OcrConfidence.as_str(),
-                sd(),
-                StandardUnit::None,
-                v,
-                0.93,
-            );
-            for (op, share_of_calls) in [("DetectText", 0.5), ("DetectLabels", 0.5)] {
-                let d = dims(&[(svc, service), (DimensionKey::Operation.as_str(), op)]);
-                w.count(
-                    NAMESPACE,
-                    MetricName::RekognitionCalls.as_str(),
-                    d,
-                    StandardUnit::Count,
-                    day.rekognition_calls as f64 * share_of_calls,
-                );
-            }
-            for (agent, t) in &day.tokens {
-                let am = || {
-                    dims(&[
-                        (svc, service),
-                        (DimensionKey::Agent.as_str(), agent.as_str()),
-                        (DimensionKey::Model.as_str(), model),
-                    ])
-                };
-                w.count(
-                    NAMESPACE,
-                    MetricName::BedrockInputTokens.as_str(),
-                    am(),
-                    StandardUnit::Count,
-                    t.input as f64,
-                );
-                w.count(
-                    NAMESPACE,
-                    MetricName::BedrockOutputTokens.as_str(),
-                    am(),
-                    StandardUnit::Count,
-                    t.output as f64,
-                );
-                w.count(
-                    NAMESPACE,
-                    MetricName::BedrockCacheReadTokens.as_str(),
-                    am(),
-                    StandardUnit::Count,
-                    t.cache_read as f64,
-                );
-                w.stats(
-                    NAMESPACE,
-                    MetricName::BedrockLatency.as_str(),
-                    am(),
-                    StandardUnit::Milliseconds,
-                    t.calls as f64,
-                    1900.0,
-                );
-            }
-            // Only the agents the spec's functions run (an agent no function is emits nothing).
-            let mut agents: Vec<telemetry::catalogue::Agent> =
-                spec.functions.iter().filter_map(|f| f.agent).collect();
-            agents.sort_unstable();
-            agents.dedup();
-            for agent in agents {
-                let d = dims(&[(svc, service), (DimensionKey::Agent.as_str(), agent.as_str())]);
-                let avg = match agent {
-                    telemetry::catalogue::Agent::Extract => 1200.0,
-                    telemetry::catalogue::Agent::OcrReasoning => 1700.0,
-                    telemetry::catalogue::Agent::Pricing => 2100.0,
-                    telemetry::catalogue::Agent::Authenticity => 2600.0,
-                };
-                w.stats(
-                    NAMESPACE,
-                    MetricName::AgentDuration.as_str(),
-                    d,
-                    StandardUnit::Milliseconds,
-                    v,
-                    avg,
-                );
-            }
-            // AWS/Lambda per function.
-            for f in &spec.functions {
-                let (calls, errors) = day.invocations.get(&f.id).copied().unwrap_or_default();
-                let fd = || dims(&[(dimension::FUNCTION_NAME, &f.name)]);
-                w.count(
-                    lambda::INVOCATIONS.namespace,
-                    lambda::INVOCATIONS.name,
-                    fd(),
-                    StandardUnit::Count,
-                    calls as f64,
-                );
-                w.count(
-                    lambda::ERRORS.namespace,
-                    lambda::ERRORS.name,
-                    fd(),
-                    StandardUnit::Count,
-                    errors as f64,
-                );
-                w.count(
-                    lambda::THROTTLES.namespace,
-                    lambda::THROTTLES.name,
-                    fd(),
-                    StandardUnit::Count,
-                    0.0,
-                );
-                let avg = f64::from(f.timeout_s) * 1000.0 * if f.agent.is_some() { 0.02 } else { 0.008 };
-                w.stats(
-                    lambda::DURATION.namespace,
-                    lambda::DURATION.name,
-                    fd(),
-                    StandardUnit::Milliseconds,
-                    calls as f64,
-                    avg,
-                );
-            }
-            // AWS/ApiGateway (HTTP API: ApiId + Stage, lowercase 4xx/5xx).
-            for api in &spec.http_apis {
-                let ad = || dims(&[(dimension::API_ID, &api.id), (dimension::STAGE, &api.stage)]);
-                let (count, c4, c5) = day.api_requests;
-                w.count(
-                    api_gateway::COUNT.namespace,
-                    api_gateway::COUNT.name,
-                    ad(),
-                    StandardUnit::Count,
-                    count as f64,
-                );
-                w.count(
-                    api_gateway::HTTP_4XX.namespace,
-                    api_gateway::HTTP_4XX.name,
-                    ad(),
-                    StandardUnit::Count,
-                    c4 as f64,
-                );
-                w.count(
-                    api_gateway::HTTP_5XX.namespace,
-                    api_gateway::HTTP_5XX.name,
-                    ad(),
-                    StandardUnit::Count,
-                    c5 as f64,
-                );
-                w.stats(
-                    api_gateway::LATENCY.namespace,
-                    api_gateway::LATENCY.name,
-                    ad(),
-                    StandardUnit::Milliseconds,
-                    count as f64,
-                    142.0,
-                );
-            }
-            // AWS/States.
-            for sm in &spec.state_machines {
-                let sd = || dims(&[(dimension::STATE_MACHINE_ARN, &sm.arn)]);
-                let (started, failed) = day.executions;
-                w.count(
-                    states::EXECUTIONS_STARTED.namespace,
-                    states::EXECUTIONS_STARTED.name,
-                    sd(),
-                    StandardUnit::Count,
-                    started as f64,
-                );
-                w.count(
-                    states::EXECUTIONS_FAILED.namespace,
-                    states::EXECUTIONS_FAILED.name,
-                    sd(),
-                    StandardUnit::Count,
-                    failed as f64,
-                );
-                w.count(
-                    states::EXECUTIONS_SUCCEEDED.namespace,
-                    states::EXECUTIONS_SUCCEEDED.name,
-                    sd(),
-                    StandardUnit::Count,
-                    started.saturating_sub(failed) as f64,
-                );
-                w.stats(
-                    states::EXECUTION_TIME.namespace,
-                    states::EXECUTION_TIME.name,
-                    sd(),
-                    StandardUnit::Milliseconds,
-                    started as f64,
-                    9100.0,
-                );
+            for series in &table {
+                out.entry(series.namespace.to_owned())
+                    .or_default()
+                    .push(series.datum(ts, share));
             }
         }
     }
@@ -627,6 +657,42 @@ mod tests {
         let spec = crate::test_support::prod_spec();
         let month = DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
         (spec, month)
+    }
+
+    #[test]
+    fn a_day_of_hourly_slots_adds_up_to_the_days_table() {
+        let (spec, month) = prod();
+        // The day before `as_of` is laid out over 24 hourly slots.
+        let day = &month.days[month.days.len() - 2];
+        assert_eq!(slots(&month, day).len(), 24);
+        let datums = metric_datums(&spec, &month);
+        let on_day = |d: &&MetricDatum| {
+            let secs = d.timestamp().unwrap().secs();
+            secs >= at(day.date, 0, 0).timestamp() && secs < at(day.date, 23, 59).timestamp()
+        };
+        let valued: f64 = datums[NAMESPACE]
+            .iter()
+            .filter(on_day)
+            .filter(|d| d.metric_name() == Some(MetricName::CardsValued.as_str()))
+            .map(|d| d.value().unwrap())
+            .sum();
+        // Each slot rounds its share: at most half a card each.
+        assert!(
+            (valued - day.valuations as f64).abs() <= 12.0,
+            "{valued} vs {}",
+            day.valuations
+        );
+        let latency: Vec<&MetricDatum> = datums[NAMESPACE]
+            .iter()
+            .filter(on_day)
+            .filter(|d| d.metric_name() == Some(MetricName::ValuationLatency.as_str()))
+            .collect();
+        assert_eq!(latency.len(), 24);
+        let stats = latency[0].statistic_values().unwrap();
+        assert!((stats.sum().unwrap() / stats.sample_count().unwrap() - 7400.0).abs() < 1e-6);
+        // Every function has its four Lambda series in every slot.
+        let lambda_rows = datums["AWS/Lambda"].iter().filter(on_day).count();
+        assert_eq!(lambda_rows, spec.functions.len() * 4 * 24);
     }
 
     #[test]
