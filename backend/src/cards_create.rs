@@ -207,18 +207,37 @@ async fn taken(
 }
 
 /// Puts the images this request confirmed back under the expiry, unless a card claims them (a
-/// concurrent request may have won one: its card keeps it confirmed). Best effort: a failure is
-/// logged, and the caller's error is what the client gets.
+/// concurrent request may have won one: its card keeps it confirmed) or shows them (a card stored
+/// before images were claimed holds no claim on its own image). Best effort: a failure is logged, and
+/// the caller's error is what the client gets.
 async fn release(deps: &Deps, caller: &crate::identity::Caller, confirmed: &[(&str, &str)]) {
+    let mut unclaimed: Vec<(&str, &str)> = Vec::new();
     for (field, key) in confirmed {
-        let claimed = match deps.store.image_owner(caller, key).await {
-            Ok(owner) => owner.is_some(),
+        match deps.store.image_owner(caller, key).await {
+            Ok(None) => unclaimed.push((field, key)),
+            Ok(Some(_)) => {}
             Err(e) => {
                 tracing::warn!(field, error = %e, "could not read an image claim; upload left confirmed");
-                continue;
             }
-        };
-        if !claimed && let Err(e) = deps.uploads.unconfirm(field, key).await {
+        }
+    }
+    let keys: Vec<&str> = unclaimed.iter().map(|(_, key)| *key).collect();
+    let shown = match deps.store.cards_on_images(caller, &keys, None).await {
+        Ok(users) if users.complete => users.cards,
+        Ok(_) => {
+            tracing::warn!("too many cards to tell whether one shows these images; uploads left confirmed");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the user's cards; uploads left confirmed");
+            return;
+        }
+    };
+    for (field, key) in unclaimed {
+        if shown.contains_key(key) {
+            continue;
+        }
+        if let Err(e) = deps.uploads.unconfirm(field, key).await {
             tracing::warn!(field, error = %e, "could not return an unused upload to the expiry");
         }
     }

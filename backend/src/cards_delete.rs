@@ -37,11 +37,10 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
         .await?
         .ok_or_else(|| HandlerError::NotFound("card".into()))?;
     let mine = UserUploads::of(&deps.users, &caller);
-    let mut images = 0;
-    let mut claims: Vec<&str> = Vec::new();
     // A card made before front == back was refused names one image twice: it is deleted and released
     // once (two deletes of one claim in a transaction are a ValidationException).
     let back = card.back_s3_key.as_deref().filter(|b| *b != card.front_s3_key);
+    let mut ours: Vec<&str> = Vec::new();
     for key in std::iter::once(card.front_s3_key.as_str()).chain(back) {
         if !mine.owns(key) {
             tracing::warn!(
@@ -62,11 +61,38 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
             );
             continue;
         }
+        ours.push(key);
+    }
+    // This card holds the image (or nobody does): a card stored before claims may still show it.
+    // That card inherits the claim and the image stays; if the user's cards could not all be read,
+    // the image stays too (a stray image costs cents, a card without its photo is lost data).
+    let others = deps.store.cards_on_images(&caller, &ours, Some(&id)).await?;
+    let mut images = 0;
+    let mut claims: Vec<&str> = Vec::new();
+    let mut handovers: Vec<(&str, &str)> = Vec::new();
+    for key in ours {
+        if let Some(heir) = others.cards.get(key) {
+            tracing::info!(
+                card_id = id.as_str(),
+                other_card_id = heir.as_str(),
+                "image shown by an older card too; its claim passes to that card"
+            );
+            handovers.push((key, heir.as_str()));
+            continue;
+        }
+        if !others.complete {
+            tracing::warn!(
+                card_id = id.as_str(),
+                "too many cards to tell whether another shows this image; image left in place"
+            );
+            claims.push(key);
+            continue;
+        }
         deps.uploads.delete(key).await?;
         images += 1;
         claims.push(key);
     }
-    let prices = deps.store.delete(&caller, &id, &claims).await?;
+    let prices = deps.store.delete(&caller, &id, &claims, &handovers).await?;
     tracing::info!(
         card_id = id.as_str(),
         prices_deleted = prices,

@@ -30,6 +30,19 @@ pub const GSI2: &str = "GSI2";
 /// Most price items deleted with the card in one transaction (DynamoDB allows 100 actions: the card,
 /// its two image claims and 97 prices).
 pub const MAX_PRICES_PER_DELETE: usize = 97;
+/// Most pages (1 MB each, some thousands of cards) of a user's cards read looking for the cards on an
+/// image ([`CardStore::cards_on_images`]); past it the answer is "not known", and the image is kept.
+pub const MAX_CARD_PAGES: usize = 16;
+
+/// Which of a user's cards show some images ([`CardStore::cards_on_images`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageUsers {
+    /// Image key → a card (not the one asked about) whose front or back it is.
+    pub cards: HashMap<String, String>,
+    /// `false` when the user's cards were not all read (more than [`MAX_CARD_PAGES`] pages): an image
+    /// with no card here may still be shown by one.
+    pub complete: bool,
+}
 
 /// The cards table.
 #[derive(Debug, Clone)]
@@ -358,6 +371,80 @@ impl CardStore {
             .and_then(|i| get_s(&i, "cardId").map(str::to_owned)))
     }
 
+    /// The caller's cards (but `except`), whose front or back is one of `s3_keys` (strongly
+    /// consistent): image key → card id.
+    ///
+    /// Claims came in after cards: a card stored before them holds no claim, so a newer card may have
+    /// claimed the same image, and deleting either must not delete the image the other still shows.
+    /// This reads the caller's cards (one partition; at most [`MAX_CARD_PAGES`] pages) — only for a
+    /// delete, or a create that failed, never on the hot path.
+    ///
+    /// # Errors
+    /// SDK errors classified.
+    pub async fn cards_on_images(
+        &self,
+        caller: &Caller,
+        s3_keys: &[&str],
+        except: Option<&str>,
+    ) -> Result<ImageUsers, HandlerError> {
+        let mut users = ImageUsers {
+            cards: HashMap::new(),
+            complete: true,
+        };
+        if s3_keys.is_empty() {
+            return Ok(users);
+        }
+        let names: Vec<String> = (0..s3_keys.len()).map(|i| format!(":k{i}")).collect();
+        let list = names.join(", ");
+        let mut start = None;
+        for _ in 0..MAX_CARD_PAGES {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :card)")
+                .filter_expression(format!(
+                    "{}(frontS3Key IN ({list}) OR backS3Key IN ({list}))",
+                    if except.is_some() {
+                        "cardId <> :me AND "
+                    } else {
+                        ""
+                    }
+                ))
+                .expression_attribute_values(":pk", s(caller.pk()))
+                .expression_attribute_values(":card", s("CARD#"))
+                .projection_expression("cardId, frontS3Key, backS3Key")
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            if let Some(me) = except {
+                query = query.expression_attribute_values(":me", s(me));
+            }
+            for (name, key) in names.iter().zip(s3_keys) {
+                query = query.expression_attribute_values(name, s(*key));
+            }
+            let out = query.send().await.map_err(|e| sdk_error("Query", e))?;
+            for item in out.items() {
+                let Some(card_id) = get_s(item, "cardId") else {
+                    continue;
+                };
+                for side in ["frontS3Key", "backS3Key"] {
+                    if let Some(key) = get_s(item, side).filter(|k| s3_keys.contains(k)) {
+                        users
+                            .cards
+                            .entry(key.to_owned())
+                            .or_insert_with(|| card_id.to_owned());
+                    }
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(users),
+            }
+        }
+        users.complete = false;
+        Ok(users)
+    }
+
     /// One item, strongly consistent (the reads that decide a write must see the last one).
     async fn read(&self, key: Item) -> Result<Option<Item>, HandlerError> {
         let out = self
@@ -461,7 +548,8 @@ impl CardStore {
     }
 
     /// Deletes the card, the claims of its `images` and its price history; returns how many price items
-    /// went with it.
+    /// went with it. Each `(image, card)` of `handovers` is an image of this card another card still
+    /// shows: its claim passes to that card (only if this card held it, or nobody did).
     ///
     /// The card and up to [`MAX_PRICES_PER_DELETE`] price items go in one transaction (the card only if
     /// it exists); older price items beyond that are removed afterwards, and are invisible once the card
@@ -474,6 +562,7 @@ impl CardStore {
         caller: &Caller,
         card_id: &str,
         images: &[&str],
+        handovers: &[(&str, &str)],
     ) -> Result<usize, HandlerError> {
         let prices = self.price_keys(caller, card_id).await?;
         let (first, rest) = prices.split_at(prices.len().min(MAX_PRICES_PER_DELETE));
@@ -499,6 +588,26 @@ impl CardStore {
                         Delete::builder()
                             .table_name(&self.table)
                             .set_key(Some(image_key(caller, s3_key)))
+                            .condition_expression("attribute_not_exists(PK) OR cardId = :card")
+                            .expression_attribute_values(":card", s(card_id))
+                            .build()
+                            .map_err(|e| HandlerError::Internal(e.to_string()))?,
+                    )
+                    .build(),
+            );
+        }
+        // An image another card still shows (a card stored before claims) passes to that card: its
+        // claim now names it, so the image is kept until that card is deleted too.
+        for (s3_key, heir) in handovers.iter().take(2) {
+            let mut claim = image_key(caller, s3_key);
+            claim.insert("entityType".to_owned(), s("IMAGE"));
+            claim.insert("cardId".to_owned(), s(*heir));
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(claim))
                             .condition_expression("attribute_not_exists(PK) OR cardId = :card")
                             .expression_attribute_values(":card", s(card_id))
                             .build()

@@ -487,6 +487,108 @@ async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_w
     assert!(!exists(&s3, &legacy).await, "legacy image left behind");
 }
 
+/// Stores `card` as an earlier version did: the card item alone, no image claims.
+async fn store_pre_claim(env: &TestEnv, sub: &str, card: &Card) {
+    let caller = backend::identity::Caller::from_sub(Some(sub)).unwrap();
+    env.clients
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(backend::store::card_item(&caller, card)))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The other order: the newer card (which claimed the image an older, claim-less card shows) is
+/// deleted first. The image stays, its claim passes to the older card, and goes with that one.
+#[tokio::test]
+async fn deleting_the_newer_card_first_keeps_the_image_an_older_card_shows() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let shared = upload(&presign, ALICE).await;
+    let own_back = upload(&presign, ALICE).await;
+    let old = stored_card("5b2d8e4f-1a3c-4e6b-9d7f-0a1b2c3d4e5f", "Pikachu", &shared, None);
+    store_pre_claim(&env, ALICE, &old).await;
+    // A newer card is made from the same image (nothing claimed it) with a back of its own.
+    let newer = create_card(&env, &s3, ALICE, &shared, Some(&own_back)).await;
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    let store = backend::store::CardStore::new(env.clients.dynamodb.clone(), TABLE);
+    assert_eq!(
+        store.image_owner(&alice, &shared).await.unwrap(),
+        Some(newer.clone())
+    );
+
+    assert_eq!(delete(&env, ALICE, &newer).await, 204);
+    assert!(
+        exists(&s3, &shared).await,
+        "the older card's image was deleted with the newer card"
+    );
+    assert!(
+        !exists(&s3, &own_back).await,
+        "the newer card's own back image left behind"
+    );
+    assert_eq!(
+        store.image_owner(&alice, &shared).await.unwrap(),
+        Some(old.card_id.clone()),
+        "the claim did not pass to the card that still shows the image"
+    );
+    assert_eq!(store.image_owner(&alice, &own_back).await.unwrap(), None);
+    // Now claimed, the image cannot start a third card …
+    let r = create(&env, ALICE, &shared, None).await;
+    assert_eq!(r.status_code, 409, "{:?}", r.body);
+    // … and goes with the older card.
+    assert_eq!(delete(&env, ALICE, &old.card_id).await, 204);
+    assert!(
+        !exists(&s3, &shared).await,
+        "image left behind by the last card showing it"
+    );
+    assert_eq!(store.image_owner(&alice, &shared).await.unwrap(), None);
+}
+
+/// A create that fails after confirming an image a claim-less older card shows leaves it confirmed
+/// (returning it to the expiry would delete the older card's photo within days).
+#[tokio::test]
+async fn a_failed_create_never_returns_an_older_cards_image_to_the_expiry() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let shown = upload(&presign, ALICE).await;
+    // The older card's create confirmed its image, and it holds no claim.
+    let old = stored_card("9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a", "Mewtwo", &shown, None);
+    store_pre_claim(&env, ALICE, &old).await;
+    s3.put_object_tagging()
+        .bucket(BUCKET)
+        .key(&shown)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .tag_set(
+                    aws_sdk_s3::types::Tag::builder()
+                        .key("collectiq-upload")
+                        .value("confirmed")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mine = UserUploads::of(
+        &users(),
+        &backend::identity::Caller::from_sub(Some(ALICE)).unwrap(),
+    );
+    let r = create(&env, ALICE, &shown, Some(&format!("{}missing.jpg", mine.prefix))).await;
+    assert_eq!(body_json(&r)["field"], "backS3Key", "{:?}", r.body);
+    assert_eq!(
+        tags(&s3, &shown).await,
+        [("collectiq-upload".to_owned(), "confirmed".to_owned())],
+        "the older card's image went back under the expiry"
+    );
+}
+
 /// A card stored before front == back was refused names one image on both sides: deleting it
 /// deletes the image and its claim once (two deletes of one item in a transaction are refused).
 #[tokio::test]

@@ -181,7 +181,7 @@ async fn a_card_that_moved_on_after_the_query_is_left_alone() {
     );
     assert_eq!(status(&store, ALICE, "c-1").await, CardStatus::Valuing);
     // a card deleted meanwhile is not recreated by the update
-    store.delete(&alice, "c-1", &[]).await.unwrap();
+    store.delete(&alice, "c-1", &[], &[]).await.unwrap();
     assert!(!store.fail_stuck(&alice, &seen, Utc::now()).await.unwrap());
     assert!(store.get(&alice, "c-1").await.unwrap().is_none());
 }

@@ -110,9 +110,10 @@ data "aws_iam_policy_document" "cards_create" {
   statement {
     # TransactWriteItems of two or three Puts with attribute_not_exists(PK) (authorised as PutItem): the
     # card and the claim of each image, never overwriting. GetItem reads who holds an image already
-    # taken, and that card (a retried create answers with it).
+    # taken, and that card (a retried create answers with it). Query reads the user's cards when a failed
+    # create gives its uploads back: an image a card stored before claims shows stays confirmed.
     sid       = "WriteCard"
-    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]
     resources = local.table_arns
   }
 
@@ -168,10 +169,12 @@ data "aws_iam_policy_document" "cards_delete" {
   source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    # GetItem the card (its image keys), Query the price items, then TransactWriteItems of Deletes
-    # (authorised as DeleteItem), and DeleteItem for price items beyond one transaction.
+    # GetItem the card (its image keys) and its images' claims, Query the price items and the user's
+    # cards (one stored before claims may show the same image), then TransactWriteItems of Deletes
+    # (authorised as DeleteItem) and of a Put passing an image's claim to that older card (PutItem),
+    # and DeleteItem for price items beyond one transaction.
     sid       = "DeleteCard"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:PutItem"]
     resources = local.table_arns
   }
 
