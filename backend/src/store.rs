@@ -115,6 +115,14 @@ fn image_key(caller: &Caller, s3_key: &str) -> Item {
     ])
 }
 
+/// The claim of an uploaded image by a card.
+fn claim_item(caller: &Caller, s3_key: &str, card_id: &str) -> Item {
+    let mut claim = image_key(caller, s3_key);
+    claim.insert("entityType".to_owned(), s("IMAGE"));
+    claim.insert("cardId".to_owned(), s(card_id));
+    claim
+}
+
 /// What [`CardStore::create`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
@@ -300,9 +308,7 @@ impl CardStore {
                 .build(),
         ];
         for (_, s3_key) in &images {
-            let mut claim = image_key(caller, s3_key);
-            claim.insert("entityType".to_owned(), s("IMAGE"));
-            claim.insert("cardId".to_owned(), s(&card.card_id));
+            let claim = claim_item(caller, s3_key, &card.card_id);
             items.push(
                 TransactWriteItem::builder()
                     .put(
@@ -599,9 +605,7 @@ impl CardStore {
         // An image another card still shows (a card stored before claims) passes to that card: its
         // claim now names it, so the image is kept until that card is deleted too.
         for (s3_key, heir) in handovers.iter().take(2) {
-            let mut claim = image_key(caller, s3_key);
-            claim.insert("entityType".to_owned(), s("IMAGE"));
-            claim.insert("cardId".to_owned(), s(*heir));
+            let claim = claim_item(caller, s3_key, heir);
             items.push(
                 TransactWriteItem::builder()
                     .put(
