@@ -17,8 +17,14 @@
 //! - CE projection `P_ce = A − (spend already inside the forecast window) + Σ MeanValue`, with the
 //!   interval from the bounds when all are present — monthly budgets only: the CE forecast the pass asks
 //!   for ends at month end, so for a quarter or a year it would leave months out;
-//! - blended `P = Σ wᵢ·Pᵢ / Σ wᵢ` with `w_lin = f` when `f ≥ 0.2` else 0, `w_rec = 1`, `w_ce = 1`
-//!   (absent projections weigh 0; with nothing else, `P = P_lin`, flagged low-confidence);
+//! - without a CE projection (an organisation run asks for none; Cost Explorer refuses one early in a
+//!   month or fails), Budgets' own `ForecastedSpend` takes its place: `P_bud = max(A, ForecastedSpend)`.
+//!   It is Cost Explorer's forecast again, made by AWS for the budget's own scope and whole period (so a
+//!   quarter's or a year's too), free with `DescribeBudgets`; beside a CE projection it is only reported,
+//!   never blended (that would count one forecast twice);
+//! - blended `P = Σ wᵢ·Pᵢ / Σ wᵢ` with `w_lin = f` when `f ≥ 0.2` else 0, `w_rec = 1`, `w_ce = 1` (or
+//!   `w_bud = 1` in its place) (absent projections weigh 0; with nothing else, `P = P_lin`, flagged
+//!   low-confidence);
 //! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`; a projected tier is
 //!   left only when `P` falls [`PROJECTION_HYSTERESIS_PCT`] points below its threshold
 //!   ([`BudgetBurn::with_previous_tier`]), so a projection hovering at 100 % does not flip the tier daily;
@@ -604,6 +610,9 @@ pub struct Projections {
     pub ce: Option<CeProjection>,
     /// Budgets' own forecast, as reported.
     pub budgets: Option<Decimal>,
+    /// Whether Budgets' forecast is in the blend (in the CE projection's place, when there is none).
+    #[serde(default)]
+    pub budgets_blended: bool,
     /// The blended projection used for the tier.
     pub blended: Decimal,
     /// What the blend rests on.
@@ -809,6 +818,7 @@ impl BudgetBurn {
                     (linear, "linear"),
                     (p.recent.is_some(), "trailing-7-day rate"),
                     (p.ce.is_some(), "CE forecast"),
+                    (p.budgets_blended, "Budgets' forecast"),
                 ]
                 .into_iter()
                 .filter_map(|(used, name)| used.then_some(name))
@@ -979,6 +989,13 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         weighted += p.mean;
         weights += Decimal::ONE;
     }
+    // Budgets' forecast in the CE projection's place (never beside it: the same forecast twice). A
+    // forecast below what is already spent would project a refund.
+    let budgets_in_blend = input.budgets_forecast.filter(|_| ce.is_none()).map(|p| p.max(a));
+    if let Some(p) = budgets_in_blend {
+        weighted += p;
+        weights += Decimal::ONE;
+    }
     let (blended, basis) = match (weighted.checked_div(weights), linear) {
         (Some(p), _) => (p, BlendBasis::Weighted),
         (None, Some(p)) => (p, BlendBasis::LinearOnlyLowConfidence),
@@ -1033,6 +1050,7 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
             recent,
             ce,
             budgets: input.budgets_forecast,
+            budgets_blended: budgets_in_blend.is_some(),
             blended,
             basis,
         },
@@ -1174,6 +1192,51 @@ mod tests {
             recent_rate(&flat_daily(5, 5, dec!(2), 9), d(5)).is_none(),
             "only today"
         );
+    }
+
+    /// Without a CE forecast (an organisation run, or CE refusing one), Budgets' own forecast takes
+    /// its place in the blend, never beside it; it never projects below the actual spend.
+    #[test]
+    fn budgets_forecast_stands_in_for_a_missing_ce_forecast() {
+        let june_16 = Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap();
+        // f = 0.5, A = 300: P_lin = 600 at weight 0.5, no recent days.
+        let mut i = input(dec!(500), dec!(300));
+        assert_eq!(budget_burn(&i, june_16).unwrap().projections.blended, dec!(600));
+        i.budgets_forecast = Some(dec!(400));
+        let b = budget_burn(&i, june_16).unwrap();
+        // (0.5·600 + 400) / 1.5
+        assert_eq!(b.projections.blended.round_dp(2), dec!(466.67));
+        assert!(b.projections.budgets_blended);
+        assert_eq!(b.projection_basis(), "linear + Budgets' forecast");
+        assert_eq!(b.tier, Tier::Pct80);
+        // Below what is spent it counts as the spend: (0.5·600 + 300) / 1.5.
+        i.budgets_forecast = Some(dec!(100));
+        assert_eq!(budget_burn(&i, june_16).unwrap().projections.blended, dec!(400));
+        // Early in the month (no linear weight) it is the projection on its own, not "low confidence".
+        i.budgets_forecast = Some(dec!(520));
+        let early = budget_burn(&i, Utc.with_ymd_and_hms(2025, 6, 3, 0, 0, 0).unwrap()).unwrap();
+        assert_eq!(early.projections.blended, dec!(520));
+        assert_eq!(early.projection_basis(), "Budgets' forecast");
+        assert_eq!(early.tier, Tier::Pct100);
+        // With a CE forecast it is reported only.
+        i.ce_forecast = Some(CeForecastInput {
+            forecast: CostForecast {
+                total: Some(Amount::usd(dec!(250))),
+                forecast_results_by_time: vec![],
+            },
+            prediction_interval_level: None,
+        });
+        let with_ce = budget_burn(&i, june_16).unwrap();
+        assert!(!with_ce.projections.budgets_blended);
+        assert_eq!(with_ce.projections.budgets, Some(dec!(520)));
+        assert_eq!(with_ce.projection_basis(), "linear + CE forecast");
+        // A quarter takes it too (it covers Budgets' whole period; CE's ends at month end).
+        let mut q = input(dec!(1500), dec!(300));
+        q.time_unit = BudgetTimeUnit::Quarterly;
+        q.budgets_forecast = Some(dec!(1600));
+        let quarter = budget_burn(&q, june_16).unwrap();
+        assert!(quarter.projections.budgets_blended);
+        assert!(quarter.projections.blended > quarter.projections.linear.unwrap());
     }
 
     #[test]
@@ -1411,7 +1474,9 @@ mod tests {
     }
 
     /// An annual budget: July 2 12:00 UTC is 182.5 days into 2026's 365, f = 0.5; $7,200 of $12,000 is
-    /// on track for 120 %, where a monthly reading (f = 1.5/31) would project thousands of percent.
+    /// on track for 120 % linearly, where a monthly reading (f = 1.5/31) would project thousands of
+    /// percent. Budgets' forecast for the year ($14,000) takes the missing CE forecast's place:
+    /// (0.5 · 14,400 + 14,000) / 1.5 = 14,133.33 → 117.8 %, tier 100.
     #[test]
     fn an_annual_budget_burns_over_its_year() {
         let b = aws_budget(
@@ -1425,9 +1490,11 @@ mod tests {
         assert_eq!((burn.period.key(), burn.period.days()), ("2026".to_owned(), 365));
         assert_eq!(burn.elapsed_fraction, dec!(0.5));
         assert_eq!(burn.expected, dec!(6000));
-        assert_eq!(burn.projected_pct, dec!(120));
-        assert_eq!(burn.tier, Tier::Pct120);
+        assert_eq!(burn.projections.linear, Some(dec!(14400)));
+        assert_eq!(burn.projected_pct.round_dp(2), dec!(117.78));
+        assert_eq!(burn.tier, Tier::Pct100);
         assert_eq!(burn.projections.budgets, Some(dec!(14000)));
+        assert!(burn.projections.budgets_blended);
         // Exhaustion is measured against the year: $4,800 left at $7,200/182.5 days ≈ 121.7 days.
         let Exhaustion::InDays {
             days, within_period, ..

@@ -850,7 +850,8 @@ pub(crate) mod tests {
         assert!(r.notes.iter().any(|n| n.contains("budget skipped")));
         assert!(
             r.notes.contains(
-                &"Cost Explorer forecast unavailable; projection uses linear + trailing-7-day rate"
+                &"Cost Explorer forecast unavailable; projection uses linear + trailing-7-day rate \
+                  + Budgets' forecast"
                     .to_owned()
             ),
             "{:?}",
@@ -985,9 +986,10 @@ pub(crate) mod tests {
             notes,
             [
                 "Cost Explorer forecast unavailable (the endpoint does not implement GetCostForecast); \
-                 projection uses linear + trailing-7-day rate"
+                 projection uses linear + trailing-7-day rate + Budgets' forecast"
             ]
         );
         assert!(r.budgets[0].projections.ce.is_none());
+        assert!(r.budgets[0].projections.budgets_blended);
     }
 }

@@ -102,7 +102,7 @@ async fn critical_budget_posts_once_and_pages_once_and_a_rerun_sends_nothing() {
         forecast_notes,
         [
             "Cost Explorer forecast unavailable (the endpoint does not implement GetCostForecast); \
-             projection uses linear + trailing-7-day rate"
+             projection uses linear + trailing-7-day rate + Budgets' forecast"
         ],
         "{:?}",
         run.report.notes

@@ -4,7 +4,8 @@
 //! [`OrgReads`] implements [`CostReads`] so the platform's daily pass runs unchanged: its
 //! `GetCostAndUsage` pages are cut from [`LinkedCost`] (no request leaves the process), and it asks for
 //! no forecast — `GetCostForecast` takes no `LINKED_ACCOUNT` grouping, so one per platform would break
-//! the organisation's three-requests-a-day budget; the report says so and projects from actuals.
+//! the organisation's three-requests-a-day budget; the report says so and projects from actuals and
+//! Budgets' own forecast of each budget (free with `DescribeBudgets` in the member account).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cost::burn::CeForecastInput;
@@ -17,7 +18,7 @@ use crate::cost_pass::{CostReads, SdkReads};
 
 /// What the report says instead of a Cost Explorer forecast in an organisation run.
 pub const NO_FORECAST: &str = "not requested in an organisation run: Cost Explorer is read once for the whole \
-     organisation in the management account (≤ 3 requests a day); the projection uses actuals";
+     organisation in the management account (≤ 3 requests a day)";
 
 /// [`CostReads`] of one account × platform item (see the module docs).
 #[derive(Debug)]
