@@ -31,6 +31,7 @@ fn iam_prefix(service: &str) -> Option<&'static str> {
         "lambda" => "lambda",
         "kms" => "kms",
         "iam" => "iam",
+        "organizations" => "organizations",
         _ => return None,
     })
 }
@@ -42,6 +43,7 @@ fn iam_prefix(service: &str) -> Option<&'static str> {
 /// ```
 /// assert_eq!(aws_error::iam_action("CostExplorer", "GetCostForecast").as_deref(), Some("ce:GetCostForecast"));
 /// assert_eq!(aws_error::iam_action("Budgets", "DescribeBudgets").as_deref(), Some("budgets:ViewBudget"));
+/// assert_eq!(aws_error::iam_action("Organizations", "ListAccounts").as_deref(), Some("organizations:ListAccounts"));
 /// assert_eq!(aws_error::iam_action("Nowhere", "Op"), None);
 /// ```
 #[must_use]

@@ -9,6 +9,10 @@
 //! every item completed, 2 when the pass ran and some item failed, 1 when it could not run (the
 //! organisation spec does not load). The whole outcome is written to `out/org-<name>.json`.
 //!
+//! With `[discovery]` in the organisation spec, the members are first listed in the management account
+//! (`organizations:ListAccounts` and each account's platforms tag); a discovery that cannot finish
+//! (access denied, throttled past the retries) stops the command before anything is governed.
+//!
 //! The credentials the command runs with are governance's own (in the management account, or a
 //! delegated account trusted by every member role): see `docs/organisation.md`.
 
@@ -18,6 +22,7 @@ use anyhow::Result;
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use governance::aws::{AwsTarget, sdk_config};
+use governance::org::discover::discover;
 use governance::org::{Mode, OrgDeps, OrgOptions, run_org};
 
 use crate::global::GlobalArgs;
@@ -67,7 +72,8 @@ pub struct OrgRunArgs {
 /// Runs `org plan|run`; returns the exit code.
 ///
 /// # Errors
-/// When the organisation spec does not load, the date is in the future, or `out/` cannot be written.
+/// When the organisation spec does not load, its members cannot be discovered, the date is in the
+/// future, or `out/` cannot be written.
 pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
     let (args, mode, post) = match command {
         OrgCommand::Plan(a) => (a, Mode::Plan, false),
@@ -82,6 +88,20 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
         endpoint_url: global.endpoint_url.clone(),
     };
     let deps = OrgDeps::new(sdk_config(&target).await);
+    if org.spec.discovery.is_some() {
+        progress(&format!(
+            "discovering the members of {} (organizations:ListAccounts)",
+            o.name
+        ));
+    }
+    let org = discover(&org, &deps.organizations)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(m) = &org.membership {
+        // The headline now; every skipped and rejected account is in the summary at the end.
+        progress(m.render().lines().next().unwrap_or_default());
+    }
+    let o = &org.spec.organization;
     let mut options = OrgOptions::new(&org, mode, as_of);
     options.notify = post;
     options.publish = !args.no_publish;

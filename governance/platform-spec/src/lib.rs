@@ -23,4 +23,5 @@ pub mod org;
 pub use load::{Problem, SpecError, load, parse, spec_files};
 pub use model::*;
 pub use naming::ServiceNaming;
+pub use org::discovery::{ListedAccount, Membership};
 pub use org::{OrgItem, OrgSpecError, Organization, load_org, parse_org};

@@ -17,6 +17,9 @@
 //! platforms = ["../collectiq-prod.toml"]
 //! ```
 //!
+//! Or, instead of (or besides) `[[accounts]]`, the members AWS Organizations lists, each naming its
+//! platform specs in a tag ([`discovery`]: `[discovery]` with `platforms_tag` and `role_name`).
+//!
 //! Platform paths are relative to the organisation file. Errors name the file, line and key like the
 //! platform spec's (`org.toml:14: accounts[1].role_arn: the role is in account 2109…, not 1234…`); every
 //! problem is listed, and a platform spec that does not load is reported at the line that names it.
@@ -25,6 +28,8 @@
 //! billing"), so Cost Explorer there sees every member's spend by `LINKED_ACCOUNT`; members are reached
 //! through a role they trust the management (or a delegated governance) account to assume
 //! (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html>).
+
+pub mod discovery;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -35,6 +40,7 @@ use thiserror::Error;
 
 use crate::PlatformSpec;
 use crate::load::{Problem, is_account_id, is_name, is_region, line_of, locate};
+use discovery::{DiscoverySpec, Membership, validate_discovery};
 
 /// Most Cost Explorer requests a day the organisation pass may make: CE's data refreshes up to three
 /// times a day, so a fourth request buys nothing (and each costs $0.01).
@@ -46,8 +52,13 @@ pub const MAX_CE_REQUESTS_PER_DAY: u32 = 3;
 pub struct OrgSpec {
     /// `[organization]`.
     pub organization: OrgInfo,
-    /// `[[accounts]]`: the member accounts and their platform specs.
+    /// `[[accounts]]`: the member accounts and their platform specs. After discovery, the discovered
+    /// accounts follow the file's.
+    #[serde(default)]
     pub accounts: Vec<AccountSpec>,
+    /// `[discovery]`: members from `organizations:ListAccounts` and a tag on each account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<DiscoverySpec>,
 }
 
 /// `[organization]`: the management account and organisation-wide settings.
@@ -132,10 +143,14 @@ impl OrgItem {
 /// A loaded, validated organisation: the file and every account × platform item, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Organization {
-    /// The file as written.
+    /// The file as written, with the discovered accounts after its own once discovery ran.
     pub spec: OrgSpec,
-    /// Every item, in the order the file lists them.
+    /// Every item, in the order the file lists them (discovered accounts' last).
     pub items: Vec<OrgItem>,
+    /// The organisation file's directory: platform paths and tag values resolve against it.
+    pub dir: PathBuf,
+    /// What discovery found and left out, once it ran ([`Organization::with_discovered`]).
+    pub membership: Option<Membership>,
 }
 
 impl Organization {
@@ -250,7 +265,12 @@ pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, 
     })?;
     let (items, problems) = validate(&spec, base);
     if problems.is_empty() {
-        Ok(Organization { spec, items })
+        Ok(Organization {
+            spec,
+            items,
+            dir: base.to_path_buf(),
+            membership: None,
+        })
     } else {
         Err(invalid(
             problems
@@ -273,7 +293,7 @@ fn is_table_name(s: &str) -> bool {
 }
 
 /// The account of an IAM role ARN (`arn:<partition>:iam::<account>:role/<path/name>`), or why it is not one.
-fn role_account(arn: &str) -> Result<&str, String> {
+pub(crate) fn role_account(arn: &str) -> Result<&str, String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [arn_word, partition, service, region, account, resource] = parts.as_slice() else {
         return Err(format!(
@@ -399,130 +419,159 @@ fn validate(spec: &OrgSpec, base: &Path) -> (Vec<OrgItem>, Vec<(String, String)>
             format!("expected 10..=900 seconds, found {}", o.item_timeout_s),
         );
     }
-    if spec.accounts.is_empty() {
+    if let Some(d) = &spec.discovery {
+        validate_discovery(d, &mut bad);
+    } else if spec.accounts.is_empty() {
         bad(
             "accounts".into(),
-            "expected at least one [[accounts]] entry".into(),
+            "expected at least one [[accounts]] entry, or a [discovery] table".into(),
         );
     }
 
     let mut items = Vec::new();
-    let mut ids = HashSet::new();
-    let mut names = HashSet::new();
-    let mut files = HashSet::new();
+    let mut seen = Seen::default();
     for (a, account) in spec.accounts.iter().enumerate() {
-        let at = |k: &str| format!("accounts[{a}].{k}");
-        let id_ok = is_account_id(&account.id);
-        if !id_ok {
-            bad(at("id"), format!("expected 12 digits, found \"{}\"", account.id));
-        } else if !ids.insert(account.id.as_str()) {
-            bad(at("id"), format!("duplicate account \"{}\"", account.id));
-        }
-        if !is_name(&account.name) {
-            bad(
-                at("name"),
-                format!(
-                    "expected lowercase letters, digits and '-', found \"{}\"",
-                    account.name
-                ),
-            );
-        } else if !names.insert(account.name.as_str()) {
-            bad(at("name"), format!("duplicate account name \"{}\"", account.name));
-        }
-        match role_account(&account.role_arn) {
-            Err(why) => bad(at("role_arn"), why),
-            Ok(in_account) if id_ok && in_account != account.id => bad(
-                at("role_arn"),
-                format!(
-                    "the role is in account {in_account}, not {}: governance assumes a role in the account it governs",
-                    account.id
-                ),
-            ),
-            Ok(_) => {}
-        }
-        if let Some(ext) = &account.external_id
-            && !(2..=1224).contains(&ext.len())
-        {
-            bad(
-                at("external_id"),
-                "expected 2..=1224 characters (sts:ExternalId)".into(),
-            );
-        }
-        if account.platforms.is_empty() {
-            bad(at("platforms"), "expected at least one platform spec file".into());
-        }
-        let mut prefixes = HashSet::new();
-        for (p, rel) in account.platforms.iter().enumerate() {
-            let key = format!("accounts[{a}].platforms[{p}]");
-            let path = base.join(rel);
-            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if let Err(why) = within_spec_root(rel, base) {
-                bad(key, why);
-                continue;
-            }
-            if !path.is_file() {
-                bad(key, format!("platform spec {} does not exist", path.display()));
-                continue;
-            }
-            if !files.insert(canonical) {
-                bad(
-                    key,
-                    format!(
-                        "{} is listed twice (a platform environment lives in one account)",
-                        rel.display()
-                    ),
-                );
-                continue;
-            }
-            let platform = match crate::load(&path) {
-                Ok(s) => s,
-                Err(e) => {
-                    bad(
-                        key,
-                        format!(
-                            "platform spec does not load:\n  {}",
-                            e.to_string().replace('\n', "\n  ")
-                        ),
-                    );
-                    continue;
-                }
-            };
-            if let Some(declared) = &platform.platform.account_id
-                && id_ok
-                && *declared != account.id
-            {
-                bad(
-                    key,
-                    format!(
-                        "{} declares platform.account_id = \"{declared}\", but is listed under account {}",
-                        rel.display(),
-                        account.id
-                    ),
-                );
-                continue;
-            }
-            if !prefixes.insert(platform.managed_prefix()) {
-                bad(
-                    key,
-                    format!(
-                        "a second {} in account {}: names would collide",
-                        platform.managed_prefix(),
-                        account.id
-                    ),
-                );
-                continue;
-            }
-            items.push(OrgItem {
-                account_id: account.id.clone(),
-                account_name: account.name.clone(),
-                role_arn: account.role_arn.clone(),
-                external_id: account.external_id.clone(),
-                spec_path: path,
-                spec: platform,
-            });
-        }
+        items.extend(validate_account(account, Some(a), base, &mut seen, &mut bad));
     }
     (items, out)
+}
+
+/// What the accounts checked so far hold: ids, names and platform spec files are each in one account.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    pub(crate) ids: HashSet<String>,
+    pub(crate) names: HashSet<String>,
+    pub(crate) files: HashSet<PathBuf>,
+}
+
+/// Checks one account — `[[accounts]][index]` of the file, or (no index) one found by discovery —
+/// loads its platform specs and returns its items; problems go to `bad` as `(key, message)`, keyed
+/// `accounts[i].platforms[p]` for the file and `platforms entry <p+1>` for a discovered account.
+pub(crate) fn validate_account(
+    account: &AccountSpec,
+    index: Option<usize>,
+    base: &Path,
+    seen: &mut Seen,
+    bad: &mut impl FnMut(String, String),
+) -> Vec<OrgItem> {
+    let at = |k: &str| index.map_or_else(|| k.to_owned(), |a| format!("accounts[{a}].{k}"));
+    let entry = |p: usize| {
+        index.map_or_else(
+            || format!("platforms entry {}", p + 1),
+            |a| format!("accounts[{a}].platforms[{p}]"),
+        )
+    };
+    let id_ok = is_account_id(&account.id);
+    if !id_ok {
+        bad(at("id"), format!("expected 12 digits, found {:?}", account.id));
+    } else if !seen.ids.insert(account.id.clone()) {
+        bad(at("id"), format!("duplicate account \"{}\"", account.id));
+    }
+    if !is_name(&account.name) {
+        bad(
+            at("name"),
+            format!(
+                "expected lowercase letters, digits and '-', found \"{}\"",
+                account.name
+            ),
+        );
+    } else if !seen.names.insert(account.name.clone()) {
+        bad(at("name"), format!("duplicate account name \"{}\"", account.name));
+    }
+    match role_account(&account.role_arn) {
+        Err(why) => bad(at("role_arn"), why),
+        Ok(in_account) if id_ok && in_account != account.id => bad(
+            at("role_arn"),
+            format!(
+                "the role is in account {in_account}, not {}: governance assumes a role in the account it governs",
+                account.id
+            ),
+        ),
+        Ok(_) => {}
+    }
+    if let Some(ext) = &account.external_id
+        && !(2..=1224).contains(&ext.len())
+    {
+        bad(
+            at("external_id"),
+            "expected 2..=1224 characters (sts:ExternalId)".into(),
+        );
+    }
+    if account.platforms.is_empty() {
+        bad(at("platforms"), "expected at least one platform spec file".into());
+    }
+    let mut items = Vec::new();
+    let mut prefixes = HashSet::new();
+    for (p, rel) in account.platforms.iter().enumerate() {
+        let key = entry(p);
+        if let Err(why) = within_spec_root(rel, base) {
+            bad(key, why);
+            continue;
+        }
+        let path = base.join(rel);
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if !path.is_file() {
+            bad(key, format!("platform spec {} does not exist", path.display()));
+            continue;
+        }
+        if !seen.files.insert(canonical) {
+            bad(
+                key,
+                format!(
+                    "{} is listed twice (a platform environment lives in one account)",
+                    rel.display()
+                ),
+            );
+            continue;
+        }
+        let platform = match crate::load(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                bad(
+                    key,
+                    format!(
+                        "platform spec does not load:\n  {}",
+                        e.to_string().replace('\n', "\n  ")
+                    ),
+                );
+                continue;
+            }
+        };
+        if let Some(declared) = &platform.platform.account_id
+            && id_ok
+            && *declared != account.id
+        {
+            bad(
+                key,
+                format!(
+                    "{} declares platform.account_id = \"{declared}\", but is listed under account {}",
+                    rel.display(),
+                    account.id
+                ),
+            );
+            continue;
+        }
+        if !prefixes.insert(platform.managed_prefix()) {
+            bad(
+                key,
+                format!(
+                    "a second {} in account {}: names would collide",
+                    platform.managed_prefix(),
+                    account.id
+                ),
+            );
+            continue;
+        }
+        items.push(OrgItem {
+            account_id: account.id.clone(),
+            account_name: account.name.clone(),
+            role_arn: account.role_arn.clone(),
+            external_id: account.external_id.clone(),
+            spec_path: path,
+            spec: platform,
+        });
+    }
+    items
 }
 
 #[cfg(test)]

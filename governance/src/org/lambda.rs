@@ -23,6 +23,12 @@
 //!    with `errorType` `Incomplete` and the summary as its message, so the execution is marked failed
 //!    (and `ExecutionsFailed` alarms) — after the roll-up went out.
 //!
+//! **Discovery.** With `[discovery]` in the organisation spec, the plan step lists the members
+//! ([`super::discover`]) once per execution and records each discovered account (and what was skipped or
+//! rejected) in the ledger under the execution's `as_of`; the account and summary steps rebuild the same
+//! organisation from that record ([`Organization::with_members`]), so all three see one membership and
+//! only the plan function may call AWS Organizations.
+//!
 //! Configuration: `ORG_SPEC_FILE` (the organisation spec, shipped in the zip under `platforms/org/`),
 //! `LEDGER_TABLE_NAME` and `SLACK_WEBHOOK_SECRET_ARN` (Terraform's names override the spec's),
 //! `COLLECTIQ_ENDPOINT_URL` (an emulator). User guide: `docs/organisation.md`.
@@ -34,9 +40,11 @@ use std::time::{Duration, Instant};
 use aws_error::ErrorClass;
 use chrono::{DateTime, Utc};
 use lambda_runtime::Diagnostic;
-use platform_spec::Organization;
+use platform_spec::org::AccountSpec;
+use platform_spec::{Membership, Organization};
 use serde::{Deserialize, Serialize};
 
+use super::discover::{DiscoveryError, discover};
 use super::run::{
     CostSource, Failure, ItemOutcome, Mode, OrgCost, OrgDeps, OrgOptions, Stage, finish, govern_items,
     read_org_cost, skeleton_of,
@@ -59,6 +67,102 @@ fn outcomes_pk(org_name: &str) -> String {
 
 fn outcome_sk(as_of: DateTime<Utc>, item: &str) -> String {
     format!("{}#{item}", as_of.to_rfc3339())
+}
+
+/// The ledger partition of the accounts discovery found; sort keys `<as_of>#<account>`.
+fn members_pk(org_name: &str) -> String {
+    format!("org#{org_name}#members")
+}
+
+/// The ledger partition of what discovery skipped and rejected; sort key `<as_of>`.
+fn membership_pk(org_name: &str) -> String {
+    format!("org#{org_name}#membership")
+}
+
+/// Records what the plan step discovered for the execution at `as_of`: one item per member (the
+/// account step reads its own) and the membership (bounded to fit an item).
+async fn record_membership(
+    ledger: &Ledger,
+    org: &Organization,
+    as_of: DateTime<Utc>,
+) -> Result<(), OrgHandlerError> {
+    let Some(m) = &org.membership else {
+        return Ok(());
+    };
+    let name = &org.spec.organization.name;
+    let failed = |e: crate::ledger::LedgerError| {
+        OrgHandlerError::Ledger(format!("the discovered members were not recorded: {e}")).logged("plan")
+    };
+    let discovered: std::collections::HashSet<&str> = m.discovered.iter().map(String::as_str).collect();
+    for account in org
+        .spec
+        .accounts
+        .iter()
+        .filter(|a| discovered.contains(a.id.as_str()))
+    {
+        put_snapshot(
+            ledger,
+            &members_pk(name),
+            &outcome_sk(as_of, &account.id),
+            account,
+            OUTCOMES_KEEP,
+        )
+        .await
+        .map_err(failed)?;
+    }
+    put_snapshot(
+        ledger,
+        &membership_pk(name),
+        &as_of.to_rfc3339(),
+        &m.clone().bounded(),
+        OUTCOMES_KEEP,
+    )
+    .await
+    .map_err(failed)
+}
+
+/// The organisation as the plan step of the execution at `as_of` discovered it: every recorded member,
+/// or (with `account`) only that one. The file's own organisation when it has no `[discovery]`.
+async fn recorded_organisation(
+    ledger: &Ledger,
+    org: &Organization,
+    as_of: DateTime<Utc>,
+    account: Option<&str>,
+) -> Result<Organization, OrgHandlerError> {
+    if org.spec.discovery.is_none() || account.is_some_and(|a| org.spec.accounts.iter().any(|x| x.id == a)) {
+        return Ok(org.clone());
+    }
+    let name = &org.spec.organization.name;
+    let unreadable = |e: crate::ledger::LedgerError| {
+        OrgHandlerError::Ledger(format!("the discovered members could not be read: {e}"))
+    };
+    let (from, to) = match account {
+        Some(a) => (outcome_sk(as_of, a), outcome_sk(as_of, a)),
+        None => (
+            format!("{}#", as_of.to_rfc3339()),
+            format!("{}#~", as_of.to_rfc3339()),
+        ),
+    };
+    let members: Vec<(String, AccountSpec)> = snapshots(ledger, &members_pk(name), &from, &to)
+        .await
+        .map_err(unreadable)?;
+    let membership = if account.is_some() {
+        Membership::default()
+    } else {
+        snapshots::<_, Membership>(
+            ledger,
+            &membership_pk(name),
+            &as_of.to_rfc3339(),
+            &as_of.to_rfc3339(),
+        )
+        .await
+        .map_err(unreadable)?
+        .into_iter()
+        .next()
+        .map(|(_, m)| m)
+        .unwrap_or_default()
+    };
+    Ok(org.with_members(members.into_iter().map(|(_, a)| a).collect(), membership))
 }
 
 /// What the handlers need, built once per cold start.
@@ -188,6 +292,17 @@ pub struct PlanResponse {
     pub ce_requests_today: u64,
 }
 
+/// A failed discovery: worth another run when AWS throttled, timed out or failed on its side; a
+/// configuration error (a missing permission, no organisation, too many accounts) otherwise.
+fn discovery_failed(e: &DiscoveryError) -> OrgHandlerError {
+    match e.class() {
+        Some(
+            ErrorClass::Throttled | ErrorClass::Timeout | ErrorClass::ServerFault | ErrorClass::Transport,
+        ) => OrgHandlerError::Ledger(e.to_string()),
+        _ => OrgHandlerError::Validation(e.to_string()),
+    }
+}
+
 fn options(org: &Organization, mode: Mode, notify: bool, as_of: DateTime<Utc>) -> OrgOptions {
     let mut options = OrgOptions::new(org, mode, as_of);
     options.notify = notify && mode == Mode::Run;
@@ -210,11 +325,26 @@ pub async fn plan_handler(
         )
         .logged("plan"));
     }
-    let org = &deps.org;
+    let org = &discover(&deps.org, &deps.deps.organizations)
+        .await
+        .map_err(|e| discovery_failed(&e).logged("plan"))?;
+    if let Some(m) = &org.membership {
+        for r in &m.rejected {
+            tracing::error!(account = %r.account_id, tag = %r.tag, error = %r.message, "platforms tag rejected");
+        }
+        tracing::info!(
+            listed = m.listed,
+            discovered = m.discovered.len(),
+            skipped = m.skipped.len(),
+            rejected = m.rejected.len(),
+            "members discovered"
+        );
+    }
     let options = options(org, request.mode, request.notify, now);
     let counter = RequestCounter::new();
     let management = counter.attach(&deps.deps.management);
     let ledger = Ledger::new(management.dynamodb.clone(), &org.spec.organization.ledger_table);
+    record_membership(&ledger, org, now).await?;
     let cost = read_org_cost(org, &management, &ledger, &options, CostSource::CostExplorer).await;
     if let Some(f) = &cost.failure {
         tracing::error!(class = f.class.map_or("unclassified", ErrorClass::as_str), error = %f.message,
@@ -285,7 +415,10 @@ pub async fn account_handler(
     request: AccountRequest,
     deps: &OrgLambdaDeps,
 ) -> Result<AccountResponse, OrgHandlerError> {
-    let org = &deps.org;
+    let ledger = deps.ledger();
+    let org = &recorded_organisation(&ledger, &deps.org, request.as_of, Some(&request.account))
+        .await
+        .map_err(|e| e.logged("account"))?;
     let items: Vec<_> = org
         .items
         .iter()
@@ -306,7 +439,6 @@ pub async fn account_handler(
         .logged("account"));
     }
     let mut options = options(org, request.mode, request.notify, request.as_of);
-    let ledger = deps.ledger();
     let mut cost_failure = None;
     let linked = if request.cost_read {
         let cost = read_org_cost(
@@ -508,11 +640,16 @@ pub async fn summary_handler(
     deps: &OrgLambdaDeps,
 ) -> Result<SummaryResponse, OrgHandlerError> {
     let started = Instant::now();
-    let org = &deps.org;
-    let options = options(org, request.mode, request.notify, request.as_of);
     let counter = RequestCounter::new();
     let management = counter.attach(&deps.deps.management);
-    let ledger = Ledger::new(management.dynamodb.clone(), &org.spec.organization.ledger_table);
+    let ledger = Ledger::new(
+        management.dynamodb.clone(),
+        &deps.org.spec.organization.ledger_table,
+    );
+    let org = &recorded_organisation(&ledger, &deps.org, request.as_of, None)
+        .await
+        .map_err(|e| e.logged("summary"))?;
+    let options = options(org, request.mode, request.notify, request.as_of);
     let cost = match (request.cost_failure, request.cost_read) {
         (Some(failure), _) => OrgCost::failed(failure),
         (None, false) => OrgCost::skipped(),

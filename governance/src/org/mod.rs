@@ -2,7 +2,8 @@
 //!
 //! The organisation spec ([`platform_spec::Organization`], `infra/platforms/org/*.toml`) names the
 //! management (payer) account, each member account with the role governance assumes there, and the
-//! platform specs each account runs. One pass then:
+//! platform specs each account runs — or has them discovered ([`discover`]: `organizations:ListAccounts`
+//! and a tag on each account naming its platform specs). One pass then:
 //!
 //! 1. reads the whole organisation's cost **once**, in the management account ([`cost`]: one
 //!    `GetCostAndUsage` by `LINKED_ACCOUNT` × `SERVICE`, one by `LINKED_ACCOUNT` × `Environment` for
@@ -23,6 +24,7 @@
 
 pub mod assume;
 pub mod cost;
+pub mod discover;
 pub mod lambda;
 pub mod ledger;
 pub mod reads;

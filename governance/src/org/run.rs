@@ -30,7 +30,7 @@ use aws_types::SdkConfig;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::join_all;
-use platform_spec::{OrgItem, Organization};
+use platform_spec::{Membership, OrgItem, Organization};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::{Mutex, Semaphore};
@@ -112,14 +112,21 @@ pub struct OrgDeps {
     pub base: SdkConfig,
     /// Clients in the management account.
     pub management: AwsClients,
+    /// AWS Organizations in the management account (member discovery).
+    pub organizations: aws_sdk_organizations::Client,
 }
 
 impl OrgDeps {
-    /// Both from one configuration.
+    /// All from one configuration.
     #[must_use]
     pub fn new(base: SdkConfig) -> Self {
         let management = AwsClients::new(&base);
-        Self { base, management }
+        let organizations = aws_sdk_organizations::Client::new(&base);
+        Self {
+            base,
+            management,
+            organizations,
+        }
     }
 }
 
@@ -250,8 +257,10 @@ pub struct OrgRun {
     pub organization: String,
     /// Plan or run.
     pub mode: Mode,
-    /// Every item, in the organisation file's order.
+    /// Every item, in the organisation file's order (discovered accounts' last).
     pub items: Vec<ItemOutcome>,
+    /// What member discovery found and left out, when the organisation has `[discovery]`.
+    pub discovery: Option<Membership>,
     /// Why the organisation's cost could not be read (the cost reports were then skipped).
     pub cost_failure: Option<Failure>,
     /// Cost Explorer requests this run sent.
@@ -277,10 +286,13 @@ impl OrgRun {
         self.items.iter().filter(|i| !i.ok()).collect()
     }
 
-    /// Whether every item completed and the organisation's cost was read.
+    /// Whether every item completed, the organisation's cost was read and no account's platforms tag
+    /// was rejected.
     #[must_use]
     pub fn ok(&self) -> bool {
-        self.cost_failure.is_none() && self.items.iter().all(ItemOutcome::ok)
+        self.cost_failure.is_none()
+            && self.items.iter().all(ItemOutcome::ok)
+            && self.discovery.as_ref().is_none_or(|m| m.rejected.is_empty())
     }
 
     /// The summary a person reads: one line per item, then what failed where and why.
@@ -325,6 +337,9 @@ impl OrgRun {
                 parts.join(" · ")
             ));
         }
+        if let Some(m) = &self.discovery {
+            out.push_str(&m.render());
+        }
         out.push_str(&format!(
             "Cost Explorer: {} request(s) this run, {} today{}\n",
             self.ce_requests_this_run,
@@ -343,8 +358,14 @@ impl OrgRun {
             ));
         }
         let failed = self.failed();
-        if !failed.is_empty() {
+        let rejected = self.discovery.as_ref().map_or(&[][..], |m| &m.rejected[..]);
+        if !failed.is_empty() || !rejected.is_empty() {
             out.push_str("Failed:\n");
+            for r in rejected {
+                out.push_str(&format!(
+                    "  ✗ {r} — fix or remove the tag; the account was not governed\n"
+                ));
+            }
             for item in failed {
                 for f in &item.failures {
                     out.push_str(&format!(
@@ -644,10 +665,21 @@ pub async fn finish(
             .entry(format!("{}:{}", call.service, call.operation))
             .or_default() += u64::from(call.count);
     }
+    if let Some(m) = &org.membership {
+        for (operation, count) in [
+            ("ListAccounts", m.list_requests),
+            ("ListTagsForResource", m.tag_requests),
+        ] {
+            if count > 0 {
+                *calls.entry(format!("organizations:{operation}")).or_default() += u64::from(count);
+            }
+        }
+    }
     OrgRun {
         organization: o.name.clone(),
         mode: options.mode,
         items,
+        discovery: org.membership.clone(),
         ce_requests_this_run: cost.ce_requests_this_run(),
         ce_requests_today: cost.ce_requests_today(),
         ce_cached: cost.read.as_ref().is_some_and(|p| p.cached),

@@ -17,6 +17,7 @@ module "org" {
 
   name_prefix         = var.organization
   member_account_ids  = var.member_account_ids
+  organization_id     = var.organization_id
   member_role_name    = var.member_role_name
   max_concurrency     = var.max_concurrency
   schedule_expression = var.schedule_expression

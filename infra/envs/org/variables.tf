@@ -27,6 +27,12 @@ variable "member_account_ids" {
   type        = list(string)
 }
 
+variable "organization_id" {
+  description = "The AWS Organizations id (o-...) when the organisation spec has [discovery]: governance may then assume member_role_name ([discovery].role_name) in any account of the organisation. Leave unset to allow member_account_ids only."
+  type        = string
+  default     = null
+}
+
 variable "member_role_name" {
   description = "The role governance assumes in every member (the last part of each [[accounts]].role_arn)."
   type        = string

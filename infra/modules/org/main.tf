@@ -15,12 +15,18 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   tags       = merge({ Service = "governance", Feature = "organisation" }, var.tags)
 
-  member_role_arns = [for a in var.member_account_ids : "arn:${local.partition}:iam::${a}:role/${var.member_role_name}"]
+  # The listed members' roles; with discovery ([discovery] in the organisation spec, organization_id set)
+  # the same role name in any account of this organisation (aws:ResourceOrgID below), never elsewhere.
+  member_role_arns = concat(
+    [for a in var.member_account_ids : "arn:${local.partition}:iam::${a}:role/${var.member_role_name}"],
+    var.organization_id == null ? [] : ["arn:${local.partition}:iam::*:role/${var.member_role_name}"],
+  )
 
   functions = {
     # Reads Cost Explorer once for every member (LINKED_ACCOUNT x SERVICE, cached in the ledger) and
-    # returns the accounts to govern.
-    governance-org-plan = { memory_mb = 512, timeout_s = 120 }
+    # returns the accounts to govern. With discovery it also lists the accounts and reads one account's
+    # tags per call (up to 5,000 accounts): Lambda's ceiling, not 2 minutes.
+    governance-org-plan = { memory_mb = 512, timeout_s = 900 }
     # One member account: assume its role, publish dashboards and alarms, build its platforms' reports.
     governance-org-account = { memory_mb = 512, timeout_s = 900 }
     # The roll-up: top accounts, movers, every platform's tier, untagged spend; posted once a day.
@@ -126,6 +132,20 @@ data "aws_iam_policy_document" "plan" {
     actions   = ["ce:GetCostAndUsage"]
     resources = ["*"]
   }
+
+  statement {
+    # Member discovery ([discovery] in the organisation spec). ListAccounts has no resource-level
+    # permissions; tags are read on this organisation's accounts only.
+    sid       = "DiscoverMembers"
+    actions   = ["organizations:ListAccounts"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DiscoverMemberPlatforms"
+    actions   = ["organizations:ListTagsForResource"]
+    resources = ["arn:${local.partition}:organizations::${local.account_id}:account/o-*/*"]
+  }
 }
 
 data "aws_iam_policy_document" "account" {
@@ -136,6 +156,15 @@ data "aws_iam_policy_document" "account" {
     sid       = "AssumeMemberRole"
     actions   = ["sts:AssumeRole"]
     resources = local.member_role_arns
+
+    dynamic "condition" {
+      for_each = var.organization_id == null ? [] : [var.organization_id]
+      content {
+        test     = "StringEquals"
+        variable = "aws:ResourceOrgID"
+        values   = [condition.value]
+      }
+    }
   }
 }
 

@@ -18,6 +18,17 @@ variable "member_account_ids" {
   }
 }
 
+variable "organization_id" {
+  description = "The AWS Organizations id (o-...) when the organisation spec discovers its members ([discovery]): the account function may then assume member_role_name in any account of this organisation, not only in member_account_ids. null: the listed accounts only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be an AWS Organizations id (o- and 10-32 lowercase letters or digits), or null."
+  }
+}
+
 variable "member_role_name" {
   description = "Name of the role governance assumes in every member account (infra/modules/org/member creates it)."
   type        = string
