@@ -9,7 +9,10 @@
 //! `Environment$` is untagged) — two requests a day in all, under the organisation's cap of three, each
 //! taken from the cap in the ledger *before* it is sent. The answer is cached in the organisation's
 //! ledger (one item per covered day, under the day it was fetched), so further runs the same day send
-//! none.
+//! none. Days Cost Explorer no longer marks `Estimated` are kept for later days too (one item per
+//! settled day, [`SETTLED_KEEP`]), so each day's first read asks only from the first day that is not
+//! settled (usually the last two or three) instead of the whole window: fewer rows, so fewer pages of
+//! the cap for a large organisation — as the single-account pass does with its own days.
 //!
 //! An account that holds several platform environments has no finer split here (a third group-by does
 //! not exist): each of its platforms' reports shows the whole account's spend, and the item says so.
@@ -40,6 +43,17 @@ pub const LINKED_ACCOUNT: &str = "LINKED_ACCOUNT";
 
 /// How long the organisation's cached days are kept (a run reuses only the ones fetched today).
 const CACHE_KEEP: Duration = Duration::from_secs(3 * 86_400);
+/// How long a settled day is kept: longer than any window an organisation run reads (the report's
+/// month, the anomaly baseline and the trend reach about two months back).
+pub const SETTLED_KEEP: Duration = Duration::from_secs(100 * 86_400);
+
+/// A settled day as stored for later runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SettledDay {
+    day: LinkedDay,
+    /// Whether the day's untagged spend was read with it (the second request).
+    with_tags: bool,
+}
 
 /// Why the organisation's cost could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -284,6 +298,10 @@ fn cache_pk(org_name: &str) -> String {
     format!("org#{org_name}#ce-linked")
 }
 
+fn settled_pk(org_name: &str) -> String {
+    format!("org#{org_name}#ce-linked-settled")
+}
+
 impl<L: LedgerStore> PayerQuery<'_, L> {
     /// The organisation's spend over `[start, end)`: from today's cache when it covers the window,
     /// otherwise from Cost Explorer (one request per page, each taken from the cap first).
@@ -363,13 +381,38 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         let quota = self.quota(today);
         let marker = format!("{today}#window");
         let before = *sent;
-        let by_service = self.pages(&quota, start, end, false, sent).await?;
-        let by_tag = if self.untagged {
-            self.pages(&quota, start, end, true, sent).await?
-        } else {
-            Vec::new()
-        };
-        let cost = LinkedCost::from_pages(&by_service, &by_tag)?;
+        // Settled days from earlier reads; Cost Explorer only from the first day that is not one.
+        let mut settled = self.settled_days(start, end).await?;
+        let from = start
+            .iter_days()
+            .take_while(|d| *d < end)
+            .find(|d| !settled.contains_key(d))
+            .unwrap_or(end);
+        settled.retain(|d, _| *d < from);
+        let mut cost = LinkedCost { days: settled };
+        if from < end {
+            let by_service = self.pages(&quota, from, end, false, sent).await?;
+            let by_tag = if self.untagged {
+                self.pages(&quota, from, end, true, sent).await?
+            } else {
+                Vec::new()
+            };
+            let fetched = LinkedCost::from_pages(&by_service, &by_tag)?;
+            // Today is partial and an estimated day may still change: neither is kept.
+            let settled_pk = settled_pk(self.org_name);
+            for (date, day) in fetched
+                .days
+                .iter()
+                .filter(|(d, day)| **d < today && !day.estimated)
+            {
+                let stored = SettledDay {
+                    day: day.clone(),
+                    with_tags: self.untagged,
+                };
+                put_snapshot(self.ledger, &settled_pk, &date.to_string(), &stored, SETTLED_KEEP).await?;
+            }
+            cost.days.extend(fetched.days);
+        }
         for (date, day) in &cost.days {
             put_snapshot(
                 self.ledger,
@@ -394,6 +437,29 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
             ce_requests_today: quota.used().await?,
             cached: false,
         })
+    }
+
+    /// The settled days of `[start, end)` stored by earlier reads (with their untagged spend when this
+    /// query needs it).
+    async fn settled_days(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, LinkedDay>, OrgCostError> {
+        let last = end.pred_opt().unwrap_or(end);
+        let stored: Vec<(String, SettledDay)> = snapshots(
+            self.ledger,
+            &settled_pk(self.org_name),
+            &start.to_string(),
+            &last.to_string(),
+        )
+        .await?;
+        Ok(stored
+            .into_iter()
+            .filter(|(_, s)| s.with_tags || !self.untagged)
+            .filter_map(|(sk, s)| sk.parse::<NaiveDate>().ok().map(|d| (d, s.day)))
+            .filter(|(d, _)| *d >= start && *d < end)
+            .collect())
     }
 
     async fn pages(
@@ -612,5 +678,124 @@ mod tests {
             .unwrap_err();
         assert!(third.to_string().contains("cap reached"), "{third}");
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    /// A day's first read asks Cost Explorer only from the first day not settled by an earlier read;
+    /// the settled days come from the ledger, and the whole window is still there.
+    #[tokio::test]
+    async fn the_next_days_read_asks_only_from_the_first_unsettled_day() {
+        use aws_sdk_costexplorer::operation::get_cost_and_usage::{
+            GetCostAndUsageInput, GetCostAndUsageOutput,
+        };
+        use aws_sdk_costexplorer::types::{
+            DateInterval as Period, Group as CeGroup, MetricValue, ResultByTime as CeDay,
+        };
+        use aws_smithy_mocks::{mock, mock_client};
+        // Every day of [from, to) at $2 for one account; the last two days before `to` estimated.
+        let answer = |from: &str, to: &str| {
+            let (from, to) = (d(from), d(to));
+            let mut out = GetCostAndUsageOutput::builder()
+                .group_definitions(
+                    CeGroupDefinition::builder()
+                        .r#type(GroupDefinitionType::Dimension)
+                        .key(LINKED_ACCOUNT)
+                        .build(),
+                )
+                .group_definitions(
+                    CeGroupDefinition::builder()
+                        .r#type(GroupDefinitionType::Dimension)
+                        .key("SERVICE")
+                        .build(),
+                );
+            for day in from.iter_days().take_while(|x| *x < to) {
+                out = out.results_by_time(
+                    CeDay::builder()
+                        .time_period(
+                            Period::builder()
+                                .start(day.to_string())
+                                .end(day.succ_opt().unwrap().to_string())
+                                .build()
+                                .unwrap(),
+                        )
+                        .estimated(day + chrono::Duration::days(3) >= to)
+                        .groups(
+                            CeGroup::builder()
+                                .keys("111111111111")
+                                .keys("AWS Lambda")
+                                .metrics(
+                                    COST_METRIC,
+                                    MetricValue::builder().amount("2").unit("USD").build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+            out.build()
+        };
+        let starts = |start: &'static str| {
+            move |r: &GetCostAndUsageInput| r.time_period().map(CeInterval::start) == Some(start)
+        };
+        let first_answer = answer("2026-11-01", "2026-12-11");
+        let whole = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(starts("2026-11-01"))
+            .then_output(move || first_answer.clone());
+        // Dec 10 was today (partial), Dec 8 and 9 estimated: the next day asks from Dec 8.
+        let next_answer = answer("2026-12-08", "2026-12-12");
+        let recent = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(starts("2026-12-08"))
+            .then_output(move || next_answer.clone());
+        let ce = mock_client!(
+            aws_sdk_costexplorer,
+            aws_smithy_mocks::RuleMode::MatchAny,
+            [&whole, &recent]
+        );
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 3,
+            untagged: false,
+        };
+        let first = query
+            .read(
+                d("2026-11-01"),
+                d("2026-12-11"),
+                "2026-12-10T08:00:00Z".parse().unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!((first.ce_requests_this_run, first.cost.days.len()), (1, 40));
+        let next = query
+            .read(
+                d("2026-11-02"),
+                d("2026-12-12"),
+                "2026-12-11T08:00:00Z".parse().unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!((whole.num_calls(), recent.num_calls()), (1, 1));
+        assert_eq!(next.ce_requests_this_run, 1);
+        // The whole window, settled days from the ledger and the rest from the new answer.
+        assert_eq!(next.cost.days.len(), 40);
+        assert_eq!(next.cost.days.keys().next(), Some(&d("2026-11-02")));
+        assert!(!next.cost.days[&d("2026-12-07")].estimated);
+        assert_eq!(
+            next.cost.by_account(d("2026-11-02"), d("2026-12-12"))["111111111111"],
+            Decimal::from(80)
+        );
+        // A read that also needs the untagged spend cannot use days stored without it.
+        let tagged = PayerQuery {
+            untagged: true,
+            ..query
+        };
+        assert!(
+            tagged
+                .settled_days(d("2026-11-02"), d("2026-12-12"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
