@@ -8,21 +8,59 @@ resource "aws_oam_sink" "organisation" {
 }
 
 data "aws_iam_policy_document" "sink" {
-  statement {
-    actions   = ["oam:CreateLink", "oam:UpdateLink"]
-    resources = ["*"]
+  # The listed members (the organisation spec's [[accounts]]).
+  dynamic "statement" {
+    for_each = length(var.member_account_ids) > 0 ? [var.member_account_ids] : []
+    content {
+      sid       = "ListedMembers"
+      actions   = ["oam:CreateLink", "oam:UpdateLink"]
+      resources = ["*"]
 
-    principals {
-      type        = "AWS"
-      identifiers = var.member_account_ids
-    }
+      principals {
+        type        = "AWS"
+        identifiers = statement.value
+      }
 
-    condition {
-      test     = "ForAllValues:StringEquals"
-      variable = "oam:ResourceTypes"
-      values   = ["AWS::CloudWatch::Metric", "AWS::Logs::LogGroup", "AWS::XRay::Trace"]
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "oam:ResourceTypes"
+        values   = local.oam_resource_types
+      }
     }
   }
+
+  # Discovered members ([discovery], organization_id set): any account of this organisation, and only
+  # of this one (aws:PrincipalOrgID), as AWS's own organisation-wide sink policy example does.
+  dynamic "statement" {
+    for_each = var.organization_id == null ? [] : [var.organization_id]
+    content {
+      sid       = "OrganisationMembers"
+      actions   = ["oam:CreateLink", "oam:UpdateLink"]
+      resources = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:PrincipalOrgID"
+        values   = [statement.value]
+      }
+
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "oam:ResourceTypes"
+        values   = local.oam_resource_types
+      }
+    }
+  }
+}
+
+locals {
+  # What members share: metrics, log groups and traces (the overview dashboard and alarm roll-up).
+  oam_resource_types = ["AWS::CloudWatch::Metric", "AWS::Logs::LogGroup", "AWS::XRay::Trace"]
 }
 
 resource "aws_oam_sink_policy" "organisation" {

@@ -9,17 +9,17 @@ variable "name_prefix" {
 }
 
 variable "member_account_ids" {
-  description = "Member accounts the organisation spec governs (12 digits each): the only accounts whose governance role may be assumed and whose OAM links the sink accepts."
+  description = "Member accounts the organisation spec lists (12 digits each): accounts whose governance role may be assumed and whose OAM links the sink accepts. May be empty when organization_id is set (members discovered: any account of the organisation)."
   type        = list(string)
 
   validation {
-    condition     = length(var.member_account_ids) > 0 && alltrue([for a in var.member_account_ids : can(regex("^[0-9]{12}$", a))])
-    error_message = "member_account_ids must be a non-empty list of 12-digit account ids."
+    condition     = (length(var.member_account_ids) > 0 || var.organization_id != null) && alltrue([for a in var.member_account_ids : can(regex("^[0-9]{12}$", a))])
+    error_message = "member_account_ids must be 12-digit account ids, and not empty unless organization_id is set (members discovered)."
   }
 }
 
 variable "organization_id" {
-  description = "The AWS Organizations id (o-...) when the organisation spec discovers its members ([discovery]): the account function may then assume member_role_name in any account of this organisation, not only in member_account_ids. null: the listed accounts only."
+  description = "The AWS Organizations id (o-...) when the organisation spec discovers its members ([discovery]): the account function may then assume member_role_name in any account of this organisation, and the OAM sink accepts links from any of them (aws:PrincipalOrgID), not only from member_account_ids. null: the listed accounts only."
   type        = string
   default     = null
 
