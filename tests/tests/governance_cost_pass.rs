@@ -37,11 +37,16 @@ fn as_of() -> DateTime<Utc> {
 
 /// Seeds the month (budget spend times `spend_factor`), queues the CE pages, starts the sink.
 async fn world(script: Vec<SinkResponse>, spend_factor: Option<Decimal>) -> World {
+    world_at(script, spend_factor, as_of()).await
+}
+
+/// [`world`] for a month seeded up to `as_of`'s day.
+async fn world_at(script: Vec<SinkResponse>, spend_factor: Option<Decimal>, as_of: DateTime<Utc>) -> World {
     let emulator = Emulator::start().await.unwrap();
     let clients = emulator.clients().await;
     let sink = WebhookSink::start(script).await.unwrap();
     let spec = spec();
-    let mut month = DemoMonth::generate(&spec, as_of().date_naive());
+    let mut month = DemoMonth::generate(&spec, as_of.date_naive());
     if let Some(f) = spend_factor {
         for b in &mut month.budgets {
             b.actual_usd = b.limit_usd * f;
@@ -246,6 +251,44 @@ async fn a_rejected_post_gives_the_period_back_and_the_next_run_posts() {
         "the transition was released and sent now"
     );
     assert_eq!(w.sink.received().len(), 2);
+}
+
+/// Early in a month the last 7 settled days reach into the previous one: their $/valuation divides those
+/// days' cost by those days' valuations — not by the valuations of the month's days only (read from the
+/// 1st, a week of cost over a day or two of valuations showed as a drift of several hundred percent).
+#[tokio::test]
+async fn early_in_a_month_the_last_seven_days_count_their_own_valuations() {
+    let as_of = Utc.with_ymd_and_hms(2026, 12, 3, 13, 0, 0).unwrap();
+    let w = world_at(vec![], None, as_of).await;
+    let run = run_daily(&w.spec, &w.clients, &PassOptions::new(&w.spec, as_of))
+        .await
+        .unwrap();
+    let (start, end) = cost::report::recent_window(as_of.date_naive());
+    assert_eq!(
+        (start.to_string(), end.to_string()),
+        ("2026-11-25".to_owned(), "2026-12-02".to_owned())
+    );
+    let seeded: u64 = w
+        .month
+        .days
+        .iter()
+        .filter(|d| d.date >= start && d.date < end)
+        .map(|d| d.valuations)
+        .sum();
+    let recent = run.report.unit_recent.as_ref().unwrap();
+    // The seed rounds each hourly slot of the last days: a few valuations either way.
+    assert!(
+        recent.valuations.abs_diff(seeded) <= 24,
+        "last 7 settled days: {} valuations counted, {seeded} seeded",
+        recent.valuations
+    );
+    // The month so far is one settled day (Dec 1): the 7 days hold several times its valuations.
+    assert!(
+        recent.valuations > 3 * run.report.unit.valuations,
+        "{} vs month {}",
+        recent.valuations,
+        run.report.unit.valuations
+    );
 }
 
 #[tokio::test]

@@ -27,7 +27,9 @@ use cost::burn::{BudgetPeriod, BudgetTimeUnit, MonthPeriod, Severity};
 use cost::fastburn::{FastBurn, FastBurnAlert, fast_burn};
 use cost::input::{DailyCostTable, DailyTotal};
 use cost::pricing::PriceTable;
-use cost::report::{CostReport, GovernanceSpend, ReportInputs, ReportSettings, build_report, settled_window};
+use cost::report::{
+    CostReport, GovernanceSpend, ReportInputs, ReportSettings, build_report, recent_window, settled_window,
+};
 #[cfg(test)]
 use cost::slack::validate;
 use cost::slack::{Block, SlackMessage, TextObject, render_with_decision};
@@ -277,6 +279,22 @@ pub fn needed_from(today: NaiveDate, settings: &ReportSettings) -> NaiveDate {
     settled.min(anomaly).min(trend).min(recent)
 }
 
+/// The first day of token and volume metrics the report needs: the settled window's and the last 7
+/// settled days' (`$/valuation, last 7 settled days`), whichever starts first. Early in a month the 7
+/// days reach into the previous one: read from the month's 1st only, they would hold a week of cost over
+/// a few days of valuations (a $/valuation several times too high, read as a cost drift).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+/// assert_eq!(governance::cost_pass::metrics_from(d(12, 3)), d(11, 25));
+/// assert_eq!(governance::cost_pass::metrics_from(d(12, 20)), d(12, 1));
+/// ```
+#[must_use]
+pub fn metrics_from(today: NaiveDate) -> NaiveDate {
+    settled_window(today).0.min(recent_window(today).0)
+}
+
 /// A report day after today: there is nothing to report yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("--date {0} is in the future")]
@@ -441,7 +459,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         };
         let alert_period = alert_period(&budgets, today);
         let window_start = needed_from(today, &settings);
-        let metrics_from = settled_window(today).0;
+        let metrics_from = metrics_from(today);
         let metrics = match self.reads.report_series(spec, true).await {
             Ok(series) => {
                 let start = metrics_from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
