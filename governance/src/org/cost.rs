@@ -634,23 +634,24 @@ mod tests {
         assert!(err.contains("LINKED_ACCOUNT and SERVICE"), "{err}");
     }
 
+    /// A `GetCostAndUsage` answer grouped by `LINKED_ACCOUNT` and `SERVICE`, no results yet.
+    fn linked_answer()
+    -> aws_sdk_costexplorer::operation::get_cost_and_usage::builders::GetCostAndUsageOutputBuilder {
+        let group = |key: &str| {
+            CeGroupDefinition::builder()
+                .r#type(GroupDefinitionType::Dimension)
+                .key(key)
+                .build()
+        };
+        aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput::builder()
+            .group_definitions(group(LINKED_ACCOUNT))
+            .group_definitions(group("SERVICE"))
+    }
+
     #[tokio::test]
     async fn a_second_read_the_same_day_sends_nothing_and_the_cap_holds() {
         use aws_smithy_mocks::{mock, mock_client};
-        let answer = aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput::builder()
-            .group_definitions(
-                CeGroupDefinition::builder()
-                    .r#type(GroupDefinitionType::Dimension)
-                    .key(LINKED_ACCOUNT)
-                    .build(),
-            )
-            .group_definitions(
-                CeGroupDefinition::builder()
-                    .r#type(GroupDefinitionType::Dimension)
-                    .key("SERVICE")
-                    .build(),
-            )
-            .build();
+        let answer = linked_answer().build();
         let rule =
             mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_output(move || answer.clone());
         let ce = mock_client!(aws_sdk_costexplorer, [&rule]);
@@ -684,9 +685,7 @@ mod tests {
     /// the settled days come from the ledger, and the whole window is still there.
     #[tokio::test]
     async fn the_next_days_read_asks_only_from_the_first_unsettled_day() {
-        use aws_sdk_costexplorer::operation::get_cost_and_usage::{
-            GetCostAndUsageInput, GetCostAndUsageOutput,
-        };
+        use aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageInput;
         use aws_sdk_costexplorer::types::{
             DateInterval as Period, Group as CeGroup, MetricValue, ResultByTime as CeDay,
         };
@@ -694,19 +693,7 @@ mod tests {
         // Every day of [from, to) at $2 for one account; the last two days before `to` estimated.
         let answer = |from: &str, to: &str| {
             let (from, to) = (d(from), d(to));
-            let mut out = GetCostAndUsageOutput::builder()
-                .group_definitions(
-                    CeGroupDefinition::builder()
-                        .r#type(GroupDefinitionType::Dimension)
-                        .key(LINKED_ACCOUNT)
-                        .build(),
-                )
-                .group_definitions(
-                    CeGroupDefinition::builder()
-                        .r#type(GroupDefinitionType::Dimension)
-                        .key("SERVICE")
-                        .build(),
-                );
+            let mut out = linked_answer();
             for day in from.iter_days().take_while(|x| *x < to) {
                 out = out.results_by_time(
                     CeDay::builder()
