@@ -149,6 +149,34 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
             return taken(deps, &caller, &card, field, Some(owner)).await;
         }
     }
+    // Nobody claims them, but a card stored before claims came in may still show one: that card is
+    // given the claim it would have made (so the next look is one read), and the image is its own.
+    // When the user's cards cannot all be read, the create goes ahead (the delete keeps an image
+    // another card shows, so a second card on it loses nothing).
+    let keys: Vec<&str> = images.iter().map(|(_, key)| *key).collect();
+    let shown = deps.store.cards_on_images(&caller, &keys, None).await?;
+    if !shown.complete {
+        tracing::warn!("too many cards to tell whether an older card shows these images; created anyway");
+    }
+    for (field, key) in &images {
+        if let Some(owner) = shown.cards.get(*key) {
+            match deps.store.adopt_claim(&caller, key, owner).await {
+                Ok(true) => tracing::info!(
+                    other_card_id = owner.as_str(),
+                    field,
+                    "image shown by a card stored before claims; the claim is now that card's"
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(field, error = %e, "could not write an older card's image claim"),
+            }
+            let owner = deps
+                .store
+                .image_owner(&caller, key)
+                .await?
+                .unwrap_or_else(|| owner.clone());
+            return taken(deps, &caller, &card, field, Some(owner)).await;
+        }
+    }
     // Tagged before the card is written, so a card's image can never expire; when a later step
     // fails, what this request tagged goes back to the expiry (an unused upload never stays).
     let mut confirmed: Vec<(&str, &str)> = Vec::new();

@@ -377,13 +377,45 @@ impl CardStore {
             .and_then(|i| get_s(&i, "cardId").map(str::to_owned)))
     }
 
+    /// Writes `card_id`'s claim on `s3_key` unless some card already claims it (a card stored before
+    /// claims, found by [`Self::cards_on_images`], gets the claim it would have made): `true` when
+    /// written, `false` when a claim was there.
+    ///
+    /// # Errors
+    /// SDK errors classified.
+    pub async fn adopt_claim(
+        &self,
+        caller: &Caller,
+        s3_key: &str,
+        card_id: &str,
+    ) -> Result<bool, HandlerError> {
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(claim_item(caller, s3_key, card_id)))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
+
     /// The caller's cards (but `except`), whose front or back is one of `s3_keys` (strongly
     /// consistent): image key → card id.
     ///
     /// Claims came in after cards: a card stored before them holds no claim, so a newer card may have
     /// claimed the same image, and deleting either must not delete the image the other still shows.
-    /// This reads the caller's cards (one partition; at most [`MAX_CARD_PAGES`] pages) — only for a
-    /// delete, or a create that failed, never on the hot path.
+    /// This reads the caller's cards (one partition; at most [`MAX_CARD_PAGES`] pages): on a create
+    /// whose images nobody claims, a delete, or a create that failed — never on a read.
     ///
     /// # Errors
     /// SDK errors classified.

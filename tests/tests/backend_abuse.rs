@@ -474,8 +474,42 @@ async fn cards_with_keys_from_before_pseudonyms_are_still_readable_and_deleted_w
         .send()
         .await
         .unwrap();
-    // A legacy key is still the owner's: a card can be created from it, and that card claims it.
-    let id = create_card(&env, &s3, ALICE, &legacy, None).await;
+    // A legacy key is still the owner's, and a card stored then still holds it: a new card cannot
+    // be made from it, and the old card is given the claim it would have made …
+    // (the request repeats the old card's details, so it is answered with that card, as a retried
+    // create is) …
+    let r = create(&env, ALICE, &legacy, None).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    assert_eq!(body_json(&r)["cardId"], card.card_id.as_str());
+    let mut other = serde_json::json!({"name": "Venusaur", "frontS3Key": legacy});
+    other["year"] = 1999.into();
+    let r = cards_create::handler(
+        lambda_event(api_event("apigw_v2_cards_create.json", ALICE, Some(other), None)),
+        &create_deps(&env),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status_code, 409, "{:?}", r.body);
+    assert!(body_json(&r).to_string().contains(&card.card_id), "{:?}", r.body);
+    let store = backend::store::CardStore::new(env.clients.dynamodb.clone(), TABLE);
+    assert_eq!(
+        store.image_owner(&alice, &legacy).await.unwrap(),
+        Some(card.card_id.clone())
+    );
+    // … but a card another version made from it beside the old one (before this check) claimed it.
+    assert!(
+        store
+            .delete(&alice, &card.card_id, &[legacy.as_str()], &[])
+            .await
+            .is_ok()
+    );
+    store_pre_claim(&env, ALICE, &card).await;
+    let id = "8e2f4a6c-1b3d-4e5f-9a7b-c0d1e2f3a4b5".to_owned();
+    let newer = stored_card(&id, "Charizard", &legacy, None);
+    assert_eq!(
+        store.create(&alice, &newer).await.unwrap(),
+        backend::store::Created::Written
+    );
     // Deleting the old card leaves the image to the card that claimed it …
     assert_eq!(delete(&env, ALICE, &card.card_id).await, 204);
     assert!(
@@ -500,6 +534,52 @@ async fn store_pre_claim(env: &TestEnv, sub: &str, card: &Card) {
         .unwrap();
 }
 
+/// A card stored before claims holds its image all the same: a new card on that image is refused
+/// (409 naming the old card, or the old card itself when the request repeats its details), the old
+/// card is given its claim, and a card on another image of the same user is still created.
+#[tokio::test]
+async fn a_new_card_cannot_take_the_image_an_older_claimless_card_shows() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let shown = upload(&presign, ALICE).await;
+    let back = upload(&presign, ALICE).await;
+    let other = upload(&presign, ALICE).await;
+    let old = stored_card("0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "Blastoise", &shown, None);
+    store_pre_claim(&env, ALICE, &old).await;
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    let store = backend::store::CardStore::new(env.clients.dynamodb.clone(), TABLE);
+    assert_eq!(store.image_owner(&alice, &shown).await.unwrap(), None);
+
+    // As the back of a new card: refused, naming the field and the old card.
+    let r = create(&env, ALICE, &other, Some(&shown)).await;
+    assert_eq!(r.status_code, 409, "{:?}", r.body);
+    let body = body_json(&r);
+    assert!(body.to_string().contains("backS3Key"), "{body}");
+    assert!(body.to_string().contains(&old.card_id), "{body}");
+    // Nothing of the refused card was kept: its front is unclaimed and under the expiry again.
+    assert_eq!(store.image_owner(&alice, &other).await.unwrap(), None);
+    assert!(
+        !tags(&s3, &other)
+            .await
+            .contains(&("collectiq-upload".to_owned(), "confirmed".to_owned())),
+        "a refused card's own upload was left confirmed"
+    );
+    // The old card now holds the claim it would have made: the next look is one read.
+    assert_eq!(
+        store.image_owner(&alice, &shown).await.unwrap(),
+        Some(old.card_id.clone())
+    );
+    let r = create(&env, ALICE, &shown, Some(&back)).await;
+    assert_eq!(r.status_code, 409, "{:?}", r.body);
+    // Only the user's own cards count: the same key under Bob's identity is not Alice's card.
+    let bob = backend::identity::Caller::from_sub(Some(BOB)).unwrap();
+    assert_eq!(store.image_owner(&bob, &shown).await.unwrap(), None);
+    // A card on images no card shows is created as before.
+    let id = create_card(&env, &s3, ALICE, &other, Some(&back)).await;
+    assert_eq!(store.image_owner(&alice, &other).await.unwrap(), Some(id));
+}
+
 /// The other order: the newer card (which claimed the image an older, claim-less card shows) is
 /// deleted first. The image stays, its claim passes to the older card, and goes with that one.
 #[tokio::test]
@@ -511,10 +591,16 @@ async fn deleting_the_newer_card_first_keeps_the_image_an_older_card_shows() {
     let own_back = upload(&presign, ALICE).await;
     let old = stored_card("5b2d8e4f-1a3c-4e6b-9d7f-0a1b2c3d4e5f", "Pikachu", &shared, None);
     store_pre_claim(&env, ALICE, &old).await;
-    // A newer card is made from the same image (nothing claimed it) with a back of its own.
-    let newer = create_card(&env, &s3, ALICE, &shared, Some(&own_back)).await;
+    // A newer card was made from the same image (nothing claimed it; create did not yet look for
+    // older cards) with a back of its own.
     let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
     let store = backend::store::CardStore::new(env.clients.dynamodb.clone(), TABLE);
+    let newer = "2d4f6a8c-0e1b-4c3d-8e5f-7a9b1c3d5e7f".to_owned();
+    let newer_card = stored_card(&newer, "Pikachu", &shared, Some(&own_back));
+    assert_eq!(
+        store.create(&alice, &newer_card).await.unwrap(),
+        backend::store::Created::Written
+    );
     assert_eq!(
         store.image_owner(&alice, &shared).await.unwrap(),
         Some(newer.clone())
@@ -580,8 +666,11 @@ async fn a_failed_create_never_returns_an_older_cards_image_to_the_expiry() {
         &users(),
         &backend::identity::Caller::from_sub(Some(ALICE)).unwrap(),
     );
+    // Refused before anything is tagged (the older card holds the image), with a back that does not
+    // exist either.
     let r = create(&env, ALICE, &shown, Some(&format!("{}missing.jpg", mine.prefix))).await;
-    assert_eq!(body_json(&r)["field"], "backS3Key", "{:?}", r.body);
+    assert_eq!(r.status_code, 409, "{:?}", r.body);
+    assert!(body_json(&r).to_string().contains("frontS3Key"), "{:?}", r.body);
     assert_eq!(
         tags(&s3, &shown).await,
         [("collectiq-upload".to_owned(), "confirmed".to_owned())],
