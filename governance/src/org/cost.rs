@@ -8,8 +8,8 @@
 //! `Environment` tag, gives the untagged spend per account for the roll-up (CE allows two group-bys;
 //! `Environment$` is untagged) — two requests a day in all, under the organisation's cap of three, each
 //! taken from the cap in the ledger *before* it is sent. The answer is cached in the organisation's
-//! ledger (one item per covered day, under the day it was fetched), so further runs the same day send
-//! none. Days Cost Explorer no longer marks `Estimated` are kept for later days too (one item per
+//! ledger (under the day it was fetched: the days that are not settled, and the list of settled days
+//! the read used), so further runs the same day send none. Days Cost Explorer no longer marks `Estimated` are kept for later days too (one item per
 //! settled day, [`SETTLED_KEEP`]), so each day's first read asks only from the first day that is not
 //! settled (usually the last two or three) instead of the whole window: fewer rows, so fewer pages of
 //! the cap for a large organisation — as the single-account pass does with its own days.
@@ -351,10 +351,28 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         }
         let days: Vec<(String, (NaiveDate, LinkedDay))> =
             snapshots(self.ledger, &pk, &format!("{today}#d"), &format!("{today}#e")).await?;
+        let mut days: BTreeMap<NaiveDate, LinkedDay> = days.into_iter().map(|(_, d)| d).collect();
+        // The settled days of the read are not repeated under today's key: they are read back from
+        // the settled store, each one the read used (a cache written before this list existed holds
+        // every day under today's key, and has no list).
+        let listed = format!("{today}#settled");
+        let used: Vec<(String, Vec<NaiveDate>)> = snapshots(self.ledger, &pk, &listed, &listed).await?;
+        if let Some((_, used)) = used.into_iter().next()
+            && !used.is_empty()
+        {
+            let mut stored = self.settled_days(start, end).await?;
+            for date in used.into_iter().filter(|d| *d >= start && *d < end) {
+                match stored.remove(&date) {
+                    Some(day) => {
+                        days.insert(date, day);
+                    }
+                    // Expired or replaced since: the cache no longer covers the window.
+                    None => return Ok(None),
+                }
+            }
+        }
         Ok(Some(PayerRead {
-            cost: LinkedCost {
-                days: days.into_iter().map(|(_, d)| d).collect(),
-            },
+            cost: LinkedCost { days },
             ce_requests_this_run: 0,
             ce_requests_today: self.quota(today).used().await?,
             cached: true,
@@ -389,6 +407,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
             .find(|d| !settled.contains_key(d))
             .unwrap_or(end);
         settled.retain(|d, _| *d < from);
+        let mut in_settled: Vec<NaiveDate> = settled.keys().copied().collect();
         let mut cost = LinkedCost { days: settled };
         if from < end {
             let by_service = self.pages(&quota, from, end, false, sent).await?;
@@ -410,10 +429,22 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
                     with_tags: self.untagged,
                 };
                 put_snapshot(self.ledger, &settled_pk, &date.to_string(), &stored, SETTLED_KEEP).await?;
+                in_settled.push(*date);
             }
             cost.days.extend(fetched.days);
         }
-        for (date, day) in &cost.days {
+        // Today's key holds only what the settled store does not (today, estimated days) and the
+        // list of the settled days this read used, so a 60-day window's first read of the day writes
+        // a few items here, not one per day twice.
+        put_snapshot(
+            self.ledger,
+            &pk,
+            &format!("{today}#settled"),
+            &in_settled,
+            CACHE_KEEP,
+        )
+        .await?;
+        for (date, day) in cost.days.iter().filter(|(d, _)| !in_settled.contains(d)) {
             put_snapshot(
                 self.ledger,
                 &pk,
@@ -771,6 +802,36 @@ mod tests {
         assert_eq!(
             next.cost.by_account(d("2026-11-02"), d("2026-12-12"))["111111111111"],
             Decimal::from(80)
+        );
+        // Today's key holds only the days that are not settled (Dec 9–10 estimated, Dec 11 today)
+        // and the list of the 37 settled ones, read back from the settled store: the same window.
+        let pk = cache_pk("acme");
+        let unsettled: Vec<(String, (NaiveDate, LinkedDay))> =
+            snapshots(&ledger, &pk, "2026-12-11#d", "2026-12-11#e")
+                .await
+                .unwrap();
+        let unsettled: Vec<NaiveDate> = unsettled.into_iter().map(|(_, (d, _))| d).collect();
+        assert_eq!(unsettled, [d("2026-12-09"), d("2026-12-10"), d("2026-12-11")]);
+        let later = "2026-12-11T09:00:00Z".parse().unwrap();
+        let again = query
+            .cached(d("2026-11-02"), d("2026-12-12"), later)
+            .await
+            .unwrap()
+            .expect("the window is cached");
+        assert_eq!((again.cached, again.ce_requests_this_run), (true, 0));
+        assert_eq!(again.cost.days, next.cost.days);
+        // A listed settled day that is no longer stored: not cached, rather than a gap in the window.
+        let mut listed: Vec<NaiveDate> = d("2026-11-02").iter_days().take(37).collect();
+        listed.push(d("2026-12-10"));
+        put_snapshot(&ledger, &pk, "2026-12-11#settled", &listed, CACHE_KEEP)
+            .await
+            .unwrap();
+        assert!(
+            query
+                .cached(d("2026-11-02"), d("2026-12-12"), later)
+                .await
+                .unwrap()
+                .is_none()
         );
         // A read that also needs the untagged spend cannot use days stored without it.
         let tagged = PayerQuery {
