@@ -17,7 +17,7 @@
 //! A source that fails (history or traces unavailable, e.g. on the emulator) becomes a note in the
 //! report, never a failed report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
@@ -135,6 +135,35 @@ pub struct StateReport {
     pub history: HistoryRead,
     /// Sources that failed and what that means for the report.
     pub notes: Vec<String>,
+    /// The firing alarms whose X-Ray search answered (found traces or none).
+    #[serde(default)]
+    pub traces_searched: BTreeSet<String>,
+    /// The platform's X-Ray sampling in percent (`platform.xray_sampling_percent`); `None` is Lambda's
+    /// default. A search that finds no faulting trace says how much X-Ray records.
+    #[serde(default)]
+    pub xray_sampling_percent: Option<u8>,
+}
+
+impl StateReport {
+    /// What on-call reads under a firing alarm whose X-Ray search found nothing: a sampled platform
+    /// records few requests, so "no faulting trace" is not "no fault". `None` when the search found
+    /// traces, failed (a note says so) or was not made.
+    #[must_use]
+    pub fn no_trace_line(&self, alarm: &alarms::state::FiringAlarm) -> Option<String> {
+        if !alarm.evidence.is_empty()
+            || alarm.trace_query.is_none()
+            || !self.traces_searched.contains(&alarm.name)
+        {
+            return None;
+        }
+        let recorded = match self.xray_sampling_percent {
+            Some(p) => format!("{p} % of requests"),
+            None => "the first request each second and 5 % of the rest".to_owned(),
+        };
+        Some(format!(
+            "No faulting trace in X-Ray for this window: it records {recorded}, so a fault can leave none — read the function's logs."
+        ))
+    }
 }
 
 /// How far back the report looks for flaps and recoveries.
@@ -392,6 +421,7 @@ async fn report_with<C: CloudWatchApi, X: TraceApi, L: LedgerStore>(
         now,
     });
     let mut evidence: BTreeMap<String, Vec<TraceEvidence>> = BTreeMap::new();
+    let mut traces_searched = BTreeSet::new();
     for f in &first.firing {
         let Some(q) = &f.trace_query else { continue };
         let start = (f.since - Duration::minutes(15)).max(now - opts.trace_lookback);
@@ -400,6 +430,7 @@ async fn report_with<C: CloudWatchApi, X: TraceApi, L: LedgerStore>(
             .await
         {
             Ok(ids) => {
+                traces_searched.insert(f.name.clone());
                 evidence.insert(
                     f.name.clone(),
                     ids.iter()
@@ -428,6 +459,11 @@ async fn report_with<C: CloudWatchApi, X: TraceApi, L: LedgerStore>(
         history_read,
         history: read,
         notes,
+        traces_searched,
+        xray_sampling_percent: spec
+            .platform
+            .xray_sampling()
+            .map(platform_spec::XraySampling::percent),
     })
 }
 
@@ -492,6 +528,9 @@ pub fn render_text(r: &StateReport) -> String {
         }
         for e in &f.evidence {
             let _ = writeln!(t, "      trace {} {}", e.trace_id, e.console_url);
+        }
+        if let Some(line) = r.no_trace_line(f) {
+            let _ = writeln!(t, "      {line}");
         }
     }
     for rec in &s.recovered {
@@ -565,6 +604,9 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
                 .map(|e| format!("<{}|{}>", escape(&e.console_url), escape(&e.trace_id)))
                 .collect();
             text.push_str(&format!("\nFaulting traces: {}", links.join(", ")));
+        }
+        if let Some(line) = r.no_trace_line(f) {
+            text.push_str(&format!("\n_{line}_"));
         }
         blocks.push(Block::Section {
             text: Some(TextObject::mrkdwn(fit(&text, 3000))),
@@ -1060,6 +1102,77 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
     }
 
+    /// A firing alarm whose X-Ray search found nothing says how much X-Ray records on that platform
+    /// (seed 002: Backoffice samples 5 %), so on-call does not read "no trace" as "no fault"; a search
+    /// that found traces, or failed (a note says so), adds no such line.
+    #[tokio::test]
+    async fn no_faulting_trace_says_how_much_xray_samples() {
+        let backoffice = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/backoffice-dev.toml"),
+        )
+        .unwrap();
+        assert_eq!(backoffice.platform.xray_sampling_percent, Some(5));
+        let run = async |spec: &PlatformSpec, traces: Result<Vec<String>, ApiError>| {
+            let cat = desired_catalogue(spec).unwrap();
+            let cw = FakeCloudWatch::default();
+            for d in &cat.alarms {
+                cw.seed(d.alarm.clone());
+            }
+            // An alarm on a function or API: the ones with an X-Ray search.
+            let fn_alarm = cat
+                .alarms
+                .iter()
+                .find(|d| alarms::state::trace_query(d).is_some() && d.notifies)
+                .map(|d| d.alarm.name().to_owned())
+                .expect("an alarm with an X-Ray search");
+            cw.set_state(
+                &fn_alarm,
+                alarms::state::StateValue::Alarm,
+                now() - Duration::minutes(10),
+                "Threshold Crossed",
+            );
+            let r = state_report(
+                &cw,
+                &Traces(traces, Default::default()),
+                spec,
+                &cat,
+                now(),
+                StateOptions::default(),
+            )
+            .await
+            .unwrap();
+            assert!(r.summary.firing.iter().any(|f| f.trace_query.is_some()));
+            let slack = serde_json::to_string(&render_slack(&r)).unwrap();
+            (render_text(&r), slack)
+        };
+        let (text, slack) = run(&backoffice, Ok(vec![])).await;
+        let line = "No faulting trace in X-Ray for this window: it records 5 % of requests";
+        assert!(text.contains(line), "{text}");
+        assert!(slack.contains(line), "{slack}");
+        // CollectIQ sets no sampling: Lambda's default is what X-Ray records.
+        let (text, _) = run(&spec(), Ok(vec![])).await;
+        assert!(
+            text.contains("it records the first request each second and 5 % of the rest"),
+            "{text}"
+        );
+        let (text, slack) = run(
+            &backoffice,
+            Ok(vec!["1-6740a000-000000000000000000000001".into()]),
+        )
+        .await;
+        assert!(
+            !text.contains("No faulting trace") && !slack.contains("No faulting trace"),
+            "{text}"
+        );
+        let (text, _) = run(
+            &backoffice,
+            Err(ApiError::local("GetTraceSummaries", "throttled")),
+        )
+        .await;
+        assert!(!text.contains("No faulting trace"), "{text}");
+        assert!(text.contains("unavailable"), "{text}");
+    }
+
     #[tokio::test]
     async fn firing_function_alarm_gets_trace_links_and_slack_blocks() {
         let spec = spec();
@@ -1205,6 +1318,8 @@ mod tests {
             history_read: true,
             history: HistoryRead::default(),
             notes: vec![],
+            traces_searched: BTreeSet::new(),
+            xray_sampling_percent: None,
         };
         let msg = render_slack(&r);
         assert!(
@@ -1245,6 +1360,8 @@ mod tests {
             history_read: true,
             history: HistoryRead::default(),
             notes: vec!["GetTraceSummaries failed: <!here> <https://evil.example|retry>".into()],
+            traces_searched: BTreeSet::new(),
+            xray_sampling_percent: None,
         };
         let msg = render_slack(&r);
         let json = serde_json::to_string(&msg).unwrap();
