@@ -44,45 +44,14 @@ use crate::thresholds;
 use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
 pub use platform_spec::ServiceNaming;
 use platform_spec::{FunctionSpec, PlatformSpec};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeSet;
 use telemetry::catalogue::{DimensionKey, MetricName};
 use vocabulary::Stat;
 use vocabulary::aws::{api_gateway, application_elb, bedrock, billing, dynamodb, ecs, lambda, sqs, states};
 use vocabulary::{AwsMetric, dimension, value};
 
-/// Who an alarm notifies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Pages on-call (critical SNS topic).
-    Critical,
-    /// Goes to Slack (warning SNS topic).
-    Warning,
-}
-
-impl Severity {
-    /// `critical` or `warning`, the last part of the alarm name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Critical => "critical",
-            Self::Warning => "warning",
-        }
-    }
-
-    /// The severity an alarm name ends with, if it follows the naming scheme.
-    #[must_use]
-    pub fn from_alarm_name(name: &str) -> Option<Self> {
-        if name.ends_with("-critical") {
-            Some(Self::Critical)
-        } else if name.ends_with("-warning") {
-            Some(Self::Warning)
-        } else {
-            None
-        }
-    }
-}
+pub use crate::severity::Severity;
 
 /// One generated alarm and what the shell and the reports need to know about it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -36,6 +36,7 @@ pub mod model;
 pub mod plan;
 pub mod rule;
 pub mod runbook;
+mod severity;
 pub mod spec;
 pub mod state;
 pub mod thresholds;

@@ -16,7 +16,7 @@
 //! assert_eq!(alarms::thresholds::lambda_errors_severity(&spec.functions[0]), Severity::Warning);
 //! ```
 
-use crate::catalogue::Severity;
+use crate::severity::Severity;
 use crate::spec::{MathInput, MetricRef};
 use platform_spec::{BudgetSpec, FunctionSpec, HttpApiSpec, LoadBalancerSpec, PlatformSpec, Tier};
 use vocabulary::aws::application_elb;

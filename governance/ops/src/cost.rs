@@ -17,7 +17,7 @@ use cost::chart::ChartFormat;
 
 use governance::cost_pass::{DailyRun, FastBurnRun, PassOptions, as_of_for, run_daily, run_fast_burn};
 
-use crate::cli::exit;
+use crate::exit;
 use crate::global::{GlobalArgs, clients_for, load_spec};
 use crate::output::{emit, progress, write_json};
 

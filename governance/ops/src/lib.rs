@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod cost;
 pub mod demo;
+pub mod exit;
 pub mod global;
 pub mod org;
 pub mod output;

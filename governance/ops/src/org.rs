@@ -135,9 +135,9 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
     // An item that failed (a role not assumed, a call refused) is an error while running, as a failed
     // publish is for `dashboards|alarms apply`; the other items' results are in the summary regardless.
     Ok(if outcome.ok() {
-        crate::cli::exit::OK
+        crate::exit::OK
     } else {
-        crate::cli::exit::ERROR
+        crate::exit::ERROR
     })
 }
 

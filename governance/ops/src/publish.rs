@@ -16,7 +16,7 @@ use governance::publish::state::{StateOptions, announce, escalate, render_slack,
 use governance::publish::{ApplyOptions, ApplyReport, Desired, PlanView};
 use serde::Serialize;
 
-use crate::cli::exit;
+use crate::exit;
 use crate::global::{GlobalArgs, clients_for, load_spec};
 use crate::output::{emit, progress, write_json};
 use crate::progress::progress_bar;

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::cli::exit;
+use crate::exit;
 use crate::global::{GlobalArgs, load_spec};
 use crate::output::{emit, progress};
 

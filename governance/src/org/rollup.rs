@@ -15,7 +15,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::cost::LinkedCost;
-use super::run::ItemOutcome;
 use crate::aws::AwsClients;
 use crate::cost_pass::SdkChannels;
 use crate::cost_pass::notify::SlackSource as _;
@@ -38,25 +37,6 @@ pub struct ItemBurn {
     pub actual_pct: Option<Decimal>,
     /// Why there is no tier (the item failed).
     pub missing: Option<String>,
-}
-
-impl ItemBurn {
-    /// From an item's outcome.
-    #[must_use]
-    pub fn of(item: &ItemOutcome) -> Self {
-        Self {
-            item: item.item.clone(),
-            account_id: item.account_id.clone(),
-            tier_pct: item.cost.as_ref().map(|c| c.tier_pct),
-            actual_pct: item.cost.as_ref().and_then(|c| c.actual_pct),
-            missing: item.cost.is_none().then(|| {
-                item.failures.first().map_or_else(
-                    || "no cost report".to_owned(),
-                    |f| format!("{}: {}", f.stage.label(), f.message),
-                )
-            }),
-        }
-    }
 }
 
 /// One account's spend.

@@ -242,6 +242,25 @@ pub struct ItemOutcome {
     pub seconds: f64,
 }
 
+/// An item's budget tier as its own report computed it, for the roll-up (here rather than in
+/// `rollup`, which then needs nothing from this module).
+impl From<&ItemOutcome> for ItemBurn {
+    fn from(item: &ItemOutcome) -> Self {
+        Self {
+            item: item.item.clone(),
+            account_id: item.account_id.clone(),
+            tier_pct: item.cost.as_ref().map(|c| c.tier_pct),
+            actual_pct: item.cost.as_ref().and_then(|c| c.actual_pct),
+            missing: item.cost.is_none().then(|| {
+                item.failures.first().map_or_else(
+                    || "no cost report".to_owned(),
+                    |f| format!("{}: {}", f.stage.label(), f.message),
+                )
+            }),
+        }
+    }
+}
+
 impl ItemOutcome {
     /// Whether nothing failed.
     #[must_use]
@@ -631,7 +650,7 @@ pub async fn finish(
 ) -> OrgRun {
     let o = &org.spec.organization;
     let rollup = cost.read.as_ref().map(|p| {
-        let burns: Vec<ItemBurn> = items.iter().map(ItemBurn::of).collect();
+        let burns: Vec<ItemBurn> = items.iter().map(ItemBurn::from).collect();
         let names: BTreeMap<String, String> = org
             .spec
             .accounts

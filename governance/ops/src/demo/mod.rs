@@ -285,11 +285,11 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
     emit(global, &summary, &text)?;
     // A step that failed is an error while running; a doctor check that failed is a finding.
     Ok(if !summary.sections.iter().all(|s| s.ok) {
-        crate::cli::exit::ERROR
+        crate::exit::ERROR
     } else if report.all_ok() {
-        crate::cli::exit::OK
+        crate::exit::OK
     } else {
-        crate::cli::exit::FINDINGS
+        crate::exit::FINDINGS
     })
 }
 
