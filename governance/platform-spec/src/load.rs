@@ -239,6 +239,81 @@ fn is_log_group_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
 }
 
+/// The naming rule of the AWS resource a spec name stands for, when `name` breaks it: a spec name
+/// no resource can carry makes alarms and dashboards on something that cannot exist, which never fire.
+fn aws_name_problem(kind: AwsName, name: &str) -> Option<String> {
+    let chars_ok = |extra: &[u8]| {
+        name.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    };
+    let (ok, rule) = match kind {
+        // Lambda `CreateFunction`: FunctionName (the name alone) 1..=64 of a-z A-Z 0-9 - _.
+        AwsName::Function => (
+            (1..=64).contains(&name.len()) && chars_ok(b"-_"),
+            "a Lambda function name (1..=64 of a-z A-Z 0-9 - _)",
+        ),
+        // DynamoDB `CreateTable`: TableName and IndexName 3..=255 of a-z A-Z 0-9 _ - .
+        AwsName::Table => (
+            (3..=255).contains(&name.len()) && chars_ok(b"_-."),
+            "a DynamoDB table or index name (3..=255 of a-z A-Z 0-9 _ - .)",
+        ),
+        // SQS `CreateQueue`: 1..=80 of a-z A-Z 0-9 - _, a FIFO queue's ending in `.fifo`.
+        AwsName::Queue => {
+            let base = name.strip_suffix(".fifo").unwrap_or(name);
+            (
+                (1..=80).contains(&name.len())
+                    && !base.is_empty()
+                    && base
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                "an SQS queue name (1..=80 of a-z A-Z 0-9 - _, optionally ending in .fifo)",
+            )
+        }
+        // S3 general purpose buckets: 3..=63 of a-z 0-9 . -, starting and ending with a letter or
+        // digit, no `..`, not an IP address.
+        AwsName::Bucket => {
+            let edge = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            (
+                (3..=63).contains(&name.len())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+                    && edge(name.bytes().next())
+                    && edge(name.bytes().last())
+                    && !name.contains("..")
+                    && name.parse::<std::net::Ipv4Addr>().is_err(),
+                "an S3 bucket name (3..=63 of a-z 0-9 . -, starting and ending with a letter or digit)",
+            )
+        }
+        // Step Functions `CreateStateMachine`: 1..=80, no whitespace, brackets, wildcards,
+        // punctuation `" # % \ ^ | ~ ` $ & , ; : /` or control characters.
+        AwsName::StateMachine => (
+            (1..=80).contains(&name.chars().count())
+                && !name
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)),
+            "a Step Functions state machine name (1..=80, no whitespace, brackets, wildcards or \"#%\\^|~`$&,;:/)",
+        ),
+        // Budgets: BudgetName 1..=100, no `:` or `\`.
+        AwsName::Budget => (
+            (1..=100).contains(&name.chars().count()) && !name.contains([':', '\\']),
+            "an AWS Budgets name (1..=100 characters, no ':' or '\\')",
+        ),
+    };
+    (!ok).then(|| format!("expected {rule}, found \"{name}\""))
+}
+
+/// The kinds of AWS names [`aws_name_problem`] knows.
+#[derive(Debug, Clone, Copy)]
+enum AwsName {
+    Function,
+    Table,
+    Queue,
+    Bucket,
+    StateMachine,
+    Budget,
+}
+
 /// Semantic checks after deserialization; returns `(key path, message)` pairs in document order.
 fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -315,8 +390,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if !seen_names.insert(f.name.as_str()) {
             bad(at("name"), format!("duplicate function name \"{}\"", f.name));
         }
-        if f.name.is_empty() || f.name.len() > 64 {
-            bad(at("name"), "expected 1..=64 characters".into());
+        if let Some(problem) = aws_name_problem(AwsName::Function, &f.name) {
+            bad(at("name"), problem);
         }
         if !(128..=10240).contains(&f.memory_mb) {
             bad(
@@ -365,10 +440,23 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         }
     }
     for (s, sm) in spec.state_machines.iter().enumerate() {
+        if let Some(problem) = aws_name_problem(AwsName::StateMachine, &sm.name) {
+            bad(format!("state_machines[{s}].name"), problem);
+        }
         if !sm.arn.starts_with("arn:aws:states:") {
             bad(
                 format!("state_machines[{s}].arn"),
                 format!("expected arn:aws:states:…, found \"{}\"", sm.arn),
+            );
+        } else if sm.arn.rsplit(':').next() != Some(sm.name.as_str()) {
+            // arn:aws:states:<region>:<account>:stateMachine:<name>: the dimension and the name the
+            // dashboards show must be one machine.
+            bad(
+                format!("state_machines[{s}].arn"),
+                format!(
+                    "expected the ARN of state machine \"{}\" (…:stateMachine:{}), found \"{}\"",
+                    sm.name, sm.name, sm.arn
+                ),
             );
         }
         for (t, task) in sm.tasks.iter().enumerate() {
@@ -388,8 +476,14 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 format!("duplicate table \"{}\"", table.name),
             );
         }
+        if let Some(problem) = aws_name_problem(AwsName::Table, &table.name) {
+            bad(format!("tables[{t}].name"), problem);
+        }
         let mut gsis = std::collections::HashSet::new();
         for (g, gsi) in table.gsis.iter().enumerate() {
+            if let Some(problem) = aws_name_problem(AwsName::Table, &gsi.name) {
+                bad(format!("tables[{t}].gsis[{g}].name"), problem);
+            }
             if !gsis.insert(gsi.name.as_str()) {
                 bad(
                     format!("tables[{t}].gsis[{g}].name"),
@@ -446,7 +540,20 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             }
         }
     }
+    for (q, queue) in spec.queues.iter().enumerate() {
+        if let Some(problem) = aws_name_problem(AwsName::Queue, &queue.name) {
+            bad(format!("queues[{q}].name"), problem);
+        }
+    }
+    for (i, bucket) in spec.buckets.iter().enumerate() {
+        if let Some(problem) = aws_name_problem(AwsName::Bucket, &bucket.name) {
+            bad(format!("buckets[{i}].name"), problem);
+        }
+    }
     for (b, budget) in spec.budgets.iter().enumerate() {
+        if let Some(problem) = aws_name_problem(AwsName::Budget, &budget.name) {
+            bad(format!("budgets[{b}].name"), problem);
+        }
         if budget.limit_usd <= Decimal::ZERO {
             bad(
                 format!("budgets[{b}].limit_usd"),
@@ -604,6 +711,95 @@ table = "demo-dev-ledger"
             err,
             "infra/platforms/x.toml:18: functions[1].memory_mb: expected 128..10240, found 64"
         );
+    }
+
+    /// Every name a resource must carry follows that service's naming rule (from each service's API
+    /// reference), both ways: the names AWS refuses are refused at the key that holds them, and the
+    /// edge cases AWS accepts load.
+    #[test]
+    fn names_follow_each_services_rules() {
+        let base = MINIMAL.replace("memory_mb = 64", "memory_mb = 128");
+        let with = |extra: &str| format!("{base}\n{extra}");
+        let refused = [
+            (
+                base.replace("\"demo-dev-a\"", "\"demo dev a\""),
+                "functions[0].name",
+            ),
+            (
+                base.replace("\"demo-dev-a\"", "\"demo.dev.a\""),
+                "functions[0].name",
+            ),
+            (
+                base.replace("\"demo-dev-a\"", &format!("\"{}\"", "f".repeat(65))),
+                "functions[0].name",
+            ),
+            (
+                with("[[tables]]\nname = \"ab\"\npartition_key = \"PK\""),
+                "tables[0].name",
+            ),
+            (
+                with("[[tables]]\nname = \"demo table\"\npartition_key = \"PK\""),
+                "tables[0].name",
+            ),
+            (
+                with(
+                    "[[tables]]\nname = \"demo-t\"\npartition_key = \"PK\"\n[[tables.gsis]]\nname = \"G1\"\npartition_key = \"x\"",
+                ),
+                "tables[0].gsis[0].name",
+            ),
+            (
+                with("[[queues]]\nname = \"demo/q\"\nkind = \"dlq\""),
+                "queues[0].name",
+            ),
+            (
+                with(&format!(
+                    "[[queues]]\nname = \"{}\"\nkind = \"dlq\"",
+                    "q".repeat(81)
+                )),
+                "queues[0].name",
+            ),
+            (with("[[buckets]]\nname = \"Demo-Uploads\""), "buckets[0].name"),
+            (with("[[buckets]]\nname = \"demo..uploads\""), "buckets[0].name"),
+            (with("[[buckets]]\nname = \"-demo\""), "buckets[0].name"),
+            (with("[[buckets]]\nname = \"192.168.5.4\""), "buckets[0].name"),
+            (
+                with(
+                    "[[state_machines]]\nname = \"demo valuation\"\narn = \"arn:aws:states:us-east-1:123456789012:stateMachine:demo valuation\"",
+                ),
+                "state_machines[0].name",
+            ),
+            (
+                with(
+                    "[[state_machines]]\nname = \"demo-valuation\"\narn = \"arn:aws:states:us-east-1:123456789012:stateMachine:demo-other\"",
+                ),
+                "state_machines[0].arn",
+            ),
+            (
+                with(
+                    "[[budgets]]\nname = \"demo:monthly\"\nlimit_usd = 5\nactual_thresholds_percent = [100]",
+                ),
+                "budgets[0].name",
+            ),
+        ];
+        for (src, key) in &refused {
+            let p = problems(src);
+            assert!(
+                p.iter()
+                    .any(|p| p.path == *key && p.message.starts_with("expected")),
+                "{key} not refused: {p:?}"
+            );
+        }
+        let accepted = with(&format!(
+            "[[tables]]\nname = \"demo_dev.data-1\"\npartition_key = \"PK\"\n[[tables.gsis]]\nname = \"GSI\"\npartition_key = \"x\"\n\
+             [[queues]]\nname = \"demo-dev_events.fifo\"\nkind = \"queue\"\n\
+             [[buckets]]\nname = \"demo.dev-uploads-123456789012\"\n\
+             [[state_machines]]\nname = \"demo-dev_Valuation\"\narn = \"arn:aws:states:us-east-1:123456789012:stateMachine:demo-dev_Valuation\"\n\
+             [[budgets]]\nname = \"Demo (dev) monthly — all services\"\nlimit_usd = 5\nactual_thresholds_percent = [100]\n\
+             [[functions]]\nid = \"c\"\nname = \"{}\"\nmemory_mb = 128\ntimeout_s = 1\ntier = \"standard\"",
+            "F_-9".repeat(16)
+        ));
+        let spec = parse(&accepted, "x.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(spec.functions[2].name.len(), 64);
     }
 
     #[test]
