@@ -1,9 +1,10 @@
 //! The data CollectIQ stores and passes between the pipeline's tasks.
 //!
 //! Cards live in one DynamoDB table: `PK = USER#{sub}`, `SK = CARD#{cardId}`, with `userId` +
-//! `createdAt` for GSI1 (a user's cards, newest first) and `status` + `updatedAt` for GSI2 (cards by
-//! state). Valuation history items are `SK = PRICE#{valuedAt}#{cardId}` under the same user; they carry
-//! no `userId`/`status`, so they stay out of both indexes.
+//! `createdAt` for GSI1 (a user's cards, newest first) and, only while a card is `VALUING`,
+//! `valuingShard` + `updatedAt` for GSI2 (the valuations in flight, for the stuck-valuation sweep).
+//! Valuation history items are `SK = PRICE#{valuedAt}#{cardId}` under the same user; they carry no
+//! `userId`/`valuingShard`, so they stay out of both indexes.
 //!
 //! The valuation state machine passes [`ValuationRequest`] → [`ExtractOutput`] → (pricing ∥
 //! authenticity) → [`AggregatorInput`]. Field names are camelCase on the wire.
@@ -43,7 +44,7 @@ pub enum CardStatus {
 }
 
 impl CardStatus {
-    /// The stored value (the GSI2 partition key).
+    /// The stored value (`status`).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {

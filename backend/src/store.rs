@@ -25,8 +25,28 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// GSI1: a user's cards by creation time.
 pub const GSI1: &str = "GSI1";
-/// GSI2: every user's cards by status and last change (the stuck-valuation sweep).
+/// GSI2: the cards being valued, by shard and last change (the stuck-valuation sweep). Sparse: only
+/// a `VALUING` card carries its partition key ([`VALUING_SHARD`]), so the index holds the valuations
+/// in flight, not every card; sharded: a burst of valuations spreads over [`VALUING_SHARDS`] keys
+/// instead of one (a single `status` key took every card's writes, and its `updatedAt` sort key only
+/// grows, so DynamoDB could not split it).
 pub const GSI2: &str = "GSI2";
+/// GSI2's partition key attribute: `VALUING#<n>` while the card is `VALUING`, absent otherwise.
+pub const VALUING_SHARD: &str = "valuingShard";
+/// How many partitions GSI2 spreads the valuations in flight over.
+pub const VALUING_SHARDS: u32 = 8;
+
+/// The GSI2 partition of a `VALUING` card: `VALUING#0` … `VALUING#7`, from its id (FNV-1a), so the
+/// same card always lands in the same one.
+#[must_use]
+pub fn valuing_shard(card_id: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in card_id.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("VALUING#{}", h % VALUING_SHARDS)
+}
 /// Most price items deleted with the card in one transaction (DynamoDB allows 100 actions: the card,
 /// its two image claims and 97 prices).
 pub const MAX_PRICES_PER_DELETE: usize = 97;
@@ -158,6 +178,9 @@ pub fn card_item(caller: &Caller, card: &Card) -> Item {
     put("name", s(&card.name));
     put("frontS3Key", s(&card.front_s3_key));
     put("status", s(card.status.as_str()));
+    if card.status == CardStatus::Valuing {
+        put(VALUING_SHARD, s(valuing_shard(&card.card_id)));
+    }
     put("createdAt", s(iso(card.created_at)));
     put("updatedAt", s(iso(card.updated_at)));
     if let Some(v) = &card.set_name {
@@ -719,12 +742,16 @@ impl CardStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
-            .update_expression("SET #s = :valuing, updatedAt = :now, currentValuationId = :vid")
+            .update_expression(
+                "SET #s = :valuing, updatedAt = :now, currentValuationId = :vid, #shard = :shard",
+            )
             .condition_expression("attribute_exists(PK) AND #s <> :valuing")
             .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#shard", VALUING_SHARD)
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
             .expression_attribute_values(":now", s(iso(now)))
             .expression_attribute_values(":vid", s(valuation_id))
+            .expression_attribute_values(":shard", s(valuing_shard(card_id)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
@@ -735,8 +762,41 @@ impl CardStore {
                 .and_then(card_from_item),
             Err(e) if is_condition_failure(&e) => match self.get(caller, card_id).await? {
                 None => Err(HandlerError::NotFound("card".into())),
-                Some(_) => Err(HandlerError::Conflict("a valuation is already running".into())),
+                Some(_) => {
+                    self.enroll_in_sweep(caller, card_id).await?;
+                    Err(HandlerError::Conflict("a valuation is already running".into()))
+                }
             },
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Gives a `VALUING` card that has no GSI2 key (one that went `VALUING` before the index was
+    /// sharded) its shard, so the stuck-valuation sweep sees it: a user retrying a card stuck since
+    /// then gets it failed by the next sweep, and can value it again. Nothing for any other card.
+    async fn enroll_in_sweep(&self, caller: &Caller, card_id: &str) -> Result<(), HandlerError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(caller, card_id)))
+            .update_expression("SET #shard = :shard")
+            .condition_expression("#s = :valuing AND attribute_not_exists(#shard)")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#shard", VALUING_SHARD)
+            .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
+            .expression_attribute_values(":shard", s(valuing_shard(card_id)))
+            .send()
+            .await;
+        match r {
+            Ok(_) => {
+                tracing::info!(
+                    card_id,
+                    "a card VALUING from before the sharded index now has its shard"
+                );
+                Ok(())
+            }
+            Err(e) if is_condition_failure(&e) => Ok(()),
             Err(e) => Err(sdk_error("UpdateItem", e)),
         }
     }
@@ -757,10 +817,11 @@ impl CardStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(caller, &previous.card_id)))
-            .update_expression("SET #s = :prev, updatedAt = :at")
+            .update_expression("SET #s = :prev, updatedAt = :at REMOVE #shard")
             .condition_expression("#s = :valuing AND currentValuationId = :vid")
             .expression_attribute_values(":vid", s(valuation_id))
             .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#shard", VALUING_SHARD)
             .expression_attribute_values(":prev", s(previous.status.as_str()))
             .expression_attribute_values(":at", s(iso(previous.updated_at)))
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
@@ -783,7 +844,10 @@ impl CardStore {
         card_id: &str,
         v: &ValuationUpdate,
     ) -> Result<Applied, HandlerError> {
-        let mut names = HashMap::from([("#s".to_owned(), "status".to_owned())]);
+        let mut names = HashMap::from([
+            ("#s".to_owned(), "status".to_owned()),
+            ("#shard".to_owned(), VALUING_SHARD.to_owned()),
+        ]);
         let mut values = HashMap::from([
             (":st".to_owned(), s(v.status.as_str())),
             (":at".to_owned(), s(iso(v.valued_at))),
@@ -832,7 +896,8 @@ impl CardStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
-            .update_expression(format!("SET {}", set.join(", ")))
+            // Valued or flagged: out of GSI2 (it holds only the valuations in flight).
+            .update_expression(format!("SET {} REMOVE #shard", set.join(", ")))
             // Once per valuation id, and only by the card's current valuation (cards valued before
             // currentValuationId existed have none).
             .condition_expression(
@@ -872,8 +937,9 @@ impl CardStore {
         }
     }
 
-    /// Cards every user left `VALUING` since before `before`, oldest first, at most `limit`: one
-    /// `Query` on GSI2 (`status = VALUING AND updatedAt < before`) per page.
+    /// Cards every user left `VALUING` since before `before`, oldest first, at most `limit`: a
+    /// `Query` on each of GSI2's shards (`valuingShard = VALUING#n AND updatedAt < before`, each at
+    /// most `limit` items, page by page), merged.
     ///
     /// # Errors
     /// SDK errors classified; index items without `userId`/`cardId`/`updatedAt` as `Internal`.
@@ -883,37 +949,42 @@ impl CardStore {
         limit: usize,
     ) -> Result<Vec<StuckCard>, HandlerError> {
         let mut stuck = Vec::new();
-        let mut start = None;
-        while stuck.len() < limit {
-            let page = i32::try_from(limit - stuck.len()).unwrap_or(i32::MAX);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI2)
-                .key_condition_expression("#s = :valuing AND updatedAt < :before")
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
-                .expression_attribute_values(":before", s(iso(before)))
-                .projection_expression("userId, cardId, updatedAt")
-                .scan_index_forward(true)
-                .limit(page)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for item in out.items() {
-                stuck.push(StuckCard {
-                    user_id: get_s(item, "userId").ok_or_else(|| corrupt("userId"))?.to_owned(),
-                    card_id: get_s(item, "cardId").ok_or_else(|| corrupt("cardId"))?.to_owned(),
-                    since: get_time(item, "updatedAt")?.ok_or_else(|| corrupt("updatedAt"))?,
-                });
-            }
-            match out.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => break,
+        for shard in 0..VALUING_SHARDS {
+            let mut found = 0;
+            let mut start = None;
+            while found < limit {
+                let page = i32::try_from(limit - found).unwrap_or(i32::MAX);
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI2)
+                    .key_condition_expression("#shard = :shard AND updatedAt < :before")
+                    .expression_attribute_names("#shard", VALUING_SHARD)
+                    .expression_attribute_values(":shard", s(format!("VALUING#{shard}")))
+                    .expression_attribute_values(":before", s(iso(before)))
+                    .projection_expression("userId, cardId, updatedAt")
+                    .scan_index_forward(true)
+                    .limit(page)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("Query", e))?;
+                for item in out.items() {
+                    found += 1;
+                    stuck.push(StuckCard {
+                        user_id: get_s(item, "userId").ok_or_else(|| corrupt("userId"))?.to_owned(),
+                        card_id: get_s(item, "cardId").ok_or_else(|| corrupt("cardId"))?.to_owned(),
+                        since: get_time(item, "updatedAt")?.ok_or_else(|| corrupt("updatedAt"))?,
+                    });
+                }
+                match out.last_evaluated_key() {
+                    Some(k) => start = Some(k.clone()),
+                    None => break,
+                }
             }
         }
+        stuck.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.card_id.cmp(&b.card_id)));
         stuck.truncate(limit);
         Ok(stuck)
     }
@@ -964,9 +1035,10 @@ impl CardStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
-            .update_expression("SET #s = :failed, updatedAt = :now")
+            .update_expression("SET #s = :failed, updatedAt = :now REMOVE #shard")
             .condition_expression("#s = :valuing")
             .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#shard", VALUING_SHARD)
             .expression_attribute_values(":failed", s(CardStatus::Failed.as_str()))
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
             .expression_attribute_values(":now", s(iso(now)));

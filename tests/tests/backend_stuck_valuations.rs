@@ -1,4 +1,4 @@
-//! The stuck-valuation sweep (GSI2: `status` + `updatedAt`) against DynamoDB in moto: cards left
+//! The stuck-valuation sweep (GSI2: `valuingShard` + `updatedAt`) against DynamoDB in moto: cards left
 //! `VALUING` by executions that never reached the error handler are failed, so their owners can
 //! revalue them; live valuations, other states and cards that moved on meanwhile are left alone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -281,4 +281,125 @@ async fn a_sweep_too_eager_to_be_safe_is_rejected() {
     );
     assert!(e.to_string().contains("olderThanMinutes"), "{e}");
     assert_eq!(status(&deps.store, ALICE, "c-1").await, CardStatus::Valuing);
+}
+
+/// GSI2 holds the valuations in flight only (sparse), spread over its shards; the sweep reads every
+/// shard and still answers oldest first within its limit, and a card that leaves `VALUING` leaves
+/// the index.
+#[tokio::test]
+async fn the_index_holds_only_valuations_in_flight_over_several_shards() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let store = cards_deps(&env).store;
+    let ids: Vec<String> = (0..24).map(|i| format!("card-{i:02}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let minutes = 60 + i64::try_from(i).unwrap();
+        put(
+            &store,
+            ALICE,
+            &card(id, CardStatus::Valuing, minutes_ago(minutes)),
+        )
+        .await;
+    }
+    for id in ["done-1", "done-2", "new-1"] {
+        let st = if id == "new-1" {
+            CardStatus::Created
+        } else {
+            CardStatus::Valued
+        };
+        put(&store, BOB, &card(id, st, minutes_ago(500))).await;
+    }
+    let indexed = env
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(TABLE)
+        .index_name(backend::store::GSI2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(indexed.count(), 24, "only the VALUING cards are in GSI2");
+    let shards: std::collections::BTreeSet<String> = indexed
+        .items()
+        .iter()
+        .map(|i| i["valuingShard"].as_s().unwrap().clone())
+        .collect();
+    assert!(
+        shards.len() >= 4,
+        "24 cards over {} shard(s): {shards:?}",
+        shards.len()
+    );
+    assert!(shards.iter().all(|s| s.starts_with("VALUING#")));
+    // Oldest first across the shards, and the limit holds across them.
+    let found = store.stuck_valuations(minutes_ago(30), 5).await.unwrap();
+    let oldest: Vec<&str> = ids.iter().rev().take(5).map(String::as_str).collect();
+    assert_eq!(
+        found.iter().map(|c| c.card_id.as_str()).collect::<Vec<_>>(),
+        oldest
+    );
+    assert_eq!(
+        store.stuck_valuations(minutes_ago(30), 100).await.unwrap().len(),
+        24
+    );
+    // Failed by the sweep: out of the index.
+    let alice = Caller::from_sub(Some(ALICE)).unwrap();
+    for c in &found {
+        assert!(store.fail_stuck(&alice, c, Utc::now()).await.unwrap());
+    }
+    assert_eq!(
+        store.stuck_valuations(minutes_ago(30), 100).await.unwrap().len(),
+        19
+    );
+}
+
+/// A card that went `VALUING` before the index was sharded has no `valuingShard`: the sweep cannot
+/// see it until its owner tries to value it again — that answers 409 as before and gives it its
+/// shard, so the next sweep fails it and the owner can value it.
+#[tokio::test]
+async fn a_card_stuck_from_before_the_sharded_index_is_enrolled_by_a_retry() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let store = cards_deps(&env).store;
+    let alice = Caller::from_sub(Some(ALICE)).unwrap();
+    let mut legacy = backend::store::card_item(&alice, &card("old-1", CardStatus::Valuing, minutes_ago(600)));
+    legacy
+        .remove("valuingShard")
+        .expect("card_item gives a VALUING card its shard");
+    env.clients
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(legacy))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        store
+            .stuck_valuations(minutes_ago(45), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retry = store.begin_valuation(&alice, "old-1", "v-2", Utc::now()).await;
+    assert!(
+        matches!(retry, Err(backend::HandlerError::Conflict(_))),
+        "{retry:?}"
+    );
+    let found = store.stuck_valuations(minutes_ago(45), 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(store.fail_stuck(&alice, &found[0], Utc::now()).await.unwrap());
+    assert_eq!(status(&store, ALICE, "old-1").await, CardStatus::Failed);
+    let before = store
+        .begin_valuation(&alice, "old-1", "v-3", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(before.status, CardStatus::Failed);
+    assert_eq!(
+        store
+            .stuck_valuations(Utc::now() + Duration::minutes(1), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -101,7 +101,7 @@ resource "aws_dynamodb_table" "main" {
   }
 
   attribute {
-    name = "status"
+    name = "valuingShard"
     type = "S"
   }
 
@@ -118,12 +118,16 @@ resource "aws_dynamodb_table" "main" {
     projection_type = "ALL"
   }
 
-  # Cards by valuation status, most recently updated first (stuck or failed valuations).
+  # The valuations in flight, oldest first (the stuck-valuation sweep). Sparse: only a VALUING card
+  # carries valuingShard (VALUING#0..7), so the index holds a handful of items, not every card; sharded:
+  # a burst of valuations spreads over eight keys (one `status` key took every card's writes, and its
+  # ever-growing updatedAt sort key cannot be split). backend/src/store.rs (valuing_shard).
   global_secondary_index {
-    name            = "GSI2"
-    hash_key        = "status"
-    range_key       = "updatedAt"
-    projection_type = "ALL"
+    name               = "GSI2"
+    hash_key           = "valuingShard"
+    range_key          = "updatedAt"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["userId", "cardId"]
   }
 
   # Per-user daily quota counters (backend/src/quota.rs) carry expiresAt: the end of the next UTC day.

@@ -1,6 +1,7 @@
 # The stuck-valuation sweep: error_handler, on a schedule, fails cards left VALUING by executions that
 # never reached HandleError (a whole-execution timeout, a stopped execution, a failed error handler),
-# found on GSI2 (status, updatedAt). Without it such a card could never be revalued (409).
+# found on GSI2 (valuingShard, updatedAt: the valuations in flight). Without it such a card could never
+# be revalued (409).
 
 locals {
   # No live execution is older than the state machine's timeout; 15 minutes more covers clock skew and

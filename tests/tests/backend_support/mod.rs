@@ -15,7 +15,8 @@ pub const ALICE: &str = "7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f";
 pub const BOB: &str = "0b0b0b0b-1111-4222-8333-444455556666";
 pub const HASH_KEY: &str = "test-only-user-hash-key-0123456789abcdef";
 
-/// Creates the single table with GSI1 (userId, createdAt) and GSI2 (status, updatedAt).
+/// Creates the single table as infra/modules/backend/main.tf does: GSI1 (userId, createdAt, all
+/// attributes) and the sparse GSI2 (valuingShard, updatedAt, with userId and cardId).
 pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
     let attr = |n: &str| {
         AttributeDefinition::builder()
@@ -44,14 +45,28 @@ pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
         .table_name(TABLE)
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(
-            ["PK", "SK", "userId", "createdAt", "status", "updatedAt"]
+            ["PK", "SK", "userId", "createdAt", "valuingShard", "updatedAt"]
                 .map(attr)
                 .to_vec(),
         ))
         .key_schema(key("PK", KeyType::Hash))
         .key_schema(key("SK", KeyType::Range))
         .global_secondary_indexes(gsi("GSI1", "userId", "createdAt"))
-        .global_secondary_indexes(gsi("GSI2", "status", "updatedAt"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("GSI2")
+                .key_schema(key("valuingShard", KeyType::Hash))
+                .key_schema(key("updatedAt", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .non_key_attributes("userId")
+                        .non_key_attributes("cardId")
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
