@@ -163,7 +163,11 @@ fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
     // GSI2 departs (see the spec's comment): the sparse, sharded index of the valuations in flight.
     let gsi2 = &table.gsis[1];
     assert_eq!(
-        (gsi2.name.as_str(), gsi2.partition_key.as_str(), gsi2.sort_key.as_deref()),
+        (
+            gsi2.name.as_str(),
+            gsi2.partition_key.as_str(),
+            gsi2.sort_key.as_deref()
+        ),
         ("GSI2", "valuingShard", Some("updatedAt"))
     );
 
