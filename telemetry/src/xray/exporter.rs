@@ -155,6 +155,12 @@ impl MemorySink {
             .collect()
     }
 
+    /// Every document received, as sent.
+    #[must_use]
+    pub fn texts(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// Forgets what was received.
     pub fn clear(&self) {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).clear();

@@ -128,7 +128,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `bytes` as lowercase hex into `out` (twice as long). A table lookup, not `fmt`: these ids
 /// are written for every span exported.
-fn hex_into(out: &mut [u8], bytes: &[u8]) {
+pub(crate) fn hex_into(out: &mut [u8], bytes: &[u8]) {
     for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX[usize::from(b >> 4)];
         pair[1] = HEX[usize::from(b & 0xf)];

@@ -7,11 +7,11 @@
 //! OpenTelemetry [`Context`], so spans a library makes with the OpenTelemetry API are its children
 //! and join the same batch (the `otel` feature's provider).
 
+use super::export::XraySegmentExporter;
 use super::exporter::SegmentSink;
 use super::header::{TraceHeader, xray_trace_id};
 use super::segment::segment_name;
 use super::spans::SpanSink;
-use super::translate::XraySegmentExporter;
 use crate::clock::{Clock, SystemClock, random_u64};
 use crate::context::INVOCATION_SPAN;
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceState};

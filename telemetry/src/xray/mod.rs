@@ -10,6 +10,8 @@
 pub mod api;
 #[cfg(feature = "xray-aws-sdk")]
 pub mod aws_sdk;
+mod batch;
+mod export;
 mod exporter;
 mod header;
 mod layer;
@@ -19,6 +21,8 @@ mod segment;
 mod spans;
 mod translate;
 
+pub use batch::ANNOTATION_PREFIX;
+pub use export::XraySegmentExporter;
 pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSink, UdpDaemonSink};
 pub use header::{HeaderError, Sampled, TraceHeader, xray_trace_id};
 #[cfg(feature = "lambda")]
@@ -31,7 +35,7 @@ pub use segment::{
     annotation_key, segment_name,
 };
 pub use spans::{MemorySpanSink, SpanSink, SpanSinks};
-pub use translate::{ANNOTATION_PREFIX, XraySegmentExporter, subsegments};
+pub use translate::subsegments;
 
 /// A local UDP "X-Ray daemon" for tests: what a real daemon would receive.
 #[cfg(all(test, any(feature = "xray-aws-sdk", feature = "xray-reqwest")))]

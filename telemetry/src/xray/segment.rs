@@ -5,6 +5,7 @@
 //! facade segment or another of our subsegments, and whose `trace_id` is the header's `Root`.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Largest document X-Ray accepts.
@@ -121,47 +122,62 @@ pub struct HttpResponse {
 /// ```
 #[must_use]
 pub fn annotation_key(key: &str) -> String {
-    // Most keys are already valid: copy them without a per-char rebuild.
+    annotation_key_cow(key).into_owned()
+}
+
+/// [`annotation_key`], borrowing a key that is already valid (most are).
+pub(crate) fn annotation_key_cow(key: &str) -> Cow<'_, str> {
     if key.len() <= MAX_ANNOTATION_KEY
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
     {
-        return key.to_owned();
+        return Cow::Borrowed(key);
     }
-    key.chars()
-        .take(MAX_ANNOTATION_KEY)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    Cow::Owned(
+        key.chars()
+            .take(MAX_ANNOTATION_KEY)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Makes a valid segment name: X-Ray's characters (letters, digits, whitespace and `_.:/%&#=+\-@`),
 /// others dropped, ≤ 200 chars, never empty.
 #[must_use]
 pub fn segment_name(name: &str) -> String {
+    segment_name_cow(name).into_owned()
+}
+
+/// [`segment_name`], borrowing a name that is already valid (most are).
+pub(crate) fn segment_name_cow(name: &str) -> Cow<'_, str> {
     let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(c);
-    // Most names are short ASCII and already valid: copy them without a per-char rebuild.
     if name.len() <= MAX_NAME
         && name.bytes().all(|b| b.is_ascii() && allowed(char::from(b)))
         && !name.trim().is_empty()
     {
-        return name.to_owned();
+        return Cow::Borrowed(name);
     }
     let n: String = name.chars().filter(|c| allowed(*c)).take(MAX_NAME).collect();
-    if n.trim().is_empty() { "span".to_owned() } else { n }
+    Cow::Owned(if n.trim().is_empty() { "span".to_owned() } else { n })
 }
 
 /// Truncates a string to `max` chars.
 pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    truncated(s, max).to_owned()
+}
+
+/// The first `max` chars of `s`.
+pub(crate) fn truncated(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s.to_owned(),
+        Some((i, _)) => &s[..i],
+        None => s,
     }
 }
 

@@ -1,0 +1,626 @@
+//! The X-Ray daemon exporter: a batch of spans (one invocation) → subsegment documents → a
+//! [`SegmentSink`].
+//!
+//! The usual batch — one tree of spans under the invocation span, no span links, at most
+//! [`MAX_ANNOTATIONS`] annotation attributes, under 64 kB — is written as JSON straight from the span
+//! data into the sink's datagram buffer: no [`Subsegment`](super::Subsegment) model, no maps, no
+//! `serde_json::Value`s. Every other batch takes the model writer ([`subsegments`](super::subsegments)),
+//! which splits oversize documents and keeps the annotation budget across several roots. Both read the
+//! batch's shape and each attribute's place from `batch`, and a property test holds the direct output
+//! byte for byte to the model's.
+
+use super::batch::{Role, Tree, role};
+use super::exporter::SegmentSink;
+use super::header::hex_into;
+use super::segment::{
+    MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, annotation_key_cow, segment_name_cow,
+    truncated,
+};
+use super::spans::SpanSink;
+use super::translate::subsegments_of;
+use crate::clock::epoch_seconds_f64;
+use opentelemetry::trace::Status;
+use opentelemetry::{SpanId, TraceId, Value as OtelValue};
+use opentelemetry_sdk::trace::SpanData;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The X-Ray daemon exporter: translates each batch of spans into subsegment documents and hands
+/// them to a [`SegmentSink`] (the UDP daemon, or memory in tests).
+#[derive(Debug, Clone)]
+pub struct XraySegmentExporter {
+    sink: Arc<dyn SegmentSink>,
+}
+
+impl XraySegmentExporter {
+    /// An exporter writing to `sink`.
+    #[must_use]
+    pub fn new(sink: impl SegmentSink) -> Self {
+        Self { sink: Arc::new(sink) }
+    }
+}
+
+impl SpanSink for XraySegmentExporter {
+    fn export(&self, batch: Vec<SpanData>) {
+        let tree = Tree::of(&batch);
+        if let Some(root) = direct_root(&batch, &tree) {
+            let mut fits = false;
+            self.sink.send_with(&mut |buf| {
+                let start = buf.len();
+                write_document(&batch, &tree, root, false, buf);
+                fits = buf.len() - start <= MAX_DOCUMENT_BYTES;
+                fits
+            });
+            if fits {
+                return;
+            }
+        }
+        for doc in subsegments_of(batch, &tree) {
+            // Serialise straight into the sink's datagram; only a document over 64 kB is split.
+            let mut fits = false;
+            self.sink.send_with(&mut |buf| {
+                let start = buf.len();
+                fits =
+                    serde_json::to_writer(&mut *buf, &doc).is_ok() && buf.len() - start <= MAX_DOCUMENT_BYTES;
+                fits
+            });
+            if !fits {
+                for text in doc.into_documents() {
+                    self.sink.send(&text);
+                }
+            }
+        }
+    }
+}
+
+/// The root to write the batch under as one document, when the direct writer produces what the
+/// model would: one tree, no span links (their metadata is a JSON object the model builds), and
+/// no more annotation attributes than one batch's budget (so none is moved to metadata).
+fn direct_root(batch: &[SpanData], tree: &Tree) -> Option<usize> {
+    let root = tree.single_root()?;
+    let mut annotations = 0usize;
+    for span in batch {
+        if !span.links.is_empty() {
+            return None;
+        }
+        annotations += span
+            .attributes
+            .iter()
+            .filter(|kv| matches!(role(kv.key.as_str()), Role::Annotation(_)))
+            .count();
+    }
+    (annotations <= MAX_ANNOTATIONS).then_some(root)
+}
+
+/// A JSON string.
+fn string(buf: &mut Vec<u8>, s: &str) {
+    // Writing to a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+/// A JSON number as serde_json writes an `f64` (`null` when not finite).
+fn float(buf: &mut Vec<u8>, f: f64) {
+    let _ = serde_json::to_writer(&mut *buf, &f);
+}
+
+/// A span id, quoted: 16 lowercase hex digits.
+fn span_id(buf: &mut Vec<u8>, id: SpanId) {
+    let mut out = [0u8; 18];
+    out[0] = b'"';
+    hex_into(&mut out[1..17], &id.to_bytes());
+    out[17] = b'"';
+    buf.extend_from_slice(&out);
+}
+
+/// A trace id the X-Ray way, quoted: `"1-{8 hex}-{24 hex}"`.
+fn trace_id(buf: &mut Vec<u8>, id: TraceId) {
+    let b = id.to_bytes();
+    let mut out = [0u8; 37];
+    out[..3].copy_from_slice(b"\"1-");
+    hex_into(&mut out[3..11], &b[..4]);
+    out[11] = b'-';
+    hex_into(&mut out[12..36], &b[4..]);
+    out[36] = b'"';
+    buf.extend_from_slice(&out);
+}
+
+/// An attribute value as the model's metadata and `aws` members hold it (`json_owned`): numbers that
+/// are not finite, and arrays, as text.
+fn value(buf: &mut Vec<u8>, v: &OtelValue) {
+    match v {
+        OtelValue::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+        OtelValue::I64(i) => {
+            let _ = serde_json::to_writer(&mut *buf, i);
+        }
+        OtelValue::F64(f) if f.is_finite() => float(buf, *f),
+        OtelValue::String(s) => string(buf, s.as_str()),
+        other => string(buf, &other.to_string()),
+    }
+}
+
+/// An annotation value (a string cut to its limit, a number, a boolean).
+fn annotation(buf: &mut Vec<u8>, v: &OtelValue) {
+    match v {
+        OtelValue::String(s) => string(buf, truncated(s.as_str(), MAX_ANNOTATION_VALUE)),
+        OtelValue::F64(f) => float(buf, *f),
+        other => value(buf, other),
+    }
+}
+
+/// Whether an annotation can hold `v` (otherwise it is metadata).
+fn annotatable(v: &OtelValue) -> bool {
+    matches!(
+        v,
+        OtelValue::String(_) | OtelValue::Bool(_) | OtelValue::I64(_) | OtelValue::F64(_)
+    )
+}
+
+/// A non-negative integer from an integer or a numeric string.
+fn whole_number(v: &OtelValue) -> Option<u64> {
+    match v {
+        OtelValue::I64(i) => u64::try_from(*i).ok(),
+        OtelValue::String(s) => s.as_str().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Sorts by key, keeping the last of each key (a map's insert order: the last write wins).
+fn last_per_key<K: AsRef<str>, V>(entries: &mut Vec<(K, V)>) {
+    if entries.len() > 1 {
+        entries.reverse();
+        entries.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        entries.dedup_by(|later, earlier| later.0.as_ref() == earlier.0.as_ref());
+    }
+}
+
+/// `,"key":{…}` with each entry written by `write`; nothing when there are none.
+fn object<K: AsRef<str>, V>(
+    buf: &mut Vec<u8>,
+    key: &[u8],
+    entries: &[(K, V)],
+    write: impl Fn(&mut Vec<u8>, &V),
+) {
+    if entries.is_empty() {
+        return;
+    }
+    buf.extend_from_slice(key);
+    buf.push(b'{');
+    for (n, (k, v)) in entries.iter().enumerate() {
+        if n > 0 {
+            buf.push(b',');
+        }
+        string(buf, k.as_ref());
+        buf.push(b':');
+        write(buf, v);
+    }
+    buf.push(b'}');
+}
+
+/// Span `i`'s document, its children nested, in the model's member order.
+fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: &mut Vec<u8>) {
+    let span = &batch[i];
+    buf.extend_from_slice(b"{\"name\":");
+    string(buf, &segment_name_cow(&span.name));
+    buf.extend_from_slice(b",\"id\":");
+    span_id(buf, span.span_context.span_id());
+    if !nested {
+        buf.extend_from_slice(b",\"trace_id\":");
+        trace_id(buf, span.span_context.trace_id());
+        if span.parent_span_id != SpanId::INVALID {
+            buf.extend_from_slice(b",\"parent_id\":");
+            span_id(buf, span.parent_span_id);
+            buf.extend_from_slice(b",\"type\":\"subsegment\"");
+        }
+    }
+    let start = epoch_seconds_f64(span.start_time);
+    buf.extend_from_slice(b",\"start_time\":");
+    float(buf, start);
+    buf.extend_from_slice(b",\"end_time\":");
+    float(buf, epoch_seconds_f64(span.end_time).max(start));
+
+    let mut fault = matches!(span.status, Status::Error { .. });
+    let (mut error, mut throttle) = (false, false);
+    let (mut method, mut url, mut namespace) = (None, None, None);
+    // `status`, `content_length` of a response, once one of them is named.
+    let mut response: Option<(Option<u16>, Option<u64>)> = None;
+    let mut aws: Vec<(&str, &OtelValue)> = Vec::new();
+    let mut annotations: Vec<(Cow<'_, str>, &OtelValue)> = Vec::new();
+    let mut metadata: Vec<(Cow<'_, str>, &OtelValue)> = Vec::new();
+    for kv in &span.attributes {
+        let v = &kv.value;
+        match role(kv.key.as_str()) {
+            Role::Fault => fault |= matches!(v, OtelValue::Bool(true)),
+            Role::Error => error = matches!(v, OtelValue::Bool(true)),
+            Role::Throttle => throttle = matches!(v, OtelValue::Bool(true)),
+            Role::HttpMethod => method = Some(v),
+            Role::HttpUrl => url = Some(v),
+            Role::HttpStatus => {
+                response.get_or_insert_default().0 = whole_number(v).and_then(|n| u16::try_from(n).ok());
+            }
+            Role::HttpContentLength => response.get_or_insert_default().1 = whole_number(v),
+            Role::Namespace => namespace = Some(v),
+            Role::Aws(key) => aws.push((key, v)),
+            Role::Skip => {}
+            Role::Annotation(key) => {
+                let key = annotation_key_cow(key);
+                if annotatable(v) && !key.is_empty() {
+                    annotations.push((key, v));
+                } else {
+                    metadata.push((key, v));
+                }
+            }
+            Role::Metadata => metadata.push((Cow::Borrowed(kv.key.as_str()), v)),
+        }
+    }
+    if let Some(ns) = namespace {
+        buf.extend_from_slice(b",\"namespace\":");
+        string(buf, &ns.as_str());
+    }
+    for (set, member) in [
+        (fault, &b",\"fault\":true"[..]),
+        (error, b",\"error\":true"),
+        (throttle, b",\"throttle\":true"),
+    ] {
+        if set {
+            buf.extend_from_slice(member);
+        }
+    }
+    if method.is_some() || url.is_some() || response.is_some() {
+        buf.extend_from_slice(b",\"http\":{");
+        if method.is_some() || url.is_some() {
+            buf.extend_from_slice(b"\"request\":{");
+            if let Some(m) = method {
+                buf.extend_from_slice(b"\"method\":");
+                string(buf, &m.as_str());
+            }
+            if let Some(u) = url {
+                buf.extend_from_slice(if method.is_some() {
+                    b",\"url\":"
+                } else {
+                    b"\"url\":"
+                });
+                string(buf, &u.as_str());
+            }
+            buf.push(b'}');
+            if response.is_some() {
+                buf.push(b',');
+            }
+        }
+        if let Some((status, length)) = response {
+            buf.extend_from_slice(b"\"response\":{");
+            if let Some(s) = status {
+                buf.extend_from_slice(b"\"status\":");
+                let _ = serde_json::to_writer(&mut *buf, &s);
+            }
+            if let Some(l) = length {
+                buf.extend_from_slice(if status.is_some() {
+                    b",\"content_length\":"
+                } else {
+                    b"\"content_length\":"
+                });
+                let _ = serde_json::to_writer(&mut *buf, &l);
+            }
+            buf.push(b'}');
+        }
+        buf.push(b'}');
+    }
+    last_per_key(&mut aws);
+    object(buf, b",\"aws\":", &aws, |buf, v| value(buf, v));
+    last_per_key(&mut annotations);
+    object(buf, b",\"annotations\":", &annotations, |buf, v| {
+        annotation(buf, v)
+    });
+    if !metadata.is_empty() {
+        last_per_key(&mut metadata);
+        buf.extend_from_slice(b",\"metadata\":{");
+        object(buf, b"\"default\":", &metadata, |buf, v| value(buf, v));
+        buf.push(b'}');
+    }
+    let children = &tree.children[i];
+    if !children.is_empty() {
+        buf.extend_from_slice(b",\"subsegments\":[");
+        for (n, &c) in children.iter().enumerate() {
+            if n > 0 {
+                buf.push(b',');
+            }
+            write_document(batch, tree, c, true, buf);
+        }
+        buf.push(b']');
+    }
+    buf.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xray::{MemorySink, Subsegment, subsegments};
+    use opentelemetry::trace::{Link, SpanContext, SpanKind, TraceFlags, TraceState};
+    use opentelemetry::{Array, Key, KeyValue};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use serde_json::Value;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn span(id: u64, parent: u64, attributes: Vec<KeyValue>) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+                SpanId::from_bytes(id.to_be_bytes()),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from_bytes(parent.to_be_bytes()),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: format!("s{id}").into(),
+            start_time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + id),
+            end_time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_100),
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: opentelemetry::InstrumentationScope::builder("t").build(),
+        }
+    }
+
+    /// What the exporter sent, as sent, for `batch`.
+    fn exported(batch: Vec<SpanData>) -> Vec<String> {
+        let sink = MemorySink::default();
+        XraySegmentExporter::new(sink.clone()).export(batch);
+        sink.texts()
+    }
+
+    /// What the model writer makes of `batch`, as text.
+    fn modelled(batch: Vec<SpanData>) -> Vec<String> {
+        subsegments(batch)
+            .into_iter()
+            .flat_map(Subsegment::into_documents)
+            .collect()
+    }
+
+    fn takes_direct_path(batch: &[SpanData]) -> bool {
+        direct_root(batch, &Tree::of(batch)).is_some()
+    }
+
+    #[test]
+    fn the_direct_path_sends_what_the_documents_serialise_to() {
+        let batch = vec![
+            span(2, 1, vec![KeyValue::new("card_id", "c-1")]),
+            span(
+                1,
+                0x53995c3f42cd8ad8,
+                vec![KeyValue::new("annotation.grade", "PSA 10")],
+            ),
+        ];
+        assert!(takes_direct_path(&batch));
+        let expected = modelled(batch.clone());
+        let sent = exported(batch);
+        assert_eq!(sent, expected, "byte for byte");
+        let doc: Value = serde_json::from_str(&sent[0]).unwrap();
+        assert_eq!(doc["id"], "0000000000000001");
+        assert_eq!(doc["parent_id"], "53995c3f42cd8ad8");
+        assert_eq!(doc["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        let child = &doc["subsegments"][0];
+        assert_eq!(child["id"], "0000000000000002");
+        assert!(
+            child.get("trace_id").is_none()
+                && child.get("parent_id").is_none()
+                && child.get("type").is_none(),
+            "nested: {child}"
+        );
+    }
+
+    #[test]
+    fn oversize_batches_still_split_and_cycles_still_leave() {
+        let big = |id| span(id, 1, vec![KeyValue::new("big", "x".repeat(40_000))]);
+        let sent = exported(vec![big(2), big(3), span(1, 0x53995c3f42cd8ad8, Vec::new())]);
+        assert_eq!(sent.len(), 3);
+        for text in &sent {
+            let doc: Value = serde_json::from_str(text).unwrap();
+            assert!(text.len() <= MAX_DOCUMENT_BYTES);
+            assert_eq!(doc["type"], "subsegment", "each sent on its own: {}", doc["id"]);
+            assert_eq!(doc["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        }
+        // Parent ids that form a cycle (never from real spans): each document still leaves, complete.
+        let docs = subsegments(vec![span(7, 8, Vec::new()), span(8, 7, Vec::new())]);
+        assert_eq!(docs.len(), 2);
+        for d in docs {
+            assert!(
+                d.trace_id.is_some() && d.parent_id.is_some() && d.kind.is_some(),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_batch_the_direct_writer_renders_as_the_model_does_takes_it() {
+        let root = || span(1, 0x53995c3f42cd8ad8, Vec::new());
+        assert!(takes_direct_path(&[
+            span(2, 1, Vec::new()),
+            span(3, 2, Vec::new()),
+            root()
+        ]));
+        assert!(!takes_direct_path(&[span(2, 0, Vec::new()), root()]), "two roots");
+        assert!(
+            !takes_direct_path(&[span(7, 8, Vec::new()), span(8, 7, Vec::new()), root()]),
+            "a cycle"
+        );
+        let many = (0..=MAX_ANNOTATIONS)
+            .map(|n| KeyValue::new(format!("annotation.a{n}"), 1_i64))
+            .collect();
+        assert!(
+            !takes_direct_path(&[span(1, 0, many)]),
+            "more annotations than the budget"
+        );
+        let mut linked = root();
+        linked.links.links.push(Link::with_context(root().span_context));
+        assert!(!takes_direct_path(&[linked]), "span links");
+        let deep: Vec<SpanData> = (1..=70).map(|id| span(id, id - 1, Vec::new())).collect();
+        assert!(!takes_direct_path(&deep), "nested deeper than X-Ray documents go");
+        assert!(takes_direct_path(&deep[..60]));
+    }
+
+    const KEYS: &[&str] = &[
+        "annotation.grade",
+        "annotation.card id-7",
+        "annotation.",
+        "annotation.é",
+        "correlation_id",
+        "aws.operation",
+        "aws.region",
+        "aws.lambda.x",
+        "faas.trigger",
+        "cloud.region",
+        "telemetry.fault",
+        "telemetry.error",
+        "telemetry.throttle",
+        "telemetry.other",
+        "otel.status",
+        "http.request.method",
+        "http.request.url",
+        "http.response.status",
+        "http.response.status_code",
+        "http.response.content_length",
+        "xray.namespace",
+        "function_arn",
+        "cold_start",
+        "card_id",
+        "a",
+        "z",
+        "é",
+    ];
+
+    fn attribute_value() -> impl Strategy<Value = OtelValue> {
+        prop_oneof![
+            any::<bool>().prop_map(OtelValue::Bool),
+            any::<i64>().prop_map(OtelValue::I64),
+            prop::sample::select(vec![200_i64, -1, 0, 70_000, 429]).prop_map(OtelValue::I64),
+            any::<f64>().prop_map(OtelValue::F64),
+            prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.1, -0.0, 1e300])
+                .prop_map(OtelValue::F64),
+            "[a-z0-9 \"\\\\é\u{1F600}\u{7}]{0,12}".prop_map(|s| OtelValue::String(s.into())),
+            prop::sample::select(vec!["200", "70000", "-5", "GET", "https://x/y?q=1"])
+                .prop_map(|s| OtelValue::String(s.into())),
+            Just(OtelValue::String("é".repeat(MAX_ANNOTATION_VALUE + 5).into())),
+            Just(OtelValue::Array(Array::I64(vec![1, 2]))),
+            Just(OtelValue::Array(Array::String(vec!["a\"b".into()]))),
+        ]
+    }
+
+    /// One span's inputs: parent choice, other trace, name, attributes, status, start and end (ms),
+    /// a link.
+    type SpanInput = (u8, bool, String, Vec<(usize, OtelValue)>, u8, u16, u16, bool);
+
+    fn span_input() -> impl Strategy<Value = SpanInput> {
+        (
+            any::<u8>(),
+            prop::bool::weighted(0.05),
+            prop_oneof![
+                "[a-zA-Z0-9_ ./{}:é-]{0,20}",
+                Just("a".repeat(250)),
+                Just("{}".to_owned())
+            ],
+            // A few keys often, so that one span names the same key twice.
+            prop::collection::vec(
+                prop_oneof![
+                    (0..KEYS.len(), attribute_value()),
+                    (10..13_usize, any::<bool>().prop_map(OtelValue::Bool)),
+                    (
+                        prop::sample::select(vec![0_usize, 5, 17, 19, 24]),
+                        attribute_value()
+                    ),
+                ],
+                0..10,
+            ),
+            0..3_u8,
+            any::<u16>(),
+            any::<u16>(),
+            prop::bool::weighted(0.05),
+        )
+    }
+
+    /// Span k's parent is mostly an earlier span (a tree); sometimes none, Lambda's segment, itself or
+    /// any span (two roots, cycles).
+    fn batch_of(inputs: Vec<SpanInput>) -> Vec<SpanData> {
+        let n = inputs.len() as u64;
+        inputs
+            .into_iter()
+            .enumerate()
+            .map(
+                |(k, (parent, other_trace, name, attrs, status, start, end, link))| {
+                    let k = k as u64;
+                    let parent = match (k, parent % 8) {
+                        (0, p) if p % 2 == 0 => 0,
+                        (0, _) => 0x53995c3f42cd8ad8,
+                        (_, 0) => match u64::from(parent / 8) % (n + 2) {
+                            0 => 0,
+                            1 => 0x53995c3f42cd8ad8,
+                            p => p - 1,
+                        },
+                        _ => u64::from(parent) % k + 1,
+                    };
+                    let attributes = attrs
+                        .into_iter()
+                        .map(|(key, value)| KeyValue::new(Key::from_static_str(KEYS[key]), value))
+                        .collect();
+                    let mut s = span(k + 1, parent, attributes);
+                    if other_trace {
+                        s.span_context = SpanContext::new(
+                            TraceId::from_hex("1759e988bd862e3fe1be46a994272791").unwrap(),
+                            s.span_context.span_id(),
+                            TraceFlags::SAMPLED,
+                            false,
+                            TraceState::default(),
+                        );
+                    }
+                    s.name = name.into();
+                    s.status = match status {
+                        0 => Status::Unset,
+                        1 => Status::error("boom"),
+                        _ => Status::Ok,
+                    };
+                    s.start_time =
+                        UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000 + u64::from(start));
+                    s.end_time = UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000 + u64::from(end));
+                    if link {
+                        let mut l = Link::with_context(s.span_context.clone());
+                        l.attributes.push(KeyValue::new("messaging.message.id", "m-1"));
+                        s.links.links.push(l);
+                    }
+                    s
+                },
+            )
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The direct writer is held byte for byte to the model writer (the serde documents), on
+        /// batches of every shape, every attribute the mapping names, and hostile names and values.
+        #[test]
+        fn the_exporter_sends_what_the_model_serialises(
+            inputs in prop::collection::vec(span_input(), 1..7),
+        ) {
+            let batch = batch_of(inputs);
+            prop_assert_eq!(exported(batch.clone()), modelled(batch));
+        }
+    }
+
+    #[test]
+    fn most_generated_batches_take_the_direct_path() {
+        // Without this, the property above could pass by never leaving the model path.
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = prop::collection::vec(span_input(), 1..7);
+        let direct = (0..400)
+            .filter(|_| {
+                let inputs = strategy.new_tree(&mut runner).unwrap().current();
+                takes_direct_path(&batch_of(inputs))
+            })
+            .count();
+        assert!(direct > 200, "{direct} of 400");
+    }
+}
