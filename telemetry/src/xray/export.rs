@@ -11,7 +11,7 @@
 
 use super::batch::{Role, Tree, role};
 use super::exporter::SegmentSink;
-use super::header::hex_into;
+use super::header::{span_id_ascii, xray_trace_id_ascii};
 use super::segment::{
     MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, annotation_key_cow, segment_name_cow,
     truncated,
@@ -20,7 +20,7 @@ use super::spans::SpanSink;
 use super::translate::subsegments_of;
 use crate::clock::epoch_seconds_f64;
 use opentelemetry::trace::Status;
-use opentelemetry::{SpanId, TraceId, Value as OtelValue};
+use opentelemetry::{SpanId, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -103,25 +103,11 @@ fn float(buf: &mut Vec<u8>, f: f64) {
     let _ = serde_json::to_writer(&mut *buf, &f);
 }
 
-/// A span id, quoted: 16 lowercase hex digits.
-fn span_id(buf: &mut Vec<u8>, id: SpanId) {
-    let mut out = [0u8; 18];
-    out[0] = b'"';
-    hex_into(&mut out[1..17], &id.to_bytes());
-    out[17] = b'"';
-    buf.extend_from_slice(&out);
-}
-
-/// A trace id the X-Ray way, quoted: `"1-{8 hex}-{24 hex}"`.
-fn trace_id(buf: &mut Vec<u8>, id: TraceId) {
-    let b = id.to_bytes();
-    let mut out = [0u8; 37];
-    out[..3].copy_from_slice(b"\"1-");
-    hex_into(&mut out[3..11], &b[..4]);
-    out[11] = b'-';
-    hex_into(&mut out[12..36], &b[4..]);
-    out[36] = b'"';
-    buf.extend_from_slice(&out);
+/// `"` + `ascii` + `"`.
+fn quoted(buf: &mut Vec<u8>, ascii: &[u8]) {
+    buf.push(b'"');
+    buf.extend_from_slice(ascii);
+    buf.push(b'"');
 }
 
 /// An attribute value as the model's metadata and `aws` members hold it (`json_owned`): numbers that
@@ -202,13 +188,13 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
     buf.extend_from_slice(b"{\"name\":");
     string(buf, &segment_name_cow(&span.name));
     buf.extend_from_slice(b",\"id\":");
-    span_id(buf, span.span_context.span_id());
+    quoted(buf, &span_id_ascii(span.span_context.span_id()));
     if !nested {
         buf.extend_from_slice(b",\"trace_id\":");
-        trace_id(buf, span.span_context.trace_id());
+        quoted(buf, &xray_trace_id_ascii(span.span_context.trace_id()));
         if span.parent_span_id != SpanId::INVALID {
             buf.extend_from_slice(b",\"parent_id\":");
-            span_id(buf, span.parent_span_id);
+            quoted(buf, &span_id_ascii(span.parent_span_id));
             buf.extend_from_slice(b",\"type\":\"subsegment\"");
         }
     }
@@ -335,7 +321,7 @@ mod tests {
     use super::*;
     use crate::xray::{MemorySink, Subsegment, subsegments};
     use opentelemetry::trace::{Link, SpanContext, SpanKind, TraceFlags, TraceState};
-    use opentelemetry::{Array, Key, KeyValue};
+    use opentelemetry::{Array, Key, KeyValue, TraceId};
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;

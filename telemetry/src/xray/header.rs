@@ -128,7 +128,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `bytes` as lowercase hex into `out` (twice as long). A table lookup, not `fmt`: these ids
 /// are written for every span exported.
-pub(crate) fn hex_into(out: &mut [u8], bytes: &[u8]) {
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
     for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX[usize::from(b >> 4)];
         pair[1] = HEX[usize::from(b & 0xf)];
@@ -143,21 +143,31 @@ pub(crate) fn hex_into(out: &mut [u8], bytes: &[u8]) {
 /// ```
 #[must_use]
 pub fn xray_trace_id(id: TraceId) -> String {
+    xray_trace_id_ascii(id).iter().map(|&c| char::from(c)).collect()
+}
+
+/// [`xray_trace_id`] as ASCII bytes, for writers that append it to a buffer.
+pub(crate) fn xray_trace_id_ascii(id: TraceId) -> [u8; 35] {
     let b = id.to_bytes();
     let mut out = [0u8; 35];
     out[..2].copy_from_slice(b"1-");
     hex_into(&mut out[2..10], &b[..4]);
     out[10] = b'-';
     hex_into(&mut out[11..], &b[4..]);
-    out.iter().map(|&c| char::from(c)).collect()
+    out
 }
 
 /// A span id as 16 lowercase hex digits (X-Ray's `id` and `parent_id`).
 #[must_use]
 pub(crate) fn span_id_hex(id: SpanId) -> String {
+    span_id_ascii(id).iter().map(|&c| char::from(c)).collect()
+}
+
+/// [`span_id_hex`] as ASCII bytes.
+pub(crate) fn span_id_ascii(id: SpanId) -> [u8; 16] {
     let mut out = [0u8; 16];
     hex_into(&mut out, &id.to_bytes());
-    out.iter().map(|&c| char::from(c)).collect()
+    out
 }
 
 fn parse_root(v: &str) -> Result<TraceId, HeaderError> {
