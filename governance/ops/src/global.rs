@@ -8,6 +8,9 @@ use clap::Args;
 use governance::aws::{AwsClients, AwsTarget, sdk_config};
 use platform_spec::PlatformSpec;
 
+/// The spec `--platform` names when neither it nor `COLLECTIQ_PLATFORM` is given.
+pub const DEFAULT_PLATFORM: &str = "infra/platforms/collectiq-prod.toml";
+
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -15,7 +18,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
-        default_value = "infra/platforms/collectiq-prod.toml",
+        default_value = DEFAULT_PLATFORM,
         env = "COLLECTIQ_PLATFORM"
     )]
     pub platform: PathBuf,

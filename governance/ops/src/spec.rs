@@ -8,13 +8,14 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::exit;
-use crate::global::{GlobalArgs, load_spec};
+use crate::global::{DEFAULT_PLATFORM, GlobalArgs, load_spec};
 use crate::output::{emit, progress};
 
 /// `spec` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
-    /// Validate spec files (default: every file under infra/platforms/) and print a summary of each.
+    /// Validate spec files and print a summary of each (default: the `--platform`/`COLLECTIQ_PLATFORM`
+    /// spec when one is given, else every file under infra/platforms/).
     Check {
         /// Files to check.
         files: Vec<PathBuf>,
@@ -57,7 +58,11 @@ fn export_tfvars(global: &GlobalArgs, write: Option<&Path>) -> Result<i32> {
 }
 
 fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
-    let files = if files.is_empty() {
+    let files = if files.is_empty() && global.platform != Path::new(DEFAULT_PLATFORM) {
+        // The spec the user named is the one they mean; checking every other file instead would
+        // print ✓ for files they never asked about and say nothing of theirs.
+        vec![global.platform.clone()]
+    } else if files.is_empty() {
         let dir = Path::new("infra/platforms");
         platform_spec::spec_files(dir).with_context(|| format!("cannot list {}", dir.display()))?
     } else {

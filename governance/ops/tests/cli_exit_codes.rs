@@ -185,3 +185,33 @@ fn doctor_with_failed_checks_exits_2() {
         "nothing answers on a closed port, so every check fails and is listed: {report}"
     );
 }
+
+#[test]
+fn spec_check_without_files_checks_the_platform_the_user_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let invalid = dir.path().join("mine.toml");
+    std::fs::write(&invalid, "this is = not a spec").unwrap();
+    let invalid = invalid.to_str().unwrap();
+    let out = ops(&["--platform", invalid, "spec", "check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("✗ {invalid}")), "{}", stdout(&out));
+    assert!(
+        !stdout(&out).contains("collectiq-prod.toml"),
+        "only the named spec: {}",
+        stdout(&out)
+    );
+    // Through the environment, as a scheduler would set it.
+    let out = Command::new(env!("CARGO_BIN_EXE_collectiq-ops"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(["spec", "check"])
+        .env("COLLECTIQ_PLATFORM", invalid)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    // Nothing named: every spec under infra/platforms/.
+    let out = ops(&["spec", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in ["collectiq-prod.toml", "collectiq-dev.toml", "backoffice-dev.toml"] {
+        assert!(stdout(&out).contains(name), "{name}: {}", stdout(&out));
+    }
+}
