@@ -570,6 +570,14 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                     format!("expected percentages 1..=1000, found {t}"),
                 );
             }
+            // Each threshold is one Budgets notification; AWS refuses a second notification of the
+            // same type and threshold (DuplicateRecordException), so the deploy would fail half-way.
+            if let Some((i, t)) = list.iter().enumerate().find(|(i, t)| list[..*i].contains(t)) {
+                bad(
+                    format!("budgets[{b}].{key}[{i}]"),
+                    format!("{t} is listed twice: each threshold is one AWS Budgets notification"),
+                );
+            }
         }
     }
     let n = &spec.notifications;
@@ -1134,5 +1142,21 @@ table = "demo-dev-ledger"
             let spec = parse(&src, "x.toml").unwrap();
             assert_eq!(spec.budgets[0].limit_usd.to_string(), want);
         }
+    }
+
+    #[test]
+    fn a_budget_threshold_listed_twice_is_refused_with_its_place() {
+        let src = MINIMAL.replace("memory_mb = 64", "memory_mb = 128").replace(
+            "[notifications]",
+            "[[budgets]]\nname = \"b\"\nlimit_usd = 5\nactual_thresholds_percent = [80, 100]\n\
+             forecast_thresholds_percent = [100, 120, 100]\n\n[notifications]",
+        );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "budgets[0].forecast_thresholds_percent[2]");
+        assert!(p[0].message.contains("100 is listed twice"), "{p:?}");
+        assert_eq!(p[0].line, Some(line_with(&src, "forecast_thresholds_percent")));
+        // The same percentage as an actual and a forecast threshold is two notifications: fine.
+        assert!(parse(&src.replace("[100, 120, 100]", "[80, 100]"), "x.toml").is_ok());
     }
 }

@@ -71,6 +71,12 @@ variable "budget" {
     ]))) + length(var.budget.forecast_thresholds_percent) <= 5
     error_message = "AWS Budgets allows 5 notifications per budget: the spec's ACTUAL thresholds plus the routing tiers (budget_tiers_percent) plus the FORECASTED thresholds exceed it."
   }
+
+  validation {
+    # Each FORECASTED threshold is one notification; Budgets refuses a second with the same threshold.
+    condition     = length(distinct(var.budget.forecast_thresholds_percent)) == length(var.budget.forecast_thresholds_percent)
+    error_message = "budget.forecast_thresholds_percent lists a percentage twice: AWS Budgets refuses two FORECASTED notifications with the same threshold."
+  }
 }
 
 variable "slack_webhook_secret_name" {
