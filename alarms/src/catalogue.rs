@@ -1097,9 +1097,9 @@ mod tests {
         // Lambda error rate > 10 %) × (error-rate + error-count inputs + errors composite), sfn 2 inputs
         // + composite, 2 DLQs, table throttling, budget 150 %
         assert_eq!(count(Severity::Critical), 1 + 12 * 3 + 3 + 2 + 1 + 1);
-        // warning: api p95+p99, 12 throttles, 12 duration, 12 cold start, sfn duration, table + 2 GSI
+        // warning: api p95+p99, 12 throttles, 12 duration, 12 cold start, sfn duration, table + 3 GSI
         // throttles, bedrock throttles + anomaly, budget 120 %
-        assert_eq!(count(Severity::Warning), 2 + 12 + 12 + 12 + 1 + 3 + 2 + 1);
+        assert_eq!(count(Severity::Warning), 2 + 12 + 12 + 12 + 1 + 4 + 2 + 1);
         // Pages: one per incident — the inputs of composites have no actions.
         let notifying = c.alarms.iter().filter(|d| d.notifies).count();
         assert_eq!(notifying, c.alarms.len() - 12 * 2 - 2);

@@ -41,6 +41,9 @@ pub struct NewCard {
     /// Grade (≤ 20).
     #[serde(default)]
     pub grade: Option<String>,
+    /// Rarity (≤ 40, no `#`: it is the separator of GSI2's `set#rarity` key).
+    #[serde(default)]
+    pub rarity: Option<String>,
     /// Front image key, one of the caller's uploads.
     pub front_s3_key: String,
     /// Back image key, one of the caller's uploads.
@@ -106,6 +109,15 @@ impl NewCard {
             number: opt("number", self.number, 20)?,
             year: self.year,
             grade: opt("grade", self.grade, 20)?,
+            rarity: match opt("rarity", self.rarity, 40)? {
+                Some(r) if r.contains('#') => {
+                    return Err(HandlerError::validation(
+                        "rarity",
+                        "must not contain '#' (it separates set and rarity in the analytics index)",
+                    ));
+                }
+                r => r,
+            },
             front_s3_key: own_upload_key("frontS3Key", &self.front_s3_key, mine)?,
             back_s3_key: self
                 .back_s3_key
@@ -297,12 +309,17 @@ mod tests {
     fn a_valid_body_becomes_a_created_card() {
         let now = crate::model::now();
         let c =
-            body(serde_json::json!({"name": " Charizard ", "year": 1999, "frontS3Key": format!("{}a.jpg", me().prefix)}))
+            body(serde_json::json!({"name": " Charizard ", "year": 1999, "setName": "Base Set", "rarity": "Holo Rare",
+                "frontS3Key": format!("{}a.jpg", me().prefix)}))
                 .into_card(&me(), "id-1".into(), now)
                 .unwrap();
         assert_eq!(
             (c.name.as_str(), c.year, c.status),
             ("Charizard", Some(1999), CardStatus::Created)
+        );
+        assert_eq!(
+            (c.set_name.as_deref(), c.rarity.as_deref()),
+            (Some("Base Set"), Some("Holo Rare"))
         );
         assert_eq!(c.created_at, now);
     }
@@ -325,6 +342,14 @@ mod tests {
             (
                 serde_json::json!({"name": "x", "grade": "", "frontS3Key": ok_key}),
                 "grade",
+            ),
+            (
+                serde_json::json!({"name": "x", "rarity": "Holo#Rare", "frontS3Key": ok_key}),
+                "rarity",
+            ),
+            (
+                serde_json::json!({"name": "x", "rarity": "x".repeat(41), "frontS3Key": ok_key}),
+                "rarity",
             ),
             (
                 serde_json::json!({"name": "x", "frontS3Key": "uploads/u-2/a.jpg"}),

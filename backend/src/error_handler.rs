@@ -10,7 +10,7 @@
 //! A third input, sent on a schedule, sweeps valuations that never reached either path: an execution
 //! that timed out as a whole, was stopped by hand, or whose error handler itself failed leaves its card
 //! `VALUING` — and `cards_revalue` refuses a card that is `VALUING` (409), so the user would be stuck
-//! for good. The sweep finds such cards on GSI2 (`status = VALUING`, `updatedAt` older than the state
+//! for good. The sweep finds such cards on GSI3 (`status = VALUING`, `updatedAt` older than the state
 //! machine's timeout plus a margin, so no live execution is touched) and puts them into `FAILED`, so
 //! the user can revalue.
 

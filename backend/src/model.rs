@@ -2,7 +2,7 @@
 //!
 //! Cards live in one DynamoDB table: `PK = USER#{sub}`, `SK = CARD#{cardId}`, with `userId` +
 //! `createdAt` for GSI1 (a user's cards, newest first) and, only while a card is `VALUING`,
-//! `valuingShard` + `updatedAt` for GSI2 (the valuations in flight, for the stuck-valuation sweep).
+//! `valuingShard` + `updatedAt` for GSI3 (the valuations in flight, for the stuck-valuation sweep).
 //! Valuation history items are `SK = PRICE#{valuedAt}#{cardId}` under the same user; they carry no
 //! `userId`/`valuingShard`, so they stay out of both indexes.
 //!
@@ -105,6 +105,10 @@ pub struct Card {
     /// Grade ("PSA 10").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grade: Option<String>,
+    /// Rarity as printed ("Holo Rare"); with `set_name` it files the card on GSI2 (seed 001's
+    /// `set#rarity` analytics index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rarity: Option<String>,
     /// S3 key of the front image (under `uploads/{sub}/`).
     pub front_s3_key: String,
     /// S3 key of the back image.
@@ -134,8 +138,8 @@ pub struct Card {
 }
 
 impl Card {
-    /// Whether `other` describes the same card as the caller wrote it (name, set, number, year, grade
-    /// and images) — ids, times, status and valuation aside: a retried create is recognised by this.
+    /// Whether `other` describes the same card as the caller wrote it (name, set, number, year, grade,
+    /// rarity and images) — ids, times, status and valuation aside: a retried create is recognised by this.
     #[must_use]
     pub fn same_details_as(&self, other: &Self) -> bool {
         (
@@ -144,6 +148,7 @@ impl Card {
             &self.number,
             self.year,
             &self.grade,
+            &self.rarity,
             &self.front_s3_key,
             &self.back_s3_key,
         ) == (
@@ -152,6 +157,7 @@ impl Card {
             &other.number,
             other.year,
             &other.grade,
+            &other.rarity,
             &other.front_s3_key,
             &other.back_s3_key,
         )

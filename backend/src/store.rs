@@ -25,18 +25,23 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// GSI1: a user's cards by creation time.
 pub const GSI1: &str = "GSI1";
-/// GSI2: the cards being valued, by shard and last change (the stuck-valuation sweep). Sparse: only
+/// GSI2 (seed 001 "DynamoDB Module"): cards by `set#rarity` and median value, for analytics. Sparse:
+/// only a card with a set, a rarity and a valuation carries both keys ([`SET_RARITY`], `valueMedian`).
+pub const GSI2: &str = "GSI2";
+/// GSI2's partition key attribute: `<setName>#<rarity>`.
+pub const SET_RARITY: &str = "setRarity";
+/// GSI3: the cards being valued, by shard and last change (the stuck-valuation sweep). Sparse: only
 /// a `VALUING` card carries its partition key ([`VALUING_SHARD`]), so the index holds the valuations
 /// in flight, not every card; sharded: a burst of valuations spreads over [`VALUING_SHARDS`] keys
 /// instead of one (a single `status` key took every card's writes, and its `updatedAt` sort key only
 /// grows, so DynamoDB could not split it).
-pub const GSI2: &str = "GSI2";
-/// GSI2's partition key attribute: `VALUING#<n>` while the card is `VALUING`, absent otherwise.
+pub const GSI3: &str = "GSI3";
+/// GSI3's partition key attribute: `VALUING#<n>` while the card is `VALUING`, absent otherwise.
 pub const VALUING_SHARD: &str = "valuingShard";
-/// How many partitions GSI2 spreads the valuations in flight over.
+/// How many partitions GSI3 spreads the valuations in flight over.
 pub const VALUING_SHARDS: u32 = 8;
 
-/// The GSI2 partition of a `VALUING` card: `VALUING#0` … `VALUING#7`, from its id (FNV-1a), so the
+/// The GSI3 partition of a `VALUING` card: `VALUING#0` … `VALUING#7`, from its id (FNV-1a), so the
 /// same card always lands in the same one.
 #[must_use]
 pub fn valuing_shard(card_id: &str) -> String {
@@ -88,7 +93,7 @@ pub struct ValuationUpdate {
     pub valued_at: DateTime<Utc>,
 }
 
-/// A card left `VALUING` (found on GSI2 by [`CardStore::stuck_valuations`]).
+/// A card left `VALUING` (found on GSI3 by [`CardStore::stuck_valuations`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StuckCard {
     /// The owner's `sub`.
@@ -195,6 +200,12 @@ pub fn card_item(caller: &Caller, card: &Card) -> Item {
     if let Some(v) = &card.grade {
         put("grade", s(v));
     }
+    if let Some(v) = &card.rarity {
+        put("rarity", s(v));
+    }
+    if let (Some(set), Some(rarity)) = (&card.set_name, &card.rarity) {
+        put(SET_RARITY, s(format!("{set}#{rarity}")));
+    }
     if let Some(v) = &card.back_s3_key {
         put("backS3Key", s(v));
     }
@@ -271,6 +282,7 @@ pub fn card_from_item(item: &Item) -> Result<Card, HandlerError> {
         number: get_s(item, "number").map(str::to_owned),
         year: get_n(item, "year")?,
         grade: get_s(item, "grade").map(str::to_owned),
+        rarity: get_s(item, "rarity").map(str::to_owned),
         front_s3_key: req("frontS3Key")?,
         back_s3_key: get_s(item, "backS3Key").map(str::to_owned),
         status: CardStatus::parse(&req("status")?).ok_or_else(|| corrupt("status"))?,
@@ -771,7 +783,7 @@ impl CardStore {
         }
     }
 
-    /// Gives a `VALUING` card that has no GSI2 key (one that went `VALUING` before the index was
+    /// Gives a `VALUING` card that has no GSI3 key (one that went `VALUING` before the index was
     /// sharded) its shard, so the stuck-valuation sweep sees it: a user retrying a card stuck since
     /// then gets it failed by the next sweep, and can value it again. Nothing for any other card.
     async fn enroll_in_sweep(&self, caller: &Caller, card_id: &str) -> Result<(), HandlerError> {
@@ -896,7 +908,7 @@ impl CardStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
-            // Valued or flagged: out of GSI2 (it holds only the valuations in flight).
+            // Valued or flagged: out of GSI3 (it holds only the valuations in flight).
             .update_expression(format!("SET {} REMOVE #shard", set.join(", ")))
             // Once per valuation id, and only by the card's current valuation (cards valued before
             // currentValuationId existed have none).
@@ -938,7 +950,7 @@ impl CardStore {
     }
 
     /// Cards every user left `VALUING` since before `before`, oldest first, at most `limit`: a
-    /// `Query` on each of GSI2's shards (`valuingShard = VALUING#n AND updatedAt < before`, each at
+    /// `Query` on each of GSI3's shards (`valuingShard = VALUING#n AND updatedAt < before`, each at
     /// most `limit` items, page by page), merged.
     ///
     /// # Errors
@@ -958,7 +970,7 @@ impl CardStore {
                     .client
                     .query()
                     .table_name(&self.table)
-                    .index_name(GSI2)
+                    .index_name(GSI3)
                     .key_condition_expression("#shard = :shard AND updatedAt < :before")
                     .expression_attribute_names("#shard", VALUING_SHARD)
                     .expression_attribute_values(":shard", s(format!("VALUING#{shard}")))
@@ -1168,6 +1180,7 @@ mod tests {
             number: Some("4/102".into()),
             year: Some(1999),
             grade: None,
+            rarity: Some("Holo Rare".into()),
             front_s3_key: "uploads/u-1/f.jpg".into(),
             back_s3_key: None,
             status: CardStatus::Valued,
@@ -1196,7 +1209,14 @@ mod tests {
         assert_eq!(get_s(&item, "createdAt"), Some("2026-11-22T00:40:00.000Z"));
         assert_eq!(get_s(&item, "status"), Some("VALUED"));
         assert_eq!(item["valueMedian"], AttributeValue::N("355.50".into()));
+        // Seed 001's GSI2 keys: `set#rarity` and the median value.
+        assert_eq!(get_s(&item, SET_RARITY), Some("Base Set#Holo Rare"));
         assert_eq!(card_from_item(&item).unwrap(), card());
+        // Without a rarity (or a set) the card stays out of GSI2.
+        let mut plain = card();
+        plain.rarity = None;
+        let item = card_item(&me, &plain);
+        assert!(!item.contains_key(SET_RARITY), "{item:?}");
     }
 
     /// Reasons from the TransactWriteItems reference: contention and capacity are worth a retry, a

@@ -1557,7 +1557,7 @@ mod tests {
             .iter()
             .filter(|(_, _, d)| d.iter().any(|(k, _)| k == "GlobalSecondaryIndexName"))
             .collect();
-        assert_eq!(gsis.len(), 8, "2 GSIs × (read, write) × (capacity, throttles)");
+        assert_eq!(gsis.len(), 12, "3 GSIs × (read, write) × (capacity, throttles)");
         assert!(
             rows.iter()
                 .any(|(ns, m, d)| ns == "AWS/S3" && m == "BucketSizeBytes" && d.len() == 2)

@@ -360,6 +360,7 @@ fn stored_card(id: &str, name: &str, front: &str, back: Option<&str>) -> Card {
         number: None,
         year: Some(1999),
         grade: None,
+        rarity: None,
         front_s3_key: front.into(),
         back_s3_key: back.map(str::to_owned),
         status: CardStatus::Valued,

@@ -111,10 +111,11 @@ async fn stored_card(env: &TestEnv, status: CardStatus) -> Card {
         front_s3_key: format!("uploads/{ALICE}/front-{card_id}.jpg"),
         card_id,
         name: "Charizard".into(),
-        set_name: None,
+        set_name: Some("Base Set".into()),
         number: None,
         year: Some(1999),
         grade: None,
+        rarity: Some("Holo Rare".into()),
         back_s3_key: None,
         status,
         created_at: now,
@@ -568,6 +569,29 @@ async fn pipeline_extract_price_judge_aggregate_publish() {
     let item = card_item(&env, &card.card_id).await.unwrap();
     assert_eq!(item["status"].as_s().unwrap(), "FLAGGED");
     assert_eq!(item["valueMedian"].as_n().unwrap(), "355.00");
+    // Seed 001's GSI2 (analytics): the valued card is found by its `set#rarity`, with its median value.
+    let analytics = env
+        .clients
+        .dynamodb
+        .query()
+        .table_name(TABLE)
+        .index_name(backend::store::GSI2)
+        .key_condition_expression("setRarity = :sr")
+        .expression_attribute_values(":sr", AttributeValue::S("Base Set#Holo Rare".into()))
+        .send()
+        .await
+        .unwrap();
+    let found: Vec<(&str, &str)> = analytics
+        .items()
+        .iter()
+        .map(|i| {
+            (
+                i["SK"].as_s().unwrap().as_str(),
+                i["valueMedian"].as_n().unwrap().as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [(format!("CARD#{}", card.card_id).as_str(), "355.00")]);
     let mut received = Vec::new();
     for _ in 0..5 {
         let msgs = sqs

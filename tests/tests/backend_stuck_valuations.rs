@@ -1,4 +1,4 @@
-//! The stuck-valuation sweep (GSI2: `valuingShard` + `updatedAt`) against DynamoDB in moto: cards left
+//! The stuck-valuation sweep (GSI3: `valuingShard` + `updatedAt`) against DynamoDB in moto: cards left
 //! `VALUING` by executions that never reached the error handler are failed, so their owners can
 //! revalue them; live valuations, other states and cards that moved on meanwhile are left alone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,6 +21,7 @@ fn card(id: &str, status: CardStatus, updated_at: DateTime<Utc>) -> Card {
         number: None,
         year: None,
         grade: None,
+        rarity: None,
         front_s3_key: format!("uploads/x/{id}.jpg"),
         back_s3_key: None,
         status,
@@ -99,7 +100,7 @@ async fn stuck_cards_of_every_user_are_failed_and_nothing_else_is() {
     )
     .await;
 
-    // GSI2, oldest first, only VALUING and only before the cutoff
+    // GSI3, oldest first, only VALUING and only before the cutoff
     let found = store.stuck_valuations(minutes_ago(45), 10).await.unwrap();
     assert_eq!(
         found
@@ -138,7 +139,7 @@ async fn stuck_cards_of_every_user_are_failed_and_nothing_else_is() {
     );
     assert_eq!(status(store, ALICE, "a-valued").await, CardStatus::Valued);
 
-    // the next run finds nothing: FAILED cards have left the VALUING partition of GSI2
+    // the next run finds nothing: FAILED cards have left the VALUING partition of GSI3
     let again = error_handler::handler(lambda_event(sweep_event(45, 200)), &handler_deps)
         .await
         .unwrap();
@@ -283,7 +284,7 @@ async fn a_sweep_too_eager_to_be_safe_is_rejected() {
     assert_eq!(status(&deps.store, ALICE, "c-1").await, CardStatus::Valuing);
 }
 
-/// GSI2 holds the valuations in flight only (sparse), spread over its shards; the sweep reads every
+/// GSI3 holds the valuations in flight only (sparse), spread over its shards; the sweep reads every
 /// shard and still answers oldest first within its limit, and a card that leaves `VALUING` leaves
 /// the index.
 #[tokio::test]
@@ -314,11 +315,11 @@ async fn the_index_holds_only_valuations_in_flight_over_several_shards() {
         .dynamodb
         .scan()
         .table_name(TABLE)
-        .index_name(backend::store::GSI2)
+        .index_name(backend::store::GSI3)
         .send()
         .await
         .unwrap();
-    assert_eq!(indexed.count(), 24, "only the VALUING cards are in GSI2");
+    assert_eq!(indexed.count(), 24, "only the VALUING cards are in GSI3");
     let shards: std::collections::BTreeSet<String> = indexed
         .items()
         .iter()

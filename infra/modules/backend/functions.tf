@@ -298,10 +298,10 @@ data "aws_iam_policy_document" "error_handler" {
   }
 
   statement {
-    # The stuck-valuation sweep (sweep.tf): VALUING cards by updatedAt on GSI2 only.
+    # The stuck-valuation sweep (sweep.tf): VALUING cards by updatedAt on GSI3 only.
     sid       = "FindStuckValuations"
     actions   = ["dynamodb:Query"]
-    resources = ["${aws_dynamodb_table.main.arn}/index/GSI2"]
+    resources = ["${aws_dynamodb_table.main.arn}/index/GSI3"]
   }
 
   statement {

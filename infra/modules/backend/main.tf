@@ -101,6 +101,16 @@ resource "aws_dynamodb_table" "main" {
   }
 
   attribute {
+    name = "setRarity"
+    type = "S"
+  }
+
+  attribute {
+    name = "valueMedian"
+    type = "N"
+  }
+
+  attribute {
     name = "valuingShard"
     type = "S"
   }
@@ -118,12 +128,22 @@ resource "aws_dynamodb_table" "main" {
     projection_type = "ALL"
   }
 
+  # Seed 001 "DynamoDB Module": GSI2 = set#rarity + valueMedian (analytics: a set's cards of one rarity
+  # by value). Sparse: only a card with a set, a rarity and a valuation has both keys. Keys only: an
+  # analytics reader gets the cards it wants by PK/SK.
+  global_secondary_index {
+    name            = "GSI2"
+    hash_key        = "setRarity"
+    range_key       = "valueMedian"
+    projection_type = "KEYS_ONLY"
+  }
+
   # The valuations in flight, oldest first (the stuck-valuation sweep). Sparse: only a VALUING card
   # carries valuingShard (VALUING#0..7), so the index holds a handful of items, not every card; sharded:
   # a burst of valuations spreads over eight keys (one `status` key took every card's writes, and its
   # ever-growing updatedAt sort key cannot be split). backend/src/store.rs (valuing_shard).
   global_secondary_index {
-    name               = "GSI2"
+    name               = "GSI3"
     hash_key           = "valuingShard"
     range_key          = "updatedAt"
     projection_type    = "INCLUDE"

@@ -1,6 +1,6 @@
 # The stuck-valuation sweep: error_handler, on a schedule, fails cards left VALUING by executions that
 # never reached HandleError (a whole-execution timeout, a stopped execution, a failed error handler),
-# found on GSI2 (valuingShard, updatedAt: the valuations in flight). Without it such a card could never
+# found on GSI3 (valuingShard, updatedAt: the valuations in flight). Without it such a card could never
 # be revalued (409).
 
 locals {

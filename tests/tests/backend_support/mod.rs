@@ -16,7 +16,8 @@ pub const BOB: &str = "0b0b0b0b-1111-4222-8333-444455556666";
 pub const HASH_KEY: &str = "test-only-user-hash-key-0123456789abcdef";
 
 /// Creates the single table as infra/modules/backend/main.tf does: GSI1 (userId, createdAt, all
-/// attributes) and the sparse GSI2 (valuingShard, updatedAt, with userId and cardId).
+/// attributes), seed 001's GSI2 (setRarity, valueMedian, keys only) and the sparse GSI3 (valuingShard,
+/// updatedAt, with userId and cardId).
 pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
     let attr = |n: &str| {
         AttributeDefinition::builder()
@@ -41,20 +42,47 @@ pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
             .build()
             .unwrap()
     };
+    let mut attributes = [
+        "PK",
+        "SK",
+        "userId",
+        "createdAt",
+        "valuingShard",
+        "updatedAt",
+        "setRarity",
+    ]
+    .map(attr)
+    .to_vec();
+    attributes.push(
+        AttributeDefinition::builder()
+            .attribute_name("valueMedian")
+            .attribute_type(ScalarAttributeType::N)
+            .build()
+            .unwrap(),
+    );
     db.create_table()
         .table_name(TABLE)
         .billing_mode(BillingMode::PayPerRequest)
-        .set_attribute_definitions(Some(
-            ["PK", "SK", "userId", "createdAt", "valuingShard", "updatedAt"]
-                .map(attr)
-                .to_vec(),
-        ))
+        .set_attribute_definitions(Some(attributes))
         .key_schema(key("PK", KeyType::Hash))
         .key_schema(key("SK", KeyType::Range))
         .global_secondary_indexes(gsi("GSI1", "userId", "createdAt"))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name("GSI2")
+                .key_schema(key("setRarity", KeyType::Hash))
+                .key_schema(key("valueMedian", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("GSI3")
                 .key_schema(key("valuingShard", KeyType::Hash))
                 .key_schema(key("updatedAt", KeyType::Range))
                 .projection(
