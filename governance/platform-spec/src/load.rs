@@ -231,41 +231,27 @@ pub(crate) fn is_region(s: &str) -> bool {
             .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// CloudWatch Logs' log group name rule (`CreateLogGroup`: `[\.\-_/#A-Za-z0-9]+`, 1..=512).
-fn is_log_group_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 512
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
-}
-
 /// The naming rule of the AWS resource a spec name stands for, when `name` breaks it: a spec name
 /// no resource can carry makes alarms and dashboards on something that cannot exist, which never fire.
 fn aws_name_problem(kind: AwsName, name: &str) -> Option<String> {
-    let chars_ok = |extra: &[u8]| {
-        name.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
-    };
+    // Only ASCII letters, digits and `extra`.
+    let chars_ok = |s: &str, extra: &[u8]| s.bytes().all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
     let (ok, rule) = match kind {
         // Lambda `CreateFunction`: FunctionName (the name alone) 1..=64 of a-z A-Z 0-9 - _.
         AwsName::Function => (
-            (1..=64).contains(&name.len()) && chars_ok(b"-_"),
+            (1..=64).contains(&name.len()) && chars_ok(name, b"-_"),
             "a Lambda function name (1..=64 of a-z A-Z 0-9 - _)",
         ),
         // DynamoDB `CreateTable`: TableName and IndexName 3..=255 of a-z A-Z 0-9 _ - .
         AwsName::Table => (
-            (3..=255).contains(&name.len()) && chars_ok(b"_-."),
+            (3..=255).contains(&name.len()) && chars_ok(name, b"_-."),
             "a DynamoDB table or index name (3..=255 of a-z A-Z 0-9 _ - .)",
         ),
         // SQS `CreateQueue`: 1..=80 of a-z A-Z 0-9 - _, a FIFO queue's ending in `.fifo`.
         AwsName::Queue => {
             let base = name.strip_suffix(".fifo").unwrap_or(name);
             (
-                (1..=80).contains(&name.len())
-                    && !base.is_empty()
-                    && base
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                (1..=80).contains(&name.len()) && !base.is_empty() && chars_ok(base, b"-_"),
                 "an SQS queue name (1..=80 of a-z A-Z 0-9 - _, optionally ending in .fifo)",
             )
         }
@@ -294,6 +280,11 @@ fn aws_name_problem(kind: AwsName, name: &str) -> Option<String> {
                     .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)),
             "a Step Functions state machine name (1..=80, no whitespace, brackets, wildcards or \"#%\\^|~`$&,;:/)",
         ),
+        // CloudWatch Logs `CreateLogGroup`: `[\.\-_/#A-Za-z0-9]+`, 1..=512.
+        AwsName::LogGroup => (
+            (1..=512).contains(&name.len()) && chars_ok(name, b"._-/#"),
+            "a CloudWatch Logs group name (1..=512 of a-z A-Z 0-9 _ - / . #)",
+        ),
         // Budgets: BudgetName 1..=100, no `:` or `\`.
         AwsName::Budget => (
             (1..=100).contains(&name.chars().count()) && !name.contains([':', '\\']),
@@ -311,6 +302,7 @@ enum AwsName {
     Queue,
     Bucket,
     StateMachine,
+    LogGroup,
     Budget,
 }
 
@@ -625,13 +617,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 Some((format!("ecs_services[{e}].log_group"), svc.log_group.as_ref()?))
             }));
     for (at, group) in groups {
-        if !is_log_group_name(group) {
-            bad(
-                at,
-                format!(
-                    "expected a CloudWatch Logs group name (1..=512 of a-z A-Z 0-9 _ - / . #), found \"{group}\""
-                ),
-            );
+        if let Some(problem) = aws_name_problem(AwsName::LogGroup, group) {
+            bad(at, problem);
         }
     }
     if let Some(tokens) = spec
