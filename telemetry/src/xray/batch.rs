@@ -5,7 +5,7 @@
 //! ([`XraySegmentExporter`](super::XraySegmentExporter)'s usual path) both take their decisions here,
 //! so they cannot disagree on a parent or on where an attribute goes.
 
-use opentelemetry::SpanId;
+use opentelemetry::{SpanId, Value};
 use opentelemetry_sdk::trace::SpanData;
 use std::collections::HashMap;
 
@@ -66,6 +66,20 @@ pub(crate) fn role(name: &str) -> Role<'_> {
         n => n
             .strip_prefix(ANNOTATION_PREFIX)
             .map_or(Role::Metadata, Role::Annotation),
+    }
+}
+
+/// Whether a flag attribute (`telemetry.fault`, `.error`, `.throttle`) is set: only a boolean `true`.
+pub(crate) fn is_true(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+/// An HTTP status or content length from an integer or a numeric string; `None` for anything else.
+pub(crate) fn whole_number(v: &Value) -> Option<u64> {
+    match v {
+        Value::I64(i) => u64::try_from(*i).ok(),
+        Value::String(s) => s.as_str().parse().ok(),
+        _ => None,
     }
 }
 

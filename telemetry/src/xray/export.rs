@@ -9,7 +9,7 @@
 //! batch's shape and each attribute's place from `batch`, and a property test holds the direct output
 //! byte for byte to the model's.
 
-use super::batch::{Role, Tree, role};
+use super::batch::{Role, Tree, is_true, role, whole_number};
 use super::exporter::SegmentSink;
 use super::header::{span_id_ascii, xray_trace_id_ascii};
 use super::segment::{
@@ -133,21 +133,13 @@ fn annotation(buf: &mut Vec<u8>, v: &OtelValue) {
     }
 }
 
-/// Whether an annotation can hold `v` (otherwise it is metadata).
+/// Whether an annotation can hold `v` (otherwise it is metadata): the values the model's
+/// `AnnotationValue` has a variant for.
 fn annotatable(v: &OtelValue) -> bool {
     matches!(
         v,
         OtelValue::String(_) | OtelValue::Bool(_) | OtelValue::I64(_) | OtelValue::F64(_)
     )
-}
-
-/// A non-negative integer from an integer or a numeric string.
-fn whole_number(v: &OtelValue) -> Option<u64> {
-    match v {
-        OtelValue::I64(i) => u64::try_from(*i).ok(),
-        OtelValue::String(s) => s.as_str().parse().ok(),
-        _ => None,
-    }
 }
 
 /// Sorts by key, keeping the last of each key (a map's insert order: the last write wins).
@@ -215,9 +207,9 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
     for kv in &span.attributes {
         let v = &kv.value;
         match role(kv.key.as_str()) {
-            Role::Fault => fault |= matches!(v, OtelValue::Bool(true)),
-            Role::Error => error = matches!(v, OtelValue::Bool(true)),
-            Role::Throttle => throttle = matches!(v, OtelValue::Bool(true)),
+            Role::Fault => fault |= is_true(v),
+            Role::Error => error = is_true(v),
+            Role::Throttle => throttle = is_true(v),
             Role::HttpMethod => method = Some(v),
             Role::HttpUrl => url = Some(v),
             Role::HttpStatus => {

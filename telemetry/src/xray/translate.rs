@@ -18,7 +18,7 @@
 //! other attribute → metadata under `default`; span links (an SQS batch's messages) → metadata
 //! `otel.links` (`trace_id` in X-Ray form, `id`, the link's attributes).
 
-use super::batch::{MAX_NESTING, Role, Tree, role};
+use super::batch::{MAX_NESTING, Role, Tree, is_true, role, whole_number};
 use super::header::{span_id_hex, xray_trace_id};
 use super::segment::{
     AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
@@ -42,10 +42,6 @@ pub(crate) fn json_value(v: &OtelValue) -> Value {
         OtelValue::String(s) => Value::String(s.as_str().to_owned()),
         other => Value::String(other.to_string()),
     }
-}
-
-fn is_true(v: &OtelValue) -> bool {
-    matches!(v, OtelValue::Bool(true))
 }
 
 /// JSON for an attribute value, moving its string.
@@ -129,11 +125,7 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
             }
             r @ (Role::HttpStatus | Role::HttpContentLength) => {
                 let response = doc.http.get_or_insert_default().response.get_or_insert_default();
-                let n = match &value {
-                    OtelValue::I64(i) => u64::try_from(*i).ok(),
-                    OtelValue::String(s) => s.as_str().parse().ok(),
-                    _ => None,
-                };
+                let n = whole_number(&value);
                 if r == Role::HttpContentLength {
                     response.content_length = n;
                 } else {
