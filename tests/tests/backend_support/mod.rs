@@ -19,10 +19,10 @@ pub const HASH_KEY: &str = "test-only-user-hash-key-0123456789abcdef";
 /// attributes), seed 001's GSI2 (setRarity, valueMedian, keys only) and the sparse GSI3 (valuingShard,
 /// updatedAt, with userId and cardId).
 pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
-    let attr = |n: &str| {
+    let attr = |n: &str, t: ScalarAttributeType| {
         AttributeDefinition::builder()
             .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
+            .attribute_type(t)
             .build()
             .unwrap()
     };
@@ -33,16 +33,17 @@ pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
             .build()
             .unwrap()
     };
-    let gsi = |name: &str, pk: &str, sk: &str| {
+    let gsi = |name: &str, pk: &str, sk: &str, projection: Projection| {
         GlobalSecondaryIndex::builder()
             .index_name(name)
             .key_schema(key(pk, KeyType::Hash))
             .key_schema(key(sk, KeyType::Range))
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(projection)
             .build()
             .unwrap()
     };
-    let mut attributes = [
+    let projection = |t: ProjectionType| Projection::builder().projection_type(t);
+    let mut attributes: Vec<_> = [
         "PK",
         "SK",
         "userId",
@@ -51,50 +52,37 @@ pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
         "updatedAt",
         "setRarity",
     ]
-    .map(attr)
-    .to_vec();
-    attributes.push(
-        AttributeDefinition::builder()
-            .attribute_name("valueMedian")
-            .attribute_type(ScalarAttributeType::N)
-            .build()
-            .unwrap(),
-    );
+    .into_iter()
+    .map(|n| attr(n, ScalarAttributeType::S))
+    .collect();
+    attributes.push(attr("valueMedian", ScalarAttributeType::N));
     db.create_table()
         .table_name(TABLE)
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(attributes))
         .key_schema(key("PK", KeyType::Hash))
         .key_schema(key("SK", KeyType::Range))
-        .global_secondary_indexes(gsi("GSI1", "userId", "createdAt"))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("GSI2")
-                .key_schema(key("setRarity", KeyType::Hash))
-                .key_schema(key("valueMedian", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::KeysOnly)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("GSI3")
-                .key_schema(key("valuingShard", KeyType::Hash))
-                .key_schema(key("updatedAt", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::Include)
-                        .non_key_attributes("userId")
-                        .non_key_attributes("cardId")
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .global_secondary_indexes(gsi(
+            "GSI1",
+            "userId",
+            "createdAt",
+            projection(ProjectionType::All).build(),
+        ))
+        .global_secondary_indexes(gsi(
+            "GSI2",
+            "setRarity",
+            "valueMedian",
+            projection(ProjectionType::KeysOnly).build(),
+        ))
+        .global_secondary_indexes(gsi(
+            "GSI3",
+            "valuingShard",
+            "updatedAt",
+            projection(ProjectionType::Include)
+                .non_key_attributes("userId")
+                .non_key_attributes("cardId")
+                .build(),
+        ))
         .send()
         .await
         .unwrap();
