@@ -172,20 +172,27 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     }
     for (field, key) in &images {
         if let Some(owner) = shown.cards.get(*key) {
-            match deps.store.adopt_claim(&caller, key, owner).await {
-                Ok(true) => tracing::info!(
+            let adopted = match deps.store.adopt_claim(&caller, key, owner).await {
+                Ok(written) => written,
+                Err(e) => {
+                    tracing::warn!(field, error = %e, "could not write an older card's image claim");
+                    false
+                }
+            };
+            let owner = if adopted {
+                tracing::info!(
                     other_card_id = owner.as_str(),
                     field,
                     "image shown by a card stored before claims; the claim is now that card's"
-                ),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(field, error = %e, "could not write an older card's image claim"),
-            }
-            let owner = deps
-                .store
-                .image_owner(&caller, key)
-                .await?
-                .unwrap_or_else(|| owner.clone());
+                );
+                owner.clone()
+            } else {
+                // A claim was there already (a concurrent create or delete wrote one): it names the owner.
+                deps.store
+                    .image_owner(&caller, key)
+                    .await?
+                    .unwrap_or_else(|| owner.clone())
+            };
             return taken(deps, &caller, &card, field, Some(owner)).await;
         }
     }
