@@ -9,8 +9,8 @@
 //! `Environment$` is untagged) — two requests a day in all, under the organisation's cap of three, each
 //! taken from the cap in the ledger *before* it is sent. The answer is cached in the organisation's
 //! ledger (under the day it was fetched: the days that are not settled, and the list of settled days
-//! the read used), so further runs the same day send none. Days Cost Explorer no longer marks `Estimated` are kept for later days too (one item per
-//! settled day, [`SETTLED_KEEP`]), so each day's first read asks only from the first day that is not
+//! the read used), so further runs the same day send none. Days Cost Explorer no longer marks
+//! `Estimated` are kept for later days too (one item per settled day, [`SETTLED_KEEP`]), so each day's first read asks only from the first day that is not
 //! settled (usually the last two or three) instead of the whole window: fewer rows, so fewer pages of
 //! the cap for a large organisation — as the single-account pass does with its own days.
 //!
@@ -298,6 +298,11 @@ fn cache_pk(org_name: &str) -> String {
     format!("org#{org_name}#ce-linked")
 }
 
+/// Under today's cache: the settled days the day's read used (read back from [`settled_pk`]).
+fn settled_list_key(today: NaiveDate) -> String {
+    format!("{today}#settled")
+}
+
 fn settled_pk(org_name: &str) -> String {
     format!("org#{org_name}#ce-linked-settled")
 }
@@ -355,7 +360,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         // The settled days of the read are not repeated under today's key: they are read back from
         // the settled store, each one the read used (a cache written before this list existed holds
         // every day under today's key, and has no list).
-        let listed = format!("{today}#settled");
+        let listed = settled_list_key(today);
         let used: Vec<(String, Vec<NaiveDate>)> = snapshots(self.ledger, &pk, &listed, &listed).await?;
         if let Some((_, used)) = used.into_iter().next()
             && !used.is_empty()
@@ -439,7 +444,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         put_snapshot(
             self.ledger,
             &pk,
-            &format!("{today}#settled"),
+            &settled_list_key(today),
             &in_settled,
             CACHE_KEEP,
         )
