@@ -524,7 +524,7 @@ pub(crate) fn validate_account(
             );
             continue;
         }
-        let platform = match crate::load(&path) {
+        let mut platform = match crate::load(&path) {
             Ok(s) => s,
             Err(e) => {
                 bad(
@@ -562,6 +562,12 @@ pub(crate) fn validate_account(
             );
             continue;
         }
+        // A spec written for one account need not name it: the account it is listed under is where its
+        // budgets are read (Budgets takes the account id in every call) and its ARNs are checked.
+        platform
+            .platform
+            .account_id
+            .get_or_insert_with(|| account.id.clone());
         items.push(OrgItem {
             account_id: account.id.clone(),
             account_name: account.name.clone(),
@@ -615,6 +621,40 @@ platforms = ["collectiq-dev.toml", "backoffice-dev.toml"]
         assert_eq!(org.spec.organization.ce_daily_request_cap, 3);
         assert_eq!(org.spec.organization.max_concurrency, 8);
         assert_eq!(org.by_account()["210987654321"].len(), 2);
+    }
+
+    #[test]
+    fn a_platform_spec_that_names_no_account_takes_the_account_it_is_listed_under() {
+        // Budgets are read with the spec's account id: a spec written without one must not fail there.
+        let dir = std::env::temp_dir().join(format!("org-account-fill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shipped = std::fs::read_to_string(platforms().join("backoffice-dev.toml")).unwrap();
+        let anonymous: String = shipped
+            .lines()
+            .filter(|l| !l.starts_with("account_id"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(anonymous, shipped);
+        std::fs::write(dir.join("anonymous.toml"), anonymous).unwrap();
+        let org = parse_org(
+            &format!(
+                r#"{HEAD}
+[[accounts]]
+id = "444455556666"
+name = "shared"
+role_arn = "arn:aws:iam::444455556666:role/governance/member"
+platforms = ["anonymous.toml"]
+"#
+            ),
+            "org.toml",
+            &dir,
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let org = org.unwrap();
+        assert_eq!(
+            org.items[0].spec.platform.account_id.as_deref(),
+            Some("444455556666")
+        );
     }
 
     #[test]
