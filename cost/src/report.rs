@@ -133,6 +133,11 @@ pub struct CostReport {
     pub notes: Vec<String>,
     /// The governance run's own API spend.
     pub self_spend: GovernanceSpend,
+    /// The AWS account the report is for, when one run reports on several accounts (an organisation
+    /// pass): shown beside the platform wherever the report names it, so two accounts running the same
+    /// platform environment never post look-alike reports. `None` for a single-account run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl CostReport {
@@ -205,15 +210,33 @@ impl CostReport {
         self.budgets.first()
     }
 
+    /// The report for `account` (see [`CostReport::account`]).
+    #[must_use]
+    pub fn for_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// What the report is about: `CollectIQ prod`, or `CollectIQ prod (123456789012)` for an account of
+    /// an organisation pass.
+    #[must_use]
+    pub fn scope(&self) -> String {
+        let name = display_platform(&self.platform);
+        match &self.account {
+            Some(account) => format!("{name} {} ({account})", self.environment),
+            None => format!("{name} {}", self.environment),
+        }
+    }
+
     /// `CollectIQ prod: $312.40 MTD (62.5% of $500.00) — WARNING` (`QTD`/`YTD` when the worst budget is
-    /// quarterly/annual): the Slack `text` fallback and the basis of the SNS subject.
+    /// quarterly/annual; the account after the environment in an organisation pass): the Slack `text`
+    /// fallback and the basis of the SNS subject.
     #[must_use]
     pub fn headline(&self) -> String {
-        let name = display_platform(&self.platform);
+        let scope = self.scope();
         match self.worst_budget() {
             Some(b) => format!(
-                "{name} {}: {} {} ({} of {}) — {}",
-                self.environment,
+                "{scope}: {} {} ({} of {}) — {}",
                 crate::format::usd(b.actual),
                 b.period.unit.to_date_label(),
                 crate::format::pct(b.actual_pct),
@@ -221,8 +244,7 @@ impl CostReport {
                 self.severity().label()
             ),
             None => format!(
-                "{name} {}: {} in {} days — no budget",
-                self.environment,
+                "{scope}: {} in {} days — no budget",
                 crate::format::usd(self.unit.total_cost),
                 (self.window.1 - self.window.0).num_days()
             ),
@@ -537,6 +559,7 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
         ce_estimated,
         notes,
         self_spend: inputs.self_spend,
+        account: None,
     }
 }
 
@@ -991,5 +1014,35 @@ pub(crate) mod tests {
         );
         assert!(r.budgets[0].projections.ce.is_none());
         assert!(r.budgets[0].projections.budgets_blended);
+    }
+
+    #[test]
+    fn an_account_s_report_names_its_account_wherever_it_names_the_platform() {
+        let single = demo_report();
+        let r = demo_report().for_account("123456789012");
+        assert!(!single.headline().contains("123456789012"));
+        assert_eq!(
+            r.headline(),
+            single
+                .headline()
+                .replacen("CollectIQ prod:", "CollectIQ prod (123456789012):", 1)
+        );
+        let slack = serde_json::to_string(&crate::slack::render(&r)).unwrap();
+        assert!(
+            slack.contains(&format!("💸 CollectIQ cost — prod (123456789012) — {}", r.date)),
+            "{slack}"
+        );
+        let sns = crate::sns::message(&r);
+        assert!(
+            sns.subject.contains("CollectIQ prod (123456789012)"),
+            "{}",
+            sns.subject
+        );
+        assert!(sns.subject.len() < 100);
+        // Saved single-account reports read back as they were written.
+        let json = serde_json::to_value(&single).unwrap();
+        assert!(json.get("account").is_none());
+        let back: CostReport = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
     }
 }

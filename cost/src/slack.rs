@@ -489,9 +489,14 @@ pub fn render(report: &CostReport) -> SlackMessage {
     blocks.push(Block::Header {
         text: TextObject::plain(truncate(
             &format!(
-                "💸 {} cost — {} — {}",
+                "💸 {} cost — {}{} — {}",
                 display_platform(&report.platform),
                 report.environment,
+                report
+                    .account
+                    .as_ref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default(),
                 report.date
             ),
             limits::HEADER_TEXT,

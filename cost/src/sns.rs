@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::burn::Severity;
 use crate::format::{pct, usd};
-use crate::report::{CostReport, display_platform};
+use crate::report::CostReport;
 
 /// Longest subject this crate produces (SNS: fewer than 100 characters).
 pub const SUBJECT_MAX: usize = 99;
@@ -79,22 +79,17 @@ pub fn critical_message(report: &CostReport) -> Option<SnsMessage> {
 /// The SNS message for `report`, whatever its severity.
 #[must_use]
 pub fn message(report: &CostReport) -> SnsMessage {
-    let name = display_platform(&report.platform);
+    let scope = report.scope();
     let subject = match report.worst_budget() {
         Some(b) => format!(
-            "{} {name} {} budget {}: {} of {} ({} projected)",
+            "{} {scope} budget {}: {} of {} ({} projected)",
             report.severity().label(),
-            report.environment,
             b.tier.label(),
             usd(b.actual),
             usd(b.limit),
             pct(b.projected_pct)
         ),
-        None => format!(
-            "{} {name} {} cost report",
-            report.severity().label(),
-            report.environment
-        ),
+        None => format!("{} {scope} cost report", report.severity().label()),
     };
     let mut lines = vec![report.headline(), String::new()];
     for b in &report.budgets {

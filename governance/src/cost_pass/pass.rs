@@ -113,6 +113,11 @@ pub struct PassOptions {
     /// and months — no forecast is requested (it would be made from today), nothing is decided and
     /// nothing is sent.
     pub past_day: bool,
+    /// The account the report is for, named in its headline and header (an organisation pass, where
+    /// several accounts run the same platform environment); `None` in a single-account run.
+    pub account: Option<String>,
+    /// Notes the caller adds to the report's own (shown in Slack and SNS like them).
+    pub notes: Vec<String>,
 }
 
 impl PassOptions {
@@ -125,7 +130,23 @@ impl PassOptions {
             targets: Targets::from_spec(spec),
             slack_retry: SlackRetry::default(),
             past_day: false,
+            account: None,
+            notes: Vec::new(),
         }
+    }
+
+    /// For `account` (see [`PassOptions::account`]).
+    #[must_use]
+    pub fn for_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// With `note` among the report's notes.
+    #[must_use]
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
     }
 
     /// With notifications on or off.
@@ -547,6 +568,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             budgets_requests: run_calls.service("budgets"),
         };
 
+        notes.extend(self.options.notes.iter().cloned());
         let inputs = ReportInputs {
             platform: spec.platform.name.clone(),
             environment: environment.clone(),
@@ -578,7 +600,8 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             previous_tier: previous.as_ref().map(|p| p.current),
             ..settings
         };
-        let report = build_report(&inputs, &settings, prices()?);
+        let mut report = build_report(&inputs, &settings, prices()?);
+        report.account.clone_from(&self.options.account);
         let daily = table
             .for_environment(&environment, settings.include_untagged)
             .daily_totals();
