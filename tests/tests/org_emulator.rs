@@ -290,7 +290,8 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
         let expected = (Decimal::new(i as i64 + 1, 2) + Decimal::new(10, 2)) * Decimal::from(10);
         assert_eq!(cost.spend_usd, expected, "{}: {cost:?}", item.item);
         assert!(
-            cost.headline.starts_with(&format!("[{}] ", item.account_id)),
+            cost.headline
+                .starts_with(&format!("Backoffice dev ({}): ", item.account_id)),
             "{}",
             cost.headline
         );
@@ -382,6 +383,20 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
         bodies.iter().any(|b| b.contains("Organisation cost — acme")),
         "{bodies:?}"
     );
+    // The three platform reports look alike but for their account: each names its own, in the Slack
+    // header and fallback text its channel shows.
+    for item in &org.items {
+        let named: Vec<&String> = bodies
+            .iter()
+            .filter(|b| b.contains(&format!("dev ({}) — ", item.account_id)))
+            .collect();
+        assert_eq!(named.len(), 1, "{}: {bodies:?}", item.account_id);
+        assert!(
+            named[0].contains(&format!("Backoffice dev ({}): ", item.account_id)),
+            "{}",
+            named[0]
+        );
+    }
 
     // Every ledger key carries the account id (or is the organisation's own).
     let scan = management
@@ -421,6 +436,27 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
         Some(&*format!("already posted for {}", now.date_naive()))
     );
     assert_eq!(sink.received().len(), 4);
+
+    // A roll-up that cannot be posted (its webhook secret is gone) fails the pass, so the execution
+    // fails and its alarm tells on-call; the day's record stays pending for the next run.
+    let mut other = run.rollup.clone().unwrap();
+    other.organization = "acme-eu".into();
+    let ledger = Ledger::new(management.dynamodb.clone(), LEDGER);
+    let lost = governance::org::rollup::post(&other, &management, &ledger, "acme/no-such-secret").await;
+    assert!(lost.failed, "{lost:?}");
+    assert!(lost.said.starts_with("not posted"), "{lost:?}");
+    let mut failed_run = again;
+    failed_run.rollup_delivery = Some(lost.said.clone());
+    failed_run.rollup_failed = true;
+    assert!(!failed_run.ok());
+    assert!(
+        failed_run
+            .render_summary()
+            .contains(&format!("✗ organisation roll-up: {}", lost.said)),
+        "{}",
+        failed_run.render_summary()
+    );
+    assert_eq!(sink.received().len(), 4, "nothing posted");
     eprintln!(
         "organisation of 3 accounts: {:.1} s in all",
         started.elapsed().as_secs_f64()

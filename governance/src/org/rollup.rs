@@ -335,40 +335,62 @@ impl OrgRollup {
     }
 }
 
+/// What became of the day's roll-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupDelivery {
+    /// In words, for the summary (`posted`, `already posted for 2026-12-02`, `not posted …: why`).
+    pub said: String,
+    /// It was not posted and no other run is posting it: the pass fails (so the execution fails and its
+    /// alarm tells on-call) and the next run posts it.
+    pub failed: bool,
+}
+
+impl RollupDelivery {
+    fn done(said: String) -> Self {
+        Self { said, failed: false }
+    }
+
+    fn failed(said: String) -> Self {
+        Self { said, failed: true }
+    }
+}
+
 /// Posts the roll-up to the organisation's channel at least once per day (see the module docs).
-/// Returns what happened, in words, for the summary.
+/// Returns what happened.
 pub async fn post<L: LedgerStore>(
     rollup: &OrgRollup,
     management: &AwsClients,
     ledger: &L,
     secret: &str,
-) -> String {
+) -> RollupDelivery {
     let pk = format!("org#{}#rollup", rollup.organization);
     let day = rollup.date.to_string();
     let keep = std::time::Duration::from_secs(70 * 86_400);
     match ledger.claims(&pk).await {
         Ok(items) if items.iter().any(|(sk, detail)| *sk == day && detail == "posted") => {
-            return format!("already posted for {day}");
+            return RollupDelivery::done(format!("already posted for {day}"));
         }
         Ok(items) if items.iter().any(|(sk, _)| *sk == day) => {} // pending from a failed run: post again
         Ok(_) => match ledger.claim(&pk, &day, "pending", keep).await {
             Ok(true) => {}
-            Ok(false) => return format!("another run is posting the {day} roll-up"),
-            Err(e) => return format!("not posted: {e}"),
+            Ok(false) => return RollupDelivery::done(format!("another run is posting the {day} roll-up")),
+            Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
         },
-        Err(e) => return format!("not posted: {e}"),
+        Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
     }
     let channels = SdkChannels::new(management);
     let webhook = match channels.slack(secret, SlackRetry::default()).await {
         Ok(w) => w,
-        Err(e) => return format!("not posted (the next run retries): {e}"),
+        Err(e) => return RollupDelivery::failed(format!("not posted (the next run retries): {e}")),
     };
     match webhook.post(&rollup.render_slack()).await {
         Ok(_) => match ledger.update_record(&pk, &day, "posted", Some(keep)).await {
-            Ok(()) => "posted".to_owned(),
-            Err(e) => format!("posted, but not recorded (the next run may post again): {e}"),
+            Ok(()) => RollupDelivery::done("posted".to_owned()),
+            Err(e) => RollupDelivery::done(format!(
+                "posted, but not recorded (the next run may post again): {e}"
+            )),
         },
-        Err(e) => format!("not posted (the next run retries): {e}"),
+        Err(e) => RollupDelivery::failed(format!("not posted (the next run retries): {e}")),
     }
 }
 

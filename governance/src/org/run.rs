@@ -201,7 +201,7 @@ pub struct PublishSummary {
 /// What the cost pass produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CostSummary {
-    /// The report's headline (`CollectIQ prod: $312.40 MTD (62.5% of $500.00) — WARNING`).
+    /// The report's headline (`CollectIQ prod (123456789012): $312.40 MTD (62.5% of $500.00) — WARNING`).
     pub headline: String,
     /// The Cost Explorer spend the report saw (its slice of the organisation's query), USD.
     pub spend_usd: Decimal,
@@ -292,6 +292,8 @@ pub struct OrgRun {
     pub rollup: Option<OrgRollup>,
     /// Whether the roll-up was posted in this run, or why not.
     pub rollup_delivery: Option<String>,
+    /// The roll-up was due and could not be posted (see [`super::rollup::RollupDelivery::failed`]).
+    pub rollup_failed: bool,
     /// Every AWS request of the run (items, Cost Explorer, ledger), by `service:Operation`.
     pub calls: BTreeMap<String, u64>,
     /// Wall time, seconds.
@@ -305,11 +307,12 @@ impl OrgRun {
         self.items.iter().filter(|i| !i.ok()).collect()
     }
 
-    /// Whether every item completed, the organisation's cost was read and no account's platforms tag
-    /// was rejected.
+    /// Whether every item completed, the organisation's cost was read, the roll-up due was posted and no
+    /// account's platforms tag was rejected.
     #[must_use]
     pub fn ok(&self) -> bool {
         self.cost_failure.is_none()
+            && !self.rollup_failed
             && self.items.iter().all(ItemOutcome::ok)
             && self.discovery.as_ref().is_none_or(|m| m.rejected.is_empty())
     }
@@ -369,6 +372,11 @@ impl OrgRun {
                 ""
             }
         ));
+        if self.rollup_failed
+            && let Some(d) = &self.rollup_delivery
+        {
+            out.push_str(&format!("✗ organisation roll-up: {d}\n"));
+        }
         if let Some(f) = &self.cost_failure {
             out.push_str(&format!(
                 "✗ organisation cost ({}): {}\n",
@@ -666,12 +674,14 @@ pub async fn finish(
             p.ce_requests_today,
         )
     });
-    let rollup_delivery = match (&rollup, options.mode, options.notify) {
+    let delivery = match (&rollup, options.mode, options.notify) {
         (Some(r), Mode::Run, true) => {
             Some(super::rollup::post(r, management, ledger, &o.slack_webhook_secret).await)
         }
         _ => None,
     };
+    let rollup_failed = delivery.as_ref().is_some_and(|d| d.failed);
+    let rollup_delivery = delivery.map(|d| d.said);
 
     let mut calls: BTreeMap<String, u64> = BTreeMap::new();
     for call in counter
@@ -705,6 +715,7 @@ pub async fn finish(
         cost_failure: cost.failure,
         rollup,
         rollup_delivery,
+        rollup_failed,
         calls,
         seconds: started.elapsed().as_secs_f64(),
     }
@@ -875,8 +886,16 @@ impl ItemJob {
             &self.item.account_id,
             self.org_ce_counter.clone(),
         );
-        let options = PassOptions::new(spec, self.options.as_of)
-            .with_notify(self.options.notify && self.options.mode == Mode::Run);
+        let mut options = PassOptions::new(spec, self.options.as_of)
+            .with_notify(self.options.notify && self.options.mode == Mode::Run)
+            .for_account(&self.item.account_id);
+        if self.shared_account {
+            // In the report itself, so the platform's channel reads it too, not only the roll-up.
+            options = options.with_note(format!(
+                "account {} holds other platforms too: this report's spend is the whole account's",
+                self.item.account_id
+            ));
+        }
         let run = PassContext {
             spec,
             options: &options,
@@ -892,13 +911,7 @@ impl ItemJob {
             class: cost_class(&e),
             message: e.to_string(),
         })?;
-        let mut notes = run.report.notes.clone();
-        if self.shared_account {
-            notes.push(format!(
-                "account {} holds other platforms too: this report's spend is the whole account's",
-                self.item.account_id
-            ));
-        }
+        let notes = run.report.notes.clone();
         if run.delivery.failed() {
             return Err(Failure {
                 stage: Stage::Cost,
@@ -907,7 +920,7 @@ impl ItemJob {
             });
         }
         Ok(CostSummary {
-            headline: format!("[{}] {}", self.item.account_id, run.report.headline()),
+            headline: run.report.headline(),
             spend_usd: run.daily.iter().map(|d| d.amount).sum(),
             tier_pct: run.report.tier().threshold_pct(),
             actual_pct: run.report.worst_budget().map(|b| b.actual_pct),

@@ -23,4 +23,5 @@ module "org" {
   schedule_expression = var.schedule_expression
   artifacts_dir       = coalesce(var.artifacts_dir, abspath("${path.root}/../../../build/lambda"))
   log_retention_days  = var.log_retention_days
+  alarm_email         = var.alarm_email
 }

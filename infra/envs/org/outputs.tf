@@ -13,6 +13,11 @@ output "oam_sink_arn" {
   value       = module.org.oam_sink_arn
 }
 
+output "alarm_topic_arn" {
+  description = "Where the failed-execution alarm goes: subscribe on-call to it."
+  value       = module.org.alarm_topic_arn
+}
+
 output "ledger_table_name" {
   description = "The organisation's ledger: must equal [organization].ledger_table."
   value       = module.org.ledger_table_name

@@ -63,6 +63,12 @@ variable "log_retention_days" {
   default     = 90
 }
 
+variable "alarm_email" {
+  description = "Who is told by e-mail when an organisation pass fails (null: subscribe on-call to the alarm_topic_arn output)."
+  type        = string
+  default     = null
+}
+
 # Seed 001 "Resource Tagging Strategy": every CollectIQ resource carries Owner = "DevOps" and
 # CostCenter = "Engineering"; the organisation stack is tagged Project = "CollectIQ" as well.
 variable "owner" {

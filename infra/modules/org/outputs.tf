@@ -35,3 +35,8 @@ output "function_environment" {
     org_spec_file = local.environment.ORG_SPEC_FILE
   }
 }
+
+output "alarm_topic_arn" {
+  description = "Where the failed-execution alarm goes: subscribe on-call (PagerDuty, Chatbot, e-mail)."
+  value       = aws_sns_topic.alarms.arn
+}

@@ -63,6 +63,17 @@ variable "log_retention_days" {
   default     = 90
 }
 
+variable "alarm_email" {
+  description = "Who is told when an organisation pass fails (an e-mail subscription to the alarm topic; confirm it from the mail AWS sends). Null: subscribe on-call's own endpoint to the alarm_topic_arn output."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address."
+  }
+}
+
 variable "tags" {
   description = "Tags merged over the module's own."
   type        = map(string)

@@ -44,8 +44,12 @@ data "aws_iam_policy_document" "member" {
   statement {
     # Publish: plan (Describe/List/Get) and apply (Put/Delete) under the managed prefixes only.
     sid = "PublishDashboardsAndAlarms"
+    # TagResource: PutMetricAlarm/PutCompositeAlarm with Tags (every generated alarm carries its owner's
+    # tags) is refused without it. ListTagsForResource: an orphan is deleted only when its tags say it is
+    # this environment's (the same grants as the single-account module's governance-alarms role).
     actions = [
       "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms",
+      "cloudwatch:TagResource", "cloudwatch:ListTagsForResource",
       "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard",
     ]
     resources = flatten([
@@ -75,6 +79,18 @@ data "aws_iam_policy_document" "member" {
       sid       = "PlatformSlackWebhooks"
       actions   = ["secretsmanager:GetSecretValue"]
       resources = var.slack_webhook_secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    # The webhook secrets and critical topics are encrypted with customer-managed keys (the single-account
+    # module's aws_kms_key.governance): reading a secret needs Decrypt, publishing to an encrypted topic
+    # GenerateDataKey and Decrypt.
+    for_each = length(var.kms_key_arns) == 0 ? [] : [1]
+    content {
+      sid       = "PlatformKeys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = var.kms_key_arns
     }
   }
 

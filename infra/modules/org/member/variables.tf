@@ -37,6 +37,17 @@ variable "critical_topic_arns" {
   default     = []
 }
 
+variable "kms_key_arns" {
+  description = "The customer-managed KMS keys that encrypt the platforms' webhook secrets and critical topics in this account (infra/modules/governance output kms_key_arn). Empty: the secrets and topics use AWS-managed keys."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", k))])
+    error_message = "kms_key_arns must be KMS key ARNs."
+  }
+}
+
 variable "oam_sink_arn" {
   description = "The monitoring account's OAM sink (infra/modules/org output oam_sink_arn). Null: no link."
   type        = string
