@@ -13,10 +13,12 @@
 //! - SigV4 is used for an `https://xray.{region}.amazonaws.com` endpoint (region from the host), or
 //!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests).
 
+use std::fmt;
 use std::time::Duration;
 
-/// One configured exporter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One configured exporter. Its `Debug` shows header names, never their values (API keys), and hides
+/// a URL's userinfo and query.
+#[derive(Clone, PartialEq, Eq)]
 pub enum ExporterKind {
     /// X-Ray segment documents over UDP to the daemon.
     Xray {
@@ -39,6 +41,79 @@ pub enum ExporterKind {
         /// SigV4 region, when signed for `xray`.
         sigv4_region: Option<String>,
     },
+}
+
+impl fmt::Debug for ExporterKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Xray { address } => f.debug_struct("Xray").field("address", address).finish(),
+            Self::OtlpUdp { address } => f.debug_struct("OtlpUdp").field("address", address).finish(),
+            Self::OtlpHttp {
+                url,
+                headers,
+                timeout,
+                sigv4_region,
+            } => f
+                .debug_struct("OtlpHttp")
+                .field("url", &redacted_url(url))
+                .field("headers", &RedactedHeaders(headers))
+                .field("timeout", timeout)
+                .field("sigv4_region", sigv4_region)
+                .finish(),
+        }
+    }
+}
+
+/// Header names with `<redacted>` for every value: `Debug` for `OTEL_EXPORTER_OTLP_HEADERS`, whose
+/// values are API keys.
+pub(crate) struct RedactedHeaders<'a>(pub(crate) &'a [(String, String)]);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, _)| (name, Redacted)))
+            .finish()
+    }
+}
+
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `url` with its userinfo (`user:password@`) and query (`?api_key=…`) replaced by `<redacted>`: the
+/// two places a URL carries credentials.
+pub(crate) fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let mut out = String::with_capacity(url.len());
+    if !scheme.is_empty() {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            out.push_str("<redacted>@");
+            out.push_str(host);
+        }
+        None => out.push_str(authority),
+    }
+    match path.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push_str("?<redacted>");
+            if let Some((_, fragment)) = query.split_once('#') {
+                out.push('#');
+                out.push_str(fragment);
+            }
+        }
+        None => out.push_str(path),
+    }
+    out
 }
 
 /// Exporters from the environment.
@@ -423,6 +498,39 @@ mod tests {
         assert!(
             matches!(&c.exporters[0], ExporterKind::OtlpHttp { url, sigv4_region: Some(r), .. }
             if url == "https://xray.us-east-1.amazonaws.com/v1/traces" && r == "us-east-1")
+        );
+    }
+
+    #[test]
+    fn debug_shows_header_names_not_values() {
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://user:pw-secret@collector:4318/?token=q-secret",
+            ),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=sk-secret,tenant=t1"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        for secret in ["sk-secret", "t1", "pw-secret", "q-secret"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(
+            debug.contains(r#"headers: {"api-key": <redacted>, "tenant": <redacted>}"#),
+            "{debug}"
+        );
+        assert!(
+            debug.contains(r#"url: "https://<redacted>@collector:4318/?<redacted>""#),
+            "{debug}"
+        );
+        assert_eq!(
+            redacted_url("http://collector:4318/v1/traces"),
+            "http://collector:4318/v1/traces"
+        );
+        assert_eq!(
+            redacted_url("u:p@c:4318/x?k=v#f"),
+            "<redacted>@c:4318/x?<redacted>#f"
         );
     }
 

@@ -25,8 +25,9 @@ use std::time::Duration;
 /// The service name X-Ray's OTLP endpoint is signed for.
 pub const XRAY_SIGNING_SERVICE: &str = "xray";
 
-/// Where and how to post.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and how to post. Its `Debug` shows header names, never their values (API keys), and hides a
+/// URL's userinfo and query.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpTarget {
     /// The full URL, `…/v1/traces`.
     pub url: String,
@@ -51,6 +52,18 @@ impl HttpTarget {
             sigv4_region: None,
             queue: 64,
         }
+    }
+}
+
+impl std::fmt::Debug for HttpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTarget")
+            .field("url", &super::config::redacted_url(&self.url))
+            .field("headers", &super::config::RedactedHeaders(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("sigv4_region", &self.sigv4_region)
+            .field("queue", &self.queue)
+            .finish()
     }
 }
 
@@ -403,6 +416,19 @@ mod tests {
             elsewhere.accept().map_err(|e| e.kind()).err(),
             Some(std::io::ErrorKind::WouldBlock),
             "the redirect target received a connection"
+        );
+    }
+
+    #[test]
+    fn debug_shows_header_names_not_values() {
+        let mut target = HttpTarget::new("https://collector:4318/v1/traces");
+        target.headers.push(("api-key".into(), "sk-secret".into()));
+        let debug = format!("{target:?}");
+        assert!(!debug.contains("sk-secret"), "{debug}");
+        assert!(debug.contains(r#"headers: {"api-key": <redacted>}"#), "{debug}");
+        assert!(
+            debug.contains(r#"url: "https://collector:4318/v1/traces""#),
+            "{debug}"
         );
     }
 
