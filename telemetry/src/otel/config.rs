@@ -7,7 +7,8 @@
 //!   without an endpoint means OTLP over UDP to the Lambda X-Ray endpoint, as AWS's distributions do;
 //! - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`);
 //! - `OTEL_EXPORTER_OTLP_TRACES_HEADERS` or `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, values
-//!   percent-decoded), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
+//!   percent-decoded; a malformed entry is reported by position, never by its text, which may be a
+//!   key), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
 //! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` — only `http/protobuf`;
 //! - `AWS_XRAY_DAEMON_ADDRESS` for both UDP forms;
 //! - SigV4 is used for an `https://xray.{region}.amazonaws.com` endpoint (region from the host), or
@@ -137,13 +138,17 @@ pub enum ConfigError {
         /// Its value.
         value: String,
     },
-    /// A malformed header list.
-    #[error("{var}: {entry:?} is not key=value")]
+    /// A malformed header list entry. The entry's text is never carried: it may be a credential
+    /// written the wrong way (`Authorization: Bearer sk-…`); only its position, and its key when
+    /// the key is a valid header name.
+    #[error("{var}: entry {position} {problem}")]
     Header {
         /// The variable.
         var: &'static str,
-        /// The entry.
-        entry: String,
+        /// The entry's position in the comma-separated list, from 1.
+        position: usize,
+        /// What is wrong with it.
+        problem: HeaderProblem,
     },
     /// A timeout that is not a number of milliseconds.
     #[error("{var}: {value:?} is not a number of milliseconds")]
@@ -161,6 +166,41 @@ pub enum ConfigError {
         /// Its value.
         value: String,
     },
+}
+
+/// What is wrong with one `OTEL_EXPORTER_OTLP_HEADERS` entry; see [`ConfigError::Header`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderProblem {
+    /// No `=` in the entry.
+    #[error("has no '=' (the format is key=value)")]
+    NoEquals,
+    /// No `=` but a `:`: a header written the HTTP way, `Name: value`.
+    #[error("has no '=' (the format is key=value, not key: value)")]
+    Colon,
+    /// Nothing before the `=`.
+    #[error("has an empty key")]
+    EmptyKey,
+    /// The key is not an HTTP header name (RFC 9110 token).
+    #[error("has a key that is not an HTTP header name")]
+    InvalidKey,
+    /// The decoded value has a control character (CR, LF, NUL…) an HTTP header value cannot hold.
+    #[error("({key}) has a value that is not a valid HTTP header value")]
+    InvalidValue {
+        /// The entry's key, a valid header name.
+        key: String,
+    },
+}
+
+/// An HTTP header name: an RFC 9110 token.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// An HTTP header value as the `http` crate accepts it: no control character but tab.
+fn is_header_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -394,20 +434,33 @@ fn headers(
         return Ok(Vec::new());
     };
     list.split(',')
-        .filter(|e| !e.trim().is_empty())
-        .map(|entry| {
-            let (k, v) = entry.split_once('=').ok_or_else(|| ConfigError::Header {
+        .enumerate()
+        .filter(|(_, e)| !e.trim().is_empty())
+        .map(|(i, entry)| {
+            let error = |problem| ConfigError::Header {
                 var,
-                entry: entry.to_owned(),
+                position: i + 1,
+                problem,
+            };
+            let (k, v) = entry.split_once('=').ok_or_else(|| {
+                error(if entry.contains(':') {
+                    HeaderProblem::Colon
+                } else {
+                    HeaderProblem::NoEquals
+                })
             })?;
             let k = percent_decode(k.trim());
             if k.is_empty() {
-                return Err(ConfigError::Header {
-                    var,
-                    entry: entry.to_owned(),
-                });
+                return Err(error(HeaderProblem::EmptyKey));
             }
-            Ok((k, percent_decode(v.trim())))
+            if !is_header_name(&k) {
+                return Err(error(HeaderProblem::InvalidKey));
+            }
+            let v = percent_decode(v.trim());
+            if !is_header_value(&v) {
+                return Err(error(HeaderProblem::InvalidValue { key: k }));
+            }
+            Ok((k, v))
         })
         .collect()
 }
@@ -532,6 +585,59 @@ mod tests {
             redacted_url("u:p@c:4318/x?k=v#f"),
             "<redacted>@c:4318/x?<redacted>#f"
         );
+    }
+
+    #[test]
+    fn header_errors_give_the_position_never_the_text() {
+        let error = |list: &str| {
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", list),
+            ])
+            .unwrap_err()
+        };
+        // A header written the HTTP way, with ':'.
+        let e = error("tenant=t1,Authorization: Bearer sk-secret");
+        assert_eq!(
+            e,
+            ConfigError::Header {
+                var: "OTEL_EXPORTER_OTLP_HEADERS",
+                position: 2,
+                problem: HeaderProblem::Colon,
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "OTEL_EXPORTER_OTLP_HEADERS: entry 2 has no '=' (the format is key=value, not key: value)"
+        );
+        assert!(!format!("{e:?}").contains("sk-secret"));
+        for (list, problem) in [
+            ("sk-secret", HeaderProblem::NoEquals),
+            (" =sk-secret", HeaderProblem::EmptyKey),
+            ("Bearer sk-secret=x", HeaderProblem::InvalidKey),
+            (
+                "api-key=sk-secret%0D%0AHost: evil",
+                HeaderProblem::InvalidValue {
+                    key: "api-key".into(),
+                },
+            ),
+        ] {
+            let e = error(list);
+            assert_eq!(
+                e,
+                ConfigError::Header {
+                    var: "OTEL_EXPORTER_OTLP_HEADERS",
+                    position: 1,
+                    problem
+                },
+                "{list}"
+            );
+            assert!(!e.to_string().contains("sk-secret"), "{e}");
+            assert!(!format!("{e:?}").contains("sk-secret"), "{e:?}");
+        }
+        // Empty entries count, so the position is the one a reader finds by counting commas.
+        assert!(matches!(error("a=b,,c"), ConfigError::Header { position: 3, .. }));
     }
 
     #[test]
