@@ -163,7 +163,7 @@ pub enum ConfigError {
     Endpoint {
         /// The variable.
         var: &'static str,
-        /// Its value.
+        /// Its value, userinfo and query `<redacted>`.
         value: String,
     },
 }
@@ -311,7 +311,10 @@ impl TraceExportConfig {
                         },
                         Some((var, url)) => {
                             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                                return Err(ConfigError::Endpoint { var, value: url });
+                                return Err(ConfigError::Endpoint {
+                                    var,
+                                    value: redacted_url(&url),
+                                });
                             }
                             ExporterKind::OtlpHttp {
                                 sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION")
@@ -669,6 +672,16 @@ mod tests {
                 ..
             }
         ));
+        // A scheme-less URL with a password: the error shows the host, not the password.
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "user:pw-secret@collector:4318"),
+        ])
+        .unwrap_err();
+        assert!(
+            !e.to_string().contains("pw-secret") && e.to_string().contains("<redacted>@collector:4318"),
+            "{e}"
+        );
         assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
 }

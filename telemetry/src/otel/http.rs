@@ -87,7 +87,7 @@ pub enum HttpExportError {
     /// The HTTP client could not be built.
     #[error("OTLP/HTTP client for {url}: {source}")]
     Client {
-        /// The endpoint.
+        /// The endpoint, userinfo and query `<redacted>`.
         url: String,
         /// The cause.
         source: reqwest::Error,
@@ -130,7 +130,7 @@ impl OtlpHttpExporter {
                     }
                     Err(source) => {
                         let _ = ready_tx.send(Err(HttpExportError::Client {
-                            url: target.url.clone(),
+                            url: super::config::redacted_url(&target.url),
                             source,
                         }));
                     }
