@@ -12,7 +12,8 @@
 //! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` — only `http/protobuf`;
 //! - `AWS_XRAY_DAEMON_ADDRESS` for both UDP forms;
 //! - SigV4 is used for an `https://xray.{region}.amazonaws.com` endpoint (region from the host), or
-//!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests).
+//!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests); a signed endpoint must
+//!   be `https://` or a loopback `http://` one, since the request carries the session token.
 
 use std::fmt;
 use std::time::Duration;
@@ -117,6 +118,25 @@ pub(crate) fn redacted_url(url: &str) -> String {
     out
 }
 
+/// An `https://` URL, or an `http://` one to this machine (`localhost`, `127.0.0.0/8`, `[::1]`): the
+/// endpoints a request carrying credentials may go to.
+fn is_https_or_loopback(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Exporters from the environment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TraceExportConfig {
@@ -156,6 +176,17 @@ pub enum ConfigError {
         /// The variable.
         var: &'static str,
         /// Its value.
+        value: String,
+    },
+    /// SigV4 signing asked for an `http://` endpoint that is not on this machine: the signed request
+    /// would carry the function's session token (`x-amz-security-token`) in clear.
+    #[error(
+        "{var}: {value:?} would be SigV4-signed over plain http; use https:// (http:// only to a loopback collector)"
+    )]
+    InsecureSigning {
+        /// The variable.
+        var: &'static str,
+        /// Its value, userinfo and query `<redacted>`.
         value: String,
     },
     /// An endpoint that is not an http(s) URL.
@@ -316,9 +347,17 @@ impl TraceExportConfig {
                                     value: redacted_url(&url),
                                 });
                             }
+                            let sigv4_region =
+                                get("TELEMETRY_OTLP_SIGV4_REGION").or_else(|| xray_endpoint_region(&url));
+                            // A signed request carries the function's session token in a header.
+                            if sigv4_region.is_some() && !is_https_or_loopback(&url) {
+                                return Err(ConfigError::InsecureSigning {
+                                    var,
+                                    value: redacted_url(&url),
+                                });
+                            }
                             ExporterKind::OtlpHttp {
-                                sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION")
-                                    .or_else(|| xray_endpoint_region(&url)),
+                                sigv4_region,
                                 url,
                                 headers: headers(&first)?,
                                 timeout: timeout(&first)?,
@@ -641,6 +680,45 @@ mod tests {
         }
         // Empty entries count, so the position is the one a reader finds by counting commas.
         assert!(matches!(error("a=b,,c"), ConfigError::Header { position: 3, .. }));
+    }
+
+    #[test]
+    fn sigv4_goes_over_https_or_to_loopback_only() {
+        let signed = |endpoint: &str| {
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                ("TELEMETRY_OTLP_SIGV4_REGION", "eu-west-1"),
+            ])
+        };
+        for ok in [
+            "https://collector:4318",
+            "http://localhost:4318",
+            "http://127.0.0.1:4318",
+            "http://[::1]:4318",
+        ] {
+            assert!(signed(ok).is_ok(), "{ok}");
+        }
+        for insecure in ["http://collector:4318", "http://127.0.0.1.evil.example:4318"] {
+            assert!(
+                matches!(
+                    signed(insecure),
+                    Err(ConfigError::InsecureSigning {
+                        var: "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        ..
+                    })
+                ),
+                "{insecure}"
+            );
+        }
+        // Unsigned, plain http to a remote collector stays allowed (OTel's standard setup).
+        assert!(
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ])
+            .is_ok()
+        );
     }
 
     #[test]
