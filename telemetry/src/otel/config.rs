@@ -7,16 +7,20 @@
 //!   without an endpoint means OTLP over UDP to the Lambda X-Ray endpoint, as AWS's distributions do;
 //! - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`);
 //! - `OTEL_EXPORTER_OTLP_TRACES_HEADERS` or `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, values
-//!   percent-decoded), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
+//!   percent-decoded; a malformed entry is reported by position, never by its text, which may be a
+//!   key), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
 //! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` — only `http/protobuf`;
 //! - `AWS_XRAY_DAEMON_ADDRESS` for both UDP forms;
 //! - SigV4 is used for an `https://xray.{region}.amazonaws.com` endpoint (region from the host), or
-//!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests).
+//!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests); a signed endpoint must
+//!   be `https://` or a loopback `http://` one, since the request carries the session token.
 
+use std::fmt;
 use std::time::Duration;
 
-/// One configured exporter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One configured exporter. Its `Debug` shows header names, never their values (API keys), and hides
+/// a URL's userinfo and query.
+#[derive(Clone, PartialEq, Eq)]
 pub enum ExporterKind {
     /// X-Ray segment documents over UDP to the daemon.
     Xray {
@@ -41,6 +45,98 @@ pub enum ExporterKind {
     },
 }
 
+impl fmt::Debug for ExporterKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Xray { address } => f.debug_struct("Xray").field("address", address).finish(),
+            Self::OtlpUdp { address } => f.debug_struct("OtlpUdp").field("address", address).finish(),
+            Self::OtlpHttp {
+                url,
+                headers,
+                timeout,
+                sigv4_region,
+            } => f
+                .debug_struct("OtlpHttp")
+                .field("url", &redacted_url(url))
+                .field("headers", &RedactedHeaders(headers))
+                .field("timeout", timeout)
+                .field("sigv4_region", sigv4_region)
+                .finish(),
+        }
+    }
+}
+
+/// Header names with `<redacted>` for every value: `Debug` for `OTEL_EXPORTER_OTLP_HEADERS`, whose
+/// values are API keys.
+pub(crate) struct RedactedHeaders<'a>(pub(crate) &'a [(String, String)]);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, _)| (name, Redacted)))
+            .finish()
+    }
+}
+
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `url` with its userinfo (`user:password@`) and query (`?api_key=…`) replaced by `<redacted>`: the
+/// two places a URL carries credentials.
+pub(crate) fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let mut out = String::with_capacity(url.len());
+    if !scheme.is_empty() {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            out.push_str("<redacted>@");
+            out.push_str(host);
+        }
+        None => out.push_str(authority),
+    }
+    match path.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push_str("?<redacted>");
+            if let Some((_, fragment)) = query.split_once('#') {
+                out.push('#');
+                out.push_str(fragment);
+            }
+        }
+        None => out.push_str(path),
+    }
+    out
+}
+
+/// An `https://` URL, or an `http://` one to this machine (`localhost`, `127.0.0.0/8`, `[::1]`): the
+/// endpoints a request carrying credentials may go to.
+fn is_https_or_loopback(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Exporters from the environment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TraceExportConfig {
@@ -62,13 +158,17 @@ pub enum ConfigError {
         /// Its value.
         value: String,
     },
-    /// A malformed header list.
-    #[error("{var}: {entry:?} is not key=value")]
+    /// A malformed header list entry. The entry's text is never carried: it may be a credential
+    /// written the wrong way (`Authorization: Bearer sk-…`); only its position, and its key when
+    /// the key is a valid header name.
+    #[error("{var}: entry {position} {problem}")]
     Header {
         /// The variable.
         var: &'static str,
-        /// The entry.
-        entry: String,
+        /// The entry's position in the comma-separated list, from 1.
+        position: usize,
+        /// What is wrong with it.
+        problem: HeaderProblem,
     },
     /// A timeout that is not a number of milliseconds.
     #[error("{var}: {value:?} is not a number of milliseconds")]
@@ -78,14 +178,60 @@ pub enum ConfigError {
         /// Its value.
         value: String,
     },
+    /// SigV4 signing asked for an `http://` endpoint that is not on this machine: the signed request
+    /// would carry the function's session token (`x-amz-security-token`) in clear.
+    #[error(
+        "{var}: {value:?} would be SigV4-signed over plain http; use https:// (http:// only to a loopback collector)"
+    )]
+    InsecureSigning {
+        /// The variable.
+        var: &'static str,
+        /// Its value, userinfo and query `<redacted>`.
+        value: String,
+    },
     /// An endpoint that is not an http(s) URL.
     #[error("{var}: {value:?} is not an http:// or https:// URL")]
     Endpoint {
         /// The variable.
         var: &'static str,
-        /// Its value.
+        /// Its value, userinfo and query `<redacted>`.
         value: String,
     },
+}
+
+/// What is wrong with one `OTEL_EXPORTER_OTLP_HEADERS` entry; see [`ConfigError::Header`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderProblem {
+    /// No `=` in the entry.
+    #[error("has no '=' (the format is key=value)")]
+    NoEquals,
+    /// No `=` but a `:`: a header written the HTTP way, `Name: value`.
+    #[error("has no '=' (the format is key=value, not key: value)")]
+    Colon,
+    /// Nothing before the `=`.
+    #[error("has an empty key")]
+    EmptyKey,
+    /// The key is not an HTTP header name (RFC 9110 token).
+    #[error("has a key that is not an HTTP header name")]
+    InvalidKey,
+    /// The decoded value has a control character (CR, LF, NUL…) an HTTP header value cannot hold.
+    #[error("({key}) has a value that is not a valid HTTP header value")]
+    InvalidValue {
+        /// The entry's key, a valid header name.
+        key: String,
+    },
+}
+
+/// An HTTP header name: an RFC 9110 token.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// An HTTP header value as the `http` crate accepts it: no control character but tab.
+fn is_header_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -196,11 +342,22 @@ impl TraceExportConfig {
                         },
                         Some((var, url)) => {
                             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                                return Err(ConfigError::Endpoint { var, value: url });
+                                return Err(ConfigError::Endpoint {
+                                    var,
+                                    value: redacted_url(&url),
+                                });
+                            }
+                            let sigv4_region =
+                                get("TELEMETRY_OTLP_SIGV4_REGION").or_else(|| xray_endpoint_region(&url));
+                            // A signed request carries the function's session token in a header.
+                            if sigv4_region.is_some() && !is_https_or_loopback(&url) {
+                                return Err(ConfigError::InsecureSigning {
+                                    var,
+                                    value: redacted_url(&url),
+                                });
                             }
                             ExporterKind::OtlpHttp {
-                                sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION")
-                                    .or_else(|| xray_endpoint_region(&url)),
+                                sigv4_region,
                                 url,
                                 headers: headers(&first)?,
                                 timeout: timeout(&first)?,
@@ -319,20 +476,33 @@ fn headers(
         return Ok(Vec::new());
     };
     list.split(',')
-        .filter(|e| !e.trim().is_empty())
-        .map(|entry| {
-            let (k, v) = entry.split_once('=').ok_or_else(|| ConfigError::Header {
+        .enumerate()
+        .filter(|(_, e)| !e.trim().is_empty())
+        .map(|(i, entry)| {
+            let error = |problem| ConfigError::Header {
                 var,
-                entry: entry.to_owned(),
+                position: i + 1,
+                problem,
+            };
+            let (k, v) = entry.split_once('=').ok_or_else(|| {
+                error(if entry.contains(':') {
+                    HeaderProblem::Colon
+                } else {
+                    HeaderProblem::NoEquals
+                })
             })?;
             let k = percent_decode(k.trim());
             if k.is_empty() {
-                return Err(ConfigError::Header {
-                    var,
-                    entry: entry.to_owned(),
-                });
+                return Err(error(HeaderProblem::EmptyKey));
             }
-            Ok((k, percent_decode(v.trim())))
+            if !is_header_name(&k) {
+                return Err(error(HeaderProblem::InvalidKey));
+            }
+            let v = percent_decode(v.trim());
+            if !is_header_value(&v) {
+                return Err(error(HeaderProblem::InvalidValue { key: k }));
+            }
+            Ok((k, v))
         })
         .collect()
 }
@@ -427,6 +597,131 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_header_names_not_values() {
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://user:pw-secret@collector:4318/?token=q-secret",
+            ),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=sk-secret,tenant=t1"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        for secret in ["sk-secret", "t1", "pw-secret", "q-secret"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(
+            debug.contains(r#"headers: {"api-key": <redacted>, "tenant": <redacted>}"#),
+            "{debug}"
+        );
+        assert!(
+            debug.contains(r#"url: "https://<redacted>@collector:4318/?<redacted>""#),
+            "{debug}"
+        );
+        assert_eq!(
+            redacted_url("http://collector:4318/v1/traces"),
+            "http://collector:4318/v1/traces"
+        );
+        assert_eq!(
+            redacted_url("u:p@c:4318/x?k=v#f"),
+            "<redacted>@c:4318/x?<redacted>#f"
+        );
+    }
+
+    #[test]
+    fn header_errors_give_the_position_never_the_text() {
+        let error = |list: &str| {
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", list),
+            ])
+            .unwrap_err()
+        };
+        // A header written the HTTP way, with ':'.
+        let e = error("tenant=t1,Authorization: Bearer sk-secret");
+        assert_eq!(
+            e,
+            ConfigError::Header {
+                var: "OTEL_EXPORTER_OTLP_HEADERS",
+                position: 2,
+                problem: HeaderProblem::Colon,
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "OTEL_EXPORTER_OTLP_HEADERS: entry 2 has no '=' (the format is key=value, not key: value)"
+        );
+        assert!(!format!("{e:?}").contains("sk-secret"));
+        for (list, problem) in [
+            ("sk-secret", HeaderProblem::NoEquals),
+            (" =sk-secret", HeaderProblem::EmptyKey),
+            ("Bearer sk-secret=x", HeaderProblem::InvalidKey),
+            (
+                "api-key=sk-secret%0D%0AHost: evil",
+                HeaderProblem::InvalidValue {
+                    key: "api-key".into(),
+                },
+            ),
+        ] {
+            let e = error(list);
+            assert_eq!(
+                e,
+                ConfigError::Header {
+                    var: "OTEL_EXPORTER_OTLP_HEADERS",
+                    position: 1,
+                    problem
+                },
+                "{list}"
+            );
+            assert!(!e.to_string().contains("sk-secret"), "{e}");
+            assert!(!format!("{e:?}").contains("sk-secret"), "{e:?}");
+        }
+        // Empty entries count, so the position is the one a reader finds by counting commas.
+        assert!(matches!(error("a=b,,c"), ConfigError::Header { position: 3, .. }));
+    }
+
+    #[test]
+    fn sigv4_goes_over_https_or_to_loopback_only() {
+        let signed = |endpoint: &str| {
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                ("TELEMETRY_OTLP_SIGV4_REGION", "eu-west-1"),
+            ])
+        };
+        for ok in [
+            "https://collector:4318",
+            "http://localhost:4318",
+            "http://127.0.0.1:4318",
+            "http://[::1]:4318",
+        ] {
+            assert!(signed(ok).is_ok(), "{ok}");
+        }
+        for insecure in ["http://collector:4318", "http://127.0.0.1.evil.example:4318"] {
+            assert!(
+                matches!(
+                    signed(insecure),
+                    Err(ConfigError::InsecureSigning {
+                        var: "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        ..
+                    })
+                ),
+                "{insecure}"
+            );
+        }
+        // Unsigned, plain http to a remote collector stays allowed (OTel's standard setup).
+        assert!(
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
     fn errors_name_the_variable() {
         let e = config(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
         assert!(e.to_string().contains("OTEL_TRACES_EXPORTER") && e.to_string().contains("zipkin"));
@@ -455,6 +750,16 @@ mod tests {
                 ..
             }
         ));
+        // A scheme-less URL with a password: the error shows the host, not the password.
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "user:pw-secret@collector:4318"),
+        ])
+        .unwrap_err();
+        assert!(
+            !e.to_string().contains("pw-secret") && e.to_string().contains("<redacted>@collector:4318"),
+            "{e}"
+        );
         assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
 }

@@ -25,8 +25,9 @@ use std::time::Duration;
 /// The service name X-Ray's OTLP endpoint is signed for.
 pub const XRAY_SIGNING_SERVICE: &str = "xray";
 
-/// Where and how to post.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and how to post. Its `Debug` shows header names, never their values (API keys), and hides a
+/// URL's userinfo and query.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpTarget {
     /// The full URL, `…/v1/traces`.
     pub url: String,
@@ -54,6 +55,18 @@ impl HttpTarget {
     }
 }
 
+impl std::fmt::Debug for HttpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTarget")
+            .field("url", &super::config::redacted_url(&self.url))
+            .field("headers", &super::config::RedactedHeaders(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("sigv4_region", &self.sigv4_region)
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
 #[derive(Debug, Default)]
 struct Progress {
     queued: u64,
@@ -74,7 +87,7 @@ pub enum HttpExportError {
     /// The HTTP client could not be built.
     #[error("OTLP/HTTP client for {url}: {source}")]
     Client {
-        /// The endpoint.
+        /// The endpoint, userinfo and query `<redacted>`.
         url: String,
         /// The cause.
         source: reqwest::Error,
@@ -101,9 +114,14 @@ impl OtlpHttpExporter {
         std::thread::Builder::new()
             .name("otlp-http".into())
             .spawn(move || {
+                // No redirects: reqwest strips only `Authorization` and cookies when it follows one, so
+                // the `OTEL_EXPORTER_OTLP_HEADERS` values (API keys) and SigV4's session token would go
+                // to whatever host, over whatever scheme, a 3xx names. A 3xx is a failed export instead.
                 let client = reqwest::blocking::Client::builder()
                     .timeout(target.timeout)
                     .no_proxy()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .referer(false)
                     .build();
                 match client {
                     Ok(client) => {
@@ -112,7 +130,7 @@ impl OtlpHttpExporter {
                     }
                     Err(source) => {
                         let _ = ready_tx.send(Err(HttpExportError::Client {
-                            url: target.url.clone(),
+                            url: super::config::redacted_url(&target.url),
                             source,
                         }));
                     }
@@ -128,7 +146,8 @@ impl OtlpHttpExporter {
         })
     }
 
-    /// Batches lost so far: queue full, endpoint unreachable, or a non-2xx answer.
+    /// Batches lost so far: queue full, endpoint unreachable, or a non-2xx answer (a redirect included:
+    /// it is never followed).
     #[must_use]
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -318,11 +337,13 @@ mod tests {
         assert_eq!(exporter.dropped(), 1);
     }
 
-    #[test]
-    fn posts_protobuf_with_configured_headers() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
-        let server = std::thread::spawn(move || {
+    /// A loopback OTLP/HTTP endpoint: accepts one request, answers `response`, returns the request's
+    /// head lines and body.
+    fn serve_once(
+        listener: TcpListener,
+        response: String,
+    ) -> std::thread::JoinHandle<(Vec<String>, Vec<u8>)> {
+        std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut head = Vec::new();
@@ -340,11 +361,16 @@ mod tests {
             }
             let mut body = vec![0; len];
             reader.read_exact(&mut body).unwrap();
-            (&stream)
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                .unwrap();
+            (&stream).write_all(response.as_bytes()).unwrap();
             (head, body)
-        });
+        })
+    }
+
+    #[test]
+    fn posts_protobuf_with_configured_headers() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+        let server = serve_once(listener, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".into());
         let mut target = HttpTarget::new(url);
         target.headers.push(("x-api-key".into(), "k-1".into()));
         let exporter = OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap();
@@ -361,6 +387,49 @@ mod tests {
         assert_eq!(span.trace_id, hex_bytes("5759e988bd862e3fe1be46a994272793"));
         assert!(exporter.wait_idle(Duration::from_secs(5)));
         assert_eq!(exporter.dropped(), 0);
+    }
+
+    #[test]
+    fn a_redirect_is_a_failed_export_and_the_api_key_stays_home() {
+        // reqwest would strip only `Authorization` on a cross-host redirect; the API key header would go
+        // to the second server. The exporter follows no redirect at all.
+        let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+        let elsewhere_url = format!("http://{}/v1/traces", elsewhere.local_addr().unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+        let server = serve_once(
+            listener,
+            format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nlocation: {elsewhere_url}\r\ncontent-length: 0\r\n\r\n"
+            ),
+        );
+        let mut target = HttpTarget::new(url);
+        target.headers.push(("api-key".into(), "sk-secret".into()));
+        let exporter = OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap();
+        let exporter = export_one(exporter);
+        let (head, _) = server.join().unwrap();
+        assert!(head.iter().any(|h| h.eq_ignore_ascii_case("api-key: sk-secret")));
+        assert!(exporter.wait_idle(Duration::from_secs(10)));
+        assert_eq!(exporter.dropped(), 1, "a 3xx is a failed export");
+        elsewhere.set_nonblocking(true).unwrap();
+        assert_eq!(
+            elsewhere.accept().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "the redirect target received a connection"
+        );
+    }
+
+    #[test]
+    fn debug_shows_header_names_not_values() {
+        let mut target = HttpTarget::new("https://collector:4318/v1/traces");
+        target.headers.push(("api-key".into(), "sk-secret".into()));
+        let debug = format!("{target:?}");
+        assert!(!debug.contains("sk-secret"), "{debug}");
+        assert!(debug.contains(r#"headers: {"api-key": <redacted>}"#), "{debug}");
+        assert!(
+            debug.contains(r#"url: "https://collector:4318/v1/traces""#),
+            "{debug}"
+        );
     }
 
     fn hex_bytes(s: &str) -> Vec<u8> {

@@ -25,7 +25,7 @@ pub mod http;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 
-pub use config::{ConfigError, ExporterBuildError, ExporterKind, TraceExportConfig};
+pub use config::{ConfigError, ExporterBuildError, ExporterKind, HeaderProblem, TraceExportConfig};
 pub use ids::XrayIdGenerator;
 pub use provider::{SinkProcessor, install_provider};
 pub use resource::lambda_resource;
