@@ -437,6 +437,56 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
     );
     assert_eq!(sink.received().len(), 4);
 
+    // Alarm state rolled up across accounts: a critical alarm firing in the first member shows on that
+    // item and in the roll-up's "Alarms in ALARM per account", and nowhere else.
+    let first = &org.items[0];
+    let desired = governance::publish::Desired::for_spec(&first.spec).unwrap();
+    let critical = desired
+        .catalogue
+        .alarms
+        .iter()
+        .find(|d| d.notifies && d.severity == alarms::catalogue::Severity::Critical)
+        .unwrap()
+        .name()
+        .to_owned();
+    let member = assume_member(&sts, &base, first).await.unwrap();
+    aws_sdk_cloudwatch::Client::new(&member)
+        .set_alarm_state()
+        .alarm_name(&critical)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("test: errors above the threshold")
+        .send()
+        .await
+        .unwrap();
+    let seen = run_org(&org, &deps, &OrgOptions::new(&org, Mode::Plan, now)).await;
+    assert!(seen.ok(), "{}", seen.render_summary());
+    let firing: Vec<(&str, &str)> = seen
+        .items
+        .iter()
+        .flat_map(|i| {
+            i.publish
+                .as_ref()
+                .unwrap()
+                .firing
+                .iter()
+                .map(move |f| (i.item.as_str(), f.name.as_str()))
+        })
+        .collect();
+    assert_eq!(firing, [(first.id().as_str(), critical.as_str())]);
+    let text = seen.rollup.as_ref().unwrap().render_text();
+    assert!(
+        text.contains(&format!(
+            "Alarms in ALARM per account:\n  {}: 1 critical, 0 warning — {critical}\n",
+            first.id()
+        )),
+        "{text}"
+    );
+    assert!(
+        seen.render_summary().contains("1 alarm(s) in ALARM (1 critical)"),
+        "{}",
+        seen.render_summary()
+    );
+
     // A roll-up that cannot be posted (its webhook secret is gone) fails the pass, so the execution
     // fails and its alarm tells on-call; the day's record stays pending for the next run.
     let mut other = run.rollup.clone().unwrap();

@@ -37,6 +37,8 @@ pub struct ItemBurn {
     pub actual_pct: Option<Decimal>,
     /// Why there is no tier (the item failed).
     pub missing: Option<String>,
+    /// Its generated alarms in ALARM (name, `critical`/`warning`), critical first.
+    pub firing: Vec<(String, String)>,
 }
 
 /// One account's spend.
@@ -241,6 +243,7 @@ impl OrgRollup {
                 format!("{} {}{pct}", b.item, tier_label(b))
             })
             .collect();
+        let alarms = self.alarm_lines();
         let untagged = if self.untagged.is_empty() {
             vec!["none".to_owned()]
         } else {
@@ -261,8 +264,46 @@ impl OrgRollup {
             ("Top accounts (month to date)".to_owned(), accounts),
             ("Top movers (yesterday vs the 7 days before)".to_owned(), movers),
             ("Budget tier per platform".to_owned(), burn),
+            ("Alarms in ALARM per account".to_owned(), alarms),
             ("Untagged spend per account (month to date)".to_owned(), untagged),
         ]
+    }
+
+    /// One line per platform with alarms in ALARM, most critical alarms first: `<account>/<platform>-<env>:
+    /// 2 critical, 1 warning — name, name, …` (the first three names).
+    fn alarm_lines(&self) -> Vec<String> {
+        let mut firing: Vec<(&ItemBurn, usize)> = self
+            .burn
+            .iter()
+            .filter(|b| !b.firing.is_empty())
+            .map(|b| (b, b.firing.iter().filter(|(_, s)| s == "critical").count()))
+            .collect();
+        if firing.is_empty() {
+            return vec!["none".to_owned()];
+        }
+        firing.sort_by(|(x, xc), (y, yc)| {
+            yc.cmp(xc)
+                .then(y.firing.len().cmp(&x.firing.len()))
+                .then(x.item.cmp(&y.item))
+        });
+        firing
+            .into_iter()
+            .map(|(b, critical)| {
+                let names: Vec<&str> = b.firing.iter().take(3).map(|(n, _)| n.as_str()).collect();
+                let more = b.firing.len().saturating_sub(3);
+                format!(
+                    "{}: {critical} critical, {} warning — {}{}",
+                    b.item,
+                    b.firing.len() - critical,
+                    names.join(", "),
+                    if more > 0 {
+                        format!(" (+{more})")
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect()
     }
 
     /// `collectiq-group: $1,234.56 month to date across 4 accounts`.
@@ -441,6 +482,7 @@ mod tests {
                 tier_pct: Some(0),
                 actual_pct: Some(Decimal::from(40)),
                 missing: None,
+                firing: vec![("collectiq-prod-api-latency-p95-warning".into(), "warning".into())],
             },
             ItemBurn {
                 item: "222222222222/budgetbuddy-prod".into(),
@@ -448,6 +490,15 @@ mod tests {
                 tier_pct: Some(100),
                 actual_pct: Some(Decimal::from(104)),
                 missing: None,
+                firing: (1..=5)
+                    .map(|i| {
+                        let severity = if i <= 2 { "critical" } else { "warning" };
+                        (
+                            format!("budgetbuddy-prod-alarm-{i}-{severity}"),
+                            severity.to_owned(),
+                        )
+                    })
+                    .collect(),
             },
         ];
         let r = rollup("acme", d("2026-12-10"), &cost(), &names, &burn, 2);
@@ -470,9 +521,33 @@ mod tests {
             text.contains("222222222222/budgetbuddy-prod ≥100% (104.0% of budget)"),
             "{text}"
         );
+        // Alarm state across accounts: the platform with the most critical alarms first, three names.
+        let alarms: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "Alarms in ALARM per account:")
+            .skip(1)
+            .take(2)
+            .collect();
+        assert_eq!(
+            alarms,
+            [
+                "  222222222222/budgetbuddy-prod: 2 critical, 3 warning — budgetbuddy-prod-alarm-1-critical, \
+                 budgetbuddy-prod-alarm-2-critical, budgetbuddy-prod-alarm-3-warning (+2)",
+                "  111111111111/collectiq-prod: 0 critical, 1 warning — collectiq-prod-api-latency-p95-warning",
+            ],
+            "{text}"
+        );
         let slack = r.render_slack();
         assert!(cost::slack::validate(&slack).is_empty());
         assert!(slack.text.contains("1 at or over 80%"), "{}", slack.text);
+        let quiet = rollup("acme", d("2026-12-10"), &cost(), &names, &[], 2);
+        assert!(
+            quiet
+                .render_text()
+                .contains("Alarms in ALARM per account:\n  none\n"),
+            "{}",
+            quiet.render_text()
+        );
     }
 
     /// A Cost Explorer service name is not ours: markup in it stays text in the roll-up's code blocks.

@@ -196,6 +196,57 @@ pub struct PublishSummary {
     pub not_implemented: Vec<String>,
     /// Monthly change in USD.
     pub monthly_delta_usd: Decimal,
+    /// The environment's generated alarms that notify and were in ALARM when they were read (before
+    /// this run's writes), critical first: the organisation's alarm state, rolled up across accounts.
+    #[serde(default)]
+    pub firing: Vec<FiringAlarm>,
+}
+
+/// One generated alarm in ALARM in a member account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiringAlarm {
+    /// `AlarmName`.
+    pub name: String,
+    /// `critical` or `warning`.
+    pub severity: String,
+    /// Since when.
+    pub since: DateTime<Utc>,
+}
+
+/// The catalogue's notifying alarms in ALARM among `published`, critical first, then longest firing.
+/// Composite inputs (no actions) are left out, as on-call never hears of them alone; an alarm the
+/// catalogue does not hold (another environment's, a hand-made one) is not this item's.
+fn firing_of(
+    desired: &Desired,
+    published: &[crate::publish::cloudwatch::PublishedAlarm],
+) -> Vec<FiringAlarm> {
+    let managed: HashMap<&str, &alarms::catalogue::AlarmDefinition> = desired
+        .catalogue
+        .alarms
+        .iter()
+        .filter(|d| d.notifies)
+        .map(|d| (d.name(), d))
+        .collect();
+    let mut firing: Vec<FiringAlarm> = published
+        .iter()
+        .filter(|p| p.status.state == alarms::state::StateValue::Alarm)
+        .filter_map(|p| {
+            let def = managed.get(p.alarm.name())?;
+            Some(FiringAlarm {
+                name: p.alarm.name().to_owned(),
+                severity: def.severity.as_str().to_owned(),
+                since: p.status.state_updated,
+            })
+        })
+        .collect();
+    // "critical" < "warning": critical first.
+    firing.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(a.since.cmp(&b.since))
+            .then(a.name.cmp(&b.name))
+    });
+    firing
 }
 
 /// What the cost pass produced.
@@ -251,6 +302,16 @@ impl From<&ItemOutcome> for ItemBurn {
             account_id: item.account_id.clone(),
             tier_pct: item.cost.as_ref().map(|c| c.tier_pct),
             actual_pct: item.cost.as_ref().and_then(|c| c.actual_pct),
+            firing: item
+                .publish
+                .as_ref()
+                .map(|p| {
+                    p.firing
+                        .iter()
+                        .map(|f| (f.name.clone(), f.severity.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
             missing: item.cost.is_none().then(|| {
                 item.failures.first().map_or_else(
                     || "no cost report".to_owned(),
@@ -348,6 +409,13 @@ impl OrgRun {
                     p.deletes,
                     crate::publish::signed_usd(p.monthly_delta_usd)
                 ));
+                if !p.firing.is_empty() {
+                    parts.push(format!(
+                        "{} alarm(s) in ALARM ({} critical)",
+                        p.firing.len(),
+                        p.firing.iter().filter(|f| f.severity == "critical").count()
+                    ));
+                }
             }
             if let Some(c) = &item.cost {
                 parts.push(c.headline.clone());
@@ -829,6 +897,7 @@ impl ItemJob {
             write_calls: 0,
             not_implemented: Vec::new(),
             monthly_delta_usd: plan.monthly_delta(),
+            firing: firing_of(&desired, &plan.alarms.published),
         };
         let mut failures = Vec::new();
         if self.options.mode == Mode::Run {
