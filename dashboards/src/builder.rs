@@ -156,6 +156,13 @@ impl Metric {
         self
     }
 
+    /// Read this row from another account (`accountId`: a source account linked to this monitoring
+    /// account through CloudWatch cross-account observability).
+    pub fn in_account(mut self, account_id: impl Into<String>) -> Self {
+        self.props.account_id = Some(account_id.into());
+        self
+    }
+
     /// The row, if CloudWatch publishes this metric with exactly these dimension keys.
     ///
     /// # Errors

@@ -367,9 +367,41 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
         );
         assert!(outcome.cost.as_ref().unwrap().slack_posted, "{summary}");
     }
+    // The management (monitoring) account holds one dashboard: the organisation overview, a graph per
+    // member whose metrics carry that member's accountId (cross-account observability).
+    assert_eq!(
+        dashboard_names(&base).await,
+        ["acme-organisation-overview"],
+        "{summary}"
+    );
+    let overview = aws_sdk_cloudwatch::Client::new(&base)
+        .get_dashboard()
+        .dashboard_name("acme-organisation-overview")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(overview.dashboard_body().unwrap()).unwrap();
+    let graphs: Vec<&serde_json::Value> = body["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["type"] == "metric")
+        .collect();
+    assert_eq!(graphs.len(), accounts.len());
+    for account in accounts {
+        let graph = graphs
+            .iter()
+            .find(|g| g["properties"]["title"].as_str().unwrap().contains(account))
+            .unwrap();
+        for row in graph["properties"]["metrics"].as_array().unwrap() {
+            let options = row.as_array().unwrap().last().unwrap();
+            assert_eq!(options["accountId"], account, "{graph}");
+        }
+    }
     assert!(
-        dashboard_names(&base).await.is_empty(),
-        "no dashboard in the management account"
+        summary
+            .contains("organisation overview dashboard: acme-organisation-overview written (3 account(s))"),
+        "{summary}"
     );
     assert!(
         alarm_names(&base).await.is_empty(),
@@ -434,6 +466,11 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
     assert_eq!(
         again.rollup_delivery.as_deref(),
         Some(&*format!("already posted for {}", now.date_naive()))
+    );
+    assert_eq!(
+        again.overview,
+        Some(Ok("acme-organisation-overview unchanged".to_owned())),
+        "unchanged: no write"
     );
     assert_eq!(sink.received().len(), 4);
 

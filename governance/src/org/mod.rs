@@ -27,6 +27,7 @@ pub mod cost;
 pub mod discover;
 pub mod lambda;
 pub mod ledger;
+pub mod overview;
 pub mod reads;
 pub mod rollup;
 pub mod run;

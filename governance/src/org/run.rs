@@ -355,6 +355,8 @@ pub struct OrgRun {
     pub rollup_delivery: Option<String>,
     /// The roll-up was due and could not be posted (see [`super::rollup::RollupDelivery::failed`]).
     pub rollup_failed: bool,
+    /// What publishing the organisation overview dashboard did (a run that publishes), or why it failed.
+    pub overview: Option<Result<String, String>>,
     /// Every AWS request of the run (items, Cost Explorer, ledger), by `service:Operation`.
     pub calls: BTreeMap<String, u64>,
     /// Wall time, seconds.
@@ -374,6 +376,7 @@ impl OrgRun {
     pub fn ok(&self) -> bool {
         self.cost_failure.is_none()
             && !self.rollup_failed
+            && !matches!(self.overview, Some(Err(_)))
             && self.items.iter().all(ItemOutcome::ok)
             && self.discovery.as_ref().is_none_or(|m| m.rejected.is_empty())
     }
@@ -444,6 +447,11 @@ impl OrgRun {
             && let Some(d) = &self.rollup_delivery
         {
             out.push_str(&format!("✗ organisation roll-up: {d}\n"));
+        }
+        match &self.overview {
+            Some(Ok(done)) => out.push_str(&format!("organisation overview dashboard: {done}\n")),
+            Some(Err(why)) => out.push_str(&format!("✗ organisation overview dashboard: {why}\n")),
+            None => {}
         }
         if let Some(f) = &self.cost_failure {
             out.push_str(&format!(
@@ -750,6 +758,11 @@ pub async fn finish(
     };
     let rollup_failed = delivery.as_ref().is_some_and(|d| d.failed);
     let rollup_delivery = delivery.map(|d| d.said);
+    let overview = if options.mode == Mode::Run && options.publish {
+        Some(publish_overview(org, management, &items).await)
+    } else {
+        None
+    };
 
     let mut calls: BTreeMap<String, u64> = BTreeMap::new();
     for call in counter
@@ -784,9 +797,56 @@ pub async fn finish(
         rollup,
         rollup_delivery,
         rollup_failed,
+        overview,
         calls,
         seconds: started.elapsed().as_secs_f64(),
     }
+}
+
+/// Publishes the organisation overview ([`super::overview`]) in the management (monitoring) account:
+/// the members with the most critical alarms firing first, then by account id.
+async fn publish_overview(
+    org: &Organization,
+    management: &AwsClients,
+    items: &[ItemOutcome],
+) -> Result<String, String> {
+    use super::overview::{OverviewAccount, managed_prefix, overview};
+    let o = &org.spec.organization;
+    let mut accounts: Vec<OverviewAccount> = org
+        .by_account()
+        .into_iter()
+        .map(|(id, its)| {
+            let mine = || items.iter().filter(move |i| i.account_id == id);
+            let count = |severity: &str| {
+                mine()
+                    .flat_map(|i| i.publish.iter().flat_map(|p| p.firing.iter()))
+                    .filter(|f| f.severity == severity)
+                    .count()
+            };
+            OverviewAccount {
+                id: id.to_owned(),
+                name: its[0].account_name.clone(),
+                platforms: its.iter().map(|i| i.spec.managed_prefix()).collect(),
+                firing: (count("critical"), count("warning")),
+            }
+        })
+        .collect();
+    accounts.sort_by(|a, b| b.firing.cmp(&a.firing).then(a.id.cmp(&b.id)));
+    let dashboard = overview(&o.name, &o.region, &accounts).map_err(|e| e.to_string())?;
+    let prefix = managed_prefix(&o.name);
+    let cw = with_publishing_retries(&management.cloudwatch);
+    let plan = crate::publish::dashboards::plan(&cw, std::slice::from_ref(&dashboard), &prefix)
+        .await
+        .map_err(|e| e.to_string())?;
+    let report = crate::publish::dashboards::apply(&cw, &plan, &NoProgress).await;
+    if let Some(f) = report.failures.first() {
+        return Err(format!("{} ({}): {}", f.name, f.action, f.error));
+    }
+    Ok(if report.write_calls == 0 {
+        format!("{} unchanged", dashboard.name)
+    } else {
+        format!("{} written ({} account(s))", dashboard.name, accounts.len())
+    })
 }
 
 /// An item's outcome before it ran: no result, no failure.

@@ -180,12 +180,27 @@ data "aws_iam_policy_document" "account" {
 }
 
 data "aws_iam_policy_document" "summary" {
+  #checkov:skip=CKV_AWS_356: cloudwatch:ListDashboards has no resource-level permissions; the overview's writes are limited to its own name
   source_policy_documents = [data.aws_iam_policy_document.ledger.json]
 
   statement {
     sid       = "RollupWebhook"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.rollup_webhook.arn]
+  }
+
+  statement {
+    # The organisation overview dashboard (governance/src/org/overview.rs): listed to plan, then read,
+    # written or deleted under the organisation's own prefix only.
+    sid       = "ListDashboards"
+    actions   = ["cloudwatch:ListDashboards"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "OrganisationOverview"
+    actions   = ["cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]
+    resources = ["arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.name_prefix}-organisation-*"]
   }
 }
 
