@@ -318,6 +318,6 @@ mod tests {
         };
         let err = discover(&org(), &dir).await.unwrap_err();
         assert!(matches!(err, DiscoveryError::TooMany), "{err}");
-        assert!(err.to_string().contains("more than 5000 accounts"), "{err}");
+        assert!(err.to_string().contains("more than 3000 accounts"), "{err}");
     }
 }

@@ -25,7 +25,7 @@ locals {
   functions = {
     # Reads Cost Explorer once for every member (LINKED_ACCOUNT x SERVICE, cached in the ledger) and
     # returns the accounts to govern. With discovery it also lists the accounts and reads one account's
-    # tags per call (up to 5,000 accounts): Lambda's ceiling, not 2 minutes.
+    # tags per call (up to 3,000 accounts): Lambda's ceiling, not 2 minutes.
     governance-org-plan = { memory_mb = 512, timeout_s = 900 }
     # One member account: assume its role, publish dashboards and alarms, build its platforms' reports.
     governance-org-account = { memory_mb = 512, timeout_s = 900 }

@@ -35,10 +35,13 @@ use super::{AccountSpec, Organization, Seen, role_account, validate_account};
 
 /// Most accounts one discovery takes. AWS Organizations' default quota is 10 accounts and large
 /// organisations run a few thousand; every account costs one `ListTagsForResource` call in the plan
-/// step and one Map iteration's id in the state machine's 256 KiB state. Past this, discovery stops with
-/// an error rather than run a pass that cannot finish in a Lambda's 15 minutes: split the organisation
-/// into several organisation specs (one per OU, say) instead.
-pub const MAX_DISCOVERED_ACCOUNTS: usize = 5_000;
+/// step and one iteration of the state machine's inline Map. A Standard execution's history holds at
+/// most 25,000 events and an inline Map iteration of one Task writes 7 (iteration started, state
+/// entered, task scheduled, started, succeeded, state exited, iteration succeeded), so about 3,500
+/// iterations fill it; the Map's results (≈ 60 bytes an account) must also fit the 256 KiB state.
+/// 3,000 leaves room for both. Past this, discovery stops with an error rather than run a pass that
+/// cannot finish: split the organisation into several organisation specs (one per OU, say) instead.
+pub const MAX_DISCOVERED_ACCOUNTS: usize = 3_000;
 
 /// Longest tag value accepted: AWS's own limit for a tag value, so a longer one did not come from AWS.
 pub const MAX_TAG_VALUE_CHARS: usize = 256;
