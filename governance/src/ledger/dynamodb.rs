@@ -10,8 +10,20 @@ use aws_error::AwsCallError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Counted, LedgerError, LedgerStore, NewItem};
+use crate::publish::cloudwatch::PageGuard;
 
 const SERVICE: &str = "DynamoDB";
+
+/// Pages one ledger `Query` may read: a partition holds one pass's records (a day's deliveries, a
+/// month's claims), far below 1 MB × this.
+const MAX_QUERY_PAGES: usize = 100;
+
+/// A `LastEvaluatedKey` as a token [`PageGuard`] can remember (its attributes in name order).
+fn key_token(key: &std::collections::HashMap<String, AttributeValue>) -> String {
+    let mut parts: Vec<String> = key.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    parts.sort();
+    parts.join("\u{1f}")
+}
 
 /// The governance ledger table.
 #[derive(Debug, Clone)]
@@ -300,6 +312,7 @@ impl Ledger {
         let action = format!("read snapshots {pk}/{from}..={to}");
         let mut out = Vec::new();
         let mut start = None;
+        let mut guard = PageGuard::new("Query", MAX_QUERY_PAGES);
         loop {
             let page = self
                 .client
@@ -322,9 +335,10 @@ impl Ledger {
                 };
                 out.push((sk.clone(), body.clone()));
             }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
+            match guard.next(page.last_evaluated_key().map(key_token)) {
+                Ok(Some(_)) => start = page.last_evaluated_key().cloned(),
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(LedgerError::new(&self.table, action, e)),
             }
         }
     }
@@ -412,6 +426,7 @@ impl Ledger {
     ) -> Result<Vec<std::collections::HashMap<String, AttributeValue>>, LedgerError> {
         let mut out = Vec::new();
         let mut start = None;
+        let mut guard = PageGuard::new("Query", MAX_QUERY_PAGES);
         loop {
             let page = self
                 .client
@@ -424,9 +439,10 @@ impl Ledger {
                 .await
                 .map_err(self.err(format!("query {pk}"), "Query"))?;
             out.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
+            match guard.next(page.last_evaluated_key().map(key_token)) {
+                Ok(Some(_)) => start = page.last_evaluated_key().cloned(),
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(LedgerError::new(&self.table, format!("query {pk}"), e)),
             }
         }
     }
@@ -491,5 +507,38 @@ impl LedgerStore for Ledger {
 
     async fn counter(&self, pk: &str, sk: &str) -> Result<u64, LedgerError> {
         Ledger::counter(self, pk, sk).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    /// A `Query` whose every page hands back the same `LastEvaluatedKey` (a faulty endpoint or proxy):
+    /// the read stops with an error naming it instead of looping forever.
+    #[tokio::test]
+    async fn a_query_that_keeps_answering_the_same_last_key_stops() {
+        let rule = mock!(aws_sdk_dynamodb::Client::query).then_output(|| {
+            aws_sdk_dynamodb::operation::query::QueryOutput::builder()
+                .items(std::collections::HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S("p".into())),
+                    ("sk".to_owned(), AttributeValue::S("s".into())),
+                    ("detail".to_owned(), AttributeValue::S("sent".into())),
+                ]))
+                .last_evaluated_key("pk", AttributeValue::S("p".into()))
+                .last_evaluated_key("sk", AttributeValue::S("s".into()))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+        let ledger = Ledger::new(client, "ledger");
+        let err = ledger.claims("p").await.unwrap_err();
+        assert!(matches!(err.cause, super::super::LedgerCause::Paging(_)), "{err}");
+        assert!(err.to_string().contains("already followed"), "{err}");
+        assert_eq!(
+            rule.num_calls(),
+            2,
+            "the second page repeats the first page's key"
+        );
     }
 }

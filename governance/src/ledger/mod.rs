@@ -55,6 +55,10 @@ pub enum LedgerCause {
     /// A document could not be written or a stored one read back (`serde_json`'s message).
     #[error("{0}")]
     Document(String),
+    /// A `Query` handed back a `LastEvaluatedKey` already followed, or more pages than the cap: stopped
+    /// instead of looping or reading without end.
+    #[error("{0}")]
+    Paging(#[from] crate::publish::cloudwatch::PagingError),
 }
 
 impl From<AwsCallError> for LedgerCause {
@@ -85,7 +89,7 @@ impl LedgerError {
     pub fn class(&self) -> Option<ErrorClass> {
         match &self.cause {
             LedgerCause::Aws(e) => Some(e.class()),
-            LedgerCause::Document(_) => None,
+            LedgerCause::Document(_) | LedgerCause::Paging(_) => None,
         }
     }
 
@@ -94,7 +98,7 @@ impl LedgerError {
     pub fn is_retryable(&self) -> bool {
         match &self.cause {
             LedgerCause::Aws(e) => e.is_retryable(),
-            LedgerCause::Document(_) => false,
+            LedgerCause::Document(_) | LedgerCause::Paging(_) => false,
         }
     }
 }
