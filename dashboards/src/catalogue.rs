@@ -10,7 +10,7 @@
 //! | `lambda` | functions | invocations, error rate, p50/p95/p99 duration vs timeout, throttles, concurrency, cold starts |
 //! | `stepfunctions` | state machines | executions by status, duration vs expected, task (Lambda) failures and run time, DLQ depth |
 //! | `data` | tables or buckets | DynamoDB capacity, throttles (table and GSIs), latency and throttled requests per operation, S3 size, objects, requests |
-//! | `ai` | Bedrock models or an `extract` agent | Rekognition calls, latency, throttles; Bedrock invocations, tokens, latency, throttles, errors per model |
+//! | `ai` | Bedrock models, an `extract` or an `authenticity` agent | Rekognition calls, latency, throttles; Bedrock invocations, tokens, latency, throttles, errors per model; authenticity score distribution (seed 001 "AI Services Dashboard") |
 //! | `agents` | functions with agents | agent duration p50/p95/p99, authenticity score distribution, pricing confidence, OCR confidence (`OcrConfidence`, recorded by `rekognition_extract`), tokens per agent and model |
 //! | `cost` | budgets | month-to-date spend vs budget lines, daily spend by service, anomaly band, $/valuation, Bedrock tokens, optimization opportunities (seed 000's strategies: Lambda GB-seconds, tokens per valuation, DynamoDB capacity, S3 storage) |
 //! | `ecs` | ECS services | CPU and memory vs 80 %, ALB requests, 5xx rate (the alarm's: target + ALB 5xx), p50/p95/p99 response time, healthy hosts |
@@ -141,6 +141,32 @@ impl Ctx<'_> {
         agents
     }
 
+    /// Percentiles of a catalogue metric over 5-minute periods; `unit_range` pins the axis to 0..=1
+    /// (scores and confidences).
+    fn distribution(
+        &self,
+        metric: MetricName,
+        title: &str,
+        percentiles: &[f64],
+        unit_range: bool,
+    ) -> MetricWidget {
+        let w = self.widget(title).with_period(300);
+        let w = if unit_range {
+            w.with_left_axis(Some(0.0), Some(1.0), None)
+        } else {
+            w
+        };
+        percentiles.iter().enumerate().fold(w, |w, (i, p)| {
+            w.with_expression(
+                self.search(
+                    &format!("p{i}"),
+                    CustomSearch::new(metric, &[DimensionKey::Service], Stat::Percentile(*p), 300),
+                )
+                .with_label(format!("p{p}")),
+            )
+        })
+    }
+
     fn uses_catalogue(&self) -> bool {
         self.spec.functions.iter().any(|f| f.agent.is_some())
     }
@@ -189,7 +215,10 @@ pub fn dashboards_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Ve
     if !spec.tables.is_empty() || !spec.buckets.is_empty() {
         builders.push(data(&ctx));
     }
-    if !spec.bedrock_models.is_empty() || ctx.agents().contains(&Agent::Extract) {
+    if !spec.bedrock_models.is_empty()
+        || ctx.agents().contains(&Agent::Extract)
+        || ctx.agents().contains(&Agent::Authenticity)
+    {
         builders.push(ai(&ctx));
     }
     if ctx.uses_catalogue() {
@@ -835,7 +864,7 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
         .with_widget(header(
             ctx,
             "AI services",
-            "Rekognition and Bedrock: calls, tokens, latency, throttles.",
+            "Rekognition and Bedrock: calls, tokens, latency, throttles; the authenticity scores they produce.",
         ));
     if ctx.agents().contains(&Agent::Extract) {
         b = b.with_section("## Rekognition");
@@ -926,6 +955,16 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_size(24, 6),
         );
     }
+    if ctx.agents().contains(&Agent::Authenticity) {
+        // Seed 001 "CloudWatch Dashboards" lists "Authenticity score distribution" under the AI Services
+        // Dashboard; the agents dashboard draws it as well, for seed 000's "Authenticity Agent accuracy".
+        b = b.with_section("## Authenticity").with_widget(ctx.distribution(
+            MetricName::AuthenticityScore,
+            "Authenticity score distribution",
+            &[10.0, 50.0, 90.0],
+            true,
+        ));
+    }
     b
 }
 
@@ -951,22 +990,8 @@ fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
                 ),
         );
     }
-    let dist = |metric: MetricName, title: &str, percentiles: &[f64], unit_range: bool| {
-        let w = ctx.widget(title).with_period(300);
-        let w = if unit_range {
-            w.with_left_axis(Some(0.0), Some(1.0), None)
-        } else {
-            w
-        };
-        percentiles.iter().enumerate().fold(w, |w, (i, p)| {
-            w.with_expression(
-                ctx.search(
-                    &format!("p{i}"),
-                    CustomSearch::new(metric, &[S], Stat::Percentile(*p), 300),
-                )
-                .with_label(format!("p{p}")),
-            )
-        })
+    let dist = |metric, title: &str, percentiles: &[f64], unit_range| {
+        ctx.distribution(metric, title, percentiles, unit_range)
     };
     b = b
         .with_widget(dist(
@@ -1825,6 +1850,38 @@ mod tests {
             MetricName::OcrConfidence.spec().dimension_sets,
             &[&[telemetry::catalogue::DimensionKey::Service][..]][..]
         );
+    }
+
+    /// Seed 001 "CloudWatch Dashboards" → AI Services Dashboard: "Authenticity score distribution". The
+    /// `ai` dashboard is that one; the agents dashboard keeps the widget for seed 000's "Authenticity
+    /// Agent accuracy".
+    #[test]
+    fn ai_dashboard_has_the_authenticity_score_distribution() {
+        let ds = generate("collectiq-prod");
+        for section in ["ai", "agents"] {
+            let d = by_name(&ds, section);
+            let body: serde_json::Value = serde_json::from_str(&d.body_json().unwrap()).unwrap();
+            let widget = body["widgets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["properties"]["title"] == "Authenticity score distribution")
+                .unwrap_or_else(|| panic!("the authenticity score widget on {section}"));
+            let expressions: Vec<&str> = widget["properties"]["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m[0]["expression"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                expressions,
+                ["p10", "p50", "p90"].map(|p| format!(
+                    "SEARCH('{{CollectIQ,service}} MetricName=\"AuthenticityScore\"', '{p}', 300)"
+                )),
+                "{section}"
+            );
+            assert_eq!(widget["properties"]["yAxis"]["left"]["max"], 1.0, "{section}");
+        }
     }
 
     /// Seed 000 "Cost Dashboard": optimization opportunities, from the strategies' own numbers.

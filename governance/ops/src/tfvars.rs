@@ -41,6 +41,8 @@ pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
                 "memory_mb": f.memory_mb,
                 "timeout_s": f.timeout_s,
                 "tier": serde_json::to_value(f.tier).unwrap_or(Value::Null),
+                // Exported so the spec, not Terraform's `arm64` default, decides the instruction set.
+                "architecture": serde_json::to_value(f.architecture).unwrap_or(Value::Null),
             });
             if let (Some(agent), Some(obj)) = (f.agent, entry.as_object_mut()) {
                 obj.insert("agent".into(), Value::String(agent.as_str().to_owned()));
@@ -149,6 +151,8 @@ mod tests {
         let doc = tfvars(&spec).unwrap();
         assert_eq!(doc["functions"]["pricing_agent"]["agent"], "pricing");
         assert!(doc["functions"]["cards_get"].get("agent").is_none());
+        // 000 "Cost Optimization Strategies": ARM64, carried from the spec to Terraform.
+        assert_eq!(doc["functions"]["cards_get"]["architecture"], "arm64");
         assert_eq!(doc["budget"]["limit_usd"], json!(500));
         assert_eq!(doc["service_name"], "collectiq");
         let committed =

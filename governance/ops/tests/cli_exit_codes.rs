@@ -174,6 +174,36 @@ fn spec_check_exits_2_for_an_invalid_spec_and_1_for_an_unreadable_one() {
     );
 }
 
+/// Issue 11's example: BudgetBuddy's spec with a cluster name ECS refuses fails `spec check` at the
+/// file, line and key that hold it.
+#[test]
+fn spec_check_refuses_an_ecs_cluster_name_with_a_space_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platforms/budgetbuddy-prod.toml"
+    ))
+    .unwrap();
+    let broken = shipped.replace(
+        "cluster = \"budgetbuddy-cluster\"",
+        "cluster = \"budgetbuddy cluster\"",
+    );
+    assert_ne!(broken, shipped, "the shipped spec names its cluster");
+    let line = broken.lines().position(|l| l.starts_with("cluster = ")).unwrap() + 1;
+    let path = dir.path().join("budgetbuddy-prod.toml");
+    std::fs::write(&path, broken).unwrap();
+    let path = path.to_str().unwrap();
+    let out = ops(&["spec", "check", path]);
+    assert_eq!(out.status.code(), Some(2), "a finding: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "{path}:{line}: ecs_services[0].cluster: expected an ECS cluster or service name"
+        )),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn doctor_with_failed_checks_exits_2() {
     let out = ops(&["doctor", "--endpoint-url", &closed_port(), "--json"]);

@@ -290,6 +290,17 @@ fn aws_name_problem(kind: AwsName, name: &str) -> Option<String> {
             (1..=100).contains(&name.chars().count()) && !name.contains([':', '\\']),
             "an AWS Budgets name (1..=100 characters, no ':' or '\\')",
         ),
+        // ECS `CreateCluster` clusterName and `CreateService` serviceName: 1..=255 of a-z A-Z 0-9 - _.
+        AwsName::Ecs => (
+            (1..=255).contains(&name.len()) && chars_ok(name, b"-_"),
+            "an ECS cluster or service name (1..=255 of a-z A-Z 0-9 - _)",
+        ),
+        // API Gateway assigns every API a 10-character id of lowercase letters and digits (the `ApiId`
+        // dimension and the `<id>.execute-api.<region>.amazonaws.com` host).
+        AwsName::HttpApiId => (
+            name.len() == 10 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "an API Gateway API id (10 of a-z 0-9, as `aws apigatewayv2 get-apis` shows it)",
+        ),
     };
     (!ok).then(|| format!("expected {rule}, found \"{name}\""))
 }
@@ -304,6 +315,38 @@ enum AwsName {
     StateMachine,
     LogGroup,
     Budget,
+    Ecs,
+    HttpApiId,
+}
+
+/// What is wrong with `arn` as an SNS topic ARN, if anything:
+/// `arn:<partition>:sns:<region>:<12-digit account>:<topic>`, the topic 1..=256 of a-z A-Z 0-9 - _ (a FIFO
+/// topic's ending in `.fifo`, counted in the 256) as SNS `CreateTopic` allows. Alarms whose action names a
+/// topic that cannot exist notify no one.
+fn sns_topic_arn_problem(arn: &str) -> Option<String> {
+    let rule = "arn:<aws|aws-cn|aws-us-gov…>:sns:<region>:<12-digit account>:<topic name: 1..=256 of a-z A-Z \
+                0-9 - _, optionally ending in .fifo>";
+    let ok = match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", partition, "sns", region, account, topic] => {
+            let base = topic.strip_suffix(".fifo").unwrap_or(topic);
+            (*partition == "aws"
+                || partition.strip_prefix("aws-").is_some_and(|rest| {
+                    !rest.is_empty()
+                        && rest
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                }))
+                && is_region(region)
+                && is_account_id(account)
+                && (1..=256).contains(&topic.len())
+                && !base.is_empty()
+                && base
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+        _ => false,
+    };
+    (!ok).then(|| format!("expected an SNS topic ARN {rule}, found \"{arn}\""))
 }
 
 /// Semantic checks after deserialization; returns `(key path, message)` pairs in document order.
@@ -400,11 +443,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     for (a, api) in spec.http_apis.iter().enumerate() {
         let mut keys = std::collections::HashSet::new();
-        if api.id.is_empty() {
-            bad(
-                format!("http_apis[{a}].id"),
-                "expected the API id (ApiId dimension)".into(),
-            );
+        if let Some(problem) = aws_name_problem(AwsName::HttpApiId, &api.id) {
+            bad(format!("http_apis[{a}].id"), problem);
         }
         for (r, route) in api.routes.iter().enumerate() {
             let at = |k: &str| format!("http_apis[{a}].routes[{r}].{k}");
@@ -532,6 +572,13 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             }
         }
     }
+    for (e, svc) in spec.ecs_services.iter().enumerate() {
+        for (key, name) in [("cluster", &svc.cluster), ("service", &svc.service)] {
+            if let Some(problem) = aws_name_problem(AwsName::Ecs, name) {
+                bad(format!("ecs_services[{e}].{key}"), problem);
+            }
+        }
+    }
     for (q, queue) in spec.queues.iter().enumerate() {
         if let Some(problem) = aws_name_problem(AwsName::Queue, &queue.name) {
             bad(format!("queues[{q}].name"), problem);
@@ -588,11 +635,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         ("sns_critical_topic_arn", &n.sns_critical_topic_arn),
         ("sns_warning_topic_arn", &n.sns_warning_topic_arn),
     ] {
-        if !arn.starts_with("arn:aws:sns:") {
-            bad(
-                format!("notifications.{key}"),
-                format!("expected arn:aws:sns:…, found \"{arn}\""),
-            );
+        if let Some(problem) = sns_topic_arn_problem(arn) {
+            bad(format!("notifications.{key}"), problem);
         }
     }
     for (i, address) in n.email.iter().enumerate() {
@@ -651,8 +695,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             );
         }
     }
-    if spec.ledger.table.is_empty() {
-        bad("ledger.table".into(), "expected a DynamoDB table name".into());
+    if let Some(problem) = aws_name_problem(AwsName::Table, &spec.ledger.table) {
+        bad("ledger.table".into(), problem);
     }
     out
 }
@@ -778,7 +822,59 @@ table = "demo-dev-ledger"
                 ),
                 "budgets[0].name",
             ),
+            (
+                with(
+                    "[[ecs_services]]\ncluster = \"budgetbuddy cluster\"\nservice = \"bb\"\ndesired_count = 1",
+                ),
+                "ecs_services[0].cluster",
+            ),
+            (
+                with(
+                    "[[ecs_services]]\ncluster = \"bb\"\nservice = \"budgetbuddy/backend\"\ndesired_count = 1",
+                ),
+                "ecs_services[0].service",
+            ),
+            (
+                with(&format!(
+                    "[[ecs_services]]\ncluster = \"bb\"\nservice = \"{}\"\ndesired_count = 1",
+                    "s".repeat(256)
+                )),
+                "ecs_services[0].service",
+            ),
+            (base.replace("\"demo-dev-ledger\"", "\"ab\""), "ledger.table"),
+            (
+                base.replace("\"demo-dev-ledger\"", "\"demo dev ledger\""),
+                "ledger.table",
+            ),
+            (
+                with("[[http_apis]]\nname = \"api\"\nid = \"abc\""),
+                "http_apis[0].id",
+            ),
+            (
+                with("[[http_apis]]\nname = \"api\"\nid = \"P7Q2X9K4M1\""),
+                "http_apis[0].id",
+            ),
+            (
+                with("[[http_apis]]\nname = \"api\"\nid = \"p7q2x9k4m1x\""),
+                "http_apis[0].id",
+            ),
         ];
+        // SNS topic ARNs: partition, service, region, 12-digit account and topic name are each checked.
+        let crit = "arn:aws:sns:us-east-1:123456789012:crit";
+        let mut refused = refused.to_vec();
+        for arn in [
+            "arn:aws:sns:us-east-1:12345678901:crit".to_owned(),
+            "arn:aws:sns:us-east-1:123456789012:".to_owned(),
+            "arn:aws:sns:us-east-1:123456789012:has space".to_owned(),
+            "arn:aws:sns:us-east-1:123456789012:a:b".to_owned(),
+            "arn:aws:sns:useast1:123456789012:crit".to_owned(),
+            "arn:aws:sqs:us-east-1:123456789012:crit".to_owned(),
+            "arn:azure:sns:us-east-1:123456789012:crit".to_owned(),
+            "arn:aws:sns:us-east-1:123456789012:.fifo".to_owned(),
+            format!("arn:aws:sns:us-east-1:123456789012:{}", "t".repeat(257)),
+        ] {
+            refused.push((base.replace(crit, &arn), "notifications.sns_critical_topic_arn"));
+        }
         for (src, key) in &refused {
             let p = problems(src);
             assert!(
@@ -793,11 +889,52 @@ table = "demo-dev-ledger"
              [[buckets]]\nname = \"demo.dev-uploads-123456789012\"\n\
              [[state_machines]]\nname = \"demo-dev_Valuation\"\narn = \"arn:aws:states:us-east-1:123456789012:stateMachine:demo-dev_Valuation\"\n\
              [[budgets]]\nname = \"Demo (dev) monthly — all services\"\nlimit_usd = 5\nactual_thresholds_percent = [100]\n\
+             [[ecs_services]]\ncluster = \"Demo_dev-cluster\"\nservice = \"{}\"\ndesired_count = 1\n\
+             [[http_apis]]\nname = \"api\"\nid = \"p7q2x9k4m1\"\n\
              [[functions]]\nid = \"c\"\nname = \"{}\"\nmemory_mb = 128\ntimeout_s = 1\ntier = \"standard\"",
+            "s".repeat(255),
             "F_-9".repeat(16)
-        ));
+        ))
+        .replace("[ledger]\ntable = \"demo-dev-ledger\"", "[ledger]\ntable = \"Demo_dev.ledger-1\"")
+        .replace(
+            "arn:aws:sns:us-east-1:123456789012:warn",
+            &format!("arn:aws-us-gov:sns:us-gov-west-1:123456789012:{}abc.fifo", "W_-9".repeat(62)),
+        );
         let spec = parse(&accepted, "x.toml").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(spec.functions[2].name.len(), 64);
+        assert_eq!(spec.ecs_services[0].service.len(), 255);
+        assert_eq!(spec.http_apis[0].id, "p7q2x9k4m1");
+        assert_eq!(spec.ledger.table, "Demo_dev.ledger-1");
+        let topic = spec
+            .notifications
+            .sns_warning_topic_arn
+            .rsplit(':')
+            .next()
+            .unwrap();
+        assert_eq!(
+            topic.len(),
+            256,
+            "the longest topic name SNS allows, .fifo included"
+        );
+    }
+
+    /// The issue's own example: an ECS cluster name with a space is refused at its file, line and key, as
+    /// every other name rule is.
+    #[test]
+    fn an_ecs_cluster_name_with_a_space_names_file_line_and_key() {
+        let src = MINIMAL.replace("memory_mb = 64", "memory_mb = 128").replace(
+            "[notifications]",
+            "[[ecs_services]]\ncluster = \"budgetbuddy cluster\"\nservice = \"budgetbuddy-backend\"\ndesired_count = 2\n\n[notifications]",
+        );
+        let line = src.lines().position(|l| l.starts_with("cluster")).unwrap() + 1;
+        let err = parse(&src, "infra/platforms/x.toml").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "infra/platforms/x.toml:{line}: ecs_services[0].cluster: expected an ECS cluster or service name \
+                 (1..=255 of a-z A-Z 0-9 - _), found \"budgetbuddy cluster\""
+            )
+        );
     }
 
     #[test]
@@ -869,7 +1006,7 @@ table = "demo-dev-ledger"
     fn dangling_route_function_is_an_error() {
         let src = MINIMAL.replace("memory_mb = 64", "memory_mb = 128").replace(
             "[notifications]",
-            "[[http_apis]]\nname = \"api\"\nid = \"abc\"\n[[http_apis.routes]]\nmethod = \"GET\"\npath = \"/x\"\nfunction = \"zzz\"\n\n[notifications]",
+            "[[http_apis]]\nname = \"api\"\nid = \"a1b2c3d4e5\"\n[[http_apis.routes]]\nmethod = \"GET\"\npath = \"/x\"\nfunction = \"zzz\"\n\n[notifications]",
         );
         let p = problems(&src);
         assert_eq!(p[0].path, "http_apis[0].routes[0].function");
@@ -1075,7 +1212,7 @@ table = "demo-dev-ledger"
     #[test]
     fn bad_email_and_log_group_name_key_and_line() {
         let src = with(
-            "[[http_apis]]\nname = \"api\"\nid = \"abc\"\naccess_log_group = \"/aws/apigateway/has space\"\n",
+            "[[http_apis]]\nname = \"api\"\nid = \"a1b2c3d4e5\"\naccess_log_group = \"/aws/apigateway/has space\"\n",
         )
         .replace(
             "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"",

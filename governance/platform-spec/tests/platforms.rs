@@ -60,6 +60,11 @@ fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
     let mut want = COLLECTIQ_FUNCTIONS;
     want.sort_unstable();
     assert_eq!(ids, want, "004 Build Output: the twelve functions");
+    // 000 "Cost Optimization Strategies" → "Lambda Optimization": "Use ARM64 architecture (20% cost
+    // savings)" — for every function, as Terraform deploys them (the spec's default is x86_64).
+    for f in &spec.functions {
+        assert_eq!(f.architecture, Architecture::Arm64, "{}", f.id);
+    }
     // 000 "Deployment Verification"/"Debug Commands": `collectiq-<env>-healthz`, `collectiq-<env>-pricing-agent`.
     assert_eq!(
         spec.function("healthz").unwrap().name,

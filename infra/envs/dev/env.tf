@@ -17,6 +17,7 @@ locals {
   default_state_machine_type = "STANDARD"
   valuation_timeout_minutes  = 30
 
-  # A short canary still exercises the rollback path before prod does.
-  deployment_config_name = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+  # Seed 001, "Lambda Deployment Rollback": 10 % of traffic, alarms watched for 10 minutes, then the rest —
+  # the seed makes no exception for dev, so dev rehearses exactly the canary prod runs.
+  deployment_config_name = "CodeDeployDefault.LambdaCanary10Percent10Minutes"
 }

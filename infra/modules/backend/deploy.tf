@@ -1,14 +1,15 @@
 # Canary deployments (seed 001, "Lambda Deployment Rollback"): every backend function serves traffic
 # through the alias `var.alias_name`; CodeDeploy moves that alias to a new version by the environment's
-# deployment configuration (e.g. 10 % of traffic for 5 minutes, then all of it) and rolls back when one
+# deployment configuration (10 % of traffic for 10 minutes, then all of it) and rolls back when one
 # of the deployment group's alarms fires:
 #
 #   - the function's error-rate alarm from the generated alarm catalogue
 #     (`<prefix>-fn-<id>-error-rate-<critical|warning>`, alarms/src/catalogue.rs; published by
 #     governance-alarms, so it exists before any deployment runs), and
 #   - the canary alarm below: the alias's error rate above `canary_error_rate_percent` (5 %, the seed's
-#     "auto-rollback if error rate > 5 %"). The catalogue's alarm pages at 10 % sustained for 5 minutes,
-#     too slow to stop a 5-minute canary on its own.
+#     "auto-rollback if error rate > 5 %"). The catalogue's alarm needs 10 % sustained for 5 minutes;
+#     with a tenth of the traffic on the new version it fires late or not at all within the canary's
+#     10 minutes, so it cannot stop a canary on its own.
 #
 # Terraform creates the groups; a deployment is started by whoever ships a new version (docs/deploy.md).
 

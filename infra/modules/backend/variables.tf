@@ -204,13 +204,13 @@ variable "alias_name" {
 }
 
 variable "deployment_config_name" {
-  description = "CodeDeploy configuration that shifts alias traffic to a new version, e.g. CodeDeployDefault.LambdaCanary10Percent5Minutes."
+  description = "CodeDeploy configuration that shifts alias traffic to a new version. Default: seed 001 \"Lambda Deployment Rollback\" (10 % of traffic, alarms watched for 10 minutes)."
   type        = string
-  default     = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+  default     = "CodeDeployDefault.LambdaCanary10Percent10Minutes"
 
   validation {
     condition     = can(regex("^CodeDeployDefault\\.Lambda(AllAtOnce|Canary10Percent(5|10|15|30)Minutes|Linear10PercentEvery(1|2|3|10)Minutes?)$", var.deployment_config_name))
-    error_message = "deployment_config_name must be one of CodeDeploy's predefined Lambda configurations (CodeDeployDefault.LambdaCanary10Percent5Minutes, ...LambdaLinear10PercentEvery1Minute, ...LambdaAllAtOnce)."
+    error_message = "deployment_config_name must be one of CodeDeploy's predefined Lambda configurations (CodeDeployDefault.LambdaCanary10Percent10Minutes, ...LambdaLinear10PercentEvery1Minute, ...LambdaAllAtOnce)."
   }
 }
 

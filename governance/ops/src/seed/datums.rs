@@ -70,7 +70,9 @@ pub fn preexisting_alarms(spec: &PlatformSpec) -> Vec<PreexistingAlarm> {
             metric: lambda::ERRORS.name,
             dimension: (dimension::FUNCTION_NAME, function("authenticity_agent")),
             threshold: authenticity_threshold,
-            state: Some("Authenticity agent errors above 10 per minute for 5 minutes (Bedrock throttling)."),
+            // The reason states this alarm's own rule (seed 001: error rate > 10 % for 5 minutes), not
+            // seed 000's error count, which is the composite's other input.
+            state: Some("Authenticity agent error rate above 10 % for 5 minutes (Bedrock throttling)."),
             critical: true,
         },
         PreexistingAlarm {
@@ -826,6 +828,15 @@ mod tests {
                 .filter(|a| a.state.is_some())
                 .all(|a| cat.get(&a.name).is_some())
         );
+        // The firing error-rate alarm's reason is the rule the catalogue's alarm of that name checks.
+        let rule = "error rate above 10 % for 5 minutes";
+        let authenticity = cat.get(&seeded[0].name).unwrap();
+        assert!(
+            authenticity.alarm.description().unwrap().contains(rule),
+            "{:?}",
+            authenticity.alarm.description()
+        );
+        assert!(seeded[0].state.unwrap().contains(rule), "{:?}", seeded[0].state);
         // The DLQ alarm has the catalogue's metric, dimension and threshold.
         let alarms::Alarm::Metric(dlq) = &cat
             .get("collectiq-prod-valuation-dlq-depth-critical")
