@@ -43,22 +43,41 @@ pub struct LambdaDeps {
 
 impl LambdaDeps {
     /// Loads the spec named by `COLLECTIQ_PLATFORM` (default `platform.toml` next to the binary's working
-    /// directory) and builds the clients from the environment.
+    /// directory), builds the clients (`COLLECTIQ_ENDPOINT_URL` points them at an emulator) and applies
+    /// Terraform's `LEDGER_TABLE_NAME`, `SLACK_WEBHOOK_SECRET_ARN` and `SNS_TOPIC_CRITICAL_ARN` over the
+    /// spec's values ([`LambdaDeps::with_targets`]): the deployed environment wins, and no caller can
+    /// forget to apply it (issue 13: a packaged spec naming another account's topic misroutes pages).
     ///
     /// # Errors
     /// [`HandlerError::Configuration`] when the spec does not load.
     pub async fn from_env() -> Result<Self, HandlerError> {
-        let path = PathBuf::from(std::env::var(PLATFORM_ENV).unwrap_or_else(|_| "platform.toml".into()));
+        Self::from_vars(|k| std::env::var(k).ok()).await
+    }
+
+    /// [`LambdaDeps::from_env`] reading the environment through `lookup` (tests pass a map). An empty
+    /// value counts as unset.
+    ///
+    /// # Errors
+    /// [`HandlerError::Configuration`] when the spec does not load.
+    pub async fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, HandlerError> {
+        let var = |k: &str| lookup(k).filter(|v| !v.is_empty());
+        let path = PathBuf::from(var(PLATFORM_ENV).unwrap_or_else(|| "platform.toml".into()));
         let spec = platform_spec::load(&path).map_err(|e| HandlerError::Configuration(e.to_string()))?;
         let config = crate::aws::sdk_config(&crate::aws::AwsTarget {
+            endpoint_url: var("COLLECTIQ_ENDPOINT_URL"),
             region: Some(spec.platform.region.clone()),
             ..Default::default()
         })
         .await;
-        Ok(Self {
+        let deps = Self {
             spec,
             clients: AwsClients::new(&config),
-        })
+        };
+        Ok(deps.with_targets(
+            var("LEDGER_TABLE_NAME"),
+            var("SLACK_WEBHOOK_SECRET_ARN"),
+            var("SNS_TOPIC_CRITICAL_ARN"),
+        ))
     }
 
     /// Where notifications go and what the ledger is, as Terraform set them: each `Some` replaces the
@@ -380,6 +399,60 @@ mod tests {
         assert_eq!(e.escalate_after_minutes, None);
         let d: DashboardsEvent = serde_json::from_str("{\"dry_run\":true}").unwrap();
         assert!(d.dry_run);
+    }
+
+    /// Issue 13: "the alarms Lambda takes the ledger table, webhook secret and topic ARN from the spec and
+    /// ignores the environment Terraform sets". `from_env` itself applies it, and the clients go to
+    /// `COLLECTIQ_ENDPOINT_URL` (a loopback sink here, which sees the ledger call and its table name).
+    #[tokio::test]
+    async fn the_environment_wins_over_the_spec_and_points_the_clients() {
+        use collectiq_tests::WebhookSink;
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/platforms/collectiq-prod.toml"
+        );
+        let packaged = platform_spec::load(std::path::Path::new(spec)).unwrap();
+        let sink = WebhookSink::start(vec![]).await.unwrap();
+        let endpoint = sink.url().trim_end_matches("/services/T000/B000/demo").to_owned();
+        let env = std::collections::HashMap::from([
+            (PLATFORM_ENV, spec.to_owned()),
+            ("COLLECTIQ_ENDPOINT_URL", endpoint),
+            ("LEDGER_TABLE_NAME", "tf-ledger".to_owned()),
+            (
+                "SLACK_WEBHOOK_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:tf-slack".to_owned(),
+            ),
+            (
+                "SNS_TOPIC_CRITICAL_ARN",
+                "arn:aws:sns:us-east-1:123456789012:tf-critical".to_owned(),
+            ),
+        ]);
+        let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
+        assert_eq!(deps.spec.ledger.table, "tf-ledger");
+        assert_ne!(packaged.ledger.table, "tf-ledger");
+        assert_eq!(
+            deps.spec.notifications.slack_webhook_secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:tf-slack"
+        );
+        assert_eq!(
+            deps.spec.notifications.sns_critical_topic_arn,
+            "arn:aws:sns:us-east-1:123456789012:tf-critical"
+        );
+
+        let ledger = Ledger::new(deps.clients.dynamodb.clone(), &deps.spec.ledger.table);
+        let _ = crate::ledger::LedgerStore::claims(&ledger, "p").await;
+        let got = sink.received();
+        assert!(!got.is_empty(), "the ledger call went to COLLECTIQ_ENDPOINT_URL");
+        assert!(got[0].body.contains("\"tf-ledger\""), "{}", got[0].body);
+
+        // Unset or empty: the spec's values stay.
+        let env = std::collections::HashMap::from([
+            (PLATFORM_ENV, spec.to_owned()),
+            ("LEDGER_TABLE_NAME", String::new()),
+        ]);
+        let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
+        assert_eq!(deps.spec.ledger, packaged.ledger);
+        assert_eq!(deps.spec.notifications, packaged.notifications);
     }
 
     #[test]
