@@ -9,7 +9,8 @@
 //!   episode, and post to Slack only what changed since the last post (a new episode, a recovery, an
 //!   escalation) plus at most one digest per `digest_hours` while alarms keep firing.
 //!
-//! Errors map to stable `errorType`s: `Configuration` (the spec or environment is wrong; retrying will
+//! Errors map to stable `errorType`s: `Validation` (the event is wrong, e.g. `escalate_after_minutes`
+//! outside [`ESCALATE_AFTER_MINUTES`]), `Configuration` (the spec or environment is wrong; retrying will
 //! not help), `Retryable` (AWS could not be read), `PartialFailure` (some items were not written — the
 //! message names them).
 
@@ -105,6 +106,9 @@ impl LambdaDeps {
 /// A handler failure with a stable error type.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
+    /// The event is wrong (a value out of range): retrying it will not help.
+    #[error("{0}")]
+    Validation(String),
     /// The spec or the environment is wrong.
     #[error("{0}")]
     Configuration(String),
@@ -119,6 +123,7 @@ pub enum HandlerError {
 impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Self {
         let error_type = match &e {
+            HandlerError::Validation(_) => "Validation",
             HandlerError::Configuration(_) => "Configuration",
             HandlerError::Retryable(_) => "Retryable",
             HandlerError::PartialFailure(_) => "PartialFailure",
@@ -287,6 +292,66 @@ pub struct AlarmsOutcome {
 /// Default minutes before a firing critical alarm is escalated.
 pub const DEFAULT_ESCALATE_AFTER_MINUTES: i64 = 15;
 
+/// The `escalate_after_minutes` accepted (the Lambda event and `alarms state --escalate-after-minutes`):
+/// one minute to one week. Zero or less would page at once; far more overflows `chrono`'s `Duration`.
+pub const ESCALATE_AFTER_MINUTES: std::ops::RangeInclusive<i64> = 1..=10_080;
+
+/// The `digest_hours` accepted: one hour to one week.
+pub const DIGEST_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
+
+/// `value` when it lies in `range`; otherwise a [`HandlerError::Validation`] naming the field and the
+/// range.
+fn in_range(
+    field: &str,
+    value: i64,
+    range: &std::ops::RangeInclusive<i64>,
+    unit: &str,
+) -> Result<i64, HandlerError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(HandlerError::Validation(format!(
+            "\"{field}\": {value} is out of range: expected {}..={} ({unit})",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+impl AlarmsEvent {
+    /// How long a critical alarm fires before it is escalated, and the period between digests: the
+    /// event's values (or the defaults), checked against [`ESCALATE_AFTER_MINUTES`] and
+    /// [`DIGEST_HOURS`].
+    ///
+    /// # Errors
+    /// [`HandlerError::Validation`] naming the field and the allowed range.
+    ///
+    /// ```
+    /// use governance::publish::lambda::AlarmsEvent;
+    /// let event = AlarmsEvent { escalate_after_minutes: Some(-5), ..AlarmsEvent::default() };
+    /// let e = event.timings().unwrap_err().to_string();
+    /// assert!(e.contains("escalate_after_minutes") && e.contains("1..=10080"), "{e}");
+    /// let (escalate, digest) = AlarmsEvent::default().timings().unwrap();
+    /// assert_eq!((escalate.num_minutes(), digest.num_hours()), (15, 24));
+    /// ```
+    pub fn timings(&self) -> Result<(Duration, Duration), HandlerError> {
+        let minutes = in_range(
+            "escalate_after_minutes",
+            self.escalate_after_minutes
+                .unwrap_or(DEFAULT_ESCALATE_AFTER_MINUTES),
+            &ESCALATE_AFTER_MINUTES,
+            "minutes",
+        )?;
+        let hours = in_range(
+            "digest_hours",
+            self.digest_hours.unwrap_or(DEFAULT_DIGEST_PERIOD_HOURS),
+            &DIGEST_HOURS,
+            "hours",
+        )?;
+        Ok((Duration::minutes(minutes), Duration::hours(hours)))
+    }
+}
+
 /// Applies the catalogue, then reports, posts and escalates.
 ///
 /// # Errors
@@ -297,6 +362,8 @@ pub async fn alarms_handler(
     deps: &LambdaDeps,
 ) -> Result<AlarmsOutcome, HandlerError> {
     let e = event.payload;
+    // Before any work: a bad event must not apply half a run.
+    let (escalate_after, digest_period) = e.timings()?;
     let spec = &deps.spec;
     let catalogue =
         super::alarms::desired_catalogue(spec).map_err(|e| HandlerError::Configuration(e.to_string()))?;
@@ -338,14 +405,14 @@ pub async fn alarms_handler(
         // Escalate first, so that an escalation made by this run is itself a reason to post.
         let escalation = escalate(
             &report,
-            Duration::minutes(e.escalate_after_minutes.unwrap_or(DEFAULT_ESCALATE_AFTER_MINUTES)),
+            escalate_after,
             &ledger,
             &deps.clients.sns,
             &spec.notifications.sns_critical_topic_arn,
         )
         .await;
         let options = AnnounceOptions {
-            digest_period: Duration::hours(e.digest_hours.unwrap_or(DEFAULT_DIGEST_PERIOD_HOURS).max(1)),
+            digest_period,
             always_post: e.always_post,
         };
         let announced = announce(
@@ -453,6 +520,64 @@ mod tests {
         let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
         assert_eq!(deps.spec.ledger, packaged.ledger);
         assert_eq!(deps.spec.notifications, packaged.notifications);
+    }
+
+    /// Issue 13: `escalate_after_minutes` and `digest_hours` went straight into `Duration::minutes/hours`
+    /// (a panic past chrono's range) and a negative delay escalated at once.
+    #[test]
+    fn out_of_range_timings_are_refused_naming_the_field() {
+        let event = |escalate, digest| AlarmsEvent {
+            escalate_after_minutes: escalate,
+            digest_hours: digest,
+            ..AlarmsEvent::default()
+        };
+        for minutes in [i64::MIN, -5, 0, 10_081, i64::MAX] {
+            let e = event(Some(minutes), None).timings().unwrap_err();
+            assert!(matches!(e, HandlerError::Validation(_)), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("\"escalate_after_minutes\": ") && text.contains("1..=10080"),
+                "{text}"
+            );
+        }
+        for hours in [i64::MIN, 0, 169, i64::MAX] {
+            let text = event(None, Some(hours)).timings().unwrap_err().to_string();
+            assert!(
+                text.contains("\"digest_hours\": ") && text.contains("1..=168"),
+                "{text}"
+            );
+        }
+        let (escalate, digest) = event(Some(10_080), Some(1)).timings().unwrap();
+        assert_eq!(
+            (escalate, digest),
+            (Duration::minutes(10_080), Duration::hours(1))
+        );
+    }
+
+    /// The handler refuses a bad event before any AWS call (the endpoint here refuses connections, so a
+    /// call would end as `Retryable`).
+    #[tokio::test]
+    async fn the_handler_refuses_a_bad_event_before_any_work() {
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/platforms/collectiq-prod.toml"
+        );
+        let env = std::collections::HashMap::from([
+            (PLATFORM_ENV, spec.to_owned()),
+            ("COLLECTIQ_ENDPOINT_URL", "http://127.0.0.1:1".to_owned()),
+        ]);
+        let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
+        let payload = AlarmsEvent {
+            escalate_after_minutes: Some(i64::MAX),
+            ..AlarmsEvent::default()
+        };
+        let e = alarms_handler(
+            LambdaEvent::new(payload, lambda_runtime::Context::default()),
+            &deps,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(Diagnostic::from(e).error_type, "Validation");
     }
 
     #[test]
