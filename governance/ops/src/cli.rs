@@ -177,17 +177,17 @@ mod tests {
             (
                 "alarms state --escalate-after-minutes=-5",
                 "--escalate-after-minutes",
-                "1..=10080",
+                "0..=10080",
             ),
             (
-                "alarms state --escalate-after-minutes 0",
+                "alarms state --escalate-after-minutes=-1",
                 "--escalate-after-minutes",
-                "1..=10080",
+                "0..=10080",
             ),
             (
                 "alarms state --escalate-after-minutes 9223372036854775807",
                 "--escalate-after-minutes",
-                "1..=10080",
+                "0..=10080",
             ),
             ("alarms backtest --days 0", "--days", "1..=455"),
             ("alarms backtest --days 4294967295", "--days", "1..=455"),

@@ -87,7 +87,7 @@ pub struct StateArgs {
     /// post the same state again, and a post an earlier run left pending is sent first.
     #[arg(long)]
     pub post: bool,
-    /// Escalate critical alarms firing at least this many minutes (1 to 10080, a week) to the critical
+    /// Escalate critical alarms firing at least this many minutes (0 to 10080, a week) to the critical
     /// SNS topic (once per episode, via the ledger).
     #[arg(long, value_parser = clap::value_parser!(i64).range(ESCALATE_AFTER_MINUTES))]
     pub escalate_after_minutes: Option<i64>,

@@ -293,8 +293,9 @@ pub struct AlarmsOutcome {
 pub const DEFAULT_ESCALATE_AFTER_MINUTES: i64 = 15;
 
 /// The `escalate_after_minutes` accepted (the Lambda event and `alarms state --escalate-after-minutes`):
-/// one minute to one week. Zero or less would page at once; far more overflows `chrono`'s `Duration`.
-pub const ESCALATE_AFTER_MINUTES: std::ops::RangeInclusive<i64> = 1..=10_080;
+/// zero (escalate as soon as it fires) to one week. A negative value paged at once by accident; far more
+/// overflows `chrono`'s `Duration`.
+pub const ESCALATE_AFTER_MINUTES: std::ops::RangeInclusive<i64> = 0..=10_080;
 
 /// The `digest_hours` accepted: one hour to one week.
 pub const DIGEST_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
@@ -330,7 +331,7 @@ impl AlarmsEvent {
     /// use governance::publish::lambda::AlarmsEvent;
     /// let event = AlarmsEvent { escalate_after_minutes: Some(-5), ..AlarmsEvent::default() };
     /// let e = event.timings().unwrap_err().to_string();
-    /// assert!(e.contains("escalate_after_minutes") && e.contains("1..=10080"), "{e}");
+    /// assert!(e.contains("escalate_after_minutes") && e.contains("0..=10080"), "{e}");
     /// let (escalate, digest) = AlarmsEvent::default().timings().unwrap();
     /// assert_eq!((escalate.num_minutes(), digest.num_hours()), (15, 24));
     /// ```
@@ -531,12 +532,12 @@ mod tests {
             digest_hours: digest,
             ..AlarmsEvent::default()
         };
-        for minutes in [i64::MIN, -5, 0, 10_081, i64::MAX] {
+        for minutes in [i64::MIN, -5, -1, 10_081, i64::MAX] {
             let e = event(Some(minutes), None).timings().unwrap_err();
             assert!(matches!(e, HandlerError::Validation(_)), "{e}");
             let text = e.to_string();
             assert!(
-                text.contains("\"escalate_after_minutes\": ") && text.contains("1..=10080"),
+                text.contains("\"escalate_after_minutes\": ") && text.contains("0..=10080"),
                 "{text}"
             );
         }
@@ -552,6 +553,8 @@ mod tests {
             (escalate, digest),
             (Duration::minutes(10_080), Duration::hours(1))
         );
+        let (escalate, digest) = event(Some(0), Some(168)).timings().unwrap();
+        assert_eq!((escalate, digest), (Duration::zero(), Duration::hours(168)));
     }
 
     /// The handler refuses a bad event before any AWS call (the endpoint here refuses connections, so a
