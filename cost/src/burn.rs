@@ -35,7 +35,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::input::{Budget, CostForecast, DailyTotal};
+use crate::input::{Budget, CostForecast, DailyTotal, ForecastResult};
 
 /// Below this elapsed fraction the linear projection `A/f` gets no weight in the blend.
 pub const LINEAR_MIN_FRACTION: Decimal = Decimal::from_parts(2, 0, 0, false, 1);
@@ -871,7 +871,8 @@ pub fn recent_rate(daily: &[DailyTotal], today: NaiveDate) -> Option<RecentRate>
     if used.is_empty() {
         return None;
     }
-    let sum: Decimal = used.iter().map(|d| d.amount).sum();
+    // Checked: a caller's hostile daily totals give no rate, not a panic.
+    let sum = checked_sum(used.iter().map(|d| d.amount))?;
     let per_day = sum.checked_div(Decimal::from(used.len()))?;
     Some(RecentRate {
         per_day,
@@ -887,25 +888,41 @@ fn ce_projection(input: &BurnInput, today: NaiveDate) -> Option<CeProjection> {
         (today, ce.forecast.total.as_ref()?.amount, None, None)
     } else {
         let start = results.iter().map(|r| r.time_period.start).min().unwrap_or(today);
-        let mean: Decimal = results.iter().map(|r| r.mean_value).sum();
-        let lower: Option<Decimal> = results.iter().map(|r| r.prediction_interval_lower_bound).sum();
-        let upper: Option<Decimal> = results.iter().map(|r| r.prediction_interval_upper_bound).sum();
+        let mean = checked_sum(results.iter().map(|r| r.mean_value))?;
+        // A bound missing in any period: no interval (as `Option: Sum` gave); an overflow: no projection.
+        let bound = |b: fn(&ForecastResult) -> Option<Decimal>| -> Option<Option<Decimal>> {
+            match results.iter().map(b).collect::<Option<Vec<_>>>() {
+                Some(values) => checked_sum(values).map(Some),
+                None => Some(None),
+            }
+        };
+        let lower = bound(|r| r.prediction_interval_lower_bound)?;
+        let upper = bound(|r| r.prediction_interval_upper_bound)?;
         (start, mean, lower, upper)
     };
     // CE forecasts from today on; spend already booked inside that window would be counted twice.
-    let inside: Decimal = input
-        .daily
-        .iter()
-        .filter(|d| d.date >= window_start)
-        .map(|d| d.amount)
-        .sum();
-    let base = (input.actual - inside).max(Decimal::ZERO);
+    let inside = checked_sum(
+        input
+            .daily
+            .iter()
+            .filter(|d| d.date >= window_start)
+            .map(|d| d.amount),
+    )?;
+    let base = input.actual.checked_sub(inside)?.max(Decimal::ZERO);
+    let add = |x: Option<Decimal>| x.and_then(|x| base.checked_add(x));
     Some(CeProjection {
-        mean: base + mean,
-        lower: lower.map(|l| base + l),
-        upper: upper.map(|u| base + u),
+        mean: base.checked_add(mean)?,
+        lower: add(lower),
+        upper: add(upper),
         level: lower.and(upper).and(ce.prediction_interval_level),
     })
+}
+
+/// The sum of `amounts`, or `None` when it overflows `Decimal`.
+fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    amounts
+        .into_iter()
+        .try_fold(Decimal::ZERO, |sum, a| sum.checked_add(a))
 }
 
 /// Computes one budget's burn at `as_of`.
@@ -1065,7 +1082,7 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{Amount, DateInterval, ForecastResult};
+    use crate::input::{Amount, DateInterval};
     use chrono::TimeZone;
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
@@ -1393,6 +1410,39 @@ mod tests {
             Tier::from_pct_with_hysteresis(dec!(74.99), Some(Tier::Pct80)),
             Tier::Ok
         );
+    }
+
+    /// Issue 13: `recent_rate` and the CE projection summed with `sum()`, which panics on overflow;
+    /// they are public, so hostile totals give no rate or projection instead.
+    #[test]
+    fn overflowing_sums_give_none_not_a_panic() {
+        let daily: Vec<DailyTotal> = (1..=8)
+            .map(|n| DailyTotal {
+                date: d(n),
+                amount: Decimal::MAX,
+                estimated: false,
+            })
+            .collect();
+        assert_eq!(recent_rate(&daily, d(9)), None);
+        let mut hostile = input(dec!(500), dec!(1));
+        hostile.ce_forecast = Some(CeForecastInput {
+            forecast: CostForecast {
+                total: None,
+                forecast_results_by_time: (10..12)
+                    .map(|n| ForecastResult {
+                        time_period: DateInterval {
+                            start: d(n),
+                            end: d(n + 1),
+                        },
+                        mean_value: Decimal::MAX,
+                        prediction_interval_lower_bound: None,
+                        prediction_interval_upper_bound: None,
+                    })
+                    .collect(),
+            },
+            prediction_interval_level: None,
+        });
+        assert!(ce_projection(&hostile, d(10)).is_none());
     }
 
     #[test]

@@ -31,22 +31,31 @@ pub struct Amount {
     pub unit: String,
 }
 
-/// Parses an AWS decimal string (`"2641.548000000000229…"`, `"1E+2"`), rounding beyond 28 digits.
+/// Parses an AWS decimal string (`"2641.548000000000229…"`, `"1E+2"`), rounding beyond 28 digits. An
+/// amount beyond ±[`MAX_AMOUNT`] (10¹⁵ USD) is refused: no real bill is that large, and `7e28` would
+/// overflow the first sum it entered.
 ///
 /// # Errors
-/// [`InputError::BadAmount`] when the text is not a number.
+/// [`InputError::BadAmount`] when the text is not a number, [`InputError::AmountTooLarge`] when it is
+/// out of range.
 ///
 /// ```
 /// let d = cost::input::parse_amount("0.26823646440000000000000000000000001").unwrap();
 /// assert_eq!(d, rust_decimal::Decimal::new(2682364644, 10));
 /// assert!(cost::input::parse_amount("N/A").is_err());
+/// assert!(cost::input::parse_amount("7e28").is_err());
 /// ```
 pub fn parse_amount(text: &str) -> Result<Decimal, InputError> {
     let t = text.trim();
-    t.parse::<Decimal>()
+    let amount = t
+        .parse::<Decimal>()
         .or_else(|_| Decimal::from_scientific(t))
         .map(|d| d.normalize())
-        .map_err(|_| InputError::BadAmount(text.to_owned()))
+        .map_err(|_| InputError::BadAmount(text.to_owned()))?;
+    if amount.abs() > MAX_AMOUNT {
+        return Err(InputError::AmountTooLarge(text.to_owned()));
+    }
+    Ok(amount)
 }
 
 /// Parses an AWS `yyyy-MM-dd` date (CE `TimePeriod`; a `T…` time part is ignored).
@@ -395,6 +404,9 @@ pub enum InputError {
     /// Not a decimal number.
     #[error("not a decimal amount: {0:?}")]
     BadAmount(String),
+    /// A decimal number beyond ±[`MAX_AMOUNT`] (10¹⁵ USD).
+    #[error("amount {0:?} is out of range: at most 10^15 USD either way")]
+    AmountTooLarge(String),
     /// Not a `yyyy-MM-dd` date.
     #[error("not a yyyy-MM-dd date: {0:?}")]
     BadDate(String),
@@ -542,8 +554,12 @@ impl DailyCostTable {
     #[must_use]
     pub fn daily_totals(&self) -> Vec<DailyTotal> {
         let mut sums: BTreeMap<NaiveDate, Decimal> = self.days.keys().map(|d| (*d, Decimal::ZERO)).collect();
+        // Saturating, not `+=`: a row of `from_pages` is within ±MAX_AMOUNT, so no real sum saturates;
+        // a table built or stored otherwise must not panic here, and a saturated total is refused later
+        // as out of range (burn::budget_burn).
         for row in &self.rows {
-            *sums.entry(row.date).or_default() += row.amount;
+            let sum = sums.entry(row.date).or_default();
+            *sum = sum.saturating_add(row.amount);
         }
         sums.into_iter()
             .map(|(date, amount)| DailyTotal {
@@ -559,10 +575,12 @@ impl DailyCostTable {
     pub fn by_service_day(&self) -> BTreeMap<String, BTreeMap<NaiveDate, Decimal>> {
         let mut out: BTreeMap<String, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
         for row in &self.rows {
-            *out.entry(row.service.clone())
+            let sum = out
+                .entry(row.service.clone())
                 .or_default()
                 .entry(row.date)
-                .or_default() += row.amount;
+                .or_default();
+            *sum = sum.saturating_add(row.amount);
         }
         out
     }
@@ -572,7 +590,8 @@ impl DailyCostTable {
     pub fn service_totals(&self, start: NaiveDate, end: NaiveDate) -> BTreeMap<String, Decimal> {
         let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
         for row in self.rows.iter().filter(|r| r.date >= start && r.date < end) {
-            *out.entry(row.service.clone()).or_default() += row.amount;
+            let sum = out.entry(row.service.clone()).or_default();
+            *sum = sum.saturating_add(row.amount);
         }
         out
     }
@@ -817,6 +836,31 @@ mod tests {
             .amount = Decimal::MAX;
         let err = DailyCostTable::from_pages(&[page], "UnblendedCost").unwrap_err();
         assert!(matches!(err, InputError::OutOfRange { .. }), "{err}");
+    }
+
+    /// Issue 13: a hostile answer of `7e28` parsed, and the next sum panicked.
+    #[test]
+    fn hostile_amounts_are_refused_at_parse_and_sums_never_panic() {
+        for text in [
+            "7e28",
+            "-7e28",
+            "79228162514264337593543950335",
+            "1000000000000000.01",
+        ] {
+            let e = parse_amount(text).unwrap_err();
+            assert_eq!(e, InputError::AmountTooLarge(text.into()), "{text}");
+            assert!(e.to_string().contains("out of range"), "{e}");
+            assert!(Amount::parse(text, "USD").is_err(), "{text}");
+        }
+        assert_eq!(parse_amount("1e15").unwrap(), MAX_AMOUNT);
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let table = DailyCostTable::default()
+            .with_row(d, "AWS Lambda", Decimal::MAX, false)
+            .with_row(d, "AWS Lambda", Decimal::MAX, false);
+        assert_eq!(table.daily_totals()[0].amount, Decimal::MAX);
+        assert_eq!(table.by_service_day()["AWS Lambda"][&d], Decimal::MAX);
+        let next = d.succ_opt().unwrap();
+        assert_eq!(table.service_totals(d, next)["AWS Lambda"], Decimal::MAX);
     }
 
     #[test]

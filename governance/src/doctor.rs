@@ -460,9 +460,11 @@ async fn metric_data(
 
 /// One `GetCostAndUsage` ($0.01) under the spec's daily cap, counted in the ledger like the passes'
 /// requests (SDK retries included), so doctor never spends what the daily report needs. The cap used up
-/// (or 0): not asked, and the check says so. A ledger that cannot count (a missing table — the DynamoDB
-/// check says why — or no access): asked once anyway, uncounted, and the line says so, since finding out
-/// what is missing is doctor's job. Returns the outcome and the attempts sent.
+/// (or 0): not asked, and the check says so. A ledger that cannot count because it is missing or not
+/// readable (the DynamoDB check says why): asked once anyway, uncounted, and the line says so, since
+/// finding out what is missing is doctor's job. Any other ledger failure (throttled, a fault, a
+/// timeout): not asked — the ledger is there and would count the request on another try, so an uncounted
+/// one would only spend past the cap. Returns the outcome and the attempts sent.
 async fn cost_and_usage(
     spec: &PlatformSpec,
     clients: &AwsClients,
@@ -470,6 +472,7 @@ async fn cost_and_usage(
 ) -> (Result<String, Failure>, u32) {
     use crate::cost_pass::counting::RequestCounter;
     use crate::cost_pass::read::{CeQuota, ReadError};
+    use crate::ledger::{LedgerCause, LedgerError};
     use aws_sdk_costexplorer::types::{DateInterval, Granularity};
     let today = now.date_naive();
     let yesterday = today.pred_opt().unwrap_or(today);
@@ -505,7 +508,23 @@ async fn cost_and_usage(
             };
             return (Ok(format!("not asked: {why}")), sent);
         }
-        Err(e) => (request().await, Some(e)),
+        Err(e) if may_ask_uncounted(&e) => (request().await, Some(e)),
+        Err(e) => {
+            let failure = match e {
+                ReadError::Ledger(LedgerError {
+                    cause: LedgerCause::Aws(error),
+                    table,
+                    ..
+                }) => Failure::Aws {
+                    context: Some(format!(
+                        "not asked: the ledger {table} could not count the request"
+                    )),
+                    error,
+                },
+                other => Failure::Found(format!("not asked: {other}")),
+            };
+            return (Err(failure), counter.snapshot().cost_explorer());
+        }
     };
     let sent = counter.snapshot().cost_explorer();
     let outcome = answer.map_err(aws("CostExplorer", "GetCostAndUsage")).map(|r| {
@@ -522,6 +541,16 @@ async fn cost_and_usage(
         line
     });
     (outcome, sent)
+}
+
+/// Whether doctor may send its Cost Explorer request uncounted after the ledger failed to count it: only
+/// when the ledger table is missing or this caller may not use it (what doctor is there to report).
+fn may_ask_uncounted(e: &crate::cost_pass::read::ReadError) -> bool {
+    matches!(
+        e,
+        crate::cost_pass::read::ReadError::Ledger(l)
+            if matches!(l.class(), Some(ErrorClass::NotFound | ErrorClass::AccessDenied))
+    )
 }
 
 async fn budgets(spec: &PlatformSpec, clients: &AwsClients) -> Result<String, Failure> {
@@ -584,6 +613,53 @@ async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13: doctor sent an uncounted Cost Explorer request ($0.01, past the daily cap) on any
+    /// ledger error, a throttle included. Only a missing or forbidden ledger lets it ask uncounted.
+    #[tokio::test]
+    async fn only_a_missing_or_forbidden_ledger_lets_doctor_ask_uncounted() {
+        use collectiq_tests::{SinkResponse, WebhookSink};
+        let spec = crate::test_support::prod_spec();
+        assert!(spec.cost.ce_daily_request_cap > 0);
+        let dynamodb_error = |code: &str| {
+            SinkResponse::error(
+                400,
+                &format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected"}}"#),
+            )
+        };
+        for (code, asked) in [
+            ("ThrottlingException", false),
+            ("ProvisionedThroughputExceededException", false),
+            ("ResourceNotFoundException", true),
+            ("AccessDeniedException", true),
+        ] {
+            // One loopback endpoint for every client: the ledger's UpdateItem gets `code`, a Cost
+            // Explorer request (if any) the sink's default answer.
+            let sink = WebhookSink::start(vec![dynamodb_error(code)]).await.unwrap();
+            let endpoint = sink.url().trim_end_matches("/services/T000/B000/demo").to_owned();
+            let config = crate::aws::sdk_config(&crate::aws::AwsTarget {
+                endpoint_url: Some(endpoint),
+                region: Some(spec.platform.region.clone()),
+                ..Default::default()
+            })
+            .await;
+            let clients = AwsClients::new(&config);
+            let (outcome, _) = cost_and_usage(&spec, &clients, Utc::now()).await;
+            let got = sink.received();
+            let ce_requests = got.iter().filter(|r| r.body.contains("TimePeriod")).count();
+            assert_eq!(ce_requests, usize::from(asked), "{code}: {got:?}");
+            if !asked {
+                let Err(Failure::Aws { context, error }) = outcome else {
+                    panic!("{code}: {outcome:?}")
+                };
+                assert!(context.unwrap_or_default().contains("not asked"), "{code}");
+                assert!(!matches!(
+                    error.class(),
+                    ErrorClass::NotFound | ErrorClass::AccessDenied
+                ));
+            }
+        }
+    }
 
     #[test]
     fn whole_numbers_never_carry_the_sign_of_zero() {

@@ -168,6 +168,49 @@ mod tests {
         ));
     }
 
+    /// Issue 13: `--escalate-after-minutes` and `alarms backtest --days` reached `chrono::Duration` and
+    /// date arithmetic unchecked (a panic, or a negative delay paging at once). Out of range is a bad
+    /// invocation: clap names the flag and the range, and the exit code is 1, not a panic.
+    #[test]
+    fn out_of_range_durations_are_a_bad_invocation() {
+        let bad = [
+            (
+                "alarms state --escalate-after-minutes=-5",
+                "--escalate-after-minutes",
+                "0..=10080",
+            ),
+            (
+                "alarms state --escalate-after-minutes=-1",
+                "--escalate-after-minutes",
+                "0..=10080",
+            ),
+            (
+                "alarms state --escalate-after-minutes 9223372036854775807",
+                "--escalate-after-minutes",
+                "0..=10080",
+            ),
+            ("alarms backtest --days 0", "--days", "1..=455"),
+            ("alarms backtest --days 4294967295", "--days", "1..=455"),
+        ];
+        for (args, flag, range) in bad {
+            let argv: Vec<&str> = std::iter::once("collectiq-ops").chain(args.split(' ')).collect();
+            let e = Cli::try_parse_from(&argv).unwrap_err().to_string();
+            assert!(e.contains(flag) && e.contains(range), "{args}: {e}");
+            assert_eq!(parse(&argv).unwrap_err(), exit::ERROR, "{args}");
+        }
+        assert!(
+            Cli::try_parse_from([
+                "collectiq-ops",
+                "alarms",
+                "state",
+                "--escalate-after-minutes",
+                "10080"
+            ])
+            .is_ok()
+        );
+        assert!(Cli::try_parse_from(["collectiq-ops", "alarms", "backtest", "--days", "455"]).is_ok());
+    }
+
     #[test]
     fn the_command_line_refuses_other_chart_extensions_before_any_work() {
         let parse = |chart: &str| Cli::try_parse_from(["collectiq-ops", "cost", "report", "--chart", chart]);

@@ -9,8 +9,9 @@ use anyhow::{Context, Result};
 use chrono::{Duration, Utc};
 use clap::{Args, Subcommand};
 use governance::ledger::Ledger;
-use governance::publish::backtest::backtest_catalogue;
+use governance::publish::backtest::{MAX_BACKTEST_DAYS, backtest_catalogue};
 use governance::publish::cloudwatch::with_publishing_retries;
+use governance::publish::lambda::ESCALATE_AFTER_MINUTES;
 use governance::publish::queries::{QueryPlanView, QueryPlanning};
 use governance::publish::state::{StateOptions, announce, escalate, render_slack, render_text, state_report};
 use governance::publish::{ApplyOptions, ApplyReport, Desired, PlanView};
@@ -69,8 +70,9 @@ pub struct AlarmPlanArgs {
 /// `alarms backtest` options.
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
-    /// Days of history (CloudWatch keeps 1-minute data for 15 days).
-    #[arg(long, default_value_t = 14)]
+    /// Days of history, 1 to 455 (CloudWatch keeps 1-minute data for 15 days, any data for 455).
+    #[arg(long, default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_BACKTEST_DAYS)))]
     pub days: u32,
     /// Most pages per alarm tolerated in the window.
     #[arg(long, default_value_t = 5)]
@@ -85,9 +87,9 @@ pub struct StateArgs {
     /// post the same state again, and a post an earlier run left pending is sent first.
     #[arg(long)]
     pub post: bool,
-    /// Escalate critical alarms firing at least this many minutes to the critical SNS topic (once per
-    /// episode, via the ledger).
-    #[arg(long)]
+    /// Escalate critical alarms firing at least this many minutes (0 to 10080, a week) to the critical
+    /// SNS topic (once per episode, via the ledger).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(ESCALATE_AFTER_MINUTES))]
     pub escalate_after_minutes: Option<i64>,
 }
 

@@ -240,12 +240,22 @@ pub async fn cost_and_usage_page(
     page_from_sdk(&out)
 }
 
+/// Parses an AWS amount, refusing one beyond ±[`cost::input::MAX_AMOUNT`] (10¹⁵ USD): no real bill is
+/// that large, and a hostile answer such as `79228162514264337593543950335` would overflow the first sum
+/// it entered.
 fn parse_decimal(api: &'static str, what: &str, s: &str) -> Result<Decimal, ReadError> {
     // `from_str` rounds beyond 28 significant digits, which CE's long strings need.
-    Decimal::from_str(s.trim()).map_err(|e| ReadError::Unexpected {
+    let amount = Decimal::from_str(s.trim()).map_err(|e| ReadError::Unexpected {
         api,
         detail: format!("{what} {s:?} is not a decimal: {e}"),
-    })
+    })?;
+    if amount.abs() > cost::input::MAX_AMOUNT {
+        return Err(ReadError::Unexpected {
+            api,
+            detail: format!("{what} {s:?} is out of range: at most 10^15 USD either way"),
+        });
+    }
+    Ok(amount)
 }
 
 fn amount_of(api: &'static str, m: &MetricValue) -> Result<Amount, ReadError> {
@@ -477,17 +487,20 @@ pub async fn budgets(
 /// [`ReadError::Unexpected`] when an amount does not parse.
 pub fn budget_from_sdk(b: &aws_sdk_budgets::types::Budget) -> Result<Budget, ReadError> {
     let api = "budgets:DescribeBudgets";
-    let spend = |s: &aws_sdk_budgets::types::Spend| -> Result<Amount, ReadError> {
+    let spend = |what: &str, s: &aws_sdk_budgets::types::Spend| -> Result<Amount, ReadError> {
         Ok(Amount {
-            amount: parse_decimal(api, "amount", s.amount())?,
+            amount: parse_decimal(api, &format!("{what} amount"), s.amount())?,
             unit: s.unit().to_owned(),
         })
     };
     let calculated_spend = match b.calculated_spend() {
         Some(c) => match c.actual_spend() {
             Some(actual) => Some(CalculatedSpend {
-                actual_spend: spend(actual)?,
-                forecasted_spend: c.forecasted_spend().map(spend).transpose()?,
+                actual_spend: spend("ActualSpend", actual)?,
+                forecasted_spend: c
+                    .forecasted_spend()
+                    .map(|f| spend("ForecastedSpend", f))
+                    .transpose()?,
             }),
             None => None,
         },
@@ -497,7 +510,7 @@ pub fn budget_from_sdk(b: &aws_sdk_budgets::types::Budget) -> Result<Budget, Rea
         budget_name: b.budget_name().to_owned(),
         budget_type: Some(b.budget_type().as_str().to_owned()),
         time_unit: Some(b.time_unit().as_str().to_owned()),
-        budget_limit: b.budget_limit().map(spend).transpose()?,
+        budget_limit: b.budget_limit().map(|l| spend("BudgetLimit", l)).transpose()?,
         calculated_spend,
     })
 }
@@ -864,6 +877,64 @@ mod tests {
         assert_eq!(c.actual_spend.amount, Decimal::new(604_456, 3));
         assert!(c.forecasted_spend.is_none());
         assert_eq!(got.time_unit.as_deref(), Some("MONTHLY"));
+    }
+
+    /// Issue 13: a hostile Budgets or Cost Explorer answer (`7.9e28`) parsed and panicked the pass in
+    /// its first sum; it is now an error naming the API and the field.
+    #[test]
+    fn hostile_amounts_are_errors_naming_the_field() {
+        use aws_sdk_budgets::types::{Budget as B, BudgetType, CalculatedSpend as C, Spend, TimeUnit};
+        const HUGE: &str = "79228162514264337593543950335";
+        let spend = |a: &str| Spend::builder().amount(a).unit("USD").build().unwrap();
+        let budget = |limit: &str, actual: &str| {
+            B::builder()
+                .budget_name("collectiq-prod-monthly")
+                .budget_type(BudgetType::Cost)
+                .time_unit(TimeUnit::Monthly)
+                .budget_limit(spend(limit))
+                .calculated_spend(C::builder().actual_spend(spend(actual)).build())
+                .build()
+                .unwrap()
+        };
+        for (b, field) in [
+            (budget(HUGE, "1"), "BudgetLimit"),
+            (budget("500", "-1000000000000000.01"), "ActualSpend"),
+        ] {
+            let e = budget_from_sdk(&b).unwrap_err().to_string();
+            assert!(
+                e.contains("budgets:DescribeBudgets") && e.contains(field) && e.contains("out of range"),
+                "{e}"
+            );
+        }
+        let page = GetCostAndUsageOutput::builder()
+            .results_by_time(
+                SdkResult::builder()
+                    .time_period(ce_interval(d(1), d(2)).unwrap())
+                    .groups(
+                        SdkGroup::builder()
+                            .keys("AWS Lambda")
+                            .metrics(COST_METRIC, money(HUGE))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let e = page_from_sdk(&page).unwrap_err().to_string();
+        assert!(e.contains("out of range"), "{e}");
+        let forecast = GetCostForecastOutput::builder()
+            .forecast_results_by_time(
+                SdkForecast::builder()
+                    .time_period(ce_interval(d(18), d(30)).unwrap())
+                    .mean_value(HUGE)
+                    .build(),
+            )
+            .build();
+        let e = forecast_from_sdk(&forecast).unwrap_err().to_string();
+        assert!(e.contains("MeanValue") && e.contains("out of range"), "{e}");
+        assert_eq!(
+            parse_decimal("api", "x", "1000000000000000").unwrap(),
+            cost::input::MAX_AMOUNT
+        );
     }
 
     fn d(n: u32) -> NaiveDate {

@@ -13,6 +13,9 @@
 //!   posts it again — carrying the same `delivery ref` marker, so a second copy is recognisable.
 //! - Other `4xx` are never retried: `invalid_payload` and `channel_is_archived` get a clear error saying
 //!   what to do.
+//! - Redirects are never followed and no `Referer` is sent: the URL's path is the secret, and a redirect
+//!   (from a hijacked host or a proxy) would carry the post to another address. A `3xx` is a failed post
+//!   ([`SlackError::Redirected`]); an `https` webhook is only ever posted over `https`.
 //!
 //! Success is `200` with body `ok` (api.slack.com/messaging/webhooks, "Handling errors").
 
@@ -116,6 +119,12 @@ pub enum SlackError {
         /// Slack's plain-text error code.
         code: String,
     },
+    /// The webhook answered a redirect: not followed, nothing was posted.
+    #[error("the Slack webhook answered a redirect (HTTP {status}); not followed, nothing was posted")]
+    Redirected {
+        /// HTTP status.
+        status: u16,
+    },
     /// Still rate limited after the allowed attempts, or asked to wait longer than allowed.
     #[error("Slack kept answering 429 (Retry-After {retry_after_s:?} s) after {attempts} attempt(s)")]
     RateLimited {
@@ -173,13 +182,18 @@ pub struct SlackWebhook {
 }
 
 impl SlackWebhook {
-    /// A webhook client with a 10 s request timeout.
+    /// A webhook client with a 10 s request timeout that follows no redirect, sends no `Referer` and,
+    /// for an `https` webhook, speaks only `https` (an `http` URL is only ever a loopback sink, see
+    /// [`WebhookUrl::from_secret`]).
     ///
     /// # Errors
     /// [`SlackError::Unavailable`] when the HTTP client cannot be built.
     pub fn new(url: WebhookUrl, retry: SlackRetry) -> Result<Self, SlackError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .https_only(url.0.scheme() == "https")
             .build()
             .map_err(|e| SlackError::Unavailable {
                 attempts: 0,
@@ -225,6 +239,12 @@ impl SlackWebhook {
                         return Ok(PostReceipt {
                             attempts: attempt,
                             waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                        });
+                    }
+                    if status.is_redirection() {
+                        // Not followed (Policy::none): the post went nowhere.
+                        return Err(SlackError::Redirected {
+                            status: status.as_u16(),
                         });
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS {
@@ -382,6 +402,76 @@ mod tests {
         assert!(e.outcome_unknown(), "{e}");
         assert!(e.to_string().contains("same delivery ref"), "{e}");
         assert_eq!(sink.received().len(), 1, "one request: no blind second post");
+    }
+
+    /// Issue 13: a webhook host answering a redirect must not pull the post — and its secret path — to
+    /// another address; a redirect is a failed post, not a delivery.
+    #[tokio::test]
+    async fn a_redirect_is_a_failed_post_and_is_not_followed() {
+        for status in [302, 307] {
+            let elsewhere = WebhookSink::start(vec![]).await.unwrap();
+            let sink = WebhookSink::start(vec![SinkResponse::redirect(status, elsewhere.url())])
+                .await
+                .unwrap();
+            let e = hook(&sink, SlackRetry::default())
+                .await
+                .post(&message())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(e, SlackError::Redirected { status: s } if s == status),
+                "{status}: {e}"
+            );
+            assert!(!e.outcome_unknown(), "{e}");
+            assert!(!e.to_string().contains("127.0.0.1"), "{e}");
+            assert_eq!(sink.received().len(), 1, "{status}: one attempt, not retried");
+            assert!(
+                elsewhere.received().is_empty(),
+                "{status}: the redirect was followed"
+            );
+        }
+    }
+
+    /// The delivery record of a redirected post stays pending: the next run posts it again.
+    #[tokio::test]
+    async fn a_redirected_post_is_not_marked_sent() {
+        use crate::cost_pass::notify::{NoSns, NotifyError, Sender, SlackSource, record_item, records};
+        use crate::ledger::delivery::{DeliveryRecord, DeliveryState};
+        use crate::ledger::{LedgerStore, MemoryLedger, NewItem};
+
+        struct Redirecting(String);
+        impl SlackSource for Redirecting {
+            type Slack = SlackWebhook;
+            async fn slack(&self, _secret: &str, retry: SlackRetry) -> Result<SlackWebhook, NotifyError> {
+                Ok(SlackWebhook::new(WebhookUrl::from_secret(&self.0)?, retry)?)
+            }
+        }
+
+        let elsewhere = WebhookSink::start(vec![]).await.unwrap();
+        let sink = WebhookSink::start(vec![SinkResponse::redirect(307, elsewhere.url())])
+            .await
+            .unwrap();
+        let ledger = MemoryLedger::new();
+        let now = chrono::Utc::now();
+        let (pk, sk) = ("collectiq-prod#cost-report", "2026-12-03");
+        let record = DeliveryRecord::slack("collectiq-prod#cost-report/2026-12-03", message(), now);
+        let detail = record_item(ledger.table(), pk, sk, &record).unwrap();
+        let item = NewItem {
+            pk,
+            sk,
+            detail: &detail,
+            keep: None,
+        };
+        assert!(ledger.record_all(&[item]).await.unwrap());
+
+        let channels = Redirecting(sink.url().to_owned());
+        let mut sender = Sender::new(&ledger, &channels, &NoSns, "secret", SlackRetry::default(), None);
+        let pending = records(&ledger, pk).await.unwrap().remove(0);
+        let e = sender.send(pending, now).await.unwrap_err();
+        assert!(e.to_string().contains("redirect"), "{e}");
+        let stored = records(&ledger, pk).await.unwrap();
+        assert_eq!(stored[0].record.state, DeliveryState::Pending, "{stored:?}");
+        assert!(elsewhere.received().is_empty());
     }
 
     #[tokio::test]

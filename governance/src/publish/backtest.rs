@@ -144,7 +144,12 @@ fn queries_of(a: &PutMetricAlarmInput) -> Option<(Vec<MetricDataQuery>, u32)> {
     ))
 }
 
-/// Backtests every metric alarm of `catalogue` over `days` days ending at `now`.
+/// The longest window a backtest reads: CloudWatch keeps metric data for 455 days (1-minute data for
+/// 15). The CLI refuses more; [`backtest_catalogue`] reads no more.
+pub const MAX_BACKTEST_DAYS: u32 = 455;
+
+/// Backtests every metric alarm of `catalogue` over `days` days ending at `now` (at most
+/// [`MAX_BACKTEST_DAYS`]: a longer window has no data, and `now - days` could leave chrono's range).
 pub async fn backtest_catalogue<C: CloudWatchApi>(
     cw: &C,
     catalogue: &Catalogue,
@@ -152,6 +157,7 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
     days: u32,
     budget: NoiseBudget,
 ) -> BacktestSummary {
+    let days = days.min(MAX_BACKTEST_DAYS);
     let mut out = BacktestSummary {
         start: now - Duration::days(i64::from(days)),
         end: now,
@@ -258,5 +264,21 @@ mod tests {
         };
         let (q, period) = queries_of(rate).unwrap();
         assert_eq!((q.len(), period), (3, 60));
+    }
+
+    /// Issue 13: `alarms backtest --days` went into `now - Duration::days(days)`, which panics past
+    /// chrono's range; the window is capped at what CloudWatch keeps.
+    #[tokio::test]
+    async fn an_overlong_window_is_capped_not_a_panic() {
+        let cat = desired_catalogue(&crate::test_support::prod_spec()).unwrap();
+        let cw = crate::publish::fake::FakeCloudWatch::default();
+        let now = Utc::now();
+        let budget = NoiseBudget {
+            max_fires: 5,
+            window_days: u32::MAX,
+        };
+        let summary = backtest_catalogue(&cw, &cat, now, u32::MAX, budget).await;
+        assert_eq!(summary.start, now - Duration::days(i64::from(MAX_BACKTEST_DAYS)));
+        assert_eq!(summary.end, now);
     }
 }

@@ -9,7 +9,8 @@
 //!   episode, and post to Slack only what changed since the last post (a new episode, a recovery, an
 //!   escalation) plus at most one digest per `digest_hours` while alarms keep firing.
 //!
-//! Errors map to stable `errorType`s: `Configuration` (the spec or environment is wrong; retrying will
+//! Errors map to stable `errorType`s: `Validation` (the event is wrong, e.g. `escalate_after_minutes`
+//! outside [`ESCALATE_AFTER_MINUTES`]), `Configuration` (the spec or environment is wrong; retrying will
 //! not help), `Retryable` (AWS could not be read), `PartialFailure` (some items were not written — the
 //! message names them).
 
@@ -43,22 +44,41 @@ pub struct LambdaDeps {
 
 impl LambdaDeps {
     /// Loads the spec named by `COLLECTIQ_PLATFORM` (default `platform.toml` next to the binary's working
-    /// directory) and builds the clients from the environment.
+    /// directory), builds the clients (`COLLECTIQ_ENDPOINT_URL` points them at an emulator) and applies
+    /// Terraform's `LEDGER_TABLE_NAME`, `SLACK_WEBHOOK_SECRET_ARN` and `SNS_TOPIC_CRITICAL_ARN` over the
+    /// spec's values ([`LambdaDeps::with_targets`]): the deployed environment wins, and no caller can
+    /// forget to apply it (issue 13: a packaged spec naming another account's topic misroutes pages).
     ///
     /// # Errors
     /// [`HandlerError::Configuration`] when the spec does not load.
     pub async fn from_env() -> Result<Self, HandlerError> {
-        let path = PathBuf::from(std::env::var(PLATFORM_ENV).unwrap_or_else(|_| "platform.toml".into()));
+        Self::from_vars(|k| std::env::var(k).ok()).await
+    }
+
+    /// [`LambdaDeps::from_env`] reading the environment through `lookup` (tests pass a map). An empty
+    /// value counts as unset.
+    ///
+    /// # Errors
+    /// [`HandlerError::Configuration`] when the spec does not load.
+    pub async fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, HandlerError> {
+        let var = |k: &str| lookup(k).filter(|v| !v.is_empty());
+        let path = PathBuf::from(var(PLATFORM_ENV).unwrap_or_else(|| "platform.toml".into()));
         let spec = platform_spec::load(&path).map_err(|e| HandlerError::Configuration(e.to_string()))?;
         let config = crate::aws::sdk_config(&crate::aws::AwsTarget {
+            endpoint_url: var("COLLECTIQ_ENDPOINT_URL"),
             region: Some(spec.platform.region.clone()),
             ..Default::default()
         })
         .await;
-        Ok(Self {
+        let deps = Self {
             spec,
             clients: AwsClients::new(&config),
-        })
+        };
+        Ok(deps.with_targets(
+            var("LEDGER_TABLE_NAME"),
+            var("SLACK_WEBHOOK_SECRET_ARN"),
+            var("SNS_TOPIC_CRITICAL_ARN"),
+        ))
     }
 
     /// Where notifications go and what the ledger is, as Terraform set them: each `Some` replaces the
@@ -86,6 +106,9 @@ impl LambdaDeps {
 /// A handler failure with a stable error type.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
+    /// The event is wrong (a value out of range): retrying it will not help.
+    #[error("{0}")]
+    Validation(String),
     /// The spec or the environment is wrong.
     #[error("{0}")]
     Configuration(String),
@@ -100,6 +123,7 @@ pub enum HandlerError {
 impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Self {
         let error_type = match &e {
+            HandlerError::Validation(_) => "Validation",
             HandlerError::Configuration(_) => "Configuration",
             HandlerError::Retryable(_) => "Retryable",
             HandlerError::PartialFailure(_) => "PartialFailure",
@@ -268,6 +292,67 @@ pub struct AlarmsOutcome {
 /// Default minutes before a firing critical alarm is escalated.
 pub const DEFAULT_ESCALATE_AFTER_MINUTES: i64 = 15;
 
+/// The `escalate_after_minutes` accepted (the Lambda event and `alarms state --escalate-after-minutes`):
+/// zero (escalate as soon as it fires) to one week. A negative value paged at once by accident; far more
+/// overflows `chrono`'s `Duration`.
+pub const ESCALATE_AFTER_MINUTES: std::ops::RangeInclusive<i64> = 0..=10_080;
+
+/// The `digest_hours` accepted: one hour to one week.
+pub const DIGEST_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
+
+/// `value` when it lies in `range`; otherwise a [`HandlerError::Validation`] naming the field and the
+/// range.
+fn in_range(
+    field: &str,
+    value: i64,
+    range: &std::ops::RangeInclusive<i64>,
+    unit: &str,
+) -> Result<i64, HandlerError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(HandlerError::Validation(format!(
+            "\"{field}\": {value} is out of range: expected {}..={} ({unit})",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+impl AlarmsEvent {
+    /// How long a critical alarm fires before it is escalated, and the period between digests: the
+    /// event's values (or the defaults), checked against [`ESCALATE_AFTER_MINUTES`] and
+    /// [`DIGEST_HOURS`].
+    ///
+    /// # Errors
+    /// [`HandlerError::Validation`] naming the field and the allowed range.
+    ///
+    /// ```
+    /// use governance::publish::lambda::AlarmsEvent;
+    /// let event = AlarmsEvent { escalate_after_minutes: Some(-5), ..AlarmsEvent::default() };
+    /// let e = event.timings().unwrap_err().to_string();
+    /// assert!(e.contains("escalate_after_minutes") && e.contains("0..=10080"), "{e}");
+    /// let (escalate, digest) = AlarmsEvent::default().timings().unwrap();
+    /// assert_eq!((escalate.num_minutes(), digest.num_hours()), (15, 24));
+    /// ```
+    pub fn timings(&self) -> Result<(Duration, Duration), HandlerError> {
+        let minutes = in_range(
+            "escalate_after_minutes",
+            self.escalate_after_minutes
+                .unwrap_or(DEFAULT_ESCALATE_AFTER_MINUTES),
+            &ESCALATE_AFTER_MINUTES,
+            "minutes",
+        )?;
+        let hours = in_range(
+            "digest_hours",
+            self.digest_hours.unwrap_or(DEFAULT_DIGEST_PERIOD_HOURS),
+            &DIGEST_HOURS,
+            "hours",
+        )?;
+        Ok((Duration::minutes(minutes), Duration::hours(hours)))
+    }
+}
+
 /// Applies the catalogue, then reports, posts and escalates.
 ///
 /// # Errors
@@ -278,6 +363,8 @@ pub async fn alarms_handler(
     deps: &LambdaDeps,
 ) -> Result<AlarmsOutcome, HandlerError> {
     let e = event.payload;
+    // Before any work: a bad event must not apply half a run.
+    let (escalate_after, digest_period) = e.timings()?;
     let spec = &deps.spec;
     let catalogue =
         super::alarms::desired_catalogue(spec).map_err(|e| HandlerError::Configuration(e.to_string()))?;
@@ -319,14 +406,14 @@ pub async fn alarms_handler(
         // Escalate first, so that an escalation made by this run is itself a reason to post.
         let escalation = escalate(
             &report,
-            Duration::minutes(e.escalate_after_minutes.unwrap_or(DEFAULT_ESCALATE_AFTER_MINUTES)),
+            escalate_after,
             &ledger,
             &deps.clients.sns,
             &spec.notifications.sns_critical_topic_arn,
         )
         .await;
         let options = AnnounceOptions {
-            digest_period: Duration::hours(e.digest_hours.unwrap_or(DEFAULT_DIGEST_PERIOD_HOURS).max(1)),
+            digest_period,
             always_post: e.always_post,
         };
         let announced = announce(
@@ -380,6 +467,120 @@ mod tests {
         assert_eq!(e.escalate_after_minutes, None);
         let d: DashboardsEvent = serde_json::from_str("{\"dry_run\":true}").unwrap();
         assert!(d.dry_run);
+    }
+
+    /// Issue 13: "the alarms Lambda takes the ledger table, webhook secret and topic ARN from the spec and
+    /// ignores the environment Terraform sets". `from_env` itself applies it, and the clients go to
+    /// `COLLECTIQ_ENDPOINT_URL` (a loopback sink here, which sees the ledger call and its table name).
+    #[tokio::test]
+    async fn the_environment_wins_over_the_spec_and_points_the_clients() {
+        use collectiq_tests::WebhookSink;
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/platforms/collectiq-prod.toml"
+        );
+        let packaged = platform_spec::load(std::path::Path::new(spec)).unwrap();
+        let sink = WebhookSink::start(vec![]).await.unwrap();
+        let endpoint = sink.url().trim_end_matches("/services/T000/B000/demo").to_owned();
+        let env = std::collections::HashMap::from([
+            (PLATFORM_ENV, spec.to_owned()),
+            ("COLLECTIQ_ENDPOINT_URL", endpoint),
+            ("LEDGER_TABLE_NAME", "tf-ledger".to_owned()),
+            (
+                "SLACK_WEBHOOK_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:tf-slack".to_owned(),
+            ),
+            (
+                "SNS_TOPIC_CRITICAL_ARN",
+                "arn:aws:sns:us-east-1:123456789012:tf-critical".to_owned(),
+            ),
+        ]);
+        let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
+        assert_eq!(deps.spec.ledger.table, "tf-ledger");
+        assert_ne!(packaged.ledger.table, "tf-ledger");
+        assert_eq!(
+            deps.spec.notifications.slack_webhook_secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:tf-slack"
+        );
+        assert_eq!(
+            deps.spec.notifications.sns_critical_topic_arn,
+            "arn:aws:sns:us-east-1:123456789012:tf-critical"
+        );
+
+        let ledger = Ledger::new(deps.clients.dynamodb.clone(), &deps.spec.ledger.table);
+        let _ = crate::ledger::LedgerStore::claims(&ledger, "p").await;
+        let got = sink.received();
+        assert!(!got.is_empty(), "the ledger call went to COLLECTIQ_ENDPOINT_URL");
+        assert!(got[0].body.contains("\"tf-ledger\""), "{}", got[0].body);
+
+        // Unset or empty: the spec's values stay.
+        let env = std::collections::HashMap::from([
+            (PLATFORM_ENV, spec.to_owned()),
+            ("LEDGER_TABLE_NAME", String::new()),
+        ]);
+        let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
+        assert_eq!(deps.spec.ledger, packaged.ledger);
+        assert_eq!(deps.spec.notifications, packaged.notifications);
+    }
+
+    /// Issue 13: `escalate_after_minutes` and `digest_hours` went straight into `Duration::minutes/hours`
+    /// (a panic past chrono's range) and a negative delay escalated at once.
+    #[test]
+    fn out_of_range_timings_are_refused_naming_the_field() {
+        let event = |escalate, digest| AlarmsEvent {
+            escalate_after_minutes: escalate,
+            digest_hours: digest,
+            ..AlarmsEvent::default()
+        };
+        for minutes in [i64::MIN, -5, -1, 10_081, i64::MAX] {
+            let e = event(Some(minutes), None).timings().unwrap_err();
+            assert!(matches!(e, HandlerError::Validation(_)), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("\"escalate_after_minutes\": ") && text.contains("0..=10080"),
+                "{text}"
+            );
+        }
+        for hours in [i64::MIN, 0, 169, i64::MAX] {
+            let text = event(None, Some(hours)).timings().unwrap_err().to_string();
+            assert!(
+                text.contains("\"digest_hours\": ") && text.contains("1..=168"),
+                "{text}"
+            );
+        }
+        let (escalate, digest) = event(Some(10_080), Some(1)).timings().unwrap();
+        assert_eq!(
+            (escalate, digest),
+            (Duration::minutes(10_080), Duration::hours(1))
+        );
+        let (escalate, digest) = event(Some(0), Some(168)).timings().unwrap();
+        assert_eq!((escalate, digest), (Duration::zero(), Duration::hours(168)));
+    }
+
+    /// The handler refuses a bad event before any AWS call (the endpoint here refuses connections, so a
+    /// call would end as `Retryable`).
+    #[tokio::test]
+    async fn the_handler_refuses_a_bad_event_before_any_work() {
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/platforms/collectiq-prod.toml"
+        );
+        let env = std::collections::HashMap::from([
+            (PLATFORM_ENV, spec.to_owned()),
+            ("COLLECTIQ_ENDPOINT_URL", "http://127.0.0.1:1".to_owned()),
+        ]);
+        let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
+        let payload = AlarmsEvent {
+            escalate_after_minutes: Some(i64::MAX),
+            ..AlarmsEvent::default()
+        };
+        let e = alarms_handler(
+            LambdaEvent::new(payload, lambda_runtime::Context::default()),
+            &deps,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(Diagnostic::from(e).error_type, "Validation");
     }
 
     #[test]

@@ -52,11 +52,14 @@ data "aws_iam_policy_document" "notify" {
   }
 }
 
-# Fire-once claims: a conditional PutItem taken before a send, a DeleteItem when the send failed.
-data "aws_iam_policy_document" "ledger_claims" {
+# Delivery records (governance/src/ledger): a pending record written before a send (TransactWriteItems
+# of conditional Puts, authorised as PutItem), read back by the next run (Query) and marked sent after
+# (UpdateItem); the alarms function also keeps its state snapshots here (PutItem/Query). Nothing is ever
+# released, so no DeleteItem.
+data "aws_iam_policy_document" "ledger_records" {
   statement {
-    sid       = "LedgerClaims"
-    actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+    sid       = "LedgerRecords"
+    actions   = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.ledger.arn]
   }
 }
@@ -76,9 +79,10 @@ data "aws_iam_policy_document" "cost" {
   source_policy_documents = [data.aws_iam_policy_document.notify.json, data.aws_iam_policy_document.read_metrics.json]
 
   statement {
-    # Claims, CE-cache snapshots (PutItem/Query), the CE request counter (UpdateItem/GetItem).
+    # Delivery records (PutItem/Query/UpdateItem), CE-cache snapshots (PutItem/Query), the CE request
+    # counter (UpdateItem, GetItem when the cap is reached).
     sid       = "Ledger"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.ledger.arn]
   }
 
@@ -103,13 +107,13 @@ data "aws_iam_policy_document" "fastburn" {
   source_policy_documents = [
     data.aws_iam_policy_document.notify.json,
     data.aws_iam_policy_document.read_metrics.json,
-    data.aws_iam_policy_document.ledger_claims.json,
+    data.aws_iam_policy_document.ledger_records.json,
   ]
 }
 
 # governance-alarms: publish the catalogue, report the state, escalate once per episode.
 data "aws_iam_policy_document" "alarms" {
-  source_policy_documents = [data.aws_iam_policy_document.notify.json, data.aws_iam_policy_document.ledger_claims.json]
+  source_policy_documents = [data.aws_iam_policy_document.notify.json, data.aws_iam_policy_document.ledger_records.json]
 
   statement {
     # Read every alarm of this account and region (the state summary counts alarms we do not own).

@@ -17,6 +17,8 @@ pub struct SinkResponse {
     pub body: String,
     /// `Retry-After` seconds, for 429s.
     pub retry_after: Option<u32>,
+    /// `Location`, for redirects.
+    pub location: Option<String>,
 }
 
 impl SinkResponse {
@@ -27,6 +29,7 @@ impl SinkResponse {
             status: 200,
             body: "ok".into(),
             retry_after: None,
+            location: None,
         }
     }
     /// `429` with `Retry-After: seconds`.
@@ -36,6 +39,7 @@ impl SinkResponse {
             status: 429,
             body: "rate_limited".into(),
             retry_after: Some(seconds),
+            location: None,
         }
     }
     /// A 4xx with Slack's plain-text error code (`invalid_payload`, `channel_is_archived`).
@@ -45,6 +49,18 @@ impl SinkResponse {
             status,
             body: code.into(),
             retry_after: None,
+            location: None,
+        }
+    }
+    /// A redirect (`302`, `307`, ...) to `location`: what a hijacked or misconfigured webhook host
+    /// could answer to pull the post (and its secret path) elsewhere.
+    #[must_use]
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self {
+            status,
+            body: String::new(),
+            retry_after: None,
+            location: Some(location.to_owned()),
         }
     }
 }
@@ -165,8 +181,12 @@ async fn serve(stream: tokio::net::TcpStream, state: Arc<Mutex<Shared>>) -> std:
             .retry_after
             .map(|r| format!("Retry-After: {r}\r\n"))
             .unwrap_or_default();
+        let location = response
+            .location
+            .map(|l| format!("Location: {l}\r\n"))
+            .unwrap_or_default();
         let head = format!(
-            "HTTP/1.1 {} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{retry}\r\n",
+            "HTTP/1.1 {} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{retry}{location}\r\n",
             response.status,
             response.body.len()
         );
