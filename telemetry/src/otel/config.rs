@@ -15,6 +15,7 @@
 //!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests); a signed endpoint must
 //!   be `https://` or a loopback `http://` one, since the request carries the session token.
 
+use super::redacted::{RedactedHeaders, redacted_url};
 use std::fmt;
 use std::time::Duration;
 
@@ -64,58 +65,6 @@ impl fmt::Debug for ExporterKind {
                 .finish(),
         }
     }
-}
-
-/// Header names with `<redacted>` for every value: `Debug` for `OTEL_EXPORTER_OTLP_HEADERS`, whose
-/// values are API keys.
-pub(crate) struct RedactedHeaders<'a>(pub(crate) &'a [(String, String)]);
-
-impl fmt::Debug for RedactedHeaders<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.0.iter().map(|(name, _)| (name, Redacted)))
-            .finish()
-    }
-}
-
-struct Redacted;
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// `url` with its userinfo (`user:password@`) and query (`?api_key=…`) replaced by `<redacted>`: the
-/// two places a URL carries credentials.
-pub(crate) fn redacted_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let mut out = String::with_capacity(url.len());
-    if !scheme.is_empty() {
-        out.push_str(scheme);
-        out.push_str("://");
-    }
-    match authority.rsplit_once('@') {
-        Some((_, host)) => {
-            out.push_str("<redacted>@");
-            out.push_str(host);
-        }
-        None => out.push_str(authority),
-    }
-    match path.split_once('?') {
-        Some((path, query)) => {
-            out.push_str(path);
-            out.push_str("?<redacted>");
-            if let Some((_, fragment)) = query.split_once('#') {
-                out.push('#');
-                out.push_str(fragment);
-            }
-        }
-        None => out.push_str(path),
-    }
-    out
 }
 
 /// An `https://` URL, or an `http://` one to this machine (`localhost`, `127.0.0.0/8`, `[::1]`): the

@@ -58,8 +58,8 @@ impl HttpTarget {
 impl std::fmt::Debug for HttpTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpTarget")
-            .field("url", &super::config::redacted_url(&self.url))
-            .field("headers", &super::config::RedactedHeaders(&self.headers))
+            .field("url", &super::redacted::redacted_url(&self.url))
+            .field("headers", &super::redacted::RedactedHeaders(&self.headers))
             .field("timeout", &self.timeout)
             .field("sigv4_region", &self.sigv4_region)
             .field("queue", &self.queue)
@@ -130,7 +130,7 @@ impl OtlpHttpExporter {
                     }
                     Err(source) => {
                         let _ = ready_tx.send(Err(HttpExportError::Client {
-                            url: super::config::redacted_url(&target.url),
+                            url: super::redacted::redacted_url(&target.url),
                             source,
                         }));
                     }

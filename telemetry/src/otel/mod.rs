@@ -18,6 +18,7 @@
 pub mod config;
 mod ids;
 pub mod provider;
+mod redacted;
 pub mod resource;
 
 #[cfg(feature = "otlp-http")]
