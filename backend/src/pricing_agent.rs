@@ -140,9 +140,10 @@ const SECRET_SHAPE: &str = r#"{"sources": [{"name": "…", "baseUrl": "https://�
 /// the text itself: serde_json's messages quote the input (`invalid type: string "sk-live-…"`), and the
 /// input is a secret.
 fn describe_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let at = match e.path().to_string() {
-        p if p == "." => "the top level".to_owned(),
-        p => p,
+    let at = safe_path(e.path());
+    let at = match at.as_str() {
+        "" => "the top level".to_owned(),
+        _ => at,
     };
     let inner = e.inner();
     let what = match inner.classify() {
@@ -171,6 +172,32 @@ fn describe_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Str
         }
     };
     format!("secret is not {SECRET_SHAPE}: {what} at {at}")
+}
+
+/// Our own field names and array indexes of `path`, every other key as `<unknown key>`: the path ends
+/// at whatever key the parser read last, and a key is secret text too (an API key pasted without its
+/// `"apiKey":` is read as a key).
+fn safe_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if ["sources", "name", "baseUrl", "apiKey"].contains(&key.as_str()) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            _ => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str("<unknown key>");
+            }
+        }
+    }
+    out
 }
 
 /// Parses the secret's JSON and checks every source.
@@ -242,7 +269,10 @@ pub async fn load_sources(
 pub struct HttpPriceSource {
     config: SourceConfig,
     endpoint: Result<reqwest::Url, &'static str>,
-    http: reqwest::Client,
+    /// `Err` when the client could not be built (a TLS back-end that fails to start): the source then
+    /// answers an error rather than fall back to reqwest's default client, which follows redirects with
+    /// the API key.
+    http: Result<reqwest::Client, String>,
 }
 
 impl std::fmt::Debug for HttpPriceSource {
@@ -266,7 +296,7 @@ impl HttpPriceSource {
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap_or_default();
+            .map_err(|e| e.to_string());
         Self {
             endpoint: endpoint(&config.base_url),
             config,
@@ -287,6 +317,10 @@ impl PriceSource for HttpPriceSource {
             .endpoint
             .clone()
             .map_err(|rule| HandlerError::Internal(format!("{name}: baseUrl {rule}")))?;
+        let http = self
+            .http
+            .as_ref()
+            .map_err(|e| HandlerError::Internal(format!("{name}: no HTTP client ({e})")))?;
         let mut params: Vec<(&str, String)> = Vec::new();
         if let Some(v) = &q.name {
             params.push(("name", v.clone()));
@@ -300,8 +334,7 @@ impl PriceSource for HttpPriceSource {
         if let Some(v) = &q.grade {
             params.push(("grade", v.clone()));
         }
-        let resp = self
-            .http
+        let resp = http
             .get(url)
             .header("x-api-key", &self.config.api_key)
             .query(&params)
@@ -665,6 +698,20 @@ mod tests {
             (
                 r#"{"sources": [{"name": "a", "baseUrl": "https://x", "apiKey": " "}]}"#.to_owned(),
                 "sources[0].apiKey is empty",
+            ),
+            // The key pasted without `"apiKey":` is read as an object key: the path must not quote it.
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "https://x", "{KEY}"}}]}}"#),
+                "not valid JSON",
+            ),
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "https://x", "{KEY}": 1}}]}}"#),
+                "sources[0]",
+            ),
+            // A broken value under an unknown key: the parser's path ends at that key.
+            (
+                format!(r#"{{"sources": [{{"name": "a", "baseUrl": "https://x", "{KEY}": [1,}}]}}"#),
+                "at sources[0].<unknown key>",
             ),
         ];
         for (text, want) in cases {

@@ -23,6 +23,45 @@ use std::str::FromStr;
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
+/// Pages one unbounded `Query` loop may read (a user's price history, a sweep's shard).
+pub const MAX_QUERY_PAGES: usize = 200;
+
+/// The bounds of a `Query` loop: at most [`MAX_QUERY_PAGES`] pages, and a `LastEvaluatedKey` seen
+/// before is an error, not a loop (a faulty endpoint or proxy that keeps answering the same key).
+struct PageBound {
+    pages: usize,
+    seen: std::collections::HashSet<String>,
+}
+
+impl PageBound {
+    fn new() -> Self {
+        Self {
+            pages: 0,
+            seen: std::collections::HashSet::new(),
+        }
+    }
+
+    /// The key to start the next page from, `None` after the last page.
+    fn next(&mut self, operation: &str, last: Option<&Item>) -> Result<Option<Item>, HandlerError> {
+        self.pages += 1;
+        let Some(key) = last else { return Ok(None) };
+        let mut parts: Vec<String> = key.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        parts.sort();
+        if !self.seen.insert(parts.join("\u{1f}")) {
+            return Err(HandlerError::Internal(format!(
+                "{operation}: page {} returned a LastEvaluatedKey already followed; stopped instead of looping",
+                self.pages
+            )));
+        }
+        if self.pages >= MAX_QUERY_PAGES {
+            return Err(HandlerError::Internal(format!(
+                "{operation}: more than {MAX_QUERY_PAGES} pages; stopped"
+            )));
+        }
+        Ok(Some(key.clone()))
+    }
+}
+
 /// GSI1: a user's cards by creation time.
 pub const GSI1: &str = "GSI1";
 /// GSI2 (seed 001 "DynamoDB Module"): cards by `set#rarity` and median value, for analytics. Sparse:
@@ -590,6 +629,7 @@ impl CardStore {
     async fn price_keys(&self, caller: &Caller, card_id: &str) -> Result<Vec<Item>, HandlerError> {
         let mut keys = Vec::new();
         let mut start = None;
+        let mut bound = PageBound::new();
         loop {
             let out = self
                 .client
@@ -608,8 +648,8 @@ impl CardStore {
                 .await
                 .map_err(|e| sdk_error("Query", e))?;
             keys.extend(out.items().iter().cloned());
-            match out.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
+            match bound.next("Query (price history)", out.last_evaluated_key())? {
+                Some(k) => start = Some(k),
                 None => return Ok(keys),
             }
         }
@@ -959,6 +999,7 @@ impl CardStore {
         for shard in 0..VALUING_SHARDS {
             let mut found = 0;
             let mut start = None;
+            let mut bound = PageBound::new();
             while found < limit {
                 let page = i32::try_from(limit - found).unwrap_or(i32::MAX);
                 let out = self
@@ -985,8 +1026,8 @@ impl CardStore {
                         since: get_time(item, "updatedAt")?.ok_or_else(|| corrupt("updatedAt"))?,
                     });
                 }
-                match out.last_evaluated_key() {
-                    Some(k) => start = Some(k.clone()),
+                match bound.next("Query (stuck valuations)", out.last_evaluated_key())? {
+                    Some(k) => start = Some(k),
                     None => break,
                 }
             }
@@ -1161,6 +1202,23 @@ impl CardsDeps {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_query_loop_stops_on_a_repeated_key_and_at_its_cap() {
+        let key = |v: &str| Item::from([("PK".to_owned(), AttributeValue::S(v.to_owned()))]);
+        let mut b = PageBound::new();
+        assert_eq!(b.next("Query", Some(&key("a"))).unwrap(), Some(key("a")));
+        assert_eq!(b.next("Query", Some(&key("b"))).unwrap(), Some(key("b")));
+        let e = b.next("Query", Some(&key("a"))).unwrap_err().to_string();
+        assert!(e.contains("already followed"), "{e}");
+        assert_eq!(PageBound::new().next("Query", None).unwrap(), None);
+        let mut b = PageBound::new();
+        let capped = (0..MAX_QUERY_PAGES)
+            .map(|i| b.next("Query", Some(&key(&i.to_string()))))
+            .find_map(Result::err)
+            .map(|e| e.to_string());
+        assert!(capped.is_some_and(|e| e.contains("more than 200 pages")));
+    }
     use super::*;
     use rust_decimal_macros::dec;
 

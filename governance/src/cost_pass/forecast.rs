@@ -34,7 +34,9 @@ pub enum ForecastFailure {
     AccessDenied,
     /// Cost Explorer throttled the request.
     Throttled,
-    /// Anything else.
+    /// Cost Explorer failed (5xx) or did not answer (time-out, connection reset, DNS): transient.
+    ServiceFault,
+    /// Anything else (a refused request).
     Other,
 }
 
@@ -80,12 +82,28 @@ impl ForecastFailure {
         )
     }
 
+    /// Whether a later run the same day is likely to get the forecast (throttled, a 5xx, no answer):
+    /// the report waits for it rather than be posted with a fallback projection as the day's final one.
+    ///
+    /// ```
+    /// use governance::cost_pass::forecast::ForecastFailure;
+    /// assert!(ForecastFailure::Throttled.is_transient());
+    /// assert!(ForecastFailure::ServiceFault.is_transient());
+    /// assert!(!ForecastFailure::Other.is_transient());
+    /// assert!(!ForecastFailure::NotImplemented.is_transient());
+    /// ```
+    #[must_use]
+    pub const fn is_transient(self) -> bool {
+        matches!(self, Self::Throttled | Self::ServiceFault)
+    }
+
     /// The forecast fallback for a shared error class.
     const fn from_class(class: ErrorClass) -> Self {
         match class {
             ErrorClass::NotImplemented => Self::NotImplemented,
             ErrorClass::AccessDenied => Self::AccessDenied,
             ErrorClass::Throttled => Self::Throttled,
+            ErrorClass::ServerFault | ErrorClass::Timeout | ErrorClass::Transport => Self::ServiceFault,
             _ => Self::Other,
         }
     }
@@ -117,8 +135,15 @@ impl ForecastUnavailable {
         );
         let e = AwsCallError::from_sdk("CostExplorer", "GetCostForecast", err);
         let Some(status) = e.status() else {
+            // No answer at all: a time-out or a reset passes; no credentials or a request the SDK
+            // could not build does not.
+            let failure = if e.is_retryable() {
+                ForecastFailure::ServiceFault
+            } else {
+                ForecastFailure::Other
+            };
             return Self {
-                failure: ForecastFailure::Other,
+                failure,
                 detail: e.summary(),
             };
         };
@@ -156,6 +181,10 @@ impl ForecastUnavailable {
             ),
             ForecastFailure::Throttled => format!(
                 "Cost Explorer throttled the request ({}); the next run asks again",
+                self.detail
+            ),
+            ForecastFailure::ServiceFault => format!(
+                "Cost Explorer failed or did not answer ({}); the next run asks again",
                 self.detail
             ),
             ForecastFailure::Other => format!("GetCostForecast failed: {}", self.detail),
@@ -313,10 +342,10 @@ mod tests {
             "<!doctype html>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>",
         )
         .await;
-        assert_eq!(html.failure, ForecastFailure::Other, "{html:?}");
+        assert_eq!(html.failure, ForecastFailure::ServiceFault, "{html:?}");
         assert_eq!(
             html.reason(),
-            "GetCostForecast failed: HTTP 500 with no AWS error code"
+            "Cost Explorer failed or did not answer (HTTP 500 with no AWS error code); the next run asks again"
         );
         let other = answer(
             400,
@@ -343,7 +372,11 @@ mod tests {
             F::from_answer(Some("Whatever"), 200, "Not Yet Implemented"),
             F::NotImplemented
         );
-        assert_eq!(F::from_answer(Some("Whatever"), 500, "boom"), F::Other);
+        assert_eq!(F::from_answer(Some("Whatever"), 500, "boom"), F::ServiceFault);
+        assert_eq!(
+            F::from_answer(Some("ValidationException"), 400, "bad dates"),
+            F::Other
+        );
     }
 
     #[tokio::test]

@@ -554,7 +554,17 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 Some("not requested on the 1st and 2nd: Cost Explorer cannot forecast that early".to_owned()),
             )
         } else {
-            self.forecast_for_today(&keys, &quota, today, &settings).await?
+            let (forecast, unavailable, transient) =
+                self.forecast_for_today(&keys, &quota, today, &settings).await?;
+            // A throttle or a fault: a later run asks again, so this report is not the day's final one
+            // (posting it would claim the day with a projection made without the forecast).
+            if transient && spec.cost.ce_daily_request_cap > 0 {
+                missing.push(format!(
+                    "Cost Explorer forecast ({})",
+                    unavailable.as_deref().unwrap_or("no answer")
+                ));
+            }
+            (forecast, unavailable)
         };
 
         // Governance's own spend: this run's attempts beyond the quota units taken (SDK retries) are added
@@ -723,12 +733,12 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         quota: &CeQuota<'_, L>,
         today: NaiveDate,
         settings: &ReportSettings,
-    ) -> Result<(Option<cost::burn::CeForecastInput>, Option<String>), CostPassError> {
+    ) -> Result<(Option<cost::burn::CeForecastInput>, Option<String>, bool), CostPassError> {
         let day = today.to_string();
         let cached: Vec<(String, ForecastSnapshot)> =
             ledger::snapshots(self.ledger, &keys.ce_forecast(), &day, &day).await?;
         if let Some((_, snap)) = cached.into_iter().next() {
-            return Ok((snap.forecast, snap.unavailable));
+            return Ok((snap.forecast, snap.unavailable, false));
         }
         let month_end = MonthPeriod::containing(today).end;
         let snap = match source::cost_forecast(
@@ -748,7 +758,9 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 failure: None,
             },
             // Not asked: nothing to cache, a later run with allowance left asks.
-            Err(e @ ReadError::CapReached { .. }) => return Ok((None, Some(format!("not requested: {e}")))),
+            Err(e @ ReadError::CapReached { .. }) => {
+                return Ok((None, Some(format!("not requested: {e}")), false));
+            }
             Err(ReadError::Forecast(u)) => ForecastSnapshot {
                 forecast: None,
                 unavailable: Some(u.reason()),
@@ -766,7 +778,10 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         if lasting {
             ledger::put_snapshot(self.ledger, &keys.ce_forecast(), &day, &snap, SNAPSHOT_KEEP).await?;
         }
-        Ok((snap.forecast, snap.unavailable))
+        let transient = snap
+            .failure
+            .is_some_and(super::forecast::ForecastFailure::is_transient);
+        Ok((snap.forecast, snap.unavailable, transient))
     }
 
     /// The hourly burn check (see [`run_fast_burn`]).
@@ -1229,11 +1244,23 @@ mod tests {
                     .await
                     .unwrap()
             };
-            run(&spec, &reads, &ledger, &channels).await.unwrap();
+            let throttled = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(cached().await.is_empty(), "a throttle must not be cached");
             assert_eq!(counter.snapshot().of("GetCostForecast"), 1);
-            run(&spec, &reads, &ledger, &channels).await.unwrap();
+            // Not the day's final report: nothing posted or claimed while the forecast may still come.
+            assert!(
+                throttled
+                    .missing
+                    .iter()
+                    .any(|m| m.starts_with("Cost Explorer forecast (")),
+                "{:?}",
+                throttled.missing
+            );
+            assert!(channels.posted().is_empty(), "nothing posted");
+            let next = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert_eq!(counter.snapshot().of("GetCostForecast"), 2, "asked again");
+            assert!(next.missing.is_empty(), "{:?}", next.missing);
+            assert_eq!(channels.posted().len(), 1, "the complete report, once");
             assert_eq!(cached().await.len(), 1, "not implemented holds all day");
             run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert_eq!(counter.snapshot().of("GetCostForecast"), 2);
