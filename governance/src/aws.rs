@@ -9,6 +9,7 @@
 //! Every call has timeouts ([`default_timeouts`]), so a connection that never answers ends the attempt
 //! (and is retried like any other transient failure) instead of hanging the pass until Lambda kills it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_config::retry::{RetryConfig, RetryMode};
@@ -46,14 +47,29 @@ pub fn default_timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// Set by [`sdk_config`] when the environment or the selected profile gives `AWS_MAX_ATTEMPTS` /
+/// `AWS_RETRY_MODE` (`max_attempts` / `retry_mode`): then no client built from it gets other retry
+/// settings (the publishing passes' 6 attempts yield to the user's choice).
+static RETRIES_CHOSEN: AtomicBool = AtomicBool::new(false);
+
+/// Whether the user chose the retry settings of the clients [`sdk_config`] built in this process.
+#[must_use]
+pub fn retries_chosen() -> bool {
+    RETRIES_CHOSEN.load(Ordering::Relaxed)
+}
+
 /// Loads the SDK configuration for `target`.
 pub async fn sdk_config(target: &AwsTarget) -> SdkConfig {
-    sdk_config_in(target, &Env::real(), &Fs::real()).await
+    let (config, chosen) = sdk_config_in(target, &Env::real(), &Fs::real()).await;
+    if chosen {
+        RETRIES_CHOSEN.store(true, Ordering::Relaxed);
+    }
+    config
 }
 
 /// [`sdk_config`] with the retry settings read from `env` and `fs` (tests pass fakes; production the real
 /// ones). Everything else the loader reads itself.
-async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> SdkConfig {
+async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> (SdkConfig, bool) {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(default_timeouts());
     if let Some(profile) = &target.profile {
         loader = loader.profile_name(profile);
@@ -62,6 +78,7 @@ async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> SdkConfig {
         loader = loader.region(Region::new(region.clone()));
     }
     let given = RetrySettings::read(env, fs, target.profile.as_deref()).await;
+    let chosen = given != RetrySettings::default();
     loader = loader.retry_config(given.retry_config(target.endpoint_url.is_some()));
     if let Some(url) = &target.endpoint_url {
         loader = loader.endpoint_url(url);
@@ -73,7 +90,7 @@ async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> SdkConfig {
             loader = loader.region(Region::new("us-east-1"));
         }
     }
-    loader.load().await
+    (loader.load().await, chosen)
 }
 
 /// The retry settings the user chose, per field: the environment first, then the selected profile — the
@@ -279,13 +296,32 @@ mod tests {
         }
     }
 
+    async fn config_only(target: &AwsTarget, env: &Env, fs: &Fs) -> SdkConfig {
+        sdk_config_in(target, env, fs).await.0
+    }
+
+    #[tokio::test]
+    async fn a_user_choice_of_retries_is_reported_so_nothing_overrides_it() {
+        let none = Env::from_slice(&[]);
+        let fs = Fs::from_slice(&[]);
+        assert!(!sdk_config_in(&emulator(), &none, &fs).await.1);
+        assert!(!sdk_config_in(&AwsTarget::default(), &none, &fs).await.1);
+        let mode = Env::from_slice(&[("AWS_RETRY_MODE", "adaptive")]);
+        let (config, chosen) = sdk_config_in(&AwsTarget::default(), &mode, &fs).await;
+        assert!(chosen);
+        assert_eq!(
+            config.retry_config().map(RetryConfig::mode),
+            Some(RetryMode::Adaptive)
+        );
+    }
+
     fn attempts(config: &SdkConfig) -> Option<u32> {
         config.retry_config().map(RetryConfig::max_attempts)
     }
 
     #[tokio::test]
     async fn endpoint_override_without_retry_settings_means_static_creds_one_attempt_and_a_region() {
-        let config = sdk_config_in(&emulator(), &Env::from_slice(&[]), &Fs::from_slice(&[])).await;
+        let config = config_only(&emulator(), &Env::from_slice(&[]), &Fs::from_slice(&[])).await;
         assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-1"));
         assert_eq!(attempts(&config), Some(1));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:1"));
@@ -294,16 +330,16 @@ mod tests {
     #[tokio::test]
     async fn aws_max_attempts_and_retry_mode_win_over_the_emulator_default() {
         let env = Env::from_slice(&[("AWS_MAX_ATTEMPTS", "5"), ("AWS_RETRY_MODE", "standard")]);
-        let config = sdk_config_in(&emulator(), &env, &Fs::from_slice(&[])).await;
+        let config = config_only(&emulator(), &env, &Fs::from_slice(&[])).await;
         assert_eq!(attempts(&config), Some(5));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:1"));
         // AWS_RETRY_MODE alone also counts as a choice: the SDK's standard mode, 3 attempts.
         let env = Env::from_slice(&[("AWS_RETRY_MODE", "standard")]);
-        let config = sdk_config_in(&emulator(), &env, &Fs::from_slice(&[])).await;
+        let config = config_only(&emulator(), &env, &Fs::from_slice(&[])).await;
         assert_eq!(attempts(&config), Some(3));
         // Without an endpoint override the variable wins too.
         let env = Env::from_slice(&[("AWS_MAX_ATTEMPTS", "7")]);
-        let config = sdk_config_in(&AwsTarget::default(), &env, &Fs::from_slice(&[])).await;
+        let config = config_only(&AwsTarget::default(), &env, &Fs::from_slice(&[])).await;
         assert_eq!(attempts(&config), Some(7));
     }
 
@@ -318,20 +354,20 @@ mod tests {
             profile: Some("chaos".into()),
             ..emulator()
         };
-        let config = sdk_config_in(&target, &env, &fs).await;
+        let config = config_only(&target, &env, &fs).await;
         assert_eq!(attempts(&config), Some(4));
         // The default profile has no retry setting: the emulator default stays.
-        let config = sdk_config_in(&emulator(), &env, &fs).await;
+        let config = config_only(&emulator(), &env, &fs).await;
         assert_eq!(attempts(&config), Some(1));
         // AWS_PROFILE selects the profile just like --profile.
         let env = Env::from_slice(&[("HOME", "/home/u"), ("AWS_PROFILE", "chaos")]);
-        let config = sdk_config_in(&emulator(), &env, &fs).await;
+        let config = config_only(&emulator(), &env, &fs).await;
         assert_eq!(attempts(&config), Some(4));
     }
 
     #[tokio::test]
     async fn against_aws_without_settings_three_attempts_and_every_call_has_timeouts() {
-        let config = sdk_config_in(
+        let config = config_only(
             &AwsTarget {
                 region: Some("eu-west-1".into()),
                 ..Default::default()
@@ -348,7 +384,7 @@ mod tests {
         );
         assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(90)));
         assert_eq!(timeouts.connect_timeout(), Some(Duration::from_millis(3100)));
-        let emulated = sdk_config_in(&emulator(), &Env::from_slice(&[]), &Fs::from_slice(&[])).await;
+        let emulated = config_only(&emulator(), &Env::from_slice(&[]), &Fs::from_slice(&[])).await;
         assert_eq!(emulated.timeout_config(), Some(&default_timeouts()));
     }
 }

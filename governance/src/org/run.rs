@@ -661,11 +661,7 @@ pub async fn govern_items(
     let sts = {
         let config = aws_sdk_sts::config::Builder::from(&deps.base)
             .region(aws_config::Region::new(o.region.clone()))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(options.sts_timeout)
-                    .build(),
-            )
+            .timeout_config(sts_timeouts(deps.base.timeout_config(), options.sts_timeout))
             .build();
         aws_sdk_sts::Client::from_conf(config)
     };
@@ -847,6 +843,23 @@ async fn publish_overview(
     } else {
         format!("{} written ({} account(s))", dashboard.name, accounts.len())
     })
+}
+
+/// The base configuration's timeouts (connect, per attempt, read) with `AssumeRole`'s own operation
+/// timeout: setting only the operation timeout would drop the others, and a member whose STS never
+/// answers would then hold its attempt until the operation timeout, with no connect timeout at all.
+fn sts_timeouts(base: Option<&TimeoutConfig>, operation: Duration) -> TimeoutConfig {
+    let mut b = TimeoutConfig::builder().operation_timeout(operation);
+    if let Some(t) = base.and_then(TimeoutConfig::connect_timeout) {
+        b = b.connect_timeout(t);
+    }
+    if let Some(t) = base.and_then(TimeoutConfig::operation_attempt_timeout) {
+        b = b.operation_attempt_timeout(t.min(operation));
+    }
+    if let Some(t) = base.and_then(TimeoutConfig::read_timeout) {
+        b = b.read_timeout(t);
+    }
+    b.build()
 }
 
 /// An item's outcome before it ran: no result, no failure.
@@ -1064,5 +1077,23 @@ fn cost_class(e: &CostPassError) -> Option<ErrorClass> {
         CostPassError::Ledger(l) | CostPassError::Read(ReadError::Ledger(l)) => l.class(),
         CostPassError::Read(ReadError::Aws { cause, .. }) => Some(cause.class()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assume_role_keeps_the_base_timeouts_under_its_own() {
+        let t = sts_timeouts(Some(&crate::aws::default_timeouts()), Duration::from_secs(5));
+        assert_eq!(t.operation_timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(t.connect_timeout(), Some(Duration::from_millis(3100)));
+        assert_eq!(
+            t.operation_attempt_timeout(),
+            Some(Duration::from_secs(5)),
+            "never past the whole"
+        );
+        assert_eq!(sts_timeouts(None, Duration::from_secs(5)).connect_timeout(), None);
     }
 }

@@ -409,13 +409,14 @@ pub async fn metric_data<C: CloudWatchApi>(
 
 /// A copy of `client` whose retries suit publishing against AWS: standard mode, 6 attempts, exponential
 /// backoff from 1 s (throttling errors are retried by the SDK's classifier). A client configured for a
-/// single attempt (the emulator) is returned unchanged, so unimplemented calls fail fast.
+/// single attempt (the emulator) is returned unchanged, so unimplemented calls fail fast, and so is every
+/// client when the user chose the retry settings ([`crate::aws::retries_chosen`]).
 #[must_use]
 pub fn with_publishing_retries(client: &aws_sdk_cloudwatch::Client) -> aws_sdk_cloudwatch::Client {
     use aws_config::retry::RetryConfig;
     let config = client.config();
     let single = config.retry_config().is_some_and(|r| r.max_attempts() <= 1);
-    if single {
+    if single || crate::aws::retries_chosen() {
         return client.clone();
     }
     let retry = RetryConfig::standard()

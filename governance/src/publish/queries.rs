@@ -291,13 +291,14 @@ impl QueryPlanning {
 
 /// A copy of `client` whose retries suit publishing against AWS (standard mode, 6 attempts, backoff from
 /// 1 s, throttling retried by the SDK's classifier); a single-attempt client (the emulator) is returned
-/// unchanged so unimplemented calls fail fast. The CloudWatch twin is
+/// unchanged so unimplemented calls fail fast, as is every client when the user chose the retry settings
+/// ([`crate::aws::retries_chosen`]). The CloudWatch twin is
 /// [`super::cloudwatch::with_publishing_retries`].
 #[must_use]
 pub fn with_publishing_retries(client: &aws_sdk_cloudwatchlogs::Client) -> aws_sdk_cloudwatchlogs::Client {
     use aws_config::retry::RetryConfig;
     let config = client.config();
-    if config.retry_config().is_some_and(|r| r.max_attempts() <= 1) {
+    if config.retry_config().is_some_and(|r| r.max_attempts() <= 1) || crate::aws::retries_chosen() {
         return client.clone();
     }
     let retry = RetryConfig::standard()
