@@ -790,7 +790,7 @@ async fn three_broken_members_never_stop_the_others_and_the_summary_names_them()
 async fn the_state_machine_steps_govern_the_organisation_as_one_process_does() {
     use governance::org::lambda::{
         AccountRequest, OrgHandlerError, OrgLambdaDeps, PlanRequest, SummaryRequest, account_handler,
-        plan_handler, summary_handler,
+        account_handler_until, plan_handler, summary_handler,
     };
     let Acme {
         _emulator,
@@ -886,4 +886,18 @@ async fn the_state_machine_steps_govern_the_organisation_as_one_process_does() {
         bodies.iter().any(|b| b.contains("Organisation cost — acme")),
         "{bodies:?}"
     );
+
+    // An invocation about to time out starts no item: the item is recorded as not started (so the
+    // summary names it), nothing is written in the member, and the function answers in time.
+    let late: AccountRequest = serde_json::from_value(serde_json::json!({
+        "account": accounts[2], "as_of": state["as_of"], "mode": "run",
+        "notify": true, "cost_read": true,
+    }))
+    .unwrap();
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(5);
+    let response = account_handler_until(late, &deps, Some(deadline)).await.unwrap();
+    assert_eq!(response.failed, [format!("{}/backoffice-dev", accounts[2])]);
+    let member = assume_member(&sts, &base, &org.items[2]).await.unwrap();
+    assert!(alarm_names(&member).await.is_empty());
+    assert_eq!(sink.received().len(), 3, "nothing posted");
 }

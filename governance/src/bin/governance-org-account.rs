@@ -1,8 +1,8 @@
 //! `governance-org-account`: one iteration of the organisation state machine's Map — every platform of
 //! one member account, through the role governance assumes there.
-//! Logic: `governance::org::lambda::account_handler`.
+//! Logic: `governance::org::lambda::account_handler_until`.
 
-use governance::org::lambda::{OrgLambdaDeps, account_handler};
+use governance::org::lambda::{OrgLambdaDeps, account_handler_until};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -12,7 +12,9 @@ async fn main() -> Result<(), Error> {
     let deps = &deps;
     lambda_runtime::run(
         telemetry::layer().service(service_fn(move |event: LambdaEvent<_>| {
-            account_handler(event.payload, deps)
+            // Each item is bounded by the time this invocation has left (see account_handler_until).
+            let deadline = event.context.deadline();
+            account_handler_until(event.payload, deps, Some(deadline))
         })),
     )
     .await

@@ -405,6 +405,9 @@ pub struct AccountResponse {
     pub failed: Vec<String>,
 }
 
+/// Time kept back before the invocation's deadline: recording the last outcome and answering.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
 /// `governance-org-account`: every platform of one member account, one after another.
 ///
 /// # Errors
@@ -414,6 +417,21 @@ pub struct AccountResponse {
 pub async fn account_handler(
     request: AccountRequest,
     deps: &OrgLambdaDeps,
+) -> Result<AccountResponse, OrgHandlerError> {
+    account_handler_until(request, deps, None).await
+}
+
+/// [`account_handler`] within the invocation's `deadline` (Lambda's context): each item's outcome is
+/// recorded as soon as it finishes, each item gets at most the time left less [`DEADLINE_MARGIN`],
+/// and an item whose turn comes too late is recorded as failed (not started) — so a Lambda time-out
+/// never turns finished items into failed ones, and the summary names what did not run.
+///
+/// # Errors
+/// As [`account_handler`].
+pub async fn account_handler_until(
+    request: AccountRequest,
+    deps: &OrgLambdaDeps,
+    deadline: Option<std::time::SystemTime>,
 ) -> Result<AccountResponse, OrgHandlerError> {
     let ledger = deps.ledger();
     let org = &recorded_organisation(&ledger, &deps.org, request.as_of, Some(&request.account))
@@ -456,14 +474,41 @@ pub async fn account_handler(
         options.cost = false;
         None
     };
-    let mut outcomes = govern_items(org, &deps.deps, &options, &items, &ledger, linked).await;
-    if let Some(f) = cost_failure {
-        for outcome in &mut outcomes {
-            outcome.failures.push(f.clone());
-        }
-    }
     let pk = outcomes_pk(&org.spec.organization.name);
-    for o in &outcomes {
+    let shared = items.len() > 1;
+    let mut outcomes = Vec::with_capacity(items.len());
+    for item in &items {
+        let left = deadline.map(|d| {
+            d.duration_since(std::time::SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(DEADLINE_MARGIN)
+        });
+        let mut o = match left {
+            Some(left) if left < Duration::from_secs(1) => {
+                let mut o = skeleton_of(item, shared);
+                o.failures.push(Failure {
+                    stage: Stage::Item,
+                    class: Some(ErrorClass::Timeout),
+                    message: "not started: the account's invocation was about to time out (the \
+                              platforms before it took its time); the next run governs it"
+                        .to_owned(),
+                });
+                o
+            }
+            _ => {
+                let mut one = options.clone();
+                if let Some(left) = left {
+                    one.item_timeout = one.item_timeout.min(left);
+                }
+                govern_items(org, &deps.deps, &one, &[*item], &ledger, linked.clone())
+                    .await
+                    .pop()
+                    .unwrap_or_else(|| skeleton_of(item, shared))
+            }
+        };
+        if let Some(f) = &cost_failure {
+            o.failures.push(f.clone());
+        }
         if o.ok() {
             tracing::info!(item = %o.item, seconds = o.seconds, "item complete");
         } else {
@@ -473,7 +518,7 @@ pub async fn account_handler(
             ledger.as_ref(),
             &pk,
             &outcome_sk(request.as_of, &o.item),
-            o,
+            &o,
             OUTCOMES_KEEP,
         )
         .await
@@ -481,6 +526,7 @@ pub async fn account_handler(
             OrgHandlerError::Ledger(format!("the outcome of {} was not recorded: {e}", o.item))
                 .logged("account")
         })?;
+        outcomes.push(o);
     }
     Ok(AccountResponse {
         account: request.account,
