@@ -298,6 +298,22 @@ pub struct UntaggedShare {
     pub share_pct: Decimal,
 }
 
+impl UntaggedShare {
+    /// The share of `untagged` in `total` (capped at `total`): for a source that knows the untagged
+    /// spend without knowing it per row (an organisation's per-account figure).
+    #[must_use]
+    pub fn of(untagged: Decimal, total: Decimal) -> Self {
+        let untagged = untagged.max(Decimal::ZERO).min(total.max(Decimal::ZERO));
+        Self {
+            untagged,
+            total,
+            share_pct: (untagged * Decimal::ONE_HUNDRED)
+                .checked_div(total)
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Cost hygiene findings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Hygiene {

@@ -118,6 +118,11 @@ pub struct PassOptions {
     pub account: Option<String>,
     /// Notes the caller adds to the report's own (shown in Slack and SNS like them).
     pub notes: Vec<String>,
+    /// The untagged spend per day when the caller knows it apart from the rows it hands over (an
+    /// organisation pass: Cost Explorer cannot group by account, service and tag at once, so the
+    /// account's rows carry the platform's tag and the untagged amount comes from a second query).
+    /// Replaces the report's untagged share, which the rows alone would put at 0 %.
+    pub untagged_by_day: Option<std::collections::BTreeMap<NaiveDate, Decimal>>,
 }
 
 impl PassOptions {
@@ -132,6 +137,7 @@ impl PassOptions {
             past_day: false,
             account: None,
             notes: Vec::new(),
+            untagged_by_day: None,
         }
     }
 
@@ -612,6 +618,13 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         };
         let mut report = build_report(&inputs, &settings, prices()?);
         report.account.clone_from(&self.options.account);
+        if let (Some(days), Some(share)) = (&self.options.untagged_by_day, &mut report.hygiene.untagged) {
+            let untagged: Decimal = days
+                .range(report.window.0..report.window.1)
+                .map(|(_, v)| *v)
+                .sum();
+            *share = cost::anomaly::UntaggedShare::of(untagged, share.total);
+        }
         let daily = table
             .for_environment(&environment, settings.include_untagged)
             .daily_totals();
@@ -1154,6 +1167,43 @@ mod tests {
             }
             .daily()
             .await
+        }
+
+        /// An organisation pass knows an account's untagged spend from a second query, not from the rows
+        /// (which carry the platform's tag): the report's untagged share is that spend over the window's.
+        #[tokio::test(start_paused = true)]
+        async fn untagged_spend_given_apart_from_the_rows_sets_the_share() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter);
+            let plain = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            let share = plain.report.hygiene.untagged.clone().unwrap();
+            let window = plain.report.window;
+            let mut options = PassOptions::new(&spec, as_of());
+            options.untagged_by_day = Some(std::collections::BTreeMap::from([
+                (window.0, Decimal::from(2)),
+                (window.1.pred_opt().unwrap(), Decimal::from(3)),
+                (window.1, Decimal::from(1000)), // outside the window: not counted
+            ]));
+            let given = PassContext {
+                spec: &spec,
+                options: &options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            }
+            .daily()
+            .await
+            .unwrap();
+            let u = given.report.hygiene.untagged.unwrap();
+            assert_eq!(u.total, share.total);
+            assert_eq!(u.untagged, Decimal::from(5).min(share.total));
+            assert_eq!(
+                u.share_pct,
+                cost::anomaly::UntaggedShare::of(u.untagged, u.total).share_pct
+            );
         }
 
         /// A failed `DescribeBudgets` must not post (and claim) "— no budget": nothing is sent, the run

@@ -253,6 +253,15 @@ impl LinkedCost {
         out
     }
 
+    /// `account`'s untagged spend per day (the second query's `Environment$` groups).
+    #[must_use]
+    pub fn untagged_days(&self, account: &str) -> BTreeMap<NaiveDate, Decimal> {
+        self.days
+            .iter()
+            .filter_map(|(date, day)| day.untagged.get(account).map(|usd| (*date, *usd)))
+            .collect()
+    }
+
     /// Untagged spend per account over `[start, end)`.
     #[must_use]
     pub fn untagged(&self, start: NaiveDate, end: NaiveDate) -> BTreeMap<String, Decimal> {

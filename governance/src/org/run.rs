@@ -1031,6 +1031,8 @@ impl ItemJob {
         let mut options = PassOptions::new(spec, self.options.as_of)
             .with_notify(self.options.notify && self.options.mode == Mode::Run)
             .for_account(&self.item.account_id);
+        // The account's untagged spend comes from the second query, not from its rows.
+        options.untagged_by_day = Some(linked.untagged_days(&self.item.account_id));
         if self.shared_account {
             // In the report itself, so the platform's channel reads it too, not only the roll-up.
             options = options.with_note(format!(
