@@ -53,7 +53,8 @@ impl ForecastFailure {
     ///     ForecastFailure::DataUnavailable
     /// );
     /// assert_eq!(ForecastFailure::from_answer(None, 501, ""), ForecastFailure::NotImplemented);
-    /// assert_eq!(ForecastFailure::from_answer(None, 500, "<html>"), ForecastFailure::Other);
+    /// assert_eq!(ForecastFailure::from_answer(None, 500, "<html>"), ForecastFailure::ServiceFault);
+    /// assert_eq!(ForecastFailure::from_answer(None, 400, "bad dates"), ForecastFailure::Other);
     /// ```
     #[must_use]
     pub fn from_answer(code: Option<&str>, status: u16, text: &str) -> Self {
