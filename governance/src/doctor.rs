@@ -47,6 +47,11 @@ pub struct Check {
     /// credentials, an unreachable endpoint, throttling, a server fault).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs: Option<String>,
+    /// The check could not be made — no answer (unreachable endpoint, time-out), throttled or a server
+    /// fault — so it found nothing either way. A run where this is all that failed is an error (exit
+    /// 1), not a finding (exit 2).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub could_not_run: bool,
 }
 
 /// Every check, in a stable order.
@@ -67,6 +72,13 @@ impl DoctorReport {
     #[must_use]
     pub fn all_ok(&self) -> bool {
         self.checks.iter().all(|c| c.ok)
+    }
+
+    /// Whether a check found a problem (a refused permission, a missing resource, a finding of the
+    /// doctor's own), as opposed to checks that only could not run.
+    #[must_use]
+    pub fn found_problems(&self) -> bool {
+        self.checks.iter().any(|c| !c.ok && !c.could_not_run)
     }
 }
 
@@ -173,6 +185,10 @@ fn check(
     permission: &'static str,
     outcome: Result<String, Failure>,
 ) -> Check {
+    let could_not_run = matches!(&outcome, Err(Failure::Aws { error, .. }) if matches!(
+        error.class(),
+        ErrorClass::Throttled | ErrorClass::ServerFault | ErrorClass::Timeout | ErrorClass::Transport
+    ));
     let (ok, detail, advice, needs) = match outcome {
         Ok(d) => (true, d, None, None),
         Err(Failure::Found(d)) => (false, d, None, Some(permission.to_owned())),
@@ -198,6 +214,7 @@ fn check(
         detail,
         advice,
         needs,
+        could_not_run,
     }
 }
 
@@ -282,10 +299,15 @@ pub async fn run_at(spec: &PlatformSpec, clients: &AwsClients, now: DateTime<Utc
             .send()
             .await
             .map(|r| {
-                format!(
-                    "{} named {prefix}-*",
-                    plural(r.dashboard_entries().len(), "dashboard")
-                )
+                // Exactly this environment's (`{prefix}-{section}`): `collectiq-prod-eu-*` also starts
+                // with `collectiq-prod`.
+                let ours = r
+                    .dashboard_entries()
+                    .iter()
+                    .filter_map(|d| d.dashboard_name())
+                    .filter(|n| dashboards::plan::owned_by(n, &prefix))
+                    .count();
+                format!("{} of {prefix}", plural(ours, "dashboard"))
             })
             .map_err(aws("CloudWatch", "ListDashboards")),
     ));
@@ -294,18 +316,33 @@ pub async fn run_at(spec: &PlatformSpec, clients: &AwsClients, now: DateTime<Utc
         "DescribeAlarms",
         "cloudwatch:DescribeAlarms",
         cw.describe_alarms()
-            .alarm_name_prefix(&prefix)
+            .alarm_name_prefix(format!("{prefix}-"))
+            .max_records(100)
             .send()
             .await
             .map(|r| {
-                let firing = r
+                // Exactly the catalogue's names (another environment's `{prefix}-eu-…` alarms share
+                // the prefix); one page of 100 is enough to show access works and what fires.
+                let catalogue: std::collections::HashSet<String> = crate::publish::Desired::for_spec(spec)
+                    .map(|d| d.catalogue.alarms.iter().map(|a| a.name().to_owned()).collect())
+                    .unwrap_or_default();
+                let ours: Vec<_> = r
                     .metric_alarms()
+                    .iter()
+                    .filter(|a| a.alarm_name().is_some_and(|n| catalogue.contains(n)))
+                    .collect();
+                let firing = ours
                     .iter()
                     .filter(|a| a.state_value() == Some(&aws_sdk_cloudwatch::types::StateValue::Alarm))
                     .count();
+                let more = if r.next_token().is_some_and(|t| !t.is_empty()) {
+                    " (first 100 read)"
+                } else {
+                    ""
+                };
                 format!(
-                    "{} named {prefix}-*, {firing} in ALARM",
-                    plural(r.metric_alarms().len(), "alarm")
+                    "{} of {prefix}'s catalogue, {firing} in ALARM{more}",
+                    plural(ours.len(), "metric alarm")
                 )
             })
             .map_err(aws("CloudWatch", "DescribeAlarms")),

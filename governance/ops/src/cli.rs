@@ -85,7 +85,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
             progress(&format!("checking {} APIs for {}…", 12, spec.managed_prefix()));
             let report = governance::doctor::run(&spec, &clients).await;
             emit(&cli.global, &report, &report.to_string())?;
-            Ok(if report.all_ok() { exit::OK } else { exit::FINDINGS })
+            // 2 only when a check found a problem; checks that could not run at all (AWS unreachable,
+            // throttled, failing) are an error, 1.
+            Ok(if report.all_ok() {
+                exit::OK
+            } else if report.found_problems() {
+                exit::FINDINGS
+            } else {
+                exit::ERROR
+            })
         }
         Command::Demo(args) => crate::demo::run(&cli.global, args).await,
         Command::Spec(command) => crate::spec::run(&cli.global, command),

@@ -10,7 +10,9 @@ pub const OK: i32 = 0;
 /// message on stderr says what and where. Clap's own usage errors are mapped here too (clap exits 2).
 pub const ERROR: i32 = 1;
 /// A check ran to the end and found a problem: `spec check` with a spec that does not validate,
-/// `doctor` with a failed check, `dashboards|alarms plan --detailed-exitcode` with changes to make.
+/// `doctor` with a check that found a problem (a refused permission, a missing resource; a doctor whose
+/// checks could not run at all — AWS unreachable — is an [`ERROR`]), `dashboards|alarms plan
+/// --detailed-exitcode` with changes to make.
 pub const FINDINGS: i32 = 2;
 
 /// The exit codes as `--help` shows them.
@@ -19,5 +21,5 @@ Exit codes:
   0  done; nothing found (also --help, --version)
   1  bad invocation (unknown option, malformed or refused value, unreadable spec) or an error while
      running (AWS, ledger, a failed Slack/SNS send, a file that cannot be written); stderr says which
-  2  a check found a problem: `spec check` with an invalid spec, `doctor` with a failed check,
-     `plan --detailed-exitcode` with changes to make";
+  2  a check found a problem: `spec check` with an invalid spec, `doctor` with a refused permission
+     or a missing resource (AWS unreachable is 1), `plan --detailed-exitcode` with changes to make";

@@ -288,8 +288,10 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
         crate::exit::ERROR
     } else if report.all_ok() {
         crate::exit::OK
-    } else {
+    } else if report.found_problems() {
         crate::exit::FINDINGS
+    } else {
+        crate::exit::ERROR
     })
 }
 
