@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use alarms::catalogue::Severity;
 use chrono::{Datelike, Duration, NaiveDate};
 use cost::slack::{Block, SlackMessage, TextObject};
 use rust_decimal::Decimal;
@@ -38,7 +39,7 @@ pub struct ItemBurn {
     /// Why there is no tier (the item failed).
     pub missing: Option<String>,
     /// Its generated alarms in ALARM (name, `critical`/`warning`), critical first.
-    pub firing: Vec<(String, String)>,
+    pub firing: Vec<(String, Severity)>,
 }
 
 /// One account's spend.
@@ -276,7 +277,10 @@ impl OrgRollup {
             .burn
             .iter()
             .filter(|b| !b.firing.is_empty())
-            .map(|b| (b, b.firing.iter().filter(|(_, s)| s == "critical").count()))
+            .map(|b| {
+                let critical = b.firing.iter().filter(|(_, s)| *s == Severity::Critical).count();
+                (b, critical)
+            })
             .collect();
         if firing.is_empty() {
             return vec!["none".to_owned()];
@@ -482,7 +486,7 @@ mod tests {
                 tier_pct: Some(0),
                 actual_pct: Some(Decimal::from(40)),
                 missing: None,
-                firing: vec![("collectiq-prod-api-latency-p95-warning".into(), "warning".into())],
+                firing: vec![("collectiq-prod-api-latency-p95-warning".into(), Severity::Warning)],
             },
             ItemBurn {
                 item: "222222222222/budgetbuddy-prod".into(),
@@ -492,10 +496,14 @@ mod tests {
                 missing: None,
                 firing: (1..=5)
                     .map(|i| {
-                        let severity = if i <= 2 { "critical" } else { "warning" };
+                        let severity = if i <= 2 {
+                            Severity::Critical
+                        } else {
+                            Severity::Warning
+                        };
                         (
-                            format!("budgetbuddy-prod-alarm-{i}-{severity}"),
-                            severity.to_owned(),
+                            format!("budgetbuddy-prod-alarm-{i}-{}", severity.as_str()),
+                            severity,
                         )
                     })
                     .collect(),

@@ -24,6 +24,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alarms::catalogue::Severity;
 use aws_error::ErrorClass;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
@@ -207,10 +208,23 @@ pub struct PublishSummary {
 pub struct FiringAlarm {
     /// `AlarmName`.
     pub name: String,
-    /// `critical` or `warning`.
-    pub severity: String,
+    /// Who it notifies (stored as `critical` / `warning`).
+    pub severity: Severity,
     /// Since when.
     pub since: DateTime<Utc>,
+}
+
+impl PublishSummary {
+    /// How many of [`PublishSummary::firing`] are critical and how many warnings.
+    #[must_use]
+    pub fn firing_counts(&self) -> (usize, usize) {
+        let critical = self
+            .firing
+            .iter()
+            .filter(|f| f.severity == Severity::Critical)
+            .count();
+        (critical, self.firing.len() - critical)
+    }
 }
 
 /// The catalogue's notifying alarms in ALARM among `published`, critical first, then longest firing.
@@ -234,12 +248,12 @@ fn firing_of(
             let def = managed.get(p.alarm.name())?;
             Some(FiringAlarm {
                 name: p.alarm.name().to_owned(),
-                severity: def.severity.as_str().to_owned(),
+                severity: def.severity,
                 since: p.status.state_updated,
             })
         })
         .collect();
-    // "critical" < "warning": critical first.
+    // `Severity` orders Critical first.
     firing.sort_by(|a, b| {
         a.severity
             .cmp(&b.severity)
@@ -305,12 +319,7 @@ impl From<&ItemOutcome> for ItemBurn {
             firing: item
                 .publish
                 .as_ref()
-                .map(|p| {
-                    p.firing
-                        .iter()
-                        .map(|f| (f.name.clone(), f.severity.clone()))
-                        .collect()
-                })
+                .map(|p| p.firing.iter().map(|f| (f.name.clone(), f.severity)).collect())
                 .unwrap_or_default(),
             missing: item.cost.is_none().then(|| {
                 item.failures.first().map_or_else(
@@ -416,7 +425,7 @@ impl OrgRun {
                     parts.push(format!(
                         "{} alarm(s) in ALARM ({} critical)",
                         p.firing.len(),
-                        p.firing.iter().filter(|f| f.severity == "critical").count()
+                        p.firing_counts().0
                     ));
                 }
             }
@@ -808,23 +817,23 @@ async fn publish_overview(
 ) -> Result<String, String> {
     use super::overview::{OverviewAccount, managed_prefix, overview};
     let o = &org.spec.organization;
+    // Alarms firing per account, in one pass over the items.
+    let mut firing: HashMap<&str, (usize, usize)> = HashMap::new();
+    for item in items {
+        if let Some(p) = &item.publish {
+            let (critical, warning) = p.firing_counts();
+            let sum = firing.entry(item.account_id.as_str()).or_default();
+            *sum = (sum.0 + critical, sum.1 + warning);
+        }
+    }
     let mut accounts: Vec<OverviewAccount> = org
         .by_account()
         .into_iter()
-        .map(|(id, its)| {
-            let mine = || items.iter().filter(move |i| i.account_id == id);
-            let count = |severity: &str| {
-                mine()
-                    .flat_map(|i| i.publish.iter().flat_map(|p| p.firing.iter()))
-                    .filter(|f| f.severity == severity)
-                    .count()
-            };
-            OverviewAccount {
-                id: id.to_owned(),
-                name: its[0].account_name.clone(),
-                platforms: its.iter().map(|i| i.spec.managed_prefix()).collect(),
-                firing: (count("critical"), count("warning")),
-            }
+        .map(|(id, its)| OverviewAccount {
+            id: id.to_owned(),
+            name: its[0].account_name.clone(),
+            platforms: its.iter().map(|i| i.spec.managed_prefix()).collect(),
+            firing: firing.get(id).copied().unwrap_or_default(),
         })
         .collect();
     accounts.sort_by(|a, b| b.firing.cmp(&a.firing).then(a.id.cmp(&b.id)));
