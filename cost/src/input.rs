@@ -52,6 +52,15 @@ pub fn parse_amount(text: &str) -> Result<Decimal, InputError> {
         .or_else(|_| Decimal::from_scientific(t))
         .map(|d| d.normalize())
         .map_err(|_| InputError::BadAmount(text.to_owned()))?;
+    within_range(amount, text)
+}
+
+/// `amount` (read from `text`) when it is within ±[`MAX_AMOUNT`]: the one bound every parser of AWS
+/// amounts applies.
+///
+/// # Errors
+/// [`InputError::AmountTooLarge`] naming `text`.
+pub fn within_range(amount: Decimal, text: &str) -> Result<Decimal, InputError> {
     if amount.abs() > MAX_AMOUNT {
         return Err(InputError::AmountTooLarge(text.to_owned()));
     }

@@ -249,13 +249,10 @@ fn parse_decimal(api: &'static str, what: &str, s: &str) -> Result<Decimal, Read
         api,
         detail: format!("{what} {s:?} is not a decimal: {e}"),
     })?;
-    if amount.abs() > cost::input::MAX_AMOUNT {
-        return Err(ReadError::Unexpected {
-            api,
-            detail: format!("{what} {s:?} is out of range: at most 10^15 USD either way"),
-        });
-    }
-    Ok(amount)
+    cost::input::within_range(amount, s).map_err(|e| ReadError::Unexpected {
+        api,
+        detail: format!("{what}: {e}"),
+    })
 }
 
 fn amount_of(api: &'static str, m: &MetricValue) -> Result<Amount, ReadError> {
