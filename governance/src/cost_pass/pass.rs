@@ -1157,9 +1157,19 @@ mod tests {
             channels: &FakeChannels,
         ) -> Result<DailyRun, CostPassError> {
             let options = PassOptions::new(spec, as_of()).with_notify(true);
+            run_with(spec, &options, reads, ledger, channels).await
+        }
+
+        async fn run_with(
+            spec: &PlatformSpec,
+            options: &PassOptions,
+            reads: &Flaky,
+            ledger: &MemoryLedger,
+            channels: &FakeChannels,
+        ) -> Result<DailyRun, CostPassError> {
             PassContext {
                 spec,
-                options: &options,
+                options,
                 reads,
                 ledger,
                 channels,
@@ -1186,17 +1196,9 @@ mod tests {
                 (window.1.pred_opt().unwrap(), Decimal::from(3)),
                 (window.1, Decimal::from(1000)), // outside the window: not counted
             ]));
-            let given = PassContext {
-                spec: &spec,
-                options: &options,
-                reads: &reads,
-                ledger: &ledger,
-                channels: &channels,
-                counter: &reads.counter,
-            }
-            .daily()
-            .await
-            .unwrap();
+            let given = run_with(&spec, &options, &reads, &ledger, &channels)
+                .await
+                .unwrap();
             let u = given.report.hygiene.untagged.unwrap();
             assert_eq!(u.total, share.total);
             assert_eq!(u.untagged, Decimal::from(5).min(share.total));
