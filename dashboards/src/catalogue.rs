@@ -1822,23 +1822,30 @@ mod tests {
 
     /// Seed 000 "Agent Performance Dashboard" lists "OCR Reasoning Agent confidence": a 0–1 distribution
     /// (p10/p50/p90) of `OcrConfidence`, the metric `rekognition_extract` records per card.
-    #[test]
-    fn agents_dashboard_has_the_ocr_confidence_distribution() {
-        let ds = generate("collectiq-prod");
-        let agents = by_name(&ds, "agents");
-        let body: serde_json::Value = serde_json::from_str(&agents.body_json().unwrap()).unwrap();
+    /// The widget titled `title` on `section`'s dashboard, and its expressions.
+    fn widget_expressions(ds: &[Dashboard], section: &str, title: &str) -> (serde_json::Value, Vec<String>) {
+        let d = by_name(ds, section);
+        let body: serde_json::Value = serde_json::from_str(&d.body_json().unwrap()).unwrap();
         let widget = body["widgets"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|w| w["properties"]["title"] == "OCR confidence distribution")
-            .expect("the OCR confidence widget");
-        let expressions: Vec<&str> = widget["properties"]["metrics"]
+            .find(|w| w["properties"]["title"] == title)
+            .unwrap_or_else(|| panic!("{title:?} on {section}"))
+            .clone();
+        let expressions = widget["properties"]["metrics"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|m| m[0]["expression"].as_str().unwrap())
+            .map(|m| m[0]["expression"].as_str().unwrap().to_owned())
             .collect();
+        (widget, expressions)
+    }
+
+    #[test]
+    fn agents_dashboard_has_the_ocr_confidence_distribution() {
+        let ds = generate("collectiq-prod");
+        let (widget, expressions) = widget_expressions(&ds, "agents", "OCR confidence distribution");
         assert_eq!(
             expressions,
             ["p10", "p50", "p90"]
@@ -1859,20 +1866,7 @@ mod tests {
     fn ai_dashboard_has_the_authenticity_score_distribution() {
         let ds = generate("collectiq-prod");
         for section in ["ai", "agents"] {
-            let d = by_name(&ds, section);
-            let body: serde_json::Value = serde_json::from_str(&d.body_json().unwrap()).unwrap();
-            let widget = body["widgets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|w| w["properties"]["title"] == "Authenticity score distribution")
-                .unwrap_or_else(|| panic!("the authenticity score widget on {section}"));
-            let expressions: Vec<&str> = widget["properties"]["metrics"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m[0]["expression"].as_str().unwrap())
-                .collect();
+            let (widget, expressions) = widget_expressions(&ds, section, "Authenticity score distribution");
             assert_eq!(
                 expressions,
                 ["p10", "p50", "p90"].map(|p| format!(
