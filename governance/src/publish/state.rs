@@ -717,8 +717,30 @@ pub struct AnnounceReport {
     pub failure: Option<String>,
 }
 
-fn post_sk(at: DateTime<Utc>) -> String {
-    format!("post#{}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+/// The sort key of the post that announces `decision` after `last`. It depends only on what the run
+/// read and decided — the announced state it starts from, the firing episodes it leads to, the reasons —
+/// never on the run's clock, so two runs that overlap with the same view (a Lambda retry beside the next
+/// scheduled run, or one event delivered twice) compute the same key and the ledger's conditional write
+/// lets exactly one of them record and send the post. The last post's time comes first, so the keys of
+/// successive posts sort in the order they were decided; the rest is a decimal FNV-1a hash of the
+/// decision (digits only: runs are compared with digits masked).
+fn post_sk(last: &alarms::announce::Announced, decision: &alarms::announce::PostDecision) -> String {
+    let since = last.last_post.map_or_else(
+        || "none".to_owned(),
+        |at| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    );
+    // Serialising these plain maps and enums cannot fail; a failure would only weaken the key to the
+    // last post's time, which still separates successive posts.
+    let material =
+        serde_json::to_string(&(last, &decision.next.firing, &decision.reasons)).unwrap_or_default();
+    format!("post#{since}#{:020}", fnv1a(material.as_bytes()))
+}
+
+/// 64-bit FNV-1a: stable across builds and platforms (unlike `std`'s hasher), which a ledger key needs.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Stores `then` (an [`alarms::announce::Announced`] as JSON) as the announced state.
@@ -832,7 +854,7 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
             ))],
         },
     );
-    let post = post_sk(now);
+    let post = post_sk(&last, &decision);
     let record = DeliveryRecord::slack(&record_id(&pk, &post), message, now).with_then(next.clone());
     let recorded = match record.to_detail() {
         Ok(detail) => {
@@ -853,7 +875,15 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
     };
     match recorded {
         Ok(true) => {}
-        Ok(false) => return out, // a concurrent run recorded this very post
+        Ok(false) => {
+            // Another run decided this very post from the same announced state and recorded it first. If
+            // it was sent, the announced state follows it (its run may have died before saving it); if
+            // it is pending, that run is sending it or the next run sends it (step 1): never twice here.
+            if let Err(e) = follow_recorded(ledger, &report.platform, &pk, &post).await {
+                out.failure = Some(e);
+            }
+            return out;
+        }
         Err(e) => {
             // Nothing recorded, nothing sent, nothing advanced: the next run decides again.
             out.failure = Some(format!("post not recorded: {e}"));
@@ -876,6 +906,29 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
         Err(e) => out.failure = Some(e.to_string()),
     }
     out
+}
+
+/// After a refused record of post `sk`: saves the announced state that post leads to when it was sent.
+async fn follow_recorded<L: LedgerStore>(
+    ledger: &L,
+    platform: &str,
+    pk: &str,
+    sk: &str,
+) -> Result<(), String> {
+    let stored = records(ledger, pk)
+        .await
+        .map_err(|e| format!("post {sk} recorded by another run, but unreadable: {e}"))?;
+    let Some(record) = stored.into_iter().find(|r| r.sk == sk).map(|r| r.record) else {
+        return Ok(()); // expired in between: nothing to follow
+    };
+    match record.then {
+        Some(then) if !record.is_pending() => {
+            remember_announced(ledger, platform, &then).await.map_err(|e| {
+                format!("post {sk} sent by another run, but the announced state was not saved: {e}")
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What an escalation sends to SNS (the message body, JSON).
@@ -1593,6 +1646,83 @@ mod tests {
         let quiet = announce(&r, &[], &ledger, &slack, "secret", announce_options()).await;
         assert!(!quiet.posted, "{quiet:?}");
         assert_eq!(slack.posted().len(), 1);
+    }
+
+    /// Issue 13 ("nothing sent twice"): two runs overlap — a Lambda retry beside the next scheduled run —
+    /// and the second read the announced state before the first saved its post. Both decide the same
+    /// post; it is recorded under one key, so the second records nothing, sends nothing, and takes the
+    /// announced state from the first's sent record. (With a key from the run's clock both posted.)
+    #[tokio::test(start_paused = true)]
+    async fn two_overlapping_runs_with_the_same_view_post_once() {
+        let (cw, cat) = firing_world(now() - Duration::minutes(20));
+        let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
+        let (pk, sk) = announced_key("collectiq-prod");
+        let before = serde_json::to_value(alarms::announce::Announced::default()).unwrap();
+        let first = announce(
+            &report_at(&cw, &cat, now()).await,
+            &[],
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
+        assert!(first.posted && first.failure.is_none(), "{first:?}");
+        let announced = || async {
+            crate::ledger::snapshots::<_, alarms::announce::Announced>(&ledger, &pk, &sk, &sk)
+                .await
+                .unwrap()
+        };
+        let after_first = announced().await;
+        assert_eq!(after_first.len(), 1);
+        // The overlapping run's view: the announced state as it was before the first run saved its post.
+        crate::ledger::put_snapshot(&ledger, &pk, &sk, &before, StdDuration::from_secs(3600))
+            .await
+            .unwrap();
+        let second = announce(
+            &report_at(&cw, &cat, now() + Duration::seconds(40)).await,
+            &[],
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
+        assert!(!second.posted && second.failure.is_none(), "{second:?}");
+        assert_eq!(slack.posted().len(), 1, "one post for one change");
+        let posts = ledger.claimed("collectiq-prod#alarm-state");
+        assert_eq!(
+            posts.iter().filter(|s| s.starts_with("post#")).count(),
+            1,
+            "{posts:?}"
+        );
+        assert_eq!(
+            announced().await,
+            after_first,
+            "the announced state follows the post the first run sent"
+        );
+        // A later change is a new post, under a new key.
+        let quiet = announce(
+            &report_at(&cw, &cat, now() + Duration::minutes(5)).await,
+            &[],
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
+        assert!(!quiet.posted, "{quiet:?}");
+        let recovered = announce(
+            &report_at(&FakeCloudWatch::default(), &cat, now() + Duration::minutes(10)).await,
+            &[],
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
+        assert!(recovered.posted, "{recovered:?}");
+        assert_eq!(slack.posted().len(), 2);
     }
 
     /// A CloudWatch whose history answers per alarm and records what was asked.
