@@ -9,8 +9,9 @@
 //! Query syntax: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html>.
 //!
 //! Ownership is an exact name grammar, never a bare prefix: governance owns a saved query only when its
-//! name is `{platform}-{env}/{slug}` with `slug` of `[a-z0-9-]`; a colleague's `collectiq-prod/my notes`
-//! or `collectiq-prod/team/x` is never updated or deleted. An unchanged definition is not written.
+//! name is `{platform}-{env}/{kind}` with a kind it generates ([`KINDS`]); a colleague's
+//! `collectiq-prod/my-notes`, `collectiq-prod/my notes` or `collectiq-prod/team/x` is never updated or
+//! deleted. An unchanged definition is not written.
 //!
 //! The catalogue ([`queries_for`]) is seed 001's "Log Insights Queries" (error rate by operation, P95
 //! latency by endpoint, user activity patterns) for every platform that has the log groups, plus the
@@ -113,20 +114,41 @@ fn is_log_group_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
 }
 
-/// Whether governance owns the saved query `name` for `managed_prefix`: exactly `{prefix}/{slug}`.
+/// The kinds of saved query governance generates (the slug of each [`queries_for`] entry). A kind that
+/// is retired stays here, so the queries it left are still recognised and pruned.
+pub const KINDS: [&str; 5] = [
+    "error-rate-by-operation",
+    "errors",
+    "p95-latency-by-endpoint",
+    "user-activity",
+    "ecs-errors",
+];
+
+/// Whether `slug` is one of the [`KINDS`], or `p95-latency-by-endpoint-<api>` (one per HTTP API when a
+/// platform has several).
+fn is_known_kind(slug: &str) -> bool {
+    KINDS.contains(&slug) || slug.strip_prefix("p95-latency-by-endpoint-").is_some_and(is_slug)
+}
+
+/// Whether governance owns the saved query `name` for `managed_prefix`: exactly `{prefix}/{kind}` with a
+/// kind it generates ([`KINDS`]) — never a bare prefix, and never another slug a colleague saved in the
+/// same console folder.
 ///
 /// ```
 /// use dashboards::queries::is_managed;
 /// assert!(is_managed("collectiq-prod/error-rate-by-operation", "collectiq-prod"));
+/// assert!(is_managed("collectiq-prod/p95-latency-by-endpoint-admin-api", "collectiq-prod"));
+/// assert!(!is_managed("collectiq-prod/my-notes", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/My notes", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/team/x", "collectiq-prod"));
-/// assert!(!is_managed("collectiq-production/x", "collectiq-prod"));
+/// assert!(!is_managed("collectiq-production/errors", "collectiq-prod"));
+/// assert!(!is_managed("collectiq-prod-eu/errors", "collectiq-prod"));
 /// ```
 #[must_use]
 pub fn is_managed(name: &str, managed_prefix: &str) -> bool {
     name.strip_prefix(managed_prefix)
         .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(is_slug)
+        .is_some_and(|slug| is_slug(slug) && is_known_kind(slug))
 }
 
 /// Whether a `/` after `before` (the stage so far) opens a regex literal rather than dividing: after
@@ -229,7 +251,10 @@ impl QueryDefinition {
         if !is_managed(&self.name, managed_prefix) {
             return Err(QueryError::Name {
                 name: name(),
-                reason: format!("expected {managed_prefix}/<slug of a-z 0-9 ->"),
+                reason: format!(
+                    "expected {managed_prefix}/<kind>, the kind one of {} (or p95-latency-by-endpoint-<api slug of a-z 0-9 ->)",
+                    KINDS.join(", ")
+                ),
             });
         }
         if self.log_group_names.is_empty() || self.log_group_names.len() > MAX_LOG_GROUPS {
@@ -437,8 +462,9 @@ fn sorted(groups: &[String]) -> Vec<&str> {
 /// };
 /// let plan = plan_queries(&[want.clone()], &[
 ///     saved("1", "app-prod/errors", "filter level = 'ERROR'"),
-///     saved("2", "app-prod/old", "limit 1"),
+///     saved("2", "app-prod/ecs-errors", "limit 1"), // a kind this platform no longer generates
 ///     saved("3", "app-prod/Mine", "limit 1"),
+///     saved("4", "app-prod/my-notes", "limit 1"),   // a colleague's: not a kind governance makes
 /// ], "app-prod");
 /// assert_eq!(plan.count(QueryAction::Unchanged), 1);
 /// assert_eq!(plan.to_delete(), ["2"]);
@@ -754,21 +780,24 @@ mod tests {
                 .to_string()
         };
         assert!(
-            bad("Bad Name", &["/g"], "limit 1").contains("\"app-prod/Bad Name\": expected app-prod/<slug")
+            bad("my-notes", &["/g"], "limit 1").contains("the kind one of error-rate-by-operation, errors")
         );
-        assert!(bad("x", &[], "limit 1").contains("expected 1..=50 log groups, found 0"));
-        assert!(bad("x", &["/has space"], "limit 1").contains("\"/has space\" is not a log group name"));
-        assert!(bad("x", &["/g"], "  ").contains("expected 1..=10000 characters, found 0"));
-        assert!(bad("x", &["/g"], "filter a = 1 | selectt b").contains("stage \"selectt b\""));
-        assert!(bad("x", &["/g"], "filter (a = 1").contains("unbalanced '('"));
-        assert!(bad("x", &["/g"], "filter a = 'x").contains("unterminated"));
+        assert!(
+            bad("Bad Name", &["/g"], "limit 1").contains("\"app-prod/Bad Name\": expected app-prod/<kind>")
+        );
+        assert!(bad("errors", &[], "limit 1").contains("expected 1..=50 log groups, found 0"));
+        assert!(bad("errors", &["/has space"], "limit 1").contains("\"/has space\" is not a log group name"));
+        assert!(bad("errors", &["/g"], "  ").contains("expected 1..=10000 characters, found 0"));
+        assert!(bad("errors", &["/g"], "filter a = 1 | selectt b").contains("stage \"selectt b\""));
+        assert!(bad("errors", &["/g"], "filter (a = 1").contains("unbalanced '('"));
+        assert!(bad("errors", &["/g"], "filter a = 'x").contains("unterminated"));
         let many: Vec<String> = (0..51).map(|i| format!("/g{i}")).collect();
-        let err = QueryDefinition::new("app-prod", "x", many, "limit 1").unwrap_err();
+        let err = QueryDefinition::new("app-prod", "errors", many, "limit 1").unwrap_err();
         assert!(err.to_string().contains("found 51"), "{err}");
         // `|` inside quotes and regexes does not split stages.
         QueryDefinition::new(
             "app-prod",
-            "x",
+            "errors",
             ["/g"],
             "filter @message like /a|b/ | filter m = 'c|d' | limit 1",
         )
@@ -818,12 +847,13 @@ mod tests {
         let dup = saved("c", &want);
         let orphan = SavedQuery {
             id: "d".into(),
-            name: "app-prod/retired".into(),
+            name: "app-prod/user-activity".into(),
             log_group_names: vec!["/g1".into()],
             query_string: "limit 1".into(),
         };
         let colleagues = [
             "app-prod/My notes",
+            "app-prod/my-notes",
             "app-prod/team/x",
             "app-production/errors",
             "other",
@@ -851,9 +881,9 @@ mod tests {
         assert_eq!(deleted, ["c", "d"]);
         let text = plan.render_text();
         assert!(text.contains("~ app-prod/errors"), "{text}");
-        assert!(text.contains("- app-prod/retired"), "{text}");
+        assert!(text.contains("- app-prod/user-activity"), "{text}");
         assert!(
-            !text.contains("My notes") && !text.contains("app-production"),
+            !text.contains("My notes") && !text.contains("my-notes") && !text.contains("app-production"),
             "{text}"
         );
     }

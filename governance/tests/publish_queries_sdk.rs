@@ -124,7 +124,7 @@ async fn apply_updates_with_the_saved_id_creates_without_one_and_deletes_the_orp
         &[changed.clone(), new.clone()],
         &[
             saved("id-errors", "app-prod/errors", "limit 20"),
-            saved("id-old", "app-prod/retired", "limit 1"),
+            saved("id-old", "app-prod/ecs-errors", "limit 1"),
             saved("id-mine", "app-prod/My notes", "limit 1"),
         ],
         "app-prod",
@@ -140,7 +140,7 @@ async fn apply_updates_with_the_saved_id_creates_without_one_and_deletes_the_orp
     assert!(report.ok(), "{}", report.render_text("saved queries"));
     assert_eq!(report.updated, ["app-prod/errors"]);
     assert_eq!(report.created, ["app-prod/user-activity"]);
-    assert_eq!(report.deleted, ["app-prod/retired (id-old)"]);
+    assert_eq!(report.deleted, ["app-prod/ecs-errors (id-old)"]);
     assert_eq!(report.write_calls, 3);
 
     let requests = sent(&http);
@@ -181,7 +181,7 @@ async fn failed_writes_are_named_and_do_not_stop_the_rest() {
         &[QueryDefinition::new("app-prod", "errors", ["/g"], "limit 1").unwrap()],
         &[SavedQuery {
             id: "id-old".into(),
-            name: "app-prod/retired".into(),
+            name: "app-prod/ecs-errors".into(),
             log_group_names: vec!["/g".into()],
             query_string: "limit 1".into(),
         }],
@@ -203,7 +203,7 @@ async fn failed_writes_are_named_and_do_not_stop_the_rest() {
     assert_eq!(put.error.code.as_deref(), Some("LimitExceededException"));
     assert_eq!(put.error.status, Some(400));
     let delete = &report.failures[1];
-    assert_eq!(delete.name, "app-prod/retired (id-old)");
+    assert_eq!(delete.name, "app-prod/ecs-errors (id-old)");
     assert!(delete.error.message.contains("success=false"), "{}", delete.error);
 }
 

@@ -13,10 +13,11 @@
 //! `DescribeQueryDefinitions` (`queryDefinitionNamePrefix`, `maxResults` ≤ 1000, `nextToken`) and
 //! `DeleteQueryDefinition` (`queryDefinitionId`).
 //!
-//! Ownership is the exact name grammar of [`dashboards::queries::is_managed`] (`{prefix}/{slug}`), not a
-//! bare prefix: the listing asks for `collectiq-prod/`, and the plan still drops any name that is not
-//! exactly `collectiq-prod/<slug>` — so `collectiq-prod-eu/…`, `collectiq-prod/My notes` and
-//! `collectiq-prod/team/x` are never written or deleted.
+//! Ownership is the exact name grammar of [`dashboards::queries::is_managed`] (`{prefix}/{kind}`, the
+//! kinds governance generates), not a bare prefix: the listing asks for `collectiq-prod/`, and the plan
+//! still drops any name that is not exactly `collectiq-prod/<kind>` — so `collectiq-prod-eu/…`,
+//! `collectiq-prod/my-notes`, `collectiq-prod/My notes` and `collectiq-prod/team/x` are never written or
+//! deleted.
 //!
 //! The calls sit behind [`LogsQueryApi`] (only these three operations), implemented for
 //! `aws_sdk_cloudwatchlogs::Client`; [`FakeLogsQueries`] (feature `testing`) is an in-memory account.
@@ -617,12 +618,13 @@ mod tests {
             .find(|q| q.name == "collectiq-prod/errors")
             .unwrap();
         let stale = logs.seed(&errors.name, &["/aws/lambda/collectiq-prod-cards-get"], "limit 5");
-        let orphan = logs.seed("collectiq-prod/retired-query", &["/g"], "limit 1");
+        let orphan = logs.seed("collectiq-prod/ecs-errors", &["/g"], "limit 1");
         let dup = logs.seed(&errors.name, &["/aws/lambda/collectiq-prod-cards-get"], "limit 5");
         // Not ours: another environment sharing the prefix text, a colleague's notes, a sub-folder.
         let eu = logs.seed("collectiq-prod-eu/errors", &["/g"], "limit 1");
         let notes = logs.seed("collectiq-prod/My notes", &["/g"], "limit 1");
         let nested = logs.seed("collectiq-prod/team/x", &["/g"], "limit 1");
+        let slug = logs.seed("collectiq-prod/my-notes", &["/g"], "limit 1");
 
         let p = plan(&logs, &desired, "collectiq-prod").await.unwrap();
         let report = apply(&logs, &p, &NoProgress).await;
@@ -634,8 +636,8 @@ mod tests {
         assert_eq!(
             deleted,
             [
-                format!("collectiq-prod/errors ({dup})"),
-                format!("collectiq-prod/retired-query ({orphan})")
+                format!("collectiq-prod/ecs-errors ({orphan})"),
+                format!("collectiq-prod/errors ({dup})")
             ]
         );
         let writes = logs.write_calls();
@@ -643,7 +645,7 @@ mod tests {
             writes.contains(&format!("Put {stale} collectiq-prod/errors")),
             "{writes:?}"
         );
-        for id in [&eu, &notes, &nested] {
+        for id in [&eu, &notes, &nested, &slug] {
             assert!(
                 writes.iter().all(|w| !w.contains(id.as_str())),
                 "{id} was written: {writes:?}"
@@ -653,7 +655,7 @@ mod tests {
         let updated = saved.iter().find(|q| q.id == stale).unwrap();
         assert_eq!(updated.query_string, errors.query_string);
         assert_eq!(updated.log_group_names, errors.log_group_names);
-        for id in [&eu, &notes, &nested] {
+        for id in [&eu, &notes, &nested, &slug] {
             assert!(saved.iter().any(|q| &q.id == id));
         }
         // The second run: nothing to write.
@@ -744,7 +746,7 @@ mod tests {
             &[want],
             &[
                 saved("1", "app-prod/errors", "limit 1"),
-                saved("2", "app-prod/old", "limit 1"),
+                saved("2", "app-prod/ecs-errors", "limit 1"),
             ],
             "app-prod",
         );
@@ -754,7 +756,7 @@ mod tests {
             view.update,
             [("app-prod/errors".to_owned(), vec!["query changed".to_owned()])]
         );
-        assert_eq!(view.delete, ["app-prod/old (2)"]);
+        assert_eq!(view.delete, ["app-prod/ecs-errors (2)"]);
         assert_eq!(view.unchanged, 0);
         assert_eq!(listing_prefix("app-prod"), "app-prod/");
     }
