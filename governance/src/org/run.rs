@@ -954,11 +954,7 @@ impl ItemJob {
         let spec = &self.item.spec;
         let failed = |e: PublishError| {
             let class = match &e {
-                PublishError::Api(api) => Some(aws_error::classify_answer(
-                    api.status.unwrap_or(0),
-                    api.code.as_deref(),
-                    Some(&api.message),
-                )),
+                PublishError::Api(api) => Some(api.class()),
                 _ => None,
             };
             Failure {
@@ -1000,11 +996,7 @@ impl ItemJob {
             if let Some(first) = real.first() {
                 failures.push(Failure {
                     stage: Stage::Publish,
-                    class: Some(aws_error::classify_answer(
-                        first.error.status.unwrap_or(0),
-                        first.error.code.as_deref(),
-                        Some(&first.error.message),
-                    )),
+                    class: Some(first.error.class()),
                     message: format!(
                         "{} of {} writes failed; first: {} ({}): {}",
                         real.len(),

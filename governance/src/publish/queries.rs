@@ -526,6 +526,7 @@ mod fake {
                     code: Some(code.clone()),
                     message: format!("{code}: injected failure"),
                     status: Some(400),
+                    classified: None,
                 });
             }
             let id = match id {
@@ -536,6 +537,7 @@ mod fake {
                         code: Some("ResourceNotFoundException".into()),
                         message: format!("query definition {id} does not exist"),
                         status: Some(400),
+                        classified: None,
                     });
                 }
                 None => {
@@ -565,6 +567,7 @@ mod fake {
                     code: Some("ResourceNotFoundException".into()),
                     message: format!("query definition {id} does not exist"),
                     status: Some(400),
+                    classified: None,
                 }),
             }
         }
@@ -707,6 +710,7 @@ mod tests {
             code: Some(code.into()),
             message: code.into(),
             status: Some(status),
+            classified: None,
         };
         let desired = desired_queries(&spec()).unwrap();
         let moto = plan_or_skip(&Answering(err("NotImplemented", 501)), &desired, "collectiq-prod")
