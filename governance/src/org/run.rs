@@ -43,7 +43,6 @@ use super::reads::OrgReads;
 use super::rollup::{ItemBurn, OrgRollup, rollup};
 use crate::aws::AwsClients;
 use crate::cost_pass::counting::{ApiCalls, RequestCounter};
-use crate::cost_pass::read::ReadError;
 use crate::cost_pass::{CostPassError, PassContext, PassOptions, SdkChannels, SdkReads};
 use crate::ledger::Ledger;
 use crate::publish::cloudwatch::with_publishing_retries;
@@ -1056,6 +1055,23 @@ impl ItemJob {
             class: cost_class(&e),
             message: e.to_string(),
         })?;
+        // A report built without an input (the member's budgets or metrics could not be read) is not
+        // the item's result, posted or not: the item fails, naming what and why, so the summary and the
+        // roll-up do not show a tier computed without the budget.
+        if !run.missing.is_empty() {
+            return Err(Failure {
+                stage: Stage::Cost,
+                class: run.missing.iter().find_map(|m| m.class),
+                message: format!(
+                    "report incomplete: missing {}",
+                    run.missing
+                        .iter()
+                        .map(|m| m.what.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            });
+        }
         let notes = run.report.notes.clone();
         if run.delivery.failed() {
             return Err(Failure {
@@ -1077,8 +1093,8 @@ impl ItemJob {
 
 fn cost_class(e: &CostPassError) -> Option<ErrorClass> {
     match e {
-        CostPassError::Ledger(l) | CostPassError::Read(ReadError::Ledger(l)) => l.class(),
-        CostPassError::Read(ReadError::Aws { cause, .. }) => Some(cause.class()),
+        CostPassError::Ledger(l) => l.class(),
+        CostPassError::Read(r) => r.class(),
         _ => None,
     }
 }
