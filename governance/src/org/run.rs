@@ -928,7 +928,8 @@ impl ItemJob {
                 return out;
             }
         };
-        let clients = counter.attach(&AwsClients::new(&member));
+        // The member's retries draw on its own quota: its throttles never use up the other members'.
+        let clients = counter.attach(&AwsClients::new(&member).with_own_retry_quota(&self.item.account_id));
         if self.options.publish {
             match self.publish(&clients).await {
                 Ok((summary, failures)) => {
