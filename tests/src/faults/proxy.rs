@@ -306,9 +306,11 @@ impl FaultProxy {
             .clone()
     }
 
-    /// Returns the counts so far and starts new ones.
+    /// Returns the counts so far and starts new ones (the per-account counts start over too).
     pub fn take_counts(&self) -> FaultCounts {
-        std::mem::take(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner).counts)
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.account_counts.clear();
+        std::mem::take(&mut s.counts)
     }
 }
 
