@@ -194,6 +194,51 @@ impl AwsClients {
     }
 }
 
+impl AwsClients {
+    /// The same clients, each with a retry quota of its own for `owner` (a member account id).
+    ///
+    /// The SDK's standard retry mode spends a token bucket (500 tokens; 5 per retried throttle, 10 per
+    /// retried timeout, none refilled but by successes) that every client of one *retry partition* in
+    /// the process shares, and the default partition is the service and region (`cloudwatch-us-east-1`).
+    /// Per-account throttles and hangs are one member's trouble: with the default partition, a member
+    /// whose CloudWatch throttles would spend the quota every other member's retries draw on (in one
+    /// `collectiq-ops org` pass, and across the warm invocations of one Lambda), and their transient
+    /// errors would then fail at the first attempt. Here each client retries from
+    /// `<service>-<region>-<owner>`'s bucket instead.
+    #[must_use]
+    pub fn with_own_retry_quota(&self, owner: &str) -> Self {
+        use aws_sdk_cloudwatch::config::retry::RetryPartition;
+        let partition = |service: &str, region: Option<&Region>| {
+            RetryPartition::new(format!(
+                "{service}-{}-{owner}",
+                region.map_or("global", |r| r.as_ref())
+            ))
+        };
+        macro_rules! own {
+            ($field:ident, $sdk:ident) => {{
+                let config = self.$field.config();
+                let name = stringify!($field);
+                $sdk::Client::from_conf(
+                    config
+                        .to_builder()
+                        .retry_partition(partition(name, config.region()))
+                        .build(),
+                )
+            }};
+        }
+        Self {
+            cloudwatch: own!(cloudwatch, aws_sdk_cloudwatch),
+            logs: own!(logs, aws_sdk_cloudwatchlogs),
+            cost_explorer: own!(cost_explorer, aws_sdk_costexplorer),
+            budgets: own!(budgets, aws_sdk_budgets),
+            xray: own!(xray, aws_sdk_xray),
+            sns: own!(sns, aws_sdk_sns),
+            dynamodb: own!(dynamodb, aws_sdk_dynamodb),
+            secrets: own!(secrets, aws_sdk_secretsmanager),
+        }
+    }
+}
+
 /// The account id in an ARN (`arn:aws:sns:us-east-1:123456789012:name` → `123456789012`).
 #[must_use]
 pub fn account_of_arn(arn: &str) -> Option<&str> {
@@ -203,6 +248,31 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_member_retries_from_a_quota_of_its_own() {
+        let config = SdkConfig::builder()
+            .region(Region::new("eu-west-1"))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let shared = AwsClients::new(&config);
+        let a = shared.with_own_retry_quota("111111111111");
+        let b = shared.with_own_retry_quota("222222222222");
+        let partition = |c: &AwsClients| c.cloudwatch.config().retry_partition().map(ToString::to_string);
+        assert_eq!(
+            partition(&a).as_deref(),
+            Some("cloudwatch-eu-west-1-111111111111")
+        );
+        assert_ne!(partition(&a), partition(&b));
+        assert_eq!(
+            a.budgets
+                .config()
+                .retry_partition()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("budgets-eu-west-1-111111111111")
+        );
+    }
 
     #[test]
     fn account_is_the_fifth_arn_field() {

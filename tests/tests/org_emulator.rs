@@ -11,19 +11,24 @@
 //! - `three_broken_members_never_stop_the_others_and_the_summary_names_them`: one member whose role
 //!   cannot be assumed (AccessDenied), one whose STS answers throttle, one whose STS never answers; the
 //!   other members complete and the summary names the three, with their failure classes.
+//! - `members_failing_after_their_role_is_assumed_never_stop_the_others_and_the_summary_names_them`:
+//!   the same after a successful `AssumeRole`: one member's Budgets and `PutMetricAlarm` answer
+//!   AccessDenied, one member's every call throttles, one member's every call hangs.
 //!
-//! The faults come from a small HTTP layer of this file's own in front of the emulator ([`FaultLayer`]),
-//! keyed by the account in `AssumeRole`'s `RoleArn`.
+//! The faults come from the test kit's fault proxy in front of the emulator
+//! (`collectiq_tests::faults::FaultProxy::set_account_plan`): it knows which member each request acts
+//! in from the `AssumeRole` calls it forwards (the `RoleArn`, then the session's access key in every
+//! later request's signature).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test set-up: failing loudly is the point
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_error::ErrorClass;
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
+use collectiq_tests::faults::accounts::ASSUME_ROLE;
+use collectiq_tests::faults::{FaultKind, FaultPlan, FaultProxy};
 use collectiq_tests::{Emulator, SinkResponse, WebhookSink};
 use cost::input::CostAndUsagePage;
 use governance::aws::{AwsClients, AwsTarget, sdk_config};
@@ -32,8 +37,6 @@ use governance::org::assume::assume_member;
 use governance::org::{Mode, OrgDeps, OrgOptions, Stage, run_org};
 use platform_spec::{OrgItem, Organization};
 use rust_decimal::Decimal;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 const MANAGEMENT: &str = "123456789012"; // moto's default account: the test's own credentials
 const LEDGER: &str = "acme-org-ledger";
@@ -550,156 +553,6 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
     );
 }
 
-/// What the fault layer does to one member's `AssumeRole`.
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    /// 403 `AccessDenied`: the role's trust policy does not name governance.
-    Deny,
-    /// 400 `Throttling`: STS's rate limit.
-    Throttle,
-    /// Never answers.
-    Hang,
-}
-
-/// A loopback HTTP layer in front of the emulator: forwards every request, except `sts:AssumeRole`
-/// into the accounts it has a fault for, which get STS's own error documents (or no answer).
-struct FaultLayer {
-    endpoint: String,
-    served: Arc<AtomicUsize>,
-}
-
-impl FaultLayer {
-    async fn start(upstream: &str, faults: BTreeMap<String, Fault>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let served = Arc::new(AtomicUsize::new(0));
-        let (upstream, faults, count) = (upstream.to_owned(), Arc::new(faults), Arc::clone(&served));
-        tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                let (upstream, faults, http, count) = (
-                    upstream.clone(),
-                    Arc::clone(&faults),
-                    http.clone(),
-                    Arc::clone(&count),
-                );
-                tokio::spawn(async move {
-                    let _ = serve(socket, &upstream, &faults, &http, &count).await;
-                });
-            }
-        });
-        Self { endpoint, served }
-    }
-}
-
-async fn serve(
-    mut socket: TcpStream,
-    upstream: &str,
-    faults: &BTreeMap<String, Fault>,
-    http: &reqwest::Client,
-    served: &AtomicUsize,
-) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    loop {
-        // One request: the head, then Content-Length bytes of body.
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = socket.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let mut request_line = lines.next().unwrap_or_default().split(' ');
-        let method = request_line.next().unwrap_or("POST").to_owned();
-        let path = request_line.next().unwrap_or("/").to_owned();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        let length: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            let mut chunk = [0u8; 8192];
-            let n = socket.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = buf[head_end..head_end + length].to_vec();
-        buf.drain(..head_end + length);
-
-        let form = String::from_utf8_lossy(&body)
-            .replace("%3A", ":")
-            .replace("%2F", "/");
-        let fault = form
-            .contains("Action=AssumeRole")
-            .then(|| {
-                faults
-                    .iter()
-                    .find(|(a, _)| form.contains(&format!("arn:aws:iam::{a}:role/")))
-            })
-            .flatten()
-            .map(|(_, f)| *f);
-        let (status, content_type, answer) = match fault {
-            Some(Fault::Hang) => {
-                served.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                return Ok(());
-            }
-            Some(f @ (Fault::Deny | Fault::Throttle)) => {
-                served.fetch_add(1, Ordering::SeqCst);
-                let (status, code, message) = match f {
-                    Fault::Deny => (
-                        403,
-                        "AccessDenied",
-                        "User: arn:aws:iam::123456789012:user/governance is not authorized to perform: sts:AssumeRole",
-                    ),
-                    _ => (400, "Throttling", "Rate exceeded"),
-                };
-                let xml = format!(
-                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
-                     <Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-layer</RequestId></ErrorResponse>"
-                );
-                (status, "text/xml".to_owned(), xml.into_bytes())
-            }
-            None => {
-                let mut request = http.request(method.parse().unwrap(), format!("{upstream}{path}"));
-                for (k, v) in &headers {
-                    if !matches!(k.as_str(), "host" | "content-length" | "connection") {
-                        request = request.header(k, v);
-                    }
-                }
-                let response = request.body(body).send().await.map_err(std::io::Error::other)?;
-                let status = response.status().as_u16();
-                let content_type = response
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("application/octet-stream")
-                    .to_owned();
-                let bytes = response.bytes().await.map_err(std::io::Error::other)?;
-                (status, content_type, bytes.to_vec())
-            }
-        };
-        let head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nx-amzn-requestid: fault-layer\r\n\r\n",
-            answer.len()
-        );
-        socket.write_all(head.as_bytes()).await?;
-        socket.write_all(&answer).await?;
-    }
-}
-
 #[tokio::test]
 async fn three_broken_members_never_stop_the_others_and_the_summary_names_them() {
     let emulator = Emulator::start().await.unwrap();
@@ -710,14 +563,20 @@ async fn three_broken_members_never_stop_the_others_and_the_summary_names_them()
         "666666666666",
         "222222222222",
     ];
-    let faults = BTreeMap::from([
-        ("444444444444".to_owned(), Fault::Deny),
-        ("555555555555".to_owned(), Fault::Throttle),
-        ("666666666666".to_owned(), Fault::Hang),
-    ]);
-    let layer = FaultLayer::start(emulator.endpoint(), faults).await;
+    // STS's own answers to AssumeRole into three of the members: AccessDenied (the role's trust policy
+    // does not name governance), Throttling, none at all.
+    let proxy = FaultProxy::start(emulator.endpoint(), FaultPlan::none())
+        .await
+        .unwrap();
+    for (account, kind) in [
+        ("444444444444", FaultKind::Deny),
+        ("555555555555", FaultKind::Throttle),
+        ("666666666666", FaultKind::Hang),
+    ] {
+        proxy.set_account_plan(account, FaultPlan::new(14, 1.0, &[(kind, 1)]).only([ASSUME_ROLE]));
+    }
     let base = sdk_config(&AwsTarget {
-        endpoint_url: Some(layer.endpoint.clone()),
+        endpoint_url: Some(proxy.endpoint().to_owned()),
         ..AwsTarget::default()
     })
     .await;
@@ -734,7 +593,12 @@ async fn three_broken_members_never_stop_the_others_and_the_summary_names_them()
     options.sts_timeout = Duration::from_secs(2);
     let run = run_org(&org, &OrgDeps::new(base), &options).await;
     let summary = run.render_summary();
-    assert_eq!(layer.served.load(Ordering::SeqCst), 3, "{summary}");
+    assert_eq!(
+        proxy.counts().faults(),
+        3,
+        "{summary}: {}",
+        proxy.counts().summary()
+    );
 
     let by_account: BTreeMap<&str, _> = run.items.iter().map(|i| (i.account_id.as_str(), i)).collect();
     for healthy in ["111111111111", "222222222222"] {
@@ -777,6 +641,238 @@ async fn three_broken_members_never_stop_the_others_and_the_summary_names_them()
             == 3,
         "{:?}",
         rollup.burn
+    );
+}
+
+/// The three ways a member account most often breaks *after* its role is assumed, each from the member's
+/// own calls (the shared fault proxy learns each member's session from the `AssumeRole` answers it
+/// forwards and faults what is signed with it): one member's role lacks `budgets:ViewBudget` and
+/// `cloudwatch:PutMetricAlarm` (AccessDenied from Budgets' awsJson and CloudWatch's CBOR protocol), one
+/// member's every call is throttled, one member's every call hangs. The three other members are governed
+/// completely — alarms and dashboards in their own account, their reports posted — the summary names
+/// each broken member with the stage and class of every failure, the roll-up says why three platforms
+/// have no tier, and the pass ends within the item deadline however long the hung member would wait.
+#[tokio::test]
+async fn members_failing_after_their_role_is_assumed_never_stop_the_others_and_the_summary_names_them() {
+    let started = std::time::Instant::now();
+    let emulator = Emulator::start().await.unwrap();
+    let (denied, throttled, hanging) = ("777777777777", "888888888888", "999999999999");
+    let healthy = ["111111111111", "222222222222", "333333333333"];
+    let accounts = [healthy[0], denied, throttled, hanging, healthy[1], healthy[2]];
+    // Every member seeded straight in the emulator: the proxy sees only the pass.
+    let seed_base = emulator.sdk_config().await;
+    let management = AwsClients::new(&seed_base);
+    Ledger::create_table(&management.dynamodb, LEDGER).await.unwrap();
+    let sink = WebhookSink::start(vec![SinkResponse::ok(); 8]).await.unwrap();
+    management
+        .secrets
+        .create_secret()
+        .name(ORG_SECRET)
+        .secret_string(sink.url())
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let org = organisation(dir.path(), &accounts);
+    for item in &org.items {
+        seed_member(&seed_base, item, "5", sink.url()).await;
+    }
+    let now = Utc::now();
+    emulator
+        .inject_cost_and_usage(&ce_pages(&accounts, now.date_naive()))
+        .await
+        .unwrap();
+
+    // Each broken member's own calls, never the way in (its AssumeRole succeeds).
+    let proxy = FaultProxy::start(emulator.endpoint(), FaultPlan::none())
+        .await
+        .unwrap();
+    let every_own_call = |kind| FaultPlan::new(14, 1.0, &[(kind, 1)]).except([ASSUME_ROLE]);
+    proxy.set_account_plan(
+        denied,
+        every_own_call(FaultKind::Deny).only(["DescribeBudgets", "PutMetricAlarm"]),
+    );
+    proxy.set_account_plan(throttled, every_own_call(FaultKind::Throttle));
+    proxy.set_account_plan(hanging, every_own_call(FaultKind::Hang));
+
+    // Every call ends after CALL_TIMEOUT (the emulator answers in milliseconds); an item after 15 s.
+    const CALL_TIMEOUT: Duration = Duration::from_secs(4);
+    let base = sdk_config(&AwsTarget {
+        endpoint_url: Some(proxy.endpoint().to_owned()),
+        ..AwsTarget::default()
+    })
+    .await
+    .to_builder()
+    .timeout_config(
+        aws_smithy_types::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_attempt_timeout(CALL_TIMEOUT)
+            .operation_timeout(CALL_TIMEOUT)
+            .build(),
+    )
+    .build();
+    let deps = OrgDeps::new(base);
+    let line = |account: &str, stage: &str, class: ErrorClass| {
+        format!(
+            "✗ account {account} (member-{account}) {account}/backoffice-dev: {stage}: {}: ",
+            class.as_str()
+        )
+    };
+
+    // A cost-only plan, posting nothing: a report the member's budgets are missing from is no result
+    // either (it would show a tier computed without the budget).
+    let mut options = OrgOptions::new(&org, Mode::Plan, now);
+    options.publish = false;
+    options.item_timeout = Duration::from_secs(15);
+    let plan = run_org(&org, &deps, &options).await;
+    let summary = plan.render_summary();
+    assert!(summary.contains("6 items, 3 complete, 3 failed"), "{summary}");
+    for (account, class) in [
+        (denied, ErrorClass::AccessDenied),
+        (throttled, ErrorClass::Throttled),
+        (hanging, ErrorClass::Timeout),
+    ] {
+        assert!(
+            summary.contains(&format!(
+                "{}report incomplete: missing budgets (",
+                line(account, "cost", class)
+            )),
+            "{account}: {summary}"
+        );
+    }
+
+    let mut options = OrgOptions::new(&org, Mode::Run, now);
+    options.notify = true;
+    options.item_timeout = Duration::from_secs(15);
+    let run = run_org(&org, &deps, &options).await;
+    let summary = run.render_summary();
+    eprintln!("{summary}");
+    let by_account: BTreeMap<&str, _> = run.items.iter().map(|i| (i.account_id.as_str(), i)).collect();
+
+    // The faults hit each broken member's own calls, and only theirs.
+    let seen = |a: &str| proxy.account_counts(a);
+    assert!(
+        seen(denied).of_kind(FaultKind::Deny) >= 2,
+        "{}",
+        seen(denied).summary()
+    );
+    let t = seen(throttled);
+    let assumed = t.calls_of(ASSUME_ROLE);
+    assert!(
+        assumed == 2 && t.faults() == t.calls() - assumed,
+        "{}",
+        t.summary()
+    );
+    assert!(
+        seen(hanging).of_kind(FaultKind::Hang) >= 1,
+        "{}",
+        seen(hanging).summary()
+    );
+    for account in healthy {
+        let counts = seen(account);
+        assert!(
+            counts.calls() > 10 && counts.faults() == 0,
+            "{account}: {}",
+            counts.summary()
+        );
+    }
+
+    // The others are complete: everything planned is in their own account, their reports went out.
+    let sts = aws_sdk_sts::Client::new(&seed_base);
+    for account in healthy {
+        let outcome = by_account[account];
+        assert!(outcome.ok(), "{summary}");
+        let publish = outcome.publish.as_ref().unwrap();
+        let item = org.items.iter().find(|i| i.account_id == account).unwrap();
+        let member = assume_member(&sts, &seed_base, item).await.unwrap();
+        let (names, dashboards) = (alarm_names(&member).await, dashboard_names(&member).await);
+        assert!(!names.is_empty() && !dashboards.is_empty(), "{account}");
+        assert_eq!(
+            names.len() + dashboards.len() + publish.not_implemented.len(),
+            publish.creates,
+            "in {account}: alarms {names:?}, dashboards {dashboards:?}"
+        );
+        let cost = outcome.cost.as_ref().unwrap();
+        assert!(cost.slack_posted, "{summary}");
+        assert!(
+            summary.contains(&format!("✓ {account}/backoffice-dev [member-{account}]")),
+            "{summary}"
+        );
+    }
+    let bodies: Vec<String> = sink.received().iter().map(|p| p.body.clone()).collect();
+    assert_eq!(
+        bodies.len(),
+        4,
+        "three platform reports and the roll-up: {bodies:?}"
+    );
+    for account in healthy {
+        assert!(
+            bodies
+                .iter()
+                .any(|b| b.contains(&format!("Backoffice dev ({account}): "))),
+            "{account}: {bodies:?}"
+        );
+    }
+    assert!(bodies.iter().any(|b| b.contains("Organisation cost — acme")));
+
+    // The summary names each broken member, the stage that failed and why.
+    for (account, stage, class) in [
+        (denied, "publish", ErrorClass::AccessDenied),
+        (denied, "cost", ErrorClass::AccessDenied),
+        (throttled, "publish", ErrorClass::Throttled),
+        (throttled, "cost", ErrorClass::Throttled),
+    ] {
+        assert!(
+            summary.contains(&line(account, stage, class)),
+            "{account} {stage}: {summary}"
+        );
+    }
+    let hung = by_account[hanging];
+    assert!(!hung.failures.is_empty(), "{summary}");
+    assert!(
+        hung.failures.iter().all(|f| f.class == Some(ErrorClass::Timeout)),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!(
+            "✗ account {hanging} (member-{hanging}) {hanging}/backoffice-dev: "
+        )),
+        "{summary}"
+    );
+    for account in [denied, throttled, hanging] {
+        let item = by_account[account];
+        assert!(!item.ok() && item.cost.is_none(), "{account}: {summary}");
+        // Nothing failed before the role was assumed.
+        assert!(
+            item.failures.iter().all(|f| f.stage != Stage::AssumeRole),
+            "{summary}"
+        );
+    }
+    assert!(summary.contains("6 items, 3 complete, 3 failed"), "{summary}");
+    // The roll-up covers every account's spend and says why the three have no tier.
+    let rollup = run.rollup.as_ref().unwrap();
+    assert_eq!(rollup.burn.len(), 6);
+    let untiered: Vec<&str> = rollup
+        .burn
+        .iter()
+        .filter(|b| b.missing.is_some())
+        .map(|b| b.account_id.as_str())
+        .collect();
+    assert_eq!(untiered.len(), 3, "{:?}", rollup.burn);
+    assert!(untiered.iter().all(|a| [denied, throttled, hanging].contains(a)));
+
+    // Bounded by the deadlines, not by the hung member: the items run side by side and the hung one
+    // stops at its item deadline at the latest.
+    let bound = options.item_timeout + Duration::from_secs(10);
+    assert!(
+        run.seconds < bound.as_secs_f64(),
+        "{:.1} s: {summary}",
+        run.seconds
+    );
+    eprintln!(
+        "organisation of 6 accounts, 3 broken after AssumeRole: pass {:.1} s, test {:.1} s",
+        run.seconds,
+        started.elapsed().as_secs_f64()
     );
 }
 

@@ -33,7 +33,7 @@ pub mod state;
 
 pub use notify::{Channels, SdkChannels, SlackPoster};
 pub use pass::{
-    CostPassError, DailyRun, Delivery, FastBurnRun, FutureDate, PassContext, PassOptions, Targets,
-    alert_period, as_of_for, metrics_from, report_settings, run_daily, run_fast_burn,
+    CostPassError, DailyRun, Delivery, FastBurnRun, FutureDate, MissingInput, PassContext, PassOptions,
+    Targets, alert_period, as_of_for, metrics_from, report_settings, run_daily, run_fast_burn,
 };
 pub use source::{CostReads, SdkReads};

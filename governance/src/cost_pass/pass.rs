@@ -39,6 +39,8 @@ use platform_spec::PlatformSpec;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use aws_error::ErrorClass;
+
 use super::counting::{ApiCalls, RequestCounter};
 pub use super::notify::Delivery;
 use super::notify::{BurnNotice, Channels, DailyNotice, SdkChannels, deliver_daily, deliver_fast_burn};
@@ -196,7 +198,35 @@ pub struct DailyRun {
     /// Inputs the report needs that could not be read this run (budgets, metrics, Cost Explorer's
     /// recent days). While any is missing nothing is claimed or sent: the next run completes the report
     /// and sends it once.
-    pub missing: Vec<String>,
+    pub missing: Vec<MissingInput>,
+}
+
+/// An input the report needs and could not read this run, and why. Serialised as its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct MissingInput {
+    /// What, with the failure: `budgets (budgets:DescribeBudgets: AccessDeniedException: …)`.
+    pub what: String,
+    /// The failure's class when an AWS call failed, so a caller can say *why* without parsing `what`
+    /// (the organisation pass names it per member account).
+    #[serde(skip)]
+    pub class: Option<ErrorClass>,
+}
+
+impl MissingInput {
+    /// `what` could not be read because of `error`.
+    fn read(what: &str, error: &ReadError) -> Self {
+        Self {
+            what: format!("{what} ({error})"),
+            class: error.class(),
+        }
+    }
+}
+
+impl std::fmt::Display for MissingInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
 }
 
 impl DailyRun {
@@ -462,7 +492,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let environment = spec.platform.environment.clone();
         let mut notes = Vec::new();
         // What the report needs and could not read: while any is missing, nothing is claimed or sent.
-        let mut missing: Vec<String> = Vec::new();
+        let mut missing: Vec<MissingInput> = Vec::new();
         let quota = CeQuota {
             ledger: self.ledger,
             pk: keys.ce_requests(),
@@ -480,7 +510,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             }
             Err(e) => {
                 notes.push(format!("budgets not read: {e}"));
-                missing.push(format!("budgets ({e})"));
+                missing.push(MissingInput::read("budgets", &e));
                 Vec::new()
             }
         };
@@ -494,14 +524,14 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                     Ok(m) => m,
                     Err(e) => {
                         notes.push(format!("token and volume metrics not read: {e}"));
-                        missing.push(format!("token and volume metrics ({e})"));
+                        missing.push(MissingInput::read("token and volume metrics", &e));
                         Vec::new()
                     }
                 }
             }
             Err(e) => {
                 notes.push(format!("token and volume metrics not listed: {e}"));
-                missing.push(format!("token and volume metrics ({e})"));
+                missing.push(MissingInput::read("token and volume metrics", &e));
                 Vec::new()
             }
         };
@@ -539,7 +569,10 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                     "Cost Explorer {read} ({e}); the report uses stored days up to {last}"
                 ));
                 if spec.cost.ce_daily_request_cap > 0 {
-                    missing.push(format!("Cost Explorer days from {q_start} ({e})"));
+                    missing.push(MissingInput::read(
+                        &format!("Cost Explorer days from {q_start}"),
+                        &e,
+                    ));
                 }
                 table
             }
@@ -565,10 +598,13 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             // A throttle or a fault: a later run asks again, so this report is not the day's final one
             // (posting it would claim the day with a projection made without the forecast).
             if transient && spec.cost.ce_daily_request_cap > 0 {
-                missing.push(format!(
-                    "Cost Explorer forecast ({})",
-                    unavailable.as_deref().unwrap_or("no answer")
-                ));
+                missing.push(MissingInput {
+                    what: format!(
+                        "Cost Explorer forecast ({})",
+                        unavailable.as_deref().unwrap_or("no answer")
+                    ),
+                    class: None,
+                });
             }
             (forecast, unavailable)
         };
@@ -655,7 +691,11 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             // run says so loudly (the handler fails) so the next run completes and sends it once.
             let why = format!(
                 "the {today} report was not sent: missing {}; the next run completes and sends it",
-                missing.join("; ")
+                missing
+                    .iter()
+                    .map(|m| m.what.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
             Delivery {
                 requested: true,
@@ -1220,9 +1260,16 @@ mod tests {
             *reads.budget_failures.lock().unwrap() = 1;
             let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(
-                first.missing.iter().any(|m| m.starts_with("budgets")),
+                first.missing.iter().any(|m| m.what.starts_with("budgets")),
                 "{:?}",
                 first.missing
+            );
+            // Why it is missing, as a class a caller can name (the organisation pass does, per member).
+            assert_eq!(first.missing[0].class, Some(ErrorClass::Throttled));
+            assert_eq!(
+                serde_json::to_value(&first.missing[0]).unwrap(),
+                serde_json::json!(first.missing[0].what),
+                "serialised as its text"
             );
             assert!(first.delivery.failed(), "{:?}", first.delivery);
             assert!(
@@ -1259,7 +1306,7 @@ mod tests {
                 first
                     .missing
                     .iter()
-                    .any(|m| m.starts_with("Cost Explorer days from 2026-10-23")),
+                    .any(|m| m.what.starts_with("Cost Explorer days from 2026-10-23")),
                 "{:?}",
                 first.missing
             );
@@ -1304,7 +1351,7 @@ mod tests {
                 throttled
                     .missing
                     .iter()
-                    .any(|m| m.starts_with("Cost Explorer forecast (")),
+                    .any(|m| m.what.starts_with("Cost Explorer forecast (")),
                 "{:?}",
                 throttled.missing
             );

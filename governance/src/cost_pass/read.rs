@@ -77,6 +77,19 @@ pub enum ReadError {
     },
 }
 
+impl ReadError {
+    /// The AWS failure class (throttled, access denied, timeout, …) when an AWS call failed — the read's
+    /// own, or the ledger's; `None` for a cap, a forecast CE would not make, or an answer not understood.
+    #[must_use]
+    pub fn class(&self) -> Option<aws_error::ErrorClass> {
+        match self {
+            Self::Aws { cause, .. } => Some(cause.class()),
+            Self::Ledger(e) => e.class(),
+            Self::CapReached { .. } | Self::Forecast(_) | Self::Unexpected { .. } => None,
+        }
+    }
+}
+
 /// The Cost Explorer daily request cap, counted in the ledger (`{prefix}#ce-requests`, one item per UTC
 /// day). [`CeQuota::take`] is called before every request, so two concurrent runs cannot exceed it; the
 /// SDK's retries are added by [`super::counting::RequestCounter::ce_request`]. A cap of `0` means no

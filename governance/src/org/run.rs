@@ -43,7 +43,6 @@ use super::reads::OrgReads;
 use super::rollup::{ItemBurn, OrgRollup, rollup};
 use crate::aws::AwsClients;
 use crate::cost_pass::counting::{ApiCalls, RequestCounter};
-use crate::cost_pass::read::ReadError;
 use crate::cost_pass::{CostPassError, PassContext, PassOptions, SdkChannels, SdkReads};
 use crate::ledger::Ledger;
 use crate::publish::cloudwatch::with_publishing_retries;
@@ -929,7 +928,8 @@ impl ItemJob {
                 return out;
             }
         };
-        let clients = counter.attach(&AwsClients::new(&member));
+        // The member's retries draw on its own quota: its throttles never use up the other members'.
+        let clients = counter.attach(&AwsClients::new(&member).with_own_retry_quota(&self.item.account_id));
         if self.options.publish {
             match self.publish(&clients).await {
                 Ok((summary, failures)) => {
@@ -954,11 +954,7 @@ impl ItemJob {
         let spec = &self.item.spec;
         let failed = |e: PublishError| {
             let class = match &e {
-                PublishError::Api(api) => Some(aws_error::classify_answer(
-                    api.status.unwrap_or(0),
-                    api.code.as_deref(),
-                    Some(&api.message),
-                )),
+                PublishError::Api(api) => Some(api.class()),
                 _ => None,
             };
             Failure {
@@ -1000,11 +996,7 @@ impl ItemJob {
             if let Some(first) = real.first() {
                 failures.push(Failure {
                     stage: Stage::Publish,
-                    class: Some(aws_error::classify_answer(
-                        first.error.status.unwrap_or(0),
-                        first.error.code.as_deref(),
-                        Some(&first.error.message),
-                    )),
+                    class: Some(first.error.class()),
                     message: format!(
                         "{} of {} writes failed; first: {} ({}): {}",
                         real.len(),
@@ -1064,6 +1056,23 @@ impl ItemJob {
             class: cost_class(&e),
             message: e.to_string(),
         })?;
+        // A report built without an input (the member's budgets or metrics could not be read) is not
+        // the item's result, posted or not: the item fails, naming what and why, so the summary and the
+        // roll-up do not show a tier computed without the budget.
+        if !run.missing.is_empty() {
+            return Err(Failure {
+                stage: Stage::Cost,
+                class: run.missing.iter().find_map(|m| m.class),
+                message: format!(
+                    "report incomplete: missing {}",
+                    run.missing
+                        .iter()
+                        .map(|m| m.what.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            });
+        }
         let notes = run.report.notes.clone();
         if run.delivery.failed() {
             return Err(Failure {
@@ -1085,8 +1094,8 @@ impl ItemJob {
 
 fn cost_class(e: &CostPassError) -> Option<ErrorClass> {
     match e {
-        CostPassError::Ledger(l) | CostPassError::Read(ReadError::Ledger(l)) => l.class(),
-        CostPassError::Read(ReadError::Aws { cause, .. }) => Some(cause.class()),
+        CostPassError::Ledger(l) => l.class(),
+        CostPassError::Read(r) => r.class(),
         _ => None,
     }
 }

@@ -21,7 +21,7 @@ use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use aws_error::AwsCallError;
+use aws_error::{AwsCallError, ErrorClass};
 
 /// A failed CloudWatch call: which operation, the service's code and message, the HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -35,6 +35,11 @@ pub struct ApiError {
     pub message: String,
     /// HTTP status, if a response came back.
     pub status: Option<u16>,
+    /// The class [`AwsCallError`] gave the failure: the only record of a call that got no answer (a
+    /// timeout, a refused connection), whose code and status say nothing. `None`: a failure made up
+    /// locally (fakes, paging bounds), classified from its code and status.
+    #[serde(skip)]
+    pub classified: Option<ErrorClass>,
 }
 
 impl ApiError {
@@ -46,7 +51,20 @@ impl ApiError {
             code: None,
             message: message.into(),
             status: None,
+            classified: None,
         }
+    }
+
+    /// The failure's class: [`AwsCallError`]'s for a real call, else from the code and status.
+    #[must_use]
+    pub fn class(&self) -> ErrorClass {
+        self.classified.unwrap_or_else(|| {
+            aws_error::classify_answer(
+                self.status.unwrap_or(0),
+                self.code.as_deref(),
+                Some(&self.message),
+            )
+        })
     }
 
     /// Whether the endpoint does not implement the operation (moto answers `PutCompositeAlarm` with 501).
@@ -76,6 +94,7 @@ impl ApiError {
             code: call.code().map(str::to_owned),
             message: call.summary(),
             status: call.status(),
+            classified: Some(call.class()),
         }
     }
 }
@@ -908,6 +927,25 @@ pub fn published_composite_alarm(c: &cw::CompositeAlarm) -> PublishedAlarm {
 mod tests {
     use super::*;
     use alarms::catalogue::{CatalogueOptions, catalogue_for};
+
+    #[test]
+    fn a_call_that_got_no_answer_keeps_its_class() {
+        use aws_sdk_cloudwatch::operation::list_dashboards::ListDashboardsError;
+        use aws_smithy_runtime_api::client::result::SdkError;
+        use aws_smithy_runtime_api::http::Response;
+        // A member endpoint that never answers: the attempt timeout ends the call, with no status and
+        // no code to classify it by.
+        let hung: SdkError<ListDashboardsError, Response> =
+            SdkError::timeout_error("operation attempt timeout occurred after 4s");
+        let err = ApiError::from_sdk("CloudWatch", "ListDashboards", hung);
+        assert_eq!((err.status, err.code.as_deref()), (None, None));
+        assert_eq!(err.class(), ErrorClass::Timeout, "{err}");
+        // A failure made up locally is classified from its code and status.
+        let mut throttled = ApiError::local("PutMetricAlarm", "Rate exceeded");
+        throttled.code = Some("Throttling".into());
+        throttled.status = Some(400);
+        assert_eq!(throttled.class(), ErrorClass::Throttled);
+    }
 
     fn catalogue() -> Vec<Alarm> {
         let spec = platform_spec::load(

@@ -133,6 +133,7 @@ impl FakeCloudWatch {
                 code: Some(code.clone()),
                 message: format!("{code}: rejected by the fake"),
                 status: Some(400),
+                classified: None,
             });
         }
         // Like PutMetricAlarm: tags are set on create and left as they are on update.
@@ -226,6 +227,7 @@ impl CloudWatchApi for FakeCloudWatch {
             code: Some("ResourceNotFound".into()),
             message: format!("no alarm {alarm_arn}"),
             status: Some(404),
+            classified: None,
         })
     }
 
@@ -254,6 +256,7 @@ impl CloudWatchApi for FakeCloudWatch {
             code: Some("ResourceNotFound".into()),
             message: format!("dashboard {name} does not exist"),
             status: Some(404),
+            classified: None,
         })
     }
 

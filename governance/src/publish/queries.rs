@@ -527,6 +527,7 @@ mod fake {
                     code: Some(code.clone()),
                     message: format!("{code}: injected failure"),
                     status: Some(400),
+                    classified: None,
                 });
             }
             let id = match id {
@@ -537,6 +538,7 @@ mod fake {
                         code: Some("ResourceNotFoundException".into()),
                         message: format!("query definition {id} does not exist"),
                         status: Some(400),
+                        classified: None,
                     });
                 }
                 None => {
@@ -566,6 +568,7 @@ mod fake {
                     code: Some("ResourceNotFoundException".into()),
                     message: format!("query definition {id} does not exist"),
                     status: Some(400),
+                    classified: None,
                 }),
             }
         }
@@ -709,6 +712,7 @@ mod tests {
             code: Some(code.into()),
             message: code.into(),
             status: Some(status),
+            classified: None,
         };
         let desired = desired_queries(&spec()).unwrap();
         let moto = plan_or_skip(&Answering(err("NotImplemented", 501)), &desired, "collectiq-prod")

@@ -1,6 +1,7 @@
 //! Fault injection as a test tool: a loopback proxy in front of the emulator (or a webhook sink) that
-//! answers a seeded share of calls — or only named operations — with each protocol's real throttling
-//! error, HTTP 500/503, added latency, a hung connection, a connection reset, or "applied, answer lost"
+//! answers a seeded share of calls — or only named operations, or only one member account's calls
+//! ([`FaultProxy::set_account_plan`]) — with each protocol's real throttling or access-denied error,
+//! HTTP 500/503, added latency, a hung connection, a connection reset, or "applied, answer lost"
 //! (forwarded to the emulator, then reset), and counts what it did per operation.
 //!
 //! ```no_run
@@ -25,6 +26,7 @@
 //! calls of that operation ([`FaultPlan::decide`]). See `docs/reliability.md` for the chaos tests built on
 //! it and their figures.
 
+pub mod accounts;
 pub mod chaos;
 pub mod plan;
 pub mod protocol;

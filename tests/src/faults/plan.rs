@@ -15,6 +15,10 @@ pub enum FaultKind {
     /// The protocol's own throttling error (awsJson `ThrottlingException`, CBOR/query `Throttling`, X-Ray
     /// `ThrottledException` 429, a webhook's 429 + `Retry-After`). The call is not applied.
     Throttle,
+    /// The protocol's own access-denied error (awsJson `AccessDeniedException` 400, CBOR/query
+    /// `AccessDenied` 403, restJson `AccessDeniedException` 403): the caller's role lacks the permission.
+    /// Not applied, and no SDK retries it.
+    Deny,
     /// HTTP 500 with the protocol's `InternalFailure` error shape. Not applied.
     InternalError,
     /// HTTP 503 with the protocol's `ServiceUnavailable` error shape. Not applied.
@@ -33,8 +37,9 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Throttle,
+        Self::Deny,
         Self::InternalError,
         Self::Unavailable,
         Self::Latency,
@@ -55,11 +60,13 @@ impl FaultKind {
         matches!(self, Self::Latency | Self::LostAfterApply)
     }
 
-    /// A stable short name (`throttle`, `500`, `503`, `latency`, `hang`, `reset`, `lost-after-apply`).
+    /// A stable short name (`throttle`, `denied`, `500`, `503`, `latency`, `hang`, `reset`,
+    /// `lost-after-apply`).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::Throttle => "throttle",
+            Self::Deny => "denied",
             Self::InternalError => "500",
             Self::Unavailable => "503",
             Self::Latency => "latency",
@@ -87,6 +94,9 @@ pub struct FaultPlan {
     pub kinds: Vec<(FaultKind, u32)>,
     /// Only these operations are eligible (`None`: every operation).
     pub operations: Option<BTreeSet<String>>,
+    /// These operations are never eligible (e.g. `AssumeRole`, to fault a member account's own calls but
+    /// not the way into it).
+    pub spared: BTreeSet<String>,
     /// After this many consecutive faults on one operation the next call of it passes untouched
     /// (`None`: no limit). Models transient trouble: with `max_attempts - 1` here, the SDK's retries
     /// always get through, which is the contract the standard retry mode is built for.
@@ -106,6 +116,7 @@ impl FaultPlan {
             share: 0.0,
             kinds: Vec::new(),
             operations: None,
+            spared: BTreeSet::new(),
             max_consecutive: None,
             latency: Duration::from_millis(200),
             hang_limit: Duration::from_secs(30),
@@ -127,6 +138,13 @@ impl FaultPlan {
     #[must_use]
     pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(mut self, operations: I) -> Self {
         self.operations = Some(operations.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Never these operations (see [`FaultPlan::spared`]).
+    #[must_use]
+    pub fn except<I: IntoIterator<Item = S>, S: Into<String>>(mut self, operations: I) -> Self {
+        self.spared.extend(operations.into_iter().map(Into::into));
         self
     }
 
@@ -160,6 +178,9 @@ impl FaultPlan {
         if let Some(only) = &self.operations
             && !only.contains(operation)
         {
+            return None;
+        }
+        if self.spared.contains(operation) {
             return None;
         }
         let total: u64 = self.kinds.iter().map(|(_, w)| u64::from(*w)).sum();
@@ -249,10 +270,13 @@ mod tests {
     }
 
     #[test]
-    fn only_named_operations_are_faulted() {
+    fn only_named_operations_are_faulted_and_spared_ones_never() {
         let plan = FaultPlan::new(1, 1.0, &mixed()).only(["Publish"]);
         assert!(plan.decide("Publish", 0).is_some());
         assert!((0..100).all(|i| plan.decide("PutMetricAlarm", i).is_none()));
+        let all_but = FaultPlan::new(1, 1.0, &[(FaultKind::Deny, 1)]).except(["AssumeRole"]);
+        assert_eq!(all_but.decide("DescribeBudgets", 0), Some(FaultKind::Deny));
+        assert!((0..100).all(|i| all_but.decide("AssumeRole", i).is_none()));
     }
 
     #[test]

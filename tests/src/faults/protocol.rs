@@ -11,7 +11,9 @@
 //! Sources: the Smithy protocol specs (awsJson1_0/1_1 "Operation error serialization", rpcv2Cbor "Error
 //! serialization", awsQuery "Error response serialization", restJson1 "Operation error serialization")
 //! and the service models' throttling errors (`ThrottlingException`, CloudWatch's and SNS's query code
-//! `Throttling`, X-Ray's `ThrottledException` with HTTP 429).
+//! `Throttling`, X-Ray's `ThrottledException` with HTTP 429) and access-denied errors (awsJson
+//! `AccessDeniedException`, e.g. Budgets' modelled 400; the "Common Errors" `AccessDenied` 403 of the
+//! query-compatible services).
 
 use super::plan::FaultKind;
 
@@ -113,7 +115,7 @@ fn xray_operation(method: &str, path: &str) -> Option<&'static str> {
 }
 
 /// The first value of `name` in a form-encoded body (`+` and `%XX` decoded).
-fn form_field(body: &[u8], name: &str) -> Option<String> {
+pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     text.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
@@ -156,22 +158,30 @@ pub struct ErrorAnswer {
     pub body: Vec<u8>,
 }
 
-/// The error a service answers for `kind` (only [`FaultKind::Throttle`], [`FaultKind::InternalError`]
-/// and [`FaultKind::Unavailable`] have one; other kinds are not answers).
+/// The error a service answers for `kind` (only [`FaultKind::Throttle`], [`FaultKind::Deny`],
+/// [`FaultKind::InternalError`] and [`FaultKind::Unavailable`] have one; other kinds are not answers).
 #[must_use]
 pub fn error_answer(call: &Call, kind: FaultKind) -> Option<ErrorAnswer> {
     // (HTTP status, awsJson/restJson code, awsQuery-compatible code, fault side)
     let (status, json_code, query_code, fault) = match (kind, call.protocol) {
         (FaultKind::Throttle, Protocol::RestJson) => (429, "ThrottledException", "Throttling", "Sender"),
         (FaultKind::Throttle, _) => (400, "ThrottlingException", "Throttling", "Sender"),
+        // awsJson services model it as a 400 client error (Budgets, CE, DynamoDB); the query-compatible
+        // services (CloudWatch, SNS, STS) and restJson answer 403.
+        (FaultKind::Deny, Protocol::AwsJson { .. }) => {
+            (400, "AccessDeniedException", "AccessDenied", "Sender")
+        }
+        (FaultKind::Deny, _) => (403, "AccessDeniedException", "AccessDenied", "Sender"),
         (FaultKind::InternalError, _) => (500, "InternalFailure", "InternalFailure", "Receiver"),
         (FaultKind::Unavailable, _) => (503, "ServiceUnavailable", "ServiceUnavailable", "Receiver"),
         _ => return None,
     };
-    let message = if kind == FaultKind::Throttle {
-        "Rate exceeded"
-    } else {
-        "injected by the fault proxy"
+    let message = match kind {
+        FaultKind::Throttle => "Rate exceeded",
+        FaultKind::Deny => {
+            "User: arn:aws:sts::000000000000:assumed-role/fault-proxy/session is not authorized to perform this action (injected by the fault proxy)"
+        }
+        _ => "injected by the fault proxy",
     };
     let request_id = "00000000-fa17-4000-8000-000000000000";
     let h = |k: &str, v: &str| (k.to_owned(), v.to_owned());
@@ -219,6 +229,7 @@ pub fn error_answer(call: &Call, kind: FaultKind) -> Option<ErrorAnswer> {
         Protocol::Plain => {
             let (status, body) = match kind {
                 FaultKind::Throttle => (429, "rate_limited"),
+                FaultKind::Deny => (403, "invalid_token"),
                 FaultKind::InternalError => (500, "internal_error"),
                 _ => (503, "service_unavailable"),
             };
@@ -378,6 +389,40 @@ mod tests {
         assert_eq!(hook.status, 429);
         assert!(hook.headers.contains(&("retry-after".into(), "1".into())));
         assert!(error_answer(&call(Protocol::Plain, "x"), FaultKind::Reset).is_none());
+    }
+
+    #[test]
+    fn denials_carry_each_protocols_error_shape() {
+        let call = |protocol, op: &str| Call {
+            protocol,
+            operation: op.into(),
+        };
+        let budgets = error_answer(
+            &call(Protocol::AwsJson { version: "1.1" }, "DescribeBudgets"),
+            FaultKind::Deny,
+        )
+        .unwrap();
+        assert_eq!(budgets.status, 400);
+        let body: serde_json::Value = serde_json::from_slice(&budgets.body).unwrap();
+        assert_eq!(body["__type"], "AccessDeniedException");
+        assert!(
+            budgets
+                .headers
+                .contains(&("content-type".into(), "application/x-amz-json-1.1".into()))
+        );
+        let cw = error_answer(&call(Protocol::RpcV2Cbor, "PutMetricAlarm"), FaultKind::Deny).unwrap();
+        assert_eq!(cw.status, 403);
+        assert!(
+            cw.headers
+                .contains(&("x-amzn-query-error".into(), "AccessDenied;Sender".into()))
+        );
+        let sts = error_answer(&call(Protocol::AwsQuery, "AssumeRole"), FaultKind::Deny).unwrap();
+        assert_eq!(sts.status, 403);
+        assert!(
+            String::from_utf8(sts.body)
+                .unwrap()
+                .contains("<Code>AccessDenied</Code>")
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The fault-injecting loopback proxy: an HTTP/1.1 server on `127.0.0.1:<free port>` that reads each
 //! request, identifies its operation ([`super::protocol::identify`]), asks the [`FaultPlan`] whether to
 //! fault it, and either forwards it to the upstream (the emulator, or a webhook sink) or injects the fault.
-//! Everything it did is counted per operation ([`FaultCounts`]).
+//! A member account can have a plan of its own ([`FaultProxy::set_account_plan`]): the calls made with its
+//! assumed-role sessions are decided by that plan ([`super::accounts`]). Everything it did is counted per
+//! operation ([`FaultCounts`]), in all and per member account.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use super::accounts::Sessions;
 use super::plan::{FaultKind, FaultPlan};
 use super::protocol::{ErrorAnswer, error_answer, header_value, identify};
 
@@ -101,18 +104,26 @@ impl FaultCounts {
     }
 }
 
+/// One plan's decision sequence: calls seen and consecutive faults, per operation.
 #[derive(Debug)]
-struct State {
+struct Decider {
     plan: FaultPlan,
     /// Calls seen per operation since the plan was set (the decision index).
     index: BTreeMap<String, u64>,
     /// Consecutive faults per operation.
     consecutive: BTreeMap<String, u32>,
-    counts: FaultCounts,
 }
 
-impl State {
-    /// Counts the call and decides its fault.
+impl Decider {
+    fn new(plan: FaultPlan) -> Self {
+        Self {
+            plan,
+            index: BTreeMap::new(),
+            consecutive: BTreeMap::new(),
+        }
+    }
+
+    /// The fault of the next call of `operation`, after the consecutive-fault limit.
     fn decide(&mut self, operation: &str) -> Option<FaultKind> {
         let index = self.index.entry(operation.to_owned()).or_default();
         let i = *index;
@@ -129,15 +140,58 @@ impl State {
         } else {
             *streak = 0;
         }
-        let counts = self.counts.operations.entry(operation.to_owned()).or_default();
-        counts.calls += 1;
-        if let Some(k) = kind {
-            *counts.injected.entry(k).or_default() += 1;
-        }
-        if kind.is_none_or(FaultKind::applies_the_call) {
-            counts.forwarded += 1;
-        }
         kind
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    /// The proxy-wide plan.
+    plan: Decider,
+    /// Plans of single member accounts, which replace the proxy-wide one for their calls.
+    account_plans: BTreeMap<String, Decider>,
+    /// Which session acts in which account.
+    sessions: Sessions,
+    counts: FaultCounts,
+    /// The same counts, per member account the proxy recognised.
+    account_counts: BTreeMap<String, FaultCounts>,
+}
+
+/// What to do with one call, and the bounds of the plan that decided it.
+struct Decision {
+    kind: Option<FaultKind>,
+    latency: std::time::Duration,
+    hang_limit: std::time::Duration,
+}
+
+impl State {
+    /// Counts the call (made in `account`, when known) and decides its fault.
+    fn decide(&mut self, account: Option<&str>, operation: &str) -> Decision {
+        let decider = match account.and_then(|a| self.account_plans.get_mut(a)) {
+            Some(d) => d,
+            None => &mut self.plan,
+        };
+        let kind = decider.decide(operation);
+        let (latency, hang_limit) = (decider.plan.latency, decider.plan.hang_limit);
+        let count = |counts: &mut FaultCounts| {
+            let c = counts.operations.entry(operation.to_owned()).or_default();
+            c.calls += 1;
+            if let Some(k) = kind {
+                *c.injected.entry(k).or_default() += 1;
+            }
+            if kind.is_none_or(FaultKind::applies_the_call) {
+                c.forwarded += 1;
+            }
+        };
+        count(&mut self.counts);
+        if let Some(a) = account {
+            count(self.account_counts.entry(a.to_owned()).or_default());
+        }
+        Decision {
+            kind,
+            latency,
+            hang_limit,
+        }
     }
 }
 
@@ -177,10 +231,11 @@ impl FaultProxy {
             .map_err(FaultProxyError::Bind)?;
         let port = listener.local_addr().map_err(FaultProxyError::Bind)?.port();
         let state = Arc::new(Mutex::new(State {
-            plan,
-            index: BTreeMap::new(),
-            consecutive: BTreeMap::new(),
+            plan: Decider::new(plan),
+            account_plans: BTreeMap::new(),
+            sessions: Sessions::default(),
             counts: FaultCounts::default(),
+            account_counts: BTreeMap::new(),
         }));
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
@@ -212,10 +267,33 @@ impl FaultProxy {
     /// Replaces the plan; the decision sequence and the consecutive-fault streaks start over (the counts
     /// are kept). `FaultPlan::none()` turns the faults off.
     pub fn set_plan(&self, plan: FaultPlan) {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        s.plan = plan;
-        s.index.clear();
-        s.consecutive.clear();
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).plan = Decider::new(plan);
+    }
+
+    /// Faults the calls made in member account `account` by `plan` instead of the proxy-wide one: every
+    /// call signed with a session `sts:AssumeRole` opened into one of its roles, and those `AssumeRole`
+    /// calls themselves (spare them with [`FaultPlan::except`]`(["AssumeRole"])` to fault only what the
+    /// member does once its role is assumed). The proxy learns the sessions from the `AssumeRole` answers
+    /// it forwards (see [`super::accounts`]). Setting a plan again starts its decisions over.
+    pub fn set_account_plan(&self, account: &str, plan: FaultPlan) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .account_plans
+            .insert(account.to_owned(), Decider::new(plan));
+    }
+
+    /// What the proxy saw and injected so far in member account `account` (empty when it saw no call
+    /// made there).
+    #[must_use]
+    pub fn account_counts(&self, account: &str) -> FaultCounts {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .account_counts
+            .get(account)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// What the proxy saw and injected so far.
@@ -228,9 +306,11 @@ impl FaultProxy {
             .clone()
     }
 
-    /// Returns the counts so far and starts new ones.
+    /// Returns the counts so far and starts new ones (the per-account counts start over too).
     pub fn take_counts(&self) -> FaultCounts {
-        std::mem::take(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner).counts)
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.account_counts.clear();
+        std::mem::take(&mut s.counts)
     }
 }
 
@@ -259,22 +339,42 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
             return Ok(());
         };
         let call = identify(&request.method, &request.path, &request.headers, &request.body);
-        let (kind, latency, hang_limit) = {
+        let (account, decision) = {
             let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
-            let kind = s.decide(&call.operation);
-            (kind, s.plan.latency, s.plan.hang_limit)
+            let account = s.sessions.account_of(&call, &request.headers, &request.body);
+            let decision = s.decide(account.as_deref(), &call.operation);
+            (account, decision)
+        };
+        let Decision {
+            kind,
+            latency,
+            hang_limit,
+        } = decision;
+        let forwarded = |answer: &[u8]| {
+            state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .sessions
+                .learn(&call, account.as_deref(), answer);
         };
         match kind {
             None => {
                 let answer = forward(&mut upstream_conn, upstream, &request).await?;
+                forwarded(&answer);
                 client.write_all(&answer).await?;
             }
             Some(FaultKind::Latency) => {
                 tokio::time::sleep(latency).await;
                 let answer = forward(&mut upstream_conn, upstream, &request).await?;
+                forwarded(&answer);
                 client.write_all(&answer).await?;
             }
-            Some(k @ (FaultKind::Throttle | FaultKind::InternalError | FaultKind::Unavailable)) => {
+            Some(
+                k @ (FaultKind::Throttle
+                | FaultKind::Deny
+                | FaultKind::InternalError
+                | FaultKind::Unavailable),
+            ) => {
                 let answer = error_answer(&call, k).map_or_else(Vec::new, |a| render(&a));
                 client.write_all(&answer).await?;
             }
