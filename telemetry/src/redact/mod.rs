@@ -340,6 +340,13 @@ pub fn redact_attribute<'a>(key: &str, value: &'a str) -> Cow<'a, str> {
     r.redact_field(key, value, &r.budget())
 }
 
+/// Whether an integer span attribute is printed as [`REDACTED`]: its key is denied, or it is a card
+/// number ([`is_card_number`]).
+#[cfg(feature = "xray")]
+pub(crate) fn redacts_integer(key: &str, value: u128) -> bool {
+    default_redactor().is_denied_field(key) || is_card_number(value)
+}
+
 /// The default rules, built once.
 pub(crate) fn default_redactor() -> &'static Redactor {
     static DEFAULT: OnceLock<Redactor> = OnceLock::new();
@@ -1191,6 +1198,26 @@ fn card_prefix(d: &[u8], len: usize) -> bool {
         Some(6) => (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62) && len >= 16,
         _ => false,
     }
+}
+
+/// Whether an integer field's value is a payment card number (13–19 digits, an issuer prefix, a valid
+/// Luhn digit): logs and span attributes print it as [`REDACTED`] like the same digits in text.
+pub(crate) fn is_card_number(n: u128) -> bool {
+    let mut digits = [0u8; 39];
+    let mut len = 0;
+    let mut rest = n;
+    while rest > 0 {
+        // `rest % 10` < 10.
+        digits[len] = (rest % 10) as u8;
+        rest /= 10;
+        len += 1;
+    }
+    if !(13..=19).contains(&len) {
+        return false;
+    }
+    let d = &mut digits[..len];
+    d.reverse();
+    card_prefix(d, len) && luhn(d)
 }
 
 fn luhn(d: &[u8]) -> bool {

@@ -598,6 +598,15 @@ fn card_words_are_denied_as_whole_words_only() {
     }
 }
 
+#[test]
+fn integer_card_numbers() {
+    assert!(is_card_number(4_111_111_111_111_111));
+    assert!(is_card_number(378_282_246_310_005));
+    assert!(!is_card_number(4_111_111_111_111_112), "Luhn");
+    assert!(!is_card_number(1_732_871_234_567), "an epoch in ms");
+    assert!(!is_card_number(42));
+}
+
 /// Time per byte at 128 KB and 1 MB (both past the CPU caches): linear if the ratio stays near 1,
 /// quadratic at 8. The bound, 4, leaves room for a busy machine.
 fn assert_linear(name: &str, make: impl Fn(usize) -> String) {
