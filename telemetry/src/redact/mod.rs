@@ -10,20 +10,27 @@
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
-//!   secret, token, api key, signature, credential, `SecretString`, …) or holds `password`, `passwd` or
-//!   `privatekey` anywhere (`password_hash`), written `key=value`, `key: value`,
-//!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"`), or percent-encoded
-//!   (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
-//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters;
+//!   secret, token, api key, signature, credential, cookie(s), `SecretString`, card number, cvv, …),
+//!   holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or ends with the word `pan`
+//!   (`card_pan`, not `span`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
+//!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
+//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
+//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A JSON array
+//!   or object value (`"Authorization":["Bearer …"]`) goes to its matching bracket and becomes one
+//!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. After a
+//!   blank (`passphrase = correct horse battery`) a value runs over words up to the next `key=`; after
+//!   an authorization scheme (`token=Bearer x`) it takes the credential too;
 //! - HTTP header values to the end of the line (`Authorization:`, `Proxy-Authorization:`, `Cookie:`,
 //!   `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`);
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
-//! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys;
+//! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
+//! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), Slack (`xoxb-…`), Stripe (`sk_live_…`)
+//!   and Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
 //! - Slack incoming-webhook URLs (the path after `hooks.slack.com/`);
 //! - payment card numbers: 13–19 digits, spaces or dashes allowed between digits, a known issuer
 //!   prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
-//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`).
+//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
 //! a value), X-Ray trace ids and headers, token counts (`input_tokens=1200`).
