@@ -587,6 +587,10 @@ fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Opt
             break;
         }
     }
+    // Rust's `Debug` of an `Option`: `session_token: Some("…")`.
+    if b[i..].starts_with(b"Some(") {
+        i += 5;
+    }
     // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`.
     let run_end = skip_backslashes(b, i);
     match decoded_at(b, run_end) {
