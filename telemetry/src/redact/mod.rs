@@ -1072,8 +1072,8 @@ fn find_access_key_ids(s: &str, spans: &mut Vec<(usize, usize)>) {
 }
 
 /// 40-character base64 runs with upper, lower and a digit or symbol (AWS secret access keys); git
-/// SHAs (lowercase hex) never qualify, nor runs starting or ending with `/` or `+` (URL paths) or joined
-/// to a neighbour by `.`, `-` or `_` (file and host names).
+/// SHAs (lowercase hex) never qualify, nor runs starting or ending with `/` (URL paths) or joined to a
+/// word by `.`, `-` or `_` (file and host names).
 fn find_secret_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i < b.len() {
@@ -1086,16 +1086,18 @@ fn find_secret_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             i += 1;
         }
         // A path (`/cards/GradedCollection2024/ValuationLog`) starts or ends with `/`; a file or host
-        // name joins its neighbours with `.`, `-` or `_`. A key stands alone between them.
-        let joined = |k: Option<usize>| {
-            k.and_then(|k| b.get(k))
-                .is_some_and(|c| matches!(c, b'.' | b'-' | b'_'))
+        // name joins its neighbours with `.`, `-` or `_` (`example.com/…`, `…/report.csv`). A key
+        // stands alone (a sentence's full stop after it is not a join). A key starting or ending with
+        // `/` (1 in 32) is still found after its name (`aws_secret_access_key=`).
+        let joined = |sep: usize, beyond: usize| {
+            matches!(b.get(sep), Some(b'.' | b'-' | b'_'))
+                && b.get(beyond).is_some_and(u8::is_ascii_alphanumeric)
         };
         if i - start == 40
-            && !matches!(b[start], b'/' | b'+')
-            && !matches!(b[i - 1], b'/' | b'+')
-            && !joined(start.checked_sub(1))
-            && !joined(Some(i))
+            && b[start] != b'/'
+            && b[i - 1] != b'/'
+            && !(start >= 2 && joined(start - 1, start - 2))
+            && !joined(i, i + 1)
         {
             let run = &b[start..i];
             let upper = run.iter().any(u8::is_ascii_uppercase);

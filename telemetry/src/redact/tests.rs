@@ -39,6 +39,14 @@ const MUST_GO: &[(&str, &str)] = &[
         "aws wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     ),
+    (
+        "the key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    (
+        "aws_secret_access_key=/JalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE/",
+        "/JalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE/",
+    ),
     ("Authorization: Bearer abc.def-123", "abc.def-123"),
     (
         "Proxy-Authorization: Basic dXNlcjpwYXNzd29yZA==",
@@ -270,6 +278,8 @@ const MUST_STAY: &[&str] = &[
     // A 40-character URL path is not an AWS secret key (audit F1).
     "GET /cards/GradedCollection2024/ValuationLog 200",
     "path=/cards/GradedCollection2024/ValuationLog",
+    "https://cdn.example.com/cards/GradedCollection/Valuation2024.csv",
+    "s3://collectiq-media/GradedCollection2024/ValuationLogs.csv",
     // Field names that end like a card word without being one.
     r#"{"span": "price_card", "company": "Acme", "lifespan": 3}"#,
     "span=12 company=acme timespan=3s japan=1",
