@@ -319,7 +319,8 @@ impl Redactor {
             let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
             // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
             let in_colon_list = start > 0 && b[start - 1] == b':';
-            if let Some(v) = value_after(b, i, header, in_colon_list) {
+            let mut next = value_after(b, i, header, in_colon_list);
+            while let Some(v) = next.take() {
                 if v.end > v.start {
                     spans.push((v.start, v.end));
                     if let Some(q) = v.quote {
@@ -327,6 +328,18 @@ impl Redactor {
                     }
                 }
                 i = i.max(v.end);
+                // The value skipped whole may itself be a key (`x = "token":"…"`): when its last word
+                // is denied and a separator follows it, the value after it goes too. Each step starts
+                // past the last value, so this stays one pass.
+                let mut word_start = v.end;
+                while word_start > v.start && is_word(b[word_start - 1]) {
+                    word_start -= 1;
+                }
+                let word = &s[word_start..v.end];
+                if !word.is_empty() && self.is_denied_field(word) {
+                    let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
+                    next = value_after(b, v.end, header, false).filter(|n| n.start >= v.end);
+                }
             }
         }
     }

@@ -217,6 +217,12 @@ const MUST_GO: &[(&str, &str)] = &[
     ("cache redis://:pw-9f8e@cache:6379/0", "pw-9f8e"),
     ("broker amqp://guest:gu3st-pw@rabbitmq/vhost", "gu3st-pw"),
     ("db mysql://root:p@ss:w0rd@db.internal:3306", "p@ss:w0rd"),
+    // A quoted value that is itself a key (found by the fuzz target).
+    (
+        r#""bodypassphrase "=  "token":"Zq9PlantedSecretValue7"#,
+        "Zq9PlantedSecretValue7",
+    ),
+    (r#"password = "token": "abc-secret-1""#, "abc-secret-1"),
     // Rust `Debug` of a config struct.
     (
         r#"Credentials { access_key_id: "AKIDEXAMPLE", session_token: Some("FQoGZXIvYXdzEXAMPLE"), expiry: None }"#,
