@@ -328,17 +328,21 @@ impl Redactor {
                     }
                 }
                 i = i.max(v.end);
-                // The value skipped whole may itself be a key (`x = "token":"…"`): when its last word
-                // is denied and a separator follows it, the value after it goes too. Each step starts
-                // past the last value, so this stays one pass.
-                let mut word_start = v.end;
+                // The value skipped whole may itself be a key (`x = "token":"…"`, `x%3D api_key: …`):
+                // when its last word is denied and a separator follows it, the value after it goes
+                // too. Each step starts past the last value, so this stays one pass.
+                let mut word_end = v.end;
+                if word_end > v.start && matches!(b[word_end - 1], b':' | b'=') {
+                    word_end -= 1;
+                }
+                let mut word_start = word_end;
                 while word_start > v.start && is_word(b[word_start - 1]) {
                     word_start -= 1;
                 }
-                let word = &s[word_start..v.end];
+                let word = &s[word_start..word_end];
                 if !word.is_empty() && self.is_denied_field(word) {
                     let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
-                    next = value_after(b, v.end, header, false).filter(|n| n.start >= v.end);
+                    next = value_after(b, word_end, header, false).filter(|n| n.start >= v.end);
                 }
             }
         }

@@ -223,6 +223,10 @@ const MUST_GO: &[(&str, &str)] = &[
         "Zq9PlantedSecretValue7",
     ),
     (r#"password = "token": "abc-secret-1""#, "abc-secret-1"),
+    (
+        "post token%3D api_key: Zq9PlantedSecretValue7",
+        "Zq9PlantedSecretValue7",
+    ),
     // Rust `Debug` of a config struct.
     (
         r#"Credentials { access_key_id: "AKIDEXAMPLE", session_token: Some("FQoGZXIvYXdzEXAMPLE"), expiry: None }"#,
