@@ -1,7 +1,7 @@
 //! Field values captured from events and spans, and the JSON line they render to.
 
 use super::LogConfig;
-use crate::redact::{REDACTED, Redactor, ScanBudget};
+use crate::redact::{REDACTED, Redactor, ScanBudget, is_card_number};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
 use tracing::field::{Field, Visit};
@@ -168,8 +168,23 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
                     *c = red.redact_within(c, &budget).into_owned();
                 }
             }
+            v if v.is_card_number() => *v = FieldValue::Str(REDACTED.to_owned()),
             _ => {}
         }
+    }
+}
+
+impl FieldValue {
+    /// Whether this is an integer that is a payment card number (`card = 4111111111111111u64`).
+    fn is_card_number(&self) -> bool {
+        let n = match *self {
+            Self::I64(v) => u128::from(v.unsigned_abs()),
+            Self::U64(v) => u128::from(v),
+            Self::I128(v) => v.unsigned_abs(),
+            Self::U128(v) => v,
+            _ => return false,
+        };
+        is_card_number(n)
     }
 }
 
@@ -256,8 +271,7 @@ struct Redacted<'a> {
 impl Serialize for Redacted<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if let Some((r, _)) = self.redactor
-            && self.by_name
-            && r.is_denied_field(self.name)
+            && ((self.by_name && r.is_denied_field(self.name)) || self.value.is_card_number())
         {
             return s.serialize_str(REDACTED);
         }
@@ -287,5 +301,54 @@ impl Serialize for Redacted<'_> {
                 m.end()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{JsonLogLayer, LogConfig};
+    use crate::testing::CapturedWriter;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    fn lines(cfg: LogConfig, f: impl FnOnce()) -> Vec<serde_json::Value> {
+        let out = CapturedWriter::default();
+        let layer = JsonLogLayer::new(cfg).with_writer(out.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
+        out.json_lines()
+    }
+
+    #[test]
+    fn integer_card_numbers_are_redacted_in_events_and_spans() {
+        let got = lines(LogConfig::new("s"), || {
+            let _s = tracing::info_span!(
+                "charge",
+                amount = 4_222_222_222_222u64,
+                order = 1_234_567_812_345_670u64
+            )
+            .entered();
+            tracing::info!(
+                card_number = 4_111_111_111_111_111u64,
+                card = 5_555_555_555_554_444i64,
+                big = 378_282_246_310_005u128,
+                cvv = 737u64,
+                epoch_ms = 1_732_871_234_567u64,
+                qty = 2,
+                "charged"
+            );
+        });
+        let l = &got[0];
+        for key in ["card_number", "card", "big", "cvv", "amount"] {
+            assert_eq!(l[key], "[REDACTED]", "{key}: {l}");
+        }
+        assert_eq!(l["epoch_ms"], 1_732_871_234_567u64, "not a card: {l}");
+        assert_eq!(
+            l["order"], 1_234_567_812_345_670u64,
+            "Luhn-valid but no issuer prefix: {l}"
+        );
+        assert_eq!(l["qty"], 2);
+        let got = lines(LogConfig::new("s").with_redactor(None), || {
+            tracing::info!(card = 4_111_111_111_111_111u64, "x");
+        });
+        assert_eq!(got[0]["card"], 4_111_111_111_111_111u64, "redaction off");
     }
 }

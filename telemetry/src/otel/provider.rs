@@ -5,12 +5,19 @@
 //! The sampler is `ParentBased(AlwaysOff)` unless `OTEL_TRACES_SAMPLER` says otherwise (the SDK reads
 //! it): inside an invocation the parent is the invocation's context, so Lambda's `Sampled` decides;
 //! outside one, no stray root traces.
+//!
+//! Library spans leave the process as `tracing` spans do: redacted ([`crate::redact`]) before they
+//! join the batch — attribute values, the span name, event names and attributes, the status
+//! description and link attributes.
 
+use crate::redact::{REDACTED, Redactor, ScanBudget, default_redactor, is_card_number};
 use crate::xray::SpanSink;
-use opentelemetry::Context;
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanProcessor};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,10 +39,11 @@ impl SinkProcessor {
 impl SpanProcessor for SinkProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if !span.span_context.is_sampled() {
             return;
         }
+        redact_span(&mut span);
         if let Some(orphan) = crate::xray::adopt(span) {
             self.sink.export(vec![orphan]);
         }
@@ -47,6 +55,62 @@ impl SpanProcessor for SinkProcessor {
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         Ok(())
+    }
+}
+
+/// Redacts a library span with the default rules, on one scan budget for the whole span.
+fn redact_span(span: &mut SpanData) {
+    let r = default_redactor();
+    let budget = r.budget();
+    redact_text(r, &budget, &mut span.name);
+    redact_attributes(r, &budget, &mut span.attributes);
+    for event in &mut span.events.events {
+        redact_text(r, &budget, &mut event.name);
+        redact_attributes(r, &budget, &mut event.attributes);
+    }
+    for link in &mut span.links.links {
+        redact_attributes(r, &budget, &mut link.attributes);
+    }
+    if let Status::Error { description } = &mut span.status {
+        redact_text(r, &budget, description);
+    }
+}
+
+fn redact_text(r: &Redactor, budget: &ScanBudget, text: &mut Cow<'static, str>) {
+    if let Cow::Owned(clean) = r.redact_within(text, budget) {
+        *text = Cow::Owned(clean);
+    }
+}
+
+/// Every value under a denied key, string values by content, integers that are card numbers.
+fn redact_attributes(r: &Redactor, budget: &ScanBudget, attributes: &mut [KeyValue]) {
+    let redacted = || Value::String(StringValue::from(REDACTED));
+    for kv in attributes {
+        if r.is_denied_field(kv.key.as_str()) {
+            kv.value = redacted();
+            continue;
+        }
+        match &mut kv.value {
+            Value::String(v) => redact_string(r, budget, v),
+            Value::I64(n) if is_card_number(u128::from(n.unsigned_abs())) => kv.value = redacted(),
+            Value::Array(Array::String(items)) => {
+                for v in items {
+                    redact_string(r, budget, v);
+                }
+            }
+            Value::Array(Array::I64(items))
+                if items.iter().any(|n| is_card_number(u128::from(n.unsigned_abs()))) =>
+            {
+                kv.value = redacted();
+            }
+            _ => {}
+        }
+    }
+}
+
+fn redact_string(r: &Redactor, budget: &ScanBudget, v: &mut StringValue) {
+    if let Cow::Owned(clean) = r.redact_within(v.as_str(), budget) {
+        *v = StringValue::from(clean);
     }
 }
 
@@ -198,6 +262,152 @@ mod tests {
         let lib = &docs[0]["subsegments"][0];
         assert_eq!(lib["name"], "library.call");
         assert_eq!(lib["subsegments"][0]["name"], "callback");
+    }
+
+    #[test]
+    fn library_spans_are_redacted_before_they_leave() {
+        use opentelemetry::trace::{Link, Span as _, SpanContext, TraceState};
+        let sink = MemorySpanSink::default();
+        let shared: Arc<dyn SpanSink> = Arc::new(sink.clone());
+        let provider = build_provider(Arc::clone(&shared), Resource::builder_empty().build());
+        let tracer = provider.tracer("a-library");
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::with_span_sink(shared));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let linked = SpanContext::new(
+                opentelemetry::TraceId::from_hex("5759e988bd862e3fe1be46a994272794").unwrap(),
+                opentelemetry::SpanId::from_hex("53995c3f42cd8ad9").unwrap(),
+                opentelemetry::trace::TraceFlags::SAMPLED,
+                true,
+                TraceState::default(),
+            );
+            let mut span = tracer
+                .span_builder("GET https://api.x.io/v1?token=t-name-1")
+                .with_kind(SpanKind::Client)
+                .with_links(vec![Link::new(
+                    linked,
+                    vec![KeyValue::new("messaging.url", "https://q/x?api_key=k-link-1")],
+                    0,
+                )])
+                .start(&tracer);
+            span.set_attribute(KeyValue::new(
+                "url.full",
+                "https://api.x.io/v1?api_key=k-123&page=2",
+            ));
+            span.set_attribute(KeyValue::new("http.request.header.authorization", "Bearer abc"));
+            span.set_attribute(KeyValue::new(
+                "http.request.header.cookie",
+                Value::Array(Array::String(vec!["sid=S3SS10N".into()])),
+            ));
+            span.set_attribute(KeyValue::new("card", 4_111_111_111_111_111i64));
+            span.set_attribute(KeyValue::new("http.response.status_code", 401i64));
+            span.add_event(
+                "exception",
+                vec![KeyValue::new(
+                    "exception.message",
+                    "denied for bob@example.com, password=p-evt-1",
+                )],
+            );
+            span.set_status(Status::error("upstream said token=t-status-1"));
+            span.end();
+        });
+        let batches = sink.batches();
+        let lib = batches[0]
+            .iter()
+            .find(|s| s.instrumentation_scope.name() == "a-library")
+            .unwrap();
+        let attr = |k: &str| {
+            lib.attributes
+                .iter()
+                .find(|a| a.key.as_str() == k)
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(
+            attr("url.full").as_str(),
+            "https://api.x.io/v1?api_key=[REDACTED]&page=2"
+        );
+        assert_eq!(attr("http.request.header.authorization").as_str(), "[REDACTED]");
+        assert_eq!(attr("http.request.header.cookie").as_str(), "[REDACTED]");
+        assert_eq!(attr("card").as_str(), "[REDACTED]");
+        assert_eq!(
+            attr("http.response.status_code"),
+            Value::I64(401),
+            "look-alikes stay"
+        );
+        let everything = format!("{lib:?}");
+        for secret in [
+            "k-123",
+            "abc",
+            "S3SS10N",
+            "4111111111111111",
+            "t-name-1",
+            "bob@example.com",
+            "p-evt-1",
+            "t-status-1",
+            "k-link-1",
+        ] {
+            assert!(!everything.contains(secret), "{secret} leaked: {everything}");
+        }
+        assert_eq!(lib.name, "GET https://api.x.io/v1?token=[REDACTED]");
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn library_spans_leave_over_otlp_without_their_secrets() {
+        use base64::Engine as _;
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use opentelemetry_proto::tonic::common::v1::any_value;
+        use prost::Message as _;
+        let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        daemon.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let exporter: Arc<dyn SpanSink> = Arc::new(
+            crate::otel::otlp::OtlpUdpExporter::new(
+                &daemon.local_addr().unwrap().to_string(),
+                Resource::builder_empty().build(),
+            )
+            .unwrap(),
+        );
+        let provider = build_provider(Arc::clone(&exporter), Resource::builder_empty().build());
+        let tracer = provider.tracer("a-library");
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::with_span_sink(exporter));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            tracer.in_span("GET", |cx| {
+                cx.span()
+                    .set_attribute(KeyValue::new("url.full", "https://x/y?api_key=k-123"));
+                cx.span()
+                    .set_attribute(KeyValue::new("http.request.header.authorization", "Bearer abc"));
+            });
+        });
+        let mut buf = vec![0u8; 65_536];
+        let n = daemon.recv(&mut buf).unwrap();
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        let b64 = text.split_once('\n').unwrap().1.strip_prefix("T1S").unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let req = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
+        let spans: Vec<_> = req
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .collect();
+        let lib = spans
+            .iter()
+            .find(|s| s.name == "GET")
+            .expect("the library span is exported");
+        let attr = |k: &str| {
+            let kv = lib.attributes.iter().find(|a| a.key == k).unwrap();
+            match kv.value.as_ref().and_then(|v| v.value.clone()) {
+                Some(any_value::Value::StringValue(s)) => s,
+                other => panic!("{k}: {other:?}"),
+            }
+        };
+        assert_eq!(attr("url.full"), "https://x/y?api_key=[REDACTED]");
+        assert_eq!(attr("http.request.header.authorization"), "[REDACTED]");
+        assert!(!format!("{spans:?}").contains("k-123"));
+        assert!(!format!("{spans:?}").contains("Bearer abc"));
     }
 
     #[test]

@@ -10,20 +10,27 @@
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
-//!   secret, token, api key, signature, credential, `SecretString`, …) or holds `password`, `passwd` or
-//!   `privatekey` anywhere (`password_hash`), written `key=value`, `key: value`,
-//!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"`), or percent-encoded
-//!   (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
-//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters;
+//!   secret, token, api key, signature, credential, cookie(s), `SecretString`, card number, cvv, …),
+//!   holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or ends with the word `pan`
+//!   (`card_pan`, not `span`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
+//!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
+//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
+//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A JSON array
+//!   or object value (`"Authorization":["Bearer …"]`) goes to its matching bracket and becomes one
+//!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. After a
+//!   blank (`passphrase = correct horse battery`) a value runs over words up to the next `key=`; after
+//!   an authorization scheme (`token=Bearer x`) it takes the credential too;
 //! - HTTP header values to the end of the line (`Authorization:`, `Proxy-Authorization:`, `Cookie:`,
 //!   `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`);
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
-//! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys;
+//! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
+//! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), Slack (`xoxb-…`), Stripe (`sk_live_…`)
+//!   and Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
 //! - Slack incoming-webhook URLs (the path after `hooks.slack.com/`);
 //! - payment card numbers: 13–19 digits, spaces or dashes allowed between digits, a known issuer
 //!   prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
-//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`).
+//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
 //! a value), X-Ray trace ids and headers, token counts (`input_tokens=1200`).
@@ -55,6 +62,9 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "token",
     "authorization",
     "cookie",
+    // HTTP API payload 2.0 moves the `Cookie` header into a `cookies` array (`Set-Cookie` ends in
+    // `cookie` already).
+    "cookies",
     "apikey",
     "accesskey",
     "privatekey",
@@ -62,14 +72,33 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "credentials",
     "signature",
     "ssn",
+    "cardnumber",
+    "cvv",
+    "cvv2",
+    "cvc",
 ];
+
+/// Words denied only as the whole name or its last word (`pan`, `card_pan`, `cardPan`), never as the
+/// end of a longer word (`span`, `timespan`, `japan`).
+const DENY_LAST_WORD: &[&str] = &["pan"];
 
 /// Words that deny a name wherever they stand in it (`password_hash`, `private_key_pem`), not only at
 /// its end: nothing named after a password or a private key is safe to print.
 const DENY_ANYWHERE: &[&str] = &["password", "passwd", "privatekey"];
 
 /// Normalised header-name endings whose `Name: value` runs to the end of the line.
-const HEADER_ENDINGS: &[&str] = &["authorization", "cookie", "apikey", "securitytoken"];
+const HEADER_ENDINGS: &[&str] = &["authorization", "cookie", "cookies", "apikey", "securitytoken"];
+
+/// Authorization schemes: a value that is one of these words goes on to the credential after it
+/// (`authorization=Bearer abc`).
+const AUTH_SCHEMES: &[&str] = &[
+    "bearer",
+    "basic",
+    "token",
+    "digest",
+    "negotiate",
+    "aws4-hmac-sha256",
+];
 
 /// What to redact. On by default in the JSON logger.
 ///
@@ -165,6 +194,7 @@ impl Redactor {
     pub fn is_denied_field(&self, name: &str) -> bool {
         self.deny.iter().any(|d| ends_with_normalised(name, d))
             || DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d))
+            || DENY_LAST_WORD.iter().any(|w| last_word_is(name, w))
     }
 
     /// Redacts secrets found inside free text, scanning at most the per-record budget.
@@ -202,9 +232,18 @@ impl Redactor {
             return Cow::Borrowed(s);
         };
         let mut spans: Vec<(usize, usize)> = Vec::new();
+        // Spans (by start) whose marker is written between the key's quotes: an array or object value.
+        let mut quoted: Vec<(usize, (usize, usize))> = Vec::new();
         if hints.separator {
-            self.find_key_values(s, &mut spans);
+            self.find_key_values(s, &mut spans, &mut quoted);
             find_slack_webhooks(s.as_bytes(), &mut spans);
+            find_url_passwords(s.as_bytes(), &mut spans);
+        }
+        if hints.pem {
+            find_pem_private_keys(s.as_bytes(), &mut spans);
+        }
+        if hints.prefixed {
+            find_prefixed_tokens(s.as_bytes(), &mut spans);
         }
         if hints.jwt {
             find_jwts(s.as_bytes(), &mut spans);
@@ -224,16 +263,29 @@ impl Redactor {
         if spans.is_empty() {
             return Cow::Borrowed(s);
         }
-        spans.sort_unstable();
+        // Longest first among spans starting together; a span overlapping the last one widens it.
+        spans.sort_unstable_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
+        let mut quoted = quoted.iter().peekable();
         let mut out = String::with_capacity(s.len());
         let mut pos = 0;
         for (start, end) in spans {
             if end <= pos {
                 continue;
             }
-            let start = start.max(pos);
+            if start < pos {
+                pos = end;
+                continue;
+            }
             out.push_str(&s[pos..start]);
-            out.push_str(REDACTED);
+            while quoted.next_if(|(at, _)| *at < start).is_some() {}
+            match quoted.next_if(|(at, _)| *at == start) {
+                Some(&(_, (from, to))) => {
+                    out.push_str(&s[from..to]);
+                    out.push_str(REDACTED);
+                    out.push_str(&s[from..to]);
+                }
+                None => out.push_str(REDACTED),
+            }
             pos = end;
         }
         out.push_str(&s[pos..]);
@@ -242,7 +294,12 @@ impl Redactor {
 
     /// Keys (words ending with a deny-listed name) followed by `:`/`=` (or `%3A`/`%3D`): the value
     /// after them. The cursor jumps past each value, so no byte is scanned for keys twice.
-    fn find_key_values(&self, s: &str, spans: &mut Vec<(usize, usize)>) {
+    fn find_key_values(
+        &self,
+        s: &str,
+        spans: &mut Vec<(usize, usize)>,
+        quoted: &mut Vec<(usize, (usize, usize))>,
+    ) {
         let b = s.as_bytes();
         let mut i = 0;
         while i < b.len() {
@@ -262,11 +319,31 @@ impl Redactor {
             let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
             // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
             let in_colon_list = start > 0 && b[start - 1] == b':';
-            if let Some((from, to)) = value_after(b, i, header, in_colon_list) {
-                if to > from {
-                    spans.push((from, to));
+            let mut next = value_after(b, i, header, in_colon_list);
+            while let Some(v) = next.take() {
+                if v.end > v.start {
+                    spans.push((v.start, v.end));
+                    if let Some(q) = v.quote {
+                        quoted.push((v.start, q));
+                    }
                 }
-                i = i.max(to);
+                i = i.max(v.end);
+                // The value skipped whole may itself be a key (`x = "token":"…"`, `x%3D api_key: …`):
+                // when its last word is denied and a separator follows it, the value after it goes
+                // too. Each step starts past the last value, so this stays one pass.
+                let mut word_end = v.end;
+                if word_end > v.start && matches!(b[word_end - 1], b':' | b'=') {
+                    word_end -= 1;
+                }
+                let mut word_start = word_end;
+                while word_start > v.start && is_word(b[word_start - 1]) {
+                    word_start -= 1;
+                }
+                let word = &s[word_start..word_end];
+                if !word.is_empty() && self.is_denied_field(word) {
+                    let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
+                    next = value_after(b, word_end, header, false).filter(|n| n.start >= v.end);
+                }
             }
         }
     }
@@ -283,9 +360,21 @@ impl Redactor {
 /// ```
 #[must_use]
 pub fn redact_attribute<'a>(key: &str, value: &'a str) -> Cow<'a, str> {
-    static DEFAULT: OnceLock<Redactor> = OnceLock::new();
-    let r = DEFAULT.get_or_init(Redactor::default);
+    let r = default_redactor();
     r.redact_field(key, value, &r.budget())
+}
+
+/// Whether an integer span attribute is printed as [`REDACTED`]: its key is denied, or it is a card
+/// number ([`is_card_number`]).
+#[cfg(feature = "xray")]
+pub(crate) fn redacts_integer(key: &str, value: u128) -> bool {
+    default_redactor().is_denied_field(key) || is_card_number(value)
+}
+
+/// The default rules, built once.
+pub(crate) fn default_redactor() -> &'static Redactor {
+    static DEFAULT: OnceLock<Redactor> = OnceLock::new();
+    DEFAULT.get_or_init(Redactor::default)
 }
 
 /// What a one-pass look at the bytes says is worth scanning for.
@@ -297,6 +386,8 @@ struct Hints {
     akia: bool,
     b64_run: bool,
     digits: bool,
+    pem: bool,
+    prefixed: bool,
 }
 
 impl Hints {
@@ -316,6 +407,8 @@ impl Hints {
                 b'@' => h.at = true,
                 b'e' if b[i..].starts_with(b"eyJ") => h.jwt = true,
                 b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => h.akia = true,
+                b'A' | b'g' | b'x' | b's' | b'r' if token_prefix(&b[i..]).is_some() => h.prefixed = true,
+                b'-' if b[i..].starts_with(PEM_BEGIN) => h.pem = true,
                 _ => {}
             }
             if c.is_ascii_digit() {
@@ -329,7 +422,7 @@ impl Hints {
             }
         }
         h.digits = digits >= 13;
-        (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits).then_some(h)
+        (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed).then_some(h)
     }
 }
 
@@ -385,6 +478,24 @@ fn contains_normalised(name: &str, needle: &str) -> bool {
     buf[..n].windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// Whether `name`'s last word is `word` (lowercase ASCII): the whole name, or after a `_`, `-`, `.` or
+/// other non-alphanumeric byte, or a camelCase boundary (`cardPan`). `span` and `SPAN` are not `pan`.
+fn last_word_is(name: &str, word: &str) -> bool {
+    let n = name.as_bytes();
+    let Some(cut) = n.len().checked_sub(word.len()) else {
+        return false;
+    };
+    let tail = &n[cut..];
+    if !tail.eq_ignore_ascii_case(word.as_bytes()) {
+        return false;
+    }
+    let Some(&before) = cut.checked_sub(1).and_then(|k| n.get(k)) else {
+        return true;
+    };
+    !before.is_ascii_alphanumeric()
+        || ((before.is_ascii_lowercase() || before.is_ascii_digit()) && tail[0].is_ascii_uppercase())
+}
+
 const fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
 }
@@ -416,14 +527,60 @@ fn decoded_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
     }
 }
 
-/// The value after a key ending at `i`: `(start, end)`, or `None` when no `:`/`=` follows.
-fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Option<(usize, usize)> {
-    // The key's closing quote (also `\"` in escaped JSON, `%22` encoded) and blanks.
+/// A value found after a key: `start..end` becomes [`REDACTED`], written between `quote` (a range of
+/// the input: the key's own closing quote, `"`, `\"`, `%22`…) when the value was a JSON array or
+/// object, so JSON stays JSON.
+struct KeyValue {
+    start: usize,
+    end: usize,
+    quote: Option<(usize, usize)>,
+}
+
+/// The escape level of a quote preceded by `backslashes` backslashes: 0 for `"`, 1 for `\"` (JSON in a
+/// JSON string), 2 for `\\\"` (escaped twice: SNS in SQS), … A quote of a deeper level than the
+/// value's is an escaped quote inside it; one of a shallower level ends the string around it.
+/// Escaping doubles the backslashes before a quote and adds one, so the level is the number of
+/// trailing one bits of the count (`\\"` is an escaped backslash, then a level-0 quote).
+const fn quote_level(backslashes: usize) -> u32 {
+    (backslashes.wrapping_add(1)).trailing_zeros()
+}
+
+/// The backslashes written before a quote of `level`: 2^level − 1 (none for 64 and more levels,
+/// which no input reaches within a scan budget).
+fn delimiter_backslashes(level: u32) -> usize {
+    1usize.checked_shl(level).map_or(0, |p| p - 1)
+}
+
+/// The end of a run of backslashes starting at `i`.
+fn skip_backslashes(b: &[u8], mut i: usize) -> usize {
+    while b.get(i) == Some(&b'\\') {
+        i += 1;
+    }
+    i
+}
+
+/// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
+fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Option<KeyValue> {
+    // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
+    // `user%5Bpassword%5D=`) and blanks.
+    let mut key_quote: Option<((usize, usize), u32, u8)> = None;
     while let Some((c, w)) = decoded_at(b, i) {
-        if matches!(c, b'"' | b'\'' | b'\\' | b' ' | b'\t') {
-            i += w;
-        } else {
-            break;
+        match c {
+            b'\\' if w == 1 => {
+                let run_end = skip_backslashes(b, i);
+                if let Some(&q @ (b'"' | b'\'')) = b.get(run_end) {
+                    key_quote = Some(((i, run_end + 1), quote_level(run_end - i), q));
+                    i = run_end + 1;
+                } else {
+                    i = run_end;
+                }
+            }
+            b'"' | b'\'' => {
+                key_quote = Some(((i, i + w), 0, c));
+                i += w;
+            }
+            b'\\' | b' ' | b'\t' | b']' | b')' => i += w,
+            _ => break,
         }
     }
     let (sep, w) = decoded_at(b, i)?;
@@ -435,6 +592,11 @@ fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Opt
         return None;
     }
     i += w;
+    // Ruby's and Perl's `"password" => "…"`.
+    if sep == b'=' && !encoded && b.get(i) == Some(&b'>') {
+        i += 1;
+    }
+    let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _)));
     while let Some((c, w)) = decoded_at(b, i) {
         if matches!(c, b' ' | b'\t') {
             i += w;
@@ -442,62 +604,213 @@ fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Opt
             break;
         }
     }
-    // An opening quote: `"`, `'`, `\"`, `%22`, `%27`.
-    let escaped = b.get(i) == Some(&b'\\') && matches!(b.get(i + 1), Some(b'"' | b'\''));
-    let at = if escaped { i + 1 } else { i };
-    let quote = match decoded_at(b, at) {
-        Some((q @ (b'"' | b'\''), w)) => Some((q, w)),
-        _ => None,
-    };
-    let start = match quote {
-        Some((_, w)) => at + w,
-        None => i,
-    };
-    let mut j = start;
+    // Rust's `Debug` of an `Option`: `session_token: Some("…")`.
+    if b[i..].starts_with(b"Some(") {
+        i += 5;
+    }
+    // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`.
+    let run_end = skip_backslashes(b, i);
+    match decoded_at(b, run_end) {
+        Some((q @ (b'"' | b'\''), 1)) => {
+            let start = run_end + 1;
+            let end = quoted_end(b, start, q, quote_level(run_end - i));
+            return Some(KeyValue {
+                start,
+                end,
+                quote: None,
+            });
+        }
+        Some((q @ (b'"' | b'\''), 3)) if run_end == i => {
+            let start = i + 3;
+            let mut j = start;
+            while j < b.len() && percent_at(b, j) != Some(q) && !matches!(b[j], b'&' | b' ' | b'\n') {
+                j += 1;
+            }
+            return Some(KeyValue {
+                start,
+                end: j,
+                quote: None,
+            });
+        }
+        Some((b'[' | b'{', 1)) if run_end == i => {
+            let (level, q) = key_quote.map_or((0, b'"'), |(_, level, q)| (level, q));
+            let end = bracketed_end(b, i, q, level, key_quote.is_none());
+            return Some(KeyValue {
+                start: i,
+                end,
+                quote: key_quote.map(|(range, _, _)| range),
+            });
+        }
+        _ => {}
+    }
+    let start = i;
+    if header && sep == b':' && !encoded {
+        let mut j = start;
+        while j < b.len() && !matches!(b[j], b'\n' | b'\r' | b'"' | b'\'') {
+            j += 1;
+        }
+        return Some(KeyValue {
+            start,
+            end: j,
+            quote: None,
+        });
+    }
+    // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
+    // `key=value` stops at the first blank unless the value is an authorization scheme.
+    let phrase = blank_after && !encoded;
+    let mut end = unquoted_end(b, start, encoded);
+    loop {
+        if end >= b.len() || !matches!(b[end], b' ' | b'\t') || end == start {
+            break;
+        }
+        let next = skip_blanks(b, end);
+        let scheme = !phrase && is_auth_scheme(&b[start..end]);
+        if !(phrase || scheme) || next >= b.len() || starts_key(b, next) {
+            break;
+        }
+        let word_end = unquoted_end(b, next, encoded);
+        if word_end == next {
+            break;
+        }
+        end = word_end;
+        if scheme {
+            break;
+        }
+    }
+    Some(KeyValue {
+        start,
+        end,
+        quote: None,
+    })
+}
+
+fn skip_blanks(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+fn is_auth_scheme(word: &[u8]) -> bool {
+    AUTH_SCHEMES
+        .iter()
+        .any(|s| word.eq_ignore_ascii_case(s.as_bytes()))
+}
+
+/// Whether a `key=`/`key:` starts at `i` (a word beginning with a letter, then the separator).
+fn starts_key(b: &[u8], i: usize) -> bool {
+    if !b[i].is_ascii_alphabetic() {
+        return false;
+    }
+    let mut j = i;
+    while j < b.len() && is_word(b[j]) {
+        j += 1;
+    }
+    matches!(b.get(j), Some(b'=' | b':'))
+}
+
+/// The end of one unquoted word of a value starting at `j`.
+fn unquoted_end(b: &[u8], mut j: usize, encoded: bool) -> usize {
     while j < b.len() {
         let c = b[j];
-        let stop = match quote {
-            Some((q, 1)) if escaped => c == b'\n' || (c == b'\\' && b.get(j + 1) == Some(&q)),
-            Some((q, 1)) => {
-                if c == b'\\' {
-                    j += 2;
-                    continue;
-                }
-                c == q || c == b'\n'
-            }
-            Some((q, _)) => percent_at(b, j) == Some(q) || matches!(c, b'&' | b' ' | b'\n'),
-            None if header && sep == b':' && !encoded => matches!(c, b'\n' | b'\r' | b'"' | b'\''),
-            None => {
-                matches!(
-                    c,
-                    b'&' | b' '
-                        | b'\t'
-                        | b'\n'
-                        | b'\r'
-                        | b','
-                        | b';'
-                        | b'"'
-                        | b'\''
-                        | b'#'
-                        | b'}'
-                        | b']'
-                        | b')'
-                        | b'<'
-                        | b'>'
-                        | b'\\'
-                ) || (encoded
-                    && matches!(
-                        percent_at(b, j),
-                        Some(b'&' | b'"' | b'\'' | b' ' | b',' | b';' | b'}' | b'#')
-                    ))
-            }
-        };
+        let stop = matches!(
+            c,
+            b'&' | b' '
+                | b'\t'
+                | b'\n'
+                | b'\r'
+                | b','
+                | b';'
+                | b'"'
+                | b'\''
+                | b'#'
+                | b'}'
+                | b']'
+                | b')'
+                | b'<'
+                | b'>'
+                | b'\\'
+        ) || (encoded
+            && matches!(
+                percent_at(b, j),
+                Some(b'&' | b'"' | b'\'' | b' ' | b',' | b';' | b'}' | b'#')
+            ));
         if stop {
             break;
         }
         j += 1;
     }
-    Some((start, j.min(b.len())))
+    j
+}
+
+/// The end of a string value opened by quote `q` of escape `level`, starting at `j`: before the
+/// closing quote's own backslashes, at a newline, or where the string around it ends.
+fn quoted_end(b: &[u8], mut j: usize, q: u8, level: u32) -> usize {
+    while j < b.len() {
+        match b[j] {
+            b'\n' => return j,
+            b'\\' => {
+                let run_start = j;
+                j = skip_backslashes(b, j);
+                if b.get(j) == Some(&q) {
+                    let l = quote_level(j - run_start);
+                    if l <= level {
+                        return j - delimiter_backslashes(l).min(j - run_start);
+                    }
+                    j += 1;
+                }
+            }
+            c if c == q => return j,
+            _ => j += 1,
+        }
+    }
+    j
+}
+
+/// The end of a JSON array or object starting at `from` (`[` or `{`): after its matching bracket,
+/// skipping strings (quote `q` at escape `level`); at the end of the string around it or of the text
+/// if it is not closed (`line` also stops at a newline: the key was not quoted, so this is not JSON).
+/// One pass, depth counted, so `[[[[…` costs its length.
+fn bracketed_end(b: &[u8], from: usize, q: u8, level: u32, line: bool) -> usize {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut j = from;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => {
+                let run_start = j;
+                j = skip_backslashes(b, j);
+                if b.get(j) == Some(&q) {
+                    let l = quote_level(j - run_start);
+                    if l < level {
+                        return j - delimiter_backslashes(l).min(j - run_start);
+                    }
+                    if l == level {
+                        in_string = !in_string;
+                    }
+                    j += 1;
+                }
+                continue;
+            }
+            c if c == q => {
+                if level > 0 {
+                    return j;
+                }
+                in_string = !in_string;
+            }
+            b'\n' if line => return j,
+            b'[' | b'{' if !in_string => depth += 1,
+            b']' | b'}' if !in_string => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    j
 }
 
 /// Case-insensitive ASCII search for `needle` (lowercase) from `from`.
@@ -602,6 +915,159 @@ fn find_emails(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// `-----BEGIN … PRIVATE KEY-----`: the PEM header and footer.
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+
+/// PEM private-key blocks (RFC 7468; `RSA`, `EC`, `OPENSSH`, `ENCRYPTED`, PGP's `… KEY BLOCK`): the
+/// body between the `BEGIN` line and `-----END`, or to the end of the text when the footer is missing
+/// (a truncated key is still a key). Public keys and certificates stay.
+fn find_pem_private_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut from = 0;
+    while let Some(at) = find_exact(b, PEM_BEGIN, from) {
+        let label_start = at + PEM_BEGIN.len();
+        let mut j = label_start;
+        while j < b.len()
+            && j - label_start < 64
+            && (b[j].is_ascii_uppercase() || b[j].is_ascii_digit() || b[j] == b' ')
+        {
+            j += 1;
+        }
+        let label = &b[label_start..j];
+        if !b[j..].starts_with(b"-----") || find_exact(label, b"PRIVATE KEY", 0).is_none() {
+            from = label_start;
+            continue;
+        }
+        let body = j + 5;
+        let end = find_exact(b, b"-----END", body).unwrap_or(b.len());
+        if end > body {
+            spans.push((body, end));
+        }
+        from = end.max(body);
+    }
+}
+
+/// Search for `needle` from `from`.
+fn find_exact(b: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut i = from;
+    while i + needle.len() <= b.len() {
+        if b[i] == first && b[i..].starts_with(needle) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A token format known by its prefix at the start of `b`: `(prefix length, body)`.
+fn token_prefix(b: &[u8]) -> Option<(usize, TokenBody)> {
+    let at = |k: usize| b.get(k).copied().unwrap_or(0);
+    match at(0) {
+        // GitHub: `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` + 36 or more; fine-grained `github_pat_`.
+        b'g' if at(1) == b'h' && matches!(at(2), b'p' | b'o' | b'u' | b's' | b'r') && at(3) == b'_' => {
+            Some((4, TokenBody::Alnum { min: 36 }))
+        }
+        b'g' if b.starts_with(b"github_pat_") => Some((11, TokenBody::AlnumUnderscore { min: 22 })),
+        // Slack: `xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`, `xoxr-`.
+        b'x' if b.starts_with(b"xox")
+            && matches!(at(3), b'a' | b'b' | b'p' | b'o' | b's' | b'r')
+            && at(4) == b'-' =>
+        {
+            Some((5, TokenBody::AlnumDash { min: 10 }))
+        }
+        // Stripe secret and restricted keys.
+        b's' | b'r'
+            if at(1) == b'k'
+                && at(2) == b'_'
+                && (b[3..].starts_with(b"live_") || b[3..].starts_with(b"test_")) =>
+        {
+            Some((8, TokenBody::Alnum { min: 16 }))
+        }
+        // Google API keys: `AIza` + 35.
+        b'A' if b.starts_with(b"AIza") => Some((4, TokenBody::Exactly35)),
+        _ => None,
+    }
+}
+
+/// What follows a token prefix.
+#[derive(Debug, Clone, Copy)]
+enum TokenBody {
+    Alnum {
+        min: usize,
+    },
+    AlnumUnderscore {
+        min: usize,
+    },
+    AlnumDash {
+        min: usize,
+    },
+    /// `[A-Za-z0-9_-]{35}`, not followed by another such byte.
+    Exactly35,
+}
+
+/// GitHub, Slack, Stripe and Google API tokens, whole, when they start a word.
+fn find_prefixed_tokens(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while i < b.len() {
+        let starts_word = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let Some((prefix, body)) = starts_word.then(|| token_prefix(&b[i..])).flatten() else {
+            i += 1;
+            continue;
+        };
+        let start = i + prefix;
+        let (accept, min): (fn(u8) -> bool, usize) = match body {
+            TokenBody::Alnum { min } => (|c: u8| c.is_ascii_alphanumeric(), min),
+            TokenBody::AlnumUnderscore { min } => (|c: u8| c.is_ascii_alphanumeric() || c == b'_', min),
+            TokenBody::AlnumDash { min } => (|c: u8| c.is_ascii_alphanumeric() || c == b'-', min),
+            TokenBody::Exactly35 => (is_b64url, 35),
+        };
+        let mut end = start;
+        while end < b.len() && accept(b[end]) {
+            end += 1;
+        }
+        let ok = match body {
+            TokenBody::Exactly35 => end - start == 35,
+            _ => end - start >= min,
+        };
+        if ok {
+            spans.push((i, end));
+            i = end;
+        } else {
+            i = start;
+        }
+    }
+}
+
+/// The password of a URL's userinfo (`postgres://app:pw@10.0.0.5:5432/db`, `redis://:pw@cache`):
+/// any host, dotted or not. The authority ends at `/`, `?`, `#`, a blank or a quote; its last `@` ends
+/// the userinfo (a password may hold an unencoded `@`).
+fn find_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut from = 0;
+    while let Some(at) = find_exact(b, b"://", from) {
+        let authority = at + 3;
+        let mut end = authority;
+        let mut last_at = None;
+        while end < b.len()
+            && !matches!(
+                b[end],
+                b'/' | b'?' | b'#' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'
+            )
+        {
+            if b[end] == b'@' {
+                last_at = Some(end);
+            }
+            end += 1;
+        }
+        if let Some(userinfo_end) = last_at
+            && let Some(colon) = b[authority..userinfo_end].iter().position(|c| *c == b':')
+            && authority + colon + 1 < userinfo_end
+        {
+            spans.push((authority + colon + 1, userinfo_end));
+        }
+        from = end.max(authority);
+    }
+}
+
 fn find_access_key_ids(s: &str, spans: &mut Vec<(usize, usize)>) {
     let b = s.as_bytes();
     for prefix in ["AKIA", "ASIA"] {
@@ -623,7 +1089,8 @@ fn find_access_key_ids(s: &str, spans: &mut Vec<(usize, usize)>) {
 }
 
 /// 40-character base64 runs with upper, lower and a digit or symbol (AWS secret access keys); git
-/// SHAs (lowercase hex) never qualify.
+/// SHAs (lowercase hex) never qualify, nor runs starting or ending with `/` (URL paths) or joined to a
+/// word by `.`, `-` or `_` (file and host names).
 fn find_secret_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i < b.len() {
@@ -635,7 +1102,20 @@ fn find_secret_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         while i < b.len() && is_b64(b[i]) {
             i += 1;
         }
-        if i - start == 40 {
+        // A path (`/cards/GradedCollection2024/ValuationLog`) starts or ends with `/`; a file or host
+        // name joins its neighbours with `.`, `-` or `_` (`example.com/…`, `…/report.csv`). A key
+        // stands alone (a sentence's full stop after it is not a join). A key starting or ending with
+        // `/` (1 in 32) is still found after its name (`aws_secret_access_key=`).
+        let joined = |sep: usize, beyond: usize| {
+            matches!(b.get(sep), Some(b'.' | b'-' | b'_'))
+                && b.get(beyond).is_some_and(u8::is_ascii_alphanumeric)
+        };
+        if i - start == 40
+            && b[start] != b'/'
+            && b[i - 1] != b'/'
+            && !(start >= 2 && joined(start - 1, start - 2))
+            && !joined(i, i + 1)
+        {
             let run = &b[start..i];
             let upper = run.iter().any(u8::is_ascii_uppercase);
             let lower = run.iter().any(u8::is_ascii_lowercase);
@@ -748,6 +1228,26 @@ fn card_prefix(d: &[u8], len: usize) -> bool {
         Some(6) => (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62) && len >= 16,
         _ => false,
     }
+}
+
+/// Whether an integer field's value is a payment card number (13–19 digits, an issuer prefix, a valid
+/// Luhn digit): logs and span attributes print it as [`REDACTED`] like the same digits in text.
+pub(crate) fn is_card_number(n: u128) -> bool {
+    let mut digits = [0u8; 39];
+    let mut len = 0;
+    let mut rest = n;
+    while rest > 0 {
+        // `rest % 10` < 10.
+        digits[len] = (rest % 10) as u8;
+        rest /= 10;
+        len += 1;
+    }
+    if !(13..=19).contains(&len) {
+        return false;
+    }
+    let d = &mut digits[..len];
+    d.reverse();
+    card_prefix(d, len) && luhn(d)
 }
 
 fn luhn(d: &[u8]) -> bool {

@@ -39,6 +39,14 @@ const MUST_GO: &[(&str, &str)] = &[
         "aws wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     ),
+    (
+        "the key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    (
+        "aws_secret_access_key=/JalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE/",
+        "/JalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE/",
+    ),
     ("Authorization: Bearer abc.def-123", "abc.def-123"),
     (
         "Proxy-Authorization: Basic dXNlcjpwYXNzd29yZA==",
@@ -115,9 +123,121 @@ const MUST_GO: &[(&str, &str)] = &[
         "YWxhZGRpbjpvcGVuc2VzYW1l",
     ),
     ("cookie=cookie=cookie=cookie=sessionvalue", "sessionvalue"),
-    ("passphrase = correct horse", "correct"),
+    ("passphrase = correct horse battery", "correct horse battery"),
     ("ssn: 078-05-1120", "078-05-1120"),
+    // API Gateway REST `multiValueHeaders`: arrays under a denied key (audit R1).
+    (MULTI_VALUE_HEADERS, "sk_live_abc"),
+    (MULTI_VALUE_HEADERS, "S3SS10N"),
+    (r#"{"password": ["a1b2c3","d4e5f6"]}"#, "a1b2c3 d4e5f6"),
+    (r#"{"password":{"new":"n3w-pw","old":"0ld-pw"}}"#, "n3w-pw 0ld-pw"),
+    (
+        r#"{"api_key":[[["k-nested-1"]],{"k":"k-nested-2"}]}"#,
+        "k-nested-1 k-nested-2",
+    ),
+    (r#"{\"Authorization\":[\"Bearer abc123xyz\"]}"#, "abc123xyz"),
+    (r#"{"client_secret": [12345678, 87654321]}"#, "12345678 87654321"),
+    // HTTP API payload 2.0 `cookies` (R2).
+    (
+        r#"{"version":"2.0","cookies":["sid=S3SS10N","theme=dark"]}"#,
+        "S3SS10N",
+    ),
+    ("cookies: sid=S3SS10N; theme=dark", "S3SS10N"),
+    ("setcookie=sid-S3SS10N", "sid-S3SS10N"),
+    // Key forms (R4).
+    ("user[password]=hunter2&x=1", "hunter2"),
+    ("user%5Bpassword%5D=hunter2&x=1", "hunter2"),
+    (r#"{"password" => "hunter2"}"#, "hunter2"),
+    ("password => hunter2", "hunter2"),
+    (
+        r#""body":"{\"Message\":\"{\\\"password\\\":\\\"hunter2\\\"}\"}""#,
+        "hunter2",
+    ),
+    // Multi-word values (R5).
+    (
+        "calling upstream authorization=Bearer opaque-7f3a9c",
+        "opaque-7f3a9c",
+    ),
+    ("auth_token=Bearer opaque-7f3a9c retry=1", "opaque-7f3a9c"),
+    (
+        "password: correct horse battery user=bob",
+        "correct horse battery",
+    ),
+    // Card fields by name (R6).
+    ("card cvv=737 ok", "737"),
+    (r#"{"cvc":"4242","cvv2":"1234"}"#, "4242"),
+    (r#"{"cvc":"4242","cvv2":"1234"}"#, "1234"),
+    ("card_pan=tok-4242-x", "tok-4242-x"),
+    (r#"{"cardNumber":"tok-91e2aa"}"#, "tok-91e2aa"),
+    // Token formats (R7).
+    (
+        PEM,
+        "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB",
+    ),
+    (
+        PEM,
+        "aFDrBz9vFqU4yMvwyGSRbnbt35VBCsdFdKbrtZ1OWTuO3uh+PqsSWpbzjyQlnzvR",
+    ),
+    (
+        r#"{"key":"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----"}"#,
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU",
+    ),
+    (
+        "truncated -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1du",
+        "MHcCAQEEIIrYSSNQFaA2Hwf1du",
+    ),
+    (
+        "git clone with ghp_16C7e42F292c6912E7710c838347Ae178B4a ok",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    ),
+    (
+        "oauth gho_16C7e42F292c6912E7710c838347Ae178B4aZZ",
+        "16C7e42F292c6912E7710c838347Ae178B4aZZ",
+    ),
+    (
+        "slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx sent",
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    ),
+    (
+        "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "4eC39HqLyjWDarjtT1zdp7dc",
+    ),
+    (
+        "stripe sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "4eC39HqLyjWDarjtT1zdp7dc",
+    ),
+    (
+        "restricted rk_live_51H8mXeAbCdEfGhIjKlMnOp",
+        "51H8mXeAbCdEfGhIjKlMnOp",
+    ),
+    (
+        "maps AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI loaded",
+        "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI",
+    ),
+    ("dsn postgres://app:s3cret@10.0.0.5:5432/db", "s3cret"),
+    ("cache redis://:pw-9f8e@cache:6379/0", "pw-9f8e"),
+    ("broker amqp://guest:gu3st-pw@rabbitmq/vhost", "gu3st-pw"),
+    ("db mysql://root:p@ss:w0rd@db.internal:3306", "p@ss:w0rd"),
+    // A quoted value that is itself a key (found by the fuzz target).
+    (
+        r#""bodypassphrase "=  "token":"Zq9PlantedSecretValue7"#,
+        "Zq9PlantedSecretValue7",
+    ),
+    (r#"password = "token": "abc-secret-1""#, "abc-secret-1"),
+    (
+        "post token%3D api_key: Zq9PlantedSecretValue7",
+        "Zq9PlantedSecretValue7",
+    ),
+    // Rust `Debug` of a config struct.
+    (
+        r#"Credentials { access_key_id: "AKIDEXAMPLE", session_token: Some("FQoGZXIvYXdzEXAMPLE"), expiry: None }"#,
+        "FQoGZXIvYXdzEXAMPLE",
+    ),
 ];
+
+const MULTI_VALUE_HEADERS: &str =
+    r#"{"multiValueHeaders":{"Authorization":["Bearer sk_live_abc"],"Cookie":["sid=S3SS10N"]}}"#;
+
+const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\naFDrBz9vFqU4yMvwyGSRbnbt35VBCsdFdKbrtZ1OWTuO3uh+PqsSWpbzjyQlnzvR\n-----END RSA PRIVATE KEY-----\nafter";
 
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
@@ -165,6 +285,35 @@ const MUST_STAY: &[&str] = &[
     "dates 2026 12 02 2026 12 03",
     "ids 12 34 56 78 90 12 34 56",
     r#"{"SecretId":"prod/slack-webhook"}"#,
+    // A 40-character URL path is not an AWS secret key (audit F1).
+    "GET /cards/GradedCollection2024/ValuationLog 200",
+    "path=/cards/GradedCollection2024/ValuationLog",
+    "https://cdn.example.com/cards/GradedCollection/Valuation2024.csv",
+    "s3://collectiq-media/GradedCollection2024/ValuationLogs.csv",
+    // Field names that end like a card word without being one.
+    r#"{"span": "price_card", "company": "Acme", "lifespan": 3}"#,
+    "span=12 company=acme timespan=3s japan=1",
+    r#"{"span_id":"53995c3f42cd8ad8","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#,
+    "X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+    "commit da39a3ee5e6b4b0d3255bfef95601890afd80709 on github.com/org/repo",
+    "job 7f1c0a7e-3b9b-4e4c-9e1a-2a7d4c1b9f00 request_id=c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/github-token-Xy12Ab",
+    r#"{"usage":{"inputTokens":1200,"outputTokens":350,"cacheReadInputTokens":2048}}"#,
+    // Arrays and objects under keys that are not denied stay, and stay JSON.
+    r#"{"multiValueHeaders":{"Accept":["application/json"],"X-Forwarded-For":["10.0.0.1"]}}"#,
+    r#"{"cookies_enabled": true, "tokens": [1, 2]}"#,
+    "items[0][name]=card&items[0][qty]=2",
+    r#"{"user" => "bob", "input_tokens" => 1200}"#,
+    // Token look-alikes.
+    "ghp_short and gh_pages branch",
+    "risk_live_feed disk_test_results sk_live_ alone",
+    "xoxo-hugs",
+    "AIza short",
+    "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----",
+    "-----BEGIN CERTIFICATE-----",
+    "https://api.example.com:443/v1/cards?page=2",
+    "see https://github.com/org/repo/blob/main/a@b",
+    "passphrase_hint = ask the admin",
 ];
 
 fn expand(s: &str) -> String {
@@ -183,7 +332,9 @@ fn corpus_secrets_go_and_look_alikes_stay() {
     for (input, secret) in MUST_GO {
         let input = expand(input);
         let out = r(&input);
-        if out.contains(secret) || !out.contains(REDACTED) {
+        // The whole secret goes: every word of a multi-word one (`correct horse battery`).
+        let leaked = out.contains(secret) || secret.split_whitespace().any(|w| out.contains(w));
+        if leaked || !out.contains(REDACTED) {
             failures.push(format!("leaked {secret:?}: {input:?} -> {out:?}"));
         }
     }
@@ -339,4 +490,187 @@ proptest! {
         let s = format!("x {key}{sep}{value}&n=1");
         prop_assert!(!r(&s).contains(&value));
     }
+}
+
+#[test]
+fn arrays_and_objects_under_a_denied_key_become_one_string_and_json_stays_json() {
+    let out = r(MULTI_VALUE_HEADERS);
+    assert_eq!(
+        out,
+        r#"{"multiValueHeaders":{"Authorization":"[REDACTED]","Cookie":"[REDACTED]"}}"#
+    );
+    for input in [
+        MULTI_VALUE_HEADERS,
+        r#"{"password": ["a","b"], "n": 1}"#,
+        r#"{"password":{"new":"n3w","old":"0ld"},"user":"u1"}"#,
+        r#"{"version":"2.0","cookies":["sid=S3SS10N","theme=dark"],"rawPath":"/x"}"#,
+        r#"{"api_key":[["]","[",{"}":"{"}]],"ok":true}"#,
+        r#"{"token":"a \"quoted\" \\ value","next":"kept"}"#,
+    ] {
+        let out = r(input);
+        let parsed: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{input} -> {out}: {e}"));
+        assert!(out.contains(REDACTED), "{out}");
+        if let Some(n) = parsed.get("n") {
+            assert_eq!(n, 1);
+        }
+    }
+    assert_eq!(
+        r(r#"{"api_key":[["]","[",{"}":"{"}]],"ok":true}"#),
+        r#"{"api_key":"[REDACTED]","ok":true}"#,
+        "brackets inside strings do not close the value"
+    );
+    // Escaped JSON inside a string stays escaped JSON.
+    assert_eq!(
+        r(r#"{"body":"{\"password\":[\"a\",\"b\"],\"n\":1}"}"#),
+        r#"{"body":"{\"password\":\"[REDACTED]\",\"n\":1}"}"#
+    );
+    // Percent-encoded quotes keep their form; an unquoted key gets an unquoted marker.
+    assert_eq!(r("password=[abc,def]&x=1"), "password=[REDACTED]&x=1");
+}
+
+#[test]
+fn key_forms_and_escape_levels() {
+    assert_eq!(r("user[password]=hunter2&x=1"), "user[password]=[REDACTED]&x=1");
+    assert_eq!(
+        r("user%5Bpassword%5D=hunter2&x=1"),
+        "user%5Bpassword%5D=[REDACTED]&x=1"
+    );
+    assert_eq!(
+        r(r#"{"password" => "hunter2"}"#),
+        r#"{"password" => "[REDACTED]"}"#
+    );
+    // SNS inside SQS, serialised once more: the value's quotes are `\\\"`, an inner quote `\\\\\\\"`.
+    assert_eq!(
+        r(r#""body":"{\"Message\":\"{\\\"password\\\":\\\"hun\\\\\\\"ter2\\\",\\\"n\\\":1}\"}""#),
+        r#""body":"{\"Message\":\"{\\\"password\\\":\\\"[REDACTED]\\\",\\\"n\\\":1}\"}""#
+    );
+    // A value ending in an escaped backslash keeps its closing quote.
+    assert_eq!(
+        r(r#"{"password":"ab\\","n":1}"#),
+        r#"{"password":"[REDACTED]","n":1}"#
+    );
+}
+
+#[test]
+fn multi_word_values() {
+    assert_eq!(r("passphrase = correct horse battery"), "passphrase = [REDACTED]");
+    assert_eq!(
+        r("password: correct horse battery user=bob"),
+        "password: [REDACTED] user=bob",
+        "the phrase stops before the next key"
+    );
+    assert_eq!(
+        r("calling upstream authorization=Bearer opaque-7f3a9c status=401"),
+        "calling upstream authorization=[REDACTED] status=401"
+    );
+    assert_eq!(r("token=abc def=1"), "token=[REDACTED] def=1");
+    assert_eq!(
+        r(r#"{"db_password": 98765432, "port": 5432}"#),
+        r#"{"db_password": [REDACTED], "port": 5432}"#
+    );
+}
+
+#[test]
+fn token_formats_and_url_passwords() {
+    assert_eq!(
+        r("dsn postgres://app:s3cret@10.0.0.5:5432/db"),
+        "dsn postgres://app:[REDACTED]@10.0.0.5:5432/db"
+    );
+    assert_eq!(
+        r("cache redis://:pw-9f8e@cache:6379/0"),
+        "cache redis://:[REDACTED]@cache:6379/0"
+    );
+    assert_eq!(
+        r(PEM),
+        "-----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END RSA PRIVATE KEY-----\nafter"
+    );
+    assert_eq!(r("ghp_16C7e42F292c6912E7710c838347Ae178B4a."), "[REDACTED].");
+}
+
+#[test]
+fn card_words_are_denied_as_whole_words_only() {
+    let red = Redactor::default();
+    for name in [
+        "pan",
+        "PAN",
+        "card_pan",
+        "cardPan",
+        "card.pan",
+        "cvv",
+        "cvc",
+        "cvv2",
+        "card_cvv",
+        "card_number",
+        "cardNumber",
+        "cookies",
+        "setcookie",
+        "Set-Cookie",
+    ] {
+        assert!(red.is_denied_field(name), "{name}");
+    }
+    for name in [
+        "span",
+        "Span",
+        "SPAN",
+        "timespan",
+        "company",
+        "japan",
+        "span_id",
+        "cookies_enabled",
+    ] {
+        assert!(!red.is_denied_field(name), "{name}");
+    }
+}
+
+#[test]
+fn integer_card_numbers() {
+    assert!(is_card_number(4_111_111_111_111_111));
+    assert!(is_card_number(378_282_246_310_005));
+    assert!(!is_card_number(4_111_111_111_111_112), "Luhn");
+    assert!(!is_card_number(1_732_871_234_567), "an epoch in ms");
+    assert!(!is_card_number(42));
+}
+
+/// Time per byte at 128 KB and 1 MB (both past the CPU caches): linear if the ratio stays near 1,
+/// quadratic at 8. The bound, 4, leaves room for a busy machine.
+fn assert_linear(name: &str, make: impl Fn(usize) -> String) {
+    let red = Redactor::default().with_max_scan_bytes(usize::MAX);
+    let time = |n: usize| {
+        let s = make(n);
+        let t = std::time::Instant::now();
+        let out = red.redact_str(&s);
+        std::hint::black_box(out);
+        t.elapsed().as_secs_f64() / s.len() as f64
+    };
+    let small = (0..3).map(|_| time(128 << 10)).fold(f64::MAX, f64::min);
+    let large = (0..3).map(|_| time(1 << 20)).fold(f64::MAX, f64::min);
+    assert!(
+        large < small * 4.0,
+        "{name}: {small:e} s/B at 128 KB vs {large:e} s/B at 1 MB"
+    );
+}
+
+#[test]
+fn adversarial_nesting_and_escapes_stay_linear() {
+    assert_linear("nested brackets", |n| format!("\"password\":{}", "[".repeat(n)));
+    assert_linear("repeated keys with brackets", |n| {
+        "\"password\":[[[[".repeat(n / 15)
+    });
+    assert_linear("brackets and quotes", |n| {
+        format!("\"password\":{}", "[\"]\\\"".repeat(n / 5))
+    });
+    assert_linear("backslash runs", |n| format!("\"token\":\"{}", "\\".repeat(n)));
+    assert_linear("escaped quotes", |n| "\\\\\\\"token\\\\\\\":".repeat(n / 14));
+    assert_linear("phrases", |n| "password: a b ".repeat(n / 14));
+    assert_linear("url authorities", |n| "x://a:b@".repeat(n / 8));
+    assert_linear("pem begins", |n| "-----BEGIN RSA PRIVATE KEY-----".repeat(n / 31));
+    assert_linear("token prefixes", |n| "ghp_xoxb-sk_live_AIza".repeat(n / 21));
+    // 100k nested brackets after one key: one value, redacted whole.
+    let s = format!("\"password\":{}", "[".repeat(100_000));
+    let out = Redactor::default()
+        .with_max_scan_bytes(usize::MAX)
+        .redact_str(&s)
+        .into_owned();
+    assert_eq!(out, "\"password\":\"[REDACTED]\"");
 }

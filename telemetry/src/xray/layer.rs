@@ -205,12 +205,16 @@ impl Visit for Fields {
         }
     }
     fn record_i64(&mut self, f: &Field, v: i64) {
-        self.push(f, Value::I64(v));
+        if crate::redact::redacts_integer(f.name(), u128::from(v.unsigned_abs())) {
+            self.push(f, Value::String(crate::redact::REDACTED.into()));
+        } else {
+            self.push(f, Value::I64(v));
+        }
     }
     fn record_u64(&mut self, f: &Field, v: u64) {
         match i64::try_from(v) {
-            Ok(i) => self.push(f, Value::I64(i)),
-            Err(_) => self.push(f, Value::String(v.to_string().into())),
+            Ok(i) => self.record_i64(f, i),
+            Err(_) => self.record_str(f, &v.to_string()),
         }
     }
     fn record_bool(&mut self, f: &Field, v: bool) {
@@ -225,7 +229,8 @@ impl Visit for Fields {
             "telemetry.trace_header" => self.trace_header = Some(v.to_owned()),
             "telemetry.tracestate" => self.tracestate = Some(v.to_owned()),
             "telemetry.segment_name" => self.segment_name = Some(v.to_owned()),
-            "otel.name" => self.otel_name = Some(v.to_owned()),
+            // The span's name leaves the process too (`GET {url}` with a `?token=`).
+            "otel.name" => self.otel_name = Some(crate::redact::redact_attribute("", v).into_owned()),
             "otel.kind" => self.kind = span_kind(v),
             "telemetry.faas_trigger" => self.faas_trigger = Some(v.to_owned()),
             n if n.starts_with("telemetry.") => {}
@@ -789,6 +794,34 @@ mod tests {
                 .unwrap()
                 .starts_with("https://prices.example/v1/quote?api_key=")
         );
+    }
+
+    #[test]
+    fn integer_card_numbers_and_span_names_are_redacted() {
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let _call = tracing::info_span!(
+                "charge",
+                otel.name = "GET /v1/charge?token=tk-9f8e7d",
+                card = 4_111_111_111_111_111u64,
+                pin_token = 1234i64,
+                huge = u64::MAX,
+                qty = 3u64,
+            )
+            .entered();
+        });
+        let sub = &docs[0]["subsegments"][0];
+        let meta = &sub["metadata"]["default"];
+        assert_eq!(meta["card"], "[REDACTED]", "{meta}");
+        assert_eq!(
+            meta["pin_token"], "[REDACTED]",
+            "denied by name whatever its type: {meta}"
+        );
+        assert_eq!(meta["huge"], u64::MAX.to_string(), "{meta}");
+        assert_eq!(meta["qty"], 3);
+        // X-Ray's name charset drops `?`, `[` and `]`; the token is gone before that.
+        let name = sub["name"].as_str().unwrap();
+        assert!(name.contains("REDACTED") && !name.contains("tk-9f8e7d"), "{name}");
     }
 
     #[test]
