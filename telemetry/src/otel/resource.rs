@@ -74,18 +74,24 @@ pub fn lambda_resource(info: &FunctionInfo) -> Resource {
 }
 
 /// The span attributes of one invocation (the FaaS server span): `faas.invocation_id`,
-/// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the invoked ARN) and `cloud.account.id`.
+/// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the function ARN with the running version,
+/// [`resolved_function_arn`](crate::context::resolved_function_arn)), `cloud.account.id` and
+/// `aws.lambda.invoked_arn` (the ARN as invoked, alias and all).
 ///
 /// ```
-/// let attrs = telemetry::otel::resource::invocation_attributes("req-1", "arn:aws:lambda:eu-west-1:123456789012:function:f", true,
+/// let arn = "arn:aws:lambda:eu-west-1:123456789012:function:f:live";
+/// let attrs = telemetry::otel::resource::invocation_attributes("req-1", arn, Some("7"), true,
 ///     &serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}));
 /// assert!(attrs.contains(&("faas.trigger", "pubsub".into())));
 /// assert!(attrs.contains(&("cloud.account.id", "123456789012".into())));
+/// assert!(attrs.contains(&("cloud.resource_id", "arn:aws:lambda:eu-west-1:123456789012:function:f:7".into())));
+/// assert!(attrs.contains(&("aws.lambda.invoked_arn", arn.into())));
 /// ```
 #[must_use]
 pub fn invocation_attributes(
     request_id: &str,
     arn: &str,
+    function_version: Option<&str>,
     cold_start: bool,
     event: &serde_json::Value,
 ) -> Vec<(&'static str, String)> {
@@ -95,10 +101,14 @@ pub fn invocation_attributes(
         ("faas.trigger", faas_trigger(event).to_owned()),
     ];
     if !arn.is_empty() {
-        out.push(("cloud.resource_id", arn.to_owned()));
+        out.push((
+            "cloud.resource_id",
+            crate::context::resolved_function_arn(arn, function_version),
+        ));
         if let Some(account) = arn.split(':').nth(4).filter(|a| !a.is_empty()) {
             out.push(("cloud.account.id", account.to_owned()));
         }
+        out.push(("aws.lambda.invoked_arn", arn.to_owned()));
     }
     out
 }
