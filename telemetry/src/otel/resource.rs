@@ -29,7 +29,8 @@ pub fn lambda_attributes(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<St
         KeyValue::new("cloud.provider", "aws"),
         KeyValue::new("cloud.platform", "aws_lambda"),
     ];
-    if lookup("OTEL_SERVICE_NAME").is_none() {
+    // Empty means unset (SDK environment variable spec); the SDK's detector ignores it too.
+    if lookup("OTEL_SERVICE_NAME").is_none_or(|v| v.trim().is_empty()) {
         attrs.push(KeyValue::new("service.name", info.service.clone()));
     }
     if let Some(region) = lookup("AWS_REGION").filter(|r| !r.is_empty()) {
@@ -163,6 +164,32 @@ mod tests {
         );
         assert_eq!(faas_trigger(&json!({"detail-type": "CardValued"})), "pubsub");
         assert_eq!(faas_trigger(&json!({"anything": 1})), "other");
+    }
+
+    /// SDK environment variables: "The SDK MUST interpret an empty value of an environment variable the
+    /// same way as when the variable is unset." An empty `OTEL_SERVICE_NAME` leaves the Powertools name.
+    #[test]
+    fn an_empty_otel_service_name_is_unset() {
+        let info = FunctionInfo {
+            service: "valuation".into(),
+            ..Default::default()
+        };
+        for empty in ["", "  "] {
+            let attrs = lambda_attributes(&info, |k| (k == "OTEL_SERVICE_NAME").then(|| empty.to_owned()));
+            let name = attrs.iter().find(|kv| kv.key.as_str() == "service.name");
+            assert_eq!(
+                name.map(|kv| kv.value.clone()),
+                Some("valuation".into()),
+                "{empty:?}"
+            );
+        }
+        let named = lambda_attributes(&info, |k| {
+            (k == "OTEL_SERVICE_NAME").then(|| "pricing".to_owned())
+        });
+        assert!(
+            !named.iter().any(|kv| kv.key.as_str() == "service.name"),
+            "a set OTEL_SERVICE_NAME is the SDK detector's to apply"
+        );
     }
 
     #[test]
