@@ -14,9 +14,10 @@
 //! Inside Lambda the invocation's parent is Lambda's own segment (`context.xray_trace_id`); a context
 //! found in the event is the parent only when Lambda gave none ([`event_parent`]).
 
-use crate::xray::{Sampled, TraceHeader};
+use crate::xray::{OutgoingContext, Sampled, TraceHeader};
 use opentelemetry::{SpanId, TraceId};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The W3C header names.
 pub const TRACEPARENT: &str = "traceparent";
@@ -369,6 +370,85 @@ pub fn event_parent(lambda_header: Option<&str>, event: &serde_json::Value) -> (
     }
 }
 
+/// Which context headers outgoing calls (the SDK interceptor, `send_traced`) carry: `OTEL_PROPAGATORS`
+/// (<https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/#general-sdk-configuration>),
+/// a comma list of `tracecontext` (`traceparent`, `tracestate`), `baggage`, `xray` and `xray-lambda`
+/// (`X-Amzn-Trace-Id`), `none`; case-insensitive. Unset or empty: today's default, both
+/// `X-Amzn-Trace-Id` and `traceparent`/`tracestate` (AWS services read the first, OpenTelemetry
+/// services the second). `baggage` is accepted but adds nothing: the crate carries no baggage. An
+/// unknown name is ignored; a list of unknown names only is read as unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Propagators {
+    /// `X-Amzn-Trace-Id` (`xray`, `xray-lambda`).
+    pub xray: bool,
+    /// `traceparent` and `tracestate` (`tracecontext`).
+    pub tracecontext: bool,
+}
+
+impl Default for Propagators {
+    fn default() -> Self {
+        Self {
+            xray: true,
+            tracecontext: true,
+        }
+    }
+}
+
+impl Propagators {
+    /// The propagators `value` (an `OTEL_PROPAGATORS` value) names.
+    ///
+    /// ```
+    /// use telemetry::propagation::Propagators;
+    /// assert_eq!(Propagators::parse("xray"), Propagators { xray: true, tracecontext: false });
+    /// assert_eq!(Propagators::parse("tracecontext,baggage"), Propagators { xray: false, tracecontext: true });
+    /// assert_eq!(Propagators::parse(""), Propagators::default());
+    /// ```
+    #[must_use]
+    pub fn parse(value: &str) -> Self {
+        let mut out = Self {
+            xray: false,
+            tracecontext: false,
+        };
+        let mut known = false;
+        for name in value.split(',').map(|n| n.trim().to_ascii_lowercase()) {
+            match name.as_str() {
+                "tracecontext" => out.tracecontext = true,
+                "xray" | "xray-lambda" => out.xray = true,
+                "baggage" | "none" => {}
+                _ => continue,
+            }
+            known = true;
+        }
+        if known { out } else { Self::default() }
+    }
+
+    /// The process's propagators: `OTEL_PROPAGATORS`, read once.
+    #[must_use]
+    pub fn from_env() -> Self {
+        static PROPAGATORS: OnceLock<Propagators> = OnceLock::new();
+        *PROPAGATORS.get_or_init(|| {
+            std::env::var("OTEL_PROPAGATORS").map_or_else(|_| Self::default(), |v| Self::parse(&v))
+        })
+    }
+
+    /// The headers `out` becomes under these propagators: `x-amzn-trace-id`, `traceparent`,
+    /// `tracestate`, each only when its propagator is on (and, for `tracestate`, when there is one).
+    #[must_use]
+    pub fn headers(self, out: OutgoingContext) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::with_capacity(3);
+        if self.xray {
+            headers.push((XRAY_HEADER, out.xray));
+        }
+        if self.tracecontext {
+            headers.push((TRACEPARENT, out.traceparent));
+            if let Some(state) = out.tracestate {
+                headers.push((TRACESTATE, state));
+            }
+        }
+        headers
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,6 +457,38 @@ mod tests {
 
     // The examples of W3C Trace Context §3.2.2.
     const SPEC: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    /// `OTEL_PROPAGATORS` decides the outgoing headers; unset, empty or unknown keeps both.
+    #[test]
+    fn propagators_choose_the_outgoing_headers() {
+        let out = || OutgoingContext {
+            xray: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into(),
+            traceparent: "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01".into(),
+            tracestate: Some("congo=t61rcWkgMzE".into()),
+        };
+        let names = |value: &str| -> Vec<&'static str> {
+            Propagators::parse(value)
+                .headers(out())
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(names(""), [XRAY_HEADER, TRACEPARENT, TRACESTATE]);
+        assert_eq!(names("xray"), [XRAY_HEADER]);
+        assert_eq!(names("XRAY-LAMBDA"), [XRAY_HEADER]);
+        assert_eq!(names("tracecontext,baggage"), [TRACEPARENT, TRACESTATE]);
+        assert_eq!(
+            names(" tracecontext , xray "),
+            [XRAY_HEADER, TRACEPARENT, TRACESTATE]
+        );
+        assert_eq!(names("none"), Vec::<&str>::new());
+        assert_eq!(
+            names("jaeger"),
+            [XRAY_HEADER, TRACEPARENT, TRACESTATE],
+            "unknown: as unset"
+        );
+        assert_eq!(names("jaeger,xray"), [XRAY_HEADER]);
+    }
 
     #[test]
     fn spec_examples_and_rejections() {
