@@ -204,10 +204,15 @@ where
             .clone()
             .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok());
         // Lambda's segment is the parent; a context in the event (API Gateway headers, SQS attributes,
-        // EventBridge detail) only when Lambda gave none.
+        // EventBridge detail) only when Lambda gave none — or first, when OTEL_PROPAGATORS leaves out
+        // `xray-lambda` (traces reported somewhere else than X-Ray).
         let json = (&event.payload as &dyn Any).downcast_ref::<serde_json::Value>();
         let (header_text, tracestate) = match json {
-            Some(v) => crate::propagation::event_parent(lambda_header.as_deref(), v),
+            Some(v) => crate::propagation::event_parent_for(
+                lambda_header.as_deref(),
+                v,
+                crate::propagation::Propagators::from_env(),
+            ),
             None => (lambda_header.unwrap_or_default(), None),
         };
         let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
