@@ -108,6 +108,34 @@ impl FunctionInfo {
     }
 }
 
+/// `cloud.resource_id` for a Lambda invocation: the invoked ARN with any qualifier (alias or version)
+/// replaced by the version that runs, `AWS_LAMBDA_FUNCTION_VERSION`. The semantic conventions
+/// (<https://opentelemetry.io/docs/specs/semconv/registry/attributes/cloud/>): "Take care not to use the
+/// 'invoked ARN' directly but replace any alias suffix with the resolved function version". `$LATEST`
+/// (and an unknown version) gives the unqualified function ARN, the form of the conventions' example.
+///
+/// ```
+/// use telemetry::context::resolved_function_arn;
+/// let alias = "arn:aws:lambda:eu-west-1:123456789012:function:valuate:live";
+/// assert_eq!(resolved_function_arn(alias, Some("7")), "arn:aws:lambda:eu-west-1:123456789012:function:valuate:7");
+/// assert_eq!(resolved_function_arn(alias, Some("$LATEST")), "arn:aws:lambda:eu-west-1:123456789012:function:valuate");
+/// ```
+#[must_use]
+pub fn resolved_function_arn(invoked_arn: &str, version: Option<&str>) -> String {
+    // arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]
+    let unqualified = match invoked_arn.match_indices(':').nth(6) {
+        Some((at, _)) => &invoked_arn[..at],
+        None => invoked_arn,
+    };
+    match version
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "$LATEST")
+    {
+        Some(v) if !unqualified.is_empty() => format!("{unqualified}:{v}"),
+        _ => unqualified.to_owned(),
+    }
+}
+
 static COLD_START_PENDING: AtomicBool = AtomicBool::new(true);
 
 /// Decides whether this invocation is the process's cold start: true exactly once per process, and

@@ -156,8 +156,8 @@ pub fn record(usage: &BedrockUsage) {
         gen_ai.agent.name = usage.agent.as_str(),
         gen_ai.usage.input_tokens = usage.input_tokens,
         gen_ai.usage.output_tokens = usage.output_tokens,
-        gen_ai.usage.cache_read_input_tokens = usage.cache_read_tokens,
-        gen_ai.usage.cache_creation_input_tokens = usage.cache_write_tokens,
+        gen_ai.usage.cache_read.input_tokens = usage.cache_read_tokens,
+        gen_ai.usage.cache_creation.input_tokens = usage.cache_write_tokens,
         annotation.gen_ai_model = usage.model.as_str(),
         annotation.agent = usage.agent.as_str(),
     );
@@ -244,6 +244,46 @@ mod tests {
         assert_eq!(span_doc["metadata"]["default"]["gen_ai.usage.input_tokens"], 1200);
         assert_eq!(span_doc["annotations"]["agent"], "authenticity");
         assert_eq!(span_doc["namespace"], "aws");
+    }
+
+    /// GenAI semantic conventions (registry and the AWS Bedrock span table): the cache counts are
+    /// `gen_ai.usage.cache_read.input_tokens` and `gen_ai.usage.cache_creation.input_tokens`, with a
+    /// dot before `input_tokens`; the underscore spellings are the deprecated ones.
+    #[test]
+    fn cache_token_attributes_use_the_semconv_names() {
+        let sink = MemorySink::default();
+        let usage = BedrockUsage {
+            model: "claude-sonnet".into(),
+            agent: "authenticity".into(),
+            operation: "Converse".into(),
+            input_tokens: 120,
+            output_tokens: 30,
+            cache_read_tokens: 1000,
+            cache_write_tokens: 50,
+            latency_ms: None,
+        };
+        let sub = tracing_subscriber::registry().with(XrayLayer::new(sink.clone()));
+        tracing::subscriber::with_default(sub, || {
+            let _inv = tracing::info_span!(
+                "lambda.invocation",
+                telemetry.trace_header =
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            )
+            .entered();
+            record(&usage);
+        });
+        let spans = sink.documents();
+        let meta = &spans[0]["subsegments"][0]["metadata"]["default"];
+        assert_eq!(meta["gen_ai.usage.cache_read.input_tokens"], 1000, "{meta}");
+        assert_eq!(meta["gen_ai.usage.cache_creation.input_tokens"], 50, "{meta}");
+        assert!(
+            meta.get("gen_ai.usage.cache_read_input_tokens").is_none(),
+            "{meta}"
+        );
+        assert!(
+            meta.get("gen_ai.usage.cache_creation_input_tokens").is_none(),
+            "{meta}"
+        );
     }
 
     /// EMF specification: each directive's `Dimensions` is an array of dimension sets; every key of

@@ -12,11 +12,13 @@
 //!   (EventBridge itself hands its X-Ray header to the Lambda invoke, as `context.xray_trace_id`).
 //!
 //! Inside Lambda the invocation's parent is Lambda's own segment (`context.xray_trace_id`); a context
-//! found in the event is the parent only when Lambda gave none ([`event_parent`]).
+//! found in the event is the parent only when Lambda gave none ([`event_parent`]), or first when
+//! `OTEL_PROPAGATORS` leaves out `xray-lambda` ([`event_parent_for`], [`Propagators`]).
 
-use crate::xray::{Sampled, TraceHeader};
+use crate::xray::{OutgoingContext, Sampled, TraceHeader};
 use opentelemetry::{SpanId, TraceId};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The W3C header names.
 pub const TRACEPARENT: &str = "traceparent";
@@ -358,7 +360,32 @@ pub fn sqs_message_links(event: &serde_json::Value) -> (Vec<MessageLink>, usize)
 /// ```
 #[must_use]
 pub fn event_parent(lambda_header: Option<&str>, event: &serde_json::Value) -> (String, Option<String>) {
-    if let Some(h) = lambda_header
+    event_parent_for(lambda_header, event, Propagators::default())
+}
+
+/// [`event_parent`] under `propagators`: with `xray-lambda` (the default) Lambda's header wins
+/// whenever it parses; without it the event's own context does (its `tracestate` kept), and Lambda's
+/// header only when the event carries none. The AWS Lambda conventions' "API Gateway request proxy
+/// (Lambda tracing passive)" example: the function span's parent is the caller's `traceparent`.
+///
+/// ```
+/// use telemetry::propagation::{Propagators, event_parent_for};
+/// let ev = serde_json::json!({"headers": {
+///     "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+///     "tracestate": "congo=t61rcWkgMzE"}});
+/// let lambda = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0";
+/// let (parent, state) = event_parent_for(Some(lambda), &ev, Propagators::parse("tracecontext"));
+/// assert!(parent.starts_with("Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7"));
+/// assert_eq!(state.as_deref(), Some("congo=t61rcWkgMzE"));
+/// ```
+#[must_use]
+pub fn event_parent_for(
+    lambda_header: Option<&str>,
+    event: &serde_json::Value,
+    propagators: Propagators,
+) -> (String, Option<String>) {
+    if propagators.xray_lambda
+        && let Some(h) = lambda_header
         && TraceHeader::parse(h).is_ok()
     {
         return (h.to_owned(), None);
@@ -366,6 +393,99 @@ pub fn event_parent(lambda_header: Option<&str>, event: &serde_json::Value) -> (
     match event_context(event) {
         Some(cx) => (cx.header.to_string(), cx.tracestate),
         None => (lambda_header.unwrap_or_default().to_owned(), None),
+    }
+}
+
+/// Which context headers outgoing calls (the SDK interceptor, `send_traced`) carry: `OTEL_PROPAGATORS`
+/// (<https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/#general-sdk-configuration>),
+/// a comma list of `tracecontext` (`traceparent`, `tracestate`), `baggage`, `xray` and `xray-lambda`
+/// (`X-Amzn-Trace-Id`), `none`; case-insensitive. Unset or empty: today's default, both
+/// `X-Amzn-Trace-Id` and `traceparent`/`tracestate` (AWS services read the first, OpenTelemetry
+/// services the second). `baggage` is accepted but adds nothing: the crate carries no baggage. An
+/// unknown name is ignored; a list of unknown names only is read as unset.
+///
+/// Incoming, `xray-lambda` (and the default) makes Lambda's own trace header the invocation's parent
+/// whenever it parses, as the AWS Lambda semantic conventions define that propagator; a list without
+/// it ("when OpenTelemetry is reporting traces to another system besides AWS X-Ray, users SHOULD NOT
+/// use `xray-lambda`") takes the event's own context first ([`event_parent_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Propagators {
+    /// `X-Amzn-Trace-Id` (`xray`, `xray-lambda`).
+    pub xray: bool,
+    /// `traceparent` and `tracestate` (`tracecontext`).
+    pub tracecontext: bool,
+    /// Lambda's trace header (`_X_AMZN_TRACE_ID`) is the parent before the event's (`xray-lambda`).
+    pub xray_lambda: bool,
+}
+
+impl Default for Propagators {
+    fn default() -> Self {
+        Self {
+            xray: true,
+            tracecontext: true,
+            xray_lambda: true,
+        }
+    }
+}
+
+impl Propagators {
+    /// The propagators `value` (an `OTEL_PROPAGATORS` value) names.
+    ///
+    /// ```
+    /// use telemetry::propagation::Propagators;
+    /// assert_eq!(Propagators::parse("xray"), Propagators { xray: true, tracecontext: false, xray_lambda: false });
+    /// assert_eq!(Propagators::parse("tracecontext,baggage"), Propagators { xray: false, tracecontext: true, xray_lambda: false });
+    /// assert!(Propagators::parse("xray-lambda").xray_lambda);
+    /// assert_eq!(Propagators::parse(""), Propagators::default());
+    /// ```
+    #[must_use]
+    pub fn parse(value: &str) -> Self {
+        let mut out = Self {
+            xray: false,
+            tracecontext: false,
+            xray_lambda: false,
+        };
+        let mut known = false;
+        for name in value.split(',').map(|n| n.trim().to_ascii_lowercase()) {
+            match name.as_str() {
+                "tracecontext" => out.tracecontext = true,
+                "xray" => out.xray = true,
+                "xray-lambda" => {
+                    out.xray = true;
+                    out.xray_lambda = true;
+                }
+                "baggage" | "none" => {}
+                _ => continue,
+            }
+            known = true;
+        }
+        if known { out } else { Self::default() }
+    }
+
+    /// The process's propagators: `OTEL_PROPAGATORS`, read once.
+    #[must_use]
+    pub fn from_env() -> Self {
+        static PROPAGATORS: OnceLock<Propagators> = OnceLock::new();
+        *PROPAGATORS.get_or_init(|| {
+            std::env::var("OTEL_PROPAGATORS").map_or_else(|_| Self::default(), |v| Self::parse(&v))
+        })
+    }
+
+    /// The headers `out` becomes under these propagators: `x-amzn-trace-id`, `traceparent`,
+    /// `tracestate`, each only when its propagator is on (and, for `tracestate`, when there is one).
+    #[must_use]
+    pub fn headers(self, out: OutgoingContext) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::with_capacity(3);
+        if self.xray {
+            headers.push((XRAY_HEADER, out.xray));
+        }
+        if self.tracecontext {
+            headers.push((TRACEPARENT, out.traceparent));
+            if let Some(state) = out.tracestate {
+                headers.push((TRACESTATE, state));
+            }
+        }
+        headers
     }
 }
 
@@ -377,6 +497,67 @@ mod tests {
 
     // The examples of W3C Trace Context §3.2.2.
     const SPEC: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    /// P1: the AWS Lambda conventions' "Lambda tracing passive" example. Without `xray-lambda` the
+    /// caller's `traceparent` is the parent, `tracestate` kept, even when Lambda gives a header; with
+    /// it (and by default) Lambda's header wins, as before.
+    #[test]
+    fn without_xray_lambda_the_events_w3c_context_is_the_parent() {
+        let ev = json!({"headers": {"traceparent": SPEC, "tracestate": "congo=t61rcWkgMzE"}});
+        let lambda = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0";
+        let (parent, state) = event_parent_for(Some(lambda), &ev, Propagators::parse("tracecontext,baggage"));
+        let h = TraceHeader::parse(&parent).unwrap();
+        assert_eq!(h.xray_trace_id(), "1-4bf92f35-77b34da6a3ce929d0e0e4736");
+        assert_eq!(format!("{:016x}", h.parent.unwrap()), "00f067aa0ba902b7");
+        assert!(h.is_sampled());
+        assert_eq!(state.as_deref(), Some("congo=t61rcWkgMzE"));
+        for lambda_first in [
+            Propagators::default(),
+            Propagators::parse("xray-lambda,tracecontext"),
+        ] {
+            assert_eq!(
+                event_parent_for(Some(lambda), &ev, lambda_first),
+                (lambda.to_owned(), None)
+            );
+        }
+        // No context in the event: Lambda's header still.
+        assert_eq!(
+            event_parent_for(Some(lambda), &json!({}), Propagators::parse("tracecontext")).0,
+            lambda
+        );
+    }
+
+    /// `OTEL_PROPAGATORS` decides the outgoing headers; unset, empty or unknown keeps both.
+    #[test]
+    fn propagators_choose_the_outgoing_headers() {
+        let out = || OutgoingContext {
+            xray: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into(),
+            traceparent: "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01".into(),
+            tracestate: Some("congo=t61rcWkgMzE".into()),
+        };
+        let names = |value: &str| -> Vec<&'static str> {
+            Propagators::parse(value)
+                .headers(out())
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(names(""), [XRAY_HEADER, TRACEPARENT, TRACESTATE]);
+        assert_eq!(names("xray"), [XRAY_HEADER]);
+        assert_eq!(names("XRAY-LAMBDA"), [XRAY_HEADER]);
+        assert_eq!(names("tracecontext,baggage"), [TRACEPARENT, TRACESTATE]);
+        assert_eq!(
+            names(" tracecontext , xray "),
+            [XRAY_HEADER, TRACEPARENT, TRACESTATE]
+        );
+        assert_eq!(names("none"), Vec::<&str>::new());
+        assert_eq!(
+            names("jaeger"),
+            [XRAY_HEADER, TRACEPARENT, TRACESTATE],
+            "unknown: as unset"
+        );
+        assert_eq!(names("jaeger,xray"), [XRAY_HEADER]);
+    }
 
     #[test]
     fn spec_examples_and_rejections() {

@@ -27,21 +27,34 @@ pub enum InitError {
 }
 
 /// The span layer and the global OpenTelemetry provider over the exporters the environment names
-/// (`OTEL_TRACES_EXPORTER`, default X-Ray daemon); `None` when it names none.
-fn span_layer(function: &FunctionInfo) -> Result<Option<XrayLayer>, InitError> {
+/// (`OTEL_TRACES_EXPORTER`, default X-Ray daemon); `None` when it names none. Also what was ignored
+/// (unknown values, a daemon address that does not resolve), for [`TelemetryBuilder::install`] to log
+/// once the subscriber is up: the SDK environment variable spec says warn, never fail.
+fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>), InitError> {
     let config = crate::otel::TraceExportConfig::from_env()?;
+    let mut warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
     let resource = crate::otel::lambda_resource(function);
-    let sinks = config.build(&resource)?;
-    if sinks.is_empty() {
-        return Ok(None);
+    let built = config.build(&resource)?;
+    warnings.extend(
+        built
+            .unavailable
+            .iter()
+            .map(|e| format!("{e}; its spans are not exported")),
+    );
+    if built.sinks.is_empty() {
+        return Ok((None, warnings));
     }
     // An invocation without any trace context starts its own trace only when the sampler says so.
-    let roots = std::env::var("OTEL_TRACES_SAMPLER")
-        .is_ok_and(|v| matches!(v.trim(), "always_on" | "parentbased_always_on"));
-    let layer = XrayLayer::with_span_sink(sinks).with_root_sampling(roots);
+    let roots = std::env::var("OTEL_TRACES_SAMPLER").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "always_on" | "parentbased_always_on"
+        )
+    });
+    let layer = XrayLayer::with_span_sink(built.sinks).with_root_sampling(roots);
     // The global provider holds its own handle; spans made with the OpenTelemetry API share the sinks.
     let _provider = crate::otel::install_provider(layer.sink(), resource);
-    Ok(Some(layer))
+    Ok((Some(layer), warnings))
 }
 
 /// Configures logs, metrics and traces; [`init`] is `TelemetryBuilder::from_env().install()`.
@@ -122,10 +135,10 @@ impl TelemetryBuilder {
         let alc = logs.alc_level;
         let code_level = logs.code_level;
         let buffer_level = logs.buffer.map(|b| b.level);
-        let xray = if self.xray {
+        let (xray, trace_warnings) = if self.xray {
             span_layer(&self.function)?
         } else {
-            None
+            (None, Vec::new())
         };
         let panic_hook = PanicHook::new(logs.clone());
         let subscriber = tracing_subscriber::registry()
@@ -134,6 +147,9 @@ impl TelemetryBuilder {
         tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::SubscriberAlreadySet)?;
         // Panics become one JSON line with the invocation's context, not the default hook's text.
         panic_hook.install();
+        for warning in &trace_warnings {
+            tracing::warn!(warning = %warning, "trace export setting ignored");
+        }
         if let (Some(alc), Some(b)) = (alc, buffer_level)
             && b > alc
         {

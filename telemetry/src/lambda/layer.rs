@@ -204,10 +204,15 @@ where
             .clone()
             .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok());
         // Lambda's segment is the parent; a context in the event (API Gateway headers, SQS attributes,
-        // EventBridge detail) only when Lambda gave none.
+        // EventBridge detail) only when Lambda gave none — or first, when OTEL_PROPAGATORS leaves out
+        // `xray-lambda` (traces reported somewhere else than X-Ray).
         let json = (&event.payload as &dyn Any).downcast_ref::<serde_json::Value>();
         let (header_text, tracestate) = match json {
-            Some(v) => crate::propagation::event_parent(lambda_header.as_deref(), v),
+            Some(v) => crate::propagation::event_parent_for(
+                lambda_header.as_deref(),
+                v,
+                crate::propagation::Propagators::from_env(),
+            ),
             None => (lambda_header.unwrap_or_default(), None),
         };
         let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
@@ -229,6 +234,7 @@ where
             telemetry.trace_header = header_text.as_str(),
             telemetry.tracestate = tracestate.as_deref(),
             telemetry.faas_trigger = trigger,
+            telemetry.function_version = function.function_version.as_deref(),
             telemetry.segment_name = function.function_name.as_deref().unwrap_or(function.service.as_str()),
             telemetry.fault = tracing::field::Empty,
             annotation.ColdStart = cold,
@@ -563,6 +569,56 @@ mod tests {
                 std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(svc.call(ev))))
             })
         })
+    }
+
+    /// FaaS conventions for AWS Lambda: `cloud.resource_id` is the function ARN with the alias replaced
+    /// by the running version; `aws.lambda.invoked_arn` is the ARN as invoked. Read on the span data
+    /// every exporter gets (the OTLP exporters send it as is; X-Ray leaves `cloud.*` to Lambda's segment).
+    #[test]
+    fn invocation_span_has_the_resolved_resource_id_and_the_invoked_arn() {
+        let sink = crate::xray::MemorySpanSink::default();
+        let function = FunctionInfo {
+            service: "valuation".into(),
+            function_name: Some("valuate".into()),
+            function_version: Some("7".into()),
+            ..Default::default()
+        };
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(XrayLayer::with_span_sink(sink.clone())),
+        );
+        let layer = InvocationLayer::new(function);
+        let mut svc = layer.service(service_fn(|_: LambdaEvent<Value>| async {
+            Ok::<_, lambda_runtime::Error>(json!({}))
+        }));
+        let mut ev = event(json!({}), "req-1", Some(HEADER));
+        ev.context.invoked_function_arn =
+            "arn:aws:lambda:eu-west-1:123456789012:function:valuate:live".into();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || rt.block_on(svc.call(ev))).unwrap();
+        let spans = sink.spans();
+        let inv = spans
+            .iter()
+            .find(|s| {
+                s.attributes
+                    .iter()
+                    .any(|kv| kv.key.as_str() == "faas.invocation_id")
+            })
+            .expect("invocation span");
+        let attr = |k: &str| {
+            inv.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(
+            attr("cloud.resource_id").as_deref(),
+            Some("arn:aws:lambda:eu-west-1:123456789012:function:valuate:7")
+        );
+        assert_eq!(
+            attr("aws.lambda.invoked_arn").as_deref(),
+            Some("arn:aws:lambda:eu-west-1:123456789012:function:valuate:live")
+        );
+        assert_eq!(attr("cloud.account.id").as_deref(), Some("123456789012"));
     }
 
     #[test]

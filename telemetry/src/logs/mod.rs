@@ -20,7 +20,7 @@ mod record;
 pub use crate::redact::{DEFAULT_DENY_LIST, DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor};
 pub use buffer::BufferConfig;
 pub use layer::JsonLogLayer;
-pub use panic::{InvocationFacts, InvocationScope, PanicHook};
+pub use panic::{Backtraces, InvocationFacts, InvocationScope, PanicHook};
 
 use crate::context::FunctionInfo;
 use tracing::level_filters::LevelFilter;

@@ -5,8 +5,11 @@
 //! several CloudWatch events, with no request id. [`PanicHook`] replaces it (installed by
 //! `telemetry::init`) with one JSON object on stdout in the logger's shape: `level` `ERROR`, `message`
 //! (the panic message, redacted), the Powertools root keys, `location` (`file:line:column`), `thread`,
-//! and `backtrace` as a single string field (always captured: a panic is rare and the backtrace is what
-//! explains it).
+//! and, when Rust's own rule says to capture one, `backtrace` as a single string field. That rule is
+//! [`Backtrace::capture`](std::backtrace::Backtrace::capture)'s: `RUST_LIB_BACKTRACE`, else
+//! `RUST_BACKTRACE`, set and not `0`. Symbolising a large Lambda binary takes tens to hundreds of
+//! milliseconds, and a handler that panics per record (caught by the invocation layer) would pay it per
+//! record; [`PanicHook::with_backtraces`] overrides the rule.
 //!
 //! The context comes from [`InvocationFacts`], which the invocation layer makes current on the thread
 //! while it runs (polls) the handler: a thread-local, so the hook takes no lock a panicking layer could
@@ -92,6 +95,19 @@ impl Drop for InvocationScope {
     }
 }
 
+/// When a panic line carries a `backtrace`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backtraces {
+    /// As Rust's default hook: when `RUST_LIB_BACKTRACE` or `RUST_BACKTRACE` enables it
+    /// ([`Backtrace::capture`](std::backtrace::Backtrace::capture)).
+    #[default]
+    FromEnv,
+    /// On every panic.
+    Always,
+    /// Never.
+    Never,
+}
+
 /// A panic hook that writes one JSON line. See the [module docs](self).
 ///
 /// ```
@@ -103,6 +119,7 @@ pub struct PanicHook<W = fn() -> io::Stdout> {
     cfg: LogConfig,
     writer: W,
     clock: Arc<dyn Clock>,
+    backtraces: Backtraces,
 }
 
 impl PanicHook {
@@ -113,6 +130,7 @@ impl PanicHook {
             cfg,
             writer: io::stdout,
             clock: Arc::new(SystemClock),
+            backtraces: Backtraces::FromEnv,
         }
     }
 }
@@ -128,7 +146,15 @@ where
             cfg: self.cfg,
             writer,
             clock: self.clock,
+            backtraces: self.backtraces,
         }
+    }
+
+    /// When to capture a backtrace (default [`Backtraces::FromEnv`]).
+    #[must_use]
+    pub fn with_backtraces(mut self, backtraces: Backtraces) -> Self {
+        self.backtraces = backtraces;
+        self
     }
 
     /// Uses `clock` for the timestamp.
@@ -154,7 +180,13 @@ where
         let location = info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-        let backtrace = std::backtrace::Backtrace::force_capture().to_string();
+        let backtrace = match self.backtraces {
+            Backtraces::FromEnv => Some(std::backtrace::Backtrace::capture()),
+            Backtraces::Always => Some(std::backtrace::Backtrace::force_capture()),
+            Backtraces::Never => None,
+        }
+        .filter(|b| b.status() == std::backtrace::BacktraceStatus::Captured)
+        .map(|b| b.to_string());
         let thread = std::thread::current().name().unwrap_or("<unnamed>").to_owned();
         let line = self.render(
             message,
@@ -170,7 +202,7 @@ where
         &self,
         message: &str,
         location: Option<String>,
-        backtrace: String,
+        backtrace: Option<String>,
         thread: String,
         facts: Option<&InvocationFacts>,
     ) -> Vec<u8> {
@@ -195,13 +227,15 @@ where
         ];
         let location = location.map(FieldValue::Str);
         let thread = FieldValue::Str(thread);
-        let backtrace = FieldValue::Str(backtrace);
+        let backtrace = backtrace.map(FieldValue::Str);
         let mut fields: Vec<(&str, (&FieldValue, bool))> = Vec::with_capacity(3);
         if let Some(l) = &location {
             fields.push(("location", (l, false)));
         }
         fields.push(("thread", (&thread, false)));
-        fields.push(("backtrace", (&backtrace, false)));
+        if let Some(b) = &backtrace {
+            fields.push(("backtrace", (b, false)));
+        }
         let ts = rfc3339_millis(self.clock.now());
         let line = Line {
             timestamp: &ts,
@@ -239,9 +273,10 @@ mod tests {
             memory_size: Some(512),
             ..FunctionInfo::default()
         });
-        let hook = PanicHook::new(cfg)
+        let hook = PanicHook::new(cfg.clone())
             .with_writer(out.clone())
-            .with_clock(FixedClock::from_millis(1_764_662_400_000));
+            .with_clock(FixedClock::from_millis(1_764_662_400_000))
+            .with_backtraces(Backtraces::Always);
         let previous = std::panic::take_hook();
         hook.install();
         let facts = Arc::new(InvocationFacts {
@@ -256,6 +291,15 @@ mod tests {
             panic!("card c-1 has no grade; owner bob@example.com");
         }));
         let outside = catch_unwind(|| panic!("at init"));
+        // Rust's rule by default (RUST_BACKTRACE / RUST_LIB_BACKTRACE), or never.
+        let env_default = PanicHook::new(cfg.clone()).with_writer(out.clone());
+        env_default.install();
+        let _ = catch_unwind(|| panic!("by the env rule"));
+        PanicHook::new(cfg)
+            .with_writer(out.clone())
+            .with_backtraces(Backtraces::Never)
+            .install();
+        let _ = catch_unwind(|| panic!("never a backtrace"));
         std::panic::set_hook(previous);
         assert!(inside.is_err() && outside.is_err());
         assert!(
@@ -295,5 +339,21 @@ mod tests {
         let o = &ours[1];
         assert!(o.get("function_request_id").is_none());
         assert_eq!(o["service"], "valuation");
+
+        let line = |message: &str| {
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find(|v| v["message"] == message)
+                .unwrap_or_else(|| panic!("no line {message:?} in {text}"))
+        };
+        let never = line("never a backtrace");
+        assert!(never.get("backtrace").is_none(), "{never}");
+        assert_eq!(never["thread"], p["thread"], "the rest of the line stays");
+        let by_env = line("by the env rule");
+        let env_on = ["RUST_LIB_BACKTRACE", "RUST_BACKTRACE"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok())
+            .is_some_and(|v| v != "0");
+        assert_eq!(by_env.get("backtrace").is_some(), env_on, "{by_env}");
     }
 }

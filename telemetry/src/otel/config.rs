@@ -11,6 +11,13 @@
 //!   key), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
 //! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` — only `http/protobuf`;
 //! - `AWS_XRAY_DAEMON_ADDRESS` for both UDP forms;
+//!
+//! As the SDK environment variable spec asks: an empty value is unset; exporter and protocol names are
+//! case-insensitive; an exporter or protocol this crate does not implement, or a timeout that is not a
+//! number, is a [`ConfigWarning`] and the setting is ignored (a list with no known exporter left is
+//! treated as unset: `xray`). What stays a [`ConfigError`] is what would send data somewhere it was not
+//! meant to go: a malformed header list (an API key written the wrong way), an endpoint that is not a
+//! URL, SigV4 over plain http;
 //! - SigV4 is used for an `https://xray.{region}.amazonaws.com` endpoint (region from the host), or
 //!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests); a signed endpoint must
 //!   be `https://` or a loopback `http://` one, since the request carries the session token.
@@ -91,22 +98,48 @@ fn is_https_or_loopback(url: &str) -> bool {
 pub struct TraceExportConfig {
     /// In the order named.
     pub exporters: Vec<ExporterKind>,
+    /// Settings ignored, for [`init`](crate::lambda::init) to log once the subscriber is up.
+    pub warnings: Vec<ConfigWarning>,
 }
 
-/// A configuration the exporters cannot honour, naming the variable.
+/// A setting the SDK environment variable spec says to warn about and ignore ("the implementation MUST
+/// generate a warning and gracefully ignore the setting"), naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// An exporter name this crate does not know.
-    #[error("OTEL_TRACES_EXPORTER: unknown exporter {0:?} (known: xray, otlp, otlp-udp, none)")]
+pub enum ConfigWarning {
+    /// An exporter name this crate does not implement (`console`, `zipkin`, a typo); skipped.
+    #[error(
+        "OTEL_TRACES_EXPORTER: exporter {0:?} is not supported (known: xray, otlp, otlp-udp, none); ignored"
+    )]
     UnknownExporter(String),
-    /// A protocol other than `http/protobuf`.
-    #[error("{var}: protocol {value:?} is not supported (only http/protobuf)")]
+    /// A protocol other than `http/protobuf`; `http/protobuf` is used.
+    #[error("{var}: protocol {value:?} is not supported (only http/protobuf); ignored")]
     Protocol {
         /// The variable.
         var: &'static str,
         /// Its value.
         value: String,
     },
+    /// A boolean that is neither `true` nor `false` (case-insensitive); read as `false`.
+    #[error("{var}: {value:?} is not true or false; read as false")]
+    Boolean {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A timeout that is not a number of milliseconds; the default 10 s is used.
+    #[error("{var}: {value:?} is not a number of milliseconds; the default 10000 is used")]
+    Timeout {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+/// A configuration the exporters cannot honour safely, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
     /// A malformed header list entry. The entry's text is never carried: it may be a credential
     /// written the wrong way (`Authorization: Bearer sk-…`); only its position, and its key when
     /// the key is a valid header name.
@@ -118,14 +151,6 @@ pub enum ConfigError {
         position: usize,
         /// What is wrong with it.
         problem: HeaderProblem,
-    },
-    /// A timeout that is not a number of milliseconds.
-    #[error("{var}: {value:?} is not a number of milliseconds")]
-    Timeout {
-        /// The variable.
-        var: &'static str,
-        /// Its value.
-        value: String,
     },
     /// SigV4 signing asked for an `http://` endpoint that is not on this machine: the signed request
     /// would carry the function's session token (`x-amz-security-token`) in clear.
@@ -240,8 +265,8 @@ impl TraceExportConfig {
     /// ```
     ///
     /// # Errors
-    /// An unknown exporter, a protocol other than `http/protobuf`, a malformed header list, timeout or
-    /// endpoint.
+    /// A malformed header list or endpoint, or SigV4 to a plain-http remote endpoint. Unknown exporters
+    /// and protocols and an unparsable timeout are [`warnings`](Self::warnings) instead.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let first =
@@ -249,9 +274,37 @@ impl TraceExportConfig {
         let address =
             get("AWS_XRAY_DAEMON_ADDRESS").unwrap_or_else(|| crate::xray::DEFAULT_DAEMON_ADDRESS.to_owned());
         let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
-        let names = get("OTEL_TRACES_EXPORTER").unwrap_or_else(|| "xray".to_owned());
+        let mut warnings = Vec::new();
+        // "a no-op SDK implementation will be used for all telemetry signals": no span is exported.
+        // Logs and EMF metrics are not OpenTelemetry signals here and keep working.
+        match get("OTEL_SDK_DISABLED") {
+            Some(v) if v.eq_ignore_ascii_case("true") => {
+                return Ok(Self {
+                    exporters: Vec::new(),
+                    warnings,
+                });
+            }
+            Some(v) if !v.eq_ignore_ascii_case("false") => warnings.push(ConfigWarning::Boolean {
+                var: "OTEL_SDK_DISABLED",
+                value: v,
+            }),
+            _ => {}
+        }
+        let names = get("OTEL_TRACES_EXPORTER").map(|v| v.to_ascii_lowercase());
+        let mut named: Vec<&str> = Vec::new();
+        for name in names.iter().flat_map(|n| n.split(',')).map(str::trim) {
+            match name {
+                "" => {}
+                "none" | "xray" | "otlp-udp" | "otlp" => named.push(name),
+                other => warnings.push(ConfigWarning::UnknownExporter(other.to_owned())),
+            }
+        }
+        // Nothing recognised: the setting is ignored, as if unset.
+        if named.is_empty() {
+            named.push("xray");
+        }
         let mut exporters = Vec::new();
-        for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        for name in named {
             let kind = match name {
                 "none" => continue,
                 "xray" => ExporterKind::Xray {
@@ -264,9 +317,12 @@ impl TraceExportConfig {
                     if let Some((var, p)) = first(
                         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
                         "OTEL_EXPORTER_OTLP_PROTOCOL",
-                    ) && p != "http/protobuf"
+                    ) && !p.eq_ignore_ascii_case("http/protobuf")
                     {
-                        return Err(ConfigError::Protocol { var, value: p });
+                        let warning = ConfigWarning::Protocol { var, value: p };
+                        if !warnings.contains(&warning) {
+                            warnings.push(warning);
+                        }
                     }
                     let url = match (
                         get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
@@ -286,7 +342,7 @@ impl TraceExportConfig {
                         None => ExporterKind::OtlpHttp {
                             url: "http://localhost:4318/v1/traces".to_owned(),
                             headers: headers(&first)?,
-                            timeout: timeout(&first)?,
+                            timeout: timeout(&first, &mut warnings),
                             sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
                         },
                         Some((var, url)) => {
@@ -309,18 +365,18 @@ impl TraceExportConfig {
                                 sigv4_region,
                                 url,
                                 headers: headers(&first)?,
-                                timeout: timeout(&first)?,
+                                timeout: timeout(&first, &mut warnings),
                             }
                         }
                     }
                 }
-                other => return Err(ConfigError::UnknownExporter(other.to_owned())),
+                _ => continue,
             };
             if !exporters.contains(&kind) {
                 exporters.push(kind);
             }
         }
-        Ok(Self { exporters })
+        Ok(Self { exporters, warnings })
     }
 }
 
@@ -349,33 +405,65 @@ pub enum ExporterBuildError {
     Http(#[from] super::http::HttpExportError),
 }
 
+/// The sinks [`TraceExportConfig::build`] set up, and the UDP exporters it could not.
+#[derive(Debug)]
+pub struct BuiltExporters {
+    /// The exporters that work, in order.
+    pub sinks: crate::xray::SpanSinks,
+    /// UDP exporters left out because `AWS_XRAY_DAEMON_ADDRESS` did not resolve or no socket could be
+    /// bound: their spans are lost, requests are not (`init` logs each as a warning).
+    pub unavailable: Vec<ExporterBuildError>,
+}
+
 impl TraceExportConfig {
     /// Builds the sinks, in order. `resource` describes the function for the OTLP exporters.
     ///
+    /// ```
+    /// use telemetry::otel::{ExporterKind, TraceExportConfig};
+    /// let config = TraceExportConfig {
+    ///     exporters: vec![ExporterKind::Xray { address: "daemon-without-port".into() }],
+    ///     ..Default::default()
+    /// };
+    /// let built = config.build(&opentelemetry_sdk::Resource::builder_empty().build())?;
+    /// assert!(built.sinks.is_empty());
+    /// assert_eq!(built.unavailable.len(), 1);
+    /// # Ok::<(), telemetry::otel::ExporterBuildError>(())
+    /// ```
+    ///
     /// # Errors
-    /// An exporter not compiled in, or one that cannot set up its socket or thread.
+    /// An exporter not compiled in, or the OTLP/HTTP exporter's thread cannot start. A UDP exporter
+    /// whose address does not resolve is [`unavailable`](BuiltExporters::unavailable), not an error.
     pub fn build(
         &self,
         resource: &opentelemetry_sdk::Resource,
-    ) -> Result<crate::xray::SpanSinks, ExporterBuildError> {
+    ) -> Result<BuiltExporters, ExporterBuildError> {
         let mut sinks = crate::xray::SpanSinks::new();
+        let mut unavailable = Vec::new();
+        let mut udp_error = |address: &String, source| {
+            unavailable.push(ExporterBuildError::Udp {
+                address: address.clone(),
+                source,
+            });
+        };
         for kind in &self.exporters {
             sinks = match kind {
-                ExporterKind::Xray { address } => sinks.with(crate::xray::XraySegmentExporter::new(
-                    crate::xray::UdpDaemonSink::new(address).map_err(|source| ExporterBuildError::Udp {
-                        address: address.clone(),
-                        source,
-                    })?,
-                )),
+                ExporterKind::Xray { address } => match crate::xray::UdpDaemonSink::new(address) {
+                    Ok(sink) => sinks.with(crate::xray::XraySegmentExporter::new(sink)),
+                    Err(source) => {
+                        udp_error(address, source);
+                        sinks
+                    }
+                },
                 #[cfg(feature = "otlp")]
-                ExporterKind::OtlpUdp { address } => sinks.with(
-                    super::otlp::OtlpUdpExporter::new(address, resource.clone()).map_err(|source| {
-                        ExporterBuildError::Udp {
-                            address: address.clone(),
-                            source,
+                ExporterKind::OtlpUdp { address } => {
+                    match super::otlp::OtlpUdpExporter::new(address, resource.clone()) {
+                        Ok(exporter) => sinks.with(exporter),
+                        Err(source) => {
+                            udp_error(address, source);
+                            sinks
                         }
-                    })?,
-                ),
+                    }
+                }
                 #[cfg(not(feature = "otlp"))]
                 ExporterKind::OtlpUdp { .. } => {
                     return Err(ExporterBuildError::NotCompiled {
@@ -414,7 +502,7 @@ impl TraceExportConfig {
         }
         #[cfg(not(feature = "otlp"))]
         let _ = resource;
-        Ok(sinks)
+        Ok(BuiltExporters { sinks, unavailable })
     }
 }
 
@@ -456,15 +544,25 @@ fn headers(
         .collect()
 }
 
+/// The OTLP timeout, default 10 s; an unparsable value warns and is ignored (the spec's rule for
+/// numeric variables).
 fn timeout(
     first: &impl Fn(&'static str, &'static str) -> Option<(&'static str, String)>,
-) -> Result<Duration, ConfigError> {
+    warnings: &mut Vec<ConfigWarning>,
+) -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(10);
     match first("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") {
-        None => Ok(Duration::from_secs(10)),
-        Some((var, v)) => v
-            .parse::<u64>()
-            .map(Duration::from_millis)
-            .map_err(|_| ConfigError::Timeout { var, value: v }),
+        None => DEFAULT,
+        Some((var, v)) => v.parse::<u64>().map_or_else(
+            |_| {
+                let warning = ConfigWarning::Timeout { var, value: v };
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+                DEFAULT
+            },
+            Duration::from_millis,
+        ),
     }
 }
 
@@ -670,16 +768,103 @@ mod tests {
         );
     }
 
+    /// SDK environment variables: "Enum values SHOULD be interpreted in a case-insensitive manner … if
+    /// the user provides a value the implementation does not recognize, the implementation MUST
+    /// generate a warning and gracefully ignore the setting"; an unparsable number likewise.
+    #[test]
+    fn unknown_values_warn_and_are_ignored() {
+        let xray = ExporterKind::Xray {
+            address: "127.0.0.1:2000".into(),
+        };
+        let c = config(&[("OTEL_TRACES_EXPORTER", "console")]).unwrap();
+        assert_eq!(
+            c.exporters,
+            std::slice::from_ref(&xray),
+            "nothing known left: as if unset"
+        );
+        assert_eq!(c.warnings, [ConfigWarning::UnknownExporter("console".into())]);
+        let w = c.warnings[0].to_string();
+        assert!(w.contains("OTEL_TRACES_EXPORTER") && w.contains("console"), "{w}");
+
+        let c = config(&[("OTEL_TRACES_EXPORTER", "zipkin,OTLP")]).unwrap();
+        assert!(
+            matches!(&c.exporters[..], [ExporterKind::OtlpHttp { .. }]),
+            "{c:?}"
+        );
+        assert_eq!(c.warnings, [ConfigWarning::UnknownExporter("zipkin".into())]);
+        assert_eq!(config(&[("OTEL_TRACES_EXPORTER", "None")]).unwrap().exporters, []);
+        assert_eq!(
+            config(&[("OTEL_TRACES_EXPORTER", "XRay")]).unwrap().exporters,
+            [xray]
+        );
+
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(&c.exporters[..], [ExporterKind::OtlpHttp { timeout, .. }] if *timeout == Duration::from_secs(10)),
+            "{c:?}"
+        );
+        assert_eq!(
+            c.warnings,
+            [
+                ConfigWarning::Protocol {
+                    var: "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    value: "grpc".into()
+                },
+                ConfigWarning::Timeout {
+                    var: "OTEL_EXPORTER_OTLP_TIMEOUT",
+                    value: "10s".into()
+                },
+            ]
+        );
+        assert!(
+            c.warnings[0]
+                .to_string()
+                .starts_with("OTEL_EXPORTER_OTLP_PROTOCOL")
+        );
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "HTTP/Protobuf"),
+        ])
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // Empty is unset.
+        let c = config(&[("OTEL_TRACES_EXPORTER", ""), ("OTEL_EXPORTER_OTLP_PROTOCOL", "")]).unwrap();
+        assert_eq!(c.exporters.len(), 1);
+        assert!(c.warnings.is_empty());
+    }
+
+    /// SDK environment variables: `OTEL_SDK_DISABLED=true` (case-insensitive) makes every signal a
+    /// no-op; anything but true, false or empty warns and reads as false.
+    #[test]
+    fn sdk_disabled_exports_no_spans() {
+        for t in ["true", "TRUE", " True "] {
+            let c = config(&[("OTEL_SDK_DISABLED", t), ("OTEL_TRACES_EXPORTER", "xray,otlp")]).unwrap();
+            assert!(c.exporters.is_empty(), "{t:?}: {c:?}");
+        }
+        for f in ["false", "FALSE", ""] {
+            let c = config(&[("OTEL_SDK_DISABLED", f)]).unwrap();
+            assert_eq!(c.exporters.len(), 1, "{f:?}");
+            assert!(c.warnings.is_empty(), "{f:?}");
+        }
+        let c = config(&[("OTEL_SDK_DISABLED", "1")]).unwrap();
+        assert_eq!(c.exporters.len(), 1, "only `true` is true");
+        assert_eq!(
+            c.warnings,
+            [ConfigWarning::Boolean {
+                var: "OTEL_SDK_DISABLED",
+                value: "1".into()
+            }]
+        );
+    }
+
     #[test]
     fn errors_name_the_variable() {
-        let e = config(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
-        assert!(e.to_string().contains("OTEL_TRACES_EXPORTER") && e.to_string().contains("zipkin"));
-        let e = config(&[
-            ("OTEL_TRACES_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ])
-        .unwrap_err();
-        assert!(e.to_string().starts_with("OTEL_EXPORTER_OTLP_PROTOCOL"));
         let e = config(&[
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),

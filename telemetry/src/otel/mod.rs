@@ -26,7 +26,10 @@ pub mod http;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 
-pub use config::{ConfigError, ExporterBuildError, ExporterKind, HeaderProblem, TraceExportConfig};
+pub use config::{
+    BuiltExporters, ConfigError, ConfigWarning, ExporterBuildError, ExporterKind, HeaderProblem,
+    TraceExportConfig,
+};
 pub use ids::XrayIdGenerator;
 pub use provider::{SinkProcessor, install_provider};
 pub use resource::lambda_resource;

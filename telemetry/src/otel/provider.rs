@@ -139,10 +139,16 @@ pub fn build_provider(sink: Arc<dyn SpanSink>, resource: Resource) -> SdkTracerP
         .with_id_generator(super::XrayIdGenerator)
         .with_span_processor(SinkProcessor::new(sink))
         .with_resource(resource);
-    if std::env::var_os("OTEL_TRACES_SAMPLER").is_none() {
+    if !sampler_is_set(std::env::var("OTEL_TRACES_SAMPLER").ok().as_deref()) {
         builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
     }
     builder.build()
+}
+
+/// Whether `OTEL_TRACES_SAMPLER` names a sampler for the SDK to read; empty is unset (SDK environment
+/// variable spec), so the default above applies instead of the SDK's fallback for an unknown value.
+fn sampler_is_set(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.trim().is_empty())
 }
 
 #[cfg(test)]
@@ -174,6 +180,16 @@ mod tests {
             drop(nested);
         });
         sink.batches()
+    }
+
+    /// SDK environment variables: empty is unset. An empty `OTEL_TRACES_SAMPLER` must keep the
+    /// `ParentBased(AlwaysOff)` default, not hand the SDK an unknown value it replaces with AlwaysOn.
+    #[test]
+    fn an_empty_sampler_variable_is_unset() {
+        assert!(!sampler_is_set(None));
+        assert!(!sampler_is_set(Some("")));
+        assert!(!sampler_is_set(Some("  ")));
+        assert!(sampler_is_set(Some("always_on")));
     }
 
     #[test]

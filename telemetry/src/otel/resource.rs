@@ -29,7 +29,8 @@ pub fn lambda_attributes(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<St
         KeyValue::new("cloud.provider", "aws"),
         KeyValue::new("cloud.platform", "aws_lambda"),
     ];
-    if lookup("OTEL_SERVICE_NAME").is_none() {
+    // Empty means unset (SDK environment variable spec); the SDK's detector ignores it too.
+    if lookup("OTEL_SERVICE_NAME").is_none_or(|v| v.trim().is_empty()) {
         attrs.push(KeyValue::new("service.name", info.service.clone()));
     }
     if let Some(region) = lookup("AWS_REGION").filter(|r| !r.is_empty()) {
@@ -74,18 +75,24 @@ pub fn lambda_resource(info: &FunctionInfo) -> Resource {
 }
 
 /// The span attributes of one invocation (the FaaS server span): `faas.invocation_id`,
-/// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the invoked ARN) and `cloud.account.id`.
+/// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the function ARN with the running version,
+/// [`resolved_function_arn`](crate::context::resolved_function_arn)), `cloud.account.id` and
+/// `aws.lambda.invoked_arn` (the ARN as invoked, alias and all).
 ///
 /// ```
-/// let attrs = telemetry::otel::resource::invocation_attributes("req-1", "arn:aws:lambda:eu-west-1:123456789012:function:f", true,
+/// let arn = "arn:aws:lambda:eu-west-1:123456789012:function:f:live";
+/// let attrs = telemetry::otel::resource::invocation_attributes("req-1", arn, Some("7"), true,
 ///     &serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}));
 /// assert!(attrs.contains(&("faas.trigger", "pubsub".into())));
 /// assert!(attrs.contains(&("cloud.account.id", "123456789012".into())));
+/// assert!(attrs.contains(&("cloud.resource_id", "arn:aws:lambda:eu-west-1:123456789012:function:f:7".into())));
+/// assert!(attrs.contains(&("aws.lambda.invoked_arn", arn.into())));
 /// ```
 #[must_use]
 pub fn invocation_attributes(
     request_id: &str,
     arn: &str,
+    function_version: Option<&str>,
     cold_start: bool,
     event: &serde_json::Value,
 ) -> Vec<(&'static str, String)> {
@@ -95,10 +102,14 @@ pub fn invocation_attributes(
         ("faas.trigger", faas_trigger(event).to_owned()),
     ];
     if !arn.is_empty() {
-        out.push(("cloud.resource_id", arn.to_owned()));
+        out.push((
+            "cloud.resource_id",
+            crate::context::resolved_function_arn(arn, function_version),
+        ));
         if let Some(account) = arn.split(':').nth(4).filter(|a| !a.is_empty()) {
             out.push(("cloud.account.id", account.to_owned()));
         }
+        out.push(("aws.lambda.invoked_arn", arn.to_owned()));
     }
     out
 }
@@ -153,6 +164,32 @@ mod tests {
         );
         assert_eq!(faas_trigger(&json!({"detail-type": "CardValued"})), "pubsub");
         assert_eq!(faas_trigger(&json!({"anything": 1})), "other");
+    }
+
+    /// SDK environment variables: "The SDK MUST interpret an empty value of an environment variable the
+    /// same way as when the variable is unset." An empty `OTEL_SERVICE_NAME` leaves the Powertools name.
+    #[test]
+    fn an_empty_otel_service_name_is_unset() {
+        let info = FunctionInfo {
+            service: "valuation".into(),
+            ..Default::default()
+        };
+        for empty in ["", "  "] {
+            let attrs = lambda_attributes(&info, |k| (k == "OTEL_SERVICE_NAME").then(|| empty.to_owned()));
+            let name = attrs.iter().find(|kv| kv.key.as_str() == "service.name");
+            assert_eq!(
+                name.map(|kv| kv.value.clone()),
+                Some("valuation".into()),
+                "{empty:?}"
+            );
+        }
+        let named = lambda_attributes(&info, |k| {
+            (k == "OTEL_SERVICE_NAME").then(|| "pricing".to_owned())
+        });
+        assert!(
+            !named.iter().any(|kv| kv.key.as_str() == "service.name"),
+            "a set OTEL_SERVICE_NAME is the SDK detector's to apply"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! Field names: <https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html#api-segmentdocuments-aws>.
 
 use super::layer::outgoing_context_for;
+use crate::propagation::Propagators;
 use aws_error::{ErrorClass, XrayFlags};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -53,13 +54,29 @@ const MAX_PARSED_BODY: usize = 64 * 1024;
 /// Outside an invocation (or without an [`XrayLayer`](super::XrayLayer) on a registry subscriber) it
 /// does nothing. It never fails a call.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct XrayInterceptor;
+pub struct XrayInterceptor {
+    /// The headers each call carries; `None`: `OTEL_PROPAGATORS` ([`Propagators::from_env`]).
+    propagators: Option<Propagators>,
+}
 
 impl XrayInterceptor {
-    /// The interceptor.
+    /// The interceptor; outgoing headers as `OTEL_PROPAGATORS` says (default: X-Ray and W3C).
     #[must_use]
     pub const fn new() -> Self {
-        Self
+        Self { propagators: None }
+    }
+
+    /// Carries the headers `propagators` name instead of reading `OTEL_PROPAGATORS`.
+    ///
+    /// ```
+    /// use telemetry::propagation::Propagators;
+    /// let only_xray = telemetry::xray::aws_sdk::XrayInterceptor::new().with_propagators(Propagators::parse("xray"));
+    /// # let _ = only_xray;
+    /// ```
+    #[must_use]
+    pub const fn with_propagators(mut self, propagators: Propagators) -> Self {
+        self.propagators = Some(propagators);
+        self
     }
 }
 
@@ -227,10 +244,9 @@ impl Intercept for XrayInterceptor {
             // `try_insert`: a header value the HTTP layer refuses is left off the call; smithy's
             // `insert` would panic inside the caller's request.
             let headers = request.headers_mut();
-            let _ = headers.try_insert(TRACE_HEADER, out.xray);
-            let _ = headers.try_insert(crate::propagation::TRACEPARENT, out.traceparent);
-            if let Some(state) = out.tracestate {
-                let _ = headers.try_insert(crate::propagation::TRACESTATE, state);
+            let propagators = self.propagators.unwrap_or_else(Propagators::from_env);
+            for (name, value) in propagators.headers(out) {
+                let _ = headers.try_insert(name, value);
             }
         }
         Ok(())
@@ -423,6 +439,34 @@ mod tests {
             );
             assert!(h.is_sampled());
             assert_eq!(h.lineage.as_deref(), Some("a:1"));
+        }
+    }
+
+    /// `OTEL_PROPAGATORS=xray`: the call carries `X-Amzn-Trace-Id` only, no `traceparent`.
+    #[tokio::test]
+    async fn propagators_choose_the_headers_a_call_carries() {
+        let (_daemon, sink) = fake_daemon::start();
+        let _default =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(XrayLayer::new(sink)));
+        for (value, xray, w3c) in [
+            ("xray", true, false),
+            ("tracecontext", false, true),
+            ("none", false, false),
+        ] {
+            let replay =
+                StaticReplayClient::new(vec![event(200, r#"{"Item":{"id":{"S":"c-1"}}}"#, "req-ok")]);
+            let config = aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("eu-west-1"))
+                .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+                .http_client(replay.clone())
+                .interceptor(XrayInterceptor::new().with_propagators(Propagators::parse(value)))
+                .build();
+            let client = aws_sdk_dynamodb::Client::from_conf(config);
+            let invocation = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER);
+            get_item(&client).send().instrument(invocation).await.unwrap();
+            assert_eq!(sent_headers(&replay)[0].is_some(), xray, "{value}");
+            assert_eq!(sent(&replay, "traceparent")[0].is_some(), w3c, "{value}");
         }
     }
 

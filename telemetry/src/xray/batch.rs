@@ -7,6 +7,7 @@
 
 use opentelemetry::{SpanId, Value};
 use opentelemetry_sdk::trace::SpanData;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Field prefix that turns a span field into an annotation (`annotation.card_grade = "PSA 10"`).
@@ -28,6 +29,8 @@ pub(crate) enum Role<'a> {
     HttpMethod,
     /// `http.request.url`.
     HttpUrl,
+    /// `url.full` (the HTTP client conventions' URL): the request URL, as [`segment_url`] shows it.
+    UrlFull,
     /// `http.response.status` or `http.response.status_code`.
     HttpStatus,
     /// `http.response.content_length`.
@@ -53,6 +56,7 @@ pub(crate) fn role(name: &str) -> Role<'_> {
         "telemetry.throttle" => Role::Throttle,
         "http.request.method" => Role::HttpMethod,
         "http.request.url" => Role::HttpUrl,
+        "url.full" => Role::UrlFull,
         "http.response.status" | "http.response.status_code" => Role::HttpStatus,
         "http.response.content_length" => Role::HttpContentLength,
         "xray.namespace" => Role::Namespace,
@@ -66,6 +70,64 @@ pub(crate) fn role(name: &str) -> Role<'_> {
         n => n
             .strip_prefix(ANNOTATION_PREFIX)
             .map_or(Role::Metadata, Role::Annotation),
+    }
+}
+
+/// A subsegment's `fault`, `error` and `throttle`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Flags {
+    pub(crate) fault: bool,
+    pub(crate) error: bool,
+    pub(crate) throttle: bool,
+}
+
+impl Flags {
+    /// The flags a span's outcome implies, as the segment document page defines them (`error`: 4XX,
+    /// `throttle`: 429, `fault`: 5XX) and the collector's awsxrayexporter derives them: from the HTTP
+    /// status code when it is an error code; otherwise an Error status is a `fault`. A span the crate
+    /// classified itself (`classified`: it carries `telemetry.error`/`telemetry.throttle`, read from
+    /// the service's error code, e.g. S3's `SlowDown` on a 503 is a throttle, not a fault) keeps that
+    /// classification. The explicit `telemetry.*` flags are added on top by the writers.
+    pub(crate) fn of_outcome(status_code: Option<u16>, status_is_error: bool, classified: bool) -> Self {
+        if classified {
+            return Self {
+                fault: status_is_error,
+                ..Self::default()
+            };
+        }
+        match status_code {
+            Some(429) => Self {
+                error: true,
+                throttle: true,
+                ..Self::default()
+            },
+            Some(400..=499) => Self {
+                error: true,
+                ..Self::default()
+            },
+            Some(500..=599) => Self {
+                fault: true,
+                ..Self::default()
+            },
+            _ => Self {
+                fault: status_is_error,
+                ..Self::default()
+            },
+        }
+    }
+}
+
+/// A URL as a segment shows it: without userinfo, query or fragment, which carry credentials and
+/// tokens (`https://u:pw@host/p?api_key=k` → `https://host/p`).
+pub(crate) fn segment_url(url: &str) -> Cow<'_, str> {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Cow::Borrowed(url);
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{scheme}://{}", &rest[at + 1..])),
+        None => Cow::Borrowed(url),
     }
 }
 

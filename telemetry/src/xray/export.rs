@@ -9,7 +9,7 @@
 //! batch's shape and each attribute's place from `batch`, and a property test holds the direct output
 //! byte for byte to the model's.
 
-use super::batch::{Role, Tree, is_true, role, whole_number};
+use super::batch::{Flags, Role, Tree, is_true, role, segment_url, whole_number};
 use super::exporter::SegmentSink;
 use super::header::{span_id_ascii, xray_trace_id_ascii};
 use super::segment::{
@@ -196,8 +196,9 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
     buf.extend_from_slice(b",\"end_time\":");
     float(buf, epoch_seconds_f64(span.end_time).max(start));
 
-    let mut fault = matches!(span.status, Status::Error { .. });
-    let (mut error, mut throttle) = (false, false);
+    let (mut fault, mut error, mut throttle) = (false, false, false);
+    // Whether the span carries the crate's own error classification (`telemetry.error`/`.throttle`).
+    let mut classified = false;
     let (mut method, mut url, mut namespace) = (None, None, None);
     // `status`, `content_length` of a response, once one of them is named.
     let mut response: Option<(Option<u16>, Option<u64>)> = None;
@@ -208,10 +209,17 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
         let v = &kv.value;
         match role(kv.key.as_str()) {
             Role::Fault => fault |= is_true(v),
-            Role::Error => error = is_true(v),
-            Role::Throttle => throttle = is_true(v),
+            Role::Error => {
+                error = is_true(v);
+                classified = true;
+            }
+            Role::Throttle => {
+                throttle = is_true(v);
+                classified = true;
+            }
             Role::HttpMethod => method = Some(v),
-            Role::HttpUrl => url = Some(v),
+            Role::HttpUrl => url = Some(v.as_str()),
+            Role::UrlFull => url = Some(Cow::Owned(segment_url(&v.as_str()).into_owned())),
             Role::HttpStatus => {
                 response.get_or_insert_default().0 = whole_number(v).and_then(|n| u16::try_from(n).ok());
             }
@@ -234,6 +242,14 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
         buf.extend_from_slice(b",\"namespace\":");
         string(buf, &ns.as_str());
     }
+    let outcome = Flags::of_outcome(
+        response.and_then(|(status, _)| status),
+        matches!(span.status, Status::Error { .. }),
+        classified,
+    );
+    fault |= outcome.fault;
+    error |= outcome.error;
+    throttle |= outcome.throttle;
     for (set, member) in [
         (fault, &b",\"fault\":true"[..]),
         (error, b",\"error\":true"),
@@ -257,7 +273,7 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
                 } else {
                     b"\"url\":"
                 });
-                string(buf, &u.as_str());
+                string(buf, &u);
             }
             buf.push(b'}');
             if response.is_some() {
@@ -413,6 +429,101 @@ mod tests {
         }
     }
 
+    /// A UDP payload over IPv4 is at most 65,507 bytes and the daemon header takes 29 of them, so a
+    /// document of 65,479–65,536 bytes (under X-Ray's 64 kB) never left: split it instead.
+    #[test]
+    fn a_document_just_under_64_kb_still_reaches_the_daemon() {
+        use crate::xray::{DAEMON_HEADER, UdpDaemonSink};
+        let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        daemon
+            .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let sink = UdpDaemonSink::new(&daemon.local_addr().unwrap().to_string()).unwrap();
+        let exporter = XraySegmentExporter::new(sink);
+        let child = |id, len| span(id, 1, vec![KeyValue::new("note", "x".repeat(len))]);
+        let batch = |pad| {
+            vec![
+                child(2, 30_000),
+                child(3, pad),
+                span(1, 0x53995c3f42cd8ad8, Vec::new()),
+            ]
+        };
+        // The whole batch as one document, whatever the limit.
+        let one_document = |b| serde_json::to_string(&subsegments(b)[0]).unwrap().len();
+        // Pad the second child until that document is 65,500 bytes.
+        let pad = 30_000 + 65_500 - one_document(batch(30_000));
+        let batch = || batch(pad);
+        let whole = one_document(batch());
+        assert!(
+            (65_479..=64 * 1024).contains(&whole),
+            "fits X-Ray's 64 kB, not a datagram: {whole}"
+        );
+        exporter.export(batch());
+        let mut buf = vec![0u8; 70_000];
+        let mut ids = Vec::new();
+        while let Ok(n) = daemon.recv(&mut buf) {
+            let text = std::str::from_utf8(&buf[..n]).unwrap();
+            let doc: Value = serde_json::from_str(text.strip_prefix(DAEMON_HEADER).unwrap()).unwrap();
+            ids.push(doc["id"].as_str().unwrap().to_owned());
+        }
+        ids.sort();
+        assert_eq!(
+            ids,
+            ["0000000000000001", "0000000000000002", "0000000000000003"],
+            "every span arrives"
+        );
+    }
+
+    /// Segment documents: `error` is a 4XX, `throttle` a 429, `fault` a 5XX; the collector's
+    /// awsxrayexporter reads the HTTP status first, then an Error status. `url.full` (the HTTP client
+    /// conventions' URL) is the request URL, without userinfo, query or fragment.
+    #[test]
+    fn flags_follow_the_http_status_and_url_full_is_the_request_url() {
+        let flags = |code: Option<i64>, status: Status| {
+            let mut attrs = vec![KeyValue::new(
+                "url.full",
+                "https://user:pw@api.example.com:8443/v1/cards?api_key=k-123#frag",
+            )];
+            if let Some(c) = code {
+                attrs.push(KeyValue::new("http.response.status_code", c));
+            }
+            let mut s = span(1, 0x53995c3f42cd8ad8, attrs);
+            s.status = status;
+            let sent = exported(vec![s.clone()]);
+            assert_eq!(sent, modelled(vec![s]), "both writers agree");
+            let doc: Value = serde_json::from_str(&sent[0]).unwrap();
+            assert_eq!(
+                doc["http"]["request"]["url"], "https://api.example.com:8443/v1/cards",
+                "{doc}"
+            );
+            ["fault", "error", "throttle"].map(|f| doc.get(f) == Some(&Value::Bool(true)))
+        };
+        let error = || Status::error("HTTP error");
+        assert_eq!(flags(Some(404), error()), [false, true, false], "4xx: error");
+        assert_eq!(
+            flags(Some(429), error()),
+            [false, true, true],
+            "429: error + throttle"
+        );
+        assert_eq!(
+            flags(Some(503), Status::Unset),
+            [true, false, false],
+            "5xx: fault"
+        );
+        assert_eq!(flags(Some(503), error()), [true, false, false]);
+        assert_eq!(
+            flags(None, error()),
+            [true, false, false],
+            "no status code: Error is a fault"
+        );
+        assert_eq!(
+            flags(Some(200), error()),
+            [true, false, false],
+            "not an HTTP error: a fault"
+        );
+        assert_eq!(flags(Some(200), Status::Unset), [false, false, false]);
+    }
+
     #[test]
     fn only_a_batch_the_direct_writer_renders_as_the_model_does_takes_it() {
         let root = || span(1, 0x53995c3f42cd8ad8, Vec::new());
@@ -469,19 +580,28 @@ mod tests {
         "a",
         "z",
         "é",
+        "url.full",
     ];
 
     fn attribute_value() -> impl Strategy<Value = OtelValue> {
         prop_oneof![
             any::<bool>().prop_map(OtelValue::Bool),
             any::<i64>().prop_map(OtelValue::I64),
-            prop::sample::select(vec![200_i64, -1, 0, 70_000, 429]).prop_map(OtelValue::I64),
+            prop::sample::select(vec![200_i64, -1, 0, 70_000, 429, 404, 503]).prop_map(OtelValue::I64),
             any::<f64>().prop_map(OtelValue::F64),
             prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.1, -0.0, 1e300])
                 .prop_map(OtelValue::F64),
             "[a-z0-9 \"\\\\é\u{1F600}\u{7}]{0,12}".prop_map(|s| OtelValue::String(s.into())),
-            prop::sample::select(vec!["200", "70000", "-5", "GET", "https://x/y?q=1"])
-                .prop_map(|s| OtelValue::String(s.into())),
+            prop::sample::select(vec![
+                "200",
+                "70000",
+                "-5",
+                "GET",
+                "https://x/y?q=1",
+                "https://u:p@x/y#f",
+                "no scheme?q"
+            ])
+            .prop_map(|s| OtelValue::String(s.into())),
             Just(OtelValue::String("é".repeat(MAX_ANNOTATION_VALUE + 5).into())),
             Just(OtelValue::Array(Array::I64(vec![1, 2]))),
             Just(OtelValue::Array(Array::String(vec!["a\"b".into()]))),
@@ -507,7 +627,7 @@ mod tests {
                     (0..KEYS.len(), attribute_value()),
                     (10..13_usize, any::<bool>().prop_map(OtelValue::Bool)),
                     (
-                        prop::sample::select(vec![0_usize, 5, 17, 19, 24]),
+                        prop::sample::select(vec![0_usize, 5, 17, 19, 24, 27]),
                         attribute_value()
                     ),
                 ],

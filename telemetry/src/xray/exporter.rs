@@ -1,6 +1,7 @@
 //! Where subsegment documents go: the X-Ray daemon over UDP, or memory in tests.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The daemon protocol header that precedes every document in a datagram.
@@ -40,6 +41,8 @@ pub struct UdpDaemonSink {
     connected: bool,
     /// [`DAEMON_HEADER`] followed by the last document sent.
     datagram: Mutex<Vec<u8>>,
+    /// Datagrams the socket refused (full buffer, too large, no route).
+    failed: AtomicU64,
 }
 
 impl UdpDaemonSink {
@@ -76,22 +79,37 @@ impl UdpDaemonSink {
             target,
             connected,
             datagram: Mutex::new(datagram),
+            failed: AtomicU64::new(0),
         })
+    }
+
+    /// Datagrams not sent since this sink was made: the socket refused them (a full send buffer, a
+    /// datagram over 65,507 bytes, no route). Their documents are lost; the invocation is not.
+    ///
+    /// ```
+    /// let sink = telemetry::xray::UdpDaemonSink::new("127.0.0.1:2000")?;
+    /// assert_eq!(sink.failed_sends(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn failed_sends(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
     }
 
     /// Sends `datagram`; fire and forget: a missing daemon loses the trace, never the request.
     fn send_datagram(&self, datagram: &[u8]) {
-        if self.connected {
+        let sent = if self.connected {
             match self.socket.send(datagram) {
                 // A connected socket reports an earlier ICMP "port unreachable" on a later send: the
                 // daemon was down; this datagram was not sent, so try it once more.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    let _ = self.socket.send(datagram);
-                }
-                _ => {}
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => self.socket.send(datagram),
+                other => other,
             }
         } else {
-            let _ = self.socket.send_to(datagram, self.target);
+            self.socket.send_to(datagram, self.target)
+        };
+        if sent.is_err() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -206,6 +224,25 @@ mod tests {
             ],
             "nothing for `false`, and no leftovers of a longer document"
         );
+    }
+
+    /// The largest document that fits a datagram arrives; one byte more is refused by the socket and
+    /// counted, not lost silently.
+    #[test]
+    fn the_largest_document_fits_one_datagram_and_refusals_are_counted() {
+        let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+        daemon
+            .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let sink = UdpDaemonSink::new(&daemon.local_addr().unwrap().to_string()).unwrap();
+        let doc = |len: usize| format!("\"{}\"", "x".repeat(len - 2));
+        sink.send(&doc(crate::xray::MAX_DOCUMENT_BYTES));
+        let mut buf = vec![0u8; 70_000];
+        let n = daemon.recv(&mut buf).unwrap();
+        assert_eq!(n, 65_507, "header + the largest document: one full datagram");
+        assert_eq!(sink.failed_sends(), 0);
+        sink.send(&doc(crate::xray::MAX_DOCUMENT_BYTES + 1));
+        assert_eq!(sink.failed_sends(), 1);
     }
 
     #[test]

@@ -174,6 +174,7 @@ struct Fields {
     otel_name: Option<String>,
     kind: Option<SpanKind>,
     faas_trigger: Option<String>,
+    function_version: Option<String>,
     duration_ms: Option<f64>,
     fault: bool,
 }
@@ -233,6 +234,7 @@ impl Visit for Fields {
             "otel.name" => self.otel_name = Some(crate::redact::redact_attribute("", v).into_owned()),
             "otel.kind" => self.kind = span_kind(v),
             "telemetry.faas_trigger" => self.faas_trigger = Some(v.to_owned()),
+            "telemetry.function_version" => self.function_version = Some(v.to_owned()),
             n if n.starts_with("telemetry.") => {}
             // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields.
             name => self.push(
@@ -249,9 +251,11 @@ impl Visit for Fields {
 impl Fields {
     /// The invocation span's log context under the FaaS semantic conventions' names
     /// (<https://opentelemetry.io/docs/specs/semconv/faas/faas-spans/>): `faas.invocation_id`,
-    /// `faas.coldstart`, `faas.trigger`, `cloud.resource_id`, `cloud.account.id`.
+    /// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the function ARN with the running
+    /// version, [`resolved_function_arn`](crate::context::resolved_function_arn)), `cloud.account.id`
+    /// and `aws.lambda.invoked_arn` (the ARN as invoked, alias and all).
     fn as_faas_invocation(&mut self) {
-        let mut out = Vec::with_capacity(self.attributes.len() + 3);
+        let mut out = Vec::with_capacity(self.attributes.len() + 4);
         for kv in self.attributes.drain(..) {
             match kv.key.as_str() {
                 "function_request_id" => out.push(KeyValue::new("faas.invocation_id", kv.value)),
@@ -261,7 +265,10 @@ impl Fields {
                     if let Some(account) = arn.split(':').nth(4).filter(|a| !a.is_empty()) {
                         out.push(KeyValue::new("cloud.account.id", account.to_owned()));
                     }
-                    out.push(KeyValue::new("cloud.resource_id", kv.value));
+                    let resource_id =
+                        crate::context::resolved_function_arn(&arn, self.function_version.as_deref());
+                    out.push(KeyValue::new("cloud.resource_id", resource_id));
+                    out.push(KeyValue::new("aws.lambda.invoked_arn", kv.value));
                 }
                 "xray_trace_id" => {}
                 _ => out.push(kv),

@@ -8,6 +8,7 @@
 //! in an unsampled invocation), and the same context as W3C `traceparent` (+ `tracestate`).
 
 use super::layer::outgoing_context_for;
+use crate::propagation::Propagators;
 use ::reqwest::header::{HeaderName, HeaderValue};
 use std::future::Future;
 use tracing::Instrument;
@@ -61,13 +62,9 @@ impl SendTraced for ::reqwest::RequestBuilder {
             );
             if let Some(out) = outgoing_context_for(&span) {
                 let headers = request.headers_mut();
-                let pairs = [
-                    ("x-amzn-trace-id", Some(out.xray)),
-                    (crate::propagation::TRACEPARENT, Some(out.traceparent)),
-                    (crate::propagation::TRACESTATE, out.tracestate),
-                ];
-                for (name, value) in pairs {
-                    if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                // The headers `OTEL_PROPAGATORS` names (default: X-Ray and W3C).
+                for (name, value) in Propagators::from_env().headers(out) {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
                         headers.insert(HeaderName::from_static(name), v);
                     }
                 }

@@ -11,14 +11,16 @@
 //!
 //! Attribute mapping ([`role`](super::batch::role)): `annotation.*` and `correlation_id` → annotations (≤ 50 per batch, keys
 //! sanitised; beyond that, metadata); `xray.namespace` → `namespace`; `aws.*` (not `aws.lambda.*`) →
-//! the `aws` object; `http.request.method`, `http.request.url`, `http.response.status` (or
-//! `http.response.status_code`), `http.response.content_length` → `http`; `telemetry.error`,
-//! `telemetry.throttle` and an error status (or `telemetry.fault`) → the flags; the invocation's log
+//! the `aws` object; `http.request.method`, `http.request.url` (or `url.full` without userinfo, query
+//! and fragment), `http.response.status` (or `http.response.status_code`),
+//! `http.response.content_length` → `http`; the flags from the HTTP status code when it is an error
+//! (4xx `error`, 429 `error` + `throttle`, 5xx `fault`), else an Error status → `fault`, plus
+//! `telemetry.fault`/`.error`/`.throttle`; the invocation's log
 //! context and the `faas.*`/`cloud.*` conventions are left out (Lambda's own segment has them); every
 //! other attribute → metadata under `default`; span links (an SQS batch's messages) → metadata
 //! `otel.links` (`trace_id` in X-Ray form, `id`, the link's attributes).
 
-use super::batch::{MAX_NESTING, Role, Tree, is_true, role, whole_number};
+use super::batch::{Flags, MAX_NESTING, Role, Tree, is_true, role, segment_url, whole_number};
 use super::header::{span_id_hex, xray_trace_id};
 use super::segment::{
     AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
@@ -70,7 +72,7 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
         start_time: epoch_seconds_f64(span.start_time),
         end_time: epoch_seconds_f64(span.end_time).max(epoch_seconds_f64(span.start_time)),
         namespace: None,
-        fault: matches!(span.status, Status::Error { .. }),
+        fault: false,
         error: false,
         throttle: false,
         http: None,
@@ -107,16 +109,28 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
     }
     // Metadata under `default`, moved into the document once at the end.
     let mut default_meta: BTreeMap<String, Value> = BTreeMap::new();
+    // Whether the span carries the crate's own error classification (`telemetry.error`/`.throttle`).
+    let mut classified = false;
     for kv in std::mem::take(&mut span.attributes) {
         let name = kv.key.as_str();
         let value = kv.value;
         match role(name) {
             Role::Fault => doc.fault |= is_true(&value),
-            Role::Error => doc.error = is_true(&value),
-            Role::Throttle => doc.throttle = is_true(&value),
-            r @ (Role::HttpMethod | Role::HttpUrl) => {
+            Role::Error => {
+                doc.error = is_true(&value);
+                classified = true;
+            }
+            Role::Throttle => {
+                doc.throttle = is_true(&value);
+                classified = true;
+            }
+            r @ (Role::HttpMethod | Role::HttpUrl | Role::UrlFull) => {
                 let request = doc.http.get_or_insert_default().request.get_or_insert_default();
-                let text = Some(String::from(value.as_str()));
+                let text = Some(if r == Role::UrlFull {
+                    segment_url(&value.as_str()).into_owned()
+                } else {
+                    String::from(value.as_str())
+                });
                 if r == Role::HttpMethod {
                     request.method = text;
                 } else {
@@ -171,6 +185,15 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
     if !default_meta.is_empty() {
         doc.metadata.insert("default".to_owned(), default_meta);
     }
+    let code = doc
+        .http
+        .as_ref()
+        .and_then(|h| h.response.as_ref())
+        .and_then(|r| r.status);
+    let outcome = Flags::of_outcome(code, matches!(span.status, Status::Error { .. }), classified);
+    doc.fault |= outcome.fault;
+    doc.error |= outcome.error;
+    doc.throttle |= outcome.throttle;
     doc
 }
 
