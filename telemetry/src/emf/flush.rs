@@ -8,9 +8,9 @@ use super::document::{
     is_valid_value,
 };
 use super::invocation::{Entry, InvocationMetrics};
-use super::json::{self, DocumentHead, MetricJson};
+use super::json::{self, DocumentHead, DocumentTemplate, MetricJson};
 use super::recorder::{EmfRecorder, lock, read, write};
-use super::scratch::{Scratch, Slot};
+use super::scratch::{Scratch, Slot, TemplateCache};
 use super::series::{CellKind, Group, Series};
 use super::units::EmfUnit;
 use crate::clock::epoch_millis;
@@ -281,8 +281,10 @@ impl EmfRecorder {
             props,
             prop_spans,
             extra,
+            templates,
         } = sc;
         let timestamp = epoch_millis(self.inner.clock.now());
+        let units = self.inner.unit_generation.load(Ordering::Acquire);
 
         // The flush's properties, escaped once for all its documents; the first of a repeated key wins.
         props.clear();
@@ -395,7 +397,10 @@ impl EmfRecorder {
                     extra.extend_from_slice(&props[s..e]);
                 }
             }
-            self.emit_group(src, group, extra, timestamp, run, values, round, out, report);
+            let templates = templates.as_mut().map(|t| (t, units));
+            self.emit_group(
+                src, group, extra, timestamp, run, values, round, templates, out, report,
+            );
             i = j;
         }
     }
@@ -452,6 +457,7 @@ impl EmfRecorder {
         run: &[Slot],
         values: &[f64],
         round: &mut Vec<Slot>,
+        mut templates: Option<(&mut TemplateCache, u64)>,
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
@@ -459,7 +465,11 @@ impl EmfRecorder {
             let metric = |i| metric_at(src, run, values, i);
             for lo in (0..run.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
                 let hi = (lo + MAX_METRICS_PER_DOCUMENT).min(run.len());
-                self.emit(group, extra, ts, lo, hi, &metric, true, out, report);
+                let slots = &run[lo..hi];
+                let t = templates.as_mut().map(|(t, u)| (&mut **t, *u));
+                if !self.emit_templated(src, group, extra, ts, slots, values, t, out, report) {
+                    self.emit(group, extra, ts, lo, hi, &metric, true, out, report);
+                }
             }
             return;
         }
@@ -480,8 +490,65 @@ impl EmfRecorder {
             let metric = |i| metric_at(src, round, values, i);
             for first in (0..round.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
                 let last = (first + MAX_METRICS_PER_DOCUMENT).min(round.len());
-                self.emit(group, extra, ts, first, last, &metric, true, out, report);
+                let slots = &round[first..last];
+                let t = templates.as_mut().map(|(t, u)| (&mut **t, *u));
+                if !self.emit_templated(src, group, extra, ts, slots, values, t, out, report) {
+                    self.emit(group, extra, ts, first, last, &metric, true, out, report);
+                }
             }
+        }
+    }
+
+    /// Writes the metrics `slots` as one document from the group's cached template, if there is one
+    /// for them (see [`TemplateCache`]) and the document fits; `false` means "write it with
+    /// [`emit`](Self::emit)", which also splits a document that is too large.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_templated(
+        &self,
+        src: &impl SeriesSource,
+        group: &Group,
+        extra: &[u8],
+        ts: u64,
+        slots: &[Slot],
+        values: &[f64],
+        templates: Option<(&mut TemplateCache, u64)>,
+        out: &mut Vec<u8>,
+        report: &mut FlushReport,
+    ) -> bool {
+        let Some((cache, units)) = templates else {
+            return false;
+        };
+        let build = || {
+            let head = self.head(group, extra, true);
+            DocumentTemplate::new(&head, slots.len(), |i| metric_at(src, slots, values, i))
+        };
+        let Some(template) = cache.get(group.id, units, slots, build) else {
+            return false;
+        };
+        let start = out.len();
+        let written = template.write(out, ts, extra, |i| {
+            let s = &slots[i];
+            &values[s.start..s.start + s.len]
+        });
+        if out.len() - start > MAX_DOCUMENT_BYTES {
+            out.truncate(start);
+            return false;
+        }
+        out.push(b'\n');
+        report.documents += 1;
+        report.values += written;
+        true
+    }
+
+    fn head<'a>(&'a self, group: &'a Group, extra: &'a [u8], with_props: bool) -> DocumentHead<'a> {
+        DocumentHead {
+            directive: &self.inner.directive,
+            dimension_set: &group.dimension_set,
+            root: if with_props {
+                [&group.dims_json, &group.props_json, extra]
+            } else {
+                [&group.dims_json, &[], &[]]
+            },
         }
     }
 
@@ -499,15 +566,7 @@ impl EmfRecorder {
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
-        let head = DocumentHead {
-            directive: &self.inner.directive,
-            dimension_set: &group.dimension_set,
-            root: if with_props {
-                [&group.dims_json, &group.props_json, extra]
-            } else {
-                [&group.dims_json, &[], &[]]
-            },
-        };
+        let head = self.head(group, extra, with_props);
         let start = out.len();
         let written = json::write_document(out, &head, ts, hi - lo, |i| metric(lo + i));
         if out.len() - start <= MAX_DOCUMENT_BYTES {
@@ -632,6 +691,98 @@ mod tests {
         assert_eq!(other["route"], "x", "no clash in this document: a property");
         assert_eq!(other["request"], "y");
         assert_eq!(other["service"], "valu\"ation");
+    }
+
+    #[test]
+    fn documents_written_from_templates_are_the_same_until_a_unit_changes() {
+        let (rec, out) = recorder();
+        let record = |n: u64| {
+            metrics::with_local_recorder(&rec, || {
+                for name in ["A", "B", "C"] {
+                    metrics::counter!(name, "route" => "/a").increment(n);
+                }
+                metrics::histogram!("Latency").record(1.5);
+                metrics::histogram!("Latency").record(2.0);
+            });
+        };
+        let flush = || {
+            out.clear();
+            rec.flush_with(&[("function_request_id", "r-1")]);
+            out.contents()
+        };
+        record(1);
+        let first = flush();
+        // Seen once, then templated, then written from the template.
+        for _ in 0..3 {
+            record(1);
+            assert_eq!(flush(), first);
+        }
+        // Another subset of the same group's metrics, and other values: its own documents.
+        metrics::with_local_recorder(&rec, || metrics::counter!("B", "route" => "/a").increment(7));
+        let other = flush();
+        for _ in 0..2 {
+            metrics::with_local_recorder(&rec, || metrics::counter!("B", "route" => "/a").increment(7));
+            assert_eq!(flush(), other);
+        }
+        assert_eq!(docs_of(&other)[0]["B"], 7);
+        assert_eq!(docs_of(&other)[0]["function_request_id"], "r-1");
+        record(2);
+        let doubled = flush();
+        assert_eq!(docs_of(&doubled)[0]["A"], 2);
+        assert_eq!(doubled.replace(":2,", ":1,").replace(":2}", ":1}"), first);
+
+        // `describe_*!` changes a registered metric's unit: the next document says so.
+        metrics::with_local_recorder(&rec, || {
+            metrics::describe_counter!("B", metrics::Unit::Bytes, "bytes");
+        });
+        record(1);
+        let described = flush();
+        let d = docs_of(&described)
+            .into_iter()
+            .find(|d| d.get("B").is_some())
+            .unwrap();
+        let defs = d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(defs.contains(&json!({"Name": "B", "Unit": "Bytes"})), "{defs:?}");
+        record(1);
+        assert_eq!(flush(), described);
+    }
+
+    #[test]
+    fn split_documents_are_the_same_from_templates() {
+        let (rec, out) = recorder();
+        let names: Vec<String> = (0..150).map(|i| format!("M{i}")).collect();
+        let record = || {
+            metrics::with_local_recorder(&rec, || {
+                for name in &names {
+                    metrics::counter!(name.clone()).increment(1);
+                }
+                for i in 0..250 {
+                    metrics::histogram!("Sizes").record(f64::from(i));
+                }
+            });
+        };
+        let mut first = None;
+        for _ in 0..4 {
+            record();
+            out.clear();
+            let report = rec.flush();
+            let text = out.contents();
+            assert_eq!(report.values, 150 + 250);
+            assert!(docs_of(&text).len() >= 4, "150 metrics and 250 values split");
+            assert_eq!(first.get_or_insert(text.clone()), &text);
+        }
+    }
+
+    fn docs_of(text: &str) -> Vec<Value> {
+        text.lines()
+            .map(|l| {
+                validate(l).unwrap();
+                serde_json::from_str(l).unwrap()
+            })
+            .collect()
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub(super) struct Inner {
     pub(super) cold_start_metric: MetricFragments,
     /// Buffers reused by every flush.
     pub(super) scratch: Mutex<Scratch>,
+    /// Bumped after every `describe_*!` that sets a unit: document templates made before are stale.
+    pub(super) unit_generation: AtomicU64,
 }
 
 /// The EMF recorder. Cheap to clone (shared state); install it globally with
@@ -320,7 +322,8 @@ impl EmfRecorder {
                 writer: Mutex::new(writer),
                 clock,
                 registered: AtomicU32::new(0),
-                scratch: Mutex::default(),
+                scratch: Mutex::new(Scratch::with_templates()),
+                unit_generation: AtomicU64::new(0),
             }),
         }
     }
@@ -336,6 +339,7 @@ impl EmfRecorder {
         {
             s.unit.store(unit_index(u), Ordering::Relaxed);
         }
+        self.inner.unit_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Records a real cold start: the next flush adds a `ColdStart` = 1 document with the dimensions
