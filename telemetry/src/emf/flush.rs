@@ -2,14 +2,13 @@
 //! It only drains values, sorts by small integers and copies the fragments resolved at registration
 //! and formatted numbers into a reused buffer ([`super::json`]); in steady state it allocates nothing.
 
-use super::cells::{CounterCell, GaugeCell, HistogramCell};
 use super::document::{
     MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC, is_valid_dimension_name,
     is_valid_value,
 };
 use super::invocation::{Entry, InvocationMetrics};
 use super::json::{self, DocumentHead, DocumentTemplate, MetricJson};
-use super::recorder::{EmfRecorder, lock, read, write};
+use super::recorder::{CellLists, EmfRecorder, lock, read, write};
 use super::scratch::{Scratch, Slot, TemplateCache};
 use super::series::{CellKind, Group, Series};
 use super::units::EmfUnit;
@@ -40,13 +39,7 @@ trait SeriesSource {
 }
 
 /// The process-wide cells, in registration order.
-struct Lists<'a> {
-    counters: &'a [Arc<CounterCell>],
-    gauges: &'a [Arc<GaugeCell>],
-    histograms: &'a [Arc<HistogramCell>],
-}
-
-impl SeriesSource for Lists<'_> {
+impl SeriesSource for CellLists {
     fn series(&self, slot: &Slot) -> &Series {
         match slot.kind {
             CellKind::Counter => &self.counters[slot.index].series,
@@ -199,9 +192,8 @@ impl EmfRecorder {
     fn render_into(&self, properties: &[(&str, &str)], sc: &mut Scratch) -> FlushReport {
         let mut report = FlushReport::default();
         let inner = &self.inner;
-        let counters = read(&inner.counter_list);
-        let gauges = read(&inner.gauge_list);
-        let histograms = read(&inner.histogram_list);
+        let cells = read(&inner.cells);
+        let (counters, gauges, histograms) = (&cells.counters, &cells.gauges, &cells.histograms);
         sc.values.clear();
         sc.slots.clear();
         let mut idle_with_props = false;
@@ -249,16 +241,11 @@ impl EmfRecorder {
         }
         let cold = inner.cold_start.swap(false, Ordering::AcqRel);
         if !inner.cfg.disabled {
-            let lists = Lists {
-                counters: &counters,
-                gauges: &gauges,
-                histograms: &histograms,
-            };
-            self.encode(&lists, sc, properties, cold, &mut report);
+            self.encode(&*cells, sc, properties, cold, &mut report);
         } else {
             report = FlushReport::default();
         }
-        drop((counters, gauges, histograms));
+        drop(cells);
         self.sweep(idle_with_props);
         report
     }
@@ -343,43 +330,14 @@ impl EmfRecorder {
             d.len = n;
             n > 0
         });
-        slots.sort_unstable_by_key(|d| (d.group, d.ordinal));
-
-        // Several cells of one series (keys folded into `other`, a counter and a gauge of the same
-        // name): counters are summed, anything else is listed. A run whose values were combined is
-        // copied to the end of `values` first, so the sources stay untouched.
-        merged.clear();
-        let mut copied = false;
-        for d in slots.iter() {
-            let same = merged
-                .last()
-                .is_some_and(|acc| (acc.group, acc.ordinal) == (d.group, d.ordinal));
-            let Some(acc) = merged.last_mut().filter(|_| same) else {
-                merged.push(*d);
-                copied = false;
-                continue;
-            };
-            if acc.len == 1 && d.len == 1 && d.kind == CellKind::Counter {
-                let total = values[acc.start] + values[d.start];
-                if is_valid_value(total) {
-                    if copied {
-                        values[acc.start] = total;
-                    } else {
-                        values.push(total);
-                        acc.start = values.len() - 1;
-                        copied = true;
-                    }
-                    continue;
-                }
-            }
-            if !copied {
-                let start = values.len();
-                values.extend_from_within(acc.start..acc.start + acc.len);
-                acc.start = start;
-                copied = true;
-            }
-            values.extend_from_within(d.start..d.start + d.len);
-            acc.len += d.len;
+        // Usually the cells were drained in document order, one per series: nothing to sort or merge.
+        let key = |d: &Slot| (d.group, d.ordinal);
+        if slots.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
+            merged.clear();
+            std::mem::swap(slots, merged);
+        } else {
+            slots.sort_unstable_by_key(key);
+            merge(slots, values, merged);
         }
 
         let mut i = 0;
@@ -420,22 +378,29 @@ impl EmfRecorder {
                 map.retain(|_, c| {
                     c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0 || !unheld(c)
                 });
-                write(&inner.counter_list).retain(|c| Arc::strong_count(c) > 1);
+                write(&inner.cells).counters.retain(|c| Arc::strong_count(c) > 1);
             }
             {
                 let mut map = write(&inner.gauges);
                 map.retain(|_, g| {
                     g.series.group.props.is_empty() || g.set.load(Ordering::Acquire) || !unheld(g)
                 });
-                write(&inner.gauge_list).retain(|g| Arc::strong_count(g) > 1);
+                write(&inner.cells).gauges.retain(|g| Arc::strong_count(g) > 1);
             }
             {
                 let mut map = write(&inner.histograms);
                 map.retain(|_, h| {
                     h.series.group.props.is_empty() || !lock(&h.values).is_empty() || !unheld(h)
                 });
-                write(&inner.histogram_list).retain(|h| Arc::strong_count(h) > 1);
+                write(&inner.cells)
+                    .histograms
+                    .retain(|h| Arc::strong_count(h) > 1);
             }
+        }
+        // Each series and group was made by a registration: while there were few, there is nothing to
+        // sweep, and the interner's lock is not taken.
+        if inner.registered.load(Ordering::Relaxed) as usize <= SWEEP_THRESHOLD {
+            return;
         }
         let mut interner = lock(&inner.interner);
         if interner.series.len() > SWEEP_THRESHOLD {
@@ -588,6 +553,45 @@ impl EmfRecorder {
             report.rejected_metrics += 1;
             tracing::warn!(metric = %name(), "EMF document too large even alone; dropped");
         }
+    }
+}
+
+/// Merges the runs of sorted `slots` that are one series (keys folded into `other`, a counter and a
+/// gauge of the same name) into `merged`: counters are summed, anything else is listed. A run whose
+/// values were combined is copied to the end of `values` first, so the sources stay untouched.
+fn merge(slots: &[Slot], values: &mut Vec<f64>, merged: &mut Vec<Slot>) {
+    merged.clear();
+    let mut copied = false;
+    for d in slots.iter() {
+        let same = merged
+            .last()
+            .is_some_and(|acc| (acc.group, acc.ordinal) == (d.group, d.ordinal));
+        let Some(acc) = merged.last_mut().filter(|_| same) else {
+            merged.push(*d);
+            copied = false;
+            continue;
+        };
+        if acc.len == 1 && d.len == 1 && d.kind == CellKind::Counter {
+            let total = values[acc.start] + values[d.start];
+            if is_valid_value(total) {
+                if copied {
+                    values[acc.start] = total;
+                } else {
+                    values.push(total);
+                    acc.start = values.len() - 1;
+                    copied = true;
+                }
+                continue;
+            }
+        }
+        if !copied {
+            let start = values.len();
+            values.extend_from_within(acc.start..acc.start + acc.len);
+            acc.start = start;
+            copied = true;
+        }
+        values.extend_from_within(d.start..d.start + d.len);
+        acc.len += d.len;
     }
 }
 
@@ -796,10 +800,10 @@ mod tests {
         });
         let held =
             metrics::with_local_recorder(&rec, || metrics::counter!("Requests", "request_id" => "held"));
-        assert_eq!(read(&rec.inner.counter_list).len(), 2001);
+        assert_eq!(read(&rec.inner.cells).counters.len(), 2001);
         assert_eq!(rec.flush().values, 2000);
         assert_eq!(
-            read(&rec.inner.counter_list).len(),
+            read(&rec.inner.cells).counters.len(),
             1,
             "only the cell a handle still points at is kept"
         );
