@@ -7,6 +7,7 @@ use super::record::{
 };
 use crate::clock::{Clock, SystemClock, rfc3339_millis};
 use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::{Arc, OnceLock};
 use tracing::level_filters::LevelFilter;
@@ -59,6 +60,14 @@ impl SpanFields {
         })
     }
 }
+
+thread_local! {
+    /// The line being written on this thread, reused from line to line.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A line buffer larger than this is released after its line instead of kept.
+const MAX_KEPT_LINE: usize = 64 * 1024;
 
 /// Per-invocation logger state, kept in the invocation span's extensions.
 #[derive(Debug, Default)]
@@ -184,6 +193,22 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
+        let mut out = Vec::with_capacity(512);
+        self.render_into(&mut out, level, message, own, scope);
+        out
+    }
+
+    /// Appends the line and its newline to `out` (nothing if it cannot be serialised).
+    fn render_into<S>(
+        &self,
+        out: &mut Vec<u8>,
+        level: Level,
+        message: &str,
+        own: &[(&'static str, FieldValue)],
+        scope: &[tracing_subscriber::registry::SpanRef<'_, S>],
+    ) where
+        S: for<'a> LookupSpan<'a>,
+    {
         let guards: Vec<_> = scope.iter().map(|s| s.extensions()).collect();
         let mut context: [Option<Printed<'_>>; 7] = [None; 7];
         let mut fields: Vec<(&str, Printed<'_>)> = Vec::with_capacity(own.len() + 8);
@@ -213,18 +238,17 @@ where
             context,
             fields: &fields,
         };
-        let mut out = Vec::with_capacity(512);
+        let start = out.len();
         let ok = if self.cfg.pretty {
-            serde_json::to_writer_pretty(&mut out, &line)
+            serde_json::to_writer_pretty(&mut *out, &line)
         } else {
-            line.write_compact(&mut out)
+            line.write_compact(out)
         };
         if ok.is_err() {
-            out.clear();
+            out.truncate(start);
         } else {
             out.push(b'\n');
         }
-        out
     }
 
     fn flush_buffer<S>(
@@ -343,8 +367,9 @@ where
         }
         let mut c = FieldCollector::default();
         event.record(&mut c);
-        let line = self.render(level, c.message.as_deref().unwrap_or(""), &c.fields, &scope);
+        let message = c.message.as_deref().unwrap_or("");
         if let (true, Some(inv), Some(cfg)) = (buffering, invocation, self.cfg.buffer) {
+            let line = self.render(level, message, &c.fields, &scope);
             let oversize = {
                 let mut ext = inv.extensions_mut();
                 match ext.get_mut::<InvocationLog>() {
@@ -357,13 +382,34 @@ where
             }
             return;
         }
-        if level == Level::ERROR
-            && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
-            && b.flush_on_error_log
-        {
-            self.flush_buffer(meta, inv, &scope);
+        // A line written at once is rendered into this thread's reused buffer (a fresh one if a
+        // writer that logs got here again while it is in use).
+        let write_line = |out: &mut Vec<u8>| {
+            self.render_into(out, level, message, &c.fields, &scope);
+            if level == Level::ERROR
+                && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
+                && b.flush_on_error_log
+            {
+                self.flush_buffer(meta, inv, &scope);
+            }
+            self.write(meta, out);
+        };
+        let reused = LINE
+            .try_with(|line| {
+                let Ok(mut out) = line.try_borrow_mut() else {
+                    return false;
+                };
+                out.clear();
+                write_line(&mut out);
+                if out.capacity() > MAX_KEPT_LINE {
+                    *out = Vec::new();
+                }
+                true
+            })
+            .unwrap_or(false);
+        if !reused {
+            write_line(&mut Vec::with_capacity(512));
         }
-        self.write(meta, &line);
     }
 }
 
