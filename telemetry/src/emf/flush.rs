@@ -305,31 +305,36 @@ impl EmfRecorder {
             self.emit(group, extra, timestamp, 0, 1, &metric, true, out, report);
         }
 
-        // Reject what can never be emitted, and invalid values.
-        slots.retain_mut(|d| {
-            if d.invalid {
-                let series = src.series(d);
-                report.rejected_metrics += 1;
-                let why = series.invalid.unwrap_or_default();
-                tracing::warn!(metric = %series.name, "{why}; dropped");
-                return false;
-            }
-            let slice = &mut values[d.start..d.start + d.len];
-            let mut n = 0;
-            for i in 0..slice.len() {
-                if is_valid_value(slice[i]) {
-                    slice[n] = slice[i];
-                    n += 1;
+        // Reject what can never be emitted, and invalid values. A drained counter is a whole number
+        // from 1 to u64::MAX, always within CloudWatch's range: a flush of valid counters only (the
+        // usual one) has nothing to check value by value.
+        let all_valid_counters = slots.iter().all(|d| !d.invalid && d.kind == CellKind::Counter);
+        if !all_valid_counters {
+            slots.retain_mut(|d| {
+                if d.invalid {
+                    let series = src.series(d);
+                    report.rejected_metrics += 1;
+                    let why = series.invalid.unwrap_or_default();
+                    tracing::warn!(metric = %series.name, "{why}; dropped");
+                    return false;
                 }
-            }
-            if n < d.len {
-                report.rejected_values += d.len - n;
-                let series = src.series(d);
-                tracing::warn!(metric = %series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
-            }
-            d.len = n;
-            n > 0
-        });
+                let slice = &mut values[d.start..d.start + d.len];
+                let mut n = 0;
+                for i in 0..slice.len() {
+                    if is_valid_value(slice[i]) {
+                        slice[n] = slice[i];
+                        n += 1;
+                    }
+                }
+                if n < d.len {
+                    report.rejected_values += d.len - n;
+                    let series = src.series(d);
+                    tracing::warn!(metric = %series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
+                }
+                d.len = n;
+                n > 0
+            });
+        }
         // Usually the cells were drained in document order, one per series: nothing to sort or merge.
         let key = |d: &Slot| (d.group, d.ordinal);
         if slots.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
