@@ -1,6 +1,8 @@
 //! The flush: drains the cells (process-wide) or one invocation's buffer and writes EMF documents.
-//! It only drains values, sorts by small integers and copies the fragments resolved at registration
-//! and formatted numbers into a reused buffer ([`super::json`]); in steady state it allocates nothing.
+//! It only drains values, sorts by small integers (when not drained in order already) and copies the
+//! fragments resolved at registration — from a document template cached per group and metric set
+//! ([`super::scratch::TemplateCache`]) once the same set is flushed again — and formatted numbers into a
+//! reused buffer ([`super::json`]); in steady state it allocates nothing.
 
 use super::document::{
     MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC, is_valid_dimension_name,
