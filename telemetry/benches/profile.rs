@@ -11,9 +11,13 @@
 //! - `span_export`: the `invocation` bench's span export (invocation span + 1 child, X-Ray to UDP),
 //!   with the batch dropped, and without context activation;
 //! - `xray_stages`: that batch (captured once) cloned, translated to subsegments, serialised, and
-//!   sent — each stage timed cumulatively — and a bare UDP send of the same datagram.
+//!   sent — each stage timed cumulatively — and a bare UDP send of the same datagram;
+//! - `emf`: the `invocation` bench's EMF flush (10 and 100 counters, no labels) through held counter
+//!   handles: the increments alone, increments + flush into an in-memory buffer, and a flush that finds
+//!   nothing (the fixed cost of a flush).
 //!
-//! `cargo bench -p telemetry --bench profile` (optional arguments: iterations per round, rounds).
+//! `cargo bench -p telemetry --bench profile` (optional arguments: iterations per round, rounds, and
+//! `emf` to run only that part).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use lambda_runtime::{LambdaEvent, Service, service_fn};
@@ -22,7 +26,7 @@ use std::net::UdpSocket;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use telemetry::context::FunctionInfo;
-use telemetry::emf::EmfBuilder;
+use telemetry::emf::{EmfBuilder, SharedBuffer};
 use telemetry::lambda::InvocationLayer;
 use telemetry::logs::{JsonLogLayer, LogConfig};
 use telemetry::xray::{MemorySpanSink, SegmentSink, SpanSink, UdpDaemonSink, XrayLayer, XraySegmentExporter};
@@ -103,6 +107,12 @@ fn main() {
     let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let iters = args.first().copied().unwrap_or(20_000);
     let rounds = args.get(1).copied().unwrap_or(7) as usize;
+    let only_emf = std::env::args().skip(1).any(|a| a == "emf");
+    println!("{:<28} {:>10} {:>10}", "variant", "median ns", "min ns");
+    emf(iters, rounds);
+    if only_emf {
+        return;
+    }
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = daemon.local_addr().unwrap().to_string();
     let xray = || XrayLayer::new(UdpDaemonSink::new(&addr).unwrap());
@@ -149,7 +159,6 @@ fn main() {
             tracing::Dispatch::new(tracing_subscriber::registry().with(logs(false)).with(xray())),
         ),
     ];
-    println!("{:<28} {:>10} {:>10}", "variant", "median ns", "min ns");
     for (name, dispatch) in &variants {
         let (ns, min) = tracing::dispatcher::with_default(dispatch, || {
             metrics::with_local_recorder(&rec, || {
@@ -232,5 +241,38 @@ fn main() {
     for (name, f) in &stages {
         let (ns, min) = measure(iters, rounds, f);
         println!("{:<28} {ns:>10.0} {min:>10.0}", format!("xray_stages/{name}"));
+    }
+}
+
+/// The `emf` part: run alone with `profile <iters> <rounds> emf`.
+fn emf(iters: u64, rounds: usize) {
+    for n in [10usize, 100] {
+        let buf = SharedBuffer::default();
+        let rec = EmfBuilder::new()
+            .namespace("CollectIQ")
+            .service("valuation")
+            .with_writer(buf.clone())
+            .build()
+            .unwrap();
+        let handles: Vec<metrics::Counter> = metrics::with_local_recorder(&rec, || {
+            (0..n)
+                .map(|i| metrics::counter!(format!("Metric{i:03}")))
+                .collect()
+        });
+        let (ns, min) = measure(iters, rounds, || handles.iter().for_each(|c| c.increment(1)));
+        println!("{:<28} {ns:>10.0} {min:>10.0}", format!("emf/{n}/increments"));
+        let (ns, min) = measure(iters, rounds, || {
+            handles.iter().for_each(|c| c.increment(1));
+            buf.clear();
+            std::hint::black_box(rec.flush());
+        });
+        println!(
+            "{:<28} {ns:>10.0} {min:>10.0}",
+            format!("emf/{n}/increments+flush")
+        );
+        let (ns, min) = measure(iters, rounds, || {
+            std::hint::black_box(rec.flush());
+        });
+        println!("{:<28} {ns:>10.0} {min:>10.0}", format!("emf/{n}/empty_flush"));
     }
 }

@@ -389,6 +389,22 @@ mod tests {
             let written = &out[22..];
             prop_assert_eq!(String::from_utf8_lossy(written), String::from_utf8_lossy(&expected));
 
+            // A document written from a template is the same, the properties being the group's or
+            // the flush's own.
+            let none: &[u8] = &[];
+            for root in [[&dims_json[..], &props_json[..], none], [&dims_json[..], none, &props_json[..]]] {
+                let head = DocumentHead { directive: &directive, dimension_set: &set, root };
+                let template = json::DocumentTemplate::new(&head, metrics.len(), |i| MetricJson {
+                    fragments: &fragments[i],
+                    unit: metrics[i].unit,
+                    values: &[],
+                });
+                let mut out = b"leading".to_vec();
+                let n = template.write(&mut out, timestamp, root[2], |i| metrics[i].values);
+                prop_assert_eq!(n, metrics.iter().map(|m| m.values.len()).sum::<usize>());
+                prop_assert_eq!(String::from_utf8_lossy(&out[7..]), String::from_utf8_lossy(&expected));
+            }
+
             // And what the specification requires, read back with serde_json.
             let doc: Value = serde_json::from_slice(written).unwrap();
             prop_assert_eq!(&doc["_aws"]["Timestamp"], &json!(timestamp));

@@ -1,16 +1,17 @@
 //! The flush: drains the cells (process-wide) or one invocation's buffer and writes EMF documents.
-//! It only drains values, sorts by small integers and copies the fragments resolved at registration
-//! and formatted numbers into a reused buffer ([`super::json`]); in steady state it allocates nothing.
+//! It only drains values, sorts by small integers (when not drained in order already) and copies the
+//! fragments resolved at registration — from a document template cached per group and metric set
+//! ([`super::scratch::TemplateCache`]) once the same set is flushed again — and formatted numbers into a
+//! reused buffer ([`super::json`]); in steady state it allocates nothing.
 
-use super::cells::{CounterCell, GaugeCell, HistogramCell};
 use super::document::{
     MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC, is_valid_dimension_name,
     is_valid_value,
 };
 use super::invocation::{Entry, InvocationMetrics};
-use super::json::{self, DocumentHead, MetricJson};
-use super::recorder::{EmfRecorder, lock, read, write};
-use super::scratch::{Scratch, Slot};
+use super::json::{self, DocumentHead, DocumentTemplate, MetricJson};
+use super::recorder::{CellLists, EmfRecorder, lock, read, write};
+use super::scratch::{Scratch, Slot, TemplateCache};
 use super::series::{CellKind, Group, Series};
 use super::units::EmfUnit;
 use crate::clock::epoch_millis;
@@ -40,13 +41,7 @@ trait SeriesSource {
 }
 
 /// The process-wide cells, in registration order.
-struct Lists<'a> {
-    counters: &'a [Arc<CounterCell>],
-    gauges: &'a [Arc<GaugeCell>],
-    histograms: &'a [Arc<HistogramCell>],
-}
-
-impl SeriesSource for Lists<'_> {
+impl SeriesSource for CellLists {
     fn series(&self, slot: &Slot) -> &Series {
         match slot.kind {
             CellKind::Counter => &self.counters[slot.index].series,
@@ -199,9 +194,8 @@ impl EmfRecorder {
     fn render_into(&self, properties: &[(&str, &str)], sc: &mut Scratch) -> FlushReport {
         let mut report = FlushReport::default();
         let inner = &self.inner;
-        let counters = read(&inner.counter_list);
-        let gauges = read(&inner.gauge_list);
-        let histograms = read(&inner.histogram_list);
+        let cells = read(&inner.cells);
+        let (counters, gauges, histograms) = (&cells.counters, &cells.gauges, &cells.histograms);
         sc.values.clear();
         sc.slots.clear();
         let mut idle_with_props = false;
@@ -249,16 +243,11 @@ impl EmfRecorder {
         }
         let cold = inner.cold_start.swap(false, Ordering::AcqRel);
         if !inner.cfg.disabled {
-            let lists = Lists {
-                counters: &counters,
-                gauges: &gauges,
-                histograms: &histograms,
-            };
-            self.encode(&lists, sc, properties, cold, &mut report);
+            self.encode(&*cells, sc, properties, cold, &mut report);
         } else {
             report = FlushReport::default();
         }
-        drop((counters, gauges, histograms));
+        drop(cells);
         self.sweep(idle_with_props);
         report
     }
@@ -281,8 +270,10 @@ impl EmfRecorder {
             props,
             prop_spans,
             extra,
+            templates,
         } = sc;
         let timestamp = epoch_millis(self.inner.clock.now());
+        let units = self.inner.unit_generation.load(Ordering::Acquire);
 
         // The flush's properties, escaped once for all its documents; the first of a repeated key wins.
         props.clear();
@@ -316,68 +307,44 @@ impl EmfRecorder {
             self.emit(group, extra, timestamp, 0, 1, &metric, true, out, report);
         }
 
-        // Reject what can never be emitted, and invalid values.
-        slots.retain_mut(|d| {
-            if d.invalid {
-                let series = src.series(d);
-                report.rejected_metrics += 1;
-                let why = series.invalid.unwrap_or_default();
-                tracing::warn!(metric = %series.name, "{why}; dropped");
-                return false;
-            }
-            let slice = &mut values[d.start..d.start + d.len];
-            let mut n = 0;
-            for i in 0..slice.len() {
-                if is_valid_value(slice[i]) {
-                    slice[n] = slice[i];
-                    n += 1;
+        // Reject what can never be emitted, and invalid values. A drained counter is a whole number
+        // from 1 to u64::MAX, always within CloudWatch's range: a flush of valid counters only (the
+        // usual one) has nothing to check value by value.
+        let all_valid_counters = slots.iter().all(|d| !d.invalid && d.kind == CellKind::Counter);
+        if !all_valid_counters {
+            slots.retain_mut(|d| {
+                if d.invalid {
+                    let series = src.series(d);
+                    report.rejected_metrics += 1;
+                    let why = series.invalid.unwrap_or_default();
+                    tracing::warn!(metric = %series.name, "{why}; dropped");
+                    return false;
                 }
-            }
-            if n < d.len {
-                report.rejected_values += d.len - n;
-                let series = src.series(d);
-                tracing::warn!(metric = %series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
-            }
-            d.len = n;
-            n > 0
-        });
-        slots.sort_unstable_by_key(|d| (d.group, d.ordinal));
-
-        // Several cells of one series (keys folded into `other`, a counter and a gauge of the same
-        // name): counters are summed, anything else is listed. A run whose values were combined is
-        // copied to the end of `values` first, so the sources stay untouched.
-        merged.clear();
-        let mut copied = false;
-        for d in slots.iter() {
-            let same = merged
-                .last()
-                .is_some_and(|acc| (acc.group, acc.ordinal) == (d.group, d.ordinal));
-            let Some(acc) = merged.last_mut().filter(|_| same) else {
-                merged.push(*d);
-                copied = false;
-                continue;
-            };
-            if acc.len == 1 && d.len == 1 && d.kind == CellKind::Counter {
-                let total = values[acc.start] + values[d.start];
-                if is_valid_value(total) {
-                    if copied {
-                        values[acc.start] = total;
-                    } else {
-                        values.push(total);
-                        acc.start = values.len() - 1;
-                        copied = true;
+                let slice = &mut values[d.start..d.start + d.len];
+                let mut n = 0;
+                for i in 0..slice.len() {
+                    if is_valid_value(slice[i]) {
+                        slice[n] = slice[i];
+                        n += 1;
                     }
-                    continue;
                 }
-            }
-            if !copied {
-                let start = values.len();
-                values.extend_from_within(acc.start..acc.start + acc.len);
-                acc.start = start;
-                copied = true;
-            }
-            values.extend_from_within(d.start..d.start + d.len);
-            acc.len += d.len;
+                if n < d.len {
+                    report.rejected_values += d.len - n;
+                    let series = src.series(d);
+                    tracing::warn!(metric = %series.name, rejected = d.len - n, "NaN, infinite or out-of-range metric values rejected");
+                }
+                d.len = n;
+                n > 0
+            });
+        }
+        // Usually the cells were drained in document order, one per series: nothing to sort or merge.
+        let key = |d: &Slot| (d.group, d.ordinal);
+        if slots.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
+            merged.clear();
+            std::mem::swap(slots, merged);
+        } else {
+            slots.sort_unstable_by_key(key);
+            merge(slots, values, merged);
         }
 
         let mut i = 0;
@@ -395,7 +362,10 @@ impl EmfRecorder {
                     extra.extend_from_slice(&props[s..e]);
                 }
             }
-            self.emit_group(src, group, extra, timestamp, run, values, round, out, report);
+            let templates = templates.as_mut().map(|t| (t, units));
+            self.emit_group(
+                src, group, extra, timestamp, run, values, round, templates, out, report,
+            );
             i = j;
         }
     }
@@ -415,22 +385,29 @@ impl EmfRecorder {
                 map.retain(|_, c| {
                     c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0 || !unheld(c)
                 });
-                write(&inner.counter_list).retain(|c| Arc::strong_count(c) > 1);
+                write(&inner.cells).counters.retain(|c| Arc::strong_count(c) > 1);
             }
             {
                 let mut map = write(&inner.gauges);
                 map.retain(|_, g| {
                     g.series.group.props.is_empty() || g.set.load(Ordering::Acquire) || !unheld(g)
                 });
-                write(&inner.gauge_list).retain(|g| Arc::strong_count(g) > 1);
+                write(&inner.cells).gauges.retain(|g| Arc::strong_count(g) > 1);
             }
             {
                 let mut map = write(&inner.histograms);
                 map.retain(|_, h| {
                     h.series.group.props.is_empty() || !lock(&h.values).is_empty() || !unheld(h)
                 });
-                write(&inner.histogram_list).retain(|h| Arc::strong_count(h) > 1);
+                write(&inner.cells)
+                    .histograms
+                    .retain(|h| Arc::strong_count(h) > 1);
             }
+        }
+        // Each series and group was made by a registration: while there were few, there is nothing to
+        // sweep, and the interner's lock is not taken.
+        if inner.registered.load(Ordering::Relaxed) as usize <= SWEEP_THRESHOLD {
+            return;
         }
         let mut interner = lock(&inner.interner);
         if interner.series.len() > SWEEP_THRESHOLD {
@@ -452,6 +429,7 @@ impl EmfRecorder {
         run: &[Slot],
         values: &[f64],
         round: &mut Vec<Slot>,
+        mut templates: Option<(&mut TemplateCache, u64)>,
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
@@ -459,7 +437,11 @@ impl EmfRecorder {
             let metric = |i| metric_at(src, run, values, i);
             for lo in (0..run.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
                 let hi = (lo + MAX_METRICS_PER_DOCUMENT).min(run.len());
-                self.emit(group, extra, ts, lo, hi, &metric, true, out, report);
+                let slots = &run[lo..hi];
+                let t = templates.as_mut().map(|(t, u)| (&mut **t, *u));
+                if !self.emit_templated(src, group, extra, ts, slots, values, t, out, report) {
+                    self.emit(group, extra, ts, lo, hi, &metric, true, out, report);
+                }
             }
             return;
         }
@@ -480,8 +462,65 @@ impl EmfRecorder {
             let metric = |i| metric_at(src, round, values, i);
             for first in (0..round.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
                 let last = (first + MAX_METRICS_PER_DOCUMENT).min(round.len());
-                self.emit(group, extra, ts, first, last, &metric, true, out, report);
+                let slots = &round[first..last];
+                let t = templates.as_mut().map(|(t, u)| (&mut **t, *u));
+                if !self.emit_templated(src, group, extra, ts, slots, values, t, out, report) {
+                    self.emit(group, extra, ts, first, last, &metric, true, out, report);
+                }
             }
+        }
+    }
+
+    /// Writes the metrics `slots` as one document from the group's cached template, if there is one
+    /// for them (see [`TemplateCache`]) and the document fits; `false` means "write it with
+    /// [`emit`](Self::emit)", which also splits a document that is too large.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_templated(
+        &self,
+        src: &impl SeriesSource,
+        group: &Group,
+        extra: &[u8],
+        ts: u64,
+        slots: &[Slot],
+        values: &[f64],
+        templates: Option<(&mut TemplateCache, u64)>,
+        out: &mut Vec<u8>,
+        report: &mut FlushReport,
+    ) -> bool {
+        let Some((cache, units)) = templates else {
+            return false;
+        };
+        let build = || {
+            let head = self.head(group, extra, true);
+            DocumentTemplate::new(&head, slots.len(), |i| metric_at(src, slots, values, i))
+        };
+        let Some(template) = cache.get(group.id, units, slots, build) else {
+            return false;
+        };
+        let start = out.len();
+        let written = template.write(out, ts, extra, |i| {
+            let s = &slots[i];
+            &values[s.start..s.start + s.len]
+        });
+        if out.len() - start > MAX_DOCUMENT_BYTES {
+            out.truncate(start);
+            return false;
+        }
+        out.push(b'\n');
+        report.documents += 1;
+        report.values += written;
+        true
+    }
+
+    fn head<'a>(&'a self, group: &'a Group, extra: &'a [u8], with_props: bool) -> DocumentHead<'a> {
+        DocumentHead {
+            directive: &self.inner.directive,
+            dimension_set: &group.dimension_set,
+            root: if with_props {
+                [&group.dims_json, &group.props_json, extra]
+            } else {
+                [&group.dims_json, &[], &[]]
+            },
         }
     }
 
@@ -499,15 +538,7 @@ impl EmfRecorder {
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
-        let head = DocumentHead {
-            directive: &self.inner.directive,
-            dimension_set: &group.dimension_set,
-            root: if with_props {
-                [&group.dims_json, &group.props_json, extra]
-            } else {
-                [&group.dims_json, &[], &[]]
-            },
-        };
+        let head = self.head(group, extra, with_props);
         let start = out.len();
         let written = json::write_document(out, &head, ts, hi - lo, |i| metric(lo + i));
         if out.len() - start <= MAX_DOCUMENT_BYTES {
@@ -529,6 +560,45 @@ impl EmfRecorder {
             report.rejected_metrics += 1;
             tracing::warn!(metric = %name(), "EMF document too large even alone; dropped");
         }
+    }
+}
+
+/// Merges the runs of sorted `slots` that are one series (keys folded into `other`, a counter and a
+/// gauge of the same name) into `merged`: counters are summed, anything else is listed. A run whose
+/// values were combined is copied to the end of `values` first, so the sources stay untouched.
+fn merge(slots: &[Slot], values: &mut Vec<f64>, merged: &mut Vec<Slot>) {
+    merged.clear();
+    let mut copied = false;
+    for d in slots.iter() {
+        let same = merged
+            .last()
+            .is_some_and(|acc| (acc.group, acc.ordinal) == (d.group, d.ordinal));
+        let Some(acc) = merged.last_mut().filter(|_| same) else {
+            merged.push(*d);
+            copied = false;
+            continue;
+        };
+        if acc.len == 1 && d.len == 1 && d.kind == CellKind::Counter {
+            let total = values[acc.start] + values[d.start];
+            if is_valid_value(total) {
+                if copied {
+                    values[acc.start] = total;
+                } else {
+                    values.push(total);
+                    acc.start = values.len() - 1;
+                    copied = true;
+                }
+                continue;
+            }
+        }
+        if !copied {
+            let start = values.len();
+            values.extend_from_within(acc.start..acc.start + acc.len);
+            acc.start = start;
+            copied = true;
+        }
+        values.extend_from_within(d.start..d.start + d.len);
+        acc.len += d.len;
     }
 }
 
@@ -635,6 +705,98 @@ mod tests {
     }
 
     #[test]
+    fn documents_written_from_templates_are_the_same_until_a_unit_changes() {
+        let (rec, out) = recorder();
+        let record = |n: u64| {
+            metrics::with_local_recorder(&rec, || {
+                for name in ["A", "B", "C"] {
+                    metrics::counter!(name, "route" => "/a").increment(n);
+                }
+                metrics::histogram!("Latency").record(1.5);
+                metrics::histogram!("Latency").record(2.0);
+            });
+        };
+        let flush = || {
+            out.clear();
+            rec.flush_with(&[("function_request_id", "r-1")]);
+            out.contents()
+        };
+        record(1);
+        let first = flush();
+        // Seen once, then templated, then written from the template.
+        for _ in 0..3 {
+            record(1);
+            assert_eq!(flush(), first);
+        }
+        // Another subset of the same group's metrics, and other values: its own documents.
+        metrics::with_local_recorder(&rec, || metrics::counter!("B", "route" => "/a").increment(7));
+        let other = flush();
+        for _ in 0..2 {
+            metrics::with_local_recorder(&rec, || metrics::counter!("B", "route" => "/a").increment(7));
+            assert_eq!(flush(), other);
+        }
+        assert_eq!(docs_of(&other)[0]["B"], 7);
+        assert_eq!(docs_of(&other)[0]["function_request_id"], "r-1");
+        record(2);
+        let doubled = flush();
+        assert_eq!(docs_of(&doubled)[0]["A"], 2);
+        assert_eq!(doubled.replace(":2,", ":1,").replace(":2}", ":1}"), first);
+
+        // `describe_*!` changes a registered metric's unit: the next document says so.
+        metrics::with_local_recorder(&rec, || {
+            metrics::describe_counter!("B", metrics::Unit::Bytes, "bytes");
+        });
+        record(1);
+        let described = flush();
+        let d = docs_of(&described)
+            .into_iter()
+            .find(|d| d.get("B").is_some())
+            .unwrap();
+        let defs = d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(defs.contains(&json!({"Name": "B", "Unit": "Bytes"})), "{defs:?}");
+        record(1);
+        assert_eq!(flush(), described);
+    }
+
+    #[test]
+    fn split_documents_are_the_same_from_templates() {
+        let (rec, out) = recorder();
+        let names: Vec<String> = (0..150).map(|i| format!("M{i}")).collect();
+        let record = || {
+            metrics::with_local_recorder(&rec, || {
+                for name in &names {
+                    metrics::counter!(name.clone()).increment(1);
+                }
+                for i in 0..250 {
+                    metrics::histogram!("Sizes").record(f64::from(i));
+                }
+            });
+        };
+        let mut first = None;
+        for _ in 0..4 {
+            record();
+            out.clear();
+            let report = rec.flush();
+            let text = out.contents();
+            assert_eq!(report.values, 150 + 250);
+            assert!(docs_of(&text).len() >= 4, "150 metrics and 250 values split");
+            assert_eq!(first.get_or_insert(text.clone()), &text);
+        }
+    }
+
+    fn docs_of(text: &str) -> Vec<Value> {
+        text.lines()
+            .map(|l| {
+                validate(l).unwrap();
+                serde_json::from_str(l).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
     fn idle_keys_with_property_labels_are_forgotten() {
         // request_id is not allow-listed: a property, so one cell per request.
         let rec = EmfBuilder::new().with_writer(std::io::sink()).build().unwrap();
@@ -645,10 +807,10 @@ mod tests {
         });
         let held =
             metrics::with_local_recorder(&rec, || metrics::counter!("Requests", "request_id" => "held"));
-        assert_eq!(read(&rec.inner.counter_list).len(), 2001);
+        assert_eq!(read(&rec.inner.cells).counters.len(), 2001);
         assert_eq!(rec.flush().values, 2000);
         assert_eq!(
-            read(&rec.inner.counter_list).len(),
+            read(&rec.inner.cells).counters.len(),
             1,
             "only the cell a handle still points at is kept"
         );

@@ -205,8 +205,35 @@ pub(crate) fn write_document<'a>(
     count: usize,
     metric: impl Fn(usize) -> MetricJson<'a>,
 ) -> usize {
+    write_timestamp(out, timestamp);
+    write_metadata(out, head, count, &metric);
+    for part in head.root {
+        out.extend_from_slice(part);
+    }
+    let mut written = 0;
+    for i in 0..count {
+        let m = metric(i);
+        written += m.values.len();
+        out.extend_from_slice(&m.fragments.member);
+        write_values(out, m.values);
+    }
+    out.push(b'}');
+    written
+}
+
+/// `{"_aws":{"Timestamp":…`: the start of every document.
+fn write_timestamp(out: &mut Vec<u8>, timestamp: u64) {
     out.extend_from_slice(b"{\"_aws\":{\"Timestamp\":");
     out.extend_from_slice(itoa::Buffer::new().format(timestamp).as_bytes());
+}
+
+/// `,"CloudWatchMetrics":[{…,"Metrics":[…]}]}`: the rest of the `_aws` member.
+fn write_metadata<'a>(
+    out: &mut Vec<u8>,
+    head: &DocumentHead<'_>,
+    count: usize,
+    metric: &impl Fn(usize) -> MetricJson<'a>,
+) {
     out.extend_from_slice(head.directive);
     out.extend_from_slice(head.dimension_set);
     out.extend_from_slice(b"],\"Metrics\":[");
@@ -223,30 +250,90 @@ pub(crate) fn write_document<'a>(
         }
     }
     out.extend_from_slice(b"]}]}");
-    for part in head.root {
-        out.extend_from_slice(part);
-    }
-    let mut written = 0;
-    for i in 0..count {
-        let m = metric(i);
-        written += m.values.len();
-        out.extend_from_slice(&m.fragments.member);
-        match m.values {
-            [one] => write_value(out, *one),
-            many => {
-                out.push(b'[');
-                for (k, v) in many.iter().enumerate() {
-                    if k > 0 {
-                        out.push(b',');
-                    }
-                    write_value(out, *v);
+}
+
+/// A metric's value: a number, or an array of them.
+fn write_values(out: &mut Vec<u8>, values: &[f64]) {
+    match values {
+        [one] => write_value(out, *one),
+        many => {
+            out.push(b'[');
+            for (k, v) in many.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
                 }
-                out.push(b']');
+                write_value(out, *v);
             }
+            out.push(b']');
         }
     }
-    out.push(b'}');
-    written
+}
+
+/// The bytes of a document that stay the same from one flush to the next as long as its group, its
+/// metrics (in order) and their units do: the whole `_aws` member after the timestamp, the group's
+/// dimension and property members, and each metric's `,"name":`. Writing a document from it
+/// ([`write`](Self::write)) copies two slices and, per metric, its name member and its values — the
+/// same bytes [`write_document`] writes (its tests compare the two).
+#[derive(Debug, Default)]
+pub(crate) struct DocumentTemplate {
+    /// `,"CloudWatchMetrics":[…]}` followed by the dimension and property members.
+    head: Vec<u8>,
+    /// Every metric's `,"name":`, one after the other …
+    members: Vec<u8>,
+    /// … each ending here.
+    member_ends: Vec<usize>,
+}
+
+impl DocumentTemplate {
+    /// The template of the documents `write_document(out, head, _, count, metric)` writes, without
+    /// `head.root[2]` (the per-flush properties, which [`write`](Self::write) takes).
+    pub(crate) fn new<'a>(
+        head: &DocumentHead<'_>,
+        count: usize,
+        metric: impl Fn(usize) -> MetricJson<'a>,
+    ) -> Self {
+        let mut t = Self::default();
+        write_metadata(&mut t.head, head, count, &metric);
+        t.head.extend_from_slice(head.root[0]);
+        t.head.extend_from_slice(head.root[1]);
+        t.member_ends.reserve_exact(count);
+        for i in 0..count {
+            t.members.extend_from_slice(&metric(i).fragments.member);
+            t.member_ends.push(t.members.len());
+        }
+        t
+    }
+
+    /// Bytes held.
+    pub(crate) fn size(&self) -> usize {
+        self.head.len() + self.members.len() + self.member_ends.len() * size_of::<usize>()
+    }
+
+    /// Appends one document (no newline): the timestamp, the template, `extra` (per-flush property
+    /// members, written after the group's) and the `i`-th metric's values from `values(i)`. Returns the
+    /// number of values written.
+    pub(crate) fn write<'v>(
+        &self,
+        out: &mut Vec<u8>,
+        timestamp: u64,
+        extra: &[u8],
+        values: impl Fn(usize) -> &'v [f64],
+    ) -> usize {
+        write_timestamp(out, timestamp);
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(extra);
+        let mut written = 0;
+        let mut start = 0;
+        for (i, &end) in self.member_ends.iter().enumerate() {
+            let v = values(i);
+            written += v.len();
+            out.extend_from_slice(&self.members[start..end]);
+            start = end;
+            write_values(out, v);
+        }
+        out.push(b'}');
+        written
+    }
 }
 
 #[cfg(test)]

@@ -63,15 +63,22 @@ pub(super) struct Interner {
     pub(super) next_series: u64,
 }
 
+/// Every cell of a recorder, by kind, in registration order.
+#[derive(Default)]
+pub(super) struct CellLists {
+    pub(super) counters: Vec<Arc<CounterCell>>,
+    pub(super) gauges: Vec<Arc<GaugeCell>>,
+    pub(super) histograms: Vec<Arc<HistogramCell>>,
+}
+
 pub(super) struct Inner {
     pub(super) cfg: Config,
     pub(super) counters: KeyMap<CounterCell>,
     pub(super) gauges: KeyMap<GaugeCell>,
     pub(super) histograms: KeyMap<HistogramCell>,
     /// The same cells in registration order: flushes walk these, so entries arrive nearly sorted.
-    pub(super) counter_list: RwLock<Vec<Arc<CounterCell>>>,
-    pub(super) gauge_list: RwLock<Vec<Arc<GaugeCell>>>,
-    pub(super) histogram_list: RwLock<Vec<Arc<HistogramCell>>>,
+    /// One lock for the three lists: a flush takes it once.
+    pub(super) cells: RwLock<CellLists>,
     pub(super) described: RwLock<HashMap<String, EmfUnit>>,
     pub(super) interner: Mutex<Interner>,
     pub(super) cold_start: AtomicBool,
@@ -85,6 +92,8 @@ pub(super) struct Inner {
     pub(super) cold_start_metric: MetricFragments,
     /// Buffers reused by every flush.
     pub(super) scratch: Mutex<Scratch>,
+    /// Bumped after every `describe_*!` that sets a unit: document templates made before are stale.
+    pub(super) unit_generation: AtomicU64,
 }
 
 /// The EMF recorder. Cheap to clone (shared state); install it globally with
@@ -149,7 +158,7 @@ impl Inner {
     fn get_or_insert<T>(
         &self,
         map: &KeyMap<T>,
-        list: &RwLock<Vec<Arc<T>>>,
+        list: fn(&mut CellLists) -> &mut Vec<Arc<T>>,
         key: &Key,
         make: impl FnOnce(Arc<Series>) -> T,
     ) -> Arc<T> {
@@ -162,7 +171,7 @@ impl Inner {
         }
         let cell = Arc::new(make(self.resolve(key)));
         w.insert(key.clone(), Arc::clone(&cell));
-        write(list).push(Arc::clone(&cell));
+        list(&mut write(&self.cells)).push(Arc::clone(&cell));
         self.registered.fetch_add(1, Ordering::Relaxed);
         cell
     }
@@ -256,34 +265,41 @@ impl metrics::Recorder for EmfRecorder {
     }
     fn register_counter(&self, key: &Key, _m: &Metadata<'_>) -> Counter {
         let inner = &self.inner;
-        Counter::from_arc(
-            inner.get_or_insert(&inner.counters, &inner.counter_list, key, |series| CounterCell {
+        Counter::from_arc(inner.get_or_insert(
+            &inner.counters,
+            |l| &mut l.counters,
+            key,
+            |series| CounterCell {
                 value: AtomicU64::new(0),
                 series,
-            }),
-        )
+            },
+        ))
     }
     fn register_gauge(&self, key: &Key, _m: &Metadata<'_>) -> Gauge {
         let inner = &self.inner;
-        Gauge::from_arc(
-            inner.get_or_insert(&inner.gauges, &inner.gauge_list, key, |series| GaugeCell {
+        Gauge::from_arc(inner.get_or_insert(
+            &inner.gauges,
+            |l| &mut l.gauges,
+            key,
+            |series| GaugeCell {
                 bits: AtomicU64::new(0),
                 set: AtomicBool::new(false),
                 series,
-            }),
-        )
+            },
+        ))
     }
     fn register_histogram(&self, key: &Key, _m: &Metadata<'_>) -> Histogram {
         let inner = &self.inner;
-        Histogram::from_arc(
-            inner.get_or_insert(&inner.histograms, &inner.histogram_list, key, |series| {
-                HistogramCell {
-                    values: Mutex::new(Vec::new()),
-                    overflow: AtomicUsize::new(0),
-                    series,
-                }
-            }),
-        )
+        Histogram::from_arc(inner.get_or_insert(
+            &inner.histograms,
+            |l| &mut l.histograms,
+            key,
+            |series| HistogramCell {
+                values: Mutex::new(Vec::new()),
+                overflow: AtomicUsize::new(0),
+                series,
+            },
+        ))
     }
 }
 
@@ -311,16 +327,15 @@ impl EmfRecorder {
                 counters: RwLock::default(),
                 gauges: RwLock::default(),
                 histograms: RwLock::default(),
-                counter_list: RwLock::default(),
-                gauge_list: RwLock::default(),
-                histogram_list: RwLock::default(),
+                cells: RwLock::default(),
                 described: RwLock::default(),
                 interner: Mutex::default(),
                 cold_start: AtomicBool::new(false),
                 writer: Mutex::new(writer),
                 clock,
                 registered: AtomicU32::new(0),
-                scratch: Mutex::default(),
+                scratch: Mutex::new(Scratch::with_templates()),
+                unit_generation: AtomicU64::new(0),
             }),
         }
     }
@@ -336,6 +351,7 @@ impl EmfRecorder {
         {
             s.unit.store(unit_index(u), Ordering::Relaxed);
         }
+        self.inner.unit_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Records a real cold start: the next flush adds a `ColdStart` = 1 document with the dimensions

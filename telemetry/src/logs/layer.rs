@@ -2,11 +2,14 @@
 
 use super::LogConfig;
 use super::buffer::LogBuffer;
-use super::record::{FieldCollector, FieldValue, Line, Printed, context_slot, is_printable, redact_captured};
+use super::record::{
+    FieldCollector, FieldValue, Line, Printed, context_slot, encode_span_value, is_printable, redact_captured,
+};
 use crate::clock::{Clock, SystemClock, rfc3339_millis};
 use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
+use std::cell::RefCell;
 use std::io::{self, Write};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -16,9 +19,55 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 /// Fields recorded on a span, kept in its extensions, already redacted (`redact_captured`): the lines
-/// inside the span print them as they are.
+/// inside the span print them as they are, from their JSON, encoded when the first line needs it and
+/// again after the span records new values.
 #[derive(Debug, Default)]
-struct SpanFields(Vec<(&'static str, FieldValue)>);
+struct SpanFields {
+    fields: Vec<(&'static str, FieldValue)>,
+    json: OnceLock<SpanJson>,
+}
+
+/// Every field value's JSON, one after the other; field `i`'s ends at `ends[i]`.
+#[derive(Debug, Default)]
+struct SpanJson {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl SpanFields {
+    fn new(fields: Vec<(&'static str, FieldValue)>) -> Self {
+        Self {
+            fields,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// Each field with its JSON (printable fields only: the others are never printed).
+    fn printed(&self) -> impl Iterator<Item = (&'static str, Printed<'_>)> {
+        let json = self.json.get_or_init(|| {
+            let mut j = SpanJson::default();
+            for (name, value) in &self.fields {
+                if is_printable(name) {
+                    encode_span_value(&mut j.bytes, value);
+                }
+                j.ends.push(j.bytes.len());
+            }
+            j
+        });
+        self.fields.iter().enumerate().map(move |(i, (name, value))| {
+            let start = if i == 0 { 0 } else { json.ends[i - 1] };
+            (*name, (value, Some(&json.bytes[start..json.ends[i]])))
+        })
+    }
+}
+
+thread_local! {
+    /// The line being written on this thread, reused from line to line.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A line buffer larger than this is released after its line instead of kept.
+const MAX_KEPT_LINE: usize = 64 * 1024;
 
 /// Per-invocation logger state, kept in the invocation span's extensions.
 #[derive(Debug, Default)]
@@ -144,24 +193,39 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
+        let mut out = Vec::with_capacity(512);
+        self.render_into(&mut out, level, message, own, scope);
+        out
+    }
+
+    /// Appends the line and its newline to `out` (nothing if it cannot be serialised).
+    fn render_into<S>(
+        &self,
+        out: &mut Vec<u8>,
+        level: Level,
+        message: &str,
+        own: &[(&'static str, FieldValue)],
+        scope: &[tracing_subscriber::registry::SpanRef<'_, S>],
+    ) where
+        S: for<'a> LookupSpan<'a>,
+    {
         let guards: Vec<_> = scope.iter().map(|s| s.extensions()).collect();
         let mut context: [Option<Printed<'_>>; 7] = [None; 7];
         let mut fields: Vec<(&str, Printed<'_>)> = Vec::with_capacity(own.len() + 8);
         // The event's own fields are redacted as the line is written; a span's were when it recorded
-        // them (`SpanFields` holds them redacted).
-        let sources = own.iter().map(|(n, v)| (n, (v, false))).chain(
+        // them (`SpanFields` holds them redacted, with their JSON).
+        let sources = own.iter().map(|(n, v)| (*n, (v, None))).chain(
             guards
                 .iter()
                 .filter_map(|g| g.get::<SpanFields>())
-                .flat_map(|f| f.0.iter())
-                .map(|(n, v)| (n, (v, true))),
+                .flat_map(SpanFields::printed),
         );
         for (name, value) in sources {
             if let Some(i) = context_slot(name) {
                 if context[i].is_none() {
                     context[i] = Some(value);
                 }
-            } else if is_printable(name) && !fields.iter().any(|(n, _)| n == name) {
+            } else if is_printable(name) && !fields.iter().any(|(n, _)| *n == name) {
                 fields.push((name, value));
             }
         }
@@ -174,18 +238,17 @@ where
             context,
             fields: &fields,
         };
-        let mut out = Vec::with_capacity(256);
+        let start = out.len();
         let ok = if self.cfg.pretty {
-            serde_json::to_writer_pretty(&mut out, &line)
+            serde_json::to_writer_pretty(&mut *out, &line)
         } else {
-            serde_json::to_writer(&mut out, &line)
+            line.write_compact(out)
         };
         if ok.is_err() {
-            out.clear();
+            out.truncate(start);
         } else {
             out.push(b'\n');
         }
-        out
     }
 
     fn flush_buffer<S>(
@@ -253,7 +316,7 @@ where
                 buffer: LogBuffer::default(),
             });
         }
-        ext.insert(SpanFields(c.fields));
+        ext.insert(SpanFields::new(c.fields));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -271,11 +334,12 @@ where
         let mut ext = span.extensions_mut();
         if let Some(fields) = ext.get_mut::<SpanFields>() {
             for (name, value) in recorded.fields {
-                match fields.0.iter_mut().find(|(n, _)| *n == name) {
+                match fields.fields.iter_mut().find(|(n, _)| *n == name) {
                     Some(slot) => slot.1 = value,
-                    None => fields.0.push((name, value)),
+                    None => fields.fields.push((name, value)),
                 }
             }
+            fields.json.take();
         }
     }
 
@@ -303,8 +367,9 @@ where
         }
         let mut c = FieldCollector::default();
         event.record(&mut c);
-        let line = self.render(level, c.message.as_deref().unwrap_or(""), &c.fields, &scope);
+        let message = c.message.as_deref().unwrap_or("");
         if let (true, Some(inv), Some(cfg)) = (buffering, invocation, self.cfg.buffer) {
+            let line = self.render(level, message, &c.fields, &scope);
             let oversize = {
                 let mut ext = inv.extensions_mut();
                 match ext.get_mut::<InvocationLog>() {
@@ -317,13 +382,34 @@ where
             }
             return;
         }
-        if level == Level::ERROR
-            && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
-            && b.flush_on_error_log
-        {
-            self.flush_buffer(meta, inv, &scope);
+        // A line written at once is rendered into this thread's reused buffer (a fresh one if a
+        // writer that logs got here again while it is in use).
+        let write_line = |out: &mut Vec<u8>| {
+            self.render_into(out, level, message, &c.fields, &scope);
+            if level == Level::ERROR
+                && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
+                && b.flush_on_error_log
+            {
+                self.flush_buffer(meta, inv, &scope);
+            }
+            self.write(meta, out);
+        };
+        let reused = LINE
+            .try_with(|line| {
+                let Ok(mut out) = line.try_borrow_mut() else {
+                    return false;
+                };
+                out.clear();
+                write_line(&mut out);
+                if out.capacity() > MAX_KEPT_LINE {
+                    *out = Vec::new();
+                }
+                true
+            })
+            .unwrap_or(false);
+        if !reused {
+            write_line(&mut Vec::with_capacity(512));
         }
-        self.write(meta, &line);
     }
 }
 

@@ -18,7 +18,7 @@
 //! request id.
 
 use super::LogConfig;
-use super::record::{FieldValue, Line};
+use super::record::{FieldValue, Line, Printed};
 use crate::clock::{Clock, SystemClock, rfc3339_millis};
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -213,8 +213,8 @@ where
         let trace = facts.and_then(|f| f.xray_trace_id.as_deref()).map(str_value);
         let correlation = facts.and_then(|f| f.correlation_id.as_deref()).map(str_value);
         // Nothing here was redacted yet: every value goes through the line's redactor.
-        fn scan(v: Option<&FieldValue>) -> Option<(&FieldValue, bool)> {
-            v.map(|v| (v, false))
+        fn scan(v: Option<&FieldValue>) -> Option<Printed<'_>> {
+            v.map(|v| (v, None))
         }
         let context = [
             scan(cold.as_ref()),
@@ -228,13 +228,13 @@ where
         let location = location.map(FieldValue::Str);
         let thread = FieldValue::Str(thread);
         let backtrace = backtrace.map(FieldValue::Str);
-        let mut fields: Vec<(&str, (&FieldValue, bool))> = Vec::with_capacity(3);
+        let mut fields: Vec<(&str, Printed<'_>)> = Vec::with_capacity(3);
         if let Some(l) = &location {
-            fields.push(("location", (l, false)));
+            fields.push(("location", (l, None)));
         }
-        fields.push(("thread", (&thread, false)));
+        fields.push(("thread", (&thread, None)));
         if let Some(b) = &backtrace {
-            fields.push(("backtrace", (b, false)));
+            fields.push(("backtrace", (b, None)));
         }
         let ts = rfc3339_millis(self.clock.now());
         let line = Line {

@@ -188,8 +188,24 @@ impl FieldValue {
     }
 }
 
-/// A value to print and whether it was already redacted ([`redact_captured`], a span's fields).
-pub(crate) type Printed<'a> = (&'a FieldValue, bool);
+/// A value to print and, for a span's field (already redacted by [`redact_captured`]), its JSON
+/// encoded once for every line inside the span ([`encode_span_value`]).
+pub(crate) type Printed<'a> = (&'a FieldValue, Option<&'a [u8]>);
+
+/// Appends the JSON of a span's field value as every line prints it: already redacted, so written as
+/// it is — the bytes `Line`'s serialisation writes for it.
+pub(crate) fn encode_span_value(out: &mut Vec<u8>, value: &FieldValue) {
+    let printed = Redacted {
+        name: "",
+        value,
+        redactor: None,
+        by_name: false,
+    };
+    if serde_json::to_writer(&mut *out, &printed).is_err() {
+        // Unreachable for these values (no map keys, no I/O); `null` keeps the line valid.
+        out.extend_from_slice(b"null");
+    }
+}
 
 /// One log line, rendered through serde.
 pub(crate) struct Line<'a> {
@@ -199,6 +215,89 @@ pub(crate) struct Line<'a> {
     pub(crate) cfg: &'a LogConfig,
     pub(crate) context: [Option<Printed<'a>>; 7],
     pub(crate) fields: &'a [(&'a str, Printed<'a>)],
+}
+
+impl Line<'_> {
+    /// Appends the line as compact JSON: the bytes `serde_json::to_writer(out, self)` writes (its tests
+    /// compare the two), with the span fields' JSON copied as encoded when they were recorded instead
+    /// of serialised again for every line. Redaction runs in the same order, on one budget.
+    pub(crate) fn write_compact(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let red = self.cfg.redactor.as_ref();
+        let budget = red.map(Redactor::budget);
+        let red = red.zip(budget.as_ref());
+        out.extend_from_slice(b"{\"timestamp\":");
+        serde_json::to_writer(&mut *out, self.timestamp)?;
+        out.extend_from_slice(b",\"level\":");
+        serde_json::to_writer(&mut *out, self.level)?;
+        out.extend_from_slice(b",\"message\":");
+        match red {
+            Some((r, b)) => serde_json::to_writer(&mut *out, &r.redact_within(self.message, b))?,
+            None => serde_json::to_writer(&mut *out, self.message)?,
+        }
+        out.extend_from_slice(b",\"service\":");
+        serde_json::to_writer(&mut *out, &self.cfg.function.service)?;
+        let f = &self.cfg.function;
+        for (i, key) in CONTEXT_KEYS.iter().enumerate() {
+            let key_json = |out: &mut Vec<u8>| {
+                out.extend_from_slice(b",\"");
+                // The context keys are plain ASCII words: nothing to escape.
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":");
+            };
+            match (self.context[i], i) {
+                (Some((_, Some(json))), _) => {
+                    key_json(out);
+                    out.extend_from_slice(json);
+                }
+                (Some((v, None)), _) => {
+                    key_json(out);
+                    let printed = Redacted {
+                        name: key,
+                        value: v,
+                        redactor: red,
+                        by_name: false,
+                    };
+                    serde_json::to_writer(&mut *out, &printed)?;
+                }
+                (None, 1) => {
+                    if let Some(name) = &f.function_name {
+                        key_json(out);
+                        serde_json::to_writer(&mut *out, name)?;
+                    }
+                }
+                (None, 2) => {
+                    if let Some(memory) = f.memory_size {
+                        key_json(out);
+                        serde_json::to_writer(&mut *out, &memory)?;
+                    }
+                }
+                (None, _) => {}
+            }
+        }
+        if self.cfg.sample_rate > 0.0 {
+            out.extend_from_slice(b",\"sampling_rate\":");
+            serde_json::to_writer(&mut *out, &self.cfg.sample_rate)?;
+        }
+        for (name, (value, json)) in self.fields {
+            out.push(b',');
+            serde_json::to_writer(&mut *out, name)?;
+            out.push(b':');
+            match json {
+                Some(json) => out.extend_from_slice(json),
+                None => {
+                    let printed = Redacted {
+                        name,
+                        value,
+                        redactor: red,
+                        by_name: true,
+                    };
+                    serde_json::to_writer(&mut *out, &printed)?;
+                }
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
 }
 
 impl Serialize for Line<'_> {
@@ -218,14 +317,14 @@ impl Serialize for Line<'_> {
         let f = &self.cfg.function;
         for (i, key) in CONTEXT_KEYS.iter().enumerate() {
             match (self.context[i], i) {
-                (Some((v, clean)), _) => m.serialize_entry(
+                (Some((v, json)), _) => m.serialize_entry(
                     key,
                     &Redacted {
                         name: key,
                         value: v,
                         // Context keys come from the event (correlation ids from request headers):
                         // scanned like any text, but never denied by name.
-                        redactor: if clean { None } else { red },
+                        redactor: if json.is_some() { None } else { red },
                         by_name: false,
                     },
                 )?,
@@ -246,13 +345,13 @@ impl Serialize for Line<'_> {
         if self.cfg.sample_rate > 0.0 {
             m.serialize_entry("sampling_rate", &self.cfg.sample_rate)?;
         }
-        for (name, (value, clean)) in self.fields {
+        for (name, (value, json)) in self.fields {
             m.serialize_entry(
                 name,
                 &Redacted {
                     name,
                     value,
-                    redactor: if *clean { None } else { red },
+                    redactor: if json.is_some() { None } else { red },
                     by_name: true,
                 },
             )?;
@@ -307,7 +406,10 @@ impl Serialize for Redacted<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::{JsonLogLayer, LogConfig};
+    use super::*;
+    use crate::context::FunctionInfo;
     use crate::testing::CapturedWriter;
+    use proptest::prelude::*;
     use tracing_subscriber::layer::SubscriberExt;
 
     fn lines(cfg: LogConfig, f: impl FnOnce()) -> Vec<serde_json::Value> {
@@ -350,5 +452,103 @@ mod tests {
             tracing::info!(card = 4_111_111_111_111_111u64, "x");
         });
         assert_eq!(got[0]["card"], 4_111_111_111_111_111u64, "redaction off");
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z ]{0,12}",
+            "(password=|token: |mail )[a-z0-9@.]{3,20}",
+            "[\"\\\\\\x00-\\x1f é😀]{0,8}",
+            any::<String>(),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = FieldValue> {
+        prop_oneof![
+            text().prop_map(FieldValue::Str),
+            any::<bool>().prop_map(FieldValue::Bool),
+            any::<i64>().prop_map(FieldValue::I64),
+            any::<u64>().prop_map(FieldValue::U64),
+            any::<i128>().prop_map(FieldValue::I128),
+            any::<u128>().prop_map(FieldValue::U128),
+            any::<f64>().prop_map(FieldValue::F64),
+            prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(0.1), Just(-0.0)].prop_map(FieldValue::F64),
+            (text(), text(), proptest::collection::vec(text(), 0..3)).prop_map(|(kind, message, causes)| {
+                FieldValue::Error(ErrorValue {
+                    kind,
+                    message,
+                    causes,
+                })
+            }),
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "card_id",
+            "api_token",
+            "user_password",
+            "n",
+            "q\"uote",
+            "é",
+            "stage",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// The compact writer is `serde_json::to_writer` of the line, span fields' JSON included, with
+        /// redaction on or off and budgets small enough to run out within a line.
+        #[test]
+        fn compact_writer_is_the_serde_serialisation(
+            message in text(),
+            context in proptest::collection::vec(proptest::option::of((value(), any::<bool>())), 7),
+            fields in proptest::collection::vec((name(), value(), any::<bool>()), 0..6),
+            redact in proptest::option::of(0usize..64),
+            sample_rate in prop_oneof![Just(0.0), Just(0.1), Just(1.0)],
+            function_name in proptest::option::of(text()),
+            memory in proptest::option::of(any::<u32>()),
+        ) {
+            let mut cfg = LogConfig::new("valu\"ation").with_function(FunctionInfo {
+                service: "valu\"ation".into(),
+                function_name,
+                memory_size: memory,
+                ..Default::default()
+            });
+            cfg = cfg.with_sample_rate(sample_rate);
+            cfg = cfg.with_redactor(redact.map(|n| Redactor::default().with_max_scan_bytes(n * 4)));
+            // A span's values as the log layer keeps them: their JSON encoded once.
+            let encode = |v: &FieldValue| {
+                let mut j = Vec::new();
+                encode_span_value(&mut j, v);
+                j
+            };
+            let context_json: Vec<Option<Vec<u8>>> =
+                context.iter().map(|c| c.as_ref().filter(|(_, span)| *span).map(|(v, _)| encode(v))).collect();
+            let fields_json: Vec<Option<Vec<u8>>> =
+                fields.iter().map(|(_, v, span)| span.then(|| encode(v))).collect();
+            let mut ctx: [Option<Printed<'_>>; 7] = [None; 7];
+            for (i, c) in context.iter().enumerate() {
+                ctx[i] = c.as_ref().map(|(v, _)| (v, context_json[i].as_deref()));
+            }
+            let printed: Vec<(&str, Printed<'_>)> = fields
+                .iter()
+                .zip(&fields_json)
+                .map(|((n, v, _), j)| (*n, (v, j.as_deref())))
+                .collect();
+            let line = Line {
+                timestamp: "2026-12-03T17:00:00.123Z",
+                level: "INFO",
+                message: &message,
+                cfg: &cfg,
+                context: ctx,
+                fields: &printed,
+            };
+            let mut compact = b"kept".to_vec();
+            line.write_compact(&mut compact).unwrap();
+            prop_assert!(compact.starts_with(b"kept"));
+            let serde = serde_json::to_vec(&line).unwrap();
+            prop_assert_eq!(String::from_utf8_lossy(&compact[4..]), String::from_utf8_lossy(&serde));
+        }
     }
 }

@@ -192,9 +192,28 @@ impl Redactor {
     /// Whether a field with this name is redacted whole.
     #[must_use]
     pub fn is_denied_field(&self, name: &str) -> bool {
-        self.deny.iter().any(|d| ends_with_normalised(name, d))
-            || DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d))
-            || DENY_LAST_WORD.iter().any(|w| last_word_is(name, w))
+        // `pan` and the like only as the name's last word (`span`, `company` stay): read from the name
+        // as written, word boundaries included.
+        if DENY_LAST_WORD.iter().any(|w| last_word_is(name, w)) {
+            return true;
+        }
+        // This runs for every field of every line and every word before a separator in text: the name
+        // is normalised once, on the stack, and each deny-listed word compared to it.
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for c in name.bytes().filter(|c| !matches!(c, b'_' | b'-' | b'.')) {
+            if n == buf.len() {
+                return self.deny.iter().any(|d| ends_with_normalised(name, d))
+                    || DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d));
+            }
+            buf[n] = c.to_ascii_lowercase();
+            n += 1;
+        }
+        let name = &buf[..n];
+        self.deny.iter().any(|d| name.ends_with(d.as_bytes()))
+            || DENY_ANYWHERE
+                .iter()
+                .any(|d| name.windows(d.len()).any(|w| w == d.as_bytes()))
     }
 
     /// Redacts secrets found inside free text, scanning at most the per-record budget.

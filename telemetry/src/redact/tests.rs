@@ -676,3 +676,23 @@ fn adversarial_nesting_and_escapes_stay_linear() {
         .into_owned();
     assert_eq!(out, "\"password\":\"[REDACTED]\"");
 }
+proptest! {
+    /// `is_denied_field` normalises the name once on the stack; it must answer what comparing each
+    /// word to the name normalised per word (`ends_with_normalised`, `contains_normalised`) answers.
+    #[test]
+    fn denied_field_is_the_per_word_definition(
+        name in prop_oneof![
+            "[A-Za-z_.-]{0,24}",
+            "(x_|X-|a.)?(Pass_Word|api-key|TOKEN|secret|private.key|passwd|ssn|cookie)(_hash|s|Arn)?",
+            "[a-z_]{60,80}(password|token)?",
+            any::<String>(),
+        ],
+        extra in "[A-Za-zé_-]{0,8}",
+    ) {
+        let red = Redactor::default().deny_fields([extra.as_str()]);
+        let per_word = red.deny.iter().any(|d| ends_with_normalised(&name, d))
+            || DENY_ANYWHERE.iter().any(|d| contains_normalised(&name, d))
+            || DENY_LAST_WORD.iter().any(|w| last_word_is(&name, w));
+        prop_assert_eq!(red.is_denied_field(&name), per_word);
+    }
+}
