@@ -28,8 +28,8 @@
 //! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), Slack (`xoxb-…`), Stripe (`sk_live_…`)
 //!   and Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
 //! - Slack incoming-webhook URLs (the path after `hooks.slack.com/`);
-//! - payment card numbers: 13–19 digits, spaces or dashes allowed between digits, a known issuer
-//!   prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
+//! - payment card numbers: 13–19 digits, spaces or dashes allowed between digit groups (dots when
+//!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
 //!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
@@ -1146,15 +1146,17 @@ fn find_secret_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
-/// Payment card numbers: 13–19 digits with single spaces or dashes allowed between them, an issuer
-/// prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay) and a valid Luhn check digit.
+/// Payment card numbers: 13–19 digits with one or two spaces or one dash allowed between them (or a
+/// `.` when every group is four digits, as printed on the card: `4111.1111.1111.1111`, never a
+/// decimal), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
+/// RuPay) and a valid Luhn check digit.
 ///
 /// A run of digit groups joined by single spaces or dashes is tried whole first; failing that, each
 /// stretch of whole groups inside it, longest first from each group on (a quantity or a second number
 /// next to a card number joins its run: `qty 2 4111 1111 1111 1111`). A stretch holds at most 19
 /// digits, so at most 19 groups are tried from each start: linear in the input.
 fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
-    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() || (i > 0 && !number_boundary(b, i - 1, true)) {
@@ -1163,24 +1165,41 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         }
         groups.clear();
         let mut group_start = i;
+        let mut dotted = false;
         while i < b.len() {
             if b[i].is_ascii_digit() {
                 i += 1;
-            } else if matches!(b[i], b' ' | b'-') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                groups.push((group_start, i));
-                i += 1;
-                group_start = i;
-            } else {
+                continue;
+            }
+            let width = match (b[i], b.get(i + 1)) {
+                (b' ', Some(b' ')) => 2,
+                (b' ' | b'-' | b'.', _) => 1,
+                _ => 0,
+            };
+            if width == 0 || !b.get(i + width).is_some_and(u8::is_ascii_digit) {
                 break;
             }
+            groups.push(Group {
+                start: group_start,
+                end: i,
+                dotted,
+            });
+            dotted = b[i] == b'.';
+            i += width;
+            group_start = i;
         }
-        groups.push((group_start, i));
+        groups.push(Group {
+            start: group_start,
+            end: i,
+            dotted,
+        });
+        // A dot at the run's end is a full stop (`… 1111.`), not a decimal point.
         let right_ok = i == b.len() || number_boundary(b, i, false);
         let mut first = 0;
         while first < groups.len() {
             match card_in_groups(b, &groups[first..], right_ok) {
                 Some(taken) => {
-                    spans.push((groups[first].0, groups[first + taken - 1].1));
+                    spans.push((groups[first].start, groups[first + taken - 1].end));
                     first += taken;
                 }
                 None => first += 1,
@@ -1189,13 +1208,38 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// One digit group of a run, and whether a `.` joins it to the group before.
+#[derive(Clone, Copy)]
+struct Group {
+    start: usize,
+    end: usize,
+    dotted: bool,
+}
+
 /// The most leading `groups` (counted) that spell a card number: 13–19 digits, an issuer prefix, a
-/// valid Luhn digit. A stretch ending at the run's end needs `right_ok` (its right boundary).
-fn card_in_groups(b: &[u8], groups: &[(usize, usize)], right_ok: bool) -> Option<usize> {
+/// valid Luhn digit. A stretch ending at the run's end needs `right_ok` (its right boundary). A
+/// stretch with a `.` between its groups counts only in fours (`4111.1111.1111.1111`, the last group
+/// shorter for 19 digits): `0.4111111111111111` is a decimal.
+fn card_in_groups(b: &[u8], groups: &[Group], right_ok: bool) -> Option<usize> {
     let mut digits = [0u8; 19];
     let mut n = 0usize;
     let mut found = None;
-    for (k, &(start, end)) in groups.iter().enumerate() {
+    // A stretch after a `.` is a decimal's fraction (`0.4111111111111111`), not a number.
+    if groups.first().is_some_and(|g| g.dotted) {
+        return None;
+    }
+    let mut fours = true;
+    let mut dotted = false;
+    for (k, g) in groups.iter().enumerate() {
+        if k > 0 && g.dotted {
+            dotted = true;
+        }
+        if dotted && !fours {
+            return found;
+        }
+        let (start, end) = (g.start, g.end);
+        // Every group but the last of a dotted card is four digits.
+        fours = fours && end - start == 4;
         for &c in &b[start..end] {
             if n == digits.len() {
                 return found;
@@ -1237,14 +1281,19 @@ fn card_prefix(d: &[u8], len: usize) -> bool {
     let p = |k: usize| d.iter().take(k).fold(0u32, |a, x| a * 10 + u32::from(*x));
     match d.first() {
         Some(4) => matches!(len, 13 | 16 | 19),
-        Some(5) => (51..=55).contains(&p(2)) && len == 16,
-        Some(2) => (2221..=2720).contains(&p(4)) && len == 16,
+        // Mastercard; Maestro (50, 56–58: 13–19 digits).
+        Some(5) => ((51..=55).contains(&p(2)) && len == 16) || (matches!(p(2), 50 | 56..=58) && len >= 13),
+        // Mastercard's 2-series; Mir (2200–2204: 16–19 digits).
+        Some(2) => {
+            ((2221..=2720).contains(&p(4)) && len == 16) || ((2200..=2204).contains(&p(4)) && len >= 16)
+        }
         Some(3) => {
             (matches!(p(2), 34 | 37) && len == 15)
                 || ((3528..=3589).contains(&p(4)) && len >= 16)
                 || ((matches!(p(2), 36 | 38) || (300..=305).contains(&p(3))) && len >= 14)
         }
-        Some(6) => (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62) && len >= 16,
+        // Discover, UnionPay, RuPay and Maestro (6xxx) at 16–19 digits; Maestro's 6304 and 67 from 13.
+        Some(6) => len >= 16 || ((p(2) == 67 || p(4) == 6304) && len >= 13),
         _ => false,
     }
 }
