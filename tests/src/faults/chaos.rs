@@ -498,11 +498,50 @@ fn mask_json(s: &str) -> String {
     }
 }
 
+/// Sends whose answer the proxy lost after the service (or the Slack sink) had taken them: the one
+/// fault after which no client can know the message went out, so sending it again is the only way not
+/// to lose it. Each such loss may leave one identical copy (same delivery ref, same `idempotency_key`)
+/// — a recognisable duplicate, counted apart; any copy beyond them is a difference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LostSends {
+    /// Slack webhook posts (`POST /…` through the Slack proxy) answered `lost-after-apply`.
+    pub slack: u64,
+    /// SNS `Publish` calls answered `lost-after-apply`.
+    pub sns: u64,
+}
+
+impl LostSends {
+    /// The lost-after-apply faults on the two send operations in `counts`.
+    #[must_use]
+    pub fn of(counts: &FaultCounts) -> Self {
+        let lost = |pick: &dyn Fn(&str) -> bool| -> u64 {
+            counts
+                .operations
+                .iter()
+                .filter(|(op, _)| pick(op))
+                .map(|(_, c)| c.injected.get(&FaultKind::LostAfterApply).copied().unwrap_or(0))
+                .sum()
+        };
+        Self {
+            slack: lost(&|op| op.starts_with("POST /")),
+            sns: lost(&|op| op == "Publish"),
+        }
+    }
+}
+
 impl FinalState {
     /// Every difference between `self` (the fault-free reference) and `got`, one line each; empty when
     /// they are the same under `rules`.
     #[must_use]
     pub fn differences(&self, got: &Self, rules: &Compare) -> Vec<String> {
+        self.differences_after(got, rules, LostSends::default()).0
+    }
+
+    /// [`differences`](Self::differences), except that up to `lost` extra identical copies of a message
+    /// the fault-free run also sent are recognisable duplicates (see [`LostSends`]): returned as their
+    /// count, not as differences.
+    #[must_use]
+    pub fn differences_after(&self, got: &Self, rules: &Compare, lost: LostSends) -> (Vec<String>, u64) {
         let mut out = Vec::new();
         diff_maps("dashboard", &self.dashboards, &got.dashboards, &mut out);
         diff_maps("alarm", &self.alarms, &got.alarms, &mut out);
@@ -510,9 +549,16 @@ impl FinalState {
         let want_l: BTreeMap<String, _> = want.into_iter().map(|(k, v)| (format!("{k:?}"), v)).collect();
         let have_l: BTreeMap<String, _> = have.into_iter().map(|(k, v)| (format!("{k:?}"), v)).collect();
         diff_maps("ledger item", &want_l, &have_l, &mut out);
-        diff_multiset("Slack post", &self.slack_posts, &got.slack_posts, rules, &mut out);
-        diff_multiset("SNS message", &self.sns, &got.sns, rules, &mut out);
-        out
+        let slack = diff_multiset(
+            "Slack post",
+            &self.slack_posts,
+            &got.slack_posts,
+            rules,
+            lost.slack,
+            &mut out,
+        );
+        let sns = diff_multiset("SNS message", &self.sns, &got.sns, rules, lost.sns, &mut out);
+        (out, slack + sns)
     }
 }
 
@@ -534,8 +580,17 @@ fn diff_maps<V: PartialEq + std::fmt::Debug>(
     }
 }
 
-fn diff_multiset(what: &str, want: &[String], have: &[String], rules: &Compare, out: &mut Vec<String>) {
-    let count = |items: &[String]| -> BTreeMap<String, usize> {
+/// Compares two multisets of messages; up to `lost` extra copies of a message `want` holds are allowed
+/// (recognisable duplicates) and their number returned.
+fn diff_multiset(
+    what: &str,
+    want: &[String],
+    have: &[String],
+    rules: &Compare,
+    lost: u64,
+    out: &mut Vec<String>,
+) -> u64 {
+    let count = |items: &[String]| -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
         for i in items {
             *m.entry(rules.text(i)).or_default() += 1;
@@ -543,8 +598,16 @@ fn diff_multiset(what: &str, want: &[String], have: &[String], rules: &Compare, 
         m
     };
     let (w, h) = (count(want), count(have));
+    let mut allowed = lost;
+    let mut duplicates = 0;
     for (text, n) in &w {
-        let got = h.get(text).copied().unwrap_or(0);
+        let mut got = h.get(text).copied().unwrap_or(0);
+        if got > *n {
+            let copies = (got - n).min(allowed);
+            allowed -= copies;
+            duplicates += copies;
+            got -= copies;
+        }
         if got != *n {
             out.push(format!(
                 "{what} sent {got} times, fault-free run sent it {n} times: {}",
@@ -558,6 +621,7 @@ fn diff_multiset(what: &str, want: &[String], have: &[String], rules: &Compare, 
             short(text)
         ));
     }
+    duplicates
 }
 
 fn short(s: &str) -> String {
@@ -587,6 +651,9 @@ pub struct ChaosFigures {
     pub posts: (usize, usize),
     /// SNS messages: fault-free run, faulty worlds in total.
     pub sns: (usize, usize),
+    /// Recognisable duplicates over all worlds: identical copies (same delivery ref) of a message whose
+    /// send answer was lost after it went out ([`LostSends`]), and the lost send answers.
+    pub duplicates: (u64, u64),
     /// The differences found, per run.
     pub differences: Vec<(u32, Vec<String>)>,
 }
@@ -609,6 +676,12 @@ impl ChaosFigures {
             self.posts.1,
             self.sns.0,
             self.sns.1
+        );
+        let _ = writeln!(
+            s,
+            "[chaos] {}: {} recognisable duplicates (same delivery ref) after {} send answers lost once \
+             the message had gone out",
+            self.label, self.duplicates.0, self.duplicates.1
         );
         let _ = writeln!(s, "[chaos] {}: {}", self.label, self.counts.summary());
         for (run, diffs) in &self.differences {
@@ -753,7 +826,11 @@ impl Experiment {
             let got = world.snapshot(&self.ledger_table).await;
             figures.posts.1 += got.slack_posts.len();
             figures.sns.1 += got.sns.len();
-            diffs.extend(expected.differences(&got, &self.compare));
+            let lost = LostSends::of(&counts.faulty);
+            let (found, duplicates) = expected.differences_after(&got, &self.compare, lost);
+            diffs.extend(found);
+            figures.duplicates.0 += duplicates;
+            figures.duplicates.1 += lost.slack + lost.sns;
             figures.comparisons += 1;
             if diffs.is_empty() {
                 figures.equal += 1;
@@ -832,5 +909,52 @@ mod mask_tests {
             mask_json("collectiq-prod#cost-alert#2026-11"),
             "collectiq-prod#cost-alert#2026-11"
         );
+    }
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::{Compare, FinalState, LostSends};
+
+    fn posts(p: &[&str]) -> FinalState {
+        FinalState {
+            slack_posts: p.iter().map(|s| (*s).to_owned()).collect(),
+            sns: vec!["topic | page | body".to_owned()],
+            ..FinalState::default()
+        }
+    }
+
+    #[test]
+    fn a_copy_is_a_recognisable_duplicate_only_after_a_lost_send_answer() {
+        let want = posts(&["report (delivery ref p/tier#150)"]);
+        let twice = posts(&[
+            "report (delivery ref p/tier#150)",
+            "report (delivery ref p/tier#150)",
+        ]);
+        let rules = Compare::new();
+        // Without a lost answer, a second copy is a difference.
+        let (diffs, dup) = want.differences_after(&twice, &rules, LostSends::default());
+        assert_eq!(dup, 0);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert!(diffs[0].contains("sent 2 times"), "{diffs:?}");
+        // One lost Slack answer allows one identical copy, counted apart.
+        let one = LostSends { slack: 1, sns: 0 };
+        assert_eq!(want.differences_after(&twice, &rules, one), (vec![], 1));
+        // Not a third copy, not a copy of another message, not a missing message.
+        let thrice = posts(&[
+            "report (delivery ref p/tier#150)",
+            "report (delivery ref p/tier#150)",
+            "report (delivery ref p/tier#150)",
+        ]);
+        assert_eq!(want.differences_after(&thrice, &rules, one).0.len(), 1);
+        let other = posts(&[
+            "report (delivery ref p/tier#150)",
+            "another (delivery ref p/tier#200)",
+        ]);
+        assert_eq!(want.differences_after(&other, &rules, one).0.len(), 1);
+        assert_eq!(want.differences_after(&posts(&[]), &rules, one).0.len(), 1);
+        // A lost SNS answer allows no Slack copy.
+        let sns_only = LostSends { slack: 0, sns: 1 };
+        assert_eq!(want.differences_after(&twice, &rules, sns_only).0.len(), 1);
     }
 }
