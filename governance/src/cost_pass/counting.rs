@@ -181,19 +181,19 @@ impl RequestCounter {
         }
     }
 
+    /// `ce` with this counter attached (for a Cost Explorer client used on its own, as the
+    /// organisation's payer read does).
+    #[must_use]
+    pub fn attach_cost_explorer(&self, ce: &aws_sdk_costexplorer::Client) -> aws_sdk_costexplorer::Client {
+        aws_sdk_costexplorer::Client::from_conf(ce.config().to_builder().interceptor(self.clone()).build())
+    }
+
     /// The same clients with this counter attached to the ones the cost pass uses (Cost Explorer,
     /// CloudWatch, Budgets, SNS, Secrets Manager, DynamoDB).
     #[must_use]
     pub fn attach(&self, clients: &AwsClients) -> AwsClients {
         let mut out = clients.clone();
-        out.cost_explorer = aws_sdk_costexplorer::Client::from_conf(
-            clients
-                .cost_explorer
-                .config()
-                .to_builder()
-                .interceptor(self.clone())
-                .build(),
-        );
+        out.cost_explorer = self.attach_cost_explorer(&clients.cost_explorer);
         out.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
             clients
                 .cloudwatch

@@ -35,8 +35,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ledger::org_ce_counter;
+use crate::cost_pass::counting::RequestCounter;
 use crate::cost_pass::read::{COST_METRIC, CeQuota, ReadError, page_from_sdk};
+use crate::cost_pass::source::MAX_CE_PAGES;
 use crate::ledger::{LedgerError, LedgerStore, put_snapshot, snapshots};
+use crate::publish::cloudwatch::PageGuard;
 
 /// The CE dimension of member accounts.
 pub const LINKED_ACCOUNT: &str = "LINKED_ACCOUNT";
@@ -515,24 +518,32 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         by_tag: bool,
         sent: &mut u32,
     ) -> Result<Vec<CostAndUsagePage>, OrgCostError> {
+        // Every attempt is a billed request: the SDK's retries are held to the cap and added to the
+        // ledger's counter as in the single-account pass (`RequestCounter::ce_request`).
+        let counter = RequestCounter::new();
+        let ce = counter.attach_cost_explorer(self.ce);
+        let mut guard = PageGuard::new("GetCostAndUsage", MAX_CE_PAGES);
         let mut pages = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            quota.take().await?;
-            *sent += 1;
-            let page = linked_page(self.ce, start, end, by_tag, token.clone()).await?;
+            let before = counter.snapshot().cost_explorer();
+            let answer = counter
+                .ce_request(quota, || linked_page(&ce, start, end, by_tag, token.clone()))
+                .await;
+            *sent += counter.snapshot().cost_explorer() - before;
+            let page = answer??;
             let next = page.next_page_token.clone();
             pages.push(page);
-            match next {
-                Some(t) if Some(&t) != token.as_ref() => token = Some(t),
-                Some(_) => {
+            match guard.next(next) {
+                Ok(Some(t)) => token = Some(t),
+                Ok(None) => return Ok(pages),
+                Err(e) => {
                     return Err(ReadError::Unexpected {
                         api: "ce:GetCostAndUsage",
-                        detail: "the same NextPageToken twice".into(),
+                        detail: e.to_string(),
                     }
                     .into());
                 }
-                None => return Ok(pages),
             }
         }
     }
@@ -724,6 +735,93 @@ mod tests {
             .unwrap_err();
         assert!(third.to_string().contains("cap reached"), "{third}");
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    /// Issue 13 item 4 in the organisation's read: a throttled attempt the SDK retries is a billed request
+    /// too — counted in the run's figure and in the ledger's daily counter, and held to the cap.
+    #[tokio::test]
+    async fn retried_attempts_are_counted_and_held_to_the_cap() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::retry::RetryConfig;
+        let throttled = || {
+            let mut r = HttpResponse::new(
+                400.try_into().unwrap(),
+                SdkBody::from(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
+            );
+            r.headers_mut()
+                .insert("content-type", "application/x-amz-json-1.1");
+            r
+        };
+        let answer = linked_answer().build();
+        // One rule, two answers in turn (a rule made with `then_*` answers the same every time).
+        let rule = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .sequence()
+            .http_response(throttled)
+            .output(move || answer.clone())
+            .build();
+        /// The SDK retries only with a sleep to wait between attempts (the mock client has none).
+        #[derive(Debug)]
+        struct TokioSleep;
+        impl aws_sdk_costexplorer::config::AsyncSleep for TokioSleep {
+            fn sleep(&self, d: std::time::Duration) -> aws_sdk_costexplorer::config::Sleep {
+                aws_sdk_costexplorer::config::Sleep::new(tokio::time::sleep(d))
+            }
+        }
+        let retrying = |c: aws_sdk_costexplorer::config::Builder| {
+            c.retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(std::time::Duration::from_millis(1)),
+            )
+            .sleep_impl(aws_sdk_costexplorer::config::SharedAsyncSleep::new(TokioSleep))
+        };
+        let ce = mock_client!(aws_sdk_costexplorer, RuleMode::Sequential, [&rule], retrying);
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 3,
+            untagged: false,
+        };
+        let now = "2026-12-10T08:00:00Z".parse().unwrap();
+        let read = query.read(d("2026-11-01"), d("2026-12-11"), now).await.unwrap();
+        assert_eq!(
+            (read.ce_requests_this_run, read.ce_requests_today),
+            (2, 2),
+            "the throttled attempt and the answered one"
+        );
+        assert_eq!(rule.num_calls(), 2);
+        // With a cap of 1 the retry is never sent: the read fails with the cap, one request billed.
+        let first = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_http_response(throttled);
+        let ce = mock_client!(aws_sdk_costexplorer, RuleMode::Sequential, [&first], retrying);
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 1,
+            untagged: false,
+        };
+        let mut sent = 0;
+        let err = query
+            .read_counting(d("2026-11-01"), d("2026-12-11"), now, &mut sent)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("cap"), "{err}");
+        // The mock picks its answer before the attempt is refused, so only the counter tells what
+        // went on the wire: the first attempt, not the retry.
+        assert_eq!(sent, 1);
+        assert_eq!(
+            ledger
+                .counter(&org_ce_counter("acme"), "2026-12-10")
+                .await
+                .unwrap(),
+            1,
+            "the day's counter holds the one billed request"
+        );
     }
 
     /// A day's first read asks Cost Explorer only from the first day not settled by an earlier read;

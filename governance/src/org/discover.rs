@@ -71,7 +71,9 @@ impl AccountDirectory for aws_sdk_organizations::Client {
                     state,
                 });
             }
-            if out.len() > limit {
+            // Enough to refuse, or more pages than that many accounts fill: an endpoint cycling
+            // through tokens (the paginator catches only the same token twice in a row) ends here.
+            if out.len() > limit || count as usize > MAX_LIST_PAGES {
                 break;
             }
         }
@@ -91,6 +93,9 @@ impl AccountDirectory for aws_sdk_organizations::Client {
             count += 1;
             for t in page.tags() {
                 tags.insert(t.key().to_owned(), t.value().to_owned());
+            }
+            if count as usize > MAX_TAG_PAGES {
+                break;
             }
         }
         Ok((tags, count))
@@ -119,7 +124,26 @@ pub enum DiscoveryError {
          fewer accounts (list them in [[accounts]], or one organisation per OU)"
     )]
     TooMany,
+    /// A listing handed out more pages than it can hold (a cycle of page tokens): the membership would
+    /// be a guess.
+    #[error(
+        "member discovery: {operation} answered more than {max} pages (a cycle of page tokens?); nothing is \
+         governed on an incomplete membership — run again, and if it repeats, list the accounts in [[accounts]]"
+    )]
+    TooManyPages {
+        /// `ListAccounts` or `ListTagsForResource`.
+        operation: &'static str,
+        /// The page cap.
+        max: usize,
+    },
 }
+
+/// `ListAccounts` pages one pass reads at most: 20 accounts a page fill [`MAX_DISCOVERED_ACCOUNTS`] in
+/// 150; empty pages with a token are allowed, up to this.
+pub const MAX_LIST_PAGES: usize = 1_000;
+
+/// `ListTagsForResource` pages of one account read at most (an account holds at most 50 tags).
+pub const MAX_TAG_PAGES: usize = 20;
 
 impl DiscoveryError {
     /// The failure class, when AWS answered with one.
@@ -127,7 +151,7 @@ impl DiscoveryError {
     pub fn class(&self) -> Option<ErrorClass> {
         match self {
             Self::List(e) | Self::Tags { source: e, .. } => Some(e.class()),
-            Self::TooMany => None,
+            Self::TooMany | Self::TooManyPages { .. } => None,
         }
     }
 }
@@ -152,6 +176,12 @@ pub async fn discover(
     if heads.len() > MAX_DISCOVERED_ACCOUNTS {
         return Err(DiscoveryError::TooMany);
     }
+    if list_requests as usize > MAX_LIST_PAGES {
+        return Err(DiscoveryError::TooManyPages {
+            operation: "ListAccounts",
+            max: MAX_LIST_PAGES,
+        });
+    }
     let in_file: std::collections::HashSet<&str> = org.spec.accounts.iter().map(|a| a.id.as_str()).collect();
     let mut listed = Vec::with_capacity(heads.len());
     let mut tag_requests = 0;
@@ -166,6 +196,12 @@ pub async fn discover(
                         account_id: head.id.clone(),
                         source,
                     })?;
+            if pages as usize > MAX_TAG_PAGES {
+                return Err(DiscoveryError::TooManyPages {
+                    operation: "ListTagsForResource",
+                    max: MAX_TAG_PAGES,
+                });
+            }
             tag_requests += pages;
             tags
         } else {
@@ -199,6 +235,8 @@ mod tests {
         accounts: Vec<(AccountHead, BTreeMap<String, String>)>,
         tags_fail: Option<(String, AwsCallError)>,
         asked: Mutex<Vec<String>>,
+        /// Pages each listing says it read (1 unless a test makes an endpoint cycle).
+        pages: u32,
     }
 
     impl AccountDirectory for Directory {
@@ -209,7 +247,7 @@ mod tests {
                 .take(limit + 1)
                 .map(|(h, _)| h.clone())
                 .collect();
-            Ok((out, 1))
+            Ok((out, self.pages))
         }
 
         async fn account_tags(
@@ -228,7 +266,7 @@ mod tests {
                     .find(|(h, _)| h.id == account_id)
                     .map(|(_, t)| t.clone())
                     .unwrap_or_default(),
-                1,
+                self.pages,
             ))
         }
     }
@@ -266,6 +304,7 @@ mod tests {
             ],
             tags_fail: None,
             asked: Mutex::new(Vec::new()),
+            pages: 1,
         };
         let found = discover(&org(), &dir).await.unwrap();
         assert_eq!(found.items.len(), 1);
@@ -299,6 +338,7 @@ mod tests {
             accounts: vec![(head("345678901234", "ACTIVE"), tag("budgetbuddy-prod.toml"))],
             tags_fail: Some(("345678901234".into(), denied)),
             asked: Mutex::new(Vec::new()),
+            pages: 1,
         };
         let err = discover(&org(), &dir).await.unwrap_err();
         assert_eq!(err.class(), Some(ErrorClass::AccessDenied));
@@ -315,9 +355,47 @@ mod tests {
                 .collect(),
             tags_fail: None,
             asked: Mutex::new(Vec::new()),
+            pages: 1,
         };
         let err = discover(&org(), &dir).await.unwrap_err();
         assert!(matches!(err, DiscoveryError::TooMany), "{err}");
         assert!(err.to_string().contains("more than 3000 accounts"), "{err}");
+    }
+
+    /// Issue 13 item 4: a listing that pages on and on (a cycle of tokens the paginator does not catch)
+    /// stops at its cap and governs nothing on the partial membership.
+    #[tokio::test]
+    async fn a_listing_past_its_page_cap_is_refused() {
+        let cycling = |pages: usize| Directory {
+            accounts: vec![(head("345678901234", "ACTIVE"), tag("budgetbuddy-prod.toml"))],
+            tags_fail: None,
+            asked: Mutex::new(Vec::new()),
+            pages: u32::try_from(pages).unwrap() + 1,
+        };
+        let err = discover(&org(), &cycling(MAX_LIST_PAGES)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DiscoveryError::TooManyPages {
+                    operation: "ListAccounts",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("more than 1000 pages"), "{err}");
+        let mut tags_only = cycling(MAX_TAG_PAGES);
+        tags_only.pages = u32::try_from(MAX_TAG_PAGES).unwrap() + 1;
+        let err = discover(&org(), &tags_only).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DiscoveryError::TooManyPages {
+                    operation: "ListTagsForResource",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }
