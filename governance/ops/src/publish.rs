@@ -1,8 +1,9 @@
 //! `collectiq-ops dashboards plan|apply|render` (the dashboards and the Logs Insights saved queries) and
 //! `collectiq-ops alarms plan|apply|backtest|state`.
 //!
-//! Exit codes: 0 done; 2 some items failed (every one is named) or, for `plan --detailed-exitcode`,
-//! changes are pending; 1 nothing could be done (the message says why).
+//! Exit codes: 0 done; 1 an item failed to publish (every one is named) or nothing could be done (the
+//! message says why) — an error while running, not a finding; 2 only for `plan --detailed-exitcode`
+//! when changes are pending.
 
 use alarms::announce::AnnounceOptions;
 use anyhow::{Context, Result};

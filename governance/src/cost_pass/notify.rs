@@ -56,8 +56,7 @@ pub enum NotifyError {
     Secret {
         /// Secret name or ARN.
         secret: String,
-        /// Why.
-        #[source]
+        /// Why (in the message already, so not also a `source`: a `{:#}` chain would say it twice).
         problem: SecretProblem,
     },
     /// Posting to Slack failed.
@@ -897,4 +896,37 @@ pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
 #[must_use]
 pub fn settled(detail: &str) -> bool {
     DeliveryRecord::parse(detail).is_none_or(|r| r.state != DeliveryState::Pending)
+}
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::{NotifyError, SecretProblem};
+
+    /// Issue 13 item 6: "an error message repeats its prefix (cannot read the Slack webhook secret …:
+    /// cannot read the Slack webhook secret …)" — the whole chain, as `anyhow`'s `{:#}` prints it, says
+    /// each part once.
+    #[test]
+    fn a_secret_error_chain_says_each_part_once() {
+        let e = NotifyError::Secret {
+            secret: "collectiq/prod/slack".into(),
+            problem: SecretProblem::NoString,
+        };
+        let mut chain = e.to_string();
+        let mut next = std::error::Error::source(&e);
+        while let Some(cause) = next {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        assert_eq!(
+            chain.matches("cannot read the Slack webhook secret").count(),
+            1,
+            "{chain}"
+        );
+        assert_eq!(
+            chain.matches("the secret has no SecretString").count(),
+            1,
+            "{chain}"
+        );
+    }
 }
