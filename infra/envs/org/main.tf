@@ -1,4 +1,4 @@
-# The organisation stack (issue 14), in the management (or a delegated governance) account: the state
+# The organisation stack (issue 14), in the management (payer) account: the state
 # machine that governs every member account, its three functions, the organisation's ledger and the
 # OAM sink. Each member applies infra/modules/org/member with its own credentials. Set-up:
 # docs/organisation.md.

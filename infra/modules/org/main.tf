@@ -1,5 +1,5 @@
 # The organisation pass on AWS's own engine (issue 14): EventBridge Scheduler starts a Step Functions
-# Standard workflow in the management (or a delegated governance) account. It reads the organisation's
+# Standard workflow in the management (payer) account. It reads the organisation's
 # cost once, then a Map state governs every member account — one iteration per account, each assuming
 # the member role (infra/modules/org/member) — with bounded concurrency and a Catch per iteration, so a
 # broken account never stops the others, and a summary state rolls everything up. The same per-item

@@ -60,3 +60,57 @@ resource "aws_cloudwatch_metric_alarm" "executions_failed" {
 
   tags = local.tags
 }
+
+# A pass that never started fails no execution, so the alarm above cannot see it: the schedule's
+# dead-letter queue holds the day's event, and a message in it pages through the same topic.
+
+resource "aws_sqs_queue" "schedule_dlq" {
+  name                      = "${var.name_prefix}-organisation-schedule-dlq"
+  message_retention_seconds = 1209600
+  # SQS-managed encryption: Scheduler needs no key grant for it, and the message is the schedule's
+  # input ({"mode":"run","notify":true}) with the error, no data.
+  sqs_managed_sse_enabled = true
+  tags                    = local.tags
+}
+
+data "aws_iam_policy_document" "schedule_dlq" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.schedule_dlq.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "schedule_dlq" {
+  queue_url = aws_sqs_queue.schedule_dlq.id
+  policy    = data.aws_iam_policy_document.schedule_dlq.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "schedule_undelivered" {
+  alarm_name          = "${var.name_prefix}-organisation-schedule-undelivered-critical"
+  alarm_description   = "EventBridge Scheduler could not start the organisation pass (retries spent): ${aws_sqs_queue.schedule_dlq.name} holds the event and the error. No account was governed that day. Runbook: docs/organisation.md, \"When a pass fails\"; start an execution with the message's input once the cause is fixed."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.schedule_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  tags                = local.tags
+}

@@ -215,6 +215,14 @@ data "aws_iam_policy_document" "scheduler" {
     actions   = ["states:StartExecution"]
     resources = [aws_sfn_state_machine.organisation.arn]
   }
+
+  statement {
+    # A day whose execution could not be started at all (state machine deleted, role broken,
+    # StartExecution throttled past the retry policy): the event lands in the schedule's DLQ.
+    sid       = "UnstartedPasses"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.schedule_dlq.arn]
+  }
 }
 
 resource "aws_iam_role_policy" "scheduler" {
@@ -241,6 +249,10 @@ resource "aws_scheduler_schedule" "organisation" {
     retry_policy {
       maximum_retry_attempts       = 2
       maximum_event_age_in_seconds = 3600
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.schedule_dlq.arn
     }
   }
 }
