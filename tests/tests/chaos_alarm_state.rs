@@ -48,7 +48,7 @@ async fn alarm_state(clients: &AwsClients) -> Result<(), String> {
 /// The report stamps the wall clock (firing minutes, episode times), and the two worlds cannot share a
 /// time: digits are masked in posts, messages and ledger values.
 fn compare() -> Compare {
-    Compare::new().masking_digits()
+    Compare::new().masking_digits().by_announcement()
 }
 
 async fn experiment(setting: Setting, runs: u32, seed: u64) {
