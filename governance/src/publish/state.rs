@@ -782,16 +782,17 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
     );
 
     // 1. What an earlier run recorded and did not send.
-    let pending: Vec<StoredRecord> = match records(ledger, &pk).await {
-        Ok(r) => r
-            .into_iter()
-            .filter(|r| r.sk.starts_with("post#") && r.record.is_pending())
-            .collect(),
+    let posts: Vec<StoredRecord> = match records(ledger, &pk).await {
+        Ok(r) => r.into_iter().filter(|r| r.sk.starts_with("post#")).collect(),
         Err(e) => {
             out.failure = Some(format!("pending posts unreadable: {e}"));
             Vec::new()
         }
     };
+    // The state the newest sent post led to: what the announced snapshot says unless its write failed
+    // after that post went out (then the next decision would announce the same alarms again).
+    let sent_state = newest_sent_state(&posts);
+    let pending: Vec<StoredRecord> = posts.into_iter().filter(|r| r.record.is_pending()).collect();
     for stored in pending {
         let then = stored.record.then.clone();
         match sender.send(stored, now).await {
@@ -821,6 +822,16 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
             out.failure = Some(format!("last announced state unreadable: {e}"));
             alarms::announce::Announced::default()
         }
+    };
+    let last = match sent_state {
+        Some((sent, value)) if sent.last_post > last.last_post => {
+            // A sent post is newer than the snapshot: its write was lost. Repair it, then decide from it.
+            if let Err(e) = remember_announced(ledger, &report.platform, &value).await {
+                tracing::warn!(error = %e, "could not repair the announced state from the last sent post");
+            }
+            sent
+        }
+        _ => last,
     };
     let decision = alarms::announce::decide(&report.summary, &last, escalated, now, options);
     out.reasons.clone_from(&decision.reasons);
@@ -906,6 +917,19 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
         Err(e) => out.failure = Some(e.to_string()),
     }
     out
+}
+
+/// The announced state (parsed, and as stored) the newest sent post record leads to, if any.
+fn newest_sent_state(posts: &[StoredRecord]) -> Option<(alarms::announce::Announced, serde_json::Value)> {
+    posts
+        .iter()
+        .filter(|r| r.record.state == crate::ledger::delivery::DeliveryState::Sent)
+        .filter_map(|r| {
+            let value = r.record.then.clone()?;
+            let parsed = serde_json::from_value::<alarms::announce::Announced>(value.clone()).ok()?;
+            Some((parsed, value))
+        })
+        .max_by_key(|(a, _)| a.last_post)
 }
 
 /// After a refused record of post `sk`: saves the announced state that post leads to when it was sent.
@@ -1586,6 +1610,34 @@ mod tests {
 
     fn announce_options() -> alarms::announce::AnnounceOptions {
         alarms::announce::AnnounceOptions::default()
+    }
+
+    /// Chaos finding (docs/reliability.md, alarm state world 6): the post went out, then the write of the
+    /// announced state failed; the next run must not announce the same alarms as new again — the sent
+    /// post's record holds the state it led to, and the next run takes (and repairs) it.
+    #[tokio::test(start_paused = true)]
+    async fn a_sent_post_whose_announced_state_was_lost_is_not_announced_again() {
+        let (cw, cat) = firing_world(now() - Duration::minutes(20));
+        let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
+        let r = report_at(&cw, &cat, now()).await;
+        ledger.fail(LedgerOp::Snapshot, 1);
+        // This run also escalated the alarm, so its post's reasons (and key) differ from what a run
+        // reading no announced state decides next: the key alone does not stop a second post.
+        let escalated = [COMPOSITE.to_owned()];
+        let first = announce(&r, &escalated, &ledger, &slack, "secret", announce_options()).await;
+        assert!(first.posted, "{first:?}");
+        assert!(
+            first
+                .failure
+                .as_deref()
+                .unwrap()
+                .contains("announced state was not saved"),
+            "{first:?}"
+        );
+        let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
+        let second = announce(&r2, &[], &ledger, &slack, "secret", announce_options()).await;
+        assert!(!second.posted && second.failure.is_none(), "{second:?}");
+        assert_eq!(slack.posted().len(), 1, "the same alarms announced once");
     }
 
     /// Issue 13 item 6: "13 of 30 faulty runs lost their Slack post and no later run sent it". A failed
