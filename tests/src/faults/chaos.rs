@@ -433,11 +433,12 @@ impl Compare {
     ) -> BTreeMap<(String, String), BTreeMap<String, String>> {
         l.iter()
             .filter(|((pk, sk), _)| {
-                !self
+                let ignored = self
                     .ignore_items
                     .iter()
-                    .any(|p| pk.contains(p.as_str()) || sk.contains(p.as_str()))
-                    && !(self.by_announcement && sk.starts_with("post#"))
+                    .any(|p| pk.contains(p.as_str()) || sk.contains(p.as_str()));
+                let post_record = self.by_announcement && sk.starts_with("post#");
+                !ignored && !post_record
             })
             .map(|((pk, sk), attrs)| {
                 let attrs = attrs
