@@ -632,13 +632,7 @@ fn diff_multiset(
     lost: u64,
     out: &mut Vec<String>,
 ) -> u64 {
-    let count = |items: &[String]| -> BTreeMap<String, u64> {
-        let mut m = BTreeMap::new();
-        for i in items {
-            *m.entry(rules.text(i)).or_default() += 1;
-        }
-        m
-    };
+    let count = |items: &[String]| tally(items.iter().map(|i| rules.text(i)));
     let (w, h) = (count(want), count(have));
     let mut allowed = lost;
     let mut duplicates = 0;
@@ -690,14 +684,12 @@ fn diff_announcements(
             kept.push(post);
         }
     }
-    let count = |posts: &mut dyn Iterator<Item = &String>| -> BTreeMap<String, u64> {
-        let mut m = BTreeMap::new();
-        for p in posts {
-            for item in announced_items(p) {
-                *m.entry(rules.text(&item)).or_default() += 1;
-            }
-        }
-        m
+    let count = |posts: &mut dyn Iterator<Item = &String>| {
+        tally(
+            posts
+                .flat_map(|p| announced_items(p))
+                .map(|item| rules.text(&item)),
+        )
     };
     let (w, h) = (count(&mut want.iter()), count(&mut kept.into_iter()));
     for (item, n) in &w {
@@ -716,6 +708,15 @@ fn diff_announcements(
         out.push(format!("posts, in order: [{}]", lines.join("] [")));
     }
     duplicates
+}
+
+/// How often each text occurs.
+fn tally(texts: impl Iterator<Item = String>) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for t in texts {
+        *m.entry(t).or_default() += 1;
+    }
+    m
 }
 
 fn short(s: &str) -> String {
