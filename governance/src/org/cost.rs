@@ -427,9 +427,15 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         let mut in_settled: Vec<NaiveDate> = settled.keys().copied().collect();
         let mut cost = LinkedCost { days: settled };
         if from < end {
-            let by_service = self.pages(&quota, from, end, false, sent).await?;
+            // Every attempt is a billed request: the SDK's retries are held to the cap and added to
+            // the ledger's counter as in the single-account pass (`RequestCounter::ce_request`).
+            let counter = RequestCounter::new();
+            let ce = counter.attach_cost_explorer(self.ce);
+            let by_service = self
+                .pages(&counter, &ce, &quota, (from, end), false, sent)
+                .await?;
             let by_tag = if self.untagged {
-                self.pages(&quota, from, end, true, sent).await?
+                self.pages(&counter, &ce, &quota, (from, end), true, sent).await?
             } else {
                 Vec::new()
             };
@@ -512,23 +518,20 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
 
     async fn pages(
         &self,
+        counter: &RequestCounter,
+        ce: &aws_sdk_costexplorer::Client,
         quota: &CeQuota<'_, L>,
-        start: NaiveDate,
-        end: NaiveDate,
+        (start, end): (NaiveDate, NaiveDate),
         by_tag: bool,
         sent: &mut u32,
     ) -> Result<Vec<CostAndUsagePage>, OrgCostError> {
-        // Every attempt is a billed request: the SDK's retries are held to the cap and added to the
-        // ledger's counter as in the single-account pass (`RequestCounter::ce_request`).
-        let counter = RequestCounter::new();
-        let ce = counter.attach_cost_explorer(self.ce);
         let mut guard = PageGuard::new("GetCostAndUsage", MAX_CE_PAGES);
         let mut pages = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let before = counter.snapshot().cost_explorer();
             let answer = counter
-                .ce_request(quota, || linked_page(&ce, start, end, by_tag, token.clone()))
+                .ce_request(quota, || linked_page(ce, start, end, by_tag, token.clone()))
                 .await;
             *sent += counter.snapshot().cost_explorer() - before;
             let page = answer??;
