@@ -26,8 +26,9 @@ use crate::state::AlarmStateSummary;
 /// The default period between two digests while alarms keep firing unchanged.
 pub const DEFAULT_DIGEST_PERIOD_HOURS: i64 = 24;
 
-/// What the last successful post told on-call; stored between runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the last successful post told on-call; stored between runs. The default — nothing announced
+/// yet — remembers no escalation (`escalated: Some(empty)`), so every page of an open episode is announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Announced {
     /// Firing episodes already announced: alarm name → in ALARM since.
     #[serde(default)]
@@ -35,6 +36,21 @@ pub struct Announced {
     /// When the last post (of any kind) went out.
     #[serde(default)]
     pub last_post: Option<DateTime<Utc>>,
+    /// Escalations already announced: alarm → in ALARM since (the episode paged). `None` in a state
+    /// written before escalations were remembered: then only escalations made by the deciding run are
+    /// announced, as that version did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated: Option<BTreeMap<String, DateTime<Utc>>>,
+}
+
+impl Default for Announced {
+    fn default() -> Self {
+        Self {
+            firing: BTreeMap::new(),
+            last_post: None,
+            escalated: Some(BTreeMap::new()),
+        }
+    }
 }
 
 /// Why a post goes out.
@@ -115,29 +131,47 @@ impl Default for AnnounceOptions {
     }
 }
 
+/// The pages the deciding run knows were sent to the critical topic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Paged<'a> {
+    /// Alarms this run escalated (their page went out in this run).
+    pub now: &'a [String],
+    /// Firing alarms whose page for the current episode an earlier run sent.
+    pub earlier: &'a [String],
+}
+
+impl<'a> Paged<'a> {
+    /// Pages sent by this run only.
+    #[must_use]
+    pub fn now(now: &'a [String]) -> Self {
+        Self { now, earlier: &[] }
+    }
+}
+
 /// Decides whether this run's report is worth a post, given what was announced last.
 ///
-/// `escalated` holds the alarms this run escalated to SNS.
+/// Every page of an open episode is announced once: the ones this run sent, and the ones an earlier
+/// run sent but never announced (it paged, then failed before its post was recorded).
 ///
 /// ```
-/// use alarms::announce::{decide, AnnounceOptions, Announced};
+/// use alarms::announce::{decide, AnnounceOptions, Announced, Paged};
 /// use alarms::state::{summarize, AlarmStatus, StateValue, SummaryInput};
 /// use chrono::{TimeZone, Utc};
 /// let now = Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap();
 /// let alarms = [AlarmStatus { name: "app-prod-api-5xx-rate-critical".into(), state: StateValue::Alarm,
 ///     state_updated: now - chrono::Duration::minutes(7), reason: "Threshold Crossed".into() }];
 /// let s = summarize(SummaryInput { alarms: &alarms, history: &[], catalogue: None, evidence: &Default::default(), now });
-/// let first = decide(&s, &Announced::default(), &[], now, AnnounceOptions::default());
+/// let first = decide(&s, &Announced::default(), Paged::default(), now, AnnounceOptions::default());
 /// assert!(first.should_post());
 /// // Five minutes later nothing changed: quiet.
-/// let again = decide(&s, &first.next, &[], now + chrono::Duration::minutes(5), AnnounceOptions::default());
+/// let again = decide(&s, &first.next, Paged::default(), now + chrono::Duration::minutes(5), AnnounceOptions::default());
 /// assert!(!again.should_post());
 /// ```
 #[must_use]
 pub fn decide(
     summary: &AlarmStateSummary,
     last: &Announced,
-    escalated: &[String],
+    paged: Paged<'_>,
     now: DateTime<Utc>,
     options: AnnounceOptions,
 ) -> PostDecision {
@@ -154,8 +188,29 @@ pub fn decide(
             reasons.push(PostReason::Recovered { alarm: name.clone() });
         }
     }
-    for name in escalated {
+    let mut announced_pages = BTreeMap::new();
+    for name in paged.now {
         reasons.push(PostReason::Escalated { alarm: name.clone() });
+        if let Some(since) = current.get(name) {
+            announced_pages.insert(name.clone(), *since);
+        }
+    }
+    for name in paged.earlier {
+        let Some(since) = current.get(name) else {
+            continue; // the episode is over: its page was announced or is moot now
+        };
+        if paged.now.contains(name) {
+            continue;
+        }
+        // A state from before escalations were remembered: the earlier run announced its own pages.
+        let unannounced = last
+            .escalated
+            .as_ref()
+            .is_some_and(|done| done.get(name) != Some(since));
+        if unannounced {
+            reasons.push(PostReason::Escalated { alarm: name.clone() });
+        }
+        announced_pages.insert(name.clone(), *since);
     }
     let digest_due = last.last_post.is_none_or(|at| now - at >= options.digest_period);
     if reasons.is_empty() && !current.is_empty() && digest_due {
@@ -176,6 +231,7 @@ pub fn decide(
         next: Announced {
             firing: current,
             last_post,
+            escalated: Some(announced_pages),
         },
     }
 }
@@ -221,7 +277,7 @@ mod tests {
             let d = decide(
                 &s,
                 &announced,
-                &[],
+                Paged::default(),
                 now,
                 AnnounceOptions {
                     digest_period: period,
@@ -253,7 +309,7 @@ mod tests {
         let d1 = decide(
             &s1,
             &Announced::default(),
-            &[],
+            Paged::default(),
             t0() + Duration::minutes(5),
             AnnounceOptions::default(),
         );
@@ -267,7 +323,7 @@ mod tests {
         let d2 = decide(
             &s2,
             &d1.next,
-            &[],
+            Paged::default(),
             t0() + Duration::minutes(10),
             AnnounceOptions::default(),
         );
@@ -280,7 +336,7 @@ mod tests {
         let d3 = decide(
             &s2,
             &d2.next,
-            &[],
+            Paged::default(),
             t0() + Duration::minutes(15),
             AnnounceOptions::default(),
         );
@@ -295,13 +351,13 @@ mod tests {
         let d1 = decide(
             &s1,
             &Announced::default(),
-            &[],
+            Paged::default(),
             t0() + Duration::minutes(1),
             AnnounceOptions::default(),
         );
         let again = t0() + Duration::minutes(20);
         let s2 = summary(again, &[("a-critical", again)]);
-        let d2 = decide(&s2, &d1.next, &[], again, AnnounceOptions::default());
+        let d2 = decide(&s2, &d1.next, Paged::default(), again, AnnounceOptions::default());
         assert_eq!(
             d2.reasons,
             vec![PostReason::NewlyFiring {
@@ -317,11 +373,12 @@ mod tests {
         let announced = Announced {
             firing: BTreeMap::from([("a-critical".to_owned(), since)]),
             last_post: Some(t0() + Duration::minutes(1)),
+            escalated: Some(BTreeMap::new()),
         };
         let d = decide(
             &s,
             &announced,
-            &["a-critical".to_owned()],
+            Paged::now(&["a-critical".to_owned()]),
             t0() + Duration::minutes(20),
             AnnounceOptions::default(),
         );
@@ -334,6 +391,104 @@ mod tests {
         assert_eq!(d.next.last_post, Some(t0() + Duration::minutes(20)));
     }
 
+    /// A run paged B, then failed before its post was even recorded: the next run finds B already
+    /// escalated (the ledger's sent page) and must still tell Slack so — once.
+    #[test]
+    fn a_page_an_earlier_run_sent_but_never_announced_is_announced_once() {
+        let since = t0();
+        let at = t0() + Duration::minutes(20);
+        let s = summary(at, &[("b-critical", since)]);
+        let announced = Announced {
+            firing: BTreeMap::from([("b-critical".to_owned(), since)]),
+            last_post: Some(t0() + Duration::minutes(1)),
+            escalated: Some(BTreeMap::new()),
+        };
+        let earlier = ["b-critical".to_owned()];
+        let paged = Paged {
+            now: &[],
+            earlier: &earlier,
+        };
+        let d = decide(&s, &announced, paged, at, AnnounceOptions::default());
+        assert_eq!(
+            d.reasons,
+            vec![PostReason::Escalated {
+                alarm: "b-critical".into()
+            }]
+        );
+        assert_eq!(
+            d.next.escalated,
+            Some(BTreeMap::from([("b-critical".to_owned(), since)]))
+        );
+        // Once announced, the same page is not announced again.
+        let later = at + Duration::minutes(5);
+        let again = decide(&s, &d.next, paged, later, AnnounceOptions::default());
+        assert!(!again.should_post(), "{:?}", again.reasons);
+        // A new episode of the same alarm, paged by an earlier run, is a new announcement.
+        let refire = later + Duration::minutes(30);
+        let s2 = summary(refire, &[("b-critical", refire)]);
+        let d2 = decide(&s2, &again.next, paged, refire, AnnounceOptions::default());
+        assert!(d2.reasons.contains(&PostReason::Escalated {
+            alarm: "b-critical".into()
+        }));
+    }
+
+    /// Chaos world 9 exactly: the faulty run paged and announced nothing at all, so the re-run starts
+    /// from no announced state; its post names the page with the new alarms.
+    #[test]
+    fn with_nothing_announced_yet_an_earlier_page_is_announced_with_the_new_alarms() {
+        let since = t0();
+        let at = t0() + Duration::minutes(20);
+        let s = summary(at, &[("a-critical", since), ("b-critical", since)]);
+        let earlier = ["b-critical".to_owned()];
+        let d = decide(
+            &s,
+            &Announced::default(),
+            Paged {
+                now: &[],
+                earlier: &earlier,
+            },
+            at,
+            AnnounceOptions::default(),
+        );
+        let described: Vec<String> = d.reasons.iter().map(PostReason::describe).collect();
+        assert_eq!(
+            described,
+            ["new: a-critical", "new: b-critical", "escalated: b-critical"]
+        );
+    }
+
+    /// An announced state written before escalations were remembered (`escalated` missing) does not
+    /// announce every open page again after the upgrade; this run's own pages are still announced.
+    #[test]
+    fn a_state_without_remembered_escalations_announces_only_this_runs_pages() {
+        let since = t0();
+        let at = t0() + Duration::minutes(20);
+        let s = summary(at, &[("b-critical", since), ("c-critical", since)]);
+        let old: Announced =
+            serde_json::from_str(r#"{"firing":{"b-critical":"2026-12-02T00:00:00Z","c-critical":"2026-12-02T00:00:00Z"},"last_post":"2026-12-02T00:01:00Z"}"#)
+                .unwrap();
+        assert_eq!(old.escalated, None);
+        let (now, earlier) = (["c-critical".to_owned()], ["b-critical".to_owned()]);
+        let d = decide(
+            &s,
+            &old,
+            Paged {
+                now: &now,
+                earlier: &earlier,
+            },
+            at,
+            AnnounceOptions::default(),
+        );
+        assert_eq!(
+            d.reasons,
+            vec![PostReason::Escalated {
+                alarm: "c-critical".into()
+            }]
+        );
+        // From now on both pages are remembered as announced.
+        assert_eq!(d.next.escalated.as_ref().map(BTreeMap::len), Some(2));
+    }
+
     #[test]
     fn a_failed_post_is_retried_because_next_is_stored_only_after_success() {
         let since = t0();
@@ -341,7 +496,7 @@ mod tests {
         let d1 = decide(
             &s,
             &Announced::default(),
-            &[],
+            Paged::default(),
             t0() + Duration::minutes(1),
             AnnounceOptions::default(),
         );
@@ -350,7 +505,7 @@ mod tests {
         let d2 = decide(
             &s,
             &Announced::default(),
-            &[],
+            Paged::default(),
             t0() + Duration::minutes(6),
             AnnounceOptions::default(),
         );
@@ -360,11 +515,20 @@ mod tests {
     #[test]
     fn nothing_firing_and_nothing_announced_is_quiet_unless_forced() {
         let s = summary(t0(), &[]);
-        assert!(!decide(&s, &Announced::default(), &[], t0(), AnnounceOptions::default()).should_post());
+        assert!(
+            !decide(
+                &s,
+                &Announced::default(),
+                Paged::default(),
+                t0(),
+                AnnounceOptions::default()
+            )
+            .should_post()
+        );
         let forced = decide(
             &s,
             &Announced::default(),
-            &[],
+            Paged::default(),
             t0(),
             AnnounceOptions {
                 always_post: true,
@@ -379,10 +543,18 @@ mod tests {
         let a = Announced {
             firing: BTreeMap::from([("x".to_owned(), t0())]),
             last_post: Some(t0()),
+            escalated: Some(BTreeMap::from([("x".to_owned(), t0())])),
         };
         let back: Announced = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(back, a);
+        // A stored state without the field was written before escalations were remembered.
         let empty: Announced = serde_json::from_str("{}").unwrap();
-        assert_eq!(empty, Announced::default());
+        assert_eq!(
+            empty,
+            Announced {
+                escalated: None,
+                ..Announced::default()
+            }
+        );
     }
 }

@@ -14,7 +14,9 @@ use governance::publish::backtest::{MAX_BACKTEST_DAYS, backtest_catalogue};
 use governance::publish::cloudwatch::with_publishing_retries;
 use governance::publish::lambda::ESCALATE_AFTER_MINUTES;
 use governance::publish::queries::{QueryPlanView, QueryPlanning};
-use governance::publish::state::{StateOptions, announce, escalate, render_slack, render_text, state_report};
+use governance::publish::state::{
+    EscalationReport, StateOptions, announce, escalate, render_slack, render_text, state_report,
+};
 use governance::publish::{ApplyOptions, ApplyReport, Desired, PlanView};
 use serde::Serialize;
 
@@ -300,7 +302,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             // As the alarms Lambda does: escalate first, so an escalation made now is a reason to post,
             // then post through the same announce path (recorded pending, marked sent, the announced
             // state advanced) — so the next scheduled run does not post the same state again.
-            let mut escalated = Vec::new();
+            let mut escalation = EscalationReport::default();
             if let Some(minutes) = args.escalate_after_minutes {
                 let esc = escalate(
                     &report,
@@ -320,7 +322,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                     text.push_str(&format!("✗ escalation of {name}: {why}\n"));
                     code = exit::ERROR;
                 }
-                escalated = esc.escalated;
+                escalation = esc;
             }
             if args.post {
                 // Asked for by a person: post even when nothing changed since the last announcement.
@@ -330,7 +332,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                 };
                 let announced = announce(
                     &report,
-                    &escalated,
+                    escalation.paged(),
                     &ledger,
                     &clients.secrets,
                     &spec.notifications.slack_webhook_secret,

@@ -418,7 +418,7 @@ pub async fn alarms_handler(
         };
         let announced = announce(
             &report,
-            &escalation.escalated,
+            escalation.paged(),
             &ledger,
             &deps.clients.secrets,
             &spec.notifications.slack_webhook_secret,

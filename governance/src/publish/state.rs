@@ -754,7 +754,7 @@ async fn remember_announced<L: LedgerStore>(
 }
 
 /// Posts the alarm-state report to Slack only when it changed since the last delivered post (a new
-/// firing episode, a recovery, an escalation in `escalated`) or when a digest is due
+/// firing episode, a recovery, a page in `paged` not yet announced) or when a digest is due
 /// ([`alarms::announce`]). What was announced lives in the ledger under [`announced_key`].
 ///
 /// At least once: a post is recorded pending (with its payload and the announced state it leads to)
@@ -763,7 +763,7 @@ async fn remember_announced<L: LedgerStore>(
 /// nothing new while one is still pending (so failed posts never pile up).
 pub async fn announce<L: LedgerStore, S: SlackSource>(
     report: &StateReport,
-    escalated: &[String],
+    paged: alarms::announce::Paged<'_>,
     ledger: &L,
     secrets: &S,
     secret_name: &str,
@@ -833,7 +833,7 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
         }
         _ => last,
     };
-    let decision = alarms::announce::decide(&report.summary, &last, escalated, now, options);
+    let decision = alarms::announce::decide(&report.summary, &last, paged, now, options);
     out.reasons.clone_from(&decision.reasons);
     let next = match serde_json::to_value(&decision.next) {
         Ok(v) => v,
@@ -983,6 +983,18 @@ pub struct EscalationReport {
     pub not_yet: Vec<String>,
     /// `(alarm, why)` for escalations that failed (their records stay pending: the next run retries).
     pub failures: Vec<(String, String)>,
+}
+
+impl EscalationReport {
+    /// The pages sent for the alarms' current episodes, for [`announce`]: this run's and the ones an
+    /// earlier run sent (it may have failed before announcing them).
+    #[must_use]
+    pub fn paged(&self) -> alarms::announce::Paged<'_> {
+        alarms::announce::Paged {
+            now: &self.escalated,
+            earlier: &self.already_escalated,
+        }
+    }
 }
 
 /// The ledger key of an alarm episode: the alarm and when it went into ALARM.
@@ -1624,7 +1636,15 @@ mod tests {
         // This run also escalated the alarm, so its post's reasons (and key) differ from what a run
         // reading no announced state decides next: the key alone does not stop a second post.
         let escalated = [COMPOSITE.to_owned()];
-        let first = announce(&r, &escalated, &ledger, &slack, "secret", announce_options()).await;
+        let first = announce(
+            &r,
+            alarms::announce::Paged::now(&escalated),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(first.posted, "{first:?}");
         assert!(
             first
@@ -1635,9 +1655,84 @@ mod tests {
             "{first:?}"
         );
         let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
-        let second = announce(&r2, &[], &ledger, &slack, "secret", announce_options()).await;
+        let second = announce(
+            &r2,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(!second.posted && second.failure.is_none(), "{second:?}");
         assert_eq!(slack.posted().len(), 1, "the same alarms announced once");
+    }
+
+    /// Chaos finding (docs/reliability.md, alarm state world 9): a run paged, then its post could not
+    /// even be recorded; the clean re-run finds the episode already escalated. On-call was paged once —
+    /// and Slack must still say so once: the re-run's post announces the escalation, the one after is
+    /// quiet.
+    #[tokio::test(start_paused = true)]
+    async fn a_page_whose_post_was_never_recorded_is_announced_by_the_next_run() {
+        let (cw, cat) = firing_world(now() - Duration::minutes(20));
+        let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+        let r = report_at(&cw, &cat, now()).await;
+        // The first run announced the firing alarm before it was due for escalation.
+        let early = report_at(&cw, &cat, now() - Duration::minutes(10)).await;
+        let announced = announce(
+            &early,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &channels,
+            "secret",
+            announce_options(),
+        )
+        .await;
+        assert!(announced.posted, "{announced:?}");
+        // The faulty run: the page goes out, the post's record does not.
+        let esc = escalate(&r, Duration::minutes(15), &ledger, &channels, TOPIC).await;
+        assert_eq!(esc.escalated, [COMPOSITE]);
+        ledger.fail(LedgerOp::Record, 1);
+        let failed = announce(&r, esc.paged(), &ledger, &channels, "secret", announce_options()).await;
+        assert!(!failed.posted && failed.failure.is_some(), "{failed:?}");
+
+        let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
+        let esc2 = escalate(&r2, Duration::minutes(15), &ledger, &channels, TOPIC).await;
+        assert_eq!(esc2.already_escalated, [COMPOSITE]);
+        let rerun = announce(
+            &r2,
+            esc2.paged(),
+            &ledger,
+            &channels,
+            "secret",
+            announce_options(),
+        )
+        .await;
+        assert!(rerun.posted && rerun.failure.is_none(), "{rerun:?}");
+        assert_eq!(
+            rerun.reasons,
+            [alarms::announce::PostReason::Escalated {
+                alarm: COMPOSITE.to_owned()
+            }]
+        );
+        let r3 = report_at(&cw, &cat, now() + Duration::minutes(10)).await;
+        let esc3 = escalate(&r3, Duration::minutes(15), &ledger, &channels, TOPIC).await;
+        let quiet = announce(
+            &r3,
+            esc3.paged(),
+            &ledger,
+            &channels,
+            "secret",
+            announce_options(),
+        )
+        .await;
+        assert!(!quiet.posted, "{quiet:?}");
+        assert_eq!(
+            channels.posted().len(),
+            2,
+            "the first announcement and the escalation's"
+        );
+        assert_eq!(channels.published().len(), 1, "paged once");
     }
 
     /// Issue 13 item 6: "13 of 30 faulty runs lost their Slack post and no later run sent it". A failed
@@ -1648,14 +1743,30 @@ mod tests {
         let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
         slack.script_slack([Outcome::Fail("HTTP 503".into()), Outcome::Fail("HTTP 503".into())]);
         let r = report_at(&cw, &cat, now()).await;
-        let first = announce(&r, &[], &ledger, &slack, "secret", announce_options()).await;
+        let first = announce(
+            &r,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(!first.posted);
         assert!(
             first.failure.as_deref().unwrap().contains("HTTP 503"),
             "{first:?}"
         );
         let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
-        let second = announce(&r2, &[], &ledger, &slack, "secret", announce_options()).await;
+        let second = announce(
+            &r2,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(!second.posted && second.failure.is_some());
         let posts = ledger.claimed("collectiq-prod#alarm-state");
         assert_eq!(
@@ -1664,7 +1775,15 @@ mod tests {
             "{posts:?}"
         );
         let r3 = report_at(&cw, &cat, now() + Duration::minutes(10)).await;
-        let third = announce(&r3, &[], &ledger, &slack, "secret", announce_options()).await;
+        let third = announce(
+            &r3,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(third.posted, "{third:?}");
         assert_eq!(third.resent.len(), 1);
         assert_eq!(
@@ -1674,7 +1793,15 @@ mod tests {
         );
         let marker = slack_marker(&slack.posted()[0]).unwrap().to_owned();
         assert!(marker.starts_with("collectiq-prod#alarm-state/post#"), "{marker}");
-        let quiet = announce(&r3, &[], &ledger, &slack, "secret", announce_options()).await;
+        let quiet = announce(
+            &r3,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(!quiet.posted && quiet.failure.is_none(), "{quiet:?}");
     }
 
@@ -1688,14 +1815,37 @@ mod tests {
         let r = report_at(&cw, &cat, now()).await;
         let crashed = tokio::time::timeout(
             StdDuration::from_secs(60),
-            announce(&r, &[], &ledger, &slack, "secret", announce_options()),
+            announce(
+                &r,
+                alarms::announce::Paged::default(),
+                &ledger,
+                &slack,
+                "secret",
+                announce_options(),
+            ),
         )
         .await;
         assert!(crashed.is_err());
-        let next = announce(&r, &[], &ledger, &slack, "secret", announce_options()).await;
+        let next = announce(
+            &r,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(next.posted && next.failure.is_none(), "{next:?}");
         assert_eq!(slack.posted().len(), 1);
-        let quiet = announce(&r, &[], &ledger, &slack, "secret", announce_options()).await;
+        let quiet = announce(
+            &r,
+            alarms::announce::Paged::default(),
+            &ledger,
+            &slack,
+            "secret",
+            announce_options(),
+        )
+        .await;
         assert!(!quiet.posted, "{quiet:?}");
         assert_eq!(slack.posted().len(), 1);
     }
@@ -1712,7 +1862,7 @@ mod tests {
         let before = serde_json::to_value(alarms::announce::Announced::default()).unwrap();
         let first = announce(
             &report_at(&cw, &cat, now()).await,
-            &[],
+            alarms::announce::Paged::default(),
             &ledger,
             &slack,
             "secret",
@@ -1733,7 +1883,7 @@ mod tests {
             .unwrap();
         let second = announce(
             &report_at(&cw, &cat, now() + Duration::seconds(40)).await,
-            &[],
+            alarms::announce::Paged::default(),
             &ledger,
             &slack,
             "secret",
@@ -1756,7 +1906,7 @@ mod tests {
         // A later change is a new post, under a new key.
         let quiet = announce(
             &report_at(&cw, &cat, now() + Duration::minutes(5)).await,
-            &[],
+            alarms::announce::Paged::default(),
             &ledger,
             &slack,
             "secret",
@@ -1766,7 +1916,7 @@ mod tests {
         assert!(!quiet.posted, "{quiet:?}");
         let recovered = announce(
             &report_at(&FakeCloudWatch::default(), &cat, now() + Duration::minutes(10)).await,
-            &[],
+            alarms::announce::Paged::default(),
             &ledger,
             &slack,
             "secret",

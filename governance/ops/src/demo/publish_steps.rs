@@ -59,7 +59,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     let first = escalate(&report, after, &ledger, &ctx.clients.sns, topic).await;
     let posted = announce(
         &report,
-        &first.escalated,
+        first.paged(),
         &ledger,
         &ctx.clients.secrets,
         secret,
@@ -80,7 +80,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     let second = escalate(&report_later, after, &ledger, &ctx.clients.sns, topic).await;
     let posted_second = announce(
         &report_later,
-        &second.escalated,
+        second.paged(),
         &ledger,
         &ctx.clients.secrets,
         secret,
@@ -90,7 +90,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
     let third = escalate(&report_later, after, &ledger, &ctx.clients.sns, topic).await;
     let posted_third = announce(
         &report_later,
-        &third.escalated,
+        third.paged(),
         &ledger,
         &ctx.clients.secrets,
         secret,
