@@ -176,6 +176,7 @@ impl TelemetryBuilder {
             cold: process_cold_start(),
             correlation: None,
             correlation_header: self.correlation_header,
+            propagators: None,
         });
         Ok(())
     }

@@ -6,6 +6,7 @@ use crate::clock::sample;
 use crate::context::{CONTROL_TARGET, ColdStartTracker, FunctionInfo, INVOCATION_SPAN};
 use crate::emf::{EmfRecorder, InvocationMetrics};
 use crate::logs::{InvocationFacts, LogConfig};
+use crate::propagation::Propagators;
 use crate::xray::TraceHeader;
 use lambda_runtime::LambdaEvent;
 use lambda_runtime::tower::{Layer, Service};
@@ -29,6 +30,8 @@ pub(super) struct Shared {
     pub(super) cold: Arc<ColdStartTracker>,
     pub(super) correlation: Option<Arc<CorrelationFn>>,
     pub(super) correlation_header: Option<String>,
+    /// `None`: `OTEL_PROPAGATORS` ([`Propagators::from_env`]).
+    pub(super) propagators: Option<Propagators>,
 }
 
 static INSTALLED: OnceLock<Shared> = OnceLock::new();
@@ -60,6 +63,7 @@ pub fn layer() -> InvocationLayer {
                     cold: process_cold_start(),
                     correlation: None,
                     correlation_header: None,
+                    propagators: None,
                 },
             }
         }
@@ -101,6 +105,7 @@ impl InvocationLayer {
                 cold: Arc::new(ColdStartTracker::default()),
                 correlation: None,
                 correlation_header: None,
+                propagators: None,
             },
         }
     }
@@ -133,6 +138,13 @@ impl InvocationLayer {
         f: impl Fn(&dyn Any) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
         self.shared.correlation = Some(Arc::new(f));
+        self
+    }
+
+    /// Chooses the incoming parent with these propagators instead of `OTEL_PROPAGATORS`.
+    #[must_use]
+    pub fn with_propagators(mut self, propagators: Propagators) -> Self {
+        self.shared.propagators = Some(propagators);
         self
     }
 
@@ -211,9 +223,9 @@ where
             Some(v) => crate::propagation::event_parent_for(
                 lambda_header.as_deref(),
                 v,
-                crate::propagation::Propagators::from_env(),
+                self.shared.propagators.unwrap_or_else(Propagators::from_env),
             ),
-            None => (lambda_header.unwrap_or_default(), None),
+            None => (lambda_header.clone().unwrap_or_default(), None),
         };
         let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
         let header = TraceHeader::parse(&header_text).ok();
@@ -250,6 +262,9 @@ where
             && trigger == "pubsub"
         {
             sqs_batch_links(&span, v);
+        }
+        if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref()) {
+            lambda_header_link(&span, lambda, parent);
         }
         // This invocation's own metrics: under Managed Instances concurrency others run beside it.
         let metrics = self.shared.emf.as_ref().map(EmfRecorder::invocation);
@@ -365,6 +380,37 @@ fn sqs_batch_links(span: &Span, event: &serde_json::Value) {
         u32::try_from(left_out).unwrap_or(u32::MAX),
         attributes,
     );
+}
+
+/// When the event's own context became the invocation's parent (`OTEL_PROPAGATORS` without
+/// `xray-lambda`), Lambda's X-Ray context is not lost: it becomes a span link with `source=x-ray-env`,
+/// as the AWS Lambda conventions' "AWS X-Ray Environment Span Link" section defined it (since replaced
+/// by the propagator order, which decides the parent; the link is what keeps Lambda's own segment
+/// reachable from the trace). Only a complete context is linked (`Root` and `Parent`): without active
+/// tracing Lambda's header can be partial.
+fn lambda_header_link(span: &Span, lambda: &str, parent: &TraceHeader) {
+    use opentelemetry::trace::{Link, SpanContext, TraceFlags, TraceState};
+    let Ok(h) = TraceHeader::parse(lambda) else {
+        return;
+    };
+    let Some(lambda_parent) = h.parent else {
+        return;
+    };
+    if h.root == parent.root && h.parent == parent.parent {
+        return; // Lambda's header is the parent
+    }
+    let flags = if h.is_sampled() {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let context = SpanContext::new(h.root, lambda_parent, flags, true, TraceState::default());
+    let link = Link::new(
+        context,
+        vec![opentelemetry::KeyValue::new("source", "x-ray-env")],
+        0,
+    );
+    crate::xray::add_links(span, vec![link], 0, Vec::new());
 }
 
 struct Finish {
@@ -874,6 +920,66 @@ mod tests {
             json!({"trace_id": "1-4bf92f35-77b34da6a3ce929d0e0e4736", "id": "00f067aa0ba902b7",
                    "messaging.message.id": "m-3"})
         );
+    }
+
+    /// `OTEL_PROPAGATORS=tracecontext` (reporting to another system than X-Ray): the caller's
+    /// `traceparent` is the parent and Lambda's X-Ray context a link marked `source=x-ray-env`; with
+    /// the default (`xray-lambda`) Lambda's segment is the parent and nothing is linked.
+    #[test]
+    fn lambda_context_is_a_link_when_the_events_context_is_the_parent() {
+        use crate::xray::MemorySpanSink;
+        let run = |propagators: Propagators| {
+            let spans = MemorySpanSink::default();
+            let dispatch = tracing::Dispatch::new(
+                tracing_subscriber::registry().with(XrayLayer::with_span_sink(spans.clone())),
+            );
+            let mut svc = InvocationLayer::new(FunctionInfo::default())
+                .with_propagators(propagators)
+                .service(service_fn(|e: LambdaEvent<Value>| async move {
+                    Ok::<_, lambda_runtime::Error>(e.payload)
+                }));
+            let request = json!({"headers": {
+                "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+                "requestContext": {"requestId": "r-1", "http": {"method": "GET"}}});
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            tracing::dispatcher::with_default(&dispatch, || {
+                rt.block_on(svc.call(event(request, "req-link", Some(HEADER))))
+            })
+            .unwrap();
+            let all = spans.spans();
+            assert_eq!(all.len(), 1);
+            all.into_iter().next().unwrap()
+        };
+        let passive = run(Propagators::parse("tracecontext"));
+        assert_eq!(
+            format!("{:032x}", passive.span_context.trace_id()),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(format!("{:016x}", passive.parent_span_id), "00f067aa0ba902b7");
+        let links: Vec<(String, String, bool, Vec<opentelemetry::KeyValue>)> = passive
+            .links
+            .iter()
+            .map(|l| {
+                (
+                    format!("{:032x}", l.span_context.trace_id()),
+                    format!("{:016x}", l.span_context.span_id()),
+                    l.span_context.is_sampled(),
+                    l.attributes.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            links,
+            [(
+                "5759e988bd862e3fe1be46a994272793".to_owned(),
+                "53995c3f42cd8ad8".to_owned(),
+                true,
+                vec![opentelemetry::KeyValue::new("source", "x-ray-env")],
+            )]
+        );
+        let active = run(Propagators::default());
+        assert_eq!(format!("{:016x}", active.parent_span_id), "53995c3f42cd8ad8");
+        assert!(active.links.is_empty(), "{:?}", active.links);
     }
 
     #[test]
