@@ -67,8 +67,8 @@ pub enum NotifyError {
     Sns {
         /// Topic ARN.
         topic: String,
-        /// The classified call error (the SDK error is its source).
-        #[source]
+        /// The classified call error (in the message already, so not also a `source`: a `{:#}` chain
+        /// would say it twice).
         cause: AwsCallError,
     },
     /// This sender has no such channel (a record in the wrong partition).
@@ -376,21 +376,21 @@ pub struct SentRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     /// The channel refused or never answered; the record stays pending.
-    #[error("{id}: {source}")]
+    #[error("{id}: {cause}")]
     Send {
         /// Record id.
         id: String,
-        /// The failure.
-        source: NotifyError,
+        /// The failure (in the message, not a `source`: a `{:#}` chain would repeat it).
+        cause: NotifyError,
     },
     /// The channel accepted it but the ledger could not mark it sent: the next run sends it again,
     /// carrying the same id.
-    #[error("{id}: sent, but not marked sent (the next run sends it again, same delivery ref): {source}")]
+    #[error("{id}: sent, but not marked sent (the next run sends it again, same delivery ref): {cause}")]
     NotMarked {
         /// Record id.
         id: String,
-        /// The ledger failure.
-        source: LedgerError,
+        /// The ledger failure (in the message, not a `source`).
+        cause: LedgerError,
     },
 }
 
@@ -399,8 +399,8 @@ impl DeliveryError {
     #[must_use]
     pub fn class(&self) -> Option<ErrorClass> {
         match self {
-            Self::Send { source, .. } => source.class(),
-            Self::NotMarked { source, .. } => source.class(),
+            Self::Send { cause, .. } => cause.class(),
+            Self::NotMarked { cause, .. } => cause.class(),
         }
     }
 }
@@ -487,9 +487,9 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                         e,
                     )),
                 };
-                marked.map_err(|source| DeliveryError::NotMarked {
+                marked.map_err(|cause| DeliveryError::NotMarked {
                     id: id.clone(),
-                    source,
+                    cause,
                 })?;
                 Ok(SentRecord {
                     id,
@@ -507,7 +507,7 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                 {
                     tracing::warn!(id = %id, error = %e, "could not note a failed delivery attempt");
                 }
-                Err(DeliveryError::Send { id, source })
+                Err(DeliveryError::Send { id, cause: source })
             }
         }
     }
@@ -618,7 +618,7 @@ impl Delivery {
         }
         let message = match e {
             // The id says which message; the error what went wrong.
-            DeliveryError::Send { source, .. } => source.to_string(),
+            DeliveryError::Send { cause, .. } => cause.to_string(),
             e @ DeliveryError::NotMarked { .. } => e.to_string(),
         };
         self.errors.push(message);
@@ -760,13 +760,64 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
         tracing::info!("the day's messages were recorded by a concurrent run");
     }
 
-    // Everything pending: the report partition (today's; earlier days are superseded) and both periods.
+    let scope = PendingScope {
+        report_pk: Some(&report_pk),
+        day: &day,
+        alert_pks: &[notice.previous_alert_pk, alert_pk],
+        slack_secret: notice.slack_secret,
+        retry: notice.retry,
+        now,
+    };
+    if !send_pending(ledger, channels, &scope, &mut delivery).await? {
+        delivery.skipped = Some(format!(
+            "the {day} report was already posted and there is no new budget transition"
+        ));
+    }
+    Ok(delivery)
+}
+
+/// Where [`send_pending`] looks for records earlier runs left pending, and how it sends them.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingScope<'a> {
+    /// The report partition (`…#cost-report`), if any.
+    pub report_pk: Option<&'a str>,
+    /// Today (`YYYY-MM-DD`): a pending report of an earlier day is superseded, never sent.
+    pub day: &'a str,
+    /// Alert partitions whose pending transitions and pages are sent.
+    pub alert_pks: &'a [&'a str],
+    /// Where to post.
+    pub slack_secret: &'a str,
+    /// Slack retry bounds.
+    pub retry: SlackRetry,
+    /// Now (records' timestamps).
+    pub now: DateTime<Utc>,
+}
+
+/// Sends every record pending in `scope` (SNS first), superseding earlier days' reports; records nothing
+/// new. Returns whether anything was pending. [`deliver_daily`] ends with it, and a run whose own report
+/// is incomplete calls it alone: a page an earlier run decided must not wait for the next complete run
+/// (a day, for the daily pass).
+///
+/// # Errors
+/// A ledger read or the superseding write failed.
+pub async fn send_pending<L: LedgerStore, N: Channels>(
+    ledger: &L,
+    channels: &N,
+    scope: &PendingScope<'_>,
+    delivery: &mut Delivery,
+) -> Result<bool, LedgerError> {
+    let (day, now) = (scope.day, scope.now);
+    // Everything pending: the report partition (today's; earlier days are superseded) and the periods.
     let mut pending = Vec::new();
-    for stored in records(ledger, &report_pk).await? {
+    let reports = match scope.report_pk {
+        Some(pk) => records(ledger, pk).await?,
+        None => Vec::new(),
+    };
+    for stored in reports {
         if !stored.record.is_pending() {
             continue;
         }
-        if stored.sk.as_str() < day.as_str() {
+        if stored.sk.as_str() < day {
             let id = stored.record.id.clone();
             let superseded = stored.record.superseded();
             let detail = record_item(ledger.table(), &stored.pk, &stored.sk, &superseded)?;
@@ -778,7 +829,8 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
             pending.push(stored);
         }
     }
-    for pk in [notice.previous_alert_pk, alert_pk] {
+    let mut seen = std::collections::BTreeSet::new();
+    for pk in scope.alert_pks.iter().filter(|pk| seen.insert(**pk)) {
         pending.extend(
             records(ledger, pk)
                 .await?
@@ -787,21 +839,18 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
         );
     }
     if pending.is_empty() {
-        delivery.skipped = Some(format!(
-            "the {day} report was already posted and there is no new budget transition"
-        ));
-        return Ok(delivery);
+        return Ok(false);
     }
     let mut sender = Sender::new(
         ledger,
         channels,
         channels,
-        notice.slack_secret,
-        notice.retry,
+        scope.slack_secret,
+        scope.retry,
         Some(state::CLAIM_KEEP),
     );
-    sender.send_all(pending, now, &mut delivery).await;
-    Ok(delivery)
+    sender.send_all(pending, now, delivery).await;
+    Ok(true)
 }
 
 /// One burn alert to deliver, for [`deliver_fast_burn`].
@@ -866,28 +915,17 @@ pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
     if !items.is_empty() && !ledger.record_all(&items).await? {
         tracing::info!(kind, "the burn alert was recorded by a concurrent run");
     }
-    let mut pending = Vec::new();
-    for p in [notice.previous_pk, pk] {
-        pending.extend(
-            records(ledger, p)
-                .await?
-                .into_iter()
-                .filter(|s| s.record.is_pending()),
-        );
-    }
-    if pending.is_empty() {
+    let scope = PendingScope {
+        report_pk: None,
+        day: "",
+        alert_pks: &[notice.previous_pk, pk],
+        slack_secret: notice.slack_secret,
+        retry: notice.retry,
+        now,
+    };
+    if !send_pending(ledger, channels, &scope, &mut delivery).await? {
         delivery.skipped = Some(format!("{kind} already sent today"));
-        return Ok(delivery);
     }
-    let mut sender = Sender::new(
-        ledger,
-        channels,
-        channels,
-        notice.slack_secret,
-        notice.retry,
-        Some(state::CLAIM_KEEP),
-    );
-    sender.send_all(pending, now, &mut delivery).await;
     Ok(delivery)
 }
 
@@ -900,7 +938,35 @@ pub fn settled(detail: &str) -> bool {
 
 #[cfg(test)]
 mod error_text_tests {
-    use super::{NotifyError, SecretProblem};
+    use super::{DeliveryError, NotifyError, SecretProblem};
+
+    /// The error and its causes as `anyhow`'s `{:#}` prints them.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut chain = e.to_string();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        chain
+    }
+
+    /// A failed page, as the handler and the CLI print it: record id, topic, the AWS error — once each.
+    #[test]
+    fn a_failed_page_chain_says_each_part_once() {
+        let e = DeliveryError::Send {
+            id: "collectiq-prod#cost-alert#2026-11/sns#150".into(),
+            cause: NotifyError::Sns {
+                topic: "arn:aws:sns:eu-west-1:123456789012:critical".into(),
+                cause: crate::cost_pass::fake::call_error("SNS", "Publish", 400, Some("Throttling")),
+            },
+        };
+        let text = chain(&e);
+        for part in ["sns#150", "SNS publish to", "Throttling"] {
+            assert_eq!(text.matches(part).count(), 1, "{part} in {text}");
+        }
+    }
 
     /// Issue 13 item 6: "an error message repeats its prefix (cannot read the Slack webhook secret …:
     /// cannot read the Slack webhook secret …)" — the whole chain, as `anyhow`'s `{:#}` prints it, says

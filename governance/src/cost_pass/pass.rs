@@ -325,6 +325,27 @@ pub fn alert_period(budgets: &[cost::input::Budget], today: NaiveDate) -> Budget
     BudgetPeriod::containing(unit, today)
 }
 
+/// The alert partitions a record may be pending in on `today` whatever the budgets' unit: the month's,
+/// the quarter's and the year's, and the period before each.
+fn owed_alert_partitions(keys: &Keys, today: NaiveDate) -> Vec<String> {
+    let mut pks = Vec::new();
+    for unit in [
+        BudgetTimeUnit::Monthly,
+        BudgetTimeUnit::Quarterly,
+        BudgetTimeUnit::Annually,
+    ] {
+        let current = BudgetPeriod::containing(unit, today);
+        let before = current.start.pred_opt().unwrap_or(today);
+        for period in [BudgetPeriod::containing(unit, before), current] {
+            let pk = keys.alert(&period.key());
+            if !pks.contains(&pk) {
+                pks.push(pk);
+            }
+        }
+    }
+    pks
+}
+
 /// The first day the report needs: the settled window, the anomaly baseline (4 weeks before yesterday),
 /// the trend window and the 7-day recent rate, whichever reaches back furthest.
 #[must_use]
@@ -697,12 +718,34 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                     .collect::<Vec<_>>()
                     .join("; ")
             );
-            Delivery {
+            let mut delivery = Delivery {
                 requested: true,
                 skipped: Some(why.clone()),
                 errors: vec![why],
                 ..Delivery::default()
+            };
+            // What earlier runs recorded is still owed — a budget page above all — and does not depend on
+            // this run's inputs. The period is unknown when the budgets were not read, so every unit's.
+            let owed = owed_alert_partitions(&keys, today);
+            let owed: Vec<&str> = owed.iter().map(String::as_str).collect();
+            let day = today.to_string();
+            let report_pk = keys.report();
+            let scope = super::notify::PendingScope {
+                report_pk: Some(&report_pk),
+                day: &day,
+                alert_pks: &owed,
+                slack_secret: &self.options.targets.slack_webhook_secret,
+                retry: self.options.slack_retry,
+                now: Utc::now(),
+            };
+            if let Err(e) =
+                super::notify::send_pending(self.ledger, self.channels, &scope, &mut delivery).await
+            {
+                delivery
+                    .errors
+                    .push(format!("messages earlier runs left pending were not read: {e}"));
             }
+            delivery
         } else if self.options.notify {
             let last_day_before = alert_period.start.pred_opt().unwrap_or(today);
             let previous_alert_pk =
@@ -861,7 +904,12 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             ..Delivery::default()
         };
         match (burn.alert, &slack, options.notify) {
-            (None, _, _) => delivery.skipped = Some("no burn alert".into()),
+            (None, _, true) => {
+                // The burn has eased, but a page an earlier run recorded and could not send is owed.
+                delivery.skipped = Some("no burn alert".into());
+                self.send_owed_burns(&mut delivery).await?;
+            }
+            (None, _, false) => delivery.skipped = Some("no burn alert".into()),
             (Some(_), _, false) => delivery.skipped = Some("dry run".into()),
             (Some(alert), Some(message), true) => {
                 delivery = self.send_fast_burn(&burn, alert, message).await?;
@@ -874,6 +922,25 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             delivery,
             calls: self.counter.snapshot(),
         })
+    }
+
+    /// Sends the burn alerts of today and yesterday that earlier runs recorded and could not send.
+    async fn send_owed_burns(&self, delivery: &mut Delivery) -> Result<(), CostPassError> {
+        let keys = Keys::new(self.spec.managed_prefix());
+        let day = self.options.as_of.date_naive();
+        let (today, before) = (keys.fast_burn(day), keys.fast_burn(day.pred_opt().unwrap_or(day)));
+        let scope = super::notify::PendingScope {
+            report_pk: None,
+            day: "",
+            alert_pks: &[&before, &today],
+            slack_secret: &self.options.targets.slack_webhook_secret,
+            retry: self.options.slack_retry,
+            now: Utc::now(),
+        };
+        if super::notify::send_pending(self.ledger, self.channels, &scope, delivery).await? {
+            delivery.skipped = None;
+        }
+        Ok(())
     }
 
     /// Records each channel of a burn alert (Slack `<kind>`, SNS `<kind>#sns` for pages) once per day,
@@ -1289,6 +1356,98 @@ mod tests {
             let third = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(!third.delivery.failed(), "{:?}", third.delivery);
             assert_eq!(channels.posted().len(), 1, "the day's report is posted once");
+        }
+
+        /// A critical budget page an earlier run recorded and could not publish is sent by the next
+        /// run even when that run's own report is incomplete (budgets throttled): for a daily pass,
+        /// waiting for the next complete run can hold a page back a day. The report is still not sent.
+        #[tokio::test(start_paused = true)]
+        async fn an_incomplete_run_still_sends_the_page_an_earlier_run_left_pending() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let mut reads = Flaky::new(&counter);
+            // $800 spent of $500: 160 %, the critical tier, which pages.
+            reads.inner = FakeReads::new(&counter, "prod")
+                .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(800))
+                .with_daily_spend(Decimal::from(38), 10);
+            channels.script_sns([crate::cost_pass::fake::Outcome::Fail("InternalError".into())]);
+            let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(first.delivery.failed(), "{:?}", first.delivery);
+            assert!(channels.published().is_empty());
+            assert_eq!(channels.posted().len(), 1, "the report with its alert line");
+
+            *reads.budget_failures.lock().unwrap() = 1;
+            let second = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(!second.missing.is_empty());
+            assert!(
+                second.delivery.errors[0].contains("not sent: missing budgets"),
+                "{:?}",
+                second.delivery
+            );
+            assert_eq!(
+                channels.published().len(),
+                1,
+                "the pending page went out: {:?}",
+                second.delivery
+            );
+            assert_eq!(channels.posted().len(), 1, "no report from an incomplete run");
+
+            let third = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(!third.delivery.failed(), "{:?}", third.delivery);
+            assert_eq!(channels.published().len(), 1, "paged once");
+            assert_eq!(channels.posted().len(), 1, "the day's report posted once");
+        }
+
+        /// The hourly check: a burn page an earlier run recorded and could not publish is sent by the
+        /// next run even when the burn has eased and that run decides no alert of its own.
+        #[tokio::test(start_paused = true)]
+        async fn a_burn_page_left_pending_is_sent_after_the_burn_eased() {
+            use crate::ledger::delivery::{DeliveryRecord, SnsNotification};
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter); // no Bedrock tokens: no burn now
+            let keys = Keys::new(spec.managed_prefix());
+            let pk = keys.fast_burn(as_of().date_naive());
+            let page = SnsNotification::new(
+                &spec.notifications.sns_critical_topic_arn,
+                "CRITICAL CollectIQ prod Bedrock burn",
+                "burning 20x the allowance",
+                "CRITICAL",
+                "cost_fast_burn",
+            );
+            let record = DeliveryRecord::sns(
+                &crate::cost_pass::notify::record_id(&pk, "page_fast#sns"),
+                page,
+                as_of(),
+            );
+            let detail = record.to_detail().unwrap();
+            ledger
+                .record_all(&[crate::ledger::NewItem {
+                    pk: &pk,
+                    sk: "page_fast#sns",
+                    detail: &detail,
+                    keep: None,
+                }])
+                .await
+                .unwrap();
+            let options = PassOptions::new(&spec, as_of()).with_notify(true);
+            let context = PassContext {
+                spec: &spec,
+                options: &options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            };
+            let eased = context.fast_burn().await.unwrap();
+            assert!(eased.burn.alert.is_none());
+            assert_eq!(channels.published().len(), 1, "{:?}", eased.delivery);
+            assert_eq!(eased.delivery.sent.len(), 1);
+            let again = context.fast_burn().await.unwrap();
+            assert_eq!(channels.published().len(), 1, "sent once: {:?}", again.delivery);
+            assert_eq!(again.delivery.skipped.as_deref(), Some("no burn alert"));
         }
 
         /// Cost Explorer fails on the second page: the first page's days are in the ledger already

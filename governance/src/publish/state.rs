@@ -1149,7 +1149,7 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
             Ok(_) => out.escalated.push(alarm),
             Err(e) => {
                 let why = match e {
-                    DeliveryError::Send { source, .. } => source.to_string(),
+                    DeliveryError::Send { cause, .. } => cause.to_string(),
                     e @ DeliveryError::NotMarked { .. } => e.to_string(),
                 };
                 out.failures.push((alarm, why));
