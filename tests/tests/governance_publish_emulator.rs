@@ -18,7 +18,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{Duration, Utc};
 use collectiq_tests::Emulator;
-use collectiq_tests::WebhookSink;
+use collectiq_tests::{SinkResponse, WebhookSink};
 use governance::publish::NoProgress;
 use governance::publish::state::{StateOptions, escalate, post_to_slack, render_slack, state_report};
 use governance::publish::{ApplyOptions, Desired, apply_all, plan_all};
@@ -682,7 +682,14 @@ async fn lambda_handlers_report_post_and_escalate_once() {
     };
     use lambda_runtime::{Context, LambdaEvent};
     let em = Emulator::start().await.unwrap();
-    let sink = WebhookSink::start(Vec::new()).await.unwrap();
+    // Slack answers the third post with a 500 (below: a failed delivery fails the invocation).
+    let sink = WebhookSink::start(vec![
+        SinkResponse::ok(),
+        SinkResponse::ok(),
+        SinkResponse::error(500, "internal_error"),
+    ])
+    .await
+    .unwrap();
     let clients = em.clients().await;
     let spec = spec();
     let month = collectiq_ops::seed::DemoMonth::generate(&spec, "2026-11-21".parse().unwrap());
@@ -749,4 +756,36 @@ async fn lambda_handlers_report_post_and_escalate_once() {
     // The webhook URL (the sink's address) never appears in what the handler returns.
     let json = serde_json::to_string(&second).unwrap();
     assert!(!json.contains(sink.url()));
+
+    // Issue 13 item 1: a delivery that fails fails the invocation (a scheduled invocation's return value
+    // is thrown away; its error reaches the on-failure destination and its alarm). The DLQ alarm fires
+    // again: a new episode, paged; Slack answers 500, so the post stays pending and the run fails,
+    // naming Slack and never the webhook URL. The next run sends that post and succeeds.
+    deps.clients
+        .cloudwatch
+        .set_alarm_state()
+        .alarm_name("collectiq-prod-valuation-dlq-depth-critical")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("DLQ filling again")
+        .send()
+        .await
+        .unwrap();
+    let failed = alarms_handler(event(), &deps).await.unwrap_err().to_string();
+    assert!(failed.contains("Slack"), "{failed}");
+    assert!(!failed.contains(sink.url()), "{failed}");
+    assert_eq!(sink.received().len(), 3);
+    let sent = em.sns_messages().await.unwrap();
+    assert_eq!(
+        sent.iter().filter(|m| &m.topic_arn == topic).count(),
+        2,
+        "the new episode paged although Slack failed"
+    );
+    let retried = alarms_handler(event(), &deps).await.unwrap();
+    assert!(retried.posted_to_slack, "{:?}", retried.notes);
+    assert_eq!(sink.received().len(), 4);
+    assert_eq!(
+        sink.received()[3].body,
+        sink.received()[2].body,
+        "the pending post, as first rendered"
+    );
 }
