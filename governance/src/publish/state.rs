@@ -1624,6 +1624,19 @@ mod tests {
         alarms::announce::AnnounceOptions::default()
     }
 
+    /// A scheduled run's post with no page of its own.
+    async fn post(r: &StateReport, ledger: &MemoryLedger, slack: &FakeChannels) -> AnnounceReport {
+        announce(
+            r,
+            alarms::announce::Paged::default(),
+            ledger,
+            slack,
+            "secret",
+            announce_options(),
+        )
+        .await
+    }
+
     /// Chaos finding (docs/reliability.md, alarm state world 6): the post went out, then the write of the
     /// announced state failed; the next run must not announce the same alarms as new again — the sent
     /// post's record holds the state it led to, and the next run takes (and repairs) it.
@@ -1655,15 +1668,7 @@ mod tests {
             "{first:?}"
         );
         let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
-        let second = announce(
-            &r2,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let second = post(&r2, &ledger, &slack).await;
         assert!(!second.posted && second.failure.is_none(), "{second:?}");
         assert_eq!(slack.posted().len(), 1, "the same alarms announced once");
     }
@@ -1743,30 +1748,14 @@ mod tests {
         let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
         slack.script_slack([Outcome::Fail("HTTP 503".into()), Outcome::Fail("HTTP 503".into())]);
         let r = report_at(&cw, &cat, now()).await;
-        let first = announce(
-            &r,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let first = post(&r, &ledger, &slack).await;
         assert!(!first.posted);
         assert!(
             first.failure.as_deref().unwrap().contains("HTTP 503"),
             "{first:?}"
         );
         let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
-        let second = announce(
-            &r2,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let second = post(&r2, &ledger, &slack).await;
         assert!(!second.posted && second.failure.is_some());
         let posts = ledger.claimed("collectiq-prod#alarm-state");
         assert_eq!(
@@ -1775,15 +1764,7 @@ mod tests {
             "{posts:?}"
         );
         let r3 = report_at(&cw, &cat, now() + Duration::minutes(10)).await;
-        let third = announce(
-            &r3,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let third = post(&r3, &ledger, &slack).await;
         assert!(third.posted, "{third:?}");
         assert_eq!(third.resent.len(), 1);
         assert_eq!(
@@ -1793,15 +1774,7 @@ mod tests {
         );
         let marker = slack_marker(&slack.posted()[0]).unwrap().to_owned();
         assert!(marker.starts_with("collectiq-prod#alarm-state/post#"), "{marker}");
-        let quiet = announce(
-            &r3,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let quiet = post(&r3, &ledger, &slack).await;
         assert!(!quiet.posted && quiet.failure.is_none(), "{quiet:?}");
     }
 
@@ -1813,39 +1786,12 @@ mod tests {
         let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
         slack.script_slack([Outcome::Hang]);
         let r = report_at(&cw, &cat, now()).await;
-        let crashed = tokio::time::timeout(
-            StdDuration::from_secs(60),
-            announce(
-                &r,
-                alarms::announce::Paged::default(),
-                &ledger,
-                &slack,
-                "secret",
-                announce_options(),
-            ),
-        )
-        .await;
+        let crashed = tokio::time::timeout(StdDuration::from_secs(60), post(&r, &ledger, &slack)).await;
         assert!(crashed.is_err());
-        let next = announce(
-            &r,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let next = post(&r, &ledger, &slack).await;
         assert!(next.posted && next.failure.is_none(), "{next:?}");
         assert_eq!(slack.posted().len(), 1);
-        let quiet = announce(
-            &r,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let quiet = post(&r, &ledger, &slack).await;
         assert!(!quiet.posted, "{quiet:?}");
         assert_eq!(slack.posted().len(), 1);
     }
@@ -1860,15 +1806,7 @@ mod tests {
         let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
         let (pk, sk) = announced_key("collectiq-prod");
         let before = serde_json::to_value(alarms::announce::Announced::default()).unwrap();
-        let first = announce(
-            &report_at(&cw, &cat, now()).await,
-            alarms::announce::Paged::default(),
-            &ledger,
-            &slack,
-            "secret",
-            announce_options(),
-        )
-        .await;
+        let first = post(&report_at(&cw, &cat, now()).await, &ledger, &slack).await;
         assert!(first.posted && first.failure.is_none(), "{first:?}");
         let announced = || async {
             crate::ledger::snapshots::<_, alarms::announce::Announced>(&ledger, &pk, &sk, &sk)
@@ -1881,13 +1819,10 @@ mod tests {
         crate::ledger::put_snapshot(&ledger, &pk, &sk, &before, StdDuration::from_secs(3600))
             .await
             .unwrap();
-        let second = announce(
+        let second = post(
             &report_at(&cw, &cat, now() + Duration::seconds(40)).await,
-            alarms::announce::Paged::default(),
             &ledger,
             &slack,
-            "secret",
-            announce_options(),
         )
         .await;
         assert!(!second.posted && second.failure.is_none(), "{second:?}");
@@ -1904,23 +1839,17 @@ mod tests {
             "the announced state follows the post the first run sent"
         );
         // A later change is a new post, under a new key.
-        let quiet = announce(
+        let quiet = post(
             &report_at(&cw, &cat, now() + Duration::minutes(5)).await,
-            alarms::announce::Paged::default(),
             &ledger,
             &slack,
-            "secret",
-            announce_options(),
         )
         .await;
         assert!(!quiet.posted, "{quiet:?}");
-        let recovered = announce(
+        let recovered = post(
             &report_at(&FakeCloudWatch::default(), &cat, now() + Duration::minutes(10)).await,
-            alarms::announce::Paged::default(),
             &ledger,
             &slack,
-            "secret",
-            announce_options(),
         )
         .await;
         assert!(recovered.posted, "{recovered:?}");
