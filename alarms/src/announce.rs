@@ -67,7 +67,7 @@ pub enum PostReason {
         /// Alarm name.
         alarm: String,
     },
-    /// This run escalated the alarm to the critical topic.
+    /// A page to the critical topic for the alarm's current episode that no post announced yet.
     Escalated {
         /// Alarm name.
         alarm: String,
@@ -188,9 +188,21 @@ pub fn decide(
             reasons.push(PostReason::Recovered { alarm: name.clone() });
         }
     }
-    let mut announced_pages = BTreeMap::new();
+    // Pages already announced stay announced while their episode goes on, whatever this run could read
+    // of the ledger (a run that read no pages, or a forced post with none, must not forget them).
+    let mut announced_pages: BTreeMap<String, DateTime<Utc>> = last
+        .escalated
+        .iter()
+        .flatten()
+        .filter(|(name, since)| current.get(*name) == Some(*since))
+        .map(|(name, since)| (name.clone(), *since))
+        .collect();
+    // Sorted and once each: two runs with the same view decide the same reasons in the same order (the
+    // post's ledger key hashes them), and a name listed twice (an ended episode's page sent late beside
+    // the new episode's) is one line.
+    let mut escalated = std::collections::BTreeSet::new();
     for name in paged.now {
-        reasons.push(PostReason::Escalated { alarm: name.clone() });
+        escalated.insert(name.clone());
         if let Some(since) = current.get(name) {
             announced_pages.insert(name.clone(), *since);
         }
@@ -199,19 +211,17 @@ pub fn decide(
         let Some(since) = current.get(name) else {
             continue; // the episode is over: its page was announced or is moot now
         };
-        if paged.now.contains(name) {
-            continue;
-        }
         // A state from before escalations were remembered: the earlier run announced its own pages.
         let unannounced = last
             .escalated
             .as_ref()
             .is_some_and(|done| done.get(name) != Some(since));
         if unannounced {
-            reasons.push(PostReason::Escalated { alarm: name.clone() });
+            escalated.insert(name.clone());
         }
         announced_pages.insert(name.clone(), *since);
     }
+    reasons.extend(escalated.into_iter().map(|alarm| PostReason::Escalated { alarm }));
     let digest_due = last.last_post.is_none_or(|at| now - at >= options.digest_period);
     if reasons.is_empty() && !current.is_empty() && digest_due {
         reasons.push(PostReason::Digest {
@@ -455,6 +465,62 @@ mod tests {
             described,
             ["new: a-critical", "new: b-critical", "escalated: b-critical"]
         );
+    }
+
+    /// A run that could not read the pages (or a forced post with none) keeps the announced ones: the
+    /// next run does not announce them again. Pages are announced sorted and once each.
+    #[test]
+    fn announced_pages_survive_a_run_that_read_none_and_are_announced_sorted_once() {
+        let since = t0();
+        let at = t0() + Duration::minutes(20);
+        let s = summary(at, &[("a-critical", since), ("b-critical", since)]);
+        let announced = Announced {
+            firing: BTreeMap::from([("a-critical".to_owned(), since), ("b-critical".to_owned(), since)]),
+            last_post: Some(t0() + Duration::minutes(16)),
+            escalated: Some(BTreeMap::from([("b-critical".to_owned(), since)])),
+        };
+        let forced = decide(
+            &s,
+            &announced,
+            Paged::default(),
+            at,
+            AnnounceOptions {
+                always_post: true,
+                ..AnnounceOptions::default()
+            },
+        );
+        assert_eq!(forced.reasons, vec![PostReason::Forced]);
+        assert_eq!(forced.next.escalated, announced.escalated);
+        let earlier = ["b-critical".to_owned()];
+        let next = decide(
+            &s,
+            &forced.next,
+            Paged {
+                now: &[],
+                earlier: &earlier,
+            },
+            at + Duration::minutes(5),
+            AnnounceOptions::default(),
+        );
+        assert!(!next.should_post(), "{:?}", next.reasons);
+        // Two pages now, listed out of order and one twice: one line each, sorted.
+        let now = [
+            "c-critical".to_owned(),
+            "a-critical".to_owned(),
+            "c-critical".to_owned(),
+        ];
+        let d = decide(
+            &s,
+            &announced,
+            Paged {
+                now: &now,
+                earlier: &[],
+            },
+            at,
+            AnnounceOptions::default(),
+        );
+        let described: Vec<String> = d.reasons.iter().map(PostReason::describe).collect();
+        assert_eq!(described, ["escalated: a-critical", "escalated: c-critical"]);
     }
 
     /// An announced state written before escalations were remembered (`escalated` missing) does not
