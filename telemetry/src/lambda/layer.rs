@@ -258,13 +258,14 @@ where
         if let Some(id) = &correlation {
             span.record("correlation_id", id.as_str());
         }
+        // Lambda's own context first: an SQS batch's message links fill the rest of the link limit.
+        if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref()) {
+            lambda_header_link(&span, lambda, parent);
+        }
         if let Some(v) = json
             && trigger == "pubsub"
         {
             sqs_batch_links(&span, v);
-        }
-        if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref()) {
-            lambda_header_link(&span, lambda, parent);
         }
         // This invocation's own metrics: under Managed Instances concurrency others run beside it.
         let metrics = self.shared.emf.as_ref().map(EmfRecorder::invocation);
@@ -980,6 +981,47 @@ mod tests {
         let active = run(Propagators::default());
         assert_eq!(format!("{:016x}", active.parent_span_id), "53995c3f42cd8ad8");
         assert!(active.links.is_empty(), "{:?}", active.links);
+    }
+
+    /// Links stay within the SDK's limit (128) whoever adds them: Lambda's own context first, then an SQS
+    /// batch's messages until the limit; the rest are counted as dropped.
+    #[test]
+    fn links_stay_within_the_limit_with_lambdas_context_first() {
+        use crate::xray::MemorySpanSink;
+        let spans = MemorySpanSink::default();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(XrayLayer::with_span_sink(spans.clone())),
+        );
+        let mut svc = InvocationLayer::new(FunctionInfo::default())
+            .with_propagators(Propagators::parse("tracecontext"))
+            .service(service_fn(|e: LambdaEvent<Value>| async move {
+                Ok::<_, lambda_runtime::Error>(e.payload)
+            }));
+        let records: Vec<Value> = (0..129)
+            .map(|i| {
+                json!({"eventSource": "aws:sqs", "messageId": format!("m-{i}"),
+                       "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:q",
+                       "messageAttributes": {"traceparent": {"dataType": "String",
+                          "stringValue": format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{:016x}-01", i + 1)}}})
+            })
+            .collect();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || {
+            rt.block_on(svc.call(event(json!({"Records": records}), "req-many", Some(HEADER))))
+        })
+        .unwrap();
+        let all = spans.spans();
+        assert_eq!(all.len(), 1);
+        let links = &all[0].links;
+        assert_eq!(links.links.len(), crate::propagation::MAX_LINKS);
+        assert_eq!(
+            links.links[0].attributes,
+            vec![opentelemetry::KeyValue::new("source", "x-ray-env")]
+        );
+        assert_eq!(
+            links.dropped_count, 2,
+            "129 messages and Lambda's context, 128 kept"
+        );
     }
 
     #[test]

@@ -574,8 +574,15 @@ pub(crate) fn add_links(
         if let Some(rec) = ext.get_mut::<SpanRecord>()
             && let Some((links, attributes)) = parts.take()
         {
-            rec.links.links.extend(links);
-            rec.links.dropped_count = rec.links.dropped_count.saturating_add(dropped);
+            // At most `MAX_LINKS` in all (the SDK's default limit), whoever added them; the rest counted.
+            let room = crate::propagation::MAX_LINKS.saturating_sub(rec.links.links.len());
+            let over = u32::try_from(links.len().saturating_sub(room)).unwrap_or(u32::MAX);
+            rec.links.links.extend(links.into_iter().take(room));
+            rec.links.dropped_count = rec
+                .links
+                .dropped_count
+                .saturating_add(dropped)
+                .saturating_add(over);
             rec.attributes.extend(attributes);
         }
     });
