@@ -907,7 +907,12 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             (None, _, true) => {
                 // The burn has eased, but a page an earlier run recorded and could not send is owed.
                 delivery.skipped = Some("no burn alert".into());
-                self.send_owed_burns(&mut delivery).await?;
+                if let Err(e) = self.send_owed_burns(&mut delivery).await {
+                    // This run decided nothing; only the owed alerts wait for the next run.
+                    delivery.errors.push(format!(
+                        "burn alerts earlier runs left pending were not read: {e}"
+                    ));
+                }
             }
             (None, _, false) => delivery.skipped = Some("no burn alert".into()),
             (Some(_), _, false) => delivery.skipped = Some("dry run".into()),
