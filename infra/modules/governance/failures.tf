@@ -45,38 +45,23 @@ resource "aws_sqs_queue_policy" "failures" {
 # on-failure destination and Scheduler's dead-letter queue both add them with SendMessage, which
 # NumberOfMessagesSent counts), so it returns to OK by itself and the next failure pages again — an alarm
 # on the messages *held* would stay in ALARM from the first failure until someone purged the queue, and
-# every failure after it would page nobody. No OK action: a failure is not fixed because 5 minutes passed.
+# every failure after it would page nobody. No OK action: a failure is not fixed because 15 quiet minutes
+# passed. (A pager that groups alerts by alarm name adds a failure to the incident still open.)
 resource "aws_cloudwatch_metric_alarm" "failures" {
-  alarm_name          = "watch-${var.name_prefix}-governance-failures-critical"
-  alarm_description   = "A governance function (cost report, fast burn, alarms, dashboards) failed and its retries are spent: a new invocation record reached ${aws_sqs_queue.failures.name}. Alarm state, escalations or the cost report may be missing until it is fixed. Runbook: read the message (requestPayload, responseContext.functionError, responsePayload.errorMessage), fix, re-invoke the function with the same payload, then delete the message."
-  namespace           = "AWS/SQS"
-  metric_name         = "NumberOfMessagesSent"
-  dimensions          = { QueueName = aws_sqs_queue.failures.name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
+  alarm_name        = "watch-${var.name_prefix}-governance-failures-critical"
+  alarm_description = "A governance function (cost report, fast burn, alarms, dashboards) failed and its retries are spent: a new invocation record reached ${aws_sqs_queue.failures.name}. Alarm state, escalations or the cost report may be missing until it is fixed. Runbook: read the message (requestPayload, responseContext.functionError, responsePayload.errorMessage), fix, re-invoke the function with the same payload, then delete the message."
+  namespace         = "AWS/SQS"
+  metric_name       = "NumberOfMessagesSent"
+  dimensions        = { QueueName = aws_sqs_queue.failures.name }
+  statistic         = "Sum"
+  period            = 300
+  # Any of the last three periods: SQS publishes an idle queue's first datapoint late, and a datapoint
+  # that lands after its period was evaluated must still page.
+  evaluation_periods  = 3
+  datapoints_to_alarm = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.severity["critical"].arn]
   tags                = merge(local.tags, { Severity = "critical" })
-}
-
-# What is still unhandled: failures read and fixed are deleted from the queue; while any is left the team
-# channel hears it (once on ALARM, once on OK), so a failure nobody followed up does not stay unseen.
-resource "aws_cloudwatch_metric_alarm" "failures_backlog" {
-  alarm_name          = "watch-${var.name_prefix}-governance-failures-backlog-warning"
-  alarm_description   = "${aws_sqs_queue.failures.name} holds failed governance invocations nobody has handled yet (each paged when it arrived). Runbook: as for watch-${var.name_prefix}-governance-failures-critical; delete each message once its run is re-done."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.failures.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.severity["warning"].arn]
-  ok_actions          = [aws_sns_topic.severity["warning"].arn]
-  tags                = merge(local.tags, { Severity = "warning" })
 }

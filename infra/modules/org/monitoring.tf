@@ -102,14 +102,16 @@ resource "aws_sqs_queue_policy" "schedule_dlq" {
 # alarm returns to OK by itself and the next failed day pages again (an alarm on the messages held would
 # stay in ALARM from the first one on). No OK action: five quiet minutes fix nothing.
 resource "aws_cloudwatch_metric_alarm" "schedule_undelivered" {
-  alarm_name          = "${var.name_prefix}-organisation-schedule-undelivered-critical"
-  alarm_description   = "EventBridge Scheduler could not start the organisation pass (retries spent): ${aws_sqs_queue.schedule_dlq.name} holds the event and the error. No account was governed that day. Runbook: docs/organisation.md, \"When a pass fails\"; start an execution with the message's input once the cause is fixed, then delete the message."
-  namespace           = "AWS/SQS"
-  metric_name         = "NumberOfMessagesSent"
-  dimensions          = { QueueName = aws_sqs_queue.schedule_dlq.name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
+  alarm_name        = "${var.name_prefix}-organisation-schedule-undelivered-critical"
+  alarm_description = "EventBridge Scheduler could not start the organisation pass (retries spent): ${aws_sqs_queue.schedule_dlq.name} holds the event and the error. No account was governed that day. Runbook: docs/organisation.md, \"When a pass fails\"; start an execution with the message's input once the cause is fixed, then delete the message."
+  namespace         = "AWS/SQS"
+  metric_name       = "NumberOfMessagesSent"
+  dimensions        = { QueueName = aws_sqs_queue.schedule_dlq.name }
+  statistic         = "Sum"
+  period            = 300
+  # Any of the last three periods: an idle queue's first datapoint is published late.
+  evaluation_periods  = 3
+  datapoints_to_alarm = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
