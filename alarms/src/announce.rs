@@ -138,13 +138,20 @@ pub struct Paged<'a> {
     pub now: &'a [String],
     /// Firing alarms whose page for the current episode an earlier run sent.
     pub earlier: &'a [String],
+    /// Of `now`, the pages sent late for an episode that has ended (an earlier run recorded them): they
+    /// are announced, but do not count as the current episode's page.
+    pub late: &'a [String],
 }
 
 impl<'a> Paged<'a> {
     /// Pages sent by this run only.
     #[must_use]
     pub fn now(now: &'a [String]) -> Self {
-        Self { now, earlier: &[] }
+        Self {
+            now,
+            earlier: &[],
+            late: &[],
+        }
     }
 }
 
@@ -201,9 +208,13 @@ pub fn decide(
     // post's ledger key hashes them), and a name listed twice (an ended episode's page sent late beside
     // the new episode's) is one line.
     let mut escalated = std::collections::BTreeSet::new();
+    let count = |list: &[String], name: &String| list.iter().filter(|n| *n == name).count();
     for name in paged.now {
         escalated.insert(name.clone());
-        if let Some(since) = current.get(name) {
+        // The current episode's page is among this run's unless every page of the name was a late one.
+        if count(paged.now, name) > count(paged.late, name)
+            && let Some(since) = current.get(name)
+        {
             announced_pages.insert(name.clone(), *since);
         }
     }
@@ -417,6 +428,7 @@ mod tests {
         let paged = Paged {
             now: &[],
             earlier: &earlier,
+            late: &[],
         };
         let d = decide(&s, &announced, paged, at, AnnounceOptions::default());
         assert_eq!(
@@ -456,6 +468,7 @@ mod tests {
             Paged {
                 now: &[],
                 earlier: &earlier,
+                late: &[],
             },
             at,
             AnnounceOptions::default(),
@@ -498,6 +511,7 @@ mod tests {
             Paged {
                 now: &[],
                 earlier: &earlier,
+                late: &[],
             },
             at + Duration::minutes(5),
             AnnounceOptions::default(),
@@ -515,12 +529,58 @@ mod tests {
             Paged {
                 now: &now,
                 earlier: &[],
+                late: &[],
             },
             at,
             AnnounceOptions::default(),
         );
         let described: Vec<String> = d.reasons.iter().map(PostReason::describe).collect();
         assert_eq!(described, ["escalated: a-critical", "escalated: c-critical"]);
+    }
+
+    /// A page sent late for an episode that ended is announced, but does not stand for the new
+    /// episode's page: when a run sends that one and dies before posting, the next run announces it.
+    #[test]
+    fn a_late_page_of_an_ended_episode_does_not_count_for_the_new_episode() {
+        let at = t0() + Duration::minutes(40);
+        let since = t0() + Duration::minutes(30); // the new episode
+        let s = summary(at, &[("x-critical", since)]);
+        let announced = Announced {
+            firing: BTreeMap::from([("x-critical".to_owned(), since)]),
+            last_post: Some(t0() + Duration::minutes(31)),
+            escalated: Some(BTreeMap::new()),
+        };
+        let x = ["x-critical".to_owned()];
+        let d = decide(
+            &s,
+            &announced,
+            Paged {
+                now: &x,
+                earlier: &[],
+                late: &x,
+            },
+            at,
+            AnnounceOptions::default(),
+        );
+        assert_eq!(
+            d.reasons,
+            vec![PostReason::Escalated {
+                alarm: "x-critical".into()
+            }]
+        );
+        assert_eq!(d.next.escalated, Some(BTreeMap::new()));
+        let later = decide(
+            &s,
+            &d.next,
+            Paged {
+                now: &[],
+                earlier: &x,
+                late: &[],
+            },
+            at + Duration::minutes(5),
+            AnnounceOptions::default(),
+        );
+        assert_eq!(later.reasons, d.reasons, "the new episode's page, announced");
     }
 
     /// An announced state written before escalations were remembered (`escalated` missing) does not
@@ -541,6 +601,7 @@ mod tests {
             Paged {
                 now: &now,
                 earlier: &earlier,
+                late: &[],
             },
             at,
             AnnounceOptions::default(),

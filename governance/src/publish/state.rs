@@ -979,6 +979,9 @@ pub struct EscalationReport {
     pub escalated: Vec<String>,
     /// Already escalated in this episode (the ledger said so).
     pub already_escalated: Vec<String>,
+    /// Of `escalated`, pages an earlier run recorded for an episode that has ended since.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalated_late: Vec<String>,
     /// Critical alarms firing, but not yet for long enough.
     pub not_yet: Vec<String>,
     /// `(alarm, why)` for escalations that failed (their records stay pending: the next run retries).
@@ -993,6 +996,7 @@ impl EscalationReport {
         alarms::announce::Paged {
             now: &self.escalated,
             earlier: &self.already_escalated,
+            late: &self.escalated_late,
         }
     }
 }
@@ -1145,8 +1149,14 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
         // A page recorded for an episode that has ended meanwhile is still sent (at least once); its
         // TTL starts on the next run.
         let alarm = alarm_of(&stored.sk);
+        let ended = !open.contains(&stored.sk);
         match sender.send(stored, now).await {
-            Ok(_) => out.escalated.push(alarm),
+            Ok(_) => {
+                if ended {
+                    out.escalated_late.push(alarm.clone());
+                }
+                out.escalated.push(alarm);
+            }
             Err(e) => {
                 let why = match e {
                     DeliveryError::Send { cause, .. } => cause.to_string(),
@@ -1551,6 +1561,34 @@ mod tests {
         let third = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert_eq!(third.already_escalated, [COMPOSITE]);
         assert_eq!(sns.published().len(), 1);
+    }
+
+    /// A page left pending for an episode that ended is sent late beside the new episode's page; the
+    /// report says which was late, so the announcement does not take it for the new episode's.
+    #[tokio::test(start_paused = true)]
+    async fn a_late_page_of_an_ended_episode_is_told_apart() {
+        let first_since = now() - Duration::minutes(40);
+        let (cw, cat) = firing_world(first_since);
+        let (ledger, sns) = (MemoryLedger::new(), FakeChannels::new());
+        sns.script_sns([Outcome::Fail("InternalError".into())]);
+        let r = report_at(&cw, &cat, now() - Duration::minutes(20)).await;
+        let failed = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(failed.failures.len(), 1, "{failed:?}");
+        // The alarm recovered and fired again: a new episode, due for its own page.
+        let second_since = now() - Duration::minutes(16);
+        cw.set_state(
+            COMPOSITE,
+            StateValue::Alarm,
+            second_since,
+            "Composite rule matched",
+        );
+        let r = report_at(&cw, &cat, now()).await;
+        let both = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(both.escalated, [COMPOSITE, COMPOSITE], "{both:?}");
+        assert_eq!(both.escalated_late, [COMPOSITE]);
+        assert_eq!(sns.published().len(), 2);
+        let paged = both.paged();
+        assert_eq!((paged.now.len(), paged.late.len()), (2, 1));
     }
 
     /// "When SNS accepted a message but its answer was lost, the re-run published it again": still true
