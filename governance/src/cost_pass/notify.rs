@@ -761,8 +761,7 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
     }
 
     let scope = PendingScope {
-        report_pk: Some(&report_pk),
-        day: &day,
+        reports: Some((&report_pk, &day)),
         alert_pks: &[notice.previous_alert_pk, alert_pk],
         slack_secret: notice.slack_secret,
         retry: notice.retry,
@@ -779,10 +778,9 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
 /// Where [`send_pending`] looks for records earlier runs left pending, and how it sends them.
 #[derive(Debug, Clone, Copy)]
 pub struct PendingScope<'a> {
-    /// The report partition (`…#cost-report`), if any.
-    pub report_pk: Option<&'a str>,
-    /// Today (`YYYY-MM-DD`): a pending report of an earlier day is superseded, never sent.
-    pub day: &'a str,
+    /// The report partition (`…#cost-report`) and today (`YYYY-MM-DD`), if reports are owed: a pending
+    /// report of an earlier day is superseded, never sent.
+    pub reports: Option<(&'a str, &'a str)>,
     /// Alert partitions whose pending transitions and pages are sent.
     pub alert_pks: &'a [&'a str],
     /// Where to post.
@@ -806,12 +804,12 @@ pub async fn send_pending<L: LedgerStore, N: Channels>(
     scope: &PendingScope<'_>,
     delivery: &mut Delivery,
 ) -> Result<bool, LedgerError> {
-    let (day, now) = (scope.day, scope.now);
+    let now = scope.now;
     // Everything pending: the report partition (today's; earlier days are superseded) and the periods.
     let mut pending = Vec::new();
-    let reports = match scope.report_pk {
-        Some(pk) => records(ledger, pk).await?,
-        None => Vec::new(),
+    let (reports, day) = match scope.reports {
+        Some((pk, day)) => (records(ledger, pk).await?, day),
+        None => (Vec::new(), ""),
     };
     for stored in reports {
         if !stored.record.is_pending() {
@@ -916,8 +914,7 @@ pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
         tracing::info!(kind, "the burn alert was recorded by a concurrent run");
     }
     let scope = PendingScope {
-        report_pk: None,
-        day: "",
+        reports: None,
         alert_pks: &[notice.previous_pk, pk],
         slack_secret: notice.slack_secret,
         retry: notice.retry,
@@ -977,13 +974,7 @@ mod error_text_tests {
             secret: "collectiq/prod/slack".into(),
             problem: SecretProblem::NoString,
         };
-        let mut chain = e.to_string();
-        let mut next = std::error::Error::source(&e);
-        while let Some(cause) = next {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            next = cause.source();
-        }
+        let chain = chain(&e);
         assert_eq!(
             chain.matches("cannot read the Slack webhook secret").count(),
             1,

@@ -731,8 +731,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             let day = today.to_string();
             let report_pk = keys.report();
             let scope = super::notify::PendingScope {
-                report_pk: Some(&report_pk),
-                day: &day,
+                reports: Some((&report_pk, &day)),
                 alert_pks: &owed,
                 slack_secret: &self.options.targets.slack_webhook_secret,
                 retry: self.options.slack_retry,
@@ -935,8 +934,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let day = self.options.as_of.date_naive();
         let (today, before) = (keys.fast_burn(day), keys.fast_burn(day.pred_opt().unwrap_or(day)));
         let scope = super::notify::PendingScope {
-            report_pk: None,
-            day: "",
+            reports: None,
             alert_pks: &[&before, &today],
             slack_secret: &self.options.targets.slack_webhook_secret,
             retry: self.options.slack_retry,
