@@ -3,8 +3,8 @@
 //! + `opentelemetry-otlp` 0.33 (HTTP/protobuf, reqwest blocking client), in the same run.
 //!
 //! Each iteration is one invocation: the invocation span (Lambda's header as parent) and one child with
-//! a field, exported. Ours goes through [`XrayLayer`] into the OTLP/HTTP exporter (protobuf encoded on
-//! the calling thread, queued to the posting thread) or the OTLP/UDP exporter (encoded, base64, sent).
+//! a field, exported. Ours goes through [`XrayLayer`] into the OTLP/HTTP exporter (the batch queued; the
+//! posting thread encodes and posts) or the OTLP/UDP exporter (encoded, base64, sent).
 //! The peer's batch processor queues the span data and encodes on its own thread. Both HTTP exporters
 //! post to the same loopback server that answers 200 to everything; the UDP datagrams go to a local
 //! socket nobody reads. The figures are the cost on the invocation's thread.

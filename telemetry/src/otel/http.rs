@@ -6,8 +6,10 @@
 //! service `xray` (<https://docs.aws.amazon.com/xray/latest/devguide/xray-opentelemetry.html>), with
 //! the credentials Lambda puts in the environment.
 //!
-//! The invocation path only `try_send`s the batch into a bounded queue; the thread encodes and posts
-//! it. A full queue or a dead endpoint loses spans (counted in [`OtlpHttpExporter::dropped`]), never
+//! The invocation path only pushes the batch onto a bounded queue and wakes the thread, which takes
+//! everything waiting, encodes it and posts it (up to [`MAX_SPANS_PER_REQUEST`] spans a request). The
+//! wake starts the post before Lambda can freeze the process; it is a system call only when the thread
+//! sleeps. A full queue or a dead endpoint loses spans (counted in [`OtlpHttpExporter::dropped`]), never
 //! delays a request.
 
 use crate::xray::SpanSink;
@@ -18,7 +20,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -67,18 +69,54 @@ impl std::fmt::Debug for HttpTarget {
     }
 }
 
-#[derive(Debug, Default)]
-struct Progress {
-    queued: u64,
+/// Spans in one POST at most: OpenTelemetry's default `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. A larger
+/// invocation batch still goes whole, alone.
+pub const MAX_SPANS_PER_REQUEST: usize = 512;
+
+/// What the invocation threads and the posting thread share, behind one lock.
+#[derive(Default)]
+struct Queue {
+    /// Batches waiting for the thread, oldest first.
+    waiting: Vec<Vec<SpanData>>,
+    /// Batches accepted so far, and those posted or given up on.
+    accepted: u64,
     done: u64,
+    /// Callers of `wait_idle` waiting now: only then does the thread signal the condition variable.
+    idle_waiters: usize,
+    /// The exporter was dropped: the thread posts what is waiting, then ends.
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    idle: Condvar,
+    dropped: AtomicU64,
+    capacity: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Posts OTLP protobuf batches from a background thread. See the [module docs](self).
-#[derive(Debug)]
 pub struct OtlpHttpExporter {
-    tx: SyncSender<Vec<SpanData>>,
-    dropped: Arc<AtomicU64>,
-    progress: Arc<(Mutex<Progress>, Condvar)>,
+    shared: Arc<Shared>,
+    thread: std::thread::Thread,
+}
+
+impl std::fmt::Debug for OtlpHttpExporter {
+    /// Counts only: the waiting spans are not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queue = self.shared.lock();
+        f.debug_struct("OtlpHttpExporter")
+            .field("waiting", &queue.waiting.len())
+            .field("accepted", &queue.accepted)
+            .field("done", &queue.done)
+            .field("dropped", &self.dropped())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the exporter could not start.
@@ -103,15 +141,18 @@ impl OtlpHttpExporter {
     /// # Errors
     /// The HTTP client cannot be built or the thread cannot start.
     pub fn new(target: HttpTarget, resource: &Resource) -> Result<Self, HttpExportError> {
-        let (tx, rx) = sync_channel(target.queue.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let progress = Arc::new((Mutex::new(Progress::default()), Condvar::new()));
-        let (d, p) = (Arc::clone(&dropped), Arc::clone(&progress));
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            idle: Condvar::new(),
+            dropped: AtomicU64::new(0),
+            capacity: target.queue.max(1),
+        });
+        let theirs = Arc::clone(&shared);
         let resource = ResourceAttributesWithSchema::from(resource);
         // The blocking client is built (and later dropped) on its own thread: reqwest's blocking client
         // must not be created or dropped inside an async runtime, which is where `init` usually runs.
         let (ready_tx, ready_rx) = sync_channel(1);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("otlp-http".into())
             .spawn(move || {
                 // No redirects: reqwest strips only `Authorization` and cookies when it follows one, so
@@ -126,7 +167,7 @@ impl OtlpHttpExporter {
                 match client {
                     Ok(client) => {
                         let _ = ready_tx.send(Ok(()));
-                        post_loop(&client, &target, &resource, &rx, &d, &p);
+                        post_loop(&client, &target, &resource, &theirs);
                     }
                     Err(source) => {
                         let _ = ready_tx.send(Err(HttpExportError::Client {
@@ -140,9 +181,8 @@ impl OtlpHttpExporter {
             .recv()
             .map_err(|_| HttpExportError::Thread(std::io::Error::other("the export thread exited")))??;
         Ok(Self {
-            tx,
-            dropped,
-            progress,
+            shared,
+            thread: handle.thread().clone(),
         })
     }
 
@@ -150,42 +190,80 @@ impl OtlpHttpExporter {
     /// it is never followed).
     #[must_use]
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// Waits up to `timeout` for every queued batch to be posted (or given up on); true if they were.
+    /// Waits up to `timeout` for every accepted batch to be posted (or given up on); true if they were.
     /// For shutdown and tests — never called on the invocation path.
     #[must_use]
     pub fn wait_idle(&self, timeout: Duration) -> bool {
-        let (lock, cv) = &*self.progress;
-        let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let (guard, _) = cv
-            .wait_timeout_while(guard, timeout, |p| p.done < p.queued)
+        let mut queue = self.shared.lock();
+        queue.idle_waiters += 1;
+        let (mut queue, _) = self
+            .shared
+            .idle
+            .wait_timeout_while(queue, timeout, |q| q.done < q.accepted)
             .unwrap_or_else(PoisonError::into_inner);
-        guard.done >= guard.queued
+        queue.idle_waiters -= 1;
+        queue.done >= queue.accepted
     }
 }
 
+impl Drop for OtlpHttpExporter {
+    /// The thread posts what is waiting, then ends.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.thread.unpark();
+    }
+}
+
+/// The posting thread: takes every waiting batch at once and posts them in as few requests as
+/// [`MAX_SPANS_PER_REQUEST`] allows, so a burst of invocations (Lambda Managed Instances) costs a few
+/// POSTs and the invocations find the thread awake. Parks when nothing waits.
 fn post_loop(
     client: &reqwest::blocking::Client,
     target: &HttpTarget,
     resource: &ResourceAttributesWithSchema,
-    rx: &Receiver<Vec<SpanData>>,
-    dropped: &AtomicU64,
-    progress: &(Mutex<Progress>, Condvar),
+    shared: &Shared,
 ) {
-    while let Ok(batch) = rx.recv() {
-        let body = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch, resource),
+    let mut taken: Vec<Vec<SpanData>> = Vec::new();
+    loop {
+        {
+            let mut queue = shared.lock();
+            if queue.waiting.is_empty() {
+                if queue.closed {
+                    return;
+                }
+                drop(queue);
+                // `unpark` before `park` leaves a token: a batch pushed after the check is not missed.
+                std::thread::park();
+                continue;
+            }
+            std::mem::swap(&mut queue.waiting, &mut taken);
         }
-        .encode_to_vec();
-        let ok = post(client, target, body).is_some_and(|s| s.is_success());
-        if !ok {
-            dropped.fetch_add(1, Ordering::Relaxed);
+        let mut batches = taken.drain(..).peekable();
+        while batches.peek().is_some() {
+            let mut spans = Vec::new();
+            let mut count = 0u64;
+            while let Some(batch) =
+                batches.next_if(|b| spans.is_empty() || spans.len() + b.len() <= MAX_SPANS_PER_REQUEST)
+            {
+                spans.extend(batch);
+                count += 1;
+            }
+            let body = ExportTraceServiceRequest {
+                resource_spans: group_spans_by_resource_and_scope(spans, resource),
+            }
+            .encode_to_vec();
+            if !post(client, target, body).is_some_and(|s| s.is_success()) {
+                shared.dropped.fetch_add(count, Ordering::Relaxed);
+            }
+            let mut queue = shared.lock();
+            queue.done += count;
+            if queue.idle_waiters > 0 {
+                shared.idle.notify_all();
+            }
         }
-        let (lock, cv) = progress;
-        lock.lock().unwrap_or_else(PoisonError::into_inner).done += 1;
-        cv.notify_all();
     }
 }
 
@@ -280,18 +358,22 @@ pub fn sign(
 }
 
 impl SpanSink for OtlpHttpExporter {
+    /// A lock, a push and a wake — a system call only when the thread is parked (it is busy posting
+    /// whenever invocations come faster than the endpoint answers).
     fn export(&self, batch: Vec<SpanData>) {
         if batch.is_empty() {
             return;
         }
-        let (lock, _) = &*self.progress;
-        lock.lock().unwrap_or_else(PoisonError::into_inner).queued += 1;
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.tx.try_send(batch) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            let (lock, cv) = &*self.progress;
-            lock.lock().unwrap_or_else(PoisonError::into_inner).done += 1;
-            cv.notify_all();
+        let mut queue = self.shared.lock();
+        if queue.closed || queue.waiting.len() >= self.shared.capacity {
+            drop(queue);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        queue.waiting.push(batch);
+        queue.accepted += 1;
+        drop(queue);
+        self.thread.unpark();
     }
 }
 
@@ -346,24 +428,32 @@ mod tests {
         std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = Vec::new();
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                head.push(line.trim().to_owned());
-            }
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
+            let request = read_request(&mut reader).unwrap();
             (&stream).write_all(response.as_bytes()).unwrap();
-            (head, body)
+            request
         })
+    }
+
+    /// One HTTP/1.1 request: its head lines and body; `None` when the connection closed first.
+    fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+        let mut head = Vec::new();
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            head.push(line.trim().to_owned());
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).ok()?;
+        Some((head, body))
     }
 
     #[test]
@@ -417,6 +507,113 @@ mod tests {
             Some(std::io::ErrorKind::WouldBlock),
             "the redirect target received a connection"
         );
+    }
+
+    /// `n` invocations, one span each, exported through the layer.
+    fn invocations(exporter: &Arc<OtlpHttpExporter>, n: usize) {
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::with_span_sink(Arc::clone(exporter)));
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..n {
+                let _inv = tracing::info_span!(
+                    "lambda.invocation",
+                    telemetry.trace_header =
+                        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+                )
+                .entered();
+            }
+        });
+    }
+
+    /// A keep-alive endpoint that reports each request's span count on `got`, then answers 200 only
+    /// when `go` says so: a post held as long as the test wants.
+    fn held_endpoint(
+        listener: TcpListener,
+    ) -> (std::sync::mpsc::Receiver<usize>, std::sync::mpsc::Sender<()>) {
+        let (got_tx, got) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            while let Some((_, body)) = read_request(&mut reader) {
+                let req = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+                let spans = req
+                    .resource_spans
+                    .iter()
+                    .flat_map(|r| &r.scope_spans)
+                    .map(|s| s.spans.len())
+                    .sum();
+                if got_tx.send(spans).is_err() || go_rx.recv().is_err() {
+                    return;
+                }
+                (&stream)
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .unwrap();
+            }
+        });
+        (got, go)
+    }
+
+    /// An exporter (queue of `queue` batches) to a [`held_endpoint`], its first batch posted and held.
+    fn first_post_held(
+        queue: usize,
+    ) -> (
+        Arc<OtlpHttpExporter>,
+        std::sync::mpsc::Receiver<usize>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut target = HttpTarget::new(format!("http://{}/v1/traces", listener.local_addr().unwrap()));
+        target.queue = queue;
+        let (got, go) = held_endpoint(listener);
+        let exporter = Arc::new(OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap());
+        invocations(&exporter, 1);
+        assert_eq!(got.recv_timeout(WAIT), Ok(1), "the first batch is posted at once");
+        (exporter, got, go)
+    }
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// Answers the held post, expects the next request to carry `spans` spans, and answers it too.
+    fn release(got: &std::sync::mpsc::Receiver<usize>, go: &std::sync::mpsc::Sender<()>, spans: usize) {
+        go.send(()).unwrap();
+        assert_eq!(got.recv_timeout(WAIT), Ok(spans));
+        go.send(()).unwrap();
+    }
+
+    #[test]
+    fn batches_waiting_behind_a_slow_post_go_in_one_request() {
+        let (exporter, got, go) = first_post_held(64);
+        invocations(&exporter, 9);
+        release(&got, &go, 9); // the nine that waited go in one request
+        assert!(exporter.wait_idle(WAIT));
+        assert_eq!(exporter.dropped(), 0);
+    }
+
+    #[test]
+    fn a_full_queue_drops_new_batches_and_counts_them() {
+        let (exporter, got, go) = first_post_held(3);
+        invocations(&exporter, 10);
+        assert_eq!(exporter.dropped(), 7, "three wait, seven are dropped");
+        assert!(
+            !exporter.wait_idle(Duration::from_millis(50)),
+            "the held post is not done"
+        );
+        let debug = format!("{exporter:?}");
+        assert!(
+            debug.contains("waiting: 3") && !debug.contains("trace_id"),
+            "{debug}"
+        );
+        release(&got, &go, 3);
+        assert!(exporter.wait_idle(WAIT));
+        assert_eq!(exporter.dropped(), 7);
+    }
+
+    #[test]
+    fn dropping_the_exporter_posts_what_waits() {
+        let (exporter, got, go) = first_post_held(64);
+        invocations(&exporter, 2);
+        drop(Arc::try_unwrap(exporter).unwrap());
+        release(&got, &go, 2); // the waiting batches still go
     }
 
     #[test]
