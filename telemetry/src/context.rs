@@ -184,8 +184,9 @@ impl ColdStartTracker {
 /// ```
 #[must_use]
 pub fn correlation_id(event: &serde_json::Value) -> Option<String> {
+    let pointer = |tokens: &[&str]| json_path(event, tokens);
     let s = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
-    if let Some(id) = event.pointer("/requestContext/requestId").and_then(s) {
+    if let Some(id) = pointer(&["requestContext", "requestId"]).and_then(s) {
         return Some(id);
     }
     if event.get("detail-type").is_some()
@@ -193,15 +194,31 @@ pub fn correlation_id(event: &serde_json::Value) -> Option<String> {
     {
         return Some(id);
     }
-    if let Some(first) = event.pointer("/Records/0")
+    if let Some(first) = pointer(&["Records", "0"])
         && first.get("eventSource").and_then(|v| v.as_str()) == Some("aws:sqs")
     {
         return first.get("messageId").and_then(s);
     }
-    if event.pointer("/requestContext/elb").is_some() {
-        return event.pointer("/headers/x-amzn-trace-id").and_then(s);
+    if pointer(&["requestContext", "elb"]).is_some() {
+        return pointer(&["headers", "x-amzn-trace-id"]).and_then(s);
     }
     None
+}
+
+/// `Value::pointer` over tokens given apart (`&["Records", "0"]` for `/Records/0`), the same lookup
+/// without the two strings `pointer` allocates per token: these run on every invocation.
+pub(crate) fn json_path<'a>(value: &'a serde_json::Value, tokens: &[&str]) -> Option<&'a serde_json::Value> {
+    tokens.iter().try_fold(value, |target, token| match target {
+        serde_json::Value::Object(map) => map.get(*token),
+        serde_json::Value::Array(list) => {
+            // RFC 6901 array indexes, as `pointer` reads them: no sign, no leading zero.
+            let index = (!token.starts_with('+') && (!token.starts_with('0') || token.len() == 1))
+                .then(|| token.parse::<usize>().ok())
+                .flatten()?;
+            list.get(index)
+        }
+        _ => None,
+    })
 }
 
 /// Extracts a correlation id from a request header of an API Gateway or ALB event (case-insensitive name).
@@ -225,6 +242,22 @@ pub fn correlation_id_from_header(event: &serde_json::Value, header: &str) -> Op
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_path_is_pointer_without_allocating() {
+        let ev = json!({"Records": [{"a": 1}, {"b": {"0": "x"}}], "o": {"01": 2}});
+        for (tokens, pointer) in [
+            (&["Records", "0", "a"][..], "/Records/0/a"),
+            (&["Records", "1", "b", "0"][..], "/Records/1/b/0"),
+            (&["Records", "01"][..], "/Records/01"),
+            (&["Records", "+1"][..], "/Records/+1"),
+            (&["Records", "2"][..], "/Records/2"),
+            (&["o", "01"][..], "/o/01"),
+            (&["o", "01", "x"][..], "/o/01/x"),
+        ] {
+            assert_eq!(json_path(&ev, tokens), ev.pointer(pointer), "{pointer}");
+        }
+    }
 
     #[test]
     fn correlation_sources() {

@@ -240,7 +240,7 @@ pub fn event_context(event: &serde_json::Value) -> Option<EventContext> {
             return Some(cx);
         }
     }
-    if let Some(record) = event.pointer("/Records/0")
+    if let Some(record) = crate::context::json_path(event, &["Records", "0"])
         && is_sqs(record)
         && let Some(cx) = sqs_record_context(record)
     {
@@ -288,8 +288,7 @@ fn sqs_record_context(record: &serde_json::Value) -> Option<EventContext> {
     {
         return Some(cx);
     }
-    record
-        .pointer("/attributes/AWSTraceHeader")
+    crate::context::json_path(record, &["attributes", "AWSTraceHeader"])
         .and_then(serde_json::Value::as_str)
         .and_then(|h| from_xray(h, "attributes.AWSTraceHeader"))
 }

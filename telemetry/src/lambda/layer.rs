@@ -259,7 +259,10 @@ where
             span.record("correlation_id", id.as_str());
         }
         // Lambda's own context first: an SQS batch's message links fill the rest of the link limit.
-        if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref()) {
+        // (Nothing to link when Lambda's header is the parent, the default: no second parse of it.)
+        if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref())
+            && lambda != header_text
+        {
             lambda_header_link(&span, lambda, parent);
         }
         if let Some(v) = json

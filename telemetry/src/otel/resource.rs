@@ -128,9 +128,10 @@ pub fn faas_trigger(event: &serde_json::Value) -> &'static str {
     if event.get("detail-type").is_some() {
         return "pubsub";
     }
-    let source = event
-        .pointer("/Records/0/eventSource")
-        .or_else(|| event.pointer("/Records/0/EventSource"))
+    let first = crate::context::json_path(event, &["Records", "0"]);
+    let source = first
+        .and_then(|r| r.get("eventSource"))
+        .or_else(|| first.and_then(|r| r.get("EventSource")))
         .and_then(serde_json::Value::as_str);
     match source {
         Some("aws:sqs" | "aws:sns") => "pubsub",

@@ -113,14 +113,44 @@ const AUTH_SCHEMES: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Redactor {
     deny: Vec<String>,
+    /// The last bytes of the `deny` words: a name ending in none of them ends with no deny word.
+    deny_ends: ByteSet,
     emails: bool,
     max_scan: usize,
 }
 
+/// A set of bytes, one bit each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    fn contains(self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// Every word's last byte; an empty word (which every name ends with) puts them all in.
+    fn of_last_bytes(words: &[String]) -> Self {
+        let mut set = Self::default();
+        for w in words {
+            match w.as_bytes().last() {
+                Some(&b) => set.insert(b),
+                None => return Self([u64::MAX; 4]),
+            }
+        }
+        set
+    }
+}
+
 impl Default for Redactor {
     fn default() -> Self {
+        let deny: Vec<String> = DEFAULT_DENY_LIST.iter().map(|s| (*s).to_owned()).collect();
         Self {
-            deny: DEFAULT_DENY_LIST.iter().map(|s| (*s).to_owned()).collect(),
+            deny_ends: ByteSet::of_last_bytes(&deny),
+            deny,
             emails: true,
             max_scan: DEFAULT_MAX_SCAN_BYTES,
         }
@@ -160,6 +190,7 @@ impl Redactor {
     #[must_use]
     pub fn deny_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Self {
         self.deny.extend(names.into_iter().map(|n| normalise(n.as_ref())));
+        self.deny_ends = ByteSet::of_last_bytes(&self.deny);
         self
     }
 
@@ -210,10 +241,14 @@ impl Redactor {
             n += 1;
         }
         let name = &buf[..n];
-        self.deny.iter().any(|d| name.ends_with(d.as_bytes()))
-            || DENY_ANYWHERE
-                .iter()
-                .any(|d| name.windows(d.len()).any(|w| w == d.as_bytes()))
+        // The last byte first: most names end in a letter no deny-listed word ends in, and a bit test
+        // is far cheaper than a slice compare (a `memcmp` call) per word.
+        let may_end_denied = match name.last() {
+            Some(&last) => self.deny_ends.contains(last),
+            None => self.deny.iter().any(String::is_empty),
+        };
+        (may_end_denied && self.deny.iter().any(|d| name.ends_with(d.as_bytes())))
+            || DENY_ANYWHERE.iter().any(|d| contains_bytes(name, d.as_bytes()))
     }
 
     /// Redacts secrets found inside free text, scanning at most the per-record budget.
@@ -332,12 +367,14 @@ impl Redactor {
             }
             // Word bytes are ASCII, so `start..i` are char boundaries.
             let word = &s[start..i];
-            if !self.is_denied_field(word) {
+            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
+            let in_colon_list = start > 0 && b[start - 1] == b':';
+            // Whether a separator follows decides first: most words of a text are not keys, and that
+            // look (bounded by the next word) is cheaper than the deny list.
+            if key_separator(b, i, in_colon_list).is_none() || !self.is_denied_field(word) {
                 continue;
             }
             let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
-            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
-            let in_colon_list = start > 0 && b[start - 1] == b':';
             let mut next = value_after(b, i, header, in_colon_list);
             while let Some(v) = next.take() {
                 if v.end > v.start {
@@ -494,7 +531,22 @@ fn contains_normalised(name: &str, needle: &str) -> bool {
         buf[n] = c.to_ascii_lowercase();
         n += 1;
     }
-    buf[..n].windows(needle.len()).any(|w| w == needle.as_bytes())
+    contains_bytes(&buf[..n], needle.as_bytes())
+}
+
+/// Whether `needle` occurs in `hay`: the needle's first byte is looked for, the rest compared only
+/// where it is found.
+fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    hay[..=last_start]
+        .iter()
+        .enumerate()
+        .any(|(i, &c)| c == first && hay[i + 1..i + needle.len()] == *rest)
 }
 
 /// Whether `name`'s last word is `word` (lowercase ASCII): the whole name, or after a `_`, `-`, `.` or
@@ -578,8 +630,11 @@ fn skip_backslashes(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
-fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Option<KeyValue> {
+/// A key's separator after `i` (past the key's closing quote, bracket and blanks): where the
+/// separator starts, the separator (`:` or `=`), its width (3 when percent-encoded), and the key's
+/// closing quote; `None` when no `:`/`=` follows (or a `:` inside an ARN-like colon list). Looks only
+/// at what lies between the key and its separator, so calling it for every word stays linear.
+fn key_separator(b: &[u8], mut i: usize, in_colon_list: bool) -> Option<KeySeparator> {
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
     let mut key_quote: Option<((usize, usize), u32, u8)> = None;
@@ -610,6 +665,32 @@ fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Opt
     if sep == b':' && in_colon_list && !encoded {
         return None;
     }
+    Some(KeySeparator {
+        at: i,
+        sep,
+        width: w,
+        key_quote,
+    })
+}
+
+/// What [`key_separator`] found.
+struct KeySeparator {
+    at: usize,
+    sep: u8,
+    width: usize,
+    key_quote: Option<((usize, usize), u32, u8)>,
+}
+
+/// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
+fn value_after(b: &[u8], i: usize, header: bool, in_colon_list: bool) -> Option<KeyValue> {
+    let KeySeparator {
+        at,
+        sep,
+        width: w,
+        key_quote,
+    } = key_separator(b, i, in_colon_list)?;
+    let encoded = w == 3;
+    let mut i = at;
     i += w;
     // Ruby's and Perl's `"password" => "…"`.
     if sep == b'=' && !encoded && b.get(i) == Some(&b'>') {

@@ -708,3 +708,88 @@ proptest! {
         prop_assert_eq!(red.is_denied_field(&name), per_word);
     }
 }
+
+/// The deny-list test as written before its fast paths: the normalised name ends with a deny word,
+/// contains a word denied anywhere, or its last word is `pan`.
+fn denied_by_definition(r: &Redactor, name: &str) -> bool {
+    let n = normalise(name);
+    DENY_LAST_WORD.iter().any(|w| last_word_is(name, w))
+        || r.deny.iter().any(|d| n.ends_with(d.as_str()))
+        || DENY_ANYWHERE.iter().any(|d| n.contains(d))
+}
+
+#[test]
+fn the_deny_list_fast_paths_agree_with_its_definition() {
+    let custom = Redactor::default().deny_fields(["x-session", "Pin"]);
+    let empty = Redactor::default().deny_fields([""]);
+    let names = [
+        "",
+        "_",
+        "password",
+        "db.password",
+        "PASSWORD_HASH",
+        "my-passwd-file",
+        "private_key_pem",
+        "api_key",
+        "apiKey",
+        "x-api-key",
+        "token",
+        "tokens",
+        "session_token",
+        "card_id",
+        "span",
+        "card_pan",
+        "cardPan",
+        "japan",
+        "secret",
+        "secrets",
+        "SecretString",
+        "cookie",
+        "set-cookie",
+        "cookies",
+        "authorization",
+        "user_pin",
+        "pinned",
+        "x_session",
+        "xsession2",
+        "cvv2",
+        "cvc",
+        "ssn",
+        "lesson",
+        "credential",
+        "credentials",
+        "signature",
+        "a",
+        "p",
+        "pass",
+        "privatekeys",
+        "comparables",
+        "value_usd",
+        "function_request_id",
+        "correlation_id",
+        "arn",
+        "aws",
+        "eu-west-1",
+        "123456789012",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_token",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_name",
+    ];
+    for r in [&Redactor::default(), &custom, &empty] {
+        for name in names {
+            assert_eq!(r.is_denied_field(name), denied_by_definition(r, name), "{name:?}");
+        }
+    }
+    assert!(custom.is_denied_field("user_pin") && !Redactor::default().is_denied_field("user_pin"));
+    assert!(
+        empty.is_denied_field("anything"),
+        "an empty deny word ends every name"
+    );
+}
+
+proptest! {
+    #[test]
+    fn deny_list_fast_paths_agree_on_any_name(name in "[a-zA-Z_.-]{0,80}") {
+        let r = Redactor::default().deny_fields(["x-session"]);
+        prop_assert_eq!(r.is_denied_field(&name), denied_by_definition(&r, &name));
+    }
+}

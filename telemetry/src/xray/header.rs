@@ -171,31 +171,52 @@ pub(crate) fn span_id_ascii(id: SpanId) -> [u8; 16] {
 }
 
 fn parse_root(v: &str) -> Result<TraceId, HeaderError> {
-    let bad = || HeaderError::InvalidRoot(v.to_owned());
-    let mut parts = v.split('-');
-    let (Some("1"), Some(epoch), Some(rand), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    if epoch.len() != 8
-        || rand.len() != 24
-        || !epoch.bytes().chain(rand.bytes()).all(|c| c.is_ascii_hexdigit())
-    {
-        return Err(bad());
-    }
-    let id = TraceId::from_hex(&format!("{epoch}{rand}")).map_err(|_| bad())?;
-    if id == TraceId::INVALID {
-        Err(bad())
-    } else {
+    // `1-{8 hex}-{24 hex}`: read in place, byte by byte (the header is parsed for every invocation,
+    // more than once).
+    let b = v.as_bytes();
+    let mut bytes = [0u8; 16];
+    let ok = b.len() == 35
+        && b[0] == b'1'
+        && b[1] == b'-'
+        && b[10] == b'-'
+        && hex_decode(&b[2..10], &mut bytes[..4])
+        && hex_decode(&b[11..], &mut bytes[4..]);
+    let id = TraceId::from_bytes(bytes);
+    if ok && id != TraceId::INVALID {
         Ok(id)
+    } else {
+        Err(HeaderError::InvalidRoot(v.to_owned()))
     }
 }
 
 fn parse_span_id(v: &str) -> Option<SpanId> {
-    if v.len() != 16 || !v.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return None;
+    let mut bytes = [0u8; 8];
+    (v.len() == 16 && hex_decode(v.as_bytes(), &mut bytes))
+        .then(|| SpanId::from_bytes(bytes))
+        .filter(|id| *id != SpanId::INVALID)
+}
+
+/// Decodes hex digits (either case) into `out`, which is half as long; false on any other byte.
+fn hex_decode(hex: &[u8], out: &mut [u8]) -> bool {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
     }
-    SpanId::from_hex(v).ok().filter(|id| *id != SpanId::INVALID)
+    hex.len() == out.len() * 2
+        && hex
+            .chunks_exact(2)
+            .zip(out.iter_mut())
+            .all(|(pair, o)| match (nibble(pair[0]), nibble(pair[1])) {
+                (Some(hi), Some(lo)) => {
+                    *o = hi << 4 | lo;
+                    true
+                }
+                _ => false,
+            })
 }
 
 impl fmt::Display for TraceHeader {
