@@ -20,37 +20,17 @@
 //! `emf` to run only that part).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use lambda_runtime::{LambdaEvent, Service, service_fn};
-use serde_json::{Value, json};
 use std::net::UdpSocket;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use telemetry::context::FunctionInfo;
 use telemetry::emf::{EmfBuilder, SharedBuffer};
-use telemetry::lambda::InvocationLayer;
 use telemetry::logs::{JsonLogLayer, LogConfig};
 use telemetry::xray::{MemorySpanSink, SegmentSink, SpanSink, UdpDaemonSink, XrayLayer, XraySegmentExporter};
 use tracing_subscriber::layer::SubscriberExt;
 
-const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
-const METRICS: [&str; 10] = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8", "M9"];
-
-/// The same work as the `invocation` bench's `workload`.
-fn workload() {
-    let _a = tracing::info_span!("validate", card_id = "c-1").entered();
-    tracing::info!(stage = "validate", "validating card");
-    {
-        let _b = tracing::info_span!("price", source = "ebay").entered();
-        tracing::info!(comparables = 12u64, "fetched comparables");
-        tracing::info!(value_usd = 120.5, "priced");
-        let _c = tracing::info_span!("persist", table = "cards").entered();
-        tracing::info!("stored");
-    }
-    for name in METRICS {
-        metrics::counter!(name, "agent" => "pricing", "model" => "claude").increment(1);
-    }
-    tracing::info!(outcome = "ok", "valued");
-}
+#[path = "common.rs"]
+mod common;
+use common::{HEADER, invoke, lambda_event, ours_service};
 
 /// A named step timed on its own.
 type Stage<'a> = (&'a str, Box<dyn Fn() + 'a>);
@@ -76,14 +56,6 @@ fn logs(redact: bool) -> JsonLogLayer<fn() -> std::io::Sink> {
         cfg = cfg.with_redactor(None);
     }
     JsonLogLayer::new(cfg).with_writer(std::io::sink as fn() -> std::io::Sink)
-}
-
-fn lambda_event() -> LambdaEvent<Value> {
-    let mut ctx = lambda_runtime::Context::default();
-    ctx.request_id = "8f5b3c1e-0000-4000-8000-000000000001".into();
-    ctx.invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:valuate".into();
-    ctx.xray_trace_id = Some(HEADER.into());
-    LambdaEvent::new(json!({"requestContext": {"requestId": "api-1"}}), ctx)
 }
 
 /// Median ns per iteration over `rounds` rounds, and the fastest round.
@@ -117,18 +89,7 @@ fn main() {
     let addr = daemon.local_addr().unwrap().to_string();
     let xray = || XrayLayer::new(UdpDaemonSink::new(&addr).unwrap());
 
-    let rec = EmfBuilder::new()
-        .namespace("CollectIQ")
-        .service("valuation")
-        .allow_all_labels()
-        .with_writer(std::io::sink())
-        .build()
-        .unwrap();
-    let layer = InvocationLayer::new(FunctionInfo::default()).with_emf(rec.clone());
-    let mut svc = layer.service(service_fn(|e: LambdaEvent<Value>| async move {
-        workload();
-        Ok::<_, lambda_runtime::Error>(e.payload)
-    }));
+    let (rec, mut svc) = ours_service();
     let variants: Vec<(&str, tracing::Dispatch)> = vec![
         (
             "full",
@@ -163,9 +124,7 @@ fn main() {
         let (ns, min) = tracing::dispatcher::with_default(dispatch, || {
             metrics::with_local_recorder(&rec, || {
                 measure(iters, rounds, || {
-                    let mut fut = std::pin::pin!(svc.call(lambda_event()));
-                    let mut cx = Context::from_waker(Waker::noop());
-                    assert!(matches!(fut.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
+                    invoke(&mut svc);
                 })
             })
         });
