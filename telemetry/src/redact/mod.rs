@@ -243,12 +243,18 @@ impl Redactor {
         let name = &buf[..n];
         // The last byte first: most names end in a letter no deny-listed word ends in, and a bit test
         // is far cheaper than a slice compare (a `memcmp` call) per word.
-        let may_end_denied = match name.last() {
-            Some(&last) => self.deny_ends.contains(last),
+        let ends_denied = match name.last() {
+            // `_id` names end in the `d` of `password`: the words are still compared by last byte.
+            Some(&last) => {
+                self.deny_ends.contains(last)
+                    && self.deny.iter().any(|d| {
+                        let d = d.as_bytes();
+                        d.last().is_none_or(|&l| l == last) && name.ends_with(d)
+                    })
+            }
             None => self.deny.iter().any(String::is_empty),
         };
-        (may_end_denied && self.deny.iter().any(|d| name.ends_with(d.as_bytes())))
-            || DENY_ANYWHERE.iter().any(|d| contains_bytes(name, d.as_bytes()))
+        ends_denied || DENY_ANYWHERE.iter().any(|d| contains_bytes(name, d.as_bytes()))
     }
 
     /// Redacts secrets found inside free text, scanning at most the per-record budget.
@@ -452,6 +458,9 @@ impl Hints {
             return None;
         }
         let mut h = Self::default();
+        // `digits`: the digits of the current stretch of digits, blanks, `-` and `.` — the only bytes a
+        // card number's groups and separators are made of, so a card needs one such stretch of 13 or
+        // more digits (a request id's or a trace id's hex breaks them up).
         let (mut run, mut digits) = (0usize, 0usize);
         for (i, &c) in b.iter().enumerate() {
             match c {
@@ -469,6 +478,9 @@ impl Hints {
             }
             if c.is_ascii_digit() {
                 digits += 1;
+                h.digits |= digits >= 13;
+            } else if !matches!(c, b' ' | b'-' | b'.') {
+                digits = 0;
             }
             if is_b64(c) {
                 run += 1;
@@ -477,7 +489,6 @@ impl Hints {
                 run = 0;
             }
         }
-        h.digits = digits >= 13;
         (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed).then_some(h)
     }
 }

@@ -793,3 +793,29 @@ proptest! {
         prop_assert_eq!(r.is_denied_field(&name), denied_by_definition(&r, &name));
     }
 }
+
+proptest! {
+    /// The digits hint must hold wherever the card finder finds a card: test numbers grouped by
+    /// fours with any of the separators the finder accepts, inside any surrounding text.
+    #[test]
+    fn the_digits_hint_never_hides_a_card(
+        card in prop::sample::select(vec!["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  "]), 4),
+        before in "[a-z0-9 .:=-]{0,12}",
+        after in "[a-z0-9 .:=-]{0,12}",
+    ) {
+        let mut text = before.clone();
+        for (k, chunk) in card.as_bytes().chunks(4).enumerate() {
+            if k > 0 {
+                text.push_str(seps[(k - 1) % seps.len()]);
+            }
+            text.push_str(std::str::from_utf8(chunk).unwrap());
+        }
+        text.push_str(&after);
+        let mut spans = Vec::new();
+        find_card_numbers(text.as_bytes(), &mut spans);
+        if !spans.is_empty() {
+            prop_assert!(Hints::of(text.as_bytes()).is_some_and(|h| h.digits), "{text:?}");
+        }
+    }
+}
