@@ -1,6 +1,7 @@
 //! The typical invocation of the `invocation` bench (5 log lines, 10 counters on 2 labels, 3 spans,
 //! EMF flush, the X-Ray export), ours and the peer stack's, run `N` times each in a function of its
-//! own — for counting instructions, which a shared VM's timing noise (±30 % between runs) does not
+//! own; likewise its span export (invocation span + 1 child to the X-Ray daemon) and, with
+//! `otlp-http`, the `otlp` bench's OTLP/HTTP export (the invocation's thread only) — for counting instructions, which a shared VM's timing noise (±30 % between runs) does not
 //! touch. Not a timing: run it under callgrind and read each function's inclusive count
 //! (docs/BENCHMARKS.md has the commands; the symbols need `CARGO_PROFILE_BENCH_STRIP=none`).
 //!
@@ -9,6 +10,9 @@
 
 #[path = "common.rs"]
 mod common;
+#[cfg(feature = "otlp-http")]
+#[path = "otlp_common.rs"]
+mod otlp_common;
 
 use common::{daemon, invoke, lambda_event, mce, ours_dispatch, ours_service, peer_dispatch, workload};
 use std::hint::black_box;
@@ -28,6 +32,74 @@ fn peer_typical_invocations(n: u64, once: &mut dyn FnMut()) {
     for _ in 0..n {
         once();
     }
+}
+
+/// `n` times `once`, in a function named after the measurement (`label` keeps the bodies apart).
+macro_rules! measured {
+    ($name:ident) => {
+        #[inline(never)]
+        fn $name(n: u64, once: &mut dyn FnMut()) {
+            black_box(stringify!($name));
+            for _ in 0..n {
+                once();
+            }
+        }
+    };
+}
+measured!(ours_span_exports);
+measured!(peer_span_exports);
+measured!(ours_otlp_http_exports);
+measured!(peer_otlp_http_exports);
+
+/// Runs `once` a tenth of `n` times to warm, then `n` times inside `measure`.
+fn warm_then(n: u64, measure: fn(u64, &mut dyn FnMut()), once: &mut dyn FnMut()) {
+    for _ in 0..n / 10 + 1 {
+        once();
+    }
+    measure(n, once);
+}
+
+/// Ours: the invocation span (Lambda's header as parent) and one child, as the `invocation` and
+/// `otlp` benches' span exports.
+fn ours_spans() {
+    let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = common::HEADER).entered();
+    drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+}
+
+fn span_exports(n: u64, addr: &str) {
+    let ours = ours_dispatch(addr);
+    tracing::dispatcher::with_default(&ours, || warm_then(n, ours_span_exports, &mut ours_spans));
+    let (peer, provider) = peer_dispatch(addr);
+    tracing::dispatcher::with_default(&peer, || {
+        warm_then(n, peer_span_exports, &mut || {
+            let _inv = tracing::info_span!("Lambda runtime invoke", requestId = "r-1").entered();
+            drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+        });
+    });
+    let _ = provider.shutdown();
+}
+
+#[cfg(feature = "otlp-http")]
+fn otlp_http_exports(n: u64) {
+    use telemetry::otel::http::{HttpTarget, OtlpHttpExporter};
+    use telemetry::xray::XrayLayer;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    use tracing_subscriber::layer::SubscriberExt;
+    let url = otlp_common::collector();
+    let http = OtlpHttpExporter::new(HttpTarget::new(url.clone()), &otlp_common::resource()).unwrap();
+    let ours = tracing::Dispatch::new(tracing_subscriber::registry().with(XrayLayer::with_span_sink(http)));
+    tracing::dispatcher::with_default(&ours, || warm_then(n, ours_otlp_http_exports, &mut ours_spans));
+    let (peer, provider) = otlp_common::peer_otlp(url);
+    let parent = otlp_common::lambda_parent();
+    tracing::dispatcher::with_default(&peer, || {
+        warm_then(n, peer_otlp_http_exports, &mut || {
+            let inv = tracing::info_span!("lambda.invocation", faas.invocation_id = "r-1");
+            let _ = inv.set_parent(parent.clone());
+            let _inv = inv.entered();
+            drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+        });
+    });
+    let _ = provider.shutdown();
 }
 
 fn main() {
@@ -73,5 +145,11 @@ fn main() {
         peer_typical_invocations(n, &mut once);
     });
     let _ = provider.shutdown();
-    println!("{n} typical invocations each: ours_typical_invocations, peer_typical_invocations");
+    span_exports(n, &addr);
+    #[cfg(feature = "otlp-http")]
+    otlp_http_exports(n);
+    println!(
+        "{n} each: ours_/peer_typical_invocations, ours_/peer_span_exports, ours_/peer_otlp_http_exports \
+         (with otlp-http)"
+    );
 }

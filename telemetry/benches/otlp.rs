@@ -13,69 +13,18 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, UdpSocket};
-use std::time::Duration;
+use std::net::UdpSocket;
 use telemetry::otel::http::{HttpTarget, OtlpHttpExporter};
 use telemetry::otel::otlp::OtlpUdpExporter;
 use telemetry::xray::XrayLayer;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 
+#[path = "otlp_common.rs"]
+mod otlp_common;
+use otlp_common::{collector, lambda_parent, peer_otlp, resource};
+
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
-
-/// A loopback HTTP/1.1 server answering 200 to every request (keep-alive).
-fn collector() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut w = stream.try_clone().unwrap();
-                let mut r = BufReader::new(stream);
-                loop {
-                    let mut len = 0usize;
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        line.clear();
-                        if r.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    if r.read_exact(&mut body).is_err()
-                        || w.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                            .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    url
-}
-
-fn resource() -> opentelemetry_sdk::Resource {
-    opentelemetry_sdk::Resource::builder_empty()
-        .with_attributes([
-            opentelemetry::KeyValue::new("service.name", "valuation"),
-            opentelemetry::KeyValue::new("cloud.provider", "aws"),
-            opentelemetry::KeyValue::new("faas.name", "valuate"),
-        ])
-        .build()
-}
 
 fn ours(b: &mut criterion::Bencher<'_>, dispatch: &tracing::Dispatch) {
     tracing::dispatcher::with_default(dispatch, || {
@@ -101,20 +50,7 @@ fn span_export_otlp(c: &mut Criterion) {
         tracing::Dispatch::new(tracing_subscriber::registry().with(XrayLayer::with_span_sink(udp)));
     g.bench_function("telemetry_udp", |b| ours(b, &udp_dispatch));
 
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(url)
-        .with_timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
-        .with_batch_exporter(exporter)
-        .with_resource(resource())
-        .build();
-    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
-    let peer = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let (peer, provider) = peer_otlp(url);
     let parent = lambda_parent();
     g.bench_function("tracing_opentelemetry_otlp", |b| {
         tracing::dispatcher::with_default(&peer, || {
@@ -128,18 +64,6 @@ fn span_export_otlp(c: &mut Criterion) {
     });
     g.finish();
     let _ = provider.shutdown();
-}
-
-/// Lambda's segment as the remote parent, as the peer's users set it from `_X_AMZN_TRACE_ID`.
-fn lambda_parent() -> opentelemetry::Context {
-    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-    opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
-        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
-        TraceFlags::SAMPLED,
-        true,
-        TraceState::default(),
-    ))
 }
 
 /// Drops every batch: what the span model itself costs, without any exporter.
