@@ -239,10 +239,8 @@ where
             INVOCATION_SPAN,
             function_request_id = ctx.request_id.as_str(),
             function_arn = ctx.invoked_function_arn.as_str(),
-            // Given at creation, not recorded after: each `record` runs both layers again (capture,
-            // redaction, the attributes rebuilt); `None` records nothing.
-            xray_trace_id = xray_trace_id.as_deref(),
-            correlation_id = correlation.as_deref(),
+            xray_trace_id = tracing::field::Empty,
+            correlation_id = tracing::field::Empty,
             cold_start = cold,
             telemetry.debug_sampled = debug_sampled,
             telemetry.trace_header = header_text.as_str(),
@@ -254,6 +252,14 @@ where
             annotation.ColdStart = cold,
             annotation.Service = function.service.as_str(),
         );
+        // Recorded apart, not given at creation: each record has its own redaction budget, so a long
+        // function ARN or correlation id never cuts the trace id short.
+        if let Some(id) = &xray_trace_id {
+            span.record("xray_trace_id", id.as_str());
+        }
+        if let Some(id) = &correlation {
+            span.record("correlation_id", id.as_str());
+        }
         // Lambda's own context first: an SQS batch's message links fill the rest of the link limit.
         // (Nothing to link when Lambda's header is the parent, the default: no second parse of it.)
         if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref())

@@ -167,6 +167,7 @@ impl OtlpHttpExporter {
                 match client {
                     Ok(client) => {
                         let _ = ready_tx.send(Ok(()));
+                        let _closed = ClosedOnExit(&theirs);
                         post_loop(&client, &target, &resource, &theirs);
                     }
                     Err(source) => {
@@ -214,6 +215,22 @@ impl Drop for OtlpHttpExporter {
     fn drop(&mut self) {
         self.shared.lock().closed = true;
         self.thread.unpark();
+    }
+}
+
+/// Closes the queue when the posting thread ends, however it ends: should it panic, new batches are
+/// refused and counted as dropped (not kept for nobody), and those it left waiting are counted too.
+struct ClosedOnExit<'a>(&'a Shared);
+
+impl Drop for ClosedOnExit<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.closed = true;
+        let lost = queue.waiting.len() as u64;
+        queue.waiting.clear();
+        queue.done += lost;
+        self.0.dropped.fetch_add(lost, Ordering::Relaxed);
+        self.0.idle.notify_all();
     }
 }
 

@@ -373,14 +373,14 @@ impl Redactor {
             }
             // Word bytes are ASCII, so `start..i` are char boundaries.
             let word = &s[start..i];
-            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
-            let in_colon_list = start > 0 && b[start - 1] == b':';
-            // Whether a separator follows decides first: most words of a text are not keys, and that
-            // look (bounded by the next word) is cheaper than the deny list.
-            if key_separator(b, i, in_colon_list).is_none() || !self.is_denied_field(word) {
+            // The deny list first: looking for a separator after every word would not stay linear
+            // (`%20%20%20…`: each `20` is a word, and the look runs over all the encoded blanks after it).
+            if !self.is_denied_field(word) {
                 continue;
             }
             let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
+            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
+            let in_colon_list = start > 0 && b[start - 1] == b':';
             let mut next = value_after(b, i, header, in_colon_list);
             while let Some(v) = next.take() {
                 if v.end > v.start {
@@ -643,8 +643,7 @@ fn skip_backslashes(b: &[u8], mut i: usize) -> usize {
 
 /// A key's separator after `i` (past the key's closing quote, bracket and blanks): where the
 /// separator starts, the separator (`:` or `=`), its width (3 when percent-encoded), and the key's
-/// closing quote; `None` when no `:`/`=` follows (or a `:` inside an ARN-like colon list). Looks only
-/// at what lies between the key and its separator, so calling it for every word stays linear.
+/// closing quote; `None` when no `:`/`=` follows (or a `:` inside an ARN-like colon list).
 fn key_separator(b: &[u8], mut i: usize, in_colon_list: bool) -> Option<KeySeparator> {
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.

@@ -680,6 +680,9 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("url authorities", |n| "x://a:b@".repeat(n / 8));
     assert_linear("pem begins", |n| "-----BEGIN RSA PRIVATE KEY-----".repeat(n / 31));
     assert_linear("token prefixes", |n| "ghp_xoxb-sk_live_AIza".repeat(n / 21));
+    // Each `20` is a word followed by encoded blanks: only a deny-listed word may look past them.
+    assert_linear("encoded blanks", |n| "%20".repeat(n / 3));
+    assert_linear("encoded quotes and brackets", |n| "a%22%5D%29%5C".repeat(n / 13));
     // 100k nested brackets after one key: one value, redacted whole.
     let s = format!("\"password\":{}", "[".repeat(100_000));
     let out = Redactor::default()
