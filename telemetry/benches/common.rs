@@ -126,3 +126,31 @@ where
     let mut cx = Context::from_waker(Waker::noop());
     assert!(matches!(fut.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
 }
+
+/// Our span export's work: the invocation span (Lambda's header as parent) and one child.
+pub fn ours_spans() {
+    let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+    drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+}
+
+/// The peer's span export: lambda_runtime's invocation span and one child.
+pub fn peer_spans() {
+    let _inv = tracing::info_span!("Lambda runtime invoke", requestId = "r-1").entered();
+    drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+}
+
+/// One typical invocation on the peer stack: lambda_runtime's span around [`workload`], then the
+/// metrics_cloudwatch_embedded flush into `buf`.
+pub fn peer_invoke(collector: &metrics_cloudwatch_embedded::Collector, buf: &mut Vec<u8>) {
+    let ev = lambda_event();
+    let span = tracing::info_span!(
+        "Lambda runtime invoke",
+        requestId = ev.context.request_id.as_str(),
+        xrayTraceId = HEADER
+    );
+    span.in_scope(workload);
+    buf.clear();
+    collector.flush(buf).unwrap();
+    drop(span);
+    std::hint::black_box(ev);
+}

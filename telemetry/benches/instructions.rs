@@ -1,8 +1,8 @@
 //! The typical invocation of the `invocation` bench (5 log lines, 10 counters on 2 labels, 3 spans,
 //! EMF flush, the X-Ray export), ours and the peer stack's, run `N` times each in a function of its
 //! own; likewise its span export (invocation span + 1 child to the X-Ray daemon) and, with
-//! `otlp-http`, the `otlp` bench's OTLP/HTTP export (the invocation's thread only) — for counting instructions, which a shared VM's timing noise (±30 % between runs) does not
-//! touch. Not a timing: run it under callgrind and read each function's inclusive count
+//! `otlp-http`, the `otlp` bench's OTLP/HTTP export (the invocation's thread only) — for counting
+//! instructions, which a shared VM's timing noise (±30 % between runs) does not touch. Not a timing: run it under callgrind and read each function's inclusive count
 //! (docs/BENCHMARKS.md has the commands; the symbols need `CARGO_PROFILE_BENCH_STRIP=none`).
 //!
 //! `cargo bench -p telemetry --bench instructions -- 1000`
@@ -14,27 +14,13 @@ mod common;
 #[path = "otlp_common.rs"]
 mod otlp_common;
 
-use common::{daemon, invoke, lambda_event, mce, ours_dispatch, ours_service, peer_dispatch, workload};
+use common::{
+    daemon, invoke, mce, ours_dispatch, ours_service, ours_spans, peer_dispatch, peer_invoke, peer_spans,
+};
 use std::hint::black_box;
 
-// Two functions with different bodies (the label), so the linker does not fold them into one symbol.
-#[inline(never)]
-fn ours_typical_invocations(n: u64, once: &mut dyn FnMut()) {
-    black_box("ours");
-    for _ in 0..n {
-        once();
-    }
-}
-
-#[inline(never)]
-fn peer_typical_invocations(n: u64, once: &mut dyn FnMut()) {
-    black_box("peer");
-    for _ in 0..n {
-        once();
-    }
-}
-
-/// `n` times `once`, in a function named after the measurement (`label` keeps the bodies apart).
+/// `n` times `once`, in a function named after the measurement: its name in the body keeps the
+/// functions apart (the linker would fold identical ones into one symbol).
 macro_rules! measured {
     ($name:ident) => {
         #[inline(never)]
@@ -46,6 +32,8 @@ macro_rules! measured {
         }
     };
 }
+measured!(ours_typical_invocations);
+measured!(peer_typical_invocations);
 measured!(ours_span_exports);
 measured!(peer_span_exports);
 measured!(ours_otlp_http_exports);
@@ -59,22 +47,12 @@ fn warm_then(n: u64, measure: fn(u64, &mut dyn FnMut()), once: &mut dyn FnMut())
     measure(n, once);
 }
 
-/// Ours: the invocation span (Lambda's header as parent) and one child, as the `invocation` and
-/// `otlp` benches' span exports.
-fn ours_spans() {
-    let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = common::HEADER).entered();
-    drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-}
-
 fn span_exports(n: u64, addr: &str) {
     let ours = ours_dispatch(addr);
     tracing::dispatcher::with_default(&ours, || warm_then(n, ours_span_exports, &mut ours_spans));
     let (peer, provider) = peer_dispatch(addr);
     tracing::dispatcher::with_default(&peer, || {
-        warm_then(n, peer_span_exports, &mut || {
-            let _inv = tracing::info_span!("Lambda runtime invoke", requestId = "r-1").entered();
-            drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-        });
+        warm_then(n, peer_span_exports, &mut peer_spans);
     });
     let _ = provider.shutdown();
 }
@@ -83,7 +61,6 @@ fn span_exports(n: u64, addr: &str) {
 fn otlp_http_exports(n: u64) {
     use telemetry::otel::http::{HttpTarget, OtlpHttpExporter};
     use telemetry::xray::XrayLayer;
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
     use tracing_subscriber::layer::SubscriberExt;
     let url = otlp_common::collector();
     let http = OtlpHttpExporter::new(HttpTarget::new(url.clone()), &otlp_common::resource()).unwrap();
@@ -93,10 +70,7 @@ fn otlp_http_exports(n: u64) {
     let parent = otlp_common::lambda_parent();
     tracing::dispatcher::with_default(&peer, || {
         warm_then(n, peer_otlp_http_exports, &mut || {
-            let inv = tracing::info_span!("lambda.invocation", faas.invocation_id = "r-1");
-            let _ = inv.set_parent(parent.clone());
-            let _inv = inv.entered();
-            drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+            otlp_common::peer_otlp_spans(&parent)
         });
     });
     let _ = provider.shutdown();
@@ -113,36 +87,16 @@ fn main() {
     let ours = ours_dispatch(&addr);
     tracing::dispatcher::with_default(&ours, || {
         metrics::with_local_recorder(&rec, || {
-            let mut once = || invoke(&mut svc);
-            // Warm: callsites registered, buffers grown, the metric cells made.
-            for _ in 0..n / 10 + 1 {
-                once();
-            }
-            ours_typical_invocations(n, &mut once);
+            warm_then(n, ours_typical_invocations, &mut || invoke(&mut svc));
         });
     });
-
     let (peer, provider) = peer_dispatch(&addr);
     let collector = mce();
     let mut buf: Vec<u8> = Vec::new();
     tracing::dispatcher::with_default(&peer, || {
-        let mut once = || {
-            let ev = lambda_event();
-            let span = tracing::info_span!(
-                "Lambda runtime invoke",
-                requestId = ev.context.request_id.as_str(),
-                xrayTraceId = common::HEADER
-            );
-            span.in_scope(workload);
-            buf.clear();
-            collector.flush(&mut buf).unwrap();
-            drop(span);
-            black_box(ev);
-        };
-        for _ in 0..n / 10 + 1 {
-            once();
-        }
-        peer_typical_invocations(n, &mut once);
+        warm_then(n, peer_typical_invocations, &mut || {
+            peer_invoke(collector, &mut buf)
+        });
     });
     let _ = provider.shutdown();
     span_exports(n, &addr);

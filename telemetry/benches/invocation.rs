@@ -39,19 +39,7 @@ fn typical_invocation(c: &mut Criterion) {
     let mut mce_buf: Vec<u8> = Vec::new();
     g.bench_function("peer_stack", |b| {
         tracing::dispatcher::with_default(&peer, || {
-            b.iter(|| {
-                let ev = lambda_event();
-                let span = tracing::info_span!(
-                    "Lambda runtime invoke",
-                    requestId = ev.context.request_id.as_str(),
-                    xrayTraceId = HEADER
-                );
-                span.in_scope(workload);
-                mce_buf.clear();
-                collector.flush(&mut mce_buf).unwrap();
-                drop(span);
-                black_box(ev);
-            });
+            b.iter(|| peer_invoke(collector, &mut mce_buf));
         });
     });
     g.finish();
@@ -169,20 +157,13 @@ fn span_export(c: &mut Criterion) {
     let ours = ours_dispatch(&addr);
     g.bench_function("telemetry", |b| {
         tracing::dispatcher::with_default(&ours, || {
-            b.iter(|| {
-                let _inv =
-                    tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
-                drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-            });
+            b.iter(ours_spans);
         });
     });
     let (peer, _p) = peer_dispatch(&addr);
     g.bench_function("opentelemetry_aws", |b| {
         tracing::dispatcher::with_default(&peer, || {
-            b.iter(|| {
-                let _inv = tracing::info_span!("Lambda runtime invoke", requestId = "r-1").entered();
-                drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-            });
+            b.iter(peer_spans);
         });
     });
     g.finish();

@@ -17,22 +17,17 @@ use std::net::UdpSocket;
 use telemetry::otel::http::{HttpTarget, OtlpHttpExporter};
 use telemetry::otel::otlp::OtlpUdpExporter;
 use telemetry::xray::XrayLayer;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 
+#[path = "common.rs"]
+mod common;
+use common::ours_spans;
 #[path = "otlp_common.rs"]
 mod otlp_common;
-use otlp_common::{collector, lambda_parent, peer_otlp, resource};
-
-const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+use otlp_common::{collector, lambda_parent, peer_otlp, peer_otlp_spans, resource};
 
 fn ours(b: &mut criterion::Bencher<'_>, dispatch: &tracing::Dispatch) {
-    tracing::dispatcher::with_default(dispatch, || {
-        b.iter(|| {
-            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
-            drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-        });
-    });
+    tracing::dispatcher::with_default(dispatch, || b.iter(ours_spans));
 }
 
 fn span_export_otlp(c: &mut Criterion) {
@@ -54,12 +49,7 @@ fn span_export_otlp(c: &mut Criterion) {
     let parent = lambda_parent();
     g.bench_function("tracing_opentelemetry_otlp", |b| {
         tracing::dispatcher::with_default(&peer, || {
-            b.iter(|| {
-                let inv = tracing::info_span!("lambda.invocation", faas.invocation_id = "r-1");
-                let _ = inv.set_parent(parent.clone());
-                let _inv = inv.entered();
-                drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-            });
+            b.iter(|| peer_otlp_spans(&parent));
         });
     });
     g.finish();

@@ -91,3 +91,12 @@ pub fn lambda_parent() -> opentelemetry::Context {
         TraceState::default(),
     ))
 }
+
+/// The peer's OTLP span export: the invocation span with Lambda's segment as its parent, one child.
+pub fn peer_otlp_spans(parent: &opentelemetry::Context) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let inv = tracing::info_span!("lambda.invocation", faas.invocation_id = "r-1");
+    let _ = inv.set_parent(parent.clone());
+    let _inv = inv.entered();
+    drop(tracing::info_span!("price_card", card_id = "c-1").entered());
+}

@@ -30,7 +30,7 @@ use tracing_subscriber::layer::SubscriberExt;
 
 #[path = "common.rs"]
 mod common;
-use common::{HEADER, invoke, lambda_event, ours_service};
+use common::{invoke, lambda_event, ours_service, ours_spans};
 
 /// A named step timed on its own.
 type Stage<'a> = (&'a str, Box<dyn Fn() + 'a>);
@@ -155,13 +155,7 @@ fn main() {
         ),
     ];
     for (name, dispatch) in &spans {
-        let (ns, min) = tracing::dispatcher::with_default(dispatch, || {
-            measure(iters, rounds, || {
-                let _inv =
-                    tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
-                drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-            })
-        });
+        let (ns, min) = tracing::dispatcher::with_default(dispatch, || measure(iters, rounds, ours_spans));
         println!("{:<28} {ns:>10.0} {min:>10.0}", format!("span_export/{name}"));
     }
 
@@ -169,10 +163,7 @@ fn main() {
     let capture = tracing::Dispatch::new(
         tracing_subscriber::registry().with(XrayLayer::with_span_sink(captured.clone())),
     );
-    tracing::dispatcher::with_default(&capture, || {
-        let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
-        drop(tracing::info_span!("price_card", card_id = "c-1").entered());
-    });
+    tracing::dispatcher::with_default(&capture, ours_spans);
     let batch = captured.batches().remove(0);
     let sink = UdpDaemonSink::new(&addr).unwrap();
     let exporter = XraySegmentExporter::new(UdpDaemonSink::new(&addr).unwrap());

@@ -641,10 +641,8 @@ fn skip_backslashes(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A key's separator after `i` (past the key's closing quote, bracket and blanks): where the
-/// separator starts, the separator (`:` or `=`), its width (3 when percent-encoded), and the key's
-/// closing quote; `None` when no `:`/`=` follows (or a `:` inside an ARN-like colon list).
-fn key_separator(b: &[u8], mut i: usize, in_colon_list: bool) -> Option<KeySeparator> {
+/// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
+fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Option<KeyValue> {
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
     let mut key_quote: Option<((usize, usize), u32, u8)> = None;
@@ -675,32 +673,6 @@ fn key_separator(b: &[u8], mut i: usize, in_colon_list: bool) -> Option<KeySepar
     if sep == b':' && in_colon_list && !encoded {
         return None;
     }
-    Some(KeySeparator {
-        at: i,
-        sep,
-        width: w,
-        key_quote,
-    })
-}
-
-/// What [`key_separator`] found.
-struct KeySeparator {
-    at: usize,
-    sep: u8,
-    width: usize,
-    key_quote: Option<((usize, usize), u32, u8)>,
-}
-
-/// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
-fn value_after(b: &[u8], i: usize, header: bool, in_colon_list: bool) -> Option<KeyValue> {
-    let KeySeparator {
-        at,
-        sep,
-        width: w,
-        key_quote,
-    } = key_separator(b, i, in_colon_list)?;
-    let encoded = w == 3;
-    let mut i = at;
     i += w;
     // Ruby's and Perl's `"password" => "…"`.
     if sep == b'=' && !encoded && b.get(i) == Some(&b'>') {

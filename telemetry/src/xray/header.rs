@@ -198,14 +198,7 @@ fn parse_span_id(v: &str) -> Option<SpanId> {
 
 /// Decodes hex digits (either case) into `out`, which is half as long; false on any other byte.
 fn hex_decode(hex: &[u8], out: &mut [u8]) -> bool {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
+    let nibble = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
     hex.len() == out.len() * 2
         && hex
             .chunks_exact(2)
