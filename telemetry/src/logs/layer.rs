@@ -22,9 +22,11 @@ use tracing_subscriber::registry::LookupSpan;
 /// inside the span print them as they are, from their JSON, encoded when the first line needs it and
 /// again after the span records new values.
 #[derive(Debug, Default)]
-struct SpanFields {
+pub(crate) struct SpanFields {
     fields: Vec<(&'static str, FieldValue)>,
     json: OnceLock<SpanJson>,
+    /// Bit `i`: field `i` is a string the default redaction rules, scanning it whole, left unchanged.
+    clean: u64,
 }
 
 /// Every field value's JSON, one after the other; field `i`'s ends at `ends[i]`.
@@ -35,11 +37,25 @@ struct SpanJson {
 }
 
 impl SpanFields {
-    fn new(fields: Vec<(&'static str, FieldValue)>) -> Self {
+    fn new(fields: Vec<(&'static str, FieldValue)>, clean: u64) -> Self {
         Self {
             fields,
             json: OnceLock::new(),
+            clean,
         }
+    }
+
+    /// Whether `value`, recorded on this span as `name`, is one this layer found unchanged by the
+    /// default redaction rules: the span layer, which redacts attributes by those rules, need not scan
+    /// it again. Compared by value, so a stale or renamed field is never taken for another.
+    #[cfg(feature = "xray")]
+    pub(crate) fn is_clean(&self, name: &str, value: &str) -> bool {
+        self.fields.iter().enumerate().any(|(i, (n, v))| {
+            *n == name
+                && i < 64
+                && self.clean & (1 << i) != 0
+                && matches!(v, FieldValue::Str(s) if s == value)
+        })
     }
 
     /// Each field with its JSON (printable fields only: the others are never printed).
@@ -302,9 +318,11 @@ where
         if is_runtime_span(attrs.metadata()) {
             c.fields = runtime_context(c.fields);
         }
-        if let Some(red) = &self.cfg.redactor {
-            redact_captured(&mut c.fields, red);
-        }
+        let clean = self
+            .cfg
+            .redactor
+            .as_ref()
+            .map_or(0, |red| redact_captured(&mut c.fields, red));
         let mut ext = span.extensions_mut();
         if attrs.metadata().name() == INVOCATION_SPAN {
             let debug_sampled = c
@@ -316,7 +334,7 @@ where
                 buffer: LogBuffer::default(),
             });
         }
-        ext.insert(SpanFields::new(c.fields));
+        ext.insert(SpanFields::new(c.fields, clean));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -328,15 +346,31 @@ where
         // panic hook that logs never finds it held.
         let mut recorded = FieldCollector::default();
         values.record(&mut recorded);
-        if let Some(red) = &self.cfg.redactor {
-            redact_captured(&mut recorded.fields, red);
-        }
+        let clean = self
+            .cfg
+            .redactor
+            .as_ref()
+            .map_or(0, |red| redact_captured(&mut recorded.fields, red));
         let mut ext = span.extensions_mut();
         if let Some(fields) = ext.get_mut::<SpanFields>() {
-            for (name, value) in recorded.fields {
-                match fields.fields.iter_mut().find(|(n, _)| *n == name) {
-                    Some(slot) => slot.1 = value,
-                    None => fields.fields.push((name, value)),
+            for (k, (name, value)) in recorded.fields.into_iter().enumerate() {
+                let i = match fields.fields.iter().position(|(n, _)| *n == name) {
+                    Some(i) => {
+                        fields.fields[i].1 = value;
+                        i
+                    }
+                    None => {
+                        fields.fields.push((name, value));
+                        fields.fields.len() - 1
+                    }
+                };
+                if i < 64 {
+                    let bit = 1u64 << i;
+                    fields.clean = if k < 64 && clean & (1 << k) != 0 {
+                        fields.clean | bit
+                    } else {
+                        fields.clean & !bit
+                    };
                 }
             }
             fields.json.take();

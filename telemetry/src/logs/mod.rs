@@ -20,6 +20,8 @@ mod record;
 pub use crate::redact::{DEFAULT_DENY_LIST, DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor};
 pub use buffer::BufferConfig;
 pub use layer::JsonLogLayer;
+#[cfg(feature = "xray")]
+pub(crate) use layer::SpanFields;
 pub use panic::{Backtraces, InvocationFacts, InvocationScope, PanicHook};
 
 use crate::context::FunctionInfo;

@@ -1,7 +1,7 @@
 //! Field values captured from events and spans, and the JSON line they render to.
 
 use super::LogConfig;
-use crate::redact::{REDACTED, Redactor, ScanBudget, is_card_number};
+use crate::redact::{DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor, ScanBudget, is_card_number};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
 use tracing::field::{Field, Visit};
@@ -145,9 +145,15 @@ pub(crate) fn context_slot(name: &str) -> Option<usize> {
 /// print them without scanning them again (the invocation span's four context keys used to be scanned on
 /// every line). One budget for the record, as for a line; context keys are scanned but never denied by
 /// name, other printable fields are [`REDACTED`] when their name is denied.
-pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &Redactor) {
+///
+/// Returns the fields (bit `i` for field `i`, the first 64) that `red`, when its rules are the default
+/// ones, left unchanged after scanning them whole: [`redact_attribute`](crate::redact::redact_attribute)
+/// leaves those unchanged too, so the span layer can skip them ([`SpanFields::is_clean`](super::layer::SpanFields::is_clean)).
+pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &Redactor) -> u64 {
     let budget = red.budget();
-    for (name, value) in fields.iter_mut() {
+    let share = red.has_default_rules();
+    let mut clean = 0u64;
+    for (i, (name, value)) in fields.iter_mut().enumerate() {
         if !is_printable(name) {
             // Never printed (`telemetry.*`, e.g. the trace header the X-Ray layer reads): left alone.
             continue;
@@ -158,8 +164,15 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
         }
         match value {
             FieldValue::Str(v) => {
-                if let std::borrow::Cow::Owned(clean) = red.redact_within(v, &budget) {
-                    *v = clean;
+                // Scanned whole under this budget and under the span layer's (one per attribute).
+                let whole = v.len() <= budget.remaining() && v.len() <= DEFAULT_MAX_SCAN_BYTES;
+                match red.redact_within(v, &budget) {
+                    std::borrow::Cow::Owned(redacted) => *v = redacted,
+                    std::borrow::Cow::Borrowed(_) => {
+                        if share && whole && i < 64 {
+                            clean |= 1 << i;
+                        }
+                    }
                 }
             }
             FieldValue::Error(e) => {
@@ -172,6 +185,7 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
             _ => {}
         }
     }
+    clean
 }
 
 impl FieldValue {
@@ -417,6 +431,45 @@ mod tests {
         let layer = JsonLogLayer::new(cfg).with_writer(out.clone());
         tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
         out.json_lines()
+    }
+
+    /// `redact_captured` does not test the context keys' names against the deny list, and marks them
+    /// clean for the span layer, whose `redact_attribute` does: that holds only while the default rules
+    /// deny none of them.
+    #[test]
+    fn the_default_rules_deny_no_context_key() {
+        let red = Redactor::default();
+        for key in CONTEXT_KEYS {
+            assert!(!red.is_denied_field(key), "{key}");
+        }
+    }
+
+    /// Bit `i` is set for the fields the default rules scanned whole and left as they were, and only
+    /// those: not a secret, a denied name, a field cut by the budget, or one under other rules.
+    #[test]
+    fn clean_marks_only_fields_left_whole_by_the_default_rules() {
+        let fields = || {
+            vec![
+                ("card_id", FieldValue::Str("c-1".into())),
+                ("url", FieldValue::Str("https://x.io/?token=abc".into())),
+                ("api_token", FieldValue::Str("plain".into())),
+                (
+                    "function_arn",
+                    FieldValue::Str("arn:aws:lambda:eu-west-1:1:function:f".into()),
+                ),
+                ("count", FieldValue::U64(3)),
+                ("telemetry.trace_header", FieldValue::Str("Root=1-a".into())),
+                ("contact", FieldValue::Str("ana@example.com".into())),
+            ]
+        };
+        assert_eq!(redact_captured(&mut fields(), &Redactor::default()), 0b1001);
+        assert_eq!(
+            redact_captured(&mut fields(), &Redactor::default().keep_emails()),
+            0
+        );
+        // 20 bytes: `c-1` fits, the URL does not (cut), the ARN finds the budget spent.
+        let small = Redactor::default().with_max_scan_bytes(20);
+        assert_eq!(redact_captured(&mut fields(), &small), 0b1);
     }
 
     #[test]

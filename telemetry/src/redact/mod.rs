@@ -117,6 +117,9 @@ pub struct Redactor {
     deny_ends: ByteSet,
     emails: bool,
     max_scan: usize,
+    /// Whether `deny` and `emails` are the defaults: what it leaves unchanged, [`redact_attribute`]
+    /// leaves unchanged too (a span's log layer and span layer then need not both scan a field).
+    default_rules: bool,
 }
 
 /// A set of bytes, one bit each.
@@ -153,6 +156,7 @@ impl Default for Redactor {
             deny,
             emails: true,
             max_scan: DEFAULT_MAX_SCAN_BYTES,
+            default_rules: true,
         }
     }
 }
@@ -191,6 +195,7 @@ impl Redactor {
     pub fn deny_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Self {
         self.deny.extend(names.into_iter().map(|n| normalise(n.as_ref())));
         self.deny_ends = ByteSet::of_last_bytes(&self.deny);
+        self.default_rules = false;
         self
     }
 
@@ -198,6 +203,7 @@ impl Redactor {
     #[must_use]
     pub fn keep_emails(mut self) -> Self {
         self.emails = false;
+        self.default_rules = false;
         self
     }
 
@@ -212,6 +218,13 @@ impl Redactor {
     #[must_use]
     pub fn max_scan_bytes(&self) -> usize {
         self.max_scan
+    }
+
+    /// Whether this redactor's rules are the default ones (any scan budget): text it leaves unchanged,
+    /// scanned whole, [`redact_attribute`] leaves unchanged too.
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    pub(crate) fn has_default_rules(&self) -> bool {
+        self.default_rules
     }
 
     /// A fresh budget for one record.

@@ -177,6 +177,8 @@ struct Fields {
     function_version: Option<String>,
     duration_ms: Option<f64>,
     fault: bool,
+    /// Bit `i`: `attributes[i]` is a string recorded as it came, still to be redacted ([`Fields::redact`]).
+    unredacted: u64,
 }
 
 fn span_kind(s: &str) -> Option<SpanKind> {
@@ -236,7 +238,13 @@ impl Visit for Fields {
             "telemetry.faas_trigger" => self.faas_trigger = Some(v.to_owned()),
             "telemetry.function_version" => self.function_version = Some(v.to_owned()),
             n if n.starts_with("telemetry.") => {}
-            // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields.
+            // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields, once
+            // the span is known to be kept ([`Fields::redact`]), and not twice when the log layer's
+            // redaction has already found the value clean.
+            _ if self.attributes.len() < 64 => {
+                self.unredacted |= 1 << self.attributes.len();
+                self.push(f, Value::String(v.to_owned().into()));
+            }
             name => self.push(
                 f,
                 Value::String(crate::redact::redact_attribute(name, v).into_owned().into()),
@@ -249,6 +257,28 @@ impl Visit for Fields {
 }
 
 impl Fields {
+    /// Redacts the string attributes recorded as they came, by the default rules
+    /// ([`redact_attribute`](crate::redact::redact_attribute)), except those `clean(key, value)` says
+    /// the rules leave unchanged. Before [`as_faas_invocation`](Self::as_faas_invocation), which reads
+    /// the ARN.
+    fn redact(&mut self, clean: impl Fn(&str, &str) -> bool) {
+        let mut pending = std::mem::take(&mut self.unredacted);
+        while pending != 0 {
+            let i = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            let kv = &mut self.attributes[i];
+            if let Value::String(v) = &kv.value
+                && !clean(kv.key.as_str(), v.as_str())
+            {
+                let v = v.as_str();
+                match crate::redact::redact_attribute(kv.key.as_str(), v) {
+                    Cow::Borrowed(r) if std::ptr::eq(r, v) => {}
+                    r => kv.value = Value::String(r.into_owned().into()),
+                }
+            }
+        }
+    }
+
     /// The invocation span's log context under the FaaS semantic conventions' names
     /// (<https://opentelemetry.io/docs/specs/semconv/faas/faas-spans/>): `faas.invocation_id`,
     /// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the function ARN with the running
@@ -350,6 +380,20 @@ fn current_api_parent(trace: TraceId, ours: SpanId) -> Option<SpanId> {
     })
 }
 
+/// The log layer's record of a span's fields, when the log layer is compiled in: which of them the
+/// default redaction rules left unchanged ([`SpanFields::is_clean`](crate::logs::SpanFields::is_clean)).
+#[cfg(feature = "logs")]
+type LogFields = crate::logs::SpanFields;
+#[cfg(not(feature = "logs"))]
+enum LogFields {}
+
+#[cfg(not(feature = "logs"))]
+impl LogFields {
+    fn is_clean(&self, _: &str, _: &str) -> bool {
+        match *self {}
+    }
+}
+
 fn kind_of(attributes: &[KeyValue], default: SpanKind) -> SpanKind {
     attributes
         .iter()
@@ -376,9 +420,6 @@ where
                 start.checked_sub(std::time::Duration::from_secs_f64(ms.min(86_400_000.0) / 1000.0))
         {
             start = s;
-        }
-        if meta.name() == INVOCATION_SPAN {
-            fields.as_faas_invocation();
         }
         let (trace, parent, parent_is_remote, lineage, state, default_kind) =
             if meta.name() == INVOCATION_SPAN {
@@ -450,6 +491,15 @@ where
                 }
                 ancestor
             };
+        // The span is kept: its attributes leave the process.
+        {
+            let ext = span.extensions();
+            let log = ext.get::<LogFields>();
+            fields.redact(|k, v| log.is_some_and(|f| f.is_clean(k, v)));
+        }
+        if meta.name() == INVOCATION_SPAN {
+            fields.as_faas_invocation();
+        }
         let name = fields
             .segment_name
             .take()
@@ -477,13 +527,17 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
-        if let Some(rec) = ext.get_mut::<SpanRecord>() {
+        if ext.get_mut::<SpanRecord>().is_some() {
             let mut fields = Fields::default();
             values.record(&mut fields);
+            let log = ext.get_mut::<LogFields>().map(|f| &*f);
+            fields.redact(|k, v| log.is_some_and(|f| f.is_clean(k, v)));
             if span.name() == INVOCATION_SPAN {
                 fields.as_faas_invocation();
             }
-            rec.apply(fields);
+            if let Some(rec) = ext.get_mut::<SpanRecord>() {
+                rec.apply(fields);
+            }
         }
     }
 
@@ -808,6 +862,78 @@ mod tests {
                 .unwrap()
                 .starts_with("https://prices.example/v1/quote?api_key=")
         );
+    }
+
+    /// The attributes X-Ray receives when the log layer redacts the same fields first (or after, or
+    /// with other rules, or not at all) are those it sends alone: the log layer's findings are reused
+    /// only where they are the default rules' own.
+    #[cfg(feature = "logs")]
+    #[test]
+    fn attributes_are_redacted_whatever_the_log_layer_did() {
+        use crate::logs::{JsonLogLayer, LogConfig, Redactor};
+        let work = || {
+            let _inv = tracing::info_span!(
+                "lambda.invocation",
+                telemetry.trace_header = HEADER,
+                correlation_id = "ana@example.com",
+                function_request_id = "8f5b3c1e-0000-4000-8000-000000000001"
+            )
+            .entered();
+            let call = tracing::info_span!(
+                "price_api",
+                url = "https://prices.example/v1/quote?api_key=sk-live-123&card=c-1",
+                contact = "ana@example.com",
+                card_id = "c-1",
+                note = "clean",
+                long = "x".repeat(40) + " password=hunter2",
+            );
+            let _e = call.enter();
+            call.record("note", "token=tk-live-9");
+            call.record("card_id", "c-2");
+        };
+        let sections = |docs: &[Value]| {
+            let inv = &docs[0];
+            (
+                inv["metadata"].clone(),
+                inv["annotations"].clone(),
+                inv["subsegments"][0]["metadata"].clone(),
+            )
+        };
+        let alone = sections(&run(work));
+        let text = format!("{alone:?}");
+        for secret in ["sk-live-123", "ana@example.com", "tk-live-9", "hunter2"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("\"c-2\"") && text.contains("password=[REDACTED]"),
+            "{text}"
+        );
+        let configs = [
+            LogConfig::new("s"),
+            LogConfig::new("s").with_redactor(None),
+            LogConfig::new("s").with_redactor(Some(Redactor::default().keep_emails())),
+            LogConfig::new("s").with_redactor(Some(Redactor::default().deny_fields(["card_id"]))),
+            LogConfig::new("s").with_redactor(Some(Redactor::default().with_max_scan_bytes(30))),
+        ];
+        for (i, cfg) in configs.into_iter().enumerate() {
+            for log_first in [true, false] {
+                let sink = MemorySink::default();
+                let logs = JsonLogLayer::new(cfg.clone()).with_writer(std::io::sink);
+                let xray = XrayLayer::new(sink.clone());
+                if log_first {
+                    let s = tracing_subscriber::registry().with(logs).with(xray);
+                    tracing::subscriber::with_default(s, work);
+                } else {
+                    let s = tracing_subscriber::registry().with(xray).with(logs);
+                    tracing::subscriber::with_default(s, work);
+                }
+                assert_eq!(
+                    sections(&sink.documents()),
+                    alone,
+                    "config {i}, log layer first: {log_first}"
+                );
+            }
+        }
     }
 
     #[test]
