@@ -241,33 +241,23 @@ impl Redactor {
         if DENY_LAST_WORD.iter().any(|w| last_word_is(name, w)) {
             return true;
         }
-        // This runs for every field of every line and every word before a separator in text: the name
-        // is normalised once, on the stack, and each deny-listed word compared to it.
-        let mut buf = [0u8; 64];
-        let mut n = 0;
-        for c in name.bytes().filter(|c| !matches!(c, b'_' | b'-' | b'.')) {
-            if n == buf.len() {
-                return self.deny.iter().any(|d| ends_with_normalised(name, d))
-                    || DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d));
-            }
-            buf[n] = c.to_ascii_lowercase();
-            n += 1;
-        }
-        let name = &buf[..n];
-        // The last byte first: most names end in a letter no deny-listed word ends in, and a bit test
-        // is far cheaper than a slice compare (a `memcmp` call) per word.
-        let ends_denied = match name.last() {
-            // `_id` names end in the `d` of `password`: the words are still compared by last byte.
+        // This runs for every field of every line and every word before a separator in text. The last
+        // byte first: most names end in a letter no deny-listed word ends in, and a bit test is far
+        // cheaper than comparing the words; those that end in it are compared from the end, as far as
+        // they go (`_id` names end in the `d` of `password`).
+        let b = name.as_bytes();
+        let ends_denied = match b.iter().rev().find(|c| !matches!(c, b'_' | b'-' | b'.')) {
             Some(&last) => {
+                let last = last.to_ascii_lowercase();
                 self.deny_ends.contains(last)
                     && self.deny.iter().any(|d| {
-                        let d = d.as_bytes();
-                        d.last().is_none_or(|&l| l == last) && name.ends_with(d)
+                        d.as_bytes().last().is_none_or(|&l| l == last) && ends_with_normalised(name, d)
                     })
             }
             None => self.deny.iter().any(String::is_empty),
         };
-        ends_denied || DENY_ANYWHERE.iter().any(|d| contains_bytes(name, d.as_bytes()))
+        // The words denied anywhere all hold a `p`: a name without one is not read again.
+        ends_denied || (b.iter().any(|&c| c | 0x20 == b'p') && denied_anywhere(name))
     }
 
     /// Redacts secrets found inside free text, scanning at most the per-record budget.
@@ -465,6 +455,38 @@ struct Hints {
     prefixed: bool,
 }
 
+/// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-` or `.` (inside a
+/// card number's stretch of digits); a base64 byte; a byte that may start something worth a look.
+const HINT_DIGIT: u8 = 1;
+const HINT_STRETCH: u8 = 2;
+const HINT_B64: u8 = 4;
+const HINT_LOOK: u8 = 8;
+
+static HINT_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_digit() {
+            t[c] |= HINT_DIGIT;
+        }
+        if matches!(b, b' ' | b'-' | b'.') {
+            t[c] |= HINT_STRETCH;
+        }
+        if is_b64(b) {
+            t[c] |= HINT_B64;
+        }
+        if matches!(
+            b,
+            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b'g' | b'x' | b's' | b'r' | b'-'
+        ) {
+            t[c] |= HINT_LOOK;
+        }
+        c += 1;
+    }
+    t
+};
+
 impl Hints {
     fn of(b: &[u8]) -> Option<Self> {
         if b.len() < 6 {
@@ -474,35 +496,43 @@ impl Hints {
         // `digits`: the digits of the current stretch of digits, blanks, `-` and `.` — the only bytes a
         // card number's groups and separators are made of, so a card needs one such stretch of 13 or
         // more digits (a request id's or a trace id's hex breaks them up).
-        let (mut run, mut digits) = (0usize, 0usize);
+        let (mut run, mut digits, mut longest_run, mut most_digits) = (0usize, 0usize, 0usize, 0usize);
         for (i, &c) in b.iter().enumerate() {
-            match c {
-                b':' | b'=' => h.separator = true,
-                b'%' => {
-                    h.separator = true;
-                    h.at = true;
-                }
-                b'@' => h.at = true,
-                b'e' if b[i..].starts_with(b"eyJ") => h.jwt = true,
-                b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => h.akia = true,
-                b'A' | b'g' | b'x' | b's' | b'r' if token_prefix(&b[i..]).is_some() => h.prefixed = true,
-                b'-' if b[i..].starts_with(PEM_BEGIN) => h.pem = true,
-                _ => {}
+            let class = HINT_CLASS[usize::from(c)];
+            if class & HINT_LOOK != 0 {
+                h.look(b, i, c);
             }
-            if c.is_ascii_digit() {
-                digits += 1;
-                h.digits |= digits >= 13;
-            } else if !matches!(c, b' ' | b'-' | b'.') {
-                digits = 0;
-            }
-            if is_b64(c) {
-                run += 1;
-                h.b64_run |= run >= 40;
+            digits = if class & HINT_DIGIT != 0 {
+                digits + 1
+            } else if class & HINT_STRETCH != 0 {
+                digits
             } else {
-                run = 0;
-            }
+                0
+            };
+            most_digits = most_digits.max(digits);
+            run = if class & HINT_B64 != 0 { run + 1 } else { 0 };
+            longest_run = longest_run.max(run);
         }
+        h.digits = most_digits >= 13;
+        h.b64_run = longest_run >= 40;
         (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed).then_some(h)
+    }
+
+    /// What the byte `c` at `i` may start.
+    fn look(&mut self, b: &[u8], i: usize, c: u8) {
+        match c {
+            b':' | b'=' => self.separator = true,
+            b'%' => {
+                self.separator = true;
+                self.at = true;
+            }
+            b'@' => self.at = true,
+            b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
+            b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => self.akia = true,
+            b'A' | b'g' | b'x' | b's' | b'r' if token_prefix(&b[i..]).is_some() => self.prefixed = true,
+            b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
+            _ => {}
+        }
     }
 }
 
@@ -556,6 +586,22 @@ fn contains_normalised(name: &str, needle: &str) -> bool {
         n += 1;
     }
     contains_bytes(&buf[..n], needle.as_bytes())
+}
+
+/// Whether the name holds a word of [`DENY_ANYWHERE`], normalised once (on the stack up to 64 bytes).
+fn denied_anywhere(name: &str) -> bool {
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    for c in name.bytes().filter(|c| !matches!(c, b'_' | b'-' | b'.')) {
+        if n == buf.len() {
+            return DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d));
+        }
+        buf[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    DENY_ANYWHERE
+        .iter()
+        .any(|d| contains_bytes(&buf[..n], d.as_bytes()))
 }
 
 /// Whether `needle` occurs in `hay`: the needle's first byte is looked for, the rest compared only
