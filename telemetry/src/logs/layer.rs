@@ -61,7 +61,19 @@ impl SpanFields {
     /// Each field with its JSON (printable fields only: the others are never printed).
     fn printed(&self) -> impl Iterator<Item = (&'static str, Printed<'_>)> {
         let json = self.json.get_or_init(|| {
-            let mut j = SpanJson::default();
+            // Room for every value as it is, quoted: most need no escaping.
+            let room = self
+                .fields
+                .iter()
+                .map(|(_, v)| match v {
+                    FieldValue::Str(s) => s.len() + 2,
+                    _ => 24,
+                })
+                .sum();
+            let mut j = SpanJson {
+                bytes: Vec::with_capacity(room),
+                ends: Vec::with_capacity(self.fields.len()),
+            };
             for (name, value) in &self.fields {
                 if is_printable(name) {
                     encode_span_value(&mut j.bytes, value);
@@ -313,7 +325,7 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut c = FieldCollector::default();
+        let mut c = FieldCollector::with_capacity(attrs.metadata().fields().len());
         attrs.record(&mut c);
         if is_runtime_span(attrs.metadata()) {
             c.fields = runtime_context(c.fields);
@@ -399,7 +411,8 @@ where
         if !printable && !buffering {
             return;
         }
-        let mut c = FieldCollector::default();
+        // Most events have a message, which is kept apart from the fields.
+        let mut c = FieldCollector::with_capacity(meta.fields().len().saturating_sub(1));
         event.record(&mut c);
         let message = c.message.as_deref().unwrap_or("");
         if let (true, Some(inv), Some(cfg)) = (buffering, invocation, self.cfg.buffer) {

@@ -80,6 +80,15 @@ pub(crate) struct FieldCollector {
 }
 
 impl FieldCollector {
+    /// A collector with room for `fields` values (a callsite's field count), so collecting them does
+    /// not grow the vector one reallocation at a time.
+    pub(crate) fn with_capacity(fields: usize) -> Self {
+        Self {
+            fields: Vec::with_capacity(fields),
+            message: None,
+        }
+    }
+
     fn put(&mut self, field: &Field, value: FieldValue) {
         let name = field.name();
         if name.starts_with("log.") {

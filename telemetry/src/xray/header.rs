@@ -70,21 +70,24 @@ impl TraceHeader {
         let mut sampled = Sampled::Unknown;
         let mut lineage = None;
         let mut extra = Vec::new();
+        // Blanks around parts, keys and values are HTTP optional whitespace: ASCII (`trim_ascii`, not
+        // the Unicode-aware `trim`, which reads each char).
         for part in header.split(';') {
-            let part = part.trim();
+            let part = part.trim_ascii();
             if part.is_empty() {
                 continue;
             }
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            match k.trim() {
-                "Root" => root = Some(parse_root(v.trim())?),
+            match k.trim_ascii() {
+                "Root" => root = Some(parse_root(v.trim_ascii())?),
                 "Parent" => {
                     parent = Some(
-                        parse_span_id(v.trim()).ok_or_else(|| HeaderError::InvalidParent(v.to_owned()))?,
+                        parse_span_id(v.trim_ascii())
+                            .ok_or_else(|| HeaderError::InvalidParent(v.to_owned()))?,
                     )
                 }
                 "Sampled" => {
-                    sampled = match v.trim() {
+                    sampled = match v.trim_ascii() {
                         "1" => Sampled::Yes,
                         "0" => Sampled::No,
                         "?" => Sampled::Requested,
@@ -196,20 +199,31 @@ fn parse_span_id(v: &str) -> Option<SpanId> {
         .filter(|id| *id != SpanId::INVALID)
 }
 
+/// Each byte's value as a hex digit (either case), or `0xff`: one lookup per digit.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut d = 0u8;
+    while d < 16 {
+        t[HEX[d as usize] as usize] = d;
+        t[HEX[d as usize].to_ascii_uppercase() as usize] = d;
+        d += 1;
+    }
+    t
+};
+
 /// Decodes hex digits (either case) into `out`, which is half as long; false on any other byte.
 fn hex_decode(hex: &[u8], out: &mut [u8]) -> bool {
-    let nibble = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
-    hex.len() == out.len() * 2
-        && hex
-            .chunks_exact(2)
-            .zip(out.iter_mut())
-            .all(|(pair, o)| match (nibble(pair[0]), nibble(pair[1])) {
-                (Some(hi), Some(lo)) => {
-                    *o = hi << 4 | lo;
-                    true
-                }
-                _ => false,
-            })
+    if hex.len() != out.len() * 2 {
+        return false;
+    }
+    let mut bad = 0u8;
+    for (pair, o) in hex.chunks_exact(2).zip(out.iter_mut()) {
+        let (hi, lo) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+        // A non-digit has the high bit set: collected, tested once at the end.
+        bad |= hi | lo;
+        *o = hi << 4 | (lo & 0xf);
+    }
+    bad & 0x80 == 0
 }
 
 impl fmt::Display for TraceHeader {
@@ -243,6 +257,24 @@ fn is_header_safe(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every byte, as the high and as the low digit: decoded as `char::to_digit(16)` reads it, and
+    /// refused where that refuses it.
+    #[test]
+    fn hex_decode_reads_every_byte_as_to_digit_does() {
+        let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+        for c in 0..=255u8 {
+            for (pair, expect) in [
+                ([c, b'7'], digit(c).map(|d| d << 4 | 7)),
+                ([b'a', c], digit(c).map(|d| 0xa0 | d)),
+            ] {
+                let mut out = [0u8; 1];
+                let ok = hex_decode(&pair, &mut out);
+                assert_eq!(ok.then_some(out[0]), expect, "{pair:?}");
+            }
+        }
+        assert!(!hex_decode(b"abc", &mut [0u8; 1]), "odd length");
+    }
     use proptest::prelude::*;
 
     /// A hostile event's header: lineage or extra values with control characters never reach an

@@ -411,7 +411,10 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Fields::default();
+        let mut fields = Fields {
+            attributes: Vec::with_capacity(meta.fields().len()),
+            ..Fields::default()
+        };
         attrs.record(&mut fields);
         let mut start = self.clock.now();
         // A span recorded after the fact (a Bedrock call's usage) starts when the call did.
