@@ -19,6 +19,8 @@ pub mod context;
 pub mod emf;
 #[cfg(feature = "genai")]
 pub mod genai;
+#[cfg(any(feature = "logs", feature = "emf", feature = "xray"))]
+mod json;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "logs")]

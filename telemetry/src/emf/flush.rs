@@ -284,9 +284,9 @@ impl EmfRecorder {
             }
             let start = props.len();
             props.push(b',');
-            json::write_str(props, k);
+            crate::json::write_str(props, k);
             props.push(b':');
-            json::write_str(props, v);
+            crate::json::write_str(props, v);
             prop_spans.push((i, start, props.len()));
         }
 

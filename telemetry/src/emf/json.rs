@@ -9,55 +9,12 @@
 //! of a flush that serde_json's string escaping and float formatting took (docs/BENCHMARKS.md).
 //!
 //! The output is exactly what serde_json writes for the same document (`document::tests` keep a serde
-//! model of the specification as the oracle and compare both on arbitrary input), and the property test
-//! in this file checks escaping against serde_json for arbitrary strings.
+//! model of the specification as the oracle and compare both on arbitrary input), and `crate::json`'s property
+//! test checks string escaping against serde_json for arbitrary strings.
 
 use super::units::EmfUnit;
 
-/// How serde_json escapes each byte: 0 = as is, `u` = `\u00XX`, otherwise the letter after `\`.
-const ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t
-};
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Appends `s` as a JSON string literal, quotes included, escaped exactly as serde_json escapes it.
-pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc = ESCAPE[usize::from(b)];
-        if esc == 0 {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        if esc == b'u' {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.push(b'\\');
-            out.push(esc);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
+use crate::json::write_str;
 
 /// Appends `,"key":"value"` for each pair: the root members of a dimension set or of properties.
 pub(crate) fn members<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Box<[u8]> {
@@ -342,23 +299,6 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn escapes_like_serde_json() {
-        for s in [
-            "",
-            "plain",
-            "q\"uote",
-            "back\\slash",
-            "\u{0}\u{1f}\n\r\t\u{8}\u{c}",
-            "é€😀",
-            "\u{7f}/",
-        ] {
-            let mut out = Vec::new();
-            write_str(&mut out, s);
-            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
-        }
-    }
-
-    #[test]
     fn numbers_are_shortest_and_integral_when_exact() {
         let cases = [
             (3.0, "3"),
@@ -386,15 +326,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn any_string_escapes_like_serde_json(s in any::<String>()) {
-            let mut out = Vec::new();
-            write_str(&mut out, &s);
-            let text = String::from_utf8(out).unwrap();
-            prop_assert_eq!(&text, &serde_json::to_string(&s).unwrap());
-            prop_assert_eq!(serde_json::from_str::<String>(&text).unwrap(), s);
-        }
-
         #[test]
         fn any_finite_number_round_trips(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
             let mut out = Vec::new();

@@ -1,6 +1,7 @@
 //! Field values captured from events and spans, and the JSON line they render to.
 
 use super::LogConfig;
+use crate::json::write_str;
 use crate::redact::{DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor, ScanBudget, is_card_number};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
@@ -224,7 +225,7 @@ pub(crate) fn encode_span_value(out: &mut Vec<u8>, value: &FieldValue) {
         redactor: None,
         by_name: false,
     };
-    if serde_json::to_writer(&mut *out, &printed).is_err() {
+    if printed.write_to(out).is_err() {
         // Unreachable for these values (no map keys, no I/O); `null` keeps the line valid.
         out.extend_from_slice(b"null");
     }
@@ -249,16 +250,16 @@ impl Line<'_> {
         let budget = red.map(Redactor::budget);
         let red = red.zip(budget.as_ref());
         out.extend_from_slice(b"{\"timestamp\":");
-        serde_json::to_writer(&mut *out, self.timestamp)?;
+        write_str(out, self.timestamp);
         out.extend_from_slice(b",\"level\":");
-        serde_json::to_writer(&mut *out, self.level)?;
+        write_str(out, self.level);
         out.extend_from_slice(b",\"message\":");
         match red {
-            Some((r, b)) => serde_json::to_writer(&mut *out, &r.redact_within(self.message, b))?,
-            None => serde_json::to_writer(&mut *out, self.message)?,
+            Some((r, b)) => write_str(out, &r.redact_within(self.message, b)),
+            None => write_str(out, self.message),
         }
         out.extend_from_slice(b",\"service\":");
-        serde_json::to_writer(&mut *out, &self.cfg.function.service)?;
+        write_str(out, &self.cfg.function.service);
         let f = &self.cfg.function;
         for (i, key) in CONTEXT_KEYS.iter().enumerate() {
             let key_json = |out: &mut Vec<u8>| {
@@ -280,12 +281,12 @@ impl Line<'_> {
                         redactor: red,
                         by_name: false,
                     };
-                    serde_json::to_writer(&mut *out, &printed)?;
+                    printed.write_to(out)?;
                 }
                 (None, 1) => {
                     if let Some(name) = &f.function_name {
                         key_json(out);
-                        serde_json::to_writer(&mut *out, name)?;
+                        write_str(out, name);
                     }
                 }
                 (None, 2) => {
@@ -303,7 +304,7 @@ impl Line<'_> {
         }
         for (name, (value, json)) in self.fields {
             out.push(b',');
-            serde_json::to_writer(&mut *out, name)?;
+            write_str(out, name);
             out.push(b':');
             match json {
                 Some(json) => out.extend_from_slice(json),
@@ -314,7 +315,7 @@ impl Line<'_> {
                         redactor: red,
                         by_name: true,
                     };
-                    serde_json::to_writer(&mut *out, &printed)?;
+                    printed.write_to(out)?;
                 }
             }
         }
@@ -388,6 +389,21 @@ struct Redacted<'a> {
     value: &'a FieldValue,
     redactor: Option<(&'a Redactor, &'a ScanBudget)>,
     by_name: bool,
+}
+
+impl Redacted<'_> {
+    /// Appends the JSON `serialize` writes: strings through [`write_str`], the rest through serde_json.
+    fn write_to(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let FieldValue::Str(v) = self.value else {
+            return serde_json::to_writer(out, self);
+        };
+        match self.redactor {
+            Some((r, _)) if self.by_name && r.is_denied_field(self.name) => write_str(out, REDACTED),
+            Some((r, b)) => write_str(out, &r.redact_within(v, b)),
+            None => write_str(out, v),
+        }
+        Ok(())
+    }
 }
 
 impl Serialize for Redacted<'_> {

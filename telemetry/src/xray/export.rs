@@ -94,8 +94,7 @@ fn direct_root(batch: &[SpanData], tree: &Tree) -> Option<usize> {
 
 /// A JSON string.
 fn string(buf: &mut Vec<u8>, s: &str) {
-    // Writing to a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *buf, s);
+    crate::json::write_str(buf, s);
 }
 
 /// A JSON number as serde_json writes an `f64` (`null` when not finite).
