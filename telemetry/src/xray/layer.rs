@@ -179,6 +179,9 @@ struct Fields {
     fault: bool,
     /// Bit `i`: `attributes[i]` is a string recorded as it came, still to be redacted ([`Fields::redact`]).
     unredacted: u64,
+    /// The callsite's field count: room for the attributes when the first one comes (most spans of the
+    /// crate's own have `telemetry.*` fields only, and need none).
+    room: usize,
 }
 
 fn span_kind(s: &str) -> Option<SpanKind> {
@@ -194,6 +197,9 @@ fn span_kind(s: &str) -> Option<SpanKind> {
 
 impl Fields {
     fn push(&mut self, f: &Field, v: Value) {
+        if self.attributes.capacity() == 0 {
+            self.attributes.reserve_exact(self.room.max(1));
+        }
         self.attributes
             .push(KeyValue::new(Key::from_static_str(f.name()), v));
     }
@@ -412,7 +418,7 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let mut fields = Fields {
-            attributes: Vec::with_capacity(meta.fields().len()),
+            room: meta.fields().len(),
             ..Fields::default()
         };
         attrs.record(&mut fields);
@@ -495,7 +501,7 @@ where
                 ancestor
             };
         // The span is kept: its attributes leave the process.
-        {
+        if fields.unredacted != 0 {
             let ext = span.extensions();
             let log = ext.get::<LogFields>();
             fields.redact(|k, v| log.is_some_and(|f| f.is_clean(k, v)));
@@ -533,8 +539,10 @@ where
         if ext.get_mut::<SpanRecord>().is_some() {
             let mut fields = Fields::default();
             values.record(&mut fields);
-            let log = ext.get_mut::<LogFields>().map(|f| &*f);
-            fields.redact(|k, v| log.is_some_and(|f| f.is_clean(k, v)));
+            if fields.unredacted != 0 {
+                let log = ext.get_mut::<LogFields>().map(|f| &*f);
+                fields.redact(|k, v| log.is_some_and(|f| f.is_clean(k, v)));
+            }
             if span.name() == INVOCATION_SPAN {
                 fields.as_faas_invocation();
             }
