@@ -123,10 +123,13 @@ impl FunctionInfo {
 #[must_use]
 pub fn resolved_function_arn(invoked_arn: &str, version: Option<&str>) -> String {
     // arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]
-    let unqualified = match invoked_arn.match_indices(':').nth(6) {
-        Some((at, _)) => &invoked_arn[..at],
-        None => invoked_arn,
-    };
+    let seventh_colon = invoked_arn
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b':')
+        .nth(6)
+        .map(|(at, _)| at);
+    let unqualified = seventh_colon.map_or(invoked_arn, |at| &invoked_arn[..at]);
     match version
         .map(str::trim)
         .filter(|v| !v.is_empty() && *v != "$LATEST")
@@ -134,6 +137,28 @@ pub fn resolved_function_arn(invoked_arn: &str, version: Option<&str>) -> String
         Some(v) if !unqualified.is_empty() => format!("{unqualified}:{v}"),
         _ => unqualified.to_owned(),
     }
+}
+
+/// `s.split(char::from(sep))` for an ASCII separator, found byte by byte: the char searcher's set-up
+/// costs more than the short headers and ARNs split on every invocation.
+#[cfg(feature = "xray")]
+pub(crate) fn split_ascii(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    debug_assert!(sep.is_ascii());
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == sep) {
+            // `sep` is ASCII: `i` and `i + 1` are char boundaries.
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 static COLD_START_PENDING: AtomicBool = AtomicBool::new(true);
@@ -241,6 +266,29 @@ pub fn correlation_id_from_header(event: &serde_json::Value, header: &str) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "xray")]
+    proptest::proptest! {
+        /// The byte splitter is `str::split` for an ASCII separator, on any text.
+        #[test]
+        fn split_ascii_is_str_split(s in "[a-z;:=é ]{0,24}|.{0,24}", sep in proptest::sample::select(vec![b';', b':', b'='])) {
+            let ours: Vec<&str> = split_ascii(&s, sep).collect();
+            let std: Vec<&str> = s.split(char::from(sep)).collect();
+            proptest::prop_assert_eq!(ours, std);
+        }
+    }
+
+    #[test]
+    fn resolved_arn_drops_only_the_qualifier() {
+        let f = "arn:aws:lambda:eu-west-1:123456789012:function:valuate";
+        assert_eq!(resolved_function_arn(f, None), f);
+        assert_eq!(
+            resolved_function_arn(&format!("{f}:live"), Some("7")),
+            format!("{f}:7")
+        );
+        assert_eq!(resolved_function_arn(&format!("{f}:live:x"), None), f);
+        assert_eq!(resolved_function_arn(&format!("{f}:"), Some("$LATEST")), f);
+    }
     use serde_json::json;
 
     #[test]

@@ -72,12 +72,15 @@ impl TraceHeader {
         let mut extra = Vec::new();
         // Blanks around parts, keys and values are HTTP optional whitespace: ASCII (`trim_ascii`, not
         // the Unicode-aware `trim`, which reads each char).
-        for part in header.split(';') {
+        for part in crate::context::split_ascii(header, b';') {
             let part = part.trim_ascii();
             if part.is_empty() {
                 continue;
             }
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let (k, v) = match part.bytes().position(|b| b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, ""),
+            };
             match k.trim_ascii() {
                 "Root" => root = Some(parse_root(v.trim_ascii())?),
                 "Parent" => {

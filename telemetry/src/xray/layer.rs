@@ -298,7 +298,10 @@ impl Fields {
                 "cold_start" => out.push(KeyValue::new("faas.coldstart", kv.value)),
                 "function_arn" => {
                     let arn = kv.value.as_str();
-                    if let Some(account) = arn.split(':').nth(4).filter(|a| !a.is_empty()) {
+                    if let Some(account) = crate::context::split_ascii(&arn, b':')
+                        .nth(4)
+                        .filter(|a| !a.is_empty())
+                    {
                         out.push(KeyValue::new("cloud.account.id", account.to_owned()));
                     }
                     let resource_id =
