@@ -113,8 +113,8 @@ const AUTH_SCHEMES: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Redactor {
     deny: Vec<String>,
-    /// The last bytes of the `deny` words: a name ending in none of them ends with no deny word.
-    deny_ends: ByteSet,
+    /// The `deny` words by last byte.
+    deny_ends: ByLastByte,
     emails: bool,
     max_scan: usize,
     /// Whether `deny` and `emails` are the defaults: what it leaves unchanged, [`redact_attribute`]
@@ -122,29 +122,40 @@ pub struct Redactor {
     default_rules: bool,
 }
 
-/// A set of bytes, one bit each.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct ByteSet([u64; 4]);
+/// The deny words grouped by their last byte, so a name is compared only with the words that end in
+/// its own last byte (most names: none). An empty word, which every name ends with, is `ends_all`.
+#[derive(Debug, Clone)]
+struct ByLastByte {
+    words: Vec<String>,
+    /// The words ending in byte `b` are `words[starts[b]..starts[b + 1]]`.
+    starts: Box<[u32; 257]>,
+    ends_all: bool,
+}
 
-impl ByteSet {
-    fn insert(&mut self, b: u8) {
-        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
-    }
-
-    fn contains(self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    /// Every word's last byte; an empty word (which every name ends with) puts them all in.
-    fn of_last_bytes(words: &[String]) -> Self {
-        let mut set = Self::default();
-        for w in words {
-            match w.as_bytes().last() {
-                Some(&b) => set.insert(b),
-                None => return Self([u64::MAX; 4]),
-            }
+impl ByLastByte {
+    fn of(words: &[String]) -> Self {
+        let mut sorted: Vec<(u8, String)> = words
+            .iter()
+            .filter_map(|w| w.as_bytes().last().map(|&b| (b, w.clone())))
+            .collect();
+        sorted.sort_by_key(|(b, _)| *b);
+        let mut starts = Box::new([0u32; 257]);
+        for (b, _) in &sorted {
+            starts[usize::from(*b) + 1] += 1;
         }
-        set
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        Self {
+            words: sorted.into_iter().map(|(_, w)| w).collect(),
+            starts,
+            ends_all: words.iter().any(String::is_empty),
+        }
+    }
+
+    fn ending_in(&self, b: u8) -> &[String] {
+        let at = |i: usize| self.starts[i] as usize;
+        &self.words[at(usize::from(b))..at(usize::from(b) + 1)]
     }
 }
 
@@ -152,7 +163,7 @@ impl Default for Redactor {
     fn default() -> Self {
         let deny: Vec<String> = DEFAULT_DENY_LIST.iter().map(|s| (*s).to_owned()).collect();
         Self {
-            deny_ends: ByteSet::of_last_bytes(&deny),
+            deny_ends: ByLastByte::of(&deny),
             deny,
             emails: true,
             max_scan: DEFAULT_MAX_SCAN_BYTES,
@@ -194,7 +205,7 @@ impl Redactor {
     #[must_use]
     pub fn deny_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Self {
         self.deny.extend(names.into_iter().map(|n| normalise(n.as_ref())));
-        self.deny_ends = ByteSet::of_last_bytes(&self.deny);
+        self.deny_ends = ByLastByte::of(&self.deny);
         self.default_rules = false;
         self
     }
@@ -241,21 +252,20 @@ impl Redactor {
         if DENY_LAST_WORD.iter().any(|w| last_word_is(name, w)) {
             return true;
         }
-        // This runs for every field of every line and every word before a separator in text. The last
-        // byte first: most names end in a letter no deny-listed word ends in, and a bit test is far
-        // cheaper than comparing the words; those that end in it are compared from the end, as far as
-        // they go (`_id` names end in the `d` of `password`).
+        // This runs for every field of every line and every word before a separator in text: the
+        // name is compared, from its end and as far as they go, only with the deny words ending in
+        // its last byte (`_id` names end in the `d` of `password`; most names in none).
         let b = name.as_bytes();
-        let ends_denied = match b.iter().rev().find(|c| !matches!(c, b'_' | b'-' | b'.')) {
-            Some(&last) => {
-                let last = last.to_ascii_lowercase();
-                self.deny_ends.contains(last)
-                    && self.deny.iter().any(|d| {
-                        d.as_bytes().last().is_none_or(|&l| l == last) && ends_with_normalised(name, d)
-                    })
-            }
-            None => self.deny.iter().any(String::is_empty),
-        };
+        let ends_denied = self.deny_ends.ends_all
+            || b.iter()
+                .rev()
+                .find(|c| !matches!(c, b'_' | b'-' | b'.'))
+                .is_some_and(|&last| {
+                    self.deny_ends
+                        .ending_in(last.to_ascii_lowercase())
+                        .iter()
+                        .any(|d| ends_with_normalised(name, d))
+                });
         // The words denied anywhere all hold a `p`: a name without one is not read again.
         ends_denied || (b.iter().any(|&c| c | 0x20 == b'p') && denied_anywhere(name))
     }
@@ -300,7 +310,9 @@ impl Redactor {
         if hints.separator {
             self.find_key_values(s, &mut spans, &mut quoted);
             find_slack_webhooks(s.as_bytes(), &mut spans);
-            find_url_passwords(s.as_bytes(), &mut spans);
+            if hints.url {
+                find_url_passwords(s.as_bytes(), &mut spans);
+            }
         }
         if hints.pem {
             find_pem_private_keys(s.as_bytes(), &mut spans);
@@ -446,6 +458,8 @@ pub(crate) fn default_redactor() -> &'static Redactor {
 #[derive(Debug, Default)]
 struct Hints {
     separator: bool,
+    /// `://` somewhere: a URL that may carry `user:password@`.
+    url: bool,
     at: bool,
     jwt: bool,
     akia: bool,
@@ -492,6 +506,16 @@ impl Hints {
         if b.len() < 6 {
             return None;
         }
+        // A run of 40 base64 bytes needs 40 bytes: most values are shorter, and skip counting it.
+        let h = if b.len() >= 40 {
+            Self::scan::<true>(b)
+        } else {
+            Self::scan::<false>(b)
+        };
+        (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed).then_some(h)
+    }
+
+    fn scan<const B64_RUNS: bool>(b: &[u8]) -> Self {
         let mut h = Self::default();
         // `digits`: the digits of the current stretch of digits, blanks, `-` and `.` — the only bytes a
         // card number's groups and separators are made of, so a card needs one such stretch of 13 or
@@ -510,18 +534,24 @@ impl Hints {
                 0
             };
             most_digits = most_digits.max(digits);
-            run = if class & HINT_B64 != 0 { run + 1 } else { 0 };
-            longest_run = longest_run.max(run);
+            if B64_RUNS {
+                run = if class & HINT_B64 != 0 { run + 1 } else { 0 };
+                longest_run = longest_run.max(run);
+            }
         }
         h.digits = most_digits >= 13;
         h.b64_run = longest_run >= 40;
-        (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed).then_some(h)
+        h
     }
 
     /// What the byte `c` at `i` may start.
     fn look(&mut self, b: &[u8], i: usize, c: u8) {
         match c {
-            b':' | b'=' => self.separator = true,
+            b':' => {
+                self.separator = true;
+                self.url |= b[i + 1..].starts_with(b"//");
+            }
+            b'=' => self.separator = true,
             b'%' => {
                 self.separator = true;
                 self.at = true;
