@@ -176,11 +176,19 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
             FieldValue::Str(v) => {
                 // Scanned whole under this budget and under the span layer's (one per attribute).
                 let whole = v.len() <= budget.remaining() && v.len() <= DEFAULT_MAX_SCAN_BYTES;
+                if share && whole && *name == "function_arn" && i < 64 && is_known_clean_arn(v) {
+                    budget.charge(v.len());
+                    clean |= 1 << i;
+                    continue;
+                }
                 match red.redact_within(v, &budget) {
                     std::borrow::Cow::Owned(redacted) => *v = redacted,
                     std::borrow::Cow::Borrowed(_) => {
                         if share && whole && i < 64 {
                             clean |= 1 << i;
+                            if *name == "function_arn" {
+                                remember_clean_arn(v);
+                            }
                         }
                     }
                 }
@@ -196,6 +204,28 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
         }
     }
     clean
+}
+
+thread_local! {
+    /// The last function ARN the default rules scanned whole and left unchanged. A process serves one
+    /// function, so every invocation's span records the same ARN (or one of a few aliases): scanned
+    /// once per thread, then compared.
+    static CLEAN_ARN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn is_known_clean_arn(v: &str) -> bool {
+    CLEAN_ARN
+        .try_with(|c| c.try_borrow().is_ok_and(|c| !c.is_empty() && *c == v))
+        .unwrap_or(false)
+}
+
+fn remember_clean_arn(v: &str) {
+    let _ = CLEAN_ARN.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            c.clear();
+            c.push_str(v);
+        }
+    });
 }
 
 impl FieldValue {
@@ -495,6 +525,47 @@ mod tests {
         // 20 bytes: `c-1` fits, the URL does not (cut), the ARN finds the budget spent.
         let small = Redactor::default().with_max_scan_bytes(20);
         assert_eq!(redact_captured(&mut fields(), &small), 0b1);
+    }
+
+    /// The ARN a thread has found clean is not scanned again, and nothing else passes for it.
+    #[test]
+    fn a_known_clean_arn_is_taken_as_it_is_and_only_it() {
+        let red = Redactor::default();
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:valuate";
+        for _ in 0..2 {
+            let mut f = vec![("function_arn", FieldValue::Str(arn.into()))];
+            assert_eq!(redact_captured(&mut f, &red), 1);
+            assert_eq!(f[0].1, FieldValue::Str(arn.into()));
+        }
+        // Taken without a scan, but charged to the record's budget as a scan would be.
+        let small = Redactor::default().with_max_scan_bytes(arn.len() + 5);
+        let mut f = vec![
+            ("function_arn", FieldValue::Str(arn.into())),
+            ("note", FieldValue::Str("abcdefghij".into())),
+        ];
+        assert_eq!(redact_captured(&mut f, &small), 1);
+        assert!(
+            matches!(&f[1].1, FieldValue::Str(n) if n.contains("past the scan limit")),
+            "{f:?}"
+        );
+        let tainted = format!("{arn}:token=tk-live-9");
+        let mut f = vec![("function_arn", FieldValue::Str(tainted.clone()))];
+        assert_eq!(redact_captured(&mut f, &red), 0);
+        assert_ne!(f[0].1, FieldValue::Str(tainted));
+        // The same ARN under other rules, and a clean ARN under another name: scanned as ever.
+        let mut f = vec![
+            ("function_arn", FieldValue::Str(arn.into())),
+            ("arn", FieldValue::Str(arn.into())),
+        ];
+        assert_eq!(redact_captured(&mut f, &red.clone().keep_emails()), 0);
+        let mut f = vec![("function_arn", FieldValue::Str(format!("{arn}:ana@example.com")))];
+        assert_eq!(redact_captured(&mut f, &red), 0, "an e-mail in the ARN");
+        // A budget too small for it: not taken whole.
+        let mut f = vec![("function_arn", FieldValue::Str(arn.into()))];
+        assert_eq!(
+            redact_captured(&mut f, &Redactor::default().with_max_scan_bytes(10)),
+            0
+        );
     }
 
     #[test]
