@@ -325,7 +325,7 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut c = FieldCollector::with_capacity(attrs.metadata().fields().len());
+        let mut c = FieldCollector::for_span(attrs.metadata().fields().len());
         attrs.record(&mut c);
         if is_runtime_span(attrs.metadata()) {
             c.fields = runtime_context(c.fields);
@@ -356,7 +356,7 @@ where
         }
         // Visit the values (user `Debug` code that may panic) before taking the extensions lock, so a
         // panic hook that logs never finds it held.
-        let mut recorded = FieldCollector::default();
+        let mut recorded = FieldCollector::for_span(values.len());
         values.record(&mut recorded);
         let clean = self
             .cfg

@@ -78,6 +78,9 @@ fn error_kind(e: &dyn std::error::Error) -> String {
 pub(crate) struct FieldCollector {
     pub(crate) fields: Vec<(&'static str, FieldValue)>,
     pub(crate) message: Option<String>,
+    /// A span's collector: string values that are never printed (`telemetry.*`, the reserved keys)
+    /// are not copied (the span layer reads its `telemetry.*` fields itself).
+    printed_only: bool,
 }
 
 impl FieldCollector {
@@ -87,7 +90,21 @@ impl FieldCollector {
         Self {
             fields: Vec::with_capacity(fields),
             message: None,
+            printed_only: false,
         }
+    }
+
+    /// A span's collector ([`Self::with_capacity`]) that skips the string values no line prints.
+    pub(crate) fn for_span(fields: usize) -> Self {
+        Self {
+            printed_only: true,
+            ..Self::with_capacity(fields)
+        }
+    }
+
+    /// Whether a string value under `field` is left out (a span's, never printed).
+    fn skips(&self, field: &Field) -> bool {
+        self.printed_only && !is_printable(field.name())
     }
 
     fn put(&mut self, field: &Field, value: FieldValue) {
@@ -123,6 +140,9 @@ impl Visit for FieldCollector {
         self.put(field, FieldValue::Bool(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
+        if self.skips(field) {
+            return;
+        }
         if field.name() == "message" {
             self.message = Some(value.to_owned());
         } else {
@@ -130,9 +150,15 @@ impl Visit for FieldCollector {
         }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if self.skips(field) {
+            return;
+        }
         self.put(field, FieldValue::Error(ErrorValue::from_error(value)));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.skips(field) {
+            return;
+        }
         if field.name() == "message" {
             self.message = Some(format!("{value:?}"));
         } else {
