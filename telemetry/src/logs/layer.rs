@@ -92,6 +92,8 @@ impl SpanFields {
 thread_local! {
     /// The line being written on this thread, reused from line to line.
     static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The event being collected on this thread: its field vector and message buffer reused.
+    static EVENT: RefCell<FieldCollector> = RefCell::new(FieldCollector::default());
 }
 
 /// A line buffer larger than this is released after its line instead of kept.
@@ -411,51 +413,71 @@ where
         if !printable && !buffering {
             return;
         }
-        // Most events have a message, which is kept apart from the fields.
-        let mut c = FieldCollector::with_capacity(meta.fields().len().saturating_sub(1));
-        event.record(&mut c);
-        let message = c.message.as_deref().unwrap_or("");
-        if let (true, Some(inv), Some(cfg)) = (buffering, invocation, self.cfg.buffer) {
-            let line = self.render(level, message, &c.fields, &scope);
-            let oversize = {
-                let mut ext = inv.extensions_mut();
-                match ext.get_mut::<InvocationLog>() {
-                    Some(l) => l.buffer.push(line, cfg.max_bytes),
-                    None => Some(line),
+        let emit = |c: &FieldCollector| {
+            let message = c.message.as_deref().unwrap_or("");
+            if let (true, Some(inv), Some(cfg)) = (buffering, invocation, self.cfg.buffer) {
+                let line = self.render(level, message, &c.fields, &scope);
+                let oversize = {
+                    let mut ext = inv.extensions_mut();
+                    match ext.get_mut::<InvocationLog>() {
+                        Some(l) => l.buffer.push(line, cfg.max_bytes),
+                        None => Some(line),
+                    }
+                };
+                if let Some(line) = oversize {
+                    self.write(meta, &line);
                 }
+                return;
+            }
+            // A line written at once is rendered into this thread's reused buffer (a fresh one if a
+            // writer that logs got here again while it is in use).
+            let write_line = |out: &mut Vec<u8>| {
+                self.render_into(out, level, message, &c.fields, &scope);
+                if level == Level::ERROR
+                    && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
+                    && b.flush_on_error_log
+                {
+                    self.flush_buffer(meta, inv, &scope);
+                }
+                self.write(meta, out);
             };
-            if let Some(line) = oversize {
-                self.write(meta, &line);
+            let reused = LINE
+                .try_with(|line| {
+                    let Ok(mut out) = line.try_borrow_mut() else {
+                        return false;
+                    };
+                    out.clear();
+                    write_line(&mut out);
+                    if out.capacity() > MAX_KEPT_LINE {
+                        *out = Vec::new();
+                    }
+                    true
+                })
+                .unwrap_or(false);
+            if !reused {
+                write_line(&mut Vec::with_capacity(512));
             }
-            return;
-        }
-        // A line written at once is rendered into this thread's reused buffer (a fresh one if a
-        // writer that logs got here again while it is in use).
-        let write_line = |out: &mut Vec<u8>| {
-            self.render_into(out, level, message, &c.fields, &scope);
-            if level == Level::ERROR
-                && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
-                && b.flush_on_error_log
-            {
-                self.flush_buffer(meta, inv, &scope);
-            }
-            self.write(meta, out);
         };
-        let reused = LINE
-            .try_with(|line| {
-                let Ok(mut out) = line.try_borrow_mut() else {
+        // Most events have a message, which is kept apart from the fields. The event's fields are
+        // collected into this thread's reused collector (a fresh one if a `Debug` impl or a writer
+        // that logs got here again while it is in use).
+        let room = meta.fields().len().saturating_sub(1);
+        let collected = EVENT
+            .try_with(|cell| {
+                let Ok(mut c) = cell.try_borrow_mut() else {
                     return false;
                 };
-                out.clear();
-                write_line(&mut out);
-                if out.capacity() > MAX_KEPT_LINE {
-                    *out = Vec::new();
-                }
+                c.reset(room);
+                event.record(&mut *c);
+                emit(&c);
+                c.release();
                 true
             })
             .unwrap_or(false);
-        if !reused {
-            write_line(&mut Vec::with_capacity(512));
+        if !collected {
+            let mut c = FieldCollector::with_capacity(room);
+            event.record(&mut c);
+            emit(&c);
         }
     }
 }
@@ -533,6 +555,33 @@ mod tests {
             ORDER.with(|o| *o.borrow_mut() = key_order(first));
         }
         cap.lines()
+    }
+
+    /// An event whose field's `Debug` logs another event while the first is collected (`tracing`
+    /// drops an event dispatched from inside the subscriber): the outer line is written whole, and the
+    /// reused collector starts the next event clean.
+    #[test]
+    fn an_event_logged_while_another_is_collected_leaves_the_collector_clean() {
+        struct Noisy;
+        impl std::fmt::Debug for Noisy {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                tracing::warn!(inner_field = "i", "from debug");
+                f.write_str("noisy")
+            }
+        }
+        let lines = run(LogConfig::new("s"), || {
+            tracing::info!(outer_field = ?Noisy, "outer message");
+            tracing::info!("after");
+            tracing::info!(n = 1u64, "last");
+        });
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0]["message"], "outer message");
+        assert_eq!(lines[0]["outer_field"], "noisy");
+        assert!(lines[0].get("inner_field").is_none());
+        assert_eq!(lines[1]["message"], "after");
+        assert!(lines[1].get("outer_field").is_none(), "{:?}", lines[1]);
+        assert_eq!(lines[2]["message"], "last");
+        assert_eq!(lines[2]["n"], 1);
     }
 
     fn invocation(sampled: bool) -> tracing::Span {

@@ -81,9 +81,40 @@ pub(crate) struct FieldCollector {
     /// A span's collector: string values that are never printed (`telemetry.*`, the reserved keys)
     /// are not copied (the span layer reads its `telemetry.*` fields itself).
     printed_only: bool,
+    /// A message buffer kept from the last event ([`Self::release`]).
+    spare: String,
 }
 
+/// A message buffer larger than this is not kept for the next event.
+const MAX_KEPT_MESSAGE: usize = 16 * 1024;
+
 impl FieldCollector {
+    /// Ready for the next event: no fields, no message, room for `fields` values; the vector and the
+    /// message buffer keep their memory.
+    pub(crate) fn reset(&mut self, fields: usize) {
+        self.release();
+        self.fields.reserve(fields);
+    }
+
+    /// Drops the values (a large field is not kept until the next event) and a message buffer grown
+    /// past [`MAX_KEPT_MESSAGE`]; keeps the rest for reuse.
+    pub(crate) fn release(&mut self) {
+        self.fields.clear();
+        if let Some(mut m) = self.message.take()
+            && m.capacity() <= MAX_KEPT_MESSAGE
+        {
+            m.clear();
+            self.spare = m;
+        }
+    }
+
+    /// The message buffer, emptied (the one an earlier event left, if any).
+    fn message_buffer(&mut self) -> String {
+        let mut m = std::mem::take(&mut self.spare);
+        m.clear();
+        m
+    }
+
     /// A collector with room for `fields` values (a callsite's field count), so collecting them does
     /// not grow the vector one reallocation at a time.
     pub(crate) fn with_capacity(fields: usize) -> Self {
@@ -91,6 +122,7 @@ impl FieldCollector {
             fields: Vec::with_capacity(fields),
             message: None,
             printed_only: false,
+            spare: String::new(),
         }
     }
 
@@ -144,7 +176,9 @@ impl Visit for FieldCollector {
             return;
         }
         if field.name() == "message" {
-            self.message = Some(value.to_owned());
+            let mut m = self.message_buffer();
+            m.push_str(value);
+            self.message = Some(m);
         } else {
             self.put(field, FieldValue::Str(value.to_owned()));
         }
@@ -160,7 +194,9 @@ impl Visit for FieldCollector {
             return;
         }
         if field.name() == "message" {
-            self.message = Some(format!("{value:?}"));
+            let mut m = self.message_buffer();
+            let _ = fmt::Write::write_fmt(&mut m, format_args!("{value:?}"));
+            self.message = Some(m);
         } else {
             self.put(field, FieldValue::Str(format!("{value:?}")));
         }
