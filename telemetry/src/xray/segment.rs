@@ -159,12 +159,30 @@ pub fn segment_name(name: &str) -> String {
     segment_name_cow(name).into_owned()
 }
 
+/// The ASCII bytes a segment name may hold as they are: letters, digits, whitespace, `_.:/%&#=+\-@`.
+static NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0usize;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+            || matches!(
+                c,
+                b'_' | b'.' | b':' | b'/' | b'%' | b'&' | b'#' | b'=' | b'+' | b'\\' | b'-' | b'@'
+            );
+        b += 1;
+    }
+    t
+};
+
 /// [`segment_name`], borrowing a name that is already valid (most are).
 pub(crate) fn segment_name_cow(name: &str) -> Cow<'_, str> {
     let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(c);
+    // Most names are ASCII: one table lookup a byte (the closure above, for every ASCII byte).
     if name.len() <= MAX_NAME
-        && name.bytes().all(|b| b.is_ascii() && allowed(char::from(b)))
-        && !name.trim().is_empty()
+        && name.bytes().all(|b| NAME_BYTE[usize::from(b)])
+        && name.bytes().any(|b| !char::from(b).is_whitespace())
     {
         return Cow::Borrowed(name);
     }
@@ -179,6 +197,10 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 
 /// The first `max` chars of `s`.
 pub(crate) fn truncated(s: &str, max: usize) -> &str {
+    // No more chars than bytes: a string this short is whole.
+    if s.len() <= max {
+        return s;
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
@@ -244,6 +266,27 @@ impl Subsegment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte table is the character rule for ASCII: every byte, alone and in a name, gives what
+    /// the rule gives.
+    #[test]
+    fn the_name_table_is_the_character_rule() {
+        let by_rule = |name: &str| -> String {
+            let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(c);
+            let n: String = name.chars().filter(|c| allowed(*c)).take(MAX_NAME).collect();
+            if n.trim().is_empty() { "span".to_owned() } else { n }
+        };
+        for b in 0..=127u8 {
+            let c = char::from(b);
+            for name in [c.to_string(), format!("a{c}b"), format!("{c}{c}")] {
+                assert_eq!(segment_name_cow(&name), by_rule(&name), "{name:?}");
+            }
+        }
+        assert_eq!(truncated("abc", 3), "abc");
+        assert_eq!(truncated("abcd", 3), "abc");
+        assert_eq!(truncated("éé", 1), "é");
+        assert_eq!(truncated("ééé", 4), "ééé");
+    }
 
     fn seg() -> Subsegment {
         Subsegment {
