@@ -291,35 +291,46 @@ impl Fields {
     /// version, [`resolved_function_arn`](crate::context::resolved_function_arn)), `cloud.account.id`
     /// and `aws.lambda.invoked_arn` (the ARN as invoked, alias and all).
     fn as_faas_invocation(&mut self) {
-        let mut out = Vec::with_capacity(self.attributes.len() + 4);
-        for kv in self.attributes.drain(..) {
-            match kv.key.as_str() {
-                "function_request_id" => out.push(KeyValue::new("faas.invocation_id", kv.value)),
-                "cold_start" => out.push(KeyValue::new("faas.coldstart", kv.value)),
+        // In place: the span's own records (its trace and correlation ids) come here one field at a
+        // time, and rebuilding the list for each cost an allocation.
+        self.attributes.retain(|kv| kv.key.as_str() != "xray_trace_id");
+        let mut i = 0;
+        while i < self.attributes.len() {
+            match self.attributes[i].key.as_str() {
+                "function_request_id" => self.attributes[i].key = Key::from_static_str("faas.invocation_id"),
+                "cold_start" => self.attributes[i].key = Key::from_static_str("faas.coldstart"),
                 "function_arn" => {
-                    let arn = kv.value.as_str();
-                    if let Some(account) = crate::context::split_ascii(&arn, b':')
-                        .nth(4)
-                        .filter(|a| !a.is_empty())
-                    {
-                        out.push(KeyValue::new("cloud.account.id", account.to_owned()));
+                    let (account, resource_id) = {
+                        let arn = self.attributes[i].value.as_str();
+                        let account = crate::context::split_ascii(&arn, b':')
+                            .nth(4)
+                            .filter(|a| !a.is_empty())
+                            .map(str::to_owned);
+                        let resource_id =
+                            crate::context::resolved_function_arn(&arn, self.function_version.as_deref());
+                        (account, resource_id)
+                    };
+                    // `cloud.account.id`, `cloud.resource_id`, then the ARN as invoked, where the ARN was.
+                    self.attributes[i].key = Key::from_static_str("aws.lambda.invoked_arn");
+                    self.attributes
+                        .insert(i, KeyValue::new("cloud.resource_id", resource_id));
+                    i += 1;
+                    if let Some(account) = account {
+                        self.attributes
+                            .insert(i - 1, KeyValue::new("cloud.account.id", account));
+                        i += 1;
                     }
-                    let resource_id =
-                        crate::context::resolved_function_arn(&arn, self.function_version.as_deref());
-                    out.push(KeyValue::new("cloud.resource_id", resource_id));
-                    out.push(KeyValue::new("aws.lambda.invoked_arn", kv.value));
                 }
-                "xray_trace_id" => {}
-                _ => out.push(kv),
+                _ => {}
             }
+            i += 1;
         }
         if let Some(trigger) = self.faas_trigger.take() {
             if trigger == "pubsub" {
                 self.kind.get_or_insert(SpanKind::Consumer);
             }
-            out.push(KeyValue::new("faas.trigger", trigger));
+            self.attributes.push(KeyValue::new("faas.trigger", trigger));
         }
-        self.attributes = out;
     }
 }
 
@@ -948,6 +959,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The invocation span's context under the FaaS names, in the order the fields came, the ARN's
+    /// three attributes where the ARN was; its own records (one field each) are renamed the same way.
+    #[test]
+    fn the_invocation_context_takes_the_faas_names_in_place() {
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:valuate:live";
+        let mut f = Fields {
+            attributes: vec![
+                KeyValue::new("function_request_id", "r-1"),
+                KeyValue::new("card_id", "c-1"),
+                KeyValue::new("function_arn", arn),
+                KeyValue::new("xray_trace_id", "1-5759e988-bd862e3fe1be46a994272793"),
+                KeyValue::new("cold_start", true),
+            ],
+            faas_trigger: Some("pubsub".into()),
+            function_version: Some("7".into()),
+            ..Fields::default()
+        };
+        f.as_faas_invocation();
+        let got: Vec<(String, String)> = f
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect();
+        let want = [
+            ("faas.invocation_id", "r-1"),
+            ("card_id", "c-1"),
+            ("cloud.account.id", "123456789012"),
+            (
+                "cloud.resource_id",
+                "arn:aws:lambda:eu-west-1:123456789012:function:valuate:7",
+            ),
+            ("aws.lambda.invoked_arn", arn),
+            ("faas.coldstart", "true"),
+            ("faas.trigger", "pubsub"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(f.kind, Some(SpanKind::Consumer));
+        // A record of one field, and an ARN with no account.
+        let mut r = Fields {
+            attributes: vec![KeyValue::new(
+                "function_arn",
+                "arn:aws:lambda:eu-west-1::function:f",
+            )],
+            ..Fields::default()
+        };
+        r.as_faas_invocation();
+        let keys: Vec<&str> = r.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(keys, ["cloud.resource_id", "aws.lambda.invoked_arn"]);
     }
 
     #[test]
