@@ -239,8 +239,8 @@ where
             INVOCATION_SPAN,
             function_request_id = ctx.request_id.as_str(),
             function_arn = ctx.invoked_function_arn.as_str(),
-            xray_trace_id = tracing::field::Empty,
-            correlation_id = tracing::field::Empty,
+            xray_trace_id = xray_trace_id.as_deref(),
+            correlation_id = correlation.as_deref(),
             cold_start = cold,
             telemetry.debug_sampled = debug_sampled,
             telemetry.trace_header = header_text.as_str(),
@@ -252,14 +252,6 @@ where
             annotation.ColdStart = cold,
             annotation.Service = function.service.as_str(),
         );
-        // Recorded apart, not given at creation: each record has its own redaction budget, so a long
-        // function ARN or correlation id never cuts the trace id short.
-        if let Some(id) = &xray_trace_id {
-            span.record("xray_trace_id", id.as_str());
-        }
-        if let Some(id) = &correlation {
-            span.record("correlation_id", id.as_str());
-        }
         // Lambda's own context first: an SQS batch's message links fill the rest of the link limit.
         // (Nothing to link when Lambda's header is the parent, the default: no second parse of it.)
         if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref())
@@ -671,6 +663,40 @@ mod tests {
             Some("arn:aws:lambda:eu-west-1:123456789012:function:valuate:live")
         );
         assert_eq!(attr("cloud.account.id").as_deref(), Some("123456789012"));
+    }
+
+    /// The invocation span's context is given at its creation; each context key is scanned on a
+    /// budget of its own, so a correlation id longer than the budget is cut, and the trace id and ARN
+    /// beside it are not.
+    #[test]
+    fn a_long_correlation_id_never_cuts_the_trace_id() {
+        let logs = CapturedWriter::default();
+        let cfg = LogConfig::new("valuation")
+            .with_redactor(Some(crate::logs::Redactor::default().with_max_scan_bytes(60)));
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(JsonLogLayer::new(cfg).with_writer(logs.clone())),
+        );
+        let layer = InvocationLayer::new(FunctionInfo::default());
+        let mut svc = layer.service(service_fn(|_: LambdaEvent<Value>| async {
+            tracing::info!("handling");
+            Ok::<_, lambda_runtime::Error>(json!({}))
+        }));
+        let long = "c".repeat(200);
+        let ev = event(
+            json!({"requestContext": {"requestId": long}}),
+            "req-1",
+            Some(HEADER),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || rt.block_on(svc.call(ev))).unwrap();
+        let lines = logs.json_lines();
+        assert_eq!(lines[0]["xray_trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(
+            lines[0]["function_arn"],
+            "arn:aws:lambda:eu-west-1:123:function:valuate"
+        );
+        let correlation = lines[0]["correlation_id"].as_str().unwrap();
+        assert!(correlation.contains("past the scan limit"), "{correlation}");
     }
 
     #[test]

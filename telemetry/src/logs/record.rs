@@ -215,14 +215,15 @@ pub(crate) fn context_slot(name: &str) -> Option<usize> {
 
 /// Redacts a span's captured fields once, when they are recorded, so the lines logged inside the span
 /// print them without scanning them again (the invocation span's four context keys used to be scanned on
-/// every line). One budget for the record, as for a line; context keys are scanned but never denied by
-/// name, other printable fields are [`REDACTED`] when their name is denied.
+/// every line). One budget for the record, as for a line, and one of its own for each context key;
+/// context keys are scanned but never denied by name, other printable fields are [`REDACTED`] when
+/// their name is denied.
 ///
 /// Returns the fields (bit `i` for field `i`, the first 64) that `red`, when its rules are the default
 /// ones, left unchanged after scanning them whole: [`redact_attribute`](crate::redact::redact_attribute)
 /// leaves those unchanged too, so the span layer can skip them ([`SpanFields::is_clean`](super::layer::SpanFields::is_clean)).
 pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &Redactor) -> u64 {
-    let budget = red.budget();
+    let shared = red.budget();
     let share = red.has_default_rules();
     let mut clean = 0u64;
     for (i, (name, value)) in fields.iter_mut().enumerate() {
@@ -230,20 +231,29 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
             // Never printed (`telemetry.*`, e.g. the trace header the X-Ray layer reads): left alone.
             continue;
         }
-        if context_slot(name).is_none() && red.is_denied_field(name) {
+        let context = context_slot(name).is_some();
+        if !context && red.is_denied_field(name) {
             *value = FieldValue::Str(REDACTED.to_owned());
             continue;
         }
+        // A context key is scanned on a budget of its own (seven keys at most): given at the span's
+        // creation, a long correlation id or ARN never cuts the trace id short.
+        let own;
+        let budget = if context {
+            own = red.budget();
+            &own
+        } else {
+            &shared
+        };
         match value {
             FieldValue::Str(v) => {
                 // Scanned whole under this budget and under the span layer's (one per attribute).
                 let whole = v.len() <= budget.remaining() && v.len() <= DEFAULT_MAX_SCAN_BYTES;
                 if share && whole && *name == "function_arn" && i < 64 && is_known_clean_arn(v) {
-                    budget.charge(v.len());
                     clean |= 1 << i;
                     continue;
                 }
-                match red.redact_within(v, &budget) {
+                match red.redact_within(v, budget) {
                     std::borrow::Cow::Owned(redacted) => *v = redacted,
                     std::borrow::Cow::Borrowed(_) => {
                         if share && whole && i < 64 {
@@ -256,9 +266,9 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
                 }
             }
             FieldValue::Error(e) => {
-                e.message = red.redact_within(&e.message, &budget).into_owned();
+                e.message = red.redact_within(&e.message, budget).into_owned();
                 for c in &mut e.causes {
-                    *c = red.redact_within(c, &budget).into_owned();
+                    *c = red.redact_within(c, budget).into_owned();
                 }
             }
             v if v.is_card_number() => *v = FieldValue::Str(REDACTED.to_owned()),
@@ -599,17 +609,14 @@ mod tests {
             assert_eq!(redact_captured(&mut f, &red), 1);
             assert_eq!(f[0].1, FieldValue::Str(arn.into()));
         }
-        // Taken without a scan, but charged to the record's budget as a scan would be.
+        // A context key's scan (or its known-clean ARN) leaves the other fields' budget whole.
         let small = Redactor::default().with_max_scan_bytes(arn.len() + 5);
         let mut f = vec![
             ("function_arn", FieldValue::Str(arn.into())),
             ("note", FieldValue::Str("abcdefghij".into())),
         ];
-        assert_eq!(redact_captured(&mut f, &small), 1);
-        assert!(
-            matches!(&f[1].1, FieldValue::Str(n) if n.contains("past the scan limit")),
-            "{f:?}"
-        );
+        assert_eq!(redact_captured(&mut f, &small), 0b11);
+        assert_eq!(f[1].1, FieldValue::Str("abcdefghij".into()), "{f:?}");
         let tainted = format!("{arn}:token=tk-live-9");
         let mut f = vec![("function_arn", FieldValue::Str(tainted.clone()))];
         assert_eq!(redact_captured(&mut f, &red), 0);

@@ -198,12 +198,6 @@ impl ScanBudget {
     pub fn remaining(&self) -> usize {
         self.0.get()
     }
-
-    /// Charges `bytes` read without a scan (a value known clean), as a scan of them would.
-    #[cfg(feature = "logs")]
-    pub(crate) fn charge(&self, bytes: usize) {
-        self.0.set(self.0.get().saturating_sub(bytes));
-    }
 }
 
 impl Redactor {
