@@ -70,10 +70,10 @@ impl TraceHeader {
         let mut sampled = Sampled::Unknown;
         let mut lineage = None;
         let mut extra = Vec::new();
-        // Blanks around parts, keys and values are HTTP optional whitespace: ASCII (`trim_ascii`, not
-        // the Unicode-aware `trim`, which reads each char).
+        // Blanks around parts, keys and values are trimmed as `str::trim` does, ASCII ones by byte
+        // (`trim_blanks`).
         for part in crate::context::split_ascii(header, b';') {
-            let part = part.trim_ascii();
+            let part = trim_blanks(part);
             if part.is_empty() {
                 continue;
             }
@@ -81,16 +81,16 @@ impl TraceHeader {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, ""),
             };
-            match k.trim_ascii() {
-                "Root" => root = Some(parse_root(v.trim_ascii())?),
+            match trim_blanks(k) {
+                "Root" => root = Some(parse_root(trim_blanks(v))?),
                 "Parent" => {
                     parent = Some(
-                        parse_span_id(v.trim_ascii())
+                        parse_span_id(trim_blanks(v))
                             .ok_or_else(|| HeaderError::InvalidParent(v.to_owned()))?,
                     )
                 }
                 "Sampled" => {
-                    sampled = match v.trim_ascii() {
+                    sampled = match trim_blanks(v) {
                         "1" => Sampled::Yes,
                         "0" => Sampled::No,
                         "?" => Sampled::Requested,
@@ -202,6 +202,25 @@ fn parse_span_id(v: &str) -> Option<SpanId> {
         .filter(|id| *id != SpanId::INVALID)
 }
 
+/// `s.trim()`: ASCII whitespace (with the vertical tab, which `u8::is_ascii_whitespace` leaves out)
+/// trimmed by byte; the Unicode-aware trim only when a non-ASCII byte is left at either end (a
+/// U+00A0 or U+3000 around a part).
+fn trim_blanks(s: &str) -> &str {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let b = s.as_bytes();
+    let start = b.iter().position(|c| !blank(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !blank(c)).map_or(start, |i| i + 1);
+    // Blanks are ASCII: `start` and `end` are char boundaries.
+    let t = &s[start..end];
+    if t.as_bytes().first().is_some_and(|c| !c.is_ascii())
+        || t.as_bytes().last().is_some_and(|c| !c.is_ascii())
+    {
+        t.trim()
+    } else {
+        t
+    }
+}
+
 /// Each byte's value as a hex digit (either case), or `0xff`: one lookup per digit.
 static HEX_VALUE: [u8; 256] = {
     let mut t = [0xffu8; 256];
@@ -260,6 +279,25 @@ fn is_header_safe(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte trim is `str::trim` on any text, Unicode blanks included.
+        #[test]
+        fn trim_blanks_is_str_trim(s in "[ \t\n\u{0b}\u{0c}\r\u{a0}\u{85}\u{2028}\u{3000}a=;é]{0,12}|.{0,12}") {
+            proptest::prop_assert_eq!(trim_blanks(&s), s.trim());
+        }
+    }
+
+    /// A header with Unicode or vertical-tab blanks around its parts parses as it always did.
+    #[test]
+    fn unicode_and_vertical_tab_blanks_are_trimmed() {
+        let h = TraceHeader::parse(
+            "Root=1-5759e988-bd862e3fe1be46a994272793\u{0b};\u{a0}Parent=53995c3f42cd8ad8 ;Sampled=1\u{3000}",
+        )
+        .unwrap();
+        assert!(h.is_sampled());
+        assert_eq!(h.xray_trace_id(), "1-5759e988-bd862e3fe1be46a994272793");
+    }
 
     /// Every byte, as the high and as the low digit: decoded as `char::to_digit(16)` reads it, and
     /// refused where that refuses it.
