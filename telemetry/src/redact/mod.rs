@@ -607,31 +607,30 @@ fn ends_with_normalised(name: &str, suffix: &str) -> bool {
 /// bytes.
 fn contains_normalised(name: &str, needle: &str) -> bool {
     let mut buf = [0u8; 64];
-    let mut n = 0;
-    for c in name.bytes().filter(|c| !matches!(c, b'_' | b'-' | b'.')) {
-        if n == buf.len() {
-            return normalise(name).contains(needle);
-        }
-        buf[n] = c.to_ascii_lowercase();
-        n += 1;
+    match normalised_on_stack(name, &mut buf) {
+        Some(n) => contains_bytes(n, needle.as_bytes()),
+        None => normalise(name).contains(needle),
     }
-    contains_bytes(&buf[..n], needle.as_bytes())
 }
 
-/// Whether the name holds a word of [`DENY_ANYWHERE`], normalised once (on the stack up to 64 bytes).
+/// Whether the name holds a word of [`DENY_ANYWHERE`], normalised once for all of them.
 fn denied_anywhere(name: &str) -> bool {
     let mut buf = [0u8; 64];
+    match normalised_on_stack(name, &mut buf) {
+        Some(n) => DENY_ANYWHERE.iter().any(|d| contains_bytes(n, d.as_bytes())),
+        None => DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d)),
+    }
+}
+
+/// `name` as [`normalise`] makes it for ASCII (`_`, `-`, `.` dropped, ASCII letters lowercased), in
+/// `buf`; `None` when that is longer than `buf`.
+fn normalised_on_stack<'b>(name: &str, buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
     let mut n = 0;
     for c in name.bytes().filter(|c| !matches!(c, b'_' | b'-' | b'.')) {
-        if n == buf.len() {
-            return DENY_ANYWHERE.iter().any(|d| contains_normalised(name, d));
-        }
-        buf[n] = c.to_ascii_lowercase();
+        *buf.get_mut(n)? = c.to_ascii_lowercase();
         n += 1;
     }
-    DENY_ANYWHERE
-        .iter()
-        .any(|d| contains_bytes(&buf[..n], d.as_bytes()))
+    Some(&buf[..n])
 }
 
 /// Whether `needle` occurs in `hay`: the needle's first byte is looked for, the rest compared only
