@@ -139,6 +139,12 @@ pub fn resolved_function_arn(invoked_arn: &str, version: Option<&str>) -> String
     }
 }
 
+/// The account of an ARN (`arn:aws:lambda:{region}:{account}:…`, its fifth part), when it names one.
+#[cfg(feature = "xray")]
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
+    split_ascii(arn, b':').nth(4).filter(|a| !a.is_empty())
+}
+
 /// `s.split(char::from(sep))` for an ASCII separator, found byte by byte: the char searcher's set-up
 /// costs more than the short headers and ARNs split on every invocation.
 #[cfg(feature = "xray")]

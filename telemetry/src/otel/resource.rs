@@ -106,10 +106,7 @@ pub fn invocation_attributes(
             "cloud.resource_id",
             crate::context::resolved_function_arn(arn, function_version),
         ));
-        if let Some(account) = crate::context::split_ascii(arn, b':')
-            .nth(4)
-            .filter(|a| !a.is_empty())
-        {
+        if let Some(account) = crate::context::arn_account(arn) {
             out.push(("cloud.account.id", account.to_owned()));
         }
         out.push(("aws.lambda.invoked_arn", arn.to_owned()));

@@ -302,10 +302,7 @@ impl Fields {
                 "function_arn" => {
                     let (account, resource_id) = {
                         let arn = self.attributes[i].value.as_str();
-                        let account = crate::context::split_ascii(&arn, b':')
-                            .nth(4)
-                            .filter(|a| !a.is_empty())
-                            .map(str::to_owned);
+                        let account = crate::context::arn_account(&arn).map(str::to_owned);
                         let resource_id =
                             crate::context::resolved_function_arn(&arn, self.function_version.as_deref());
                         (account, resource_id)
