@@ -67,48 +67,98 @@ pub fn epoch_seconds_f64(t: SystemTime) -> f64 {
 /// ```
 #[must_use]
 pub fn rfc3339_millis(t: SystemTime) -> String {
-    let ms = epoch_millis(t);
-    let secs = ms / 1000;
-    let mut out = String::with_capacity(24);
-    // Log lines come in bursts within the same second: reuse the formatted `YYYY-MM-DDTHH:MM:SS`.
-    let cached = LAST_SECOND
-        .try_with(|cache| match cache.try_borrow_mut() {
-            Ok(mut cache) => {
-                if cache.0 != secs || cache.1.is_empty() {
-                    *cache = (secs, format_seconds(secs));
+    Stamp::new(t).as_str().to_owned()
+}
+
+/// An RFC 3339 timestamp with milliseconds ([`rfc3339_millis`]) formatted on the stack: a log line
+/// writes one without allocating. Only digits, `-`, `:`, `T`, `.` and `Z`: nothing a JSON string
+/// escapes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp {
+    bytes: [u8; STAMP_MAX],
+    len: usize,
+}
+
+/// The longest timestamp: a year of 9 digits (`u64::MAX` milliseconds is year 584,556,019), then
+/// `-MM-DDTHH:MM:SS.mmmZ`.
+const STAMP_MAX: usize = 9 + 20;
+
+impl Stamp {
+    pub(crate) fn new(t: SystemTime) -> Self {
+        let ms = epoch_millis(t);
+        let secs = ms / 1000;
+        let mut stamp = Self {
+            bytes: [0; STAMP_MAX],
+            len: 0,
+        };
+        // Log lines come in bursts within the same second: reuse the formatted `YYYY-MM-DDTHH:MM:SS`.
+        let cached = LAST_SECOND
+            .try_with(|cache| {
+                let mut cache = cache.get();
+                if cache.0 != secs || cache.1.len == 0 {
+                    cache = (secs, format_seconds(secs));
+                    LAST_SECOND.set(cache);
                 }
-                out.push_str(&cache.1);
-                true
-            }
-            Err(_) => false,
-        })
-        .unwrap_or(false);
-    if !cached {
-        out.push_str(&format_seconds(secs));
+                cache.1
+            })
+            .unwrap_or_else(|_| format_seconds(secs));
+        stamp.push(cached.as_bytes());
+        let millis = ms % 1000;
+        let digit = |d: u64| b'0' + u8::try_from(d).unwrap_or(0);
+        stamp.push(&[
+            b'.',
+            digit(millis / 100),
+            digit(millis / 10 % 10),
+            digit(millis % 10),
+            b'Z',
+        ]);
+        stamp
     }
-    let millis = ms % 1000;
-    out.push('.');
-    for digit in [millis / 100, millis / 10 % 10, millis % 10] {
-        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+
+    fn push(&mut self, b: &[u8]) {
+        let end = (self.len + b.len()).min(STAMP_MAX);
+        let n = end - self.len;
+        self.bytes[self.len..end].copy_from_slice(&b[..n]);
+        self.len = end;
     }
-    out.push('Z');
-    out
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The timestamp.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII is ever pushed (digits and punctuation).
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
 }
 
 thread_local! {
-    static LAST_SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+    /// The last second formatted on this thread and its `YYYY-MM-DDTHH:MM:SS`.
+    static LAST_SECOND: Cell<(u64, Stamp)> = const {
+        Cell::new((0, Stamp { bytes: [0; STAMP_MAX], len: 0 }))
+    };
 }
 
-fn format_seconds(secs: u64) -> String {
+fn format_seconds(secs: u64) -> Stamp {
+    use std::io::Write as _;
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
+    let mut bytes = [0; STAMP_MAX];
+    let room = bytes.len();
+    let mut w = &mut bytes[..];
+    // Fits: at most 9 + 15 bytes ([`STAMP_MAX`]); a failed write would leave the stamp short, never
+    // invalid UTF-8.
+    let _ = write!(
+        w,
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
-    )
+    );
+    let len = room - w.len();
+    Stamp { bytes, len }
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
@@ -185,6 +235,28 @@ mod tests {
             "2100-01-01T00:00:00.001Z",
             "next second recomputed"
         );
+    }
+
+    proptest::proptest! {
+        /// The stack stamp is chrono's RFC 3339 with milliseconds and `Z`, from the epoch to the end
+        /// of year 9999 (RFC 3339's last; chrono writes later years `+10000`), whichever second the
+        /// thread formatted before.
+        #[test]
+        fn stamp_is_chronos_rfc3339(ms in 0u64..253_402_300_800_000, before in 0u64..253_402_300_800_000) {
+            let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+            let _ = Stamp::new(at(before));
+            let want = chrono::DateTime::<chrono::Utc>::from(at(ms))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let (first, again) = (Stamp::new(at(ms)), Stamp::new(at(ms)));
+            proptest::prop_assert_eq!(first.as_str(), want.as_str());
+            proptest::prop_assert_eq!(again.as_str(), want.as_str(), "from the cache");
+        }
+    }
+
+    #[test]
+    fn the_latest_instant_fits_the_stamp() {
+        let t = UNIX_EPOCH + Duration::from_millis(u64::MAX);
+        assert_eq!(rfc3339_millis(t), "584556019-04-03T14:25:51.615Z");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::buffer::LogBuffer;
 use super::record::{
     FieldCollector, FieldValue, Line, Printed, context_slot, encode_span_value, is_printable, redact_captured,
 };
-use crate::clock::{Clock, SystemClock, rfc3339_millis};
+use crate::clock::{Clock, Stamp, SystemClock};
 use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -259,9 +259,9 @@ where
                 fields.push((name, value));
             }
         }
-        let ts = rfc3339_millis(self.clock.now());
+        let ts = Stamp::new(self.clock.now());
         let line = Line {
-            timestamp: &ts,
+            timestamp: ts.as_str(),
             level: level_str(level),
             message,
             cfg: &self.cfg,

@@ -19,7 +19,7 @@
 
 use super::LogConfig;
 use super::record::{FieldValue, Line, Printed};
-use crate::clock::{Clock, SystemClock, rfc3339_millis};
+use crate::clock::{Clock, Stamp, SystemClock};
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::panic::PanicHookInfo;
@@ -236,9 +236,9 @@ where
         if let Some(b) = &backtrace {
             fields.push(("backtrace", (b, None)));
         }
-        let ts = rfc3339_millis(self.clock.now());
+        let ts = Stamp::new(self.clock.now());
         let line = Line {
-            timestamp: &ts,
+            timestamp: ts.as_str(),
             level: "ERROR",
             message,
             cfg: &self.cfg,
