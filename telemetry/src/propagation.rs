@@ -383,15 +383,26 @@ pub fn event_parent_for(
     event: &serde_json::Value,
     propagators: Propagators,
 ) -> (String, Option<String>) {
+    let (header, tracestate, _) = event_parent_parsed(lambda_header, event, propagators);
+    (header, tracestate)
+}
+
+/// [`event_parent_for`], with the header's parse when Lambda's header is the one taken (it was parsed
+/// to choose it): the invocation layer need not parse it again.
+pub(crate) fn event_parent_parsed(
+    lambda_header: Option<&str>,
+    event: &serde_json::Value,
+    propagators: Propagators,
+) -> (String, Option<String>, Option<TraceHeader>) {
     if propagators.xray_lambda
         && let Some(h) = lambda_header
-        && TraceHeader::parse(h).is_ok()
+        && let Ok(parsed) = TraceHeader::parse(h)
     {
-        return (h.to_owned(), None);
+        return (h.to_owned(), None, Some(parsed));
     }
     match event_context(event) {
-        Some(cx) => (cx.header.to_string(), cx.tracestate),
-        None => (lambda_header.unwrap_or_default().to_owned(), None),
+        Some(cx) => (cx.header.to_string(), cx.tracestate, None),
+        None => (lambda_header.unwrap_or_default().to_owned(), None, None),
     }
 }
 

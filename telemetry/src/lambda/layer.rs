@@ -219,21 +219,25 @@ where
         // EventBridge detail) only when Lambda gave none — or first, when OTEL_PROPAGATORS leaves out
         // `xray-lambda` (traces reported somewhere else than X-Ray).
         let json = (&event.payload as &dyn Any).downcast_ref::<serde_json::Value>();
-        let (header_text, tracestate) = match json {
-            Some(v) => crate::propagation::event_parent_for(
+        let (header_text, tracestate, parsed) = match json {
+            Some(v) => crate::propagation::event_parent_parsed(
                 lambda_header.as_deref(),
                 v,
                 self.shared.propagators.unwrap_or_else(Propagators::from_env),
             ),
-            None => (lambda_header.clone().unwrap_or_default(), None),
+            None => (lambda_header.clone().unwrap_or_default(), None, None),
         };
         let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
-        let header = TraceHeader::parse(&header_text).ok();
+        let header = parsed.or_else(|| TraceHeader::parse(&header_text).ok());
         let xray_trace_id = header.as_ref().map(TraceHeader::xray_trace_id);
         let cold = self.shared.cold.take(self.shared.function.initialization_type);
         let correlation = self.shared.correlation_id(&event.payload);
         let debug_sampled = sample(self.shared.sample_rate);
         let function = &self.shared.function;
+        // The span layer reads the header back from the span's field: it takes this parse instead.
+        let handoff = header
+            .clone()
+            .map(|h| crate::xray::header::Handoff::new(&header_text, h));
         let span = tracing::info_span!(
             target: "telemetry",
             INVOCATION_SPAN,
@@ -252,6 +256,7 @@ where
             annotation.ColdStart = cold,
             annotation.Service = function.service.as_str(),
         );
+        drop(handoff);
         // Lambda's own context first: an SQS batch's message links fill the rest of the link limit.
         // (Nothing to link when Lambda's header is the parent, the default: no second parse of it.)
         if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref())

@@ -130,6 +130,56 @@ impl TraceHeader {
     }
 }
 
+thread_local! {
+    /// A header already parsed, handed to whoever parses exactly that text next ([`Handoff`]): the
+    /// text's address and length, and the header.
+    static HANDED: std::cell::RefCell<Option<(usize, usize, TraceHeader)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, [`take_handed`] given `text` — the very same bytes in memory, not an equal copy —
+/// answers `header` instead of parsing it again: the invocation layer parses Lambda's header once and
+/// the span layer, reading it back from the invocation span's field, takes the result. Cleared on
+/// drop, so the address can never be mistaken for another string's later; the text is borrowed for
+/// the handoff's life, so it cannot change meanwhile.
+#[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+pub(crate) struct Handoff<'a>(std::marker::PhantomData<&'a str>);
+
+#[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+impl<'a> Handoff<'a> {
+    /// Hands `header`, the parse of `text`, on.
+    pub(crate) fn new(text: &'a str, header: TraceHeader) -> Self {
+        let _ = HANDED.try_with(|h| {
+            if let Ok(mut h) = h.try_borrow_mut() {
+                *h = Some((text.as_ptr() as usize, text.len(), header));
+            }
+        });
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl Drop for Handoff<'_> {
+    fn drop(&mut self) {
+        let _ = HANDED.try_with(|h| h.try_borrow_mut().map(|mut h| h.take()));
+    }
+}
+
+/// The header handed on for exactly `text` ([`Handoff`]), taken (a second call answers `None`).
+pub(crate) fn take_handed(text: &str) -> Option<TraceHeader> {
+    HANDED
+        .try_with(|h| {
+            let mut h = h.try_borrow_mut().ok()?;
+            match &*h {
+                Some((at, len, _)) if *at == text.as_ptr() as usize && *len == text.len() => {
+                    h.take().map(|(_, _, header)| header)
+                }
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `bytes` as lowercase hex into `out` (twice as long). A table lookup, not `fmt`: these ids
@@ -286,6 +336,28 @@ mod tests {
         fn trim_blanks_is_str_trim(s in "[ \t\n\u{0b}\u{0c}\r\u{a0}\u{85}\u{2028}\u{3000}a=;é]{0,12}|.{0,12}") {
             proptest::prop_assert_eq!(trim_blanks(&s), s.trim());
         }
+    }
+
+    /// A handed header is taken only for the very text it was handed with, once, and only while the
+    /// handoff lives: an equal copy elsewhere in memory, a prefix of the text, a second taker, or a
+    /// taker after the handoff is dropped all parse for themselves.
+    #[test]
+    fn a_handed_header_is_taken_once_for_its_own_text_only() {
+        let text = String::from("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+        let mut other = TraceHeader::parse(&text).unwrap();
+        other.sampled = Sampled::No;
+        let copy = text.clone();
+        {
+            let _h = Handoff::new(&text, other.clone());
+            assert_eq!(take_handed(&copy), None, "an equal copy at another address");
+            assert_eq!(take_handed(&text[..40]), None, "same address, another length");
+            assert_eq!(take_handed(&text), Some(other.clone()));
+            assert_eq!(take_handed(&text), None, "taken once");
+        }
+        {
+            let _h = Handoff::new(&text, other.clone());
+        }
+        assert_eq!(take_handed(&text), None, "the handoff was dropped");
     }
 
     /// A header with Unicode or vertical-tab blanks around its parts parses as it always did.

@@ -169,6 +169,8 @@ pub(crate) fn new_xray_trace_id(now: SystemTime) -> TraceId {
 struct Fields {
     attributes: Vec<KeyValue>,
     trace_header: Option<String>,
+    /// The trace header as the invocation layer parsed it (`header::Handoff`), instead of its text.
+    handed_header: Option<TraceHeader>,
     tracestate: Option<String>,
     segment_name: Option<String>,
     otel_name: Option<String>,
@@ -235,7 +237,10 @@ impl Visit for Fields {
     }
     fn record_str(&mut self, f: &Field, v: &str) {
         match f.name() {
-            "telemetry.trace_header" => self.trace_header = Some(v.to_owned()),
+            "telemetry.trace_header" => match super::header::take_handed(v) {
+                Some(h) => self.handed_header = Some(h),
+                None => self.trace_header = Some(v.to_owned()),
+            },
             "telemetry.tracestate" => self.tracestate = Some(v.to_owned()),
             "telemetry.segment_name" => self.segment_name = Some(v.to_owned()),
             // The span's name leaves the process too (`GET {url}` with a `?token=`).
@@ -443,10 +448,12 @@ where
         }
         let (trace, parent, parent_is_remote, lineage, state, default_kind) =
             if meta.name() == INVOCATION_SPAN {
-                let header = fields
-                    .trace_header
-                    .as_deref()
-                    .and_then(|h| TraceHeader::parse(h).ok());
+                let header = fields.handed_header.take().or_else(|| {
+                    fields
+                        .trace_header
+                        .as_deref()
+                        .and_then(|h| TraceHeader::parse(h).ok())
+                });
                 let state = fields
                     .tracestate
                     .as_deref()

@@ -13,7 +13,7 @@ pub mod aws_sdk;
 mod batch;
 mod export;
 mod exporter;
-mod header;
+pub(crate) mod header;
 mod layer;
 #[cfg(feature = "xray-reqwest")]
 pub mod reqwest;
