@@ -5,7 +5,8 @@
 //! instructions, which a shared VM's timing noise (±30 % between runs) does not touch. Not a timing: run it under callgrind and read each function's inclusive count
 //! (docs/BENCHMARKS.md has the commands; the symbols need `CARGO_PROFILE_BENCH_STRIP=none`).
 //!
-//! `cargo bench -p telemetry --bench instructions -- 1000`
+//! `cargo bench -p telemetry --bench instructions -- 1000 [typical|span|otlp]` (a name runs only that
+//! pair: its call counts are then its own, for `callgrind_annotate --tree=caller`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "common.rs"]
@@ -81,16 +82,36 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse::<u64>().ok())
         .unwrap_or(1000);
+    let only = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a.parse::<u64>().is_err());
+    let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let (_d, addr) = daemon();
+    if runs("typical") {
+        typical_invocations(n, &addr);
+    }
+    if runs("span") {
+        span_exports(n, &addr);
+    }
+    #[cfg(feature = "otlp-http")]
+    if runs("otlp") {
+        otlp_http_exports(n);
+    }
+    println!(
+        "{n} each: ours_/peer_typical_invocations, ours_/peer_span_exports, ours_/peer_otlp_http_exports \
+         (with otlp-http)"
+    );
+}
 
+fn typical_invocations(n: u64, addr: &str) {
     let (rec, mut svc) = ours_service();
-    let ours = ours_dispatch(&addr);
+    let ours = ours_dispatch(addr);
     tracing::dispatcher::with_default(&ours, || {
         metrics::with_local_recorder(&rec, || {
             warm_then(n, ours_typical_invocations, &mut || invoke(&mut svc));
         });
     });
-    let (peer, provider) = peer_dispatch(&addr);
+    let (peer, provider) = peer_dispatch(addr);
     let collector = mce();
     let mut buf: Vec<u8> = Vec::new();
     tracing::dispatcher::with_default(&peer, || {
@@ -99,11 +120,4 @@ fn main() {
         });
     });
     let _ = provider.shutdown();
-    span_exports(n, &addr);
-    #[cfg(feature = "otlp-http")]
-    otlp_http_exports(n);
-    println!(
-        "{n} each: ours_/peer_typical_invocations, ours_/peer_span_exports, ours_/peer_otlp_http_exports \
-         (with otlp-http)"
-    );
 }
