@@ -122,7 +122,8 @@ impl Stamp {
         self.len = end;
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    /// The timestamp's bytes (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
 

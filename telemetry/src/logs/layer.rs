@@ -34,6 +34,9 @@ pub(crate) struct SpanFields {
 struct SpanJson {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// The context members a line writes when all its context keys come from this span
+    /// ([`SpanFields::context_block`]), and the configuration they were written for.
+    context: OnceLock<(usize, Vec<u8>)>,
 }
 
 impl SpanFields {
@@ -73,6 +76,7 @@ impl SpanFields {
             let mut j = SpanJson {
                 bytes: Vec::with_capacity(room),
                 ends: Vec::with_capacity(self.fields.len()),
+                context: OnceLock::new(),
             };
             for (name, value) in &self.fields {
                 if is_printable(name) {
@@ -87,6 +91,25 @@ impl SpanFields {
             (*name, (value, Some(&json.bytes[start..json.ends[i]])))
         })
     }
+
+    /// The context members (`Line::write_context`) of a line whose context keys all come from this
+    /// span, as `write` wrote them for the first such line under configuration `cfg` (its address):
+    /// they depend on nothing else — this span's values, already redacted and encoded, and the
+    /// configuration's service, function name, memory size and sampling rate. `None` under another
+    /// configuration, or before [`Self::printed`] encoded the values (the values the block is made
+    /// of; recording new ones starts a new block).
+    fn context_block(&self, cfg: usize, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<&[u8]> {
+        let json = self.json.get()?;
+        let (at, block) = json.context.get_or_init(|| {
+            let mut block = Vec::with_capacity(256);
+            if write(&mut block) {
+                (cfg, block)
+            } else {
+                (0, Vec::new())
+            }
+        });
+        (*at == cfg).then_some(block.as_slice())
+    }
 }
 
 thread_local! {
@@ -98,6 +121,28 @@ thread_local! {
 
 /// A line buffer larger than this is released after its line instead of kept.
 const MAX_KEPT_LINE: usize = 64 * 1024;
+
+/// Where a line's context keys came from ([`JsonLogLayer::render_into`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContextOrigin {
+    /// No context key yet.
+    Nowhere,
+    /// Every one so far from the span at this index of the line's scope.
+    Span(usize),
+    /// From the event's own fields, or from more than one span.
+    Mixed,
+}
+
+impl ContextOrigin {
+    /// After one more context key, from span `span` (`None`: the event's own fields).
+    fn and(self, span: Option<usize>) -> Self {
+        match (self, span) {
+            (Self::Nowhere, Some(i)) => Self::Span(i),
+            (Self::Span(j), Some(i)) if i == j => self,
+            _ => Self::Mixed,
+        }
+    }
+}
 
 /// Per-invocation logger state, kept in the invocation span's extensions.
 #[derive(Debug, Default)]
@@ -242,32 +287,47 @@ where
         let guards: Vec<_> = scope.iter().map(|s| s.extensions()).collect();
         let mut context: [Option<Printed<'_>>; 7] = [None; 7];
         let mut fields: Vec<(&str, Printed<'_>)> = Vec::with_capacity(own.len() + 8);
+        // Where the context keys came from: none yet, all from one span (its index in `guards`), or
+        // from more than one place (the event's own fields, several spans).
+        let mut origin = ContextOrigin::Nowhere;
         // The event's own fields are redacted as the line is written; a span's were when it recorded
         // them (`SpanFields` holds them redacted, with their JSON).
-        let sources = own.iter().map(|(n, v)| (*n, (v, None))).chain(
+        let sources = own.iter().map(|(n, v)| (None, *n, (v, None))).chain(
             guards
                 .iter()
-                .filter_map(|g| g.get::<SpanFields>())
-                .flat_map(SpanFields::printed),
+                .enumerate()
+                .filter_map(|(i, g)| g.get::<SpanFields>().map(|f| (i, f)))
+                .flat_map(|(i, f)| f.printed().map(move |(n, v)| (Some(i), n, v))),
         );
-        for (name, value) in sources {
+        for (span, name, value) in sources {
             if let Some(i) = context_slot(name) {
                 if context[i].is_none() {
                     context[i] = Some(value);
+                    origin = origin.and(span);
                 }
             } else if is_printable(name) && !fields.iter().any(|(n, _)| *n == name) {
                 fields.push((name, value));
             }
         }
         let ts = Stamp::new(self.clock.now());
-        let line = Line {
-            timestamp: ts.as_str(),
+        let mut line = Line {
+            timestamp: &ts,
             level: level_str(level),
             message,
             cfg: &self.cfg,
             context,
             fields: &fields,
+            context_block: None,
         };
+        // Every line of an invocation has the same context members, most often all from the
+        // invocation span: written once, then copied.
+        if let ContextOrigin::Span(i) = origin
+            && !self.cfg.pretty
+            && let Some(f) = guards[i].get::<SpanFields>()
+        {
+            let cfg = Arc::as_ptr(&self.cfg) as usize;
+            line.context_block = f.context_block(cfg, |out| line.write_context(out, None).is_ok());
+        }
         let start = out.len();
         let ok = if self.cfg.pretty {
             serde_json::to_writer_pretty(&mut *out, &line)
@@ -674,6 +734,106 @@ mod tests {
         assert_eq!(l["attempt"], 2);
         assert_eq!(l["ratio"], 0.5);
         assert!(l.get("telemetry.debug_sampled").is_none());
+    }
+
+    /// JSON text with the blanks between tokens taken out: a pretty line as the compact one.
+    fn minified(text: &str) -> String {
+        let (mut out, mut in_str, mut escaped) = (String::new(), false, false);
+        for c in text.chars() {
+            if in_str {
+                out.push(c);
+                (in_str, escaped) = (escaped || c != '"', !escaped && c == '\\');
+            } else if !c.is_ascii_whitespace() {
+                in_str = c == '"';
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Lines whose context keys all come from one span copy the members written for the first such
+    /// line (`SpanFields::context_block`); each is exactly the line serde writes afresh (the pretty
+    /// path, minified): context from the invocation span alone, with the configuration's function
+    /// name, memory size and sampling rate, lines in nested spans, an event's own context key, a
+    /// nested span's, a span carrying all of them, context keys recorded after the first line, and
+    /// lines with no context at all.
+    #[test]
+    fn context_members_copied_from_a_span_are_the_ones_written_afresh() {
+        let work = || {
+            tracing::info!("before any span");
+            let inv = tracing::info_span!(
+                "lambda.invocation",
+                function_request_id = "req-1",
+                function_arn = "arn:aws:lambda:eu-west-1:1:function:f",
+                xray_trace_id = "1-5759e988-bd862e3fe1be46a994272793",
+                correlation_id = tracing::field::Empty,
+                cold_start = true,
+            );
+            let _inv = inv.enter();
+            tracing::info!("first");
+            tracing::info!(n = 2u64, "second, from the copy");
+            {
+                let _s = tracing::info_span!("price", card_id = "c-1").entered();
+                tracing::info!("nested, context still the invocation's");
+                tracing::info!(correlation_id = "own", "the event's own context key");
+                let _r = tracing::info_span!("retry", function_request_id = "req-2").entered();
+                tracing::info!("a nested span's context key");
+                inv.record("correlation_id", "corr-1");
+                tracing::info!("and the invocation's, recorded since");
+            }
+            inv.record("correlation_id", "mail bob@x.io");
+            tracing::info!("after the invocation span recorded a context key");
+            {
+                let _all = tracing::info_span!(
+                    "replay",
+                    cold_start = false,
+                    function_name = "other",
+                    function_memory_size = 128u64,
+                    function_arn = "arn:aws:lambda:eu-west-1:2:function:g",
+                    function_request_id = "req-3",
+                    xray_trace_id = "1-00000000-000000000000000000000000",
+                    correlation_id = "c-3",
+                )
+                .entered();
+                tracing::info!("every context key from the nested span");
+                tracing::info!("again");
+            }
+            tracing::info!("back in the invocation");
+        };
+        let cfg = || {
+            LogConfig::new("valuation")
+                .with_function(crate::context::FunctionInfo {
+                    service: "valuation".into(),
+                    function_name: Some("valuate".into()),
+                    memory_size: Some(512),
+                    ..Default::default()
+                })
+                .with_sample_rate(0.25)
+        };
+        let text = |cfg: LogConfig| {
+            let cap = Cap::default();
+            let layer = JsonLogLayer::new(cfg)
+                .with_writer(cap.clone())
+                .with_clock(FixedClock::from_millis(1_763_769_493_123));
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), work);
+            String::from_utf8(cap.0.lock().unwrap().clone()).unwrap()
+        };
+        let compact = text(cfg());
+        assert_eq!(compact.lines().count(), 11);
+        assert_eq!(
+            compact.replace('\n', ""),
+            minified(&text(cfg().with_pretty(true)))
+        );
+        let lines: Vec<Value> = compact
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[2]["function_name"], "valuate");
+        assert_eq!(lines[5]["function_request_id"], "req-2");
+        assert_eq!(lines[6]["correlation_id"], "corr-1");
+        assert_eq!(lines[7]["correlation_id"], "mail [REDACTED]");
+        assert_eq!(lines[8]["function_memory_size"], 128);
+        assert_eq!(lines[10]["function_memory_size"], 512);
     }
 
     #[test]

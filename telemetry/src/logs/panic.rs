@@ -238,12 +238,13 @@ where
         }
         let ts = Stamp::new(self.clock.now());
         let line = Line {
-            timestamp: ts.as_str(),
+            timestamp: &ts,
             level: "ERROR",
             message,
             cfg: &self.cfg,
             context,
             fields: &fields,
+            context_block: None,
         };
         let mut out = Vec::with_capacity(1024);
         if serde_json::to_writer(&mut out, &line).is_err() {

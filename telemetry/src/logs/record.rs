@@ -1,6 +1,7 @@
 //! Field values captured from events and spans, and the JSON line they render to.
 
 use super::LogConfig;
+use crate::clock::Stamp;
 use crate::json::write_str;
 use crate::redact::{DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor, ScanBudget, is_card_number};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -335,12 +336,15 @@ pub(crate) fn encode_span_value(out: &mut Vec<u8>, value: &FieldValue) {
 
 /// One log line, rendered through serde.
 pub(crate) struct Line<'a> {
-    pub(crate) timestamp: &'a str,
+    pub(crate) timestamp: &'a Stamp,
     pub(crate) level: &'a str,
     pub(crate) message: &'a str,
     pub(crate) cfg: &'a LogConfig,
     pub(crate) context: [Option<Printed<'a>>; 7],
     pub(crate) fields: &'a [(&'a str, Printed<'a>)],
+    /// The bytes [`Line::write_context`] writes for this line, written before for another line with
+    /// the same context (the same span's values, the same configuration): copied instead.
+    pub(crate) context_block: Option<&'a [u8]>,
 }
 
 impl Line<'_> {
@@ -351,8 +355,10 @@ impl Line<'_> {
         let red = self.cfg.redactor.as_ref();
         let budget = red.map(Redactor::budget);
         let red = red.zip(budget.as_ref());
-        out.extend_from_slice(b"{\"timestamp\":");
-        write_str(out, self.timestamp);
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        // Digits and `-:T.Z` only: nothing to escape.
+        out.extend_from_slice(self.timestamp.as_bytes());
+        out.push(b'"');
         out.extend_from_slice(b",\"level\":");
         write_str(out, self.level);
         out.extend_from_slice(b",\"message\":");
@@ -360,6 +366,38 @@ impl Line<'_> {
             Some((r, b)) => write_str(out, &r.redact_within(self.message, b)),
             None => write_str(out, self.message),
         }
+        match self.context_block {
+            Some(block) => out.extend_from_slice(block),
+            None => self.write_context(out, red)?,
+        }
+        for (name, (value, json)) in self.fields {
+            out.push(b',');
+            write_str(out, name);
+            out.push(b':');
+            match json {
+                Some(json) => out.extend_from_slice(json),
+                None => {
+                    let printed = Redacted {
+                        name,
+                        value,
+                        redactor: red,
+                        by_name: true,
+                    };
+                    printed.write_to(out)?;
+                }
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// The members between `message` and the fields: `service`, the context keys, `sampling_rate`.
+    /// Context values without their JSON (an event's own) are redacted on the line's budget `red`.
+    pub(crate) fn write_context(
+        &self,
+        out: &mut Vec<u8>,
+        red: Option<(&Redactor, &ScanBudget)>,
+    ) -> serde_json::Result<()> {
         out.extend_from_slice(b",\"service\":");
         write_str(out, &self.cfg.function.service);
         let f = &self.cfg.function;
@@ -404,24 +442,6 @@ impl Line<'_> {
             out.extend_from_slice(b",\"sampling_rate\":");
             serde_json::to_writer(&mut *out, &self.cfg.sample_rate)?;
         }
-        for (name, (value, json)) in self.fields {
-            out.push(b',');
-            write_str(out, name);
-            out.push(b':');
-            match json {
-                Some(json) => out.extend_from_slice(json),
-                None => {
-                    let printed = Redacted {
-                        name,
-                        value,
-                        redactor: red,
-                        by_name: true,
-                    };
-                    printed.write_to(out)?;
-                }
-            }
-        }
-        out.push(b'}');
         Ok(())
     }
 }
@@ -433,7 +453,7 @@ impl Serialize for Line<'_> {
         let budget = red.map(Redactor::budget);
         let red = red.zip(budget.as_ref());
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("timestamp", self.timestamp)?;
+        m.serialize_entry("timestamp", self.timestamp.as_str())?;
         m.serialize_entry("level", self.level)?;
         match red {
             Some((r, b)) => m.serialize_entry("message", &r.redact_within(self.message, b))?,
@@ -755,12 +775,15 @@ mod tests {
                 .map(|((n, v, _), j)| (*n, (v, j.as_deref())))
                 .collect();
             let line = Line {
-                timestamp: "2026-12-03T17:00:00.123Z",
+                timestamp: &crate::clock::Stamp::new(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_796_317_200_123),
+                ),
                 level: "INFO",
                 message: &message,
                 cfg: &cfg,
                 context: ctx,
                 fields: &printed,
+                context_block: None,
             };
             let mut compact = b"kept".to_vec();
             line.write_compact(&mut compact).unwrap();
