@@ -32,8 +32,14 @@ pub(crate) enum FieldValue {
     I128(i128),
     U128(u128),
     F64(f64),
-    Error(ErrorValue),
+    /// Boxed: errors are rare, and inline they would make every value 80 bytes instead of 32 — a
+    /// span's field vector then outgrows the allocator's per-thread cache (over 1 KiB for the
+    /// invocation span) and each one costs a trip through the general allocator.
+    Error(Box<ErrorValue>),
 }
+
+// A value stays 32 bytes (an `i128` and its tag): see `FieldValue::Error`.
+const _: () = assert!(std::mem::size_of::<FieldValue>() <= 32);
 
 /// An error recorded as `&dyn Error`: `{type, message, causes[]}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +194,7 @@ impl Visit for FieldCollector {
         if self.skips(field) {
             return;
         }
-        self.put(field, FieldValue::Error(ErrorValue::from_error(value)));
+        self.put(field, FieldValue::Error(Box::new(ErrorValue::from_error(value))));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if self.skips(field) {
@@ -712,11 +718,11 @@ mod tests {
             any::<f64>().prop_map(FieldValue::F64),
             prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(0.1), Just(-0.0)].prop_map(FieldValue::F64),
             (text(), text(), proptest::collection::vec(text(), 0..3)).prop_map(|(kind, message, causes)| {
-                FieldValue::Error(ErrorValue {
+                FieldValue::Error(Box::new(ErrorValue {
                     kind,
                     message,
                     causes,
-                })
+                }))
             }),
         ]
     }
