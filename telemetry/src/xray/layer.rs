@@ -626,7 +626,13 @@ where
             && let Some(a) = ancestor.extensions_mut().get_mut::<SpanRecord>()
             && a.context.trace_id() == data.span_context.trace_id()
         {
-            a.finished.extend(finished);
+            // The first child to close hands its vector up whole: one batch vector per invocation
+            // instead of one per level (a few spans' data outgrow the allocator's per-thread cache).
+            if a.finished.is_empty() {
+                a.finished = finished;
+            } else {
+                a.finished.extend(finished);
+            }
             a.finished.push(data);
             return;
         }
@@ -1063,6 +1069,34 @@ mod tests {
         assert_eq!(
             format!("{:016x}", parsed.parent.unwrap()),
             call["id"].as_str().unwrap()
+        );
+    }
+
+    /// A whole invocation leaves as one batch, each span after the spans it encloses and siblings in
+    /// the order they closed — whichever child's vector is handed up and whichever is appended.
+    #[test]
+    fn an_invocation_leaves_as_one_batch_children_first_in_closing_order() {
+        let sink = crate::xray::MemorySpanSink::default();
+        let layer = XrayLayer::with_span_sink(sink.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            {
+                let _a = tracing::info_span!("a").entered();
+                drop(tracing::info_span!("a1").entered());
+                let _a2 = tracing::info_span!("a2").entered();
+                drop(tracing::info_span!("a2x").entered());
+            }
+            drop(tracing::info_span!("b").entered());
+            let _c = tracing::info_span!("c").entered();
+            let _c1 = tracing::info_span!("c1").entered();
+            drop(tracing::info_span!("c1x").entered());
+        });
+        let batches = sink.batches();
+        assert_eq!(batches.len(), 1);
+        let names: Vec<&str> = batches[0].iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(
+            names,
+            ["a1", "a2x", "a2", "a", "b", "c1x", "c1", "c", "lambda.invocation"]
         );
     }
 
