@@ -28,11 +28,16 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Most strings need no escaping: one look at every byte (no early exit, so the compiler reads
-    // them many at a time), then one copy.
-    let escaped = bytes
-        .iter()
-        .fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    // Most strings need no escaping: one look at every byte, then one copy. Short ones (field names,
+    // levels, ids) by table, a load and an `or` a byte; longer ones with no early exit, so the
+    // compiler reads them many at a time.
+    let escaped = if bytes.len() < 16 {
+        bytes.iter().fold(0, |any, &b| any | ESCAPE[usize::from(b)]) != 0
+    } else {
+        bytes
+            .iter()
+            .fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    };
     if escaped {
         write_escaped(out, bytes);
     } else {
@@ -70,10 +75,16 @@ mod tests {
 
     #[test]
     fn escapes_like_serde_json() {
-        // Every byte alone, and inside plain text.
+        // Every byte alone, inside short plain text, and at each end of text long enough for the
+        // long-string check (16 bytes and up), which looks at bytes differently.
         for b in 0..=127u8 {
             let c = char::from(b).to_string();
-            for s in [c.clone(), format!("plain {c} text")] {
+            for s in [
+                c.clone(),
+                format!("plain {c} text"),
+                format!("{c}fifteen bytes."),
+                format!("sixteen bytes of plain text{c}"),
+            ] {
                 let mut out = Vec::new();
                 write_str(&mut out, &s);
                 assert_eq!(
