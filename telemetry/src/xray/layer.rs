@@ -169,8 +169,9 @@ pub(crate) fn new_xray_trace_id(now: SystemTime) -> TraceId {
 struct Fields {
     attributes: Vec<KeyValue>,
     trace_header: Option<String>,
-    /// The trace header as the invocation layer parsed it (`header::Handoff`), instead of its text.
-    handed_header: Option<TraceHeader>,
+    /// The trace header as the invocation layer parsed it (`header::Handoff`), instead of its text
+    /// (boxed: every span's `Fields` is built and moved, few carry a header).
+    handed_header: Option<Box<TraceHeader>>,
     tracestate: Option<String>,
     segment_name: Option<String>,
     otel_name: Option<String>,
@@ -238,7 +239,7 @@ impl Visit for Fields {
     fn record_str(&mut self, f: &Field, v: &str) {
         match f.name() {
             "telemetry.trace_header" => match super::header::take_handed(v) {
-                Some(h) => self.handed_header = Some(h),
+                Some(h) => self.handed_header = Some(Box::new(h)),
                 None => self.trace_header = Some(v.to_owned()),
             },
             "telemetry.tracestate" => self.tracestate = Some(v.to_owned()),
@@ -448,7 +449,7 @@ where
         }
         let (trace, parent, parent_is_remote, lineage, state, default_kind) =
             if meta.name() == INVOCATION_SPAN {
-                let header = fields.handed_header.take().or_else(|| {
+                let header = fields.handed_header.take().map(|h| *h).or_else(|| {
                     fields
                         .trace_header
                         .as_deref()
