@@ -65,6 +65,43 @@ impl TraceHeader {
     /// # Errors
     /// A missing or malformed `Root`, or a malformed `Parent`.
     pub fn parse(header: &str) -> Result<Self, HeaderError> {
+        match Self::parse_lambda_shape(header) {
+            Some(h) => Ok(h),
+            None => Self::parse_parts(header),
+        }
+    }
+
+    /// The header exactly as Lambda writes it, `Root=1-{8 hex}-{24 hex};Parent={16 hex};Sampled={1|0|?}`,
+    /// read at its fixed offsets — what [`Self::parse_parts`] answers for it, without splitting and
+    /// trimming (a test holds the two together). `None` for anything else, valid or not.
+    fn parse_lambda_shape(header: &str) -> Option<Self> {
+        let b = header.as_bytes();
+        if b.len() != 74
+            || !b.starts_with(b"Root=")
+            || b.get(40..48)? != b";Parent="
+            || b.get(64..73)? != b";Sampled="
+        {
+            return None;
+        }
+        let root = parse_root(header.get(5..40)?).ok()?;
+        let parent = parse_span_id(header.get(48..64)?)?;
+        let sampled = match b[73] {
+            b'1' => Sampled::Yes,
+            b'0' => Sampled::No,
+            b'?' => Sampled::Requested,
+            _ => return None,
+        };
+        Some(Self {
+            root,
+            parent: Some(parent),
+            sampled,
+            lineage: None,
+            extra: Vec::new(),
+        })
+    }
+
+    /// Any header: its `;`-separated parts, blanks around parts, keys and values trimmed.
+    fn parse_parts(header: &str) -> Result<Self, HeaderError> {
         let mut root = None;
         let mut parent = None;
         let mut sampled = Sampled::Unknown;
@@ -336,6 +373,38 @@ mod tests {
         fn trim_blanks_is_str_trim(s in "[ \t\n\u{0b}\u{0c}\r\u{a0}\u{85}\u{2028}\u{3000}a=;é]{0,12}|.{0,12}") {
             proptest::prop_assert_eq!(trim_blanks(&s), s.trim());
         }
+    }
+
+    proptest::proptest! {
+        /// Lambda's shape read at fixed offsets answers what the general parse does, for the shape
+        /// itself and for texts one character off it anywhere (blanks, other hex, separators, a
+        /// multi-byte character, a different length).
+        #[test]
+        fn the_lambda_shape_parses_as_any_header(
+            root in "[0-9a-f]{8}-[0-9a-fA-F]{24}",
+            parent in "[0-9a-fA-F]{16}",
+            sampled in "[10?x ]",
+            at in 0usize..80,
+            with in "[ ;=0-9a-fRSPé\\t]{0,2}",
+        ) {
+            let header = format!("Root=1-{root};Parent={parent};Sampled={sampled}");
+            let cut = header.char_indices().map(|(i, _)| i).rfind(|&i| i <= at).unwrap_or(0);
+            let end = header[cut..].chars().next().map_or(cut, |c| cut + c.len_utf8());
+            let edited = format!("{}{with}{}", &header[..cut], &header[end..]);
+            for h in [header.as_str(), edited.as_str()] {
+                proptest::prop_assert_eq!(TraceHeader::parse(h), TraceHeader::parse_parts(h), "{:?}", h);
+            }
+        }
+    }
+
+    #[test]
+    fn lambdas_own_header_takes_the_fixed_offsets() {
+        let h = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        assert_eq!(
+            TraceHeader::parse_lambda_shape(h),
+            Some(TraceHeader::parse_parts(h).unwrap())
+        );
+        assert_eq!(TraceHeader::parse_lambda_shape(&h.replace("=1", "= 1")), None);
     }
 
     /// A handed header is taken only for the very text it was handed with, once, and only while the
