@@ -235,28 +235,26 @@ where
         let debug_sampled = sample(self.shared.sample_rate);
         let function = &self.shared.function;
         // The span layer reads the header back from the span's field: it takes this parse instead.
-        let handoff = header
-            .clone()
-            .map(|h| crate::xray::header::Handoff::new(&header_text, h));
-        let span = tracing::info_span!(
-            target: "telemetry",
-            INVOCATION_SPAN,
-            function_request_id = ctx.request_id.as_str(),
-            function_arn = ctx.invoked_function_arn.as_str(),
-            xray_trace_id = xray_trace_id.as_deref(),
-            correlation_id = correlation.as_deref(),
-            cold_start = cold,
-            telemetry.debug_sampled = debug_sampled,
-            telemetry.trace_header = header_text.as_str(),
-            telemetry.tracestate = tracestate.as_deref(),
-            telemetry.faas_trigger = trigger,
-            telemetry.function_version = function.function_version.as_deref(),
-            telemetry.segment_name = function.function_name.as_deref().unwrap_or(function.service.as_str()),
-            telemetry.fault = tracing::field::Empty,
-            annotation.ColdStart = cold,
-            annotation.Service = function.service.as_str(),
-        );
-        drop(handoff);
+        let span = crate::xray::header::handing(&header_text, header.clone(), || {
+            tracing::info_span!(
+                target: "telemetry",
+                INVOCATION_SPAN,
+                function_request_id = ctx.request_id.as_str(),
+                function_arn = ctx.invoked_function_arn.as_str(),
+                xray_trace_id = xray_trace_id.as_deref(),
+                correlation_id = correlation.as_deref(),
+                cold_start = cold,
+                telemetry.debug_sampled = debug_sampled,
+                telemetry.trace_header = header_text.as_str(),
+                telemetry.tracestate = tracestate.as_deref(),
+                telemetry.faas_trigger = trigger,
+                telemetry.function_version = function.function_version.as_deref(),
+                telemetry.segment_name = function.function_name.as_deref().unwrap_or(function.service.as_str()),
+                telemetry.fault = tracing::field::Empty,
+                annotation.ColdStart = cold,
+                annotation.Service = function.service.as_str(),
+            )
+        });
         // Lambda's own context first: an SQS batch's message links fill the rest of the link limit.
         // (Nothing to link when Lambda's header is the parent, the default: no second parse of it.)
         if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref())

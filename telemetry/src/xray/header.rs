@@ -174,34 +174,31 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// While alive, [`take_handed`] given `text` — the very same bytes in memory, not an equal copy —
-/// answers `header` instead of parsing it again: the invocation layer parses Lambda's header once and
-/// the span layer, reading it back from the invocation span's field, takes the result. Cleared on
-/// drop, so the address can never be mistaken for another string's later; the text is borrowed for
-/// the handoff's life, so it cannot change meanwhile.
+/// Runs `f` with `header` (the parse of `text`) handed on: inside `f`, [`take_handed`] given `text` —
+/// the very same bytes in memory, not an equal copy — answers `header` instead of parsing it again.
+/// The invocation layer parses Lambda's header once, and the span layer, reading it back from the
+/// invocation span's field while `f` creates that span, takes the result. The slot is cleared when
+/// `f` returns or unwinds, on this thread, so the address can never be mistaken for another string's
+/// later; `text` is borrowed throughout, so it cannot change meanwhile. `None`: just `f`.
 #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
-pub(crate) struct Handoff<'a>(std::marker::PhantomData<&'a str>);
-
-#[cfg_attr(not(feature = "lambda"), allow(dead_code))]
-impl<'a> Handoff<'a> {
-    /// Hands `header`, the parse of `text`, on.
-    pub(crate) fn new(text: &'a str, header: TraceHeader) -> Self {
-        let _ = HANDED.try_with(|h| {
-            if let Ok(mut h) = h.try_borrow_mut() {
-                *h = Some((text.as_ptr() as usize, text.len(), header));
-            }
-        });
-        Self(std::marker::PhantomData)
+pub(crate) fn handing<R>(text: &str, header: Option<TraceHeader>, f: impl FnOnce() -> R) -> R {
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            let _ = HANDED.try_with(|h| h.try_borrow_mut().map(|mut h| h.take()));
+        }
     }
+    let Some(header) = header else { return f() };
+    let _ = HANDED.try_with(|h| {
+        if let Ok(mut h) = h.try_borrow_mut() {
+            *h = Some((text.as_ptr() as usize, text.len(), header));
+        }
+    });
+    let _clear = Clear;
+    f()
 }
 
-impl Drop for Handoff<'_> {
-    fn drop(&mut self) {
-        let _ = HANDED.try_with(|h| h.try_borrow_mut().map(|mut h| h.take()));
-    }
-}
-
-/// The header handed on for exactly `text` ([`Handoff`]), taken (a second call answers `None`).
+/// The header handed on for exactly `text` ([`handing`]), taken (a second call answers `None`).
 pub(crate) fn take_handed(text: &str) -> Option<TraceHeader> {
     HANDED
         .try_with(|h| {
@@ -408,25 +405,30 @@ mod tests {
     }
 
     /// A handed header is taken only for the very text it was handed with, once, and only while the
-    /// handoff lives: an equal copy elsewhere in memory, a prefix of the text, a second taker, or a
-    /// taker after the handoff is dropped all parse for themselves.
+    /// handing closure runs (or until it unwinds): an equal copy elsewhere in memory, a prefix of the
+    /// text, a second taker, or a taker afterwards all parse for themselves.
     #[test]
     fn a_handed_header_is_taken_once_for_its_own_text_only() {
         let text = String::from("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
         let mut other = TraceHeader::parse(&text).unwrap();
         other.sampled = Sampled::No;
         let copy = text.clone();
-        {
-            let _h = Handoff::new(&text, other.clone());
+        handing(&text, Some(other.clone()), || {
             assert_eq!(take_handed(&copy), None, "an equal copy at another address");
             assert_eq!(take_handed(&text[..40]), None, "same address, another length");
             assert_eq!(take_handed(&text), Some(other.clone()));
             assert_eq!(take_handed(&text), None, "taken once");
-        }
-        {
-            let _h = Handoff::new(&text, other.clone());
-        }
-        assert_eq!(take_handed(&text), None, "the handoff was dropped");
+        });
+        handing(&text, Some(other.clone()), || {});
+        assert_eq!(take_handed(&text), None, "the handing closure returned");
+        let unwound = std::panic::catch_unwind(|| handing(&text, Some(other.clone()), || panic!("in f")));
+        assert!(unwound.is_err());
+        assert_eq!(take_handed(&text), None, "the handing closure unwound");
+        assert_eq!(
+            handing(&text, None, || take_handed(&text)),
+            None,
+            "nothing handed"
+        );
     }
 
     /// A header with Unicode or vertical-tab blanks around its parts parses as it always did.

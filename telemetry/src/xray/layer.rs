@@ -1073,6 +1073,31 @@ mod tests {
         );
     }
 
+    /// The span layer takes the invocation layer's parse of the trace header (`header::handing`) for
+    /// exactly the text the span records instead of parsing it: handed an unsampled parse of a
+    /// sampled header, the invocation span is unsampled (nothing exported); the same span made without
+    /// the handoff is exported.
+    #[test]
+    fn the_invocation_span_takes_the_handed_header() {
+        let text = String::from(HEADER);
+        let mut unsampled = TraceHeader::parse(&text).unwrap();
+        unsampled.sampled = super::super::Sampled::No;
+        let sink = crate::xray::MemorySpanSink::default();
+        let layer = XrayLayer::with_span_sink(sink.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let handed = super::super::header::handing(&text, Some(unsampled), || {
+                tracing::info_span!("lambda.invocation", telemetry.trace_header = text.as_str())
+            });
+            drop(handed.entered());
+            assert!(
+                sink.batches().is_empty(),
+                "the handed, unsampled header was taken"
+            );
+            drop(tracing::info_span!("lambda.invocation", telemetry.trace_header = text.as_str()).entered());
+        });
+        assert_eq!(sink.batches().len(), 1, "parsed from the text: sampled");
+    }
+
     /// A whole invocation leaves as one batch, each span after the spans it encloses and siblings in
     /// the order they closed — whichever child's vector is handed up and whichever is appended.
     #[test]
