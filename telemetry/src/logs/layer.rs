@@ -36,7 +36,7 @@ struct SpanJson {
     ends: Vec<usize>,
     /// The context members a line writes when all its context keys come from this span
     /// ([`SpanFields::context_block`]), and the configuration they were written for.
-    context: OnceLock<(usize, Vec<u8>)>,
+    context: OnceLock<(u64, Vec<u8>)>,
 }
 
 impl SpanFields {
@@ -93,12 +93,12 @@ impl SpanFields {
     }
 
     /// The context members (`Line::write_context`) of a line whose context keys all come from this
-    /// span, as `write` wrote them for the first such line under configuration `cfg` (its address):
+    /// span, as `write` wrote them for the first such line under configuration `cfg` (its id):
     /// they depend on nothing else — this span's values, already redacted and encoded, and the
     /// configuration's service, function name, memory size and sampling rate. `None` under another
     /// configuration, or before [`Self::printed`] encoded the values (the values the block is made
     /// of; recording new ones starts a new block).
-    fn context_block(&self, cfg: usize, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<&[u8]> {
+    fn context_block(&self, cfg: u64, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<&[u8]> {
         let json = self.json.get()?;
         let (at, block) = json.context.get_or_init(|| {
             let mut block = Vec::with_capacity(256);
@@ -163,6 +163,9 @@ struct InvocationLog {
 #[derive(Debug)]
 pub struct JsonLogLayer<W = fn() -> io::Stdout> {
     cfg: Arc<LogConfig>,
+    /// This layer's configuration among every one made in the process (never reused, unlike an
+    /// address): what a span's cached context members were written under ([`SpanFields::context_block`]).
+    cfg_id: u64,
     max: LevelFilter,
     writer: W,
     clock: Arc<dyn Clock>,
@@ -172,9 +175,11 @@ impl JsonLogLayer {
     /// A layer writing to stdout with the system clock.
     #[must_use]
     pub fn new(cfg: LogConfig) -> Self {
+        static NEXT_CFG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let max = cfg.max_possible();
         Self {
             cfg: Arc::new(cfg),
+            cfg_id: NEXT_CFG.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             max,
             writer: io::stdout,
             clock: Arc::new(SystemClock),
@@ -191,6 +196,7 @@ impl<W> JsonLogLayer<W> {
     {
         JsonLogLayer {
             cfg: self.cfg,
+            cfg_id: self.cfg_id,
             max: self.max,
             writer,
             clock: self.clock,
@@ -325,8 +331,7 @@ where
             && !self.cfg.pretty
             && let Some(f) = guards[i].get::<SpanFields>()
         {
-            let cfg = Arc::as_ptr(&self.cfg) as usize;
-            line.context_block = f.context_block(cfg, |out| line.write_context(out, None).is_ok());
+            line.context_block = f.context_block(self.cfg_id, |out| line.write_context(out, None).is_ok());
         }
         let start = out.len();
         let ok = if self.cfg.pretty {
@@ -834,6 +839,39 @@ mod tests {
         assert_eq!(lines[7]["correlation_id"], "mail [REDACTED]");
         assert_eq!(lines[8]["function_memory_size"], 128);
         assert_eq!(lines[10]["function_memory_size"], 512);
+    }
+
+    /// A span's cached context members belong to the layer that wrote them: after the log layer is
+    /// swapped for one of another configuration (`reload`), the same span's next line carries the new
+    /// service, function name and memory size.
+    #[test]
+    fn a_reloaded_layer_writes_its_own_context_members() {
+        let layer = |service: &str, memory: u32| {
+            let cap = Cap::default();
+            let cfg = LogConfig::new(service).with_function(crate::context::FunctionInfo {
+                service: service.into(),
+                function_name: Some(format!("{service}-fn")),
+                memory_size: Some(memory),
+                ..Default::default()
+            });
+            (JsonLogLayer::new(cfg).with_writer(cap.clone()), cap)
+        };
+        let (first, first_cap) = layer("valuation", 512);
+        let (second, second_cap) = layer("pricing", 1024);
+        let (reloadable, handle) = tracing_subscriber::reload::Layer::new(first);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(reloadable), || {
+            let _inv = invocation(false).entered();
+            tracing::info!("under the first layer");
+            handle.reload(second).unwrap();
+            tracing::info!("under the second");
+        });
+        let (a, b) = (first_cap.lines(), second_cap.lines());
+        assert_eq!((a.len(), b.len()), (1, 1));
+        assert_eq!(a[0]["service"], "valuation");
+        assert_eq!(b[0]["service"], "pricing");
+        assert_eq!(b[0]["function_name"], "pricing-fn");
+        assert_eq!(b[0]["function_memory_size"], 1024);
+        assert_eq!(b[0]["function_request_id"], "req-1");
     }
 
     #[test]
