@@ -75,15 +75,18 @@ mod tests {
 
     #[test]
     fn escapes_like_serde_json() {
-        // Every byte alone, inside short plain text, and at each end of text long enough for the
-        // long-string check (16 bytes and up), which looks at bytes differently.
+        // Every byte alone, inside short plain text, and at each end of 15-byte texts (the longest the
+        // short check reads) and 16-byte ones (the shortest the long check reads).
+        assert_eq!(("fourteen bytes".len(), "fifteen bytes..".len()), (14, 15));
         for b in 0..=127u8 {
             let c = char::from(b).to_string();
             for s in [
                 c.clone(),
                 format!("plain {c} text"),
-                format!("{c}fifteen bytes."),
-                format!("sixteen bytes of plain text{c}"),
+                format!("{c}fourteen bytes"),
+                format!("fourteen bytes{c}"),
+                format!("{c}fifteen bytes.."),
+                format!("fifteen bytes..{c}"),
             ] {
                 let mut out = Vec::new();
                 write_str(&mut out, &s);
