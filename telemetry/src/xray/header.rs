@@ -107,6 +107,16 @@ impl TraceHeader {
         let mut sampled = Sampled::Unknown;
         let mut lineage = None;
         let mut extra = Vec::new();
+        // What may still be carried on into outgoing headers (`Lineage` and the other keys).
+        let mut room = MAX_CARRIED_BYTES;
+        let mut carry = |k: &str, v: &str| {
+            let cost = k.len() + v.len() + 2;
+            let fits = cost <= room;
+            if fits {
+                room -= cost;
+            }
+            fits
+        };
         // Blanks around parts, keys and values are trimmed as `str::trim` does, ASCII ones by byte
         // (`trim_blanks`).
         for part in crate::context::split_ascii(header, b';') {
@@ -136,10 +146,12 @@ impl TraceHeader {
                 }
                 // Carried on into outgoing headers: a value that is not printable ASCII (a control
                 // character from a hostile event) would make the HTTP client refuse — or panic on — the
-                // header, so it is dropped here.
-                "Lineage" if is_header_safe(v) => lineage = Some(v.to_owned()),
+                // header, so it is dropped here; and so is what does not fit in
+                // [`MAX_CARRIED_BYTES`], so a hostile header cannot make every outgoing call's header
+                // too large for the services it calls.
+                "Lineage" if is_header_safe(v) && carry("Lineage", v) => lineage = Some(v.to_owned()),
                 "Lineage" => {}
-                other if is_header_safe(other) && is_header_safe(v) => {
+                other if is_header_safe(other) && is_header_safe(v) && carry(other, v) => {
                     extra.push((other.to_owned(), v.to_owned()));
                 }
                 _ => {}
@@ -213,6 +225,12 @@ pub(crate) fn take_handed(text: &str) -> Option<TraceHeader> {
         .ok()
         .flatten()
 }
+
+/// How many bytes of `Lineage` and other `key=value` parts (each counted with its `;` and `=`) a
+/// parsed header keeps, in the order they come; later ones are dropped. An Application Load Balancer
+/// rewrites an `X-Amzn-Trace-Id` larger than 7 KB to its `Root` alone; Lambda's own header is a tenth
+/// of this.
+pub const MAX_CARRIED_BYTES: usize = 4096;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -460,6 +478,34 @@ mod tests {
         assert!(!hex_decode(b"abc", &mut [0u8; 1]), "odd length");
     }
     use proptest::prelude::*;
+
+    /// A hostile header of 100,000 extra parts and a 1 MB lineage keeps what fits in
+    /// `MAX_CARRIED_BYTES`, the first parts in order; the header it prints for outgoing calls stays
+    /// within that and the ids. Lambda's own header with a lineage keeps it all.
+    #[test]
+    fn what_a_header_carries_on_is_bounded() {
+        let root = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        let parts: String = (0..100_000).map(|i| format!(";k{i}=v{i}")).collect();
+        let h = TraceHeader::parse(&format!("{root};Lineage={}{parts}", "a".repeat(1 << 20))).unwrap();
+        assert_eq!(h.lineage, None, "a 1 MB lineage does not fit");
+        assert_eq!(h.extra[0], ("k0".to_owned(), "v0".to_owned()));
+        let kept: usize = h.extra.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert!(
+            kept <= MAX_CARRIED_BYTES && kept > MAX_CARRIED_BYTES - 20,
+            "{kept}"
+        );
+        assert!(
+            h.extra
+                .iter()
+                .enumerate()
+                .all(|(i, (k, _))| *k == format!("k{i}")),
+            "in order"
+        );
+        assert!(h.to_string().len() <= root.len() + MAX_CARRIED_BYTES);
+        let lambda = format!("{root};Lineage=a87bd80c:1|68fd508a:5;Self=1-67891233-12456789abcdef012345678");
+        let h = TraceHeader::parse(&lambda).unwrap();
+        assert_eq!(h.to_string(), lambda);
+    }
 
     /// A hostile event's header: lineage or extra values with control characters never reach an
     /// outgoing header (the SDK's header map would refuse them); the trace itself still joins.
