@@ -318,6 +318,12 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                     esc.already_escalated.len(),
                     esc.not_yet.len()
                 ));
+                if !esc.in_flight.is_empty() {
+                    text.push_str(&format!(
+                        "Being escalated by another run (not yet marked sent): {}.\n",
+                        esc.in_flight.join(", ")
+                    ));
+                }
                 for (name, why) in &esc.failures {
                     text.push_str(&format!("✗ escalation of {name}: {why}\n"));
                     code = exit::ERROR;

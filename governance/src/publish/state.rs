@@ -979,6 +979,11 @@ pub struct EscalationReport {
     pub escalated: Vec<String>,
     /// Already escalated in this episode (the ledger said so).
     pub already_escalated: Vec<String>,
+    /// Recorded by another run between this run's read of the ledger and its own record, and not yet
+    /// marked sent: that run is publishing it (or failed to, and the next run publishes it). Not a
+    /// page that was sent, so never announced as one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<String>,
     /// Of `escalated`, pages an earlier run recorded for an episode that has ended since.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub escalated_late: Vec<String>,
@@ -1056,6 +1061,8 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
 
     // Record this run's new episodes, each on its own: one failing does not hold back the others.
     let mut to_send: Vec<StoredRecord> = Vec::new();
+    // Episodes another run recorded meanwhile: `(alarm, sort key)`.
+    let mut raced: Vec<(String, String)> = Vec::new();
     for f in due {
         let (_, sk) = episode_key(&report.platform, &f.name, f.since);
         if existing.iter().any(|(s, _)| *s == sk) {
@@ -1107,8 +1114,25 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
                 sk,
                 record,
             }),
-            Ok(false) => out.already_escalated.push(f.name.clone()),
+            // Another run recorded the episode since `existing` was read: sent only if its record
+            // says so.
+            Ok(false) => raced.push((f.name.clone(), sk)),
             Err(e) => out.failures.push((f.name.clone(), e.to_string())),
+        }
+    }
+    if !raced.is_empty() {
+        let now_recorded = ledger.claims(&pk).await.unwrap_or_default();
+        for (name, sk) in raced {
+            let sent = now_recorded
+                .iter()
+                .find(|(s, _)| *s == sk)
+                .and_then(|(_, detail)| DeliveryRecord::parse(detail))
+                .is_some_and(|r| !r.is_pending());
+            if sent {
+                out.already_escalated.push(name);
+            } else {
+                out.in_flight.push(name);
+            }
         }
     }
 
@@ -1561,6 +1585,126 @@ mod tests {
         let third = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert_eq!(third.already_escalated, [COMPOSITE]);
         assert_eq!(sns.published().len(), 1);
+    }
+
+    /// A ledger where another run records `(pk, sk, detail)` just before this run's first
+    /// `record_all`: after this run read the ledger, before its own write.
+    struct RacedBy<'a> {
+        inner: &'a MemoryLedger,
+        other: std::sync::Mutex<Option<(String, String, String)>>,
+    }
+
+    impl LedgerStore for RacedBy<'_> {
+        fn table(&self) -> &str {
+            self.inner.table()
+        }
+        async fn claim(
+            &self,
+            pk: &str,
+            sk: &str,
+            detail: &str,
+            keep: StdDuration,
+        ) -> Result<bool, LedgerError> {
+            self.inner.claim(pk, sk, detail, keep).await
+        }
+        async fn record_all(&self, items: &[NewItem<'_>]) -> Result<bool, LedgerError> {
+            let other = self.other.lock().unwrap().take();
+            if let Some((pk, sk, detail)) = other {
+                let item = NewItem {
+                    pk: &pk,
+                    sk: &sk,
+                    detail: &detail,
+                    keep: None,
+                };
+                assert!(self.inner.record_all(&[item]).await.unwrap());
+            }
+            self.inner.record_all(items).await
+        }
+        async fn update_record(
+            &self,
+            pk: &str,
+            sk: &str,
+            detail: &str,
+            keep: Option<StdDuration>,
+        ) -> Result<(), LedgerError> {
+            self.inner.update_record(pk, sk, detail, keep).await
+        }
+        async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {
+            self.inner.claims(pk).await
+        }
+        async fn put_snapshot_body(
+            &self,
+            pk: &str,
+            sk: &str,
+            body: String,
+            keep: StdDuration,
+        ) -> Result<(), LedgerError> {
+            self.inner.put_snapshot_body(pk, sk, body, keep).await
+        }
+        async fn snapshot_bodies(
+            &self,
+            pk: &str,
+            from: &str,
+            to: &str,
+        ) -> Result<Vec<(String, String)>, LedgerError> {
+            self.inner.snapshot_bodies(pk, from, to).await
+        }
+        async fn increment(
+            &self,
+            pk: &str,
+            sk: &str,
+            by: u64,
+            cap: Option<u64>,
+            keep: StdDuration,
+        ) -> Result<crate::ledger::Counted, LedgerError> {
+            self.inner.increment(pk, sk, by, cap, keep).await
+        }
+        async fn counter(&self, pk: &str, sk: &str) -> Result<u64, LedgerError> {
+            self.inner.counter(pk, sk).await
+        }
+    }
+
+    /// Two runs escalate the same episode at once; the other run records it between this run's read
+    /// of the ledger and its own record. While the other run's record is pending (it has not published
+    /// yet, or failed to), this run reports the page in flight — not "already escalated", which the
+    /// announcement would tell on-call was paged — and publishes nothing; once the other run's record
+    /// says sent, it is already escalated.
+    #[tokio::test(start_paused = true)]
+    async fn a_page_another_run_recorded_meanwhile_is_in_flight_until_marked_sent() {
+        let since = now() - Duration::minutes(20);
+        let (cw, cat) = firing_world(since);
+        let r = report_at(&cw, &cat, now()).await;
+        let pk = "collectiq-prod#alarm-escalation".to_owned();
+        // The other run's record, pending (its Publish failed) and sent.
+        for (publish, pending) in [
+            (Outcome::Fail("InternalError".into()), true),
+            (Outcome::Accept, false),
+        ] {
+            let detail = {
+                let ledger = MemoryLedger::new();
+                let sns = FakeChannels::new();
+                sns.script_sns([publish]);
+                escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+                ledger.detail(&pk, &episode_sk(since)).unwrap()
+            };
+            let inner = MemoryLedger::new();
+            let ledger = RacedBy {
+                inner: &inner,
+                other: std::sync::Mutex::new(Some((pk.clone(), episode_sk(since), detail))),
+            };
+            let sns = FakeChannels::new();
+            let esc = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+            assert!(esc.escalated.is_empty() && esc.failures.is_empty(), "{esc:?}");
+            assert!(sns.published().is_empty(), "the other run publishes it");
+            if pending {
+                assert_eq!(esc.in_flight, [COMPOSITE], "{esc:?}");
+                assert!(esc.already_escalated.is_empty(), "{esc:?}");
+                assert!(esc.paged().earlier.is_empty());
+            } else {
+                assert_eq!(esc.already_escalated, [COMPOSITE], "{esc:?}");
+                assert!(esc.in_flight.is_empty(), "{esc:?}");
+            }
+        }
     }
 
     /// A page left pending for an episode that ended is sent late beside the new episode's page; the
