@@ -185,6 +185,9 @@ struct Fields {
     /// The callsite's field count: room for the attributes when the first one comes (most spans of the
     /// crate's own have `telemetry.*` fields only, and need none).
     room: usize,
+    /// The invocation span's: its `xray_trace_id` (the log context) is no attribute — the trace id is
+    /// the span's own ([`Fields::as_faas_invocation`]).
+    invocation: bool,
 }
 
 fn span_kind(s: &str) -> Option<SpanKind> {
@@ -200,6 +203,9 @@ fn span_kind(s: &str) -> Option<SpanKind> {
 
 impl Fields {
     fn push(&mut self, f: &Field, v: Value) {
+        if self.invocation && f.name() == "xray_trace_id" {
+            return;
+        }
         if self.attributes.capacity() == 0 {
             self.attributes.reserve_exact(self.room.max(1));
         }
@@ -250,6 +256,7 @@ impl Visit for Fields {
             "telemetry.faas_trigger" => self.faas_trigger = Some(v.to_owned()),
             "telemetry.function_version" => self.function_version = Some(v.to_owned()),
             n if n.starts_with("telemetry.") => {}
+            "xray_trace_id" if self.invocation => {}
             // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields, once
             // the span is known to be kept ([`Fields::redact`]), and not twice when the log layer's
             // redaction has already found the value clean.
@@ -297,9 +304,9 @@ impl Fields {
     /// version, [`resolved_function_arn`](crate::context::resolved_function_arn)), `cloud.account.id`
     /// and `aws.lambda.invoked_arn` (the ARN as invoked, alias and all).
     fn as_faas_invocation(&mut self) {
-        // In place: the span's own records (its trace and correlation ids) come here one field at a
-        // time, and rebuilding the list for each cost an allocation.
-        self.attributes.retain(|kv| kv.key.as_str() != "xray_trace_id");
+        // In place: the span's own records (its correlation id) come here one field at a time, and
+        // rebuilding the list for each cost an allocation. (`xray_trace_id` never became an attribute:
+        // `Fields::invocation`.)
         let mut i = 0;
         while i < self.attributes.len() {
             match self.attributes[i].key.as_str() {
@@ -308,10 +315,7 @@ impl Fields {
                 "function_arn" => {
                     let (account, resource_id) = {
                         let arn = self.attributes[i].value.as_str();
-                        let account = crate::context::arn_account(&arn).map(str::to_owned);
-                        let resource_id =
-                            crate::context::resolved_function_arn(&arn, self.function_version.as_deref());
-                        (account, resource_id)
+                        faas_ids(&arn, self.function_version.as_deref())
                     };
                     // `cloud.account.id`, `cloud.resource_id`, then the ARN as invoked, where the ARN was.
                     self.attributes[i].key = Key::from_static_str("aws.lambda.invoked_arn");
@@ -335,6 +339,42 @@ impl Fields {
             self.attributes.push(KeyValue::new("faas.trigger", trigger));
         }
     }
+}
+
+/// `(account, resource id)` of the function ARN `arn` invoked as version `version`
+/// ([`crate::context::arn_account`], [`crate::context::resolved_function_arn`]). A process serves one
+/// function: the last answer is kept per thread and shared (`Arc<str>`) while the ARN and version are
+/// the same.
+fn faas_ids(arn: &str, version: Option<&str>) -> (Option<Arc<str>>, Arc<str>) {
+    type Ids = (String, Option<String>, Option<Arc<str>>, Arc<str>);
+    thread_local! {
+        static LAST: RefCell<Option<Ids>> = const { RefCell::new(None) };
+    }
+    let compute = || {
+        let account = crate::context::arn_account(arn).map(Arc::from);
+        let resource_id = Arc::from(crate::context::resolved_function_arn(arn, version));
+        (account, resource_id)
+    };
+    LAST.try_with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return compute();
+        };
+        if let Some((a, v, account, resource_id)) = &*last
+            && a == arn
+            && v.as_deref() == version
+        {
+            return (account.clone(), resource_id.clone());
+        }
+        let (account, resource_id) = compute();
+        *last = Some((
+            arn.to_owned(),
+            version.map(str::to_owned),
+            account.clone(),
+            resource_id.clone(),
+        ));
+        (account, resource_id)
+    })
+    .unwrap_or_else(|_| compute())
 }
 
 impl SpanRecord {
@@ -436,6 +476,7 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut fields = Fields {
             room: meta.fields().len(),
+            invocation: meta.name() == INVOCATION_SPAN,
             ..Fields::default()
         };
         attrs.record(&mut fields);
@@ -556,7 +597,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if ext.get_mut::<SpanRecord>().is_some() {
-            let mut fields = Fields::default();
+            let mut fields = Fields {
+                invocation: span.name() == INVOCATION_SPAN,
+                ..Fields::default()
+            };
             values.record(&mut fields);
             if fields.unredacted != 0 {
                 let log = ext.get_mut::<LogFields>().map(|f| &*f);
@@ -982,7 +1026,6 @@ mod tests {
                 KeyValue::new("function_request_id", "r-1"),
                 KeyValue::new("card_id", "c-1"),
                 KeyValue::new("function_arn", arn),
-                KeyValue::new("xray_trace_id", "1-5759e988-bd862e3fe1be46a994272793"),
                 KeyValue::new("cold_start", true),
             ],
             faas_trigger: Some("pubsub".into()),
@@ -1024,6 +1067,68 @@ mod tests {
         r.as_faas_invocation();
         let keys: Vec<&str> = r.attributes.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(keys, ["cloud.resource_id", "aws.lambda.invoked_arn"]);
+    }
+
+    /// The invocation span's `xray_trace_id` (the log context: the trace id is the span's own) is no
+    /// attribute, given at creation or recorded later; another span's field of that name is one.
+    #[test]
+    fn only_the_invocation_span_leaves_out_its_xray_trace_id() {
+        let sink = crate::xray::MemorySpanSink::default();
+        let layer = XrayLayer::with_span_sink(sink.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let inv = tracing::info_span!(
+                "lambda.invocation",
+                telemetry.trace_header = HEADER,
+                xray_trace_id = "1-5759e988-bd862e3fe1be46a994272793",
+                correlation_id = "c-1",
+            );
+            let _inv = inv.enter();
+            inv.record("xray_trace_id", "1-5759e988-00000000000000000000000a");
+            let _call =
+                tracing::info_span!("call", xray_trace_id = "1-5759e988-bd862e3fe1be46a994272793").entered();
+        });
+        let spans = sink.spans();
+        let keys = |name: &str| -> Vec<String> {
+            let span = spans.iter().find(|s| s.name == name).unwrap();
+            span.attributes.iter().map(|kv| kv.key.to_string()).collect()
+        };
+        assert!(
+            !keys("lambda.invocation").contains(&"xray_trace_id".to_owned()),
+            "{:?}",
+            keys("lambda.invocation")
+        );
+        assert!(keys("lambda.invocation").contains(&"correlation_id".to_owned()));
+        assert!(keys("call").contains(&"xray_trace_id".to_owned()));
+    }
+
+    /// The FaaS ids kept per thread belong to one ARN and version: alternating functions, versions and
+    /// an ARN without an account on one thread, each gets what the two functions answer for it.
+    #[test]
+    fn each_function_arn_and_version_gets_its_own_ids() {
+        let a = "arn:aws:lambda:eu-west-1:111111111111:function:a:live";
+        let b = "arn:aws:lambda:eu-west-1:222222222222:function:b";
+        let c = "arn:aws:lambda:eu-west-1::function:c";
+        for (arn, version) in [
+            (a, Some("3")),
+            (a, Some("3")),
+            (a, Some("4")),
+            (b, None),
+            (a, Some("3")),
+            (c, None),
+            (a, None),
+        ] {
+            let (account, resource_id) = faas_ids(arn, version);
+            assert_eq!(
+                account.as_deref(),
+                crate::context::arn_account(arn),
+                "{arn} {version:?}"
+            );
+            assert_eq!(
+                &*resource_id,
+                crate::context::resolved_function_arn(arn, version),
+                "{arn} {version:?}"
+            );
+        }
     }
 
     #[test]
