@@ -812,3 +812,45 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// UUIDs and X-Ray trace ids are left as they are without a scan: the scan leaves every one of
+    /// them unchanged too, for any rules (a custom deny word, e-mails off), unless every hex digit is
+    /// a decimal one and the digits spell a card — and such a UUID is not a card number either.
+    #[test]
+    fn uuids_and_trace_ids_skip_the_scan_and_the_scan_agrees(
+        hex in "[0-9a-fA-F]{32}",
+        trace in proptest::bool::ANY,
+        custom in proptest::bool::ANY,
+    ) {
+        let s = if trace {
+            format!("1-{}-{}", &hex[..8], &hex[8..])
+        } else {
+            format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+        };
+        let red = if custom { Redactor::default().deny_fields(["ab", "ff"]).keep_emails() } else { Redactor::default() };
+        prop_assert_eq!(red.redact_str(&s), s.as_str());
+        let all_digits = hex.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits {
+            prop_assert_eq!(red.scan_all(&s), s.as_str());
+        }
+    }
+}
+
+/// A UUID whose hex happens to be all decimal digits, spelling a Luhn-valid Visa number in its first
+/// three groups (`41111111-1111-1111`: 16 digits): a scan takes it for a card; as a UUID it stays.
+#[test]
+fn an_all_digit_uuid_is_not_a_card_number() {
+    let uuid = "41111111-1111-1111-1234-567890123456";
+    assert_ne!(
+        Redactor::default().scan_all(uuid),
+        uuid,
+        "the scan alone sees a card"
+    );
+    assert_eq!(r(uuid), uuid);
+    assert_eq!(
+        r(&format!("card {}", &uuid[..18])),
+        "card [REDACTED]",
+        "not inside other text"
+    );
+}
