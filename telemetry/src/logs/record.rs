@@ -239,7 +239,7 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
             continue;
         }
         let context = context_slot(name).is_some();
-        if !context && red.is_denied_field(name) {
+        if !context && red.is_denied_static(name) {
             *value = FieldValue::Str(REDACTED.to_owned());
             continue;
         }
@@ -347,7 +347,7 @@ pub(crate) struct Line<'a> {
     pub(crate) message: &'a str,
     pub(crate) cfg: &'a LogConfig,
     pub(crate) context: [Option<Printed<'a>>; 7],
-    pub(crate) fields: &'a [(&'a str, Printed<'a>)],
+    pub(crate) fields: &'a [(&'static str, Printed<'a>)],
     /// The bytes [`Line::write_context`] writes for this line, written before for another line with
     /// the same context (the same span's values, the same configuration): copied instead.
     pub(crate) context_block: Option<&'a [u8]>,
@@ -513,7 +513,7 @@ impl Serialize for Line<'_> {
 }
 
 struct Redacted<'a> {
-    name: &'a str,
+    name: &'static str,
     value: &'a FieldValue,
     redactor: Option<(&'a Redactor, &'a ScanBudget)>,
     by_name: bool,
@@ -526,7 +526,7 @@ impl Redacted<'_> {
             return serde_json::to_writer(out, self);
         };
         match self.redactor {
-            Some((r, _)) if self.by_name && r.is_denied_field(self.name) => write_str(out, REDACTED),
+            Some((r, _)) if self.by_name && r.is_denied_static(self.name) => write_str(out, REDACTED),
             Some((r, b)) => write_str(out, &r.redact_within(v, b)),
             None => write_str(out, v),
         }
@@ -537,7 +537,7 @@ impl Redacted<'_> {
 impl Serialize for Redacted<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if let Some((r, _)) = self.redactor
-            && ((self.by_name && r.is_denied_field(self.name)) || self.value.is_card_number())
+            && ((self.by_name && r.is_denied_static(self.name)) || self.value.is_card_number())
         {
             return s.serialize_str(REDACTED);
         }

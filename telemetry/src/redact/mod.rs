@@ -270,6 +270,38 @@ impl Redactor {
         ends_denied || (b.iter().any(|&c| c | 0x20 == b'p') && denied_anywhere(name))
     }
 
+    /// [`Self::is_denied_field`] for a name that lives for the whole program (a `tracing` callsite's
+    /// field name): under the default rules the answer is kept per thread, by the name's address — a
+    /// `'static` string's address never holds another string. Other rules ask every time.
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    pub(crate) fn is_denied_static(&self, name: &'static str) -> bool {
+        /// Answers kept: `(address, length, denied)`, one slot per address hash.
+        type Slots = [(usize, usize, bool); 32];
+        thread_local! {
+            static DENIED: std::cell::RefCell<Slots> = const { std::cell::RefCell::new([(0, 0, false); 32]) };
+        }
+        if !self.default_rules {
+            return self.is_denied_field(name);
+        }
+        let at = name.as_ptr() as usize;
+        let slot = (at ^ (at >> 5) ^ (at >> 11)) % 32;
+        DENIED
+            .try_with(|d| {
+                let Ok(mut d) = d.try_borrow_mut() else {
+                    return self.is_denied_field(name);
+                };
+                match d[slot] {
+                    (a, len, denied) if a == at && len == name.len() => denied,
+                    _ => {
+                        let denied = self.is_denied_field(name);
+                        d[slot] = (at, name.len(), denied);
+                        denied
+                    }
+                }
+            })
+            .unwrap_or_else(|_| self.is_denied_field(name))
+    }
+
     /// Redacts secrets found inside free text, scanning at most the per-record budget.
     #[must_use]
     pub fn redact_str<'a>(&self, s: &'a str) -> Cow<'a, str> {

@@ -854,3 +854,65 @@ fn an_all_digit_uuid_is_not_a_card_number() {
         "not inside other text"
     );
 }
+
+/// The per-thread answers for `'static` field names are the deny list's: for denied and allowed names
+/// alike, asked again (from the cache), past the cache's size (evictions), and never carried over to a
+/// redactor with other rules.
+#[test]
+fn static_field_names_are_denied_as_the_list_says() {
+    const NAMES: &[&str] = &[
+        "password",
+        "user_password",
+        "api_key",
+        "apiKey",
+        "card_pan",
+        "cardPan",
+        "span",
+        "company",
+        "session_secret",
+        "token",
+        "input_tokens",
+        "Authorization",
+        "cookie",
+        "set_cookie",
+        "card_id",
+        "source",
+        "table",
+        "stage",
+        "comparables",
+        "value_usd",
+        "outcome",
+        "function_request_id",
+        "function_arn",
+        "correlation_id",
+        "annotation.Service",
+        "private_key_pem",
+        "passwd",
+        "cvv",
+        "signature",
+        "credential",
+        "x_api_key",
+        "refresh_token",
+        "grade",
+        "model",
+        "agent",
+        "region",
+        "bucket",
+        "key",
+        "secret_name",
+        "pan",
+    ];
+    let red = Redactor::default();
+    for _ in 0..3 {
+        for name in NAMES {
+            assert_eq!(red.is_denied_static(name), red.is_denied_field(name), "{name}");
+        }
+    }
+    assert!(!red.is_denied_static("source"));
+    let custom = Redactor::default().deny_fields(["source"]);
+    assert!(
+        custom.is_denied_static("source"),
+        "another redactor's rules, not the cache"
+    );
+    assert!(!red.is_denied_static("source"));
+}
