@@ -227,7 +227,8 @@ pub(crate) fn take_handed(text: &str) -> Option<TraceHeader> {
 }
 
 /// How many bytes of `Lineage` and other `key=value` parts (each counted with its `;` and `=`) a
-/// parsed header keeps, in the order they come; later ones are dropped. An Application Load Balancer
+/// parsed header keeps: each part in the order they come, if it still fits; one that does not is
+/// dropped, and later ones that fit are kept. An Application Load Balancer
 /// rewrites an `X-Amzn-Trace-Id` larger than 7 KB to its `Root` alone; Lambda's own header is a tenth
 /// of this.
 pub const MAX_CARRIED_BYTES: usize = 4096;
