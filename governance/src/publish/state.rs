@@ -1121,17 +1121,32 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
         }
     }
     if !raced.is_empty() {
-        let now_recorded = ledger.claims(&pk).await.unwrap_or_default();
-        for (name, sk) in raced {
-            let sent = now_recorded
-                .iter()
-                .find(|(s, _)| *s == sk)
-                .and_then(|(_, detail)| DeliveryRecord::parse(detail))
-                .is_some_and(|r| !r.is_pending());
-            if sent {
-                out.already_escalated.push(name);
-            } else {
-                out.in_flight.push(name);
+        match ledger.claims(&pk).await {
+            Ok(now_recorded) => {
+                for (name, sk) in raced {
+                    // A record this version cannot read was written by an earlier one, which marked
+                    // nothing pending: taken as sent, as the loop below takes it. One not found yet (a
+                    // read that lags the write) is in flight: the next run reads it again.
+                    let sent = now_recorded
+                        .iter()
+                        .find(|(s, _)| *s == sk)
+                        .is_some_and(|(_, detail)| {
+                            DeliveryRecord::parse(detail).is_none_or(|r| !r.is_pending())
+                        });
+                    if sent {
+                        out.already_escalated.push(name);
+                    } else {
+                        out.in_flight.push(name);
+                    }
+                }
+            }
+            Err(e) => {
+                for (name, _) in raced {
+                    out.failures.push((
+                        name,
+                        format!("another run recorded this page; reading its record back failed: {e}"),
+                    ));
+                }
             }
         }
     }
@@ -1592,6 +1607,8 @@ mod tests {
     struct RacedBy<'a> {
         inner: &'a MemoryLedger,
         other: std::sync::Mutex<Option<(String, String, String)>>,
+        /// Whether the read after the refused write fails.
+        reread_fails: bool,
     }
 
     impl LedgerStore for RacedBy<'_> {
@@ -1617,6 +1634,9 @@ mod tests {
                     keep: None,
                 };
                 assert!(self.inner.record_all(&[item]).await.unwrap());
+                if self.reread_fails {
+                    self.inner.fail(LedgerOp::Query, 1);
+                }
             }
             self.inner.record_all(items).await
         }
@@ -1668,7 +1688,7 @@ mod tests {
     /// of the ledger and its own record. While the other run's record is pending (it has not published
     /// yet, or failed to), this run reports the page in flight — not "already escalated", which the
     /// announcement would tell on-call was paged — and publishes nothing; once the other run's record
-    /// says sent, it is already escalated.
+    /// says sent, it is already escalated; when the record cannot be read back, a failure.
     #[tokio::test(start_paused = true)]
     async fn a_page_another_run_recorded_meanwhile_is_in_flight_until_marked_sent() {
         let since = now() - Duration::minutes(20);
@@ -1691,6 +1711,7 @@ mod tests {
             let ledger = RacedBy {
                 inner: &inner,
                 other: std::sync::Mutex::new(Some((pk.clone(), episode_sk(since), detail))),
+                reread_fails: false,
             };
             let sns = FakeChannels::new();
             let esc = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
@@ -1705,6 +1726,24 @@ mod tests {
                 assert!(esc.in_flight.is_empty(), "{esc:?}");
             }
         }
+        // The read-back fails: nothing is claimed either way — a failure of this run.
+        let inner = MemoryLedger::new();
+        let ledger = RacedBy {
+            inner: &inner,
+            other: std::sync::Mutex::new(Some((pk.clone(), episode_sk(since), "{}".to_owned()))),
+            reread_fails: true,
+        };
+        let sns = FakeChannels::new();
+        let esc = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert!(
+            esc.already_escalated.is_empty() && esc.in_flight.is_empty(),
+            "{esc:?}"
+        );
+        assert_eq!(esc.failures.len(), 1, "{esc:?}");
+        assert!(
+            esc.failures[0].1.contains("reading its record back failed"),
+            "{esc:?}"
+        );
     }
 
     /// A page left pending for an episode that ended is sent late beside the new episode's page; the
