@@ -335,8 +335,8 @@ impl Redactor {
     fn redact_all<'a>(&self, s: &'a str) -> Cow<'a, str> {
         // An id in a shape every invocation carries — a UUID (Lambda's request id) or an X-Ray trace id
         // — is hex digits and hyphens in fixed places: no rule but the card rule can match in it, and
-        // `is_uuid` leaves out the UUIDs whose digits could make a card (a trace id's digit groups
-        // never can: 1, 8 and 24 digits). The scan would leave these unchanged (a test holds the two
+        // `is_uuid` leaves out the UUIDs whose digits make a card (a trace id's digit groups never
+        // can: 1, 8 and 24 digits). The scan would leave these unchanged (a test holds the two
         // equal); they are skipped because every invocation's log context has two of them.
         if is_uuid(s.as_bytes()) || is_xray_trace_id(s.as_bytes()) {
             return Cow::Borrowed(s);
@@ -1342,11 +1342,27 @@ fn find_secret_keys(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
-/// `8-4-4-4-12` hex digits (either case) — a UUID — whose digits cannot spell a card number: the card
-/// rule needs 13 to 19 digits in groups of digits only, which in a UUID means its first three groups
-/// (16) or its last two (16) all decimal. Such a UUID (one in about a thousand) is scanned as any text.
+/// `8-4-4-4-12` hex digits (either case) — a UUID — whose digits do not spell a card number. The card
+/// rule reads 13 to 19 digits from groups of digits only: in a UUID, its first three groups or its last
+/// two (16 digits each). When either is all decimal and is a card (an issuer prefix and a valid Luhn
+/// digit), the UUID is scanned as any text.
 fn is_uuid(b: &[u8]) -> bool {
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(|c| *c == b'-' || c.is_ascii_digit());
+    /// Groups of 16 decimal digits (and hyphens) that make a card number.
+    fn card(groups: &[u8]) -> bool {
+        let mut d = [0u8; 16];
+        let mut n = 0;
+        for &c in groups {
+            match c {
+                b'-' => {}
+                b'0'..=b'9' if n < d.len() => {
+                    d[n] = c - b'0';
+                    n += 1;
+                }
+                _ => return false,
+            }
+        }
+        n == d.len() && card_prefix(&d, n) && luhn(&d)
+    }
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| {
             if matches!(i, 8 | 13 | 18 | 23) {
@@ -1355,8 +1371,8 @@ fn is_uuid(b: &[u8]) -> bool {
                 c.is_ascii_hexdigit()
             }
         })
-        && !digits(0..18)
-        && !digits(19..36)
+        && !card(&b[..18])
+        && !card(&b[19..])
 }
 
 /// `1-{8 hex}-{24 hex}`: an X-Ray trace id.

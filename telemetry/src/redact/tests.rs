@@ -844,7 +844,8 @@ proptest! {
 }
 
 /// UUIDs whose digit groups spell a Luhn-valid card (the first three groups, or the last two) are
-/// scanned as any text, as before the shortcut: their card digits go.
+/// scanned as any text: their card digits go. Digit groups that are no card (no issuer prefix, as in
+/// `8000-000000000001`) leave the UUID as it is.
 #[test]
 fn a_uuid_whose_digit_groups_spell_a_card_is_scanned() {
     assert_eq!(
