@@ -97,9 +97,14 @@ fn string(buf: &mut Vec<u8>, s: &str) {
     crate::json::write_str(buf, s);
 }
 
-/// A JSON number as serde_json writes an `f64` (`null` when not finite).
+/// A JSON number as serde_json writes an `f64` (`null` when not finite): its own shortest-float
+/// formatter, without the serializer around it (two per span: its start and end).
 fn float(buf: &mut Vec<u8>, f: f64) {
-    let _ = serde_json::to_writer(&mut *buf, &f);
+    if f.is_finite() {
+        buf.extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes());
+    } else {
+        buf.extend_from_slice(b"null");
+    }
 }
 
 /// `"` + `ascii` + `"`.
@@ -376,6 +381,16 @@ mod tests {
 
     fn takes_direct_path(batch: &[SpanData]) -> bool {
         direct_root(batch, &Tree::of(batch)).is_some()
+    }
+
+    proptest! {
+        /// A number written as serde_json writes an `f64`, for any value (`null` when not finite).
+        #[test]
+        fn floats_are_written_as_serde_json_writes_them(f in proptest::num::f64::ANY) {
+            let mut buf = Vec::new();
+            float(&mut buf, f);
+            prop_assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(&f).unwrap());
+        }
     }
 
     #[test]
