@@ -1006,13 +1006,21 @@ impl EscalationReport {
     }
 }
 
-/// The ledger key of an alarm episode: the alarm and when it went into ALARM.
+/// The ledger key of an alarm episode: the alarm and when it went into ALARM, to the millisecond
+/// (CloudWatch's `StateUpdatedTimestamp`): an alarm that recovers and fires again within one second is
+/// a new episode, paged again.
 #[must_use]
 pub fn episode_key(platform: &str, alarm: &str, since: DateTime<Utc>) -> (String, String) {
     (
         format!("{platform}#alarm-escalation"),
-        format!("{alarm}#{}", since.format("%Y-%m-%dT%H:%M:%SZ")),
+        format!("{alarm}#{}", since.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
     )
+}
+
+/// The episode's key as versions before 2026-12-04 wrote it (to the second): a record of an episode
+/// still open under that key is that episode's, so an upgrade does not page it again.
+fn legacy_episode_sk(alarm: &str, since: DateTime<Utc>) -> String {
+    format!("{alarm}#{}", since.format("%Y-%m-%dT%H:%M:%SZ"))
 }
 
 /// How long an escalation record is kept once its episode is over (while the alarm keeps firing in the
@@ -1056,7 +1064,12 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
         .summary
         .firing
         .iter()
-        .map(|f| episode_key(&report.platform, &f.name, f.since).1)
+        .flat_map(|f| {
+            [
+                episode_key(&report.platform, &f.name, f.since).1,
+                legacy_episode_sk(&f.name, f.since),
+            ]
+        })
         .collect();
 
     // Record this run's new episodes, each on its own: one failing does not hold back the others.
@@ -1065,7 +1078,8 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
     let mut raced: Vec<(String, String)> = Vec::new();
     for f in due {
         let (_, sk) = episode_key(&report.platform, &f.name, f.since);
-        if existing.iter().any(|(s, _)| *s == sk) {
+        let legacy = legacy_episode_sk(&f.name, f.since);
+        if existing.iter().any(|(s, _)| *s == sk || *s == legacy) {
             continue; // sent (already escalated) or pending (sent below)
         }
         let message = EscalationMessage {
@@ -1600,6 +1614,63 @@ mod tests {
         let third = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert_eq!(third.already_escalated, [COMPOSITE]);
         assert_eq!(sns.published().len(), 1);
+    }
+
+    /// An alarm that recovers and fires again within the same second starts a new episode, paged
+    /// again (episode keys were to the second: the second page was taken for the first).
+    #[tokio::test(start_paused = true)]
+    async fn an_alarm_firing_again_within_the_second_is_paged_again() {
+        let first_since = now() - Duration::minutes(20) + Duration::milliseconds(86);
+        let (cw, cat) = firing_world(first_since);
+        let ledger = MemoryLedger::new();
+        let sns = FakeChannels::new();
+        let r = report_at(&cw, &cat, now()).await;
+        let first = escalate(&r, Duration::zero(), &ledger, &sns, TOPIC).await;
+        assert_eq!(first.escalated, [COMPOSITE], "{first:?}");
+        let again_since = first_since + Duration::milliseconds(854);
+        cw.set_state(
+            COMPOSITE,
+            StateValue::Alarm,
+            again_since,
+            "Composite rule matched again",
+        );
+        let r = report_at(&cw, &cat, now()).await;
+        let second = escalate(&r, Duration::zero(), &ledger, &sns, TOPIC).await;
+        assert_eq!(second.escalated, [COMPOSITE], "{second:?}");
+        assert_eq!(sns.published().len(), 2);
+    }
+
+    /// A record an earlier version wrote for an episode still open (its key to the second) is that
+    /// episode's: already escalated, not paged again after an upgrade.
+    #[tokio::test(start_paused = true)]
+    async fn an_open_episode_recorded_under_the_old_key_is_not_paged_again() {
+        let since = now() - Duration::minutes(20) + Duration::milliseconds(250);
+        let (cw, cat) = firing_world(since);
+        let r = report_at(&cw, &cat, now()).await;
+        let pk = "collectiq-prod#alarm-escalation";
+        let detail = {
+            let earlier = MemoryLedger::new();
+            escalate(&r, Duration::zero(), &earlier, &FakeChannels::new(), TOPIC).await;
+            earlier.detail(pk, &episode_sk(since)).unwrap()
+        };
+        let ledger = MemoryLedger::new();
+        let legacy = format!("{COMPOSITE}#{}", since.format("%Y-%m-%dT%H:%M:%SZ"));
+        let item = NewItem {
+            pk,
+            sk: &legacy,
+            detail: &detail,
+            keep: None,
+        };
+        assert!(ledger.record_all(&[item]).await.unwrap());
+        let sns = FakeChannels::new();
+        let esc = escalate(&r, Duration::zero(), &ledger, &sns, TOPIC).await;
+        assert_eq!(esc.already_escalated, [COMPOSITE], "{esc:?}");
+        assert!(esc.escalated.is_empty() && sns.published().is_empty(), "{esc:?}");
+        assert_eq!(
+            ledger.expires_in(pk, &legacy),
+            None,
+            "an open episode's record keeps no TTL"
+        );
     }
 
     /// A ledger where another run records `(pk, sk, detail)` just before this run's first
@@ -2263,7 +2334,7 @@ mod tests {
     fn episode_key_is_alarm_and_start() {
         let (pk, sk) = episode_key("collectiq-prod", "a-critical", now());
         assert_eq!(pk, "collectiq-prod#alarm-escalation");
-        assert_eq!(sk, "a-critical#2026-11-22T12:00:00Z");
+        assert_eq!(sk, "a-critical#2026-11-22T12:00:00.000Z");
         assert_eq!(trace_epoch("1-6740a000-abc"), 0x6740_a000);
     }
 }
