@@ -56,9 +56,12 @@ enum Item {
 #[derive(Debug, Default)]
 struct State {
     items: BTreeMap<(String, String), (Item, Option<Instant>)>,
-    failing: BTreeMap<LedgerOp, usize>,
+    /// Per operation: how many calls still succeed, then how many fail.
+    failing: BTreeMap<LedgerOp, (usize, usize)>,
     hanging: Option<LedgerOp>,
     updates: Vec<(String, String)>,
+    /// `(pk, sk, detail)` another writer records just before the next `record_all`.
+    racing: Option<(String, String, String)>,
 }
 
 impl State {
@@ -114,7 +117,18 @@ impl MemoryLedger {
 
     /// Makes the next `times` calls of `op` fail as a throttled DynamoDB call does.
     pub fn fail(&self, op: LedgerOp, times: usize) {
-        self.state().failing.insert(op, times);
+        self.fail_after(op, 0, times);
+    }
+
+    /// Lets the next `ok` calls of `op` succeed, then makes `times` fail as [`Self::fail`] does.
+    pub fn fail_after(&self, op: LedgerOp, ok: usize, times: usize) {
+        self.state().failing.insert(op, (ok, times));
+    }
+
+    /// Another writer records `(pk, sk)` with `detail` just before the next `record_all`: between the
+    /// caller's read of the ledger and its own write.
+    pub fn race_next_record(&self, pk: &str, sk: &str, detail: &str) {
+        self.state().racing = Some((pk.to_owned(), sk.to_owned(), detail.to_owned()));
     }
 
     /// Makes every later call of `op` never complete (the process dies there); `None` stops it.
@@ -128,7 +142,11 @@ impl MemoryLedger {
             let mut state = self.state();
             let hang = state.hanging == Some(op);
             let fail = match state.failing.get_mut(&op) {
-                Some(n) if *n > 0 => {
+                Some((ok, _)) if *ok > 0 => {
+                    *ok -= 1;
+                    false
+                }
+                Some((_, n)) if *n > 0 => {
                     *n -= 1;
                     true
                 }
@@ -227,6 +245,11 @@ impl LedgerStore for MemoryLedger {
         };
         self.enter(LedgerOp::Record, action).await?;
         let mut state = self.state();
+        if let Some((pk, sk, detail)) = state.racing.take() {
+            state
+                .items
+                .insert((pk, sk), (Item::Claim(detail), Self::expiry(None)));
+        }
         if items
             .iter()
             .any(|i| state.items.contains_key(&Self::key(i.pk, i.sk)))

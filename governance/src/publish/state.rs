@@ -1673,88 +1673,6 @@ mod tests {
         );
     }
 
-    /// A ledger where another run records `(pk, sk, detail)` just before this run's first
-    /// `record_all`: after this run read the ledger, before its own write.
-    struct RacedBy<'a> {
-        inner: &'a MemoryLedger,
-        other: std::sync::Mutex<Option<(String, String, String)>>,
-        /// Whether the read after the refused write fails.
-        reread_fails: bool,
-    }
-
-    impl LedgerStore for RacedBy<'_> {
-        fn table(&self) -> &str {
-            self.inner.table()
-        }
-        async fn claim(
-            &self,
-            pk: &str,
-            sk: &str,
-            detail: &str,
-            keep: StdDuration,
-        ) -> Result<bool, LedgerError> {
-            self.inner.claim(pk, sk, detail, keep).await
-        }
-        async fn record_all(&self, items: &[NewItem<'_>]) -> Result<bool, LedgerError> {
-            let other = self.other.lock().unwrap().take();
-            if let Some((pk, sk, detail)) = other {
-                let item = NewItem {
-                    pk: &pk,
-                    sk: &sk,
-                    detail: &detail,
-                    keep: None,
-                };
-                assert!(self.inner.record_all(&[item]).await.unwrap());
-                if self.reread_fails {
-                    self.inner.fail(LedgerOp::Query, 1);
-                }
-            }
-            self.inner.record_all(items).await
-        }
-        async fn update_record(
-            &self,
-            pk: &str,
-            sk: &str,
-            detail: &str,
-            keep: Option<StdDuration>,
-        ) -> Result<(), LedgerError> {
-            self.inner.update_record(pk, sk, detail, keep).await
-        }
-        async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {
-            self.inner.claims(pk).await
-        }
-        async fn put_snapshot_body(
-            &self,
-            pk: &str,
-            sk: &str,
-            body: String,
-            keep: StdDuration,
-        ) -> Result<(), LedgerError> {
-            self.inner.put_snapshot_body(pk, sk, body, keep).await
-        }
-        async fn snapshot_bodies(
-            &self,
-            pk: &str,
-            from: &str,
-            to: &str,
-        ) -> Result<Vec<(String, String)>, LedgerError> {
-            self.inner.snapshot_bodies(pk, from, to).await
-        }
-        async fn increment(
-            &self,
-            pk: &str,
-            sk: &str,
-            by: u64,
-            cap: Option<u64>,
-            keep: StdDuration,
-        ) -> Result<crate::ledger::Counted, LedgerError> {
-            self.inner.increment(pk, sk, by, cap, keep).await
-        }
-        async fn counter(&self, pk: &str, sk: &str) -> Result<u64, LedgerError> {
-            self.inner.counter(pk, sk).await
-        }
-    }
-
     /// Two runs escalate the same episode at once; the other run records it between this run's read
     /// of the ledger and its own record. While the other run's record is pending (it has not published
     /// yet, or failed to), this run reports the page in flight — not "already escalated", which the
@@ -1778,12 +1696,8 @@ mod tests {
                 escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
                 ledger.detail(&pk, &episode_sk(since)).unwrap()
             };
-            let inner = MemoryLedger::new();
-            let ledger = RacedBy {
-                inner: &inner,
-                other: std::sync::Mutex::new(Some((pk.clone(), episode_sk(since), detail))),
-                reread_fails: false,
-            };
+            let ledger = MemoryLedger::new();
+            ledger.race_next_record(&pk, &episode_sk(since), &detail);
             let sns = FakeChannels::new();
             let esc = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
             assert!(esc.escalated.is_empty() && esc.failures.is_empty(), "{esc:?}");
@@ -1798,12 +1712,10 @@ mod tests {
             }
         }
         // The read-back fails: nothing is claimed either way — a failure of this run.
-        let inner = MemoryLedger::new();
-        let ledger = RacedBy {
-            inner: &inner,
-            other: std::sync::Mutex::new(Some((pk.clone(), episode_sk(since), "{}".to_owned()))),
-            reread_fails: true,
-        };
+        let ledger = MemoryLedger::new();
+        ledger.race_next_record(&pk, &episode_sk(since), "{}");
+        // The first query (this run's read) succeeds, the read-back fails.
+        ledger.fail_after(LedgerOp::Query, 1, 1);
         let sns = FakeChannels::new();
         let esc = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert!(
