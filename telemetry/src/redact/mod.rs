@@ -1361,7 +1361,7 @@ fn is_uuid(b: &[u8]) -> bool {
                 _ => return false,
             }
         }
-        n == d.len() && card_prefix(&d, n) && luhn(&d)
+        n == d.len() && is_card(&d)
     }
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| {
@@ -1490,11 +1490,7 @@ fn card_in_groups(b: &[u8], groups: &[Group], right_ok: bool) -> Option<usize> {
             n += 1;
         }
         let at_run_end = k + 1 == groups.len();
-        if (13..=19).contains(&n)
-            && (!at_run_end || right_ok)
-            && card_prefix(&digits[..n], n)
-            && luhn(&digits[..n])
-        {
+        if (!at_run_end || right_ok) && is_card(&digits[..n]) {
             found = Some(k + 1);
         }
     }
@@ -1552,12 +1548,15 @@ pub(crate) fn is_card_number(n: u128) -> bool {
         rest /= 10;
         len += 1;
     }
-    if !(13..=19).contains(&len) {
-        return false;
-    }
     let d = &mut digits[..len];
     d.reverse();
-    card_prefix(d, len) && luhn(d)
+    is_card(d)
+}
+
+/// Whether digits (each 0–9) make a payment card number: 13 to 19 of them, an issuer prefix, a valid
+/// Luhn digit. The one test behind the card rule in text, integer fields and the UUID shortcut.
+fn is_card(d: &[u8]) -> bool {
+    (13..=19).contains(&d.len()) && card_prefix(d, d.len()) && luhn(d)
 }
 
 fn luhn(d: &[u8]) -> bool {
