@@ -609,17 +609,22 @@ mod tests {
         serde_json::from_str::<Keys>(line).unwrap().0
     }
 
-    fn run(cfg: LogConfig, f: impl FnOnce()) -> Vec<Value> {
+    /// What the layer under `cfg` writes while `f` runs, as text (a fixed clock).
+    fn run_text(cfg: LogConfig, f: impl FnOnce()) -> String {
         let cap = Cap::default();
         let layer = JsonLogLayer::new(cfg)
             .with_writer(cap.clone())
             .with_clock(FixedClock::from_millis(1_763_769_493_123));
         tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
-        let text = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        String::from_utf8(cap.0.lock().unwrap().clone()).unwrap()
+    }
+
+    fn run(cfg: LogConfig, f: impl FnOnce()) -> Vec<Value> {
+        let text = run_text(cfg, f);
         if let Some(first) = text.lines().next() {
             ORDER.with(|o| *o.borrow_mut() = key_order(first));
         }
-        cap.lines()
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
     /// An event whose field's `Debug` logs another event while the first is collected (`tracing`
@@ -815,19 +820,11 @@ mod tests {
                 })
                 .with_sample_rate(0.25)
         };
-        let text = |cfg: LogConfig| {
-            let cap = Cap::default();
-            let layer = JsonLogLayer::new(cfg)
-                .with_writer(cap.clone())
-                .with_clock(FixedClock::from_millis(1_763_769_493_123));
-            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), work);
-            String::from_utf8(cap.0.lock().unwrap().clone()).unwrap()
-        };
-        let compact = text(cfg());
+        let compact = run_text(cfg(), work);
         assert_eq!(compact.lines().count(), 11);
         assert_eq!(
             compact.replace('\n', ""),
-            minified(&text(cfg().with_pretty(true)))
+            minified(&run_text(cfg().with_pretty(true), work))
         );
         let lines: Vec<Value> = compact
             .lines()
