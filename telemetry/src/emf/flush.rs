@@ -22,6 +22,10 @@ use std::sync::{Arc, TryLockError};
 /// Interned groups and series beyond which unused ones are swept at flush.
 const SWEEP_THRESHOLD: usize = 1024;
 
+/// The most cells a new invocation's entries are sized for from the last one's count (one invocation
+/// recording thousands of series does not make every later one start that large).
+const MAX_ENTRIES_HINT: usize = 256;
+
 /// What one flush did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlushReport {
@@ -97,7 +101,8 @@ impl EmfRecorder {
     /// [`flush_invocation`](Self::flush_invocation). The invocation layer does both.
     #[must_use]
     pub fn invocation(&self) -> InvocationMetrics {
-        InvocationMetrics::new(Arc::as_ptr(&self.inner).addr())
+        let hint = self.inner.entries_hint.load(Ordering::Relaxed);
+        InvocationMetrics::new(Arc::as_ptr(&self.inner).addr(), hint)
     }
 
     /// Writes what `invocation` recorded since its last flush (and its `ColdStart`), with `properties`
@@ -154,6 +159,9 @@ impl EmfRecorder {
                     .push(slot(e.kind, index, &e.series, start, sc.values.len() - start));
             }
         }
+        self.inner
+            .entries_hint
+            .store(state.entries.len().min(MAX_ENTRIES_HINT), Ordering::Relaxed);
         let cold = shared.cold_start.swap(false, Ordering::AcqRel);
         if self.inner.cfg.disabled {
             return FlushReport::default();

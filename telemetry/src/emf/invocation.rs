@@ -149,10 +149,14 @@ pub(super) fn route(series: &Arc<Series>, kind: CellKind, f: impl FnOnce(&mut En
 }
 
 impl InvocationMetrics {
-    pub(super) fn new(owner: usize) -> Self {
+    /// Metrics of an invocation of the recorder at `owner`, with room for `entries` cells.
+    pub(super) fn new(owner: usize, entries: usize) -> Self {
         Self(Arc::new(Shared {
             owner,
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                entries: Vec::with_capacity(entries),
+                ..State::default()
+            }),
             cold_start: AtomicBool::new(false),
         }))
     }
@@ -318,6 +322,47 @@ mod tests {
         assert_eq!(process[0]["Depth"], 7);
         assert!(process[0].get("Hits").is_none());
         assert_eq!(rec.flush_invocation(&a, &[]).documents, 0, "drained");
+    }
+
+    /// A new invocation starts with room for as many cells as the last flushed one recorded (capped),
+    /// so recording them does not reallocate; what it records is unchanged.
+    #[test]
+    fn an_invocation_starts_with_room_for_the_last_ones_cells() {
+        let (rec, out) = recorder();
+        let capacity = |inv: &InvocationMetrics| inv.0.state.lock().unwrap().entries.capacity();
+        let names: Vec<String> = (0..300).map(|i| format!("M{i}")).collect();
+        let run = |count: usize| {
+            let inv = rec.invocation();
+            let room = capacity(&inv);
+            metrics::with_local_recorder(&rec, || {
+                inv.enter_with(|| {
+                    for n in &names[..count] {
+                        metrics::counter!(n.clone()).increment(1);
+                    }
+                });
+            });
+            rec.flush_invocation(&inv, &[]);
+            let docs = take(&out);
+            let written: usize = docs
+                .iter()
+                .map(|d| {
+                    d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                        .as_array()
+                        .unwrap()
+                        .len()
+                })
+                .sum();
+            assert_eq!(written, count);
+            room
+        };
+        assert_eq!(run(10), 0, "nothing flushed yet");
+        assert!(run(3) >= 10, "room for the last invocation's 10 cells");
+        assert!(run(300) >= 3);
+        let capped = run(1);
+        assert!(
+            (256..300).contains(&capped),
+            "capped at 256 cells, not the last 300: {capped}"
+        );
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub(super) struct Inner {
     pub(super) writer: Mutex<Box<dyn Write + Send>>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) registered: AtomicU32,
+    /// How many cells the last flushed invocation recorded: the next one's entries start with room
+    /// for as many (one allocation, not a doubling per power of two).
+    pub(super) entries_hint: AtomicUsize,
     /// `,"CloudWatchMetrics":[{"Namespace":"…","Dimensions":[`
     pub(super) directive: Box<[u8]>,
     /// The `ColdStart` document's dimensions and metric.
@@ -334,6 +337,7 @@ impl EmfRecorder {
                 writer: Mutex::new(writer),
                 clock,
                 registered: AtomicU32::new(0),
+                entries_hint: AtomicUsize::new(0),
                 scratch: Mutex::new(Scratch::with_templates()),
                 unit_generation: AtomicU64::new(0),
             }),
