@@ -929,10 +929,16 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
     }
 
     /// Sends the burn alerts of today and yesterday that earlier runs recorded and could not send.
-    async fn send_owed_burns(&self, delivery: &mut Delivery) -> Result<(), CostPassError> {
+    /// The burn alerts' ledger partitions: today's (the pass's `as_of` day) and yesterday's, where an
+    /// alert recorded just before midnight is still owed.
+    fn burn_partitions(&self) -> (String, String) {
         let keys = Keys::new(self.spec.managed_prefix());
         let day = self.options.as_of.date_naive();
-        let (today, before) = (keys.fast_burn(day), keys.fast_burn(day.pred_opt().unwrap_or(day)));
+        (keys.fast_burn(day), keys.fast_burn(day.pred_opt().unwrap_or(day)))
+    }
+
+    async fn send_owed_burns(&self, delivery: &mut Delivery) -> Result<(), CostPassError> {
+        let (today, before) = self.burn_partitions();
         let scope = super::notify::PendingScope {
             reports: None,
             alert_pks: &[&before, &today],
@@ -955,8 +961,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         message: &SlackMessage,
     ) -> Result<Delivery, CostPassError> {
         let spec = self.spec;
-        let keys = Keys::new(spec.managed_prefix());
-        let day = self.options.as_of.date_naive();
+        let (today, before) = self.burn_partitions();
         let sns = (alert != FastBurnAlert::Ticket).then(|| {
             SnsNotification::new(
                 &self.options.targets.sns_critical_topic_arn,
@@ -972,8 +977,8 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             )
         });
         let notice = BurnNotice {
-            pk: &keys.fast_burn(day),
-            previous_pk: &keys.fast_burn(day.pred_opt().unwrap_or(day)),
+            pk: &today,
+            previous_pk: &before,
             kind: alert_kind(alert),
             slack: message,
             sns: sns.as_ref(),
