@@ -66,6 +66,28 @@ pub trait CostReads: Send + Sync {
 /// Most `GetCostAndUsage` pages one query follows (each costs $0.01; the cap usually stops it first).
 pub const MAX_CE_PAGES: usize = 50;
 
+/// The `NextPageToken`s of one `GetCostAndUsage` query, at most [`MAX_CE_PAGES`] pages: the account's
+/// pager ([`CostPager`]) and the organisation's (`org::cost`) both follow them through this.
+#[derive(Debug, Clone)]
+pub(crate) struct CePages(PageGuard);
+
+impl CePages {
+    pub(crate) fn new() -> Self {
+        Self(PageGuard::new("GetCostAndUsage", MAX_CE_PAGES))
+    }
+
+    /// The token to follow after a page that handed back `token`; `None` after the last page.
+    ///
+    /// # Errors
+    /// [`ReadError::Unexpected`] when Cost Explorer repeats a token or pages past [`MAX_CE_PAGES`].
+    pub(crate) fn next(&mut self, token: Option<String>) -> Result<Option<String>, ReadError> {
+        self.0.next(token).map_err(|e| ReadError::Unexpected {
+            api: "ce:GetCostAndUsage",
+            detail: e.to_string(),
+        })
+    }
+}
+
 /// `GetCostAndUsage` over `[start, end)`, one page at a time, so the caller can keep each page it paid
 /// for (store it in the ledger) before the next request can fail.
 #[derive(Debug)]
@@ -74,7 +96,7 @@ pub struct CostPager<'q, 'l, L> {
     counter: &'q RequestCounter,
     start: NaiveDate,
     end: NaiveDate,
-    guard: PageGuard,
+    guard: CePages,
     token: Option<String>,
     done: bool,
 }
@@ -93,7 +115,7 @@ impl<'q, 'l, L: LedgerStore> CostPager<'q, 'l, L> {
             counter,
             start,
             end,
-            guard: PageGuard::new("GetCostAndUsage", MAX_CE_PAGES),
+            guard: CePages::new(),
             token: None,
             done: false,
         }
@@ -128,10 +150,7 @@ impl<'q, 'l, L: LedgerStore> CostPager<'q, 'l, L> {
             Ok(None) => self.done = true,
             Err(e) => {
                 self.done = true;
-                return Err(ReadError::Unexpected {
-                    api: "ce:GetCostAndUsage",
-                    detail: e.to_string(),
-                });
+                return Err(e);
             }
         }
         Ok(Some(page))
@@ -239,5 +258,42 @@ impl CostReads for SdkReads<'_> {
             include_untagged,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cost Explorer answering a token it handed back before, or paging on and on, is an unexpected
+    /// answer naming the API — never a loop that spends $0.01 a request.
+    #[test]
+    fn a_repeated_token_or_too_many_pages_is_an_unexpected_answer() {
+        let mut pages = CePages::new();
+        assert_eq!(pages.next(Some("a".into())).unwrap(), Some("a".to_owned()));
+        assert_eq!(pages.next(Some("b".into())).unwrap(), Some("b".to_owned()));
+        let repeated = pages.next(Some("a".into())).unwrap_err();
+        assert!(
+            matches!(
+                &repeated,
+                ReadError::Unexpected {
+                    api: "ce:GetCostAndUsage",
+                    ..
+                }
+            ),
+            "{repeated:?}"
+        );
+        let mut pages = CePages::new();
+        for i in 1..MAX_CE_PAGES {
+            assert!(pages.next(Some(format!("t{i}"))).unwrap().is_some(), "page {i}");
+        }
+        let capped = pages.next(Some("one-more".into())).unwrap_err();
+        assert!(matches!(capped, ReadError::Unexpected { .. }), "{capped:?}");
+        assert_eq!(
+            CePages::new().next(Some(String::new())).unwrap(),
+            None,
+            "an empty token ends"
+        );
+        assert_eq!(CePages::new().next(None).unwrap(), None);
     }
 }

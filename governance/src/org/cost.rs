@@ -37,9 +37,8 @@ use serde::{Deserialize, Serialize};
 use super::ledger::org_ce_counter;
 use crate::cost_pass::counting::RequestCounter;
 use crate::cost_pass::read::{COST_METRIC, CeQuota, ReadError, page_from_sdk};
-use crate::cost_pass::source::MAX_CE_PAGES;
+use crate::cost_pass::source::CePages;
 use crate::ledger::{LedgerError, LedgerStore, put_snapshot, snapshots};
-use crate::publish::cloudwatch::PageGuard;
 
 /// The CE dimension of member accounts.
 pub const LINKED_ACCOUNT: &str = "LINKED_ACCOUNT";
@@ -525,7 +524,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         by_tag: bool,
         sent: &mut u32,
     ) -> Result<Vec<CostAndUsagePage>, OrgCostError> {
-        let mut guard = PageGuard::new("GetCostAndUsage", MAX_CE_PAGES);
+        let mut guard = CePages::new();
         let mut pages = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -537,16 +536,9 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
             let page = answer??;
             let next = page.next_page_token.clone();
             pages.push(page);
-            match guard.next(next) {
-                Ok(Some(t)) => token = Some(t),
-                Ok(None) => return Ok(pages),
-                Err(e) => {
-                    return Err(ReadError::Unexpected {
-                        api: "ce:GetCostAndUsage",
-                        detail: e.to_string(),
-                    }
-                    .into());
-                }
+            match guard.next(next)? {
+                Some(t) => token = Some(t),
+                None => return Ok(pages),
             }
         }
     }
