@@ -154,3 +154,19 @@ pub fn peer_invoke(collector: &metrics_cloudwatch_embedded::Collector, buf: &mut
     drop(span);
     std::hint::black_box(ev);
 }
+
+/// The metrique side of the EMF flush comparison: a `service` dimension and one value per name.
+#[derive(Debug)]
+pub struct MetriqueEntry<'a> {
+    pub names: &'a [String],
+}
+
+impl<'a> metrique_writer::Entry for MetriqueEntry<'a> {
+    fn write<'b>(&'b self, w: &mut impl metrique_writer::EntryWriter<'b>) {
+        w.timestamp(std::time::SystemTime::now());
+        w.value("service", "valuation");
+        for n in self.names {
+            w.value(n.as_str(), &1.0f64);
+        }
+    }
+}

@@ -5,8 +5,10 @@
 //! instructions, which a shared VM's timing noise (±30 % between runs) does not touch. Not a timing: run it under callgrind and read each function's inclusive count
 //! (docs/BENCHMARKS.md has the commands; the symbols need `CARGO_PROFILE_BENCH_STRIP=none`).
 //!
-//! `cargo bench -p telemetry --bench instructions -- 1000 [typical|span|otlp]` (a name runs only that
-//! pair: its call counts are then its own, for `callgrind_annotate --tree=caller`).
+//! `cargo bench -p telemetry --bench instructions -- 1000 [typical|span|otlp|emf]` (a name runs only
+//! that pair: its call counts are then its own, for `callgrind_annotate --tree=caller`). `emf` is the
+//! `invocation` bench's 10-metric EMF flush against metrique's formatting: one call of
+//! `ours_emf_flush`/`peer_emf_flush` is one flush (the recording is outside it), `N` calls each.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "common.rs"]
@@ -77,6 +79,68 @@ fn otlp_http_exports(n: u64) {
     let _ = provider.shutdown();
 }
 
+/// One EMF flush of `names.len()` counters recorded (outside it) through the `metrics` facade.
+#[inline(never)]
+fn ours_emf_flush(rec: &telemetry::emf::EmfRecorder) {
+    black_box("ours_emf_flush");
+    black_box(rec.flush());
+}
+
+/// metrique formatting one entry of the same values into EMF.
+#[inline(never)]
+fn peer_emf_flush(
+    emf: &mut metrique_writer_format_emf::Emf,
+    entry: &common::MetriqueEntry<'_>,
+    out: &mut Vec<u8>,
+) {
+    use metrique_writer::format::Format;
+    black_box("peer_emf_flush");
+    out.clear();
+    emf.format(entry, out).unwrap();
+    black_box(out.len());
+}
+
+/// The `invocation` bench's `emf_flush/…/10` pair, `n` flushes each: only the flush is inside the
+/// measured functions (the recording, like criterion's setup, is outside them).
+fn emf_flushes(n: u64) {
+    let names: Vec<String> = (0..10).map(|i| format!("Metric{i:03}")).collect();
+    let buf = telemetry::emf::SharedBuffer::default();
+    let rec = telemetry::emf::EmfBuilder::new()
+        .namespace("CollectIQ")
+        .service("valuation")
+        .with_writer(buf.clone())
+        .build()
+        .unwrap();
+    // A tenth of `n` flushes warm (outside the measured function), then `n` measured ones.
+    let warm = n / 10 + 1;
+    metrics::with_local_recorder(&rec, || {
+        for i in 0..warm + n {
+            buf.clear();
+            for name in &names {
+                metrics::counter!(name.clone()).increment(1);
+            }
+            if i < warm {
+                black_box(rec.flush());
+            } else {
+                ours_emf_flush(&rec);
+            }
+        }
+    });
+    let mut emf =
+        metrique_writer_format_emf::Emf::all_validations("CollectIQ".into(), vec![vec!["service".into()]]);
+    let mut out = Vec::with_capacity(16 * 1024);
+    for i in 0..warm + n {
+        let entry = common::MetriqueEntry { names: &names };
+        if i < warm {
+            use metrique_writer::format::Format;
+            out.clear();
+            emf.format(&entry, &mut out).unwrap();
+        } else {
+            peer_emf_flush(&mut emf, &entry, &mut out);
+        }
+    }
+}
+
 fn main() {
     let n = std::env::args()
         .skip(1)
@@ -97,9 +161,12 @@ fn main() {
     if runs("otlp") {
         otlp_http_exports(n);
     }
+    if runs("emf") {
+        emf_flushes(n);
+    }
     println!(
         "{n} each: ours_/peer_typical_invocations, ours_/peer_span_exports, ours_/peer_otlp_http_exports \
-         (with otlp-http)"
+         (with otlp-http), ours_/peer_emf_flush (calls)"
     );
 }
 

@@ -11,7 +11,6 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use metrique_writer::format::Format;
 use std::hint::black_box;
-use std::time::SystemTime;
 use telemetry::emf::EmfBuilder;
 
 #[path = "common.rs"]
@@ -68,20 +67,6 @@ fn log_line(c: &mut Criterion) {
         });
     });
     g.finish();
-}
-
-struct MetriqueEntry<'a> {
-    names: &'a [String],
-}
-
-impl<'a> metrique_writer::Entry for MetriqueEntry<'a> {
-    fn write<'b>(&'b self, w: &mut impl metrique_writer::EntryWriter<'b>) {
-        w.timestamp(SystemTime::now());
-        w.value("service", "valuation");
-        for n in self.names {
-            w.value(n.as_str(), &1.0f64);
-        }
-    }
 }
 
 /// Encoding cost only: the metrics are recorded (or the entry built) in the untimed setup, one flush per
