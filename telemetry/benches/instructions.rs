@@ -39,7 +39,9 @@ measured!(ours_typical_invocations);
 measured!(peer_typical_invocations);
 measured!(ours_span_exports);
 measured!(peer_span_exports);
+#[cfg(feature = "otlp-http")]
 measured!(ours_otlp_http_exports);
+#[cfg(feature = "otlp-http")]
 measured!(peer_otlp_http_exports);
 
 /// Runs `once` a tenth of `n` times to warm, then `n` times inside `measure`.
