@@ -47,7 +47,7 @@ impl SpanSink for XraySegmentExporter {
             let mut fits = false;
             self.sink.send_with(&mut |buf| {
                 let start = buf.len();
-                write_document(&batch, &tree, root, false, buf);
+                write_document(&batch, &tree, root, false, buf, &mut Members::default());
                 fits = buf.len() - start <= MAX_DOCUMENT_BYTES;
                 fits
             });
@@ -179,7 +179,23 @@ fn object<K: AsRef<str>, V>(
 }
 
 /// Span `i`'s document, its children nested, in the model's member order.
-fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: &mut Vec<u8>) {
+/// A document's `aws`, `annotations` and `metadata` members as gathered from its span's attributes:
+/// one set of vectors serves a whole batch (a parent's are written before its children are gathered).
+#[derive(Default)]
+struct Members<'a> {
+    aws: Vec<(&'a str, &'a OtelValue)>,
+    annotations: Vec<(Cow<'a, str>, &'a OtelValue)>,
+    metadata: Vec<(Cow<'a, str>, &'a OtelValue)>,
+}
+
+fn write_document<'a>(
+    batch: &'a [SpanData],
+    tree: &Tree,
+    i: usize,
+    nested: bool,
+    buf: &mut Vec<u8>,
+    members: &mut Members<'a>,
+) {
     let span = &batch[i];
     buf.extend_from_slice(b"{\"name\":");
     string(buf, &segment_name_cow(&span.name));
@@ -206,9 +222,14 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
     let (mut method, mut url, mut namespace) = (None, None, None);
     // `status`, `content_length` of a response, once one of them is named.
     let mut response: Option<(Option<u16>, Option<u64>)> = None;
-    let mut aws: Vec<(&str, &OtelValue)> = Vec::new();
-    let mut annotations: Vec<(Cow<'_, str>, &OtelValue)> = Vec::new();
-    let mut metadata: Vec<(Cow<'_, str>, &OtelValue)> = Vec::new();
+    let Members {
+        aws,
+        annotations,
+        metadata,
+    } = members;
+    aws.clear();
+    annotations.clear();
+    metadata.clear();
     for kv in &span.attributes {
         let v = &kv.value;
         match role(kv.key.as_str()) {
@@ -302,16 +323,16 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
         }
         buf.push(b'}');
     }
-    last_per_key(&mut aws);
-    object(buf, b",\"aws\":", &aws, |buf, v| value(buf, v));
-    last_per_key(&mut annotations);
-    object(buf, b",\"annotations\":", &annotations, |buf, v| {
+    last_per_key(aws);
+    object(buf, b",\"aws\":", aws, |buf, v| value(buf, v));
+    last_per_key(annotations);
+    object(buf, b",\"annotations\":", annotations, |buf, v| {
         annotation(buf, v)
     });
     if !metadata.is_empty() {
-        last_per_key(&mut metadata);
+        last_per_key(metadata);
         buf.extend_from_slice(b",\"metadata\":{");
-        object(buf, b"\"default\":", &metadata, |buf, v| value(buf, v));
+        object(buf, b"\"default\":", metadata, |buf, v| value(buf, v));
         buf.push(b'}');
     }
     let children = &tree.children[i];
@@ -321,7 +342,7 @@ fn write_document(batch: &[SpanData], tree: &Tree, i: usize, nested: bool, buf: 
             if n > 0 {
                 buf.push(b',');
             }
-            write_document(batch, tree, c, true, buf);
+            write_document(batch, tree, c, true, buf, members);
         }
         buf.push(b']');
     }
