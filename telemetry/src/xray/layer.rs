@@ -57,8 +57,6 @@ pub(crate) struct SpanRecord {
     links: SpanLinks,
     /// Finished descendants (and adopted OpenTelemetry-API spans), exported with this span.
     pub(crate) finished: Vec<SpanData>,
-    /// The OpenTelemetry context this span makes current while entered, built when it is first entered.
-    active: Option<OtelContext>,
 }
 
 /// Turns `tracing` spans inside a sampled invocation into OpenTelemetry spans and hands each finished
@@ -423,8 +421,6 @@ impl SpanRecord {
 struct Unsampled {
     header: String,
     context: SpanContext,
-    /// As [`SpanRecord`]'s: the context made current while entered, built on the first enter.
-    active: Option<OtelContext>,
 }
 
 thread_local! {
@@ -525,7 +521,6 @@ where
                         span.extensions_mut().insert(Unsampled {
                             header: h.to_string(),
                             context,
-                            active: None,
                         });
                         return;
                     }
@@ -593,7 +588,6 @@ where
             status: Status::Unset,
             links: SpanLinks::default(),
             finished: Vec::new(),
-            active: None,
         };
         rec.apply(fields);
         span.extensions_mut().insert(rec);
@@ -639,23 +633,14 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        // The context is built once, on the first enter, over the context current then, and attached
-        // again on every later enter (an async span's polls) — as `tracing-opentelemetry` starts a
-        // span's context once. A value attached to the current context between two enters is not
-        // carried into the span's context; one attached before the first enter is.
-        let mut ext = span.extensions_mut();
-        let (sc, active) = if let Some(r) = ext.get_mut::<SpanRecord>() {
-            (&r.context, &mut r.active)
-        } else if let Some(u) = ext.get_mut::<Unsampled>() {
-            (&u.context, &mut u.active)
-        } else {
-            return;
+        let ext = span.extensions();
+        let sc = match (ext.get::<SpanRecord>(), ext.get::<Unsampled>()) {
+            (Some(r), _) => r.context.clone(),
+            (None, Some(u)) => u.context.clone(),
+            (None, None) => return,
         };
-        let cx = active
-            .get_or_insert_with(|| OtelContext::map_current(|cx| cx.with_remote_span_context(sc.clone())))
-            .clone();
         drop(ext);
-        let guard = cx.attach();
+        let guard = OtelContext::map_current(|cx| cx.with_remote_span_context(sc)).attach();
         ACTIVE.with(|a| a.borrow_mut().push((id.into_u64(), guard)));
     }
 
