@@ -928,7 +928,6 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         })
     }
 
-    /// Sends the burn alerts of today and yesterday that earlier runs recorded and could not send.
     /// The burn alerts' ledger partitions: today's (the pass's `as_of` day) and yesterday's, where an
     /// alert recorded just before midnight is still owed.
     fn burn_partitions(&self) -> (String, String) {
@@ -937,6 +936,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         (keys.fast_burn(day), keys.fast_burn(day.pred_opt().unwrap_or(day)))
     }
 
+    /// Sends the burn alerts of today and yesterday that earlier runs recorded and could not send.
     async fn send_owed_burns(&self, delivery: &mut Delivery) -> Result<(), CostPassError> {
         let (today, before) = self.burn_partitions();
         let scope = super::notify::PendingScope {

@@ -178,7 +178,6 @@ fn object<K: AsRef<str>, V>(
     buf.push(b'}');
 }
 
-/// Span `i`'s document, its children nested, in the model's member order.
 /// A document's `aws`, `annotations` and `metadata` members as gathered from its span's attributes:
 /// one set of vectors serves a whole batch (a parent's are written before its children are gathered).
 #[derive(Default)]
@@ -188,6 +187,7 @@ struct Members<'a> {
     metadata: Vec<(Cow<'a, str>, &'a OtelValue)>,
 }
 
+/// Span `i`'s document, its children nested, in the model's member order.
 fn write_document<'a>(
     batch: &'a [SpanData],
     tree: &Tree,
