@@ -342,17 +342,7 @@ mod tests {
                 });
             });
             rec.flush_invocation(&inv, &[]);
-            let docs = take(&out);
-            let written: usize = docs
-                .iter()
-                .map(|d| {
-                    d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-                        .as_array()
-                        .unwrap()
-                        .len()
-                })
-                .sum();
-            assert_eq!(written, count);
+            assert_eq!(crate::emf::metrics_declared(&take(&out)), count);
             room
         };
         assert_eq!(run(10), 0, "nothing flushed yet");
