@@ -180,7 +180,7 @@ impl TraceHeader {
 }
 
 thread_local! {
-    /// A header already parsed, handed to whoever parses exactly that text next ([`Handoff`]): the
+    /// A header already parsed, handed to whoever parses exactly that text next ([`handing`]): the
     /// text's address and length, and the header.
     static HANDED: std::cell::RefCell<Option<(usize, usize, TraceHeader)>> =
         const { std::cell::RefCell::new(None) };

@@ -169,7 +169,7 @@ pub(crate) fn new_xray_trace_id(now: SystemTime) -> TraceId {
 struct Fields {
     attributes: Vec<KeyValue>,
     trace_header: Option<String>,
-    /// The trace header as the invocation layer parsed it (`header::Handoff`), instead of its text
+    /// The trace header as the invocation layer parsed it (`header::handing`), instead of its text
     /// (boxed: every span's `Fields` is built and moved, few carry a header).
     handed_header: Option<Box<TraceHeader>>,
     tracestate: Option<String>,
