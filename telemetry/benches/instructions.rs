@@ -88,6 +88,17 @@ fn ours_emf_flush(rec: &telemetry::emf::EmfRecorder) {
     black_box(rec.flush());
 }
 
+/// metrique formatting one entry into `out`, emptied first.
+fn metrique_format(
+    emf: &mut metrique_writer_format_emf::Emf,
+    entry: &common::MetriqueEntry<'_>,
+    out: &mut Vec<u8>,
+) {
+    use metrique_writer::format::Format;
+    out.clear();
+    emf.format(entry, out).unwrap();
+}
+
 /// metrique formatting one entry of the same values into EMF.
 #[inline(never)]
 fn peer_emf_flush(
@@ -95,10 +106,8 @@ fn peer_emf_flush(
     entry: &common::MetriqueEntry<'_>,
     out: &mut Vec<u8>,
 ) {
-    use metrique_writer::format::Format;
     black_box("peer_emf_flush");
-    out.clear();
-    emf.format(entry, out).unwrap();
+    metrique_format(emf, entry, out);
     black_box(out.len());
 }
 
@@ -134,9 +143,7 @@ fn emf_flushes(n: u64) {
     for i in 0..warm + n {
         let entry = common::MetriqueEntry { names: &names };
         if i < warm {
-            use metrique_writer::format::Format;
-            out.clear();
-            emf.format(&entry, &mut out).unwrap();
+            metrique_format(&mut emf, &entry, &mut out);
         } else {
             peer_emf_flush(&mut emf, &entry, &mut out);
         }
