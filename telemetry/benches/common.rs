@@ -1,7 +1,8 @@
 //! What the benchmarks comparing a typical invocation share: the handler's work, the Lambda event, our
 //! stack and the peer stack (tracing-subscriber JSON + tracing-opentelemetry with opentelemetry-aws's
-//! X-Ray exporter + metrics_cloudwatch_embedded). Included by `invocation.rs`, `profile.rs` and
-//! `instructions.rs`; each uses part of it.
+//! X-Ray exporter + metrics_cloudwatch_embedded; on the OTLP path `otlp_common.rs` swaps the span
+//! exporters). Included by `invocation.rs`, `profile.rs`, `otlp.rs` and `instructions.rs`; each uses
+//! part of it.
 #![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use lambda_runtime::{LambdaEvent, Service, service_fn};
@@ -44,6 +45,11 @@ pub fn daemon() -> (UdpSocket, String) {
 }
 
 pub fn ours_dispatch(addr: &str) -> tracing::Dispatch {
+    ours_dispatch_with(XrayLayer::new(UdpDaemonSink::new(addr).unwrap()))
+}
+
+/// Our log layer and `spans`, the span layer with its exporter (X-Ray daemon, OTLP/HTTP).
+pub fn ours_dispatch_with(spans: XrayLayer) -> tracing::Dispatch {
     let fi = FunctionInfo {
         service: "valuation".into(),
         function_name: Some("valuate".into()),
@@ -51,11 +57,7 @@ pub fn ours_dispatch(addr: &str) -> tracing::Dispatch {
         ..Default::default()
     };
     let logs = JsonLogLayer::new(LogConfig::new("valuation").with_function(fi)).with_writer(std::io::sink);
-    tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(logs)
-            .with(XrayLayer::new(UdpDaemonSink::new(addr).unwrap())),
-    )
+    tracing::Dispatch::new(tracing_subscriber::registry().with(logs).with(spans))
 }
 
 pub fn peer_dispatch(addr: &str) -> (tracing::Dispatch, opentelemetry_sdk::trace::SdkTracerProvider) {
@@ -66,15 +68,17 @@ pub fn peer_dispatch(addr: &str) -> (tracing::Dispatch, opentelemetry_sdk::trace
         .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
         .with_simple_exporter(opentelemetry_aws::xray_exporter::XrayExporter::new(client))
         .build();
+    (peer_stack(&provider), provider)
+}
+
+/// The peer's logs (tracing-subscriber JSON) and spans (tracing-opentelemetry through `provider`).
+pub fn peer_stack(provider: &opentelemetry_sdk::trace::SdkTracerProvider) -> tracing::Dispatch {
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
     let fmt = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_writer(std::io::sink);
-    (
-        tracing::Dispatch::new(tracing_subscriber::registry().with(fmt).with(otel)),
-        provider,
-    )
+    tracing::Dispatch::new(tracing_subscriber::registry().with(fmt).with(otel))
 }
 
 pub fn mce() -> &'static metrics_cloudwatch_embedded::Collector {
@@ -140,14 +144,23 @@ pub fn peer_spans() {
 }
 
 /// One typical invocation on the peer stack: lambda_runtime's span around [`workload`], then the
-/// metrics_cloudwatch_embedded flush into `buf`.
-pub fn peer_invoke(collector: &metrics_cloudwatch_embedded::Collector, buf: &mut Vec<u8>) {
+/// metrics_cloudwatch_embedded flush into `buf`. With `parent` (Lambda's segment, as the peer's
+/// users set it from `_X_AMZN_TRACE_ID` when they export OTLP), the span is made its child.
+pub fn peer_invoke(
+    collector: &metrics_cloudwatch_embedded::Collector,
+    buf: &mut Vec<u8>,
+    parent: Option<&opentelemetry::Context>,
+) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
     let ev = lambda_event();
     let span = tracing::info_span!(
         "Lambda runtime invoke",
         requestId = ev.context.request_id.as_str(),
         xrayTraceId = HEADER
     );
+    if let Some(parent) = parent {
+        let _ = span.set_parent(parent.clone());
+    }
     span.in_scope(workload);
     buf.clear();
     collector.flush(buf).unwrap();

@@ -1,14 +1,19 @@
 //! The typical invocation of the `invocation` bench (5 log lines, 10 counters on 2 labels, 3 spans,
 //! EMF flush, the X-Ray export), ours and the peer stack's, run `N` times each in a function of its
 //! own; likewise its span export (invocation span + 1 child to the X-Ray daemon) and, with
-//! `otlp-http`, the `otlp` bench's OTLP/HTTP export (the invocation's thread only) — for counting
-//! instructions, which a shared VM's timing noise (±30 % between runs) does not touch. Not a timing: run it under callgrind and read each function's inclusive count
+//! `otlp-http`, the `otlp` bench's OTLP/HTTP span export and the typical invocation on the OTLP path
+//! (spans to a loopback collector over OTLP/HTTP; the peer: tracing-subscriber JSON +
+//! tracing-opentelemetry + `opentelemetry-otlp` + metrics_cloudwatch_embedded), the invocation's
+//! thread only — for counting instructions, which a shared VM's timing noise (±30 % between runs)
+//! does not touch. Not a timing: run it under callgrind and read each function's inclusive count
 //! (docs/BENCHMARKS.md has the commands; the symbols need `CARGO_PROFILE_BENCH_STRIP=none`).
 //!
-//! `cargo bench -p telemetry --bench instructions -- 1000 [typical|span|otlp|emf]` (a name runs only
-//! that pair: its call counts are then its own, for `callgrind_annotate --tree=caller`). `emf` is the
-//! `invocation` bench's 10-metric EMF flush against metrique's formatting: one call of
-//! `ours_emf_flush`/`peer_emf_flush` is one flush (the recording is outside it), `N` calls each.
+//! `cargo bench -p telemetry --bench instructions -- 1000 [typical|span|otlp|otlp_typical|emf]` (a
+//! name runs only that pair: its call counts are then its own, for `callgrind_annotate
+//! --tree=caller`). `emf` is the `invocation` bench's 10-metric EMF flush against metrique's
+//! formatting: one call of `ours_emf_flush`/`peer_emf_flush` is one flush (the recording is outside
+//! it), `N` calls each. The OTLP pairs give both exporters' queues room for every batch, so neither
+//! side counts dropping spans its posting thread (hardly scheduled under valgrind) has not taken yet.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "common.rs"]
@@ -43,6 +48,10 @@ measured!(peer_span_exports);
 measured!(ours_otlp_http_exports);
 #[cfg(feature = "otlp-http")]
 measured!(peer_otlp_http_exports);
+#[cfg(feature = "otlp-http")]
+measured!(ours_otlp_typical_invocations);
+#[cfg(feature = "otlp-http")]
+measured!(peer_otlp_typical_invocations);
 
 /// Runs `once` a tenth of `n` times to warm, then `n` times inside `measure`.
 fn warm_then(n: u64, measure: fn(u64, &mut dyn FnMut()), once: &mut dyn FnMut()) {
@@ -62,16 +71,26 @@ fn span_exports(n: u64, addr: &str) {
     let _ = provider.shutdown();
 }
 
+/// Room for every batch (`.0`) and span (`.1`) of `n` measured and the warm-up's invocations of
+/// `spans` spans each: under valgrind the posting threads hardly run, and a full queue would have both
+/// sides count dropping spans instead of handing them over.
+#[cfg(feature = "otlp-http")]
+fn no_drop_queues(n: u64, spans: usize) -> (usize, usize) {
+    let batches = usize::try_from(n + n / 10 + 2).unwrap();
+    (batches, batches * spans)
+}
+
 #[cfg(feature = "otlp-http")]
 fn otlp_http_exports(n: u64) {
-    use telemetry::otel::http::{HttpTarget, OtlpHttpExporter};
     use telemetry::xray::XrayLayer;
     use tracing_subscriber::layer::SubscriberExt;
     let url = otlp_common::collector();
-    let http = OtlpHttpExporter::new(HttpTarget::new(url.clone()), &otlp_common::resource()).unwrap();
+    let (ours_queue, peer_queue) = no_drop_queues(n, 2);
+    let http = otlp_common::ours_otlp_http(url.clone(), Some(ours_queue));
     let ours = tracing::Dispatch::new(tracing_subscriber::registry().with(XrayLayer::with_span_sink(http)));
     tracing::dispatcher::with_default(&ours, || warm_then(n, ours_otlp_http_exports, &mut ours_spans));
-    let (peer, provider) = otlp_common::peer_otlp(url);
+    let provider = otlp_common::peer_otlp_provider(url, Some(peer_queue));
+    let peer = otlp_common::peer_otel_only(&provider);
     let parent = otlp_common::lambda_parent();
     tracing::dispatcher::with_default(&peer, || {
         warm_then(n, peer_otlp_http_exports, &mut || {
@@ -150,6 +169,29 @@ fn emf_flushes(n: u64) {
     }
 }
 
+/// The typical invocation of `typical_invocations` with both stacks' spans exported over OTLP/HTTP to
+/// a loopback collector (4 spans an invocation: the invocation's and the workload's 3).
+#[cfg(feature = "otlp-http")]
+fn otlp_typical_invocations(n: u64) {
+    let url = otlp_common::collector();
+    let (ours, peer, provider) = otlp_common::otlp_typical_stacks(&url, Some(no_drop_queues(n, 4)));
+    let (rec, mut svc) = ours_service();
+    tracing::dispatcher::with_default(&ours, || {
+        metrics::with_local_recorder(&rec, || {
+            warm_then(n, ours_otlp_typical_invocations, &mut || invoke(&mut svc));
+        });
+    });
+    let collector = mce();
+    let parent = otlp_common::lambda_parent();
+    let mut buf: Vec<u8> = Vec::new();
+    tracing::dispatcher::with_default(&peer, || {
+        warm_then(n, peer_otlp_typical_invocations, &mut || {
+            peer_invoke(collector, &mut buf, Some(&parent))
+        });
+    });
+    let _ = provider.shutdown();
+}
+
 fn main() {
     let n = std::env::args()
         .skip(1)
@@ -170,12 +212,16 @@ fn main() {
     if runs("otlp") {
         otlp_http_exports(n);
     }
+    #[cfg(feature = "otlp-http")]
+    if runs("otlp_typical") {
+        otlp_typical_invocations(n);
+    }
     if runs("emf") {
         emf_flushes(n);
     }
     println!(
         "{n} each: ours_/peer_typical_invocations, ours_/peer_span_exports, ours_/peer_otlp_http_exports \
-         (with otlp-http), ours_/peer_emf_flush (calls)"
+         and ours_/peer_otlp_typical_invocations (with otlp-http), ours_/peer_emf_flush (calls)"
     );
 }
 
@@ -192,7 +238,7 @@ fn typical_invocations(n: u64, addr: &str) {
     let mut buf: Vec<u8> = Vec::new();
     tracing::dispatcher::with_default(&peer, || {
         warm_then(n, peer_typical_invocations, &mut || {
-            peer_invoke(collector, &mut buf)
+            peer_invoke(collector, &mut buf, None)
         });
     });
     let _ = provider.shutdown();

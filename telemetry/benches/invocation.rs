@@ -38,7 +38,7 @@ fn typical_invocation(c: &mut Criterion) {
     let mut mce_buf: Vec<u8> = Vec::new();
     g.bench_function("peer_stack", |b| {
         tracing::dispatcher::with_default(&peer, || {
-            b.iter(|| peer_invoke(collector, &mut mce_buf));
+            b.iter(|| peer_invoke(collector, &mut mce_buf, None));
         });
     });
     g.finish();

@@ -9,6 +9,10 @@
 //! post to the same loopback server that answers 200 to everything; the UDP datagrams go to a local
 //! socket nobody reads. The figures are the cost on the invocation's thread.
 //!
+//! `typical_invocation_otlp` is the `invocation` bench's typical invocation with the spans on this path:
+//! ours against tracing-subscriber JSON + tracing-opentelemetry + `opentelemetry-otlp` +
+//! metrics_cloudwatch_embedded.
+//!
 //! `cargo bench -p telemetry --bench otlp --features otlp-http`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -86,5 +90,30 @@ fn span_model(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, span_export_otlp, span_model);
+/// The `invocation` bench's typical invocation (5 log lines, 10 metrics, 3 spans, EMF flush) with the
+/// spans exported over OTLP/HTTP: ours against tracing-subscriber JSON + tracing-opentelemetry +
+/// `opentelemetry-otlp` + metrics_cloudwatch_embedded, both posting to one loopback collector.
+fn typical_otlp(c: &mut Criterion) {
+    let url = collector();
+    let (ours, peer, provider) = otlp_common::otlp_typical_stacks(&url, None);
+    let mut g = c.benchmark_group("typical_invocation_otlp");
+    let (rec, mut svc) = common::ours_service();
+    g.bench_function("telemetry", |b| {
+        tracing::dispatcher::with_default(&ours, || {
+            metrics::with_local_recorder(&rec, || b.iter(|| common::invoke(&mut svc)));
+        });
+    });
+    let collector = common::mce();
+    let parent = lambda_parent();
+    let mut buf = Vec::new();
+    g.bench_function("peer_stack", |b| {
+        tracing::dispatcher::with_default(&peer, || {
+            b.iter(|| common::peer_invoke(collector, &mut buf, Some(&parent)));
+        });
+    });
+    g.finish();
+    let _ = provider.shutdown();
+}
+
+criterion_group!(benches, span_export_otlp, span_model, typical_otlp);
 criterion_main!(benches);

@@ -63,6 +63,20 @@ pub fn resource() -> opentelemetry_sdk::Resource {
 
 /// The peer stack posting to `url`; shut its provider down at the end.
 pub fn peer_otlp(url: String) -> (tracing::Dispatch, opentelemetry_sdk::trace::SdkTracerProvider) {
+    let provider = peer_otlp_provider(url, None);
+    (peer_otel_only(&provider), provider)
+}
+
+/// tracing-opentelemetry through `provider`, no log layer.
+pub fn peer_otel_only(provider: &opentelemetry_sdk::trace::SdkTracerProvider) -> tracing::Dispatch {
+    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+    tracing::Dispatch::new(tracing_subscriber::registry().with(layer))
+}
+
+/// The peer's SDK provider: X-Ray ids, batch processor (its queue `queue` spans, else the SDK's
+/// default 2,048), `opentelemetry-otlp` over HTTP to `url`.
+pub fn peer_otlp_provider(url: String, queue: Option<usize>) -> opentelemetry_sdk::trace::SdkTracerProvider {
+    use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
@@ -70,14 +84,49 @@ pub fn peer_otlp(url: String) -> (tracing::Dispatch, opentelemetry_sdk::trace::S
         .with_timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
-        .with_batch_exporter(exporter)
-        .with_resource(resource())
+    let mut config = BatchConfigBuilder::default();
+    if let Some(queue) = queue {
+        config = config.with_max_queue_size(queue);
+    }
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config.build())
         .build();
-    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
-    let peer = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-    (peer, provider)
+    opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
+        .with_span_processor(processor)
+        .with_resource(resource())
+        .build()
+}
+
+/// Our OTLP/HTTP exporter posting to `url`, its queue `queue` batches (default 64).
+pub fn ours_otlp_http(url: String, queue: Option<usize>) -> telemetry::otel::http::OtlpHttpExporter {
+    use telemetry::otel::http::{HttpTarget, OtlpHttpExporter};
+    let mut target = HttpTarget::new(url);
+    if let Some(queue) = queue {
+        target.queue = queue;
+    }
+    OtlpHttpExporter::new(target, &resource()).unwrap()
+}
+
+/// The typical invocation's stacks on the OTLP path, both posting to `url`: ours (the `invocation`
+/// bench's logs and metrics, spans through our OTLP/HTTP exporter) and the peer's (tracing-subscriber
+/// JSON, tracing-opentelemetry + batch processor + `opentelemetry-otlp`; metrics_cloudwatch_embedded
+/// is [`crate::common::mce`]). `queue`: room for every batch (ours) and span (the peer's), so that
+/// neither drops what a slow posting thread has not taken yet.
+pub fn otlp_typical_stacks(
+    url: &str,
+    queue: Option<(usize, usize)>,
+) -> (
+    tracing::Dispatch,
+    tracing::Dispatch,
+    opentelemetry_sdk::trace::SdkTracerProvider,
+) {
+    let ours = crate::common::ours_dispatch_with(telemetry::xray::XrayLayer::with_span_sink(ours_otlp_http(
+        url.to_owned(),
+        queue.map(|q| q.0),
+    )));
+    let provider = peer_otlp_provider(url.to_owned(), queue.map(|q| q.1));
+    (ours, crate::common::peer_stack(&provider), provider)
 }
 
 /// Lambda's segment as the remote parent, as the peer's users set it from `_X_AMZN_TRACE_ID`.
