@@ -3,13 +3,15 @@
 use super::LogConfig;
 use super::buffer::LogBuffer;
 use super::record::{
-    FieldCollector, FieldValue, Line, Printed, context_slot, encode_span_value, is_printable, redact_captured,
+    FieldCollector, FieldValue, Line, Printed, context_slot, encode_span_value, is_printable,
+    redact_captured, write_context,
 };
 use crate::clock::{Clock, Stamp, SystemClock};
 use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
 use std::cell::RefCell;
 use std::io::{self, Write};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -27,7 +29,86 @@ pub(crate) struct SpanFields {
     json: OnceLock<SpanJson>,
     /// Bit `i`: field `i` is a string the default redaction rules, scanning it whole, left unchanged.
     clean: u64,
+    /// What the lines logged directly inside this span write from the spans ([`LineRun`]).
+    run: Mutex<Option<Arc<LineRun>>>,
 }
+
+/// What every line logged directly inside a span takes from the spans, merged once for its scope
+/// (the span and its ancestors, innermost first) and copied into each line: the context members and
+/// the spans' printable fields, as [`JsonLogLayer::render_into`] writes them from the same spans. A
+/// span adding fields of its own adds a node in front of its parent's run, shared; a span adding a
+/// context key, or a field of a name an enclosing span has, gets a run of its own merged from its
+/// whole scope. A line whose own fields include a context key or one of the spans' field names (its
+/// own shadows the span's) is written the long way instead.
+#[derive(Debug)]
+struct LineRun {
+    /// The configuration ([`JsonLogLayer::cfg_id`]) and the [`RECORDS`] count it was made under: any
+    /// span recording values since makes a new one.
+    cfg: u64,
+    records: u64,
+    /// The scope has an invocation span, and the outermost one sampled this invocation's debug lines.
+    in_invocation: bool,
+    debug_sampled: bool,
+    /// `Line::write_context`'s bytes: `service`, the context keys, `sampling_rate`.
+    context: Arc<[u8]>,
+    /// `,"name":json` for each printable field this node adds, and their names.
+    fields: Vec<u8>,
+    names: Names,
+    /// The enclosing spans' run, whose fields follow this node's; `None`: this node has them all.
+    outer: Option<Arc<LineRun>>,
+}
+
+impl LineRun {
+    /// This node and the enclosing ones, innermost first.
+    fn nodes(&self) -> impl Iterator<Item = &LineRun> {
+        std::iter::successors(Some(self), |r| r.outer.as_deref())
+    }
+
+    fn has_field(&self, name: &str) -> bool {
+        self.nodes().any(|r| r.names.contains(name))
+    }
+
+    /// Whether a line with these fields of its own writes exactly the run's members: none of them is
+    /// a context key or shadows a span field.
+    fn admits(&self, own: &[(&'static str, FieldValue)]) -> bool {
+        own.iter()
+            .all(|(name, _)| context_slot(name).is_none() && !self.has_field(name))
+    }
+
+    /// The spans' fields, innermost span's first.
+    fn write_fields(&self, out: &mut Vec<u8>) {
+        for r in self.nodes() {
+            out.extend_from_slice(&r.fields);
+        }
+    }
+}
+
+/// The names of a [`LineRun`] node's fields.
+#[derive(Debug)]
+enum Names {
+    /// Merged from several spans.
+    Listed(Vec<&'static str>),
+    /// One span's: every name its callsite declares, a superset of those it recorded. Taking a
+    /// declared name for a field sends a line the long way, whose output is the same.
+    Declared(&'static tracing::field::FieldSet),
+}
+
+impl Names {
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Self::Listed(names) => names.contains(&name),
+            Self::Declared(set) => set.field(name).is_some(),
+        }
+    }
+}
+
+/// Spans a line's run is made through, one from the other ([`JsonLogLayer::run_of`]): deeper,
+/// merged from the whole scope at once.
+const MAX_RUN_DEPTH: usize = 32;
+
+/// Span records (`on_record`) so far, in every layer: a [`LineRun`] made before the last one may
+/// hold values since replaced, in its span or in any ancestor.
+static RECORDS: AtomicU64 = AtomicU64::new(0);
 
 /// Every field value's JSON, one after the other; field `i`'s ends at `ends[i]`.
 #[derive(Debug, Default)]
@@ -45,7 +126,21 @@ impl SpanFields {
             fields,
             json: OnceLock::new(),
             clean,
+            run: Mutex::new(None),
         }
+    }
+
+    /// The run kept for lines inside this span, when it was made under configuration `cfg` after
+    /// `records` span records.
+    fn line_run(&self, cfg: u64, records: u64) -> Option<Arc<LineRun>> {
+        let run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
+        run.as_ref()
+            .filter(|r| r.cfg == cfg && r.records == records)
+            .cloned()
+    }
+
+    fn keep_run(&self, run: Arc<LineRun>) {
+        *self.run.lock().unwrap_or_else(PoisonError::into_inner) = Some(run);
     }
 
     /// Whether `value`, recorded on this span as `name`, is one this layer found unchanged by the
@@ -346,6 +441,188 @@ where
         }
     }
 
+    /// Appends the line and its newline to `out` as [`Self::render_into`] would for a line logged
+    /// directly inside the span whose `run` this is, which [`LineRun::admits`] the line's `own` fields.
+    fn render_run(
+        &self,
+        out: &mut Vec<u8>,
+        level: Level,
+        message: &str,
+        own: &[(&'static str, FieldValue)],
+        run: &LineRun,
+    ) {
+        let mut fields: Vec<(&str, Printed<'_>)> = Vec::new();
+        for (name, value) in own {
+            if is_printable(name) && !fields.iter().any(|(n, _)| n == name) {
+                fields.push((name, (value, None)));
+            }
+        }
+        let ts = Stamp::new(self.clock.now());
+        let line = Line {
+            timestamp: &ts,
+            level: level_str(level),
+            message,
+            cfg: &self.cfg,
+            context: [None; 7],
+            fields: &fields,
+            context_block: Some(&run.context),
+        };
+        let start = out.len();
+        if line.write_open(out).is_err() {
+            out.truncate(start);
+        } else {
+            run.write_fields(out);
+            out.extend_from_slice(b"}\n");
+        }
+    }
+
+    /// The run of the lines logged directly inside `leaf` under this layer's configuration: the one
+    /// the span keeps, else one made (and kept) from the nearest enclosing span's that is current.
+    /// `None` when the members cannot be written.
+    fn line_run<S>(&self, leaf: &tracing_subscriber::registry::SpanRef<'_, S>) -> Option<Arc<LineRun>>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        // Read before the spans' values: a record after this read makes the runs stale, never wrong.
+        self.run_of(leaf, RECORDS.load(Ordering::Acquire), 0)
+    }
+
+    /// [`Self::line_run`] of `span`, `depth` spans below the line's; past [`MAX_RUN_DEPTH`] merged
+    /// from the whole scope instead of from the parent's.
+    fn run_of<S>(
+        &self,
+        span: &tracing_subscriber::registry::SpanRef<'_, S>,
+        records: u64,
+        depth: usize,
+    ) -> Option<Arc<LineRun>>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        if let Some(run) = span
+            .extensions()
+            .get::<SpanFields>()
+            .and_then(|f| f.line_run(self.cfg_id, records))
+        {
+            return Some(run);
+        }
+        let made = match span.parent() {
+            Some(parent) if depth < MAX_RUN_DEPTH => {
+                let outer = self.run_of(&parent, records, depth + 1)?;
+                self.extend_run(outer, span, records)?
+            }
+            _ => Arc::new(self.merge_run(span, records)?),
+        };
+        if let Some(f) = span.extensions().get::<SpanFields>() {
+            f.keep_run(Arc::clone(&made));
+        }
+        Some(made)
+    }
+
+    /// The run of `span`, inside the spans whose run is `outer`: `outer` itself when the span adds
+    /// nothing, a node in front of it when it adds fields only, else merged from the whole scope.
+    fn extend_run<S>(
+        &self,
+        outer: Arc<LineRun>,
+        span: &tracing_subscriber::registry::SpanRef<'_, S>,
+        records: u64,
+    ) -> Option<Arc<LineRun>>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let node = {
+            let ext = span.extensions();
+            let mut fields = Vec::new();
+            let mut merge = false;
+            for (name, (_, json)) in ext.get::<SpanFields>().into_iter().flat_map(SpanFields::printed) {
+                if context_slot(name).is_some() || (is_printable(name) && outer.has_field(name)) {
+                    merge = true;
+                    break;
+                }
+                if is_printable(name) {
+                    if fields.is_empty() {
+                        fields.reserve(64);
+                    }
+                    fields.push(b',');
+                    crate::json::write_str(&mut fields, name);
+                    fields.push(b':');
+                    fields.extend_from_slice(json?);
+                }
+            }
+            let invocation = !outer.in_invocation && span.name() == INVOCATION_SPAN;
+            let debug_sampled = if invocation {
+                ext.get::<InvocationLog>().is_some_and(|l| l.debug_sampled)
+            } else {
+                outer.debug_sampled
+            };
+            (!merge).then_some((fields, invocation, debug_sampled))
+        };
+        match node {
+            None => self.merge_run(span, records).map(Arc::new),
+            Some((fields, false, _)) if fields.is_empty() => Some(outer),
+            Some((fields, invocation, debug_sampled)) => Some(Arc::new(LineRun {
+                cfg: self.cfg_id,
+                records,
+                in_invocation: outer.in_invocation || invocation,
+                debug_sampled,
+                context: Arc::clone(&outer.context),
+                fields,
+                names: Names::Declared(span.metadata().fields()),
+                outer: Some(outer),
+            })),
+        }
+    }
+
+    /// The run of `leaf` merged from its whole scope, as [`Self::render_into`] merges the spans'
+    /// fields for a line without fields of its own.
+    fn merge_run<S>(
+        &self,
+        leaf: &tracing_subscriber::registry::SpanRef<'_, S>,
+        records: u64,
+    ) -> Option<LineRun>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let scope: Vec<_> = leaf.scope().collect();
+        let guards: Vec<_> = scope.iter().map(|s| s.extensions()).collect();
+        let mut context: [Option<Printed<'_>>; 7] = [None; 7];
+        let mut fields = Vec::with_capacity(128);
+        let mut names = Vec::new();
+        for (name, (value, json)) in guards
+            .iter()
+            .filter_map(|g| g.get::<SpanFields>())
+            .flat_map(SpanFields::printed)
+        {
+            if let Some(i) = context_slot(name) {
+                if context[i].is_none() {
+                    context[i] = Some((value, json));
+                }
+            } else if is_printable(name) && !names.contains(&name) {
+                names.push(name);
+                fields.push(b',');
+                crate::json::write_str(&mut fields, name);
+                fields.push(b':');
+                fields.extend_from_slice(json?);
+            }
+        }
+        let invocation = scope.iter().rposition(|s| s.name() == INVOCATION_SPAN);
+        let debug_sampled = invocation
+            .and_then(|i| guards[i].get::<InvocationLog>())
+            .is_some_and(|l| l.debug_sampled);
+        let mut block = Vec::with_capacity(256);
+        // Every context value here is a span's, already redacted and encoded: no line budget to share.
+        write_context(&mut block, &self.cfg, &context, None).ok()?;
+        Some(LineRun {
+            cfg: self.cfg_id,
+            records,
+            in_invocation: invocation.is_some(),
+            debug_sampled,
+            context: block.into(),
+            fields,
+            names: Names::Listed(names),
+            outer: None,
+        })
+    }
+
     fn flush_buffer<S>(
         &self,
         meta: &Metadata<'_>,
@@ -454,11 +731,21 @@ where
             }
             fields.json.take();
         }
+        drop(ext);
+        // After the values changed: a line run made from the old ones is stale from here on.
+        RECORDS.fetch_add(1, Ordering::Release);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let scope: Vec<_> = ctx.event_scope(event).map(|s| s.collect()).unwrap_or_default();
+        // Without buffering (which needs the invocation span) and in compact JSON, a line inside a span
+        // is written from that span's run; the scope is walked only for the others.
+        let run = (self.cfg.buffer.is_none() && !self.cfg.pretty && meta.target() != CONTROL_TARGET)
+            .then(|| ctx.event_span(event))
+            .flatten()
+            .and_then(|leaf| self.line_run(&leaf));
+        let event_scope = || -> Vec<_> { ctx.event_scope(event).map(|s| s.collect()).unwrap_or_default() };
+        let scope = if run.is_some() { Vec::new() } else { event_scope() };
         let invocation = scope.iter().rev().find(|s| s.name() == INVOCATION_SPAN);
         if meta.target() == CONTROL_TARGET {
             if let Some(inv) = invocation {
@@ -467,13 +754,16 @@ where
             return;
         }
         let level = *meta.level();
-        let (debug_sampled, buffering) = invocation.map_or((false, false), |inv| {
-            let sampled = inv
-                .extensions()
-                .get::<InvocationLog>()
-                .is_some_and(|l| l.debug_sampled);
-            (sampled, self.cfg.buffer.is_some_and(|b| b.buffers(level)))
-        });
+        let (debug_sampled, buffering) = match &run {
+            Some(run) => (run.debug_sampled, false),
+            None => invocation.map_or((false, false), |inv| {
+                let sampled = inv
+                    .extensions()
+                    .get::<InvocationLog>()
+                    .is_some_and(|l| l.debug_sampled);
+                (sampled, self.cfg.buffer.is_some_and(|b| b.buffers(level)))
+            }),
+        };
         let printable = level <= self.cfg.level() || (debug_sampled && level <= Level::DEBUG);
         if !printable && !buffering {
             return;
@@ -497,7 +787,14 @@ where
             // A line written at once is rendered into this thread's reused buffer (a fresh one if a
             // writer that logs got here again while it is in use).
             let write_line = |out: &mut Vec<u8>| {
-                self.render_into(out, level, message, &c.fields, &scope);
+                match &run {
+                    Some(run) if run.admits(&c.fields) => {
+                        self.render_run(out, level, message, &c.fields, run);
+                    }
+                    // Its own fields shadow the spans': the long way, over the whole scope.
+                    Some(_) => self.render_into(out, level, message, &c.fields, &event_scope()),
+                    None => self.render_into(out, level, message, &c.fields, &scope),
+                }
                 if level == Level::ERROR
                     && let (Some(inv), Some(b)) = (invocation, self.cfg.buffer)
                     && b.flush_on_error_log
@@ -747,6 +1044,21 @@ mod tests {
     }
 
     /// JSON text with the blanks between tokens taken out: a pretty line as the compact one.
+    /// The `count` compact lines `work` logs under `cfg()`, checked to be the ones serde writes
+    /// afresh (the pretty path, minified), parsed.
+    fn written_as_afresh(cfg: impl Fn() -> LogConfig, work: impl Fn(), count: usize) -> Vec<Value> {
+        let compact = run_text(cfg(), &work);
+        assert_eq!(compact.lines().count(), count);
+        assert_eq!(
+            compact.replace('\n', ""),
+            minified(&run_text(cfg().with_pretty(true), &work))
+        );
+        compact
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     fn minified(text: &str) -> String {
         let (mut out, mut in_str, mut escaped) = (String::new(), false, false);
         for c in text.chars() {
@@ -820,16 +1132,7 @@ mod tests {
                 })
                 .with_sample_rate(0.25)
         };
-        let compact = run_text(cfg(), work);
-        assert_eq!(compact.lines().count(), 11);
-        assert_eq!(
-            compact.replace('\n', ""),
-            minified(&run_text(cfg().with_pretty(true), work))
-        );
-        let lines: Vec<Value> = compact
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = written_as_afresh(cfg, work, 11);
         assert_eq!(lines[2]["function_name"], "valuate");
         assert_eq!(lines[5]["function_request_id"], "req-2");
         assert_eq!(lines[6]["correlation_id"], "corr-1");
@@ -882,6 +1185,75 @@ mod tests {
             json!({"type": "Outer", "message": "pricing failed", "causes": ["no such table"]})
         );
         assert_eq!(lines[0]["level"], "ERROR");
+    }
+
+    /// Lines inside spans are written from the span's cached run (`LineRun`): nodes added in front of
+    /// the parent's, or merged from the whole scope when a span adds a context key or a name an
+    /// enclosing span has, rebuilt after any span records values. Each line is exactly the one
+    /// serde writes afresh from the whole scope (the pretty path, minified).
+    #[test]
+    fn lines_written_from_a_span_run_are_the_ones_written_afresh() {
+        let work = || {
+            let inv = invocation(true);
+            let _inv = inv.enter();
+            let outer = tracing::info_span!("outer", card_id = "c-1", stage = tracing::field::Empty);
+            let _o = outer.enter();
+            tracing::info!("in outer");
+            {
+                let _e = tracing::info_span!("empty").entered();
+                tracing::info!("in a span without fields");
+                let inner = tracing::info_span!("inner", source = "ebay", n = 3u64);
+                let _i = inner.enter();
+                tracing::info!("in inner");
+                tracing::info!(extra = true, "with a field of its own");
+                tracing::info!(card_id = "own", "an own field shadowing the outer span's");
+                tracing::info!(function_request_id = "own-req", "an own context key");
+                tracing::debug!("a sampled debug line, three spans down");
+                outer.record("stage", "pricing");
+                tracing::info!("after the outer span recorded a field");
+                inner.record("n", 4u64);
+                tracing::info!("after the inner span recorded one");
+                {
+                    let _s = tracing::info_span!("shadow", source = "tcgplayer").entered();
+                    tracing::info!("a span shadowing an enclosing one's field");
+                }
+                {
+                    let _c = tracing::info_span!("ctx", correlation_id = "corr-inner", lot = 7u64).entered();
+                    tracing::info!("a span adding a context key");
+                    let _d = tracing::info_span!("below", depth = 1u64).entered();
+                    tracing::info!("and one below it");
+                }
+                tracing::info!(parent: &outer, "explicitly the outer span's");
+            }
+            let mut spans = Vec::new();
+            for depth in 0..40u64 {
+                spans.push(tracing::info_span!("deep", depth, level_at = depth * 2).entered());
+            }
+            tracing::info!("forty spans down");
+            drop(spans);
+            tracing::info!("back in outer");
+        };
+        let cfg = || LogConfig::new("valuation").with_sample_rate(0.5);
+        let lines = written_as_afresh(cfg, work, 15);
+        assert_eq!(lines[2]["card_id"], "c-1");
+        assert_eq!(lines[3]["extra"], true);
+        assert_eq!(lines[4]["card_id"], "own");
+        assert_eq!(lines[5]["function_request_id"], "own-req");
+        assert_eq!(lines[6]["level"], "DEBUG");
+        assert_eq!(lines[7]["stage"], "pricing");
+        assert_eq!(lines[8]["n"], 4);
+        assert_eq!(lines[9]["source"], "tcgplayer");
+        assert_eq!(lines[10]["correlation_id"], "corr-inner");
+        assert_eq!(lines[11]["depth"], 1);
+        assert_eq!(lines[11]["correlation_id"], "corr-inner");
+        assert_eq!(
+            lines[12].get("source"),
+            None,
+            "the outer span's line has no inner field"
+        );
+        assert_eq!(lines[13]["depth"], 39);
+        assert_eq!(lines[13]["level_at"], 78);
+        assert_eq!(lines[14]["stage"], "pricing");
     }
 
     #[test]

@@ -358,6 +358,13 @@ impl Line<'_> {
     /// compare the two), with the span fields' JSON copied as encoded when they were recorded instead
     /// of serialised again for every line. Redaction runs in the same order, on one budget.
     pub(crate) fn write_compact(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        self.write_open(out)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// [`Self::write_compact`] without the closing brace: more members may follow.
+    pub(crate) fn write_open(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let red = self.cfg.redactor.as_ref();
         let budget = red.map(Redactor::budget);
         let red = red.zip(budget.as_ref());
@@ -393,7 +400,6 @@ impl Line<'_> {
                 }
             }
         }
-        out.push(b'}');
         Ok(())
     }
 
@@ -404,52 +410,64 @@ impl Line<'_> {
         out: &mut Vec<u8>,
         red: Option<(&Redactor, &ScanBudget)>,
     ) -> serde_json::Result<()> {
-        out.extend_from_slice(b",\"service\":");
-        write_str(out, &self.cfg.function.service);
-        let f = &self.cfg.function;
-        for (i, key) in CONTEXT_KEYS.iter().enumerate() {
-            let key_json = |out: &mut Vec<u8>| {
-                out.extend_from_slice(b",\"");
-                // The context keys are plain ASCII words: nothing to escape.
-                out.extend_from_slice(key.as_bytes());
-                out.extend_from_slice(b"\":");
-            };
-            match (self.context[i], i) {
-                (Some((_, Some(json))), _) => {
-                    key_json(out);
-                    out.extend_from_slice(json);
-                }
-                (Some((v, None)), _) => {
-                    key_json(out);
-                    let printed = Redacted {
-                        name: key,
-                        value: v,
-                        redactor: red,
-                        by_name: false,
-                    };
-                    printed.write_to(out)?;
-                }
-                (None, 1) => {
-                    if let Some(name) = &f.function_name {
-                        key_json(out);
-                        write_str(out, name);
-                    }
-                }
-                (None, 2) => {
-                    if let Some(memory) = f.memory_size {
-                        key_json(out);
-                        serde_json::to_writer(&mut *out, &memory)?;
-                    }
-                }
-                (None, _) => {}
-            }
-        }
-        if self.cfg.sample_rate > 0.0 {
-            out.extend_from_slice(b",\"sampling_rate\":");
-            serde_json::to_writer(&mut *out, &self.cfg.sample_rate)?;
-        }
-        Ok(())
+        write_context(out, self.cfg, &self.context, red)
     }
+}
+
+/// The members between `message` and the fields: `service`, the context keys, `sampling_rate`.
+/// Context values without their JSON (an event's own) are redacted on the line's budget `red`.
+/// `context`: each context key's value, if the line has one.
+pub(crate) fn write_context(
+    out: &mut Vec<u8>,
+    cfg: &LogConfig,
+    context: &[Option<Printed<'_>>; 7],
+    red: Option<(&Redactor, &ScanBudget)>,
+) -> serde_json::Result<()> {
+    out.extend_from_slice(b",\"service\":");
+    write_str(out, &cfg.function.service);
+    let f = &cfg.function;
+    for (i, key) in CONTEXT_KEYS.iter().enumerate() {
+        let key_json = |out: &mut Vec<u8>| {
+            out.extend_from_slice(b",\"");
+            // The context keys are plain ASCII words: nothing to escape.
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+        };
+        match (context[i], i) {
+            (Some((_, Some(json))), _) => {
+                key_json(out);
+                out.extend_from_slice(json);
+            }
+            (Some((v, None)), _) => {
+                key_json(out);
+                let printed = Redacted {
+                    name: key,
+                    value: v,
+                    redactor: red,
+                    by_name: false,
+                };
+                printed.write_to(out)?;
+            }
+            (None, 1) => {
+                if let Some(name) = &f.function_name {
+                    key_json(out);
+                    write_str(out, name);
+                }
+            }
+            (None, 2) => {
+                if let Some(memory) = f.memory_size {
+                    key_json(out);
+                    serde_json::to_writer(&mut *out, &memory)?;
+                }
+            }
+            (None, _) => {}
+        }
+    }
+    if cfg.sample_rate > 0.0 {
+        out.extend_from_slice(b",\"sampling_rate\":");
+        serde_json::to_writer(&mut *out, &cfg.sample_rate)?;
+    }
+    Ok(())
 }
 
 impl Serialize for Line<'_> {
