@@ -102,6 +102,10 @@ impl Names {
     }
 }
 
+/// Room for a line's context members: service, function name, memory size, ARN, request id, trace
+/// id, a correlation id and the sampling rate come to 300–400 bytes.
+const CONTEXT_BLOCK_ROOM: usize = 512;
+
 /// Spans a line's run is made through, one from the other ([`JsonLogLayer::run_of`]): deeper,
 /// merged from the whole scope at once.
 const MAX_RUN_DEPTH: usize = 32;
@@ -196,7 +200,7 @@ impl SpanFields {
     fn context_block(&self, cfg: u64, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<&[u8]> {
         let json = self.json.get()?;
         let (at, block) = json.context.get_or_init(|| {
-            let mut block = Vec::with_capacity(256);
+            let mut block = Vec::with_capacity(CONTEXT_BLOCK_ROOM);
             if write(&mut block) {
                 (cfg, block)
             } else {
@@ -451,12 +455,25 @@ where
         own: &[(&'static str, FieldValue)],
         run: &LineRun,
     ) {
-        let mut fields: Vec<(&str, Printed<'_>)> = Vec::new();
+        // Most events have a few fields: listed on the stack.
+        const UNSET: (&str, Printed<'static>) = ("", (&FieldValue::Bool(false), None));
+        let mut listed = [UNSET; 8];
+        let mut spilled = Vec::new();
+        let slots: &mut [(&str, Printed<'_>)] = if own.len() <= listed.len() {
+            &mut listed
+        } else {
+            spilled.resize(own.len(), UNSET);
+            &mut spilled
+        };
+        // The printable ones, each name once (the first), as `render_into` lists them.
+        let mut n = 0;
         for (name, value) in own {
-            if is_printable(name) && !fields.iter().any(|(n, _)| n == name) {
-                fields.push((name, (value, None)));
+            if is_printable(name) && !slots[..n].iter().any(|(m, _)| m == name) {
+                slots[n] = (name, (value, None));
+                n += 1;
             }
         }
+        let fields = &slots[..n];
         let ts = Stamp::new(self.clock.now());
         let line = Line {
             timestamp: &ts,
@@ -464,7 +481,7 @@ where
             message,
             cfg: &self.cfg,
             context: [None; 7],
-            fields: &fields,
+            fields,
             context_block: Some(&run.context),
         };
         let start = out.len();
@@ -608,7 +625,7 @@ where
         let debug_sampled = invocation
             .and_then(|i| guards[i].get::<InvocationLog>())
             .is_some_and(|l| l.debug_sampled);
-        let mut block = Vec::with_capacity(256);
+        let mut block = Vec::with_capacity(CONTEXT_BLOCK_ROOM);
         // Every context value here is a span's, already redacted and encoded: no line budget to share.
         write_context(&mut block, &self.cfg, &context, None).ok()?;
         Some(LineRun {
@@ -1206,6 +1223,20 @@ mod tests {
                 let _i = inner.enter();
                 tracing::info!("in inner");
                 tracing::info!(extra = true, "with a field of its own");
+                tracing::info!(
+                    f0 = 0u64,
+                    f1 = 1u64,
+                    f2 = 2u64,
+                    f3 = 3u64,
+                    f4 = 4u64,
+                    f5 = 5u64,
+                    f6 = 6u64,
+                    f7 = 7u64,
+                    f8 = 8u64,
+                    f9 = 9u64,
+                    f0 = 10u64,
+                    "more fields of its own than the stack list holds, one name twice"
+                );
                 tracing::info!(card_id = "own", "an own field shadowing the outer span's");
                 tracing::info!(function_request_id = "own-req", "an own context key");
                 tracing::debug!("a sampled debug line, three spans down");
@@ -1234,26 +1265,33 @@ mod tests {
             tracing::info!("back in outer");
         };
         let cfg = || LogConfig::new("valuation").with_sample_rate(0.5);
-        let lines = written_as_afresh(cfg, work, 15);
+        let lines = written_as_afresh(cfg, work, 16);
         assert_eq!(lines[2]["card_id"], "c-1");
         assert_eq!(lines[3]["extra"], true);
-        assert_eq!(lines[4]["card_id"], "own");
-        assert_eq!(lines[5]["function_request_id"], "own-req");
-        assert_eq!(lines[6]["level"], "DEBUG");
-        assert_eq!(lines[7]["stage"], "pricing");
-        assert_eq!(lines[8]["n"], 4);
-        assert_eq!(lines[9]["source"], "tcgplayer");
-        assert_eq!(lines[10]["correlation_id"], "corr-inner");
-        assert_eq!(lines[11]["depth"], 1);
-        assert_eq!(lines[11]["correlation_id"], "corr-inner");
+        // A name given twice is printed once, with its last value (the collector keeps that one).
+        assert_eq!(lines[4]["f0"], 10);
+        assert_eq!(lines[4]["f9"], 9);
+        let text = run_text(cfg(), work);
+        let raw = text.lines().nth(4).unwrap();
+        assert_eq!(raw.matches("\"f0\"").count(), 1);
+        let l = &lines[5..];
+        assert_eq!(l[0]["card_id"], "own");
+        assert_eq!(l[1]["function_request_id"], "own-req");
+        assert_eq!(l[2]["level"], "DEBUG");
+        assert_eq!(l[3]["stage"], "pricing");
+        assert_eq!(l[4]["n"], 4);
+        assert_eq!(l[5]["source"], "tcgplayer");
+        assert_eq!(l[6]["correlation_id"], "corr-inner");
+        assert_eq!(l[7]["depth"], 1);
+        assert_eq!(l[7]["correlation_id"], "corr-inner");
         assert_eq!(
-            lines[12].get("source"),
+            l[8].get("source"),
             None,
             "the outer span's line has no inner field"
         );
-        assert_eq!(lines[13]["depth"], 39);
-        assert_eq!(lines[13]["level_at"], 78);
-        assert_eq!(lines[14]["stage"], "pricing");
+        assert_eq!(l[9]["depth"], 39);
+        assert_eq!(l[9]["level_at"], 78);
+        assert_eq!(l[10]["stage"], "pricing");
     }
 
     #[test]
