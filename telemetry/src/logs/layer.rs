@@ -49,8 +49,9 @@ struct LineRun {
     /// The scope has an invocation span, and the outermost one sampled this invocation's debug lines.
     in_invocation: bool,
     debug_sampled: bool,
-    /// `Line::write_context`'s bytes: `service`, the context keys, `sampling_rate`.
-    context: Arc<[u8]>,
+    /// `Line::write_context`'s bytes (`service`, the context keys, `sampling_rate`) in a merged
+    /// node; a node in front of another takes the outer one's ([`LineRun::context`]).
+    context: Option<Vec<u8>>,
     /// `,"name":json` for each printable field this node adds, and their names.
     fields: Vec<u8>,
     names: Names,
@@ -73,6 +74,13 @@ impl LineRun {
     fn admits(&self, own: &[(&'static str, FieldValue)]) -> bool {
         own.iter()
             .all(|(name, _)| context_slot(name).is_none() && !self.has_field(name))
+    }
+
+    /// The context members of every line written from this run.
+    fn context(&self) -> &[u8] {
+        self.nodes()
+            .find_map(|r| r.context.as_deref())
+            .unwrap_or_default()
     }
 
     /// The spans' fields, innermost span's first.
@@ -482,7 +490,7 @@ where
             cfg: &self.cfg,
             context: [None; 7],
             fields,
-            context_block: Some(&run.context),
+            context_block: Some(run.context()),
         };
         let start = out.len();
         if line.write_open(out).is_err() {
@@ -581,7 +589,7 @@ where
                 records,
                 in_invocation: outer.in_invocation || invocation,
                 debug_sampled,
-                context: Arc::clone(&outer.context),
+                context: None,
                 fields,
                 names: Names::Declared(span.metadata().fields()),
                 outer: Some(outer),
@@ -599,8 +607,20 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
-        let scope: Vec<_> = leaf.scope().collect();
-        let guards: Vec<_> = scope.iter().map(|s| s.extensions()).collect();
+        // Most often the invocation span, a root: no scope to collect.
+        let scope: Vec<_> = match leaf.parent() {
+            None => Vec::new(),
+            Some(_) => leaf.scope().collect(),
+        };
+        let (root, listed);
+        let guards: &[_] = if scope.is_empty() {
+            root = [leaf.extensions()];
+            &root
+        } else {
+            listed = scope.iter().map(|s| s.extensions()).collect::<Vec<_>>();
+            &listed
+        };
+        let name_of = |i: usize| scope.get(i).map_or(leaf.name(), |s| s.name());
         let mut context: [Option<Printed<'_>>; 7] = [None; 7];
         let mut fields = Vec::with_capacity(128);
         let mut names = Vec::new();
@@ -621,7 +641,7 @@ where
                 fields.extend_from_slice(json?);
             }
         }
-        let invocation = scope.iter().rposition(|s| s.name() == INVOCATION_SPAN);
+        let invocation = (0..guards.len()).rev().find(|&i| name_of(i) == INVOCATION_SPAN);
         let debug_sampled = invocation
             .and_then(|i| guards[i].get::<InvocationLog>())
             .is_some_and(|l| l.debug_sampled);
@@ -633,7 +653,7 @@ where
             records,
             in_invocation: invocation.is_some(),
             debug_sampled,
-            context: block.into(),
+            context: Some(block),
             fields,
             names: Names::Listed(names),
             outer: None,
