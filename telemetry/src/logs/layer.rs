@@ -33,13 +33,14 @@ pub(crate) struct SpanFields {
     run: Mutex<Option<Arc<LineRun>>>,
 }
 
-/// What every line logged directly inside a span takes from the spans, merged once for its scope
-/// (the span and its ancestors, innermost first) and copied into each line: the context members and
-/// the spans' printable fields, as [`JsonLogLayer::render_into`] writes them from the same spans. A
-/// span adding fields of its own adds a node in front of its parent's run, shared; a span adding a
-/// context key, or a field of a name an enclosing span has, gets a run of its own merged from its
-/// whole scope. A line whose own fields include a context key or one of the spans' field names (its
-/// own shadows the span's) is written the long way instead.
+/// What every line logged directly inside a span takes from the spans (the span and its ancestors,
+/// innermost first), copied into each line: the context members and the spans' printable fields, as
+/// [`JsonLogLayer::render_into`] writes them from the same spans. Made when a line is first logged
+/// inside the span (with its ancestors' runs, which it extends) and again after any span records
+/// values. A span adding fields of its own adds a node in front of its parent's run, shared; a span
+/// adding a context key, or a field of a name an enclosing span has, gets a run of its own merged from
+/// its whole scope. A line whose own fields include a context key or one of the spans' field names
+/// (its own shadows the span's) is written the long way instead.
 #[derive(Debug)]
 struct LineRun {
     /// The configuration ([`JsonLogLayer::cfg_id`]) and the [`RECORDS`] count it was made under: any
@@ -57,6 +58,9 @@ struct LineRun {
     names: Names,
     /// The enclosing spans' run, whose fields follow this node's; `None`: this node has them all.
     outer: Option<Arc<LineRun>>,
+    /// Nodes in the chain from this one (1 for a merged node): at [`MAX_RUN_DEPTH`] the next span's
+    /// run is merged, so no line walks a longer chain.
+    nodes: usize,
 }
 
 impl LineRun {
@@ -114,12 +118,26 @@ impl Names {
 /// id, a correlation id and the sampling rate come to 300–400 bytes.
 const CONTEXT_BLOCK_ROOM: usize = 512;
 
-/// Spans a line's run is made through, one from the other ([`JsonLogLayer::run_of`]): deeper,
-/// merged from the whole scope at once.
+/// What a span keeps for the lines of one configuration ([`SpanFields::line_run`]).
+enum Kept {
+    /// Its run, current.
+    Current(Arc<LineRun>),
+    /// Another configuration's current run (the layer was reloaded with another configuration, see
+    /// `a_reloaded_layer_writes_its_own_context_members`): this one's lines go the long way until a
+    /// record makes it stale, rather than two configurations rebuilding in turn.
+    Other,
+    /// None, or a stale one.
+    Nothing,
+}
+
+/// Spans a line's run is made through, one from the other ([`JsonLogLayer::run_of`]), and nodes in
+/// one run ([`LineRun::nodes`]): past either, a run is merged from its span's whole scope at once.
 const MAX_RUN_DEPTH: usize = 32;
 
-/// Span records (`on_record`) so far, in every layer: a [`LineRun`] made before the last one may
-/// hold values since replaced, in its span or in any ancestor.
+/// Span records so far, counted by every [`JsonLogLayer`]'s `on_record` (lambda_runtime's spans, whose
+/// records it ignores, aside): a [`LineRun`] made before the last one may hold values since replaced,
+/// in its span or in any ancestor. Process-wide, so a record anywhere makes every run stale: code
+/// that records on spans between its lines (a Bedrock call's usage) pays a rebuild at the next line.
 static RECORDS: AtomicU64 = AtomicU64::new(0);
 
 /// Every field value's JSON, one after the other; field `i`'s ends at `ends[i]`.
@@ -142,13 +160,15 @@ impl SpanFields {
         }
     }
 
-    /// The run kept for lines inside this span, when it was made under configuration `cfg` after
-    /// `records` span records.
-    fn line_run(&self, cfg: u64, records: u64) -> Option<Arc<LineRun>> {
+    /// The run kept for lines inside this span under configuration `cfg` after `records` span
+    /// records.
+    fn line_run(&self, cfg: u64, records: u64) -> Kept {
         let run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
-        run.as_ref()
-            .filter(|r| r.cfg == cfg && r.records == records)
-            .cloned()
+        match run.as_ref() {
+            Some(r) if r.records == records && r.cfg == cfg => Kept::Current(Arc::clone(r)),
+            Some(r) if r.records == records => Kept::Other,
+            _ => Kept::Nothing,
+        }
     }
 
     fn keep_run(&self, run: Arc<LineRun>) {
@@ -271,7 +291,8 @@ struct InvocationLog {
 pub struct JsonLogLayer<W = fn() -> io::Stdout> {
     cfg: Arc<LogConfig>,
     /// This layer's configuration among every one made in the process (never reused, unlike an
-    /// address): what a span's cached context members were written under ([`SpanFields::context_block`]).
+    /// address): what a span's cached context members ([`SpanFields::context_block`]) and line run
+    /// ([`LineRun`]) were written under.
     cfg_id: u64,
     max: LevelFilter,
     writer: W,
@@ -523,12 +544,14 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
-        if let Some(run) = span
+        let kept = span
             .extensions()
             .get::<SpanFields>()
-            .and_then(|f| f.line_run(self.cfg_id, records))
-        {
-            return Some(run);
+            .map_or(Kept::Nothing, |f| f.line_run(self.cfg_id, records));
+        match kept {
+            Kept::Current(run) => return Some(run),
+            Kept::Other => return None,
+            Kept::Nothing => {}
         }
         let made = match span.parent() {
             Some(parent) if depth < MAX_RUN_DEPTH => {
@@ -544,7 +567,8 @@ where
     }
 
     /// The run of `span`, inside the spans whose run is `outer`: `outer` itself when the span adds
-    /// nothing, a node in front of it when it adds fields only, else merged from the whole scope.
+    /// nothing (the outermost invocation span adds its debug sampling), a node in front of it when it
+    /// adds fields only, else merged from the whole scope.
     fn extend_run<S>(
         &self,
         outer: Arc<LineRun>,
@@ -557,8 +581,10 @@ where
         let node = {
             let ext = span.extensions();
             let mut fields = Vec::new();
-            let mut merge = false;
-            for (name, (_, json)) in ext.get::<SpanFields>().into_iter().flat_map(SpanFields::printed) {
+            // A chain as long as it may be: this span's run is merged instead.
+            let mut merge = outer.nodes >= MAX_RUN_DEPTH;
+            let spans_fields = ext.get::<SpanFields>().filter(|_| !merge);
+            for (name, (_, json)) in spans_fields.into_iter().flat_map(SpanFields::printed) {
                 if context_slot(name).is_some() || (is_printable(name) && outer.has_field(name)) {
                     merge = true;
                     break;
@@ -592,6 +618,7 @@ where
                 context: None,
                 fields,
                 names: Names::Declared(span.metadata().fields()),
+                nodes: outer.nodes + 1,
                 outer: Some(outer),
             })),
         }
@@ -657,6 +684,7 @@ where
             fields,
             names: Names::Listed(names),
             outer: None,
+            nodes: 1,
         })
     }
 
@@ -777,7 +805,12 @@ where
         let meta = event.metadata();
         // Without buffering (which needs the invocation span) and in compact JSON, a line inside a span
         // is written from that span's run; the scope is walked only for the others.
-        let run = (self.cfg.buffer.is_none() && !self.cfg.pretty && meta.target() != CONTROL_TARGET)
+        let unbuffered = self.cfg.buffer.is_none() && meta.target() != CONTROL_TARGET;
+        if unbuffered && *meta.level() > self.cfg.level() && *meta.level() > Level::DEBUG {
+            // Printed neither at the configured level nor by debug sampling, and never buffered.
+            return;
+        }
+        let run = (unbuffered && !self.cfg.pretty)
             .then(|| ctx.event_span(event))
             .flatten()
             .and_then(|leaf| self.line_run(&leaf));
@@ -1277,15 +1310,20 @@ mod tests {
                 tracing::info!(parent: &outer, "explicitly the outer span's");
             }
             let mut spans = Vec::new();
+            // Deeper than a run is made through at once, then a chain longer than a run may be.
             for depth in 0..40u64 {
                 spans.push(tracing::info_span!("deep", depth, level_at = depth * 2).entered());
             }
             tracing::info!("forty spans down");
+            for depth in 40..80u64 {
+                spans.push(tracing::info_span!("deep", depth, level_at = depth * 2).entered());
+            }
+            tracing::info!("eighty spans down");
             drop(spans);
             tracing::info!("back in outer");
         };
         let cfg = || LogConfig::new("valuation").with_sample_rate(0.5);
-        let lines = written_as_afresh(cfg, work, 16);
+        let lines = written_as_afresh(cfg, work, 17);
         assert_eq!(lines[2]["card_id"], "c-1");
         assert_eq!(lines[3]["extra"], true);
         // A name given twice is printed once, with its last value (the collector keeps that one).
@@ -1311,7 +1349,8 @@ mod tests {
         );
         assert_eq!(l[9]["depth"], 39);
         assert_eq!(l[9]["level_at"], 78);
-        assert_eq!(l[10]["stage"], "pricing");
+        assert_eq!(l[10]["depth"], 79);
+        assert_eq!(l[11]["stage"], "pricing");
     }
 
     #[test]
