@@ -31,6 +31,85 @@ pub(crate) struct SpanFields {
     clean: u64,
     /// What the lines logged directly inside this span write from the spans ([`LineRun`]).
     run: Mutex<Option<Arc<LineRun>>>,
+    /// The layer ([`JsonLogLayer::cfg_id`]) that captured these ([`PerLayer`]).
+    owner: u64,
+}
+
+/// A span extension each [`JsonLogLayer`] keeps its own of, captured and redacted under its own
+/// configuration: the first layer's is the extension, the others' (a second log layer beside
+/// `init`'s) are kept in an [`OtherLayers`]. A layer with none of its own (reloaded with another
+/// configuration after the span began) reads the first's.
+trait PerLayer: Sized + Send + Sync + 'static {
+    /// The layer's [`JsonLogLayer::cfg_id`].
+    fn owner(&self) -> u64;
+}
+
+impl PerLayer for SpanFields {
+    fn owner(&self) -> u64 {
+        self.owner
+    }
+}
+
+impl PerLayer for InvocationLog {
+    fn owner(&self) -> u64 {
+        self.owner
+    }
+}
+
+/// The other log layers' own `T` on a span, when more than one layer keeps one ([`PerLayer`]).
+struct OtherLayers<T>(Vec<T>);
+
+/// Layer `cfg`'s own `T` in `ext`, else the first layer's.
+fn layer_own<'a, T: PerLayer>(
+    ext: &'a tracing_subscriber::registry::Extensions<'_>,
+    cfg: u64,
+) -> Option<&'a T> {
+    let first = ext.get::<T>()?;
+    if first.owner() == cfg {
+        return Some(first);
+    }
+    let other = ext
+        .get::<OtherLayers<T>>()
+        .and_then(|o| o.0.iter().find(|t| t.owner() == cfg));
+    Some(other.unwrap_or(first))
+}
+
+/// [`layer_own`], to change.
+fn layer_own_mut<'a, T: PerLayer>(
+    ext: &'a mut tracing_subscriber::registry::ExtensionsMut<'_>,
+    cfg: u64,
+) -> Option<&'a mut T> {
+    let elsewhere = ext.get_mut::<T>()?.owner() != cfg
+        && ext
+            .get_mut::<OtherLayers<T>>()
+            .is_some_and(|o| o.0.iter().any(|t| t.owner() == cfg));
+    if elsewhere {
+        return ext
+            .get_mut::<OtherLayers<T>>()?
+            .0
+            .iter_mut()
+            .find(|t| t.owner() == cfg);
+    }
+    ext.get_mut::<T>()
+}
+
+/// Adds a layer's own `value` to `ext`: as the extension, or, when another layer's is there, beside
+/// it.
+fn insert_own<T: PerLayer>(ext: &mut tracing_subscriber::registry::ExtensionsMut<'_>, value: T) {
+    let owner = value.owner();
+    let Some(first) = ext.replace(value) else { return };
+    if first.owner() == owner {
+        return;
+    }
+    // Another layer's came first: it stays the extension, this one joins the others.
+    let Some(mine) = ext.replace(first) else { return };
+    match ext.get_mut::<OtherLayers<T>>() {
+        Some(others) => {
+            others.0.retain(|t| t.owner() != owner);
+            others.0.push(mine);
+        }
+        None => ext.insert(OtherLayers(vec![mine])),
+    }
 }
 
 /// What every line logged directly inside a span takes from the spans (the span and its ancestors,
@@ -151,12 +230,13 @@ struct SpanJson {
 }
 
 impl SpanFields {
-    fn new(fields: Vec<(&'static str, FieldValue)>, clean: u64) -> Self {
+    fn new(owner: u64, fields: Vec<(&'static str, FieldValue)>, clean: u64) -> Self {
         Self {
             fields,
             json: OnceLock::new(),
             clean,
             run: Mutex::new(None),
+            owner,
         }
     }
 
@@ -276,6 +356,8 @@ impl ContextOrigin {
 struct InvocationLog {
     debug_sampled: bool,
     buffer: LogBuffer,
+    /// The layer whose state this is ([`PerLayer`]).
+    owner: u64,
 }
 
 /// Writes one JSON object per event. See the [module docs](super).
@@ -430,7 +512,7 @@ where
             guards
                 .iter()
                 .enumerate()
-                .filter_map(|(i, g)| g.get::<SpanFields>().map(|f| (i, f)))
+                .filter_map(|(i, g)| layer_own::<SpanFields>(g, self.cfg_id).map(|f| (i, f)))
                 .flat_map(|(i, f)| f.printed().map(move |(n, v)| (Some(i), n, v))),
         );
         for (span, name, value) in sources {
@@ -457,7 +539,7 @@ where
         // invocation span: written once, then copied.
         if let ContextOrigin::Span(i) = origin
             && !self.cfg.pretty
-            && let Some(f) = guards[i].get::<SpanFields>()
+            && let Some(f) = layer_own::<SpanFields>(&guards[i], self.cfg_id)
         {
             line.context_block = f.context_block(self.cfg_id, |out| line.write_context(out, None).is_ok());
         }
@@ -544,9 +626,7 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
-        let kept = span
-            .extensions()
-            .get::<SpanFields>()
+        let kept = layer_own::<SpanFields>(&span.extensions(), self.cfg_id)
             .map_or(Kept::Nothing, |f| f.line_run(self.cfg_id, records));
         match kept {
             Kept::Current(run) => return Some(run),
@@ -560,7 +640,7 @@ where
             }
             _ => Arc::new(self.merge_run(span, records)?),
         };
-        if let Some(f) = span.extensions().get::<SpanFields>() {
+        if let Some(f) = layer_own::<SpanFields>(&span.extensions(), self.cfg_id) {
             f.keep_run(Arc::clone(&made));
         }
         Some(made)
@@ -583,7 +663,7 @@ where
             let mut fields = Vec::new();
             // A chain as long as it may be: this span's run is merged instead.
             let mut merge = outer.nodes >= MAX_RUN_DEPTH;
-            let spans_fields = ext.get::<SpanFields>().filter(|_| !merge);
+            let spans_fields = layer_own::<SpanFields>(&ext, self.cfg_id).filter(|_| !merge);
             for (name, (_, json)) in spans_fields.into_iter().flat_map(SpanFields::printed) {
                 if context_slot(name).is_some() || (is_printable(name) && outer.has_field(name)) {
                     merge = true;
@@ -601,7 +681,7 @@ where
             }
             let invocation = !outer.in_invocation && span.name() == INVOCATION_SPAN;
             let debug_sampled = if invocation {
-                ext.get::<InvocationLog>().is_some_and(|l| l.debug_sampled)
+                layer_own::<InvocationLog>(&ext, self.cfg_id).is_some_and(|l| l.debug_sampled)
             } else {
                 outer.debug_sampled
             };
@@ -653,7 +733,7 @@ where
         let mut names = Vec::new();
         for (name, (value, json)) in guards
             .iter()
-            .filter_map(|g| g.get::<SpanFields>())
+            .filter_map(|g| layer_own::<SpanFields>(g, self.cfg_id))
             .flat_map(SpanFields::printed)
         {
             if let Some(i) = context_slot(name) {
@@ -670,7 +750,7 @@ where
         }
         let invocation = (0..guards.len()).rev().find(|&i| name_of(i) == INVOCATION_SPAN);
         let debug_sampled = invocation
-            .and_then(|i| guards[i].get::<InvocationLog>())
+            .and_then(|i| layer_own::<InvocationLog>(&guards[i], self.cfg_id))
             .is_some_and(|l| l.debug_sampled);
         let mut block = Vec::with_capacity(CONTEXT_BLOCK_ROOM);
         // Every context value here is a span's, already redacted and encoded: no line budget to share.
@@ -698,7 +778,7 @@ where
     {
         let (lines, dropped) = {
             let mut ext = invocation.extensions_mut();
-            match ext.get_mut::<InvocationLog>() {
+            match layer_own_mut::<InvocationLog>(&mut ext, self.cfg_id) {
                 Some(inv) if !inv.buffer.is_empty() => inv.buffer.drain(),
                 _ => return,
             }
@@ -750,12 +830,14 @@ where
                 .fields
                 .iter()
                 .any(|(n, v)| *n == "telemetry.debug_sampled" && *v == FieldValue::Bool(true));
-            ext.insert(InvocationLog {
+            let log = InvocationLog {
                 debug_sampled,
                 buffer: LogBuffer::default(),
-            });
+                owner: self.cfg_id,
+            };
+            insert_own(&mut ext, log);
         }
-        ext.insert(SpanFields::new(c.fields, clean));
+        insert_own(&mut ext, SpanFields::new(self.cfg_id, c.fields, clean));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -773,7 +855,7 @@ where
             .as_ref()
             .map_or(0, |red| redact_captured(&mut recorded.fields, red));
         let mut ext = span.extensions_mut();
-        if let Some(fields) = ext.get_mut::<SpanFields>() {
+        if let Some(fields) = layer_own_mut::<SpanFields>(&mut ext, self.cfg_id) {
             for (k, (name, value)) in recorded.fields.into_iter().enumerate() {
                 let i = match fields.fields.iter().position(|(n, _)| *n == name) {
                     Some(i) => {
@@ -827,9 +909,7 @@ where
         let (debug_sampled, buffering) = match &run {
             Some(run) => (run.debug_sampled, false),
             None => invocation.map_or((false, false), |inv| {
-                let sampled = inv
-                    .extensions()
-                    .get::<InvocationLog>()
+                let sampled = layer_own::<InvocationLog>(&inv.extensions(), self.cfg_id)
                     .is_some_and(|l| l.debug_sampled);
                 (sampled, self.cfg.buffer.is_some_and(|b| b.buffers(level)))
             }),
@@ -844,7 +924,7 @@ where
                 let line = self.render(level, message, &c.fields, &scope);
                 let oversize = {
                     let mut ext = inv.extensions_mut();
-                    match ext.get_mut::<InvocationLog>() {
+                    match layer_own_mut::<InvocationLog>(&mut ext, self.cfg_id) {
                         Some(l) => l.buffer.push(line, cfg.max_bytes),
                         None => Some(line),
                     }
@@ -1242,6 +1322,42 @@ mod tests {
         assert_eq!(b[0]["function_name"], "pricing-fn");
         assert_eq!(b[0]["function_memory_size"], 1024);
         assert_eq!(b[0]["function_request_id"], "req-1");
+    }
+
+    /// Two log layers of different configurations on one registry (a second one added beside
+    /// `init`'s): each captures, redacts and prints a span's fields under its own configuration,
+    /// and writes exactly the lines it writes alone.
+    #[test]
+    fn two_log_layers_each_write_their_own_lines() {
+        let work = || {
+            let _inv = invocation(false).entered();
+            let _s = tracing::info_span!("price", card_id = "c-1", note = "mail bob@x.io").entered();
+            tracing::info!("first");
+            tracing::info!(n = 2u64, "second");
+            let t = tracing::info_span!("persist", table = "cards", stage = tracing::field::Empty);
+            let _t = t.enter();
+            tracing::info!("third");
+            t.record("stage", "stored");
+            tracing::info!("fourth");
+        };
+        let strict = || LogConfig::new("valuation").with_sample_rate(0.5);
+        let open = || LogConfig::new("pricing").with_redactor(None);
+        let layer = |cfg: LogConfig| {
+            let cap = Cap::default();
+            let layer = JsonLogLayer::new(cfg)
+                .with_writer(cap.clone())
+                .with_clock(FixedClock::from_millis(1_763_769_493_123));
+            (layer, cap)
+        };
+        let ((a, a_cap), (b, b_cap)) = (layer(strict()), layer(open()));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(a).with(b), work);
+        let text = |cap: Cap| String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        let (a_text, b_text) = (text(a_cap), text(b_cap));
+        assert_eq!(a_text, run_text(strict(), work));
+        assert_eq!(b_text, run_text(open(), work));
+        assert!(a_text.contains(r#""note":"mail [REDACTED]""#), "{a_text}");
+        assert!(b_text.contains(r#""note":"mail bob@x.io""#), "{b_text}");
+        assert!(b_text.lines().last().unwrap().contains(r#""stage":"stored""#));
     }
 
     #[test]
