@@ -38,15 +38,20 @@ pub(crate) struct SpanFields {
 /// A span extension each [`JsonLogLayer`] keeps its own of, captured and redacted under its own
 /// configuration: the first layer's is the extension, the others' (a second log layer beside
 /// `init`'s) are kept in an [`OtherLayers`]. A layer with none of its own (reloaded with another
-/// configuration after the span began) reads the first's.
+/// configuration after the span began) takes over one a dropped layer kept — the one it replaced —
+/// never a live layer's, which was captured and redacted under another configuration.
 trait PerLayer: Sized + Send + Sync + 'static {
     /// The layer's [`JsonLogLayer::cfg_id`].
     fn owner(&self) -> u64;
+    fn set_owner(&mut self, cfg: u64);
 }
 
 impl PerLayer for SpanFields {
     fn owner(&self) -> u64 {
         self.owner
+    }
+    fn set_owner(&mut self, cfg: u64) {
+        self.owner = cfg;
     }
 }
 
@@ -54,12 +59,48 @@ impl PerLayer for InvocationLog {
     fn owner(&self) -> u64 {
         self.owner
     }
+    fn set_owner(&mut self, cfg: u64) {
+        self.owner = cfg;
+    }
 }
 
 /// The other log layers' own `T` on a span, when more than one layer keeps one ([`PerLayer`]).
 struct OtherLayers<T>(Vec<T>);
 
-/// Layer `cfg`'s own `T` in `ext`, else the first layer's.
+/// The [`JsonLogLayer::cfg_id`]s of the layers not dropped yet.
+static LIVE_LAYERS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+fn is_live(cfg: u64) -> bool {
+    LIVE_LAYERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .contains(&cfg)
+}
+
+/// A layer's configuration id, listed in [`LIVE_LAYERS`] while the layer lives.
+#[derive(Debug)]
+struct Live(u64);
+
+impl Live {
+    fn new(cfg: u64) -> Self {
+        LIVE_LAYERS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(cfg);
+        Self(cfg)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE_LAYERS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|c| *c != self.0);
+    }
+}
+
+/// Layer `cfg`'s own `T` in `ext`, else one a dropped layer kept ([`PerLayer`]).
 fn layer_own<'a, T: PerLayer>(
     ext: &'a tracing_subscriber::registry::Extensions<'_>,
     cfg: u64,
@@ -68,29 +109,39 @@ fn layer_own<'a, T: PerLayer>(
     if first.owner() == cfg {
         return Some(first);
     }
-    let other = ext
-        .get::<OtherLayers<T>>()
-        .and_then(|o| o.0.iter().find(|t| t.owner() == cfg));
-    Some(other.unwrap_or(first))
+    let others = ext.get::<OtherLayers<T>>().map_or(&[][..], |o| &o.0);
+    if let Some(mine) = others.iter().find(|t| t.owner() == cfg) {
+        return Some(mine);
+    }
+    std::iter::once(first).chain(others).find(|t| !is_live(t.owner()))
 }
 
-/// [`layer_own`], to change.
+/// [`layer_own`], to change: one a dropped layer kept becomes this layer's.
 fn layer_own_mut<'a, T: PerLayer>(
     ext: &'a mut tracing_subscriber::registry::ExtensionsMut<'_>,
     cfg: u64,
 ) -> Option<&'a mut T> {
-    let elsewhere = ext.get_mut::<T>()?.owner() != cfg
-        && ext
-            .get_mut::<OtherLayers<T>>()
-            .is_some_and(|o| o.0.iter().any(|t| t.owner() == cfg));
-    if elsewhere {
-        return ext
-            .get_mut::<OtherLayers<T>>()?
-            .0
-            .iter_mut()
-            .find(|t| t.owner() == cfg);
-    }
-    ext.get_mut::<T>()
+    let first_owner = ext.get_mut::<T>()?.owner();
+    // Where it is: the extension (`None`) or an index in `OtherLayers`.
+    let at = if first_owner == cfg {
+        None
+    } else {
+        let others = ext.get_mut::<OtherLayers<T>>();
+        let mine = others
+            .as_ref()
+            .and_then(|o| o.0.iter().position(|t| t.owner() == cfg));
+        match mine {
+            Some(i) => Some(i),
+            None if !is_live(first_owner) => None,
+            None => Some(others?.0.iter().position(|t| !is_live(t.owner()))?),
+        }
+    };
+    let entry = match at {
+        None => ext.get_mut::<T>()?,
+        Some(i) => ext.get_mut::<OtherLayers<T>>()?.0.get_mut(i)?,
+    };
+    entry.set_owner(cfg);
+    Some(entry)
 }
 
 /// Adds a layer's own `value` to `ext`: as the extension, or, when another layer's is there, beside
@@ -201,9 +252,9 @@ const CONTEXT_BLOCK_ROOM: usize = 512;
 enum Kept {
     /// Its run, current.
     Current(Arc<LineRun>),
-    /// Another configuration's current run (the layer was reloaded with another configuration, see
-    /// `a_reloaded_layer_writes_its_own_context_members`): this one's lines go the long way until a
-    /// record makes it stale, rather than two configurations rebuilding in turn.
+    /// Another configuration's current run, in span fields a dropped layer kept (this layer replaced
+    /// it after the span began, see `a_reloaded_layer_writes_its_own_context_members`): this one's
+    /// lines go the long way until a record makes it stale.
     Other,
     /// None, or a stale one.
     Nothing,
@@ -376,6 +427,8 @@ pub struct JsonLogLayer<W = fn() -> io::Stdout> {
     /// address): what a span's cached context members ([`SpanFields::context_block`]) and line run
     /// ([`LineRun`]) were written under.
     cfg_id: u64,
+    /// Lists `cfg_id` among the live layers ([`PerLayer`]).
+    live: Live,
     max: LevelFilter,
     writer: W,
     clock: Arc<dyn Clock>,
@@ -387,9 +440,11 @@ impl JsonLogLayer {
     pub fn new(cfg: LogConfig) -> Self {
         static NEXT_CFG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let max = cfg.max_possible();
+        let cfg_id = NEXT_CFG.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Self {
             cfg: Arc::new(cfg),
-            cfg_id: NEXT_CFG.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            cfg_id,
+            live: Live::new(cfg_id),
             max,
             writer: io::stdout,
             clock: Arc::new(SystemClock),
@@ -407,6 +462,7 @@ impl<W> JsonLogLayer<W> {
         JsonLogLayer {
             cfg: self.cfg,
             cfg_id: self.cfg_id,
+            live: self.live,
             max: self.max,
             writer,
             clock: self.clock,
@@ -1358,6 +1414,43 @@ mod tests {
         assert!(a_text.contains(r#""note":"mail [REDACTED]""#), "{a_text}");
         assert!(b_text.contains(r#""note":"mail bob@x.io""#), "{b_text}");
         assert!(b_text.lines().last().unwrap().contains(r#""stage":"stored""#));
+    }
+
+    /// Two log layers, the second reloaded with another configuration inside a span: the new layer
+    /// takes over what the one it replaced kept for the span (redacted under strict rules), never the
+    /// live first layer's (unredacted), and its records leave the first layer's values alone.
+    #[test]
+    fn a_layer_reloaded_beside_another_takes_over_only_its_predecessors_span_fields() {
+        let layer = |cfg: LogConfig| {
+            let cap = Cap::default();
+            (JsonLogLayer::new(cfg).with_writer(cap.clone()), cap)
+        };
+        let (open, open_cap) = layer(LogConfig::new("open").with_redactor(None));
+        let (strict, strict_cap) = layer(LogConfig::new("strict"));
+        let (reloaded, reloaded_cap) = layer(LogConfig::new("reloaded"));
+        let (reloadable, handle) = tracing_subscriber::reload::Layer::new(strict);
+        let subscriber = tracing_subscriber::registry().with(open).with(reloadable);
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = invocation(false).entered();
+            let s = tracing::info_span!("price", note = "mail bob@x.io", stage = tracing::field::Empty);
+            let _s = s.enter();
+            tracing::info!("before the reload");
+            handle.reload(reloaded).unwrap();
+            tracing::info!("after it");
+            s.record("stage", "mail carol@x.io");
+            tracing::info!("recorded since");
+        });
+        let (open, strict, reloaded) = (open_cap.lines(), strict_cap.lines(), reloaded_cap.lines());
+        assert_eq!((open.len(), strict.len(), reloaded.len()), (3, 1, 2));
+        assert!(open.iter().all(|l| l["note"] == "mail bob@x.io"));
+        assert_eq!(open[2]["stage"], "mail carol@x.io");
+        assert_eq!(strict[0]["note"], "mail [REDACTED]");
+        for l in &reloaded {
+            assert_eq!(l["service"], "reloaded");
+            assert_eq!(l["note"], "mail [REDACTED]");
+            assert_eq!(l["function_request_id"], "req-1");
+        }
+        assert_eq!(reloaded[1]["stage"], "mail [REDACTED]");
     }
 
     #[test]
