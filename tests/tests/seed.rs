@@ -69,12 +69,16 @@ async fn a_month_seeded_as_of_now_is_found_by_doctor_at_now() {
     assert!(!report.logs_and_traces_shifted);
 
     let doctor = doctor::run_at(&spec, &env.clients, month.now).await;
-    // The last 24 h hold the hourly slots of yesterday after this hour and of today before it.
+    // The last 24 h hold the hourly slots of yesterday after this hour and of today before it. Each
+    // slot rounds its share of its day to a whole card (half a card at most, 24 slots a day), so
+    // the slots of two days can add up to 24 cards more than the days' totals: the bound depends on
+    // the hour the test runs at (it failed at 00:0x UTC by 2 cards without the slack).
     let yesterday_and_today: u64 = month.days.iter().rev().take(2).map(|d| d.valuations).sum();
+    let rounding = 0.5 * 48.0;
     let seen = cards_valued(&doctor);
     assert!(
-        seen > 0.0 && seen <= yesterday_and_today as f64,
-        "{seen} of ≤ {yesterday_and_today}"
+        seen > 0.0 && seen <= yesterday_and_today as f64 + rounding,
+        "{seen} of ≤ {yesterday_and_today} + {rounding}"
     );
     assert_eq!(
         detail(&doctor, "GetTraceSummaries"),
