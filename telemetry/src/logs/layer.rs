@@ -4,7 +4,7 @@ use super::LogConfig;
 use super::buffer::LogBuffer;
 use super::record::{
     FieldCollector, FieldValue, Line, Printed, context_slot, encode_span_value, is_printable,
-    redact_captured, write_context,
+    redact_captured, write_context, write_field_key,
 };
 use crate::clock::{Clock, Stamp, SystemClock};
 use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
@@ -729,9 +729,7 @@ where
                     if fields.is_empty() {
                         fields.reserve(64);
                     }
-                    fields.push(b',');
-                    crate::json::write_str(&mut fields, name);
-                    fields.push(b':');
+                    write_field_key(&mut fields, name);
                     fields.extend_from_slice(json?);
                 }
             }
@@ -798,9 +796,7 @@ where
                 }
             } else if is_printable(name) && !names.contains(&name) {
                 names.push(name);
-                fields.push(b',');
-                crate::json::write_str(&mut fields, name);
-                fields.push(b':');
+                write_field_key(&mut fields, name);
                 fields.extend_from_slice(json?);
             }
         }

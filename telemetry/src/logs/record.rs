@@ -384,9 +384,7 @@ impl Line<'_> {
             None => self.write_context(out, red)?,
         }
         for (name, (value, json)) in self.fields {
-            out.push(b',');
-            write_str(out, name);
-            out.push(b':');
+            write_field_key(out, name);
             match json {
                 Some(json) => out.extend_from_slice(json),
                 None => {
@@ -412,6 +410,14 @@ impl Line<'_> {
     ) -> serde_json::Result<()> {
         write_context(out, self.cfg, &self.context, red)
     }
+}
+
+/// Appends `,"name":`, a field member's key: the line's own fields and the span fields a span's line
+/// run copies ([`super::layer`]) are written through this.
+pub(crate) fn write_field_key(out: &mut Vec<u8>, name: &str) {
+    out.push(b',');
+    write_str(out, name);
+    out.push(b':');
 }
 
 /// The members between `message` and the fields: `service`, the context keys, `sampling_rate`.
