@@ -341,7 +341,19 @@ impl Redactor {
         if is_uuid(s.as_bytes()) || is_xray_trace_id(s.as_bytes()) {
             return Cow::Borrowed(s);
         }
-        self.scan_all(s)
+        // A function logs the same messages and span values again and again: under the default rules
+        // a short text found clean once is clean again ([`CleanTexts`]).
+        if !self.default_rules || !CleanTexts::fits(s) {
+            return self.scan_all(s);
+        }
+        if CLEAN_TEXTS.with(|c| c.borrow().holds(s)) {
+            return Cow::Borrowed(s);
+        }
+        let scanned = self.scan_all(s);
+        if let Cow::Borrowed(_) = scanned {
+            CLEAN_TEXTS.with(|c| c.borrow_mut().keep(s));
+        }
+        scanned
     }
 
     /// Every rule on `s` (no budget).
@@ -497,6 +509,72 @@ pub(crate) fn redacts_integer(key: &str, value: u128) -> bool {
 pub(crate) fn default_redactor() -> &'static Redactor {
     static DEFAULT: OnceLock<Redactor> = OnceLock::new();
     DEFAULT.get_or_init(Redactor::default)
+}
+
+/// Texts the default rules left unchanged, scanned on this thread: a function's log messages, field
+/// and span values repeat from invocation to invocation, and a repeat is not scanned again. The scan
+/// is a function of the text alone (the rules being the default ones), so a text equal byte for byte
+/// to one found clean is clean; a text is only ever taken for clean by comparing it whole. Small and
+/// fixed: [`CLEAN_SETS`] sets of two texts of at most [`CLEAN_TEXT_MAX`] bytes, the set chosen by a
+/// hash of the text's length and some of its bytes; a text kept in a full set replaces the older one.
+struct CleanTexts {
+    sets: [[CleanText; 2]; CLEAN_SETS],
+}
+
+/// One kept text: `len` bytes of `bytes` (0: none).
+#[derive(Clone, Copy)]
+struct CleanText {
+    len: u8,
+    bytes: [u8; CLEAN_TEXT_MAX],
+}
+
+const CLEAN_SETS: usize = 64;
+const CLEAN_TEXT_MAX: usize = 63;
+
+thread_local! {
+    static CLEAN_TEXTS: std::cell::RefCell<CleanTexts> = const {
+        std::cell::RefCell::new(CleanTexts {
+            sets: [[CleanText { len: 0, bytes: [0; CLEAN_TEXT_MAX] }; 2]; CLEAN_SETS],
+        })
+    };
+}
+
+impl CleanText {
+    fn is(&self, b: &[u8]) -> bool {
+        self.bytes.get(..usize::from(self.len)) == Some(b)
+    }
+}
+
+impl CleanTexts {
+    /// Whether `s` may be kept: long enough for the scan to look at it ([`Hints::of`]), short enough
+    /// for a slot.
+    fn fits(s: &str) -> bool {
+        (6..=CLEAN_TEXT_MAX).contains(&s.len())
+    }
+
+    /// The set of `b` ([`Self::fits`]): its length, first and last four bytes and middle byte, mixed.
+    fn set(b: &[u8]) -> usize {
+        let n = b.len();
+        let four = |at: usize| u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]));
+        let x = (four(0) << 32 | four(n - 4)) ^ ((n as u64) << 8 | u64::from(b[n / 2]));
+        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % CLEAN_SETS
+    }
+
+    /// Whether `s` ([`Self::fits`]) is a text kept.
+    fn holds(&self, s: &str) -> bool {
+        let b = s.as_bytes();
+        self.sets[Self::set(b)].iter().any(|t| t.is(b))
+    }
+
+    /// Keeps `s` ([`Self::fits`]), found clean by the default rules, in front of its set.
+    fn keep(&mut self, s: &str) {
+        let b = s.as_bytes();
+        let Ok(len) = u8::try_from(b.len()) else { return };
+        let set = &mut self.sets[Self::set(b)];
+        set[1] = set[0];
+        set[0].bytes[..b.len()].copy_from_slice(b);
+        set[0].len = len;
+    }
 }
 
 /// What a one-pass look at the bytes says is worth scanning for.

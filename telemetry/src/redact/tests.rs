@@ -927,3 +927,47 @@ fn static_field_names_are_denied_as_the_list_says() {
     );
     assert!(!red.is_denied_static("source"));
 }
+
+/// A text found clean before is not scanned again (`CleanTexts`): a secret in the same set as a
+/// clean text, with the same length and the bytes the slot is chosen by, still goes; and a clean text
+/// under the default rules is not taken for clean by a redactor with rules of its own.
+#[test]
+fn texts_found_clean_before_are_compared_whole() {
+    let red = Redactor::default();
+    let clean = "tokenXsupersecretvalue";
+    let secret = "token=supersecretvalue";
+    assert_eq!(clean.len(), secret.len());
+    assert_eq!(
+        CleanTexts::set(clean.as_bytes()),
+        CleanTexts::set(secret.as_bytes())
+    );
+    for _ in 0..2 {
+        assert_eq!(red.redact_str(clean), clean);
+        assert_eq!(red.redact_str(secret), "token=[REDACTED]");
+    }
+    // Kept clean by the default rules, then under rules denying `card_ref`.
+    let text = "card_ref=c-17 priced";
+    assert_eq!(red.redact_str(text), text);
+    assert_eq!(
+        Redactor::default().deny_fields(["card_ref"]).redact_str(text),
+        "card_ref=[REDACTED] priced"
+    );
+    assert_eq!(red.redact_str(text), text);
+}
+
+proptest! {
+    /// Scanning a text twice (the second time it may be one found clean) gives what a scan by rules
+    /// that keep nothing gives (`keep_emails` on a text without `@`: the same rules, no cache).
+    #[test]
+    fn a_repeated_text_is_redacted_as_a_fresh_scan_redacts_it(
+        s in "[a-zA-Z0-9=:_ .-]{0,70}",
+    ) {
+        let red = Redactor::default();
+        let fresh = Redactor::default().keep_emails();
+        let first = red.redact_str(&s).into_owned();
+        let second = red.redact_str(&s).into_owned();
+        let uncached = fresh.redact_str(&s).into_owned();
+        prop_assert_eq!(&first, &uncached);
+        prop_assert_eq!(&second, &uncached);
+    }
+}
