@@ -29,14 +29,19 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     // Most strings need no escaping: one look at every byte, then one copy. Short ones (field names,
-    // levels, ids) by table, a load and an `or` a byte; longer ones with no early exit, so the
-    // compiler reads them many at a time.
+    // levels, ids) by table, a load and an `or` a byte; longer ones eight bytes at a time, with no
+    // early exit (ids, ARNs, messages: ~1.5 instructions a byte instead of ~5).
     let escaped = if bytes.len() < 16 {
-        bytes.iter().fold(0, |any, &b| any | ESCAPE[usize::from(b)]) != 0
+        by_table(bytes)
     } else {
-        bytes
-            .iter()
-            .fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+        let words = bytes.chunks_exact(8);
+        let rest = words.remainder();
+        words.fold(0, |any, w| {
+            any | escapes_in_word(u64::from_le_bytes([
+                w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+            ]))
+        }) != 0
+            || by_table(rest)
     };
     if escaped {
         write_escaped(out, bytes);
@@ -44,6 +49,23 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(bytes);
     }
     out.push(b'"');
+}
+
+/// Whether any of `bytes` is one serde_json escapes, byte by byte.
+fn by_table(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0, |any, &b| any | ESCAPE[usize::from(b)]) != 0
+}
+
+/// Non-zero when one of the eight bytes of `w` is one serde_json escapes: below 0x20, `"` or `\`.
+/// The has-a-zero-byte test (Hacker's Delight 6-1) on `w` less 0x20 in each byte and on `w` with the
+/// quote and the backslash cleared: a borrow only ever runs on from a byte that matched, so the
+/// word-wide answer is exact.
+fn escapes_in_word(w: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
+    control | zero_byte(w ^ (LO * u64::from(b'"'))) | zero_byte(w ^ (LO * u64::from(b'\\')))
 }
 
 /// `bytes` with every byte serde_json escapes escaped, the others copied in runs.
@@ -108,6 +130,37 @@ mod tests {
             let mut out = Vec::new();
             write_str(&mut out, s);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
+        }
+    }
+
+    /// The word test finds each escaped byte at each of the eight places, among bytes that are not
+    /// escaped (0x20, `!`, `#`, `[`, `]`, 0x7f, 0x80, 0xff: each side of each escaped value), and
+    /// finds none among those alone.
+    #[test]
+    fn the_word_test_finds_every_escaped_byte_in_every_place() {
+        let plain = [0x20u8, b'!', b'#', b'[', b']', 0x7f, 0x80, 0xff];
+        for &fill in &plain {
+            for &other in &plain {
+                let mut w = [fill; 8];
+                w[3] = other;
+                assert_eq!(escapes_in_word(u64::from_le_bytes(w)), 0, "{w:?}");
+            }
+        }
+        for b in (0..=255u8).filter(|b| ESCAPE[usize::from(*b)] != 0) {
+            for at in 0..8 {
+                for &fill in &plain {
+                    let mut w = [fill; 8];
+                    w[at] = b;
+                    assert_ne!(
+                        escapes_in_word(u64::from_le_bytes(w)),
+                        0,
+                        "{b:#x} at {at} in {fill:#x}"
+                    );
+                }
+            }
+        }
+        for b in (0..=255u8).filter(|b| ESCAPE[usize::from(*b)] == 0) {
+            assert_eq!(escapes_in_word(u64::from_le_bytes([b; 8])), 0, "{b:#x}");
         }
     }
 

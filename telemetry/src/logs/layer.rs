@@ -319,6 +319,19 @@ impl SpanFields {
         })
     }
 
+    /// Appends field `i`'s JSON (a printable field's), as [`Self::printed`] has it: copied when the
+    /// fields' JSON was encoded already, else encoded (a line written from a [`LineRun`] needs no
+    /// more than the run's copy).
+    fn write_json(&self, i: usize, out: &mut Vec<u8>) {
+        match self.json.get() {
+            Some(json) => {
+                let start = if i == 0 { 0 } else { json.ends[i - 1] };
+                out.extend_from_slice(&json.bytes[start..json.ends[i]]);
+            }
+            None => encode_span_value(out, &self.fields[i].1),
+        }
+    }
+
     /// Each field with its JSON (printable fields only: the others are never printed).
     fn printed(&self) -> impl Iterator<Item = (&'static str, Printed<'_>)> {
         let json = self.json.get_or_init(|| {
@@ -720,17 +733,19 @@ where
             // A chain as long as it may be: this span's run is merged instead.
             let mut merge = outer.nodes >= MAX_RUN_DEPTH;
             let spans_fields = layer_own::<SpanFields>(&ext, self.cfg_id).filter(|_| !merge);
-            for (name, (_, json)) in spans_fields.into_iter().flat_map(SpanFields::printed) {
+            for (i, (name, _)) in spans_fields.iter().flat_map(|f| f.fields.iter().enumerate()) {
                 if context_slot(name).is_some() || (is_printable(name) && outer.has_field(name)) {
                     merge = true;
                     break;
                 }
-                if is_printable(name) {
+                if is_printable(name)
+                    && let Some(f) = spans_fields
+                {
                     if fields.is_empty() {
                         fields.reserve(64);
                     }
                     write_field_key(&mut fields, name);
-                    fields.extend_from_slice(json?);
+                    f.write_json(i, &mut fields);
                 }
             }
             let invocation = !outer.in_invocation && span.name() == INVOCATION_SPAN;
@@ -782,24 +797,33 @@ where
             &listed
         };
         let name_of = |i: usize| scope.get(i).map_or(leaf.name(), |s| s.name());
-        let mut context: [Option<Printed<'_>>; 7] = [None; 7];
+        // Each context value's JSON is at `context_at[slot]` in `context_json`.
+        let mut context_json = Vec::new();
+        let mut context_at: [Option<(&FieldValue, usize, usize)>; 7] = [None; 7];
         let mut fields = Vec::with_capacity(128);
         let mut names = Vec::new();
-        for (name, (value, json)) in guards
+        for f in guards
             .iter()
             .filter_map(|g| layer_own::<SpanFields>(g, self.cfg_id))
-            .flat_map(SpanFields::printed)
         {
-            if let Some(i) = context_slot(name) {
-                if context[i].is_none() {
-                    context[i] = Some((value, json));
+            for (i, (name, value)) in f.fields.iter().enumerate() {
+                if let Some(slot) = context_slot(name) {
+                    if context_at[slot].is_none() {
+                        let start = context_json.len();
+                        if is_printable(name) {
+                            f.write_json(i, &mut context_json);
+                        }
+                        context_at[slot] = Some((value, start, context_json.len()));
+                    }
+                } else if is_printable(name) && !names.contains(name) {
+                    names.push(*name);
+                    write_field_key(&mut fields, name);
+                    f.write_json(i, &mut fields);
                 }
-            } else if is_printable(name) && !names.contains(&name) {
-                names.push(name);
-                write_field_key(&mut fields, name);
-                fields.extend_from_slice(json?);
             }
         }
+        let context: [Option<Printed<'_>>; 7] =
+            context_at.map(|c| c.map(|(value, start, end)| (value, Some(&context_json[start..end]))));
         let invocation = (0..guards.len()).rev().find(|&i| name_of(i) == INVOCATION_SPAN);
         let debug_sampled = invocation
             .and_then(|i| layer_own::<InvocationLog>(&guards[i], self.cfg_id))
