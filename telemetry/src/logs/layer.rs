@@ -315,7 +315,7 @@ impl SpanFields {
             *n == name
                 && i < 64
                 && self.clean & (1 << i) != 0
-                && matches!(v, FieldValue::Str(s) if s == value)
+                && matches!(v, FieldValue::Str(s) if **s == *value)
         })
     }
 
@@ -330,6 +330,23 @@ impl SpanFields {
             }
             None => encode_span_value(out, &self.fields[i].1),
         }
+    }
+
+    /// The string `value` recorded on this span as `name`, shared, when this layer found it unchanged
+    /// by the default redaction rules ([`Self::is_clean`]): the span layer's attribute, neither
+    /// copied nor scanned again.
+    #[cfg(feature = "xray")]
+    pub(crate) fn shared_str(&self, name: &str, value: &str) -> Option<Arc<str>> {
+        self.fields
+            .iter()
+            .take(64)
+            .enumerate()
+            .find_map(|(i, (n, v))| match v {
+                FieldValue::Str(s) if self.clean & (1 << i) != 0 && *n == name && **s == *value => {
+                    Some(Arc::clone(s))
+                }
+                _ => None,
+            })
     }
 
     /// Each field with its JSON (printable fields only: the others are never printed).
@@ -528,7 +545,7 @@ fn runtime_context(fields: Vec<(&'static str, FieldValue)>) -> Vec<(&'static str
             ("xrayTraceId", FieldValue::Str(header)) => header
                 .split(';')
                 .find_map(|p| p.trim().strip_prefix("Root="))
-                .map(|root| ("xray_trace_id", FieldValue::Str(root.to_owned()))),
+                .map(|root| ("xray_trace_id", FieldValue::Str(root.into()))),
             _ => None,
         })
         .collect()

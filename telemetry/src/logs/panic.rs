@@ -206,7 +206,7 @@ where
         thread: String,
         facts: Option<&InvocationFacts>,
     ) -> Vec<u8> {
-        let str_value = |s: &str| FieldValue::Str(s.to_owned());
+        let str_value = |s: &str| FieldValue::Str(s.into());
         let cold = facts.map(|f| FieldValue::Bool(f.cold_start));
         let arn = facts.map(|f| str_value(&f.function_arn));
         let request = facts.map(|f| str_value(&f.request_id));
@@ -225,9 +225,9 @@ where
             scan(trace.as_ref()),
             scan(correlation.as_ref()),
         ];
-        let location = location.map(FieldValue::Str);
-        let thread = FieldValue::Str(thread);
-        let backtrace = backtrace.map(FieldValue::Str);
+        let location = location.map(|l| FieldValue::Str(l.into()));
+        let thread = FieldValue::Str(thread.into());
+        let backtrace = backtrace.map(|b| FieldValue::Str(b.into()));
         let mut fields: Vec<(&str, Printed<'_>)> = Vec::with_capacity(3);
         if let Some(l) = &location {
             fields.push(("location", (l, None)));

@@ -6,6 +6,7 @@ use crate::json::write_str;
 use crate::redact::{DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor, ScanBudget, is_card_number};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
+use std::sync::Arc;
 use tracing::field::{Field, Visit};
 
 /// Root keys filled from the invocation context, in output order.
@@ -25,7 +26,9 @@ const RESERVED: [&str; 5] = ["timestamp", "level", "message", "service", "sampli
 /// A captured field value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FieldValue {
-    Str(String),
+    /// Shared: the span layer takes a span's string attributes from the log layer's capture
+    /// ([`SpanFields::shared_str`](super::layer::SpanFields::shared_str)) instead of copying them.
+    Str(Arc<str>),
     Bool(bool),
     I64(i64),
     U64(u64),
@@ -187,7 +190,7 @@ impl Visit for FieldCollector {
             m.push_str(value);
             self.message = Some(m);
         } else {
-            self.put(field, FieldValue::Str(value.to_owned()));
+            self.put(field, FieldValue::Str(value.into()));
         }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -205,7 +208,7 @@ impl Visit for FieldCollector {
             let _ = fmt::Write::write_fmt(&mut m, format_args!("{value:?}"));
             self.message = Some(m);
         } else {
-            self.put(field, FieldValue::Str(format!("{value:?}")));
+            self.put(field, FieldValue::Str(debug_text(value)));
         }
     }
 }
@@ -240,7 +243,7 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
         }
         let context = context_slot(name).is_some();
         if !context && red.is_denied_static(name) {
-            *value = FieldValue::Str(REDACTED.to_owned());
+            *value = FieldValue::Str(REDACTED.into());
             continue;
         }
         // A context key is scanned on a budget of its own (seven keys at most): given at the span's
@@ -261,7 +264,7 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
                     continue;
                 }
                 match red.redact_within(v, budget) {
-                    std::borrow::Cow::Owned(redacted) => *v = redacted,
+                    std::borrow::Cow::Owned(redacted) => *v = redacted.into(),
                     std::borrow::Cow::Borrowed(_) => {
                         if share && whole && i < 64 {
                             clean |= 1 << i;
@@ -278,11 +281,34 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
                     *c = red.redact_within(c, budget).into_owned();
                 }
             }
-            v if v.is_card_number() => *v = FieldValue::Str(REDACTED.to_owned()),
+            v if v.is_card_number() => *v = FieldValue::Str(REDACTED.into()),
             _ => {}
         }
     }
     clean
+}
+
+thread_local! {
+    /// A `Debug` value's text on its way to a shared string, reused from value to value.
+    static DEBUG_TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// `value`'s `Debug` text, formatted into [`DEBUG_TEXT`] and copied once (a `Debug` impl that logs,
+/// finding the buffer taken, formats its own).
+fn debug_text(value: &dyn fmt::Debug) -> Arc<str> {
+    let kept = DEBUG_TEXT.try_with(|t| {
+        let mut t = t.try_borrow_mut().ok()?;
+        t.clear();
+        let _ = fmt::Write::write_fmt(&mut *t, format_args!("{value:?}"));
+        let text = Arc::<str>::from(t.as_str());
+        if t.capacity() > 64 * 1024 {
+            *t = String::new();
+        }
+        Some(text)
+    });
+    kept.ok()
+        .flatten()
+        .unwrap_or_else(|| Arc::from(format!("{value:?}")))
 }
 
 thread_local! {
@@ -668,16 +694,19 @@ mod tests {
         assert_eq!(redact_captured(&mut f, &small), 0b11);
         assert_eq!(f[1].1, FieldValue::Str("abcdefghij".into()), "{f:?}");
         let tainted = format!("{arn}:token=tk-live-9");
-        let mut f = vec![("function_arn", FieldValue::Str(tainted.clone()))];
+        let mut f = vec![("function_arn", FieldValue::Str(tainted.as_str().into()))];
         assert_eq!(redact_captured(&mut f, &red), 0);
-        assert_ne!(f[0].1, FieldValue::Str(tainted));
+        assert_ne!(f[0].1, FieldValue::Str(tainted.into()));
         // The same ARN under other rules, and a clean ARN under another name: scanned as ever.
         let mut f = vec![
             ("function_arn", FieldValue::Str(arn.into())),
             ("arn", FieldValue::Str(arn.into())),
         ];
         assert_eq!(redact_captured(&mut f, &red.clone().keep_emails()), 0);
-        let mut f = vec![("function_arn", FieldValue::Str(format!("{arn}:ana@example.com")))];
+        let mut f = vec![(
+            "function_arn",
+            FieldValue::Str(format!("{arn}:ana@example.com").into()),
+        )];
         assert_eq!(redact_captured(&mut f, &red), 0, "an e-mail in the ARN");
         // A budget too small for it: not taken whole.
         let mut f = vec![("function_arn", FieldValue::Str(arn.into()))];
@@ -733,7 +762,7 @@ mod tests {
 
     fn value() -> impl Strategy<Value = FieldValue> {
         prop_oneof![
-            text().prop_map(FieldValue::Str),
+            text().prop_map(|t| FieldValue::Str(t.into())),
             any::<bool>().prop_map(FieldValue::Bool),
             any::<i64>().prop_map(FieldValue::I64),
             any::<u64>().prop_map(FieldValue::U64),

@@ -243,6 +243,17 @@ impl Visit for Fields {
         }
     }
     fn record_str(&mut self, f: &Field, v: &str) {
+        self.record_str_from(f, v, None);
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn fmt::Debug) {
+        self.record_str(f, &format!("{v:?}"));
+    }
+}
+
+impl Fields {
+    /// [`Visit::record_str`], taking an attribute's value from `shared`, the log layer's capture of
+    /// the same span, when it holds it unchanged by the default rules: no copy, no second scan.
+    fn record_str_from(&mut self, f: &Field, v: &str, shared: Option<&LogFields>) {
         match f.name() {
             "telemetry.trace_header" => match super::header::take_handed(v) {
                 Some(h) => self.handed_header = Some(Box::new(h)),
@@ -260,18 +271,58 @@ impl Visit for Fields {
             // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields, once
             // the span is known to be kept ([`Fields::redact`]), and not twice when the log layer's
             // redaction has already found the value clean.
-            _ if self.attributes.len() < 64 => {
-                self.unredacted |= 1 << self.attributes.len();
-                self.push(f, Value::String(v.to_owned().into()));
-            }
+            name if self.attributes.len() < 64 => match shared.and_then(|l| l.shared_str(name, v)) {
+                Some(clean) => self.push(f, Value::String(clean.into())),
+                None => {
+                    self.unredacted |= 1 << self.attributes.len();
+                    self.push(f, Value::String(v.to_owned().into()));
+                }
+            },
             name => self.push(
                 f,
                 Value::String(crate::redact::redact_attribute(name, v).into_owned().into()),
             ),
         }
     }
+}
+
+/// [`Fields`] visiting a new span's values beside `shared`, the log layer's capture of them
+/// ([`Fields::record_str_from`]); every other value as `Fields` takes it.
+struct Capture<'a> {
+    fields: &'a mut Fields,
+    shared: Option<&'a LogFields>,
+}
+
+impl Visit for Capture<'_> {
+    fn record_f64(&mut self, f: &Field, v: f64) {
+        self.fields.record_f64(f, v);
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.fields.record_i64(f, v);
+    }
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.fields.record_u64(f, v);
+    }
+    fn record_i128(&mut self, f: &Field, v: i128) {
+        self.fields.record_i128(f, v);
+    }
+    fn record_u128(&mut self, f: &Field, v: u128) {
+        self.fields.record_u128(f, v);
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        self.fields.record_bool(f, v);
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.fields.record_str_from(f, v, self.shared);
+    }
+    fn record_bytes(&mut self, f: &Field, v: &[u8]) {
+        self.fields.record_bytes(f, v);
+    }
+    fn record_error(&mut self, f: &Field, v: &(dyn std::error::Error + 'static)) {
+        self.fields.record_error(f, v);
+    }
     fn record_debug(&mut self, f: &Field, v: &dyn fmt::Debug) {
-        self.record_str(f, &format!("{v:?}"));
+        self.fields.record_debug(f, v);
     }
 }
 
@@ -455,6 +506,9 @@ impl LogFields {
     fn is_clean(&self, _: &str, _: &str) -> bool {
         match *self {}
     }
+    fn shared_str(&self, _: &str, _: &str) -> Option<std::sync::Arc<str>> {
+        match *self {}
+    }
 }
 
 fn kind_of(attributes: &[KeyValue], default: SpanKind) -> SpanKind {
@@ -479,7 +533,13 @@ where
             invocation: meta.name() == INVOCATION_SPAN,
             ..Fields::default()
         };
-        attrs.record(&mut fields);
+        {
+            let ext = span.extensions();
+            attrs.record(&mut Capture {
+                fields: &mut fields,
+                shared: ext.get::<LogFields>(),
+            });
+        }
         let mut start = self.clock.now();
         // A span recorded after the fact (a Bedrock call's usage) starts when the call did.
         if let Some(ms) = fields.duration_ms.filter(|ms| ms.is_finite() && *ms > 0.0)
