@@ -276,15 +276,14 @@ where
         let facts = Arc::new(InvocationFacts {
             request_id: ctx.request_id.clone(),
             function_arn: ctx.invoked_function_arn.clone(),
-            xray_trace_id: xray_trace_id.clone(),
+            xray_trace_id,
             correlation_id: correlation.clone(),
             cold_start: cold,
         });
         let finish = Finish {
             emf: self.shared.emf.clone(),
             metrics: metrics.clone(),
-            request_id: ctx.request_id.clone(),
-            xray_trace_id,
+            facts: Arc::clone(&facts),
         };
         let inner = {
             let _entered = span.enter();
@@ -417,15 +416,15 @@ fn lambda_header_link(span: &Span, lambda: &str, parent: &TraceHeader) {
 struct Finish {
     emf: Option<EmfRecorder>,
     metrics: Option<InvocationMetrics>,
-    request_id: String,
-    xray_trace_id: Option<String>,
+    /// The request id and trace id the invocation's EMF documents carry.
+    facts: Arc<InvocationFacts>,
 }
 
 impl Finish {
     fn run(self) {
         if let Some(emf) = &self.emf {
-            let request_id = ("function_request_id", self.request_id.as_str());
-            let props: &[(&str, &str)] = match &self.xray_trace_id {
+            let request_id = ("function_request_id", self.facts.request_id.as_str());
+            let props: &[(&str, &str)] = match &self.facts.xray_trace_id {
                 Some(t) => &[request_id, ("xray_trace_id", t.as_str())],
                 None => &[request_id],
             };

@@ -815,7 +815,7 @@ where
         };
         let name_of = |i: usize| scope.get(i).map_or(leaf.name(), |s| s.name());
         // Each context value's JSON is at `context_at[slot]` in `context_json`.
-        let mut context_json = Vec::new();
+        let mut context_json = Vec::with_capacity(CONTEXT_BLOCK_ROOM);
         let mut context_at: [Option<(&FieldValue, usize, usize)>; 7] = [None; 7];
         let mut fields = Vec::with_capacity(128);
         let mut names = Vec::new();

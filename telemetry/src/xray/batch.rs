@@ -151,10 +151,11 @@ pub(crate) fn whole_number(v: &Value) -> Option<u64> {
 pub(crate) struct Tree {
     /// Each span's parent in the batch (`Some(i)` for a span naming itself, which is then a root).
     pub(crate) parent_of: Vec<Option<usize>>,
-    /// Each span's children, in the order they finished (batch order).
-    pub(crate) children: Vec<Vec<usize>>,
-    /// The spans with no parent in the batch.
-    pub(crate) roots: Vec<usize>,
+    /// In one vector (an invocation's batch is exported with two allocations, not one per parent):
+    /// `n + 1` offsets, then every span's children grouped by parent (span `i`'s are at
+    /// `n + 1 + links[i]..n + 1 + links[i + 1]`, in the order they finished: batch order), then the
+    /// roots.
+    links: Vec<usize>,
 }
 
 impl Tree {
@@ -179,19 +180,51 @@ impl Tree {
                     .filter(|&p| batch[p].span_context.trace_id() == s.span_context.trace_id())
             })
             .collect();
-        let mut children: Vec<Vec<usize>> = vec![Vec::new(); batch.len()];
-        let mut roots = Vec::new();
-        for (i, p) in parent_of.iter().enumerate() {
-            match p {
-                Some(p) if *p != i => children[*p].push(i),
-                _ => roots.push(i),
+        Self::of_parents(parent_of)
+    }
+
+    /// The tree of a batch whose span `i` has the parent `parent_of[i]` in the batch.
+    fn of_parents(parent_of: Vec<Option<usize>>) -> Self {
+        let n = parent_of.len();
+        let nested = |i: usize| parent_of[i].filter(|&p| p != i);
+        // Counts, then each group's end, then each child into its group from the back (batch order
+        // kept), which leaves `links[p]` at the group's start; the roots after the groups.
+        let mut links = vec![0usize; 2 * n + 1];
+        for i in 0..n {
+            if let Some(p) = nested(i) {
+                links[p] += 1;
             }
         }
-        Self {
-            parent_of,
-            children,
-            roots,
+        for i in 1..n {
+            links[i] += links[i - 1];
         }
+        let grouped = n.checked_sub(1).map_or(0, |last| links[last]);
+        links[n] = grouped;
+        for i in (0..n).rev() {
+            if let Some(p) = nested(i) {
+                links[p] -= 1;
+                let at = n + 1 + links[p];
+                links[at] = i;
+            }
+        }
+        let mut at = n + 1 + grouped;
+        for i in (0..n).filter(|&i| nested(i).is_none()) {
+            links[at] = i;
+            at += 1;
+        }
+        Self { parent_of, links }
+    }
+
+    /// Span `i`'s children, in batch order.
+    pub(crate) fn children(&self, i: usize) -> &[usize] {
+        let n = self.parent_of.len();
+        &self.links[n + 1 + self.links[i]..n + 1 + self.links[i + 1]]
+    }
+
+    /// The spans with no parent in the batch, in batch order.
+    pub(crate) fn roots(&self) -> &[usize] {
+        let n = self.parent_of.len();
+        &self.links[n + 1 + self.links[n]..]
     }
 
     /// Whether span `i` is nested in its parent's document.
@@ -202,21 +235,92 @@ impl Tree {
     /// The one root, when the whole batch hangs under it within [`MAX_NESTING`] (the usual
     /// invocation): then the batch is one document.
     pub(crate) fn single_root(&self) -> Option<usize> {
-        let [root] = self.roots.as_slice() else {
+        let [root] = self.roots() else {
             return None;
         };
-        let mut reached = 0usize;
-        let mut stack = vec![(*root, 0usize)];
-        while let Some((i, depth)) = stack.pop() {
-            reached += 1;
-            if !self.children[i].is_empty() {
-                if depth >= MAX_NESTING {
-                    return None;
-                }
-                stack.extend(self.children[i].iter().map(|&c| (c, depth + 1)));
+        // Every span reaches the root within `MAX_NESTING` parents; one in a parent cycle, never.
+        (0..self.parent_of.len())
+            .all(|i| {
+                let mut at = i;
+                (0..=MAX_NESTING).any(|_| {
+                    if at == *root {
+                        return true;
+                    }
+                    at = self.parent_of[at].unwrap_or(*root);
+                    false
+                })
+            })
+            .then_some(*root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Children per parent, roots, and the single root as a walk from the root finds them: what the
+    /// tree held before it was packed into one vector.
+    fn by_lists(parent_of: &[Option<usize>]) -> (Vec<Vec<usize>>, Vec<usize>, Option<usize>) {
+        let mut children = vec![Vec::new(); parent_of.len()];
+        let mut roots = Vec::new();
+        for (i, p) in parent_of.iter().enumerate() {
+            match p {
+                Some(p) if *p != i => children[*p].push(i),
+                _ => roots.push(i),
             }
         }
-        // Spans in a parent cycle are reached from no root.
-        (reached == self.parent_of.len()).then_some(*root)
+        let single = match roots.as_slice() {
+            [root] => {
+                let mut reached = 0;
+                let mut too_deep = false;
+                let mut stack = vec![(*root, 0usize)];
+                while let Some((i, depth)) = stack.pop() {
+                    reached += 1;
+                    if !children[i].is_empty() {
+                        too_deep |= depth >= MAX_NESTING;
+                        stack.extend(children[i].iter().map(|&c| (c, depth + 1)));
+                    }
+                }
+                (!too_deep && reached == parent_of.len()).then_some(*root)
+            }
+            _ => None,
+        };
+        (children, roots, single)
+    }
+
+    fn check(parent_of: Vec<Option<usize>>) {
+        let (children, roots, single) = by_lists(&parent_of);
+        let tree = Tree::of_parents(parent_of);
+        for (i, c) in children.iter().enumerate() {
+            assert_eq!(tree.children(i), c.as_slice(), "children of {i}");
+        }
+        assert_eq!(tree.roots(), roots.as_slice());
+        assert_eq!(tree.single_root(), single);
+    }
+
+    #[test]
+    fn chains_at_and_past_the_nesting_limit_and_cycles() {
+        check(Vec::new());
+        check(vec![None]);
+        check(vec![Some(0)]);
+        // A chain: span i's parent is i + 1, the last the root; MAX_NESTING deep, and one deeper.
+        for len in [MAX_NESTING, MAX_NESTING + 1, MAX_NESTING + 2] {
+            check((0..len).map(|i| (i + 1 < len).then_some(i + 1)).collect());
+        }
+        // Two spans each other's parent, beside a root.
+        check(vec![Some(1), Some(0), None]);
+        check(vec![Some(1), Some(0)]);
+    }
+
+    proptest! {
+        #[test]
+        fn packed_children_and_roots_are_the_listed_ones(
+            parents in (1usize..40).prop_flat_map(|n| {
+                proptest::collection::vec(proptest::option::of(0..n), n)
+            }),
+        ) {
+            check(parents);
+        }
     }
 }

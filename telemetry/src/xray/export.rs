@@ -335,7 +335,7 @@ fn write_document<'a>(
         object(buf, b"\"default\":", metadata, |buf, v| value(buf, v));
         buf.push(b'}');
     }
-    let children = &tree.children[i];
+    let children = tree.children(i);
     if !children.is_empty() {
         buf.extend_from_slice(b",\"subsegments\":[");
         for (n, &c) in children.iter().enumerate() {

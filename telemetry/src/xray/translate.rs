@@ -217,17 +217,12 @@ pub(crate) fn subsegments_of(mut batch: Vec<SpanData>, tree: &Tree) -> Vec<Subse
     for i in by_start {
         docs[i] = Some(document(&mut batch[i], &mut budget, tree.is_nested(i)));
     }
-    fn build(
-        i: usize,
-        docs: &mut [Option<Subsegment>],
-        children: &[Vec<usize>],
-        depth: usize,
-    ) -> Option<Subsegment> {
+    fn build(i: usize, docs: &mut [Option<Subsegment>], tree: &Tree, depth: usize) -> Option<Subsegment> {
         let mut doc = docs[i].take()?;
         // A cycle cannot come from real parent ids; the depth bound keeps hostile input finite.
         if depth < MAX_NESTING {
-            for &c in &children[i] {
-                if let Some(mut child) = build(c, docs, children, depth + 1) {
+            for &c in tree.children(i) {
+                if let Some(mut child) = build(c, docs, tree, depth + 1) {
                     child.nest();
                     doc.subsegments.push(child);
                 }
@@ -236,9 +231,9 @@ pub(crate) fn subsegments_of(mut batch: Vec<SpanData>, tree: &Tree) -> Vec<Subse
         Some(doc)
     }
     let mut out: Vec<Subsegment> = tree
-        .roots
+        .roots()
         .iter()
-        .filter_map(|&r| build(r, &mut docs, &tree.children, 0))
+        .filter_map(|&r| build(r, &mut docs, tree, 0))
         .collect();
     // Whatever a cycle left unreached still leaves, on its own.
     out.extend(docs.into_iter().zip(&batch).filter_map(|(doc, span)| {
