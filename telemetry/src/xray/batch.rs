@@ -207,10 +207,8 @@ impl Tree {
                 links[at] = i;
             }
         }
-        let mut at = n + 1 + grouped;
-        for i in (0..n).filter(|&i| nested(i).is_none()) {
+        for (at, i) in (n + 1 + grouped..).zip((0..n).filter(|&i| nested(i).is_none())) {
             links[at] = i;
-            at += 1;
         }
         Self { parent_of, links }
     }
