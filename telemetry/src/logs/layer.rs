@@ -334,19 +334,23 @@ impl SpanFields {
 
     /// The string `value` recorded on this span as `name`, shared, when this layer found it unchanged
     /// by the default redaction rules ([`Self::is_clean`]): the span layer's attribute, neither
-    /// copied nor scanned again.
+    /// copied nor scanned again. The span layer visits the span's values in the order this layer
+    /// did: the search starts at `from`, where the last one was found, and moves it on.
     #[cfg(feature = "xray")]
-    pub(crate) fn shared_str(&self, name: &str, value: &str) -> Option<Arc<str>> {
-        self.fields
-            .iter()
-            .take(64)
-            .enumerate()
-            .find_map(|(i, (n, v))| match v {
-                FieldValue::Str(s) if self.clean & (1 << i) != 0 && *n == name && **s == *value => {
-                    Some(Arc::clone(s))
-                }
-                _ => None,
-            })
+    pub(crate) fn shared_str(&self, name: &str, value: &str, from: &mut usize) -> Option<Arc<str>> {
+        let fields = &self.fields[..self.fields.len().min(64)];
+        let start = (*from).min(fields.len());
+        // A callsite's names are one `&'static str` each: the same pointer, most often.
+        let named = |i: &usize| {
+            let n = fields[*i].0;
+            (n.as_ptr() == name.as_ptr() && n.len() == name.len()) || n == name
+        };
+        let at = (start..fields.len()).chain(0..start).find(named)?;
+        *from = at + 1;
+        match &fields[at].1 {
+            FieldValue::Str(s) if self.clean & (1 << at) != 0 && **s == *value => Some(Arc::clone(s)),
+            _ => None,
+        }
     }
 
     /// Each field with its JSON (printable fields only: the others are never printed).

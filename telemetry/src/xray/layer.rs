@@ -253,7 +253,7 @@ impl Visit for Fields {
 impl Fields {
     /// [`Visit::record_str`], taking an attribute's value from `shared`, the log layer's capture of
     /// the same span, when it holds it unchanged by the default rules: no copy, no second scan.
-    fn record_str_from(&mut self, f: &Field, v: &str, shared: Option<&LogFields>) {
+    fn record_str_from(&mut self, f: &Field, v: &str, shared: Option<(&LogFields, &mut usize)>) {
         match f.name() {
             "telemetry.trace_header" => match super::header::take_handed(v) {
                 Some(h) => self.handed_header = Some(Box::new(h)),
@@ -271,7 +271,7 @@ impl Fields {
             // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields, once
             // the span is known to be kept ([`Fields::redact`]), and not twice when the log layer's
             // redaction has already found the value clean.
-            name if self.attributes.len() < 64 => match shared.and_then(|l| l.shared_str(name, v)) {
+            name if self.attributes.len() < 64 => match shared.and_then(|(l, from)| l.shared_str(name, v, from)) {
                 Some(clean) => self.push(f, Value::String(clean.into())),
                 None => {
                     self.unredacted |= 1 << self.attributes.len();
@@ -291,6 +291,8 @@ impl Fields {
 struct Capture<'a> {
     fields: &'a mut Fields,
     shared: Option<&'a LogFields>,
+    /// Where in `shared` to look for the next value ([`SpanFields::shared_str`](crate::logs::SpanFields::shared_str)).
+    from: usize,
 }
 
 impl Visit for Capture<'_> {
@@ -313,7 +315,8 @@ impl Visit for Capture<'_> {
         self.fields.record_bool(f, v);
     }
     fn record_str(&mut self, f: &Field, v: &str) {
-        self.fields.record_str_from(f, v, self.shared);
+        let shared = self.shared.map(|l| (l, &mut self.from));
+        self.fields.record_str_from(f, v, shared);
     }
     fn record_bytes(&mut self, f: &Field, v: &[u8]) {
         self.fields.record_bytes(f, v);
@@ -506,7 +509,7 @@ impl LogFields {
     fn is_clean(&self, _: &str, _: &str) -> bool {
         match *self {}
     }
-    fn shared_str(&self, _: &str, _: &str) -> Option<std::sync::Arc<str>> {
+    fn shared_str(&self, _: &str, _: &str, _: &mut usize) -> Option<std::sync::Arc<str>> {
         match *self {}
     }
 }
@@ -538,6 +541,7 @@ where
             attrs.record(&mut Capture {
                 fields: &mut fields,
                 shared: ext.get::<LogFields>(),
+                from: 0,
             });
         }
         let mut start = self.clock.now();
