@@ -184,7 +184,7 @@ struct LineRun {
     /// node; a node in front of another takes the outer one's ([`LineRun::context`]).
     context: Option<Vec<u8>>,
     /// `,"name":json` for each printable field this node adds, and their names.
-    fields: Vec<u8>,
+    fields: RunBytes,
     names: Names,
     /// The enclosing spans' run, whose fields follow this node's; `None`: this node has them all.
     outer: Option<Arc<LineRun>>,
@@ -220,9 +220,58 @@ impl LineRun {
     /// The spans' fields, innermost span's first.
     fn write_fields(&self, out: &mut Vec<u8>) {
         for r in self.nodes() {
-            out.extend_from_slice(&r.fields);
+            out.extend_from_slice(r.fields.as_slice());
         }
     }
+}
+
+/// A [`LineRun`] node's field bytes: in the node when they fit (a span adds a field or two), else on
+/// the heap.
+#[derive(Debug)]
+enum RunBytes {
+    Inline(u8, [u8; RUN_BYTES_INLINE]),
+    Heap(Box<[u8]>),
+}
+
+const RUN_BYTES_INLINE: usize = 126;
+
+impl RunBytes {
+    fn of(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= RUN_BYTES_INLINE => {
+                let mut inline = [0; RUN_BYTES_INLINE];
+                inline[..bytes.len()].copy_from_slice(bytes);
+                Self::Inline(len, inline)
+            }
+            _ => Self::Heap(bytes.into()),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline(len, bytes) => &bytes[..usize::from(*len)],
+            Self::Heap(bytes) => bytes,
+        }
+    }
+}
+
+thread_local! {
+    /// A line run's field bytes and context values while they are written, reused from run to run
+    /// ([`RunBytes`] copies them).
+    static RUN_SCRATCH: std::cell::Cell<(Vec<u8>, Vec<u8>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// `f` with two empty scratch buffers, [`RUN_SCRATCH`]'s (taken, then put back), or new ones when a
+/// run is made inside another.
+fn with_run_scratch<T>(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> T) -> T {
+    let (mut a, mut b) = RUN_SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default();
+    a.clear();
+    b.clear();
+    let out = f(&mut a, &mut b);
+    if a.capacity() <= MAX_KEPT_LINE && b.capacity() <= MAX_KEPT_LINE {
+        let _ = RUN_SCRATCH.try_with(|s| s.set((a, b)));
+    }
+    out
 }
 
 /// The names of a [`LineRun`] node's fields.
@@ -748,9 +797,8 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
-        let node = {
+        let node = with_run_scratch(|fields, _| {
             let ext = span.extensions();
-            let mut fields = Vec::new();
             // A chain as long as it may be: this span's run is merged instead.
             let mut merge = outer.nodes >= MAX_RUN_DEPTH;
             let spans_fields = layer_own::<SpanFields>(&ext, self.cfg_id).filter(|_| !merge);
@@ -762,11 +810,8 @@ where
                 if is_printable(name)
                     && let Some(f) = spans_fields
                 {
-                    if fields.is_empty() {
-                        fields.reserve(64);
-                    }
-                    write_field_key(&mut fields, name);
-                    f.write_json(i, &mut fields);
+                    write_field_key(fields, name);
+                    f.write_json(i, fields);
                 }
             }
             let invocation = !outer.in_invocation && span.name() == INVOCATION_SPAN;
@@ -775,11 +820,11 @@ where
             } else {
                 outer.debug_sampled
             };
-            (!merge).then_some((fields, invocation, debug_sampled))
-        };
+            (!merge).then(|| (RunBytes::of(fields), invocation, debug_sampled))
+        });
         match node {
             None => self.merge_run(span, records).map(Arc::new),
-            Some((fields, false, _)) if fields.is_empty() => Some(outer),
+            Some((fields, false, _)) if fields.as_slice().is_empty() => Some(outer),
             Some((fields, invocation, debug_sampled)) => Some(Arc::new(LineRun {
                 cfg: self.cfg_id,
                 records,
@@ -818,50 +863,51 @@ where
             &listed
         };
         let name_of = |i: usize| scope.get(i).map_or(leaf.name(), |s| s.name());
-        // Each context value's JSON is at `context_at[slot]` in `context_json`.
-        let mut context_json = Vec::with_capacity(CONTEXT_BLOCK_ROOM);
-        let mut context_at: [Option<(&FieldValue, usize, usize)>; 7] = [None; 7];
-        let mut fields = Vec::with_capacity(128);
-        let mut names = Vec::new();
-        for f in guards
-            .iter()
-            .filter_map(|g| layer_own::<SpanFields>(g, self.cfg_id))
-        {
-            for (i, (name, value)) in f.fields.iter().enumerate() {
-                if let Some(slot) = context_slot(name) {
-                    if context_at[slot].is_none() {
-                        let start = context_json.len();
-                        if is_printable(name) {
-                            f.write_json(i, &mut context_json);
+        with_run_scratch(|fields, context_json| {
+            // Each context value's JSON is at `context_at[slot]` in `context_json`.
+            let mut context_at: [Option<(&FieldValue, usize, usize)>; 7] = [None; 7];
+            let mut names = Vec::new();
+            for f in guards
+                .iter()
+                .filter_map(|g| layer_own::<SpanFields>(g, self.cfg_id))
+            {
+                for (i, (name, value)) in f.fields.iter().enumerate() {
+                    if let Some(slot) = context_slot(name) {
+                        if context_at[slot].is_none() {
+                            let start = context_json.len();
+                            if is_printable(name) {
+                                f.write_json(i, context_json);
+                            }
+                            context_at[slot] = Some((value, start, context_json.len()));
                         }
-                        context_at[slot] = Some((value, start, context_json.len()));
+                    } else if is_printable(name) && !names.contains(name) {
+                        names.push(*name);
+                        write_field_key(fields, name);
+                        f.write_json(i, fields);
                     }
-                } else if is_printable(name) && !names.contains(name) {
-                    names.push(*name);
-                    write_field_key(&mut fields, name);
-                    f.write_json(i, &mut fields);
                 }
             }
-        }
-        let context: [Option<Printed<'_>>; 7] =
-            context_at.map(|c| c.map(|(value, start, end)| (value, Some(&context_json[start..end]))));
-        let invocation = (0..guards.len()).rev().find(|&i| name_of(i) == INVOCATION_SPAN);
-        let debug_sampled = invocation
-            .and_then(|i| layer_own::<InvocationLog>(&guards[i], self.cfg_id))
-            .is_some_and(|l| l.debug_sampled);
-        let mut block = Vec::with_capacity(CONTEXT_BLOCK_ROOM);
-        // Every context value here is a span's, already redacted and encoded: no line budget to share.
-        write_context(&mut block, &self.cfg, &context, None).ok()?;
-        Some(LineRun {
-            cfg: self.cfg_id,
-            records,
-            in_invocation: invocation.is_some(),
-            debug_sampled,
-            context: Some(block),
-            fields,
-            names: Names::Listed(names),
-            outer: None,
-            nodes: 1,
+            let context: [Option<Printed<'_>>; 7] =
+                context_at.map(|c| c.map(|(value, start, end)| (value, Some(&context_json[start..end]))));
+            let invocation = (0..guards.len()).rev().find(|&i| name_of(i) == INVOCATION_SPAN);
+            let debug_sampled = invocation
+                .and_then(|i| layer_own::<InvocationLog>(&guards[i], self.cfg_id))
+                .is_some_and(|l| l.debug_sampled);
+            let mut block = Vec::with_capacity(CONTEXT_BLOCK_ROOM);
+            // Every context value here is a span's, already redacted and encoded: no line budget to
+            // share.
+            write_context(&mut block, &self.cfg, &context, None).ok()?;
+            Some(LineRun {
+                cfg: self.cfg_id,
+                records,
+                in_invocation: invocation.is_some(),
+                debug_sampled,
+                context: Some(block),
+                fields: RunBytes::of(fields),
+                names: Names::Listed(names),
+                outer: None,
+                nodes: 1,
+            })
         })
     }
 

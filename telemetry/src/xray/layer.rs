@@ -271,13 +271,15 @@ impl Fields {
             // Span attributes leave the process (X-Ray, OTLP): the same redaction as log fields, once
             // the span is known to be kept ([`Fields::redact`]), and not twice when the log layer's
             // redaction has already found the value clean.
-            name if self.attributes.len() < 64 => match shared.and_then(|(l, from)| l.shared_str(name, v, from)) {
-                Some(clean) => self.push(f, Value::String(clean.into())),
-                None => {
-                    self.unredacted |= 1 << self.attributes.len();
-                    self.push(f, Value::String(v.to_owned().into()));
+            name if self.attributes.len() < 64 => {
+                match shared.and_then(|(l, from)| l.shared_str(name, v, from)) {
+                    Some(clean) => self.push(f, Value::String(clean.into())),
+                    None => {
+                        self.unredacted |= 1 << self.attributes.len();
+                        self.push(f, Value::String(v.to_owned().into()));
+                    }
                 }
-            },
+            }
             name => self.push(
                 f,
                 Value::String(crate::redact::redact_attribute(name, v).into_owned().into()),
