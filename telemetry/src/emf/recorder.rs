@@ -41,7 +41,41 @@ impl Hasher for KeyHasher {
     }
 }
 
-pub(super) type KeyMap<T> = RwLock<HashMap<Key, Arc<T>, BuildHasherDefault<KeyHasher>>>;
+pub(super) type KeyMap<T> = RwLock<HashMap<SameKey, Arc<T>, BuildHasherDefault<KeyHasher>>>;
+
+/// A registered key. `counter!("Name", "label" => "value")` builds its key from `&'static` parts each
+/// time: the same name and label slice as the last time, so two keys of the same hash and the same
+/// parts (pointers and lengths) are equal without comparing their text; others are compared as
+/// `Key`s are.
+#[derive(Debug, Clone)]
+pub(super) struct SameKey(pub(super) Key);
+
+impl SameKey {
+    fn parts(&self) -> (usize, usize, usize, usize) {
+        let name = self.0.name();
+        let labels = self.0.labels().as_slice();
+        (
+            name.as_ptr().addr(),
+            name.len(),
+            labels.as_ptr().addr(),
+            labels.len(),
+        )
+    }
+}
+
+impl PartialEq for SameKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get_hash() == other.0.get_hash() && self.parts() == other.parts() || self.0 == other.0
+    }
+}
+
+impl Eq for SameKey {}
+
+impl std::hash::Hash for SameKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 pub(super) struct Config {
     pub(super) namespace: String,
@@ -165,15 +199,17 @@ impl Inner {
         key: &Key,
         make: impl FnOnce(Arc<Series>) -> T,
     ) -> Arc<T> {
-        if let Some(c) = read(map).get(key) {
+        // A `counter!` key's parts are borrowed: the clone copies pointers.
+        let key = SameKey(key.clone());
+        if let Some(c) = read(map).get(&key) {
             return Arc::clone(c);
         }
         let mut w = write(map);
-        if let Some(c) = w.get(key) {
+        if let Some(c) = w.get(&key) {
             return Arc::clone(c);
         }
-        let cell = Arc::new(make(self.resolve(key)));
-        w.insert(key.clone(), Arc::clone(&cell));
+        let cell = Arc::new(make(self.resolve(&key.0)));
+        w.insert(key, Arc::clone(&cell));
         list(&mut write(&self.cells)).push(Arc::clone(&cell));
         self.registered.fetch_add(1, Ordering::Relaxed);
         cell
@@ -380,4 +416,47 @@ fn truncate(v: &str) -> String {
         end -= 1;
     }
     v[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SameKey;
+    use metrics::{Key, Label};
+
+    /// Keys made of the same static parts are equal without their text compared; keys of the same
+    /// text from other parts (a name built at run time, labels in another slice) are equal too; and
+    /// keys that share a name but not their labels, or a label slice but not the name, are not.
+    #[test]
+    fn keys_are_equal_by_parts_or_by_text() {
+        static LABELS: [Label; 2] = [
+            Label::from_static_parts("agent", "pricing"),
+            Label::from_static_parts("model", "claude"),
+        ];
+        static OTHER: [Label; 1] = [Label::from_static_parts("agent", "pricing")];
+        let fixed = || SameKey(Key::from_static_labels("CardsValued", &LABELS));
+        assert_eq!(fixed(), fixed());
+        let built = SameKey(Key::from_parts(
+            String::from("Cards") + "Valued",
+            vec![Label::new("agent", "pricing"), Label::new("model", "claude")],
+        ));
+        assert_eq!(fixed(), built);
+        assert_eq!(built, fixed());
+        assert_ne!(fixed(), SameKey(Key::from_static_labels("CardsValued", &OTHER)));
+        assert_ne!(fixed(), SameKey(Key::from_static_labels("CardsPriced", &LABELS)));
+        let rec = crate::emf::EmfBuilder::new()
+            .allow_all_labels()
+            .with_writer(std::io::sink())
+            .build()
+            .unwrap();
+        metrics::with_local_recorder(&rec, || {
+            metrics::counter!("CardsValued", "agent" => "pricing").increment(1);
+            metrics::counter!(String::from("Cards") + "Valued", "agent" => String::from("pricing"))
+                .increment(1);
+        });
+        assert_eq!(
+            super::read(&rec.inner.counters).len(),
+            1,
+            "one key, whatever its parts"
+        );
+    }
 }
