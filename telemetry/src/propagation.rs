@@ -384,25 +384,26 @@ pub fn event_parent_for(
     propagators: Propagators,
 ) -> (String, Option<String>) {
     let (header, tracestate, _) = event_parent_parsed(lambda_header, event, propagators);
-    (header, tracestate)
+    (header.into_owned(), tracestate)
 }
 
 /// [`event_parent_for`], with the header's parse when Lambda's header is the one taken (it was parsed
 /// to choose it): the invocation layer need not parse it again.
-pub(crate) fn event_parent_parsed(
-    lambda_header: Option<&str>,
+pub(crate) fn event_parent_parsed<'a>(
+    lambda_header: Option<&'a str>,
     event: &serde_json::Value,
     propagators: Propagators,
-) -> (String, Option<String>, Option<TraceHeader>) {
+) -> (std::borrow::Cow<'a, str>, Option<String>, Option<TraceHeader>) {
+    use std::borrow::Cow;
     if propagators.xray_lambda
         && let Some(h) = lambda_header
         && let Ok(parsed) = TraceHeader::parse(h)
     {
-        return (h.to_owned(), None, Some(parsed));
+        return (Cow::Borrowed(h), None, Some(parsed));
     }
     match event_context(event) {
-        Some(cx) => (cx.header.to_string(), cx.tracestate, None),
-        None => (lambda_header.unwrap_or_default().to_owned(), None, None),
+        Some(cx) => (Cow::Owned(cx.header.to_string()), cx.tracestate, None),
+        None => (Cow::Borrowed(lambda_header.unwrap_or_default()), None, None),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::xray::TraceHeader;
 use lambda_runtime::LambdaEvent;
 use lambda_runtime::tower::{Layer, Service};
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -211,10 +212,11 @@ where
 
     fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
         let ctx = &event.context;
-        let lambda_header = ctx
+        let lambda_header: Option<Cow<'_, str>> = ctx
             .xray_trace_id
-            .clone()
-            .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok());
+            .as_deref()
+            .map(Cow::Borrowed)
+            .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok().map(Cow::Owned));
         // Lambda's segment is the parent; a context in the event (API Gateway headers, SQS attributes,
         // EventBridge detail) only when Lambda gave none — or first, when OTEL_PROPAGATORS leaves out
         // `xray-lambda` (traces reported somewhere else than X-Ray).
@@ -225,7 +227,11 @@ where
                 v,
                 self.shared.propagators.unwrap_or_else(Propagators::from_env),
             ),
-            None => (lambda_header.clone().unwrap_or_default(), None, None),
+            None => (
+                Cow::Borrowed(lambda_header.as_deref().unwrap_or_default()),
+                None,
+                None,
+            ),
         };
         let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
         let header = parsed.or_else(|| TraceHeader::parse(&header_text).ok());
@@ -245,7 +251,7 @@ where
                 correlation_id = correlation.as_deref(),
                 cold_start = cold,
                 telemetry.debug_sampled = debug_sampled,
-                telemetry.trace_header = header_text.as_str(),
+                telemetry.trace_header = &*header_text,
                 telemetry.tracestate = tracestate.as_deref(),
                 telemetry.faas_trigger = trigger,
                 telemetry.function_version = function.function_version.as_deref(),

@@ -10,7 +10,7 @@
 use super::export::XraySegmentExporter;
 use super::exporter::SegmentSink;
 use super::header::{TraceHeader, xray_trace_id};
-use super::segment::segment_name;
+use super::segment::segment_name_cow;
 use super::spans::SpanSink;
 use crate::clock::{Clock, SystemClock, random_u64};
 use crate::context::INVOCATION_SPAN;
@@ -638,7 +638,11 @@ where
         let name = fields
             .segment_name
             .take()
-            .map_or(Cow::Borrowed(meta.name()), |n| Cow::Owned(segment_name(&n)));
+            .map_or(Cow::Borrowed(meta.name()), |n| match segment_name_cow(&n) {
+                // Already valid (most are): the recorded text itself, not a copy.
+                Cow::Borrowed(_) => Cow::Owned(n),
+                Cow::Owned(valid) => Cow::Owned(valid),
+            });
         let kind = kind_of(&fields.attributes, default_kind);
         // A callsite's fields are distinct: the first record needs no merging.
         let attributes = std::mem::take(&mut fields.attributes);
