@@ -283,7 +283,7 @@ where
             request_id: ctx.request_id.clone(),
             function_arn: ctx.invoked_function_arn.clone(),
             xray_trace_id,
-            correlation_id: correlation.clone(),
+            correlation_id: correlation,
             cold_start: cold,
         });
         let finish = Finish {

@@ -78,17 +78,20 @@ impl SpanSink for XraySegmentExporter {
 /// no more annotation attributes than one batch's budget (so none is moved to metadata).
 fn direct_root(batch: &[SpanData], tree: &Tree) -> Option<usize> {
     let root = tree.single_root()?;
-    let mut annotations = 0usize;
-    for span in batch {
-        if !span.links.is_empty() {
-            return None;
-        }
-        annotations += span
-            .attributes
-            .iter()
-            .filter(|kv| matches!(role(kv.key.as_str()), Role::Annotation(_)))
-            .count();
+    if batch.iter().any(|span| !span.links.is_empty()) {
+        return None;
     }
+    // No more attributes than the budget (an invocation's batch): no more annotations either.
+    let attributes: usize = batch.iter().map(|span| span.attributes.len()).sum();
+    let annotations = if attributes <= MAX_ANNOTATIONS {
+        attributes
+    } else {
+        batch
+            .iter()
+            .flat_map(|span| &span.attributes)
+            .filter(|kv| matches!(role(kv.key.as_str()), Role::Annotation(_)))
+            .count()
+    };
     (annotations <= MAX_ANNOTATIONS).then_some(root)
 }
 
