@@ -407,7 +407,15 @@ impl Line<'_> {
         out.extend_from_slice(self.timestamp.as_bytes());
         out.push(b'"');
         out.extend_from_slice(b",\"level\":");
-        write_str(out, self.level);
+        // The five level names, quoted as they are (nothing to escape).
+        match self.level {
+            "INFO" => out.extend_from_slice(b"\"INFO\""),
+            "DEBUG" => out.extend_from_slice(b"\"DEBUG\""),
+            "WARN" => out.extend_from_slice(b"\"WARN\""),
+            "ERROR" => out.extend_from_slice(b"\"ERROR\""),
+            "TRACE" => out.extend_from_slice(b"\"TRACE\""),
+            other => write_str(out, other),
+        }
         out.extend_from_slice(b",\"message\":");
         match red {
             Some((r, b)) => write_str(out, &r.redact_within(self.message, b)),
