@@ -93,6 +93,9 @@ pub(crate) struct FieldCollector {
     printed_only: bool,
     /// A message buffer kept from the last event ([`Self::release`]).
     spare: String,
+    /// Bit `len % 64` for each name in `fields` ([`Self::put`]): a name of a length not seen yet is
+    /// not looked for among them.
+    lengths: u64,
 }
 
 /// A message buffer larger than this is not kept for the next event.
@@ -110,6 +113,7 @@ impl FieldCollector {
     /// past [`MAX_KEPT_MESSAGE`]; keeps the rest for reuse.
     pub(crate) fn release(&mut self) {
         self.fields.clear();
+        self.lengths = 0;
         if let Some(mut m) = self.message.take()
             && m.capacity() <= MAX_KEPT_MESSAGE
         {
@@ -133,6 +137,7 @@ impl FieldCollector {
             message: None,
             printed_only: false,
             spare: String::new(),
+            lengths: 0,
         }
     }
 
@@ -154,11 +159,17 @@ impl FieldCollector {
         if name.starts_with("log.") {
             return;
         }
-        if let Some(slot) = self.fields.iter_mut().find(|(n, _)| *n == name) {
+        // A callsite's names are distinct but for a name given twice (the last value wins): most
+        // names have a length no other has, and need no search.
+        let bit = 1u64 << (name.len() % 64);
+        if self.lengths & bit != 0
+            && let Some(slot) = self.fields.iter_mut().find(|(n, _)| *n == name)
+        {
             slot.1 = value;
-        } else {
-            self.fields.push((name, value));
+            return;
         }
+        self.lengths |= bit;
+        self.fields.push((name, value));
     }
 }
 
@@ -650,6 +661,47 @@ mod tests {
         let layer = JsonLogLayer::new(cfg).with_writer(out.clone());
         tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
         out.json_lines()
+    }
+
+    /// A name given twice keeps its last value, in the first one's place, whether or not another
+    /// name has its length; names seen once keep their order.
+    #[test]
+    fn a_name_given_twice_keeps_its_last_value() {
+        let span = tracing::info_span!("s", ab = 1u64, cd = 2u64, ab = 3u64, xyz = 4u64, ab = 5u64);
+        let meta = span.metadata().map(|m| m.fields().iter().collect::<Vec<_>>());
+        let names: Vec<_> = meta
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        assert_eq!(names, ["ab", "cd", "ab", "xyz", "ab"]);
+        let mut c = FieldCollector::with_capacity(5);
+        for (f, v) in meta.unwrap_or_default().iter().zip([1u64, 2, 3, 4, 5]) {
+            c.record_u64(f, v);
+        }
+        assert_eq!(
+            c.fields,
+            [
+                ("ab", FieldValue::U64(5)),
+                ("cd", FieldValue::U64(2)),
+                ("xyz", FieldValue::U64(4))
+            ]
+        );
+        c.release();
+        let only = tracing::info_span!("t", ab = 1u64);
+        for f in only
+            .metadata()
+            .map(|m| m.fields().iter().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            c.record_u64(&f, 9);
+        }
+        assert_eq!(
+            c.fields,
+            [("ab", FieldValue::U64(9))],
+            "a released collector starts afresh"
+        );
     }
 
     /// `redact_captured` does not test the context keys' names against the deny list, and marks them
