@@ -390,23 +390,21 @@ impl EmfRecorder {
             }
             {
                 let mut map = write(&inner.counters);
-                map.retain(|_, c| {
+                map.retain(|c| {
                     c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0 || !unheld(c)
                 });
                 write(&inner.cells).counters.retain(|c| Arc::strong_count(c) > 1);
             }
             {
                 let mut map = write(&inner.gauges);
-                map.retain(|_, g| {
+                map.retain(|g| {
                     g.series.group.props.is_empty() || g.set.load(Ordering::Acquire) || !unheld(g)
                 });
                 write(&inner.cells).gauges.retain(|g| Arc::strong_count(g) > 1);
             }
             {
                 let mut map = write(&inner.histograms);
-                map.retain(|_, h| {
-                    h.series.group.props.is_empty() || !lock(&h.values).is_empty() || !unheld(h)
-                });
+                map.retain(|h| h.series.group.props.is_empty() || !lock(&h.values).is_empty() || !unheld(h));
                 write(&inner.cells)
                     .histograms
                     .retain(|h| Arc::strong_count(h) > 1);

@@ -41,39 +41,58 @@ impl Hasher for KeyHasher {
     }
 }
 
-pub(super) type KeyMap<T> = RwLock<HashMap<SameKey, Arc<T>, BuildHasherDefault<KeyHasher>>>;
+pub(super) type KeyMap<T> = RwLock<KeyTable<T>>;
 
-/// A registered key. `counter!("Name", "label" => "value")` builds its key from `&'static` parts each
-/// time: the same name and label slice as the last time, so two keys of the same hash and the same
-/// parts (pointers and lengths) are equal without comparing their text; others are compared as
-/// `Key`s are.
-#[derive(Debug, Clone)]
-pub(super) struct SameKey(pub(super) Key);
+/// The registered keys by their precomputed hash, each with its cell. `counter!("Name", "l" => "v")`
+/// builds its key from `&'static` parts each time — the same name and label slice as the last time
+/// — so a key of the same parts (pointers and lengths) as a registered one of the same hash is that
+/// key without its text compared ([`same_key`]); a lookup never copies the key.
+pub(super) struct KeyTable<T>(HashMap<u64, Vec<(Key, Arc<T>)>, BuildHasherDefault<KeyHasher>>);
 
-impl SameKey {
-    fn parts(&self) -> (usize, usize, usize, usize) {
-        let name = self.0.name();
-        let labels = self.0.labels().as_slice();
+impl<T> Default for KeyTable<T> {
+    fn default() -> Self {
+        Self(HashMap::default())
+    }
+}
+
+/// Whether `a` and `b` (of the same hash) are the same key: the same parts, or the same text.
+fn same_key(a: &Key, b: &Key) -> bool {
+    let parts = |k: &Key| {
+        let (name, labels) = (k.name(), k.labels().as_slice());
         (
             name.as_ptr().addr(),
             name.len(),
             labels.as_ptr().addr(),
             labels.len(),
         )
-    }
+    };
+    parts(a) == parts(b) || a == b
 }
 
-impl PartialEq for SameKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get_hash() == other.0.get_hash() && self.parts() == other.parts() || self.0 == other.0
+impl<T> KeyTable<T> {
+    pub(super) fn get(&self, key: &Key) -> Option<&Arc<T>> {
+        let bucket = self.0.get(&key.get_hash())?;
+        bucket.iter().find(|(k, _)| same_key(k, key)).map(|(_, v)| v)
     }
-}
 
-impl Eq for SameKey {}
+    pub(super) fn insert(&mut self, key: Key, value: Arc<T>) {
+        let bucket = self.0.entry(key.get_hash()).or_default();
+        match bucket.iter_mut().find(|(k, _)| same_key(k, &key)) {
+            Some(entry) => entry.1 = value,
+            None => bucket.push((key, value)),
+        }
+    }
 
-impl std::hash::Hash for SameKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&Arc<T>) -> bool) {
+        self.0.retain(|_, bucket| {
+            bucket.retain(|(_, v)| keep(v));
+            !bucket.is_empty()
+        });
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
     }
 }
 
@@ -199,17 +218,15 @@ impl Inner {
         key: &Key,
         make: impl FnOnce(Arc<Series>) -> T,
     ) -> Arc<T> {
-        // A `counter!` key's parts are borrowed: the clone copies pointers.
-        let key = SameKey(key.clone());
-        if let Some(c) = read(map).get(&key) {
+        if let Some(c) = read(map).get(key) {
             return Arc::clone(c);
         }
         let mut w = write(map);
-        if let Some(c) = w.get(&key) {
+        if let Some(c) = w.get(key) {
             return Arc::clone(c);
         }
-        let cell = Arc::new(make(self.resolve(&key.0)));
-        w.insert(key, Arc::clone(&cell));
+        let cell = Arc::new(make(self.resolve(key)));
+        w.insert(key.clone(), Arc::clone(&cell));
         list(&mut write(&self.cells)).push(Arc::clone(&cell));
         self.registered.fetch_add(1, Ordering::Relaxed);
         cell
@@ -420,29 +437,47 @@ fn truncate(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::SameKey;
+    use super::{KeyTable, same_key};
     use metrics::{Key, Label};
+    use std::sync::Arc;
 
-    /// Keys made of the same static parts are equal without their text compared; keys of the same
-    /// text from other parts (a name built at run time, labels in another slice) are equal too; and
-    /// keys that share a name but not their labels, or a label slice but not the name, are not.
+    /// Keys made of the same static parts are the same key without their text compared; keys of the
+    /// same text from other parts (a name built at run time, labels in another slice) are the same
+    /// too; keys that share a name but not their labels, or a label slice but not the name, are not.
     #[test]
-    fn keys_are_equal_by_parts_or_by_text() {
+    fn keys_are_the_same_by_parts_or_by_text() {
         static LABELS: [Label; 2] = [
             Label::from_static_parts("agent", "pricing"),
             Label::from_static_parts("model", "claude"),
         ];
         static OTHER: [Label; 1] = [Label::from_static_parts("agent", "pricing")];
-        let fixed = || SameKey(Key::from_static_labels("CardsValued", &LABELS));
-        assert_eq!(fixed(), fixed());
-        let built = SameKey(Key::from_parts(
+        let fixed = || Key::from_static_labels("CardsValued", &LABELS);
+        assert!(same_key(&fixed(), &fixed()));
+        let built = Key::from_parts(
             String::from("Cards") + "Valued",
             vec![Label::new("agent", "pricing"), Label::new("model", "claude")],
+        );
+        assert!(same_key(&fixed(), &built) && same_key(&built, &fixed()));
+        assert_eq!(fixed().get_hash(), built.get_hash());
+        assert!(!same_key(
+            &fixed(),
+            &Key::from_static_labels("CardsValued", &OTHER)
         ));
-        assert_eq!(fixed(), built);
-        assert_eq!(built, fixed());
-        assert_ne!(fixed(), SameKey(Key::from_static_labels("CardsValued", &OTHER)));
-        assert_ne!(fixed(), SameKey(Key::from_static_labels("CardsPriced", &LABELS)));
+        assert!(!same_key(
+            &fixed(),
+            &Key::from_static_labels("CardsPriced", &LABELS)
+        ));
+
+        let mut table = KeyTable::default();
+        table.insert(fixed(), Arc::new(1));
+        table.insert(built.clone(), Arc::new(2));
+        assert_eq!(table.len(), 1, "the same key, whatever its parts");
+        assert_eq!(table.get(&fixed()).map(|v| **v), Some(2));
+        table.insert(Key::from_static_labels("CardsValued", &OTHER), Arc::new(3));
+        assert_eq!(table.len(), 2);
+        table.retain(|v| **v != 2);
+        assert_eq!((table.len(), table.get(&built).is_none()), (1, true));
+
         let rec = crate::emf::EmfBuilder::new()
             .allow_all_labels()
             .with_writer(std::io::sink())
@@ -456,7 +491,7 @@ mod tests {
         assert_eq!(
             super::read(&rec.inner.counters).len(),
             1,
-            "one key, whatever its parts"
+            "one cell, whatever the key's parts"
         );
     }
 }

@@ -145,6 +145,10 @@ pub(crate) fn whole_number(v: &Value) -> Option<u64> {
     }
 }
 
+/// Batches of up to this many spans (an invocation's) find their single root by walking up from each
+/// span, without a stack; larger ones walk down from the root, each span once.
+const WALK_UP_MAX: usize = 64;
+
 /// Which span of a batch nests under which: a span whose parent is in the batch (same trace) is its
 /// child; the others are roots, sent on their own.
 #[derive(Debug)]
@@ -236,8 +240,25 @@ impl Tree {
         let [root] = self.roots() else {
             return None;
         };
+        let n = self.parent_of.len();
+        if n > WALK_UP_MAX {
+            // A walk down from the root, each span once: every span reached, none deeper.
+            let mut reached = 0usize;
+            let mut stack = vec![(*root, 0usize)];
+            while let Some((i, depth)) = stack.pop() {
+                reached += 1;
+                let children = self.children(i);
+                if !children.is_empty() {
+                    if depth >= MAX_NESTING {
+                        return None;
+                    }
+                    stack.extend(children.iter().map(|&c| (c, depth + 1)));
+                }
+            }
+            return (reached == n).then_some(*root);
+        }
         // Every span reaches the root within `MAX_NESTING` parents; one in a parent cycle, never.
-        (0..self.parent_of.len())
+        (0..n)
             .all(|i| {
                 let mut at = i;
                 (0..=MAX_NESTING).any(|_| {
@@ -303,7 +324,7 @@ mod tests {
         check(vec![None]);
         check(vec![Some(0)]);
         // A chain: span i's parent is i + 1, the last the root; MAX_NESTING deep, and one deeper.
-        for len in [MAX_NESTING, MAX_NESTING + 1, MAX_NESTING + 2] {
+        for len in [MAX_NESTING, MAX_NESTING + 1, MAX_NESTING + 2, 3 * MAX_NESTING] {
             check((0..len).map(|i| (i + 1 < len).then_some(i + 1)).collect());
         }
         // Two spans each other's parent, beside a root.
@@ -314,8 +335,27 @@ mod tests {
     proptest! {
         #[test]
         fn packed_children_and_roots_are_the_listed_ones(
-            parents in (1usize..40).prop_flat_map(|n| {
+            parents in (1usize..150).prop_flat_map(|n| {
                 proptest::collection::vec(proptest::option::of(0..n), n)
+            }),
+        ) {
+            check(parents);
+        }
+
+        /// Trees with one root (each span's parent later in the batch, as spans close before their
+        /// parents), deep and wide, on both sides of the walk's size limit.
+        #[test]
+        fn trees_with_one_root_find_it(
+            parents in (1usize..150).prop_flat_map(|n| {
+                (0..n)
+                    .map(|i| {
+                        if i + 1 < n {
+                            (i + 1..(i + 3).min(n)).prop_map(Some).boxed()
+                        } else {
+                            Just(None).boxed()
+                        }
+                    })
+                    .collect::<Vec<_>>()
             }),
         ) {
             check(parents);
