@@ -47,7 +47,10 @@ pub(super) type KeyMap<T> = RwLock<KeyTable<T>>;
 /// builds its key from `&'static` parts each time — the same name and label slice as the last time
 /// — so a key of the same parts (pointers and lengths) as a registered one of the same hash is that
 /// key without its text compared ([`same_key`]); a lookup never copies the key.
-pub(super) struct KeyTable<T>(HashMap<u64, Vec<(Key, Arc<T>)>, BuildHasherDefault<KeyHasher>>);
+pub(super) struct KeyTable<T>(HashMap<u64, Bucket<T>, BuildHasherDefault<KeyHasher>>);
+
+/// The registered keys of one hash, with their cells.
+type Bucket<T> = Vec<(Key, Arc<T>)>;
 
 impl<T> Default for KeyTable<T> {
     fn default() -> Self {
