@@ -329,6 +329,14 @@ struct SpanJson {
     context: OnceLock<(u64, Vec<u8>)>,
 }
 
+impl SpanJson {
+    /// Field `i`'s JSON.
+    fn value(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+}
+
 impl SpanFields {
     fn new(owner: u64, fields: Vec<(&'static str, FieldValue)>, clean: u64) -> Self {
         Self {
@@ -360,12 +368,7 @@ impl SpanFields {
     /// it again. Compared by value, so a stale or renamed field is never taken for another.
     #[cfg(feature = "xray")]
     pub(crate) fn is_clean(&self, name: &str, value: &str) -> bool {
-        self.fields.iter().enumerate().any(|(i, (n, v))| {
-            *n == name
-                && i < 64
-                && self.clean & (1 << i) != 0
-                && matches!(v, FieldValue::Str(s) if **s == *value)
-        })
+        self.clean_str(name, value, &mut 0).is_some()
     }
 
     /// Appends field `i`'s JSON (a printable field's), as [`Self::printed`] has it: copied when the
@@ -373,10 +376,7 @@ impl SpanFields {
     /// more than the run's copy).
     fn write_json(&self, i: usize, out: &mut Vec<u8>) {
         match self.json.get() {
-            Some(json) => {
-                let start = if i == 0 { 0 } else { json.ends[i - 1] };
-                out.extend_from_slice(&json.bytes[start..json.ends[i]]);
-            }
+            Some(json) => out.extend_from_slice(json.value(i)),
             None => encode_span_value(out, &self.fields[i].1),
         }
     }
@@ -387,6 +387,14 @@ impl SpanFields {
     /// did: the search starts at `from`, where the last one was found, and moves it on.
     #[cfg(feature = "xray")]
     pub(crate) fn shared_str(&self, name: &str, value: &str, from: &mut usize) -> Option<Arc<str>> {
+        self.clean_str(name, value, from).map(Arc::clone)
+    }
+
+    /// The field named `name` (a span's names are distinct), looked for from `from` on and then
+    /// from the start, when it holds `value` and the default rules left it unchanged (its bit in
+    /// `clean`, so among the first 64); `from` moves past it.
+    #[cfg(feature = "xray")]
+    fn clean_str(&self, name: &str, value: &str, from: &mut usize) -> Option<&Arc<str>> {
         let fields = &self.fields[..self.fields.len().min(64)];
         let start = (*from).min(fields.len());
         // A callsite's names are one `&'static str` each: the same pointer, most often.
@@ -397,7 +405,7 @@ impl SpanFields {
         let at = (start..fields.len()).chain(0..start).find(named)?;
         *from = at + 1;
         match &fields[at].1 {
-            FieldValue::Str(s) if self.clean & (1 << at) != 0 && **s == *value => Some(Arc::clone(s)),
+            FieldValue::Str(s) if self.clean & (1 << at) != 0 && **s == *value => Some(s),
             _ => None,
         }
     }
@@ -427,10 +435,10 @@ impl SpanFields {
             }
             j
         });
-        self.fields.iter().enumerate().map(move |(i, (name, value))| {
-            let start = if i == 0 { 0 } else { json.ends[i - 1] };
-            (*name, (value, Some(&json.bytes[start..json.ends[i]])))
-        })
+        self.fields
+            .iter()
+            .enumerate()
+            .map(move |(i, (name, value))| (*name, (value, Some(json.value(i)))))
     }
 
     /// The context members (`Line::write_context`) of a line whose context keys all come from this
@@ -801,17 +809,16 @@ where
             let ext = span.extensions();
             // A chain as long as it may be: this span's run is merged instead.
             let mut merge = outer.nodes >= MAX_RUN_DEPTH;
-            let spans_fields = layer_own::<SpanFields>(&ext, self.cfg_id).filter(|_| !merge);
-            for (i, (name, _)) in spans_fields.iter().flat_map(|f| f.fields.iter().enumerate()) {
-                if context_slot(name).is_some() || (is_printable(name) && outer.has_field(name)) {
-                    merge = true;
-                    break;
-                }
-                if is_printable(name)
-                    && let Some(f) = spans_fields
-                {
-                    write_field_key(fields, name);
-                    f.write_json(i, fields);
+            if let Some(f) = layer_own::<SpanFields>(&ext, self.cfg_id).filter(|_| !merge) {
+                for (i, (name, _)) in f.fields.iter().enumerate() {
+                    if context_slot(name).is_some() || (is_printable(name) && outer.has_field(name)) {
+                        merge = true;
+                        break;
+                    }
+                    if is_printable(name) {
+                        write_field_key(fields, name);
+                        f.write_json(i, fields);
+                    }
                 }
             }
             let invocation = !outer.in_invocation && span.name() == INVOCATION_SPAN;
