@@ -6,7 +6,9 @@
 //! tracing-opentelemetry + `opentelemetry-otlp` + metrics_cloudwatch_embedded), the invocation's
 //! thread only — for counting instructions, which a shared VM's timing noise (±30 % between runs)
 //! does not touch. Not a timing: run it under callgrind and read each function's inclusive count
-//! (docs/BENCHMARKS.md has the commands; the symbols need `CARGO_PROFILE_BENCH_STRIP=none`).
+//! (docs/BENCHMARKS.md has the commands; the symbols need `CARGO_PROFILE_BENCH_STRIP=none`). Each
+//! measured function also prints its mean wall time per call on stderr: outside valgrind, a quick
+//! time check of both sides in one run (criterion's `invocation` bench stays the timing of record).
 //!
 //! `cargo bench -p telemetry --bench instructions -- 1000 [typical|span|otlp|otlp_typical|emf]` (a
 //! name runs only that pair: its call counts are then its own, for `callgrind_annotate
@@ -34,9 +36,15 @@ macro_rules! measured {
         #[inline(never)]
         fn $name(n: u64, once: &mut dyn FnMut()) {
             black_box(stringify!($name));
+            let t = std::time::Instant::now();
             for _ in 0..n {
                 once();
             }
+            eprintln!(
+                "{} {:?}",
+                stringify!($name),
+                t.elapsed() / u32::try_from(n).unwrap()
+            );
         }
     };
 }

@@ -252,7 +252,13 @@ fn hex_into(out: &mut [u8], bytes: &[u8]) {
 /// ```
 #[must_use]
 pub fn xray_trace_id(id: TraceId) -> String {
-    xray_trace_id_ascii(id).iter().map(|&c| char::from(c)).collect()
+    ascii_string(&xray_trace_id_ascii(id))
+}
+
+/// `ascii` (hex digits and dashes: always UTF-8, so never empty for a non-empty input) as a
+/// `String`, copied whole rather than pushed a `char` at a time.
+fn ascii_string(ascii: &[u8]) -> String {
+    std::str::from_utf8(ascii).map(str::to_owned).unwrap_or_default()
 }
 
 /// [`xray_trace_id`] as ASCII bytes, for writers that append it to a buffer.
@@ -269,7 +275,7 @@ pub(crate) fn xray_trace_id_ascii(id: TraceId) -> [u8; 35] {
 /// A span id as 16 lowercase hex digits (X-Ray's `id` and `parent_id`).
 #[must_use]
 pub(crate) fn span_id_hex(id: SpanId) -> String {
-    span_id_ascii(id).iter().map(|&c| char::from(c)).collect()
+    ascii_string(&span_id_ascii(id))
 }
 
 /// [`span_id_hex`] as ASCII bytes.
