@@ -4,6 +4,7 @@
 //! ([`super::scratch::TemplateCache`]) once the same set is flushed again — and formatted numbers into a
 //! reused buffer ([`super::json`]); in steady state it allocates nothing.
 
+use super::MAX_PENDING_VALUES;
 use super::document::{
     MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC, is_valid_dimension_name,
     is_valid_value,
@@ -138,7 +139,15 @@ impl EmfRecorder {
         let mut state = lock(&shared.state);
         sc.values.clear();
         sc.slots.clear();
-        report.rejected_values += std::mem::take(&mut state.overflow);
+        let overflow = std::mem::take(&mut state.overflow);
+        if overflow > 0 {
+            report.rejected_values += overflow;
+            tracing::warn!(
+                dropped = overflow,
+                limit = MAX_PENDING_VALUES,
+                "metric values past the limit held per metric between flushes dropped"
+            );
+        }
         for (index, e) in state.entries.iter_mut().enumerate() {
             let start = sc.values.len();
             match e.kind {
@@ -233,7 +242,16 @@ impl EmfRecorder {
         }
         for (index, h) in histograms.iter().enumerate() {
             let mut pending = lock(&h.values);
-            report.rejected_values += h.overflow.swap(0, Ordering::AcqRel);
+            let overflow = h.overflow.swap(0, Ordering::AcqRel);
+            if overflow > 0 {
+                report.rejected_values += overflow;
+                tracing::warn!(
+                    metric = %h.series.name,
+                    dropped = overflow,
+                    limit = MAX_PENDING_VALUES,
+                    "metric values past the limit held per metric between flushes dropped"
+                );
+            }
             if pending.is_empty() {
                 idle_with_props |= !h.series.group.props.is_empty();
             } else {

@@ -217,6 +217,15 @@ impl EmfBuilder {
         self
     }
 
+    /// `name` as the `ColdStart` metric's function name, unless one is set already.
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+    pub(crate) fn or_function_name(mut self, name: Option<String>) -> Self {
+        if self.function_name.is_none() {
+            self.function_name = name;
+        }
+        self
+    }
+
     /// Adds a default dimension to every metric (besides `service`).
     #[must_use]
     pub fn with_dimension(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {

@@ -5,8 +5,9 @@
 use super::layer::{Shared, install_shared, process_cold_start};
 use crate::context::FunctionInfo;
 use crate::emf::EmfBuilder;
-use crate::logs::{JsonLogLayer, LogConfig, PanicHook};
+use crate::logs::{JsonLogLayer, LevelSource, LogConfig, PanicHook};
 use crate::xray::XrayLayer;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Why [`init`] failed.
@@ -55,6 +56,54 @@ fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>
     // The global provider holds its own handle; spans made with the OpenTelemetry API share the sinks.
     let _provider = crate::otel::install_provider(layer.sink(), resource);
     Ok((Some(layer), warnings))
+}
+
+/// `emf` with the function name its `ColdStart` metric needs (`POWERTOOLS_METRICS_FUNCTION_NAME`, else
+/// the function's own) when the builder given has none: an `EmfBuilder::new()` passed to
+/// [`TelemetryBuilder::metrics`] reads no environment, and Powertools' `ColdStart` always carries
+/// `function_name` beside `service`.
+fn with_cold_start_function(
+    emf: EmfBuilder,
+    function: &FunctionInfo,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> EmfBuilder {
+    let name = lookup("POWERTOOLS_METRICS_FUNCTION_NAME")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| function.function_name.clone());
+    emf.or_function_name(name)
+}
+
+/// A level the function asked for that `AWS_LAMBDA_LOG_LEVEL` (which always wins) hides.
+#[derive(Debug, PartialEq)]
+enum Hidden {
+    /// The log buffer's level: buffered lines of it are dropped when flushed.
+    Buffer(LevelFilter),
+    /// The level set in code, or — when none is — by `POWERTOOLS_LOG_LEVEL` or `RUST_LOG`.
+    Asked(LevelFilter, LevelSource),
+}
+
+/// What `AWS_LAMBDA_LOG_LEVEL` hides of what `logs` asks for, as `(hidden, lambda's level)`:
+/// Powertools warns for each level more verbose than Lambda's, wherever it was set.
+fn hidden_by_lambda_level(logs: &LogConfig) -> Vec<(Hidden, LevelFilter)> {
+    let Some(alc) = logs.alc_level else {
+        return Vec::new();
+    };
+    let buffer = logs
+        .buffer
+        .map(|b| Hidden::Buffer(LevelFilter::from_level(b.level)));
+    let asked = logs
+        .code_level
+        .map(|l| (l, LevelSource::Code))
+        .or(logs.env_level)
+        .map(|(l, source)| Hidden::Asked(l, source));
+    [buffer, asked]
+        .into_iter()
+        .flatten()
+        .filter(|h| match h {
+            Hidden::Buffer(l) | Hidden::Asked(l, _) => *l > alc,
+        })
+        .map(|h| (h, alc))
+        .collect()
 }
 
 /// Configures logs, metrics and traces; [`init`] is `TelemetryBuilder::from_env().install()`.
@@ -132,9 +181,7 @@ impl TelemetryBuilder {
     pub fn install(self) -> Result<(), InitError> {
         let logs = self.logs.with_function(self.function.clone());
         let sample_rate = logs.sample_rate();
-        let alc = logs.alc_level;
-        let code_level = logs.code_level;
-        let buffer_level = logs.buffer.map(|b| b.level);
+        let hidden = hidden_by_lambda_level(&logs);
         let (xray, trace_warnings) = if self.xray {
             span_layer(&self.function)?
         } else {
@@ -150,25 +197,27 @@ impl TelemetryBuilder {
         for warning in &trace_warnings {
             tracing::warn!(warning = %warning, "trace export setting ignored");
         }
-        if let (Some(alc), Some(b)) = (alc, buffer_level)
-            && b > alc
-        {
-            tracing::warn!(
-                buffer_level = %b,
-                lambda_log_level = %alc,
-                "AWS_LAMBDA_LOG_LEVEL hides buffered log lines when they are flushed"
-            );
+        for (hidden, alc) in hidden {
+            match hidden {
+                Hidden::Buffer(level) => tracing::warn!(
+                    buffer_level = %level,
+                    lambda_log_level = %alc,
+                    "AWS_LAMBDA_LOG_LEVEL hides buffered log lines when they are flushed"
+                ),
+                Hidden::Asked(level, LevelSource::Code) => tracing::warn!(
+                    code_level = %level,
+                    lambda_log_level = %alc,
+                    "the level set in code is more verbose than AWS_LAMBDA_LOG_LEVEL, which wins"
+                ),
+                Hidden::Asked(level, source) => tracing::warn!(
+                    env_level = %level,
+                    level_source = ?source,
+                    lambda_log_level = %alc,
+                    "the level set in the environment is more verbose than AWS_LAMBDA_LOG_LEVEL, which wins"
+                ),
+            }
         }
-        if let (Some(alc), Some(code)) = (alc, code_level)
-            && code > alc
-        {
-            tracing::warn!(
-                code_level = %code,
-                lambda_log_level = %alc,
-                "the level set in code is more verbose than AWS_LAMBDA_LOG_LEVEL, which wins"
-            );
-        }
-        let emf = self.emf.install()?;
+        let emf = with_cold_start_function(self.emf, &self.function, |k| std::env::var(k).ok()).install()?;
         install_shared(Shared {
             function: self.function,
             sample_rate,
@@ -188,4 +237,98 @@ impl TelemetryBuilder {
 /// See [`TelemetryBuilder::install`].
 pub fn init() -> Result<(), InitError> {
     TelemetryBuilder::from_env().install()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::logs::BufferConfig;
+    use std::collections::HashMap;
+
+    fn logs(env: &[(&str, &str)]) -> LogConfig {
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        LogConfig::from_lookup(|k| env.get(k).cloned())
+    }
+
+    /// Powertools warns whenever a level the function asks for is more verbose than Lambda's
+    /// advanced logging controls' level: from the environment as much as from code or the buffer.
+    #[test]
+    fn levels_more_verbose_than_lambdas_are_named_wherever_set() {
+        let warn = LevelFilter::WARN;
+        assert_eq!(
+            hidden_by_lambda_level(&logs(&[
+                ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+                ("POWERTOOLS_LOG_LEVEL", "DEBUG")
+            ])),
+            vec![(Hidden::Asked(LevelFilter::DEBUG, LevelSource::Powertools), warn)]
+        );
+        assert_eq!(
+            hidden_by_lambda_level(&logs(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "trace")])),
+            vec![(Hidden::Asked(LevelFilter::TRACE, LevelSource::RustLog), warn)]
+        );
+        // Code wins over the environment, and the buffer is named on its own.
+        let cfg = logs(&[
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+            ("POWERTOOLS_LOG_LEVEL", "DEBUG"),
+        ])
+        .with_level(LevelFilter::INFO)
+        .with_buffer(BufferConfig::default());
+        assert_eq!(
+            hidden_by_lambda_level(&cfg),
+            vec![
+                (Hidden::Buffer(LevelFilter::DEBUG), warn),
+                (Hidden::Asked(LevelFilter::INFO, LevelSource::Code), warn)
+            ]
+        );
+        // As verbose or quieter than Lambda's level, or no Lambda level: nothing to say.
+        for env in [
+            &[
+                ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+                ("POWERTOOLS_LOG_LEVEL", "DEBUG"),
+            ][..],
+            &[
+                ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
+                ("POWERTOOLS_LOG_LEVEL", "ERROR"),
+            ],
+            &[("POWERTOOLS_LOG_LEVEL", "TRACE")],
+        ] {
+            assert_eq!(hidden_by_lambda_level(&logs(env)), Vec::new(), "{env:?}");
+        }
+    }
+
+    /// A metrics builder given without a function name gets the function's, or
+    /// `POWERTOOLS_METRICS_FUNCTION_NAME`; one that names it keeps its own.
+    #[test]
+    fn the_cold_start_metric_always_has_a_function_name() {
+        let function = FunctionInfo {
+            function_name: Some("valuate-card".into()),
+            ..Default::default()
+        };
+        let name = |b: EmfBuilder| {
+            let buf = crate::emf::SharedBuffer::default();
+            let rec = b.namespace("CollectIQ").with_writer(buf.clone()).build().unwrap();
+            let m = rec.invocation();
+            m.record_cold_start();
+            rec.flush_invocation(&m, &[]);
+            let doc: serde_json::Value =
+                serde_json::from_str(buf.contents().lines().next().unwrap()).unwrap();
+            doc["function_name"].as_str().map(str::to_owned)
+        };
+        let none = |_: &str| None;
+        assert_eq!(
+            name(with_cold_start_function(EmfBuilder::new(), &function, none)).as_deref(),
+            Some("valuate-card")
+        );
+        let env = |k: &str| (k == "POWERTOOLS_METRICS_FUNCTION_NAME").then(|| "card-valuer".to_owned());
+        assert_eq!(
+            name(with_cold_start_function(EmfBuilder::new(), &function, env)).as_deref(),
+            Some("card-valuer")
+        );
+        let own = EmfBuilder::new().function_name("mine");
+        assert_eq!(
+            name(with_cold_start_function(own, &function, env)).as_deref(),
+            Some("mine")
+        );
+    }
 }

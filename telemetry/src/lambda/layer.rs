@@ -707,6 +707,42 @@ mod tests {
         assert!(correlation.contains("past the scan limit"), "{correlation}");
     }
 
+    /// Values past the limit held per metric between flushes are dropped, and the drop is logged as
+    /// a warning with the invocation's context, not only counted in a report nobody reads.
+    #[test]
+    fn values_past_the_per_flush_limit_are_dropped_with_a_warning() {
+        let h = harness();
+        let rec = h.layer.shared.emf.clone().unwrap();
+        let mut svc = h.layer.service(service_fn(|_: LambdaEvent<Value>| async {
+            for _ in 0..=crate::emf::MAX_PENDING_VALUES + 1 {
+                metrics::histogram!("Latency").record(1.0);
+            }
+            Ok::<_, lambda_runtime::Error>(json!({}))
+        }));
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ev = event(json!({}), "req-7", Some(HEADER));
+        tracing::dispatcher::with_default(&h.dispatch, || {
+            metrics::with_local_recorder(&rec, || rt.block_on(svc.call(ev)))
+        })
+        .unwrap();
+        let lines = h.logs.json_lines();
+        let warning = lines
+            .iter()
+            .find(|l| l["level"] == "WARN")
+            .unwrap_or_else(|| panic!("no warning: {lines:?}"));
+        assert_eq!(warning["dropped"], 2);
+        assert_eq!(warning["limit"], crate::emf::MAX_PENDING_VALUES);
+        assert_eq!(warning["function_request_id"], "req-7");
+        let values: usize = h
+            .emf
+            .contents()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter_map(|d| d["Latency"].as_array().map(Vec::len))
+            .sum();
+        assert_eq!(values, crate::emf::MAX_PENDING_VALUES);
+    }
+
     #[test]
     fn success_error_and_panic_all_flush() {
         let h = harness();
