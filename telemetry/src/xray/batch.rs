@@ -131,6 +131,12 @@ pub(crate) fn segment_url(url: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `v` is one of the segment `namespace` values X-Ray defines: `aws` (an AWS SDK call) or
+/// `remote` (another downstream call). Any other text goes to metadata instead.
+pub(crate) fn is_namespace(v: &Value) -> bool {
+    matches!(v, Value::String(s) if matches!(s.as_str(), "aws" | "remote"))
+}
+
 /// Whether a flag attribute (`telemetry.fault`, `.error`, `.throttle`) is set: only a boolean `true`.
 pub(crate) fn is_true(v: &Value) -> bool {
     matches!(v, Value::Bool(true))

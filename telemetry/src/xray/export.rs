@@ -9,7 +9,7 @@
 //! batch's shape and each attribute's place from `batch`, and a property test holds the direct output
 //! byte for byte to the model's.
 
-use super::batch::{Flags, Role, Tree, is_true, role, segment_url, whole_number};
+use super::batch::{Flags, Role, Tree, is_namespace, is_true, role, segment_url, whole_number};
 use super::exporter::SegmentSink;
 use super::header::{span_id_ascii, xray_trace_id_ascii};
 use super::segment::{
@@ -143,10 +143,12 @@ fn annotation(buf: &mut Vec<u8>, v: &OtelValue) {
 /// Whether an annotation can hold `v` (otherwise it is metadata): the values the model's
 /// `AnnotationValue` has a variant for.
 fn annotatable(v: &OtelValue) -> bool {
-    matches!(
-        v,
-        OtelValue::String(_) | OtelValue::Bool(_) | OtelValue::I64(_) | OtelValue::F64(_)
-    )
+    match v {
+        OtelValue::String(_) | OtelValue::Bool(_) | OtelValue::I64(_) => true,
+        // JSON has no NaN or infinity: such a number is metadata, written as its text.
+        OtelValue::F64(f) => f.is_finite(),
+        _ => false,
+    }
 }
 
 /// Sorts by key, keeping the last of each key (a map's insert order: the last write wins).
@@ -252,7 +254,8 @@ fn write_document<'a>(
                 response.get_or_insert_default().0 = whole_number(v).and_then(|n| u16::try_from(n).ok());
             }
             Role::HttpContentLength => response.get_or_insert_default().1 = whole_number(v),
-            Role::Namespace => namespace = Some(v),
+            Role::Namespace if is_namespace(v) => namespace = Some(v),
+            Role::Namespace => metadata.push((Cow::Borrowed(kv.key.as_str()), v)),
             Role::Aws(key) => aws.push((key, v)),
             Role::Skip => {}
             Role::Annotation(key) => {
@@ -443,6 +446,51 @@ mod tests {
                 && child.get("type").is_none(),
             "nested: {child}"
         );
+    }
+
+    /// Annotation values are strings, numbers and booleans: a NaN or infinite number (no JSON
+    /// number) becomes metadata, written as its text. `namespace` is `aws` or `remote`; another
+    /// value goes to metadata. Both writers agree.
+    #[test]
+    fn non_finite_annotations_and_unknown_namespaces_become_metadata() {
+        for (attrs, namespace) in [
+            (
+                vec![
+                    KeyValue::new("annotation.ratio", f64::NAN),
+                    KeyValue::new("xray.namespace", "local"),
+                ],
+                None,
+            ),
+            (
+                vec![
+                    KeyValue::new("annotation.ratio", f64::INFINITY),
+                    KeyValue::new("xray.namespace", "aws"),
+                ],
+                Some("aws"),
+            ),
+            (
+                vec![
+                    KeyValue::new("annotation.ratio", f64::NEG_INFINITY),
+                    KeyValue::new("xray.namespace", "remote"),
+                ],
+                Some("remote"),
+            ),
+        ] {
+            let batch = vec![span(1, 0x53995c3f42cd8ad8, attrs.clone())];
+            let sent = exported(batch.clone());
+            assert_eq!(sent, modelled(batch), "byte for byte");
+            let doc: Value = serde_json::from_str(&sent[0]).unwrap();
+            assert!(doc.get("annotations").is_none(), "{doc}");
+            let ratio = attrs[0].value.to_string();
+            assert_eq!(doc["metadata"]["default"]["ratio"], Value::String(ratio), "{doc}");
+            match namespace {
+                Some(ns) => assert_eq!(doc["namespace"], ns),
+                None => {
+                    assert!(doc.get("namespace").is_none(), "{doc}");
+                    assert_eq!(doc["metadata"]["default"]["xray.namespace"], "local");
+                }
+            }
+        }
     }
 
     #[test]
@@ -637,7 +685,9 @@ mod tests {
                 "GET",
                 "https://x/y?q=1",
                 "https://u:p@x/y#f",
-                "no scheme?q"
+                "no scheme?q",
+                "aws",
+                "remote"
             ])
             .prop_map(|s| OtelValue::String(s.into())),
             Just(OtelValue::String("é".repeat(MAX_ANNOTATION_VALUE + 5).into())),

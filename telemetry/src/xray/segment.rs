@@ -195,6 +195,10 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
     truncated(s, max).to_owned()
 }
 
+/// The chars an `aws` member value or an HTTP request part keeps when its document is over the
+/// size limit even without metadata and annotations.
+pub const MAX_CUT_MEMBER_CHARS: usize = 1024;
+
 /// The first `max` chars of `s`.
 pub(crate) fn truncated(s: &str, max: usize) -> &str {
     // No more chars than bytes: a string this short is whole.
@@ -238,8 +242,11 @@ impl Subsegment {
         out
     }
 
-    /// Serializes within [`MAX_DOCUMENT_BYTES`]: metadata goes first, then annotations, if needed.
-    /// `None` only if even the bare document is too large (impossible with valid names).
+    /// Serializes within [`MAX_DOCUMENT_BYTES`]: metadata goes first, then annotations, then the
+    /// `aws` and `http` members are cut to [`MAX_CUT_MEMBER_CHARS`] a value, then `aws` goes whole,
+    /// if needed (each step marks `metadata.telemetry.truncated`). After that the document is its
+    /// ids, times, flags, a name of ≤ 200 chars and two cut URL parts: it always fits. `None` only if
+    /// serde_json fails.
     #[must_use]
     pub fn to_json_within_limit(&self) -> Option<String> {
         let text = serde_json::to_string(self).ok()?;
@@ -257,6 +264,28 @@ impl Subsegment {
             return Some(text);
         }
         trimmed.annotations.clear();
+        let text = serde_json::to_string(&trimmed).ok()?;
+        if text.len() <= MAX_DOCUMENT_BYTES {
+            return Some(text);
+        }
+        // An SDK call's members (a queue URL, a table name) or a URL can be any length.
+        for v in trimmed.aws.values_mut() {
+            let whole = match &mut *v {
+                serde_json::Value::String(s) => std::mem::take(s),
+                other => other.to_string(),
+            };
+            *v = serde_json::Value::String(truncate_chars(&whole, MAX_CUT_MEMBER_CHARS));
+        }
+        if let Some(request) = trimmed.http.as_mut().and_then(|h| h.request.as_mut()) {
+            for part in [&mut request.method, &mut request.url].into_iter().flatten() {
+                *part = truncate_chars(part, MAX_CUT_MEMBER_CHARS);
+            }
+        }
+        let text = serde_json::to_string(&trimmed).ok()?;
+        if text.len() <= MAX_DOCUMENT_BYTES {
+            return Some(text);
+        }
+        trimmed.aws.clear();
         serde_json::to_string(&trimmed)
             .ok()
             .filter(|t| t.len() <= MAX_DOCUMENT_BYTES)
@@ -266,6 +295,76 @@ impl Subsegment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document too large even without metadata and annotations — an SDK call's members or a URL
+    /// of any length — is cut, never dropped: each step only as far as needed.
+    #[test]
+    fn a_document_too_large_for_its_members_is_cut_not_dropped() {
+        let doc = |aws: Vec<(&str, serde_json::Value)>, url: String| Subsegment {
+            name: "sqs".into(),
+            id: "0000000000000001".into(),
+            trace_id: Some("1-5759e988-bd862e3fe1be46a994272793".into()),
+            parent_id: Some("53995c3f42cd8ad8".into()),
+            kind: Some("subsegment"),
+            http: Some(Http {
+                request: Some(HttpRequest {
+                    method: Some("POST".into()),
+                    url: Some(url),
+                }),
+                response: None,
+            }),
+            aws: aws.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            start_time: 1_700_000_000.0,
+            end_time: 1_700_000_000.5,
+            namespace: Some("aws".into()),
+            fault: false,
+            error: false,
+            throttle: false,
+            annotations: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+            subsegments: Vec::new(),
+        };
+        let long = "q".repeat(40_000);
+        let cut = doc(
+            vec![
+                ("queue_url", serde_json::Value::String(long.clone())),
+                ("table_name", serde_json::Value::String(long.clone())),
+                ("operation", serde_json::Value::String("SendMessage".into())),
+            ],
+            format!("https://x/{long}"),
+        );
+        let text = cut.to_json_within_limit().expect("sent");
+        assert!(text.len() <= MAX_DOCUMENT_BYTES);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["aws"]["operation"], "SendMessage");
+        assert_eq!(
+            v["aws"]["queue_url"].as_str().unwrap().chars().count(),
+            MAX_CUT_MEMBER_CHARS
+        );
+        assert_eq!(
+            v["http"]["request"]["url"].as_str().unwrap().chars().count(),
+            MAX_CUT_MEMBER_CHARS
+        );
+        assert_eq!(v["metadata"]["telemetry"]["truncated"], true);
+        // So many members that even cut they do not fit: `aws` goes, the rest of the document stays.
+        let many: Vec<(String, serde_json::Value)> = (0..200)
+            .map(|i| (format!("k{i}"), serde_json::Value::String(long.clone())))
+            .collect();
+        let crowded = doc(
+            many.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
+            "https://x/y".into(),
+        );
+        let text = crowded.to_json_within_limit().expect("sent");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(v.get("aws").is_none(), "{text}");
+        assert_eq!(v["http"]["request"]["url"], "https://x/y");
+        // Small enough: untouched.
+        let small = doc(
+            vec![("operation", serde_json::Value::String("GetItem".into()))],
+            "https://x/y".into(),
+        );
+        assert_eq!(small.to_json_within_limit(), serde_json::to_string(&small).ok());
+    }
 
     /// The byte table is the character rule for ASCII: every byte, alone and in a name, gives what
     /// the rule gives.

@@ -20,7 +20,7 @@
 //! other attribute → metadata under `default`; span links (an SQS batch's messages) → metadata
 //! `otel.links` (`trace_id` in X-Ray form, `id`, the link's attributes).
 
-use super::batch::{Flags, MAX_NESTING, Role, Tree, is_true, role, segment_url, whole_number};
+use super::batch::{Flags, MAX_NESTING, Role, Tree, is_namespace, is_true, role, segment_url, whole_number};
 use super::header::{span_id_hex, xray_trace_id};
 use super::segment::{
     AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
@@ -146,7 +146,10 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
                     response.status = n.and_then(|v| u16::try_from(v).ok());
                 }
             }
-            Role::Namespace => doc.namespace = Some(String::from(value.as_str())),
+            Role::Namespace if is_namespace(&value) => doc.namespace = Some(String::from(value.as_str())),
+            Role::Namespace => {
+                default_meta.insert(name.to_owned(), json_owned(value));
+            }
             Role::Aws(key) => {
                 doc.aws.insert(key.to_owned(), json_owned(value));
             }
@@ -160,7 +163,7 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
                     ))),
                     OtelValue::Bool(b) => Some(AnnotationValue::Bool(*b)),
                     OtelValue::I64(i) => Some(AnnotationValue::Int(*i)),
-                    OtelValue::F64(f) => Some(AnnotationValue::Num(*f)),
+                    OtelValue::F64(f) if f.is_finite() => Some(AnnotationValue::Num(*f)),
                     _ => None,
                 };
                 let fresh = !doc.annotations.contains_key(&key);
