@@ -17,6 +17,7 @@
 
 use crate::xray::{OutgoingContext, Sampled, TraceHeader};
 use opentelemetry::{SpanId, TraceId};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -161,17 +162,96 @@ impl fmt::Display for TraceParent {
     }
 }
 
-/// Keeps a `tracestate` value if it is within [`MAX_TRACESTATE`] characters and printable ASCII
-/// (what may be forwarded as a header); `None` otherwise, as §3.3.1.1 allows.
+/// The most list-members a `tracestate` may have (W3C Trace Context §3.3.1.1).
+pub const MAX_TRACESTATE_MEMBERS: usize = 32;
+
+/// A `tracestate` value as it may be kept and forwarded, or `None` when it breaks W3C Trace Context's
+/// grammar (§3.3.1): each list-member `key=value` with a key of lowercase letters, digits and
+/// `_-*/` (`tenant@system` for multi-tenant keys), a value of 1–256 printable characters other than
+/// `,` and `=` not ending in a space, each key once, at most [`MAX_TRACESTATE_MEMBERS`] members and
+/// [`MAX_TRACESTATE`] characters. The whole header is dropped on any fault, as §3.3.1.1 allows.
+/// Spaces and tabs around members and empty members are allowed and left out of the result.
 ///
 /// ```
-/// assert_eq!(telemetry::propagation::valid_tracestate(" congo=t61rcWkgMzE "), Some("congo=t61rcWkgMzE"));
-/// assert_eq!(telemetry::propagation::valid_tracestate("a=1\nb=2"), None);
+/// use telemetry::propagation::valid_tracestate;
+/// assert_eq!(valid_tracestate(" congo=t61rcWkgMzE ").as_deref(), Some("congo=t61rcWkgMzE"));
+/// assert_eq!(valid_tracestate("rojo=00f067aa0ba902b7,\tcongo=t61rcWkgMzE").as_deref(),
+///            Some("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"));
+/// assert_eq!(valid_tracestate("a=1\nb=2"), None);
+/// assert_eq!(valid_tracestate("congo=a,congo=b"), None, "a key twice");
+/// assert_eq!(valid_tracestate("rojo==x"), None, "`=` in a value");
 /// ```
 #[must_use]
-pub fn valid_tracestate(value: &str) -> Option<&str> {
-    let v = value.trim();
-    (!v.is_empty() && v.len() <= MAX_TRACESTATE && v.bytes().all(|b| (0x20..0x7f).contains(&b))).then_some(v)
+pub fn valid_tracestate(value: &str) -> Option<Cow<'_, str>> {
+    let ows = |c: char| c == ' ' || c == '\t';
+    let v = value.trim_matches(ows);
+    if v.is_empty() || v.len() > MAX_TRACESTATE {
+        return None;
+    }
+    let mut keys: Vec<&str> = Vec::with_capacity(4);
+    let mut tidy = true;
+    for member in v.split(',') {
+        let m = member.trim_matches(ows);
+        tidy &= m.len() == member.len() && !m.is_empty();
+        if m.is_empty() {
+            continue;
+        }
+        let (key, val) = m.split_once('=')?;
+        if !tracestate_key(key) || !tracestate_value(val) || keys.contains(&key) {
+            return None;
+        }
+        keys.push(key);
+        if keys.len() > MAX_TRACESTATE_MEMBERS {
+            return None;
+        }
+    }
+    if keys.is_empty() {
+        None
+    } else if tidy {
+        Some(Cow::Borrowed(v))
+    } else {
+        let members: Vec<&str> = v
+            .split(',')
+            .map(|m| m.trim_matches(ows))
+            .filter(|m| !m.is_empty())
+            .collect();
+        Some(Cow::Owned(members.join(",")))
+    }
+}
+
+/// A `tracestate` key: `lcalpha 0*255(lcalpha / DIGIT / "_" / "-"/ "*" / "/")`, or
+/// `tenant@system` with a tenant of 1–241 (starting with a letter or digit) and a system of 1–14
+/// (starting with a letter).
+fn tracestate_key(key: &str) -> bool {
+    let rest = |b: &[u8]| {
+        b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'*' | b'/'))
+    };
+    match key.split_once('@') {
+        None => {
+            let b = key.as_bytes();
+            (1..=256).contains(&b.len()) && b[0].is_ascii_lowercase() && rest(&b[1..])
+        }
+        Some((tenant, system)) => {
+            let (t, s) = (tenant.as_bytes(), system.as_bytes());
+            (1..=241).contains(&t.len())
+                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
+                && rest(&t[1..])
+                && (1..=14).contains(&s.len())
+                && s[0].is_ascii_lowercase()
+                && rest(&s[1..])
+        }
+    }
+}
+
+/// A `tracestate` value: `0*255(chr) nblk-chr`, where `chr` is `%x20-7E` but `,` and `=`, and the
+/// last is not a space.
+fn tracestate_value(value: &str) -> bool {
+    let b = value.as_bytes();
+    (1..=256).contains(&b.len())
+        && b.iter()
+            .all(|&c| (0x20..0x7f).contains(&c) && c != b',' && c != b'=')
+        && b[b.len() - 1] != b' '
 }
 
 /// A trace context found in an event.
@@ -197,7 +277,7 @@ fn from_w3c(tp: &str, ts: Option<&str>, source: &'static str) -> Option<EventCon
     let tp = TraceParent::parse(tp).ok()?;
     Some(EventContext {
         header: tp.to_xray(),
-        tracestate: ts.and_then(valid_tracestate).map(str::to_owned),
+        tracestate: ts.and_then(valid_tracestate).map(Cow::into_owned),
         source,
     })
 }
@@ -509,6 +589,76 @@ mod tests {
     // The examples of W3C Trace Context §3.2.2.
     const SPEC: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+    /// `tracestate` values from W3C Trace Context §3.3.1 and its test suite's cases: kept (spaces
+    /// and tabs around members and empty members left out) or dropped whole.
+    #[test]
+    fn tracestate_follows_the_w3c_grammar() {
+        let key256 = format!("a{}", "b".repeat(255));
+        let value256 = "v".repeat(256);
+        let kept = [
+            ("congo=t61rcWkgMzE", "congo=t61rcWkgMzE"),
+            (
+                "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
+                "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
+            ),
+            (" rojo=1 ,\tcongo=2\t", "rojo=1,congo=2"),
+            ("rojo=1,,congo=2, ,", "rojo=1,congo=2"),
+            ("fw529a3039@dt=-3a1b", "fw529a3039@dt=-3a1b"),
+            ("1tenant@sys-1=x", "1tenant@sys-1=x"),
+            ("a_-*/9=v a l", "a_-*/9=v a l"),
+            (
+                "k=!\"#$%&'()*+-./:;<>?@[]^_`{|}~",
+                "k=!\"#$%&'()*+-./:;<>?@[]^_`{|}~",
+            ),
+        ];
+        for (text, want) in kept {
+            assert_eq!(valid_tracestate(text).as_deref(), Some(want), "{text:?}");
+        }
+        assert!(
+            valid_tracestate(&format!("{key256}=x")).is_some(),
+            "a 256-char key"
+        );
+        assert!(
+            valid_tracestate(&format!("k={value256}")).is_some(),
+            "a 256-char value"
+        );
+        let members32: Vec<String> = (0..32).map(|i| format!("k{i}=v")).collect();
+        assert!(valid_tracestate(&members32.join(",")).is_some(), "32 members");
+        let members33: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
+        let dropped = [
+            "",
+            " , ",
+            "congo=a,congo=b",
+            "rojo==x",
+            "rojo=x=y",
+            "Rojo=1",
+            "1rojo=1",
+            "ro jo=1",
+            "rojo=",
+            "rojo",
+            "rojo=a,b",
+            "rojo=1\n",
+            "rojo=é",
+            "@sys=1",
+            "tenant@=1",
+            "tenant@Sys=1",
+            "tenant@1sys=1",
+            "tenant@systemnamelong1=1",
+            "a@b@c=1",
+        ];
+        for text in dropped {
+            assert_eq!(valid_tracestate(text), None, "{text:?}");
+        }
+        for text in [
+            format!("{key256}b=x"),
+            format!("k={value256}v"),
+            members33.join(","),
+            format!("k={}", "v".repeat(MAX_TRACESTATE)),
+        ] {
+            assert_eq!(valid_tracestate(&text), None, "{} chars", text.len());
+        }
+    }
+
     /// P1: the AWS Lambda conventions' "Lambda tracing passive" example. Without `xray-lambda` the
     /// caller's `traceparent` is the parent, `tracestate` kept, even when Lambda gives a header; with
     /// it (and by default) Lambda's header wins, as before.
@@ -716,6 +866,36 @@ mod tests {
     }
 
     proptest! {
+        /// What `valid_tracestate` keeps it keeps again unchanged, within the limits, with each key
+        /// once; the OpenTelemetry parse the span layer makes of it keeps every member.
+        #[test]
+        fn a_kept_tracestate_is_kept_again_as_it_is(
+            members in proptest::collection::vec(
+                ("[a-z1][a-z0-9_*/-]{0,4}(@[a-z][a-z0-9]{0,2})?", "[ -~]{0,5}[!-~]", "[ \t]{0,2}"),
+                0..6,
+            ),
+            noise in "[ \t,=a-z0-9@_*/A-Z!-]{0,40}",
+            with_noise in proptest::bool::weighted(0.3),
+        ) {
+            let text = if with_noise {
+                noise
+            } else {
+                members.iter().map(|(k, v, ows)| format!("{ows}{k}={v}{ows}")).collect::<Vec<_>>().join(",")
+            };
+            if let Some(kept) = valid_tracestate(&text) {
+                let again = valid_tracestate(&kept);
+                prop_assert_eq!(again.as_deref(), Some(&*kept));
+                prop_assert!(kept.len() <= MAX_TRACESTATE);
+                let members: Vec<&str> = kept.split(',').collect();
+                let mut keys: Vec<&str> = members.iter().map(|m| m.split_once('=').unwrap().0).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                prop_assert_eq!(keys.len(), members.len());
+                let state: opentelemetry::trace::TraceState = kept.parse().unwrap();
+                prop_assert_eq!(state.header(), kept.into_owned());
+            }
+        }
+
         #[test]
         fn never_panics(s in "\\PC{0,200}") {
             let _ = TraceParent::parse(&s);

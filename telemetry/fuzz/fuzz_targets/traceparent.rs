@@ -18,6 +18,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(state) = valid_tracestate(text) {
         assert!(state.len() <= telemetry::propagation::MAX_TRACESTATE);
+        // What is kept is kept again as it is (W3C Trace Context §3.3.1).
+        assert_eq!(valid_tracestate(&state).as_deref(), Some(&*state));
     }
     let event = serde_json::json!({"headers": {"traceparent": text, "tracestate": text}});
     let _ = telemetry::propagation::event_context(&event);
