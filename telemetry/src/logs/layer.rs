@@ -4,7 +4,7 @@ use super::LogConfig;
 use super::buffer::LogBuffer;
 use super::record::{
     FieldCollector, FieldValue, Line, Printed, context_slot, encode_span_value, is_printable,
-    redact_captured, write_context, write_field_key,
+    redact_captured, within_event_limit, write_context, write_field_key,
 };
 use crate::clock::{Clock, Stamp, SystemClock};
 use crate::context::{CONTROL_TARGET, INVOCATION_SPAN};
@@ -618,7 +618,10 @@ where
 {
     fn write(&self, meta: &Metadata<'_>, bytes: &[u8]) {
         // A broken sink loses telemetry, never the request.
-        let _ = self.writer.make_writer_for(meta).write_all(bytes);
+        let _ = self
+            .writer
+            .make_writer_for(meta)
+            .write_all(&within_event_limit(bytes, self.cfg.pretty));
     }
 
     fn render<S>(
@@ -1149,6 +1152,7 @@ mod tests {
     use super::*;
     use crate::clock::FixedClock;
     use crate::logs::BufferConfig;
+    use crate::logs::MAX_LINE_BYTES;
     use serde_json::{Value, json};
     use std::sync::Mutex;
     use tracing_subscriber::layer::SubscriberExt;
@@ -1222,6 +1226,87 @@ mod tests {
             ORDER.with(|o| *o.borrow_mut() = key_order(first));
         }
         text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    /// A line over CloudWatch Logs' 256 KB event limit would be cut mid-JSON by the log pipeline:
+    /// its longest strings are cut instead, each saying how much, and every key stays — with
+    /// redaction off (no scan budget), in spans' fields too, with escapes, and pretty-printed.
+    #[test]
+    fn lines_over_the_event_limit_keep_their_keys_and_cut_their_longest_strings() {
+        let cfg = || LogConfig::new("valuation").with_redactor(None);
+        let big = "x".repeat(300_000);
+        let text = run_text(cfg(), || {
+            tracing::info!(payload = %big, note = "short", "big");
+        });
+        assert!(text.len() <= MAX_LINE_BYTES, "{} bytes", text.len());
+        assert_eq!(text.lines().count(), 1);
+        let line: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["message"], "big");
+        assert_eq!(line["note"], "short");
+        let payload = line["payload"].as_str().unwrap();
+        assert!(payload.starts_with("xxxx"));
+        assert!(
+            payload.ends_with("bytes cut: line over the 256 KB log event limit]"),
+            "{}",
+            &payload[payload.len() - 80..]
+        );
+        assert!(
+            payload.len() > 200_000,
+            "cut only as far as needed: {}",
+            payload.len()
+        );
+        // Escaped characters (six bytes each when written) in a span's fields and the event's.
+        let ctrl = "\u{1}".repeat(40_000);
+        let text = run_text(cfg(), || {
+            let _s = tracing::info_span!("s", a = %ctrl, b = %ctrl).entered();
+            tracing::info!(c = %ctrl, "escaped");
+        });
+        assert!(text.len() <= MAX_LINE_BYTES, "{} bytes", text.len());
+        let line: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(line["message"], "escaped");
+        for k in ["a", "b", "c"] {
+            assert!(line[k].is_string(), "{k}: {line}");
+        }
+        let text = run_text(
+            cfg().with_pretty(true),
+            || tracing::info!(payload = %big, "pretty"),
+        );
+        assert!(text.len() <= MAX_LINE_BYTES);
+        let line: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(line["message"], "pretty");
+    }
+
+    /// A line that no cutting of long strings brings under the limit (thousands of short fields) is
+    /// replaced by a short one naming its size, with its level and timestamp; a short line is
+    /// written as it is.
+    #[test]
+    fn a_line_that_cannot_be_cut_to_fit_is_named_not_written() {
+        let mut map = serde_json::Map::new();
+        map.insert("level".into(), "ERROR".into());
+        map.insert("timestamp".into(), "2026-12-05T04:00:00.000Z".into());
+        for i in 0..2_000 {
+            map.insert(format!("field{i}"), "v".repeat(200).into());
+        }
+        let mut line = serde_json::to_vec(&Value::Object(map)).unwrap();
+        line.push(b'\n');
+        assert!(line.len() > MAX_LINE_BYTES);
+        let out = within_event_limit(&line, false);
+        let short: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(short["level"], "ERROR");
+        assert_eq!(short["timestamp"], "2026-12-05T04:00:00.000Z");
+        assert!(
+            short["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{} bytes", line.len())),
+            "{short}"
+        );
+        let small = b"{\"level\":\"INFO\"}\n";
+        assert!(matches!(
+            within_event_limit(small, false),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     /// An event whose field's `Debug` logs another event while the first is collected (`tracing`

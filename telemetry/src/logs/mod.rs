@@ -23,6 +23,7 @@ pub use layer::JsonLogLayer;
 #[cfg(feature = "xray")]
 pub(crate) use layer::SpanFields;
 pub use panic::{Backtraces, InvocationFacts, InvocationScope, PanicHook};
+pub use record::{MAX_LINE_BYTES, within_event_limit};
 
 use crate::context::FunctionInfo;
 use tracing::level_filters::LevelFilter;

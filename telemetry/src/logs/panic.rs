@@ -195,7 +195,10 @@ where
             thread,
             InvocationFacts::current().as_deref(),
         );
-        let _ = self.writer.make_writer().write_all(&line);
+        let _ = self
+            .writer
+            .make_writer()
+            .write_all(&super::record::within_event_limit(&line, false));
     }
 
     fn render(

@@ -224,6 +224,109 @@ impl Visit for FieldCollector {
     }
 }
 
+/// The most bytes a line may take, its newline included: CloudWatch Logs takes events of up to
+/// 256 KB (262,144 bytes, 26 of them its own per-event overhead); 1 KiB is left for what Lambda
+/// adds. A longer line would be cut by the log pipeline mid-JSON, losing the whole record's
+/// structure; the log layer and the panic hook cut its longest strings instead ([`within_event_limit`]).
+pub const MAX_LINE_BYTES: usize = 256 * 1024 - 1024;
+
+/// `line` (one JSON object and its newline) if it fits in [`MAX_LINE_BYTES`]; else the same object
+/// with its longest strings cut, each ending in a note of the bytes cut, until it fits — every key
+/// kept, `level`, `timestamp` and the context keys whole (they are short). A line that cannot be
+/// read back, or that still does not fit with its strings cut (a great many keys), becomes a short
+/// line saying how long the withheld line was, with its level and timestamp.
+#[must_use]
+pub fn within_event_limit(line: &[u8], pretty: bool) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    if line.len() <= MAX_LINE_BYTES {
+        return Cow::Borrowed(line);
+    }
+    let print = |v: &serde_json::Value| {
+        let mut out = if pretty {
+            serde_json::to_vec_pretty(v)
+        } else {
+            serde_json::to_vec(v)
+        }
+        .unwrap_or_default();
+        out.push(b'\n');
+        out
+    };
+    let parsed = serde_json::from_slice::<serde_json::Value>(line).ok();
+    if let Some(mut v) = parsed.clone().filter(serde_json::Value::is_object) {
+        // Each round cuts the longest string by at least the excess (its printed form is no shorter
+        // than its bytes): a few rounds, unless the strings are many and short.
+        for _ in 0..64 {
+            let out = print(&v);
+            if out.len() <= MAX_LINE_BYTES {
+                return Cow::Owned(out);
+            }
+            let excess = out.len() - MAX_LINE_BYTES;
+            let Some(longest) = longest_string(&mut v) else {
+                break;
+            };
+            if longest.len() <= MIN_CUT_STRING {
+                break;
+            }
+            let note_room = 64;
+            let mut keep = longest.len().saturating_sub(excess + note_room);
+            while !longest.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            let cut = longest.len() - keep;
+            longest.truncate(keep);
+            longest.push_str(&format!(
+                "…[{cut} bytes cut: line over the 256 KB log event limit]"
+            ));
+        }
+    }
+    let field = |k: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(k))
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| s.len() <= 64)
+            .map(str::to_owned)
+    };
+    let mut short = serde_json::Map::new();
+    short.insert(
+        "level".into(),
+        field("level").unwrap_or_else(|| "WARN".into()).into(),
+    );
+    short.insert(
+        "message".into(),
+        format!(
+            "a log line of {} bytes was withheld: over the 256 KB log event limit",
+            line.len()
+        )
+        .into(),
+    );
+    for key in ["timestamp", "service", "function_request_id", "xray_trace_id"] {
+        if let Some(s) = field(key) {
+            short.insert(key.into(), s.into());
+        }
+    }
+    Cow::Owned(print(&serde_json::Value::Object(short)))
+}
+
+/// Strings this long or shorter (a level, a timestamp, an id) are never cut.
+const MIN_CUT_STRING: usize = 256;
+
+/// The longest string anywhere in `v` (keys aside), to cut.
+fn longest_string(v: &mut serde_json::Value) -> Option<&mut String> {
+    match v {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .filter_map(longest_string)
+            .max_by_key(|s| s.len()),
+        serde_json::Value::Object(map) => map
+            .values_mut()
+            .filter_map(longest_string)
+            .max_by_key(|s| s.len()),
+        _ => None,
+    }
+}
+
 /// Whether a field name is printed at all (internal and reserved names are not).
 pub(crate) fn is_printable(name: &str) -> bool {
     !name.starts_with("telemetry.") && !RESERVED.contains(&name)
