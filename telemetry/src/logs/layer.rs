@@ -1640,7 +1640,7 @@ mod tests {
         });
         assert_eq!(
             lines[0]["error"],
-            json!({"type": "Outer", "message": "pricing failed", "causes": ["no such table"]})
+            json!({"name": "Outer", "type": "Outer", "message": "pricing failed", "causes": ["no such table"]})
         );
         assert_eq!(lines[0]["level"], "ERROR");
     }

@@ -44,7 +44,7 @@ pub(crate) enum FieldValue {
 // A value stays 32 bytes (an `i128` and its tag): see `FieldValue::Error`.
 const _: () = assert!(std::mem::size_of::<FieldValue>() <= 32);
 
-/// An error recorded as `&dyn Error`: `{type, message, causes[]}`.
+/// An error recorded as `&dyn Error`: `{name, type, message, causes[]}` (`name` = `type`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ErrorValue {
     pub(crate) kind: String,
@@ -739,7 +739,9 @@ impl Serialize for Redacted<'_> {
                     self.redactor
                         .map_or_else(|| t.to_owned(), |(r, b)| r.redact_within(t, b).into_owned())
                 };
-                let mut m = s.serialize_map(Some(3))?;
+                let mut m = s.serialize_map(Some(4))?;
+                // `name` is Powertools' key for it (its users' queries read `error.name`).
+                m.serialize_entry("name", &e.kind)?;
                 m.serialize_entry("type", &e.kind)?;
                 m.serialize_entry("message", &redact(&e.message))?;
                 let causes: Vec<String> = e.causes.iter().map(|c| redact(c)).collect();
