@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use cost::alerting::AlertDecision;
 use cost::burn::Tier;
 use governance::cost_pass::counting::RequestCounter;
@@ -132,6 +132,59 @@ impl World {
             .map(|m| m.idempotency_key().unwrap().to_owned())
             .collect()
     }
+}
+
+/// A tier first reached by a projection is a warning (Slack, no page). When actual spend then passes
+/// 150 % in the same month the tier is not new — no transition — but the seeds' critical page ("Cost >
+/// 150% of budget") is still due: published once, and never again on later runs.
+#[tokio::test(start_paused = true)]
+async fn actual_spend_passing_150_after_a_projection_claimed_the_tier_still_pages_once() {
+    let w = World::new();
+    let run = |actual: i64, as_of: DateTime<Utc>| {
+        let w = &w;
+        async move {
+            let counter = RequestCounter::new();
+            let reads = FakeReads::new(&counter, "prod")
+                .with_budget(
+                    "collectiq-prod-monthly",
+                    Decimal::from(500),
+                    Decimal::from(actual),
+                )
+                .with_daily_spend(Decimal::from(actual) / Decimal::from(as_of.day() - 1), 20);
+            let options = PassOptions::new(&w.spec, as_of).with_notify(true);
+            PassContext {
+                spec: &w.spec,
+                options: &options,
+                reads: &reads,
+                ledger: &w.ledger,
+                channels: &w.channels,
+                counter: &counter,
+            }
+            .daily()
+            .await
+            .unwrap()
+        }
+    };
+    // Day 7, $200 spent: projected far over 150 %, nothing actual over 100 %.
+    let early = run(200, day(7)).await;
+    assert_eq!(
+        early.decision,
+        AlertDecision::Notify { tier: Tier::Pct150 },
+        "{:?}",
+        early.report.budgets
+    );
+    assert!(early.sns.is_none(), "a projection never pages");
+    assert!(w.channels.published().is_empty());
+    assert_eq!(w.alert_items(), ["tier#150"]);
+    // Day 25, $760 actually spent (152 %): the page the projection's warning did not send.
+    let late = run(760, day(25)).await;
+    assert_eq!(late.decision, AlertDecision::Nothing, "the tier is not new");
+    assert_eq!(w.sns_refs(), [SNS_REF]);
+    assert_eq!(w.channels.published()[0].attributes["severity"], "CRITICAL");
+    assert_eq!(w.alert_record("sns#150").state, DeliveryState::Sent);
+    // Later runs of the month: paged already.
+    run(800, day(26)).await;
+    assert_eq!(w.sns_refs(), [SNS_REF]);
 }
 
 const PAGED: AlertDecision = AlertDecision::Notify { tier: Tier::Pct150 };

@@ -716,11 +716,14 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
             ));
         }
     }
-    // The SNS page of a new critical transition, or one an earlier version owes (`sns-owed#NNN`).
+    // The SNS page of a new critical transition, or one an earlier version owes (`sns-owed#NNN`), or
+    // one owed because actual spend passed 150 % after a projection had already claimed that tier
+    // (a warning then, no page): the tier brings no new transition, but the page is still due once.
     let sks: Vec<String> = alert_items.iter().map(|(sk, _)| sk.clone()).collect();
     let page_marker = match (&marker, notice.sns) {
         (Some(m), Some(_)) => Some(m.clone()),
-        (None, _) => state::owed_sns(&sks),
+        (None, _) => state::owed_sns(&sks)
+            .or_else(|| (report.severity() == Severity::Critical).then(|| state::tier_marker(report.tier()))),
         (Some(_), None) => None,
     };
     let page = match (page_marker, notice.sns) {
