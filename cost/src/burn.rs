@@ -252,9 +252,10 @@ pub enum Tier {
     Pct80,
     /// At or above 100 %.
     Pct100,
-    /// At or above 120 % (warning in the SRE mapping: `r ≥ 1.2` or `P ≥ 1.2B`).
+    /// At or above 120 % (the SRE mapping's warning, `r ≥ 1.2` or `P ≥ 1.2B`; `r` counts through
+    /// the linear projection, `r = P_lin/B`).
     Pct120,
-    /// At or above 150 % (critical: `r ≥ 1.5` or `P ≥ 1.5B`).
+    /// At or above 150 % (the mapping's critical, `r ≥ 1.5` or `P ≥ 1.5B`; only actual spend pages).
     Pct150,
 }
 
