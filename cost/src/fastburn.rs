@@ -2,7 +2,7 @@
 //! Cost Explorer), for the hourly check. CloudWatch token metrics are minutes old; CE is up to a day
 //! late (reference `cost-anchors.md` §0.4 and §4).
 //!
-//! Burn rate over a window `w` = `(token cost in [as_of − w, as_of) / hours(w)) ÷ (allowance / hours in
+//! Burn rate over a window `w` = `(token cost in [until − w, until) / hours(w)) ÷ (allowance / hours in
 //! the month)`: 1.0 spends the allowance exactly by month end. Alert rules (Google SRE Workbook,
 //! "Alerting on SLOs", adapted to budgets):
 //! - **page** when the 1 h **and** 5 min rates are ≥ 14.4 (2 % of the month's allowance in an hour);
@@ -10,7 +10,11 @@
 //! - **ticket** when the 3 d **and** 6 h rates are ≥ 1.
 //!
 //! The short windows need fine data: query `GetMetricData` with `Period` 60 or 300 s. A datapoint
-//! counts in a window when its timestamp (the start of its period) is inside it.
+//! counts in a window when its timestamp (the start of its period) is inside it. The windows end at
+//! [`complete_until`]`(as_of)`, the last 5-minute boundary at least a minute before `as_of`: CloudWatch
+//! starts its periods at the query's start rounded down to the minute, so a window ending at `as_of`
+//! itself (13:00:02) would hold, as its 5 minutes, only the period still being written (13:00:00 on),
+//! and a period that just closed may still be missing its last minute of data.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -131,6 +135,21 @@ impl FastBurn {
 /// let fb = fast_burn(cost::pricing::PriceTable::bundled().unwrap(), &[s], 500.into(), now, &Default::default());
 /// assert_eq!(fb.alert, Some(FastBurnAlert::PageFast));
 /// ```
+/// How far the windows reach: the last 5-minute boundary (UTC) at least a minute before `as_of`.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// let at = |h, m, s| Utc.with_ymd_and_hms(2025, 6, 18, h, m, s).unwrap();
+/// assert_eq!(cost::fastburn::complete_until(at(13, 0, 2)), at(12, 55, 0));
+/// assert_eq!(cost::fastburn::complete_until(at(13, 1, 0)), at(13, 0, 0));
+/// assert_eq!(cost::fastburn::complete_until(at(13, 0, 59)), at(12, 55, 0));
+/// ```
+#[must_use]
+pub fn complete_until(as_of: DateTime<Utc>) -> DateTime<Utc> {
+    let settled = (as_of - Duration::minutes(1)).timestamp();
+    DateTime::from_timestamp(settled - settled.rem_euclid(300), 0).unwrap_or(as_of)
+}
+
 #[must_use]
 pub fn fast_burn(
     prices: &PriceTable,
@@ -175,13 +194,14 @@ pub fn fast_burn(
             points.push((p.timestamp, prices.cost(model, &tokens, p.timestamp.date_naive())));
         }
     }
+    let until = complete_until(as_of);
     let windows: Vec<WindowBurn> = Window::ALL
         .into_iter()
         .map(|w| {
-            let from = as_of - Duration::minutes(w.minutes());
+            let from = until - Duration::minutes(w.minutes());
             let cost: Decimal = points
                 .iter()
-                .filter(|(t, _)| *t >= from && *t < as_of)
+                .filter(|(t, _)| *t >= from && *t < until)
                 .map(|(_, c)| *c)
                 .sum();
             let hours = Decimal::from(w.minutes()) / Decimal::from(60);
@@ -225,13 +245,45 @@ mod tests {
         Utc.with_ymd_and_hms(2025, 6, 18, 12, 0, 0).unwrap()
     }
 
-    /// Sonnet input tokens every 5 minutes over the last `minutes`, `per_point` each.
+    /// Sonnet input tokens every 5 minutes over the last `minutes` of complete periods (up to
+    /// [`complete_until`]), `per_point` each.
     fn series(minutes: i64, per_point: f64) -> MetricSumSeries {
         (1..=minutes / 5).fold(
             MetricSumSeries::new(BEDROCK_NAMESPACE, "InputTokenCount")
                 .with_dimension(MODEL_ID_DIMENSION, SONNET),
-            |s, k| s.with_point(now() - Duration::minutes(5 * k), per_point),
+            |s, k| s.with_point(complete_until(now()) - Duration::minutes(5 * k), per_point),
         )
+    }
+
+    /// Run at 13:00:02 (an hourly schedule's start), the 5-minute window is the period 12:50–12:55 —
+    /// settled — not 13:00's, two seconds old, nor 12:55's, whose last minute may not have arrived;
+    /// a steady 52× burn pages.
+    #[test]
+    fn the_windows_end_at_the_last_settled_period() {
+        let as_of = Utc.with_ymd_and_hms(2025, 6, 18, 13, 0, 2).unwrap();
+        let until = complete_until(as_of);
+        assert_eq!(until, Utc.with_ymd_and_hms(2025, 6, 18, 12, 55, 0).unwrap());
+        // 1M Sonnet input tokens ($3) every 5 minutes, including the one being written.
+        let steady = (0..=24).fold(
+            MetricSumSeries::new(BEDROCK_NAMESPACE, "InputTokenCount")
+                .with_dimension(MODEL_ID_DIMENSION, SONNET),
+            |s, k| {
+                s.with_point(
+                    Utc.with_ymd_and_hms(2025, 6, 18, 13, 0, 0).unwrap() - Duration::minutes(5 * k),
+                    1e6,
+                )
+            },
+        );
+        let fb = fast_burn(
+            PriceTable::bundled().unwrap(),
+            &[steady],
+            dec!(500),
+            as_of,
+            &BTreeMap::new(),
+        );
+        assert_eq!(fb.windows[0].cost, dec!(3)); // 5m: 12:50 only
+        assert_eq!(fb.windows[2].cost, dec!(36)); // 1h: 11:55 … 12:50
+        assert_eq!(fb.alert, Some(FastBurnAlert::PageFast));
     }
 
     fn run(s: &[MetricSumSeries]) -> FastBurn {

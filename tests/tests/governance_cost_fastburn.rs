@@ -25,16 +25,17 @@ async fn a_token_spike_pages_once_without_cost_explorer() {
     let month = DemoMonth::generate(&spec, now.date_naive());
     seed::apply(&spec, &month, &clients, sink.url()).await.unwrap();
 
-    // A runaway agent: 1M Sonnet input tokens ($3) every 5 minutes for the last hour = $36/h against a
-    // $500 month ($0.69/h): a 52x burn.
+    // A runaway agent: 1M Sonnet input tokens ($3) every 5 minutes for the last hour of settled
+    // periods (the windows end at `complete_until`) = $36/h against a $500 month ($0.69/h): a 52x burn.
     let model = &spec.bedrock_models[0].id;
+    let until = cost::fastburn::complete_until(now);
     let datums: Vec<MetricDatum> = (1..=12)
         .map(|k| {
             MetricDatum::builder()
                 .metric_name("InputTokenCount")
                 .dimensions(Dimension::builder().name("ModelId").value(model).build())
                 .timestamp(SmithyTime::from_secs(
-                    (now - Duration::minutes(5 * k)).timestamp(),
+                    (until - Duration::minutes(5 * k)).timestamp(),
                 ))
                 .unit(StandardUnit::Count)
                 .value(1e6)

@@ -894,7 +894,14 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let series = self.reads.report_series(spec, false).await?;
         let metrics = self
             .reads
-            .metric_sums(&series, as_of - Duration::days(3), as_of, 300)
+            // The windows end at the last complete 5-minute period (`complete_until`): the 3-day one
+            // starts up to six minutes before `as_of − 3 d`.
+            .metric_sums(
+                &series,
+                as_of - Duration::days(3) - Duration::minutes(10),
+                as_of,
+                300,
+            )
             .await?;
         let burn = fast_burn(prices()?, &metrics, allowance, as_of, &spec.model_aliases());
         let slack = burn.alert.map(|a| fast_burn_message(spec, &burn, a));
