@@ -120,21 +120,6 @@ impl FastBurn {
     }
 }
 
-/// Evaluates the multi-window burn of Bedrock token spend against `monthly_allowance` (the budget, or
-/// the share of it Bedrock may use).
-///
-/// ```
-/// use chrono::{Duration, TimeZone, Utc};
-/// use cost::input::MetricSumSeries;
-/// use cost::fastburn::{fast_burn, FastBurnAlert};
-/// let now = Utc.with_ymd_and_hms(2025, 6, 18, 12, 0, 0).unwrap();
-/// // 1M Sonnet input tokens ($3) in each of the last twelve 5-minute periods: $36/h against $500/month.
-/// let mut s = MetricSumSeries::new("AWS/Bedrock", "InputTokenCount")
-///     .with_dimension("ModelId", "anthropic.claude-3-5-sonnet-20241022-v2:0");
-/// for k in 1..=12 { s = s.with_point(now - Duration::minutes(5 * k), 1e6); }
-/// let fb = fast_burn(cost::pricing::PriceTable::bundled().unwrap(), &[s], 500.into(), now, &Default::default());
-/// assert_eq!(fb.alert, Some(FastBurnAlert::PageFast));
-/// ```
 /// How far the windows reach: the last 5-minute boundary (UTC) at least a minute before `as_of`.
 ///
 /// ```
@@ -150,6 +135,21 @@ pub fn complete_until(as_of: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(settled - settled.rem_euclid(300), 0).unwrap_or(as_of)
 }
 
+/// Evaluates the multi-window burn of Bedrock token spend against `monthly_allowance` (the budget, or
+/// the share of it Bedrock may use).
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// use cost::input::MetricSumSeries;
+/// use cost::fastburn::{fast_burn, FastBurnAlert};
+/// let now = Utc.with_ymd_and_hms(2025, 6, 18, 12, 0, 0).unwrap();
+/// // 1M Sonnet input tokens ($3) in each of the twelve settled 5-minute periods: $36/h against $500/month.
+/// let mut s = MetricSumSeries::new("AWS/Bedrock", "InputTokenCount")
+///     .with_dimension("ModelId", "anthropic.claude-3-5-sonnet-20241022-v2:0");
+/// for k in 1..=12 { s = s.with_point(cost::fastburn::complete_until(now) - Duration::minutes(5 * k), 1e6); }
+/// let fb = fast_burn(cost::pricing::PriceTable::bundled().unwrap(), &[s], 500.into(), now, &Default::default());
+/// assert_eq!(fb.alert, Some(FastBurnAlert::PageFast));
+/// ```
 #[must_use]
 pub fn fast_burn(
     prices: &PriceTable,
