@@ -119,6 +119,18 @@ pub enum SlackError {
         /// Slack's plain-text error code.
         code: String,
     },
+    /// A 2xx other than Slack's `200 ok`: something answered that is not Slack's webhook (a proxy, a
+    /// login page, a misconfigured URL), so the post is not taken as delivered.
+    #[error(
+        "the Slack webhook answered HTTP {status} {body:?}, not Slack's 200 \"ok\": the post is not taken as \
+         delivered (is the secret's URL a Slack incoming webhook?)"
+    )]
+    NotOk {
+        /// HTTP status.
+        status: u16,
+        /// The answer's first 100 characters.
+        body: String,
+    },
     /// The webhook answered a redirect: not followed, nothing was posted.
     #[error("the Slack webhook answered a redirect (HTTP {status}); not followed, nothing was posted")]
     Redirected {
@@ -235,6 +247,13 @@ impl SlackWebhook {
                         .and_then(|v| v.trim().parse::<u64>().ok());
                     let text = response.text().await.unwrap_or_default();
                     let code = text.trim().chars().take(100).collect::<String>();
+                    if status.is_success() && (status != StatusCode::OK || code != "ok") {
+                        // Slack answers a good post `200 ok` and nothing else (cost-anchors §6).
+                        return Err(SlackError::NotOk {
+                            status: status.as_u16(),
+                            body: code,
+                        });
+                    }
                     if status.is_success() {
                         return Ok(PostReceipt {
                             attempts: attempt,
@@ -333,6 +352,33 @@ mod tests {
         let parsed: SlackMessage = serde_json::from_str(&got[1].body).unwrap();
         assert_eq!(parsed, message());
         assert_eq!(got[1].content_type.as_deref(), Some("application/json"));
+    }
+
+    /// Slack answers a good post `200 ok`; any other 2xx is something else answering (a proxy, a login
+    /// page): not delivered, not retried within the run.
+    #[tokio::test]
+    async fn only_200_ok_is_a_delivered_post() {
+        let sink = WebhookSink::start(vec![
+            SinkResponse::error(204, ""),
+            SinkResponse::error(200, "<html>sign in</html>"),
+            SinkResponse::ok(),
+        ])
+        .await
+        .unwrap();
+        let h = hook(&sink, SlackRetry::default()).await;
+        let e = h.post(&message()).await.unwrap_err();
+        assert!(
+            matches!(&e, SlackError::NotOk { status: 204, body } if body.is_empty()),
+            "{e}"
+        );
+        let e = h.post(&message()).await.unwrap_err();
+        assert!(
+            matches!(&e, SlackError::NotOk { status: 200, body } if body.contains("sign in")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("not Slack's 200"), "{e}");
+        h.post(&message()).await.unwrap();
+        assert_eq!(sink.received().len(), 3, "one attempt each");
     }
 
     #[tokio::test]
