@@ -34,11 +34,16 @@ pub const SECTIONS: [&str; 10] = [
 ];
 
 /// Whether a dashboard named `name` belongs to the environment `managed_prefix` by the exact grammar
-/// `{managed_prefix}-{section}`, `section` in [`SECTIONS`].
+/// `{managed_prefix}-{section}`, `section` in [`SECTIONS`], or `{managed_prefix}-{section}-p{n}`, a
+/// page of a section split past CloudWatch's per-dashboard limits (`n` from 1, no leading zero).
 ///
 /// ```
 /// use dashboards::plan::owned_by;
 /// assert!(owned_by("collectiq-prod-overview", "collectiq-prod"));
+/// assert!(owned_by("collectiq-prod-data-p2", "collectiq-prod"));
+/// assert!(!owned_by("collectiq-prod-data-p0", "collectiq-prod"));
+/// assert!(!owned_by("collectiq-prod-data-p", "collectiq-prod"));
+/// assert!(!owned_by("collectiq-prod-notes-p1", "collectiq-prod"));
 /// assert!(!owned_by("collectiq-prod-eu-overview", "collectiq-prod"));
 /// assert!(owned_by("collectiq-prod-eu-overview", "collectiq-prod-eu"));
 /// assert!(!owned_by("collectiq-prod-notes", "collectiq-prod"));
@@ -46,9 +51,18 @@ pub const SECTIONS: [&str; 10] = [
 /// ```
 #[must_use]
 pub fn owned_by(name: &str, managed_prefix: &str) -> bool {
+    let page = |n: &str| {
+        n.len() <= 4 && !n.starts_with('0') && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    };
     name.strip_prefix(managed_prefix)
         .and_then(|rest| rest.strip_prefix('-'))
-        .is_some_and(|section| SECTIONS.contains(&section))
+        .is_some_and(|rest| {
+            let section = match rest.rsplit_once("-p") {
+                Some((section, n)) if page(n) => section,
+                _ => rest,
+            };
+            SECTIONS.contains(&section)
+        })
 }
 
 /// CloudWatch dashboard pricing.
@@ -494,6 +508,46 @@ mod tests {
         assert_eq!(plan.to_delete(), [retired.as_str()]);
         assert_eq!(plan.monthly_delta(), Decimal::from(-3));
         assert!(plan.render_text().contains("(-$3.00/mo)"));
+    }
+
+    /// A section split into pages (`{section}-p1`, `-p2`) is the environment's own: its bodies are
+    /// read back (a second plan changes nothing) and, when the section fits one dashboard again, the
+    /// pages are deleted rather than left published and billed.
+    #[test]
+    fn split_pages_are_owned_compared_and_deleted_when_the_section_fits_again() {
+        let want = desired();
+        let split: Vec<Dashboard> = ["p1", "p2"]
+            .iter()
+            .map(|p| {
+                let mut d = want[0].clone();
+                d.name = format!("{}-{p}", want[0].name);
+                d
+            })
+            .collect();
+        let mut paged: Vec<Dashboard> = want[1..].to_vec();
+        paged.extend(split.iter().cloned());
+        let again = plan_dashboards(
+            &paged,
+            &published_from(&paged),
+            "collectiq-prod",
+            &DashboardPricing::default(),
+        );
+        assert!(again.is_empty(), "{}", again.render_text());
+        let shrunk = plan_dashboards(
+            &want,
+            &published_from(&paged),
+            "collectiq-prod",
+            &DashboardPricing::default(),
+        );
+        let mut deleted = shrunk.to_delete();
+        deleted.sort_unstable();
+        assert_eq!(deleted, [split[0].name.as_str(), split[1].name.as_str()]);
+        assert_eq!(
+            shrunk.count(DashboardAction::Create),
+            1,
+            "{}",
+            shrunk.render_text()
+        );
     }
 
     /// `prod` and `prod-eu` in one account: every `prod-eu` dashboard name starts with
