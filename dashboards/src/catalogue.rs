@@ -171,12 +171,13 @@ impl Ctx<'_> {
         self.spec.functions.iter().any(|f| f.agent.is_some())
     }
 
-    fn lambda_arn(&self, f: &FunctionSpec) -> Option<String> {
+    /// The `ServiceIntegrationResourceArn` Step Functions publishes the metrics of `lambda:invoke`
+    /// tasks under (account-qualified, one series for every such task of the account's state
+    /// machines): the tasks' own `LambdaFunction*` metrics exist only for tasks whose `Resource` is
+    /// the function's ARN, which the deployed definitions do not use.
+    fn lambda_invoke_integration(&self) -> Option<String> {
         let account = self.spec.platform.account_id.as_deref()?;
-        Some(format!(
-            "arn:aws:lambda:{}:{account}:function:{}",
-            self.region, f.name
-        ))
+        Some(format!("arn:aws:states:{}:{account}:lambda:invoke", self.region))
     }
 }
 
@@ -677,37 +678,23 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_percentiles(&m(states::EXECUTION_TIME))
                 .with_threshold_line(f64::from(sm.expected_duration_s) * 1_000.0, "expected", ORANGE),
         );
-        let tasks: Vec<(&FunctionSpec, String)> = sm
-            .tasks
-            .iter()
-            .filter_map(|t| spec.function(t))
-            .filter_map(|f| ctx.lambda_arn(f).map(|a| (f, a)))
-            .collect();
-        if !tasks.is_empty() {
-            let task =
-                |n: AwsMetric, arn: &str| Metric::of(n).with_dimension(dimension::LAMBDA_FUNCTION_ARN, arn);
-            let failed = tasks.iter().fold(
-                ctx.widget("Task failures").with_stat(Stat::Sum).with_size(12, 6),
-                |w, (f, arn)| {
-                    w.with_metric(
-                        task(states::LAMBDA_FUNCTIONS_FAILED, arn).with_label(format!("{} failed", f.id)),
-                    )
-                    .with_metric(
-                        task(states::LAMBDA_FUNCTIONS_TIMED_OUT, arn)
-                            .with_label(format!("{} timed out", f.id)),
-                    )
-                },
-            );
-            let run = tasks.iter().fold(
-                ctx.widget("Task run time p95 (ms)").with_size(12, 6),
-                |w, (f, arn)| {
-                    w.with_metric(
-                        task(states::LAMBDA_FUNCTION_RUN_TIME, arn)
-                            .with_stat(Stat::Percentile(95.0))
-                            .with_label(f.id.clone()),
-                    )
-                },
-            );
+        // `lambda:invoke` tasks (infra's definitions): Step Functions publishes them per integration,
+        // not per function — per-function errors and durations are on the Lambda dashboard.
+        let has_lambda_tasks = sm.tasks.iter().any(|t| spec.function(t).is_some());
+        if let (true, Some(arn)) = (has_lambda_tasks, ctx.lambda_invoke_integration()) {
+            let task = |n: AwsMetric| {
+                Metric::of(n).with_dimension(dimension::SERVICE_INTEGRATION_RESOURCE_ARN, &arn)
+            };
+            let failed = ctx
+                .widget("Lambda task failures (all state machines)")
+                .with_stat(Stat::Sum)
+                .with_size(12, 6)
+                .with_metric(task(states::SERVICE_INTEGRATIONS_FAILED).with_label("failed"))
+                .with_metric(task(states::SERVICE_INTEGRATIONS_TIMED_OUT).with_label("timed out"));
+            let run = ctx
+                .widget("Lambda task run time (ms, all state machines)")
+                .with_size(12, 6)
+                .with_percentiles(&task(states::SERVICE_INTEGRATION_RUN_TIME));
             b = b.with_widget(failed).with_widget(run);
         }
     }

@@ -22,8 +22,8 @@
 use crate::dimension::{
     API_ID, API_NAME, AVAILABILITY_ZONE, BUCKET_NAME, CLUSTER_NAME, CURRENCY, EXECUTED_VERSION, FILTER_ID,
     FUNCTION_NAME, GLOBAL_SECONDARY_INDEX_NAME, LAMBDA_FUNCTION_ARN, LOAD_BALANCER, METHOD, MODEL_ID,
-    OPERATION, QUEUE_NAME, RESOURCE, ROUTE, RULE_NAME, SERVICE_NAME, STAGE, STATE_MACHINE_ARN, STORAGE_TYPE,
-    TABLE_NAME, TARGET_GROUP,
+    OPERATION, QUEUE_NAME, RESOURCE, ROUTE, RULE_NAME, SERVICE_INTEGRATION_RESOURCE_ARN, SERVICE_NAME, STAGE,
+    STATE_MACHINE_ARN, STORAGE_TYPE, TABLE_NAME, TARGET_GROUP,
 };
 use crate::namespace;
 
@@ -99,6 +99,7 @@ const HTTP_AND_REST_SETS: &[&[&str]] = &[
 ];
 const STATES_SETS: &[&[&str]] = &[&[STATE_MACHINE_ARN]];
 const STATES_LAMBDA_SETS: &[&[&str]] = &[&[LAMBDA_FUNCTION_ARN]];
+const STATES_SERVICE_SETS: &[&[&str]] = &[&[SERVICE_INTEGRATION_RESOURCE_ARN]];
 const DDB_TABLE_GSI_SETS: &[&[&str]] = &[&[TABLE_NAME], &[TABLE_NAME, GLOBAL_SECONDARY_INDEX_NAME]];
 const DDB_OPERATION_SETS: &[&[&str]] = &[&[TABLE_NAME, OPERATION]];
 const DDB_TABLE_SETS: &[&[&str]] = &[&[TABLE_NAME]];
@@ -169,6 +170,16 @@ service! {
         LAMBDA_FUNCTIONS_SUCCEEDED = "LambdaFunctionsSucceeded", LAMBDA_FUNCTIONS_FAILED = "LambdaFunctionsFailed",
         LAMBDA_FUNCTIONS_TIMED_OUT = "LambdaFunctionsTimedOut", LAMBDA_FUNCTION_RUN_TIME = "LambdaFunctionRunTime",
         LAMBDA_FUNCTION_SCHEDULE_TIME = "LambdaFunctionScheduleTime", LAMBDA_FUNCTION_TIME = "LambdaFunctionTime",
+    ];
+    STATES_SERVICE_SETS => [
+        SERVICE_INTEGRATIONS_SCHEDULED = "ServiceIntegrationsScheduled",
+        SERVICE_INTEGRATIONS_STARTED = "ServiceIntegrationsStarted",
+        SERVICE_INTEGRATIONS_SUCCEEDED = "ServiceIntegrationsSucceeded",
+        SERVICE_INTEGRATIONS_FAILED = "ServiceIntegrationsFailed",
+        SERVICE_INTEGRATIONS_TIMED_OUT = "ServiceIntegrationsTimedOut",
+        SERVICE_INTEGRATION_RUN_TIME = "ServiceIntegrationRunTime",
+        SERVICE_INTEGRATION_SCHEDULE_TIME = "ServiceIntegrationScheduleTime",
+        SERVICE_INTEGRATION_TIME = "ServiceIntegrationTime",
     ];
 }
 
@@ -457,6 +468,9 @@ mod tests {
         assert_eq!(states::EXECUTION_THROTTLED.name, "ExecutionThrottled");
         assert!(states::EXECUTIONS_FAILED.is_published_with(&["StateMachineArn"]));
         assert!(states::LAMBDA_FUNCTIONS_FAILED.is_published_with(&["LambdaFunctionArn"]));
+        // `lambda:invoke` tasks: service-integration metrics by ServiceIntegrationResourceArn only.
+        assert!(states::SERVICE_INTEGRATIONS_FAILED.is_published_with(&["ServiceIntegrationResourceArn"]));
+        assert!(!states::SERVICE_INTEGRATIONS_FAILED.is_published_with(&["LambdaFunctionArn"]));
         // DynamoDB "metrics and dimensions": GSI dimension is GlobalSecondaryIndexName; SystemErrors per Operation.
         assert!(dynamodb::READ_THROTTLE_EVENTS.is_published_with(&["TableName", "GlobalSecondaryIndexName"]));
         assert!(!dynamodb::READ_THROTTLE_EVENTS.is_published_with(&["TableName", "GlobalSecondaryIndex"]));

@@ -20,8 +20,13 @@ pub const API_NAME: &str = "ApiName";
 pub const METHOD: &str = "Method";
 /// Step Functions: the state machine ARN.
 pub const STATE_MACHINE_ARN: &str = "StateMachineArn";
-/// Step Functions: the Lambda function ARN of a task.
+/// Step Functions: the Lambda function ARN of a task whose `Resource` is the function's ARN (the
+/// older Lambda integration; a `lambda:invoke` task publishes service-integration metrics instead).
 pub const LAMBDA_FUNCTION_ARN: &str = "LambdaFunctionArn";
+/// Step Functions: the service integration of a task, account-qualified —
+/// `arn:aws:states:<region>:<account>:lambda:invoke` for every `arn:aws:states:::lambda:invoke` task of
+/// the account's state machines (not the bare `arn:aws:states:::…` of the definition).
+pub const SERVICE_INTEGRATION_RESOURCE_ARN: &str = "ServiceIntegrationResourceArn";
 /// DynamoDB: the table.
 pub const TABLE_NAME: &str = "TableName";
 /// DynamoDB: a GSI (not `GlobalSecondaryIndex`: that spelling never matches).
