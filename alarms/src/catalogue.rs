@@ -362,7 +362,8 @@ impl Gen<'_> {
                 Some(Runbook::Api5xx),
                 format!(
                     "HTTP API {} ({}): more than 5 % of requests returned 5xx for 5 minutes. Pages on-call \
-                     (seeds 000/001: API 5xx rate > 5 % for 5 minutes).",
+                     (seed 001: API 5xx rate > 5 % for 5 minutes; seed 000's critical \"API error rate > 5%\", read as 5xx: \
+                     4xx are the callers' errors, on the dashboard).",
                     api.name, api.id
                 ),
             );
