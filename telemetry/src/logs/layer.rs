@@ -1277,6 +1277,44 @@ mod tests {
         assert_eq!(line["message"], "pretty");
     }
 
+    /// Cutting touches string values only: keys, their order and numbers (a `u128` beyond `f64`) stay
+    /// byte for byte; cuts fall between characters and escapes; many long values are cut in one pass,
+    /// never given up on while cutting can still make the line fit.
+    #[test]
+    fn cutting_keeps_keys_their_order_and_numbers_byte_for_byte() {
+        let head =
+            r#"{"level":"INFO","message":"m","trace":340282366920938463463374607431768211455,"ratio":0.1,"#;
+        let causes: Vec<String> = (0..1_000)
+            .map(|i| format!("cause {i} {}", r"é\u0001x".repeat(40)))
+            .collect();
+        let line = format!(
+            "{head}\"causes\":[\"{}\"],\"zeta\":\"{}\"}}\n",
+            causes.join("\",\""),
+            "z".repeat(30_000)
+        );
+        assert!(line.len() > MAX_LINE_BYTES);
+        let out = within_event_limit(line.as_bytes(), false);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(out.len() <= MAX_LINE_BYTES, "{}", out.len());
+        assert!(text.starts_with(head), "{}", &text[..200]);
+        assert!(text.ends_with("}\n"));
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            v["causes"].as_array().unwrap().len(),
+            1_000,
+            "every value kept, cut"
+        );
+        assert!(
+            v["zeta"].as_str().unwrap().contains("bytes cut"),
+            "the longest is cut first"
+        );
+        let keys: Vec<&str> = text
+            .match_indices("\":")
+            .map(|(i, _)| &text[text[..i].rfind('"').unwrap() + 1..i])
+            .collect();
+        assert_eq!(&keys[..5], ["level", "message", "trace", "ratio", "causes"]);
+    }
+
     /// A line that no cutting of long strings brings under the limit (thousands of short fields) is
     /// replaced by a short one naming its size, with its level and timestamp; a short line is
     /// written as it is.

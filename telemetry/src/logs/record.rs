@@ -230,55 +230,117 @@ impl Visit for FieldCollector {
 /// structure; the log layer and the panic hook cut its longest strings instead ([`within_event_limit`]).
 pub const MAX_LINE_BYTES: usize = 256 * 1024 - 1024;
 
-/// `line` (one JSON object and its newline) if it fits in [`MAX_LINE_BYTES`]; else the same object
-/// with its longest strings cut, each ending in a note of the bytes cut, until it fits — every key
-/// kept, `level`, `timestamp` and the context keys whole (they are short). A line that cannot be
-/// read back, or that still does not fit with its strings cut (a great many keys), becomes a short
-/// line saying how long the withheld line was, with its level and timestamp.
+/// Strings this long or shorter (a level, a timestamp, an id) are never cut.
+const MIN_CUT_STRING: usize = 256;
+
+/// `line` (one JSON object and its newline) if it fits in [`MAX_LINE_BYTES`]; else the same text
+/// with its longest string values cut, longest first and each only as far as needed, each ending in
+/// a note of the bytes cut — keys, their order, numbers and every other byte as written. Strings of
+/// [`MIN_CUT_STRING`] bytes or fewer (levels, timestamps, ids) are never cut. A line those cuts cannot
+/// bring under the limit (thousands of short values) becomes a short line naming its size, with its
+/// level, timestamp and context ids.
 #[must_use]
 pub fn within_event_limit(line: &[u8], pretty: bool) -> std::borrow::Cow<'_, [u8]> {
     use std::borrow::Cow;
     if line.len() <= MAX_LINE_BYTES {
         return Cow::Borrowed(line);
     }
-    let print = |v: &serde_json::Value| {
-        let mut out = if pretty {
-            serde_json::to_vec_pretty(v)
-        } else {
-            serde_json::to_vec(v)
+    let mut values = string_values(line);
+    // Longest first; each cut saves its length less what it keeps and its note.
+    values.sort_unstable_by_key(|&(start, end)| std::cmp::Reverse(end - start));
+    let mut excess = line.len() - MAX_LINE_BYTES;
+    let mut cuts: Vec<(usize, usize)> = Vec::new(); // (where the kept part ends, where the string ends)
+    for (start, end) in values {
+        if excess == 0 {
+            break;
         }
-        .unwrap_or_default();
-        out.push(b'\n');
-        out
-    };
-    let parsed = serde_json::from_slice::<serde_json::Value>(line).ok();
-    if let Some(mut v) = parsed.clone().filter(serde_json::Value::is_object) {
-        // Each round cuts the longest string by at least the excess (its printed form is no shorter
-        // than its bytes): a few rounds, unless the strings are many and short.
-        for _ in 0..64 {
-            let out = print(&v);
-            if out.len() <= MAX_LINE_BYTES {
-                return Cow::Owned(out);
-            }
-            let excess = out.len() - MAX_LINE_BYTES;
-            let Some(longest) = longest_string(&mut v) else {
-                break;
-            };
-            if longest.len() <= MIN_CUT_STRING {
-                break;
-            }
-            let note_room = 64;
-            let mut keep = longest.len().saturating_sub(excess + note_room);
-            while !longest.is_char_boundary(keep) {
-                keep -= 1;
-            }
-            let cut = longest.len() - keep;
-            longest.truncate(keep);
-            longest.push_str(&format!(
-                "…[{cut} bytes cut: line over the 256 KB log event limit]"
-            ));
+        let len = end - start;
+        if len <= MIN_CUT_STRING {
+            break;
         }
+        let note_len = cut_note(len).len();
+        let want = len.saturating_sub(excess + note_len);
+        let keep = token_boundary(&line[start..end], want);
+        let saved = (len - keep).saturating_sub(note_len);
+        if saved == 0 {
+            continue;
+        }
+        cuts.push((start + keep, end));
+        excess = excess.saturating_sub(saved);
     }
+    if excess > 0 {
+        return Cow::Owned(withheld(line, pretty));
+    }
+    cuts.sort_unstable();
+    let mut out = Vec::with_capacity(MAX_LINE_BYTES);
+    let mut at = 0;
+    for (kept, end) in cuts {
+        out.extend_from_slice(&line[at..kept]);
+        out.extend_from_slice(cut_note(end - kept).as_bytes());
+        at = end;
+    }
+    out.extend_from_slice(&line[at..]);
+    Cow::Owned(out)
+}
+
+/// What a cut string ends in.
+fn cut_note(cut: usize) -> String {
+    format!("…[{cut} bytes cut: line over the 256 KB log event limit]")
+}
+
+/// The contents (between the quotes, as written: escapes included) of every string in the JSON text
+/// `json` that is a value, not a key.
+fn string_values(json: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut j = start;
+        while j < json.len() && json[j] != b'"' {
+            j += if json[j] == b'\\' { 2 } else { 1 };
+        }
+        let end = j.min(json.len());
+        let mut k = end + 1;
+        while k < json.len() && json[k].is_ascii_whitespace() {
+            k += 1;
+        }
+        if json.get(k) != Some(&b':') {
+            out.push((start, end));
+        }
+        i = end + 1;
+    }
+    out
+}
+
+/// The largest cut point of a string's written contents `s` at or below `want` that splits neither
+/// an escape (`\n`, `\u00e9`) nor a UTF-8 character.
+fn token_boundary(s: &[u8], want: usize) -> usize {
+    let mut i = 0;
+    while i < s.len() {
+        let step = match s[i] {
+            b'\\' if s.get(i + 1) == Some(&b'u') => 6,
+            b'\\' => 2,
+            b if b < 0x80 => 1,
+            b if b >= 0xF0 => 4,
+            b if b >= 0xE0 => 3,
+            _ => 2,
+        };
+        if i + step > want {
+            return i;
+        }
+        i += step;
+    }
+    s.len()
+}
+
+/// The short line that stands for a line too long to cut: its size, and its level, timestamp and
+/// context ids when they can be read.
+fn withheld(line: &[u8], pretty: bool) -> Vec<u8> {
+    let parsed = serde_json::from_slice::<serde_json::Value>(line).ok();
     let field = |k: &str| {
         parsed
             .as_ref()
@@ -305,26 +367,15 @@ pub fn within_event_limit(line: &[u8], pretty: bool) -> std::borrow::Cow<'_, [u8
             short.insert(key.into(), s.into());
         }
     }
-    Cow::Owned(print(&serde_json::Value::Object(short)))
-}
-
-/// Strings this long or shorter (a level, a timestamp, an id) are never cut.
-const MIN_CUT_STRING: usize = 256;
-
-/// The longest string anywhere in `v` (keys aside), to cut.
-fn longest_string(v: &mut serde_json::Value) -> Option<&mut String> {
-    match v {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Array(items) => items
-            .iter_mut()
-            .filter_map(longest_string)
-            .max_by_key(|s| s.len()),
-        serde_json::Value::Object(map) => map
-            .values_mut()
-            .filter_map(longest_string)
-            .max_by_key(|s| s.len()),
-        _ => None,
+    let value = serde_json::Value::Object(short);
+    let mut out = if pretty {
+        serde_json::to_vec_pretty(&value)
+    } else {
+        serde_json::to_vec(&value)
     }
+    .unwrap_or_default();
+    out.push(b'\n');
+    out
 }
 
 /// Whether a field name is printed at all (internal and reserved names are not).
@@ -760,6 +811,46 @@ mod tests {
     use crate::testing::CapturedWriter;
     use proptest::prelude::*;
     use tracing_subscriber::layer::SubscriberExt;
+
+    /// A cut point never splits an escape or a UTF-8 character: every boundary at or below the
+    /// wanted length is the last one a whole token ends at.
+    #[test]
+    fn cut_points_fall_between_characters_and_escapes() {
+        let s = r#"a\u0001é\n€😀z"#.as_bytes();
+        // Tokens: a(1) \u0001(6) é(2) \n(2) €(3) 😀(4) z(1): ends at 1, 7, 9, 11, 14, 18, 19.
+        let ends = [0, 1, 7, 9, 11, 14, 18, 19];
+        for want in 0..=s.len() + 2 {
+            let at = token_boundary(s, want);
+            let expect = *ends.iter().rev().find(|&&e| e <= want).unwrap();
+            assert_eq!(at, expect, "want {want}");
+        }
+    }
+
+    proptest! {
+        /// Whatever the line, the answer fits, is one JSON object with the same keys, and a line that
+        /// fitted is answered as it was.
+        #[test]
+        fn any_line_comes_back_within_the_limit_as_json(
+            values in proptest::collection::vec(("[a-z]{1,8}", "\\PC{0,40}", 0usize..200_000), 1..8),
+        ) {
+            let mut map = serde_json::Map::new();
+            for (k, v, n) in &values {
+                map.insert(k.clone(), serde_json::Value::String(v.repeat(n / v.len().max(1) + 1)));
+            }
+            let mut line = serde_json::to_vec(&serde_json::Value::Object(map.clone())).unwrap();
+            line.push(b'\n');
+            let out = within_event_limit(&line, false);
+            prop_assert!(out.len() <= MAX_LINE_BYTES);
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            if line.len() <= MAX_LINE_BYTES {
+                prop_assert_eq!(&*out, &line[..]);
+            } else if v.get("message").and_then(|m| m.as_str()).is_none_or(|m| !m.contains("was withheld")) {
+                let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+                let want: Vec<&String> = map.keys().collect();
+                prop_assert_eq!(keys, want);
+            }
+        }
+    }
 
     fn lines(cfg: LogConfig, f: impl FnOnce()) -> Vec<serde_json::Value> {
         let out = CapturedWriter::default();
