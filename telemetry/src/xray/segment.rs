@@ -269,12 +269,23 @@ impl Subsegment {
             return Some(text);
         }
         // An SDK call's members (a queue URL, a table name) or a URL can be any length.
+        // Numbers and booleans stay as they are; a long string is cut, and an array or object longer
+        // than the cut as text becomes its cut text.
         for v in trimmed.aws.values_mut() {
-            let whole = match &mut *v {
-                serde_json::Value::String(s) => std::mem::take(s),
-                other => other.to_string(),
+            let cut = match &*v {
+                serde_json::Value::String(s) if s.chars().nth(MAX_CUT_MEMBER_CHARS).is_some() => {
+                    Some(truncate_chars(s, MAX_CUT_MEMBER_CHARS))
+                }
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                    let text = v.to_string();
+                    (text.chars().nth(MAX_CUT_MEMBER_CHARS).is_some())
+                        .then(|| truncate_chars(&text, MAX_CUT_MEMBER_CHARS))
+                }
+                _ => None,
             };
-            *v = serde_json::Value::String(truncate_chars(&whole, MAX_CUT_MEMBER_CHARS));
+            if let Some(cut) = cut {
+                *v = serde_json::Value::String(cut);
+            }
         }
         if let Some(request) = trimmed.http.as_mut().and_then(|h| h.request.as_mut()) {
             for part in [&mut request.method, &mut request.url].into_iter().flatten() {
@@ -330,6 +341,8 @@ mod tests {
                 ("queue_url", serde_json::Value::String(long.clone())),
                 ("table_name", serde_json::Value::String(long.clone())),
                 ("operation", serde_json::Value::String("SendMessage".into())),
+                ("retries", serde_json::json!(2)),
+                ("resource_names", serde_json::Value::from(vec!["a"; 2000])),
             ],
             format!("https://x/{long}"),
         );
@@ -337,6 +350,11 @@ mod tests {
         assert!(text.len() <= MAX_DOCUMENT_BYTES);
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["aws"]["operation"], "SendMessage");
+        assert_eq!(v["aws"]["retries"], 2, "a number is never cut to text");
+        assert_eq!(
+            v["aws"]["resource_names"].as_str().unwrap().chars().count(),
+            MAX_CUT_MEMBER_CHARS
+        );
         assert_eq!(
             v["aws"]["queue_url"].as_str().unwrap().chars().count(),
             MAX_CUT_MEMBER_CHARS
