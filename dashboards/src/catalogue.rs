@@ -678,25 +678,30 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_percentiles(&m(states::EXECUTION_TIME))
                 .with_threshold_line(f64::from(sm.expected_duration_s) * 1_000.0, "expected", ORANGE),
         );
-        // `lambda:invoke` tasks (infra's definitions): Step Functions publishes them per integration,
-        // not per function — per-function errors and durations are on the Lambda dashboard.
-        let has_lambda_tasks = sm.tasks.iter().any(|t| spec.function(t).is_some());
-        if let (true, Some(arn)) = (has_lambda_tasks, ctx.lambda_invoke_integration()) {
-            let task = |n: AwsMetric| {
-                Metric::of(n).with_dimension(dimension::SERVICE_INTEGRATION_RESOURCE_ARN, &arn)
-            };
-            let failed = ctx
-                .widget("Lambda task failures (all state machines)")
+    }
+    // `lambda:invoke` tasks (infra's definitions): Step Functions publishes them per integration, not
+    // per function or state machine — one series for the account, shown once; per-function errors and
+    // durations are on the Lambda dashboard.
+    let has_lambda_tasks = spec
+        .state_machines
+        .iter()
+        .any(|sm| sm.tasks.iter().any(|t| spec.function(t).is_some()));
+    if let (true, Some(arn)) = (has_lambda_tasks, ctx.lambda_invoke_integration()) {
+        let task =
+            |n: AwsMetric| Metric::of(n).with_dimension(dimension::SERVICE_INTEGRATION_RESOURCE_ARN, &arn);
+        b = b.with_section("## Lambda tasks (every state machine of the account)");
+        b = b.with_widget(
+            ctx.widget("Lambda task failures")
                 .with_stat(Stat::Sum)
                 .with_size(12, 6)
                 .with_metric(task(states::SERVICE_INTEGRATIONS_FAILED).with_label("failed"))
-                .with_metric(task(states::SERVICE_INTEGRATIONS_TIMED_OUT).with_label("timed out"));
-            let run = ctx
-                .widget("Lambda task run time (ms, all state machines)")
+                .with_metric(task(states::SERVICE_INTEGRATIONS_TIMED_OUT).with_label("timed out")),
+        );
+        b = b.with_widget(
+            ctx.widget("Lambda task run time (ms)")
                 .with_size(12, 6)
-                .with_percentiles(&task(states::SERVICE_INTEGRATION_RUN_TIME));
-            b = b.with_widget(failed).with_widget(run);
-        }
+                .with_percentiles(&task(states::SERVICE_INTEGRATION_RUN_TIME)),
+        );
     }
     if spec.dlqs().next().is_some() {
         b = b.with_section("## Dead-letter queues");
