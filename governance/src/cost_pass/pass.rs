@@ -891,15 +891,17 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             return Err(CostPassError::NoAllowance);
         }
         let as_of = options.as_of;
+        let until = cost::fastburn::complete_until(as_of);
         let series = self.reads.report_series(spec, false).await?;
         let metrics = self
             .reads
-            // The windows end at the last complete 5-minute period (`complete_until`): the 3-day one
-            // starts up to six minutes before `as_of − 3 d`.
+            // The windows end at the last settled 5-minute period (`complete_until`). CloudWatch starts
+            // its periods at the query's start rounded down to the minute: a start on a 5-minute
+            // boundary makes them the windows' periods, whatever the minute of `as_of`.
             .metric_sums(
                 &series,
-                as_of - Duration::days(3) - Duration::minutes(10),
-                as_of,
+                until - Duration::days(3) - Duration::minutes(5),
+                until,
                 300,
             )
             .await?;

@@ -17,7 +17,10 @@
 //!   (from a hijacked host or a proxy) would carry the post to another address. A `3xx` is a failed post
 //!   ([`SlackError::Redirected`]); an `https` webhook is only ever posted over `https`.
 //!
-//! Success is `200` with body `ok` (api.slack.com/messaging/webhooks, "Handling errors").
+//! Success is `200` with body `ok` (api.slack.com/messaging/webhooks, "Handling errors"); a Workflow
+//! Builder webhook's `{"ok":true}` and a `200` whose body could not be read count too. Any other `2xx`
+//! ([`SlackError::NotOk`]) is not taken as delivered: something answered that may or may not have passed
+//! the post on ([`SlackError::outcome_unknown`]), so the record stays pending with its `delivery ref`.
 
 use std::time::Duration;
 
@@ -171,7 +174,7 @@ impl SlackError {
             Self::Unavailable {
                 outcome_unknown: true,
                 ..
-            }
+            } | Self::NotOk { .. }
         )
     }
 }
@@ -245,10 +248,22 @@ impl SlackWebhook {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok());
-                    let text = response.text().await.unwrap_or_default();
-                    let code = text.trim().chars().take(100).collect::<String>();
-                    if status.is_success() && (status != StatusCode::OK || code != "ok") {
-                        // Slack answers a good post `200 ok` and nothing else (cost-anchors §6).
+                    let text = response.text().await;
+                    let body_read = text.is_ok();
+                    let code = text
+                        .unwrap_or_default()
+                        .trim()
+                        .chars()
+                        .take(100)
+                        .collect::<String>();
+                    // Slack answers a good post `200 ok` (cost-anchors §6); a Workflow Builder
+                    // webhook `{"ok":true}`; a 200 whose body was lost is Slack's all the same.
+                    let slack_ok = status == StatusCode::OK
+                        && (code == "ok"
+                            || !body_read
+                            || serde_json::from_str::<serde_json::Value>(&code)
+                                .is_ok_and(|v| v.get("ok") == Some(&serde_json::Value::Bool(true))));
+                    if status.is_success() && !slack_ok {
                         return Err(SlackError::NotOk {
                             status: status.as_u16(),
                             body: code,
@@ -377,8 +392,22 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains("not Slack's 200"), "{e}");
+        assert!(
+            e.outcome_unknown(),
+            "something answered: it may have passed the post on"
+        );
         h.post(&message()).await.unwrap();
         assert_eq!(sink.received().len(), 3, "one attempt each");
+    }
+
+    /// A Workflow Builder webhook answers `{"ok":true}`: delivered.
+    #[tokio::test]
+    async fn a_workflow_webhooks_json_ok_is_delivered() {
+        let sink = WebhookSink::start(vec![SinkResponse::error(200, r#"{"ok":true}"#)])
+            .await
+            .unwrap();
+        let h = hook(&sink, SlackRetry::default()).await;
+        h.post(&message()).await.unwrap();
     }
 
     #[tokio::test]
