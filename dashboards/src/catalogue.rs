@@ -259,6 +259,25 @@ fn rate(w: MetricWidget, idx: usize, num: Metric, den: Metric, label: &str) -> M
         )
 }
 
+/// `fns` in groups that fit one metric widget at `entries` entries a function (CloudWatch takes at
+/// most [`MAX_METRICS_PER_WIDGET`](crate::validate::MAX_METRICS_PER_WIDGET)), each with its title:
+/// `title`, or `title (k/n)` when there is more than one group.
+fn widget_groups<'f>(
+    fns: &'f [FunctionSpec],
+    title: &str,
+    entries: usize,
+) -> Vec<(String, &'f [FunctionSpec])> {
+    let per = (crate::validate::MAX_METRICS_PER_WIDGET / entries.max(1)).max(1);
+    let n = fns.len().div_ceil(per);
+    if n <= 1 {
+        return vec![(title.to_owned(), fns)];
+    }
+    fns.chunks(per)
+        .enumerate()
+        .map(|(k, group)| (format!("{title} ({}/{n})", k + 1), group))
+        .collect()
+}
+
 fn api_metric(api: &HttpApiSpec, metric: AwsMetric) -> Metric {
     Metric::of(metric)
         .with_dimension(dimension::API_ID, &api.id)
@@ -556,48 +575,66 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
             "Lambda performance",
             "Every function: traffic, errors, duration, throttles, cold starts.",
         ));
-    let all = |title: &str, metric: AwsMetric, stat: Stat| {
-        fns.iter()
-            .fold(ctx.widget(title).with_stat(stat).with_size(12, 6), |w, f| {
-                w.with_metric(lambda_metric(f, metric).with_label(f.id.clone()))
+    // One line per function; more functions than a widget holds go to as many widgets as needed.
+    let all = |title: &str, metric: AwsMetric, stat: Stat| -> Vec<MetricWidget> {
+        widget_groups(fns, title, 1)
+            .into_iter()
+            .map(|(title, group)| {
+                group
+                    .iter()
+                    .fold(ctx.widget(&title).with_stat(stat).with_size(12, 6), |w, f| {
+                        w.with_metric(lambda_metric(f, metric).with_label(f.id.clone()))
+                    })
             })
+            .collect()
     };
-    b = b.with_widget(all("Invocations", lambda::INVOCATIONS, Stat::Sum).stacked());
-    let rates = fns.iter().enumerate().fold(
-        ctx.widget("Error rate (%)").with_stat(Stat::Sum).with_size(12, 6),
-        |w, (i, f)| {
-            rate(
-                w,
-                i,
-                lambda_metric(f, lambda::ERRORS),
-                lambda_metric(f, lambda::INVOCATIONS),
-                &f.id,
-            )
-        },
-    );
+    for w in all("Invocations", lambda::INVOCATIONS, Stat::Sum) {
+        b = b.with_widget(w.stacked());
+    }
     // The line is the `errors` composite's rate input: its severity follows each function's tier.
     let mut severities: Vec<Severity> = fns.iter().map(thresholds::lambda_errors_severity).collect();
     severities.sort_unstable();
     severities.dedup();
     if let Some(&worst) = severities.first() {
         let words: Vec<&str> = severities.iter().map(|s| s.as_str()).collect();
-        b = b.with_widget(rates.with_threshold_line(
-            thresholds::LAMBDA_ERROR_RATE_PERCENT,
-            format!(
-                "{} {} %",
-                words.join(" / "),
-                thresholds::LAMBDA_ERROR_RATE_PERCENT
-            ),
-            severity_color(worst),
-        ));
+        // Three entries a function (errors, invocations, the rate).
+        for (title, group) in widget_groups(fns, "Error rate (%)", 3) {
+            let rates = group.iter().enumerate().fold(
+                ctx.widget(&title).with_stat(Stat::Sum).with_size(12, 6),
+                |w, (i, f)| {
+                    rate(
+                        w,
+                        i,
+                        lambda_metric(f, lambda::ERRORS),
+                        lambda_metric(f, lambda::INVOCATIONS),
+                        &f.id,
+                    )
+                },
+            );
+            b = b.with_widget(rates.with_threshold_line(
+                thresholds::LAMBDA_ERROR_RATE_PERCENT,
+                format!(
+                    "{} {} %",
+                    words.join(" / "),
+                    thresholds::LAMBDA_ERROR_RATE_PERCENT
+                ),
+                severity_color(worst),
+            ));
+        }
     }
-    b = b.with_widget(all("Duration p95 (ms)", lambda::DURATION, Stat::Percentile(95.0)));
-    b = b.with_widget(all("Throttles", lambda::THROTTLES, Stat::Sum));
-    b = b.with_widget(all(
-        "Concurrent executions (max)",
-        lambda::CONCURRENT_EXECUTIONS,
-        Stat::Maximum,
-    ));
+    for (title, metric, stat) in [
+        ("Duration p95 (ms)", lambda::DURATION, Stat::Percentile(95.0)),
+        ("Throttles", lambda::THROTTLES, Stat::Sum),
+        (
+            "Concurrent executions (max)",
+            lambda::CONCURRENT_EXECUTIONS,
+            Stat::Maximum,
+        ),
+    ] {
+        for w in all(title, metric, stat) {
+            b = b.with_widget(w);
+        }
+    }
     let rust: Vec<&FunctionSpec> = fns.iter().filter(|f| f.runtime.starts_with("provided")).collect();
     if !rust.is_empty() {
         let w = rust.iter().fold(
@@ -1444,6 +1481,52 @@ mod tests {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/platforms/{name}.toml")),
         )
         .unwrap()
+    }
+
+    /// Past what one widget holds (500 entries: 166 functions at three entries for an error rate,
+    /// 500 at one), the Lambda dashboard's per-function widgets become several, each within the limit,
+    /// every function on one of them: 200 functions build instead of failing.
+    #[test]
+    fn many_functions_spread_over_widgets_within_the_limit() {
+        let mut s = spec("collectiq-prod");
+        let first = s.functions[0].clone();
+        s.functions = (0..200)
+            .map(|i| {
+                let mut f = first.clone();
+                f.id = format!("f{i}");
+                f.name = format!("collectiq-prod-f{i}");
+                f
+            })
+            .collect();
+        let ds = dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let lambda: Vec<&Dashboard> = ds
+            .iter()
+            .filter(|d| d.name.starts_with("collectiq-prod-lambda"))
+            .collect();
+        let widgets: Vec<&crate::model::MetricWidgetProperties> = lambda
+            .iter()
+            .flat_map(|d| d.body.widgets.iter())
+            .filter_map(|w| match &w.kind {
+                WidgetKind::Metric(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let titled = |prefix: &str| -> Vec<&&crate::model::MetricWidgetProperties> {
+            widgets
+                .iter()
+                .filter(|p| p.title.as_deref().is_some_and(|t| t.starts_with(prefix)))
+                .collect()
+        };
+        let rates = titled("Error rate (%)");
+        assert_eq!(rates.len(), 2, "200 functions at 166 a widget");
+        assert_eq!(rates[1].title.as_deref(), Some("Error rate (%) (2/2)"));
+        assert_eq!(rates.iter().map(|p| p.metrics.len()).sum::<usize>(), 600);
+        assert_eq!(titled("Invocations").len(), 1);
+        assert!(
+            widgets
+                .iter()
+                .all(|p| p.metrics.len() <= crate::validate::MAX_METRICS_PER_WIDGET)
+        );
     }
 
     fn generate(name: &str) -> Vec<Dashboard> {
