@@ -127,6 +127,14 @@ pub enum ConfigWarning {
         /// Its value.
         value: String,
     },
+    /// A compression other than `none`: request bodies are sent uncompressed.
+    #[error("{var}: compression {value:?} is not supported (only none); bodies are sent uncompressed")]
+    Compression {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
     /// A timeout that is not a number of milliseconds; the default 10 s is used.
     #[error("{var}: {value:?} is not a number of milliseconds; the default 10000 is used")]
     Timeout {
@@ -208,7 +216,7 @@ fn is_header_value(s: &str) -> bool {
     s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -320,6 +328,16 @@ impl TraceExportConfig {
                     ) && !p.eq_ignore_ascii_case("http/protobuf")
                     {
                         let warning = ConfigWarning::Protocol { var, value: p };
+                        if !warnings.contains(&warning) {
+                            warnings.push(warning);
+                        }
+                    }
+                    if let Some((var, c)) = first(
+                        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                        "OTEL_EXPORTER_OTLP_COMPRESSION",
+                    ) && !c.eq_ignore_ascii_case("none")
+                    {
+                        let warning = ConfigWarning::Compression { var, value: c };
                         if !warnings.contains(&warning) {
                             warnings.push(warning);
                         }
@@ -833,6 +851,29 @@ mod tests {
         ])
         .unwrap();
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // Bodies are never compressed: gzip warns (the signal's own variable first), none does not.
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.warnings,
+            [ConfigWarning::Compression {
+                var: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                value: "gzip".into()
+            }]
+        );
+        assert!(
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "None")
+            ])
+            .unwrap()
+            .warnings
+            .is_empty()
+        );
         // Empty is unset.
         let c = config(&[("OTEL_TRACES_EXPORTER", ""), ("OTEL_EXPORTER_OTLP_PROTOCOL", "")]).unwrap();
         assert_eq!(c.exporters.len(), 1);

@@ -5,8 +5,8 @@
 //! <https://opentelemetry.io/docs/specs/semconv/resource/cloud/>,
 //! <https://opentelemetry.io/docs/specs/semconv/resource/cloud-provider/aws/logs/> and the FaaS span
 //! conventions for AWS Lambda <https://opentelemetry.io/docs/specs/semconv/faas/aws-lambda/>.
-//! `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` are read by the SDK's detectors and win over
-//! what Lambda's environment says.
+//! `OTEL_RESOURCE_ATTRIBUTES` (percent-decoded) and then `OTEL_SERVICE_NAME` win over what Lambda's
+//! environment says.
 
 use crate::context::FunctionInfo;
 use opentelemetry::{KeyValue, Value};
@@ -58,20 +58,55 @@ pub fn lambda_attributes(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<St
     attrs
 }
 
-/// The function's resource: the SDK's own detectors (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME`,
-/// `telemetry.sdk.*`) plus [`lambda_attributes`] from the process environment.
+/// The function's resource: the SDK's `telemetry.sdk.*` and default `service.name`, then
+/// [`lambda_attributes`] from the process environment, then `OTEL_RESOURCE_ATTRIBUTES` (W3C Baggage
+/// format, values percent-decoded), then `OTEL_SERVICE_NAME`: each later one wins, as the SDK
+/// environment variable spec orders them.
 #[must_use]
 pub fn lambda_resource(info: &FunctionInfo) -> Resource {
-    let lookup = |k: &str| std::env::var(k).ok();
-    let mut attrs = lambda_attributes(info, lookup);
-    // Explicit OTEL_RESOURCE_ATTRIBUTES win over what the environment implies.
-    let explicit: Vec<String> = std::env::var("OTEL_RESOURCE_ATTRIBUTES")
-        .unwrap_or_default()
+    resource_from(info, |k| std::env::var(k).ok())
+}
+
+/// [`lambda_resource`] with the environment read through `lookup`.
+fn resource_from(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<String>) -> Resource {
+    use opentelemetry_sdk::resource::{
+        ResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector,
+    };
+    let explicit = resource_attributes(&lookup("OTEL_RESOURCE_ATTRIBUTES").unwrap_or_default());
+    let mut attrs = lambda_attributes(info, &lookup);
+    attrs.retain(|kv| !explicit.iter().any(|e| e.key == kv.key));
+    let detectors: [Box<dyn ResourceDetector>; 2] = [
+        Box::new(SdkProvidedResourceDetector),
+        Box::new(TelemetryResourceDetector),
+    ];
+    let mut builder = Resource::builder_empty()
+        .with_detectors(&detectors)
+        .with_attributes(attrs)
+        .with_attributes(explicit);
+    if let Some(name) = lookup("OTEL_SERVICE_NAME").filter(|v| !v.trim().is_empty()) {
+        builder = builder.with_service_name(name.trim().to_owned());
+    }
+    builder.build()
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` list-members separated by `,` (W3C Baggage format),
+/// spaces around them trimmed, values percent-decoded, `;` properties left out; a member without
+/// `=` or with an empty key is skipped.
+fn resource_attributes(value: &str) -> Vec<KeyValue> {
+    value
         .split(',')
-        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.trim().to_owned()))
-        .collect();
-    attrs.retain(|kv| !explicit.iter().any(|k| k == kv.key.as_str()));
-    Resource::builder().with_attributes(attrs).build()
+        .filter_map(|member| {
+            let member = member.split(';').next().unwrap_or_default();
+            let (k, v) = member.split_once('=')?;
+            let k = k.trim();
+            (!k.is_empty()).then(|| {
+                KeyValue::new(
+                    crate::otel::config::percent_decode(k),
+                    crate::otel::config::percent_decode(v.trim()),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The span attributes of one invocation (the FaaS server span): `faas.invocation_id`,
@@ -144,6 +179,44 @@ pub fn faas_trigger(event: &serde_json::Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// SDK environment variable spec: `OTEL_SERVICE_NAME` wins over a `service.name` in
+    /// `OTEL_RESOURCE_ATTRIBUTES`, which wins over what Lambda's environment implies; the attributes'
+    /// values are percent-decoded (W3C Baggage format).
+    #[test]
+    fn service_name_and_resource_attributes_follow_the_spec_order() {
+        let info = FunctionInfo {
+            service: "valuation".into(),
+            function_name: Some("valuate".into()),
+            ..Default::default()
+        };
+        let attr = |r: &Resource, k: &str| {
+            r.get(&opentelemetry::Key::from(k.to_owned()))
+                .map(|v| v.to_string())
+        };
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        };
+        let both = resource_from(
+            &info,
+            env(&[
+                ("OTEL_SERVICE_NAME", "pricing"),
+                (
+                    "OTEL_RESOURCE_ATTRIBUTES",
+                    "service.name=legacy, deployment.environment=eu%20west;p=1,faas.name=renamed,=x,broken",
+                ),
+            ]),
+        );
+        assert_eq!(attr(&both, "service.name").as_deref(), Some("pricing"));
+        assert_eq!(attr(&both, "deployment.environment").as_deref(), Some("eu west"));
+        assert_eq!(attr(&both, "faas.name").as_deref(), Some("renamed"));
+        assert_eq!(attr(&both, "cloud.provider").as_deref(), Some("aws"));
+        assert!(attr(&both, "telemetry.sdk.name").is_some());
+        let attrs_only = resource_from(&info, env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=legacy")]));
+        assert_eq!(attr(&attrs_only, "service.name").as_deref(), Some("legacy"));
+        let neither = resource_from(&info, env(&[("OTEL_SERVICE_NAME", " ")]));
+        assert_eq!(attr(&neither, "service.name").as_deref(), Some("valuation"));
+    }
 
     #[test]
     fn triggers_per_event_source() {
