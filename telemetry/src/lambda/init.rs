@@ -42,7 +42,9 @@ fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>
             .iter()
             .map(|e| format!("{e}; its spans are not exported")),
     );
-    if built.sinks.is_empty() {
+    // `always_off`: no span of any kind is sampled, `tracing`'s included (any case, SDK spec).
+    let sampler = std::env::var("OTEL_TRACES_SAMPLER").unwrap_or_default();
+    if built.sinks.is_empty() || sampler.trim().eq_ignore_ascii_case("always_off") {
         return Ok((None, warnings));
     }
     // An invocation without any trace context starts its own trace only when the sampler says so.

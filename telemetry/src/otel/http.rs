@@ -244,6 +244,7 @@ fn post_loop(
     shared: &Shared,
 ) {
     let mut taken: Vec<Vec<SpanData>> = Vec::new();
+    let mut warned = WarnEvery::new(FAILURE_WARNING_INTERVAL);
     loop {
         {
             let mut queue = shared.lock();
@@ -272,8 +273,25 @@ fn post_loop(
                 resource_spans: group_spans_by_resource_and_scope(spans, resource),
             }
             .encode_to_vec();
-            if !post(client, target, body).is_some_and(|s| s.is_success()) {
-                shared.dropped.fetch_add(count, Ordering::Relaxed);
+            let status = post(client, target, body);
+            if !status.is_some_and(|s| s.is_success()) {
+                let dropped = shared.dropped.fetch_add(count, Ordering::Relaxed) + count;
+                // A bad key (401), a missing permission (403) or a dead collector would otherwise lose
+                // every span without a word; once a minute at most. Never a header value.
+                if warned.due(std::time::Instant::now()) {
+                    let answer = status.map_or_else(
+                        || {
+                            "no answer (connection refused, timeout, or no credentials to sign with)"
+                                .to_owned()
+                        },
+                        |s| format!("HTTP {}", s.as_u16()),
+                    );
+                    tracing::warn!(
+                        answer = %answer,
+                        batches_dropped = dropped,
+                        "OTLP/HTTP span export failed; its spans are dropped"
+                    );
+                }
             }
             let mut queue = shared.lock();
             queue.done += count;
@@ -281,6 +299,34 @@ fn post_loop(
                 shared.idle.notify_all();
             }
         }
+    }
+}
+
+/// How often at most a failing exporter says so.
+const FAILURE_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A warning at most once per `interval`: the first is due at once.
+#[derive(Debug)]
+struct WarnEvery {
+    interval: Duration,
+    last: Option<std::time::Instant>,
+}
+
+impl WarnEvery {
+    const fn new(interval: Duration) -> Self {
+        Self { interval, last: None }
+    }
+
+    /// Whether a warning is due `now`; if so, the next is `interval` later.
+    fn due(&mut self, now: std::time::Instant) -> bool {
+        if self
+            .last
+            .is_some_and(|t| now.saturating_duration_since(t) < self.interval)
+        {
+            return false;
+        }
+        self.last = Some(now);
+        true
     }
 }
 
@@ -402,6 +448,20 @@ mod tests {
     use std::net::TcpListener;
     use std::time::Instant;
     use tracing_subscriber::layer::SubscriberExt;
+
+    /// A failing exporter says so at once, then at most once a minute (a dead collector must not flood
+    /// the function's logs).
+    #[test]
+    fn failures_are_warned_at_most_once_a_minute() {
+        let t0 = Instant::now();
+        let mut w = WarnEvery::new(FAILURE_WARNING_INTERVAL);
+        assert!(w.due(t0));
+        assert!(!w.due(t0 + Duration::from_secs(1)));
+        assert!(!w.due(t0 + Duration::from_secs(59)));
+        assert!(w.due(t0 + Duration::from_secs(60)));
+        assert!(!w.due(t0 + Duration::from_secs(90)));
+        assert!(w.due(t0 + Duration::from_secs(121)));
+    }
 
     fn export_one(exporter: OtlpHttpExporter) -> OtlpHttpExporter {
         let exporter = Arc::new(exporter);

@@ -139,16 +139,33 @@ pub fn build_provider(sink: Arc<dyn SpanSink>, resource: Resource) -> SdkTracerP
         .with_id_generator(super::XrayIdGenerator)
         .with_span_processor(SinkProcessor::new(sink))
         .with_resource(resource);
-    if !sampler_is_set(std::env::var("OTEL_TRACES_SAMPLER").ok().as_deref()) {
-        builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
-    }
+    let env = |k: &str| std::env::var(k).ok();
+    builder = builder.with_sampler(sampler(
+        env("OTEL_TRACES_SAMPLER").as_deref(),
+        env("OTEL_TRACES_SAMPLER_ARG").as_deref(),
+    ));
     builder.build()
 }
 
-/// Whether `OTEL_TRACES_SAMPLER` names a sampler for the SDK to read; empty is unset (SDK environment
-/// variable spec), so the default above applies instead of the SDK's fallback for an unknown value.
-fn sampler_is_set(value: Option<&str>) -> bool {
-    value.is_some_and(|v| !v.trim().is_empty())
+/// The sampler `OTEL_TRACES_SAMPLER` names, read as the SDK environment variable spec asks: names
+/// case-insensitive and trimmed, empty = unset, `OTEL_TRACES_SAMPLER_ARG` the ratio (0–1, default
+/// 1). Unset, `parentbased_always_off` and names this crate does not implement (`xray`,
+/// `jaeger_remote`) give the default `ParentBased(AlwaysOff)`: in Lambda, Lambda's segment decides.
+fn sampler(value: Option<&str>, arg: Option<&str>) -> Sampler {
+    let ratio = || {
+        arg.and_then(|a| a.trim().parse::<f64>().ok())
+            .filter(|r| (0.0..=1.0).contains(r))
+            .unwrap_or(1.0)
+    };
+    let parent_based = |s: Sampler| Sampler::ParentBased(Box::new(s));
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("always_on") => Sampler::AlwaysOn,
+        Some("always_off") => Sampler::AlwaysOff,
+        Some("traceidratio") => Sampler::TraceIdRatioBased(ratio()),
+        Some("parentbased_always_on") => parent_based(Sampler::AlwaysOn),
+        Some("parentbased_traceidratio") => parent_based(Sampler::TraceIdRatioBased(ratio())),
+        _ => parent_based(Sampler::AlwaysOff),
+    }
 }
 
 #[cfg(test)]
@@ -182,14 +199,40 @@ mod tests {
         sink.batches()
     }
 
-    /// SDK environment variables: empty is unset. An empty `OTEL_TRACES_SAMPLER` must keep the
-    /// `ParentBased(AlwaysOff)` default, not hand the SDK an unknown value it replaces with AlwaysOn.
+    /// SDK environment variables: sampler names are case-insensitive, empty is unset (the
+    /// `ParentBased(AlwaysOff)` default, not the SDK's AlwaysOn fallback for a value it does not
+    /// know), `OTEL_TRACES_SAMPLER_ARG` is the ratio, 1 when missing or out of range.
     #[test]
-    fn an_empty_sampler_variable_is_unset() {
-        assert!(!sampler_is_set(None));
-        assert!(!sampler_is_set(Some("")));
-        assert!(!sampler_is_set(Some("  ")));
-        assert!(sampler_is_set(Some("always_on")));
+    fn sampler_names_are_read_as_the_spec_says() {
+        let name = |v: Option<&str>, a: Option<&str>| format!("{:?}", sampler(v, a));
+        let default = name(None, None);
+        assert!(
+            default.contains("ParentBased") && default.contains("AlwaysOff"),
+            "{default}"
+        );
+        for unset in [Some(""), Some("  "), Some("parentbased_always_off"), Some("xray")] {
+            assert_eq!(name(unset, None), default, "{unset:?}");
+        }
+        assert_eq!(
+            name(Some(" Always_Off "), None),
+            format!("{:?}", Sampler::AlwaysOff)
+        );
+        assert_eq!(name(Some("ALWAYS_ON"), None), format!("{:?}", Sampler::AlwaysOn));
+        assert_eq!(
+            name(Some("TraceIdRatio"), Some("0.25")),
+            format!("{:?}", Sampler::TraceIdRatioBased(0.25))
+        );
+        assert_eq!(
+            name(Some("traceidratio"), Some("2")),
+            format!("{:?}", Sampler::TraceIdRatioBased(1.0))
+        );
+        assert_eq!(
+            name(Some("ParentBased_TraceIdRatio"), Some("0.5")),
+            format!(
+                "{:?}",
+                Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5)))
+            )
+        );
     }
 
     #[test]
