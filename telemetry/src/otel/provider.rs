@@ -44,8 +44,9 @@ impl SpanProcessor for SinkProcessor {
             return;
         }
         redact_span(&mut span);
-        if let Some(orphan) = crate::xray::adopt(span) {
-            self.sink.export(vec![orphan]);
+        let now = crate::xray::adopt(span);
+        if !now.is_empty() {
+            self.sink.export(now);
         }
     }
 

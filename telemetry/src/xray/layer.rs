@@ -733,8 +733,10 @@ where
         };
         let (data, finished) = rec.into_span_data(self.clock.now());
         // Join the nearest exported ancestor of the same trace while it is open (the registry closes
-        // parents after their children), so a whole invocation usually leaves as one batch.
-        if let Some(ancestor) = span
+        // parents after their children), so a whole invocation usually leaves as one batch — up to
+        // `MAX_HELD_SPANS`: a long invocation's spans leave in batches of that many instead of all
+        // staying in memory until it ends.
+        let batch = if let Some(ancestor) = span
             .scope()
             .skip(1)
             .find(|s| s.extensions().get::<SpanRecord>().is_some())
@@ -749,10 +751,16 @@ where
                 a.finished.extend(finished);
             }
             a.finished.push(data);
-            return;
-        }
-        let mut batch = finished;
-        batch.push(data);
+            if a.finished.len() < MAX_HELD_SPANS {
+                return;
+            }
+            std::mem::take(&mut a.finished)
+        } else {
+            let mut batch = finished;
+            batch.push(data);
+            batch
+        };
+        // Exported with no span's extensions borrowed: an exporter may log.
         self.sink.export(batch);
     }
 }
@@ -792,15 +800,22 @@ pub(crate) fn add_links(
     });
 }
 
+/// The most finished spans an open span holds for its batch; at this many they are exported at once
+/// (the X-Ray exporter sends them as independent subsegments under their still-open parent).
+pub(crate) const MAX_HELD_SPANS: usize = 1_000;
+
 /// Hands a finished OpenTelemetry-API span to the current `tracing` span's exported ancestor of the
-/// same trace, so it leaves in the invocation's batch. Gives it back when there is none.
+/// same trace, so it leaves in the invocation's batch. Returns what to export now: the span itself
+/// when there is no such ancestor, the ancestor's held spans when they reach [`MAX_HELD_SPANS`],
+/// else nothing.
 #[cfg(feature = "otel")]
-pub(crate) fn adopt(span: SpanData) -> Option<SpanData> {
+pub(crate) fn adopt(span: SpanData) -> Vec<SpanData> {
     let current = tracing::Span::current();
     let Some(id) = current.id() else {
-        return Some(span);
+        return vec![span];
     };
     let mut span = Some(span);
+    let mut full = Vec::new();
     tracing::dispatcher::get_default(|dispatch| {
         let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
             return;
@@ -812,11 +827,15 @@ pub(crate) fn adopt(span: SpanData) -> Option<SpanData> {
                 && let Some(data) = span.take_if(|d| d.span_context.trace_id() == rec.context.trace_id())
             {
                 rec.finished.push(data);
+                if rec.finished.len() >= MAX_HELD_SPANS {
+                    full = std::mem::take(&mut rec.finished);
+                }
                 return;
             }
         }
     });
-    span
+    full.extend(span);
+    full
 }
 
 /// The `X-Amzn-Trace-Id` value for an outgoing call made inside the current span: the invocation's
@@ -1271,6 +1290,45 @@ mod tests {
             drop(tracing::info_span!("lambda.invocation", telemetry.trace_header = text.as_str()).entered());
         });
         assert_eq!(sink.batches().len(), 1, "parsed from the text: sampled");
+    }
+
+    /// A long invocation's spans do not all stay in memory until it ends: at `MAX_HELD_SPANS` held
+    /// they leave as a batch, every span exactly once, the invocation span last; OpenTelemetry-API
+    /// spans count the same way.
+    #[cfg(feature = "otel")]
+    #[test]
+    fn a_long_invocation_sends_its_spans_in_batches_of_the_held_limit() {
+        use opentelemetry::trace::{Tracer, TracerProvider};
+        let sink = crate::xray::MemorySpanSink::default();
+        let layer = XrayLayer::with_span_sink(sink.clone());
+        let provider = crate::otel::provider::build_provider(
+            layer.sink(),
+            opentelemetry_sdk::Resource::builder_empty().build(),
+        );
+        let tracer = provider.tracer("lib");
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            for i in 0..2_400 {
+                if i % 2 == 0 {
+                    drop(tracing::info_span!("record", i).entered());
+                } else {
+                    drop(tracer.start("api"));
+                }
+            }
+        });
+        let batches = sink.batches();
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [MAX_HELD_SPANS, MAX_HELD_SPANS, 401], "{sizes:?}");
+        let last = batches.last().unwrap().last().unwrap();
+        assert_eq!(last.name, "lambda.invocation");
+        let mut ids: Vec<u64> = batches
+            .iter()
+            .flatten()
+            .map(|s| u64::from_be_bytes(s.span_context.span_id().to_bytes()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 2_401, "every span once");
     }
 
     /// A whole invocation leaves as one batch, each span after the spans it encloses and siblings in
