@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Default `ALLOWED_UPLOAD_MIME`.
-pub const DEFAULT_ALLOWED_MIME: &str = "image/jpeg,image/png,image/webp,image/heic";
+pub const DEFAULT_ALLOWED_MIME: &str = "image/jpeg,image/png,image/heic";
 /// Default `MAX_UPLOAD_MB`.
 pub const DEFAULT_MAX_UPLOAD_MB: u64 = 12;
 
@@ -165,7 +165,6 @@ fn extension(mime: &str) -> &'static str {
     match mime {
         "image/jpeg" => "jpg",
         "image/png" => "png",
-        "image/webp" => "webp",
         "image/heic" => "heic",
         _ => "bin",
     }

@@ -11,6 +11,9 @@ locals {
   # pool"); dev keeps the "Amazon Cognito User Pool Module" default, so test users sign in with a password.
   cognito_mfa = "OPTIONAL"
 
+  # Seed 001 "Custom domain": dev.collectiq.com for non-prod; the local frontend too, for development.
+  default_cors_origins = ["https://dev.collectiq.com", "http://localhost:3000"]
+
   # Used when platform.auto.tfvars.json does not carry the spec's [platform].log_level /
   # [[state_machines]].workflow_type; check-infra fails if these and the spec disagree.
   default_log_level          = "DEBUG"

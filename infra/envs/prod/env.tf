@@ -12,6 +12,9 @@ locals {
   # user must set up a TOTP app and use it to sign in (check-infra verifies the planned pool).
   cognito_mfa = "ON"
 
+  # Seed 001 "Custom domain": app.collectiq.com in prod — and nothing on localhost.
+  default_cors_origins = ["https://app.collectiq.com"]
+
   # Used when platform.auto.tfvars.json does not carry the spec's [platform].log_level /
   # [[state_machines]].workflow_type; check-infra fails if these and the spec disagree.
   default_log_level          = "INFO"

@@ -156,9 +156,9 @@ variable "oncall_email_addresses" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Browser origins allowed to call the API and upload."
+  description = "Browser origins allowed to call the API and upload (null: the environment's seed 001 domain, local.default_cors_origins)."
   type        = list(string)
-  default     = ["http://localhost:3000"]
+  default     = null
 }
 
 variable "authenticity_flag_threshold" {

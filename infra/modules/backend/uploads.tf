@@ -104,7 +104,9 @@ resource "aws_s3_bucket_cors_configuration" "uploads" {
   cors_rule {
     allowed_methods = ["PUT"]
     allowed_origins = var.cors_allowed_origins
-    allowed_headers = ["content-type", "content-length", "x-amz-*"]
+    # upload_presign signs `If-None-Match: *` into the URL (a key is never overwritten): the browser
+    # sends it, so its CORS preflight must be allowed to.
+    allowed_headers = ["content-type", "content-length", "if-none-match", "x-amz-*"]
     max_age_seconds = 3000
   }
 }

@@ -56,7 +56,7 @@ variable "log_level" {
 variable "allowed_upload_mime" {
   description = "MIME types upload_presign accepts (ALLOWED_UPLOAD_MIME, comma-joined)."
   type        = list(string)
-  default     = ["image/jpeg", "image/png", "image/webp", "image/heic"]
+  default     = ["image/jpeg", "image/png", "image/heic"]
 }
 
 variable "max_upload_mb" {
