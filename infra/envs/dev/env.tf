@@ -13,6 +13,8 @@ locals {
 
   # Seed 001 "Custom domain": dev.collectiq.com for non-prod; the local frontend too, for development.
   default_cors_origins = ["https://dev.collectiq.com", "http://localhost:3000"]
+  # The hosted UI's callback and logout URLs (seed 001: https://<custom domain>/auth/callback).
+  app_origins = ["https://dev.collectiq.com"]
 
   # Used when platform.auto.tfvars.json does not carry the spec's [platform].log_level /
   # [[state_machines]].workflow_type; check-infra fails if these and the spec disagree.

@@ -14,6 +14,8 @@ locals {
 
   # Seed 001 "Custom domain": app.collectiq.com in prod — and nothing on localhost.
   default_cors_origins = ["https://app.collectiq.com"]
+  # The hosted UI's callback and logout URLs (seed 001: https://<custom domain>/auth/callback).
+  app_origins = ["https://app.collectiq.com"]
 
   # Used when platform.auto.tfvars.json does not carry the spec's [platform].log_level /
   # [[state_machines]].workflow_type; check-infra fails if these and the spec disagree.

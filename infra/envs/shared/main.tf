@@ -58,6 +58,7 @@ module "backend" {
   artifacts_dir           = local.artifacts_dir
   log_retention_days      = var.log_retention_days
   cors_allowed_origins    = var.cors_allowed_origins != null ? var.cors_allowed_origins : local.default_cors_origins
+  app_origins             = local.app_origins
   state_machine_log_level = local.state_machine_log_level
   state_machine_type      = local.state_machine_type
   deletion_protection     = local.deletion_protection

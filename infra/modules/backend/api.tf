@@ -14,8 +14,11 @@ locals {
   route_functions = toset([for r in local.routes : r.function])
 }
 
+# Seed 001 "Amazon Cognito User Pool Module": pool "collectiq-${environment}", client
+# "collectiq-web-${environment}", passwords of 8+ characters with upper, lower, digit and symbol, the
+# authorization-code flow with openid/email/profile, and a hosted UI at "collectiq-${environment}".
 resource "aws_cognito_user_pool" "users" {
-  name                     = "${var.name_prefix}-users"
+  name                     = var.name_prefix
   deletion_protection      = var.deletion_protection ? "ACTIVE" : "INACTIVE"
   username_attributes      = ["email"]
   auto_verified_attributes = ["email"]
@@ -30,7 +33,7 @@ resource "aws_cognito_user_pool" "users" {
   }
 
   password_policy {
-    minimum_length                   = 12
+    minimum_length                   = 8
     require_lowercase                = true
     require_uppercase                = true
     require_numbers                  = true
@@ -47,7 +50,7 @@ resource "aws_cognito_user_pool" "users" {
 }
 
 resource "aws_cognito_user_pool_client" "web" {
-  name                          = "${var.name_prefix}-web"
+  name                          = "collectiq-web-${var.environment}"
   user_pool_id                  = aws_cognito_user_pool.users.id
   generate_secret               = false
   prevent_user_existence_errors = "ENABLED"
@@ -64,6 +67,20 @@ resource "aws_cognito_user_pool_client" "web" {
     id_token      = "hours"
     refresh_token = "days"
   }
+
+  allowed_oauth_flows_user_pool_client = true
+  allowed_oauth_flows                  = ["code"]
+  allowed_oauth_scopes                 = ["openid", "email", "profile"]
+  supported_identity_providers         = ["COGNITO"]
+  callback_urls                        = [for origin in var.app_origins : "${origin}/auth/callback"]
+  logout_urls                          = var.app_origins
+}
+
+# The hosted UI (seed 001 "hosted_ui_domain_prefix", and its smoke test "Verify Cognito Hosted UI
+# accessibility"): https://collectiq-<environment>.auth.<region>.amazoncognito.com.
+resource "aws_cognito_user_pool_domain" "hosted_ui" {
+  domain       = "collectiq-${var.environment}"
+  user_pool_id = aws_cognito_user_pool.users.id
 }
 
 resource "aws_apigatewayv2_api" "http" {

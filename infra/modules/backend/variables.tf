@@ -71,6 +71,12 @@ variable "cors_allowed_origins" {
   default     = ["http://localhost:3000"]
 }
 
+variable "app_origins" {
+  description = "The web app's https origins (seed 001's custom domain): the app client's callback (<origin>/auth/callback) and logout URLs."
+  type        = list(string)
+  default     = ["https://dev.collectiq.com"]
+}
+
 variable "upload_ia_transition_days" {
   description = "Days after which uploaded card images move to STANDARD_IA."
   type        = number
