@@ -30,7 +30,7 @@ pub struct Deps {
     pub sfn: aws_sdk_sfn::Client,
     /// `STATE_MACHINE_ARN`.
     pub state_machine_arn: String,
-    /// `UPLOAD_BUCKET`.
+    /// `BUCKET_UPLOADS`.
     pub bucket: String,
     /// Pseudonyms for log lines and quota counters.
     pub users: UserHasher,
@@ -39,7 +39,7 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `UPLOAD_BUCKET`, `REVALUE_DAILY_LIMIT` (20),
+    /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `BUCKET_UPLOADS`, `REVALUE_DAILY_LIMIT` (20),
     /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
@@ -60,7 +60,7 @@ impl Deps {
             store: CardStore::new(dynamodb, table),
             sfn: telemetry::traced_client!(aws_sdk_sfn, aws),
             state_machine_arn: config::required("STATE_MACHINE_ARN")?,
-            bucket: config::required("UPLOAD_BUCKET")?,
+            bucket: config::required("BUCKET_UPLOADS")?,
             users: config::user_hasher(aws).await?,
         })
     }

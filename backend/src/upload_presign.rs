@@ -115,7 +115,7 @@ pub struct PresignedUpload {
 pub struct Deps {
     /// S3 client (presigning only).
     pub s3: aws_sdk_s3::Client,
-    /// `UPLOAD_BUCKET`.
+    /// `BUCKET_UPLOADS`.
     pub bucket: String,
     /// `ALLOWED_UPLOAD_MIME`, `MAX_UPLOAD_MB`.
     pub policy: UploadPolicy,
@@ -126,7 +126,7 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// From `UPLOAD_BUCKET`, `ALLOWED_UPLOAD_MIME`, `MAX_UPLOAD_MB`, `PRESIGN_TTL_SECONDS` (300),
+    /// From `BUCKET_UPLOADS`, `ALLOWED_UPLOAD_MIME`, `MAX_UPLOAD_MB`, `PRESIGN_TTL_SECONDS` (300),
     /// `S3_FORCE_PATH_STYLE` (false; true for local emulators), `TABLE_NAME` and `PRESIGN_DAILY_LIMIT`
     /// (200; the quota) and `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
@@ -145,7 +145,7 @@ impl Deps {
             .build();
         Ok(Self {
             s3: aws_sdk_s3::Client::from_conf(s3),
-            bucket: config::required("UPLOAD_BUCKET")?,
+            bucket: config::required("BUCKET_UPLOADS")?,
             policy,
             quota: DailyQuota::new(
                 telemetry::traced_client!(aws_sdk_dynamodb, aws),

@@ -47,7 +47,7 @@ pub struct CardImageDeps {
 }
 
 impl CardImageDeps {
-    /// From `TABLE_NAME`, `UPLOAD_BUCKET`, `S3_FORCE_PATH_STYLE` (false; emulators) and
+    /// From `TABLE_NAME`, `BUCKET_UPLOADS`, `S3_FORCE_PATH_STYLE` (false; emulators) and
     /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
@@ -64,7 +64,7 @@ impl CardImageDeps {
             ),
             uploads: UploadStore::new(
                 aws_sdk_s3::Client::from_conf(s3),
-                config::required("UPLOAD_BUCKET")?,
+                config::required("BUCKET_UPLOADS")?,
             ),
             users: config::user_hasher(aws).await?,
         })

@@ -40,19 +40,19 @@ locals {
   api_env = {
     healthz = {}
     upload_presign = merge(local.user_id_hash_key_env, local.table_env, {
-      UPLOAD_BUCKET       = aws_s3_bucket.uploads.id
+      BUCKET_UPLOADS      = aws_s3_bucket.uploads.id
       ALLOWED_UPLOAD_MIME = join(",", var.allowed_upload_mime)
       MAX_UPLOAD_MB       = tostring(var.max_upload_mb)
       PRESIGN_TTL_SECONDS = tostring(var.presign_ttl_seconds)
       PRESIGN_DAILY_LIMIT = tostring(var.presign_daily_limit)
     })
-    cards_create = merge(local.user_id_hash_key_env, local.table_env, { UPLOAD_BUCKET = aws_s3_bucket.uploads.id })
+    cards_create = merge(local.user_id_hash_key_env, local.table_env, { BUCKET_UPLOADS = aws_s3_bucket.uploads.id })
     cards_list   = merge(local.user_id_hash_key_env, local.table_env)
     cards_get    = merge(local.user_id_hash_key_env, local.table_env)
-    cards_delete = merge(local.user_id_hash_key_env, local.table_env, { UPLOAD_BUCKET = aws_s3_bucket.uploads.id })
+    cards_delete = merge(local.user_id_hash_key_env, local.table_env, { BUCKET_UPLOADS = aws_s3_bucket.uploads.id })
     cards_revalue = merge(local.user_id_hash_key_env, local.table_env, {
       STATE_MACHINE_ARN   = aws_sfn_state_machine.valuation.arn
-      UPLOAD_BUCKET       = aws_s3_bucket.uploads.id
+      BUCKET_UPLOADS      = aws_s3_bucket.uploads.id
       REVALUE_DAILY_LIMIT = tostring(var.revalue_daily_limit)
     })
   }
