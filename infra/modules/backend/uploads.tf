@@ -55,9 +55,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "uploads" {
       prefix = "uploads/"
     }
 
+    # Seeds 000 ("Intelligent tiering for variable access") and 001 ("S3 Intelligent-Tiering for
+    # uploads"): a card's images are read often while it is new and rarely after, which tiering follows
+    # per object without STANDARD_IA's retrieval fees on the ones read again.
     transition {
       days          = var.upload_ia_transition_days
-      storage_class = "STANDARD_IA"
+      storage_class = "INTELLIGENT_TIERING"
     }
   }
 

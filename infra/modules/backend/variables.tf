@@ -78,7 +78,7 @@ variable "app_origins" {
 }
 
 variable "upload_ia_transition_days" {
-  description = "Days after which uploaded card images move to STANDARD_IA."
+  description = "Days after which uploaded card images move to S3 Intelligent-Tiering (seeds 000/001)."
   type        = number
   default     = 30
 }
