@@ -349,7 +349,11 @@ module "pipeline" {
   environment_variables = lookup(local.pipeline_env, each.key, {})
   policy_json           = lookup(local.pipeline_policies, each.key, null)
   alias_name            = var.alias_name
-  tags                  = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })
+  # The stuck-valuation sweep invokes error_handler asynchronously (sweep.tf): a sweep that still fails
+  # after Lambda's retries is queued with its whole invocation record, not lost. The others are
+  # invoked synchronously by the state machine.
+  on_failure_destination_arn = each.key == "error_handler" ? aws_sqs_queue.valuation_dlq.arn : null
+  tags                       = merge(local.tags, { Feature = coalesce(each.value.feature, lookup(local.default_feature, each.key, "cards")), Tier = each.value.tier })
 }
 
 module "api" {

@@ -168,7 +168,8 @@ resource "aws_dynamodb_table" "main" {
 
 # --- dead-letter queues ----------------------------------------------------------------------------------
 
-# Failed valuations the error handler could not record (the state machine's DeadLetter state).
+# Failed valuations the error handler could not record (the state machine's DeadLetter state), and
+# stuck-valuation sweeps that failed after Lambda's retries (error_handler's on-failure destination).
 resource "aws_sqs_queue" "valuation_dlq" {
   name                              = "${var.name_prefix}-valuation-dlq"
   message_retention_seconds         = 1209600
