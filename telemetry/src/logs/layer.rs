@@ -3,7 +3,7 @@
 use super::LogConfig;
 use super::buffer::LogBuffer;
 use super::record::{
-    FieldCollector, FieldValue, Line, Printed, context_slot, encode_span_value, is_printable,
+    FieldCollector, FieldValue, Line, MAX_LINE_BYTES, Printed, context_slot, encode_span_value, is_printable,
     redact_captured, within_event_limit, write_context, write_field_key,
 };
 use crate::clock::{Clock, Stamp, SystemClock};
@@ -617,11 +617,14 @@ where
     W: for<'a> MakeWriter<'a> + 'static,
 {
     fn write(&self, meta: &Metadata<'_>, bytes: &[u8]) {
-        // A broken sink loses telemetry, never the request.
-        let _ = self
-            .writer
-            .make_writer_for(meta)
-            .write_all(&within_event_limit(bytes, self.cfg.pretty));
+        // A broken sink loses telemetry, never the request. Almost every line is far under the limit:
+        // only a longer one goes through the cutting.
+        let mut writer = self.writer.make_writer_for(meta);
+        let _ = if bytes.len() <= MAX_LINE_BYTES {
+            writer.write_all(bytes)
+        } else {
+            writer.write_all(&within_event_limit(bytes, self.cfg.pretty))
+        };
     }
 
     fn render<S>(
@@ -1152,7 +1155,6 @@ mod tests {
     use super::*;
     use crate::clock::FixedClock;
     use crate::logs::BufferConfig;
-    use crate::logs::MAX_LINE_BYTES;
     use serde_json::{Value, json};
     use std::sync::Mutex;
     use tracing_subscriber::layer::SubscriberExt;
