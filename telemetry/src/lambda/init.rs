@@ -42,18 +42,17 @@ fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>
             .iter()
             .map(|e| format!("{e}; its spans are not exported")),
     );
-    // `always_off`: no span of any kind is sampled, `tracing`'s included (any case, SDK spec).
-    let sampler = std::env::var("OTEL_TRACES_SAMPLER").unwrap_or_default();
-    if built.sinks.is_empty() || sampler.trim().eq_ignore_ascii_case("always_off") {
+    // Sampler names are case-insensitive (SDK spec). `always_off`: no span of any kind is sampled,
+    // `tracing`'s included.
+    let sampler = std::env::var("OTEL_TRACES_SAMPLER")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if built.sinks.is_empty() || sampler == "always_off" {
         return Ok((None, warnings));
     }
     // An invocation without any trace context starts its own trace only when the sampler says so.
-    let roots = std::env::var("OTEL_TRACES_SAMPLER").is_ok_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "always_on" | "parentbased_always_on"
-        )
-    });
+    let roots = matches!(sampler.as_str(), "always_on" | "parentbased_always_on");
     let layer = XrayLayer::with_span_sink(built.sinks).with_root_sampling(roots);
     // The global provider holds its own handle; spans made with the OpenTelemetry API share the sinks.
     let _provider = crate::otel::install_provider(layer.sink(), resource);

@@ -216,6 +216,14 @@ fn is_header_value(s: &str) -> bool {
     s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
+/// Adds `warning` unless the same one is there already (a variable read for several exporters warns
+/// once).
+fn warn_once(warnings: &mut Vec<ConfigWarning>, warning: ConfigWarning) {
+    if !warnings.contains(&warning) {
+        warnings.push(warning);
+    }
+}
+
 pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -327,20 +335,14 @@ impl TraceExportConfig {
                         "OTEL_EXPORTER_OTLP_PROTOCOL",
                     ) && !p.eq_ignore_ascii_case("http/protobuf")
                     {
-                        let warning = ConfigWarning::Protocol { var, value: p };
-                        if !warnings.contains(&warning) {
-                            warnings.push(warning);
-                        }
+                        warn_once(&mut warnings, ConfigWarning::Protocol { var, value: p });
                     }
                     if let Some((var, c)) = first(
                         "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
                         "OTEL_EXPORTER_OTLP_COMPRESSION",
                     ) && !c.eq_ignore_ascii_case("none")
                     {
-                        let warning = ConfigWarning::Compression { var, value: c };
-                        if !warnings.contains(&warning) {
-                            warnings.push(warning);
-                        }
+                        warn_once(&mut warnings, ConfigWarning::Compression { var, value: c });
                     }
                     let url = match (
                         get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
@@ -573,10 +575,7 @@ fn timeout(
         None => DEFAULT,
         Some((var, v)) => v.parse::<u64>().map_or_else(
             |_| {
-                let warning = ConfigWarning::Timeout { var, value: v };
-                if !warnings.contains(&warning) {
-                    warnings.push(warning);
-                }
+                warn_once(warnings, ConfigWarning::Timeout { var, value: v });
                 DEFAULT
             },
             Duration::from_millis,
