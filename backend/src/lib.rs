@@ -12,7 +12,7 @@
 //! async fn main() -> Result<(), Error> {
 //!     telemetry::init()?;
 //!     let deps = Deps::from_env(&backend::config::aws().await).await?;
-//!     lambda_runtime::run(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
+//!     telemetry::lambda::run_sequential(telemetry::layer().service(service_fn(|e| handler(e, &deps)))).await
 //! }
 //! ```
 //!

@@ -50,6 +50,8 @@ struct Received {
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// When the collector began writing its answer.
+    answered: Instant,
 }
 
 impl Received {
@@ -61,8 +63,19 @@ impl Received {
     }
 }
 
+const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+
 /// A loopback OTLP/HTTP collector: answers 200 to everything, keeps every request.
 fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
+    collector_answering(|_| (Duration::ZERO, OK))
+}
+
+/// A loopback OTLP/HTTP collector answering its `n`-th request (over any connection) with
+/// `answer(n)`: a wait, then the response text. Keeps every request.
+fn collector_answering(
+    answer: impl Fn(usize) -> (Duration, &'static str) + Send + Sync + 'static,
+) -> (String, Arc<Mutex<Vec<Received>>>) {
+    let answer = Arc::new(answer);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -70,6 +83,7 @@ fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let sink = Arc::clone(&sink);
+            let answer = Arc::clone(&answer);
             std::thread::spawn(move || {
                 let mut writer = stream.try_clone().unwrap();
                 let mut reader = BufReader::new(stream);
@@ -98,15 +112,17 @@ fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
                         .map_or(0, |(_, v)| v.parse().unwrap());
                     let mut body = vec![0; len];
                     reader.read_exact(&mut body).unwrap();
+                    let n = sink.lock().unwrap().len();
+                    let (hold, text) = answer(n);
+                    std::thread::sleep(hold);
                     sink.lock().unwrap().push(Received {
                         method,
                         path,
                         headers,
                         body,
+                        answered: Instant::now(),
                     });
-                    writer
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                        .unwrap();
+                    writer.write_all(text.as_bytes()).unwrap();
                 }
             });
         }
@@ -497,4 +513,60 @@ fn concurrent_invocations_keep_their_own_ids() {
         most_open >= 8,
         "at most {most_open} invocations overlapped: {windows:?}"
     );
+}
+
+/// Lambda may freeze the process as soon as the runtime asks for the next event: a post still in
+/// flight would finish only at the next thaw. `telemetry::run` waits for the invocation's spans after
+/// the response is posted and before that request — the caller is not kept waiting, the spans are not
+/// left behind — and a `503` is posted again after its `Retry-After`.
+#[test]
+fn spans_leave_after_the_response_and_before_the_next_event() {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let hold = Duration::from_millis(400);
+    let (base, received) = collector_answering(move |n| match n {
+        0 => (
+            Duration::ZERO,
+            "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n",
+        ),
+        _ => (hold, OK),
+    });
+    let f = start(&daemon, &base, &[("OTEL_TRACES_EXPORTER", "otlp")]);
+    let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
+    let inv = f.invoke_traced(r#"{"card_id": "c-9"}"#, &header);
+    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+
+    // The function's next `/next`, after its response.
+    let response = format!("response {}", inv.request_id);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (responded, next) = loop {
+        let calls = f.calls();
+        let at = calls.iter().position(|(_, c)| *c == response);
+        if let Some(at) = at
+            && let Some((next, _)) = calls[at..].iter().find(|(_, c)| c == "next")
+        {
+            break (calls[at].0, *next);
+        }
+        assert!(Instant::now() < deadline, "no poll after the response: {calls:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let posts = received.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2, "the 503, then the accepted retry");
+    assert_eq!(posts[0].body, posts[1].body, "the retry carries the same batch");
+    let request = ExportTraceServiceRequest::decode(posts[1].body.as_slice()).unwrap();
+    let all = spans(&[request]);
+    let trace = ROOT[2..].replace('-', "");
+    assert!(!all.is_empty());
+    assert!(
+        all.iter().all(|(_, _, sp)| hex(&sp.trace_id) == trace),
+        "the invocation's spans"
+    );
+    assert!(
+        responded < posts[1].answered,
+        "the response was posted while the collector still held the spans (not delayed by the flush)"
+    );
+    assert!(
+        posts[1].answered < next,
+        "the function asked for its next event only once its spans had left"
+    );
+    let _scope = verify_sigv4(&posts[1], base.trim_start_matches("http://"));
 }

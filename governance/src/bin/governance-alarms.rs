@@ -11,6 +11,8 @@ async fn main() -> Result<(), Error> {
     // Terraform's environment wins over the packaged spec: from_env applies it.
     let deps = LambdaDeps::from_env().await?;
     let deps = &deps;
-    lambda_runtime::run(telemetry::layer().service(service_fn(move |event| alarms_handler(event, deps))))
-        .await
+    telemetry::lambda::run_sequential(
+        telemetry::layer().service(service_fn(move |event| alarms_handler(event, deps))),
+    )
+    .await
 }

@@ -9,6 +9,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init()?;
     let deps = Deps::from_env().await?;
     let deps = &deps;
-    lambda_runtime::run(telemetry::layer().service(service_fn(move |event| fast_burn_handler(event, deps))))
-        .await
+    telemetry::lambda::run_sequential(
+        telemetry::layer().service(service_fn(move |event| fast_burn_handler(event, deps))),
+    )
+    .await
 }

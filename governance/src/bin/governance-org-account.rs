@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init()?;
     let deps = OrgLambdaDeps::from_env().await?;
     let deps = &deps;
-    lambda_runtime::run(
+    telemetry::lambda::run_sequential(
         telemetry::layer().service(service_fn(move |event: LambdaEvent<_>| {
             // Each item is bounded by the time this invocation has left (see account_handler_until).
             let deadline = event.context.deadline();

@@ -188,6 +188,7 @@ impl TelemetryBuilder {
         } else {
             (None, Vec::new())
         };
+        let spans = xray.as_ref().map(XrayLayer::sink);
         let panic_hook = PanicHook::new(logs.clone());
         let subscriber = tracing_subscriber::registry()
             .with(JsonLogLayer::new(logs))
@@ -227,6 +228,7 @@ impl TelemetryBuilder {
             correlation: None,
             correlation_header: self.correlation_header,
             propagators: None,
+            spans,
         });
         Ok(())
     }

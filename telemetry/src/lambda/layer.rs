@@ -33,6 +33,8 @@ pub(super) struct Shared {
     pub(super) correlation_header: Option<String>,
     /// `None`: `OTEL_PROPAGATORS` ([`Propagators::from_env`]).
     pub(super) propagators: Option<Propagators>,
+    /// Where `init`'s span layer sends spans: [`run`](super::run) flushes it after each response.
+    pub(super) spans: Option<Arc<dyn crate::xray::SpanSink>>,
 }
 
 static INSTALLED: OnceLock<Shared> = OnceLock::new();
@@ -65,6 +67,7 @@ pub fn layer() -> InvocationLayer {
                     correlation: None,
                     correlation_header: None,
                     propagators: None,
+                    spans: None,
                 },
             }
         }
@@ -107,6 +110,7 @@ impl InvocationLayer {
                 correlation: None,
                 correlation_header: None,
                 propagators: None,
+                spans: None,
             },
         }
     }
@@ -156,6 +160,13 @@ impl InvocationLayer {
             inner,
             shared: self.shared.clone(),
         }
+    }
+}
+
+impl InvocationLayer {
+    /// The sink `init`'s span layer exports to, when it made one.
+    pub(super) fn span_sink(&self) -> Option<Arc<dyn crate::xray::SpanSink>> {
+        self.shared.spans.clone()
     }
 }
 

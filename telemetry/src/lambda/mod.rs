@@ -13,9 +13,14 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), Error> {
 //!     telemetry::init()?;
-//!     lambda_runtime::run(telemetry::layer().service(service_fn(handler))).await
+//!     telemetry::run(service_fn(handler)).await
 //! }
 //! ```
+//!
+//! [`run`] (concurrent under Lambda Managed Instances) or [`run_sequential`] (a handler that borrows
+//! from `main`) also wait, once the runtime has posted the response and before it asks for the next
+//! event, for spans a background exporter (OTLP/HTTP) still holds ([`SpanFlushLayer`]); with
+//! `lambda_runtime::run` directly, an OTLP/HTTP post in flight may be frozen with the process.
 //!
 //! Per invocation the layer opens the [`INVOCATION_SPAN`] carrying the request id, function ARN, the
 //! trace header from `context.xray_trace_id` (the env var only as a fallback), the correlation id and
@@ -35,4 +40,6 @@ mod run;
 
 pub use init::{InitError, TelemetryBuilder, init};
 pub use layer::{InvocationFuture, InvocationLayer, InvocationService, layer};
-pub use run::{run, run_with};
+pub use run::{
+    FLUSH_MARGIN, SpanFlushFuture, SpanFlushLayer, SpanFlushService, run, run_sequential, run_with,
+};

@@ -11,6 +11,19 @@
 //! wake starts the post before Lambda can freeze the process; it is a system call only when the thread
 //! sleeps. A full queue or a dead endpoint loses spans (counted in [`OtlpHttpExporter::dropped`]), never
 //! delays a request.
+//!
+//! Retries follow the OTLP/HTTP spec (<https://opentelemetry.io/docs/specs/otlp/#failures-1>): a
+//! `429`, `502`, `503` or `504`, or no answer at all (connection refused, reset, timed out), is tried
+//! again after the server's `Retry-After` (seconds or an HTTP date) or else an exponential backoff with
+//! jitter ([`FIRST_BACKOFF`] doubling up to [`MAX_BACKOFF`]); any other status is final. A batch's
+//! export, its retries included, ends within the timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`): a wait that
+//! would pass it is not started, and the batch is dropped.
+//!
+//! Lambda freezes the process once the runtime asks for the next event, so a post still in flight
+//! would finish only at the next thaw (past its SigV4 date, or never). [`run`](crate::lambda::run)
+//! therefore waits, after the response is posted and before that request, for what the invocation
+//! handed over ([`SpanSink::flush`]): the caller already has its answer, and the wait is bounded by
+//! the invocation's deadline and the export timeout.
 
 use crate::xray::SpanSink;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -104,6 +117,8 @@ impl Shared {
 pub struct OtlpHttpExporter {
     shared: Arc<Shared>,
     thread: std::thread::Thread,
+    /// The export timeout: no batch takes longer, so no flush waits longer.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for OtlpHttpExporter {
@@ -149,6 +164,7 @@ impl OtlpHttpExporter {
         });
         let theirs = Arc::clone(&shared);
         let resource = ResourceAttributesWithSchema::from(resource);
+        let timeout = target.timeout;
         // The blocking client is built (and later dropped) on its own thread: reqwest's blocking client
         // must not be created or dropped inside an async runtime, which is where `init` usually runs.
         let (ready_tx, ready_rx) = sync_channel(1);
@@ -184,6 +200,7 @@ impl OtlpHttpExporter {
         Ok(Self {
             shared,
             thread: handle.thread().clone(),
+            timeout,
         })
     }
 
@@ -198,15 +215,25 @@ impl OtlpHttpExporter {
     /// For shutdown and tests — never called on the invocation path.
     #[must_use]
     pub fn wait_idle(&self, timeout: Duration) -> bool {
+        self.wait_done(None, timeout)
+    }
+
+    /// Waits up to `timeout` until `ticket` batches (every accepted one when `None`) are done. The
+    /// thread takes batches in the order they came, so the first `ticket` are done when `done` is.
+    fn wait_done(&self, ticket: Option<u64>, timeout: Duration) -> bool {
         let mut queue = self.shared.lock();
+        let ticket = ticket.unwrap_or(queue.accepted);
+        if queue.done >= ticket {
+            return true;
+        }
         queue.idle_waiters += 1;
         let (mut queue, _) = self
             .shared
             .idle
-            .wait_timeout_while(queue, timeout, |q| q.done < q.accepted)
+            .wait_timeout_while(queue, timeout, |q| q.done < ticket.min(q.accepted))
             .unwrap_or_else(PoisonError::into_inner);
         queue.idle_waiters -= 1;
-        queue.done >= queue.accepted
+        queue.done >= ticket.min(queue.accepted)
     }
 }
 
@@ -273,19 +300,12 @@ fn post_loop(
                 resource_spans: group_spans_by_resource_and_scope(spans, resource),
             }
             .encode_to_vec();
-            let status = post(client, target, body);
-            if !status.is_some_and(|s| s.is_success()) {
+            let answer = post_with_retries(target, |body| post(client, target, body), body.into());
+            if !matches!(answer, Answer::Status(s, _) if s.is_success()) {
                 let dropped = shared.dropped.fetch_add(count, Ordering::Relaxed) + count;
                 // A bad key (401), a missing permission (403) or a dead collector would otherwise lose
                 // every span without a word; once a minute at most. Never a header value.
                 if warned.due(std::time::Instant::now()) {
-                    let answer = status.map_or_else(
-                        || {
-                            "no answer (connection refused, timeout, or no credentials to sign with)"
-                                .to_owned()
-                        },
-                        |s| format!("HTTP {}", s.as_u16()),
-                    );
                     tracing::warn!(
                         answer = %answer,
                         batches_dropped = dropped,
@@ -330,29 +350,129 @@ impl WarnEvery {
     }
 }
 
-fn post(
-    client: &reqwest::blocking::Client,
+/// How one POST ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// The endpoint answered with this status, and the wait its `Retry-After` asked for, if any.
+    Status(reqwest::StatusCode, Option<Duration>),
+    /// No answer: connection refused or reset, or the request timed out.
+    Unanswered,
+    /// Not sent: no credentials in the environment to sign with.
+    #[cfg(feature = "sigv4")]
+    Unsigned,
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Status(s, _) => write!(f, "HTTP {}", s.as_u16()),
+            Self::Unanswered => f.write_str("no answer (connection refused or reset, or timed out)"),
+            #[cfg(feature = "sigv4")]
+            Self::Unsigned => f.write_str("not sent: no AWS credentials in the environment to sign with"),
+        }
+    }
+}
+
+impl Answer {
+    /// Whether the spec says to try again: `429`, `502`, `503`, `504`, or no answer at all.
+    fn is_retryable(self) -> bool {
+        match self {
+            Self::Status(s, _) => matches!(s.as_u16(), 429 | 502 | 503 | 504),
+            Self::Unanswered => true,
+            #[cfg(feature = "sigv4")]
+            Self::Unsigned => false,
+        }
+    }
+}
+
+/// The first backoff before a retry when the server gave no `Retry-After`; doubled after each
+/// retry up to [`MAX_BACKOFF`], each wait drawn between half and all of it (jitter, so functions that
+/// failed together do not retry together).
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest backoff between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Posts `body` with `attempt` until it is answered with a final status, or until the next wait would
+/// end past `target.timeout` since the first attempt (the budget of the whole export).
+fn post_with_retries(
     target: &HttpTarget,
-    body: Vec<u8>,
-) -> Option<reqwest::StatusCode> {
+    mut attempt: impl FnMut(bytes::Bytes) -> Answer,
+    body: bytes::Bytes,
+) -> Answer {
+    let started = std::time::Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let answer = attempt(body.clone()); // a reference count, not a copy
+        if !answer.is_retryable() {
+            return answer;
+        }
+        let wait = match answer {
+            Answer::Status(_, Some(after)) => after,
+            _ => jittered(backoff),
+        };
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        if started.elapsed().saturating_add(wait) >= target.timeout {
+            return answer;
+        }
+        std::thread::sleep(wait);
+    }
+}
+
+/// A wait between half and all of `backoff`.
+fn jittered(backoff: Duration) -> Duration {
+    let half = backoff / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
+    half + Duration::from_nanos(crate::clock::random_u64() % nanos)
+}
+
+/// A `Retry-After` value as a wait from `now`: delay-seconds, or an HTTP date (a date already past
+/// is no wait). `None` for anything else: the backoff applies.
+/// <https://www.rfc-editor.org/rfc/rfc9110#field.retry-after>
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is a wait longer than any budget.
+        return Some(value.parse().map_or(Duration::MAX, Duration::from_secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
+fn post(client: &reqwest::blocking::Client, target: &HttpTarget, body: bytes::Bytes) -> Answer {
     let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/x-protobuf".into())];
     headers.extend(target.headers.iter().cloned());
     #[cfg(feature = "sigv4")]
     if let Some(region) = &target.sigv4_region {
-        headers.extend(sign(
-            &target.url,
-            &headers,
-            &body,
-            region,
-            std::time::SystemTime::now(),
-            &env_credentials()?,
-        )?);
+        // Signed at each attempt: a retry carries its own date.
+        let Some(signed) = env_credentials().and_then(|credentials| {
+            sign(
+                &target.url,
+                &headers,
+                &body,
+                region,
+                std::time::SystemTime::now(),
+                &credentials,
+            )
+        }) else {
+            return Answer::Unsigned;
+        };
+        headers.extend(signed);
     }
     let mut request = client.post(&target.url);
     for (k, v) in &headers {
         request = request.header(k.as_str(), v.as_str());
     }
-    request.body(body).send().ok().map(|r| r.status())
+    match request.body(body).send() {
+        Ok(response) => {
+            let after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()));
+            Answer::Status(response.status(), after)
+        }
+        Err(_) => Answer::Unanswered,
+    }
 }
 
 /// The credentials Lambda gives a function, from the environment.
@@ -438,6 +558,18 @@ impl SpanSink for OtlpHttpExporter {
         drop(queue);
         self.thread.unpark();
     }
+
+    fn unsent(&self) -> bool {
+        let queue = self.shared.lock();
+        queue.done < queue.accepted
+    }
+
+    /// Waits for the batches accepted before the call — not for those other invocations hand over
+    /// meanwhile (Lambda Managed Instances) — at most `timeout` and the export timeout.
+    fn flush(&self, timeout: Duration) -> bool {
+        let ticket = self.shared.lock().accepted;
+        self.wait_done(Some(ticket), timeout.min(self.timeout))
+    }
 }
 
 #[cfg(test)]
@@ -484,8 +616,10 @@ mod tests {
         let closed = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/v1/traces", closed.local_addr().unwrap());
         drop(closed);
-        let exporter =
-            OtlpHttpExporter::new(HttpTarget::new(url), &Resource::builder_empty().build()).unwrap();
+        // No answer is retried with backoff until the export timeout.
+        let mut target = HttpTarget::new(url);
+        target.timeout = Duration::from_millis(600);
+        let exporter = OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap();
         let started = Instant::now();
         let exporter = export_one(exporter);
         assert!(
@@ -494,6 +628,130 @@ mod tests {
         );
         assert!(exporter.wait_idle(Duration::from_secs(10)));
         assert_eq!(exporter.dropped(), 1);
+    }
+
+    /// A keep-alive endpoint answering the `n`-th request (over any connection) with `answers[n]`, the
+    /// last one from then on. Returns every request's body, in order.
+    fn scripted_endpoint(listener: TcpListener, answers: Vec<&'static str>) -> Arc<Mutex<Vec<Vec<u8>>>> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let bodies = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (bodies, answers) = (Arc::clone(&bodies), answers.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    while let Some((_, body)) = read_request(&mut reader) {
+                        let n = {
+                            let mut b = bodies.lock().unwrap();
+                            b.push(body);
+                            b.len() - 1
+                        };
+                        let answer = answers[n.min(answers.len() - 1)];
+                        if (&stream).write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        seen
+    }
+
+    fn scripted_exporter(
+        answers: Vec<&'static str>,
+        timeout: Duration,
+    ) -> (OtlpHttpExporter, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut target = HttpTarget::new(format!("http://{}/v1/traces", listener.local_addr().unwrap()));
+        target.timeout = timeout;
+        let seen = scripted_endpoint(listener, answers);
+        let exporter = OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap();
+        (export_one(exporter), seen)
+    }
+
+    /// The spec's retryable answers (429, 502, 503, 504) are posted again — after the `Retry-After`
+    /// the server asked for, else after a backoff — with the same body, until one is final.
+    #[test]
+    fn retryable_answers_are_posted_again_until_one_is_final() {
+        let (exporter, seen) = scripted_exporter(
+            vec![
+                "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n",
+                "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n",
+                "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n",
+                "HTTP/1.1 504 Gateway Timeout\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n",
+                "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            ],
+            Duration::from_secs(10),
+        );
+        assert!(exporter.wait_idle(WAIT));
+        assert_eq!(exporter.dropped(), 0, "the fifth attempt was accepted");
+        let bodies = seen.lock().unwrap().clone();
+        assert_eq!(bodies.len(), 5);
+        assert!(
+            bodies.iter().all(|b| *b == bodies[0]),
+            "every attempt carries the batch"
+        );
+        ExportTraceServiceRequest::decode(bodies[0].as_slice()).unwrap();
+    }
+
+    /// Any other answer is final: a 400 (the collector rejects the data), a 401, a 500.
+    #[test]
+    fn other_answers_are_not_posted_again() {
+        for answer in [
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 401 Unauthorized\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+        ] {
+            let (exporter, seen) = scripted_exporter(vec![answer], Duration::from_secs(10));
+            assert!(exporter.wait_idle(WAIT));
+            assert_eq!(exporter.dropped(), 1, "{answer}");
+            assert_eq!(seen.lock().unwrap().len(), 1, "{answer}");
+        }
+    }
+
+    /// A `Retry-After` that ends past the export timeout is not waited for: the batch is dropped at
+    /// once (a function must not keep a post alive for an hour), and the thread is free for the next.
+    #[test]
+    fn a_retry_after_past_the_timeout_drops_the_batch_at_once() {
+        let (exporter, seen) = scripted_exporter(
+            vec!["HTTP/1.1 503 Service Unavailable\r\nretry-after: 3600\r\ncontent-length: 0\r\n\r\n"],
+            Duration::from_secs(30),
+        );
+        assert!(
+            exporter.wait_idle(Duration::from_secs(10)),
+            "gave up without waiting the hour"
+        );
+        assert_eq!(exporter.dropped(), 1);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date already past is no wait"
+        );
+        assert_eq!(retry_after("99999999999999999999999", now), Some(Duration::MAX));
+        for junk in ["", "-1", "1.5", "soon", "Wed, 21 Oct 2015"] {
+            assert_eq!(retry_after(junk, now), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_jittered_within_half_and_all() {
+        for _ in 0..1_000 {
+            let w = jittered(FIRST_BACKOFF);
+            assert!(w >= FIRST_BACKOFF / 2 && w < FIRST_BACKOFF, "{w:?}");
+        }
+        assert!(jittered(Duration::ZERO) <= Duration::from_nanos(1));
     }
 
     /// A loopback OTLP/HTTP endpoint: accepts one request, answers `response`, returns the request's
@@ -683,6 +941,34 @@ mod tests {
         release(&got, &go, 3);
         assert!(exporter.wait_idle(WAIT));
         assert_eq!(exporter.dropped(), 7);
+    }
+
+    /// The flush `telemetry::run` makes after each response waits for what was handed over before it,
+    /// within its timeout, and says whether all of it left.
+    #[test]
+    fn a_flush_waits_for_the_batches_handed_over_before_it() {
+        let (exporter, got, go) = first_post_held(64);
+        assert!(exporter.unsent());
+        assert!(
+            !exporter.flush(Duration::from_millis(50)),
+            "the held post is not done"
+        );
+        go.send(()).unwrap();
+        assert!(exporter.flush(WAIT));
+        assert!(!exporter.unsent());
+        assert!(exporter.flush(Duration::ZERO), "nothing left: no wait");
+        // Through `SpanSinks`, beside a sink that never holds anything.
+        let sinks = crate::xray::SpanSinks::new()
+            .with(crate::xray::MemorySpanSink::default())
+            .with(Arc::clone(&exporter));
+        invocations(&exporter, 1);
+        assert_eq!(got.recv_timeout(WAIT), Ok(1));
+        assert!(sinks.unsent());
+        assert!(!sinks.flush(Duration::from_millis(50)));
+        go.send(()).unwrap();
+        assert!(sinks.flush(WAIT));
+        assert!(!sinks.unsent());
+        assert_eq!(exporter.dropped(), 0);
     }
 
     #[test]

@@ -62,6 +62,8 @@ struct State {
     results: HashMap<String, Outcome>,
     init_error: Option<String>,
     polls: usize,
+    /// When each Runtime API call arrived: `next`, `response <id>`, `error <id>`.
+    calls: Vec<(Instant, String)>,
 }
 
 type Shared = Arc<(Mutex<State>, Condvar)>;
@@ -283,6 +285,13 @@ impl FunctionProcess {
     pub fn polls(&self) -> usize {
         lock(&self.state).polls
     }
+
+    /// Every Runtime API call so far with the moment it arrived, in order: `next` (the function asks
+    /// for its next event — where Lambda may freeze it), `response <id>`, `error <id>`.
+    #[must_use]
+    pub fn calls(&self) -> Vec<(Instant, String)> {
+        lock(&self.state).calls.clone()
+    }
 }
 
 impl Drop for FunctionProcess {
@@ -356,6 +365,7 @@ fn serve(stream: TcpStream, state: &Shared, function_name: &str) {
             let (id, payload, trace_header) = {
                 let mut s = lock(state);
                 s.polls += 1;
+                s.calls.push((Instant::now(), "next".to_owned()));
                 state.1.notify_all();
                 loop {
                     if let Some(next) = s.queue.pop_front() {
@@ -386,9 +396,11 @@ fn serve(stream: TcpStream, state: &Shared, function_name: &str) {
                 let mut s = lock(state);
                 match segs.as_slice() {
                     [_, "runtime", "invocation", id, "response"] => {
+                        s.calls.push((Instant::now(), format!("response {id}")));
                         s.results.insert((*id).to_owned(), Outcome::Response(parsed));
                     }
                     [_, "runtime", "invocation", id, "error"] => {
+                        s.calls.push((Instant::now(), format!("error {id}")));
                         s.results.insert((*id).to_owned(), Outcome::Error(parsed));
                     }
                     [_, "runtime", "init", "error"] => s.init_error = Some(parsed),

@@ -9,17 +9,42 @@
 
 use opentelemetry_sdk::trace::SpanData;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Receives batches of finished spans. Must not block on the network and must not panic: it runs on
 /// the invocation path.
 pub trait SpanSink: Send + Sync + std::fmt::Debug + 'static {
     /// Takes one batch (spans in the order they finished; children before their parents).
     fn export(&self, batch: Vec<SpanData>);
+
+    /// Whether batches handed to this sink have not left the process yet (a background exporter's
+    /// queue). A sink that sends while it is handed a batch (the UDP exporters) never has any.
+    fn unsent(&self) -> bool {
+        false
+    }
+
+    /// Waits up to `timeout` for the batches handed over before this call to leave the process (sent,
+    /// or given up on); true when they have. Never called on the invocation path: `telemetry::run`
+    /// (feature `lambda`) calls it after the runtime has posted an invocation's response and
+    /// before it asks for the next event, when Lambda may freeze the process (a post left half done
+    /// would finish only at the next thaw, or never).
+    fn flush(&self, timeout: Duration) -> bool {
+        let _ = timeout;
+        true
+    }
 }
 
 impl<T: SpanSink + ?Sized> SpanSink for Arc<T> {
     fn export(&self, batch: Vec<SpanData>) {
         (**self).export(batch);
+    }
+
+    fn unsent(&self) -> bool {
+        (**self).unsent()
+    }
+
+    fn flush(&self, timeout: Duration) -> bool {
+        (**self).flush(timeout)
     }
 }
 
@@ -66,6 +91,19 @@ impl SpanSink for SpanSinks {
                 last.export(batch);
             }
         }
+    }
+
+    fn unsent(&self) -> bool {
+        self.0.iter().any(|s| s.unsent())
+    }
+
+    /// Each sink in turn, within one `timeout` for all.
+    fn flush(&self, timeout: Duration) -> bool {
+        let until = Instant::now().checked_add(timeout);
+        self.0.iter().fold(true, |all, s| {
+            let left = until.map_or(timeout, |u| u.saturating_duration_since(Instant::now()));
+            s.flush(left) && all
+        })
     }
 }
 
