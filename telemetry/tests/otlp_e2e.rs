@@ -67,13 +67,13 @@ const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
 
 /// A loopback OTLP/HTTP collector: answers 200 to everything, keeps every request.
 fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
-    collector_answering(|_| (Duration::ZERO, OK))
+    collector_answering(|_| OK)
 }
 
 /// A loopback OTLP/HTTP collector answering its `n`-th request (over any connection) with
-/// `answer(n)`: a wait, then the response text. Keeps every request.
+/// `answer(n)` (which may block to hold the answer). Keeps every request.
 fn collector_answering(
-    answer: impl Fn(usize) -> (Duration, &'static str) + Send + Sync + 'static,
+    answer: impl Fn(usize) -> &'static str + Send + Sync + 'static,
 ) -> (String, Arc<Mutex<Vec<Received>>>) {
     let answer = Arc::new(answer);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -113,8 +113,7 @@ fn collector_answering(
                     let mut body = vec![0; len];
                     reader.read_exact(&mut body).unwrap();
                     let n = sink.lock().unwrap().len();
-                    let (hold, text) = answer(n);
-                    std::thread::sleep(hold);
+                    let text = answer(n);
                     sink.lock().unwrap().push(Received {
                         method,
                         path,
@@ -522,18 +521,31 @@ fn concurrent_invocations_keep_their_own_ids() {
 #[test]
 fn spans_leave_after_the_response_and_before_the_next_event() {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let hold = Duration::from_millis(400);
-    let (base, received) = collector_answering(move |n| match n {
-        0 => (
-            Duration::ZERO,
-            "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n",
-        ),
-        _ => (hold, OK),
+    // The retry's answer waits until the test has seen the response: whatever the machine's load, the
+    // collector answers after the response, and a function that did not wait would already have
+    // asked for its next event.
+    let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let opened = Arc::clone(&gate);
+    let (base, received) = collector_answering(move |n| {
+        if n == 0 {
+            return "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n";
+        }
+        let (open, cv) = &*opened;
+        let guard = open.lock().unwrap();
+        drop(
+            cv.wait_timeout_while(guard, Duration::from_secs(30), |o| !*o)
+                .unwrap(),
+        );
+        OK
     });
     let f = start(&daemon, &base, &[("OTEL_TRACES_EXPORTER", "otlp")]);
     let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
     let inv = f.invoke_traced(r#"{"card_id": "c-9"}"#, &header);
     assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+    // Time enough for a function that does not wait to ask for its next event.
+    std::thread::sleep(Duration::from_millis(300));
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
 
     // The function's next `/next`, after its response.
     let response = format!("response {}", inv.request_id);

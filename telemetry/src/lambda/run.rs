@@ -85,9 +85,7 @@ where
     D: Into<bytes::Bytes> + Send + 'static,
     E: Into<lambda_runtime::Error> + Send + fmt::Debug + 'static,
 {
-    let flush = SpanFlushLayer {
-        sink: layer.span_sink(),
-    };
+    let flush = SpanFlushLayer::lambda(layer.span_sink());
     // `lambda_runtime::run_concurrent`'s stack (the runtime's `TracingLayer` around the service that
     // posts the response), with the span flush outside it: it runs once the response is posted.
     Runtime::new(layer.service(handler))
@@ -139,12 +137,12 @@ where
 pub const FLUSH_MARGIN: Duration = Duration::from_millis(50);
 
 /// Waits, after the runtime has posted an invocation's response and before it asks for the next
-/// event (when Lambda may freeze the process), for the spans a background exporter (OTLP/HTTP) still
-/// holds to leave: at most until the invocation's deadline less [`FLUSH_MARGIN`], and never longer
-/// than the exporter's own timeout. The caller already has its answer; the wait happens only when
-/// spans are waiting (the X-Ray and OTLP/UDP exporters send on the invocation's thread and never
-/// wait). [`run`] adds it; a `lambda_runtime::Runtime` built by hand takes it with
-/// `.layer(SpanFlushLayer::installed())`.
+/// event (when Lambda may freeze the process), for the spans a background exporter (OTLP/HTTP) holds
+/// at that moment to leave: at most until the invocation's deadline less [`FLUSH_MARGIN`], and never
+/// longer than the exporter's own timeout. The caller already has its answer; the wait happens only
+/// when spans are held (the X-Ray and OTLP/UDP exporters send on the invocation's thread) and the
+/// exporter is not failing ([`SpanSink::flusher`]). [`run`] adds it; a `lambda_runtime::Runtime` built
+/// by hand takes it with `.layer(SpanFlushLayer::installed())`.
 ///
 /// ```no_run
 /// use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
@@ -163,16 +161,32 @@ pub struct SpanFlushLayer {
     sink: Option<Arc<dyn SpanSink>>,
 }
 
+/// Whether `AWS_LAMBDA_MAX_CONCURRENCY` asks for more than one invocation at a time: Lambda Managed
+/// Instances, whose execution environment runs continuously ("without freezing between
+/// invocations", AWS's Managed Instances execution environment guide) and rejects invocations while
+/// every worker is busy — a flush there holds a worker and saves nothing.
+fn managed_instances(max_concurrency: Option<&str>) -> bool {
+    max_concurrency
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .is_some_and(|n| n > 1)
+}
+
 impl SpanFlushLayer {
-    /// Flushes the sink [`init`](super::init) set up (none when it set up no span export).
+    /// Flushes the sink [`init`](super::init) set up — none when it set up no span export, or under
+    /// Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1), whose environment is never frozen.
     #[must_use]
     pub fn installed() -> Self {
+        Self::lambda(super::layer().span_sink())
+    }
+
+    fn lambda(sink: Option<Arc<dyn SpanSink>>) -> Self {
+        let frozen = !managed_instances(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref());
         Self {
-            sink: super::layer().span_sink(),
+            sink: sink.filter(|_| frozen),
         }
     }
 
-    /// Flushes `sink`.
+    /// Flushes `sink`, whatever the environment.
     #[must_use]
     pub fn new(sink: Arc<dyn SpanSink>) -> Self {
         Self { sink: Some(sink) }
@@ -280,7 +294,8 @@ where
         if let Some(posted) = &mut this.posted {
             let result = std::task::ready!(posted.as_mut().poll(cx));
             this.posted = None;
-            let Some(sink) = this.sink.take().filter(|s| s.unsent()) else {
+            // The batches held at this moment — the response is posted — are the ones to wait for.
+            let Some(wait) = this.sink.take().and_then(|s| s.flusher()) else {
                 return Poll::Ready(result);
             };
             let budget = flush_budget(this.deadline, SystemTime::now());
@@ -288,7 +303,16 @@ where
                 return Poll::Ready(result);
             }
             this.result = Some(result);
-            this.flushing = Some(tokio::task::spawn_blocking(move || sink.flush(budget)));
+            this.flushing = Some(tokio::task::spawn_blocking(move || {
+                let left = wait(budget);
+                if !left {
+                    tracing::debug!(
+                        budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+                        "spans still held when the flush gave up; they leave when the process thaws"
+                    );
+                }
+                left
+            }));
         }
         if let Some(flushing) = &mut this.flushing {
             // A flush that panicked is over too.
@@ -302,6 +326,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn managed_instances_are_more_than_one_invocation_at_a_time() {
+        assert!(managed_instances(Some("8")));
+        assert!(managed_instances(Some(" 2 ")));
+        for v in [None, Some("1"), Some("0"), Some(""), Some("many"), Some("-4")] {
+            assert!(!managed_instances(v), "{v:?}");
+        }
+    }
 
     #[test]
     fn the_flush_ends_before_the_deadline() {

@@ -14,16 +14,17 @@
 //!
 //! Retries follow the OTLP/HTTP spec (<https://opentelemetry.io/docs/specs/otlp/#failures-1>): a
 //! `429`, `502`, `503` or `504`, or no answer at all (connection refused, reset, timed out), is tried
-//! again after the server's `Retry-After` (seconds or an HTTP date) or else an exponential backoff with
-//! jitter ([`FIRST_BACKOFF`] doubling up to [`MAX_BACKOFF`]); any other status is final. A batch's
-//! export, its retries included, ends within the timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`): a wait that
-//! would pass it is not started, and the batch is dropped.
+//! again after at least the server's `Retry-After` (seconds or an HTTP date) and at least an
+//! exponential backoff with jitter ([`FIRST_BACKOFF`] doubling up to [`MAX_BACKOFF`]); any other
+//! status is final. A batch's export, its retries included, ends within the timeout
+//! (`OTEL_EXPORTER_OTLP_TIMEOUT`): each attempt may take only what is left of it, a wait that would
+//! pass it is not started, and the batch is dropped.
 //!
 //! Lambda freezes the process once the runtime asks for the next event, so a post still in flight
 //! would finish only at the next thaw (past its SigV4 date, or never). [`run`](crate::lambda::run)
-//! therefore waits, after the response is posted and before that request, for what the invocation
-//! handed over ([`SpanSink::flush`]): the caller already has its answer, and the wait is bounded by
-//! the invocation's deadline and the export timeout.
+//! therefore waits, after the response is posted and before that request, for the batches held at
+//! that moment ([`SpanSink::flusher`]): the caller already has its answer, and the wait is bounded by
+//! the invocation's deadline and the export timeout. While the endpoint fails, nobody waits.
 
 use crate::xray::SpanSink;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -32,7 +33,7 @@ use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_sc
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
@@ -105,11 +106,30 @@ struct Shared {
     idle: Condvar,
     dropped: AtomicU64,
     capacity: usize,
+    /// The last batch was given up on (and none has been posted since): flushes do not wait, so a
+    /// dead collector does not hold every invocation until its timeout.
+    failing: AtomicBool,
 }
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits up to `timeout` until the first `ticket` batches accepted are done. The thread takes
+    /// batches in the order they came, so they are when `done` reaches `ticket`.
+    fn wait_done(&self, ticket: u64, timeout: Duration) -> bool {
+        let mut queue = self.lock();
+        if queue.done >= ticket {
+            return true;
+        }
+        queue.idle_waiters += 1;
+        let (mut queue, _) = self
+            .idle
+            .wait_timeout_while(queue, timeout, |q| q.done < ticket)
+            .unwrap_or_else(PoisonError::into_inner);
+        queue.idle_waiters -= 1;
+        queue.done >= ticket
     }
 }
 
@@ -161,6 +181,7 @@ impl OtlpHttpExporter {
             idle: Condvar::new(),
             dropped: AtomicU64::new(0),
             capacity: target.queue.max(1),
+            failing: AtomicBool::new(false),
         });
         let theirs = Arc::clone(&shared);
         let resource = ResourceAttributesWithSchema::from(resource);
@@ -215,25 +236,8 @@ impl OtlpHttpExporter {
     /// For shutdown and tests — never called on the invocation path.
     #[must_use]
     pub fn wait_idle(&self, timeout: Duration) -> bool {
-        self.wait_done(None, timeout)
-    }
-
-    /// Waits up to `timeout` until `ticket` batches (every accepted one when `None`) are done. The
-    /// thread takes batches in the order they came, so the first `ticket` are done when `done` is.
-    fn wait_done(&self, ticket: Option<u64>, timeout: Duration) -> bool {
-        let mut queue = self.shared.lock();
-        let ticket = ticket.unwrap_or(queue.accepted);
-        if queue.done >= ticket {
-            return true;
-        }
-        queue.idle_waiters += 1;
-        let (mut queue, _) = self
-            .shared
-            .idle
-            .wait_timeout_while(queue, timeout, |q| q.done < ticket.min(q.accepted))
-            .unwrap_or_else(PoisonError::into_inner);
-        queue.idle_waiters -= 1;
-        queue.done >= ticket.min(queue.accepted)
+        let ticket = self.shared.lock().accepted;
+        self.shared.wait_done(ticket, timeout)
     }
 }
 
@@ -300,8 +304,14 @@ fn post_loop(
                 resource_spans: group_spans_by_resource_and_scope(spans, resource),
             }
             .encode_to_vec();
-            let answer = post_with_retries(target, |body| post(client, target, body), body.into());
-            if !matches!(answer, Answer::Status(s, _) if s.is_success()) {
+            let answer = post_with_retries(
+                target.timeout,
+                |body, timeout| post(client, target, body, timeout),
+                body.into(),
+            );
+            let posted = matches!(answer, Answer::Status(s, _) if s.is_success());
+            shared.failing.store(!posted, Ordering::Relaxed);
+            if !posted {
                 let dropped = shared.dropped.fetch_add(count, Ordering::Relaxed) + count;
                 // A bad key (401), a missing permission (403) or a dead collector would otherwise lose
                 // every span without a word; once a minute at most. Never a header value.
@@ -357,6 +367,8 @@ enum Answer {
     Status(reqwest::StatusCode, Option<Duration>),
     /// No answer: connection refused or reset, or the request timed out.
     Unanswered,
+    /// Not sent: the request could not be built.
+    Unsendable,
     /// Not sent: no credentials in the environment to sign with.
     #[cfg(feature = "sigv4")]
     Unsigned,
@@ -367,6 +379,7 @@ impl std::fmt::Display for Answer {
         match self {
             Self::Status(s, _) => write!(f, "HTTP {}", s.as_u16()),
             Self::Unanswered => f.write_str("no answer (connection refused or reset, or timed out)"),
+            Self::Unsendable => f.write_str("not sent: the request could not be built"),
             #[cfg(feature = "sigv4")]
             Self::Unsigned => f.write_str("not sent: no AWS credentials in the environment to sign with"),
         }
@@ -379,6 +392,7 @@ impl Answer {
         match self {
             Self::Status(s, _) => matches!(s.as_u16(), 429 | 502 | 503 | 504),
             Self::Unanswered => true,
+            Self::Unsendable => false,
             #[cfg(feature = "sigv4")]
             Self::Unsigned => false,
         }
@@ -392,26 +406,31 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest backoff between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Posts `body` with `attempt` until it is answered with a final status, or until the next wait would
-/// end past `target.timeout` since the first attempt (the budget of the whole export).
+/// Posts `body` with `attempt` (given the time left) until it is answered with a final status, or
+/// until the budget `timeout` since the first attempt is spent: each attempt may take only what is
+/// left, and a wait that would end past it is not started. A retry waits at least what the server's
+/// `Retry-After` asked for and at least the backoff (a `Retry-After: 0` must not become a tight loop
+/// against an overloaded collector).
 fn post_with_retries(
-    target: &HttpTarget,
-    mut attempt: impl FnMut(bytes::Bytes) -> Answer,
+    timeout: Duration,
+    mut attempt: impl FnMut(bytes::Bytes, Duration) -> Answer,
     body: bytes::Bytes,
 ) -> Answer {
     let started = std::time::Instant::now();
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let answer = attempt(body.clone()); // a reference count, not a copy
+        let left = timeout.saturating_sub(started.elapsed());
+        let answer = attempt(body.clone(), left); // `clone`: a reference count, not a copy
         if !answer.is_retryable() {
             return answer;
         }
+        let jitter = jittered(backoff);
         let wait = match answer {
-            Answer::Status(_, Some(after)) => after,
-            _ => jittered(backoff),
+            Answer::Status(_, Some(after)) => after.max(jitter),
+            _ => jitter,
         };
         backoff = (backoff * 2).min(MAX_BACKOFF);
-        if started.elapsed().saturating_add(wait) >= target.timeout {
+        if started.elapsed().saturating_add(wait) >= timeout {
             return answer;
         }
         std::thread::sleep(wait);
@@ -438,7 +457,12 @@ fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or_default())
 }
 
-fn post(client: &reqwest::blocking::Client, target: &HttpTarget, body: bytes::Bytes) -> Answer {
+fn post(
+    client: &reqwest::blocking::Client,
+    target: &HttpTarget,
+    body: bytes::Bytes,
+    timeout: Duration,
+) -> Answer {
     let mut headers: Vec<(String, String)> = vec![("content-type".into(), "application/x-protobuf".into())];
     headers.extend(target.headers.iter().cloned());
     #[cfg(feature = "sigv4")]
@@ -458,7 +482,10 @@ fn post(client: &reqwest::blocking::Client, target: &HttpTarget, body: bytes::By
         };
         headers.extend(signed);
     }
-    let mut request = client.post(&target.url);
+    if timeout.is_zero() {
+        return Answer::Unanswered;
+    }
+    let mut request = client.post(&target.url).timeout(timeout);
     for (k, v) in &headers {
         request = request.header(k.as_str(), v.as_str());
     }
@@ -471,6 +498,8 @@ fn post(client: &reqwest::blocking::Client, target: &HttpTarget, body: bytes::By
                 .and_then(|v| retry_after(v, std::time::SystemTime::now()));
             Answer::Status(response.status(), after)
         }
+        // A request that cannot be built (a header value `http` refuses) never will be.
+        Err(e) if e.is_builder() => Answer::Unsendable,
         Err(_) => Answer::Unanswered,
     }
 }
@@ -559,16 +588,24 @@ impl SpanSink for OtlpHttpExporter {
         self.thread.unpark();
     }
 
-    fn unsent(&self) -> bool {
-        let queue = self.shared.lock();
-        queue.done < queue.accepted
-    }
-
-    /// Waits for the batches accepted before the call — not for those other invocations hand over
-    /// meanwhile (Lambda Managed Instances) — at most `timeout` and the export timeout.
-    fn flush(&self, timeout: Duration) -> bool {
-        let ticket = self.shared.lock().accepted;
-        self.wait_done(Some(ticket), timeout.min(self.timeout))
+    /// A wait for the batches accepted so far — at most the export timeout, whatever the caller
+    /// allows. `None` when none is held, or while the endpoint is failing (its last batch was given
+    /// up on): then the batches are still tried in the background, but no invocation waits for them.
+    fn flusher(&self) -> Option<crate::xray::Flusher> {
+        let ticket = {
+            let queue = self.shared.lock();
+            if queue.done >= queue.accepted {
+                return None;
+            }
+            queue.accepted
+        };
+        if self.shared.failing.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (shared, cap) = (Arc::clone(&self.shared), self.timeout);
+        Some(Box::new(move |timeout: Duration| {
+            shared.wait_done(ticket, timeout.min(cap))
+        }))
     }
 }
 
@@ -864,11 +901,22 @@ mod tests {
     fn held_endpoint(
         listener: TcpListener,
     ) -> (std::sync::mpsc::Receiver<usize>, std::sync::mpsc::Sender<()>) {
+        held_endpoint_answering(listener, &[OK])
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+
+    /// [`held_endpoint`], answering its `n`-th request `answers[n]` (the last from then on).
+    fn held_endpoint_answering(
+        listener: TcpListener,
+        answers: &'static [&'static str],
+    ) -> (std::sync::mpsc::Receiver<usize>, std::sync::mpsc::Sender<()>) {
         let (got_tx, got) = std::sync::mpsc::channel();
         let (go, go_rx) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut n = 0;
             while let Some((_, body)) = read_request(&mut reader) {
                 let req = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
                 let spans = req
@@ -880,9 +928,9 @@ mod tests {
                 if got_tx.send(spans).is_err() || go_rx.recv().is_err() {
                     return;
                 }
-                (&stream)
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                    .unwrap();
+                let answer = answers[n.min(answers.len() - 1)];
+                n += 1;
+                (&stream).write_all(answer.as_bytes()).unwrap();
             }
         });
         (got, go)
@@ -948,14 +996,18 @@ mod tests {
     #[test]
     fn a_flush_waits_for_the_batches_handed_over_before_it() {
         let (exporter, got, go) = first_post_held(64);
-        assert!(exporter.unsent());
+        let wait = exporter.flusher().expect("a batch is held");
+        invocations(&exporter, 1); // after the flusher was taken: not its to wait for
         assert!(
             !exporter.flush(Duration::from_millis(50)),
             "the held post is not done"
         );
         go.send(()).unwrap();
+        assert!(wait(WAIT), "the first batch left");
+        assert_eq!(got.recv_timeout(WAIT), Ok(1), "the second is posted next");
+        go.send(()).unwrap();
         assert!(exporter.flush(WAIT));
-        assert!(!exporter.unsent());
+        assert!(exporter.flusher().is_none());
         assert!(exporter.flush(Duration::ZERO), "nothing left: no wait");
         // Through `SpanSinks`, beside a sink that never holds anything.
         let sinks = crate::xray::SpanSinks::new()
@@ -963,12 +1015,74 @@ mod tests {
             .with(Arc::clone(&exporter));
         invocations(&exporter, 1);
         assert_eq!(got.recv_timeout(WAIT), Ok(1));
-        assert!(sinks.unsent());
+        assert!(sinks.flusher().is_some());
         assert!(!sinks.flush(Duration::from_millis(50)));
         go.send(()).unwrap();
         assert!(sinks.flush(WAIT));
-        assert!(!sinks.unsent());
+        assert!(sinks.flusher().is_none());
         assert_eq!(exporter.dropped(), 0);
+    }
+
+    /// While the endpoint fails (its last batch was given up on), no flush waits for it: a dead
+    /// collector must not hold every invocation until its timeout. The first post that goes through
+    /// makes flushes wait again.
+    #[test]
+    fn a_failing_endpoint_is_not_waited_for_until_it_answers_again() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = HttpTarget::new(format!("http://{}/v1/traces", listener.local_addr().unwrap()));
+        let (got, go) = held_endpoint_answering(
+            listener,
+            &["HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", OK],
+        );
+        let exporter = Arc::new(OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap());
+        invocations(&exporter, 1);
+        assert_eq!(got.recv_timeout(WAIT), Ok(1));
+        assert!(exporter.flusher().is_some(), "not known to fail yet");
+        go.send(()).unwrap(); // 400
+        assert!(exporter.wait_idle(WAIT));
+        assert_eq!(exporter.dropped(), 1);
+
+        invocations(&exporter, 1);
+        assert_eq!(got.recv_timeout(WAIT), Ok(1));
+        assert!(
+            exporter.flusher().is_none(),
+            "held, but the endpoint is failing: no wait"
+        );
+        go.send(()).unwrap(); // 200
+        assert!(exporter.wait_idle(WAIT));
+
+        invocations(&exporter, 1);
+        assert_eq!(got.recv_timeout(WAIT), Ok(1));
+        assert!(exporter.flusher().is_some(), "answering again: flushes wait");
+        go.send(()).unwrap();
+        assert!(exporter.flush(WAIT));
+        assert_eq!(exporter.dropped(), 1);
+    }
+
+    /// An attempt may take only what is left of the export timeout: an endpoint that never answers
+    /// costs the batch one timeout, not one per attempt.
+    #[test]
+    fn a_silent_endpoint_costs_one_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut target = HttpTarget::new(format!("http://{}/v1/traces", listener.local_addr().unwrap()));
+        target.timeout = Duration::from_millis(300);
+        let attempts = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&attempts);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::Relaxed);
+                held.push(stream); // read nothing, answer nothing
+            }
+        });
+        let exporter = export_one(OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap());
+        assert!(exporter.wait_idle(WAIT));
+        assert_eq!(exporter.dropped(), 1);
+        assert_eq!(
+            attempts.load(Ordering::Relaxed),
+            1,
+            "the first attempt took the whole budget: no retry after it"
+        );
     }
 
     #[test]

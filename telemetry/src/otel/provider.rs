@@ -36,6 +36,20 @@ impl SinkProcessor {
     }
 }
 
+/// How long [`SinkProcessor::force_flush`] waits at most: OpenTelemetry's default export timeout
+/// (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s) — the sink's own timeout (OTLP/HTTP: 10 s) usually ends it first.
+pub const FORCE_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl SinkProcessor {
+    fn flushed(&self, timeout: Duration) -> OTelSdkResult {
+        if self.sink.flush(timeout) {
+            Ok(())
+        } else {
+            Err(opentelemetry_sdk::error::OTelSdkError::Timeout(timeout))
+        }
+    }
+}
+
 impl SpanProcessor for SinkProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
@@ -50,12 +64,14 @@ impl SpanProcessor for SinkProcessor {
         }
     }
 
+    /// Waits for what the sink holds (an OTLP/HTTP queue), at most [`FORCE_FLUSH_TIMEOUT`]; the
+    /// spans of open invocations are not finished yet and leave with them.
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        self.flushed(FORCE_FLUSH_TIMEOUT)
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.flushed(timeout)
     }
 }
 

@@ -34,7 +34,7 @@ pub use segment::{
     AnnotationValue, Http, HttpRequest, HttpResponse, MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, Subsegment,
     annotation_key, segment_name,
 };
-pub use spans::{MemorySpanSink, SpanSink, SpanSinks};
+pub use spans::{Flusher, MemorySpanSink, SpanSink, SpanSinks};
 pub use translate::subsegments;
 
 /// A local UDP "X-Ray daemon" for tests: what a real daemon would receive.

@@ -17,34 +17,36 @@ pub trait SpanSink: Send + Sync + std::fmt::Debug + 'static {
     /// Takes one batch (spans in the order they finished; children before their parents).
     fn export(&self, batch: Vec<SpanData>);
 
-    /// Whether batches handed to this sink have not left the process yet (a background exporter's
-    /// queue). A sink that sends while it is handed a batch (the UDP exporters) never has any.
-    fn unsent(&self) -> bool {
-        false
+    /// A wait for the batches handed to this sink so far to leave the process (sent, or given up
+    /// on) — `None` when none is still held. A sink that sends while it is handed a batch (the UDP
+    /// exporters) never holds any. The batches are fixed when this is called, the wait happens when
+    /// the [`Flusher`] is called (with how long it may take; it returns whether they all left).
+    /// Never waited on the invocation path: `telemetry::run` (feature `lambda`) takes it once the
+    /// runtime has posted an invocation's response and waits, off the runtime's threads, before the
+    /// runtime asks for the next event — when Lambda may freeze the process, and a post left half
+    /// done would finish only at the next thaw, or never.
+    fn flusher(&self) -> Option<Flusher> {
+        None
     }
 
-    /// Waits up to `timeout` for the batches handed over before this call to leave the process (sent,
-    /// or given up on); true when they have. Never called on the invocation path: `telemetry::run`
-    /// (feature `lambda`) calls it after the runtime has posted an invocation's response and
-    /// before it asks for the next event, when Lambda may freeze the process (a post left half done
-    /// would finish only at the next thaw, or never).
+    /// Waits up to `timeout` for the batches handed over so far to leave; true when they have (or
+    /// none was held).
     fn flush(&self, timeout: Duration) -> bool {
-        let _ = timeout;
-        true
+        self.flusher().is_none_or(|wait| wait(timeout))
     }
 }
+
+/// A wait for batches a sink holds: called with the time it may take, returns whether they left
+/// ([`SpanSink::flusher`]).
+pub type Flusher = Box<dyn FnOnce(Duration) -> bool + Send>;
 
 impl<T: SpanSink + ?Sized> SpanSink for Arc<T> {
     fn export(&self, batch: Vec<SpanData>) {
         (**self).export(batch);
     }
 
-    fn unsent(&self) -> bool {
-        (**self).unsent()
-    }
-
-    fn flush(&self, timeout: Duration) -> bool {
-        (**self).flush(timeout)
+    fn flusher(&self) -> Option<Flusher> {
+        (**self).flusher()
     }
 }
 
@@ -93,17 +95,20 @@ impl SpanSink for SpanSinks {
         }
     }
 
-    fn unsent(&self) -> bool {
-        self.0.iter().any(|s| s.unsent())
-    }
-
-    /// Each sink in turn, within one `timeout` for all.
-    fn flush(&self, timeout: Duration) -> bool {
-        let until = Instant::now().checked_add(timeout);
-        self.0.iter().fold(true, |all, s| {
-            let left = until.map_or(timeout, |u| u.saturating_duration_since(Instant::now()));
-            s.flush(left) && all
-        })
+    /// The sinks' waits in turn, within one timeout for all.
+    fn flusher(&self) -> Option<Flusher> {
+        let mut waits: Vec<Flusher> = self.0.iter().filter_map(|s| s.flusher()).collect();
+        match waits.len() {
+            0 => None,
+            1 => waits.pop(),
+            _ => Some(Box::new(move |timeout: Duration| {
+                let until = Instant::now().checked_add(timeout);
+                waits.into_iter().fold(true, |all, wait| {
+                    let left = until.map_or(timeout, |u| u.saturating_duration_since(Instant::now()));
+                    wait(left) && all
+                })
+            })),
+        }
     }
 }
 
