@@ -36,6 +36,26 @@ pub struct BedrockUsage {
 }
 
 impl BedrockUsage {
+    /// Every input token the call used, cached or not: `inputTokens` + `cacheReadInputTokens` +
+    /// `cacheWriteInputTokens`. Bedrock's Converse usage reports the cache reads and writes outside
+    /// `inputTokens` (its `totalTokens` adds them back), while the GenAI conventions'
+    /// `gen_ai.usage.input_tokens` "SHOULD include all types of input tokens, including cached tokens"
+    /// and each cache count "SHOULD be included in `gen_ai.usage.input_tokens`". The metrics keep the
+    /// three apart: each is priced at its own rate (cache reads 0.1×, writes 1.25× the input price).
+    ///
+    /// ```
+    /// let u = telemetry::genai::BedrockUsage::from_converse(&serde_json::json!({
+    ///     "usage": {"inputTokens": 12, "outputTokens": 30, "totalTokens": 1092,
+    ///               "cacheReadInputTokens": 1000, "cacheWriteInputTokens": 50}}), "m", "pricing");
+    /// assert_eq!(u.all_input_tokens(), 1062);
+    /// ```
+    #[must_use]
+    pub fn all_input_tokens(&self) -> u64 {
+        self.input_tokens
+            .saturating_add(self.cache_read_tokens)
+            .saturating_add(self.cache_write_tokens)
+    }
+
     /// Reads a Converse response body (`{"usage": {...}, "metrics": {"latencyMs": ..}}`).
     ///
     /// ```
@@ -138,7 +158,7 @@ pub fn record(usage: &BedrockUsage) {
         metrics::histogram!(MetricName::BedrockLatency.as_str(), labels.to_vec()).record(ms);
     }
     let current = tracing::Span::current();
-    current.record("gen_ai.usage.input_tokens", usage.input_tokens);
+    current.record("gen_ai.usage.input_tokens", usage.all_input_tokens());
     current.record("gen_ai.usage.output_tokens", usage.output_tokens);
     let operation = operation_name(&usage.operation);
     let span = tracing::info_span!(
@@ -154,7 +174,7 @@ pub fn record(usage: &BedrockUsage) {
         gen_ai.operation.name = operation,
         gen_ai.request.model = usage.model.as_str(),
         gen_ai.agent.name = usage.agent.as_str(),
-        gen_ai.usage.input_tokens = usage.input_tokens,
+        gen_ai.usage.input_tokens = usage.all_input_tokens(),
         gen_ai.usage.output_tokens = usage.output_tokens,
         gen_ai.usage.cache_read.input_tokens = usage.cache_read_tokens,
         gen_ai.usage.cache_creation.input_tokens = usage.cache_write_tokens,
@@ -241,7 +261,8 @@ mod tests {
             (0.85..1.0).contains(&duration),
             "back-dated by the 850 ms latency: {duration}"
         );
-        assert_eq!(span_doc["metadata"]["default"]["gen_ai.usage.input_tokens"], 1200);
+        // 1,200 as reported + the 50 written to the cache (the metrics keep them apart).
+        assert_eq!(span_doc["metadata"]["default"]["gen_ai.usage.input_tokens"], 1250);
         assert_eq!(span_doc["annotations"]["agent"], "authenticity");
         assert_eq!(span_doc["namespace"], "aws");
     }
@@ -276,6 +297,9 @@ mod tests {
         let meta = &spans[0]["subsegments"][0]["metadata"]["default"];
         assert_eq!(meta["gen_ai.usage.cache_read.input_tokens"], 1000, "{meta}");
         assert_eq!(meta["gen_ai.usage.cache_creation.input_tokens"], 50, "{meta}");
+        // The conventions' input count includes the cached tokens, which Bedrock reports apart.
+        assert_eq!(meta["gen_ai.usage.input_tokens"], 120 + 1000 + 50, "{meta}");
+        assert_eq!(meta["gen_ai.usage.output_tokens"], 30, "{meta}");
         assert!(
             meta.get("gen_ai.usage.cache_read_input_tokens").is_none(),
             "{meta}"
