@@ -46,7 +46,7 @@ locals {
     {
       ErrorEquals = ["States.ALL"]
       ResultPath  = "$.error"
-      Next        = "HandleError"
+      Next        = "ErrorHandler"
     },
   ]
 
@@ -81,16 +81,19 @@ locals {
     }
   } }
 
+  # State names are seed 001's ("Step Functions Module": RekognitionExtract → PricingAgent ∥
+  # AuthenticityAgent → Aggregator; "Catch and DLQ": Next "ErrorHandler"): the console, execution
+  # history and any alarm or query on a state name use the platform's words.
   valuation_definitions = { for variant, targets in local.task_targets : variant => {
     Comment = "CollectIQ card valuation: extract features, price and authenticate in parallel, aggregate."
-    # A whole-execution timeout cannot be caught into HandleError: the card stays VALUING until the
+    # A whole-execution timeout cannot be caught into ErrorHandler: the card stays VALUING until the
     # stuck-valuation sweep (sweep.tf) fails it, which waits this long plus a margin.
     TimeoutSeconds = var.valuation_timeout_minutes * 60
-    StartAt        = "ExtractFeatures"
+    StartAt        = "RekognitionExtract"
     States = {
       # rekognition_extract returns {request, features}: its output replaces the state, so every later
       # state's input carries the request (the contract in docs/backend.md).
-      ExtractFeatures = merge(local.lambda_tasks[variant]["rekognition_extract"], {
+      RekognitionExtract = merge(local.lambda_tasks[variant]["rekognition_extract"], {
         OutputPath = "$.value"
         Catch      = local.catch_to_error_handler
         Next       = "Agents"
@@ -100,21 +103,21 @@ locals {
         ResultSelector = { "pricing.$" = "$[0]", "authenticity.$" = "$[1]" }
         ResultPath     = "$.agents"
         Catch          = local.catch_to_error_handler
-        Next           = "Aggregate"
+        Next           = "Aggregator"
         Branches = [
           {
-            StartAt = "Pricing"
+            StartAt = "PricingAgent"
             States = {
-              Pricing = merge(local.lambda_tasks[variant]["pricing_agent"], {
+              PricingAgent = merge(local.lambda_tasks[variant]["pricing_agent"], {
                 OutputPath = "$.value"
                 End        = true
               })
             }
           },
           {
-            StartAt = "Authenticity"
+            StartAt = "AuthenticityAgent"
             States = {
-              Authenticity = merge(local.lambda_tasks[variant]["authenticity_agent"], {
+              AuthenticityAgent = merge(local.lambda_tasks[variant]["authenticity_agent"], {
                 OutputPath = "$.value"
                 End        = true
               })
@@ -122,7 +125,7 @@ locals {
           },
         ]
       }
-      Aggregate = merge(local.lambda_tasks[variant]["aggregator"], {
+      Aggregator = merge(local.lambda_tasks[variant]["aggregator"], {
         ResultPath = "$.valuation"
         Catch      = local.catch_to_error_handler
         Next       = "Done"
@@ -130,7 +133,7 @@ locals {
       Done = {
         Type = "Succeed"
       }
-      HandleError = merge(local.lambda_tasks[variant]["error_handler"], {
+      ErrorHandler = merge(local.lambda_tasks[variant]["error_handler"], {
         ResultPath = "$.errorHandled"
         Catch = [
           {

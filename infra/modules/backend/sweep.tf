@@ -1,11 +1,11 @@
 # The stuck-valuation sweep: error_handler, on a schedule, fails cards left VALUING by executions that
-# never reached HandleError (a whole-execution timeout, a stopped execution, a failed error handler),
+# never reached ErrorHandler (a whole-execution timeout, a stopped execution, a failed error handler),
 # found on GSI3 (valuingShard, updatedAt: the valuations in flight). Without it such a card could never
 # be revalued (409).
 
 locals {
   # No live execution is older than the state machine's timeout; 15 minutes more covers clock skew and
-  # a HandleError still running at the deadline.
+  # a ErrorHandler still running at the deadline.
   stuck_after_minutes = var.valuation_timeout_minutes + 15
 }
 
