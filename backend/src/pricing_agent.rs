@@ -3,7 +3,11 @@
 //!
 //! Sources sit behind [`PriceSource`]; [`HttpPriceSource`] is the real one (reqwest, `x-api-key`),
 //! configured from a Secrets Manager secret (`PRICE_API_SECRET_ID`) read once at init:
-//! `{"sources": [{"name": "…", "baseUrl": "https://…", "apiKey": "…"}]}`. A source failing is
+//! `{"sources": [{"name": "…", "baseUrl": "https://…", "apiKey": "…"}]}`. Each source's answers are
+//! kept in the function's memory for [`PRICE_CACHE_TTL`] (seed 001, "Caching": pricing data cached
+//! with a 300-second TTL, application-level caching in Lambda memory): a card revalued, or several
+//! copies of one card valued within five minutes, cost one call per source ([`CachedPriceSource`]).
+//! A source failing is
 //! reported in `sources[].error`; only when every source fails does the task fail (`Retryable` if any
 //! failure was transient, so the state machine retries). Records `PricingConfidence` and
 //! `AgentDuration` (`agent = pricing`).
@@ -26,7 +30,7 @@ use telemetry::xray::reqwest::SendTraced;
 pub const CURRENCY: &str = "USD";
 
 /// What to look up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PriceQuery {
     /// Best guess of the card's name (first text line).
     pub name: Option<String>,
@@ -68,6 +72,102 @@ pub trait PriceSource: Send + Sync {
     fn name(&self) -> &str;
     /// Recent sales matching `q`.
     async fn quotes(&self, q: &PriceQuery) -> Result<Vec<Quote>, HandlerError>;
+}
+
+/// How long a source's answer is reused: seed 001's pricing-data TTL.
+pub const PRICE_CACHE_TTL: Duration = Duration::from_secs(300);
+/// Answers kept per source at most; past it, the oldest is forgotten first (a warm function valuing
+/// many different cards keeps its memory bounded).
+pub const PRICE_CACHE_ENTRIES: usize = 1_024;
+
+/// A [`PriceSource`] whose answers are reused for [`PRICE_CACHE_TTL`]: only answers — a failure is
+/// asked again next time — and at most [`PRICE_CACHE_ENTRIES`] of them. Safe to share between
+/// concurrent invocations (Lambda Managed Instances).
+pub struct CachedPriceSource {
+    inner: Arc<dyn PriceSource>,
+    ttl: Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<PriceQuery, (std::time::Instant, Vec<Quote>)>>,
+    clock: fn() -> std::time::Instant,
+}
+
+impl std::fmt::Debug for CachedPriceSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedPriceSource")
+            .field("source", &self.inner.name())
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachedPriceSource {
+    /// `inner`'s answers, kept for [`PRICE_CACHE_TTL`].
+    #[must_use]
+    pub fn new(inner: Arc<dyn PriceSource>) -> Self {
+        Self::with_clock(inner, PRICE_CACHE_TTL, std::time::Instant::now)
+    }
+
+    /// Kept for `ttl`, by `clock` (tests).
+    #[must_use]
+    pub fn with_clock(inner: Arc<dyn PriceSource>, ttl: Duration, clock: fn() -> std::time::Instant) -> Self {
+        Self {
+            inner,
+            ttl,
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            clock,
+        }
+    }
+
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<PriceQuery, (std::time::Instant, Vec<Quote>)>>
+    {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A fresh answer for `q`, if one is kept.
+    fn fresh(&self, q: &PriceQuery, now: std::time::Instant) -> Option<Vec<Quote>> {
+        let entries = self.entries();
+        let (at, quotes) = entries.get(q)?;
+        (now.saturating_duration_since(*at) < self.ttl).then(|| quotes.clone())
+    }
+
+    /// Keeps `quotes` for `q`: the stale answers go first, then, while still full, the oldest.
+    fn keep(&self, q: &PriceQuery, quotes: &[Quote], now: std::time::Instant) {
+        let mut entries = self.entries();
+        if entries.len() >= PRICE_CACHE_ENTRIES && !entries.contains_key(q) {
+            let ttl = self.ttl;
+            entries.retain(|_, (at, _)| now.saturating_duration_since(*at) < ttl);
+            while entries.len() >= PRICE_CACHE_ENTRIES {
+                let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(q.clone(), (now, quotes.to_vec()));
+    }
+}
+
+#[async_trait]
+impl PriceSource for CachedPriceSource {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn quotes(&self, q: &PriceQuery) -> Result<Vec<Quote>, HandlerError> {
+        if let Some(quotes) = self.fresh(q, (self.clock)()) {
+            return Ok(quotes);
+        }
+        let quotes = self.inner.quotes(q).await?;
+        self.keep(q, &quotes, (self.clock)());
+        Ok(quotes)
+    }
 }
 
 /// One source's settings in the secret. Its `Debug` never shows the key.
@@ -377,7 +477,7 @@ impl std::fmt::Debug for Deps {
 }
 
 impl Deps {
-    /// The HTTP sources listed in the `PRICE_API_SECRET_ID` secret.
+    /// The HTTP sources listed in the `PRICE_API_SECRET_ID` secret, each behind a [`CachedPriceSource`].
     ///
     /// # Errors
     /// A missing variable or an unreadable secret.
@@ -387,7 +487,10 @@ impl Deps {
         Ok(Self {
             sources: configs
                 .into_iter()
-                .map(|c| Arc::new(HttpPriceSource::new(c)) as Arc<dyn PriceSource>)
+                .map(|c| {
+                    let source: Arc<dyn PriceSource> = Arc::new(HttpPriceSource::new(c));
+                    Arc::new(CachedPriceSource::new(source)) as Arc<dyn PriceSource>
+                })
                 .collect(),
         })
     }
@@ -864,6 +967,119 @@ mod tests {
                 })
                 .collect())
         }
+    }
+
+    /// Counts its calls; answers `quotes`, or fails while `failing` is set.
+    struct Counting {
+        calls: std::sync::atomic::AtomicUsize,
+        failing: std::sync::atomic::AtomicBool,
+    }
+
+    impl Counting {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                calls: std::sync::atomic::AtomicUsize::new(0),
+                failing: std::sync::atomic::AtomicBool::new(false),
+            })
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl PriceSource for Counting {
+        fn name(&self) -> &str {
+            "counting"
+        }
+        async fn quotes(&self, q: &PriceQuery) -> Result<Vec<Quote>, HandlerError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(HandlerError::Retryable("counting: HTTP 503".into()));
+            }
+            Ok(vec![Quote {
+                amount: Decimal::from(q.year.unwrap_or(1)),
+                currency: CURRENCY.into(),
+            }])
+        }
+    }
+
+    thread_local! {
+        static NOW: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// A clock the test moves (`advance`); starts at the first read.
+    fn test_clock() -> std::time::Instant {
+        NOW.with(|n| {
+            let now = n.get().unwrap_or_else(std::time::Instant::now);
+            n.set(Some(now));
+            now
+        })
+    }
+
+    fn advance(by: Duration) {
+        NOW.with(|n| n.set(Some(test_clock() + by)));
+    }
+
+    fn year(y: u16) -> PriceQuery {
+        PriceQuery {
+            name: Some("Charizard".into()),
+            number: Some("4/102".into()),
+            year: Some(y),
+            grade: None,
+        }
+    }
+
+    /// Seed 001: pricing data cached with a 300-second TTL in Lambda memory. One call per card and
+    /// five minutes; another card is another call; an answer 300 s old is asked again.
+    #[tokio::test(flavor = "current_thread")]
+    async fn answers_are_reused_for_five_minutes() {
+        let inner = Counting::new();
+        let cached = CachedPriceSource::with_clock(inner.clone(), PRICE_CACHE_TTL, test_clock);
+        assert_eq!(cached.name(), "counting");
+        let first = cached.quotes(&year(1999)).await.unwrap();
+        advance(Duration::from_secs(299));
+        assert_eq!(cached.quotes(&year(1999)).await.unwrap(), first);
+        assert_eq!(
+            inner.calls(),
+            1,
+            "the second ask within 300 s is answered from memory"
+        );
+        cached.quotes(&year(2000)).await.unwrap();
+        assert_eq!(inner.calls(), 2, "another card is another question");
+        advance(Duration::from_secs(1));
+        cached.quotes(&year(1999)).await.unwrap();
+        assert_eq!(inner.calls(), 3, "300 s old: asked again");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn failures_are_not_kept() {
+        let inner = Counting::new();
+        let cached = CachedPriceSource::with_clock(inner.clone(), PRICE_CACHE_TTL, test_clock);
+        inner.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(cached.quotes(&year(1999)).await.is_err());
+        inner.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(cached.quotes(&year(1999)).await.is_ok(), "asked again at once");
+        assert!(cached.quotes(&year(1999)).await.is_ok());
+        assert_eq!(inner.calls(), 2);
+    }
+
+    /// The memory stays bounded whatever the cards: past the limit the oldest answer goes.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_cache_is_bounded_and_forgets_the_oldest_first() {
+        let inner = Counting::new();
+        let cached = CachedPriceSource::with_clock(inner.clone(), PRICE_CACHE_TTL, test_clock);
+        let n = u16::try_from(PRICE_CACHE_ENTRIES).unwrap();
+        for y in 0..n + 10 {
+            cached.quotes(&year(y)).await.unwrap();
+            advance(Duration::from_millis(1));
+        }
+        assert_eq!(cached.entries().len(), PRICE_CACHE_ENTRIES);
+        let calls = inner.calls();
+        cached.quotes(&year(n + 9)).await.unwrap();
+        assert_eq!(inner.calls(), calls, "the newest is kept");
+        cached.quotes(&year(0)).await.unwrap();
+        assert_eq!(inner.calls(), calls + 1, "the oldest was forgotten");
     }
 
     fn extract() -> ExtractOutput {
