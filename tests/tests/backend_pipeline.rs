@@ -61,7 +61,12 @@ mod fakes {
         fn model_id(&self) -> &str {
             "anthropic.claude-3-5-sonnet-20240620-v1:0"
         }
-        async fn converse(&self, _: &str, user: &str) -> Result<ModelReply, HandlerError> {
+        async fn converse(
+            &self,
+            _: &str,
+            user: &str,
+            _: Option<&backend::authenticity_agent::CardImage>,
+        ) -> Result<ModelReply, HandlerError> {
             Ok(ModelReply {
                 text: self.0.to_owned(),
                 usage: telemetry::genai::BedrockUsage {
@@ -467,7 +472,7 @@ async fn pipeline_extract_price_judge_aggregate_publish() {
         let _guard = metrics::set_default_local_recorder(&rec);
         authenticity_agent::handler(
             lambda_event(extract.clone()),
-            &authenticity_agent::Deps { model: Arc::new(FakeModel(r#"{"score": 0.31, "flags": ["holo pattern"], "rationale": "Holo pattern looks printed."}"#)) },
+            &authenticity_agent::Deps { images: None, model: Arc::new(FakeModel(r#"{"score": 0.31, "flags": ["holo pattern"], "rationale": "Holo pattern looks printed."}"#)) },
         )
         .await
         .unwrap()

@@ -261,6 +261,20 @@ data "aws_iam_policy_document" "authenticity_agent" {
     actions   = ["bedrock:InvokeModel"]
     resources = local.bedrock_model_arns
   }
+
+  statement {
+    # Seed 001 (IAM least privilege): "authenticity_agent: bedrock:InvokeModel, s3:GetObject" — the
+    # card's front photo goes to the model with the evidence.
+    sid       = "ReadUploads"
+    actions   = ["s3:GetObject"]
+    resources = local.uploads_arns
+  }
+
+  statement {
+    sid       = "DataKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.data.arn]
+  }
 }
 
 data "aws_iam_policy_document" "aggregator" {
