@@ -217,16 +217,11 @@ data "aws_iam_policy_document" "cards_revalue" {
   }
 }
 
-data "aws_iam_policy_document" "rekognition_extract" {
+# Reading a card's photo from the uploads bucket (encrypted with the data key): rekognition_extract
+# (Rekognition reads the S3 object with the caller's credentials) and authenticity_agent (the photo
+# goes to the model) — seed 001's "s3:GetObject" for both.
+data "aws_iam_policy_document" "read_uploads" {
   statement {
-    # Rekognition image APIs have no resource-level permissions.
-    sid       = "DetectTextAndLabels"
-    actions   = ["rekognition:DetectText", "rekognition:DetectLabels"]
-    resources = ["*"]
-  }
-
-  statement {
-    # Rekognition reads the S3 object with the caller's credentials.
     sid       = "ReadUploads"
     actions   = ["s3:GetObject"]
     resources = local.uploads_arns
@@ -236,6 +231,17 @@ data "aws_iam_policy_document" "rekognition_extract" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+  }
+}
+
+data "aws_iam_policy_document" "rekognition_extract" {
+  source_policy_documents = [data.aws_iam_policy_document.read_uploads.json]
+
+  statement {
+    # Rekognition image APIs have no resource-level permissions.
+    sid       = "DetectTextAndLabels"
+    actions   = ["rekognition:DetectText", "rekognition:DetectLabels"]
+    resources = ["*"]
   }
 }
 
@@ -255,25 +261,14 @@ data "aws_iam_policy_document" "pricing_agent" {
 }
 
 data "aws_iam_policy_document" "authenticity_agent" {
+  # Seed 001 (IAM least privilege): "authenticity_agent: bedrock:InvokeModel, s3:GetObject".
+  source_policy_documents = [data.aws_iam_policy_document.read_uploads.json]
+
   statement {
     # Converse is authorised as InvokeModel on the model (or its cross-region inference profile).
     sid       = "BedrockConverse"
     actions   = ["bedrock:InvokeModel"]
     resources = local.bedrock_model_arns
-  }
-
-  statement {
-    # Seed 001 (IAM least privilege): "authenticity_agent: bedrock:InvokeModel, s3:GetObject" — the
-    # card's front photo goes to the model with the evidence.
-    sid       = "ReadUploads"
-    actions   = ["s3:GetObject"]
-    resources = local.uploads_arns
-  }
-
-  statement {
-    sid       = "DataKey"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.data.arn]
   }
 }
 
