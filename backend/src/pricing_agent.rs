@@ -80,9 +80,15 @@ pub const PRICE_CACHE_TTL: Duration = Duration::from_secs(300);
 /// many different cards keeps its memory bounded).
 pub const PRICE_CACHE_ENTRIES: usize = 1_024;
 
-/// A [`PriceSource`] whose answers are reused for [`PRICE_CACHE_TTL`]: only answers — a failure is
-/// asked again next time — and at most [`PRICE_CACHE_ENTRIES`] of them. Safe to share between
-/// concurrent invocations (Lambda Managed Instances).
+/// Quotes in one answer kept at most; a larger answer is used but not kept (the memory bound is
+/// entries × quotes).
+pub const PRICE_CACHE_MAX_QUOTES: usize = 1_000;
+
+/// A [`PriceSource`] whose answers are reused for [`PRICE_CACHE_TTL`]: answers as the source gave them
+/// (an empty one too: no sales is an answer; one the agent then rejects, such as an absurd amount, is
+/// rejected again from memory) — an error is asked again next time — at most [`PRICE_CACHE_ENTRIES`]
+/// of them, each of at most [`PRICE_CACHE_MAX_QUOTES`] quotes. Safe to share between concurrent
+/// invocations (Lambda Managed Instances); two invocations missing at once both ask.
 pub struct CachedPriceSource {
     inner: Arc<dyn PriceSource>,
     ttl: Duration,
@@ -165,7 +171,9 @@ impl PriceSource for CachedPriceSource {
             return Ok(quotes);
         }
         let quotes = self.inner.quotes(q).await?;
-        self.keep(q, &quotes, (self.clock)());
+        if quotes.len() <= PRICE_CACHE_MAX_QUOTES {
+            self.keep(q, &quotes, (self.clock)());
+        }
         Ok(quotes)
     }
 }

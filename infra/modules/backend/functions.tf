@@ -60,7 +60,10 @@ locals {
   pipeline_env = {
     rekognition_extract = {}
     pricing_agent       = { PRICE_API_SECRET_ID = aws_secretsmanager_secret.pricing_api_keys.arn }
-    authenticity_agent  = { BEDROCK_MODEL_ID = var.bedrock_model_id }
+    authenticity_agent = {
+      BEDROCK_MODEL_ID        = var.bedrock_model_id
+      AUTHENTICITY_SEND_PHOTO = tostring(var.authenticity_send_photo)
+    }
     aggregator = merge(local.user_id_hash_key_env, local.table_env, {
       EVENT_BUS_NAME              = aws_cloudwatch_event_bus.main.name
       AUTHENTICITY_FLAG_THRESHOLD = tostring(var.authenticity_flag_threshold)
@@ -228,9 +231,15 @@ data "aws_iam_policy_document" "read_uploads" {
   }
 
   statement {
+    # Only as S3 decrypts the object for the reader.
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 
 locals {
   # No live execution is older than the state machine's timeout; 15 minutes more covers clock skew and
-  # a ErrorHandler still running at the deadline.
+  # an ErrorHandler still running at the deadline.
   stuck_after_minutes = var.valuation_timeout_minutes + 15
 }
 

@@ -95,6 +95,12 @@ variable "bedrock_model_id" {
   default     = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 }
 
+variable "authenticity_send_photo" {
+  description = "Whether the authenticity agent sends the card's front photo to the model (AUTHENTICITY_SEND_PHOTO). Off by default: a photo adds up to about 1,600 input tokens a valuation to seed 000's 1,200."
+  type        = bool
+  default     = false
+}
+
 variable "bedrock_inference_profile_region_prefixes" {
   description = "Cross-region inference profile prefixes (e.g. [\"us\"]) the authenticity agent may also use. Empty: on-demand foundation model only."
   type        = list(string)
