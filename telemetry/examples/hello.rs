@@ -1,5 +1,5 @@
-//! The smallest CollectIQ-style function: `telemetry::init()` and `telemetry::layer()` around a handler
-//! that logs, counts and opens a span. The payload's `mode` makes it fail (`error`) or panic (`panic`),
+//! The smallest CollectIQ-style function: `telemetry::init()` and `telemetry::run` (the invocation layer
+//! around a handler that logs, counts and opens a span; the span flush after each response). The payload's `mode` makes it fail (`error`) or panic (`panic`),
 //! which the end-to-end test uses.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -29,5 +29,5 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init()?;
-    lambda_runtime::run(telemetry::layer().service(service_fn(handler))).await
+    telemetry::run(service_fn(handler)).await
 }
