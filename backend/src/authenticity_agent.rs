@@ -8,7 +8,8 @@
 //! progressive) or PNG by its first bytes (the uploader's content type is not trusted), at most
 //! [`MAX_IMAGE_BYTES`] and [`MAX_IMAGE_SIDE`] pixels a side (Bedrock's limits). Otherwise — too large,
 //! deleted, unreadable — the model judges the text and labels alone and the log says why
-//! ([`ImageOutcome::Skipped`]); so it does when Converse refuses the image (one retry without it).
+//! ([`ImageOutcome::Skipped`]); so it does when Converse refuses the image (a `ValidationException`: one
+//! retry without it). Other S3 and Bedrock errors fail the task as usual.
 //! Off by default: seed 000 budgets 1,200 tokens a valuation, and Claude counts a photo as about
 //! width × height / 750 tokens after scaling it to at most 1.15 megapixels — up to ≈ 1,600 more, more
 //! than doubling the Bedrock line of the budget.
@@ -27,6 +28,7 @@ use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, ImageBlock, ImageFormat, ImageSource, InferenceConfiguration, Message,
     SystemContentBlock,
 };
+use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -315,17 +317,16 @@ impl ImageStore for S3ImageStore {
                     "the photo is no longer in the bucket".into(),
                 ));
             }
-            // Throttling and 5xx: the state machine retries the task. Anything else (a deleted photo
-            // reads as AccessDenied without s3:ListBucket, a key the role may not decrypt): judged
-            // without the photo, which is extra evidence, not the task's input.
-            Err(e) => {
-                return match crate::error::sdk_error("GetObject", e) {
-                    HandlerError::Retryable(m) => Err(HandlerError::Retryable(m)),
-                    other => Ok(ImageOutcome::Skipped(format!(
-                        "the photo could not be read: {other}"
-                    ))),
-                };
+            // A photo deleted since the upload reads as AccessDenied (the role has no s3:ListBucket):
+            // judged without it. Anything else — throttling and 5xx (retried by the state machine), a
+            // missing bucket, a key the role may not decrypt — fails the task like any AWS error: a
+            // misconfiguration must not quietly turn the photo off.
+            Err(e) if e.code() == Some("AccessDenied") => {
+                return Ok(ImageOutcome::Skipped(
+                    "the photo cannot be read (AccessDenied: deleted since the upload?)".into(),
+                ));
             }
+            Err(e) => return Err(crate::error::sdk_error("GetObject", e)),
         };
         // Not downloaded when S3 says it is too large.
         if let Some(len) = out.content_length().and_then(|n| u64::try_from(n).ok())
@@ -411,8 +412,22 @@ impl AuthenticityModel for BedrockModel {
                     .build(),
             )
             .send()
-            .await
-            .map_err(|e| crate::error::sdk_error("Converse", e))?;
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // Converse refusing the photo (a ValidationException on a file it cannot decode) must not
+            // fail a card the text alone can judge: once more without it. Any other error is the call's.
+            Err(e)
+                if image.is_some() && e.as_service_error().is_some_and(|s| s.is_validation_exception()) =>
+            {
+                tracing::warn!(
+                    error = %aws_sdk_bedrockruntime::error::DisplayErrorContext(&e),
+                    "Converse refused the photo; judging without it"
+                );
+                return self.converse(system, user, None).await;
+            }
+            Err(e) => return Err(crate::error::sdk_error("Converse", e)),
+        };
         let text = out
             .output()
             .and_then(|o| o.as_message().ok())
@@ -472,9 +487,15 @@ impl Deps {
                 telemetry::traced_client!(aws_sdk_bedrockruntime, aws),
                 model_id,
             )),
-            images: send_photo.then(|| {
-                Arc::new(S3ImageStore::new(telemetry::traced_client!(aws_sdk_s3, aws))) as Arc<dyn ImageStore>
-            }),
+            images: if send_photo {
+                let s3 = aws_sdk_s3::config::Builder::from(aws)
+                    .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
+                    .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
+                    .build();
+                Some(Arc::new(S3ImageStore::new(aws_sdk_s3::Client::from_conf(s3))) as Arc<dyn ImageStore>)
+            } else {
+                None
+            },
         })
     }
 }
@@ -574,20 +595,10 @@ pub async fn handler(
             }
             None => None,
         };
-        let user = prompt(&input.features);
-        let reply = match deps.model.converse(SYSTEM_PROMPT, &user, photo.as_ref()).await {
-            // Converse refusing the photo (a ValidationException on a file it cannot decode) must not
-            // fail a card the text alone can judge: once more without it.
-            Err(e @ HandlerError::Internal(_)) if photo.is_some() => {
-                tracing::warn!(
-                    card_id = input.request.card_id.as_str(),
-                    error = &e as &dyn std::error::Error,
-                    "Converse refused the call with the photo; judging without it"
-                );
-                deps.model.converse(SYSTEM_PROMPT, &user, None).await?
-            }
-            other => other?,
-        };
+        let reply = deps
+            .model
+            .converse(SYSTEM_PROMPT, &prompt(&input.features), photo.as_ref())
+            .await?;
         // Tokens are billed whether or not the answer parses: record them first.
         telemetry::genai::record(&reply.usage);
         let verdict = guard_against_injection(
@@ -1250,6 +1261,16 @@ mod tests {
         assert!(matches!(
             slow.photo("b", "uploads/u-1/f.jpg").await,
             Err(HandlerError::Retryable(_))
+        ));
+        // A missing bucket is a misconfiguration: the task fails, the photo is not quietly dropped.
+        let no_bucket = s3(
+            404,
+            b"<Error><Code>NoSuchBucket</Code><Message>none</Message></Error>".to_vec(),
+            vec![("content-type", "application/xml".into())],
+        );
+        assert!(matches!(
+            no_bucket.photo("b", "uploads/u-1/f.jpg").await,
+            Err(HandlerError::Internal(_))
         ));
         // Without s3:ListBucket a deleted key reads as AccessDenied: judged without the photo.
         let denied = s3(

@@ -167,6 +167,12 @@ variable "authenticity_flag_threshold" {
   default     = 0.5
 }
 
+variable "authenticity_send_photo" {
+  description = "Whether the authenticity agent sends the card's front photo to the model (AUTHENTICITY_SEND_PHOTO). Off by default: a photo adds up to about 1,600 input tokens a valuation to seed 000's 1,200."
+  type        = bool
+  default     = false
+}
+
 variable "user_id_hash_key_version" {
   description = "Version of the generated userId hash key; bump to rotate it (every userId pseudonym changes)."
   type        = number

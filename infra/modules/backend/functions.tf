@@ -231,7 +231,8 @@ data "aws_iam_policy_document" "read_uploads" {
   }
 
   statement {
-    # Only as S3 decrypts the object for the reader.
+    # As S3 decrypts the object for the reader. (Every function's role may also decrypt with this key
+    # for its environment variables: lambda_fn's EnvironmentKey statement, without this condition.)
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
