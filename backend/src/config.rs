@@ -163,6 +163,19 @@ pub async fn user_hasher(aws: &aws_config::SdkConfig) -> Result<UserHasher, Conf
         .await
 }
 
+/// An S3 client with X-Ray subsegments, path-style when `S3_FORCE_PATH_STYLE` is `true` (emulators;
+/// default `false`): the one the functions that read or write uploads use.
+///
+/// # Errors
+/// An invalid `S3_FORCE_PATH_STYLE`.
+pub fn traced_s3(aws: &aws_config::SdkConfig) -> Result<aws_sdk_s3::Client, ConfigError> {
+    let s3 = aws_sdk_s3::config::Builder::from(aws)
+        .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
+        .force_path_style(parsed("S3_FORCE_PATH_STYLE", false)?)
+        .build();
+    Ok(aws_sdk_s3::Client::from_conf(s3))
+}
+
 /// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`,
 /// `AWS_MAX_ATTEMPTS`), loaded once per process in `main`.
 pub async fn aws() -> aws_config::SdkConfig {

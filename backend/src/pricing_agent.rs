@@ -84,6 +84,9 @@ pub const PRICE_CACHE_ENTRIES: usize = 1_024;
 /// entries × quotes).
 pub const PRICE_CACHE_MAX_QUOTES: usize = 1_000;
 
+/// Each query's answer and when it came.
+type Answers = std::collections::HashMap<PriceQuery, (std::time::Instant, Vec<Quote>)>;
+
 /// A [`PriceSource`] whose answers are reused for [`PRICE_CACHE_TTL`]: answers as the source gave them
 /// (an empty one too: no sales is an answer; one the agent then rejects, such as an absurd amount, is
 /// rejected again from memory) — an error is asked again next time — at most [`PRICE_CACHE_ENTRIES`]
@@ -92,7 +95,7 @@ pub const PRICE_CACHE_MAX_QUOTES: usize = 1_000;
 pub struct CachedPriceSource {
     inner: Arc<dyn PriceSource>,
     ttl: Duration,
-    entries: std::sync::Mutex<std::collections::HashMap<PriceQuery, (std::time::Instant, Vec<Quote>)>>,
+    entries: std::sync::Mutex<Answers>,
     clock: fn() -> std::time::Instant,
 }
 
@@ -123,10 +126,7 @@ impl CachedPriceSource {
         }
     }
 
-    fn entries(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<PriceQuery, (std::time::Instant, Vec<Quote>)>>
-    {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Answers> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

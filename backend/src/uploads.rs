@@ -53,19 +53,13 @@ impl CardImageDeps {
     /// # Errors
     /// A missing or invalid variable.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let s3 = aws_sdk_s3::config::Builder::from(aws)
-            .interceptor(telemetry::xray::aws_sdk::XrayInterceptor::new())
-            .force_path_style(config::parsed("S3_FORCE_PATH_STYLE", false)?)
-            .build();
+        let s3 = config::traced_s3(aws)?;
         Ok(Self {
             store: CardStore::new(
                 telemetry::traced_client!(aws_sdk_dynamodb, aws),
                 config::required("TABLE_NAME")?,
             ),
-            uploads: UploadStore::new(
-                aws_sdk_s3::Client::from_conf(s3),
-                config::required("BUCKET_UPLOADS")?,
-            ),
+            uploads: UploadStore::new(s3, config::required("BUCKET_UPLOADS")?),
             users: config::user_hasher(aws).await?,
         })
     }

@@ -161,9 +161,7 @@ impl InvocationLayer {
             shared: self.shared.clone(),
         }
     }
-}
 
-impl InvocationLayer {
     /// The sink `init`'s span layer exports to, when it made one.
     pub(super) fn span_sink(&self) -> Option<Arc<dyn crate::xray::SpanSink>> {
         self.shared.spans.clone()
