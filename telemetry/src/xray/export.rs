@@ -52,6 +52,7 @@ impl SpanSink for XraySegmentExporter {
                 fits
             });
             if fits {
+                super::spans::give_back(batch);
                 return;
             }
         }

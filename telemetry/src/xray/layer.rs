@@ -746,7 +746,11 @@ where
             // The first child to close hands its vector up whole: one batch vector per invocation
             // instead of one per level (a few spans' data outgrow the allocator's per-thread cache).
             if a.finished.is_empty() {
-                a.finished = finished;
+                a.finished = if finished.capacity() == 0 {
+                    super::spans::spare_batch()
+                } else {
+                    finished
+                };
             } else {
                 a.finished.extend(finished);
             }
@@ -756,7 +760,11 @@ where
             }
             std::mem::take(&mut a.finished)
         } else {
-            let mut batch = finished;
+            let mut batch = if finished.capacity() == 0 {
+                super::spans::spare_batch()
+            } else {
+                finished
+            };
             batch.push(data);
             batch
         };

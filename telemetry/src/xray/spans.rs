@@ -8,6 +8,7 @@
 //! inside it, sent when its span closes, before the runtime posts the response.
 
 use opentelemetry_sdk::trace::SpanData;
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,30 @@ pub trait SpanSink: Send + Sync + std::fmt::Debug + 'static {
     /// none was held).
     fn flush(&self, timeout: Duration) -> bool {
         self.flusher().is_none_or(|wait| wait(timeout))
+    }
+}
+
+thread_local! {
+    /// An emptied batch vector kept for this thread's next batch: a few spans' data outgrow the
+    /// allocator's per-thread cache, so allocating the vector anew for every invocation is a slow
+    /// allocation and a slow free each time.
+    static SPARE_BATCH: Cell<Vec<SpanData>> = const { Cell::new(Vec::new()) };
+}
+
+/// The largest batch vector kept for reuse (in spans).
+const SPARE_BATCH_CAPACITY: usize = 64;
+
+/// An empty vector for a new batch: the one this thread last gave back, if any.
+pub(crate) fn spare_batch() -> Vec<SpanData> {
+    SPARE_BATCH.take()
+}
+
+/// Empties `batch` and keeps its allocation for this thread's next [`spare_batch`] (unless it is
+/// over [`SPARE_BATCH_CAPACITY`] spans: a long invocation's large batch is freed).
+pub(crate) fn give_back(mut batch: Vec<SpanData>) {
+    batch.clear();
+    if batch.capacity() <= SPARE_BATCH_CAPACITY {
+        SPARE_BATCH.set(batch);
     }
 }
 
@@ -133,5 +158,27 @@ impl MemorySpanSink {
 impl SpanSink for MemorySpanSink {
     fn export(&self, batch: Vec<SpanData>) {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_given_back_is_the_next_spare_empty_and_a_large_one_is_freed() {
+        let _ = spare_batch();
+        assert_eq!(spare_batch().capacity(), 0, "nothing kept yet");
+        let mut v = spare_batch();
+        v.reserve_exact(4);
+        let (ptr, cap) = (v.as_ptr(), v.capacity());
+        give_back(v);
+        let again = spare_batch();
+        assert_eq!((again.as_ptr(), again.capacity(), again.len()), (ptr, cap, 0));
+        assert_eq!(spare_batch().capacity(), 0, "taken once");
+        let mut big = Vec::new();
+        big.reserve_exact(SPARE_BATCH_CAPACITY + 1);
+        give_back(big);
+        assert_eq!(spare_batch().capacity(), 0, "over the cap: freed, not kept");
     }
 }
