@@ -1,13 +1,17 @@
 //! `GET /cards?limit=&cursor=`: the caller's cards newest first from GSI1 (`userId` + `createdAt`),
 //! paginated with an opaque [`crate::cursor::Cursor`].
+//!
+//! The body is a JSON array of cards — seed 001's smoke test: "GET /cards with valid JWT → 200 with
+//! empty array (new user)". The next page, when there is one, is named by a `Link` header (RFC 8288,
+//! as GitHub's API pages): `Link: <?limit=20&cursor=…>; rel="next"`, a reference relative to the
+//! request's own URL (so it holds behind any stage or custom-domain path); absent on the last page.
 
 use crate::HandlerError;
 use crate::cursor::Cursor;
 use crate::http::{self, Request, Response};
-use crate::model::Card;
 use crate::obs::RequestLog;
+use aws_lambda_events::http::HeaderValue;
 use lambda_runtime::LambdaEvent;
-use serde::Serialize;
 
 pub use crate::store::CardsDeps as Deps;
 
@@ -16,15 +20,14 @@ pub const DEFAULT_LIMIT: i32 = 20;
 /// Largest page.
 pub const MAX_LIMIT: i32 = 100;
 
-/// One page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Page {
-    /// The cards.
-    pub items: Vec<Card>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
+/// The `Link` header naming the page after this one (`cursor` is URL-safe base64, `limit` a number).
+///
+/// ```
+/// assert_eq!(backend::cards_list::next_link(2, "eyJ"), "<?limit=2&cursor=eyJ>; rel=\"next\"");
+/// ```
+#[must_use]
+pub fn next_link(limit: i32, cursor: &str) -> String {
+    format!("<?limit={limit}&cursor={cursor}>; rel=\"next\"")
 }
 
 /// Parses `limit`.
@@ -68,11 +71,11 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
         .map(|c| Cursor::decode(c, &caller))
         .transpose()?;
     let (items, next) = deps.store.list(&caller, limit, after.as_ref()).await?;
-    Ok(http::json(
-        200,
-        &Page {
-            items,
-            next_cursor: next.map(|c| c.encode()),
-        },
-    ))
+    let mut response = http::json(200, &items);
+    if let Some(next) = next {
+        let link = HeaderValue::from_str(&next_link(limit, &next.encode()))
+            .map_err(|e| HandlerError::Internal(format!("next page link: {e}")))?;
+        response.headers.insert("link", link);
+    }
+    Ok(response)
 }

@@ -93,7 +93,10 @@ resource "aws_apigatewayv2_api" "http" {
     allow_origins = var.cors_allowed_origins
     allow_methods = ["GET", "POST", "DELETE", "OPTIONS"]
     allow_headers = ["authorization", "content-type"]
-    max_age       = 3600
+    # GET /cards names its next page in a `Link` header (backend/src/cards_list.rs): a browser's
+    # script reads only the CORS-safelisted response headers unless more are exposed.
+    expose_headers = ["link"]
+    max_age        = 3600
   }
 }
 
