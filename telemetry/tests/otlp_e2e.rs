@@ -524,7 +524,7 @@ fn spans_leave_after_the_response_and_before_the_next_event() {
     // The retry's answer waits until the test has seen the response: whatever the machine's load, the
     // collector answers after the response, and a function that did not wait would already have
     // asked for its next event.
-    let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let gate: Gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
     let opened = Arc::clone(&gate);
     let (base, received) = collector_answering(move |n| {
         if n == 0 {
@@ -544,8 +544,7 @@ fn spans_leave_after_the_response_and_before_the_next_event() {
     assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
     // Time enough for a function that does not wait to ask for its next event.
     std::thread::sleep(Duration::from_millis(300));
-    *gate.0.lock().unwrap() = true;
-    gate.1.notify_all();
+    open(&gate);
 
     // The function's next `/next`, after its response.
     let response = format!("response {}", inv.request_id);
@@ -581,4 +580,153 @@ fn spans_leave_after_the_response_and_before_the_next_event() {
         "the function asked for its next event only once its spans had left"
     );
     let _scope = verify_sigv4(&posts[1], base.trim_start_matches("http://"));
+}
+
+/// A latch a test opens: the collector's answers wait on it.
+type Gate = Arc<(Mutex<bool>, std::sync::Condvar)>;
+
+fn open(gate: &Gate) {
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+}
+
+/// A collector whose every answer waits until `gate` opens (at most 30 s).
+fn gated_collector() -> (String, Arc<Mutex<Vec<Received>>>, Gate) {
+    let gate: Gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let opened = Arc::clone(&gate);
+    let (base, received) = collector_answering(move |_| {
+        let (open, cv) = &*opened;
+        let guard = open.lock().unwrap();
+        drop(
+            cv.wait_timeout_while(guard, Duration::from_secs(30), |o| !*o)
+                .unwrap(),
+        );
+        OK
+    });
+    (base, received, gate)
+}
+
+/// The function's JSON log line with `message`, waiting up to two seconds for the reader.
+fn line_with_message(f: &FunctionProcess, message: &str) -> Option<Value> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let found = f
+            .stdout_lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["message"] == message);
+        if found.is_some() || Instant::now() >= deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Lambda sends `SIGTERM` before it shuts an environment down only to a function with an extension
+/// registered (500 ms for the runtime with an internal one). With an OTLP/HTTP exporter the function
+/// registers one during Init, for no event, and on `SIGTERM` waits for the spans still held before it
+/// exits 0 with one JSON line saying so.
+#[test]
+fn sigterm_waits_for_the_spans_still_held_then_exits() {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (base, received, gate) = gated_collector();
+    let mut f = start(&daemon, &base, &[("OTEL_TRACES_EXPORTER", "otlp")]);
+    let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
+    let inv = f.invoke_traced(r#"{"card_id": "c-11"}"#, &header);
+    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+
+    let calls = f.calls();
+    let names: Vec<&str> = calls.iter().map(|(_, c)| c.as_str()).collect();
+    let register = names
+        .iter()
+        .position(|c| c.starts_with("register "))
+        .unwrap_or_else(|| panic!("no extension registered: {names:?}"));
+    assert_eq!(
+        names[register],
+        format!("register {} {{\"events\":[]}}", telemetry::lambda::EXTENSION_NAME),
+        "an internal extension subscribed to no event"
+    );
+    let first_next = names.iter().position(|c| *c == "next").unwrap();
+    assert!(register < first_next, "registered during Init: {names:?}");
+    assert!(
+        names.iter().any(|c| c.starts_with("extension next ext-")),
+        "the extension signals it is ready: {names:?}"
+    );
+
+    // The collector still holds the invocation's batch; it answers 200 ms after the SIGTERM.
+    let opener = {
+        let gate = Arc::clone(&gate);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            open(&gate);
+        })
+    };
+    let sent = Instant::now();
+    let status = f
+        .terminate(Duration::from_secs(10))
+        .expect("the function exits after SIGTERM");
+    let took = sent.elapsed();
+    opener.join().unwrap();
+    assert!(status.success(), "exit 0, not killed by the signal: {status:?}");
+    assert!(
+        took >= Duration::from_millis(150),
+        "it waited for the collector's answer: {took:?}"
+    );
+    let line = line_with_message(&f, "shutting down: every span has left")
+        .unwrap_or_else(|| panic!("no shutdown line: {:?}", f.stdout_lines()));
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["budget_ms"], 400);
+    let posts = received.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1);
+    let all = spans(&[ExportTraceServiceRequest::decode(posts[0].body.as_slice()).unwrap()]);
+    assert!(
+        all.iter().any(|(_, _, sp)| sp.name == "price_card"),
+        "the invocation's spans"
+    );
+}
+
+/// A collector that never answers holds the shutdown no longer than `SHUTDOWN_FLUSH`; the loss is
+/// logged. Turned off, the function registers no extension, and `SIGTERM` ends it at once.
+#[test]
+fn a_silent_collector_holds_the_shutdown_only_so_long() {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (base, _received, gate) = gated_collector();
+    let mut f = start(&daemon, &base, &[("OTEL_TRACES_EXPORTER", "otlp")]);
+    let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
+    let inv = f.invoke_traced(r#"{"card_id": "c-12"}"#, &header);
+    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+    let sent = Instant::now();
+    let status = f.terminate(Duration::from_secs(10)).expect("exits");
+    let took = sent.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took >= telemetry::lambda::SHUTDOWN_FLUSH && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    let line = line_with_message(&f, "shutting down: spans still held are lost")
+        .unwrap_or_else(|| panic!("no shutdown line: {:?}", f.stdout_lines()));
+    assert_eq!(line["level"], "WARN");
+
+    let mut off = start(
+        &daemon,
+        &base,
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("TELEMETRY_SHUTDOWN_FLUSH", "false"),
+        ],
+    );
+    let inv = off.invoke(r#"{"card_id": "c-13"}"#);
+    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+    assert!(
+        off.calls().iter().all(|(_, c)| !c.starts_with("register ")),
+        "{:?}",
+        off.calls()
+    );
+    let status = off.terminate(Duration::from_secs(10)).expect("exits");
+    assert!(
+        !status.success(),
+        "the default action: killed by SIGTERM ({status:?})"
+    );
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
 }

@@ -20,7 +20,10 @@
 //! [`run`] (concurrent under Lambda Managed Instances) or [`run_sequential`] (a handler that borrows
 //! from `main`) also wait, once the runtime has posted the response and before it asks for the next
 //! event, for spans a background exporter (OTLP/HTTP) still holds ([`SpanFlushLayer`]); with
-//! `lambda_runtime::run` directly, an OTLP/HTTP post in flight may be frozen with the process.
+//! `lambda_runtime::run` directly, an OTLP/HTTP post in flight may be frozen with the process. With
+//! an OTLP/HTTP exporter they also register an internal extension ([`EXTENSION_NAME`]), so that Lambda
+//! sends `SIGTERM` before it shuts the environment down, and wait up to [`SHUTDOWN_FLUSH`] for the
+//! spans still held then (`TELEMETRY_SHUTDOWN_FLUSH=false` turns that off).
 //!
 //! Per invocation the layer opens the [`INVOCATION_SPAN`] carrying the request id, function ARN, the
 //! trace header from `context.xray_trace_id` (the env var only as a fallback), the correlation id and
@@ -37,9 +40,11 @@
 mod init;
 mod layer;
 mod run;
+mod shutdown;
 
 pub use init::{InitError, TelemetryBuilder, init};
 pub use layer::{InvocationFuture, InvocationLayer, InvocationService, layer};
 pub use run::{
     FLUSH_MARGIN, SpanFlushFuture, SpanFlushLayer, SpanFlushService, run, run_sequential, run_with,
 };
+pub use shutdown::{EXTENSION_NAME, SHUTDOWN_FLUSH};

@@ -9,7 +9,9 @@
 //!
 //! Around the runtime's own response post, [`SpanFlushLayer`] waits for the spans a background
 //! exporter (OTLP/HTTP) still holds before the runtime asks for the next event — the moment Lambda
-//! may freeze the process.
+//! may freeze the process. With such an exporter, the runners also register an internal extension so
+//! that Lambda sends `SIGTERM` before it shuts the environment down, and flush once more then
+//! (`shutdown` module).
 
 use crate::xray::SpanSink;
 use lambda_runtime::tower::Layer;
@@ -85,6 +87,7 @@ where
     D: Into<bytes::Bytes> + Send + 'static,
     E: Into<lambda_runtime::Error> + Send + fmt::Debug + 'static,
 {
+    super::shutdown::arm(layer.span_sink()).await;
     let flush = SpanFlushLayer::lambda(layer.span_sink());
     // `lambda_runtime::run_concurrent`'s stack (the runtime's `TracingLayer` around the service that
     // posts the response), with the span flush outside it: it runs once the response is posted.
@@ -125,6 +128,7 @@ where
     D: Into<bytes::Bytes> + Send,
     E: Into<lambda_runtime::Error> + Send + fmt::Debug,
 {
+    super::shutdown::arm(super::layer().span_sink()).await;
     Runtime::new(service)
         .layer(lambda_runtime::layers::TracingLayer::new())
         .layer(SpanFlushLayer::installed())

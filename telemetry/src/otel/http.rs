@@ -607,6 +607,10 @@ impl SpanSink for OtlpHttpExporter {
             shared.wait_done(ticket, timeout.min(cap))
         }))
     }
+
+    fn holds_batches(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! test adds), and captures every stdout line. [`FunctionProcess::invoke`] queues an event, serves it on
 //! `GET /2018-06-01/runtime/invocation/next` with the `Lambda-Runtime-*` headers, and waits for the
 //! function's `POST …/{id}/response` or `…/{id}/error`. `POST /runtime/init/error` is recorded too (a
-//! function that fails its init). The child is killed on drop, also when the test panics.
+//! function that fails its init), and the Extensions API's `register` and `event/next` are served (an
+//! internal extension that subscribed to no event: its `next` stays open). [`FunctionProcess::terminate`]
+//! sends `SIGTERM`, as Lambda does at shutdown. The child is killed on drop, also when the test panics.
 //!
 //! ```no_run
 //! use telemetry::testing::runtime_api::{FunctionProcess, Outcome};
@@ -62,6 +64,8 @@ struct State {
     results: HashMap<String, Outcome>,
     init_error: Option<String>,
     polls: usize,
+    /// Extensions registered.
+    extensions: usize,
     /// When each Runtime API call arrived: `next`, `response <id>`, `error <id>`.
     calls: Vec<(Instant, String)>,
 }
@@ -286,8 +290,18 @@ impl FunctionProcess {
         lock(&self.state).polls
     }
 
+    /// Sends the process `SIGTERM` — what Lambda does before it shuts down an environment with an
+    /// extension registered — and waits up to `wait` for it to exit; its status if it did.
+    pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.wait_exit(wait)
+    }
+
     /// Every Runtime API call so far with the moment it arrived, in order: `next` (the function asks
-    /// for its next event — where Lambda may freeze it), `response <id>`, `error <id>`.
+    /// for its next event — where Lambda may freeze it), `response <id>`, `error <id>`; and the
+    /// Extensions API's `register <Lambda-Extension-Name> <body>` and `extension next <identifier>`.
     #[must_use]
     pub fn calls(&self) -> Vec<(Instant, String)> {
         lock(&self.state).calls.clone()
@@ -311,8 +325,11 @@ fn collect_lines<R: Read + Send + 'static>(from: R, sink: Arc<Mutex<Vec<String>>
     });
 }
 
+/// One HTTP/1.1 request: method, path, headers (names lower-cased), body.
+type HttpRequest = (String, String, Vec<(String, String)>, Vec<u8>);
+
 /// Reads one HTTP/1.1 request (Content-Length or chunked body).
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<HttpRequest> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
@@ -322,6 +339,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>
     let path = parts.next()?.to_owned();
     let mut len = 0usize;
     let mut chunked = false;
+    let mut headers = Vec::new();
     loop {
         let mut h = String::new();
         r.read_line(&mut h).ok()?;
@@ -336,6 +354,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>
         if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
             chunked = true;
         }
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
     let mut body = Vec::new();
     if chunked {
@@ -354,14 +373,60 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>
         body.resize(len, 0);
         r.read_exact(&mut body).ok()?;
     }
-    Some((method, path, body))
+    Some((method, path, headers, body))
 }
 
 fn serve(stream: TcpStream, state: &Shared, function_name: &str) {
     let Ok(mut w) = stream.try_clone() else { return };
     let mut r = BufReader::new(stream);
-    while let Some((method, path, body)) = read_request(&mut r) {
-        let ok = if method == "GET" && path.ends_with("/runtime/invocation/next") {
+    while let Some((method, path, headers, body)) = read_request(&mut r) {
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let ok = if method == "POST" && path.ends_with("/extension/register") {
+            // The Extensions API: an extension registers during Init, for the events in its body.
+            let id = {
+                let mut s = lock(state);
+                s.extensions += 1;
+                let id = format!("ext-{}", s.extensions);
+                s.calls.push((
+                    Instant::now(),
+                    format!(
+                        "register {} {}",
+                        header("lambda-extension-name"),
+                        String::from_utf8_lossy(&body)
+                    ),
+                ));
+                id
+            };
+            state.1.notify_all();
+            let answer = format!(
+                "{{\"functionName\":\"{function_name}\",\"functionVersion\":\"$LATEST\",\"handler\":\"bootstrap\"}}"
+            );
+            w.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Extension-Identifier: {id}\r\n\
+                     Content-Length: {}\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .as_bytes(),
+            )
+        } else if method == "GET" && path.ends_with("/extension/event/next") {
+            // No INVOKE or SHUTDOWN event is ever sent: the call stays open, as Lambda holds an
+            // internal extension's that subscribed to none (Lambda sends SIGTERM to shut down).
+            let mut s = lock(state);
+            s.calls.push((
+                Instant::now(),
+                format!("extension next {}", header("lambda-extension-identifier")),
+            ));
+            state.1.notify_all();
+            loop {
+                s = state.1.wait(s).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        } else if method == "GET" && path.ends_with("/runtime/invocation/next") {
             let (id, payload, trace_header) = {
                 let mut s = lock(state);
                 s.polls += 1;

@@ -35,6 +35,14 @@ pub trait SpanSink: Send + Sync + std::fmt::Debug + 'static {
     fn flush(&self, timeout: Duration) -> bool {
         self.flusher().is_none_or(|wait| wait(timeout))
     }
+
+    /// Whether this sink may hold batches after [`export`](Self::export) returns (it sends them from
+    /// a thread of its own, as the OTLP/HTTP exporter does) — then `telemetry::run` (feature
+    /// `lambda`) also waits for them when Lambda shuts the environment down. False for sinks that
+    /// send while they are handed a batch.
+    fn holds_batches(&self) -> bool {
+        false
+    }
 }
 
 thread_local! {
@@ -72,6 +80,10 @@ impl<T: SpanSink + ?Sized> SpanSink for Arc<T> {
 
     fn flusher(&self) -> Option<Flusher> {
         (**self).flusher()
+    }
+
+    fn holds_batches(&self) -> bool {
+        (**self).holds_batches()
     }
 }
 
@@ -118,6 +130,10 @@ impl SpanSink for SpanSinks {
                 last.export(batch);
             }
         }
+    }
+
+    fn holds_batches(&self) -> bool {
+        self.0.iter().any(|s| s.holds_batches())
     }
 
     /// The sinks' waits in turn, within one timeout for all.
