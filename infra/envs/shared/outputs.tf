@@ -1,16 +1,62 @@
+# The names the seeds give the outputs: seed 001 ("Outputs" — to backend: api_base_url,
+# dynamodb_table_name, s3_uploads_bucket, step_functions_arn, eventbridge_bus_name; to frontend:
+# cognito_user_pool_id, cognito_client_id; the Cognito module's hosted_ui_domain, jwks_url) and seed 004
+# (its verification reads api_endpoint, and the frontend configuration cognito_user_pool_id,
+# cognito_client_id, cognito_domain). The API's URL goes by both seeds' names, the hosted UI's domain
+# likewise. Seed 001's amplify_* outputs are not here: this project deploys no Amplify app.
 output "api_endpoint" {
-  description = "Base URL of the CollectIQ HTTP API."
+  description = "Base URL of the CollectIQ HTTP API (seed 004's name)."
   value       = module.backend.api_endpoint
 }
 
-output "user_pool_id" {
-  description = "Cognito user pool id."
+output "api_base_url" {
+  description = "Base URL of the CollectIQ HTTP API (seed 001's name)."
+  value       = module.backend.api_endpoint
+}
+
+output "dynamodb_table_name" {
+  description = "The cards table."
+  value       = module.backend.table_name
+}
+
+output "s3_uploads_bucket" {
+  description = "The uploads bucket."
+  value       = module.backend.upload_bucket
+}
+
+output "step_functions_arn" {
+  description = "The valuation state machine."
+  value       = module.backend.state_machine_arn
+}
+
+output "eventbridge_bus_name" {
+  description = "The CollectIQ event bus."
+  value       = module.backend.event_bus_name
+}
+
+output "cognito_user_pool_id" {
+  description = "Cognito user pool id (the API's JWT issuer)."
   value       = module.backend.user_pool_id
 }
 
-output "user_pool_client_id" {
-  description = "Cognito app client id."
+output "cognito_client_id" {
+  description = "Cognito app client id (the JWT audience; the frontend's OAuth client)."
   value       = module.backend.user_pool_client_id
+}
+
+output "cognito_domain" {
+  description = "The Cognito hosted UI's domain (seed 004's name)."
+  value       = module.backend.hosted_ui_domain
+}
+
+output "hosted_ui_domain" {
+  description = "The Cognito hosted UI's domain (seed 001's name)."
+  value       = module.backend.hosted_ui_domain
+}
+
+output "jwks_url" {
+  description = "The user pool's JSON Web Key Set, for JWT validation."
+  value       = module.backend.jwks_url
 }
 
 output "slack_webhook_secret_name" {

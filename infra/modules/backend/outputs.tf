@@ -71,6 +71,16 @@ output "user_pool_client_id" {
   value       = aws_cognito_user_pool_client.web.id
 }
 
+output "hosted_ui_domain" {
+  description = "The Cognito hosted UI's domain (OAuth redirects): <prefix>.auth.<region>.amazoncognito.com."
+  value       = "${aws_cognito_user_pool_domain.hosted_ui.domain}.auth.${local.region}.amazoncognito.com"
+}
+
+output "jwks_url" {
+  description = "The user pool's JSON Web Key Set (JWT validation)."
+  value       = "https://cognito-idp.${local.region}.amazonaws.com/${aws_cognito_user_pool.users.id}/.well-known/jwks.json"
+}
+
 output "pricing_secret_name" {
   description = "Secret whose value must be set to the price-source API keys (JSON object)."
   value       = aws_secretsmanager_secret.pricing_api_keys.name
