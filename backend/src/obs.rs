@@ -1,6 +1,8 @@
-//! The per-request log line every function writes: `operation`, `duration_ms`, `status`, `requestId`
-//! and `userId` (a keyed pseudonym, never the `sub`), at INFO on success, WARN for client errors and
-//! ERROR for server errors (which also flushes `telemetry`'s buffered debug lines).
+//! The per-request log line every function writes, with seed 001's "Structured Logging" keys:
+//! `timestamp`, `level`, `requestId`, `userId` (a keyed pseudonym, never the `sub`), `operation`,
+//! `duration` (whole milliseconds) and `status` (`success`; beyond the seed's example, `client_error`
+//! and `server_error`) — at INFO on success, WARN for client errors and ERROR for server errors
+//! (which also flushes `telemetry`'s buffered debug lines).
 //!
 //! Business metrics are emitted with the `metrics` macros under names from
 //! [`telemetry::catalogue::MetricName`]; `telemetry::layer()` flushes them as EMF at the end of the
@@ -15,7 +17,7 @@ use telemetry::catalogue::{Agent, DimensionKey, MetricName};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Done (HTTP 2xx, task succeeded).
-    Ok,
+    Success,
     /// The caller's mistake (4xx).
     ClientError,
     /// Ours or a dependency's (5xx, task failed).
@@ -27,7 +29,7 @@ impl Status {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
-            Self::Ok => "ok",
+            Self::Success => "success",
             Self::ClientError => "client_error",
             Self::ServerError => "server_error",
         }
@@ -75,7 +77,7 @@ impl RequestLog {
     /// Writes the summary line for an HTTP answer (`Ok(status code)`) or an error.
     pub fn finish_http(self, outcome: &Result<u16, HandlerError>) {
         match outcome {
-            Ok(code) if *code < 400 => self.write(Status::Ok, Some(*code), None),
+            Ok(code) if *code < 400 => self.write(Status::Success, Some(*code), None),
             Ok(code) if *code < 500 => self.write(Status::ClientError, Some(*code), None),
             Ok(code) => self.write(Status::ServerError, Some(*code), None),
             Err(e) => self.write_error(e),
@@ -85,7 +87,7 @@ impl RequestLog {
     /// Writes the summary line for a task result.
     pub fn finish<T>(self, outcome: &Result<T, HandlerError>) {
         match outcome {
-            Ok(_) => self.write(Status::Ok, None, None),
+            Ok(_) => self.write(Status::Success, None, None),
             Err(e) => self.write_error(e),
         }
     }
@@ -100,14 +102,14 @@ impl RequestLog {
     }
 
     fn write(self, status: Status, http_status: Option<u16>, error: Option<&HandlerError>) {
-        let duration_ms = self.elapsed_ms();
+        let duration = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let user = self.user.as_deref().unwrap_or("anonymous");
         let error_type = error.map(HandlerError::error_type);
         macro_rules! line {
             ($level:ident) => {
                 tracing::$level!(
                     operation = self.operation,
-                    duration_ms,
+                    duration,
                     status = status.as_str(),
                     http_status,
                     requestId = self.request_id.as_str(),
@@ -119,7 +121,7 @@ impl RequestLog {
             };
         }
         match status {
-            Status::Ok => line!(info),
+            Status::Success => line!(info),
             Status::ClientError => line!(warn),
             Status::ServerError => line!(error),
         }

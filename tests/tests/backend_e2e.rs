@@ -105,10 +105,22 @@ async fn create_then_get_through_the_runtime_api() {
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["service"], "cards_create");
     assert_eq!(line["operation"], "cards_create");
-    assert_eq!(line["status"], "ok");
+    // Seed 001 "Structured Logging": timestamp, level, requestId, userId, operation, duration (ms), status.
+    for key in [
+        "timestamp",
+        "level",
+        "requestId",
+        "userId",
+        "operation",
+        "duration",
+        "status",
+    ] {
+        assert!(line.get(key).is_some(), "{key} missing: {line}");
+    }
+    assert_eq!(line["status"], "success");
     assert_eq!(line["http_status"], 201);
     assert_eq!(line["requestId"], created.request_id.as_str());
-    assert!(line["duration_ms"].as_f64().unwrap() > 0.0);
+    assert!(line["duration"].is_u64(), "whole milliseconds: {line}");
     assert_eq!(
         line["correlation_id"], "Dq3b8gXoIAMEVfA=",
         "API Gateway request id as correlation id"
@@ -153,7 +165,7 @@ async fn create_then_get_through_the_runtime_api() {
     let line = summary(&lines, "cards_get");
     assert_eq!(
         (line["operation"].as_str(), line["status"].as_str()),
-        (Some("cards_get"), Some("ok"))
+        (Some("cards_get"), Some("success"))
     );
     assert_eq!(
         line["userId"].as_str(),
