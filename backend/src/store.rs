@@ -913,6 +913,10 @@ impl CardStore {
         let mut price = HashMap::from([
             ("PK".to_owned(), s(caller.pk())),
             (
+                // Seed 001's `PRICE#{iso8601}`, with the card id after the time: the partition is the
+                // user's, so two of their cards valued in the same millisecond would otherwise write
+                // one item (the second overwriting the first's price). A prefix query on `PRICE#`
+                // still returns the user's prices in time order.
                 "SK".to_owned(),
                 s(format!("PRICE#{}#{card_id}", iso(v.valued_at))),
             ),

@@ -14,14 +14,15 @@ locals {
     [for p in var.bedrock_inference_profile_region_prefixes : "arn:${local.partition}:bedrock:*:${local.account_id}:inference-profile/${p}.${var.bedrock_model_id}"],
   )
 
-  # Feature tag when the functions map gives none.
+  # Feature tag when the functions map gives none: seed 001's cost allocation features (upload,
+  # valuation, authenticity) where a function serves one; api and cards for the rest.
   default_feature = {
     healthz             = "api"
-    upload_presign      = "uploads"
+    upload_presign      = "upload"
     cards_revalue       = "valuation"
     rekognition_extract = "valuation"
     pricing_agent       = "valuation"
-    authenticity_agent  = "valuation"
+    authenticity_agent  = "authenticity"
     aggregator          = "valuation"
     error_handler       = "valuation"
   }

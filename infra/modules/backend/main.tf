@@ -10,6 +10,9 @@ locals {
   region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
 
+  # Service names the stack (seed 001 lists "lambda, dynamodb, s3, etc." — the AWS service, which the
+  # cost reports already group by; seed 004 tags its functions "collectiq"): collectiq-backend beside
+  # governance's "governance", so the two stacks' costs split by this tag.
   tags = merge({ Service = "collectiq-backend", Feature = "cards" }, var.tags)
 
   # Step Functions tasks; the rest are HTTP API handlers. Two module calls, because cards_revalue needs
@@ -22,6 +25,15 @@ locals {
 
 # --- encryption --------------------------------------------------------------------------------------
 
+# One customer managed key for the backend's data: a departure from seed 001 "Encryption" (S3: SSE-S3,
+# DynamoDB: AWS managed keys, Secrets Manager: AWS managed KMS keys; CloudWatch Logs: KMS) and seed
+# 000 "S3 (SSE-S3)", on purpose. The seeds disagree among themselves (seed 004's deployment guide
+# gives its s3_uploads module `kms_key_id = aws_kms_key.main.id`, seed 000 says "DynamoDB (KMS)"),
+# and a customer managed key is the stricter of the choices: its key policy, not only IAM, decides
+# who can read card images, user items and secrets (SSE-S3 and AWS managed keys let any principal
+# with s3:GetObject / dynamodb:GetItem / secretsmanager:GetSecretValue in the account read them);
+# every use is a CloudTrail event on this key; disabling it cuts all access at once; and the logs
+# need a KMS key anyway. Cost: $1 a month plus requests (S3 bucket keys keep those low).
 resource "aws_kms_key" "data" {
   description             = "${var.name_prefix} backend data: table, uploads, queue, logs, state machine"
   enable_key_rotation     = true
@@ -160,6 +172,7 @@ resource "aws_dynamodb_table" "main" {
     enabled = true
   }
 
+  # The backend's customer managed key, not seed 001's AWS managed one: see aws_kms_key.data.
   server_side_encryption {
     enabled     = true
     kms_key_arn = aws_kms_key.data.arn

@@ -1,5 +1,6 @@
 # Secrets the functions read at cold start. Lambda environments carry only their ids (ARNs); no secret
-# value is ever a Terraform argument, an environment variable or part of the state.
+# value is ever a Terraform argument, an environment variable or part of the state. Encrypted with the
+# backend's customer managed key, not seed 001's AWS managed one: why, in main.tf at aws_kms_key.data.
 
 # Price-source API keys for pricing_agent (PRICE_API_SECRET_ID). Issued by the providers, so the value
 # is set out of band (docs/deploy.md, step 5): Terraform creates the secret without a value.

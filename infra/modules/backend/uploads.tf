@@ -4,7 +4,7 @@
 resource "aws_s3_bucket" "uploads" {
   #checkov:skip=CKV_AWS_144: card images are re-uploadable user content; versioning plus PITR-backed metadata cover recovery, and cross-region replication would double storage cost
   bucket = "${var.name_prefix}-uploads-${local.account_id}"
-  tags   = merge(local.tags, { Feature = "uploads" })
+  tags   = merge(local.tags, { Feature = "upload" })
 }
 
 resource "aws_s3_bucket_public_access_block" "uploads" {
@@ -31,6 +31,8 @@ resource "aws_s3_bucket_versioning" "uploads" {
   }
 }
 
+# SSE-KMS with the backend's customer managed key rather than seeds 000/001's SSE-S3 (seed 004 gives
+# the bucket a KMS key): why, in main.tf at aws_kms_key.data.
 resource "aws_s3_bucket_server_side_encryption_configuration" "uploads" {
   bucket = aws_s3_bucket.uploads.id
 
@@ -175,7 +177,7 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_145: S3 server access log delivery supports only SSE-S3 (AES256) on the target bucket, not SSE-KMS
   #checkov:skip=CKV2_AWS_62: nothing consumes access-log object events
   bucket = "${var.name_prefix}-access-logs-${local.account_id}"
-  tags   = merge(local.tags, { Feature = "uploads" })
+  tags   = merge(local.tags, { Feature = "upload" })
 }
 
 resource "aws_s3_bucket_public_access_block" "access_logs" {

@@ -209,6 +209,8 @@ variable "stuck_valuation_sweep_rate" {
   default     = "rate(15 minutes)"
 }
 
+# `live`: seed 004's alias (its rollback runs `update-alias --name live`); seed 001's rollback command
+# names `prod`. One name in every environment keeps the invoke ARNs, dashboards and runbooks alike.
 variable "alias_name" {
   description = "Alias every backend function serves traffic through (API Gateway, Step Functions and EventBridge invoke it); CodeDeploy moves it."
   type        = string

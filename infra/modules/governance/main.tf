@@ -42,6 +42,9 @@ locals {
 
 # --- encryption --------------------------------------------------------------------------------------
 
+# A customer managed key for the ledger table, the Slack secret, the logs and the schedules — not seed
+# 001's AWS managed keys for DynamoDB and Secrets Manager, for the reasons given at the backend's key
+# (infra/modules/backend/main.tf, aws_kms_key.data): the key policy, not only IAM, decides who reads.
 resource "aws_kms_key" "governance" {
   description             = "${var.name_prefix} governance: ledger, secret, topics, logs, schedules"
   enable_key_rotation     = true
