@@ -168,6 +168,11 @@ resource "aws_dynamodb_table" "main" {
     enabled        = true
   }
 
+  # Seed 000 "Backup Strategy": PITR (35 days) — and "Cross-region replication (production only)", not
+  # done on purpose: a replica alone restores cards whose images are not there (the uploads bucket has
+  # no cross-region copy, see uploads.tf), a CMK-encrypted replica needs a key in the second region, and
+  # the region outage it covers is the rarest of the failures alarms/runbooks/disaster-recovery.md
+  # handles. A prod that needs it adds `replica` blocks with stream_enabled (NEW_AND_OLD_IMAGES).
   point_in_time_recovery {
     enabled = true
   }
