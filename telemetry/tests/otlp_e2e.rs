@@ -648,16 +648,26 @@ fn sigterm_waits_for_the_spans_still_held_then_exits() {
     );
     let first_next = names.iter().position(|c| *c == "next").unwrap();
     assert!(register < first_next, "registered during Init: {names:?}");
-    assert!(
-        names.iter().any(|c| c.starts_with("extension next ext-")),
-        "the extension signals it is ready: {names:?}"
-    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f
+        .calls()
+        .iter()
+        .any(|(_, c)| c.starts_with("extension next ext-"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the extension never signalled it is ready: {:?}",
+            f.calls()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
-    // The collector still holds the invocation's batch; it answers 200 ms after the SIGTERM.
+    // The collector still holds the invocation's batch: it answers only after the SIGTERM (soon
+    // after, so that a loaded machine stays well inside the 400 ms budget).
     let opener = {
         let gate = Arc::clone(&gate);
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(30));
             open(&gate);
         })
     };
@@ -665,19 +675,17 @@ fn sigterm_waits_for_the_spans_still_held_then_exits() {
     let status = f
         .terminate(Duration::from_secs(10))
         .expect("the function exits after SIGTERM");
-    let took = sent.elapsed();
     opener.join().unwrap();
     assert!(status.success(), "exit 0, not killed by the signal: {status:?}");
-    assert!(
-        took >= Duration::from_millis(150),
-        "it waited for the collector's answer: {took:?}"
-    );
-    let line = line_with_message(&f, "shutting down: every span has left")
+    // INFO only once the exporter has the collector's answer: the process outlived the signal until
+    // the batch it still held at the signal was posted.
+    let line = line_with_message(&f, "shutting down: no span batch still waiting")
         .unwrap_or_else(|| panic!("no shutdown line: {:?}", f.stdout_lines()));
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["budget_ms"], 400);
     let posts = received.lock().unwrap().clone();
     assert_eq!(posts.len(), 1);
+    assert!(posts[0].answered > sent, "the batch was still held at the signal");
     let all = spans(&[ExportTraceServiceRequest::decode(posts[0].body.as_slice()).unwrap()]);
     assert!(
         all.iter().any(|(_, _, sp)| sp.name == "price_card"),
@@ -703,7 +711,7 @@ fn a_silent_collector_holds_the_shutdown_only_so_long() {
         took >= telemetry::lambda::SHUTDOWN_FLUSH && took < Duration::from_secs(5),
         "{took:?}"
     );
-    let line = line_with_message(&f, "shutting down: spans still held are lost")
+    let line = line_with_message(&f, "shutting down: span batches still waiting are lost")
         .unwrap_or_else(|| panic!("no shutdown line: {:?}", f.stdout_lines()));
     assert_eq!(line["level"], "WARN");
 

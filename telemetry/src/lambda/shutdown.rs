@@ -8,8 +8,9 @@
 //! — are lost. So when the installed span sink holds batches (OTLP/HTTP, [`SpanSink::holds_batches`]),
 //! [`run`](super::run), [`run_with`](super::run_with) and [`run_sequential`](super::run_sequential)
 //! register an internal extension named [`EXTENSION_NAME`] that subscribes to no event (so it costs
-//! no invocation anything), and on `SIGTERM` wait up to [`SHUTDOWN_FLUSH`] for those batches, log
-//! what happened as one JSON line, and exit 0. `TELEMETRY_SHUTDOWN_FLUSH=false` turns it off; it is
+//! no invocation anything), and on `SIGTERM` wait up to [`SHUTDOWN_FLUSH`] for those batches to be
+//! posted or given up on ([`SpanSink::drain`]: also towards a failing endpoint), log what happened as
+//! one JSON line, and exit 0. `TELEMETRY_SHUTDOWN_FLUSH=false` turns it off; it is
 //! also off where the Extensions API does not answer (a local emulator): then a warning says so and
 //! `SIGTERM` keeps its default action.
 
@@ -58,9 +59,11 @@ pub(super) async fn arm(sink: Option<Arc<dyn SpanSink>>) {
     let spawned = std::thread::Builder::new()
         .name("telemetry-extension".into())
         .spawn(move || match register(&api, REGISTER_TIMEOUT) {
+            // Registered too late (`arm` gave up waiting, no SIGTERM handler): no `next` either.
             Ok(id) => {
-                let _ = tx.send(Ok(()));
-                wait_for_events(&api, &id);
+                if tx.send(Ok(())).is_ok() {
+                    wait_for_events(&api, &id);
+                }
             }
             Err(e) => {
                 let _ = tx.send(Err(e));
@@ -73,14 +76,16 @@ pub(super) async fn arm(sink: Option<Arc<dyn SpanSink>>) {
     let registered = match tokio::time::timeout(REGISTER_TIMEOUT, rx).await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err("the registering thread ended".to_owned()),
-        Err(_) => Err(format!("no answer within {REGISTER_TIMEOUT:?}")),
+        Err(_) => Err(format!(
+            "the Extensions API did not answer within {REGISTER_TIMEOUT:?}"
+        )),
     };
     if let Err(e) = registered {
         tracing::warn!(
             error = %e,
             extension = EXTENSION_NAME,
-            "span flush at shutdown not armed: the Lambda Extensions API refused the registration; \
-             spans still held when the environment shuts down are lost"
+            "span flush at shutdown not armed: the extension could not register; spans still held \
+             when the environment shuts down are lost"
         );
         return;
     }
@@ -96,14 +101,15 @@ pub(super) async fn arm(sink: Option<Arc<dyn SpanSink>>) {
         if sigterm.recv().await.is_none() {
             return;
         }
-        let flushed = tokio::task::spawn_blocking(move || sink.flush(SHUTDOWN_FLUSH))
+        // Every batch, even towards an endpoint that is failing: its last tries are all there is.
+        let drained = tokio::task::spawn_blocking(move || sink.drain(SHUTDOWN_FLUSH))
             .await
             .unwrap_or(false);
         let budget_ms = u64::try_from(SHUTDOWN_FLUSH.as_millis()).unwrap_or(u64::MAX);
-        if flushed {
-            tracing::info!(budget_ms, "shutting down: every span has left");
+        if drained {
+            tracing::info!(budget_ms, "shutting down: no span batch still waiting");
         } else {
-            tracing::warn!(budget_ms, "shutting down: spans still held are lost");
+            tracing::warn!(budget_ms, "shutting down: span batches still waiting are lost");
         }
         std::process::exit(0);
     });

@@ -608,6 +608,12 @@ impl SpanSink for OtlpHttpExporter {
         }))
     }
 
+    /// Every accepted batch, failing endpoint or not: at shutdown the thread's last tries are all
+    /// there is.
+    fn drain(&self, timeout: Duration) -> bool {
+        self.wait_idle(timeout)
+    }
+
     fn holds_batches(&self) -> bool {
         true
     }
@@ -1052,7 +1058,17 @@ mod tests {
             exporter.flusher().is_none(),
             "held, but the endpoint is failing: no wait"
         );
+        // At shutdown the held batch is waited for all the same (drain), failing or not.
+        assert!(
+            !exporter.drain(Duration::from_millis(50)),
+            "still held: the drain does not claim it left"
+        );
+        let drained = {
+            let exporter = Arc::clone(&exporter);
+            std::thread::spawn(move || exporter.drain(WAIT))
+        };
         go.send(()).unwrap(); // 200
+        assert!(drained.join().unwrap(), "the drain saw the post go through");
         assert!(exporter.wait_idle(WAIT));
 
         invocations(&exporter, 1);

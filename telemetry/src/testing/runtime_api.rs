@@ -292,10 +292,18 @@ impl FunctionProcess {
 
     /// Sends the process `SIGTERM` — what Lambda does before it shuts down an environment with an
     /// extension registered — and waits up to `wait` for it to exit; its status if it did.
+    ///
+    /// # Panics
+    /// When `kill -TERM` cannot be run (no `kill` on `PATH`) or fails.
     pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill")
+        let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        assert!(
+            sent.as_ref().is_ok_and(std::process::ExitStatus::success),
+            "kill -TERM {}: {sent:?}",
+            self.child.id()
+        );
         self.wait_exit(wait)
     }
 

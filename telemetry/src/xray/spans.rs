@@ -36,6 +36,13 @@ pub trait SpanSink: Send + Sync + std::fmt::Debug + 'static {
         self.flusher().is_none_or(|wait| wait(timeout))
     }
 
+    /// Waits up to `timeout` for every batch handed over so far to leave — posted, or given up on —
+    /// whatever state the endpoint is in (unlike [`flusher`](Self::flusher), which does not wait on a
+    /// failing endpoint); true when none is still held. For shutdown: nothing comes after it.
+    fn drain(&self, timeout: Duration) -> bool {
+        self.flush(timeout)
+    }
+
     /// Whether this sink may hold batches after [`export`](Self::export) returns (it sends them from
     /// a thread of its own, as the OTLP/HTTP exporter does) — then `telemetry::run` (feature
     /// `lambda`) also waits for them when Lambda shuts the environment down. False for sinks that
@@ -57,7 +64,8 @@ const SPARE_BATCH_CAPACITY: usize = 64;
 
 /// An empty vector for a new batch: the one this thread last gave back, if any.
 pub(crate) fn spare_batch() -> Vec<SpanData> {
-    SPARE_BATCH.take()
+    // A span may close while the thread's locals are torn down: then a new vector.
+    SPARE_BATCH.try_with(Cell::take).unwrap_or_default()
 }
 
 /// Empties `batch` and keeps its allocation for this thread's next [`spare_batch`] (unless it is
@@ -65,7 +73,8 @@ pub(crate) fn spare_batch() -> Vec<SpanData> {
 pub(crate) fn give_back(mut batch: Vec<SpanData>) {
     batch.clear();
     if batch.capacity() <= SPARE_BATCH_CAPACITY {
-        SPARE_BATCH.set(batch);
+        // Freed instead when the thread's locals are already gone.
+        let _ = SPARE_BATCH.try_with(|spare| spare.set(batch));
     }
 }
 
@@ -80,6 +89,10 @@ impl<T: SpanSink + ?Sized> SpanSink for Arc<T> {
 
     fn flusher(&self) -> Option<Flusher> {
         (**self).flusher()
+    }
+
+    fn drain(&self, timeout: Duration) -> bool {
+        (**self).drain(timeout)
     }
 
     fn holds_batches(&self) -> bool {
@@ -134,6 +147,15 @@ impl SpanSink for SpanSinks {
 
     fn holds_batches(&self) -> bool {
         self.0.iter().any(|s| s.holds_batches())
+    }
+
+    /// The sinks drained in turn, within one timeout for all.
+    fn drain(&self, timeout: Duration) -> bool {
+        let until = Instant::now().checked_add(timeout);
+        self.0.iter().fold(true, |all, sink| {
+            let left = until.map_or(timeout, |u| u.saturating_duration_since(Instant::now()));
+            sink.drain(left) && all
+        })
     }
 
     /// The sinks' waits in turn, within one timeout for all.
