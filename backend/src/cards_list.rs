@@ -4,9 +4,8 @@
 //! The body is a JSON array of cards — seed 001's smoke test: "GET /cards with valid JWT → 200 with
 //! empty array (new user)". The next page, when there is one, is named by a `Link` header (RFC 8288,
 //! as GitHub's API pages): `Link: <?limit=20&cursor=…>; rel="next"`, a reference relative to the
-//! request's own URL (so it holds behind any stage or custom-domain path). It is there while DynamoDB
-//! says more may follow (a `LastEvaluatedKey`): a last page that is exactly full links to an empty
-//! page, which has no `Link`.
+//! request's own URL (so it holds behind any stage or custom-domain path); absent on the last page
+//! (the query asks for one card more than the page to know).
 
 use crate::HandlerError;
 use crate::cursor::Cursor;

@@ -604,24 +604,35 @@ impl CardStore {
             .key_condition_expression("userId = :u")
             .expression_attribute_values(":u", s(&caller.sub))
             .scan_index_forward(false)
-            .limit(limit)
+            // One more than the page: a page that ends the list exactly names no next page (DynamoDB
+            // returns a LastEvaluatedKey whenever it stops at its Limit, more items or not).
+            .limit(limit.saturating_add(1))
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|e| sdk_error("Query", e))?;
-        let cards = out
-            .items()
-            .iter()
-            .map(card_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = out.last_evaluated_key().and_then(|k| {
+        let cursor_at = |k: &Item| {
             Some(Cursor {
                 pk: get_s(k, "PK")?.to_owned(),
                 sk: get_s(k, "SK")?.to_owned(),
                 user_id: get_s(k, "userId")?.to_owned(),
                 created_at: get_s(k, "createdAt")?.to_owned(),
             })
-        });
+        };
+        let items = out.items();
+        let page = usize::try_from(limit).unwrap_or(0);
+        let (items, next) = if items.len() > page {
+            // More follow: the next page starts after this page's last card (its keys are the
+            // index's and the table's, as a LastEvaluatedKey's would be).
+            (
+                &items[..page],
+                page.checked_sub(1).and_then(|i| cursor_at(&items[i])),
+            )
+        } else {
+            // The whole rest, unless DynamoDB stopped early (its 1 MB page): then more may follow.
+            (items, out.last_evaluated_key().and_then(cursor_at))
+        };
+        let cards = items.iter().map(card_from_item).collect::<Result<Vec<_>, _>>()?;
         Ok((cards, next))
     }
 
@@ -1329,5 +1340,84 @@ mod tests {
         item.remove("year");
         item.insert("status".into(), s("LOST"));
         assert!(card_from_item(&item).is_err());
+    }
+}
+
+/// `list` against DynamoDB's own answers (a real client over replayed HTTP): its `Limit` and
+/// `LastEvaluatedKey` semantics, which the local emulator does not reproduce exactly.
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::{Value, json};
+
+    fn card_item(n: u32) -> Value {
+        let at = format!("2026-11-22T00:{n:02}:00.000Z");
+        json!({
+            "PK": {"S": "USER#u-1"}, "SK": {"S": format!("CARD#c-{n}")},
+            "userId": {"S": "u-1"}, "createdAt": {"S": at}, "updatedAt": {"S": at},
+            "cardId": {"S": format!("c-{n}")}, "name": {"S": format!("card {n}")},
+            "frontS3Key": {"S": "uploads/u/f.jpg"}, "status": {"S": "CREATED"}
+        })
+    }
+
+    /// `list(limit)` answered with `items` (and `LastEvaluatedKey` = the last one's keys when
+    /// `stopped`): the cards' names, the cursor's SK, and the `Limit` the query asked for.
+    async fn page(limit: i32, items: u32, stopped: bool) -> (Vec<String>, Option<String>, Value) {
+        let items: Vec<Value> = (0..items).map(card_item).collect();
+        let mut answer = json!({"Items": items, "Count": items.len(), "ScannedCount": items.len()});
+        if stopped {
+            let last = &items[items.len() - 1];
+            answer["LastEvaluatedKey"] = json!({"PK": last["PK"], "SK": last["SK"],
+                                                "userId": last["userId"], "createdAt": last["createdAt"]});
+        }
+        let http = StaticReplayClient::new(vec![ReplayEvent::new(
+            http::Request::builder()
+                .uri("https://dynamodb.us-east-1.amazonaws.com/")
+                .body(SdkBody::empty())
+                .unwrap(),
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "application/x-amz-json-1.0")
+                .body(SdkBody::from(answer.to_string()))
+                .unwrap(),
+        )]);
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .http_client(http.clone())
+            .build();
+        let store = CardStore::new(Client::from_conf(config), "t");
+        let me = Caller::from_sub(Some("u-1")).unwrap();
+        let (cards, next) = store.list(&me, limit, None).await.unwrap();
+        let sent: Vec<_> = http.actual_requests().collect();
+        let body: Value = serde_json::from_slice(sent[0].body().bytes().unwrap()).unwrap();
+        (
+            cards.into_iter().map(|c| c.name).collect(),
+            next.map(|c| c.sk),
+            body["Limit"].clone(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_page_knows_whether_another_follows() {
+        // DynamoDB stops at the query's Limit (one more than the page) with a LastEvaluatedKey: the
+        // page is cut to its size and the next starts after its last card, not after the extra one.
+        let (names, next, limit) = page(2, 3, true).await;
+        assert_eq!(limit, json!(3), "one card more than the page");
+        assert_eq!(names, ["card 0", "card 1"]);
+        assert_eq!(next.as_deref(), Some("CARD#c-1"));
+        // The list ends exactly at the page: no next page (DynamoDB stopped short of its Limit).
+        let (names, next, _) = page(2, 2, false).await;
+        assert_eq!((names.len(), next), (2, None));
+        // DynamoDB stopped early (its 1 MB page) with fewer cards: more may follow, from its key.
+        let (names, next, _) = page(3, 2, true).await;
+        assert_eq!((names.len(), next.as_deref()), (2, Some("CARD#c-1")));
+        // The last, short page.
+        let (names, next, _) = page(5, 1, false).await;
+        assert_eq!((names.len(), next), (1, None));
     }
 }

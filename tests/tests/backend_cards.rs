@@ -120,6 +120,35 @@ async fn create_get_list_delete_round_trip() {
         !page2.headers.contains_key("link"),
         "the last page names no next page"
     );
+    // A page that ends the list exactly is the last one too (no link to an empty page).
+    let exact = cards_list::handler(
+        lambda_event(with_query(
+            api_event("apigw_v2_cards_list.json", ALICE, None, None),
+            &[("limit", "3")],
+        )),
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(&exact), ["Venusaur", "Blastoise", "Charizard"]);
+    assert!(!exact.headers.contains_key("link"), "{:?}", exact.headers);
+    // One short of the list: a next page, with the last card.
+    let short = cards_list::handler(
+        lambda_event(with_query(
+            api_event("apigw_v2_cards_list.json", ALICE, None, None),
+            &[("limit", "1")],
+        )),
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(&short), ["Venusaur"]);
+    assert!(
+        short.headers["link"]
+            .to_str()
+            .unwrap()
+            .starts_with("<?limit=1&cursor=")
+    );
     // A new user's list is an empty array.
     let empty = list(None, "0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d").await.unwrap();
     assert_eq!(
