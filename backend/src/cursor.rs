@@ -1,7 +1,7 @@
 //! Opaque pagination cursors for `GET /cards`.
 //!
-//! A cursor is the GSI1 query's `LastEvaluatedKey` (`PK`, `SK`, `userId`, `createdAt`, all strings)
-//! as JSON, base64url without padding. On the way back in it is decoded and checked: exactly those four
+//! A cursor is the GSI1 position of a page's last card — its `PK`, `SK`, `userId`, `createdAt` (all
+//! strings), what DynamoDB's `LastEvaluatedKey` for it would hold — as JSON, base64url without padding. On the way back in it is decoded and checked: exactly those four
 //! keys, `userId` and `PK` belonging to the caller, `SK` a card key, `createdAt` a timestamp — so a
 //! cursor can neither page through another user's cards nor smuggle arbitrary key attributes into
 //! DynamoDB. It is not signed: it only ever narrows the caller's own query.

@@ -588,6 +588,9 @@ impl CardStore {
         limit: i32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<Card>, Option<Cursor>), HandlerError> {
+        if limit < 1 {
+            return Err(HandlerError::validation("limit", "must be at least 1"));
+        }
         let start = after.map(|c| {
             HashMap::from([
                 ("PK".to_owned(), s(&c.pk)),
@@ -620,7 +623,7 @@ impl CardStore {
             })
         };
         let items = out.items();
-        let page = usize::try_from(limit).unwrap_or(0);
+        let page = usize::try_from(limit).unwrap_or(usize::MAX);
         let (items, next) = if items.len() > page {
             // More follow: the next page starts after this page's last card (its keys are the
             // index's and the table's, as a LastEvaluatedKey's would be).
@@ -1353,6 +1356,17 @@ mod list_tests {
     use aws_smithy_types::body::SdkBody;
     use serde_json::{Value, json};
 
+    /// A store whose DynamoDB client talks to `http`.
+    fn store_over(http: &StaticReplayClient) -> CardStore {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .http_client(http.clone())
+            .build();
+        CardStore::new(Client::from_conf(config), "t")
+    }
+
     fn card_item(n: u32) -> Value {
         let at = format!("2026-11-22T00:{n:02}:00.000Z");
         json!({
@@ -1384,13 +1398,7 @@ mod list_tests {
                 .body(SdkBody::from(answer.to_string()))
                 .unwrap(),
         )]);
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .http_client(http.clone())
-            .build();
-        let store = CardStore::new(Client::from_conf(config), "t");
+        let store = store_over(&http);
         let me = Caller::from_sub(Some("u-1")).unwrap();
         let (cards, next) = store.list(&me, limit, None).await.unwrap();
         let sent: Vec<_> = http.actual_requests().collect();
@@ -1419,5 +1427,20 @@ mod list_tests {
         // The last, short page.
         let (names, next, _) = page(5, 1, false).await;
         assert_eq!((names.len(), next), (1, None));
+    }
+
+    #[tokio::test]
+    async fn a_page_of_no_cards_is_refused_before_any_call() {
+        let http = StaticReplayClient::new(vec![]);
+        let store = store_over(&http);
+        let me = Caller::from_sub(Some("u-1")).unwrap();
+        for limit in [0, -1, i32::MIN] {
+            let e = store.list(&me, limit, None).await.unwrap_err();
+            assert!(
+                matches!(&e, HandlerError::Validation { field, .. } if field == "limit"),
+                "{e:?}"
+            );
+        }
+        assert_eq!(http.actual_requests().count(), 0);
     }
 }

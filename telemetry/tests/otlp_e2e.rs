@@ -662,20 +662,15 @@ fn sigterm_waits_for_the_spans_still_held_then_exits() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    // The collector still holds the invocation's batch: it answers only after the SIGTERM (soon
-    // after, so that a loaded machine stays well inside the 400 ms budget).
-    let opener = {
-        let gate = Arc::clone(&gate);
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
-            open(&gate);
-        })
-    };
-    let sent = Instant::now();
+    // The collector still holds the invocation's batch: it answers only once the SIGTERM is sent (and
+    // soon after, so that a loaded machine stays well inside the 400 ms budget).
+    f.signal_term();
+    let signalled = Instant::now();
+    std::thread::sleep(Duration::from_millis(30));
+    open(&gate);
     let status = f
-        .terminate(Duration::from_secs(10))
+        .wait_exit(Duration::from_secs(10))
         .expect("the function exits after SIGTERM");
-    opener.join().unwrap();
     assert!(status.success(), "exit 0, not killed by the signal: {status:?}");
     // INFO only once the exporter has the collector's answer: the process outlived the signal until
     // the batch it still held at the signal was posted.
@@ -685,7 +680,10 @@ fn sigterm_waits_for_the_spans_still_held_then_exits() {
     assert_eq!(line["budget_ms"], 400);
     let posts = received.lock().unwrap().clone();
     assert_eq!(posts.len(), 1);
-    assert!(posts[0].answered > sent, "the batch was still held at the signal");
+    assert!(
+        posts[0].answered > signalled,
+        "the batch was still held at the signal, and the process outlived it"
+    );
     let all = spans(&[ExportTraceServiceRequest::decode(posts[0].body.as_slice()).unwrap()]);
     assert!(
         all.iter().any(|(_, _, sp)| sp.name == "price_card"),

@@ -59,11 +59,11 @@ pub(super) async fn arm(sink: Option<Arc<dyn SpanSink>>) {
     let spawned = std::thread::Builder::new()
         .name("telemetry-extension".into())
         .spawn(move || match register(&api, REGISTER_TIMEOUT) {
-            // Registered too late (`arm` gave up waiting, no SIGTERM handler): no `next` either.
+            // Even when registered too late for `arm` (no SIGTERM handler then): Lambda ends Init only
+            // once every registered extension has called `next`.
             Ok(id) => {
-                if tx.send(Ok(())).is_ok() {
-                    wait_for_events(&api, &id);
-                }
+                let _ = tx.send(Ok(()));
+                wait_for_events(&api, &id);
             }
             Err(e) => {
                 let _ = tx.send(Err(e));

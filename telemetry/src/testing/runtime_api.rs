@@ -6,7 +6,7 @@
 //! `GET /2018-06-01/runtime/invocation/next` with the `Lambda-Runtime-*` headers, and waits for the
 //! function's `POST …/{id}/response` or `…/{id}/error`. `POST /runtime/init/error` is recorded too (a
 //! function that fails its init), and the Extensions API's `register` and `event/next` are served (an
-//! internal extension that subscribed to no event: its `next` stays open). [`FunctionProcess::terminate`]
+//! internal extension that subscribed to no event: its `next` stays open). [`FunctionProcess::signal_term`]
 //! sends `SIGTERM`, as Lambda does at shutdown. The child is killed on drop, also when the test panics.
 //!
 //! ```no_run
@@ -291,11 +291,11 @@ impl FunctionProcess {
     }
 
     /// Sends the process `SIGTERM` — what Lambda does before it shuts down an environment with an
-    /// extension registered — and waits up to `wait` for it to exit; its status if it did.
+    /// extension registered; returns once it is sent.
     ///
     /// # Panics
     /// When `kill -TERM` cannot be run (no `kill` on `PATH`) or fails.
-    pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+    pub fn signal_term(&self) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -304,6 +304,15 @@ impl FunctionProcess {
             "kill -TERM {}: {sent:?}",
             self.child.id()
         );
+    }
+
+    /// [`signal_term`](Self::signal_term), then waits up to `wait` for the process to exit; its
+    /// status if it did.
+    ///
+    /// # Panics
+    /// As [`signal_term`](Self::signal_term).
+    pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        self.signal_term();
         self.wait_exit(wait)
     }
 
