@@ -550,9 +550,12 @@ struct Verdict {
 /// ```
 ///
 /// # Errors
-/// `Retryable` when the answer is not such an object (models are sampled; a retry may do better).
+/// `Internal` when the answer is not such an object: never retried. The model runs at temperature 0,
+/// so a retry mostly gets the same answer, and a card whose text steers the model off the contract
+/// (or past `max_tokens`) would otherwise buy four billed calls per valuation. The valuation fails
+/// (the card ends `FAILED`, the owner may revalue), and the answer's tokens are recorded all the same.
 pub fn parse_verdict(text: &str, model_id: &str) -> Result<AuthenticityAssessment, HandlerError> {
-    let bad = |why: &str| HandlerError::Retryable(format!("model answer unusable: {why}"));
+    let bad = |why: &str| HandlerError::Internal(format!("model answer unusable: {why}"));
     let start = text.find('{').ok_or_else(|| bad("no JSON object"))?;
     let end = text.rfind('}').ok_or_else(|| bad("no JSON object"))?;
     if end < start {
@@ -573,7 +576,7 @@ pub fn parse_verdict(text: &str, model_id: &str) -> Result<AuthenticityAssessmen
 /// The handler.
 ///
 /// # Errors
-/// `Retryable` for throttling or an unusable answer; `Internal` otherwise.
+/// `Retryable` for throttling; `Internal` otherwise (an unusable answer included).
 pub async fn handler(
     event: LambdaEvent<ExtractOutput>,
     deps: &Deps,
@@ -631,12 +634,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn verdicts_outside_the_contract_are_retryable() {
+    fn verdicts_outside_the_contract_fail_without_a_retry() {
         for text in ["no json", "{\"score\": 1.5}", "{\"flags\": []}", "} {"] {
-            assert!(
-                matches!(parse_verdict(text, "m"), Err(HandlerError::Retryable(_))),
-                "{text}"
-            );
+            let e = parse_verdict(text, "m").unwrap_err();
+            assert!(matches!(&e, HandlerError::Internal(_)), "{text}");
+            // The state machine's retriers never retry `Internal` (infra/modules/backend/state_machine.tf).
+            assert_eq!(lambda_runtime::Diagnostic::from(e).error_type, "Internal");
         }
         let v = parse_verdict("```json\n{\"score\": 0.2, \"flags\": [\"font\"]}\n```", "m").unwrap();
         assert_eq!(
@@ -1007,7 +1010,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn malformed_model_output_is_retryable_and_its_tokens_still_count() {
+    async fn malformed_model_output_fails_once_and_its_tokens_still_count() {
         for text in [
             "I cannot judge this card from text alone.",
             "{\"score\": 7, \"flags\": [], \"rationale\": \"sure\"}",
@@ -1017,7 +1020,7 @@ mod tests {
             let (result, docs) = judge(model).await;
             let e = result.unwrap_err();
             assert!(
-                matches!(&e, HandlerError::Retryable(m) if m.contains("model answer unusable")),
+                matches!(&e, HandlerError::Internal(m) if m.contains("model answer unusable")),
                 "{text}: {e:?}"
             );
             assert!(
