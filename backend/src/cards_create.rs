@@ -154,19 +154,37 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let images: Vec<(&'static str, &str)> = std::iter::once(("frontS3Key", card.front_s3_key.as_str()))
         .chain(card.back_s3_key.as_deref().map(|k| ("backS3Key", k)))
         .collect();
-    // An image another card holds is answered before anything is tagged: a request that cannot
-    // succeed changes nothing.
+    // An image another card claims is answered before anything is tagged: such a request changes
+    // nothing.
     for (field, key) in &images {
         if let Some(owner) = deps.store.image_owner(&caller, key).await? {
             return taken(deps, &caller, &card, field, Some(owner)).await;
         }
+    }
+    // Tagged before anything reads the user's cards, so a key with no upload behind it (a 400) costs
+    // one S3 call, never the scan below; and before the card is written, so a card's image can never
+    // expire. When a later step fails, what this request tagged goes back to the expiry (an unused
+    // upload never stays; an image a card shows stays confirmed).
+    let mut confirmed: Vec<(&str, &str)> = Vec::new();
+    for (field, key) in &images {
+        if let Err(e) = deps.uploads.confirm(field, key).await {
+            release(deps, &caller, &confirmed).await;
+            return Err(e);
+        }
+        confirmed.push((field, key));
     }
     // Nobody claims them, but a card stored before claims came in may still show one: that card is
     // given the claim it would have made (so the next look is one read), and the image is its own.
     // When the user's cards cannot all be read, the create goes ahead (the delete keeps an image
     // another card shows, so a second card on it loses nothing).
     let keys: Vec<&str> = images.iter().map(|(_, key)| *key).collect();
-    let shown = deps.store.cards_on_images(&caller, &keys, None).await?;
+    let shown = match deps.store.cards_on_images(&caller, &keys, None).await {
+        Ok(shown) => shown,
+        Err(e) => {
+            release(deps, &caller, &confirmed).await;
+            return Err(e);
+        }
+    };
     if !shown.complete {
         tracing::warn!("too many cards to tell whether an older card shows these images; created anyway");
     }
@@ -188,23 +206,17 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
                 owner.clone()
             } else {
                 // A claim was there already (a concurrent create or delete wrote one): it names the owner.
-                deps.store
-                    .image_owner(&caller, key)
-                    .await?
-                    .unwrap_or_else(|| owner.clone())
+                match deps.store.image_owner(&caller, key).await {
+                    Ok(claimed) => claimed.unwrap_or_else(|| owner.clone()),
+                    Err(e) => {
+                        release(deps, &caller, &confirmed).await;
+                        return Err(e);
+                    }
+                }
             };
+            release(deps, &caller, &confirmed).await;
             return taken(deps, &caller, &card, field, Some(owner)).await;
         }
-    }
-    // Tagged before the card is written, so a card's image can never expire; when a later step
-    // fails, what this request tagged goes back to the expiry (an unused upload never stays).
-    let mut confirmed: Vec<(&str, &str)> = Vec::new();
-    for (field, key) in &images {
-        if let Err(e) = deps.uploads.confirm(field, key).await {
-            release(deps, &caller, &confirmed).await;
-            return Err(e);
-        }
-        confirmed.push((field, key));
     }
     match deps.store.create(&caller, &card).await {
         Ok(Created::Written) => {}

@@ -667,11 +667,23 @@ async fn a_failed_create_never_returns_an_older_cards_image_to_the_expiry() {
         &users(),
         &backend::identity::Caller::from_sub(Some(ALICE)).unwrap(),
     );
-    // Refused before anything is tagged (the older card holds the image), with a back that does not
-    // exist either.
+    // The front is the older card's, and the back does not exist: the missing upload is answered
+    // first (uploads are confirmed before the user's cards are read), after the front was tagged —
+    // and giving the front back must leave it confirmed, since the older card shows it.
     let r = create(&env, ALICE, &shown, Some(&format!("{}missing.jpg", mine.prefix))).await;
+    assert_eq!(r.status_code, 400, "{:?}", r.body);
+    assert_eq!(body_json(&r)["field"], "backS3Key", "{:?}", r.body);
+    // With a back that exists, the older card's claim is what refuses it.
+    let back = upload(&presign, ALICE).await;
+    let r = create(&env, ALICE, &shown, Some(&back)).await;
     assert_eq!(r.status_code, 409, "{:?}", r.body);
     assert!(body_json(&r).to_string().contains("frontS3Key"), "{:?}", r.body);
+    assert!(
+        !tags(&s3, &back)
+            .await
+            .contains(&("collectiq-upload".to_owned(), "confirmed".to_owned())),
+        "the refused card's own back was left confirmed"
+    );
     assert_eq!(
         tags(&s3, &shown).await,
         [("collectiq-upload".to_owned(), "confirmed".to_owned())],
@@ -766,4 +778,50 @@ fn the_lifecycle_rule_expires_exactly_what_presign_tags_pending() {
         .collect::<Vec<_>>()
         .join(" ");
     assert!(var.contains("default = 1"), "{var}");
+}
+
+/// A key with no upload behind it is answered (400 naming the field) before the user's cards are
+/// read: a loop of creates on made-up keys costs one S3 call each, never a read of the partition
+/// (which for a user with thousands of cards is thousands of read units a request).
+#[tokio::test]
+async fn a_create_on_a_missing_upload_reads_none_of_the_users_cards() {
+    let env = TestEnv::start().await;
+    let _s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let front = upload(&presign, ALICE).await;
+    let counter = governance::cost_pass::counting::RequestCounter::new();
+    let counted = aws_sdk_dynamodb::Client::from_conf(
+        env.clients
+            .dynamodb
+            .config()
+            .to_builder()
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let deps = cards_create::Deps {
+        store: CardStore::new(counted, TABLE),
+        users: users(),
+        uploads: UploadStore::new(s3(&env), BUCKET),
+    };
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    let made_up = format!("{}never-uploaded.jpg", UserUploads::of(&users(), &alice).prefix);
+    for (front, back) in [(made_up.as_str(), None), (front.as_str(), Some(made_up.as_str()))] {
+        let mut body = serde_json::json!({"name": "Charizard", "frontS3Key": front});
+        if let Some(b) = back {
+            body["backS3Key"] = b.into();
+        }
+        let r = cards_create::handler(
+            lambda_event(api_event("apigw_v2_cards_create.json", ALICE, Some(body), None)),
+            &deps,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status_code, 400, "{:?}", r.body);
+        let field = if back.is_some() { "backS3Key" } else { "frontS3Key" };
+        assert_eq!(body_json(&r)["field"], field);
+    }
+    let calls = counter.snapshot();
+    // The second request confirmed its real front before the back failed: giving it back reads the
+    // cards once (an image a card shows stays confirmed). The first read nothing but its claim.
+    assert_eq!(calls.of("Query"), 1, "{}", calls.summary());
 }
