@@ -68,7 +68,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, HandlerError> 
         raw.as_bytes().to_vec()
     };
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let field = if path == "." {
@@ -77,7 +77,11 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, HandlerError> 
             path
         };
         HandlerError::validation(field, inner.to_string())
-    })
+    })?;
+    // One JSON value and nothing after it (whitespace aside): `{…} {…}` is not a body.
+    de.end()
+        .map_err(|e| HandlerError::validation("body", format!("after the JSON value: {e}")))?;
+    Ok(value)
 }
 
 /// serde reports a missing field at the parent path; pull the field's name out of its message.
@@ -245,6 +249,22 @@ mod tests {
         assert!(json_body::<In>(&req(Some(&b64), true)).is_ok());
         let e = json_body::<In>(&req(Some("%%"), true)).unwrap_err();
         assert!(matches!(e, HandlerError::Validation { ref field, .. } if field == "body"));
+    }
+
+    #[test]
+    fn a_body_is_one_json_value_and_nothing_after_it() {
+        assert!(json_body::<In>(&req(Some("{\"name\":\"x\"}\n  "), false)).is_ok());
+        for body in [
+            r#"{"name":"x"} {"name":"y"}"#,
+            r#"{"name":"x"}garbage"#,
+            r#"{"name":"x"}]"#,
+        ] {
+            let e = json_body::<In>(&req(Some(body), false)).unwrap_err();
+            assert!(
+                matches!(&e, HandlerError::Validation { field, message } if field == "body" && message.contains("trailing")),
+                "{body}: {e:?}"
+            );
+        }
     }
 
     #[test]
