@@ -173,24 +173,44 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
         }
         confirmed.push((field, key));
     }
+    // Whatever keeps the card from being written, what this request tagged goes back.
+    match write(deps, &caller, &card, &images).await {
+        Ok(Created::Written) => {}
+        Ok(Created::ImageTaken { field, card_id }) => {
+            release(deps, &caller, &confirmed).await;
+            return taken(deps, &caller, &card, field, card_id).await;
+        }
+        Err(e) => {
+            release(deps, &caller, &confirmed).await;
+            return Err(e);
+        }
+    }
+    tracing::info!(card_id = card.card_id.as_str(), "card created");
+    obs::count(MetricName::CardsCreated, 1);
+    Ok(http::json(201, &card))
+}
+
+/// Writes `card` once its images are confirmed: [`Created::ImageTaken`] when an image is another
+/// card's after all — a card stored before claims that shows it, or a request that claimed it since
+/// the first look.
+async fn write(
+    deps: &Deps,
+    caller: &crate::identity::Caller,
+    card: &Card,
+    images: &[(&'static str, &str)],
+) -> Result<Created, HandlerError> {
     // Nobody claims them, but a card stored before claims came in may still show one: that card is
     // given the claim it would have made (so the next look is one read), and the image is its own.
     // When the user's cards cannot all be read, the create goes ahead (the delete keeps an image
     // another card shows, so a second card on it loses nothing).
     let keys: Vec<&str> = images.iter().map(|(_, key)| *key).collect();
-    let shown = match deps.store.cards_on_images(&caller, &keys, None).await {
-        Ok(shown) => shown,
-        Err(e) => {
-            release(deps, &caller, &confirmed).await;
-            return Err(e);
-        }
-    };
+    let shown = deps.store.cards_on_images(caller, &keys, None).await?;
     if !shown.complete {
         tracing::warn!("too many cards to tell whether an older card shows these images; created anyway");
     }
-    for (field, key) in &images {
+    for (field, key) in images {
         if let Some(owner) = shown.cards.get(*key) {
-            let adopted = match deps.store.adopt_claim(&caller, key, owner).await {
+            let adopted = match deps.store.adopt_claim(caller, key, owner).await {
                 Ok(written) => written,
                 Err(e) => {
                     tracing::warn!(field, error = %e, "could not write an older card's image claim");
@@ -206,33 +226,19 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
                 owner.clone()
             } else {
                 // A claim was there already (a concurrent create or delete wrote one): it names the owner.
-                match deps.store.image_owner(&caller, key).await {
-                    Ok(claimed) => claimed.unwrap_or_else(|| owner.clone()),
-                    Err(e) => {
-                        release(deps, &caller, &confirmed).await;
-                        return Err(e);
-                    }
-                }
+                deps.store
+                    .image_owner(caller, key)
+                    .await?
+                    .unwrap_or_else(|| owner.clone())
             };
-            release(deps, &caller, &confirmed).await;
-            return taken(deps, &caller, &card, field, Some(owner)).await;
+            return Ok(Created::ImageTaken {
+                field,
+                card_id: Some(owner),
+            });
         }
     }
-    match deps.store.create(&caller, &card).await {
-        Ok(Created::Written) => {}
-        Ok(Created::ImageTaken { field, card_id }) => {
-            // Another request claimed an image between the check above and the write.
-            release(deps, &caller, &confirmed).await;
-            return taken(deps, &caller, &card, field, card_id).await;
-        }
-        Err(e) => {
-            release(deps, &caller, &confirmed).await;
-            return Err(e);
-        }
-    }
-    tracing::info!(card_id = card.card_id.as_str(), "card created");
-    obs::count(MetricName::CardsCreated, 1);
-    Ok(http::json(201, &card))
+    // `ImageTaken` here: another request claimed an image between the check above and the write.
+    deps.store.create(caller, card).await
 }
 
 /// The answer when `field`'s image is already a card's: a retry of a create whose answer was lost

@@ -90,10 +90,11 @@ async fn create_get_list_delete_round_trip() {
     assert_eq!(body_json(&bad)["field"], "id");
 
     // list: newest first, two per page, cursor to the next page, only Alice's cards
-    let list = |cursor: Option<String>, sub: &str| {
+    // (the fixture's own query is `limit=2`; `query` replaces it)
+    let list = |sub: &str, query: &[(&str, &str)]| {
         let mut e = api_event("apigw_v2_cards_list.json", sub, None, None);
-        if let Some(c) = cursor {
-            e = with_query(e, &[("limit", "2"), ("cursor", &c)]);
+        if !query.is_empty() {
+            e = with_query(e, query);
         }
         cards_list::handler(lambda_event(e), &deps)
     };
@@ -106,15 +107,19 @@ async fn create_get_list_delete_round_trip() {
             .map(|c| c["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    let page1 = list(None, ALICE).await.unwrap();
+    // The cursor the page's `Link` names for pages of `limit`; `None` without a `Link`.
+    let next_cursor = |page: &backend::http::Response, limit: &str| -> Option<String> {
+        let link = page.headers.get("link")?.to_str().unwrap();
+        let cursor = link
+            .strip_prefix(&format!("<?limit={limit}&cursor="))
+            .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+            .unwrap_or_else(|| panic!("not a next-page link: {link}"));
+        Some(cursor.to_owned())
+    };
+    let page1 = list(ALICE, &[]).await.unwrap();
     assert_eq!(names(&page1), ["Venusaur", "Blastoise"]);
-    let link = page1.headers["link"].to_str().unwrap();
-    let cursor = link
-        .strip_prefix("<?limit=2&cursor=")
-        .and_then(|l| l.strip_suffix(">; rel=\"next\""))
-        .unwrap_or_else(|| panic!("not a next-page link: {link}"))
-        .to_owned();
-    let page2 = list(Some(cursor.clone()), ALICE).await.unwrap();
+    let cursor = next_cursor(&page1, "2").expect("a next page");
+    let page2 = list(ALICE, &[("limit", "2"), ("cursor", &cursor)]).await.unwrap();
     assert_eq!(names(&page2), ["Charizard"]);
     assert!(
         !page2.headers.contains_key("link"),
@@ -123,58 +128,30 @@ async fn create_get_list_delete_round_trip() {
     // A page that ends the list exactly is the last one too (no link to an empty page). Behaviour
     // only: moto answers a LastEvaluatedKey only when another item exists, so this holds with or
     // without the extra card the query reads; `store::list_tests` pins DynamoDB's own semantics.
-    let exact = cards_list::handler(
-        lambda_event(with_query(
-            api_event("apigw_v2_cards_list.json", ALICE, None, None),
-            &[("limit", "3")],
-        )),
-        &deps,
-    )
-    .await
-    .unwrap();
+    let exact = list(ALICE, &[("limit", "3")]).await.unwrap();
     assert_eq!(names(&exact), ["Venusaur", "Blastoise", "Charizard"]);
     assert!(!exact.headers.contains_key("link"), "{:?}", exact.headers);
     // One short of the list: a next page, with the last card.
-    let short = cards_list::handler(
-        lambda_event(with_query(
-            api_event("apigw_v2_cards_list.json", ALICE, None, None),
-            &[("limit", "1")],
-        )),
-        &deps,
-    )
-    .await
-    .unwrap();
+    let short = list(ALICE, &[("limit", "1")]).await.unwrap();
     assert_eq!(names(&short), ["Venusaur"]);
     // Following the links one card at a time reads every card once, in order.
     let mut seen = names(&short);
-    let mut link = short.headers.get("link").map(|l| l.to_str().unwrap().to_owned());
-    while let Some(l) = link {
-        let cursor = l
-            .strip_prefix("<?limit=1&cursor=")
-            .and_then(|l| l.strip_suffix(">; rel=\"next\""))
-            .unwrap_or_else(|| panic!("not a next-page link: {l}"));
-        let next = cards_list::handler(
-            lambda_event(with_query(
-                api_event("apigw_v2_cards_list.json", ALICE, None, None),
-                &[("limit", "1"), ("cursor", cursor)],
-            )),
-            &deps,
-        )
-        .await
-        .unwrap();
-        seen.extend(names(&next));
-        link = next.headers.get("link").map(|l| l.to_str().unwrap().to_owned());
+    let mut next = next_cursor(&short, "1");
+    while let Some(c) = next {
+        let page = list(ALICE, &[("limit", "1"), ("cursor", &c)]).await.unwrap();
+        seen.extend(names(&page));
+        next = next_cursor(&page, "1");
         assert!(seen.len() <= 3, "more pages than cards: {seen:?}");
     }
     assert_eq!(seen, ["Venusaur", "Blastoise", "Charizard"]);
     // A new user's list is an empty array.
-    let empty = list(None, "0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d").await.unwrap();
+    let empty = list("0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", &[]).await.unwrap();
     assert_eq!(
         (empty.status_code, body_json(&empty)),
         (200, serde_json::json!([]))
     );
     // Alice's cursor in Bob's hands is a 400 naming `cursor`
-    let stolen = list(Some(cursor), BOB).await.unwrap();
+    let stolen = list(BOB, &[("limit", "2"), ("cursor", &cursor)]).await.unwrap();
     assert_eq!(stolen.status_code, 400);
     assert_eq!(body_json(&stolen)["field"], "cursor");
 
