@@ -267,6 +267,20 @@ fn start(daemon: &UdpSocket, collector: &str, extra: &[(&str, &str)]) -> Functio
     FunctionProcess::start(&binary(), "hello_otel", &env).unwrap()
 }
 
+/// The function exporting over OTLP/HTTP only (to `collector`), after one sampled invocation for
+/// `card` that it answered.
+fn started_and_invoked(
+    daemon: &UdpSocket,
+    collector: &str,
+    card: &str,
+) -> (FunctionProcess, telemetry::testing::runtime_api::Invocation) {
+    let f = start(daemon, collector, &[("OTEL_TRACES_EXPORTER", "otlp")]);
+    let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
+    let inv = f.invoke_traced(json!({"card_id": card}).to_string(), &header);
+    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+    (f, inv)
+}
+
 #[test]
 fn spans_leave_as_otlp_over_udp_and_signed_http() {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -538,10 +552,7 @@ fn spans_leave_after_the_response_and_before_the_next_event() {
         );
         OK
     });
-    let f = start(&daemon, &base, &[("OTEL_TRACES_EXPORTER", "otlp")]);
-    let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
-    let inv = f.invoke_traced(r#"{"card_id": "c-9"}"#, &header);
-    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+    let (f, inv) = started_and_invoked(&daemon, &base, "c-9");
     // Time enough for a function that does not wait to ask for its next event.
     std::thread::sleep(Duration::from_millis(300));
     open(&gate);
@@ -630,10 +641,7 @@ fn line_with_message(f: &FunctionProcess, message: &str) -> Option<Value> {
 fn sigterm_waits_for_the_spans_still_held_then_exits() {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (base, received, gate) = gated_collector();
-    let mut f = start(&daemon, &base, &[("OTEL_TRACES_EXPORTER", "otlp")]);
-    let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
-    let inv = f.invoke_traced(r#"{"card_id": "c-11"}"#, &header);
-    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+    let (mut f, _) = started_and_invoked(&daemon, &base, "c-11");
 
     let calls = f.calls();
     let names: Vec<&str> = calls.iter().map(|(_, c)| c.as_str()).collect();
@@ -697,10 +705,7 @@ fn sigterm_waits_for_the_spans_still_held_then_exits() {
 fn a_silent_collector_holds_the_shutdown_only_so_long() {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (base, _received, gate) = gated_collector();
-    let mut f = start(&daemon, &base, &[("OTEL_TRACES_EXPORTER", "otlp")]);
-    let header = format!("Root={ROOT};Parent={LAMBDA_PARENT};Sampled=1");
-    let inv = f.invoke_traced(r#"{"card_id": "c-12"}"#, &header);
-    assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
+    let (mut f, _) = started_and_invoked(&daemon, &base, "c-12");
     let sent = Instant::now();
     let status = f.terminate(Duration::from_secs(10)).expect("exits");
     let took = sent.elapsed();

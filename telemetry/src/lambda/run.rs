@@ -87,8 +87,9 @@ where
     D: Into<bytes::Bytes> + Send + 'static,
     E: Into<lambda_runtime::Error> + Send + fmt::Debug + 'static,
 {
-    super::shutdown::arm(layer.span_sink()).await;
-    let flush = SpanFlushLayer::lambda(layer.span_sink());
+    let sink = layer.span_sink();
+    super::shutdown::arm(sink.clone()).await;
+    let flush = SpanFlushLayer::lambda(sink);
     // `lambda_runtime::run_concurrent`'s stack (the runtime's `TracingLayer` around the service that
     // posts the response), with the span flush outside it: it runs once the response is posted.
     Runtime::new(layer.service(handler))
@@ -128,10 +129,11 @@ where
     D: Into<bytes::Bytes> + Send,
     E: Into<lambda_runtime::Error> + Send + fmt::Debug,
 {
-    super::shutdown::arm(super::layer().span_sink()).await;
+    let sink = super::layer().span_sink();
+    super::shutdown::arm(sink.clone()).await;
     Runtime::new(service)
         .layer(lambda_runtime::layers::TracingLayer::new())
-        .layer(SpanFlushLayer::installed())
+        .layer(SpanFlushLayer::lambda(sink))
         .run()
         .await
 }

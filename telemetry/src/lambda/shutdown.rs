@@ -149,7 +149,9 @@ fn wait_for_events(api: &str, id: &str) {
     }
 }
 
-/// Sends `head` (a whole HTTP/1.1 request) to `api` and reads the answer's status and headers.
+/// Sends `head` (a whole HTTP/1.1 request) to `api` and reads the answer's status and headers. Not
+/// reqwest (the OTLP/HTTP exporter's client): building one during Init costs milliseconds of cold
+/// start (TLS roots, its own runtime thread) for two plain-HTTP calls to the local Runtime API.
 fn exchange(
     api: &str,
     head: &str,

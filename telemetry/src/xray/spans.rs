@@ -151,11 +151,7 @@ impl SpanSink for SpanSinks {
 
     /// The sinks drained in turn, within one timeout for all.
     fn drain(&self, timeout: Duration) -> bool {
-        let until = Instant::now().checked_add(timeout);
-        self.0.iter().fold(true, |all, sink| {
-            let left = until.map_or(timeout, |u| u.saturating_duration_since(Instant::now()));
-            sink.drain(left) && all
-        })
+        in_turn_within(self.0.iter(), timeout, |sink, left| sink.drain(left))
     }
 
     /// The sinks' waits in turn, within one timeout for all.
@@ -165,14 +161,24 @@ impl SpanSink for SpanSinks {
             0 => None,
             1 => waits.pop(),
             _ => Some(Box::new(move |timeout: Duration| {
-                let until = Instant::now().checked_add(timeout);
-                waits.into_iter().fold(true, |all, wait| {
-                    let left = until.map_or(timeout, |u| u.saturating_duration_since(Instant::now()));
-                    wait(left) && all
-                })
+                in_turn_within(waits, timeout, |wait, left| wait(left))
             })),
         }
     }
+}
+
+/// Runs `wait` on each item in turn with what is left of one `timeout` for all (each runs, even once
+/// the time is spent: a zero wait still says whether its batches left); true when every one did.
+fn in_turn_within<T>(
+    items: impl IntoIterator<Item = T>,
+    timeout: Duration,
+    mut wait: impl FnMut(T, Duration) -> bool,
+) -> bool {
+    let until = Instant::now().checked_add(timeout);
+    items.into_iter().fold(true, |all, item| {
+        let left = until.map_or(timeout, |u| u.saturating_duration_since(Instant::now()));
+        wait(item, left) && all
+    })
 }
 
 /// Keeps every span in memory (tests).
