@@ -105,6 +105,11 @@ data "aws_iam_policy_document" "upload_presign" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -133,6 +138,11 @@ data "aws_iam_policy_document" "cards_create" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -150,6 +160,11 @@ data "aws_iam_policy_document" "cards_list" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -166,6 +181,11 @@ data "aws_iam_policy_document" "cards_get" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -193,6 +213,11 @@ data "aws_iam_policy_document" "cards_delete" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -218,6 +243,11 @@ data "aws_iam_policy_document" "cards_revalue" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -233,7 +263,7 @@ data "aws_iam_policy_document" "read_uploads" {
 
   statement {
     # As S3 decrypts the object for the reader. (Every function's role may also decrypt with this key
-    # for its environment variables: lambda_fn's EnvironmentKey statement, without this condition.)
+    # as Lambda reads its environment variables: lambda_fn's EnvironmentKey statement, via Lambda.)
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
@@ -268,6 +298,11 @@ data "aws_iam_policy_document" "pricing_agent" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -304,6 +339,11 @@ data "aws_iam_policy_document" "aggregator" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 
@@ -328,6 +368,11 @@ data "aws_iam_policy_document" "error_handler" {
     sid       = "DataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.data_key_via
+    }
   }
 }
 

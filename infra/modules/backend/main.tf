@@ -10,6 +10,11 @@ locals {
   region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
 
+  # The services that use the data key for a function (table, uploads, queues, state machine, secrets,
+  # environment variables): a function's DataKey statement holds only through them, so no role can call
+  # kms:Decrypt on the key directly.
+  data_key_via = [for s in ["dynamodb", "s3", "sqs", "states", "secretsmanager", "lambda"] : "${s}.${local.region}.amazonaws.com"]
+
   # Service names the stack (seed 001 lists "lambda, dynamodb, s3, etc." — the AWS service, which the
   # cost reports already group by; seed 004 tags its functions "collectiq"): collectiq-backend beside
   # governance's "governance", so the two stacks' costs split by this tag.

@@ -76,9 +76,17 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
+    # Only as Lambda decrypts the function's environment variables (Lambda itself reads them with a
+    # grant; this covers a decrypt made with the role's credentials through the service). Without the
+    # condition the role could call kms:Decrypt on the key directly, for any ciphertext of it.
     sid       = "EnvironmentKey"
     actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["lambda.${data.aws_region.current.name}.amazonaws.com"]
+    }
   }
 
   dynamic "statement" {
