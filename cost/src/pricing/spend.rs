@@ -220,6 +220,11 @@ pub fn bedrock_spend_by_agent(
         ) else {
             continue;
         };
+        // A call with an API operation is emitted in both dimension sets (telemetry's catalogue,
+        // `BY_AGENT_MODEL`): the per-operation series repeats tokens the agent/model series holds.
+        if s.dimension(DimensionKey::Operation.as_str()).is_some() {
+            continue;
+        }
         accumulate(
             acc.entry((agent.to_owned(), model.to_owned())).or_default(),
             kind,
@@ -278,5 +283,26 @@ mod tests {
         assert_eq!(spend.total, dec!(0.0015));
         assert_eq!(spend.price_changes, vec![("claude-3-haiku".to_owned(), d(3))]);
         assert_eq!(spend.per_model[0].tokens.input, 4000);
+    }
+
+    /// telemetry emits a call with an API operation in both of the catalogue's Bedrock dimension sets
+    /// (`{service,agent,model}` and `{service,agent,model,operation}`), so CloudWatch holds its tokens
+    /// twice; the agent's spend is the call's, once.
+    #[test]
+    fn a_call_with_an_operation_is_priced_once_per_agent() {
+        use telemetry::catalogue::{DimensionKey, MetricName};
+        let sets = MetricName::BedrockInputTokens.spec().dimension_sets;
+        assert!(
+            sets.iter().any(|s| s.contains(&DimensionKey::Operation))
+                && sets.iter().any(|s| !s.contains(&DimensionKey::Operation)),
+            "the catalogue no longer emits both sets: {sets:?}"
+        );
+        let rollup = app(TokenKind::Input, "authenticity", SONNET, &[(1, 1000.0)]);
+        let per_operation = app(TokenKind::Input, "authenticity", SONNET, &[(1, 1000.0)])
+            .with_dimension(DimensionKey::Operation.as_str(), "Converse");
+        let spend = bedrock_spend_by_agent(table(), &[rollup, per_operation], d(1), d(2), &BTreeMap::new());
+        assert_eq!(spend.len(), 1);
+        assert_eq!(spend[0].tokens.input, 1000);
+        assert_eq!(spend[0].cost, dec!(0.003)); // 1k × $0.003/1k (Sonnet input)
     }
 }

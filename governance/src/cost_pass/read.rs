@@ -540,7 +540,8 @@ pub struct SeriesKey {
 /// - `AWS/Bedrock` token counts (`InputTokenCount`, ...) per `ModelId` — plus the spec's model ids and
 ///   their aliases, since `ListMetrics` only lists metrics with data in the last two weeks;
 /// - CollectIQ's `Bedrock*Tokens` per agent and model, and `CardsValued`, in the dimension sets the
-///   shared catalogue declares (so an extra roll-up can never be counted twice).
+///   shared catalogue declares, tokens only in the set without `operation` (a call with an operation is
+///   emitted in both sets: summing both would count its tokens twice).
 ///
 /// # Errors
 /// [`ReadError`] when `ListMetrics` fails.
@@ -587,7 +588,13 @@ pub async fn report_series(
             if !name.spec().is_emitted_with(&keys) {
                 continue;
             }
-            if is_tokens && !(keys.contains(&DimensionKey::Agent) && keys.contains(&DimensionKey::Model)) {
+            // Tokens per agent and model only: a call with an API operation is emitted in both of the
+            // catalogue's sets, so the per-operation series would count its tokens a second time.
+            if is_tokens
+                && !(keys.contains(&DimensionKey::Agent)
+                    && keys.contains(&DimensionKey::Model)
+                    && !keys.contains(&DimensionKey::Operation))
+            {
                 continue;
             }
             out.insert(m);
