@@ -467,6 +467,46 @@ fn warning_line(w: &PricingWarning) -> String {
     format!("⚠️ {}", escape(&w.message()))
 }
 
+/// "Cost per valuation": per component against the seed's design model. Left out for a platform that
+/// values nothing against no design model (Backoffice, BudgetBuddy): "n/a vs seed $0" says nothing.
+fn unit_economics_section(report: &CostReport, blocks: &mut Vec<Block>) {
+    let u = &report.unit;
+    if u.valuations == 0 && u.seed_per_valuation.is_zero() {
+        return;
+    }
+    let (ws, we) = report.window;
+    let per = u.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5));
+    let vs = u
+        .per_valuation
+        .and_then(|p| p.checked_div(u.seed_per_valuation))
+        .map_or_else(String::new, |r| format!(" ({})", ratio(r)));
+    let recent = report
+        .unit_recent
+        .as_ref()
+        .map_or_else(String::new, |r| format!("\n{}", recent_unit_line(u, r)));
+    let title = format!(
+        "*Cost per valuation* {per} vs seed {}{vs} · {} valuations · {ws} – {}{recent}",
+        usd_dp(u.seed_per_valuation, 5),
+        count(u.valuations),
+        we.pred_opt().unwrap_or(we)
+    );
+    let lines: Vec<String> = u
+        .components
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {:>10} {:>9} seed {:>9}  {}",
+                fit(c.component.label(), 14),
+                usd(c.cost),
+                c.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5)),
+                usd_dp(c.seed_per_valuation, 5),
+                escape(&explanation_text(&c.explanation))
+            )
+        })
+        .collect();
+    blocks.extend(list_sections(&title, &lines, true));
+}
+
 /// Renders the report as a webhook payload that respects Slack's limits.
 ///
 /// ```
@@ -537,39 +577,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
     }
     blocks.push(Block::Divider {});
 
-    // Unit economics.
-    let u = &report.unit;
-    let (ws, we) = report.window;
-    let per = u.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5));
-    let vs = u
-        .per_valuation
-        .and_then(|p| p.checked_div(u.seed_per_valuation))
-        .map_or_else(String::new, |r| format!(" ({})", ratio(r)));
-    let recent = report
-        .unit_recent
-        .as_ref()
-        .map_or_else(String::new, |r| format!("\n{}", recent_unit_line(u, r)));
-    let title = format!(
-        "*Cost per valuation* {per} vs seed {}{vs} · {} valuations · {ws} – {}{recent}",
-        usd_dp(u.seed_per_valuation, 5),
-        count(u.valuations),
-        we.pred_opt().unwrap_or(we)
-    );
-    let lines: Vec<String> = u
-        .components
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {:>10} {:>9} seed {:>9}  {}",
-                fit(c.component.label(), 14),
-                usd(c.cost),
-                c.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5)),
-                usd_dp(c.seed_per_valuation, 5),
-                escape(&explanation_text(&c.explanation))
-            )
-        })
-        .collect();
-    blocks.extend(list_sections(&title, &lines, true));
+    unit_economics_section(report, &mut blocks);
 
     // Bedrock.
     let by_model: Vec<String> = report
@@ -872,6 +880,40 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// A platform that values no cards (no design model, no `CardsValued`) gets no cost-per-valuation
+    /// section — not CollectIQ's seed table and "n/a" per valuation; CollectIQ's report keeps it.
+    #[test]
+    fn no_cost_per_valuation_without_a_design_model_or_valuations() {
+        use crate::report::{ReportSettings, build_report, tests::demo_inputs};
+        use crate::unit::SeedCostModel;
+        let has_section = |settings: &ReportSettings, valuations: bool| {
+            let mut inputs = demo_inputs();
+            if !valuations {
+                inputs.metrics.retain(|m| m.metric_name != "CardsValued");
+            }
+            let report = build_report(&inputs, settings, crate::pricing::PriceTable::bundled().unwrap());
+            let msg = render(&report);
+            assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
+            section_texts(&msg)
+                .iter()
+                .any(|t| t.starts_with("*Cost per valuation*"))
+        };
+        let none = ReportSettings {
+            seed: SeedCostModel::none(),
+            ..ReportSettings::default()
+        };
+        assert!(!has_section(&none, false));
+        assert!(
+            has_section(&none, true),
+            "valuations counted: per valuation without a seed"
+        );
+        assert!(
+            has_section(&ReportSettings::default(), false),
+            "CollectIQ's seed, no valuations yet"
+        );
+        assert!(has_section(&ReportSettings::default(), true));
     }
 
     #[test]

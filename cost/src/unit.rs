@@ -142,6 +142,29 @@ impl SeedCostModel {
         }
     }
 
+    /// No design model: a platform that does not value cards (seeds 002 and 003 state no per-request
+    /// cost table), so the report has no cost-per-valuation section.
+    ///
+    /// ```
+    /// let none = cost::unit::SeedCostModel::none();
+    /// assert!(!none.has_valuations());
+    /// assert!(cost::unit::SeedCostModel::collectiq().has_valuations());
+    /// ```
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            valuations_per_month: 0,
+            monthly: BTreeMap::new(),
+            bedrock_tokens_per_valuation: None,
+        }
+    }
+
+    /// Whether the model prices valuations at all (a volume and some cost).
+    #[must_use]
+    pub fn has_valuations(&self) -> bool {
+        self.valuations_per_month > 0 && !self.total_monthly().is_zero()
+    }
+
     /// Total monthly dollars.
     #[must_use]
     pub fn total_monthly(&self) -> Decimal {

@@ -266,9 +266,13 @@ pub fn report_settings(spec: &PlatformSpec) -> ReportSettings {
             .collect(),
         ..ReportSettings::default()
     };
-    if let Some(model) = &spec.cost.design_model {
-        s.seed = seed_model(model);
-    }
+    // Without a design model the platform does not value cards (Backoffice, BudgetBuddy): no seed to
+    // compare with, rather than CollectIQ's table.
+    s.seed = spec
+        .cost
+        .design_model
+        .as_ref()
+        .map_or_else(SeedCostModel::none, seed_model);
     s
 }
 
@@ -1567,6 +1571,20 @@ mod tests {
         assert_eq!(s.seed, SeedCostModel::collectiq());
         assert_eq!(s.anomaly.min_dollar_delta, Decimal::from(5));
         assert_eq!(s.drift_threshold_pct, Decimal::from(10));
+    }
+
+    #[test]
+    fn a_spec_without_a_design_model_is_compared_with_no_seed() {
+        let mut spec = spec();
+        spec.cost.design_model = None;
+        assert_eq!(report_settings(&spec).seed, SeedCostModel::none());
+        for file in ["budgetbuddy-prod.toml", "backoffice-dev.toml"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../infra/platforms")
+                .join(file);
+            let spec = platform_spec::load(&path).unwrap();
+            assert!(!report_settings(&spec).seed.has_valuations(), "{file}");
+        }
     }
 
     #[test]
