@@ -24,7 +24,7 @@
 //! | state machine | `failures` (composite) | critical | `failed-executions` (> 10 in 15 min) OR `failure-rate` (> 10 % in 15 min) | 001; 000 |
 //! | state machine | `duration-p90` | warning | p90 ExecutionTime > expected duration (30 s) in 3 of 3 five-minute periods | 000 |
 //! | DLQ | `depth` | critical | visible messages > 10 | 001 |
-//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes; only where `page_on_throttling` (default true; BudgetBuddy: false, seed 003) | 000 |
+//! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes; only where `page_on_throttling` (default true; BudgetBuddy: false, seed 003; Backoffice: false, seed 002) | 000 |
 //! | table, GSI | `throttles` | warning | any throttle event in 5 minutes | 001, 003 |
 //! | budget | `spend-150pct` / `-120pct` | critical / warning | EstimatedCharges (month to date, ACTUAL) above the share of the limit; only where `billing_alarms` (default true) | 000 |
 //! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min | 000 (reliability: Bedrock throttling) |
@@ -173,6 +173,9 @@ struct Meta {
     what: String,
 }
 
+/// How a warning's description says where it goes (see `Gen::routed`).
+const TO_SLACK: &str = "Warning to Slack";
+
 fn meta(severity: Severity, resource: &str, signal: &str, runbook: Option<Runbook>, what: String) -> Meta {
     Meta {
         severity,
@@ -271,6 +274,19 @@ impl Gen<'_> {
         }
     }
 
+    /// `what` with its route words true for this platform: a warning goes "to Slack" where the spec has a
+    /// warning topic of its own (CollectIQ, Backoffice: seed 001 sends warnings to Slack); where warnings
+    /// share the critical topic (BudgetBuddy's one `budgetbuddy-alarms` topic, seed 003: e-mail, SNS,
+    /// PagerDuty), it names that topic instead.
+    fn routed<'w>(&self, what: &'w str) -> std::borrow::Cow<'w, str> {
+        let n = &self.spec.notifications;
+        if n.sns_warning_topic_arn != n.sns_critical_topic_arn || !what.contains(TO_SLACK) {
+            return std::borrow::Cow::Borrowed(what);
+        }
+        let topic = n.sns_warning_topic_arn.rsplit(':').next().unwrap_or_default();
+        std::borrow::Cow::Owned(what.replace(TO_SLACK, &format!("Warning to the {topic} topic")))
+    }
+
     fn tags(&self, s: Severity) -> Vec<Tag> {
         vec![
             Tag {
@@ -300,8 +316,9 @@ impl Gen<'_> {
         } else {
             Vec::new()
         };
+        let what = self.routed(&m.what);
         let input = build(name.clone())
-            .with_description(describe(&m.what, m.runbook, &self.opts.runbook_links))
+            .with_description(describe(&what, m.runbook, &self.opts.runbook_links))
             .with_alarm_actions(actions.clone())
             .with_ok_actions(actions)
             .with_tags(self.tags(m.severity))
@@ -322,7 +339,11 @@ impl Gen<'_> {
         let name = self.name(&m);
         let topic = vec![self.topic(m.severity)];
         let input: PutCompositeAlarmInput = CompositeAlarm::new(name, rule)
-            .with_description(describe(&m.what, m.runbook, &self.opts.runbook_links))
+            .with_description(describe(
+                &self.routed(&m.what),
+                m.runbook,
+                &self.opts.runbook_links,
+            ))
             .with_alarm_actions(topic.clone())
             .with_ok_actions(topic)
             .with_tags(self.tags(m.severity))
@@ -1603,19 +1624,16 @@ mod tests {
         let signals: BTreeSet<&str> = c.alarms.iter().map(|d| d.signal.as_str()).collect();
         assert_eq!(
             signals,
-            BTreeSet::from([
-                "5xx-rate",
-                "error-count",
-                "error-rate",
-                "errors",
-                "throttles",
-                "throttling"
-            ]),
+            BTreeSet::from(["5xx-rate", "error-count", "error-rate", "errors", "throttles"]),
         );
         assert!(
             c.get("backoffice-dev-fn-api-duration-near-timeout-warning")
                 .is_none()
         );
+        // Seed 002 gives no severity: the table's throttles warn, as the function's do; paging on
+        // sustained throttling is seed 000's rule (CollectIQ's).
+        assert!(c.get("backoffice-dev-table-data-throttling-critical").is_none());
+        assert!(c.get("backoffice-dev-table-data-throttles-warning").is_some());
     }
 
     /// Seed 001's "Lambda duration approaching timeout" stays CollectIQ's (`near_timeout_alarm` defaults
@@ -1646,6 +1664,11 @@ mod tests {
     #[test]
     fn budgetbuddy_alarms_carry_seed_003_thresholds_and_names() {
         let c = cat("budgetbuddy-prod");
+        // Seed 003 routes alerts by e-mail, SNS and PagerDuty: no description sends anything "to Slack".
+        for d in &c.alarms {
+            let desc = d.alarm.description().unwrap_or_default();
+            assert!(!desc.contains("Slack"), "{}: {desc}", d.name());
+        }
         let topic = vec!["arn:aws:sns:us-east-1:345678901234:budgetbuddy-alarms".to_owned()];
         for (name, threshold) in [
             ("budgetbuddy-prod-ecs-budgetbuddy-backend-cpu-warning", 80.0),

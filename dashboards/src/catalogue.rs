@@ -1183,16 +1183,13 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
 }
 
 /// Seed 000's Cost Dashboard lists "Optimization opportunities"; its "Cost Optimization Strategies" say
-/// where they are. Each widget shows the number a strategy acts on, from metrics that exist.
+/// where they are (seed 003's Cost Dashboard: "Resource utilization and costs"). Each widget shows the
+/// number a strategy acts on, from metrics that exist; the text names only what the platform runs (no
+/// Lambda or Bedrock advice on an ECS service's dashboard).
 fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
     let spec = ctx.spec;
     let daily = |title: &str| ctx.widget(title).with_period(86_400).with_size(12, 6);
-    b = b.with_section(
-        "## Optimization opportunities (seed 000, \"Cost Optimization Strategies\")\n\
-         Lambda: right-size memory (GB-seconds below), ARM64, provisioned concurrency only on critical paths. \
-         Bedrock: shorter prompts (tokens per valuation), cached responses. DynamoDB: on-demand vs provisioned \
-         (capacity per day). S3: lifecycle and Intelligent-Tiering (storage). Logs: retention and sampling.",
-    );
+    b = b.with_section(optimization_text(spec));
     if !spec.functions.is_empty() {
         // GB-seconds = Σ duration (s) × memory (GB): what Lambda bills besides requests.
         let w = spec.functions.iter().enumerate().fold(
@@ -1250,6 +1247,23 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
         }
         b = b.with_widget(w);
     }
+    for svc in &spec.ecs_services {
+        let m = |n: AwsMetric| {
+            Metric::of(n)
+                .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
+                .with_dimension(dimension::SERVICE_NAME, &svc.service)
+        };
+        b = b.with_widget(
+            daily(&format!(
+                "{} CPU / memory utilization per day (right-size tasks)",
+                svc.service
+            ))
+            .with_stat(Stat::Average)
+            .with_metric(m(ecs::CPU_UTILIZATION).with_label("CPU"))
+            .with_metric(m(ecs::MEMORY_UTILIZATION).with_label("memory"))
+            .with_left_axis(Some(0.0), Some(100.0), Some("%")),
+        );
+    }
     for t in &spec.tables {
         let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
         b = b.with_widget(
@@ -1278,6 +1292,34 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
         );
     }
     b
+}
+
+/// The "Optimization opportunities" text: one strategy per kind of resource the platform has.
+fn optimization_text(spec: &PlatformSpec) -> String {
+    let mut lines = vec!["## Optimization opportunities".to_owned()];
+    if !spec.functions.is_empty() {
+        lines.push(
+            "Lambda: right-size memory (GB-seconds below), ARM64, provisioned concurrency only on critical paths."
+                .to_owned(),
+        );
+    }
+    if !spec.bedrock_models.is_empty() {
+        lines.push("Bedrock: shorter prompts (tokens per valuation), cached responses.".to_owned());
+    }
+    if !spec.ecs_services.is_empty() {
+        lines.push(
+            "ECS: right-size task CPU and memory (utilization below), Fargate Spot for interruptible work."
+                .to_owned(),
+        );
+    }
+    if !spec.tables.is_empty() {
+        lines.push("DynamoDB: on-demand vs provisioned (capacity per day).".to_owned());
+    }
+    if !spec.buckets.is_empty() {
+        lines.push("S3: lifecycle and Intelligent-Tiering (storage).".to_owned());
+    }
+    lines.push("Logs: retention and sampling.".to_owned());
+    lines.join("\n")
 }
 
 /// Seed 003's Compliance Dashboard ("PCI-DSS, SOC2, HIPAA metrics"): the evidence CloudWatch metrics
@@ -1955,6 +1997,31 @@ mod tests {
         }
     }
 
+    /// BudgetBuddy runs ECS Fargate (seed 003: no Lambda, no Bedrock): its cost dashboard's advice and
+    /// widgets are about what it runs — task utilization (seed 003's Cost Dashboard: "Resource
+    /// utilization and costs") — and name neither Lambda nor Bedrock.
+    #[test]
+    fn optimization_opportunities_name_only_what_the_platform_runs() {
+        let ds = generate("budgetbuddy-prod");
+        let t = titles(by_name(&ds, "cost"));
+        let text = t
+            .iter()
+            .find(|x| x.starts_with("## Optimization opportunities"))
+            .unwrap();
+        assert!(text.contains("ECS: right-size task CPU and memory"), "{text}");
+        assert!(!text.contains("Lambda") && !text.contains("Bedrock"), "{text}");
+        assert!(
+            t.contains(&"budgetbuddy-backend CPU / memory utilization per day (right-size tasks)".to_owned())
+        );
+        let backoffice = generate("backoffice-dev");
+        let t = titles(by_name(&backoffice, "cost"));
+        let text = t
+            .iter()
+            .find(|x| x.starts_with("## Optimization opportunities"))
+            .unwrap();
+        assert!(text.contains("Lambda") && !text.contains("Bedrock"), "{text}");
+    }
+
     /// Seed 000 "Cost Dashboard": optimization opportunities, from the strategies' own numbers.
     #[test]
     fn cost_dashboard_has_optimization_opportunities() {
@@ -1962,10 +2029,11 @@ mod tests {
         let ds = generate("collectiq-prod");
         let cost = by_name(&ds, "cost");
         let t = titles(cost);
-        assert!(
-            t.iter()
-                .any(|x| x.starts_with("## Optimization opportunities (seed 000"))
-        );
+        let text = t
+            .iter()
+            .find(|x| x.starts_with("## Optimization opportunities"))
+            .unwrap();
+        assert!(text.contains("Lambda: right-size memory") && text.contains("Bedrock: shorter prompts"));
         assert!(t.contains(&"Lambda GB-seconds per day by function (right-size memory)".to_owned()));
         assert!(t.contains(&"Bedrock input tokens per valuation (prompt length)".to_owned()));
         assert!(

@@ -78,7 +78,7 @@ fn every_alarm_metric_is_on_a_dashboard() {
                 checked += 1;
             }
         }
-        assert!(checked > 10, "{name}: only {checked} metrics checked");
+        assert!(checked >= 8, "{name}: only {checked} metrics checked");
     }
 }
 
