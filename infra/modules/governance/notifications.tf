@@ -124,6 +124,14 @@ resource "aws_budgets_budget" "monthly" {
   time_unit    = "MONTHLY"
   tags         = local.tags
 
+  # Gross usage, as the cost report reads Cost Explorer (Credit and Refund excluded): its actual spend
+  # and its daily rate must measure the same thing. Budgets includes credits and refunds by default, so a
+  # credit would hide spend the report still projects (cost/src/burn.rs).
+  cost_types {
+    include_credit = false
+    include_refund = false
+  }
+
   dynamic "notification" {
     for_each = local.budget_notifications
 
