@@ -17,7 +17,7 @@ use crate::validate::{AlarmValidationErrors, validate_metric_alarm};
 /// use telemetry::catalogue::{DimensionKey, MetricName};
 /// let m = MetricRef::custom(MetricName::ColdStart)
 ///     .with_custom_dimension(DimensionKey::Service, "collectiq")
-///     .with_custom_dimension(DimensionKey::FunctionName, "collectiq-prod-cards-get");
+///     .with_custom_dimension(DimensionKey::FunctionName, "prod-collectiq-cards-get");
 /// assert_eq!(alarms::model::Metric::from(&m).namespace, "CollectIQ");
 /// ```
 pub use vocabulary::MetricRef;

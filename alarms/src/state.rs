@@ -125,7 +125,7 @@ pub struct TraceQuery {
 /// ))).unwrap();
 /// let cat = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
 /// let q = trace_query(cat.get("collectiq-prod-fn-cards-get-error-rate-critical").unwrap()).unwrap();
-/// assert_eq!(q.filter_expression, r#"service("collectiq-prod-cards-get") { fault = true }"#);
+/// assert_eq!(q.filter_expression, r#"service("prod-collectiq-cards-get") { fault = true }"#);
 /// ```
 #[must_use]
 pub fn trace_query(def: &AlarmDefinition) -> Option<TraceQuery> {
@@ -446,14 +446,14 @@ mod tests {
         );
         assert_eq!(
             f.trace_query.as_ref().unwrap().services,
-            ["collectiq-prod-cards-get"]
+            ["prod-collectiq-cards-get"]
         );
         let api_q = a.trace_query.as_ref().unwrap();
         assert_eq!(api_q.services.len(), 7);
         assert!(
             api_q
                 .filter_expression
-                .contains(r#"service("collectiq-prod-healthz") { fault = true } OR "#)
+                .contains(r#"service("prod-collectiq-healthz") { fault = true } OR "#)
         );
         let esc: Vec<&str> = s
             .to_escalate(Duration::minutes(30))

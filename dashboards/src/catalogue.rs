@@ -1776,7 +1776,7 @@ mod tests {
         // By default every function emits under the platform's one service name.
         assert!(cold.contains(&vec![
             ("service".to_owned(), "collectiq".to_owned()),
-            ("function_name".to_owned(), "collectiq-prod-cards-get".to_owned())
+            ("function_name".to_owned(), "prod-collectiq-cards-get".to_owned())
         ]));
         let s = spec("collectiq-prod");
         let per_function = CatalogueOptions {
@@ -1916,13 +1916,13 @@ mod tests {
             "Lambda invocations",
             "Lambda errors",
             "collectiq-prod-valuation executions",
-            "collectiq-prod-data read/write capacity (units per minute)",
+            "prod-CollectIQ read/write capacity (units per minute)",
             "Month-to-date spend (USD, account)",
         ] {
             assert!(t.iter().any(|x| x == want), "{want} in {t:?}");
         }
         let r = rows(overview);
-        let table = vec![("TableName".to_owned(), "collectiq-prod-data".to_owned())];
+        let table = vec![("TableName".to_owned(), "prod-CollectIQ".to_owned())];
         for m in ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"] {
             assert!(
                 r.contains(&("AWS/DynamoDB".to_owned(), m.to_owned(), table.clone())),
@@ -2036,9 +2036,7 @@ mod tests {
         assert!(text.contains("Lambda: right-size memory") && text.contains("Bedrock: shorter prompts"));
         assert!(t.contains(&"Lambda GB-seconds per day by function (right-size memory)".to_owned()));
         assert!(t.contains(&"Bedrock input tokens per valuation (prompt length)".to_owned()));
-        assert!(
-            t.contains(&"collectiq-prod-data capacity units per day (on-demand vs provisioned)".to_owned())
-        );
+        assert!(t.contains(&"prod-CollectIQ capacity units per day (on-demand vs provisioned)".to_owned()));
         assert!(
             t.iter()
                 .any(|x| x.starts_with("collectiq-prod-uploads-123456789012 storage"))

@@ -709,7 +709,7 @@ mod tests {
         assert!(
             errors
                 .log_group_names
-                .contains(&"/aws/lambda/collectiq-prod-cards-get".to_owned())
+                .contains(&"/aws/lambda/prod-collectiq-cards-get".to_owned())
         );
         assert!(errors.query_string.contains(r#"'"level":"ERROR"'"#));
         assert!(errors.query_string.contains("by operation"));

@@ -8,7 +8,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use chrono::{TimeZone, Utc};
 use governance::publish::state::TraceApi;
 
-const FILTER: &str = r#"service("collectiq-prod-authenticity-agent") { fault = true }"#;
+const FILTER: &str = r#"service("prod-collectiq-authenticity-agent") { fault = true }"#;
 
 fn summaries(ids: &[&str], next: Option<&str>) -> GetTraceSummariesOutput {
     let mut out = GetTraceSummariesOutput::builder();

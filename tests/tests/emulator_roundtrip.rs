@@ -104,13 +104,13 @@ async fn cloudwatch_alarms_put_describe_and_set_state() {
     let env = TestEnv::start().await;
     let cw = &env.clients.cloudwatch;
     cw.put_metric_alarm()
-        .alarm_name("collectiq-prod-cards-get-errors-critical")
+        .alarm_name("collectiq-prod-fn-cards-get-errors-critical")
         .namespace("AWS/Lambda")
         .metric_name("Errors")
         .dimensions(
             Dimension::builder()
                 .name("FunctionName")
-                .value("collectiq-prod-cards-get")
+                .value("prod-collectiq-cards-get")
                 .build(),
         )
         .statistic(Statistic::Sum)
@@ -125,7 +125,7 @@ async fn cloudwatch_alarms_put_describe_and_set_state() {
         .await
         .unwrap();
     cw.set_alarm_state()
-        .alarm_name("collectiq-prod-cards-get-errors-critical")
+        .alarm_name("collectiq-prod-fn-cards-get-errors-critical")
         .state_value(StateValue::Alarm)
         .state_reason("test")
         .send()
@@ -140,12 +140,12 @@ async fn cloudwatch_alarms_put_describe_and_set_state() {
     let alarm = &got.metric_alarms()[0];
     assert_eq!(
         alarm.alarm_name(),
-        Some("collectiq-prod-cards-get-errors-critical")
+        Some("collectiq-prod-fn-cards-get-errors-critical")
     );
     assert_eq!(alarm.state_value(), Some(&StateValue::Alarm));
     assert_eq!(alarm.threshold(), Some(10.0));
     assert_eq!(alarm.evaluation_periods(), Some(5));
-    assert_eq!(alarm.dimensions()[0].value(), Some("collectiq-prod-cards-get"));
+    assert_eq!(alarm.dimensions()[0].value(), Some("prod-collectiq-cards-get"));
     assert!(alarm.state_updated_timestamp().is_some());
 }
 
@@ -153,7 +153,7 @@ async fn cloudwatch_alarms_put_describe_and_set_state() {
 async fn logs_put_and_filter() {
     let env = TestEnv::start().await;
     let logs = &env.clients.logs;
-    let group = "/aws/lambda/collectiq-prod-cards-get";
+    let group = "/aws/lambda/prod-collectiq-cards-get";
     logs.create_log_group()
         .log_group_name(group)
         .send()
@@ -283,7 +283,7 @@ async fn budgets_echo_the_injected_spend() {
 async fn xray_segments_round_trip() {
     let env = TestEnv::start().await;
     let trace_id = "1-6920f1a0-000000000000c011ec710001";
-    let doc = json!({"name": "collectiq-prod-authenticity-agent", "id": "00000000005eed01", "trace_id": trace_id,
+    let doc = json!({"name": "prod-collectiq-authenticity-agent", "id": "00000000005eed01", "trace_id": trace_id,
         "start_time": 1_795_000_000.0, "end_time": 1_795_000_002.5, "fault": true});
     env.clients
         .xray
@@ -302,7 +302,7 @@ async fn xray_segments_round_trip() {
         .unwrap();
     let segment = &got.traces()[0].segments()[0];
     let parsed: serde_json::Value = serde_json::from_str(segment.document().unwrap()).unwrap();
-    assert_eq!(parsed["name"], "collectiq-prod-authenticity-agent");
+    assert_eq!(parsed["name"], "prod-collectiq-authenticity-agent");
     assert_eq!(parsed["fault"], true);
 }
 

@@ -442,7 +442,7 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
         .unwrap();
     assert_eq!(
         auth.trace_query.as_ref().unwrap().filter_expression,
-        r#"service("collectiq-prod-authenticity-agent") { fault = true }"#
+        r#"service("prod-collectiq-authenticity-agent") { fault = true }"#
     );
 
     // Slack: the webhook URL comes from the seeded secret.

@@ -13,7 +13,7 @@ use crate::known::{self, MetricCheck};
 pub struct Dimension {
     /// Name (`FunctionName`).
     pub name: String,
-    /// Value (`collectiq-prod-cards-get`).
+    /// Value (`prod-collectiq-cards-get`).
     pub value: String,
 }
 
@@ -21,7 +21,7 @@ pub struct Dimension {
 ///
 /// ```
 /// use vocabulary::{MetricRef, aws::lambda, dimension};
-/// let m = MetricRef::of(lambda::ERRORS).with_dimension(dimension::FUNCTION_NAME, "collectiq-prod-cards-get");
+/// let m = MetricRef::of(lambda::ERRORS).with_dimension(dimension::FUNCTION_NAME, "prod-collectiq-cards-get");
 /// assert_eq!(m.namespace(), "AWS/Lambda");
 /// assert_eq!(m.dimension_keys(), ["FunctionName"]);
 /// // The same metric asked for with a set Lambda never publishes.

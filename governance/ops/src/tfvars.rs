@@ -87,6 +87,10 @@ pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
         if !spec.notifications.email.is_empty() {
             obj.insert("budget_email_addresses".into(), json!(spec.notifications.email));
         }
+        // The backend's single table (seeds 001/004: `<env>-CollectIQ`).
+        if let Some(table) = spec.tables.first() {
+            obj.insert("table_name".into(), Value::String(table.name.clone()));
+        }
     }
     Ok(doc)
 }

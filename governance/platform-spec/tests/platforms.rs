@@ -65,15 +65,19 @@ fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
     for f in &spec.functions {
         assert_eq!(f.architecture, Architecture::Arm64, "{}", f.id);
     }
-    // 000 "Deployment Verification"/"Debug Commands": `collectiq-<env>-healthz`, `collectiq-<env>-pricing-agent`.
-    assert_eq!(
-        spec.function("healthz").unwrap().name,
-        format!("collectiq-{env}-healthz")
-    );
-    assert_eq!(
-        spec.function("pricing_agent").unwrap().name,
-        format!("collectiq-{env}-pricing-agent")
-    );
+    // 004 "Terraform Integration": `function_name = "${local.stage}-collectiq-upload-presign"`; its
+    // "Troubleshooting": `--function-name dev-collectiq-cards-create`. Every function is
+    // `<env>-collectiq-<id with dashes>` (000's `collectiq-hackathon-*` is the hackathon environment's).
+    for f in &spec.functions {
+        assert_eq!(
+            f.name,
+            format!("{env}-collectiq-{}", f.id.replace('_', "-")),
+            "{env}"
+        );
+    }
+    // 001 "Environment Configuration": "DynamoDB: dev-CollectIQ table", "prod-CollectIQ table"; 004's
+    // restore runbook: `--source-table-name dev-CollectIQ`.
+    assert_eq!(spec.tables[0].name, format!("{env}-CollectIQ"));
     // 004 "Environment Configuration": upload_presign timeout = 10.
     assert_eq!(spec.function("upload_presign").unwrap().timeout_s, 10);
     // 004 "Lambda Function Module": `variable "timeout"` default = 30 — the API's card functions set nothing

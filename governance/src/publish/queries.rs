@@ -620,9 +620,9 @@ mod tests {
             .iter()
             .find(|q| q.name == "collectiq-prod/errors")
             .unwrap();
-        let stale = logs.seed(&errors.name, &["/aws/lambda/collectiq-prod-cards-get"], "limit 5");
+        let stale = logs.seed(&errors.name, &["/aws/lambda/prod-collectiq-cards-get"], "limit 5");
         let orphan = logs.seed("collectiq-prod/ecs-errors", &["/g"], "limit 1");
-        let dup = logs.seed(&errors.name, &["/aws/lambda/collectiq-prod-cards-get"], "limit 5");
+        let dup = logs.seed(&errors.name, &["/aws/lambda/prod-collectiq-cards-get"], "limit 5");
         // Not ours: another environment sharing the prefix text, a colleague's notes, a sub-folder.
         let eu = logs.seed("collectiq-prod-eu/errors", &["/g"], "limit 1");
         let notes = logs.seed("collectiq-prod/My notes", &["/g"], "limit 1");

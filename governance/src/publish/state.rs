@@ -1368,7 +1368,7 @@ mod tests {
         assert_eq!(f.evidence.len(), 1);
         assert_eq!(
             traces.1.lock().unwrap().as_slice(),
-            [r#"service("collectiq-prod-authenticity-agent") { fault = true }"#]
+            [r#"service("prod-collectiq-authenticity-agent") { fault = true }"#]
         );
         let text = render_text(&r);
         assert!(

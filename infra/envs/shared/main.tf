@@ -54,6 +54,7 @@ module "backend" {
   name_prefix             = local.name_prefix
   environment             = var.environment
   service_name            = var.service_name
+  table_name              = var.table_name
   functions               = var.functions
   artifacts_dir           = local.artifacts_dir
   log_retention_days      = var.log_retention_days

@@ -16,6 +16,12 @@ variable "service_name" {
   type        = string
 }
 
+variable "table_name" {
+  description = "The backend's single DynamoDB table ([[tables]][0].name of the spec; seeds 001/004: <env>-CollectIQ). Null: <platform>-<env>-data."
+  type        = string
+  default     = null
+}
+
 variable "environment" {
   description = "Environment name ([platform].environment): the Environment tag and part of every resource name."
   type        = string

@@ -90,7 +90,7 @@ resource "aws_kms_alias" "data" {
 # --- single table --------------------------------------------------------------------------------------
 
 resource "aws_dynamodb_table" "main" {
-  name                        = "${var.name_prefix}-data"
+  name                        = coalesce(var.table_name, "${var.name_prefix}-data")
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "PK"
   range_key                   = "SK"

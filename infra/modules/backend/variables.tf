@@ -3,6 +3,12 @@ variable "name_prefix" {
   type        = string
 }
 
+variable "table_name" {
+  description = "Name of the single DynamoDB table (the platform spec's; null: <name_prefix>-data)."
+  type        = string
+  default     = null
+}
+
 variable "environment" {
   description = "Environment name (dev, prod)."
   type        = string

@@ -52,7 +52,9 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = "${var.function_name}-role"
+  # The function's own name, as seed 004's runbook looks it up (`aws iam list-attached-role-policies
+  # --role-name dev-collectiq-cards-create`).
+  name               = var.function_name
   assume_role_policy = data.aws_iam_policy_document.assume.json
   tags               = var.tags
 }

@@ -1,5 +1,5 @@
 variable "function_name" {
-  description = "Full Lambda function name, e.g. collectiq-dev-cards-get."
+  description = "Full Lambda function name, e.g. dev-collectiq-cards-get."
   type        = string
 
   validation {
