@@ -7,7 +7,8 @@
 //! sample standard deviation `s` (n − 1). When `s` ≈ 0 (< $0.01) the z-score is ±10 if the jump exceeds the
 //! dollar floor, else 0. A day is flagged only when `|z| ≥ 2` **and** `|x − mean| ≥` the dollar floor, so a
 //! $1/day dev account does not page. Severity: 2.0 low, 2.5 medium, 3.0 high. Drops on days CE still
-//! marks `Estimated` are ignored unless [`AnomalyConfig::drops_on_estimated_days`] (CE lag).
+//! marks `Estimated` are ignored unless [`AnomalyConfig::drops_on_estimated_days`] (CE lag); the daily
+//! report ([`daily_anomalies`]) reads spikes on yesterday and drops two days back, when the lag is over.
 //!
 //! **Hygiene**: the share of spend whose `Environment` tag is empty (`Environment$`), and Bedrock
 //! Marketplace service names the price table does not map to a model.
@@ -206,6 +207,30 @@ fn value_on(
     // A day CE returned without a row for this service is a real $0; a day CE did not return is unknown.
     days.contains_key(&d)
         .then(|| series.get(&d).copied().unwrap_or_default())
+}
+
+/// The anomalies the daily report of `today` shows: **spikes on yesterday** (a half-booked day's spend is a
+/// lower bound, so a spike is already real) and **drops two days back**, once Cost Explorer's lag (up to
+/// 24 h) has passed — whether or not that day is still `Estimated`, as every day of an open month is. With
+/// [`AnomalyConfig::drops_on_estimated_days`], drops are read on yesterday too, instead. Each day is
+/// examined once for each direction, so a drop is reported once, a day later than a spike.
+#[must_use]
+pub fn daily_anomalies(ce: &DailyCostTable, today: NaiveDate, cfg: &AnomalyConfig) -> Vec<Anomaly> {
+    let yesterday = today - Duration::days(1);
+    let mut out = detect_anomalies(ce, yesterday, cfg);
+    if !cfg.drops_on_estimated_days {
+        out.retain(|a| a.direction == Direction::Spike);
+        let settled = AnomalyConfig {
+            drops_on_estimated_days: true,
+            ..cfg.clone()
+        };
+        out.extend(
+            detect_anomalies(ce, yesterday - Duration::days(1), &settled)
+                .into_iter()
+                .filter(|a| a.direction == Direction::Drop),
+        );
+    }
+    out
 }
 
 /// Flags anomalous service spend on `day`. Sorted by severity (high first), then `|delta|`.
@@ -456,6 +481,40 @@ mod tests {
         assert_eq!(a[0].direction, Direction::Drop);
         assert_eq!(a[0].z, dec!(-10));
         assert!(a[0].estimated);
+    }
+
+    /// Every day of an open month is `Estimated`: a stopped pipeline is still reported — as a drop two
+    /// days back, once — and yesterday's half-booked dip is not.
+    #[test]
+    fn the_daily_report_shows_a_drop_two_days_back_once() {
+        // June 1–27 at $10 a day, then $0 from June 28 on; every day estimated (an open month).
+        let t = (1..=30).fold(DailyCostTable::default(), |t, n| {
+            let v = if n < 28 { dec!(10) } else { dec!(0) };
+            t.with_row(d(n), "Amazon Bedrock", v, true)
+        });
+        let cfg = AnomalyConfig::with_floor(dec!(5));
+        // The report of June 29: yesterday (June 28) is too fresh for a drop.
+        assert!(daily_anomalies(&t, d(29), &cfg).is_empty());
+        // June 30: June 28's drop, once.
+        let a = daily_anomalies(&t, d(30), &cfg);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!((a[0].date, a[0].direction), (d(28), Direction::Drop));
+        // Spikes are read on yesterday, and a drop is not reported again on a later day.
+        let spike = t.clone().with_row(d(29), "Amazon Bedrock", dec!(40), true);
+        let a = daily_anomalies(&spike, d(30), &cfg);
+        assert!(
+            a.iter()
+                .any(|x| x.date == d(29) && x.direction == Direction::Spike),
+            "{a:?}"
+        );
+        assert!(a.iter().all(|x| x.date != d(27)));
+        // Asked for drops on estimated days: read on yesterday instead.
+        let eager = AnomalyConfig {
+            drops_on_estimated_days: true,
+            ..cfg
+        };
+        let a = daily_anomalies(&t, d(29), &eager);
+        assert_eq!((a[0].date, a[0].direction), (d(28), Direction::Drop));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::anomaly::{Anomaly, AnomalyConfig, Hygiene, detect_anomalies, hygiene};
+use crate::anomaly::{Anomaly, AnomalyConfig, Hygiene, daily_anomalies, hygiene};
 use crate::burn::{
     BlendBasis, BudgetBurn, BurnInput, CeForecastInput, MonthPeriod, Severity, Tier, budget_burn,
 };
@@ -534,8 +534,7 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
         prices,
     );
 
-    let yesterday = today - Duration::days(1);
-    let anomalies = detect_anomalies(ce, yesterday, &settings.anomaly);
+    let anomalies = daily_anomalies(ce, today, &settings.anomaly);
     let hygiene = hygiene(all, start, end, prices);
     let trend_start = today - Duration::days(i64::from(settings.trend_days));
     let top_services = top_service_trends(ce, trend_start, today, settings.top_services);

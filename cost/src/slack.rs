@@ -666,6 +666,13 @@ pub fn render(report: &CostReport) -> SlackMessage {
         true,
     ));
 
+    // Spikes are read on yesterday, drops two days back (`anomaly::daily_anomalies`): one date in the
+    // title when they share it, else each line says its own.
+    let one_day = report
+        .anomalies
+        .first()
+        .map(|f| f.date)
+        .filter(|d| report.anomalies.iter().all(|a| a.date == *d));
     let anomaly_lines: Vec<String> = report
         .anomalies
         .iter()
@@ -675,8 +682,13 @@ pub fn render(report: &CostReport) -> SlackMessage {
                 (Direction::Spike, AnomalySeverity::High) => "🔺",
                 (Direction::Spike, _) => "▲",
             };
+            let on = if one_day.is_some() {
+                String::new()
+            } else {
+                format!(" on {}", a.date)
+            };
             format!(
-                "{icon} {} {} vs {} usual (z {}, {:?})",
+                "{icon} {} {} vs {} usual (z {}, {:?}){on}",
                 escape(&truncate(&a.service, 60)),
                 usd(a.amount),
                 usd(a.baseline_mean),
@@ -685,12 +697,9 @@ pub fn render(report: &CostReport) -> SlackMessage {
             )
         })
         .collect();
-    if let Some(first) = report.anomalies.first() {
-        blocks.extend(list_sections(
-            &format!("*Anomalies on {}*", first.date),
-            &anomaly_lines,
-            false,
-        ));
+    if !report.anomalies.is_empty() {
+        let title = one_day.map_or_else(|| "*Anomalies*".to_owned(), |d| format!("*Anomalies on {d}*"));
+        blocks.extend(list_sections(&title, &anomaly_lines, false));
     }
 
     let mut hygiene = Vec::new();
@@ -1040,6 +1049,33 @@ mod tests {
     #[test]
     fn escaping_keeps_mrkdwn_and_code_blocks_intact() {
         assert_eq!(escape("a<b>&`c`"), "a&lt;b&gt;&amp;'c'");
+    }
+
+    /// A spike (yesterday) and a drop (two days back) in one report: each line says its day.
+    #[test]
+    fn anomalies_of_two_days_each_say_their_day() {
+        let mut r = demo_report();
+        let anomaly = |day: u32, direction: Direction| Anomaly {
+            service: "Amazon Bedrock".into(),
+            date: NaiveDate::from_ymd_opt(2025, 6, day).unwrap(),
+            amount: Decimal::ZERO,
+            baseline_mean: Decimal::TEN,
+            baseline_std: Decimal::ONE,
+            z: Decimal::from(-10),
+            delta: Decimal::from(-10),
+            severity: AnomalySeverity::High,
+            direction,
+            baseline: Baseline::Trailing { samples: 9 },
+            estimated: true,
+        };
+        r.anomalies = vec![anomaly(17, Direction::Spike), anomaly(16, Direction::Drop)];
+        let texts = section_texts(&render(&r));
+        let section = texts.iter().find(|t| t.starts_with("*Anomalies*")).unwrap();
+        assert!(
+            section.contains("on 2025-06-17")
+                && section.contains("🔻 Amazon Bedrock $0.00 vs $10.00 usual (z -10, High) on 2025-06-16"),
+            "{section}"
+        );
     }
 
     fn huge_report(n: usize, name_len: usize) -> CostReport {
