@@ -651,7 +651,7 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         b = b.with_widget(w);
     }
     b = b.with_section(if fns.iter().any(|f| thresholds::near_timeout_ms(f).is_some()) {
-        "## Duration per function (p50 / p95 / p99, warning line at 90 % of the timeout)"
+        "## Duration per function (p50 / p95 / p99 and the maximum, which the warning line at 90 % of the timeout is on)"
     } else {
         "## Duration per function (p50 / p95 / p99)"
     });
@@ -661,7 +661,14 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
             .with_percentiles(&lambda_metric(f, lambda::DURATION))
             .with_size(6, 5);
         if let Some(near_timeout) = thresholds::near_timeout_ms(f) {
-            w = w.with_threshold_line(near_timeout, "warning 90 % of timeout", ORANGE);
+            // The alarm reads the Maximum: one slow invocation fires it, and shows here.
+            w = w
+                .with_metric(
+                    lambda_metric(f, lambda::DURATION)
+                        .with_stat(Stat::Maximum)
+                        .with_label("max"),
+                )
+                .with_threshold_line(near_timeout, "warning 90 % of timeout (max)", ORANGE);
         }
         b = b.with_widget(w);
     }
@@ -710,10 +717,15 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
             .with_period(900)
             .with_threshold_line(10.0, "critical 10 %", RED),
         );
+        // The warning alarm reads p90 (seed 000: "Step Functions duration > 30 seconds"): drawn with it.
         b = b.with_widget(
             ctx.widget("Duration (ms)")
-                .with_percentiles(&m(states::EXECUTION_TIME))
-                .with_threshold_line(f64::from(sm.expected_duration_s) * 1_000.0, "expected", ORANGE),
+                .with_percentiles_of(&m(states::EXECUTION_TIME), &[50.0, 90.0, 95.0, 99.0])
+                .with_threshold_line(
+                    f64::from(sm.expected_duration_s) * 1_000.0,
+                    "warning p90 above expected",
+                    ORANGE,
+                ),
         );
     }
     // `lambda:invoke` tasks (infra's definitions): Step Functions publishes them per integration, not
@@ -870,6 +882,13 @@ fn data(ctx: &Ctx<'_>) -> DashboardBuilder {
             .with_metric(req(s3::PUT_REQUESTS).with_label("PUT"))
             .with_metric(req(s3::ERRORS_4XX).with_label("4xx").with_color(ORANGE))
             .with_metric(req(s3::ERRORS_5XX).with_label("5xx").with_color(RED)),
+        );
+        // Seed 001 "Data Layer Dashboard": "S3 upload volume", beside the GET/PUT request count.
+        b = b.with_widget(
+            ctx.widget("Upload volume (bytes)")
+                .with_stat(Stat::Sum)
+                .with_metric(req(s3::BYTES_UPLOADED).with_label("uploaded"))
+                .with_metric(req(s3::BYTES_DOWNLOADED).with_label("downloaded")),
         );
         b = b.with_widget(
             ctx.widget("Request latency p95 (ms)")
@@ -1693,6 +1712,23 @@ mod tests {
         assert_eq!(jwt["properties"]["metrics"].as_array().unwrap().len(), 6);
     }
 
+    /// Seed 001 "Data Layer Dashboard": "S3 upload volume" beside "S3 GET/PUT request count", both from
+    /// the bucket's request metrics (filter `EntireBucket`, which infra/ configures).
+    #[test]
+    fn data_dashboard_shows_s3_upload_volume() {
+        let ds = generate("collectiq-prod");
+        let w = metric_widget(by_name(&ds, "data"), "Upload volume (bytes)");
+        assert_eq!(labels(w), ["uploaded", "downloaded"]);
+        let body = serde_json::to_value(w).unwrap();
+        let first = body["metrics"][0].as_array().unwrap();
+        assert_eq!(first[0], "AWS/S3");
+        assert_eq!(first[1], "BytesUploaded");
+        assert!(
+            first.contains(&serde_json::json!("FilterId"))
+                && first.contains(&serde_json::json!("EntireBucket"))
+        );
+    }
+
     #[test]
     fn data_dashboard_uses_gsi_dimension_name() {
         let ds = generate("collectiq-prod");
@@ -2207,8 +2243,15 @@ mod tests {
             lines(metric_widget(lambda, "Error rate (%)")),
             [("critical 10 %".to_owned(), 10.0)]
         );
-        let (label, value) = lines(metric_widget(lambda, "cards_get duration (ms)"))[0].clone();
-        assert_eq!(label, "warning 90 % of timeout");
+        let duration = metric_widget(lambda, "cards_get duration (ms)");
+        // The near-timeout alarm reads the Maximum: plotted with its line.
+        assert_eq!(labels(duration), ["p50", "p95", "p99", "max"]);
+        let (label, value) = lines(duration)[0].clone();
+        assert_eq!(label, "warning 90 % of timeout (max)");
+        // Seed 000 "Step Functions duration > 30 seconds", alarmed on p90: drawn over p90.
+        let sfn = metric_widget(by_name(&ds, "stepfunctions"), "Duration (ms)");
+        assert_eq!(labels(sfn), ["p50", "p90", "p95", "p99"]);
+        assert_eq!(lines(sfn), [("warning p90 above expected".to_owned(), 30_000.0)]);
         // Seed 004: the card functions time out at 30 s.
         assert!((value - 27_000.0).abs() < 1e-6, "{value}");
     }
