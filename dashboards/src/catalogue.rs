@@ -24,7 +24,8 @@
 //! [`CatalogueOptions::service_naming`]; AWS billing metrics are read from `us-east-1`, the only region that has them.
 
 use crate::builder::{
-    AlarmWidget, BuildError, CustomSearch, DashboardBuilder, Expression, Metric, MetricWidget, TextWidget,
+    AlarmWidget, BuildError, CustomSearch, DashboardBuilder, Expression, LogWidget, Metric, MetricWidget,
+    TextWidget,
 };
 use crate::model::Dashboard;
 use alarms::catalogue::Severity;
@@ -1503,6 +1504,20 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
                             .on_right_axis(),
                     ),
             );
+            // Seed 003 "Key Metrics": "Request Count: Monitor for anomalies" — the count against
+            // CloudWatch's anomaly band (two standard deviations).
+            b = b.with_widget(
+                ctx.widget("Requests with anomaly band")
+                    .with_stat(Stat::Sum)
+                    .with_metric(
+                        tg(application_elb::REQUEST_COUNT)
+                            .with_id("req")
+                            .with_label("requests"),
+                    )
+                    .with_expression(
+                        Expression::new("band", "ANOMALY_DETECTION_BAND(req, 2)").with_label("expected"),
+                    ),
+            );
             b = b.with_widget(alb_5xx_rate(
                 ctx.widget("5xx rate (%, targets + load balancer)"),
                 lb,
@@ -1525,6 +1540,19 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
                     )
                     .with_size(24, 4),
             );
+        }
+        // Seed 003 "CloudWatch Dashboards": "Application Dashboard: `/aws/ecs/budgetbuddy-cluster`" — the
+        // containers' own lines, errors first.
+        if let Some(group) = &svc.log_group {
+            b = b.with_widget(LogWidget::new(
+                format!("{} application log: errors", svc.service),
+                &ctx.spec.platform.region,
+                format!(
+                    "SOURCE '{}' | fields @timestamp, @logStream, @message \
+                     | filter @message like /(?i)(error|exception|fatal)/ | sort @timestamp desc | limit 50",
+                    group.replace('\'', "")
+                ),
+            ));
         }
     }
     b
@@ -2254,6 +2282,30 @@ mod tests {
         assert_eq!(lines(sfn), [("warning p90 above expected".to_owned(), 30_000.0)]);
         // Seed 004: the card functions time out at 30 s.
         assert!((value - 27_000.0).abs() < 1e-6, "{value}");
+    }
+
+    /// Seed 003: "Application Dashboard: `/aws/ecs/budgetbuddy-cluster`" (the group's lines on the ECS
+    /// dashboard) and "Request Count: Monitor for anomalies" (the count against an anomaly band).
+    #[test]
+    fn budgetbuddy_application_log_and_request_anomalies() {
+        let ds = generate("budgetbuddy-prod");
+        let ecs = by_name(&ds, "ecs");
+        let queries: Vec<&str> = ecs
+            .body
+            .widgets
+            .iter()
+            .filter_map(|w| match &w.kind {
+                WidgetKind::Log(l) => Some(l.query.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(queries.len(), 1, "{queries:?}");
+        assert!(
+            queries[0].starts_with("SOURCE '/aws/ecs/budgetbuddy-cluster' |"),
+            "{}",
+            queries[0]
+        );
+        assert!(expressions(ecs).contains(&"ANOMALY_DETECTION_BAND(req, 2)".to_owned()));
     }
 
     /// Seed 003 "Key Metrics": "Error Rate: Alert if > 1%" — every widget with the warning line plots the
