@@ -11,16 +11,18 @@ pub const MAX_METRICS_PER_DOCUMENT: usize = 100;
 pub const MAX_VALUES_PER_METRIC: usize = 100;
 /// Dimension keys per dimension set.
 pub const MAX_DIMENSIONS: usize = 30;
-/// Bytes per document (one log event).
-pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// Bytes per document (one log event): CloudWatch Logs takes events of up to 256 KB (262,144 bytes, 26
+/// of them its own per-event overhead), and 1 KiB is left for what Lambda adds, as for a log line
+/// (`logs::MAX_LINE_BYTES`): a document cut by the log pipeline loses all its metrics at once.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024 - 1024;
 /// Metric name length (CloudWatch `MetricDatum.MetricName`).
 pub const MAX_METRIC_NAME: usize = 255;
 /// Dimension name length.
 pub const MAX_DIMENSION_NAME: usize = 250;
 /// Dimension value length.
 pub const MAX_DIMENSION_VALUE: usize = 1024;
-/// Namespace length.
-pub const MAX_NAMESPACE: usize = 256;
+/// Namespace length (CloudWatch `Metric.Namespace`: at most 255).
+pub const MAX_NAMESPACE: usize = 255;
 /// Largest magnitude CloudWatch accepts.
 pub const MAX_ABS_VALUE: f64 = 1.174_271e108;
 /// Smallest non-zero magnitude CloudWatch accepts.
@@ -34,11 +36,13 @@ pub fn is_valid_value(v: f64) -> bool {
     v.is_finite() && (v == 0.0 || (v.abs() <= MAX_ABS_VALUE && v.abs() >= MIN_ABS_VALUE))
 }
 
-/// Whether `ns` is a valid namespace (`^[a-zA-Z0-9._#:/-]+$`, ≤ 256 chars, not `AWS/…`).
+/// Whether `ns` is a valid namespace (`^[a-zA-Z0-9._#:/-]+$`, ≤ 255 chars, not starting with `:`
+/// (CloudWatch's `Metric.Namespace` pattern `[^:].*`), not `AWS/…`).
 #[must_use]
 pub fn is_valid_namespace(ns: &str) -> bool {
     !ns.is_empty()
         && ns.len() <= MAX_NAMESPACE
+        && !ns.starts_with(':')
         && !ns.starts_with("AWS/")
         && ns
             .bytes()
@@ -66,10 +70,15 @@ pub fn is_valid_dimension_name(name: &str) -> bool {
         && !name.trim().is_empty()
 }
 
-/// Whether `value` is a valid dimension value (1–1024 chars, not only whitespace).
+/// Whether `value` is a valid dimension value: 1–1024 printable ASCII characters, not only whitespace.
+/// CloudWatch's `Dimension.Value`: "Dimension values must contain only ASCII characters and must
+/// include at least one non-whitespace character. ASCII control characters are not supported" — a
+/// document with such a value loses its dimensions. A label whose value is not one becomes a property.
 #[must_use]
 pub fn is_valid_dimension_value(value: &str) -> bool {
-    !value.trim().is_empty() && value.len() <= MAX_DIMENSION_VALUE && !value.chars().any(char::is_control)
+    !value.trim().is_empty()
+        && value.len() <= MAX_DIMENSION_VALUE
+        && value.bytes().all(|c| (0x20..0x7f).contains(&c))
 }
 
 /// A violation of the EMF specification found by [`validate`].
@@ -318,6 +327,23 @@ mod tests {
             (-1_000_000i64..1_000_000).prop_map(|v| v as f64),
             Just(0.0),
         ]
+    }
+
+    /// CloudWatch's `Metric.Namespace` (1–255 characters, pattern `[^:].*`) and `Dimension.Value`
+    /// ("only ASCII characters", no control characters, one non-whitespace).
+    #[test]
+    fn namespace_and_dimension_value_rules_are_cloudwatchs() {
+        assert!(is_valid_namespace("CollectIQ/valuation:v1"));
+        assert!(!is_valid_namespace(":CollectIQ"), "pattern [^:].*");
+        assert!(is_valid_namespace(&"a".repeat(255)));
+        assert!(!is_valid_namespace(&"a".repeat(256)), "at most 255");
+        assert!(!is_valid_namespace("AWS/Lambda"));
+        assert!(is_valid_dimension_value("base-set #4/102"));
+        for bad in ["Pokémon", "カード", "tab\there", "line\n", " ", ""] {
+            assert!(!is_valid_dimension_value(bad), "{bad:?}");
+        }
+        assert!(is_valid_dimension_value(&"x".repeat(MAX_DIMENSION_VALUE)));
+        assert!(!is_valid_dimension_value(&"x".repeat(MAX_DIMENSION_VALUE + 1)));
     }
 
     fn unique(n: usize) -> impl Strategy<Value = Vec<String>> {

@@ -681,10 +681,12 @@ mod tests {
     #[test]
     fn names_and_values_needing_escapes_survive() {
         let (rec, out) = recorder();
-        // Metric names are printable ASCII; dimension and property values any unicode.
+        // Metric names and dimension values are printable ASCII (CloudWatch's `Dimension.Value`);
+        // property values any unicode.
         let name = "Quote\"d \\ name";
         metrics::with_local_recorder(&rec, || {
-            metrics::counter!(name, "route" => "/a\"b\\c é😀", "note" => "line\nbreak\u{1}").increment(3);
+            metrics::counter!(name, "route" => "/a\"b\\c", "set" => "Pokémon 😀", "note" => "line\nbreak\u{1}")
+                .increment(3);
         });
         rec.flush_with(&[
             ("function_request_id", "req\"1\\\u{7}"),
@@ -693,7 +695,8 @@ mod tests {
         let d = &docs(&out)[0];
         assert_eq!(d[name], 3);
         assert_eq!(d["service"], "valu\"ation");
-        assert_eq!(d["route"], "/a\"b\\c é😀", "a dimension");
+        assert_eq!(d["route"], "/a\"b\\c", "a dimension");
+        assert_eq!(d["set"], "Pokémon 😀", "not ASCII: a property, not a dimension");
         assert_eq!(
             d["note"], "line\nbreak\u{1}",
             "control characters: a property, not a dimension"
