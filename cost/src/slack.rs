@@ -132,7 +132,9 @@ impl Block {
         }
     }
 
-    fn texts(&self) -> Vec<&TextObject> {
+    /// The block's text objects (what Slack's character limits count).
+    #[must_use]
+    pub fn texts(&self) -> Vec<&TextObject> {
         match self {
             Self::Header { text } => vec![text],
             Self::Section { text, fields } => text.iter().chain(fields.iter()).collect(),

@@ -80,6 +80,17 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
+    /// Whether the channel refuses this payload itself, whenever it is sent: over Slack's limits (never
+    /// sent) or Slack's `invalid_payload`. Unlike a channel that is down or a secret that is wrong, a
+    /// later message may still go through.
+    #[must_use]
+    pub const fn refuses_payload(&self) -> bool {
+        matches!(
+            self,
+            Self::OverLimits(_) | Self::Slack(SlackError::InvalidPayload { .. })
+        )
+    }
+
     /// The class of the AWS failure behind it (SNS, Secrets Manager), if any.
     #[must_use]
     pub fn class(&self) -> Option<ErrorClass> {
@@ -395,6 +406,13 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
+    /// Whether the record was refused for good ([`NotifyError::refuses_payload`]): it is no longer
+    /// pending, and the messages after it can still be sent.
+    #[must_use]
+    pub const fn refused(&self) -> bool {
+        matches!(self, Self::Send { cause, .. } if cause.refuses_payload())
+    }
+
     /// The AWS class of the failure, if it was an AWS call.
     #[must_use]
     pub fn class(&self) -> Option<ErrorClass> {
@@ -498,6 +516,19 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                     attempts,
                     retried,
                 })
+            }
+            Err(source) if source.refuses_payload() => {
+                // Sending it again cannot succeed: settled as refused (with the usual expiry), so it
+                // holds back no later message. If the write fails it stays pending and is refused
+                // again, before any request, next time.
+                let refused = record.refused(source.to_string(), now);
+                if let Ok(detail) = refused.to_detail()
+                    && let Err(e) = self.ledger.update_record(&pk, &sk, &detail, self.keep_sent).await
+                {
+                    tracing::warn!(id = %id, error = %e, "could not mark a refused message");
+                }
+                tracing::error!(id = %id, error = %source, "the channel refuses this message: not sent, not retried");
+                Err(DeliveryError::Send { id, cause: source })
             }
             Err(source) => {
                 let failed = record.failed(source.to_string(), now);

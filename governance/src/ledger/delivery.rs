@@ -61,6 +61,10 @@ pub enum DeliveryState {
     Sent,
     /// Never sent, replaced by a newer message of the same kind (a daily report of an earlier day).
     Superseded,
+    /// Never sent and never to be: the channel refuses this payload itself (over Slack's limits, Slack's
+    /// `invalid_payload`), so sending it again cannot succeed and would hold back every later message.
+    /// Kept, with the error, for inspection until the record expires.
+    Refused,
 }
 
 /// An SNS message as published: topic, subject, body and message attributes (string values).
@@ -239,6 +243,16 @@ impl DeliveryRecord {
     /// Still pending after a failed send at `at`.
     #[must_use]
     pub fn failed(mut self, why: String, at: DateTime<Utc>) -> Self {
+        self.attempts += 1;
+        self.last_attempt_at = Some(at);
+        self.last_error = Some(why);
+        self
+    }
+
+    /// Never to be sent: the channel refused the payload itself at `at` ([`DeliveryState::Refused`]).
+    #[must_use]
+    pub fn refused(mut self, why: String, at: DateTime<Utc>) -> Self {
+        self.state = DeliveryState::Refused;
         self.attempts += 1;
         self.last_attempt_at = Some(at);
         self.last_error = Some(why);

@@ -554,7 +554,14 @@ pub fn render_text(r: &StateReport) -> String {
 /// Most firing alarms shown as their own section in Slack (the rest are counted).
 pub const SLACK_FIRING_SECTIONS: usize = 15;
 
-/// The report as a Slack incoming-webhook payload (Block Kit), within Slack's limits.
+/// Characters the notes of an alarm-state post may take together.
+const NOTES_CHARS: usize = 1_500;
+/// Characters kept for what is added to a rendered post: the "Posted because" context (at most 2,000)
+/// and the delivery ref.
+const ADDED_LATER_CHARS: usize = 2_300;
+
+/// The report as a Slack incoming-webhook payload (Block Kit), within Slack's limits (total text
+/// included, with room for the "Posted because" line and the delivery ref added before it is sent).
 #[must_use]
 pub fn render_slack(r: &StateReport) -> SlackMessage {
     let s = &r.summary;
@@ -581,6 +588,7 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
             elements: vec![TextObject::mrkdwn(fit(&headline(r), 2000))],
         },
     ];
+    let mut firing: Vec<Block> = Vec::new();
     for f in s.firing.iter().take(SLACK_FIRING_SECTIONS) {
         // Names, reasons and notes come from CloudWatch and X-Ray (anyone allowed SetAlarmState writes a
         // reason): escaped, so `<!channel>` or a `<https://…|link>` in them is text, not a mention or a
@@ -608,19 +616,12 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
         if let Some(line) = r.no_trace_line(f) {
             text.push_str(&format!("\n_{line}_"));
         }
-        blocks.push(Block::Section {
+        firing.push(Block::Section {
             text: Some(TextObject::mrkdwn(fit(&text, 3000))),
             fields: Vec::new(),
         });
     }
-    if s.firing.len() > SLACK_FIRING_SECTIONS {
-        blocks.push(Block::Context {
-            elements: vec![TextObject::mrkdwn(format!(
-                "… and {} more firing",
-                s.firing.len() - SLACK_FIRING_SECTIONS
-            ))],
-        });
-    }
+    let mut tail: Vec<Block> = Vec::new();
     if !s.recovered.is_empty() || !s.flapping.is_empty() {
         let mut lines: Vec<String> = s
             .recovered
@@ -640,22 +641,59 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
                 .take(10)
                 .map(|(n, c)| format!(":repeat: `{}` into ALARM {c}× in 24 h", escape(n))),
         );
-        blocks.push(Block::Divider {});
-        blocks.push(Block::Section {
+        tail.push(Block::Divider {});
+        tail.push(Block::Section {
             text: Some(TextObject::mrkdwn(fit(&lines.join("\n"), 3000))),
             fields: Vec::new(),
         });
     }
     if !r.notes.is_empty() {
+        // Notes share NOTES_CHARS: ten long ones alone would pass Slack's total.
+        let mut room = NOTES_CHARS;
+        let notes: Vec<TextObject> = r
+            .notes
+            .iter()
+            .take(10)
+            .map_while(|n| {
+                let text = fit(&escape(n), room.min(2000));
+                room = room.checked_sub(text.chars().count())?;
+                (!text.is_empty()).then(|| TextObject::mrkdwn(text))
+            })
+            .collect();
+        if !notes.is_empty() {
+            tail.push(Block::Context { elements: notes });
+        }
+    }
+    // Slack refuses a message whose text passes its total (cost::slack::limits::TOTAL_TEXT), and a
+    // refused post is never delivered: the firing sections that fit go in, in order (critical first), the
+    // rest are counted. Room is kept for what the pass adds (the "Posted because" line, the delivery ref).
+    let chars = |bs: &[Block]| -> usize {
+        bs.iter()
+            .flat_map(Block::texts)
+            .map(|t| t.text().chars().count())
+            .sum()
+    };
+    let mut room = cost::slack::limits::TOTAL_TEXT
+        .saturating_sub(ADDED_LATER_CHARS + chars(&blocks) + chars(&tail) + 60);
+    let mut shown = 0;
+    for section in firing {
+        let n = chars(std::slice::from_ref(&section));
+        if n > room {
+            break;
+        }
+        room -= n;
+        blocks.push(section);
+        shown += 1;
+    }
+    if s.firing.len() > shown {
         blocks.push(Block::Context {
-            elements: r
-                .notes
-                .iter()
-                .take(10)
-                .map(|n| TextObject::mrkdwn(fit(&escape(n), 2000)))
-                .collect(),
+            elements: vec![TextObject::mrkdwn(format!(
+                "… and {} more firing",
+                s.firing.len() - shown
+            ))],
         });
     }
+    blocks.extend(tail);
     SlackMessage {
         text: fit(&format!("{}: {}", r.platform, headline(r)), 3000),
         blocks,
@@ -806,6 +844,8 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
                     return out;
                 }
             }
+            // Refused for good (over Slack's limits): settled, so it holds back nothing after it.
+            Err(e) if e.refused() => out.failure = Some(e.to_string()),
             Err(e) => {
                 out.failure = Some(e.to_string());
                 return out;
@@ -1482,6 +1522,74 @@ mod tests {
         assert!(msg.blocks.len() <= 50);
     }
 
+    /// Reasons are whatever `SetAlarmState` was given, and escaping makes `<` four characters: firing
+    /// sections of 3,000 characters each (and long notes) must still come to a post Slack takes — with
+    /// the "Posted because" line and the delivery ref added — the sections that do not fit counted.
+    #[test]
+    fn long_escaped_reasons_and_notes_stay_within_slacks_total() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let statuses: Vec<AlarmStatus> = cat
+            .alarms
+            .iter()
+            .map(|d| AlarmStatus {
+                name: d.name().to_owned(),
+                state: alarms::state::StateValue::Alarm,
+                state_updated: now() - Duration::minutes(5),
+                reason: "<".repeat(1_000),
+            })
+            .collect();
+        let summary = summarize(SummaryInput {
+            alarms: &statuses,
+            history: &[],
+            catalogue: Some(&cat),
+            evidence: &BTreeMap::new(),
+            now: now(),
+        });
+        let firing = summary.firing.len();
+        let r = StateReport {
+            platform: "collectiq-prod".into(),
+            region: "us-east-1".into(),
+            alarms_read: statuses.len(),
+            summary,
+            history_read: true,
+            history: HistoryRead::default(),
+            notes: vec!["&".repeat(2_000); 10],
+            traces_searched: BTreeSet::new(),
+            xray_sampling_percent: None,
+        };
+        let mut msg = render_slack(&r);
+        msg.blocks.insert(
+            1,
+            Block::Context {
+                elements: vec![TextObject::mrkdwn("p".repeat(2_000))],
+            },
+        );
+        let msg =
+            crate::ledger::delivery::DeliveryRecord::slack("collectiq-prod#alarm-state/post#1", msg, now());
+        let crate::ledger::delivery::Payload::Slack(msg) = msg.payload else {
+            unreachable!()
+        };
+        assert!(
+            cost::slack::validate(&msg).is_empty(),
+            "{:?}",
+            cost::slack::validate(&msg)
+        );
+        let sections = msg
+            .blocks
+            .iter()
+            .filter(
+                |b| matches!(b, Block::Section { text: Some(t), .. } if t.text().contains("In ALARM since")),
+            )
+            .count();
+        assert!(sections >= 2, "{sections}");
+        let more = format!("… and {} more firing", firing - sections);
+        assert!(
+            msg.blocks.iter().flat_map(Block::texts).any(|t| t.text() == more),
+            "{more}"
+        );
+    }
+
     /// A state reason is whatever `SetAlarmState` was given: Slack control sequences in it (or in a
     /// note carrying an AWS error message) must reach the channel as text — no `@channel`, no disguised
     /// link — and a newline must not end the quote.
@@ -1942,6 +2050,57 @@ mod tests {
             "the first announcement and the escalation's"
         );
         assert_eq!(channels.published().len(), 1, "paged once");
+    }
+
+    /// A pending post the channel refuses for good (over Slack's limits: never sent) is settled as
+    /// refused, with its error and an expiry, and holds back nothing: the same run still decides and sends
+    /// its own post. Before, it stayed pending without an expiry and every later run stopped at it.
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_pending_post_does_not_hold_back_later_posts() {
+        use crate::ledger::delivery::{DeliveryRecord, DeliveryState};
+        let (cw, cat) = firing_world(now() - Duration::minutes(20));
+        let (ledger, slack) = (MemoryLedger::new(), FakeChannels::new());
+        let (pk, _) = announced_key("collectiq-prod");
+        let huge = SlackMessage {
+            text: "too long".into(),
+            blocks: (0..6)
+                .map(|_| Block::Section {
+                    text: Some(TextObject::mrkdwn("x".repeat(3_000))),
+                    fields: Vec::new(),
+                })
+                .collect(),
+        };
+        let stuck = DeliveryRecord::slack(&format!("{pk}/post#0"), huge, now() - Duration::hours(1));
+        let detail = stuck.to_detail().unwrap();
+        ledger
+            .record_all(&[NewItem {
+                pk: &pk,
+                sk: "post#0",
+                detail: &detail,
+                keep: None,
+            }])
+            .await
+            .unwrap();
+        let r = report_at(&cw, &cat, now()).await;
+        let out = post(&r, &ledger, &slack).await;
+        assert!(out.posted, "{out:?}");
+        assert!(
+            out.failure.as_deref().unwrap_or_default().contains("limits"),
+            "{out:?}"
+        );
+        assert_eq!(
+            slack.posted().len(),
+            1,
+            "this run's own post; the refused one never sent"
+        );
+        let refused = DeliveryRecord::parse(&ledger.detail(&pk, "post#0").unwrap()).unwrap();
+        assert_eq!(refused.state, DeliveryState::Refused);
+        assert!(refused.last_error.as_deref().unwrap().contains("limits"));
+        // The next run does not try it again.
+        let r2 = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
+        let again = post(&r2, &ledger, &slack).await;
+        assert!(again.failure.is_none(), "{again:?}");
+        assert_eq!(slack.posted().len(), 1);
     }
 
     /// Issue 13 item 6: "13 of 30 faulty runs lost their Slack post and no later run sent it". A failed
