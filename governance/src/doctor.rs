@@ -634,16 +634,14 @@ async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<Strin
         .send()
         .await
         .map_err(|e| aws("SecretsManager", "GetSecretValue")(e).context(format!("secret {name}")))?;
-    // The value is never printed: only whether it looks like a webhook URL.
-    match r.secret_string() {
-        Some(v) if v.starts_with("https://hooks.slack.com/") => {
-            Ok(format!("secret {name} holds a Slack webhook URL"))
-        }
-        Some(v) if v.starts_with("http://127.0.0.1") || v.starts_with("http://localhost") => {
-            Ok(format!("secret {name} holds a loopback webhook URL (demo sink)"))
-        }
-        Some(_) => Err(format!("secret {name} does not hold an https://hooks.slack.com/ URL").into()),
-        None => Err(format!("secret {name} has no string value").into()),
+    // The value is never printed: only whether the sender would take it (the same rule).
+    let Some(value) = r.secret_string() else {
+        return Err(format!("secret {name} has no string value").into());
+    };
+    match crate::cost_pass::slack::WebhookUrl::from_secret(value) {
+        Ok(url) if url.is_loopback() => Ok(format!("secret {name} holds a loopback webhook URL (demo sink)")),
+        Ok(_) => Ok(format!("secret {name} holds a Slack webhook URL")),
+        Err(e) => Err(format!("secret {name}: {e}").into()),
     }
 }
 

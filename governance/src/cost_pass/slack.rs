@@ -39,7 +39,10 @@ impl std::fmt::Debug for WebhookUrl {
 
 impl WebhookUrl {
     /// Reads the secret's value: the URL itself, or a JSON object with `url` or `webhook_url`. Only
-    /// `https` URLs are accepted, and `http` to a loopback host (the local sink).
+    /// Slack's own webhook hosts are accepted over `https` ([`SLACK_WEBHOOK_HOSTS`], default port, no
+    /// user or password), and `http` to a loopback host (the local sink of the demo and the tests): a
+    /// secret pointing anywhere else (another host, the instance metadata address) would send the
+    /// reports — and, in errors, what that host answers — where nobody reads them for Slack.
     ///
     /// # Errors
     /// [`SlackError::BadSecret`] (without echoing the value).
@@ -64,9 +67,18 @@ impl WebhookUrl {
             value.to_owned()
         };
         let url = reqwest::Url::parse(&text).map_err(|_| SlackError::BadSecret("not a URL".into()))?;
-        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(SlackError::BadSecret("a URL with a user or password".into()));
+        }
+        let host = url.host_str().unwrap_or_default();
+        let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
         match url.scheme() {
-            "https" => Ok(Self(url)),
+            "https" if SLACK_WEBHOOK_HOSTS.contains(&host) && url.port().is_none() => Ok(Self(url)),
+            "https" if loopback => Ok(Self(url)),
+            "https" => Err(SlackError::BadSecret(format!(
+                "a URL on another host than {}",
+                SLACK_WEBHOOK_HOSTS.join(" or ")
+            ))),
             "http" if loopback => Ok(Self(url)),
             other => Err(SlackError::BadSecret(format!(
                 "scheme {other}: only https is accepted"
@@ -74,6 +86,17 @@ impl WebhookUrl {
         }
     }
 }
+
+impl WebhookUrl {
+    /// Whether it is the local sink (a loopback host), not Slack.
+    #[must_use]
+    pub fn is_loopback(&self) -> bool {
+        matches!(self.0.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+    }
+}
+
+/// The hosts of Slack's incoming webhooks: commercial Slack and Slack GovSlack.
+pub const SLACK_WEBHOOK_HOSTS: [&str; 2] = ["hooks.slack.com", "hooks.slack-gov.com"];
 
 /// Retry bounds for posting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -580,10 +603,24 @@ mod tests {
     fn secrets_are_parsed_without_echoing_them() {
         assert!(WebhookUrl::from_secret("  https://hooks.slack.com/services/T/B/x \n").is_ok());
         assert!(WebhookUrl::from_secret(r#"{"webhook_url":"https://hooks.slack.com/x"}"#).is_ok());
+        assert!(WebhookUrl::from_secret("https://hooks.slack-gov.com/services/T/B/x").is_ok());
+        assert!(
+            WebhookUrl::from_secret("http://127.0.0.1:8080/services/T/B/x").is_ok(),
+            "the local sink"
+        );
         for bad in [
             "hooks.slack.com/x-secret",
             r#"{"uri":"x-secret"}"#,
             "ftp://x-secret/",
+            // Another host, the instance metadata address, a look-alike, a user part, another port.
+            "https://attacker.example/services/x-secret",
+            "https://169.254.169.254/latest/x-secret",
+            "https://hooks.slack.com.attacker.example/services/x-secret",
+            "https://hooks.slack.com@attacker.example/services/x-secret",
+            "https://x-secret:pw@hooks.slack.com/services/T/B/x",
+            "https://hooks.slack.com:8443/services/x-secret",
+            "http://hooks.slack.com/services/x-secret",
+            "http://localhost@attacker.example/x-secret",
         ] {
             let e = WebhookUrl::from_secret(bad).unwrap_err();
             assert!(!e.to_string().contains("x-secret"), "{e}");
