@@ -223,7 +223,9 @@ impl DashboardPlan {
             },
             self.monthly_delta().abs(),
         );
-        s
+        // Names and widget titles come from what is published (anyone allowed PutDashboard writes
+        // them): escape sequences in them are shown as text, never run by the terminal.
+        vocabulary::text::terminal_safe(&s)
     }
 }
 
@@ -476,6 +478,24 @@ mod tests {
             upd[0].details
         );
         assert_eq!(plan.to_put().count(), 1);
+    }
+
+    /// A published widget title is anyone's with PutDashboard: an escape sequence in it (clear the
+    /// screen, a hyperlink) is shown as text in the plan, never run by the terminal.
+    #[test]
+    fn published_titles_cannot_drive_the_terminal() {
+        let want = desired();
+        let mut published = published_from(&want);
+        let mut v: serde_json::Value = serde_json::from_str(published[1].body.as_deref().unwrap()).unwrap();
+        // A widget added after ours: the plan names it by its published title.
+        let mut extra = v["widgets"][0].clone();
+        extra["properties"]["title"] = serde_json::json!("\u{1b}[2J\u{1b}]8;;https://evil\u{7}x");
+        v["widgets"].as_array_mut().unwrap().push(extra);
+        published[1].body = Some(v.to_string());
+        let plan = plan_dashboards(&want, &published, "collectiq-prod", &DashboardPricing::default());
+        let text = plan.render_text();
+        assert!(text.contains("\u{FFFD}[2J"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
     }
 
     /// A section of the grammar that `want` does not generate (a retired page).

@@ -432,7 +432,8 @@ impl QueryPlan {
             self.count(QueryAction::Delete),
             self.count(QueryAction::Unchanged),
         );
-        s
+        // Published query names and strings are anyone's with PutQueryDefinition: shown as text.
+        vocabulary::text::terminal_safe(&s)
     }
 }
 

@@ -349,6 +349,38 @@ fn sns_topic_arn_problem(arn: &str) -> Option<String> {
     (!ok).then(|| format!("expected an SNS topic ARN {rule}, found \"{arn}\""))
 }
 
+/// The largest budget a spec may state, in USD (10¹²): sums of budgets stay far inside `Decimal`'s range
+/// (a limit of 7.9·10²⁸ made the fast-burn pass's sum overflow and panic).
+pub const MAX_BUDGET_USD: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// The part of an alarm or widget name a resource gives (the alarms crate's slug): lower case, runs of
+/// anything but ASCII letters and digits as one `-`, none at the ends. Two resources of a kind with the
+/// same part would give two alarms one name.
+fn name_part(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+/// Whether `arn` (`arn:<partition>:<service>:<region>:<account>:…`) names another account than the spec's
+/// `[platform].account_id`, when the spec names one.
+fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {
+    let own = spec.platform.account_id.as_deref()?;
+    let account = arn.split(':').nth(4)?;
+    (account != own).then(|| {
+        format!(
+            "expected an ARN in account {own} ([platform].account_id), found account {account} in \"{arn}\""
+        )
+    })
+}
+
 /// Semantic checks after deserialization; returns `(key path, message)` pairs in document order.
 fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -421,6 +453,20 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         let at = |k: &str| format!("functions[{i}].{k}");
         if !seen_ids.insert(f.id.as_str()) {
             bad(at("id"), format!("duplicate function id \"{}\"", f.id));
+        } else if let Some(other) = spec.functions[..i]
+            .iter()
+            .find(|o| name_part(&o.id) == name_part(&f.id))
+        {
+            bad(
+                at("id"),
+                format!(
+                    "function id \"{}\" names its alarms and widgets \"{}\" like function id \"{}\": ids must \
+                     differ in more than case and punctuation",
+                    f.id,
+                    name_part(&f.id),
+                    other.id
+                ),
+            );
         }
         if !seen_names.insert(f.name.as_str()) {
             bad(at("name"), format!("duplicate function name \"{}\"", f.name));
@@ -480,6 +526,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 format!("state_machines[{s}].arn"),
                 format!("expected arn:aws:states:…, found \"{}\"", sm.arn),
             );
+        } else if let Some(problem) = foreign_account(spec, &sm.arn) {
+            bad(format!("state_machines[{s}].arn"), problem);
         } else if sm.arn.rsplit(':').next() != Some(sm.name.as_str()) {
             // arn:aws:states:<region>:<account>:stateMachine:<name>: the dimension and the name the
             // dashboards show must be one machine.
@@ -578,10 +626,38 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 bad(format!("ecs_services[{e}].{key}"), problem);
             }
         }
+        // A service's alarms and widgets are named after the service alone (two clusters may each run
+        // a service of one name, but one platform's alarms could not tell them apart).
+        if let Some(other) = spec.ecs_services[..e]
+            .iter()
+            .find(|o| name_part(&o.service) == name_part(&svc.service))
+        {
+            bad(
+                format!("ecs_services[{e}].service"),
+                format!(
+                    "service \"{}\" (cluster \"{}\") names its alarms like service \"{}\" (cluster \"{}\"): \
+                     a platform's ECS services need names that differ in more than case and punctuation",
+                    svc.service, svc.cluster, other.service, other.cluster
+                ),
+            );
+        }
     }
     for (q, queue) in spec.queues.iter().enumerate() {
         if let Some(problem) = aws_name_problem(AwsName::Queue, &queue.name) {
             bad(format!("queues[{q}].name"), problem);
+        }
+        if let Some(other) = spec.queues[..q]
+            .iter()
+            .find(|o| name_part(&o.name) == name_part(&queue.name))
+        {
+            bad(
+                format!("queues[{q}].name"),
+                format!(
+                    "queue \"{}\" names its alarms like queue \"{}\": listed twice, or names that differ only in \
+                     case and punctuation",
+                    queue.name, other.name
+                ),
+            );
         }
     }
     for (i, bucket) in spec.buckets.iter().enumerate() {
@@ -593,10 +669,19 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if let Some(problem) = aws_name_problem(AwsName::Budget, &budget.name) {
             bad(format!("budgets[{b}].name"), problem);
         }
-        if budget.limit_usd <= Decimal::ZERO {
+        if spec.budgets[..b].iter().any(|o| o.name == budget.name) {
+            bad(
+                format!("budgets[{b}].name"),
+                format!("duplicate budget \"{}\"", budget.name),
+            );
+        }
+        if budget.limit_usd <= Decimal::ZERO || budget.limit_usd > MAX_BUDGET_USD {
             bad(
                 format!("budgets[{b}].limit_usd"),
-                format!("expected an amount > 0, found {}", budget.limit_usd),
+                format!(
+                    "expected an amount > 0 and at most {MAX_BUDGET_USD} (no account's bill is larger), found {}",
+                    budget.limit_usd
+                ),
             );
         }
         for (key, list) in [
@@ -636,6 +721,9 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         ("sns_warning_topic_arn", &n.sns_warning_topic_arn),
     ] {
         if let Some(problem) = sns_topic_arn_problem(arn) {
+            bad(format!("notifications.{key}"), problem);
+        } else if let Some(problem) = foreign_account(spec, arn) {
+            // Alarm actions and pages would go to another account's topic: on-call never hears them.
             bad(format!("notifications.{key}"), problem);
         }
     }
@@ -1012,6 +1100,68 @@ table = "demo-dev-ledger"
         assert_eq!(p[0].path, "http_apis[0].routes[0].function");
         assert!(p[0].message.contains("\"zzz\""));
         assert_eq!(p[0].line, Some(28));
+    }
+
+    /// Specs that would give two alarms one name, a budget that overflows a sum, or ARNs in another
+    /// account than the spec's load with an error naming the key (they passed `spec check` and failed
+    /// later, in the alarms pass, naming neither file nor key — or sent pages to another account).
+    #[test]
+    fn name_collisions_huge_budgets_and_foreign_accounts_are_errors() {
+        let cases = [
+            (
+                with("").replace("id = \"b\"", "id = \"A\""),
+                "functions[1].id",
+                "like function id \"a\"",
+            ),
+            (
+                with(
+                    "[[queues]]\nname = \"demo-dev-x_dlq\"\nkind = \"dlq\"\n[[queues]]\nname = \"demo-dev-x-dlq\"\n\
+                     kind = \"dlq\"\n",
+                ),
+                "queues[1].name",
+                "names its alarms like queue",
+            ),
+            (
+                with(
+                    "[[ecs_services]]\ncluster = \"one\"\nservice = \"web\"\ndesired_count = 1\n\
+                     [[ecs_services]]\ncluster = \"two\"\nservice = \"web\"\ndesired_count = 1\n",
+                ),
+                "ecs_services[1].service",
+                "names its alarms like service",
+            ),
+            (
+                with(
+                    "[[budgets]]\nname = \"demo-monthly\"\nlimit_usd = \"79228162514264337593543950335\"\n\
+                     actual_thresholds_percent = [80]\n",
+                ),
+                "budgets[0].limit_usd",
+                "at most 1000000000000",
+            ),
+            (
+                with(
+                    "[[budgets]]\nname = \"m\"\nlimit_usd = 5\nactual_thresholds_percent = [80]\n\
+                     [[budgets]]\nname = \"m\"\nlimit_usd = 6\nactual_thresholds_percent = [80]\n",
+                ),
+                "budgets[1].name",
+                "duplicate budget",
+            ),
+            (
+                with("").replace(
+                    "region = \"us-east-1\"",
+                    "region = \"us-east-1\"\naccount_id = \"210987654321\"",
+                ),
+                "notifications.sns_critical_topic_arn",
+                "found account 123456789012",
+            ),
+        ];
+        for (src, path, message) in cases {
+            let p = problems(&src);
+            let hit = p.iter().find(|p| p.path == path);
+            assert!(
+                hit.is_some_and(|p| p.message.contains(message) && p.line.is_some()),
+                "{path}: {p:?}"
+            );
+        }
     }
 
     /// `MINIMAL` made valid, with `extra` inserted before `[notifications]`.
