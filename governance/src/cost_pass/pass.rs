@@ -276,6 +276,37 @@ pub fn report_settings(spec: &PlatformSpec) -> ReportSettings {
     s
 }
 
+/// Most of CollectIQ's own token and volume series one report reads (a normal platform has a few dozen:
+/// agents × models × token kinds). Every backend function may put metrics into the namespace, so a label
+/// with unbounded values (a request id as `model`) would otherwise make each run read — and pay for —
+/// thousands of series.
+pub const MAX_APP_SERIES: usize = 1_000;
+
+/// Keeps the first [`MAX_APP_SERIES`] of CollectIQ's series (in `series`' order; AWS's are all kept)
+/// and says so in `notes` when there were more.
+fn cap_app_series(series: &mut Vec<read::SeriesKey>, notes: &mut Vec<String>) {
+    let app = series
+        .iter()
+        .filter(|s| s.namespace == telemetry::catalogue::NAMESPACE)
+        .count();
+    if app <= MAX_APP_SERIES {
+        return;
+    }
+    let mut kept = 0;
+    series.retain(|s| {
+        if s.namespace != telemetry::catalogue::NAMESPACE {
+            return true;
+        }
+        kept += 1;
+        kept <= MAX_APP_SERIES
+    });
+    notes.push(format!(
+        "{app} token and volume series found in {}; the first {MAX_APP_SERIES} were read (a label with \
+         unbounded values?): spend per agent and the valuation count may be under-counted",
+        telemetry::catalogue::NAMESPACE
+    ));
+}
+
 /// The spec's design cost model as a [`SeedCostModel`]. Component keys are the component labels in
 /// snake case (`bedrock`, `api_gateway`, `dynamodb`, ...); unknown keys count as `Other`. Tokens per
 /// valuation come from `tokens_per_valuation`, absent when the design does not state them.
@@ -543,7 +574,8 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let window_start = needed_from(today, &settings);
         let metrics_from = metrics_from(today);
         let metrics = match self.reads.report_series(spec, true).await {
-            Ok(series) => {
+            Ok(mut series) => {
+                cap_app_series(&mut series, &mut notes);
                 let start = metrics_from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
                 match self.reads.metric_sums(&series, start, as_of, 86_400).await {
                     Ok(m) => m,
@@ -1571,6 +1603,29 @@ mod tests {
         assert_eq!(s.seed, SeedCostModel::collectiq());
         assert_eq!(s.anomaly.min_dollar_delta, Decimal::from(5));
         assert_eq!(s.drift_threshold_pct, Decimal::from(10));
+    }
+
+    #[test]
+    fn app_series_are_capped_with_a_note_aws_series_kept() {
+        let key = |ns: &str, i: usize| read::SeriesKey {
+            namespace: ns.to_owned(),
+            metric_name: "BedrockInputTokens".to_owned(),
+            dimensions: vec![("model".to_owned(), format!("m{i:05}"))],
+        };
+        let mut series: Vec<read::SeriesKey> = (0..MAX_APP_SERIES + 5)
+            .map(|i| key(telemetry::catalogue::NAMESPACE, i))
+            .chain((0..3).map(|i| key("AWS/Bedrock", i)))
+            .collect();
+        let mut notes = Vec::new();
+        cap_app_series(&mut series, &mut notes);
+        assert_eq!(series.len(), MAX_APP_SERIES + 3);
+        assert_eq!(series.iter().filter(|s| s.namespace == "AWS/Bedrock").count(), 3);
+        assert!(notes[0].starts_with("1005 token and volume series"), "{notes:?}");
+        let mut few: Vec<read::SeriesKey> =
+            (0..10).map(|i| key(telemetry::catalogue::NAMESPACE, i)).collect();
+        let mut quiet = Vec::new();
+        cap_app_series(&mut few, &mut quiet);
+        assert_eq!((few.len(), quiet.len()), (10, 0));
     }
 
     #[test]
