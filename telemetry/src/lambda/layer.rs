@@ -804,6 +804,12 @@ mod tests {
         );
         assert!(!h.emf.contents().contains("ColdStart"));
         assert_eq!(h.xray.documents()[0]["fault"], true);
+        // The handler's error is the invocation subsegment's cause, as Powertools records it.
+        let cause = &h.xray.documents()[0]["cause"]["exceptions"][0];
+        assert!(
+            cause["message"].as_str().unwrap().starts_with("handler failed: "),
+            "{cause}"
+        );
 
         h.logs.clear();
         h.emf.clear();

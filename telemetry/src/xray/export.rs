@@ -291,6 +291,29 @@ fn write_document<'a>(
             buf.extend_from_slice(member);
         }
     }
+    if matches!(span.status, Status::Error { .. }) || !span.events.is_empty() {
+        let mut exceptions = super::translate::exceptions(span).peekable();
+        if exceptions.peek().is_some() {
+            buf.extend_from_slice(b",\"cause\":{\"exceptions\":[");
+            for (n, (id, message, kind)) in exceptions.enumerate() {
+                if n > 0 {
+                    buf.push(b',');
+                }
+                buf.extend_from_slice(b"{\"id\":");
+                quoted(buf, id.as_bytes());
+                if !message.is_empty() {
+                    buf.extend_from_slice(b",\"message\":");
+                    string(buf, message.as_ref());
+                }
+                if let Some(kind) = kind {
+                    buf.extend_from_slice(b",\"type\":");
+                    string(buf, kind.as_ref());
+                }
+                buf.push(b'}');
+            }
+            buf.extend_from_slice(b"]}");
+        }
+    }
     if method.is_some() || url.is_some() || response.is_some() {
         buf.extend_from_slice(b",\"http\":{");
         if method.is_some() || url.is_some() {
@@ -722,7 +745,7 @@ mod tests {
                 ],
                 0..10,
             ),
-            0..3_u8,
+            0..4_u8,
             any::<u16>(),
             any::<u16>(),
             prop::bool::weighted(0.05),
@@ -767,6 +790,22 @@ mod tests {
                     s.status = match status {
                         0 => Status::Unset,
                         1 => Status::error("boom"),
+                        3 => {
+                            // An OpenTelemetry-API span's recorded exceptions (hostile text included).
+                            for (message, kind) in
+                                [("db \"timeout\"\n\u{1}", Some("sqlx::Error")), ("", None)]
+                            {
+                                let mut attributes = vec![KeyValue::new("exception.message", message)];
+                                attributes.extend(kind.map(|k| KeyValue::new("exception.type", k)));
+                                s.events.events.push(opentelemetry::trace::Event::new(
+                                    "exception",
+                                    s.start_time,
+                                    attributes,
+                                    0,
+                                ));
+                            }
+                            Status::error("")
+                        }
                         _ => Status::Ok,
                     };
                     s.start_time =

@@ -433,9 +433,64 @@ fn faas_ids(arn: &str, version: Option<&str>) -> (Option<Arc<str>>, Arc<str>) {
     .unwrap_or_else(|_| compute())
 }
 
+/// An `ERROR` event's message and its `error` field (`tracing::error!(error = ?e, "handler failed")`).
+#[derive(Default)]
+struct ErrorText {
+    message: String,
+    error: String,
+}
+
+impl ErrorText {
+    /// `message: error`, redacted as an exception message and cut to X-Ray's kept length.
+    fn description(&self) -> String {
+        let text = match (self.message.is_empty(), self.error.is_empty()) {
+            (_, true) => self.message.clone(),
+            (true, false) => self.error.clone(),
+            (false, false) => format!("{}: {}", self.message, self.error),
+        };
+        let text = crate::redact::redact_attribute("exception.message", &text);
+        super::segment::truncate_chars(&text, super::segment::MAX_EXCEPTION_MESSAGE)
+    }
+}
+
+impl tracing::field::Visit for ErrorText {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "message" => value.clone_into(&mut self.message),
+            "error" | "exception" => value.clone_into(&mut self.error),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        let target = match field.name() {
+            "message" => &mut self.message,
+            "error" | "exception" => &mut self.error,
+            _ => return,
+        };
+        target.clear();
+        let _ = write!(target, "{value:?}");
+        // Long debug output is cut here already: the description keeps MAX_EXCEPTION_MESSAGE chars.
+        if target.len() > 4 * super::segment::MAX_EXCEPTION_MESSAGE {
+            let mut end = 4 * super::segment::MAX_EXCEPTION_MESSAGE;
+            while !target.is_char_boundary(end) {
+                end -= 1;
+            }
+            target.truncate(end);
+        }
+    }
+    fn record_error(&mut self, field: &tracing::field::Field, value: &(dyn std::error::Error + 'static)) {
+        if matches!(field.name(), "error" | "exception") {
+            self.error = value.to_string();
+        } else {
+            self.record_debug(field, &tracing::field::display(value));
+        }
+    }
+}
+
 impl SpanRecord {
     fn apply(&mut self, fields: Fields) {
-        if fields.fault {
+        if fields.fault && !matches!(self.status, Status::Error { .. }) {
             self.status = Status::error("");
         }
         if let Some(n) = fields.otel_name {
@@ -691,10 +746,21 @@ where
         {
             return;
         }
-        if let Some(span) = ctx.event_span(event)
-            && let Some(rec) = span.extensions_mut().get_mut::<SpanRecord>()
-        {
-            rec.status = Status::error("");
+        let Some(span) = ctx.event_span(event) else { return };
+        if span.extensions().get::<SpanRecord>().is_none() {
+            return;
+        }
+        // The first error event's text becomes the status description, which the document's
+        // `cause.exceptions` carries: visited (user `Debug` code) before the extensions lock is taken,
+        // and redacted, since it leaves the process.
+        let mut text = ErrorText::default();
+        event.record(&mut text);
+        let description = text.description();
+        if let Some(rec) = span.extensions_mut().get_mut::<SpanRecord>() {
+            let described = matches!(&rec.status, Status::Error { description } if !description.is_empty());
+            if !described {
+                rec.status = Status::error(description);
+            }
         }
     }
 
@@ -969,6 +1035,35 @@ mod tests {
         sink.documents()
     }
 
+    /// The first `ERROR` event in a span becomes its `cause`: message and `error` field, redacted (it
+    /// leaves the process), cut to X-Ray's kept length; later errors do not replace it.
+    #[test]
+    fn an_error_event_is_the_cause_redacted_and_first_one_kept() {
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            tracing::error!(error = "connect failed: password=hunter2", "db unreachable");
+            tracing::error!("a later error");
+        });
+        let cause = &docs[0]["cause"]["exceptions"];
+        assert_eq!(cause.as_array().unwrap().len(), 1);
+        let message = cause[0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("db unreachable: connect failed: password="),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+        assert_eq!(docs[0]["fault"], true);
+        let long = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            tracing::error!("{}", "x".repeat(5_000));
+        });
+        let message = long[0]["cause"]["exceptions"][0]["message"].as_str().unwrap();
+        assert_eq!(
+            message.chars().count(),
+            super::super::segment::MAX_EXCEPTION_MESSAGE
+        );
+    }
+
     #[test]
     fn parenting_follows_spans_and_header() {
         let docs = run(|| {
@@ -1008,7 +1103,10 @@ mod tests {
         assert_eq!(b["name"], "Bedrock.Converse");
         assert_eq!(b["namespace"], "aws");
         assert_eq!(b["fault"], true);
-        assert!(a.get("fault").is_none());
+        // The error event's text is the subsegment's cause (X-Ray shows it on the trace).
+        assert_eq!(b["cause"]["exceptions"][0]["message"], "throttled");
+        assert_eq!(b["cause"]["exceptions"][0]["id"].as_str().unwrap().len(), 16);
+        assert!(a.get("fault").is_none() && a.get("cause").is_none());
         assert!(
             inv.get("metadata").is_none(),
             "the log context is not repeated in X-Ray"

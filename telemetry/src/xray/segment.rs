@@ -69,6 +69,10 @@ pub struct Subsegment {
     /// Throttled by the downstream service (429, or a throttling error code); comes with `error`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub throttle: bool,
+    /// What failed: the span's exceptions (OpenTelemetry `exception` events) or its error status's
+    /// description (a handler's error, an `ERROR` event inside the span).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
     /// The outgoing HTTP call this subsegment stands for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<Http>,
@@ -85,6 +89,31 @@ pub struct Subsegment {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subsegments: Vec<Subsegment>,
 }
+
+/// A subsegment's `cause` (the segment document's `cause.exceptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    /// The exceptions, at most [`MAX_EXCEPTIONS`].
+    pub exceptions: Vec<Exception>,
+}
+
+/// One `cause.exceptions` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    /// 16 hex digits, unique in the trace.
+    pub id: String,
+    /// The message (redacted where it was recorded), at most [`MAX_EXCEPTION_MESSAGE`] characters.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// The exception's type, when known.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// Most exceptions one subsegment's `cause` lists.
+pub const MAX_EXCEPTIONS: usize = 10;
+/// Longest exception message kept, in characters.
+pub const MAX_EXCEPTION_MESSAGE: usize = 1_000;
 
 /// The `http` object of a subsegment for a downstream call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -331,6 +360,7 @@ mod tests {
             fault: false,
             error: false,
             throttle: false,
+            cause: None,
             annotations: BTreeMap::new(),
             metadata: BTreeMap::new(),
             subsegments: Vec::new(),
@@ -418,6 +448,7 @@ mod tests {
             fault: false,
             error: false,
             throttle: false,
+            cause: None,
             http: None,
             aws: BTreeMap::new(),
             annotations: BTreeMap::new(),

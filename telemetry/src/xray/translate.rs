@@ -23,14 +23,15 @@
 use super::batch::{Flags, MAX_NESTING, Role, Tree, is_namespace, is_true, role, segment_url, whole_number};
 use super::header::{span_id_hex, xray_trace_id};
 use super::segment::{
-    AnnotationValue, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, Subsegment, annotation_key, segment_name,
-    truncate_chars,
+    AnnotationValue, Cause, Exception, MAX_ANNOTATION_VALUE, MAX_ANNOTATIONS, MAX_EXCEPTION_MESSAGE,
+    MAX_EXCEPTIONS, Subsegment, annotation_key, segment_name, truncate_chars,
 };
 use crate::clock::epoch_seconds_f64;
 use opentelemetry::trace::Status;
 use opentelemetry::{SpanId, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// JSON for an OpenTelemetry attribute value.
@@ -75,6 +76,7 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
         fault: false,
         error: false,
         throttle: false,
+        cause: None,
         http: None,
         aws: BTreeMap::new(),
         annotations: BTreeMap::new(),
@@ -197,7 +199,72 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
     doc.fault |= outcome.fault;
     doc.error |= outcome.error;
     doc.throttle |= outcome.throttle;
+    let exceptions: Vec<Exception> = exceptions(span)
+        .map(|(id, message, kind)| Exception {
+            id,
+            message: message.into_owned(),
+            kind: kind.map(Cow::into_owned),
+        })
+        .collect();
+    if !exceptions.is_empty() {
+        doc.cause = Some(Cause { exceptions });
+    }
     doc
+}
+
+/// A span's `cause.exceptions` as `(id, message, type)`: its OpenTelemetry `exception` events
+/// (`exception.message`, `exception.type`; the semantic conventions' names), else — an error status with
+/// a description (a handler's error, an `ERROR` event inside the span) — that description. At most
+/// [`MAX_EXCEPTIONS`], messages cut to [`MAX_EXCEPTION_MESSAGE`] characters; ids are derived from the
+/// span id, so each is unique in the trace and the same in both document writers.
+pub(crate) fn exceptions(
+    span: &SpanData,
+) -> impl Iterator<Item = (String, Cow<'_, str>, Option<Cow<'_, str>>)> {
+    fn attr<'e>(e: &'e opentelemetry::trace::Event, key: &str) -> Option<Cow<'e, str>> {
+        e.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.as_str())
+    }
+    let from_events: Vec<(Cow<'_, str>, Option<Cow<'_, str>>)> = span
+        .events
+        .iter()
+        .filter(|e| e.name == "exception")
+        .map(|e| {
+            (
+                attr(e, "exception.message").unwrap_or_default(),
+                attr(e, "exception.type"),
+            )
+        })
+        .take(MAX_EXCEPTIONS)
+        .collect();
+    let listed: Vec<(Cow<'_, str>, Option<Cow<'_, str>>)> = if from_events.is_empty() {
+        match &span.status {
+            Status::Error { description } if !description.is_empty() => {
+                vec![(Cow::Borrowed(description.as_ref()), None)]
+            }
+            _ => Vec::new(),
+        }
+    } else {
+        from_events
+    };
+    let base = u64::from_be_bytes(span.span_context.span_id().to_bytes());
+    listed.into_iter().enumerate().map(move |(i, (message, kind))| {
+        // Another 16-hex id per exception: the span id mixed with the index (never zero).
+        let id = (base ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)).max(1);
+        (
+            format!("{id:016x}"),
+            truncate_cow(message, MAX_EXCEPTION_MESSAGE),
+            kind.map(|k| truncate_cow(k, 200)),
+        )
+    })
+}
+
+fn truncate_cow(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => Cow::Owned(s[..at].to_owned()),
+        None => s,
+    }
 }
 
 /// The documents for a batch: each span nested under its parent when the parent is in the batch,
