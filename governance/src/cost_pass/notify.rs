@@ -80,15 +80,13 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
-    /// Whether the channel refuses this payload itself, whenever it is sent: over Slack's limits (never
-    /// sent) or Slack's `invalid_payload`. Unlike a channel that is down or a secret that is wrong, a
-    /// later message may still go through.
+    /// Whether this payload can never be sent: it breaks Slack's limits, so the sender refuses it before
+    /// any request, every time (the stored payload is sent as it is). Slack's own `invalid_payload` is
+    /// not counted: the next run sends the record again, as a Slack-side fault may pass. Unlike a
+    /// channel that is down, a later message may still go through.
     #[must_use]
     pub const fn refuses_payload(&self) -> bool {
-        matches!(
-            self,
-            Self::OverLimits(_) | Self::Slack(SlackError::InvalidPayload { .. })
-        )
+        matches!(self, Self::OverLimits(_))
     }
 
     /// The class of the AWS failure behind it (SNS, Secrets Manager), if any.

@@ -61,9 +61,9 @@ pub enum DeliveryState {
     Sent,
     /// Never sent, replaced by a newer message of the same kind (a daily report of an earlier day).
     Superseded,
-    /// Never sent and never to be: the channel refuses this payload itself (over Slack's limits, Slack's
-    /// `invalid_payload`), so sending it again cannot succeed and would hold back every later message.
-    /// Kept, with the error, for inspection until the record expires.
+    /// Never sent and never to be: the payload breaks Slack's limits, so sending it again cannot succeed
+    /// and would hold back every later message. Kept, with the error, for inspection until the record
+    /// expires.
     Refused,
 }
 

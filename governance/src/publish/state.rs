@@ -830,8 +830,16 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
     // The state the newest sent post led to: what the announced snapshot says unless its write failed
     // after that post went out (then the next decision would announce the same alarms again).
     let sent_state = newest_sent_state(&posts);
+    // Keys of posts that can never be sent: this run's decision, the same as theirs when nothing changed
+    // since, takes another key (below) instead of colliding with them.
+    let mut refused: BTreeSet<String> = posts
+        .iter()
+        .filter(|r| r.record.state == crate::ledger::delivery::DeliveryState::Refused)
+        .map(|r| r.sk.clone())
+        .collect();
     let pending: Vec<StoredRecord> = posts.into_iter().filter(|r| r.record.is_pending()).collect();
     for stored in pending {
+        let sk = stored.sk.clone();
         let then = stored.record.then.clone();
         match sender.send(stored, now).await {
             Ok(sent) => {
@@ -845,7 +853,10 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
                 }
             }
             // Refused for good (over Slack's limits): settled, so it holds back nothing after it.
-            Err(e) if e.refused() => out.failure = Some(e.to_string()),
+            Err(e) if e.refused() => {
+                refused.insert(sk);
+                out.failure = Some(e.to_string());
+            }
             Err(e) => {
                 out.failure = Some(e.to_string());
                 return out;
@@ -905,7 +916,12 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
             ))],
         },
     );
-    let post = post_sk(&last, &decision);
+    // A refused post of the same decision keeps its key: this one takes the next free `~` form (the same
+    // for every run that decides it, so two runs still record one post).
+    let mut post = post_sk(&last, &decision);
+    while refused.contains(&post) {
+        post.push('~');
+    }
     let record = DeliveryRecord::slack(&record_id(&pk, &post), message, now).with_then(next.clone());
     let recorded = match record.to_detail() {
         Ok(detail) => {
@@ -986,7 +1002,8 @@ async fn follow_recorded<L: LedgerStore>(
         return Ok(()); // expired in between: nothing to follow
     };
     match record.then {
-        Some(then) if !record.is_pending() => {
+        // Sent only: a refused post (over Slack's limits) announced nothing.
+        Some(then) if record.state == crate::ledger::delivery::DeliveryState::Sent => {
             remember_announced(ledger, platform, &then).await.map_err(|e| {
                 format!("post {sk} sent by another run, but the announced state was not saved: {e}")
             })
@@ -2070,18 +2087,28 @@ mod tests {
                 })
                 .collect(),
         };
-        let stuck = DeliveryRecord::slack(&format!("{pk}/post#0"), huge, now() - Duration::hours(1));
+        // Stored under the very key this run's decision has (nothing changed since it was decided).
+        let r = report_at(&cw, &cat, now()).await;
+        let decision = alarms::announce::decide(
+            &r.summary,
+            &alarms::announce::Announced::default(),
+            alarms::announce::Paged::default(),
+            now(),
+            announce_options(),
+        );
+        let key = post_sk(&alarms::announce::Announced::default(), &decision);
+        let stuck = DeliveryRecord::slack(&format!("{pk}/{key}"), huge, now() - Duration::hours(1))
+            .with_then(serde_json::to_value(&decision.next).unwrap());
         let detail = stuck.to_detail().unwrap();
         ledger
             .record_all(&[NewItem {
                 pk: &pk,
-                sk: "post#0",
+                sk: &key,
                 detail: &detail,
                 keep: None,
             }])
             .await
             .unwrap();
-        let r = report_at(&cw, &cat, now()).await;
         let out = post(&r, &ledger, &slack).await;
         assert!(out.posted, "{out:?}");
         assert!(
@@ -2093,7 +2120,13 @@ mod tests {
             1,
             "this run's own post; the refused one never sent"
         );
-        let refused = DeliveryRecord::parse(&ledger.detail(&pk, "post#0").unwrap()).unwrap();
+        let refused = DeliveryRecord::parse(&ledger.detail(&pk, &key).unwrap()).unwrap();
+        let sent = DeliveryRecord::parse(&ledger.detail(&pk, &format!("{key}~")).unwrap()).unwrap();
+        assert_eq!(
+            sent.state,
+            DeliveryState::Sent,
+            "this run's post, under the next key"
+        );
         assert_eq!(refused.state, DeliveryState::Refused);
         assert!(refused.last_error.as_deref().unwrap().contains("limits"));
         // The next run does not try it again.
