@@ -747,7 +747,12 @@ where
             return;
         }
         let Some(span) = ctx.event_span(event) else { return };
-        if span.extensions().get::<SpanRecord>().is_none() {
+        let described = match span.extensions().get::<SpanRecord>() {
+            None => return,
+            Some(rec) => matches!(&rec.status, Status::Error { description } if !description.is_empty()),
+        };
+        if described {
+            // Only the first error is the cause: a later one costs no formatting.
             return;
         }
         // The first error event's text becomes the status description, which the document's

@@ -38,7 +38,7 @@ pub enum AnnotationValue {
 }
 
 /// An independent subsegment document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Subsegment {
     /// Name (≤ 200 chars, X-Ray's character set).
     pub name: String,
@@ -109,6 +109,10 @@ pub struct Exception {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
+
+/// What an exception's message and type are cut to in a document too large for the datagram (ten of
+/// them, six bytes a character escaped, stay under half of it).
+pub const MAX_CUT_EXCEPTION_CHARS: usize = 200;
 
 /// Most exceptions one subsegment's `cause` lists.
 pub const MAX_EXCEPTIONS: usize = 10;
@@ -272,9 +276,10 @@ impl Subsegment {
     }
 
     /// Serializes within [`MAX_DOCUMENT_BYTES`]: metadata goes first, then annotations, then the
-    /// `aws` and `http` members are cut to [`MAX_CUT_MEMBER_CHARS`] a value, then `aws` goes whole,
-    /// if needed (each step marks `metadata.telemetry.truncated`). After that the document is its
-    /// ids, times, flags, a name of ≤ 200 chars and two cut URL parts: it always fits. `None` only if
+    /// `aws` and `http` members are cut to [`MAX_CUT_MEMBER_CHARS`] a value and the exceptions'
+    /// messages and types to [`MAX_CUT_EXCEPTION_CHARS`], then `aws` goes whole, then `cause`, if
+    /// needed (each step marks `metadata.telemetry.truncated`). After that the document is its ids,
+    /// times, flags, a name of ≤ 200 chars and two cut URL parts: it always fits. `None` only if
     /// serde_json fails.
     #[must_use]
     pub fn to_json_within_limit(&self) -> Option<String> {
@@ -321,11 +326,24 @@ impl Subsegment {
                 *part = truncate_chars(part, MAX_CUT_MEMBER_CHARS);
             }
         }
+        // Exception messages and types likewise (ten of them, escaped, can pass the datagram alone).
+        for e in trimmed.cause.iter_mut().flat_map(|c| c.exceptions.iter_mut()) {
+            e.message = truncate_chars(&e.message, MAX_CUT_EXCEPTION_CHARS);
+            if let Some(kind) = e.kind.as_mut() {
+                *kind = truncate_chars(kind, MAX_CUT_EXCEPTION_CHARS);
+            }
+        }
         let text = serde_json::to_string(&trimmed).ok()?;
         if text.len() <= MAX_DOCUMENT_BYTES {
             return Some(text);
         }
         trimmed.aws.clear();
+        let text = serde_json::to_string(&trimmed).ok()?;
+        if text.len() <= MAX_DOCUMENT_BYTES {
+            return Some(text);
+        }
+        // Last, the cause itself: the fault and error flags stay.
+        trimmed.cause = None;
         serde_json::to_string(&trimmed)
             .ok()
             .filter(|t| t.len() <= MAX_DOCUMENT_BYTES)
@@ -335,6 +353,35 @@ impl Subsegment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ten exceptions of escaped control characters pass the datagram on their own: the messages are
+    /// cut, then the cause dropped — the document (and its fault flag) is never lost.
+    #[test]
+    fn a_document_too_large_for_its_cause_keeps_its_fault() {
+        let mut doc = Subsegment {
+            name: "handler".into(),
+            id: "0000000000000001".into(),
+            trace_id: Some("1-5759e988-bd862e3fe1be46a994272793".into()),
+            parent_id: Some("53995c3f42cd8ad8".into()),
+            kind: Some("subsegment"),
+            fault: true,
+            ..Subsegment::default()
+        };
+        let exception = |i: usize| Exception {
+            id: format!("{i:016x}"),
+            message: "\u{1}".repeat(MAX_EXCEPTION_MESSAGE),
+            kind: Some("\u{2}".repeat(200)),
+        };
+        doc.cause = Some(Cause {
+            exceptions: (1..=MAX_EXCEPTIONS).map(exception).collect(),
+        });
+        assert!(serde_json::to_string(&doc).unwrap().len() > MAX_DOCUMENT_BYTES);
+        let text = doc.to_json_within_limit().expect("cut, not dropped");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["fault"], true);
+        assert_eq!(v["cause"]["exceptions"].as_array().unwrap().len(), MAX_EXCEPTIONS);
+        assert!(text.len() <= MAX_DOCUMENT_BYTES);
+    }
 
     /// A document too large even without metadata and annotations — an SDK call's members or a URL
     /// of any length — is cut, never dropped: each step only as far as needed.
