@@ -282,28 +282,45 @@ pub fn report_settings(spec: &PlatformSpec) -> ReportSettings {
 /// thousands of series.
 pub const MAX_APP_SERIES: usize = 1_000;
 
-/// Keeps the first [`MAX_APP_SERIES`] of CollectIQ's series (in `series`' order; AWS's are all kept)
-/// and says so in `notes` when there were more.
-fn cap_app_series(series: &mut Vec<read::SeriesKey>, notes: &mut Vec<String>) {
-    let app = series
-        .iter()
-        .filter(|s| s.namespace == telemetry::catalogue::NAMESPACE)
-        .count();
+/// Keeps at most [`MAX_APP_SERIES`] of CollectIQ's series and says so in `notes` when there were more.
+/// AWS's series are all kept, and so are the valuation count and the tokens of the spec's own models
+/// (ids and aliases): a flood of junk labels cuts only junk, never what the report is about.
+fn cap_app_series(series: &mut Vec<read::SeriesKey>, spec: &PlatformSpec, notes: &mut Vec<String>) {
+    let ns = telemetry::catalogue::NAMESPACE;
+    let app = series.iter().filter(|s| s.namespace == ns).count();
     if app <= MAX_APP_SERIES {
         return;
     }
-    let mut kept = 0;
+    let known: std::collections::BTreeSet<&str> = spec
+        .bedrock_models
+        .iter()
+        .flat_map(|m| std::iter::once(m.id.trim()).chain(m.aliases.iter().map(|a| a.trim())))
+        .collect();
+    let model = telemetry::catalogue::DimensionKey::Model.as_str();
+    let essential = |s: &read::SeriesKey| {
+        s.metric_name == telemetry::catalogue::MetricName::CardsValued.as_str()
+            || s.dimensions
+                .iter()
+                .any(|(k, v)| k == model && known.contains(v.as_str()))
+    };
+    let mut room = MAX_APP_SERIES.saturating_sub(
+        series
+            .iter()
+            .filter(|s| s.namespace == ns && essential(s))
+            .count(),
+    );
     series.retain(|s| {
-        if s.namespace != telemetry::catalogue::NAMESPACE {
+        if s.namespace != ns || essential(s) {
             return true;
         }
-        kept += 1;
-        kept <= MAX_APP_SERIES
+        let keep = room > 0;
+        room = room.saturating_sub(1);
+        keep
     });
     notes.push(format!(
-        "{app} token and volume series found in {}; the first {MAX_APP_SERIES} were read (a label with \
-         unbounded values?): spend per agent and the valuation count may be under-counted",
-        telemetry::catalogue::NAMESPACE
+        "{app} token and volume series found in {ns}; {} were read — the valuation count and the spec's \
+         models first (a label with unbounded values?): spend per agent may be under-counted",
+        series.iter().filter(|s| s.namespace == ns).count()
     ));
 }
 
@@ -381,12 +398,13 @@ fn owed_alert_partitions(keys: &Keys, today: NaiveDate) -> Vec<String> {
     pks
 }
 
-/// The first day the report needs: the settled window, the anomaly baseline (4 weeks before yesterday),
-/// the trend window and the 7-day recent rate, whichever reaches back furthest.
+/// The first day the report needs: the settled window, the anomaly baseline (4 weeks before the drop
+/// day, two days back), the trend window and the 7-day recent rate, whichever reaches back furthest.
 #[must_use]
 pub fn needed_from(today: NaiveDate, settings: &ReportSettings) -> NaiveDate {
     let settled = settled_window(today).0;
-    let anomaly = today - Duration::days(i64::from(settings.anomaly.weeks) * 7 + 1);
+    // Drops are read two days back (`cost::anomaly::daily_anomalies`), with their weeks before them.
+    let anomaly = today - Duration::days(i64::from(settings.anomaly.weeks) * 7 + 2);
     let trend = today - Duration::days(i64::from(settings.trend_days));
     let recent = today - Duration::days(8);
     settled.min(anomaly).min(trend).min(recent)
@@ -575,7 +593,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let metrics_from = metrics_from(today);
         let metrics = match self.reads.report_series(spec, true).await {
             Ok(mut series) => {
-                cap_app_series(&mut series, &mut notes);
+                cap_app_series(&mut series, spec, &mut notes);
                 let start = metrics_from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
                 match self.reads.metric_sums(&series, start, as_of, 86_400).await {
                     Ok(m) => m,
@@ -1518,23 +1536,23 @@ mod tests {
                 first
                     .missing
                     .iter()
-                    .any(|m| m.what.starts_with("Cost Explorer days from 2026-10-23")),
+                    .any(|m| m.what.starts_with("Cost Explorer days from 2026-10-22")),
                 "{:?}",
                 first.missing
             );
             assert!(channels.posted().is_empty());
-            // Page one covered Oct 23 .. Nov 1 (10 days); the last day of a page may continue on the
-            // next, so Oct 23 .. Oct 31 are stored.
+            // Page one covered Oct 22 .. Oct 31 (10 days); the last day of a page may continue on the
+            // next, so Oct 22 .. Oct 30 are stored.
             let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
-            assert!(stored_day(&ledger, &spec, d(10, 23)).await.unwrap().is_some());
-            assert!(stored_day(&ledger, &spec, d(10, 31)).await.unwrap().is_some());
-            assert!(stored_day(&ledger, &spec, d(11, 1)).await.unwrap().is_none());
+            assert!(stored_day(&ledger, &spec, d(10, 22)).await.unwrap().is_some());
+            assert!(stored_day(&ledger, &spec, d(10, 30)).await.unwrap().is_some());
+            assert!(stored_day(&ledger, &spec, d(10, 31)).await.unwrap().is_none());
             let ce_first = counter.snapshot().of("GetCostAndUsage");
             assert_eq!(ce_first, 2);
 
             let second = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(second.missing.is_empty(), "{:?}", second.missing);
-            assert_eq!(second.ce_query.map(|q| q.0), Some(d(11, 1)));
+            assert_eq!(second.ce_query.map(|q| q.0), Some(d(10, 31)));
             assert_eq!(second.cached_days, 9);
             assert_eq!(channels.posted().len(), 1);
         }
@@ -1607,24 +1625,44 @@ mod tests {
 
     #[test]
     fn app_series_are_capped_with_a_note_aws_series_kept() {
-        let key = |ns: &str, i: usize| read::SeriesKey {
+        let spec = spec();
+        let ns = telemetry::catalogue::NAMESPACE;
+        let key = |ns: &str, metric: &str, model: &str| read::SeriesKey {
             namespace: ns.to_owned(),
-            metric_name: "BedrockInputTokens".to_owned(),
-            dimensions: vec![("model".to_owned(), format!("m{i:05}"))],
+            metric_name: metric.to_owned(),
+            dimensions: vec![("model".to_owned(), model.to_owned())],
         };
+        // Junk that sorts first (a request id as the model), then the report's own series last.
+        let own_model = spec.bedrock_models[0].id.clone();
         let mut series: Vec<read::SeriesKey> = (0..MAX_APP_SERIES + 5)
-            .map(|i| key(telemetry::catalogue::NAMESPACE, i))
-            .chain((0..3).map(|i| key("AWS/Bedrock", i)))
+            .map(|i| key(ns, "BedrockInputTokens", &format!("0{i:05}")))
+            .chain([
+                key(ns, "BedrockInputTokens", &own_model),
+                key(ns, "CardsValued", ""),
+            ])
+            .chain((0..3).map(|i| key("AWS/Bedrock", "InputTokenCount", &format!("m{i}"))))
             .collect();
         let mut notes = Vec::new();
-        cap_app_series(&mut series, &mut notes);
-        assert_eq!(series.len(), MAX_APP_SERIES + 3);
+        cap_app_series(&mut series, &spec, &mut notes);
+        assert_eq!(
+            series.iter().filter(|s| s.namespace == ns).count(),
+            MAX_APP_SERIES
+        );
         assert_eq!(series.iter().filter(|s| s.namespace == "AWS/Bedrock").count(), 3);
-        assert!(notes[0].starts_with("1005 token and volume series"), "{notes:?}");
-        let mut few: Vec<read::SeriesKey> =
-            (0..10).map(|i| key(telemetry::catalogue::NAMESPACE, i)).collect();
+        assert!(
+            series.iter().any(|s| s.metric_name == "CardsValued"),
+            "the valuation count is kept"
+        );
+        assert!(
+            series.iter().any(|s| s.dimensions[0].1 == own_model),
+            "the spec's model is kept"
+        );
+        assert!(notes[0].starts_with("1007 token and volume series"), "{notes:?}");
+        let mut few: Vec<read::SeriesKey> = (0..10)
+            .map(|i| key(ns, "BedrockInputTokens", &format!("m{i}")))
+            .collect();
         let mut quiet = Vec::new();
-        cap_app_series(&mut few, &mut quiet);
+        cap_app_series(&mut few, &spec, &mut quiet);
         assert_eq!((few.len(), quiet.len()), (10, 0));
     }
 
@@ -1694,8 +1732,8 @@ mod tests {
     fn window_reaches_back_for_the_anomaly_baseline() {
         let s = report_settings(&spec());
         let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
-        // Yesterday (Nov 20) minus 4 weeks = Oct 23; the settled window starts Nov 1.
-        assert_eq!(needed_from(d(11, 21), &s), d(10, 23));
+        // The drop day (Nov 19, two days back) minus 4 weeks = Oct 22; the settled window starts Nov 1.
+        assert_eq!(needed_from(d(11, 21), &s), d(10, 22));
         // On Dec 2 the settled window is November.
         assert_eq!(needed_from(d(12, 2), &s), d(11, 1));
     }
