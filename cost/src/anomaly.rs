@@ -229,8 +229,18 @@ pub fn daily_anomalies(ce: &DailyCostTable, today: NaiveDate, cfg: &AnomalyConfi
                 .into_iter()
                 .filter(|a| a.direction == Direction::Drop),
         );
+        // One order for both days, as `detect_anomalies` sorts one: a high drop before a low spike.
+        out.sort_by(by_severity);
     }
     out
+}
+
+/// High first, then the larger jump, then the service name.
+fn by_severity(a: &Anomaly, b: &Anomaly) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then_with(|| b.delta.abs().cmp(&a.delta.abs()))
+        .then_with(|| a.service.cmp(&b.service))
 }
 
 /// Flags anomalous service spend on `day`. Sorted by severity (high first), then `|delta|`.
@@ -303,12 +313,7 @@ pub fn detect_anomalies(ce: &DailyCostTable, day: NaiveDate, cfg: &AnomalyConfig
             estimated,
         });
     }
-    out.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| b.delta.abs().cmp(&a.delta.abs()))
-            .then_with(|| a.service.cmp(&b.service))
-    });
+    out.sort_by(by_severity);
     out
 }
 

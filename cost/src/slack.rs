@@ -473,7 +473,7 @@ fn warning_line(w: &PricingWarning) -> String {
 /// values nothing against no design model (Backoffice, BudgetBuddy): "n/a vs seed $0" says nothing.
 fn unit_economics_section(report: &CostReport, blocks: &mut Vec<Block>) {
     let u = &report.unit;
-    if u.valuations == 0 && u.seed_per_valuation.is_zero() {
+    if !u.applies() {
         return;
     }
     let (ws, we) = report.window;

@@ -107,11 +107,16 @@ pub fn message(report: &CostReport) -> SnsMessage {
         ));
     }
     if let Some(p) = report.unit.per_valuation {
-        lines.push(format!(
-            "Cost per valuation: {} (seed {})",
-            crate::format::usd_dp(p, 5),
-            crate::format::usd_dp(report.unit.seed_per_valuation, 5)
-        ));
+        let seed = report.unit.seed_per_valuation;
+        lines.push(if seed.is_zero() {
+            format!("Cost per valuation: {}", crate::format::usd_dp(p, 5))
+        } else {
+            format!(
+                "Cost per valuation: {} (seed {})",
+                crate::format::usd_dp(p, 5),
+                crate::format::usd_dp(seed, 5)
+            )
+        });
     }
     for a in report.anomalies.iter().take(3) {
         lines.push(format!(

@@ -144,43 +144,46 @@ pub fn render(r: &CostReport) -> String {
     }
 
     let u = &r.unit;
-    let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "Cost per valuation: {} vs seed {} · {} valuations · total {} ({} – {})",
-        u.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5)),
-        usd_dp(u.seed_per_valuation, 5),
-        count(u.valuations),
-        usd(u.total_cost),
-        r.window.0,
-        r.window.1.pred_opt().unwrap_or(r.window.1)
-    );
-    if let Some(recent) = &r.unit_recent {
-        let _ = writeln!(o, "  {}", crate::slack::recent_unit_line(u, recent));
-    }
-    let _ = writeln!(
-        o,
-        "  {} {:>11} {:>9} {:>9} {:>10} {:>12}  explanation",
-        fit("component", 15),
-        "cost",
-        "$/val",
-        "seed",
-        "Δ/val",
-        "@seed vol"
-    );
-    for c in &u.components {
-        let na = || "n/a".to_owned();
+    // A platform that values no cards has no such section (`UnitEconomics::applies`).
+    if u.applies() {
+        let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "  {} {:>11} {:>9} {:>9} {:>10} {:>12}  {}",
-            fit(c.component.label(), 15),
-            usd(c.cost),
-            c.per_valuation.map_or_else(na, |p| usd_dp(p, 5)),
-            usd_dp(c.seed_per_valuation, 5),
-            c.delta_per_valuation.map_or_else(na, |p| usd_dp(p, 5)),
-            c.monthly_at_seed_volume.map_or_else(na, usd),
-            explanation(&c.explanation)
+            "Cost per valuation: {} vs seed {} · {} valuations · total {} ({} – {})",
+            u.per_valuation.map_or_else(|| "n/a".to_owned(), |p| usd_dp(p, 5)),
+            usd_dp(u.seed_per_valuation, 5),
+            count(u.valuations),
+            usd(u.total_cost),
+            r.window.0,
+            r.window.1.pred_opt().unwrap_or(r.window.1)
         );
+        if let Some(recent) = &r.unit_recent {
+            let _ = writeln!(o, "  {}", crate::slack::recent_unit_line(u, recent));
+        }
+        let _ = writeln!(
+            o,
+            "  {} {:>11} {:>9} {:>9} {:>10} {:>12}  explanation",
+            fit("component", 15),
+            "cost",
+            "$/val",
+            "seed",
+            "Δ/val",
+            "@seed vol"
+        );
+        for c in &u.components {
+            let na = || "n/a".to_owned();
+            let _ = writeln!(
+                o,
+                "  {} {:>11} {:>9} {:>9} {:>10} {:>12}  {}",
+                fit(c.component.label(), 15),
+                usd(c.cost),
+                c.per_valuation.map_or_else(na, |p| usd_dp(p, 5)),
+                usd_dp(c.seed_per_valuation, 5),
+                c.delta_per_valuation.map_or_else(na, |p| usd_dp(p, 5)),
+                c.monthly_at_seed_volume.map_or_else(na, usd),
+                explanation(&c.explanation)
+            );
+        }
     }
 
     let _ = writeln!(o);

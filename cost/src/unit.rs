@@ -270,6 +270,15 @@ pub struct UnitEconomics {
     pub largest_gap: Option<Component>,
 }
 
+impl UnitEconomics {
+    /// Whether a cost per valuation means anything here: valuations were counted or a design model prices
+    /// them. A platform that values no cards (Backoffice, BudgetBuddy) shows no such section.
+    #[must_use]
+    pub fn applies(&self) -> bool {
+        self.valuations > 0 || !self.seed_per_valuation.is_zero()
+    }
+}
+
 /// `CardsValued` over `[start, end)` from CollectIQ's own metric series (all dimension sets summed).
 ///
 /// ```

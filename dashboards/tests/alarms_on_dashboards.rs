@@ -78,7 +78,9 @@ fn every_alarm_metric_is_on_a_dashboard() {
                 checked += 1;
             }
         }
-        assert!(checked >= 8, "{name}: only {checked} metrics checked");
+        // Backoffice has the fewest alarms (seed 002: errors, throttles, 5xx).
+        let least = if name == "backoffice-dev" { 8 } else { 11 };
+        assert!(checked >= least, "{name}: only {checked} metrics checked");
     }
 }
 

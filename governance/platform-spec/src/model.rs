@@ -174,7 +174,7 @@ pub enum Tier {
 pub struct FunctionSpec {
     /// Logical id used by routes and state machines (`cards_get`).
     pub id: String,
-    /// Deployed function name (`collectiq-prod-cards_get`), the `FunctionName` dimension.
+    /// Deployed function name (`prod-collectiq-cards-get`, seed 004's pattern), the `FunctionName` dimension.
     pub name: String,
     /// Memory in MB (128..=10240).
     pub memory_mb: u32,
