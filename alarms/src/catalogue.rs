@@ -221,16 +221,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 fn slug(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
+    platform_spec::name_part(s)
 }
 
 impl Gen<'_> {
@@ -239,22 +230,7 @@ impl Gen<'_> {
     /// name that is nothing but the prefix (`dev-backoffice`) becomes `kind`, so no alarm reads
     /// `backoffice-dev-dev-backoffice-…`.
     fn short(&self, name: &str, kind: &str) -> String {
-        let p = &self.spec.platform;
-        let env_first = format!("{}-{}", p.environment, p.name);
-        for prefix in [self.prefix.as_str(), env_first.as_str()] {
-            if name.eq_ignore_ascii_case(prefix) {
-                return kind.to_owned();
-            }
-            if let Some(rest) = name
-                .get(..=prefix.len())
-                .filter(|head| head.eq_ignore_ascii_case(&format!("{prefix}-")))
-                .and_then(|_| name.get(prefix.len() + 1..))
-                .filter(|rest| !slug(rest).is_empty())
-            {
-                return slug(rest);
-            }
-        }
-        slug(name)
+        self.spec.resource_part(name, kind)
     }
 
     fn name(&self, m: &Meta) -> String {

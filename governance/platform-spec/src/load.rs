@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-use crate::model::{PlatformSpec, TokensPerValuation};
+use crate::model::{PlatformSpec, TokensPerValuation, name_part};
 
 /// One thing wrong with a spec: where (line, key path) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,22 +353,6 @@ fn sns_topic_arn_problem(arn: &str) -> Option<String> {
 /// (a limit of 7.9·10²⁸ made the fast-burn pass's sum overflow and panic).
 pub const MAX_BUDGET_USD: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
 
-/// The part of an alarm or widget name a resource gives (the alarms crate's slug): lower case, runs of
-/// anything but ASCII letters and digits as one `-`, none at the ends. Two resources of a kind with the
-/// same part would give two alarms one name.
-fn name_part(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
-}
-
 /// Whether `arn` (`arn:<partition>:<service>:<region>:<account>:…`) names another account than the spec's
 /// `[platform].account_id`, when the spec names one.
 fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {
@@ -646,19 +630,6 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if let Some(problem) = aws_name_problem(AwsName::Queue, &queue.name) {
             bad(format!("queues[{q}].name"), problem);
         }
-        if let Some(other) = spec.queues[..q]
-            .iter()
-            .find(|o| name_part(&o.name) == name_part(&queue.name))
-        {
-            bad(
-                format!("queues[{q}].name"),
-                format!(
-                    "queue \"{}\" names its alarms like queue \"{}\": listed twice, or names that differ only in \
-                     case and punctuation",
-                    queue.name, other.name
-                ),
-            );
-        }
     }
     for (i, bucket) in spec.buckets.iter().enumerate() {
         if let Some(problem) = aws_name_problem(AwsName::Bucket, &bucket.name) {
@@ -668,12 +639,6 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     for (b, budget) in spec.budgets.iter().enumerate() {
         if let Some(problem) = aws_name_problem(AwsName::Budget, &budget.name) {
             bad(format!("budgets[{b}].name"), problem);
-        }
-        if spec.budgets[..b].iter().any(|o| o.name == budget.name) {
-            bad(
-                format!("budgets[{b}].name"),
-                format!("duplicate budget \"{}\"", budget.name),
-            );
         }
         if budget.limit_usd <= Decimal::ZERO || budget.limit_usd > MAX_BUDGET_USD {
             bad(
@@ -785,6 +750,69 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     if let Some(problem) = aws_name_problem(AwsName::Table, &spec.ledger.table) {
         bad("ledger.table".into(), problem);
+    }
+    // Two resources of a kind giving one alarm name: `PlatformSpec::resource_part`, as the alarms
+    // catalogue names them (listed twice, or names that differ only in case, punctuation or prefix).
+    let kinds: [(&str, &str, Vec<&str>); 6] = [
+        (
+            "http_apis",
+            "api",
+            spec.http_apis.iter().map(|a| a.name.as_str()).collect(),
+        ),
+        (
+            "state_machines",
+            "state-machine",
+            spec.state_machines.iter().map(|m| m.name.as_str()).collect(),
+        ),
+        (
+            "queues",
+            "dlq",
+            spec.queues.iter().map(|q| q.name.as_str()).collect(),
+        ),
+        (
+            "tables",
+            "data",
+            spec.tables.iter().map(|t| t.name.as_str()).collect(),
+        ),
+        (
+            "budgets",
+            "monthly",
+            spec.budgets.iter().map(|b| b.name.as_str()).collect(),
+        ),
+        (
+            "bedrock_models",
+            "model",
+            spec.bedrock_models.iter().map(|m| m.id.as_str()).collect(),
+        ),
+    ];
+    for (key, kind, names) in kinds {
+        let parts: Vec<String> = names
+            .iter()
+            .map(|n| {
+                if key == "bedrock_models" {
+                    name_part(n)
+                } else {
+                    spec.resource_part(n, kind)
+                }
+            })
+            .collect();
+        for (i, part) in parts.iter().enumerate() {
+            let Some(j) = parts[..i].iter().position(|p| p == part) else {
+                continue;
+            };
+            let field = if key == "bedrock_models" { "id" } else { "name" };
+            if key == "tables" && names[j] == names[i] {
+                continue; // "duplicate table", above
+            }
+            bad(
+                format!("{key}[{i}].{field}"),
+                format!(
+                    "\"{}\" names its alarms \"{part}\", like {key}[{j}] \"{}\": listed twice, or names that differ \
+                     only in case, punctuation or the platform prefix",
+                    names[i], names[j]
+                ),
+            );
+        }
     }
     out
 }
@@ -1114,12 +1142,21 @@ table = "demo-dev-ledger"
                 "like function id \"a\"",
             ),
             (
+                // Both are the platform's own table, spelled platform first and environment first.
+                with(
+                    "[[tables]]\nname = \"demo-dev-data\"\npartition_key = \"PK\"\n\
+                     [[tables]]\nname = \"dev-demo-data\"\npartition_key = \"PK\"\n",
+                ),
+                "tables[1].name",
+                "names its alarms \"data\", like tables[0]",
+            ),
+            (
                 with(
                     "[[queues]]\nname = \"demo-dev-x_dlq\"\nkind = \"dlq\"\n[[queues]]\nname = \"demo-dev-x-dlq\"\n\
                      kind = \"dlq\"\n",
                 ),
                 "queues[1].name",
-                "names its alarms like queue",
+                "names its alarms \"x-dlq\", like queues[0]",
             ),
             (
                 with(
@@ -1143,7 +1180,7 @@ table = "demo-dev-ledger"
                      [[budgets]]\nname = \"m\"\nlimit_usd = 6\nactual_thresholds_percent = [80]\n",
                 ),
                 "budgets[1].name",
-                "duplicate budget",
+                "like budgets[0] \"m\"",
             ),
             (
                 with("").replace(

@@ -671,6 +671,39 @@ impl PlatformSpec {
         format!("{}-{}", self.platform.name, self.platform.environment)
     }
 
+    /// The part of an alarm name a resource called `name` gives: the name without the platform prefix
+    /// (`collectiq-prod-api` → `api`; names spelled environment first, `dev-backoffice-data`, lose that
+    /// prefix too), [`name_part`]-normalised; a name that is nothing but a prefix (`prod-CollectIQ`)
+    /// becomes `kind`. Two resources of a kind with the same part would give two alarms one name, which
+    /// the loader refuses.
+    ///
+    /// ```
+    /// let spec = platform_spec::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"),
+    ///     "/../../infra/platforms/collectiq-prod.toml"))).unwrap();
+    /// assert_eq!(spec.resource_part("collectiq-prod-valuation-dlq", "dlq"), "valuation-dlq");
+    /// assert_eq!(spec.resource_part("prod-CollectIQ", "data"), "data");
+    /// assert_eq!(spec.resource_part("Other_Table", "data"), "other-table");
+    /// ```
+    #[must_use]
+    pub fn resource_part(&self, name: &str, kind: &str) -> String {
+        let own = self.managed_prefix();
+        let env_first = format!("{}-{}", self.platform.environment, self.platform.name);
+        for prefix in [own.as_str(), env_first.as_str()] {
+            if name.eq_ignore_ascii_case(prefix) {
+                return kind.to_owned();
+            }
+            if let Some(rest) = name
+                .get(..=prefix.len())
+                .filter(|head| head.eq_ignore_ascii_case(&format!("{prefix}-")))
+                .and_then(|_| name.get(prefix.len() + 1..))
+                .filter(|rest| !name_part(rest).is_empty())
+            {
+                return name_part(rest);
+            }
+        }
+        name_part(name)
+    }
+
     /// The `service` every function of the platform emits under (`platform.service_name`, else
     /// `platform.name`).
     #[must_use]
@@ -725,4 +758,24 @@ impl PlatformSpec {
             .flat_map(|m| m.aliases.iter().map(|a| (a.trim().to_owned(), m.id.clone())))
             .collect()
     }
+}
+
+/// A name as alarm and widget names spell it: lower case, each run of anything but ASCII letters and
+/// digits as one `-`, none at the ends (`cards_get` → `cards-get`, `Claude 3.5` → `claude-3-5`).
+///
+/// ```
+/// assert_eq!(platform_spec::name_part("Anthropic.Claude_3.5:v1"), "anthropic-claude-3-5-v1");
+/// ```
+#[must_use]
+pub fn name_part(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
 }
