@@ -616,7 +616,7 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
             continue;
         };
         let suffix = if spec.http_apis.len() > 1 {
-            format!("-{}", crate_slug(&api.name))
+            format!("-{}", platform_spec::name_part(&api.name))
         } else {
             String::new()
         };
@@ -657,19 +657,6 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
         )?);
     }
     Ok(out)
-}
-
-fn crate_slug(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
 }
 
 #[cfg(test)]
