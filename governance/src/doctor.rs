@@ -450,7 +450,12 @@ pub async fn run_at(spec: &PlatformSpec, clients: &AwsClients, now: DateTime<Utc
     ));
     DoctorReport {
         platform: prefix,
-        region: spec.platform.region.clone(),
+        // The region the calls went to (a --region or the profile's may differ from the spec's).
+        region: clients
+            .cloudwatch
+            .config()
+            .region()
+            .map_or_else(|| spec.platform.region.clone(), ToString::to_string),
         checks,
         cost_explorer_requests: ce_requests,
     }

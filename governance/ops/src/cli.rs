@@ -129,6 +129,28 @@ mod tests {
         assert!(cli.global.json);
     }
 
+    /// An exported but empty `COLLECTIQ_ENDPOINT_URL` made the SDK panic; a region of `""` or `mars`
+    /// reached AWS. Both are refused when parsed, naming the flag.
+    #[test]
+    fn endpoint_and_region_are_checked_when_parsed() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(["collectiq-ops"].iter().chain(args).chain(&["doctor"]))
+                .map_err(|e| e.to_string())
+        };
+        for bad in ["", " ", "127.0.0.1:5000", "ftp://x", "http://"] {
+            let e = parse(&["--endpoint-url", bad]).unwrap_err();
+            assert!(e.contains("--endpoint-url"), "{bad:?}: {e}");
+        }
+        assert!(parse(&["--endpoint-url", "http://127.0.0.1:5000"]).is_ok());
+        for bad in ["", "mars", "us-east", "US-EAST-1", "us-east-x"] {
+            let e = parse(&["--region", bad]).unwrap_err();
+            assert!(e.contains("--region"), "{bad:?}: {e}");
+        }
+        for good in ["us-east-1", "eu-west-2", "us-gov-west-1", "cn-north-1"] {
+            assert!(parse(&["--region", good]).is_ok(), "{good}");
+        }
+    }
+
     #[test]
     fn subcommands_parse() {
         let cli = Cli::try_parse_from([

@@ -23,13 +23,13 @@ pub struct GlobalArgs {
     )]
     pub platform: PathBuf,
     /// Send every AWS call to this endpoint (e.g. a local emulator) with test credentials.
-    #[arg(long, global = true, env = "COLLECTIQ_ENDPOINT_URL")]
+    #[arg(long, global = true, env = "COLLECTIQ_ENDPOINT_URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// AWS profile.
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// AWS region (default: the profile's, or the spec's).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = region)]
     pub region: Option<String>,
     /// Machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
@@ -37,6 +37,40 @@ pub struct GlobalArgs {
     /// Where files are written.
     #[arg(long, global = true, default_value = "out")]
     pub out: PathBuf,
+}
+
+/// `--endpoint-url` / `COLLECTIQ_ENDPOINT_URL`: an absolute `http` or `https` URL with a host and a
+/// valid port (an empty value, as an exported but unset variable gives, is refused here: the SDK would
+/// panic on it).
+fn endpoint_url(value: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(value.trim()).map_err(|e| {
+        format!("expected an http(s) URL such as http://127.0.0.1:5000, found {value:?} ({e})")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "expected an http(s) URL with a host, such as http://127.0.0.1:5000, found {value:?}"
+        ));
+    }
+    Ok(value.trim().to_owned())
+}
+
+/// `--region`: an AWS region name (`us-east-1`, `eu-west-2`, `us-gov-west-1`, `cn-north-1`).
+fn region(value: &str) -> Result<String, String> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "expected an AWS region such as us-east-1, found {value:?}"
+        ))
+    }
 }
 
 /// Loads the spec; the error already names file, line and key.
@@ -49,6 +83,14 @@ pub fn load_spec(path: &Path) -> Result<PlatformSpec> {
 
 /// SDK clients for the account and region the options name (the spec's region by default).
 pub async fn clients_for(global: &GlobalArgs, spec: &PlatformSpec) -> AwsClients {
+    if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
+        // Allowed (a copy of the platform in another region), but never silently.
+        crate::output::progress(&format!(
+            "--region {region}: the spec's resources are in {} ({})",
+            spec.platform.region,
+            global.platform.display()
+        ));
+    }
     let target = AwsTarget {
         profile: global.profile.clone(),
         region: global

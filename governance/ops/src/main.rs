@@ -7,7 +7,8 @@ use collectiq_ops::cli::{self, exit};
 async fn main() -> std::process::ExitCode {
     let code = match cli::parse(std::env::args_os()) {
         Ok(parsed) => cli::run(parsed).await.unwrap_or_else(|e| {
-            eprintln!("error: {e:#}");
+            // Errors quote values from specs and AWS: escape sequences in them are shown, not run.
+            eprintln!("error: {}", vocabulary::text::terminal_safe(&format!("{e:#}")));
             exit::ERROR
         }),
         Err(code) => code,

@@ -25,7 +25,8 @@ pub fn emit<T: Serialize>(global: &GlobalArgs, value: &T, text: &str) -> Result<
         serde_json::to_writer_pretty(&mut out, value)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{text}")?;
+        // Text quotes names and values from specs and AWS: escape sequences are shown, not run.
+        writeln!(out, "{}", vocabulary::text::terminal_safe(text))?;
     }
     Ok(())
 }

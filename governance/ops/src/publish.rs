@@ -280,6 +280,15 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             };
             let summary = backtest_catalogue(&cw, &catalogue, Utc::now(), args.days, budget).await;
             emit(global, &summary, summary.render_text().trim_end())?;
+            // Nothing evaluated is a failed run (AWS unreachable, access denied), not a clean backtest.
+            if !summary.alarms.is_empty() && summary.alarms.iter().all(|a| a.fires.is_none()) {
+                let why = summary
+                    .alarms
+                    .iter()
+                    .find_map(|a| a.skipped.as_deref())
+                    .unwrap_or("no data");
+                anyhow::bail!("no alarm could be evaluated: {why}");
+            }
             Ok(0)
         }
         AlarmsCommand::State(args) => {

@@ -44,6 +44,10 @@ fn export_tfvars(global: &GlobalArgs, write: Option<&Path>) -> Result<i32> {
     let spec = load_spec(&global.platform)?;
     let text = crate::tfvars::render(&spec)?;
     match write {
+        Some(path) if same_file(path, &global.platform) => anyhow::bail!(
+            "--write {} is the spec itself: the variables file goes to infra/envs/<env>/platform.auto.tfvars.json",
+            path.display()
+        ),
         Some(path) => {
             std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
             progress(&format!(
@@ -52,9 +56,24 @@ fn export_tfvars(global: &GlobalArgs, write: Option<&Path>) -> Result<i32> {
                 global.platform.display()
             ));
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write as _;
+            // A closed pipe (`| head`) or a full disk is an error, not a panic.
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .context("cannot write the variables to stdout")?;
+        }
     }
     Ok(0)
+}
+
+/// Whether `a` and `b` name one file (both exist and resolve alike).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {

@@ -73,13 +73,38 @@ impl fmt::Display for ProblemAt<'_> {
 /// [`SpecError::Read`] when the file cannot be read, [`SpecError::Invalid`] listing every problem
 /// (syntax, unknown or missing keys, out-of-range values, dangling references) with its line.
 pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
+    use std::io::Read as _;
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    let read = |source: std::io::Error| SpecError::Read {
         file: file.clone(),
         source,
-    })?;
+    };
+    // A regular file of at most MAX_SPEC_BYTES: `/dev/zero`, a FIFO or a runaway file would otherwise
+    // be read until memory runs out or forever.
+    // Checked before opening: opening a FIFO waits for a writer.
+    if !std::fs::metadata(path).map_err(read)?.is_file() {
+        return Err(read(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    let mut source = String::new();
+    std::fs::File::open(path)
+        .map_err(read)?
+        .take(MAX_SPEC_BYTES + 1)
+        .read_to_string(&mut source)
+        .map_err(read)?;
+    if source.len() as u64 > MAX_SPEC_BYTES {
+        return Err(read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_SPEC_BYTES} bytes (a platform spec is a few kilobytes)"),
+        )));
+    }
     parse(&source, &file)
 }
+
+/// The largest platform spec read (1 MiB; the shipped ones are under 20 KB).
+pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
 /// The platform spec files of a directory (`infra/platforms`): its `*.toml` files, sorted by path.
 /// Subdirectories (the organisation specs under `org/`) are not platform specs and are not listed.
@@ -1199,6 +1224,28 @@ table = "demo-dev-ledger"
                 "{path}: {p:?}"
             );
         }
+    }
+
+    /// Not a regular file (a directory, a FIFO, `/dev/zero`) or over a megabyte: refused before reading,
+    /// naming the file — `/dev/zero` was read until memory ran out, a FIFO waited forever.
+    #[test]
+    fn only_regular_files_of_a_spec_size_are_read() {
+        let dir = std::env::temp_dir().join(format!("platform-spec-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big.toml");
+        std::fs::write(&big, "#".repeat(usize::try_from(MAX_SPEC_BYTES).unwrap() + 1)).unwrap();
+        for (path, message) in [
+            (dir.as_path(), "not a regular file"),
+            (Path::new("/dev/zero"), "not a regular file"),
+            (big.as_path(), "larger than 1048576 bytes"),
+        ] {
+            let e = load(path).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&path.display().to_string()) && e.contains(message),
+                "{e}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// `MINIMAL` made valid, with `extra` inserted before `[notifications]`.
