@@ -98,6 +98,15 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
     let mut unreadable = false;
     for file in &files {
         let (ok, summary) = match platform_spec::load(file) {
+            // A spec that loads but generates no valid alarms or dashboards (e.g. a widget past
+            // CloudWatch's 500 metrics) would fail only at publishing: checked here too.
+            Ok(s) if let Err(e) = governance::publish::Desired::for_spec(&s) => (
+                false,
+                format!(
+                    "{}: loads, but its alarms and dashboards cannot be generated: {e}",
+                    file.display()
+                ),
+            ),
             Ok(s) => (
                 true,
                 format!(

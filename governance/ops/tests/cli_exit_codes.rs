@@ -174,6 +174,36 @@ fn spec_check_exits_2_for_an_invalid_spec_and_1_for_an_unreadable_one() {
     );
 }
 
+/// A spec that loads but generates no valid dashboards (300 more functions: a widget past CloudWatch's 500
+/// metrics) fails `spec check` — it used to pass, and `dashboards render` refused it later.
+#[test]
+fn spec_check_generates_the_alarms_and_dashboards_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let prod = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platforms/collectiq-prod.toml"
+    ))
+    .unwrap();
+    let extra: String = (0..300)
+        .map(|i| {
+            format!(
+                "\n[[functions]]\nid = \"extra_{i}\"\nname = \"prod-collectiq-extra-{i}\"\nmemory_mb = 512\n\
+                 timeout_s = 30\ntier = \"standard\"\n"
+            )
+        })
+        .collect();
+    let at = prod.find("[[http_apis]]").unwrap();
+    let path = dir.path().join("many.toml");
+    std::fs::write(&path, format!("{}{extra}\n{}", &prod[..at], &prod[at..])).unwrap();
+    let out = ops(&["spec", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "a finding: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains("cannot be generated") && stdout(&out).contains("500"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 /// Issue 11's example: BudgetBuddy's spec with a cluster name ECS refuses fails `spec check` at the
 /// file, line and key that hold it.
 #[test]
