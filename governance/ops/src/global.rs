@@ -56,15 +56,7 @@ fn endpoint_url(value: &str) -> Result<String, String> {
 
 /// `--region`: an AWS region name (`us-east-1`, `eu-west-2`, `us-gov-west-1`, `cn-north-1`).
 fn region(value: &str) -> Result<String, String> {
-    let parts: Vec<&str> = value.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
-    if ok {
+    if platform_spec::is_region(value) {
         Ok(value.to_owned())
     } else {
         Err(format!(

@@ -245,7 +245,9 @@ pub(crate) fn is_account_id(s: &str) -> bool {
 
 /// An AWS region code: three or more `-`-separated parts of lowercase letters and digits, the last all
 /// digits (`us-east-1`, `us-gov-west-1`).
-pub(crate) fn is_region(s: &str) -> bool {
+/// Whether `s` is an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-north-1`).
+#[must_use]
+pub fn is_region(s: &str) -> bool {
     let parts: Vec<_> = s.split('-').collect();
     parts.len() >= 3
         && parts
@@ -381,8 +383,18 @@ pub const MAX_BUDGET_USD: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, f
 /// Whether `arn` (`arn:<partition>:<service>:<region>:<account>:…`) names another account than the spec's
 /// `[platform].account_id`, when the spec names one.
 fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    let region = parts.nth(3)?;
+    let account = parts.next()?;
+    // Alarm actions and metrics are regional: a topic or state machine of another region is never
+    // notified or measured by the platform's alarms.
+    if region != spec.platform.region {
+        return Some(format!(
+            "expected an ARN in region {} ([platform].region), found region {region} in \"{arn}\"",
+            spec.platform.region
+        ));
+    }
     let own = spec.platform.account_id.as_deref()?;
-    let account = arn.split(':').nth(4)?;
     (account != own).then(|| {
         format!(
             "expected an ARN in account {own} ([platform].account_id), found account {account} in \"{arn}\""
@@ -395,6 +407,17 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut bad = |path: String, message: String| out.push((path, message));
     let p = &spec.platform;
+    // The Owner tag's value (AWS: at most 256 characters).
+    if let Some(owner) = &p.owner
+        && (owner.trim().is_empty() || owner.chars().count() > 256 || owner.chars().any(char::is_control))
+    {
+        bad(
+            "platform.owner".into(),
+            format!(
+                "expected a tag value of 1 to 256 characters without control characters, found {owner:?}"
+            ),
+        );
+    }
     if !is_name(&p.name) {
         bad(
             "platform.name".into(),
@@ -460,6 +483,22 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut seen_names = std::collections::HashSet::new();
     for (i, f) in spec.functions.iter().enumerate() {
         let at = |k: &str| format!("functions[{i}].{k}");
+        // The id is the binary's and the zip's name and a Terraform map key (`cards_get`).
+        if f.id.is_empty()
+            || f.id.len() > 64
+            || !f
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            bad(
+                at("id"),
+                format!(
+                    "expected 1 to 64 of a-z, 0-9 and '_' (the binary's name), found {:?}",
+                    f.id
+                ),
+            );
+        }
         if !seen_ids.insert(f.id.as_str()) {
             bad(at("id"), format!("duplicate function id \"{}\"", f.id));
         } else if let Some(other) = spec.functions[..i]
@@ -1039,7 +1078,8 @@ table = "demo-dev-ledger"
         .replace("[ledger]\ntable = \"demo-dev-ledger\"", "[ledger]\ntable = \"Demo_dev.ledger-1\"")
         .replace(
             "arn:aws:sns:us-east-1:123456789012:warn",
-            &format!("arn:aws-us-gov:sns:us-gov-west-1:123456789012:{}abc.fifo", "W_-9".repeat(62)),
+            // Another partition's spelling, in the spec's region (a topic of another region is refused).
+            &format!("arn:aws-us-gov:sns:us-east-1:123456789012:{}abc.fifo", "W_-9".repeat(62)),
         );
         let spec = parse(&accepted, "x.toml").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(spec.functions[2].name.len(), 64);
@@ -1162,7 +1202,7 @@ table = "demo-dev-ledger"
     fn name_collisions_huge_budgets_and_foreign_accounts_are_errors() {
         let cases = [
             (
-                with("").replace("id = \"b\"", "id = \"A\""),
+                with("").replace("id = \"b\"", "id = \"a_\""),
                 "functions[1].id",
                 "like function id \"a\"",
             ),
@@ -1214,6 +1254,24 @@ table = "demo-dev-ledger"
                 ),
                 "notifications.sns_critical_topic_arn",
                 "found account 123456789012",
+            ),
+            (
+                with("").replace(
+                    "arn:aws:sns:us-east-1:123456789012:crit",
+                    "arn:aws:sns:eu-west-1:123456789012:crit",
+                ),
+                "notifications.sns_critical_topic_arn",
+                "found region eu-west-1",
+            ),
+            (
+                with("").replace("id = \"b\"", "id = \"b c\""),
+                "functions[1].id",
+                "expected 1 to 64 of a-z, 0-9 and '_'",
+            ),
+            (
+                with("").replace("region = \"us-east-1\"", "region = \"us-east-1\"\nowner = \"\""),
+                "platform.owner",
+                "a tag value of 1 to 256 characters",
             ),
         ];
         for (src, path, message) in cases {
