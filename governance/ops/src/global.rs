@@ -77,11 +77,12 @@ pub fn load_spec(path: &Path) -> Result<PlatformSpec> {
 pub async fn clients_for(global: &GlobalArgs, spec: &PlatformSpec) -> AwsClients {
     if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
         // Allowed (a copy of the platform in another region), but never silently.
-        crate::output::progress(&format!(
-            "--region {region}: the spec's resources are in {} ({})",
+        // (Printed here, not through `output::progress`: `output` depends on this module.)
+        eprintln!(
+            "› --region {region}: the spec's resources are in {} ({})",
             spec.platform.region,
             global.platform.display()
-        ));
+        );
     }
     let target = AwsTarget {
         profile: global.profile.clone(),
