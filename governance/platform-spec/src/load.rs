@@ -103,6 +103,33 @@ pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
     parse(&source, &file)
 }
 
+/// serde's message with Rust's integer type names in words (`expected u32` → `expected a whole number
+/// from 0 to 4294967295`): a spec's author writes TOML, not Rust.
+///
+/// ```
+/// # // private: exercised through `parse`
+/// let e = platform_spec::parse("[platform]\nname = \"x\"\nenvironment = \"dev\"\nregion = \"us-east-1\"\nlog_retention_days = -1\n", "x.toml")
+///     .unwrap_err()
+///     .to_string();
+/// assert!(e.contains("expected a whole number from 0 to"), "{e}");
+/// ```
+fn plain_types(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (rust, words) in [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        (
+            "expected u64",
+            "expected a whole number from 0 to 18446744073709551615",
+        ),
+        ("expected i64", "expected a whole number"),
+    ] {
+        out = out.replace(rust, words);
+    }
+    out
+}
+
 /// The largest platform spec read (1 MiB; the shipped ones are under 20 KB).
 pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
@@ -155,7 +182,7 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
         invalid(vec![Problem {
             line,
             path,
-            message: inner.message().to_owned(),
+            message: plain_types(inner.message()),
         }])
     })?;
     let problems: Vec<Problem> = validate(&spec)
