@@ -65,11 +65,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Cli::try_parse_from(args).map_err(|e| {
+    let mut cli = Cli::try_parse_from(args).map_err(|e| {
         // Printing can only fail on a closed stdout/stderr; the exit code still tells.
         let _ = e.print();
         if e.use_stderr() { exit::ERROR } else { exit::OK }
-    })
+    })?;
+    // An exported but empty COLLECTIQ_ENDPOINT_URL is no endpoint (the parser lets a blank through).
+    cli.global.endpoint_url = cli.global.endpoint_url.filter(|u| !u.is_empty());
+    Ok(cli)
 }
 
 /// Runs the CLI; returns the process exit code (see [`exit`]).
@@ -137,11 +140,16 @@ mod tests {
             Cli::try_parse_from(["collectiq-ops"].iter().chain(args).chain(&["doctor"]))
                 .map_err(|e| e.to_string())
         };
-        for bad in ["", " ", "127.0.0.1:5000", "ftp://x", "http://"] {
+        for bad in ["127.0.0.1:5000", "ftp://x", "http://"] {
             let e = parse(&["--endpoint-url", bad]).unwrap_err();
             assert!(e.contains("--endpoint-url"), "{bad:?}: {e}");
         }
         assert!(parse(&["--endpoint-url", "http://127.0.0.1:5000"]).is_ok());
+        // Blank (an exported but empty COLLECTIQ_ENDPOINT_URL): no endpoint, not an error.
+        for blank in ["", " "] {
+            let cli = super::parse(["collectiq-ops", "--endpoint-url", blank, "doctor"]).unwrap();
+            assert_eq!(cli.global.endpoint_url, None, "{blank:?}");
+        }
         for bad in ["", "mars", "us-east", "US-EAST-1", "us-east-x"] {
             let e = parse(&["--region", bad]).unwrap_err();
             assert!(e.contains("--region"), "{bad:?}: {e}");

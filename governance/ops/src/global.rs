@@ -40,9 +40,12 @@ pub struct GlobalArgs {
 }
 
 /// `--endpoint-url` / `COLLECTIQ_ENDPOINT_URL`: an absolute `http` or `https` URL with a host and a
-/// valid port (an empty value, as an exported but unset variable gives, is refused here: the SDK would
-/// panic on it).
+/// valid port; a blank value (an exported but empty variable) means none — the SDK panicked on it.
 fn endpoint_url(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        // Unset (an exported but empty variable): `cli::parse` drops it.
+        return Ok(String::new());
+    }
     let url = reqwest::Url::parse(value.trim()).map_err(|e| {
         format!("expected an http(s) URL such as http://127.0.0.1:5000, found {value:?} ({e})")
     })?;

@@ -282,10 +282,11 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             emit(global, &summary, summary.render_text().trim_end())?;
             // Nothing evaluated is a failed run (AWS unreachable, access denied), not a clean backtest.
             if !summary.alarms.is_empty() && summary.alarms.iter().all(|a| a.fires.is_none()) {
-                let why = summary
-                    .alarms
-                    .iter()
-                    .find_map(|a| a.skipped.as_deref())
+                // A read failure says why, rather than a structural skip (a composite) listed first.
+                let skips = || summary.alarms.iter().filter_map(|a| a.skipped.as_deref());
+                let why = skips()
+                    .find(|w| w.contains("failed"))
+                    .or_else(|| skips().next())
                     .unwrap_or("no data");
                 anyhow::bail!("no alarm could be evaluated: {why}");
             }

@@ -107,6 +107,13 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
                     file.display()
                 ),
             ),
+            Ok(s) if let Err(e) = governance::publish::queries::desired_queries(&s) => (
+                false,
+                format!(
+                    "{}: loads, but its saved Logs Insights queries cannot be generated: {e}",
+                    file.display()
+                ),
+            ),
             Ok(s) => (
                 true,
                 format!(

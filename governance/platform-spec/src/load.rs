@@ -73,35 +73,39 @@ impl fmt::Display for ProblemAt<'_> {
 /// [`SpecError::Read`] when the file cannot be read, [`SpecError::Invalid`] listing every problem
 /// (syntax, unknown or missing keys, out-of-range values, dangling references) with its line.
 pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
-    use std::io::Read as _;
     let file = path.display().to_string();
-    let read = |source: std::io::Error| SpecError::Read {
+    let source = read_bounded(path).map_err(|source| SpecError::Read {
         file: file.clone(),
         source,
-    };
-    // A regular file of at most MAX_SPEC_BYTES: `/dev/zero`, a FIFO or a runaway file would otherwise
-    // be read until memory runs out or forever.
-    // Checked before opening: opening a FIFO waits for a writer.
-    if !std::fs::metadata(path).map_err(read)?.is_file() {
-        return Err(read(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    let mut source = String::new();
-    std::fs::File::open(path)
-        .map_err(read)?
-        .take(MAX_SPEC_BYTES + 1)
-        .read_to_string(&mut source)
-        .map_err(read)?;
-    if source.len() as u64 > MAX_SPEC_BYTES {
-        return Err(read(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {MAX_SPEC_BYTES} bytes (a platform spec is a few kilobytes)"),
-        )));
-    }
+    })?;
     parse(&source, &file)
 }
+
+/// A spec file's text: a regular file of at most [`MAX_SPEC_BYTES`] (checked before opening — opening a
+/// FIFO waits for a writer; `/dev/zero` or a runaway file would be read until memory runs out).
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut source = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_SPEC_BYTES + 1)
+        .read_to_string(&mut source)?;
+    if source.len() as u64 > MAX_SPEC_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_SPEC_BYTES} bytes (a platform spec is a few kilobytes)"),
+        ));
+    }
+    Ok(source)
+}
+
+/// The largest platform spec read (1 MiB; the shipped ones are under 20 KB).
+pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
 /// serde's message with Rust's integer type names in words (`expected u32` → `expected a whole number
 /// from 0 to 4294967295`): a spec's author writes TOML, not Rust.
@@ -129,9 +133,6 @@ fn plain_types(message: &str) -> String {
     }
     out
 }
-
-/// The largest platform spec read (1 MiB; the shipped ones are under 20 KB).
-pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
 /// The platform spec files of a directory (`infra/platforms`): its `*.toml` files, sorted by path.
 /// Subdirectories (the organisation specs under `org/`) are not platform specs and are not listed.
@@ -596,10 +597,15 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if let Some(problem) = aws_name_problem(AwsName::StateMachine, &sm.name) {
             bad(format!("state_machines[{s}].name"), problem);
         }
-        if !sm.arn.starts_with("arn:aws:states:") {
+        // Any partition (aws, aws-us-gov, aws-cn), as the topic ARNs.
+        let mut arn = sm.arn.split(':');
+        if arn.next() != Some("arn")
+            || !arn.next().is_some_and(|p| p == "aws" || p.starts_with("aws-"))
+            || arn.next() != Some("states")
+        {
             bad(
                 format!("state_machines[{s}].arn"),
-                format!("expected arn:aws:states:…, found \"{}\"", sm.arn),
+                format!("expected arn:<partition>:states:…, found \"{}\"", sm.arn),
             );
         } else if let Some(problem) = foreign_account(spec, &sm.arn) {
             bad(format!("state_machines[{s}].arn"), problem);

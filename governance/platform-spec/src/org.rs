@@ -225,7 +225,7 @@ impl fmt::Display for OrgItem {
 /// with its line and key.
 pub fn load_org(path: &Path) -> Result<Organization, OrgSpecError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|source| OrgSpecError::Read {
+    let source = crate::load::read_bounded(path).map_err(|source| OrgSpecError::Read {
         file: file.clone(),
         source,
     })?;
