@@ -450,7 +450,7 @@ pub async fn run_at(spec: &PlatformSpec, clients: &AwsClients, now: DateTime<Utc
     ));
     DoctorReport {
         platform: prefix,
-        // The region the calls went to (a --region or the profile's may differ from the spec's).
+        // The region the calls went to (a --region may differ from the spec's).
         region: clients
             .cloudwatch
             .config()

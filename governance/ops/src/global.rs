@@ -28,7 +28,7 @@ pub struct GlobalArgs {
     /// AWS profile.
     #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// AWS region (default: the profile's, or the spec's).
+    /// AWS region (default: the spec's `[platform].region`, where its resources are).
     #[arg(long, global = true, value_parser = region)]
     pub region: Option<String>,
     /// Machine-readable JSON on stdout instead of text.
