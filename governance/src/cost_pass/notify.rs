@@ -515,26 +515,24 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                     retried,
                 })
             }
-            Err(source) if source.refuses_payload() => {
-                // Sending it again cannot succeed: settled as refused (with the usual expiry), so it
-                // holds back no later message. If the write fails it stays pending and is refused
-                // again, before any request, next time.
-                let refused = record.refused(source.to_string(), now);
-                if let Ok(detail) = refused.to_detail()
-                    && let Err(e) = self.ledger.update_record(&pk, &sk, &detail, self.keep_sent).await
-                {
-                    tracing::warn!(id = %id, error = %e, "could not mark a refused message");
-                }
-                tracing::error!(id = %id, error = %source, "the channel refuses this message: not sent, not retried");
-                Err(DeliveryError::Send { id, cause: source })
-            }
             Err(source) => {
-                let failed = record.failed(source.to_string(), now);
-                // Noting the attempt is best effort: the record is pending either way.
-                if let Ok(detail) = failed.to_detail()
-                    && let Err(e) = self.ledger.update_record(&pk, &sk, &detail, None).await
+                // A payload that can never be sent is settled as refused (with the usual expiry), so it
+                // holds back no later message; any other failure leaves it pending for the next run.
+                // Noting either is best effort: if the write fails it stays pending (and a refused one
+                // is refused again, before any request, next time).
+                let refused = source.refuses_payload();
+                let (noted, keep) = if refused {
+                    (record.refused(source.to_string(), now), self.keep_sent)
+                } else {
+                    (record.failed(source.to_string(), now), None)
+                };
+                if let Ok(detail) = noted.to_detail()
+                    && let Err(e) = self.ledger.update_record(&pk, &sk, &detail, keep).await
                 {
                     tracing::warn!(id = %id, error = %e, "could not note a failed delivery attempt");
+                }
+                if refused {
+                    tracing::error!(id = %id, error = %source, "the channel refuses this message: not sent, not retried");
                 }
                 Err(DeliveryError::Send { id, cause: source })
             }

@@ -251,12 +251,11 @@ impl DeliveryRecord {
 
     /// Never to be sent: the channel refused the payload itself at `at` ([`DeliveryState::Refused`]).
     #[must_use]
-    pub fn refused(mut self, why: String, at: DateTime<Utc>) -> Self {
-        self.state = DeliveryState::Refused;
-        self.attempts += 1;
-        self.last_attempt_at = Some(at);
-        self.last_error = Some(why);
-        self
+    pub fn refused(self, why: String, at: DateTime<Utc>) -> Self {
+        Self {
+            state: DeliveryState::Refused,
+            ..self.failed(why, at)
+        }
     }
 
     /// Never to be sent: replaced by a newer message.
