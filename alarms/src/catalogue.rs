@@ -43,7 +43,7 @@ use crate::spec::{MathInput, MetricAlarm, MetricRef};
 use crate::thresholds;
 use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
 pub use platform_spec::ServiceNaming;
-use platform_spec::{FunctionSpec, PlatformSpec};
+use platform_spec::{FunctionSpec, PlatformSpec, name_part};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use telemetry::catalogue::{DimensionKey, MetricName};
@@ -220,19 +220,7 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-fn slug(s: &str) -> String {
-    platform_spec::name_part(s)
-}
-
 impl Gen<'_> {
-    /// A resource's name without the platform prefix, for the alarm name: `collectiq-prod-api` → `api`.
-    /// Names spelled environment first (Backoffice's `dev-backoffice-data`) lose that prefix too, and a
-    /// name that is nothing but the prefix (`dev-backoffice`) becomes `kind`, so no alarm reads
-    /// `backoffice-dev-dev-backoffice-…`.
-    fn short(&self, name: &str, kind: &str) -> String {
-        self.spec.resource_part(name, kind)
-    }
-
     fn name(&self, m: &Meta) -> String {
         format!(
             "{}-{}-{}-{}",
@@ -338,7 +326,7 @@ impl Gen<'_> {
 
     fn apis(&mut self) -> Result<(), CatalogueError> {
         for api in &self.spec.http_apis {
-            let resource = self.short(&api.name, "api");
+            let resource = self.spec.resource_part(&api.name, "api");
             let m = |n: AwsMetric| {
                 MetricRef::of(n)
                     .with_dimension(dimension::API_ID, &api.id)
@@ -407,7 +395,7 @@ impl Gen<'_> {
 
     fn functions(&mut self) -> Result<(), CatalogueError> {
         for f in &self.spec.functions {
-            let resource = format!("fn-{}", slug(&f.id));
+            let resource = format!("fn-{}", name_part(&f.id));
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, &f.name);
             self.lambda_errors(f, &resource, thresholds::lambda_errors_severity(f))?;
             let mut t = meta(
@@ -571,7 +559,7 @@ impl Gen<'_> {
 
     fn state_machines(&mut self) -> Result<(), CatalogueError> {
         for sm in &self.spec.state_machines {
-            let resource = self.short(&sm.name, "state-machine");
+            let resource = self.spec.resource_part(&sm.name, "state-machine");
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::STATE_MACHINE_ARN, &sm.arn);
             let tasks: Vec<String> = sm
                 .tasks
@@ -659,7 +647,7 @@ impl Gen<'_> {
 
     fn dlqs(&mut self) -> Result<(), CatalogueError> {
         for q in self.spec.dlqs() {
-            let resource = self.short(&q.name, "dlq");
+            let resource = self.spec.resource_part(&q.name, "dlq");
             let c = meta(
                 Severity::Critical,
                 &resource,
@@ -688,7 +676,7 @@ impl Gen<'_> {
 
     fn tables(&mut self) -> Result<(), CatalogueError> {
         for t in &self.spec.tables {
-            let resource = format!("table-{}", self.short(&t.name, "data"));
+            let resource = format!("table-{}", self.spec.resource_part(&t.name, "data"));
             let throttle_inputs = |gsi: Option<&str>| {
                 let m = |n: AwsMetric| {
                     let r = MetricRef::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
@@ -752,7 +740,7 @@ impl Gen<'_> {
             for g in &t.gsis {
                 let w = meta(
                     Severity::Warning,
-                    &format!("{resource}-{}", slug(&g.name)),
+                    &format!("{resource}-{}", name_part(&g.name)),
                     "throttles",
                     Some(Runbook::QuotaIncreases),
                     format!(
@@ -795,7 +783,7 @@ impl Gen<'_> {
                 ));
                 continue;
             }
-            let resource = format!("budget-{}", self.short(&b.name, "monthly"));
+            let resource = format!("budget-{}", self.spec.resource_part(&b.name, "monthly"));
             let limit = thresholds::share_of_limit_usd(b, 100);
             // ACTUAL charges only: a projection never pages (the cost report warns on projections).
             for rule in thresholds::billing_alarms(self.spec, b) {
@@ -828,7 +816,7 @@ impl Gen<'_> {
 
     fn bedrock(&mut self) -> Result<(), CatalogueError> {
         for model in &self.spec.bedrock_models {
-            let resource = format!("bedrock-{}", slug(&model.id));
+            let resource = format!("bedrock-{}", name_part(&model.id));
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::MODEL_ID, &model.id);
             let t = meta(
                 Severity::Warning,
@@ -868,7 +856,7 @@ impl Gen<'_> {
 
     fn ecs(&mut self) -> Result<(), CatalogueError> {
         for svc in &self.spec.ecs_services {
-            let resource = format!("ecs-{}", slug(&svc.service));
+            let resource = format!("ecs-{}", name_part(&svc.service));
             let m = |n: AwsMetric| {
                 MetricRef::of(n)
                     .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
@@ -1629,7 +1617,7 @@ mod tests {
         let off = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
         let name = format!(
             "collectiq-prod-fn-{}-duration-near-timeout-warning",
-            slug(&s.functions[0].id)
+            name_part(&s.functions[0].id)
         );
         assert!(c.get(&name).is_some() && off.get(&name).is_none(), "{name}");
         assert_eq!(off.alarms.len(), c.alarms.len() - 1);
@@ -1776,10 +1764,10 @@ mod tests {
     #[test]
     fn slug_and_describe() {
         assert_eq!(
-            slug("anthropic.claude-3-5-sonnet-20240620-v1:0"),
+            name_part("anthropic.claude-3-5-sonnet-20240620-v1:0"),
             "anthropic-claude-3-5-sonnet-20240620-v1-0"
         );
-        assert_eq!(slug("GSI1"), "gsi1");
+        assert_eq!(name_part("GSI1"), "gsi1");
         let d = describe("What.", Some(Runbook::DlqDepth), &RunbookLinks::RepoRelative);
         assert!(d.starts_with("What.\nRunbook: More than 10 messages"));
         assert!(d.ends_with("\nalarms/runbooks/dlq-depth.md"));

@@ -850,54 +850,54 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     // Two resources of a kind giving one alarm name: `PlatformSpec::resource_part`, as the alarms
     // catalogue names them (listed twice, or names that differ only in case, punctuation or prefix).
-    let kinds: [(&str, &str, Vec<&str>); 6] = [
+    let part = |kind: &'static str| move |n: &str| spec.resource_part(n, kind);
+    // (key, field, the names, the alarm-name part of a name)
+    type Kind<'a> = (&'a str, &'a str, Vec<&'a str>, &'a dyn Fn(&str) -> String);
+    let kinds: [Kind<'_>; 6] = [
         (
             "http_apis",
-            "api",
+            "name",
             spec.http_apis.iter().map(|a| a.name.as_str()).collect(),
+            &part("api"),
         ),
         (
             "state_machines",
-            "state-machine",
+            "name",
             spec.state_machines.iter().map(|m| m.name.as_str()).collect(),
+            &part("state-machine"),
         ),
         (
             "queues",
-            "dlq",
+            "name",
             spec.queues.iter().map(|q| q.name.as_str()).collect(),
+            &part("dlq"),
         ),
         (
             "tables",
-            "data",
+            "name",
             spec.tables.iter().map(|t| t.name.as_str()).collect(),
+            &part("data"),
         ),
         (
             "budgets",
-            "monthly",
+            "name",
             spec.budgets.iter().map(|b| b.name.as_str()).collect(),
+            &part("monthly"),
         ),
+        // `bedrock-{id}`: the whole id, no platform prefix to take off.
         (
             "bedrock_models",
-            "model",
+            "id",
             spec.bedrock_models.iter().map(|m| m.id.as_str()).collect(),
+            &name_part,
         ),
     ];
-    for (key, kind, names) in kinds {
-        let parts: Vec<String> = names
-            .iter()
-            .map(|n| {
-                if key == "bedrock_models" {
-                    name_part(n)
-                } else {
-                    spec.resource_part(n, kind)
-                }
-            })
-            .collect();
+    for (key, field, names, part_of) in kinds {
+        let parts: Vec<String> = names.iter().map(|n| part_of(n)).collect();
         for (i, part) in parts.iter().enumerate() {
             let Some(j) = parts[..i].iter().position(|p| p == part) else {
                 continue;
             };
-            let field = if key == "bedrock_models" { "id" } else { "name" };
             if key == "tables" && names[j] == names[i] {
                 continue; // "duplicate table", above
             }
