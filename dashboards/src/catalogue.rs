@@ -452,11 +452,7 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
     }
     for svc in &spec.ecs_services {
-        let m = |n: AwsMetric| {
-            Metric::of(n)
-                .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
-                .with_dimension(dimension::SERVICE_NAME, &svc.service)
-        };
+        let m = |n: AwsMetric| ecs_metric(svc, n);
         b = b.with_widget(
             ctx.widget(&format!("{} CPU / memory (%)", svc.service))
                 .with_stat(Stat::Average)
@@ -1268,11 +1264,7 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
         b = b.with_widget(w);
     }
     for svc in &spec.ecs_services {
-        let m = |n: AwsMetric| {
-            Metric::of(n)
-                .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
-                .with_dimension(dimension::SERVICE_NAME, &svc.service)
-        };
+        let m = |n: AwsMetric| ecs_metric(svc, n);
         b = b.with_widget(
             daily(&format!(
                 "{} CPU / memory utilization per day (right-size tasks)",
@@ -1314,32 +1306,46 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
     b
 }
 
+/// `n` of one ECS service (`ClusterName` and `ServiceName`).
+fn ecs_metric(svc: &platform_spec::EcsServiceSpec, n: AwsMetric) -> Metric {
+    Metric::of(n)
+        .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
+        .with_dimension(dimension::SERVICE_NAME, &svc.service)
+}
+
 /// The "Optimization opportunities" text: one strategy per kind of resource the platform has.
 fn optimization_text(spec: &PlatformSpec) -> String {
-    let mut lines = vec!["## Optimization opportunities".to_owned()];
-    if !spec.functions.is_empty() {
-        lines.push(
-            "Lambda: right-size memory (GB-seconds below), ARM64, provisioned concurrency only on critical paths."
-                .to_owned(),
-        );
-    }
-    if !spec.bedrock_models.is_empty() {
-        lines.push("Bedrock: shorter prompts (tokens per valuation), cached responses.".to_owned());
-    }
-    if !spec.ecs_services.is_empty() {
-        lines.push(
-            "ECS: right-size task CPU and memory (utilization below), Fargate Spot for interruptible work."
-                .to_owned(),
-        );
-    }
-    if !spec.tables.is_empty() {
-        lines.push("DynamoDB: on-demand vs provisioned (capacity per day).".to_owned());
-    }
-    if !spec.buckets.is_empty() {
-        lines.push("S3: lifecycle and Intelligent-Tiering (storage).".to_owned());
-    }
-    lines.push("Logs: retention and sampling.".to_owned());
-    lines.join("\n")
+    let strategies = [
+        (
+            !spec.functions.is_empty(),
+            "Lambda: right-size memory (GB-seconds below), ARM64, provisioned concurrency only on critical paths.",
+        ),
+        (
+            !spec.bedrock_models.is_empty(),
+            "Bedrock: shorter prompts (tokens per valuation), cached responses.",
+        ),
+        (
+            !spec.ecs_services.is_empty(),
+            "ECS: right-size task CPU and memory (utilization below), Fargate Spot for interruptible work.",
+        ),
+        (
+            !spec.tables.is_empty(),
+            "DynamoDB: on-demand vs provisioned (capacity per day).",
+        ),
+        (
+            !spec.buckets.is_empty(),
+            "S3: lifecycle and Intelligent-Tiering (storage).",
+        ),
+        (true, "Logs: retention and sampling."),
+    ];
+    std::iter::once("## Optimization opportunities")
+        .chain(
+            strategies
+                .into_iter()
+                .filter_map(|(runs, line)| runs.then_some(line)),
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Seed 003's Compliance Dashboard ("PCI-DSS, SOC2, HIPAA metrics"): the evidence CloudWatch metrics
@@ -1458,11 +1464,7 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
             "Fargate CPU and memory; the ALB in front: traffic, errors, latency.",
         ));
     for svc in &ctx.spec.ecs_services {
-        let m = |n: AwsMetric| {
-            Metric::of(n)
-                .with_dimension(dimension::CLUSTER_NAME, &svc.cluster)
-                .with_dimension(dimension::SERVICE_NAME, &svc.service)
-        };
+        let m = |n: AwsMetric| ecs_metric(svc, n);
         b = b.with_section(format!(
             "## {} / {} ({}, {} tasks)",
             svc.cluster, svc.service, svc.launch_type, svc.desired_count
