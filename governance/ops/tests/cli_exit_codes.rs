@@ -174,16 +174,18 @@ fn spec_check_exits_2_for_an_invalid_spec_and_1_for_an_unreadable_one() {
     );
 }
 
+/// The text of a spec shipped in infra/platforms/.
+fn shipped_spec(name: &str) -> String {
+    let path = format!("{}/../../infra/platforms/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A spec that loads but generates no valid dashboards (300 more functions: a widget past CloudWatch's 500
 /// metrics) fails `spec check` — it used to pass, and `dashboards render` refused it later.
 #[test]
 fn spec_check_generates_the_alarms_and_dashboards_too() {
     let dir = tempfile::tempdir().unwrap();
-    let prod = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../infra/platforms/collectiq-prod.toml"
-    ))
-    .unwrap();
+    let prod = shipped_spec("collectiq-prod");
     let extra: String = (0..300)
         .map(|i| {
             format!(
@@ -209,11 +211,7 @@ fn spec_check_generates_the_alarms_and_dashboards_too() {
 #[test]
 fn spec_check_refuses_an_ecs_cluster_name_with_a_space_at_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let shipped = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../infra/platforms/budgetbuddy-prod.toml"
-    ))
-    .unwrap();
+    let shipped = shipped_spec("budgetbuddy-prod");
     let broken = shipped.replace(
         "cluster = \"budgetbuddy-cluster\"",
         "cluster = \"budgetbuddy cluster\"",

@@ -1498,8 +1498,8 @@ mod tests {
         assert!(cost::slack::validate(&msg).is_empty());
     }
 
-    #[test]
-    fn slack_payload_stays_within_limits_with_many_firing() {
+    /// The prod catalogue's every alarm in ALARM for 5 minutes with `reason`, and `notes`.
+    fn every_alarm_firing(reason: &str, notes: Vec<String>) -> StateReport {
         let spec = spec();
         let cat = desired_catalogue(&spec).unwrap();
         let statuses: Vec<AlarmStatus> = cat
@@ -1509,7 +1509,7 @@ mod tests {
                 name: d.name().to_owned(),
                 state: alarms::state::StateValue::Alarm,
                 state_updated: now() - Duration::minutes(5),
-                reason: "x".repeat(400),
+                reason: reason.to_owned(),
             })
             .collect();
         let summary = summarize(SummaryInput {
@@ -1519,17 +1519,22 @@ mod tests {
             evidence: &BTreeMap::new(),
             now: now(),
         });
-        let r = StateReport {
+        StateReport {
             platform: "collectiq-prod".into(),
             region: "us-east-1".into(),
             alarms_read: statuses.len(),
             summary,
             history_read: true,
             history: HistoryRead::default(),
-            notes: vec![],
+            notes,
             traces_searched: BTreeSet::new(),
             xray_sampling_percent: None,
-        };
+        }
+    }
+
+    #[test]
+    fn slack_payload_stays_within_limits_with_many_firing() {
+        let r = every_alarm_firing(&"x".repeat(400), vec![]);
         let msg = render_slack(&r);
         assert!(
             cost::slack::validate(&msg).is_empty(),
@@ -1544,37 +1549,8 @@ mod tests {
     /// the "Posted because" line and the delivery ref added — the sections that do not fit counted.
     #[test]
     fn long_escaped_reasons_and_notes_stay_within_slacks_total() {
-        let spec = spec();
-        let cat = desired_catalogue(&spec).unwrap();
-        let statuses: Vec<AlarmStatus> = cat
-            .alarms
-            .iter()
-            .map(|d| AlarmStatus {
-                name: d.name().to_owned(),
-                state: alarms::state::StateValue::Alarm,
-                state_updated: now() - Duration::minutes(5),
-                reason: "<".repeat(1_000),
-            })
-            .collect();
-        let summary = summarize(SummaryInput {
-            alarms: &statuses,
-            history: &[],
-            catalogue: Some(&cat),
-            evidence: &BTreeMap::new(),
-            now: now(),
-        });
-        let firing = summary.firing.len();
-        let r = StateReport {
-            platform: "collectiq-prod".into(),
-            region: "us-east-1".into(),
-            alarms_read: statuses.len(),
-            summary,
-            history_read: true,
-            history: HistoryRead::default(),
-            notes: vec!["&".repeat(2_000); 10],
-            traces_searched: BTreeSet::new(),
-            xray_sampling_percent: None,
-        };
+        let r = every_alarm_firing(&"<".repeat(1_000), vec!["&".repeat(2_000); 10]);
+        let firing = r.summary.firing.len();
         let mut msg = render_slack(&r);
         msg.blocks.insert(
             1,
