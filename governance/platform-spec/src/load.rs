@@ -104,6 +104,20 @@ pub(crate) fn read_bounded(path: &Path) -> std::io::Result<String> {
     Ok(source)
 }
 
+/// The keys of `[cost.design_model].components_usd`: the cost report's components in snake case
+/// (`cost::unit::Component`'s labels; governance's tests hold the two together).
+pub const COST_COMPONENTS: [&str; 9] = [
+    "bedrock",
+    "rekognition",
+    "lambda",
+    "dynamodb",
+    "api_gateway",
+    "step_functions",
+    "s3",
+    "cloudwatch",
+    "other",
+];
+
 /// The largest platform spec read (1 MiB; the shipped ones are under 20 KB).
 pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
@@ -169,7 +183,7 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
         invalid(vec![Problem {
             line: e.span().map(|s| line_of(source, s.start)),
             path: String::new(),
-            message: e.message().to_owned(),
+            message: syntax_message(source, &e),
         }])
     })?;
     let spec: PlatformSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
@@ -198,6 +212,23 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
         Ok(spec)
     } else {
         Err(invalid(problems))
+    }
+}
+
+/// The TOML parser's message, with the key named when it is a duplicate (its message is only
+/// "duplicate key"; the span covers the key as written).
+pub(crate) fn syntax_message(source: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span().and_then(|s| source.get(s)) {
+        Some(key)
+            if message == "duplicate key" && !key.is_empty() && key.len() <= 200 && !key.contains('\n') =>
+        {
+            format!(
+                "duplicate key `{}` (a key may be given once in a table)",
+                key.trim()
+            )
+        }
+        _ => message.to_owned(),
     }
 }
 
@@ -818,6 +849,20 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(at, problem);
         }
     }
+    if let Some(model) = &spec.cost.design_model {
+        for key in model.components_usd.keys() {
+            if !COST_COMPONENTS.contains(&key.as_str()) {
+                bad(
+                    format!("cost.design_model.components_usd.{key}"),
+                    format!(
+                        "unknown cost component `{key}`; expected one of {} (an unknown one was \
+                         counted as `other`, and a typo moved its dollars there)",
+                        COST_COMPONENTS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
     if let Some(tokens) = spec
         .cost
         .design_model
@@ -1421,6 +1466,49 @@ table = "demo-dev-ledger"
              tokens_per_valuation = {tokens}\n",
             with("")
         )
+    }
+
+    #[test]
+    fn an_unknown_cost_component_is_refused_at_its_key() {
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\n\
+             components_usd = {{ bedrok = 75, lambda = 1 }}\n",
+            with("")
+        );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "cost.design_model.components_usd.bedrok");
+        assert_eq!(p[0].line, Some(line_with(&src, "components_usd")));
+        assert!(p[0].message.contains("unknown cost component `bedrok`"), "{p:?}");
+        assert!(p[0].message.contains("bedrock, rekognition"), "{p:?}");
+        // Every listed component loads.
+        let all = COST_COMPONENTS
+            .iter()
+            .map(|c| format!("{c} = 1"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\ncomponents_usd = {{ {all} }}\n",
+            with("")
+        );
+        let spec = parse(&src, "x.toml").unwrap();
+        assert_eq!(spec.cost.design_model.unwrap().components_usd.len(), 9);
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named() {
+        let src = with("").replacen(
+            "[platform]\n",
+            "[platform]\nlog_retention_days = 30\nlog_retention_days = 90\n",
+            1,
+        );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("duplicate key `log_retention_days`"),
+            "{p:?}"
+        );
+        assert_eq!(p[0].line, Some(line_with(&src, "log_retention_days = 90")));
     }
 
     #[test]

@@ -246,7 +246,7 @@ pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, 
         invalid(vec![Problem {
             line: e.span().map(|s| line_of(source, s.start)),
             path: String::new(),
-            message: e.message().to_owned(),
+            message: crate::load::syntax_message(source, &e),
         }])
     })?;
     let spec: OrgSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {

@@ -1196,6 +1196,28 @@ mod tests {
 
     use crate::test_support::prod_spec as spec;
 
+    /// The spec loader's component keys are the report's components, each mapped to its own.
+    #[test]
+    fn every_spec_component_key_is_a_report_component() {
+        let keys: Vec<String> = Component::ALL
+            .iter()
+            .map(|c| c.label().to_ascii_lowercase().replace(' ', "_"))
+            .collect();
+        assert_eq!(keys, platform_spec::COST_COMPONENTS);
+        for (key, component) in platform_spec::COST_COMPONENTS.iter().zip(Component::ALL) {
+            let model = platform_spec::DesignCostModel {
+                valuations_per_month: 1,
+                components_usd: [((*key).to_owned(), Decimal::ONE)].into(),
+                tokens_per_valuation: None,
+            };
+            assert_eq!(
+                seed_model(&model).monthly.keys().collect::<Vec<_>>(),
+                [&component],
+                "{key}"
+            );
+        }
+    }
+
     mod partial {
         //! Partial results: a run keeps what it read, says what it could not, and never claims or sends
         //! the day's report while an input is missing; the next run completes it. Cost Explorer counts
