@@ -27,13 +27,43 @@ use serde::{Deserialize, Serialize};
 /// The longest error cause kept in a log line.
 pub const MAX_CAUSE_CHARS: usize = 500;
 
-/// `Catch` with `ResultPath: "$.error"`: the failing state's input plus the error.
+/// `Catch` with `ResultPath: "$.error"`: the failing state's input plus the error. The first state's
+/// input is the bare [`ValuationRequest`] (what `cards_revalue` starts the execution with), the later
+/// states' carry it as `request` (`{request, features, …}`): both shapes are read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CaughtRepr")]
 pub struct CaughtFailure {
     /// The valuation request (every state's input carries it).
     pub request: ValuationRequest,
     /// The caught error.
     pub error: CaughtError,
+}
+
+/// The two shapes a `Catch` hands over (see [`CaughtFailure`]).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CaughtRepr {
+    /// A later state's input: `{request, features, …, error}`.
+    Wrapped {
+        request: ValuationRequest,
+        error: CaughtError,
+    },
+    /// `RekognitionExtract`'s: the request's own fields beside `error`.
+    Flat {
+        #[serde(flatten)]
+        request: ValuationRequest,
+        error: CaughtError,
+    },
+}
+
+impl From<CaughtRepr> for CaughtFailure {
+    fn from(r: CaughtRepr) -> Self {
+        match r {
+            CaughtRepr::Wrapped { request, error } | CaughtRepr::Flat { request, error } => {
+                Self { request, error }
+            }
+        }
+    }
 }
 
 /// Step Functions' error object.
@@ -365,6 +395,58 @@ mod tests {
         );
         let direct: FailureInput = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
         assert!(matches!(direct, FailureInput::Caught(_)));
+    }
+
+    /// Every `Catch` of the state machine hands over the failing state's input with `error` beside it
+    /// (infra/modules/backend/state_machine.tf): the first state's input is the bare request as
+    /// `cards_revalue` starts the execution, the later ones carry it as `request`. Each is read as the
+    /// same failure, directly and from a dead-letter queue's body.
+    #[test]
+    fn every_states_catch_input_is_a_caught_failure() {
+        let request: ValuationRequest = serde_json::from_value(serde_json::json!({
+            "valuationId": "0b8f0a5e-1111-4c2b-9a5e-2f0c7f4a9d10",
+            "userId": "7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f",
+            "cardId": "5f1c2d3e-2222-4abc-8def-0123456789ab",
+            "bucket": "collectiq-dev-uploads-123456789012",
+            "frontS3Key": "uploads/u_0123/a.heic",
+            "requestedAt": "2026-11-22T00:40:00.000Z",
+            "correlationId": "Dq3fNpXoIAMEVjE="
+        }))
+        .unwrap();
+        let error = serde_json::json!({
+            "Error": "Validation",
+            "Cause": "{\"errorType\":\"Validation\",\"errorMessage\":\"invalid frontS3Key: DetectText: InvalidImageFormatException\"}"
+        });
+        // The execution's input, exactly as cards_revalue serialises it.
+        let mut extract = serde_json::to_value(&request).unwrap();
+        extract["error"] = error.clone();
+        let features = serde_json::json!({"text": [], "labels": []});
+        let agents = serde_json::json!({"request": request, "features": features, "error": error});
+        let aggregator = serde_json::json!({
+            "request": request, "features": features, "agents": {"pricing": {}, "authenticity": {}},
+            "error": error
+        });
+        for (state, input) in [
+            ("RekognitionExtract", extract),
+            ("Agents", agents),
+            ("Aggregator", aggregator),
+        ] {
+            let FailureInput::Caught(f) = serde_json::from_value::<FailureInput>(input.clone())
+                .unwrap_or_else(|e| panic!("{state}: {e}"))
+            else {
+                panic!("{state}: not read as a caught failure")
+            };
+            assert_eq!(f.request, request, "{state}");
+            assert_eq!(f.error.error, "Validation", "{state}");
+            assert_eq!(
+                short_cause(f.error.cause.as_deref()),
+                "invalid frontS3Key: DetectText: InvalidImageFormatException"
+            );
+            let body: CaughtFailure = serde_json::from_str(&input.to_string()).unwrap();
+            assert_eq!(body.request, request, "{state} from a queue");
+        }
+        // Without the error it is not a caught failure.
+        assert!(serde_json::from_value::<CaughtFailure>(serde_json::to_value(&request).unwrap()).is_err());
     }
 
     #[test]
