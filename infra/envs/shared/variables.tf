@@ -168,7 +168,7 @@ variable "cors_allowed_origins" {
 }
 
 variable "authenticity_flag_threshold" {
-  description = "Authenticity score below which the aggregator flags a card (AUTHENTICITY_FLAG_THRESHOLD, 0..1)."
+  description = "Authenticity score below which the aggregator flags a card (AUTHENTICITY_FLAG_THRESHOLD, above 0 and at most 1)."
   type        = number
   default     = 0.5
 }

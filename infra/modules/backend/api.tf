@@ -93,9 +93,10 @@ resource "aws_apigatewayv2_api" "http" {
     allow_origins = var.cors_allowed_origins
     allow_methods = ["GET", "POST", "DELETE", "OPTIONS"]
     allow_headers = ["authorization", "content-type"]
-    # GET /cards names its next page in a `Link` header (backend/src/cards_list.rs): a browser's
-    # script reads only the CORS-safelisted response headers unless more are exposed.
-    expose_headers = ["link"]
+    # GET /cards names its next page in a `Link` header (backend/src/cards_list.rs) and a quota's 429
+    # says when to retry in `Retry-After` (backend/src/http.rs): a browser's script reads only the
+    # CORS-safelisted response headers unless more are exposed (scripts/check-infra checks the list).
+    expose_headers = ["link", "retry-after"]
     max_age        = 3600
   }
 }

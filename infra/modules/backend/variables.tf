@@ -177,13 +177,14 @@ variable "presign_ttl_seconds" {
 }
 
 variable "authenticity_flag_threshold" {
-  description = "Authenticity score below which the aggregator marks a card FLAGGED and emits AuthenticityFlagged (AUTHENTICITY_FLAG_THRESHOLD, 0..1)."
+  description = "Authenticity score below which the aggregator marks a card FLAGGED and emits AuthenticityFlagged (AUTHENTICITY_FLAG_THRESHOLD, (0, 1])."
   type        = number
   default     = 0.5
 
   validation {
-    condition     = var.authenticity_flag_threshold >= 0 && var.authenticity_flag_threshold <= 1
-    error_message = "authenticity_flag_threshold must be between 0 and 1."
+    # backend/src/aggregator.rs refuses 0 at start-up (every valuation would then fail at Aggregator).
+    condition     = var.authenticity_flag_threshold > 0 && var.authenticity_flag_threshold <= 1
+    error_message = "authenticity_flag_threshold must be above 0 and at most 1 (the aggregator refuses 0)."
   }
 }
 
