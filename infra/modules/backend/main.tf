@@ -68,6 +68,16 @@ resource "aws_kms_key" "data" {
         }
       },
       {
+        # The state machine's logging is vended: CloudWatch Logs' delivery service (a principal other
+        # than logs.<region>) decrypts the execution data the state machine encrypts with this key, or
+        # no execution log is delivered (prod's EXPRESS workflow has no other history).
+        Sid       = "StepFunctionsLogDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+      },
+      {
         # EventBridge delivers failed events to the encrypted DLQ.
         Sid       = "EventBridgeToEncryptedQueue"
         Effect    = "Allow"

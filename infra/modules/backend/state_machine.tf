@@ -242,11 +242,46 @@ data "aws_iam_policy_document" "state_machine" {
     resources = [aws_sqs_queue.valuation_dlq.arn]
   }
 
+  # The data key also encrypts the table, the uploads and the secrets: each use below is bound to what
+  # it is for (the state machine's own executions, its log delivery, the dead-letter queue), so the
+  # role cannot decrypt another ciphertext of the key by calling KMS itself.
   statement {
     sid       = "ExecutionDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.valuation_state_machine_arn]
+    }
   }
+
+  statement {
+    sid       = "LogDeliveryDataKey"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:SourceArn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:*"]
+    }
+  }
+
+  statement {
+    sid       = "DeadLetterDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+locals {
+  # Built from the name: the role's policy is written before the state machine exists.
+  valuation_state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.name_prefix}-valuation"
 }
 
 resource "aws_iam_role_policy" "state_machine" {
