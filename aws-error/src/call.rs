@@ -154,6 +154,23 @@ impl AwsCallError {
         move |err| Self::from_sdk(service, operation, err)
     }
 
+    /// The same failure, classified as `class`: for a caller that knows more than the HTTP answer says
+    /// (DynamoDB's `TransactionCanceledException` is a 400, but cancelled for contention —
+    /// `TransactionConflict`, `ThrottlingError` — it is throttling, and a retry can succeed).
+    ///
+    /// ```
+    /// # use aws_error::{AwsCallError, ErrorClass};
+    /// # fn demo(e: AwsCallError) {
+    /// let e = e.with_class(ErrorClass::Throttled);
+    /// assert!(e.is_retryable());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_class(mut self, class: ErrorClass) -> Self {
+        self.class = class;
+        self
+    }
+
     /// The service (`DynamoDB`).
     #[must_use]
     pub fn service(&self) -> &str {

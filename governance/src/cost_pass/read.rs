@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use aws_error::AwsCallError;
-use aws_sdk_cloudwatch::types::{Dimension as CwDimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{
+    Dimension as CwDimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
+};
 use aws_sdk_costexplorer::types::{
     DateInterval as CeInterval, Dimension as CeDimension, DimensionValues, Expression, Granularity,
     GroupDefinition as CeGroupDefinition, GroupDefinitionType, MatchOption, Metric as CeMetric, MetricValue,
@@ -389,6 +391,9 @@ pub async fn cost_forecast(
     } else {
         env
     };
+    // The spend A and the daily rate exclude credits and refunds (the budget's `cost_types`, the CE
+    // query's filter): the forecast blended with them must too, or credits pull it towards $0.
+    let filter = Expression::builder().and(filter).and(no_credits()?).build();
     let out = ce
         .get_cost_forecast()
         .time_period(ce_interval(today, month_end)?)
@@ -735,6 +740,36 @@ pub async fn metric_sums(
                 .await
                 .map_err(aws_err(api))?;
             for r in page.metric_data_results() {
+                // A series CloudWatch could not read (`InternalError`, `Forbidden`) is not zero tokens:
+                // the read fails and the report lists it as missing. `PartialData` continues on the
+                // next page; without one, the rest is missing too.
+                let partial_at_end =
+                    matches!(r.status_code(), Some(StatusCode::PartialData)) && page.next_token().is_none();
+                if matches!(
+                    r.status_code(),
+                    Some(StatusCode::InternalError | StatusCode::Forbidden)
+                ) || partial_at_end
+                {
+                    let messages: Vec<String> = r
+                        .messages()
+                        .iter()
+                        .chain(page.messages())
+                        .filter_map(|m| m.value().map(str::to_owned))
+                        .collect();
+                    return Err(ReadError::Unexpected {
+                        api,
+                        detail: format!(
+                            "series {} answered {}{}",
+                            r.id().unwrap_or("?"),
+                            r.status_code().map_or("?", StatusCode::as_str),
+                            if messages.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", messages.join("; "))
+                            }
+                        ),
+                    });
+                }
                 let Some(idx) = r
                     .id()
                     .and_then(|id| id.strip_prefix('m'))
@@ -846,6 +881,88 @@ mod tests {
             .build();
         let err = page_from_sdk(&out).unwrap_err();
         assert!(err.to_string().contains("\"12,5\""), "{err}");
+    }
+
+    /// The forecast is asked for the spend the report's other figures measure: the environment's
+    /// (untagged included) without credits and refunds.
+    #[tokio::test]
+    async fn the_forecast_excludes_credits_and_refunds() {
+        use aws_sdk_costexplorer::types::Dimension as CeDim;
+        use aws_smithy_mocks::{mock, mock_client};
+        let rule = mock!(aws_sdk_costexplorer::Client::get_cost_forecast)
+            .match_requests(|req| {
+                let Some(f) = req.filter() else { return false };
+                let credits = f.and().iter().any(|e| {
+                    e.not().and_then(|n| n.dimensions()).is_some_and(|d| {
+                        d.key() == Some(&CeDim::RecordType)
+                            && d.values() == ["Credit".to_owned(), "Refund".to_owned()]
+                    })
+                });
+                let environment = f.and().iter().any(|e| e.or().len() == 2);
+                credits && environment
+            })
+            .then_output(|| {
+                GetCostForecastOutput::builder()
+                    .total(MetricValue::builder().amount("120").unit("USD").build())
+                    .build()
+            });
+        let ce = mock_client!(aws_sdk_costexplorer, [&rule]);
+        let forecast = cost_forecast(&ce, d(18), d(30), "prod", true).await.unwrap();
+        assert_eq!(forecast.forecast.total.unwrap().amount, Decimal::from(120));
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    /// A series GetMetricData could not read is an error, not a series of zero tokens (an hourly burn
+    /// check would compute a burn rate of 0 and not page).
+    #[tokio::test]
+    async fn a_series_cloudwatch_could_not_read_fails_the_read() {
+        use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+        use aws_sdk_cloudwatch::types::{MessageData, MetricDataResult};
+        use aws_smithy_mocks::{mock, mock_client};
+        let series = [SeriesKey {
+            namespace: "AWS/Bedrock".into(),
+            metric_name: "InputTokenCount".into(),
+            dimensions: vec![("ModelId".into(), "m".into())],
+        }];
+        let start = DateTime::<Utc>::from_timestamp(1_764_000_000, 0).unwrap();
+        let answer = |status: StatusCode, next: Option<&str>| {
+            let out = GetMetricDataOutput::builder()
+                .metric_data_results(
+                    MetricDataResult::builder()
+                        .id("m0")
+                        .status_code(status)
+                        .messages(
+                            MessageData::builder()
+                                .code("InternalError")
+                                .value("try again")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .set_next_token(next.map(str::to_owned))
+                .build();
+            mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(move || out.clone())
+        };
+        for status in [
+            StatusCode::InternalError,
+            StatusCode::Forbidden,
+            StatusCode::PartialData,
+        ] {
+            let rule = answer(status.clone(), None);
+            let cw = mock_client!(aws_sdk_cloudwatch, [&rule]);
+            let err = metric_sums(&cw, &series, start, start + chrono::Duration::hours(1), 300)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains(status.as_str()), "{status:?}: {err}");
+            assert!(err.to_string().contains("try again"), "{err}");
+        }
+        // Complete answers read as before.
+        let rule = answer(StatusCode::Complete, None);
+        let cw = mock_client!(aws_sdk_cloudwatch, [&rule]);
+        let read = metric_sums(&cw, &series, start, start + chrono::Duration::hours(1), 300)
+            .await
+            .unwrap();
+        assert!(read[0].points.is_empty());
     }
 
     #[test]

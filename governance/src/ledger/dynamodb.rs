@@ -187,22 +187,40 @@ impl Ledger {
             Ok(_) => Ok(true),
             Err(e) => {
                 // A cancelled transaction lists one reason per item; a taken key is `ConditionalCheckFailed`.
-                let taken = e
+                // Cancelled for contention or capacity instead (two runs at once, a hot partition), it is
+                // throttling — a 400, but a retry can succeed — not a configuration fault.
+                let reasons: Vec<String> = e
                     .as_service_error()
                     .and_then(|s| match s {
                         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
                         _ => None,
                     })
-                    .is_some_and(|c| {
+                    .map(|c| {
                         c.cancellation_reasons()
                             .iter()
-                            .any(|r| r.code() == Some("ConditionalCheckFailed"))
-                    });
-                if taken {
-                    Ok(false)
-                } else {
-                    Err(self.err(action, "TransactWriteItems")(e))
+                            .filter_map(|r| r.code().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if reasons.iter().any(|r| r == "ConditionalCheckFailed") {
+                    return Ok(false);
                 }
+                let contended = reasons.iter().any(|r| {
+                    matches!(
+                        r.as_str(),
+                        "TransactionConflict"
+                            | "ThrottlingError"
+                            | "ProvisionedThroughputExceeded"
+                            | "RequestLimitExceeded"
+                    )
+                });
+                let call = AwsCallError::from_sdk(SERVICE, "TransactWriteItems", e);
+                let call = if contended {
+                    call.with_class(aws_error::ErrorClass::Throttled)
+                } else {
+                    call
+                };
+                Err(LedgerError::new(&self.table, action, call))
             }
         }
     }
@@ -514,6 +532,69 @@ impl LedgerStore for Ledger {
 mod tests {
     use super::*;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    /// A transaction DynamoDB cancelled for contention (two runs recording at once) is throttling, to
+    /// be retried; one cancelled because a key is taken is `Ok(false)`.
+    #[tokio::test]
+    async fn a_transaction_cancelled_for_contention_is_retryable_a_taken_key_is_false() {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        use aws_sdk_dynamodb::types::CancellationReason;
+        use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+        let cancelled = |codes: &'static [Option<&'static str>]| {
+            mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(move || {
+                TransactWriteItemsError::TransactionCanceledException(
+                    TransactionCanceledException::builder()
+                        .set_cancellation_reasons(Some(
+                            codes
+                                .iter()
+                                .map(|c| {
+                                    CancellationReason::builder()
+                                        .set_code(c.map(str::to_owned))
+                                        .build()
+                                })
+                                .collect(),
+                        ))
+                        .message("Transaction cancelled")
+                        .build(),
+                )
+            })
+        };
+        let items = [
+            NewItem {
+                pk: "p",
+                sk: "a",
+                detail: "{}",
+                keep: None,
+            },
+            NewItem {
+                pk: "p",
+                sk: "b",
+                detail: "{}",
+                keep: None,
+            },
+        ];
+        for codes in [
+            &[Some("None"), Some("TransactionConflict")][..],
+            &[Some("ThrottlingError"), Some("None")][..],
+        ] {
+            let rule = cancelled(codes);
+            let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&rule]), "ledger");
+            let err = ledger.record_all(&items).await.unwrap_err();
+            assert_eq!(
+                err.class(),
+                Some(aws_error::ErrorClass::Throttled),
+                "{codes:?}: {err}"
+            );
+            assert!(err.is_retryable(), "{codes:?}");
+        }
+        let rule = cancelled(&[Some("None"), Some("ConditionalCheckFailed")]);
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&rule]), "ledger");
+        assert!(!ledger.record_all(&items).await.unwrap());
+        let rule = cancelled(&[Some("ValidationError"), Some("None")]);
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&rule]), "ledger");
+        let err = ledger.record_all(&items).await.unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+    }
 
     /// A `Query` whose every page hands back the same `LastEvaluatedKey` (a faulty endpoint or proxy):
     /// the read stops with an error naming it instead of looping forever.
