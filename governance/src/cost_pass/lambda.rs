@@ -73,6 +73,16 @@ pub enum HandlerError {
         /// What failed.
         source: CostPassError,
     },
+    /// The report was built without an input it needs (budgets, the token metrics, recent Cost
+    /// Explorer days): not sent; the next run completes and sends it. `class` is the first missing
+    /// read's AWS failure class.
+    #[error("{message}")]
+    Incomplete {
+        /// What is missing and why.
+        message: String,
+        /// The AWS class of the first failed read, when it was one.
+        class: Option<ErrorClass>,
+    },
     /// The report was built but a send failed: its record stays pending and the next run sends it.
     #[error("{message}")]
     Delivery {
@@ -104,7 +114,10 @@ impl HandlerError {
             Self::Pass {
                 class: Some(class), ..
             } if needs_configuration(*class) => "Configuration",
-            Self::Pass { .. } => "Retryable",
+            Self::Incomplete {
+                class: Some(class), ..
+            } if needs_configuration(*class) => "Configuration",
+            Self::Pass { .. } | Self::Incomplete { .. } => "Retryable",
             Self::Delivery { .. } => "Delivery",
         }
     }
@@ -113,7 +126,7 @@ impl HandlerError {
     #[must_use]
     pub fn logged(self, job: &str) -> Self {
         let class = match &self {
-            Self::Pass { class, .. } => class.map(ErrorClass::as_str),
+            Self::Pass { class, .. } | Self::Incomplete { class, .. } => class.map(ErrorClass::as_str),
             Self::Delivery { classes, .. } => classes.first().map(|c| c.as_str()),
             Self::Validation(_) => None,
         };
@@ -140,8 +153,8 @@ impl From<HandlerError> for Diagnostic {
 /// The AWS class behind a pass failure, when an AWS read or the ledger failed.
 fn pass_class(e: &CostPassError) -> Option<ErrorClass> {
     match e {
-        CostPassError::Ledger(l) | CostPassError::Read(super::read::ReadError::Ledger(l)) => l.class(),
-        CostPassError::Read(super::read::ReadError::Aws { cause, .. }) => Some(cause.class()),
+        CostPassError::Ledger(l) => l.class(),
+        CostPassError::Read(r) | CostPassError::NoCostData(r) => r.class(),
         _ => None,
     }
 }
@@ -156,6 +169,31 @@ impl From<CostPassError> for HandlerError {
             },
         }
     }
+}
+
+/// A run's failure: an incomplete report is typed by why its first input is missing (a denied read
+/// needs a person, a throttled one another run), else a failed send is `Delivery`; `None` when the run
+/// succeeded.
+fn run_error(
+    missing: &[super::pass::MissingInput],
+    delivery: &super::notify::Delivery,
+) -> Option<HandlerError> {
+    if let Some(first) = missing.first() {
+        return Some(HandlerError::Incomplete {
+            message: delivery.errors.first().cloned().unwrap_or_else(|| {
+                format!(
+                    "the report is missing {}",
+                    missing
+                        .iter()
+                        .map(|m| m.what.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }),
+            class: first.class,
+        });
+    }
+    delivery.failed().then(|| delivery_error(delivery))
 }
 
 fn delivery_error(delivery: &super::notify::Delivery) -> HandlerError {
@@ -268,7 +306,8 @@ pub async fn cost_handler(event: LambdaEvent<JobRequest>, deps: &Deps) -> Result
 async fn cost_job(request: &JobRequest, deps: &Deps) -> Result<JobResponse, HandlerError> {
     match request.job.as_deref().unwrap_or("cost_report") {
         "cost_report" => {
-            let run = run_daily(&deps.spec, &deps.clients, &deps.options(request)?).await?;
+            let options = deps.options(request)?;
+            let run = run_daily(&deps.spec, &deps.clients, &options).await?;
             let response = JobResponse {
                 job: "cost_report".into(),
                 summary: run.report.headline(),
@@ -287,8 +326,11 @@ async fn cost_job(request: &JobRequest, deps: &Deps) -> Result<JobResponse, Hand
                 pending = ?run.delivery.pending,
                 "cost report done"
             );
-            if run.delivery.failed() {
-                return Err(delivery_error(&run.delivery));
+            // A run that sends fails when its report is incomplete (nothing was sent) or a send failed.
+            if options.notify
+                && let Some(e) = run_error(&run.missing, &run.delivery)
+            {
+                return Err(e);
             }
             Ok(response)
         }
@@ -375,8 +417,54 @@ mod tests {
         assert_eq!(d.error_type, "Validation");
         let d: Diagnostic = HandlerError::from(CostPassError::NoAllowance).into();
         assert_eq!(d.error_type, "Validation");
-        let d: Diagnostic = HandlerError::from(CostPassError::NoCostData("x".into())).into();
+        let unexpected = crate::cost_pass::read::ReadError::Unexpected {
+            api: "ce:GetCostAndUsage",
+            detail: "x".into(),
+        };
+        let d: Diagnostic = HandlerError::from(CostPassError::NoCostData(unexpected)).into();
         assert_eq!(d.error_type, "Retryable");
+    }
+
+    /// A cost read AWS refused for good is `Configuration` wherever it surfaces — Cost Explorer with
+    /// nothing cached, or an input the report was built without — and a throttled one `Retryable`; a
+    /// complete report whose send failed is `Delivery`.
+    #[test]
+    fn missing_inputs_and_unreadable_cost_are_typed_by_their_class() {
+        use crate::cost_pass::fake::call_error;
+        use crate::cost_pass::notify::Delivery;
+        use crate::cost_pass::pass::MissingInput;
+        use crate::cost_pass::read::ReadError;
+        let read = |code| ReadError::Aws {
+            api: "ce:GetCostAndUsage",
+            cause: Box::new(call_error("CostExplorer", "GetCostAndUsage", 400, Some(code))),
+        };
+        let denied = HandlerError::from(CostPassError::NoCostData(read("AccessDeniedException")));
+        assert_eq!(denied.error_type(), "Configuration", "{denied}");
+        let throttled = HandlerError::from(CostPassError::NoCostData(read("ThrottlingException")));
+        assert_eq!(throttled.error_type(), "Retryable");
+
+        let missing = |class| MissingInput {
+            what: "budgets (budgets:DescribeBudgets: …)".into(),
+            class: Some(class),
+        };
+        let not_sent = Delivery {
+            errors: vec!["the 2026-11-21 report was not sent: missing budgets".into()],
+            ..Delivery::default()
+        };
+        let e = run_error(&[missing(ErrorClass::AccessDenied)], &not_sent).unwrap();
+        assert_eq!(e.error_type(), "Configuration");
+        assert!(e.to_string().contains("missing budgets"), "{e}");
+        let e = run_error(&[missing(ErrorClass::Throttled)], &not_sent).unwrap();
+        assert_eq!(e.error_type(), "Retryable");
+        assert!(run_error(&[], &Delivery::default()).is_none());
+        let failed_send = Delivery {
+            errors: vec!["slack: 500".into()],
+            ..Delivery::default()
+        };
+        assert_eq!(
+            run_error(&[], &failed_send).map(|e| e.error_type()),
+            failed_send.failed().then_some("Delivery")
+        );
     }
 
     /// The type comes from the AWS classification, not from a message: a throttled ledger is worth

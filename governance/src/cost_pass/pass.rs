@@ -58,9 +58,9 @@ pub enum CostPassError {
     /// The ledger failed (the table is missing, access denied, ...).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    /// Cost Explorer could not be read and nothing is cached.
+    /// Cost Explorer could not be read and nothing is cached (the read's failure, classified).
     #[error("no Cost Explorer data for the report: {0}")]
-    NoCostData(String),
+    NoCostData(ReadError),
     /// A Cost Explorer answer did not have the expected shape.
     #[error("Cost Explorer answer: {0}")]
     Input(#[from] cost::input::InputError),
@@ -632,7 +632,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                     cached.merged_with(&DailyCostTable::from_pages(&pages, read::COST_METRIC)?)
                 };
                 if table.days.is_empty() {
-                    return Err(CostPassError::NoCostData(e.to_string()));
+                    return Err(CostPassError::NoCostData(e));
                 }
                 let last = table.days.keys().next_back().copied().unwrap_or(today);
                 let read = if pages.is_empty() {
