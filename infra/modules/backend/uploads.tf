@@ -83,6 +83,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "uploads" {
     expiration {
       days = var.unconfirmed_upload_expiration_days
     }
+
+    # Versioning is on: expiring the current version only adds a delete marker, and the photo itself
+    # would stay as a noncurrent version until the housekeeping rule's 30 days.
+    noncurrent_version_expiration {
+      noncurrent_days = var.unconfirmed_upload_expiration_days
+    }
   }
 
   rule {

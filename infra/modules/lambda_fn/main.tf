@@ -161,8 +161,11 @@ resource "aws_lambda_function" "this" {
 
 # Always present (AWS has one anyway): a count on the destination ARN would fail to plan whenever the
 # ARN is known only after apply (a queue created in the same run).
+# With an alias the configuration is the alias's: callers invoke the alias (a rule's target, a
+# subscription), and the unqualified function's configuration does not apply to a qualified call.
 resource "aws_lambda_function_event_invoke_config" "this" {
   function_name          = aws_lambda_function.this.function_name
+  qualifier              = var.alias_name == null ? null : aws_lambda_alias.this[0].name
   maximum_retry_attempts = var.maximum_retry_attempts
 
   dynamic "destination_config" {

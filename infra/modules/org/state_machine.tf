@@ -217,6 +217,14 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   statement {
+    # The schedule's input is encrypted with the organisation key: Scheduler decrypts it as this role,
+    # or no execution is ever started (every day lands in the DLQ).
+    sid       = "ScheduleKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.org.arn]
+  }
+
+  statement {
     # A day whose execution could not be started at all (state machine deleted, role broken,
     # StartExecution throttled past the retry policy): the event lands in the schedule's DLQ.
     sid       = "UnstartedPasses"

@@ -42,13 +42,13 @@ resource "aws_iam_role" "member" {
 data "aws_iam_policy_document" "member" {
   #checkov:skip=CKV_AWS_356: cloudwatch:DescribeAlarms (called with a name prefix), ListDashboards, ListMetrics and GetMetricData are granted on "*" because the publish and cost passes call them account-wide; every write is limited to the managed prefixes
   statement {
-    # Publish: plan (Describe/List/Get) and apply (Put/Delete) under the managed prefixes only.
+    # Publish: plan (Describe/List/Get) and apply (Put) under the managed prefixes only.
     sid = "PublishDashboardsAndAlarms"
     # TagResource: PutMetricAlarm/PutCompositeAlarm with Tags (every generated alarm carries its owner's
     # tags) is refused without it. ListTagsForResource: an orphan is deleted only when its tags say it is
-    # this environment's (the same grants as the single-account module's governance-alarms role).
+    # this environment's.
     actions = [
-      "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms",
+      "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm",
       "cloudwatch:TagResource", "cloudwatch:ListTagsForResource",
       "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard",
     ]
@@ -58,6 +58,28 @@ data "aws_iam_policy_document" "member" {
         "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${p}-*",
       ]
     ])
+  }
+
+  statement {
+    # The name pattern alone also matches another environment's alarms ("collectiq-prod-" matches
+    # "collectiq-prod-eu-…"), so IAM enforces the ownership the code decides, as the single-account
+    # module's governance-alarms role does: only alarms tagged as generated and as one of this
+    # account's managed platforms can be deleted.
+    sid       = "DeleteOwnAlarmsOnly"
+    actions   = ["cloudwatch:DeleteAlarms"]
+    resources = [for p in var.managed_prefixes : "arn:${local.partition}:cloudwatch:*:${local.account_id}:alarm:${p}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/ManagedBy"
+      values   = ["collectiq-ops"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Platform"
+      values   = var.managed_prefixes
+    }
   }
 
   statement {
