@@ -287,6 +287,23 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
     }
     assert!(sink.received().is_empty());
 
+    // Cost Explorer answers for every member only in the payer: credentials of another account (here
+    // the spec names a management account the test's credentials are not) read nothing and say why,
+    // instead of reporting every other account's spend as $0.
+    let mut elsewhere = org.clone();
+    elsewhere.spec.organization.management_account_id = "111122223333".into();
+    let refused = run_org(&elsewhere, &deps, &OrgOptions::new(&elsewhere, Mode::Plan, now)).await;
+    let failure = refused.cost_failure.as_ref().expect("the cost stage fails");
+    assert!(
+        failure.message.contains(&format!(
+            "read in account {MANAGEMENT}, not the organisation's management account 111122223333"
+        )),
+        "{}",
+        failure.message
+    );
+    assert_eq!(refused.ce_requests_this_run, 0);
+    assert_eq!(refused.calls.get("costexplorer:GetCostAndUsage"), None);
+
     // Each report holds its own account's spend only: account i spent (i + 0.10) × 10 days.
     for (i, item) in plan.items.iter().enumerate() {
         let cost = item.cost.as_ref().unwrap();

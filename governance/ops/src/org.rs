@@ -14,7 +14,8 @@
 //! (access denied, throttled past the retries) stops the command before anything is governed.
 //!
 //! The credentials the command runs with are governance's own (in the management account, or a
-//! delegated account trusted by every member role): see `docs/organisation.md`.
+//! delegated account trusted by every member role; Cost Explorer is read only with the management
+//! account's — the cost stage checks the caller's account): see `docs/organisation.md`.
 
 use std::path::PathBuf;
 

@@ -345,7 +345,15 @@ pub async fn plan_handler(
     let management = counter.attach(&deps.deps.management);
     let ledger = Ledger::new(management.dynamodb.clone(), &org.spec.organization.ledger_table);
     record_membership(&ledger, org, now).await?;
-    let cost = read_org_cost(org, &management, &ledger, &options, CostSource::CostExplorer).await;
+    let cost = read_org_cost(
+        org,
+        &deps.deps.base,
+        &management,
+        &ledger,
+        &options,
+        CostSource::CostExplorer,
+    )
+    .await;
     if let Some(f) = &cost.failure {
         tracing::error!(class = f.class.map_or("unclassified", ErrorClass::as_str), error = %f.message,
             "the organisation's cost was not read: the reports are skipped, dashboards and alarms still run");
@@ -461,6 +469,7 @@ pub async fn account_handler_until(
     let linked = if request.cost_read {
         let cost = read_org_cost(
             org,
+            &deps.deps.base,
             &deps.deps.management,
             &ledger,
             &options,
@@ -699,7 +708,17 @@ pub async fn summary_handler(
     let cost = match (request.cost_failure, request.cost_read) {
         (Some(failure), _) => OrgCost::failed(failure),
         (None, false) => OrgCost::skipped(),
-        (None, true) => read_org_cost(org, &management, &ledger, &options, CostSource::TodaysCache).await,
+        (None, true) => {
+            read_org_cost(
+                org,
+                &deps.deps.base,
+                &management,
+                &ledger,
+                &options,
+                CostSource::TodaysCache,
+            )
+            .await
+        }
     };
     let stored: Vec<(String, ItemOutcome)> = snapshots(
         &ledger,

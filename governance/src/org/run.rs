@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alarms::catalogue::Severity;
-use aws_error::ErrorClass;
+use aws_error::{AwsCallError, ErrorClass};
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 use chrono::{DateTime, Utc};
@@ -559,10 +559,52 @@ impl OrgCost {
     }
 }
 
+/// Cost Explorer answers for the whole organisation only in its management (payer) account: read in a
+/// member or a delegated administrator account, every other account's spend would come back as $0 and
+/// be reported so. The credentials' account (`sts:GetCallerIdentity`) must be the spec's
+/// `management_account_id`.
+///
+/// # Errors
+/// A [`Stage::Cost`] failure naming both accounts, or the failed call.
+pub async fn check_payer(base: &SdkConfig, org: &Organization) -> Result<(), Failure> {
+    let o = &org.spec.organization;
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(base)
+            .region(aws_config::Region::new(o.region.clone()))
+            .build(),
+    );
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(AwsCallError::of("STS", "GetCallerIdentity"))
+        .map_err(|e| Failure {
+            stage: Stage::Cost,
+            class: Some(e.class()),
+            message: format!("cannot tell which account reads Cost Explorer: {e}"),
+        })?;
+    match identity.account() {
+        Some(account) if account == o.management_account_id => Ok(()),
+        other => Err(Failure {
+            stage: Stage::Cost,
+            class: None,
+            message: format!(
+                "Cost Explorer would be read in account {}, not the organisation's management account {} \
+                 ([organization].management_account_id): only the payer sees every member's spend — run \
+                 with the management account's credentials",
+                other.unwrap_or("?"),
+                o.management_account_id
+            ),
+        }),
+    }
+}
+
 /// Stage 1: the organisation's cost over the window every item's report needs, from `source`; a
-/// failure is returned in [`OrgCost::failure`], never raised (dashboards and alarms still run).
+/// failure is returned in [`OrgCost::failure`], never raised (dashboards and alarms still run). A read
+/// from Cost Explorer is made only with the payer's credentials ([`check_payer`] on `base`).
 pub async fn read_org_cost(
     org: &Organization,
+    base: &SdkConfig,
     management: &AwsClients,
     ledger: &Ledger,
     options: &OrgOptions,
@@ -570,6 +612,11 @@ pub async fn read_org_cost(
 ) -> OrgCost {
     if !options.cost {
         return OrgCost::skipped();
+    }
+    if source == CostSource::CostExplorer
+        && let Err(f) = check_payer(base, org).await
+    {
+        return OrgCost::failed(f);
     }
     let o = &org.spec.organization;
     let today = options.as_of.date_naive();
@@ -639,7 +686,15 @@ pub async fn run_org(org: &Organization, deps: &OrgDeps, options: &OrgOptions) -
         management.dynamodb.clone(),
         &org.spec.organization.ledger_table,
     ));
-    let cost = read_org_cost(org, &management, &ledger, options, CostSource::CostExplorer).await;
+    let cost = read_org_cost(
+        org,
+        &deps.base,
+        &management,
+        &ledger,
+        options,
+        CostSource::CostExplorer,
+    )
+    .await;
     let items: Vec<&OrgItem> = org.items.iter().collect();
     let outcomes = govern_items(org, deps, options, &items, &ledger, cost.linked()).await;
     finish(
