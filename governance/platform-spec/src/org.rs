@@ -489,13 +489,8 @@ pub(crate) fn validate_account(
         ),
         Ok(_) => {}
     }
-    if let Some(ext) = &account.external_id
-        && !(2..=1224).contains(&ext.len())
-    {
-        bad(
-            at("external_id"),
-            "expected 2..=1224 characters (sts:ExternalId)".into(),
-        );
+    if let Some(problem) = account.external_id.as_deref().and_then(external_id_problem) {
+        bad(at("external_id"), problem);
     }
     if account.platforms.is_empty() {
         bad(at("platforms"), "expected at least one platform spec file".into());
@@ -578,6 +573,23 @@ pub(crate) fn validate_account(
         });
     }
     items
+}
+
+/// What is wrong with an `sts:AssumeRole` `ExternalId`: 2..=1224 characters of letters, digits and
+/// `_ + = , . @ : / -` (STS's pattern `[\w+=,.@:\/-]*`); STS refuses anything else at every run.
+pub(crate) fn external_id_problem(ext: &str) -> Option<String> {
+    if !(2..=1224).contains(&ext.len()) {
+        return Some(format!(
+            "expected 2..=1224 characters (sts:ExternalId), found {}",
+            ext.len()
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
+    ext.chars().find(|c| !allowed(*c)).map(|c| {
+        format!(
+            "{c:?} is not allowed in sts:ExternalId (letters, digits and _ + = , . @ : / - only; no spaces)"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -803,6 +815,29 @@ platforms = ["collectiq-dev.toml"]
         ] {
             assert!(text.contains(want), "{want} in\n{text}");
         }
+    }
+
+    /// STS refuses an ExternalId outside its pattern at every AssumeRole: refused at the spec instead.
+    #[test]
+    fn an_external_id_sts_would_refuse_is_refused_at_its_line() {
+        let account = |ext: &str| {
+            format!(
+                "{HEAD}[[accounts]]\nid = \"345678901234\"\nname = \"bb\"\nrole_arn = \"arn:aws:iam::345678901234:role/m\"\n\
+                 external_id = \"{ext}\"\nplatforms = [\"budgetbuddy-prod.toml\"]\n"
+            )
+        };
+        for (ext, want) in [
+            ("team a id", "' ' is not allowed in sts:ExternalId"),
+            ("x", "expected 2..=1224 characters (sts:ExternalId), found 1"),
+            ("ünïcode", "'ü' is not allowed"),
+        ] {
+            let text = parse_org(&account(ext), "org.toml", &platforms())
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains("org.toml:11: accounts[0].external_id: "), "{text}");
+            assert!(text.contains(want), "{ext}: {text}");
+        }
+        parse_org(&account("acme:gov/2026_a+b=c,d.e@f-g"), "org.toml", &platforms()).unwrap();
     }
 
     #[test]

@@ -173,7 +173,12 @@ pub fn rollup(
     untagged.sort_by(|x, y| y.usd.cmp(&x.usd).then(x.account_id.cmp(&y.account_id)));
 
     let mut burn = burn.to_vec();
-    burn.sort_by(|x, y| y.tier_pct.cmp(&x.tier_pct).then(x.item.cmp(&y.item)));
+    // Items without a report first (nothing is known of them: they need a look), then by tier.
+    burn.sort_by(|x, y| {
+        (x.tier_pct.is_some(), std::cmp::Reverse(x.tier_pct))
+            .cmp(&(y.tier_pct.is_some(), std::cmp::Reverse(y.tier_pct)))
+            .then(x.item.cmp(&y.item))
+    });
     OrgRollup {
         organization: organization.to_owned(),
         date,
@@ -192,6 +197,8 @@ fn usd(d: Decimal) -> String {
 
 fn tier_label(b: &ItemBurn) -> String {
     match (b.tier_pct, &b.missing) {
+        // A report with no budget to measure against is not "ok": nothing was compared.
+        (Some(0), _) if b.actual_pct.is_none() => "no budget".to_owned(),
         (Some(0), _) => "ok".to_owned(),
         (Some(t), _) => format!("≥{t}%"),
         (None, Some(why)) => format!("no report ({why})"),
@@ -313,12 +320,18 @@ impl OrgRollup {
     /// `collectiq-group: $1,234.56 month to date across 4 accounts`.
     #[must_use]
     pub fn headline(&self) -> String {
+        let failed = self.burn.iter().filter(|b| b.tier_pct.is_none()).count();
         format!(
-            "{}: {} month to date, {} platform(s), {} at or over 80% of budget",
+            "{}: {} month to date, {} platform(s), {} at or over 80% of budget{}",
             self.organization,
             usd(self.month_to_date_usd),
             self.burn.len(),
-            self.burn.iter().filter(|b| b.tier_pct.unwrap_or(0) >= 80).count()
+            self.burn.iter().filter(|b| b.tier_pct.unwrap_or(0) >= 80).count(),
+            if failed > 0 {
+                format!(", {failed} without a report")
+            } else {
+                String::new()
+            }
         )
     }
 
@@ -351,15 +364,21 @@ impl OrgRollup {
         }];
         for (title, lines) in self.sections() {
             let mut body = format!("*{title}*\n```");
+            let mut shown = 0;
             for l in lines.iter().take(20) {
                 // Service names, account names and AWS error messages: text, never markup (a backtick
                 // would end the code block, `<!channel>` would ping the channel).
                 let l = cost::slack::escape(l);
-                if body.len() + l.len() > 2_900 {
+                if body.len() + l.len() > 2_850 {
                     break;
                 }
                 body.push_str(&l);
                 body.push('\n');
+                shown += 1;
+            }
+            // What did not fit is counted, never silently dropped (the terminal and JSON list it all).
+            if shown < lines.len() {
+                body.push_str(&format!("… and {} more\n", lines.len() - shown));
             }
             body.push_str("```");
             blocks.push(Block::Section {
@@ -556,6 +575,36 @@ mod tests {
             "{}",
             quiet.render_text()
         );
+    }
+
+    /// An item without a report is listed first and counted in the headline, never pushed past the
+    /// Slack section's cut; one whose report found no budget reads "no budget", not "ok"; what does not
+    /// fit a section is counted.
+    #[test]
+    fn failed_items_lead_and_nothing_is_cut_silently() {
+        let item = |n: usize, tier: Option<u32>, actual: Option<i64>| ItemBurn {
+            item: format!("{:012}/p{n:02}-prod", n),
+            account_id: format!("{:012}", n),
+            tier_pct: tier,
+            actual_pct: actual.map(Decimal::from),
+            missing: tier.is_none().then(|| "assume role: AccessDenied".to_owned()),
+            firing: Vec::new(),
+        };
+        let mut burn: Vec<ItemBurn> = (1..=24).map(|n| item(n, Some(0), Some(10))).collect();
+        burn.push(item(25, None, None));
+        burn.push(item(26, Some(0), None));
+        let r = rollup("acme", d("2026-12-10"), &cost(), &BTreeMap::new(), &burn, 2);
+        assert_eq!(r.burn[0].item, "000000000025/p25-prod", "the failed item first");
+        assert!(r.headline().ends_with(", 1 without a report"), "{}", r.headline());
+        let text = r.render_text();
+        assert!(text.contains("000000000026/p26-prod no budget"), "{text}");
+        let slack = serde_json::to_string(&r.render_slack()).unwrap();
+        assert!(
+            slack.contains("000000000025/p25-prod no report (assume role: AccessDenied)"),
+            "{slack}"
+        );
+        assert!(slack.contains("… and 6 more"), "{slack}");
+        assert!(cost::slack::validate(&r.render_slack()).is_empty());
     }
 
     /// A Cost Explorer service name is not ours: markup in it stays text in the roll-up's code blocks.

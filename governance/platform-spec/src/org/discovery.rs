@@ -304,13 +304,8 @@ pub(super) fn validate_discovery(d: &DiscoverySpec, bad: &mut impl FnMut(String,
             format!("the role path in {r:?} may hold only letters, digits and + = , . @ _ - /"),
         );
     }
-    if let Some(ext) = &d.external_id
-        && !(2..=1224).contains(&ext.len())
-    {
-        bad(
-            "discovery.external_id".into(),
-            "expected 2..=1224 characters (sts:ExternalId)".into(),
-        );
+    if let Some(problem) = d.external_id.as_deref().and_then(super::external_id_problem) {
+        bad("discovery.external_id".into(), problem);
     }
 }
 
