@@ -333,11 +333,13 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         self.read_counting(start, end, now, &mut 0).await
     }
 
-    fn quota(&self, today: NaiveDate) -> CeQuota<'_, L> {
+    /// The daily cap counts the requests of the real day (UTC), whatever day a report is for: a run
+    /// with `--date` in the past pays today, as the single-account pass counts it.
+    fn quota(&self) -> CeQuota<'_, L> {
         CeQuota {
             ledger: self.ledger,
             pk: org_ce_counter(self.org_name),
-            day: today.to_string(),
+            day: Utc::now().date_naive().to_string(),
             cap: self.cap,
         }
     }
@@ -390,7 +392,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         Ok(Some(PayerRead {
             cost: LinkedCost { days },
             ce_requests_this_run: 0,
-            ce_requests_today: self.quota(today).used().await?,
+            ce_requests_today: self.quota().used().await?,
             cached: true,
         }))
     }
@@ -412,7 +414,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         }
         let today = now.date_naive();
         let pk = cache_pk(self.org_name);
-        let quota = self.quota(today);
+        let quota = self.quota();
         let marker = format!("{today}#window");
         let before = *sent;
         // Settled days from earlier reads; Cost Explorer only from the first day that is not one.
@@ -811,11 +813,11 @@ mod tests {
         assert_eq!(sent, 1);
         assert_eq!(
             ledger
-                .counter(&org_ce_counter("acme"), "2026-12-10")
+                .counter(&org_ce_counter("acme"), &Utc::now().date_naive().to_string())
                 .await
                 .unwrap(),
             1,
-            "the day's counter holds the one billed request"
+            "the real day's counter holds the one billed request (the report's day is {now})"
         );
     }
 

@@ -663,7 +663,7 @@ pub async fn read_org_cost(
             failed_ce: (
                 sent,
                 ledger
-                    .counter(&org_ce_counter(&o.name), &today.to_string())
+                    .counter(&org_ce_counter(&o.name), &Utc::now().date_naive().to_string())
                     .await
                     .unwrap_or(u64::from(sent)),
             ),
