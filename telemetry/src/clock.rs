@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of wall-clock time. Inject [`FixedClock`] in tests; production uses [`SystemClock`].
@@ -177,25 +177,39 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
 }
 
-thread_local! {
-    static RNG: Cell<u64> = Cell::new({
-        let mut h = RandomState::new().build_hasher();
-        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
-        h.finish() | 1
-    });
+/// The per-thread source of [`random_u64`]: a secret SipHash key and a counter.
+struct RandomSource {
+    /// std's `RandomState`: a 128-bit SipHash-1-3 key drawn from the OS's randomness for each thread.
+    key: RandomState,
+    counter: Cell<u64>,
 }
 
-/// A fast non-cryptographic random `u64` (xorshift64*, per thread, randomly seeded).
-/// Used for sampling decisions and X-Ray ids, where unpredictability is not a security property.
+thread_local! {
+    static RNG: RandomSource = RandomSource {
+        key: RandomState::new(),
+        counter: Cell::new(0),
+    };
+}
+
+/// A random `u64`: SipHash-1-3 (std's `RandomState`, keyed from the OS's randomness per thread) of
+/// a per-thread counter. Used for sampling decisions and for span and trace ids, which leave the
+/// process (a span id goes out as `Parent=` on every traced call): an id seen must not give away
+/// the ones after it. A plain generator's output does (xorshift64*'s is its state times a constant,
+/// so one id predicts every later id on its thread); a keyed hash of a counter cannot be run back
+/// to its key or forward without it, and costs a few nanoseconds.
 #[must_use]
 pub fn random_u64() -> u64 {
-    RNG.with(|c| {
-        let mut x = c.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        c.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    let draw = |r: &RandomSource| {
+        let n = r.counter.get().wrapping_add(1);
+        r.counter.set(n);
+        r.key.hash_one(n)
+    };
+    // During a thread's teardown (a value dropped after the thread local): a fresh key, used once.
+    RNG.try_with(draw).unwrap_or_else(|_| {
+        draw(&RandomSource {
+            key: RandomState::new(),
+            counter: Cell::new(0),
+        })
     })
 }
 
@@ -267,6 +281,34 @@ mod tests {
         assert!(sample(1.0));
         let hits = (0..10_000).filter(|_| sample(0.5)).count();
         assert!((4_000..6_000).contains(&hits), "{hits}");
+    }
+
+    /// An id sent out (a span id in `Parent=`) must not give away the ones after it. With xorshift64*
+    /// the output times the inverse of its multiplier is the state, and the state's xorshift step
+    /// times the multiplier is the next output.
+    #[test]
+    fn one_output_does_not_predict_the_next() {
+        const C: u64 = 0x2545_F491_4F6C_DD1D;
+        // C is odd: its inverse modulo 2^64 by Newton's iteration.
+        let mut c_inv: u64 = C;
+        for _ in 0..6 {
+            c_inv = c_inv.wrapping_mul(2u64.wrapping_sub(C.wrapping_mul(c_inv)));
+        }
+        assert_eq!(C.wrapping_mul(c_inv), 1);
+        let xorshift_star = |mut x: u64| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(C)
+        };
+        let mut predicted = 0;
+        for _ in 0..1000 {
+            let (a, b) = (random_u64(), random_u64());
+            if xorshift_star(a.wrapping_mul(c_inv)) == b {
+                predicted += 1;
+            }
+        }
+        assert_eq!(predicted, 0, "every next output followed from the one before");
     }
 
     #[test]

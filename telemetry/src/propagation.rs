@@ -13,7 +13,8 @@
 //!
 //! Inside Lambda the invocation's parent is Lambda's own segment (`context.xray_trace_id`); a context
 //! found in the event is the parent only when Lambda gave none ([`event_parent`]), or first when
-//! `OTEL_PROPAGATORS` leaves out `xray-lambda` ([`event_parent_for`], [`Propagators`]).
+//! `OTEL_PROPAGATORS` leaves out `xray-lambda` ([`event_parent_for`], [`Propagators`]); the event is
+//! read only through the propagators `OTEL_PROPAGATORS` names ([`event_context_for`]).
 
 use crate::xray::{OutgoingContext, Sampled, TraceHeader};
 use opentelemetry::{SpanId, TraceId};
@@ -293,7 +294,8 @@ fn from_xray(text: &str, source: &'static str) -> Option<EventContext> {
 }
 
 /// The trace context an event carries, W3C first (a `traceparent` names the caller's own span), then
-/// X-Ray. `None` when the event carries none, or only malformed ones.
+/// X-Ray. `None` when the event carries none, or only malformed ones. This is
+/// [`event_context_for`] with both propagators on (the default).
 ///
 /// ```
 /// use serde_json::json;
@@ -307,22 +309,46 @@ fn from_xray(text: &str, source: &'static str) -> Option<EventContext> {
 /// ```
 #[must_use]
 pub fn event_context(event: &serde_json::Value) -> Option<EventContext> {
+    event_context_for(event, Propagators::default())
+}
+
+/// The trace context an event carries under `propagators`: W3C (`traceparent`, `tracestate`) only
+/// when `tracecontext` is on, X-Ray (`X-Amzn-Trace-Id`, `AWSTraceHeader`, `trace-header`) only when
+/// `xray` (or `xray-lambda`) is; W3C first when both are. `none` reads nothing, as the OpenTelemetry
+/// specification's `none` ("no automatically configured propagator") requires.
+///
+/// ```
+/// use serde_json::json;
+/// use telemetry::propagation::{Propagators, event_context_for};
+/// let api = json!({"headers": {
+///     "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+///     "x-amzn-trace-id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}});
+/// assert_eq!(event_context_for(&api, Propagators::parse("xray")).unwrap().source, "headers.x-amzn-trace-id");
+/// assert_eq!(event_context_for(&api, Propagators::parse("none")), None);
+/// ```
+#[must_use]
+pub fn event_context_for(event: &serde_json::Value, propagators: Propagators) -> Option<EventContext> {
+    let (w3c, xray) = (propagators.tracecontext, propagators.xray);
+    if !(w3c || xray) {
+        return None;
+    }
     if let Some(headers) = event.get("headers") {
-        let ts = header_ci(headers, TRACESTATE);
-        if let Some(cx) =
-            header_ci(headers, TRACEPARENT).and_then(|tp| from_w3c(tp, ts, "headers.traceparent"))
+        if w3c
+            && let Some(cx) = header_ci(headers, TRACEPARENT)
+                .and_then(|tp| from_w3c(tp, header_ci(headers, TRACESTATE), "headers.traceparent"))
         {
             return Some(cx);
         }
-        if let Some(cx) =
-            header_ci(headers, XRAY_HEADER).and_then(|h| from_xray(h, "headers.x-amzn-trace-id"))
+        if xray
+            && let Some(cx) =
+                header_ci(headers, XRAY_HEADER).and_then(|h| from_xray(h, "headers.x-amzn-trace-id"))
         {
             return Some(cx);
         }
     }
     if let Some(record) = crate::context::json_path(event, &["Records", "0"])
         && is_sqs(record)
-        && let Some(cx) = sqs_record_context(record)
+        && let Some(cx) = sqs_record_context(record, propagators)
     {
         return Some(cx);
     }
@@ -330,17 +356,19 @@ pub fn event_context(event: &serde_json::Value) -> Option<EventContext> {
         && let Some(detail) = event.get("detail")
     {
         let ts = detail.get(TRACESTATE).and_then(serde_json::Value::as_str);
-        if let Some(cx) = detail
-            .get(TRACEPARENT)
-            .and_then(serde_json::Value::as_str)
-            .and_then(|tp| from_w3c(tp, ts, "detail.traceparent"))
+        if w3c
+            && let Some(cx) = detail
+                .get(TRACEPARENT)
+                .and_then(serde_json::Value::as_str)
+                .and_then(|tp| from_w3c(tp, ts, "detail.traceparent"))
         {
             return Some(cx);
         }
-        if let Some(cx) = detail
-            .get("trace-header")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|h| from_xray(h, "detail.trace-header"))
+        if xray
+            && let Some(cx) = detail
+                .get("trace-header")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|h| from_xray(h, "detail.trace-header"))
         {
             return Some(cx);
         }
@@ -353,8 +381,9 @@ fn is_sqs(record: &serde_json::Value) -> bool {
 }
 
 /// One SQS record's trace context: an OpenTelemetry producer's `traceparent` message attribute,
-/// else the `AWSTraceHeader` system attribute SQS fills from the sender's X-Ray context.
-fn sqs_record_context(record: &serde_json::Value) -> Option<EventContext> {
+/// else the `AWSTraceHeader` system attribute SQS fills from the sender's X-Ray context; each only
+/// when its propagator is on.
+fn sqs_record_context(record: &serde_json::Value, propagators: Propagators) -> Option<EventContext> {
     let attr = |name: &str| {
         record
             .get("messageAttributes")?
@@ -363,10 +392,14 @@ fn sqs_record_context(record: &serde_json::Value) -> Option<EventContext> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .and_then(|(_, v)| v.get("stringValue")?.as_str())
     };
-    if let Some(cx) =
-        attr(TRACEPARENT).and_then(|tp| from_w3c(tp, attr(TRACESTATE), "messageAttributes.traceparent"))
+    if propagators.tracecontext
+        && let Some(cx) =
+            attr(TRACEPARENT).and_then(|tp| from_w3c(tp, attr(TRACESTATE), "messageAttributes.traceparent"))
     {
         return Some(cx);
+    }
+    if !propagators.xray {
+        return None;
     }
     crate::context::json_path(record, &["attributes", "AWSTraceHeader"])
         .and_then(serde_json::Value::as_str)
@@ -409,7 +442,7 @@ pub fn sqs_message_links(event: &serde_json::Value) -> (Vec<MessageLink>, usize)
     let mut links = Vec::new();
     let mut left_out = 0;
     for record in records.iter().filter(|r| is_sqs(r)) {
-        let Some(context) = sqs_record_context(record) else {
+        let Some(context) = sqs_record_context(record, Propagators::default()) else {
             continue;
         };
         if links.len() == MAX_LINKS {
@@ -444,7 +477,8 @@ pub fn event_parent(lambda_header: Option<&str>, event: &serde_json::Value) -> (
 
 /// [`event_parent`] under `propagators`: with `xray-lambda` (the default) Lambda's header wins
 /// whenever it parses; without it the event's own context does (its `tracestate` kept), and Lambda's
-/// header only when the event carries none. The AWS Lambda conventions' "API Gateway request proxy
+/// header only when the event carries none. The event is read only through the propagators named
+/// ([`event_context_for`]): `xray` alone never takes a `traceparent`, `none` never reads the event. The AWS Lambda conventions' "API Gateway request proxy
 /// (Lambda tracing passive)" example: the function span's parent is the caller's `traceparent`.
 ///
 /// ```
@@ -481,7 +515,7 @@ pub(crate) fn event_parent_parsed<'a>(
     {
         return (Cow::Borrowed(h), None, Some(parsed));
     }
-    match event_context(event) {
+    match event_context_for(event, propagators) {
         Some(cx) => (Cow::Owned(cx.header.to_string()), cx.tracestate, None),
         None => (Cow::Borrowed(lambda_header.unwrap_or_default()), None, None),
     }
@@ -498,7 +532,9 @@ pub(crate) fn event_parent_parsed<'a>(
 /// Incoming, `xray-lambda` (and the default) makes Lambda's own trace header the invocation's parent
 /// whenever it parses, as the AWS Lambda semantic conventions define that propagator; a list without
 /// it ("when OpenTelemetry is reporting traces to another system besides AWS X-Ray, users SHOULD NOT
-/// use `xray-lambda`") takes the event's own context first ([`event_parent_for`]).
+/// use `xray-lambda`") takes the event's own context first ([`event_parent_for`]), read only through
+/// the propagators named: `traceparent` with `tracecontext`, X-Ray headers with `xray`; with neither
+/// (`none`, `baggage`) the event is not read and Lambda's header is the parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Propagators {
     /// `X-Amzn-Trace-Id` (`xray`, `xray-lambda`).
@@ -686,6 +722,59 @@ mod tests {
             event_parent_for(Some(lambda), &json!({}), Propagators::parse("tracecontext")).0,
             lambda
         );
+    }
+
+    /// `OTEL_PROPAGATORS` decides what is read from the event too (OpenTelemetry SDK configuration:
+    /// `none` is "no automatically configured propagator"): with `none` a caller's `traceparent`
+    /// is not a context and Lambda's header is the parent; with `xray` only, the event's X-Ray header
+    /// is taken and its `traceparent` ignored.
+    #[test]
+    fn incoming_context_is_read_only_through_the_configured_propagators() {
+        let lambda = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0";
+        let event_xray = "Root=1-6a1b2c3d-0123456789abcdef01234567;Parent=1a2b3c4d5e6f7081;Sampled=1";
+        let only_w3c = json!({"headers": {"traceparent": SPEC, "tracestate": "congo=t61rcWkgMzE"}});
+        assert_eq!(
+            event_parent_for(Some(lambda), &only_w3c, Propagators::parse("none")),
+            (lambda.to_owned(), None)
+        );
+        assert_eq!(event_context_for(&only_w3c, Propagators::parse("none")), None);
+        assert_eq!(event_context_for(&only_w3c, Propagators::parse("xray")), None);
+
+        let both = json!({"headers": {"traceparent": SPEC, "X-Amzn-Trace-Id": event_xray}});
+        let (parent, state) = event_parent_for(Some(lambda), &both, Propagators::parse("xray"));
+        assert_eq!(parent, event_xray);
+        assert_eq!(state, None);
+        // `tracecontext` only: the X-Ray header of the event is not read.
+        let xray_only_event = json!({"headers": {"x-amzn-trace-id": event_xray}});
+        assert_eq!(
+            event_parent_for(Some(lambda), &xray_only_event, Propagators::parse("tracecontext")).0,
+            lambda
+        );
+        // SQS and EventBridge follow the same rule.
+        let sqs = json!({"Records": [{"eventSource": "aws:sqs",
+            "attributes": {"AWSTraceHeader": event_xray},
+            "messageAttributes": {"traceparent": {"stringValue": SPEC, "dataType": "String"}}}]});
+        assert_eq!(
+            event_context_for(&sqs, Propagators::parse("xray"))
+                .unwrap()
+                .source,
+            "attributes.AWSTraceHeader"
+        );
+        assert_eq!(event_context_for(&sqs, Propagators::parse("none")), None);
+        let eb =
+            json!({"detail-type": "CardValued", "detail": {"traceparent": SPEC, "trace-header": event_xray}});
+        assert_eq!(
+            event_context_for(&eb, Propagators::parse("xray")).unwrap().source,
+            "detail.trace-header"
+        );
+        assert_eq!(
+            event_context_for(&eb, Propagators::parse("tracecontext"))
+                .unwrap()
+                .source,
+            "detail.traceparent"
+        );
+        // Without Lambda's header, `none` leaves the invocation without a parent.
+        assert_eq!(event_parent_for(None, &both, Propagators::parse("none")).0, "");
     }
 
     /// `OTEL_PROPAGATORS` decides the outgoing headers; unset, empty or unknown keeps both.

@@ -847,4 +847,67 @@ mod tests {
         held.increment(1);
         assert_eq!(rec.flush().values, 1);
     }
+
+    /// A dimension value past `max_values_per_key` is folded into `other`; the keys it came with do
+    /// not each keep a cell of their own (2000 distinct model ids are 2 admitted values and `other`),
+    /// and `other` carries every folded value, from counters, gauges and histograms alike.
+    #[test]
+    fn folded_dimension_values_share_one_cell() {
+        let out = SharedBuffer::default();
+        let rec = EmfBuilder::new()
+            .allow_dimensions("M", ["model"])
+            .allow_dimensions("G", ["model"])
+            .allow_dimensions("H", ["model"])
+            .max_values_per_key(2)
+            .with_writer(out.clone())
+            .build()
+            .unwrap();
+        let record = || {
+            metrics::with_local_recorder(&rec, || {
+                for i in 0..2000 {
+                    let model = format!("model-{i}");
+                    metrics::counter!("M", "model" => model.clone()).increment(1);
+                    metrics::gauge!("G", "model" => model.clone()).set(f64::from(i));
+                    metrics::histogram!("H", "model" => model).record(1.0);
+                }
+            });
+        };
+        record();
+        let report = rec.flush();
+        let cells = || {
+            let c = read(&rec.inner.cells);
+            (c.counters.len(), c.gauges.len(), c.histograms.len())
+        };
+        assert!(
+            cells().0 <= 3 && cells().1 <= 3 && cells().2 <= 3,
+            "{:?}",
+            cells()
+        );
+        assert!(read(&rec.inner.counters).len() <= 3);
+        assert!(read(&rec.inner.histograms).len() <= 3);
+        let other = |ds: &[Value], name: &str| -> Vec<f64> {
+            ds.iter()
+                .filter(|d| d["model"] == "other")
+                .filter_map(|d| d.get(name))
+                .flat_map(|v| match v {
+                    Value::Array(a) => a.iter().filter_map(Value::as_f64).collect(),
+                    v => v.as_f64().into_iter().collect::<Vec<f64>>(),
+                })
+                .collect()
+        };
+        let ds = docs(&out);
+        assert_eq!(other(&ds, "M"), [1998.0], "{report:?}");
+        assert_eq!(other(&ds, "G"), [1999.0], "the last value set");
+        assert_eq!(other(&ds, "H"), vec![1.0; 1998], "every value kept");
+        // Again: still three cells each, none new.
+        out.clear();
+        record();
+        rec.flush();
+        assert!(
+            cells().0 <= 3 && cells().1 <= 3 && cells().2 <= 3,
+            "{:?}",
+            cells()
+        );
+        assert_eq!(other(&docs(&out), "M"), [1998.0]);
+    }
 }

@@ -10,13 +10,13 @@ use super::document::{
     MAX_DIMENSIONS, MAX_PROPERTY_CHARS, is_valid_dimension_name, is_valid_dimension_value,
     is_valid_metric_name,
 };
-use super::guard::CardinalityGuard;
+use super::guard::{CardinalityGuard, OVERFLOW_VALUE};
 use super::json::{self, MetricFragments};
 use super::scratch::Scratch;
 use super::series::{Group, GroupKey, Series, unit_index};
 use super::units::EmfUnit;
 use crate::clock::Clock;
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, SharedString, Unit};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
@@ -228,21 +228,38 @@ impl Inner {
         if let Some(c) = w.get(key) {
             return Arc::clone(c);
         }
-        let cell = Arc::new(make(self.resolve(key)));
-        w.insert(key.clone(), Arc::clone(&cell));
+        let (series, folded) = self.resolve(key);
+        // A key with a dimension value folded into `other` takes the cell of its folded key: one cell
+        // per series written, not one per value past the guard's limit (kept forever, since a
+        // folded key has no property the sweep would forget it by). Such a key is looked up again
+        // on each registration; only keys past the limit pay that.
+        let key = match folded {
+            Some(folded) => {
+                if let Some(c) = w.get(&folded) {
+                    return Arc::clone(c);
+                }
+                folded
+            }
+            None => key.clone(),
+        };
+        let cell = Arc::new(make(series));
+        w.insert(key, Arc::clone(&cell));
         list(&mut write(&self.cells)).push(Arc::clone(&cell));
         self.registered.fetch_add(1, Ordering::Relaxed);
         cell
     }
 
-    /// Everything about a key that does not change between flushes.
-    fn resolve(&self, key: &Key) -> Arc<Series> {
+    /// Everything about a key that does not change between flushes; and, when the cardinality guard
+    /// folded one of its dimension values into `other`, the key with those values folded.
+    fn resolve(&self, key: &Key) -> (Arc<Series>, Option<Key>) {
         let cfg = &self.cfg;
         let name = key.name();
         let mut dims = cfg.default_dimensions.clone();
         let mut label_dims: Vec<(String, String)> = Vec::new();
         let mut props: Vec<(String, String)> = Vec::new();
-        for label in key.labels() {
+        // Indices of the labels whose values were folded.
+        let mut folded: Vec<usize> = Vec::new();
+        for (index, label) in key.labels().enumerate() {
             let (k, v) = (label.key(), label.value());
             let taken = |k: &str, dims: &[(String, String)], more: &[(String, String)]| {
                 dims.iter().chain(more).any(|(d, _)| d == k)
@@ -254,7 +271,11 @@ impl Inner {
                 && k != name
                 && !taken(k, &dims, &label_dims);
             if is_dim {
-                label_dims.push((k.to_owned(), cfg.guard.admit(name, k, v).to_owned()));
+                let admitted = cfg.guard.admit(name, k, v);
+                if admitted != v {
+                    folded.push(index);
+                }
+                label_dims.push((k.to_owned(), admitted.to_owned()));
             } else if is_valid_dimension_name(k) && k != name && !taken(k, &dims, &props) {
                 props.push((k.to_owned(), truncate(v)));
             }
@@ -308,7 +329,21 @@ impl Inner {
         if series.ordinal == next_series {
             interner.next_series = next_series + 1;
         }
-        series
+        let folded_key = (!folded.is_empty()).then(|| {
+            let labels: Vec<Label> = key
+                .labels()
+                .enumerate()
+                .map(|(i, l)| {
+                    if folded.contains(&i) {
+                        Label::new(l.key().to_owned(), OVERFLOW_VALUE)
+                    } else {
+                        l.clone()
+                    }
+                })
+                .collect();
+            Key::from_parts(name.to_owned(), labels)
+        });
+        (series, folded_key)
     }
 }
 

@@ -1071,6 +1071,21 @@ mod tests {
         let active = run(Propagators::default());
         assert_eq!(format!("{:016x}", active.parent_span_id), "53995c3f42cd8ad8");
         assert!(active.links.is_empty(), "{:?}", active.links);
+        // `none` reads no context from the event, `xray` no `traceparent`: Lambda's segment is the
+        // parent, nothing linked.
+        for propagators in ["none", "xray"] {
+            let lambda_only = run(Propagators::parse(propagators));
+            assert_eq!(
+                format!("{:016x}", lambda_only.parent_span_id),
+                "53995c3f42cd8ad8",
+                "{propagators}"
+            );
+            assert!(
+                lambda_only.links.is_empty(),
+                "{propagators}: {:?}",
+                lambda_only.links
+            );
+        }
     }
 
     /// Links stay within the SDK's limit (128) whoever adds them: Lambda's own context first, then an SQS

@@ -68,8 +68,22 @@ impl ErrorValue {
     }
 }
 
+/// The kind printed when the redactor would change the real one.
+const ERROR_KIND_FALLBACK: &str = "Error";
+
+/// `kind` as printed under `red`: itself when `red` leaves it unchanged, else `Error`. The kind is
+/// read from the error's `Debug`, which may start with a credential (an enum variant named after a
+/// token, a `Debug` that prints the key first); half a type name is no use, so it goes whole.
+fn printed_kind<'a>(kind: &'a str, red: &Redactor, budget: &ScanBudget) -> &'a str {
+    match red.redact_within(kind, budget) {
+        std::borrow::Cow::Borrowed(_) => kind,
+        std::borrow::Cow::Owned(_) => ERROR_KIND_FALLBACK,
+    }
+}
+
 /// The error's type as far as `dyn Error` reveals it: the leading identifier of its `Debug` output
-/// (`NotFound { .. }` → `NotFound`, `Os { .. }` → `Os`), or `Error` if there is none.
+/// (`NotFound { .. }` → `NotFound`, `Os { .. }` → `Os`), or `Error` if there is none. Printed only
+/// through [`printed_kind`].
 fn error_kind(e: &dyn std::error::Error) -> String {
     let dbg = format!("{e:?}");
     let ident: String = dbg
@@ -77,7 +91,7 @@ fn error_kind(e: &dyn std::error::Error) -> String {
         .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ':'))
         .collect();
     if ident.is_empty() || ident.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        "Error".to_owned()
+        ERROR_KIND_FALLBACK.to_owned()
     } else {
         ident
     }
@@ -441,6 +455,9 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
                 }
             }
             FieldValue::Error(e) => {
+                if printed_kind(&e.kind, red, budget) != e.kind {
+                    ERROR_KIND_FALLBACK.clone_into(&mut e.kind);
+                }
                 e.message = red.redact_within(&e.message, budget).into_owned();
                 for c in &mut e.causes {
                     *c = red.redact_within(c, budget).into_owned();
@@ -790,10 +807,13 @@ impl Serialize for Redacted<'_> {
                     self.redactor
                         .map_or_else(|| t.to_owned(), |(r, b)| r.redact_within(t, b).into_owned())
                 };
+                let kind = self
+                    .redactor
+                    .map_or(e.kind.as_str(), |(r, b)| printed_kind(&e.kind, r, b));
                 let mut m = s.serialize_map(Some(4))?;
                 // `name` is Powertools' key for it (its users' queries read `error.name`).
-                m.serialize_entry("name", &e.kind)?;
-                m.serialize_entry("type", &e.kind)?;
+                m.serialize_entry("name", kind)?;
+                m.serialize_entry("type", kind)?;
                 m.serialize_entry("message", &redact(&e.message))?;
                 let causes: Vec<String> = e.causes.iter().map(|c| redact(c)).collect();
                 m.serialize_entry("causes", &causes)?;
@@ -1013,6 +1033,51 @@ mod tests {
             tracing::info!(card = 4_111_111_111_111_111u64, "x");
         });
         assert_eq!(got[0]["card"], 4_111_111_111_111_111u64, "redaction off");
+    }
+
+    /// An error whose `Debug` starts with a secret (a token in a tuple struct's or an enum's name,
+    /// or a `Debug` that prints the credential first): `error.name`/`error.type` print no more of it
+    /// than the message would — `Error` when redaction would change it — in events and in spans.
+    #[test]
+    fn an_error_name_that_holds_a_secret_is_not_printed() {
+        struct Leaky(&'static str);
+        impl fmt::Debug for Leaky {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{} {{ status: 401 }}", self.0)
+            }
+        }
+        impl fmt::Display for Leaky {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("bad credentials")
+            }
+        }
+        impl std::error::Error for Leaky {}
+        for secret in [
+            "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+            "AKIAIOSFODNN7EXAMPLE",
+            "password:hunter2",
+        ] {
+            let e = Leaky(secret);
+            let got = lines(LogConfig::new("s"), || {
+                let _s =
+                    tracing::info_span!("call", cause = &e as &(dyn std::error::Error + 'static)).entered();
+                tracing::error!(error = &e as &(dyn std::error::Error + 'static), "failed");
+            });
+            let l = &got[0];
+            let text = l.to_string();
+            assert!(!text.contains(secret) && !text.contains("hunter2"), "{text}");
+            for key in ["error", "cause"] {
+                assert_eq!(l[key]["name"], "Error", "{key}: {l}");
+                assert_eq!(l[key]["type"], "Error", "{key}: {l}");
+                assert_eq!(l[key]["message"], "bad credentials", "{key}: {l}");
+            }
+        }
+        // An ordinary name stays.
+        let e = Leaky("NotFound");
+        let got = lines(LogConfig::new("s"), || {
+            tracing::error!(error = &e as &(dyn std::error::Error + 'static), "failed");
+        });
+        assert_eq!(got[0]["error"]["name"], "NotFound");
     }
 
     fn text() -> impl Strategy<Value = String> {

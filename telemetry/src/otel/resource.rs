@@ -109,19 +109,22 @@ fn resource_attributes(value: &str) -> Vec<KeyValue> {
         .collect()
 }
 
-/// The span attributes of one invocation (the FaaS server span): `faas.invocation_id`,
-/// `faas.coldstart`, `faas.trigger`, `cloud.resource_id` (the function ARN with the running version,
+/// The span attributes of one invocation (the FaaS server span), typed as the semantic conventions
+/// type them: `faas.invocation_id`, `faas.coldstart` (a boolean), `faas.trigger`, `cloud.resource_id`
+/// (the function ARN with the running version,
 /// [`resolved_function_arn`](crate::context::resolved_function_arn)), `cloud.account.id` and
 /// `aws.lambda.invoked_arn` (the ARN as invoked, alias and all).
 ///
 /// ```
+/// use opentelemetry::KeyValue;
 /// let arn = "arn:aws:lambda:eu-west-1:123456789012:function:f:live";
 /// let attrs = telemetry::otel::resource::invocation_attributes("req-1", arn, Some("7"), true,
 ///     &serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}));
-/// assert!(attrs.contains(&("faas.trigger", "pubsub".into())));
-/// assert!(attrs.contains(&("cloud.account.id", "123456789012".into())));
-/// assert!(attrs.contains(&("cloud.resource_id", "arn:aws:lambda:eu-west-1:123456789012:function:f:7".into())));
-/// assert!(attrs.contains(&("aws.lambda.invoked_arn", arn.into())));
+/// assert!(attrs.contains(&KeyValue::new("faas.coldstart", true)));
+/// assert!(attrs.contains(&KeyValue::new("faas.trigger", "pubsub")));
+/// assert!(attrs.contains(&KeyValue::new("cloud.account.id", "123456789012")));
+/// assert!(attrs.contains(&KeyValue::new("cloud.resource_id", "arn:aws:lambda:eu-west-1:123456789012:function:f:7")));
+/// assert!(attrs.contains(&KeyValue::new("aws.lambda.invoked_arn", arn)));
 /// ```
 #[must_use]
 pub fn invocation_attributes(
@@ -130,21 +133,21 @@ pub fn invocation_attributes(
     function_version: Option<&str>,
     cold_start: bool,
     event: &serde_json::Value,
-) -> Vec<(&'static str, String)> {
+) -> Vec<KeyValue> {
     let mut out = vec![
-        ("faas.invocation_id", request_id.to_owned()),
-        ("faas.coldstart", cold_start.to_string()),
-        ("faas.trigger", faas_trigger(event).to_owned()),
+        KeyValue::new("faas.invocation_id", request_id.to_owned()),
+        KeyValue::new("faas.coldstart", cold_start),
+        KeyValue::new("faas.trigger", faas_trigger(event)),
     ];
     if !arn.is_empty() {
-        out.push((
+        out.push(KeyValue::new(
             "cloud.resource_id",
             crate::context::resolved_function_arn(arn, function_version),
         ));
         if let Some(account) = crate::context::arn_account(arn) {
-            out.push(("cloud.account.id", account.to_owned()));
+            out.push(KeyValue::new("cloud.account.id", account.to_owned()));
         }
-        out.push(("aws.lambda.invoked_arn", arn.to_owned()));
+        out.push(KeyValue::new("aws.lambda.invoked_arn", arn.to_owned()));
     }
     out
 }
@@ -216,6 +219,24 @@ mod tests {
         assert_eq!(attr(&attrs_only, "service.name").as_deref(), Some("legacy"));
         let neither = resource_from(&info, env(&[("OTEL_SERVICE_NAME", " ")]));
         assert_eq!(attr(&neither, "service.name").as_deref(), Some("valuation"));
+    }
+
+    /// FaaS span conventions: `faas.coldstart` is a boolean, `faas.invocation_id` and `faas.trigger`
+    /// strings.
+    #[test]
+    fn invocation_attributes_have_the_conventions_types() {
+        for cold in [true, false] {
+            let attrs = invocation_attributes("req-1", "", None, cold, &json!({}));
+            let get = |k: &str| {
+                attrs
+                    .iter()
+                    .find(|kv| kv.key.as_str() == k)
+                    .map(|kv| kv.value.clone())
+            };
+            assert_eq!(get("faas.coldstart"), Some(Value::Bool(cold)));
+            assert_eq!(get("faas.invocation_id"), Some(Value::from("req-1")));
+            assert_eq!(get("faas.trigger"), Some(Value::from("other")));
+        }
     }
 
     #[test]

@@ -17,23 +17,29 @@
 //!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A JSON array
 //!   or object value (`"Authorization":["Bearer …"]`) goes to its matching bracket and becomes one
-//!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. After a
-//!   blank (`passphrase = correct horse battery`) a value runs over words up to the next `key=`; after
+//!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
+//!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
+//!   (`password=#hunter2`, `password=p;ss`); `&` and `#` end it only in a URL query or form
+//!   (`?token=…&page=2`), and `,` `}` `]` only after a quoted (JSON) key. After a blank
+//!   (`passphrase = correct horse battery`) a value runs over words up to the next `key=`; after
 //!   an authorization scheme (`token=Bearer x`) it takes the credential too;
-//! - HTTP header values to the end of the line (`Authorization:`, `Proxy-Authorization:`, `Cookie:`,
-//!   `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`);
+//! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
+//!   `Authorization: Digest username="bob", response="…"`): `Authorization:`, `Proxy-Authorization:`,
+//!   `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`; a header written inside a
+//!   quoted string (`{"msg":"Cookie: a=b"}`) ends with that string;
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
 //! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), Slack (`xoxb-…`), Stripe (`sk_live_…`)
 //!   and Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
-//! - Slack incoming-webhook URLs (the path after `hooks.slack.com/`);
+//! - Slack incoming-webhook URLs (the path after `hooks.slack.com/`, with or without a scheme);
 //! - payment card numbers: 13–19 digits, spaces or dashes allowed between digit groups (dots when
 //!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
 //!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
-//! a value), X-Ray trace ids and headers, token counts (`input_tokens=1200`).
+//! a value), X-Ray trace ids and headers (a span id after `Parent=` or in a `traceparent` is not a
+//! card number, even when all decimal and Luhn-valid), token counts (`input_tokens=1200`).
 //!
 //! [`redact_attribute`] is the entry point for span attributes (X-Ray/OpenTelemetry exporters).
 
@@ -366,10 +372,13 @@ impl Redactor {
         let mut quoted: Vec<(usize, (usize, usize))> = Vec::new();
         if hints.separator {
             self.find_key_values(s, &mut spans, &mut quoted);
-            find_slack_webhooks(s.as_bytes(), &mut spans);
             if hints.url {
                 find_url_passwords(s.as_bytes(), &mut spans);
             }
+        }
+        // A webhook URL needs no separator: `posting to hooks.slack.com/services/T…/B…/…`.
+        if hints.slack {
+            find_slack_webhooks(s.as_bytes(), &mut spans);
         }
         if hints.pem {
             find_pem_private_keys(s.as_bytes(), &mut spans);
@@ -433,6 +442,8 @@ impl Redactor {
         quoted: &mut Vec<(usize, (usize, usize))>,
     ) {
         let b = s.as_bytes();
+        // Read only when a header name is found (rare), left to right: linear in all.
+        let mut open_quotes = OpenQuotes::default();
         let mut i = 0;
         while i < b.len() {
             if !is_word(b[i]) {
@@ -450,10 +461,13 @@ impl Redactor {
             if !self.is_denied_field(word) {
                 continue;
             }
-            let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
-            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
-            let in_colon_list = start > 0 && b[start - 1] == b':';
-            let mut next = value_after(b, i, header, in_colon_list);
+            let key = KeyContext {
+                header: header_end(b, word, start, &mut open_quotes),
+                // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
+                in_colon_list: start > 0 && b[start - 1] == b':',
+                query: in_query(b, start),
+            };
+            let mut next = value_after(b, i, key);
             while let Some(v) = next.take() {
                 if v.end > v.start {
                     spans.push((v.start, v.end));
@@ -475,8 +489,12 @@ impl Redactor {
                 }
                 let word = &s[word_start..word_end];
                 if !word.is_empty() && self.is_denied_field(word) {
-                    let header = HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h));
-                    next = value_after(b, word_end, header, false).filter(|n| n.start >= v.end);
+                    let key = KeyContext {
+                        header: header_end(b, word, word_start, &mut open_quotes),
+                        in_colon_list: false,
+                        query: in_query(b, word_start),
+                    };
+                    next = value_after(b, word_end, key).filter(|n| n.start >= v.end);
                 }
             }
         }
@@ -590,6 +608,8 @@ struct Hints {
     digits: bool,
     pem: bool,
     prefixed: bool,
+    /// `slack.com/` (any case): a Slack webhook URL, with or without its scheme.
+    slack: bool,
 }
 
 /// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-` or `.` (inside a
@@ -615,7 +635,7 @@ static HINT_CLASS: [u8; 256] = {
         }
         if matches!(
             b,
-            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b'g' | b'x' | b's' | b'r' | b'-'
+            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b'g' | b'x' | b's' | b'S' | b'r' | b'-'
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -635,7 +655,8 @@ impl Hints {
         } else {
             Self::scan::<false>(b)
         };
-        (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed).then_some(h)
+        (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed || h.slack)
+            .then_some(h)
     }
 
     fn scan<const B64_RUNS: bool>(b: &[u8]) -> Self {
@@ -683,6 +704,13 @@ impl Hints {
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
             b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => self.akia = true,
             b'A' | b'g' | b'x' | b's' | b'r' if token_prefix(&b[i..]).is_some() => self.prefixed = true,
+            b's' | b'S'
+                if b[i..]
+                    .get(..SLACK_HINT.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(SLACK_HINT)) =>
+            {
+                self.slack = true;
+            }
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
             _ => {}
         }
@@ -852,8 +880,106 @@ fn skip_backslashes(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// What the text around a key says about where its value ends.
+#[derive(Debug, Clone, Copy)]
+struct KeyContext {
+    /// An HTTP header name ([`HEADER_ENDINGS`]): where its `Name: value` ends.
+    header: Option<HeaderEnd>,
+    /// After a `:` (`arn:aws:secretsmanager:…:secret:name`): `key:` is a name in a list, not a key.
+    in_colon_list: bool,
+    /// A URL query or form parameter (after `?` or `&`): `&` and `#` end its value.
+    query: bool,
+}
+
+/// Where a header's value ends. A header value may hold quotes of its own (RFC 6265's
+/// `theme="dark"`, RFC 7616's `Digest username="bob", response="…"`), so a header written in plain
+/// text runs to the end of its line; one written inside a quoted string (a JSON value such as
+/// `"msg":"Cookie: a=b"`) ends where that string does.
+#[derive(Debug, Clone, Copy)]
+enum HeaderEnd {
+    Line,
+    /// The quote byte and the escape level of the string the header is written in.
+    Quote(u8, u32),
+}
+
+/// Which escape levels of `"` are open, one bit per level ([`quote_level`]), at a point of a line.
+/// Read left to right from the last point asked, so the header rule, which asks at increasing
+/// points, reads a text once.
+#[derive(Debug, Default)]
+struct OpenQuotes {
+    at: usize,
+    open: u64,
+}
+
+impl OpenQuotes {
+    /// The open levels just before `to`, which starts a word (not a backslash or a quote).
+    fn before(&mut self, b: &[u8], to: usize) -> u64 {
+        if to < self.at {
+            // Not asked so by the scan; start again from the line's start.
+            self.at = b[..to]
+                .iter()
+                .rposition(|&c| matches!(c, b'\n' | b'\r'))
+                .map_or(0, |k| k + 1);
+            self.open = 0;
+        }
+        let mut j = self.at;
+        while j < to {
+            match b[j] {
+                // A JSON string holds no raw line break: a new line starts outside any string.
+                b'\n' | b'\r' => {
+                    self.open = 0;
+                    j += 1;
+                }
+                b'\\' => {
+                    let run_end = skip_backslashes(b, j);
+                    if run_end < to && b[run_end] == b'"' {
+                        self.open ^= 1 << quote_level(run_end - j).min(63);
+                        j = run_end + 1;
+                    } else {
+                        j = run_end;
+                    }
+                }
+                b'"' => {
+                    self.open ^= 1;
+                    j += 1;
+                }
+                _ => j += 1,
+            }
+        }
+        self.at = j;
+        self.open
+    }
+}
+
+/// Where the value of `word` (a denied key starting at `start`) ends if it is a header name: inside
+/// the innermost `"` string open before it, or a `'` string it opens (`'Cookie: a=b'`), else at the
+/// end of the line. `None` for other keys.
+fn header_end(b: &[u8], word: &str, start: usize, open_quotes: &mut OpenQuotes) -> Option<HeaderEnd> {
+    if !HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h)) {
+        return None;
+    }
+    let open = open_quotes.before(b, start);
+    Some(if open != 0 {
+        HeaderEnd::Quote(b'"', 63 - open.leading_zeros())
+    } else if start > 0 && b[start - 1] == b'\'' {
+        HeaderEnd::Quote(b'\'', 0)
+    } else {
+        HeaderEnd::Line
+    })
+}
+
+/// Whether a key starting at `start` is a URL query or form parameter: right after `?` or `&`.
+fn in_query(b: &[u8], start: usize) -> bool {
+    start > 0 && matches!(b[start - 1], b'?' | b'&')
+}
+
 /// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
-fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Option<KeyValue> {
+fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
+    let KeyContext {
+        header,
+        in_colon_list,
+        mut query,
+    } = key;
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
     let mut key_quote: Option<((usize, usize), u32, u8)> = None;
@@ -872,7 +998,12 @@ fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Opt
                 key_quote = Some(((i, i + w), 0, c));
                 i += w;
             }
-            b'\\' | b' ' | b'\t' | b']' | b')' => i += w,
+            // `user[password]=`, `user%5Bpassword%5D=`: form encoding, where `&` separates fields.
+            b']' => {
+                query = true;
+                i += w;
+            }
+            b'\\' | b' ' | b'\t' | b')' => i += w,
             _ => break,
         }
     }
@@ -937,21 +1068,34 @@ fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Opt
         _ => {}
     }
     let start = i;
-    if header && sep == b':' && !encoded {
-        let mut j = start;
-        while j < b.len() && !matches!(b[j], b'\n' | b'\r' | b'"' | b'\'') {
-            j += 1;
-        }
+    // A header name written as a key of its own (`"Cookie":1`) is a JSON key, not a header line.
+    if let Some(rule) = header
+        && key_quote.is_none()
+        && sep == b':'
+        && !encoded
+    {
+        let end = match rule {
+            HeaderEnd::Line => line_end(b, start),
+            HeaderEnd::Quote(q, level) => quoted_end(b, start, q, level),
+        };
         return Some(KeyValue {
             start,
-            end: j,
+            end,
             quote: None,
         });
     }
+    // A quoted key is JSON (or a dict's repr): its unquoted value, a number or a literal, ends at
+    // `,`, `}` or `]`. An unquoted key's value runs over them (`password=p;ss`, `api_key=,abc`).
+    let stops = ValueStops {
+        json: key_quote.is_some(),
+        query,
+        encoded,
+    };
+    let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
     // `key=value` stops at the first blank unless the value is an authorization scheme.
     let phrase = blank_after && !encoded;
-    let mut end = unquoted_end(b, start, encoded);
+    let mut end = word_end(start);
     loop {
         if end >= b.len() || !matches!(b[end], b' ' | b'\t') || end == start {
             break;
@@ -961,7 +1105,7 @@ fn value_after(b: &[u8], mut i: usize, header: bool, in_colon_list: bool) -> Opt
         if !(phrase || scheme) || next >= b.len() || starts_key(b, next) {
             break;
         }
-        let word_end = unquoted_end(b, next, encoded);
+        let word_end = word_end(next);
         if word_end == next {
             break;
         }
@@ -1002,36 +1146,57 @@ fn starts_key(b: &[u8], i: usize) -> bool {
     matches!(b.get(j), Some(b'=' | b':'))
 }
 
-/// The end of one unquoted word of a value starting at `j`.
-fn unquoted_end(b: &[u8], mut j: usize, encoded: bool) -> usize {
-    while j < b.len() {
-        let c = b[j];
-        let stop = matches!(
-            c,
-            b'&' | b' '
-                | b'\t'
-                | b'\n'
-                | b'\r'
-                | b','
-                | b';'
-                | b'"'
-                | b'\''
-                | b'#'
-                | b'}'
-                | b']'
-                | b')'
-                | b'<'
-                | b'>'
-                | b'\\'
-        ) || (encoded
-            && matches!(
-                percent_at(b, j),
-                Some(b'&' | b'"' | b'\'' | b' ' | b',' | b';' | b'}' | b'#')
-            ));
-        if stop {
-            break;
-        }
+/// The end of the line from `j`.
+fn line_end(b: &[u8], mut j: usize) -> usize {
+    while j < b.len() && !matches!(b[j], b'\n' | b'\r') {
         j += 1;
+    }
+    j
+}
+
+/// What ends a denied key's unquoted value besides a blank, a line break or a quote.
+#[derive(Debug, Clone, Copy)]
+struct ValueStops {
+    /// `,`, `}`, `]`: the key was quoted (JSON).
+    json: bool,
+    /// `&`, `#`: a URL query or form parameter, or a percent-encoded value (which sits in a URL).
+    query: bool,
+    /// The separator was percent-encoded (`token%3D…`): so are the value's own ends (`%26`, `%22`,
+    /// `%20`, `%2C`, `%3B`, `%7D`, `%23`).
+    encoded: bool,
+}
+
+/// The end of one word of a denied key's unquoted value starting at `j`: the next blank, line
+/// break or quote, whatever punctuation comes before it (`password=#hunter2`, `password=p;ss`,
+/// `secret=\abc` are all secret), and [`ValueStops`]. Inside a JSON string the value also ends
+/// before an escaped quote's backslashes (`\"`, so the string stays whole) and before an escaped
+/// line break (`\n`) that does not start it. One pass, each byte looked at once.
+fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
+    let mut j = start;
+    while j < b.len() {
+        match b[j] {
+            b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' => break,
+            b'\\' => {
+                let run_end = skip_backslashes(b, j);
+                let escapes = (run_end - j) % 2 == 1;
+                match b.get(run_end) {
+                    Some(b'"' | b'\'') => break,
+                    Some(b'n' | b'r' | b't') if escapes && j > start => break,
+                    _ => j = run_end,
+                }
+            }
+            b',' | b'}' | b']' if stops.json => break,
+            b'&' | b'#' if stops.query || stops.encoded => break,
+            b'%' if stops.encoded
+                && matches!(
+                    percent_at(b, j),
+                    Some(b'&' | b'"' | b'\'' | b' ' | b',' | b';' | b'}' | b'#')
+                ) =>
+            {
+                break;
+            }
+            _ => j += 1,
+        }
     }
     j
 }
@@ -1119,6 +1284,11 @@ fn find_ci(b: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     })
 }
 
+/// What [`Hints`] looks for: the end of a Slack webhook's host (`hooks.slack.com/`).
+const SLACK_HINT: &[u8] = b"slack.com/";
+
+/// Slack incoming-webhook URLs (`hooks.slack.com/services/…`, `…/workflows/…`): the path, which is
+/// the credential.
 fn find_slack_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     const HOST: &[u8] = b"hooks.slack.com/";
     let mut from = 0;
@@ -1483,6 +1653,10 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             i += 1;
             continue;
         }
+        if is_trace_parent_id(b, i) {
+            i += 16;
+            continue;
+        }
         groups.clear();
         let mut group_start = i;
         let mut dotted = false;
@@ -1496,7 +1670,10 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 (b' ' | b'-' | b'.', _) => 1,
                 _ => 0,
             };
-            if width == 0 || !b.get(i + width).is_some_and(u8::is_ascii_digit) {
+            if width == 0
+                || !b.get(i + width).is_some_and(u8::is_ascii_digit)
+                || is_trace_parent_id(b, i + width)
+            {
                 break;
             }
             groups.push(Group {
@@ -1526,6 +1703,28 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             }
         }
     }
+}
+
+/// Whether the 16 hex digits at `i` are the span id of a trace header: the value of X-Ray's
+/// `Parent=`, or the parent-id of a W3C `traceparent` (`{2}-{32}-{16}-{2}` hex digits). A span id is
+/// random; about one in 1,800 is all decimal, and some of those spell a card number.
+fn is_trace_parent_id(b: &[u8], i: usize) -> bool {
+    let hex = |r: Option<&[u8]>| r.is_some_and(|r| r.iter().all(u8::is_ascii_hexdigit));
+    if !hex(b.get(i..i + 16)) || b.get(i + 16).is_some_and(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    if i >= 7 && &b[i - 7..i] == b"Parent=" {
+        return true;
+    }
+    // `{version}-{trace id}-` before, `-{flags}` after.
+    i >= 36
+        && (i == 36 || !b[i - 37].is_ascii_alphanumeric())
+        && hex(b.get(i - 36..i - 34))
+        && b[i - 34] == b'-'
+        && hex(b.get(i - 33..i - 1))
+        && b[i - 1] == b'-'
+        && b.get(i + 16) == Some(&b'-')
+        && hex(b.get(i + 17..i + 19))
 }
 
 /// One digit group of a run, and whether a `.` joins it to the group before.

@@ -239,6 +239,25 @@ const MUST_GO: &[(&str, &str)] = &[
         r#"Credentials { access_key_id: "AKIDEXAMPLE", session_token: Some("FQoGZXIvYXdzEXAMPLE"), expiry: None }"#,
         "FQoGZXIvYXdzEXAMPLE",
     ),
+    // Header values holding quotes of their own (RFC 6265 cookie values, RFC 7616 Digest).
+    (r#"Cookie: theme="dark"; session=abc123secret"#, "abc123secret"),
+    (r#"Set-Cookie: sid="s3cr3t-value"; HttpOnly"#, "s3cr3t-value"),
+    (
+        r#"Authorization: Digest username="bob", response="6629fae49393a05397450978507c4ef1""#,
+        "6629fae49393a05397450978507c4ef1",
+    ),
+    // Unquoted values starting with or holding punctuation.
+    ("password=#hunter2", "hunter2"),
+    ("password=<hunter2>", "hunter2"),
+    ("password=;hunter2", "hunter2"),
+    ("api_key=,abc123", "abc123"),
+    (r"secret=\abc123", "abc123"),
+    ("password=p;ss", "p;ss"),
+    // A webhook URL without its scheme.
+    (
+        "posting to hooks.slack.com/services/T0AAA/B0BBB/abcdefghijklmnop now",
+        "abcdefghijklmnop",
+    ),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -326,6 +345,10 @@ const MUST_STAY: &[&str] = &[
     "https://api.example.com:443/v1/cards?page=2",
     "see https://github.com/org/repo/blob/main/a@b",
     "passphrase_hint = ask the admin",
+    // Span ids that are all decimal and Luhn-valid, in trace headers; an empty query parameter.
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=4111111111111111;Sampled=1",
+    "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01",
+    "GET /cards?token=&page=2",
 ];
 
 fn expand(s: &str) -> String {
@@ -683,6 +706,15 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     // Each `20` is a word followed by encoded blanks: only a deny-listed word may look past them.
     assert_linear("encoded blanks", |n| "%20".repeat(n / 3));
     assert_linear("encoded quotes and brackets", |n| "a%22%5D%29%5C".repeat(n / 13));
+    // Headers inside quoted strings: the quote state is read once, left to right.
+    assert_linear("quoted headers", |n| "\"Cookie: a\" ".repeat(n / 12));
+    assert_linear("escaped quoted headers", |n| {
+        "\\\"x Cookie: a\\\" ".repeat(n / 16)
+    });
+    assert_linear("punctuated values", |n| "password=;#&<\\n ".repeat(n / 17));
+    assert_linear("trace parent ids", |n| {
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01 Parent=4111111111111111;".repeat(n / 82)
+    });
     // 100k nested brackets after one key: one value, redacted whole.
     let s = format!("\"password\":{}", "[".repeat(100_000));
     let out = Redactor::default()
@@ -969,5 +1001,173 @@ proptest! {
         let uncached = fresh.redact_str(&s).into_owned();
         prop_assert_eq!(&first, &uncached);
         prop_assert_eq!(&second, &uncached);
+    }
+}
+
+/// A header's value runs to the end of its line, over its own quotes: RFC 6265 cookie values may be
+/// quoted (`theme="dark"`) and RFC 7616 Digest credentials are quoted-strings. Only a header written
+/// inside a quoted string (a JSON value, at any escape level) ends where that string ends.
+#[test]
+fn header_values_run_over_their_own_quotes() {
+    assert_eq!(
+        r(r#"Cookie: theme="dark"; session=abc123secret"#),
+        "Cookie: [REDACTED]"
+    );
+    assert_eq!(
+        r(r#"Set-Cookie: sid="s3cr3t-value"; HttpOnly"#),
+        "Set-Cookie: [REDACTED]"
+    );
+    let digest = r#"Authorization: Digest username="bob", realm="api@example.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/cards", response="6629fae49393a05397450978507c4ef1""#;
+    assert_eq!(r(digest), "Authorization: [REDACTED]");
+    assert_eq!(
+        r("Cookie: theme=\"dark\"; session=abc123secret\nnext line"),
+        "Cookie: [REDACTED]\nnext line"
+    );
+    // Inside a JSON string: the value ends with the string, JSON stays JSON.
+    for (input, want) in [
+        (
+            r#"{"msg":"Cookie: a=b","n":1}"#,
+            r#"{"msg":"Cookie: [REDACTED]","n":1}"#,
+        ),
+        (
+            r#"{"msg":"got Cookie: theme=\"dark\"; session=abc123secret","n":1}"#,
+            r#"{"msg":"got Cookie: [REDACTED]","n":1}"#,
+        ),
+        (
+            r#"{"body":"{\"h\":\"Cookie: a=b\",\"n\":1}","n":1}"#,
+            r#"{"body":"{\"h\":\"Cookie: [REDACTED]\",\"n\":1}","n":1}"#,
+        ),
+    ] {
+        let out = r(input);
+        assert_eq!(out, want);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    }
+    assert_eq!(
+        r("{'h': 'Cookie: a=b', 'n': 1}"),
+        "{'h': 'Cookie: [REDACTED]', 'n': 1}"
+    );
+}
+
+/// A deny-listed key's unquoted value is the run up to the next blank, newline or quote, whatever
+/// punctuation it starts with or holds; `&` and `#` end it only in a URL query or form (`?k=`,
+/// `&k=`, `user[k]=`), where they separate parameters; a quoted key's (JSON) number still ends at
+/// `,` `}` `]`.
+#[test]
+fn unquoted_values_run_over_punctuation() {
+    for (input, want) in [
+        ("password=#hunter2", "password=[REDACTED]"),
+        ("password=<hunter2> next", "password=[REDACTED] next"),
+        ("password=;hunter2", "password=[REDACTED]"),
+        ("api_key=,abc", "api_key=[REDACTED]"),
+        (r"secret=\abc", "secret=[REDACTED]"),
+        ("password=p;ss user=bob", "password=[REDACTED] user=bob"),
+        (
+            "login(password=p)ss, user=bob)",
+            "login(password=[REDACTED] user=bob)",
+        ),
+        ("password: #hunter2 user=bob", "password: [REDACTED] user=bob"),
+        // URL queries and forms.
+        ("GET /cards?token=&page=2", "GET /cards?token=&page=2"),
+        (
+            "GET /cards?token=a;b,c&page=2#top",
+            "GET /cards?token=[REDACTED]&page=2#top",
+        ),
+        ("GET /cards?page=2&api_key=#x", "GET /cards?page=2&api_key=#x"),
+        (
+            "form user=u1&password=p;ss&go=1",
+            "form user=u1&password=[REDACTED]&go=1",
+        ),
+        ("user[password]=p;ss&x=1", "user[password]=[REDACTED]&x=1"),
+        // JSON numbers after a quoted key.
+        (r#"{"pin_token":1234}"#, r#"{"pin_token":[REDACTED]}"#),
+        (
+            r#"{"db_password":-1,"n":1}"#,
+            r#"{"db_password":[REDACTED],"n":1}"#,
+        ),
+        // Inside a JSON string: before the escaped quote's backslash, and before an escaped newline.
+        (
+            r#"{"msg":"password=p;ss\" x","n":1}"#,
+            r#"{"msg":"password=[REDACTED]\" x","n":1}"#,
+        ),
+        (
+            r#"{"msg":"password=p;ss\nuser=bob","n":1}"#,
+            r#"{"msg":"password=[REDACTED]\nuser=bob","n":1}"#,
+        ),
+    ] {
+        assert_eq!(r(input), want, "{input}");
+    }
+    for secret in [
+        "#hunter2",
+        "<hunter2>",
+        ";hunter2",
+        ",hunter2",
+        "\\hunter2",
+        "p;ss",
+        "p#ss",
+        ")hunter2",
+    ] {
+        for key in ["password", "api_key", "secret", "token"] {
+            for sep in ["=", ": ", " = "] {
+                let s = format!("x {key}{sep}{secret} n=1");
+                let out = r(&s);
+                assert!(!out.contains("hunter2") && !out.contains("ss "), "{s} -> {out}");
+            }
+        }
+    }
+}
+
+/// A Slack incoming-webhook URL without a scheme (no `:`, `=` or `%` in the text) is still found.
+#[test]
+fn slack_webhooks_without_a_separator() {
+    assert_eq!(
+        r("posting to hooks.slack.com/services/T0AAA/B0BBB/abcdefghijklmnop now"),
+        "posting to hooks.slack.com/[REDACTED] now"
+    );
+    assert_eq!(
+        r("posting to HOOKS.SLACK.COM/services/T0AAA/B0BBB/abcdefghijklmnop now"),
+        "posting to HOOKS.SLACK.COM/[REDACTED] now"
+    );
+    assert_eq!(r("the slack channel stays"), "the slack channel stays");
+}
+
+/// A span id is 16 random hex digits; about one in 1,800 is all decimal, and some of those
+/// are Luhn-valid with a card prefix. In a trace header — after X-Ray's `Parent=` or as a W3C
+/// `traceparent`'s parent-id — it is a span id, not a card, and the header stays whole.
+#[test]
+fn decimal_span_ids_in_trace_headers_are_not_cards() {
+    let xray = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=4111111111111111;Sampled=1";
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01";
+    for text in [
+        xray.to_owned(),
+        format!("X-Amzn-Trace-Id: {xray}"),
+        format!(r#"{{"AWSTraceHeader":"{xray}"}}"#),
+        tp.to_owned(),
+        format!("traceparent: {tp}"),
+        format!(r#"{{"traceparent":"{tp}","n":1}}"#),
+        "00-12345678901234567890123456789012-5555555555554444-01".to_owned(),
+    ] {
+        assert_eq!(r(&text), text);
+    }
+    // The same digits anywhere else are still a card.
+    assert_eq!(r("card 4111111111111111"), "card [REDACTED]");
+    assert_eq!(r("Parent: 4111111111111111"), "Parent: [REDACTED]");
+    assert_eq!(r("id-4111111111111111-01"), "id-[REDACTED]-01");
+}
+
+proptest! {
+    /// The fuzz target's property (`fuzz/fuzz_targets/redact.rs`) on text made of the bytes the
+    /// header, query, JSON and punctuation rules turn on: a value planted after any text never
+    /// survives.
+    #[test]
+    fn a_value_planted_after_punctuated_text_never_leaks(
+        text in "[\"'\\\\ a-zA-Z:=?&#;,<>(){}\\[\\]%n\n-]{0,60}",
+        header in "(Cookie|Authorization|x|password|token)",
+    ) {
+        let text = text.replace('x', &header);
+        for key in ["password=", "api_key: ", "\"token\":\"", "X-Amz-Signature=", "token%3D", "Cookie: "] {
+            let planted = format!("{text} {key}Zq9PlantedSecretValue7");
+            let out = r(&planted);
+            prop_assert!(!out.contains("Zq9PlantedSecretValue7"), "{:?} -> {:?}", planted, out);
+        }
     }
 }
