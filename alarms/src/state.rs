@@ -17,6 +17,9 @@ pub const FLAPPING_THRESHOLD: u32 = 3;
 
 /// Longest window searched for evidence traces.
 pub const MAX_TRACE_WINDOW_HOURS: i64 = 6;
+/// How long before an alarm's state change its trace evidence is searched from: the generated alarms
+/// evaluate up to three 5-minute periods, so the faults that fired it are in the 15 minutes before.
+pub const TRACE_LEAD_MINUTES: i64 = 15;
 
 /// `StateValue`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -174,8 +177,10 @@ pub struct FiringAlarm {
     pub notifies: bool,
     /// The X-Ray query for evidence, for alarms on functions and APIs.
     pub trace_query: Option<TraceQuery>,
-    /// `StartTime`/`EndTime` for that query: from 5 minutes before the alarm fired to now, at most
-    /// [`MAX_TRACE_WINDOW_HOURS`] hours (the most recent traces are the evidence).
+    /// `StartTime`/`EndTime` for that query: from [`TRACE_LEAD_MINUTES`] before the alarm fired (the
+    /// breaching datapoints it evaluated come before its state change) to now, at most
+    /// [`MAX_TRACE_WINDOW_HOURS`] hours (the most recent traces are the evidence). The shell searches
+    /// exactly this window.
     pub trace_window: (DateTime<Utc>, DateTime<Utc>),
     /// The traces the shell found with it.
     pub evidence: Vec<TraceEvidence>,
@@ -298,7 +303,7 @@ pub fn summarize(input: SummaryInput<'_>) -> AlarmStateSummary {
                     notifies: d.is_none_or(|d| d.notifies),
                     trace_query: d.and_then(trace_query),
                     trace_window: (
-                        (a.state_updated - Duration::minutes(5))
+                        (a.state_updated - Duration::minutes(TRACE_LEAD_MINUTES))
                             .max(input.now - Duration::hours(MAX_TRACE_WINDOW_HOURS)),
                         input.now,
                     ),
@@ -438,7 +443,7 @@ mod tests {
         assert_eq!(s.flapping, vec![(api.to_owned(), 3)]);
         let f = &s.firing[0];
         assert_eq!(f.evidence.len(), 1);
-        assert_eq!(f.trace_window, (now() - Duration::minutes(50), now()));
+        assert_eq!(f.trace_window, (now() - Duration::minutes(60), now()));
         assert_eq!(
             s.firing[2].trace_window.0,
             now() - Duration::hours(MAX_TRACE_WINDOW_HOURS),

@@ -424,7 +424,8 @@ async fn report_with<C: CloudWatchApi, X: TraceApi, L: LedgerStore>(
     let mut traces_searched = BTreeSet::new();
     for f in &first.firing {
         let Some(q) = &f.trace_query else { continue };
-        let start = (f.since - Duration::minutes(15)).max(now - opts.trace_lookback);
+        // The window the report shows is the one searched (`FiringAlarm::trace_window`).
+        let start = f.trace_window.0.max(now - opts.trace_lookback);
         match xray
             .faulting_traces(&q.filter_expression, start, now, opts.traces_per_alarm)
             .await
