@@ -204,10 +204,11 @@ impl CostReport {
         self
     }
 
-    /// The budget that sets the tier, if any.
+    /// The budget that sets the report's severity (then the highest tier and projection), if any: a
+    /// page names the budget that pages, not one whose projection is higher but which only warns.
     #[must_use]
     pub fn worst_budget(&self) -> Option<&BudgetBurn> {
-        self.budgets.first()
+        self.budgets.iter().min_by(|a, b| worst_first(a, b))
     }
 
     /// The report for `account` (see [`CostReport::account`]).
@@ -432,14 +433,19 @@ pub fn top_service_trends(
         .collect()
 }
 
-/// Worst tier first, then the highest projection, then by name.
+/// The most severe first (a budget that pages before one that warns), then the worst tier, then the
+/// highest projection, then by name.
+fn worst_first(a: &BudgetBurn, b: &BudgetBurn) -> std::cmp::Ordering {
+    b.severity()
+        .cmp(&a.severity())
+        .then_with(|| b.tier.cmp(&a.tier))
+        .then_with(|| b.projected_pct.cmp(&a.projected_pct))
+        .then_with(|| a.budget_name.cmp(&b.budget_name))
+}
+
+/// Sorted by [`worst_first`].
 fn sort_worst_first(budgets: &mut [BudgetBurn]) {
-    budgets.sort_by(|a, b| {
-        b.tier
-            .cmp(&a.tier)
-            .then_with(|| b.projected_pct.cmp(&a.projected_pct))
-            .then_with(|| a.budget_name.cmp(&b.budget_name))
-    });
+    budgets.sort_by(worst_first);
 }
 
 /// Builds the report.

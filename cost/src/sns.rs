@@ -210,6 +210,31 @@ mod tests {
         assert!(!m.subject.chars().any(char::is_control));
     }
 
+    /// With two budgets, the page's subject names the one that pages — not one whose projection is
+    /// higher but which only warns.
+    #[test]
+    fn the_subject_names_the_budget_that_pages() {
+        let mut r = critical();
+        let mut warns = r.budgets[0].clone();
+        warns.budget_name = "team-a".into();
+        warns.limit = dec!(500);
+        warns.actual = dec!(300);
+        warns.actual_pct = dec!(60);
+        warns.projected_pct = dec!(190);
+        warns.tier = Tier::Pct150;
+        let pages = &mut r.budgets[0];
+        pages.budget_name = "team-b".into();
+        pages.limit = dec!(100);
+        pages.actual = dec!(152);
+        pages.actual_pct = dec!(152);
+        pages.projected_pct = dec!(160);
+        assert_eq!(warns.severity(), Severity::Warning, "{warns:?}");
+        assert_eq!(r.budgets[0].severity(), Severity::Critical);
+        r.budgets.insert(0, warns);
+        let m = critical_message(&r).unwrap();
+        assert!(m.subject.contains("$152.00 of $100.00"), "{}", m.subject);
+    }
+
     #[test]
     fn projections_and_100_pct_actual_do_not_page() {
         // A projection at 152 % with 48 % actually spent: a warning, no page (seeds: only actual pages).
