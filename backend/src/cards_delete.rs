@@ -5,7 +5,9 @@
 //! transaction (conditional on the card still existing). A failure in between leaves a card whose
 //! images are gone, and the client's retry of the same `DELETE` finishes the job; the other order
 //! would leave images no card points to once a retry answers 404. Only keys that are the caller's own
-//! uploads ([`crate::uploads::UserUploads::owns`]) are deleted.
+//! uploads are deleted ([`crate::uploads::UserUploads::may_delete_with_card`]: under the caller's
+//! pseudonym folder, or — keys stored on the caller's card from before a pseudonym key rotation —
+//! under another pseudonym folder).
 
 use crate::HandlerError;
 use crate::http::{self, Request, Response};
@@ -42,7 +44,7 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let back = card.back_s3_key.as_deref().filter(|b| *b != card.front_s3_key);
     let mut ours: Vec<&str> = Vec::new();
     for key in std::iter::once(card.front_s3_key.as_str()).chain(back) {
-        if !mine.owns(key) {
+        if !mine.may_delete_with_card(key) {
             tracing::warn!(
                 card_id = id.as_str(),
                 "image key outside the owner's uploads left in place"

@@ -130,6 +130,32 @@ impl UserUploads {
     }
 }
 
+impl UserUploads {
+    /// Whether `key`, read from the caller's own card, may be deleted with it: one of the caller's
+    /// uploads ([`Self::owns`]), or an upload under any pseudonym folder (`uploads/u_<32 hex>/…`).
+    /// `cards_create` stored it only after [`Self::owns`] held, so a key under another pseudonym is the
+    /// caller's from before the pseudonym key was rotated (docs/deploy.md): deleting the card must
+    /// still delete its photos.
+    #[must_use]
+    pub fn may_delete_with_card(&self, key: &str) -> bool {
+        if self.owns(key) {
+            return true;
+        }
+        let Some((folder, rest)) = key.strip_prefix(UPLOADS_PREFIX).and_then(|k| k.split_once('/')) else {
+            return false;
+        };
+        let pseudonym = folder
+            .strip_prefix("u_")
+            .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        pseudonym
+            && !rest.is_empty()
+            && key.len() <= MAX_KEY_BYTES
+            && rest
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+    }
+}
+
 /// The upload bucket, for the functions that change its objects (`cards_create`, `cards_delete`).
 #[derive(Debug, Clone)]
 pub struct UploadStore {
@@ -264,6 +290,22 @@ mod tests {
         let fits = format!("{}{}", mine.prefix, "x".repeat(MAX_KEY_BYTES - mine.prefix.len()));
         assert!(mine.owns(&fits) && crate::store::image_sk(&fits).len() == 1024);
         assert!(!mine.owns(&format!("{fits}x")));
+
+        // A card's image from before the pseudonym key was rotated is deleted with it; nothing outside
+        // a pseudonym folder, and nothing malformed, is.
+        let rotated = UserHasher::new(vec![4; 32]).unwrap();
+        let after = UserUploads::of(&rotated, &me);
+        assert!(!after.owns(&key) && after.may_delete_with_card(&key), "{key}");
+        for bad in [
+            "uploads/x.jpg".to_owned(),
+            "uploads/u_zz/x.jpg".to_owned(),
+            format!("{}../x.jpg", mine.prefix),
+            format!("{}", mine.prefix),
+            "other/u_0123456789abcdef0123456789abcdef/x.jpg".to_owned(),
+            format!("{}{}", mine.prefix, "x".repeat(1024)),
+        ] {
+            assert!(!after.may_delete_with_card(&bad), "{bad}");
+        }
 
         // A sub shaped like a pseudonym cannot reach that pseudonym's folder as its legacy prefix.
         let victim = users.hash(sub);
