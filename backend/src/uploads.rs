@@ -300,7 +300,7 @@ mod tests {
             "uploads/x.jpg".to_owned(),
             "uploads/u_zz/x.jpg".to_owned(),
             format!("{}../x.jpg", mine.prefix),
-            format!("{}", mine.prefix),
+            mine.prefix.clone(),
             "other/u_0123456789abcdef0123456789abcdef/x.jpg".to_owned(),
             format!("{}{}", mine.prefix, "x".repeat(1024)),
         ] {
