@@ -90,6 +90,62 @@ async fn records_are_written_all_or_nothing_and_updated_in_place() {
     assert!(missing.to_string().contains("update p/nope"), "{missing}");
 }
 
+/// A record's send lease against the emulator's DynamoDB: one holder at a time, handed back with the
+/// record as it is now; the holder's update ends it; one that ran out can be taken again.
+#[tokio::test]
+async fn a_send_lease_has_one_holder_until_it_ends_or_runs_out() {
+    use chrono::{Duration as Minutes, TimeZone, Utc};
+    let (_emulator, ledger) = ledger().await;
+    let now = Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap();
+    let item = NewItem {
+        pk: "p",
+        sk: "page",
+        detail: "pending",
+        keep: None,
+    };
+    assert!(ledger.record_all(&[item]).await.unwrap());
+    let until = now + Minutes::minutes(3);
+    assert_eq!(
+        ledger.lease("p", "page", until, now).await.unwrap().as_deref(),
+        Some("pending")
+    );
+    // Another run meanwhile: the lease is held.
+    assert_eq!(
+        ledger
+            .lease("p", "page", until, now + Minutes::minutes(1))
+            .await
+            .unwrap(),
+        None
+    );
+    // The holder writes what came of the send: the lease ends, and the next lease reads it.
+    ledger.update_record("p", "page", "sent", None).await.unwrap();
+    assert_eq!(
+        ledger
+            .lease("p", "page", until, now + Minutes::minutes(1))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sent")
+    );
+    // A holder that died: its lease runs out and another run takes it.
+    assert_eq!(
+        ledger
+            .lease("p", "page", until, now + Minutes::minutes(2))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        ledger
+            .lease("p", "page", now + Minutes::minutes(10), now + Minutes::minutes(4))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let missing = ledger.lease("p", "nope", until, now).await.unwrap_err();
+    assert!(missing.to_string().contains("lease p/nope"), "{missing}");
+}
+
 /// The delivery protocol against the emulator's SNS: a pending record is published with its
 /// `idempotency_key` attribute, marked sent with the message id, and not sent again.
 #[tokio::test]

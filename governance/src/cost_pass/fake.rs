@@ -212,6 +212,8 @@ pub enum Outcome {
     /// Delivers, then never answers: the process dies after the channel accepted, before the ledger
     /// was told.
     AcceptThenHang,
+    /// Delivers and answers after this long (a slow channel: another run may start meanwhile).
+    AcceptAfter(std::time::Duration),
 }
 
 #[derive(Debug, Default)]
@@ -338,7 +340,7 @@ impl SlackPoster for FakeSlack {
             let outcome = s.slack_script.pop_front().unwrap_or(Outcome::Accept);
             if matches!(
                 outcome,
-                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang
+                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang | Outcome::AcceptAfter(_)
             ) {
                 s.posted.push(message.clone());
             }
@@ -349,6 +351,13 @@ impl SlackPoster for FakeSlack {
                 attempts: 1,
                 waited_ms: 0,
             }),
+            Outcome::AcceptAfter(wait) => {
+                tokio::time::sleep(wait).await;
+                Ok(PostReceipt {
+                    attempts: 1,
+                    waited_ms: 0,
+                })
+            }
             Outcome::Fail(detail) => Err(SlackError::Unavailable {
                 attempts: 1,
                 detail,
@@ -394,7 +403,7 @@ impl SnsPublisher for FakeChannels {
             let outcome = s.sns_script.pop_front().unwrap_or(Outcome::Accept);
             if matches!(
                 outcome,
-                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang
+                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang | Outcome::AcceptAfter(_)
             ) {
                 s.published.push(message.clone());
             }
@@ -402,6 +411,10 @@ impl SnsPublisher for FakeChannels {
         };
         match outcome {
             Outcome::Accept => Ok(id),
+            Outcome::AcceptAfter(wait) => {
+                tokio::time::sleep(wait).await;
+                Ok(id)
+            }
             Outcome::Fail(code) => Err(sns_error(&message.topic, &code)),
             Outcome::AcceptLost => Err(sns_error(&message.topic, "Timeout")),
             Outcome::Hang | Outcome::AcceptThenHang => std::future::pending().await,

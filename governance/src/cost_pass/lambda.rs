@@ -193,7 +193,24 @@ fn run_error(
             class: first.class,
         });
     }
-    delivery.failed().then(|| delivery_error(delivery))
+    if delivery.failed() {
+        return Some(delivery_error(delivery));
+    }
+    in_flight_error(delivery)
+}
+
+/// A message another run was sending at the same time (it held the send lease) is that run's; but if
+/// that run died, only a later run sends it. The run asks Lambda to retry it (`Retryable`): the retry
+/// finds the message sent, or the dead run's lease over, and sends it — instead of leaving it to the
+/// next schedule (a day, for the daily report, which would then be superseded).
+fn in_flight_error(delivery: &super::notify::Delivery) -> Option<HandlerError> {
+    (!delivery.in_flight.is_empty()).then(|| HandlerError::Incomplete {
+        message: format!(
+            "another run was sending {} at the same time; retried to make sure it went out",
+            delivery.in_flight.join(", ")
+        ),
+        class: None,
+    })
 }
 
 fn delivery_error(delivery: &super::notify::Delivery) -> HandlerError {
@@ -384,6 +401,9 @@ async fn fast_burn(request: &JobRequest, deps: &Deps) -> Result<JobResponse, Han
     if run.delivery.failed() {
         return Err(delivery_error(&run.delivery));
     }
+    if let Some(e) = in_flight_error(&run.delivery) {
+        return Err(e);
+    }
     Ok(response)
 }
 
@@ -465,6 +485,13 @@ mod tests {
             run_error(&[], &failed_send).map(|e| e.error_type()),
             failed_send.failed().then_some("Delivery")
         );
+        let in_flight = Delivery {
+            in_flight: vec!["collectiq-prod#fast-burn#2026-11-21/page_fast#sns".into()],
+            ..Delivery::default()
+        };
+        let e = run_error(&[], &in_flight).unwrap();
+        assert_eq!(e.error_type(), "Retryable");
+        assert!(e.to_string().contains("another run was sending"), "{e}");
     }
 
     /// The type comes from the AWS classification, not from a message: a throttled ledger is worth

@@ -392,6 +392,22 @@ pub enum DeliveryError {
         /// The failure (in the message, not a `source`: a `{:#}` chain would repeat it).
         cause: NotifyError,
     },
+    /// Another run holds its lease ([`LedgerStore::lease`]): it is sending it now, so this run does
+    /// not (two runs at once send a message once). Not a failure; if that run dies before marking it,
+    /// the lease ends after [`SEND_LEASE`] and a later run sends it.
+    #[error("{id}: another run is sending it")]
+    InFlight {
+        /// Record id.
+        id: String,
+    },
+    /// The ledger could not lease it (see [`LedgerStore::lease`]): not sent; it stays pending.
+    #[error("{id}: not sent (the ledger could not lease it): {cause}")]
+    NotLeased {
+        /// Record id.
+        id: String,
+        /// The ledger failure (in the message, not a `source`).
+        cause: LedgerError,
+    },
     /// The channel accepted it but the ledger could not mark it sent: the next run sends it again,
     /// carrying the same id.
     #[error("{id}: sent, but not marked sent (the next run sends it again, same delivery ref): {cause}")]
@@ -416,7 +432,8 @@ impl DeliveryError {
     pub fn class(&self) -> Option<ErrorClass> {
         match self {
             Self::Send { cause, .. } => cause.class(),
-            Self::NotMarked { cause, .. } => cause.class(),
+            Self::NotMarked { cause, .. } | Self::NotLeased { cause, .. } => cause.class(),
+            Self::InFlight { .. } => None,
         }
     }
 }
@@ -490,6 +507,23 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
     ) -> Result<SentRecord, DeliveryError> {
         let StoredRecord { pk, sk, record } = stored;
         let id = record.id.clone();
+        // One sender at a time: two runs that read it pending send it once. The lease also hands back
+        // the record as it is now: one another run marked sent (or refused) meanwhile is not sent again.
+        let lease = self
+            .ledger
+            .lease(&pk, &sk, now + SEND_LEASE, now)
+            .await
+            .map_err(|cause| DeliveryError::NotLeased {
+                id: id.clone(),
+                cause,
+            });
+        match lease? {
+            None => return Err(DeliveryError::InFlight { id }),
+            Some(current) if DeliveryRecord::parse(&current).is_some_and(|r| !r.is_pending()) => {
+                return Err(DeliveryError::InFlight { id });
+            }
+            Some(_) => {}
+        }
         let retried = record.attempts > 0 || record.recorded_at < now;
         match self.transmit(&record.payload).await {
             Ok((receipt, attempts)) => {
@@ -612,6 +646,9 @@ pub struct Delivery {
     pub pending: Vec<String>,
     /// Ids of records never to be sent (replaced by a newer message).
     pub superseded: Vec<String>,
+    /// Ids of records another run was sending at the same time (it sends them; see [`SEND_LEASE`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<String>,
     /// The AWS classes of the failures (for the handler's error type).
     #[serde(skip)]
     pub failure_classes: Vec<ErrorClass>,
@@ -637,7 +674,14 @@ impl Delivery {
 
     fn add_failure(&mut self, e: DeliveryError) {
         let id = match &e {
-            DeliveryError::Send { id, .. } | DeliveryError::NotMarked { id, .. } => id.clone(),
+            // Another run is sending it: not this run's failure, not this run's to report pending.
+            DeliveryError::InFlight { id } => {
+                self.in_flight.push(id.clone());
+                return;
+            }
+            DeliveryError::Send { id, .. }
+            | DeliveryError::NotMarked { id, .. }
+            | DeliveryError::NotLeased { id, .. } => id.clone(),
         };
         self.pending.push(id);
         if let Some(class) = e.class() {
@@ -646,7 +690,7 @@ impl Delivery {
         let message = match e {
             // The id says which message; the error what went wrong.
             DeliveryError::Send { cause, .. } => cause.to_string(),
-            e @ DeliveryError::NotMarked { .. } => e.to_string(),
+            e => e.to_string(),
         };
         self.errors.push(message);
     }
@@ -804,6 +848,11 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
     }
     Ok(delivery)
 }
+
+/// How long a run holds a record it is sending ([`LedgerStore::lease`]): longer than the slowest send
+/// (three Slack attempts with their waits, or one SNS publish), short enough that a run that died while
+/// sending leaves the record to the next one.
+pub const SEND_LEASE: chrono::Duration = chrono::Duration::minutes(3);
 
 /// Where [`send_pending`] looks for records earlier runs left pending, and how it sends them.
 #[derive(Debug, Clone, Copy)]

@@ -1223,7 +1223,7 @@ mod tests {
         //! the day's report while an input is missing; the next run completes it. Cost Explorer counts
         //! and the cap. On the in-memory seams, with failures injected by [`Flaky`].
         use super::*;
-        use crate::cost_pass::fake::{FakeChannels, FakeReads, call_error};
+        use crate::cost_pass::fake::{FakeChannels, FakeReads, Outcome, call_error};
         use crate::cost_pass::forecast::{ForecastFailure, ForecastUnavailable};
         use crate::cost_pass::read::SeriesKey;
         use crate::ledger::MemoryLedger;
@@ -1541,6 +1541,68 @@ mod tests {
             let again = context.fast_burn().await.unwrap();
             assert_eq!(channels.published().len(), 1, "sent once: {:?}", again.delivery);
             assert_eq!(again.delivery.skipped.as_deref(), Some("no burn alert"));
+        }
+
+        /// Two runs at once (an at-least-once scheduler delivering twice, a retry beside the next run)
+        /// both read a pending page: it is published once, Slack posted once; the run that found it
+        /// being sent says so, and nothing failed (docs/cost-governance.md, "Two runs at once").
+        #[tokio::test(start_paused = true)]
+        async fn two_runs_at_once_send_a_pending_page_once() {
+            use crate::ledger::delivery::DeliveryRecord;
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter);
+            let keys = Keys::new(spec.managed_prefix());
+            let pk = keys.fast_burn(as_of().date_naive());
+            let page = SnsNotification::new(
+                &spec.notifications.sns_critical_topic_arn,
+                "CRITICAL CollectIQ prod Bedrock burn",
+                "burning 20x the allowance",
+                "CRITICAL",
+                "cost_fast_burn",
+            );
+            let record = DeliveryRecord::sns(
+                &crate::cost_pass::notify::record_id(&pk, "page_fast#sns"),
+                page,
+                as_of(),
+            );
+            let detail = record.to_detail().unwrap();
+            ledger
+                .record_all(&[crate::ledger::NewItem {
+                    pk: &pk,
+                    sk: "page_fast#sns",
+                    detail: &detail,
+                    keep: None,
+                }])
+                .await
+                .unwrap();
+            channels.script_sns([Outcome::AcceptAfter(std::time::Duration::from_secs(5))]);
+            let options = PassOptions::new(&spec, as_of()).with_notify(true);
+            let context = PassContext {
+                spec: &spec,
+                options: &options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            };
+            let (a, b) = tokio::join!(context.fast_burn(), context.fast_burn());
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert_eq!(
+                channels.published().len(),
+                1,
+                "{:?} / {:?}",
+                a.delivery,
+                b.delivery
+            );
+            let sent = a.delivery.sent.len() + b.delivery.sent.len();
+            let in_flight = a.delivery.in_flight.len() + b.delivery.in_flight.len();
+            assert_eq!((sent, in_flight), (1, 1), "{:?} / {:?}", a.delivery, b.delivery);
+            assert!(!a.delivery.failed() && !b.delivery.failed());
+            // Sent and marked: a later run sends nothing.
+            let again = context.fast_burn().await.unwrap();
+            assert_eq!(channels.published().len(), 1, "{:?}", again.delivery);
         }
 
         /// Cost Explorer fails on the second page: the first page's days are in the ledger already

@@ -246,18 +246,75 @@ impl Ledger {
             .expression_attribute_values(":d", AttributeValue::S(detail.to_owned()));
         update = match keep {
             Some(keep) => update
-                .update_expression("SET detail = :d, expires_at = :exp")
+                .update_expression("SET detail = :d, expires_at = :exp REMOVE lease_until")
                 .expression_attribute_values(
                     ":exp",
                     AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
                 ),
-            None => update.update_expression("SET detail = :d REMOVE expires_at"),
+            None => update.update_expression("SET detail = :d REMOVE expires_at, lease_until"),
         };
         update
             .send()
             .await
             .map_err(self.err(format!("update {pk}/{sk}"), "UpdateItem"))?;
         Ok(())
+    }
+
+    /// Leases `(pk, sk)` until `until` (see [`LedgerStore::lease`]): one conditional `UpdateItem`
+    /// returning the item as it is now.
+    ///
+    /// # Errors
+    /// When the item does not exist or the update fails for another reason than a running lease.
+    pub async fn lease(
+        &self,
+        pk: &str,
+        sk: &str,
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, LedgerError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let action = format!("lease {pk}/{sk}");
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .update_expression("SET lease_until = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .expression_attribute_values(":until", AttributeValue::N(until.timestamp().to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                let detail = out
+                    .attributes()
+                    .and_then(|a| a.get("detail"))
+                    .and_then(|d| d.as_s().ok())
+                    .cloned()
+                    .ok_or_else(|| LedgerError::document(&self.table, action.clone(), "no detail"))?;
+                Ok(Some(detail))
+            }
+            // A running lease, or no such item: tell them apart by reading it (rare: a race).
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                let exists = self.claims(pk).await?.iter().any(|(s, _)| s == sk);
+                if exists {
+                    Ok(None)
+                } else {
+                    Err(LedgerError::document(&self.table, action, "no such item"))
+                }
+            }
+            Err(e) => Err(self.err(action, "UpdateItem")(e)),
+        }
     }
 
     /// Every claim under `pk`, as `(sk, detail)`, in sort-key order.
@@ -487,6 +544,16 @@ impl LedgerStore for Ledger {
         keep: Option<Duration>,
     ) -> Result<(), LedgerError> {
         Ledger::update_record(self, pk, sk, detail, keep).await
+    }
+
+    async fn lease(
+        &self,
+        pk: &str,
+        sk: &str,
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, LedgerError> {
+        Ledger::lease(self, pk, sk, until, now).await
     }
 
     async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {

@@ -27,6 +27,8 @@ pub enum LedgerOp {
     Record,
     /// [`LedgerStore::update_record`].
     Update,
+    /// [`LedgerStore::lease`].
+    Lease,
     /// [`LedgerStore::claims`] and [`LedgerStore::snapshot_bodies`].
     Query,
     /// [`LedgerStore::put_snapshot_body`].
@@ -40,7 +42,7 @@ impl LedgerOp {
         match self {
             Self::Claim | Self::Snapshot => "PutItem",
             Self::Record => "TransactWriteItems",
-            Self::Update | Self::Count => "UpdateItem",
+            Self::Update | Self::Lease | Self::Count => "UpdateItem",
             Self::Query => "Query",
         }
     }
@@ -62,6 +64,8 @@ struct State {
     updates: Vec<(String, String)>,
     /// `(pk, sk, detail)` another writer records just before the next `record_all`.
     racing: Option<(String, String, String)>,
+    /// Running leases: until when (see [`LedgerStore::lease`]).
+    leases: BTreeMap<(String, String), chrono::DateTime<chrono::Utc>>,
 }
 
 impl State {
@@ -129,6 +133,12 @@ impl MemoryLedger {
     /// caller's read of the ledger and its own write.
     pub fn race_next_record(&self, pk: &str, sk: &str, detail: &str) {
         self.state().racing = Some((pk.to_owned(), sk.to_owned(), detail.to_owned()));
+    }
+
+    /// Ends every running send lease, as if [`crate::cost_pass::notify::SEND_LEASE`] had passed since
+    /// they were taken (a lease is measured on the wall clock, which a test does not wait for).
+    pub fn end_leases(&self) {
+        self.state().leases.clear();
     }
 
     /// Makes every later call of `op` never complete (the process dies there); `None` stops it.
@@ -286,8 +296,36 @@ impl LedgerStore for MemoryLedger {
         state
             .items
             .insert(key.clone(), (Item::Claim(detail.to_owned()), Self::expiry(keep)));
+        state.leases.remove(&key);
         state.updates.push(key);
         Ok(())
+    }
+
+    async fn lease(
+        &self,
+        pk: &str,
+        sk: &str,
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, LedgerError> {
+        self.enter(LedgerOp::Lease, || format!("lease {pk}/{sk}")).await?;
+        let mut state = self.state();
+        let key = Self::key(pk, sk);
+        let detail = match state.items.get(&key) {
+            Some((Item::Claim(detail), _)) => detail.clone(),
+            _ => {
+                return Err(LedgerError::document(
+                    "memory",
+                    format!("lease {pk}/{sk}"),
+                    "ConditionalCheckFailedException: no such item",
+                ));
+            }
+        };
+        if state.leases.get(&key).is_some_and(|held| *held >= now) {
+            return Ok(None);
+        }
+        state.leases.insert(key, until);
+        Ok(Some(detail))
     }
 
     async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {

@@ -26,6 +26,8 @@ pub mod memory;
 use std::future::Future;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use aws_error::{AwsCallError, ErrorClass};
 
 pub use dynamodb::Ledger;
@@ -146,7 +148,7 @@ pub trait LedgerStore: Send + Sync {
     fn record_all(&self, items: &[NewItem<'_>]) -> impl Future<Output = Result<bool, LedgerError>> + Send;
 
     /// Replaces the `detail` of the existing item `(pk, sk)` and its expiry (`keep` from now; `None`
-    /// removes the TTL). Fails when the item does not exist.
+    /// removes the TTL), and ends any [`Self::lease`] on it. Fails when the item does not exist.
     fn update_record(
         &self,
         pk: &str,
@@ -154,6 +156,20 @@ pub trait LedgerStore: Send + Sync {
         detail: &str,
         keep: Option<Duration>,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Leases the existing item `(pk, sk)` until `until` for the one caller about to send it: `Some`
+    /// with its current `detail` when this caller holds the lease (no lease, or one that ended before
+    /// `now`), `None` when another caller's lease is still running. [`Self::update_record`] ends the
+    /// lease (the holder wrote what came of the send). Two runs that both read a record as pending
+    /// then send it once: the one that does not get the lease leaves it to the other, and the one that
+    /// gets it after the other marked it sent reads that in the returned `detail`.
+    fn lease(
+        &self,
+        pk: &str,
+        sk: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<String>, LedgerError>> + Send;
 
     /// Every item under `pk`, as `(sk, detail)`, in sort-key order.
     fn claims(&self, pk: &str) -> impl Future<Output = Result<Vec<(String, String)>, LedgerError>> + Send;

@@ -84,6 +84,16 @@ impl<L: LedgerStore> LedgerStore for AccountLedger<'_, L> {
         self.inner.update_record(&self.scoped(pk), sk, detail, keep).await
     }
 
+    async fn lease(
+        &self,
+        pk: &str,
+        sk: &str,
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, LedgerError> {
+        self.inner.lease(&self.scoped(pk), sk, until, now).await
+    }
+
     async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {
         self.inner.claims(&self.scoped(pk)).await
     }

@@ -853,6 +853,9 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
                     return out;
                 }
             }
+            // Another run is posting it now: later posts wait behind it, as they would behind a failure,
+            // but nothing failed here.
+            Err(DeliveryError::InFlight { .. }) => return out,
             // Refused for good (over Slack's limits): settled, so it holds back nothing after it.
             Err(e) if e.refused() => {
                 refused.insert(sk);
@@ -971,6 +974,7 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
                 out.failure = Some(format!("posted, but the announced state was not saved: {e}"));
             }
         }
+        Err(DeliveryError::InFlight { .. }) => {}
         Err(e) => out.failure = Some(e.to_string()),
     }
     out
@@ -1270,8 +1274,13 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
             }
             Err(e) => {
                 let why = match e {
+                    // Another run is publishing this page now: it is that run's.
+                    DeliveryError::InFlight { .. } => {
+                        out.in_flight.push(alarm);
+                        continue;
+                    }
                     DeliveryError::Send { cause, .. } => cause.to_string(),
-                    e @ DeliveryError::NotMarked { .. } => e.to_string(),
+                    e => e.to_string(),
                 };
                 out.failures.push((alarm, why));
             }
@@ -1921,7 +1930,21 @@ mod tests {
         .await;
         assert!(crashed.is_err());
         assert!(sns.published().is_empty());
-        let next = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        // A run while the dead one's lease still runs leaves the page to it: in flight, not failed.
+        let meanwhile = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(meanwhile.in_flight, [COMPOSITE], "{meanwhile:?}");
+        assert!(
+            meanwhile.failures.is_empty() && sns.published().is_empty(),
+            "{meanwhile:?}"
+        );
+        // The next scheduled run, after the lease ended, publishes it.
+        let later = report_at(
+            &cw,
+            &cat,
+            now() + crate::cost_pass::notify::SEND_LEASE + Duration::minutes(1),
+        )
+        .await;
+        let next = escalate(&later, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert_eq!(next.escalated, [COMPOSITE]);
         assert_eq!(sns.published().len(), 1);
     }
@@ -2161,6 +2184,16 @@ mod tests {
         let r = report_at(&cw, &cat, now()).await;
         let crashed = tokio::time::timeout(StdDuration::from_secs(60), post(&r, &ledger, &slack)).await;
         assert!(crashed.is_err());
+        // While the dead run's lease runs, another run posts nothing and reports no failure.
+        let meanwhile = post(&r, &ledger, &slack).await;
+        assert!(!meanwhile.posted && meanwhile.failure.is_none(), "{meanwhile:?}");
+        assert!(slack.posted().is_empty());
+        let r = report_at(
+            &cw,
+            &cat,
+            now() + crate::cost_pass::notify::SEND_LEASE + Duration::minutes(1),
+        )
+        .await;
         let next = post(&r, &ledger, &slack).await;
         assert!(next.posted && next.failure.is_none(), "{next:?}");
         assert_eq!(slack.posted().len(), 1);
