@@ -328,14 +328,30 @@ async fn handle_record(m: &SqsMessage, deps: &Deps) -> Result<(), HandlerError> 
             queue,
             "event could not be delivered"
         );
+    } else if serde_json::from_str::<serde_json::Value>(body)
+        .is_ok_and(|v| v.pointer("/requestPayload/sweepStuckValuations").is_some())
+    {
+        // error_handler's own on-failure record of a sweep that failed after Lambda's retries: the
+        // next scheduled sweep does the same work, so there is nothing to replay.
+        tracing::warn!(
+            correlation_id = message_id,
+            queue,
+            error_type = "SweepFailed",
+            "a stuck-valuation sweep failed; the next scheduled sweep covers it"
+        );
     } else {
+        // Kept in the queue (a batch item failure) for a person: nothing here knows what it is.
         tracing::error!(
             correlation_id = message_id,
             queue,
             body_bytes = body.len(),
             error_type = "Unrecognised",
-            "dead-letter message of unknown shape"
+            "dead-letter message of unknown shape; left in the queue"
         );
+        return Err(HandlerError::validation(
+            "body",
+            "a dead-letter message of unknown shape is left in the queue",
+        ));
     }
     Ok(())
 }

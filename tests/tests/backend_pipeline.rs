@@ -714,6 +714,33 @@ async fn error_handler_marks_the_card_failed_and_reports_correlation_ids() {
         serde_json::json!({"batchItemFailures": []})
     );
 
+    // Replaying the queues (infra/modules/backend/dead_letters.tf): error_handler's own record of a
+    // failed sweep is dropped (the next sweep covers it); a message nothing knows stays for a person.
+    let mut odd = batch.clone();
+    if let error_handler::FailureInput::Sqs(ref mut event) = odd {
+        let template = event.records[0].clone();
+        let mut sweep = template.clone();
+        sweep.message_id = Some("sweep-record".into());
+        sweep.body = Some(
+            serde_json::json!({
+                "version": "1.0",
+                "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+                "requestPayload": {"sweepStuckValuations": {"olderThanMinutes": 45}},
+                "responsePayload": {"errorType": "Retryable", "errorMessage": "throttled"}
+            })
+            .to_string(),
+        );
+        let mut unknown = template;
+        unknown.message_id = Some("unknown-record".into());
+        unknown.body = Some("{\"hello\": \"world\"}".into());
+        event.records = vec![sweep, unknown];
+    }
+    let out = error_handler::handler(lambda_event(odd), &deps).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&out).unwrap(),
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "unknown-record"}]})
+    );
+
     // DynamoDB down (table gone): the caught-failure record is redelivered, the event record is not
     env.clients
         .dynamodb

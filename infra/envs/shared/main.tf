@@ -75,5 +75,6 @@ module "backend" {
   allow_admin_password_auth   = local.admin_password_auth
   authenticity_flag_threshold = var.authenticity_flag_threshold
   authenticity_send_photo     = var.authenticity_send_photo
+  replay_dead_letters         = var.replay_dead_letters
   user_id_hash_key_version    = var.user_id_hash_key_version
 }

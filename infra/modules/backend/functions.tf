@@ -358,6 +358,13 @@ data "aws_iam_policy_document" "error_handler" {
   }
 
   statement {
+    # Replaying the dead-letter queues (dead_letters.tf): the event source mappings poll as this role.
+    sid       = "ReplayDeadLetters"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+    resources = [aws_sqs_queue.valuation_dlq.arn, aws_sqs_queue.events_dlq.arn]
+  }
+
+  statement {
     # The stuck-valuation sweep (sweep.tf): VALUING cards by updatedAt on GSI3 only.
     sid       = "FindStuckValuations"
     actions   = ["dynamodb:Query"]

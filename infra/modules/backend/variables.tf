@@ -101,6 +101,12 @@ variable "bedrock_model_id" {
   default     = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 }
 
+variable "replay_dead_letters" {
+  description = "Whether error_handler consumes both dead-letter queues (their event source mappings enabled). Off by default: the queues are for on-call (their depth pages); turn it on to replay them after a fix, off again once drained (alarms/runbooks/dlq-depth.md)."
+  type        = bool
+  default     = false
+}
+
 variable "authenticity_send_photo" {
   description = "Whether the authenticity agent sends the card's front photo to the model (AUTHENTICITY_SEND_PHOTO). Off by default: a photo adds up to about 1,600 input tokens a valuation to seed 000's 1,200."
   type        = bool
