@@ -552,6 +552,11 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
     let lost = governance::org::rollup::post(&other, &management, &ledger, "acme/no-such-secret").await;
     assert!(lost.failed, "{lost:?}");
     assert!(lost.said.starts_with("not posted"), "{lost:?}");
+    // The failed post handed its send lease back: a run right after tries again (and fails the same
+    // way here), rather than taking it for another run's post in flight.
+    let again_lost = governance::org::rollup::post(&other, &management, &ledger, "acme/no-such-secret").await;
+    assert!(again_lost.failed, "{again_lost:?}");
+    assert!(again_lost.said.starts_with("not posted"), "{again_lost:?}");
     let mut failed_run = again;
     failed_run.rollup_delivery = Some(lost.said.clone());
     failed_run.rollup_failed = true;

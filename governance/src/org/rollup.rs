@@ -442,10 +442,34 @@ pub async fn post<L: LedgerStore>(
         },
         Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
     }
+    // One poster at a time (two runs at once both find it pending): the send lease, as for every
+    // delivery record; it also hands back the record as it is now.
+    let now = chrono::Utc::now();
+    match ledger
+        .lease(&pk, &day, now + crate::cost_pass::notify::SEND_LEASE, now)
+        .await
+    {
+        Ok(Some(detail)) if detail == "posted" => {
+            return RollupDelivery::done(format!("already posted for {day}"));
+        }
+        Ok(Some(_)) => {}
+        Ok(None) => return RollupDelivery::done(format!("another run is posting the {day} roll-up")),
+        Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
+    }
+    // A post that failed hands the record back at once (the write ends the lease): the next run need
+    // not wait for the lease to run out. Best effort: if it fails too, the lease runs out.
+    let give_back = async || {
+        if let Err(e) = ledger.update_record(&pk, &day, "pending", Some(keep)).await {
+            tracing::warn!(error = %e, "the roll-up's lease could not be given back; it runs out");
+        }
+    };
     let channels = SdkChannels::new(management);
     let webhook = match channels.slack(secret, SlackRetry::default()).await {
         Ok(w) => w,
-        Err(e) => return RollupDelivery::failed(format!("not posted (the next run retries): {e}")),
+        Err(e) => {
+            give_back().await;
+            return RollupDelivery::failed(format!("not posted (the next run retries): {e}"));
+        }
     };
     match webhook.post(&rollup.render_slack()).await {
         Ok(_) => match ledger.update_record(&pk, &day, "posted", Some(keep)).await {
@@ -454,7 +478,10 @@ pub async fn post<L: LedgerStore>(
                 "posted, but not recorded (the next run may post again): {e}"
             )),
         },
-        Err(e) => RollupDelivery::failed(format!("not posted (the next run retries): {e}")),
+        Err(e) => {
+            give_back().await;
+            RollupDelivery::failed(format!("not posted (the next run retries): {e}"))
+        }
     }
 }
 
