@@ -14,8 +14,11 @@
 //! settled (usually the last two or three) instead of the whole window: fewer rows, so fewer pages of
 //! the cap for a large organisation — as the single-account pass does with its own days.
 //!
-//! An account that holds several platform environments has no finer split here (a third group-by does
-//! not exist): each of its platforms' reports shows the whole account's spend, and the item says so.
+//! An account that holds several platforms: CE cannot group by account, service and tag at once. When
+//! their environments differ, each report's spend is its environment's share of the account's each day
+//! (its tagged spend plus the untagged, from the tag query), by service pro rata
+//! ([`LinkedCost::page_for`]); when two share an environment, the tag cannot tell them apart and each
+//! report shows the whole account's. The item says which.
 //!
 //! API: <https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html>.
 
@@ -102,6 +105,10 @@ pub struct LinkedDay {
     pub rows: Vec<LinkedRow>,
     /// Spend without an `Environment` tag, by account (from the tag query; empty when not read).
     pub untagged: BTreeMap<String, Decimal>,
+    /// Spend with an `Environment` tag, by account and tag value (from the tag query; empty when not
+    /// read, and in days cached before it was kept).
+    #[serde(default)]
+    pub tagged: BTreeMap<String, BTreeMap<String, Decimal>>,
 }
 
 /// The organisation's daily spend by account and service over a window.
@@ -180,8 +187,16 @@ impl LinkedCost {
                         return Err(unexpected("a group with fewer keys than group definitions"));
                     };
                     // `Environment$` is spend without the tag.
-                    if tag.strip_prefix(&format!("{ENVIRONMENT_TAG}$")) == Some("") {
-                        *day.untagged.entry(account.clone()).or_default() += usd(g);
+                    match tag.strip_prefix(&format!("{ENVIRONMENT_TAG}$")) {
+                        Some("") => *day.untagged.entry(account.clone()).or_default() += usd(g),
+                        Some(value) => {
+                            *day.tagged
+                                .entry(account.clone())
+                                .or_default()
+                                .entry(value.to_owned())
+                                .or_default() += usd(g);
+                        }
+                        None => {}
                     }
                 }
             }
@@ -190,16 +205,39 @@ impl LinkedCost {
     }
 
     /// The page a platform's own cost pass would have read for `[start, end)`: `account`'s spend by
-    /// service, keyed as the platform's `environment`.
+    /// service, keyed as the platform's `environment`. With `share`, the account holds other platforms
+    /// of other environments: each day's rows are scaled to `environment`'s share of the account's
+    /// spend that day (its tagged spend plus the untagged, from the tag query) — CE cannot group by
+    /// account, service and tag at once, so by service it is pro rata; a day without the tag query's
+    /// figures is left whole.
     #[must_use]
     pub fn page_for(
         &self,
         account: &str,
         environment: &str,
+        share: bool,
         start: NaiveDate,
         end: NaiveDate,
     ) -> CostAndUsagePage {
         let tag = format!("{ENVIRONMENT_TAG}${environment}");
+        let factor = |day: &LinkedDay| -> Option<Decimal> {
+            if !share {
+                return None;
+            }
+            let tagged = day.tagged.get(account)?;
+            let total: Decimal = day
+                .rows
+                .iter()
+                .filter(|r| r.account == account)
+                .map(|r| r.amount)
+                .sum();
+            if total <= Decimal::ZERO {
+                return None;
+            }
+            let own = tagged.get(environment).copied().unwrap_or_default()
+                + day.untagged.get(account).copied().unwrap_or_default();
+            Some((own / total).min(Decimal::ONE))
+        };
         CostAndUsagePage {
             group_definitions: GroupDefinition::report_grouping(),
             results_by_time: self
@@ -211,15 +249,20 @@ impl LinkedCost {
                         end: date.succ_opt().unwrap_or(*date),
                     },
                     total: BTreeMap::new(),
-                    groups: day
-                        .rows
-                        .iter()
-                        .filter(|r| r.account == account)
-                        .map(|r| Group {
-                            keys: vec![r.service.clone(), tag.clone()],
-                            metrics: BTreeMap::from([(COST_METRIC.to_owned(), Amount::usd(r.amount))]),
-                        })
-                        .collect(),
+                    groups: {
+                        let scale = factor(day);
+                        day.rows
+                            .iter()
+                            .filter(|r| r.account == account)
+                            .map(|r| Group {
+                                keys: vec![r.service.clone(), tag.clone()],
+                                metrics: BTreeMap::from([(
+                                    COST_METRIC.to_owned(),
+                                    Amount::usd(scale.map_or(r.amount, |f| (r.amount * f).round_dp(6))),
+                                )]),
+                            })
+                            .collect()
+                    },
                     estimated: day.estimated,
                 })
                 .collect(),
@@ -633,10 +676,49 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// Two platforms of different environments in one account: each report's spend is its
+    /// environment's share of the account's (tagged plus untagged), by service pro rata — not the whole
+    /// account's, which set the other platform's burn tier.
+    #[test]
+    fn a_shared_account_gives_each_environment_its_share() {
+        let by_service = page(
+            r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"LINKED_ACCOUNT"},{"Type":"DIMENSION","Key":"SERVICE"}],
+            "ResultsByTime":[{"TimePeriod":{"Start":"2026-12-01","End":"2026-12-02"},"Estimated":false,"Groups":[
+               {"Keys":["333333333333","Amazon ECS"],"Metrics":{"UnblendedCost":{"Amount":"6","Unit":"USD"}}},
+               {"Keys":["333333333333","AWS Lambda"],"Metrics":{"UnblendedCost":{"Amount":"2.4","Unit":"USD"}}}]}]}"#,
+        );
+        let by_tag = page(
+            r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"LINKED_ACCOUNT"},{"Type":"TAG","Key":"Environment"}],
+            "ResultsByTime":[{"TimePeriod":{"Start":"2026-12-01","End":"2026-12-02"},"Groups":[
+               {"Keys":["333333333333","Environment$prod"],"Metrics":{"UnblendedCost":{"Amount":"8","Unit":"USD"}}},
+               {"Keys":["333333333333","Environment$dev"],"Metrics":{"UnblendedCost":{"Amount":"0.3","Unit":"USD"}}},
+               {"Keys":["333333333333","Environment$"],"Metrics":{"UnblendedCost":{"Amount":"0.1","Unit":"USD"}}}]}]}"#,
+        );
+        let cost = LinkedCost::from_pages(&[by_service], &[by_tag]).unwrap();
+        let spend = |env: &str, share: bool| -> Decimal {
+            let page = cost.page_for("333333333333", env, share, d("2026-12-01"), d("2026-12-02"));
+            let table = cost::input::DailyCostTable::from_pages(&[page], COST_METRIC).unwrap();
+            table
+                .for_environment(env, true)
+                .rows
+                .iter()
+                .map(|r| r.amount)
+                .sum()
+        };
+        // dev: (0.3 tagged + 0.1 untagged) of 8.4 — $0.40, not the account's $8.40.
+        assert_eq!(spend("dev", true).round_dp(2), Decimal::new(40, 2));
+        assert_eq!(spend("prod", true).round_dp(2), Decimal::new(810, 2));
+        assert_eq!(
+            spend("dev", false),
+            Decimal::new(84, 1),
+            "without the share: the whole account"
+        );
+    }
+
     #[test]
     fn a_platform_page_holds_only_its_accounts_spend_keyed_as_its_environment() {
         let cost = linked();
-        let page = cost.page_for("111111111111", "prod", d("2026-12-01"), d("2026-12-03"));
+        let page = cost.page_for("111111111111", "prod", false, d("2026-12-01"), d("2026-12-03"));
         let table = cost::input::DailyCostTable::from_pages(&[page], COST_METRIC).unwrap();
         let prod = table.for_environment("prod", false);
         let total: Decimal = prod.rows.iter().map(|r| r.amount).sum();
@@ -651,7 +733,7 @@ mod tests {
             Some(&true),
             "estimated flag kept"
         );
-        let window = cost.page_for("111111111111", "prod", d("2026-12-02"), d("2026-12-03"));
+        let window = cost.page_for("111111111111", "prod", false, d("2026-12-02"), d("2026-12-03"));
         assert_eq!(window.results_by_time.len(), 1);
     }
 

@@ -27,6 +27,9 @@ pub struct OrgReads<'a> {
     linked: &'a LinkedCost,
     account: &'a str,
     environment: &'a str,
+    /// The account holds platforms of other environments too: the environment's share of its spend
+    /// ([`LinkedCost::page_for`]).
+    share: bool,
 }
 
 impl<'a> OrgReads<'a> {
@@ -44,7 +47,16 @@ impl<'a> OrgReads<'a> {
             linked,
             account,
             environment,
+            share: false,
         }
+    }
+
+    /// Reads the environment's share of the account's spend (the account holds platforms of other
+    /// environments too).
+    #[must_use]
+    pub const fn sharing(mut self, share: bool) -> Self {
+        self.share = share;
+        self
     }
 }
 
@@ -77,7 +89,9 @@ impl CostReads for OrgReads<'_> {
         end: NaiveDate,
         _token: Option<String>,
     ) -> Result<CostAndUsagePage, ReadError> {
-        Ok(self.linked.page_for(self.account, self.environment, start, end))
+        Ok(self
+            .linked
+            .page_for(self.account, self.environment, self.share, start, end))
     }
 
     async fn cost_forecast(

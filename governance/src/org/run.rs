@@ -735,11 +735,23 @@ pub async fn govern_items(
     // on AWS, not computing. A panic is caught per item, like any other failure.
     let jobs = items.iter().map(|item| {
         let lock = Arc::clone(locks.entry(item.account_id.clone()).or_default());
+        let others: Vec<&&OrgItem> = per_account
+            .get(item.account_id.as_str())
+            .map(|v| {
+                v.iter()
+                    .filter(|o| o.spec.managed_prefix() != item.spec.managed_prefix())
+                    .collect()
+            })
+            .unwrap_or_default();
         let job = ItemJob {
             item: (*item).clone(),
-            shared_account: per_account
-                .get(item.account_id.as_str())
-                .is_some_and(|v| v.len() > 1),
+            shared_account: !others.is_empty(),
+            // Its spend can be told apart by the Environment tag only when no other platform of the
+            // account has its environment.
+            environment_share: !others.is_empty()
+                && others
+                    .iter()
+                    .all(|o| o.spec.platform.environment != item.spec.platform.environment),
             base: deps.base.clone(),
             sts: sts.clone(),
             ledger: Arc::clone(ledger),
@@ -947,6 +959,9 @@ pub fn skeleton_of(item: &OrgItem, shared_account: bool) -> ItemOutcome {
 struct ItemJob {
     item: OrgItem,
     shared_account: bool,
+    /// The account's other platforms all have other environments: this one's spend is its
+    /// environment's share ([`LinkedCost::page_for`]).
+    environment_share: bool,
     base: SdkConfig,
     sts: aws_sdk_sts::Client,
     ledger: Arc<Ledger>,
@@ -1078,7 +1093,8 @@ impl ItemJob {
             linked,
             &self.item.account_id,
             &spec.platform.environment,
-        );
+        )
+        .sharing(self.environment_share);
         let ledger = AccountLedger::new(
             self.ledger.as_ref(),
             &self.item.account_id,
@@ -1089,10 +1105,17 @@ impl ItemJob {
             .for_account(&self.item.account_id);
         // The account's untagged spend comes from the second query, not from its rows.
         options.untagged_by_day = Some(linked.untagged_days(&self.item.account_id));
-        if self.shared_account {
-            // In the report itself, so the platform's channel reads it too, not only the roll-up.
+        // In the report itself, so the platform's channel reads it too, not only the roll-up.
+        if self.environment_share {
             options = options.with_note(format!(
-                "account {} holds other platforms too: this report's spend is the whole account's",
+                "account {} holds platforms of other environments too: this report's spend is the \
+                 Environment={} share of the account's (tagged, plus the untagged), by service pro rata",
+                self.item.account_id, spec.platform.environment
+            ));
+        } else if self.shared_account {
+            options = options.with_note(format!(
+                "account {} holds another platform of this environment: this report's spend is the whole \
+                 account's (the Environment tag cannot tell them apart)",
                 self.item.account_id
             ));
         }
