@@ -851,7 +851,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     if let Some(model) = &spec.cost.design_model {
         for key in model.components_usd.keys() {
-            if !COST_COMPONENTS.contains(&key.as_str()) {
+            // Matched without case, as the report reads them (`DynamoDB = 15` is `dynamodb`).
+            if !COST_COMPONENTS.contains(&key.to_ascii_lowercase().as_str()) {
                 bad(
                     format!("cost.design_model.components_usd.{key}"),
                     format!(
@@ -1493,6 +1494,12 @@ table = "demo-dev-ledger"
         );
         let spec = parse(&src, "x.toml").unwrap();
         assert_eq!(spec.cost.design_model.unwrap().components_usd.len(), 9);
+        // The report's own labels, in their case, are its components too.
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\ncomponents_usd = {{ DynamoDB = 15, CloudWatch = 1 }}\n",
+            with("")
+        );
+        parse(&src, "x.toml").unwrap();
     }
 
     #[test]

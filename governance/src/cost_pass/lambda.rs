@@ -483,7 +483,7 @@ mod tests {
         };
         assert_eq!(
             run_error(&[], &failed_send).map(|e| e.error_type()),
-            failed_send.failed().then_some("Delivery")
+            Some("Delivery")
         );
         let in_flight = Delivery {
             in_flight: vec!["collectiq-prod#fast-burn#2026-11-21/page_fast#sns".into()],

@@ -400,6 +400,13 @@ pub enum DeliveryError {
         /// Record id.
         id: String,
     },
+    /// Another run sent it (or settled it as refused) after this run read it pending: nothing to do, and
+    /// nothing failed.
+    #[error("{id}: already sent by another run")]
+    Settled {
+        /// Record id.
+        id: String,
+    },
     /// The ledger could not lease it (see [`LedgerStore::lease`]): not sent; it stays pending.
     #[error("{id}: not sent (the ledger could not lease it): {cause}")]
     NotLeased {
@@ -433,7 +440,7 @@ impl DeliveryError {
         match self {
             Self::Send { cause, .. } => cause.class(),
             Self::NotMarked { cause, .. } | Self::NotLeased { cause, .. } => cause.class(),
-            Self::InFlight { .. } => None,
+            Self::InFlight { .. } | Self::Settled { .. } => None,
         }
     }
 }
@@ -509,9 +516,12 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
         let id = record.id.clone();
         // One sender at a time: two runs that read it pending send it once. The lease also hands back
         // the record as it is now: one another run marked sent (or refused) meanwhile is not sent again.
+        // It is timed by the wall clock when it is taken, not by the run's `now` (taken before the
+        // report was read, and before this run's earlier sends).
+        let at = Utc::now();
         let lease = self
             .ledger
-            .lease(&pk, &sk, now + SEND_LEASE, now)
+            .lease(&pk, &sk, at + SEND_LEASE, at)
             .await
             .map_err(|cause| DeliveryError::NotLeased {
                 id: id.clone(),
@@ -520,7 +530,7 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
         match lease? {
             None => return Err(DeliveryError::InFlight { id }),
             Some(current) if DeliveryRecord::parse(&current).is_some_and(|r| !r.is_pending()) => {
-                return Err(DeliveryError::InFlight { id });
+                return Err(DeliveryError::Settled { id });
             }
             Some(_) => {}
         }
@@ -679,6 +689,8 @@ impl Delivery {
                 self.in_flight.push(id.clone());
                 return;
             }
+            // Sent by another run meanwhile: done, by someone.
+            DeliveryError::Settled { .. } => return,
             DeliveryError::Send { id, .. }
             | DeliveryError::NotMarked { id, .. }
             | DeliveryError::NotLeased { id, .. } => id.clone(),

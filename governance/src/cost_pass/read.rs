@@ -69,6 +69,17 @@ pub enum ReadError {
     /// `GetCostForecast` failed, classified.
     #[error("ce:GetCostForecast: {0}")]
     Forecast(ForecastUnavailable),
+    /// A call answered, but left part of what was asked unread (a `GetMetricData` series whose
+    /// `StatusCode` is not `Complete`), classified as the service put it (`Forbidden`: access denied).
+    #[error("{api}: {detail}")]
+    Incomplete {
+        /// The call.
+        api: &'static str,
+        /// Which part, and why.
+        detail: String,
+        /// The class of the series' status, when it has one.
+        class: Option<aws_error::ErrorClass>,
+    },
     /// An answer could not be understood.
     #[error("{api}: unexpected answer: {detail}")]
     Unexpected {
@@ -86,6 +97,7 @@ impl ReadError {
     pub fn class(&self) -> Option<aws_error::ErrorClass> {
         match self {
             Self::Aws { cause, .. } => Some(cause.class()),
+            Self::Incomplete { class, .. } => *class,
             Self::Ledger(e) => e.class(),
             Self::CapReached { .. } | Self::Forecast(_) | Self::Unexpected { .. } => None,
         }
@@ -756,8 +768,13 @@ pub async fn metric_sums(
                         .chain(page.messages())
                         .filter_map(|m| m.value().map(str::to_owned))
                         .collect();
-                    return Err(ReadError::Unexpected {
+                    return Err(ReadError::Incomplete {
                         api,
+                        class: match r.status_code() {
+                            Some(StatusCode::Forbidden) => Some(aws_error::ErrorClass::AccessDenied),
+                            Some(StatusCode::InternalError) => Some(aws_error::ErrorClass::ServerFault),
+                            _ => None,
+                        },
                         detail: format!(
                             "series {} answered {}{}",
                             r.id().unwrap_or("?"),
@@ -955,6 +972,12 @@ mod tests {
                 .unwrap_err();
             assert!(err.to_string().contains(status.as_str()), "{status:?}: {err}");
             assert!(err.to_string().contains("try again"), "{err}");
+            let class = match status {
+                StatusCode::Forbidden => Some(aws_error::ErrorClass::AccessDenied),
+                StatusCode::InternalError => Some(aws_error::ErrorClass::ServerFault),
+                _ => None,
+            };
+            assert_eq!(err.class(), class, "{status:?}");
         }
         // Complete answers read as before.
         let rule = answer(StatusCode::Complete, None);

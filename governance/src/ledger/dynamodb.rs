@@ -287,6 +287,9 @@ impl Ledger {
             .expression_attribute_values(":until", AttributeValue::N(until.timestamp().to_string()))
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
             .send()
             .await;
         match out {
@@ -299,21 +302,18 @@ impl Ledger {
                     .ok_or_else(|| LedgerError::document(&self.table, action.clone(), "no detail"))?;
                 Ok(Some(detail))
             }
-            // A running lease, or no such item: tell them apart by reading it (rare: a race).
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                let exists = self.claims(pk).await?.iter().any(|(s, _)| s == sk);
-                if exists {
-                    Ok(None)
-                } else {
-                    Err(LedgerError::document(&self.table, action, "no such item"))
+            // A running lease, or no such item: the failed condition hands back the item as it is, if
+            // there is one (no second call, no other permission).
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    if c.item().is_some() {
+                        Ok(None)
+                    } else {
+                        Err(LedgerError::document(&self.table, action, "no such item"))
+                    }
                 }
-            }
-            Err(e) => Err(self.err(action, "UpdateItem")(e)),
+                _ => Err(self.err(action, "UpdateItem")(e)),
+            },
         }
     }
 

@@ -855,7 +855,7 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
             }
             // Another run is posting it now: later posts wait behind it, as they would behind a failure,
             // but nothing failed here.
-            Err(DeliveryError::InFlight { .. }) => return out,
+            Err(DeliveryError::InFlight { .. } | DeliveryError::Settled { .. }) => return out,
             // Refused for good (over Slack's limits): settled, so it holds back nothing after it.
             Err(e) if e.refused() => {
                 refused.insert(sk);
@@ -974,7 +974,7 @@ pub async fn announce<L: LedgerStore, S: SlackSource>(
                 out.failure = Some(format!("posted, but the announced state was not saved: {e}"));
             }
         }
-        Err(DeliveryError::InFlight { .. }) => {}
+        Err(DeliveryError::InFlight { .. } | DeliveryError::Settled { .. }) => {}
         Err(e) => out.failure = Some(e.to_string()),
     }
     out
@@ -1277,6 +1277,11 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
                     // Another run is publishing this page now: it is that run's.
                     DeliveryError::InFlight { .. } => {
                         out.in_flight.push(alarm);
+                        continue;
+                    }
+                    // Another run published it after this run read it pending.
+                    DeliveryError::Settled { .. } => {
+                        out.already_escalated.push(alarm);
                         continue;
                     }
                     DeliveryError::Send { cause, .. } => cause.to_string(),
@@ -1708,6 +1713,9 @@ mod tests {
         assert!(first.failures[0].1.contains("InternalError"), "{first:?}");
         assert_eq!(record(&ledger, &episode_sk(since)).state, DeliveryState::Pending);
 
+        // Five minutes later: the failed run could not note its attempt (nor end its send lease), and
+        // the lease has run out by the next run.
+        ledger.end_leases();
         let r = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
         let second = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert_eq!(second.escalated, [COMPOSITE], "{second:?}");
@@ -1937,14 +1945,9 @@ mod tests {
             meanwhile.failures.is_empty() && sns.published().is_empty(),
             "{meanwhile:?}"
         );
-        // The next scheduled run, after the lease ended, publishes it.
-        let later = report_at(
-            &cw,
-            &cat,
-            now() + crate::cost_pass::notify::SEND_LEASE + Duration::minutes(1),
-        )
-        .await;
-        let next = escalate(&later, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        // The next scheduled run, after the dead run's lease ran out, publishes it.
+        ledger.end_leases();
+        let next = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert_eq!(next.escalated, [COMPOSITE]);
         assert_eq!(sns.published().len(), 1);
     }
@@ -2188,12 +2191,7 @@ mod tests {
         let meanwhile = post(&r, &ledger, &slack).await;
         assert!(!meanwhile.posted && meanwhile.failure.is_none(), "{meanwhile:?}");
         assert!(slack.posted().is_empty());
-        let r = report_at(
-            &cw,
-            &cat,
-            now() + crate::cost_pass::notify::SEND_LEASE + Duration::minutes(1),
-        )
-        .await;
+        ledger.end_leases();
         let next = post(&r, &ledger, &slack).await;
         assert!(next.posted && next.failure.is_none(), "{next:?}");
         assert_eq!(slack.posted().len(), 1);

@@ -204,8 +204,11 @@ resource "aws_dynamodb_table" "main" {
 # Failed valuations the error handler could not record (the state machine's DeadLetter state), and
 # stuck-valuation sweeps that failed after Lambda's retries (error_handler's on-failure destination).
 resource "aws_sqs_queue" "valuation_dlq" {
-  name                              = "${var.name_prefix}-valuation-dlq"
-  message_retention_seconds         = 1209600
+  name                      = "${var.name_prefix}-valuation-dlq"
+  message_retention_seconds = 1209600
+  # error_handler replays it (dead_letters.tf): Lambda refuses a mapping whose queue's visibility
+  # timeout is below the function's timeout, and recommends six times it.
+  visibility_timeout_seconds        = 6 * local.pipeline_functions["error_handler"].timeout_s
   kms_master_key_id                 = aws_kms_key.data.arn
   kms_data_key_reuse_period_seconds = 3600
   tags                              = merge(local.tags, { Feature = "valuation" })
@@ -213,8 +216,11 @@ resource "aws_sqs_queue" "valuation_dlq" {
 
 # Domain events EventBridge could not deliver.
 resource "aws_sqs_queue" "events_dlq" {
-  name                              = "${var.name_prefix}-events-dlq"
-  message_retention_seconds         = 1209600
+  name                      = "${var.name_prefix}-events-dlq"
+  message_retention_seconds = 1209600
+  # error_handler replays it (dead_letters.tf): Lambda refuses a mapping whose queue's visibility
+  # timeout is below the function's timeout, and recommends six times it.
+  visibility_timeout_seconds        = 6 * local.pipeline_functions["error_handler"].timeout_s
   kms_master_key_id                 = aws_kms_key.data.arn
   kms_data_key_reuse_period_seconds = 3600
   tags                              = merge(local.tags, { Feature = "valuation" })
