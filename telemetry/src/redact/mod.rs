@@ -19,14 +19,19 @@
 //!   or object value (`"Authorization":["Bearer …"]`) goes to its matching bracket and becomes one
 //!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
 //!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
-//!   (`password=#hunter2`, `password=p;ss`); `&` and `#` end it only in a URL query or form
-//!   (`?token=…&page=2`), and `,` `}` `]` only after a quoted (JSON) key. After a blank
-//!   (`passphrase = correct horse battery`) a value runs over words up to the next `key=`; after
-//!   an authorization scheme (`token=Bearer x`) it takes the credential too;
+//!   (`password=#hunter2`, `password=p;ss`), but a `&` or `;` followed by another `key=` ends it
+//!   (`client_secret=…&grant_type=…`, `Password=…;Encrypt=True`); `&` and `#` always end it in a URL
+//!   query, fragment or form (`?token=…&page=2`, `#access_token=…`), and `,` `}` `]` only after a
+//!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
+//!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
+//!   too;
 //! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
-//!   `Authorization: Digest username="bob", response="…"`): `Authorization:`, `Proxy-Authorization:`,
-//!   `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`; a header written inside a
-//!   quoted string (`{"msg":"Cookie: a=b"}`) ends with that string;
+//!   `Authorization: Digest username="bob", response="…"`): the whole names `Authorization:`,
+//!   `Proxy-Authorization:`, `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`,
+//!   `X-Auth-Token:`, `X-Access-Token:`, `X-Goog-Api-Key:`, any case, `_` for `-` (a field such as
+//!   `api_key: None,` is no header); a header written inside a quoted string
+//!   (`{"msg":"Cookie: a=b"}`) ends with that string, at a closing quote followed by `,"`, `}`, `]`,
+//!   `\` or the line's end;
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
@@ -92,8 +97,20 @@ const DENY_LAST_WORD: &[&str] = &["pan"];
 /// its end: nothing named after a password or a private key is safe to print.
 const DENY_ANYWHERE: &[&str] = &["password", "passwd", "privatekey"];
 
-/// Normalised header-name endings whose `Name: value` runs to the end of the line.
-const HEADER_ENDINGS: &[&str] = &["authorization", "cookie", "cookies", "apikey", "securitytoken"];
+/// HTTP header names (lowercase, `-` for `_`) whose `Name: value` runs to the end of the line: their
+/// values hold blanks, quotes and `;` of their own (`Cookie: theme="dark"; session=…`). Whole names
+/// only: `api_key:` or `session_cookie:` in a `Debug` struct is a field, whose value ends as any other.
+const HEADER_NAMES: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-amz-security-token",
+    "x-auth-token",
+    "x-access-token",
+    "x-goog-api-key",
+];
 
 /// Authorization schemes: a value that is one of these words goes on to the credential after it
 /// (`authorization=Bearer abc`).
@@ -883,18 +900,18 @@ fn skip_backslashes(b: &[u8], mut i: usize) -> usize {
 /// What the text around a key says about where its value ends.
 #[derive(Debug, Clone, Copy)]
 struct KeyContext {
-    /// An HTTP header name ([`HEADER_ENDINGS`]): where its `Name: value` ends.
+    /// An HTTP header name ([`HEADER_NAMES`]): where its `Name: value` ends.
     header: Option<HeaderEnd>,
     /// After a `:` (`arn:aws:secretsmanager:…:secret:name`): `key:` is a name in a list, not a key.
     in_colon_list: bool,
-    /// A URL query or form parameter (after `?` or `&`): `&` and `#` end its value.
+    /// A URL query or form parameter (after `?`, `&` or `#`): `&` and `#` end its value.
     query: bool,
 }
 
 /// Where a header's value ends. A header value may hold quotes of its own (RFC 6265's
 /// `theme="dark"`, RFC 7616's `Digest username="bob", response="…"`), so a header written in plain
 /// text runs to the end of its line; one written inside a quoted string (a JSON value such as
-/// `"msg":"Cookie: a=b"`) ends where that string does.
+/// `"msg":"Cookie: a=b"`) ends where that string does ([`quoted_header_end`]).
 #[derive(Debug, Clone, Copy)]
 enum HeaderEnd {
     Line,
@@ -951,11 +968,23 @@ impl OpenQuotes {
     }
 }
 
+/// Whether `word` is an HTTP header name ([`HEADER_NAMES`]): ignoring case, `_` for `-`, and a
+/// dotted path before it (`headers.cookie`).
+fn is_header_name(word: &str) -> bool {
+    let name = word.rsplit('.').next().unwrap_or(word).as_bytes();
+    HEADER_NAMES.iter().any(|h| {
+        h.len() == name.len()
+            && h.bytes()
+                .zip(name)
+                .all(|(h, &c)| h == if c == b'_' { b'-' } else { c.to_ascii_lowercase() })
+    })
+}
+
 /// Where the value of `word` (a denied key starting at `start`) ends if it is a header name: inside
 /// the innermost `"` string open before it, or a `'` string it opens (`'Cookie: a=b'`), else at the
 /// end of the line. `None` for other keys.
 fn header_end(b: &[u8], word: &str, start: usize, open_quotes: &mut OpenQuotes) -> Option<HeaderEnd> {
-    if !HEADER_ENDINGS.iter().any(|h| ends_with_normalised(word, h)) {
+    if !is_header_name(word) {
         return None;
     }
     let open = open_quotes.before(b, start);
@@ -968,9 +997,10 @@ fn header_end(b: &[u8], word: &str, start: usize, open_quotes: &mut OpenQuotes) 
     })
 }
 
-/// Whether a key starting at `start` is a URL query or form parameter: right after `?` or `&`.
+/// Whether a key starting at `start` is a URL query or form parameter: right after `?` or `&`, or
+/// `#` (OAuth's implicit flow returns `…/callback#access_token=…&state=…` in the fragment).
 fn in_query(b: &[u8], start: usize) -> bool {
-    start > 0 && matches!(b[start - 1], b'?' | b'&')
+    start > 0 && matches!(b[start - 1], b'?' | b'&' | b'#')
 }
 
 /// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
@@ -1076,7 +1106,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     {
         let end = match rule {
             HeaderEnd::Line => line_end(b, start),
-            HeaderEnd::Quote(q, level) => quoted_end(b, start, q, level),
+            HeaderEnd::Quote(q, level) => quoted_header_end(b, start, q, level),
         };
         return Some(KeyValue {
             start,
@@ -1112,6 +1142,14 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         end = word_end;
         if scheme {
             break;
+        }
+    }
+    // `api_key: None, region: …` (Rust `Debug`, Python keyword arguments): the `,` before the next
+    // key separates the fields.
+    if end > start && b[end - 1] == b',' && matches!(b.get(end), Some(b' ' | b'\t')) {
+        let next = skip_blanks(b, end);
+        if next < b.len() && starts_key(b, next) {
+            end -= 1;
         }
     }
     Some(KeyValue {
@@ -1168,9 +1206,11 @@ struct ValueStops {
 
 /// The end of one word of a denied key's unquoted value starting at `j`: the next blank, line
 /// break or quote, whatever punctuation comes before it (`password=#hunter2`, `password=p;ss`,
-/// `secret=\abc` are all secret), and [`ValueStops`]. Inside a JSON string the value also ends
-/// before an escaped quote's backslashes (`\"`, so the string stays whole) and before an escaped
-/// line break (`\n`) that does not start it. One pass, each byte looked at once.
+/// `secret=\abc` are all secret), a `&` or `;` that another `key=` follows ([`key_follows`]:
+/// `client_secret=abc&grant_type=…`, `Password=abc;Encrypt=True`), and [`ValueStops`]. Inside a
+/// JSON string the value also ends before an escaped quote's backslashes (`\"`, so the string stays
+/// whole) and before an escaped line break (`\n`) that does not start it. One pass, each byte looked
+/// at once, and at most [`KEY_LOOKAHEAD`] more after each `&` or `;`.
 fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
     let mut j = start;
     while j < b.len() {
@@ -1187,6 +1227,7 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
             }
             b',' | b'}' | b']' if stops.json => break,
             b'&' | b'#' if stops.query || stops.encoded => break,
+            b'&' | b';' if key_follows(b, j) => break,
             b'%' if stops.encoded
                 && matches!(
                     percent_at(b, j),
@@ -1199,6 +1240,37 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
         }
     }
     j
+}
+
+/// Bytes [`key_follows`] looks at past a `&` or `;`: a parameter or connection-string key
+/// (`X-Amz-Security-Token`, `TrustServerCertificate`) fits; a longer one leaves the value running on.
+const KEY_LOOKAHEAD: usize = 64;
+
+/// Whether the `&` or `;` at `j` is followed by another `key=` (`[&;]\s*[A-Za-z_][\w.\-\[\]]*=`)
+/// within [`KEY_LOOKAHEAD`] bytes: then it separates fields (a form body, a fragment, an ADO.NET or
+/// JDBC connection string) and ends the value before it. `password=p;ss`, `password=;x` have no key
+/// after the `;` and stay whole. The key holds no blank: the value ends at the blank anyway, and
+/// `password=p;ss user=bob` must not show `ss` (`;Connection Timeout=30` right after a value goes
+/// with it). Bounded, so a value costs at most its length times a constant.
+fn key_follows(b: &[u8], j: usize) -> bool {
+    let ahead = &b[j + 1..b.len().min(j + 1 + KEY_LOOKAHEAD)];
+    let mut k = 0;
+    while ahead.get(k).is_some_and(u8::is_ascii_whitespace) {
+        k += 1;
+    }
+    if !ahead
+        .get(k)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        return false;
+    }
+    while ahead
+        .get(k)
+        .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'[' | b']'))
+    {
+        k += 1;
+    }
+    ahead.get(k) == Some(&b'=')
 }
 
 /// The end of a string value opened by quote `q` of escape `level`, starting at `j`: before the
@@ -1223,6 +1295,41 @@ fn quoted_end(b: &[u8], mut j: usize, q: u8, level: u32) -> usize {
         }
     }
     j
+}
+
+/// The end of a header's value starting at `start`, written inside a string opened by quote `q` of
+/// escape `level`: at a closing quote that closes the string — one followed by the end of the line,
+/// `}`, `]`, `\` (escaped JSON) or a `,` and the next member's quote (`"msg":"Cookie: a=b","n":1`,
+/// `'Cookie: a=b', 'n': 1`) — else at the end of the line. A quote followed by anything else is the
+/// value's own (`theme="dark"; session=…`, Digest's `username="bob", response=…`), or the quote
+/// counted open before the header was not a string's (`size 5" tv; Cookie: …`): the header then runs
+/// on as one in plain text does. Linear in the value: each search starts where the last one ended.
+fn quoted_header_end(b: &[u8], start: usize, q: u8, level: u32) -> usize {
+    let mut from = start;
+    loop {
+        // `quoted_end` stops at a `\n`; a `\r` ends the line too.
+        let end = quoted_end(b, from, q, level);
+        if let Some(cr) = b[from..end].iter().position(|&c| c == b'\r') {
+            return from + cr;
+        }
+        if end >= b.len() || b[end] == b'\n' {
+            return end;
+        }
+        // `end` is the closing quote or the start of its backslashes.
+        let after = skip_backslashes(b, end) + 1;
+        let closes = match b.get(after) {
+            None | Some(b'\n' | b'\r' | b'}' | b']' | b'\\') => true,
+            Some(b',') => matches!(
+                b.get(skip_blanks(b, after + 1)),
+                None | Some(b'"' | b'\'' | b'\\' | b'\n' | b'\r')
+            ),
+            Some(_) => false,
+        };
+        if closes {
+            return end;
+        }
+        from = after;
+    }
 }
 
 /// The end of a JSON array or object starting at `from` (`[` or `{`): after its matching bracket,

@@ -258,6 +258,70 @@ const MUST_GO: &[(&str, &str)] = &[
         "posting to hooks.slack.com/services/T0AAA/B0BBB/abcdefghijklmnop now",
         "abcdefghijklmnop",
     ),
+    // A field named like a header ending is not a header; its value still goes.
+    (
+        r#"Config { api_key: None, region: "eu-west-1", retries: 3 }"#,
+        "None",
+    ),
+    ("api_key: None", "None"),
+    // `&`/`;` before another `key=` end a value; the value before them still goes.
+    (
+        "client_secret=abc&grant_type=client_credentials&scope=read",
+        "abc",
+    ),
+    ("rawQueryString=token=abc&page=2&sort=asc", "abc"),
+    (
+        "https://app.example.com/callback#access_token=eyJabc&state=xyz&expires_in=3600",
+        "eyJabc",
+    ),
+    ("Password=hunter2;Encrypt=True;Connection Timeout=30", "hunter2"),
+    ("X-Amz-Signature=abcdef&X-Amz-Date=20261205T000000Z", "abcdef"),
+    ("password=;x", ";x"),
+    ("password=p;ss user=bob", "p;ss"),
+    // A header after an unmatched quote on its line runs to the end of the line.
+    (r#"he wrote "hello Cookie: theme="dark"; session=abc"#, "abc"),
+    (r#"size 5" tv; Cookie: theme="dark"; session=abc"#, "abc"),
+    (
+        r#"he said "Authorization: Digest username="bob", response="6629fae49393a05397450978507c4ef1""#,
+        "6629fae49393a05397450978507c4ef1",
+    ),
+    (r#"{"msg":"Cookie: a=b","x":1}"#, "a=b"),
+];
+
+/// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
+/// stays as it is.
+const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        r#"Config { api_key: None, region: "eu-west-1", retries: 3 }"#,
+        r#"Config { api_key: [REDACTED], region: "eu-west-1", retries: 3 }"#,
+    ),
+    (
+        "client_secret=abc&grant_type=client_credentials&scope=read",
+        "&grant_type=client_credentials&scope=read",
+    ),
+    ("rawQueryString=token=abc&page=2&sort=asc", "&page=2&sort=asc"),
+    (
+        "https://app.example.com/callback#access_token=eyJabc&state=xyz&expires_in=3600",
+        "https://app.example.com/callback#access_token=[REDACTED]&state=xyz&expires_in=3600",
+    ),
+    (
+        "Password=hunter2;Encrypt=True;Connection Timeout=30",
+        ";Encrypt=True;Connection Timeout=30",
+    ),
+    (
+        "X-Amz-Signature=abcdef&X-Amz-Date=20261205T000000Z",
+        "&X-Amz-Date=20261205T000000Z",
+    ),
+    ("password=p;ss user=bob", " user=bob"),
+    (
+        r#"he wrote "hello Cookie: theme="dark"; session=abc"#,
+        r#"he wrote "hello Cookie: "#,
+    ),
+    (
+        r#"size 5" tv; Cookie: theme="dark"; session=abc"#,
+        r#"size 5" tv; Cookie: "#,
+    ),
+    (r#"{"msg":"Cookie: a=b","x":1}"#, r#"","x":1}"#),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -349,6 +413,13 @@ const MUST_STAY: &[&str] = &[
     "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=4111111111111111;Sampled=1",
     "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01",
     "GET /cards?token=&page=2",
+    // What follows a secret in the inputs above, without the secret.
+    r#"Config { retries: 3, region: "eu-west-1", cache: None }"#,
+    "grant_type=client_credentials&scope=read",
+    "https://app.example.com/callback#state=xyz&expires_in=3600",
+    "Server=db;Encrypt=True;Connection Timeout=30",
+    "X-Amz-Date=20261205T000000Z&X-Amz-Expires=300",
+    r#"he wrote "hello there" and size 5" tv"#,
 ];
 
 fn expand(s: &str) -> String {
@@ -377,6 +448,14 @@ fn corpus_secrets_go_and_look_alikes_stay() {
         let out = r(input);
         if out != *input {
             failures.push(format!("over-redacted: {input:?} -> {out:?}"));
+        }
+    }
+    for (input, kept) in KEPT_AROUND_SECRETS {
+        let out = r(input);
+        if !out.contains(kept) || !MUST_GO.iter().any(|(go, _)| go == input) {
+            failures.push(format!(
+                "over-redacted around the secret: {input:?} -> {out:?}, want {kept:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -712,6 +791,20 @@ fn adversarial_nesting_and_escapes_stay_linear() {
         "\\\"x Cookie: a\\\" ".repeat(n / 16)
     });
     assert_linear("punctuated values", |n| "password=;#&<\\n ".repeat(n / 17));
+    // Every `;`/`&` in one long value looks ahead for a key, a bounded number of bytes.
+    assert_linear("separators before long words", |n| {
+        format!(
+            "password={}",
+            ";abcdefghijklmnopqrstuvwxyz0123456789_.-[]&x".repeat(n / 45)
+        )
+    });
+    // Headers in strings closed by `",`: each value ends at its own string, never looks to the line's end.
+    assert_linear("quoted headers closed by commas", |n| {
+        "\"Cookie: a\", ".repeat(n / 14)
+    });
+    assert_linear("unmatched quotes before headers", |n| {
+        "x\" Cookie: a=\"b\"; c\n".repeat(n / 23)
+    });
     assert_linear("trace parent ids", |n| {
         "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01 Parent=4111111111111111;".repeat(n / 82)
     });
@@ -1063,7 +1156,7 @@ fn unquoted_values_run_over_punctuation() {
         ("password=p;ss user=bob", "password=[REDACTED] user=bob"),
         (
             "login(password=p)ss, user=bob)",
-            "login(password=[REDACTED] user=bob)",
+            "login(password=[REDACTED], user=bob)",
         ),
         ("password: #hunter2 user=bob", "password: [REDACTED] user=bob"),
         // URL queries and forms.
@@ -1170,4 +1263,183 @@ proptest! {
             prop_assert!(!out.contains("Zq9PlantedSecretValue7"), "{:?} -> {:?}", planted, out);
         }
     }
+}
+
+/// Only a real HTTP header name (the whole name, any case, `_` for `-`) followed by `:` runs to the end
+/// of the line. A field whose name merely ends like one (`api_key`, `session_cookie`,
+/// `security_token`: a Rust `Debug` struct, YAML) ends as any other value, at the next blank, and a
+/// `,` right before the next key stays.
+#[test]
+fn only_http_header_names_run_to_the_end_of_the_line() {
+    for (input, want) in [
+        (
+            r#"Config { api_key: None, region: "eu-west-1", retries: 3 }"#,
+            r#"Config { api_key: [REDACTED], region: "eu-west-1", retries: 3 }"#,
+        ),
+        ("api_key: None", "api_key: [REDACTED]"),
+        (
+            "Settings { session_cookie: abc, path: /, security_token: xyz, ttl: 60 }",
+            "Settings { session_cookie: [REDACTED], path: /, security_token: [REDACTED], ttl: 60 }",
+        ),
+        (
+            "login(user=bob, password=hunter2, mode=x)",
+            "login(user=bob, password=[REDACTED], mode=x)",
+        ),
+        // The headers themselves, in any case and with `_` for `-`, still run to the line's end.
+        (r#"Cookie: theme="dark"; session=abc"#, "Cookie: [REDACTED]"),
+        (r#"set_cookie: sid="s"; HttpOnly"#, "set_cookie: [REDACTED]"),
+        ("X_API_KEY: abc def, ghi", "X_API_KEY: [REDACTED]"),
+        ("x-auth-token: abc def", "x-auth-token: [REDACTED]"),
+        (
+            r#"headers.cookie: theme="dark"; session=abc"#,
+            "headers.cookie: [REDACTED]",
+        ),
+        (
+            "authorization: Digest a=\"b\", c=\"d\"\nnext",
+            "authorization: [REDACTED]\nnext",
+        ),
+    ] {
+        assert_eq!(r(input), want, "{input}");
+    }
+    assert!(is_header_name("Proxy-Authorization") && is_header_name("X-Amz-Security-Token"));
+    for field in [
+        "api_key",
+        "apikey",
+        "session_cookie",
+        "security_token",
+        "cookies",
+        "SetCookie",
+    ] {
+        assert!(!is_header_name(field), "{field}");
+    }
+}
+
+/// A `&` or `;` followed by another `key=` separates fields — a form body, a URL fragment (OAuth's
+/// implicit flow), a query string logged as a value, an ADO.NET connection string — and ends the
+/// value before it. With no key after it (`password=p;ss`, `password=;x`) it is the value's own.
+#[test]
+fn ampersand_or_semicolon_before_another_key_ends_a_value() {
+    for (input, want) in [
+        (
+            "client_secret=abc&grant_type=client_credentials&scope=read",
+            "client_secret=[REDACTED]&grant_type=client_credentials&scope=read",
+        ),
+        (
+            "rawQueryString=token=abc&page=2&sort=asc",
+            "rawQueryString=token=[REDACTED]&page=2&sort=asc",
+        ),
+        (
+            "https://app.example.com/callback#access_token=eyJabc&state=xyz&expires_in=3600",
+            "https://app.example.com/callback#access_token=[REDACTED]&state=xyz&expires_in=3600",
+        ),
+        (
+            "Password=hunter2;Encrypt=True;Connection Timeout=30",
+            "Password=[REDACTED];Encrypt=True;Connection Timeout=30",
+        ),
+        (
+            "Server=db;User Id=sa;Password=hunter2;Encrypt=True",
+            "Server=db;User Id=sa;Password=[REDACTED];Encrypt=True",
+        ),
+        (
+            "X-Amz-Signature=abcdef&X-Amz-Date=20261205T000000Z",
+            "X-Amz-Signature=[REDACTED]&X-Amz-Date=20261205T000000Z",
+        ),
+        ("password=abc; user=bob", "password=[REDACTED]; user=bob"),
+        (
+            "form password=a&user[name]=bob",
+            "form password=[REDACTED]&user[name]=bob",
+        ),
+        // In a fragment `&` and `#` end a value as in a query, whatever follows.
+        ("cb#token=abc&", "cb#token=[REDACTED]&"),
+        // No key after the `&`/`;`: the value runs on, whole.
+        ("password=#hunter2", "password=[REDACTED]"),
+        ("password=;x", "password=[REDACTED]"),
+        ("password=p;ss", "password=[REDACTED]"),
+        ("password=p;ss user=bob", "password=[REDACTED] user=bob"),
+        ("password=a&b c", "password=[REDACTED] c"),
+        ("password=a;=b", "password=[REDACTED]"),
+        ("password=a;1x=b", "password=[REDACTED]"),
+        // A key with a blank (`Connection Timeout=`) right after the value is not read as one: the
+        // value ends at the blank, and what stands before it may be the secret's (`p;ss user=`).
+        (
+            "Password=hunter2;Connection Timeout=30",
+            "Password=[REDACTED] Timeout=30",
+        ),
+    ] {
+        assert_eq!(r(input), want, "{input}");
+    }
+    // A key longer than the look-ahead leaves the value running on (more hidden, never less).
+    let long = format!("password=abc&{}=1", "k".repeat(KEY_LOOKAHEAD));
+    assert_eq!(r(&long), "password=[REDACTED]");
+}
+
+/// A header counted inside a quoted string ends only where that string closes: at a closing quote
+/// followed by `,` and the next member's quote, `}`, `]`, `\` or the line's end. A quote followed by
+/// anything else is the value's own, or the quote before the header was not a string's (an unmatched
+/// `"` earlier on the line): the header then runs to the end of the line.
+#[test]
+fn a_header_in_a_quoted_string_ends_only_where_the_string_closes() {
+    for (input, want) in [
+        (
+            r#"he wrote "hello Cookie: theme="dark"; session=abc"#,
+            r#"he wrote "hello Cookie: [REDACTED]"#,
+        ),
+        (
+            r#"size 5" tv; Cookie: theme="dark"; session=abc"#,
+            r#"size 5" tv; Cookie: [REDACTED]"#,
+        ),
+        (
+            "size 5\" tv; Cookie: theme=\"dark\"; session=abc\nnext \"line\"",
+            "size 5\" tv; Cookie: [REDACTED]\nnext \"line\"",
+        ),
+        (
+            "size 5\" tv; Cookie: theme=\"dark\"; session=abc\r\nnext",
+            "size 5\" tv; Cookie: [REDACTED]\r\nnext",
+        ),
+        // Digest's `"bob",` is followed by a parameter, not by the next member's quote.
+        (
+            r#"he said "Authorization: Digest username="bob", response="6629fae4""#,
+            r#"he said "Authorization: [REDACTED]""#,
+        ),
+        // A string closed by anything else than JSON punctuation: to the end of the line.
+        (r#"msg="Cookie: a=b" level=info"#, r#"msg="Cookie: [REDACTED]"#),
+        (
+            r#"{"msg":"hello \"Cookie: theme=\"dark\"; session=abc"}"#,
+            r#"{"msg":"hello \"Cookie: [REDACTED]"}"#,
+        ),
+    ] {
+        assert_eq!(r(input), want, "{input}");
+    }
+    // JSON stays JSON: the value ends at the string's closing quote.
+    for (input, want) in [
+        (
+            r#"{"msg":"Cookie: a=b","x":1}"#,
+            r#"{"msg":"Cookie: [REDACTED]","x":1}"#,
+        ),
+        (
+            r#"{"msg": "Cookie: a=b", "x": 1}"#,
+            r#"{"msg": "Cookie: [REDACTED]", "x": 1}"#,
+        ),
+        (r#"["Cookie: a=b"]"#, r#"["Cookie: [REDACTED]"]"#),
+        (
+            r#"["Cookie: a=b","Authorization: Basic x"]"#,
+            r#"["Cookie: [REDACTED]","Authorization: [REDACTED]"]"#,
+        ),
+        (
+            r#"{"body":"{\"h\":\"Cookie: a=b\",\"n\":1}","n":1}"#,
+            r#"{"body":"{\"h\":\"Cookie: [REDACTED]\",\"n\":1}","n":1}"#,
+        ),
+        (
+            r#"{"body":"{\"h\":\"Cookie: a=b\"}"}"#,
+            r#"{"body":"{\"h\":\"Cookie: [REDACTED]\"}"}"#,
+        ),
+    ] {
+        let out = r(input);
+        assert_eq!(out, want, "{input}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    }
+    assert_eq!(
+        r("{'h': 'Cookie: a=b', 'n': 1}"),
+        "{'h': 'Cookie: [REDACTED]', 'n': 1}"
+    );
 }
