@@ -9,7 +9,8 @@
 //! `Environment$` is untagged) — two requests a day in all, under the organisation's cap of three, each
 //! taken from the cap in the ledger *before* it is sent. The answer is cached in the organisation's
 //! ledger (under the day it was fetched: the days that are not settled, and the list of settled days
-//! the read used), so further runs the same day send none. Days Cost Explorer no longer marks
+//! the read used), so further runs the same day send none; two runs at once read once (the reader holds
+//! the day's reading lease, the other waits for its cache, [`READ_LEASE`] at most). Days Cost Explorer no longer marks
 //! `Estimated` are kept for later days too (one item per settled day, [`SETTLED_KEEP`]), so each day's first read asks only from the first day that is not
 //! settled (usually the last two or three) instead of the whole window: fewer rows, so fewer pages of
 //! the cap for a large organisation — as the single-account pass does with its own days.
@@ -348,6 +349,10 @@ pub struct PayerQuery<'a, L> {
     pub untagged: bool,
 }
 
+/// How long one run may hold the day's Cost Explorer read (a few pages, each a request): another run
+/// waits this long for its cache, and a reader that died frees it after this.
+const READ_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
 fn cache_pk(org_name: &str) -> String {
     format!("org#{org_name}#ce-linked")
 }
@@ -455,6 +460,61 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         if let Some(read) = self.cached(start, end, now).await? {
             return Ok(read);
         }
+        // One reader a day at a time: two runs at once (the schedule beside an operator's `org plan`)
+        // would both pay for the read, and the second would run into the cap. The reader holds the
+        // day's reading lease; another run waits for its cache.
+        let pk = cache_pk(self.org_name);
+        let reading = format!("{}#reading", now.date_naive());
+        self.ledger.claim(&pk, &reading, "reading", CACHE_KEEP).await?;
+        let at = Utc::now();
+        if self
+            .ledger
+            .lease(&pk, &reading, at + READ_LEASE, at)
+            .await?
+            .is_none()
+        {
+            let waited = tokio::time::Instant::now();
+            while waited.elapsed() < READ_LEASE.to_std().unwrap_or_default() {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                if let Some(read) = self.cached(start, end, now).await? {
+                    return Ok(read);
+                }
+            }
+            // The other reader died (its lease ran out): read here.
+            let at = Utc::now();
+            if self
+                .ledger
+                .lease(&pk, &reading, at + READ_LEASE, at)
+                .await?
+                .is_none()
+            {
+                return Err(OrgCostError::Read(ReadError::Unexpected {
+                    api: "ce:GetCostAndUsage",
+                    detail: "another run is reading the organisation's cost; run again once it is done"
+                        .into(),
+                }));
+            }
+        }
+        let read = self.read_now(start, end, now, sent).await;
+        // Done (or failed): the lease ends, so a run after a failure reads at once.
+        if let Err(e) = self
+            .ledger
+            .update_record(&pk, &reading, "done", Some(CACHE_KEEP))
+            .await
+        {
+            tracing::warn!(error = %e, "the organisation's cost reading lease could not be ended; it runs out");
+        }
+        read
+    }
+
+    /// The read itself, once this run holds the day's reading lease.
+    async fn read_now(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+        sent: &mut u32,
+    ) -> Result<PayerRead, OrgCostError> {
         let today = now.date_naive();
         let pk = cache_pk(self.org_name);
         let quota = self.quota();
@@ -814,6 +874,57 @@ mod tests {
             .unwrap_err();
         assert!(third.to_string().contains("cap reached"), "{third}");
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    /// Two runs at once (the schedule beside an operator's `org plan`): one reads Cost Explorer, the
+    /// other waits for its cache — one read's requests, never a second run into the cap. And a run
+    /// that finds another still reading after the wait says so instead of paying twice.
+    #[tokio::test(start_paused = true)]
+    async fn two_reads_at_once_pay_once() {
+        use aws_smithy_mocks::{mock, mock_client};
+        let answer = linked_answer().build();
+        let rule =
+            mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_output(move || answer.clone());
+        let ce = mock_client!(aws_sdk_costexplorer, [&rule]);
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 1,
+            untagged: false,
+        };
+        let now = "2026-12-10T08:00:00Z".parse().unwrap();
+        // The other run holds the day's reading lease: this one waits, then says why it read nothing.
+        let pk = cache_pk("acme");
+        ledger
+            .claim(&pk, "2026-12-10#reading", "reading", CACHE_KEEP)
+            .await
+            .unwrap();
+        let at = Utc::now();
+        ledger
+            .lease(&pk, "2026-12-10#reading", at + READ_LEASE, at)
+            .await
+            .unwrap()
+            .unwrap();
+        let refused = query
+            .read(d("2026-11-01"), d("2026-12-11"), now)
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("another run is reading"),
+            "{refused}"
+        );
+        assert_eq!(rule.num_calls(), 0);
+        // It finished (its lease ended): both of two runs at once are answered, with one request.
+        ledger.end_leases();
+        let (a, b) = tokio::join!(
+            query.read(d("2026-11-01"), d("2026-12-11"), now),
+            query.read(d("2026-11-01"), d("2026-12-11"), now)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(rule.num_calls(), 1, "one read's request, within the cap of 1");
+        assert_eq!(a.ce_requests_this_run + b.ce_requests_this_run, 1);
     }
 
     /// Issue 13 item 4 in the organisation's read: a throttled attempt the SDK retries is a billed request
