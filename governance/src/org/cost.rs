@@ -59,6 +59,10 @@ struct SettledDay {
     day: LinkedDay,
     /// Whether the day's untagged spend was read with it (the second request).
     with_tags: bool,
+    /// Whether its spend per `Environment` value was kept too ([`LinkedDay::tagged`]; days stored
+    /// before it was are read again, as days without their untagged spend are).
+    #[serde(default)]
+    with_environments: bool,
 }
 
 /// Why the organisation's cost could not be read.
@@ -73,6 +77,12 @@ pub enum OrgCostError {
     /// The ledger (cache) failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// Another run has been reading the organisation's cost for longer than [`READ_LEASE`]: nothing
+    /// was requested here; run again once it is done.
+    #[error(
+        "another run is reading the organisation's cost (no request sent here); run again once it is done"
+    )]
+    Busy,
 }
 
 impl OrgCostError {
@@ -81,6 +91,7 @@ impl OrgCostError {
     pub fn class(&self) -> Option<aws_error::ErrorClass> {
         match self {
             Self::Call(e) => Some(e.class()),
+            Self::Busy => Some(aws_error::ErrorClass::Throttled),
             Self::Read(_) | Self::Ledger(_) => None,
         }
     }
@@ -488,14 +499,15 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
                 .await?
                 .is_none()
             {
-                return Err(OrgCostError::Read(ReadError::Unexpected {
-                    api: "ce:GetCostAndUsage",
-                    detail: "another run is reading the organisation's cost; run again once it is done"
-                        .into(),
-                }));
+                return Err(OrgCostError::Busy);
             }
         }
-        let read = self.read_now(start, end, now, sent).await;
+        // The reader before may have finished between this run's cache check and its lease.
+        let read = match self.cached(start, end, now).await {
+            Ok(Some(read)) => Ok(read),
+            Ok(None) => self.read_now(start, end, now, sent).await,
+            Err(e) => Err(e),
+        };
         // Done (or failed): the lease ends, so a run after a failure reads at once.
         if let Err(e) = self
             .ledger
@@ -554,6 +566,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
                 let stored = SettledDay {
                     day: day.clone(),
                     with_tags: self.untagged,
+                    with_environments: self.untagged,
                 };
                 put_snapshot(self.ledger, &settled_pk, &date.to_string(), &stored, SETTLED_KEEP).await?;
                 in_settled.push(*date);
@@ -614,7 +627,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         .await?;
         Ok(stored
             .into_iter()
-            .filter(|(_, s)| s.with_tags || !self.untagged)
+            .filter(|(_, s)| !self.untagged || (s.with_tags && s.with_environments))
             .filter_map(|(sk, s)| sk.parse::<NaiveDate>().ok().map(|d| (d, s.day)))
             .filter(|(d, _)| *d >= start && *d < end)
             .collect())
@@ -916,15 +929,18 @@ mod tests {
             "{refused}"
         );
         assert_eq!(rule.num_calls(), 0);
-        // It finished (its lease ended): both of two runs at once are answered, with one request.
-        ledger.end_leases();
-        let (a, b) = tokio::join!(
-            query.read(d("2026-11-01"), d("2026-12-11"), now),
-            query.read(d("2026-11-01"), d("2026-12-11"), now)
-        );
-        let (a, b) = (a.unwrap(), b.unwrap());
+        // It finished: this run, started while it was still reading, waits for its cache and sends
+        // nothing (without the lease it would have read at once: a second read, past the cap of 1).
+        let (waiting, finished) = tokio::join!(query.read(d("2026-11-01"), d("2026-12-11"), now), async {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            // The other reader ends its lease; its read (here) fills the cache.
+            ledger.end_leases();
+            query.read(d("2026-11-01"), d("2026-12-11"), now).await
+        });
+        let (waiting, finished) = (waiting.unwrap(), finished.unwrap());
         assert_eq!(rule.num_calls(), 1, "one read's request, within the cap of 1");
-        assert_eq!(a.ce_requests_this_run + b.ce_requests_this_run, 1);
+        assert_eq!((finished.ce_requests_this_run, finished.cached), (1, false));
+        assert_eq!((waiting.ce_requests_this_run, waiting.cached), (0, true));
     }
 
     /// Issue 13 item 4 in the organisation's read: a throttled attempt the SDK retries is a billed request

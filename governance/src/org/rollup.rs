@@ -453,7 +453,12 @@ pub async fn post<L: LedgerStore>(
             return RollupDelivery::done(format!("already posted for {day}"));
         }
         Ok(Some(_)) => {}
-        Ok(None) => return RollupDelivery::done(format!("another run is posting the {day} roll-up")),
+        // That run may have died: failing makes sure someone runs again (once its lease ran out).
+        Ok(None) => {
+            return RollupDelivery::failed(format!(
+                "another run was posting the {day} roll-up; run again to make sure it went out"
+            ));
+        }
         Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
     }
     // A post that failed hands the record back at once (the write ends the lease): the next run need

@@ -298,7 +298,8 @@ pub struct ItemOutcome {
     pub publish: Option<PublishSummary>,
     /// The cost report.
     pub cost: Option<CostSummary>,
-    /// Whether the account holds other platforms (its cost slice is then the whole account's).
+    /// Whether the account holds other platforms (its cost slice is then its environment's share when
+    /// another has another environment, else the whole account's).
     pub shared_account: bool,
     /// AWS requests the item made, by operation.
     pub calls: ApiCalls,
@@ -746,12 +747,16 @@ pub async fn govern_items(
         let job = ItemJob {
             item: (*item).clone(),
             shared_account: !others.is_empty(),
-            // Its spend can be told apart by the Environment tag only when no other platform of the
-            // account has its environment.
-            environment_share: !others.is_empty()
-                && others
-                    .iter()
-                    .all(|o| o.spec.platform.environment != item.spec.platform.environment),
+            // The Environment tag tells its spend from the account's other environments'; platforms of
+            // its own environment share that share.
+            environment_share: others
+                .iter()
+                .any(|o| o.spec.platform.environment != item.spec.platform.environment),
+            same_environment: others
+                .iter()
+                .filter(|o| o.spec.platform.environment == item.spec.platform.environment)
+                .map(|o| o.spec.managed_prefix())
+                .collect(),
             base: deps.base.clone(),
             sts: sts.clone(),
             ledger: Arc::clone(ledger),
@@ -959,9 +964,11 @@ pub fn skeleton_of(item: &OrgItem, shared_account: bool) -> ItemOutcome {
 struct ItemJob {
     item: OrgItem,
     shared_account: bool,
-    /// The account's other platforms all have other environments: this one's spend is its
+    /// Another platform of the account has another environment: this one's spend is its
     /// environment's share ([`LinkedCost::page_for`]).
     environment_share: bool,
+    /// The account's other platforms of this environment (they share that share).
+    same_environment: Vec<String>,
     base: SdkConfig,
     sts: aws_sdk_sts::Client,
     ledger: Arc<Ledger>,
@@ -1109,8 +1116,14 @@ impl ItemJob {
         if self.environment_share {
             options = options.with_note(format!(
                 "account {} holds platforms of other environments too: this report's spend is the \
-                 Environment={} share of the account's (tagged, plus the untagged), by service pro rata",
-                self.item.account_id, spec.platform.environment
+                 Environment={} share of the account's (tagged, plus the untagged), by service pro rata{}",
+                self.item.account_id,
+                spec.platform.environment,
+                if self.same_environment.is_empty() {
+                    String::new()
+                } else {
+                    format!(", which {} shares", self.same_environment.join(", "))
+                }
             ));
         } else if self.shared_account {
             options = options.with_note(format!(
