@@ -608,7 +608,12 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
             &prefix,
             "errors",
             groups,
-            format!("{error_filter} | fields @timestamp, @log, @requestId, @message | sort @timestamp desc | limit 100"),
+            // The request id as telemetry writes it (`function_request_id`): `@requestId` is filled
+            // from Lambda's text START/END lines, not from a custom runtime's JSON lines.
+            format!(
+                "{error_filter} | fields @timestamp, @log, function_request_id, correlation_id, error_type, @message \
+                 | sort @timestamp desc | limit 100"
+            ),
         )?);
     }
     for api in spec.http_apis.iter().filter(|a| a.access_log_group.is_some()) {
