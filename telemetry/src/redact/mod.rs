@@ -20,7 +20,9 @@
 //!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
 //!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
 //!   (`password=#hunter2`, `password=p;ss`), but a `&` or `;` followed by another `key=` ends it
-//!   (`client_secret=…&grant_type=…`, `Password=…;Encrypt=True`); `&` and `#` always end it in a URL
+//!   (`token=…&x=1`) — after a password's key only a known form or connection-string parameter
+//!   (`client_secret=…&grant_type=…`, `Password=…;Encrypt=True`, not `password=Xy7&Gh2=Kq9`), after
+//!   a cookie's key none (`cookie=a=b;sid=…`, and `; ` goes on to the next pair); `&` and `#` always end it in a URL
 //!   query, fragment or form (`?token=…&page=2`, `#access_token=…`), and `,` `}` `]` only after a
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
@@ -28,10 +30,11 @@
 //! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
 //!   `Authorization: Digest username="bob", response="…"`): the whole names `Authorization:`,
 //!   `Proxy-Authorization:`, `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`,
-//!   `X-Auth-Token:`, `X-Access-Token:`, `X-Goog-Api-Key:`, any case, `_` for `-` (a field such as
-//!   `api_key: None,` is no header); a header written inside a quoted string
-//!   (`{"msg":"Cookie: a=b"}`) ends with that string, at a closing quote followed by `,"`, `}`, `]`,
-//!   `\` or the line's end;
+//!   `X-Auth-Token:`, `X-Access-Token:`, `X-Goog-Api-Key:` and any name ending in `authorization`,
+//!   any case, `_` for `-` (a field such as `api_key: None,` is no header); after an escaped line
+//!   break (`\r\nCookie:`) the value ends at the next one; a header written inside a quoted string
+//!   (`{"msg":"Cookie: a=b"}`) ends with that string, at a closing quote followed (blanks allowed) by
+//!   `,"`, `, field:`, `}`, `]`, `\` or the line's end;
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
@@ -478,12 +481,9 @@ impl Redactor {
             if !self.is_denied_field(word) {
                 continue;
             }
-            let key = KeyContext {
-                header: header_end(b, word, start, &mut open_quotes),
-                // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
-                in_colon_list: start > 0 && b[start - 1] == b':',
-                query: in_query(b, start),
-            };
+            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
+            let in_colon_list = start > 0 && b[start - 1] == b':';
+            let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes);
             let mut next = value_after(b, i, key);
             while let Some(v) = next.take() {
                 if v.end > v.start {
@@ -506,11 +506,7 @@ impl Redactor {
                 }
                 let word = &s[word_start..word_end];
                 if !word.is_empty() && self.is_denied_field(word) {
-                    let key = KeyContext {
-                        header: header_end(b, word, word_start, &mut open_quotes),
-                        in_colon_list: false,
-                        query: in_query(b, word_start),
-                    };
+                    let key = KeyContext::of(b, word, word_start, false, &mut open_quotes);
                     next = value_after(b, word_end, key).filter(|n| n.start >= v.end);
                 }
             }
@@ -900,13 +896,138 @@ fn skip_backslashes(b: &[u8], mut i: usize) -> usize {
 /// What the text around a key says about where its value ends.
 #[derive(Debug, Clone, Copy)]
 struct KeyContext {
-    /// An HTTP header name ([`HEADER_NAMES`]): where its `Name: value` ends.
+    /// An HTTP header name ([`is_header_name`]): where its `Name: value` ends.
     header: Option<HeaderEnd>,
+    /// The header follows an escaped line break (`…\r\nCookie: …` in a JSON string or a byte
+    /// string's `Debug`): its value also ends at the next escaped `\r` or `\n`.
+    escaped_line: bool,
     /// After a `:` (`arn:aws:secretsmanager:…:secret:name`): `key:` is a name in a list, not a key.
     in_colon_list: bool,
     /// A URL query or form parameter (after `?`, `&` or `#`): `&` and `#` end its value.
     query: bool,
+    /// Which `&`/`;` + `key=` end the value ([`FieldSplit`]).
+    split: FieldSplit,
 }
+
+impl KeyContext {
+    /// The context of the denied key `word` starting at `start`.
+    fn of(b: &[u8], word: &str, start: usize, in_colon_list: bool, open_quotes: &mut OpenQuotes) -> Self {
+        // `\r\nCookie:` reads as the word `nCookie`: the byte after the backslash is the escape's.
+        let escaped_line = escaped_line_start(b, start) && is_header_name(&word[1..]);
+        let header = if escaped_line || is_header_name(word) {
+            Some(header_end(b, start, open_quotes))
+        } else {
+            None
+        };
+        Self {
+            header,
+            escaped_line,
+            in_colon_list,
+            query: in_query(b, start),
+            split: FieldSplit::of(word),
+        }
+    }
+}
+
+/// Whether the word at `start` begins with the letter of an escape (`n`, `r`, `t`) after an odd run
+/// of backslashes: `\n`, `\\\r`, not `\\n` (an escaped backslash, then `n`).
+fn escaped_line_start(b: &[u8], start: usize) -> bool {
+    if !matches!(b.get(start), Some(b'n' | b'r' | b't')) {
+        return false;
+    }
+    let run = b[..start].iter().rev().take_while(|&&c| c == b'\\').count();
+    run % 2 == 1
+}
+
+/// The first escaped `\r` or `\n` (an odd run of backslashes, then `r` or `n`) from `from`: the
+/// start of its backslashes, or the end of the text.
+fn escaped_break(b: &[u8], mut j: usize) -> usize {
+    while j < b.len() {
+        if b[j] == b'\\' {
+            let run_end = skip_backslashes(b, j);
+            if (run_end - j) % 2 == 1 && matches!(b.get(run_end), Some(b'r' | b'n')) {
+                return j;
+            }
+            j = run_end;
+        } else {
+            j += 1;
+        }
+    }
+    j
+}
+
+/// Which `&` or `;` followed by another `key=` ends a denied key's unquoted value ([`key_follows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldSplit {
+    /// Any key: a form body, a fragment, a connection string (`client_secret=…&grant_type=…`).
+    AnyKey,
+    /// A password's (names holding `password`, `passwd` or `privatekey`, or ending in `secret` or
+    /// `passphrase`): only a parameter name of a form or connection string ([`FIELD_NAMES`]); a
+    /// generated password may hold `&Gh2=` or `;k=`.
+    KnownKey,
+    /// A cookie's (names ending in `cookie`, `cookies`): never, a `Cookie` value is `a=b; sid=…`.
+    Never,
+}
+
+impl FieldSplit {
+    fn of(word: &str) -> Self {
+        if ends_with_normalised(word, "cookie") || ends_with_normalised(word, "cookies") {
+            Self::Never
+        } else if denied_anywhere(word)
+            || ends_with_normalised(word, "secret")
+            || ends_with_normalised(word, "passphrase")
+        {
+            Self::KnownKey
+        } else {
+            Self::AnyKey
+        }
+    }
+}
+
+/// Parameter names (normalised: lowercase, no `_`, `-`, `.` or blank) of OAuth token requests, login
+/// forms and ADO.NET/JDBC/libpq connection strings: a `&` or `;` before one of them ends a
+/// password's value (`client_secret=…&grant_type=…`, `Password=…;Encrypt=True`).
+const FIELD_NAMES: &[&str] = &[
+    // OAuth 2.0 (RFC 6749, 7636) and login forms.
+    "granttype",
+    "scope",
+    "clientid",
+    "redirecturi",
+    "responsetype",
+    "code",
+    "codeverifier",
+    "state",
+    "nonce",
+    "audience",
+    "resource",
+    "username",
+    "user",
+    "login",
+    "email",
+    "remember",
+    "rememberme",
+    "submit",
+    "next",
+    "returnurl",
+    // Connection strings.
+    "server",
+    "host",
+    "port",
+    "database",
+    "initialcatalog",
+    "datasource",
+    "userid",
+    "uid",
+    "encrypt",
+    "trustservercertificate",
+    "integratedsecurity",
+    "persistsecurityinfo",
+    "pooling",
+    "sslmode",
+    "timeout",
+    "applicationname",
+    "multipleactiveresultsets",
+];
 
 /// Where a header's value ends. A header value may hold quotes of its own (RFC 6265's
 /// `theme="dark"`, RFC 7616's `Digest username="bob", response="…"`), so a header written in plain
@@ -969,9 +1090,17 @@ impl OpenQuotes {
 }
 
 /// Whether `word` is an HTTP header name ([`HEADER_NAMES`]): ignoring case, `_` for `-`, and a
-/// dotted path before it (`headers.cookie`).
+/// dotted path before it (`headers.cookie`); or any name ending in `authorization`
+/// (`X-Amzn-Remapped-Authorization`, `X-Forwarded-Authorization`: API Gateway and proxies rename the
+/// header, whose Digest value holds blanks, quotes and `,`).
 fn is_header_name(word: &str) -> bool {
     let name = word.rsplit('.').next().unwrap_or(word).as_bytes();
+    const AUTHORIZATION: &[u8] = b"authorization";
+    if name.len() >= AUTHORIZATION.len()
+        && name[name.len() - AUTHORIZATION.len()..].eq_ignore_ascii_case(AUTHORIZATION)
+    {
+        return true;
+    }
     HEADER_NAMES.iter().any(|h| {
         h.len() == name.len()
             && h.bytes()
@@ -980,21 +1109,17 @@ fn is_header_name(word: &str) -> bool {
     })
 }
 
-/// Where the value of `word` (a denied key starting at `start`) ends if it is a header name: inside
-/// the innermost `"` string open before it, or a `'` string it opens (`'Cookie: a=b'`), else at the
-/// end of the line. `None` for other keys.
-fn header_end(b: &[u8], word: &str, start: usize, open_quotes: &mut OpenQuotes) -> Option<HeaderEnd> {
-    if !is_header_name(word) {
-        return None;
-    }
+/// Where the value of a header name starting at `start` ends: inside the innermost `"` string open
+/// before it, or a `'` string it opens (`'Cookie: a=b'`), else at the end of the line.
+fn header_end(b: &[u8], start: usize, open_quotes: &mut OpenQuotes) -> HeaderEnd {
     let open = open_quotes.before(b, start);
-    Some(if open != 0 {
+    if open != 0 {
         HeaderEnd::Quote(b'"', 63 - open.leading_zeros())
     } else if start > 0 && b[start - 1] == b'\'' {
         HeaderEnd::Quote(b'\'', 0)
     } else {
         HeaderEnd::Line
-    })
+    }
 }
 
 /// Whether a key starting at `start` is a URL query or form parameter: right after `?` or `&`, or
@@ -1007,8 +1132,10 @@ fn in_query(b: &[u8], start: usize) -> bool {
 fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     let KeyContext {
         header,
+        escaped_line,
         in_colon_list,
         mut query,
+        split,
     } = key;
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
@@ -1104,9 +1231,15 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         && sep == b':'
         && !encoded
     {
+        // After an escaped line break the header's line ends at the next one (`\r\nHost: …`).
+        let line = if escaped_line {
+            &b[..escaped_break(b, start)]
+        } else {
+            b
+        };
         let end = match rule {
-            HeaderEnd::Line => line_end(b, start),
-            HeaderEnd::Quote(q, level) => quoted_header_end(b, start, q, level),
+            HeaderEnd::Line => line_end(line, start),
+            HeaderEnd::Quote(q, level) => quoted_header_end(line, start, q, level),
         };
         return Some(KeyValue {
             start,
@@ -1120,6 +1253,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         json: key_quote.is_some(),
         query,
         encoded,
+        split,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
@@ -1132,7 +1266,9 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         }
         let next = skip_blanks(b, end);
         let scheme = !phrase && is_auth_scheme(&b[start..end]);
-        if !(phrase || scheme) || next >= b.len() || starts_key(b, next) {
+        // A cookie's pairs are `a=b; sid=…`: a `;` before the blank goes on to the next pair.
+        let cookie_pair = split == FieldSplit::Never && b[end - 1] == b';';
+        if !(phrase || scheme || cookie_pair) || next >= b.len() || (starts_key(b, next) && !cookie_pair) {
             break;
         }
         let word_end = word_end(next);
@@ -1184,6 +1320,19 @@ fn starts_key(b: &[u8], i: usize) -> bool {
     matches!(b.get(j), Some(b'=' | b':'))
 }
 
+/// Whether a field `name:` starts at `i` (`code: 5` in a `Debug` struct, `n: 1` in a JS object): a
+/// `,` before it closes the string of a header (Digest's `, response=` does not).
+fn starts_field(b: &[u8], i: usize) -> bool {
+    if !b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let mut j = i;
+    while j < b.len() && is_word(b[j]) {
+        j += 1;
+    }
+    b.get(j) == Some(&b':')
+}
+
 /// The end of the line from `j`.
 fn line_end(b: &[u8], mut j: usize) -> usize {
     while j < b.len() && !matches!(b[j], b'\n' | b'\r') {
@@ -1202,6 +1351,8 @@ struct ValueStops {
     /// The separator was percent-encoded (`token%3D…`): so are the value's own ends (`%26`, `%22`,
     /// `%20`, `%2C`, `%3B`, `%7D`, `%23`).
     encoded: bool,
+    /// Which `&`/`;` + `key=` end the value.
+    split: FieldSplit,
 }
 
 /// The end of one word of a denied key's unquoted value starting at `j`: the next blank, line
@@ -1227,7 +1378,7 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
             }
             b',' | b'}' | b']' if stops.json => break,
             b'&' | b'#' if stops.query || stops.encoded => break,
-            b'&' | b';' if key_follows(b, j) => break,
+            b'&' | b';' if key_follows(b, j, stops.split) => break,
             b'%' if stops.encoded
                 && matches!(
                     percent_at(b, j),
@@ -1251,8 +1402,12 @@ const KEY_LOOKAHEAD: usize = 64;
 /// JDBC connection string) and ends the value before it. `password=p;ss`, `password=;x` have no key
 /// after the `;` and stay whole. The key holds no blank: the value ends at the blank anyway, and
 /// `password=p;ss user=bob` must not show `ss` (`;Connection Timeout=30` right after a value goes
-/// with it). Bounded, so a value costs at most its length times a constant.
-fn key_follows(b: &[u8], j: usize) -> bool {
+/// with it). After a password's key the key must be one of [`FIELD_NAMES`], after a cookie's none
+/// ends the value ([`FieldSplit`]). Bounded, so a value costs at most its length times a constant.
+fn key_follows(b: &[u8], j: usize, split: FieldSplit) -> bool {
+    if split == FieldSplit::Never {
+        return false;
+    }
     let ahead = &b[j + 1..b.len().min(j + 1 + KEY_LOOKAHEAD)];
     let mut k = 0;
     while ahead.get(k).is_some_and(u8::is_ascii_whitespace) {
@@ -1264,13 +1419,27 @@ fn key_follows(b: &[u8], j: usize) -> bool {
     {
         return false;
     }
+    let key_start = k;
     while ahead
         .get(k)
         .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'[' | b']'))
     {
         k += 1;
     }
-    ahead.get(k) == Some(&b'=')
+    if ahead.get(k) != Some(&b'=') {
+        return false;
+    }
+    if split == FieldSplit::AnyKey {
+        return true;
+    }
+    // A password's: only a known parameter name (`user[name]` by its `user`). The key is ASCII.
+    let key = &ahead[key_start..k];
+    let base = key.split(|&c| c == b'[').next().unwrap_or(key);
+    let mut buf = [0u8; 64];
+    std::str::from_utf8(base)
+        .ok()
+        .and_then(|name| normalised_on_stack(name, &mut buf))
+        .is_some_and(|name| FIELD_NAMES.iter().any(|f| f.as_bytes() == name))
 }
 
 /// The end of a string value opened by quote `q` of escape `level`, starting at `j`: before the
@@ -1317,12 +1486,13 @@ fn quoted_header_end(b: &[u8], start: usize, q: u8, level: u32) -> usize {
         }
         // `end` is the closing quote or the start of its backslashes.
         let after = skip_backslashes(b, end) + 1;
-        let closes = match b.get(after) {
+        let closes = match b.get(skip_blanks(b, after)) {
             None | Some(b'\n' | b'\r' | b'}' | b']' | b'\\') => true,
-            Some(b',') => matches!(
-                b.get(skip_blanks(b, after + 1)),
-                None | Some(b'"' | b'\'' | b'\\' | b'\n' | b'\r')
-            ),
+            Some(b',') => {
+                let next = skip_blanks(b, skip_blanks(b, after) + 1);
+                matches!(b.get(next), None | Some(b'"' | b'\'' | b'\\' | b'\n' | b'\r'))
+                    || starts_field(b, next)
+            }
             Some(_) => false,
         };
         if closes {

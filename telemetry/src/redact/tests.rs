@@ -286,6 +286,33 @@ const MUST_GO: &[(&str, &str)] = &[
         "6629fae49393a05397450978507c4ef1",
     ),
     (r#"{"msg":"Cookie: a=b","x":1}"#, "a=b"),
+    // A header after an escaped line break (`\r\nCookie:` reads as the word `nCookie`).
+    (
+        r#"read buf=b"GET / HTTP/1.1\r\nHost: api\r\nCookie: theme=dark; sid=s3cr3tSess\r\n\r\n""#,
+        "s3cr3tSess",
+    ),
+    (
+        r#"{"raw":"GET / HTTP/1.1\r\nAuthorization: Digest username=\"bob\", response=\"secret1\"\r\n","n":1}"#,
+        "secret1",
+    ),
+    (
+        r#"{"raw":"HTTP/1.1 200 OK\r\nSet-Cookie: sid=secret1; Path=/; HttpOnly\r\n"}"#,
+        "secret1",
+    ),
+    // Cookie values run over `;`/`&` and the pairs after them; renamed Authorization headers are
+    // headers; a password's value ends only before a known parameter name.
+    ("Cookies: a=b; session=xyz", "xyz"),
+    ("session_cookie: a=b; sid=xyz", "xyz"),
+    ("cookie=a=b;sid=xyz", "xyz"),
+    (
+        r#"x-amzn-remapped-authorization: Digest username="bob", response="6629fae4""#,
+        "6629fae4",
+    ),
+    ("password=Xy7&Gh2=Kq9;Lm", "Xy7 Gh2 Kq9 Lm"),
+    // A header in a quoted string, in formats with blanks around the punctuation.
+    (r#"{ "msg" : "Cookie: sid=abc" }"#, "sid=abc"),
+    (r#"Error { msg: "Cookie: sid=abc", code: 5 }"#, "sid=abc"),
+    ("{ msg: 'Cookie: sid=abc', n: 1 }", "sid=abc"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -322,6 +349,30 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         r#"size 5" tv; Cookie: "#,
     ),
     (r#"{"msg":"Cookie: a=b","x":1}"#, r#"","x":1}"#),
+    (
+        r#"read buf=b"GET / HTTP/1.1\r\nHost: api\r\nCookie: theme=dark; sid=s3cr3tSess\r\n\r\n""#,
+        r#"read buf=b"GET / HTTP/1.1\r\nHost: api\r\nCookie: [REDACTED]\r\n\r\n""#,
+    ),
+    (
+        r#"{"raw":"GET / HTTP/1.1\r\nAuthorization: Digest username=\"bob\", response=\"secret1\"\r\n","n":1}"#,
+        r#"{"raw":"GET / HTTP/1.1\r\nAuthorization: [REDACTED]\r\n","n":1}"#,
+    ),
+    (
+        r#"{"raw":"HTTP/1.1 200 OK\r\nSet-Cookie: sid=secret1; Path=/; HttpOnly\r\n"}"#,
+        r#"{"raw":"HTTP/1.1 200 OK\r\nSet-Cookie: [REDACTED]"#,
+    ),
+    (
+        r#"{ "msg" : "Cookie: sid=abc" }"#,
+        r#"{ "msg" : "Cookie: [REDACTED]" }"#,
+    ),
+    (
+        r#"Error { msg: "Cookie: sid=abc", code: 5 }"#,
+        r#"Error { msg: "Cookie: [REDACTED]", code: 5 }"#,
+    ),
+    (
+        "{ msg: 'Cookie: sid=abc', n: 1 }",
+        "{ msg: 'Cookie: [REDACTED]', n: 1 }",
+    ),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -420,6 +471,9 @@ const MUST_STAY: &[&str] = &[
     "Server=db;Encrypt=True;Connection Timeout=30",
     "X-Amz-Date=20261205T000000Z&X-Amz-Expires=300",
     r#"he wrote "hello there" and size 5" tv"#,
+    // Escaped line breaks before words that are not header names.
+    r#"{"raw":"GET / HTTP/1.1\r\nHost: api\r\nAccept: */*\r\n\r\n","n":1}"#,
+    r#"Error { msg: "not found", code: 5 }"#,
 ];
 
 fn expand(s: &str) -> String {
@@ -804,6 +858,16 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     });
     assert_linear("unmatched quotes before headers", |n| {
         "x\" Cookie: a=\"b\"; c\n".repeat(n / 23)
+    });
+    // Headers after escaped line breaks: each value ends at the next escaped break.
+    assert_linear("headers after escaped line breaks", |n| {
+        "\\r\\nCookie: a=b; c \"".repeat(n / 21)
+    });
+    assert_linear("cookie pairs", |n| {
+        format!("cookie={}", "a=b; c&d=e;".repeat(n / 11))
+    });
+    assert_linear("quoted headers closed before fields", |n| {
+        "\"Cookie: a\" , code: ".repeat(n / 20)
     });
     assert_linear("trace parent ids", |n| {
         "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01 Parent=4111111111111111;".repeat(n / 82)
@@ -1442,4 +1506,78 @@ fn a_header_in_a_quoted_string_ends_only_where_the_string_closes() {
         r("{'h': 'Cookie: a=b', 'n': 1}"),
         "{'h': 'Cookie: [REDACTED]', 'n': 1}"
     );
+}
+
+/// Regressions of the exact header names and the `&`/`;` look-ahead: a header after an escaped line
+/// break (`\r\nCookie:` reads as the word `nCookie`) ends at the next escaped break; a cookie's value
+/// runs over `;` and `&`; any name ending in `authorization` is a header; a password's value ends
+/// only before a parameter name of a form or connection string; a header's string closes before
+/// blanks and `}`, or `,` and the next `field:`.
+#[test]
+fn escaped_line_breaks_cookies_and_passwords() {
+    for (input, want) in [
+        (
+            r#"{"raw":"GET / HTTP/1.1\r\nCookie: theme=dark; sid=secret1\r\nHost: x\r\n\r\n","n":1}"#,
+            r#"{"raw":"GET / HTTP/1.1\r\nCookie: [REDACTED]\r\nHost: x\r\n\r\n","n":1}"#,
+        ),
+        (
+            r#"raw="\tAuthorization: Digest username=\"bob\", response=\"6629fae4\"""#,
+            r#"raw="\tAuthorization: [REDACTED]""#,
+        ),
+        (
+            r"GET / HTTP/1.1\r\nX-Api-Key: abc def\r\nHost: x",
+            r"GET / HTTP/1.1\r\nX-Api-Key: [REDACTED]\r\nHost: x",
+        ),
+        // `\\n` is an escaped backslash, then the word `nCookie`: no header.
+        (r"a\\nCookie: a=b", r"a\\nCookie: [REDACTED]"),
+        ("Cookies: a=b; session=xyz", "Cookies: [REDACTED]"),
+        ("session_cookie: a=b; sid=xyz", "session_cookie: [REDACTED]"),
+        ("cookie=a=b;sid=xyz", "cookie=[REDACTED]"),
+        ("cookie=a=b; sid=xyz next", "cookie=[REDACTED] next"),
+        (
+            "Settings { session_cookie: abc, path: / }",
+            "Settings { session_cookie: [REDACTED], path: / }",
+        ),
+        ("GET /x?cookie=a&page=2", "GET /x?cookie=[REDACTED]&page=2"),
+        (
+            r#"x-amzn-remapped-authorization: Digest username="bob", response="6629fae4""#,
+            "x-amzn-remapped-authorization: [REDACTED]",
+        ),
+        (
+            "X-Forwarded-Authorization: Bearer abc def",
+            "X-Forwarded-Authorization: [REDACTED]",
+        ),
+        ("password=Xy7&Gh2=Kq9;Lm", "password=[REDACTED]"),
+        ("password: hunter2&x=1", "password: [REDACTED]"),
+        ("secret=x&y=z", "secret=[REDACTED]"),
+        (
+            "client_secret=abc&grant_type=client_credentials",
+            "client_secret=[REDACTED]&grant_type=client_credentials",
+        ),
+        (
+            "password=hunter2&remember=true",
+            "password=[REDACTED]&remember=true",
+        ),
+        ("password=p@ss;Encrypt=True", "password=[REDACTED];Encrypt=True"),
+        ("token=abc&x=1", "token=[REDACTED]&x=1"),
+        (
+            r#"{ "msg" : "Cookie: sid=abc" }"#,
+            r#"{ "msg" : "Cookie: [REDACTED]" }"#,
+        ),
+        (
+            r#"Error { msg: "Cookie: sid=abc", code: 5 }"#,
+            r#"Error { msg: "Cookie: [REDACTED]", code: 5 }"#,
+        ),
+        (
+            "{ msg: 'Cookie: sid=abc', n: 1 }",
+            "{ msg: 'Cookie: [REDACTED]', n: 1 }",
+        ),
+        // Digest's `, response=` is the value's own.
+        (
+            r#"he said "Authorization: Digest username="bob", response="6629fae4", x"#,
+            r#"he said "Authorization: [REDACTED]"#,
+        ),
+    ] {
+        assert_eq!(r(input), want, "{input}");
+    }
 }
