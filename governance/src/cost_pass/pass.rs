@@ -1492,17 +1492,10 @@ mod tests {
             assert_eq!(channels.posted().len(), 1, "the day's report posted once");
         }
 
-        /// The hourly check: a burn page an earlier run recorded and could not publish is sent by the
-        /// next run even when the burn has eased and that run decides no alert of its own.
-        #[tokio::test(start_paused = true)]
-        async fn a_burn_page_left_pending_is_sent_after_the_burn_eased() {
+        /// A fast-burn page an earlier run recorded and left pending (`page_fast#sns` of `as_of`'s day).
+        async fn record_burn_page(spec: &PlatformSpec, ledger: &MemoryLedger) {
             use crate::ledger::delivery::{DeliveryRecord, SnsNotification};
-            let spec = spec();
-            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
-            let counter = RequestCounter::new();
-            let reads = Flaky::new(&counter); // no Bedrock tokens: no burn now
-            let keys = Keys::new(spec.managed_prefix());
-            let pk = keys.fast_burn(as_of().date_naive());
+            let pk = Keys::new(spec.managed_prefix()).fast_burn(as_of().date_naive());
             let page = SnsNotification::new(
                 &spec.notifications.sns_critical_topic_arn,
                 "CRITICAL CollectIQ prod Bedrock burn",
@@ -1525,6 +1518,17 @@ mod tests {
                 }])
                 .await
                 .unwrap();
+        }
+
+        /// The hourly check: a burn page an earlier run recorded and could not publish is sent by the
+        /// next run even when the burn has eased and that run decides no alert of its own.
+        #[tokio::test(start_paused = true)]
+        async fn a_burn_page_left_pending_is_sent_after_the_burn_eased() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter); // no Bedrock tokens: no burn now
+            record_burn_page(&spec, &ledger).await;
             let options = PassOptions::new(&spec, as_of()).with_notify(true);
             let context = PassContext {
                 spec: &spec,
@@ -1548,35 +1552,11 @@ mod tests {
         /// being sent says so, and nothing failed (docs/cost-governance.md, "Two runs at once").
         #[tokio::test(start_paused = true)]
         async fn two_runs_at_once_send_a_pending_page_once() {
-            use crate::ledger::delivery::DeliveryRecord;
             let spec = spec();
             let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
             let counter = RequestCounter::new();
             let reads = Flaky::new(&counter);
-            let keys = Keys::new(spec.managed_prefix());
-            let pk = keys.fast_burn(as_of().date_naive());
-            let page = SnsNotification::new(
-                &spec.notifications.sns_critical_topic_arn,
-                "CRITICAL CollectIQ prod Bedrock burn",
-                "burning 20x the allowance",
-                "CRITICAL",
-                "cost_fast_burn",
-            );
-            let record = DeliveryRecord::sns(
-                &crate::cost_pass::notify::record_id(&pk, "page_fast#sns"),
-                page,
-                as_of(),
-            );
-            let detail = record.to_detail().unwrap();
-            ledger
-                .record_all(&[crate::ledger::NewItem {
-                    pk: &pk,
-                    sk: "page_fast#sns",
-                    detail: &detail,
-                    keep: None,
-                }])
-                .await
-                .unwrap();
+            record_burn_page(&spec, &ledger).await;
             channels.script_sns([Outcome::AcceptAfter(std::time::Duration::from_secs(5))]);
             let options = PassOptions::new(&spec, as_of()).with_notify(true);
             let context = PassContext {

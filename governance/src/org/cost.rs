@@ -856,13 +856,19 @@ mod tests {
             .group_definitions(group("SERVICE"))
     }
 
-    #[tokio::test]
-    async fn a_second_read_the_same_day_sends_nothing_and_the_cap_holds() {
+    /// A Cost Explorer client answering every `GetCostAndUsage` with [`linked_answer`], and its rule.
+    fn answering() -> (aws_smithy_mocks::Rule, aws_sdk_costexplorer::Client) {
         use aws_smithy_mocks::{mock, mock_client};
         let answer = linked_answer().build();
         let rule =
             mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_output(move || answer.clone());
         let ce = mock_client!(aws_sdk_costexplorer, [&rule]);
+        (rule, ce)
+    }
+
+    #[tokio::test]
+    async fn a_second_read_the_same_day_sends_nothing_and_the_cap_holds() {
+        let (rule, ce) = answering();
         let ledger = crate::ledger::MemoryLedger::default();
         let query = PayerQuery {
             ce: &ce,
@@ -894,11 +900,7 @@ mod tests {
     /// that finds another still reading after the wait says so instead of paying twice.
     #[tokio::test(start_paused = true)]
     async fn two_reads_at_once_pay_once() {
-        use aws_smithy_mocks::{mock, mock_client};
-        let answer = linked_answer().build();
-        let rule =
-            mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_output(move || answer.clone());
-        let ce = mock_client!(aws_sdk_costexplorer, [&rule]);
+        let (rule, ce) = answering();
         let ledger = crate::ledger::MemoryLedger::default();
         let query = PayerQuery {
             ce: &ce,

@@ -1560,18 +1560,7 @@ fn escaped_line_breaks_cookies_and_passwords() {
         ),
         ("password=p@ss;Encrypt=True", "password=[REDACTED];Encrypt=True"),
         ("token=abc&x=1", "token=[REDACTED]&x=1"),
-        (
-            r#"{ "msg" : "Cookie: sid=abc" }"#,
-            r#"{ "msg" : "Cookie: [REDACTED]" }"#,
-        ),
-        (
-            r#"Error { msg: "Cookie: sid=abc", code: 5 }"#,
-            r#"Error { msg: "Cookie: [REDACTED]", code: 5 }"#,
-        ),
-        (
-            "{ msg: 'Cookie: sid=abc', n: 1 }",
-            "{ msg: 'Cookie: [REDACTED]', n: 1 }",
-        ),
+        // (Quoted headers closed before blanks + `}` or `, field:`: in KEPT_AROUND_SECRETS.)
         // Digest's `, response=` is the value's own.
         (
             r#"he said "Authorization: Digest username="bob", response="6629fae4", x"#,
