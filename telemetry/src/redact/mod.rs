@@ -10,9 +10,10 @@
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
-//!   secret, token, api key, signature, credential, cookie(s), `SecretString`, card number, cvv, …),
-//!   holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or ends with the word `pan`
-//!   (`card_pan`, not `span`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
+//!   secret, token, api key, account key, signature, credential, cookie(s), `SecretString`, card
+//!   number, cvv, …), holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or ends
+//!   with the word `pan` or `pwd` (`card_pan`, `Pwd=`; not `span`, `cwd`), or `sig` in a URL query
+//!   (`&sig=`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
 //!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A JSON array
@@ -35,6 +36,8 @@
 //!   break (`\r\nCookie:`) the value ends at the next one; a header written inside a quoted string
 //!   (`{"msg":"Cookie: a=b"}`) ends with that string, at a closing quote followed (blanks allowed) by
 //!   `,"`, `, field:`, `}`, `]`, `\` or the line's end;
+//! - the credential after `Bearer` (8 or more bytes) or `Basic` (base64 of `user:password` only:
+//!   `Basic Charizard` stays) with no key in front (`401 (Bearer … was rejected)`);
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
@@ -81,6 +84,8 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "cookies",
     "apikey",
     "accesskey",
+    // Azure Storage connection strings: `AccountKey=…;`.
+    "accountkey",
     "privatekey",
     "credential",
     "credentials",
@@ -92,9 +97,13 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "cvc",
 ];
 
-/// Words denied only as the whole name or its last word (`pan`, `card_pan`, `cardPan`), never as the
-/// end of a longer word (`span`, `timespan`, `japan`).
-const DENY_LAST_WORD: &[&str] = &["pan"];
+/// Words denied only as the whole name or its last word (`pan`, `card_pan`, `cardPan`; ODBC's
+/// `Pwd=`), never as the end of a longer word (`span`, `timespan`, `japan`, `OLDPWD`).
+const DENY_LAST_WORD: &[&str] = &["pan", "pwd"];
+
+/// Keys denied only as a URL query parameter (`?sv=…&sig=…`, an Azure SAS signature): elsewhere
+/// `sig` is too short a word to mean a secret.
+const QUERY_KEYS: &[&str] = &["sig"];
 
 /// Words that deny a name wherever they stand in it (`password_hash`, `private_key_pem`), not only at
 /// its end: nothing named after a password or a private key is safe to print.
@@ -403,6 +412,9 @@ impl Redactor {
         if hints.pem {
             find_pem_private_keys(s.as_bytes(), &mut spans);
         }
+        if hints.scheme {
+            find_scheme_credentials(s.as_bytes(), &mut spans);
+        }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
         }
@@ -478,7 +490,7 @@ impl Redactor {
             let word = &s[start..i];
             // The deny list first: looking for a separator after every word would not stay linear
             // (`%20%20%20…`: each `20` is a word, and the look runs over all the encoded blanks after it).
-            if !self.is_denied_field(word) {
+            if !self.is_denied_field(word) && !is_query_key(b, word, start) {
                 continue;
             }
             // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
@@ -623,6 +635,8 @@ struct Hints {
     prefixed: bool,
     /// `slack.com/` (any case): a Slack webhook URL, with or without its scheme.
     slack: bool,
+    /// `Bearer ` or `Basic ` (any case): a credential without a key in front.
+    scheme: bool,
 }
 
 /// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-` or `.` (inside a
@@ -648,7 +662,7 @@ static HINT_CLASS: [u8; 256] = {
         }
         if matches!(
             b,
-            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b'g' | b'x' | b's' | b'S' | b'r' | b'-'
+            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b'g' | b'x' | b's' | b'S' | b'r' | b'-' | b'B' | b'b'
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -668,7 +682,16 @@ impl Hints {
         } else {
             Self::scan::<false>(b)
         };
-        (h.separator || h.at || h.jwt || h.akia || h.b64_run || h.digits || h.pem || h.prefixed || h.slack)
+        (h.separator
+            || h.at
+            || h.jwt
+            || h.akia
+            || h.b64_run
+            || h.digits
+            || h.pem
+            || h.prefixed
+            || h.slack
+            || h.scheme)
             .then_some(h)
     }
 
@@ -725,6 +748,7 @@ impl Hints {
                 self.slack = true;
             }
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
+            b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
             _ => {}
         }
     }
@@ -961,8 +985,8 @@ fn escaped_break(b: &[u8], mut j: usize) -> usize {
 enum FieldSplit {
     /// Any key: a form body, a fragment, a connection string (`client_secret=…&grant_type=…`).
     AnyKey,
-    /// A password's (names holding `password`, `passwd` or `privatekey`, or ending in `secret` or
-    /// `passphrase`): only a parameter name of a form or connection string ([`FIELD_NAMES`]); a
+    /// A password's (names holding `password`, `passwd` or `privatekey`, ending in `secret` or
+    /// `passphrase`, or whose last word is `pwd`): only a parameter name of a form or connection string ([`FIELD_NAMES`]); a
     /// generated password may hold `&Gh2=` or `;k=`.
     KnownKey,
     /// A cookie's (names ending in `cookie`, `cookies`): never, a `Cookie` value is `a=b; sid=…`.
@@ -974,6 +998,7 @@ impl FieldSplit {
         if ends_with_normalised(word, "cookie") || ends_with_normalised(word, "cookies") {
             Self::Never
         } else if denied_anywhere(word)
+            || last_word_is(word, "pwd")
             || ends_with_normalised(word, "secret")
             || ends_with_normalised(word, "passphrase")
         {
@@ -1122,6 +1147,11 @@ fn header_end(b: &[u8], start: usize, open_quotes: &mut OpenQuotes) -> HeaderEnd
     }
 }
 
+/// Whether `word` at `start` is a [`QUERY_KEYS`] key in a URL query (`&sig=`).
+fn is_query_key(b: &[u8], word: &str, start: usize) -> bool {
+    QUERY_KEYS.iter().any(|k| word.eq_ignore_ascii_case(k)) && in_query(b, start)
+}
+
 /// Whether a key starting at `start` is a URL query or form parameter: right after `?` or `&`, or
 /// `#` (OAuth's implicit flow returns `…/callback#access_token=…&state=…` in the fragment).
 fn in_query(b: &[u8], start: usize) -> bool {
@@ -1225,6 +1255,22 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         _ => {}
     }
     let start = i;
+    // A percent-encoded header (`authorization%3A%20Bearer%20…`) runs over its encoded blanks to the
+    // encoded line break, a `&`, a blank or a quote.
+    if header.is_some() && key_quote.is_none() && sep == b':' && encoded {
+        let mut end = start;
+        while end < b.len()
+            && !matches!(b[end], b'&' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'')
+            && !matches!(percent_at(b, end), Some(b'\r' | b'\n'))
+        {
+            end += 1;
+        }
+        return Some(KeyValue {
+            start,
+            end,
+            quote: None,
+        });
+    }
     // A header name written as a key of its own (`"Cookie":1`) is a JSON key, not a header line.
     if let Some(rule) = header
         && key_quote.is_none()
@@ -1652,6 +1698,102 @@ fn find_emails(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         } else {
             i = at + width;
         }
+    }
+}
+
+/// An HTTP authorization scheme whose credential is found without a key in front (RFC 9110 §11.4:
+/// `Bearer <token68>`, RFC 7617's `Basic <base64 of user:password>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CredentialScheme {
+    Bearer,
+    Basic,
+}
+
+/// `Bearer` or `Basic` (any case) and a blank at `i`: the scheme and the end of its word. The second
+/// byte is compared first: this runs for every `B` and `b` of a text ([`Hints::look`]).
+fn credential_scheme_at(b: &[u8], i: usize) -> Option<(CredentialScheme, usize)> {
+    let (scheme, word): (_, &[u8]) = match b.get(i + 1).map(|c| c | 0x20) {
+        Some(b'e') => (CredentialScheme::Bearer, b"bearer"),
+        Some(b'a') => (CredentialScheme::Basic, b"basic"),
+        _ => return None,
+    };
+    let end = i + word.len();
+    (b.get(i..end).is_some_and(|w| w.eq_ignore_ascii_case(word)) && matches!(b.get(end), Some(b' ' | b'\t')))
+        .then_some((scheme, end))
+}
+
+/// The end of an RFC 9110 token68 (`[A-Za-z0-9-._~+/]+=*`) starting at `j`.
+fn token68_end(b: &[u8], mut j: usize) -> usize {
+    while j < b.len()
+        && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+    {
+        j += 1;
+    }
+    while j < b.len() && b[j] == b'=' {
+        j += 1;
+    }
+    j
+}
+
+/// Whether `token` is base64 (standard or URL-safe) of printable text holding a `:`: Basic's
+/// `user:password`, not a word (`Basic Pokemon`, a card's stage).
+fn is_basic_credential(token: &[u8]) -> bool {
+    let body = token
+        .strip_suffix(b"==")
+        .or_else(|| token.strip_suffix(b"="))
+        .unwrap_or(token);
+    if body.len() < 4 || body.len() % 4 == 1 {
+        return false;
+    }
+    let (mut bits, mut nbits, mut colon) = (0u32, 0u32, false);
+    for &c in body {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return false,
+        };
+        bits = (bits << 6 | u32::from(v)) & 0xFFFF;
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            // The low 8 bits above the `nbits` still pending.
+            let byte = (bits >> nbits) as u8;
+            if byte < 0x20 || byte == 0x7f {
+                return false;
+            }
+            colon |= byte == b':';
+        }
+    }
+    colon
+}
+
+/// Credentials after a `Bearer` (a token68 of 8 or more bytes) or `Basic` (base64 of `user:password`)
+/// scheme word, any case, starting a word: `401 (Bearer abc… was rejected)`, `("Authorization",
+/// "Bearer …")`. The scheme word stays; the cursor jumps past each credential.
+fn find_scheme_credentials(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while i < b.len() {
+        let starts_word = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let found = (starts_word && b[i] | 0x20 == b'b')
+            .then(|| credential_scheme_at(b, i))
+            .flatten();
+        let Some((scheme, word_end)) = found else {
+            i += 1;
+            continue;
+        };
+        let start = skip_blanks(b, word_end);
+        let end = token68_end(b, start);
+        let secret = match scheme {
+            CredentialScheme::Bearer => end - start >= 8,
+            CredentialScheme::Basic => is_basic_credential(&b[start..end]),
+        };
+        if secret {
+            spans.push((start, end));
+        }
+        i = end.max(word_end);
     }
 }
 

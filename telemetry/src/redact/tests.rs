@@ -313,11 +313,60 @@ const MUST_GO: &[(&str, &str)] = &[
     (r#"{ "msg" : "Cookie: sid=abc" }"#, "sid=abc"),
     (r#"Error { msg: "Cookie: sid=abc", code: 5 }"#, "sid=abc"),
     ("{ msg: 'Cookie: sid=abc', n: 1 }", "sid=abc"),
+    // An authorization scheme's credential with no key in front.
+    (
+        "error: 401 (Bearer SECRETERRBEARER was rejected)",
+        "SECRETERRBEARER",
+    ),
+    (r#"[("Authorization", "Bearer SECRETTUPLE2")]"#, "SECRETTUPLE2"),
+    (
+        r#"{"name":"Authorization","value":"Bearer SECRETHAR"}"#,
+        "SECRETHAR",
+    ),
+    (r#"headers.set("Authorization", "Bearer SECRETJS3")"#, "SECRETJS3"),
+    ("'authorization': b'Bearer SECRETBYTES'", "SECRETBYTES"),
+    // `user:password`.
+    (
+        "retrying with basic dXNlcjpwYXNzd29yZA== now",
+        "dXNlcjpwYXNzd29yZA",
+    ),
+    // ODBC, Azure Storage and SAS keys.
+    ("Pwd=SECRETPWD;", "SECRETPWD"),
+    ("Server=db;User Id=sa;Pwd=x7SECRET;", "x7SECRET"),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRETAZ+/k==;EndpointSuffix=core.windows.net",
+        "SECRETAZ",
+    ),
+    (
+        "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=SECRETSIG%2B&se=2",
+        "SECRETSIG",
+    ),
+    // A percent-encoded header runs over its encoded blanks.
+    (
+        "authorization%3A%20Bearer%20SECRETPCTH%0D%0AHost%3A%20x",
+        "SECRETPCTH",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "error: 401 (Bearer SECRETERRBEARER was rejected)",
+        "error: 401 (Bearer [REDACTED] was rejected)",
+    ),
+    (
+        "Server=db;User Id=sa;Pwd=x7SECRET;",
+        "Server=db;User Id=sa;Pwd=[REDACTED]",
+    ),
+    (
+        "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=SECRETSIG%2B&se=2",
+        "?sv=2022-11-02&sig=[REDACTED]&se=2",
+    ),
+    (
+        "authorization%3A%20Bearer%20SECRETPCTH%0D%0AHost%3A%20x",
+        "authorization%3A%20[REDACTED]%0D%0AHost%3A%20x",
+    ),
     (
         r#"Config { api_key: None, region: "eu-west-1", retries: 3 }"#,
         r#"Config { api_key: [REDACTED], region: "eu-west-1", retries: 3 }"#,
@@ -474,6 +523,16 @@ const MUST_STAY: &[&str] = &[
     // Escaped line breaks before words that are not header names.
     r#"{"raw":"GET / HTTP/1.1\r\nHost: api\r\nAccept: */*\r\n\r\n","n":1}"#,
     r#"Error { msg: "not found", code: 5 }"#,
+    // Scheme words that are words (Pokémon card stages), and keys that only look like deny-listed ones.
+    "Basic Charizard",
+    "Basic Pokemon HP 60",
+    "Bearer",
+    "bearer of news",
+    "cwd=/tmp",
+    "OLDPWD=/home/app",
+    "signal=TERM",
+    "design=x",
+    "?design=x&signal=TERM",
 ];
 
 fn expand(s: &str) -> String {
@@ -772,6 +831,9 @@ fn card_words_are_denied_as_whole_words_only() {
         "card_number",
         "cardNumber",
         "cookies",
+        "Pwd",
+        "db_pwd",
+        "accountKey",
         "setcookie",
         "Set-Cookie",
     ] {
@@ -786,6 +848,10 @@ fn card_words_are_denied_as_whole_words_only() {
         "japan",
         "span_id",
         "cookies_enabled",
+        "cwd",
+        "OLDPWD",
+        "sig",
+        "signal",
     ] {
         assert!(!red.is_denied_field(name), "{name}");
     }
@@ -838,6 +904,9 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("token prefixes", |n| "ghp_xoxb-sk_live_AIza".repeat(n / 21));
     // Each `20` is a word followed by encoded blanks: only a deny-listed word may look past them.
     assert_linear("encoded blanks", |n| "%20".repeat(n / 3));
+    assert_linear("scheme words", |n| "Bearer Basic bearer ".repeat(n / 20));
+    assert_linear("basic credentials", |n| "Basic dXNlcjpwYXNz ".repeat(n / 19));
+    assert_linear("encoded headers", |n| "authorization%3A%20a%20".repeat(n / 23));
     assert_linear("encoded quotes and brackets", |n| "a%22%5D%29%5C".repeat(n / 13));
     // Headers inside quoted strings: the quote state is read once, left to right.
     assert_linear("quoted headers", |n| "\"Cookie: a\" ".repeat(n / 12));
