@@ -216,6 +216,16 @@ pub enum Outcome {
     AcceptAfter(std::time::Duration),
 }
 
+impl Outcome {
+    /// Whether the channel receives the message (whatever the sender then hears).
+    const fn delivers(&self) -> bool {
+        matches!(
+            self,
+            Self::Accept | Self::AcceptLost | Self::AcceptThenHang | Self::AcceptAfter(_)
+        )
+    }
+}
+
 #[derive(Debug, Default)]
 struct ChannelState {
     slack_script: VecDeque<Outcome>,
@@ -338,10 +348,7 @@ impl SlackPoster for FakeSlack {
             let mut s = lock(&self.state);
             s.slack_attempts += 1;
             let outcome = s.slack_script.pop_front().unwrap_or(Outcome::Accept);
-            if matches!(
-                outcome,
-                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang | Outcome::AcceptAfter(_)
-            ) {
+            if outcome.delivers() {
                 s.posted.push(message.clone());
             }
             outcome
@@ -401,10 +408,7 @@ impl SnsPublisher for FakeChannels {
             let mut s = lock(&self.state);
             s.sns_attempts += 1;
             let outcome = s.sns_script.pop_front().unwrap_or(Outcome::Accept);
-            if matches!(
-                outcome,
-                Outcome::Accept | Outcome::AcceptLost | Outcome::AcceptThenHang | Outcome::AcceptAfter(_)
-            ) {
+            if outcome.delivers() {
                 s.published.push(message.clone());
             }
             (outcome, format!("fake-{}", s.sns_attempts))

@@ -204,11 +204,8 @@ fn run_error(
 /// finds the message sent, or the dead run's lease over, and sends it — instead of leaving it to the
 /// next schedule (a day, for the daily report, which would then be superseded).
 fn in_flight_error(delivery: &super::notify::Delivery) -> Option<HandlerError> {
-    (!delivery.in_flight.is_empty()).then(|| HandlerError::Incomplete {
-        message: format!(
-            "another run was sending {} at the same time; retried to make sure it went out",
-            delivery.in_flight.join(", ")
-        ),
+    delivery.in_flight_note().map(|note| HandlerError::Incomplete {
+        message: format!("{note}; retried to make sure it went out"),
         class: None,
     })
 }

@@ -665,6 +665,18 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// `another run was sending <ids> at the same time`, when a record was in flight (the caller says
+    /// what it does about it).
+    #[must_use]
+    pub fn in_flight_note(&self) -> Option<String> {
+        (!self.in_flight.is_empty()).then(|| {
+            format!(
+                "another run was sending {} at the same time",
+                self.in_flight.join(", ")
+            )
+        })
+    }
+
     /// Whether a send failed.
     #[must_use]
     pub fn failed(&self) -> bool {

@@ -1175,14 +1175,11 @@ impl ItemJob {
         // Another run was sending a record of this platform (it held the send lease): it is that
         // run's — but if that run died, only a later run sends it, and the next organisation run is a
         // day away (the day's report would then be superseded). The item fails so the run is retried.
-        if !run.delivery.in_flight.is_empty() {
+        if let Some(note) = run.delivery.in_flight_note() {
             return Err(Failure {
                 stage: Stage::Cost,
                 class: None,
-                message: format!(
-                    "another run was sending {} at the same time; run again to make sure it went out",
-                    run.delivery.in_flight.join(", ")
-                ),
+                message: format!("{note}; run again to make sure it went out"),
             });
         }
         Ok(CostSummary {
