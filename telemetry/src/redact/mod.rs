@@ -10,10 +10,10 @@
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
-//!   secret, token, api key, account key, signature, credential, cookie(s), `SecretString`, card
-//!   number, cvv, …), holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or ends
-//!   with the word `pan` or `pwd` (`card_pan`, `Pwd=`; not `span`, `cwd`), or `sig` in a URL query
-//!   (`&sig=`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
+//!   secret, token, api key, account key, signature, credential, cookie(s), session id, `SecretString`,
+//!   card number, cvv, …), holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or
+//!   ends with the word `pan`, `pwd` or `pass` (`card_pan`, `Pwd=`, `DB_PASS`; not `span`, `cwd`,
+//!   `bypass`), or `sig` or `code` in a URL query (`&sig=`, OAuth's `?code=`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
 //!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A JSON array
@@ -36,14 +36,20 @@
 //!   break (`\r\nCookie:`) the value ends at the next one; a header written inside a quoted string
 //!   (`{"msg":"Cookie: a=b"}`) ends with that string, at a closing quote followed (blanks allowed) by
 //!   `,"`, `, field:`, `}`, `]`, `\` or the line's end;
-//! - the credential after `Bearer` (8 or more bytes) or `Basic` (base64 of `user:password` only:
-//!   `Basic Charizard` stays) with no key in front (`401 (Bearer … was rejected)`);
+//! - the credential after `Bearer` (8 or more bytes, not a word of prose such as `authentication`) or
+//!   `Basic` (base64 of `user:password` only: `Basic Charizard` stays) with no key in front
+//!   (`401 (Bearer … was rejected)`);
+//! - the next word after a command-line flag named by the deny list (`--password hunter2`,
+//!   `--api-key "a b"`), and the password of curl's `-u`/`--user`/`--proxy-user user:password`;
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
-//! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), Slack (`xoxb-…`), Stripe (`sk_live_…`)
-//!   and Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
-//! - Slack incoming-webhook URLs (the path after `hooks.slack.com/`, with or without a scheme);
+//! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), GitLab (`glpat-…`, `glrt-…`), Slack
+//!   (`xoxb-…`, `xapp-…`), Stripe (`sk_live_…`), OpenAI (`sk-proj-…`, `sk-…`), Anthropic
+//!   (`sk-ant-…`), SendGrid (`SG.…`), npm (`npm_…`), Hugging Face (`hf_…`), PyPI (`pypi-…`) and
+//!   Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
+//! - Slack and Discord incoming-webhook URLs (the path after `hooks.slack.com/` or
+//!   `discord.com/api/webhooks/`, with or without a scheme);
 //! - payment card numbers: 13–19 digits, spaces or dashes allowed between digit groups (dots when
 //!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
 //!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
@@ -82,6 +88,9 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     // HTTP API payload 2.0 moves the `Cookie` header into a `cookies` array (`Set-Cookie` ends in
     // `cookie` already).
     "cookies",
+    // Session ids are bearer credentials: `session_id`, `sessionId`, `JSESSIONID`, `PHPSESSID`.
+    "sessionid",
+    "sessid",
     "apikey",
     "accesskey",
     // Azure Storage connection strings: `AccountKey=…;`.
@@ -99,11 +108,11 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
 
 /// Words denied only as the whole name or its last word (`pan`, `card_pan`, `cardPan`; ODBC's
 /// `Pwd=`), never as the end of a longer word (`span`, `timespan`, `japan`, `OLDPWD`).
-const DENY_LAST_WORD: &[&str] = &["pan", "pwd"];
+const DENY_LAST_WORD: &[&str] = &["pan", "pwd", "pass"];
 
 /// Keys denied only as a URL query parameter (`?sv=…&sig=…`, an Azure SAS signature): elsewhere
 /// `sig` is too short a word to mean a secret.
-const QUERY_KEYS: &[&str] = &["sig"];
+const QUERY_KEYS: &[&str] = &["sig", "code"];
 
 /// Words that deny a name wherever they stand in it (`password_hash`, `private_key_pem`), not only at
 /// its end: nothing named after a password or a private key is safe to print.
@@ -406,14 +415,17 @@ impl Redactor {
             }
         }
         // A webhook URL needs no separator: `posting to hooks.slack.com/services/T…/B…/…`.
-        if hints.slack {
-            find_slack_webhooks(s.as_bytes(), &mut spans);
+        if hints.webhook {
+            find_webhooks(s.as_bytes(), &mut spans);
         }
         if hints.pem {
             find_pem_private_keys(s.as_bytes(), &mut spans);
         }
         if hints.scheme {
             find_scheme_credentials(s.as_bytes(), &mut spans);
+        }
+        if hints.flag {
+            self.find_flag_values(s.as_bytes(), &mut spans);
         }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
@@ -526,6 +538,82 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
+    /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already), and curl's `-u`,
+    /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
+    /// is itself a flag (`--token --verbose`) is no value. The cursor jumps past each value.
+    fn find_flag_values(&self, b: &[u8], spans: &mut Vec<(usize, usize)>) {
+        let mut i = 0;
+        while i < b.len() {
+            let Some((name, name_end)) = (b[i] == b'-').then(|| flag_at(b, i)).flatten() else {
+                i += 1;
+                continue;
+            };
+            i = name_end;
+            let user = matches!(name, b"-u" | b"--user" | b"--proxy-user");
+            let denied = !user
+                && name.starts_with(b"--")
+                && std::str::from_utf8(&name[2..]).is_ok_and(|n| self.is_denied_field(n));
+            if !user && !denied {
+                continue;
+            }
+            let start = skip_blanks(b, name_end);
+            let Some(&first) = b.get(start) else { break };
+            let quoted = matches!(first, b'"' | b'\'');
+            // Another flag is no value; the search for a value's end runs only once the cursor can
+            // jump past it.
+            if b.get(start + usize::from(quoted)).is_none_or(|c| *c == b'-') {
+                continue;
+            }
+            let (from, end) = if quoted {
+                let close = b[start + 1..]
+                    .iter()
+                    .position(|c| *c == first || matches!(c, b'\n' | b'\r'))
+                    .map_or(b.len(), |k| start + 1 + k);
+                (start + 1, close)
+            } else {
+                let end = b[start..]
+                    .iter()
+                    .position(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\''))
+                    .map_or(b.len(), |k| start + k);
+                (start, end)
+            };
+            i = end;
+            let secret = if user {
+                b[from..end].iter().position(|c| *c == b':').map(|k| from + k + 1)
+            } else {
+                Some(from)
+            };
+            if let Some(secret) = secret
+                && secret < end
+            {
+                spans.push((secret, end));
+            }
+        }
+    }
+}
+
+/// A command-line flag starting at `i` and followed by a blank: `--name` (letters, digits, `-`, `_`,
+/// starting with a letter) or curl's `-u`, at the start of a word. Its text and end.
+fn flag_at(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
+    if i > 0 && !matches!(b[i - 1], b' ' | b'\t' | b'"' | b'\'' | b'\n' | b'(' | b'[') {
+        return None;
+    }
+    let end = match (b.get(i + 1), b.get(i + 2)) {
+        (Some(b'u'), Some(b' ' | b'\t')) => i + 2,
+        (Some(b'-'), Some(c)) if c.is_ascii_alphabetic() => {
+            let mut j = i + 3;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'_')) {
+                j += 1;
+            }
+            j
+        }
+        _ => return None,
+    };
+    matches!(b.get(end), Some(b' ' | b'\t')).then(|| (&b[i..end], end))
+}
+
 /// Redacts a span attribute with the default rules: [`REDACTED`] when the key is deny-listed, else the
 /// value's secrets, bounded by [`DEFAULT_MAX_SCAN_BYTES`]. For the X-Ray and OpenTelemetry exporters.
 ///
@@ -633,10 +721,12 @@ struct Hints {
     digits: bool,
     pem: bool,
     prefixed: bool,
-    /// `slack.com/` (any case): a Slack webhook URL, with or without its scheme.
-    slack: bool,
+    /// `slack.com/` or `discord` (any case): a Slack or Discord webhook URL, with or without its scheme.
+    webhook: bool,
     /// `Bearer ` or `Basic ` (any case): a credential without a key in front.
     scheme: bool,
+    /// A command-line flag (`--x` or curl's `-u `) starting a word: its value may be the next word.
+    flag: bool,
 }
 
 /// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-` or `.` (inside a
@@ -662,9 +752,16 @@ static HINT_CLASS: [u8; 256] = {
         }
         if matches!(
             b,
-            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b'g' | b'x' | b's' | b'S' | b'r' | b'-' | b'B' | b'b'
+            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b's' | b'S' | b'd' | b'D' | b'-' | b'B' | b'b'
         ) {
             t[c] |= HINT_LOOK;
+        }
+        let mut k = 0;
+        while k < TOKEN_FIRST_BYTES.len() {
+            if TOKEN_FIRST_BYTES[k] == b {
+                t[c] |= HINT_LOOK;
+            }
+            k += 1;
         }
         c += 1;
     }
@@ -690,8 +787,9 @@ impl Hints {
             || h.digits
             || h.pem
             || h.prefixed
-            || h.slack
-            || h.scheme)
+            || h.webhook
+            || h.scheme
+            || h.flag)
             .then_some(h)
     }
 
@@ -739,15 +837,18 @@ impl Hints {
             b'@' => self.at = true,
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
             b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => self.akia = true,
-            b'A' | b'g' | b'x' | b's' | b'r' if token_prefix(&b[i..]).is_some() => self.prefixed = true,
-            b's' | b'S'
-                if b[i..]
-                    .get(..SLACK_HINT.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(SLACK_HINT)) =>
+            _ if TOKEN_FIRST_BYTES.contains(&c) && token_prefix(&b[i..]).is_some() => self.prefixed = true,
+            b's' | b'S' | b'd' | b'D'
+                if WEBHOOK_HINTS.iter().any(|hint| {
+                    b[i..]
+                        .get(..hint.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(hint))
+                }) =>
             {
-                self.slack = true;
+                self.webhook = true;
             }
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
+            b'-' if flag_at(b, i).is_some() => self.flag = true,
             b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
             _ => {}
         }
@@ -1607,27 +1708,35 @@ fn find_ci(b: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     })
 }
 
-/// What [`Hints`] looks for: the end of a Slack webhook's host (`hooks.slack.com/`).
-const SLACK_HINT: &[u8] = b"slack.com/";
+/// What [`Hints`] looks for: the end of a Slack webhook's host (`hooks.slack.com/`), the start of
+/// Discord's (`discord.com`, `discordapp.com`).
+const WEBHOOK_HINTS: &[&[u8]] = &[b"slack.com/", b"discord"];
 
-/// Slack incoming-webhook URLs (`hooks.slack.com/services/…`, `…/workflows/…`): the path, which is
-/// the credential.
-fn find_slack_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
-    const HOST: &[u8] = b"hooks.slack.com/";
-    let mut from = 0;
-    while let Some(at) = find_ci(b, HOST, from) {
-        let start = at + HOST.len();
-        let mut end = start;
-        while end < b.len()
-            && !b[end].is_ascii_whitespace()
-            && !matches!(b[end], b'"' | b'\'' | b'<' | b'>' | b')' | b',' | b'\\')
-        {
-            end += 1;
+/// Incoming-webhook URLs whose path is the credential: Slack's (`hooks.slack.com/services/…`,
+/// `…/workflows/…`) and Discord's (`discord.com/api/webhooks/<id>/<token>`): the path after the
+/// host (Slack) or after `webhooks/` (Discord), to the next blank, quote, bracket, `,` or `\`.
+fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    const HOSTS: &[&[u8]] = &[
+        b"hooks.slack.com/",
+        b"discord.com/api/webhooks/",
+        b"discordapp.com/api/webhooks/",
+    ];
+    for host in HOSTS {
+        let mut from = 0;
+        while let Some(at) = find_ci(b, host, from) {
+            let start = at + host.len();
+            let mut end = start;
+            while end < b.len()
+                && !b[end].is_ascii_whitespace()
+                && !matches!(b[end], b'"' | b'\'' | b'<' | b'>' | b')' | b',' | b'\\')
+            {
+                end += 1;
+            }
+            if end > start {
+                spans.push((start, end));
+            }
+            from = end.max(start);
         }
-        if end > start {
-            spans.push((start, end));
-        }
-        from = end.max(start);
     }
 }
 
@@ -1787,7 +1896,13 @@ fn find_scheme_credentials(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         let start = skip_blanks(b, word_end);
         let end = token68_end(b, start);
         let secret = match scheme {
-            CredentialScheme::Bearer => end - start >= 8,
+            // Prose about the scheme (`Bearer authentication is required`) is no credential.
+            CredentialScheme::Bearer => {
+                end - start >= 8
+                    && !BEARER_PROSE
+                        .iter()
+                        .any(|w| b[start..end].eq_ignore_ascii_case(w.as_bytes()))
+            }
             CredentialScheme::Basic => is_basic_credential(&b[start..end]),
         };
         if secret {
@@ -1796,6 +1911,20 @@ fn find_scheme_credentials(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         i = end.max(word_end);
     }
 }
+
+/// Words that follow `Bearer` in prose (`Bearer authentication`, `a Bearer credential is
+/// required`): not a token. Any other word of 8 or more bytes is taken for one (a test token may well
+/// be letters only).
+const BEARER_PROSE: &[&str] = &[
+    "authentication",
+    "authorization",
+    "credential",
+    "credentials",
+    "required",
+    "expected",
+    "provided",
+    "missing",
+];
 
 /// `-----BEGIN … PRIVATE KEY-----`: the PEM header and footer.
 const PEM_BEGIN: &[u8] = b"-----BEGIN ";
@@ -1841,7 +1970,8 @@ fn find_exact(b: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// A token format known by its prefix at the start of `b`: `(prefix length, body)`.
+/// A token format known by its prefix at the start of `b`: `(prefix length, body)`. The first byte
+/// is one of [`TOKEN_FIRST_BYTES`].
 fn token_prefix(b: &[u8]) -> Option<(usize, TokenBody)> {
     let at = |k: usize| b.get(k).copied().unwrap_or(0);
     match at(0) {
@@ -1850,13 +1980,19 @@ fn token_prefix(b: &[u8]) -> Option<(usize, TokenBody)> {
             Some((4, TokenBody::Alnum { min: 36 }))
         }
         b'g' if b.starts_with(b"github_pat_") => Some((11, TokenBody::AlnumUnderscore { min: 22 })),
-        // Slack: `xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`, `xoxr-`.
+        // GitLab: personal, deploy, runner and pipeline-trigger tokens (`glpat-` + 20).
+        b'g' if at(1) == b'l' => [&b"glpat-"[..], b"gldt-", b"glrt-", b"glptt-"]
+            .iter()
+            .find(|p| b.starts_with(p))
+            .map(|p| (p.len(), TokenBody::AlnumDashUnderscore { min: 20 })),
+        // Slack: `xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`, `xoxr-`; app-level `xapp-`.
         b'x' if b.starts_with(b"xox")
             && matches!(at(3), b'a' | b'b' | b'p' | b'o' | b's' | b'r')
             && at(4) == b'-' =>
         {
             Some((5, TokenBody::AlnumDash { min: 10 }))
         }
+        b'x' if b.starts_with(b"xapp-") => Some((5, TokenBody::AlnumDash { min: 20 })),
         // Stripe secret and restricted keys.
         b's' | b'r'
             if at(1) == b'k'
@@ -1865,11 +2001,35 @@ fn token_prefix(b: &[u8]) -> Option<(usize, TokenBody)> {
         {
             Some((8, TokenBody::Alnum { min: 16 }))
         }
+        // Anthropic (`sk-ant-api03-…`) and OpenAI project, service-account and admin keys; OpenAI's
+        // older `sk-` + 48 letters and digits.
+        b's' if at(1) == b'k' && at(2) == b'-' => {
+            match [&b"sk-ant-"[..], b"sk-proj-", b"sk-svcacct-", b"sk-admin-"]
+                .iter()
+                .find(|p| b.starts_with(p))
+            {
+                Some(p) => Some((p.len(), TokenBody::AlnumDashUnderscore { min: 20 })),
+                None => Some((3, TokenBody::Alnum { min: 40 })),
+            }
+        }
+        // SendGrid: `SG.` + 22 + `.` + 43 (the body's `.` is allowed: one token).
+        b'S' if at(1) == b'G' && at(2) == b'.' => Some((3, TokenBody::Dotted { min: 60 })),
+        // npm access tokens: `npm_` + 36.
+        b'n' if b.starts_with(b"npm_") => Some((4, TokenBody::Alnum { min: 36 })),
+        // Hugging Face: `hf_` + 34.
+        b'h' if at(1) == b'f' && at(2) == b'_' => Some((3, TokenBody::Alnum { min: 30 })),
+        // PyPI upload tokens: `pypi-` + a macaroon (`AgEIcHlwaS5vcmc…`).
+        b'p' if b.starts_with(b"pypi-AgEIcHlwaS5vcmc") => {
+            Some((5, TokenBody::AlnumDashUnderscore { min: 50 }))
+        }
         // Google API keys: `AIza` + 35.
         b'A' if b.starts_with(b"AIza") => Some((4, TokenBody::Exactly35)),
         _ => None,
     }
 }
+
+/// The bytes a [`token_prefix`] starts with.
+const TOKEN_FIRST_BYTES: &[u8] = b"AgxsrSnhp";
 
 /// What follows a token prefix.
 #[derive(Debug, Clone, Copy)]
@@ -1883,11 +2043,19 @@ enum TokenBody {
     AlnumDash {
         min: usize,
     },
+    AlnumDashUnderscore {
+        min: usize,
+    },
+    /// Letters, digits, `-`, `_` and `.` (SendGrid's two parts).
+    Dotted {
+        min: usize,
+    },
     /// `[A-Za-z0-9_-]{35}`, not followed by another such byte.
     Exactly35,
 }
 
-/// GitHub, Slack, Stripe and Google API tokens, whole, when they start a word.
+/// GitHub, GitLab, Slack, Stripe, OpenAI, Anthropic, SendGrid, npm, Hugging Face, PyPI and Google API
+/// tokens, whole, when they start a word.
 fn find_prefixed_tokens(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i < b.len() {
@@ -1901,6 +2069,8 @@ fn find_prefixed_tokens(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             TokenBody::Alnum { min } => (|c: u8| c.is_ascii_alphanumeric(), min),
             TokenBody::AlnumUnderscore { min } => (|c: u8| c.is_ascii_alphanumeric() || c == b'_', min),
             TokenBody::AlnumDash { min } => (|c: u8| c.is_ascii_alphanumeric() || c == b'-', min),
+            TokenBody::AlnumDashUnderscore { min } => (is_b64url, min),
+            TokenBody::Dotted { min } => (|c: u8| is_b64url(c) || c == b'.', min),
             TokenBody::Exactly35 => (is_b64url, 35),
         };
         let mut end = start;

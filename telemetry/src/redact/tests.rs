@@ -346,6 +346,50 @@ const MUST_GO: &[(&str, &str)] = &[
         "authorization%3A%20Bearer%20SECRETPCTH%0D%0AHost%3A%20x",
         "SECRETPCTH",
     ),
+    // More token formats known by their prefix.
+    (
+        "git remote https://oauth2:glpat-SECRETGLxxxxxxxxxxxx@gitlab.com/x",
+        "SECRETGL",
+    ),
+    ("runner glrt-SECRETRUNNERxx1234567 registered", "SECRETRUNNER"),
+    (
+        "//registry.npmjs.org/:_authToken npm_SECRETNPMaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "SECRETNPM",
+    ),
+    ("hub hf_SECRETHFbbbbbbbbbbbbbbbbbbbbbbbbbb loaded", "SECRETHF"),
+    (
+        "claude sk-ant-api03-SECRETANTcccccccccccccccccccccccccc-dddd rejected",
+        "SECRETANT",
+    ),
+    ("openai sk-proj-SECRETOAIeeeeeeeeeeeeeeeeeeeee_ffff", "SECRETOAI"),
+    (
+        "legacy sk-SECRETLEGACYgggggggggggggggggggggggggggggggggggg1",
+        "SECRETLEGACY",
+    ),
+    (
+        "mail SG.SECRETSG1234567890abcd.SECRETSGTAILhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh ok",
+        "SECRETSGTAIL",
+    ),
+    ("socket xapp-1-A0SECRETAPP-123456789-abcdef", "SECRETAPP"),
+    (
+        "twine pypi-AgEIcHlwaS5vcmcSECRETPYPIiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii",
+        "SECRETPYPI",
+    ),
+    (
+        "notify https://discord.com/api/webhooks/123456789012345678/SECRETDISCORD-token_x ok",
+        "SECRETDISCORD",
+    ),
+    ("discordapp.com/api/webhooks/1/SECRETDISCAPP", "SECRETDISCAPP"),
+    // Secrets on a command line, in a shell's environment, OAuth codes and session ids.
+    ("mysql --password hunter2SECRET --host db", "hunter2SECRET"),
+    (r#"cli --api-key "SECRET QUOTED" --region eu"#, "SECRET QUOTED"),
+    ("curl -u admin:SECRETCURL https://api", "SECRETCURL"),
+    ("curl --user bob:SECRETUSER -X GET", "SECRETUSER"),
+    ("export DB_PASS=SECRETDBPASS", "SECRETDBPASS"),
+    ("GET /callback?code=SECRETOAUTHCODE&state=xyz", "SECRETOAUTHCODE"),
+    ("JSESSIONID=SECRETJSESSION; Path=/", "SECRETJSESSION"),
+    (r#"{"session_id":"SECRETSESSIONID"}"#, "SECRETSESSIONID"),
+    ("Bearer AbCdEfGhIjKlMnOpQrStUv", "AbCdEfGhIjKlMnOpQrStUv"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -533,6 +577,16 @@ const MUST_STAY: &[&str] = &[
     "signal=TERM",
     "design=x",
     "?design=x&signal=TERM",
+    // Prose after `Bearer`, flags that are no secrets, `pass`/`code`/`sk-` where they are words.
+    "Bearer authentication is required",
+    "the Bearer Authorization header was missing",
+    "cargo test --release --features lambda",
+    "tool --token-count 12 --dry-run",
+    "curl -u -X GET",
+    "bypass=true compass=north",
+    "status code=500 error_code=AccessDenied",
+    "sk-learn hf_hub npm_config glpat- discord server",
+    "discord.com/channels/1/2",
 ];
 
 fn expand(s: &str) -> String {
@@ -902,6 +956,12 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("url authorities", |n| "x://a:b@".repeat(n / 8));
     assert_linear("pem begins", |n| "-----BEGIN RSA PRIVATE KEY-----".repeat(n / 31));
     assert_linear("token prefixes", |n| "ghp_xoxb-sk_live_AIza".repeat(n / 21));
+    assert_linear("more token prefixes", |n| {
+        "sk-ant-glpat-SG.npm_hf_pypi-".repeat(n / 28)
+    });
+    assert_linear("webhook hosts", |n| "discord.com/api/webhooks/ ".repeat(n / 26));
+    assert_linear("flags", |n| "--password --token -u ".repeat(n / 22));
+    assert_linear("flag values", |n| "--token \"".repeat(n / 10));
     // Each `20` is a word followed by encoded blanks: only a deny-listed word may look past them.
     assert_linear("encoded blanks", |n| "%20".repeat(n / 3));
     assert_linear("scheme words", |n| "Bearer Basic bearer ".repeat(n / 20));
