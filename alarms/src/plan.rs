@@ -218,17 +218,32 @@ impl AlarmPlan {
             .changes
             .iter()
             .filter(|c| c.action == AlarmAction::Delete)
-            .map(|c| {
-                (
-                    !c.fields
-                        .iter()
-                        .any(|f| f.field == "Kind" && f.before == "Composite"),
-                    c.name.as_str(),
-                )
-            })
+            .map(|c| (!is_composite(c), c.name.as_str()))
             .collect();
         v.sort();
         v.into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// [`Self::to_delete`] in `DeleteAlarms` calls: at most `max` names a call, and at most one
+    /// composite alarm a call (the API refuses a call naming two, and deletes none of it). Each
+    /// composite goes alone, before the metric alarms it may reference.
+    ///
+    #[must_use]
+    pub fn delete_batches(&self, max: usize) -> Vec<Vec<&str>> {
+        let composites = self.composites_to_delete();
+        let names = self.to_delete();
+        let (first, rest) = names.split_at(composites);
+        let mut batches: Vec<Vec<&str>> = first.iter().map(|n| vec![*n]).collect();
+        batches.extend(rest.chunks(max.max(1)).map(<[&str]>::to_vec));
+        batches
+    }
+
+    /// How many of [`Self::to_delete`] (its first ones) are composite alarms.
+    fn composites_to_delete(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == AlarmAction::Delete && is_composite(c))
+            .count()
     }
 
     /// Adds a warning for every alarm that would have fired more than the budget allows (`fires`:
@@ -438,6 +453,13 @@ fn field_changes(published: &Alarm, desired: &Alarm) -> Vec<FieldChange> {
             }
         })
         .collect()
+}
+
+/// Whether a change deletes or replaces a composite alarm (its `Kind` was `Composite`).
+fn is_composite(c: &AlarmChange) -> bool {
+    c.fields
+        .iter()
+        .any(|f| f.field == "Kind" && f.before == "Composite")
 }
 
 /// Plans `desired` against `published` (every alarm `DescribeAlarms` returned, with tags filled in for
@@ -715,6 +737,43 @@ mod tests {
         );
         assert_eq!(plan.unmanaged, 1);
         assert_eq!(plan.monthly_delta(), -(dec!(0.50) + dec!(0.20)));
+    }
+
+    /// DeleteAlarms takes at most 100 names and at most one composite a call (two composites in one
+    /// call are refused, and nothing in it is deleted): each composite alone, first, then the metric
+    /// alarms in hundreds.
+    #[test]
+    fn delete_batches_hold_at_most_one_composite_and_a_hundred_names() {
+        let want = desired();
+        let template = match &want[0] {
+            Alarm::Metric(m) => m.clone(),
+            Alarm::Composite(_) => panic!(),
+        };
+        let mut published: Vec<Alarm> = want.iter().map(read_back).collect();
+        for i in 0..150 {
+            let mut m = template.clone();
+            m.alarm_name = format!("collectiq-prod-old-{i:03}-warning");
+            published.push(Alarm::Metric(m));
+        }
+        for i in 0..3 {
+            let mut c = CompositeAlarm::new(
+                format!("collectiq-prod-old-{i}-critical"),
+                AlarmRule::alarm("collectiq-prod-old-000-warning"),
+            )
+            .build()
+            .unwrap();
+            c.tags = ours("collectiq-prod");
+            published.push(Alarm::Composite(c));
+        }
+        let plan = plan_alarms(&want, &published, "collectiq-prod", &AlarmPricing::default());
+        let batches = plan.delete_batches(100);
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 1, 1, 100, 50]);
+        for b in &batches[..3] {
+            assert!(b[0].ends_with("-critical"), "{b:?}");
+        }
+        assert!(batches[3..].iter().flatten().all(|n| n.ends_with("-warning")));
+        assert_eq!(batches.iter().flatten().count(), plan.to_delete().len());
     }
 
     /// Two environments in one account, `prod` and `prod-eu`: every `prod-eu` name also starts with

@@ -210,6 +210,28 @@ impl CloudWatchApi for FakeCloudWatch {
         self.call().await;
         self.record_write();
         let mut state = self.lock();
+        // As the service: at most 100 names and one composite alarm a call, else nothing is deleted.
+        let composites = names
+            .iter()
+            .filter(|n| {
+                state
+                    .alarms
+                    .get(*n)
+                    .is_some_and(|a| matches!(a.alarm, Alarm::Composite(_)))
+            })
+            .count();
+        if names.len() > 100 || composites > 1 {
+            return Err(ApiError {
+                operation: "DeleteAlarms",
+                code: Some("ValidationError".into()),
+                message: format!(
+                    "{} names, {composites} composite alarms: at most 100 names and one composite alarm a call",
+                    names.len()
+                ),
+                status: Some(400),
+                classified: None,
+            });
+        }
         for n in names {
             state.alarms.remove(n);
             state.tags.remove(n);
