@@ -575,6 +575,48 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
     );
 }
 
+/// A past day (`org plan --date <yesterday>`): each report's budget spend is Cost Explorer's days up
+/// to it, no forecast is asked for, and nothing is posted even when asked to.
+#[tokio::test]
+async fn a_past_day_is_restated_and_never_posted() {
+    let Acme {
+        _emulator,
+        base,
+        _dir,
+        org,
+        sink,
+        now,
+        ..
+    } = Acme::start().await;
+    let deps = OrgDeps::new(base.clone());
+    let mut options = OrgOptions::new(&org, Mode::Run, now - chrono::Duration::days(1));
+    options.past_day = true;
+    options.notify = true;
+    options.publish = false;
+    let run = run_org(&org, &deps, &options).await;
+    let summary = run.render_summary();
+    assert!(run.ok(), "{summary}");
+    assert_eq!(
+        run.calls.get("costexplorer:GetCostForecast"),
+        None,
+        "{:?}",
+        run.calls
+    );
+    for item in &run.items {
+        let cost = item.cost.as_ref().unwrap();
+        assert!(!cost.slack_posted, "{}: {cost:?}", item.item);
+        assert!(
+            cost.notes
+                .iter()
+                .any(|n| n.contains("not requested for a past day")),
+            "{}: {:?}",
+            item.item,
+            cost.notes
+        );
+    }
+    assert!(sink.received().is_empty(), "nothing posted for a past day");
+}
+
 #[tokio::test]
 async fn three_broken_members_never_stop_the_others_and_the_summary_names_them() {
     let emulator = Emulator::start().await.unwrap();

@@ -80,8 +80,9 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
         OrgCommand::Plan(a) => (a, Mode::Plan, false),
         OrgCommand::Run(a) => (&a.common, Mode::Run, a.post),
     };
+    // Refused before anything is read: a past day's reports are never posted (as `cost report`).
+    let (as_of, past_day) = crate::cost::report_time(args.date, post, Utc::now())?;
     let org = platform_spec::load_org(&args.org).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let as_of = governance::cost_pass::as_of_for(args.date, Utc::now())?;
     let o = &org.spec.organization;
     let target = AwsTarget {
         profile: global.profile.clone(),
@@ -105,6 +106,7 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
     let o = &org.spec.organization;
     let mut options = OrgOptions::new(&org, mode, as_of);
     options.notify = post;
+    options.past_day = past_day;
     options.publish = !args.no_publish;
     options.cost = !args.no_cost;
     if let Some(n) = args.max_concurrency {

@@ -141,6 +141,34 @@ fn a_past_date_is_not_posted() {
     );
 }
 
+/// `org run --date <past> --post` is refused as `cost report`'s is, before anything is read.
+#[test]
+fn a_past_date_is_not_posted_for_an_organisation_either() {
+    let past = (chrono::Utc::now().date_naive() - chrono::Duration::days(3)).to_string();
+    let org = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platforms/org/collectiq-group.toml"
+    );
+    let out = ops(&[
+        "org",
+        "run",
+        "--org",
+        org,
+        "--date",
+        &past,
+        "--post",
+        "--endpoint-url",
+        &closed_port(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("--date {past} is before today")) && err.contains("--post"),
+        "the refusal says why: {err}"
+    );
+    assert!(!err.contains("running "), "refused before the run started: {err}");
+}
+
 #[test]
 fn spec_check_exits_2_for_an_invalid_spec_and_1_for_an_unreadable_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -82,6 +82,9 @@ pub struct OrgOptions {
     pub alarm_writes_per_second: f64,
     /// Also read untagged spend per account (a second Cost Explorer request a day).
     pub untagged_query: bool,
+    /// `as_of` is a day before today: each report's budget spend comes from Cost Explorer up to that
+    /// day, no forecast is asked for and nothing is posted ([`PassOptions::past_day`]).
+    pub past_day: bool,
 }
 
 impl OrgOptions {
@@ -100,6 +103,7 @@ impl OrgOptions {
             sts_timeout: Duration::from_secs(10),
             alarm_writes_per_second: ApplyOptions::default().writes_per_second,
             untagged_query: true,
+            past_day: false,
         }
     }
 }
@@ -826,7 +830,7 @@ pub async fn finish(
             p.ce_requests_today,
         )
     });
-    let delivery = match (&rollup, options.mode, options.notify) {
+    let delivery = match (&rollup, options.mode, options.notify && !options.past_day) {
         (Some(r), Mode::Run, true) => {
             Some(super::rollup::post(r, management, ledger, &o.slack_webhook_secret).await)
         }
@@ -1108,7 +1112,8 @@ impl ItemJob {
             self.org_ce_counter.clone(),
         );
         let mut options = PassOptions::new(spec, self.options.as_of)
-            .with_notify(self.options.notify && self.options.mode == Mode::Run)
+            .with_notify(self.options.notify && self.options.mode == Mode::Run && !self.options.past_day)
+            .with_past_day(self.options.past_day)
             .for_account(&self.item.account_id);
         // The account's untagged spend comes from the second query, not from its rows.
         options.untagged_by_day = Some(linked.untagged_days(&self.item.account_id));
