@@ -669,13 +669,13 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
         end: DateTime<Utc>,
         next_token: Option<String>,
     ) -> Result<HistoryPage, ApiError> {
-        state_updates(
-            self.describe_alarm_history().alarm_name(alarm_name),
-            start,
-            end,
-            next_token,
-        )
-        .await
+        // Without AlarmTypes only a metric alarm's history comes back: a composite's is asked for.
+        let request = self
+            .describe_alarm_history()
+            .alarm_name(alarm_name)
+            .alarm_types(cw::AlarmType::MetricAlarm)
+            .alarm_types(cw::AlarmType::CompositeAlarm);
+        state_updates(request, start, end, next_token).await
     }
 
     async fn list_dashboards(&self, next_token: Option<String>) -> Result<DashboardPage, ApiError> {
@@ -985,6 +985,44 @@ mod tests {
             .state_reason("Threshold Crossed")
             .state_updated_timestamp(SmithyTime::from_secs(1_700_000_000))
             .build()
+    }
+
+    /// `DescribeAlarmHistory` returns only metric alarms' history unless `AlarmTypes` names composites
+    /// (CloudWatch API reference): the one-alarm read asks for both, as the account-wide one does.
+    #[tokio::test]
+    async fn one_alarms_history_is_read_for_composite_alarms_too() {
+        use aws_smithy_mocks::{mock, mock_client};
+        let both = |types: &[cw::AlarmType]| {
+            types.contains(&cw::AlarmType::MetricAlarm) && types.contains(&cw::AlarmType::CompositeAlarm)
+        };
+        let one = mock!(aws_sdk_cloudwatch::Client::describe_alarm_history)
+            .match_requests(move |r| r.alarm_name().is_some() && both(r.alarm_types()))
+            .then_output(|| {
+                aws_sdk_cloudwatch::operation::describe_alarm_history::DescribeAlarmHistoryOutput::builder()
+                    .build()
+            });
+        let all = mock!(aws_sdk_cloudwatch::Client::describe_alarm_history)
+            .match_requests(move |r| r.alarm_name().is_none() && both(r.alarm_types()))
+            .then_output(|| {
+                aws_sdk_cloudwatch::operation::describe_alarm_history::DescribeAlarmHistoryOutput::builder()
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_cloudwatch, [&one, &all]);
+        let end = Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap();
+        let start = end - chrono::Duration::hours(3);
+        CloudWatchApi::describe_alarm_history_of(
+            &client,
+            "collectiq-prod-fn-cards-get-errors-critical",
+            start,
+            end,
+            None,
+        )
+        .await
+        .unwrap();
+        CloudWatchApi::describe_alarm_history(&client, start, end, None)
+            .await
+            .unwrap();
+        assert_eq!((one.num_calls(), all.num_calls()), (1, 1));
     }
 
     #[test]

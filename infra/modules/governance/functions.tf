@@ -113,13 +113,25 @@ data "aws_iam_policy_document" "fastburn" {
 
 # governance-alarms: publish the catalogue, report the state, escalate once per episode.
 data "aws_iam_policy_document" "alarms" {
+  #checkov:skip=CKV_AWS_111: PutCompositeAlarm cannot be constrained to a resource (CloudWatch refuses it unless scoped to "*"); every other write is on the managed prefix, deletes also on the ownership tags
+  #checkov:skip=CKV_AWS_356: DescribeAlarms, DescribeAlarmHistory and PutCompositeAlarm are granted on "*" because CloudWatch returns or creates composite alarms only with that scope; PutMetricAlarm, TagResource and DeleteAlarms stay on the managed prefix
   source_policy_documents = [data.aws_iam_policy_document.notify.json, data.aws_iam_policy_document.ledger_records.json]
 
   statement {
     # Read every alarm of this account and region (the state summary counts alarms we do not own).
+    # Scoped to "*": with a narrower scope neither call returns composite alarms (CloudWatch API
+    # reference, DescribeAlarms and DescribeAlarmHistory), and the composites are the alarms that page.
     sid       = "DescribeAlarms"
     actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"]
-    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+    resources = ["*"]
+  }
+
+  statement {
+    # PutCompositeAlarm must be scoped to "*": "You can't create a composite alarms if your
+    # cloudwatch:PutCompositeAlarm permission has a narrower scope" (CloudWatch API reference).
+    sid       = "PutCompositeAlarms"
+    actions   = ["cloudwatch:PutCompositeAlarm"]
+    resources = ["*"]
   }
 
   statement {
@@ -134,7 +146,7 @@ data "aws_iam_policy_document" "alarms" {
     # TagResource: PutMetricAlarm/PutCompositeAlarm with Tags needs it. ListTagsForResource: an orphan
     # is deleted only when its tags say it is this environment's (exact ownership, not the name prefix).
     sid       = "ManageOwnAlarms"
-    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:TagResource", "cloudwatch:ListTagsForResource"]
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:ListTagsForResource"]
     resources = [local.alarm_arn_pattern]
   }
 

@@ -40,7 +40,7 @@ resource "aws_iam_role" "member" {
 }
 
 data "aws_iam_policy_document" "member" {
-  #checkov:skip=CKV_AWS_356: cloudwatch:DescribeAlarms (called with a name prefix), ListDashboards, ListMetrics and GetMetricData are granted on "*" because the publish and cost passes call them account-wide; every write is limited to the managed prefixes
+  #checkov:skip=CKV_AWS_356: cloudwatch:DescribeAlarms (called with a name prefix), ListDashboards, ListMetrics and GetMetricData are granted on "*" because the publish and cost passes call them account-wide, and PutCompositeAlarm because CloudWatch refuses it with a narrower scope; every other write is limited to the managed prefixes
   statement {
     # Publish: plan (Describe/List/Get) and apply (Put) under the managed prefixes only.
     sid = "PublishDashboardsAndAlarms"
@@ -48,7 +48,7 @@ data "aws_iam_policy_document" "member" {
     # tags) is refused without it. ListTagsForResource: an orphan is deleted only when its tags say it is
     # this environment's.
     actions = [
-      "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm",
+      "cloudwatch:PutMetricAlarm",
       "cloudwatch:TagResource", "cloudwatch:ListTagsForResource",
       "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard",
     ]
@@ -83,7 +83,16 @@ data "aws_iam_policy_document" "member" {
   }
 
   statement {
-    # These reads have no resource-level permissions.
+    # PutCompositeAlarm must be scoped to "*": "You can't create a composite alarms if your
+    # cloudwatch:PutCompositeAlarm permission has a narrower scope" (CloudWatch API reference).
+    sid       = "PutCompositeAlarms"
+    actions   = ["cloudwatch:PutCompositeAlarm"]
+    resources = ["*"]
+  }
+
+  statement {
+    # These reads have no resource-level permissions (and DescribeAlarms returns composite alarms only
+    # when scoped to "*").
     sid       = "ReadMetricsAndAlarms"
     actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:ListDashboards", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData"]
     resources = ["*"]
