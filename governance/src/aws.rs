@@ -93,6 +93,31 @@ async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> (SdkConfig, bo
     (loader.load().await, chosen)
 }
 
+/// What is wrong with the retry variables `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` that `lookup` returns,
+/// one line each naming the variable and its value. The SDK clients ignore such a value (with a
+/// warning a CLI without a log subscriber never shows): `collectiq-ops` refuses to start with one.
+pub fn retry_env_problems(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let given = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let mut out = Vec::new();
+    if let Some(v) = given(RETRY_ENV[0])
+        && !v.parse::<u32>().is_ok_and(|n| n > 0)
+    {
+        out.push(format!(
+            "{}={v:?}: expected a whole number of attempts, at least 1",
+            RETRY_ENV[0]
+        ));
+    }
+    if let Some(v) = given(RETRY_ENV[1])
+        && let Err(e) = v.parse::<RetryMode>()
+    {
+        out.push(format!(
+            "{}={v:?}: expected standard or adaptive ({e})",
+            RETRY_ENV[1]
+        ));
+    }
+    out
+}
+
 /// The retry settings the user chose, per field: the environment first, then the selected profile — the
 /// SDK's own precedence.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -627,6 +627,7 @@ async fn cli_commands_against_the_emulator() {
     let global = GlobalArgs {
         platform: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../infra/platforms/collectiq-prod.toml"),
+        platform_named: true,
         endpoint_url: Some(em.endpoint().to_owned()),
         profile: None,
         region: None,
@@ -698,7 +699,13 @@ async fn lambda_handlers_report_post_and_escalate_once() {
         .unwrap();
     let deps = LambdaDeps { spec, clients };
     let dry = dashboards_handler(
-        LambdaEvent::new(DashboardsEvent { dry_run: true }, Context::default()),
+        LambdaEvent::new(
+            DashboardsEvent {
+                dry_run: true,
+                ..DashboardsEvent::default()
+            },
+            Context::default(),
+        ),
         &deps,
     )
     .await

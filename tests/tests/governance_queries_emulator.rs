@@ -66,7 +66,13 @@ async fn dashboards_lambda_and_cli_publish_dashboards_and_say_why_queries_were_n
     };
     let run = |dry_run| {
         dashboards_handler(
-            LambdaEvent::new(DashboardsEvent { dry_run }, Context::default()),
+            LambdaEvent::new(
+                DashboardsEvent {
+                    dry_run,
+                    ..DashboardsEvent::default()
+                },
+                Context::default(),
+            ),
             &deps,
         )
     };
@@ -93,6 +99,7 @@ async fn dashboards_lambda_and_cli_publish_dashboards_and_say_why_queries_were_n
     let global = GlobalArgs {
         platform: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../infra/platforms/collectiq-prod.toml"),
+        platform_named: true,
         endpoint_url: Some(em.endpoint().to_owned()),
         profile: None,
         region: None,

@@ -65,11 +65,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let mut cli = Cli::try_parse_from(args).map_err(|e| {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let usage = |e: clap::Error| {
         // Printing can only fail on a closed stdout/stderr; the exit code still tells.
         let _ = e.print();
         if e.use_stderr() { exit::ERROR } else { exit::OK }
-    })?;
+    };
+    let matches = Cli::command().try_get_matches_from(args).map_err(usage)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(usage)?;
+    // Named with --platform or COLLECTIQ_PLATFORM, even when that is the default path.
+    cli.global.platform_named = matches
+        .value_source("platform")
+        .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue);
     // An exported but empty COLLECTIQ_ENDPOINT_URL is no endpoint (the parser lets a blank through).
     cli.global.endpoint_url = cli.global.endpoint_url.filter(|u| !u.is_empty());
     Ok(cli)
@@ -81,6 +88,12 @@ where
 /// Any failure that should end the process with a message (the binary prints it and exits
 /// [`exit::ERROR`]).
 pub async fn run(cli: Cli) -> Result<i32> {
+    // A retry variable the SDK would ignore is refused before anything runs: the user set it to mean
+    // something.
+    let retry = governance::aws::retry_env_problems(|k| std::env::var(k).ok());
+    if !retry.is_empty() {
+        anyhow::bail!("{}", retry.join("; "));
+    }
     match &cli.command {
         Command::Doctor => {
             let spec = load_spec(&cli.global.platform)?;

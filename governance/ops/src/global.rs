@@ -22,6 +22,10 @@ pub struct GlobalArgs {
         env = "COLLECTIQ_PLATFORM"
     )]
     pub platform: PathBuf,
+    /// Whether the user named the platform (`--platform`, `COLLECTIQ_PLATFORM`), even as the default
+    /// path: set by `cli::parse`.
+    #[arg(skip)]
+    pub platform_named: bool,
     /// Send every AWS call to this endpoint (e.g. a local emulator) with test credentials.
     #[arg(long, global = true, env = "COLLECTIQ_ENDPOINT_URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::exit;
-use crate::global::{DEFAULT_PLATFORM, GlobalArgs, load_spec};
+use crate::global::{GlobalArgs, load_spec};
 use crate::output::{emit, progress};
 
 /// `spec` subcommands.
@@ -77,7 +77,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
-    let files = if files.is_empty() && global.platform != Path::new(DEFAULT_PLATFORM) {
+    let files = if files.is_empty() && global.platform_named {
         // The spec the user named is the one they mean; checking every other file instead would
         // print ✓ for files they never asked about and say nothing of theirs.
         vec![global.platform.clone()]

@@ -141,6 +141,31 @@ fn a_past_date_is_not_posted() {
     );
 }
 
+/// A retry variable the SDK would ignore (a typo, an unknown mode) is refused, naming it, before any
+/// work: the README says these variables take effect.
+#[test]
+fn a_malformed_retry_variable_is_refused_naming_it() {
+    for (var, value) in [
+        ("AWS_MAX_ATTEMPTS", "1O"),
+        ("AWS_MAX_ATTEMPTS", "0"),
+        ("AWS_RETRY_MODE", "fast"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_collectiq-ops"))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .args(["doctor", "--endpoint-url", &closed_port()])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("COLLECTIQ_PLATFORM")
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{var}={value}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("{var}=\"{value}\"")), "{err}");
+        assert!(!err.contains("checking"), "refused before any check: {err}");
+    }
+}
+
 /// `org run --date <past> --post` is refused as `cost report`'s is, before anything is read.
 #[test]
 fn a_past_date_is_not_posted_for_an_organisation_either() {
@@ -300,6 +325,30 @@ fn spec_check_without_files_checks_the_platform_the_user_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    // Named as the default path, before or after the subcommand: still only that spec.
+    for args in [
+        [
+            "--platform",
+            "infra/platforms/collectiq-prod.toml",
+            "spec",
+            "check",
+        ],
+        [
+            "spec",
+            "check",
+            "--platform",
+            "infra/platforms/collectiq-prod.toml",
+        ],
+    ] {
+        let out = ops(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("collectiq-prod.toml"), "{text}");
+        assert!(
+            !text.contains("backoffice-dev.toml"),
+            "only the named spec: {text}"
+        );
+    }
     // Nothing named: every spec under infra/platforms/.
     let out = ops(&["spec", "check"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -20,7 +20,10 @@ mod model;
 mod naming;
 pub mod org;
 
-pub use load::{COST_COMPONENTS, MAX_SPEC_BYTES, Problem, SpecError, is_region, load, parse, spec_files};
+pub use load::{
+    COST_COMPONENTS, MAX_SPEC_BYTES, Problem, SpecError, is_region, load, parse, sns_topic_arn_problem,
+    spec_files,
+};
 pub use model::*;
 pub use naming::ServiceNaming;
 pub use org::discovery::{ListedAccount, Membership};

@@ -408,8 +408,10 @@ enum AwsName {
 /// What is wrong with `arn` as an SNS topic ARN, if anything:
 /// `arn:<partition>:sns:<region>:<12-digit account>:<topic>`, the topic 1..=256 of a-z A-Z 0-9 - _ (a FIFO
 /// topic's ending in `.fifo`, counted in the 256) as SNS `CreateTopic` allows. Alarms whose action names a
-/// topic that cannot exist notify no one.
-fn sns_topic_arn_problem(arn: &str) -> Option<String> {
+/// topic that cannot exist notify no one. Also for a topic ARN given outside the spec (a Lambda's
+/// `SNS_TOPIC_CRITICAL_ARN`).
+#[must_use]
+pub fn sns_topic_arn_problem(arn: &str) -> Option<String> {
     let rule = "arn:<aws|aws-cn|aws-us-gov…>:sns:<region>:<12-digit account>:<topic name: 1..=256 of a-z A-Z \
                 0-9 - _, optionally ending in .fifo>";
     let ok = match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {

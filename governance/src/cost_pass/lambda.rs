@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use super::pass::{CostPassError, PassOptions, Targets, run_daily, run_fast_burn};
 use crate::aws::{AwsClients, AwsTarget, sdk_config};
 
-/// What the scheduler sends.
+/// What the scheduler sends. An unknown field is refused (`{"dryrun":true}` must not post the report).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobRequest {
     /// `cost_report` (default) or `fast_burn`.
     #[serde(default)]
@@ -268,6 +269,11 @@ impl Deps {
             deps.targets.slack_webhook_secret = s;
         }
         if let Some(a) = var("SNS_TOPIC_CRITICAL_ARN") {
+            if let Some(problem) = crate::publish::lambda::topic_problem(&deps.spec, &a) {
+                return Err(HandlerError::Validation(format!(
+                    "SNS_TOPIC_CRITICAL_ARN: {problem}"
+                )));
+            }
             deps.targets.sns_critical_topic_arn = a;
         }
         Ok(deps)
@@ -422,10 +428,23 @@ mod tests {
     fn scheduler_payloads_parse() {
         let r: JobRequest = serde_json::from_str(r#"{"job":"fast_burn"}"#).unwrap();
         assert_eq!(r.job.as_deref(), Some("fast_burn"));
-        let r: JobRequest = serde_json::from_str(r#"{"job":"dashboards","trigger":"deploy"}"#).unwrap();
-        assert_eq!(r.job.as_deref(), Some("dashboards"));
+        let r: JobRequest =
+            serde_json::from_str(r#"{"job":"cost_report","date":"2026-11-30","dry_run":true}"#).unwrap();
+        assert!(r.dry_run);
         let r: JobRequest = serde_json::from_str("{}").unwrap();
         assert_eq!(r, JobRequest::default());
+    }
+
+    /// A misspelt field must not fall back to its default: `{"dryrun":true}` would post the report.
+    #[test]
+    fn unknown_fields_are_refused_and_named() {
+        for (event, field) in [
+            (r#"{"job":"cost_report","dryrun":true}"#, "dryrun"),
+            (r#"{"dryRun":true}"#, "dryRun"),
+        ] {
+            let e = serde_json::from_str::<JobRequest>(event).unwrap_err().to_string();
+            assert!(e.contains(&format!("unknown field `{field}`")), "{e}");
+        }
     }
 
     #[test]

@@ -457,6 +457,8 @@ pub struct Sender<'a, L, S: SlackSource, P> {
     poster: Option<S::Slack>,
     /// How long a sent record is kept (`None`: no TTL).
     keep_sent: Option<Duration>,
+    /// The critical topic as configured now ([`Sender::with_sns_topic`]).
+    sns_topic: Option<&'a str>,
 }
 
 impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
@@ -479,12 +481,29 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
             retry,
             poster: None,
             keep_sent,
+            sns_topic: None,
         }
+    }
+
+    /// SNS records go to `topic`, whatever topic a record was stored with: a page recorded while the
+    /// topic was misconfigured (or since replaced) reaches the topic configured now instead of failing
+    /// on the old one on every run. An empty `topic` changes nothing.
+    #[must_use]
+    pub fn with_sns_topic(mut self, topic: &'a str) -> Self {
+        self.sns_topic = (!topic.is_empty()).then_some(topic);
+        self
     }
 
     async fn transmit(&mut self, payload: &Payload) -> Result<(String, u32), NotifyError> {
         match payload {
-            Payload::Sns(message) => Ok((self.sns.publish_sns(message).await?, 1)),
+            Payload::Sns(message) => match self.sns_topic {
+                Some(topic) if message.topic != topic => {
+                    let mut moved = message.clone();
+                    topic.clone_into(&mut moved.topic);
+                    Ok((self.sns.publish_sns(&moved).await?, 1))
+                }
+                _ => Ok((self.sns.publish_sns(message).await?, 1)),
+            },
             Payload::Slack(message) => {
                 let violations = validate(message);
                 if !violations.is_empty() {
@@ -862,6 +881,7 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
         reports: Some((&report_pk, &day)),
         alert_pks: &[notice.previous_alert_pk, alert_pk],
         slack_secret: notice.slack_secret,
+        sns_topic: notice.sns_topic,
         retry: notice.retry,
         now,
     };
@@ -888,6 +908,8 @@ pub struct PendingScope<'a> {
     pub alert_pks: &'a [&'a str],
     /// Where to post.
     pub slack_secret: &'a str,
+    /// The critical topic configured now: pending pages go there ([`Sender::with_sns_topic`]).
+    pub sns_topic: &'a str,
     /// Slack retry bounds.
     pub retry: SlackRetry,
     /// Now (records' timestamps).
@@ -949,7 +971,8 @@ pub async fn send_pending<L: LedgerStore, N: Channels>(
         scope.slack_secret,
         scope.retry,
         Some(state::CLAIM_KEEP),
-    );
+    )
+    .with_sns_topic(scope.sns_topic);
     sender.send_all(pending, now, delivery).await;
     Ok(true)
 }
@@ -969,6 +992,8 @@ pub struct BurnNotice<'a> {
     pub sns: Option<&'a SnsNotification>,
     /// Where to send.
     pub slack_secret: &'a str,
+    /// The critical topic configured now.
+    pub sns_topic: &'a str,
     /// Slack retry bounds.
     pub retry: SlackRetry,
     /// Now.
@@ -1020,6 +1045,7 @@ pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
         reports: None,
         alert_pks: &[notice.previous_pk, pk],
         slack_secret: notice.slack_secret,
+        sns_topic: notice.sns_topic,
         retry: notice.retry,
         now,
     };

@@ -788,6 +788,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 reports: Some((&report_pk, &day)),
                 alert_pks: &owed,
                 slack_secret: &self.options.targets.slack_webhook_secret,
+                sns_topic: &self.options.targets.sns_critical_topic_arn,
                 retry: self.options.slack_retry,
                 now: Utc::now(),
             };
@@ -1006,6 +1007,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             reports: None,
             alert_pks: &[&before, &today],
             slack_secret: &self.options.targets.slack_webhook_secret,
+            sns_topic: &self.options.targets.sns_critical_topic_arn,
             retry: self.options.slack_retry,
             now: Utc::now(),
         };
@@ -1046,6 +1048,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             slack: message,
             sns: sns.as_ref(),
             slack_secret: &self.options.targets.slack_webhook_secret,
+            sns_topic: &self.options.targets.sns_critical_topic_arn,
             retry: self.options.slack_retry,
             now: Utc::now(),
         };

@@ -70,15 +70,17 @@ impl LambdaDeps {
             ..Default::default()
         })
         .await;
+        let topic = var("SNS_TOPIC_CRITICAL_ARN");
+        if let Some(problem) = topic.as_deref().and_then(|t| topic_problem(&spec, t)) {
+            return Err(HandlerError::Configuration(format!(
+                "SNS_TOPIC_CRITICAL_ARN: {problem}"
+            )));
+        }
         let deps = Self {
             spec,
             clients: AwsClients::new(&config),
         };
-        Ok(deps.with_targets(
-            var("LEDGER_TABLE_NAME"),
-            var("SLACK_WEBHOOK_SECRET_ARN"),
-            var("SNS_TOPIC_CRITICAL_ARN"),
-        ))
+        Ok(deps.with_targets(var("LEDGER_TABLE_NAME"), var("SLACK_WEBHOOK_SECRET_ARN"), topic))
     }
 
     /// Where notifications go and what the ledger is, as Terraform set them: each `Some` replaces the
@@ -101,6 +103,21 @@ impl LambdaDeps {
         }
         self
     }
+}
+
+/// What is wrong with `arn` as the platform's critical topic given in the environment, if anything: an
+/// SNS topic ARN in the spec's region (an alarm action or a page to anything else reaches no one, and a
+/// page recorded for it would be retried on every run).
+pub(crate) fn topic_problem(spec: &PlatformSpec, arn: &str) -> Option<String> {
+    platform_spec::sns_topic_arn_problem(arn).or_else(|| {
+        let region = arn.split(':').nth(3).unwrap_or_default();
+        (region != spec.platform.region).then(|| {
+            format!(
+                "expected a topic in region {} ([platform].region), found region {region} in \"{arn}\"",
+                spec.platform.region
+            )
+        })
+    })
 }
 
 /// A handler failure with a stable error type.
@@ -135,12 +152,32 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// `governance-dashboards` input (the EventBridge Scheduler payload; `{}` is fine).
+/// `governance-dashboards` input (the EventBridge Scheduler payload `{"job":"dashboards"}`, Terraform's
+/// `{"job":"dashboards","trigger":"deploy"}`; `{}` is fine). An unknown field is refused: a misspelt
+/// `{"dryRun":true}` must not publish.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DashboardsEvent {
+    /// `dashboards` when given (another job sent here is refused).
+    #[serde(default)]
+    pub job: Option<String>,
+    /// What invoked the function (`deploy`), for the log only.
+    #[serde(default)]
+    pub trigger: Option<String>,
     /// Plan only.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+/// `job`, when the event names one, must be this function's.
+fn check_job(job: Option<&str>, want: &str) -> Result<(), HandlerError> {
+    match job {
+        None => Ok(()),
+        Some(j) if j == want => Ok(()),
+        Some(other) => Err(HandlerError::Validation(format!(
+            "job {other:?} sent to the {want} function: expected {want:?} or no job"
+        ))),
+    }
 }
 
 /// `governance-dashboards` output.
@@ -177,6 +214,7 @@ pub async fn dashboards_handler(
     event: LambdaEvent<DashboardsEvent>,
     deps: &LambdaDeps,
 ) -> Result<DashboardsOutcome, HandlerError> {
+    check_job(event.payload.job.as_deref(), "dashboards")?;
     let desired = Desired::for_spec(&deps.spec).map_err(|e| HandlerError::Configuration(e.to_string()))?;
     let desired_queries = super::queries::desired_queries(&deps.spec)
         .map_err(|e| HandlerError::Configuration(e.to_string()))?;
@@ -238,9 +276,14 @@ fn yes() -> bool {
     true
 }
 
-/// `governance-alarms` input.
+/// `governance-alarms` input (the scheduler's `{"job":"alarms"}`). An unknown field is refused: a
+/// misspelt `{"dry_run":true}` must not apply and post.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AlarmsEvent {
+    /// `alarms` when given (another job sent here is refused).
+    #[serde(default)]
+    pub job: Option<String>,
     /// Apply the catalogue (default true).
     #[serde(default = "yes")]
     pub apply: bool,
@@ -261,6 +304,7 @@ pub struct AlarmsEvent {
 impl Default for AlarmsEvent {
     fn default() -> Self {
         Self {
+            job: None,
             apply: true,
             report: true,
             escalate_after_minutes: None,
@@ -364,6 +408,7 @@ pub async fn alarms_handler(
 ) -> Result<AlarmsOutcome, HandlerError> {
     let e = event.payload;
     // Before any work: a bad event must not apply half a run.
+    check_job(e.job.as_deref(), "alarms")?;
     let (escalate_after, digest_period) = e.timings()?;
     let spec = &deps.spec;
     let catalogue =
@@ -442,18 +487,31 @@ pub async fn alarms_handler(
                 .map(|(alarm, why)| format!("SNS escalation of {alarm}: {why}")),
         );
         out.escalation = Some(escalation);
-        if !delivery.is_empty() {
-            // A scheduled invocation's return value is thrown away: a delivery that failed must fail the
-            // function (its error alarm and on-failure destination see it) and be logged at ERROR.
-            let message = delivery.join("; ");
-            tracing::error!(failures = %message, "alarm-state delivery failed; the next run retries it");
-            return Err(HandlerError::PartialFailure(message));
+        if let Some(e) = run_failure(out.applied.as_ref(), &delivery) {
+            return Err(e);
         }
     }
     if let Some(f) = out.applied.as_ref().and_then(failures) {
         return Err(HandlerError::PartialFailure(f));
     }
     Ok(out)
+}
+
+/// The run's failure when a delivery failed: a scheduled invocation's return value is thrown away, so a
+/// failed delivery must fail the function (its error alarm and on-failure destination see it) and be
+/// logged at ERROR — naming the alarm writes that failed in the same run first.
+fn run_failure(applied: Option<&ApplyReport>, delivery: &[String]) -> Option<HandlerError> {
+    if delivery.is_empty() {
+        return None;
+    }
+    let message = applied
+        .and_then(failures)
+        .into_iter()
+        .chain(delivery.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("; ");
+    tracing::error!(failures = %message, "alarm-state delivery failed; the next run retries it");
+    Some(HandlerError::PartialFailure(message))
 }
 
 #[cfg(test)]
@@ -467,6 +525,62 @@ mod tests {
         assert_eq!(e.escalate_after_minutes, None);
         let d: DashboardsEvent = serde_json::from_str("{\"dry_run\":true}").unwrap();
         assert!(d.dry_run);
+    }
+
+    /// A failed alarm write and a failed delivery in one run: the error names both (the write was lost
+    /// from it when a delivery failed too).
+    #[test]
+    fn a_failed_write_is_named_beside_a_failed_delivery() {
+        let applied = ApplyReport {
+            failures: vec![super::super::alarms::ItemFailure {
+                name: "collectiq-prod-x-critical".into(),
+                action: "create",
+                error: super::super::cloudwatch::ApiError {
+                    operation: "PutMetricAlarm",
+                    code: Some("ValidationError".into()),
+                    message: "bad".into(),
+                    status: Some(400),
+                    classified: None,
+                },
+            }],
+            ..ApplyReport::default()
+        };
+        let e = run_failure(Some(&applied), &["Slack: webhook refused".to_owned()]).unwrap();
+        let text = e.to_string();
+        assert!(text.contains("collectiq-prod-x-critical (create)"), "{text}");
+        assert!(text.contains("Slack: webhook refused"), "{text}");
+        assert!(
+            run_failure(Some(&applied), &[]).is_none(),
+            "no delivery failure: the caller reports the writes"
+        );
+    }
+
+    /// What Terraform and the scheduler send parses; a misspelt field is refused and named (it would
+    /// otherwise fall back to its default: publish, apply and post), and another function's job too.
+    #[test]
+    fn the_payloads_sent_parse_and_a_misspelt_field_is_refused() {
+        for payload in [
+            r#"{"job":"dashboards"}"#,
+            r#"{"job":"dashboards","trigger":"deploy"}"#,
+        ] {
+            let d: DashboardsEvent = serde_json::from_str(payload).unwrap();
+            assert!(check_job(d.job.as_deref(), "dashboards").is_ok());
+        }
+        let a: AlarmsEvent = serde_json::from_str(r#"{"job":"alarms"}"#).unwrap();
+        assert!(check_job(a.job.as_deref(), "alarms").is_ok());
+        let e = serde_json::from_str::<DashboardsEvent>(r#"{"dryRun":true}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `dryRun`"), "{e}");
+        let e = serde_json::from_str::<AlarmsEvent>(r#"{"dry_run":true}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `dry_run`"), "{e}");
+        let wrong = check_job(Some("cost_report"), "alarms").unwrap_err().to_string();
+        assert!(
+            wrong.contains(r#"job "cost_report" sent to the alarms function"#),
+            "{wrong}"
+        );
     }
 
     /// Issue 13: "the alarms Lambda takes the ledger table, webhook secret and topic ARN from the spec and
@@ -521,6 +635,38 @@ mod tests {
         let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
         assert_eq!(deps.spec.ledger, packaged.ledger);
         assert_eq!(deps.spec.notifications, packaged.notifications);
+    }
+
+    /// A critical topic in the environment that cannot be a topic (or is in another region) is refused
+    /// at start-up, naming the variable: a page recorded for it would fail on every run.
+    #[tokio::test]
+    async fn a_malformed_critical_topic_in_the_environment_is_refused_naming_the_variable() {
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/platforms/collectiq-prod.toml"
+        );
+        for (topic, why) in [
+            ("arn:aws:sns:us-east-1:1234:crit", "expected an SNS topic ARN"),
+            ("collectiq-prod-critical", "expected an SNS topic ARN"),
+            (
+                "arn:aws:sns:eu-west-1:123456789012:crit",
+                "expected a topic in region us-east-1",
+            ),
+        ] {
+            let env = std::collections::HashMap::from([
+                (PLATFORM_ENV, spec.to_owned()),
+                ("SNS_TOPIC_CRITICAL_ARN", topic.to_owned()),
+            ]);
+            let Err(e) = LambdaDeps::from_vars(|k| env.get(k).cloned()).await else {
+                panic!("{topic} accepted")
+            };
+            let text = e.to_string();
+            assert!(matches!(e, HandlerError::Configuration(_)), "{text}");
+            assert!(
+                text.starts_with("SNS_TOPIC_CRITICAL_ARN: ") && text.contains(why),
+                "{text}"
+            );
+        }
     }
 
     /// Issue 13: `escalate_after_minutes` and `digest_hours` went straight into `Duration::minutes/hours`

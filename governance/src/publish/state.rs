@@ -1259,7 +1259,8 @@ pub async fn escalate<L: LedgerStore, P: SnsPublisher>(
         }
     }
 
-    let mut sender = Sender::new(ledger, &NoSlack, sns, "", SLACK_RETRY, None);
+    // Pages recorded for another topic (one misconfigured, or since replaced) go to today's.
+    let mut sender = Sender::new(ledger, &NoSlack, sns, "", SLACK_RETRY, None).with_sns_topic(topic_arn);
     for stored in to_send {
         // A page recorded for an episode that has ended meanwhile is still sent (at least once); its
         // TTL starts on the next run.
@@ -1733,6 +1734,28 @@ mod tests {
         let third = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
         assert_eq!(third.already_escalated, [COMPOSITE]);
         assert_eq!(sns.published().len(), 1);
+    }
+
+    /// A page recorded for a topic that refuses it (a wrong ARN in the environment, since fixed) is
+    /// published to the topic configured now by the next run, instead of failing on the old one forever.
+    #[tokio::test(start_paused = true)]
+    async fn a_page_recorded_for_a_wrong_topic_goes_to_the_topic_configured_now() {
+        let since = now() - Duration::minutes(20);
+        let (cw, cat) = firing_world(since);
+        let ledger = MemoryLedger::new();
+        let sns = FakeChannels::new();
+        sns.script_sns([Outcome::Fail("NotFound: Topic does not exist".into())]);
+        let wrong = "arn:aws:sns:us-east-1:123456789012:collectiq-prod-critcal";
+        let r = report_at(&cw, &cat, now()).await;
+        let first = escalate(&r, Duration::minutes(15), &ledger, &sns, wrong).await;
+        assert_eq!(first.failures.len(), 1, "{first:?}");
+        ledger.end_leases();
+        let r = report_at(&cw, &cat, now() + Duration::minutes(5)).await;
+        let second = escalate(&r, Duration::minutes(15), &ledger, &sns, TOPIC).await;
+        assert_eq!(second.escalated, [COMPOSITE], "{second:?}");
+        let published = sns.published();
+        assert_eq!(published.len(), 1);
+        assert_eq!(published[0].topic, TOPIC);
     }
 
     /// An alarm that recovers and fires again within the same second starts a new episode, paged
