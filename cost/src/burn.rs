@@ -727,10 +727,11 @@ impl BudgetBurn {
         self
     }
 
-    /// The burn with its tier recomputed given the tier shown on the previous run of the same month
-    /// (`AlertState::current`): the projected part keeps `previous` while the projection stays within
+    /// The burn with its tier recomputed given the tier THIS budget showed on the previous run of the
+    /// same month: the projected part keeps `previous` while the projection stays within
     /// [`PROJECTION_HYSTERESIS_PCT`] points below its threshold. The actual part needs no hysteresis:
-    /// month-to-date spend only grows.
+    /// month-to-date spend only grows. Never pass another budget's tier: from 150 % a projection of 96 %
+    /// would hold 100 %, a tier this budget never entered.
     #[must_use]
     pub fn with_previous_tier(mut self, previous: Option<Tier>) -> Self {
         let projected = Tier::from_pct_with_hysteresis(self.projected_pct, previous);
@@ -742,8 +743,10 @@ impl BudgetBurn {
     /// totals over the budget's period up to and including `as_of`'s day, instead of AWS Budgets'
     /// `ActualSpend` — which is always the spend *now*, so for a day in the past it would mix in the
     /// days (or months) after it. Budgets' own forecast and the CE forecast (both made now) are dropped;
-    /// the limit and the period's unit are kept. The tier is the raw one (no hysteresis: a restated day
-    /// is never announced).
+    /// the limit, the period's unit and whether the budget pages ([`Self::pages`]) are kept: a budget
+    /// that never pages (seed 003) does not page for a day in the past either. The tier is the raw one
+    /// (no hysteresis: a restated day is never announced, and the tier shown last is the tier shown
+    /// *now*, after that day).
     ///
     /// # Errors
     /// [`BurnError::DaysMissing`] when `daily` lacks a day of the period up to `as_of` (a quarter or a
@@ -787,7 +790,7 @@ impl BudgetBurn {
             daily: daily.to_vec(),
             ce_forecast: None,
         };
-        budget_burn(&input, as_of)
+        budget_burn(&input, as_of).map(|burn| burn.paging(self.pages))
     }
 
     /// What the blended projection rests on, in words: the projections that carry weight, joined by
@@ -1662,6 +1665,38 @@ mod tests {
                 first_missing: oct(1)
             }
         );
+    }
+
+    /// Seed 003 ("Severity Levels": "Critical: Service down, data breach, security incident"): a budget
+    /// whose spend never pages (`paging(false)`) does not start paging when its past day is restated —
+    /// 160 % actually spent on October 20 is a warning there, and a page only where spend pages.
+    #[test]
+    fn a_restated_day_keeps_the_budgets_paging() {
+        let oct = |n| NaiveDate::from_ymd_opt(2026, 10, n).unwrap();
+        let daily: Vec<DailyTotal> = (1..=31)
+            .map(|n| DailyTotal {
+                date: oct(n),
+                amount: dec!(10),
+                estimated: false,
+            })
+            .collect();
+        // October 1–20 at $10/day = $200 of a $125 budget: 160 % actual.
+        let mut i = input(dec!(125), dec!(900));
+        i.daily = daily.clone();
+        let at = Utc.with_ymd_and_hms(2026, 10, 20, 23, 59, 59).unwrap();
+        let burn = budget_burn(&i, at).unwrap();
+        let quiet = burn
+            .clone()
+            .paging(false)
+            .restated_from_daily(&daily, at)
+            .unwrap();
+        assert!(!quiet.pages);
+        assert_eq!(quiet.actual_pct, dec!(160));
+        assert_eq!(quiet.actual_tier(), Tier::Pct150);
+        assert_eq!(quiet.severity(), Severity::Warning);
+        let loud = burn.restated_from_daily(&daily, at).unwrap();
+        assert!(loud.pages);
+        assert_eq!(loud.severity(), Severity::Critical);
     }
 
     #[test]

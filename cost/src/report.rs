@@ -318,8 +318,15 @@ pub struct ReportSettings {
     /// environment's (default true: Marketplace model charges are often untaggable, and a budget should
     /// rather over- than under-count). The untagged share is reported under hygiene either way.
     pub include_untagged: bool,
-    /// The tier the previous report of this month showed (the alert ledger's `AlertState::current`),
-    /// for the projection's hysteresis ([`BudgetBurn::with_previous_tier`]). `None`: no hysteresis.
+    /// The tier each budget showed on the previous report of this month, by budget name, for the
+    /// projection's hysteresis ([`BudgetBurn::with_previous_tier`]). A budget not in it gets none: it
+    /// enters a tier at the threshold itself. Never one budget's tier for another (see
+    /// [`ReportSettings::previous_tier_of`]).
+    pub previous_tiers: BTreeMap<String, Tier>,
+    /// The tier the previous report of this month showed as a whole (the alert ledger's
+    /// `AlertState::current`), for a caller that records no tier per budget. It names no budget, so it
+    /// is used only when [`Self::previous_tiers`] is empty and the report has a single budget (then it
+    /// is that budget's). `None`: no hysteresis.
     pub previous_tier: Option<Tier>,
     /// Budgets whose spend never pages ([`BudgetBurn::pages`] false): their platform's seed keeps
     /// pages for outages (the spec's `[[budgets]].billing_alarms = false`).
@@ -336,8 +343,37 @@ impl Default for ReportSettings {
             top_services: 5,
             trend_days: 14,
             include_untagged: true,
+            previous_tiers: BTreeMap::new(),
             previous_tier: None,
             quiet_budgets: BTreeSet::new(),
+        }
+    }
+}
+
+impl ReportSettings {
+    /// The tier `budget` showed on the previous report, in a report of `budgets` budgets: its entry in
+    /// [`Self::previous_tiers`]; without any entries, the report-wide [`Self::previous_tier`] when
+    /// `budget` is the report's only one. Otherwise `None`: budget B, never at 100 % and projecting
+    /// 96 %, must not hold 100 % because budget A was announced at 150 %.
+    ///
+    /// ```
+    /// use cost::{burn::Tier, report::ReportSettings};
+    /// let per_budget = ReportSettings {
+    ///     previous_tiers: [("a".to_owned(), Tier::Pct150)].into_iter().collect(),
+    ///     ..ReportSettings::default()
+    /// };
+    /// assert_eq!(per_budget.previous_tier_of("a", 2), Some(Tier::Pct150));
+    /// assert_eq!(per_budget.previous_tier_of("b", 2), None);
+    /// let report_wide = ReportSettings { previous_tier: Some(Tier::Pct150), ..ReportSettings::default() };
+    /// assert_eq!(report_wide.previous_tier_of("a", 1), Some(Tier::Pct150));
+    /// assert_eq!(report_wide.previous_tier_of("b", 2), None);
+    /// ```
+    #[must_use]
+    pub fn previous_tier_of(&self, budget: &str, budgets: usize) -> Option<Tier> {
+        if self.previous_tiers.is_empty() {
+            self.previous_tier.filter(|_| budgets == 1)
+        } else {
+            self.previous_tiers.get(budget).copied()
         }
     }
 }
@@ -477,14 +513,21 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
     for b in &inputs.budgets {
         match BurnInput::from_budget(b, daily.clone(), inputs.ce_forecast.clone())
             .and_then(|i| budget_burn(&i, inputs.as_of))
-            .map(|burn| {
-                let pages = !settings.quiet_budgets.contains(&burn.budget_name);
-                burn.with_previous_tier(settings.previous_tier).paging(pages)
-            }) {
+        {
             Ok(burn) => budgets.push(burn),
             Err(e) => notes.push(format!("budget skipped: {e}")),
         }
     }
+    // After all are computed: the report-wide previous tier holds a budget only when it is the only one.
+    let count = budgets.len();
+    budgets = budgets
+        .into_iter()
+        .map(|burn| {
+            let previous = settings.previous_tier_of(&burn.budget_name, count);
+            let pages = !settings.quiet_budgets.contains(&burn.budget_name);
+            burn.with_previous_tier(previous).paging(pages)
+        })
+        .collect();
     sort_worst_first(&mut budgets);
     if !budgets.is_empty() {
         if inputs.ce_forecast.is_none() {
@@ -815,7 +858,7 @@ pub(crate) mod tests {
     #[test]
     fn a_quiet_budget_past_150_percent_warns_and_never_pages() {
         let mut inputs = demo_inputs();
-        // The demo month has spent about $224 by the 18th: a $140 limit is 160 % actual.
+        // The demo month has spent $241.41 by the 18th: a $140 limit is 172 % actual.
         inputs.budgets[0].budget_limit = Some(Amount::usd(dec!(140)));
         let prices = PriceTable::bundled().unwrap();
         let loud = build_report(&inputs, &ReportSettings::default(), prices);
@@ -981,6 +1024,90 @@ pub(crate) mod tests {
             restated.notes
         );
         assert!(restated.headline().starts_with("CollectIQ prod: $241.41 MTD"));
+    }
+
+    /// Seed 003 ("Severity Levels": "Critical: Service down, data breach, security incident"): a quiet
+    /// budget read on a past day is as quiet as on the day itself. The demo month's June 1–18 ($241.41)
+    /// against $151 is 160 % actual: a warning, no page.
+    #[test]
+    fn a_quiet_budget_on_a_past_day_warns_and_never_pages() {
+        let mut inputs = demo_inputs();
+        inputs.budgets[0].budget_limit = Some(Amount::usd(dec!(151)));
+        let settings = ReportSettings {
+            quiet_budgets: [inputs.budgets[0].budget_name.clone()].into_iter().collect(),
+            ..ReportSettings::default()
+        };
+        let daily = inputs.cost_and_usage.for_environment("prod", true).daily_totals();
+        let past = build_report(&inputs, &settings, PriceTable::bundled().unwrap())
+            .with_budget_spend_from_daily(&daily);
+        let b = &past.budgets[0];
+        assert!(!b.pages);
+        assert_eq!(b.actual_pct.round(), dec!(160));
+        assert_eq!(b.actual_tier(), Tier::Pct150);
+        assert_eq!(past.severity(), Severity::Warning);
+        assert!(
+            past.headline().ends_with("(159.9% of $151.00) — WARNING"),
+            "{}",
+            past.headline()
+        );
+        assert!(crate::sns::critical_message(&past).is_none());
+    }
+
+    /// Two budgets with nothing in common but the report: A was announced at 150 % (its actual spend),
+    /// B — $100, projecting 96 % — never reached 100 %. B's tier is 80 %: entering a tier takes the
+    /// threshold itself (`PROJECTION_HYSTERESIS_PCT`), and A's tier is not B's.
+    #[test]
+    fn the_previous_tier_is_each_budget_s_own() {
+        // June 18 06:00: f = 0.575. No CE days or forecast: P = (f·P_lin + max(A, ForecastedSpend))/(f + 1).
+        let budget = |name: &str, limit, actual, forecast| Budget {
+            budget_name: name.into(),
+            budget_type: Some("COST".into()),
+            time_unit: Some("MONTHLY".into()),
+            budget_limit: Some(Amount::usd(limit)),
+            calculated_spend: Some(CalculatedSpend {
+                actual_spend: Amount::usd(actual),
+                forecasted_spend: Some(Amount::usd(forecast)),
+            }),
+        };
+        let inputs = ReportInputs {
+            // A: $760 of $500 = 152 % actual. B: $55.20 of $100 → P_lin = 96, forecast 96 → P = 96.
+            budgets: vec![
+                budget("a", dec!(500), dec!(760), dec!(1300)),
+                budget("b", dec!(100), dec!(55.2), dec!(96)),
+            ],
+            cost_and_usage: DailyCostTable::default(),
+            ce_forecast: None,
+            metrics: vec![],
+            ..demo_inputs()
+        };
+        let prices = PriceTable::bundled().unwrap();
+        let b_of = |r: &CostReport| r.budgets.iter().find(|b| b.budget_name == "b").unwrap().clone();
+        let raw = build_report(&inputs, &ReportSettings::default(), prices);
+        assert_eq!(b_of(&raw).projected_pct, dec!(96));
+        assert_eq!(b_of(&raw).tier, Tier::Pct80);
+        // The report-wide tier of the last report (the alert ledger's) names no budget: with two, it
+        // holds neither.
+        let report_wide = ReportSettings {
+            previous_tier: Some(Tier::Pct150),
+            ..ReportSettings::default()
+        };
+        let r = build_report(&inputs, &report_wide, prices);
+        assert_eq!(b_of(&r).tier, Tier::Pct80);
+        assert_eq!(r.tier(), Tier::Pct150);
+        // Per budget: A's 150 % is A's; B, with no previous tier, enters at the threshold: 80 %.
+        let per_budget = |b: Option<Tier>| ReportSettings {
+            previous_tiers: [("a".to_owned(), Tier::Pct150)]
+                .into_iter()
+                .chain(b.map(|t| ("b".to_owned(), t)))
+                .collect(),
+            ..ReportSettings::default()
+        };
+        let r = build_report(&inputs, &per_budget(None), prices);
+        assert_eq!(b_of(&r).tier, Tier::Pct80);
+        assert_eq!(r.tier(), Tier::Pct150);
+        // B's own 100 % from yesterday holds at 96 % (within 5 points): hysteresis still works per budget.
+        let r = build_report(&inputs, &per_budget(Some(Tier::Pct100)), prices);
+        assert_eq!(b_of(&r).tier, Tier::Pct100);
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::input::DailyCostTable;
 pub const DEFAULT_DRIFT_THRESHOLD_PCT: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
 /// A billed-vs-estimated gap smaller than this many dollars over the window is never a drift warning,
-/// whatever its percentage: a few cents of Titan embeddings with no token metrics must not page finance.
+/// whatever its percentage: a few cents of Titan embeddings with no token metrics must not page finance,
+/// nor a few cents of tokens CE has not billed yet ([`PricingWarning::OneSided`]).
 pub const DRIFT_MIN_GAP_USD: Decimal = Decimal::ONE;
 
 /// Why a reconciliation needs a human.
@@ -30,7 +31,8 @@ pub enum PricingWarning {
         /// Its tokens.
         tokens: u64,
     },
-    /// The app reports cache tokens for a model but `AWS/Bedrock` has no cache series for it.
+    /// The app reports cache tokens for a model but `AWS/Bedrock` has no cache data point for it in the
+    /// period (an empty series, as `GetMetricData` returns for a metric never emitted, is none).
     MissingCacheTokens {
         /// Price table key.
         model_key: String,
@@ -51,7 +53,8 @@ pub enum PricingWarning {
         /// `(billed − estimated)/billed · 100`.
         drift_pct: Decimal,
     },
-    /// A CE line billed for tokens nobody metered (or not billed yet for metered tokens).
+    /// Metered tokens CE has not billed yet, for at least [`DRIFT_MIN_GAP_USD`] (a line billed with no
+    /// tokens metered is a 100 % [`Self::Drift`] instead).
     OneSided {
         /// CE service line.
         billing_service: String,
@@ -233,7 +236,9 @@ pub fn reconcile(
                     drift_pct: d,
                 });
             }
-            None if !estimated.is_zero() => warnings.push(PricingWarning::OneSided {
+            // Nothing billed: the same minimum gap as a drift, so cents metered a day before CE books
+            // them are not a warning (the mirror of a few cents billed with no tokens metered).
+            None if !estimated.is_zero() && !small_gap => warnings.push(PricingWarning::OneSided {
                 billing_service: service.clone(),
                 billed: billed_here,
                 estimated,
@@ -442,6 +447,89 @@ mod tests {
             r.warnings
                 .iter()
                 .any(|w| matches!(w, PricingWarning::OneSided { estimated, .. } if *estimated == dec!(1.5)))
+        );
+    }
+
+    /// `DRIFT_MIN_GAP_USD` both ways: Claude 3 Haiku tokens worth $0.40 (1.6M input × $0.00025/1k,
+    /// cost-anchors §3) with nothing billed yet is pennies, not a one-sided line; the mirror case ($0.75
+    /// billed, no tokens) is `a_gap_under_a_dollar_is_never_drift`.
+    #[test]
+    fn metered_pennies_not_billed_yet_are_not_one_sided() {
+        let t = table();
+        let haiku = "anthropic.claude-3-haiku-20240307-v1:0";
+        let cw = vec![bedrock("InputTokenCount", haiku, &[(1, 1_600_000.0)])];
+        let by_model = bedrock_spend_by_model(t, &cw, d(1), d(3), &BTreeMap::new());
+        assert_eq!(by_model.total, dec!(0.4));
+        let empty = DailyCostTable::default();
+        let r = reconcile(t, &by_model, &[], &empty, d(1), d(3), DEFAULT_DRIFT_THRESHOLD_PCT);
+        assert_eq!(r.warnings, vec![], "{:?}", r.warnings);
+        assert!(r.lines[0].within_threshold);
+        assert_eq!(r.lines[0].drift_pct, None);
+    }
+
+    /// The governance reader asks `AWS/Bedrock` for all four token metrics, so a model without prompt
+    /// caching comes back with an EMPTY `CacheReadInputTokenCount` series: that is no cache metric, and
+    /// the app's 100k cache-read tokens warn. A zero-valued point is data: then AWS reports caching.
+    #[test]
+    fn an_empty_cache_series_is_not_a_cache_metric() {
+        let t = table();
+        let empty_cache = bedrock("CacheReadInputTokenCount", SONNET, &[]);
+        let cw = vec![
+            bedrock("InputTokenCount", SONNET, &[(1, 1_000_000.0)]),
+            empty_cache.clone(),
+        ];
+        let apps = vec![
+            app(TokenKind::Input, "authenticity", SONNET, &[(1, 1_000_000.0)]),
+            app(TokenKind::CacheRead, "authenticity", SONNET, &[(1, 100_000.0)]),
+        ];
+        let ce = DailyCostTable::default().with_row(
+            d(1),
+            "Claude 3.5 Sonnet (Amazon Bedrock Edition)",
+            dec!(3),
+            false,
+        );
+        let by_agent = bedrock_spend_by_agent(t, &apps, d(1), d(3), &BTreeMap::new());
+        let by_model = bedrock_spend_by_model(t, &cw, d(1), d(3), &BTreeMap::new());
+        assert!(!by_model.per_model[0].cache_metrics_seen);
+        let r = reconcile(
+            t,
+            &by_model,
+            &by_agent,
+            &ce,
+            d(1),
+            d(3),
+            DEFAULT_DRIFT_THRESHOLD_PCT,
+        );
+        assert!(
+            r.warnings.contains(&PricingWarning::MissingCacheTokens {
+                model_key: "claude-3-5-sonnet-v2".into(),
+                app_cache_tokens: 100_000,
+            }),
+            "{:?}",
+            r.warnings
+        );
+        // A point of 0 cache tokens is AWS reporting the metric.
+        let cw = vec![
+            bedrock("InputTokenCount", SONNET, &[(1, 1_000_000.0)]),
+            bedrock("CacheReadInputTokenCount", SONNET, &[(1, 0.0)]),
+        ];
+        let by_model = bedrock_spend_by_model(t, &cw, d(1), d(3), &BTreeMap::new());
+        assert!(by_model.per_model[0].cache_metrics_seen);
+        let r = reconcile(
+            t,
+            &by_model,
+            &by_agent,
+            &ce,
+            d(1),
+            d(3),
+            DEFAULT_DRIFT_THRESHOLD_PCT,
+        );
+        assert!(
+            !r.warnings
+                .iter()
+                .any(|w| matches!(w, PricingWarning::MissingCacheTokens { .. })),
+            "{:?}",
+            r.warnings
         );
     }
 

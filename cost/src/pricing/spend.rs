@@ -26,7 +26,9 @@ pub struct ModelSpend {
     pub tokens: TokenCounts,
     /// Estimated cost in USD.
     pub cost: Decimal,
-    /// Whether cache-token series were present at all.
+    /// Whether a cache-token series had at least one data point in the period (a point of 0 counts).
+    /// A series with none is not "seen": the reader asks for all four token metrics, so a model that
+    /// never reported caching still comes back with an empty cache series.
     pub cache_metrics_seen: bool,
 }
 
@@ -65,7 +67,15 @@ struct Acc {
 }
 
 fn accumulate(acc: &mut Acc, kind: TokenKind, series: &MetricSumSeries, start: NaiveDate, end: NaiveDate) {
-    if matches!(kind, TokenKind::CacheRead | TokenKind::CacheWrite) {
+    // Seen by its data, not by its name: an empty series is what CloudWatch answers for a metric that
+    // was never emitted. A zero-valued point is still data.
+    let has_data = || {
+        series.points.iter().any(|p| {
+            let day = p.timestamp.date_naive();
+            day >= start && day < end
+        })
+    };
+    if matches!(kind, TokenKind::CacheRead | TokenKind::CacheWrite) && has_data() {
         acc.cache_seen = true;
     }
     for day in days(start, end) {
