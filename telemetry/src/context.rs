@@ -167,6 +167,44 @@ pub(crate) fn split_ascii(s: &str, sep: u8) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Powertools' true values for a boolean environment variable: Python's `strtobool` (what
+/// `resolve_truthy_env_var_choice` reads `POWERTOOLS_*` flags with) and TypeScript's extended
+/// `getBooleanFromEnv`. Case-insensitive; surrounding whitespace is ignored.
+const TRUE_VALUES: [&str; 6] = ["1", "y", "yes", "t", "true", "on"];
+
+/// `strtobool`'s false values, same rules.
+const FALSE_VALUES: [&str; 6] = ["0", "n", "no", "f", "false", "off"];
+
+/// Whether an environment value means "on" as Powertools reads it: `1`, `y`, `yes`, `t`, `true`, `on`
+/// (case-insensitive). Anything else is off, for the `…_DISABLED` and `POWERTOOLS_DEV` flags whose
+/// default is off.
+///
+/// ```
+/// use telemetry::context::is_truthy;
+/// assert!(is_truthy("Y") && is_truthy(" true ") && is_truthy("on"));
+/// assert!(!is_truthy("false") && !is_truthy("") && !is_truthy("enabled"));
+/// ```
+#[must_use]
+pub fn is_truthy(v: &str) -> bool {
+    let v = v.trim();
+    TRUE_VALUES.iter().any(|t| v.eq_ignore_ascii_case(t))
+}
+
+/// Whether an environment value explicitly means "off" as Powertools reads it: `0`, `n`, `no`, `f`,
+/// `false`, `off` (case-insensitive). For flags on by default (`POWERTOOLS_TRACE_ENABLED`), which only
+/// such a value turns off.
+///
+/// ```
+/// use telemetry::context::is_falsy;
+/// assert!(is_falsy("FALSE") && is_falsy("0") && is_falsy(" n "));
+/// assert!(!is_falsy("") && !is_falsy("enabled") && !is_falsy("true"));
+/// ```
+#[must_use]
+pub fn is_falsy(v: &str) -> bool {
+    let v = v.trim();
+    FALSE_VALUES.iter().any(|f| v.eq_ignore_ascii_case(f))
+}
+
 static COLD_START_PENDING: AtomicBool = AtomicBool::new(true);
 
 /// Decides whether this invocation is the process's cold start: true exactly once per process, and

@@ -41,6 +41,7 @@ pub use units::EmfUnit;
 
 use crate::catalogue::{DimensionKey, MetricName};
 use crate::clock::{Clock, SystemClock};
+use crate::context::is_truthy;
 use document::{is_valid_dimension_name, is_valid_dimension_value, is_valid_namespace};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -165,7 +166,8 @@ impl EmfBuilder {
     }
 
     /// Reads `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_FUNCTION_NAME`
-    /// (else `AWS_LAMBDA_FUNCTION_NAME`), `POWERTOOLS_METRICS_DISABLED` (else `POWERTOOLS_DEV`).
+    /// (else `AWS_LAMBDA_FUNCTION_NAME`), `POWERTOOLS_METRICS_DISABLED` (else `POWERTOOLS_DEV`), each
+    /// flag on for Powertools' true values ([`crate::context::is_truthy`]).
     #[must_use]
     pub fn from_env() -> Self {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -190,8 +192,8 @@ impl EmfBuilder {
         }
         b.function_name = get("POWERTOOLS_METRICS_FUNCTION_NAME").or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"));
         b.disabled = match get("POWERTOOLS_METRICS_DISABLED") {
-            Some(v) => truthy(&v),
-            None => get("POWERTOOLS_DEV").is_some_and(|v| truthy(&v)),
+            Some(v) => is_truthy(&v),
+            None => get("POWERTOOLS_DEV").is_some_and(|v| is_truthy(&v)),
         };
         b
     }
@@ -390,13 +392,6 @@ static GLOBAL: OnceLock<EmfRecorder> = OnceLock::new();
 #[must_use]
 pub fn global() -> Option<&'static EmfRecorder> {
     GLOBAL.get()
-}
-
-fn truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
 }
 
 /// A cloneable in-memory writer (for tests, examples and benchmarks).
@@ -656,6 +651,26 @@ mod tests {
         r.record_cold_start();
         assert_eq!(r.flush().documents, 0);
         assert!(out.contents().is_empty());
+    }
+
+    /// `POWERTOOLS_METRICS_DISABLED` (else `POWERTOOLS_DEV`) takes Powertools' true values: Python's
+    /// `strtobool` `y`, `yes`, `t`, `true`, `on`, `1`, case-insensitive; anything else leaves metrics on.
+    #[test]
+    fn disabled_by_any_powertools_true_value() {
+        let disabled = |var: &'static str, v: &'static str| {
+            EmfBuilder::from_lookup(|k| (k == var).then(|| v.to_owned()))
+                .build()
+                .unwrap()
+                .is_disabled()
+        };
+        for var in ["POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV"] {
+            for on in ["y", "Y", "yes", "t", "T", "true", "TRUE", "on", "1"] {
+                assert!(disabled(var, on), "{var}={on:?}");
+            }
+            for off in ["n", "no", "f", "false", "off", "0", "disabled"] {
+                assert!(!disabled(var, off), "{var}={off:?}");
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! [`layer`](super::layer) every invocation goes through.
 
 use super::layer::{Shared, install_shared, process_cold_start};
-use crate::context::FunctionInfo;
+use crate::context::{FunctionInfo, is_falsy, is_truthy};
 use crate::emf::EmfBuilder;
 use crate::logs::{JsonLogLayer, LevelSource, LogConfig, PanicHook};
 use crate::xray::XrayLayer;
@@ -74,12 +74,22 @@ fn with_cold_start_function(
     emf.or_function_name(name)
 }
 
+/// Whether traces are exported, read through `lookup` (see [`TelemetryBuilder::from_env`]). Powertools'
+/// tracer is on by default: `POWERTOOLS_TRACE_ENABLED` turns it off only with a false value
+/// (`false`, `0`, `no`, `n`, `f`, `off`), never because a value is unknown.
+fn tracing_enabled(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    let set = |k: &str, meaning: fn(&str) -> bool| lookup(k).is_some_and(|v| meaning(&v));
+    !(set("POWERTOOLS_TRACE_ENABLED", is_falsy)
+        || set("POWERTOOLS_TRACE_DISABLED", is_truthy)
+        || set("POWERTOOLS_DEV", is_truthy))
+}
+
 /// A level the function asked for that `AWS_LAMBDA_LOG_LEVEL` (which always wins) hides.
 #[derive(Debug, PartialEq)]
 enum Hidden {
     /// The log buffer's level: buffered lines of it are dropped when flushed.
     Buffer(LevelFilter),
-    /// The level set in code, or — when none is — by `POWERTOOLS_LOG_LEVEL` or `RUST_LOG`.
+    /// The level set in code, or — when none is — by `POWERTOOLS_LOG_LEVEL`, `LOG_LEVEL` or `RUST_LOG`.
     Asked(LevelFilter, LevelSource),
 }
 
@@ -128,20 +138,16 @@ pub struct TelemetryBuilder {
 impl TelemetryBuilder {
     /// Everything from the environment: `POWERTOOLS_*`, `AWS_LAMBDA_*`, `AWS_XRAY_DAEMON_ADDRESS`, and
     /// the trace exporters from `OTEL_TRACES_EXPORTER` and `OTEL_EXPORTER_OTLP_*` ([`crate::otel`]).
-    /// Tracing is on unless `POWERTOOLS_TRACE_ENABLED=false`, `POWERTOOLS_TRACE_DISABLED=true` or
-    /// `POWERTOOLS_DEV` is set.
+    /// Tracing is on unless `POWERTOOLS_TRACE_ENABLED` is a false value (`false`, `0`, `no`, `n`, `f`,
+    /// `off`, case-insensitive), or `POWERTOOLS_TRACE_DISABLED` or `POWERTOOLS_DEV` a true one (`true`,
+    /// `1`, `yes`, `y`, `t`, `on`): Powertools' reading ([`crate::context::is_truthy`]).
     #[must_use]
     pub fn from_env() -> Self {
-        let env = |k: &str| std::env::var(k).ok();
-        let truthy = |v: Option<String>| v.is_some_and(|v| crate::logs::is_truthy(&v));
-        let trace_off = env("POWERTOOLS_TRACE_ENABLED").is_some_and(|v| !crate::logs::is_truthy(&v))
-            || truthy(env("POWERTOOLS_TRACE_DISABLED"))
-            || truthy(env("POWERTOOLS_DEV"));
         Self {
             function: FunctionInfo::from_env(),
             logs: LogConfig::from_env(),
             emf: EmfBuilder::from_env(),
-            xray: !trace_off,
+            xray: tracing_enabled(|k| std::env::var(k).ok()),
             correlation_header: None,
         }
     }
@@ -270,6 +276,10 @@ mod tests {
             hidden_by_lambda_level(&logs(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "trace")])),
             vec![(Hidden::Asked(LevelFilter::TRACE, LevelSource::RustLog), warn)]
         );
+        assert_eq!(
+            hidden_by_lambda_level(&logs(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("LOG_LEVEL", "debug")])),
+            vec![(Hidden::Asked(LevelFilter::DEBUG, LevelSource::LogLevel), warn)]
+        );
         // Code wins over the environment, and the buffer is named on its own.
         let cfg = logs(&[
             ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
@@ -297,6 +307,34 @@ mod tests {
             &[("POWERTOOLS_LOG_LEVEL", "TRACE")],
         ] {
             assert_eq!(hidden_by_lambda_level(&logs(env)), Vec::new(), "{env:?}");
+        }
+    }
+
+    /// Powertools' tracer is on by default and only an explicit false value turns it off
+    /// (`POWERTOOLS_TRACE_ENABLED`, read with Python's `strtobool`: `0`, `n`, `no`, `f`, `false`, `off`,
+    /// case-insensitive); anything else, even a value that is not a boolean, leaves it on.
+    #[test]
+    fn only_a_false_value_turns_tracing_off() {
+        let enabled = |pairs: &[(&str, &str)]| {
+            let env: HashMap<String, String> =
+                pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+            tracing_enabled(|k| env.get(k).cloned())
+        };
+        assert!(enabled(&[]));
+        for on in ["enabled", "", "t", "y", "T", "true", "1", "yes", "on", "maybe"] {
+            assert!(enabled(&[("POWERTOOLS_TRACE_ENABLED", on)]), "{on:?}");
+        }
+        for off in ["false", "FALSE", " False ", "0", "n", "No", "f", "off", "OFF"] {
+            assert!(!enabled(&[("POWERTOOLS_TRACE_ENABLED", off)]), "{off:?}");
+        }
+        // The inverse name and POWERTOOLS_DEV take Powertools' true values, `y` and `t` included.
+        for var in ["POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_DEV"] {
+            for on in ["true", "1", "y", "t", "Yes", "ON"] {
+                assert!(!enabled(&[(var, on)]), "{var}={on:?}");
+            }
+            for off in ["false", "0", "", "disabled"] {
+                assert!(enabled(&[(var, off)]), "{var}={off:?}");
+            }
         }
     }
 

@@ -244,7 +244,18 @@ where
         };
         let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
         let header = parsed.or_else(|| TraceHeader::parse(&header_text).ok());
-        let xray_trace_id = header.as_ref().map(TraceHeader::xray_trace_id);
+        // Lambda's header when the event's context won (else it is `header`, parsed once).
+        let lambda_parsed = lambda_header
+            .as_deref()
+            .filter(|lambda| *lambda != header_text)
+            .and_then(|lambda| TraceHeader::parse(lambda).ok());
+        // Powertools' `xray_trace_id` names Lambda's own trace, whatever the span's parent: the one
+        // Lambda's segment, its logs and its REPORT line belong to. Without a Lambda header, the
+        // event's trace.
+        let xray_trace_id = lambda_parsed
+            .as_ref()
+            .or(header.as_ref())
+            .map(TraceHeader::xray_trace_id);
         let cold = self.shared.cold.take(self.shared.function.initialization_type);
         let correlation = self.shared.correlation_id(&event.payload);
         let debug_sampled = sample(self.shared.sample_rate);
@@ -272,9 +283,7 @@ where
         });
         // Lambda's own context first: an SQS batch's message links fill the rest of the link limit.
         // (Nothing to link when Lambda's header is the parent, the default: no second parse of it.)
-        if let (Some(lambda), Some(parent)) = (lambda_header.as_deref(), header.as_ref())
-            && lambda != header_text
-        {
+        if let (Some(lambda), Some(parent)) = (&lambda_parsed, &header) {
             lambda_header_link(&span, lambda, parent);
         }
         if let Some(v) = json
@@ -403,23 +412,20 @@ fn sqs_batch_links(span: &Span, event: &serde_json::Value) {
 /// by the propagator order, which decides the parent; the link is what keeps Lambda's own segment
 /// reachable from the trace). Only a complete context is linked (`Root` and `Parent`): without active
 /// tracing Lambda's header can be partial.
-fn lambda_header_link(span: &Span, lambda: &str, parent: &TraceHeader) {
+fn lambda_header_link(span: &Span, lambda: &TraceHeader, parent: &TraceHeader) {
     use opentelemetry::trace::{Link, SpanContext, TraceFlags, TraceState};
-    let Ok(h) = TraceHeader::parse(lambda) else {
+    let Some(lambda_parent) = lambda.parent else {
         return;
     };
-    let Some(lambda_parent) = h.parent else {
-        return;
-    };
-    if h.root == parent.root && h.parent == parent.parent {
+    if lambda.root == parent.root && lambda.parent == parent.parent {
         return; // Lambda's header is the parent
     }
-    let flags = if h.is_sampled() {
+    let flags = if lambda.is_sampled() {
         TraceFlags::SAMPLED
     } else {
         TraceFlags::default()
     };
-    let context = SpanContext::new(h.root, lambda_parent, flags, true, TraceState::default());
+    let context = SpanContext::new(lambda.root, lambda_parent, flags, true, TraceState::default());
     let link = Link::new(
         context,
         vec![opentelemetry::KeyValue::new("source", "x-ray-env")],
@@ -1086,6 +1092,65 @@ mod tests {
                 lambda_only.links
             );
         }
+    }
+
+    /// Powertools' `xray_trace_id` is the `Root` of Lambda's own trace header (the context's, else
+    /// `_X_AMZN_TRACE_ID`), whatever context the invocation span joins: with `OTEL_PROPAGATORS` leaving
+    /// out `xray-lambda`, a caller's `traceparent` is the span's parent, and the log line, the EMF
+    /// document and the panic line still name Lambda's trace.
+    #[test]
+    fn xray_trace_id_is_lambdas_when_the_events_context_is_the_parent() {
+        let logs = CapturedWriter::default();
+        let emf = SharedBuffer::default();
+        let spans = crate::xray::MemorySpanSink::default();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(JsonLogLayer::new(LogConfig::new("valuation")).with_writer(logs.clone()))
+                .with(XrayLayer::with_span_sink(spans.clone())),
+        );
+        let rec = EmfBuilder::new()
+            .namespace("CollectIQ")
+            .service("valuation")
+            .with_writer(emf.clone())
+            .build()
+            .unwrap();
+        let seen_by_panic_hook = Arc::new(std::sync::Mutex::new(None));
+        let seen = Arc::clone(&seen_by_panic_hook);
+        let mut svc = InvocationLayer::new(FunctionInfo::default())
+            .with_emf(rec.clone())
+            .with_propagators(Propagators::parse("tracecontext"))
+            .service(service_fn(move |_: LambdaEvent<Value>| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    *seen.lock().unwrap() = InvocationFacts::current().and_then(|f| f.xray_trace_id.clone());
+                    tracing::info!("handling");
+                    metrics::counter!("CardsValued").increment(1);
+                    Ok::<_, lambda_runtime::Error>(json!({}))
+                }
+            }));
+        let request = json!({"headers": {
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+            "requestContext": {"requestId": "r-1", "http": {"method": "GET"}}});
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || {
+            metrics::with_local_recorder(&rec, || {
+                rt.block_on(svc.call(event(request, "req-w3c", Some(HEADER))))
+            })
+        })
+        .unwrap();
+        let lambdas = "1-5759e988-bd862e3fe1be46a994272793";
+        // The caller's trace is still the span's parent.
+        let all = spans.spans();
+        assert_eq!(
+            format!("{:032x}", all[0].span_context.trace_id()),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        let lines = logs.json_lines();
+        assert_eq!(lines[0]["message"], "handling");
+        assert_eq!(lines[0]["xray_trace_id"], lambdas);
+        let doc: Value = serde_json::from_str(emf.contents().lines().next().unwrap()).unwrap();
+        assert_eq!(doc["xray_trace_id"], lambdas);
+        assert_eq!(seen_by_panic_hook.lock().unwrap().as_deref(), Some(lambdas));
     }
 
     /// Links stay within the SDK's limit (128) whoever adds them: Lambda's own context first, then an SQS

@@ -7,8 +7,8 @@
 //! as `&dyn Error` become `error {name, type, message, causes[]}`.
 //!
 //! Level precedence: `AWS_LAMBDA_LOG_LEVEL` > code ([`LogConfig::with_level`]) > `POWERTOOLS_LOG_LEVEL` >
-//! `RUST_LOG` > INFO. `POWERTOOLS_LOGGER_SAMPLE_RATE` turns DEBUG on for a sampled fraction of
-//! invocations; `POWERTOOLS_DEV` pretty-prints. Redaction ([`Redactor`], [`crate::redact`]) is on by
+//! `LOG_LEVEL` (Powertools' legacy name) > `RUST_LOG` > INFO. `POWERTOOLS_LOGGER_SAMPLE_RATE` turns
+//! DEBUG on for a sampled fraction of invocations; `POWERTOOLS_DEV` pretty-prints. Redaction ([`Redactor`], [`crate::redact`]) is on by
 //! default, for the message, every field and the context keys, bounded per line. Log
 //! buffering ([`BufferConfig`]) is opt-in.
 
@@ -25,6 +25,9 @@ pub(crate) use layer::SpanFields;
 pub use panic::{Backtraces, InvocationFacts, InvocationScope, PanicHook};
 pub use record::{MAX_LINE_BYTES, within_event_limit};
 
+// Where it was first published; the one definition is in `context`, shared with `emf` and `lambda`.
+pub use crate::context::is_truthy;
+
 use crate::context::FunctionInfo;
 use tracing::level_filters::LevelFilter;
 
@@ -37,6 +40,8 @@ pub enum LevelSource {
     Code,
     /// `POWERTOOLS_LOG_LEVEL`.
     Powertools,
+    /// `LOG_LEVEL` (Powertools' legacy name, read after `POWERTOOLS_LOG_LEVEL`).
+    LogLevel,
     /// `RUST_LOG` (its bare level directive).
     RustLog,
     /// Nothing set: INFO.
@@ -104,11 +109,11 @@ impl LogConfig {
     #[must_use]
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let function = FunctionInfo::from_lookup(&lookup);
-        let alc_level = lookup("AWS_LAMBDA_LOG_LEVEL").as_deref().and_then(parse_level);
-        let env_level = lookup("POWERTOOLS_LOG_LEVEL")
-            .as_deref()
-            .and_then(parse_level)
+        let level_var = |k: &str| lookup(k).as_deref().and_then(parse_level);
+        let alc_level = level_var("AWS_LAMBDA_LOG_LEVEL");
+        let env_level = level_var("POWERTOOLS_LOG_LEVEL")
             .map(|l| (l, LevelSource::Powertools))
+            .or_else(|| level_var("LOG_LEVEL").map(|l| (l, LevelSource::LogLevel)))
             .or_else(|| {
                 lookup("RUST_LOG")
                     .as_deref()
@@ -236,15 +241,6 @@ fn parse_rust_log(s: &str) -> Option<LevelFilter> {
     s.split(',').filter(|d| !d.contains('=')).find_map(parse_level)
 }
 
-/// Whether an env value means "on" (`1`, `true`, `yes`, `on`).
-#[must_use]
-pub fn is_truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +276,47 @@ mod tests {
             c.level_and_source(),
             (LevelFilter::DEBUG, LevelSource::LambdaAdvancedLogging)
         );
+    }
+
+    /// `LOG_LEVEL`, Powertools Python's legacy variable, is read after `POWERTOOLS_LOG_LEVEL` and
+    /// before `RUST_LOG`.
+    #[test]
+    fn legacy_log_level_after_powertools_log_level() {
+        assert_eq!(
+            cfg(&[("LOG_LEVEL", "DEBUG"), ("RUST_LOG", "warn")]).level_and_source(),
+            (LevelFilter::DEBUG, LevelSource::LogLevel)
+        );
+        assert_eq!(
+            cfg(&[
+                ("POWERTOOLS_LOG_LEVEL", "ERROR"),
+                ("LOG_LEVEL", "DEBUG"),
+                ("RUST_LOG", "trace")
+            ])
+            .level_and_source(),
+            (LevelFilter::ERROR, LevelSource::Powertools)
+        );
+        // An unknown value is skipped, as for POWERTOOLS_LOG_LEVEL.
+        assert_eq!(
+            cfg(&[("LOG_LEVEL", "loud"), ("RUST_LOG", "warn")]).level_and_source(),
+            (LevelFilter::WARN, LevelSource::RustLog)
+        );
+        let c = cfg(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("LOG_LEVEL", "DEBUG")]);
+        assert_eq!(
+            c.with_level(LevelFilter::ERROR).level_and_source(),
+            (LevelFilter::WARN, LevelSource::LambdaAdvancedLogging)
+        );
+    }
+
+    /// Powertools' true values (Python `strtobool`: `y`, `yes`, `t`, `true`, `on`, `1`,
+    /// case-insensitive) turn `POWERTOOLS_DEV` on; its false values and anything else leave it off.
+    #[test]
+    fn powertools_dev_takes_every_powertools_true_value() {
+        for on in ["y", "Y", "yes", "t", "T", "true", "True", "on", "1"] {
+            assert!(cfg(&[("POWERTOOLS_DEV", on)]).pretty, "{on:?}");
+        }
+        for off in ["n", "no", "f", "false", "off", "0", "", "dev"] {
+            assert!(!cfg(&[("POWERTOOLS_DEV", off)]).pretty, "{off:?}");
+        }
     }
 
     #[test]

@@ -224,16 +224,26 @@ fn warn_once(warnings: &mut Vec<ConfigWarning>, warning: ConfigWarning) {
     }
 }
 
+/// Decodes RFC 3986 `pct-encoded` bytes: `%` and exactly two ASCII hex digits (not a sign, which
+/// `u8::from_str_radix` would take: `%+5` is not byte 5). Anything else stays as written.
 pub(crate) fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(hex) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
+            && let Some(&[hi, lo]) = bytes.get(i + 1..i + 3)
+            && let (Some(hi), Some(lo)) = (hex(hi), hex(lo))
         {
-            out.push(b);
+            out.push((hi << 4) | lo);
             i += 3;
             continue;
         }
@@ -935,5 +945,25 @@ mod tests {
             "{e}"
         );
         assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    /// Only `%` and two ASCII hex digits is an encoded byte (RFC 3986 §2.1 `pct-encoded`, which the
+    /// OTLP exporter spec names for header values); a sign is not a hex digit, so `%+5` stays as
+    /// written rather than becoming byte 0x05.
+    #[test]
+    fn percent_decoding_takes_only_two_hex_digits() {
+        assert_eq!(percent_decode("a%+5b"), "a%+5b");
+        assert_eq!(percent_decode("a%-5b"), "a%-5b");
+        assert_eq!(percent_decode("%4a%4A%2"), "JJ%2");
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x=a%+9b"),
+        ])
+        .unwrap();
+        let ExporterKind::OtlpHttp { headers, .. } = &c.exporters[0] else {
+            panic!("{:?}", c.exporters[0]);
+        };
+        assert_eq!(headers, &[("x".to_owned(), "a%+9b".to_owned())]);
     }
 }

@@ -631,14 +631,11 @@ where
                     }
                     Some(h) => {
                         // Nothing to export, but outgoing calls and OpenTelemetry-API spans still carry the
-                        // decision onward.
-                        let context = SpanContext::new(
-                            h.root,
-                            h.parent.unwrap_or(SpanId::INVALID),
-                            TraceFlags::default(),
-                            true,
-                            state,
-                        );
+                        // decision onward. Without Lambda's `Parent`, the invocation's own span id stands in
+                        // (as OpenTelemetry SDKs give unsampled spans ids): an all-zero parent id makes an
+                        // invalid `traceparent` (W3C Trace Context §3.2.2.4) and an invalid context.
+                        let (parent, remote) = h.parent.map_or_else(|| (new_span_id(), false), |p| (p, true));
+                        let context = SpanContext::new(h.root, parent, TraceFlags::default(), remote, state);
                         span.extensions_mut().insert(Unsampled {
                             header: h.to_string(),
                             context,
@@ -1067,6 +1064,32 @@ mod tests {
             message.chars().count(),
             super::super::segment::MAX_EXCEPTION_MESSAGE
         );
+    }
+
+    /// W3C Trace Context §3.2.2.4: an all-zero parent id is invalid. An unsampled Lambda header
+    /// without `Parent` still gives outgoing calls a `traceparent` that parses: the invocation's own
+    /// span id is the parent (as OpenTelemetry SDKs give unsampled spans ids), the same for every call
+    /// of the invocation; the X-Ray header goes on unchanged.
+    #[test]
+    fn unsampled_header_without_parent_gives_a_valid_traceparent() {
+        use crate::propagation::TraceParent;
+        let unsampled = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0";
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = unsampled).entered();
+            let first = outgoing_context_for(&tracing::info_span!("call")).unwrap();
+            let second = outgoing_context_for(&tracing::Span::current()).unwrap();
+            let tp = TraceParent::parse(&first.traceparent)
+                .unwrap_or_else(|e| panic!("{}: {e}", first.traceparent));
+            assert_eq!(
+                first.traceparent.get(..36),
+                Some("00-5759e988bd862e3fe1be46a994272793-")
+            );
+            assert!(first.traceparent.ends_with("-00"), "{}", first.traceparent);
+            assert!(!tp.sampled);
+            assert_eq!(second.traceparent, first.traceparent);
+            assert_eq!(first.xray, unsampled);
+        });
+        assert!(docs.is_empty(), "unsampled: nothing exported");
     }
 
     #[test]
