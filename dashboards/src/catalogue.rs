@@ -31,7 +31,7 @@ use crate::model::Dashboard;
 use alarms::catalogue::Severity;
 use alarms::thresholds;
 pub use platform_spec::ServiceNaming;
-use platform_spec::{FunctionSpec, HttpApiSpec, LoadBalancerSpec, PlatformSpec, RouteAuth};
+use platform_spec::{BudgetSpec, FunctionSpec, HttpApiSpec, LoadBalancerSpec, PlatformSpec, RouteAuth};
 use telemetry::catalogue::{Agent, DimensionKey, MetricName};
 use vocabulary::aws::{
     api_gateway, application_elb, bedrock, billing, dynamodb, ecs, lambda, rekognition, s3, sqs, states,
@@ -52,6 +52,62 @@ pub struct CatalogueOptions {
     pub s3_request_filter_id: String,
     /// Alarm ARNs to show as status on the overview (at most 100 per widget; more become more widgets).
     pub alarm_arns: Vec<String>,
+    /// Whose spend the account's `EstimatedCharges` is ([`BillingAccount::among`] finds out from the
+    /// other platform specs). [`BillingAccount::Own`] by default: one spec alone cannot say.
+    pub billing_account: BillingAccount,
+}
+
+/// Whose spend the account's `AWS/Billing` `EstimatedCharges` is. The metric has no dimension for a
+/// platform: in an account that runs several, it is all of theirs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum BillingAccount {
+    /// The account runs this platform only: `EstimatedCharges` is the platform's spend.
+    #[default]
+    Own,
+    /// The account runs other platforms too (seeds 001 and 002: CollectIQ dev and Backoffice dev share
+    /// one dev account, `infra/platforms/org/collectiq-group.toml`).
+    Shared,
+}
+
+impl BillingAccount {
+    /// [`BillingAccount::Shared`] when another platform environment of `platforms` (the organisation's
+    /// specs; `spec` itself may be among them) names the same `platform.account_id`; [`BillingAccount::Own`]
+    /// otherwise, and when `spec` names no account.
+    ///
+    /// ```
+    /// use dashboards::catalogue::BillingAccount;
+    /// let base = platform_spec::parse(
+    ///     "[platform]\nname = 'alpha'\nenvironment = 'dev'\nregion = 'us-east-1'\n\
+    ///      account_id = '210987654321'\nlog_retention_days = 7\n\
+    ///      [notifications]\nslack_webhook_secret = 'alpha/slack'\n\
+    ///      sns_critical_topic_arn = 'arn:aws:sns:us-east-1:210987654321:critical'\n\
+    ///      sns_warning_topic_arn = 'arn:aws:sns:us-east-1:210987654321:warning'\n\
+    ///      [ledger]\ntable = 'alpha-ledger'\n",
+    ///     "alpha.toml",
+    /// )
+    /// .unwrap();
+    /// let other = |name: &str, account: &str| {
+    ///     let mut s = base.clone();
+    ///     s.platform.name = name.into();
+    ///     s.platform.account_id = Some(account.into());
+    ///     s
+    /// };
+    /// let (beta, gamma) = (other("beta", "210987654321"), other("gamma", "345678901234"));
+    /// let org = [base.clone(), beta, gamma.clone()];
+    /// assert_eq!(BillingAccount::among(&base, &org), BillingAccount::Shared);
+    /// assert_eq!(BillingAccount::among(&gamma, &org), BillingAccount::Own);
+    /// ```
+    #[must_use]
+    pub fn among<'a>(spec: &PlatformSpec, platforms: impl IntoIterator<Item = &'a PlatformSpec>) -> Self {
+        let Some(account) = spec.platform.account_id.as_deref() else {
+            return Self::Own;
+        };
+        let shared = platforms.into_iter().any(|other| {
+            other.platform.account_id.as_deref() == Some(account)
+                && other.managed_prefix() != spec.managed_prefix()
+        });
+        if shared { Self::Shared } else { Self::Own }
+    }
 }
 
 impl CatalogueOptions {
@@ -65,7 +121,15 @@ impl CatalogueOptions {
             cost_start: "-P30D".into(),
             s3_request_filter_id: "EntireBucket".into(),
             alarm_arns: Vec::new(),
+            billing_account: BillingAccount::Own,
         }
+    }
+
+    /// Says whose spend the account's `EstimatedCharges` is.
+    #[must_use]
+    pub fn with_billing_account(mut self, account: BillingAccount) -> Self {
+        self.billing_account = account;
+        self
     }
 
     /// Shows these alarms on the overview.
@@ -83,6 +147,49 @@ const BILLING_REGION: &str = vocabulary::namespace::BILLING_REGION;
 /// A day's spend from month-to-date `EstimatedCharges` (`mtd`): the day-over-day difference, except on
 /// the day the month restarts, when the difference is negative and the month-to-date value is the day.
 const DAILY_SPEND: &str = "IF(DIFF(mtd) < 0, mtd, DIFF(mtd))";
+/// 0 the day the month restarts (the only day `DIFF(mtd)` is negative), 1 on the others. Metric math's
+/// `IF` takes single time series only, so a `SEARCH`'s array (one series per service) cannot be guarded
+/// like [`DAILY_SPEND`]. Dividing the array by this series can (arithmetic between an array and one
+/// series is allowed), and drops the restart day's points: a division by zero drops the point
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html>).
+const NOT_RESTART_DAY: &str = "IF(DIFF(mtd) < 0, 0, 1)";
+/// The restart day's spend, all services together (the month-to-date value is that day's); nothing on
+/// the other days.
+const RESTART_DAY_SPEND: &str = "IF(DIFF(mtd) < 0, mtd)";
+/// One S3 `StorageType` of `BucketSizeBytes`: the row's id and legend label.
+struct StorageTier {
+    id: &'static str,
+    storage_type: &'static str,
+    label: &'static str,
+}
+/// Where the uploads' bytes are: S3 Standard until the lifecycle rule moves an object to
+/// Intelligent-Tiering (`infra/modules/backend/uploads.tf`, after `upload_ia_transition_days`), then the
+/// tiers Intelligent-Tiering moves it through by itself: frequent, infrequent after 30 days without
+/// access, archive instant after 90. Its asynchronous archive tiers (`IntelligentTieringAAStorage`,
+/// `IntelligentTieringDAAStorage`) need an Intelligent-Tiering configuration the bucket does not have.
+/// S3 reports each class under its own `StorageType`; only the object count has `AllStorageTypes`.
+const UPLOAD_STORAGE_TIERS: [StorageTier; 4] = [
+    StorageTier {
+        id: "standard",
+        storage_type: value::STANDARD_STORAGE,
+        label: "Standard",
+    },
+    StorageTier {
+        id: "it_frequent",
+        storage_type: "IntelligentTieringFAStorage",
+        label: "Intelligent-Tiering frequent",
+    },
+    StorageTier {
+        id: "it_infrequent",
+        storage_type: "IntelligentTieringIAStorage",
+        label: "Intelligent-Tiering infrequent",
+    },
+    StorageTier {
+        id: "it_archive_instant",
+        storage_type: "IntelligentTieringAIAStorage",
+        label: "Intelligent-Tiering archive instant",
+    },
+];
 /// DynamoDB operations shown per table (the `Operation` dimension): CollectIQ's backend writes cards,
 /// claims and valuations with `TransactWriteItems` (a test holds the list to every DynamoDB call in
 /// `backend/src`); `BatchWriteItem` is for the other platforms' code.
@@ -125,6 +232,22 @@ impl Ctx<'_> {
     /// A catalogue metric over every emitting `service`, as one expression.
     fn search(&self, id: &str, search: CustomSearch) -> Expression {
         Expression::search(id, search)
+    }
+
+    /// Whether `budget`'s limit and notices are drawn against the account's `EstimatedCharges`: not
+    /// where its billing alarms are off in a shared account (Backoffice dev's reason): the charges carry
+    /// the other platforms' spend and would always read "over budget". Where the alarms are on, the spec
+    /// has chosen to watch the account's spend, and the lines are that choice's.
+    fn compares_budget_with_account(&self, budget: &BudgetSpec) -> bool {
+        budget.billing_alarms || self.opts.billing_account == BillingAccount::Own
+    }
+
+    /// The legend of the account's `EstimatedCharges`.
+    const fn spend_label(&self) -> &'static str {
+        match self.opts.billing_account {
+            BillingAccount::Own => "spend",
+            BillingAccount::Shared => "spend (whole account)",
+        }
     }
 
     fn agents(&self) -> Vec<Agent> {
@@ -471,21 +594,23 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
         }
     }
     if let Some(budget) = spec.budgets.first() {
-        b = b.with_widget(
-            MetricWidget::new("Month-to-date spend (USD, account)", BILLING_REGION)
-                .with_period(21_600)
-                .with_stat(Stat::Maximum)
-                .with_metric(
-                    Metric::of(billing::ESTIMATED_CHARGES)
-                        .with_dimension(dimension::CURRENCY, value::USD)
-                        .with_label("spend"),
-                )
-                .with_threshold_line(
-                    decimal_to_f64(budget.limit_usd),
-                    format!("budget {}", budget.name),
-                    RED,
-                ),
-        );
+        let mut spend = MetricWidget::new("Month-to-date spend (USD, account)", BILLING_REGION)
+            .with_period(21_600)
+            .with_stat(Stat::Maximum)
+            .with_metric(
+                Metric::of(billing::ESTIMATED_CHARGES)
+                    .with_dimension(dimension::CURRENCY, value::USD)
+                    .with_label(ctx.spend_label()),
+            );
+        // Context, as on the cost dashboard: spend pages only at 150 % (seed 000), drawn there.
+        if ctx.compares_budget_with_account(budget) {
+            spend = spend.with_threshold_line(
+                decimal_to_f64(budget.limit_usd),
+                format!("budget {}", budget.name),
+                GREY,
+            );
+        }
+        b = b.with_widget(spend);
     }
     b
 }
@@ -861,16 +986,30 @@ fn data(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_dimension(dimension::FILTER_ID, &ctx.opts.s3_request_filter_id)
         };
         b = b.with_section(format!("## Bucket `{}`", bucket.name));
-        b = b.with_widget(
+        // Arithmetic counts a missing point as 0: the sum holds before any object reaches a tier.
+        let total: Vec<&str> = UPLOAD_STORAGE_TIERS.iter().map(|t| t.id).collect();
+        let size = UPLOAD_STORAGE_TIERS.iter().fold(
             ctx.widget("Size and objects (daily)")
                 .with_period(86_400)
-                .with_stat(Stat::Average)
-                .with_metric(storage(s3::BUCKET_SIZE_BYTES, value::STANDARD_STORAGE).with_label("bytes"))
-                .with_metric(
-                    storage(s3::NUMBER_OF_OBJECTS, value::ALL_STORAGE_TYPES)
-                        .with_label("objects")
-                        .on_right_axis(),
-                ),
+                .with_stat(Stat::Average),
+            |w, t| {
+                w.with_metric(
+                    storage(s3::BUCKET_SIZE_BYTES, t.storage_type)
+                        .with_id(t.id)
+                        .hidden(),
+                )
+            },
+        );
+        b = b.with_widget(
+            size.with_expression(
+                Expression::new("bytes", total.join(" + "))
+                    .with_label("bytes (Standard + Intelligent-Tiering)"),
+            )
+            .with_metric(
+                storage(s3::NUMBER_OF_OBJECTS, value::ALL_STORAGE_TYPES)
+                    .with_label("objects")
+                    .on_right_axis(),
+            ),
         );
         b = b.with_widget(
             ctx.widget(&format!(
@@ -1109,14 +1248,24 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
             "Cost",
             "AWS/Billing EstimatedCharges is month-to-date and account-wide (us-east-1 only, needs billing alerts on).",
         ));
-    let mut vs_budget = billing("Month-to-date spend vs budget (USD)")
+    let compared: Vec<&BudgetSpec> = spec
+        .budgets
+        .iter()
+        .filter(|b| ctx.compares_budget_with_account(b))
+        .collect();
+    let title = if compared.is_empty() {
+        "Month-to-date spend, whole account (USD)"
+    } else {
+        "Month-to-date spend vs budget (USD)"
+    };
+    let mut vs_budget = billing(title)
         .with_period(21_600)
         .with_stat(Stat::Maximum)
-        .with_metric(total().with_label("spend"))
+        .with_metric(total().with_label(ctx.spend_label()))
         .with_size(12, 6);
     // Only thresholds something acts on: the budget's own notices (AWS Budgets, e.g. seed 003's 80 % and
     // 100 %) and the billing alarms the platform has (none where `billing_alarms = false`).
-    for budget in &spec.budgets {
+    for budget in compared {
         let share = |pct: u32| thresholds::share_of_limit_usd(budget, pct);
         vs_budget = vs_budget.with_threshold_line(share(100), format!("budget {}", budget.name), GREY);
         for &pct in budget.actual_thresholds_percent.iter().filter(|&&p| p != 100) {
@@ -1141,12 +1290,17 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
             )
             .with_size(12, 6),
     );
+    // Each service's day-over-day difference, except the day the month restarts (it would be minus last
+    // month's total): that day is drawn whole, all services together.
     b = b.with_widget(
         billing("Daily spend by service (USD)")
+            .with_stat(Stat::Maximum)
+            .with_metric(total().with_id("mtd").hidden())
+            .with_expression(Expression::new("keep", NOT_RESTART_DAY).hidden())
             .with_expression(Expression::new(
                 "byservice",
                 format!(
-                    "DIFF(SEARCH('{{{},{},{}}} MetricName=\"{}\" {}=\"{}\"', 'Maximum', 86400))",
+                    "DIFF(SEARCH('{{{},{},{}}} MetricName=\"{}\" {}=\"{}\"', 'Maximum', 86400)) / keep",
                     billing::ESTIMATED_CHARGES.namespace,
                     dimension::CURRENCY,
                     dimension::SERVICE_NAME,
@@ -1155,6 +1309,9 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
                     value::USD
                 ),
             ))
+            .with_expression(
+                Expression::new("restart", RESTART_DAY_SPEND).with_label("all services (month restarted)"),
+            )
             .stacked()
             .with_size(24, 6),
     );
@@ -1292,19 +1449,24 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
         );
     }
     for bucket in &spec.buckets {
-        b = b.with_widget(
+        // Stacked: the top is every byte stored, the bands what tiering moved.
+        let w = UPLOAD_STORAGE_TIERS.iter().fold(
             daily(&format!(
                 "{} storage (bytes, lifecycle / Intelligent-Tiering)",
                 bucket.name
             ))
             .with_stat(Stat::Average)
-            .with_metric(
-                Metric::of(s3::BUCKET_SIZE_BYTES)
-                    .with_dimension(dimension::BUCKET_NAME, &bucket.name)
-                    .with_dimension(dimension::STORAGE_TYPE, value::STANDARD_STORAGE)
-                    .with_label("Standard"),
-            ),
+            .stacked(),
+            |w, t| {
+                w.with_metric(
+                    Metric::of(s3::BUCKET_SIZE_BYTES)
+                        .with_dimension(dimension::BUCKET_NAME, &bucket.name)
+                        .with_dimension(dimension::STORAGE_TYPE, t.storage_type)
+                        .with_label(t.label),
+                )
+            },
         );
+        b = b.with_widget(w);
     }
     b
 }
@@ -2411,7 +2573,9 @@ mod tests {
 
     /// Seed 003 "Cost Monitoring": "Budget Alerts: 80% and 100% thresholds" and no billing alarm
     /// (`billing_alarms = false`, as Backoffice): the cost dashboard draws the budget's notices only;
-    /// CollectIQ (seed 000: cost > 120 % warning, > 150 % critical) keeps its alarm lines.
+    /// CollectIQ (seed 000: cost > 120 % warning, > 150 % critical) keeps its alarm lines. Each account
+    /// taken as the platform's own (the default); a shared one is
+    /// `a_shared_account_draws_no_budget_it_cannot_be_compared_with`.
     #[test]
     fn cost_lines_are_the_budgets_notices_and_the_billing_alarms() {
         let title = "Month-to-date spend vs budget (USD)";
@@ -2455,5 +2619,253 @@ mod tests {
             let _sorted = settings.bind_to_scope();
             insta::assert_json_snapshot!(d.name.clone(), d.body);
         }
+    }
+
+    /// The `StorageType` values of the `BucketSizeBytes` rows of a widget, and their ids.
+    fn bucket_size_rows(p: &crate::model::MetricWidgetProperties) -> Vec<(String, String)> {
+        p.metrics
+            .iter()
+            .filter_map(|e| match e {
+                MetricEntry::Metric(r) if r.metric_name == "BucketSizeBytes" => Some((
+                    r.dimensions
+                        .iter()
+                        .find(|d| d.name == "StorageType")
+                        .map(|d| d.value.clone())
+                        .unwrap_or_default(),
+                    r.props.id.clone().unwrap_or_default(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `infra/modules/backend/uploads.tf` moves uploads to S3 Intelligent-Tiering after
+    /// `upload_ia_transition_days` (30 by default); from then on S3 reports their bytes under the
+    /// Intelligent-Tiering `StorageType`s, never `StandardStorage`: frequent (`…FAStorage`), infrequent
+    /// after 30 days without access (`…IAStorage`), archive instant after 90 (`…AIAStorage`), all without
+    /// any bucket configuration (the asynchronous archive tiers need one the bucket does not have). The
+    /// object count (`AllStorageTypes`) keeps every object; the size must too.
+    #[test]
+    fn s3_size_counts_the_intelligent_tiering_the_uploads_move_to() {
+        let tf = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/modules/backend/uploads.tf"),
+        )
+        .unwrap();
+        assert!(
+            tf.contains("\"INTELLIGENT_TIERING\""),
+            "the uploads' lifecycle changed"
+        );
+        let stored = [
+            "StandardStorage",
+            "IntelligentTieringFAStorage",
+            "IntelligentTieringIAStorage",
+            "IntelligentTieringAIAStorage",
+        ];
+        let ds = generate("collectiq-prod");
+        let bucket = "collectiq-prod-uploads-123456789012";
+        let data = metric_widget(by_name(&ds, "data"), "Size and objects (daily)");
+        let sizes = bucket_size_rows(data);
+        let types: Vec<&str> = sizes.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(types, stored);
+        // One visible size, the sum of every class; the object count beside it.
+        let visible: Vec<&crate::model::ExpressionEntry> = data
+            .metrics
+            .iter()
+            .filter_map(|e| match e {
+                MetricEntry::Expression(x) if x.props.visible != Some(false) => Some(x),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(visible.len(), 1);
+        let mut summed = crate::validate::expression_references(&visible[0].expression);
+        summed.sort();
+        let mut ids: Vec<String> = sizes.iter().map(|(_, id)| id.clone()).collect();
+        ids.sort();
+        assert_eq!(summed, ids, "{}", visible[0].expression);
+        assert!(visible[0].expression.split(" + ").count() == stored.len());
+        assert!(rows(by_name(&ds, "data")).contains(&(
+            "AWS/S3".to_owned(),
+            "NumberOfObjects".to_owned(),
+            vec![
+                ("BucketName".to_owned(), bucket.to_owned()),
+                ("StorageType".to_owned(), "AllStorageTypes".to_owned())
+            ]
+        )));
+        // The cost dashboard's storage widget stacks the classes: its top is what is stored.
+        let cost = metric_widget(
+            by_name(&ds, "cost"),
+            &format!("{bucket} storage (bytes, lifecycle / Intelligent-Tiering)"),
+        );
+        let types: Vec<String> = bucket_size_rows(cost).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(types, stored);
+        assert_eq!(cost.stacked, Some(true));
+        assert_eq!(labels(cost).len(), stored.len(), "every class visible");
+    }
+
+    /// `EstimatedCharges` is month-to-date and restarts on the 1st: a service's day-over-day difference
+    /// is then minus last month's total. Metric math's `IF` takes single time series only ("For each of
+    /// these syntaxes, the output is a single time series", CloudWatch user guide, "Using IF
+    /// expressions"), so a `SEARCH`'s array cannot go through `IF`; arithmetic between an array and one
+    /// time series is allowed, and a division by zero drops the point. The per-service differences are
+    /// divided by a mask that is 0 on the restart day (from the account total, which restarts the same
+    /// day), and that day's spend is drawn whole from the total, as the daily spend widget does.
+    #[test]
+    fn daily_spend_by_service_is_not_negative_when_the_month_restarts() {
+        let ds = generate("collectiq-prod");
+        let w = metric_widget(by_name(&ds, "cost"), "Daily spend by service (USD)");
+        let mut ids = std::collections::BTreeMap::new();
+        for e in &w.metrics {
+            match e {
+                MetricEntry::Metric(r) => {
+                    // The account total (no ServiceName), hidden: only the mask and the restart day read it.
+                    assert_eq!(r.metric_name, "EstimatedCharges");
+                    assert_eq!(
+                        r.dimensions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+                        ["Currency"]
+                    );
+                    assert_eq!(r.props.visible, Some(false));
+                    assert_eq!(r.props.stat.as_deref().or(w.stat.as_deref()), Some("Maximum"));
+                    ids.insert(r.props.id.clone().unwrap(), "mtd".to_owned());
+                }
+                MetricEntry::Expression(x) => {
+                    ids.insert(x.props.id.clone().unwrap(), x.expression.clone());
+                }
+            }
+        }
+        assert_eq!(ids.get("mtd").map(String::as_str), Some("mtd"));
+        for (id, e) in &ids {
+            if e.contains("SEARCH(") {
+                assert!(!e.contains("IF("), "{id}: IF over a SEARCH array: {e}");
+            }
+        }
+        let per_service: Vec<&String> = ids.values().filter(|e| e.contains("SEARCH(")).collect();
+        assert_eq!(per_service.len(), 1, "{ids:?}");
+        let (diff, mask) = per_service[0]
+            .rsplit_once(" / ")
+            .unwrap_or_else(|| panic!("not masked: {}", per_service[0]));
+        assert!(
+            diff.starts_with(
+                "DIFF(SEARCH('{AWS/Billing,Currency,ServiceName} MetricName=\"EstimatedCharges\""
+            ) && diff.ends_with("'Maximum', 86400))"),
+            "{diff}"
+        );
+        assert_eq!(
+            ids.get(mask).map(String::as_str),
+            Some("IF(DIFF(mtd) < 0, 0, 1)"),
+            "the mask is 0 the day the month restarts, 1 on the others"
+        );
+        let visible: Vec<&str> = w
+            .metrics
+            .iter()
+            .filter_map(|e| match e {
+                MetricEntry::Expression(x) if x.props.visible != Some(false) => Some(x.expression.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(visible, [per_service[0].as_str(), "IF(DIFF(mtd) < 0, mtd)"]);
+    }
+
+    /// Seed 000 pages on spend only at 150 % of the budget ("Critical": "Budget exceeded by 50%"); red is
+    /// the colour of a line that pages. The budget itself is context: grey, on the overview as on the
+    /// cost dashboard.
+    #[test]
+    fn only_critical_lines_are_red_and_the_budget_is_grey_everywhere() {
+        let color_of = |p: &crate::model::MetricWidgetProperties, label: &str| -> Option<String> {
+            p.annotations
+                .iter()
+                .flat_map(|a| a.horizontal.iter())
+                .find_map(|h| match h {
+                    crate::model::HorizontalAnnotation::Line(l) if l.label.as_deref() == Some(label) => {
+                        l.color.clone()
+                    }
+                    _ => None,
+                })
+        };
+        for name in [
+            "collectiq-prod",
+            "collectiq-dev",
+            "backoffice-dev",
+            "budgetbuddy-prod",
+        ] {
+            let ds = generate(name);
+            for d in &ds {
+                for w in &d.body.widgets {
+                    let WidgetKind::Metric(p) = &w.kind else { continue };
+                    for (label, _) in lines(p) {
+                        if color_of(p, &label).as_deref() == Some(RED) {
+                            assert!(label.contains("critical"), "{}: red line {label:?}", d.name);
+                        }
+                    }
+                }
+            }
+            let budget = format!("budget {name}-monthly");
+            let overview = metric_widget(by_name(&ds, "overview"), "Month-to-date spend (USD, account)");
+            let cost = metric_widget(by_name(&ds, "cost"), "Month-to-date spend vs budget (USD)");
+            assert_eq!(color_of(cost, &budget).as_deref(), Some(GREY), "{name}");
+            assert_eq!(color_of(overview, &budget), color_of(cost, &budget), "{name}");
+        }
+    }
+
+    /// Backoffice dev runs in CollectIQ dev's account (`infra/platforms/org/collectiq-group.toml`,
+    /// account `shared-dev`), and its spec turns the billing alarms off for that reason: the account's
+    /// `EstimatedCharges` carries CollectIQ dev's spend (a $50 budget) against Backoffice's $20, so its
+    /// budget lines would always read "over budget". The spend is drawn, as the whole account's, without
+    /// them. CollectIQ dev, in the same account, keeps its billing alarms and so its lines; BudgetBuddy,
+    /// alarms off but alone in its account, keeps its Budgets notices (seed 003: 80 % and 100 %).
+    #[test]
+    fn a_shared_account_draws_no_budget_it_cannot_be_compared_with() {
+        let org = platform_spec::load_org(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/org/collectiq-group.toml"),
+        )
+        .unwrap();
+        let specs: Vec<&PlatformSpec> = org.items.iter().map(|i| &i.spec).collect();
+        let generate_in_org = |name: &str| {
+            let s = specs
+                .iter()
+                .find(|s| s.managed_prefix() == name)
+                .copied()
+                .unwrap();
+            let account = BillingAccount::among(s, specs.iter().copied());
+            (
+                account,
+                dashboards_for(s, &CatalogueOptions::for_spec(s).with_billing_account(account)).unwrap(),
+            )
+        };
+        let spend = |d: &Dashboard, title: &str| {
+            let w = metric_widget(d, title);
+            (
+                labels(w),
+                lines(w).into_iter().map(|(l, _)| l).collect::<Vec<_>>(),
+            )
+        };
+        let (account, ds) = generate_in_org("backoffice-dev");
+        assert_eq!(account, BillingAccount::Shared);
+        assert!(!spec("backoffice-dev").budgets[0].billing_alarms);
+        let (labels, lines) = spend(by_name(&ds, "overview"), "Month-to-date spend (USD, account)");
+        assert_eq!(labels, ["spend (whole account)"]);
+        assert!(lines.is_empty(), "{lines:?}");
+        let (labels, lines) = spend(by_name(&ds, "cost"), "Month-to-date spend, whole account (USD)");
+        assert_eq!(labels, ["spend (whole account)"]);
+        assert!(lines.is_empty(), "{lines:?}");
+
+        let (account, ds) = generate_in_org("collectiq-dev");
+        assert_eq!(account, BillingAccount::Shared);
+        let (labels, lines) = spend(by_name(&ds, "cost"), "Month-to-date spend vs budget (USD)");
+        assert_eq!(labels, ["spend (whole account)"]);
+        assert_eq!(
+            lines,
+            [
+                "budget collectiq-dev-monthly",
+                "80 % (budget notice)",
+                "120 % (warning)",
+                "150 % (critical)"
+            ]
+        );
+
+        let (account, ds) = generate_in_org("budgetbuddy-prod");
+        assert_eq!(account, BillingAccount::Own);
+        let (labels, lines) = spend(by_name(&ds, "cost"), "Month-to-date spend vs budget (USD)");
+        assert_eq!(labels, ["spend"]);
+        assert_eq!(lines, ["budget budgetbuddy-prod-monthly", "80 % (budget notice)"]);
     }
 }
