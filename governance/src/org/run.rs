@@ -1045,7 +1045,13 @@ impl ItemJob {
             }
         };
         let cw = with_publishing_retries(&clients.cloudwatch);
-        let desired = Desired::for_spec(spec).map_err(failed)?;
+        // In an account other platforms share, `EstimatedCharges` is all of theirs too.
+        let billing = if self.shared_account {
+            dashboards::catalogue::BillingAccount::Shared
+        } else {
+            dashboards::catalogue::BillingAccount::Own
+        };
+        let desired = Desired::for_spec_in(spec, billing).map_err(failed)?;
         let plan = plan_all(&cw, spec, &desired).await.map_err(failed)?;
         let view_d = crate::publish::PlanView::of_dashboards(&plan.dashboards);
         let view_a = crate::publish::PlanView::of_alarms(&plan.alarms.plan);

@@ -6,7 +6,7 @@
 //! `collectiq-prod` never reads, rewrites or deletes `collectiq-prod-eu-*`.
 
 use alarms::catalogue::Catalogue;
-use dashboards::catalogue::{CatalogueOptions, dashboards_for};
+use dashboards::catalogue::{BillingAccount, CatalogueOptions, dashboards_for};
 use dashboards::model::Dashboard;
 use dashboards::plan::{
     DashboardAction, DashboardPlan, DashboardPricing, PublishedDashboard, owned_by, plan_dashboards,
@@ -31,7 +31,20 @@ pub fn desired_dashboards(
     spec: &PlatformSpec,
     catalogue: Option<&Catalogue>,
 ) -> Result<Vec<Dashboard>, dashboards::BuildError> {
-    let mut opts = CatalogueOptions::for_spec(spec);
+    desired_dashboards_in(spec, catalogue, BillingAccount::Own)
+}
+
+/// [`desired_dashboards`] for a platform whose account is `billing` (shared with other platforms, or its
+/// own).
+///
+/// # Errors
+/// As [`desired_dashboards`].
+pub fn desired_dashboards_in(
+    spec: &PlatformSpec,
+    catalogue: Option<&Catalogue>,
+    billing: BillingAccount,
+) -> Result<Vec<Dashboard>, dashboards::BuildError> {
+    let mut opts = CatalogueOptions::for_spec(spec).with_billing_account(billing);
     if let (Some(cat), Some(account)) = (catalogue, spec.platform.account_id.as_deref()) {
         opts = opts.with_alarm_arns(cat.notifying_arns(&spec.platform.region, account));
     }

@@ -81,8 +81,21 @@ impl Desired {
     /// # Errors
     /// [`PublishError::Catalogue`] or [`PublishError::Dashboards`].
     pub fn for_spec(spec: &PlatformSpec) -> Result<Self, PublishError> {
+        Self::for_spec_in(spec, ::dashboards::catalogue::BillingAccount::Own)
+    }
+
+    /// [`Self::for_spec`] for a platform whose account is `billing` (an organisation run knows when the
+    /// account runs other platforms too: their spend is in `EstimatedCharges`, so the dashboards draw
+    /// no budget line a budget without billing alarms cannot be compared with).
+    ///
+    /// # Errors
+    /// As [`Self::for_spec`].
+    pub fn for_spec_in(
+        spec: &PlatformSpec,
+        billing: ::dashboards::catalogue::BillingAccount,
+    ) -> Result<Self, PublishError> {
         let catalogue = self::alarms::desired_catalogue(spec)?;
-        let dashboards = self::dashboards::desired_dashboards(spec, Some(&catalogue))?;
+        let dashboards = self::dashboards::desired_dashboards_in(spec, Some(&catalogue), billing)?;
         Ok(Self {
             catalogue,
             dashboards,
@@ -283,6 +296,31 @@ impl PlanView {
 mod tests {
     use super::*;
     use crate::publish::fake::FakeCloudWatch;
+
+    /// An organisation run publishes Backoffice dev (its budget has no billing alarms: its account's
+    /// `EstimatedCharges` holds CollectIQ dev's spend too) without budget lines against the account's
+    /// spend; alone, the same spec keeps them.
+    #[test]
+    fn a_shared_account_publishes_no_budget_line_it_cannot_compare() {
+        let spec = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/backoffice-dev.toml"),
+        )
+        .unwrap();
+        let overview = |d: &Desired| {
+            let o = d
+                .dashboards
+                .iter()
+                .find(|x| x.name.ends_with("-overview"))
+                .expect("an overview");
+            serde_json::to_string(&o.body).unwrap()
+        };
+        let own = overview(&Desired::for_spec(&spec).unwrap());
+        let shared =
+            overview(&Desired::for_spec_in(&spec, ::dashboards::catalogue::BillingAccount::Shared).unwrap());
+        assert!(own.contains("\"label\":\"budget "), "{own}");
+        assert!(!shared.contains("\"label\":\"budget "), "{shared}");
+        assert!(shared.contains("spend (whole account)"), "{shared}");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn plan_apply_replan_through_the_fake() {
