@@ -142,6 +142,13 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
     match command {
         CostCommand::Report(args) => {
             let (as_of, past) = when.unwrap_or_else(|| (Utc::now(), false));
+            if args.chart.is_some() && spec.budgets.is_empty() {
+                // Refused before Cost Explorer is paid and anything is posted.
+                anyhow::bail!(
+                    "--chart: {} has no [[budgets]], and the chart draws a budget's burn",
+                    global.platform.display()
+                );
+            }
             progress(&format!(
                 "cost report for {} as of {}{}…",
                 spec.managed_prefix(),
@@ -158,18 +165,27 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
                 .with_notify(args.post)
                 .with_past_day(past);
             let run = run_daily(&spec, &clients, &options).await?;
-            let files = write_outputs(&global.out, &run, args.chart.as_slice())?;
+            // The report and what was posted are printed even when a file cannot be written: the run
+            // has paid Cost Explorer and may have posted, and the operator must see that it did.
+            let written = write_outputs(&global.out, &run, args.chart.as_slice());
+            let files = match &written {
+                Ok(files) => format!(
+                    "Written: {}",
+                    files
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(e) => format!("Not written: {e:#}"),
+            };
             let text = format!(
-                "{}\n{}\nWritten: {}",
+                "{}\n{}\n{files}",
                 cost::terminal::render(&run.report).trim_end(),
                 run_summary(&run),
-                files
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
             );
             emit(global, &run, &text)?;
+            written.context("the report ran (see above for what was sent) but its files were not written")?;
             Ok(if run.delivery.failed() {
                 exit::ERROR
             } else {

@@ -141,6 +141,40 @@ fn a_past_date_is_not_posted() {
     );
 }
 
+/// `--chart` for a spec without budgets is refused before Cost Explorer is paid or anything posted
+/// (it used to fail after the run, with the report and what was sent never printed).
+#[test]
+fn a_chart_without_budgets_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platforms/collectiq-dev.toml"
+    ))
+    .unwrap();
+    let start = dev.find("[[budgets]]").unwrap();
+    let end = dev[start..].find("\n[cost]").unwrap() + start;
+    let spec = dir.path().join("no-budgets.toml");
+    std::fs::write(&spec, format!("{}{}", &dev[..start], &dev[end..])).unwrap();
+    let spec = spec.to_str().unwrap();
+    let out = ops(&[
+        "--platform",
+        spec,
+        "cost",
+        "report",
+        "--chart",
+        "out/burn.svg",
+        "--endpoint-url",
+        &closed_port(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--chart") && err.contains("has no [[budgets]]"),
+        "{err}"
+    );
+    assert!(!err.contains("cost report for"), "refused before the run: {err}");
+}
+
 /// A retry variable the SDK would ignore (a typo, an unknown mode) is refused, naming it, before any
 /// work: the README says these variables take effect.
 #[test]
