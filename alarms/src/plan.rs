@@ -164,9 +164,52 @@ pub struct AlarmPlan {
     pub unmanaged: usize,
     /// Warnings (noise budget, ...).
     pub warnings: Vec<String>,
+    /// Desired alarms not written because the published alarm of that name is another environment's
+    /// ([`AlarmPlan::refuse_collisions`]): `(name, why)`.
+    pub collisions: Vec<(String, String)>,
 }
 
 impl AlarmPlan {
+    /// Takes out of the plan every update of an alarm whose published tags say it is another
+    /// generated environment's (`ManagedBy=collectiq-ops`, `Platform` not this prefix): two
+    /// environments in one account whose names meet (`collectiq-prod` with an API named `eu-api`,
+    /// `collectiq-prod-eu` with one named `api`) would overwrite each other's alarm on every run, so one
+    /// resource would always go unwatched. Each is listed in [`Self::collisions`] instead: a person
+    /// renames one of the resources. `published` are the alarms read, with tags filled in for the
+    /// updates.
+    pub fn refuse_collisions(&mut self, published: &[Alarm]) {
+        let prefix = self.managed_prefix.clone();
+        let mut collisions = Vec::new();
+        self.changes.retain(|c| {
+            if c.action != AlarmAction::Update {
+                return true;
+            }
+            let Some(have) = published.iter().find(|p| p.name() == c.name) else {
+                return true;
+            };
+            let tag = |key: &str| {
+                tags_of(have)
+                    .iter()
+                    .find(|t| t.key == key)
+                    .map(|t| t.value.clone())
+            };
+            match (tag(MANAGED_BY_TAG), tag(PLATFORM_TAG)) {
+                (Some(by), Some(platform)) if by == MANAGED_BY && platform != prefix => {
+                    collisions.push((
+                        c.name.clone(),
+                        format!(
+                            "the published alarm of this name is {platform}'s (tag Platform={platform}): not \
+                             overwritten; rename the resource of one of the two environments"
+                        ),
+                    ));
+                    false
+                }
+                _ => true,
+            }
+        });
+        self.collisions.extend(collisions);
+    }
+
     /// How many changes of `action`.
     #[must_use]
     pub fn count(&self, action: AlarmAction) -> usize {
@@ -296,6 +339,9 @@ impl AlarmPlan {
                     }
                 }
             }
+        }
+        for (name, why) in &self.collisions {
+            let _ = writeln!(s, "  ✗ {name}: {why}");
         }
         for w in &self.warnings {
             let _ = writeln!(s, "  ! {w}");
@@ -553,6 +599,7 @@ pub fn plan_alarms(
         changes,
         unmanaged,
         warnings: Vec::new(),
+        collisions: Vec::new(),
     }
 }
 

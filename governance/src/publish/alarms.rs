@@ -56,10 +56,54 @@ pub async fn plan<C: CloudWatchApi>(
     managed_prefix: &str,
 ) -> Result<AlarmPlanning, ApiError> {
     let mut published = describe_all_alarms(cw).await?;
-    let warnings = read_candidate_tags(cw, catalogue, &mut published, managed_prefix).await;
+    let mut warnings = read_candidate_tags(cw, catalogue, &mut published, managed_prefix).await;
     let mut plan = plan_from(catalogue, &published, managed_prefix);
+    // An update overwrites what is there: its tags say whether it is another environment's alarm
+    // whose name meets one of ours. Read for updates only (an unchanged alarm is not written).
+    let updates: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == AlarmAction::Update)
+        .map(|c| c.name.clone())
+        .collect();
+    warnings.extend(read_tags_of(cw, &mut published, &updates, "not updated this run").await);
+    let unread: Vec<String> = warnings
+        .iter()
+        .filter(|w| w.ends_with("not updated this run"))
+        .filter_map(|w| w.split(':').next().map(str::to_owned))
+        .collect();
+    plan.changes
+        .retain(|c| !(c.action == AlarmAction::Update && unread.contains(&c.name)));
+    let read: Vec<Alarm> = published.iter().map(|p| p.alarm.clone()).collect();
+    plan.refuse_collisions(&read);
     plan.warnings.extend(warnings);
     Ok(AlarmPlanning { plan, published })
+}
+
+/// Fills in the tags of the published alarms named in `names`; a warning ending in `consequence` per
+/// alarm whose tags could not be read.
+async fn read_tags_of<C: CloudWatchApi>(
+    cw: &C,
+    published: &mut [PublishedAlarm],
+    names: &[String],
+    consequence: &str,
+) -> Vec<String> {
+    let mut pacer = Pacer::per_second(TAG_READS_PER_SECOND);
+    let mut warnings = Vec::new();
+    for p in published
+        .iter_mut()
+        .filter(|p| names.iter().any(|n| n == p.alarm.name()))
+    {
+        pacer.ready().await;
+        match cw.alarm_tags(&p.arn).await {
+            Ok(tags) => match &mut p.alarm {
+                Alarm::Metric(m) => m.tags = tags,
+                Alarm::Composite(c) => c.tags = tags,
+            },
+            Err(e) => warnings.push(format!("{}: tags not read ({e}); {consequence}", p.alarm.name())),
+        }
+    }
+    warnings
 }
 
 /// Fills in the tags of every published alarm whose ownership they decide; returns a warning per alarm
@@ -78,25 +122,7 @@ async fn read_candidate_tags<C: CloudWatchApi>(
             .map(str::to_owned)
             .collect()
     };
-    let mut pacer = Pacer::per_second(TAG_READS_PER_SECOND);
-    let mut warnings = Vec::new();
-    for p in published
-        .iter_mut()
-        .filter(|p| names.iter().any(|n| n == p.alarm.name()))
-    {
-        pacer.ready().await;
-        match cw.alarm_tags(&p.arn).await {
-            Ok(tags) => match &mut p.alarm {
-                Alarm::Metric(m) => m.tags = tags,
-                Alarm::Composite(c) => c.tags = tags,
-            },
-            Err(e) => warnings.push(format!(
-                "{}: tags not read ({e}); not deleted this run",
-                p.alarm.name()
-            )),
-        }
-    }
-    warnings
+    read_tags_of(cw, published, &names, "not deleted this run").await
 }
 
 /// The pure step of [`plan`]: `desired` against what was read.
@@ -222,6 +248,20 @@ pub async fn apply<C: CloudWatchApi>(
         unchanged: plan.count(AlarmAction::Unchanged),
         ..ApplyReport::default()
     };
+    // Another environment's alarm of the same name: not written, and a failure of this apply.
+    report
+        .failures
+        .extend(plan.collisions.iter().map(|(name, why)| ItemFailure {
+            name: name.clone(),
+            action: "update",
+            error: ApiError {
+                operation: "PutMetricAlarm",
+                code: Some("NameCollision".into()),
+                message: why.clone(),
+                status: None,
+                classified: Some(aws_error::ErrorClass::ClientFault),
+            },
+        }));
     let puts = plan.to_put();
     let batches: Vec<Vec<String>> = plan
         .delete_batches(DELETE_BATCH)
@@ -357,6 +397,55 @@ mod tests {
         assert!(names.contains(&"collectiq-production-other".to_owned()));
         assert!(names.contains(&"collectiq-prod-by-hand-critical".to_owned()));
         assert_eq!(cw.write_calls() - before, cat.alarms.len() + 1);
+    }
+
+    /// Two environments in one account whose alarm names meet (prod's API `eu-api`, prod-eu's `api`):
+    /// prod's plan must not overwrite prod-eu's alarm on every run (and prod-eu's then back): the
+    /// update is refused, named, and a failure of the apply.
+    #[tokio::test(start_paused = true)]
+    async fn another_environments_alarm_of_the_same_name_is_not_overwritten() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        let mut theirs = match &cat.alarms[0].alarm {
+            Alarm::Metric(m) => m.clone(),
+            Alarm::Composite(_) => panic!(),
+        };
+        let name = theirs.alarm_name.clone();
+        theirs.threshold = Some(theirs.threshold.unwrap_or(0.0) + 1.0);
+        for t in &mut theirs.tags {
+            if t.key == alarms::plan::PLATFORM_TAG {
+                t.value = "collectiq-prod-eu".into();
+            }
+        }
+        assert!(theirs.tags.iter().any(|t| t.value == "collectiq-prod-eu"));
+        cw.put_metric_alarm(&theirs).await.unwrap();
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert!(
+            !planning
+                .plan
+                .changes
+                .iter()
+                .any(|c| c.name == name && c.action == AlarmAction::Update),
+            "{}",
+            planning.plan.render_text()
+        );
+        assert_eq!(planning.plan.collisions.len(), 1);
+        assert!(
+            planning.plan.render_text().contains("is collectiq-prod-eu's"),
+            "{}",
+            planning.plan.render_text()
+        );
+        let before = cw.write_calls();
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert_eq!(report.failures.len(), 1, "{}", report.render_text("alarms"));
+        assert_eq!(report.failures[0].name, name);
+        assert_eq!(report.failures[0].error.code.as_deref(), Some("NameCollision"));
+        assert_eq!(
+            cw.write_calls() - before,
+            cat.alarms.len() - 1,
+            "every other alarm is written"
+        );
     }
 
     /// Two retired composites (two functions removed): `DeleteAlarms` refuses a call naming two
