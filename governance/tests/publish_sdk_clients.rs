@@ -174,14 +174,13 @@ async fn composite_read_back_compares_unchanged_and_orphan_composites_are_delete
             )
             .build()
     });
+    // DeleteAlarms takes at most one composite a call: the composite goes alone, first, then the
+    // metric alarm it referenced.
     let delete = mock!(aws_sdk_cloudwatch::Client::delete_alarms)
-        .match_requests(|r| {
-            r.alarm_names()
-                == [
-                    "collectiq-prod-old-failures-critical".to_owned(),
-                    "collectiq-prod-old-signal-critical".to_owned(),
-                ]
-        })
+        .match_requests(|r| r.alarm_names() == ["collectiq-prod-old-failures-critical".to_owned()])
+        .then_output(|| DeleteAlarmsOutput::builder().build());
+    let delete_metric = mock!(aws_sdk_cloudwatch::Client::delete_alarms)
+        .match_requests(|r| r.alarm_names() == ["collectiq-prod-old-signal-critical".to_owned()])
         .then_output(|| DeleteAlarmsOutput::builder().build());
     // Both orphans carry the catalogue's tags for collectiq-prod: they are this environment's.
     let tags = mock!(aws_sdk_cloudwatch::Client::list_tags_for_resource).then_output(|| {
@@ -190,7 +189,11 @@ async fn composite_read_back_compares_unchanged_and_orphan_composites_are_delete
             .tags(cw::Tag::builder().key("Platform").value("collectiq-prod").build())
             .build()
     });
-    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&list, &delete, &tags]);
+    let client = mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        &[&list, &delete, &delete_metric, &tags]
+    );
     let planning = plan(&client, &cat, "collectiq-prod").await.unwrap();
     assert_eq!(planning.plan.count(AlarmAction::Unchanged), 1);
     assert_eq!(
@@ -200,8 +203,15 @@ async fn composite_read_back_compares_unchanged_and_orphan_composites_are_delete
     );
     let report = apply(&client, &planning.plan, ApplyOptions::default(), &NoProgress).await;
     assert!(report.ok(), "{}", report.render_text("alarms"));
-    assert_eq!(report.write_calls, 1);
-    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(report.write_calls, 2);
+    assert_eq!((delete.num_calls(), delete_metric.num_calls()), (1, 1));
+    assert_eq!(
+        report.deleted,
+        [
+            "collectiq-prod-old-failures-critical",
+            "collectiq-prod-old-signal-critical"
+        ]
+    );
 }
 
 #[tokio::test]

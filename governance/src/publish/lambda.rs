@@ -276,11 +276,17 @@ fn yes() -> bool {
     true
 }
 
-/// `governance-alarms` input (the scheduler's `{"job":"alarms"}`). An unknown field is refused: a
-/// misspelt `{"dry_run":true}` must not apply and post.
+/// `governance-alarms` input (the scheduler's `{"job":"alarms"}`), or an SNS notification from the
+/// warning topic (`{"Records":[{"EventSource":"aws:sns",…}]}`), which starts a run with the defaults at
+/// once instead of at the next schedule. An unknown field is refused: a misspelt `{"dry_run":true}`
+/// must not apply and post.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmsEvent {
+    /// The SNS envelope's records (the warning topic's subscription): what they say is not read — the
+    /// run reads the alarms' state itself.
+    #[serde(default, rename = "Records")]
+    pub records: Option<Vec<serde_json::Value>>,
     /// `alarms` when given (another job sent here is refused).
     #[serde(default)]
     pub job: Option<String>,
@@ -304,6 +310,7 @@ pub struct AlarmsEvent {
 impl Default for AlarmsEvent {
     fn default() -> Self {
         Self {
+            records: None,
             job: None,
             apply: true,
             report: true,
@@ -568,6 +575,11 @@ mod tests {
         }
         let a: AlarmsEvent = serde_json::from_str(r#"{"job":"alarms"}"#).unwrap();
         assert!(check_job(a.job.as_deref(), "alarms").is_ok());
+        // The warning topic's subscription (infra/modules/governance/notifications.tf): SNS invokes the
+        // function with its envelope, which starts a run with the defaults.
+        let sns = r#"{"Records":[{"EventSource":"aws:sns","EventVersion":"1.0","EventSubscriptionArn":"arn:aws:sns:us-east-1:123456789012:collectiq-prod-warning:1f2e","Sns":{"Type":"Notification","MessageId":"95df01b4-ee98-5cb9-9903-4c221d41eb5e","TopicArn":"arn:aws:sns:us-east-1:123456789012:collectiq-prod-warning","Subject":"ALARM: \"x\"","Message":"{\"AlarmName\":\"x\"}","Timestamp":"2026-12-05T17:00:00.000Z","SignatureVersion":"1","Signature":"EXAMPLE","SigningCertUrl":"https://sns.us-east-1.amazonaws.com/x.pem","UnsubscribeUrl":"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe","MessageAttributes":{}}}]}"#;
+        let a: AlarmsEvent = serde_json::from_str(sns).unwrap();
+        assert!(a.apply && a.report && a.records.is_some_and(|r| r.len() == 1));
         let e = serde_json::from_str::<DashboardsEvent>(r#"{"dryRun":true}"#)
             .unwrap_err()
             .to_string();

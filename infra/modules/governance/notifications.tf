@@ -88,7 +88,8 @@ resource "aws_sns_topic_subscription" "oncall_email" {
 # in the ledger. Chatbot would post the raw alarm as well, so Slack would get two posts per change; it
 # also needs a one-time Slack OAuth in the console that Terraform cannot do. The run does not render
 # the SNS message itself: budget notices reach finance by e-mail (every budget notification has the
-# e-mail subscribers) and Slack through the billing alarms of the catalogue.
+# e-mail subscribers) and Slack through the billing alarms of the catalogue. The function's event type
+# (governance::publish::lambda::AlarmsEvent) takes SNS's `Records` envelope; a test parses SNS's sample.
 resource "aws_sns_topic_subscription" "warning_to_governance" {
   topic_arn = aws_sns_topic.severity["warning"].arn
   protocol  = "lambda"
