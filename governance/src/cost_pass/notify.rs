@@ -758,6 +758,8 @@ pub struct DailyNotice<'a> {
     pub slack_secret: &'a str,
     /// The critical topic.
     pub sns_topic: &'a str,
+    /// How long the alert period's records are kept ([`state::alert_keep`]).
+    pub alert_keep: Duration,
     /// Slack retry bounds.
     pub retry: SlackRetry,
     /// Now (records' timestamps).
@@ -863,13 +865,18 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
             ));
         }
     }
+    // The alert period's records outlive the period (a quarter's, a year's); the day's report, 70 days.
     let items: Vec<NewItem<'_>> = new
         .iter()
         .map(|(pk, sk, detail)| NewItem {
             pk,
             sk,
             detail,
-            keep: Some(state::CLAIM_KEEP),
+            keep: Some(if pk == alert_pk {
+                notice.alert_keep
+            } else {
+                state::CLAIM_KEEP
+            }),
         })
         .collect();
     if !items.is_empty() && !ledger.record_all(&items).await? {
@@ -882,6 +889,7 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
         alert_pks: &[notice.previous_alert_pk, alert_pk],
         slack_secret: notice.slack_secret,
         sns_topic: notice.sns_topic,
+        keep: notice.alert_keep,
         retry: notice.retry,
         now,
     };
@@ -910,6 +918,8 @@ pub struct PendingScope<'a> {
     pub slack_secret: &'a str,
     /// The critical topic configured now: pending pages go there ([`Sender::with_sns_topic`]).
     pub sns_topic: &'a str,
+    /// How long a sent record is kept: past the end of the alert periods in scope.
+    pub keep: Duration,
     /// Slack retry bounds.
     pub retry: SlackRetry,
     /// Now (records' timestamps).
@@ -970,7 +980,7 @@ pub async fn send_pending<L: LedgerStore, N: Channels>(
         channels,
         scope.slack_secret,
         scope.retry,
-        Some(state::CLAIM_KEEP),
+        Some(scope.keep),
     )
     .with_sns_topic(scope.sns_topic);
     sender.send_all(pending, now, delivery).await;
@@ -1046,6 +1056,7 @@ pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
         alert_pks: &[notice.previous_pk, pk],
         slack_secret: notice.slack_secret,
         sns_topic: notice.sns_topic,
+        keep: state::CLAIM_KEEP,
         retry: notice.retry,
         now,
     };

@@ -789,6 +789,8 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 alert_pks: &owed,
                 slack_secret: &self.options.targets.slack_webhook_secret,
                 sns_topic: &self.options.targets.sns_critical_topic_arn,
+                // The period is unknown here: kept as long as a year's records.
+                keep: state::LONGEST_ALERT_KEEP,
                 retry: self.options.slack_retry,
                 now: Utc::now(),
             };
@@ -813,6 +815,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 previous_alert_pk: &previous_alert_pk,
                 slack_secret: &self.options.targets.slack_webhook_secret,
                 sns_topic: &self.options.targets.sns_critical_topic_arn,
+                alert_keep: state::alert_keep(&alert_period, today),
                 retry: self.options.slack_retry,
                 now: Utc::now(),
             };
@@ -1008,6 +1011,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             alert_pks: &[&before, &today],
             slack_secret: &self.options.targets.slack_webhook_secret,
             sns_topic: &self.options.targets.sns_critical_topic_arn,
+            keep: state::CLAIM_KEEP,
             retry: self.options.slack_retry,
             now: Utc::now(),
         };
@@ -1493,6 +1497,37 @@ mod tests {
             assert!(!third.delivery.failed(), "{:?}", third.delivery);
             assert_eq!(channels.published().len(), 1, "paged once");
             assert_eq!(channels.posted().len(), 1, "the day's report posted once");
+        }
+
+        /// A quarterly budget's tier is claimed for the quarter: its records must outlive the quarter,
+        /// or the tier is announced (and a critical one paged) again before the quarter ends — 70 days
+        /// after October 5 is December 14.
+        #[tokio::test(start_paused = true)]
+        async fn a_quarterly_claim_outlives_its_quarter() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let mut reads = Flaky::new(&counter);
+            // $425 of $500 this quarter: 85 %, tier 80.
+            reads.inner = FakeReads::new(&counter, "prod")
+                .with_budget("collectiq-prod-quarterly", Decimal::from(500), Decimal::from(425))
+                .with_budget_unit("QUARTERLY")
+                .with_daily_spend(Decimal::from(5), 10);
+            let run = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(run.delivery.slack_posted, "{:?}", run.delivery);
+            let keys = Keys::new(spec.managed_prefix());
+            let alert = keys.alert("2026-Q4");
+            let claimed = ledger.claimed(&alert);
+            assert!(!claimed.is_empty(), "a tier of the quarter was claimed");
+            // November 21 to January 1: 41 days, then the 70 days every claim is kept after its period.
+            let until_quarter_end = std::time::Duration::from_secs(41 * 86_400);
+            for sk in &claimed {
+                let left = ledger.expires_in(&alert, sk).expect("a TTL");
+                assert!(
+                    left >= until_quarter_end + state::CLAIM_KEEP - std::time::Duration::from_secs(86_400),
+                    "{sk}: {left:?}"
+                );
+            }
         }
 
         /// A fast-burn page an earlier run recorded and left pending (`page_fast#sns` of `as_of`'s day).

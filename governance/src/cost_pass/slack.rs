@@ -98,6 +98,9 @@ impl WebhookUrl {
 /// The hosts of Slack's incoming webhooks: commercial Slack and Slack GovSlack.
 pub const SLACK_WEBHOOK_HOSTS: [&str; 2] = ["hooks.slack.com", "hooks.slack-gov.com"];
 
+/// How long one post to the webhook may take.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Retry bounds for posting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlackRetry {
@@ -105,6 +108,14 @@ pub struct SlackRetry {
     pub max_attempts: u32,
     /// Longest single wait; a `Retry-After` above it fails the post instead of stalling the run.
     pub max_wait: Duration,
+}
+
+impl SlackRetry {
+    /// The longest a post can take: every attempt timing out, and the longest wait between two.
+    #[must_use]
+    pub fn worst_case(&self) -> Duration {
+        POST_TIMEOUT * self.max_attempts + self.max_wait * self.max_attempts.saturating_sub(1)
+    }
 }
 
 impl Default for SlackRetry {
@@ -228,7 +239,7 @@ impl SlackWebhook {
     /// [`SlackError::Unavailable`] when the HTTP client cannot be built.
     pub fn new(url: WebhookUrl, retry: SlackRetry) -> Result<Self, SlackError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(POST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
             .https_only(url.0.scheme() == "https")

@@ -38,6 +38,28 @@ use crate::ledger::{LedgerError, LedgerStore, put_snapshot, snapshots};
 pub const SNAPSHOT_KEEP: Duration = Duration::from_secs(70 * 86_400);
 /// How long delivery records and markers are kept (past the end of their period).
 pub const CLAIM_KEEP: Duration = Duration::from_secs(70 * 86_400);
+/// [`alert_keep`] of the longest period (a year) from its first day: for records of a partition whose
+/// period is not known when they are sent.
+pub const LONGEST_ALERT_KEEP: Duration = Duration::from_secs((366 + 70) * 86_400);
+
+/// How long the records and claims of the alert period `period` are kept when written on `today`: until
+/// [`CLAIM_KEEP`] after the period ends. A claim gone before its period ends would have the period's
+/// tier announced (and paged) again: a quarterly budget's 80 % claim of October 5 kept 70 days would
+/// expire on December 14, within the quarter.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cost::burn::{BudgetPeriod, BudgetTimeUnit};
+/// use governance::cost_pass::state::{CLAIM_KEEP, alert_keep};
+/// let oct5 = NaiveDate::from_ymd_opt(2026, 10, 5).unwrap();
+/// let q4 = BudgetPeriod::containing(BudgetTimeUnit::Quarterly, oct5);
+/// assert_eq!(alert_keep(&q4, oct5).as_secs(), (88 * 86_400) + CLAIM_KEEP.as_secs());
+/// ```
+#[must_use]
+pub fn alert_keep(period: &cost::burn::BudgetPeriod, today: chrono::NaiveDate) -> Duration {
+    let left = u64::try_from((period.end - today).num_days()).unwrap_or(0);
+    Duration::from_secs(left * 86_400) + CLAIM_KEEP
+}
 
 /// Ledger keys of one platform environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -394,6 +394,9 @@ impl Ledger {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                // One Lambda reads what another wrote a moment before (the plan step's cache, a Map
+                // iteration's outcome): an eventually consistent read may not see it yet.
+                .consistent_read(true)
                 .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
                 .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
                 .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
@@ -509,6 +512,7 @@ impl Ledger {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -599,6 +603,22 @@ impl LedgerStore for Ledger {
 mod tests {
     use super::*;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    /// Every Query is strongly consistent: the summary step reads the outcomes the last Map iteration
+    /// wrote a moment before, the account step the cache the plan step wrote; an eventually consistent
+    /// read may miss them (a platform reported "not governed", an account's items failed).
+    #[tokio::test]
+    async fn every_query_is_strongly_consistent() {
+        use aws_sdk_dynamodb::operation::query::QueryOutput;
+        let consistent = mock!(aws_sdk_dynamodb::Client::query)
+            .match_requests(|r| r.consistent_read() == Some(true))
+            .then_output(|| QueryOutput::builder().build());
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &[&consistent]);
+        let ledger = Ledger::new(client, "t");
+        ledger.claims("p").await.unwrap();
+        let _: Vec<(String, serde_json::Value)> = ledger.snapshots("p", "a", "z").await.unwrap();
+        assert_eq!(consistent.num_calls(), 2);
+    }
 
     /// A transaction DynamoDB cancelled for contention (two runs recording at once) is throttling, to
     /// be retried; one cancelled because a key is taken is `Ok(false)`.

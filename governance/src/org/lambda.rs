@@ -764,6 +764,36 @@ pub async fn summary_handler(
 mod tests {
     use super::*;
 
+    /// The summary function's timeout (infra/modules/org/main.tf) outlasts its worst case: the
+    /// roll-up's Slack post with every retry, then the overview's publish (one SDK operation: 90 s) and
+    /// a minute for the ledger. Killed after Slack answered and before the ledger recorded it, the day's
+    /// roll-up would be posted again.
+    #[test]
+    fn summary_timeout_outlasts_the_worst_post_and_publish() {
+        let tf = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/modules/org/main.tf"
+        ))
+        .unwrap();
+        let line = tf
+            .lines()
+            .find(|l| l.trim_start().starts_with("governance-org-summary = {"))
+            .expect("the summary function's settings");
+        let timeout: u64 = line
+            .split("timeout_s = ")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .expect("timeout_s");
+        let worst = crate::cost_pass::slack::SlackRetry::default().worst_case()
+            + std::time::Duration::from_secs(90)
+            + std::time::Duration::from_secs(60);
+        assert!(
+            std::time::Duration::from_secs(timeout) >= worst,
+            "timeout_s = {timeout} < {worst:?}"
+        );
+    }
+
     /// The payloads the state machine passes (infra/modules/org/state_machine.tf) parse.
     #[test]
     fn state_machine_payloads_parse() {

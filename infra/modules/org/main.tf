@@ -29,8 +29,11 @@ locals {
     governance-org-plan = { memory_mb = 512, timeout_s = 900 }
     # One member account: assume its role, publish dashboards and alarms, build its platforms' reports.
     governance-org-account = { memory_mb = 512, timeout_s = 900 }
-    # The roll-up: top accounts, movers, every platform's tier, untagged spend; posted once a day.
-    governance-org-summary = { memory_mb = 256, timeout_s = 60 }
+    # The roll-up: top accounts, movers, every platform's tier, untagged spend; posted once a day. Its
+    # timeout outlasts the worst Slack post (3 attempts of 10 s and two waits of up to 30 s) and the
+    # overview's publish (90 s an operation): killed between Slack's answer and the ledger's record, the
+    # day's roll-up would be posted again (test: governance org::lambda, summary_timeout_…).
+    governance-org-summary = { memory_mb = 256, timeout_s = 300 }
   }
 }
 
