@@ -77,7 +77,17 @@ fn region(value: &str) -> Result<String, String> {
 /// # Errors
 /// When the file does not load or validate.
 pub fn load_spec(path: &Path) -> Result<PlatformSpec> {
-    platform_spec::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+    let mut spec = platform_spec::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The deployed API ids, as the Lambdas take them from Terraform (`HTTP_API_IDS`,
+    // `terraform output`): the spec's own can only be a placeholder.
+    if let Some(ids) = std::env::var("HTTP_API_IDS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        governance::publish::lambda::apply_api_ids(&mut spec, &ids)
+            .map_err(|e| anyhow::anyhow!("HTTP_API_IDS: {e}"))?;
+    }
+    Ok(spec)
 }
 
 /// SDK clients for the account and region the options name (the spec's region by default).

@@ -76,6 +76,11 @@ impl LambdaDeps {
                 "SNS_TOPIC_CRITICAL_ARN: {problem}"
             )));
         }
+        let mut spec = spec;
+        if let Some(ids) = var("HTTP_API_IDS") {
+            apply_api_ids(&mut spec, &ids)
+                .map_err(|e| HandlerError::Configuration(format!("HTTP_API_IDS: {e}")))?;
+        }
         let deps = Self {
             spec,
             clients: AwsClients::new(&config),
@@ -103,6 +108,37 @@ impl LambdaDeps {
         }
         self
     }
+}
+
+/// Puts the deployed HTTP API ids (`{"<api name>": "<id>"}`, Terraform's `HTTP_API_IDS`) into `spec`:
+/// API Gateway makes an API's id when it creates it, so the packaged spec's can only be a placeholder,
+/// and an alarm on it would watch an API that does not exist. Every name must be one of the spec's
+/// `[[http_apis]]`, every id API Gateway's form (10 lowercase letters and digits).
+///
+/// # Errors
+/// What is wrong with `json`, naming the API.
+pub fn apply_api_ids(spec: &mut PlatformSpec, json: &str) -> Result<(), String> {
+    let ids: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(json).map_err(|e| format!("expected {{\"<api name>\": \"<api id>\"}}: {e}"))?;
+    for (name, id) in ids {
+        if id.len() != 10 || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+            return Err(format!(
+                "API {name:?}: expected an API Gateway id (10 lowercase letters and digits), found {id:?}"
+            ));
+        }
+        let Some(api) = spec.http_apis.iter_mut().find(|a| a.name == name) else {
+            return Err(format!(
+                "API {name:?} is not one of the spec's [[http_apis]] ({})",
+                spec.http_apis
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        api.id = id;
+    }
+    Ok(())
 }
 
 /// What is wrong with `arn` as the platform's critical topic given in the environment, if anything: an
@@ -647,6 +683,58 @@ mod tests {
         let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
         assert_eq!(deps.spec.ledger, packaged.ledger);
         assert_eq!(deps.spec.notifications, packaged.notifications);
+    }
+
+    /// The deployed API id (Terraform's `HTTP_API_IDS`) replaces the spec's placeholder, so the 5xx
+    /// alarm and the API widgets watch the API that exists; a name or id that cannot be is refused.
+    #[tokio::test]
+    async fn the_deployed_api_id_replaces_the_specs_placeholder() {
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/platforms/collectiq-prod.toml"
+        );
+        let env = std::collections::HashMap::from([
+            (PLATFORM_ENV, spec.to_owned()),
+            (
+                "HTTP_API_IDS",
+                r#"{"collectiq-prod-api":"a1b2c3d4e5"}"#.to_owned(),
+            ),
+        ]);
+        let deps = LambdaDeps::from_vars(|k| env.get(k).cloned()).await.unwrap();
+        assert_eq!(deps.spec.http_apis[0].id, "a1b2c3d4e5");
+        let desired = Desired::for_spec(&deps.spec).unwrap();
+        let five_xx = desired
+            .catalogue
+            .alarms
+            .iter()
+            .find(|a| a.name().ends_with("-5xx-rate-critical"))
+            .expect("the API's 5xx alarm");
+        assert!(
+            serde_json::to_string(&five_xx.alarm)
+                .unwrap()
+                .contains("a1b2c3d4e5"),
+            "the alarm watches the deployed API"
+        );
+        for (ids, why) in [
+            (
+                r#"{"other-api":"a1b2c3d4e5"}"#,
+                "is not one of the spec's [[http_apis]]",
+            ),
+            (r#"{"collectiq-prod-api":"A1B2"}"#, "expected an API Gateway id"),
+            ("a1b2c3d4e5", "expected {"),
+        ] {
+            let env = std::collections::HashMap::from([
+                (PLATFORM_ENV, spec.to_owned()),
+                ("HTTP_API_IDS", ids.to_owned()),
+            ]);
+            let Err(e) = LambdaDeps::from_vars(|k| env.get(k).cloned()).await else {
+                panic!("{ids} accepted")
+            };
+            assert!(
+                e.to_string().starts_with("HTTP_API_IDS: ") && e.to_string().contains(why),
+                "{e}"
+            );
+        }
     }
 
     /// A critical topic in the environment that cannot be a topic (or is in another region) is refused

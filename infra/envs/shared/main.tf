@@ -46,6 +46,7 @@ module "governance" {
   dashboard_prefix          = local.name_prefix
   alarm_prefix              = "${local.name_prefix}-"
   deletion_protection       = local.deletion_protection
+  http_api_ids              = { (module.backend.api_name) = module.backend.api_id }
 }
 
 module "backend" {

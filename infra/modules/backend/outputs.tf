@@ -8,6 +8,11 @@ output "api_id" {
   value       = aws_apigatewayv2_api.http.id
 }
 
+output "api_name" {
+  description = "HTTP API name (the spec's [[http_apis]].name)."
+  value       = aws_apigatewayv2_api.http.name
+}
+
 output "api_routes" {
   description = "Route keys of the HTTP API."
   value       = sort(keys(local.routes))

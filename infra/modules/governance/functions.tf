@@ -15,11 +15,14 @@ locals {
   # two handler families name the spec differently: cost_pass::lambda reads COLLECTIQ_PLATFORM_FILE (a
   # path; its COLLECTIQ_PLATFORM fallback is a spec *name*), publish::lambda reads COLLECTIQ_PLATFORM as
   # a path.
+  # The deployed API ids by name (the spec's are placeholders: API Gateway makes the id): the alarms and
+  # widgets on ApiId watch the API that exists.
+  api_env = { HTTP_API_IDS = jsonencode(var.http_api_ids) }
   function_env = {
     governance-cost       = merge(local.notify_env, { COLLECTIQ_PLATFORM_FILE = local.spec_path })
     governance-fastburn   = merge(local.notify_env, { COLLECTIQ_PLATFORM_FILE = local.spec_path })
-    governance-alarms     = merge(local.notify_env, { COLLECTIQ_PLATFORM = local.spec_path })
-    governance-dashboards = { COLLECTIQ_PLATFORM = local.spec_path }
+    governance-alarms     = merge(local.notify_env, local.api_env, { COLLECTIQ_PLATFORM = local.spec_path })
+    governance-dashboards = merge(local.api_env, { COLLECTIQ_PLATFORM = local.spec_path })
   }
 
   package_paths = { for name, _ in var.functions : name => "${var.artifacts_dir}/${name}.zip" }

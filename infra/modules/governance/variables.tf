@@ -132,6 +132,12 @@ variable "pagerduty_endpoint" {
   }
 }
 
+variable "http_api_ids" {
+  description = "Deployed HTTP API ids by API name: API Gateway makes the id at CreateApi, so the spec's can only be a placeholder. The alarms and dashboards functions take these instead (HTTP_API_IDS), or their ApiId alarms would watch an API that does not exist."
+  type        = map(string)
+  default     = {}
+}
+
 variable "dashboard_prefix" {
   description = "Name prefix of the dashboards the governance pass owns (PutDashboard/DeleteDashboards are scoped to it)."
   type        = string
