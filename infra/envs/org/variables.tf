@@ -82,3 +82,9 @@ variable "cost_center" {
   type        = string
   default     = "Engineering"
 }
+
+variable "environment" {
+  description = "Environment tag (seed 001, \"Resource Tagging Strategy\": every resource carries one). The organisation's governance runs in production; without the tag its own spend counts as untagged in its roll-up."
+  type        = string
+  default     = "prod"
+}

@@ -16,12 +16,13 @@ provider "aws" {
 
   default_tags {
     tags = {
-      Project    = "CollectIQ"
-      Owner      = var.owner
-      ManagedBy  = "Terraform"
-      CostCenter = var.cost_center
-      Service    = "governance"
-      Feature    = "organisation"
+      Project     = "CollectIQ"
+      Environment = var.environment
+      Owner       = var.owner
+      ManagedBy   = "Terraform"
+      CostCenter  = var.cost_center
+      Service     = "governance"
+      Feature     = "organisation"
     }
   }
 }

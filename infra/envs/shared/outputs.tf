@@ -64,6 +64,16 @@ output "slack_webhook_secret_name" {
   value       = module.governance.slack_webhook_secret_name
 }
 
+output "slack_webhook_secret_arn" {
+  description = "The Slack webhook secret's ARN: an organisation member module's slack_webhook_secret_arns (docs/organisation.md)."
+  value       = module.governance.slack_webhook_secret_arn
+}
+
+output "kms_key_arn" {
+  description = "The governance key (it encrypts the Slack secret and the topics): an organisation member module's kms_key_arns (docs/organisation.md)."
+  value       = module.governance.kms_key_arn
+}
+
 output "pricing_secret_name" {
   description = "Set this secret's value to the price-source API keys (docs/deploy.md)."
   value       = module.backend.pricing_secret_name
