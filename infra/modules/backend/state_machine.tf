@@ -19,11 +19,25 @@ locals {
   # with MaxAttempts 0 — never retried, straight to the Catch — and the seed's retrier takes the rest:
   # "Retryable", Lambda's own service and throttling errors, a crashed or timed-out runtime.
   # scripts/check-infra checks this against error.rs and the seed (output valuation_definition).
-  lambda_retry = [
+  #
+  # An EXPRESS execution lasts at most 5 minutes, and a whole-execution timeout cannot be caught: one
+  # pass of the longest path (extract 60 s, an agent 120 s, aggregate 30 s, each + 5) and the error
+  # handler fit, but a retried timeout does not (a second 120 s agent attempt passes 300 s), and the
+  # execution would end TIMED_OUT with no ErrorHandler, no DLQ message, the card VALUING until the
+  # sweep. There, a timed-out attempt goes straight to the Catch; the seed's retries stay for the
+  # transient errors that fail fast. check-infra checks the path's worst case against the timeout.
+  timeout_retry = var.state_machine_type == "EXPRESS" ? [
+    {
+      ErrorEquals = ["Sandbox.Timedout", "States.Timeout"]
+      MaxAttempts = 0
+    },
+  ] : []
+  lambda_retry = concat([
     {
       ErrorEquals = ["Validation", "Unauthorized", "NotFound", "Conflict", "TooManyRequests", "Internal"]
       MaxAttempts = 0
     },
+    ], local.timeout_retry, [
     {
       ErrorEquals     = ["States.TaskFailed"]
       IntervalSeconds = 2
@@ -32,6 +46,7 @@ locals {
       # Full jitter spreads the retries of executions that failed together (a throttled dependency).
       JitterStrategy = "FULL"
     },
+    ], var.state_machine_type == "EXPRESS" ? [] : [
     {
       # The task's own TimeoutSeconds (the function's timeout + 5 s) passed without an answer.
       ErrorEquals     = ["States.Timeout"]
@@ -40,7 +55,7 @@ locals {
       BackoffRate     = 2
       JitterStrategy  = "FULL"
     },
-  ]
+  ])
 
   catch_to_error_handler = [
     {
