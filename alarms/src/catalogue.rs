@@ -573,15 +573,28 @@ impl Gen<'_> {
                 "failed-executions",
                 Some(Runbook::StepFunctionsFailures),
                 format!(
-                    "Input of {}-{resource}-failures-critical (no actions): more than 10 failed executions of {} in 15 minutes.",
+                    "Input of {}-{resource}-failures-critical (no actions): more than 10 failed or timed-out \
+                     executions of {} in 15 minutes.",
                     self.prefix, sm.name
                 ),
             );
             failed.trace_services = tasks.clone();
+            // A timed-out execution failed as much as a failed one (an EXPRESS execution past 5 minutes
+            // never reaches ErrorHandler): both count, each FILLed with 0 (a series with no point at a
+            // timestamp would leave the sum without one).
             let a = self.push(failed, false, |name| {
-                MetricAlarm::new(name, m(states::EXECUTIONS_FAILED), Stat::Sum, 900)
-                    .above(10.0)
-                    .treat_missing(TreatMissingData::NotBreaching)
+                MetricAlarm::math(
+                    name,
+                    vec![
+                        MathInput::new("failed", m(states::EXECUTIONS_FAILED), Stat::Sum),
+                        MathInput::new("timedout", m(states::EXECUTIONS_TIMED_OUT), Stat::Sum),
+                    ],
+                    "FILL(failed, 0) + FILL(timedout, 0)",
+                    "failed or timed-out executions",
+                    900,
+                )
+                .above(10.0)
+                .treat_missing(TreatMissingData::NotBreaching)
             })?;
             let mut rate = meta(
                 Severity::Critical,
@@ -589,7 +602,8 @@ impl Gen<'_> {
                 "failure-rate",
                 Some(Runbook::StepFunctionsFailures),
                 format!(
-                    "Input of {}-{resource}-failures-critical (no actions): more than 10 % of {} executions failed in 15 minutes.",
+                    "Input of {}-{resource}-failures-critical (no actions): more than 10 % of {} executions failed \
+                     or timed out in 15 minutes.",
                     self.prefix, sm.name
                 ),
             );
@@ -599,9 +613,10 @@ impl Gen<'_> {
                     name,
                     vec![
                         MathInput::new("failed", m(states::EXECUTIONS_FAILED), Stat::Sum),
+                        MathInput::new("timedout", m(states::EXECUTIONS_TIMED_OUT), Stat::Sum),
                         MathInput::new("started", m(states::EXECUTIONS_STARTED), Stat::Sum),
                     ],
-                    "IF(started > 0, 100 * failed / started, 0)",
+                    "IF(started > 0, 100 * (FILL(failed, 0) + FILL(timedout, 0)) / started, 0)",
                     "failure rate (%)",
                     900,
                 )
