@@ -321,6 +321,14 @@ mod tests {
     use crate::test_support::prod_spec as spec;
     use platform_spec::PlatformSpec;
 
+    /// The catalogue's first alarm, a metric alarm, to copy from.
+    fn first_metric(cat: &alarms::catalogue::Catalogue) -> alarms::model::PutMetricAlarmInput {
+        match &cat.alarms[0].alarm {
+            Alarm::Metric(m) => m.clone(),
+            Alarm::Composite(_) => panic!("the catalogue starts with a metric alarm"),
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn apply_then_replan_is_empty_and_second_apply_writes_nothing() {
         let spec = spec();
@@ -362,10 +370,7 @@ mod tests {
         let spec = spec();
         let cat = desired_catalogue(&spec).unwrap();
         let cw = FakeCloudWatch::default();
-        let mut orphan = match &cat.alarms[0].alarm {
-            Alarm::Metric(m) => m.clone(),
-            Alarm::Composite(_) => panic!(),
-        };
+        let mut orphan = first_metric(&cat);
         orphan.alarm_name = "collectiq-prod-legacy-scanner-errors-critical".into();
         let mut foreign = orphan.clone();
         foreign.alarm_name = "billing-estimated-charges-hand-made".into();
@@ -407,10 +412,7 @@ mod tests {
         let spec = spec();
         let cat = desired_catalogue(&spec).unwrap();
         let cw = FakeCloudWatch::default();
-        let mut theirs = match &cat.alarms[0].alarm {
-            Alarm::Metric(m) => m.clone(),
-            Alarm::Composite(_) => panic!(),
-        };
+        let mut theirs = first_metric(&cat);
         let name = theirs.alarm_name.clone();
         theirs.threshold = Some(theirs.threshold.unwrap_or(0.0) + 1.0);
         for t in &mut theirs.tags {
@@ -461,10 +463,7 @@ mod tests {
                 .await
                 .ok()
         );
-        let mut metric = match &cat.alarms[0].alarm {
-            Alarm::Metric(m) => m.clone(),
-            Alarm::Composite(_) => panic!(),
-        };
+        let mut metric = first_metric(&cat);
         metric.alarm_name = "collectiq-prod-retired-errors-warning".into();
         cw.put_metric_alarm(&metric).await.unwrap();
         let composite = cat
@@ -499,10 +498,7 @@ mod tests {
         let spec = spec();
         let cat = desired_catalogue(&spec).unwrap();
         let cw = FakeCloudWatch::default();
-        let mut orphan = match &cat.alarms[0].alarm {
-            Alarm::Metric(m) => m.clone(),
-            Alarm::Composite(_) => panic!(),
-        };
+        let mut orphan = first_metric(&cat);
         orphan.alarm_name = "collectiq-prod-old-name-errors-critical".into();
         cw.put_metric_alarm(&orphan).await.unwrap();
         let failing = cat.alarms[0].alarm.name().to_owned();
