@@ -82,17 +82,24 @@ pub struct MemoryLedger {
     state: Arc<Mutex<State>>,
 }
 
-/// The error the SDK gives for a throttled DynamoDB call, classified like any other.
-fn throttled(op: LedgerOp) -> AwsCallError {
+/// DynamoDB's largest item, attribute names and values together (400 KB).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The size DynamoDB counts for a snapshot item: `pk`, `sk`, `body` and `expires_at`, each attribute's
+/// name and value (a number takes at most 21 bytes).
+fn snapshot_item_bytes(pk: &str, sk: &str, body: &str) -> usize {
+    "pk".len() + pk.len() + "sk".len() + sk.len() + "body".len() + body.len() + "expires_at".len() + 21
+}
+
+/// The error the SDK gives for a DynamoDB call that AWS answered with `code` (HTTP 400), classified
+/// like any other.
+fn refused(op: LedgerOp, code: &str, message: &str) -> AwsCallError {
     use aws_sdk_dynamodb::operation::put_item::PutItemError;
     use aws_smithy_runtime_api::client::result::SdkError;
     use aws_smithy_runtime_api::http::{Response, StatusCode};
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::error::ErrorMetadata;
-    let meta = ErrorMetadata::builder()
-        .code("ThrottlingException")
-        .message("injected by MemoryLedger")
-        .build();
+    let meta = ErrorMetadata::builder().code(code).message(message).build();
     #[allow(clippy::expect_used)] // 400 is a valid HTTP status
     let status = StatusCode::try_from(400_u16).expect("400 is a status");
     let err: SdkError<PutItemError, Response> = SdkError::service_error(
@@ -100,6 +107,11 @@ fn throttled(op: LedgerOp) -> AwsCallError {
         Response::new(status, SdkBody::empty()),
     );
     AwsCallError::from_sdk("DynamoDB", op.operation(), err)
+}
+
+/// The error the SDK gives for a throttled DynamoDB call.
+fn throttled(op: LedgerOp) -> AwsCallError {
+    refused(op, "ThrottlingException", "injected by MemoryLedger")
 }
 
 impl MemoryLedger {
@@ -354,6 +366,18 @@ impl LedgerStore for MemoryLedger {
     ) -> Result<(), LedgerError> {
         self.enter(LedgerOp::Snapshot, || format!("snapshot {pk}/{sk}"))
             .await?;
+        // As DynamoDB does: an item over 400 KB is refused, so a test writes what production can.
+        if snapshot_item_bytes(pk, sk, &body) > MAX_ITEM_BYTES {
+            return Err(LedgerError::new(
+                "memory",
+                format!("snapshot {pk}/{sk}"),
+                refused(
+                    LedgerOp::Snapshot,
+                    "ValidationException",
+                    "Item size has exceeded the maximum allowed size",
+                ),
+            ));
+        }
         self.state().items.insert(
             Self::key(pk, sk),
             (Item::Snapshot(body), Self::expiry(Some(keep))),
@@ -510,5 +534,22 @@ mod tests {
             .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0], ("2026-11-02".to_owned(), "2026-11-02".to_owned()));
+    }
+
+    /// DynamoDB refuses an item over 400 KB (`ValidationException`): so does the memory ledger, and
+    /// nothing is written.
+    #[tokio::test]
+    async fn a_snapshot_over_400_kb_is_refused_as_dynamodb_refuses_it() {
+        let l = MemoryLedger::new();
+        let fits = "x".repeat(MAX_ITEM_BYTES - 100);
+        l.put_snapshot_body("p", "fits", fits, KEEP).await.unwrap();
+        let e = l
+            .put_snapshot_body("p", "too-big", "x".repeat(MAX_ITEM_BYTES), KEEP)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("ValidationException"), "{e}");
+        assert!(!e.is_retryable());
+        let stored = l.snapshot_bodies("p", "", "~").await.unwrap();
+        assert_eq!(stored.len(), 1, "only the item that fits");
     }
 }

@@ -8,12 +8,22 @@
 //! `Environment` tag, gives the untagged spend per account for the roll-up (CE allows two group-bys;
 //! `Environment$` is untagged) — two requests a day in all, under the organisation's cap of three, each
 //! taken from the cap in the ledger *before* it is sent. The answer is cached in the organisation's
-//! ledger (under the day it was fetched: the days that are not settled, and the list of settled days
-//! the read used), so further runs the same day send none; two runs at once read once (the reader holds
-//! the day's reading lease, the other waits for its cache, [`READ_LEASE`] at most). Days Cost Explorer no longer marks
-//! `Estimated` are kept for later days too (one item per settled day, [`SETTLED_KEEP`]), so each day's first read asks only from the first day that is not
-//! settled (usually the last two or three) instead of the whole window: fewer rows, so fewer pages of
-//! the cap for a large organisation — as the single-account pass does with its own days.
+//! ledger (under the day it is for: the days that are not settled, and the list of settled days the
+//! read used), so further runs the same day send none; two runs at once read once (the reader holds
+//! the day's reading lease, the other waits for its cache, [`READ_LEASE`] at most). A past day asked for
+//! again (`org plan --date`) is read again unless its cache was read after the moment asked about: the
+//! day's 06:00 cache holds a few hours of that day.
+//!
+//! Settled days are kept for later days too (one document per day, [`SETTLED_KEEP`]), so each day's
+//! first read asks only from the first day that is not settled (usually the last three) instead of the
+//! whole window: fewer rows, so fewer pages of the cap for a large organisation — as the single-account
+//! pass does with its own days. Cost Explorer marks every day of the open month `Estimated`, so a day
+//! counts as settled once it is final *or* [`SETTLE_DAYS`] old (its figures have stopped moving); such a
+//! day keeps its `Estimated` flag, and is read once more [`SETTLE_DAYS`] after its month closes.
+//!
+//! A day of a large organisation (one row per account × service: 500 accounts × 10 services is about
+//! 450 KB of JSON) is more than one DynamoDB item holds (400 KB): each day is stored in parts of at most
+//! [`MAX_PART_BYTES`] ([`put_parts`]) and read back whole or not at all ([`get_parts`]).
 //!
 //! An account that holds several platforms: CE cannot group by account, service and tag at once. When
 //! their environments differ, each report's spend is its environment's share of the account's each day
@@ -31,7 +41,7 @@ use aws_sdk_costexplorer::types::{
     DateInterval as CeInterval, Dimension as CeDimension, DimensionValues, Expression, Granularity,
     GroupDefinition as CeGroupDefinition, GroupDefinitionType,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use cost::input::{
     Amount, CostAndUsagePage, DateInterval, ENVIRONMENT_TAG, Group, GroupDefinition, ResultByTime,
 };
@@ -53,6 +63,20 @@ const CACHE_KEEP: Duration = Duration::from_secs(3 * 86_400);
 /// month, the anomaly baseline and the trend reach about two months back).
 pub const SETTLED_KEEP: Duration = Duration::from_secs(100 * 86_400);
 
+/// How many days after a day Cost Explorer's figures for it have stopped moving: CE lags by up to
+/// 24 h (`docs/cost.md`) and updates its data at least once a day, up to three times (cost-anchors
+/// §0.3–0.4), so the day three days back has had two full days of updates after its lag. A day that
+/// old is stored as settled even while `Estimated` — as every day of the open month is — and so is read
+/// from Cost Explorer once, not on every day's first read until the month closes. A month's bill is
+/// finalised after it closes, at a time AWS does not state: each such day is read once more this many
+/// days after its month ends, and kept as that read found it.
+const SETTLE_DAYS: u64 = 3;
+
+/// The largest body of one ledger item the cache writes. DynamoDB refuses an item over 400 KB
+/// (names and values of all its attributes); a day of a large organisation is more than that, and is
+/// stored in parts of at most this many bytes ([`put_parts`]).
+const MAX_PART_BYTES: usize = 300_000;
+
 /// A settled day as stored for later runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct SettledDay {
@@ -63,6 +87,37 @@ struct SettledDay {
     /// before it was are read again, as days without their untagged spend are).
     #[serde(default)]
     with_environments: bool,
+    /// Whether it was read at least [`SETTLE_DAYS`] after its month closed: an `Estimated` day read
+    /// before is read once more then ([`settled_for`]).
+    #[serde(default)]
+    after_close: bool,
+}
+
+/// The first day after `date`'s month.
+fn month_after(date: NaiveDate) -> Option<NaiveDate> {
+    date.with_day(1)?.checked_add_months(Months::new(1))
+}
+
+/// `date` plus `days`.
+fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
+    date.checked_add_days(Days::new(days)).unwrap_or(NaiveDate::MAX)
+}
+
+/// Whether a read on `today` keeps `day` (of `date`) as settled: final, or [`SETTLE_DAYS`] old.
+/// Today is partial and never kept.
+fn settles(date: NaiveDate, day: &LinkedDay, today: NaiveDate) -> bool {
+    date < today && (!day.estimated || plus_days(date, SETTLE_DAYS) <= today)
+}
+
+/// Whether a read on `today` is the one made [`SETTLE_DAYS`] after `date`'s month closed (or later).
+fn after_close(date: NaiveDate, today: NaiveDate) -> bool {
+    month_after(date).is_some_and(|next| plus_days(next, SETTLE_DAYS) <= today)
+}
+
+/// Whether a stored day still serves a read on `today`: final, read after its month closed, or its
+/// month has not closed [`SETTLE_DAYS`] ago yet (then it is read once more).
+fn settled_for(date: NaiveDate, stored: &SettledDay, today: NaiveDate) -> bool {
+    !stored.day.estimated || stored.after_close || !after_close(date, today)
 }
 
 /// Why the organisation's cost could not be read.
@@ -377,9 +432,205 @@ fn settled_pk(org_name: &str) -> String {
     format!("org#{org_name}#ce-linked-settled")
 }
 
+/// One part of a document too large for one ledger item ([`put_parts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Part {
+    /// Which part of how many, of which write.
+    part: PartOf,
+    /// This part's slice of the document's JSON.
+    text: String,
+}
+
+/// Where a [`Part`] belongs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PartOf {
+    /// 0 for the part stored under the document's own key, which is written last.
+    index: u32,
+    /// How many parts the document has.
+    count: u32,
+    /// The write the parts belong to (the document's hash and length): parts of two writes of the same
+    /// key are never joined.
+    id: String,
+}
+
+/// The sort key of part `index` (≥ 1) of the document at `sk`; part 0 is at `sk`.
+fn part_key(sk: &str, index: u32) -> String {
+    format!("{sk}#p{index:04}")
+}
+
+/// The document key and index of a part key ([`part_key`]); `None` for a document's own key.
+fn parse_part_key(sk: &str) -> Option<(&str, u32)> {
+    let (base, index) = sk.rsplit_once("#p")?;
+    Some((base, index.parse().ok()?))
+}
+
+/// How many bytes `c` takes inside a JSON string (as `serde_json` escapes it).
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if u32::from(c) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// `json` cut on character boundaries into slices each at most `max` bytes once escaped in a JSON
+/// string.
+fn split_escaped(json: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut from, mut size) = (0, 0);
+    for (at, c) in json.char_indices() {
+        if size + escaped_len(c) > max && at > from {
+            out.push(&json[from..at]);
+            (from, size) = (at, 0);
+        }
+        size += escaped_len(c);
+    }
+    if from < json.len() {
+        out.push(&json[from..]);
+    }
+    out
+}
+
+/// Stores `value` as JSON under `(pk, sk)` — in one item when it is at most [`MAX_PART_BYTES`] (as
+/// [`put_snapshot`] does), otherwise in [`Part`]s of at most that size: parts 1.. under
+/// [`part_key`]s first, then part 0, which holds the count, under `sk` itself. A reader that finds part
+/// 0 finds the parts of its write (or, when another write has replaced some since, parts it refuses).
+///
+/// # Errors
+/// When the document cannot be serialized or a write fails.
+async fn put_parts<L: LedgerStore + ?Sized, T: Serialize + Sync>(
+    ledger: &L,
+    pk: &str,
+    sk: &str,
+    value: &T,
+    keep: Duration,
+) -> Result<(), LedgerError> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let json = serde_json::to_string(value)
+        .map_err(|e| LedgerError::document(ledger.table(), format!("snapshot {pk}/{sk}"), e))?;
+    if json.len() <= MAX_PART_BYTES {
+        return ledger.put_snapshot_body(pk, sk, json, keep).await;
+    }
+    let mut hasher = DefaultHasher::new();
+    json.hash(&mut hasher);
+    let id = format!("{:016x}-{}", hasher.finish(), json.len());
+    // Room for the part's own fields and the string's quotes.
+    let texts = split_escaped(&json, MAX_PART_BYTES - 512);
+    let count = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+    let part = |index: u32, text: &str| Part {
+        part: PartOf {
+            index,
+            count,
+            id: id.clone(),
+        },
+        text: text.to_owned(),
+    };
+    for (index, text) in (1..count).zip(texts.iter().skip(1)) {
+        put_snapshot(ledger, pk, &part_key(sk, index), &part(index, text), keep).await?;
+    }
+    let first = texts.first().copied().unwrap_or_default();
+    put_snapshot(ledger, pk, sk, &part(0, first), keep).await
+}
+
+/// Every document under `pk` with a key in `from..=to` written by [`put_parts`] (or, in one item, by
+/// [`put_snapshot`]), as `(sk, value)`; `(sk, None)` when one of its parts is missing or belongs to
+/// another write — the caller treats that document as not stored, never as a smaller one.
+///
+/// # Errors
+/// When the read fails or a whole document does not parse as `T`.
+async fn get_parts<L: LedgerStore + ?Sized, T: serde::de::DeserializeOwned>(
+    ledger: &L,
+    pk: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, Option<T>)>, LedgerError> {
+    let range = format!("read snapshots {pk}/{from}..={to}");
+    let bodies = ledger.snapshot_bodies(pk, from, &format!("{to}#p~")).await?;
+    let mut parts: BTreeMap<(String, u32), Part> = BTreeMap::new();
+    let mut documents = Vec::new();
+    for (sk, body) in bodies {
+        match parse_part_key(&sk) {
+            // A part that does not parse is as good as missing.
+            Some((base, index)) => {
+                if let Ok(part) = serde_json::from_str::<Part>(&body) {
+                    parts.insert((base.to_owned(), index), part);
+                }
+            }
+            None => documents.push((sk, body)),
+        }
+    }
+    let mut out = Vec::with_capacity(documents.len());
+    for (sk, body) in documents {
+        let json = match serde_json::from_str::<Part>(&body) {
+            Ok(first) if first.part.index == 0 => {
+                let mut json = first.text;
+                let joined = (1..first.part.count).all(|index| match parts.get(&(sk.clone(), index)) {
+                    Some(p)
+                        if p.part.index == index
+                            && p.part.count == first.part.count
+                            && p.part.id == first.part.id =>
+                    {
+                        json.push_str(&p.text);
+                        true
+                    }
+                    _ => false,
+                });
+                joined.then_some(json)
+            }
+            Ok(_) => None,
+            // Stored whole.
+            Err(_) => Some(body),
+        };
+        let value =
+            match json {
+                Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                    LedgerError::document(ledger.table(), range.clone(), format!("{sk}: {e}"))
+                })?),
+                None => None,
+            };
+        out.push((sk, value));
+    }
+    Ok(out)
+}
+
+/// What a day's cache covers, written after its days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum CachedWindow {
+    /// The window, whether the untagged spend was read, and when (wall clock) Cost Explorer was read.
+    Read {
+        from: NaiveDate,
+        to: NaiveDate,
+        with_tags: bool,
+        read_at: DateTime<Utc>,
+    },
+    /// As written before the time was kept: `(from, to, with_tags)`.
+    Before(NaiveDate, NaiveDate, bool),
+}
+
+impl CachedWindow {
+    fn covers(self, start: NaiveDate, end: NaiveDate, untagged: bool) -> bool {
+        let (from, to, with_tags) = match self {
+            Self::Read {
+                from, to, with_tags, ..
+            }
+            | Self::Before(from, to, with_tags) => (from, to, with_tags),
+        };
+        from <= start && to >= end && (with_tags || !untagged)
+    }
+
+    fn read_at(self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Read { read_at, .. } => Some(read_at),
+            Self::Before(..) => None,
+        }
+    }
+}
+
 impl<L: LedgerStore> PayerQuery<'_, L> {
-    /// The organisation's spend over `[start, end)`: from today's cache when it covers the window,
-    /// otherwise from Cost Explorer (one request per page, each taken from the cap first).
+    /// The organisation's spend over `[start, end)` for a report at `as_of`: from the day's cache when
+    /// it covers the window, otherwise from Cost Explorer (one request per page, each taken from the cap
+    /// first).
     ///
     /// # Errors
     /// [`OrgCostError`] when the cap is used up, a request fails, or the ledger fails.
@@ -387,9 +638,9 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         &self,
         start: NaiveDate,
         end: NaiveDate,
-        now: DateTime<Utc>,
+        as_of: DateTime<Utc>,
     ) -> Result<PayerRead, OrgCostError> {
-        self.read_counting(start, end, now, &mut 0).await
+        self.read_counting(start, end, as_of, &mut 0).await
     }
 
     /// The daily cap counts the requests of the real day (UTC), whatever day a report is for: a run
@@ -403,9 +654,10 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         }
     }
 
-    /// The organisation's spend over `[start, end)` from today's cache only, when it covers the window
-    /// (`None` when it does not): what the state machine's steps after the first read, with no Cost
-    /// Explorer permission.
+    /// The organisation's spend over `[start, end)` from the cache of `as_of`'s day only, when it
+    /// covers the window (`None` when it does not): what the state machine's steps after the first
+    /// read use, with no Cost Explorer permission — the cache the plan step of the same execution (the
+    /// same `as_of`) read or found.
     ///
     /// # Errors
     /// [`OrgCostError::Ledger`] when the ledger fails.
@@ -413,47 +665,101 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         &self,
         start: NaiveDate,
         end: NaiveDate,
-        now: DateTime<Utc>,
+        as_of: DateTime<Utc>,
     ) -> Result<Option<PayerRead>, OrgCostError> {
-        let today = now.date_naive();
+        Ok(self.cached_window(start, end, as_of).await?.map(|(read, _)| read))
+    }
+
+    /// [`Self::cached`], and when Cost Explorer was read for it (`None` for a cache written before
+    /// that was kept).
+    async fn cached_window(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<(PayerRead, Option<DateTime<Utc>>)>, OrgCostError> {
+        let today = as_of.date_naive();
         let pk = cache_pk(self.org_name);
         let marker = format!("{today}#window");
-        let cached: Vec<(String, (NaiveDate, NaiveDate, bool))> =
-            snapshots(self.ledger, &pk, &marker, &marker).await?;
-        let Some((_, (from, to, with_tags))) = cached.into_iter().next() else {
+        let cached: Vec<(String, CachedWindow)> = snapshots(self.ledger, &pk, &marker, &marker).await?;
+        let Some((_, window)) = cached.into_iter().next() else {
             return Ok(None);
         };
-        if from > start || to < end || (self.untagged && !with_tags) {
+        if !window.covers(start, end, self.untagged) {
             return Ok(None);
         }
-        let days: Vec<(String, (NaiveDate, LinkedDay))> =
-            snapshots(self.ledger, &pk, &format!("{today}#d"), &format!("{today}#e")).await?;
-        let mut days: BTreeMap<NaiveDate, LinkedDay> = days.into_iter().map(|(_, d)| d).collect();
+        let prefix = format!("{today}#d");
+        let stored: Vec<(String, Option<(NaiveDate, LinkedDay)>)> =
+            get_parts(self.ledger, &pk, &prefix, &format!("{today}#e")).await?;
+        let mut days = BTreeMap::new();
+        // Days with a part missing: the cache covers the window only if the settled store has them.
+        let mut incomplete = Vec::new();
+        for (sk, day) in stored {
+            match day {
+                Some((date, day)) => {
+                    days.insert(date, day);
+                }
+                None => match sk.strip_prefix(&prefix).map(str::parse::<NaiveDate>) {
+                    Some(Ok(date)) => incomplete.push(date),
+                    _ => return Ok(None),
+                },
+            }
+        }
         // The settled days of the read are not repeated under today's key: they are read back from
         // the settled store, each one the read used (a cache written before this list existed holds
         // every day under today's key, and has no list).
         let listed = settled_list_key(today);
         let used: Vec<(String, Vec<NaiveDate>)> = snapshots(self.ledger, &pk, &listed, &listed).await?;
+        let mut settled = Vec::new();
         if let Some((_, used)) = used.into_iter().next()
             && !used.is_empty()
         {
-            let mut stored = self.settled_days(start, end).await?;
+            let mut stored = self.settled_days(start, end, today).await?;
             for date in used.into_iter().filter(|d| *d >= start && *d < end) {
                 match stored.remove(&date) {
                     Some(day) => {
                         days.insert(date, day);
+                        settled.push(date);
                     }
-                    // Expired or replaced since: the cache no longer covers the window.
+                    // Expired, replaced or incomplete since: the cache no longer covers the window.
                     None => return Ok(None),
                 }
             }
         }
-        Ok(Some(PayerRead {
-            cost: LinkedCost { days },
-            ce_requests_this_run: 0,
-            ce_requests_today: self.quota().used().await?,
-            cached: true,
-        }))
+        if incomplete.iter().any(|d| !settled.contains(d)) {
+            return Ok(None);
+        }
+        Ok(Some((
+            PayerRead {
+                cost: LinkedCost { days },
+                ce_requests_this_run: 0,
+                ce_requests_today: self.quota().used().await?,
+                cached: true,
+            },
+            window.read_at(),
+        )))
+    }
+
+    /// The day's cache when it may serve a read for `as_of` made at `now` (wall clock). A run the same
+    /// day reuses it, whenever it was read (the cap allows about one read a day). A past day asked for
+    /// again (`org plan --date D`: `as_of` is D's last second) is served only by a cache read after
+    /// `as_of`: the one the day's own 06:00 run left holds six hours of D, and would report its spend —
+    /// and tier — too low.
+    async fn reusable(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PayerRead>, OrgCostError> {
+        let Some((read, read_at)) = self.cached_window(start, end, as_of).await? else {
+            return Ok(None);
+        };
+        let past_day = as_of.date_naive() < now.date_naive();
+        if past_day && read_at.is_none_or(|at| at < as_of) {
+            return Ok(None);
+        }
+        Ok(Some(read))
     }
 
     /// [`Self::read`], adding every request it sends to `sent` — also when a later one fails, so that a
@@ -465,17 +771,29 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         &self,
         start: NaiveDate,
         end: NaiveDate,
+        as_of: DateTime<Utc>,
+        sent: &mut u32,
+    ) -> Result<PayerRead, OrgCostError> {
+        self.read_counting_at(start, end, as_of, Utc::now(), sent).await
+    }
+
+    /// [`Self::read_counting`] made at `now` (wall clock).
+    async fn read_counting_at(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        as_of: DateTime<Utc>,
         now: DateTime<Utc>,
         sent: &mut u32,
     ) -> Result<PayerRead, OrgCostError> {
-        if let Some(read) = self.cached(start, end, now).await? {
+        if let Some(read) = self.reusable(start, end, as_of, now).await? {
             return Ok(read);
         }
         // One reader a day at a time: two runs at once (the schedule beside an operator's `org plan`)
         // would both pay for the read, and the second would run into the cap. The reader holds the
         // day's reading lease; another run waits for its cache.
         let pk = cache_pk(self.org_name);
-        let reading = format!("{}#reading", now.date_naive());
+        let reading = format!("{}#reading", as_of.date_naive());
         self.ledger.claim(&pk, &reading, "reading", CACHE_KEEP).await?;
         let at = Utc::now();
         if self
@@ -487,7 +805,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
             let waited = tokio::time::Instant::now();
             while waited.elapsed() < READ_LEASE.to_std().unwrap_or_default() {
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                if let Some(read) = self.cached(start, end, now).await? {
+                if let Some(read) = self.reusable(start, end, as_of, now).await? {
                     return Ok(read);
                 }
             }
@@ -503,9 +821,9 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
             }
         }
         // The reader before may have finished between this run's cache check and its lease.
-        let read = match self.cached(start, end, now).await {
+        let read = match self.reusable(start, end, as_of, now).await {
             Ok(Some(read)) => Ok(read),
-            Ok(None) => self.read_now(start, end, now, sent).await,
+            Ok(None) => self.read_now(start, end, as_of, now, sent).await,
             Err(e) => Err(e),
         };
         // Done (or failed): the lease ends, so a run after a failure reads at once.
@@ -524,16 +842,17 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         &self,
         start: NaiveDate,
         end: NaiveDate,
+        as_of: DateTime<Utc>,
         now: DateTime<Utc>,
         sent: &mut u32,
     ) -> Result<PayerRead, OrgCostError> {
-        let today = now.date_naive();
+        let today = as_of.date_naive();
         let pk = cache_pk(self.org_name);
         let quota = self.quota();
         let marker = format!("{today}#window");
         let before = *sent;
         // Settled days from earlier reads; Cost Explorer only from the first day that is not one.
-        let mut settled = self.settled_days(start, end).await?;
+        let mut settled = self.settled_days(start, end, today).await?;
         let from = start
             .iter_days()
             .take_while(|d| *d < end)
@@ -556,26 +875,23 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
                 Vec::new()
             };
             let fetched = LinkedCost::from_pages(&by_service, &by_tag)?;
-            // Today is partial and an estimated day may still change: neither is kept.
+            // Today is partial and a recent estimated day may still change: neither is kept.
             let settled_pk = settled_pk(self.org_name);
-            for (date, day) in fetched
-                .days
-                .iter()
-                .filter(|(d, day)| **d < today && !day.estimated)
-            {
+            for (date, day) in fetched.days.iter().filter(|(d, day)| settles(**d, day, today)) {
                 let stored = SettledDay {
                     day: day.clone(),
                     with_tags: self.untagged,
                     with_environments: self.untagged,
+                    after_close: after_close(*date, today),
                 };
-                put_snapshot(self.ledger, &settled_pk, &date.to_string(), &stored, SETTLED_KEEP).await?;
+                put_parts(self.ledger, &settled_pk, &date.to_string(), &stored, SETTLED_KEEP).await?;
                 in_settled.push(*date);
             }
             cost.days.extend(fetched.days);
         }
-        // Today's key holds only what the settled store does not (today, estimated days) and the
-        // list of the settled days this read used, so a 60-day window's first read of the day writes
-        // a few items here, not one per day twice.
+        // Today's key holds only what the settled store does not (today, recent days) and the list of
+        // the settled days this read used, so a 60-day window's first read of the day writes a few
+        // documents here, not one per day twice.
         put_snapshot(
             self.ledger,
             &pk,
@@ -585,7 +901,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         )
         .await?;
         for (date, day) in cost.days.iter().filter(|(d, _)| !in_settled.contains(d)) {
-            put_snapshot(
+            put_parts(
                 self.ledger,
                 &pk,
                 &format!("{today}#d{date}"),
@@ -594,14 +910,13 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
             )
             .await?;
         }
-        put_snapshot(
-            self.ledger,
-            &pk,
-            &marker,
-            &(start, end, self.untagged),
-            CACHE_KEEP,
-        )
-        .await?;
+        let window = CachedWindow::Read {
+            from: start,
+            to: end,
+            with_tags: self.untagged,
+            read_at: now,
+        };
+        put_snapshot(self.ledger, &pk, &marker, &window, CACHE_KEEP).await?;
         Ok(PayerRead {
             cost,
             ce_requests_this_run: *sent - before,
@@ -610,15 +925,17 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         })
     }
 
-    /// The settled days of `[start, end)` stored by earlier reads (with their untagged spend when this
-    /// query needs it).
+    /// The settled days of `[start, end)` stored by earlier reads that still serve a read on `today`
+    /// ([`settled_for`]; with their untagged spend when this query needs it). A day with a part
+    /// missing is not among them.
     async fn settled_days(
         &self,
         start: NaiveDate,
         end: NaiveDate,
+        today: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, LinkedDay>, OrgCostError> {
         let last = end.pred_opt().unwrap_or(end);
-        let stored: Vec<(String, SettledDay)> = snapshots(
+        let stored: Vec<(String, Option<SettledDay>)> = get_parts(
             self.ledger,
             &settled_pk(self.org_name),
             &start.to_string(),
@@ -627,9 +944,10 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         .await?;
         Ok(stored
             .into_iter()
+            .filter_map(|(sk, s)| Some((sk.parse::<NaiveDate>().ok()?, s?)))
             .filter(|(_, s)| !self.untagged || (s.with_tags && s.with_environments))
-            .filter_map(|(sk, s)| sk.parse::<NaiveDate>().ok().map(|d| (d, s.day)))
-            .filter(|(d, _)| *d >= start && *d < end)
+            .filter(|(d, s)| *d >= start && *d < end && settled_for(*d, s, today))
+            .map(|(d, s)| (d, s.day))
             .collect())
     }
 
@@ -1160,10 +1478,311 @@ mod tests {
         };
         assert!(
             tagged
-                .settled_days(d("2026-11-02"), d("2026-12-12"))
+                .settled_days(d("2026-11-02"), d("2026-12-12"), d("2026-12-11"))
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    /// A `GetCostAndUsage` answer in which every day of `[from, to)` holds `groups` (account, service,
+    /// USD), `Estimated` when `estimated` says so.
+    fn days_answer(
+        from: &str,
+        to: &str,
+        estimated: impl Fn(NaiveDate) -> bool,
+        groups: &[(String, String, String)],
+    ) -> aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput {
+        use aws_sdk_costexplorer::types::{
+            DateInterval as Period, Group as CeGroup, MetricValue, ResultByTime as CeDay,
+        };
+        let (from, to) = (d(from), d(to));
+        let mut out = linked_answer();
+        for day in from.iter_days().take_while(|x| *x < to) {
+            let period = Period::builder()
+                .start(day.to_string())
+                .end(day.succ_opt().unwrap().to_string())
+                .build()
+                .unwrap();
+            let mut result = CeDay::builder().time_period(period).estimated(estimated(day));
+            for (account, service, usd) in groups {
+                result = result.groups(
+                    CeGroup::builder()
+                        .keys(account)
+                        .keys(service)
+                        .metrics(
+                            COST_METRIC,
+                            MetricValue::builder().amount(usd).unit("USD").build(),
+                        )
+                        .build(),
+                );
+            }
+            out = out.results_by_time(result.build());
+        }
+        out.build()
+    }
+
+    /// Matches the requests whose period starts on `start`.
+    fn starting(
+        start: &'static str,
+    ) -> impl Fn(&aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageInput) -> bool
+    + Send
+    + Sync
+    + 'static {
+        move |r| r.time_period().map(CeInterval::start) == Some(start)
+    }
+
+    fn lambda_at(usd: &str) -> Vec<(String, String, String)> {
+        vec![("111111111111".to_owned(), "AWS Lambda".to_owned(), usd.to_owned())]
+    }
+
+    /// DynamoDB refuses an item over 400 KB, and one day of a large organisation (a row per account ×
+    /// service) is more: the read failed after Cost Explorer was paid, nothing was cached, and every
+    /// run paid again into the cap. A day is stored in parts of at most 300 KB and read back whole; a
+    /// part missing means "not stored", never a smaller day.
+    #[tokio::test]
+    async fn a_thousand_accounts_day_is_stored_in_parts_and_read_back_whole() {
+        use aws_smithy_mocks::{mock, mock_client};
+        let services = [
+            "Amazon Elastic Compute Cloud - Compute",
+            "AWS Lambda",
+            "Amazon Simple Storage Service",
+            "Amazon DynamoDB",
+            "AmazonCloudWatch",
+            "AWS Key Management Service",
+            "Amazon Virtual Private Cloud",
+            "Amazon Simple Queue Service",
+            "AWS Step Functions",
+            "Claude 3.5 Sonnet (Amazon Bedrock Edition)",
+        ];
+        let groups: Vec<(String, String, String)> = (0..1_000_u64)
+            .flat_map(|a| {
+                services.iter().map(move |s| {
+                    (
+                        format!("{:012}", 100_000_000_000 + a),
+                        (*s).to_owned(),
+                        "12.3456789012".to_owned(),
+                    )
+                })
+            })
+            .collect();
+        // Dec 8 final (the settled store); Dec 9 estimated and Dec 10 today (today's cache).
+        let answer = days_answer("2026-12-08", "2026-12-11", |day| day > d("2026-12-08"), &groups);
+        let rule =
+            mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_output(move || answer.clone());
+        let ce = mock_client!(aws_sdk_costexplorer, [&rule]);
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 3,
+            untagged: false,
+        };
+        let (start, end) = (d("2026-12-08"), d("2026-12-11"));
+        let now = "2026-12-10T08:00:00Z".parse().unwrap();
+        let read = query.read(start, end, now).await.unwrap();
+        assert_eq!(read.cost.days.len(), 3);
+        assert!(read.cost.days.values().all(|day| day.rows.len() == 10_000));
+        // Read back whole, with no second request.
+        let again = query
+            .cached(start, end, now)
+            .await
+            .unwrap()
+            .expect("the day's cache covers the window");
+        assert_eq!(again.cost.days, read.cost.days);
+        assert_eq!(rule.num_calls(), 1);
+        // Every item well under DynamoDB's 400 KB; each day took several.
+        for pk in [cache_pk("acme"), settled_pk("acme")] {
+            for (sk, body) in ledger.snapshot_bodies(&pk, "", "~").await.unwrap() {
+                assert!(body.len() <= MAX_PART_BYTES, "{pk}/{sk}: {} bytes", body.len());
+            }
+        }
+        for (pk, sk) in [
+            (settled_pk("acme"), "2026-12-08"),
+            (cache_pk("acme"), "2026-12-10#d2026-12-09"),
+            (cache_pk("acme"), "2026-12-10#d2026-12-10"),
+        ] {
+            let parts = ledger
+                .snapshot_bodies(&pk, sk, &format!("{sk}#p~"))
+                .await
+                .unwrap();
+            assert!(parts.len() >= 3, "{pk}/{sk}: {} parts", parts.len());
+        }
+        // The settled day serves the next day's read, whole.
+        let settled = query.settled_days(start, end, d("2026-12-11")).await.unwrap();
+        assert_eq!(settled.get(&start), read.cost.days.get(&start));
+        // A part missing (a write that died half-way, an item expired) in today's cache: not cached.
+        let (pk, key) = (cache_pk("acme"), "2026-12-10#d2026-12-09");
+        let (_, body) = ledger.snapshot_bodies(&pk, key, key).await.unwrap().remove(0);
+        let mut first: Part = serde_json::from_str(&body).unwrap();
+        first.part.count += 1;
+        put_snapshot(&ledger, &pk, key, &first, CACHE_KEEP).await.unwrap();
+        assert!(query.cached(start, end, now).await.unwrap().is_none());
+        // A part of another write in the settled store: the day is not stored, so it is read again.
+        let pk = settled_pk("acme");
+        let (_, body) = ledger
+            .snapshot_bodies(&pk, "2026-12-08", "2026-12-08")
+            .await
+            .unwrap()
+            .remove(0);
+        let mut first: Part = serde_json::from_str(&body).unwrap();
+        first.part.id = "another write".to_owned();
+        put_snapshot(&ledger, &pk, "2026-12-08", &first, SETTLED_KEEP)
+            .await
+            .unwrap();
+        assert!(
+            query
+                .settled_days(start, end, d("2026-12-11"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// `org plan --date D` the next morning: the cache D's own 06:00 run left holds six hours of D,
+    /// and served the report of D's end (spend and tier too low). It is read again; a run later the same
+    /// day still reuses the day's answer (the cap allows one read a day).
+    #[tokio::test]
+    async fn a_past_day_is_read_again_rather_than_served_by_the_cache_of_its_morning() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        // Cost Explorer's answer at 06:00 ($1 of Dec 10 booked), then the next morning ($24).
+        let (morning, whole) = (
+            days_answer("2026-12-09", "2026-12-11", |_| true, &lambda_at("1")),
+            days_answer("2026-12-09", "2026-12-11", |_| true, &lambda_at("24")),
+        );
+        let rule = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .sequence()
+            .output(move || morning.clone())
+            .output(move || whole.clone())
+            .build();
+        let ce = mock_client!(aws_sdk_costexplorer, RuleMode::Sequential, [&rule]);
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 3,
+            untagged: false,
+        };
+        let (start, end) = (d("2026-12-09"), d("2026-12-11"));
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let dec_10 = |read: &PayerRead| read.cost.by_account(d("2026-12-10"), end)["111111111111"];
+        // The day's own run at 06:00, and one at 10:00 that reuses its answer.
+        let six = at("2026-12-10T06:00:00Z");
+        let first = query
+            .read_counting_at(start, end, six, six, &mut 0)
+            .await
+            .unwrap();
+        let ten = at("2026-12-10T10:00:00Z");
+        let later = query
+            .read_counting_at(start, end, ten, ten, &mut 0)
+            .await
+            .unwrap();
+        assert_eq!((first.cached, later.cached, rule.num_calls()), (false, true, 1));
+        assert_eq!(dec_10(&later), Decimal::ONE);
+        // The next morning, the report of Dec 10's end: not the 06:00 cache — read again.
+        let day_end = at("2026-12-10T23:59:59Z");
+        let mut sent = 0;
+        let past = query
+            .read_counting_at(start, end, day_end, at("2026-12-11T08:00:00Z"), &mut sent)
+            .await
+            .unwrap();
+        assert_eq!((past.cached, sent, rule.num_calls()), (false, 1, 2));
+        assert_eq!(dec_10(&past), Decimal::from(24));
+        // That read, made after the day's end, serves the same past day again.
+        let again = query
+            .read_counting_at(start, end, day_end, at("2026-12-11T09:00:00Z"), &mut 0)
+            .await
+            .unwrap();
+        assert_eq!((again.cached, rule.num_calls()), (true, 2));
+        assert_eq!(dec_10(&again), Decimal::from(24));
+    }
+
+    /// Cost Explorer marks every day of the open month `Estimated`, so the settled store held none of
+    /// December and each day's first read asked again from the 1st — for a large organisation many
+    /// pages, and past the cap a read that never converges. A day three days old is kept, flag and
+    /// all: the next day asks from the first day not stored. Three days after December closes, its
+    /// estimated days are read once more, and kept as found.
+    #[tokio::test]
+    async fn the_open_months_estimated_days_are_kept_once_three_days_old() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let december_on = |day: NaiveDate| day >= d("2026-12-01");
+        let first_answer = days_answer("2026-11-01", "2026-12-11", december_on, &lambda_at("2"));
+        let whole = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(starting("2026-11-01"))
+            .then_output(move || first_answer.clone());
+        let next_answer = days_answer("2026-12-08", "2026-12-12", december_on, &lambda_at("2"));
+        let recent = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(starting("2026-12-08"))
+            .then_output(move || next_answer.clone());
+        let ce = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&whole, &recent]);
+        let ledger = crate::ledger::MemoryLedger::default();
+        let query = PayerQuery {
+            ce: &ce,
+            ledger: &ledger,
+            org_name: "acme",
+            cap: 10,
+            untagged: false,
+        };
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        query
+            .read(d("2026-11-01"), d("2026-12-11"), at("2026-12-10T08:00:00Z"))
+            .await
+            .unwrap();
+        // Dec 1–7 are three days old on Dec 10: the next day asks from Dec 8, not from Dec 1.
+        let next = query
+            .read(d("2026-11-02"), d("2026-12-12"), at("2026-12-11T08:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((whole.num_calls(), recent.num_calls()), (1, 1));
+        assert_eq!(next.cost.days.len(), 40);
+        assert!(
+            next.cost.days[&d("2026-12-07")].estimated,
+            "kept as Cost Explorer marked it"
+        );
+        assert_eq!(
+            next.cost.by_account(d("2026-11-02"), d("2026-12-12"))["111111111111"],
+            Decimal::from(80)
+        );
+        // December's estimates stand until three days after it closes; then they are read once more.
+        let december = (d("2026-12-01"), d("2027-01-01"));
+        let kept = query
+            .settled_days(december.0, december.1, d("2027-01-03"))
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), 8, "Dec 1–8");
+        assert!(
+            query
+                .settled_days(december.0, december.1, d("2027-01-04"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let reread_answer = days_answer("2026-12-01", "2027-01-05", |_| true, &lambda_at("3"));
+        let reread = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(starting("2026-12-01"))
+            .then_output(move || reread_answer.clone());
+        let last_answer = days_answer("2027-01-02", "2027-01-06", |_| true, &lambda_at("3"));
+        let last = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(starting("2027-01-02"))
+            .then_output(move || last_answer.clone());
+        let ce = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&reread, &last]);
+        let query = PayerQuery { ce: &ce, ..query };
+        query
+            .read(d("2026-12-01"), d("2027-01-05"), at("2027-01-04T08:00:00Z"))
+            .await
+            .unwrap();
+        // Read once after the close, still `Estimated`: kept as found, not read again the next day.
+        let after = query
+            .read(d("2026-12-02"), d("2027-01-06"), at("2027-01-05T08:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((reread.num_calls(), last.num_calls()), (1, 1));
+        assert_eq!(
+            after.cost.by_account(december.0, december.1)["111111111111"],
+            Decimal::from(90),
+            "Dec 2–31 as the read after the close found them"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! The organisation roll-up: one report over every account — the top accounts by month-to-date spend,
-//! the top movers (account × service, yesterday against the seven days before), each platform's budget
-//! tier from its own report, and untagged spend per account — rendered for the terminal and as a Slack
-//! Block Kit message for the organisation's channel (each platform's report still goes to its own).
+//! the top movers (account × service against the seven days before: rises yesterday, drops two days
+//! back, as the daily report reads its anomalies), each platform's budget tier from its own report, and
+//! untagged spend per account — rendered for the terminal and as a Slack Block Kit message for the
+//! organisation's channel (each platform's report still goes to its own).
 //!
 //! Pure except [`post`]: delivered at least once a day, recorded *pending* in the organisation's ledger
 //! before it is sent and *posted* after, so a run that failed to post (or died) posts on the next run,
@@ -64,7 +65,11 @@ pub struct Mover {
     pub account_name: String,
     /// The CE service.
     pub service: String,
-    /// Spend on the last complete day.
+    /// The day it moved: yesterday for a rise (a half-booked day's spend is a lower bound, so a rise is
+    /// already real), two days back for a drop (the last day Cost Explorer's lag of up to 24 h has
+    /// passed; yesterday is half-booked at the morning's run, and every service would read as a drop).
+    pub date: NaiveDate,
+    /// Spend on `date`.
     pub day_usd: Decimal,
     /// Mean daily spend over the seven days before it.
     pub baseline_usd: Decimal,
@@ -83,7 +88,7 @@ pub struct OrgRollup {
     pub month_to_date_usd: Decimal,
     /// The accounts spending most this month.
     pub top_accounts: Vec<AccountSpend>,
-    /// Account × service with the largest change on the last complete day.
+    /// Account × service with the largest change: rises yesterday, drops two days back ([`Mover::date`]).
     pub top_movers: Vec<Mover>,
     /// Every platform's tier.
     pub burn: Vec<ItemBurn>,
@@ -128,27 +133,18 @@ pub fn rollup(
     top_accounts.sort_by(|x, y| y.usd.cmp(&x.usd).then(x.account_id.cmp(&y.account_id)));
     top_accounts.truncate(TOP);
 
-    let last = date - Duration::days(1);
-    let day = cost.by_account_service(last, date);
-    let before = cost.by_account_service(last - Duration::days(7), last);
-    let mut keys: Vec<&(String, String)> = day.keys().chain(before.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut top_movers: Vec<Mover> = keys
+    // As the daily report reads anomalies (`cost::anomaly::daily_anomalies`): rises on yesterday, drops
+    // two days back — yesterday is half-booked at the morning's run, so a steady service would read as
+    // a drop there.
+    let yesterday = date - Duration::days(1);
+    let mut top_movers: Vec<Mover> = movers_on(cost, yesterday, &name)
         .into_iter()
-        .map(|k| {
-            let d = day.get(k).copied().unwrap_or_default();
-            let b = (before.get(k).copied().unwrap_or_default() / Decimal::from(7)).round_dp(2);
-            Mover {
-                account_id: k.0.clone(),
-                account_name: name(&k.0),
-                service: k.1.clone(),
-                day_usd: d.round_dp(2),
-                baseline_usd: b,
-                delta_usd: (d - b).round_dp(2),
-            }
-        })
-        .filter(|m| m.delta_usd.abs() >= Decimal::new(1, 2))
+        .filter(|m| m.delta_usd > Decimal::ZERO)
+        .chain(
+            movers_on(cost, yesterday - Duration::days(1), &name)
+                .into_iter()
+                .filter(|m| m.delta_usd < Decimal::ZERO),
+        )
         .collect();
     top_movers.sort_by(|x, y| {
         y.delta_usd
@@ -156,6 +152,7 @@ pub fn rollup(
             .cmp(&x.delta_usd.abs())
             .then(x.account_id.cmp(&y.account_id))
             .then(x.service.cmp(&y.service))
+            .then(x.date.cmp(&y.date))
     });
     top_movers.truncate(TOP);
 
@@ -189,6 +186,33 @@ pub fn rollup(
         untagged,
         ce_requests_today,
     }
+}
+
+/// Every account × service whose spend on `day` differs by a cent or more from its mean over the seven
+/// days before.
+fn movers_on(cost: &LinkedCost, day: NaiveDate, name: &dyn Fn(&str) -> String) -> Vec<Mover> {
+    let end = day.succ_opt().unwrap_or(day);
+    let spend = cost.by_account_service(day, end);
+    let before = cost.by_account_service(day - Duration::days(7), day);
+    let mut keys: Vec<&(String, String)> = spend.keys().chain(before.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| {
+            let d = spend.get(k).copied().unwrap_or_default();
+            let b = (before.get(k).copied().unwrap_or_default() / Decimal::from(7)).round_dp(2);
+            Mover {
+                account_id: k.0.clone(),
+                account_name: name(&k.0),
+                service: k.1.clone(),
+                date: day,
+                day_usd: d.round_dp(2),
+                baseline_usd: b,
+                delta_usd: (d - b).round_dp(2),
+            }
+        })
+        .filter(|m| m.delta_usd.abs() >= Decimal::new(1, 2))
+        .collect()
 }
 
 fn usd(d: Decimal) -> String {
@@ -228,11 +252,12 @@ impl OrgRollup {
                 .iter()
                 .map(|m| {
                     format!(
-                        "{} {} {}: {} vs {}/day ({}{})",
+                        "{} {} {}: {} on {} vs {}/day ({}{})",
                         m.account_id,
                         m.account_name,
                         m.service,
                         usd(m.day_usd),
+                        m.date,
                         usd(m.baseline_usd),
                         if m.delta_usd.is_sign_negative() { "-" } else { "+" },
                         usd(m.delta_usd.abs())
@@ -270,7 +295,10 @@ impl OrgRollup {
         };
         vec![
             ("Top accounts (month to date)".to_owned(), accounts),
-            ("Top movers (yesterday vs the 7 days before)".to_owned(), movers),
+            (
+                "Top movers (rises yesterday, drops two days back, vs the 7 days before)".to_owned(),
+                movers,
+            ),
             ("Budget tier per platform".to_owned(), burn),
             ("Alarms in ALARM per account".to_owned(), alarms),
             ("Untagged spend per account (month to date)".to_owned(), untagged),
@@ -662,6 +690,69 @@ mod tests {
         assert!(
             r.render_text().contains("Evil```<!channel>"),
             "the terminal shows it as it is"
+        );
+    }
+
+    /// At the morning's run yesterday holds a few hours of spend: a steady service read there showed
+    /// as a drop. Rises are read on yesterday (a lower bound already over the baseline is real), drops
+    /// two days back, as `cost::anomaly::daily_anomalies` reads them.
+    #[test]
+    fn a_half_booked_yesterday_is_no_drop_and_drops_are_read_two_days_back() {
+        let mut cost = LinkedCost::default();
+        let mut add = |day: u32, account: &str, service: &str, usd: i64| {
+            cost.days
+                .entry(d(&format!("2026-12-{day:02}")))
+                .or_default()
+                .rows
+                .push(super::super::cost::LinkedRow {
+                    account: account.into(),
+                    service: service.into(),
+                    amount: Decimal::from(usd),
+                });
+        };
+        // Lambda at $7 a day, and $4 so far on Dec 9 (estimated, half-booked).
+        for day in 2..=8 {
+            add(day, "111111111111", "AWS Lambda", 7);
+        }
+        add(9, "111111111111", "AWS Lambda", 4);
+        cost.days.get_mut(&d("2026-12-09")).unwrap().estimated = true;
+        let r = rollup("acme", d("2026-12-10"), &cost, &BTreeMap::new(), &[], 0);
+        assert!(
+            r.top_movers.iter().all(|m| m.service != "AWS Lambda"),
+            "{:?}",
+            r.top_movers
+        );
+        // A real drop: S3 in another account, $5 a day, then $1 from Dec 8 — reported on Dec 8, once.
+        for day in 1..=9 {
+            cost.days
+                .entry(d(&format!("2026-12-{day:02}")))
+                .or_default()
+                .rows
+                .push(super::super::cost::LinkedRow {
+                    account: "222222222222".into(),
+                    service: "Amazon Simple Storage Service".into(),
+                    amount: Decimal::from(if day < 8 { 5 } else { 1 }),
+                });
+        }
+        let r = rollup("acme", d("2026-12-10"), &cost, &BTreeMap::new(), &[], 0);
+        let moved: Vec<(&str, NaiveDate, Decimal)> = r
+            .top_movers
+            .iter()
+            .map(|m| (m.service.as_str(), m.date, m.delta_usd))
+            .collect();
+        assert_eq!(
+            moved,
+            [(
+                "Amazon Simple Storage Service",
+                d("2026-12-08"),
+                Decimal::from(-4)
+            )]
+        );
+        assert!(
+            r.render_text()
+                .contains("Amazon Simple Storage Service: $1.00 on 2026-12-08 vs $5.00/day (-$4.00)"),
+            "{}",
+            r.render_text()
         );
     }
 }
