@@ -178,6 +178,11 @@ pub async fn handler(event: LambdaEvent<AggregatorInput>, deps: &Deps) -> Result
                     pricing_confidence: detail.pricing_confidence,
                     authenticity_score: detail.authenticity_score,
                     valued_at: detail.valued_at,
+                    set_rarity: input
+                        .request
+                        .card
+                        .as_ref()
+                        .and_then(crate::model::CardDetails::set_rarity),
                 },
             )
             .await?;
@@ -276,6 +281,7 @@ mod tests {
             back_s3_key: None,
             requested_at: DateTime::UNIX_EPOCH,
             correlation_id: "api-1".into(),
+            card: None,
         };
         AggregatorInput {
             features: crate::rekognition_extract::envelope("c-1", vec![], vec![]),

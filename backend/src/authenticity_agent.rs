@@ -667,6 +667,7 @@ mod tests {
         let line = |t: &str| crate::model::TextLine {
             text: t.into(),
             confidence: 99.0,
+            top: None,
         };
         let hostile = crate::rekognition_extract::envelope(
             "card-1",
@@ -734,6 +735,7 @@ mod tests {
                 .map(|t| crate::model::TextLine {
                     text: (*t).into(),
                     confidence: 99.0,
+                    top: None,
                 })
                 .collect(),
             vec![],
@@ -747,6 +749,7 @@ mod tests {
             vec![crate::model::TextLine {
                 text: "Charizard".into(),
                 confidence: 99.0,
+                top: None,
             }],
             vec![],
         );
@@ -824,10 +827,12 @@ mod tests {
                 crate::model::TextLine {
                     text: "Charizard".into(),
                     confidence: 99.0,
+                    top: None,
                 },
                 crate::model::TextLine {
                     text: "©1999 Wizards 4/102".into(),
                     confidence: 97.0,
+                    top: None,
                 },
             ],
             vec![crate::model::LabelHit {
@@ -847,6 +852,7 @@ mod tests {
             back_s3_key: None,
             requested_at: chrono::DateTime::UNIX_EPOCH,
             correlation_id: "api-1".into(),
+            card: None,
         };
         LambdaEvent::new(
             ExtractOutput {

@@ -7,21 +7,67 @@
 //!
 //! An image belongs to one card ([`crate::store`] claims it with the card): a second card on the same
 //! upload is a 409 naming the field and the card that holds it — unless it is the same request again
-//! (a client retrying after a lost answer), which gets the existing card with 200, not a duplicate.
+//! (a client retrying after a lost answer), which gets the existing card with 200, not a duplicate, and
+//! tags nothing again (the claims record that the images were confirmed).
+//!
+//! Every request with a valid body is counted against `CREATE_DAILY_LIMIT` per user and UTC day
+//! ([`crate::quota`]) before anything is read or tagged: past it the answer is 429 with `Retry-After`
+//! and no S3 call is made. Repeated creates count too (each costs reads, and a loop of them used to
+//! re-tag the images on every request).
 
 use crate::HandlerError;
+use crate::config::{self, ConfigError};
 use crate::http::{self, Request, Response};
+use crate::identity::UserHasher;
 use crate::model::{Card, CardStatus};
 use crate::obs::{self, RequestLog};
-use crate::store::Created;
-use crate::uploads::UserUploads;
+use crate::quota::{self, DailyQuota, QuotaAction};
+use crate::store::{CardStore, Created};
+use crate::uploads::{UploadStore, UserUploads};
 use chrono::{DateTime, Datelike, Utc};
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use telemetry::catalogue::MetricName;
 
-/// The function's dependencies: the cards table, the pseudonym key and the upload bucket.
-pub type Deps = crate::uploads::CardImageDeps;
+/// The function's dependencies: the cards table, the pseudonym key, the upload bucket and the daily
+/// quota.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The cards table (cards and the image claims).
+    pub store: CardStore,
+    /// Pseudonyms for log lines, upload keys and quota counters.
+    pub users: UserHasher,
+    /// The upload bucket (the card's images).
+    pub uploads: UploadStore,
+    /// `CREATE_DAILY_LIMIT` per user and UTC day, counted in the cards table.
+    pub quota: DailyQuota,
+}
+
+impl Deps {
+    /// From `TABLE_NAME`, `BUCKET_UPLOADS`, `CREATE_DAILY_LIMIT` (100), `S3_FORCE_PATH_STYLE` (false;
+    /// emulators) and `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    ///
+    /// # Errors
+    /// A missing or invalid variable.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let dynamodb = telemetry::traced_client!(aws_sdk_dynamodb, aws);
+        let table = config::required("TABLE_NAME")?;
+        Ok(Self {
+            quota: DailyQuota::new(
+                dynamodb.clone(),
+                table.clone(),
+                QuotaAction::Create,
+                quota::limit_from_env(
+                    "CREATE_DAILY_LIMIT",
+                    config::parsed("CREATE_DAILY_LIMIT", quota::DEFAULT_CREATE_DAILY_LIMIT)?,
+                )?,
+            ),
+            store: CardStore::new(dynamodb, table),
+            uploads: UploadStore::new(config::traced_s3(aws)?, config::required("BUCKET_UPLOADS")?),
+            users: config::user_hasher(aws).await?,
+        })
+    }
+}
 
 /// The request body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -151,6 +197,11 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let body: NewCard = http::json_body(req)?;
     let mine = UserUploads::of(&deps.users, &caller);
     let card = body.into_card(&mine, uuid::Uuid::new_v4().to_string(), crate::model::now())?;
+    // Counted before anything is read or tagged: past the day's limit a create — new or repeated —
+    // costs one UpdateItem and no S3 call.
+    deps.quota
+        .charge(&deps.users.hash(&caller.sub), card.created_at)
+        .await?;
     let images: Vec<(&'static str, &str)> = std::iter::once(("frontS3Key", card.front_s3_key.as_str()))
         .chain(card.back_s3_key.as_deref().map(|k| ("backS3Key", k)))
         .collect();
@@ -255,10 +306,15 @@ async fn taken(
         && let Some(existing) = deps.store.get(caller, id).await?
         && existing.same_details_as(card)
     {
-        // The replayed card's images are confirmed again: the first try may have stopped after the
-        // write but before its answer.
-        for key in std::iter::once(existing.front_s3_key.as_str()).chain(existing.back_s3_key.as_deref()) {
-            deps.uploads.confirm(field, key).await?;
+        // Its images were tagged `confirmed` before it was written, and its claims say so: nothing
+        // to tag again. An image whose claim does not (a card stored before claims was given it, or
+        // a delete passed it on) is confirmed now.
+        let images = std::iter::once(("frontS3Key", existing.front_s3_key.as_str()))
+            .chain(existing.back_s3_key.as_deref().map(|k| ("backS3Key", k)));
+        for (side, key) in images {
+            if !deps.store.claim_confirmed(caller, key, id).await? {
+                deps.uploads.confirm(side, key).await?;
+            }
         }
         tracing::info!(card_id = id.as_str(), "card create replayed");
         return Ok(http::json(200, &existing));

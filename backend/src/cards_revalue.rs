@@ -14,7 +14,7 @@ use crate::HandlerError;
 use crate::config::{self, ConfigError};
 use crate::http::{self, Request, Response};
 use crate::identity::UserHasher;
-use crate::model::{CardStatus, ValuationRequest, iso};
+use crate::model::{CardDetails, CardStatus, ValuationRequest, iso};
 use crate::obs::RequestLog;
 use crate::quota::{self, DailyQuota, QuotaAction};
 use crate::store::CardStore;
@@ -115,6 +115,8 @@ async fn run(
         back_s3_key: before.back_s3_key.clone(),
         requested_at: now,
         correlation_id: http::api_request_id(req).unwrap_or(lambda_request_id).to_owned(),
+        // The card as registered: the pricing agent prices the card its owner named.
+        card: Some(CardDetails::of(&before)),
     };
     let input = serde_json::to_string(&request).map_err(|e| HandlerError::Internal(e.to_string()))?;
     let started = deps

@@ -55,7 +55,7 @@ pub use error::HandlerError;
 /// let req = backend::model::ValuationRequest {
 ///     valuation_id: "v".into(), user_id: "u".into(), card_id: "c".into(), bucket: "b".into(),
 ///     front_s3_key: "k".into(), back_s3_key: None, requested_at: chrono::DateTime::UNIX_EPOCH,
-///     correlation_id: "api-1".into(),
+///     correlation_id: "api-1".into(), card: None,
 /// };
 /// assert_eq!(backend::correlation_id(&req).as_deref(), Some("api-1"));
 /// assert_eq!(backend::correlation_id(&42_u8), None);

@@ -164,6 +164,62 @@ impl Card {
     }
 }
 
+/// GSI2's partition key (seed 001's analytics index): `<setName>#<rarity>`, for a card with both.
+///
+/// ```
+/// assert_eq!(backend::model::set_rarity(Some("Base Set"), Some("Holo Rare")).as_deref(), Some("Base Set#Holo Rare"));
+/// assert_eq!(backend::model::set_rarity(Some("Base Set"), None), None);
+/// ```
+#[must_use]
+pub fn set_rarity(set_name: Option<&str>, rarity: Option<&str>) -> Option<String> {
+    Some(format!("{}#{}", set_name?, rarity?))
+}
+
+/// The card as its owner registered it (`POST /cards`), carried into the valuation so that the
+/// pricing agent asks for the card the owner named rather than for the line the OCR was surest of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardDetails {
+    /// Display name ("Charizard").
+    pub name: String,
+    /// Set ("Base Set").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_name: Option<String>,
+    /// Number within the set ("4/102").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Year printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<u16>,
+    /// Grade ("PSA 10").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    /// Rarity ("Holo Rare").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rarity: Option<String>,
+}
+
+impl CardDetails {
+    /// What `card` was registered with.
+    #[must_use]
+    pub fn of(card: &Card) -> Self {
+        Self {
+            name: card.name.clone(),
+            set_name: card.set_name.clone(),
+            number: card.number.clone(),
+            year: card.year,
+            grade: card.grade.clone(),
+            rarity: card.rarity.clone(),
+        }
+    }
+
+    /// The card's GSI2 partition key ([`set_rarity`]).
+    #[must_use]
+    pub fn set_rarity(&self) -> Option<String> {
+        set_rarity(self.set_name.as_deref(), self.rarity.as_deref())
+    }
+}
+
 /// What starts a valuation: the state machine's input, built by `cards_revalue`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -185,6 +241,10 @@ pub struct ValuationRequest {
     pub requested_at: DateTime<Utc>,
     /// The API request id that started it.
     pub correlation_id: String,
+    /// The card as registered, read when the valuation started. Absent in requests built before it
+    /// was carried: the pricing agent then goes by the photo's text alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardDetails>,
 }
 
 /// One line of text Rekognition found.
@@ -195,6 +255,10 @@ pub struct TextLine {
     pub text: String,
     /// Confidence 0–100.
     pub confidence: f32,
+    /// Where the line's box starts, as a fraction of the image height from its top edge
+    /// (`Geometry.BoundingBox.Top`): the line's place in reading order. Absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<f32>,
 }
 
 /// One label Rekognition found.

@@ -1,5 +1,7 @@
 //! The pricing agent: asks every configured price source for recent sales of the card and turns the
-//! quotes into a [`PriceEstimate`] (quartile range, median, confidence).
+//! quotes into a [`PriceEstimate`] (quartile range, median, confidence). The card asked for is the one
+//! its owner registered (the valuation request's `card`), the photo's text filling in only what the
+//! owner left out ([`PriceQuery::for_card`]).
 //!
 //! Sources sit behind [`PriceSource`]; [`HttpPriceSource`] is the real one (reqwest, `x-api-key`),
 //! configured from a Secrets Manager secret (`PRICE_API_SECRET_ID`) read once at init:
@@ -14,8 +16,11 @@
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
-use crate::model::{ExtractOutput, PriceEstimate, PriceRange, SourceReport};
+use crate::model::{
+    CardDetails, ExtractOutput, FeatureEnvelope, PriceEstimate, PriceRange, SourceReport, TextLine,
+};
 use crate::obs::{self, RequestLog};
+use crate::rekognition_extract::GRADING_COMPANIES;
 use async_trait::async_trait;
 use lambda_runtime::LambdaEvent;
 use rust_decimal::Decimal;
@@ -32,7 +37,7 @@ pub const CURRENCY: &str = "USD";
 /// What to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PriceQuery {
-    /// Best guess of the card's name (first text line).
+    /// The card's name: as registered, else read off the photo ([`PriceQuery::from_features`]).
     pub name: Option<String>,
     /// Set number.
     pub number: Option<String>,
@@ -43,16 +48,86 @@ pub struct PriceQuery {
 }
 
 impl PriceQuery {
-    /// From extracted features.
+    /// For a valuation: each field as the owner registered the card (`POST /cards`, carried in the
+    /// valuation request), and read off the photo only where the owner gave none — the text on a
+    /// photo never overrides what the owner registered (a slab label in the picture is not the
+    /// card's grade when the owner said otherwise). Without registered details (a request started
+    /// before they were carried), all of it from the photo.
+    ///
+    /// ```
+    /// use backend::model::{CardDetails, TextLine};
+    /// use backend::pricing_agent::PriceQuery;
+    /// let photo = backend::rekognition_extract::envelope("c", vec![
+    ///     TextLine { text: "4/102".into(), confidence: 99.8, top: None },
+    ///     TextLine { text: "Charizard".into(), confidence: 95.0, top: None },
+    /// ], vec![]);
+    /// assert_eq!(PriceQuery::for_card(None, &photo).name.as_deref(), Some("Charizard"));
+    /// let card = CardDetails { name: "Blastoise".into(), set_name: None, number: None, year: Some(1999),
+    ///                          grade: None, rarity: None };
+    /// let q = PriceQuery::for_card(Some(&card), &photo);
+    /// assert_eq!((q.name.as_deref(), q.number.as_deref()), (Some("Blastoise"), Some("4/102")));
+    /// ```
     #[must_use]
-    pub fn from_features(f: &crate::model::FeatureEnvelope) -> Self {
+    pub fn for_card(registered: Option<&CardDetails>, f: &FeatureEnvelope) -> Self {
+        let photo = Self::from_features(f);
+        let Some(card) = registered else {
+            return photo;
+        };
         Self {
-            name: f.text.first().map(|t| t.text.clone()),
+            name: Some(card.name.clone()),
+            number: card.number.clone().or(photo.number),
+            year: card.year.or(photo.year),
+            grade: card.grade.clone().or(photo.grade),
+        }
+    }
+
+    /// From the photo's text alone: the hints ([`crate::rekognition_extract::hints`]) and, as the name,
+    /// the first line in reading order that reads like one ([`name_on_photo`]).
+    #[must_use]
+    pub fn from_features(f: &FeatureEnvelope) -> Self {
+        Self {
+            name: name_on_photo(&f.text),
             number: f.hints.number.clone(),
             year: f.hints.year,
             grade: f.hints.grade.clone(),
         }
     }
+}
+
+/// The card's name as the photo shows it: the first line in reading order — top to bottom by each
+/// line's `top`; lines without a position after those with one, in the order given — that reads like
+/// a name: a word of three letters or more, more letters than digits, no grading company's label.
+/// Not the line Rekognition was surest of: that is mostly a short number (`4/102`, `120 HP`), no name
+/// to price a card by. `None` when no line reads like a name.
+#[must_use]
+pub fn name_on_photo(lines: &[TextLine]) -> Option<String> {
+    let mut ordered: Vec<&TextLine> = lines.iter().collect();
+    // Stable: lines at the same height, or without one, keep their order.
+    ordered.sort_by(|a, b| match (a.top, b.top) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    ordered
+        .into_iter()
+        .map(|l| l.text.trim())
+        .find(|text| reads_like_a_name(text))
+        .map(str::to_owned)
+}
+
+fn reads_like_a_name(text: &str) -> bool {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    letters > digits
+        && words.iter().any(|w| w.chars().count() >= 3)
+        && !words
+            .iter()
+            .any(|w| GRADING_COMPANIES.contains(&w.to_ascii_uppercase().as_str()))
 }
 
 /// One sale.
@@ -623,7 +698,7 @@ async fn price(input: &ExtractOutput, deps: &Deps) -> Result<PriceEstimate, Hand
     if deps.sources.is_empty() {
         return Err(HandlerError::Internal("no price sources configured".into()));
     }
-    let query = PriceQuery::from_features(&input.features);
+    let query = PriceQuery::for_card(input.request.card.as_ref(), &input.features);
     let mut all = Vec::new();
     let mut reports = Vec::new();
     let mut last_error = None;
@@ -1088,6 +1163,90 @@ mod tests {
         assert_eq!(inner.calls(), calls, "the newest is kept");
         cached.quotes(&year(0)).await.unwrap();
         assert_eq!(inner.calls(), calls + 1, "the oldest was forgotten");
+    }
+
+    fn line(text: &str, confidence: f32) -> crate::model::TextLine {
+        crate::model::TextLine {
+            text: text.into(),
+            confidence,
+            top: None,
+        }
+    }
+
+    fn read(lines: Vec<crate::model::TextLine>) -> crate::model::FeatureEnvelope {
+        crate::rekognition_extract::envelope("c", lines, vec![])
+    }
+
+    /// Rekognition is surest of short numbers: the most confident line on a Charizard is `4/102` (or
+    /// `120 HP`), which is no name to price a card by.
+    #[test]
+    fn the_name_read_off_the_photo_is_not_the_most_confident_line() {
+        let f = read(vec![line("Charizard", 95.0), line("4/102", 99.8)]);
+        assert_eq!(
+            f.text[0].text, "4/102",
+            "the envelope keeps the most confident first"
+        );
+        let q = PriceQuery::from_features(&f);
+        assert_eq!(q.name.as_deref(), Some("Charizard"));
+        assert_eq!(q.number.as_deref(), Some("4/102"));
+        // With positions, top to bottom: the slab label and the HP come before the name, but are
+        // no name.
+        let at = |text: &str, confidence: f32, top: f32| crate::model::TextLine {
+            top: Some(top),
+            ..line(text, confidence)
+        };
+        let f = read(vec![
+            at("4/102 ©1999 Wizards", 99.8, 0.92),
+            at("PSA 10 GEM MINT", 99.9, 0.01),
+            at("120 HP", 99.7, 0.11),
+            at("Charizard", 95.0, 0.12),
+        ]);
+        assert_eq!(PriceQuery::from_features(&f).name.as_deref(), Some("Charizard"));
+        // Nothing that reads like a name: no name rather than a number.
+        let f = read(vec![line("120 HP", 99.0), line("4/102", 98.0)]);
+        assert_eq!(PriceQuery::from_features(&f).name, None);
+    }
+
+    /// What the owner registered is what is priced; the photo fills in only what the owner left out,
+    /// and never overrides it (a grade printed on a photographed label is not the card's).
+    #[test]
+    fn the_registered_card_is_priced_not_the_photos_text() {
+        let f = read(vec![
+            line("Charizard", 95.0),
+            line("4/102 ©1999 Wizards", 99.8),
+            line("PSA 10 GEM MINT", 99.0),
+        ]);
+        let mut card = crate::model::CardDetails {
+            name: "Blastoise".into(),
+            set_name: Some("Base Set".into()),
+            number: None,
+            year: None,
+            grade: Some("PSA 7".into()),
+            rarity: None,
+        };
+        assert_eq!(
+            PriceQuery::for_card(Some(&card), &f),
+            PriceQuery {
+                name: Some("Blastoise".into()),
+                number: Some("4/102".into()),
+                year: Some(1999),
+                grade: Some("PSA 7".into()),
+            }
+        );
+        card.number = Some("2/102".into());
+        card.year = Some(2000);
+        card.grade = None;
+        assert_eq!(
+            PriceQuery::for_card(Some(&card), &f),
+            PriceQuery {
+                name: Some("Blastoise".into()),
+                number: Some("2/102".into()),
+                year: Some(2000),
+                grade: Some("PSA 10".into()),
+            }
+        );
+        assert_eq!(PriceQuery::for_card(None, &f), PriceQuery::from_features(&f));
+        assert_eq!(PriceQuery::for_card(None, &f).name.as_deref(), Some("Charizard"));
     }
 
     fn extract() -> ExtractOutput {

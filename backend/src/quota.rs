@@ -1,5 +1,6 @@
-//! Per-user daily quotas: every presigned upload and every revaluation (a Step Functions run, two
-//! Rekognition calls and a Bedrock call) is counted against a limit per user and UTC day.
+//! Per-user daily quotas: every presigned upload, every card created (new or repeated) and every
+//! revaluation (a Step Functions run, two Rekognition calls and a Bedrock call) is counted against a
+//! limit per user and UTC day.
 //!
 //! One DynamoDB item per user, action and UTC day in the cards table — `PK = QUOTA#{userId pseudonym}`,
 //! `SK = {action}#{YYYY-MM-DD}` — counted with one conditional `UpdateItem`
@@ -26,6 +27,8 @@ pub enum QuotaAction {
     Presign,
     /// `POST /cards/{id}/revalue`.
     Revalue,
+    /// `POST /cards`.
+    Create,
 }
 
 impl QuotaAction {
@@ -35,6 +38,7 @@ impl QuotaAction {
         match self {
             Self::Presign => "presign",
             Self::Revalue => "revalue",
+            Self::Create => "create",
         }
     }
 }
@@ -44,6 +48,9 @@ impl QuotaAction {
 pub const DEFAULT_PRESIGN_DAILY_LIMIT: u32 = 200;
 /// Default `REVALUE_DAILY_LIMIT`: 20 revaluations per user and UTC day.
 pub const DEFAULT_REVALUE_DAILY_LIMIT: u32 = 20;
+/// Default `CREATE_DAILY_LIMIT`: 100 cards created per user and UTC day — the hundred cards a day the
+/// presign limit's two images per card allow. A repeated create (answered with its card) counts too.
+pub const DEFAULT_CREATE_DAILY_LIMIT: u32 = 100;
 
 /// A limit read from the environment: at least 1.
 ///

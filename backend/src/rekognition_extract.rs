@@ -20,6 +20,8 @@ pub const MIN_TEXT_CONFIDENCE: f32 = 80.0;
 pub const MIN_LABEL_CONFIDENCE: f32 = 70.0;
 /// Labels that mean "this is a card".
 pub const CARD_LABELS: [&str; 3] = ["Trading Card", "Card", "Poster"];
+/// Grading companies whose label (`PSA 10`) gives a card's grade.
+pub const GRADING_COMPANIES: [&str; 4] = ["PSA", "BGS", "CGC", "SGC"];
 
 /// Text and labels in an image.
 #[async_trait]
@@ -86,6 +88,7 @@ impl Vision for RekognitionVision {
                 Some(TextLine {
                     text: d.detected_text()?.to_owned(),
                     confidence: d.confidence()?,
+                    top: d.geometry().and_then(|g| g.bounding_box()).and_then(|b| b.top()),
                 })
             })
             .collect())
@@ -144,8 +147,8 @@ impl Deps {
 ///
 /// ```
 /// use backend::model::TextLine;
-/// let lines = [TextLine { text: "©1999 Wizards 4/102".into(), confidence: 99.0 },
-///              TextLine { text: "PSA 10 GEM MINT".into(), confidence: 98.0 }];
+/// let lines = [TextLine { text: "©1999 Wizards 4/102".into(), confidence: 99.0, top: None },
+///              TextLine { text: "PSA 10 GEM MINT".into(), confidence: 98.0, top: None }];
 /// let h = backend::rekognition_extract::hints(&lines);
 /// assert_eq!((h.year, h.number.as_deref(), h.grade.as_deref()), (Some(1999), Some("4/102"), Some("PSA 10")));
 /// ```
@@ -175,7 +178,7 @@ pub fn hints(lines: &[TextLine]) -> CardHints {
                 h.number = Some(w.to_owned());
             }
             if h.grade.is_none()
-                && ["PSA", "BGS", "CGC", "SGC"].contains(&w.to_ascii_uppercase().as_str())
+                && GRADING_COMPANIES.contains(&w.to_ascii_uppercase().as_str())
                 && let Some(next) = words.get(i + 1)
                 && next.parse::<f32>().is_ok_and(|g| (1.0..=10.0).contains(&g))
             {
@@ -250,6 +253,7 @@ mod tests {
         TextLine {
             text: t.into(),
             confidence: c,
+            top: None,
         }
     }
 
@@ -325,15 +329,17 @@ mod tests {
 
     /// A DetectText answer as Rekognition sends it: LINE and WORD detections (WORDs repeat the lines).
     fn detect_text_answer() -> String {
-        let geometry = json!({"BoundingBox": {"Width": 0.5, "Height": 0.05, "Left": 0.1, "Top": 0.05},
-                              "Polygon": [{"X": 0.1, "Y": 0.05}, {"X": 0.6, "Y": 0.05}]});
+        let geometry = |top: f32| {
+            json!({"BoundingBox": {"Width": 0.5, "Height": 0.05, "Left": 0.1, "Top": top},
+                   "Polygon": [{"X": 0.1, "Y": top}, {"X": 0.6, "Y": top}]})
+        };
         json!({
             "TextDetections": [
-                {"DetectedText": "Charizard", "Type": "LINE", "Id": 0, "Confidence": 99.12, "Geometry": geometry},
-                {"DetectedText": "PSA 10 GEM MINT", "Type": "LINE", "Id": 1, "Confidence": 95.5, "Geometry": geometry},
-                {"DetectedText": "©1999 Wizards 4/102", "Type": "LINE", "Id": 2, "Confidence": 97.25, "Geometry": geometry},
-                {"DetectedText": "illegible smudge", "Type": "LINE", "Id": 3, "Confidence": 41.0, "Geometry": geometry},
-                {"DetectedText": "Charizard", "Type": "WORD", "Id": 4, "ParentId": 0, "Confidence": 99.12, "Geometry": geometry}
+                {"DetectedText": "Charizard", "Type": "LINE", "Id": 0, "Confidence": 99.12, "Geometry": geometry(0.125)},
+                {"DetectedText": "PSA 10 GEM MINT", "Type": "LINE", "Id": 1, "Confidence": 95.5, "Geometry": geometry(0.015625)},
+                {"DetectedText": "©1999 Wizards 4/102", "Type": "LINE", "Id": 2, "Confidence": 97.25, "Geometry": geometry(0.9375)},
+                {"DetectedText": "illegible smudge", "Type": "LINE", "Id": 3, "Confidence": 41.0, "Geometry": geometry(0.5)},
+                {"DetectedText": "Charizard", "Type": "WORD", "Id": 4, "ParentId": 0, "Confidence": 99.12, "Geometry": geometry(0.125)}
             ],
             "TextModelVersion": "3.0"
         })
@@ -413,15 +419,20 @@ mod tests {
             body,
             json!({"Image": {"S3Object": {"Bucket": BUCKET, "Name": KEY}}})
         );
+        let at = |t: &str, c: f32, top: f32| TextLine {
+            top: Some(top),
+            ..line(t, c)
+        };
         assert_eq!(
             lines,
             [
-                line("Charizard", 99.12),
-                line("PSA 10 GEM MINT", 95.5),
-                line("©1999 Wizards 4/102", 97.25),
-                line("illegible smudge", 41.0),
+                at("Charizard", 99.12, 0.125),
+                at("PSA 10 GEM MINT", 95.5, 0.015625),
+                at("©1999 Wizards 4/102", 97.25, 0.9375),
+                at("illegible smudge", 41.0, 0.5),
             ],
-            "LINEs in the API's order; WORDs dropped; confidence filtering is envelope()'s job"
+            "LINEs in the API's order with where each starts (reading order); WORDs dropped; \
+             confidence filtering is envelope()'s job"
         );
     }
 
@@ -484,6 +495,7 @@ mod tests {
             back_s3_key: None,
             requested_at: chrono::DateTime::UNIX_EPOCH,
             correlation_id: "api-1".into(),
+            card: None,
         };
         let out = handler(LambdaEvent::new(request.clone(), Context::default()), &deps)
             .await

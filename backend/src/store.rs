@@ -130,6 +130,11 @@ pub struct ValuationUpdate {
     pub authenticity_score: f64,
     /// When.
     pub valued_at: DateTime<Utc>,
+    /// The card's GSI2 partition key (`<setName>#<rarity>`, [`crate::model::CardDetails::set_rarity`])
+    /// as the valuation request carries it: written back when the card is `VALUED` (a card flagged
+    /// before had left GSI2); `None` leaves the attribute as it is. A `FLAGGED` card loses it whatever
+    /// this says.
+    pub set_rarity: Option<String>,
 }
 
 /// A card left `VALUING` (found on GSI3 by [`CardStore::stuck_valuations`]).
@@ -178,6 +183,12 @@ fn image_key(caller: &Caller, s3_key: &str) -> Item {
         ("SK".to_owned(), s(image_sk(s3_key))),
     ])
 }
+
+/// On an image's claim: `true` when the claim was written with its card by [`CardStore::create`], which
+/// `cards_create` calls only once the image is tagged `confirmed`. A repeated create then has nothing
+/// to tag again. Claims written otherwise (given to a card stored before claims, passed on by a
+/// delete) do not carry it.
+pub const UPLOAD_CONFIRMED: &str = "uploadConfirmed";
 
 /// The claim of an uploaded image by a card.
 fn claim_item(caller: &Caller, s3_key: &str, card_id: &str) -> Item {
@@ -242,8 +253,11 @@ pub fn card_item(caller: &Caller, card: &Card) -> Item {
     if let Some(v) = &card.rarity {
         put("rarity", s(v));
     }
-    if let (Some(set), Some(rarity)) = (&card.set_name, &card.rarity) {
-        put(SET_RARITY, s(format!("{set}#{rarity}")));
+    // A FLAGGED card stays out of GSI2 (cross-user analytics): see `apply_valuation`.
+    if card.status != CardStatus::Flagged
+        && let Some(key) = crate::model::set_rarity(card.set_name.as_deref(), card.rarity.as_deref())
+    {
+        put(SET_RARITY, s(key));
     }
     if let Some(v) = &card.back_s3_key {
         put("backS3Key", s(v));
@@ -360,7 +374,8 @@ impl CardStore {
     }
 
     /// Writes a new card and claims its images, in one transaction: the card only if its id is new, each
-    /// image only if no card holds it yet.
+    /// image only if no card holds it yet. Call it once the images are tagged `confirmed`: each claim
+    /// records that ([`UPLOAD_CONFIRMED`]).
     ///
     /// # Errors
     /// [`HandlerError::Conflict`] when the card id exists; SDK errors classified.
@@ -382,7 +397,8 @@ impl CardStore {
                 .build(),
         ];
         for (_, s3_key) in &images {
-            let claim = claim_item(caller, s3_key, &card.card_id);
+            let mut claim = claim_item(caller, s3_key, &card.card_id);
+            claim.insert(UPLOAD_CONFIRMED.to_owned(), AttributeValue::Bool(true));
             items.push(
                 TransactWriteItem::builder()
                     .put(
@@ -449,6 +465,24 @@ impl CardStore {
             .read(image_key(caller, s3_key))
             .await?
             .and_then(|i| get_s(&i, "cardId").map(str::to_owned)))
+    }
+
+    /// Whether `card_id`'s claim on `s3_key` records that the image was confirmed before the card was
+    /// written ([`UPLOAD_CONFIRMED`]; strongly consistent). `false` for a claim that does not say so, is
+    /// another card's, or is missing.
+    ///
+    /// # Errors
+    /// SDK errors classified.
+    pub async fn claim_confirmed(
+        &self,
+        caller: &Caller,
+        s3_key: &str,
+        card_id: &str,
+    ) -> Result<bool, HandlerError> {
+        Ok(self.read(image_key(caller, s3_key)).await?.is_some_and(|claim| {
+            get_s(&claim, "cardId") == Some(card_id)
+                && claim.get(UPLOAD_CONFIRMED) == Some(&AttributeValue::Bool(true))
+        }))
     }
 
     /// Writes `card_id`'s claim on `s3_key` unless some card already claims it (a card stored before
@@ -941,8 +975,10 @@ impl CardStore {
             ("authenticityScore".to_owned(), n(v.authenticity_score)),
             ("valuedAt".to_owned(), s(iso(v.valued_at))),
         ]);
+        // Valued or flagged: out of GSI3 (it holds only the valuations in flight).
+        let mut remove = vec!["#shard"];
+        names.insert("#cur".to_owned(), "currency".to_owned());
         if let Some(r) = &v.range {
-            names.insert("#cur".to_owned(), "currency".to_owned());
             values.insert(":lo".to_owned(), n(r.low));
             values.insert(":md".to_owned(), n(r.median));
             values.insert(":hi".to_owned(), n(r.high));
@@ -957,12 +993,28 @@ impl CardStore {
             price.insert("valueMedian".to_owned(), n(r.median));
             price.insert("valueHigh".to_owned(), n(r.high));
             price.insert("currency".to_owned(), s(&r.currency));
+        } else {
+            // No quotes this time: the card says so, as its price item and event do, instead of
+            // showing the previous price under this valuation's date and id. Without `valueMedian`
+            // (GSI2's sort key) it also leaves the analytics index.
+            remove.extend(["valueLow", "valueMedian", "valueHigh", "#cur"]);
+        }
+        if v.status == CardStatus::Flagged {
+            // A card judged a fake (or whose text tried to steer the judge) is kept out of GSI2: the
+            // analytics are across users, and one user's fakes must not move a set's prices. Its owner
+            // still sees the value found.
+            names.insert("#sr".to_owned(), SET_RARITY.to_owned());
+            remove.push("#sr");
+        } else if let Some(key) = &v.set_rarity {
+            // Back into GSI2 (a card flagged before had left it).
+            names.insert("#sr".to_owned(), SET_RARITY.to_owned());
+            values.insert(":sr".to_owned(), s(key));
+            set.push("#sr = :sr");
         }
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
-            // Valued or flagged: out of GSI3 (it holds only the valuations in flight).
-            .update_expression(format!("SET {} REMOVE #shard", set.join(", ")))
+            .update_expression(format!("SET {} REMOVE {}", set.join(", "), remove.join(", ")))
             // Once per valuation id, and only by the card's current valuation (cards valued before
             // currentValuationId existed have none).
             .condition_expression(

@@ -34,8 +34,8 @@ pub const CONFIRMED: &str = "confirmed";
 /// The tag value of an upload no card uses (the one [`PENDING_TAGGING`] signs).
 pub const PENDING: &str = "pending";
 
-/// What the functions that write a card together with its images need (`cards_create`,
-/// `cards_delete`, each re-exporting it as its `Deps`).
+/// What the function that removes a card together with its images needs (`cards_delete`, re-exporting
+/// it as its `Deps`; `cards_create` has its own, with its daily quota).
 #[derive(Debug, Clone)]
 pub struct CardImageDeps {
     /// The cards table (cards and the image claims).

@@ -15,6 +15,7 @@ use backend::uploads::{UploadStore, UserUploads};
 use backend::{cards_create, cards_delete, cards_revalue, upload_presign};
 use backend_support::*;
 use collectiq_tests::TestEnv;
+use governance::cost_pass::counting::RequestCounter;
 
 const BUCKET: &str = "collectiq-test-uploads";
 
@@ -282,6 +283,141 @@ async fn revalue_is_limited_per_day_and_a_refused_request_starts_nothing() {
     );
 }
 
+/// An S3 client for the emulator whose requests are counted by operation.
+fn counted_s3(env: &TestEnv) -> (aws_sdk_s3::Client, RequestCounter) {
+    let counter = RequestCounter::new();
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&env.sdk_config)
+            .force_path_style(true)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    (client, counter)
+}
+
+async fn create_with(
+    deps: &cards_create::Deps,
+    sub: &str,
+    front: &str,
+    back: Option<&str>,
+) -> aws_lambda_events::apigw::ApiGatewayV2httpResponse {
+    let mut body = serde_json::json!({"name": "Charizard", "year": 1999, "frontS3Key": front});
+    if let Some(b) = back {
+        body["backS3Key"] = b.into();
+    }
+    cards_create::handler(
+        lambda_event(api_event("apigw_v2_cards_create.json", sub, Some(body), None)),
+        deps,
+    )
+    .await
+    .unwrap()
+}
+
+/// `POST /cards` is counted per user and UTC day like presign and revalue, before anything is read or
+/// tagged: past the limit a create — new or repeated — is 429 with `Retry-After`, and makes no S3 call.
+#[tokio::test]
+async fn card_creation_is_limited_per_day_before_any_s3_call() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let first = upload(&presign, ALICE).await;
+    let second = upload(&presign, ALICE).await;
+    let (counted, calls) = counted_s3(&env);
+    let deps = create_deps_with(&env, counted, 2);
+
+    let r = create_with(&deps, ALICE, &first, None).await;
+    assert_eq!(r.status_code, 201, "{:?}", r.body);
+    // a repeated create (a client retrying after a lost answer) is a request like any other
+    let r = create_with(&deps, ALICE, &first, None).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    let tagged = calls.snapshot().of("PutObjectTagging");
+
+    for (front, back) in [
+        (second.as_str(), None),
+        (first.as_str(), None),
+        (second.as_str(), Some(first.as_str())),
+    ] {
+        let r = create_with(&deps, ALICE, front, back).await;
+        assert_429(&r, 2, "create");
+    }
+    assert_eq!(
+        calls.snapshot().of("PutObjectTagging"),
+        tagged,
+        "a refused create tagged an image: {}",
+        calls.snapshot().summary()
+    );
+    assert_eq!(
+        tags(&s3, &second).await,
+        [("collectiq-upload".to_owned(), "pending".to_owned())]
+    );
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    let store = CardStore::new(env.clients.dynamodb.clone(), TABLE);
+    assert_eq!(store.image_owner(&alice, &second).await.unwrap(), None);
+
+    // others are not affected
+    let bob_front = upload(&presign, BOB).await;
+    assert_eq!(create_with(&deps, BOB, &bob_front, None).await.status_code, 201);
+    // one counter per user and UTC day; refused requests not counted
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let item = env
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("PK", AttributeValue::S(format!("QUOTA#{}", users().hash(ALICE))))
+        .key("SK", AttributeValue::S(format!("create#{today}")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["used"].as_n().unwrap(), "2");
+}
+
+/// A repeated create gets its card back without re-tagging its images: they were tagged `confirmed`
+/// before the card was written, and its claims say so. Only an image whose claim does not (a card
+/// stored before claims was given it) is confirmed again.
+#[tokio::test]
+async fn a_repeated_create_re_tags_nothing() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let front = upload(&presign, ALICE).await;
+    let back = upload(&presign, ALICE).await;
+    let id = create_card(&env, &s3, ALICE, &front, Some(&back)).await;
+
+    let (counted, calls) = counted_s3(&env);
+    let deps = create_deps_with(&env, counted, 10);
+    for _ in 0..3 {
+        let r = create_with(&deps, ALICE, &front, Some(&back)).await;
+        assert_eq!(r.status_code, 200, "{:?}", r.body);
+        assert_eq!(body_json(&r)["cardId"], id.as_str());
+    }
+    assert_eq!(
+        calls.snapshot().of("PutObjectTagging"),
+        0,
+        "{}",
+        calls.snapshot().summary()
+    );
+
+    // A card stored before claims, repeated: its image is confirmed (nothing says it was).
+    let old_front = upload(&presign, ALICE).await;
+    let old = stored_card(
+        "6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a",
+        "Charizard",
+        &old_front,
+        None,
+    );
+    store_pre_claim(&env, ALICE, &old).await;
+    let r = create_with(&deps, ALICE, &old_front, None).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    assert_eq!(body_json(&r)["cardId"], old.card_id.as_str());
+    assert_eq!(
+        tags(&s3, &old_front).await,
+        [("collectiq-upload".to_owned(), "confirmed".to_owned())]
+    );
+}
+
 async fn set_status(env: &TestEnv, sub: &str, card: &str, status: CardStatus) {
     env.clients
         .dynamodb
@@ -298,10 +434,16 @@ async fn set_status(env: &TestEnv, sub: &str, card: &str, status: CardStatus) {
 }
 
 fn create_deps(env: &TestEnv) -> cards_create::Deps {
+    create_deps_with(env, s3(env), backend::quota::DEFAULT_CREATE_DAILY_LIMIT)
+}
+
+/// `cards_create`'s dependencies with its S3 calls made through `s3` and a daily limit of `limit`.
+fn create_deps_with(env: &TestEnv, s3: aws_sdk_s3::Client, limit: u32) -> cards_create::Deps {
     cards_create::Deps {
         store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
         users: users(),
-        uploads: UploadStore::new(s3(env), BUCKET),
+        uploads: UploadStore::new(s3, BUCKET),
+        quota: DailyQuota::new(env.clients.dynamodb.clone(), TABLE, QuotaAction::Create, limit),
     }
 }
 
@@ -789,7 +931,7 @@ async fn a_create_on_a_missing_upload_reads_none_of_the_users_cards() {
     let _s3 = setup(&env).await;
     let presign = presign_deps(&env, 10);
     let front = upload(&presign, ALICE).await;
-    let counter = governance::cost_pass::counting::RequestCounter::new();
+    let counter = RequestCounter::new();
     let counted = aws_sdk_dynamodb::Client::from_conf(
         env.clients
             .dynamodb
@@ -802,6 +944,12 @@ async fn a_create_on_a_missing_upload_reads_none_of_the_users_cards() {
         store: CardStore::new(counted, TABLE),
         users: users(),
         uploads: UploadStore::new(s3(&env), BUCKET),
+        quota: DailyQuota::new(
+            env.clients.dynamodb.clone(),
+            TABLE,
+            QuotaAction::Create,
+            backend::quota::DEFAULT_CREATE_DAILY_LIMIT,
+        ),
     };
     let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
     let made_up = format!("{}never-uploaded.jpg", UserUploads::of(&users(), &alice).prefix);

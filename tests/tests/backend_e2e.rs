@@ -210,12 +210,27 @@ async fn create_then_get_through_the_runtime_api() {
         .await
         .unwrap();
     // The card and its image's claim; the bad request wrote nothing.
-    let kinds: Vec<&str> = scan
+    let (quota, items): (Vec<_>, Vec<_>) = scan
         .items()
+        .iter()
+        .partition(|i| i["PK"].as_s().unwrap().starts_with("QUOTA#"));
+    let kinds: Vec<&str> = items
         .iter()
         .map(|i| i["entityType"].as_s().unwrap().as_str())
         .collect();
     assert_eq!(kinds, ["CARD", "IMAGE"], "{:?}", scan.items());
+    // The daily quota counted the create; the bad body, refused before it, was not counted.
+    assert_eq!(
+        quota
+            .iter()
+            .map(|i| (
+                i["SK"].as_s().unwrap().split('#').next().unwrap(),
+                i["used"].as_n().unwrap().as_str()
+            ))
+            .collect::<Vec<_>>(),
+        [("create", "1")],
+        "{quota:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

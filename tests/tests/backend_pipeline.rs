@@ -36,14 +36,17 @@ mod fakes {
                 TextLine {
                     text: "Charizard".into(),
                     confidence: 99.1,
+                    top: None,
                 },
                 TextLine {
                     text: "4/102 ©1999 Wizards".into(),
                     confidence: 97.5,
+                    top: None,
                 },
                 TextLine {
                     text: "smudge".into(),
                     confidence: 31.0,
+                    top: None,
                 },
             ])
         }
@@ -52,6 +55,29 @@ mod fakes {
                 name: "Trading Card".into(),
                 confidence: 98.0,
             }])
+        }
+    }
+
+    /// A graded card as Rekognition reads it: surest of the slab label, the HP and the number, less of
+    /// the name (boxes from the top: label, then name and HP on one row, the number at the foot).
+    pub struct NumbersFirstVision;
+    #[async_trait]
+    impl Vision for NumbersFirstVision {
+        async fn detect_text(&self, _: &str, _: &str) -> Result<Vec<TextLine>, HandlerError> {
+            let line = |text: &str, confidence: f32, top: f32| TextLine {
+                text: text.into(),
+                confidence,
+                top: Some(top),
+            };
+            Ok(vec![
+                line("4/102 ©1999 Wizards", 99.8, 0.92),
+                line("PSA 10 GEM MINT", 99.9, 0.02),
+                line("120 HP", 99.7, 0.11),
+                line("Charizard", 95.0, 0.12),
+            ])
+        }
+        async fn detect_labels(&self, _: &str, _: &str) -> Result<Vec<LabelHit>, HandlerError> {
+            FakeVision.detect_labels("", "").await
         }
     }
 
@@ -105,6 +131,7 @@ fn request(card_id: &str) -> ValuationRequest {
         back_s3_key: None,
         requested_at: chrono::Utc::now() - chrono::Duration::seconds(3),
         correlation_id: "Dq3eLmXoIAMEViD=".into(),
+        card: None,
     }
 }
 
@@ -307,6 +334,11 @@ async fn revalue_starts_one_execution_and_never_leaves_a_card_stuck() {
         (card.card_id.as_str(), ALICE)
     );
     assert_eq!(input.correlation_id, "Dq3eLmXoIAMEViD=");
+    assert_eq!(
+        input.card,
+        Some(CardDetails::of(&card)),
+        "the card as registered, for the pricing query"
+    );
     assert_eq!(input.valuation_id, b["valuationId"].as_str().unwrap());
     assert_eq!(
         card_item(&env, &card.card_id).await.unwrap()["status"]
@@ -573,30 +605,10 @@ async fn pipeline_extract_price_judge_aggregate_publish() {
     assert_eq!(outcome.published, ["CardValuationUpdated", "AuthenticityFlagged"]);
     let item = card_item(&env, &card.card_id).await.unwrap();
     assert_eq!(item["status"].as_s().unwrap(), "FLAGGED");
+    // The owner sees what the valuation found; seed 001's GSI2 (analytics, across users) does not
+    // count a card judged a fake.
     assert_eq!(item["valueMedian"].as_n().unwrap(), "355.00");
-    // Seed 001's GSI2 (analytics): the valued card is found by its `set#rarity`, with its median value.
-    let analytics = env
-        .clients
-        .dynamodb
-        .query()
-        .table_name(TABLE)
-        .index_name(backend::store::GSI2)
-        .key_condition_expression("setRarity = :sr")
-        .expression_attribute_values(":sr", AttributeValue::S("Base Set#Holo Rare".into()))
-        .send()
-        .await
-        .unwrap();
-    let found: Vec<(&str, &str)> = analytics
-        .items()
-        .iter()
-        .map(|i| {
-            (
-                i["SK"].as_s().unwrap().as_str(),
-                i["valueMedian"].as_n().unwrap().as_str(),
-            )
-        })
-        .collect();
-    assert_eq!(found, [(format!("CARD#{}", card.card_id).as_str(), "355.00")]);
+    assert_eq!(analytics(&env, "Base Set#Holo Rare").await, []);
     let mut received = Vec::new();
     for _ in 0..5 {
         let msgs = sqs
@@ -653,6 +665,209 @@ async fn pipeline_extract_price_judge_aggregate_publish() {
         .await
         .unwrap_err();
     assert_eq!(e, HandlerError::NotFound("card".into()));
+}
+
+/// Seed 001's GSI2 (analytics) for one `set#rarity`: each card's sort key and median value.
+async fn analytics(env: &TestEnv, set_rarity: &str) -> Vec<(String, String)> {
+    env.clients
+        .dynamodb
+        .query()
+        .table_name(TABLE)
+        .index_name(backend::store::GSI2)
+        .key_condition_expression("setRarity = :sr")
+        .expression_attribute_values(":sr", AttributeValue::S(set_rarity.into()))
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(|i| {
+            (
+                i["SK"].as_s().unwrap().clone(),
+                i["valueMedian"].as_n().unwrap().clone(),
+            )
+        })
+        .collect()
+}
+
+fn range(median: rust_decimal::Decimal) -> PriceRange {
+    PriceRange {
+        low: median - dec!(50),
+        median,
+        high: median + dec!(50),
+        currency: "USD".into(),
+    }
+}
+
+/// Starts valuation `id` on `card` and applies its result as the aggregator does.
+async fn value(
+    store: &CardStore,
+    card: &Card,
+    id: &str,
+    status: CardStatus,
+    range: Option<PriceRange>,
+) -> backend::store::Applied {
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    store
+        .begin_valuation(&alice, &card.card_id, id, chrono::Utc::now())
+        .await
+        .unwrap();
+    store
+        .apply_valuation(
+            &alice,
+            &card.card_id,
+            &backend::store::ValuationUpdate {
+                valuation_id: id.into(),
+                status,
+                range,
+                pricing_confidence: 0.8,
+                authenticity_score: 0.9,
+                valued_at: backend::model::now(),
+                set_rarity: CardDetails::of(card).set_rarity(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// The card says what its latest valuation found: a valuation with no quotes takes the previous
+/// price off the card (and the card out of GSI2), instead of showing it under the new date and id.
+#[tokio::test]
+async fn a_valuation_without_quotes_takes_the_old_price_off_the_card() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let store = CardStore::new(env.clients.dynamodb.clone(), TABLE);
+    let card = stored_card(&env, CardStatus::Created).await;
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+    let written = backend::store::Applied::Written;
+    assert_eq!(
+        value(&store, &card, "v-1", CardStatus::Valued, Some(range(dec!(355)))).await,
+        written
+    );
+    assert_eq!(
+        store.get(&alice, &card.card_id).await.unwrap().unwrap().value,
+        Some(range(dec!(355)))
+    );
+
+    assert_eq!(
+        value(&store, &card, "v-2", CardStatus::Valued, None).await,
+        written
+    );
+    let now = store.get(&alice, &card.card_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            now.value,
+            now.last_valuation_id.as_deref(),
+            now.pricing_confidence
+        ),
+        (None, Some("v-2"), Some(0.8))
+    );
+    let item = card_item(&env, &card.card_id).await.unwrap();
+    for gone in ["valueLow", "valueMedian", "valueHigh", "currency"] {
+        assert!(!item.contains_key(gone), "{gone} left on the card: {item:?}");
+    }
+    assert_eq!(analytics(&env, "Base Set#Holo Rare").await, []);
+}
+
+/// A card judged a fake (or whose text tried to steer the judge) is kept out of GSI2, the cross-user
+/// price analytics, and goes back into it once a valuation finds it genuine.
+#[tokio::test]
+async fn flagged_cards_stay_out_of_the_price_analytics() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let store = CardStore::new(env.clients.dynamodb.clone(), TABLE);
+    let card = stored_card(&env, CardStatus::Created).await;
+    let sk = format!("CARD#{}", card.card_id);
+    let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
+
+    value(&store, &card, "v-1", CardStatus::Flagged, Some(range(dec!(9000)))).await;
+    assert_eq!(analytics(&env, "Base Set#Holo Rare").await, []);
+    // its owner still sees what was found
+    let flagged = store.get(&alice, &card.card_id).await.unwrap().unwrap();
+    assert_eq!(
+        (flagged.status, flagged.value),
+        (CardStatus::Flagged, Some(range(dec!(9000))))
+    );
+
+    value(&store, &card, "v-2", CardStatus::Valued, Some(range(dec!(355)))).await;
+    assert_eq!(
+        analytics(&env, "Base Set#Holo Rare").await,
+        [(sk.clone(), "355".to_owned())]
+    );
+    value(&store, &card, "v-3", CardStatus::Flagged, Some(range(dec!(400)))).await;
+    assert_eq!(analytics(&env, "Base Set#Holo Rare").await, []);
+
+    // a card stored FLAGGED (card_item) carries no GSI2 key either
+    let mut stored = card.clone();
+    stored.status = CardStatus::Flagged;
+    stored.value = Some(range(dec!(9000)));
+    let item = backend::store::card_item(&alice, &stored);
+    assert!(!item.contains_key(backend::store::SET_RARITY), "{item:?}");
+}
+
+/// The price query names the card as its owner registered it; from a request without the card's
+/// details (started before they were carried), it reads the photo in reading order, not the line
+/// Rekognition was surest of (a number, the HP, a slab label).
+#[tokio::test]
+async fn the_price_query_names_the_registered_card_not_the_likeliest_ocr_line() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let card = stored_card(&env, CardStatus::Valuing).await;
+    let extract = rekognition_extract::handler(
+        lambda_event(request(&card.card_id)),
+        &rekognition_extract::Deps {
+            vision: Arc::new(NumbersFirstVision),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        extract.features.text[0].text, "PSA 10 GEM MINT",
+        "most confident first"
+    );
+    let (url, seen) = price_api(r#"{"quotes":[{"amount":"355.00","currency":"USD"}]}"#);
+    let deps = pricing_agent::Deps {
+        sources: vec![Arc::new(pricing_agent::HttpPriceSource::new(
+            pricing_agent::parse_secret(
+                &serde_json::json!({"sources": [{"name": "cardmarket", "baseUrl": url, "apiKey": "k"}]})
+                    .to_string(),
+            )
+            .unwrap()
+            .remove(0),
+        ))],
+    };
+    let query_for = |registered: Option<CardDetails>| {
+        let mut input = extract.clone();
+        input.request.card = registered;
+        let deps = deps.clone();
+        async move {
+            pricing_agent::handler(lambda_event(input), &deps).await.unwrap();
+        }
+    };
+    // No details (a request from before they were carried): the photo, read top to bottom.
+    query_for(None).await;
+    let head = seen.recv().unwrap();
+    assert!(
+        head.starts_with("GET /v1/prices?name=Charizard&number=4%2F102&year=1999&grade=PSA+10 "),
+        "{head}"
+    );
+    // As registered: the owner's name and grade; the photo only where the owner gave nothing.
+    let mut registered = CardDetails::of(&card);
+    registered.grade = Some("PSA 9".into());
+    query_for(Some(registered.clone())).await;
+    let head = seen.recv().unwrap();
+    assert!(
+        head.starts_with("GET /v1/prices?name=Charizard&number=4%2F102&year=1999&grade=PSA+9 "),
+        "{head}"
+    );
+    registered.name = "Blastoise".into();
+    registered.number = Some("2/102".into());
+    query_for(Some(registered)).await;
+    let head = seen.recv().unwrap();
+    assert!(
+        head.starts_with("GET /v1/prices?name=Blastoise&number=2%2F102&year=1999&grade=PSA+9 "),
+        "{head}"
+    );
 }
 
 #[tokio::test]

@@ -227,6 +227,7 @@ async fn an_older_valuation_cannot_touch_the_newer_one() {
         pricing_confidence: 0.9,
         authenticity_score: 0.9,
         valued_at: minutes_ago(5),
+        set_rarity: None,
     };
     assert_eq!(
         store

@@ -47,7 +47,10 @@ locals {
       PRESIGN_TTL_SECONDS = tostring(var.presign_ttl_seconds)
       PRESIGN_DAILY_LIMIT = tostring(var.presign_daily_limit)
     })
-    cards_create = merge(local.user_id_hash_key_env, local.table_env, { BUCKET_UPLOADS = aws_s3_bucket.uploads.id })
+    cards_create = merge(local.user_id_hash_key_env, local.table_env, {
+      BUCKET_UPLOADS     = aws_s3_bucket.uploads.id
+      CREATE_DAILY_LIMIT = tostring(var.create_daily_limit)
+    })
     cards_list   = merge(local.user_id_hash_key_env, local.table_env)
     cards_get    = merge(local.user_id_hash_key_env, local.table_env)
     cards_delete = merge(local.user_id_hash_key_env, local.table_env, { BUCKET_UPLOADS = aws_s3_bucket.uploads.id })
@@ -123,6 +126,13 @@ data "aws_iam_policy_document" "cards_create" {
     # create gives its uploads back: an image a card stored before claims shows stays confirmed.
     sid       = "WriteCard"
     actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]
+    resources = local.table_arns
+  }
+
+  statement {
+    # The per-user daily quota of card creations: one conditional UpdateItem, before any S3 call.
+    sid       = "CountCreates"
+    actions   = ["dynamodb:UpdateItem"]
     resources = local.table_arns
   }
 

@@ -280,6 +280,17 @@ variable "presign_daily_limit" {
   }
 }
 
+variable "create_daily_limit" {
+  description = "Cards created per user and UTC day (CREATE_DAILY_LIMIT of cards_create; then 429 with Retry-After). Replays of a create count too: each re-reads the card and may re-tag its images."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.create_daily_limit >= 1 && floor(var.create_daily_limit) == var.create_daily_limit
+    error_message = "create_daily_limit must be a whole number >= 1."
+  }
+}
+
 variable "revalue_daily_limit" {
   description = "Revaluations per user and UTC day (REVALUE_DAILY_LIMIT of cards_revalue; each costs Rekognition, Bedrock and a Step Functions run)."
   type        = number

@@ -127,12 +127,18 @@ pub async fn put_upload(env: &collectiq_tests::TestEnv, key: &str) {
         .unwrap();
 }
 
-/// `cards_create`'s dependencies (table, hasher, upload bucket).
+/// `cards_create`'s dependencies (table, hasher, upload bucket, the default daily quota).
 pub fn create_deps(env: &collectiq_tests::TestEnv) -> backend::cards_create::Deps {
     backend::cards_create::Deps {
         store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
         users: users(),
         uploads: backend::uploads::UploadStore::new(s3(env), UPLOAD_BUCKET),
+        quota: backend::quota::DailyQuota::new(
+            env.clients.dynamodb.clone(),
+            TABLE,
+            backend::quota::QuotaAction::Create,
+            backend::quota::DEFAULT_CREATE_DAILY_LIMIT,
+        ),
     }
 }
 
