@@ -830,17 +830,23 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
                 )
                 .with_metric(m(states::EXECUTION_THROTTLED).with_label("throttled")),
         );
+        // The paging alarm's expression: failed and timed-out executions over started ones (an
+        // execution past its timeout never reaches ErrorHandler).
         b = b.with_widget(
-            rate(
-                ctx.widget("Failure rate (%)"),
-                0,
-                m(states::EXECUTIONS_FAILED),
-                m(states::EXECUTIONS_STARTED),
-                "failed %",
-            )
-            .with_stat(Stat::Sum)
-            .with_period(900)
-            .with_threshold_line(10.0, "critical 10 %", RED),
+            ctx.widget("Failure rate (%)")
+                .with_metric(m(states::EXECUTIONS_FAILED).with_id("failed").hidden())
+                .with_metric(m(states::EXECUTIONS_TIMED_OUT).with_id("timedout").hidden())
+                .with_metric(m(states::EXECUTIONS_STARTED).with_id("started").hidden())
+                .with_expression(
+                    Expression::new(
+                        "rate",
+                        "IF(started > 0, 100 * (FILL(failed, 0) + FILL(timedout, 0)) / started, 0)",
+                    )
+                    .with_label("failed or timed out %"),
+                )
+                .with_stat(Stat::Sum)
+                .with_period(900)
+                .with_threshold_line(10.0, "critical 10 %", RED),
         );
         // The warning alarm reads p90 (seed 000: "Step Functions duration > 30 seconds"): drawn with it.
         b = b.with_widget(

@@ -170,3 +170,41 @@ fn every_threshold_line_is_an_alarm_with_its_severity_and_value() {
         assert!(checked >= 3, "{name}: only {checked} lines checked");
     }
 }
+
+/// The Step Functions failure-rate widget draws what its paging alarm computes: failed *and* timed-out
+/// executions over started ones (an execution past its timeout never reaches ErrorHandler), so a page
+/// for timed-out executions never shows a rate under the line.
+#[test]
+fn the_failure_rate_widget_draws_the_alarms_expression() {
+    let s = spec("collectiq-prod");
+    let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+    let alarm = cat
+        .alarms
+        .iter()
+        .find(|a| a.name().ends_with("-failure-rate-critical"))
+        .expect("the state machine's failure-rate alarm");
+    let Alarm::Metric(m) = &alarm.alarm else {
+        panic!("a metric math alarm")
+    };
+    let returned = m
+        .metrics
+        .iter()
+        .find(|q| q.return_data == Some(true))
+        .and_then(|q| q.expression.clone())
+        .expect("the alarm's expression");
+    let drawn: Vec<String> = dashboards_for(&s, &DashboardOptions::for_spec(&s))
+        .unwrap()
+        .into_iter()
+        .flat_map(|d| d.body.widgets)
+        .filter_map(|w| match w.kind {
+            WidgetKind::Metric(p) if p.title.as_deref() == Some("Failure rate (%)") => Some(p),
+            _ => None,
+        })
+        .flat_map(|p| p.metrics)
+        .filter_map(|e| match e {
+            MetricEntry::Expression(x) => Some(x.expression),
+            MetricEntry::Metric(_) => None,
+        })
+        .collect();
+    assert_eq!(drawn, [returned]);
+}

@@ -6,7 +6,11 @@ use collectiq_tests::Emulator;
 
 fn ops() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_collectiq-ops"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        // What a developer may have exported must not change what these tests check.
+        .env_remove("COLLECTIQ_ENDPOINT_URL")
+        .env_remove("COLLECTIQ_PLATFORM")
+        .env_remove("HTTP_API_IDS");
     c
 }
 
