@@ -14,6 +14,7 @@
 //! assert!(alarms::thresholds::api_latency(&spec.http_apis[0]).is_empty());
 //! assert_eq!(alarms::thresholds::near_timeout_ms(&spec.functions[0]), None);
 //! assert_eq!(alarms::thresholds::lambda_errors_severity(&spec.functions[0]), Severity::Warning);
+//! assert_eq!(alarms::thresholds::api_5xx_severity(&spec.http_apis[0]), Severity::Warning);
 //! ```
 
 use crate::severity::Severity;
@@ -82,6 +83,17 @@ const API_LATENCY: [LatencyRule; 2] = [
 #[must_use]
 pub fn api_latency(api: &HttpApiSpec) -> &'static [LatencyRule] {
     if api.latency_alarms { &API_LATENCY } else { &[] }
+}
+
+/// Who `api`'s 5xx-rate alarm notifies: on-call (seeds 000/001) unless `page_on_5xx = false` (seed 002,
+/// Backoffice: 5xx among its alarms, no severity given), then Slack.
+#[must_use]
+pub fn api_5xx_severity(api: &HttpApiSpec) -> Severity {
+    if api.page_on_5xx {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
 }
 
 /// Who a function's `errors` composite notifies: on-call for tier `critical`, Slack otherwise.

@@ -501,8 +501,12 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
             .with_stat(Stat::Sum)
             .with_threshold_line(
                 thresholds::API_5XX_RATE_PERCENT,
-                format!("critical {} %", thresholds::API_5XX_RATE_PERCENT),
-                RED,
+                format!(
+                    "{} {} %",
+                    thresholds::api_5xx_severity(api).as_str(),
+                    thresholds::API_5XX_RATE_PERCENT
+                ),
+                severity_color(thresholds::api_5xx_severity(api)),
             ),
         );
         b = b.with_widget(api_latency(
@@ -646,8 +650,12 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
             .with_stat(Stat::Sum)
             .with_threshold_line(
                 thresholds::API_5XX_RATE_PERCENT,
-                format!("5xx critical {} %", thresholds::API_5XX_RATE_PERCENT),
-                RED,
+                format!(
+                    "5xx {} {} %",
+                    thresholds::api_5xx_severity(api).as_str(),
+                    thresholds::API_5XX_RATE_PERCENT
+                ),
+                severity_color(thresholds::api_5xx_severity(api)),
             ),
         );
         b = b.with_widget(api_latency(ctx.widget("Latency (ms)"), api));
@@ -2440,7 +2448,8 @@ mod tests {
         assert!(lines(metric_widget(api, "Latency (ms)")).is_empty());
         assert_eq!(
             lines(metric_widget(api, "Error rates (%)")),
-            [("5xx critical 5 %".to_owned(), 5.0)]
+            [("5xx warning 5 %".to_owned(), 5.0)],
+            "page_on_5xx = false: the 5xx line is the warning its alarm is"
         );
         let overview = by_name(&ds, "overview");
         assert!(lines(metric_widget(overview, "dev-backoffice latency (ms)")).is_empty());

@@ -239,6 +239,11 @@ pub struct HttpApiSpec {
     /// of them (seed 002, Backoffice: errors, throttles, 5xx). Default `true`.
     #[serde(default = "default_true")]
     pub latency_alarms: bool,
+    /// Whether a 5xx rate above 5 % pages on-call (seeds 000/001 for CollectIQ's API: critical). `false`
+    /// where the platform's own documents list 5xx among its alarms without a severity (seed 002,
+    /// Backoffice: "Errors, throttles, 5xx"): a warning to Slack, as its other alarms. Default `true`.
+    #[serde(default = "default_true")]
+    pub page_on_5xx: bool,
 }
 
 fn default_stage() -> String {

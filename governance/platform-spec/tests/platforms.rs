@@ -303,6 +303,10 @@ fn backoffice_dev_carries_seed_002() {
     );
     // 002 "Components" → Monitoring: "CloudWatch Alarms | Errors, throttles, 5xx" — no latency alarms.
     assert!(!spec.http_apis[0].latency_alarms);
+    assert!(
+        !spec.http_apis[0].page_on_5xx,
+        "seed 002 gives Backoffice's 5xx no severity: a warning"
+    );
     // 002 "DynamoDB Operations": table dev-backoffice-data, key {id, timestamp}, index StatusIndex on status.
     let t = &spec.tables[0];
     assert_eq!(t.name, "dev-backoffice-data");
