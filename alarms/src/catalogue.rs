@@ -13,7 +13,7 @@
 //!
 //! | resource | signal | severity | condition | seed |
 //! |---|---|---|---|---|
-//! | HTTP API | `5xx-rate` | critical | 100·5xx/Count > 5 % in 5 of 5 minutes | 000, 001 |
+//! | HTTP API | `5xx-rate` | critical (warning where `page_on_5xx = false`) | 100·5xx/Count > 5 % in 5 of 5 minutes | 000, 001 |
 //! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5; only where `latency_alarms` (default true; Backoffice: false, seed 002) | 001; 000 |
 //! | function | `errors` (composite) | critical (tier critical) or warning | `error-rate` OR `error-count` | 000 + 001 |
 //! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % in 5 of 5 minutes | 001 |
