@@ -494,22 +494,32 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
     );
     assert_eq!(sink.received().len(), 4);
 
-    // Alarm state rolled up across accounts: a critical alarm firing in the first member shows on that
-    // item and in the roll-up's "Alarms in ALARM per account", and nowhere else.
+    // Alarm state rolled up across accounts: an alarm that notifies, firing in the first member, shows
+    // on that item and in the roll-up's "Alarms in ALARM per account", and nowhere else. Backoffice's
+    // alarms all warn (seed 002 gives them no severity: `page_on_5xx = false`, `page_on_throttling =
+    // false`, tier standard).
     let first = &org.items[0];
     let desired = governance::publish::Desired::for_spec(&first.spec).unwrap();
-    let critical = desired
+    assert!(
+        !desired
+            .catalogue
+            .alarms
+            .iter()
+            .any(|d| d.notifies && d.severity == alarms::catalogue::Severity::Critical),
+        "Backoffice pages on nothing its seed does not rank"
+    );
+    let alarm = desired
         .catalogue
         .alarms
         .iter()
-        .find(|d| d.notifies && d.severity == alarms::catalogue::Severity::Critical)
+        .find(|d| d.notifies && d.name().ends_with("-5xx-rate-warning"))
         .unwrap()
         .name()
         .to_owned();
     let member = assume_member(&sts, &base, first).await.unwrap();
     aws_sdk_cloudwatch::Client::new(&member)
         .set_alarm_state()
-        .alarm_name(&critical)
+        .alarm_name(&alarm)
         .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
         .state_reason("test: errors above the threshold")
         .send()
@@ -529,17 +539,17 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
                 .map(move |f| (i.item.as_str(), f.name.as_str()))
         })
         .collect();
-    assert_eq!(firing, [(first.id().as_str(), critical.as_str())]);
+    assert_eq!(firing, [(first.id().as_str(), alarm.as_str())]);
     let text = seen.rollup.as_ref().unwrap().render_text();
     assert!(
         text.contains(&format!(
-            "Alarms in ALARM per account:\n  {}: 1 critical, 0 warning — {critical}\n",
+            "Alarms in ALARM per account:\n  {}: 0 critical, 1 warning — {alarm}\n",
             first.id()
         )),
         "{text}"
     );
     assert!(
-        seen.render_summary().contains("1 alarm(s) in ALARM (1 critical)"),
+        seen.render_summary().contains("1 alarm(s) in ALARM (0 critical)"),
         "{}",
         seen.render_summary()
     );
