@@ -93,6 +93,21 @@ async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> (SdkConfig, bo
     (loader.load().await, chosen)
 }
 
+/// `AWS_MAX_ATTEMPTS` / a profile's `max_attempts`, as the SDK takes it: a whole number of at least 1;
+/// else why not.
+fn max_attempts_of(v: &str) -> Result<u32, String> {
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "expected a whole number of attempts, at least 1".to_owned())
+}
+
+/// `AWS_RETRY_MODE` / a profile's `retry_mode`: `standard` or `adaptive`; else why not.
+fn retry_mode_of(v: &str) -> Result<RetryMode, String> {
+    v.parse::<RetryMode>()
+        .map_err(|e| format!("expected standard or adaptive ({e})"))
+}
+
 /// What is wrong with the retry variables `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` that `lookup` returns,
 /// one line each naming the variable and its value. The SDK clients ignore such a value (with a
 /// warning a CLI without a log subscriber never shows): `collectiq-ops` refuses to start with one.
@@ -100,20 +115,14 @@ pub fn retry_env_problems(lookup: impl Fn(&str) -> Option<String>) -> Vec<String
     let given = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let mut out = Vec::new();
     if let Some(v) = given(RETRY_ENV[0])
-        && !v.parse::<u32>().is_ok_and(|n| n > 0)
+        && let Err(why) = max_attempts_of(&v)
     {
-        out.push(format!(
-            "{}={v:?}: expected a whole number of attempts, at least 1",
-            RETRY_ENV[0]
-        ));
+        out.push(format!("{}={v:?}: {why}", RETRY_ENV[0]));
     }
     if let Some(v) = given(RETRY_ENV[1])
-        && let Err(e) = v.parse::<RetryMode>()
+        && let Err(why) = retry_mode_of(&v)
     {
-        out.push(format!(
-            "{}={v:?}: expected standard or adaptive ({e})",
-            RETRY_ENV[1]
-        ));
+        out.push(format!("{}={v:?}: {why}", RETRY_ENV[1]));
     }
     out
 }
@@ -151,20 +160,12 @@ impl RetrySettings {
                 }),
             }
         };
-        let max_attempts = value(RETRY_ENV[0], RETRY_PROFILE_KEYS[0]).and_then(|(v, from)| {
-            match v.parse::<u32>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    tracing::warn!(setting = %from, value = %v, "ignored: max attempts must be a whole number of at least 1");
-                    None
-                }
-            }
-        });
-        let mode = value(RETRY_ENV[1], RETRY_PROFILE_KEYS[1]).and_then(|(v, from)| {
-            v.parse::<RetryMode>()
-                .map_err(|e| tracing::warn!(setting = %from, value = %v, error = %e, "ignored: unknown retry mode"))
-                .ok()
-        });
+        let ignored =
+            |from: &str, v: &str, why: String| tracing::warn!(setting = %from, value = %v, "ignored: {why}");
+        let max_attempts = value(RETRY_ENV[0], RETRY_PROFILE_KEYS[0])
+            .and_then(|(v, from)| max_attempts_of(&v).map_err(|why| ignored(&from, &v, why)).ok());
+        let mode = value(RETRY_ENV[1], RETRY_PROFILE_KEYS[1])
+            .and_then(|(v, from)| retry_mode_of(&v).map_err(|why| ignored(&from, &v, why)).ok());
         Self { max_attempts, mode }
     }
 
