@@ -38,6 +38,14 @@ fn tags_of(alarm: &Alarm) -> &[crate::model::Tag] {
     }
 }
 
+/// The value of `alarm`'s tag `key`, if it has one.
+fn tag_of<'a>(alarm: &'a Alarm, key: &str) -> Option<&'a str> {
+    tags_of(alarm)
+        .iter()
+        .find(|t| t.key == key)
+        .map(|t| t.value.as_str())
+}
+
 /// Whether `alarm` (as published, with the tags the shell read for it) belongs to the environment
 /// `managed_prefix`: the name is `{managed_prefix}-…` and the tags say `ManagedBy = collectiq-ops`,
 /// `Platform = {managed_prefix}` exactly.
@@ -62,12 +70,7 @@ fn tags_of(alarm: &Alarm) -> &[crate::model::Tag] {
 /// ```
 #[must_use]
 pub fn owned_by(alarm: &Alarm, managed_prefix: &str) -> bool {
-    let tag = |key: &str| {
-        tags_of(alarm)
-            .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.value.as_str())
-    };
+    let tag = |key| tag_of(alarm, key);
     alarm
         .name()
         .strip_prefix(managed_prefix)
@@ -177,8 +180,8 @@ impl AlarmPlan {
     /// resource would always go unwatched. Each is listed in [`Self::collisions`] instead: a person
     /// renames one of the resources. `published` are the alarms read, with tags filled in for the
     /// updates.
-    pub fn refuse_collisions(&mut self, published: &[Alarm]) {
-        let prefix = self.managed_prefix.clone();
+    pub fn refuse_collisions(&mut self, published: &[&Alarm]) {
+        let prefix = &self.managed_prefix;
         let mut collisions = Vec::new();
         self.changes.retain(|c| {
             if c.action != AlarmAction::Update {
@@ -187,14 +190,8 @@ impl AlarmPlan {
             let Some(have) = published.iter().find(|p| p.name() == c.name) else {
                 return true;
             };
-            let tag = |key: &str| {
-                tags_of(have)
-                    .iter()
-                    .find(|t| t.key == key)
-                    .map(|t| t.value.clone())
-            };
-            match (tag(MANAGED_BY_TAG), tag(PLATFORM_TAG)) {
-                (Some(by), Some(platform)) if by == MANAGED_BY && platform != prefix => {
+            match (tag_of(have, MANAGED_BY_TAG), tag_of(have, PLATFORM_TAG)) {
+                (Some(by), Some(platform)) if by == MANAGED_BY && platform != prefix.as_str() => {
                     collisions.push((
                         c.name.clone(),
                         format!(

@@ -66,28 +66,24 @@ pub async fn plan<C: CloudWatchApi>(
         .filter(|c| c.action == AlarmAction::Update)
         .map(|c| c.name.clone())
         .collect();
-    warnings.extend(read_tags_of(cw, &mut published, &updates, "not updated this run").await);
-    let unread: Vec<String> = warnings
-        .iter()
-        .filter(|w| w.ends_with("not updated this run"))
-        .filter_map(|w| w.split(':').next().map(str::to_owned))
-        .collect();
+    let unread = read_tags_of(cw, &mut published, &updates, "not updated this run").await;
     plan.changes
-        .retain(|c| !(c.action == AlarmAction::Update && unread.contains(&c.name)));
-    let read: Vec<Alarm> = published.iter().map(|p| p.alarm.clone()).collect();
+        .retain(|c| !(c.action == AlarmAction::Update && unread.iter().any(|(name, _)| *name == c.name)));
+    warnings.extend(unread.into_iter().map(|(_, warning)| warning));
+    let read: Vec<&Alarm> = published.iter().map(|p| &p.alarm).collect();
     plan.refuse_collisions(&read);
     plan.warnings.extend(warnings);
     Ok(AlarmPlanning { plan, published })
 }
 
-/// Fills in the tags of the published alarms named in `names`; a warning ending in `consequence` per
-/// alarm whose tags could not be read.
+/// Fills in the tags of the published alarms named in `names`; `(name, warning ending in
+/// consequence)` for each alarm whose tags could not be read.
 async fn read_tags_of<C: CloudWatchApi>(
     cw: &C,
     published: &mut [PublishedAlarm],
     names: &[String],
     consequence: &str,
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     let mut pacer = Pacer::per_second(TAG_READS_PER_SECOND);
     let mut warnings = Vec::new();
     for p in published
@@ -100,7 +96,10 @@ async fn read_tags_of<C: CloudWatchApi>(
                 Alarm::Metric(m) => m.tags = tags,
                 Alarm::Composite(c) => c.tags = tags,
             },
-            Err(e) => warnings.push(format!("{}: tags not read ({e}); {consequence}", p.alarm.name())),
+            Err(e) => warnings.push((
+                p.alarm.name().to_owned(),
+                format!("{}: tags not read ({e}); {consequence}", p.alarm.name()),
+            )),
         }
     }
     warnings
@@ -122,7 +121,11 @@ async fn read_candidate_tags<C: CloudWatchApi>(
             .map(str::to_owned)
             .collect()
     };
-    read_tags_of(cw, published, &names, "not deleted this run").await
+    read_tags_of(cw, published, &names, "not deleted this run")
+        .await
+        .into_iter()
+        .map(|(_, warning)| warning)
+        .collect()
 }
 
 /// The pure step of [`plan`]: `desired` against what was read.
