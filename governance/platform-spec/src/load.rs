@@ -391,6 +391,22 @@ fn aws_name_problem(kind: AwsName, name: &str) -> Option<String> {
     (!ok).then(|| format!("expected {rule}, found \"{name}\""))
 }
 
+/// What is wrong with `id` as an HTTP API id (also for one given outside the spec: the deployed API's,
+/// from Terraform), if anything.
+#[must_use]
+pub fn http_api_id_problem(id: &str) -> Option<String> {
+    aws_name_problem(AwsName::HttpApiId, id)
+}
+
+/// What is wrong with `arn` as one of `spec`'s SNS topics (also for one given outside the spec: a
+/// Lambda's `SNS_TOPIC_CRITICAL_ARN`), if anything: an SNS topic ARN ([`sns_topic_arn_problem`]) in the
+/// spec's region and, when it names one, account — alarm actions and pages to any other topic reach no
+/// one.
+#[must_use]
+pub fn topic_arn_problem(spec: &PlatformSpec, arn: &str) -> Option<String> {
+    sns_topic_arn_problem(arn).or_else(|| foreign_account(spec, arn))
+}
+
 /// The kinds of AWS names [`aws_name_problem`] knows.
 #[derive(Debug, Clone, Copy)]
 enum AwsName {
@@ -815,10 +831,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         ("sns_critical_topic_arn", &n.sns_critical_topic_arn),
         ("sns_warning_topic_arn", &n.sns_warning_topic_arn),
     ] {
-        if let Some(problem) = sns_topic_arn_problem(arn) {
-            bad(format!("notifications.{key}"), problem);
-        } else if let Some(problem) = foreign_account(spec, arn) {
-            // Alarm actions and pages would go to another account's topic: on-call never hears them.
+        if let Some(problem) = topic_arn_problem(spec, arn) {
             bad(format!("notifications.{key}"), problem);
         }
     }

@@ -269,7 +269,7 @@ impl Deps {
             deps.targets.slack_webhook_secret = s;
         }
         if let Some(a) = var("SNS_TOPIC_CRITICAL_ARN") {
-            if let Some(problem) = crate::publish::lambda::topic_problem(&deps.spec, &a) {
+            if let Some(problem) = platform_spec::topic_arn_problem(&deps.spec, &a) {
                 return Err(HandlerError::Validation(format!(
                     "SNS_TOPIC_CRITICAL_ARN: {problem}"
                 )));

@@ -71,7 +71,10 @@ impl LambdaDeps {
         })
         .await;
         let topic = var("SNS_TOPIC_CRITICAL_ARN");
-        if let Some(problem) = topic.as_deref().and_then(|t| topic_problem(&spec, t)) {
+        if let Some(problem) = topic
+            .as_deref()
+            .and_then(|t| platform_spec::topic_arn_problem(&spec, t))
+        {
             return Err(HandlerError::Configuration(format!(
                 "SNS_TOPIC_CRITICAL_ARN: {problem}"
             )));
@@ -113,7 +116,7 @@ impl LambdaDeps {
 /// Puts the deployed HTTP API ids (`{"<api name>": "<id>"}`, Terraform's `HTTP_API_IDS`) into `spec`:
 /// API Gateway makes an API's id when it creates it, so the packaged spec's can only be a placeholder,
 /// and an alarm on it would watch an API that does not exist. Every name must be one of the spec's
-/// `[[http_apis]]`, every id API Gateway's form (10 lowercase letters and digits).
+/// `[[http_apis]]`, every id API Gateway's form ([`platform_spec::http_api_id_problem`]).
 ///
 /// # Errors
 /// What is wrong with `json`, naming the API.
@@ -121,10 +124,8 @@ pub fn apply_api_ids(spec: &mut PlatformSpec, json: &str) -> Result<(), String> 
     let ids: std::collections::BTreeMap<String, String> =
         serde_json::from_str(json).map_err(|e| format!("expected {{\"<api name>\": \"<api id>\"}}: {e}"))?;
     for (name, id) in ids {
-        if id.len() != 10 || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-            return Err(format!(
-                "API {name:?}: expected an API Gateway id (10 lowercase letters and digits), found {id:?}"
-            ));
+        if let Some(problem) = platform_spec::http_api_id_problem(&id) {
+            return Err(format!("API {name:?}: {problem}"));
         }
         let Some(api) = spec.http_apis.iter_mut().find(|a| a.name == name) else {
             return Err(format!(
@@ -139,21 +140,6 @@ pub fn apply_api_ids(spec: &mut PlatformSpec, json: &str) -> Result<(), String> 
         api.id = id;
     }
     Ok(())
-}
-
-/// What is wrong with `arn` as the platform's critical topic given in the environment, if anything: an
-/// SNS topic ARN in the spec's region (an alarm action or a page to anything else reaches no one, and a
-/// page recorded for it would be retried on every run).
-pub(crate) fn topic_problem(spec: &PlatformSpec, arn: &str) -> Option<String> {
-    platform_spec::sns_topic_arn_problem(arn).or_else(|| {
-        let region = arn.split(':').nth(3).unwrap_or_default();
-        (region != spec.platform.region).then(|| {
-            format!(
-                "expected a topic in region {} ([platform].region), found region {region} in \"{arn}\"",
-                spec.platform.region
-            )
-        })
-    })
 }
 
 /// A handler failure with a stable error type.
@@ -720,7 +706,10 @@ mod tests {
                 r#"{"other-api":"a1b2c3d4e5"}"#,
                 "is not one of the spec's [[http_apis]]",
             ),
-            (r#"{"collectiq-prod-api":"A1B2"}"#, "expected an API Gateway id"),
+            (
+                r#"{"collectiq-prod-api":"A1B2"}"#,
+                "expected an API Gateway API id",
+            ),
             ("a1b2c3d4e5", "expected {"),
         ] {
             let env = std::collections::HashMap::from([
@@ -750,7 +739,7 @@ mod tests {
             ("collectiq-prod-critical", "expected an SNS topic ARN"),
             (
                 "arn:aws:sns:eu-west-1:123456789012:crit",
-                "expected a topic in region us-east-1",
+                "expected an ARN in region us-east-1",
             ),
         ] {
             let env = std::collections::HashMap::from([
