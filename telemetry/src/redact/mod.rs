@@ -503,12 +503,18 @@ impl Redactor {
             // The deny list first: looking for a separator after every word would not stay linear
             // (`%20%20%20…`: each `20` is a word, and the look runs over all the encoded blanks after it).
             if !self.is_denied_field(word) && !is_query_key(b, word, start) {
+                if word.eq_ignore_ascii_case("name")
+                    && let Some(v) = self.named_value(s, start, i)
+                {
+                    spans.push((v.start, v.end));
+                    i = v.end;
+                }
                 continue;
             }
             // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
             let in_colon_list = start > 0 && b[start - 1] == b':';
             let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes);
-            let mut next = value_after(b, i, key);
+            let mut next = value_after(b, i, key).filter(|v| !is_working_directory(b, word, v));
             while let Some(v) = next.take() {
                 if v.end > v.start {
                     spans.push((v.start, v.end));
@@ -539,6 +545,56 @@ impl Redactor {
 }
 
 impl Redactor {
+    /// The value of a secret passed as a name and a value (`{"name":"DB_PASSWORD","value":"…"}` in
+    /// an ECS task definition, a Kubernetes `env` list or a HAR header, `- name: API_TOKEN` then
+    /// `value: …` in YAML, `Header { name: "authorization", value: "…" }`): after the key `name`
+    /// ending at `name_end` whose value is a deny-listed name or a header name, the value of the next
+    /// `value` key of the same entry — within [`NAMED_VALUE_LOOKAHEAD`] bytes, before any `{`, `}` or
+    /// other `name`. Name first, as those formats write it.
+    fn named_value(&self, s: &str, name_start: usize, name_end: usize) -> Option<KeyValue> {
+        let b = s.as_bytes();
+        let plain = |word: &str, start: usize| KeyContext {
+            header: None,
+            escaped_line: false,
+            in_colon_list: false,
+            query: in_query(b, start),
+            split: FieldSplit::of(word),
+            comma: false,
+        };
+        let named = value_after(b, name_end, plain("name", name_start))?;
+        let name = s.get(named.start..named.end)?;
+        if name.is_empty()
+            || name.len() > 64
+            || !name.bytes().all(is_word)
+            || !(self.is_denied_field(name) || is_header_name(name))
+        {
+            return None;
+        }
+        let limit = b.len().min(named.end + NAMED_VALUE_LOOKAHEAD);
+        let mut j = named.end;
+        while j < limit {
+            if matches!(b[j], b'{' | b'}') {
+                return None;
+            }
+            if !is_word(b[j]) {
+                j += 1;
+                continue;
+            }
+            let start = j;
+            while j < b.len() && is_word(b[j]) {
+                j += 1;
+            }
+            let word = &s[start..j];
+            if word.eq_ignore_ascii_case("name") {
+                return None;
+            }
+            if word.eq_ignore_ascii_case("value") {
+                return value_after(b, j, plain(name, start)).filter(|v| v.end > v.start);
+            }
+        }
+        None
+    }
+
     /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
     /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already), and curl's `-u`,
     /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
@@ -592,6 +648,20 @@ impl Redactor {
             }
         }
     }
+}
+
+/// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.
+const NAMED_VALUE_LOOKAHEAD: usize = 256;
+
+/// Whether `value` after the key `word` is the shell's working directory (`PWD=/var/task` in an
+/// environment dump), not ODBC's password (`PWD=…;`): the key written `PWD` and the value an absolute
+/// path standing alone.
+fn is_working_directory(b: &[u8], word: &str, value: &KeyValue) -> bool {
+    word == "PWD"
+        && b.get(value.start) == Some(&b'/')
+        && b[value.start..value.end].iter().all(|&c| is_word(c) || c == b'/')
+        && b.get(value.end)
+            .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b',' | b'}'))
 }
 
 /// A command-line flag starting at `i` and followed by a blank: `--name` (letters, digits, `-`, `_`,
@@ -1032,6 +1102,9 @@ struct KeyContext {
     query: bool,
     /// Which `&`/`;` + `key=` end the value ([`FieldSplit`]).
     split: FieldSplit,
+    /// A `,` ends the value: SigV4's `Credential=AKIA…/…/aws4_request,SignedHeaders=…` (the scope
+    /// holds no comma).
+    comma: bool,
 }
 
 impl KeyContext {
@@ -1050,6 +1123,7 @@ impl KeyContext {
             in_colon_list,
             query: in_query(b, start),
             split: FieldSplit::of(word),
+            comma: ends_with_normalised(word, "credential"),
         }
     }
 }
@@ -1162,8 +1236,11 @@ const FIELD_NAMES: &[&str] = &[
 #[derive(Debug, Clone, Copy)]
 enum HeaderEnd {
     Line,
-    /// The quote byte and the escape level of the string the header is written in.
-    Quote(u8, u32),
+    /// The quote byte and the escape level of the string the header is written in, and whether that
+    /// quote stands right before the header's name (`-H 'Cookie: …'`, `-H "Authorization: …"`): a
+    /// string holding the header alone, whose closing quote may be followed by a blank and more
+    /// words of a command line.
+    Quote(u8, u32, bool),
 }
 
 /// Which escape levels of `"` are open, one bit per level ([`quote_level`]), at a point of a line.
@@ -1240,9 +1317,9 @@ fn is_header_name(word: &str) -> bool {
 fn header_end(b: &[u8], start: usize, open_quotes: &mut OpenQuotes) -> HeaderEnd {
     let open = open_quotes.before(b, start);
     if open != 0 {
-        HeaderEnd::Quote(b'"', 63 - open.leading_zeros())
+        HeaderEnd::Quote(b'"', 63 - open.leading_zeros(), b[start - 1] == b'"')
     } else if start > 0 && b[start - 1] == b'\'' {
-        HeaderEnd::Quote(b'\'', 0)
+        HeaderEnd::Quote(b'\'', 0, true)
     } else {
         HeaderEnd::Line
     }
@@ -1267,6 +1344,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         in_colon_list,
         mut query,
         split,
+        comma,
     } = key;
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
@@ -1386,7 +1464,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         };
         let end = match rule {
             HeaderEnd::Line => line_end(line, start),
-            HeaderEnd::Quote(q, level) => quoted_header_end(line, start, q, level),
+            HeaderEnd::Quote(q, level, alone) => quoted_header_end(line, start, q, level, alone),
         };
         return Some(KeyValue {
             start,
@@ -1398,6 +1476,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     // `,`, `}` or `]`. An unquoted key's value runs over them (`password=p;ss`, `api_key=,abc`).
     let stops = ValueStops {
         json: key_quote.is_some(),
+        comma,
         query,
         encoded,
         split,
@@ -1493,6 +1572,8 @@ fn line_end(b: &[u8], mut j: usize) -> usize {
 struct ValueStops {
     /// `,`, `}`, `]`: the key was quoted (JSON).
     json: bool,
+    /// `,` ([`KeyContext::comma`]).
+    comma: bool,
     /// `&`, `#`: a URL query or form parameter, or a percent-encoded value (which sits in a URL).
     query: bool,
     /// The separator was percent-encoded (`token%3D…`): so are the value's own ends (`%26`, `%22`,
@@ -1524,6 +1605,7 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
                 }
             }
             b',' | b'}' | b']' if stops.json => break,
+            b',' if stops.comma => break,
             b'&' | b'#' if stops.query || stops.encoded => break,
             b'&' | b';' if key_follows(b, j, stops.split) => break,
             b'%' if stops.encoded
@@ -1620,7 +1702,7 @@ fn quoted_end(b: &[u8], mut j: usize, q: u8, level: u32) -> usize {
 /// value's own (`theme="dark"; session=…`, Digest's `username="bob", response=…`), or the quote
 /// counted open before the header was not a string's (`size 5" tv; Cookie: …`): the header then runs
 /// on as one in plain text does. Linear in the value: each search starts where the last one ended.
-fn quoted_header_end(b: &[u8], start: usize, q: u8, level: u32) -> usize {
+fn quoted_header_end(b: &[u8], start: usize, q: u8, level: u32, alone: bool) -> usize {
     let mut from = start;
     loop {
         // `quoted_end` stops at a `\n`; a `\r` ends the line too.
@@ -1633,6 +1715,11 @@ fn quoted_header_end(b: &[u8], start: usize, q: u8, level: u32) -> usize {
         }
         // `end` is the closing quote or the start of its backslashes.
         let after = skip_backslashes(b, end) + 1;
+        // A string holding the header alone is a word of a command line: a blank after its quote
+        // ends it (`curl -H 'Authorization: Bearer …' https://…`).
+        if alone && matches!(b.get(after), Some(b' ' | b'\t')) {
+            return end;
+        }
         let closes = match b.get(skip_blanks(b, after)) {
             None | Some(b'\n' | b'\r' | b'}' | b']' | b'\\') => true,
             Some(b',') => {

@@ -390,6 +390,45 @@ const MUST_GO: &[(&str, &str)] = &[
     ("JSESSIONID=SECRETJSESSION; Path=/", "SECRETJSESSION"),
     (r#"{"session_id":"SECRETSESSIONID"}"#, "SECRETSESSIONID"),
     ("Bearer AbCdEfGhIjKlMnOpQrStUv", "AbCdEfGhIjKlMnOpQrStUv"),
+    // A secret passed as a name and a value: ECS task definitions, Kubernetes `env`, HAR headers.
+    (
+        r#"{"environment":[{"name":"DB_PASSWORD","value":"SECRETECSENV"}]}"#,
+        "SECRETECSENV",
+    ),
+    (r#"[{"Name":"API_TOKEN","Value":"SECRETCFNENV"}]"#, "SECRETCFNENV"),
+    (
+        "env:\n- name: STRIPE_SECRET_KEY\n  value: SECRETK8SENV\n- name: REGION\n  value: eu-west-1",
+        "SECRETK8SENV",
+    ),
+    (
+        r#"{"headers":[{"name":"Authorization","value":"Bearer SECRETHARAUTH"},{"name":"Accept","value":"*/*"}]}"#,
+        "SECRETHARAUTH",
+    ),
+    (
+        r#"{"name": "Cookie", "value": "theme=dark; sid=SECRETHARCOOKIE"}"#,
+        "SECRETHARCOOKIE",
+    ),
+    (
+        r#"Header { name: "x-api-key", value: "SECRETDEBUGHDR" }"#,
+        "SECRETDEBUGHDR",
+    ),
+    // A shell-quoted header, then the rest of the command.
+    (
+        "curl -H 'Authorization: Bearer SECRETCURLSQ' https://api.example.com/v1/cards -d x",
+        "SECRETCURLSQ",
+    ),
+    (
+        r#"curl -H "Authorization: Bearer SECRETCURLDQ" https://api.example.com/v1/cards"#,
+        "SECRETCURLDQ",
+    ),
+    (
+        r#"{"cmd":"curl -H \"Cookie: sid=SECRETCURLJSON\" https://a.example.com","n":1}"#,
+        "SECRETCURLJSON",
+    ),
+    (
+        "AWS4-HMAC-SHA256 Credential=AKIASECRETSIGV4/20261205/eu-west-1/s3/aws4_request,SignedHeaders=host;x-amz-date,Signature=abcdef0123",
+        "AKIASECRETSIGV4",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -465,6 +504,34 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "{ msg: 'Cookie: sid=abc', n: 1 }",
         "{ msg: 'Cookie: [REDACTED]', n: 1 }",
+    ),
+    (
+        r#"{"environment":[{"name":"DB_PASSWORD","value":"SECRETECSENV"}]}"#,
+        r#"{"environment":[{"name":"DB_PASSWORD","value":"[REDACTED]"}]}"#,
+    ),
+    (
+        "env:\n- name: STRIPE_SECRET_KEY\n  value: SECRETK8SENV\n- name: REGION\n  value: eu-west-1",
+        "value: [REDACTED]\n- name: REGION\n  value: eu-west-1",
+    ),
+    (
+        r#"{"headers":[{"name":"Authorization","value":"Bearer SECRETHARAUTH"},{"name":"Accept","value":"*/*"}]}"#,
+        r#""value":"[REDACTED]"},{"name":"Accept","value":"*/*"}]}"#,
+    ),
+    (
+        "curl -H 'Authorization: Bearer SECRETCURLSQ' https://api.example.com/v1/cards -d x",
+        "curl -H 'Authorization: [REDACTED]' https://api.example.com/v1/cards -d x",
+    ),
+    (
+        r#"curl -H "Authorization: Bearer SECRETCURLDQ" https://api.example.com/v1/cards"#,
+        r#"curl -H "Authorization: [REDACTED]" https://api.example.com/v1/cards"#,
+    ),
+    (
+        r#"{"cmd":"curl -H \"Cookie: sid=SECRETCURLJSON\" https://a.example.com","n":1}"#,
+        r#"{"cmd":"curl -H \"Cookie: [REDACTED]\" https://a.example.com","n":1}"#,
+    ),
+    (
+        "AWS4-HMAC-SHA256 Credential=AKIASECRETSIGV4/20261205/eu-west-1/s3/aws4_request,SignedHeaders=host;x-amz-date,Signature=abcdef0123",
+        "Credential=[REDACTED],SignedHeaders=host;x-amz-date,Signature=[REDACTED]",
     ),
 ];
 
@@ -574,6 +641,15 @@ const MUST_STAY: &[&str] = &[
     "bearer of news",
     "cwd=/tmp",
     "OLDPWD=/home/app",
+    // The shell's working directory in an environment dump (ODBC's `PWD=…;` is a password).
+    "PWD=/var/task",
+    "env PWD=/var/task HOME=/root LANG=C.UTF-8",
+    r#"{"PWD":"/var/task","SHLVL":"1"}"#,
+    // Names and values that are no secrets, and a secret's name without a value.
+    r#"[{"name":"REGION","value":"eu-west-1"},{"name":"TABLE","value":"cards"}]"#,
+    r#"{"name":"input_tokens","value":"1234"}"#,
+    r#"{"name":"DB_PASSWORD","valueFrom":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"}"#,
+    "- name: LOG_LEVEL\n  value: debug",
     "signal=TERM",
     "design=x",
     "?design=x&signal=TERM",
@@ -962,6 +1038,13 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("webhook hosts", |n| "discord.com/api/webhooks/ ".repeat(n / 26));
     assert_linear("flags", |n| "--password --token -u ".repeat(n / 22));
     assert_linear("flag values", |n| "--token \"".repeat(n / 10));
+    assert_linear("secret names without values", |n| {
+        r#"{"name":"token","#.repeat(n / 16)
+    });
+    assert_linear("secret names and blanks", |n| {
+        format!(r#""name":"password"{}"#, " x".repeat(n / 2))
+    });
+    assert_linear("quoted headers", |n| "-H 'Cookie: a' ".repeat(n / 15));
     // Each `20` is a word followed by encoded blanks: only a deny-listed word may look past them.
     assert_linear("encoded blanks", |n| "%20".repeat(n / 3));
     assert_linear("scheme words", |n| "Bearer Basic bearer ".repeat(n / 20));
@@ -1594,8 +1677,18 @@ fn a_header_in_a_quoted_string_ends_only_where_the_string_closes() {
             r#"he said "Authorization: Digest username="bob", response="6629fae4""#,
             r#"he said "Authorization: [REDACTED]""#,
         ),
-        // A string closed by anything else than JSON punctuation: to the end of the line.
-        (r#"msg="Cookie: a=b" level=info"#, r#"msg="Cookie: [REDACTED]"#),
+        // A string closed by anything else than JSON punctuation: to the end of the line, unless
+        // the string holds the header alone (its quote right before the name: a logfmt value, a
+        // shell word), which a blank after its closing quote ends.
+        (
+            r#"msg="x Cookie: a=b" level=info"#,
+            r#"msg="x Cookie: [REDACTED]"#,
+        ),
+        (
+            r#"msg="Cookie: a=b" level=info"#,
+            r#"msg="Cookie: [REDACTED]" level=info"#,
+        ),
+        (r#"msg="Cookie: a=b"level=info"#, r#"msg="Cookie: [REDACTED]"#),
         (
             r#"{"msg":"hello \"Cookie: theme=\"dark\"; session=abc"}"#,
             r#"{"msg":"hello \"Cookie: [REDACTED]"}"#,
