@@ -8,7 +8,10 @@ terraform {
     }
   }
 
-  # State is local by default. For a shared account, add an S3 backend (docs/deploy.md, "Remote state").
+  # Seed 001 "Terraform State Management": S3 state, DynamoDB locks. The settings are the env's
+  # backend.hcl (`terraform init -backend-config=backend.hcl`); infra/bootstrap makes the bucket and
+  # the table once per account (docs/deploy.md, "Remote state").
+  backend "s3" {}
 }
 
 provider "aws" {

@@ -26,7 +26,7 @@ resource "aws_cognito_user_pool" "users" {
   # user pool with MFA"), dev "OPTIONAL" (001 "Amazon Cognito User Pool Module"). Either way the second
   # factor is a TOTP app (software token); no SMS, so no SNS role or SMS spend.
   mfa_configuration = var.mfa_configuration
-  tags              = merge(local.tags, { Feature = "auth" })
+  tags              = merge(local.tags, { Feature = "auth", Service = "cognito-idp" })
 
   software_token_mfa_configuration {
     enabled = true
@@ -87,7 +87,7 @@ resource "aws_apigatewayv2_api" "http" {
   name          = "${var.name_prefix}-api"
   protocol_type = "HTTP"
   description   = "CollectIQ HTTP API"
-  tags          = merge(local.tags, { Feature = "api" })
+  tags          = merge(local.tags, { Feature = "api", Service = "apigateway" })
 
   cors_configuration {
     allow_origins = var.cors_allowed_origins
@@ -148,14 +148,14 @@ resource "aws_cloudwatch_log_group" "api_access" {
   name              = "/aws/apigateway/${var.name_prefix}-api"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.data.arn
-  tags              = merge(local.tags, { Feature = "api" })
+  tags              = merge(local.tags, { Feature = "api", Service = "logs" })
 }
 
 resource "aws_apigatewayv2_stage" "default" {
   api_id      = aws_apigatewayv2_api.http.id
   name        = "$default"
   auto_deploy = true
-  tags        = merge(local.tags, { Feature = "api" })
+  tags        = merge(local.tags, { Feature = "api", Service = "apigateway" })
 
   default_route_settings {
     throttling_burst_limit   = var.api_throttle.burst_limit

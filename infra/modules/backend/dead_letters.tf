@@ -14,6 +14,7 @@ resource "aws_lambda_event_source_mapping" "dead_letters" {
   enabled                 = var.replay_dead_letters
   batch_size              = 10
   function_response_types = ["ReportBatchItemFailures"]
+  tags                    = merge(local.tags, { Feature = "valuation", Service = "lambda" })
 
   depends_on = [module.pipeline]
 }

@@ -31,7 +31,7 @@ locals {
 resource "aws_codedeploy_app" "functions" {
   name             = "${var.name_prefix}-functions"
   compute_platform = "Lambda"
-  tags             = merge(local.tags, { Feature = "deploy" })
+  tags             = merge(local.tags, { Feature = "deploy", Service = "codedeploy" })
 }
 
 data "aws_iam_policy_document" "codedeploy_assume" {
@@ -54,7 +54,7 @@ data "aws_iam_policy_document" "codedeploy_assume" {
 resource "aws_iam_role" "codedeploy" {
   name               = "${var.name_prefix}-codedeploy"
   assume_role_policy = data.aws_iam_policy_document.codedeploy_assume.json
-  tags               = merge(local.tags, { Feature = "deploy" })
+  tags               = merge(local.tags, { Feature = "deploy", Service = "iam" })
 }
 
 # What AWSCodeDeployRoleForLambda grants for a deployment without hooks or S3-hosted AppSpecs, scoped to
@@ -92,7 +92,7 @@ resource "aws_cloudwatch_metric_alarm" "canary_errors" {
   evaluation_periods  = 3
   datapoints_to_alarm = 2
   treat_missing_data  = "notBreaching"
-  tags                = merge(local.tags, { Feature = "deploy" })
+  tags                = merge(local.tags, { Feature = "deploy", Service = "cloudwatch" })
 
   metric_query {
     id          = "rate"
@@ -139,7 +139,7 @@ resource "aws_codedeploy_deployment_group" "function" {
   deployment_group_name  = each.value.function_name
   service_role_arn       = aws_iam_role.codedeploy.arn
   deployment_config_name = var.deployment_config_name
-  tags                   = merge(local.tags, { Feature = "deploy" })
+  tags                   = merge(local.tags, { Feature = "deploy", Service = "codedeploy" })
 
   deployment_style {
     deployment_option = "WITH_TRAFFIC_CONTROL"

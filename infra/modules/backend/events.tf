@@ -10,7 +10,7 @@ locals {
 
 resource "aws_cloudwatch_event_bus" "main" {
   name = "${var.name_prefix}-events"
-  tags = merge(local.tags, { Feature = "valuation" })
+  tags = merge(local.tags, { Feature = "valuation", Service = "events" })
 }
 
 resource "aws_cloudwatch_event_rule" "domain" {
@@ -19,7 +19,7 @@ resource "aws_cloudwatch_event_rule" "domain" {
   name           = "${var.name_prefix}-${each.key}"
   description    = "CollectIQ ${each.value} events"
   event_bus_name = aws_cloudwatch_event_bus.main.name
-  tags           = merge(local.tags, { Feature = "valuation" })
+  tags           = merge(local.tags, { Feature = "valuation", Service = "events" })
 
   event_pattern = jsonencode({
     source        = ["collectiq.valuation"]
@@ -32,7 +32,7 @@ resource "aws_cloudwatch_log_group" "events" {
   name              = "/aws/events/${var.name_prefix}-domain"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.data.arn
-  tags              = merge(local.tags, { Feature = "valuation" })
+  tags              = merge(local.tags, { Feature = "valuation", Service = "logs" })
 }
 
 data "aws_iam_policy_document" "events_to_logs" {

@@ -43,7 +43,7 @@ resource "aws_kms_key" "data" {
   description             = "${var.name_prefix} backend data: table, uploads, queue, logs, state machine"
   enable_key_rotation     = true
   deletion_window_in_days = 30
-  tags                    = local.tags
+  tags                    = merge(local.tags, { Service = "kms" })
 
   policy = jsonencode({
     Version = "2012-10-17"
@@ -105,7 +105,7 @@ resource "aws_dynamodb_table" "main" {
   hash_key                    = "PK"
   range_key                   = "SK"
   deletion_protection_enabled = var.deletion_protection
-  tags                        = local.tags
+  tags                        = merge(local.tags, { Service = "dynamodb" })
 
   attribute {
     name = "PK"
@@ -211,7 +211,7 @@ resource "aws_sqs_queue" "valuation_dlq" {
   visibility_timeout_seconds        = 6 * local.pipeline_functions["error_handler"].timeout_s
   kms_master_key_id                 = aws_kms_key.data.arn
   kms_data_key_reuse_period_seconds = 3600
-  tags                              = merge(local.tags, { Feature = "valuation" })
+  tags                              = merge(local.tags, { Feature = "valuation", Service = "sqs" })
 }
 
 # Domain events EventBridge could not deliver.
@@ -223,5 +223,5 @@ resource "aws_sqs_queue" "events_dlq" {
   visibility_timeout_seconds        = 6 * local.pipeline_functions["error_handler"].timeout_s
   kms_master_key_id                 = aws_kms_key.data.arn
   kms_data_key_reuse_period_seconds = 3600
-  tags                              = merge(local.tags, { Feature = "valuation" })
+  tags                              = merge(local.tags, { Feature = "valuation", Service = "sqs" })
 }

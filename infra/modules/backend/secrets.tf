@@ -10,7 +10,7 @@ resource "aws_secretsmanager_secret" "pricing_api_keys" {
   description             = "Price sources of pricing_agent as JSON {\"sources\":[{\"name\",\"baseUrl\",\"apiKey\"}]}. Value set out of band: see docs/deploy.md."
   kms_key_id              = aws_kms_key.data.arn
   recovery_window_in_days = 7
-  tags                    = merge(local.tags, { Feature = "valuation" })
+  tags                    = merge(local.tags, { Feature = "valuation", Service = "secretsmanager" })
 }
 
 # The HMAC key behind the userId pseudonyms in every log line (backend/src/identity.rs,
@@ -32,7 +32,7 @@ resource "aws_secretsmanager_secret" "user_id_hash_key" {
   description             = "HMAC-SHA256 key of the userId pseudonyms in backend logs. Generated and written by Terraform (write-only); never in state."
   kms_key_id              = aws_kms_key.data.arn
   recovery_window_in_days = 7
-  tags                    = local.tags
+  tags                    = merge(local.tags, { Service = "secretsmanager" })
 }
 
 resource "aws_secretsmanager_secret_version" "user_id_hash_key" {

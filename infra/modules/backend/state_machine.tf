@@ -193,7 +193,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
   name              = "/aws/vendedlogs/states/${var.name_prefix}-valuation"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.data.arn
-  tags              = merge(local.tags, { Feature = "valuation" })
+  tags              = merge(local.tags, { Feature = "valuation", Service = "logs" })
 }
 
 data "aws_iam_policy_document" "sfn_assume" {
@@ -216,7 +216,7 @@ data "aws_iam_policy_document" "sfn_assume" {
 resource "aws_iam_role" "state_machine" {
   name               = "${var.name_prefix}-valuation-sfn"
   assume_role_policy = data.aws_iam_policy_document.sfn_assume.json
-  tags               = merge(local.tags, { Feature = "valuation" })
+  tags               = merge(local.tags, { Feature = "valuation", Service = "iam" })
 }
 
 data "aws_iam_policy_document" "state_machine" {
@@ -311,7 +311,7 @@ resource "aws_sfn_state_machine" "valuation" {
   role_arn   = aws_iam_role.state_machine.arn
   type       = var.state_machine_type
   definition = jsonencode(local.valuation_definitions.deployed)
-  tags       = merge(local.tags, { Feature = "valuation" })
+  tags       = merge(local.tags, { Feature = "valuation", Service = "states" })
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"

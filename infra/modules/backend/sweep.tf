@@ -13,7 +13,7 @@ resource "aws_cloudwatch_event_rule" "sweep" {
   name                = "${var.name_prefix}-stuck-valuation-sweep"
   description         = "error_handler fails cards VALUING for more than ${local.stuck_after_minutes} minutes."
   schedule_expression = var.stuck_valuation_sweep_rate
-  tags                = merge(local.tags, { Feature = "valuation" })
+  tags                = merge(local.tags, { Feature = "valuation", Service = "events" })
 }
 
 resource "aws_cloudwatch_event_target" "sweep" {

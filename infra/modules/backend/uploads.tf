@@ -4,7 +4,7 @@
 resource "aws_s3_bucket" "uploads" {
   #checkov:skip=CKV_AWS_144: card images are re-uploadable user content; versioning plus PITR-backed metadata cover recovery, and cross-region replication would double storage cost
   bucket = "${var.name_prefix}-uploads-${local.account_id}"
-  tags   = merge(local.tags, { Feature = "upload" })
+  tags   = merge(local.tags, { Feature = "upload", Service = "s3" })
 }
 
 resource "aws_s3_bucket_public_access_block" "uploads" {
@@ -183,7 +183,7 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_145: S3 server access log delivery supports only SSE-S3 (AES256) on the target bucket, not SSE-KMS
   #checkov:skip=CKV2_AWS_62: nothing consumes access-log object events
   bucket = "${var.name_prefix}-access-logs-${local.account_id}"
-  tags   = merge(local.tags, { Feature = "upload" })
+  tags   = merge(local.tags, { Feature = "upload", Service = "s3" })
 }
 
 resource "aws_s3_bucket_public_access_block" "access_logs" {

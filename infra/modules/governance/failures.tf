@@ -13,7 +13,7 @@ resource "aws_sqs_queue" "failures" {
   # SQS-managed encryption: Lambda destinations, Scheduler and CloudWatch need no key grants for it, and
   # the records hold job names and error messages, not data.
   sqs_managed_sse_enabled = true
-  tags                    = local.tags
+  tags                    = merge(local.tags, { Service = "sqs" })
 }
 
 data "aws_iam_policy_document" "failures" {
@@ -63,5 +63,5 @@ resource "aws_cloudwatch_metric_alarm" "failures" {
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.severity["critical"].arn]
-  tags                = merge(local.tags, { Severity = "critical" })
+  tags                = merge(local.tags, { Severity = "critical", Service = "cloudwatch" })
 }

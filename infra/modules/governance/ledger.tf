@@ -8,7 +8,7 @@ resource "aws_dynamodb_table" "ledger" {
   hash_key                    = "pk"
   range_key                   = "sk"
   deletion_protection_enabled = var.deletion_protection
-  tags                        = local.tags
+  tags                        = merge(local.tags, { Service = "dynamodb" })
 
   attribute {
     name = "pk"

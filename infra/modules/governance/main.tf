@@ -49,7 +49,7 @@ resource "aws_kms_key" "governance" {
   description             = "${var.name_prefix} governance: ledger, secret, topics, logs, schedules"
   enable_key_rotation     = true
   deletion_window_in_days = 30
-  tags                    = local.tags
+  tags                    = merge(local.tags, { Service = "kms" })
 
   policy = jsonencode({
     Version = "2012-10-17"

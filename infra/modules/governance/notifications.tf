@@ -5,7 +5,7 @@ resource "aws_sns_topic" "severity" {
 
   name              = "${var.name_prefix}-alarms-${each.key}"
   kms_master_key_id = aws_kms_key.governance.arn
-  tags              = merge(local.tags, { Severity = each.key })
+  tags              = merge(local.tags, { Severity = each.key, Service = "sns" })
 }
 
 data "aws_iam_policy_document" "topic" {
@@ -112,7 +112,7 @@ resource "aws_secretsmanager_secret" "slack_webhook" {
   description             = "Slack incoming webhook URL for the governance reports. Value set out of band: see docs/deploy.md."
   kms_key_id              = aws_kms_key.governance.arn
   recovery_window_in_days = 7
-  tags                    = local.tags
+  tags                    = merge(local.tags, { Service = "secretsmanager" })
 }
 
 # --- AWS Budgets --------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ resource "aws_budgets_budget" "monthly" {
   limit_amount = format("%.2f", var.budget.limit_usd)
   limit_unit   = "USD"
   time_unit    = "MONTHLY"
-  tags         = local.tags
+  tags         = merge(local.tags, { Service = "budgets" })
 
   # Gross usage, as the cost report reads Cost Explorer (Credit and Refund excluded): its actual spend
   # and its daily rate must measure the same thing. Budgets includes credits and refunds by default, so a

@@ -3,7 +3,7 @@
 
 resource "aws_scheduler_schedule_group" "governance" {
   name = "${var.name_prefix}-governance"
-  tags = local.tags
+  tags = merge(local.tags, { Service = "scheduler" })
 }
 
 data "aws_iam_policy_document" "scheduler_assume" {
@@ -26,7 +26,7 @@ data "aws_iam_policy_document" "scheduler_assume" {
 resource "aws_iam_role" "scheduler" {
   name               = "${var.name_prefix}-governance-scheduler"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
-  tags               = local.tags
+  tags               = merge(local.tags, { Service = "iam" })
 }
 
 data "aws_iam_policy_document" "scheduler" {

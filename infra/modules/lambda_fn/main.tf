@@ -31,7 +31,7 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
-  tags              = var.tags
+  tags              = merge(var.tags, { Service = "logs" })
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -56,7 +56,7 @@ resource "aws_iam_role" "this" {
   # --role-name dev-collectiq-cards-create`).
   name               = var.function_name
   assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  tags               = merge(var.tags, { Service = "iam" })
 }
 
 # One inline policy: the caller's statements (policy_json) plus the function's own logs and traces.
@@ -151,7 +151,7 @@ resource "aws_lambda_function" "this" {
     }
   }
 
-  tags = var.tags
+  tags = merge(var.tags, { Service = "lambda" })
 
   depends_on = [
     aws_cloudwatch_log_group.this,

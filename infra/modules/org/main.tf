@@ -76,7 +76,7 @@ resource "aws_kms_key" "org" {
       },
     ]
   })
-  tags = local.tags
+  tags = merge(local.tags, { Service = "kms" })
 }
 
 # --- the organisation's ledger: every key carries the member account id -------------------------------
@@ -111,14 +111,14 @@ resource "aws_dynamodb_table" "ledger" {
     kms_key_arn = aws_kms_key.org.arn
   }
 
-  tags = local.tags
+  tags = merge(local.tags, { Service = "dynamodb" })
 }
 
 resource "aws_secretsmanager_secret" "rollup_webhook" {
   #checkov:skip=CKV2_AWS_57: a Slack incoming-webhook URL is issued by Slack and cannot be rotated by a Lambda; it is replaced by hand (docs/organisation.md)
   name       = "${var.name_prefix}/slack-webhook"
   kms_key_id = aws_kms_key.org.arn
-  tags       = local.tags
+  tags       = merge(local.tags, { Service = "secretsmanager" })
 }
 
 # --- the three functions --------------------------------------------------------------------------------

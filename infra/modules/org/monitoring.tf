@@ -9,7 +9,7 @@
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name_prefix}-organisation-alarms"
   kms_master_key_id = aws_kms_key.org.arn
-  tags              = local.tags
+  tags              = merge(local.tags, { Service = "sns" })
 }
 
 resource "aws_sns_topic_subscription" "alarms_email" {
@@ -58,7 +58,7 @@ resource "aws_cloudwatch_metric_alarm" "executions_failed" {
     }
   }
 
-  tags = local.tags
+  tags = merge(local.tags, { Service = "cloudwatch" })
 }
 
 # A pass that never started fails no execution, so the alarm above cannot see it: the schedule's
@@ -70,7 +70,7 @@ resource "aws_sqs_queue" "schedule_dlq" {
   # SQS-managed encryption: Scheduler needs no key grant for it, and the message is the schedule's
   # input ({"mode":"run","notify":true}) with the error, no data.
   sqs_managed_sse_enabled = true
-  tags                    = local.tags
+  tags                    = merge(local.tags, { Service = "sqs" })
 }
 
 data "aws_iam_policy_document" "schedule_dlq" {
@@ -116,5 +116,5 @@ resource "aws_cloudwatch_metric_alarm" "schedule_undelivered" {
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  tags                = local.tags
+  tags                = merge(local.tags, { Service = "cloudwatch" })
 }

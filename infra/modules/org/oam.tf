@@ -4,7 +4,7 @@
 
 resource "aws_oam_sink" "organisation" {
   name = "${var.name_prefix}-observability"
-  tags = local.tags
+  tags = merge(local.tags, { Service = "oam" })
 }
 
 data "aws_iam_policy_document" "sink" {

@@ -129,7 +129,7 @@ data "aws_iam_policy_document" "states_assume" {
 resource "aws_iam_role" "state_machine" {
   name               = "${var.name_prefix}-org-state-machine"
   assume_role_policy = data.aws_iam_policy_document.states_assume.json
-  tags               = local.tags
+  tags               = merge(local.tags, { Service = "iam" })
 }
 
 data "aws_iam_policy_document" "state_machine" {
@@ -162,7 +162,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
   name              = "/aws/vendedlogs/states/${var.name_prefix}-organisation"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.org.arn
-  tags              = local.tags
+  tags              = merge(local.tags, { Service = "logs" })
 }
 
 resource "aws_sfn_state_machine" "organisation" {
@@ -181,7 +181,7 @@ resource "aws_sfn_state_machine" "organisation" {
     enabled = true
   }
 
-  tags = local.tags
+  tags = merge(local.tags, { Service = "states" })
 }
 
 # --- the schedule ----------------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ data "aws_iam_policy_document" "scheduler_assume" {
 resource "aws_iam_role" "scheduler" {
   name               = "${var.name_prefix}-org-scheduler"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
-  tags               = local.tags
+  tags               = merge(local.tags, { Service = "iam" })
 }
 
 data "aws_iam_policy_document" "scheduler" {

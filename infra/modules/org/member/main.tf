@@ -36,7 +36,7 @@ resource "aws_iam_role" "member" {
   description          = "Assumed by the organisation governance pass in ${var.governance_principal_arn}"
   assume_role_policy   = data.aws_iam_policy_document.trust.json
   max_session_duration = 3600
-  tags                 = local.tags
+  tags                 = merge(local.tags, { Service = "iam" })
 }
 
 data "aws_iam_policy_document" "member" {
@@ -146,5 +146,5 @@ resource "aws_oam_link" "observability" {
   label_template  = "$AccountName"
   resource_types  = ["AWS::CloudWatch::Metric", "AWS::Logs::LogGroup", "AWS::XRay::Trace"]
   sink_identifier = var.oam_sink_arn
-  tags            = local.tags
+  tags            = merge(local.tags, { Service = "oam" })
 }

@@ -1,0 +1,9 @@
+# The S3 backend of seed 001 ("Terraform State Management") for dev, in the spec's account
+# (210987654321): `terraform init -backend-config=backend.hcl`. The bucket and the lock table are
+# infra/bootstrap's (applied once per account); scripts/check-infra holds these values to the seed
+# and to the spec's account, and plans through them against the local emulator.
+bucket         = "collectiq-terraform-state-210987654321"
+key            = "dev/terraform.tfstate"
+region         = "us-east-1"
+encrypt        = true
+dynamodb_table = "collectiq-terraform-locks"
