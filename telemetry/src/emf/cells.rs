@@ -15,6 +15,9 @@ pub const MAX_PENDING_VALUES: usize = 100_000;
 #[derive(Debug)]
 pub(super) struct CounterCell {
     pub(super) value: AtomicU64,
+    /// The highest total `absolute` has set: EMF counts per flush, so an absolute total reports
+    /// what it grew by since.
+    pub(super) absolute: AtomicU64,
     pub(super) series: Arc<Series>,
 }
 
@@ -26,9 +29,15 @@ impl CounterFn for CounterCell {
             self.value.fetch_add(value, Ordering::Relaxed);
         }
     }
+    /// `metrics` sets the counter to at least `value` (a total kept elsewhere, which callers may
+    /// report out of order). An EMF document counts what happened since the last flush, so what goes
+    /// in is the growth over the highest total set before: 100 then 105 adds 100 then 5 (CloudWatch's
+    /// sum is 105), an older 100 after 105 adds nothing.
     fn absolute(&self, value: u64) {
-        if !route(&self.series, CellKind::Counter, |e, _| e.counter = value) {
-            self.value.store(value, Ordering::Relaxed);
+        let before = self.absolute.fetch_max(value, Ordering::AcqRel);
+        let grown = value.saturating_sub(before);
+        if grown > 0 {
+            self.increment(grown);
         }
     }
 }

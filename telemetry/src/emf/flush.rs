@@ -541,9 +541,14 @@ impl EmfRecorder {
             directive: &self.inner.directive,
             dimension_set: &group.dimension_set,
             root: if with_props {
-                [&group.dims_json, &group.props_json, extra]
+                [
+                    &self.inner.level_member,
+                    &group.dims_json,
+                    &group.props_json,
+                    extra,
+                ]
             } else {
-                [&group.dims_json, &[], &[]]
+                [&self.inner.level_member, &group.dims_json, &[], &[]]
             },
         }
     }

@@ -16,6 +16,12 @@ use super::units::EmfUnit;
 
 use crate::json::write_str;
 
+/// `,"level":"<level>"`: the root member that keeps a document past Lambda's log-level filter
+/// ([`crate::emf::EmfBuilder::lambda_log_level`]); empty without a level.
+pub(crate) fn level_member(level: Option<&str>) -> Box<[u8]> {
+    level.map_or_else(Box::default, |l| members([("level", l)]))
+}
+
 /// Appends `,"key":"value"` for each pair: the root members of a dimension set or of properties.
 pub(crate) fn members<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Box<[u8]> {
     let mut out = Vec::new();
@@ -147,8 +153,9 @@ pub(crate) struct DocumentHead<'a> {
     pub(crate) directive: &'a [u8],
     /// From [`dimension_set`].
     pub(crate) dimension_set: &'a [u8],
-    /// Root members from [`members`]: dimension values, then properties.
-    pub(crate) root: [&'a [u8]; 3],
+    /// Root members: the recorder's `level` member ([`level_member`]), then from [`members`] the
+    /// dimension values, the group's properties and the flush's own.
+    pub(crate) root: [&'a [u8]; 4],
 }
 
 /// Appends one document (no newline) with `count` metrics, the `i`-th given by `metric(i)`:
@@ -243,7 +250,7 @@ pub(crate) struct DocumentTemplate {
 
 impl DocumentTemplate {
     /// The template of the documents `write_document(out, head, _, count, metric)` writes, without
-    /// `head.root[2]` (the per-flush properties, which [`write`](Self::write) takes).
+    /// `head.root[3]` (the per-flush properties, which [`write`](Self::write) takes).
     pub(crate) fn new<'a>(
         head: &DocumentHead<'_>,
         count: usize,
@@ -253,6 +260,7 @@ impl DocumentTemplate {
         write_metadata(&mut t.head, head, count, &metric);
         t.head.extend_from_slice(head.root[0]);
         t.head.extend_from_slice(head.root[1]);
+        t.head.extend_from_slice(head.root[2]);
         t.member_ends.reserve_exact(count);
         for i in 0..count {
             t.members.extend_from_slice(&metric(i).fragments.member);

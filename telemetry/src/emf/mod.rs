@@ -53,7 +53,7 @@ pub const DEFAULT_NAMESPACE: &str = "default_namespace";
 /// Why a recorder could not be built or installed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
-    /// The namespace breaks `^[a-zA-Z0-9._#:/-]{1,256}$` or uses the reserved `AWS/` prefix.
+    /// The namespace breaks `^[a-zA-Z0-9._#:/-]{1,255}$` or uses the reserved `AWS/` prefix.
     #[error("invalid EMF namespace {0:?}")]
     InvalidNamespace(String),
     /// A default dimension has an invalid name or value.
@@ -96,6 +96,7 @@ pub struct EmfBuilder {
     max_values_per_key: usize,
     disabled: bool,
     function_name: Option<String>,
+    level: Option<String>,
     writer: Box<dyn Write + Send>,
     clock: Arc<dyn Clock>,
 }
@@ -107,6 +108,17 @@ impl std::fmt::Debug for EmfBuilder {
             .field("service", &self.service)
             .finish_non_exhaustive()
     }
+}
+
+/// The level an EMF document must carry to pass Lambda's log-level filter: the application log level
+/// when the log format is JSON and that level drops INFO lines (WARN, ERROR, FATAL), else none (a
+/// line without `level` is INFO, which passes). Lambda filters only JSON-format logs.
+fn lambda_filter_level(format: Option<&str>, level: Option<&str>) -> Option<String> {
+    if !format.is_some_and(|f| f.trim().eq_ignore_ascii_case("json")) {
+        return None;
+    }
+    let level = level?.trim().to_ascii_uppercase();
+    matches!(level.as_str(), "WARN" | "ERROR" | "FATAL").then_some(level)
 }
 
 impl Default for EmfBuilder {
@@ -160,6 +172,7 @@ impl EmfBuilder {
             max_values_per_key: 50,
             disabled: false,
             function_name: None,
+            level: None,
             writer: Box::new(io::stdout()),
             clock: Arc::new(SystemClock),
         }
@@ -167,7 +180,8 @@ impl EmfBuilder {
 
     /// Reads `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_FUNCTION_NAME`
     /// (else `AWS_LAMBDA_FUNCTION_NAME`), `POWERTOOLS_METRICS_DISABLED` (else `POWERTOOLS_DEV`), each
-    /// flag on for Powertools' true values ([`crate::context::is_truthy`]).
+    /// flag on for Powertools' true values ([`crate::context::is_truthy`]), and `AWS_LAMBDA_LOG_FORMAT`
+    /// with `AWS_LAMBDA_LOG_LEVEL` ([`lambda_log_level`](Self::lambda_log_level)).
     #[must_use]
     pub fn from_env() -> Self {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -191,6 +205,10 @@ impl EmfBuilder {
             b.service = s;
         }
         b.function_name = get("POWERTOOLS_METRICS_FUNCTION_NAME").or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"));
+        b.level = lambda_filter_level(
+            get("AWS_LAMBDA_LOG_FORMAT").as_deref(),
+            get("AWS_LAMBDA_LOG_LEVEL").as_deref(),
+        );
         b.disabled = match get("POWERTOOLS_METRICS_DISABLED") {
             Some(v) => is_truthy(&v),
             None => get("POWERTOOLS_DEV").is_some_and(|v| is_truthy(&v)),
@@ -319,6 +337,33 @@ impl EmfBuilder {
         self
     }
 
+    /// Writes `"level":"<level>"` at the root of every document. Lambda's log-level filter (JSON log
+    /// format with an application log level, `AWS_LAMBDA_LOG_LEVEL`) reads a line without `level` as
+    /// INFO and drops it under WARN, ERROR or FATAL — every metric with it. [`from_lookup`](Self::from_lookup)
+    /// sets the filter's own level then, the least that passes it; `None` writes no member.
+    ///
+    /// ```
+    /// # use telemetry::emf::EmfBuilder;
+    /// let env = |k: &str| match k {
+    ///     "AWS_LAMBDA_LOG_FORMAT" => Some("JSON".to_owned()),
+    ///     "AWS_LAMBDA_LOG_LEVEL" => Some("WARN".to_owned()),
+    ///     _ => None,
+    /// };
+    /// assert_eq!(EmfBuilder::from_lookup(env).level(), Some("WARN"));
+    /// assert_eq!(EmfBuilder::from_lookup(|_| None).level(), None);
+    /// ```
+    #[must_use]
+    pub fn lambda_log_level(mut self, level: Option<&str>) -> Self {
+        self.level = level.map(str::to_owned);
+        self
+    }
+
+    /// The `level` written at every document's root, if any ([`Self::lambda_log_level`]).
+    #[must_use]
+    pub fn level(&self) -> Option<&str> {
+        self.level.as_deref()
+    }
+
     /// Disables output (flushes drain and discard).
     #[must_use]
     pub fn disabled(mut self, disabled: bool) -> Self {
@@ -370,6 +415,7 @@ impl EmfBuilder {
             guard: guard::CardinalityGuard::new(self.allow, self.allow_all, self.max_values_per_key),
             disabled: self.disabled,
             function_name: self.function_name,
+            level: self.level,
         };
         Ok(EmfRecorder::from_parts(cfg, self.writer, self.clock))
     }
@@ -651,6 +697,102 @@ mod tests {
         r.record_cold_start();
         assert_eq!(r.flush().documents, 0);
         assert!(out.contents().is_empty());
+    }
+
+    /// `Counter::absolute` sets a total kept elsewhere ("at least", callers may report out of order);
+    /// an EMF document counts per flush, so each flush reports what the total grew by — CloudWatch's
+    /// sum over the flushes is the total, never the sum of the totals.
+    #[test]
+    fn absolute_counters_report_their_growth_per_flush() {
+        let (r, out) = rec(base());
+        let flush_value = |set: &[u64]| {
+            metrics::with_local_recorder(&r, || {
+                for &v in set {
+                    metrics::counter!("BytesRead").absolute(v);
+                }
+            });
+            out.clear();
+            r.flush();
+            docs(&out).first().map(|d| d["BytesRead"].clone())
+        };
+        assert_eq!(flush_value(&[100]), Some(json!(100)));
+        assert_eq!(flush_value(&[105]), Some(json!(5)));
+        assert_eq!(
+            flush_value(&[110, 104]),
+            Some(json!(5)),
+            "an older total reported late adds nothing"
+        );
+        assert_eq!(
+            flush_value(&[90]),
+            None,
+            "below the highest total: no growth, no value"
+        );
+        // Inside an invocation the growth goes to the invocation's own document.
+        let inv = r.invocation();
+        {
+            let _entered = inv.enter();
+            metrics::with_local_recorder(&r, || metrics::counter!("BytesRead").absolute(130));
+        }
+        out.clear();
+        r.flush_invocation(&inv, &[]);
+        assert_eq!(docs(&out)[0]["BytesRead"], json!(20));
+    }
+
+    /// Lambda's log-level filter (JSON log format) reads a line without `level` as INFO: under
+    /// `AWS_LAMBDA_LOG_LEVEL=WARN` every EMF document would be dropped, and every metric with it. Each
+    /// document — an invocation's, the cold start's, each part of a split flush — carries the filter's
+    /// level then, and stays a valid EMF document (`level` is a property).
+    #[test]
+    fn documents_carry_the_level_lambdas_filter_keeps() {
+        let env = |format: &'static str, level: &'static str| {
+            move |k: &str| match k {
+                "AWS_LAMBDA_LOG_FORMAT" => Some(format.to_owned()),
+                "AWS_LAMBDA_LOG_LEVEL" => Some(level.to_owned()),
+                _ => None,
+            }
+        };
+        for (format, level, want) in [
+            ("JSON", "WARN", Some("WARN")),
+            ("JSON", "error", Some("ERROR")),
+            ("json", "FATAL", Some("FATAL")),
+            ("JSON", "INFO", None),
+            ("JSON", "DEBUG", None),
+            ("Text", "WARN", None),
+            ("", "WARN", None),
+        ] {
+            assert_eq!(
+                EmfBuilder::from_lookup(env(format, level)).level(),
+                want,
+                "{format} {level}"
+            );
+        }
+        let builder = EmfBuilder::from_lookup(env("JSON", "WARN"))
+            .namespace("CollectIQ")
+            .service("valuation");
+        let (r, out) = rec(builder.function_name("valuate-card"));
+        r.record_cold_start();
+        metrics::with_local_recorder(&r, || {
+            for i in 0..150 {
+                metrics::counter!(format!("M{i:03}")).increment(1);
+            }
+        });
+        r.flush();
+        let written = docs(&out);
+        assert!(
+            written.len() >= 3,
+            "the cold start and 150 metrics in two documents: {}",
+            written.len()
+        );
+        for d in &written {
+            assert_eq!(d["level"], "WARN", "{d}");
+        }
+        let (r, out) = rec(base());
+        metrics::with_local_recorder(&r, || metrics::counter!("X").increment(1));
+        r.flush();
+        assert!(
+            docs(&out).iter().all(|d| d.get("level").is_none()),
+            "no level unless asked"
+        );
     }
 
     /// `POWERTOOLS_METRICS_DISABLED` (else `POWERTOOLS_DEV`) takes Powertools' true values: Python's

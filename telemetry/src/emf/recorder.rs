@@ -109,6 +109,8 @@ pub(super) struct Config {
     pub(super) guard: CardinalityGuard,
     pub(super) disabled: bool,
     pub(super) function_name: Option<String>,
+    /// The `level` written at every document's root ([`super::EmfBuilder::lambda_log_level`]).
+    pub(super) level: Option<String>,
 }
 
 #[derive(Default)]
@@ -146,6 +148,8 @@ pub(super) struct Inner {
     pub(super) entries_hint: AtomicUsize,
     /// `,"CloudWatchMetrics":[{"Namespace":"…","Dimensions":[`
     pub(super) directive: Box<[u8]>,
+    /// `,"level":"…"` or nothing: the first root member of every document.
+    pub(super) level_member: Box<[u8]>,
     /// The `ColdStart` document's dimensions and metric.
     pub(super) cold_start_group: Group,
     pub(super) cold_start_metric: MetricFragments,
@@ -365,6 +369,7 @@ impl metrics::Recorder for EmfRecorder {
             key,
             |series| CounterCell {
                 value: AtomicU64::new(0),
+                absolute: AtomicU64::new(0),
                 series,
             },
         ))
@@ -411,6 +416,7 @@ impl EmfRecorder {
         Self {
             inner: Arc::new(Inner {
                 directive: json::directive_head(&cfg.namespace),
+                level_member: json::level_member(cfg.level.as_deref()),
                 cold_start_group: Group::new(u64::MAX, cold_dims, Vec::new()),
                 cold_start_metric: MetricFragments::new(
                     crate::catalogue::MetricName::ColdStart.as_str(),

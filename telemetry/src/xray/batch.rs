@@ -86,7 +86,8 @@ impl Flags {
     /// `throttle`: 429, `fault`: 5XX) and the collector's awsxrayexporter derives them: from the HTTP
     /// status code when it is an error code; otherwise an Error status is a `fault`. A span the crate
     /// classified itself (`classified`: it carries `telemetry.error`/`telemetry.throttle`, read from
-    /// the service's error code, e.g. S3's `SlowDown` on a 503 is a throttle, not a fault) keeps that
+    /// the service's error code, e.g. S3's `SlowDown` on a 503 is a throttle, not a fault, or a true
+    /// `telemetry.fault`, e.g. S3's `RequestTimeout` on a 400 is a fault, not an error) keeps that
     /// classification. The explicit `telemetry.*` flags are added on top by the writers.
     pub(crate) fn of_outcome(status_code: Option<u16>, status_is_error: bool, classified: bool) -> Self {
         if classified {

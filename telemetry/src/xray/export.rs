@@ -239,7 +239,13 @@ fn write_document<'a>(
     for kv in &span.attributes {
         let v = &kv.value;
         match role(kv.key.as_str()) {
-            Role::Fault => fault |= is_true(v),
+            // As in `translate`: the crate's own fault (a timeout on S3's 400 `RequestTimeout`) is a
+            // classification, so the status code adds no `error` beside it.
+            Role::Fault => {
+                let set = is_true(v);
+                fault |= set;
+                classified |= set;
+            }
             Role::Error => {
                 error = is_true(v);
                 classified = true;

@@ -369,6 +369,14 @@ impl fmt::Display for TraceHeader {
             Sampled::Requested => f.write_str(";Sampled=?")?,
             Sampled::Unknown => {}
         }
+        self.write_carried(f)
+    }
+}
+
+impl TraceHeader {
+    /// `;Lineage=…` and the other `;key=value` parts, in order: what the header carries on past
+    /// `Root`, `Parent` and `Sampled`.
+    pub(crate) fn write_carried(&self, f: &mut impl fmt::Write) -> fmt::Result {
         if let Some(l) = &self.lineage {
             write!(f, ";Lineage={l}")?;
         }

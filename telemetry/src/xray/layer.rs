@@ -47,7 +47,9 @@ pub(crate) struct SpanRecord {
     pub(crate) context: SpanContext,
     parent: SpanId,
     parent_is_remote: bool,
-    pub(crate) lineage: Option<Arc<str>>,
+    /// What the incoming header carried after `Sampled` — `;Lineage=…` and any other `;key=value`,
+    /// in order — passed on in outgoing headers (Lambda's recursion detection reads `Lineage`).
+    pub(crate) carried: Option<Arc<str>>,
     name: Cow<'static, str>,
     kind: SpanKind,
     start: SystemTime,
@@ -237,7 +239,14 @@ impl Visit for Fields {
     }
     fn record_bool(&mut self, f: &Field, v: bool) {
         match f.name() {
-            "telemetry.fault" => self.fault |= v,
+            // Kept as an attribute too when set: the exporters read it as the crate's own
+            // classification (a timeout's status code adds no `error` beside the fault).
+            "telemetry.fault" => {
+                self.fault |= v;
+                if v {
+                    self.push(f, Value::Bool(true));
+                }
+            }
             n if n.starts_with("telemetry.") && n != "telemetry.error" && n != "telemetry.throttle" => {}
             _ => self.push(f, Value::Bool(v)),
         }
@@ -609,7 +618,7 @@ where
         {
             start = s;
         }
-        let (trace, parent, parent_is_remote, lineage, state, default_kind) =
+        let (trace, parent, parent_is_remote, carried, state, default_kind) =
             if meta.name() == INVOCATION_SPAN {
                 let header = fields.handed_header.take().map(|h| *h).or_else(|| {
                     fields
@@ -625,9 +634,9 @@ where
                     .unwrap_or_default();
                 match header {
                     Some(h) if h.is_sampled() => {
-                        let lineage = h.lineage.as_deref().map(Arc::from);
+                        let carried = carried_parts(&h);
                         let (parent, remote) = h.parent.map_or((SpanId::INVALID, false), |p| (p, true));
-                        (h.root, parent, remote, lineage, state, SpanKind::Server)
+                        (h.root, parent, remote, carried, state, SpanKind::Server)
                     }
                     Some(h) => {
                         // Nothing to export, but outgoing calls and OpenTelemetry-API spans still carry the
@@ -659,7 +668,7 @@ where
                             r.context.trace_id(),
                             r.context.span_id(),
                             false,
-                            r.lineage.clone(),
+                            r.carried.clone(),
                             r.context.trace_state().clone(),
                             SpanKind::Internal,
                         )
@@ -702,7 +711,7 @@ where
             context: SpanContext::new(trace, new_span_id(), TraceFlags::SAMPLED, false, state),
             parent,
             parent_is_remote,
-            lineage,
+            carried,
             name,
             kind,
             start,
@@ -914,8 +923,16 @@ pub(crate) fn adopt(span: SpanData) -> Vec<SpanData> {
     full
 }
 
+/// `;Lineage=…` and the other `;key=value` parts of `h` after `Sampled`, as its `Display` writes
+/// them; `None` when there are none.
+fn carried_parts(h: &TraceHeader) -> Option<Arc<str>> {
+    let mut carried = String::new();
+    h.write_carried(&mut carried).ok()?;
+    (!carried.is_empty()).then(|| Arc::from(carried))
+}
+
 /// The `X-Amzn-Trace-Id` value for an outgoing call made inside the current span: the invocation's
-/// `Root` and `Lineage`, `Parent` = the current subsegment, `Sampled=1`. Send it as the
+/// `Root`, `Lineage` and other parts, `Parent` = the current subsegment, `Sampled=1`. Send it as the
 /// `X-Amzn-Trace-Id` header so the downstream service's segment hangs under this subsegment. In an
 /// unsampled invocation it is the invocation's header as received (`Sampled=0`).
 /// `None` outside an invocation, or when the global subscriber is not built on
@@ -976,9 +993,8 @@ pub fn outgoing_context_for(span: &tracing::Span) -> Option<OutgoingContext> {
                     xray_trace_id(r.context.trace_id()),
                     r.context.span_id()
                 );
-                if let Some(l) = &r.lineage {
-                    h.push_str(";Lineage=");
-                    h.push_str(l);
+                if let Some(c) = &r.carried {
+                    h.push_str(c);
                 }
                 (h, &r.context)
             } else {
@@ -1401,6 +1417,31 @@ mod tests {
         );
     }
 
+    /// Every `key=value` part of the incoming header after `Sampled` goes on, in order, whatever the
+    /// sampling decision: a sampled invocation's outgoing header is rebuilt (new `Parent`), an
+    /// unsampled one's passed as received; both keep `Lineage` and the parts X-Ray may add later.
+    #[test]
+    fn outgoing_headers_keep_every_carried_part_sampled_or_not() {
+        for sampled in ["1", "0"] {
+            let incoming = format!(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled={sampled};Lineage=a:1;Foo=bar;Self=1-x"
+            );
+            let mut header = None;
+            run(|| {
+                let _inv =
+                    tracing::info_span!("lambda.invocation", telemetry.trace_header = incoming.as_str())
+                        .entered();
+                let _call = tracing::info_span!("bedrock", xray.namespace = "aws").entered();
+                header = current_trace_header();
+            });
+            let header = header.unwrap();
+            assert!(
+                header.ends_with(&format!("Sampled={sampled};Lineage=a:1;Foo=bar;Self=1-x")),
+                "{header}"
+            );
+        }
+    }
+
     /// The span layer takes the invocation layer's parse of the trace header (`header::handing`) for
     /// exactly the text the span records instead of parsing it: handed an unsampled parse of a
     /// sampled header, the invocation span is unsampled (nothing exported); the same span made without
@@ -1522,6 +1563,25 @@ mod tests {
             (&Value::Bool(true), &Value::Bool(true))
         );
         assert!(calls[0].get("metadata").is_none());
+    }
+
+    /// A timeout the SDK interceptor classes as a fault (S3's `RequestTimeout` comes as a 400) is a
+    /// fault only: the 4xx status adds no `error` beside the crate's own classification.
+    #[test]
+    fn a_timeout_on_a_4xx_status_is_a_fault_not_an_error_too() {
+        let docs = run(|| {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let _call = tracing::info_span!(
+                "S3.PutObject",
+                aws.operation = "PutObject",
+                http.response.status = 400u64,
+                telemetry.fault = true
+            )
+            .entered();
+        });
+        let call = &docs[0]["subsegments"][0];
+        assert_eq!(call["fault"], true, "{call}");
+        assert!(call.get("error").is_none_or(|e| e == false), "{call}");
     }
 
     #[test]

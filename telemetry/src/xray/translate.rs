@@ -117,7 +117,13 @@ fn document(span: &mut SpanData, budget: &mut usize, nested: bool) -> Subsegment
         let name = kv.key.as_str();
         let value = kv.value;
         match role(name) {
-            Role::Fault => doc.fault |= is_true(&value),
+            // The crate's own fault (a timeout, whatever its status: S3's `RequestTimeout` is a 400)
+            // is a classification too: the status code adds no `error` beside it.
+            Role::Fault => {
+                let fault = is_true(&value);
+                doc.fault |= fault;
+                classified |= fault;
+            }
             Role::Error => {
                 doc.error = is_true(&value);
                 classified = true;
