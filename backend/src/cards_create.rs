@@ -55,12 +55,9 @@ impl Deps {
         Ok(Self {
             quota: DailyQuota::new(
                 dynamodb.clone(),
-                table.clone(),
+                &table,
                 QuotaAction::Create,
-                quota::limit_from_env(
-                    "CREATE_DAILY_LIMIT",
-                    config::parsed("CREATE_DAILY_LIMIT", quota::DEFAULT_CREATE_DAILY_LIMIT)?,
-                )?,
+                config::parsed("CREATE_DAILY_LIMIT", quota::DEFAULT_CREATE_DAILY_LIMIT)?,
             ),
             store: CardStore::new(dynamodb, table),
             uploads: UploadStore::new(config::traced_s3(aws)?, config::required("BUCKET_UPLOADS")?),
@@ -199,9 +196,7 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     let card = body.into_card(&mine, uuid::Uuid::new_v4().to_string(), crate::model::now())?;
     // Counted before anything is read or tagged: past the day's limit a create — new or repeated —
     // costs one UpdateItem and no S3 call.
-    deps.quota
-        .charge(&deps.users.hash(&caller.sub), card.created_at)
-        .await?;
+    deps.quota.charge(&deps.users.hash(&caller.sub)).await?;
     let images: Vec<(&'static str, &str)> = std::iter::once(("frontS3Key", card.front_s3_key.as_str()))
         .chain(card.back_s3_key.as_deref().map(|k| ("backS3Key", k)))
         .collect();

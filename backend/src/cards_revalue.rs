@@ -7,8 +7,16 @@
 //!
 //! Each valuation costs a Step Functions run, two Rekognition calls and a Bedrock call, so every
 //! request is first counted against `REVALUE_DAILY_LIMIT` per user and UTC day ([`crate::quota`]):
-//! past it the answer is 429 with `Retry-After` and nothing is read, changed or started. Requests
-//! answered 404 or 409 count too (the limit bounds requests, including probing).
+//! past it the answer is 429 ("your daily limit …") with `Retry-After` and nothing is read, changed or
+//! started. Requests answered 404 or 409 count too (the limit bounds requests, including probing).
+//!
+//! Once the card is `VALUING`, the valuation is counted against the service's ceiling,
+//! `SERVICE_VALUATION_DAILY_LIMIT` valuations per UTC day for all users together
+//! ([`crate::quota::ValuationCeiling`]), before `StartExecution`: past it the card is put back and the
+//! answer is 429 ("the service's daily limit …") with nothing started. Counting after the card is
+//! claimed is what keeps a valuation from being counted twice: a replayed request finds the card
+//! `VALUING` and is a 409 that never reaches the ceiling, and a valuation whose execution could not be
+//! started is refunded, so the client's retry is counted once.
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
@@ -16,7 +24,7 @@ use crate::http::{self, Request, Response};
 use crate::identity::UserHasher;
 use crate::model::{CardDetails, CardStatus, ValuationRequest, iso};
 use crate::obs::RequestLog;
-use crate::quota::{self, DailyQuota, QuotaAction};
+use crate::quota::{self, DailyQuota, QuotaAction, ValuationCeiling};
 use crate::store::CardStore;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -36,11 +44,14 @@ pub struct Deps {
     pub users: UserHasher,
     /// `REVALUE_DAILY_LIMIT` per user and UTC day, counted in the cards table.
     pub quota: DailyQuota,
+    /// `SERVICE_VALUATION_DAILY_LIMIT` valuations per UTC day, all users together, counted in the
+    /// cards table.
+    pub ceiling: ValuationCeiling,
 }
 
 impl Deps {
     /// From `TABLE_NAME`, `STATE_MACHINE_ARN`, `BUCKET_UPLOADS`, `REVALUE_DAILY_LIMIT` (20),
-    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    /// `SERVICE_VALUATION_DAILY_LIMIT` (3000), `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
     ///
     /// # Errors
     /// A missing or invalid variable.
@@ -50,11 +61,16 @@ impl Deps {
         Ok(Self {
             quota: DailyQuota::new(
                 dynamodb.clone(),
-                table.clone(),
+                &table,
                 QuotaAction::Revalue,
-                quota::limit_from_env(
-                    "REVALUE_DAILY_LIMIT",
-                    config::parsed("REVALUE_DAILY_LIMIT", quota::DEFAULT_REVALUE_DAILY_LIMIT)?,
+                config::parsed("REVALUE_DAILY_LIMIT", quota::DEFAULT_REVALUE_DAILY_LIMIT)?,
+            ),
+            ceiling: ValuationCeiling::new(
+                dynamodb.clone(),
+                &table,
+                config::parsed(
+                    "SERVICE_VALUATION_DAILY_LIMIT",
+                    quota::DEFAULT_SERVICE_VALUATION_DAILY_LIMIT,
                 )?,
             ),
             store: CardStore::new(dynamodb, table),
@@ -100,12 +116,23 @@ async fn run(
     log.user(&deps.users, &caller.sub);
     let id = http::card_id(req)?;
     let now = crate::model::now();
-    deps.quota.charge(&deps.users.hash(&caller.sub), now).await?;
+    deps.quota.charge(&deps.users.hash(&caller.sub)).await?;
     let valuation_id = uuid::Uuid::new_v4().to_string();
     let before = deps
         .store
         .begin_valuation(&caller, &id, &valuation_id, now)
         .await?;
+    // Counted once the card is claimed (a replay is the 409 above, never a second valuation) and
+    // before StartExecution, the first call that costs.
+    let charge = match deps.ceiling.charge().await {
+        Ok(charge) => charge,
+        Err(e) => {
+            deps.store
+                .revert_valuation(&caller, &before, &valuation_id)
+                .await?;
+            return Err(e);
+        }
+    };
     let request = ValuationRequest {
         valuation_id: valuation_id.clone(),
         user_id: caller.sub.clone(),
@@ -134,6 +161,7 @@ async fn run(
                 valuation_id = valuation_id.as_str(),
                 execution_arn = out.execution_arn(),
                 requested_at = iso(now).as_str(),
+                service_valuations_today = charge.used(),
                 "valuation started"
             );
             Ok(http::json(
@@ -148,6 +176,10 @@ async fn run(
         }
         Err(e) => {
             let err = crate::error::sdk_error("StartExecution", e);
+            // Nothing was started: the client's retry is the valuation the ceiling counts.
+            if let Err(refund) = deps.ceiling.refund(charge).await {
+                tracing::warn!(error = %refund, "could not refund the service's valuation count");
+            }
             // Put the card back so it is not stuck in VALUING with no execution behind it.
             deps.store
                 .revert_valuation(&caller, &before, &valuation_id)

@@ -46,8 +46,20 @@ pub fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T,
 where
     T::Err: std::fmt::Display,
 {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+    parse_setting(name, std::env::var(name).ok().as_deref(), default)
+}
+
+/// [`parsed`] on the value `name` has (`None`: unset).
+fn parse_setting<T: std::str::FromStr>(
+    name: &'static str,
+    value: Option<&str>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match value {
+        Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
             name,
             reason: e.to_string(),
         }),
@@ -193,6 +205,31 @@ mod tests {
                 .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
                 .build(),
         )
+    }
+
+    #[test]
+    fn a_daily_limit_of_zero_is_refused_naming_its_variable() {
+        use crate::quota::{DEFAULT_REVALUE_DAILY_LIMIT, DailyLimit};
+        let limit = |v| parse_setting("REVALUE_DAILY_LIMIT", v, DEFAULT_REVALUE_DAILY_LIMIT);
+        assert_eq!(limit(None), Ok(DEFAULT_REVALUE_DAILY_LIMIT));
+        assert_eq!(limit(Some(" ")), Ok(DEFAULT_REVALUE_DAILY_LIMIT));
+        assert_eq!(limit(Some(" 5 ")), Ok(DailyLimit::new(5).unwrap()));
+        let err = limit(Some("0")).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Invalid {
+                name: "REVALUE_DAILY_LIMIT",
+                reason: "must be at least 1 (a daily limit of 0 would refuse every request)".into(),
+            }
+        );
+        assert!(err.to_string().contains("REVALUE_DAILY_LIMIT"), "{err}");
+        assert!(matches!(
+            limit(Some("twenty")),
+            Err(ConfigError::Invalid {
+                name: "REVALUE_DAILY_LIMIT",
+                ..
+            })
+        ));
     }
 
     #[test]

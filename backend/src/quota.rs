@@ -1,26 +1,38 @@
-//! Per-user daily quotas: every presigned upload, every card created (new or repeated) and every
-//! revaluation (a Step Functions run, two Rekognition calls and a Bedrock call) is counted against a
-//! limit per user and UTC day.
+//! Daily quotas: one per user for each costly request, and one for the whole service on valuations.
 //!
-//! One DynamoDB item per user, action and UTC day in the cards table — `PK = QUOTA#{userId pseudonym}`,
-//! `SK = {action}#{YYYY-MM-DD}` — counted with one conditional `UpdateItem`
+//! **Per user** ([`DailyQuota`]): every presigned upload, every card created (new or repeated) and every
+//! revaluation request is counted against a limit per user and UTC day.
+//!
+//! **The service** ([`ValuationCeiling`]): every valuation started — a Step Functions run, two
+//! Rekognition calls and a Bedrock call, whoever asked for it — is counted against one limit per UTC
+//! day for all users together. Cognito sign-up is open, so per-user limits alone let Bedrock spend grow
+//! with sign-ups (each new user brings a fresh quota); the ceiling bounds the day's valuations whatever
+//! the number of users. It counts valuations, not requests: a replayed request that finds its valuation
+//! running (409) never reaches it, a valuation whose execution could not be started is given back
+//! ([`ValuationCeiling::refund`]), and Step Functions' own retries inside an execution are one
+//! valuation.
+//!
+//! Both are counted the same way: one DynamoDB item per counter and UTC day in the cards table —
+//! `PK = QUOTA#{userId pseudonym}`, `SK = {action}#{YYYY-MM-DD}` for a user, `PK = QUOTA#service`,
+//! `SK = valuation#{YYYY-MM-DD}` for the service — counted with one conditional `UpdateItem`
 //! (`ADD used :one`, condition `attribute_not_exists(used) OR used < :limit`), so concurrent requests
 //! can never pass the limit together. The item carries `expiresAt` (epoch seconds, the table's TTL
 //! attribute): the end of the following UTC day. A refused request is
 //! [`HandlerError::TooManyRequests`] — HTTP 429 with `Retry-After` = the seconds left until the next UTC
-//! midnight. Quota items hold the keyed pseudonym, never the `sub`, and have no `userId`/`status`, so
-//! they stay out of both indexes. Spec: DynamoDB `UpdateItem` condition expressions and TTL
+//! midnight, and a message saying whose limit it is ("your daily limit …", "the service's daily limit
+//! …"). Quota items hold the keyed pseudonym, never the `sub` (pseudonyms start with `u_`, so no user's
+//! counter is the service's), and have no `userId`/`status`, so they stay out of both indexes. Spec:
+//! DynamoDB `UpdateItem` condition expressions and TTL
 //! (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>,
 //! <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html>).
 
 use crate::HandlerError;
-use crate::config::ConfigError;
 use crate::error::sdk_error;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
-/// What is counted.
+/// What is counted per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaAction {
     /// `POST /upload/presign`.
@@ -43,36 +55,98 @@ impl QuotaAction {
     }
 }
 
-/// Default `PRESIGN_DAILY_LIMIT`: 200 presigned uploads per user and UTC day (two images per card:
-/// a hundred cards a day, more than any collector registers by hand).
-pub const DEFAULT_PRESIGN_DAILY_LIMIT: u32 = 200;
-/// Default `REVALUE_DAILY_LIMIT`: 20 revaluations per user and UTC day.
-pub const DEFAULT_REVALUE_DAILY_LIMIT: u32 = 20;
-/// Default `CREATE_DAILY_LIMIT`: 100 cards created per user and UTC day — the hundred cards a day the
-/// presign limit's two images per card allow. A repeated create (answered with its card) counts too.
-pub const DEFAULT_CREATE_DAILY_LIMIT: u32 = 100;
-
-/// A limit read from the environment: at least 1.
+/// A daily limit: a whole number, at least 1 (a limit of 0 would refuse every request). Parsed from
+/// the environment with [`crate::config::parsed`], which names the variable when it is not one:
 ///
-/// # Errors
-/// [`ConfigError::Invalid`] naming the variable when it is not a whole number ≥ 1.
-pub fn limit_from_env(name: &'static str, value: u32) -> Result<u32, ConfigError> {
-    if value == 0 {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: "must be at least 1 (a daily limit of 0 would refuse every request)".into(),
-        });
+/// ```
+/// use backend::quota::DailyLimit;
+/// assert_eq!("20".parse::<DailyLimit>().map(DailyLimit::get), Ok(20));
+/// assert!("0".parse::<DailyLimit>().unwrap_err().to_string().contains("at least 1"));
+/// assert!("-1".parse::<DailyLimit>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DailyLimit(u32);
+
+impl DailyLimit {
+    /// `n` uses a day; `None` for 0.
+    #[must_use]
+    pub const fn new(n: u32) -> Option<Self> {
+        if n == 0 { None } else { Some(Self(n)) }
     }
-    Ok(value)
+
+    /// The number of uses a day.
+    #[must_use]
+    pub const fn get(self) -> u32 {
+        self.0
+    }
 }
 
-/// One action's daily limit per user.
-#[derive(Debug, Clone)]
-pub struct DailyQuota {
-    client: Client,
-    table: String,
-    action: QuotaAction,
-    limit: u32,
+impl std::fmt::Display for DailyLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Why a daily limit does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DailyLimitError {
+    /// Not a whole number.
+    #[error("must be a whole number of uses a day: {0}")]
+    NotANumber(#[from] std::num::ParseIntError),
+    /// 0.
+    #[error("must be at least 1 (a daily limit of 0 would refuse every request)")]
+    Zero,
+}
+
+impl std::str::FromStr for DailyLimit {
+    type Err = DailyLimitError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s.parse()?).ok_or(DailyLimitError::Zero)
+    }
+}
+
+/// Default `PRESIGN_DAILY_LIMIT`: 200 presigned uploads per user and UTC day (two images per card:
+/// a hundred cards a day, more than any collector registers by hand).
+pub const DEFAULT_PRESIGN_DAILY_LIMIT: DailyLimit = DailyLimit(200);
+/// Default `REVALUE_DAILY_LIMIT`: 20 revaluations per user and UTC day.
+pub const DEFAULT_REVALUE_DAILY_LIMIT: DailyLimit = DailyLimit(20);
+/// Default `CREATE_DAILY_LIMIT`: 100 cards created per user and UTC day — the hundred cards a day the
+/// presign limit's two images per card allow. A repeated create (answered with its card) counts too.
+pub const DEFAULT_CREATE_DAILY_LIMIT: DailyLimit = DailyLimit(100);
+/// Default `SERVICE_VALUATION_DAILY_LIMIT`: 3,000 valuations per UTC day, all users together — six a
+/// day per dollar of seed 001's $500 prod budget (Terraform sets the variable from each environment's
+/// budget the same way: 300 in dev). A 31-day month at the ceiling is 93,000 valuations: $746 at Claude
+/// 3.5 Sonnet's list prices (seed 000's table with Bedrock at $3/$15 per million tokens, $0.00802 a
+/// valuation), 149 % of the budget — under seed 000's critical "Cost > 150% of budget" — and $327 at
+/// seed 000's own $0.00352; seed 000's design load (50,000 a month, ~1,613 a day) has 1.86× headroom.
+/// docs/backend.md, "Daily quotas".
+pub const DEFAULT_SERVICE_VALUATION_DAILY_LIMIT: DailyLimit = DailyLimit(3_000);
+
+/// The partition key of the service's counters.
+pub const SERVICE_QUOTA_PK: &str = "QUOTA#service";
+
+/// Where a quota reads the time: the system clock in a function; a fixed instant in a test, so every
+/// request the test makes falls on the same UTC day whenever the suite runs (a suite crossing 00:00 UTC
+/// would otherwise count half its requests on the next day's counter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuotaClock {
+    /// [`crate::model::now`].
+    #[default]
+    System,
+    /// Always this instant.
+    Fixed(DateTime<Utc>),
+}
+
+impl QuotaClock {
+    /// The instant a request is counted at.
+    #[must_use]
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Self::System => crate::model::now(),
+            Self::Fixed(t) => t,
+        }
+    }
 }
 
 /// Seconds from `now` to the next UTC midnight (1..=86400): the `Retry-After` of a refused request.
@@ -97,41 +171,24 @@ fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
         .map_or(now + Duration::days(1), |t| t.and_utc())
 }
 
-impl DailyQuota {
-    /// `limit` uses of `action` per user and UTC day, counted in `table`.
-    #[must_use]
-    pub fn new(client: Client, table: impl Into<String>, action: QuotaAction, limit: u32) -> Self {
-        Self {
-            client,
-            table: table.into(),
-            action,
-            limit,
-        }
-    }
+/// `{prefix}#{YYYY-MM-DD}`: a counter's sort key on the UTC day of `now`.
+fn day_key(prefix: &str, now: DateTime<Utc>) -> String {
+    format!("{prefix}#{}", now.format("%Y-%m-%d"))
+}
 
-    /// The limit.
-    #[must_use]
-    pub const fn limit(&self) -> u32 {
-        self.limit
-    }
+/// A counter per key and UTC day, `limit` uses a day: what both quotas count with.
+#[derive(Debug, Clone)]
+struct DayCounter {
+    client: Client,
+    table: String,
+    limit: DailyLimit,
+    clock: QuotaClock,
+}
 
-    /// The item key of `user`'s counter for the UTC day of `now`.
-    #[must_use]
-    pub fn key(&self, user: &str, now: DateTime<Utc>) -> (String, String) {
-        (
-            format!("QUOTA#{user}"),
-            format!("{}#{}", self.action.as_str(), now.format("%Y-%m-%d")),
-        )
-    }
-
-    /// Counts one use for `user` (the keyed pseudonym, [`crate::identity::UserHasher::hash`]) on the UTC
-    /// day of `now`; returns how many uses that day has had, this one included.
-    ///
-    /// # Errors
-    /// [`HandlerError::TooManyRequests`] when the day's limit is reached (nothing is counted);
-    /// SDK errors classified.
-    pub async fn charge(&self, user: &str, now: DateTime<Utc>) -> Result<u32, HandlerError> {
-        let (pk, sk) = self.key(user, now);
+impl DayCounter {
+    /// Counts one use on the item `pk`/`sk`: how many that day has had, this one included; `None` when
+    /// the limit is reached (nothing counted).
+    async fn add(&self, pk: String, sk: String, now: DateTime<Utc>) -> Result<Option<u32>, HandlerError> {
         // Kept one day after its own: long enough to look at yesterday's counts, then TTL removes it.
         let expires = next_midnight(now) + Duration::days(1);
         let r = self
@@ -149,28 +206,208 @@ impl DailyQuota {
             .send()
             .await;
         match r {
-            Ok(out) => Ok(out
-                .attributes()
-                .and_then(|a| a.get("used"))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0)),
-            Err(e)
-                if e.as_service_error()
-                    .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
-                    == Some("ConditionalCheckFailedException") =>
-            {
+            Ok(out) => Ok(Some(
+                out.attributes()
+                    .and_then(|a| a.get("used"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
+            )),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Takes one use back from the item `pk`/`sk`; never below 0, and never recreating an item that is
+    /// gone (expired).
+    async fn give_back(&self, pk: String, sk: String) -> Result<(), HandlerError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(pk))
+            .key("SK", AttributeValue::S(sk))
+            .update_expression("ADD used :minus_one")
+            .condition_expression("used > :zero")
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+}
+
+fn is_condition_failure<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> bool {
+    e.as_service_error()
+        .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
+/// One action's daily limit per user.
+#[derive(Debug, Clone)]
+pub struct DailyQuota {
+    counter: DayCounter,
+    action: QuotaAction,
+}
+
+impl DailyQuota {
+    /// `limit` uses of `action` per user and UTC day, counted in `table`, on the system clock.
+    #[must_use]
+    pub fn new(client: Client, table: impl Into<String>, action: QuotaAction, limit: DailyLimit) -> Self {
+        Self {
+            counter: DayCounter {
+                client,
+                table: table.into(),
+                limit,
+                clock: QuotaClock::System,
+            },
+            action,
+        }
+    }
+
+    /// The same quota on `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: QuotaClock) -> Self {
+        self.counter.clock = clock;
+        self
+    }
+
+    /// The limit.
+    #[must_use]
+    pub const fn limit(&self) -> DailyLimit {
+        self.counter.limit
+    }
+
+    /// The item key of `user`'s counter for the UTC day of `now`.
+    #[must_use]
+    pub fn key(&self, user: &str, now: DateTime<Utc>) -> (String, String) {
+        (format!("QUOTA#{user}"), day_key(self.action.as_str(), now))
+    }
+
+    /// Counts one use for `user` (the keyed pseudonym, [`crate::identity::UserHasher::hash`]) on
+    /// today's UTC day (by the quota's clock); returns how many uses that day has had, this one
+    /// included.
+    ///
+    /// # Errors
+    /// [`HandlerError::TooManyRequests`] ("your daily limit …") when the day's limit is reached (nothing
+    /// is counted); SDK errors classified.
+    pub async fn charge(&self, user: &str) -> Result<u32, HandlerError> {
+        let now = self.counter.clock.now();
+        let (pk, sk) = self.key(user, now);
+        self.counter
+            .add(pk, sk, now)
+            .await?
+            .ok_or_else(|| HandlerError::TooManyRequests {
+                message: format!(
+                    "your daily limit of {} {} requests is reached; it resets at 00:00 UTC",
+                    self.counter.limit,
+                    self.action.as_str()
+                ),
+                retry_after_secs: seconds_to_next_utc_midnight(now),
+            })
+    }
+}
+
+/// The service's daily ceiling on valuations, all users together (module docs): every operation that
+/// starts one charges it once the valuation is sure to start but before anything that costs is called,
+/// and refunds it when the valuation could not be started after all.
+#[derive(Debug, Clone)]
+pub struct ValuationCeiling {
+    counter: DayCounter,
+}
+
+/// One valuation counted by [`ValuationCeiling::charge`]: what [`ValuationCeiling::refund`] gives back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a valuation that is not started must be refunded"]
+pub struct CeilingCharge {
+    sk: String,
+    used: u32,
+}
+
+impl CeilingCharge {
+    /// Valuations started that UTC day, this one included.
+    #[must_use]
+    pub const fn used(&self) -> u32 {
+        self.used
+    }
+}
+
+impl ValuationCeiling {
+    /// `limit` valuations per UTC day for the whole service, counted in `table`, on the system clock.
+    #[must_use]
+    pub fn new(client: Client, table: impl Into<String>, limit: DailyLimit) -> Self {
+        Self {
+            counter: DayCounter {
+                client,
+                table: table.into(),
+                limit,
+                clock: QuotaClock::System,
+            },
+        }
+    }
+
+    /// The same ceiling on `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: QuotaClock) -> Self {
+        self.counter.clock = clock;
+        self
+    }
+
+    /// The limit.
+    #[must_use]
+    pub const fn limit(&self) -> DailyLimit {
+        self.counter.limit
+    }
+
+    /// The item key of the service's counter for the UTC day of `now`.
+    #[must_use]
+    pub fn key(now: DateTime<Utc>) -> (String, String) {
+        (SERVICE_QUOTA_PK.to_owned(), day_key("valuation", now))
+    }
+
+    /// Counts one valuation on today's UTC day (by the ceiling's clock).
+    ///
+    /// # Errors
+    /// [`HandlerError::TooManyRequests`] ("the service's daily limit …") when the day's ceiling is
+    /// reached (nothing is counted); SDK errors classified.
+    pub async fn charge(&self) -> Result<CeilingCharge, HandlerError> {
+        let now = self.counter.clock.now();
+        let (pk, sk) = Self::key(now);
+        match self.counter.add(pk, sk.clone(), now).await? {
+            Some(used) => Ok(CeilingCharge { sk, used }),
+            None => {
+                tracing::warn!(
+                    limit = self.counter.limit.get(),
+                    "the service's daily valuation limit is reached: valuations are refused until 00:00 UTC"
+                );
                 Err(HandlerError::TooManyRequests {
                     message: format!(
-                        "daily limit of {} {} requests reached; it resets at 00:00 UTC",
-                        self.limit,
-                        self.action.as_str()
+                        "the service's daily limit of {} valuations (all users together) is reached; \
+                         it resets at 00:00 UTC",
+                        self.counter.limit
                     ),
                     retry_after_secs: seconds_to_next_utc_midnight(now),
                 })
             }
-            Err(e) => Err(sdk_error("UpdateItem", e)),
         }
+    }
+
+    /// Gives back a valuation that was charged but not started, on the day it was charged (a charge
+    /// just before midnight is refunded to that day's counter, not the next one's).
+    ///
+    /// # Errors
+    /// SDK errors classified. Callers log them and go on: a lost refund counts one valuation too many,
+    /// never one too few.
+    pub async fn refund(&self, charge: CeilingCharge) -> Result<(), HandlerError> {
+        self.counter
+            .give_back(SERVICE_QUOTA_PK.to_owned(), charge.sk)
+            .await
     }
 }
 
@@ -194,25 +431,65 @@ mod tests {
         );
     }
 
-    #[test]
-    fn one_counter_per_user_action_and_utc_day() {
-        let client = Client::from_conf(
+    fn offline_client() -> Client {
+        Client::from_conf(
             aws_sdk_dynamodb::Config::builder()
                 .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
                 .build(),
-        );
-        let q = DailyQuota::new(client, "t", QuotaAction::Revalue, 3);
+        )
+    }
+
+    #[test]
+    fn one_counter_per_user_action_and_utc_day() {
+        let q = DailyQuota::new(offline_client(), "t", QuotaAction::Revalue, DailyLimit(3));
         assert_eq!(
             q.key("u_ab", at("2026-11-22T23:59:59Z")),
             ("QUOTA#u_ab".into(), "revalue#2026-11-22".into())
         );
         assert_eq!(q.key("u_ab", at("2026-11-23T00:00:00Z")).1, "revalue#2026-11-23");
-        assert!(
-            limit_from_env("REVALUE_DAILY_LIMIT", 0)
-                .unwrap_err()
-                .to_string()
-                .contains("REVALUE_DAILY_LIMIT")
+    }
+
+    #[test]
+    fn one_service_counter_per_utc_day_apart_from_every_user() {
+        assert_eq!(
+            ValuationCeiling::key(at("2026-11-22T23:59:59Z")),
+            ("QUOTA#service".into(), "valuation#2026-11-22".into())
         );
-        assert_eq!(limit_from_env("REVALUE_DAILY_LIMIT", 5), Ok(5));
+        assert_eq!(
+            ValuationCeiling::key(at("2026-11-23T00:00:00Z")).1,
+            "valuation#2026-11-23"
+        );
+        // a user's counter is QUOTA#u_…: the service's is no pseudonym
+        let users = crate::identity::UserHasher::new(vec![7; 32]).unwrap();
+        assert_ne!(format!("QUOTA#{}", users.hash("service")), SERVICE_QUOTA_PK);
+        assert!(users.hash("service").starts_with("u_"));
+    }
+
+    #[test]
+    fn a_daily_limit_is_a_whole_number_of_at_least_one() {
+        assert_eq!("5".parse::<DailyLimit>(), Ok(DailyLimit(5)));
+        assert_eq!("0".parse::<DailyLimit>(), Err(DailyLimitError::Zero));
+        assert!(matches!(
+            "2.5".parse::<DailyLimit>(),
+            Err(DailyLimitError::NotANumber(_))
+        ));
+        assert_eq!(DailyLimit::new(0), None);
+        assert_eq!(DailyLimit::new(7).map(DailyLimit::get), Some(7));
+        // the service ceiling leaves room for more than one user's worth of every action
+        assert!(DEFAULT_SERVICE_VALUATION_DAILY_LIMIT > DEFAULT_REVALUE_DAILY_LIMIT);
+    }
+
+    #[test]
+    fn a_fixed_clock_counts_every_request_on_its_day() {
+        let t = at("2026-11-22T23:59:59.999Z");
+        assert_eq!(QuotaClock::Fixed(t).now(), t);
+        let q = DailyQuota::new(offline_client(), "t", QuotaAction::Create, DailyLimit(1))
+            .with_clock(QuotaClock::Fixed(t));
+        assert_eq!(q.counter.clock.now(), t);
+        let c = ValuationCeiling::new(offline_client(), "t", DailyLimit(1)).with_clock(QuotaClock::Fixed(t));
+        assert_eq!(c.counter.clock.now(), t);
+        let before = Utc::now();
+        let now = QuotaClock::System.now();
+        assert!(now >= before - Duration::milliseconds(1) && now <= Utc::now());
     }
 }

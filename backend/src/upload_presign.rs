@@ -151,10 +151,7 @@ impl Deps {
                 telemetry::traced_client!(aws_sdk_dynamodb, aws),
                 config::required("TABLE_NAME")?,
                 QuotaAction::Presign,
-                quota::limit_from_env(
-                    "PRESIGN_DAILY_LIMIT",
-                    config::parsed("PRESIGN_DAILY_LIMIT", quota::DEFAULT_PRESIGN_DAILY_LIMIT)?,
-                )?,
+                config::parsed("PRESIGN_DAILY_LIMIT", quota::DEFAULT_PRESIGN_DAILY_LIMIT)?,
             ),
             users: config::user_hasher(aws).await?,
         })
@@ -185,9 +182,7 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
     log.user(&deps.users, &caller.sub);
     let body: PresignRequest = http::json_body(req)?;
     let mime = deps.policy.check(&body)?;
-    deps.quota
-        .charge(&deps.users.hash(&caller.sub), Utc::now())
-        .await?;
+    deps.quota.charge(&deps.users.hash(&caller.sub)).await?;
     let key = UserUploads::of(&deps.users, &caller).new_key(extension(&mime));
     let presigning = PresigningConfig::expires_in(deps.policy.ttl)
         .map_err(|e| HandlerError::Internal(format!("presign config: {e}")))?;

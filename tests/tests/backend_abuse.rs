@@ -34,13 +34,19 @@ async fn setup(env: &TestEnv) -> aws_sdk_s3::Client {
     s3
 }
 
-fn presign_deps(env: &TestEnv, limit: u32) -> upload_presign::Deps {
+fn presign_deps(env: &TestEnv, n: u32) -> upload_presign::Deps {
     upload_presign::Deps {
         s3: s3(env),
         bucket: BUCKET.into(),
         policy: upload_presign::UploadPolicy::new(upload_presign::DEFAULT_ALLOWED_MIME, 12),
         users: users(),
-        quota: DailyQuota::new(env.clients.dynamodb.clone(), TABLE, QuotaAction::Presign, limit),
+        quota: DailyQuota::new(
+            env.clients.dynamodb.clone(),
+            TABLE,
+            QuotaAction::Presign,
+            limit(n),
+        )
+        .with_clock(quota_clock()),
     }
 }
 
@@ -132,23 +138,47 @@ async fn table_text(env: &TestEnv) -> String {
     format!("{items:?}")
 }
 
+/// A 429 of the caller's own daily limit of `limit` `action` requests.
 fn assert_429(r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse, limit: u32, action: &str) {
-    assert_eq!(r.status_code, 429, "{:?}", r.body);
-    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
-    let want = seconds_to_next_utc_midnight(chrono::Utc::now());
-    // Across a midnight UTC between the answer and this check, ~1 s and ~86,400 s are the same moment.
-    let off = retry.abs_diff(want);
+    let message = too_many(r);
     assert!(
-        (1..=86_400).contains(&retry) && (off <= 5 || off >= 86_400 - 5),
-        "Retry-After {retry}, seconds to the next UTC midnight {want}"
-    );
-    let b = body_json(r);
-    assert_eq!(b["error"], "TooManyRequests");
-    let message = b["message"].as_str().unwrap();
-    assert!(
-        message.contains(&format!("daily limit of {limit} {action}")) && message.contains("00:00 UTC"),
+        message.contains(&format!("your daily limit of {limit} {action} requests"))
+            && message.contains("00:00 UTC"),
         "{message}"
     );
+}
+
+/// A 429 of the service's daily limit of `limit` valuations, all users together.
+fn assert_service_429(r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse, limit: u32) {
+    let message = too_many(r);
+    assert!(
+        message.contains(&format!("the service's daily limit of {limit} valuations"))
+            && message.contains("all users together")
+            && message.contains("00:00 UTC")
+            && !message.contains("your"),
+        "{message}"
+    );
+}
+
+/// The message of a 429 whose `Retry-After` is the seconds from the instant the quotas counted at to
+/// the next UTC midnight.
+fn too_many(r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse) -> String {
+    assert_eq!(r.status_code, 429, "{:?}", r.body);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(retry, seconds_to_next_utc_midnight(counted_at()));
+    assert!((1..=86_400).contains(&retry), "Retry-After {retry}");
+    let b = body_json(r);
+    assert_eq!(b["error"], "TooManyRequests");
+    b["message"].as_str().unwrap().to_owned()
+}
+
+/// The end of the UTC day after the one the quotas counted at: their items' `expiresAt`.
+fn expiry_of_counters() -> i64 {
+    (counted_at().date_naive() + chrono::Days::new(2))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp()
 }
 
 #[tokio::test]
@@ -185,7 +215,7 @@ async fn presign_keys_are_pseudonymous_pending_and_limited_per_user_and_day() {
     assert_eq!(presign(&deps, BOB).await.status_code, 200);
 
     // one counter item per user, action and UTC day, refused requests not counted, with its TTL
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let today = counted_at().format("%Y-%m-%d").to_string();
     let item = env
         .clients
         .dynamodb
@@ -200,11 +230,10 @@ async fn presign_keys_are_pseudonymous_pending_and_limited_per_user_and_day() {
         .unwrap();
     assert_eq!(item["used"].as_n().unwrap(), "3");
     let expires: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
-    let next_midnight =
-        chrono::Utc::now().timestamp() + seconds_to_next_utc_midnight(chrono::Utc::now()) as i64;
-    assert!(
-        (expires - (next_midnight + 86_400)).abs() <= 5,
-        "expiresAt {expires} is the end of the following UTC day"
+    assert_eq!(
+        expires,
+        expiry_of_counters(),
+        "expiresAt is the end of the following UTC day"
     );
     let text = table_text(&env).await;
     assert!(
@@ -213,10 +242,8 @@ async fn presign_keys_are_pseudonymous_pending_and_limited_per_user_and_day() {
     );
 }
 
-#[tokio::test]
-async fn revalue_is_limited_per_day_and_a_refused_request_starts_nothing() {
-    let env = TestEnv::start().await;
-    let s3 = setup(&env).await;
+/// A state machine that does nothing, standing for the valuation workflow: its client and ARN.
+async fn valuation_machine(env: &TestEnv) -> (aws_sdk_sfn::Client, String) {
     let sfn = aws_sdk_sfn::Client::new(&env.sdk_config);
     let sm = sfn
         .create_state_machine()
@@ -226,63 +253,244 @@ async fn revalue_is_limited_per_day_and_a_refused_request_starts_nothing() {
         .send()
         .await
         .unwrap();
-    let deps = cards_revalue::Deps {
+    (sfn, sm.state_machine_arn().to_owned())
+}
+
+/// `cards_revalue`'s dependencies: `per_user` revaluations per user and `service` valuations for all
+/// users together a day.
+fn revalue_deps(
+    env: &TestEnv,
+    (sfn, arn): &(aws_sdk_sfn::Client, String),
+    per_user: u32,
+    service: u32,
+) -> cards_revalue::Deps {
+    cards_revalue::Deps {
         store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
         sfn: sfn.clone(),
-        state_machine_arn: sm.state_machine_arn().to_owned(),
+        state_machine_arn: arn.clone(),
         bucket: BUCKET.into(),
         users: users(),
-        quota: DailyQuota::new(env.clients.dynamodb.clone(), TABLE, QuotaAction::Revalue, 2),
-    };
-    let front = upload(&presign_deps(&env, 10), ALICE).await;
-    let card = create_card(&env, &s3, ALICE, &front, None).await;
-    let revalue = |id: String| {
-        let deps = deps.clone();
-        async move {
-            cards_revalue::handler(
-                lambda_event(api_event("apigw_v2_cards_revalue.json", ALICE, None, Some(&id))),
-                &deps,
-            )
-            .await
-            .unwrap()
-        }
-    };
-    assert_eq!(revalue(card.clone()).await.status_code, 202);
-    // the valuation finished (as the aggregator would leave it), so the next one may start
-    set_status(&env, ALICE, &card, CardStatus::Valued).await;
-    assert_eq!(revalue(card.clone()).await.status_code, 202);
-    set_status(&env, ALICE, &card, CardStatus::Valued).await;
+        quota: DailyQuota::new(
+            env.clients.dynamodb.clone(),
+            TABLE,
+            QuotaAction::Revalue,
+            limit(per_user),
+        )
+        .with_clock(quota_clock()),
+        ceiling: ceiling(env, service),
+    }
+}
 
-    let r = revalue(card.clone()).await;
-    assert_429(&r, 2, "revalue");
-    let executions = sfn
-        .list_executions()
-        .state_machine_arn(sm.state_machine_arn())
+async fn try_revalue(
+    deps: &cards_revalue::Deps,
+    sub: &str,
+    card: &str,
+) -> Result<aws_lambda_events::apigw::ApiGatewayV2httpResponse, backend::HandlerError> {
+    cards_revalue::handler(
+        lambda_event(api_event("apigw_v2_cards_revalue.json", sub, None, Some(card))),
+        deps,
+    )
+    .await
+}
+
+async fn revalue(
+    deps: &cards_revalue::Deps,
+    sub: &str,
+    card: &str,
+) -> aws_lambda_events::apigw::ApiGatewayV2httpResponse {
+    try_revalue(deps, sub, card).await.unwrap()
+}
+
+async fn executions((sfn, arn): &(aws_sdk_sfn::Client, String)) -> usize {
+    sfn.list_executions()
+        .state_machine_arn(arn)
         .send()
         .await
-        .unwrap();
-    assert_eq!(
-        executions.executions().len(),
-        2,
-        "the refused request started nothing"
-    );
-    let item = env
-        .clients
+        .unwrap()
+        .executions()
+        .len()
+}
+
+async fn status_of(env: &TestEnv, sub: &str, card: &str) -> String {
+    env.clients
         .dynamodb
         .get_item()
         .table_name(TABLE)
-        .key("PK", AttributeValue::S(format!("USER#{ALICE}")))
+        .key("PK", AttributeValue::S(format!("USER#{sub}")))
         .key("SK", AttributeValue::S(format!("CARD#{card}")))
         .send()
         .await
         .unwrap()
         .item
-        .unwrap();
+        .unwrap()["status"]
+        .as_s()
+        .unwrap()
+        .clone()
+}
+
+/// The service's valuations counted on the UTC day of `day` (`None`: no counter that day).
+async fn service_valuations(env: &TestEnv, day: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let item = env
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("PK", AttributeValue::S("QUOTA#service".into()))
+        .key(
+            "SK",
+            AttributeValue::S(format!("valuation#{}", day.format("%Y-%m-%d"))),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item?;
     assert_eq!(
-        item["status"].as_s().unwrap(),
+        item["expiresAt"].as_n().unwrap().parse::<i64>().unwrap(),
+        (day.date_naive() + chrono::Days::new(2))
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp(),
+        "the service's counter expires at the end of the following UTC day"
+    );
+    assert!(
+        item.keys()
+            .all(|k| ["PK", "SK", "used", "expiresAt"].contains(&k.as_str())),
+        "{item:?}"
+    );
+    Some(item["used"].as_n().unwrap().clone())
+}
+
+#[tokio::test]
+async fn revalue_is_limited_per_day_and_a_refused_request_starts_nothing() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let machine = valuation_machine(&env).await;
+    let deps = revalue_deps(&env, &machine, 2, 100);
+    let front = upload(&presign_deps(&env, 10), ALICE).await;
+    let card = create_card(&env, &s3, ALICE, &front, None).await;
+    assert_eq!(revalue(&deps, ALICE, &card).await.status_code, 202);
+    // the valuation finished (as the aggregator would leave it), so the next one may start
+    set_status(&env, ALICE, &card, CardStatus::Valued).await;
+    assert_eq!(revalue(&deps, ALICE, &card).await.status_code, 202);
+    set_status(&env, ALICE, &card, CardStatus::Valued).await;
+
+    let r = revalue(&deps, ALICE, &card).await;
+    assert_429(&r, 2, "revalue");
+    assert_eq!(
+        executions(&machine).await,
+        2,
+        "the refused request started nothing"
+    );
+    assert_eq!(
+        status_of(&env, ALICE, &card).await,
         "VALUED",
         "the refused request changed nothing"
     );
+    // refused before the card was claimed: the service counted the two valuations only
+    assert_eq!(service_valuations(&env, counted_at()).await.as_deref(), Some("2"));
+}
+
+/// Cognito sign-up is open, so per-user limits alone let Bedrock spend grow with every new user: the
+/// service's ceiling counts all users' valuations together. Past it a revaluation is a 429 that says
+/// it is the service's limit, not the caller's (each user here is well within their own), starts
+/// nothing and leaves the card as it was.
+#[tokio::test]
+async fn valuations_are_limited_for_all_users_together() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let machine = valuation_machine(&env).await;
+    let deps = revalue_deps(&env, &machine, 10, 2);
+    let presign = presign_deps(&env, 10);
+    let alices = create_card(&env, &s3, ALICE, &upload(&presign, ALICE).await, None).await;
+    let bobs = create_card(&env, &s3, BOB, &upload(&presign, BOB).await, None).await;
+    assert_eq!(revalue(&deps, ALICE, &alices).await.status_code, 202);
+    set_status(&env, ALICE, &alices, CardStatus::Valued).await;
+    assert_eq!(revalue(&deps, BOB, &bobs).await.status_code, 202);
+    set_status(&env, BOB, &bobs, CardStatus::Valued).await;
+
+    for (sub, card) in [(BOB, &bobs), (ALICE, &alices)] {
+        let r = revalue(&deps, sub, card).await;
+        assert_service_429(&r, 2);
+        assert_eq!(
+            status_of(&env, sub, card).await,
+            "VALUED",
+            "the refused valuation put the card back"
+        );
+    }
+    assert_eq!(
+        executions(&machine).await,
+        2,
+        "the refused requests started nothing"
+    );
+    assert_eq!(service_valuations(&env, counted_at()).await.as_deref(), Some("2"));
+    // the refused requests reached the card, so they count against their callers' own limits
+    // (as a 404 or 409 does), and a user past their own limit is told it is theirs
+    let mine = revalue_deps(&env, &machine, 2, 2);
+    let r = revalue(&mine, ALICE, &alices).await;
+    assert_429(&r, 2, "revalue");
+}
+
+/// The ceiling counts valuations, not requests: a replayed request finds its valuation running (409)
+/// and is not counted again, and a valuation whose execution could not be started is given back, so
+/// the client's retry is counted once.
+#[tokio::test]
+async fn a_replayed_or_retried_revalue_is_one_valuation() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let machine = valuation_machine(&env).await;
+    let deps = revalue_deps(&env, &machine, 10, 5);
+    let presign = presign_deps(&env, 10);
+    let card = create_card(&env, &s3, ALICE, &upload(&presign, ALICE).await, None).await;
+    assert_eq!(revalue(&deps, ALICE, &card).await.status_code, 202);
+    for _ in 0..2 {
+        assert_eq!(revalue(&deps, ALICE, &card).await.status_code, 409);
+    }
+    assert_eq!(service_valuations(&env, counted_at()).await.as_deref(), Some("1"));
+
+    // StartExecution fails (no such state machine): a 5xx the client retries
+    let other = create_card(&env, &s3, ALICE, &upload(&presign, ALICE).await, None).await;
+    let broken = cards_revalue::Deps {
+        state_machine_arn: format!("{}-gone", machine.1),
+        ..deps.clone()
+    };
+    let err = try_revalue(&broken, ALICE, &other).await.unwrap_err();
+    assert_eq!(err.error_type(), "Retryable", "{err}");
+    assert_eq!(status_of(&env, ALICE, &other).await, "CREATED");
+    assert_eq!(
+        service_valuations(&env, counted_at()).await.as_deref(),
+        Some("1"),
+        "a valuation that was not started is given back"
+    );
+    assert_eq!(revalue(&deps, ALICE, &other).await.status_code, 202);
+    assert_eq!(service_valuations(&env, counted_at()).await.as_deref(), Some("2"));
+    assert_eq!(executions(&machine).await, 2);
+}
+
+/// A valuation charged just before 00:00 UTC and refunded after it goes back to the day it was counted
+/// on; a refund never takes a counter below 0.
+#[tokio::test]
+async fn a_refund_goes_back_to_the_day_it_was_charged() {
+    let env = TestEnv::start().await;
+    create_table(&env.clients.dynamodb).await;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let (late, early) = (at("2026-11-22T23:59:59.999Z"), at("2026-11-23T00:00:00.001Z"));
+    let on = |t| {
+        backend::quota::ValuationCeiling::new(env.clients.dynamodb.clone(), TABLE, limit(5))
+            .with_clock(backend::quota::QuotaClock::Fixed(t))
+    };
+    let kept = on(late).charge().await.unwrap();
+    let refunded = on(late).charge().await.unwrap();
+    assert_eq!((kept.used(), refunded.used()), (1, 2));
+    assert_eq!(on(early).charge().await.unwrap().used(), 1);
+
+    on(early).refund(refunded).await.unwrap();
+    assert_eq!(service_valuations(&env, late).await.as_deref(), Some("1"));
+    assert_eq!(service_valuations(&env, early).await.as_deref(), Some("1"));
+
+    on(late).refund(kept.clone()).await.unwrap();
+    on(late).refund(kept).await.unwrap();
+    assert_eq!(service_valuations(&env, late).await.as_deref(), Some("0"));
 }
 
 /// An S3 client for the emulator whose requests are counted by operation.
@@ -360,7 +568,7 @@ async fn card_creation_is_limited_per_day_before_any_s3_call() {
     let bob_front = upload(&presign, BOB).await;
     assert_eq!(create_with(&deps, BOB, &bob_front, None).await.status_code, 201);
     // one counter per user and UTC day; refused requests not counted
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let today = counted_at().format("%Y-%m-%d").to_string();
     let item = env
         .clients
         .dynamodb
@@ -436,16 +644,17 @@ async fn set_status(env: &TestEnv, sub: &str, card: &str, status: CardStatus) {
 }
 
 fn create_deps(env: &TestEnv) -> cards_create::Deps {
-    create_deps_with(env, s3(env), backend::quota::DEFAULT_CREATE_DAILY_LIMIT)
+    create_deps_with(env, s3(env), backend::quota::DEFAULT_CREATE_DAILY_LIMIT.get())
 }
 
-/// `cards_create`'s dependencies with its S3 calls made through `s3` and a daily limit of `limit`.
-fn create_deps_with(env: &TestEnv, s3: aws_sdk_s3::Client, limit: u32) -> cards_create::Deps {
+/// `cards_create`'s dependencies with its S3 calls made through `s3` and a daily limit of `n`.
+fn create_deps_with(env: &TestEnv, s3: aws_sdk_s3::Client, n: u32) -> cards_create::Deps {
     cards_create::Deps {
         store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
         users: users(),
         uploads: UploadStore::new(s3, BUCKET),
-        quota: DailyQuota::new(env.clients.dynamodb.clone(), TABLE, QuotaAction::Create, limit),
+        quota: DailyQuota::new(env.clients.dynamodb.clone(), TABLE, QuotaAction::Create, limit(n))
+            .with_clock(quota_clock()),
     }
 }
 
@@ -951,7 +1160,8 @@ async fn a_create_on_a_missing_upload_reads_none_of_the_users_cards() {
             TABLE,
             QuotaAction::Create,
             backend::quota::DEFAULT_CREATE_DAILY_LIMIT,
-        ),
+        )
+        .with_clock(quota_clock()),
     };
     let alice = backend::identity::Caller::from_sub(Some(ALICE)).unwrap();
     let made_up = format!("{}never-uploaded.jpg", UserUploads::of(&users(), &alice).prefix);

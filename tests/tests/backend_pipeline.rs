@@ -214,7 +214,8 @@ async fn presigned_put_lands_under_the_callers_prefix() {
             TABLE,
             backend::quota::QuotaAction::Presign,
             backend::quota::DEFAULT_PRESIGN_DAILY_LIMIT,
-        ),
+        )
+        .with_clock(quota_clock()),
     };
     let r = upload_presign::handler(
         lambda_event(api_event("apigw_v2_upload_presign.json", ALICE, None, None)),
@@ -305,7 +306,9 @@ async fn revalue_starts_one_execution_and_never_leaves_a_card_stuck() {
             TABLE,
             backend::quota::QuotaAction::Revalue,
             backend::quota::DEFAULT_REVALUE_DAILY_LIMIT,
-        ),
+        )
+        .with_clock(quota_clock()),
+        ceiling: ceiling(&env, backend::quota::DEFAULT_SERVICE_VALUATION_DAILY_LIMIT.get()),
     };
     let card = stored_card(&env, CardStatus::Created).await;
     let revalue = |sub: &'static str, id: String| {

@@ -15,6 +15,13 @@ locals {
   # tfvars file that does not carry the spec's). scripts/check-infra compares the outcome with the spec.
   log_level          = coalesce(var.log_level, local.default_log_level)
   state_machine_type = coalesce(var.state_machine_type, local.default_state_machine_type)
+
+  # The service's daily ceiling on valuations, all users together (Cognito sign-up is open, so per-user
+  # limits alone let Bedrock spend grow with sign-ups): six a day per dollar of the monthly budget. A
+  # 31-day month at the ceiling then costs ~149 % of the budget at Claude 3.5 Sonnet list prices
+  # ($0.00802 a valuation: seed 000's table with Bedrock at $3/$15 per million tokens), under seed
+  # 000's critical "Cost > 150% of budget"; prod's 3,000 leave seed 000's 50k a month 1.86x headroom.
+  service_valuation_daily_limit = coalesce(var.service_valuation_daily_limit, floor(var.budget.limit_usd * 6))
 }
 
 # The spec's ARNs (topics, state machine, bucket) name its account; deploying it with another account's
@@ -78,4 +85,7 @@ module "backend" {
   authenticity_send_photo     = var.authenticity_send_photo
   replay_dead_letters         = var.replay_dead_letters
   user_id_hash_key_version    = var.user_id_hash_key_version
+
+  # Per-user limits keep their module defaults; the service's ceiling follows the environment's budget.
+  service_valuation_daily_limit = local.service_valuation_daily_limit
 }

@@ -120,12 +120,13 @@ output "platform" {
 # Known at plan time (the `platform` output is not, as a whole): what scripts/check-infra checks against
 # the seeds before anything is deployed.
 output "settings" {
-  description = "The environment's log level and workflow type, every budget notification with its route, and the governance failures queue."
+  description = "The environment's log level and workflow type, every budget notification with its route, the governance failures queue and the service's daily valuation ceiling."
   value = {
-    log_level            = local.log_level
-    state_machine_type   = local.state_machine_type
-    budget_notifications = module.governance.budget_notifications
-    failures_queue_name  = module.governance.failures_queue_name
+    log_level                     = local.log_level
+    state_machine_type            = local.state_machine_type
+    budget_notifications          = module.governance.budget_notifications
+    failures_queue_name           = module.governance.failures_queue_name
+    service_valuation_daily_limit = module.backend.service_valuation_daily_limit
   }
 }
 

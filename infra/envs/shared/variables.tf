@@ -88,6 +88,12 @@ variable "state_machine_type" {
   default     = null
 }
 
+variable "service_valuation_daily_limit" {
+  description = "Valuations per UTC day for all users together (cards_revalue's SERVICE_VALUATION_DAILY_LIMIT). Null: six per dollar of the monthly budget (3,000 for prod's $500, 300 for dev's $50; docs/backend.md, \"Daily quotas\")."
+  type        = number
+  default     = null
+}
+
 variable "budget_email_addresses" {
   description = "E-mail addresses every budget notification goes to, the 80 % notice only there ([notifications].email of the spec, or terraform.tfvars). At least one."
   type        = list(string)

@@ -55,9 +55,10 @@ locals {
     cards_get    = merge(local.user_id_hash_key_env, local.table_env)
     cards_delete = merge(local.user_id_hash_key_env, local.table_env, { BUCKET_UPLOADS = aws_s3_bucket.uploads.id })
     cards_revalue = merge(local.user_id_hash_key_env, local.table_env, {
-      STATE_MACHINE_ARN   = aws_sfn_state_machine.valuation.arn
-      BUCKET_UPLOADS      = aws_s3_bucket.uploads.id
-      REVALUE_DAILY_LIMIT = tostring(var.revalue_daily_limit)
+      STATE_MACHINE_ARN             = aws_sfn_state_machine.valuation.arn
+      BUCKET_UPLOADS                = aws_s3_bucket.uploads.id
+      REVALUE_DAILY_LIMIT           = tostring(var.revalue_daily_limit)
+      SERVICE_VALUATION_DAILY_LIMIT = tostring(var.service_valuation_daily_limit)
     })
   }
 
@@ -235,8 +236,9 @@ data "aws_iam_policy_document" "cards_revalue" {
   source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
 
   statement {
-    # Conditional UpdateItem to VALUING (and back if StartExecution fails), and the per-user daily
-    # quota's conditional UpdateItem; GetItem tells 404 from 409.
+    # Conditional UpdateItem to VALUING (and back if StartExecution fails or the service's ceiling is
+    # reached), the per-user daily quota's and the service's valuation ceiling's conditional UpdateItem
+    # (and the ceiling's refund); GetItem tells 404 from 409.
     sid       = "ClaimCard"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = local.table_arns

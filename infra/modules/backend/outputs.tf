@@ -104,6 +104,11 @@ output "function_environment_keys" {
   )
 }
 
+output "service_valuation_daily_limit" {
+  description = "SERVICE_VALUATION_DAILY_LIMIT as cards_revalue's environment carries it (known at plan, unlike the rest of that environment): scripts/check-infra holds it to the spec's budget."
+  value       = local.api_env["cards_revalue"]["SERVICE_VALUATION_DAILY_LIMIT"]
+}
+
 output "user_id_hash_key_secret_name" {
   description = "Secret holding the generated userId hash key (its value is never in state)."
   value       = aws_secretsmanager_secret.user_id_hash_key.name

@@ -302,6 +302,17 @@ variable "revalue_daily_limit" {
   }
 }
 
+variable "service_valuation_daily_limit" {
+  description = "Valuations per UTC day for all users together (SERVICE_VALUATION_DAILY_LIMIT of cards_revalue; then 429 \"the service's daily limit\" with Retry-After). Cognito sign-up is open: per-user limits alone let Bedrock spend grow with sign-ups. The environments set it from their budget (infra/envs/shared/main.tf)."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.service_valuation_daily_limit >= 1 && floor(var.service_valuation_daily_limit) == var.service_valuation_daily_limit
+    error_message = "service_valuation_daily_limit must be a whole number >= 1."
+  }
+}
+
 variable "unconfirmed_upload_expiration_days" {
   description = "Days after which an upload no card registered (tag collectiq-upload=pending) expires."
   type        = number

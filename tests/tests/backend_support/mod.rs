@@ -88,6 +88,31 @@ pub async fn create_table(db: &aws_sdk_dynamodb::Client) {
         .unwrap();
 }
 
+/// The instant every quota of a test binary counts at (fixed the first time one asks): the requests
+/// of a suite all fall on one UTC day, and the keys, `Retry-After` and TTL a test expects are computed
+/// from the instant the code counted at, even when the suite runs across 00:00 UTC.
+pub fn counted_at() -> chrono::DateTime<chrono::Utc> {
+    static AT: std::sync::LazyLock<chrono::DateTime<chrono::Utc>> =
+        std::sync::LazyLock::new(backend::model::now);
+    *AT
+}
+
+/// [`counted_at`] as the quotas' clock.
+pub fn quota_clock() -> backend::quota::QuotaClock {
+    backend::quota::QuotaClock::Fixed(counted_at())
+}
+
+/// `n` as a daily limit.
+pub fn limit(n: u32) -> backend::quota::DailyLimit {
+    backend::quota::DailyLimit::new(n).expect("a daily limit is at least 1")
+}
+
+/// The service's valuation ceiling of `n` a day, on [`quota_clock`].
+pub fn ceiling(env: &collectiq_tests::TestEnv, n: u32) -> backend::quota::ValuationCeiling {
+    backend::quota::ValuationCeiling::new(env.clients.dynamodb.clone(), TABLE, limit(n))
+        .with_clock(quota_clock())
+}
+
 pub fn users() -> UserHasher {
     UserHasher::new(HASH_KEY.as_bytes().to_vec()).unwrap()
 }
@@ -138,7 +163,8 @@ pub fn create_deps(env: &collectiq_tests::TestEnv) -> backend::cards_create::Dep
             TABLE,
             backend::quota::QuotaAction::Create,
             backend::quota::DEFAULT_CREATE_DAILY_LIMIT,
-        ),
+        )
+        .with_clock(quota_clock()),
     }
 }
 
