@@ -9,6 +9,15 @@
 //! - **page** when the 6 h **and** 30 min rates are ≥ 6 (5 % in six hours);
 //! - **ticket** when the 3 d **and** 6 h rates are ≥ 1.
 //!
+//! The 3 d window is long enough for Cost Explorer: §4 takes it from **CE daily totals** (the whole
+//! environment's spend, every service), CloudWatch's token cost only for the hour-scale windows where
+//! CE is too late. [`FastBurn::with_ce_daily`] puts the last [`LONG_WINDOW_DAYS`] complete days —
+//! today and `Estimated` days dropped — of the [`LONG_WINDOW_REACH_DAYS`] before today in its place
+//! (with fewer complete days, the last days CE has, flagged as estimated, as the recent rate of
+//! [`crate::burn::recent_rate`] does); with too few days of CE totals the 3 d window stays on the token
+//! cost and [`FastBurn::long_window`] says why. The hourly check has no Cost Explorer permission: the
+//! totals are the daily cost run's, left in the governance ledger.
+//!
 //! The short windows need fine data: query `GetMetricData` with `Period` 60 or 300 s. A datapoint
 //! counts in a window when its timestamp (the start of its period) is inside it. The windows end at
 //! [`complete_until`]`(as_of)`, the last 5-minute boundary at least a minute before `as_of`: CloudWatch
@@ -18,12 +27,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::burn::MonthPeriod;
-use crate::input::MetricSumSeries;
+use crate::input::{DailyTotal, MetricSumSeries};
 use crate::pricing::{BEDROCK_NAMESPACE, MODEL_ID_DIMENSION, PriceTable, TokenCounts, TokenKind};
 
 /// A burn-rate window.
@@ -94,6 +103,115 @@ pub enum FastBurnAlert {
     PageFast,
 }
 
+/// Days of Cost Explorer totals the 3 d window holds.
+pub const LONG_WINDOW_DAYS: usize = 3;
+/// How many days before today the 3 d window looks for them (the "3–7 d" reach of cost-anchors §4): a
+/// daily run that missed a day or two still leaves three.
+pub const LONG_WINDOW_REACH_DAYS: i64 = 7;
+
+/// Where the 3 d window's spend comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "source")]
+pub enum LongWindow {
+    /// Cost Explorer daily totals of the environment (every service) on `days`, oldest first.
+    CostExplorer {
+        /// The days summed.
+        days: Vec<NaiveDate>,
+        /// True when fewer than [`LONG_WINDOW_DAYS`] final days were there and `Estimated` ones were
+        /// used (Cost Explorer marks every day of the open month so).
+        includes_estimated: bool,
+    },
+    /// Bedrock token cost from CloudWatch over the last 3 days, because `why` (no CE totals yet).
+    BedrockTokens {
+        /// Why Cost Explorer's totals were not used, in plain words.
+        why: String,
+    },
+}
+
+impl LongWindow {
+    /// One line for the alert: what the 3 d window is made of.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use cost::fastburn::LongWindow;
+    /// let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    /// let ce = LongWindow::CostExplorer { days: vec![d(18), d(19), d(20)], includes_estimated: false };
+    /// assert_eq!(ce.describe(), "3d: Cost Explorer daily totals of 2026-11-18 to 2026-11-20 (complete days)");
+    /// ```
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::CostExplorer {
+                days,
+                includes_estimated,
+            } => {
+                let span = match (days.first(), days.last()) {
+                    (Some(a), Some(b)) if a != b => format!("{a} to {b}"),
+                    (Some(a), _) => a.to_string(),
+                    _ => "no days".to_owned(),
+                };
+                let kind = if *includes_estimated {
+                    "Estimated days included: too few final ones"
+                } else {
+                    "complete days"
+                };
+                format!("3d: Cost Explorer daily totals of {span} ({kind})")
+            }
+            Self::BedrockTokens { why } => {
+                format!("3d: Bedrock token cost from CloudWatch, not Cost Explorer totals: {why}")
+            }
+        }
+    }
+}
+
+/// The days of `daily` the 3 d window sums on `today`: the last [`LONG_WINDOW_DAYS`] complete days
+/// (today and `Estimated` days dropped) of the [`LONG_WINDOW_REACH_DAYS`] before today; with fewer
+/// complete days, the last [`LONG_WINDOW_DAYS`] days there are, estimated ones included (flagged).
+///
+/// # Errors
+/// Why there are too few days (fewer than [`LONG_WINDOW_DAYS`] days of totals in the reach), in words.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cost::input::DailyTotal;
+/// let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+/// let daily: Vec<_> = (10..=21)
+///     .map(|n| DailyTotal { date: d(n), amount: n.into(), estimated: n >= 19 })
+///     .collect();
+/// let (days, estimated) = cost::fastburn::long_window_days(&daily, d(21)).unwrap();
+/// assert_eq!(days.iter().map(|t| t.date).collect::<Vec<_>>(), [d(16), d(17), d(18)]);
+/// assert!(!estimated);
+/// assert!(cost::fastburn::long_window_days(&daily[..2], d(21)).is_err());
+/// ```
+pub fn long_window_days(daily: &[DailyTotal], today: NaiveDate) -> Result<(Vec<DailyTotal>, bool), String> {
+    let from = today - Duration::days(LONG_WINDOW_REACH_DAYS);
+    let mut reach: Vec<&DailyTotal> = daily
+        .iter()
+        .filter(|d| d.date >= from && d.date < today)
+        .collect();
+    reach.sort_by_key(|d| d.date);
+    reach.dedup_by_key(|d| d.date);
+    let complete: Vec<&DailyTotal> = reach.iter().copied().filter(|d| !d.estimated).collect();
+    let (pool, includes_estimated) = if complete.len() >= LONG_WINDOW_DAYS {
+        (complete, false)
+    } else if reach.len() >= LONG_WINDOW_DAYS {
+        let pool: Vec<&DailyTotal> = reach[reach.len() - LONG_WINDOW_DAYS..].to_vec();
+        let estimated = pool.iter().any(|d| d.estimated);
+        (pool, estimated)
+    } else {
+        return Err(format!(
+            "the ledger has Cost Explorer totals for {} of the {LONG_WINDOW_REACH_DAYS} days before {today} \
+             (the daily cost run leaves them there), {LONG_WINDOW_DAYS} needed",
+            reach.len()
+        ));
+    };
+    let used = pool[pool.len() - LONG_WINDOW_DAYS..]
+        .iter()
+        .map(|d| **d)
+        .collect();
+    Ok((used, includes_estimated))
+}
+
 /// Result of the fast burn check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FastBurn {
@@ -107,6 +225,8 @@ pub struct FastBurn {
     pub alert: Option<FastBurnAlert>,
     /// Model ids with tokens but no price (not in any cost).
     pub unpriced_model_ids: Vec<String>,
+    /// Where the 3 d window's spend comes from.
+    pub long_window: LongWindow,
 }
 
 impl FastBurn {
@@ -117,6 +237,67 @@ impl FastBurn {
             .iter()
             .find(|w| w.window == window)
             .map_or(Decimal::ZERO, |w| w.burn_rate)
+    }
+
+    /// The check with its 3 d window taken from Cost Explorer's daily totals `daily` (the environment's,
+    /// as the daily cost run stored them) — see [`long_window_days`] — and the alert decided again.
+    /// With too few days the 3 d window keeps the Bedrock token cost and [`Self::long_window`] says why.
+    ///
+    /// ```
+    /// use chrono::{NaiveDate, TimeZone, Utc};
+    /// use cost::fastburn::{fast_burn, LongWindow, Window};
+    /// use cost::input::DailyTotal;
+    /// let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+    /// let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    /// let daily: Vec<_> = (14..=20).map(|n| DailyTotal { date: d(n), amount: 50.into(), estimated: false }).collect();
+    /// let fb = fast_burn(cost::pricing::PriceTable::bundled().unwrap(), &[], 1500.into(), now, &Default::default())
+    ///     .with_ce_daily(&daily);
+    /// // $50/day against $1,500 over 30 days ($50/day): exactly 1×.
+    /// assert_eq!(fb.rate(Window::D3).round_dp(9), 1.into());
+    /// assert!(matches!(fb.long_window, LongWindow::CostExplorer { includes_estimated: false, .. }));
+    /// ```
+    #[must_use]
+    pub fn with_ce_daily(mut self, daily: &[DailyTotal]) -> Self {
+        match long_window_days(daily, self.as_of.date_naive()) {
+            Ok((days, includes_estimated)) => {
+                let cost: Decimal = days.iter().map(|d| d.amount).sum();
+                let hours = Decimal::from(days.len() * 24);
+                let burn_rate = (cost / hours)
+                    .checked_div(allowed_per_hour(self.allowance, self.as_of))
+                    .unwrap_or_default();
+                for w in self.windows.iter_mut().filter(|w| w.window == Window::D3) {
+                    w.cost = cost;
+                    w.burn_rate = burn_rate;
+                }
+                self.long_window = LongWindow::CostExplorer {
+                    days: days.iter().map(|d| d.date).collect(),
+                    includes_estimated,
+                };
+            }
+            Err(why) => self.long_window = LongWindow::BedrockTokens { why },
+        }
+        self.alert = decide(&self);
+        self
+    }
+}
+
+/// The month's allowance per hour (the month of `as_of`).
+fn allowed_per_hour(allowance: Decimal, as_of: DateTime<Utc>) -> Decimal {
+    let month_hours = Decimal::from(MonthPeriod::containing(as_of.date_naive()).days()) * Decimal::from(24);
+    allowance.checked_div(month_hours).unwrap_or_default()
+}
+
+/// The strongest alert whose two windows both fire.
+fn decide(fb: &FastBurn) -> Option<FastBurnAlert> {
+    let both = |a: Window, b: Window, x: Decimal| fb.rate(a) >= x && fb.rate(b) >= x;
+    if both(Window::H1, Window::M5, Decimal::new(144, 1)) {
+        Some(FastBurnAlert::PageFast)
+    } else if both(Window::H6, Window::M30, Decimal::from(6)) {
+        Some(FastBurnAlert::PageSlow)
+    } else if both(Window::D3, Window::H6, Decimal::ONE) {
+        Some(FastBurnAlert::Ticket)
+    } else {
+        None
     }
 }
 
@@ -136,7 +317,8 @@ pub fn complete_until(as_of: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Evaluates the multi-window burn of Bedrock token spend against `monthly_allowance` (the budget, or
-/// the share of it Bedrock may use).
+/// the share of it Bedrock may use), every window from the token cost; [`FastBurn::with_ce_daily`] then
+/// puts Cost Explorer's daily totals in the 3 d window.
 ///
 /// ```
 /// use chrono::{Duration, TimeZone, Utc};
@@ -158,8 +340,7 @@ pub fn fast_burn(
     as_of: DateTime<Utc>,
     aliases: &BTreeMap<String, String>,
 ) -> FastBurn {
-    let month_hours = Decimal::from(MonthPeriod::containing(as_of.date_naive()).days()) * Decimal::from(24);
-    let allowed_per_hour = monthly_allowance.checked_div(month_hours).unwrap_or_default();
+    let allowed_per_hour = allowed_per_hour(monthly_allowance, as_of);
     let mut unpriced = BTreeSet::new();
     // (timestamp, cost) of every priced datapoint.
     let mut points: Vec<(DateTime<Utc>, Decimal)> = Vec::new();
@@ -219,17 +400,11 @@ pub fn fast_burn(
         windows,
         alert: None,
         unpriced_model_ids: unpriced.into_iter().collect(),
+        long_window: LongWindow::BedrockTokens {
+            why: "no Cost Explorer daily totals were given".to_owned(),
+        },
     };
-    let both = |a: Window, b: Window, x: Decimal| fb.rate(a) >= x && fb.rate(b) >= x;
-    fb.alert = if both(Window::H1, Window::M5, Decimal::new(144, 1)) {
-        Some(FastBurnAlert::PageFast)
-    } else if both(Window::H6, Window::M30, Decimal::from(6)) {
-        Some(FastBurnAlert::PageSlow)
-    } else if both(Window::D3, Window::H6, Decimal::ONE) {
-        Some(FastBurnAlert::Ticket)
-    } else {
-        None
-    };
+    fb.alert = decide(&fb);
     fb
 }
 
@@ -326,6 +501,93 @@ mod tests {
         assert_eq!(run(&[series(5, 3_000_000.0)]).alert, None);
         // Ticket: 20k tokens per 5 min = $0.72/h = 1.04× sustained for 3 days.
         assert_eq!(run(&[series(4320, 20_000.0)]).alert, Some(FastBurnAlert::Ticket));
+    }
+
+    fn ce_day(n: u32, usd: Decimal, estimated: bool) -> DailyTotal {
+        DailyTotal {
+            date: NaiveDate::from_ymd_opt(2025, 6, n).unwrap(),
+            amount: usd,
+            estimated,
+        }
+    }
+
+    /// cost-anchors §4: the 3 d window is Cost Explorer's daily totals, not the token cost. A steady
+    /// 1.04× of tokens for 6 h is 0.09× over 3 days of tokens (no ticket); the environment's CE totals —
+    /// $20 a day against $500 over June's 30 days ($16.67 a day) — are 1.2×: a ticket.
+    #[test]
+    fn the_3d_window_is_cost_explorer_s_daily_totals() {
+        let tokens_only = run(&[series(360, 20_000.0)]);
+        assert_eq!(tokens_only.rate(Window::D3).round_dp(4), dec!(0.0864));
+        assert_eq!(tokens_only.alert, None);
+        let daily: Vec<DailyTotal> = (10..=17).map(|n| ce_day(n, dec!(20), false)).collect();
+        let fb = tokens_only.with_ce_daily(&daily);
+        // June 15–17 (the 18th is today): $60 over 72 h ÷ ($500 / 720 h) = 1.2.
+        assert_eq!(fb.windows[4].cost, dec!(60));
+        assert_eq!(fb.rate(Window::D3).round_dp(6), dec!(1.2));
+        assert_eq!(fb.rate(Window::H6).round_dp(3), dec!(1.037));
+        assert_eq!(fb.alert, Some(FastBurnAlert::Ticket));
+        assert_eq!(
+            fb.long_window,
+            LongWindow::CostExplorer {
+                days: [15, 16, 17].map(|n| ce_day(n, dec!(0), false).date).to_vec(),
+                includes_estimated: false,
+            }
+        );
+    }
+
+    /// Today (partial) and `Estimated` days are dropped while three complete days are in the week
+    /// before; with fewer, the last three days are used and flagged; with fewer than three days of
+    /// totals, the 3 d window stays on the token cost and says why.
+    #[test]
+    fn the_3d_window_takes_complete_days_then_flags_estimates_then_falls_back() {
+        let d = |n| NaiveDate::from_ymd_opt(2025, 6, n).unwrap();
+        // Today (18th) huge, 16–17 estimated and huge: dropped; 12–15 complete at $10 → 13, 14, 15.
+        let mut daily: Vec<DailyTotal> = (12..=15).map(|n| ce_day(n, dec!(10), false)).collect();
+        daily.extend([
+            ce_day(16, dec!(900), true),
+            ce_day(17, dec!(900), true),
+            ce_day(18, dec!(900), false),
+        ]);
+        let fb = run(&[]).with_ce_daily(&daily);
+        assert_eq!(fb.windows[4].cost, dec!(30));
+        assert_eq!(
+            fb.long_window,
+            LongWindow::CostExplorer {
+                days: vec![d(13), d(14), d(15)],
+                includes_estimated: false
+            }
+        );
+        // Days older than a week do not count as recent: only the open month's estimates remain.
+        let estimated: Vec<DailyTotal> = [ce_day(1, dec!(10), false), ce_day(2, dec!(10), false)]
+            .into_iter()
+            .chain((14..=17).map(|n| ce_day(n, dec!(20), true)))
+            .collect();
+        let fb = run(&[]).with_ce_daily(&estimated);
+        assert_eq!(fb.windows[4].cost, dec!(60));
+        assert!(
+            matches!(&fb.long_window, LongWindow::CostExplorer { days, includes_estimated: true } if days == &[d(15), d(16), d(17)]),
+            "{:?}",
+            fb.long_window
+        );
+        assert!(fb.long_window.describe().contains("Estimated days included"));
+        // Two days in the week before: not enough; the token cost stays, and the reason is given.
+        let tokens = run(&[series(360, 100_000.0)]);
+        let fb = tokens.clone().with_ce_daily(&estimated[4..]);
+        assert_eq!(fb.windows[4], tokens.windows[4]);
+        let why = fb.long_window.describe();
+        assert!(
+            why.starts_with("3d: Bedrock token cost from CloudWatch")
+                && why.contains("totals for 2 of the 7 days before 2025-06-18"),
+            "{why}"
+        );
+        // None at all (the daily run has not stored any yet): the same, with 0 days.
+        assert!(
+            run(&[])
+                .with_ce_daily(&[])
+                .long_window
+                .describe()
+                .contains("for 0 of the 7 days")
+        );
     }
 
     #[test]

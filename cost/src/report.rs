@@ -318,15 +318,16 @@ pub struct ReportSettings {
     /// environment's (default true: Marketplace model charges are often untaggable, and a budget should
     /// rather over- than under-count). The untagged share is reported under hygiene either way.
     pub include_untagged: bool,
-    /// The tier each budget showed on the previous report of this month, by budget name, for the
-    /// projection's hysteresis ([`BudgetBurn::with_previous_tier`]). A budget not in it gets none: it
+    /// The tier each budget showed on the previous report of this month (shown, not the highest
+    /// announced), by budget name, for the projection's hysteresis ([`BudgetBurn::with_previous_tier`]). A budget not in it gets none: it
     /// enters a tier at the threshold itself. Never one budget's tier for another (see
     /// [`ReportSettings::previous_tier_of`]).
     pub previous_tiers: BTreeMap<String, Tier>,
-    /// The tier the previous report of this month showed as a whole (the alert ledger's
-    /// `AlertState::current`), for a caller that records no tier per budget. It names no budget, so it
-    /// is used only when [`Self::previous_tiers`] is empty and the report has a single budget (then it
-    /// is that budget's). `None`: no hysteresis.
+    /// The tier the previous report of this month showed as a whole, for a caller that records no tier
+    /// per budget. It names no budget, so it is used only when [`Self::previous_tiers`] is empty and the
+    /// report has a single budget (then it is that budget's). It must be the tier *shown*, not the
+    /// highest announced in the period (an alert state's): after 100 % fell to 80 %, holding 100 %
+    /// would show a 96 % projection at 100 % again. `None`: no hysteresis.
     pub previous_tier: Option<Tier>,
     /// Budgets whose spend never pages ([`BudgetBurn::pages`] false): their platform's seed keeps
     /// pages for outages (the spec's `[[budgets]].billing_alarms = false`).

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use cost::alerting::AlertDecision;
 use cost::burn::Tier;
 use governance::cost_pass::counting::RequestCounter;
@@ -34,6 +34,12 @@ fn spec() -> PlatformSpec {
 
 fn day(d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, d, 13, 0, 0).unwrap()
+}
+
+/// The real day every run here counts its Cost Explorer requests under ([`PassOptions::ce_day`]): one
+/// fixed day, so a suite that crosses midnight UTC counts (and reads back) one day's requests.
+fn ce_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
 }
 
 /// $800 actually spent of the $500 monthly budget: 160 %, the critical tier.
@@ -64,7 +70,9 @@ impl World {
     async fn run_on(&self, as_of: DateTime<Utc>, notify: bool) -> Result<DailyRun, CostPassError> {
         let counter = RequestCounter::new();
         let reads = over_budget(&counter).with_budget_unit(self.budget_unit);
-        let options = PassOptions::new(&self.spec, as_of).with_notify(notify);
+        let options = PassOptions::new(&self.spec, as_of)
+            .with_notify(notify)
+            .with_ce_day(ce_day());
         PassContext {
             spec: &self.spec,
             options: &options,
@@ -158,7 +166,9 @@ async fn actual_spend_passing_150_after_a_projection_claimed_the_tier_still_page
                     Decimal::from(actual),
                 )
                 .with_daily_spend(Decimal::from(actual) / Decimal::from(as_of.day() - 1), 20);
-            let options = PassOptions::new(&w.spec, as_of).with_notify(true);
+            let options = PassOptions::new(&w.spec, as_of)
+                .with_notify(true)
+                .with_ce_day(ce_day());
             PassContext {
                 spec: &w.spec,
                 options: &options,
@@ -543,7 +553,7 @@ async fn the_cost_explorer_daily_cap_is_respected_across_runs() {
     let cap = u64::from(w.spec.cost.ce_daily_request_cap);
     assert_eq!(cap, 5);
     let quota_pk = w.keys().ce_requests();
-    let today = Utc::now().date_naive().to_string();
+    let today = ce_day().to_string();
     let mut paid = Vec::new();
     for _ in 0..5 {
         let run = w.run(false).await.unwrap();
@@ -597,5 +607,120 @@ async fn a_quarterly_budget_alerts_once_a_quarter_not_once_a_month() {
             "collectiq-prod#cost-alert#2026-Q4/sns#150",
             "collectiq-prod#cost-alert#2027-Q1/sns#150"
         ]
+    );
+}
+
+/// One report day with `budgets` (name, the projection wanted in % of its limit), each with $200
+/// actually spent and $10 a day in Cost Explorer: a dry run finds the projection in dollars, the posted
+/// run sets each limit so that it projects the percentage wanted.
+async fn report_with_projections(w: &World, as_of: DateTime<Utc>, budgets: &[(&str, Decimal)]) -> DailyRun {
+    let probe: Vec<(&str, Decimal)> = budgets.iter().map(|(n, _)| (*n, Decimal::from(1000))).collect();
+    let probe = report_with_limits(w, as_of, &probe, false).await;
+    let projected = probe.report.budgets[0].projected_pct * Decimal::from(10);
+    let limits: Vec<(&str, Decimal)> = budgets
+        .iter()
+        .map(|(n, pct)| (*n, (projected * Decimal::from(100) / pct).round_dp(2)))
+        .collect();
+    report_with_limits(w, as_of, &limits, true).await
+}
+
+async fn report_with_limits(
+    w: &World,
+    as_of: DateTime<Utc>,
+    limits: &[(&str, Decimal)],
+    notify: bool,
+) -> DailyRun {
+    let counter = RequestCounter::new();
+    let reads = limits.iter().fold(
+        FakeReads::new(&counter, "prod").with_daily_spend(Decimal::from(10), 20),
+        |r, (name, limit)| r.with_budget(name, *limit, Decimal::from(200)),
+    );
+    let options = PassOptions::new(&w.spec, as_of)
+        .with_notify(notify)
+        .with_ce_day(ce_day());
+    PassContext {
+        spec: &w.spec,
+        options: &options,
+        reads: &reads,
+        ledger: &w.ledger,
+        channels: &w.channels,
+        counter: &counter,
+    }
+    .daily()
+    .await
+    .unwrap()
+}
+
+fn tier_of(run: &DailyRun, budget: &str) -> Tier {
+    run.report
+        .budgets
+        .iter()
+        .find(|b| b.budget_name == budget)
+        .unwrap()
+        .tier
+}
+
+/// Hysteresis holds the tier the last report SHOWED, not the highest announced in the period: a
+/// projection of 101 % → 92 % → 96 % shows 100 %, 80 %, 80 % — going back up takes the threshold
+/// itself. (Holding the highest announced, 96 % showed 100 % again: a tier flapping day to day.)
+#[tokio::test(start_paused = true)]
+async fn the_tier_held_is_the_one_shown_last_not_the_highest_announced() {
+    let mut w = World::new();
+    w.spec.cost.ce_daily_request_cap = 100; // six runs on one Cost Explorer day
+    let budget = "collectiq-prod-monthly";
+    let mut shown = Vec::new();
+    for (d, pct) in [(18, 101), (19, 92), (20, 96)] {
+        let run = report_with_projections(&w, day(d), &[(budget, Decimal::from(pct))]).await;
+        assert_eq!(
+            run.report.budgets[0].projected_pct.round(),
+            Decimal::from(pct),
+            "day {d}"
+        );
+        shown.push(tier_of(&run, budget));
+    }
+    assert_eq!(shown, [Tier::Pct100, Tier::Pct80, Tier::Pct80]);
+    // A projection just under 100 % after a day shown at 100 % still holds it (the band works).
+    let held = report_with_projections(&w, day(22), &[(budget, Decimal::from(101))]).await;
+    assert_eq!(tier_of(&held, budget), Tier::Pct100);
+    let next = report_with_projections(&w, day(23), &[(budget, Decimal::from(97))]).await;
+    assert_eq!(tier_of(&next, budget), Tier::Pct100);
+    // What was recorded: the tiers each report day showed, per budget.
+    let stored = governance::cost_pass::state::shown_tiers(
+        &w.ledger,
+        &w.keys(),
+        day(1).date_naive(),
+        day(30).date_naive(),
+    )
+    .await
+    .unwrap();
+    let recorded: Vec<(u32, Tier)> = stored.iter().map(|(d, s)| (d.day(), s.tiers[budget])).collect();
+    assert_eq!(
+        recorded,
+        [
+            (18, Tier::Pct100),
+            (19, Tier::Pct80),
+            (20, Tier::Pct80),
+            (22, Tier::Pct100),
+            (23, Tier::Pct100)
+        ]
+    );
+}
+
+/// With two budgets each holds its own last tier: the report-wide tier names no budget, so before the
+/// pass recorded tiers per budget, a second budget got no hysteresis at all (96 % after 101 % showed
+/// 80 %), and one budget's tier must never hold another's.
+#[tokio::test(start_paused = true)]
+async fn each_budget_holds_its_own_last_tier() {
+    let mut w = World::new();
+    w.spec.cost.ce_daily_request_cap = 100;
+    let (a, b) = ("collectiq-prod-monthly", "collectiq-prod-bedrock");
+    let first =
+        report_with_projections(&w, day(18), &[(a, Decimal::from(50)), (b, Decimal::from(101))]).await;
+    assert_eq!((tier_of(&first, a), tier_of(&first, b)), (Tier::Ok, Tier::Pct100));
+    let next = report_with_projections(&w, day(19), &[(a, Decimal::from(97)), (b, Decimal::from(96))]).await;
+    assert_eq!(
+        (tier_of(&next, a), tier_of(&next, b)),
+        (Tier::Pct80, Tier::Pct100),
+        "b holds its own 100 %; a, never at 100 %, does not"
     );
 }

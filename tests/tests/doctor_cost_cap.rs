@@ -29,13 +29,16 @@ async fn doctor_counts_its_cost_explorer_request_and_stops_at_the_cap() {
         .await
         .unwrap();
     let ledger = Ledger::new(env.clients.dynamodb.clone(), &spec.ledger.table);
+    // One instant for every doctor run here: each counts its request under `now`'s UTC day, the day read
+    // back below — a suite crossing midnight UTC would otherwise count on one day and read the other.
+    let now = Utc::now();
     let (pk, day) = (
         Keys::new(spec.managed_prefix()).ce_requests(),
-        Utc::now().date_naive().to_string(),
+        now.date_naive().to_string(),
     );
 
     for expected in 1..=2 {
-        let report = doctor::run(&spec, &env.clients).await;
+        let report = doctor::run_at(&spec, &env.clients, now).await;
         let (ok, detail) = ce_check(&report);
         assert!(ok, "{report}");
         assert!(detail.contains("(1 request, $0.01)"), "{detail}");
@@ -44,7 +47,7 @@ async fn doctor_counts_its_cost_explorer_request_and_stops_at_the_cap() {
     }
 
     // The cap (2) is used: not asked, not paid, and the line says why.
-    let report = doctor::run(&spec, &env.clients).await;
+    let report = doctor::run_at(&spec, &env.clients, now).await;
     let (ok, detail) = ce_check(&report);
     assert!(ok, "{report}");
     assert_eq!(
@@ -60,7 +63,7 @@ async fn doctor_counts_its_cost_explorer_request_and_stops_at_the_cap() {
 
     // A cap of 0 means none, doctor's included.
     spec.cost.ce_daily_request_cap = 0;
-    let report = doctor::run(&spec, &env.clients).await;
+    let report = doctor::run_at(&spec, &env.clients, now).await;
     assert_eq!(
         ce_check(&report).1,
         "not asked: the spec's ce_daily_request_cap is 0"

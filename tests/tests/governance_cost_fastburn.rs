@@ -125,4 +125,27 @@ async fn a_token_spike_pages_once_without_cost_explorer() {
     // The usage pages only: the test's pinned day (2026-11-21) is a past day whenever the suite runs, and a
     // past day's report asks for no forecast (it would be made from today) — the dry run it must be.
     assert_eq!(ok.ce_requests, 2, "{ok:?}");
+
+    // The daily run left Cost Explorer's days in the ledger (DynamoDB): the burn check's 3 d window is
+    // now their totals — the last three complete days before the 21st (the 19th and 20th are
+    // `Estimated`) — still without a Cost Explorer request.
+    let d = |n| chrono::NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    let with_ce = run_fast_burn(&spec, &clients, &options).await.unwrap();
+    assert_eq!(
+        with_ce.burn.long_window,
+        cost::fastburn::LongWindow::CostExplorer {
+            days: vec![d(16), d(17), d(18)],
+            includes_estimated: false
+        },
+        "{:?}",
+        with_ce.burn.windows
+    );
+    let seeded: rust_decimal::Decimal = month
+        .days
+        .iter()
+        .filter(|day| (d(16)..=d(18)).contains(&day.date))
+        .map(|day| day.total_usd())
+        .sum();
+    assert_eq!(with_ce.burn.windows[4].cost.round_dp(2), seeded.round_dp(2));
+    assert_eq!(with_ce.calls.cost_explorer(), 0, "{}", with_ce.calls.summary());
 }

@@ -35,6 +35,13 @@ fn as_of() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap()
 }
 
+/// The real day the runs of a test count their Cost Explorer requests under ([`PassOptions::ce_day`]),
+/// fixed: runs on either side of a midnight UTC the suite crosses count on one day, as the assertions
+/// on `ce_requests_today` across runs expect.
+fn ce_day() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
 /// Seeds the month (budget spend times `spend_factor`), queues the CE pages, starts the sink.
 async fn world(script: Vec<SinkResponse>, spend_factor: Option<Decimal>) -> World {
     world_at(script, spend_factor, as_of()).await
@@ -77,7 +84,9 @@ fn posted(sink: &WebhookSink) -> Vec<SlackMessage> {
 async fn critical_budget_posts_once_and_pages_once_and_a_rerun_sends_nothing() {
     // Budgets report 160 % of the limit already spent: exhausted, critical.
     let w = world(vec![], Some(Decimal::new(16, 1))).await;
-    let options = PassOptions::new(&w.spec, as_of()).with_notify(true);
+    let options = PassOptions::new(&w.spec, as_of())
+        .with_notify(true)
+        .with_ce_day(ce_day());
 
     let run = run_daily(&w.spec, &w.clients, &options).await.unwrap();
     assert_eq!(run.report.tier(), Tier::Pct150);
@@ -296,7 +305,7 @@ async fn the_daily_cap_stops_cost_explorer_and_the_report_uses_the_ledger() {
     let w = world(vec![], None).await;
     let mut spec = w.spec.clone();
     spec.cost.ce_daily_request_cap = 3;
-    let options = PassOptions::new(&spec, as_of());
+    let options = PassOptions::new(&spec, as_of()).with_ce_day(ce_day());
     let first = run_daily(&spec, &w.clients, &options).await.unwrap();
     assert_eq!(first.ce_requests_today, 3);
     let capped = run_daily(&spec, &w.clients, &options).await.unwrap();

@@ -290,6 +290,7 @@ fn fast_burn_text(run: &FastBurnRun) -> String {
             w.burn_rate.round_dp(2)
         ));
     }
+    t.push_str(&format!("  {}\n", run.burn.long_window.describe()));
     t.push_str(&format!(
         "Alert: {}\n",
         run.burn

@@ -48,6 +48,7 @@ pub struct FakeReads {
     environment: String,
     page_days: u64,
     forecast: Option<CeForecastInput>,
+    estimated_from: Option<NaiveDate>,
 }
 
 impl FakeReads {
@@ -61,6 +62,7 @@ impl FakeReads {
             environment: environment.to_owned(),
             page_days: 20,
             forecast: None,
+            estimated_from: None,
         }
     }
 
@@ -98,6 +100,13 @@ impl FakeReads {
         self
     }
 
+    /// Days from `day` on are `Estimated` (as Cost Explorer marks every day of the open month).
+    #[must_use]
+    pub fn with_estimated_from(mut self, day: NaiveDate) -> Self {
+        self.estimated_from = Some(day);
+        self
+    }
+
     /// `GetCostForecast` answers with `forecast` (otherwise it fails as moto does: not implemented).
     #[must_use]
     pub fn with_forecast(mut self, forecast: CeForecastInput) -> Self {
@@ -126,7 +135,7 @@ impl FakeReads {
                     ],
                     metrics: [(COST_METRIC.to_owned(), usd(self.daily_usd))].into(),
                 }],
-                estimated: false,
+                estimated: self.estimated_from.is_some_and(|from| day >= from),
             })
             .collect();
         CostAndUsagePage {

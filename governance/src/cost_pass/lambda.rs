@@ -306,7 +306,8 @@ fn options_at(
     }
     let mut options = PassOptions::new(spec, as_of)
         .with_notify(!request.dry_run)
-        .with_past_day(past_day);
+        .with_past_day(past_day)
+        .with_ce_day(now.date_naive());
     options.targets = targets.clone();
     Ok(options)
 }

@@ -8,7 +8,8 @@
 //!   `ListMetrics` + `GetMetricData`), the Cost Explorer daily cap ([`read::CeQuota`]);
 //! - [`counting`]: an SDK interceptor counting every request per operation;
 //! - [`forecast`]: why `GetCostForecast` failed, in classes and plain words;
-//! - [`state`]: ledger keys, daily CE snapshots, the fire-once alert state rebuilt from claims;
+//! - [`state`]: ledger keys, daily CE snapshots (and when an `Estimated` one is settled), the tiers each
+//!   report showed (the hysteresis's previous tiers), the fire-once alert state rebuilt from claims;
 //! - [`slack`]: the webhook client (secret URL, 429 `Retry-After`, no retry on other 4xx);
 //! - [`notify`]: the send seam [`Channels`] — the webhook secret from Secrets Manager, SNS publish;
 //! - [`pass`]: the daily run ([`run_daily`]) and the hourly burn check ([`run_fast_burn`]), both methods

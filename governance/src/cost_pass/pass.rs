@@ -125,6 +125,11 @@ pub struct PassOptions {
     /// account's rows carry the platform's tag and the untagged amount comes from a second query).
     /// Replaces the report's untagged share, which the rows alone would put at 0 %.
     pub untagged_by_day: Option<std::collections::BTreeMap<NaiveDate, Decimal>>,
+    /// The real UTC day the run's Cost Explorer requests are counted under against the daily cap (the
+    /// day they are billed, whatever day the report is for): the wall clock's day when the options
+    /// are made. One value for the whole run, so a run that crosses midnight counts on one day, and a
+    /// caller (a test) that reads the counter reads the day the run used.
+    pub ce_day: NaiveDate,
 }
 
 impl PassOptions {
@@ -140,7 +145,15 @@ impl PassOptions {
             account: None,
             notes: Vec::new(),
             untagged_by_day: None,
+            ce_day: Utc::now().date_naive(),
         }
+    }
+
+    /// With Cost Explorer requests counted under `day` ([`PassOptions::ce_day`]).
+    #[must_use]
+    pub fn with_ce_day(mut self, day: NaiveDate) -> Self {
+        self.ce_day = day;
+        self
     }
 
     /// For `account` (see [`PassOptions::account`]).
@@ -482,9 +495,11 @@ pub async fn run_daily(
     on_sdk(spec, clients, options, async |pass| pass.daily().await).await
 }
 
-/// The hourly check: `AWS/Bedrock` token metrics only (5-minute sums over the last 3 days, one
+/// The hourly check: `AWS/Bedrock` token metrics (5-minute sums over the last 3 days, one
 /// `ListMetrics` + one `GetMetricData` batch), priced and compared with the spec's monthly budget total
-/// in 5 m / 30 m / 1 h / 6 h / 3 d windows ([`cost::fastburn`]). An alert is sent once per day, kind and
+/// in 5 m / 30 m / 1 h / 6 h windows; the 3 d window is the environment's Cost Explorer daily totals the
+/// daily run stored in the ledger (complete days; no Cost Explorer request here), or the token cost
+/// with the reason when the ledger has too few ([`cost::fastburn`]). An alert is sent once per day, kind and
 /// channel (claims `fast-burn#<day>/<kind>` for Slack and `<kind>#sns` for SNS): pages go to SNS and
 /// Slack, tickets to Slack. [`PassContext::fast_burn`] on the SDK clients.
 ///
@@ -570,7 +585,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let quota = CeQuota {
             ledger: self.ledger,
             pk: keys.ce_requests(),
-            day: Utc::now().date_naive().to_string(),
+            day: self.options.ce_day.to_string(),
             cap: spec.cost.ce_daily_request_cap,
         };
 
@@ -612,8 +627,9 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         };
 
         // Cost Explorer: cached settled days + one query from the first unsettled day.
-        let cached = state::cached_days(self.ledger, &keys, window_start, today).await?;
-        let q_start = state::query_start(&cached, window_start, today);
+        let stored = state::cached_snapshots(self.ledger, &keys, window_start, today).await?;
+        let q_start = state::query_start(&stored, window_start, today);
+        let cached = state::snapshot_table(&stored);
         let q_end = today.succ_opt().unwrap_or(today);
         let cached_days = cached.days.range(window_start..q_start).count();
         let mut ce_query = None;
@@ -708,8 +724,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             self_spend,
             notes,
         };
-        // The period's claims: the fire-once decision below, and the tier shown last, so that a projection
-        // hovering at a threshold keeps its tier instead of flipping from day to day (hysteresis).
+        // The period's claims: the fire-once decision below.
         let period = alert_period.key();
         let alert_pk = keys.alert(&period);
         // Only delivered markers count: a transition whose message is still pending is decided again (and
@@ -723,8 +738,28 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             .map(|(sk, _)| sk)
             .collect();
         let previous = state::alert_state(&period, &claimed);
+        // The tier each budget showed on the last report day of its period, so that a projection
+        // hovering at a threshold keeps the tier it showed instead of flipping from day to day
+        // (hysteresis) — the tier shown, not the highest announced: after 100 % fell to 80 %, a
+        // projection of 96 % shows 80 % until it reaches 100 % again.
+        let budget_starts: Vec<(String, NaiveDate)> = inputs
+            .budgets
+            .iter()
+            .map(|b| {
+                let unit =
+                    BudgetTimeUnit::from_aws(b.time_unit.as_deref()).unwrap_or(BudgetTimeUnit::Monthly);
+                (b.budget_name.clone(), BudgetPeriod::containing(unit, today).start)
+            })
+            .collect();
+        let tiers_from = budget_starts
+            .iter()
+            .map(|(_, start)| *start)
+            .min()
+            .unwrap_or(today);
+        let shown = state::shown_tiers(self.ledger, &keys, tiers_from, today).await?;
+        let shown_today = shown.iter().any(|(day, _)| *day == today);
         let settings = ReportSettings {
-            previous_tier: previous.as_ref().map(|p| p.current),
+            previous_tiers: state::previous_tiers(&shown, &budget_starts, today),
             ..settings
         };
         let mut report = build_report(&inputs, &settings, prices()?);
@@ -819,7 +854,27 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 retry: self.options.slack_retry,
                 now: Utc::now(),
             };
-            deliver_daily(self.ledger, self.channels, notice).await?
+            let delivery = deliver_daily(self.ledger, self.channels, notice).await?;
+            // The day's report is recorded (sent, or pending for the next run to send): what it shows is
+            // what the next day's hysteresis holds. The day's first recorded report is the one sent.
+            if !shown_today {
+                let tiers = state::ShownTiers {
+                    tiers: report
+                        .budgets
+                        .iter()
+                        .map(|b| (b.budget_name.clone(), b.tier))
+                        .collect(),
+                };
+                ledger::put_snapshot(
+                    self.ledger,
+                    &keys.shown_tiers(),
+                    &today.to_string(),
+                    &tiers,
+                    state::LONGEST_ALERT_KEEP,
+                )
+                .await?;
+            }
+            delivery
         } else {
             Delivery {
                 skipped: Some("dry run (no --post)".into()),
@@ -872,7 +927,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                             .unwrap_or(q_start)
                             .min(today)
                     };
-                    state::store_days(self.ledger, keys, &fresh, complete_before).await?;
+                    state::store_days(self.ledger, keys, &fresh, complete_before, today).await?;
                 }
                 Ok(None) => return Ok((pages, None)),
                 Err(e) => return Ok((pages, Some(e))),
@@ -964,6 +1019,20 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             )
             .await?;
         let burn = fast_burn(prices()?, &metrics, allowance, as_of, &spec.model_aliases());
+        // The 3 d window from Cost Explorer's daily totals, as the daily run left them in the ledger
+        // (this check has no Cost Explorer permission, by design). A ledger that cannot be read fails a
+        // run that sends, as any ledger failure does (every send is recorded there first; the next
+        // hourly run tries again); a dry run shows the token cost instead and says why.
+        let burn = match self.stored_daily_totals(as_of.date_naive()).await {
+            Ok(daily) => burn.with_ce_daily(&daily),
+            Err(e) if options.notify => return Err(e.into()),
+            Err(e) => FastBurn {
+                long_window: cost::fastburn::LongWindow::BedrockTokens {
+                    why: format!("the ledger's Cost Explorer totals could not be read ({e})"),
+                },
+                ..burn
+            },
+        };
         let slack = burn.alert.map(|a| fast_burn_message(spec, &burn, a));
         let mut delivery = Delivery {
             requested: options.notify,
@@ -993,6 +1062,20 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             delivery,
             calls: self.counter.snapshot(),
         })
+    }
+
+    /// The environment's Cost Explorer daily totals the daily run stored for the
+    /// [`cost::fastburn::LONG_WINDOW_REACH_DAYS`] days before `today` (`{prefix}#ce-daily`, one item per
+    /// day, `Estimated` flag kept), counted as the report counts them (untagged spend per
+    /// `[cost] include_untagged`).
+    async fn stored_daily_totals(&self, today: NaiveDate) -> Result<Vec<DailyTotal>, LedgerError> {
+        let keys = Keys::new(self.spec.managed_prefix());
+        let from = today - Duration::days(cost::fastburn::LONG_WINDOW_REACH_DAYS);
+        let table = state::cached_days(self.ledger, &keys, from, today).await?;
+        let include_untagged = report_settings(self.spec).include_untagged;
+        Ok(table
+            .for_environment(&self.spec.platform.environment, include_untagged)
+            .daily_totals())
     }
 
     /// The burn alerts' ledger partitions: today's (the pass's `as_of` day) and yesterday's, where an
@@ -1120,6 +1203,7 @@ fn fast_burn_text(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert) ->
         cost::format::usd(burn.allowance),
         burn.as_of.format("%Y-%m-%d %H:%M UTC")
     ));
+    lines.push(format!("{}.", burn.long_window.describe()));
     if !burn.unpriced_model_ids.is_empty() {
         lines.push(format!(
             "Unpriced model ids: {}",
@@ -1167,11 +1251,14 @@ fn fast_burn_message(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert)
                 fields: Vec::new(),
             },
             Block::Context {
-                elements: vec![TextObject::mrkdwn(format!(
-                    "allowance {}/month • CloudWatch AWS/Bedrock tokens, no Cost Explorer • as of {}",
-                    cost::format::usd(burn.allowance),
-                    burn.as_of.format("%Y-%m-%d %H:%M UTC")
-                ))],
+                elements: vec![
+                    TextObject::mrkdwn(format!(
+                        "allowance {}/month • 5m–6h: CloudWatch AWS/Bedrock tokens • as of {}",
+                        cost::format::usd(burn.allowance),
+                        burn.as_of.format("%Y-%m-%d %H:%M UTC")
+                    )),
+                    TextObject::mrkdwn(burn.long_window.describe()),
+                ],
             },
         ],
     }
@@ -1363,7 +1450,10 @@ mod tests {
             ledger: &MemoryLedger,
             channels: &FakeChannels,
         ) -> Result<DailyRun, CostPassError> {
-            let options = PassOptions::new(spec, as_of()).with_notify(true);
+            // One Cost Explorer day for every run of a scenario, whenever midnight UTC falls.
+            let options = PassOptions::new(spec, as_of())
+                .with_notify(true)
+                .with_ce_day(as_of().date_naive());
             run_with(spec, &options, reads, ledger, channels).await
         }
 
@@ -1621,6 +1711,136 @@ mod tests {
             // Sent and marked: a later run sends nothing.
             let again = context.fast_burn().await.unwrap();
             assert_eq!(channels.published().len(), 1, "{:?}", again.delivery);
+        }
+
+        /// Cost Explorer marks every day of the open month `Estimated`: a run used to ask again from
+        /// the 1st every day. A day read three days old is kept (flag and all) and not asked again;
+        /// three days after its month closes it is read once more, then kept as found (as the
+        /// organisation pass does, `org::cost`).
+        #[tokio::test(start_paused = true)]
+        async fn the_open_months_estimated_days_are_kept_once_read_three_days_old() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let mut reads = Flaky::new(&counter);
+            let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+            reads.inner = reads.inner.with_estimated_from(d(11, 1));
+            let run_on = |m, n| {
+                let options = PassOptions::new(&spec, Utc.with_ymd_and_hms(2026, m, n, 13, 0, 0).unwrap())
+                    .with_ce_day(d(m, n));
+                let (reads, ledger, channels, spec) = (&reads, &ledger, &channels, &spec);
+                async move { run_with(spec, &options, reads, ledger, channels).await.unwrap() }
+            };
+            let first = run_on(11, 21).await;
+            assert_eq!(first.ce_query.map(|q| q.0), Some(d(10, 22)));
+            let stored = stored_day(&ledger, &spec, d(11, 5)).await.unwrap().unwrap();
+            assert!(stored.estimated, "kept as Cost Explorer marked it");
+            assert_eq!(stored.read_on, Some(d(11, 21)));
+            // Nov 1–18 were three days old or more when read on the 21st: the 22nd asks from the 19th.
+            let next = run_on(11, 22).await;
+            assert_eq!(next.ce_query.map(|q| q.0), Some(d(11, 19)));
+            assert!(next.missing.is_empty(), "{:?}", next.missing);
+            // Three days after November closes its estimates are read once more (the window starts Nov 4
+            // on Dec 4), then kept: the next day asks only for the days still new.
+            let after_close = run_on(12, 4).await;
+            assert_eq!(after_close.ce_query.map(|q| q.0), Some(d(11, 4)));
+            let kept = run_on(12, 5).await;
+            assert_eq!(kept.ce_query.map(|q| q.0), Some(d(12, 2)));
+        }
+
+        /// The hourly check's 3 d window is the environment's Cost Explorer daily totals the daily run
+        /// left in the ledger (cost-anchors §4), read without a Cost Explorer request; before the daily
+        /// run has stored any, the window is the token cost and the alert says so.
+        #[tokio::test(start_paused = true)]
+        async fn the_burn_check_takes_its_3d_window_from_the_daily_runs_stored_days() {
+            use cost::fastburn::{LongWindow, Window};
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter); // $14 a day, no Bedrock tokens
+            let options = PassOptions::new(&spec, as_of());
+            let context = PassContext {
+                spec: &spec,
+                options: &options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            };
+            let before = context.fast_burn().await.unwrap();
+            let why = before.burn.long_window.describe();
+            assert!(
+                matches!(before.burn.long_window, LongWindow::BedrockTokens { .. })
+                    && why.contains("for 0 of the 7 days before 2026-11-21"),
+                "{why}"
+            );
+            assert!(
+                fast_burn_text(&spec, &before.burn, FastBurnAlert::Ticket).contains(&why),
+                "the alert says what the 3d window is"
+            );
+            assert_eq!(before.burn.windows[4].cost, Decimal::ZERO);
+
+            context.daily().await.unwrap();
+            let ce_before = counter.snapshot().cost_explorer();
+            let after = context.fast_burn().await.unwrap();
+            assert_eq!(
+                counter.snapshot().cost_explorer(),
+                ce_before,
+                "no Cost Explorer request"
+            );
+            let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+            assert_eq!(
+                after.burn.long_window,
+                LongWindow::CostExplorer {
+                    days: vec![d(18), d(19), d(20)],
+                    includes_estimated: false
+                }
+            );
+            // $42 over 72 h against $500 over November's 720 h: 0.84×.
+            assert_eq!(after.burn.windows[4].cost, Decimal::from(42));
+            assert_eq!(after.burn.rate(Window::D3).round_dp(6), Decimal::new(84, 2));
+            let text = fast_burn_text(&spec, &after.burn, FastBurnAlert::Ticket);
+            assert!(
+                text.contains("3d: Cost Explorer daily totals of 2026-11-18 to 2026-11-20 (complete days)"),
+                "{text}"
+            );
+        }
+
+        /// The stored days cannot be read: a dry run shows the burn with the token cost in the 3 d
+        /// window and names the failure; a run that sends fails on it, typed as the ledger's (its
+        /// sends are recorded there first), and the next hourly run tries again.
+        #[tokio::test(start_paused = true)]
+        async fn an_unreadable_ledger_is_named_by_a_dry_burn_check_and_fails_a_sending_one() {
+            use crate::ledger::LedgerOp;
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter);
+            let dry = PassOptions::new(&spec, as_of());
+            let context = |options| PassContext {
+                spec: &spec,
+                options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            };
+            ledger.fail(LedgerOp::Query, 1);
+            let shown = context(&dry).fast_burn().await.unwrap();
+            let why = shown.burn.long_window.describe();
+            assert!(
+                why.starts_with("3d: Bedrock token cost from CloudWatch")
+                    && why.contains("the ledger's Cost Explorer totals could not be read (ledger "),
+                "{why}"
+            );
+            let sending = PassOptions::new(&spec, as_of()).with_notify(true);
+            ledger.fail(LedgerOp::Query, 1);
+            let failed = context(&sending).fast_burn().await;
+            assert!(matches!(failed, Err(CostPassError::Ledger(_))), "{failed:?}");
+            assert!(
+                context(&sending).fast_burn().await.is_ok(),
+                "the next run reads it"
+            );
         }
 
         /// Cost Explorer fails on the second page: the first page's days are in the ledger already

@@ -9,6 +9,7 @@
 //! | `{prefix}#cost-alert#<period>` | `tier#NNN` / `recovery#NNN` | Slack delivery record of the report announcing tier NNN % / the recovery from it |
 //! | `{prefix}#cost-alert#<period>` | `sns#NNN` | SNS delivery record of the critical page for tier NNN % |
 //! | `{prefix}#cost-alert#<period>` | `sns-owed#NNN` | written by earlier versions only: Slack announced tier NNN % but its page failed; the next run records and sends the page |
+//! | `{prefix}#cost-tiers` | `YYYY-MM-DD` | the tier each budget showed in the day's report ([`ShownTiers`]): the next report's hysteresis holds the tier shown last, not the highest announced |
 //! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast` / `page_slow` / `ticket` | Slack delivery records of the hourly check |
 //! | `{prefix}#fast-burn#YYYY-MM-DD` | `page_fast#sns` / `page_slow#sns` | SNS delivery records of the hourly check |
 //!
@@ -18,15 +19,19 @@
 //! A delivery record ([`crate::ledger::delivery`]) holds its message and whether it was sent; each
 //! channel has its own, so a failed Slack post never holds back a page or the reverse.
 //!
+//! The hourly burn check reads the `ce-daily` snapshots too (its 3 d window is Cost Explorer's daily
+//! totals, cost-anchors §4), with `dynamodb:Query` only and no Cost Explorer request.
+//!
 //! The alert state [`cost::alerting::decide`] needs is rebuilt from the `cost-alert` items whose message
 //! was delivered: the highest tier delivered is the highest notified, and a delivered `recovery#` item for
 //! it means the recovery note went out. A transition whose message is still pending is decided again
 //! (and its record sent). Each new transition is recorded in one conditional transaction with its
 //! messages, so two concurrent runs cannot both record it.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, Months, NaiveDate};
 use cost::alerting::{AlertDecision, AlertState};
 use cost::burn::{CeForecastInput, Tier};
 use cost::input::{CostRow, DailyCostTable};
@@ -59,6 +64,41 @@ pub const LONGEST_ALERT_KEEP: Duration = Duration::from_secs((366 + 70) * 86_400
 pub fn alert_keep(period: &cost::burn::BudgetPeriod, today: chrono::NaiveDate) -> Duration {
     let left = u64::try_from((period.end - today).num_days()).unwrap_or(0);
     Duration::from_secs(left * 86_400) + CLAIM_KEEP
+}
+
+/// How many days after a day Cost Explorer's figures for it have stopped moving: CE lags by up to
+/// 24 h (`docs/cost.md`) and updates its data at least once a day, up to three times (cost-anchors
+/// §0.3–0.4), so the day three days back has had two full days of updates after its lag. A day read
+/// that old counts as settled even while `Estimated` — as every day of the open month is — and so is
+/// read from Cost Explorer once, not on every run until the month closes. A month's bill is finalised
+/// after it closes, at a time AWS does not state: each such day is read once more this many days after
+/// its month ends, and kept as that read found it. The single-account pass ([`query_start`]) and the
+/// organisation's ([`crate::org`]) both go by it.
+pub const SETTLE_DAYS: u64 = 3;
+
+/// The first day after `date`'s month.
+fn month_after(date: NaiveDate) -> Option<NaiveDate> {
+    date.with_day(1)?.checked_add_months(Months::new(1))
+}
+
+/// `date` plus `days`.
+#[must_use]
+pub fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
+    date.checked_add_days(Days::new(days)).unwrap_or(NaiveDate::MAX)
+}
+
+/// Whether a read on `today` is the one made [`SETTLE_DAYS`] after `date`'s month closed (or later).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use governance::cost_pass::state::after_close;
+/// let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+/// assert!(!after_close(d(11, 30), d(12, 3)));
+/// assert!(after_close(d(11, 30), d(12, 4)));
+/// ```
+#[must_use]
+pub fn after_close(date: NaiveDate, today: NaiveDate) -> bool {
+    month_after(date).is_some_and(|next| plus_days(next, SETTLE_DAYS) <= today)
 }
 
 /// Ledger keys of one platform environment.
@@ -106,6 +146,12 @@ impl Keys {
         format!("{}#cost-alert#{period}", self.prefix)
     }
 
+    /// The tiers each day's report showed, per budget ([`ShownTiers`]).
+    #[must_use]
+    pub fn shown_tiers(&self) -> String {
+        format!("{}#cost-tiers", self.prefix)
+    }
+
     /// Fast-burn claims of one day.
     #[must_use]
     pub fn fast_burn(&self, day: NaiveDate) -> String {
@@ -116,10 +162,42 @@ impl Keys {
 /// One day of Cost Explorer rows as stored in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaySnapshot {
-    /// Whether CE still marked the day `Estimated` (such days are queried again).
+    /// Whether CE still marked the day `Estimated` (such a day is queried again until it was read
+    /// [`SETTLE_DAYS`] old, and once more [`SETTLE_DAYS`] after its month closed: [`DaySnapshot::settled_for`]).
     pub estimated: bool,
     /// The day's rows (every service × environment tag).
     pub rows: Vec<CostRow>,
+    /// The report day of the run that read it from Cost Explorer (absent in snapshots written before
+    /// it was kept: an `Estimated` one of those is read again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_on: Option<NaiveDate>,
+}
+
+impl DaySnapshot {
+    /// Whether the stored `date` answers a run on `today` for good: final, or `Estimated` but read
+    /// [`SETTLE_DAYS`] or more after it (its figures had stopped moving) — until [`SETTLE_DAYS`] after
+    /// its month closed, when it is read once more unless this read was made then.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use governance::cost_pass::state::DaySnapshot;
+    /// let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+    /// let read_on = |day| DaySnapshot { estimated: true, rows: vec![], read_on: Some(day) };
+    /// assert!(!read_on(d(11, 19)).settled_for(d(11, 18), d(11, 21)), "a day old when read");
+    /// assert!(read_on(d(11, 21)).settled_for(d(11, 18), d(11, 22)), "three days old when read");
+    /// assert!(!read_on(d(11, 21)).settled_for(d(11, 18), d(12, 4)), "read once more after the close");
+    /// assert!(read_on(d(12, 4)).settled_for(d(11, 18), d(12, 5)));
+    /// ```
+    #[must_use]
+    pub fn settled_for(&self, date: NaiveDate, today: NaiveDate) -> bool {
+        if !self.estimated {
+            return true;
+        }
+        let Some(read_on) = self.read_on else {
+            return false;
+        };
+        plus_days(date, SETTLE_DAYS) <= read_on && (after_close(date, read_on) || !after_close(date, today))
+    }
 }
 
 /// The snapshots of `[from, to)` as one table.
@@ -132,26 +210,43 @@ pub async fn cached_days<L: LedgerStore + ?Sized>(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<DailyCostTable, LedgerError> {
+    Ok(snapshot_table(&cached_snapshots(ledger, keys, from, to).await?))
+}
+
+/// The stored days of `[from, to)`, each with what [`query_start`] needs to know of it.
+///
+/// # Errors
+/// When the ledger query fails or a stored snapshot does not parse.
+pub async fn cached_snapshots<L: LedgerStore + ?Sized>(
+    ledger: &L,
+    keys: &Keys,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, DaySnapshot>, LedgerError> {
     let last = to.pred_opt().unwrap_or(to);
     let stored: Vec<(String, DaySnapshot)> =
         snapshots(ledger, &keys.ce_daily(), &from.to_string(), &last.to_string()).await?;
-    let mut table = DailyCostTable::default();
-    for (sk, snap) in stored {
-        let Ok(date) = sk.parse::<NaiveDate>() else {
-            continue;
-        };
-        if date < from || date >= to {
-            continue;
-        }
-        table.days.insert(date, snap.estimated);
-        table.rows.extend(snap.rows);
-    }
-    table.rows.sort_by_key(|r| r.date);
-    Ok(table)
+    Ok(stored
+        .into_iter()
+        .filter_map(|(sk, snap)| Some((sk.parse::<NaiveDate>().ok()?, snap)))
+        .filter(|(date, _)| *date >= from && *date < to)
+        .collect())
 }
 
-/// Stores every day of `table` before `before` (today is partial and never stored). Returns how many
-/// days were written.
+/// Stored days as one table.
+#[must_use]
+pub fn snapshot_table(stored: &BTreeMap<NaiveDate, DaySnapshot>) -> DailyCostTable {
+    let mut table = DailyCostTable::default();
+    for (date, snap) in stored {
+        table.days.insert(*date, snap.estimated);
+        table.rows.extend(snap.rows.iter().cloned());
+    }
+    table.rows.sort_by_key(|r| r.date);
+    table
+}
+
+/// Stores every day of `table` before `before` (today is partial and never stored), as read by the run
+/// of report day `read_on`. Returns how many days were written.
 ///
 /// # Errors
 /// When a put fails.
@@ -160,12 +255,14 @@ pub async fn store_days<L: LedgerStore + ?Sized>(
     keys: &Keys,
     table: &DailyCostTable,
     before: NaiveDate,
+    read_on: NaiveDate,
 ) -> Result<usize, LedgerError> {
     let mut written = 0;
     for (date, estimated) in table.days.range(..before) {
         let snap = DaySnapshot {
             estimated: *estimated,
             rows: table.rows.iter().filter(|r| r.date == *date).cloned().collect(),
+            read_on: Some(read_on),
         };
         put_snapshot(ledger, &keys.ce_daily(), &date.to_string(), &snap, SNAPSHOT_KEEP).await?;
         written += 1;
@@ -173,26 +270,103 @@ pub async fn store_days<L: LedgerStore + ?Sized>(
     Ok(written)
 }
 
-/// The first day of `[window_start, today)` the cache cannot answer for good (missing, or still
-/// `Estimated`); `today` when every day is settled. Cost Explorer is queried from there.
+/// The first day of `[window_start, today)` the cache cannot answer for good — missing, or `Estimated`
+/// and not settled ([`DaySnapshot::settled_for`]: Cost Explorer marks every day of the open month
+/// `Estimated`, and one read [`SETTLE_DAYS`] old is kept as it is) — or `today` when every day is
+/// settled. Cost Explorer is queried from there.
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use cost::input::DailyCostTable;
+/// use governance::cost_pass::state::{DaySnapshot, query_start};
 /// let d = |n| NaiveDate::from_ymd_opt(2025, 6, n).unwrap();
-/// let cached = DailyCostTable::default()
-///     .with_row(d(1), "AWS Lambda", 1.into(), false)
-///     .with_row(d(2), "AWS Lambda", 1.into(), true);
-/// assert_eq!(governance::cost_pass::state::query_start(&cached, d(1), d(4)), d(2));
-/// assert_eq!(governance::cost_pass::state::query_start(&DailyCostTable::default(), d(1), d(4)), d(1));
+/// let snap = |estimated, read_on| DaySnapshot { estimated, rows: vec![], read_on: Some(d(read_on)) };
+/// let cached = [(d(1), snap(false, 2)), (d(2), snap(true, 3))].into_iter().collect();
+/// // June 2 was a day old when read on the 3rd: asked again on the 4th.
+/// assert_eq!(query_start(&cached, d(1), d(4)), d(2));
+/// assert_eq!(query_start(&Default::default(), d(1), d(4)), d(1));
 /// ```
 #[must_use]
-pub fn query_start(cached: &DailyCostTable, window_start: NaiveDate, today: NaiveDate) -> NaiveDate {
+pub fn query_start(
+    cached: &BTreeMap<NaiveDate, DaySnapshot>,
+    window_start: NaiveDate,
+    today: NaiveDate,
+) -> NaiveDate {
     window_start
         .iter_days()
         .take_while(|d| *d < today)
-        .find(|d| cached.days.get(d).is_none_or(|estimated| *estimated))
+        .find(|d| cached.get(d).is_none_or(|snap| !snap.settled_for(*d, today)))
         .unwrap_or(today)
+}
+
+/// The tier each budget showed in one day's report, by budget name: what the next report's projection
+/// hysteresis holds ([`cost::report::ReportSettings::previous_tiers`]). Recorded by the run that
+/// records the day's report, once a day (the first such run: later runs that day send nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownTiers {
+    /// Budget name → the tier shown.
+    pub tiers: BTreeMap<String, Tier>,
+}
+
+/// The stored [`ShownTiers`] of `[from, to]` (days), oldest first.
+///
+/// # Errors
+/// When the ledger query fails, or a stored item does not parse (named in the error).
+pub async fn shown_tiers<L: LedgerStore + ?Sized>(
+    ledger: &L,
+    keys: &Keys,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, ShownTiers)>, LedgerError> {
+    let stored: Vec<(String, ShownTiers)> =
+        snapshots(ledger, &keys.shown_tiers(), &from.to_string(), &to.to_string()).await?;
+    let mut days = Vec::with_capacity(stored.len());
+    for (sk, tiers) in stored {
+        let day = sk.parse::<NaiveDate>().map_err(|e| {
+            LedgerError::document(
+                ledger.table(),
+                format!("read shown tiers {}/{from}..={to}", keys.shown_tiers()),
+                format!("sort key {sk:?} is not a day (YYYY-MM-DD): {e}"),
+            )
+        })?;
+        days.push((day, tiers));
+    }
+    days.sort_by_key(|(d, _)| *d);
+    Ok(days)
+}
+
+/// The tier each budget showed on the last report day before `today` within its own period: `budgets`
+/// are `(name, first day of the budget's current period)`, `shown` the stored days. A budget with no
+/// report day in its period gets none (it enters a tier at the threshold itself).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cost::burn::Tier;
+/// use governance::cost_pass::state::{ShownTiers, previous_tiers};
+/// let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+/// let shown = |t| ShownTiers { tiers: [("b".to_owned(), t)].into() };
+/// let days = [(d(10, 30), shown(Tier::Pct150)), (d(11, 19), shown(Tier::Pct100)), (d(11, 20), shown(Tier::Pct80))];
+/// // The tier shown last (80 %), not the highest of the month (100 %).
+/// assert_eq!(previous_tiers(&days, &[("b".into(), d(11, 1))], d(11, 21))["b"], Tier::Pct80);
+/// // October's tier is not November's.
+/// assert!(previous_tiers(&days[..1], &[("b".into(), d(11, 1))], d(11, 21)).is_empty());
+/// ```
+#[must_use]
+pub fn previous_tiers(
+    shown: &[(NaiveDate, ShownTiers)],
+    budgets: &[(String, NaiveDate)],
+    today: NaiveDate,
+) -> BTreeMap<String, Tier> {
+    budgets
+        .iter()
+        .filter_map(|(name, period_start)| {
+            shown
+                .iter()
+                .rev()
+                .filter(|(day, _)| day >= period_start && *day < today)
+                .find_map(|(_, s)| s.tiers.get(name))
+                .map(|tier| (name.clone(), *tier))
+        })
+        .collect()
 }
 
 /// A cached forecast: the answer, or why there was none (so a failing forecast is not paid for again
@@ -345,9 +519,14 @@ mod tests {
     #[test]
     fn query_starts_at_first_unsettled_day_or_today() {
         let d = |n| NaiveDate::from_ymd_opt(2025, 6, n).unwrap();
-        let settled = DailyCostTable::default()
-            .with_row(d(1), "S3", 1.into(), false)
-            .with_row(d(2), "S3", 1.into(), false);
+        let final_day = DaySnapshot {
+            estimated: false,
+            rows: vec![],
+            read_on: None,
+        };
+        let settled: BTreeMap<NaiveDate, DaySnapshot> = [(d(1), final_day.clone()), (d(2), final_day)]
+            .into_iter()
+            .collect();
         assert_eq!(query_start(&settled, d(1), d(3)), d(3));
         assert_eq!(query_start(&settled, d(1), d(4)), d(3));
         assert_eq!(query_start(&settled, d(1), d(1)), d(1));

@@ -41,7 +41,7 @@ use aws_sdk_costexplorer::types::{
     DateInterval as CeInterval, Dimension as CeDimension, DimensionValues, Expression, Granularity,
     GroupDefinition as CeGroupDefinition, GroupDefinitionType,
 };
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use cost::input::{
     Amount, CostAndUsagePage, DateInterval, ENVIRONMENT_TAG, Group, GroupDefinition, ResultByTime,
 };
@@ -52,6 +52,7 @@ use super::ledger::org_ce_counter;
 use crate::cost_pass::counting::RequestCounter;
 use crate::cost_pass::read::{COST_METRIC, CeQuota, ReadError, page_from_sdk};
 use crate::cost_pass::source::CePages;
+use crate::cost_pass::state::{SETTLE_DAYS, after_close, plus_days};
 use crate::ledger::{LedgerError, LedgerStore, put_snapshot, snapshots};
 
 /// The CE dimension of member accounts.
@@ -62,15 +63,6 @@ const CACHE_KEEP: Duration = Duration::from_secs(3 * 86_400);
 /// How long a settled day is kept: longer than any window an organisation run reads (the report's
 /// month, the anomaly baseline and the trend reach about two months back).
 pub const SETTLED_KEEP: Duration = Duration::from_secs(100 * 86_400);
-
-/// How many days after a day Cost Explorer's figures for it have stopped moving: CE lags by up to
-/// 24 h (`docs/cost.md`) and updates its data at least once a day, up to three times (cost-anchors
-/// §0.3–0.4), so the day three days back has had two full days of updates after its lag. A day that
-/// old is stored as settled even while `Estimated` — as every day of the open month is — and so is read
-/// from Cost Explorer once, not on every day's first read until the month closes. A month's bill is
-/// finalised after it closes, at a time AWS does not state: each such day is read once more this many
-/// days after its month ends, and kept as that read found it.
-const SETTLE_DAYS: u64 = 3;
 
 /// The largest body of one ledger item the cache writes. DynamoDB refuses an item over 400 KB
 /// (names and values of all its attributes); a day of a large organisation is more than that, and is
@@ -93,25 +85,10 @@ struct SettledDay {
     after_close: bool,
 }
 
-/// The first day after `date`'s month.
-fn month_after(date: NaiveDate) -> Option<NaiveDate> {
-    date.with_day(1)?.checked_add_months(Months::new(1))
-}
-
-/// `date` plus `days`.
-fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
-    date.checked_add_days(Days::new(days)).unwrap_or(NaiveDate::MAX)
-}
-
 /// Whether a read on `today` keeps `day` (of `date`) as settled: final, or [`SETTLE_DAYS`] old.
 /// Today is partial and never kept.
 fn settles(date: NaiveDate, day: &LinkedDay, today: NaiveDate) -> bool {
     date < today && (!day.estimated || plus_days(date, SETTLE_DAYS) <= today)
-}
-
-/// Whether a read on `today` is the one made [`SETTLE_DAYS`] after `date`'s month closed (or later).
-fn after_close(date: NaiveDate, today: NaiveDate) -> bool {
-    month_after(date).is_some_and(|next| plus_days(next, SETTLE_DAYS) <= today)
 }
 
 /// Whether a stored day still serves a read on `today`: final, read after its month closed, or its
@@ -643,13 +620,14 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         self.read_counting(start, end, as_of, &mut 0).await
     }
 
-    /// The daily cap counts the requests of the real day (UTC), whatever day a report is for: a run
-    /// with `--date` in the past pays today, as the single-account pass counts it.
-    fn quota(&self) -> CeQuota<'_, L> {
+    /// The daily cap counts the requests of the real day (UTC) of `now`, the wall clock when the read
+    /// began, whatever day a report is for: a run with `--date` in the past pays today, as the
+    /// single-account pass counts it. One day for the whole read, also when it crosses midnight.
+    fn quota(&self, now: DateTime<Utc>) -> CeQuota<'_, L> {
         CeQuota {
             ledger: self.ledger,
             pk: org_ce_counter(self.org_name),
-            day: Utc::now().date_naive().to_string(),
+            day: now.date_naive().to_string(),
             cap: self.cap,
         }
     }
@@ -667,16 +645,20 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         end: NaiveDate,
         as_of: DateTime<Utc>,
     ) -> Result<Option<PayerRead>, OrgCostError> {
-        Ok(self.cached_window(start, end, as_of).await?.map(|(read, _)| read))
+        Ok(self
+            .cached_window(start, end, as_of, Utc::now())
+            .await?
+            .map(|(read, _)| read))
     }
 
     /// [`Self::cached`], and when Cost Explorer was read for it (`None` for a cache written before
-    /// that was kept).
+    /// that was kept); its request count is `now`'s day's.
     async fn cached_window(
         &self,
         start: NaiveDate,
         end: NaiveDate,
         as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Option<(PayerRead, Option<DateTime<Utc>>)>, OrgCostError> {
         let today = as_of.date_naive();
         let pk = cache_pk(self.org_name);
@@ -733,7 +715,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
             PayerRead {
                 cost: LinkedCost { days },
                 ce_requests_this_run: 0,
-                ce_requests_today: self.quota().used().await?,
+                ce_requests_today: self.quota(now).used().await?,
                 cached: true,
             },
             window.read_at(),
@@ -752,7 +734,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         as_of: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<PayerRead>, OrgCostError> {
-        let Some((read, read_at)) = self.cached_window(start, end, as_of).await? else {
+        let Some((read, read_at)) = self.cached_window(start, end, as_of, now).await? else {
             return Ok(None);
         };
         let past_day = as_of.date_naive() < now.date_naive();
@@ -848,7 +830,7 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
     ) -> Result<PayerRead, OrgCostError> {
         let today = as_of.date_naive();
         let pk = cache_pk(self.org_name);
-        let quota = self.quota();
+        let quota = self.quota(now);
         let marker = format!("{today}#window");
         let before = *sent;
         // Settled days from earlier reads; Cost Explorer only from the first day that is not one.
@@ -1332,22 +1314,25 @@ mod tests {
             untagged: false,
         };
         let mut sent = 0;
+        // The read is made on Dec 12 (wall clock) for the report day Dec 10: one fixed instant, so the
+        // day counted is the day read back below whenever the suite runs (midnight UTC included).
+        let wall: DateTime<Utc> = "2026-12-12T00:30:00Z".parse().unwrap();
         let err = query
-            .read_counting(d("2026-11-01"), d("2026-12-11"), now, &mut sent)
+            .read_counting_at(d("2026-11-01"), d("2026-12-11"), now, wall, &mut sent)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("cap"), "{err}");
         // The mock picks its answer before the attempt is refused, so only the counter tells what
         // went on the wire: the first attempt, not the retry.
         assert_eq!(sent, 1);
+        let pk = org_ce_counter("acme");
+        let counted = |day: &'static str| ledger.counter(&pk, day);
         assert_eq!(
-            ledger
-                .counter(&org_ce_counter("acme"), &Utc::now().date_naive().to_string())
-                .await
-                .unwrap(),
+            counted("2026-12-12").await.unwrap(),
             1,
             "the real day's counter holds the one billed request (the report's day is {now})"
         );
+        assert_eq!(counted("2026-12-10").await.unwrap(), 0, "not the report's day");
     }
 
     /// A day's first read asks Cost Explorer only from the first day not settled by an earlier read;
