@@ -27,8 +27,8 @@
 //! | table | `throttling` | critical | read+write throttle events > 0 in 3 of 5 minutes; only where `page_on_throttling` (default true; BudgetBuddy: false, seed 003; Backoffice: false, seed 002) | 000 |
 //! | table, GSI | `throttles` | warning | any throttle event in 5 minutes | 001, 003 |
 //! | budget | `spend-150pct` / `-120pct` | critical / warning | EstimatedCharges (month to date, ACTUAL) above the share of the limit; only where `billing_alarms` (default true) | 000 |
-//! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min | 000 (reliability: Bedrock throttling) |
-//! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens above the anomaly band (width 3) 3 of 3 hours | — (cost driver) |
+//! | Bedrock model | `throttles` | warning | InvocationThrottles > 0 in 3 of 5 min, summed over the id and its `aliases` | 000 (reliability: Bedrock throttling) |
+//! | Bedrock model | `input-tokens-anomaly` | warning | hourly input tokens (id + `aliases`) above the anomaly band (width 3) 3 of 3 hours | — (cost driver) |
 //! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods | 003 |
 //! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target + ALB 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods | 003 |
 //! | ECS service (ALB) | `down` | critical | HealthyHostCount (Minimum) < 1 in 3 of 3 minutes, missing data = down | 003 ("Critical: Service down") |
@@ -838,10 +838,23 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// A model's alarms watch every `ModelId` it publishes under: `id` alone as one metric, or with
+    /// `aliases` (inference profiles publish a call's metrics under the profile's `ModelId`, leaving the
+    /// model's own series empty) the sum over all of them in one metric-math alarm of the same name.
     fn bedrock(&mut self) -> Result<(), CatalogueError> {
         for model in &self.spec.bedrock_models {
             let resource = format!("bedrock-{}", name_part(&model.id));
-            let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::MODEL_ID, &model.id);
+            let ids: Vec<&str> = model.model_ids().collect();
+            let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::MODEL_ID, model.id.trim());
+            let summed = match model.aliases.len() {
+                0 => String::new(),
+                n => format!(
+                    " Summed over ModelId {} and its {n} alias{} (calls through an inference profile publish \
+                     under the profile's ModelId).",
+                    model.id.trim(),
+                    if n == 1 { "" } else { "es" }
+                ),
+            };
             let t = meta(
                 Severity::Warning,
                 &resource,
@@ -849,15 +862,18 @@ impl Gen<'_> {
                 Some(Runbook::QuotaIncreases),
                 format!(
                     "Bedrock {} ({}): invocations throttled in 3 of 5 minutes (throttles are not counted in \
-                     Invocations). Warning to Slack (seed 000 lists Bedrock throttling as a reliability metric).",
+                     Invocations). Warning to Slack (seed 000 lists Bedrock throttling as a reliability metric).{summed}",
                     model.label, model.id
                 ),
             );
             self.push(t, true, |name| {
-                MetricAlarm::new(name, m(bedrock::INVOCATION_THROTTLES), Stat::Sum, 60)
-                    .above(0.0)
-                    .evaluate(3, 5)
-                    .treat_missing(TreatMissingData::NotBreaching)
+                match over_model_ids(&ids, bedrock::INVOCATION_THROTTLES, Stat::Sum) {
+                    None => MetricAlarm::new(name, m(bedrock::INVOCATION_THROTTLES), Stat::Sum, 60),
+                    Some((inputs, sum)) => MetricAlarm::math(name, inputs, sum, "throttled invocations", 60),
+                }
+                .above(0.0)
+                .evaluate(3, 5)
+                .treat_missing(TreatMissingData::NotBreaching)
             })?;
             let a = meta(
                 Severity::Warning,
@@ -865,14 +881,19 @@ impl Gen<'_> {
                 "input-tokens-anomaly",
                 None,
                 format!(
-                    "Bedrock {}: hourly input tokens above the expected band for 3 hours (cost driver).",
+                    "Bedrock {}: hourly input tokens above the expected band for 3 hours (cost driver).{summed}",
                     model.label
                 ),
             );
             self.push(a, true, |name| {
-                MetricAlarm::anomaly(name, m(bedrock::INPUT_TOKEN_COUNT), Stat::Sum, 3_600, 3.0)
-                    .evaluate(3, 3)
-                    .treat_missing(TreatMissingData::Ignore)
+                match over_model_ids(&ids, bedrock::INPUT_TOKEN_COUNT, Stat::Sum) {
+                    None => MetricAlarm::anomaly(name, m(bedrock::INPUT_TOKEN_COUNT), Stat::Sum, 3_600, 3.0),
+                    Some((inputs, sum)) => {
+                        MetricAlarm::math_anomaly(name, inputs, sum, "input tokens", 3_600, 3.0)
+                    }
+                }
+                .evaluate(3, 3)
+                .treat_missing(TreatMissingData::Ignore)
             })?;
         }
         Ok(())
@@ -982,6 +1003,35 @@ impl Gen<'_> {
         }
         Ok(())
     }
+}
+
+/// `metric` under each of a model's `ModelId` values (`ids`: its id, then its aliases) as math inputs
+/// `m0`, `m1`, … and the expression that sums them, or `None` for one `ModelId` (the alarm reads the
+/// metric itself). Each input is `FILL`ed with 0 and the sum taken over the array, so a `ModelId` with
+/// no call in a period (the model's own id, when every call goes through a profile) neither drops that
+/// period nor hides the others' values. At most 10 `ModelId`s (the spec's `MAX_MODEL_ALIASES` + 1):
+/// an alarm reads at most 10 metrics.
+fn over_model_ids(ids: &[&str], metric: AwsMetric, stat: Stat) -> Option<(Vec<MathInput>, String)> {
+    const _: () = assert!(
+        platform_spec::MAX_MODEL_ALIASES < crate::validate::MAX_METRIC_STATS,
+        "a model's id and aliases must fit one metric-math alarm"
+    );
+    if ids.len() < 2 {
+        return None;
+    }
+    let inputs: Vec<MathInput> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            MathInput::new(
+                format!("m{i}"),
+                MetricRef::of(metric).with_dimension(dimension::MODEL_ID, *id),
+                stat,
+            )
+        })
+        .collect();
+    let filled: Vec<String> = inputs.iter().map(|i| format!("FILL({}, 0)", i.id)).collect();
+    Some((inputs, format!("SUM([{}])", filled.join(", "))))
 }
 
 /// Whether a function links `telemetry` (Rust on a custom runtime) and so emits `ColdStart`.
@@ -1289,6 +1339,103 @@ mod tests {
             anomaly.comparison_operator,
             ComparisonOperator::GreaterThanUpperThreshold
         );
+    }
+
+    /// A model called through inference profiles publishes its metrics under their `ModelId`s, not its
+    /// own: its alarms keep their names and sum every series (FILLed, so a silent one drops nothing),
+    /// and cost one alarm metric per series (three for the anomaly band's).
+    #[test]
+    fn bedrock_alarms_sum_the_models_aliases() {
+        let mut s = spec("collectiq-prod");
+        let id = s.bedrock_models[0].id.clone();
+        let profiles = [
+            "us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3",
+        ];
+        s.bedrock_models[0].aliases = profiles.iter().map(|p| (*p).to_owned()).collect();
+        let c = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let names = |c: &Catalogue| c.alarms.iter().map(|d| d.name().to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&c),
+            names(&cat("collectiq-prod")),
+            "same alarms, same names"
+        );
+        let read = |a: &PutMetricAlarmInput, metric: &str| -> Vec<String> {
+            a.metrics
+                .iter()
+                .filter_map(|q| q.metric_stat.as_ref())
+                .map(|ms| {
+                    assert_eq!(ms.metric.metric_name, metric);
+                    assert_eq!(ms.metric.dimensions.len(), 1);
+                    assert_eq!(ms.metric.dimensions[0].name, "ModelId");
+                    ms.metric.dimensions[0].value.clone()
+                })
+                .collect()
+        };
+        let returned = |a: &PutMetricAlarmInput| -> Vec<(String, Option<String>)> {
+            a.metrics
+                .iter()
+                .filter(|q| q.return_data == Some(true))
+                .map(|q| (q.id.clone(), q.expression.clone()))
+                .collect()
+        };
+        let sum = "SUM([FILL(m0, 0), FILL(m1, 0), FILL(m2, 0)])".to_owned();
+        let want = [id.as_str(), profiles[0], profiles[1]];
+        let prefix = "collectiq-prod-bedrock-anthropic-claude-3-5-sonnet-20240620-v1-0";
+
+        let t = metric(&c, &format!("{prefix}-throttles-warning"));
+        assert_eq!(read(t, "InvocationThrottles"), want);
+        assert_eq!(returned(t), [("expr".to_owned(), Some(sum.clone()))]);
+        assert_eq!(
+            (t.threshold, t.datapoints_to_alarm, t.evaluation_periods),
+            (Some(0.0), Some(3), 5)
+        );
+        assert_eq!(crate::cost::alarm_metric_count(t), 3);
+        assert!(
+            t.alarm_description
+                .as_deref()
+                .unwrap()
+                .contains(&format!("Summed over ModelId {id} and its 2 aliases")),
+            "{:?}",
+            t.alarm_description
+        );
+
+        let a = metric(&c, &format!("{prefix}-input-tokens-anomaly-warning"));
+        assert_eq!(read(a, "InputTokenCount"), want);
+        assert_eq!(
+            returned(a),
+            [
+                ("expr".to_owned(), Some(sum)),
+                (
+                    "ad1".to_owned(),
+                    Some("ANOMALY_DETECTION_BAND(expr, 3)".to_owned())
+                )
+            ]
+        );
+        assert_eq!(a.threshold_metric_id.as_deref(), Some("ad1"));
+        assert_eq!(
+            a.comparison_operator,
+            ComparisonOperator::GreaterThanUpperThreshold
+        );
+        assert_eq!(crate::cost::alarm_metric_count(a), 9);
+
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
+        insta::assert_json_snapshot!("collectiq-prod-bedrock-throttles-with-aliases", t);
+
+        // The spec's most aliases: 10 series, the most one metric-math alarm reads.
+        s.bedrock_models[0].aliases = (0..platform_spec::MAX_MODEL_ALIASES)
+            .map(|i| format!("{}{i}", profiles[1]))
+            .collect();
+        let c = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        for signal in ["throttles", "input-tokens-anomaly"] {
+            let a = metric(&c, &format!("{prefix}-{signal}-warning"));
+            assert_eq!(
+                a.metrics.iter().filter(|q| q.metric_stat.is_some()).count(),
+                crate::validate::MAX_METRIC_STATS
+            );
+        }
     }
 
     #[test]

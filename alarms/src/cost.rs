@@ -257,4 +257,28 @@ mod tests {
         assert_eq!(e.dashboards_usd, dec!(15));
         assert_eq!(e.alarms.len(), cat.alarms.len());
     }
+
+    /// A Bedrock model's aliases are series its alarms read: each adds one metric to the throttle alarm
+    /// and three to the input-token anomaly alarm (the series and its band), nothing else.
+    #[test]
+    fn each_model_alias_adds_four_alarm_metrics() {
+        let mut s = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+        )
+        .unwrap();
+        let metrics = |s: &platform_spec::PlatformSpec| {
+            let cat = catalogue_for(s, &CatalogueOptions::for_spec(s)).unwrap();
+            estimate(&cat.inputs(), 0, Decimal::ZERO, &AlarmPricing::default())
+        };
+        let plain = metrics(&s);
+        s.bedrock_models[0].aliases = vec![
+            "us.anthropic.claude-3-5-sonnet-20240620-v1:0".into(),
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3".into(),
+        ];
+        let aliased = metrics(&s);
+        // 2 aliases × (throttles 1 + anomaly 3).
+        assert_eq!(aliased.alarm_metrics, plain.alarm_metrics + 2 * 4);
+        assert_eq!(aliased.alarms_usd, plain.alarms_usd + dec!(0.80));
+        assert_eq!(aliased.alarms.len(), plain.alarms.len());
+    }
 }

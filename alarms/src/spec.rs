@@ -184,6 +184,50 @@ impl MetricAlarm {
         Self { input }
     }
 
+    /// An anomaly-detection alarm on a metric-math `expression` over `inputs` (all at `period`): the
+    /// expression's value against `ANOMALY_DETECTION_BAND(expr, band_width)`, the band CloudWatch trains
+    /// on the expression itself (a metric-math anomaly detector); fires above the band unless
+    /// [`Self::below_band`] or [`Self::outside_band`] says otherwise. For a quantity published as
+    /// several series, such as one model's tokens under each `ModelId` it is called by.
+    ///
+    /// ```
+    /// use alarms::spec::{MathInput, MetricAlarm, MetricRef};
+    /// use vocabulary::Stat;
+    /// let tokens = |id: &str| MetricRef::aws("AWS/Bedrock", "InputTokenCount").with_dimension("ModelId", id);
+    /// let a = MetricAlarm::math_anomaly("a", vec![
+    ///         MathInput::new("m0", tokens("anthropic.claude-3-5-haiku-20241022-v1:0"), Stat::Sum),
+    ///         MathInput::new("m1", tokens("us.anthropic.claude-3-5-haiku-20241022-v1:0"), Stat::Sum),
+    ///     ], "SUM([FILL(m0, 0), FILL(m1, 0)])", "input tokens", 3600, 3.0)
+    ///     .evaluate(3, 3)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(a.threshold_metric_id.as_deref(), Some("ad1"));
+    /// assert_eq!(a.metrics[3].expression.as_deref(), Some("ANOMALY_DETECTION_BAND(expr, 3)"));
+    /// assert_eq!(alarms::cost::alarm_metric_count(&a), 6); // 3 per metric
+    /// ```
+    pub fn math_anomaly(
+        name: impl Into<String>,
+        inputs: Vec<MathInput>,
+        expression: impl Into<String>,
+        label: impl Into<String>,
+        period: u32,
+        band_width: f64,
+    ) -> Self {
+        let mut alarm = Self::math(name, inputs, expression, label, period);
+        alarm.input.metrics.push(MetricDataQuery {
+            id: "ad1".into(),
+            metric_stat: None,
+            expression: Some(format!("ANOMALY_DETECTION_BAND(expr, {band_width})")),
+            label: Some("expected".into()),
+            return_data: Some(true),
+            period: None,
+            account_id: None,
+        });
+        alarm.input.threshold_metric_id = Some("ad1".into());
+        alarm.input.comparison_operator = ComparisonOperator::GreaterThanUpperThreshold;
+        alarm
+    }
+
     fn compare(mut self, op: ComparisonOperator, t: f64) -> Self {
         self.input.comparison_operator = op;
         self.input.threshold = Some(t);

@@ -327,6 +327,12 @@ impl Expression {
         self
     }
 
+    /// Color `#rrggbb`.
+    pub fn with_color(mut self, color: impl Into<String>) -> Self {
+        self.props.color = Some(color.into());
+        self
+    }
+
     /// Plot against the right axis.
     pub fn on_right_axis(mut self) -> Self {
         self.props.y_axis = Some("right".into());

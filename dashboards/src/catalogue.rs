@@ -31,7 +31,9 @@ use crate::model::Dashboard;
 use alarms::catalogue::Severity;
 use alarms::thresholds;
 pub use platform_spec::ServiceNaming;
-use platform_spec::{BudgetSpec, FunctionSpec, HttpApiSpec, LoadBalancerSpec, PlatformSpec, RouteAuth};
+use platform_spec::{
+    BedrockModelSpec, BudgetSpec, FunctionSpec, HttpApiSpec, LoadBalancerSpec, PlatformSpec, RouteAuth,
+};
 use telemetry::catalogue::{Agent, DimensionKey, MetricName};
 use vocabulary::aws::{
     api_gateway, application_elb, bedrock, billing, dynamodb, ecs, lambda, rekognition, s3, sqs, states,
@@ -417,6 +419,113 @@ fn route_metric(api: &HttpApiSpec, metric: AwsMetric, route: &str) -> Metric {
 
 fn lambda_metric(f: &FunctionSpec, metric: AwsMetric) -> Metric {
     Metric::of(metric).with_dimension(dimension::FUNCTION_NAME, &f.name)
+}
+
+/// How a row is drawn (legend, colour, axis): the row's own look, or its sum's when it is several.
+struct Look {
+    label: String,
+    color: Option<&'static str>,
+    right_axis: bool,
+}
+
+impl Look {
+    fn new(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            color: None,
+            right_axis: false,
+        }
+    }
+
+    fn with_color(mut self, color: &'static str) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    fn on_right_axis(mut self) -> Self {
+        self.right_axis = true;
+        self
+    }
+}
+
+/// `SUM([FILL(a, 0), FILL(b, 0), …])`: the per-timestamp sum of several series, where a series without
+/// a point at a timestamp (a `ModelId` nobody called that minute) counts 0 instead of dropping the sum.
+fn sum_filled(ids: &[&str]) -> String {
+    let filled: Vec<String> = ids.iter().map(|id| format!("FILL({id}, 0)")).collect();
+    format!("SUM([{}])", filled.join(", "))
+}
+
+/// The `## Bedrock` heading of a model's rows, naming the `ModelId`s they add up.
+fn model_section(model: &BedrockModelSpec) -> String {
+    let mut text = format!("## Bedrock: {} (`{}`)", model.label, model.id);
+    if !model.aliases.is_empty() {
+        let aliases: Vec<String> = model.model_ids().skip(1).map(|a| format!("`{a}`")).collect();
+        text.push_str(&format!(
+            "\nSummed with its aliases (inference profiles publish a call's metrics under their own `ModelId`): {}",
+            aliases.join(", ")
+        ));
+    }
+    text
+}
+
+/// `metric` of a Bedrock model as one row of `w`, the way its alarms read it: the `ModelId` row
+/// itself where the model has no aliases; otherwise hidden rows `{id}_0`, `{id}_1`… (the model's id,
+/// then each alias: AWS/Bedrock publishes a call under the `ModelId` it was made with) and their sum
+/// `{id}`, drawn as the row would be.
+fn model_row(
+    w: MetricWidget,
+    model: &BedrockModelSpec,
+    metric: AwsMetric,
+    id: &str,
+    look: Look,
+) -> MetricWidget {
+    let ids: Vec<&str> = model.model_ids().collect();
+    let row = |model_id: &str| Metric::of(metric).with_dimension(dimension::MODEL_ID, model_id);
+    if let [only] = ids.as_slice() {
+        let mut m = row(only).with_label(look.label);
+        if let Some(c) = look.color {
+            m = m.with_color(c);
+        }
+        if look.right_axis {
+            m = m.on_right_axis();
+        }
+        return w.with_metric(m);
+    }
+    let rows: Vec<String> = (0..ids.len()).map(|k| format!("{id}_{k}")).collect();
+    let w = ids.iter().zip(&rows).fold(w, |w, (model_id, row_id)| {
+        w.with_metric(row(model_id).with_id(row_id).hidden())
+    });
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let mut sum = Expression::new(id, sum_filled(&refs)).with_label(look.label);
+    if let Some(c) = look.color {
+        sum = sum.with_color(c);
+    }
+    if look.right_axis {
+        sum = sum.on_right_axis();
+    }
+    w.with_expression(sum)
+}
+
+/// A Bedrock model's p50/p95/p99 invocation latency. Percentiles do not add up, so with aliases each
+/// `ModelId` gets its own three lines, labelled with the alias (an ARN's last part).
+fn model_latency(w: MetricWidget, model: &BedrockModelSpec) -> MetricWidget {
+    let ids: Vec<&str> = model.model_ids().collect();
+    let row = |model_id: &str| {
+        Metric::of(bedrock::INVOCATION_LATENCY).with_dimension(dimension::MODEL_ID, model_id)
+    };
+    if let [only] = ids.as_slice() {
+        return w.with_percentiles(&row(only));
+    }
+    ids.iter().fold(w, |w, model_id| {
+        let who = model_id.rsplit('/').next().unwrap_or(model_id);
+        [50.0, 95.0, 99.0].into_iter().fold(w, |w, p| {
+            w.with_metric(
+                row(model_id)
+                    .with_stat(Stat::Percentile(p))
+                    .with_label(format!("{who} p{p}")),
+            )
+        })
+    })
 }
 
 /// The color of a line at an alarm's threshold.
@@ -1116,47 +1225,43 @@ fn ai(ctx: &Ctx<'_>) -> DashboardBuilder {
         b = b.with_widget(calls).with_widget(latency).with_widget(errors);
     }
     for model in &spec.bedrock_models {
-        let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::MODEL_ID, &model.id);
-        b = b.with_section(format!("## Bedrock: {} (`{}`)", model.label, model.id));
-        b = b.with_widget(
-            ctx.widget("Invocations")
-                .with_stat(Stat::Sum)
-                .with_metric(m(bedrock::INVOCATIONS).with_label("invocations")),
+        b = b.with_section(model_section(model));
+        b = b.with_widget(model_row(
+            ctx.widget("Invocations").with_stat(Stat::Sum),
+            model,
+            bedrock::INVOCATIONS,
+            "invocations",
+            Look::new("invocations"),
+        ));
+        let tokens = model_row(
+            ctx.widget("Tokens").with_stat(Stat::Sum),
+            model,
+            bedrock::INPUT_TOKEN_COUNT,
+            "input",
+            Look::new("input"),
         );
-        b = b.with_widget(
-            ctx.widget("Tokens")
-                .with_stat(Stat::Sum)
-                .with_metric(m(bedrock::INPUT_TOKEN_COUNT).with_label("input"))
-                .with_metric(
-                    m(bedrock::OUTPUT_TOKEN_COUNT)
-                        .with_label("output")
-                        .on_right_axis(),
-                ),
-        );
-        b = b.with_widget(
-            ctx.widget("Invocation latency (ms)")
-                .with_percentiles(&m(bedrock::INVOCATION_LATENCY)),
-        );
-        b = b.with_widget(
+        b = b.with_widget(model_row(
+            tokens,
+            model,
+            bedrock::OUTPUT_TOKEN_COUNT,
+            "output",
+            Look::new("output").on_right_axis(),
+        ));
+        b = b.with_widget(model_latency(ctx.widget("Invocation latency (ms)"), model));
+        let errors = [
+            (bedrock::INVOCATION_THROTTLES, "throttled", "throttled", ORANGE),
+            (bedrock::INVOCATION_CLIENT_ERRORS, "client", "client errors", GREY),
+            (bedrock::INVOCATION_SERVER_ERRORS, "server", "server errors", RED),
+        ]
+        .into_iter()
+        .fold(
             ctx.widget("Throttles and errors (throttles are not counted in invocations)")
-                .with_stat(Stat::Sum)
-                .with_metric(
-                    m(bedrock::INVOCATION_THROTTLES)
-                        .with_label("throttled")
-                        .with_color(ORANGE),
-                )
-                .with_metric(
-                    m(bedrock::INVOCATION_CLIENT_ERRORS)
-                        .with_label("client errors")
-                        .with_color(GREY),
-                )
-                .with_metric(
-                    m(bedrock::INVOCATION_SERVER_ERRORS)
-                        .with_label("server errors")
-                        .with_color(RED),
-                )
-                .with_size(24, 6),
+                .with_stat(Stat::Sum),
+            |w, (metric, id, label, color)| {
+                model_row(w, model, metric, id, Look::new(label).with_color(color))
+            },
         );
+        b = b.with_widget(errors.with_size(24, 6));
     }
     if ctx.agents().contains(&Agent::Authenticity) {
         // Seed 001 "CloudWatch Dashboards" lists "Authenticity score distribution" under the AI Services
@@ -1354,15 +1459,26 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
             per_valuation = per_valuation.with_threshold_line(design, "design model", GREY);
         }
         b = b.with_widget(per_valuation);
-        let tokens = spec.bedrock_models.iter().fold(
+        let tokens = spec.bedrock_models.iter().enumerate().fold(
             ctx.widget("Bedrock tokens per day (cost driver)")
                 .with_period(86_400)
                 .with_stat(Stat::Sum)
                 .with_size(12, 6),
-            |w, m| {
-                let bm = |n: AwsMetric| Metric::of(n).with_dimension(dimension::MODEL_ID, &m.id);
-                w.with_metric(bm(bedrock::INPUT_TOKEN_COUNT).with_label(format!("{} input", m.label)))
-                    .with_metric(bm(bedrock::OUTPUT_TOKEN_COUNT).with_label(format!("{} output", m.label)))
+            |w, (i, m)| {
+                let w = model_row(
+                    w,
+                    m,
+                    bedrock::INPUT_TOKEN_COUNT,
+                    &format!("in{i}"),
+                    Look::new(format!("{} input", m.label)),
+                );
+                model_row(
+                    w,
+                    m,
+                    bedrock::OUTPUT_TOKEN_COUNT,
+                    &format!("out{i}"),
+                    Look::new(format!("{} output", m.label)),
+                )
             },
         );
         if !spec.bedrock_models.is_empty() {
@@ -1400,18 +1516,40 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
         b = b.with_widget(w.stacked());
     }
     if ctx.uses_catalogue() && !spec.bedrock_models.is_empty() {
-        let mut w = spec.bedrock_models.iter().enumerate().fold(
+        // Every model's input tokens under every ModelId it publishes under (its aliases').
+        let inputs: Vec<(String, &str)> = spec
+            .bedrock_models
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| {
+                let ids: Vec<&str> = m.model_ids().collect();
+                let one = ids.len() == 1;
+                ids.into_iter().enumerate().map(move |(k, model_id)| {
+                    let id = if one {
+                        format!("in{i}")
+                    } else {
+                        format!("in{i}_{k}")
+                    };
+                    (id, model_id)
+                })
+            })
+            .collect();
+        let mut w = inputs.iter().fold(
             daily("Bedrock input tokens per valuation (prompt length)").with_stat(Stat::Sum),
-            |w, (i, m)| {
+            |w, (id, model_id)| {
                 w.with_metric(
                     Metric::of(bedrock::INPUT_TOKEN_COUNT)
-                        .with_dimension(dimension::MODEL_ID, &m.id)
-                        .with_id(format!("in{i}"))
+                        .with_dimension(dimension::MODEL_ID, *model_id)
+                        .with_id(id)
                         .hidden(),
                 )
             },
         );
-        let sum: Vec<String> = (0..spec.bedrock_models.len()).map(|i| format!("in{i}")).collect();
+        let ids: Vec<&str> = inputs.iter().map(|(id, _)| id.as_str()).collect();
+        let sum = match ids.as_slice() {
+            [one] => (*one).to_owned(),
+            many => sum_filled(many),
+        };
         w = w
             .with_expression(
                 ctx.search(
@@ -1421,11 +1559,8 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
                 .hidden(),
             )
             .with_expression(
-                Expression::new(
-                    "per",
-                    format!("IF(valued > 0, ({}) / valued, 0)", sum.join(" + ")),
-                )
-                .with_label("input tokens per valuation"),
+                Expression::new("per", format!("IF(valued > 0, ({sum}) / valued, 0)"))
+                    .with_label("input tokens per valuation"),
             );
         if let Some(tokens) = spec
             .cost
@@ -2397,6 +2532,133 @@ mod tests {
             let _sorted = settings.bind_to_scope();
             insta::assert_json_snapshot!(d.name.clone(), d.body);
         }
+    }
+
+    /// A model called through inference profiles publishes under their `ModelId`s, leaving its own
+    /// series empty: each of its rows (the AI dashboard's, the cost dashboard's) sums the model's id and
+    /// every alias, drawn as the one row was; latency, which does not add up, is drawn per `ModelId`.
+    #[test]
+    fn bedrock_rows_sum_the_models_aliases() {
+        let mut s = spec("collectiq-prod");
+        let id = s.bedrock_models[0].id.clone();
+        let profiles = [
+            "us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3",
+        ];
+        s.bedrock_models[0].aliases = profiles.iter().map(|p| (*p).to_owned()).collect();
+        let ds = dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        for d in &ds {
+            validate(d).unwrap();
+        }
+        let model_ids = [id.as_str(), profiles[0], profiles[1]];
+        // (hidden rows' ModelIds, the sum's expression, label, colour, axis) of each sum in a widget.
+        let sums = |p: &crate::model::MetricWidgetProperties| {
+            let mut hidden = Vec::new();
+            let mut out = Vec::new();
+            for e in &p.metrics {
+                match e {
+                    MetricEntry::Metric(r) if r.props.visible == Some(false) => {
+                        assert_eq!(r.dimensions.len(), 1);
+                        assert_eq!(r.dimensions[0].name, "ModelId");
+                        hidden.push(r.dimensions[0].value.clone());
+                    }
+                    MetricEntry::Expression(x) if !x.expression.starts_with("SEARCH") => out.push((
+                        std::mem::take(&mut hidden),
+                        x.expression.clone(),
+                        x.props.label.clone().unwrap_or_default(),
+                        x.props.color.clone(),
+                        x.props.y_axis.clone(),
+                    )),
+                    _ => {}
+                }
+            }
+            out
+        };
+        let sum_of = |id: &str| format!("SUM([FILL({id}_0, 0), FILL({id}_1, 0), FILL({id}_2, 0)])");
+
+        let ai = by_name(&ds, "ai");
+        let section = titles(ai)
+            .into_iter()
+            .find(|t| t.starts_with("## Bedrock: Claude 3.5 Sonnet"))
+            .unwrap();
+        assert!(
+            section.contains(&format!("`{}`, `{}`", profiles[0], profiles[1])),
+            "{section}"
+        );
+        assert_eq!(
+            sums(metric_widget(ai, "Invocations")),
+            [(
+                model_ids.map(str::to_owned).to_vec(),
+                sum_of("invocations"),
+                "invocations".into(),
+                None,
+                None
+            )]
+        );
+        let tokens = sums(metric_widget(ai, "Tokens"));
+        assert_eq!(
+            tokens
+                .iter()
+                .map(|t| (t.1.as_str(), t.2.as_str(), t.4.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                (sum_of("input").as_str(), "input", None),
+                (sum_of("output").as_str(), "output", Some("right"))
+            ]
+        );
+        let errors = sums(metric_widget(
+            ai,
+            "Throttles and errors (throttles are not counted in invocations)",
+        ));
+        assert_eq!(
+            errors
+                .iter()
+                .map(|t| (t.1.clone(), t.2.as_str(), t.3.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                (sum_of("throttled"), "throttled", Some(ORANGE)),
+                (sum_of("client"), "client errors", Some(GREY)),
+                (sum_of("server"), "server errors", Some(RED))
+            ]
+        );
+        assert!(errors.iter().all(|t| t.0 == model_ids.map(str::to_owned)));
+        let latency: Vec<(String, String)> = metric_widget(ai, "Invocation latency (ms)")
+            .metrics
+            .iter()
+            .filter_map(|e| match e {
+                MetricEntry::Metric(r) => Some((
+                    r.dimensions[0].value.clone(),
+                    r.props.label.clone().unwrap_or_default(),
+                )),
+                MetricEntry::Expression(_) => None,
+            })
+            .collect();
+        assert_eq!(latency.len(), 9, "{latency:?}");
+        assert_eq!(latency[0], (id.clone(), format!("{id} p50")));
+        assert_eq!(latency[8], (profiles[1].to_owned(), "a1b2c3 p99".to_owned()));
+
+        let cost = by_name(&ds, "cost");
+        let per_day = sums(metric_widget(cost, "Bedrock tokens per day (cost driver)"));
+        assert_eq!(
+            per_day
+                .iter()
+                .map(|t| (t.1.clone(), t.2.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (sum_of("in0"), "Claude 3.5 Sonnet input"),
+                (sum_of("out0"), "Claude 3.5 Sonnet output")
+            ]
+        );
+        assert!(
+            expressions(cost).contains(&format!("IF(valued > 0, ({}) / valued, 0)", sum_of("in0"))),
+            "{:?}",
+            expressions(cost)
+        );
+
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        let _sorted = settings.bind_to_scope();
+        insta::assert_json_snapshot!("collectiq-prod-ai-with-aliases", ai.body);
     }
 
     /// A metric widget of `d` by title.

@@ -14,9 +14,12 @@ use std::collections::BTreeSet;
 type MetricKey = (String, String, BTreeSet<(String, String)>);
 
 fn dashboard_metrics(name: &str) -> BTreeSet<MetricKey> {
-    let spec = spec(name);
+    dashboard_metrics_of(&spec(name))
+}
+
+fn dashboard_metrics_of(spec: &platform_spec::PlatformSpec) -> BTreeSet<MetricKey> {
     let mut out = BTreeSet::new();
-    for d in dashboards_for(&spec, &DashboardOptions::for_spec(&spec)).unwrap() {
+    for d in dashboards_for(spec, &DashboardOptions::for_spec(spec)).unwrap() {
         for w in d.body.widgets {
             let WidgetKind::Metric(p) = w.kind else { continue };
             for e in p.metrics {
@@ -82,6 +85,36 @@ fn every_alarm_metric_is_on_a_dashboard() {
         let least = if name == "backoffice-dev" { 8 } else { 11 };
         assert!(checked >= least, "{name}: only {checked} metrics checked");
     }
+}
+
+/// A model called through inference profiles publishes under their `ModelId`s: its alarms read each
+/// alias's series, and its widgets draw every one of them (the sum the alarm fires on).
+#[test]
+fn every_alias_series_an_alarm_reads_is_on_a_dashboard() {
+    let mut s = spec("collectiq-prod");
+    let aliases = [
+        "us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3",
+    ];
+    s.bedrock_models[0].aliases = aliases.iter().map(|a| (*a).to_owned()).collect();
+    let shown = dashboard_metrics_of(&s);
+    let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+    let mut alias_series = 0;
+    for d in &cat.alarms {
+        let Alarm::Metric(a) = &d.alarm else { continue };
+        for m in alarm_metrics(a) {
+            assert!(
+                shown.contains(&m),
+                "{} reads {m:?}, which no dashboard shows",
+                d.name()
+            );
+            if m.2.iter().any(|(_, v)| aliases.contains(&v.as_str())) {
+                alias_series += 1;
+            }
+        }
+    }
+    // Two aliases × (throttles, input-tokens anomaly).
+    assert_eq!(alias_series, 4);
 }
 
 #[test]

@@ -224,6 +224,76 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
     );
 }
 
+/// A deployment starts calling the model through inference profiles, so the spec gains `aliases`: the
+/// next plan updates the model's two alarms in place (same names: no create, no delete) and the
+/// dashboards that draw them, moto takes the metric-math alarms (the anomaly band on a sum too), they
+/// read back with every `ModelId`, and a second run writes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_models_aliases_update_its_alarms_in_place_and_read_back_equal() {
+    let em = Emulator::start().await.unwrap();
+    let (cw, log) = counted_client(&em).await;
+    let plain = spec();
+    let first = without_composites(Desired::for_spec(&plain).unwrap());
+    let plan = plan_all(&cw, &plain, &first).await.unwrap();
+    let fast = || ApplyOptions {
+        writes_per_second: 0.0,
+    };
+    assert!(apply_all(&cw, &plan, fast(), |_| NoProgress).await.ok());
+
+    let mut aliased = spec();
+    let profiles = [
+        "us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3",
+    ];
+    aliased.bedrock_models[0].aliases = profiles.iter().map(|p| (*p).to_owned()).collect();
+    let desired = without_composites(Desired::for_spec(&aliased).unwrap());
+    let plan = plan_all(&cw, &aliased, &desired).await.unwrap();
+    let prefix = "collectiq-prod-bedrock-anthropic-claude-3-5-sonnet-20240620-v1-0";
+    let throttles = format!("{prefix}-throttles-warning");
+    let anomaly = format!("{prefix}-input-tokens-anomaly-warning");
+    let mut updated: Vec<&str> = plan.alarms.plan.to_put().iter().map(|a| a.name()).collect();
+    updated.sort_unstable();
+    assert_eq!(
+        updated,
+        [anomaly.as_str(), throttles.as_str()],
+        "{}",
+        plan.render_text()
+    );
+    assert_eq!(plan.alarms.plan.count(alarms::plan::AlarmAction::Create), 0);
+    assert!(plan.alarms.plan.to_delete().is_empty());
+    let mut pages: Vec<&str> = plan.dashboards.to_put().map(|d| d.name.as_str()).collect();
+    pages.sort_unstable();
+    assert_eq!(pages, ["collectiq-prod-ai", "collectiq-prod-cost"]);
+    let report = apply_all(&cw, &plan, fast(), |_| NoProgress).await;
+    assert!(report.ok(), "{}", report.render_text());
+
+    let described = cw
+        .describe_alarms()
+        .alarm_names(&throttles)
+        .alarm_names(&anomaly)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.metric_alarms().len(), 2);
+    for a in described.metric_alarms() {
+        let model_ids: Vec<&str> = a
+            .metrics()
+            .iter()
+            .filter_map(|q| q.metric_stat()?.metric()?.dimensions().first()?.value())
+            .collect();
+        assert_eq!(
+            model_ids,
+            [plain.bedrock_models[0].id.as_str(), profiles[0], profiles[1]],
+            "{:?}",
+            a.alarm_name()
+        );
+    }
+    log.take();
+    let again = plan_all(&cw, &aliased, &desired).await.unwrap();
+    assert!(again.is_empty(), "{}", again.render_text());
+    assert!(log.take().iter().all(|op| !is_write(op)));
+}
+
 /// Two environments in one account: `collectiq-prod` and `collectiq-prod-eu` (every name of the latter is
 /// also under `collectiq-prod-`). Each is published twice, in turn, through moto with the real SDK
 /// client: neither deletes or rewrites the other's alarms or dashboards, and each deletes only its own

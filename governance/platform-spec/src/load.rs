@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-use crate::model::{PlatformSpec, TokensPerValuation, name_part};
+use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, TokensPerValuation, name_part};
 
 /// One thing wrong with a spec: where (line, key path) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,6 +398,73 @@ pub fn http_api_id_problem(id: &str) -> Option<String> {
     aws_name_problem(AwsName::HttpApiId, id)
 }
 
+/// Why the deployed HTTP API ids given outside the spec (Terraform's `HTTP_API_IDS`) cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HttpApiIdsError {
+    /// Not a JSON object of API names to API ids.
+    #[error("expected {{\"<api name>\": \"<api id>\"}}: {0}")]
+    Shape(String),
+    /// One API named twice: a JSON parser keeps one of the ids without a word, so which API the alarms
+    /// watch would depend on the order Terraform wrote them in.
+    #[error("API {0:?} is named twice; give each API one id")]
+    RepeatedName(String),
+}
+
+/// The deployed HTTP API ids given outside the spec (`{"<api name>": "<api id>"}`, Terraform's
+/// `HTTP_API_IDS`), in the order given. Names and ids are checked against a spec by the caller (with
+/// [`http_api_id_problem`]); this only reads them, refusing a name given twice.
+///
+/// ```
+/// use platform_spec::{HttpApiIdsError, parse_http_api_ids};
+/// assert_eq!(
+///     parse_http_api_ids(r#"{"api":"a1b2c3d4e5"}"#).unwrap(),
+///     [("api".to_owned(), "a1b2c3d4e5".to_owned())]
+/// );
+/// assert_eq!(
+///     parse_http_api_ids(r#"{"api":"a1b2c3d4e5","api":"f6g7h8i9j0"}"#),
+///     Err(HttpApiIdsError::RepeatedName("api".into()))
+/// );
+/// ```
+///
+/// # Errors
+/// [`HttpApiIdsError::Shape`] when `json` is not an object of strings, [`HttpApiIdsError::RepeatedName`]
+/// when it names an API twice.
+pub fn parse_http_api_ids(json: &str) -> Result<Vec<(String, String)>, HttpApiIdsError> {
+    let Entries(entries) = serde_json::from_str(json).map_err(|e| HttpApiIdsError::Shape(e.to_string()))?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some((name, _)) = entries.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+        return Err(HttpApiIdsError::RepeatedName(name.clone()));
+    }
+    Ok(entries)
+}
+
+/// A JSON object's entries in order, repeated keys included (a map would keep the last silently).
+#[derive(Debug)]
+struct Entries(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Debug)]
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of API names to API ids")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
 /// What is wrong with `arn` as one of `spec`'s SNS topics (also for one given outside the spec: a
 /// Lambda's `SNS_TOPIC_CRITICAL_ARN`), if anything: an SNS topic ARN ([`sns_topic_arn_problem`]) in the
 /// spec's region and, when it names one, account — alarm actions and pages to any other topic reach no
@@ -721,6 +788,17 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                     ),
                 );
             }
+        }
+        if model.aliases.len() > MAX_MODEL_ALIASES {
+            bad(
+                format!("bedrock_models[{m}].aliases"),
+                format!(
+                    "{} aliases, at most {}: the model's throttle and token alarms sum the id's and every \
+                     alias's metrics in one metric-math alarm, and CloudWatch takes at most 10 metrics in one",
+                    model.aliases.len(),
+                    MAX_MODEL_ALIASES
+                ),
+            );
         }
         for (a, alias) in model.aliases.iter().enumerate() {
             let at = format!("bedrock_models[{m}].aliases[{a}]");
@@ -1642,6 +1720,60 @@ table = "demo-dev-ledger"
             };
             assert_eq!(p[0].line, Some(want), "{key}: {p:?}");
         }
+    }
+
+    /// `HTTP_API_IDS` naming one API twice is refused naming it: JSON parsers keep the last id
+    /// silently, so which API the alarms watched depended on the order Terraform wrote them in.
+    #[test]
+    fn http_api_ids_name_each_api_once() {
+        let api = |name: &str, id: &str| (name.to_owned(), id.to_owned());
+        assert_eq!(
+            parse_http_api_ids(r#"{"b-api":"f6g7h8i9j0","a-api":"a1b2c3d4e5"}"#).unwrap(),
+            [api("b-api", "f6g7h8i9j0"), api("a-api", "a1b2c3d4e5")]
+        );
+        assert_eq!(parse_http_api_ids("{}").unwrap(), []);
+        let e = parse_http_api_ids(r#"{"a-api":"a1b2c3d4e5","b-api":"f6g7h8i9j0","a-api":"k1l2m3n4o5"}"#)
+            .unwrap_err();
+        assert_eq!(e, HttpApiIdsError::RepeatedName("a-api".into()));
+        assert_eq!(
+            e.to_string(),
+            "API \"a-api\" is named twice; give each API one id"
+        );
+        for bad in [
+            "a1b2c3d4e5",
+            r#"["a-api"]"#,
+            r#"{"a-api":7}"#,
+            r#"{"a-api":"a1b2c3d4e5""#,
+        ] {
+            let e = parse_http_api_ids(bad).unwrap_err();
+            assert!(
+                matches!(e, HttpApiIdsError::Shape(_))
+                    && e.to_string()
+                        .starts_with("expected {\"<api name>\": \"<api id>\"}: "),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    /// The alarms read a model's id and aliases in one metric-math alarm (≤ 10 metrics): a tenth alias is
+    /// refused at the key, not by CloudWatch at publish time.
+    #[test]
+    fn more_aliases_than_one_alarm_can_read_are_refused() {
+        let aliases = |n: usize| {
+            let list: Vec<String> = (0..n).map(|i| format!("\"{PROFILE}{i}\"")).collect();
+            format!("[{}]", list.join(", "))
+        };
+        let spec = parse(&models(&aliases(MAX_MODEL_ALIASES), "[]"), "x.toml").unwrap();
+        assert_eq!(spec.bedrock_models[0].model_ids().count(), 10);
+        let src = models(&aliases(MAX_MODEL_ALIASES + 1), "[]");
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "bedrock_models[0].aliases");
+        assert!(
+            p[0].message.starts_with("10 aliases, at most 9: ") && p[0].message.contains("10 metrics"),
+            "{p:?}"
+        );
+        assert_eq!(p[0].line, Some(line_with(&src, "aliases = [")));
     }
 
     #[test]

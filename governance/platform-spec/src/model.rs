@@ -438,11 +438,49 @@ pub struct BedrockModelSpec {
     #[serde(default, deserialize_with = "de_agents", serialize_with = "ser_agents")]
     pub agents: Vec<Agent>,
     /// Other `ModelId` values that stand for this model: application-inference-profile ARNs (opaque,
-    /// `GetInferenceProfile` tells which model they invoke) or ids the price table does not resolve by
-    /// itself. Cost governance prices their tokens as `id` and always queries their metrics. Cost-only:
-    /// not exported to Terraform.
+    /// `GetInferenceProfile` tells which model they invoke), cross-region inference-profile ids
+    /// (`us.anthropic…`) or ids the price table does not resolve by itself. AWS/Bedrock publishes a
+    /// call's metrics under the `ModelId` it was made with, so a deployment that calls through a
+    /// profile leaves `id`'s series empty: cost governance prices their tokens as `id` and always
+    /// queries their metrics, and the model's alarms and dashboard rows sum `id`'s and every alias's
+    /// series ([`Self::model_ids`]). At most [`MAX_MODEL_ALIASES`]. Not exported to Terraform.
     #[serde(default)]
     pub aliases: Vec<String>,
+}
+
+/// The most `aliases` one `[[bedrock_models]]` may have: a model's throttle and token alarms read `id`'s
+/// and every alias's series in one metric-math alarm, and CloudWatch takes at most 10 metrics in one
+/// (`PutMetricAlarm` `Metrics`: ≤ 10 `MetricStat`).
+pub const MAX_MODEL_ALIASES: usize = 9;
+
+impl BedrockModelSpec {
+    /// Every `ModelId` value AWS/Bedrock publishes this model's metrics under: `id`, then each alias, in
+    /// the spec's order (trimmed, as the loader checks them).
+    ///
+    /// ```
+    /// let spec = platform_spec::parse(r#"
+    /// [platform]
+    /// name = "demo"
+    /// environment = "dev"
+    /// region = "us-east-1"
+    /// log_retention_days = 30
+    /// [[bedrock_models]]
+    /// id = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    /// label = "Claude 3.5 Haiku"
+    /// aliases = ["us.anthropic.claude-3-5-haiku-20241022-v1:0"]
+    /// [notifications]
+    /// slack_webhook_secret = "demo/slack"
+    /// sns_critical_topic_arn = "arn:aws:sns:us-east-1:123456789012:crit"
+    /// sns_warning_topic_arn = "arn:aws:sns:us-east-1:123456789012:warn"
+    /// [ledger]
+    /// table = "demo-ledger"
+    /// "#, "demo.toml").unwrap();
+    /// let ids: Vec<&str> = spec.bedrock_models[0].model_ids().collect();
+    /// assert_eq!(ids, ["anthropic.claude-3-5-haiku-20241022-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"]);
+    /// ```
+    pub fn model_ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.trim()).chain(self.aliases.iter().map(|a| a.trim()))
+    }
 }
 
 /// `[[budgets]]`: one AWS Budget.

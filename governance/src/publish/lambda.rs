@@ -116,13 +116,13 @@ impl LambdaDeps {
 /// Puts the deployed HTTP API ids (`{"<api name>": "<id>"}`, Terraform's `HTTP_API_IDS`) into `spec`:
 /// API Gateway makes an API's id when it creates it, so the packaged spec's can only be a placeholder,
 /// and an alarm on it would watch an API that does not exist. Every name must be one of the spec's
-/// `[[http_apis]]`, every id API Gateway's form ([`platform_spec::http_api_id_problem`]).
+/// `[[http_apis]]` and given once ([`platform_spec::parse_http_api_ids`]), every id API Gateway's form
+/// ([`platform_spec::http_api_id_problem`]).
 ///
 /// # Errors
 /// What is wrong with `json`, naming the API.
 pub fn apply_api_ids(spec: &mut PlatformSpec, json: &str) -> Result<(), String> {
-    let ids: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(json).map_err(|e| format!("expected {{\"<api name>\": \"<api id>\"}}: {e}"))?;
+    let ids = platform_spec::parse_http_api_ids(json).map_err(|e| e.to_string())?;
     for (name, id) in ids {
         if let Some(problem) = platform_spec::http_api_id_problem(&id) {
             return Err(format!("API {name:?}: {problem}"));
@@ -711,6 +711,10 @@ mod tests {
                 "expected an API Gateway API id",
             ),
             ("a1b2c3d4e5", "expected {"),
+            (
+                r#"{"collectiq-prod-api":"a1b2c3d4e5","collectiq-prod-api":"f6g7h8i9j0"}"#,
+                "API \"collectiq-prod-api\" is named twice",
+            ),
         ] {
             let env = std::collections::HashMap::from([
                 (PLATFORM_ENV, spec.to_owned()),
