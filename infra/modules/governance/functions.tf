@@ -104,8 +104,9 @@ data "aws_iam_policy_document" "cost" {
   }
 }
 
-# governance-fastburn: the hourly Bedrock burn check from CloudWatch token metrics. No Cost Explorer
-# (an hourly function that could call it could spend $0.01 a request), no budgets, no CE cache.
+# governance-fastburn: the hourly burn check — CloudWatch token metrics for the 5 m–6 h windows, the
+# daily run's Cost Explorer totals read from the ledger (the `ledger_records` Query grant) for the 3 d one.
+# No Cost Explorer itself (an hourly function that could call it could spend $0.01 a request), no budgets.
 data "aws_iam_policy_document" "fastburn" {
   source_policy_documents = [
     data.aws_iam_policy_document.notify.json,
