@@ -395,7 +395,7 @@ mod tests {
             let set = json::dimension_set(dims.iter().map(|(k, _)| k.as_str()));
             let dims_json = json::members(dims.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             let props_json = json::members(props.iter().copied());
-            let head = DocumentHead { directive: &directive, dimension_set: &set, root: [&[], &dims_json, &props_json, &[]] };
+            let head = DocumentHead { directive: &directive, dimension_set: &set, root: [&dims_json, &props_json, &[]], level: None };
             // Odd metrics' fragments are rendered for another unit, as after a late `describe_*!`.
             let fragments: Vec<MetricFragments> = metrics
                 .iter()
@@ -418,15 +418,15 @@ mod tests {
             // A document written from a template is the same, the properties being the group's or
             // the flush's own.
             let none: &[u8] = &[];
-            for root in [[none, &dims_json[..], &props_json[..], none], [none, &dims_json[..], none, &props_json[..]]] {
-                let head = DocumentHead { directive: &directive, dimension_set: &set, root };
+            for root in [[&dims_json[..], &props_json[..], none], [&dims_json[..], none, &props_json[..]]] {
+                let head = DocumentHead { directive: &directive, dimension_set: &set, root, level: None };
                 let template = json::DocumentTemplate::new(&head, metrics.len(), |i| MetricJson {
                     fragments: &fragments[i],
                     unit: metrics[i].unit,
                     values: &[],
                 });
                 let mut out = b"leading".to_vec();
-                let n = template.write(&mut out, timestamp, root[3], |i| metrics[i].values);
+                let n = template.write(&mut out, timestamp, root[2], |i| metrics[i].values);
                 prop_assert_eq!(n, metrics.iter().map(|m| m.values.len()).sum::<usize>());
                 prop_assert_eq!(String::from_utf8_lossy(&out[7..]), String::from_utf8_lossy(&expected));
             }

@@ -541,15 +541,11 @@ impl EmfRecorder {
             directive: &self.inner.directive,
             dimension_set: &group.dimension_set,
             root: if with_props {
-                [
-                    &self.inner.level_member,
-                    &group.dims_json,
-                    &group.props_json,
-                    extra,
-                ]
+                [&group.dims_json, &group.props_json, extra]
             } else {
-                [&self.inner.level_member, &group.dims_json, &[], &[]]
+                [&group.dims_json, &[], &[]]
             },
+            level: self.inner.cfg.level.as_deref(),
         }
     }
 

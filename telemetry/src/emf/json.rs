@@ -16,12 +16,6 @@ use super::units::EmfUnit;
 
 use crate::json::write_str;
 
-/// `,"level":"<level>"`: the root member that keeps a document past Lambda's log-level filter
-/// ([`crate::emf::EmfBuilder::lambda_log_level`]); empty without a level.
-pub(crate) fn level_member(level: Option<&str>) -> Box<[u8]> {
-    level.map_or_else(Box::default, |l| members([("level", l)]))
-}
-
 /// Appends `,"key":"value"` for each pair: the root members of a dimension set or of properties.
 pub(crate) fn members<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Box<[u8]> {
     let mut out = Vec::new();
@@ -153,9 +147,11 @@ pub(crate) struct DocumentHead<'a> {
     pub(crate) directive: &'a [u8],
     /// From [`dimension_set`].
     pub(crate) dimension_set: &'a [u8],
-    /// Root members: the recorder's `level` member ([`level_member`]), then from [`members`] the
-    /// dimension values, the group's properties and the flush's own.
-    pub(crate) root: [&'a [u8]; 4],
+    /// Root members from [`members`]: dimension values, then properties.
+    pub(crate) root: [&'a [u8]; 3],
+    /// `level` and `timestamp` members first, for Lambda's log-level filter
+    /// ([`crate::emf::EmfBuilder::lambda_log_level`]).
+    pub(crate) level: Option<&'a str>,
 }
 
 /// Appends one document (no newline) with `count` metrics, the `i`-th given by `metric(i)`:
@@ -169,7 +165,7 @@ pub(crate) fn write_document<'a>(
     count: usize,
     metric: impl Fn(usize) -> MetricJson<'a>,
 ) -> usize {
-    write_timestamp(out, timestamp);
+    write_timestamp(out, timestamp, head.level);
     write_metadata(out, head, count, &metric);
     for part in head.root {
         out.extend_from_slice(part);
@@ -185,9 +181,20 @@ pub(crate) fn write_document<'a>(
     written
 }
 
-/// `{"_aws":{"Timestamp":…`: the start of every document.
-fn write_timestamp(out: &mut Vec<u8>, timestamp: u64) {
-    out.extend_from_slice(b"{\"_aws\":{\"Timestamp\":");
+/// `{"_aws":{"Timestamp":…`: the start of every document; with a `level`, the document opens with it
+/// and the same instant as an RFC 3339 `timestamp` — Lambda's log-level filter reads a line without
+/// both as INFO ("If you don't supply a valid timestamp, Lambda will assign the log the level INFO").
+fn write_timestamp(out: &mut Vec<u8>, timestamp: u64, level: Option<&str>) {
+    if let Some(level) = level {
+        out.extend_from_slice(b"{\"level\":");
+        write_str(out, level);
+        out.extend_from_slice(b",\"timestamp\":\"");
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(timestamp);
+        out.extend_from_slice(crate::clock::Stamp::new(at).as_bytes());
+        out.extend_from_slice(b"\",\"_aws\":{\"Timestamp\":");
+    } else {
+        out.extend_from_slice(b"{\"_aws\":{\"Timestamp\":");
+    }
     out.extend_from_slice(itoa::Buffer::new().format(timestamp).as_bytes());
 }
 
@@ -246,11 +253,13 @@ pub(crate) struct DocumentTemplate {
     members: Vec<u8>,
     /// … each ending here.
     member_ends: Vec<usize>,
+    /// The documents' `level` ([`DocumentHead::level`]).
+    level: Option<Box<str>>,
 }
 
 impl DocumentTemplate {
     /// The template of the documents `write_document(out, head, _, count, metric)` writes, without
-    /// `head.root[3]` (the per-flush properties, which [`write`](Self::write) takes).
+    /// `head.root[2]` (the per-flush properties, which [`write`](Self::write) takes).
     pub(crate) fn new<'a>(
         head: &DocumentHead<'_>,
         count: usize,
@@ -260,7 +269,7 @@ impl DocumentTemplate {
         write_metadata(&mut t.head, head, count, &metric);
         t.head.extend_from_slice(head.root[0]);
         t.head.extend_from_slice(head.root[1]);
-        t.head.extend_from_slice(head.root[2]);
+        t.level = head.level.map(Box::from);
         t.member_ends.reserve_exact(count);
         for i in 0..count {
             t.members.extend_from_slice(&metric(i).fragments.member);
@@ -284,7 +293,7 @@ impl DocumentTemplate {
         extra: &[u8],
         values: impl Fn(usize) -> &'v [f64],
     ) -> usize {
-        write_timestamp(out, timestamp);
+        write_timestamp(out, timestamp, self.level.as_deref());
         out.extend_from_slice(&self.head);
         out.extend_from_slice(extra);
         let mut written = 0;

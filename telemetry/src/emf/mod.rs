@@ -337,9 +337,10 @@ impl EmfBuilder {
         self
     }
 
-    /// Writes `"level":"<level>"` at the root of every document. Lambda's log-level filter (JSON log
-    /// format with an application log level, `AWS_LAMBDA_LOG_LEVEL`) reads a line without `level` as
-    /// INFO and drops it under WARN, ERROR or FATAL — every metric with it. [`from_lookup`](Self::from_lookup)
+    /// Opens every document with `"level":"<level>"` and its instant as an RFC 3339 `"timestamp"`.
+    /// Lambda's log-level filter (JSON log format with an application log level,
+    /// `AWS_LAMBDA_LOG_LEVEL`) reads a line without both as INFO and drops it under WARN, ERROR or
+    /// FATAL — every metric with it. [`from_lookup`](Self::from_lookup)
     /// sets the filter's own level then, the least that passes it; `None` writes no member.
     ///
     /// ```
@@ -785,6 +786,9 @@ mod tests {
         );
         for d in &written {
             assert_eq!(d["level"], "WARN", "{d}");
+            // Lambda takes `level` only beside a valid RFC 3339 `timestamp`: the document's own instant.
+            assert_eq!(d["timestamp"], "2023-11-14T22:13:20.000Z", "{d}");
+            assert_eq!(d["_aws"]["Timestamp"], 1_700_000_000_000u64, "{d}");
         }
         let (r, out) = rec(base());
         metrics::with_local_recorder(&r, || metrics::counter!("X").increment(1));

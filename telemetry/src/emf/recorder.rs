@@ -148,8 +148,6 @@ pub(super) struct Inner {
     pub(super) entries_hint: AtomicUsize,
     /// `,"CloudWatchMetrics":[{"Namespace":"…","Dimensions":[`
     pub(super) directive: Box<[u8]>,
-    /// `,"level":"…"` or nothing: the first root member of every document.
-    pub(super) level_member: Box<[u8]>,
     /// The `ColdStart` document's dimensions and metric.
     pub(super) cold_start_group: Group,
     pub(super) cold_start_metric: MetricFragments,
@@ -416,7 +414,6 @@ impl EmfRecorder {
         Self {
             inner: Arc::new(Inner {
                 directive: json::directive_head(&cfg.namespace),
-                level_member: json::level_member(cfg.level.as_deref()),
                 cold_start_group: Group::new(u64::MAX, cold_dims, Vec::new()),
                 cold_start_metric: MetricFragments::new(
                     crate::catalogue::MetricName::ColdStart.as_str(),
