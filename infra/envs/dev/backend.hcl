@@ -6,4 +6,7 @@ bucket         = "collectiq-terraform-state-210987654321"
 key            = "dev/terraform.tfstate"
 region         = "us-east-1"
 encrypt        = true
+# The state is written with infra/bootstrap's key: without it the backend asks S3 for SSE-S3 on every
+# upload, which overrides the bucket's SSE-KMS default.
+kms_key_id     = "arn:aws:kms:us-east-1:210987654321:alias/collectiq-terraform-state"
 dynamodb_table = "collectiq-terraform-locks"
