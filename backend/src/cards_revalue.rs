@@ -175,9 +175,12 @@ async fn run(
             ))
         }
         Err(e) => {
+            let not_started = surely_not_started(&e);
             let err = crate::error::sdk_error("StartExecution", e);
-            // Nothing was started: the client's retry is the valuation the ceiling counts.
-            if let Err(refund) = deps.ceiling.refund(charge).await {
+            // Nothing was started: the client's retry is the valuation the ceiling counts. A timeout
+            // or a lost response may have started one (Bedrock is paid for all the same): the count
+            // stays — one valuation too many, never one too few.
+            if not_started && let Err(refund) = deps.ceiling.refund(charge).await {
                 tracing::warn!(error = %refund, "could not refund the service's valuation count");
             }
             // Put the card back so it is not stuck in VALUING with no execution behind it.
@@ -189,5 +192,19 @@ async fn run(
                 other => other,
             })
         }
+    }
+}
+
+/// Whether a failed `StartExecution` surely started nothing: it was never sent, or Step Functions
+/// answered with an error other than `ExecutionAlreadyExists` (an earlier attempt of this very call
+/// started it). A timeout, a dispatch failure or an unreadable response may have started one.
+fn surely_not_started(
+    e: &aws_sdk_sfn::error::SdkError<aws_sdk_sfn::operation::start_execution::StartExecutionError>,
+) -> bool {
+    use aws_sdk_sfn::error::SdkError;
+    match e {
+        SdkError::ConstructionFailure(_) => true,
+        SdkError::ServiceError(s) => !s.err().is_execution_already_exists(),
+        _ => false,
     }
 }

@@ -316,7 +316,7 @@ impl DailyQuota {
 
 /// The service's daily ceiling on valuations, all users together (module docs): every operation that
 /// starts one charges it once the valuation is sure to start but before anything that costs is called,
-/// and refunds it when the valuation could not be started after all.
+/// and refunds it when the valuation surely was not started after all (a timeout keeps the count).
 #[derive(Debug, Clone)]
 pub struct ValuationCeiling {
     counter: DayCounter,

@@ -465,6 +465,36 @@ async fn a_replayed_or_retried_revalue_is_one_valuation() {
     assert_eq!(revalue(&deps, ALICE, &other).await.status_code, 202);
     assert_eq!(service_valuations(&env, counted_at()).await.as_deref(), Some("2"));
     assert_eq!(executions(&machine).await, 2);
+
+    // StartExecution times out (an endpoint that takes the request and never answers): Step
+    // Functions may have started the execution, so the count stays.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = aws_sdk_sfn::Client::from_conf(
+        machine
+            .0
+            .config()
+            .to_builder()
+            .endpoint_url(format!("http://{}", hole.local_addr().unwrap()))
+            .timeout_config(
+                aws_smithy_types::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(std::time::Duration::from_millis(300))
+                    .build(),
+            )
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let third = create_card(&env, &s3, ALICE, &upload(&presign, ALICE).await, None).await;
+    let timing_out = cards_revalue::Deps {
+        sfn: silent,
+        ..deps.clone()
+    };
+    let err = try_revalue(&timing_out, ALICE, &third).await.unwrap_err();
+    assert_eq!(err.error_type(), "Retryable", "{err}");
+    assert_eq!(
+        service_valuations(&env, counted_at()).await.as_deref(),
+        Some("3"),
+        "a valuation that may have started is not given back"
+    );
 }
 
 /// A valuation charged just before 00:00 UTC and refunded after it goes back to the day it was counted
