@@ -151,7 +151,7 @@ impl LongWindow {
                     _ => "no days".to_owned(),
                 };
                 let kind = if *includes_estimated {
-                    "Estimated days included: too few final ones"
+                    "Estimated days included: Cost Explorer's figures for the open month may still move"
                 } else {
                     "complete days"
                 };
@@ -164,9 +164,11 @@ impl LongWindow {
     }
 }
 
-/// The days of `daily` the 3 d window sums on `today`: the last [`LONG_WINDOW_DAYS`] complete days
-/// (today and `Estimated` days dropped) of the [`LONG_WINDOW_REACH_DAYS`] before today; with fewer
-/// complete days, the last [`LONG_WINDOW_DAYS`] days there are, estimated ones included (flagged).
+/// The days of `daily` the 3 d window sums on `today`: the last [`LONG_WINDOW_DAYS`] days there are in
+/// the [`LONG_WINDOW_REACH_DAYS`] before today (today, still partial, dropped) — the most recent ones,
+/// as a burn window must be: final days a week old would hide a spike of the last three. Cost
+/// Explorer marks every day of the open month `Estimated`, so the window is flagged when it holds one
+/// (`true`): those figures may still move.
 ///
 /// # Errors
 /// Why there are too few days (fewer than [`LONG_WINDOW_DAYS`] days of totals in the reach), in words.
@@ -179,6 +181,9 @@ impl LongWindow {
 ///     .map(|n| DailyTotal { date: d(n), amount: n.into(), estimated: n >= 19 })
 ///     .collect();
 /// let (days, estimated) = cost::fastburn::long_window_days(&daily, d(21)).unwrap();
+/// assert_eq!(days.iter().map(|t| t.date).collect::<Vec<_>>(), [d(18), d(19), d(20)]);
+/// assert!(estimated);
+/// let (days, estimated) = cost::fastburn::long_window_days(&daily, d(19)).unwrap();
 /// assert_eq!(days.iter().map(|t| t.date).collect::<Vec<_>>(), [d(16), d(17), d(18)]);
 /// assert!(!estimated);
 /// assert!(cost::fastburn::long_window_days(&daily[..2], d(21)).is_err());
@@ -191,24 +196,18 @@ pub fn long_window_days(daily: &[DailyTotal], today: NaiveDate) -> Result<(Vec<D
         .collect();
     reach.sort_by_key(|d| d.date);
     reach.dedup_by_key(|d| d.date);
-    let complete: Vec<&DailyTotal> = reach.iter().copied().filter(|d| !d.estimated).collect();
-    let (pool, includes_estimated) = if complete.len() >= LONG_WINDOW_DAYS {
-        (complete, false)
-    } else if reach.len() >= LONG_WINDOW_DAYS {
-        let pool: Vec<&DailyTotal> = reach[reach.len() - LONG_WINDOW_DAYS..].to_vec();
-        let estimated = pool.iter().any(|d| d.estimated);
-        (pool, estimated)
-    } else {
+    if reach.len() < LONG_WINDOW_DAYS {
         return Err(format!(
             "the ledger has Cost Explorer totals for {} of the {LONG_WINDOW_REACH_DAYS} days before {today} \
              (the daily cost run leaves them there), {LONG_WINDOW_DAYS} needed",
             reach.len()
         ));
-    };
-    let used = pool[pool.len() - LONG_WINDOW_DAYS..]
+    }
+    let used: Vec<DailyTotal> = reach[reach.len() - LONG_WINDOW_DAYS..]
         .iter()
         .map(|d| **d)
         .collect();
+    let includes_estimated = used.iter().any(|d| d.estimated);
     Ok((used, includes_estimated))
 }
 
@@ -535,13 +534,14 @@ mod tests {
         );
     }
 
-    /// Today (partial) and `Estimated` days are dropped while three complete days are in the week
-    /// before; with fewer, the last three days are used and flagged; with fewer than three days of
-    /// totals, the 3 d window stays on the token cost and says why.
+    /// The three most recent days before today (partial, dropped) are the window, `Estimated` or not
+    /// (flagged then): a spike of the last days is what a burn window is for, and final days a week
+    /// old would hide it. With fewer than three days of totals, the 3 d window stays on the token
+    /// cost and says why.
     #[test]
-    fn the_3d_window_takes_complete_days_then_flags_estimates_then_falls_back() {
+    fn the_3d_window_takes_the_latest_days_flags_estimates_then_falls_back() {
         let d = |n| NaiveDate::from_ymd_opt(2025, 6, n).unwrap();
-        // Today (18th) huge, 16–17 estimated and huge: dropped; 12–15 complete at $10 → 13, 14, 15.
+        // Today (18th) huge: dropped; 16–17 estimated and huge: in the window with the 15th.
         let mut daily: Vec<DailyTotal> = (12..=15).map(|n| ce_day(n, dec!(10), false)).collect();
         daily.extend([
             ce_day(16, dec!(900), true),
@@ -549,14 +549,25 @@ mod tests {
             ce_day(18, dec!(900), false),
         ]);
         let fb = run(&[]).with_ce_daily(&daily);
-        assert_eq!(fb.windows[4].cost, dec!(30));
+        assert_eq!(fb.windows[4].cost, dec!(1810));
         assert_eq!(
             fb.long_window,
             LongWindow::CostExplorer {
-                days: vec![d(13), d(14), d(15)],
-                includes_estimated: false
+                days: vec![d(15), d(16), d(17)],
+                includes_estimated: true
             }
         );
+        // All final: not flagged.
+        let settled: Vec<DailyTotal> = (12..=17).map(|n| ce_day(n, dec!(10), false)).collect();
+        let fb = run(&[]).with_ce_daily(&settled);
+        assert_eq!(fb.windows[4].cost, dec!(30));
+        assert!(matches!(
+            &fb.long_window,
+            LongWindow::CostExplorer {
+                includes_estimated: false,
+                ..
+            }
+        ));
         // Days older than a week do not count as recent: only the open month's estimates remain.
         let estimated: Vec<DailyTotal> = [ce_day(1, dec!(10), false), ce_day(2, dec!(10), false)]
             .into_iter()
