@@ -28,7 +28,7 @@
 //! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`; a projected tier is
 //!   left only when `P` falls [`PROJECTION_HYSTERESIS_PCT`] points below its threshold
 //!   ([`BudgetBurn::with_previous_tier`]), so a projection hovering at 100 % does not flip the tier daily;
-//! - severity (seeds 000/001): only ACTUAL spend pages — `A ≥ 150 %` is critical; a projection, however
+//! - severity (seeds 000/001): only ACTUAL spend pages — `A > 150 %` is critical (seed 000's "Cost > 150% of budget"); a projection, however
 //!   high, and actual spend below 150 % are at most a warning (120 %, 100 %) or a notice (80 %, e-mail).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -288,8 +288,29 @@ impl Tier {
         Self::ALL
             .into_iter()
             .rev()
-            .find(|t| pct >= Decimal::from(t.threshold_pct()))
+            .find(|t| t.reached_by(pct))
             .unwrap_or(Self::Ok)
+    }
+
+    /// Whether `pct` reaches this tier. Seed 000's "Cost > 120% of budget" and "Cost > 150% of budget"
+    /// are strict, as the billing alarms on the same figures are (`GreaterThanThreshold`): exactly
+    /// 150 % is a warning, not a page. Seed 001's "alert at 80% and 100%" is reached at the figure.
+    ///
+    /// ```
+    /// use cost::burn::Tier;
+    /// use rust_decimal::Decimal;
+    /// assert!(Tier::Pct100.reached_by(Decimal::from(100)));
+    /// assert!(!Tier::Pct150.reached_by(Decimal::from(150)));
+    /// assert!(Tier::Pct150.reached_by(Decimal::new(15001, 2)));
+    /// assert_eq!(Tier::from_pct(Decimal::from(150)), Tier::Pct120);
+    /// ```
+    #[must_use]
+    pub fn reached_by(self, pct: Decimal) -> bool {
+        let threshold = Decimal::from(self.threshold_pct());
+        match self {
+            Self::Pct120 | Self::Pct150 => pct > threshold,
+            Self::Ok | Self::Pct80 | Self::Pct100 => pct >= threshold,
+        }
     }
 
     /// The tier of `pct` when `previous` was the tier shown last time: a tier above the raw one is kept
@@ -707,9 +728,11 @@ impl BudgetBurn {
     /// // Day 7, $200 spent: projected ≈ $923 (185 %), tier 150 %, but nothing actual is over: a warning.
     /// assert_eq!(burn(200, 7).tier, Tier::Pct150);
     /// assert_eq!(burn(200, 7).severity(), Severity::Warning);
-    /// // 100 % actually spent: a warning. 150 % actually spent: critical.
+    /// // 100 % actually spent: a warning. Over 150 % actually spent (seed 000's "> 150%"): critical;
+    /// // exactly 150 %: still a warning, as the billing alarm's `GreaterThanThreshold`.
     /// assert_eq!(burn(500, 28).severity(), Severity::Warning);
-    /// assert_eq!(burn(750, 28).severity(), Severity::Critical);
+    /// assert_eq!(burn(750, 28).severity(), Severity::Warning);
+    /// assert_eq!(burn(751, 28).severity(), Severity::Critical);
     /// ```
     #[must_use]
     pub fn severity(&self) -> Severity {
@@ -939,12 +962,12 @@ fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
 /// use chrono::{TimeZone, Utc};
 /// use rust_decimal::Decimal;
 /// let input = cost::burn::BurnInput {
-///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(300),
+///     budget_name: "prod".into(), limit: Decimal::from(500), actual: Decimal::from(310),
 ///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default(),
 /// };
-/// // June 16 00:00 UTC: f = 15/30 = 0.5, E = 250, r = 1.2, P_lin = 600 → 120 %.
+/// // June 16 00:00 UTC: f = 15/30 = 0.5, E = 250, r = 1.24, P_lin = 620 → 124 % (over "> 120%").
 /// let burn = cost::burn::budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap();
-/// assert_eq!(burn.burn_ratio, Some(Decimal::new(12, 1)));
+/// assert_eq!(burn.burn_ratio, Some(Decimal::new(124, 2)));
 /// assert_eq!(burn.tier, cost::burn::Tier::Pct120);
 /// ```
 pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn, BurnError> {
@@ -1351,10 +1374,10 @@ mod tests {
         assert_eq!(burn.actual_tier(), Tier::Pct100);
         assert_eq!(burn.severity(), Severity::Warning);
         assert!(burn.tier >= Tier::Pct100);
-        // 000 Critical Alarms: "Cost > 150% of budget".
-        let burn = budget_burn(&input(dec!(50), dec!(75)), at).unwrap();
+        // 000 Critical Alarms: "Cost > 150% of budget" — over it, not at it (as the billing alarm).
+        let burn = budget_burn(&input(dec!(50), dec!(75.01)), at).unwrap();
         assert_eq!(burn.severity(), Severity::Critical);
-        let burn = budget_burn(&input(dec!(50), dec!(74.99)), at).unwrap();
+        let burn = budget_burn(&input(dec!(50), dec!(75)), at).unwrap();
         assert_eq!(burn.severity(), Severity::Warning);
     }
 
@@ -1512,12 +1535,12 @@ mod tests {
             )
         );
         // E = 1500 × 0.5 = 750 (a month's reading would say 1500 × 15/31 = 725.81), r = 1.2,
-        // P_lin = 900/0.5 = 1800 = 120 %.
+        // P_lin = 900/0.5 = 1800 = 120 % — exactly, so not over seed 000's "> 120%": tier 100.
         assert_eq!(burn.elapsed_fraction, dec!(0.5));
         assert_eq!(burn.expected, dec!(750));
         assert_eq!(burn.burn_ratio, Some(dec!(1.2)));
         assert_eq!(burn.projections.blended, dec!(1800));
-        assert_eq!(burn.tier, Tier::Pct120);
+        assert_eq!(burn.tier, Tier::Pct100);
         // The CE forecast runs to month end only: it would leave September out of a Q3 projection.
         assert!(burn.projections.ce.is_none());
         let monthly = BurnInput {
@@ -1700,9 +1723,16 @@ mod tests {
     }
 
     #[test]
-    fn tier_thresholds_are_inclusive() {
+    fn tier_thresholds_follow_the_seeds_wording() {
         assert_eq!(Tier::from_pct(dec!(79.999)), Tier::Ok);
+        // Seed 001: "alert at 80% and 100%" — at the figure.
+        assert_eq!(Tier::from_pct(dec!(80)), Tier::Pct80);
         assert_eq!(Tier::from_pct(dec!(100)), Tier::Pct100);
+        // Seed 000: "Cost > 120%", "Cost > 150%" — over the figure.
+        assert_eq!(Tier::from_pct(dec!(120)), Tier::Pct100);
+        assert_eq!(Tier::from_pct(dec!(120.01)), Tier::Pct120);
+        assert_eq!(Tier::from_pct(dec!(150)), Tier::Pct120);
+        assert_eq!(Tier::from_pct(dec!(150.01)), Tier::Pct150);
         assert_eq!(Tier::from_pct(dec!(149.99)), Tier::Pct120);
         assert_eq!(Tier::from_pct(dec!(1000)), Tier::Pct150);
         assert_eq!(Tier::from_pct(dec!(-5)), Tier::Ok);

@@ -251,8 +251,8 @@ mod tests {
         spent.budgets[0].actual_pct = dec!(100);
         spent.budgets[0].tier = Tier::Pct100;
         assert!(critical_message(&spent).is_none());
-        // 150 % actually spent pages.
-        spent.budgets[0].actual_pct = dec!(150);
+        // Over 150 % actually spent pages (seed 000: "Cost > 150% of budget").
+        spent.budgets[0].actual_pct = dec!(150.01);
         spent.budgets[0].tier = Tier::Pct150;
         assert!(critical_message(&spent).is_some());
     }
