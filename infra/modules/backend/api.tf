@@ -14,7 +14,8 @@ locals {
   route_functions = toset([for r in local.routes : r.function])
 }
 
-# Seed 001 "Amazon Cognito User Pool Module": pool "collectiq-${environment}", client
+# Seed 001 "Amazon Cognito User Pool Module": pool "collectiq-${environment}" (its module's name; the
+# "Environment Configuration" prose says "prod-collectiq user pool", a description, not a name), client
 # "collectiq-web-${environment}", passwords of 8+ characters with upper, lower, digit and symbol, the
 # authorization-code flow with openid/email/profile, and a hosted UI at "collectiq-${environment}".
 resource "aws_cognito_user_pool" "users" {
