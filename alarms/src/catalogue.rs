@@ -251,8 +251,13 @@ impl Gen<'_> {
         std::borrow::Cow::Owned(what.replace(TO_SLACK, &format!("Warning to the {topic} topic")))
     }
 
+    /// Ownership (`ManagedBy` = `collectiq-ops`, not seed 001's `Terraform`: the tool, not Terraform,
+    /// creates and deletes these alarms, and reads the tag to know which are its own), the environment
+    /// and severity, and seed 001's cost allocation tags the spec knows: `Environment` (the cost pass
+    /// groups spend by it — an alarm costs $0.10 a month or more) and `Owner`.
     fn tags(&self, s: Severity) -> Vec<Tag> {
-        vec![
+        let platform = &self.spec.platform;
+        let mut tags = vec![
             Tag {
                 key: "ManagedBy".into(),
                 value: "collectiq-ops".into(),
@@ -265,7 +270,18 @@ impl Gen<'_> {
                 key: "Severity".into(),
                 value: s.as_str().into(),
             },
-        ]
+            Tag {
+                key: "Environment".into(),
+                value: platform.environment.clone(),
+            },
+        ];
+        if let Some(owner) = platform.owner.as_deref().filter(|o| !o.trim().is_empty()) {
+            tags.push(Tag {
+                key: "Owner".into(),
+                value: owner.to_owned(),
+            });
+        }
+        tags
     }
 
     fn push(
@@ -1116,6 +1132,32 @@ mod tests {
         match &c.get(name).unwrap_or_else(|| panic!("no {name}")).alarm {
             Alarm::Metric(m) => m,
             Alarm::Composite(_) => panic!("{name} is composite"),
+        }
+    }
+
+    /// Seed 001 "Resource Tagging Strategy" / "Cost Allocation Tags": the alarms the tool creates
+    /// (Terraform's `default_tags` never reach them) carry the environment and the owner, so their
+    /// cost is allocated with the rest; composites too.
+    #[test]
+    fn every_alarm_carries_the_environment_and_owner_tags() {
+        for name in ["collectiq-prod", "collectiq-dev"] {
+            let s = spec(name);
+            let c = cat(name);
+            for d in &c.alarms {
+                let tags = match &d.alarm {
+                    Alarm::Metric(m) => &m.tags,
+                    Alarm::Composite(c) => &c.tags,
+                };
+                let tag = |k: &str| tags.iter().find(|t| t.key == k).map(|t| t.value.as_str());
+                assert_eq!(
+                    tag("Environment"),
+                    Some(s.platform.environment.as_str()),
+                    "{}",
+                    d.name()
+                );
+                assert_eq!(tag("Owner"), Some("DevOps"), "{}", d.name());
+                assert_eq!(tag("ManagedBy"), Some("collectiq-ops"), "{}", d.name());
+            }
         }
     }
 
