@@ -260,10 +260,17 @@ impl FastBurn {
         match long_window_days(daily, self.as_of.date_naive()) {
             Ok((days, includes_estimated)) => {
                 let cost: Decimal = days.iter().map(|d| d.amount).sum();
-                let hours = Decimal::from(days.len() * 24);
-                let burn_rate = (cost / hours)
-                    .checked_div(allowed_per_hour(self.allowance, self.as_of))
-                    .unwrap_or_default();
+                // Each day at its own month's daily allowance: on the 1st the window's days are the
+                // month before's, whose length may differ.
+                let allowed: Decimal = days
+                    .iter()
+                    .map(|d| {
+                        self.allowance
+                            .checked_div(Decimal::from(MonthPeriod::containing(d.date).days()))
+                            .unwrap_or_default()
+                    })
+                    .sum();
+                let burn_rate = cost.checked_div(allowed).unwrap_or_default();
                 for w in self.windows.iter_mut().filter(|w| w.window == Window::D3) {
                     w.cost = cost;
                     w.burn_rate = burn_rate;
@@ -532,6 +539,30 @@ mod tests {
                 includes_estimated: false,
             }
         );
+    }
+
+    /// On the 1st of a 31-day month the window's days are the 30-day month's before: each is held to
+    /// its own month's daily allowance ($1,500 / 30 = $50), not the new month's ($48.39).
+    #[test]
+    fn the_3d_window_holds_each_day_to_its_own_months_allowance() {
+        let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+        let daily: Vec<DailyTotal> = (28..=30)
+            .map(|n| DailyTotal {
+                date: d(11, n),
+                amount: dec!(50),
+                estimated: false,
+            })
+            .collect();
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let fb = fast_burn(
+            crate::pricing::PriceTable::bundled().unwrap(),
+            &[],
+            dec!(1500),
+            now,
+            &Default::default(),
+        )
+        .with_ce_daily(&daily);
+        assert_eq!(fb.rate(Window::D3).round_dp(9), Decimal::ONE);
     }
 
     /// The three most recent days before today (partial, dropped) are the window, `Estimated` or not

@@ -759,8 +759,8 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         self.read_counting_at(start, end, as_of, Utc::now(), sent).await
     }
 
-    /// [`Self::read_counting`] made at `now` (wall clock).
-    async fn read_counting_at(
+    /// [`Self::read_counting`] made at `now` (wall clock): requests count under `now`'s day.
+    pub(crate) async fn read_counting_at(
         &self,
         start: NaiveDate,
         end: NaiveDate,

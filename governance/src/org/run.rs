@@ -640,8 +640,15 @@ pub async fn read_org_cost(
         untagged: options.untagged_query,
     };
     let mut sent = 0;
+    // One wall-clock reading: the day the read counts its requests under is the day a failed read's
+    // count is read back from, even across midnight UTC.
+    let now = Utc::now();
     let read = match source {
-        CostSource::CostExplorer => query.read_counting(start, end, options.as_of, &mut sent).await,
+        CostSource::CostExplorer => {
+            query
+                .read_counting_at(start, end, options.as_of, now, &mut sent)
+                .await
+        }
         CostSource::TodaysCache => match query.cached(start, end, options.as_of).await {
             Ok(Some(read)) => Ok(read),
             Ok(None) => {
@@ -668,7 +675,7 @@ pub async fn read_org_cost(
             failed_ce: (
                 sent,
                 ledger
-                    .counter(&org_ce_counter(&o.name), &Utc::now().date_naive().to_string())
+                    .counter(&org_ce_counter(&o.name), &now.date_naive().to_string())
                     .await
                     .unwrap_or(u64::from(sent)),
             ),
