@@ -42,7 +42,10 @@ async fn setup(world: &ChaosWorld) {
 /// One scheduled run with notifications; a failed delivery is a failed run.
 async fn cost_report(clients: &AwsClients) -> Result<(), String> {
     let spec = spec();
-    let options = PassOptions::new(&spec, as_of()).with_notify(true);
+    // Requests count on the report's day: a re-run after midnight UTC must not find a fresh cap.
+    let options = PassOptions::new(&spec, as_of())
+        .with_notify(true)
+        .with_ce_day(as_of().date_naive());
     let run = run_daily(&spec, clients, &options)
         .await
         .map_err(|e| e.to_string())?;

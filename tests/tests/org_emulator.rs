@@ -1071,3 +1071,41 @@ async fn the_state_machine_steps_govern_the_organisation_as_one_process_does() {
     assert!(alarm_names(&member).await.is_empty());
     assert_eq!(sink.received().len(), 3, "nothing posted");
 }
+
+/// One execution counts its Cost Explorer requests under one day, the day of its `as_of` (the plan
+/// step's wall clock, handed to every later step): a plan step started a second before midnight UTC
+/// whose read runs after it, or a summary step that runs after midnight, would otherwise count under
+/// one day and read back the other's — the summary said "0 today" after two requests.
+#[tokio::test]
+async fn an_execution_counts_its_cost_explorer_requests_under_its_own_day() {
+    use governance::cost_pass::read::CeQuota;
+    use governance::org::lambda::{OrgLambdaDeps, PlanRequest, plan_handler};
+    use governance::org::ledger::org_ce_counter;
+    let acme = Acme::start().await;
+    let deps = OrgLambdaDeps {
+        org: acme.org.clone(),
+        deps: OrgDeps::new(acme.base.clone()),
+    };
+    // The plan step's clock read a second before today began; its read runs today.
+    let today = acme.now.date_naive();
+    let started = (today - Days::days(1)).and_hms_opt(23, 59, 59).unwrap().and_utc();
+    let request: PlanRequest = serde_json::from_str(r#"{"mode":"plan"}"#).unwrap();
+    let plan = plan_handler(request, &deps, started).await.unwrap();
+    assert!(plan.cost_read && plan.cost_failure.is_none(), "{plan:?}");
+    assert_eq!((plan.ce_requests_this_run, plan.ce_requests_today), (2, 2));
+    let ledger = Ledger::new(acme.management.dynamodb.clone(), LEDGER);
+    let counted = |day: NaiveDate| {
+        let quota = CeQuota {
+            ledger: &ledger,
+            pk: org_ce_counter("acme"),
+            day: day.to_string(),
+            cap: 0,
+        };
+        async move { quota.used().await.unwrap() }
+    };
+    assert_eq!(
+        (counted(started.date_naive()).await, counted(today).await),
+        (2, 0),
+        "the execution's requests count under its own day"
+    );
+}

@@ -94,9 +94,11 @@ async fn measure(envs: usize, modes: &[Mode]) -> (platform_spec::Organization, V
     let org = organisation(dir.path(), accounts);
     let deps = OrgDeps::new(base);
     let mut runs = Vec::new();
+    // One "now" for every pass: a pass after midnight UTC would look for the next day's cache.
+    let now = Utc::now();
     for &mode in modes {
         let t0 = Instant::now();
-        let run = run_org(&org, &deps, &OrgOptions::new(&org, mode, Utc::now())).await;
+        let run = run_org(&org, &deps, &OrgOptions::new(&org, mode, now)).await;
         runs.push((mode, run, t0.elapsed().as_secs_f64()));
     }
     (org, runs)

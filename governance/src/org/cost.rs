@@ -645,8 +645,19 @@ impl<L: LedgerStore> PayerQuery<'_, L> {
         end: NaiveDate,
         as_of: DateTime<Utc>,
     ) -> Result<Option<PayerRead>, OrgCostError> {
+        self.cached_at(start, end, as_of, Utc::now()).await
+    }
+
+    /// [`Self::cached`], its request count `now`'s day's.
+    pub(crate) async fn cached_at(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PayerRead>, OrgCostError> {
         Ok(self
-            .cached_window(start, end, as_of, Utc::now())
+            .cached_window(start, end, as_of, now)
             .await?
             .map(|(read, _)| read))
     }
@@ -1178,19 +1189,19 @@ mod tests {
             untagged: false,
         };
         let now = "2026-12-10T08:00:00Z".parse().unwrap();
-        let first = query.read(d("2026-11-01"), d("2026-12-11"), now).await.unwrap();
+        // Read at `now` by the wall clock too: the three reads count on one day, whenever the test runs.
+        let query = &query;
+        let read = |start, end| async move { query.read_counting_at(start, end, now, now, &mut 0).await };
+        let first = read(d("2026-11-01"), d("2026-12-11")).await.unwrap();
         assert_eq!(
             (first.ce_requests_this_run, first.ce_requests_today, first.cached),
             (1, 1, false)
         );
-        let second = query.read(d("2026-11-05"), d("2026-12-11"), now).await.unwrap();
+        let second = read(d("2026-11-05"), d("2026-12-11")).await.unwrap();
         assert_eq!((second.ce_requests_this_run, second.cached), (0, true));
         assert_eq!(rule.num_calls(), 1);
         // A wider window is not in the cache, and the cap (1) is used up: refused before any request.
-        let third = query
-            .read(d("2026-10-01"), d("2026-12-11"), now)
-            .await
-            .unwrap_err();
+        let third = read(d("2026-10-01"), d("2026-12-11")).await.unwrap_err();
         assert!(third.to_string().contains("cap reached"), "{third}");
         assert_eq!(rule.num_calls(), 1);
     }

@@ -640,16 +640,22 @@ pub async fn read_org_cost(
         untagged: options.untagged_query,
     };
     let mut sent = 0;
-    // One wall-clock reading: the day the read counts its requests under is the day a failed read's
-    // count is read back from, even across midnight UTC.
-    let now = Utc::now();
+    // The day requests count under: a run for today counts under its own day (`as_of`, the plan
+    // step's wall clock in every step of one state-machine execution), so the summary step after
+    // midnight UTC reads back the count the plan step made; a past day pays the real day. One
+    // reading, so a failed read's count is read back from the day it counted under.
+    let now = if options.past_day {
+        Utc::now()
+    } else {
+        options.as_of
+    };
     let read = match source {
         CostSource::CostExplorer => {
             query
                 .read_counting_at(start, end, options.as_of, now, &mut sent)
                 .await
         }
-        CostSource::TodaysCache => match query.cached(start, end, options.as_of).await {
+        CostSource::TodaysCache => match query.cached_at(start, end, options.as_of, now).await {
             Ok(Some(read)) => Ok(read),
             Ok(None) => {
                 return OrgCost::failed(Failure {
