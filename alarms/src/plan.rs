@@ -18,7 +18,7 @@
 //! and counted as unmanaged.
 
 use crate::cost::AlarmPricing;
-use crate::model::{Alarm, TreatMissingData};
+use crate::model::{Alarm, Tag, TreatMissingData};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -170,9 +170,69 @@ pub struct AlarmPlan {
     /// Desired alarms not written because the published alarm of that name is another environment's
     /// ([`AlarmPlan::refuse_collisions`]): `(name, why)`.
     pub collisions: Vec<(String, String)>,
+    /// Published alarms whose tags lack some of the generated ones ([`Retag`]), tagged by
+    /// `TagResource`; the planner fills it in from the tags it read.
+    pub retag: Vec<Retag>,
+}
+
+/// Tags a published alarm lacks or holds with another value. `PutMetricAlarm` and `PutCompositeAlarm`
+/// ignore `Tags` when the alarm exists (CloudWatch API reference: "to change the tags of an existing
+/// alarm, use TagResource"), so an alarm created before a tag was generated never gets it from a put.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retag {
+    /// Alarm name.
+    pub name: String,
+    /// Alarm ARN (`TagResource` takes it).
+    pub arn: String,
+    /// The tags to set: only those missing or different.
+    pub tags: Vec<Tag>,
+}
+
+/// The tags of `want` that `have` lacks or holds with another value (a key appears once in each:
+/// CloudWatch keeps one value a key).
+///
+/// ```
+/// use alarms::model::Tag;
+/// use alarms::plan::missing_tags;
+/// let t = |k: &str, v: &str| Tag { key: k.into(), value: v.into() };
+/// let want = [t("Environment", "prod"), t("Owner", "DevOps"), t("ManagedBy", "collectiq-ops")];
+/// let have = [t("ManagedBy", "collectiq-ops"), t("Owner", "Ops"), t("Extra", "x")];
+/// assert_eq!(missing_tags(&want, &have), [t("Environment", "prod"), t("Owner", "DevOps")]);
+/// ```
+#[must_use]
+pub fn missing_tags(want: &[Tag], have: &[Tag]) -> Vec<Tag> {
+    want.iter()
+        .filter(|w| !have.iter().any(|h| h.key == w.key && h.value == w.value))
+        .cloned()
+        .collect()
 }
 
 impl AlarmPlan {
+    /// Fills in [`Self::retag`]: for each alarm in `read` (published alarms whose tags were read, with
+    /// their ARN) that the plan keeps — an update or unchanged — the generated tags it lacks. An alarm
+    /// whose tags say it is another generated environment's (`ManagedBy=collectiq-ops`, another
+    /// `Platform`) is never tagged as ours.
+    pub fn plan_retags(&mut self, read: &[(&Alarm, &str)]) {
+        let prefix = self.managed_prefix.as_str();
+        self.retag = self
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, AlarmAction::Update | AlarmAction::Unchanged))
+            .filter_map(|c| {
+                let want = c.desired.as_ref()?;
+                let (have, arn) = read.iter().find(|(p, _)| p.name() == c.name)?;
+                let theirs = tag_of(have, MANAGED_BY_TAG) == Some(MANAGED_BY)
+                    && tag_of(have, PLATFORM_TAG).is_some_and(|p| p != prefix);
+                let tags = missing_tags(tags_of(want), tags_of(have));
+                (!theirs && !tags.is_empty()).then(|| Retag {
+                    name: c.name.clone(),
+                    arn: (*arn).to_owned(),
+                    tags,
+                })
+            })
+            .collect();
+    }
+
     /// Takes out of the plan every update of an alarm whose published tags say it is another
     /// generated environment's (`ManagedBy=collectiq-ops`, `Platform` not this prefix): two
     /// environments in one account whose names meet (`collectiq-prod` with an API named `eu-api`,
@@ -234,7 +294,7 @@ impl AlarmPlan {
     /// Whether applying writes nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.changes.iter().all(|c| c.action == AlarmAction::Unchanged)
+        self.changes.iter().all(|c| c.action == AlarmAction::Unchanged) && self.retag.is_empty()
     }
 
     /// Alarms to put, metric alarms first (composites reference them, so they must exist first).
@@ -337,6 +397,10 @@ impl AlarmPlan {
                 }
             }
         }
+        for r in &self.retag {
+            let tags: Vec<String> = r.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
+            let _ = writeln!(s, "  ~ {:<64} tags: + {}", r.name, tags.join(", "));
+        }
         for (name, why) in &self.collisions {
             let _ = writeln!(s, "  ✗ {name}: {why}");
         }
@@ -345,10 +409,15 @@ impl AlarmPlan {
         }
         let _ = writeln!(
             s,
-            "Plan: {} to create, {} to update, {} to delete, {} unchanged ({} unmanaged untouched). Alarms: ${:.2}/mo -> ${:.2}/mo ({}/mo).",
+            "Plan: {} to create, {} to update, {} to delete, {}{} unchanged ({} unmanaged untouched). Alarms: ${:.2}/mo -> ${:.2}/mo ({}/mo).",
             self.count(AlarmAction::Create),
             self.count(AlarmAction::Update),
             self.count(AlarmAction::Delete),
+            if self.retag.is_empty() {
+                String::new()
+            } else {
+                format!("{} to tag, ", self.retag.len())
+            },
             self.count(AlarmAction::Unchanged),
             self.unmanaged,
             self.monthly_before(),
@@ -597,6 +666,7 @@ pub fn plan_alarms(
         unmanaged,
         warnings: Vec::new(),
         collisions: Vec::new(),
+        retag: Vec::new(),
     }
 }
 

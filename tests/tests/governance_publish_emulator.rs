@@ -52,7 +52,7 @@ impl Intercept for OperationLog {
 }
 
 fn is_write(op: &str) -> bool {
-    op.starts_with("Put") || op.starts_with("Delete") || op.starts_with("Set")
+    op.starts_with("Put") || op.starts_with("Delete") || op.starts_with("Set") || op.ends_with("TagResource")
 }
 
 fn spec() -> PlatformSpec {
@@ -215,6 +215,43 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
     let ops = log.take();
     assert!(!ops.is_empty());
     assert_eq!(ops.iter().filter(|op| is_write(op)).count(), 0, "{ops:?}");
+
+    // Alarms made before Environment was generated (`Put*` ignores Tags on an existing alarm): each
+    // run checks a slice of six and adds it with TagResource, other tags kept.
+    let arn = |name: &str| format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}");
+    for a in &desired.catalogue.alarms {
+        cw.untag_resource()
+            .resource_arn(arn(a.alarm.name()))
+            .tag_keys("Environment")
+            .send()
+            .await
+            .unwrap();
+    }
+    log.take();
+    let untagged = plan_all(&cw, &spec, &desired).await.unwrap();
+    let retag = &untagged.alarms.plan.retag;
+    assert_eq!(retag.len(), 6, "{}", untagged.render_text());
+    let report = apply_all(&cw, &untagged, ApplyOptions::default(), |_| NoProgress).await;
+    assert!(report.ok(), "{}", report.render_text());
+    let ops = log.take();
+    assert_eq!(ops.iter().filter(|op| is_write(op)).count(), 6, "{ops:?}");
+    assert_eq!(ops.iter().filter(|op| *op == "TagResource").count(), 6, "{ops:?}");
+    for r in retag {
+        let tags = cw
+            .list_tags_for_resource()
+            .resource_arn(&r.arn)
+            .send()
+            .await
+            .unwrap();
+        let value = |k: &str| {
+            tags.tags()
+                .iter()
+                .find(|t| t.key() == Some(k))
+                .and_then(|t| t.value())
+        };
+        assert_eq!(value("Environment"), Some("prod"), "{}", r.name);
+        assert_eq!(value("ManagedBy"), Some("collectiq-ops"), "{}", r.name);
+    }
     // The unprefixed dashboard and alarm were never touched.
     let all = cw.list_dashboards().send().await.unwrap();
     assert!(
@@ -372,11 +409,15 @@ async fn prod_and_prod_eu_side_by_side_never_delete_each_other() {
         ["collectiq-prod-retired-errors-critical"]
     );
     assert_eq!(plan.dashboards.to_delete(), ["collectiq-prod-ecs"]);
-    // prod read the tags of every prod-eu alarm (their names cannot tell) and of its own orphan, and no
-    // prod-eu dashboard body.
+    // prod read the tags of every prod-eu alarm (their names cannot tell), of its own orphan and of
+    // six of its unchanged alarms (TagAudit), and no prod-eu dashboard body.
     let ops = log.take();
     let tag_reads = ops.iter().filter(|op| *op == "ListTagsForResource").count();
-    assert_eq!(tag_reads, d_eu.catalogue.alarms.len() + 2, "{ops:?}");
+    assert_eq!(
+        tag_reads,
+        d_eu.catalogue.alarms.len() + 2 + governance::publish::alarms::TAG_AUDIT_PER_RUN,
+        "{ops:?}"
+    );
     assert_eq!(
         ops.iter().filter(|op| *op == "GetDashboard").count(),
         d_prod.dashboards.len() + 1

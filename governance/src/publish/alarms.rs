@@ -13,6 +13,7 @@ use alarms::Alarm;
 use alarms::catalogue::{Catalogue, CatalogueError, CatalogueOptions, catalogue_for};
 use alarms::cost::AlarmPricing;
 use alarms::plan::{AlarmAction, AlarmPlan, ownership_candidates, plan_alarms};
+use chrono::{DateTime, Utc};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
@@ -26,6 +27,61 @@ pub const ALARM_WRITES_PER_SECOND: f64 = 3.0;
 pub const TAG_READS_PER_SECOND: f64 = 5.0;
 /// Most names per `DeleteAlarms` call.
 pub const DELETE_BATCH: usize = 100;
+/// Unchanged alarms whose tags one plan reads ([`TagAudit`]).
+pub const TAG_AUDIT_PER_RUN: usize = 6;
+
+/// Which unchanged alarms a plan reads the tags of. `Put*` ignores `Tags` when the alarm exists, so
+/// tags generated after an alarm was created (Environment and Owner, say) reach it only by
+/// `TagResource`, once the planner has seen them missing. Reading every alarm's tags each run would
+/// cost a call an alarm every five minutes; instead the unchanged names, sorted, are read in slices of
+/// `per_run` from the `turn`-th (round the end) — the default turns with the five-minute schedule, so
+/// 90 alarms are all checked within 75 minutes for six reads (≈ 1.2 s) a run. Updates have their tags
+/// read anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagAudit {
+    /// Unchanged alarms read per plan (`0`: none, `usize::MAX`: all).
+    pub per_run: usize,
+    /// Which slice.
+    pub turn: u64,
+}
+
+impl TagAudit {
+    /// [`TAG_AUDIT_PER_RUN`] alarms, the slice of the five-minute period of `now`.
+    #[must_use]
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            per_run: TAG_AUDIT_PER_RUN,
+            turn: u64::try_from(now.timestamp().div_euclid(300)).unwrap_or(0),
+        }
+    }
+
+    /// Every unchanged alarm.
+    #[must_use]
+    pub fn all() -> Self {
+        Self {
+            per_run: usize::MAX,
+            turn: 0,
+        }
+    }
+
+    /// The slice of `names` (sorted here) this plan reads: `per_run` names from the `turn`-th, round
+    /// the end to the start (always `min(per_run, n)` reads; consecutive turns cover every name within
+    /// ⌈n / per_run⌉ runs).
+    fn pick(self, mut names: Vec<String>) -> Vec<String> {
+        let n = names.len();
+        if self.per_run == 0 || n == 0 {
+            return Vec::new();
+        }
+        names.sort();
+        if self.per_run >= n {
+            return names;
+        }
+        let start = usize::try_from(self.turn.wrapping_mul(self.per_run as u64) % n as u64).unwrap_or(0);
+        names.rotate_left(start);
+        names.truncate(self.per_run);
+        names
+    }
+}
 
 /// The generated catalogue for `spec`.
 ///
@@ -45,15 +101,29 @@ pub struct AlarmPlanning {
 }
 
 /// Reads every published alarm, the tags of the [`ownership_candidates`], and plans the catalogue
-/// against them.
+/// against them; the tags of this five-minute period's unchanged alarms are checked
+/// ([`TagAudit::at`]).
 ///
 /// # Errors
 /// When `DescribeAlarms` fails (nothing is planned from a partial read). A failed tag read is a warning
-/// in the plan: that alarm is not deleted this run.
+/// in the plan: that alarm is not deleted (or updated, or tagged) this run.
 pub async fn plan<C: CloudWatchApi>(
     cw: &C,
     catalogue: &Catalogue,
     managed_prefix: &str,
+) -> Result<AlarmPlanning, ApiError> {
+    plan_with(cw, catalogue, managed_prefix, TagAudit::at(Utc::now())).await
+}
+
+/// [`plan`], checking the tags of the unchanged alarms `audit` picks.
+///
+/// # Errors
+/// As [`plan`].
+pub async fn plan_with<C: CloudWatchApi>(
+    cw: &C,
+    catalogue: &Catalogue,
+    managed_prefix: &str,
+    audit: TagAudit,
 ) -> Result<AlarmPlanning, ApiError> {
     let mut published = describe_all_alarms(cw).await?;
     let mut warnings = read_candidate_tags(cw, catalogue, &mut published, managed_prefix).await;
@@ -69,9 +139,29 @@ pub async fn plan<C: CloudWatchApi>(
     let unread = read_tags_of(cw, &mut published, &updates, "not updated this run").await;
     plan.changes
         .retain(|c| !(c.action == AlarmAction::Update && unread.iter().any(|(name, _)| *name == c.name)));
-    warnings.extend(unread.into_iter().map(|(_, warning)| warning));
     let read: Vec<&Alarm> = published.iter().map(|p| &p.alarm).collect();
     plan.refuse_collisions(&read);
+    // Tags a put leaves as they are: those of the updates (read above) and of this run's slice of the
+    // unchanged alarms.
+    let audited = audit.pick(
+        plan.changes
+            .iter()
+            .filter(|c| c.action == AlarmAction::Unchanged)
+            .map(|c| c.name.clone())
+            .collect(),
+    );
+    let unaudited = read_tags_of(cw, &mut published, &audited, "its tags not checked this run").await;
+    let checked: Vec<(&Alarm, &str)> = published
+        .iter()
+        .filter(|p| {
+            let name = p.alarm.name();
+            (updates.iter().chain(&audited).any(|n| n == name))
+                && !unread.iter().chain(&unaudited).any(|(n, _)| n == name)
+        })
+        .map(|p| (&p.alarm, p.arn.as_str()))
+        .collect();
+    plan.plan_retags(&checked);
+    warnings.extend(unread.into_iter().chain(unaudited).map(|(_, warning)| warning));
     plan.warnings.extend(warnings);
     Ok(AlarmPlanning { plan, published })
 }
@@ -160,7 +250,7 @@ impl Default for ApplyOptions {
 pub struct ItemFailure {
     /// Alarm or dashboard name.
     pub name: String,
-    /// `create`, `update` or `delete`.
+    /// `create`, `update`, `delete` or `tag`.
     pub action: &'static str,
     /// The API's answer.
     pub error: ApiError,
@@ -179,6 +269,8 @@ pub struct ApplyReport {
     /// replacement was to take over from (a renamed function), and is deleted by the next apply that
     /// writes everything.
     pub kept: Vec<String>,
+    /// Published alarms given the generated tags they lacked (`TagResource`).
+    pub tagged: Vec<String>,
     /// Unchanged, not written.
     pub unchanged: usize,
     /// Write calls made (`Put*`, `Delete*`), failed ones included.
@@ -201,10 +293,15 @@ impl ApplyReport {
     pub fn render_text(&self, what: &str) -> String {
         use std::fmt::Write as _;
         let mut s = format!(
-            "Applied {what}: {} created, {} updated, {} deleted, {} unchanged; {} write calls; {} failed.\n",
+            "Applied {what}: {} created, {} updated, {} deleted, {}{} unchanged; {} write calls; {} failed.\n",
             self.created.len(),
             self.updated.len(),
             self.deleted.len(),
+            if self.tagged.is_empty() {
+                String::new()
+            } else {
+                format!("{} tagged, ", self.tagged.len())
+            },
             self.unchanged,
             self.write_calls,
             self.failures.len()
@@ -271,7 +368,7 @@ pub async fn apply<C: CloudWatchApi>(
         .into_iter()
         .map(|b| b.into_iter().map(str::to_owned).collect())
         .collect();
-    progress.start((puts.len() + batches.len()) as u64);
+    progress.start((puts.len() + batches.len() + plan.retag.len()) as u64);
     let mut pacer = Pacer::per_second(options.writes_per_second);
     for alarm in puts {
         let name = alarm.name().to_owned();
@@ -294,6 +391,7 @@ pub async fn apply<C: CloudWatchApi>(
     // orphans go as on AWS.
     if report.failures.iter().any(|f| !f.error.is_not_implemented()) {
         report.kept = batches.into_iter().flatten().collect();
+        tag(cw, plan, &mut pacer, &mut report, progress).await;
         progress.finish();
         return report;
     }
@@ -311,8 +409,34 @@ pub async fn apply<C: CloudWatchApi>(
         }
         progress.advance();
     }
+    tag(cw, plan, &mut pacer, &mut report, progress).await;
     progress.finish();
     report
+}
+
+/// The plan's [`alarms::plan::Retag`]s, one `TagResource` each, paced as the other writes; a failure
+/// is named in the report (the alarm keeps working, and is tagged by a later run).
+async fn tag<C: CloudWatchApi>(
+    cw: &C,
+    plan: &AlarmPlan,
+    pacer: &mut Pacer,
+    report: &mut ApplyReport,
+    progress: &dyn ApplyProgress,
+) {
+    for r in &plan.retag {
+        progress.step(&r.name);
+        pacer.ready().await;
+        report.write_calls += 1;
+        match cw.tag_alarm(&r.arn, &r.tags).await {
+            Ok(()) => report.tagged.push(r.name.clone()),
+            Err(error) => report.failures.push(ItemFailure {
+                name: r.name.clone(),
+                action: "tag",
+                error,
+            }),
+        }
+        progress.advance();
+    }
 }
 
 #[cfg(test)]
@@ -323,6 +447,15 @@ mod tests {
 
     use crate::test_support::prod_spec as spec;
     use platform_spec::PlatformSpec;
+
+    /// A fake CloudWatch holding `cat`, published.
+    async fn published(cat: &alarms::catalogue::Catalogue) -> FakeCloudWatch {
+        let cw = FakeCloudWatch::default();
+        let first = plan(&cw, cat, "collectiq-prod").await.unwrap();
+        let report = apply(&cw, &first.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        cw
+    }
 
     /// The catalogue's first alarm, a metric alarm, to copy from.
     fn first_metric(cat: &alarms::catalogue::Catalogue) -> alarms::model::PutMetricAlarmInput {
@@ -459,13 +592,7 @@ mod tests {
     async fn two_orphan_composites_are_deleted_in_calls_of_their_own() {
         let spec = spec();
         let cat = desired_catalogue(&spec).unwrap();
-        let cw = FakeCloudWatch::default();
-        let first = plan(&cw, &cat, "collectiq-prod").await.unwrap();
-        assert!(
-            apply(&cw, &first.plan, ApplyOptions::default(), &NoProgress)
-                .await
-                .ok()
-        );
+        let cw = published(&cat).await;
         let mut metric = first_metric(&cat);
         metric.alarm_name = "collectiq-prod-retired-errors-warning".into();
         cw.put_metric_alarm(&metric).await.unwrap();
@@ -580,5 +707,136 @@ mod tests {
         let secs = t0.elapsed().as_secs_f64();
         assert!(secs >= (n - 1.0) / 3.0 - 1e-3, "{n} writes in {secs}s");
         assert!(cw.max_writes_in_any_second() <= 3);
+    }
+
+    /// Alarms created before Environment and Owner were generated: `Put*` leaves an existing alarm's
+    /// tags as they are (the fake, as the service), so the planner finds them missing and `TagResource`
+    /// adds them — only the missing ones, other tags kept — and the next plan is empty.
+    #[tokio::test(start_paused = true)]
+    async fn alarms_created_before_a_tag_was_generated_are_given_it() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let old = |name: &str| -> Vec<alarms::model::Tag> {
+            let mut tags = cw.tags(name);
+            tags.retain(|t| t.key != "Environment" && t.key != "Owner");
+            tags.push(alarms::model::Tag {
+                key: "Team".into(),
+                value: "by hand".into(),
+            });
+            tags
+        };
+        for a in &cat.alarms {
+            let name = a.alarm.name();
+            cw.set_tags(name, old(name));
+        }
+        let planning = plan_with(&cw, &cat, "collectiq-prod", TagAudit::all())
+            .await
+            .unwrap();
+        let text = planning.plan.render_text();
+        assert!(!planning.plan.is_empty(), "{text}");
+        assert_eq!(planning.plan.retag.len(), cat.alarms.len(), "{text}");
+        assert!(text.contains(&format!("{} to tag", cat.alarms.len())), "{text}");
+        assert!(text.contains("tags: + Environment=prod, Owner="), "{text}");
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.tagged.len(), cat.alarms.len());
+        assert_eq!(
+            report.write_calls,
+            cat.alarms.len(),
+            "one TagResource an alarm, no put"
+        );
+        let name = cat.alarms[0].alarm.name();
+        let tags = cw.tags(name);
+        let value = |k: &str| tags.iter().find(|t| t.key == k).map(|t| t.value.as_str());
+        assert_eq!(value("Environment"), Some("prod"));
+        assert_eq!(value("Team"), Some("by hand"), "other tags are kept");
+        assert_eq!(value("ManagedBy"), Some(alarms::plan::MANAGED_BY));
+        let again = plan_with(&cw, &cat, "collectiq-prod", TagAudit::all())
+            .await
+            .unwrap();
+        assert!(again.plan.is_empty(), "{}", again.plan.render_text());
+    }
+
+    /// The default audit reads six unchanged alarms' tags a run, the next six each five minutes:
+    /// every alarm is checked within ⌈n / 6⌉ runs.
+    #[tokio::test(start_paused = true)]
+    async fn each_run_checks_a_slice_of_the_unchanged_alarms_and_the_slices_cover_them_all() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        for a in &cat.alarms {
+            let name = a.alarm.name();
+            let mut tags = cw.tags(name);
+            tags.retain(|t| t.key != "Owner");
+            cw.set_tags(name, tags);
+        }
+        let n = cat.alarms.len();
+        let runs = n.div_ceil(TAG_AUDIT_PER_RUN);
+        let start: DateTime<Utc> = "2026-12-05T23:55:00Z".parse().unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for run in 0..runs {
+            let at = start + chrono::Duration::minutes(5 * run as i64);
+            let reads = cw.tag_reads();
+            let planning = plan_with(&cw, &cat, "collectiq-prod", TagAudit::at(at))
+                .await
+                .unwrap();
+            assert_eq!(cw.tag_reads() - reads, TAG_AUDIT_PER_RUN);
+            assert_eq!(planning.plan.retag.len(), TAG_AUDIT_PER_RUN);
+            for r in &planning.plan.retag {
+                assert_eq!(r.tags.len(), 1, "{r:?}");
+                seen.insert(r.name.clone());
+            }
+        }
+        assert_eq!(seen.len(), n, "every alarm is checked within {runs} runs");
+        let none = plan_with(&cw, &cat, "collectiq-prod", TagAudit { per_run: 0, turn: 0 })
+            .await
+            .unwrap();
+        assert!(none.plan.retag.is_empty());
+    }
+
+    /// An unchanged alarm whose tags say it is another environment's is not tagged as ours, and a
+    /// failed `TagResource` is named, the others still tagged.
+    #[tokio::test(start_paused = true)]
+    async fn another_environments_alarm_is_not_tagged_and_a_failed_tag_is_named() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let theirs = cat.alarms[0].alarm.name();
+        cw.set_tags(
+            theirs,
+            vec![
+                alarms::model::Tag {
+                    key: alarms::plan::MANAGED_BY_TAG.into(),
+                    value: alarms::plan::MANAGED_BY.into(),
+                },
+                alarms::model::Tag {
+                    key: alarms::plan::PLATFORM_TAG.into(),
+                    value: "collectiq-prod-eu".into(),
+                },
+            ],
+        );
+        let gone = cat.alarms[1].alarm.name();
+        cw.set_tags(gone, Vec::new());
+        let planning = plan_with(&cw, &cat, "collectiq-prod", TagAudit::all())
+            .await
+            .unwrap();
+        let names: Vec<&str> = planning.plan.retag.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, [gone], "{}", planning.plan.render_text());
+        // Deleted by someone between the plan and the apply.
+        cw.delete_alarms(&[gone.to_owned()]).await.unwrap();
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert_eq!(report.failures.len(), 1);
+        assert_eq!(
+            (report.failures[0].name.as_str(), report.failures[0].action),
+            (gone, "tag")
+        );
+        assert!(
+            report
+                .render_text("alarms")
+                .contains(&format!("✗ {gone} (tag): TagResource")),
+            "{}",
+            report.render_text("alarms")
+        );
     }
 }

@@ -179,6 +179,19 @@ pub trait CloudWatchApi: Send + Sync {
             ))
         }
     }
+    /// `TagResource` of one alarm, by its ARN: adds `tags` (or sets their values), leaving its other
+    /// tags. The default (for test doubles that never plan tags) answers an error.
+    fn tag_alarm(
+        &self,
+        alarm_arn: &str,
+        tags: &[alarms::model::Tag],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let why = format!(
+            "this CloudWatch client does not tag ({alarm_arn}, {} tags)",
+            tags.len()
+        );
+        async move { Err(ApiError::local("TagResource", why)) }
+    }
     /// `DeleteAlarms` (≤ 100 names).
     fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// `DescribeAlarmHistory` state updates between `start` and `end`, one page.
@@ -629,6 +642,20 @@ impl CloudWatchApi for aws_sdk_cloudwatch::Client {
             .send()
             .await
             .map_err(|e| ApiError::from_sdk("CloudWatch", "DeleteAlarms", e))?;
+        Ok(())
+    }
+
+    async fn tag_alarm(&self, alarm_arn: &str, tags: &[alarms::model::Tag]) -> Result<(), ApiError> {
+        let tags: Vec<cw::Tag> = tags
+            .iter()
+            .map(|t| cw::Tag::builder().key(&t.key).value(&t.value).build())
+            .collect();
+        self.tag_resource()
+            .resource_arn(alarm_arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk("CloudWatch", "TagResource", e))?;
         Ok(())
     }
 

@@ -61,6 +61,18 @@ impl FakeCloudWatch {
         self.lock().fail_puts.insert(name.to_owned(), code.to_owned());
     }
 
+    /// Replaces the tags of the published alarm `name` (an alarm created before some tags were
+    /// generated).
+    pub fn set_tags(&self, name: &str, tags: Vec<Tag>) {
+        self.lock().tags.insert(name.to_owned(), tags);
+    }
+
+    /// The tags of the published alarm `name`, as `ListTagsForResource` answers them.
+    #[must_use]
+    pub fn tags(&self, name: &str) -> Vec<Tag> {
+        self.lock().tags.get(name).cloned().unwrap_or_default()
+    }
+
     /// Write calls received so far.
     #[must_use]
     pub fn write_calls(&self) -> usize {
@@ -235,6 +247,29 @@ impl CloudWatchApi for FakeCloudWatch {
         for n in names {
             state.alarms.remove(n);
             state.tags.remove(n);
+        }
+        Ok(())
+    }
+
+    async fn tag_alarm(&self, alarm_arn: &str, tags: &[Tag]) -> Result<(), ApiError> {
+        self.call().await;
+        self.record_write();
+        let mut state = self.lock();
+        let name = alarm_arn.rsplit_once(":alarm:").map_or("", |(_, n)| n).to_owned();
+        if !state.alarms.contains_key(&name) {
+            return Err(ApiError {
+                operation: "TagResource",
+                code: Some("ResourceNotFound".into()),
+                message: format!("no alarm {alarm_arn}"),
+                status: Some(404),
+                classified: None,
+            });
+        }
+        // As the service: a key given replaces its value, other tags stay.
+        let have = state.tags.entry(name).or_default();
+        for t in tags {
+            have.retain(|h| h.key != t.key);
+            have.push(t.clone());
         }
         Ok(())
     }

@@ -220,6 +220,9 @@ pub struct PlanView {
     pub update: Vec<(String, Vec<String>)>,
     /// To delete (orphans under the managed prefix).
     pub delete: Vec<String>,
+    /// Published alarms to give the generated tags they lack (`Key=Value`), by `TagResource`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<(String, Vec<String>)>,
     /// Unchanged.
     pub unchanged: usize,
     /// Monthly USD before.
@@ -250,6 +253,7 @@ impl PlanView {
                 .map(|c| (c.name.clone(), c.details.clone()))
                 .collect(),
             delete: names(DashboardAction::Delete),
+            tag: Vec::new(),
             unchanged: p.count(DashboardAction::Unchanged),
             monthly_before_usd: p.monthly_before,
             monthly_after_usd: p.monthly_after,
@@ -284,6 +288,16 @@ impl PlanView {
                 })
                 .collect(),
             delete: names(AlarmAction::Delete),
+            tag: p
+                .retag
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        r.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect(),
+                    )
+                })
+                .collect(),
             unchanged: p.count(AlarmAction::Unchanged),
             monthly_before_usd: p.monthly_before(),
             monthly_after_usd: p.monthly_after(),
