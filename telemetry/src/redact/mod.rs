@@ -41,6 +41,8 @@
 //!   (`401 (Bearer … was rejected)`);
 //! - the next word after a command-line flag named by the deny list (`--password hunter2`,
 //!   `--api-key "a b"`), and the password of curl's `-u`/`--user`/`--proxy-user user:password`;
+//! - the text of XML elements the deny list names (`<password>x</password>`, SOAP's
+//!   `<wsse:Password …>`, a CDATA section whole);
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
 //! - e-mail addresses (also `%40`-encoded);
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
@@ -427,6 +429,9 @@ impl Redactor {
         if hints.flag {
             self.find_flag_values(s.as_bytes(), &mut spans);
         }
+        if hints.xml {
+            self.find_xml_values(s, &mut spans);
+        }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
         }
@@ -593,6 +598,67 @@ impl Redactor {
             }
         }
         None
+    }
+
+    /// The text of XML elements the deny list names (SOAP bodies, XML APIs): `<password>x</password>`,
+    /// `<wsse:Password Type="…">x</wsse:Password>` (the name after a namespace prefix), up to the
+    /// next `<`; a CDATA section (`<ClientSecret><![CDATA[x]]></ClientSecret>`) whole. Only a value
+    /// that is not blank (an element holding other elements has none of its own). One pass: each
+    /// start tag is read once, at most 1 KiB of it, and the cursor jumps past each value.
+    fn find_xml_values(&self, s: &str, spans: &mut Vec<(usize, usize)>) {
+        const MAX_TAG: usize = 1024;
+        let b = s.as_bytes();
+        let mut i = 0;
+        while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+            let open = i + off;
+            let name_start = open + 1;
+            let mut j = name_start;
+            while j < b.len()
+                && j - name_start < MAX_TAG
+                && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'-' | b'.' | b':'))
+            {
+                j += 1;
+            }
+            if j == name_start || !(b[name_start].is_ascii_alphabetic() || b[name_start] == b'_') {
+                i = name_start;
+                continue;
+            }
+            // The attributes, to the tag's `>`: none of these bytes is a `<`, so the search goes on
+            // from where this one stopped.
+            let mut k = j;
+            while k < b.len() && k - j < MAX_TAG && !matches!(b[k], b'>' | b'<') {
+                k += 1;
+            }
+            if k >= b.len() || b[k] != b'>' || b[k - 1] == b'/' {
+                i = k;
+                continue;
+            }
+            let name = &s[name_start..j];
+            let local = name.rsplit(':').next().unwrap_or(name);
+            let value = k + 1;
+            if local.is_empty() || !self.is_denied_field(local) {
+                i = value;
+                continue;
+            }
+            const CDATA: &[u8] = b"<![CDATA[";
+            if b[value..].starts_with(CDATA) {
+                let from = value + CDATA.len();
+                let to = find_ci(b, b"]]>", from).unwrap_or(b.len());
+                if to > from {
+                    spans.push((from, to));
+                }
+                i = to;
+                continue;
+            }
+            let end = b[value..]
+                .iter()
+                .position(|&c| c == b'<')
+                .map_or(b.len(), |p| value + p);
+            if b[value..end].iter().any(|c| !c.is_ascii_whitespace()) {
+                spans.push((value, end));
+            }
+            i = end;
+        }
     }
 
     /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
@@ -797,6 +863,8 @@ struct Hints {
     scheme: bool,
     /// A command-line flag (`--x` or curl's `-u `) starting a word: its value may be the next word.
     flag: bool,
+    /// `</`: an XML element's end tag, so elements may hold a value (`<password>x</password>`).
+    xml: bool,
 }
 
 /// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-` or `.` (inside a
@@ -822,7 +890,7 @@ static HINT_CLASS: [u8; 256] = {
         }
         if matches!(
             b,
-            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b's' | b'S' | b'd' | b'D' | b'-' | b'B' | b'b'
+            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b's' | b'S' | b'd' | b'D' | b'-' | b'B' | b'b' | b'<'
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -859,7 +927,8 @@ impl Hints {
             || h.prefixed
             || h.webhook
             || h.scheme
-            || h.flag)
+            || h.flag
+            || h.xml)
             .then_some(h)
     }
 
@@ -920,6 +989,7 @@ impl Hints {
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
             b'-' if flag_at(b, i).is_some() => self.flag = true,
             b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
+            b'<' if b.get(i + 1) == Some(&b'/') => self.xml = true,
             _ => {}
         }
     }

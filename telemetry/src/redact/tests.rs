@@ -429,11 +429,31 @@ const MUST_GO: &[(&str, &str)] = &[
         "AWS4-HMAC-SHA256 Credential=AKIASECRETSIGV4/20261205/eu-west-1/s3/aws4_request,SignedHeaders=host;x-amz-date,Signature=abcdef0123",
         "AKIASECRETSIGV4",
     ),
+    // XML elements the deny list names: SOAP's WS-Security password, CDATA, a nested key, any case.
+    ("<password>SECRETXML1</password>", "SECRETXML1"),
+    (
+        r#"<wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">SECRETXML2</wsse:Password>"#,
+        "SECRETXML2",
+    ),
+    (
+        "<ClientSecret><![CDATA[SECRET<XML>3]]></ClientSecret>",
+        "SECRET<XML>3",
+    ),
+    ("<config><apiKey>SECRETXML4</apiKey></config>", "SECRETXML4"),
+    ("<AccessToken>\n  SECRETXML5\n</AccessToken>", "SECRETXML5"),
+    (
+        "<auth><password>SECRETXMLK</password><user>bob</user></auth>",
+        "SECRETXMLK",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "<auth><password>SECRETXMLK</password><user>bob</user></auth>",
+        "<auth><password>[REDACTED]</password><user>bob</user></auth>",
+    ),
     (
         "error: 401 (Bearer SECRETERRBEARER was rejected)",
         "error: 401 (Bearer [REDACTED] was rejected)",
@@ -542,6 +562,11 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
+    "<span>card priced</span>",
+    "<input_tokens>1200</input_tokens><tokenCount>42</tokenCount>",
+    "<Company>Acme</Company>",
+    "<credentials>\n  <user>bob</user>\n</credentials>",
+    "<password/><token></token> a < b </ c",
     "valuation done in 12 ms",
     "sha da39a3ee5e6b4b0d3255bfef95601890afd80709",
     "upper sha DA39A3EE5E6B4B0D3255BFEF95601890AFD80709",
@@ -1015,6 +1040,18 @@ fn assert_linear(name: &str, make: impl Fn(usize) -> String) {
         large < small * 4.0,
         "{name}: {small:e} s/B at 64 KB vs {large:e} s/B at 1 MB"
     );
+}
+
+#[test]
+fn xml_elements_stay_linear() {
+    assert_linear("denied start tags", |n| "<password>".repeat(n / 10));
+    assert_linear("unclosed start tags", |n| {
+        format!("</{}", "<password ".repeat(n / 10))
+    });
+    assert_linear("one long tag name", |n| format!("</ <{}", "a".repeat(n)));
+    assert_linear("unclosed CDATA", |n| {
+        "<token><![CDATA[x".repeat(n / 17) + "</token>"
+    });
 }
 
 #[test]
