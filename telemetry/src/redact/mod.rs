@@ -41,6 +41,8 @@
 //!   (`401 (Bearer … was rejected)`);
 //! - the next word after a command-line flag named by the deny list (`--password hunter2`,
 //!   `--api-key "a b"`), and the password of curl's `-u`/`--user`/`--proxy-user user:password`;
+//! - the word after `<denied name> is|was` in prose when it reads as a secret (`the password is
+//!   hunter2`; `the password is invalid` stays);
 //! - the text of XML elements the deny list names (`<password>x</password>`, SOAP's
 //!   `<wsse:Password …>`, a CDATA section whole);
 //! - JWTs (three parts) and JWE tokens (five parts, `eyJ…`);
@@ -432,6 +434,9 @@ impl Redactor {
         if hints.xml {
             self.find_xml_values(s, &mut spans);
         }
+        if hints.prose {
+            self.find_prose_values(s, &mut spans);
+        }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
         }
@@ -665,6 +670,71 @@ impl Redactor {
     /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already), and curl's `-u`,
     /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
     /// is itself a flag (`--token --verbose`) is no value. The cursor jumps past each value.
+    /// A secret named in prose: the word after `<name> is ` or `<name> was ` when `<name>` (or the
+    /// two words before the verb, `api key`) is denied and the word reads as a secret
+    /// ([`secret_like_word`]): `the password is hunter2`, `my API key was sk3y-1`. Quotes around the
+    /// word stay, and trailing `.`, `,`, `;`, `:`, `!`, `?`, `)`. Each verb is read once, the words
+    /// around it once: linear.
+    fn find_prose_values(&self, s: &str, spans: &mut Vec<(usize, usize)>) {
+        /// The longest name looked at before the verb (a value is taken whole: the cursor jumps past it).
+        const MAX_WORD: usize = 256;
+        let b = s.as_bytes();
+        let mut i = 0;
+        while let Some(off) = b[i..].iter().position(|&c| c == b' ') {
+            let at = i + off;
+            let Some(after) = prose_verb_at(b, at) else {
+                i = at + 1;
+                continue;
+            };
+            i = after;
+            // The word before the verb, and the one before it.
+            let word_start = |end: usize| {
+                let mut k = end;
+                while k > 0 && end - k < MAX_WORD && (is_word(b[k - 1]) || b[k - 1] == b'-') {
+                    k -= 1;
+                }
+                k
+            };
+            let last = word_start(at);
+            if last == at {
+                continue;
+            }
+            let named = self.is_denied_field(&s[last..at])
+                || (last >= 2 && b[last - 1] == b' ' && {
+                    let first = word_start(last - 1);
+                    first < last - 1 && {
+                        let two = format!("{}_{}", &s[first..last - 1], &s[last..at]);
+                        self.is_denied_field(&two)
+                    }
+                });
+            if !named {
+                continue;
+            }
+            let quote = b.get(after).filter(|c| matches!(c, b'"' | b'\'' | b'`')).copied();
+            let from = after + usize::from(quote.is_some());
+            let mut end = from;
+            // A quoted value runs to its closing quote (over blanks) or the line's end.
+            while end < b.len()
+                && Some(b[end]) != quote
+                && !(matches!(b[end], b'\n' | b'\r') || (quote.is_none() && b[end].is_ascii_whitespace()))
+            {
+                end += 1;
+            }
+            let mut word_end = end;
+            if quote.is_none() {
+                while word_end > from
+                    && matches!(b[word_end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')')
+                {
+                    word_end -= 1;
+                }
+            }
+            if word_end > from && (quote.is_some() || secret_like_word(&b[from..word_end])) {
+                spans.push((from, word_end));
+            }
+            i = end.max(after);
+        }
+    }
+
     fn find_flag_values(&self, b: &[u8], spans: &mut Vec<(usize, usize)>) {
         let mut i = 0;
         while i < b.len() {
@@ -714,6 +784,24 @@ impl Redactor {
             }
         }
     }
+}
+
+/// The verbs of [`Redactor::find_prose_values`], with their blanks: `password is x`, `token was x`.
+const PROSE_VERBS: &[&[u8]] = &[b" is ", b" was "];
+
+/// The end of the prose verb (` is `, ` was `) starting with the blank at `i`.
+fn prose_verb_at(b: &[u8], i: usize) -> Option<usize> {
+    PROSE_VERBS
+        .iter()
+        .find(|v| b[i..].starts_with(v))
+        .map(|v| i + v.len())
+}
+
+/// Whether the word `w` after `password is` reads as a secret rather than prose: it holds a digit, a
+/// symbol, or a capital after its first letter (`hunter2`, `p@ss`, `tRoub4dor`); `required`,
+/// `invalid`, `Expired` stay.
+fn secret_like_word(w: &[u8]) -> bool {
+    w.iter().any(|c| !c.is_ascii_alphabetic()) || w.iter().skip(1).any(u8::is_ascii_uppercase)
 }
 
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.
@@ -865,6 +953,8 @@ struct Hints {
     flag: bool,
     /// `</`: an XML element's end tag, so elements may hold a value (`<password>x</password>`).
     xml: bool,
+    /// ` is ` or ` was `: prose may name a secret (`the password is hunter2`).
+    prose: bool,
 }
 
 /// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-` or `.` (inside a
@@ -890,7 +980,20 @@ static HINT_CLASS: [u8; 256] = {
         }
         if matches!(
             b,
-            b':' | b'=' | b'%' | b'@' | b'e' | b'A' | b's' | b'S' | b'd' | b'D' | b'-' | b'B' | b'b' | b'<'
+            b':' | b'='
+                | b'%'
+                | b'@'
+                | b'e'
+                | b'A'
+                | b's'
+                | b'S'
+                | b'd'
+                | b'D'
+                | b'-'
+                | b'B'
+                | b'b'
+                | b'<'
+                | b' '
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -928,7 +1031,8 @@ impl Hints {
             || h.webhook
             || h.scheme
             || h.flag
-            || h.xml)
+            || h.xml
+            || h.prose)
             .then_some(h)
     }
 
@@ -990,6 +1094,7 @@ impl Hints {
             b'-' if flag_at(b, i).is_some() => self.flag = true,
             b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
             b'<' if b.get(i + 1) == Some(&b'/') => self.xml = true,
+            b' ' if prose_verb_at(b, i).is_some() => self.prose = true,
             _ => {}
         }
     }

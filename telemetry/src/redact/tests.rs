@@ -429,6 +429,12 @@ const MUST_GO: &[(&str, &str)] = &[
         "AWS4-HMAC-SHA256 Credential=AKIASECRETSIGV4/20261205/eu-west-1/s3/aws4_request,SignedHeaders=host;x-amz-date,Signature=abcdef0123",
         "AKIASECRETSIGV4",
     ),
+    // Prose: the word after `<denied name> is|was` when it reads as a secret.
+    ("the password is hunter2", "hunter2"),
+    ("the password is hunter2, retrying", "hunter2"),
+    ("my API key was SK3yABCdef123.", "SK3yABCdef123"),
+    ("DB password is \"correct horse\" now", "correct horse"),
+    ("the secret was p@ssw0rd!", "p@ssw0rd"),
     // XML elements the deny list names: SOAP's WS-Security password, CDATA, a nested key, any case.
     ("<password>SECRETXML1</password>", "SECRETXML1"),
     (
@@ -453,6 +459,10 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "<auth><password>SECRETXMLK</password><user>bob</user></auth>",
         "<auth><password>[REDACTED]</password><user>bob</user></auth>",
+    ),
+    (
+        "the password is hunter2, retrying",
+        "the password is [REDACTED], retrying",
     ),
     (
         "error: 401 (Bearer SECRETERRBEARER was rejected)",
@@ -563,6 +573,9 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
     "<span>card priced</span>",
+    "the password is invalid; token was Expired, refreshing",
+    "the token count is 12 and This is 42",
+    "secret is out: nothing was found",
     "<input_tokens>1200</input_tokens><tokenCount>42</tokenCount>",
     "<Company>Acme</Company>",
     "<credentials>\n  <user>bob</user>\n</credentials>",
@@ -1040,6 +1053,19 @@ fn assert_linear(name: &str, make: impl Fn(usize) -> String) {
         large < small * 4.0,
         "{name}: {small:e} s/B at 64 KB vs {large:e} s/B at 1 MB"
     );
+}
+
+#[test]
+fn prose_stays_linear() {
+    assert_linear("verbs", |n| " is ".repeat(n / 4));
+    assert_linear("denied names and verbs", |n| "password is ".repeat(n / 12));
+    assert_linear("one long word", |n| format!("token is {}", "A1".repeat(n / 2)));
+    // A long secret goes whole, not its first bytes only.
+    assert_eq!(
+        r(&format!("token is {} ok", "A1".repeat(5000))),
+        "token is [REDACTED] ok"
+    );
+    assert_linear("long names", |n| format!("{} is x1", "password".repeat(n / 8)));
 }
 
 #[test]
