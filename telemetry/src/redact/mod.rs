@@ -517,7 +517,8 @@ impl Redactor {
                     && let Some(v) = self.named_value(s, start, i)
                 {
                     spans.push((v.start, v.end));
-                    i = v.end;
+                    // A value written first lies behind the cursor: the cursor never goes back.
+                    i = i.max(v.end);
                 }
                 continue;
             }
@@ -560,7 +561,7 @@ impl Redactor {
     /// `value: …` in YAML, `Header { name: "authorization", value: "…" }`): after the key `name`
     /// ending at `name_end` whose value is a deny-listed name or a header name, the value of the next
     /// `value` key of the same entry — within [`NAMED_VALUE_LOOKAHEAD`] bytes, before any `{`, `}` or
-    /// other `name`. Name first, as those formats write it.
+    /// other `name`; or, when none follows, of the `value` key just before it (value first).
     fn named_value(&self, s: &str, name_start: usize, name_end: usize) -> Option<KeyValue> {
         let b = s.as_bytes();
         let plain = |word: &str, start: usize| KeyContext {
@@ -584,7 +585,7 @@ impl Redactor {
         let mut j = named.end;
         while j < limit {
             if matches!(b[j], b'{' | b'}') {
-                return None;
+                break;
             }
             if !is_word(b[j]) {
                 j += 1;
@@ -596,10 +597,46 @@ impl Redactor {
             }
             let word = &s[start..j];
             if word.eq_ignore_ascii_case("name") {
-                return None;
+                break;
             }
             if word.eq_ignore_ascii_case("value") {
                 return value_after(b, j, plain(name, start)).filter(|v| v.end > v.start);
+            }
+        }
+        // Value first (`{"value":"…","name":"DB_PASSWORD"}`, as a serializer sorting its keys writes
+        // it): the nearest `value` key before the name, within the same bound, after no `{`, `}`,
+        // other `name` or YAML list item (`- `), whose value ends before the name.
+        let floor = name_start.saturating_sub(NAMED_VALUE_LOOKAHEAD);
+        let mut j = name_start;
+        while j > floor {
+            if matches!(b[j - 1], b'{' | b'}') {
+                return None;
+            }
+            // A YAML list item's `- ` starts the entry: nothing before it is this entry's.
+            if b[j - 1] == b'-' && b.get(j) == Some(&b' ') {
+                let mut k = j - 1;
+                while k > floor && is_blank(b[k - 1]) {
+                    k -= 1;
+                }
+                if k == 0 || b[k - 1] == b'\n' {
+                    return None;
+                }
+            }
+            if !is_word(b[j - 1]) {
+                j -= 1;
+                continue;
+            }
+            let end = j;
+            while j > floor && is_word(b[j - 1]) {
+                j -= 1;
+            }
+            let word = &s[j..end];
+            if word.eq_ignore_ascii_case("name") {
+                return None;
+            }
+            if word.eq_ignore_ascii_case("value") {
+                return value_after(b, end, plain(name, j))
+                    .filter(|v| v.end > v.start && v.end <= name_start);
             }
         }
         None
@@ -646,7 +683,10 @@ impl Redactor {
                 continue;
             }
             const CDATA: &[u8] = b"<![CDATA[";
-            if b[value..].starts_with(CDATA) {
+            // A CDATA section may stand on a line of its own.
+            let text = value + b[value..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+            if b[text..].starts_with(CDATA) {
+                let value = text;
                 let from = value + CDATA.len();
                 let to = find_ci(b, b"]]>", from).unwrap_or(b.len());
                 if to > from {
@@ -666,28 +706,26 @@ impl Redactor {
         }
     }
 
-    /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
-    /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already), and curl's `-u`,
-    /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
-    /// is itself a flag (`--token --verbose`) is no value. The cursor jumps past each value.
     /// A secret named in prose: the word after `<name> is ` or `<name> was ` when `<name>` (or the
     /// two words before the verb, `api key`) is denied and the word reads as a secret
     /// ([`secret_like_word`]): `the password is hunter2`, `my API key was sk3y-1`. Quotes around the
-    /// word stay, and trailing `.`, `,`, `;`, `:`, `!`, `?`, `)`. Each verb is read once, the words
+    /// word stay, and trailing `.`, `,`, `;`, `:`, `)`. Each verb is read once, the words
     /// around it once: linear.
     fn find_prose_values(&self, s: &str, spans: &mut Vec<(usize, usize)>) {
         /// The longest name looked at before the verb (a value is taken whole: the cursor jumps past it).
         const MAX_WORD: usize = 256;
         let b = s.as_bytes();
         let mut i = 0;
-        while let Some(off) = b[i..].iter().position(|&c| c == b' ') {
+        while let Some(off) = b[i..].iter().position(|&c| is_blank(c)) {
             let at = i + off;
             let Some(after) = prose_verb_at(b, at) else {
-                i = at + 1;
+                // Past the whole run of blanks: each is read once.
+                i = blanks_end(b, at);
                 continue;
             };
             i = after;
-            // The word before the verb, and the one before it.
+            // The word before the verb (a closing quote or bracket after it skipped: `"password" is`),
+            // and the one before it.
             let word_start = |end: usize| {
                 let mut k = end;
                 while k > 0 && end - k < MAX_WORD && (is_word(b[k - 1]) || b[k - 1] == b'-') {
@@ -695,15 +733,20 @@ impl Redactor {
                 }
                 k
             };
-            let last = word_start(at);
-            if last == at {
+            let name_end = if at > 0 && matches!(b[at - 1], b'"' | b'\'' | b'`' | b')') {
+                at - 1
+            } else {
+                at
+            };
+            let last = word_start(name_end);
+            if last == name_end {
                 continue;
             }
-            let named = self.is_denied_field(&s[last..at])
+            let named = self.is_denied_field(&s[last..name_end])
                 || (last >= 2 && b[last - 1] == b' ' && {
                     let first = word_start(last - 1);
                     first < last - 1 && {
-                        let two = format!("{}_{}", &s[first..last - 1], &s[last..at]);
+                        let two = format!("{}_{}", &s[first..last - 1], &s[last..name_end]);
                         self.is_denied_field(&two)
                     }
                 });
@@ -722,9 +765,7 @@ impl Redactor {
             }
             let mut word_end = end;
             if quote.is_none() {
-                while word_end > from
-                    && matches!(b[word_end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')')
-                {
+                while word_end > from && matches!(b[word_end - 1], b'.' | b',' | b';' | b':' | b')') {
                     word_end -= 1;
                 }
             }
@@ -735,6 +776,10 @@ impl Redactor {
         }
     }
 
+    /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
+    /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already), and curl's `-u`,
+    /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
+    /// is itself a flag (`--token --verbose`) is no value. The cursor jumps past each value.
     fn find_flag_values(&self, b: &[u8], spans: &mut Vec<(usize, usize)>) {
         let mut i = 0;
         while i < b.len() {
@@ -786,22 +831,45 @@ impl Redactor {
     }
 }
 
-/// The verbs of [`Redactor::find_prose_values`], with their blanks: `password is x`, `token was x`.
-const PROSE_VERBS: &[&[u8]] = &[b" is ", b" was "];
+/// The verbs of [`Redactor::find_prose_values`]: `password is x`, `token was x`.
+const PROSE_VERBS: &[&[u8]] = &[b"is", b"was"];
 
-/// The end of the prose verb (` is `, ` was `) starting with the blank at `i`.
-fn prose_verb_at(b: &[u8], i: usize) -> Option<usize> {
-    PROSE_VERBS
+/// Whether `c` is a blank between prose words (space or tab).
+const fn is_blank(c: u8) -> bool {
+    matches!(c, b' ' | b'\t')
+}
+
+/// The end of the run of blanks starting at `i`.
+fn blanks_end(b: &[u8], i: usize) -> usize {
+    b[i..]
         .iter()
-        .find(|v| b[i..].starts_with(v))
-        .map(|v| i + v.len())
+        .position(|&c| !is_blank(c))
+        .map_or(b.len(), |k| i + k)
+}
+
+/// Where the value after a prose verb starts, when the blanks at `i` are followed by `is` or `was`
+/// (an optional `:`) and blanks: `password  is\thunter2`, `token is: x`.
+fn prose_verb_at(b: &[u8], i: usize) -> Option<usize> {
+    let verb = blanks_end(b, i);
+    let v = PROSE_VERBS.iter().find(|v| b[verb..].starts_with(v))?;
+    let mut k = verb + v.len();
+    if b.get(k) == Some(&b':') {
+        k += 1;
+    }
+    let after = blanks_end(b, k);
+    (after > k).then_some(after)
 }
 
 /// Whether the word `w` after `password is` reads as a secret rather than prose: it holds a digit, a
 /// symbol, or a capital after its first letter (`hunter2`, `p@ss`, `tRoub4dor`); `required`,
-/// `invalid`, `Expired` stay.
+/// `invalid`, `Expired` stay, and so do a short number (`is 8 characters`) and a short acronym
+/// (`is OK`, `was JWT`).
 fn secret_like_word(w: &[u8]) -> bool {
-    w.iter().any(|c| !c.is_ascii_alphabetic()) || w.iter().skip(1).any(u8::is_ascii_uppercase)
+    let acronym = w.len() <= 5 && w.iter().all(u8::is_ascii_uppercase);
+    let small_number = w.len() <= 3 && w.iter().all(u8::is_ascii_digit);
+    !acronym
+        && !small_number
+        && (w.iter().any(|c| !c.is_ascii_alphabetic()) || w.iter().skip(1).any(u8::is_ascii_uppercase))
 }
 
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.
@@ -953,7 +1021,7 @@ struct Hints {
     flag: bool,
     /// `</`: an XML element's end tag, so elements may hold a value (`<password>x</password>`).
     xml: bool,
-    /// ` is ` or ` was `: prose may name a secret (`the password is hunter2`).
+    /// A blank, `is` or `was`, a blank: prose may name a secret (`the password is hunter2`).
     prose: bool,
 }
 
@@ -994,6 +1062,7 @@ static HINT_CLASS: [u8; 256] = {
                 | b'b'
                 | b'<'
                 | b' '
+                | b'\t'
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -1094,7 +1163,10 @@ impl Hints {
             b'-' if flag_at(b, i).is_some() => self.flag = true,
             b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
             b'<' if b.get(i + 1) == Some(&b'/') => self.xml = true,
-            b' ' if prose_verb_at(b, i).is_some() => self.prose = true,
+            // At the first blank of a run only: the run is read once.
+            b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
+                self.prose = true;
+            }
             _ => {}
         }
     }

@@ -429,9 +429,25 @@ const MUST_GO: &[(&str, &str)] = &[
         "AWS4-HMAC-SHA256 Credential=AKIASECRETSIGV4/20261205/eu-west-1/s3/aws4_request,SignedHeaders=host;x-amz-date,Signature=abcdef0123",
         "AKIASECRETSIGV4",
     ),
+    // Name/value pairs written value first (keys sorted).
+    (
+        r#"{"value":"SECRETVALUEFIRST","name":"DB_PASSWORD"}"#,
+        "SECRETVALUEFIRST",
+    ),
+    (
+        r#"[{"value":"eu-west-1","name":"REGION"},{"value":"SECRETVF2","name":"Authorization"}]"#,
+        "SECRETVF2",
+    ),
     // Prose: the word after `<denied name> is|was` when it reads as a secret.
     ("the password is hunter2", "hunter2"),
     ("the password is hunter2, retrying", "hunter2"),
+    ("password  is\thunter3 and token is: abc123def", "hunter3"),
+    ("token is: abc123def", "abc123def"),
+    ("the \"password\" was Summer2024!", "Summer2024!"),
+    (
+        "<ClientSecret>\n  <![CDATA[SECRETXML6]]>\n</ClientSecret>",
+        "SECRETXML6",
+    ),
     ("my API key was SK3yABCdef123.", "SK3yABCdef123"),
     ("DB password is \"correct horse\" now", "correct horse"),
     ("the secret was p@ssw0rd!", "p@ssw0rd"),
@@ -463,6 +479,10 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "the password is hunter2, retrying",
         "the password is [REDACTED], retrying",
+    ),
+    (
+        r#"[{"value":"eu-west-1","name":"REGION"},{"value":"SECRETVF2","name":"Authorization"}]"#,
+        r#"[{"value":"eu-west-1","name":"REGION"},{"value":"[REDACTED]","name":"Authorization"}]"#,
     ),
     (
         "error: 401 (Bearer SECRETERRBEARER was rejected)",
@@ -573,7 +593,10 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
     "<span>card priced</span>",
+    r#"[{"value":"eu-west-1","name":"REGION"},{"name":"DB_PASSWORD","valueFrom":"arn:aws:ssm:eu-west-1:123456789012:parameter/db"}]"#,
+    "- name: REGION\n  value: eu-west-1\n- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db",
     "the password is invalid; token was Expired, refreshing",
+    "the signature is OK, the token is JWT and the password is 8 characters long",
     "the token count is 12 and This is 42",
     "secret is out: nothing was found",
     "<input_tokens>1200</input_tokens><tokenCount>42</tokenCount>",
@@ -1058,6 +1081,8 @@ fn assert_linear(name: &str, make: impl Fn(usize) -> String) {
 #[test]
 fn prose_stays_linear() {
     assert_linear("verbs", |n| " is ".repeat(n / 4));
+    assert_linear("blank runs", |n| format!("password{}x", " ".repeat(n)));
+    assert_linear("blank runs and verbs", |n| "password \t is".repeat(n / 13));
     assert_linear("denied names and verbs", |n| "password is ".repeat(n / 12));
     assert_linear("one long word", |n| format!("token is {}", "A1".repeat(n / 2)));
     // A long secret goes whole, not its first bytes only.
@@ -1103,6 +1128,12 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("flag values", |n| "--token \"".repeat(n / 10));
     assert_linear("secret names without values", |n| {
         r#"{"name":"token","#.repeat(n / 16)
+    });
+    assert_linear("secret names after blanks", |n| {
+        format!(r#"{}"name":"password""#, " x".repeat(n / 2)).repeat(1)
+    });
+    assert_linear("secret names after values", |n| {
+        r#""value":"#.repeat(n / 8) + r#""name":"token""#
     });
     assert_linear("secret names and blanks", |n| {
         format!(r#""name":"password"{}"#, " x".repeat(n / 2))
