@@ -209,9 +209,10 @@ pub fn missing_tags(want: &[Tag], have: &[Tag]) -> Vec<Tag> {
 
 impl AlarmPlan {
     /// Fills in [`Self::retag`]: for each alarm in `read` (published alarms whose tags were read, with
-    /// their ARN) that the plan keeps — an update or unchanged — the generated tags it lacks. An alarm
-    /// whose tags say it is another generated environment's (`ManagedBy=collectiq-ops`, another
-    /// `Platform`) is never tagged as ours.
+    /// their ARN) that the plan keeps — an update or unchanged — and that is this environment's
+    /// ([`owned_by`]: its ownership tags are ours already), the generated tags it lacks. An alarm made
+    /// by hand, by Terraform or by another environment is never tagged as ours: the ownership tags
+    /// would let a later run delete it.
     pub fn plan_retags(&mut self, read: &[(&Alarm, &str)]) {
         let prefix = self.managed_prefix.as_str();
         self.retag = self
@@ -221,10 +222,8 @@ impl AlarmPlan {
             .filter_map(|c| {
                 let want = c.desired.as_ref()?;
                 let (have, arn) = read.iter().find(|(p, _)| p.name() == c.name)?;
-                let theirs = tag_of(have, MANAGED_BY_TAG) == Some(MANAGED_BY)
-                    && tag_of(have, PLATFORM_TAG).is_some_and(|p| p != prefix);
                 let tags = missing_tags(tags_of(want), tags_of(have));
-                (!theirs && !tags.is_empty()).then(|| Retag {
+                (owned_by(have, prefix) && !tags.is_empty()).then(|| Retag {
                     name: c.name.clone(),
                     arn: (*arn).to_owned(),
                     tags,

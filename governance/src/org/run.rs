@@ -45,8 +45,9 @@ use crate::aws::AwsClients;
 use crate::cost_pass::counting::{ApiCalls, RequestCounter};
 use crate::cost_pass::{CostPassError, PassContext, PassOptions, SdkChannels, SdkReads};
 use crate::ledger::Ledger;
+use crate::publish::alarms::TagAudit;
 use crate::publish::cloudwatch::with_publishing_retries;
-use crate::publish::{ApplyOptions, Desired, NoProgress, PublishError, apply_all, plan_all};
+use crate::publish::{ApplyOptions, Desired, NoProgress, PublishError, apply_all, plan_all_with};
 
 /// Read and plan only, or apply and (with `notify`) post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -1065,7 +1066,10 @@ impl ItemJob {
             dashboards::catalogue::BillingAccount::Own
         };
         let desired = Desired::for_spec_in(spec, billing).map_err(failed)?;
-        let plan = plan_all(&cw, spec, &desired).await.map_err(failed)?;
+        // Once a day: every alarm's tags are checked (the five-minute rotation would see a few).
+        let plan = plan_all_with(&cw, spec, &desired, TagAudit::all())
+            .await
+            .map_err(failed)?;
         let view_d = crate::publish::PlanView::of_dashboards(&plan.dashboards);
         let view_a = crate::publish::PlanView::of_alarms(&plan.alarms.plan);
         let mut summary = PublishSummary {

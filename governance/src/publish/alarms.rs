@@ -273,7 +273,7 @@ pub struct ApplyReport {
     pub tagged: Vec<String>,
     /// Unchanged, not written.
     pub unchanged: usize,
-    /// Write calls made (`Put*`, `Delete*`), failed ones included.
+    /// Write calls made (`Put*`, `Delete*`, `TagResource`), failed ones included.
     pub write_calls: usize,
     /// Every item that failed, with the reason.
     pub failures: Vec<ItemFailure>,
@@ -795,8 +795,9 @@ mod tests {
         assert!(none.plan.retag.is_empty());
     }
 
-    /// An unchanged alarm whose tags say it is another environment's is not tagged as ours, and a
-    /// failed `TagResource` is named, the others still tagged.
+    /// An unchanged alarm whose tags say it is another environment's, or that carries no ownership
+    /// tags (made by hand), is not tagged as ours — a later run could delete it — and a failed
+    /// `TagResource` is named.
     #[tokio::test(start_paused = true)]
     async fn another_environments_alarm_is_not_tagged_and_a_failed_tag_is_named() {
         let spec = spec();
@@ -816,8 +817,14 @@ mod tests {
                 },
             ],
         );
+        let by_hand = cat.alarms[2].alarm.name();
+        cw.set_tags(by_hand, Vec::new());
+        // Ours, from before Environment and Owner were generated.
         let gone = cat.alarms[1].alarm.name();
-        cw.set_tags(gone, Vec::new());
+        let mut ours = cw.tags(gone);
+        ours.retain(|t| [alarms::plan::MANAGED_BY_TAG, alarms::plan::PLATFORM_TAG].contains(&t.key.as_str()));
+        assert_eq!(ours.len(), 2);
+        cw.set_tags(gone, ours);
         let planning = plan_with(&cw, &cat, "collectiq-prod", TagAudit::all())
             .await
             .unwrap();

@@ -149,9 +149,23 @@ pub async fn plan_all<C: CloudWatchApi>(
     spec: &PlatformSpec,
     desired: &Desired,
 ) -> Result<PublishPlan, PublishError> {
+    plan_all_with(cw, spec, desired, self::alarms::TagAudit::at(chrono::Utc::now())).await
+}
+
+/// [`plan_all`], checking the tags of the unchanged alarms `audit` picks (a daily run checks all:
+/// [`self::alarms::TagAudit::all`]).
+///
+/// # Errors
+/// As [`plan_all`].
+pub async fn plan_all_with<C: CloudWatchApi>(
+    cw: &C,
+    spec: &PlatformSpec,
+    desired: &Desired,
+    audit: self::alarms::TagAudit,
+) -> Result<PublishPlan, PublishError> {
     let prefix = spec.managed_prefix();
     let dashboards = self::dashboards::plan(cw, &desired.dashboards, &prefix).await?;
-    let alarms = self::alarms::plan(cw, &desired.catalogue, &prefix).await?;
+    let alarms = self::alarms::plan_with(cw, &desired.catalogue, &prefix, audit).await?;
     Ok(PublishPlan { dashboards, alarms })
 }
 
