@@ -186,6 +186,16 @@ struct DayCounter {
 }
 
 impl DayCounter {
+    /// `limit` uses a day, counted in `table`, on the system clock.
+    fn new(client: Client, table: String, limit: DailyLimit) -> Self {
+        Self {
+            client,
+            table,
+            limit,
+            clock: QuotaClock::System,
+        }
+    }
+
     /// Counts one use on the item `pk`/`sk`: how many that day has had, this one included; `None` when
     /// the limit is reached (nothing counted).
     async fn add(&self, pk: String, sk: String, now: DateTime<Utc>) -> Result<Option<u32>, HandlerError> {
@@ -261,12 +271,7 @@ impl DailyQuota {
     #[must_use]
     pub fn new(client: Client, table: impl Into<String>, action: QuotaAction, limit: DailyLimit) -> Self {
         Self {
-            counter: DayCounter {
-                client,
-                table: table.into(),
-                limit,
-                clock: QuotaClock::System,
-            },
+            counter: DayCounter::new(client, table.into(), limit),
             action,
         }
     }
@@ -343,12 +348,7 @@ impl ValuationCeiling {
     #[must_use]
     pub fn new(client: Client, table: impl Into<String>, limit: DailyLimit) -> Self {
         Self {
-            counter: DayCounter {
-                client,
-                table: table.into(),
-                limit,
-                clock: QuotaClock::System,
-            },
+            counter: DayCounter::new(client, table.into(), limit),
         }
     }
 
