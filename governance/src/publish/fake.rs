@@ -159,6 +159,22 @@ impl FakeCloudWatch {
     }
 }
 
+/// The alarm name an ARN names (`…:alarm:<name>`).
+fn alarm_of(arn: &str) -> &str {
+    arn.rsplit_once(":alarm:").map_or("", |(_, n)| n)
+}
+
+/// The service's answer to `operation` on an alarm that does not exist.
+fn no_alarm(operation: &'static str, arn: &str) -> ApiError {
+    ApiError {
+        operation,
+        code: Some("ResourceNotFound".into()),
+        message: format!("no alarm {arn}"),
+        status: Some(404),
+        classified: None,
+    }
+}
+
 fn tags_of(alarm: &Alarm) -> Vec<Tag> {
     match alarm {
         Alarm::Metric(m) => m.tags.clone(),
@@ -255,15 +271,9 @@ impl CloudWatchApi for FakeCloudWatch {
         self.call().await;
         self.record_write();
         let mut state = self.lock();
-        let name = alarm_arn.rsplit_once(":alarm:").map_or("", |(_, n)| n).to_owned();
+        let name = alarm_of(alarm_arn).to_owned();
         if !state.alarms.contains_key(&name) {
-            return Err(ApiError {
-                operation: "TagResource",
-                code: Some("ResourceNotFound".into()),
-                message: format!("no alarm {alarm_arn}"),
-                status: Some(404),
-                classified: None,
-            });
+            return Err(no_alarm("TagResource", alarm_arn));
         }
         // As the service: a key given replaces its value, other tags stay.
         let have = state.tags.entry(name).or_default();
@@ -278,14 +288,11 @@ impl CloudWatchApi for FakeCloudWatch {
         self.call().await;
         let mut state = self.lock();
         state.tag_reads += 1;
-        let name = alarm_arn.rsplit_once(":alarm:").map_or("", |(_, n)| n);
-        state.tags.get(name).cloned().ok_or_else(|| ApiError {
-            operation: "ListTagsForResource",
-            code: Some("ResourceNotFound".into()),
-            message: format!("no alarm {alarm_arn}"),
-            status: Some(404),
-            classified: None,
-        })
+        state
+            .tags
+            .get(alarm_of(alarm_arn))
+            .cloned()
+            .ok_or_else(|| no_alarm("ListTagsForResource", alarm_arn))
     }
 
     async fn describe_alarm_history(
