@@ -431,8 +431,10 @@ impl Redactor {
         if hints.flag {
             self.find_flag_values(s.as_bytes(), &mut spans);
         }
-        if hints.xml {
-            self.find_xml_values(s, &mut spans);
+        for angles in Angles::ALL {
+            if hints.xml[angles as usize] {
+                self.find_xml_values(s, angles, &mut spans);
+            }
         }
         if hints.prose {
             self.find_prose_values(s, &mut spans);
@@ -645,15 +647,18 @@ impl Redactor {
     /// The text of XML elements the deny list names (SOAP bodies, XML APIs): `<password>x</password>`,
     /// `<wsse:Password Type="…">x</wsse:Password>` (the name after a namespace prefix), up to the
     /// next `<`; a CDATA section (`<ClientSecret><![CDATA[x]]></ClientSecret>`) whole. Only a value
-    /// that is not blank (an element holding other elements has none of its own). One pass: each
-    /// start tag is read once, at most 1 KiB of it, and the cursor jumps past each value.
-    fn find_xml_values(&self, s: &str, spans: &mut Vec<(usize, usize)>) {
+    /// that is not blank (an element holding other elements has none of its own). A start tag with no
+    /// `<` after it (a document cut short) holds the rest of its value's line. The brackets as
+    /// `angles` writes them: raw, `&lt;password&gt;`, `\u003cpassword\u003e`. One pass: each start
+    /// tag is read once, at most 1 KiB of it, and the cursor jumps past each value.
+    fn find_xml_values(&self, s: &str, angles: Angles, spans: &mut Vec<(usize, usize)>) {
         const MAX_TAG: usize = 1024;
+        const CDATA: &[u8] = b"![cdata[";
+        let (lt, gt) = angles.brackets();
         let b = s.as_bytes();
         let mut i = 0;
-        while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
-            let open = i + off;
-            let name_start = open + 1;
+        while let Some(open) = find_bracket(b, lt, i) {
+            let name_start = open + lt.len();
             let mut j = name_start;
             while j < b.len()
                 && j - name_start < MAX_TAG
@@ -665,40 +670,41 @@ impl Redactor {
                 i = name_start;
                 continue;
             }
-            // The attributes, to the tag's `>`: none of these bytes is a `<`, so the search goes on
-            // from where this one stopped.
+            // The attributes, to the tag's `>`: none of these bytes starts a `<`, so the search goes
+            // on from where this one stopped.
             let mut k = j;
-            while k < b.len() && k - j < MAX_TAG && !matches!(b[k], b'>' | b'<') {
+            let closed = loop {
+                if k >= b.len() || k - j >= MAX_TAG || starts_with_ci(b, k, lt) {
+                    break false;
+                }
+                if starts_with_ci(b, k, gt) {
+                    break true;
+                }
                 k += 1;
-            }
-            if k >= b.len() || b[k] != b'>' || b[k - 1] == b'/' {
+            };
+            if !closed || b[k - 1] == b'/' {
                 i = k;
                 continue;
             }
             let name = &s[name_start..j];
             let local = name.rsplit(':').next().unwrap_or(name);
-            let value = k + 1;
+            let value = k + gt.len();
             if local.is_empty() || !self.is_denied_field(local) {
                 i = value;
                 continue;
             }
-            const CDATA: &[u8] = b"<![CDATA[";
             // A CDATA section may stand on a line of its own.
             let text = value + b[value..].iter().take_while(|c| c.is_ascii_whitespace()).count();
-            if b[text..].starts_with(CDATA) {
-                let value = text;
-                let from = value + CDATA.len();
-                let to = find_ci(b, b"]]>", from).unwrap_or(b.len());
+            if starts_with_ci(b, text, lt) && starts_with_ci(b, text + lt.len(), CDATA) {
+                let from = text + lt.len() + CDATA.len();
+                let to = cdata_end(b, from, gt).unwrap_or(b.len());
                 if to > from {
                     spans.push((from, to));
                 }
                 i = to;
                 continue;
             }
-            let end = b[value..]
-                .iter()
-                .position(|&c| c == b'<')
-                .map_or(b.len(), |p| value + p);
+            let end = find_bracket(b, lt, value).unwrap_or_else(|| line_break(b, text));
             if b[value..end].iter().any(|c| !c.is_ascii_whitespace()) {
                 spans.push((value, end));
             }
@@ -712,8 +718,6 @@ impl Redactor {
     /// word stay, and trailing `.`, `,`, `;`, `:`, `)`. Each verb is read once, the words
     /// around it once: linear.
     fn find_prose_values(&self, s: &str, spans: &mut Vec<(usize, usize)>) {
-        /// The longest name looked at before the verb (a value is taken whole: the cursor jumps past it).
-        const MAX_WORD: usize = 256;
         let b = s.as_bytes();
         let mut i = 0;
         while let Some(off) = b[i..].iter().position(|&c| is_blank(c)) {
@@ -726,30 +730,15 @@ impl Redactor {
             i = after;
             // The word before the verb (a closing quote or bracket after it skipped: `"password" is`),
             // and the one before it.
-            let word_start = |end: usize| {
-                let mut k = end;
-                while k > 0 && end - k < MAX_WORD && (is_word(b[k - 1]) || b[k - 1] == b'-') {
-                    k -= 1;
-                }
-                k
-            };
             let name_end = if at > 0 && matches!(b[at - 1], b'"' | b'\'' | b'`' | b')') {
                 at - 1
             } else {
                 at
             };
-            let last = word_start(name_end);
-            if last == name_end {
+            let Some((last, named)) = self.named_before(s, name_end) else {
                 continue;
-            }
-            let named = self.is_denied_field(&s[last..name_end])
-                || (last >= 2 && b[last - 1] == b' ' && {
-                    let first = word_start(last - 1);
-                    first < last - 1 && {
-                        let two = format!("{}_{}", &s[first..last - 1], &s[last..name_end]);
-                        self.is_denied_field(&two)
-                    }
-                });
+            };
+            let named = named || self.named_before_preposition(s, last);
             if !named {
                 continue;
             }
@@ -774,6 +763,52 @@ impl Redactor {
             }
             i = end.max(after);
         }
+    }
+
+    /// The word ending at `end` (its start) and whether it, or it with the word before
+    /// (`api key`), is a denied name; `None` when no word ends there.
+    fn named_before(&self, s: &str, end: usize) -> Option<(usize, bool)> {
+        let b = s.as_bytes();
+        let last = prose_word_start(b, end);
+        if last == end {
+            return None;
+        }
+        let named = self.is_denied_field(&s[last..end])
+            || (last >= 2 && b[last - 1] == b' ' && {
+                let first = prose_word_start(b, last - 1);
+                first < last - 1 && {
+                    let two = format!("{}_{}", &s[first..last - 1], &s[last..end]);
+                    self.is_denied_field(&two)
+                }
+            });
+        Some((last, named))
+    }
+
+    /// Whether a denied name and `for` or `of` come within the [`PROSE_LOOKBACK_WORDS`] words
+    /// before `start` (on one line): `the password for bob is …`, `the API key of the staging
+    /// account was …`. Bounded: a few words of at most [`PROSE_MAX_WORD`] bytes each.
+    fn named_before_preposition(&self, s: &str, start: usize) -> bool {
+        let b = s.as_bytes();
+        let mut start = start;
+        for _ in 0..PROSE_LOOKBACK_WORDS {
+            let end = blanks_before(b, start);
+            if end == start || end == 0 {
+                return false;
+            }
+            let word = prose_word_start(b, end);
+            if word == end {
+                return false;
+            }
+            if [&b"for"[..], b"of"]
+                .iter()
+                .any(|p| b[word..end].eq_ignore_ascii_case(p))
+            {
+                let name_end = blanks_before(b, word);
+                return name_end < word && self.named_before(s, name_end).is_some_and(|(_, named)| named);
+            }
+            start = word;
+        }
+        false
     }
 
     /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
@@ -829,6 +864,32 @@ impl Redactor {
             }
         }
     }
+}
+
+/// The longest word [`Redactor::find_prose_values`] looks at before its verb (a value is taken whole:
+/// the cursor jumps past it).
+const PROSE_MAX_WORD: usize = 256;
+
+/// How many words before a prose verb may stand between it and `<name> for|of`.
+const PROSE_LOOKBACK_WORDS: usize = 4;
+
+/// Where the blanks ending at `end` start, at most eight back (words in prose are a blank or a few apart).
+fn blanks_before(b: &[u8], end: usize) -> usize {
+    end - b[..end]
+        .iter()
+        .rev()
+        .take(8)
+        .take_while(|&&c| is_blank(c))
+        .count()
+}
+
+/// Where the word (letters, digits, `_`, `-`) ending at `end` starts, at most [`PROSE_MAX_WORD`] back.
+fn prose_word_start(b: &[u8], end: usize) -> usize {
+    let mut k = end;
+    while k > 0 && end - k < PROSE_MAX_WORD && (is_word(b[k - 1]) || b[k - 1] == b'-') {
+        k -= 1;
+    }
+    k
 }
 
 /// The verbs of [`Redactor::find_prose_values`]: `password is x`, `token was x`.
@@ -1019,8 +1080,9 @@ struct Hints {
     scheme: bool,
     /// A command-line flag (`--x` or curl's `-u `) starting a word: its value may be the next word.
     flag: bool,
-    /// `</`: an XML element's end tag, so elements may hold a value (`<password>x</password>`).
-    xml: bool,
+    /// An XML tag (`<` and a letter, `_` or `/`), indexed by how its brackets are written
+    /// ([`Angles`]): an element may hold a value (`<password>x</password>`).
+    xml: [bool; 3],
     /// A blank, `is` or `was`, a blank: prose may name a secret (`the password is hunter2`).
     prose: bool,
 }
@@ -1061,6 +1123,8 @@ static HINT_CLASS: [u8; 256] = {
                 | b'B'
                 | b'b'
                 | b'<'
+                | b'&'
+                | b'\\'
                 | b' '
                 | b'\t'
         ) {
@@ -1100,7 +1164,7 @@ impl Hints {
             || h.webhook
             || h.scheme
             || h.flag
-            || h.xml
+            || h.xml.contains(&true)
             || h.prose)
             .then_some(h)
     }
@@ -1162,7 +1226,18 @@ impl Hints {
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
             b'-' if flag_at(b, i).is_some() => self.flag = true,
             b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
-            b'<' if b.get(i + 1) == Some(&b'/') => self.xml = true,
+            b'<' if b
+                .get(i + 1)
+                .is_some_and(|&c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'/')) =>
+            {
+                self.xml[Angles::Raw as usize] = true;
+            }
+            b'&' if starts_with_ci(b, i, Angles::Entity.brackets().0) => {
+                self.xml[Angles::Entity as usize] = true
+            }
+            b'\\' if starts_with_ci(b, i, Angles::JsonEscape.brackets().0) => {
+                self.xml[Angles::JsonEscape as usize] = true;
+            }
             // At the first blank of a run only: the run is read once.
             b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
                 self.prose = true;
@@ -2040,6 +2115,68 @@ fn find_ci(b: &[u8], needle: &[u8], from: usize) -> Option<usize> {
             .zip(needle)
             .all(|(c, n)| c.to_ascii_lowercase() == *n)
     })
+}
+
+/// How a text writes an XML document's angle brackets: as they are; as XML's entities
+/// (`&lt;password&gt;`: a document quoted inside XML or HTML); as JSON's escapes (`\u003cpassword\u003e`:
+/// Go's and .NET's encoders write `<` and `>` so).
+#[derive(Clone, Copy)]
+enum Angles {
+    Raw,
+    Entity,
+    JsonEscape,
+}
+
+impl Angles {
+    const ALL: [Self; 3] = [Self::Raw, Self::Entity, Self::JsonEscape];
+
+    /// `<` and `>` as written, lowercase (matched in any case).
+    const fn brackets(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Self::Raw => (b"<", b">"),
+            Self::Entity => (b"&lt;", b"&gt;"),
+            Self::JsonEscape => (b"\\u003c", b"\\u003e"),
+        }
+    }
+}
+
+/// Whether `b[at..]` starts with `lower` (lowercase ASCII) in any case.
+fn starts_with_ci(b: &[u8], at: usize, lower: &[u8]) -> bool {
+    b.get(at..at + lower.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(lower))
+}
+
+/// The next `bracket` (lowercase ASCII, a first byte without case: `<`, `&`, `\`) from `from`:
+/// its first byte is looked for, the rest compared where it is found.
+fn find_bracket(b: &[u8], bracket: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(off) = b.get(i..)?.iter().position(|&c| c == bracket[0]) {
+        if starts_with_ci(b, i + off, bracket) {
+            return Some(i + off);
+        }
+        i += off + 1;
+    }
+    None
+}
+
+/// Where a CDATA section starting at `from` ends: its `]]` followed by `gt`.
+fn cdata_end(b: &[u8], from: usize, gt: &[u8]) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let at = find_exact(b, b"]]", i)?;
+        if starts_with_ci(b, at + 2, gt) {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+}
+
+/// The end of the line holding `i` (its `\n` or `\r`), or of `b`.
+fn line_break(b: &[u8], i: usize) -> usize {
+    b[i..]
+        .iter()
+        .position(|c| matches!(c, b'\n' | b'\r'))
+        .map_or(b.len(), |k| i + k)
 }
 
 /// What [`Hints`] looks for: the end of a Slack webhook's host (`hooks.slack.com/`), the start of

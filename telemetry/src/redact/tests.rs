@@ -467,6 +467,26 @@ const MUST_GO: &[(&str, &str)] = &[
         "<auth><password>SECRETXMLK</password><user>bob</user></auth>",
         "SECRETXMLK",
     ),
+    // The same documents quoted: XML entities (a document inside XML or HTML), JSON's `\u003c`
+    // escapes (Go's encoder lowercase, .NET's uppercase), and a document cut short.
+    ("&lt;password&gt;SECRETXMLE1&lt;/password&gt;", "SECRETXMLE1"),
+    (
+        "&lt;wsse:Password Type=&quot;#PasswordText&quot;&gt;SECRETXMLE2&lt;/wsse:Password&gt;",
+        "SECRETXMLE2",
+    ),
+    (
+        r#"{"body":"\u003cauth\u003e\u003cpassword\u003eSECRETXMLJ1\u003c/password\u003e\u003c/auth\u003e"}"#,
+        "SECRETXMLJ1",
+    ),
+    (
+        r#"{"body":"\u003CClientSecret\u003E\u003C![CDATA[SECRET]]XMLJ2]]\u003E\u003C/ClientSecret\u003E"}"#,
+        "SECRET]]XMLJ2",
+    ),
+    ("request body <password>SECRETXMLT1", "SECRETXMLT1"),
+    ("body cut: <apiKey>\n  SECRETXMLT2\nnext line", "SECRETXMLT2"),
+    // Prose naming the secret a few words before the verb.
+    ("the password for bob is hunter2", "hunter2"),
+    ("the API key of the staging account was SK3yABCdef", "SK3yABCdef"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -479,6 +499,18 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "the password is hunter2, retrying",
         "the password is [REDACTED], retrying",
+    ),
+    (
+        "body cut: <apiKey>\n  SECRETXMLT2\nnext line",
+        "body cut: <apiKey>[REDACTED]\nnext line",
+    ),
+    (
+        "&lt;password&gt;SECRETXMLE1&lt;/password&gt;",
+        "&lt;password&gt;[REDACTED]&lt;/password&gt;",
+    ),
+    (
+        "the password for bob is hunter2",
+        "the password for bob is [REDACTED]",
     ),
     (
         r#"[{"value":"eu-west-1","name":"REGION"},{"value":"SECRETVF2","name":"Authorization"}]"#,
@@ -603,6 +635,10 @@ const MUST_STAY: &[&str] = &[
     "<Company>Acme</Company>",
     "<credentials>\n  <user>bob</user>\n</credentials>",
     "<password/><token></token> a < b </ c",
+    "&lt;span&gt;card priced&lt;/span&gt; &amp; &lt;password/&gt; \\u003cb\\u003ebold\\u003c/b\\u003e",
+    "a <b>bold</b> move, x<y and <br> then <br/> done",
+    "the token for this request is invalid; the count of tokens for this card is 1200",
+    "the price of card 4 is 12.50 and the password for bob is required",
     "valuation done in 12 ms",
     "sha da39a3ee5e6b4b0d3255bfef95601890afd80709",
     "upper sha DA39A3EE5E6B4B0D3255BFEF95601890AFD80709",
@@ -1091,6 +1127,8 @@ fn prose_stays_linear() {
         "token is [REDACTED] ok"
     );
     assert_linear("long names", |n| format!("{} is x1", "password".repeat(n / 8)));
+    assert_linear("prepositions", |n| "password for a is ".repeat(n / 18));
+    assert_linear("words before verbs", |n| "for of a b c d is ".repeat(n / 18));
 }
 
 #[test]
@@ -1103,6 +1141,13 @@ fn xml_elements_stay_linear() {
     assert_linear("unclosed CDATA", |n| {
         "<token><![CDATA[x".repeat(n / 17) + "</token>"
     });
+    assert_linear("entity start tags", |n| "&lt;password&gt;".repeat(n / 16));
+    assert_linear("half entities", |n| "&l&lt;p".repeat(n / 7));
+    assert_linear("escaped start tags", |n| "\\u003cpassword\\u003e".repeat(n / 20));
+    assert_linear("escaped CDATA ends", |n| {
+        format!("\\u003ctoken\\u003e\\u003c![CDATA[{}", "]]\\u003".repeat(n / 8))
+    });
+    assert_linear("cut-short start tags", |n| "<password>x".repeat(n / 11));
 }
 
 #[test]
