@@ -648,7 +648,7 @@ impl Redactor {
     /// `<wsse:Password Type="…">x</wsse:Password>` (the name after a namespace prefix), up to the
     /// next `<`; a CDATA section (`<ClientSecret><![CDATA[x]]></ClientSecret>`) whole. Only a value
     /// that is not blank (an element holding other elements has none of its own). A start tag with no
-    /// `<` after it (a document cut short) holds the rest of its value's line. The brackets as
+    /// `<` after it holds the rest of the text when that is one word (a document cut short). The brackets as
     /// `angles` writes them: raw, `&lt;password&gt;`, `\u003cpassword\u003e`. One pass: each start
     /// tag is read once, at most 1 KiB of it, and the cursor jumps past each value.
     fn find_xml_values(&self, s: &str, angles: Angles, spans: &mut Vec<(usize, usize)>) {
@@ -682,7 +682,14 @@ impl Redactor {
                 }
                 k += 1;
             };
-            if !closed || b[k - 1] == b'/' {
+            // A tag's name ends at its `>` or a blank, and attributes are `name="value"`: not a type's
+            // parameters (`Result<Secret, Error>`).
+            let attributes = &b[j..k];
+            let tag_like = attributes.is_empty()
+                || (attributes[0].is_ascii_whitespace()
+                    && (attributes.contains(&b'=')
+                        || attributes.iter().all(|c| c.is_ascii_whitespace() || *c == b'/')));
+            if !closed || b[k - 1] == b'/' || !tag_like {
                 i = k;
                 continue;
             }
@@ -704,7 +711,15 @@ impl Redactor {
                 i = to;
                 continue;
             }
-            let end = find_bracket(b, lt, value).unwrap_or_else(|| line_break(b, text));
+            let Some(end) = find_bracket(b, lt, value) else {
+                // No `<` after: a document cut short (`body: <password>hunter2`) when the rest is one
+                // word; words and blanks after a `>` are prose (`parse Option<Token> from the header`).
+                let rest = text..text + b[text..].iter().take_while(|c| !c.is_ascii_whitespace()).count();
+                if !rest.is_empty() && b[rest.end..].iter().all(u8::is_ascii_whitespace) {
+                    spans.push((rest.start, rest.end));
+                }
+                break;
+            };
             if b[value..end].iter().any(|c| !c.is_ascii_whitespace()) {
                 spans.push((value, end));
             }
@@ -2169,14 +2184,6 @@ fn cdata_end(b: &[u8], from: usize, gt: &[u8]) -> Option<usize> {
         }
         i = at + 1;
     }
-}
-
-/// The end of the line holding `i` (its `\n` or `\r`), or of `b`.
-fn line_break(b: &[u8], i: usize) -> usize {
-    b[i..]
-        .iter()
-        .position(|c| matches!(c, b'\n' | b'\r'))
-        .map_or(b.len(), |k| i + k)
 }
 
 /// What [`Hints`] looks for: the end of a Slack webhook's host (`hooks.slack.com/`), the start of

@@ -483,7 +483,7 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRET]]XMLJ2",
     ),
     ("request body <password>SECRETXMLT1", "SECRETXMLT1"),
-    ("body cut: <apiKey>\n  SECRETXMLT2\nnext line", "SECRETXMLT2"),
+    ("body cut: <apiKey>\n  SECRETXMLT2\n", "SECRETXMLT2"),
     // Prose naming the secret a few words before the verb.
     ("the password for bob is hunter2", "hunter2"),
     ("the API key of the staging account was SK3yABCdef", "SK3yABCdef"),
@@ -501,8 +501,8 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         "the password is [REDACTED], retrying",
     ),
     (
-        "body cut: <apiKey>\n  SECRETXMLT2\nnext line",
-        "body cut: <apiKey>[REDACTED]\nnext line",
+        "body cut: <apiKey>\n  SECRETXMLT2\n",
+        "body cut: <apiKey>\n  [REDACTED]\n",
     ),
     (
         "&lt;password&gt;SECRETXMLE1&lt;/password&gt;",
@@ -637,6 +637,8 @@ const MUST_STAY: &[&str] = &[
     "<password/><token></token> a < b </ c",
     "&lt;span&gt;card priced&lt;/span&gt; &amp; &lt;password/&gt; \\u003cb\\u003ebold\\u003c/b\\u003e",
     "a <b>bold</b> move, x<y and <br> then <br/> done",
+    "failed to parse Option<Token> from the header; retrying",
+    "returned Result<Secret, Error> and HashMap<ApiKey, u8>",
     "the token for this request is invalid; the count of tokens for this card is 1200",
     "the price of card 4 is 12.50 and the password for bob is required",
     "valuation done in 12 ms",
