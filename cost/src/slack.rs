@@ -38,6 +38,10 @@ pub mod limits {
     pub const TOTAL_TEXT: usize = 12_000;
     /// Characters in a context element (Slack: 2,000; ours shorter).
     pub const CONTEXT_TEXT: usize = 2000;
+    /// Characters a sender may add to a rendered report as a delivery marker (a context element:
+    /// governance's `delivery ref <record id>`); [`render`] keeps room for it, for the decision line
+    /// of [`render_with_decision`](super::render_with_decision) and for its own "omitted" note.
+    pub const MARKER_TEXT: usize = 320;
 }
 
 /// Most list lines shown per list in Slack (the terminal and JSON carry all).
@@ -288,13 +292,53 @@ pub fn validate(msg: &SlackMessage) -> Vec<LimitViolation> {
     v
 }
 
-/// Escapes `&`, `<`, `>` for mrkdwn and removes backticks (they would close code blocks).
+/// Escapes `&`, `<`, `>` for mrkdwn and removes backticks (they would close code blocks). A text
+/// cut to a width is cut before it is escaped ([`escape_within`], or `escape(&fit(…))` in a column),
+/// so an entity is never cut in half (`Storage &a…`) and columns line up on what Slack shows.
 #[must_use]
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('`', "'")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match escaped_char(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` escaped ([`escape`]) in at most `max` characters: cut before escaping, with `…` when cut.
+#[must_use]
+pub fn escape_within(s: &str, max: usize) -> String {
+    let width = |c: char| escaped_char(c).map_or(1, str::len);
+    if s.chars().map(width).sum::<usize>() <= max {
+        return escape(s);
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut used = 0;
+    let kept: String = s
+        .chars()
+        .take_while(|&c| {
+            used += width(c);
+            used < max
+        })
+        .collect();
+    let mut out = escape(&kept);
+    out.push('…');
+    out
+}
+
+/// What mrkdwn needs in place of `c`, if anything.
+const fn escaped_char(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '`' => Some("'"),
+        _ => None,
+    }
 }
 
 /// Sections of `*title*` plus lines, each ≤ 3,000 characters, optionally inside code blocks. At most
@@ -589,7 +633,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
         .map(|m| {
             format!(
                 "{} {:>10}  {} in / {} out",
-                fit(&escape(&m.model_name), NAME_WIDTH),
+                escape(&fit(&m.model_name, NAME_WIDTH)),
                 usd(m.cost),
                 count(m.tokens.input),
                 count(m.tokens.output)
@@ -611,7 +655,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
             let model = a.model_key.clone().unwrap_or_else(|| format!("? {}", a.model_id));
             format!(
                 "{} {:>10}",
-                fit(&escape(&format!("{} · {model}", a.agent)), NAME_WIDTH + 8),
+                escape(&fit(&format!("{} · {model}", a.agent), NAME_WIDTH + 8)),
                 usd(a.cost)
             )
         })
@@ -655,7 +699,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
         .map(|t| {
             format!(
                 "{} {:>9} {}",
-                fit(&escape(&t.service), NAME_WIDTH),
+                escape(&fit(&t.service, NAME_WIDTH)),
                 usd(t.last()),
                 sparkline(&t.amounts())
             )
@@ -830,8 +874,10 @@ fn fit_blocks(mut blocks: Vec<Block>, footer: Block) -> Vec<Block> {
             .sum::<usize>()
     };
     let mut dropped = 0usize;
-    // Room for the footer, an "omitted" note and a decision line (`render_with_decision`).
-    while blocks.len() + 2 > limits::MAX_BLOCKS || chars(&blocks) + footer_chars + 250 > limits::TOTAL_TEXT {
+    // Room for the footer, an "omitted" note (≤ 100), a decision line (`render_with_decision`, ≤ 64)
+    // and a sender's delivery marker.
+    let reserved = footer_chars + 100 + 64 + limits::MARKER_TEXT;
+    while blocks.len() + 2 > limits::MAX_BLOCKS || chars(&blocks) + reserved > limits::TOTAL_TEXT {
         if blocks.len() <= 2 {
             break;
         }
@@ -1053,6 +1099,51 @@ mod tests {
         assert_eq!(escape("a<b>&`c`"), "a&lt;b&gt;&amp;'c'");
     }
 
+    /// A name is cut before it is escaped: an entity is never cut in half, and what is cut fits.
+    #[test]
+    fn escaped_text_cut_to_a_width_keeps_whole_entities() {
+        let name = "Snowflake Data Cloud - Storage & Compute";
+        assert_eq!(
+            escape_within(name, 100),
+            "Snowflake Data Cloud - Storage &amp; Compute"
+        );
+        for max in 0..50 {
+            let out = escape_within(name, max);
+            assert!(out.chars().count() <= max, "{max}: {out}");
+            let shown = out.trim_end_matches('…');
+            assert!(
+                !shown.ends_with("&a") && !shown.ends_with("&am") && !shown.ends_with("&amp"),
+                "{max}: {out}"
+            );
+            assert!(name.starts_with(&shown.replace("&amp;", "&")), "{max}: {out}");
+        }
+        assert_eq!(escape_within(name, 33), "Snowflake Data Cloud - Storage …");
+        assert_eq!(escape_within(name, 37), "Snowflake Data Cloud - Storage &amp;…");
+    }
+
+    /// A service column is padded on the name Slack shows, so rows line up with `&` in a name.
+    #[test]
+    fn columns_line_up_on_the_shown_names() {
+        let mut r = demo_report();
+        r.top_services.truncate(2);
+        r.top_services[0].service = "Storage & Compute".into();
+        r.top_services[1].service = "Amazon Bedrock".into();
+        let text: String = render(&r)
+            .blocks
+            .iter()
+            .flat_map(Block::texts)
+            .map(|t| t.text().to_owned())
+            .collect();
+        let shown = |name: &str| {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("{name} in {text}"));
+            line.replace("&amp;", "&").find('$').unwrap()
+        };
+        assert_eq!(shown("Storage &amp; Compute"), shown("Amazon Bedrock"));
+    }
+
     /// A spike (yesterday) and a drop (two days back) in one report: each line says its day.
     #[test]
     fn anomalies_of_two_days_each_say_their_day() {
@@ -1142,6 +1233,35 @@ mod tests {
             panic!("footer")
         };
         assert!(elements[0].text().starts_with("governance:"));
+    }
+
+    /// A report cut to fit still fits with every decision line and the longest marker a sender may add.
+    #[test]
+    fn a_cut_report_keeps_room_for_its_decision_and_marker() {
+        use crate::alerting::AlertDecision;
+        use crate::burn::Tier;
+        for n in [40, 60, 200] {
+            for decision in [
+                AlertDecision::Recovery { from: Tier::Pct150 },
+                AlertDecision::Escalate {
+                    from: Tier::Pct120,
+                    to: Tier::Pct150,
+                },
+                AlertDecision::Notify { tier: Tier::Pct150 },
+            ] {
+                let mut msg = render_with_decision(&huge_report(n, 300), &decision);
+                // Where a sender puts it: the footer's context block.
+                let Some(Block::Context { elements }) = msg.blocks.last_mut() else {
+                    panic!("footer")
+                };
+                elements.push(TextObject::mrkdwn("m".repeat(limits::MARKER_TEXT)));
+                assert!(
+                    validate(&msg).is_empty(),
+                    "{n} {decision:?}: {:?}",
+                    validate(&msg)
+                );
+            }
+        }
     }
 
     #[test]

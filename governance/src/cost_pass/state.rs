@@ -468,6 +468,30 @@ mod tests {
     use super::*;
     use cost::alerting::decide;
 
+    /// The longest delivery marker a Slack record carries (64-character platform and environment names,
+    /// the spec's most) fits the room a rendered report keeps for it: a report cut to Slack's limits is
+    /// never refused once marked.
+    #[test]
+    fn the_longest_slack_marker_fits_the_room_the_report_keeps() {
+        use crate::cost_pass::notify::record_id;
+        use crate::ledger::delivery::SLACK_MARKER_PREFIX;
+        let keys = Keys::new(format!("{}-{}", "p".repeat(64), "e".repeat(64)));
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        for id in [
+            record_id(&keys.alert("2026-Q4"), "recovery#150"),
+            record_id(&keys.alert("2026-11"), "tier#150"),
+            record_id(&keys.report(), "2026-11-21"),
+            record_id(&keys.fast_burn(day), "page_fast"),
+            record_id(&keys.fast_burn(day), "page_slow#sns"),
+        ] {
+            let marker = format!("{SLACK_MARKER_PREFIX}{id}");
+            assert!(
+                marker.chars().count() <= cost::slack::limits::MARKER_TEXT,
+                "{marker}"
+            );
+        }
+    }
+
     #[test]
     fn rebuilt_state_drives_decide_like_the_stored_one() {
         // Walk a month: 80 → 100 → same → Ok (recovery) → Ok → 120; rebuild the state from claims each step.

@@ -26,7 +26,8 @@ use alarms::state::{
     AlarmStateSummary, AlarmStatus, StateTransition, SummaryInput, TraceEvidence, summarize, xray_trace_url,
 };
 use chrono::{DateTime, Duration, Utc};
-use cost::slack::{Block, SlackMessage, TextObject, escape};
+use cost::format::truncate as fit;
+use cost::slack::{Block, SlackMessage, TextObject, escape, escape_within};
 use platform_spec::PlatformSpec;
 use serde::Serialize;
 
@@ -656,7 +657,7 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
             .iter()
             .take(10)
             .map_while(|n| {
-                let text = fit(&escape(n), room.min(2000));
+                let text = escape_within(n, room.min(2000));
                 room = room.checked_sub(text.chars().count())?;
                 (!text.is_empty()).then(|| TextObject::mrkdwn(text))
             })
@@ -698,16 +699,6 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
     SlackMessage {
         text: fit(&format!("{}: {}", r.platform, headline(r)), 3000),
         blocks,
-    }
-}
-
-fn fit(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
     }
 }
 
