@@ -935,10 +935,12 @@ impl Gen<'_> {
                     ),
                 );
                 self.push(w, true, |name| {
+                    // No data is no tasks running: the `down` alarm pages for that; a CPU or memory
+                    // warning on it would say "above 80 %" of a service that is not there.
                     MetricAlarm::new(name, m(metric), Stat::Average, 300)
                         .above(80.0)
                         .evaluate(3, 3)
-                        .treat_missing(TreatMissingData::Breaching)
+                        .treat_missing(TreatMissingData::NotBreaching)
                 })?;
             }
             if let Some(lb) = &svc.load_balancer {
