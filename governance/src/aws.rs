@@ -200,6 +200,8 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Secrets Manager (the Slack webhook).
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// API Gateway (the deployed HTTP API ids, organisation pass).
+    pub apigateway: aws_sdk_apigatewayv2::Client,
 }
 
 impl AwsClients {
@@ -216,6 +218,7 @@ impl AwsClients {
             sns: telemetry::traced_client!(aws_sdk_sns, config),
             dynamodb: telemetry::traced_client!(aws_sdk_dynamodb, config),
             secrets: telemetry::traced_client!(aws_sdk_secretsmanager, config),
+            apigateway: telemetry::traced_client!(aws_sdk_apigatewayv2, config),
         }
     }
 }
@@ -261,6 +264,7 @@ impl AwsClients {
             sns: own!(sns, aws_sdk_sns),
             dynamodb: own!(dynamodb, aws_sdk_dynamodb),
             secrets: own!(secrets, aws_sdk_secretsmanager),
+            apigateway: own!(apigateway, aws_sdk_apigatewayv2),
         }
     }
 }

@@ -176,6 +176,40 @@ async fn alarm_names(config: &aws_types::SdkConfig) -> Vec<String> {
         .collect()
 }
 
+/// Deploys the member's HTTP API (its spec's first, by name) as API Gateway would: with an id of its own.
+async fn deploy_api(base: &aws_types::SdkConfig, item: &OrgItem) -> String {
+    let sts = aws_sdk_sts::Client::new(base);
+    let member = AwsClients::new(&assume_member(&sts, base, item).await.unwrap());
+    let api = member
+        .apigateway
+        .create_api()
+        .name(&item.spec.http_apis[0].name)
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .send()
+        .await
+        .unwrap();
+    api.api_id().unwrap().to_owned()
+}
+
+/// Every `ApiId` the account's metric alarms watch, on the alarm or in its metric-math queries.
+async fn watched_api_ids(config: &aws_types::SdkConfig) -> std::collections::BTreeSet<String> {
+    let cw = aws_sdk_cloudwatch::Client::new(config);
+    let out = cw.describe_alarms().send().await.unwrap();
+    out.metric_alarms()
+        .iter()
+        .flat_map(|a| {
+            a.dimensions().iter().chain(
+                a.metrics()
+                    .iter()
+                    .filter_map(|q| q.metric_stat()?.metric())
+                    .flat_map(|m| m.dimensions()),
+            )
+        })
+        .filter(|d| d.name() == Some("ApiId"))
+        .filter_map(|d| d.value().map(str::to_owned))
+        .collect()
+}
+
 async fn dashboard_names(config: &aws_types::SdkConfig) -> Vec<String> {
     let cw = aws_sdk_cloudwatch::Client::new(config);
     let out = cw.list_dashboards().send().await.unwrap();
@@ -219,6 +253,10 @@ impl Acme {
             .unwrap();
         for (item, spend) in org.items.iter().zip(["0.2", "17", "32"]) {
             seed_member(&base, item, spend, sink.url()).await;
+        }
+        // The first two members have deployed their API; the third has not (yet).
+        for item in &org.items[..2] {
+            deploy_api(&base, item).await;
         }
         let now: DateTime<Utc> = Utc::now();
         emulator
@@ -386,6 +424,34 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
             "{names:?}"
         );
         assert!(outcome.cost.as_ref().unwrap().slack_posted, "{summary}");
+        // The API alarms watch the API deployed in that account: its id read there (API Gateway makes
+        // it, the spec's is a placeholder); a member without the API keeps the spec's, and says so.
+        let member_clients = AwsClients::new(&member);
+        let deployed = member_clients.apigateway.get_apis().send().await.unwrap();
+        let deployed: Vec<String> = deployed
+            .items()
+            .iter()
+            .filter_map(|a| a.api_id().map(str::to_owned))
+            .collect();
+        let watched = watched_api_ids(&member).await;
+        let unresolved = &publish.unresolved_api_ids;
+        if let [id] = deployed.as_slice() {
+            assert_eq!(watched, [id.clone()].into(), "{}", item.account_id);
+            assert!(unresolved.is_empty(), "{unresolved:?}");
+        } else {
+            assert!(deployed.is_empty());
+            assert_eq!(
+                watched,
+                [item.spec.http_apis[0].id.clone()].into(),
+                "{}",
+                item.account_id
+            );
+            assert!(
+                unresolved[0].contains("\"dev-backoffice\" is not in the account"),
+                "{unresolved:?}"
+            );
+            assert!(summary.contains("is not in the account"), "{summary}");
+        }
     }
     // The management (monitoring) account holds one dashboard: the organisation overview, a graph per
     // member whose metrics carry that member's accountId (cross-account observability).

@@ -205,6 +205,10 @@ pub struct PublishSummary {
     /// this run's writes), critical first: the organisation's alarm state, rolled up across accounts.
     #[serde(default)]
     pub firing: Vec<FiringAlarm>,
+    /// The spec's HTTP APIs whose deployed id was not found in the account (one line each, naming why):
+    /// their alarms and widgets watch the spec's id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved_api_ids: Vec<String>,
 }
 
 /// One generated alarm in ALARM in a member account.
@@ -433,6 +437,7 @@ impl OrgRun {
                         p.firing_counts().0
                     ));
                 }
+                parts.extend(p.unresolved_api_ids.iter().cloned());
             }
             if let Some(c) = &item.cost {
                 parts.push(c.headline.clone());
@@ -1046,7 +1051,11 @@ impl ItemJob {
     }
 
     async fn publish(&self, clients: &AwsClients) -> Result<(PublishSummary, Vec<Failure>), Failure> {
-        let spec = &self.item.spec;
+        // The spec's API ids are placeholders (API Gateway makes them): the account's own are read.
+        let mut spec = self.item.spec.clone();
+        let unresolved_api_ids =
+            crate::publish::api_ids::resolve_api_ids(&clients.apigateway, &mut spec).await;
+        let spec = &spec;
         let failed = |e: PublishError| {
             let class = match &e {
                 PublishError::Api(api) => Some(api.class()),
@@ -1080,6 +1089,7 @@ impl ItemJob {
             not_implemented: Vec::new(),
             monthly_delta_usd: plan.monthly_delta(),
             firing: firing_of(&desired, &plan.alarms.published),
+            unresolved_api_ids,
         };
         let mut failures = Vec::new();
         if self.options.mode == Mode::Run {

@@ -20,6 +20,7 @@
 //! User guide: `docs/publishing.md`.
 
 pub mod alarms;
+pub mod api_ids;
 pub mod backtest;
 pub mod cloudwatch;
 pub mod dashboards;

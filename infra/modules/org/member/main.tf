@@ -99,6 +99,14 @@ data "aws_iam_policy_document" "member" {
   }
 
   statement {
+    # The deployed HTTP API ids (apigatewayv2 GetApis): API Gateway makes them at CreateApi, so a
+    # spec's can only be placeholders, and an ApiId alarm on one would watch an API that does not exist.
+    sid       = "ReadHttpApiIds"
+    actions   = ["apigateway:GET"]
+    resources = ["arn:${local.partition}:apigateway:*::/apis"]
+  }
+
+  statement {
     sid       = "ReadBudgets"
     actions   = ["budgets:ViewBudget"]
     resources = ["arn:${local.partition}:budgets::${local.account_id}:budget/*"]

@@ -1,0 +1,135 @@
+//! The deployed ids of a spec's HTTP APIs, read from API Gateway.
+//!
+//! API Gateway makes an API's id when it creates the API, so a spec's `[[http_apis]].id` can only be a
+//! placeholder; an alarm or widget on a placeholder `ApiId` watches an API that does not exist and never
+//! fires ("CloudWatch matches dimension sets exactly"). Where Terraform deploys the publisher it hands
+//! the ids over (`HTTP_API_IDS`, [`super::lambda::apply_api_ids`]); the organisation pass publishes in
+//! member accounts Terraform never told it about, so it reads them there: `GetApis`
+//! (`apigateway:GET` on `/apis`), every page, and each spec API takes the id of the account's one HTTP
+//! API of its name.
+
+use aws_error::AwsCallError;
+use platform_spec::PlatformSpec;
+
+/// Most `GetApis` pages read (500 APIs each): an account holds at most 600 HTTP APIs by default.
+const MAX_PAGES: usize = 20;
+
+/// Puts the deployed id of each of `spec`'s HTTP APIs in place of the spec's, found by name among the
+/// account's HTTP APIs. Returns what could not be resolved, one line per API (its alarms and widgets
+/// keep the spec's id): not in the account, named by several HTTP APIs (unless the spec's id is one of
+/// them), or the APIs could not be read at all. No call is made for a spec without HTTP APIs.
+pub async fn resolve_api_ids(client: &aws_sdk_apigatewayv2::Client, spec: &mut PlatformSpec) -> Vec<String> {
+    if spec.http_apis.is_empty() {
+        return Vec::new();
+    }
+    let deployed = match http_apis(client).await {
+        Ok(apis) => apis,
+        Err(e) => {
+            return vec![format!(
+                "the account's HTTP API ids could not be read ({e}); the API alarms and widgets keep the spec's ids"
+            )];
+        }
+    };
+    apply_deployed(spec, &deployed)
+}
+
+/// Every HTTP API in the account: `(name, id)`.
+async fn http_apis(client: &aws_sdk_apigatewayv2::Client) -> Result<Vec<(String, String)>, AwsCallError> {
+    let mut apis = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let page = client
+            .get_apis()
+            .max_results("500")
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(AwsCallError::of("ApiGatewayV2", "GetApis"))?;
+        apis.extend(page.items().iter().filter_map(|a| {
+            let http = a.protocol_type() == Some(&aws_sdk_apigatewayv2::types::ProtocolType::Http);
+            Some((a.name()?.to_owned(), a.api_id()?.to_owned())).filter(|_| http)
+        }));
+        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(apis)
+}
+
+/// The resolution itself, on the account's HTTP APIs `deployed` (`(name, id)`): see [`resolve_api_ids`].
+fn apply_deployed(spec: &mut PlatformSpec, deployed: &[(String, String)]) -> Vec<String> {
+    let mut unresolved = Vec::new();
+    for api in &mut spec.http_apis {
+        let ids: Vec<&str> = deployed
+            .iter()
+            .filter(|(name, _)| *name == api.name)
+            .map(|(_, id)| id.as_str())
+            .collect();
+        match ids.as_slice() {
+            [id] => api.id = (*id).to_owned(),
+            [] => unresolved.push(format!(
+                "HTTP API {:?} is not in the account: its alarms and widgets keep the spec's id {:?}",
+                api.name, api.id
+            )),
+            several if several.contains(&api.id.as_str()) => {}
+            several => unresolved.push(format!(
+                "{} HTTP APIs are named {:?} ({}): its alarms and widgets keep the spec's id {:?}",
+                several.len(),
+                api.name,
+                several.join(", "),
+                api.id
+            )),
+        }
+    }
+    unresolved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployed(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, i)| ((*n).to_owned(), (*i).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn each_api_takes_the_id_of_the_one_http_api_of_its_name() {
+        let mut spec = crate::test_support::prod_spec();
+        let name = spec.http_apis[0].name.clone();
+        let placeholder = spec.http_apis[0].id.clone();
+        let other = deployed(&[("someone-else", "zzzzzzzzzz")]);
+        let missing = apply_deployed(&mut spec, &other);
+        assert_eq!(spec.http_apis[0].id, placeholder);
+        assert_eq!(missing.len(), 1);
+        assert!(
+            missing[0].contains(&name) && missing[0].contains("not in the account"),
+            "{missing:?}"
+        );
+
+        let both = deployed(&[("someone-else", "zzzzzzzzzz"), (&name, "a1b2c3d4e5")]);
+        assert!(apply_deployed(&mut spec, &both).is_empty());
+        assert_eq!(spec.http_apis[0].id, "a1b2c3d4e5");
+    }
+
+    #[test]
+    fn a_name_several_apis_share_is_never_guessed() {
+        let mut spec = crate::test_support::prod_spec();
+        let name = spec.http_apis[0].name.clone();
+        let placeholder = spec.http_apis[0].id.clone();
+        let twice = deployed(&[(&name, "a1b2c3d4e5"), (&name, "f6g7h8i9j0")]);
+        let why = apply_deployed(&mut spec, &twice);
+        assert_eq!(spec.http_apis[0].id, placeholder);
+        assert!(
+            why[0].contains("2 HTTP APIs") && why[0].contains("a1b2c3d4e5, f6g7h8i9j0"),
+            "{why:?}"
+        );
+        // Unless the spec already names one of them.
+        spec.http_apis[0].id = "f6g7h8i9j0".into();
+        assert!(apply_deployed(&mut spec, &twice).is_empty());
+        assert_eq!(spec.http_apis[0].id, "f6g7h8i9j0");
+    }
+}
