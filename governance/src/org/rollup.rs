@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use alarms::catalogue::Severity;
 use chrono::{Datelike, Duration, NaiveDate};
+use cost::format::usd;
 use cost::slack::{Block, SlackMessage, TextObject};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -215,10 +216,6 @@ fn movers_on(cost: &LinkedCost, day: NaiveDate, name: &dyn Fn(&str) -> String) -
         .collect()
 }
 
-fn usd(d: Decimal) -> String {
-    format!("${:.2}", d)
-}
-
 fn tier_label(b: &ItemBurn) -> String {
     match (b.tier_pct, &b.missing) {
         // A report with no budget to measure against is not "ok": nothing was compared.
@@ -271,7 +268,7 @@ impl OrgRollup {
             .map(|b| {
                 let pct = b
                     .actual_pct
-                    .map(|p| format!(" ({p:.1}% of budget)"))
+                    .map(|p| format!(" ({} of budget)", cost::format::pct(p)))
                     .unwrap_or_default();
                 format!("{} {}{pct}", b.item, tier_label(b))
             })
@@ -390,14 +387,18 @@ impl OrgRollup {
                 self.organization, self.date
             )),
         }];
+        // Slack refuses a message past its total text (`cost::slack::limits::TOTAL_TEXT`): the sections
+        // share what the header and the footer leave, each at most 2,850 of a section's 3,000.
+        let mut room = cost::slack::limits::TOTAL_TEXT - 500;
         for (title, lines) in self.sections() {
+            let cap = room.min(2_850);
             let mut body = format!("*{title}*\n```");
             let mut shown = 0;
             for l in lines.iter().take(20) {
                 // Service names, account names and AWS error messages: text, never markup (a backtick
                 // would end the code block, `<!channel>` would ping the channel).
                 let l = cost::slack::escape(l);
-                if body.len() + l.len() > 2_850 {
+                if body.len() + l.len() + 40 > cap {
                     break;
                 }
                 body.push_str(&l);
@@ -407,8 +408,11 @@ impl OrgRollup {
             // What did not fit is counted, never silently dropped (the terminal and JSON list it all).
             if shown < lines.len() {
                 body.push_str(&format!("… and {} more\n", lines.len() - shown));
+            } else if lines.is_empty() {
+                body.push_str("none\n");
             }
             body.push_str("```");
+            room = room.saturating_sub(body.chars().count());
             blocks.push(Block::Section {
                 text: Some(TextObject::mrkdwn(body)),
                 fields: Vec::new(),
@@ -563,7 +567,7 @@ mod tests {
                 item: "111111111111/collectiq-prod".into(),
                 account_id: "111111111111".into(),
                 tier_pct: Some(0),
-                actual_pct: Some(Decimal::from(40)),
+                actual_pct: Some(Decimal::new(3996, 2)),
                 missing: None,
                 firing: vec![("collectiq-prod-api-latency-p95-warning".into(), Severity::Warning)],
             },
@@ -606,6 +610,11 @@ mod tests {
         let text = r.render_text();
         assert!(
             text.contains("222222222222/budgetbuddy-prod ≥100% (104.0% of budget)"),
+            "{text}"
+        );
+        // Rounded as the platforms' own reports round (39.96 → 40.0), not cut to 39.9.
+        assert!(
+            text.contains("111111111111/collectiq-prod ok (40.0% of budget)"),
             "{text}"
         );
         // Alarm state across accounts: the platform with the most critical alarms first, three names.
@@ -665,6 +674,95 @@ mod tests {
         );
         assert!(slack.contains("… and 6 more"), "{slack}");
         assert!(cost::slack::validate(&r.render_slack()).is_empty());
+    }
+
+    /// Every section full of long lines (failed items with long AWS errors, many alarms) still makes a
+    /// message Slack takes: the sections share the total, and what is cut is counted. An organisation
+    /// with no spend yet shows "none", not an empty code block.
+    #[test]
+    fn full_sections_share_slacks_total_and_empty_ones_say_none() {
+        let burn: Vec<ItemBurn> = (1..=40)
+            .map(|n| ItemBurn {
+                item: format!("{n:012}/platform-with-a-long-name-{n:02}-production"),
+                account_id: format!("{n:012}"),
+                tier_pct: None,
+                actual_pct: None,
+                missing: Some(format!(
+                    "publish: {}",
+                    "AccessDenied: not authorized to perform ".repeat(4)
+                )),
+                firing: (1..=6)
+                    .map(|i| {
+                        (
+                            format!("platform-with-a-long-name-{n:02}-production-alarm-{i}-critical"),
+                            Severity::Critical,
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        // Forty accounts, each with a long name, a service that jumped yesterday and untagged spend.
+        let mut spend = LinkedCost::default();
+        let mut names = BTreeMap::new();
+        for n in 1..=40 {
+            let account = format!("{n:012}");
+            names.insert(
+                account.clone(),
+                format!(
+                    "member-account-with-a-long-descriptive-name-{n:02}-{}",
+                    "x".repeat(150)
+                ),
+            );
+            for day in 2..=9 {
+                spend
+                    .days
+                    .entry(d(&format!("2026-12-0{day}")))
+                    .or_default()
+                    .rows
+                    .push(super::super::cost::LinkedRow {
+                        account: account.clone(),
+                        service: format!(
+                            "Marketplace product with a very long title number {n:02} {}",
+                            "y".repeat(150)
+                        ),
+                        amount: Decimal::from(if day == 9 { 100 + n } else { 1 }),
+                    });
+            }
+            spend
+                .days
+                .entry(d("2026-12-09"))
+                .or_default()
+                .untagged
+                .insert(account, Decimal::from(n));
+        }
+        let r = rollup("acme", d("2026-12-10"), &spend, &names, &burn, 2);
+        let slack = r.render_slack();
+        assert!(
+            slack.total_chars() > 9_000,
+            "every section full: {}",
+            slack.total_chars()
+        );
+        assert!(
+            cost::slack::validate(&slack).is_empty(),
+            "{:?}",
+            cost::slack::validate(&slack)
+        );
+        assert!(serde_json::to_string(&slack).unwrap().contains(" more\\n```"));
+
+        let empty = rollup(
+            "acme",
+            d("2026-12-01"),
+            &Default::default(),
+            &BTreeMap::new(),
+            &[],
+            0,
+        );
+        let json = serde_json::to_string(&empty.render_slack()).unwrap();
+        assert!(!json.contains("``````"), "{json}");
+        assert!(
+            json.contains("*Top accounts (month to date)*\\n```none\\n```"),
+            "{json}"
+        );
     }
 
     /// A Cost Explorer service name is not ours: markup in it stays text in the roll-up's code blocks.
