@@ -67,6 +67,11 @@ pub enum TextObject {
     Mrkdwn {
         /// The text.
         text: String,
+        /// `true` from [`TextObject::mrkdwn`]: Slack parses nothing in the text by itself — a bare URL,
+        /// `#channel` or `@here` inside a service, budget or alarm name stays text. The links the report
+        /// means are written `<url|label>`, which Slack reads either way.
+        #[serde(default)]
+        verbatim: bool,
     },
 }
 
@@ -74,7 +79,10 @@ impl TextObject {
     /// A `mrkdwn` object.
     #[must_use]
     pub fn mrkdwn(text: impl Into<String>) -> Self {
-        Self::Mrkdwn { text: text.into() }
+        Self::Mrkdwn {
+            text: text.into(),
+            verbatim: true,
+        }
     }
 
     /// A `plain_text` object with emoji on.
@@ -90,13 +98,13 @@ impl TextObject {
     #[must_use]
     pub fn text(&self) -> &str {
         match self {
-            Self::PlainText { text, .. } | Self::Mrkdwn { text } => text,
+            Self::PlainText { text, .. } | Self::Mrkdwn { text, .. } => text,
         }
     }
 
     fn text_mut(&mut self) -> &mut String {
         match self {
-            Self::PlainText { text, .. } | Self::Mrkdwn { text } => text,
+            Self::PlainText { text, .. } | Self::Mrkdwn { text, .. } => text,
         }
     }
 }
@@ -1097,6 +1105,12 @@ mod tests {
     #[test]
     fn escaping_keeps_mrkdwn_and_code_blocks_intact() {
         assert_eq!(escape("a<b>&`c`"), "a&lt;b&gt;&amp;'c'");
+        // Slack's own parsing is off too: a bare `@here` or URL in a name is never made a mention or link.
+        let json = serde_json::to_value(TextObject::mrkdwn("@here https://x.example")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "mrkdwn", "text": "@here https://x.example", "verbatim": true})
+        );
     }
 
     /// A name is cut before it is escaped: an entity is never cut in half, and what is cut fits.
