@@ -577,7 +577,9 @@ pub fn parse_verdict(text: &str, model_id: &str) -> Result<AuthenticityAssessmen
         return Err(bad("score outside 0..=1"));
     }
     Ok(AuthenticityAssessment {
-        score: v.score,
+        // Four decimals: what the score means, and a number DynamoDB stores (it refuses magnitudes below
+        // 1E-130, which a model may write: `1e-200` would fail the card's write, not flag it).
+        score: (v.score * 10_000.0).round() / 10_000.0,
         flags: v.flags.into_iter().take(20).collect(),
         rationale: v.rationale.chars().take(2000).collect(),
         model_id: model_id.to_owned(),
@@ -651,6 +653,13 @@ mod tests {
             assert!(matches!(&e, HandlerError::Internal(_)), "{text}");
             // The state machine's retriers never retry `Internal` (infra/modules/backend/state_machine.tf).
             assert_eq!(lambda_runtime::Diagnostic::from(e).error_type, "Internal");
+        }
+        // A score is kept to four decimals: DynamoDB refuses numbers below 1E-130 in magnitude, and
+        // `1e-200` written out whole would have failed the card's write instead of scoring it 0.
+        for (text, score) in [("{\"score\": 1e-200}", 0.0), ("{\"score\": 0.123456789}", 0.1235)] {
+            let v = parse_verdict(text, "m").unwrap();
+            assert_eq!(v.score, score, "{text}");
+            assert!(v.score.to_string().len() <= 6, "{}", v.score);
         }
         let v = parse_verdict("```json\n{\"score\": 0.2, \"flags\": [\"font\"]}\n```", "m").unwrap();
         assert_eq!(
