@@ -80,6 +80,19 @@ async fn a_token_spike_pages_once_without_cost_explorer() {
     let msg: cost::slack::SlackMessage = serde_json::from_str(&posts[0].body).unwrap();
     assert!(msg.text.contains("PAGE: fast burn"), "{}", msg.text);
 
+    // A platform in the same account that names no Bedrock model (Backoffice dev beside CollectIQ dev)
+    // calls none: the spike is not its spend, and its check never pages for it.
+    let mut no_bedrock = spec.clone();
+    no_bedrock.bedrock_models.clear();
+    let other = run_fast_burn(&no_bedrock, &clients, &PassOptions::new(&no_bedrock, now))
+        .await
+        .unwrap();
+    assert_eq!(other.burn.alert, None, "{:?}", other.burn.windows);
+    assert_eq!(
+        other.burn.rate(cost::fastburn::Window::H1),
+        rust_decimal::Decimal::ZERO
+    );
+
     // The same alert again within the day: nothing new.
     let again = run_fast_burn(&spec, &clients, &options).await.unwrap();
     assert_eq!(again.burn.alert, Some(FastBurnAlert::PageFast));

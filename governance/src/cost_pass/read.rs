@@ -555,7 +555,8 @@ pub struct SeriesKey {
 
 /// The series the report needs, found with one `ListMetrics` per namespace (all pages):
 /// - `AWS/Bedrock` token counts (`InputTokenCount`, ...) per `ModelId` — plus the spec's model ids and
-///   their aliases, since `ListMetrics` only lists metrics with data in the last two weeks;
+///   their aliases, since `ListMetrics` only lists metrics with data in the last two weeks; none for a
+///   spec without `[[bedrock_models]]` (the account's Bedrock calls are another platform's);
 /// - CollectIQ's `Bedrock*Tokens` per agent and model, and `CardsValued`, in the dimension sets the
 ///   shared catalogue declares, tokens only in the set without `operation` (a call with an operation is
 ///   emitted in both sets: summing both would count its tokens twice).
@@ -569,7 +570,14 @@ pub async fn report_series(
 ) -> Result<Vec<SeriesKey>, ReadError> {
     let mut out: BTreeSet<SeriesKey> = BTreeSet::new();
     let bedrock_metrics: Vec<&str> = TokenKind::ALL.iter().map(|k| k.bedrock_metric()).collect();
-    for m in list_metrics(cw, BEDROCK_NAMESPACE).await? {
+    // A platform that names no Bedrock model calls none: the account's Bedrock series are another
+    // platform's (Backoffice dev shares its account with CollectIQ dev), never its token spend or burn.
+    let bedrock_listed = if spec.bedrock_models.is_empty() {
+        Vec::new()
+    } else {
+        list_metrics(cw, BEDROCK_NAMESPACE).await?
+    };
+    for m in bedrock_listed {
         if bedrock_metrics.contains(&m.metric_name.as_str())
             && m.dimensions.len() == 1
             && m.dimensions[0].0 == MODEL_ID_DIMENSION
