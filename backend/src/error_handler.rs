@@ -37,6 +37,10 @@ pub struct CaughtFailure {
     pub request: ValuationRequest,
     /// The caught error.
     pub error: CaughtError,
+    /// Whether it failed in the first state, `RekognitionExtract` (its input is the bare request): before
+    /// any Bedrock call, so the service's ceiling gives the valuation back.
+    #[serde(skip_serializing)]
+    pub in_first_state: bool,
 }
 
 /// The two shapes a `Catch` hands over (see [`CaughtFailure`]).
@@ -59,9 +63,16 @@ enum CaughtRepr {
 impl From<CaughtRepr> for CaughtFailure {
     fn from(r: CaughtRepr) -> Self {
         match r {
-            CaughtRepr::Wrapped { request, error } | CaughtRepr::Flat { request, error } => {
-                Self { request, error }
-            }
+            CaughtRepr::Wrapped { request, error } => Self {
+                request,
+                error,
+                in_first_state: false,
+            },
+            CaughtRepr::Flat { request, error } => Self {
+                request,
+                error,
+                in_first_state: true,
+            },
         }
     }
 }
@@ -146,6 +157,9 @@ pub struct FailureReport {
     pub cause: String,
     /// Whether a `VALUING` card was put into `FAILED`.
     pub marked_failed: bool,
+    /// Whether the valuation was given back to the service's daily ceiling (it failed before Bedrock).
+    #[serde(default)]
+    pub ceiling_refunded: bool,
 }
 
 /// The answer: a report for a `Catch`, batch item failures for SQS.
@@ -167,6 +181,8 @@ pub struct Deps {
     pub store: CardStore,
     /// Pseudonyms for log lines.
     pub users: UserHasher,
+    /// The service's daily valuation ceiling, to give back valuations that failed before Bedrock.
+    pub ceiling: crate::quota::ValuationCeiling,
 }
 
 impl Deps {
@@ -175,11 +191,11 @@ impl Deps {
     /// # Errors
     /// A missing or invalid variable.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let dynamodb = telemetry::traced_client!(aws_sdk_dynamodb, aws);
+        let table = config::required("TABLE_NAME")?;
         Ok(Self {
-            store: CardStore::new(
-                telemetry::traced_client!(aws_sdk_dynamodb, aws),
-                config::required("TABLE_NAME")?,
-            ),
+            ceiling: crate::quota::ValuationCeiling::for_refunds(dynamodb.clone(), table.clone()),
+            store: CardStore::new(dynamodb, table),
             users: config::user_hasher(aws).await?,
         })
     }
@@ -215,6 +231,22 @@ async fn handle_caught(f: &CaughtFailure, deps: &Deps) -> Result<FailureReport, 
         }
         Err(_) => false,
     };
+    // A valuation that failed in its first state never reached Bedrock (an upload that is no image
+    // Rekognition reads, most often): the service's ceiling gives it back, or a few accounts' junk
+    // uploads would use up the day's valuations for everyone at no cost to them. Once: only with the
+    // card's own VALUING → FAILED, which a redelivered failure no longer finds.
+    let ceiling_refunded = marked_failed
+        && f.in_first_state
+        && {
+            let charge = crate::quota::CeilingCharge::on_day_of(f.request.requested_at);
+            match deps.ceiling.refund(charge).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the failed valuation could not be given back to the service's ceiling");
+                    false
+                }
+            }
+        };
     let report = FailureReport {
         correlation_id: f.request.correlation_id.clone(),
         valuation_id: Some(f.request.valuation_id.clone()),
@@ -222,6 +254,7 @@ async fn handle_caught(f: &CaughtFailure, deps: &Deps) -> Result<FailureReport, 
         error_type: f.error.error.clone(),
         cause: short_cause(f.error.cause.as_deref()),
         marked_failed,
+        ceiling_refunded,
     };
     tracing::error!(
         correlation_id = report.correlation_id.as_str(),
@@ -231,6 +264,7 @@ async fn handle_caught(f: &CaughtFailure, deps: &Deps) -> Result<FailureReport, 
         error_type = report.error_type.as_str(),
         cause = report.cause.as_str(),
         marked_failed,
+        ceiling_refunded,
         "valuation failed"
     );
     Ok(report)
@@ -454,6 +488,8 @@ mod tests {
             };
             assert_eq!(f.request, request, "{state}");
             assert_eq!(f.error.error, "Validation", "{state}");
+            // Only the first state's failure is before any Bedrock call.
+            assert_eq!(f.in_first_state, state == "RekognitionExtract", "{state}");
             assert_eq!(
                 short_cause(f.error.cause.as_deref()),
                 "invalid frontS3Key: DetectText: InvalidImageFormatException"

@@ -336,6 +336,15 @@ pub struct CeilingCharge {
 }
 
 impl CeilingCharge {
+    /// The charge of a valuation requested at `at`: the UTC day the ceiling counted it on (a request
+    /// is charged as it is made), for a refund decided later, elsewhere (the error handler).
+    pub fn on_day_of(at: DateTime<Utc>) -> Self {
+        Self {
+            sk: ValuationCeiling::key(at).1,
+            used: 0,
+        }
+    }
+
     /// Valuations started that UTC day, this one included.
     #[must_use]
     pub const fn used(&self) -> u32 {
@@ -350,6 +359,13 @@ impl ValuationCeiling {
         Self {
             counter: DayCounter::new(client, table.into(), limit),
         }
+    }
+
+    /// The ceiling's counter in `table` for giving valuations back only ([`Self::refund`] reads no
+    /// limit): the error handler's.
+    #[must_use]
+    pub fn for_refunds(client: Client, table: impl Into<String>) -> Self {
+        Self::new(client, table, DEFAULT_SERVICE_VALUATION_DAILY_LIMIT)
     }
 
     /// The same ceiling on `clock`.

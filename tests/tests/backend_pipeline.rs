@@ -873,6 +873,23 @@ async fn the_price_query_names_the_registered_card_not_the_likeliest_ocr_line() 
     );
 }
 
+/// The error handler's report on a failure the state machine caught.
+async fn caught_report(
+    deps: &error_handler::Deps,
+    caught: &error_handler::CaughtFailure,
+) -> error_handler::FailureReport {
+    let out = error_handler::handler(
+        lambda_event(error_handler::FailureInput::Caught(Box::new(caught.clone()))),
+        deps,
+    )
+    .await
+    .unwrap();
+    let error_handler::FailureOutput::Report(r) = out else {
+        panic!("a report")
+    };
+    r
+}
+
 #[tokio::test]
 async fn error_handler_marks_the_card_failed_and_reports_correlation_ids() {
     let env = TestEnv::start().await;
@@ -880,6 +897,7 @@ async fn error_handler_marks_the_card_failed_and_reports_correlation_ids() {
     let deps = error_handler::Deps {
         store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
         users: users(),
+        ceiling: backend::quota::ValuationCeiling::for_refunds(env.clients.dynamodb.clone(), TABLE),
     };
     let card = stored_card(&env, CardStatus::Valuing).await;
     let caught = error_handler::CaughtFailure {
@@ -890,22 +908,19 @@ async fn error_handler_marks_the_card_failed_and_reports_correlation_ids() {
                 r#"{"errorMessage":"retryable: every price source failed","errorType":"Retryable"}"#.into(),
             ),
         },
+        in_first_state: false,
     };
-    let out = error_handler::handler(
-        lambda_event(error_handler::FailureInput::Caught(Box::new(caught.clone()))),
-        &deps,
-    )
-    .await
-    .unwrap();
-    let error_handler::FailureOutput::Report(r) = out else {
-        panic!("a report")
-    };
+    let r = caught_report(&deps, &caught).await;
     assert_eq!(
         (r.correlation_id.as_str(), r.error_type.as_str()),
         ("Dq3eLmXoIAMEViD=", "Retryable")
     );
     assert_eq!(r.cause, "retryable: every price source failed");
     assert!(r.marked_failed);
+    assert!(
+        !r.ceiling_refunded,
+        "a later state's failure may have called Bedrock"
+    );
     assert_eq!(
         card_item(&env, &card.card_id).await.unwrap()["status"]
             .as_s()
@@ -920,6 +935,37 @@ async fn error_handler_marks_the_card_failed_and_reports_correlation_ids() {
     .await
     .unwrap();
     assert!(matches!(out, error_handler::FailureOutput::Report(ref r) if !r.marked_failed));
+
+    // A valuation that failed in its first state (RekognitionExtract: an upload Rekognition cannot
+    // read) never reached Bedrock: the service's ceiling gets it back — once, however often the
+    // failure is delivered.
+    let service = ceiling(&env, 10);
+    for _ in 0..2 {
+        let _ = service.charge().await.unwrap();
+    }
+    let card = stored_card(&env, CardStatus::Valuing).await;
+    let mut unreadable = error_handler::CaughtFailure {
+        request: request(&card.card_id),
+        error: error_handler::CaughtError {
+            error: "Validation".into(),
+            cause: Some(
+                r#"{"errorMessage":"invalid frontS3Key: DetectText: InvalidImageFormatException","errorType":"Validation"}"#
+                    .into(),
+            ),
+        },
+        in_first_state: true,
+    };
+    unreadable.request.requested_at = counted_at();
+    for (delivery, refunded) in [(1, true), (2, false)] {
+        let r = caught_report(&deps, &unreadable).await;
+        assert_eq!(
+            (r.marked_failed, r.ceiling_refunded),
+            (refunded, refunded),
+            "delivery {delivery}"
+        );
+    }
+    // Two charged, one given back: the next valuation is the day's second.
+    assert_eq!(service.charge().await.unwrap().used(), 2);
 
     // the DLQ fixture: both records handled, none to redeliver
     let batch: error_handler::FailureInput =

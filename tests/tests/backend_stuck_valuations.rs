@@ -119,6 +119,7 @@ async fn stuck_cards_of_every_user_are_failed_and_nothing_else_is() {
     let handler_deps = error_handler::Deps {
         store: store.clone(),
         users: users(),
+        ceiling: backend::quota::ValuationCeiling::for_refunds(env.clients.dynamodb.clone(), TABLE),
     };
     let out = error_handler::handler(lambda_event(sweep_event(45, 200)), &handler_deps)
         .await
@@ -273,6 +274,7 @@ async fn a_sweep_too_eager_to_be_safe_is_rejected() {
     let handler_deps = error_handler::Deps {
         store: deps.store.clone(),
         users: users(),
+        ceiling: backend::quota::ValuationCeiling::for_refunds(env.clients.dynamodb.clone(), TABLE),
     };
     let e = error_handler::handler(lambda_event(sweep_event(1, 200)), &handler_deps)
         .await
