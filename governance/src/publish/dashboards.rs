@@ -150,7 +150,12 @@ pub async fn apply<C: CloudWatchApi>(
         }
         progress.advance();
     }
-    if !deletes.is_empty() {
+    // An orphan may be the page its replacement was to take over from (a section that fits one
+    // dashboard again, `-data-p1`/`-p2` → `-data`): after a failed put it stays, and the next apply
+    // that writes everything deletes it — as the alarms' apply keeps its orphans.
+    if report.failures.iter().any(|f| !f.error.is_not_implemented()) {
+        report.kept = deletes;
+    } else if !deletes.is_empty() {
         pacer.ready().await;
         report.write_calls += 1;
         match cw.delete_dashboards(&deletes).await {
@@ -212,6 +217,39 @@ mod tests {
             .unwrap();
         assert!(names.contains(&"someone-elses".to_owned()));
         assert!(names.contains(&"collectiq-prod-eu-ecs".to_owned()));
+    }
+
+    /// A page that replaces an orphan may fail to be written: the orphan stays until an apply writes
+    /// everything, so a failed put never leaves the section without a dashboard.
+    #[tokio::test(start_paused = true)]
+    async fn orphans_stay_while_a_put_fails() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let desired = desired_dashboards(&spec, Some(&cat)).unwrap();
+        let cw = FakeCloudWatch::default();
+        cw.put_dashboard("collectiq-prod-ecs", "{\"widgets\":[]}")
+            .await
+            .unwrap();
+        let failing = desired[1].name.clone();
+        cw.fail_put(&failing, "InvalidParameterInput");
+        let first = plan(&cw, &desired, "collectiq-prod").await.unwrap();
+        let report = apply(&cw, &first, &NoProgress).await;
+        assert!(!report.ok());
+        assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+        assert_eq!(report.failures[0].name, failing);
+        assert_eq!(report.kept, ["collectiq-prod-ecs"]);
+        assert!(report.deleted.is_empty());
+        let names = crate::publish::cloudwatch::list_all_dashboards(&cw)
+            .await
+            .unwrap();
+        assert!(names.contains(&"collectiq-prod-ecs".to_owned()));
+        // The next apply writes the page, then the orphan goes.
+        cw.stop_failing(&failing);
+        let second = plan(&cw, &desired, "collectiq-prod").await.unwrap();
+        let report = apply(&cw, &second, &NoProgress).await;
+        assert!(report.ok(), "{:?}", report.failures);
+        assert_eq!(report.deleted, ["collectiq-prod-ecs"]);
+        assert!(report.kept.is_empty());
     }
 
     #[test]

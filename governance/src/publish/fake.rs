@@ -56,9 +56,14 @@ impl FakeCloudWatch {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Makes every put of `name` fail with `code`.
+    /// Makes every put of `name` (an alarm or a dashboard) fail with `code`.
     pub fn fail_put(&self, name: &str, code: &str) {
         self.lock().fail_puts.insert(name.to_owned(), code.to_owned());
+    }
+
+    /// Puts of `name` succeed again.
+    pub fn stop_failing(&self, name: &str) {
+        self.lock().fail_puts.remove(name);
     }
 
     /// Replaces the tags of the published alarm `name` (an alarm created before some tags were
@@ -140,13 +145,7 @@ impl FakeCloudWatch {
         let name = alarm.name().to_owned();
         let mut state = self.lock();
         if let Some(code) = state.fail_puts.get(&name) {
-            return Err(ApiError {
-                operation,
-                code: Some(code.clone()),
-                message: format!("{code}: rejected by the fake"),
-                status: Some(400),
-                classified: None,
-            });
+            return Err(rejected(operation, code));
         }
         // Like PutMetricAlarm: tags are set on create and left as they are on update.
         if !state.alarms.contains_key(&name) {
@@ -327,7 +326,11 @@ impl CloudWatchApi for FakeCloudWatch {
     async fn put_dashboard(&self, name: &str, body: &str) -> Result<Vec<String>, ApiError> {
         self.call().await;
         self.record_write();
-        self.lock().dashboards.insert(name.to_owned(), body.to_owned());
+        let mut state = self.lock();
+        if let Some(code) = state.fail_puts.get(name) {
+            return Err(rejected("PutDashboard", code));
+        }
+        state.dashboards.insert(name.to_owned(), body.to_owned());
         Ok(Vec::new())
     }
 
@@ -348,5 +351,16 @@ impl CloudWatchApi for FakeCloudWatch {
     ) -> Result<MetricDataPage, ApiError> {
         self.call().await;
         Ok(MetricDataPage::default())
+    }
+}
+
+/// The error of a put the test made fail ([`FakeCloudWatch::fail_put`]): a 400 with `code`.
+pub(crate) fn rejected(operation: &'static str, code: &str) -> ApiError {
+    ApiError {
+        operation,
+        code: Some(code.to_owned()),
+        message: format!("{code}: rejected by the fake"),
+        status: Some(400),
+        classified: None,
     }
 }

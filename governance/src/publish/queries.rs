@@ -187,6 +187,16 @@ pub async fn apply<L: LogsQueryApi>(logs: &L, plan: &QueryPlan, progress: &dyn A
         }
         progress.advance();
     }
+    // A duplicate or an orphan may be the definition a failed put was to replace (a renamed query):
+    // kept until an apply writes everything, as the alarms' and dashboards' orphans are.
+    if report.failures.iter().any(|f| !f.error.is_not_implemented()) {
+        report.kept = deletes
+            .iter()
+            .map(|(name, id)| format!("{name} ({id})"))
+            .collect();
+        progress.finish();
+        return report;
+    }
     for (name, id) in deletes {
         progress.step(name);
         pacer.ready().await;
@@ -522,13 +532,7 @@ mod fake {
                 None => format!("Put {}", definition.name),
             });
             if let Some(code) = s.fail_puts.get(&definition.name) {
-                return Err(ApiError {
-                    operation: "PutQueryDefinition",
-                    code: Some(code.clone()),
-                    message: format!("{code}: injected failure"),
-                    status: Some(400),
-                    classified: None,
-                });
+                return Err(crate::publish::fake::rejected("PutQueryDefinition", code));
             }
             let id = match id {
                 Some(id) if s.saved.contains_key(id) => id.to_owned(),
@@ -609,6 +613,23 @@ mod tests {
         let (calls, prefixes) = logs.describe_calls();
         assert_eq!(calls, 1 + 2);
         assert!(prefixes.iter().all(|p| p == "collectiq-prod/"), "{prefixes:?}");
+    }
+
+    /// After a failed put nothing is deleted: the duplicate or orphan may be the definition the put was
+    /// to replace. They are named as kept, and go with the next apply that writes everything.
+    #[tokio::test(start_paused = true)]
+    async fn orphans_and_duplicates_stay_while_a_put_fails() {
+        let spec = spec();
+        let desired = desired_queries(&spec).unwrap();
+        let logs = FakeLogsQueries::default();
+        let orphan = logs.seed("collectiq-prod/ecs-errors", &["/g"], "limit 1");
+        logs.fail_put("collectiq-prod/errors", "LimitExceededException");
+        let p = plan(&logs, &desired, "collectiq-prod").await.unwrap();
+        let report = apply(&logs, &p, &NoProgress).await;
+        assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+        assert!(report.deleted.is_empty());
+        assert_eq!(report.kept, [format!("collectiq-prod/ecs-errors ({orphan})")]);
+        assert!(logs.write_calls().iter().all(|w| !w.starts_with("Delete")));
     }
 
     #[tokio::test(start_paused = true)]
