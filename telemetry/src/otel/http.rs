@@ -310,7 +310,13 @@ fn post_loop(
                 body.into(),
             );
             let posted = matches!(answer, Answer::Status(s, _) if s.is_success());
-            shared.failing.store(!posted, Ordering::Relaxed);
+            // Failing: no answer, or still refused for a while (429/5xx) when the budget ran out. A final
+            // 4xx (a bad batch, an expired signature, a missing permission) came back at once: the
+            // endpoint answers, and flushes keep waiting for it (else every later batch would be posted
+            // as the process freezes, and lost).
+            shared
+                .failing
+                .store(!posted && answer.is_retryable(), Ordering::Relaxed);
             if !posted {
                 let dropped = shared.dropped.fetch_add(count, Ordering::Relaxed) + count;
                 // A bad key (401), a missing permission (403) or a dead collector would otherwise lose
@@ -1033,11 +1039,11 @@ mod tests {
         assert_eq!(exporter.dropped(), 0);
     }
 
-    /// While the endpoint fails (its last batch was given up on), no flush waits for it: a dead
-    /// collector must not hold every invocation until its timeout. The first post that goes through
-    /// makes flushes wait again.
+    /// A batch the endpoint refuses for good (400: a bad batch; 403: an expired signature) is dropped,
+    /// but the endpoint answered at once: the next invocations' flushes still wait for their batches,
+    /// or each would be posted as the process freezes, and lost.
     #[test]
-    fn a_failing_endpoint_is_not_waited_for_until_it_answers_again() {
+    fn a_refused_batch_leaves_flushes_waiting() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let target = HttpTarget::new(format!("http://{}/v1/traces", listener.local_addr().unwrap()));
         let (got, go) = held_endpoint_answering(
@@ -1047,8 +1053,37 @@ mod tests {
         let exporter = Arc::new(OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap());
         invocations(&exporter, 1);
         assert_eq!(got.recv_timeout(WAIT), Ok(1));
-        assert!(exporter.flusher().is_some(), "not known to fail yet");
         go.send(()).unwrap(); // 400
+        assert!(exporter.wait_idle(WAIT));
+        assert_eq!(exporter.dropped(), 1);
+        invocations(&exporter, 1);
+        assert_eq!(got.recv_timeout(WAIT), Ok(1));
+        assert!(exporter.flusher().is_some(), "the endpoint answers: flushes wait");
+        go.send(()).unwrap(); // 200
+        assert!(exporter.flush(WAIT));
+        assert_eq!(exporter.dropped(), 1);
+    }
+
+    /// While the endpoint fails (its last batch was given up on, still refused when the budget ran
+    /// out), no flush waits for it: a dead collector must not hold every invocation until its timeout.
+    /// The first post that goes through makes flushes wait again.
+    #[test]
+    fn a_failing_endpoint_is_not_waited_for_until_it_answers_again() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = HttpTarget::new(format!("http://{}/v1/traces", listener.local_addr().unwrap()));
+        // A 503 asking for a wait past the budget: given up on at once, the endpoint failing.
+        let (got, go) = held_endpoint_answering(
+            listener,
+            &[
+                "HTTP/1.1 503 Service Unavailable\r\nretry-after: 3600\r\ncontent-length: 0\r\n\r\n",
+                OK,
+            ],
+        );
+        let exporter = Arc::new(OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap());
+        invocations(&exporter, 1);
+        assert_eq!(got.recv_timeout(WAIT), Ok(1));
+        assert!(exporter.flusher().is_some(), "not known to fail yet");
+        go.send(()).unwrap(); // 503
         assert!(exporter.wait_idle(WAIT));
         assert_eq!(exporter.dropped(), 1);
 
