@@ -562,6 +562,20 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             ),
         );
     }
+    // The `service` dimension of every custom metric and its alarms (CloudWatch: 1–1024 characters,
+    // at least one not blank, no control characters).
+    if let Some(service) = &p.service_name
+        && (service.trim().is_empty()
+            || service.len() > 1024
+            || !service.bytes().all(|c| (0x20..0x7f).contains(&c)))
+    {
+        bad(
+            "platform.service_name".into(),
+            format!(
+                "expected 1 to 1024 printable ASCII characters (a metric dimension value), found {service:?}"
+            ),
+        );
+    }
     if !is_name(&p.name) {
         bad(
             "platform.name".into(),
@@ -681,6 +695,16 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     for (a, api) in spec.http_apis.iter().enumerate() {
         let mut keys = std::collections::HashSet::new();
+        // The `Stage` dimension of every API alarm: `PutMetricAlarm` refuses an empty value.
+        if api.stage.trim().is_empty() || api.stage.chars().any(char::is_control) {
+            bad(
+                format!("http_apis[{a}].stage"),
+                format!(
+                    "expected the stage's name (`$default` for the default stage), found {:?}",
+                    api.stage
+                ),
+            );
+        }
         if let Some(problem) = aws_name_problem(AwsName::HttpApiId, &api.id) {
             bad(format!("http_apis[{a}].id"), problem);
         }
@@ -725,7 +749,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             );
         } else if let Some(problem) = foreign_account(spec, &sm.arn) {
             bad(format!("state_machines[{s}].arn"), problem);
-        } else if sm.arn.rsplit(':').next() != Some(sm.name.as_str()) {
+        } else if sm.arn.split(':').skip(5).collect::<Vec<_>>() != ["stateMachine", sm.name.as_str()] {
             // arn:aws:states:<region>:<account>:stateMachine:<name>: the dimension and the name the
             // dashboards show must be one machine.
             bad(
@@ -897,7 +921,13 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         }
     }
     let n = &spec.notifications;
-    if n.slack_webhook_secret.starts_with("http") {
+    if n.slack_webhook_secret.trim().is_empty() {
+        bad(
+            "notifications.slack_webhook_secret".into(),
+            "expected the name or ARN of the Secrets Manager secret holding the Slack webhook, found nothing"
+                .into(),
+        );
+    } else if n.slack_webhook_secret.starts_with("http") {
         bad(
             "notifications.slack_webhook_secret".into(),
             "expected the NAME of a Secrets Manager secret holding the webhook, found a URL: keep the webhook out \
@@ -941,6 +971,16 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if let Some(problem) = aws_name_problem(AwsName::LogGroup, group) {
             bad(at, problem);
         }
+    }
+    if let Some(model) = &spec.cost.design_model
+        && model.valuations_per_month == 0
+    {
+        bad(
+            "cost.design_model.valuations_per_month".into(),
+            "expected the valuations a month the design model assumes (> 0): its dollars per valuation are \
+             divided by it"
+                .into(),
+        );
     }
     if let Some(model) = &spec.cost.design_model {
         for key in model.components_usd.keys() {
@@ -1560,6 +1600,57 @@ table = "demo-dev-ledger"
              tokens_per_valuation = {tokens}\n",
             with("")
         )
+    }
+
+    /// Values that load but make alarms AWS refuses (an empty dimension value) or alarms that never fire
+    /// (an ARN that is not the state machine's) are refused at their key.
+    #[test]
+    fn values_that_make_silent_or_refused_alarms_are_refused_at_their_key() {
+        let prod = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../infra/platforms/collectiq-prod.toml"
+        ))
+        .unwrap();
+        let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:collectiq-prod-valuation";
+        assert!(prod.contains(arn));
+        for (from, to, path) in [
+            (
+                arn.to_owned(),
+                arn.replace(":stateMachine:", ":activity:"),
+                "state_machines[0].arn",
+            ),
+            (
+                arn.to_owned(),
+                arn.replace(":stateMachine:", ":"),
+                "state_machines[0].arn",
+            ),
+            (
+                "stage = \"$default\"".to_owned(),
+                "stage = \"\"".to_owned(),
+                "http_apis[0].stage",
+            ),
+            (
+                "slack_webhook_secret = \"collectiq/prod/slack-webhook\"".to_owned(),
+                "slack_webhook_secret = \" \"".to_owned(),
+                "notifications.slack_webhook_secret",
+            ),
+            (
+                "[platform]\n".to_owned(),
+                "[platform]\nservice_name = \" \"\n".to_owned(),
+                "platform.service_name",
+            ),
+        ] {
+            assert!(prod.contains(&from), "{from}");
+            let p = problems(&prod.replacen(&from, &to, 1));
+            assert!(p.iter().any(|p| p.path == path), "{path}: {p:?}");
+        }
+        let zero = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 0\ncomponents_usd = {{ bedrock = 75 }}\n",
+            with("")
+        );
+        let p = problems(&zero);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "cost.design_model.valuations_per_month");
     }
 
     #[test]
