@@ -196,13 +196,31 @@ async fn failed_writes_are_named_and_do_not_stop_the_rest() {
         answer(200, None, json!({"success": false})),
     ]);
     let report = apply(&client(http.clone()), &plan, &NoProgress).await;
-    assert_eq!(report.failures.len(), 2);
-    assert_eq!(report.write_calls, 2);
+    assert_eq!(report.failures.len(), 1);
+    // After a failed put the orphan stays (it may be the definition the put was to replace): named as
+    // kept, not deleted.
+    assert_eq!(report.write_calls, 1);
+    assert_eq!(report.kept, ["app-prod/ecs-errors (id-old)"]);
     let put = &report.failures[0];
     assert_eq!((put.name.as_str(), put.action), ("app-prod/errors", "create"));
     assert_eq!(put.error.code.as_deref(), Some("LimitExceededException"));
     assert_eq!(put.error.status, Some(400));
-    let delete = &report.failures[1];
+
+    // A delete answered `success: false` is a failure named with its id.
+    let orphan_only = plan_queries(
+        &[],
+        &[SavedQuery {
+            id: "id-old".into(),
+            name: "app-prod/ecs-errors".into(),
+            log_group_names: vec!["/g".into()],
+            query_string: "limit 1".into(),
+        }],
+        "app-prod",
+    );
+    let http = StaticReplayClient::new(vec![answer(200, None, json!({"success": false}))]);
+    let report = apply(&client(http), &orphan_only, &NoProgress).await;
+    assert_eq!((report.failures.len(), report.write_calls), (1, 1));
+    let delete = &report.failures[0];
     assert_eq!(delete.name, "app-prod/ecs-errors (id-old)");
     assert!(delete.error.message.contains("success=false"), "{}", delete.error);
 }
