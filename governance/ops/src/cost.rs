@@ -185,7 +185,8 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
                 run_summary(&run),
             );
             emit(global, &run, &text)?;
-            written.context("the report ran (see above for what was sent) but its files were not written")?;
+            written
+                .context("the report ran (see above for what was sent) but not all its files were written")?;
             Ok(if run.delivery.failed() {
                 exit::ERROR
             } else {
@@ -217,9 +218,17 @@ pub fn write_outputs(out: &Path, run: &DailyRun, charts: &[ChartTarget]) -> Resu
         write_json(out, "cost-slack.json", &run.slack)?,
     ];
     for ChartTarget { path, format } in charts {
+        // What was written before a chart failed is said with the failure: the caller prints only it.
+        let written = |files: &[PathBuf]| {
+            files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let bytes = run
             .chart(*format, CHART_SIZE.0, CHART_SIZE.1)
-            .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("chart {}: {e} (written: {})", path.display(), written(&files)))?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
@@ -378,6 +387,18 @@ mod tests {
         for name in ["cost-report.json", "cost-slack.json"] {
             assert!(dir.path().join(name).is_file(), "{name}");
         }
+
+        // A chart that cannot be drawn (no budget was read) says so, and that the JSON files were written.
+        let mut no_budget = run.clone();
+        no_budget.report.budgets.clear();
+        let out = tempfile::tempdir().unwrap();
+        let e = write_outputs(out.path(), &no_budget, std::slice::from_ref(&png)).unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.starts_with("chart ") && e.contains("cost-report.json") && e.contains("cost-slack.json"),
+            "{e}"
+        );
+        assert!(out.path().join("cost-report.json").is_file());
     }
 
     /// A seeded month read on a day three days ago (a past day, through the real pass on the emulator):

@@ -6,8 +6,8 @@
 //! roll-up without writing to CloudWatch or posting; `run` applies the plans, and with `--post` sends each
 //! platform's report to its channel and the roll-up to the organisation's. The summary names every item
 //! that failed, where (assume role, publish, cost) and why (the AWS failure class). Exit code 0 when
-//! every item completed, 2 when the pass ran and some item failed, 1 when it could not run (the
-//! organisation spec does not load). The whole outcome is written to `out/org-<name>.json`.
+//! every item completed; 1 when some item failed (the other items' results stand) or the pass could
+//! not run (the organisation spec does not load), as the README says. The whole outcome is written to `out/org-<name>.json`.
 //!
 //! With `[discovery]` in the organisation spec, the members are first listed in the management account
 //! (`organizations:ListAccounts` and each account's platforms tag); a discovery that cannot finish
@@ -80,7 +80,16 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
         OrgCommand::Plan(a) => (a, Mode::Plan, false),
         OrgCommand::Run(a) => (&a.common, Mode::Run, a.post),
     };
-    // Refused before anything is read: a past day's reports are never posted (as `cost report`).
+    // Refused before anything is read: flags that cancel each other, and a past day's reports are never
+    // posted (as `cost report`).
+    if post && args.no_cost {
+        anyhow::bail!(
+            "--post posts the cost reports and the roll-up, which --no-cost skips: drop one of them"
+        );
+    }
+    if args.no_publish && args.no_cost {
+        anyhow::bail!("--no-publish and --no-cost together leave nothing to do: drop one of them");
+    }
     let (as_of, past_day) = crate::cost::report_time(args.date, post, Utc::now())?;
     let org = platform_spec::load_org(&args.org).map_err(|e| anyhow::anyhow!("{e}"))?;
     let o = &org.spec.organization;

@@ -230,6 +230,37 @@ fn a_past_date_is_not_posted_for_an_organisation_either() {
     assert!(!err.contains("running "), "refused before the run started: {err}");
 }
 
+/// Flags that cancel each other are refused before anything is read, naming both.
+#[test]
+fn org_flags_that_cancel_each_other_are_refused() {
+    let org = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platforms/org/collectiq-group.toml"
+    );
+    for (flags, says) in [
+        (
+            ["run", "--no-cost", "--post"],
+            "--post posts the cost reports and the roll-up, which --no-cost skips",
+        ),
+        (
+            ["plan", "--no-cost", "--no-publish"],
+            "--no-publish and --no-cost together leave nothing to do",
+        ),
+    ] {
+        let port = closed_port();
+        let mut args = vec!["org", flags[0], "--org", org, flags[1], flags[2]];
+        args.extend(["--endpoint-url", port.as_str()]);
+        let out = ops(&args);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(says), "{flags:?}: {err}");
+        assert!(
+            !err.contains("running ") && !err.contains("planning "),
+            "refused before the run: {err}"
+        );
+    }
+}
+
 #[test]
 fn spec_check_exits_2_for_an_invalid_spec_and_1_for_an_unreadable_one() {
     let dir = tempfile::tempdir().unwrap();
