@@ -177,25 +177,23 @@ async fn apply_updates_with_the_saved_id_creates_without_one_and_deletes_the_orp
 
 #[tokio::test]
 async fn failed_writes_are_named_and_do_not_stop_the_rest() {
+    let orphan = SavedQuery {
+        id: "id-old".into(),
+        name: "app-prod/ecs-errors".into(),
+        log_group_names: vec!["/g".into()],
+        query_string: "limit 1".into(),
+    };
     let plan = plan_queries(
         &[QueryDefinition::new("app-prod", "errors", ["/g"], "limit 1").unwrap()],
-        &[SavedQuery {
-            id: "id-old".into(),
-            name: "app-prod/ecs-errors".into(),
-            log_group_names: vec!["/g".into()],
-            query_string: "limit 1".into(),
-        }],
+        std::slice::from_ref(&orphan),
         "app-prod",
     );
-    let http = StaticReplayClient::new(vec![
-        answer(
-            400,
-            Some("LimitExceededException"),
-            json!({"__type": "LimitExceededException", "message": "too many query definitions"}),
-        ),
-        answer(200, None, json!({"success": false})),
-    ]);
-    let report = apply(&client(http.clone()), &plan, &NoProgress).await;
+    let http = StaticReplayClient::new(vec![answer(
+        400,
+        Some("LimitExceededException"),
+        json!({"__type": "LimitExceededException", "message": "too many query definitions"}),
+    )]);
+    let report = apply(&client(http), &plan, &NoProgress).await;
     assert_eq!(report.failures.len(), 1);
     // After a failed put the orphan stays (it may be the definition the put was to replace): named as
     // kept, not deleted.
@@ -207,16 +205,7 @@ async fn failed_writes_are_named_and_do_not_stop_the_rest() {
     assert_eq!(put.error.status, Some(400));
 
     // A delete answered `success: false` is a failure named with its id.
-    let orphan_only = plan_queries(
-        &[],
-        &[SavedQuery {
-            id: "id-old".into(),
-            name: "app-prod/ecs-errors".into(),
-            log_group_names: vec!["/g".into()],
-            query_string: "limit 1".into(),
-        }],
-        "app-prod",
-    );
+    let orphan_only = plan_queries(&[], &[orphan], "app-prod");
     let http = StaticReplayClient::new(vec![answer(200, None, json!({"success": false}))]);
     let report = apply(&client(http), &orphan_only, &NoProgress).await;
     assert_eq!((report.failures.len(), report.write_calls), (1, 1));

@@ -1229,13 +1229,7 @@ impl Hints {
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
             b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => self.akia = true,
             _ if TOKEN_FIRST_BYTES.contains(&c) && token_prefix(&b[i..]).is_some() => self.prefixed = true,
-            b's' | b'S' | b'd' | b'D'
-                if WEBHOOK_HINTS.iter().any(|hint| {
-                    b[i..]
-                        .get(..hint.len())
-                        .is_some_and(|w| w.eq_ignore_ascii_case(hint))
-                }) =>
-            {
+            b's' | b'S' | b'd' | b'D' if WEBHOOK_HINTS.iter().any(|hint| starts_with_ci(b, i, hint)) => {
                 self.webhook = true;
             }
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
@@ -2305,8 +2299,7 @@ fn credential_scheme_at(b: &[u8], i: usize) -> Option<(CredentialScheme, usize)>
         _ => return None,
     };
     let end = i + word.len();
-    (b.get(i..end).is_some_and(|w| w.eq_ignore_ascii_case(word)) && matches!(b.get(end), Some(b' ' | b'\t')))
-        .then_some((scheme, end))
+    (starts_with_ci(b, i, word) && matches!(b.get(end), Some(b' ' | b'\t'))).then_some((scheme, end))
 }
 
 /// The end of an RFC 9110 token68 (`[A-Za-z0-9-._~+/]+=*`) starting at `j`.
