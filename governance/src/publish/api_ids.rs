@@ -115,6 +115,87 @@ mod tests {
         assert_eq!(spec.http_apis[0].id, "a1b2c3d4e5");
     }
 
+    /// A client of API Gateway answering through `http`.
+    fn replayed(http: aws_smithy_http_client::test_util::StaticReplayClient) -> aws_sdk_apigatewayv2::Client {
+        use aws_sdk_apigatewayv2::config;
+        aws_sdk_apigatewayv2::Client::from_conf(
+            config::Config::builder()
+                .behavior_version(config::BehaviorVersion::latest())
+                .region(config::Region::new("us-east-1"))
+                .credentials_provider(config::Credentials::new("AKIDTEST", "secret", None, None, "test"))
+                .retry_config(config::retry::RetryConfig::disabled())
+                .http_client(http)
+                .build(),
+        )
+    }
+
+    /// One `GetApis` answer: `status` and a JSON body.
+    fn get_apis_answer(status: u16, body: &str) -> aws_smithy_http_client::test_util::ReplayEvent {
+        use aws_smithy_types::body::SdkBody;
+        let mut response = http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json");
+        if status == 403 {
+            response = response.header("x-amzn-errortype", "AccessDeniedException");
+        }
+        aws_smithy_http_client::test_util::ReplayEvent::new(
+            http::Request::builder()
+                .uri("https://apigateway.us-east-1.amazonaws.com/v2/apis")
+                .body(SdkBody::empty())
+                .unwrap(),
+            response.body(SdkBody::from(body.to_owned())).unwrap(),
+        )
+    }
+
+    /// A role without `apigateway:GET`: the spec's ids stay, and the note says the read failed and why.
+    #[tokio::test]
+    async fn apis_that_cannot_be_read_keep_the_spec_ids_and_say_why() {
+        let client = replayed(aws_smithy_http_client::test_util::StaticReplayClient::new(vec![
+            get_apis_answer(
+                403,
+                r#"{"message":"User is not authorized to perform: apigateway:GET"}"#,
+            ),
+        ]));
+        let mut spec = crate::test_support::prod_spec();
+        let placeholder = spec.http_apis[0].id.clone();
+        let notes = resolve_api_ids(&client, &mut spec).await;
+        assert_eq!(spec.http_apis[0].id, placeholder);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("could not be read") && notes[0].contains("GetApis"),
+            "{notes:?}"
+        );
+    }
+
+    /// An endpoint that always answers with a next page is read at most [`MAX_PAGES`] times, and what
+    /// those pages hold is used.
+    #[tokio::test]
+    async fn an_endless_listing_stops_at_the_page_bound() {
+        let mut spec = crate::test_support::prod_spec();
+        let name = spec.http_apis[0].name.clone();
+        let page = |i: usize| {
+            let item = if i == 0 {
+                format!(r#"{{"name":"{name}","apiId":"a1b2c3d4e5","protocolType":"HTTP"}}"#)
+            } else {
+                format!(
+                    r#"{{"name":"other-{i}","apiId":"zzzzzzzzz{}","protocolType":"HTTP"}}"#,
+                    i % 10
+                )
+            };
+            get_apis_answer(200, &format!(r#"{{"items":[{item}],"nextToken":"t{i}"}}"#))
+        };
+        let http = aws_smithy_http_client::test_util::StaticReplayClient::new(
+            (0..MAX_PAGES + 5).map(page).collect(),
+        );
+        assert!(
+            resolve_api_ids(&replayed(http.clone()), &mut spec)
+                .await
+                .is_empty()
+        );
+        assert_eq!(spec.http_apis[0].id, "a1b2c3d4e5");
+        assert_eq!(http.actual_requests().count(), MAX_PAGES);
+    }
+
     #[test]
     fn a_name_several_apis_share_is_never_guessed() {
         let mut spec = crate::test_support::prod_spec();
