@@ -70,6 +70,16 @@ pub fn is_valid_dimension_name(name: &str) -> bool {
         && !name.trim().is_empty()
 }
 
+/// Whether `name` is one of the members a document opens with under Lambda's log-level filter
+/// ([`EmfBuilder::lambda_log_level`](super::EmfBuilder::lambda_log_level)): `level` and `timestamp`.
+/// With the filter on, a dimension, property or metric of that name would repeat the member (a JSON
+/// object with a key twice, which CloudWatch and Lambda's filter each read their own way), so none
+/// is written.
+#[must_use]
+pub(crate) fn is_level_member(name: &str) -> bool {
+    name == "level" || name == "timestamp"
+}
+
 /// Whether `value` is a valid dimension value: 1–1024 printable ASCII characters, not only whitespace.
 /// CloudWatch's `Dimension.Value`: "Dimension values must contain only ASCII characters and must
 /// include at least one non-whitespace character. ASCII control characters are not supported" — a

@@ -305,7 +305,10 @@ impl EmfRecorder {
         props.clear();
         prop_spans.clear();
         for (i, (k, v)) in properties.iter().enumerate() {
-            if !is_valid_dimension_name(k) || prop_spans.iter().any(|(j, _, _)| properties[*j].0 == *k) {
+            if !is_valid_dimension_name(k)
+                || prop_spans.iter().any(|(j, _, _)| properties[*j].0 == *k)
+                || (self.inner.cfg.level.is_some() && super::document::is_level_member(k))
+            {
                 continue;
             }
             let start = props.len();

@@ -62,6 +62,12 @@ pub enum BuildError {
     /// More default dimensions than EMF allows.
     #[error("{0} default dimensions; EMF allows {MAX_DIMENSIONS}")]
     TooManyDimensions(usize),
+    /// A default dimension is named `level` or `timestamp` while documents open with those members
+    /// for Lambda's log-level filter ([`EmfBuilder::lambda_log_level`]).
+    #[error(
+        "default dimension {0:?} would repeat the document's own `{0}` member, written for Lambda's log-level filter (AWS_LAMBDA_LOG_LEVEL)"
+    )]
+    LevelMemberDimension(String),
     /// Another global `metrics` recorder is already installed.
     #[error("a global metrics recorder is already installed")]
     AlreadyInstalled,
@@ -405,6 +411,9 @@ impl EmfBuilder {
                 || dims.iter().filter(|(x, _)| x == k).count() > 1
             {
                 return Err(BuildError::InvalidDimension(format!("{k}={v}")));
+            }
+            if self.level.is_some() && document::is_level_member(k) {
+                return Err(BuildError::LevelMemberDimension(k.clone()));
             }
         }
         let cfg = recorder::Config {
@@ -797,6 +806,109 @@ mod tests {
             docs(&out).iter().all(|d| d.get("level").is_none()),
             "no level unless asked"
         );
+    }
+
+    /// The top-level member names of one JSON object, in order and with repeats (a map would keep one).
+    fn top_level_keys(line: &str) -> Vec<String> {
+        assert!(serde_json::from_str::<Value>(line).unwrap().is_object(), "{line}");
+        let mut keys = Vec::new();
+        let mut depth = 0usize;
+        let mut expect_key = false;
+        // A small scanner over the validated text: a string right after `{` or `,` at depth 1 is a key.
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'{' | b'[' => {
+                    depth += 1;
+                    expect_key = bytes[i] == b'{' && depth == 1;
+                }
+                b'}' | b']' => depth -= 1,
+                b',' => expect_key = depth == 1,
+                b'"' => {
+                    let start = i + 1;
+                    i += 1;
+                    while bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    if expect_key {
+                        keys.push(line[start..i].to_owned());
+                        expect_key = false;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        keys
+    }
+
+    /// Under Lambda's log-level filter every document opens with `level` and `timestamp`
+    /// (`lambda_log_level`). A label, a flush property or a metric of either name must not write the
+    /// same key a second time — a JSON object with a key twice is read one way by Lambda's filter and
+    /// maybe another by CloudWatch — and a default dimension of that name is refused when building.
+    #[test]
+    fn level_members_are_never_repeated_under_the_lambda_filter() {
+        let env = |k: &str| match k {
+            "AWS_LAMBDA_LOG_FORMAT" => Some("JSON".to_owned()),
+            "AWS_LAMBDA_LOG_LEVEL" => Some("ERROR".to_owned()),
+            _ => None,
+        };
+        let filtered = || {
+            EmfBuilder::from_lookup(env)
+                .namespace("CollectIQ")
+                .service("valuation")
+        };
+        let (r, out) = rec(filtered().allow_all_labels());
+        metrics::with_local_recorder(&r, || {
+            metrics::counter!("CardsValued", "level" => "high", "timestamp" => "now", "agent" => "pricing")
+                .increment(1);
+            metrics::counter!("timestamp").increment(1);
+            metrics::counter!("level").increment(1);
+        });
+        let report = r.flush_with(&[("level", "x"), ("timestamp", "y"), ("card_id", "c-1")]);
+        assert_eq!(
+            report.rejected_metrics, 2,
+            "the metrics named `level` and `timestamp`"
+        );
+        let text = out.contents();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        for line in text.lines() {
+            let keys = top_level_keys(line);
+            for k in ["level", "timestamp"] {
+                assert_eq!(keys.iter().filter(|x| *x == k).count(), 1, "{k} in {line}");
+            }
+        }
+        let d = &docs(&out)[0];
+        assert_eq!(d["level"], "ERROR");
+        assert_eq!(d["timestamp"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(d["CardsValued"], 1.0);
+        assert_eq!(d["agent"], "pricing");
+        assert_eq!(d["card_id"], "c-1");
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["service", "agent"]])
+        );
+
+        // Without the filter they are an ordinary dimension and property.
+        let (r, out) = rec(base().allow_all_labels());
+        metrics::with_local_recorder(&r, || {
+            metrics::counter!("CardsValued", "level" => "high").increment(1);
+        });
+        r.flush_with(&[("timestamp", "y")]);
+        let d = &docs(&out)[0];
+        assert_eq!(d["level"], "high");
+        assert_eq!(d["timestamp"], "y");
+
+        for name in ["level", "timestamp"] {
+            let err = filtered().with_dimension(name, "x").build().unwrap_err();
+            assert!(
+                matches!(&err, BuildError::LevelMemberDimension(n) if n == name),
+                "{err}"
+            );
+            assert!(err.to_string().contains("AWS_LAMBDA_LOG_LEVEL"), "{err}");
+            assert!(base().with_dimension(name, "x").build().is_ok());
+        }
     }
 
     /// `POWERTOOLS_METRICS_DISABLED` (else `POWERTOOLS_DEV`) takes Powertools' true values: Python's

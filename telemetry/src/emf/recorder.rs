@@ -261,8 +261,14 @@ impl Inner {
         let mut props: Vec<(String, String)> = Vec::new();
         // Indices of the labels whose values were folded.
         let mut folded: Vec<usize> = Vec::new();
+        // Under Lambda's log-level filter the document opens with `level` and `timestamp`: a label of
+        // either name is left out rather than written as the same key twice.
+        let filtered = cfg.level.is_some();
         for (index, label) in key.labels().enumerate() {
             let (k, v) = (label.key(), label.value());
+            if filtered && super::document::is_level_member(k) {
+                continue;
+            }
             let taken = |k: &str, dims: &[(String, String)], more: &[(String, String)]| {
                 dims.iter().chain(more).any(|(d, _)| d == k)
             };
@@ -292,6 +298,10 @@ impl Inner {
             Some("invalid EMF metric name")
         } else if dims.iter().any(|(d, _)| d == name) {
             Some("EMF metric name clashes with a dimension")
+        } else if filtered && super::document::is_level_member(name) {
+            Some(
+                "EMF metric name clashes with the `level`/`timestamp` member Lambda's log-level filter needs",
+            )
         } else {
             None
         };
