@@ -220,6 +220,21 @@ pub fn valid_tracestate(value: &str) -> Option<Cow<'_, str>> {
     }
 }
 
+/// The OpenTelemetry `TraceState` of a `tracestate` value that [`valid_tracestate`] kept.
+/// opentelemetry 0.33 refuses a key whose system id has all the 14 characters W3C allows
+/// (`tenant@abcdefghijklmn`), and with it the whole list: such a member is left out instead, and the
+/// others still carried on.
+pub(crate) fn trace_state(valid: &str) -> opentelemetry::trace::TraceState {
+    use opentelemetry::trace::TraceState;
+    valid.parse().unwrap_or_else(|_| {
+        let members = valid
+            .split(',')
+            .filter_map(|m| m.split_once('='))
+            .filter(|kv| TraceState::from_key_value([*kv]).is_ok());
+        TraceState::from_key_value(members).unwrap_or_default()
+    })
+}
+
 /// A `tracestate` key: `lcalpha 0*255(lcalpha / DIGIT / "_" / "-"/ "*" / "/")`, or
 /// `tenant@system` with a tenant of 1–241 (starting with a letter or digit) and a system of 1–14
 /// (starting with a letter).
@@ -624,6 +639,29 @@ mod tests {
 
     // The examples of W3C Trace Context §3.2.2.
     const SPEC: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    /// W3C allows a system id of 14 characters (`tenant@abcdefghijklmn`), which opentelemetry 0.33's
+    /// `TraceState` refuses together with the whole list: only that member is left out.
+    #[test]
+    fn trace_state_keeps_the_members_opentelemetry_can_hold() {
+        let text = "rojo=00f067aa0ba902b7,t@abcdefghijklmn=x,congo=t61rcWkgMzE";
+        let kept = valid_tracestate(text).unwrap();
+        assert_eq!(kept, text, "valid W3C");
+        assert!(
+            text.parse::<opentelemetry::trace::TraceState>().is_err(),
+            "the SDK's parser refuses it"
+        );
+        assert_eq!(
+            trace_state(&kept).header(),
+            "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+        );
+        assert_eq!(
+            trace_state("t@abcdefghijklm=x").header(),
+            "t@abcdefghijklm=x",
+            "13 characters"
+        );
+        assert_eq!(trace_state("rojo=1,congo=2").header(), "rojo=1,congo=2");
+    }
 
     /// `tracestate` values from W3C Trace Context §3.3.1 and its test suite's cases: kept (spaces
     /// and tabs around members and empty members left out) or dropped whole.

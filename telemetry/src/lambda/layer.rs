@@ -348,7 +348,7 @@ where
 /// `messaging.batch.message_count`, `messaging.destination.name` (the queue, when all records share
 /// it). Nothing for other events, or when the invocation is not traced.
 fn sqs_batch_links(span: &Span, event: &serde_json::Value) {
-    use opentelemetry::trace::{Link, SpanContext, TraceFlags, TraceState};
+    use opentelemetry::trace::{Link, SpanContext, TraceFlags};
     use opentelemetry::{KeyValue, SpanId};
     let Some(records) = event.get("Records").and_then(serde_json::Value::as_array) else {
         return;
@@ -367,7 +367,7 @@ fn sqs_batch_links(span: &Span, event: &serde_json::Value) {
                 .context
                 .tracestate
                 .as_deref()
-                .and_then(|s| s.parse::<TraceState>().ok())
+                .map(crate::propagation::trace_state)
                 .unwrap_or_default();
             let flags = if h.is_sampled() {
                 TraceFlags::SAMPLED

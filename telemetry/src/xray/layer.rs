@@ -14,7 +14,7 @@ use super::segment::segment_name_cow;
 use super::spans::SpanSink;
 use crate::clock::{Clock, SystemClock, random_u64};
 use crate::context::INVOCATION_SPAN;
-use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceState};
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags};
 use opentelemetry::{
     Context as OtelContext, ContextGuard, InstrumentationScope, Key, KeyValue, SpanId, TraceId, Value,
 };
@@ -630,7 +630,7 @@ where
                     .tracestate
                     .as_deref()
                     .and_then(crate::propagation::valid_tracestate)
-                    .and_then(|s| s.parse::<TraceState>().ok())
+                    .map(|s| crate::propagation::trace_state(&s))
                     .unwrap_or_default();
                 match header {
                     Some(h) if h.is_sampled() => {
