@@ -41,9 +41,9 @@ use crate::model::{Alarm, PutCompositeAlarmInput, Tag, TreatMissingData, alarm_a
 use crate::runbook::{Runbook, RunbookLinks};
 use crate::spec::{MathInput, MetricAlarm, MetricRef};
 use crate::thresholds;
-use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS};
+use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
 pub use platform_spec::ServiceNaming;
-use platform_spec::{FunctionSpec, PlatformSpec, name_part};
+use platform_spec::{FunctionSpec, PlatformSpec, QueueKind, name_part};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use telemetry::catalogue::{DimensionKey, MetricName};
@@ -119,6 +119,34 @@ pub enum CatalogueError {
     /// Two alarms got the same name.
     #[error("two alarms are named {0}")]
     DuplicateName(String),
+    /// A generated alarm name is longer than `PutMetricAlarm` / `PutCompositeAlarm` take (`AlarmName`:
+    /// at most [`MAX_NAME_CHARS`] characters). Names are `{platform}-{env}-{resource}-{signal}-{severity}`,
+    /// so the fix is in the spec: `key` names the spec item the resource part came from.
+    #[error(
+        "{key}: makes the alarm name \"{}\" of {chars} characters, and CloudWatch takes at most \
+         {MAX_NAME_CHARS} (AlarmName); shorten {key} (or platform.name / platform.environment, the \
+         name's prefix)",
+        shortened(name)
+    )]
+    NameTooLong {
+        /// The spec key(s) the name's resource part came from (`tables[2].name`).
+        key: String,
+        /// The generated name.
+        name: String,
+        /// Its length in characters.
+        chars: usize,
+    },
+}
+
+/// A long name for a message: its first 60 and last 40 characters (the part that says which alarm).
+fn shortened(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= 110 {
+        return name.to_owned();
+    }
+    let head: String = chars[..60].iter().collect();
+    let tail: String = chars[chars.len() - 40..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// The generated alarms of one platform environment.
@@ -160,6 +188,9 @@ struct Gen<'a> {
     spec: &'a PlatformSpec,
     opts: &'a CatalogueOptions,
     prefix: String,
+    /// The spec key of the item whose alarms are being generated (`functions[3].id`): what a name too
+    /// long for CloudWatch is blamed on.
+    source: String,
     out: Vec<AlarmDefinition>,
     notes: Vec<String>,
 }
@@ -231,6 +262,19 @@ impl Gen<'_> {
         )
     }
 
+    /// `name` if CloudWatch takes it; else which spec key made it too long.
+    fn fits(&self, name: &str) -> Result<(), CatalogueError> {
+        let chars = name.chars().count();
+        if chars <= MAX_NAME_CHARS {
+            return Ok(());
+        }
+        Err(CatalogueError::NameTooLong {
+            key: self.source.clone(),
+            name: name.to_owned(),
+            chars,
+        })
+    }
+
     fn topic(&self, s: Severity) -> String {
         match s {
             Severity::Critical => self.spec.notifications.sns_critical_topic_arn.clone(),
@@ -291,6 +335,7 @@ impl Gen<'_> {
         build: impl FnOnce(String) -> MetricAlarm,
     ) -> Result<String, CatalogueError> {
         let name = self.name(&m);
+        self.fits(&name)?;
         let actions = if notifies {
             vec![self.topic(m.severity)]
         } else {
@@ -317,6 +362,7 @@ impl Gen<'_> {
 
     fn push_composite(&mut self, m: Meta, rule: AlarmRule) -> Result<(), CatalogueError> {
         let name = self.name(&m);
+        self.fits(&name)?;
         let topic = vec![self.topic(m.severity)];
         let input: PutCompositeAlarmInput = CompositeAlarm::new(name, rule)
             .with_description(describe(
@@ -341,7 +387,8 @@ impl Gen<'_> {
     }
 
     fn apis(&mut self) -> Result<(), CatalogueError> {
-        for api in &self.spec.http_apis {
+        for (i, api) in self.spec.http_apis.iter().enumerate() {
+            self.source = format!("http_apis[{i}].name");
             let resource = self.spec.resource_part(&api.name, "api");
             let m = |n: AwsMetric| {
                 MetricRef::of(n)
@@ -419,7 +466,8 @@ impl Gen<'_> {
     }
 
     fn functions(&mut self) -> Result<(), CatalogueError> {
-        for f in &self.spec.functions {
+        for (i, f) in self.spec.functions.iter().enumerate() {
+            self.source = format!("functions[{i}].id");
             let resource = format!("fn-{}", name_part(&f.id));
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, &f.name);
             self.lambda_errors(f, &resource, thresholds::lambda_errors_severity(f))?;
@@ -583,7 +631,8 @@ impl Gen<'_> {
     }
 
     fn state_machines(&mut self) -> Result<(), CatalogueError> {
-        for sm in &self.spec.state_machines {
+        for (i, sm) in self.spec.state_machines.iter().enumerate() {
+            self.source = format!("state_machines[{i}].name");
             let resource = self.spec.resource_part(&sm.name, "state-machine");
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::STATE_MACHINE_ARN, &sm.arn);
             let tasks: Vec<String> = sm
@@ -686,7 +735,15 @@ impl Gen<'_> {
     }
 
     fn dlqs(&mut self) -> Result<(), CatalogueError> {
-        for q in self.spec.dlqs() {
+        // Indexed among all `[[queues]]`, as the spec's keys are.
+        for (i, q) in self
+            .spec
+            .queues
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.kind == QueueKind::Dlq)
+        {
+            self.source = format!("queues[{i}].name");
             let resource = self.spec.resource_part(&q.name, "dlq");
             let c = meta(
                 Severity::Critical,
@@ -715,7 +772,8 @@ impl Gen<'_> {
     }
 
     fn tables(&mut self) -> Result<(), CatalogueError> {
-        for t in &self.spec.tables {
+        for (i, t) in self.spec.tables.iter().enumerate() {
+            self.source = format!("tables[{i}].name");
             let resource = format!("table-{}", self.spec.resource_part(&t.name, "data"));
             let throttle_inputs = |gsi: Option<&str>| {
                 let m = |n: AwsMetric| {
@@ -777,7 +835,9 @@ impl Gen<'_> {
                 .above(0.0)
                 .treat_missing(TreatMissingData::NotBreaching)
             })?;
-            for g in &t.gsis {
+            for (j, g) in t.gsis.iter().enumerate() {
+                // The index's alarms are named after the table and the index.
+                self.source = format!("tables[{i}].name with tables[{i}].gsis[{j}].name");
                 let w = meta(
                     Severity::Warning,
                     &format!("{resource}-{}", name_part(&g.name)),
@@ -815,7 +875,8 @@ impl Gen<'_> {
             ));
             return Ok(());
         }
-        for b in &self.spec.budgets {
+        for (i, b) in self.spec.budgets.iter().enumerate() {
+            self.source = format!("budgets[{i}].name");
             if !b.billing_alarms {
                 self.notes.push(format!(
                     "billing alarms off for budget {} (billing_alarms = false): AWS Budgets' own notices only",
@@ -858,7 +919,8 @@ impl Gen<'_> {
     /// `aliases` (inference profiles publish a call's metrics under the profile's `ModelId`, leaving the
     /// model's own series empty) the sum over all of them in one metric-math alarm of the same name.
     fn bedrock(&mut self) -> Result<(), CatalogueError> {
-        for model in &self.spec.bedrock_models {
+        for (i, model) in self.spec.bedrock_models.iter().enumerate() {
+            self.source = format!("bedrock_models[{i}].id");
             let resource = format!("bedrock-{}", name_part(&model.id));
             let ids: Vec<&str> = model.model_ids().collect();
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::MODEL_ID, model.id.trim());
@@ -916,7 +978,8 @@ impl Gen<'_> {
     }
 
     fn ecs(&mut self) -> Result<(), CatalogueError> {
-        for svc in &self.spec.ecs_services {
+        for (i, svc) in self.spec.ecs_services.iter().enumerate() {
+            self.source = format!("ecs_services[{i}].service");
             let resource = format!("ecs-{}", name_part(&svc.service));
             let m = |n: AwsMetric| {
                 MetricRef::of(n)
@@ -1079,6 +1142,7 @@ pub fn catalogue_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Cat
         spec,
         opts,
         prefix: spec.managed_prefix(),
+        source: String::new(),
         out: Vec::new(),
         notes: Vec::new(),
     };
@@ -1160,6 +1224,40 @@ mod tests {
                 assert_eq!(tag("Owner"), Some("DevOps"), "{}", d.name());
                 assert_eq!(tag("ManagedBy"), Some("collectiq-ops"), "{}", d.name());
             }
+        }
+    }
+
+    /// `PutMetricAlarm` / `PutCompositeAlarm` take an `AlarmName` of at most 255 characters (CloudWatch API
+    /// reference). DynamoDB takes table names of up to 255, so a spec that loads can make a longer alarm
+    /// name: the error names the spec key the name came from, not only the alarm.
+    #[test]
+    fn an_alarm_name_past_255_characters_names_the_spec_key_it_came_from() {
+        let mut s = spec("collectiq-prod");
+        s.tables[0].gsis.clear();
+        // `collectiq-prod-table-{part}-throttling-critical`: 41 characters around the table's part.
+        s.tables[0].name = "x".repeat(214);
+        let longest = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        assert!(longest.alarms.iter().any(|d| d.name().chars().count() == 255));
+        s.tables[0].name = "x".repeat(215);
+        let e = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap_err();
+        match &e {
+            CatalogueError::NameTooLong { key, chars, name } => {
+                assert_eq!((key.as_str(), *chars), ("tables[0].name", 256));
+                assert!(name.ends_with("-throttling-critical"), "{name}");
+            }
+            other => panic!("expected NameTooLong, got {other:?}"),
+        }
+        let said = e.to_string();
+        assert!(said.starts_with("tables[0].name: "), "{said}");
+        assert!(said.contains("at most 255"), "{said}");
+
+        // A Bedrock model id is free text: its alarms name `bedrock_models[i].id`.
+        let mut s = spec("collectiq-prod");
+        let last = s.bedrock_models.len() - 1;
+        s.bedrock_models[last].id = "m".repeat(300);
+        match catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap_err() {
+            CatalogueError::NameTooLong { key, .. } => assert_eq!(key, format!("bedrock_models[{last}].id")),
+            other => panic!("expected NameTooLong, got {other:?}"),
         }
     }
 

@@ -52,6 +52,38 @@ fn spec_check_names_file_line_and_key_of_a_bad_spec() {
     );
 }
 
+/// A spec that loads but makes an alarm name CloudWatch refuses (`AlarmName`: at most 255 characters;
+/// DynamoDB takes table names of up to 255): `spec check` names the spec key the name came from.
+#[test]
+fn spec_check_names_the_key_behind_an_alarm_name_past_255_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/platforms/collectiq-dev.toml"
+    ))
+    .unwrap();
+    let table = "t".repeat(240);
+    let bad = good.replacen("name = \"dev-CollectIQ\"", &format!("name = \"{table}\""), 1);
+    assert_ne!(bad, good);
+    let path = dir.path().join("long-table.toml");
+    std::fs::write(&path, bad).unwrap();
+    let out = ops()
+        .args(["spec", "check", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = parsed[0]["summary"].as_str().unwrap();
+    assert!(summary.contains("tables[0].name: "), "{summary}");
+    assert!(summary.contains("at most 255"), "{summary}");
+}
+
 #[test]
 fn a_missing_spec_is_a_clear_error_not_a_panic() {
     let out = ops()
