@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, TokensPerValuation, name_part};
+use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, TokensPerValuation, WorkflowType, name_part};
 
 /// One thing wrong with a spec: where (line, key path) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +286,11 @@ fn split_path(path: &str) -> Vec<Segment<'_>> {
 const RETENTION_DAYS: [u32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
+
+/// The longest an Express state machine's execution runs (Step Functions quotas: 5 minutes).
+pub const EXPRESS_MAX_DURATION_S: u32 = 300;
+/// The longest a Standard state machine's execution runs (Step Functions quotas: one year).
+pub const STANDARD_MAX_DURATION_S: u32 = 365 * 86_400;
 
 const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
 
@@ -757,6 +762,24 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 format!(
                     "expected the ARN of state machine \"{}\" (…:stateMachine:{}), found \"{}\"",
                     sm.name, sm.name, sm.arn
+                ),
+            );
+        }
+        // The duration warning fires when p90 `ExecutionTime` passes `expected_duration_s`: at 0 it fires
+        // on every execution, and at the longest an execution may run or more it can never fire.
+        let (kind, max) = match sm.workflow_type {
+            WorkflowType::Express => ("an EXPRESS", EXPRESS_MAX_DURATION_S),
+            WorkflowType::Standard => ("a STANDARD", STANDARD_MAX_DURATION_S),
+        };
+        if !(1..max).contains(&sm.expected_duration_s) {
+            bad(
+                format!("state_machines[{s}].expected_duration_s"),
+                format!(
+                    "expected 1..={} seconds for {kind} state machine (its executions run at most {max} s, so a \
+                     duration warning at {max} or more never fires, and at 0 it fires on every execution), \
+                     found {}",
+                    max - 1,
+                    sm.expected_duration_s
                 ),
             );
         }
@@ -1943,5 +1966,52 @@ table = "demo-dev-ledger"
         assert_eq!(p[0].line, Some(line_with(&src, "forecast_thresholds_percent")));
         // The same percentage as an actual and a forecast threshold is two notifications: fine.
         assert!(parse(&src.replace("[100, 120, 100]", "[80, 100]"), "x.toml").is_ok());
+    }
+
+    /// Step Functions runs an Express execution at most 5 minutes (300 s) and a Standard one at most a
+    /// year (Step Functions quotas): `expected_duration_s` is where the duration warning starts, so 0
+    /// (every execution) and the longest an execution may run or more (never) are refused at the key.
+    #[test]
+    fn expected_duration_must_fit_the_workflow_type() {
+        let machine = |kind: &str, duration: &str| {
+            with(&format!(
+                "[[state_machines]]\nname = \"sm\"\narn = \"arn:aws:states:us-east-1:123456789012:stateMachine:sm\"\n\
+                 workflow_type = \"{kind}\"\nexpected_duration_s = {duration}\n"
+            ))
+        };
+        for ok in ["1", "30", "299"] {
+            assert!(parse(&machine("EXPRESS", ok), "x.toml").is_ok(), "EXPRESS {ok}");
+        }
+        for refused in ["0", "300", "3600"] {
+            let src = machine("EXPRESS", refused);
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].path, "state_machines[0].expected_duration_s");
+            assert_eq!(p[0].line, Some(line_with(&src, "expected_duration_s")));
+            assert!(
+                p[0].message
+                    .starts_with("expected 1..=299 seconds for an EXPRESS state machine")
+                    && p[0].message.ends_with(&format!("found {refused}")),
+                "{p:?}"
+            );
+        }
+        // STANDARD: executions may run a year.
+        for ok in ["1", "300", "3600", "31535999"] {
+            assert!(parse(&machine("STANDARD", ok), "x.toml").is_ok(), "STANDARD {ok}");
+        }
+        for refused in ["0", "31536000"] {
+            let p = problems(&machine("STANDARD", refused));
+            assert_eq!(p[0].path, "state_machines[0].expected_duration_s", "{p:?}");
+            assert!(p[0].message.contains("a STANDARD state machine"), "{p:?}");
+        }
+        // The default (30 s) fits both types.
+        let default = with(
+            "[[state_machines]]\nname = \"sm\"\narn = \"arn:aws:states:us-east-1:123456789012:stateMachine:sm\"\n\
+             workflow_type = \"EXPRESS\"\n",
+        );
+        assert_eq!(
+            parse(&default, "x.toml").unwrap().state_machines[0].expected_duration_s,
+            30
+        );
     }
 }

@@ -298,7 +298,8 @@ pub struct StateMachineSpec {
     /// Function ids of its Lambda tasks, in order.
     #[serde(default)]
     pub tasks: Vec<String>,
-    /// Normal execution time, in seconds; the duration warning fires above it.
+    /// Normal execution time, in seconds; the duration warning fires above it. Below the longest an
+    /// execution runs (`EXPRESS`: 1..=299, executions last at most 5 minutes; `STANDARD`: under a year).
     #[serde(default = "default_sfn_duration")]
     pub expected_duration_s: u32,
     /// `STANDARD` or `EXPRESS` (seed 001: Standard in dev for debugging, Express in prod).
