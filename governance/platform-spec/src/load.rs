@@ -287,6 +287,37 @@ const RETENTION_DAYS: [u32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+/// The Lambda runtime identifiers a function's `runtime` may name (`CreateFunction` `Runtime`): those of
+/// the Lambda developer guide's supported-runtimes table ("Lambda runtimes"), and the recently deprecated
+/// `nodejs18.x`, `python3.9` and `ruby3.2` that deployed functions still run on. OS-only first (what
+/// Rust builds for), then by language. Free text such as `rust`, `python` or `Provided.al2023` is
+/// refused: the catalogue reads `provided*` as "links telemetry" (cold-start alarms and widgets), so a
+/// typo would silently drop them.
+pub const LAMBDA_RUNTIMES: [&str; 22] = [
+    "provided.al2023",
+    "provided.al2",
+    "nodejs24.x",
+    "nodejs22.x",
+    "nodejs20.x",
+    "nodejs18.x",
+    "python3.14",
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
+    "python3.9",
+    "java25",
+    "java21",
+    "java17",
+    "java11",
+    "java8.al2",
+    "dotnet10",
+    "dotnet8",
+    "ruby3.4",
+    "ruby3.3",
+    "ruby3.2",
+];
+
 /// The longest an Express state machine's execution runs (Step Functions quotas: 5 minutes).
 pub const EXPRESS_MAX_DURATION_S: u32 = 300;
 /// The longest a Standard state machine's execution runs (Step Functions quotas: one year).
@@ -695,6 +726,16 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 at("timeout_s"),
                 format!("expected 1..900 seconds, found {}", f.timeout_s),
+            );
+        }
+        if !LAMBDA_RUNTIMES.contains(&f.runtime.as_str()) {
+            bad(
+                at("runtime"),
+                format!(
+                    "expected a Lambda runtime identifier ({}), found {:?}",
+                    LAMBDA_RUNTIMES.join(", "),
+                    f.runtime
+                ),
             );
         }
     }
@@ -2013,5 +2054,60 @@ table = "demo-dev-ledger"
             parse(&default, "x.toml").unwrap().state_machines[0].expected_duration_s,
             30
         );
+    }
+
+    /// `runtime` is one of Lambda's runtime identifiers (`CreateFunction` `Runtime`, Lambda developer
+    /// guide "Lambda runtimes"); free text is refused at the key with the identifiers listed.
+    #[test]
+    fn a_function_runtime_is_a_lambda_runtime_identifier() {
+        let runtime = |r: &str| {
+            MINIMAL.replace("memory_mb = 64", "memory_mb = 128").replace(
+                "tier = \"standard\"",
+                &format!("tier = \"standard\"\nruntime = \"{r}\""),
+            )
+        };
+        for ok in [
+            "provided.al2023",
+            "provided.al2",
+            "nodejs18.x",
+            "nodejs20.x",
+            "nodejs22.x",
+            "python3.9",
+            "python3.10",
+            "python3.11",
+            "python3.12",
+            "python3.13",
+            "java11",
+            "java17",
+            "java21",
+            "dotnet8",
+            "ruby3.2",
+            "ruby3.3",
+            "ruby3.4",
+        ] {
+            assert_eq!(parse(&runtime(ok), "x.toml").unwrap().functions[1].runtime, ok);
+        }
+        for refused in [
+            "rust",
+            "python",
+            "Provided.al2023",
+            "python3.11 ",
+            "nodejs20",
+            // Retired: Lambda no longer creates or updates functions on it.
+            "go1.x",
+            "",
+        ] {
+            let src = runtime(refused);
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{refused:?}: {p:?}");
+            assert_eq!(p[0].path, "functions[1].runtime");
+            assert_eq!(p[0].line, Some(line_with(&src, "runtime = ")));
+            assert!(
+                p[0].message
+                    .starts_with("expected a Lambda runtime identifier (provided.al2023, ")
+                    && p[0].message.ends_with(&format!("found {refused:?}")),
+                "{p:?}"
+            );
+        }
     }
 }

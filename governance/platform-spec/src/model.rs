@@ -182,7 +182,7 @@ pub struct FunctionSpec {
     pub timeout_s: u32,
     /// Criticality tier.
     pub tier: Tier,
-    /// Lambda runtime (`provided.al2023`, `python3.11`).
+    /// Lambda runtime identifier (`provided.al2023`, `python3.11`): one of [`crate::LAMBDA_RUNTIMES`].
     #[serde(default = "default_runtime")]
     pub runtime: String,
     /// Instruction set (`x86_64` unless the spec says `arm64`).
