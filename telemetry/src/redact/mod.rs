@@ -936,16 +936,162 @@ fn prose_verb_at(b: &[u8], i: usize) -> Option<usize> {
     (after > k).then_some(after)
 }
 
-/// Whether the word `w` after `password is` reads as a secret rather than prose: it holds a digit, a
-/// symbol, or a capital after its first letter (`hunter2`, `p@ss`, `tRoub4dor`); `required`,
-/// `invalid`, `Expired` stay, and so do a short number (`is 8 characters`) and a short acronym
-/// (`is OK`, `was JWT`).
+/// Whether the word `w` after `password is` reads as a secret rather than prose. It holds a digit, a
+/// symbol, or a capital after its first letter (`hunter2`, `p@ss`, `tRoub4dor`); or it is a plain
+/// word that is not one of the words prose puts there (`correcthorse`, `letmein`). These stay:
+/// a state or an English word shaped like one ([`PROSE_STATES`], `required`, `Expired`, `missing`,
+/// `mandatory`, `available`), a short number (`is 8 characters`), a quantity (`is 3x faster`,
+/// `was 20ms`) and a short acronym (`is OK`, `was JWT`).
 fn secret_like_word(w: &[u8]) -> bool {
     let acronym = w.len() <= 5 && w.iter().all(u8::is_ascii_uppercase);
     let small_number = w.len() <= 3 && w.iter().all(u8::is_ascii_digit);
-    !acronym
-        && !small_number
-        && (w.iter().any(|c| !c.is_ascii_alphabetic()) || w.iter().skip(1).any(u8::is_ascii_uppercase))
+    if acronym || small_number || is_quantity(w) {
+        return false;
+    }
+    if w.iter().any(|c| !c.is_ascii_alphabetic()) || w.iter().skip(1).any(u8::is_ascii_uppercase) {
+        return true;
+    }
+    !is_prose_word(w)
+}
+
+/// `3x`, `20ms`, `512mb`, `10k`: one to four digits and one to two letters.
+fn is_quantity(w: &[u8]) -> bool {
+    let digits = w.iter().take_while(|c| c.is_ascii_digit()).count();
+    (1..=4).contains(&digits)
+        && (1..=2).contains(&(w.len() - digits))
+        && w[digits..].iter().all(u8::is_ascii_alphabetic)
+}
+
+/// Words prose puts after `password is` / `token was` that no suffix of [`PROSE_SUFFIXES`] gives
+/// away: states, articles, pronouns, adverbs, prepositions.
+const PROSE_STATES: &[&str] = &[
+    "a",
+    "absent",
+    "active",
+    "all",
+    "also",
+    "always",
+    "an",
+    "and",
+    "any",
+    "as",
+    "at",
+    "back",
+    "bad",
+    "being",
+    "blank",
+    "by",
+    "case",
+    "correct",
+    "done",
+    "due",
+    "empty",
+    "false",
+    "fine",
+    "for",
+    "from",
+    "gone",
+    "good",
+    "here",
+    "hidden",
+    "how",
+    "in",
+    "incorrect",
+    "invalid",
+    "it",
+    "its",
+    "just",
+    "kept",
+    "known",
+    "long",
+    "lost",
+    "mine",
+    "my",
+    "nil",
+    "no",
+    "none",
+    "not",
+    "now",
+    "null",
+    "of",
+    "off",
+    "ok",
+    "okay",
+    "old",
+    "on",
+    "one",
+    "only",
+    "or",
+    "our",
+    "out",
+    "own",
+    "part",
+    "present",
+    "ready",
+    "same",
+    "secret",
+    "sent",
+    "set",
+    "short",
+    "shown",
+    "so",
+    "still",
+    "stale",
+    "strong",
+    "that",
+    "the",
+    "their",
+    "there",
+    "these",
+    "this",
+    "those",
+    "to",
+    "too",
+    "true",
+    "two",
+    "undefined",
+    "unknown",
+    "unset",
+    "up",
+    "valid",
+    "very",
+    "via",
+    "weak",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "with",
+    "within",
+    "without",
+    "wrong",
+    "yes",
+    "yet",
+    "your",
+    "yours",
+];
+
+/// Endings of English words that name a state or a manner (`required`, `missing`, `mandatory`,
+/// `available`, `different`, `optional`, `securely`, `useless`), on words long enough to have them.
+const PROSE_SUFFIXES: &[&str] = &[
+    "able", "al", "ant", "ary", "ed", "ent", "ful", "ible", "ic", "ing", "ive", "less", "ly", "ory", "ous",
+];
+
+/// Whether the plain word `w` (letters only, any case) reads as prose after `password is`.
+fn is_prose_word(w: &[u8]) -> bool {
+    if w.len() > 16 {
+        return false;
+    }
+    let mut lower = [0u8; 16];
+    let lower = &mut lower[..w.len()];
+    lower.copy_from_slice(w);
+    lower.make_ascii_lowercase();
+    PROSE_STATES.iter().any(|p| p.as_bytes() == &*lower)
+        || PROSE_SUFFIXES
+            .iter()
+            .any(|x| lower.len() >= x.len() + 3 && lower.ends_with(x.as_bytes()))
 }
 
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.

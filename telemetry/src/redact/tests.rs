@@ -451,6 +451,11 @@ const MUST_GO: &[(&str, &str)] = &[
     ("my API key was SK3yABCdef123.", "SK3yABCdef123"),
     ("DB password is \"correct horse\" now", "correct horse"),
     ("the secret was p@ssw0rd!", "p@ssw0rd"),
+    // A plain word that is no state prose puts there.
+    ("my password is correcthorse", "correcthorse"),
+    ("the admin password was letmein, change it", "letmein"),
+    ("the password is Dragon", "Dragon"),
+    ("token was swordfish", "swordfish"),
     // XML elements the deny list names: SOAP's WS-Security password, CDATA, a nested key, any case.
     ("<password>SECRETXML1</password>", "SECRETXML1"),
     (
@@ -631,6 +636,12 @@ const MUST_STAY: &[&str] = &[
     "the signature is OK, the token is JWT and the password is 8 characters long",
     "the token count is 12 and This is 42",
     "secret is out: nothing was found",
+    "the password is required; the token was expired and the secret is missing",
+    "the password is incorrect, the password is too short, the password is not set",
+    "the password is different from the old one; the api key is optional",
+    "the token cache is 3x faster and the token was 20ms",
+    "the password is hashed, the secret is stored securely, the token is available",
+    "the password is the same; the secret is null; the token is empty",
     "<input_tokens>1200</input_tokens><tokenCount>42</tokenCount>",
     "<Company>Acme</Company>",
     "<credentials>\n  <user>bob</user>\n</credentials>",
