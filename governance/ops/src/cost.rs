@@ -1,7 +1,8 @@
 //! `collectiq-ops cost report [--date D] [--post] [--chart FILE.svg|FILE.png]` and `collectiq-ops cost
 //! fast-burn [--post]`.
 //!
-//! `--date` in the future is refused. A past `--date` is reported with the budget spend restated from
+//! `--date` in the future is refused, and so is one before the oldest day Cost Explorer holds (the last
+//! 13 months and the current month: [`governance::cost_pass::earliest_report_day`]). A past `--date` is reported with the budget spend restated from
 //! Cost Explorer's daily costs up to that day ([`cost::report::CostReport::with_budget_spend_from_daily`]):
 //! AWS Budgets only knows the spend *now*, which for a past day mixes in the days — or months — after
 //! it. The days come from the run's one counted Cost Explorer query (ledger cache first, the daily cap
@@ -36,7 +37,8 @@ pub enum CostCommand {
 pub struct ReportArgs {
     /// Report day (UTC, YYYY-MM-DD); default today. A past day is reported as of its end, with budget
     /// spend from Cost Explorer's daily costs (AWS Budgets only knows today's), and is never posted. A
-    /// future day is refused.
+    /// future day is refused, and so is one before Cost Explorer's history (the last 13 months and the
+    /// current month).
     #[arg(long)]
     pub date: Option<NaiveDate>,
     /// Post to Slack (and SNS for a critical tier), claiming the period in the ledger first.
@@ -100,7 +102,7 @@ pub struct FastBurnArgs {
 /// is read.
 ///
 /// # Errors
-/// A day after today's (UTC); a past day with `--post`.
+/// A day after today's (UTC) or before Cost Explorer's history; a past day with `--post`.
 ///
 /// ```
 /// use chrono::{NaiveDate, TimeZone, Utc};

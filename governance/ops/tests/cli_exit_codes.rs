@@ -119,6 +119,24 @@ fn a_future_date_is_refused_before_any_aws_call() {
     );
 }
 
+/// Cost Explorer holds the last 13 months and the current month (AWS Cost Management user guide): a
+/// day 15 months back cannot be read, and is refused naming `--date` before anything is read.
+#[test]
+fn a_date_older_than_cost_explorers_history_is_refused_before_any_aws_call() {
+    let old = (chrono::Utc::now().date_naive() - chrono::Months::new(15)).to_string();
+    let out = ops(&["cost", "report", "--date", &old, "--endpoint-url", &closed_port()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("--date {old} is too far back")) && err.contains("13 months"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("cost report for"),
+        "refused before the run started: {err}"
+    );
+}
+
 #[test]
 fn a_past_date_is_not_posted() {
     let past = (chrono::Utc::now().date_naive() - chrono::Duration::days(40)).to_string();

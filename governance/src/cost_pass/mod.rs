@@ -34,7 +34,8 @@ pub mod state;
 
 pub use notify::{Channels, SdkChannels, SlackPoster};
 pub use pass::{
-    CostPassError, DailyRun, Delivery, FastBurnRun, FutureDate, MissingInput, PassContext, PassOptions,
-    Targets, alert_period, as_of_for, metrics_from, report_settings, run_daily, run_fast_burn,
+    CE_HISTORY_MONTHS, CostPassError, DailyRun, Delivery, FastBurnRun, MissingInput, PassContext,
+    PassOptions, ReportDateError, Targets, alert_period, as_of_for, earliest_report_day, metrics_from,
+    report_settings, run_daily, run_fast_burn,
 };
 pub use source::{CostReads, SdkReads};

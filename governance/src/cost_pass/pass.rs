@@ -439,15 +439,52 @@ pub fn metrics_from(today: NaiveDate) -> NaiveDate {
     settled_window(today).0.min(recent_window(today).0)
 }
 
-/// A report day after today: there is nothing to report yet.
+/// Months of history Cost Explorer holds before the current month: "the Cost Explorer API can access up
+/// to 13 months of historical data and data for the current month" (AWS Cost Management user guide,
+/// "Best practices for the AWS Cost Explorer API").
+pub const CE_HISTORY_MONTHS: u32 = 13;
+
+/// The first day Cost Explorer still holds on `today`: the 1st of the month [`CE_HISTORY_MONTHS`] before
+/// today's.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let d = |y, m, n| NaiveDate::from_ymd_opt(y, m, n).unwrap();
+/// assert_eq!(governance::cost_pass::earliest_report_day(d(2026, 11, 22)), d(2025, 10, 1));
+/// assert_eq!(governance::cost_pass::earliest_report_day(d(2026, 1, 31)), d(2024, 12, 1));
+/// ```
+#[must_use]
+pub fn earliest_report_day(today: NaiveDate) -> NaiveDate {
+    today
+        .with_day(1)
+        .and_then(|first| first.checked_sub_months(chrono::Months::new(CE_HISTORY_MONTHS)))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// A report day that cannot be reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("--date {0} is in the future")]
-pub struct FutureDate(pub NaiveDate);
+pub enum ReportDateError {
+    /// After today: there is nothing to report yet.
+    #[error("--date {0} is in the future")]
+    Future(NaiveDate),
+    /// Before the oldest day Cost Explorer holds ([`earliest_report_day`]): its costs cannot be read.
+    #[error(
+        "--date {date} is too far back: Cost Explorer holds only the last {CE_HISTORY_MONTHS} months and the \
+         current month, so the earliest day that can be reported today is {earliest}"
+    )]
+    BeforeHistory {
+        /// The day asked for.
+        date: NaiveDate,
+        /// The oldest day that can be reported.
+        earliest: NaiveDate,
+    },
+}
 
 /// "Now" for a report on `date`: now for today (or no date), the last second of a past day.
 ///
 /// # Errors
-/// [`FutureDate`] for a day after `now`'s.
+/// [`ReportDateError::Future`] for a day after `now`'s, [`ReportDateError::BeforeHistory`] for one
+/// before the oldest Cost Explorer holds.
 ///
 /// ```
 /// use chrono::{NaiveDate, TimeZone, Utc};
@@ -457,11 +494,16 @@ pub struct FutureDate(pub NaiveDate);
 /// assert_eq!(at.to_rfc3339(), "2026-11-21T23:59:59+00:00");
 /// assert_eq!(governance::cost_pass::as_of_for(None, now).unwrap(), now);
 /// ```
-pub fn as_of_for(date: Option<NaiveDate>, now: DateTime<Utc>) -> Result<DateTime<Utc>, FutureDate> {
+pub fn as_of_for(date: Option<NaiveDate>, now: DateTime<Utc>) -> Result<DateTime<Utc>, ReportDateError> {
+    let today = now.date_naive();
     match date {
         None => Ok(now),
-        Some(d) if d == now.date_naive() => Ok(now),
-        Some(d) if d > now.date_naive() => Err(FutureDate(d)),
+        Some(d) if d == today => Ok(now),
+        Some(d) if d > today => Err(ReportDateError::Future(d)),
+        Some(d) if d < earliest_report_day(today) => Err(ReportDateError::BeforeHistory {
+            date: d,
+            earliest: earliest_report_day(today),
+        }),
         // 23:59:59 exists on every day; `now` is never reached.
         Some(d) => Ok(d.and_hms_opt(23, 59, 59).map_or(now, |t| t.and_utc())),
     }
@@ -2048,6 +2090,39 @@ mod tests {
                 "{file}"
             );
         }
+    }
+
+    /// "The Cost Explorer API can access up to 13 months of historical data and data for the current
+    /// month" (AWS Cost Management user guide): on 2026-11-22 that is October 2025 onwards. A day before
+    /// it is refused naming `--date`; the future stays refused.
+    #[test]
+    fn report_days_stay_within_cost_explorers_history() {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 30, 0).unwrap();
+        let d = |y, m, n| NaiveDate::from_ymd_opt(y, m, n).unwrap();
+        assert_eq!(
+            as_of_for(Some(d(2025, 10, 1)), now).unwrap().to_rfc3339(),
+            "2025-10-01T23:59:59+00:00"
+        );
+        let e = as_of_for(Some(d(2025, 9, 30)), now).unwrap_err();
+        assert_eq!(
+            e,
+            ReportDateError::BeforeHistory {
+                date: d(2025, 9, 30),
+                earliest: d(2025, 10, 1)
+            }
+        );
+        let said = e.to_string();
+        assert!(said.starts_with("--date 2025-09-30 is too far back"), "{said}");
+        assert!(
+            said.contains("13 months") && said.ends_with("2025-10-01"),
+            "{said}"
+        );
+        assert!(as_of_for(Some(d(2019, 1, 1)), now).is_err());
+        assert_eq!(
+            as_of_for(Some(d(2026, 11, 23)), now),
+            Err(ReportDateError::Future(d(2026, 11, 23)))
+        );
     }
 
     #[test]
