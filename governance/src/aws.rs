@@ -77,7 +77,12 @@ async fn sdk_config_in(target: &AwsTarget, env: &Env, fs: &Fs) -> (SdkConfig, bo
     if let Some(region) = &target.region {
         loader = loader.region(Region::new(region.clone()));
     }
-    let given = RetrySettings::read(env, fs, target.profile.as_deref()).await;
+    let (given, refused) = RetrySettings::read(env, fs, target.profile.as_deref()).await;
+    // The CLI refuses to start with one of these (`retry_setting_problems`); a Lambda has no profile
+    // and runs with what it was deployed with, so a bad variable there is skipped, loudly.
+    for problem in refused {
+        tracing::warn!(%problem, "retry setting ignored");
+    }
     let chosen = given != RetrySettings::default();
     loader = loader.retry_config(given.retry_config(target.endpoint_url.is_some()));
     if let Some(url) = &target.endpoint_url {
@@ -108,23 +113,19 @@ fn retry_mode_of(v: &str) -> Result<RetryMode, String> {
         .map_err(|e| format!("expected standard or adaptive ({e})"))
 }
 
-/// What is wrong with the retry variables `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` that `lookup` returns,
-/// one line each naming the variable and its value. The SDK clients ignore such a value (with a
-/// warning a CLI without a log subscriber never shows): `collectiq-ops` refuses to start with one.
-pub fn retry_env_problems(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
-    let given = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let mut out = Vec::new();
-    if let Some(v) = given(RETRY_ENV[0])
-        && let Err(why) = max_attempts_of(&v)
-    {
-        out.push(format!("{}={v:?}: {why}", RETRY_ENV[0]));
-    }
-    if let Some(v) = given(RETRY_ENV[1])
-        && let Err(why) = retry_mode_of(&v)
-    {
-        out.push(format!("{}={v:?}: {why}", RETRY_ENV[1]));
-    }
-    out
+/// What is wrong with the retry settings the SDK clients would use, one line each naming the setting, where
+/// it was given and its value: `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` in the environment, else
+/// `max_attempts` / `retry_mode` in the selected profile (`profile`, else `AWS_PROFILE`, else
+/// `default`) — per field, as the SDK reads them. The clients skip such a value (0 attempts, an unknown
+/// mode) with a warning a CLI without a log subscriber never shows: `collectiq-ops` refuses to start
+/// with one, since the user set it to mean something.
+pub async fn retry_setting_problems(profile: Option<&str>) -> Vec<String> {
+    retry_setting_problems_in(&Env::real(), &Fs::real(), profile).await
+}
+
+/// [`retry_setting_problems`] reading `env` and `fs` (tests pass fakes).
+async fn retry_setting_problems_in(env: &Env, fs: &Fs, profile: Option<&str>) -> Vec<String> {
+    RetrySettings::read(env, fs, profile).await.1
 }
 
 /// The retry settings the user chose, per field: the environment first, then the selected profile — the
@@ -138,35 +139,46 @@ struct RetrySettings {
 impl RetrySettings {
     /// Reads `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` from `env` and `max_attempts` / `retry_mode` from the
     /// selected profile (`profile`, else `AWS_PROFILE`, else `default`). A value the SDK would reject (0
-    /// attempts, an unknown mode) is ignored with a warning naming it; an unreadable config file counts as
-    /// "not given".
-    async fn read(env: &Env, fs: &Fs, profile: Option<&str>) -> Self {
+    /// attempts, an unknown mode) is left out and listed, naming the setting (`AWS_MAX_ATTEMPTS="0"`,
+    /// `max_attempts = "0" in profile chaos`); an unreadable config file counts as "not given".
+    async fn read(env: &Env, fs: &Fs, profile: Option<&str>) -> (Self, Vec<String>) {
         // `ProfileFiles` is the name `profile::load` still takes; its replacement lives in aws-runtime,
         // which this crate does not depend on.
         #[allow(deprecated)]
         let files = aws_config::profile::profile_file::ProfileFiles::default();
         let selected = profile.map(|p| std::borrow::Cow::Owned(p.to_owned()));
         let profiles = aws_config::profile::load(fs, env, &files, selected).await.ok();
+        // The value in effect and how to name it: the variable wins over the profile, per field.
         let value = |env_key: &str, profile_key: &str| -> Option<(String, String)> {
             match env.get(env_key) {
-                Ok(v) if !v.trim().is_empty() => Some((v.trim().to_owned(), env_key.to_owned())),
+                Ok(v) if !v.trim().is_empty() => {
+                    Some((v.trim().to_owned(), format!("{env_key}={:?}", v.trim())))
+                }
                 _ => profiles.as_ref().and_then(|p| {
-                    p.get(profile_key).map(|v| {
-                        (
-                            v.trim().to_owned(),
-                            format!("{profile_key} in profile {}", p.selected_profile()),
-                        )
-                    })
+                    p.get(profile_key)
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| {
+                            (
+                                v.to_owned(),
+                                format!("{profile_key} = {v:?} in profile {}", p.selected_profile()),
+                            )
+                        })
                 }),
             }
         };
-        let ignored =
-            |from: &str, v: &str, why: String| tracing::warn!(setting = %from, value = %v, "ignored: {why}");
-        let max_attempts = value(RETRY_ENV[0], RETRY_PROFILE_KEYS[0])
-            .and_then(|(v, from)| max_attempts_of(&v).map_err(|why| ignored(&from, &v, why)).ok());
-        let mode = value(RETRY_ENV[1], RETRY_PROFILE_KEYS[1])
-            .and_then(|(v, from)| retry_mode_of(&v).map_err(|why| ignored(&from, &v, why)).ok());
-        Self { max_attempts, mode }
+        let mut refused = Vec::new();
+        let max_attempts = value(RETRY_ENV[0], RETRY_PROFILE_KEYS[0]).and_then(|(v, said)| {
+            max_attempts_of(&v)
+                .map_err(|why| refused.push(format!("{said}: {why}")))
+                .ok()
+        });
+        let mode = value(RETRY_ENV[1], RETRY_PROFILE_KEYS[1]).and_then(|(v, said)| {
+            retry_mode_of(&v)
+                .map_err(|why| refused.push(format!("{said}: {why}")))
+                .ok()
+        });
+        (Self { max_attempts, mode }, refused)
     }
 
     /// The retry configuration: what was given, per field, over standard mode with 3 attempts — or, when
@@ -463,6 +475,48 @@ mod tests {
         let env = Env::from_slice(&[("HOME", "/home/u"), ("AWS_PROFILE", "chaos")]);
         let config = config_only(&emulator(), &env, &fs).await;
         assert_eq!(attempts(&config), Some(4));
+    }
+
+    /// The SDK takes `max_attempts` as a whole number of at least 1 (AWS SDKs and Tools reference guide,
+    /// "Retry behavior": `max_attempts`, `AWS_MAX_ATTEMPTS`) and skips 0 with a warning; the selected
+    /// profile's 0 is refused naming the key, the profile and the value, as the variable's is.
+    #[tokio::test]
+    async fn zero_attempts_in_the_selected_profile_is_refused_naming_the_key() {
+        let env = Env::from_slice(&[("HOME", "/home/u")]);
+        let fs = Fs::from_slice(&[(
+            "/home/u/.aws/config",
+            "[default]\nmax_attempts = 0\n[profile chaos]\nmax_attempts = 0\nretry_mode = fast\n\
+             [profile fine]\nmax_attempts = 4\n",
+        )]);
+        let refused = retry_setting_problems_in(&env, &fs, Some("chaos")).await;
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert_eq!(
+            refused[0],
+            "max_attempts = \"0\" in profile chaos: expected a whole number of attempts, at least 1"
+        );
+        assert!(
+            refused[1].starts_with("retry_mode = \"fast\" in profile chaos: expected standard or adaptive"),
+            "{refused:?}"
+        );
+        // No --profile: the default profile (or AWS_PROFILE's) is the one read.
+        let refused = retry_setting_problems_in(&env, &fs, None).await;
+        assert_eq!(
+            refused,
+            ["max_attempts = \"0\" in profile default: expected a whole number of attempts, at least 1"]
+        );
+        assert!(
+            retry_setting_problems_in(&env, &fs, Some("fine"))
+                .await
+                .is_empty()
+        );
+        // The variable wins over the profile: its value is the one checked (and named).
+        let with_var = Env::from_slice(&[("HOME", "/home/u"), ("AWS_MAX_ATTEMPTS", "2")]);
+        assert!(retry_setting_problems_in(&with_var, &fs, None).await.is_empty());
+        let zero_var = Env::from_slice(&[("HOME", "/home/u"), ("AWS_MAX_ATTEMPTS", "0")]);
+        assert_eq!(
+            retry_setting_problems_in(&zero_var, &fs, Some("fine")).await,
+            ["AWS_MAX_ATTEMPTS=\"0\": expected a whole number of attempts, at least 1"]
+        );
     }
 
     #[tokio::test]

@@ -88,9 +88,9 @@ where
 /// Any failure that should end the process with a message (the binary prints it and exits
 /// [`exit::ERROR`]).
 pub async fn run(cli: Cli) -> Result<i32> {
-    // A retry variable the SDK would ignore is refused before anything runs: the user set it to mean
-    // something.
-    let retry = governance::aws::retry_env_problems(|k| std::env::var(k).ok());
+    // A retry setting the SDK would ignore (a variable, or the selected profile's `max_attempts` /
+    // `retry_mode`) is refused before anything runs: the user set it to mean something.
+    let retry = governance::aws::retry_setting_problems(cli.global.profile.as_deref()).await;
     if !retry.is_empty() {
         anyhow::bail!("{}", retry.join("; "));
     }

@@ -220,6 +220,37 @@ fn a_malformed_retry_variable_is_refused_naming_it() {
     }
 }
 
+/// `max_attempts = 0` in the selected profile of the AWS config file is refused naming the key and the
+/// profile, before any work, as `AWS_MAX_ATTEMPTS=0` is: the SDK would skip it with a warning nobody sees.
+#[test]
+fn zero_attempts_in_the_profile_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(&config, "[default]\nregion = us-east-1\nmax_attempts = 0\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_collectiq-ops"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(["doctor", "--endpoint-url", &closed_port()])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_CONFIG_FILE", &config)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_MAX_ATTEMPTS")
+        .env_remove("AWS_RETRY_MODE")
+        .env_remove("COLLECTIQ_ENDPOINT_URL")
+        .env_remove("COLLECTIQ_PLATFORM")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "max_attempts = \"0\" in profile default: expected a whole number of attempts, at least 1"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("checking"), "refused before any check: {err}");
+}
+
 /// `org run --date <past> --post` is refused as `cost report`'s is, before anything is read.
 #[test]
 fn a_past_date_is_not_posted_for_an_organisation_either() {
