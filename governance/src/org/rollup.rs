@@ -6,7 +6,9 @@
 //!
 //! Pure except [`post`]: delivered at least once a day, recorded *pending* in the organisation's ledger
 //! before it is sent and *posted* after, so a run that failed to post (or died) posts on the next run,
-//! and a later run the same day does not post twice.
+//! and a later run the same day does not post twice. Like every single-account report, the message is
+//! checked against Slack's limits (`cost::slack::validate`) first: one Slack would refuse is not sent,
+//! and nothing is recorded for it.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +22,7 @@ use serde::Serialize;
 use super::cost::LinkedCost;
 use crate::aws::AwsClients;
 use crate::cost_pass::SdkChannels;
-use crate::cost_pass::notify::SlackSource as _;
+use crate::cost_pass::notify::{SlackPoster as _, SlackSource};
 use crate::cost_pass::slack::SlackRetry;
 use crate::ledger::LedgerStore;
 
@@ -459,20 +461,44 @@ pub async fn post<L: LedgerStore>(
     ledger: &L,
     secret: &str,
 ) -> RollupDelivery {
+    post_with(rollup, &SdkChannels::new(management), ledger, secret).await
+}
+
+/// [`post`] through `channels` (the management account's Secrets Manager in production, a fake in
+/// tests).
+pub async fn post_with<L: LedgerStore, S: SlackSource>(
+    rollup: &OrgRollup,
+    channels: &S,
+    ledger: &L,
+    secret: &str,
+) -> RollupDelivery {
     let pk = format!("org#{}#rollup", rollup.organization);
     let day = rollup.date.to_string();
     let keep = std::time::Duration::from_secs(70 * 86_400);
-    match ledger.claims(&pk).await {
-        Ok(items) if items.iter().any(|(sk, detail)| *sk == day && detail == "posted") => {
-            return RollupDelivery::done(format!("already posted for {day}"));
-        }
-        Ok(items) if items.iter().any(|(sk, _)| *sk == day) => {} // pending from a failed run: post again
-        Ok(_) => match ledger.claim(&pk, &day, "pending", keep).await {
+    let claims = match ledger.claims(&pk).await {
+        Ok(items) => items,
+        Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
+    };
+    if claims.iter().any(|(sk, detail)| *sk == day && detail == "posted") {
+        return RollupDelivery::done(format!("already posted for {day}"));
+    }
+    // Checked as the single-account report is before it is sent (`cost::slack::validate`): Slack
+    // refuses a message past its limits, and a retry would send the same one. Nothing is claimed, so
+    // the pass fails now and a later run posts the day's roll-up once it fits.
+    let message = rollup.render_slack();
+    let violations = cost::slack::validate(&message);
+    if !violations.is_empty() {
+        return RollupDelivery::failed(format!(
+            "not posted: the message breaks Slack's limits ({violations:?})"
+        ));
+    }
+    if !claims.iter().any(|(sk, _)| *sk == day) {
+        // (A pending one is from a failed run: post again.)
+        match ledger.claim(&pk, &day, "pending", keep).await {
             Ok(true) => {}
             Ok(false) => return RollupDelivery::done(format!("another run is posting the {day} roll-up")),
             Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
-        },
-        Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
+        }
     }
     // One poster at a time (two runs at once both find it pending): the send lease, as for every
     // delivery record; it also hands back the record as it is now.
@@ -500,7 +526,6 @@ pub async fn post<L: LedgerStore>(
             tracing::warn!(error = %e, "the roll-up's lease could not be given back; it runs out");
         }
     };
-    let channels = SdkChannels::new(management);
     let webhook = match channels.slack(secret, SlackRetry::default()).await {
         Ok(w) => w,
         Err(e) => {
@@ -508,7 +533,7 @@ pub async fn post<L: LedgerStore>(
             return RollupDelivery::failed(format!("not posted (the next run retries): {e}"));
         }
     };
-    match webhook.post(&rollup.render_slack()).await {
+    match webhook.post(&message).await {
         Ok(_) => match ledger.update_record(&pk, &day, "posted", Some(keep)).await {
             Ok(()) => RollupDelivery::done("posted".to_owned()),
             Err(e) => RollupDelivery::done(format!(
@@ -852,5 +877,44 @@ mod tests {
             "{}",
             r.render_text()
         );
+    }
+
+    /// Slack refuses a header block whose text passes 150 characters (Block Kit reference, header
+    /// block: `text` at most 150): the roll-up is checked with `cost::slack::validate`, as the
+    /// single-account report is before it posts, and one Slack would refuse is neither sent nor claimed
+    /// in the ledger; the pass fails (`failed`) so the next run posts. A message that fits is posted once.
+    #[tokio::test]
+    async fn a_roll_up_slack_would_refuse_is_not_posted() {
+        use crate::cost_pass::fake::FakeChannels;
+        use crate::ledger::MemoryLedger;
+        let long = "a".repeat(140);
+        let refused = rollup(&long, d("2026-12-10"), &cost(), &BTreeMap::new(), &[], 0);
+        assert!(!cost::slack::validate(&refused.render_slack()).is_empty());
+        let (channels, ledger) = (FakeChannels::new(), MemoryLedger::default());
+        let delivery = post_with(&refused, &channels, &ledger, "org/slack").await;
+        assert!(delivery.failed, "{delivery:?}");
+        assert!(
+            delivery
+                .said
+                .starts_with("not posted: the message breaks Slack's limits")
+                && delivery.said.contains("Header"),
+            "{delivery:?}"
+        );
+        assert_eq!(channels.attempts(), (0, 0), "nothing sent");
+        assert!(
+            ledger.claimed(&format!("org#{long}#rollup")).is_empty(),
+            "nothing claimed"
+        );
+
+        let fits = rollup("acme", d("2026-12-10"), &cost(), &BTreeMap::new(), &[], 0);
+        let delivery = post_with(&fits, &channels, &ledger, "org/slack").await;
+        assert_eq!(delivery, RollupDelivery::done("posted".to_owned()));
+        assert_eq!(channels.posted(), [fits.render_slack()]);
+        let again = post_with(&fits, &channels, &ledger, "org/slack").await;
+        assert_eq!(
+            again,
+            RollupDelivery::done("already posted for 2026-12-10".to_owned())
+        );
+        assert_eq!(channels.posted().len(), 1);
     }
 }
