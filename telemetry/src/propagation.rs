@@ -169,9 +169,11 @@ pub const MAX_TRACESTATE_MEMBERS: usize = 32;
 /// A `tracestate` value as it may be kept and forwarded, or `None` when it breaks W3C Trace Context's
 /// grammar (§3.3.1): each list-member `key=value` with a key of lowercase letters, digits and
 /// `_-*/` (`tenant@system` for multi-tenant keys), a value of 1–256 printable characters other than
-/// `,` and `=` not ending in a space, each key once, at most [`MAX_TRACESTATE_MEMBERS`] members and
-/// [`MAX_TRACESTATE`] characters. The whole header is dropped on any fault, as §3.3.1.1 allows.
-/// Spaces and tabs around members and empty members are allowed and left out of the result.
+/// `,` and `=` not ending in a space, each key once, at most [`MAX_TRACESTATE_MEMBERS`] members. The
+/// whole header is dropped on any fault, as §3.3.1.1 allows. Spaces and tabs around members and
+/// empty members are allowed and left out of the result. A list longer than [`MAX_TRACESTATE`]
+/// characters loses whole members until it fits, as §3.3.1.5 says: those over 128 characters
+/// first, then from the end.
 ///
 /// ```
 /// use telemetry::propagation::valid_tracestate;
@@ -186,7 +188,9 @@ pub const MAX_TRACESTATE_MEMBERS: usize = 32;
 pub fn valid_tracestate(value: &str) -> Option<Cow<'_, str>> {
     let ows = |c: char| c == ' ' || c == '\t';
     let v = value.trim_matches(ows);
-    if v.is_empty() || v.len() > MAX_TRACESTATE {
+    // 32 members of a 256-character key and value each, with room for blanks: anything longer is
+    // not a list to read.
+    if v.is_empty() || v.len() > MAX_TRACESTATE_MEMBERS * 1024 {
         return None;
     }
     let mut keys: Vec<&str> = Vec::with_capacity(4);
@@ -208,15 +212,22 @@ pub fn valid_tracestate(value: &str) -> Option<Cow<'_, str>> {
     }
     if keys.is_empty() {
         None
-    } else if tidy {
+    } else if tidy && v.len() <= MAX_TRACESTATE {
         Some(Cow::Borrowed(v))
     } else {
-        let members: Vec<&str> = v
+        let mut members: Vec<&str> = v
             .split(',')
             .map(|m| m.trim_matches(ows))
             .filter(|m| !m.is_empty())
             .collect();
-        Some(Cow::Owned(members.join(",")))
+        let length = |m: &[&str]| m.iter().map(|x| x.len()).sum::<usize>() + m.len().saturating_sub(1);
+        while length(&members) > MAX_TRACESTATE {
+            match members.iter().rposition(|m| m.len() > 128) {
+                Some(i) => members.remove(i),
+                None => members.pop()?,
+            };
+        }
+        (!members.is_empty()).then(|| Cow::Owned(members.join(",")))
     }
 }
 
@@ -289,6 +300,33 @@ fn header_ci<'a>(headers: &'a serde_json::Value, name: &str) -> Option<&'a str> 
         .and_then(|(_, v)| v.as_str())
 }
 
+/// The value of the request header `name` in an API Gateway or ALB event: its `multiValueHeaders`
+/// (REST APIs, ALB with multi-value headers on) joined with `,` as RFC 9110 §5.3 combines repeated
+/// fields (two `traceparent` fields make an invalid one, two `tracestate` fields one list), else
+/// `headers`.
+fn event_header<'a>(event: &'a serde_json::Value, name: &str) -> Option<Cow<'a, str>> {
+    let multi = event
+        .get("multiValueHeaders")
+        .and_then(|m| m.as_object())
+        .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .and_then(|(_, v)| v.as_array());
+    if let Some(values) = multi {
+        let mut texts = values.iter().filter_map(serde_json::Value::as_str);
+        if let Some(first) = texts.next() {
+            let rest: Vec<&str> = texts.collect();
+            return Some(if rest.is_empty() {
+                Cow::Borrowed(first)
+            } else {
+                Cow::Owned(std::iter::once(first).chain(rest).collect::<Vec<_>>().join(","))
+            });
+        }
+    }
+    event
+        .get("headers")
+        .and_then(|h| header_ci(h, name))
+        .map(Cow::Borrowed)
+}
+
 fn from_w3c(tp: &str, ts: Option<&str>, source: &'static str) -> Option<EventContext> {
     let tp = TraceParent::parse(tp).ok()?;
     Some(EventContext {
@@ -347,21 +385,31 @@ pub fn event_context_for(event: &serde_json::Value, propagators: Propagators) ->
     if !(w3c || xray) {
         return None;
     }
-    if let Some(headers) = event.get("headers") {
-        if w3c
-            && let Some(cx) = header_ci(headers, TRACEPARENT)
-                .and_then(|tp| from_w3c(tp, header_ci(headers, TRACESTATE), "headers.traceparent"))
-        {
-            return Some(cx);
-        }
-        if xray
-            && let Some(cx) =
-                header_ci(headers, XRAY_HEADER).and_then(|h| from_xray(h, "headers.x-amzn-trace-id"))
-        {
-            return Some(cx);
-        }
+    if w3c
+        && let Some(cx) = event_header(event, TRACEPARENT).and_then(|tp| {
+            from_w3c(
+                &tp,
+                event_header(event, TRACESTATE).as_deref(),
+                "headers.traceparent",
+            )
+        })
+    {
+        return Some(cx);
     }
-    if let Some(record) = crate::context::json_path(event, &["Records", "0"])
+    if xray
+        && let Some(cx) =
+            event_header(event, XRAY_HEADER).and_then(|h| from_xray(&h, "headers.x-amzn-trace-id"))
+    {
+        return Some(cx);
+    }
+    // A message's context is the parent of a batch of one only: a span of many messages links to
+    // each (`sqs_message_links`), as the OpenTelemetry messaging conventions say ("Exclusively for
+    // single messages scenarios, the 'Process' span MAY use the message's creation context as its
+    // parent").
+    if let Some([record]) = event
+        .get("Records")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
         && is_sqs(record)
         && let Some(cx) = sqs_record_context(record, propagators)
     {
@@ -490,11 +538,14 @@ pub fn event_parent(lambda_header: Option<&str>, event: &serde_json::Value) -> (
     event_parent_for(lambda_header, event, Propagators::default())
 }
 
-/// [`event_parent`] under `propagators`: with `xray-lambda` (the default) Lambda's header wins
-/// whenever it parses; without it the event's own context does (its `tracestate` kept), and Lambda's
-/// header only when the event carries none. The event is read only through the propagators named
-/// ([`event_context_for`]): `xray` alone never takes a `traceparent`, `none` never reads the event. The AWS Lambda conventions' "API Gateway request proxy
-/// (Lambda tracing passive)" example: the function span's parent is the caller's `traceparent`.
+/// [`event_parent`] under `propagators` ([`Propagators`] says how a list is read): by default
+/// Lambda's header wins whenever it parses; under a list, the context the list's propagators find
+/// last, Lambda's header through `xray-lambda` when none before it found one (the event's
+/// `tracestate` kept with its `traceparent`), and Lambda's header when the event carries none. The
+/// event is read only through the propagators named ([`event_context_for`]): `xray` alone never
+/// takes a `traceparent`, `none` never reads the event. Lambda's `Lineage` is kept whichever
+/// context wins. The AWS Lambda conventions' "API Gateway request proxy (Lambda tracing passive)"
+/// example: the function span's parent is the caller's `traceparent`.
 ///
 /// ```
 /// use telemetry::propagation::{Propagators, event_parent_for};
@@ -524,16 +575,60 @@ pub(crate) fn event_parent_parsed<'a>(
     propagators: Propagators,
 ) -> (std::borrow::Cow<'a, str>, Option<String>, Option<TraceHeader>) {
     use std::borrow::Cow;
-    if propagators.xray_lambda
-        && let Some(h) = lambda_header
-        && let Ok(parsed) = TraceHeader::parse(h)
-    {
-        return (Cow::Borrowed(h), None, Some(parsed));
-    }
-    match event_context_for(event, propagators) {
-        Some(cx) => (Cow::Owned(cx.header.to_string()), cx.tracestate, None),
+    let lambda = || lambda_header.and_then(|h| TraceHeader::parse(h).ok().map(|parsed| (h, parsed)));
+    let chosen = match propagators.order {
+        // Unset: Lambda's header whenever it parses, X-Ray's parenting.
+        None if propagators.xray_lambda => match lambda() {
+            Some((h, parsed)) => return (Cow::Borrowed(h), None, Some(parsed)),
+            None => event_context_for(event, propagators),
+        },
+        None => event_context_for(event, propagators),
+        // A list: OpenTelemetry's composite propagator, each in turn replacing what the ones before
+        // found; `xray-lambda` reads Lambda's header only when none did, and else extracts as `xray`
+        // (the AWS Lambda semantic conventions' `xray-lambda` pseudo-code).
+        Some(order) => {
+            let w3c = Propagators::only(true, false);
+            let xray = Propagators::only(false, true);
+            let mut found: Option<Result<EventContext, (&str, TraceHeader)>> = None;
+            for step in order.into_iter().flatten() {
+                let extracted = match step {
+                    Extractor::TraceContext => event_context_for(event, w3c).map(Ok),
+                    Extractor::Xray => event_context_for(event, xray).map(Ok),
+                    Extractor::XrayLambda if found.is_some() => event_context_for(event, xray).map(Ok),
+                    Extractor::XrayLambda => lambda().map(Err),
+                };
+                if extracted.is_some() {
+                    found = extracted;
+                }
+            }
+            match found {
+                Some(Err((h, parsed))) => return (Cow::Borrowed(h), None, Some(parsed)),
+                Some(Ok(cx)) => Some(cx),
+                None => None,
+            }
+        }
+    };
+    match chosen {
+        Some(mut cx) => {
+            // Lambda's `Lineage` (its recursive-loop detection) goes on with the invocation's outgoing
+            // calls whichever context is the parent.
+            if let Some((_, parsed)) = lambda()
+                && parsed.lineage.is_some()
+            {
+                cx.header.lineage = parsed.lineage;
+            }
+            (Cow::Owned(cx.header.to_string()), cx.tracestate, None)
+        }
         None => (Cow::Borrowed(lambda_header.unwrap_or_default()), None, None),
     }
+}
+
+/// A propagator that extracts a context, as `OTEL_PROPAGATORS` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extractor {
+    TraceContext,
+    Xray,
+    XrayLambda,
 }
 
 /// Which context headers outgoing calls (the SDK interceptor, `send_traced`) carry: `OTEL_PROPAGATORS`
@@ -544,20 +639,25 @@ pub(crate) fn event_parent_parsed<'a>(
 /// services the second). `baggage` is accepted but adds nothing: the crate carries no baggage. An
 /// unknown name is ignored; a list of unknown names only is read as unset.
 ///
-/// Incoming, `xray-lambda` (and the default) makes Lambda's own trace header the invocation's parent
-/// whenever it parses, as the AWS Lambda semantic conventions define that propagator; a list without
-/// it ("when OpenTelemetry is reporting traces to another system besides AWS X-Ray, users SHOULD NOT
-/// use `xray-lambda`") takes the event's own context first ([`event_parent_for`]), read only through
-/// the propagators named: `traceparent` with `tracecontext`, X-Ray headers with `xray`; with neither
-/// (`none`, `baggage`) the event is not read and Lambda's header is the parent.
+/// Incoming, unset (the default) makes Lambda's own trace header the invocation's parent whenever it
+/// parses (X-Ray's parenting), else the event's context. A list is read as OpenTelemetry's composite
+/// propagator, in its order, each propagator replacing the context the ones before found
+/// ([`event_parent_for`]): `tracecontext` the event's `traceparent`, `xray` its X-Ray header,
+/// `xray-lambda` Lambda's header when nothing before it found a context, else the event's X-Ray
+/// header (the AWS Lambda semantic conventions' `xray-lambda`). So `xray-lambda` alone, or first
+/// before propagators that find nothing, parents the invocation under Lambda's segment, and
+/// `tracecontext,baggage,xray-lambda` under the caller's `traceparent` when there is one. With
+/// none of them (`none`, `baggage`) the event is not read and Lambda's header is the parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Propagators {
     /// `X-Amzn-Trace-Id` (`xray`, `xray-lambda`).
     pub xray: bool,
     /// `traceparent` and `tracestate` (`tracecontext`).
     pub tracecontext: bool,
-    /// Lambda's trace header (`_X_AMZN_TRACE_ID`) is the parent before the event's (`xray-lambda`).
+    /// Lambda's trace header (`_X_AMZN_TRACE_ID`) may be the parent (`xray-lambda`).
     pub xray_lambda: bool,
+    /// The extracting propagators in the order the list names them; `None` unset (the default).
+    order: Option<[Option<Extractor>; 3]>,
 }
 
 impl Default for Propagators {
@@ -566,6 +666,7 @@ impl Default for Propagators {
             xray: true,
             tracecontext: true,
             xray_lambda: true,
+            order: None,
         }
     }
 }
@@ -575,33 +676,58 @@ impl Propagators {
     ///
     /// ```
     /// use telemetry::propagation::Propagators;
-    /// assert_eq!(Propagators::parse("xray"), Propagators { xray: true, tracecontext: false, xray_lambda: false });
-    /// assert_eq!(Propagators::parse("tracecontext,baggage"), Propagators { xray: false, tracecontext: true, xray_lambda: false });
+    /// let xray = Propagators::parse("xray");
+    /// assert!(xray.xray && !xray.tracecontext && !xray.xray_lambda);
+    /// let w3c = Propagators::parse("tracecontext,baggage");
+    /// assert!(!w3c.xray && w3c.tracecontext && !w3c.xray_lambda);
     /// assert!(Propagators::parse("xray-lambda").xray_lambda);
     /// assert_eq!(Propagators::parse(""), Propagators::default());
     /// ```
     #[must_use]
     pub fn parse(value: &str) -> Self {
-        let mut out = Self {
-            xray: false,
-            tracecontext: false,
-            xray_lambda: false,
-        };
+        let mut out = Self::only(false, false);
+        let mut order = [None; 3];
+        let mut steps = 0;
         let mut known = false;
         for name in value.split(',').map(|n| n.trim().to_ascii_lowercase()) {
-            match name.as_str() {
-                "tracecontext" => out.tracecontext = true,
-                "xray" => out.xray = true,
+            let step = match name.as_str() {
+                "tracecontext" => {
+                    out.tracecontext = true;
+                    Some(Extractor::TraceContext)
+                }
+                "xray" => {
+                    out.xray = true;
+                    Some(Extractor::Xray)
+                }
                 "xray-lambda" => {
                     out.xray = true;
                     out.xray_lambda = true;
+                    Some(Extractor::XrayLambda)
                 }
-                "baggage" | "none" => {}
+                "baggage" | "none" => None,
                 _ => continue,
-            }
+            };
             known = true;
+            // Each once, where the list first names it.
+            if let Some(step) = step
+                && !order.contains(&Some(step))
+            {
+                order[steps] = Some(step);
+                steps += 1;
+            }
         }
+        out.order = Some(order);
         if known { out } else { Self::default() }
+    }
+
+    /// W3C only, X-Ray only, both or neither: for reading an event, in no particular order.
+    fn only(tracecontext: bool, xray: bool) -> Self {
+        Self {
+            xray,
+            tracecontext,
+            xray_lambda: false,
+            order: None,
+        }
     }
 
     /// The process's propagators: `OTEL_PROPAGATORS`, read once.
@@ -746,10 +872,7 @@ mod tests {
         assert_eq!(format!("{:016x}", h.parent.unwrap()), "00f067aa0ba902b7");
         assert!(h.is_sampled());
         assert_eq!(state.as_deref(), Some("congo=t61rcWkgMzE"));
-        for lambda_first in [
-            Propagators::default(),
-            Propagators::parse("xray-lambda,tracecontext"),
-        ] {
+        for lambda_first in [Propagators::default(), Propagators::parse("xray-lambda")] {
             assert_eq!(
                 event_parent_for(Some(lambda), &ev, lambda_first),
                 (lambda.to_owned(), None)
@@ -759,6 +882,127 @@ mod tests {
         assert_eq!(
             event_parent_for(Some(lambda), &json!({}), Propagators::parse("tracecontext")).0,
             lambda
+        );
+    }
+
+    /// A list is OpenTelemetry's composite propagator: each propagator in turn replaces what the
+    /// ones before it found, and `xray-lambda` takes Lambda's header only when nothing before it
+    /// found a context, else extracts as `xray` (the AWS Lambda semantic conventions' pseudo-code:
+    /// "the `xray-lambda` propagator SHOULD check if the provided context already has an active span
+    /// context. If found, the propagator SHOULD just return the extract result of the `xray`
+    /// propagator"). Lambda's `Lineage` stays on whichever context wins.
+    #[test]
+    fn a_propagator_list_is_read_in_order_as_a_composite() {
+        let lambda =
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1";
+        let event_xray = "Root=1-6a1b2c3d-0123456789abcdef01234567;Parent=1a2b3c4d5e6f7081;Sampled=1";
+        let w3c_only = json!({"headers": {"traceparent": SPEC}});
+        let both = json!({"headers": {"traceparent": SPEC, "X-Amzn-Trace-Id": event_xray}});
+        let root = |list: &str, ev: &serde_json::Value| {
+            let (parent, _) = event_parent_for(Some(lambda), ev, Propagators::parse(list));
+            let h = TraceHeader::parse(&parent).unwrap();
+            (h.xray_trace_id(), h.lineage)
+        };
+        let (w3c, xray, ours) = (
+            "1-4bf92f35-77b34da6a3ce929d0e0e4736",
+            "1-6a1b2c3d-0123456789abcdef01234567",
+            "1-5759e988-bd862e3fe1be46a994272793",
+        );
+        let lineage = Some("a87bd80c:1".to_owned());
+        for (list, ev, want) in [
+            ("tracecontext,baggage,xray-lambda", &w3c_only, w3c),
+            ("tracecontext,baggage,xray-lambda", &both, xray),
+            ("xray-lambda,tracecontext", &w3c_only, w3c),
+            ("xray-lambda", &both, ours),
+            ("xray-lambda,baggage", &w3c_only, ours),
+            ("tracecontext,xray", &both, xray),
+            ("xray,tracecontext", &both, w3c),
+            ("tracecontext,baggage,xray-lambda", &json!({}), ours),
+        ] {
+            assert_eq!(root(list, ev), (want.to_owned(), lineage.clone()), "{list} {ev}");
+        }
+        // Unset: Lambda's header whenever it parses.
+        assert_eq!(
+            event_parent_for(Some(lambda), &both, Propagators::default()).0,
+            lambda
+        );
+    }
+
+    /// API Gateway REST APIs and ALB (multi-value headers on) give repeated header fields in
+    /// `multiValueHeaders`; W3C §3.2 / §3.3.1: two `traceparent` fields are no context (combined
+    /// they do not parse), two `tracestate` fields are combined into one list.
+    #[test]
+    fn multi_value_headers_are_combined() {
+        let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let alb = json!({"multiValueHeaders": {"traceparent": [SPEC], "tracestate": ["rojo=1", "congo=2"]}});
+        let cx = event_context(&alb).unwrap();
+        assert!(cx.header.to_string().starts_with("Root=1-4bf92f35-"), "{cx:?}");
+        assert_eq!(cx.tracestate.as_deref(), Some("rojo=1,congo=2"));
+        let twice = json!({"headers": {"traceparent": other},
+                           "multiValueHeaders": {"traceparent": [SPEC, other]}});
+        assert_eq!(event_context(&twice), None, "two traceparent fields");
+        let rest = json!({"headers": {"traceparent": SPEC, "tracestate": "congo=2"},
+                          "multiValueHeaders": {"Traceparent": [SPEC], "tracestate": ["rojo=1", "congo=2"]}});
+        assert_eq!(
+            event_context(&rest).unwrap().tracestate.as_deref(),
+            Some("rojo=1,congo=2")
+        );
+    }
+
+    /// A batch's processing span has no message as its parent, only links (OpenTelemetry messaging
+    /// conventions: "Exclusively for single messages scenarios, the 'Process' span MAY use the
+    /// message's creation context as its parent"); a batch of one does.
+    #[test]
+    fn only_a_batch_of_one_takes_its_messages_context_as_parent() {
+        let record = |root: &str| {
+            json!({"eventSource": "aws:sqs", "messageId": root, "attributes": {"AWSTraceHeader":
+                format!("Root=1-5759e988-{root};Parent=53995c3f42cd8ad8;Sampled=1")}})
+        };
+        let one = json!({"Records": [record("bd862e3fe1be46a994272793")]});
+        assert_eq!(event_context(&one).unwrap().source, "attributes.AWSTraceHeader");
+        let two =
+            json!({"Records": [record("bd862e3fe1be46a994272793"), record("0123456789abcdef01234567")]});
+        assert_eq!(event_context(&two), None);
+        assert_eq!(sqs_message_links(&two).0.len(), 2);
+    }
+
+    /// W3C §3.3.1.5: a list over 512 characters loses whole members, those over 128 characters
+    /// first, then from the end — not the whole header.
+    #[test]
+    fn a_long_tracestate_is_cut_by_whole_members() {
+        let member = |k: &str, n: usize| format!("{k}={}", "v".repeat(n - k.len() - 1));
+        let four = [
+            member("a", 120),
+            member("b", 120),
+            member("c", 120),
+            member("d", 120),
+            member("e", 120),
+        ];
+        assert_eq!(
+            valid_tracestate(&four.join(",")).as_deref(),
+            Some(four[..4].join(",").as_str())
+        );
+        let with_big = [
+            member("a", 100),
+            member("big", 200),
+            member("c", 100),
+            member("d", 100),
+            member("e", 100),
+        ];
+        assert_eq!(
+            valid_tracestate(&with_big.join(",")).as_deref(),
+            Some(
+                [&with_big[0], &with_big[2], &with_big[3], &with_big[4]]
+                    .map(String::as_str)
+                    .join(",")
+                    .as_str()
+            )
+        );
+        let short = format!("{},x=1", member("a", 250));
+        assert_eq!(
+            valid_tracestate(&short).as_deref(),
+            Some(short.as_str()),
+            "within 512"
         );
     }
 

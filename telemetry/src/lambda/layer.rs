@@ -1153,10 +1153,12 @@ mod tests {
         assert_eq!(seen_by_panic_hook.lock().unwrap().as_deref(), Some(lambdas));
     }
 
-    /// Links stay within the SDK's limit (128) whoever adds them: Lambda's own context first, then an SQS
-    /// batch's messages until the limit; the rest are counted as dropped.
+    /// Links stay within the SDK's limit (128): an SQS batch's messages until the limit, the rest
+    /// counted as dropped. A batch takes no message's context as its parent (the messaging
+    /// conventions keep that for a batch of one), so the parent is Lambda's segment and there is no
+    /// `x-ray-env` link, even without `xray-lambda`.
     #[test]
-    fn links_stay_within_the_limit_with_lambdas_context_first() {
+    fn links_stay_within_the_limit() {
         use crate::xray::MemorySpanSink;
         let spans = MemorySpanSink::default();
         let dispatch = tracing::Dispatch::new(
@@ -1186,12 +1188,12 @@ mod tests {
         assert_eq!(links.links.len(), crate::propagation::MAX_LINKS);
         assert_eq!(
             links.links[0].attributes,
-            vec![opentelemetry::KeyValue::new("source", "x-ray-env")]
+            vec![opentelemetry::KeyValue::new("messaging.message.id", "m-0")]
         );
-        assert_eq!(
-            links.dropped_count, 2,
-            "129 messages and Lambda's context, 128 kept"
-        );
+        assert_eq!(links.dropped_count, 1, "129 messages, 128 kept");
+        let lambdas = TraceHeader::parse(HEADER).unwrap();
+        assert_eq!(all[0].span_context.trace_id(), lambdas.root);
+        assert_eq!(all[0].parent_span_id, lambdas.parent.unwrap());
     }
 
     #[test]
