@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::global::{GlobalArgs, clients_for, load_spec};
+use crate::global::{GlobalArgs, GlobalOption, clients_for, load_spec};
 use crate::output::{emit, progress};
 
 pub use crate::exit;
@@ -48,9 +48,55 @@ pub enum Command {
     Org(crate::org::OrgCommand),
 }
 
+impl Command {
+    /// Why `option` would have no effect on this subcommand, or `None` when it uses it (each command
+    /// module says so for its own subcommands, next to the code that would use the option).
+    #[must_use]
+    pub fn why_unused(&self, option: GlobalOption) -> Option<&'static str> {
+        match self {
+            Self::Doctor => (option == GlobalOption::Out).then_some(
+                "doctor prints its report and writes no file (`--json` prints it as JSON on stdout)",
+            ),
+            Self::Demo(args) => args.why_unused(option),
+            Self::Spec(command) => command.why_unused(option),
+            Self::Cost(command) => command.why_unused(option),
+            Self::Dashboards(command) => command.why_unused(option),
+            Self::Alarms(command) => command.why_unused(option),
+            Self::Org(command) => command.why_unused(option),
+        }
+    }
+}
+
+/// The refusal of each global option given on the command line that the subcommand would ignore, one
+/// line each (none: the invocation stands). An option from the environment (`COLLECTIQ_PLATFORM`,
+/// `COLLECTIQ_ENDPOINT_URL`) or left at its default is never refused: those are set once for every
+/// command, not asked of this one.
+fn unused_options(cli: &Cli, matches: &clap::ArgMatches) -> Vec<String> {
+    // `dashboards plan`, as the user typed it.
+    let mut name = Vec::new();
+    let mut at = matches;
+    while let Some((sub, sub_matches)) = at.subcommand() {
+        name.push(sub);
+        at = sub_matches;
+    }
+    let name = name.join(" ");
+    GlobalOption::ALL
+        .into_iter()
+        .filter(|o| matches.value_source(o.id()) == Some(clap::parser::ValueSource::CommandLine))
+        // A blank `--endpoint-url` is no endpoint (see `parse`): it asks for nothing.
+        .filter(|o| *o != GlobalOption::EndpointUrl || cli.global.endpoint_url.is_some())
+        .filter_map(|o| {
+            let why = cli.command.why_unused(o)?;
+            Some(format!("`{}` has no effect on `{name}`: {why}", o.flag()))
+        })
+        .collect()
+}
+
 /// Parses the command line. A usage error is printed (with clap's usage hint) and becomes
 /// [`exit::ERROR`], not clap's own 2, which [`exit::FINDINGS`] reserves for checks; `--help` and
-/// `--version` print and become [`exit::OK`].
+/// `--version` print and become [`exit::OK`]. A global option given on the command line to a
+/// subcommand that has no use for it (`demo --region`, `org … --platform`, `doctor --out`) is such a
+/// usage error, naming the option, the subcommand and why ([`Command::why_unused`]).
 ///
 /// # Errors
 /// The exit code to end the process with, after clap's message has been printed.
@@ -59,6 +105,7 @@ pub enum Command {
 /// use collectiq_ops::cli::{exit, parse};
 /// assert_eq!(parse(["collectiq-ops", "cost", "report", "--date", "2026-13-40"]).unwrap_err(), exit::ERROR);
 /// assert!(parse(["collectiq-ops", "doctor"]).is_ok());
+/// assert_eq!(parse(["collectiq-ops", "doctor", "--out", "reports"]).unwrap_err(), exit::ERROR);
 /// ```
 pub fn parse<I, T>(args: I) -> Result<Cli, i32>
 where
@@ -79,6 +126,13 @@ where
         .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue);
     // An exported but empty COLLECTIQ_ENDPOINT_URL is no endpoint (the parser lets a blank through).
     cli.global.endpoint_url = cli.global.endpoint_url.filter(|u| !u.is_empty());
+    // An option the subcommand would silently ignore is refused, as clap refuses an unknown one: the
+    // user asked for something the command will not do.
+    let unused = unused_options(&cli, &matches);
+    if !unused.is_empty() {
+        let e = Cli::command().error(clap::error::ErrorKind::ArgumentConflict, unused.join("\n"));
+        return Err(usage(e));
+    }
     Ok(cli)
 }
 

@@ -19,7 +19,7 @@ use cost::chart::ChartFormat;
 use governance::cost_pass::{DailyRun, FastBurnRun, PassOptions, as_of_for, run_daily, run_fast_burn};
 
 use crate::exit;
-use crate::global::{GlobalArgs, clients_for, load_spec};
+use crate::global::{GlobalArgs, GlobalOption, clients_for, load_spec};
 use crate::output::{emit, progress, write_json};
 
 /// `cost` subcommands.
@@ -30,6 +30,20 @@ pub enum CostCommand {
     Report(ReportArgs),
     /// The hourly Bedrock burn check from CloudWatch token metrics only (no Cost Explorer calls).
     FastBurn(FastBurnArgs),
+}
+
+impl CostCommand {
+    /// Why `option` would have no effect on this subcommand, or `None` when it uses it.
+    #[must_use]
+    pub fn why_unused(&self, option: GlobalOption) -> Option<&'static str> {
+        match (self, option) {
+            (Self::FastBurn(_), GlobalOption::Out) => Some(
+                "the burn check prints its result and writes no file (`cost report` writes its files \
+                 under `--out`)",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// `cost report` options.

@@ -4,10 +4,10 @@
 
 /// Done, and nothing a check looks for was found (also `--help` and `--version`).
 pub const OK: i32 = 0;
-/// Bad invocation (unknown option, a malformed or refused value, a missing spec file) or an error
-/// while running (an AWS call, the ledger, a Slack or SNS send, a file that cannot be written, an
-/// `org plan|run` account × platform item that failed). The
-/// message on stderr says what and where. Clap's own usage errors are mapped here too (clap exits 2).
+/// Bad invocation (unknown option, a global option the subcommand would ignore, a malformed or refused
+/// value, a missing spec file) or an error while running (an AWS call, the ledger, a Slack or SNS send,
+/// a file that cannot be written, an `org plan|run` account × platform item that failed). The message
+/// on stderr says what and where. Clap's own usage errors are mapped here too (clap exits 2).
 pub const ERROR: i32 = 1;
 /// A check ran to the end and found a problem: `spec check` with a spec that does not validate,
 /// `doctor` with a check that found a problem (a refused permission, a missing resource; a doctor whose

@@ -1,5 +1,6 @@
 //! The options every `collectiq-ops` subcommand takes, and what they build: the loaded platform spec and
-//! the SDK clients (profile, region, `--endpoint-url`).
+//! the SDK clients (profile, region, `--endpoint-url`). Clap accepts each of them before or after any subcommand;
+//! one a subcommand has no use for is refused when given on the command line ([`GlobalOption`]).
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use platform_spec::PlatformSpec;
 /// The spec `--platform` names when neither it nor `COLLECTIQ_PLATFORM` is given.
 pub const DEFAULT_PLATFORM: &str = "infra/platforms/collectiq-prod.toml";
 
-/// Options every subcommand takes.
+/// Options every subcommand accepts; one it has no use for is refused when given on the command line.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Platform spec (TOML) describing the platform environment.
@@ -41,6 +42,69 @@ pub struct GlobalArgs {
     /// Where files are written.
     #[arg(long, global = true, default_value = "out")]
     pub out: PathBuf,
+}
+
+/// One of the [`GlobalArgs`], to say which a subcommand has no use for (each command module's
+/// `why_unused`). Given on the command line to a subcommand that would ignore it, it is refused by
+/// `cli::parse`; set through the environment or left at its default, it is not: those are set once for
+/// every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalOption {
+    /// `--platform`.
+    Platform,
+    /// `--endpoint-url`.
+    EndpointUrl,
+    /// `--profile`.
+    Profile,
+    /// `--region`.
+    Region,
+    /// `--json`.
+    Json,
+    /// `--out`.
+    Out,
+}
+
+impl GlobalOption {
+    /// Every global option, in `--help`'s order.
+    pub const ALL: [Self; 6] = [
+        Self::Platform,
+        Self::EndpointUrl,
+        Self::Profile,
+        Self::Region,
+        Self::Json,
+        Self::Out,
+    ];
+
+    /// Clap's id of the option (the [`GlobalArgs`] field), for `ArgMatches::value_source`.
+    #[must_use]
+    pub const fn id(self) -> &'static str {
+        match self {
+            Self::Platform => "platform",
+            Self::EndpointUrl => "endpoint_url",
+            Self::Profile => "profile",
+            Self::Region => "region",
+            Self::Json => "json",
+            Self::Out => "out",
+        }
+    }
+
+    /// The option as the user types it.
+    ///
+    /// ```
+    /// use collectiq_ops::global::GlobalOption;
+    /// assert_eq!(GlobalOption::EndpointUrl.flag(), "--endpoint-url");
+    /// ```
+    #[must_use]
+    pub const fn flag(self) -> &'static str {
+        match self {
+            Self::Platform => "--platform",
+            Self::EndpointUrl => "--endpoint-url",
+            Self::Profile => "--profile",
+            Self::Region => "--region",
+            Self::Json => "--json",
+            Self::Out => "--out",
+        }
+    }
 }
 
 /// `--endpoint-url` / `COLLECTIQ_ENDPOINT_URL`: an absolute `http` or `https` URL with a host and a

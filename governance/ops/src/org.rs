@@ -26,7 +26,7 @@ use governance::aws::{AwsTarget, sdk_config};
 use governance::org::discover::discover;
 use governance::org::{Mode, OrgDeps, OrgOptions, run_org};
 
-use crate::global::GlobalArgs;
+use crate::global::{GlobalArgs, GlobalOption};
 use crate::output::{emit, progress, write_json};
 
 /// `org …`.
@@ -37,6 +37,23 @@ pub enum OrgCommand {
     Plan(OrgArgs),
     /// Apply every plan; with `--post`, send every report and the roll-up.
     Run(OrgRunArgs),
+}
+
+impl OrgCommand {
+    /// Why `option` would have no effect on this subcommand, or `None` when it uses it.
+    #[must_use]
+    pub fn why_unused(&self, option: GlobalOption) -> Option<&'static str> {
+        match option {
+            GlobalOption::Platform => {
+                Some("the organisation spec (`--org`) names the platform specs governed in each account")
+            }
+            GlobalOption::EndpointUrl
+            | GlobalOption::Profile
+            | GlobalOption::Region
+            | GlobalOption::Json
+            | GlobalOption::Out => None,
+        }
+    }
 }
 
 /// Options of `org plan`.

@@ -21,7 +21,7 @@ use governance::publish::{ApplyOptions, ApplyReport, Desired, PlanView};
 use serde::Serialize;
 
 use crate::exit;
-use crate::global::{GlobalArgs, clients_for, load_spec};
+use crate::global::{GlobalArgs, GlobalOption, clients_for, load_spec};
 use crate::output::{emit, progress, write_json};
 use crate::progress::progress_bar;
 
@@ -48,6 +48,42 @@ pub enum AlarmsCommand {
     Backtest(BacktestArgs),
     /// What is firing, since when, flaps, recoveries, and faulting traces as evidence.
     State(StateArgs),
+}
+
+/// Why a plan takes no `--out`: it writes nothing.
+const PLAN_WRITES_NO_FILE: &str = "a plan writes no file (`--json` prints it as JSON on stdout)";
+
+impl DashboardsCommand {
+    /// Why `option` would have no effect on this subcommand, or `None` when it uses it.
+    #[must_use]
+    pub fn why_unused(&self, option: GlobalOption) -> Option<&'static str> {
+        match (self, option) {
+            (Self::Plan(_), GlobalOption::Out) => Some(PLAN_WRITES_NO_FILE),
+            (Self::Apply, GlobalOption::Out) => Some(
+                "apply publishes to CloudWatch and writes no file (`dashboards render` writes the bodies \
+                 under `--out`)",
+            ),
+            (Self::Render, GlobalOption::EndpointUrl | GlobalOption::Profile | GlobalOption::Region) => {
+                Some("render writes the bodies generated from the spec and calls no AWS API")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl AlarmsCommand {
+    /// Why `option` would have no effect on this subcommand, or `None` when it uses it.
+    #[must_use]
+    pub fn why_unused(&self, option: GlobalOption) -> Option<&'static str> {
+        match (self, option) {
+            (Self::Plan(_), GlobalOption::Out) => Some(PLAN_WRITES_NO_FILE),
+            (Self::Apply, GlobalOption::Out) => Some("apply publishes to CloudWatch and writes no file"),
+            (Self::Backtest(_), GlobalOption::Out) => Some(
+                "the backtest prints its result and writes no file (`--json` prints it as JSON on stdout)",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// `plan` options.

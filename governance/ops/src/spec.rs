@@ -8,7 +8,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::exit;
-use crate::global::{GlobalArgs, load_spec};
+use crate::global::{GlobalArgs, GlobalOption, load_spec};
 use crate::output::{emit, progress};
 
 /// `spec` subcommands.
@@ -26,6 +26,27 @@ pub enum SpecCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+}
+
+impl SpecCommand {
+    /// Why `option` would have no effect on this subcommand, or `None` when it uses it. `--json` is
+    /// taken by `export-tfvars` too: the variables are JSON either way.
+    #[must_use]
+    pub fn why_unused(&self, option: GlobalOption) -> Option<&'static str> {
+        match (self, option) {
+            (_, GlobalOption::EndpointUrl | GlobalOption::Profile | GlobalOption::Region) => {
+                Some("it reads the spec files only and calls no AWS API")
+            }
+            (Self::Check { files }, GlobalOption::Platform) if !files.is_empty() => Some(
+                "the FILES given are checked (`--platform` names the spec checked when no FILES are given)",
+            ),
+            (Self::Check { .. }, GlobalOption::Out) => Some("it prints its summary and writes no file"),
+            (Self::ExportTfvars { .. }, GlobalOption::Out) => {
+                Some("the variables go to stdout, or to the file `--write` names")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Runs a `spec` subcommand; returns the exit code: [`exit::FINDINGS`] when every file was read and one

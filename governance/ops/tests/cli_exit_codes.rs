@@ -472,3 +472,263 @@ fn spec_check_without_files_checks_the_platform_the_user_named() {
         assert!(stdout(&out).contains(name), "{name}: {}", stdout(&out));
     }
 }
+
+/// A global option given on the command line to a subcommand that would ignore it: each combination
+/// with the option before or after the subcommand, the words the refusal must say.
+const IGNORED: &[(&[&str], &[&str], &str, &str)] = &[
+    // (the command, the option it would ignore, the subcommand as named, why)
+    (
+        &["demo"],
+        &["--region", "eu-west-1"],
+        "demo",
+        "its own emulator in the spec's region",
+    ),
+    (
+        &["demo"],
+        &["--profile", "prod"],
+        "demo",
+        "the emulator's test credentials",
+    ),
+    (
+        &["demo"],
+        &["--endpoint-url", "http://127.0.0.1:1"],
+        "demo",
+        "starts its own emulator",
+    ),
+    (
+        &["org", "plan", "--org", ORG],
+        &["--platform", PROD],
+        "org plan",
+        "(`--org`) names the platform specs",
+    ),
+    (
+        &["org", "run", "--org", ORG],
+        &["--platform", PROD],
+        "org run",
+        "(`--org`) names the platform specs",
+    ),
+    (&["doctor"], &["--out", "reports"], "doctor", "writes no file"),
+    (
+        &["dashboards", "plan"],
+        &["--out", "reports"],
+        "dashboards plan",
+        "a plan writes no file",
+    ),
+    (
+        &["alarms", "plan", "--detailed-exitcode"],
+        &["--out", "reports"],
+        "alarms plan",
+        "a plan writes no file",
+    ),
+    (
+        &["dashboards", "apply"],
+        &["--out", "reports"],
+        "dashboards apply",
+        "writes no file",
+    ),
+    (
+        &["alarms", "apply"],
+        &["--out", "reports"],
+        "alarms apply",
+        "writes no file",
+    ),
+    (
+        &["alarms", "backtest"],
+        &["--out", "reports"],
+        "alarms backtest",
+        "writes no file",
+    ),
+    (
+        &["cost", "fast-burn"],
+        &["--out", "reports"],
+        "cost fast-burn",
+        "writes no file",
+    ),
+    (
+        &["dashboards", "render"],
+        &["--region", "eu-west-1"],
+        "dashboards render",
+        "calls no AWS API",
+    ),
+    (
+        &["dashboards", "render"],
+        &["--profile", "prod"],
+        "dashboards render",
+        "calls no AWS API",
+    ),
+    (
+        &["dashboards", "render"],
+        &["--endpoint-url", "http://127.0.0.1:1"],
+        "dashboards render",
+        "calls no AWS API",
+    ),
+    (
+        &["spec", "check"],
+        &["--region", "eu-west-1"],
+        "spec check",
+        "calls no AWS API",
+    ),
+    (
+        &["spec", "check"],
+        &["--profile", "prod"],
+        "spec check",
+        "calls no AWS API",
+    ),
+    (
+        &["spec", "check"],
+        &["--endpoint-url", "http://127.0.0.1:1"],
+        "spec check",
+        "calls no AWS API",
+    ),
+    (
+        &["spec", "check"],
+        &["--out", "reports"],
+        "spec check",
+        "writes no file",
+    ),
+    (
+        &["spec", "check", DEV],
+        &["--platform", PROD],
+        "spec check",
+        "the FILES given are checked",
+    ),
+    (
+        &["spec", "export-tfvars"],
+        &["--out", "reports"],
+        "spec export-tfvars",
+        "the file `--write` names",
+    ),
+    (
+        &["spec", "export-tfvars"],
+        &["--region", "eu-west-1"],
+        "spec export-tfvars",
+        "calls no AWS API",
+    ),
+];
+
+const ORG: &str = "infra/platforms/org/collectiq-group.toml";
+const PROD: &str = "infra/platforms/collectiq-prod.toml";
+const DEV: &str = "infra/platforms/collectiq-dev.toml";
+
+/// `demo --region`, `org … --platform`, `doctor --out`, `dashboards|alarms plan --out`, …: the option
+/// would be silently ignored, so it is a bad invocation (1) naming the option, the subcommand and why,
+/// before anything runs — and the same command without it parses.
+#[test]
+fn a_global_option_the_subcommand_would_ignore_is_refused_naming_both() {
+    for &(command, option, name, why) in IGNORED {
+        for args in [
+            [command, option].concat(),
+            // Global options are taken before the subcommand too.
+            [option, command].concat(),
+        ] {
+            let out = ops(&args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains(&format!("`{}` has no effect on `{name}`: ", option[0])) && err.contains(why),
+                "{args:?}: the refusal names the option, the subcommand and why: {err}"
+            );
+            assert!(err.contains("Usage: collectiq-ops"), "{args:?}: {err}");
+            assert!(!err.contains('›'), "{args:?}: refused before anything ran: {err}");
+            assert!(stdout(&out).is_empty(), "{args:?}: nothing on stdout");
+        }
+        let without: Vec<&str> = std::iter::once("collectiq-ops")
+            .chain(command.iter().copied())
+            .collect();
+        assert!(
+            collectiq_ops::cli::parse(&without).is_ok(),
+            "{without:?} without {option:?} still parses"
+        );
+    }
+}
+
+/// Two ignored options: both are named, one line each.
+#[test]
+fn every_ignored_option_is_named() {
+    let out = ops(&["demo", "--profile", "prod", "--region", "eu-west-1", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`--profile` has no effect on `demo`"), "{err}");
+    assert!(err.contains("`--region` has no effect on `demo`"), "{err}");
+    assert!(!err.contains("`--json`"), "demo takes --json: {err}");
+}
+
+/// The offline subcommands still run without the refused options, with the ones they take.
+#[test]
+fn without_the_ignored_option_the_offline_commands_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let out = ops(&["dashboards", "render", "--out", out_dir, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join("dashboards").is_dir());
+    let out = ops(&["spec", "check", DEV, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The variables are JSON either way: `--json` is taken.
+    let out = ops(&["--platform", PROD, "spec", "export-tfvars", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("the variables as JSON");
+}
+
+/// `COLLECTIQ_PLATFORM` and `COLLECTIQ_ENDPOINT_URL` are set once for every command (a scheduler, a
+/// developer's shell), and a default is nobody's choice: neither is refused where it has no effect.
+#[test]
+fn options_from_the_environment_or_defaults_are_never_refused() {
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_collectiq-ops"));
+        c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("COLLECTIQ_ENDPOINT_URL")
+            .env_remove("COLLECTIQ_PLATFORM")
+            .env_remove("HTTP_API_IDS");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let endpoint = closed_port();
+    let endpoint = [("COLLECTIQ_ENDPOINT_URL", endpoint.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &["dashboards", "render", "--out", dir.path().to_str().unwrap()],
+        &endpoint,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&["spec", "check", DEV], &endpoint);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Past the parse: refused for its own reason, the pinned day, never for the endpoint.
+    let out = run(&["demo", "--as-of", "2099-01-01"], &endpoint);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--as-of 2099-01-01") && !err.contains("has no effect"),
+        "{err}"
+    );
+    let out = run(
+        &["org", "plan", "--org", ORG, "--no-cost", "--no-publish"],
+        &[("COLLECTIQ_PLATFORM", PROD)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("leave nothing to do") && !err.contains("has no effect"),
+        "{err}"
+    );
+    // A blank `--endpoint-url` is no endpoint: it asks nothing of `spec check`.
+    let out = run(&["spec", "check", DEV, "--endpoint-url", ""], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The defaults (`--platform`, `--out out`, no `--json`) are no one's request.
+    for args in [
+        &["doctor"][..],
+        &["dashboards", "plan"],
+        &["alarms", "plan"],
+        &["org", "plan", "--org", ORG],
+    ] {
+        let argv: Vec<&str> = std::iter::once("collectiq-ops")
+            .chain(args.iter().copied())
+            .collect();
+        assert!(collectiq_ops::cli::parse(&argv).is_ok(), "{args:?}");
+    }
+}

@@ -18,14 +18,14 @@ pub mod section;
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::Args;
 use collectiq_tests::{Emulator, WebhookSink};
 use governance::doctor;
 use serde::Serialize;
 
-use crate::global::{GlobalArgs, load_spec};
+use crate::global::{GlobalArgs, GlobalOption, load_spec};
 use crate::output::{emit, progress, write_json};
 use crate::seed;
 pub use section::{DemoContext, DemoSection};
@@ -38,6 +38,24 @@ pub struct DemoArgs {
     /// At most 13 days back — CloudWatch Logs accepts events up to 14 days old — and not in the future.
     #[arg(long, value_parser = parse_as_of)]
     pub as_of: Option<AsOf>,
+}
+
+impl DemoArgs {
+    /// Why `option` would have no effect on the demo, or `None` when it uses it: it calls only the
+    /// emulator it starts, with the emulator's credentials, in the spec's region.
+    #[must_use]
+    pub fn why_unused(&self, option: GlobalOption) -> Option<&'static str> {
+        match option {
+            GlobalOption::EndpointUrl => {
+                Some("the demo starts its own emulator (use `doctor --endpoint-url …` for an existing one)")
+            }
+            GlobalOption::Profile => {
+                Some("the demo calls only its own emulator, with the emulator's test credentials")
+            }
+            GlobalOption::Region => Some("the demo runs its own emulator in the spec's region"),
+            GlobalOption::Platform | GlobalOption::Json | GlobalOption::Out => None,
+        }
+    }
 }
 
 /// What `--as-of` names: a day or an instant.
@@ -206,9 +224,9 @@ struct SeedCounts {
 /// When the spec does not load or the emulator cannot start or be seeded.
 pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
     if global.endpoint_url.is_some() {
-        bail!(
-            "demo starts its own emulator; drop --endpoint-url (use `doctor --endpoint-url …` for an existing one)"
-        );
+        // `--endpoint-url` on the command line is refused by `cli::parse`; this one is
+        // `COLLECTIQ_ENDPOINT_URL`, set for every command, which the demo has no use for.
+        progress("COLLECTIQ_ENDPOINT_URL is not used: the demo starts its own emulator");
     }
     let spec = load_spec(&global.platform)?;
     let now = resolve_now(args.as_of, Utc::now())?;
