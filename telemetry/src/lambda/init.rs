@@ -42,6 +42,10 @@ fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>
             .iter()
             .map(|e| format!("{e}; its spans are not exported")),
     );
+    warnings.extend(crate::otel::provider::sampler_warnings(
+        std::env::var("OTEL_TRACES_SAMPLER").ok().as_deref(),
+        std::env::var("OTEL_TRACES_SAMPLER_ARG").ok().as_deref(),
+    ));
     // Sampler names are case-insensitive (SDK spec). `always_off`: no span of any kind is sampled,
     // `tracing`'s included.
     let sampler = std::env::var("OTEL_TRACES_SAMPLER")

@@ -135,8 +135,9 @@ pub enum ConfigWarning {
         /// Its value.
         value: String,
     },
-    /// A timeout that is not a number of milliseconds; the default 10 s is used.
-    #[error("{var}: {value:?} is not a number of milliseconds; the default 10000 is used")]
+    /// A timeout that is not a number of milliseconds; ignored (the general variable, else the
+    /// default 10 s, is used).
+    #[error("{var}: {value:?} is not a number of milliseconds; ignored")]
     Timeout {
         /// The variable.
         var: &'static str,
@@ -222,6 +223,47 @@ fn warn_once(warnings: &mut Vec<ConfigWarning>, warning: ConfigWarning) {
     if !warnings.contains(&warning) {
         warnings.push(warning);
     }
+}
+
+/// An OTLP/HTTP endpoint as the exporter posts to it, or `None` when `value` is not an absolute
+/// `http`/`https` URL with a host (the scheme in any case, RFC 3986 §3.1; written lowercase). A
+/// base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`, `base`) gets `v1/traces` after its path, before any
+/// query or fragment (OTLP exporter spec, "Endpoint URLs for OTLP/HTTP"); a signal's own URL is
+/// used as it is.
+fn endpoint_url(value: &str, base: bool) -> Option<String> {
+    let (scheme, rest) = value.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let port = host_port.strip_prefix('[').map_or_else(
+        || host_port.split_once(':').map(|(_, p)| p),
+        |v6| v6.split_once("]:").map(|(_, p)| p),
+    );
+    let printable = |t: &str| t.bytes().all(|b| b.is_ascii_graphic());
+    if host.is_empty()
+        || !printable(authority)
+        || !printable(tail)
+        || port.is_some_and(|p| p.parse::<u16>().is_err())
+    {
+        return None;
+    }
+    if !base {
+        return Some(format!("{scheme}://{rest}"));
+    }
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let (path, after) = tail.split_at(path_end);
+    Some(format!(
+        "{scheme}://{authority}{}/v1/traces{after}",
+        path.trim_end_matches('/')
+    ))
 }
 
 /// Decodes RFC 3986 `pct-encoded` bytes: `%` and exactly two ASCII hex digits (not a sign, which
@@ -358,12 +400,19 @@ impl TraceExportConfig {
                         get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
                         get("OTEL_EXPORTER_OTLP_ENDPOINT"),
                     ) {
-                        (Some(u), _) => Some(("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", u)),
-                        (None, Some(base)) => Some((
-                            "OTEL_EXPORTER_OTLP_ENDPOINT",
-                            format!("{}/v1/traces", base.trim_end_matches('/')),
-                        )),
+                        (Some(u), _) => Some(("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", u, false)),
+                        (None, Some(base)) => Some(("OTEL_EXPORTER_OTLP_ENDPOINT", base, true)),
                         (None, None) => None,
+                    };
+                    let url = match url {
+                        Some((var, u, base)) => Some((
+                            var,
+                            endpoint_url(&u, base).ok_or_else(|| ConfigError::Endpoint {
+                                var,
+                                value: redacted_url(&u),
+                            })?,
+                        )),
+                        None => None,
                     };
                     match url {
                         None if in_lambda => ExporterKind::OtlpUdp {
@@ -376,12 +425,6 @@ impl TraceExportConfig {
                             sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
                         },
                         Some((var, url)) => {
-                            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                                return Err(ConfigError::Endpoint {
-                                    var,
-                                    value: redacted_url(&url),
-                                });
-                            }
                             let sigv4_region =
                                 get("TELEMETRY_OTLP_SIGV4_REGION").or_else(|| xray_endpoint_region(&url));
                             // A signed request carries the function's session token in a header.
@@ -574,24 +617,33 @@ fn headers(
         .collect()
 }
 
-/// The OTLP timeout, default 10 s; an unparsable value warns and is ignored (the spec's rule for
-/// numeric variables).
+/// The OTLP timeout, default 10 s: the signal's own variable, else the general one. An unparsable
+/// value warns and is treated as not set (the spec's rule for numeric variables), so the other one
+/// still counts; `0` means no limit (the spec's "Timeout" type), which is [`NO_TIMEOUT`].
 fn timeout(
     first: &impl Fn(&'static str, &'static str) -> Option<(&'static str, String)>,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Duration {
     const DEFAULT: Duration = Duration::from_secs(10);
-    match first("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") {
-        None => DEFAULT,
-        Some((var, v)) => v.parse::<u64>().map_or_else(
-            |_| {
+    let read = |var: &'static str, warnings: &mut Vec<ConfigWarning>| {
+        let (var, v) = first(var, var)?;
+        match v.parse::<u64>() {
+            Ok(0) => Some(NO_TIMEOUT),
+            Ok(ms) => Some(Duration::from_millis(ms)),
+            Err(_) => {
                 warn_once(warnings, ConfigWarning::Timeout { var, value: v });
-                DEFAULT
-            },
-            Duration::from_millis,
-        ),
-    }
+                None
+            }
+        }
+    };
+    read("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", warnings)
+        .or_else(|| read("OTEL_EXPORTER_OTLP_TIMEOUT", warnings))
+        .unwrap_or(DEFAULT)
 }
+
+/// What a timeout of `0` ("no limit") becomes: a Lambda invocation's longest run, 15 minutes. A
+/// flush before the process freezes still waits no longer than the invocation's deadline.
+pub const NO_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 #[cfg(test)]
 mod tests {
@@ -633,6 +685,84 @@ mod tests {
                 .exporters
                 .is_empty()
         );
+    }
+
+    fn otlp(vars: &[(&str, &str)]) -> Result<(String, Duration), ConfigError> {
+        let mut all = vec![("OTEL_TRACES_EXPORTER", "otlp")];
+        all.extend_from_slice(vars);
+        match config(&all)?.exporters.as_slice() {
+            [ExporterKind::OtlpHttp { url, timeout, .. }] => Ok((url.clone(), *timeout)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The OTLP exporter spec's endpoint rules: a base URL gets `v1/traces` after its path (before a
+    /// query), a signal's URL is used as it is, the scheme is case-insensitive (RFC 3986 §3.1), and
+    /// something that is no http(s) URL with a host fails `init` instead of dropping every batch.
+    #[test]
+    fn endpoints_are_urls() {
+        let base = |u: &str| otlp(&[("OTEL_EXPORTER_OTLP_ENDPOINT", u)]).map(|(url, _)| url);
+        assert_eq!(
+            base("HTTPS://collector:4318").unwrap(),
+            "https://collector:4318/v1/traces"
+        );
+        assert_eq!(base("http://c:4318/x/").unwrap(), "http://c:4318/x/v1/traces");
+        assert_eq!(
+            base("http://c:4318?tenant=a").unwrap(),
+            "http://c:4318/v1/traces?tenant=a"
+        );
+        assert_eq!(base("http://[::1]:4318").unwrap(), "http://[::1]:4318/v1/traces");
+        let signal = otlp(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "Http://c:4318/custom?x=1")]).unwrap();
+        assert_eq!(signal.0, "http://c:4318/custom?x=1");
+        for bad in [
+            "http://",
+            "http://bad host:4318",
+            "collector:4318",
+            "ftp://c",
+            "http://c:99999",
+            "http://:4318/",
+        ] {
+            assert!(
+                matches!(
+                    base(bad),
+                    Err(ConfigError::Endpoint {
+                        var: "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    /// `0` is "no limit" (the spec's Timeout type); an unparsable signal timeout is treated as not
+    /// set, so the general one still counts.
+    #[test]
+    fn timeouts_follow_the_spec() {
+        let t = |vars: &[(&str, &str)]| otlp(vars).unwrap().1;
+        assert_eq!(t(&[]), Duration::from_secs(10));
+        assert_eq!(t(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")]), NO_TIMEOUT);
+        assert_eq!(
+            t(&[
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "5s"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
+            ]),
+            Duration::from_millis(3000)
+        );
+        assert_eq!(
+            t(&[
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
+            ]),
+            Duration::from_millis(2500)
+        );
+        let mut vars = vec![
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
+        ];
+        vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"));
+        let c = config(&vars).unwrap();
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
     }
 
     #[test]
@@ -690,7 +820,7 @@ mod tests {
             "{debug}"
         );
         assert!(
-            debug.contains(r#"url: "https://<redacted>@collector:4318/?<redacted>""#),
+            debug.contains(r#"url: "https://<redacted>@collector:4318/v1/traces?<redacted>""#),
             "{debug}"
         );
         assert_eq!(

@@ -41,6 +41,14 @@ use std::time::Duration;
 /// The service name X-Ray's OTLP endpoint is signed for.
 pub const XRAY_SIGNING_SERVICE: &str = "xray";
 
+/// The `User-Agent` of every request: the OTLP exporter spec's "SHOULD emit a User-Agent header to
+/// at a minimum identify the exporter, the language of its implementation, and the version".
+pub const USER_AGENT: &str = concat!(
+    "OTel-OTLP-Exporter-Rust/",
+    env!("CARGO_PKG_VERSION"),
+    " collectiq-telemetry"
+);
+
 /// Where and how to post. Its `Debug` shows header names, never their values (API keys), and hides a
 /// URL's userinfo and query.
 #[derive(Clone, PartialEq, Eq)]
@@ -197,6 +205,7 @@ impl OtlpHttpExporter {
                 // to whatever host, over whatever scheme, a 3xx names. A 3xx is a failed export instead.
                 let client = reqwest::blocking::Client::builder()
                     .timeout(target.timeout)
+                    .user_agent(USER_AGENT)
                     .no_proxy()
                     .redirect(reqwest::redirect::Policy::none())
                     .referer(false)
@@ -860,6 +869,13 @@ mod tests {
                 .any(|h| h.eq_ignore_ascii_case("content-type: application/x-protobuf"))
         );
         assert!(head.iter().any(|h| h.eq_ignore_ascii_case("x-api-key: k-1")));
+        // The OTLP exporter spec: a User-Agent naming the exporter, its language and version.
+        assert!(
+            head.iter().any(|h| h
+                .to_ascii_lowercase()
+                .starts_with("user-agent: otel-otlp-exporter-rust/")),
+            "{head:?}"
+        );
         let req = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
         let span = &req.resource_spans[0].scope_spans[0].spans[0];
         assert_eq!(span.trace_id, hex_bytes("5759e988bd862e3fe1be46a994272793"));

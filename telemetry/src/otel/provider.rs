@@ -164,6 +164,54 @@ pub fn build_provider(sink: Arc<dyn SpanSink>, resource: Resource) -> SdkTracerP
     builder.build()
 }
 
+/// What [`sampler`] ignores in `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`, as warnings: the SDK
+/// environment variable spec has an unknown name warned about and ignored ("MUST generate a
+/// warning and gracefully ignore the setting"), and an invalid argument "logged and otherwise
+/// ignored".
+///
+/// ```
+/// use telemetry::otel::provider::sampler_warnings;
+/// assert!(sampler_warnings(Some("parentbased_traceidratio"), Some("0.25")).is_empty());
+/// assert_eq!(sampler_warnings(Some("parentbased_traceidration"), None).len(), 1);
+/// assert_eq!(sampler_warnings(Some("traceidratio"), Some("1.5")).len(), 1);
+/// ```
+#[must_use]
+pub fn sampler_warnings(value: Option<&str>, arg: Option<&str>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let name = value
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    let ratio_based = matches!(name.as_deref(), Some("traceidratio" | "parentbased_traceidratio"));
+    match name.as_deref() {
+        None
+        | Some(
+            "always_on"
+            | "always_off"
+            | "traceidratio"
+            | "parentbased_always_on"
+            | "parentbased_always_off"
+            | "parentbased_traceidratio",
+        ) => {}
+        Some(known @ ("xray" | "jaeger_remote" | "parentbased_jaeger_remote")) => warnings.push(format!(
+            "OTEL_TRACES_SAMPLER: sampler {known:?} is not implemented; parentbased_always_off is used"
+        )),
+        Some(other) => warnings.push(format!(
+            "OTEL_TRACES_SAMPLER: {other:?} is not a sampler (always_on, always_off, traceidratio, \
+             parentbased_always_on, parentbased_always_off, parentbased_traceidratio); \
+             parentbased_always_off is used"
+        )),
+    }
+    if let Some(a) = arg.map(str::trim).filter(|a| !a.is_empty())
+        && ratio_based
+        && !a.parse::<f64>().is_ok_and(|r| (0.0..=1.0).contains(&r))
+    {
+        warnings.push(format!(
+            "OTEL_TRACES_SAMPLER_ARG: {a:?} is not a ratio from 0 to 1; ignored, 1.0 is used"
+        ));
+    }
+    warnings
+}
+
 /// The sampler `OTEL_TRACES_SAMPLER` names, read as the SDK environment variable spec asks: names
 /// case-insensitive and trimmed, empty = unset, `OTEL_TRACES_SAMPLER_ARG` the ratio (0–1, default
 /// 1). Unset, `parentbased_always_off` and names this crate does not implement (`xray`,
