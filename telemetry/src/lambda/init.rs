@@ -52,8 +52,14 @@ fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
+    // No exporter (`OTEL_SDK_DISABLED`, `OTEL_TRACES_EXPORTER=none`) or `always_off`: nothing leaves,
+    // but the layer still keeps each invocation's context for outgoing calls — the SDK spec: disabling
+    // "has no effect on propagators configured through the OTEL_PROPAGATORS variable".
     if built.sinks.is_empty() || sampler == "always_off" {
-        return Ok((None, warnings));
+        let layer = XrayLayer::with_span_sink(built.sinks)
+            .with_pass_through(true)
+            .with_sampling_off(sampler == "always_off");
+        return Ok((Some(layer), warnings));
     }
     // An invocation without any trace context starts its own trace only when the sampler says so.
     let roots = matches!(sampler.as_str(), "always_on" | "parentbased_always_on");

@@ -9,7 +9,7 @@
 
 use super::export::XraySegmentExporter;
 use super::exporter::SegmentSink;
-use super::header::{TraceHeader, xray_trace_id};
+use super::header::{Sampled, TraceHeader, xray_trace_id};
 use super::segment::segment_name_cow;
 use super::spans::SpanSink;
 use crate::clock::{Clock, SystemClock, random_u64};
@@ -94,6 +94,11 @@ pub struct XrayLayer {
     clock: Arc<dyn Clock>,
     activate_context: bool,
     sample_roots: bool,
+    /// Every invocation unsampled (`OTEL_TRACES_SAMPLER=always_off`): contexts still go on, with
+    /// `Sampled=0`.
+    sampling_off: bool,
+    /// No span recorded (no exporter): each invocation's context goes on as it came.
+    pass_through: bool,
 }
 
 impl XrayLayer {
@@ -111,6 +116,8 @@ impl XrayLayer {
             clock: Arc::new(SystemClock),
             activate_context: true,
             sample_roots: false,
+            sampling_off: false,
+            pass_through: false,
         }
     }
 
@@ -134,6 +141,25 @@ impl XrayLayer {
     #[must_use]
     pub fn with_root_sampling(mut self, on: bool) -> Self {
         self.sample_roots = on;
+        self
+    }
+
+    /// Whether no invocation is sampled whatever its header says (`OTEL_TRACES_SAMPLER=always_off`):
+    /// nothing is exported, and outgoing calls and OpenTelemetry-API spans carry the context on with
+    /// the sampled flag cleared, as an `AlwaysOff` sampler's spans do.
+    #[must_use]
+    pub fn with_sampling_off(mut self, off: bool) -> Self {
+        self.sampling_off = off;
+        self.pass_through |= off;
+        self
+    }
+
+    /// Whether no span is recorded (no exporter: `OTEL_SDK_DISABLED`, `OTEL_TRACES_EXPORTER=none`)
+    /// while outgoing calls and OpenTelemetry-API spans carry each invocation's context on as it
+    /// came, sampled flag and parent included — what a no-op SDK's spans propagate.
+    #[must_use]
+    pub fn with_pass_through(mut self, on: bool) -> Self {
+        self.pass_through = on;
         self
     }
 
@@ -632,8 +658,14 @@ where
                     .and_then(crate::propagation::valid_tracestate)
                     .map(|s| crate::propagation::trace_state(&s))
                     .unwrap_or_default();
+                let header = header.map(|mut h| {
+                    if self.sampling_off {
+                        h.sampled = Sampled::No;
+                    }
+                    h
+                });
                 match header {
-                    Some(h) if h.is_sampled() => {
+                    Some(h) if h.is_sampled() && !self.pass_through => {
                         let carried = carried_parts(&h);
                         let (parent, remote) = h.parent.map_or((SpanId::INVALID, false), |p| (p, true));
                         (h.root, parent, remote, carried, state, SpanKind::Server)
@@ -644,14 +676,19 @@ where
                         // (as OpenTelemetry SDKs give unsampled spans ids): an all-zero parent id makes an
                         // invalid `traceparent` (W3C Trace Context §3.2.2.4) and an invalid context.
                         let (parent, remote) = h.parent.map_or_else(|| (new_span_id(), false), |p| (p, true));
-                        let context = SpanContext::new(h.root, parent, TraceFlags::default(), remote, state);
+                        let flags = if h.is_sampled() {
+                            TraceFlags::SAMPLED
+                        } else {
+                            TraceFlags::default()
+                        };
+                        let context = SpanContext::new(h.root, parent, flags, remote, state);
                         span.extensions_mut().insert(Unsampled {
                             header: h.to_string(),
                             context,
                         });
                         return;
                     }
-                    None if self.sample_roots => (
+                    None if self.sample_roots && !self.pass_through => (
                         new_xray_trace_id(start),
                         SpanId::INVALID,
                         false,
@@ -1106,6 +1143,53 @@ mod tests {
             assert_eq!(first.xray, unsampled);
         });
         assert!(docs.is_empty(), "unsampled: nothing exported");
+    }
+
+    /// `OTEL_TRACES_SAMPLER=always_off`: nothing is exported, yet outgoing calls still carry the
+    /// invocation's context, with the sampled flag cleared. With no exporter at all (pass-through)
+    /// the context goes on as it came — the SDK spec: disabling "has no effect on propagators".
+    #[test]
+    fn sampling_off_still_propagates_unsampled() {
+        let sink = MemorySink::default();
+        let subscriber = tracing_subscriber::registry().with(
+            XrayLayer::new(sink.clone())
+                .with_sampling_off(true)
+                .with_root_sampling(true),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let out = outgoing_context_for(&tracing::info_span!("call")).unwrap();
+            assert_eq!(
+                out.xray,
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a:1"
+            );
+            assert_eq!(
+                out.traceparent,
+                "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00"
+            );
+            drop(_inv);
+            let _root = tracing::info_span!("lambda.invocation").entered();
+            assert_eq!(current_trace_header(), None, "no root trace is started either");
+        });
+        assert!(sink.documents().is_empty());
+
+        let sink = MemorySink::default();
+        let subscriber = tracing_subscriber::registry().with(
+            XrayLayer::new(sink.clone())
+                .with_pass_through(true)
+                .with_root_sampling(true),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let _child = tracing::info_span!("work").entered();
+            let out = outgoing_context_for(&tracing::info_span!("call")).unwrap();
+            assert_eq!(out.xray, HEADER, "as it came");
+            assert_eq!(
+                out.traceparent,
+                "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"
+            );
+        });
+        assert!(sink.documents().is_empty(), "nothing recorded, nothing exported");
     }
 
     #[test]
