@@ -224,9 +224,13 @@ fn sampler(value: Option<&str>, arg: Option<&str>) -> Sampler {
     };
     let parent_based = |s: Sampler| Sampler::ParentBased(Box::new(s));
     match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        Some("always_on") => Sampler::AlwaysOn,
+        // One decision per trace: `tracing` spans follow the invocation's (Lambda's `Sampled`), so a
+        // library span inside an invocation follows its parent too — else an unsampled invocation
+        // would export library spans alone, parentless, and a sampled one lose some of them. The
+        // sampler decides roots, as named.
+        Some("always_on") => parent_based(Sampler::AlwaysOn),
         Some("always_off") => Sampler::AlwaysOff,
-        Some("traceidratio") => Sampler::TraceIdRatioBased(ratio()),
+        Some("traceidratio") => parent_based(Sampler::TraceIdRatioBased(ratio())),
         Some("parentbased_always_on") => parent_based(Sampler::AlwaysOn),
         Some("parentbased_traceidratio") => parent_based(Sampler::TraceIdRatioBased(ratio())),
         _ => parent_based(Sampler::AlwaysOff),
@@ -282,14 +286,17 @@ mod tests {
             name(Some(" Always_Off "), None),
             format!("{:?}", Sampler::AlwaysOff)
         );
-        assert_eq!(name(Some("ALWAYS_ON"), None), format!("{:?}", Sampler::AlwaysOn));
+        // One decision per trace: inside an invocation a library span follows its parent (the
+        // invocation's, which Lambda's `Sampled` made); the named sampler decides roots.
+        let parent_based = |s: Sampler| format!("{:?}", Sampler::ParentBased(Box::new(s)));
+        assert_eq!(name(Some("ALWAYS_ON"), None), parent_based(Sampler::AlwaysOn));
         assert_eq!(
             name(Some("TraceIdRatio"), Some("0.25")),
-            format!("{:?}", Sampler::TraceIdRatioBased(0.25))
+            parent_based(Sampler::TraceIdRatioBased(0.25))
         );
         assert_eq!(
             name(Some("traceidratio"), Some("2")),
-            format!("{:?}", Sampler::TraceIdRatioBased(1.0))
+            parent_based(Sampler::TraceIdRatioBased(1.0))
         );
         assert_eq!(
             name(Some("ParentBased_TraceIdRatio"), Some("0.5")),
