@@ -16,7 +16,7 @@ use alarms::catalogue::Severity;
 use chrono::{Datelike, Duration, NaiveDate};
 use cost::format::usd;
 use cost::slack::{Block, SlackMessage, TextObject};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use super::cost::LinkedCost;
@@ -105,7 +105,7 @@ fn pct(part: Decimal, whole: Decimal) -> Decimal {
     if whole.is_zero() {
         Decimal::ZERO
     } else {
-        (part * Decimal::from(100) / whole).round_dp(1)
+        (part * Decimal::from(100) / whole).round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
     }
 }
 
@@ -129,7 +129,7 @@ pub fn rollup(
         .map(|(a, usd)| AccountSpend {
             account_id: a.clone(),
             account_name: name(a),
-            usd: usd.round_dp(2),
+            usd: usd.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
             share_pct: pct(*usd, total),
         })
         .collect();
@@ -167,7 +167,7 @@ pub fn rollup(
             share_pct: pct(usd, by_account.get(&a).copied().unwrap_or_default()),
             account_name: name(&a),
             account_id: a,
-            usd: usd.round_dp(2),
+            usd: usd.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
         })
         .collect();
     untagged.sort_by(|x, y| y.usd.cmp(&x.usd).then(x.account_id.cmp(&y.account_id)));
@@ -182,7 +182,7 @@ pub fn rollup(
     OrgRollup {
         organization: organization.to_owned(),
         date,
-        month_to_date_usd: total.round_dp(2),
+        month_to_date_usd: total.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
         top_accounts,
         top_movers,
         burn,
@@ -203,15 +203,16 @@ fn movers_on(cost: &LinkedCost, day: NaiveDate, name: &dyn Fn(&str) -> String) -
     keys.into_iter()
         .map(|k| {
             let d = spend.get(k).copied().unwrap_or_default();
-            let b = (before.get(k).copied().unwrap_or_default() / Decimal::from(7)).round_dp(2);
+            let b = (before.get(k).copied().unwrap_or_default() / Decimal::from(7))
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
             Mover {
                 account_id: k.0.clone(),
                 account_name: name(&k.0),
                 service: k.1.clone(),
                 date: day,
-                day_usd: d.round_dp(2),
+                day_usd: d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
                 baseline_usd: b,
-                delta_usd: (d - b).round_dp(2),
+                delta_usd: (d - b).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
             }
         })
         .filter(|m| m.delta_usd.abs() >= Decimal::new(1, 2))
@@ -553,6 +554,20 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    /// The roll-up rounds halves as the accounts' own reports print them (`cost::format`: away from
+    /// zero), so one figure never reads $10.12 here and $10.13 there.
+    #[test]
+    fn halves_round_as_the_account_reports_print_them() {
+        let dec = Decimal::new;
+        assert_eq!(pct(dec(1225, 2), dec(100, 0)), dec(123, 1));
+        assert_eq!(
+            pct(dec(1245, 2), dec(100, 0)),
+            dec(125, 1),
+            "half-even would give 12.4"
+        );
+        assert_eq!(usd(dec(10_125, 3)), "$10.13");
     }
 
     fn cost() -> LinkedCost {
