@@ -219,11 +219,15 @@ impl UploadStore {
             .await;
         match r {
             Ok(_) => Ok(()),
+            // 404: nothing was ever there. 405 `MethodNotAllowed`: the bucket is versioned, and the
+            // key's current version is a delete marker — the upload expired, or the card that used it
+            // was deleted.
             Err(e)
                 if e.as_service_error()
                     .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
-                    .is_some_and(|c| c == "NoSuchKey" || c == "NotFound")
-                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+                    .is_some_and(|c| matches!(c, "NoSuchKey" | "NotFound" | "MethodNotAllowed"))
+                    || e.raw_response()
+                        .is_some_and(|r| matches!(r.status().as_u16(), 404 | 405)) =>
             {
                 Err(HandlerError::validation(
                     field,
@@ -253,6 +257,58 @@ impl UploadStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One S3 answer to one PutObjectTagging.
+    fn store_answering(status: u16, body: &str) -> UploadStore {
+        use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+        use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+        use aws_smithy_types::body::SdkBody;
+        let http = StaticReplayClient::new(vec![ReplayEvent::new(
+            http::Request::builder()
+                .uri("https://b.s3.us-east-1.amazonaws.com/k?tagging")
+                .body(SdkBody::empty())
+                .unwrap(),
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "application/xml")
+                .body(SdkBody::from(body.to_owned()))
+                .unwrap(),
+        )]);
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .http_client(http)
+            .build();
+        UploadStore::new(aws_sdk_s3::Client::from_conf(config), "b")
+    }
+
+    /// The bucket is versioned: a deleted or expired upload's current version is a delete marker,
+    /// on which S3 answers PutObjectTagging with 405 `MethodNotAllowed`. That is the documented 400
+    /// "no such upload", as a 404 is — not a 500 that counts against the function's error alarm.
+    #[tokio::test]
+    async fn a_deleted_upload_is_no_such_upload() {
+        let marker = "<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message><ResourceType>DeleteMarker</ResourceType></Error>";
+        let missing =
+            "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
+        for (status, body) in [(405, marker), (404, missing)] {
+            let err = store_answering(status, body)
+                .confirm("frontS3Key", "k")
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, HandlerError::Validation { .. }),
+                "{status}: {err:?}"
+            );
+        }
+        let denied = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        let err = store_answering(403, denied)
+            .confirm("frontS3Key", "k")
+            .await
+            .unwrap_err();
+        assert!(!matches!(&err, HandlerError::Validation { .. }), "{err:?}");
+    }
 
     #[test]
     fn the_signed_tag_is_the_pending_tag() {
