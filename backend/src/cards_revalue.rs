@@ -90,10 +90,9 @@ pub struct Started {
     pub card_id: String,
     /// Always `VALUING`.
     pub status: CardStatus,
-    /// The valuation id.
+    /// The valuation id (the result is read with `GET /cards/{id}`). The execution's ARN is not
+    /// given: it names the account, region and state machine, which a client has no use for.
     pub valuation_id: String,
-    /// The execution.
-    pub execution_arn: String,
 }
 
 /// The handler.
@@ -170,7 +169,6 @@ async fn run(
                     card_id: id,
                     status: CardStatus::Valuing,
                     valuation_id,
-                    execution_arn: out.execution_arn().to_owned(),
                 },
             ))
         }

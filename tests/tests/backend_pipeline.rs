@@ -325,9 +325,19 @@ async fn revalue_starts_one_execution_and_never_leaves_a_card_stuck() {
     assert_eq!(r.status_code, 202);
     let b = body_json(&r);
     assert_eq!(b["status"], "VALUING");
+    assert!(
+        b.get("executionArn").is_none(),
+        "no account id or state machine name to clients: {b}"
+    );
+    // The execution is named after the valuation.
+    let execution_arn = format!(
+        "{}:{}",
+        sm.state_machine_arn().replace(":stateMachine:", ":execution:"),
+        b["valuationId"].as_str().unwrap()
+    );
     let exec = sfn
         .describe_execution()
-        .execution_arn(b["executionArn"].as_str().unwrap())
+        .execution_arn(execution_arn)
         .send()
         .await
         .unwrap();
