@@ -77,7 +77,9 @@ impl HandlerError {
         }
     }
 
-    /// The HTTP status this error answers with (5xx errors are raised as Lambda errors instead).
+    /// The HTTP status the client gets for this error. A server-side error is raised as a Lambda
+    /// error, which API Gateway answers with 500 whether it is retryable or not: the request log
+    /// says 500 too ([`Self::error_type`] tells `Retryable` from `Internal`).
     #[must_use]
     pub const fn http_status(&self) -> u16 {
         match self {
@@ -86,7 +88,7 @@ impl HandlerError {
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
             Self::TooManyRequests { .. } => 429,
-            Self::Retryable(_) => 503,
+            Self::Retryable(_) => 500,
             Self::Internal(_) => 500,
         }
     }
@@ -171,7 +173,7 @@ mod tests {
                 "TooManyRequests",
                 429,
             ),
-            (HandlerError::Retryable("x".into()), "Retryable", 503),
+            (HandlerError::Retryable("x".into()), "Retryable", 500),
             (HandlerError::Internal("x".into()), "Internal", 500),
         ];
         for (e, ty, status) in cases {

@@ -1183,8 +1183,8 @@ impl CardStore {
 /// A transaction DynamoDB cancelled because of other writes or capacity, not because a condition
 /// failed: `TransactionConflict` (a concurrent transaction or write on one of its items),
 /// `ThrottlingError`, `ProvisionedThroughputExceeded`, `RequestLimitExceeded`. Trying again later can
-/// succeed, so it is [`HandlerError::Retryable`] (503 to a client, retried by the state machine), never
-/// a 500 or a "not found". A condition that failed as well wins: that answer does not change on retry.
+/// succeed, so it is [`HandlerError::Retryable`] (a Lambda error, API Gateway's 500 to a client; retried
+/// by the state machine), never [`HandlerError::Internal`] or a "not found". A condition that failed as well wins: that answer does not change on retry.
 /// Reasons: <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>.
 fn cancelled_by_contention<R>(
     e: &aws_sdk_dynamodb::error::SdkError<
