@@ -121,6 +121,31 @@ pub struct Outcome {
     pub published: Vec<String>,
 }
 
+/// The flag a valuation gets when the set number its owner registered is not the one on the photo
+/// (`Charizard 4/102` typed over a photo of `Rattata 66/102`): the price was asked for the typed
+/// card and the authenticity judged on the photographed one, so a person looks at it, and a
+/// `FLAGGED` card stays out of its set's analytics.
+pub const DETAILS_MISMATCH_FLAG: &str = "the set number registered for the card is not the one on the photo";
+
+/// `(number, of)` of a set number such as `4/102` or `004 / 102`; `None` for other forms (promo
+/// codes such as `SWSH050`), which are not compared.
+fn set_number(text: &str) -> Option<(u32, u32)> {
+    let (number, of) = text.trim().split_once('/')?;
+    Some((number.trim().parse().ok()?, of.trim().parse().ok()?))
+}
+
+/// Whether the owner registered a set number that the photo shows as another.
+fn details_mismatch(input: &AggregatorInput) -> bool {
+    let registered = input
+        .request
+        .card
+        .as_ref()
+        .and_then(|c| c.number.as_deref())
+        .and_then(set_number);
+    let photographed = input.features.hints.number.as_deref().and_then(set_number);
+    matches!((registered, photographed), (Some(r), Some(p)) if r != p)
+}
+
 /// Merges the agents' results into the event detail (the owner as the pseudonym `users` gives).
 #[must_use]
 pub fn merge(
@@ -130,12 +155,18 @@ pub fn merge(
     now: DateTime<Utc>,
 ) -> ValuationDetail {
     let a = &input.agents.authenticity;
+    let mismatch = details_mismatch(input);
+    let mut flags = a.flags.clone();
+    if mismatch {
+        flags.push(DETAILS_MISMATCH_FLAG.to_owned());
+    }
     ValuationDetail {
         valuation_id: input.request.valuation_id.clone(),
         user_id: users.hash(&input.request.user_id),
         card_id: input.request.card_id.clone(),
         // The injection guard's flag sends the card to a person whatever the threshold is.
         status: if a.score < flag_threshold
+            || mismatch
             || a.flags
                 .iter()
                 .any(|f| f == crate::authenticity_agent::INJECTION_FLAG)
@@ -147,7 +178,7 @@ pub fn merge(
         value: input.agents.pricing.range.clone(),
         pricing_confidence: input.agents.pricing.confidence,
         authenticity_score: a.score,
-        authenticity_flags: a.flags.clone(),
+        authenticity_flags: flags,
         valued_at: now,
         correlation_id: input.request.correlation_id.clone(),
     }
@@ -338,6 +369,56 @@ mod tests {
         }
         assert_eq!(flag_threshold(0.5).unwrap(), 0.5);
         assert_eq!(flag_threshold(1.0).unwrap(), 1.0);
+    }
+
+    /// The price is asked for the card its owner registered, the authenticity judged on the photo:
+    /// a registered set number the photo shows as another sends the card to a person (and keeps it
+    /// out of its set's analytics), whatever the score. Other spellings of the same number, and
+    /// numbers that are not `n/m`, are not a mismatch.
+    #[test]
+    fn a_registered_set_number_the_photo_contradicts_flags_the_card() {
+        use crate::model::TextLine;
+        let now = crate::model::now();
+        let users = crate::identity::UserHasher::new(vec![4; 32]).unwrap();
+        let with = |registered: Option<&str>, on_photo: &str| {
+            let mut i = input(0.95);
+            i.request.card = Some(CardDetails {
+                name: "Charizard".into(),
+                set_name: Some("Base Set".into()),
+                number: registered.map(str::to_owned),
+                year: Some(1999),
+                grade: None,
+                rarity: Some("Holo Rare".into()),
+            });
+            i.features = crate::rekognition_extract::envelope(
+                "c-1",
+                vec![TextLine {
+                    text: on_photo.into(),
+                    confidence: 99.0,
+                    top: None,
+                }],
+                vec![],
+            );
+            merge(&i, &users, 0.5, now)
+        };
+        let d = with(Some("4/102"), "66/102");
+        assert_eq!(d.status, CardStatus::Flagged);
+        assert!(
+            d.authenticity_flags.iter().any(|f| f == DETAILS_MISMATCH_FLAG),
+            "{:?}",
+            d.authenticity_flags
+        );
+        for (registered, on_photo) in [
+            (Some("4/102"), "4/102"),
+            (Some("004/102"), "4/102"),
+            (Some("SWSH050"), "66/102"),
+            (None, "66/102"),
+            (Some("4/102"), "Charizard"),
+        ] {
+            let d = with(registered, on_photo);
+            assert_eq!(d.status, CardStatus::Valued, "{registered:?} vs {on_photo:?}");
+            assert!(!d.authenticity_flags.iter().any(|f| f == DETAILS_MISMATCH_FLAG));
+        }
     }
 
     #[test]
