@@ -311,14 +311,11 @@ fn event_header<'a>(event: &'a serde_json::Value, name: &str) -> Option<Cow<'a, 
         .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
         .and_then(|(_, v)| v.as_array());
     if let Some(values) = multi {
-        let mut texts = values.iter().filter_map(serde_json::Value::as_str);
-        if let Some(first) = texts.next() {
-            let rest: Vec<&str> = texts.collect();
-            return Some(if rest.is_empty() {
-                Cow::Borrowed(first)
-            } else {
-                Cow::Owned(std::iter::once(first).chain(rest).collect::<Vec<_>>().join(","))
-            });
+        let texts: Vec<&str> = values.iter().filter_map(serde_json::Value::as_str).collect();
+        match texts.as_slice() {
+            [] => {}
+            [one] => return Some(Cow::Borrowed(one)),
+            _ => return Some(Cow::Owned(texts.join(","))),
         }
     }
     event
@@ -563,63 +560,93 @@ pub fn event_parent_for(
     event: &serde_json::Value,
     propagators: Propagators,
 ) -> (String, Option<String>) {
-    let (header, tracestate, _) = event_parent_parsed(lambda_header, event, propagators);
-    (header.into_owned(), tracestate)
+    let parent = event_parent_parsed(lambda_header, event, propagators);
+    (parent.header.into_owned(), parent.tracestate)
 }
 
-/// [`event_parent_for`], with the header's parse when Lambda's header is the one taken (it was parsed
-/// to choose it): the invocation layer need not parse it again.
+/// The invocation's parent as [`event_parent_for`] chooses it, with the parses made choosing it: the
+/// invocation layer parses no header again.
+#[derive(Debug)]
+pub(crate) struct InvocationParent<'a> {
+    /// The X-Ray header text the invocation span takes.
+    pub header: std::borrow::Cow<'a, str>,
+    /// The event's `tracestate`, kept with its `traceparent`.
+    pub tracestate: Option<String>,
+    /// `header`, parsed (`None` when it does not parse).
+    pub parsed: Option<TraceHeader>,
+    /// Lambda's own header, parsed, when another context became the parent.
+    pub lambda: Option<TraceHeader>,
+}
+
+impl<'a> InvocationParent<'a> {
+    /// Lambda's header as the parent (an event that is not JSON carries no context of its own).
+    pub(crate) fn lambda_only(lambda_header: Option<&'a str>) -> Self {
+        Self {
+            header: std::borrow::Cow::Borrowed(lambda_header.unwrap_or_default()),
+            tracestate: None,
+            parsed: lambda_header.and_then(|h| TraceHeader::parse(h).ok()),
+            lambda: None,
+        }
+    }
+}
+
+/// [`event_parent_for`], with its parses ([`InvocationParent`]).
 pub(crate) fn event_parent_parsed<'a>(
     lambda_header: Option<&'a str>,
     event: &serde_json::Value,
     propagators: Propagators,
-) -> (std::borrow::Cow<'a, str>, Option<String>, Option<TraceHeader>) {
+) -> InvocationParent<'a> {
     use std::borrow::Cow;
-    let lambda = || lambda_header.and_then(|h| TraceHeader::parse(h).ok().map(|parsed| (h, parsed)));
+    let mut lambda = lambda_header.and_then(|h| TraceHeader::parse(h).ok());
     let chosen = match propagators.order {
         // Unset: Lambda's header whenever it parses, X-Ray's parenting.
-        None if propagators.xray_lambda => match lambda() {
-            Some((h, parsed)) => return (Cow::Borrowed(h), None, Some(parsed)),
-            None => event_context_for(event, propagators),
-        },
+        None if propagators.xray_lambda && lambda.is_some() => None,
         None => event_context_for(event, propagators),
         // A list: OpenTelemetry's composite propagator, each in turn replacing what the ones before
         // found; `xray-lambda` reads Lambda's header only when none did, and else extracts as `xray`
-        // (the AWS Lambda semantic conventions' `xray-lambda` pseudo-code).
+        // (the AWS Lambda semantic conventions' `xray-lambda` pseudo-code). `None`: Lambda's header.
         Some(order) => {
             let w3c = Propagators::only(true, false);
             let xray = Propagators::only(false, true);
-            let mut found: Option<Result<EventContext, (&str, TraceHeader)>> = None;
+            let mut found: Option<Option<EventContext>> = None;
             for step in order.into_iter().flatten() {
                 let extracted = match step {
-                    Extractor::TraceContext => event_context_for(event, w3c).map(Ok),
-                    Extractor::Xray => event_context_for(event, xray).map(Ok),
-                    Extractor::XrayLambda if found.is_some() => event_context_for(event, xray).map(Ok),
-                    Extractor::XrayLambda => lambda().map(Err),
+                    Extractor::TraceContext => event_context_for(event, w3c).map(Some),
+                    Extractor::Xray => event_context_for(event, xray).map(Some),
+                    Extractor::XrayLambda if found.is_some() => event_context_for(event, xray).map(Some),
+                    Extractor::XrayLambda => lambda.is_some().then_some(None),
                 };
                 if extracted.is_some() {
                     found = extracted;
                 }
             }
-            match found {
-                Some(Err((h, parsed))) => return (Cow::Borrowed(h), None, Some(parsed)),
-                Some(Ok(cx)) => Some(cx),
-                None => None,
-            }
+            found.flatten()
         }
     };
     match chosen {
         Some(mut cx) => {
             // Lambda's `Lineage` (its recursive-loop detection) goes on with the invocation's outgoing
             // calls whichever context is the parent.
-            if let Some((_, parsed)) = lambda()
-                && parsed.lineage.is_some()
-            {
-                cx.header.lineage = parsed.lineage;
+            if let Some(l) = lambda.as_ref().and_then(|l| l.lineage.clone()) {
+                cx.header.lineage = Some(l);
             }
-            (Cow::Owned(cx.header.to_string()), cx.tracestate, None)
+            let header = cx.header.to_string();
+            if lambda_header == Some(header.as_str()) {
+                lambda = None;
+            }
+            InvocationParent {
+                header: Cow::Owned(header),
+                tracestate: cx.tracestate,
+                parsed: Some(cx.header),
+                lambda,
+            }
         }
-        None => (Cow::Borrowed(lambda_header.unwrap_or_default()), None, None),
+        None => InvocationParent {
+            header: Cow::Borrowed(lambda_header.unwrap_or_default()),
+            tracestate: None,
+            parsed: lambda,
+            lambda: None,
+        },
     }
 }
 

@@ -307,7 +307,7 @@ impl EmfRecorder {
         for (i, (k, v)) in properties.iter().enumerate() {
             if !is_valid_dimension_name(k)
                 || prop_spans.iter().any(|(j, _, _)| properties[*j].0 == *k)
-                || (self.inner.cfg.level.is_some() && super::document::is_level_member(k))
+                || self.inner.cfg.repeats_level_member(k)
             {
                 continue;
             }

@@ -113,6 +113,15 @@ pub(super) struct Config {
     pub(super) level: Option<String>,
 }
 
+impl Config {
+    /// Whether `name` would repeat one of the members documents open with under Lambda's log-level
+    /// filter ([`super::document::is_level_member`]): a label, property or metric of that name is
+    /// not written.
+    pub(super) fn repeats_level_member(&self, name: &str) -> bool {
+        self.level.is_some() && super::document::is_level_member(name)
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Interner {
     pub(super) groups: HashMap<GroupKey, Arc<Group>>,
@@ -261,12 +270,11 @@ impl Inner {
         let mut props: Vec<(String, String)> = Vec::new();
         // Indices of the labels whose values were folded.
         let mut folded: Vec<usize> = Vec::new();
-        // Under Lambda's log-level filter the document opens with `level` and `timestamp`: a label of
-        // either name is left out rather than written as the same key twice.
-        let filtered = cfg.level.is_some();
         for (index, label) in key.labels().enumerate() {
             let (k, v) = (label.key(), label.value());
-            if filtered && super::document::is_level_member(k) {
+            // Under Lambda's log-level filter the document opens with `level` and `timestamp`: a label
+            // of either name is left out rather than written as the same key twice.
+            if cfg.repeats_level_member(k) {
                 continue;
             }
             let taken = |k: &str, dims: &[(String, String)], more: &[(String, String)]| {
@@ -298,7 +306,7 @@ impl Inner {
             Some("invalid EMF metric name")
         } else if dims.iter().any(|(d, _)| d == name) {
             Some("EMF metric name clashes with a dimension")
-        } else if filtered && super::document::is_level_member(name) {
+        } else if cfg.repeats_level_member(name) {
             Some(
                 "EMF metric name clashes with the `level`/`timestamp` member Lambda's log-level filter needs",
             )

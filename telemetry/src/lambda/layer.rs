@@ -230,25 +230,18 @@ where
         // EventBridge detail) only when Lambda gave none — or first, when OTEL_PROPAGATORS leaves out
         // `xray-lambda` (traces reported somewhere else than X-Ray).
         let json = (&event.payload as &dyn Any).downcast_ref::<serde_json::Value>();
-        let (header_text, tracestate, parsed) = match json {
+        let parent = match json {
             Some(v) => crate::propagation::event_parent_parsed(
                 lambda_header.as_deref(),
                 v,
                 self.shared.propagators.unwrap_or_else(Propagators::from_env),
             ),
-            None => (
-                Cow::Borrowed(lambda_header.as_deref().unwrap_or_default()),
-                None,
-                None,
-            ),
+            None => crate::propagation::InvocationParent::lambda_only(lambda_header.as_deref()),
         };
         let trigger = json.map_or("other", crate::otel::resource::faas_trigger);
-        let header = parsed.or_else(|| TraceHeader::parse(&header_text).ok());
-        // Lambda's header when the event's context won (else it is `header`, parsed once).
-        let lambda_parsed = lambda_header
-            .as_deref()
-            .filter(|lambda| *lambda != header_text)
-            .and_then(|lambda| TraceHeader::parse(lambda).ok());
+        let (header_text, tracestate, header) = (parent.header, parent.tracestate, parent.parsed);
+        // Lambda's header when the event's context won (else it is `header`).
+        let lambda_parsed = parent.lambda;
         // Powertools' `xray_trace_id` names Lambda's own trace, whatever the span's parent: the one
         // Lambda's segment, its logs and its REPORT line belong to. Without a Lambda header, the
         // event's trace.

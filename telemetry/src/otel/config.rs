@@ -83,14 +83,43 @@ fn is_https_or_loopback(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
         return false;
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
+    let host = Authority::of(rest).host;
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The authority of a URL (what follows `scheme://`), split: `user@host:port`, `[v6]:port`.
+struct Authority<'a> {
+    /// The whole authority, up to the first `/`, `?` or `#`.
+    text: &'a str,
+    /// The host, brackets left out of an IPv6 literal.
+    host: &'a str,
+    /// The port after the host, when given.
+    port: Option<&'a str>,
+    /// What follows the authority: path, query, fragment.
+    tail: &'a str,
+}
+
+impl<'a> Authority<'a> {
+    fn of(rest: &'a str) -> Self {
+        let (text, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        let host_port = text.rsplit_once('@').map_or(text, |(_, h)| h);
+        let (host, port) = match host_port.strip_prefix('[') {
+            Some(v6) => {
+                let (host, after) = v6.split_once(']').unwrap_or((v6, ""));
+                (host, after.strip_prefix(':'))
+            }
+            None => host_port
+                .split_once(':')
+                .map_or((host_port, None), |(h, p)| (h, Some(p))),
+        };
+        Self {
+            text,
+            host,
+            port,
+            tail,
+        }
+    }
 }
 
 /// Exporters from the environment.
@@ -236,17 +265,12 @@ fn endpoint_url(value: &str, base: bool) -> Option<String> {
     if scheme != "http" && scheme != "https" {
         return None;
     }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    let port = host_port.strip_prefix('[').map_or_else(
-        || host_port.split_once(':').map(|(_, p)| p),
-        |v6| v6.split_once("]:").map(|(_, p)| p),
-    );
+    let Authority {
+        text: authority,
+        host,
+        port,
+        tail,
+    } = Authority::of(rest);
     let printable = |t: &str| t.bytes().all(|b| b.is_ascii_graphic());
     if host.is_empty()
         || !printable(authority)
@@ -404,16 +428,16 @@ impl TraceExportConfig {
                         (None, Some(base)) => Some(("OTEL_EXPORTER_OTLP_ENDPOINT", base, true)),
                         (None, None) => None,
                     };
-                    let url = match url {
-                        Some((var, u, base)) => Some((
-                            var,
-                            endpoint_url(&u, base).ok_or_else(|| ConfigError::Endpoint {
-                                var,
-                                value: redacted_url(&u),
-                            })?,
-                        )),
-                        None => None,
-                    };
+                    let url = url
+                        .map(|(var, u, base)| {
+                            endpoint_url(&u, base).map(|url| (var, url)).ok_or_else(|| {
+                                ConfigError::Endpoint {
+                                    var,
+                                    value: redacted_url(&u),
+                                }
+                            })
+                        })
+                        .transpose()?;
                     match url {
                         None if in_lambda => ExporterKind::OtlpUdp {
                             address: address.clone(),
@@ -421,7 +445,7 @@ impl TraceExportConfig {
                         None => ExporterKind::OtlpHttp {
                             url: "http://localhost:4318/v1/traces".to_owned(),
                             headers: headers(&first)?,
-                            timeout: timeout(&first, &mut warnings),
+                            timeout: timeout(&get, &mut warnings),
                             sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
                         },
                         Some((var, url)) => {
@@ -438,7 +462,7 @@ impl TraceExportConfig {
                                 sigv4_region,
                                 url,
                                 headers: headers(&first)?,
-                                timeout: timeout(&first, &mut warnings),
+                                timeout: timeout(&get, &mut warnings),
                             }
                         }
                     }
@@ -620,13 +644,10 @@ fn headers(
 /// The OTLP timeout, default 10 s: the signal's own variable, else the general one. An unparsable
 /// value warns and is treated as not set (the spec's rule for numeric variables), so the other one
 /// still counts; `0` means no limit (the spec's "Timeout" type), which is [`NO_TIMEOUT`].
-fn timeout(
-    first: &impl Fn(&'static str, &'static str) -> Option<(&'static str, String)>,
-    warnings: &mut Vec<ConfigWarning>,
-) -> Duration {
+fn timeout(get: &impl Fn(&str) -> Option<String>, warnings: &mut Vec<ConfigWarning>) -> Duration {
     const DEFAULT: Duration = Duration::from_secs(10);
     let read = |var: &'static str, warnings: &mut Vec<ConfigWarning>| {
-        let (var, v) = first(var, var)?;
+        let v = get(var)?;
         match v.parse::<u64>() {
             Ok(0) => Some(NO_TIMEOUT),
             Ok(ms) => Some(Duration::from_millis(ms)),
@@ -756,12 +777,12 @@ mod tests {
             ]),
             Duration::from_millis(2500)
         );
-        let mut vars = vec![
+        let c = config(&[
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
-        ];
-        vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"));
-        let c = config(&vars).unwrap();
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+        ])
+        .unwrap();
         assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
     }
 

@@ -177,39 +177,7 @@ pub fn build_provider(sink: Arc<dyn SpanSink>, resource: Resource) -> SdkTracerP
 /// ```
 #[must_use]
 pub fn sampler_warnings(value: Option<&str>, arg: Option<&str>) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let name = value
-        .map(|v| v.trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty());
-    let ratio_based = matches!(name.as_deref(), Some("traceidratio" | "parentbased_traceidratio"));
-    match name.as_deref() {
-        None
-        | Some(
-            "always_on"
-            | "always_off"
-            | "traceidratio"
-            | "parentbased_always_on"
-            | "parentbased_always_off"
-            | "parentbased_traceidratio",
-        ) => {}
-        Some(known @ ("xray" | "jaeger_remote" | "parentbased_jaeger_remote")) => warnings.push(format!(
-            "OTEL_TRACES_SAMPLER: sampler {known:?} is not implemented; parentbased_always_off is used"
-        )),
-        Some(other) => warnings.push(format!(
-            "OTEL_TRACES_SAMPLER: {other:?} is not a sampler (always_on, always_off, traceidratio, \
-             parentbased_always_on, parentbased_always_off, parentbased_traceidratio); \
-             parentbased_always_off is used"
-        )),
-    }
-    if let Some(a) = arg.map(str::trim).filter(|a| !a.is_empty())
-        && ratio_based
-        && !a.parse::<f64>().is_ok_and(|r| (0.0..=1.0).contains(&r))
-    {
-        warnings.push(format!(
-            "OTEL_TRACES_SAMPLER_ARG: {a:?} is not a ratio from 0 to 1; ignored, 1.0 is used"
-        ));
-    }
-    warnings
+    read_sampler(value, arg).1
 }
 
 /// The sampler `OTEL_TRACES_SAMPLER` names, read as the SDK environment variable spec asks: names
@@ -217,13 +185,28 @@ pub fn sampler_warnings(value: Option<&str>, arg: Option<&str>) -> Vec<String> {
 /// 1). Unset, `parentbased_always_off` and names this crate does not implement (`xray`,
 /// `jaeger_remote`) give the default `ParentBased(AlwaysOff)`: in Lambda, Lambda's segment decides.
 fn sampler(value: Option<&str>, arg: Option<&str>) -> Sampler {
-    let ratio = || {
-        arg.and_then(|a| a.trim().parse::<f64>().ok())
+    read_sampler(value, arg).0
+}
+
+/// [`sampler`] and [`sampler_warnings`], read once.
+fn read_sampler(value: Option<&str>, arg: Option<&str>) -> (Sampler, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut ratio = || match arg.map(str::trim).filter(|a| !a.is_empty()) {
+        None => 1.0,
+        Some(a) => a
+            .parse::<f64>()
+            .ok()
             .filter(|r| (0.0..=1.0).contains(r))
-            .unwrap_or(1.0)
+            .unwrap_or_else(|| {
+                warnings.push(format!(
+                    "OTEL_TRACES_SAMPLER_ARG: {a:?} is not a ratio from 0 to 1; ignored, 1.0 is used"
+                ));
+                1.0
+            }),
     };
     let parent_based = |s: Sampler| Sampler::ParentBased(Box::new(s));
-    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+    let name = value.map(|v| v.trim().to_ascii_lowercase());
+    let sampler = match name.as_deref() {
         // One decision per trace: `tracing` spans follow the invocation's (Lambda's `Sampled`), so a
         // library span inside an invocation follows its parent too — else an unsampled invocation
         // would export library spans alone, parentless, and a sampled one lose some of them. The
@@ -233,8 +216,23 @@ fn sampler(value: Option<&str>, arg: Option<&str>) -> Sampler {
         Some("traceidratio") => parent_based(Sampler::TraceIdRatioBased(ratio())),
         Some("parentbased_always_on") => parent_based(Sampler::AlwaysOn),
         Some("parentbased_traceidratio") => parent_based(Sampler::TraceIdRatioBased(ratio())),
-        _ => parent_based(Sampler::AlwaysOff),
-    }
+        None | Some("" | "parentbased_always_off") => parent_based(Sampler::AlwaysOff),
+        Some(known @ ("xray" | "jaeger_remote" | "parentbased_jaeger_remote")) => {
+            warnings.push(format!(
+                "OTEL_TRACES_SAMPLER: sampler {known:?} is not implemented; parentbased_always_off is used"
+            ));
+            parent_based(Sampler::AlwaysOff)
+        }
+        Some(other) => {
+            warnings.push(format!(
+                "OTEL_TRACES_SAMPLER: {other:?} is not a sampler (always_on, always_off, traceidratio, \
+                 parentbased_always_on, parentbased_always_off, parentbased_traceidratio); \
+                 parentbased_always_off is used"
+            ));
+            parent_based(Sampler::AlwaysOff)
+        }
+    };
+    (sampler, warnings)
 }
 
 #[cfg(test)]

@@ -1081,17 +1081,11 @@ const PROSE_SUFFIXES: &[&str] = &[
 
 /// Whether the plain word `w` (letters only, any case) reads as prose after `password is`.
 fn is_prose_word(w: &[u8]) -> bool {
-    if w.len() > 16 {
-        return false;
-    }
-    let mut lower = [0u8; 16];
-    let lower = &mut lower[..w.len()];
-    lower.copy_from_slice(w);
-    lower.make_ascii_lowercase();
-    PROSE_STATES.iter().any(|p| p.as_bytes() == &*lower)
-        || PROSE_SUFFIXES
-            .iter()
-            .any(|x| lower.len() >= x.len() + 3 && lower.ends_with(x.as_bytes()))
+    w.len() <= 16
+        && (PROSE_STATES.iter().any(|p| p.as_bytes().eq_ignore_ascii_case(w))
+            || PROSE_SUFFIXES
+                .iter()
+                .any(|x| w.len() >= x.len() + 3 && w[w.len() - x.len()..].eq_ignore_ascii_case(x.as_bytes())))
 }
 
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.
