@@ -17,10 +17,24 @@ pub fn usd(amount: Decimal) -> String {
     usd_dp(amount, 2)
 }
 
+/// `value` to `dp` decimals as every figure here is printed: halves away from zero (`12.25` → `12.3`;
+/// `rust_decimal`'s `round_dp` would give `12.2`). Figures kept rounded (the organisation roll-up's)
+/// round the same way, so one amount never reads two ways.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// assert_eq!(cost::format::rounded(Decimal::new(1225, 2), 1), Decimal::new(123, 1));
+/// assert_eq!(cost::format::rounded(Decimal::new(-10_125, 3), 2), Decimal::new(-1013, 2));
+/// ```
+#[must_use]
+pub fn rounded(value: Decimal, dp: u32) -> Decimal {
+    value.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
+}
+
 /// Like [`usd`] with `dp` decimals (per-valuation figures use 5).
 #[must_use]
 pub fn usd_dp(amount: Decimal, dp: u32) -> String {
-    let rounded = amount.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    let rounded = rounded(amount, dp);
     let neg = rounded.is_sign_negative() && !rounded.is_zero();
     let text = format!("{:.*}", dp as usize, rounded.abs());
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
@@ -61,19 +75,13 @@ pub fn signed_usd(amount: Decimal) -> String {
 /// A percentage with one decimal: `62.5%` (never `-0.0%`).
 #[must_use]
 pub fn pct(value: Decimal) -> String {
-    format!(
-        "{:.1}%",
-        unsigned_zero(value.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero))
-    )
+    format!("{:.1}%", unsigned_zero(rounded(value, 1)))
 }
 
 /// A ratio with two decimals: `1.04×` (never `-0.00×`).
 #[must_use]
 pub fn ratio(value: Decimal) -> String {
-    format!(
-        "{:.2}×",
-        unsigned_zero(value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
-    )
+    format!("{:.2}×", unsigned_zero(rounded(value, 2)))
 }
 
 /// A zero without its sign: a `Decimal` zero can carry a negative sign (`Decimal::from_str("-0.0")`, or a

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::spend::ModelSpend;
@@ -97,7 +97,7 @@ impl PricingWarning {
             } => {
                 format!(
                     "{billing_service}: billed differs from token estimate by {}%",
-                    drift_pct.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+                    crate::format::rounded(*drift_pct, 1)
                 )
             }
             Self::OneSided {
@@ -106,15 +106,15 @@ impl PricingWarning {
                 estimated,
             } => format!(
                 "{billing_service}: billed ${} but tokens estimate ${}",
-                billed.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
-                estimated.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+                crate::format::rounded(*billed, 2),
+                crate::format::rounded(*estimated, 2)
             ),
             Self::UnmappedBillingService {
                 billing_service,
                 billed,
             } => format!(
                 "Marketplace line `{billing_service}` (${}) is not mapped to a model in bedrock-prices.toml",
-                billed.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+                crate::format::rounded(*billed, 2)
             ),
         }
     }

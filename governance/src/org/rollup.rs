@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 
 use alarms::catalogue::Severity;
 use chrono::{Datelike, Duration, NaiveDate};
-use cost::format::usd;
+use cost::format::{rounded, usd};
 use cost::slack::{Block, SlackMessage, TextObject};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::cost::LinkedCost;
@@ -105,7 +105,7 @@ fn pct(part: Decimal, whole: Decimal) -> Decimal {
     if whole.is_zero() {
         Decimal::ZERO
     } else {
-        (part * Decimal::from(100) / whole).round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+        rounded(part * Decimal::from(100) / whole, 1)
     }
 }
 
@@ -129,7 +129,7 @@ pub fn rollup(
         .map(|(a, usd)| AccountSpend {
             account_id: a.clone(),
             account_name: name(a),
-            usd: usd.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+            usd: rounded(*usd, 2),
             share_pct: pct(*usd, total),
         })
         .collect();
@@ -167,7 +167,7 @@ pub fn rollup(
             share_pct: pct(usd, by_account.get(&a).copied().unwrap_or_default()),
             account_name: name(&a),
             account_id: a,
-            usd: usd.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+            usd: rounded(usd, 2),
         })
         .collect();
     untagged.sort_by(|x, y| y.usd.cmp(&x.usd).then(x.account_id.cmp(&y.account_id)));
@@ -182,7 +182,7 @@ pub fn rollup(
     OrgRollup {
         organization: organization.to_owned(),
         date,
-        month_to_date_usd: total.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+        month_to_date_usd: rounded(total, 2),
         top_accounts,
         top_movers,
         burn,
@@ -203,16 +203,15 @@ fn movers_on(cost: &LinkedCost, day: NaiveDate, name: &dyn Fn(&str) -> String) -
     keys.into_iter()
         .map(|k| {
             let d = spend.get(k).copied().unwrap_or_default();
-            let b = (before.get(k).copied().unwrap_or_default() / Decimal::from(7))
-                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            let b = rounded(before.get(k).copied().unwrap_or_default() / Decimal::from(7), 2);
             Mover {
                 account_id: k.0.clone(),
                 account_name: name(&k.0),
                 service: k.1.clone(),
                 date: day,
-                day_usd: d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+                day_usd: rounded(d, 2),
                 baseline_usd: b,
-                delta_usd: (d - b).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+                delta_usd: rounded(d - b, 2),
             }
         })
         .filter(|m| m.delta_usd.abs() >= Decimal::new(1, 2))
