@@ -34,7 +34,8 @@ pub enum InitError {
 fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>), InitError> {
     let config = crate::otel::TraceExportConfig::from_env()?;
     let mut warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
-    let resource = crate::otel::lambda_resource(function);
+    let (resource, resource_warning) = crate::otel::resource::lambda_resource_checked(function);
+    warnings.extend(resource_warning);
     let built = config.build(&resource)?;
     warnings.extend(
         built

@@ -293,6 +293,19 @@ fn endpoint_url(value: &str, base: bool) -> Option<String> {
 /// Decodes RFC 3986 `pct-encoded` bytes: `%` and exactly two ASCII hex digits (not a sign, which
 /// `u8::from_str_radix` would take: `%+5` is not byte 5). Anything else stays as written.
 pub(crate) fn percent_decode(s: &str) -> String {
+    String::from_utf8_lossy(&percent_decoded_bytes(s, false).unwrap_or_default()).into_owned()
+}
+
+/// `s` percent-decoded, or `None` when a `%` is not followed by two hex digits or the bytes decoded
+/// are not UTF-8: the strict reading `OTEL_RESOURCE_ATTRIBUTES` needs, where "any error, e.g.
+/// failure during the decoding process" discards the whole value (resource SDK spec).
+pub(crate) fn percent_decode_exact(s: &str) -> Option<String> {
+    String::from_utf8(percent_decoded_bytes(s, true)?).ok()
+}
+
+/// The bytes of `s` with each `%XX` decoded; a `%` without two hex digits after it is kept as it is,
+/// or gives `None` when `strict`.
+fn percent_decoded_bytes(s: &str, strict: bool) -> Option<Vec<u8>> {
     fn hex(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),
@@ -305,18 +318,22 @@ pub(crate) fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(&[hi, lo]) = bytes.get(i + 1..i + 3)
-            && let (Some(hi), Some(lo)) = (hex(hi), hex(lo))
-        {
-            out.push((hi << 4) | lo);
-            i += 3;
-            continue;
+        if bytes[i] == b'%' {
+            if let Some(&[hi, lo]) = bytes.get(i + 1..i + 3)
+                && let (Some(hi), Some(lo)) = (hex(hi), hex(lo))
+            {
+                out.push((hi << 4) | lo);
+                i += 3;
+                continue;
+            }
+            if strict {
+                return None;
+            }
         }
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Some(out)
 }
 
 /// The region of an X-Ray OTLP endpoint (`https://xray.{region}.amazonaws.com/...`).

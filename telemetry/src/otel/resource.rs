@@ -64,15 +64,29 @@ pub fn lambda_attributes(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<St
 /// environment variable spec orders them.
 #[must_use]
 pub fn lambda_resource(info: &FunctionInfo) -> Resource {
+    lambda_resource_checked(info).0
+}
+
+/// [`lambda_resource`] and, when `OTEL_RESOURCE_ATTRIBUTES` was discarded, why: for `init` to warn.
+pub(crate) fn lambda_resource_checked(info: &FunctionInfo) -> (Resource, Option<String>) {
     resource_from(info, |k| std::env::var(k).ok())
 }
 
-/// [`lambda_resource`] with the environment read through `lookup`.
-fn resource_from(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<String>) -> Resource {
+/// [`lambda_resource_checked`] with the environment read through `lookup`.
+fn resource_from(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<String>) -> (Resource, Option<String>) {
     use opentelemetry_sdk::resource::{
         ResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector,
     };
-    let explicit = resource_attributes(&lookup("OTEL_RESOURCE_ATTRIBUTES").unwrap_or_default());
+    let (explicit, warning) =
+        match resource_attributes(&lookup("OTEL_RESOURCE_ATTRIBUTES").unwrap_or_default()) {
+            Ok(explicit) => (explicit, None),
+            Err(why) => (
+                Vec::new(),
+                Some(format!(
+                    "OTEL_RESOURCE_ATTRIBUTES: {why}; the whole value is ignored"
+                )),
+            ),
+        };
     let mut attrs = lambda_attributes(info, &lookup);
     attrs.retain(|kv| !explicit.iter().any(|e| e.key == kv.key));
     let detectors: [Box<dyn ResourceDetector>; 2] = [
@@ -86,27 +100,32 @@ fn resource_from(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<String>) -
     if let Some(name) = lookup("OTEL_SERVICE_NAME").filter(|v| !v.trim().is_empty()) {
         builder = builder.with_service_name(name.trim().to_owned());
     }
-    builder.build()
+    (builder.build(), warning)
 }
 
 /// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` list-members separated by `,` (W3C Baggage format),
-/// spaces around them trimmed, values percent-decoded, `;` properties left out; a member without
-/// `=` or with an empty key is skipped.
-fn resource_attributes(value: &str) -> Vec<KeyValue> {
-    value
-        .split(',')
-        .filter_map(|member| {
-            let member = member.split(';').next().unwrap_or_default();
-            let (k, v) = member.split_once('=')?;
-            let k = k.trim();
-            (!k.is_empty()).then(|| {
-                KeyValue::new(
-                    crate::otel::config::percent_decode(k),
-                    crate::otel::config::percent_decode(v.trim()),
-                )
-            })
-        })
-        .collect()
+/// spaces around them trimmed, keys and values percent-decoded, `;` properties left out, blank
+/// members skipped. A member without `=`, with an empty key, or with a bad `%` escape or bytes that
+/// are not UTF-8 is an error that names it: the resource SDK spec discards the entire value "in
+/// case of any error, e.g. failure during the decoding process", never part of it.
+fn resource_attributes(value: &str) -> Result<Vec<KeyValue>, String> {
+    let mut out = Vec::new();
+    for (i, member) in value.split(',').enumerate() {
+        let member = member.split(';').next().unwrap_or_default();
+        if member.trim().is_empty() {
+            continue;
+        }
+        let at = |what: &str| format!("member {} ({:?}) {what}", i + 1, member.trim());
+        let (k, v) = member.split_once('=').ok_or_else(|| at("has no `=`"))?;
+        let decode = |s: &str| crate::otel::config::percent_decode_exact(s.trim());
+        let key = decode(k).ok_or_else(|| at("has a key that does not percent-decode to UTF-8"))?;
+        if key.is_empty() {
+            return Err(at("has an empty key"));
+        }
+        let value = decode(v).ok_or_else(|| at("has a value that does not percent-decode to UTF-8"))?;
+        out.push(KeyValue::new(key, value));
+    }
+    Ok(out)
 }
 
 /// The span attributes of one invocation (the FaaS server span), typed as the semantic conventions
@@ -206,19 +225,66 @@ mod tests {
                 ("OTEL_SERVICE_NAME", "pricing"),
                 (
                     "OTEL_RESOURCE_ATTRIBUTES",
-                    "service.name=legacy, deployment.environment=eu%20west;p=1,faas.name=renamed,=x,broken",
+                    "service.name=legacy, deployment.environment=eu%20west;p=1,faas.name=renamed,team%3Dkey=a%2Cb,",
                 ),
             ]),
-        );
+        )
+        .0;
         assert_eq!(attr(&both, "service.name").as_deref(), Some("pricing"));
         assert_eq!(attr(&both, "deployment.environment").as_deref(), Some("eu west"));
         assert_eq!(attr(&both, "faas.name").as_deref(), Some("renamed"));
         assert_eq!(attr(&both, "cloud.provider").as_deref(), Some("aws"));
+        assert_eq!(attr(&both, "team=key").as_deref(), Some("a,b"));
         assert!(attr(&both, "telemetry.sdk.name").is_some());
-        let attrs_only = resource_from(&info, env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=legacy")]));
+        let attrs_only = resource_from(&info, env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=legacy")])).0;
         assert_eq!(attr(&attrs_only, "service.name").as_deref(), Some("legacy"));
-        let neither = resource_from(&info, env(&[("OTEL_SERVICE_NAME", " ")]));
+        let neither = resource_from(&info, env(&[("OTEL_SERVICE_NAME", " ")])).0;
         assert_eq!(attr(&neither, "service.name").as_deref(), Some("valuation"));
+    }
+
+    /// Resource SDK spec: "In case of any error, e.g. failure during the decoding process, the entire
+    /// environment variable value SHOULD be discarded and an error SHOULD be reported" — a bad member
+    /// anywhere keeps none of the others, and the warning names the member.
+    #[test]
+    fn a_bad_resource_attributes_member_discards_the_whole_value() {
+        let info = FunctionInfo {
+            service: "valuation".into(),
+            ..Default::default()
+        };
+        for (value, named) in [
+            (
+                "deployment.environment=prod,broken",
+                "member 2 (\"broken\") has no `=`",
+            ),
+            (
+                "deployment.environment=prod, =x",
+                "member 2 (\"=x\") has an empty key",
+            ),
+            (
+                "deployment.environment=prod,team=a%zz",
+                "member 2 (\"team=a%zz\") has a value",
+            ),
+            ("deployment.environment=prod,team=a%", "member 2"),
+            ("deployment.environment=prod,team=%ff%fe", "member 2"),
+            (
+                "deployment.environment=prod,te%4=a",
+                "member 2 (\"te%4=a\") has a key",
+            ),
+        ] {
+            let lookup = |k: &str| (k == "OTEL_RESOURCE_ATTRIBUTES").then(|| value.to_owned());
+            let (resource, warning) = resource_from(&info, lookup);
+            let warning = warning.unwrap_or_else(|| panic!("{value}: no warning"));
+            assert!(warning.contains(named), "{value}: {warning}");
+            assert!(warning.starts_with("OTEL_RESOURCE_ATTRIBUTES: "), "{warning}");
+            let get = |k: &str| resource.get(&opentelemetry::Key::from(k.to_owned()));
+            assert_eq!(get("deployment.environment"), None, "{value}: kept in part");
+            assert_eq!(
+                get("service.name").map(|v| v.to_string()).as_deref(),
+                Some("valuation")
+            );
+        }
+        let lookup = |k: &str| (k == "OTEL_RESOURCE_ATTRIBUTES").then(|| " , ".to_owned());
+        assert_eq!(resource_from(&info, lookup).1, None, "blank members are no error");
     }
 
     /// FaaS span conventions: `faas.coldstart` is a boolean, `faas.invocation_id` and `faas.trigger`
