@@ -606,7 +606,9 @@ fn merge(slots: &[Slot], values: &mut Vec<f64>, merged: &mut Vec<Slot>) {
             copied = false;
             continue;
         };
-        if acc.len == 1 && d.len == 1 && d.kind == CellKind::Counter {
+        // Two counters only: a gauge or a histogram's one value is listed beside a counter of the
+        // same series, whichever was recorded first, never added into it.
+        if acc.len == 1 && d.len == 1 && acc.kind == CellKind::Counter && d.kind == CellKind::Counter {
             let total = values[acc.start] + values[d.start];
             if is_valid_value(total) {
                 if copied {

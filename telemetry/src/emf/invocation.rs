@@ -324,6 +324,37 @@ mod tests {
         assert_eq!(rec.flush_invocation(&a, &[]).documents, 0, "drained");
     }
 
+    /// A gauge and a counter of one name are one series: "counters are summed, anything else is
+    /// listed" — in either recording order; a gauge recorded first used to be summed with the counter.
+    #[test]
+    fn a_gauge_is_never_summed_into_a_counter_of_its_series() {
+        for gauge_first in [true, false] {
+            let (rec, out) = recorder();
+            let a = rec.invocation();
+            metrics::with_local_recorder(&rec, || {
+                a.enter_with(|| {
+                    if gauge_first {
+                        metrics::gauge!("X").set(5.0);
+                        metrics::counter!("X").increment(1);
+                    } else {
+                        metrics::counter!("X").increment(1);
+                        metrics::gauge!("X").set(5.0);
+                    }
+                });
+            });
+            rec.flush_invocation(&a, &[("function_request_id", "a")]);
+            let d = take(&out);
+            let mut values: Vec<f64> = d[0]["X"]
+                .as_array()
+                .unwrap_or_else(|| panic!("gauge_first={gauge_first}: {}", d[0]["X"]))
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            values.sort_by(f64::total_cmp);
+            assert_eq!(values, [1.0, 5.0], "gauge_first={gauge_first}");
+        }
+    }
+
     /// A new invocation starts with room for as many cells as the last flushed one recorded (capped),
     /// so recording them does not reallocate; what it records is unchanged.
     #[test]
