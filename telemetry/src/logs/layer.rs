@@ -573,8 +573,15 @@ impl<W> JsonLogLayer<W> {
         &self.cfg
     }
 
+    /// Whether this layer lets `meta` through `register_callsite`/`enabled`, which decide for every
+    /// layer of the subscriber. `ERROR` events always pass, whatever the level (`on_event` still
+    /// prints only what the level allows): at `OFF`/`SILENT`, disabling them also hid the handler's
+    /// error from the X-Ray layer, whose subsegment then had `fault` but no `cause`.
     fn interested(&self, meta: &Metadata<'_>) -> bool {
-        meta.is_span() || meta.target() == CONTROL_TARGET || *meta.level() <= self.max
+        meta.is_span()
+            || meta.target() == CONTROL_TARGET
+            || *meta.level() <= self.max
+            || *meta.level() == Level::ERROR
     }
 }
 
@@ -1680,7 +1687,8 @@ mod tests {
         });
         assert_eq!(
             lines[0]["error"],
-            json!({"name": "Outer", "type": "Outer", "message": "pricing failed", "causes": ["no such table"]})
+            json!({"name": "Outer", "type": "Outer", "message": "pricing failed",
+                "cause": {"message": "no such table"}, "causes": ["no such table"]})
         );
         assert_eq!(lines[0]["level"], "ERROR");
     }

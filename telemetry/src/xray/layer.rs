@@ -1267,6 +1267,41 @@ mod tests {
         );
     }
 
+    /// The log layer's level decides for every layer which callsites are enabled: at `OFF` (Powertools'
+    /// `SILENT`) it must still let the error through to X-Ray's `cause`, and print nothing itself.
+    #[cfg(feature = "logs")]
+    #[test]
+    fn a_silent_log_level_keeps_the_error_cause() {
+        use crate::logs::{JsonLogLayer, LogConfig};
+        use tracing_subscriber::filter::LevelFilter;
+        for log_first in [true, false] {
+            let sink = MemorySink::default();
+            let out = crate::testing::CapturedWriter::default();
+            let logs =
+                JsonLogLayer::new(LogConfig::new("s").with_level(LevelFilter::OFF)).with_writer(out.clone());
+            let xray = XrayLayer::new(sink.clone());
+            let work = || {
+                let _inv =
+                    tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+                tracing::error!(error = "table missing", "handler failed");
+            };
+            if log_first {
+                tracing::subscriber::with_default(tracing_subscriber::registry().with(logs).with(xray), work);
+            } else {
+                tracing::subscriber::with_default(tracing_subscriber::registry().with(xray).with(logs), work);
+            }
+            let docs = sink.documents();
+            let message = docs[0]["cause"]["exceptions"][0]["message"].as_str();
+            assert_eq!(
+                message,
+                Some("handler failed: table missing"),
+                "log_first={log_first}: {}",
+                docs[0]
+            );
+            assert_eq!(out.contents(), "", "nothing printed at OFF");
+        }
+    }
+
     /// The attributes X-Ray receives when the log layer redacts the same fields first (or after, or
     /// with other rules, or not at all) are those it sends alone: the log layer's findings are reused
     /// only where they are the default rules' own.
