@@ -4,7 +4,8 @@
 //! `timestamp` (RFC 3339, ms, UTC), `level`, `message`, `service`, `cold_start`, `function_name`,
 //! `function_memory_size`, `function_arn`, `function_request_id`, `xray_trace_id`, `correlation_id`,
 //! then the event's fields and the fields of its enclosing spans, flattened (inner wins). Errors recorded
-//! as `&dyn Error` become `error {name, type, message, causes[]}`.
+//! as `&dyn Error` become `error {name, type, message, cause {message, cause …}, causes[]}` (`cause`
+//! nested as Powertools for TypeScript writes it; `causes` the same chain as a list).
 //!
 //! Level precedence: `AWS_LAMBDA_LOG_LEVEL` > code ([`LogConfig::with_level`]) > `POWERTOOLS_LOG_LEVEL` >
 //! `LOG_LEVEL` (Powertools' legacy name) > `RUST_LOG` > INFO. `POWERTOOLS_LOGGER_SAMPLE_RATE` turns

@@ -782,6 +782,23 @@ impl Redacted<'_> {
     }
 }
 
+/// An error's source chain (already redacted), outermost first, as nested `{message, cause}` objects.
+struct CauseChain<'a>(&'a [String]);
+
+impl Serialize for CauseChain<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some((first, rest)) = self.0.split_first() else {
+            return s.serialize_none();
+        };
+        let mut m = s.serialize_map(Some(1 + usize::from(!rest.is_empty())))?;
+        m.serialize_entry("message", first)?;
+        if !rest.is_empty() {
+            m.serialize_entry("cause", &CauseChain(rest))?;
+        }
+        m.end()
+    }
+}
+
 impl Serialize for Redacted<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if let Some((r, _)) = self.redactor
@@ -810,12 +827,17 @@ impl Serialize for Redacted<'_> {
                 let kind = self
                     .redactor
                     .map_or(e.kind.as_str(), |(r, b)| printed_kind(&e.kind, r, b));
-                let mut m = s.serialize_map(Some(4))?;
+                let causes: Vec<String> = e.causes.iter().map(|c| redact(c)).collect();
+                let mut m = s.serialize_map(Some(4 + usize::from(!causes.is_empty())))?;
                 // `name` is Powertools' key for it (its users' queries read `error.name`).
                 m.serialize_entry("name", kind)?;
                 m.serialize_entry("type", kind)?;
                 m.serialize_entry("message", &redact(&e.message))?;
-                let causes: Vec<String> = e.causes.iter().map(|c| redact(c)).collect();
+                // Powertools (TypeScript) nests the source chain as `cause {message, cause}`; queries
+                // on `error.cause.message` read it. The flat list stays for ours.
+                if !causes.is_empty() {
+                    m.serialize_entry("cause", &CauseChain(&causes))?;
+                }
                 m.serialize_entry("causes", &causes)?;
                 m.end()
             }
