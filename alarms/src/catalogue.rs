@@ -13,10 +13,10 @@
 //!
 //! | resource | signal | severity | condition | seed |
 //! |---|---|---|---|---|
-//! | HTTP API | `5xx-rate` | critical (warning where `page_on_5xx = false`) | 100·5xx/Count > 5 % in 5 of 5 minutes | 000, 001 |
+//! | HTTP API | `5xx-rate` | critical (warning where `page_on_5xx = false`) | 100·5xx/Count > 5 % over 5 minutes (one 300 s ratio) | 000, 001 |
 //! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5; only where `latency_alarms` (default true; Backoffice: false, seed 002) | 001; 000 |
 //! | function | `errors` (composite) | critical (tier critical) or warning | `error-rate` OR `error-count` | 000 + 001 |
-//! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % in 5 of 5 minutes | 001 |
+//! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % over 5 minutes (one 300 s ratio) | 001 |
 //! | function | `error-count` (input) | — | Errors > 10 a minute in 5 of 5 minutes | 000 |
 //! | function | `throttles` | warning | Throttles > 0 in 3 of 5 minutes | 002 |
 //! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min; only where `near_timeout_alarm` (default true; Backoffice: false, seed 002) | 001 |
@@ -205,6 +205,11 @@ struct Meta {
 }
 
 /// How a warning's description says where it goes (see `Gen::routed`).
+/// The window of the seeds' "rate > x % for 5 minutes" alarms: one 5-minute ratio of sums, not five
+/// one-minute ratios in a row. A quiet minute read as 0 % broke the streak, so a function failing
+/// every call but called less than once a minute never alarmed.
+const RATE_WINDOW_S: u32 = 300;
+
 const TO_SLACK: &str = "Warning to Slack";
 
 fn meta(severity: Severity, resource: &str, signal: &str, runbook: Option<Runbook>, what: String) -> Meta {
@@ -434,10 +439,10 @@ impl Gen<'_> {
                     ],
                     "IF(requests > 0, 100 * errors / requests, 0)",
                     "5xx rate (%)",
-                    60,
+                    RATE_WINDOW_S,
                 )
                 .above(thresholds::API_5XX_RATE_PERCENT)
-                .evaluate(5, 5)
+                .evaluate(1, 1)
                 .treat_missing(TreatMissingData::NotBreaching)
             })?;
             for rule in thresholds::api_latency(api) {
@@ -458,7 +463,7 @@ impl Gen<'_> {
                         .above(threshold)
                         .evaluate(n, n)
                         .treat_missing(TreatMissingData::NotBreaching)
-                        .ignore_low_sample_count()
+                        .evaluate_low_sample_count()
                 })?;
             }
         }
@@ -552,10 +557,10 @@ impl Gen<'_> {
                 ],
                 "IF(invocations > 0, 100 * errors / invocations, 0)",
                 "error rate (%)",
-                60,
+                RATE_WINDOW_S,
             )
             .above(thresholds::LAMBDA_ERROR_RATE_PERCENT)
-            .evaluate(5, 5)
+            .evaluate(1, 1)
             .treat_missing(TreatMissingData::NotBreaching)
         })?;
         let mut count = meta(
@@ -728,7 +733,7 @@ impl Gen<'_> {
                     .above(expected_ms)
                     .evaluate(3, 3)
                     .treat_missing(TreatMissingData::NotBreaching)
-                    .ignore_low_sample_count()
+                    .evaluate_low_sample_count()
             })?;
         }
         Ok(())
@@ -1078,7 +1083,7 @@ impl Gen<'_> {
                     .above(1.0)
                     .evaluate(3, 3)
                     .treat_missing(TreatMissingData::NotBreaching)
-                    .ignore_low_sample_count()
+                    .evaluate_low_sample_count()
                 })?;
             }
         }
@@ -1331,7 +1336,7 @@ mod tests {
         let c = cat("collectiq-prod");
         let a = metric(&c, "collectiq-prod-api-5xx-rate-critical");
         assert_eq!(a.threshold, Some(5.0));
-        assert_eq!((a.datapoints_to_alarm, a.evaluation_periods), (Some(5), 5));
+        assert_eq!((a.datapoints_to_alarm, a.evaluation_periods), (Some(1), 1));
         let names: Vec<&str> = a
             .metrics
             .iter()
@@ -1692,6 +1697,78 @@ mod tests {
 
     /// Seeds 000 "CloudWatch Alarms" and 001 "Observability and Monitoring" → "CloudWatch Alarms": the
     /// thresholds, windows and who is paged, written from the seeds.
+    /// CloudWatch: with `ignore`, a percentile alarm "does not change state" in a period with fewer
+    /// than 10/(1−p) samples (1,000 for p99). At the seeds' traffic (seed 000: 50k valuations a month,
+    /// about one request a minute) such alarms could never fire, so every percentile alarm evaluates.
+    #[test]
+    fn percentile_alarms_evaluate_low_sample_counts() {
+        for platform in ["collectiq-prod", "budgetbuddy-prod", "backoffice-dev"] {
+            let c = cat(platform);
+            let percentiles: Vec<_> = c
+                .alarms
+                .iter()
+                .filter_map(|d| match &d.alarm {
+                    Alarm::Metric(m) if m.extended_statistic.is_some() => Some(m),
+                    _ => None,
+                })
+                .collect();
+            assert!(
+                !percentiles.is_empty() || platform == "backoffice-dev",
+                "{platform}"
+            );
+            for m in percentiles {
+                assert_eq!(
+                    m.evaluate_low_sample_count_percentile.as_deref(),
+                    Some("evaluate"),
+                    "{}",
+                    m.alarm_name
+                );
+            }
+        }
+    }
+
+    /// Seed 001: "Lambda error rate > 10% for 5 minutes" and "API 5xx rate > 5% for 5 minutes". A
+    /// function failing every call, called every other minute, is at 100 % over any 5 minutes: it
+    /// must alarm. Five one-minute ratios in a row read its quiet minutes as 0 % and never did.
+    #[test]
+    fn sparse_failures_still_breach_the_five_minute_rates() {
+        let c = cat("collectiq-prod");
+        for name in [
+            "collectiq-prod-fn-error-handler-error-rate-critical",
+            "collectiq-prod-api-5xx-rate-critical",
+        ] {
+            let a = metric(&c, name);
+            assert_eq!(
+                a.metrics
+                    .iter()
+                    .filter_map(|q| q.metric_stat.as_ref())
+                    .map(|s| s.period)
+                    .collect::<Vec<_>>(),
+                [300, 300],
+                "{name}"
+            );
+            assert_eq!(
+                (a.datapoints_to_alarm, a.evaluation_periods),
+                (Some(1), 1),
+                "{name}"
+            );
+            // An hour of minutes, one failing call every other minute, summed per the alarm's period
+            // as CloudWatch's `Sum` does, then the expression's ratio.
+            let period_min = 300 / 60;
+            let ratios: Vec<Option<f64>> = (0..60 / period_min)
+                .map(|p| {
+                    let calls = (p * period_min..(p + 1) * period_min)
+                        .filter(|m| m % 2 == 0)
+                        .count();
+                    Some(if calls > 0 { 100.0 } else { 0.0 })
+                })
+                .collect();
+            let r = crate::backtest::evaluate_series(a, &ratios, crate::backtest::BacktestOptions::default())
+                .unwrap();
+            assert!(r.fires > 0, "{name}: {r:?}");
+        }
+    }
+
     #[test]
     fn collectiq_alarms_carry_seed_000_001_thresholds_and_routing() {
         let s = spec("collectiq-prod");
@@ -1708,7 +1785,7 @@ mod tests {
             assert_eq!(a.alarm_actions, topic, "{name}");
         };
         // 000/001 critical: API 5xx > 5 % for 5 minutes.
-        check("collectiq-prod-api-5xx-rate-critical", 5.0, 5, 5, 60, &critical);
+        check("collectiq-prod-api-5xx-rate-critical", 5.0, 1, 1, 300, &critical);
         // 001 warning: API P95 > 1000 ms for 10 minutes; 000 warning: P99 > 5 s.
         check(
             "collectiq-prod-api-latency-p95-warning",
@@ -1731,9 +1808,9 @@ mod tests {
         check(
             "collectiq-prod-fn-cards-get-error-rate-critical",
             10.0,
-            5,
-            5,
-            60,
+            1,
+            1,
+            300,
             &[],
         );
         check(

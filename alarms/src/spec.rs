@@ -279,9 +279,18 @@ impl MetricAlarm {
         self
     }
 
-    /// Percentile alarms: do not change state while the sample count is too low to be significant.
+    /// Percentile alarms: do not change state while the sample count is too low to be significant
+    /// (fewer than 10/(1−p) samples a period: 1,000 for p99). At low traffic such an alarm never
+    /// changes state, so the catalogue uses [`Self::evaluate_low_sample_count`].
     pub fn ignore_low_sample_count(mut self) -> Self {
         self.input.evaluate_low_sample_count_percentile = Some("ignore".into());
+        self
+    }
+
+    /// Percentile alarms: evaluate every period, however few samples it has ("the alarm is always
+    /// evaluated and possibly changes state no matter how many data points are available").
+    pub fn evaluate_low_sample_count(mut self) -> Self {
+        self.input.evaluate_low_sample_count_percentile = Some("evaluate".into());
         self
     }
 
