@@ -242,7 +242,7 @@ impl From<MonthPeriod> for BudgetPeriod {
     }
 }
 
-/// The budget alert tier: the highest threshold reached by `max(actual, blended projection)`.
+/// The budget alert tier: the highest threshold reached by `max(actual, blended projection, r·B)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
@@ -252,8 +252,8 @@ pub enum Tier {
     Pct80,
     /// At or above 100 %.
     Pct100,
-    /// At or above 120 % (the SRE mapping's warning, `r ≥ 1.2` or `P ≥ 1.2B`; `r` counts through
-    /// the linear projection, `r = P_lin/B`).
+    /// Above 120 % (the SRE mapping's warning, `r ≥ 1.2` or `P ≥ 1.2B`; `r` counts on its own from
+    /// [`LINEAR_MIN_FRACTION`] of the period on, since a blend with a slower recent rate can hide it).
     Pct120,
     /// At or above 150 % (the mapping's critical, `r ≥ 1.5` or `P ≥ 1.5B`; only actual spend pages).
     Pct150,
@@ -1078,7 +1078,16 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
     let hundred = Decimal::ONE_HUNDRED;
     let actual_pct = a * hundred / b;
     let projected_pct = blended * hundred / b;
-    let tier = Tier::from_pct(actual_pct.max(projected_pct));
+    // The anchors' mapping: "Warning = r ≥ 1.2 or P ≥ 1.2B". `r` is `P_lin/B`, but blended with a
+    // slower recent rate it can sit above 1.2 while the blend stays under 120 %: above 1.2 it counts
+    // on its own (the 120 and 150 tiers; the 80/100 notices stay the blend's), from the fraction of
+    // the period the linear projection is trusted at.
+    let ratio_pct = burn_ratio
+        .filter(|_| f >= LINEAR_MIN_FRACTION)
+        .map(|r| r * hundred)
+        .filter(|pct| Tier::Pct120.reached_by(*pct))
+        .unwrap_or(Decimal::ZERO);
+    let tier = Tier::from_pct(actual_pct.max(projected_pct).max(ratio_pct));
     Ok(BudgetBurn {
         budget_name: input.budget_name.clone(),
         period,
@@ -1138,6 +1147,32 @@ mod tests {
                 estimated: n >= estimated_from,
             })
             .collect()
+    }
+
+    /// cost-anchors §4: "Warning = r ≥ 1.2 or P ≥ 1.2B". Half-way through June, $310 of $500 is
+    /// r = 1.24; a week at $4/day makes the blend (0.5·620 + 370)/1.5 = $453.33, 90.7 %. The ratio alone
+    /// reaches the 120 % tier (a warning: only actual spend pages). Before the linear projection is
+    /// trusted (f < 0.2) it does not.
+    #[test]
+    fn a_burn_ratio_over_1_2_warns_even_when_the_blend_is_lower() {
+        let mut i = input(dec!(500), dec!(310));
+        i.daily = flat_daily(9, 15, dec!(4), 99);
+        let at = Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap();
+        let burn = budget_burn(&i, at).unwrap();
+        assert_eq!(burn.burn_ratio, Some(dec!(1.24)));
+        assert_eq!(burn.projections.blended.round_dp(2), dec!(453.33));
+        assert_eq!(burn.tier, Tier::Pct120);
+        // Exactly 1.2 is not over seed 000's "> 120%", and below it the blend alone sets the 80/100
+        // notices: (0.5·600 + 362) / 1.5 = 441.33, 88 %.
+        let mut i = input(dec!(500), dec!(300));
+        i.daily = flat_daily(9, 15, dec!(4), 99);
+        assert_eq!(budget_burn(&i, at).unwrap().tier, Tier::Pct80);
+        // Day 3 of 30 (f = 0.1): $100 is r = 2, early-month noise; the blend (127, 25 %) decides.
+        let mut i = input(dec!(500), dec!(100));
+        i.daily = flat_daily(1, 2, dec!(1), 99);
+        let early = budget_burn(&i, Utc.with_ymd_and_hms(2025, 6, 4, 0, 0, 0).unwrap()).unwrap();
+        assert!(early.burn_ratio.unwrap() > dec!(1.5));
+        assert!(early.tier < Tier::Pct120, "{:?}", early.tier);
     }
 
     #[test]

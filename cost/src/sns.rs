@@ -24,10 +24,15 @@ pub struct SnsMessage {
 }
 
 /// A name from AWS (a budget's — Budgets allows newlines in one —, a Cost Explorer service) as one line
-/// of the message: control characters become spaces, so no name can add lines of its own ("all clear")
-/// to a page.
+/// of the message: control characters and every other break or space (U+2028 LINE SEPARATOR, U+2029,
+/// which mail and pager clients render as new lines) become spaces, and bidirectional controls
+/// (U+202A–U+202E, U+2066–U+2069, U+200E/U+200F, U+061C), which can show a name's text in another
+/// order than it is read, are left out. No name can add lines of its own ("all clear") to a page.
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'))
+        .map(|c| if c.is_control() || c.is_whitespace() { ' ' } else { c })
+        .collect()
 }
 
 /// Makes `s` a valid subject: non-ASCII → `?`, control characters → space, at most [`SUBJECT_MAX`].
@@ -208,6 +213,19 @@ mod tests {
             m.message
         );
         assert!(!m.subject.chars().any(char::is_control));
+    }
+
+    /// U+2028/U+2029 are not control characters, but mail and pager clients break lines at them; a
+    /// right-to-left override can show "ignore" text in another order.
+    #[test]
+    fn unicode_separators_and_bidi_controls_cannot_shape_a_page() {
+        let mut r = critical();
+        r.budgets[0].budget_name = "prod\u{2028}All clear\u{2029}ignore\u{202E}egap\u{2066}x".into();
+        let m = critical_message(&r).unwrap();
+        for c in ['\u{2028}', '\u{2029}', '\u{202E}', '\u{2066}'] {
+            assert!(!m.message.contains(c), "{c:?} in {}", m.message);
+        }
+        assert!(m.message.contains("prod All clear ignoreegapx"), "{}", m.message);
     }
 
     /// With two budgets, the page's subject names the one that pages — not one whose projection is
