@@ -118,6 +118,10 @@ pub const COST_COMPONENTS: [&str; 9] = [
     "other",
 ];
 
+/// The longest CloudWatch dimension value (`Dimension.Value`: "Length Constraints: Minimum length of 1.
+/// Maximum length of 1024").
+pub const MAX_DIMENSION_VALUE: usize = 1024;
+
 /// The largest platform spec read (1 MiB; the shipped ones are under 20 KB).
 pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
@@ -336,6 +340,57 @@ pub(crate) fn is_name(s: &str) -> bool {
 /// An AWS account id: exactly 12 digits.
 pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Why `s` cannot be the Secrets Manager secret holding a Slack webhook: blank, a URL (the webhook
+/// itself, in any case or spacing), an ARN that is not a Secrets Manager secret's, or a name outside
+/// Secrets Manager's rule (1–512 of ASCII letters, digits and `/_+=.@-`). The value is never quoted:
+/// a misplaced webhook URL would end up in the error, and from there in the output.
+pub(crate) fn webhook_secret_problem(s: &str) -> Option<String> {
+    const NAME_CHARS: &[u8] = b"/_+=.@-";
+    let name_ok = |n: &str| {
+        (1..=512).contains(&n.len())
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || NAME_CHARS.contains(&b))
+    };
+    let trimmed = s.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    if trimmed.is_empty() {
+        return Some(
+            "expected the name or ARN of the Secrets Manager secret holding the Slack webhook, found nothing"
+                .into(),
+        );
+    }
+    if lower.starts_with("http") || lower.contains("://") || lower.contains("hooks.slack.com") {
+        return Some(
+            "expected the NAME of a Secrets Manager secret holding the webhook, found a URL: keep the webhook out \
+             of the spec"
+                .into(),
+        );
+    }
+    if lower.starts_with("arn:") {
+        let parts: Vec<&str> = s.splitn(7, ':').collect();
+        let ok = parts.len() == 7
+            && parts[1].starts_with("aws")
+            && parts[2] == "secretsmanager"
+            && is_region(parts[3])
+            && is_account_id(parts[4])
+            && parts[5] == "secret"
+            && name_ok(parts[6]);
+        return (!ok).then(|| {
+            "expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)".into()
+        });
+    }
+    (!name_ok(s)).then(|| {
+        let at = s
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || (c.is_ascii() && NAME_CHARS.contains(&(*c as u8)))))
+            .map_or_else(
+                || format!("{} characters long", s.chars().count()),
+                |(i, _)| format!("a character Secrets Manager refuses at byte {i}"),
+            );
+        format!("expected a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -), found a value with {at}")
+    })
 }
 
 /// An AWS region code: three or more `-`-separated parts of lowercase letters and digits, the last all
@@ -741,12 +796,21 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     for (a, api) in spec.http_apis.iter().enumerate() {
         let mut keys = std::collections::HashSet::new();
-        // The `Stage` dimension of every API alarm: `PutMetricAlarm` refuses an empty value.
-        if api.stage.trim().is_empty() || api.stage.chars().any(char::is_control) {
+        // The `Stage` dimension of every API alarm, matched exactly: API Gateway's stage names are
+        // `$default` or 1–128 of letters, digits, `-` and `_` ("Stage names can only contain
+        // alphanumeric characters, hyphens, and underscores. Maximum length is 128 characters"), so
+        // anything else (`$Default`, a trailing space) watches a series that never exists.
+        let stage_ok = api.stage == "$default"
+            || ((1..=128).contains(&api.stage.len())
+                && api
+                    .stage
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        if !stage_ok {
             bad(
                 format!("http_apis[{a}].stage"),
                 format!(
-                    "expected the stage's name (`$default` for the default stage), found {:?}",
+                    "expected the stage's name, `$default` or 1-128 of A-Z a-z 0-9 - _ (API Gateway's rule), found {:?}",
                     api.stage
                 ),
             );
@@ -898,6 +962,17 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                         "expected a ModelId value (an application-inference-profile ARN or a model id), found \"{alias}\""
                     ),
                 );
+            } else if alias.len() > MAX_DIMENSION_VALUE {
+                // The alias is a `ModelId` dimension value of the model's alarms: `PutMetricAlarm` refuses
+                // a value over 1,024 characters, which stopped `alarms apply` part way.
+                bad(
+                    at,
+                    format!(
+                        "{} characters, at most {MAX_DIMENSION_VALUE}: the alias is a ModelId dimension value of \
+                         the model's alarms",
+                        alias.len()
+                    ),
+                );
             } else if model_ids.contains(alias) {
                 bad(
                     at,
@@ -985,19 +1060,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         }
     }
     let n = &spec.notifications;
-    if n.slack_webhook_secret.trim().is_empty() {
-        bad(
-            "notifications.slack_webhook_secret".into(),
-            "expected the name or ARN of the Secrets Manager secret holding the Slack webhook, found nothing"
-                .into(),
-        );
-    } else if n.slack_webhook_secret.starts_with("http") {
-        bad(
-            "notifications.slack_webhook_secret".into(),
-            "expected the NAME of a Secrets Manager secret holding the webhook, found a URL: keep the webhook out \
-             of the spec"
-                .into(),
-        );
+    if let Some(problem) = webhook_secret_problem(&n.slack_webhook_secret) {
+        bad("notifications.slack_webhook_secret".into(), problem);
     }
     for (key, arn) in [
         ("sns_critical_topic_arn", &n.sns_critical_topic_arn),
@@ -1047,11 +1111,35 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         );
     }
     if let Some(model) = &spec.cost.design_model {
-        for key in model.components_usd.keys() {
-            // Matched without case, as the report reads them (`DynamoDB = 15` is `dynamodb`).
-            if !COST_COMPONENTS.contains(&key.to_ascii_lowercase().as_str()) {
+        let mut seen: Vec<String> = Vec::new();
+        for (key, usd) in &model.components_usd {
+            let at = format!("cost.design_model.components_usd.{key}");
+            // The whole model is summed (report, dashboards): each amount at most a budget's cap keeps
+            // the sum inside `Decimal`, where two near its maximum overflowed and panicked.
+            if *usd > MAX_BUDGET_USD {
                 bad(
-                    format!("cost.design_model.components_usd.{key}"),
+                    at.clone(),
+                    format!(
+                        "expected at most {MAX_BUDGET_USD} USD a month (no account's bill is larger), found {usd}"
+                    ),
+                );
+            }
+            // Matched without case, as the report reads them (`DynamoDB = 15` is `dynamodb`): two keys
+            // equal but for case would be added into one component.
+            let folded = key.to_ascii_lowercase();
+            if let Some(first) = seen.iter().find(|k| k.eq_ignore_ascii_case(key)) {
+                bad(
+                    at.clone(),
+                    format!(
+                        "component `{key}` is also given as `{first}` (keys are read without case, so both \
+                         would be counted into `{folded}`); keep one"
+                    ),
+                );
+            }
+            seen.push(key.clone());
+            if !COST_COMPONENTS.contains(&folded.as_str()) {
+                bad(
+                    at,
                     format!(
                         "unknown cost component `{key}`; expected one of {} (an unknown one was \
                          counted as `other`, and a typo moved its dollars there)",
@@ -1694,6 +1782,31 @@ table = "demo-dev-ledger"
                 "http_apis[0].stage",
             ),
             (
+                "stage = \"$default\"".to_owned(),
+                "stage = \"$default \"".to_owned(),
+                "http_apis[0].stage",
+            ),
+            (
+                "stage = \"$default\"".to_owned(),
+                "stage = \"$Default\"".to_owned(),
+                "http_apis[0].stage",
+            ),
+            (
+                "stage = \"$default\"".to_owned(),
+                "stage = \"prod v1\"".to_owned(),
+                "http_apis[0].stage",
+            ),
+            (
+                "stage = \"$default\"".to_owned(),
+                "stage = \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"".to_owned(),
+                "http_apis[0].stage",
+            ),
+            (
+                "agents = [\"authenticity\"]\n".to_owned(),
+                format!("agents = [\"authenticity\"]\naliases = [\"{}\"]\n", "a".repeat(1025)),
+                "bedrock_models[0].aliases[0]",
+            ),
+            (
                 "slack_webhook_secret = \"collectiq/prod/slack-webhook\"".to_owned(),
                 "slack_webhook_secret = \" \"".to_owned(),
                 "notifications.slack_webhook_secret",
@@ -1708,6 +1821,10 @@ table = "demo-dev-ledger"
             let p = problems(&prod.replacen(&from, &to, 1));
             assert!(p.iter().any(|p| p.path == path), "{path}: {p:?}");
         }
+        for stage in ["$default", "prod", "v2_beta-1", &"s".repeat(128)] {
+            let src = prod.replacen("stage = \"$default\"", &format!("stage = \"{stage}\""), 1);
+            assert!(parse(&src, "x.toml").is_ok(), "{stage}");
+        }
         let zero = format!(
             "{}\n[cost.design_model]\nvaluations_per_month = 0\ncomponents_usd = {{ bedrock = 75 }}\n",
             with("")
@@ -1715,6 +1832,88 @@ table = "demo-dev-ledger"
         let p = problems(&zero);
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].path, "cost.design_model.valuations_per_month");
+    }
+
+    /// The webhook URL is a secret (seed 001: secrets in Secrets Manager): a spec holding it, in any
+    /// case or spacing, is refused without quoting it, since a failed secret read would otherwise
+    /// carry it into errors, output and tfvars. Names and Secrets Manager ARNs load.
+    #[test]
+    fn a_webhook_url_in_any_form_is_refused_and_never_quoted() {
+        let url = "hooks.slack.com/services/T0/B0/xyzSECRET";
+        for value in [
+            format!(" https://{url}"),
+            format!("HTTPS://{url}"),
+            url.to_owned(),
+            format!("Https://{url}\t"),
+        ] {
+            let src = MINIMAL.replace("demo/dev/slack", &value.replace('\t', "\\t"));
+            let p = problems(&src);
+            let hit = p
+                .iter()
+                .find(|p| p.path == "notifications.slack_webhook_secret")
+                .unwrap_or_else(|| panic!("{value:?} loads: {p:?}"));
+            assert!(!hit.message.contains("xyzSECRET"), "{hit:?}");
+        }
+        for bad in [
+            "demo dev",
+            "demo/dev?x",
+            &"n".repeat(513),
+            "arn:aws:sns:us-east-1:123456789012:t",
+        ] {
+            let src = MINIMAL.replace("demo/dev/slack", bad);
+            let p = problems(&src);
+            assert!(
+                p.iter().any(|p| p.path == "notifications.slack_webhook_secret"),
+                "{bad}: {p:?}"
+            );
+        }
+        for good in [
+            "demo/dev/slack",
+            "a_b+c=d.e@f-g",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/dev/slack-AbCdEf",
+        ] {
+            let src = MINIMAL.replace("demo/dev/slack", good);
+            assert!(
+                problems(&src)
+                    .iter()
+                    .all(|p| p.path != "notifications.slack_webhook_secret"),
+                "{good}"
+            );
+        }
+    }
+
+    /// The design model is summed (report, dashboards): an amount above the budget cap could overflow
+    /// `Decimal` in the sum and panic every cost run, and two keys equal but for case were both added
+    /// into one component.
+    #[test]
+    fn design_model_amounts_are_capped_and_keys_unique_without_case() {
+        let huge = "50000000000000000000000000000";
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\n\
+             components_usd = {{ bedrock = \"{huge}\", lambda = \"{huge}\" }}\n",
+            with("")
+        );
+        let paths: Vec<String> = problems(&src).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "cost.design_model.components_usd.bedrock",
+                "cost.design_model.components_usd.lambda"
+            ]
+        );
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\ncomponents_usd = {{ DynamoDB = 15, dynamodb = 15 }}\n",
+            with("")
+        );
+        let p = problems(&src);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "cost.design_model.components_usd.dynamodb");
+        assert!(p[0].message.contains("also given as `DynamoDB`"), "{p:?}");
+        let src = format!(
+            "{}\n[cost.design_model]\nvaluations_per_month = 50000\ncomponents_usd = {{ bedrock = 1000000000000 }}\n",
+            with("")
+        );
+        parse(&src, "x.toml").unwrap();
     }
 
     #[test]

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::PlatformSpec;
-use crate::load::{Problem, is_account_id, is_name, is_region, line_of, locate};
+use crate::load::{Problem, is_account_id, is_name, is_region, line_of, locate, webhook_secret_problem};
 use discovery::{DiscoverySpec, Membership, validate_discovery};
 
 /// Most Cost Explorer requests a day the organisation pass may make: CE's data refreshes up to three
@@ -392,11 +392,8 @@ fn validate(spec: &OrgSpec, base: &Path) -> (Vec<OrgItem>, Vec<(String, String)>
             ),
         );
     }
-    if o.slack_webhook_secret.trim().is_empty() {
-        bad(
-            "organization.slack_webhook_secret".into(),
-            "expected the Secrets Manager name or ARN of the roll-up webhook".into(),
-        );
+    if let Some(problem) = webhook_secret_problem(&o.slack_webhook_secret) {
+        bad("organization.slack_webhook_secret".into(), problem);
     }
     if !(1..=MAX_CE_REQUESTS_PER_DAY).contains(&o.ce_daily_request_cap) {
         bad(
@@ -614,6 +611,31 @@ slack_webhook_secret = "acme/slack"
 
     fn problems(body: &str) -> String {
         parse(body).unwrap_err().to_string()
+    }
+
+    /// The roll-up's webhook is read from Secrets Manager by this name: a URL here would be quoted by
+    /// the failed read into the run's output, its JSON and the Lambda's result.
+    #[test]
+    fn the_roll_up_webhook_must_be_a_secret_name_not_its_url() {
+        let accounts = r#"
+[[accounts]]
+id = "210987654321"
+name = "dev"
+role_arn = "arn:aws:iam::210987654321:role/governance/member"
+platforms = ["collectiq-dev.toml"]
+"#;
+        for url in [
+            "https://hooks.slack.com/services/T0/B0/xyzSECRET",
+            " HTTPS://hooks.slack.com/services/T0/B0/xyzSECRET",
+        ] {
+            let head = HEAD.replace("\"acme/slack\"", &format!("{url:?}"));
+            let err = parse_org(&format!("{head}{accounts}"), "org.toml", &platforms())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("organization.slack_webhook_secret"), "{err}");
+            assert!(!err.contains("xyzSECRET"), "{err}");
+        }
+        parse(accounts).unwrap();
     }
 
     #[test]
