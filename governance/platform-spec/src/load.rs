@@ -463,9 +463,12 @@ fn aws_name_problem(kind: AwsName, name: &str) -> Option<String> {
             "a CloudWatch Logs group name (1..=512 of a-z A-Z 0-9 _ - / . #)",
         ),
         // Budgets: BudgetName 1..=100, no `:` or `\`.
+        // Budgets: "The ":" and "\" characters, and the "/action/" substring, aren't allowed."
         AwsName::Budget => (
-            (1..=100).contains(&name.chars().count()) && !name.contains([':', '\\']),
-            "an AWS Budgets name (1..=100 characters, no ':' or '\\')",
+            (1..=100).contains(&name.chars().count())
+                && !name.contains([':', '\\'])
+                && !name.contains("/action/"),
+            "an AWS Budgets name (1..=100 characters, no ':' or '\\', no \"/action/\")",
         ),
         // ECS `CreateCluster` clusterName and `CreateService` serviceName: 1..=255 of a-z A-Z 0-9 - _.
         AwsName::Ecs => (
@@ -1363,6 +1366,12 @@ table = "demo-dev-ledger"
             (
                 with(
                     "[[budgets]]\nname = \"demo:monthly\"\nlimit_usd = 5\nactual_thresholds_percent = [100]",
+                ),
+                "budgets[0].name",
+            ),
+            (
+                with(
+                    "[[budgets]]\nname = \"ops/action/monthly\"\nlimit_usd = 5\nactual_thresholds_percent = [100]",
                 ),
                 "budgets[0].name",
             ),
