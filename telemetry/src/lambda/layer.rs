@@ -470,6 +470,17 @@ fn fail_with_panic(span: &Span, payload: &(dyn Any + Send), finish: &mut Option<
     }
 }
 
+/// Drops the last handle on the invocation's span, which closes it and sends its subsegment — unless
+/// a span the handler started is still open (a spawned task outliving the handler): then the
+/// subsegment is ended and sent now, not when that task ends, or never.
+fn close_invocation(span: Span) {
+    let id = span.id();
+    drop(span);
+    if let Some(id) = id {
+        crate::xray::finish_if_open(&id);
+    }
+}
+
 /// The future of an [`InvocationService`] call.
 pub struct InvocationFuture<F> {
     inner: Option<Pin<Box<F>>>,
@@ -521,16 +532,16 @@ where
                     f.run();
                 }
                 this.inner = None;
-                drop(span);
                 // Closing the span sends the invocation's subsegment before the response is posted.
                 this.span = None;
+                close_invocation(span);
                 Poll::Ready(result)
             }
             Err(payload) => {
                 fail_with_panic(&span, payload.as_ref(), &mut this.finish);
                 this.inner = None;
-                drop(span);
                 this.span = None;
+                close_invocation(span);
                 resume_unwind(payload)
             }
         }
@@ -604,12 +615,19 @@ mod tests {
         }
     }
 
+    static KEPT: std::sync::Mutex<Option<tracing::Span>> = std::sync::Mutex::new(None);
+
     async fn handler(e: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
         tracing::debug!("buffered detail");
         tracing::info!(card_id = "c-1", "handling");
         metrics::counter!("CardsValued").increment(1);
         match e.payload["mode"].as_str() {
             Some("error") => Err("pricing unavailable".into()),
+            Some("outlive") => {
+                // A span the handler starts and leaves running (a spawned task's), kept past the call.
+                *KEPT.lock().unwrap() = Some(tracing::info_span!("background_refresh"));
+                Ok(json!({"ok": true}))
+            }
             Some("panic") => panic!("boom"),
             _ => Ok(json!({"ok": true})),
         }
@@ -629,6 +647,27 @@ mod tests {
                 std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(svc.call(ev))))
             })
         })
+    }
+
+    /// A span started in the handler and still open when it returns keeps the registry's invocation
+    /// span open: its subsegment must still leave when the handler ends, not when (or if) that span
+    /// closes; the late span then leaves on its own, under the invocation's subsegment.
+    #[test]
+    fn a_span_outliving_the_handler_does_not_hold_the_invocation_back() {
+        let h = harness();
+        let ok = call(&h, json!({"mode": "outlive"}), "req-9").unwrap().unwrap();
+        assert_eq!(ok, json!({"ok": true}));
+        let docs = h.xray.documents();
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        assert_eq!(docs[0]["parent_id"], "53995c3f42cd8ad8");
+        assert!(docs[0]["end_time"].is_number(), "{}", docs[0]);
+        let invocation_id = docs[0]["id"].clone();
+        tracing::dispatcher::with_default(&h.dispatch, || drop(KEPT.lock().unwrap().take()));
+        let docs = h.xray.documents();
+        assert_eq!(docs.len(), 2, "{docs:?}");
+        assert_eq!(docs[1]["name"], "background_refresh");
+        assert_eq!(docs[1]["parent_id"], invocation_id);
+        assert_eq!(docs[1]["trace_id"], docs[0]["trace_id"]);
     }
 
     /// FaaS conventions for AWS Lambda: `cloud.resource_id` is the function ARN with the alias replaced

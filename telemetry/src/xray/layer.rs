@@ -922,6 +922,41 @@ pub(crate) fn add_links(
     });
 }
 
+/// Ends `id`'s span now and exports it with the children it holds, when the registry still has it
+/// open after its last handle was dropped: a span the handler started outlives it (a spawned task
+/// that keeps running holds its parent open), which held the invocation's subsegment back until that
+/// span closed — after the response, or never for a task that never ends. Spans closing later leave
+/// as independent subsegments under it. Nothing to do when the span closed with its handle (the
+/// common case costs one registry lookup).
+#[cfg(feature = "lambda")]
+pub(crate) fn finish_if_open(id: &Id) {
+    let mut out: Option<(Arc<dyn SpanSink>, Vec<SpanData>)> = None;
+    tracing::dispatcher::get_default(|dispatch| {
+        let (Some(registry), Some(layer)) = (
+            dispatch.downcast_ref::<tracing_subscriber::Registry>(),
+            dispatch.downcast_ref::<XrayLayer>(),
+        ) else {
+            return;
+        };
+        let Some(span) = registry.span(id) else { return };
+        let Some(rec) = span.extensions_mut().remove::<SpanRecord>() else {
+            return;
+        };
+        let (data, finished) = rec.into_span_data(layer.clock.now());
+        let mut batch = if finished.capacity() == 0 {
+            super::spans::spare_batch()
+        } else {
+            finished
+        };
+        batch.push(data);
+        out = Some((layer.sink(), batch));
+    });
+    // Exported outside the dispatcher's borrow: an exporter may log.
+    if let Some((sink, batch)) = out {
+        sink.export(batch);
+    }
+}
+
 /// The most finished spans an open span holds for its batch; at this many they are exported at once
 /// (the X-Ray exporter sends them as independent subsegments under their still-open parent).
 pub(crate) const MAX_HELD_SPANS: usize = 1_000;

@@ -27,6 +27,8 @@ pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSin
 pub use header::{HeaderError, MAX_CARRIED_BYTES, Sampled, TraceHeader, xray_trace_id};
 #[cfg(feature = "lambda")]
 pub(crate) use layer::add_links;
+#[cfg(feature = "lambda")]
+pub(crate) use layer::finish_if_open;
 pub use layer::{OutgoingContext, XrayLayer, current_trace_header, outgoing_context_for, trace_header_for};
 #[cfg(feature = "otel")]
 pub(crate) use layer::{adopt, new_span_id, new_xray_trace_id};
