@@ -424,7 +424,8 @@ pub struct BurnInput {
     pub time_unit: BudgetTimeUnit,
     /// The limit `B` for one period (USD).
     pub limit: Decimal,
-    /// Actual period-to-date spend `A` (USD), from Budgets `CalculatedSpend.ActualSpend`.
+    /// Actual period-to-date spend `A` (USD), from Budgets `CalculatedSpend.ActualSpend` (never a
+    /// missing `ActualSpend` read as $0: [`BurnInput::from_budget`] refuses that budget).
     pub actual: Decimal,
     /// Budgets' own `ForecastedSpend`, reported alongside (not blended: it is CE's forecast again).
     pub budgets_forecast: Option<Decimal>,
@@ -441,11 +442,14 @@ impl BurnInput {
     /// # Errors
     /// [`BurnError::NoLimit`] when the budget has no `BudgetLimit`; [`BurnError::UnsupportedTimeUnit`]
     /// for a `DAILY` or `CUSTOM` budget; [`BurnError::NotCost`] for a usage, RI or Savings Plans
-    /// budget; [`BurnError::NotUsd`] when the limit or a spend is in another unit (never mixed with USD).
+    /// budget; [`BurnError::NotUsd`] when the limit or a spend is in another unit (never mixed with USD);
+    /// [`BurnError::NoActualSpend`] when AWS Budgets gave no `ActualSpend` (its spend so far is unknown,
+    /// not $0).
     ///
     /// ```
     /// let q: cost::input::Budget = serde_json::from_str(r#"{"BudgetName":"prod-q","TimeUnit":"QUARTERLY",
-    ///   "BudgetLimit":{"Amount":"1500","Unit":"USD"}}"#).unwrap();
+    ///   "BudgetLimit":{"Amount":"1500","Unit":"USD"},
+    ///   "CalculatedSpend":{"ActualSpend":{"Amount":"900","Unit":"USD"}}}"#).unwrap();
     /// let input = cost::burn::BurnInput::from_budget(&q, vec![], None).unwrap();
     /// assert_eq!(input.time_unit, cost::burn::BudgetTimeUnit::Quarterly);
     /// let eur: cost::input::Budget = serde_json::from_str(r#"{"BudgetName":"prod-eur",
@@ -460,6 +464,11 @@ impl BurnInput {
     ///   "CalculatedSpend":{"ActualSpend":{"Amount":"250","Unit":"USD"}}}"#).unwrap();
     /// let input = cost::burn::BurnInput::from_budget(&b, vec![], None).unwrap();
     /// assert_eq!(input.actual, rust_decimal::Decimal::from(250));
+    /// // No ActualSpend (a budget AWS Budgets has not calculated yet): refused by name, never read as $0.
+    /// let new: cost::input::Budget = serde_json::from_str(r#"{"BudgetName":"prod",
+    ///   "BudgetLimit":{"Amount":"500","Unit":"USD"}}"#).unwrap();
+    /// let e = cost::burn::BurnInput::from_budget(&new, vec![], None).unwrap_err();
+    /// assert!(matches!(e, cost::burn::BurnError::NoActualSpend { .. }), "{e}");
     /// ```
     pub fn from_budget(
         budget: &Budget,
@@ -502,13 +511,16 @@ impl BurnInput {
                 });
             }
         }
+        // No `ActualSpend` is an unknown spend, not $0: a budget read as $0 spent would show on track
+        // (and never alert) whatever it really spent.
+        let spend = spend.ok_or_else(|| BurnError::NoActualSpend { budget: name() })?;
         let limit = limit.amount;
         Ok(Self {
             budget_name: budget.budget_name.clone(),
             time_unit,
             limit,
-            actual: spend.map_or(Decimal::ZERO, |s| s.actual_spend.amount),
-            budgets_forecast: spend.and_then(|s| s.forecasted_spend.as_ref()).map(|a| a.amount),
+            actual: spend.actual_spend.amount,
+            budgets_forecast: spend.forecasted_spend.as_ref().map(|a| a.amount),
             daily,
             ce_forecast,
         })
@@ -564,6 +576,16 @@ pub enum BurnError {
         what: &'static str,
         /// The unit given.
         unit: String,
+    },
+    /// AWS Budgets gave no `ActualSpend` (a budget created since Budgets last calculated its spend, or a
+    /// `CalculatedSpend` with a `ForecastedSpend` only): its spend so far is unknown, not $0.
+    #[error(
+        "budget {budget:?}: AWS Budgets gave no ActualSpend (not calculated yet); its spend so far is unknown, \
+         not $0"
+    )]
+    NoActualSpend {
+        /// Budget name.
+        budget: String,
     },
     /// An amount is outside ±10¹⁵ USD (guards the arithmetic against overflow).
     #[error("budget {budget:?}: amount {amount} is out of range")]
@@ -1656,10 +1678,52 @@ mod tests {
             "budget \"prod\": its actual spend is in EUR, not USD; not mixed with the USD figures"
         );
         // The unit's case does not matter; a budget that states no type or unit is a monthly cost budget.
-        let ok = aws_budget(r#"{"BudgetName":"p","BudgetLimit":{"Amount":"5","Unit":"usd"}}"#);
+        let ok = aws_budget(
+            r#"{"BudgetName":"p","BudgetLimit":{"Amount":"5","Unit":"usd"},
+            "CalculatedSpend":{"ActualSpend":{"Amount":"1","Unit":"usd"}}}"#,
+        );
         assert_eq!(
             BurnInput::from_budget(&ok, vec![], None).unwrap().time_unit,
             BudgetTimeUnit::Monthly
+        );
+    }
+
+    /// cost-anchors §2: `ForecastedSpend` is optional — and so, for a budget AWS Budgets has not
+    /// calculated yet, is `ActualSpend`. A budget without one is refused by name (the report's
+    /// `budget skipped: …` note), never burned as $0 spent; one with both keeps both.
+    #[test]
+    fn a_budget_without_actual_spend_is_refused_not_read_as_zero() {
+        let missing = aws_budget(
+            r#"{"BudgetName":"prod-new","BudgetType":"COST","TimeUnit":"MONTHLY",
+            "BudgetLimit":{"Amount":"500","Unit":"USD"}}"#,
+        );
+        let e = BurnInput::from_budget(&missing, flat_daily(1, 10, dec!(30), 11), None).unwrap_err();
+        assert_eq!(
+            e,
+            BurnError::NoActualSpend {
+                budget: "prod-new".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "budget \"prod-new\": AWS Budgets gave no ActualSpend (not calculated yet); its spend so far is \
+             unknown, not $0"
+        );
+        // The unit checks still come first: a euro budget is refused as such.
+        let eur = aws_budget(r#"{"BudgetName":"e","BudgetLimit":{"Amount":"5","Unit":"EUR"}}"#);
+        assert!(matches!(
+            BurnInput::from_budget(&eur, vec![], None),
+            Err(BurnError::NotUsd { what: "limit", .. })
+        ));
+        let both = aws_budget(
+            r#"{"BudgetName":"prod","BudgetLimit":{"Amount":"500","Unit":"USD"},
+            "CalculatedSpend":{"ActualSpend":{"Amount":"250","Unit":"USD"},
+                               "ForecastedSpend":{"Amount":"700","Unit":"USD"}}}"#,
+        );
+        let input = BurnInput::from_budget(&both, vec![], None).unwrap();
+        assert_eq!(
+            (input.actual, input.budgets_forecast),
+            (dec!(250), Some(dec!(700)))
         );
     }
 

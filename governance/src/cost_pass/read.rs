@@ -510,6 +510,13 @@ pub async fn budgets(
 
 /// Maps one SDK budget to [`Budget`].
 ///
+/// `CalculatedSpend.ActualSpend` and `ForecastedSpend` are both optional in the SDK (cost-anchors §2;
+/// a budget AWS Budgets has not calculated yet has a forecast only, or nothing). A `CalculatedSpend`
+/// without `ActualSpend` maps to no `calculated_spend`: [`cost::input::CalculatedSpend`] holds an
+/// actual spend, and none is known — so the burn refuses the budget by name
+/// ([`cost::burn::BurnError::NoActualSpend`], the report's `budget skipped: …` note) rather than
+/// reading it as $0 spent. Its `ForecastedSpend` is not kept until that type can hold a forecast alone.
+///
 /// # Errors
 /// [`ReadError::Unexpected`] when an amount does not parse.
 pub fn budget_from_sdk(b: &aws_sdk_budgets::types::Budget) -> Result<Budget, ReadError> {
@@ -520,6 +527,7 @@ pub fn budget_from_sdk(b: &aws_sdk_budgets::types::Budget) -> Result<Budget, Rea
             unit: s.unit().to_owned(),
         })
     };
+    // No `ActualSpend`: no `CalculatedSpend` (see above), never an actual spend of $0.
     let calculated_spend = match b.calculated_spend() {
         Some(c) => match c.actual_spend() {
             Some(actual) => Some(CalculatedSpend {
@@ -1042,6 +1050,51 @@ mod tests {
         assert_eq!(c.actual_spend.amount, Decimal::new(604_456, 3));
         assert!(c.forecasted_spend.is_none());
         assert_eq!(got.time_unit.as_deref(), Some("MONTHLY"));
+    }
+
+    /// A budget just created: `CalculatedSpend{ForecastedSpend:{"Amount":"700","Unit":"USD"}}`, no
+    /// `ActualSpend`. Its burn is refused by name (`budget skipped: …`), never computed as $0 spent; with
+    /// both amounts, both are kept.
+    #[test]
+    fn a_budget_with_a_forecast_but_no_actual_spend_is_not_read_as_zero() {
+        use aws_sdk_budgets::types::{Budget as B, BudgetType, CalculatedSpend as C, Spend, TimeUnit};
+        use cost::burn::{BurnError, BurnInput};
+        let spend = |a: &str| Spend::builder().amount(a).unit("USD").build().unwrap();
+        let budget = |calculated: C| {
+            B::builder()
+                .budget_name("collectiq-prod-monthly")
+                .budget_type(BudgetType::Cost)
+                .time_unit(TimeUnit::Monthly)
+                .budget_limit(spend("500"))
+                .calculated_spend(calculated)
+                .build()
+                .unwrap()
+        };
+        let forecast_only =
+            budget_from_sdk(&budget(C::builder().forecasted_spend(spend("700")).build())).unwrap();
+        assert_eq!(
+            forecast_only.budget_limit.as_ref().unwrap().amount,
+            Decimal::from(500)
+        );
+        let e = BurnInput::from_budget(&forecast_only, vec![], None).unwrap_err();
+        assert!(
+            matches!(e, BurnError::NoActualSpend { ref budget } if budget == "collectiq-prod-monthly"),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("its spend so far is unknown, not $0"),
+            "{e}"
+        );
+
+        let both = budget(
+            C::builder()
+                .actual_spend(spend("250"))
+                .forecasted_spend(spend("700"))
+                .build(),
+        );
+        let c = budget_from_sdk(&both).unwrap().calculated_spend.unwrap();
+        assert_eq!(c.actual_spend.amount, Decimal::from(250));
+        assert_eq!(c.forecasted_spend.unwrap().amount, Decimal::from(700));
     }
 
     /// Issue 13: a hostile Budgets or Cost Explorer answer (`7.9e28`) parsed and panicked the pass in
