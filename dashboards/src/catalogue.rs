@@ -306,7 +306,12 @@ impl Ctx<'_> {
     /// the function's ARN, which the deployed definitions do not use.
     fn lambda_invoke_integration(&self) -> Option<String> {
         let account = self.spec.platform.account_id.as_deref()?;
-        Some(format!("arn:aws:states:{}:{account}:lambda:invoke", self.region))
+        Some(alarms::model::arn(
+            "states",
+            self.region,
+            account,
+            "lambda:invoke",
+        ))
     }
 }
 
@@ -388,22 +393,26 @@ fn rate(w: MetricWidget, idx: usize, num: Metric, den: Metric, label: &str) -> M
         )
 }
 
-/// `fns` in groups that fit one metric widget at `entries` entries a function (CloudWatch takes at
-/// most [`MAX_METRICS_PER_WIDGET`](crate::validate::MAX_METRICS_PER_WIDGET)), each with its title:
-/// `title`, or `title (k/n)` when there is more than one group.
-fn widget_groups<'f>(
-    fns: &'f [FunctionSpec],
+/// `fns` in groups that fit one metric widget at `entries` entries a function plus `fixed` entries
+/// for the widget itself (CloudWatch takes at most
+/// [`MAX_METRICS_PER_WIDGET`](crate::validate::MAX_METRICS_PER_WIDGET)), each with its title (`title`,
+/// or `title (k/n)` when there is more than one group) and the index of its first function in `fns`;
+/// none when `fns` is empty.
+fn widget_groups<'f, F>(
+    fns: &'f [F],
     title: &str,
     entries: usize,
-) -> Vec<(String, &'f [FunctionSpec])> {
-    let per = (crate::validate::MAX_METRICS_PER_WIDGET / entries.max(1)).max(1);
+    fixed: usize,
+) -> Vec<(String, usize, &'f [F])> {
+    let room = crate::validate::MAX_METRICS_PER_WIDGET.saturating_sub(fixed);
+    let per = (room / entries.max(1)).max(1);
     let n = fns.len().div_ceil(per);
-    if n <= 1 {
-        return vec![(title.to_owned(), fns)];
+    if n == 1 {
+        return vec![(title.to_owned(), 0, fns)];
     }
     fns.chunks(per)
         .enumerate()
-        .map(|(k, group)| (format!("{title} ({}/{n})", k + 1), group))
+        .map(|(k, group)| (format!("{title} ({}/{n})", k + 1), k * per, group))
         .collect()
 }
 
@@ -624,21 +633,44 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
         ));
     }
     if !spec.functions.is_empty() {
-        let total = |title: &str, metric: AwsMetric, label: &str| {
-            spec.functions
-                .iter()
-                .enumerate()
-                .fold(ctx.widget(title).with_stat(Stat::Sum), |w, (i, f)| {
-                    w.with_metric(lambda_metric(f, metric).with_id(format!("m{i}")).hidden())
+        // One hidden row a function and their `SUM(METRICS())`. Past 499 functions the rows no longer
+        // fit one widget, and an expression sees only its own widget's ids, so no one expression can
+        // add up every function: each widget then sums its own group (labelled with which functions),
+        // and the groups together cover every function exactly once. A `SEARCH` instead would be no
+        // better: it returns at most 500 series too, and it matches `FunctionName` by token, so in a
+        // shared account it would add other platforms' functions.
+        let n = spec.functions.len();
+        let total = |title: &str, metric: AwsMetric, what: &str| -> Vec<MetricWidget> {
+            let groups = widget_groups(&spec.functions, title, 1, 1);
+            let whole = groups.len() == 1;
+            groups
+                .into_iter()
+                .map(|(title, start, group)| {
+                    let label = if whole {
+                        format!("{what}, all functions")
+                    } else {
+                        format!("{what}, functions {}–{} of {n}", start + 1, start + group.len())
+                    };
+                    group
+                        .iter()
+                        .enumerate()
+                        .fold(ctx.widget(&title).with_stat(Stat::Sum), |w, (i, f)| {
+                            w.with_metric(
+                                lambda_metric(f, metric)
+                                    .with_id(format!("m{}", start + i))
+                                    .hidden(),
+                            )
+                        })
+                        .with_expression(Expression::new("total", "SUM(METRICS())").with_label(label))
                 })
-                .with_expression(Expression::new("total", "SUM(METRICS())").with_label(label))
+                .collect()
         };
-        b = b.with_widget(total(
-            "Lambda invocations",
-            lambda::INVOCATIONS,
-            "invocations, all functions",
-        ));
-        b = b.with_widget(total("Lambda errors", lambda::ERRORS, "errors, all functions"));
+        for w in total("Lambda invocations", lambda::INVOCATIONS, "invocations")
+            .into_iter()
+            .chain(total("Lambda errors", lambda::ERRORS, "errors"))
+        {
+            b = b.with_widget(w);
+        }
     }
     for sm in &spec.state_machines {
         let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::STATE_MACHINE_ARN, &sm.arn);
@@ -819,9 +851,9 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         ));
     // One line per function; more functions than a widget holds go to as many widgets as needed.
     let all = |title: &str, metric: AwsMetric, stat: Stat| -> Vec<MetricWidget> {
-        widget_groups(fns, title, 1)
+        widget_groups(fns, title, 1, 0)
             .into_iter()
-            .map(|(title, group)| {
+            .map(|(title, _, group)| {
                 group
                     .iter()
                     .fold(ctx.widget(&title).with_stat(stat).with_size(12, 6), |w, f| {
@@ -840,7 +872,7 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
     if let Some(&worst) = severities.first() {
         let words: Vec<&str> = severities.iter().map(|s| s.as_str()).collect();
         // Three entries a function (errors, invocations, the rate).
-        for (title, group) in widget_groups(fns, "Error rate (%)", 3) {
+        for (title, _, group) in widget_groups(fns, "Error rate (%)", 3, 0) {
             let rates = group.iter().enumerate().fold(
                 ctx.widget(&title).with_stat(Stat::Sum).with_size(12, 6),
                 |w, (i, f)| {
@@ -878,9 +910,9 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         }
     }
     let rust: Vec<&FunctionSpec> = fns.iter().filter(|f| f.runtime.starts_with("provided")).collect();
-    if !rust.is_empty() {
-        let w = rust.iter().fold(
-            ctx.widget("Cold starts").with_stat(Stat::Sum).with_size(12, 6),
+    for (title, _, group) in widget_groups(&rust, "Cold starts", 1, 0) {
+        let w = group.iter().fold(
+            ctx.widget(&title).with_stat(Stat::Sum).with_size(12, 6),
             |w, f| {
                 w.with_metric(
                     Metric::custom(MetricName::ColdStart)
@@ -1497,23 +1529,31 @@ fn optimization(ctx: &Ctx<'_>, mut b: DashboardBuilder) -> DashboardBuilder {
     let daily = |title: &str| ctx.widget(title).with_period(86_400).with_size(12, 6);
     b = b.with_section(optimization_text(spec));
     if !spec.functions.is_empty() {
-        // GB-seconds = Σ duration (s) × memory (GB): what Lambda bills besides requests.
-        let w = spec.functions.iter().enumerate().fold(
-            daily("Lambda GB-seconds per day by function (right-size memory)").with_stat(Stat::Sum),
-            |w, (i, f)| {
-                let gb = f64::from(f.memory_mb) / 1024.0;
-                w.with_metric(
-                    lambda_metric(f, lambda::DURATION)
-                        .with_id(format!("d{i}"))
-                        .hidden(),
-                )
-                .with_expression(
-                    Expression::new(format!("gbs{i}"), format!("d{i} / 1000 * {gb}"))
-                        .with_label(format!("{} ({} MB)", f.id, f.memory_mb)),
-                )
-            },
-        );
-        b = b.with_widget(w.stacked());
+        // GB-seconds = Σ duration (s) × memory (GB): what Lambda bills besides requests. Two entries a
+        // function (its hidden duration and its GB-seconds), so past 250 functions the rows go to
+        // several widgets; each function's expression reads only its own `d{i}`, in its own widget.
+        // Stacked, a widget's top is its group's GB-seconds, not every function's: an expression
+        // cannot read another widget's rows.
+        let title = "Lambda GB-seconds per day by function (right-size memory)";
+        for (title, start, group) in widget_groups(&spec.functions, title, 2, 0) {
+            let w = group
+                .iter()
+                .enumerate()
+                .fold(daily(&title).with_stat(Stat::Sum), |w, (j, f)| {
+                    let i = start + j;
+                    let gb = f64::from(f.memory_mb) / 1024.0;
+                    w.with_metric(
+                        lambda_metric(f, lambda::DURATION)
+                            .with_id(format!("d{i}"))
+                            .hidden(),
+                    )
+                    .with_expression(
+                        Expression::new(format!("gbs{i}"), format!("d{i} / 1000 * {gb}"))
+                            .with_label(format!("{} ({} MB)", f.id, f.memory_mb)),
+                    )
+                });
+            b = b.with_widget(w.stacked());
+        }
     }
     if ctx.uses_catalogue() && !spec.bedrock_models.is_empty() {
         // Every model's input tokens under every ModelId it publishes under (its aliases').
@@ -1969,6 +2009,124 @@ mod tests {
                 .iter()
                 .all(|p| p.metrics.len() <= crate::validate::MAX_METRICS_PER_WIDGET)
         );
+    }
+
+    /// collectiq-prod with `n` copies of its first function.
+    fn with_functions(n: usize) -> PlatformSpec {
+        let mut s = spec("collectiq-prod");
+        let first = s.functions[0].clone();
+        s.functions = (0..n)
+            .map(|i| {
+                let mut f = first.clone();
+                f.id = format!("f{i}");
+                f.name = format!("collectiq-prod-f{i}");
+                f
+            })
+            .collect();
+        s
+    }
+
+    /// The metric widgets of every dashboard whose title starts with `prefix`.
+    fn widgets_titled<'a>(
+        ds: &'a [Dashboard],
+        prefix: &str,
+    ) -> Vec<&'a crate::model::MetricWidgetProperties> {
+        ds.iter()
+            .flat_map(|d| d.body.widgets.iter())
+            .filter_map(|w| match &w.kind {
+                WidgetKind::Metric(p) if p.title.as_deref().is_some_and(|t| t.starts_with(prefix)) => Some(p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The function of every metric row of `widgets` (its `FunctionName`, or `function_name` on
+    /// CollectIQ's own metrics).
+    fn function_rows(widgets: &[&crate::model::MetricWidgetProperties]) -> Vec<String> {
+        widgets
+            .iter()
+            .flat_map(|p| p.metrics.iter())
+            .filter_map(|e| match e {
+                MetricEntry::Metric(r) => r
+                    .dimensions
+                    .iter()
+                    .find(|d| d.name == "FunctionName" || d.name == "function_name")
+                    .map(|d| d.value.clone()),
+                MetricEntry::Expression(_) => None,
+            })
+            .collect()
+    }
+
+    /// The widgets that add up or stack every function (the overview's invocation and error totals at
+    /// one row a function and the sum, the cost dashboard's GB-seconds at two a function, the cold
+    /// starts at one) past what one widget holds become several: 251 functions built nothing before
+    /// (502 GB-seconds entries), 600 split every one of them. Each function is in exactly one widget
+    /// of each, every widget within the limit, and each total sums only its own widget's rows (the
+    /// validator refuses an id from another widget).
+    #[test]
+    fn totals_and_gb_seconds_past_a_widget_split_over_several() {
+        let all = |n: usize| -> Vec<String> { (0..n).map(|i| format!("collectiq-prod-f{i}")).collect() };
+        for (n, totals, gb_seconds) in [(251, 1, 2), (499, 1, 2), (500, 2, 2), (600, 2, 3)] {
+            let s = with_functions(n);
+            let ds = dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+            for d in &ds {
+                validate(d).unwrap();
+            }
+            assert!(
+                ds.iter()
+                    .flat_map(|d| d.body.widgets.iter())
+                    .all(|w| match &w.kind {
+                        WidgetKind::Metric(p) => p.metrics.len() <= crate::validate::MAX_METRICS_PER_WIDGET,
+                        _ => true,
+                    }),
+                "{n} functions"
+            );
+            for title in ["Lambda invocations", "Lambda errors"] {
+                let widgets = widgets_titled(&ds, title);
+                assert_eq!(widgets.len(), totals, "{n} functions: {title}");
+                assert_eq!(function_rows(&widgets), all(n), "{n} functions: {title}");
+                for p in &widgets {
+                    let sums: Vec<(&str, Option<&str>)> = p
+                        .metrics
+                        .iter()
+                        .filter_map(|e| match e {
+                            MetricEntry::Expression(x) => {
+                                Some((x.expression.as_str(), x.props.label.as_deref()))
+                            }
+                            MetricEntry::Metric(_) => None,
+                        })
+                        .collect();
+                    assert_eq!(sums.len(), 1, "{n} functions: {title}");
+                    assert_eq!(sums[0].0, "SUM(METRICS())");
+                    if totals == 1 {
+                        assert!(sums[0].1.unwrap().ends_with(", all functions"));
+                    }
+                }
+                if totals == 2 {
+                    let label = |p: &crate::model::MetricWidgetProperties| {
+                        p.metrics
+                            .iter()
+                            .find_map(|e| match e {
+                                MetricEntry::Expression(x) => x.props.label.clone(),
+                                MetricEntry::Metric(_) => None,
+                            })
+                            .unwrap()
+                    };
+                    assert!(label(widgets[0]).ends_with(&format!("functions 1–499 of {n}")));
+                    assert!(label(widgets[1]).ends_with(&format!("functions 500–{n} of {n}")));
+                    assert_eq!(
+                        widgets[1].title.as_deref(),
+                        Some(format!("{title} (2/2)").as_str())
+                    );
+                }
+            }
+            let gbs = widgets_titled(&ds, "Lambda GB-seconds per day");
+            assert_eq!(gbs.len(), gb_seconds, "{n} functions");
+            assert_eq!(function_rows(&gbs), all(n), "{n} functions");
+            let colds = widgets_titled(&ds, "Cold starts");
+            assert_eq!(colds.len(), n.div_ceil(crate::validate::MAX_METRICS_PER_WIDGET));
+            assert_eq!(function_rows(&colds), all(n), "{n} functions");
+        }
     }
 
     fn generate(name: &str) -> Vec<Dashboard> {
