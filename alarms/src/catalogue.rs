@@ -2136,6 +2136,33 @@ mod tests {
         assert_eq!(c.notes.len(), 1);
     }
 
+    /// collectiq-prod moved to GovCloud (`us-gov-west-1`, its topic and state machine ARNs in
+    /// `aws-us-gov`): the alarms' own ARNs, which the overview dashboard lists, are in that partition
+    /// too; `arn:aws:` names nothing there.
+    #[test]
+    fn govcloud_alarm_arns_are_in_the_aws_us_gov_partition() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml");
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("us-east-1", "us-gov-west-1")
+            .replace("arn:aws:", "arn:aws-us-gov:");
+        let s = platform_spec::parse(&text, "collectiq-prod.toml").unwrap();
+        let c = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let arns = c.notifying_arns(&s.platform.region, s.platform.account_id.as_deref().unwrap());
+        assert!(!arns.is_empty());
+        for arn in &arns {
+            assert!(
+                arn.starts_with("arn:aws-us-gov:cloudwatch:us-gov-west-1:123456789012:alarm:"),
+                "{arn}"
+            );
+        }
+        for d in &c.alarms {
+            for action in d.alarm.alarm_actions() {
+                assert!(action.starts_with("arn:aws-us-gov:"), "{}: {action}", d.name());
+            }
+        }
+    }
+
     #[test]
     fn descriptions_fit_1024_even_with_a_long_base_url() {
         let s = spec("collectiq-prod");

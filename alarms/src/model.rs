@@ -352,14 +352,61 @@ impl Alarm {
     }
 }
 
-/// The ARN of alarm `name` (`arn:aws:cloudwatch:{region}:{account}:alarm:{name}`).
+/// The ARN partition `region` is in: `aws-cn` for China (`cn-north-1`), `aws-us-gov` for GovCloud
+/// (`us-gov-west-1`), the ISO and European Sovereign Cloud partitions for theirs, `aws` for every other region. The platform spec
+/// accepts regions and topic ARNs of every partition; an ARN built with `aws` in another partition
+/// names nothing. Every ARN `alarms` and `dashboards` build takes its partition from here ([`arn`]).
 ///
 /// ```
-/// assert_eq!(alarms::model::alarm_arn("us-east-1", "123456789012", "a"), "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a");
+/// use alarms::model::partition;
+/// assert_eq!(partition("us-east-1"), "aws");
+/// assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+/// assert_eq!(partition("cn-northwest-1"), "aws-cn");
+/// ```
+#[must_use]
+pub fn partition(region: &str) -> &'static str {
+    // The partitions' region prefixes, as in the SDKs' endpoint rules (`regionRegex`).
+    const PARTITIONS: [(&str, &str); 7] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-iso-", "aws-iso"),
+        ("us-isob-", "aws-iso-b"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PARTITIONS
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |&(_, partition)| partition)
+}
+
+/// `arn:{partition}:{service}:{region}:{account_id}:{resource}`, the partition [`partition`]`(region)`.
+///
+/// ```
+/// assert_eq!(
+///     alarms::model::arn("states", "us-gov-west-1", "123456789012", "lambda:invoke"),
+///     "arn:aws-us-gov:states:us-gov-west-1:123456789012:lambda:invoke"
+/// );
+/// ```
+#[must_use]
+pub fn arn(service: &str, region: &str, account_id: &str, resource: &str) -> String {
+    format!(
+        "arn:{}:{service}:{region}:{account_id}:{resource}",
+        partition(region)
+    )
+}
+
+/// The ARN of alarm `name` (`arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}`, see [`arn`]).
+///
+/// ```
+/// use alarms::model::alarm_arn;
+/// assert_eq!(alarm_arn("us-east-1", "123456789012", "a"), "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a");
+/// assert_eq!(alarm_arn("cn-north-1", "123456789012", "a"), "arn:aws-cn:cloudwatch:cn-north-1:123456789012:alarm:a");
 /// ```
 #[must_use]
 pub fn alarm_arn(region: &str, account_id: &str, name: &str) -> String {
-    format!("arn:aws:cloudwatch:{region}:{account_id}:alarm:{name}")
+    arn("cloudwatch", region, account_id, &format!("alarm:{name}"))
 }
 
 #[cfg(test)]

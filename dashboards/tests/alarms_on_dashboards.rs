@@ -241,3 +241,43 @@ fn the_failure_rate_widget_draws_the_alarms_expression() {
         .collect();
     assert_eq!(drawn, [returned]);
 }
+
+/// collectiq-prod moved to GovCloud (`us-gov-west-1`, its topic and state machine ARNs in
+/// `aws-us-gov`): every ARN its dashboards show (the overview's alarms, the Step Functions
+/// `lambda:invoke` integration) is in that partition, not `arn:aws:`, which names nothing there.
+#[test]
+fn govcloud_dashboards_show_aws_us_gov_arns() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms/collectiq-prod.toml"),
+    )
+    .unwrap()
+    .replace("us-east-1", "us-gov-west-1")
+    .replace("arn:aws:", "arn:aws-us-gov:");
+    let s = platform_spec::parse(&text, "collectiq-prod.toml").unwrap();
+    let cat = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+    let arns = cat.notifying_arns(&s.platform.region, s.platform.account_id.as_deref().unwrap());
+    let ds = dashboards_for(&s, &DashboardOptions::for_spec(&s).with_alarm_arns(arns)).unwrap();
+    let mut alarm_arns = 0;
+    let mut invoke = 0;
+    for d in &ds {
+        let body = d.body_json().unwrap();
+        for (at, _) in body.match_indices("arn:") {
+            let arn = &body[at..];
+            assert!(
+                arn.starts_with("arn:aws-us-gov:"),
+                "{}: {}",
+                d.name,
+                &arn[..arn.len().min(80)]
+            );
+            alarm_arns +=
+                usize::from(arn.starts_with("arn:aws-us-gov:cloudwatch:us-gov-west-1:123456789012:alarm:"));
+            invoke += usize::from(
+                arn.starts_with("arn:aws-us-gov:states:us-gov-west-1:123456789012:lambda:invoke\""),
+            );
+        }
+    }
+    assert!(
+        alarm_arns > 0 && invoke > 0,
+        "{alarm_arns} alarm ARNs, {invoke} lambda:invoke"
+    );
+}
