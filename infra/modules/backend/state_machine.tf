@@ -26,9 +26,12 @@ locals {
   # execution would end TIMED_OUT with no ErrorHandler, no DLQ message, the card VALUING until the
   # sweep. There, a timed-out attempt goes straight to the Catch; the seed's retries stay for the
   # transient errors that fail fast. check-infra checks the path's worst case against the timeout.
+  # Lambda.Unknown is in that list too: "Unhandled errors in Lambda are reported as Lambda.Unknown …
+  # These include out-of-memory errors and function timeouts" (Step Functions, "Handle Lambda service
+  # exceptions") — a timed-out agent can surface as it, and its retries would not fit either.
   timeout_retry = var.state_machine_type == "EXPRESS" ? [
     {
-      ErrorEquals = ["Sandbox.Timedout", "States.Timeout"]
+      ErrorEquals = ["Sandbox.Timedout", "States.Timeout", "Lambda.Unknown"]
       MaxAttempts = 0
     },
   ] : []

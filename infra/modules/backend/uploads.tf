@@ -104,6 +104,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "uploads" {
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
     }
+
+    # A deleted card's images and expired uploads leave delete markers; once their noncurrent versions
+    # expire, a marker alone stays forever unless a rule removes it (S3 lifecycle: "expired object
+    # delete markers").
+    expiration {
+      expired_object_delete_marker = true
+    }
   }
 
   depends_on = [aws_s3_bucket_versioning.uploads]

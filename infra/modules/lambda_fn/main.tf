@@ -6,6 +6,10 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
+  # Lambda's application log levels are TRACE, DEBUG, INFO, WARN, ERROR, FATAL; Powertools' names
+  # for two of them (WARNING, CRITICAL) are mapped.
+  application_log_level = lookup({ WARNING = "WARN", CRITICAL = "FATAL" }, upper(var.log_level), upper(var.log_level))
+
   log_group_name = "/aws/lambda/${var.function_name}"
   log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
 
@@ -138,9 +142,13 @@ resource "aws_lambda_function" "this" {
     mode = "Active"
   }
 
+  # With the JSON format Lambda filters application lines by their "level" at this level (INFO when
+  # unset): left unset, a dev function at DEBUG (seed 001: "debug logging enabled") lost every debug
+  # line. Set to the function's own level, which Lambda also hands the code as AWS_LAMBDA_LOG_LEVEL.
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.this.name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.this.name
+    application_log_level = local.application_log_level
   }
 
   dynamic "dead_letter_config" {

@@ -92,9 +92,14 @@ variable "metrics_namespace" {
 }
 
 variable "log_level" {
-  description = "POWERTOOLS_LOG_LEVEL of the function (telemetry reads it; Lambda's own AWS_LAMBDA_LOG_LEVEL is left unset so it cannot hide buffered lines)."
+  description = "Log level of the function: POWERTOOLS_LOG_LEVEL, and Lambda's application log level (JSON format filters lines by their level; unset, it is INFO and dev's DEBUG lines were dropped). Lambda hands the code the same level as AWS_LAMBDA_LOG_LEVEL."
   type        = string
   default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"], upper(var.log_level))
+    error_message = "log_level must be TRACE, DEBUG, INFO, WARN (WARNING), ERROR or FATAL (CRITICAL)."
+  }
 }
 
 variable "policy_json" {
