@@ -2,8 +2,19 @@
 //!
 //! The card is first marked `VALUING` (conditionally: 404 if it does not exist, 409 if a valuation is
 //! already running), then `StartExecution` is called with a [`ValuationRequest`]. If the execution
-//! cannot be started the status is put back, so the card is never left `VALUING` with nothing running.
-//! Answers 202 with the execution ARN.
+//! surely was not started the status is put back. Answers 202 with the valuation id.
+//!
+//! `StartExecution` is sent once, never retried by the SDK: on an Express state machine it is not
+//! idempotent ("Idempotency is not automatically managed. Starting multiple workflows with the same
+//! name results in concurrent executions",
+//! <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>), so a
+//! retry after a lost answer could start a second, paid execution. Only an answer that Step Functions
+//! refused the request — a 4xx other than throttling and `ExecutionAlreadyExists` — or a request never
+//! sent counts as "not started": the ceiling is refunded and the card put back. After a 5xx, a
+//! throttle, a timeout or a dropped connection an execution may be running: the count stays and the
+//! card stays `VALUING` for that execution to finish (its result, or the error handler's `FAILED`) or,
+//! if none runs, for the stuck-valuation sweep to fail it ([`crate::error_handler`]); until then the
+//! client's retry is a 409.
 //!
 //! Each valuation costs a Step Functions run, two Rekognition calls and a Bedrock call, so every
 //! request is first counted against `REVALUE_DAILY_LIMIT` per user and UTC day ([`crate::quota`]):
@@ -151,6 +162,11 @@ async fn run(
         .state_machine_arn(&deps.state_machine_arn)
         .name(&valuation_id)
         .input(input)
+        .customize()
+        .config_override(
+            aws_sdk_sfn::config::Builder::default()
+                .retry_config(aws_smithy_types::retry::RetryConfig::disabled()),
+        )
         .send()
         .await;
     match started {
@@ -175,16 +191,26 @@ async fn run(
         Err(e) => {
             let not_started = surely_not_started(&e);
             let err = crate::error::sdk_error("StartExecution", e);
-            // Nothing was started: the client's retry is the valuation the ceiling counts. A timeout
-            // or a lost response may have started one (Bedrock is paid for all the same): the count
-            // stays — one valuation too many, never one too few.
-            if not_started && let Err(refund) = deps.ceiling.refund(charge).await {
-                tracing::warn!(error = %refund, "could not refund the service's valuation count");
+            if not_started {
+                // Nothing was started: the client's retry is the valuation the ceiling counts, and the
+                // card is put back so it is not stuck in VALUING with no execution behind it.
+                if let Err(refund) = deps.ceiling.refund(charge).await {
+                    tracing::warn!(error = %refund, "could not refund the service's valuation count");
+                }
+                deps.store
+                    .revert_valuation(&caller, &before, &valuation_id)
+                    .await?;
+            } else {
+                // An execution may run (Bedrock is paid for all the same): the count stays — one
+                // valuation too many, never one too few — and so does VALUING, for that execution or,
+                // if none runs, the stuck-valuation sweep.
+                tracing::warn!(
+                    card_id = id.as_str(),
+                    valuation_id = valuation_id.as_str(),
+                    error = %err,
+                    "StartExecution may have started the valuation: the card stays VALUING"
+                );
             }
-            // Put the card back so it is not stuck in VALUING with no execution behind it.
-            deps.store
-                .revert_valuation(&caller, &before, &valuation_id)
-                .await?;
             Err(match err {
                 HandlerError::Internal(m) | HandlerError::Retryable(m) => HandlerError::Retryable(m),
                 other => other,
@@ -194,15 +220,128 @@ async fn run(
 }
 
 /// Whether a failed `StartExecution` surely started nothing: it was never sent, or Step Functions
-/// answered with an error other than `ExecutionAlreadyExists` (an earlier attempt of this very call
-/// started it). A timeout, a dispatch failure or an unreadable response may have started one.
+/// refused it with a 4xx other than throttling (a throttle is not taken as proof) and
+/// `ExecutionAlreadyExists`. A 5xx, a timeout, a dispatch failure or an unreadable response may have
+/// started one.
 fn surely_not_started(
     e: &aws_sdk_sfn::error::SdkError<aws_sdk_sfn::operation::start_execution::StartExecutionError>,
 ) -> bool {
-    use aws_sdk_sfn::error::SdkError;
+    use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
     match e {
         SdkError::ConstructionFailure(_) => true,
-        SdkError::ServiceError(s) => !s.err().is_execution_already_exists(),
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            (400..500).contains(&status)
+                && status != 429
+                && !s.err().is_execution_already_exists()
+                && !s.err().code().is_some_and(aws_error::is_throttling_code)
+        }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quota::DailyLimit;
+    use crate::store::fake_aws::{self, card_item};
+    use lambda_runtime::Context;
+    use serde_json::{Value, json};
+
+    const SUB: &str = "7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f";
+    const CARD: &str = "3f1c9a52-8d1e-4b7a-9c2d-5e6f7a8b9c0d";
+
+    /// `POST /cards/{CARD}/revalue` with DynamoDB answering as for a `CREATED` card and Step Functions
+    /// answering every `StartExecution` with `sfn_answer`: the outcome, the DynamoDB writes' update
+    /// expressions and the number of `StartExecution` requests sent.
+    async fn revalue(sfn_answer: (u16, Value)) -> (Result<Response, HandlerError>, Vec<String>, usize) {
+        let (ddb_http, ddb_log) = fake_aws::http(|_, _, body| {
+            let update = body["UpdateExpression"].as_str().unwrap_or_default();
+            if update.starts_with("ADD used :one") {
+                (200, json!({"Attributes": {"used": {"N": "1"}}}))
+            } else if update.starts_with("SET #s = :valuing") {
+                (
+                    200,
+                    json!({"Attributes": card_item(SUB, CARD, "CREATED", &json!({}))}),
+                )
+            } else {
+                (200, json!({}))
+            }
+        });
+        let (sfn_http, sfn_log) = fake_aws::http(move |_, _, _| sfn_answer.clone());
+        let ddb = fake_aws::dynamodb(ddb_http);
+        let limit = |n| DailyLimit::new(n).unwrap();
+        let deps = Deps {
+            store: CardStore::new(ddb.clone(), "t"),
+            sfn: fake_aws::sfn(sfn_http),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:valuation".into(),
+            bucket: "uploads".into(),
+            users: UserHasher::new(vec![7; 32]).unwrap(),
+            quota: DailyQuota::new(ddb.clone(), "t", QuotaAction::Revalue, limit(20)),
+            ceiling: ValuationCeiling::new(ddb, "t", limit(100)),
+        };
+        let req: Request =
+            serde_json::from_str(include_str!("../../tests/fixtures/apigw_v2_cards_revalue.json")).unwrap();
+        let r = handler(LambdaEvent::new(req, Context::default()), &deps).await;
+        let writes = ddb_log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b["UpdateExpression"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        let starts = sfn_log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _)| t == "AWSStepFunctions.StartExecution")
+            .count();
+        (r, writes, starts)
+    }
+
+    fn refunded(writes: &[String]) -> bool {
+        writes.iter().any(|w| w.starts_with("ADD used :minus_one"))
+    }
+
+    fn reverted(writes: &[String]) -> bool {
+        writes.iter().any(|w| w.starts_with("SET #s = :prev"))
+    }
+
+    #[tokio::test]
+    async fn a_start_answered_500_is_sent_once_and_keeps_its_count_and_valuing() {
+        // An Express StartExecution is not idempotent: a retry could start a second execution, and
+        // after a 500 the first may be running.
+        let (r, writes, starts) = revalue(fake_aws::error(500, "InternalServerError")).await;
+        assert!(matches!(r, Err(HandlerError::Retryable(_))), "{r:?}");
+        assert_eq!(starts, 1, "one StartExecution, no SDK retry");
+        assert!(!refunded(&writes), "the count stays: {writes:?}");
+        assert!(!reverted(&writes), "the card stays VALUING: {writes:?}");
+        assert_eq!(writes.len(), 3, "quota, VALUING, ceiling: {writes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_throttled_start_is_not_taken_as_proof_nothing_runs() {
+        let (r, writes, starts) = revalue(fake_aws::error(400, "ThrottlingException")).await;
+        assert!(matches!(r, Err(HandlerError::Retryable(_))), "{r:?}");
+        assert_eq!(starts, 1);
+        assert!(!refunded(&writes) && !reverted(&writes), "{writes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_start_is_refunded_and_the_card_put_back() {
+        let (r, writes, starts) = revalue(fake_aws::error(400, "StateMachineDoesNotExist")).await;
+        assert!(matches!(r, Err(HandlerError::Retryable(_))), "{r:?}");
+        assert_eq!(starts, 1);
+        assert!(refunded(&writes) && reverted(&writes), "{writes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_started_valuation_is_a_202() {
+        let (r, writes, starts) = revalue((
+            200,
+            json!({"executionArn": "arn:aws:states:us-east-1:123456789012:express:valuation:v:x", "startDate": 1.795308e9}),
+        ))
+        .await;
+        assert_eq!(r.unwrap().status_code, 202);
+        assert_eq!((writes.len(), starts), (3, 1));
     }
 }

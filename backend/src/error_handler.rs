@@ -534,4 +534,48 @@ mod tests {
         assert_eq!(short_cause(None), "");
         assert_eq!(short_cause(Some(&"x".repeat(2000))).len(), MAX_CAUSE_CHARS);
     }
+
+    /// The card's `VALUING → FAILED` committed but its answer was lost (500): the SDK's retry finds the
+    /// card failed by that very write, so the failure is reported as marking it and the valuation,
+    /// failed in its first state, is given back once.
+    #[tokio::test]
+    async fn a_failure_whose_write_answer_was_lost_still_marks_and_refunds_once() {
+        use crate::store::fake_aws::{self, card_item, condition_failed};
+        let (http, log) = fake_aws::http(|n, _, body| match n {
+            0 => fake_aws::error(500, "InternalServerError"),
+            1 => {
+                let token = body["ExpressionAttributeValues"][":token"].clone();
+                condition_failed(Some(card_item(
+                    "u-1",
+                    "c-1",
+                    "FAILED",
+                    &serde_json::json!({"currentValuationId": {"S": "v-1"}, "failWriteId": token}),
+                )))
+            }
+            _ => (200, serde_json::json!({})),
+        });
+        let dynamodb = fake_aws::dynamodb(http);
+        let deps = Deps {
+            store: CardStore::new(dynamodb.clone(), "t"),
+            users: UserHasher::new(vec![7; 32]).unwrap(),
+            ceiling: crate::quota::ValuationCeiling::for_refunds(dynamodb, "t"),
+        };
+        let failure: CaughtFailure = serde_json::from_value(serde_json::json!({
+            "valuationId": "v-1", "userId": "u-1", "cardId": "c-1", "bucket": "b",
+            "frontS3Key": "uploads/u_1/f.jpg", "requestedAt": "2026-11-22T00:40:00.000Z",
+            "correlationId": "r-1",
+            "error": {"Error": "Validation", "Cause": "not an image"}
+        }))
+        .unwrap();
+        assert!(failure.in_first_state);
+        let report = handle_caught(&failure, &deps).await.unwrap();
+        assert!(report.marked_failed && report.ceiling_refunded, "{report:?}");
+        let log = log.lock().unwrap();
+        let writes: Vec<_> = log
+            .iter()
+            .map(|(_, b)| b["UpdateExpression"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(writes.len(), 3, "{writes:?}");
+        assert_eq!(writes[2], "ADD used :minus_one", "{writes:?}");
+    }
 }

@@ -198,6 +198,12 @@ impl DayCounter {
 
     /// Counts one use on the item `pk`/`sk`: how many that day has had, this one included; `None` when
     /// the limit is reached (nothing counted).
+    ///
+    /// Not idempotent, and nothing here can make it so: `UpdateItem` takes no idempotency token, and a
+    /// marker of the last request on the counter would be overwritten by any concurrent request, so a
+    /// retry could not prove the use was already counted. A write that commits but whose answer is lost
+    /// (a 5xx, a dropped connection) is counted again by the SDK's retry — one use too many, never one
+    /// too few; retrying it ourselves or not, the client's own retry would count it again all the same.
     async fn add(&self, pk: String, sk: String, now: DateTime<Utc>) -> Result<Option<u32>, HandlerError> {
         // Kept one day after its own: long enough to look at yesterday's counts, then TTL removes it.
         let expires = next_midnight(now) + Duration::days(1);
@@ -230,6 +236,10 @@ impl DayCounter {
 
     /// Takes one use back from the item `pk`/`sk`; never below 0, and never recreating an item that is
     /// gone (expired).
+    ///
+    /// One attempt, no SDK retry: a refund that commits but whose answer is lost would be given back
+    /// again by a retry (no idempotency token, and no marker a concurrent refund could not overwrite),
+    /// one use too few. A refund that fails is an error callers log and go past: one use too many.
     async fn give_back(&self, pk: String, sk: String) -> Result<(), HandlerError> {
         let r = self
             .client
@@ -241,6 +251,11 @@ impl DayCounter {
             .condition_expression("used > :zero")
             .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::config::Builder::default()
+                    .retry_config(aws_smithy_types::retry::RetryConfig::disabled()),
+            )
             .send()
             .await;
         match r {
@@ -507,5 +522,23 @@ mod tests {
         let before = Utc::now();
         let now = QuotaClock::System.now();
         assert!(now >= before - Duration::milliseconds(1) && now <= Utc::now());
+    }
+
+    #[tokio::test]
+    async fn a_refund_is_sent_once_whatever_its_answer() {
+        // A refund that committed but whose answer was lost (500) would be given back twice by a
+        // retry: one valuation too few. It is sent once; the error is the caller's to log.
+        let (http, log) = crate::store::fake_aws::http(|n, _, _| match n {
+            0 => crate::store::fake_aws::error(500, "InternalServerError"),
+            _ => (200, serde_json::json!({})),
+        });
+        let ceiling = ValuationCeiling::for_refunds(crate::store::fake_aws::dynamodb(http), "t");
+        let charge = CeilingCharge::on_day_of(at("2026-11-22T23:59:59Z"));
+        let e = ceiling.refund(charge).await.unwrap_err();
+        assert_eq!(e.error_type(), "Retryable", "{e}");
+        let log = log.lock().unwrap();
+        assert_eq!(log.len(), 1, "one UpdateItem, no SDK retry");
+        assert_eq!(log[0].1["UpdateExpression"], "ADD used :minus_one");
+        assert_eq!(log[0].1["Key"]["SK"]["S"], "valuation#2026-11-22");
     }
 }

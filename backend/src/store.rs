@@ -14,7 +14,10 @@ use crate::error::sdk_error;
 use crate::identity::Caller;
 use crate::model::{Card, CardStatus, PriceRange, iso};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -77,6 +80,16 @@ pub const SET_RARITY: &str = "setRarity";
 pub const GSI3: &str = "GSI3";
 /// GSI3's partition key attribute: `VALUING#<n>` while the card is `VALUING`, absent otherwise.
 pub const VALUING_SHARD: &str = "valuingShard";
+/// The status a card had when [`CardStore::begin_valuation`] put it into `VALUING` (what a
+/// valuation that cannot be started puts back, [`CardStore::revert_valuation`]), kept on the card so a
+/// retried `begin_valuation` that finds its own write still knows it.
+pub const VALUING_FROM_STATUS: &str = "valuingFromStatus";
+/// The `updatedAt` a card had when [`CardStore::begin_valuation`] put it into `VALUING` (see
+/// [`VALUING_FROM_STATUS`]).
+pub const VALUING_FROM_AT: &str = "valuingFromAt";
+/// A token fresh for each `VALUING → FAILED` write: a retried write that finds it knows the card is
+/// `FAILED` by its own hand.
+pub const FAIL_WRITE_ID: &str = "failWriteId";
 /// How many partitions GSI3 spreads the valuations in flight over.
 pub const VALUING_SHARDS: u32 = 8;
 
@@ -823,6 +836,13 @@ impl CardStore {
     /// the card or put it back ([`Self::apply_valuation`], [`Self::mark_failed`],
     /// [`Self::revert_valuation`]).
     ///
+    /// `UpdateItem` takes no idempotency token, so when this write commits but its answer is lost (a
+    /// 5xx, a dropped connection) the SDK's retry finds the card `VALUING` and fails the condition.
+    /// `valuation_id` is fresh for each request, so a failed condition whose old item
+    /// (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) is `VALUING` for `valuation_id` is this very
+    /// write: the card as it was is rebuilt from the status and `updatedAt` the write kept beside it
+    /// ([`VALUING_FROM_STATUS`], [`VALUING_FROM_AT`]), instead of a 409 for a valuation nobody started.
+    ///
     /// # Errors
     /// [`HandlerError::NotFound`], [`HandlerError::Conflict`] when already valuing; SDK errors.
     pub async fn begin_valuation(
@@ -838,16 +858,20 @@ impl CardStore {
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
             .update_expression(
-                "SET #s = :valuing, updatedAt = :now, currentValuationId = :vid, #shard = :shard",
+                "SET #s = :valuing, updatedAt = :now, currentValuationId = :vid, #shard = :shard, \
+                 #fromStatus = #s, #fromAt = updatedAt",
             )
             .condition_expression("attribute_exists(PK) AND #s <> :valuing")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#shard", VALUING_SHARD)
+            .expression_attribute_names("#fromStatus", VALUING_FROM_STATUS)
+            .expression_attribute_names("#fromAt", VALUING_FROM_AT)
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
             .expression_attribute_values(":now", s(iso(now)))
             .expression_attribute_values(":vid", s(valuation_id))
             .expression_attribute_values(":shard", s(valuing_shard(card_id)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match r {
@@ -855,13 +879,34 @@ impl CardStore {
                 .attributes()
                 .ok_or_else(|| corrupt("no old image"))
                 .and_then(card_from_item),
-            Err(e) if is_condition_failure(&e) => match self.get(caller, card_id).await? {
-                None => Err(HandlerError::NotFound("card".into())),
-                Some(_) => {
-                    self.enroll_in_sweep(caller, card_id).await?;
-                    Err(HandlerError::Conflict("a valuation is already running".into()))
+            Err(e) if is_condition_failure(&e) => {
+                // No old item: the card does not exist — or an endpoint that ignores
+                // ReturnValuesOnConditionCheckFailure (an emulator) did not send it, so read it.
+                let old = match old_item(&e) {
+                    Some(old) => Some(old.clone()),
+                    None => self.read(key(caller, card_id)).await?,
+                };
+                match old {
+                    None => Err(HandlerError::NotFound("card".into())),
+                    Some(old)
+                        if get_s(&old, "status") == Some(CardStatus::Valuing.as_str())
+                            && get_s(&old, "currentValuationId") == Some(valuation_id) =>
+                    {
+                        tracing::info!(
+                            card_id,
+                            valuation_id,
+                            "the card is VALUING by this request's own write (a retry after a lost answer)"
+                        );
+                        card_before_valuing(&old)
+                    }
+                    Some(old) => {
+                        if !old.contains_key(VALUING_SHARD) {
+                            self.enroll_in_sweep(caller, card_id).await?;
+                        }
+                        Err(HandlerError::Conflict("a valuation is already running".into()))
+                    }
                 }
-            },
+            }
             Err(e) => Err(sdk_error("UpdateItem", e)),
         }
     }
@@ -1141,6 +1186,12 @@ impl CardStore {
     /// `VALUING` → `FAILED` if the card is still `VALUING` and the guard holds (not updated since, or
     /// still valuing for that valuation). A failed condition — the card moved on — is `Ok(false)`, not
     /// an error.
+    ///
+    /// The write leaves a token fresh for this call ([`FAIL_WRITE_ID`]): when it commits but its answer
+    /// is lost and the SDK's retry fails the condition, an old item
+    /// (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) carrying that token is this very write, so the
+    /// answer is `Ok(true)` — the error handler refunds and reports the card it failed, the sweep counts
+    /// it.
     async fn fail_valuing(
         &self,
         caller: &Caller,
@@ -1148,18 +1199,21 @@ impl CardStore {
         guard: Guard<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, HandlerError> {
+        let token = uuid::Uuid::new_v4().to_string();
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(caller, card_id)))
-            .update_expression("SET #s = :failed, updatedAt = :now REMOVE #shard")
-            .condition_expression("#s = :valuing")
+            .update_expression("SET #s = :failed, updatedAt = :now, #failWrite = :token REMOVE #shard")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#shard", VALUING_SHARD)
+            .expression_attribute_names("#failWrite", FAIL_WRITE_ID)
             .expression_attribute_values(":failed", s(CardStatus::Failed.as_str()))
             .expression_attribute_values(":valuing", s(CardStatus::Valuing.as_str()))
-            .expression_attribute_values(":now", s(iso(now)));
+            .expression_attribute_values(":now", s(iso(now)))
+            .expression_attribute_values(":token", s(&token))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         update = match guard {
             Guard::Since(since) => update
                 .condition_expression("#s = :valuing AND updatedAt = :since")
@@ -1172,10 +1226,44 @@ impl CardStore {
         };
         match update.send().await {
             Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) if is_condition_failure(&e) => {
+                let ours = old_item(&e).and_then(|old| get_s(old, FAIL_WRITE_ID)) == Some(token.as_str());
+                if ours {
+                    tracing::info!(
+                        card_id,
+                        "the card is FAILED by this call's own write (a retry after a lost answer)"
+                    );
+                }
+                Ok(ours)
+            }
             Err(e) => Err(sdk_error("UpdateItem", e)),
         }
     }
+}
+
+/// The item as it was when an `UpdateItem` condition failed, if the request asked for it
+/// (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) and the item exists.
+fn old_item(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        UpdateItemError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> Option<&Item> {
+    match e.as_service_error() {
+        Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
+        _ => None,
+    }
+}
+
+/// The card as it was before [`CardStore::begin_valuation`] wrote `old` (its own write, seen again by a
+/// retry): the status and `updatedAt` that write kept.
+fn card_before_valuing(old: &Item) -> Result<Card, HandlerError> {
+    let mut card = card_from_item(old)?;
+    card.status = get_s(old, VALUING_FROM_STATUS)
+        .and_then(CardStatus::parse)
+        .ok_or_else(|| corrupt(VALUING_FROM_STATUS))?;
+    card.updated_at = get_time(old, VALUING_FROM_AT)?.ok_or_else(|| corrupt(VALUING_FROM_AT))?;
+    Ok(card)
 }
 
 /// A cancelled transaction whose first failed condition is a `ConditionalCheckFailed` means the
@@ -1494,5 +1582,264 @@ mod list_tests {
             );
         }
         assert_eq!(http.actual_requests().count(), 0);
+    }
+}
+
+/// Real AWS JSON clients (DynamoDB, Step Functions) over an HTTP side a test writes: every request is
+/// recorded (its `X-Amz-Target` and JSON body) and answered by the test's function, and the clients
+/// retry as a function's do (standard mode, 3 attempts; backoff shortened), so a lost answer and the
+/// SDK's retry after it can be played.
+#[cfg(test)]
+pub(crate) mod fake_aws {
+    use aws_smithy_http_client::test_util::infallible_client_fn;
+    use aws_smithy_runtime_api::client::http::SharedHttpClient;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::retry::RetryConfig;
+    use serde_json::{Value, json};
+    use std::sync::{Arc, Mutex};
+
+    /// The requests seen: `(X-Amz-Target, JSON body)`.
+    pub(crate) type Log = Arc<Mutex<Vec<(String, Value)>>>;
+
+    /// An answer: HTTP status and JSON body (an error names itself with `__type`).
+    pub(crate) fn error(status: u16, code: &str) -> (u16, Value) {
+        (status, json!({"__type": code, "message": "test"}))
+    }
+
+    /// DynamoDB's `ConditionalCheckFailedException`, with the item as it was when given.
+    pub(crate) fn condition_failed(item: Option<Value>) -> (u16, Value) {
+        let mut body = json!({
+            "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+            "message": "The conditional request failed"
+        });
+        if let Some(item) = item {
+            body["Item"] = item;
+        }
+        (400, body)
+    }
+
+    /// An HTTP side answering request `n` (from 0) with `answer(n, target, body)`.
+    pub(crate) fn http(
+        answer: impl Fn(usize, &str, &Value) -> (u16, Value) + Send + Sync + 'static,
+    ) -> (SharedHttpClient, Log) {
+        let log: Log = Arc::default();
+        let seen = log.clone();
+        let client = infallible_client_fn(move |req: http::Request<SdkBody>| {
+            let target = req
+                .headers()
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body: Value =
+                serde_json::from_slice(req.body().bytes().unwrap_or_default()).unwrap_or(Value::Null);
+            let n = {
+                let mut log = seen.lock().unwrap();
+                log.push((target.clone(), body.clone()));
+                log.len() - 1
+            };
+            let (status, answer) = answer(n, &target, &body);
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "application/x-amz-json-1.0")
+                .body(SdkBody::from(answer.to_string()))
+                .unwrap()
+        });
+        (client, log)
+    }
+
+    fn retries() -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(std::time::Duration::from_millis(1))
+    }
+
+    /// A DynamoDB client over `http`.
+    pub(crate) fn dynamodb(http: SharedHttpClient) -> aws_sdk_dynamodb::Client {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+                .retry_config(retries())
+                .http_client(http)
+                .build(),
+        )
+    }
+
+    /// A Step Functions client over `http`.
+    pub(crate) fn sfn(http: SharedHttpClient) -> aws_sdk_sfn::Client {
+        use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+        aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+                .retry_config(retries())
+                .http_client(http)
+                .build(),
+        )
+    }
+
+    /// A card item as DynamoDB's JSON has it, with `extra` attributes on top.
+    pub(crate) fn card_item(sub: &str, card_id: &str, status: &str, extra: &Value) -> Value {
+        let mut item = json!({
+            "PK": {"S": format!("USER#{sub}")}, "SK": {"S": format!("CARD#{card_id}")},
+            "userId": {"S": sub}, "cardId": {"S": card_id}, "name": {"S": "Charizard"},
+            "frontS3Key": {"S": "uploads/u_1/f.jpg"}, "status": {"S": status},
+            "createdAt": {"S": "2026-11-22T00:00:00.000Z"}, "updatedAt": {"S": "2026-11-22T00:40:00.000Z"}
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            item[k] = v.clone();
+        }
+        item
+    }
+}
+
+/// What the card's conditional writes do when their first attempt commits but its answer is lost and
+/// the SDK's retry finds the write already made.
+#[cfg(test)]
+mod retry_tests {
+    use super::fake_aws::{self, card_item, condition_failed};
+    use super::*;
+    use serde_json::{Value, json};
+
+    const SUB: &str = "u-1";
+
+    fn store(
+        answer: impl Fn(usize, &str, &Value) -> (u16, Value) + Send + Sync + 'static,
+    ) -> (CardStore, fake_aws::Log) {
+        let (http, log) = fake_aws::http(answer);
+        (CardStore::new(fake_aws::dynamodb(http), "t"), log)
+    }
+
+    fn at(t: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc)
+    }
+
+    fn me() -> Caller {
+        Caller::from_sub(Some(SUB)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_retried_begin_valuation_that_finds_its_own_write_is_no_conflict() {
+        // The first attempt commits, its answer is lost (500); the retry fails the condition and sees
+        // the card VALUING for this very valuation, with what it was before beside it.
+        let (store, log) = store(|n, _, _| match n {
+            0 => fake_aws::error(500, "InternalServerError"),
+            1 => condition_failed(Some(card_item(
+                SUB,
+                "c-1",
+                "VALUING",
+                &json!({
+                    "currentValuationId": {"S": "v-1"}, "valuingShard": {"S": "VALUING#3"},
+                    "updatedAt": {"S": "2026-11-22T01:00:00.000Z"},
+                    "valuingFromStatus": {"S": "VALUED"}, "valuingFromAt": {"S": "2026-11-22T00:40:00.000Z"}
+                }),
+            ))),
+            _ => fake_aws::error(400, "ValidationException"),
+        });
+        let before = store
+            .begin_valuation(&me(), "c-1", "v-1", at("2026-11-22T01:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(before.status, CardStatus::Valued, "the status to put back");
+        assert_eq!(before.updated_at, at("2026-11-22T00:40:00Z"));
+        assert_eq!(before.front_s3_key, "uploads/u_1/f.jpg");
+        let log = log.lock().unwrap();
+        assert_eq!(log.len(), 2, "the write and the SDK's retry, nothing else");
+        let body = &log[1].1;
+        assert_eq!(body["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
+        assert!(
+            body["UpdateExpression"]
+                .as_str()
+                .unwrap()
+                .contains("#fromStatus = #s, #fromAt = updatedAt"),
+            "{body}"
+        );
+        assert_eq!(
+            body["ExpressionAttributeNames"]["#fromStatus"],
+            VALUING_FROM_STATUS
+        );
+    }
+
+    #[tokio::test]
+    async fn another_valuation_is_a_conflict_and_a_missing_card_not_found() {
+        let running = |shard: bool| {
+            let mut extra = json!({"currentValuationId": {"S": "v-0"}});
+            if shard {
+                extra["valuingShard"] = json!({"S": "VALUING#3"});
+            }
+            card_item(SUB, "c-1", "VALUING", &extra)
+        };
+        let cases = [
+            (Some(running(true)), "Conflict", 1),
+            // a VALUING card from before the sharded index is enrolled in the sweep
+            (Some(running(false)), "Conflict", 2),
+            // no old item: read (strongly consistent) to tell a missing card from an endpoint that
+            // does not send it
+            (None, "NotFound", 2),
+        ];
+        for (item, want, requests) in cases {
+            let (store, log) = store(move |n, _, _| {
+                if n == 0 {
+                    condition_failed(item.clone())
+                } else {
+                    (200, json!({}))
+                }
+            });
+            let e = store
+                .begin_valuation(&me(), "c-1", "v-1", at("2026-11-22T01:00:00Z"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.error_type(), want, "{e}");
+            assert_eq!(log.lock().unwrap().len(), requests, "{want}");
+        }
+    }
+
+    /// The error handler's `VALUING → FAILED`: answered by `retry` after a first attempt whose answer
+    /// was lost, given the token the write sent.
+    async fn mark_failed_after_a_lost_answer(retry: fn(&str) -> Value) -> (bool, usize) {
+        let (store, log) = store(move |n, _, body| match n {
+            0 => fake_aws::error(500, "InternalServerError"),
+            _ => condition_failed(Some(retry(
+                body["ExpressionAttributeValues"][":token"]["S"]
+                    .as_str()
+                    .unwrap_or_default(),
+            ))),
+        });
+        let failed = store
+            .mark_failed(&me(), "c-1", "v-1", at("2026-11-22T01:00:00Z"))
+            .await
+            .unwrap();
+        let n = log.lock().unwrap().len();
+        (failed, n)
+    }
+
+    #[tokio::test]
+    async fn a_retried_fail_that_finds_its_own_write_says_it_failed_the_card() {
+        let own = |token: &str| {
+            card_item(
+                SUB,
+                "c-1",
+                "FAILED",
+                &json!({"currentValuationId": {"S": "v-1"}, "failWriteId": {"S": token}}),
+            )
+        };
+        assert_eq!(mark_failed_after_a_lost_answer(own).await, (true, 2));
+        // FAILED by another write (a duplicate delivery of the same failure, the sweep): not ours.
+        let other = |_: &str| {
+            card_item(
+                SUB,
+                "c-1",
+                "FAILED",
+                &json!({"currentValuationId": {"S": "v-1"}, "failWriteId": {"S": "someone-else"}}),
+            )
+        };
+        assert_eq!(mark_failed_after_a_lost_answer(other).await, (false, 2));
+        // FAILED before the token existed
+        let old = |_: &str| card_item(SUB, "c-1", "FAILED", &json!({}));
+        assert_eq!(mark_failed_after_a_lost_answer(old).await, (false, 2));
     }
 }
