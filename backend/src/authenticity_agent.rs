@@ -7,11 +7,9 @@
 //! model as an image block before the evidence, when Converse takes it: JPEG (baseline, extended or
 //! progressive) or PNG by its first bytes (the uploader's content type is not trusted), at most
 //! [`MAX_IMAGE_BYTES`] and [`MAX_IMAGE_SIDE`] pixels a side (Bedrock's limits). Otherwise — too large,
-//! deleted (S3 `NoSuchKey`: the role may list `uploads/`, so a missing key is a 404), not such a file —
-//! the model judges the text and labels alone and the log says why ([`ImageOutcome::Skipped`]); so it
-//! does when Converse refuses the image (a `ValidationException`: one retry without it). Other S3 and
-//! Bedrock errors fail the task as usual — `AccessDenied` included (an IAM or KMS key-policy mistake
-//! must not quietly turn the photo check off).
+//! deleted, unreadable — the model judges the text and labels alone and the log says why
+//! ([`ImageOutcome::Skipped`]); so it does when Converse refuses the image (a `ValidationException`: one
+//! retry without it). Other S3 and Bedrock errors fail the task as usual.
 //! Off by default: seed 000 budgets 1,200 tokens a valuation, and Claude counts a photo as about
 //! width × height / 750 tokens after scaling it to at most 1.15 megapixels — up to ≈ 1,600 more, more
 //! than doubling the Bedrock line of the budget.
@@ -23,7 +21,6 @@
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
-use crate::identity::UserHasher;
 use crate::model::{AuthenticityAssessment, ExtractOutput, FeatureEnvelope};
 use crate::obs::{self, RequestLog};
 use async_trait::async_trait;
@@ -31,6 +28,7 @@ use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, ImageBlock, ImageFormat, ImageSource, InferenceConfiguration, Message,
     SystemContentBlock,
 };
+use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -337,11 +335,15 @@ impl ImageStore for S3ImageStore {
                     "the photo is no longer in the bucket".into(),
                 ));
             }
-            // Anything else fails the task like any AWS error: throttling and 5xx (retried by the state
-            // machine), a missing bucket, and AccessDenied — the role may s3:ListBucket on uploads/
-            // (infra/modules/backend/functions.tf), so a deleted key is NoSuchKey above and a denial is
-            // an IAM or KMS key-policy mistake (`kms:Decrypt`), which must not quietly turn the photo
-            // off (`Internal`, not retried).
+            // A photo deleted since the upload reads as AccessDenied (the role has no s3:ListBucket):
+            // judged without it. Anything else — throttling and 5xx (retried by the state machine), a
+            // missing bucket, a key the role may not decrypt — fails the task like any AWS error: a
+            // misconfiguration must not quietly turn the photo off.
+            Err(e) if e.code() == Some("AccessDenied") => {
+                return Ok(ImageOutcome::Skipped(
+                    "the photo cannot be read (AccessDenied: deleted since the upload?)".into(),
+                ));
+            }
             Err(e) => return Err(crate::error::sdk_error("GetObject", e)),
         };
         // Not downloaded when S3 says it is too large.
@@ -478,8 +480,6 @@ pub struct Deps {
     pub model: Arc<dyn AuthenticityModel>,
     /// Where the photo is read from; `None` (the default): the model judges the text and labels alone.
     pub images: Option<Arc<dyn ImageStore>>,
-    /// Pseudonyms for log lines.
-    pub users: UserHasher,
 }
 
 impl std::fmt::Debug for Deps {
@@ -493,12 +493,11 @@ impl std::fmt::Debug for Deps {
 
 impl Deps {
     /// Bedrock with `BEDROCK_MODEL_ID` (default [`DEFAULT_MODEL_ID`]); photos from S3 when
-    /// `AUTHENTICITY_SEND_PHOTO` is `true` (default `false`: see the [module docs](self));
-    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    /// `AUTHENTICITY_SEND_PHOTO` is `true` (default `false`: see the [module docs](self)).
     ///
     /// # Errors
-    /// A missing or invalid variable, or an unreadable secret.
-    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    /// An invalid variable.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let model_id = config::parsed("BEDROCK_MODEL_ID", DEFAULT_MODEL_ID.to_owned())?;
         let send_photo = config::parsed("AUTHENTICITY_SEND_PHOTO", false)?;
         Ok(Self {
@@ -511,7 +510,6 @@ impl Deps {
             } else {
                 None
             },
-            users: config::user_hasher(aws).await?,
         })
     }
 }
@@ -596,10 +594,8 @@ pub async fn handler(
     event: LambdaEvent<ExtractOutput>,
     deps: &Deps,
 ) -> Result<AuthenticityAssessment, HandlerError> {
-    let mut log = RequestLog::start("authenticity_agent", &event.context.request_id);
+    let log = RequestLog::start("authenticity_agent", &event.context.request_id);
     let input = event.payload;
-    // The owner the API put in the execution input (the Cognito `sub`), logged as its pseudonym.
-    log.user(&deps.users, &input.request.user_id);
     let result = async {
         let photo = match &deps.images {
             Some(images) => {
@@ -896,7 +892,6 @@ mod tests {
         let deps = Deps {
             model: Arc::new(model),
             images,
-            users: users(),
         };
         let result = {
             let _guard = metrics::set_default_local_recorder(&recorder);
@@ -1251,9 +1246,8 @@ mod tests {
         }
     }
 
-    /// S3 GetObject: the object's bytes become the photo; a key already deleted (404 `NoSuchKey`: the
-    /// role may list `uploads/`) is judged without it; S3 throttling is retried by the state machine;
-    /// a denial fails the task.
+    /// S3 GetObject: the object's bytes become the photo; a key already deleted is judged without it;
+    /// S3 throttling is retried by the state machine.
     #[tokio::test]
     async fn the_photo_is_read_from_s3() {
         let s3 = |status: u16, body: Vec<u8>, headers: Vec<(&'static str, String)>| {
@@ -1316,56 +1310,12 @@ mod tests {
             no_bucket.photo("b", "uploads/u-1/f.jpg").await,
             Err(HandlerError::Internal(_))
         ));
-        // With s3:ListBucket on uploads/ a deleted key is NoSuchKey (above): AccessDenied is an IAM or
-        // KMS key-policy mistake, and fails the task (not retried) instead of quietly dropping the photo.
-        let denied = s3(
-            403,
-            b"<Error><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/\
-authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:\
-123456789012:key/k because no identity-based policy allows the kms:Decrypt action</Message></Error>"
-                .to_vec(),
-            vec![("content-type", "application/xml".into())],
-        );
-        let e = denied.photo("b", "uploads/u-1/f.jpg").await.unwrap_err();
-        assert!(
-            matches!(&e, HandlerError::Internal(m) if m.contains("AccessDenied") && m.contains("GetObject")),
-            "{e:?}"
-        );
-        let e = failing(403, "AccessDenied")
-            .photo("b", "uploads/u-1/f.jpg")
-            .await
-            .unwrap_err();
-        assert!(matches!(e, HandlerError::Internal(_)), "{e:?}");
-    }
-
-    fn users() -> UserHasher {
-        UserHasher::new(vec![7; 32]).unwrap()
-    }
-
-    /// Seed 001 "Structured Logging": the summary line names the user — the valuation's owner as its
-    /// keyed pseudonym (as the API functions log it), never the `sub` from the execution input.
-    #[tokio::test]
-    async fn the_summary_line_names_the_owner_by_pseudonym() {
-        let verdict = r#"{"score": 0.9, "flags": [], "rationale": "ok"}"#;
-        let (model, _http) = bedrock(vec![ok_json(converse_answer(verdict))]);
-        let deps = Deps {
-            model: Arc::new(model),
-            images: None,
-            users: users(),
-        };
-        let mut e = event();
-        let sub = "7d3a1f2e-0000-4000-8000-000000000003";
-        e.payload.request.user_id = sub.into();
-        let (out, lines) = crate::obs::capture::summary_lines(handler(e, &deps)).await;
-        out.unwrap();
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        let user = lines[0]["userId"].as_str().unwrap();
-        assert_eq!(user, users().hash(sub));
-        assert!(
-            user.starts_with("u_") && user != "anonymous" && !user.contains(sub),
-            "{user}"
-        );
-        assert_eq!(lines[0]["operation"], "authenticity_agent");
+        // Without s3:ListBucket a deleted key reads as AccessDenied: judged without the photo.
+        let denied = failing(403, "AccessDenied");
+        assert!(matches!(
+            denied.photo("b", "uploads/u-1/f.jpg").await.unwrap(),
+            ImageOutcome::Skipped(_)
+        ));
     }
 
     /// Converse refusing the photo (ValidationException: a file it cannot decode) does not fail the

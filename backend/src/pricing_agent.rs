@@ -16,7 +16,6 @@
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
-use crate::identity::UserHasher;
 use crate::model::{
     CardDetails, ExtractOutput, FeatureEnvelope, PriceEstimate, PriceRange, SourceReport, TextLine,
 };
@@ -550,8 +549,6 @@ impl PriceSource for HttpPriceSource {
 pub struct Deps {
     /// The price sources.
     pub sources: Vec<Arc<dyn PriceSource>>,
-    /// Pseudonyms for log lines.
-    pub users: UserHasher,
 }
 
 impl std::fmt::Debug for Deps {
@@ -563,8 +560,7 @@ impl std::fmt::Debug for Deps {
 }
 
 impl Deps {
-    /// The HTTP sources listed in the `PRICE_API_SECRET_ID` secret, each behind a [`CachedPriceSource`];
-    /// `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
+    /// The HTTP sources listed in the `PRICE_API_SECRET_ID` secret, each behind a [`CachedPriceSource`].
     ///
     /// # Errors
     /// A missing variable or an unreadable secret.
@@ -579,7 +575,6 @@ impl Deps {
                     Arc::new(CachedPriceSource::new(source)) as Arc<dyn PriceSource>
                 })
                 .collect(),
-            users: config::user_hasher(aws).await?,
         })
     }
 }
@@ -681,10 +676,8 @@ fn usd_amounts(quotes: &[Quote]) -> Result<Vec<Decimal>, HandlerError> {
 /// # Errors
 /// `Retryable` when every source failed and one of them transiently; `Internal` otherwise.
 pub async fn handler(event: LambdaEvent<ExtractOutput>, deps: &Deps) -> Result<PriceEstimate, HandlerError> {
-    let mut log = RequestLog::start("pricing_agent", &event.context.request_id);
+    let log = RequestLog::start("pricing_agent", &event.context.request_id);
     let input = event.payload;
-    // The owner the API put in the execution input (the Cognito `sub`), logged as its pseudonym.
-    log.user(&deps.users, &input.request.user_id);
     let result = price(&input, deps).await;
     if let Ok(e) = &result {
         obs::record(MetricName::PricingConfidence, e.confidence);
@@ -1256,37 +1249,6 @@ mod tests {
         assert_eq!(PriceQuery::for_card(None, &f).name.as_deref(), Some("Charizard"));
     }
 
-    fn users() -> UserHasher {
-        UserHasher::new(vec![8; 32]).unwrap()
-    }
-
-    /// Seed 001 "Structured Logging": the summary line names the user — the valuation's owner as its
-    /// keyed pseudonym (as the API functions log it), never the `sub` from the execution input.
-    #[tokio::test]
-    async fn the_summary_line_names_the_owner_by_pseudonym() {
-        let deps = Deps {
-            sources: vec![Arc::new(Fixed(vec![dec!(10.00), dec!(12.00)]))],
-            users: users(),
-        };
-        let mut input = extract();
-        let sub = "7d3a1f2e-0000-4000-8000-000000000002";
-        input.request.user_id = sub.into();
-        let (out, lines) = crate::obs::capture::summary_lines(handler(
-            LambdaEvent::new(input, lambda_runtime::Context::default()),
-            &deps,
-        ))
-        .await;
-        out.unwrap();
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        let user = lines[0]["userId"].as_str().unwrap();
-        assert_eq!(user, users().hash(sub));
-        assert!(
-            user.starts_with("u_") && user != "anonymous" && !user.contains(sub),
-            "{user}"
-        );
-        assert_eq!(lines[0]["operation"], "pricing_agent");
-    }
-
     fn extract() -> ExtractOutput {
         serde_json::from_value(serde_json::json!({
             "request": {"valuationId": "v", "userId": "u", "cardId": "c", "bucket": "b", "frontS3Key": "k",
@@ -1331,7 +1293,7 @@ mod tests {
             }
             // the whole task: the source is skipped or used, never a panic, never an absurd range
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            let deps = Deps { sources: vec![Arc::new(Fixed(quotes.clone()))], users: users() };
+            let deps = Deps { sources: vec![Arc::new(Fixed(quotes.clone()))] };
             match rt.block_on(price(&extract(), &deps)) {
                 Ok(est) => {
                     prop_assert!(quotes.iter().all(|q| (MIN_QUOTE..=MAX_QUOTE).contains(q)));

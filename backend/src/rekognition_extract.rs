@@ -6,8 +6,6 @@
 //! (`agent = extract`).
 
 use crate::HandlerError;
-use crate::config::{self, ConfigError};
-use crate::identity::UserHasher;
 use crate::model::{CardHints, ExtractOutput, FeatureEnvelope, LabelHit, TextLine, ValuationRequest};
 use crate::obs::{self, RequestLog};
 use async_trait::async_trait;
@@ -54,10 +52,7 @@ fn image(bucket: &str, key: &str) -> Image {
         .build()
 }
 
-/// Bad images are the caller's problem (`Validation` on `frontS3Key`, not retried); throttling and 5xx
-/// are retryable. `InvalidS3ObjectException` ("unable to access the S3 object") is ours: the object was
-/// confirmed to exist when its card was created (`cards_create` tags it, 404 → `Validation` there), so
-/// Rekognition failing to read it now is the role's S3 or KMS access (`Internal`), not the user's image.
+/// Bad images are the caller's problem (not retried); throttling and 5xx are retryable.
 fn vision_error<E>(
     op: &str,
     e: aws_sdk_rekognition::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
@@ -66,16 +61,13 @@ where
     E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + Send + Sync + 'static,
 {
     let e = aws_error::AwsCallError::from_sdk("Rekognition", op, e);
-    match e.code() {
-        Some(code @ ("InvalidImageFormatException" | "ImageTooLargeException")) => {
-            HandlerError::validation("frontS3Key", format!("{op}: {code}"))
-        }
-        Some("InvalidS3ObjectException") => HandlerError::Internal(format!(
-            "{e} (Rekognition cannot read the confirmed upload with this role: check its s3:GetObject \
-             and the data key's kms:Decrypt)"
-        )),
-        _ => crate::error::aws_call_error(&e),
+    if let Some(
+        code @ ("InvalidImageFormatException" | "ImageTooLargeException" | "InvalidS3ObjectException"),
+    ) = e.code()
+    {
+        return HandlerError::validation("frontS3Key", format!("{op}: {code}"));
     }
+    crate::error::aws_call_error(&e)
 }
 
 #[async_trait]
@@ -130,8 +122,6 @@ impl Vision for RekognitionVision {
 pub struct Deps {
     /// Rekognition (or a fake).
     pub vision: Arc<dyn Vision>,
-    /// Pseudonyms for log lines.
-    pub users: UserHasher,
 }
 
 impl std::fmt::Debug for Deps {
@@ -141,18 +131,15 @@ impl std::fmt::Debug for Deps {
 }
 
 impl Deps {
-    /// The real Rekognition client; `USER_ID_HASH_KEY_SECRET_ID` (or `USER_ID_HASH_KEY`).
-    ///
-    /// # Errors
-    /// A missing or invalid variable, or an unreadable secret.
-    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self {
+    /// The real Rekognition client.
+    #[must_use]
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Self {
+        Self {
             vision: Arc::new(RekognitionVision::new(telemetry::traced_client!(
                 aws_sdk_rekognition,
                 aws
             ))),
-            users: config::user_hasher(aws).await?,
-        })
+        }
     }
 }
 
@@ -221,16 +208,13 @@ pub fn envelope(card_id: &str, mut text: Vec<TextLine>, mut labels: Vec<LabelHit
 /// The handler.
 ///
 /// # Errors
-/// `Validation` for an image Rekognition cannot take (format, size), `Retryable`/`Internal` from
-/// Rekognition (an object it cannot read is `Internal`: see `vision_error`).
+/// `Validation` for an unreadable image, `Retryable`/`Internal` from Rekognition.
 pub async fn handler(
     event: LambdaEvent<ValuationRequest>,
     deps: &Deps,
 ) -> Result<ExtractOutput, HandlerError> {
-    let mut log = RequestLog::start("rekognition_extract", &event.context.request_id);
+    let log = RequestLog::start("rekognition_extract", &event.context.request_id);
     let req = event.payload;
-    // The owner the API put in the execution input (the Cognito `sub`), logged as its pseudonym.
-    log.user(&deps.users, &req.user_id);
     let result = async {
         obs::rekognition_call("DetectText");
         obs::rekognition_call("DetectLabels");
@@ -501,7 +485,6 @@ mod tests {
         });
         let deps = Deps {
             vision: Arc::new(rekognition(http)),
-            users: users(),
         };
         let request = ValuationRequest {
             valuation_id: "v-1".into(),
@@ -584,90 +567,5 @@ mod tests {
             e,
             HandlerError::validation("frontS3Key", "DetectLabels: InvalidImageFormatException")
         );
-    }
-    fn users() -> UserHasher {
-        UserHasher::new(vec![9; 32]).unwrap()
-    }
-
-    /// Rekognition cannot read the S3 object: the upload was confirmed when its card was created, so
-    /// this is the role's S3 or KMS access — a server error (`Internal`, never retried), not the
-    /// user's image (`Validation` would log a client error and blame `frontS3Key`).
-    #[tokio::test]
-    async fn an_object_rekognition_cannot_read_is_our_error_not_the_users() {
-        let http = replay(
-            400,
-            Some("InvalidS3ObjectException"),
-            json!({"__type": "InvalidS3ObjectException",
-                   "Message": "Unable to get object metadata from S3. Check object key, region and/or access permissions."})
-            .to_string(),
-        );
-        let e = rekognition(http.into_shared())
-            .detect_text(BUCKET, KEY)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, HandlerError::Internal(m) if m.contains("InvalidS3ObjectException") && m.contains("DetectText")),
-            "{e:?}"
-        );
-        assert!(!e.is_client_error());
-        let http = replay(
-            400,
-            Some("ImageTooLargeException"),
-            json!({"__type": "ImageTooLargeException", "Message": "Image size is too large"}).to_string(),
-        );
-        let e = rekognition(http.into_shared())
-            .detect_labels(BUCKET, KEY)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            e,
-            HandlerError::validation("frontS3Key", "DetectLabels: ImageTooLargeException")
-        );
-    }
-
-    struct Blank;
-
-    #[async_trait]
-    impl Vision for Blank {
-        async fn detect_text(&self, _: &str, _: &str) -> Result<Vec<TextLine>, HandlerError> {
-            Ok(vec![line("Charizard", 99.0)])
-        }
-        async fn detect_labels(&self, _: &str, _: &str) -> Result<Vec<LabelHit>, HandlerError> {
-            Ok(Vec::new())
-        }
-    }
-
-    /// Seed 001 "Structured Logging": the summary line names the user — the valuation's owner as its
-    /// keyed pseudonym (as the API functions log it), never the `sub` from the execution input.
-    #[tokio::test]
-    async fn the_summary_line_names_the_owner_by_pseudonym() {
-        let deps = Deps {
-            vision: Arc::new(Blank),
-            users: users(),
-        };
-        let sub = "7d3a1f2e-0000-4000-8000-000000000001";
-        let request = ValuationRequest {
-            valuation_id: "v-1".into(),
-            user_id: sub.into(),
-            card_id: "card-123".into(),
-            bucket: BUCKET.into(),
-            front_s3_key: KEY.into(),
-            back_s3_key: None,
-            requested_at: chrono::DateTime::UNIX_EPOCH,
-            correlation_id: "api-1".into(),
-            card: None,
-        };
-        let (out, lines) =
-            crate::obs::capture::summary_lines(handler(LambdaEvent::new(request, Context::default()), &deps))
-                .await;
-        out.unwrap();
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        let user = lines[0]["userId"].as_str().unwrap();
-        assert_eq!(user, users().hash(sub));
-        assert!(
-            user.starts_with("u_") && user != "anonymous" && !user.contains(sub),
-            "{user}"
-        );
-        assert_eq!(lines[0]["operation"], "rekognition_extract");
     }
 }

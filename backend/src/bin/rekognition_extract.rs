@@ -7,7 +7,7 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init()?;
-    let deps = Deps::from_env(&backend::config::aws().await).await?;
+    let deps = Deps::from_env(&backend::config::aws().await);
     // Built once and shared by every invocation; with AWS_LAMBDA_MAX_CONCURRENCY (Managed Instances)
     // several run at once, so the handler borrows it for the life of the process.
     let deps: &'static Deps = Box::leak(Box::new(deps));

@@ -27,9 +27,8 @@ locals {
     error_handler       = "valuation"
   }
 
-  # Every function that logs a userId pseudonym (config::user_hasher): all but healthz, the pipeline
-  # tasks included (the owner's sub is in the execution input). The value is the secret's ARN, taken
-  # from the version resource so no function is created before the key has a value.
+  # Every function that logs a userId pseudonym (config::user_hasher). The value is the secret's ARN,
+  # taken from the version resource so no function is created before the key has a value.
   user_id_hash_key_env = {
     USER_ID_HASH_KEY_SECRET_ID = aws_secretsmanager_secret_version.user_id_hash_key.arn
     # Not read by the code: a new key version changes the function configuration, so Lambda replaces
@@ -64,12 +63,12 @@ locals {
   }
 
   pipeline_env = {
-    rekognition_extract = local.user_id_hash_key_env
-    pricing_agent       = merge(local.user_id_hash_key_env, { PRICE_API_SECRET_ID = aws_secretsmanager_secret.pricing_api_keys.arn })
-    authenticity_agent = merge(local.user_id_hash_key_env, {
+    rekognition_extract = {}
+    pricing_agent       = { PRICE_API_SECRET_ID = aws_secretsmanager_secret.pricing_api_keys.arn }
+    authenticity_agent = {
       BEDROCK_MODEL_ID        = var.bedrock_model_id
       AUTHENTICITY_SEND_PHOTO = tostring(var.authenticity_send_photo)
-    })
+    }
     aggregator = merge(local.user_id_hash_key_env, local.table_env, {
       EVENT_BUS_NAME              = aws_cloudwatch_event_bus.main.name
       AUTHENTICITY_FLAG_THRESHOLD = tostring(var.authenticity_flag_threshold)
@@ -288,28 +287,8 @@ data "aws_iam_policy_document" "read_uploads" {
   }
 }
 
-# The hash key for a pipeline task whose other data-key use is S3 only (read_uploads): the secret is
-# encrypted with the data key, decrypted through Secrets Manager.
-data "aws_iam_policy_document" "pipeline_user_id_hash_key" {
-  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
-
-  statement {
-    sid       = "UserIdHashKeyDataKey"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.data.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["secretsmanager.${local.region}.amazonaws.com"]
-    }
-  }
-}
-
 data "aws_iam_policy_document" "rekognition_extract" {
-  source_policy_documents = [
-    data.aws_iam_policy_document.read_uploads.json,
-    data.aws_iam_policy_document.pipeline_user_id_hash_key.json,
-  ]
+  source_policy_documents = [data.aws_iam_policy_document.read_uploads.json]
 
   statement {
     # Rekognition image APIs have no resource-level permissions.
@@ -320,8 +299,6 @@ data "aws_iam_policy_document" "rekognition_extract" {
 }
 
 data "aws_iam_policy_document" "pricing_agent" {
-  source_policy_documents = [data.aws_iam_policy_document.user_id_hash_key.json]
-
   statement {
     sid       = "PriceSourceKeys"
     actions   = ["secretsmanager:GetSecretValue"]
@@ -329,7 +306,7 @@ data "aws_iam_policy_document" "pricing_agent" {
   }
 
   statement {
-    # The secrets are encrypted with the data key.
+    # The secret is encrypted with the data key.
     sid       = "DataKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
@@ -343,25 +320,7 @@ data "aws_iam_policy_document" "pricing_agent" {
 
 data "aws_iam_policy_document" "authenticity_agent" {
   # Seed 001 (IAM least privilege): "authenticity_agent: bedrock:InvokeModel, s3:GetObject".
-  source_policy_documents = [
-    data.aws_iam_policy_document.read_uploads.json,
-    data.aws_iam_policy_document.pipeline_user_id_hash_key.json,
-  ]
-
-  statement {
-    # Not called: without it S3 answers GetObject on a missing key with 403 AccessDenied, which the
-    # function could not tell from an IAM or KMS denial. With it a deleted photo is 404 NoSuchKey (judged
-    # without it) and every AccessDenied fails the task (backend/src/authenticity_agent.rs). S3 checks it
-    # with the object key as s3:prefix, so uploads/ is enough and the role lists nothing else.
-    sid       = "MissingPhotoIsNotFound"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.uploads.arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["uploads/*"]
-    }
-  }
+  source_policy_documents = [data.aws_iam_policy_document.read_uploads.json]
 
   statement {
     # Converse is authorised as InvokeModel on the model (or its cross-region inference profile).
