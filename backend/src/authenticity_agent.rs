@@ -7,9 +7,10 @@
 //! model as an image block before the evidence, when Converse takes it: JPEG (baseline, extended or
 //! progressive) or PNG by its first bytes (the uploader's content type is not trusted), at most
 //! [`MAX_IMAGE_BYTES`] and [`MAX_IMAGE_SIDE`] pixels a side (Bedrock's limits). Otherwise — too large,
-//! deleted, unreadable — the model judges the text and labels alone and the log says why
-//! ([`ImageOutcome::Skipped`]); so it does when Converse refuses the image (a `ValidationException`: one
-//! retry without it). Other S3 and Bedrock errors fail the task as usual.
+//! deleted (S3 `NoSuchKey`), unreadable — the model judges the text and labels alone and the log says
+//! why ([`ImageOutcome::Skipped`]); so it does when Converse refuses the image (a `ValidationException`:
+//! one retry without it). Other S3 and Bedrock errors fail the task as usual — `AccessDenied` included
+//! (an IAM or KMS key-policy mistake must not quietly turn the photo check off).
 //! Off by default: seed 000 budgets 1,200 tokens a valuation, and Claude counts a photo as about
 //! width × height / 750 tokens after scaling it to at most 1.15 megapixels — up to ≈ 1,600 more, more
 //! than doubling the Bedrock line of the budget.
@@ -28,7 +29,6 @@ use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, ImageBlock, ImageFormat, ImageSource, InferenceConfiguration, Message,
     SystemContentBlock,
 };
-use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -335,15 +335,11 @@ impl ImageStore for S3ImageStore {
                     "the photo is no longer in the bucket".into(),
                 ));
             }
-            // A photo deleted since the upload reads as AccessDenied (the role has no s3:ListBucket):
-            // judged without it. Anything else — throttling and 5xx (retried by the state machine), a
-            // missing bucket, a key the role may not decrypt — fails the task like any AWS error: a
-            // misconfiguration must not quietly turn the photo off.
-            Err(e) if e.code() == Some("AccessDenied") => {
-                return Ok(ImageOutcome::Skipped(
-                    "the photo cannot be read (AccessDenied: deleted since the upload?)".into(),
-                ));
-            }
+            // Anything else fails the task like any AWS error: throttling and 5xx (retried by the state
+            // machine), a missing bucket, and AccessDenied. Without s3:ListBucket (seed 001 gives the role
+            // s3:GetObject alone) a photo deleted since the upload reads as AccessDenied too, but so does
+            // an IAM or KMS key-policy mistake (`kms:Decrypt`), which must not quietly turn the photo check
+            // off; a card deleted mid-valuation has nothing left to value anyway.
             Err(e) => return Err(crate::error::sdk_error("GetObject", e)),
         };
         // Not downloaded when S3 says it is too large.
@@ -1310,12 +1306,26 @@ mod tests {
             no_bucket.photo("b", "uploads/u-1/f.jpg").await,
             Err(HandlerError::Internal(_))
         ));
-        // Without s3:ListBucket a deleted key reads as AccessDenied: judged without the photo.
-        let denied = failing(403, "AccessDenied");
-        assert!(matches!(
-            denied.photo("b", "uploads/u-1/f.jpg").await.unwrap(),
-            ImageOutcome::Skipped(_)
-        ));
+        // AccessDenied may be an IAM or KMS key-policy mistake: it fails the task (not retried) instead
+        // of quietly dropping the photo.
+        let denied = s3(
+            403,
+            b"<Error><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/\
+authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:\
+123456789012:key/k because no identity-based policy allows the kms:Decrypt action</Message></Error>"
+                .to_vec(),
+            vec![("content-type", "application/xml".into())],
+        );
+        let e = denied.photo("b", "uploads/u-1/f.jpg").await.unwrap_err();
+        assert!(
+            matches!(&e, HandlerError::Internal(m) if m.contains("AccessDenied") && m.contains("GetObject")),
+            "{e:?}"
+        );
+        let e = failing(403, "AccessDenied")
+            .photo("b", "uploads/u-1/f.jpg")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, HandlerError::Internal(_)), "{e:?}");
     }
 
     /// Converse refusing the photo (ValidationException: a file it cannot decode) does not fail the

@@ -52,7 +52,10 @@ fn image(bucket: &str, key: &str) -> Image {
         .build()
 }
 
-/// Bad images are the caller's problem (not retried); throttling and 5xx are retryable.
+/// Bad images are the caller's problem (`Validation` on `frontS3Key`, not retried); throttling and 5xx
+/// are retryable. `InvalidS3ObjectException` ("unable to access the S3 object") is ours: the object was
+/// confirmed to exist when its card was created (`cards_create` tags it, 404 → `Validation` there), so
+/// Rekognition failing to read it now is the role's S3 or KMS access (`Internal`), not the user's image.
 fn vision_error<E>(
     op: &str,
     e: aws_sdk_rekognition::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
@@ -61,13 +64,16 @@ where
     E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + Send + Sync + 'static,
 {
     let e = aws_error::AwsCallError::from_sdk("Rekognition", op, e);
-    if let Some(
-        code @ ("InvalidImageFormatException" | "ImageTooLargeException" | "InvalidS3ObjectException"),
-    ) = e.code()
-    {
-        return HandlerError::validation("frontS3Key", format!("{op}: {code}"));
+    match e.code() {
+        Some(code @ ("InvalidImageFormatException" | "ImageTooLargeException")) => {
+            HandlerError::validation("frontS3Key", format!("{op}: {code}"))
+        }
+        Some("InvalidS3ObjectException") => HandlerError::Internal(format!(
+            "{e} (Rekognition cannot read the confirmed upload with this role: check its s3:GetObject \
+             and the data key's kms:Decrypt)"
+        )),
+        _ => crate::error::aws_call_error(&e),
     }
-    crate::error::aws_call_error(&e)
 }
 
 #[async_trait]
@@ -566,6 +572,42 @@ mod tests {
         assert_eq!(
             e,
             HandlerError::validation("frontS3Key", "DetectLabels: InvalidImageFormatException")
+        );
+    }
+
+    /// Rekognition cannot read the S3 object: the upload was confirmed when its card was created, so
+    /// this is the role's S3 or KMS access — a server error (`Internal`, never retried), not the
+    /// user's image (`Validation` would log a client error and blame `frontS3Key`).
+    #[tokio::test]
+    async fn an_object_rekognition_cannot_read_is_our_error_not_the_users() {
+        let http = replay(
+            400,
+            Some("InvalidS3ObjectException"),
+            json!({"__type": "InvalidS3ObjectException",
+                   "Message": "Unable to get object metadata from S3. Check object key, region and/or access permissions."})
+            .to_string(),
+        );
+        let e = rekognition(http.into_shared())
+            .detect_text(BUCKET, KEY)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, HandlerError::Internal(m) if m.contains("InvalidS3ObjectException") && m.contains("DetectText")),
+            "{e:?}"
+        );
+        assert!(!e.is_client_error());
+        let http = replay(
+            400,
+            Some("ImageTooLargeException"),
+            json!({"__type": "ImageTooLargeException", "Message": "Image size is too large"}).to_string(),
+        );
+        let e = rekognition(http.into_shared())
+            .detect_labels(BUCKET, KEY)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            HandlerError::validation("frontS3Key", "DetectLabels: ImageTooLargeException")
         );
     }
 }
