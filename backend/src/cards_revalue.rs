@@ -9,9 +9,10 @@
 //! name results in concurrent executions",
 //! <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>), so a
 //! retry after a lost answer could start a second, paid execution. Only an answer that Step Functions
-//! refused the request — a 4xx other than throttling and `ExecutionAlreadyExists` — or a request never
-//! sent counts as "not started": the ceiling is refunded and the card put back. After a 5xx, a
-//! throttle, a timeout or a dropped connection an execution may be running: the count stays and the
+//! refused the request — a 4xx other than `ExecutionAlreadyExists`, a throttle included (the request
+//! is sent once, so its throttled answer is the only one) — or a request never sent counts as "not
+//! started": the ceiling is refunded and the card put back. After a 5xx, a timeout or a dropped
+//! connection an execution may be running: the count stays and the
 //! card stays `VALUING` for that execution to finish (its result, or the error handler's `FAILED`) or,
 //! if none runs, for the stuck-valuation sweep to fail it ([`crate::error_handler`]); until then the
 //! client's retry is a 409.
@@ -220,21 +221,18 @@ async fn run(
 }
 
 /// Whether a failed `StartExecution` surely started nothing: it was never sent, or Step Functions
-/// refused it with a 4xx other than throttling (a throttle is not taken as proof) and
-/// `ExecutionAlreadyExists`. A 5xx, a timeout, a dispatch failure or an unreadable response may have
-/// started one.
+/// refused it with a 4xx other than `ExecutionAlreadyExists` — throttling included: the request is
+/// sent once, so a throttled answer is the only answer, and a throttled request is not processed. A
+/// 5xx, a timeout, a dispatch failure or an unreadable response may have started one.
 fn surely_not_started(
     e: &aws_sdk_sfn::error::SdkError<aws_sdk_sfn::operation::start_execution::StartExecutionError>,
 ) -> bool {
-    use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
+    use aws_sdk_sfn::error::SdkError;
     match e {
         SdkError::ConstructionFailure(_) => true,
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
-            (400..500).contains(&status)
-                && status != 429
-                && !s.err().is_execution_already_exists()
-                && !s.err().code().is_some_and(aws_error::is_throttling_code)
+            (400..500).contains(&status) && !s.err().is_execution_already_exists()
         }
         _ => false,
     }
@@ -319,11 +317,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_throttled_start_is_not_taken_as_proof_nothing_runs() {
+    async fn a_throttled_start_is_refunded_and_the_card_put_back() {
+        // Sent once, so the throttle is the one answer: nothing runs, and leaving the card VALUING
+        // would answer every revalue with 409 until the sweep.
         let (r, writes, starts) = revalue(fake_aws::error(400, "ThrottlingException")).await;
         assert!(matches!(r, Err(HandlerError::Retryable(_))), "{r:?}");
         assert_eq!(starts, 1);
-        assert!(!refunded(&writes) && !reverted(&writes), "{writes:?}");
+        assert!(refunded(&writes) && reverted(&writes), "{writes:?}");
     }
 
     #[tokio::test]
