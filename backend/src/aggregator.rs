@@ -306,6 +306,7 @@ mod tests {
         let request = ValuationRequest {
             valuation_id: "v-1".into(),
             user_id: "u-1".into(),
+            user_pseudonym: None,
             card_id: "c-1".into(),
             bucket: "b".into(),
             front_s3_key: "uploads/u-1/f.jpg".into(),

@@ -590,8 +590,10 @@ pub async fn handler(
     event: LambdaEvent<ExtractOutput>,
     deps: &Deps,
 ) -> Result<AuthenticityAssessment, HandlerError> {
-    let log = RequestLog::start("authenticity_agent", &event.context.request_id);
+    let mut log = RequestLog::start("authenticity_agent", &event.context.request_id);
     let input = event.payload;
+    // Seed 001's structured log names the user: the pseudonym the API put in the execution input.
+    log.user_pseudonym(input.request.user_pseudonym.as_deref());
     let result = async {
         let photo = match &deps.images {
             Some(images) => {
@@ -851,6 +853,7 @@ mod tests {
         let request = crate::model::ValuationRequest {
             valuation_id: "v-1".into(),
             user_id: "u-1".into(),
+            user_pseudonym: None,
             card_id: "card-123".into(),
             bucket: "b".into(),
             front_s3_key: "uploads/u-1/f.jpg".into(),

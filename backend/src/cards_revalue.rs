@@ -147,6 +147,7 @@ async fn run(
     let request = ValuationRequest {
         valuation_id: valuation_id.clone(),
         user_id: caller.sub.clone(),
+        user_pseudonym: Some(deps.users.hash(&caller.sub)),
         card_id: id.clone(),
         bucket: deps.bucket.clone(),
         front_s3_key: before.front_s3_key.clone(),

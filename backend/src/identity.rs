@@ -15,6 +15,18 @@ use std::fmt;
 /// Minimum key length in bytes (HMAC-SHA256 gains nothing beyond 64, loses strength below 32).
 pub const MIN_KEY_BYTES: usize = 32;
 
+/// Whether `s` is shaped like a [`UserHasher::hash`] pseudonym: `u_` and 32 hex digits.
+///
+/// ```
+/// assert!(backend::identity::is_pseudonym("u_0123456789abcdef0123456789abcdef"));
+/// assert!(!backend::identity::is_pseudonym("7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f"));
+/// ```
+#[must_use]
+pub fn is_pseudonym(s: &str) -> bool {
+    s.strip_prefix("u_")
+        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Keyed, non-reversible pseudonyms for user ids.
 #[derive(Clone)]
 pub struct UserHasher {

@@ -53,7 +53,7 @@ pub use error::HandlerError;
 ///
 /// ```
 /// let req = backend::model::ValuationRequest {
-///     valuation_id: "v".into(), user_id: "u".into(), card_id: "c".into(), bucket: "b".into(),
+///     valuation_id: "v".into(), user_id: "u".into(), user_pseudonym: None, card_id: "c".into(), bucket: "b".into(),
 ///     front_s3_key: "k".into(), back_s3_key: None, requested_at: chrono::DateTime::UNIX_EPOCH,
 ///     correlation_id: "api-1".into(), card: None,
 /// };

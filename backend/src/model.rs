@@ -228,6 +228,11 @@ pub struct ValuationRequest {
     pub valuation_id: String,
     /// The owner's `sub`.
     pub user_id: String,
+    /// The owner's keyed pseudonym (`u_` + 32 hex, [`crate::identity::UserHasher`]), as the API logs
+    /// it: the pipeline functions log it as `userId` without the hash key (seed 001 gives their roles
+    /// no secret for it). Absent in requests built before it was carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pseudonym: Option<String>,
     /// The card.
     pub card_id: String,
     /// The upload bucket.

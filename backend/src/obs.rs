@@ -68,6 +68,29 @@ impl RequestLog {
         self.user = Some(hasher.hash(sub));
     }
 
+    /// Attaches the caller by a pseudonym [`UserHasher::hash`] already made (a valuation's, carried in
+    /// the execution input). Anything not shaped like one (`u_` + 32 lowercase hex) is left out: a raw
+    /// `sub` in the wrong field must never reach a log line.
+    ///
+    /// ```
+    /// let mut log = backend::obs::RequestLog::start("pricing_agent", "req-1");
+    /// log.user_pseudonym(Some("7d3a1f2e-5b6c-4d8e-9f00-1a2b3c4d5e6f"));
+    /// assert_eq!(log.user_id(), "anonymous");
+    /// log.user_pseudonym(Some("u_0123456789abcdef0123456789abcdef"));
+    /// assert_eq!(log.user_id(), "u_0123456789abcdef0123456789abcdef");
+    /// ```
+    pub fn user_pseudonym(&mut self, pseudonym: Option<&str>) {
+        if let Some(p) = pseudonym.filter(|p| crate::identity::is_pseudonym(p)) {
+            self.user = Some(p.to_owned());
+        }
+    }
+
+    /// The `userId` the summary line will carry.
+    #[must_use]
+    pub fn user_id(&self) -> &str {
+        self.user.as_deref().unwrap_or("anonymous")
+    }
+
     /// Milliseconds since [`RequestLog::start`].
     #[must_use]
     pub fn elapsed_ms(&self) -> f64 {
@@ -154,4 +177,87 @@ pub fn rekognition_call(operation: &'static str) {
         DimensionKey::Operation.as_str() => operation
     )
     .increment(1);
+}
+/// Test support: the `request completed` lines a future writes, read back as JSON objects.
+#[cfg(test)]
+pub(crate) mod capture {
+    use serde_json::{Map, Value};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tracing::field::{Field, Visit};
+    use tracing::instrument::WithSubscriber as _;
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    /// Every event as one JSON object: its fields by name (`message` included) and `level`.
+    #[derive(Default)]
+    struct Lines {
+        events: Mutex<Vec<Map<String, Value>>>,
+        next_span: AtomicU64,
+    }
+
+    struct Fields<'a>(&'a mut Map<String, Value>);
+
+    impl Visit for Fields<'_> {
+        fn record_str(&mut self, f: &Field, v: &str) {
+            self.0.insert(f.name().to_owned(), v.into());
+        }
+        fn record_u64(&mut self, f: &Field, v: u64) {
+            self.0.insert(f.name().to_owned(), v.into());
+        }
+        fn record_i64(&mut self, f: &Field, v: i64) {
+            self.0.insert(f.name().to_owned(), v.into());
+        }
+        fn record_f64(&mut self, f: &Field, v: f64) {
+            self.0.insert(f.name().to_owned(), v.into());
+        }
+        fn record_bool(&mut self, f: &Field, v: bool) {
+            self.0.insert(f.name().to_owned(), v.into());
+        }
+        fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+            self.0.insert(f.name().to_owned(), format!("{v:?}").into());
+        }
+    }
+
+    /// The subscriber writing into shared [`Lines`].
+    struct Capture(Arc<Lines>);
+
+    impl Subscriber for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(self.0.next_span.fetch_add(1, Ordering::Relaxed) + 1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut line = Map::new();
+            line.insert("level".into(), event.metadata().level().as_str().into());
+            event.record(&mut Fields(&mut line));
+            self.0
+                .events
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(line);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    /// Runs `f` with every tracing event it writes captured; returns its output and the
+    /// `request completed` lines.
+    pub(crate) async fn summary_lines<F: Future>(f: F) -> (F::Output, Vec<Map<String, Value>>) {
+        let lines = Arc::new(Lines::default());
+        let out = f.with_subscriber(Capture(Arc::clone(&lines))).await;
+        let summaries = lines
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|l| l.get("message").and_then(Value::as_str) == Some("request completed"))
+            .cloned()
+            .collect();
+        (out, summaries)
+    }
 }

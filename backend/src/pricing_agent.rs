@@ -676,8 +676,10 @@ fn usd_amounts(quotes: &[Quote]) -> Result<Vec<Decimal>, HandlerError> {
 /// # Errors
 /// `Retryable` when every source failed and one of them transiently; `Internal` otherwise.
 pub async fn handler(event: LambdaEvent<ExtractOutput>, deps: &Deps) -> Result<PriceEstimate, HandlerError> {
-    let log = RequestLog::start("pricing_agent", &event.context.request_id);
+    let mut log = RequestLog::start("pricing_agent", &event.context.request_id);
     let input = event.payload;
+    // Seed 001's structured log names the user: the pseudonym the API put in the execution input.
+    log.user_pseudonym(input.request.user_pseudonym.as_deref());
     let result = price(&input, deps).await;
     if let Ok(e) = &result {
         obs::record(MetricName::PricingConfidence, e.confidence);
@@ -1247,6 +1249,51 @@ mod tests {
         );
         assert_eq!(PriceQuery::for_card(None, &f), PriceQuery::from_features(&f));
         assert_eq!(PriceQuery::for_card(None, &f).name.as_deref(), Some("Charizard"));
+    }
+
+    /// Seed 001 "Structured Logging": the summary line names the user — the pseudonym the API put in the
+    /// execution input (the role has no hash key: seed 001 lists its actions), never the `sub`; a
+    /// `userPseudonym` not shaped like one is left out.
+    #[tokio::test]
+    async fn the_summary_line_names_the_owner_by_the_inputs_pseudonym() {
+        let deps = Deps {
+            sources: vec![Arc::new(Fixed(vec![dec!(10.00), dec!(12.00)]))],
+        };
+        let sub = "7d3a1f2e-0000-4000-8000-000000000002";
+        let pseudonym = crate::identity::UserHasher::new(vec![8; 32]).unwrap().hash(sub);
+        for (given, logged) in [
+            (Some(pseudonym.as_str()), pseudonym.as_str()),
+            (Some(sub), "anonymous"),
+            (None, "anonymous"),
+        ] {
+            let mut input = extract();
+            input.request.user_id = sub.into();
+            input.request.user_pseudonym = given.map(str::to_owned);
+            let (out, lines) = crate::obs::capture::summary_lines(handler(
+                LambdaEvent::new(input, lambda_runtime::Context::default()),
+                &deps,
+            ))
+            .await;
+            out.unwrap();
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            assert_eq!(lines[0]["userId"], logged, "{given:?}");
+            assert_eq!(lines[0]["operation"], "pricing_agent");
+        }
+    }
+
+    /// The revalue request carries the pseudonym in camelCase, as the pipeline reads it back.
+    #[test]
+    fn the_pseudonym_rides_in_the_execution_input() {
+        let mut input = extract();
+        input.request.user_pseudonym = Some("u_0123456789abcdef0123456789abcdef".into());
+        let json = serde_json::to_value(&input.request).unwrap();
+        assert_eq!(json["userPseudonym"], "u_0123456789abcdef0123456789abcdef");
+        assert!(
+            serde_json::to_value(&extract().request)
+                .unwrap()
+                .get("userPseudonym")
+                .is_none()
+        );
     }
 
     fn extract() -> ExtractOutput {

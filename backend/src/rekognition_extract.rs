@@ -219,8 +219,10 @@ pub async fn handler(
     event: LambdaEvent<ValuationRequest>,
     deps: &Deps,
 ) -> Result<ExtractOutput, HandlerError> {
-    let log = RequestLog::start("rekognition_extract", &event.context.request_id);
+    let mut log = RequestLog::start("rekognition_extract", &event.context.request_id);
     let req = event.payload;
+    // Seed 001's structured log names the user: the pseudonym the API put in the execution input.
+    log.user_pseudonym(req.user_pseudonym.as_deref());
     let result = async {
         obs::rekognition_call("DetectText");
         obs::rekognition_call("DetectLabels");
@@ -495,6 +497,7 @@ mod tests {
         let request = ValuationRequest {
             valuation_id: "v-1".into(),
             user_id: "u-1".into(),
+            user_pseudonym: None,
             card_id: "card-123".into(),
             bucket: BUCKET.into(),
             front_s3_key: KEY.into(),

@@ -144,10 +144,7 @@ impl UserUploads {
         let Some((folder, rest)) = key.strip_prefix(UPLOADS_PREFIX).and_then(|k| k.split_once('/')) else {
             return false;
         };
-        let pseudonym = folder
-            .strip_prefix("u_")
-            .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        pseudonym
+        crate::identity::is_pseudonym(folder)
             && !rest.is_empty()
             && key.len() <= MAX_KEY_BYTES
             && rest

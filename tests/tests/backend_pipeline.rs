@@ -125,6 +125,7 @@ fn request(card_id: &str) -> ValuationRequest {
     ValuationRequest {
         valuation_id: "5b0e7c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e".into(),
         user_id: ALICE.into(),
+        user_pseudonym: None,
         card_id: card_id.into(),
         bucket: "uploads".into(),
         front_s3_key: format!("uploads/{ALICE}/front.jpg"),
