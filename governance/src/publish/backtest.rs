@@ -263,7 +263,11 @@ mod tests {
             panic!()
         };
         let (q, period) = queries_of(rate).unwrap();
-        assert_eq!((q.len(), period), (3, 60));
+        assert_eq!(
+            (q.len(), period),
+            (3, 300),
+            "one 5-minute ratio (seed 001: 5xx rate over 5 minutes)"
+        );
     }
 
     /// Issue 13: `alarms backtest --days` went into `now - Duration::days(days)`, which panics past
