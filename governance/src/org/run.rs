@@ -31,7 +31,7 @@ use aws_types::SdkConfig;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::join_all;
-use platform_spec::{Membership, OrgItem, Organization};
+use platform_spec::{Membership, OrgItem, Organization, PlatformSpec};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::{Mutex, Semaphore};
@@ -1051,10 +1051,7 @@ impl ItemJob {
     }
 
     async fn publish(&self, clients: &AwsClients) -> Result<(PublishSummary, Vec<Failure>), Failure> {
-        // The spec's API ids are placeholders (API Gateway makes them): the account's own are read.
-        let mut spec = self.item.spec.clone();
-        let unresolved_api_ids =
-            crate::publish::api_ids::resolve_api_ids(&clients.apigateway, &mut spec).await;
+        let (spec, unresolved_api_ids) = with_deployed_api_ids(&clients.apigateway, &self.item.spec).await?;
         let spec = &spec;
         let failed = |e: PublishError| {
             let class = match &e {
@@ -1239,9 +1236,69 @@ fn cost_class(e: &CostPassError) -> Option<ErrorClass> {
     }
 }
 
+/// `spec` with the account's deployed HTTP API ids in place of its placeholders (API Gateway makes
+/// them), and what could not be resolved. Unreadable, nothing is to be published: the plan would turn
+/// every working API alarm and widget back to the placeholder ids.
+async fn with_deployed_api_ids(
+    apigateway: &aws_sdk_apigatewayv2::Client,
+    spec: &PlatformSpec,
+) -> Result<(PlatformSpec, Vec<String>), Failure> {
+    let mut spec = spec.clone();
+    let unresolved = crate::publish::api_ids::resolve_api_ids(apigateway, &mut spec)
+        .await
+        .map_err(|e| Failure {
+            stage: Stage::Publish,
+            class: Some(e.class()),
+            message: format!(
+                "the account's HTTP API ids could not be read ({e}); nothing published: the API alarms and \
+                 widgets would have gone back to the spec's placeholder ids"
+            ),
+        })?;
+    Ok((spec, unresolved))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `GetApis` refused (a member role without `apigateway:GET`): the item's publish fails naming the
+    /// call, before anything is planned — publishing would have moved every API alarm from the deployed
+    /// id back to the spec's placeholder, an `ApiId` that never has data.
+    #[tokio::test]
+    async fn unreadable_api_ids_fail_the_publish_stage_before_any_plan() {
+        use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+        use aws_smithy_types::body::SdkBody;
+        let http = StaticReplayClient::new(vec![ReplayEvent::new(
+            http::Request::builder()
+                .uri("https://apigateway.us-east-1.amazonaws.com/v2/apis")
+                .body(SdkBody::empty())
+                .unwrap(),
+            http::Response::builder()
+                .status(403)
+                .header("x-amzn-errortype", "AccessDeniedException")
+                .body(SdkBody::from(
+                    r#"{"message":"User is not authorized to perform: apigateway:GET"}"#,
+                ))
+                .unwrap(),
+        )]);
+        let config = aws_sdk_apigatewayv2::Config::builder()
+            .behavior_version(aws_sdk_apigatewayv2::config::BehaviorVersion::latest())
+            .region(aws_sdk_apigatewayv2::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_apigatewayv2::config::Credentials::for_tests())
+            .http_client(http.clone())
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build();
+        let client = aws_sdk_apigatewayv2::Client::from_conf(config);
+        let spec = crate::test_support::prod_spec();
+        let failure = with_deployed_api_ids(&client, &spec).await.unwrap_err();
+        assert_eq!(failure.stage, Stage::Publish);
+        assert!(
+            failure.message.contains("GetApis") && failure.message.contains("nothing published"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(http.actual_requests().count(), 1);
+    }
 
     #[test]
     fn assume_role_keeps_the_base_timeouts_under_its_own() {

@@ -16,21 +16,22 @@ const MAX_PAGES: usize = 20;
 
 /// Puts the deployed id of each of `spec`'s HTTP APIs in place of the spec's, found by name among the
 /// account's HTTP APIs. Returns what could not be resolved, one line per API (its alarms and widgets
-/// keep the spec's id): not in the account, named by several HTTP APIs (unless the spec's id is one of
-/// them), or the APIs could not be read at all. No call is made for a spec without HTTP APIs.
-pub async fn resolve_api_ids(client: &aws_sdk_apigatewayv2::Client, spec: &mut PlatformSpec) -> Vec<String> {
+/// keep the spec's id): not in the account, or named by several HTTP APIs (unless the spec's id is one
+/// of them). No call is made for a spec without HTTP APIs.
+///
+/// # Errors
+/// The APIs could not be read (no `apigateway:GET`, throttled past the retries, a timeout): nothing
+/// must then be published from `spec`, whose API alarms and widgets would go back to the placeholder
+/// ids — alarms on an `ApiId` that never has data, in place of the working ones.
+pub async fn resolve_api_ids(
+    client: &aws_sdk_apigatewayv2::Client,
+    spec: &mut PlatformSpec,
+) -> Result<Vec<String>, AwsCallError> {
     if spec.http_apis.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let deployed = match http_apis(client).await {
-        Ok(apis) => apis,
-        Err(e) => {
-            return vec![format!(
-                "the account's HTTP API ids could not be read ({e}); the API alarms and widgets keep the spec's ids"
-            )];
-        }
-    };
-    apply_deployed(spec, &deployed)
+    let deployed = http_apis(client).await?;
+    Ok(apply_deployed(spec, &deployed))
 }
 
 /// Every HTTP API in the account: `(name, id)`.
@@ -147,9 +148,10 @@ mod tests {
         )
     }
 
-    /// A role without `apigateway:GET`: the spec's ids stay, and the note says the read failed and why.
+    /// A role without `apigateway:GET`: an error naming the call (the caller publishes nothing), the
+    /// spec's ids untouched.
     #[tokio::test]
-    async fn apis_that_cannot_be_read_keep_the_spec_ids_and_say_why() {
+    async fn apis_that_cannot_be_read_are_an_error_naming_the_call() {
         let client = replayed(aws_smithy_http_client::test_util::StaticReplayClient::new(vec![
             get_apis_answer(
                 403,
@@ -158,13 +160,9 @@ mod tests {
         ]));
         let mut spec = crate::test_support::prod_spec();
         let placeholder = spec.http_apis[0].id.clone();
-        let notes = resolve_api_ids(&client, &mut spec).await;
+        let e = resolve_api_ids(&client, &mut spec).await.unwrap_err();
         assert_eq!(spec.http_apis[0].id, placeholder);
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(
-            notes[0].contains("could not be read") && notes[0].contains("GetApis"),
-            "{notes:?}"
-        );
+        assert!(e.to_string().contains("GetApis"), "{e}");
     }
 
     /// An endpoint that always answers with a next page is read at most [`MAX_PAGES`] times, and what
@@ -190,6 +188,7 @@ mod tests {
         assert!(
             resolve_api_ids(&replayed(http.clone()), &mut spec)
                 .await
+                .unwrap()
                 .is_empty()
         );
         assert_eq!(spec.http_apis[0].id, "a1b2c3d4e5");
