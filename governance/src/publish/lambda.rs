@@ -474,7 +474,7 @@ pub async fn alarms_handler(
             &ledger,
         )
         .await
-        .map_err(|e| HandlerError::Retryable(e.to_string()))?;
+        .map_err(|e| read_failure(out.applied.as_ref(), &e.to_string()))?;
         out.firing = report.summary.firing.iter().map(|f| f.name.clone()).collect();
         out.notes.extend(report.notes.iter().cloned());
         // Escalate first, so that an escalation made by this run is itself a reason to post.
@@ -529,6 +529,20 @@ pub async fn alarms_handler(
 /// The run's failure when a delivery failed: a scheduled invocation's return value is thrown away, so a
 /// failed delivery must fail the function (its error alarm and on-failure destination see it) and be
 /// logged at ERROR — naming the alarm writes that failed in the same run first.
+/// The run's error when the alarm-state read fails after the apply: `Retryable` naming the read, after
+/// the alarm writes that failed in the same run (they would otherwise go unreported: the apply's
+/// report is in no answer when the handler fails).
+fn read_failure(applied: Option<&ApplyReport>, read: &str) -> HandlerError {
+    let message = applied
+        .and_then(failures)
+        .into_iter()
+        .chain(std::iter::once(format!("alarm state not read: {read}")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    tracing::error!(failures = %message, "alarm state could not be read; the next run retries it");
+    HandlerError::Retryable(message)
+}
+
 fn run_failure(applied: Option<&ApplyReport>, delivery: &[String]) -> Option<HandlerError> {
     if delivery.is_empty() {
         return None;
@@ -582,6 +596,36 @@ mod tests {
             run_failure(Some(&applied), &[]).is_none(),
             "no delivery failure: the caller reports the writes"
         );
+    }
+
+    /// The alarm state cannot be read after an apply with a failed write: the error names the write
+    /// first, then the read (the write was lost from it, and from the log).
+    #[test]
+    fn a_failed_write_is_named_when_the_state_read_fails() {
+        let applied = ApplyReport {
+            failures: vec![super::super::alarms::ItemFailure {
+                name: "collectiq-prod-y-warning".into(),
+                action: "update",
+                error: super::super::cloudwatch::ApiError {
+                    operation: "PutMetricAlarm",
+                    code: Some("LimitExceeded".into()),
+                    message: "too many".into(),
+                    status: Some(400),
+                    classified: None,
+                },
+            }],
+            ..ApplyReport::default()
+        };
+        let e = read_failure(Some(&applied), "DescribeAlarmHistory: Rate exceeded");
+        assert!(matches!(e, HandlerError::Retryable(_)), "{e:?}");
+        let text = e.to_string();
+        let write = text.find("collectiq-prod-y-warning (update)").expect(&text);
+        let read = text
+            .find("alarm state not read: DescribeAlarmHistory")
+            .expect(&text);
+        assert!(write < read, "{text}");
+        let alone = read_failure(None, "x").to_string();
+        assert!(alone.contains("alarm state not read: x"), "{alone}");
     }
 
     /// What Terraform and the scheduler send parses; a misspelt field is refused and named (it would
