@@ -155,24 +155,31 @@ pub async fn apply<C: CloudWatchApi>(
     // that writes everything deletes it — as the alarms' apply keeps its orphans.
     if report.failures.iter().any(|f| !f.error.is_not_implemented()) {
         report.kept = deletes;
-    } else if !deletes.is_empty() {
-        pacer.ready().await;
-        report.write_calls += 1;
-        match cw.delete_dashboards(&deletes).await {
-            Ok(()) => report.deleted.extend(deletes),
-            Err(error) => report
-                .failures
-                .extend(deletes.into_iter().map(|name| ItemFailure {
-                    name,
+    } else {
+        // DeleteDashboards: "You can specify up to 100 dashboards to delete. If there is an error
+        // during this call, no dashboards are deleted" — batches of at most 100, each failing alone.
+        for batch in deletes.chunks(MAX_DASHBOARDS_PER_DELETE) {
+            pacer.ready().await;
+            report.write_calls += 1;
+            match cw.delete_dashboards(batch).await {
+                Ok(()) => report.deleted.extend(batch.iter().cloned()),
+                Err(error) => report.failures.extend(batch.iter().map(|name| ItemFailure {
+                    name: name.clone(),
                     action: "delete",
                     error: error.clone(),
                 })),
+            }
         }
-        progress.advance();
+        if !deletes.is_empty() {
+            progress.advance();
+        }
     }
     progress.finish();
     report
 }
+
+/// Most dashboards one `DeleteDashboards` call takes.
+const MAX_DASHBOARDS_PER_DELETE: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -217,6 +224,33 @@ mod tests {
             .unwrap();
         assert!(names.contains(&"someone-elses".to_owned()));
         assert!(names.contains(&"collectiq-prod-eu-ecs".to_owned()));
+    }
+
+    /// DeleteDashboards takes at most 100 names, and fails whole: 150 orphans go in two calls.
+    #[tokio::test(start_paused = true)]
+    async fn orphans_are_deleted_in_batches_of_at_most_100() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let desired = desired_dashboards(&spec, Some(&cat)).unwrap();
+        let cw = FakeCloudWatch::default();
+        for i in 1..=150 {
+            cw.put_dashboard(&format!("collectiq-prod-data-p{i}"), "{\"widgets\":[]}")
+                .await
+                .unwrap();
+        }
+        let first = plan(&cw, &desired, "collectiq-prod").await.unwrap();
+        assert_eq!(first.to_delete().len(), 150);
+        let report = apply(&cw, &first, &NoProgress).await;
+        assert!(report.ok(), "{:?}", report.failures);
+        assert_eq!(report.deleted.len(), 150);
+        assert_eq!(report.write_calls, desired.len() + 2);
+        let names = crate::publish::cloudwatch::list_all_dashboards(&cw)
+            .await
+            .unwrap();
+        assert!(
+            names.iter().all(|n| !n.starts_with("collectiq-prod-data-p")),
+            "{names:?}"
+        );
     }
 
     /// A page that replaces an orphan may fail to be written: the orphan stays until an apply writes

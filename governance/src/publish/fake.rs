@@ -337,6 +337,10 @@ impl CloudWatchApi for FakeCloudWatch {
     async fn delete_dashboards(&self, names: &[String]) -> Result<(), ApiError> {
         self.call().await;
         self.record_write();
+        // "You can specify up to 100 dashboards to delete."
+        if names.len() > 100 {
+            return Err(rejected("DeleteDashboards", "InvalidParameterValue"));
+        }
         let wanted: BTreeSet<&String> = names.iter().collect();
         self.lock().dashboards.retain(|k, _| !wanted.contains(k));
         Ok(())
