@@ -54,8 +54,8 @@ pub struct CatalogueOptions {
     pub s3_request_filter_id: String,
     /// Alarm ARNs to show as status on the overview (at most 100 per widget; more become more widgets).
     pub alarm_arns: Vec<String>,
-    /// Whose spend the account's `EstimatedCharges` is ([`BillingAccount::among`] finds out from the
-    /// other platform specs). [`BillingAccount::Own`] by default: one spec alone cannot say.
+    /// Whose spend the account's `EstimatedCharges` is: the spec's `[platform].shared_account` by
+    /// default ([`BillingAccount::among`] finds out from the other platform specs).
     pub billing_account: BillingAccount,
 }
 
@@ -72,6 +72,16 @@ pub enum BillingAccount {
 }
 
 impl BillingAccount {
+    /// What the spec says: [`BillingAccount::Shared`] with `[platform].shared_account = true`.
+    #[must_use]
+    pub fn of(spec: &PlatformSpec) -> Self {
+        if spec.platform.shared_account {
+            Self::Shared
+        } else {
+            Self::Own
+        }
+    }
+
     /// [`BillingAccount::Shared`] when another platform environment of `platforms` (the organisation's
     /// specs; `spec` itself may be among them) names the same `platform.account_id`; [`BillingAccount::Own`]
     /// otherwise, and when `spec` names no account.
@@ -123,7 +133,7 @@ impl CatalogueOptions {
             cost_start: "-P30D".into(),
             s3_request_filter_id: "EntireBucket".into(),
             alarm_arns: Vec::new(),
-            billing_account: BillingAccount::Own,
+            billing_account: BillingAccount::of(spec),
         }
     }
 
@@ -3014,18 +3024,21 @@ mod tests {
     #[test]
     fn cost_lines_are_the_budgets_notices_and_the_billing_alarms() {
         let title = "Month-to-date spend vs budget (USD)";
-        for (name, limit) in [("budgetbuddy-prod", 300.0), ("backoffice-dev", 20.0)] {
-            let ds = generate(name);
-            let got = lines(metric_widget(by_name(&ds, "cost"), title));
-            assert_eq!(
-                got,
-                [
-                    (format!("budget {name}-monthly"), limit),
-                    ("80 % (budget notice)".to_owned(), limit * 0.8),
-                ],
-                "{name}"
-            );
-        }
+        // Backoffice dev's spec says its account is shared (with CollectIQ dev): the whole account's
+        // spend, and no budget line it cannot be compared with — from its spec alone, as the
+        // organisation pass draws it.
+        let ds = generate("backoffice-dev");
+        let shared = metric_widget(by_name(&ds, "cost"), "Month-to-date spend, whole account (USD)");
+        assert!(lines(shared).is_empty());
+        let ds = generate("budgetbuddy-prod");
+        let got = lines(metric_widget(by_name(&ds, "cost"), title));
+        assert_eq!(
+            got,
+            [
+                ("budget budgetbuddy-prod-monthly".to_owned(), 300.0),
+                ("80 % (budget notice)".to_owned(), 240.0),
+            ]
+        );
         let ds = generate("collectiq-prod");
         let got: Vec<String> = lines(metric_widget(by_name(&ds, "cost"), title))
             .into_iter()
@@ -3232,6 +3245,9 @@ mod tests {
                         }
                     }
                 }
+            }
+            if spec(name).platform.shared_account && !spec(name).budgets[0].billing_alarms {
+                continue; // no budget line (a_shared_account_draws_no_budget_it_cannot_be_compared_with)
             }
             let budget = format!("budget {name}-monthly");
             let overview = metric_widget(by_name(&ds, "overview"), "Month-to-date spend (USD, account)");

@@ -84,6 +84,13 @@ pub struct PlatformInfo {
     /// readers name it exactly; the function is in `function_name`. Defaults to `name`.
     #[serde(default)]
     pub service_name: Option<String>,
+    /// The account runs other platforms too (seeds 001 and 002: CollectIQ dev and Backoffice dev share
+    /// one dev account), so its `AWS/Billing` `EstimatedCharges` is theirs as well. Every publisher of
+    /// the spec's dashboards reads it here — the organisation pass, the platform's own Lambda and the
+    /// CLI — so they draw the same cost widgets instead of rewriting each other's every day. An
+    /// organisation spec listing several platforms under one account requires it on each.
+    #[serde(default)]
+    pub shared_account: bool,
 }
 
 /// A function's log level (`POWERTOOLS_LOG_LEVEL`), spelled as Powertools spells it.

@@ -494,6 +494,8 @@ pub(crate) fn validate_account(
     }
     let mut items = Vec::new();
     let mut prefixes = HashSet::new();
+    // Entries whose spec does not say it shares its account: a problem once the account runs several.
+    let mut unshared: Vec<(usize, String)> = Vec::new();
     for (p, rel) in account.platforms.iter().enumerate() {
         let key = entry(p);
         if let Err(why) = within_spec_root(rel, base) {
@@ -560,6 +562,9 @@ pub(crate) fn validate_account(
             .platform
             .account_id
             .get_or_insert_with(|| account.id.clone());
+        if !platform.platform.shared_account {
+            unshared.push((p, rel.display().to_string()));
+        }
         items.push(OrgItem {
             account_id: account.id.clone(),
             account_name: account.name.clone(),
@@ -568,6 +573,20 @@ pub(crate) fn validate_account(
             spec_path: path,
             spec: platform,
         });
+    }
+    if items.len() > 1 {
+        for (p, rel) in unshared {
+            bad(
+                entry(p),
+                format!(
+                    "{rel} shares account {} with {} other platform(s) but does not set \
+                     [platform].shared_account = true: its own publisher would draw the account's whole \
+                     EstimatedCharges as its spend, and rewrite the dashboards this organisation pass draws",
+                    account.id,
+                    items.len() - 1
+                ),
+            );
+        }
     }
     items
 }
@@ -636,6 +655,42 @@ platforms = ["collectiq-dev.toml"]
             assert!(!err.contains("xyzSECRET"), "{err}");
         }
         parse(accounts).unwrap();
+    }
+
+    /// Two platforms in one account must both say so: otherwise the platform's own publisher draws
+    /// the account's spend as its own, and it and the organisation pass rewrite each other's dashboards.
+    #[test]
+    fn platforms_sharing_an_account_must_say_so() {
+        let dir = std::env::temp_dir().join(format!("org-shared-account-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dev = std::fs::read_to_string(platforms().join("collectiq-dev.toml")).unwrap();
+        assert!(dev.contains("shared_account = true\n"));
+        std::fs::write(dir.join("alone.toml"), dev.replace("shared_account = true\n", "")).unwrap();
+        std::fs::copy(
+            platforms().join("backoffice-dev.toml"),
+            dir.join("backoffice-dev.toml"),
+        )
+        .unwrap();
+        let body = r#"
+[[accounts]]
+id = "210987654321"
+name = "dev"
+role_arn = "arn:aws:iam::210987654321:role/governance/member"
+platforms = ["alone.toml", "backoffice-dev.toml"]
+"#;
+        let err = parse_org(&format!("{HEAD}{body}"), "org.toml", &dir)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("accounts[0].platforms[0]"), "{err}");
+        assert!(err.contains("[platform].shared_account = true"), "{err}");
+        assert!(
+            !err.contains("accounts[0].platforms[1]"),
+            "backoffice-dev says so: {err}"
+        );
+        // Alone in its account, a spec need not say it.
+        let body = body.replace(", \"backoffice-dev.toml\"", "");
+        parse_org(&format!("{HEAD}{body}"), "org.toml", &dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -769,7 +769,10 @@ pub async fn govern_items(
             .unwrap_or_default();
         let job = ItemJob {
             item: (*item).clone(),
-            shared_account: !others.is_empty(),
+            // The org spec requires `[platform].shared_account` where an account runs several
+            // platforms (so the platform's own publisher draws the same dashboards); the spec may
+            // also say so for an account shared with platforms outside this organisation.
+            shared_account: !others.is_empty() || item.spec.platform.shared_account,
             // The Environment tag tells its spend from the account's other environments'; platforms of
             // its own environment share that share.
             environment_share: others

@@ -31,7 +31,7 @@ pub fn desired_dashboards(
     spec: &PlatformSpec,
     catalogue: Option<&Catalogue>,
 ) -> Result<Vec<Dashboard>, dashboards::BuildError> {
-    desired_dashboards_in(spec, catalogue, BillingAccount::Own)
+    desired_dashboards_in(spec, catalogue, BillingAccount::of(spec))
 }
 
 /// [`desired_dashboards`] for a platform whose account is `billing` (shared with other platforms, or its

@@ -82,7 +82,7 @@ impl Desired {
     /// # Errors
     /// [`PublishError::Catalogue`] or [`PublishError::Dashboards`].
     pub fn for_spec(spec: &PlatformSpec) -> Result<Self, PublishError> {
-        Self::for_spec_in(spec, ::dashboards::catalogue::BillingAccount::Own)
+        Self::for_spec_in(spec, ::dashboards::catalogue::BillingAccount::of(spec))
     }
 
     /// [`Self::for_spec`] for a platform whose account is `billing` (an organisation run knows when the
@@ -328,7 +328,9 @@ mod tests {
 
     /// An organisation run publishes Backoffice dev (its budget has no billing alarms: its account's
     /// `EstimatedCharges` holds CollectIQ dev's spend too) without budget lines against the account's
-    /// spend; alone, the same spec keeps them.
+    /// spend; in an account of its own, the same spec keeps them. Its spec says the account is shared,
+    /// so its own publisher (`Desired::for_spec`) draws exactly what the organisation pass draws: the
+    /// two no longer rewrite each other's dashboards every day.
     #[test]
     fn a_shared_account_publishes_no_budget_line_it_cannot_compare() {
         let spec = platform_spec::load(
@@ -343,12 +345,28 @@ mod tests {
                 .expect("an overview");
             serde_json::to_string(&o.body).unwrap()
         };
-        let own = overview(&Desired::for_spec(&spec).unwrap());
+        assert!(spec.platform.shared_account);
+        let own =
+            overview(&Desired::for_spec_in(&spec, ::dashboards::catalogue::BillingAccount::Own).unwrap());
         let shared =
             overview(&Desired::for_spec_in(&spec, ::dashboards::catalogue::BillingAccount::Shared).unwrap());
         assert!(own.contains("\"label\":\"budget "), "{own}");
         assert!(!shared.contains("\"label\":\"budget "), "{shared}");
         assert!(shared.contains("spend (whole account)"), "{shared}");
+        for name in ["backoffice-dev", "collectiq-dev"] {
+            let spec = platform_spec::load(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("../infra/platforms/{name}.toml")),
+            )
+            .unwrap();
+            assert_eq!(
+                Desired::for_spec(&spec).unwrap().dashboards,
+                Desired::for_spec_in(&spec, ::dashboards::catalogue::BillingAccount::Shared)
+                    .unwrap()
+                    .dashboards,
+                "{name}: its own publisher and the organisation pass draw the same dashboards"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]
