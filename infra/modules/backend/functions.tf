@@ -31,8 +31,10 @@ locals {
   # taken from the version resource so no function is created before the key has a value.
   user_id_hash_key_env = {
     USER_ID_HASH_KEY_SECRET_ID = aws_secretsmanager_secret_version.user_id_hash_key.arn
-    # Not read by the code: a new key version changes the function configuration, so Lambda replaces
-    # every warm execution environment and all functions move to the new key together.
+    # Not read by the code: a new key version changes the function configuration, so the apply publishes
+    # new versions. The `live` aliases stay where CodeDeploy left them (ignore_changes), so the key moves
+    # as each function is shipped to its new version; until then one user may appear under both
+    # pseudonyms (docs/deploy.md, "The userId hash key").
     USER_ID_HASH_KEY_VERSION = tostring(var.user_id_hash_key_version)
   }
   table_env = { TABLE_NAME = aws_dynamodb_table.main.name }

@@ -17,8 +17,9 @@ resource "aws_secretsmanager_secret" "pricing_api_keys" {
 # USER_ID_HASH_KEY_SECRET_ID). Secrets Manager generates it (ephemeral: opened during plan and apply,
 # never stored) and Terraform writes it write-only: neither the plan nor the state ever holds it.
 # The version number is the rotation handle: bump user_id_hash_key_version and apply to write a new
-# key (pseudonyms change from then on; the functions' USER_ID_HASH_KEY_VERSION changes with it, so
-# every execution environment restarts and no two functions hash with different keys for long).
+# key (pseudonyms change from then on; the functions' USER_ID_HASH_KEY_VERSION changes with it, so new
+# versions are published, which serve once CodeDeploy ships them behind the `live` aliases: until every
+# function is shipped, old versions' warm environments keep the old key — docs/deploy.md).
 ephemeral "aws_secretsmanager_random_password" "user_id_hash_key" {
   # 64 alphanumerics ≈ 381 bits; identity::MIN_KEY_BYTES is 32.
   password_length     = 64
