@@ -529,16 +529,22 @@ pub async fn alarms_handler(
 /// The run's failure when a delivery failed: a scheduled invocation's return value is thrown away, so a
 /// failed delivery must fail the function (its error alarm and on-failure destination see it) and be
 /// logged at ERROR — naming the alarm writes that failed in the same run first.
+/// `rest` after the alarm writes of `applied` that failed, `; `-joined: a run's error names those
+/// writes first, whatever else failed.
+fn after_write_failures(applied: Option<&ApplyReport>, rest: impl IntoIterator<Item = String>) -> String {
+    applied
+        .and_then(failures)
+        .into_iter()
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The run's error when the alarm-state read fails after the apply: `Retryable` naming the read, after
 /// the alarm writes that failed in the same run (they would otherwise go unreported: the apply's
 /// report is in no answer when the handler fails).
 fn read_failure(applied: Option<&ApplyReport>, read: &str) -> HandlerError {
-    let message = applied
-        .and_then(failures)
-        .into_iter()
-        .chain(std::iter::once(format!("alarm state not read: {read}")))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let message = after_write_failures(applied, [format!("alarm state not read: {read}")]);
     tracing::error!(failures = %message, "alarm state could not be read; the next run retries it");
     HandlerError::Retryable(message)
 }
@@ -547,12 +553,7 @@ fn run_failure(applied: Option<&ApplyReport>, delivery: &[String]) -> Option<Han
     if delivery.is_empty() {
         return None;
     }
-    let message = applied
-        .and_then(failures)
-        .into_iter()
-        .chain(delivery.iter().cloned())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let message = after_write_failures(applied, delivery.iter().cloned());
     tracing::error!(failures = %message, "alarm-state delivery failed; the next run retries it");
     Some(HandlerError::PartialFailure(message))
 }
