@@ -327,13 +327,12 @@ mod tests {
     // --- the real Rekognition client over recorded HTTP exchanges (no network, no fake vision) ------
 
     use aws_sdk_rekognition::config::{BehaviorVersion, Credentials, Region};
-    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient, infallible_client_fn};
+    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
     use aws_smithy_runtime_api::client::http::SharedHttpClient;
     use aws_smithy_runtime_api::shared::IntoShared;
     use aws_smithy_types::body::SdkBody;
     use lambda_runtime::{Context, LambdaEvent};
     use serde_json::{Value, json};
-    use std::sync::Mutex;
 
     /// A DetectText answer as Rekognition sends it: LINE and WORD detections (WORDs repeat the lines).
     fn detect_text_answer() -> String {
@@ -469,27 +468,13 @@ mod tests {
     #[tokio::test]
     async fn the_handler_builds_the_envelope_from_both_real_calls() {
         // DetectText and DetectLabels run concurrently: answer by X-Amz-Target, not by order.
-        let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-        let log = Arc::clone(&seen);
-        let http = infallible_client_fn(move |req: http::Request<SdkBody>| {
-            let target = req
-                .headers()
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let body = serde_json::from_slice(req.body().bytes().unwrap_or_default()).unwrap_or(Value::Null);
-            log.lock().unwrap().push((target.clone(), body));
-            let answer = match target.as_str() {
+        let (http, seen) = crate::store::fake_aws::http(|_, target, _| {
+            let answer = match target {
                 "RekognitionService.DetectText" => detect_text_answer(),
                 "RekognitionService.DetectLabels" => detect_labels_answer(),
                 _ => String::from("{}"),
             };
-            http::Response::builder()
-                .status(200)
-                .header("content-type", "application/x-amz-json-1.1")
-                .body(SdkBody::from(answer))
-                .unwrap()
+            (200, serde_json::from_str(&answer).unwrap())
         });
         let deps = Deps {
             vision: Arc::new(rekognition(http)),
