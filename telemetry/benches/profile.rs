@@ -6,6 +6,7 @@
 //! - `full`: the `invocation` bench's typical invocation (5 log lines, 10 counters on 2 labels,
 //!   3 spans, EMF flush, one X-Ray datagram) through the real `InvocationService`;
 //! - `no_xray`, `no_logs`, `no_layers`: the same without the span layer, the log layer, or both;
+//! - `no_subscriber`: without any subscriber (no registry either): the service, metrics and EMF alone;
 //! - `xray_discard`: spans built but the batch dropped (no translation, serialisation or send);
 //! - `no_redaction`: the log layer without its redactor;
 //! - `span_export`: the `invocation` bench's span export (invocation span + 1 child, X-Ray to UDP),
@@ -107,6 +108,7 @@ fn main() {
             "no_layers",
             tracing::Dispatch::new(tracing_subscriber::registry()),
         ),
+        ("no_subscriber", tracing::Dispatch::none()),
         (
             "xray_discard",
             tracing::Dispatch::new(

@@ -45,6 +45,9 @@ impl InitializationType {
     }
 }
 
+/// The service name when `POWERTOOLS_SERVICE_NAME` gives none (Powertools' default).
+pub const UNDEFINED_SERVICE: &str = "service_undefined";
+
 /// Function-wide facts read once at init.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionInfo {
@@ -63,7 +66,7 @@ pub struct FunctionInfo {
 impl Default for FunctionInfo {
     fn default() -> Self {
         Self {
-            service: "service_undefined".to_owned(),
+            service: UNDEFINED_SERVICE.to_owned(),
             function_name: None,
             memory_size: None,
             function_version: None,
@@ -97,7 +100,7 @@ impl FunctionInfo {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         Self {
-            service: non_empty("POWERTOOLS_SERVICE_NAME").unwrap_or_else(|| "service_undefined".to_owned()),
+            service: non_empty("POWERTOOLS_SERVICE_NAME").unwrap_or_else(|| UNDEFINED_SERVICE.to_owned()),
             function_name: non_empty("AWS_LAMBDA_FUNCTION_NAME"),
             memory_size: non_empty("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|v| v.trim().parse().ok()),
             function_version: non_empty("AWS_LAMBDA_FUNCTION_VERSION"),

@@ -31,7 +31,14 @@ pub fn lambda_attributes(info: &FunctionInfo, lookup: impl Fn(&str) -> Option<St
     ];
     // Empty means unset (SDK environment variable spec); the SDK's detector ignores it too.
     if lookup("OTEL_SERVICE_NAME").is_none_or(|v| v.trim().is_empty()) {
-        attrs.push(KeyValue::new("service.name", info.service.clone()));
+        // Without a service name of its own, a function's traces carry its name, as AWS's Lambda
+        // OpenTelemetry layers set it (`OTEL_SERVICE_NAME` defaults to `AWS_LAMBDA_FUNCTION_NAME`):
+        // Powertools' `service_undefined` would put every such function under one service.
+        let service = match &info.function_name {
+            Some(name) if info.service == crate::context::UNDEFINED_SERVICE => name.clone(),
+            _ => info.service.clone(),
+        };
+        attrs.push(KeyValue::new("service.name", service));
     }
     if let Some(region) = lookup("AWS_REGION").filter(|r| !r.is_empty()) {
         attrs.push(KeyValue::new("cloud.region", region));
@@ -240,6 +247,39 @@ mod tests {
         assert_eq!(attr(&attrs_only, "service.name").as_deref(), Some("legacy"));
         let neither = resource_from(&info, env(&[("OTEL_SERVICE_NAME", " ")])).0;
         assert_eq!(attr(&neither, "service.name").as_deref(), Some("valuation"));
+    }
+
+    /// Without `OTEL_SERVICE_NAME` or `POWERTOOLS_SERVICE_NAME`, the service is the function (AWS's
+    /// Lambda OpenTelemetry layers default `OTEL_SERVICE_NAME` to `AWS_LAMBDA_FUNCTION_NAME`), not
+    /// Powertools' `service_undefined`, which would merge every such function into one service; a
+    /// service named in the environment still wins.
+    #[test]
+    fn an_unnamed_service_is_named_after_the_function() {
+        let lambda = |k: &str| {
+            [("AWS_LAMBDA_FUNCTION_NAME", "collectiq-prod-pricing-agent")]
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let unnamed = FunctionInfo::from_lookup(lambda);
+        assert_eq!(unnamed.service, crate::context::UNDEFINED_SERVICE);
+        let service = |info: &FunctionInfo| {
+            lambda_attributes(info, |_| None)
+                .into_iter()
+                .find(|kv| kv.key.as_str() == "service.name")
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(service(&unnamed).as_deref(), Some("collectiq-prod-pricing-agent"));
+        let named = FunctionInfo::from_lookup(|k| match k {
+            "POWERTOOLS_SERVICE_NAME" => Some("pricing".into()),
+            other => lambda(other),
+        });
+        assert_eq!(service(&named).as_deref(), Some("pricing"));
+        // Outside Lambda (no function name) the default stays.
+        assert_eq!(
+            service(&FunctionInfo::from_lookup(|_| None)).as_deref(),
+            Some("service_undefined")
+        );
     }
 
     /// Resource SDK spec: "In case of any error, e.g. failure during the decoding process, the entire
