@@ -78,6 +78,31 @@ pub fn pct(value: Decimal) -> String {
     format!("{:.1}%", unsigned_zero(rounded(value, 1)))
 }
 
+/// A percentage of a budget with one decimal, as [`pct`], except that rounding never carries the
+/// figure across a tier threshold: `79.96` (below the 80 % tier) reads `79.9%`, not `80.0%`, and
+/// `150.04` (above the strict 150 % one) reads `150.1%`, not `150.0%` — a reader comparing the figure
+/// with the thresholds sees the tier the report gives it.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// assert_eq!(cost::format::budget_pct(Decimal::new(7996, 2)), "79.9%");
+/// assert_eq!(cost::format::budget_pct(Decimal::new(15004, 2)), "150.1%");
+/// assert_eq!(cost::format::budget_pct(Decimal::new(6248, 2)), "62.5%");
+/// ```
+#[must_use]
+pub fn budget_pct(value: Decimal) -> String {
+    let step = Decimal::new(1, 1);
+    let mut shown = rounded(value, 1);
+    for tier in crate::burn::Tier::ALL.into_iter().skip(1) {
+        match (tier.reached_by(value), tier.reached_by(shown)) {
+            (false, true) => shown -= step,
+            (true, false) => shown += step,
+            _ => {}
+        }
+    }
+    format!("{:.1}%", unsigned_zero(shown))
+}
+
 /// A ratio with two decimals: `1.04×` (never `-0.00×`).
 #[must_use]
 pub fn ratio(value: Decimal) -> String {
@@ -180,6 +205,37 @@ mod tests {
         assert_eq!(pct(dec!(-0.06)), "-0.1%");
         assert_eq!(ratio(dec!(-0.004)), "0.00×");
         assert_eq!(count(50_000), "50,000");
+    }
+
+    /// Each threshold, from both sides: the figure shown reaches a tier exactly when the value does
+    /// (80 % and 100 % at the figure, 120 % and 150 % strictly above it).
+    #[test]
+    fn budget_percentages_never_round_across_a_threshold() {
+        for (value, shown) in [
+            (dec!(79.95), "79.9%"),
+            (dec!(79.94), "79.9%"),
+            (dec!(80), "80.0%"),
+            (dec!(80.04), "80.0%"),
+            (dec!(99.99), "99.9%"),
+            (dec!(100.0), "100.0%"),
+            (dec!(119.96), "120.0%"),
+            (dec!(120), "120.0%"),
+            (dec!(120.01), "120.1%"),
+            (dec!(120.06), "120.1%"),
+            (dec!(149.99), "150.0%"),
+            (dec!(150.0001), "150.1%"),
+            (dec!(152.34), "152.3%"),
+            (dec!(0), "0.0%"),
+            (dec!(-0.04), "0.0%"),
+        ] {
+            assert_eq!(budget_pct(value), shown, "{value}");
+            let back: Decimal = shown.trim_end_matches('%').parse().unwrap();
+            assert_eq!(
+                crate::burn::Tier::from_pct(back),
+                crate::burn::Tier::from_pct(value),
+                "{value} shown as {shown}"
+            );
+        }
         assert_eq!(count(7), "7");
     }
 

@@ -240,7 +240,7 @@ impl CostReport {
                 "{scope}: {} {} ({} of {}) — {}",
                 crate::format::usd(b.actual),
                 b.period.unit.to_date_label(),
-                crate::format::pct(b.actual_pct),
+                crate::format::budget_pct(b.actual_pct),
                 crate::format::usd(b.limit),
                 self.severity().label()
             ),

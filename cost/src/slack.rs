@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::alerting::AlertDecision;
 use crate::anomaly::{AnomalySeverity, Direction};
 use crate::burn::{BudgetBurn, Exhaustion};
-use crate::format::{count, fit, pct, ratio, sparkline, truncate, usd, usd_dp};
+use crate::format::{budget_pct, count, fit, pct, ratio, sparkline, truncate, usd, usd_dp};
 use crate::pricing::PricingWarning;
 use crate::report::{CostReport, display_platform};
 use crate::unit::{GapExplanation, UnitEconomics};
@@ -474,14 +474,18 @@ fn budget_fields(b: &BudgetBurn) -> Vec<TextObject> {
             period_suffix(b),
             usd(b.actual),
             usd(b.limit),
-            pct(b.actual_pct)
+            budget_pct(b.actual_pct)
         ),
         format!(
             "*Burn ratio*\n{} (expected {})",
             b.burn_ratio.map_or_else(|| "n/a".to_owned(), ratio),
             usd(b.expected)
         ),
-        format!("*Projected*\n{} ({})", usd(p.blended), pct(b.projected_pct)),
+        format!(
+            "*Projected*\n{} ({})",
+            usd(p.blended),
+            budget_pct(b.projected_pct)
+        ),
         format!(
             "*Tier*\n{} {} — {}",
             b.tier.emoji(),
@@ -623,7 +627,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
                     "{} {} {}",
                     b.tier.emoji(),
                     escape(&truncate(&b.budget_name, 60)),
-                    pct(b.projected_pct)
+                    budget_pct(b.projected_pct)
                 )
             })
             .collect();

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::burn::Severity;
-use crate::format::{pct, usd};
+use crate::format::{budget_pct, usd};
 use crate::report::CostReport;
 
 /// Longest subject this crate produces (SNS: fewer than 100 characters).
@@ -92,7 +92,7 @@ pub fn message(report: &CostReport) -> SnsMessage {
             b.tier.label(),
             usd(b.actual),
             usd(b.limit),
-            pct(b.projected_pct)
+            budget_pct(b.projected_pct)
         ),
         None => format!("{} {scope} cost report", report.severity().label()),
     };
@@ -103,11 +103,11 @@ pub fn message(report: &CostReport) -> SnsMessage {
             one_line(&b.budget_name),
             usd(b.actual),
             usd(b.limit),
-            pct(b.actual_pct),
+            budget_pct(b.actual_pct),
             b.burn_ratio
                 .map_or_else(|| "n/a".to_owned(), crate::format::ratio),
             usd(b.projections.blended),
-            pct(b.projected_pct),
+            budget_pct(b.projected_pct),
             b.tier.label()
         ));
     }

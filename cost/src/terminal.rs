@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::burn::Exhaustion;
-use crate::format::{count, fit, pct, ratio, sparkline, usd, usd_dp};
+use crate::format::{budget_pct, count, fit, pct, ratio, sparkline, usd, usd_dp};
 use crate::report::{CostReport, display_platform};
 use crate::unit::GapExplanation;
 
@@ -97,10 +97,10 @@ pub fn render(r: &CostReport) -> String {
                 fit(&b.budget_name, 28),
                 usd(b.actual),
                 usd(b.limit),
-                pct(b.actual_pct),
+                budget_pct(b.actual_pct),
                 b.burn_ratio.map_or_else(|| "n/a".to_owned(), ratio),
                 usd(b.projections.blended),
-                pct(b.projected_pct),
+                budget_pct(b.projected_pct),
                 ce,
                 exhausted,
                 b.tier.emoji(),
