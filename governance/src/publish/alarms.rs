@@ -1,7 +1,9 @@
 //! Publishing the alarm catalogue: read what is published (`DescribeAlarms`, every page), plan with the
 //! pure [`alarms::plan::plan_alarms`], and apply only the changes — metric alarms before the composites
 //! that reference them, the environment's own orphans deleted (composites first), writes paced at ≤ 3
-//! per second. One failed item does not stop the others; the report names every failure.
+//! per second. One failed item does not stop the others; the report names every failure. An orphan a
+//! composite alarm that stays still references is left and named ([`super::orphans`]): `DeleteAlarms`
+//! would refuse it and the rest of its call with it.
 //!
 //! Ownership is exact ([`alarms::plan::owned_by`]): a name under `{prefix}-` is not enough, since
 //! `collectiq-prod-eu-…` is under `collectiq-prod-` too. For each published alarm under the prefix that
@@ -18,6 +20,7 @@ use platform_spec::PlatformSpec;
 use serde::Serialize;
 
 use super::cloudwatch::{ApiError, CloudWatchApi, PublishedAlarm, describe_all_alarms};
+use super::orphans::{CompositeRefs, HeldOrphan};
 use super::pacer::Pacer;
 use super::progress::ApplyProgress;
 
@@ -269,6 +272,10 @@ pub struct ApplyReport {
     /// replacement was to take over from (a renamed function), and is deleted by the next apply that
     /// writes everything.
     pub kept: Vec<String>,
+    /// Orphans not deleted because a composite alarm that stays references them (`DeleteAlarms`
+    /// refuses them, and would refuse the rest of their call): deleted by the first apply after the
+    /// composite stops referencing them.
+    pub held: Vec<HeldOrphan>,
     /// Published alarms given the generated tags they lacked (`TagResource`).
     pub tagged: Vec<String>,
     /// Unchanged, not written.
@@ -317,6 +324,19 @@ impl ApplyReport {
                 self.kept.join(", ")
             );
         }
+        if !self.held.is_empty() {
+            let held: Vec<String> = self
+                .held
+                .iter()
+                .map(|h| format!("{} (held by {})", h.name, h.held_by.join(", ")))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  … {} orphans kept while composite alarms that stay reference them: {}",
+                self.held.len(),
+                held.join("; ")
+            );
+        }
         for w in &self.warnings {
             let _ = writeln!(s, "  ! {w}");
         }
@@ -334,8 +354,11 @@ fn action_word(plan: &AlarmPlan, name: &str) -> &'static str {
 
 /// Writes the plan's changes: puts (metric alarms, then composites), then deletes in batches of 100
 /// with at most one composite each (composites first, each alone: `DeleteAlarms` refuses two). The
-/// deletes run only when every put succeeded (or the endpoint does not implement it) — an orphan may be what its failed replacement was to
-/// take over from, and deleting it would leave the resource unwatched; they are listed as `kept`.
+/// deletes run only when every put succeeded (or the endpoint does not implement it) — an orphan may be
+/// what its failed replacement was to take over from, and deleting it would leave the resource
+/// unwatched; they are listed as `kept`. Before deleting, the composites are read again
+/// (`DescribeAlarms`): an orphan one that stays references is listed as `held` and left out of the
+/// calls ([`super::orphans`]); if that read fails, no orphan is deleted and each is a failure.
 /// Every write waits for the pacer; throttling is retried by the SDK client's `RetryConfig`.
 /// Failures are collected, never returned early.
 pub async fn apply<C: CloudWatchApi>(
@@ -395,23 +418,101 @@ pub async fn apply<C: CloudWatchApi>(
         progress.finish();
         return report;
     }
-    for batch in batches {
-        progress.step(&format!("deleting {} orphans", batch.len()));
-        pacer.ready().await;
-        report.write_calls += 1;
-        match cw.delete_alarms(&batch).await {
-            Ok(()) => report.deleted.extend(batch.iter().cloned()),
-            Err(error) => report.failures.extend(batch.iter().map(|name| ItemFailure {
-                name: name.clone(),
-                action: "delete",
-                error: error.clone(),
-            })),
-        }
-        progress.advance();
-    }
+    delete_orphans(cw, plan, &mut pacer, &mut report, progress).await;
     tag(cw, plan, &mut pacer, &mut report, progress).await;
     progress.finish();
     report
+}
+
+/// Deletes the plan's orphans but those a composite that stays references ([`super::orphans`]):
+/// composites one a call, referrers first, each checked against the composites still published when
+/// its turn comes (one whose delete failed holds what it references), then the metric alarms in calls
+/// of [`DELETE_BATCH`].
+async fn delete_orphans<C: CloudWatchApi>(
+    cw: &C,
+    plan: &AlarmPlan,
+    pacer: &mut Pacer,
+    report: &mut ApplyReport,
+    progress: &dyn ApplyProgress,
+) {
+    let orphans = plan.to_delete();
+    if orphans.is_empty() {
+        return;
+    }
+    // Read after the puts: a composite updated by this apply no longer holds what it dropped.
+    progress.step("reading the composite alarms");
+    let mut refs = match describe_all_alarms(cw).await {
+        Ok(read) => CompositeRefs::of(&read),
+        Err(error) => {
+            // Which orphans are held cannot be told, and one held would fail its whole call.
+            report.failures.extend(orphans.iter().map(|name| ItemFailure {
+                name: (*name).to_owned(),
+                action: "delete",
+                error: error.clone(),
+            }));
+            return;
+        }
+    };
+    let (composites, metrics) = refs.deletion_order(&orphans);
+    for name in composites {
+        if hold(name, &refs, report) {
+            progress.advance();
+            continue;
+        }
+        if delete_batch(cw, &[name.to_owned()], pacer, report, progress).await {
+            refs.remove(name);
+        }
+    }
+    let free: Vec<String> = metrics
+        .into_iter()
+        .filter(|name| !hold(name, &refs, report))
+        .map(str::to_owned)
+        .collect();
+    for batch in free.chunks(DELETE_BATCH) {
+        delete_batch(cw, batch, pacer, report, progress).await;
+    }
+}
+
+/// Whether a composite in `refs` references `name`; if so it is listed as held.
+fn hold(name: &str, refs: &CompositeRefs, report: &mut ApplyReport) -> bool {
+    let held_by = refs.referrers(name);
+    if held_by.is_empty() {
+        return false;
+    }
+    report.held.push(HeldOrphan {
+        name: name.to_owned(),
+        held_by,
+    });
+    true
+}
+
+/// One paced `DeleteAlarms` call; whether it succeeded (each name of a failed call is a failure).
+async fn delete_batch<C: CloudWatchApi>(
+    cw: &C,
+    batch: &[String],
+    pacer: &mut Pacer,
+    report: &mut ApplyReport,
+    progress: &dyn ApplyProgress,
+) -> bool {
+    progress.step(&format!("deleting {} orphans", batch.len()));
+    pacer.ready().await;
+    report.write_calls += 1;
+    let result = cw.delete_alarms(batch).await;
+    progress.advance();
+    match result {
+        Ok(()) => {
+            report.deleted.extend(batch.iter().cloned());
+            true
+        }
+        Err(error) => {
+            report.failures.extend(batch.iter().map(|name| ItemFailure {
+                name: name.clone(),
+                action: "delete",
+                error: error.clone(),
+            }));
+            false
+        }
+    }
 }
 
 /// The plan's [`alarms::plan::Retag`]s, one `TagResource` each, paced as the other writes; a failure
@@ -596,14 +697,7 @@ mod tests {
         let mut metric = first_metric(&cat);
         metric.alarm_name = "collectiq-prod-retired-errors-warning".into();
         cw.put_metric_alarm(&metric).await.unwrap();
-        let composite = cat
-            .alarms
-            .iter()
-            .find_map(|a| match &a.alarm {
-                Alarm::Composite(c) => Some(c.clone()),
-                Alarm::Metric(_) => None,
-            })
-            .expect("a composite in the catalogue");
+        let composite = first_composite(&cat);
         for name in [
             "collectiq-prod-retired-a-critical",
             "collectiq-prod-retired-b-critical",
@@ -619,6 +713,220 @@ mod tests {
         assert_eq!(report.deleted.len(), 3);
         let names = cw.alarm_names();
         assert!(!names.iter().any(|n| n.contains("retired")), "{names:?}");
+    }
+
+    /// The catalogue's first composite alarm, to copy from (tagged as collectiq-prod's).
+    fn first_composite(cat: &alarms::catalogue::Catalogue) -> alarms::model::PutCompositeAlarmInput {
+        cat.alarms
+            .iter()
+            .find_map(|a| match &a.alarm {
+                Alarm::Composite(c) => Some(c.clone()),
+                Alarm::Metric(_) => None,
+            })
+            .expect("a composite in the catalogue")
+    }
+
+    /// Publishes a metric orphan of collectiq-prod's (tagged as its own) for each of `names`.
+    async fn metric_orphans(cw: &FakeCloudWatch, cat: &alarms::catalogue::Catalogue, names: &[&str]) {
+        for name in names {
+            let mut m = first_metric(cat);
+            m.alarm_name = (*name).into();
+            cw.put_metric_alarm(&m).await.unwrap();
+        }
+    }
+
+    /// Publishes a composite named `name` with `rule`: collectiq-prod's orphan when `ours`, else made
+    /// by hand (no tags).
+    async fn composite(
+        cw: &FakeCloudWatch,
+        cat: &alarms::catalogue::Catalogue,
+        name: &str,
+        rule: &str,
+        ours: bool,
+    ) {
+        let mut c = first_composite(cat);
+        c.alarm_name = name.into();
+        c.alarm_rule = rule.into();
+        if !ours {
+            c.tags.clear();
+        }
+        cw.put_composite_alarm(&c).await.unwrap();
+    }
+
+    /// A hand-made composite still references one orphan (by ARN): `DeleteAlarms` refuses that one
+    /// and deletes nothing of its call (the fake, as the service), so the orphan is left — named with
+    /// the composite holding it — and the other orphans of the same batch go in the same apply.
+    #[tokio::test(start_paused = true)]
+    async fn an_orphan_a_hand_made_composite_references_stays_and_the_rest_of_its_batch_goes() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let [a, held, c] = [
+            "collectiq-prod-retired-a-errors-critical",
+            "collectiq-prod-retired-b-errors-critical",
+            "collectiq-prod-retired-c-errors-critical",
+        ];
+        metric_orphans(&cw, &cat, &[a, held, c]).await;
+        let rule = format!(
+            "ALARM(\"{}\") AND NOT OK(\"{}\")",
+            cat.alarms[0].alarm.name(),
+            crate::publish::fake::alarm_arn(held)
+        );
+        composite(&cw, &cat, "oncall-retired-b-by-hand", &rule, false).await;
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(planning.plan.to_delete(), [a, held, c]);
+        assert_eq!(
+            planning.plan.delete_batches(DELETE_BATCH).len(),
+            1,
+            "one call for the three"
+        );
+        let before = cw.write_calls();
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.deleted, [a, c]);
+        assert_eq!(
+            report.held,
+            [HeldOrphan {
+                name: held.into(),
+                held_by: vec!["oncall-retired-b-by-hand".into()],
+            }]
+        );
+        assert_eq!(
+            cw.write_calls() - before,
+            1,
+            "one DeleteAlarms, the held orphan left out"
+        );
+        let names = cw.alarm_names();
+        assert!(names.contains(&held.to_owned()) && names.contains(&"oncall-retired-b-by-hand".to_owned()));
+        assert!(!names.contains(&a.to_owned()) && !names.contains(&c.to_owned()));
+        let text = report.render_text("alarms");
+        assert!(
+            text.contains(&format!(
+                "1 orphans kept while composite alarms that stay reference them: {held} (held by oncall-retired-b-by-hand)"
+            )),
+            "{text}"
+        );
+        // Once the composite stops referencing it, the next apply deletes it.
+        composite(&cw, &cat, "oncall-retired-b-by-hand", "FALSE", false).await;
+        let again = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        let report = apply(&cw, &again.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(
+            report.ok() && report.held.is_empty(),
+            "{}",
+            report.render_text("alarms")
+        );
+        assert_eq!(report.deleted, [held]);
+    }
+
+    /// An orphan referenced only by an orphan composite goes with it: the composite first, in a call
+    /// of its own, then the metric alarms it referenced.
+    #[tokio::test(start_paused = true)]
+    async fn an_orphan_referenced_by_an_orphan_composite_goes_after_it() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let metrics = [
+            "collectiq-prod-retired-error-rate-critical",
+            "collectiq-prod-retired-error-count-critical",
+        ];
+        metric_orphans(&cw, &cat, &metrics).await;
+        let rule = format!("ALARM(\"{}\") OR ALARM(\"{}\")", metrics[0], metrics[1]);
+        composite(&cw, &cat, "collectiq-prod-retired-errors-critical", &rule, true).await;
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(planning.plan.to_delete().len(), 3);
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert!(report.held.is_empty());
+        assert_eq!(
+            report.deleted,
+            [
+                "collectiq-prod-retired-errors-critical",
+                "collectiq-prod-retired-error-count-critical",
+                "collectiq-prod-retired-error-rate-critical",
+            ]
+        );
+        assert!(!cw.alarm_names().iter().any(|n| n.contains("retired")));
+    }
+
+    /// Orphan composites referencing each other: the referrer goes first, whatever the names' order
+    /// (`-a-` before `-b-` would be refused while `-b-` references it).
+    #[tokio::test(start_paused = true)]
+    async fn an_orphan_composite_goes_before_the_orphan_composite_it_references() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let metric = "collectiq-prod-retired-errors-warning";
+        metric_orphans(&cw, &cat, &[metric]).await;
+        let (a, b) = (
+            "collectiq-prod-retired-a-critical",
+            "collectiq-prod-retired-b-critical",
+        );
+        composite(&cw, &cat, a, &format!("ALARM({metric})"), true).await;
+        composite(&cw, &cat, b, &format!("ALARM(\"{a}\")"), true).await;
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(planning.plan.to_delete(), [a, b, metric]);
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.deleted, [b, a, metric]);
+    }
+
+    /// A hand-made composite references an orphan composite: that one stays, and so does every
+    /// orphan it references; an orphan nothing references still goes.
+    #[tokio::test(start_paused = true)]
+    async fn an_orphan_composite_that_is_held_holds_what_it_references() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let (child, free) = (
+            "collectiq-prod-retired-errors-warning",
+            "collectiq-prod-other-errors-warning",
+        );
+        metric_orphans(&cw, &cat, &[child, free]).await;
+        let ours = "collectiq-prod-retired-critical";
+        composite(&cw, &cat, ours, &format!("ALARM(\"{child}\")"), true).await;
+        composite(&cw, &cat, "team-by-hand", &format!("ALARM(\"{ours}\")"), false).await;
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(planning.plan.to_delete().len(), 3);
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.deleted, [free]);
+        let held: Vec<(&str, &[String])> = report
+            .held
+            .iter()
+            .map(|h| (h.name.as_str(), h.held_by.as_slice()))
+            .collect();
+        assert_eq!(
+            held,
+            [
+                (ours, &["team-by-hand".to_owned()][..]),
+                (child, &[ours.to_owned()][..])
+            ]
+        );
+    }
+
+    /// The composites cannot be read again before the deletes: which orphans are held cannot be
+    /// told, so none is deleted (one held would fail its whole call) and each is a failure naming
+    /// the read.
+    #[tokio::test(start_paused = true)]
+    async fn orphans_stay_when_the_composites_cannot_be_read_before_deleting() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let orphan = "collectiq-prod-retired-errors-critical";
+        metric_orphans(&cw, &cat, &[orphan]).await;
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        cw.fail_describe_alarms(Some("Throttling"));
+        let before = cw.write_calls();
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert_eq!(cw.write_calls(), before, "no DeleteAlarms");
+        assert!(report.deleted.is_empty());
+        assert_eq!(report.failures.len(), 1, "{}", report.render_text("alarms"));
+        let f = &report.failures[0];
+        assert_eq!(
+            (f.name.as_str(), f.action, f.error.operation),
+            (orphan, "delete", "DescribeAlarms")
+        );
+        assert!(cw.alarm_names().contains(&orphan.to_owned()));
     }
 
     /// A renamed function: its new alarms fail to be created (a role without `TagResource`, say), so

@@ -1,6 +1,6 @@
 //! An in-memory CloudWatch implementing [`CloudWatchApi`], for unit tests and the apply benchmark: it
 //! stores alarms and dashboards like the service does (pages of 100, tags dropped on read-back but kept
-//! for `ListTagsForResource`), records
+//! for `ListTagsForResource`, `DeleteAlarms` refusing an alarm a composite still references), records
 //! when each write happened on the `tokio` clock, can fail chosen items, and can take a simulated
 //! latency per call. It is not used by any command.
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use alarms::Alarm;
 use alarms::model::{MetricDataQuery, PutCompositeAlarmInput, PutMetricAlarmInput, Tag};
+use alarms::rule::{reference_name, rule_children};
 use alarms::state::{AlarmStatus, StateValue};
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -26,6 +27,7 @@ struct State {
     tag_reads: usize,
     writes: Vec<Instant>,
     fail_puts: BTreeMap<String, String>,
+    fail_describe: Option<String>,
 }
 
 /// The fake. Clones share state.
@@ -59,6 +61,11 @@ impl FakeCloudWatch {
     /// Makes every put of `name` (an alarm or a dashboard) fail with `code`.
     pub fn fail_put(&self, name: &str, code: &str) {
         self.lock().fail_puts.insert(name.to_owned(), code.to_owned());
+    }
+
+    /// Makes every `DescribeAlarms` fail with `code` (`None`: answer again).
+    pub fn fail_describe_alarms(&self, code: Option<&str>) {
+        self.lock().fail_describe = code.map(str::to_owned);
     }
 
     /// Puts of `name` succeed again.
@@ -163,6 +170,16 @@ fn alarm_of(arn: &str) -> &str {
     arn.rsplit_once(":alarm:").map_or("", |(_, n)| n)
 }
 
+/// Whether `alarm` is a composite whose rule references the alarm `name`.
+fn references(alarm: &Alarm, name: &str) -> bool {
+    match alarm {
+        Alarm::Composite(c) => rule_children(&c.alarm_rule)
+            .iter()
+            .any(|r| reference_name(r) == name),
+        Alarm::Metric(_) => false,
+    }
+}
+
 /// The service's answer to `operation` on an alarm that does not exist.
 fn no_alarm(operation: &'static str, arn: &str) -> ApiError {
     ApiError {
@@ -214,6 +231,9 @@ impl CloudWatchApi for FakeCloudWatch {
     async fn describe_alarms(&self, next_token: Option<String>) -> Result<AlarmPage, ApiError> {
         self.call().await;
         let state = self.lock();
+        if let Some(code) = &state.fail_describe {
+            return Err(rejected("DescribeAlarms", code));
+        }
         let start: usize = next_token.and_then(|t| t.parse().ok()).unwrap_or(0);
         let alarms: Vec<PublishedAlarm> = state.alarms.values().skip(start).take(PAGE).cloned().collect();
         let next = start + alarms.len();
@@ -254,6 +274,25 @@ impl CloudWatchApi for FakeCloudWatch {
                 message: format!(
                     "{} names, {composites} composite alarms: at most 100 names and one composite alarm a call",
                     names.len()
+                ),
+                status: Some(400),
+                classified: None,
+            });
+        }
+        // As the service: an alarm a composite's rule references (by name or ARN) is refused while that
+        // composite is published — even one named in the same call — and nothing of the call is deleted.
+        let held: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| state.alarms.values().any(|a| references(&a.alarm, n)))
+            .collect();
+        if !held.is_empty() {
+            return Err(ApiError {
+                operation: "DeleteAlarms",
+                code: Some("ValidationError".into()),
+                message: format!(
+                    "Cannot delete {} as there are composite alarm(s) depending on them.",
+                    held.join(",")
                 ),
                 status: Some(400),
                 classified: None,

@@ -9,7 +9,8 @@
 //!
 //! - [`cloudwatch`]: the [`cloudwatch::CloudWatchApi`] trait (only the operations used), its SDK
 //!   implementation and the conversions of the alarms crate's input structs.
-//! - [`alarms`] / [`dashboards`]: plan and apply. [`pacer`]: the 3-TPS pacer.
+//! - [`alarms`] / [`dashboards`]: plan and apply. [`pacer`]: the 3-TPS pacer. [`orphans`]: which
+//!   orphan alarms a composite that stays still holds, and the order the others are deleted in.
 //! - [`queries`]: the Logs Insights saved queries (`DescribeQueryDefinitions` / `PutQueryDefinition` /
 //!   `DeleteQueryDefinition`), planned and applied like dashboards; run with them.
 //! - [`backtest`]: noise budget from `GetMetricData`. [`state`]: the state report and escalation.
@@ -27,6 +28,7 @@ pub mod dashboards;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod lambda;
+pub mod orphans;
 pub mod pacer;
 pub mod progress;
 pub mod queries;
