@@ -136,6 +136,10 @@ pub fn validate(document: &str) -> Result<(), SpecViolation> {
             .get("Dimensions")
             .and_then(|x| x.as_array())
             .ok_or_else(|| SpecViolation("no Dimensions".into()))?;
+        // The specification's schema: `Dimensions` has at least one DimensionSet (which may be empty).
+        if sets.is_empty() {
+            return bad("Dimensions is empty (at least one DimensionSet, which may be [])".into());
+        }
         for set in sets {
             let keys = set
                 .as_array()
@@ -354,6 +358,20 @@ mod tests {
         }
         assert!(is_valid_dimension_value(&"x".repeat(MAX_DIMENSION_VALUE)));
         assert!(!is_valid_dimension_value(&"x".repeat(MAX_DIMENSION_VALUE + 1)));
+    }
+
+    /// The specification's schema gives `Dimensions` at least one DimensionSet; the set itself may be
+    /// empty (a metric with no dimensions).
+    #[test]
+    fn dimensions_holds_at_least_one_set() {
+        let doc = |dims: &str| {
+            format!(
+                r#"{{"_aws":{{"Timestamp":1,"CloudWatchMetrics":[{{"Namespace":"N","Dimensions":{dims},"Metrics":[{{"Name":"M"}}]}}]}},"M":1}}"#
+            )
+        };
+        assert!(validate(&doc("[[]]")).is_ok());
+        let e = validate(&doc("[]")).unwrap_err();
+        assert!(e.to_string().contains("Dimensions is empty"), "{e}");
     }
 
     fn unique(n: usize) -> impl Strategy<Value = Vec<String>> {
