@@ -767,7 +767,6 @@ mod tests {
 
     // --- the real Converse client over recorded HTTP exchanges (no network, no fake model) ----------
 
-    use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
     use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
     use aws_smithy_types::body::SdkBody;
     use lambda_runtime::{Context, LambdaEvent};
@@ -812,14 +811,11 @@ mod tests {
             })
             .collect();
         let http = StaticReplayClient::new(events);
-        let config = aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-            .http_client(http.clone())
-            .build();
-        let client = aws_sdk_bedrockruntime::Client::from_conf(config);
+        let client = crate::store::fake_aws::test_client!(
+            aws_sdk_bedrockruntime,
+            http.clone(),
+            aws_smithy_types::retry::RetryConfig::disabled()
+        );
         (BedrockModel::new(client, DEFAULT_MODEL_ID), http)
     }
 
@@ -1261,16 +1257,11 @@ mod tests {
                     .unwrap(),
                 response.body(SdkBody::from(body)).unwrap(),
             )]);
-            let config = aws_sdk_s3::Config::builder()
-                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-                .region(aws_sdk_s3::config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "AKIDTEST", "secret", None, None, "test",
-                ))
-                .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-                .http_client(http)
-                .build();
-            S3ImageStore::new(aws_sdk_s3::Client::from_conf(config))
+            S3ImageStore::new(crate::store::fake_aws::test_client!(
+                aws_sdk_s3,
+                http,
+                aws_smithy_types::retry::RetryConfig::disabled()
+            ))
         };
         let photo = jpeg(0xC0, 64, 48);
         let ok = s3(

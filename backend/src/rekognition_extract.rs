@@ -326,7 +326,6 @@ mod tests {
 
     // --- the real Rekognition client over recorded HTTP exchanges (no network, no fake vision) ------
 
-    use aws_sdk_rekognition::config::{BehaviorVersion, Credentials, Region};
     use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
     use aws_smithy_runtime_api::client::http::SharedHttpClient;
     use aws_smithy_runtime_api::shared::IntoShared;
@@ -369,14 +368,11 @@ mod tests {
     }
 
     fn rekognition(http: SharedHttpClient) -> RekognitionVision {
-        let config = aws_sdk_rekognition::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-            .http_client(http)
-            .build();
-        RekognitionVision::new(aws_sdk_rekognition::Client::from_conf(config))
+        RekognitionVision::new(crate::store::fake_aws::test_client!(
+            aws_sdk_rekognition,
+            http,
+            aws_smithy_types::retry::RetryConfig::disabled()
+        ))
     }
 
     fn replay(status: u16, error_type: Option<&str>, body: String) -> StaticReplayClient {

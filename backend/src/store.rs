@@ -1491,20 +1491,13 @@ mod tests {
 #[cfg(test)]
 mod list_tests {
     use super::*;
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
     use aws_smithy_types::body::SdkBody;
     use serde_json::{Value, json};
 
     /// A store whose DynamoDB client talks to `http`.
     fn store_over(http: &StaticReplayClient) -> CardStore {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .http_client(http.clone())
-            .build();
-        CardStore::new(Client::from_conf(config), "t")
+        CardStore::new(fake_aws::test_client!(aws_sdk_dynamodb, http.clone()), "t")
     }
 
     fn card_item(n: u32) -> Value {
@@ -1591,6 +1584,33 @@ mod list_tests {
 /// SDK's retry after it can be played.
 #[cfg(test)]
 pub(crate) mod fake_aws {
+    /// A client of the SDK crate `$sdk` (`aws_sdk_s3`, …) for tests: `us-east-1`, static test
+    /// credentials, every request to `$http`, and the retry config `$retry` (the SDK's default without).
+    macro_rules! test_client {
+        ($sdk:ident, $http:expr) => {
+            $sdk::Client::from_conf(
+                $crate::store::fake_aws::test_client!(@builder $sdk, $http).build(),
+            )
+        };
+        ($sdk:ident, $http:expr, $retry:expr) => {
+            $sdk::Client::from_conf(
+                $crate::store::fake_aws::test_client!(@builder $sdk, $http)
+                    .retry_config($retry)
+                    .build(),
+            )
+        };
+        (@builder $sdk:ident, $http:expr) => {
+            $sdk::Config::builder()
+                .behavior_version($sdk::config::BehaviorVersion::latest())
+                .region($sdk::config::Region::new("us-east-1"))
+                .credentials_provider($sdk::config::Credentials::new(
+                    "AKIDTEST", "secret", None, None, "test",
+                ))
+                .http_client($http)
+        };
+    }
+    pub(crate) use test_client;
+
     use aws_smithy_http_client::test_util::infallible_client_fn;
     use aws_smithy_runtime_api::client::http::SharedHttpClient;
     use aws_smithy_types::body::SdkBody;
@@ -1656,30 +1676,12 @@ pub(crate) mod fake_aws {
 
     /// A DynamoDB client over `http`.
     pub(crate) fn dynamodb(http: SharedHttpClient) -> aws_sdk_dynamodb::Client {
-        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-        aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-                .retry_config(retries())
-                .http_client(http)
-                .build(),
-        )
+        test_client!(aws_sdk_dynamodb, http, retries())
     }
 
     /// A Step Functions client over `http`.
     pub(crate) fn sfn(http: SharedHttpClient) -> aws_sdk_sfn::Client {
-        use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
-        aws_sdk_sfn::Client::from_conf(
-            aws_sdk_sfn::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-                .retry_config(retries())
-                .http_client(http)
-                .build(),
-        )
+        test_client!(aws_sdk_sfn, http, retries())
     }
 
     /// A card item as DynamoDB's JSON has it, with `extra` attributes on top.

@@ -257,7 +257,6 @@ mod tests {
 
     /// One S3 answer to one PutObjectTagging.
     fn store_answering(status: u16, body: &str) -> UploadStore {
-        use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
         use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
         use aws_smithy_types::body::SdkBody;
         let http = StaticReplayClient::new(vec![ReplayEvent::new(
@@ -271,14 +270,12 @@ mod tests {
                 .body(SdkBody::from(body.to_owned()))
                 .unwrap(),
         )]);
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-            .http_client(http)
-            .build();
-        UploadStore::new(aws_sdk_s3::Client::from_conf(config), "b")
+        let client = crate::store::fake_aws::test_client!(
+            aws_sdk_s3,
+            http,
+            aws_smithy_types::retry::RetryConfig::disabled()
+        );
+        UploadStore::new(client, "b")
     }
 
     /// The bucket is versioned: a deleted or expired upload's current version is a delete marker,
