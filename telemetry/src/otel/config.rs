@@ -50,6 +50,8 @@ pub enum ExporterKind {
         timeout: Duration,
         /// SigV4 region, when signed for `xray`.
         sigv4_region: Option<String>,
+        /// Bodies gzip-compressed (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
+        gzip: bool,
     },
 }
 
@@ -63,12 +65,14 @@ impl fmt::Debug for ExporterKind {
                 headers,
                 timeout,
                 sigv4_region,
+                gzip,
             } => f
                 .debug_struct("OtlpHttp")
                 .field("url", &redacted_url(url))
                 .field("headers", &RedactedHeaders(headers))
                 .field("timeout", timeout)
                 .field("sigv4_region", sigv4_region)
+                .field("gzip", gzip)
                 .finish(),
         }
     }
@@ -156,8 +160,8 @@ pub enum ConfigWarning {
         /// Its value.
         value: String,
     },
-    /// A compression other than `none`: request bodies are sent uncompressed.
-    #[error("{var}: compression {value:?} is not supported (only none); bodies are sent uncompressed")]
+    /// A compression other than `gzip` or `none`: request bodies are sent uncompressed.
+    #[error("{var}: compression {value:?} is not supported (gzip or none); bodies are sent uncompressed")]
     Compression {
         /// The variable.
         var: &'static str,
@@ -430,13 +434,18 @@ impl TraceExportConfig {
                     {
                         warn_once(&mut warnings, ConfigWarning::Protocol { var, value: p });
                     }
-                    if let Some((var, c)) = first(
+                    // The OTLP exporter spec's two compressions, `gzip` and `none` (the default).
+                    let gzip = match first(
                         "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
                         "OTEL_EXPORTER_OTLP_COMPRESSION",
-                    ) && !c.eq_ignore_ascii_case("none")
-                    {
-                        warn_once(&mut warnings, ConfigWarning::Compression { var, value: c });
-                    }
+                    ) {
+                        Some((_, c)) if c.trim().eq_ignore_ascii_case("gzip") => true,
+                        Some((var, c)) if !c.trim().eq_ignore_ascii_case("none") => {
+                            warn_once(&mut warnings, ConfigWarning::Compression { var, value: c });
+                            false
+                        }
+                        _ => false,
+                    };
                     let url = match (
                         get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
                         get("OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -464,6 +473,7 @@ impl TraceExportConfig {
                             headers: headers(&first)?,
                             timeout: timeout(&get, &mut warnings),
                             sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
+                            gzip,
                         },
                         Some((var, url)) => {
                             let sigv4_region =
@@ -480,6 +490,7 @@ impl TraceExportConfig {
                                 url,
                                 headers: headers(&first)?,
                                 timeout: timeout(&get, &mut warnings),
+                                gzip,
                             }
                         }
                     }
@@ -591,6 +602,7 @@ impl TraceExportConfig {
                     headers,
                     timeout,
                     sigv4_region,
+                    gzip,
                 } => {
                     #[cfg(not(feature = "sigv4"))]
                     if sigv4_region.is_some() {
@@ -603,6 +615,7 @@ impl TraceExportConfig {
                     target.headers.clone_from(headers);
                     target.timeout = *timeout;
                     target.sigv4_region.clone_from(sigv4_region);
+                    target.gzip = *gzip;
                     sinks.with(super::http::OtlpHttpExporter::new(target, resource)?)
                 }
                 #[cfg(not(feature = "otlp-http"))]
@@ -820,6 +833,7 @@ mod tests {
                 headers: vec![("api-key".into(), "a=b".into()), ("tenant".into(), "t1".into())],
                 timeout: Duration::from_millis(2500),
                 sigv4_region: None,
+                gzip: false,
             }
         );
         // The signal-specific endpoint is used as is.
@@ -1028,20 +1042,38 @@ mod tests {
         ])
         .unwrap();
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
-        // Bodies are never compressed: gzip warns (the signal's own variable first), none does not.
+        // The spec's compressions are gzip and none (the signal's own variable first); any other
+        // warns and sends bodies uncompressed.
+        let gzip =
+            |c: &TraceExportConfig| matches!(&c.exporters[..], [ExporterKind::OtlpHttp { gzip: true, .. }]);
         let c = config(&[
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
-            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP"),
+        ])
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert!(gzip(&c), "{:?}", c.exporters);
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none"),
+        ])
+        .unwrap();
+        assert!(!gzip(&c));
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
         ])
         .unwrap();
         assert_eq!(
             c.warnings,
             [ConfigWarning::Compression {
-                var: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-                value: "gzip".into()
+                var: "OTEL_EXPORTER_OTLP_COMPRESSION",
+                value: "zstd".into()
             }]
         );
+        assert!(!gzip(&c));
         assert!(
             config(&[
                 ("OTEL_TRACES_EXPORTER", "otlp"),
