@@ -279,11 +279,11 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             }
             let view = PlanJson {
                 dashboards: None,
-                alarms: Some(PlanView::of_alarms(&planning.plan)),
+                alarms: Some(PlanView::of_alarms(&planning)),
                 queries: None,
             };
-            emit(global, &view, planning.plan.render_text().trim_end())?;
-            Ok(if args.plan.detailed_exitcode && !planning.plan.is_empty() {
+            emit(global, &view, planning.render_text().trim_end())?;
+            Ok(if args.plan.detailed_exitcode && !planning.is_empty() {
                 2
             } else {
                 0
@@ -293,7 +293,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             let planning = governance::publish::alarms::plan(&cw, &catalogue, &prefix)
                 .await
                 .context("cannot read the published alarms")?;
-            progress(&planning.plan.render_text());
+            progress(&planning.render_text());
             let report = governance::publish::alarms::apply(
                 &cw,
                 &planning.plan,

@@ -1080,7 +1080,7 @@ impl ItemJob {
             .await
             .map_err(failed)?;
         let view_d = crate::publish::PlanView::of_dashboards(&plan.dashboards);
-        let view_a = crate::publish::PlanView::of_alarms(&plan.alarms.plan);
+        let view_a = crate::publish::PlanView::of_alarms(&plan.alarms);
         let mut summary = PublishSummary {
             creates: view_d.create.len() + view_a.create.len(),
             updates: view_d.update.len() + view_a.update.len(),

@@ -3,7 +3,8 @@
 //! that reference them, the environment's own orphans deleted (composites first), writes paced at ≤ 3
 //! per second. One failed item does not stop the others; the report names every failure. An orphan a
 //! composite alarm that stays still references is left and named ([`super::orphans`]): `DeleteAlarms`
-//! would refuse it and the rest of its call with it.
+//! would refuse it and the rest of its call with it. The plan shows such an orphan as held, not as a
+//! delete ([`AlarmPlanning::held`]), by the same rule.
 //!
 //! Ownership is exact ([`alarms::plan::owned_by`]): a name under `{prefix}-` is not enough, since
 //! `collectiq-prod-eu-…` is under `collectiq-prod-` too. For each published alarm under the prefix that
@@ -17,6 +18,7 @@ use alarms::cost::AlarmPricing;
 use alarms::plan::{AlarmAction, AlarmPlan, ownership_candidates, plan_alarms};
 use chrono::{DateTime, Utc};
 use platform_spec::PlatformSpec;
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::cloudwatch::{ApiError, CloudWatchApi, PublishedAlarm, describe_all_alarms};
@@ -97,10 +99,69 @@ pub fn desired_catalogue(spec: &PlatformSpec) -> Result<Catalogue, CatalogueErro
 /// The plan and what it was made from.
 #[derive(Debug, Clone)]
 pub struct AlarmPlanning {
-    /// The plan.
+    /// The plan, as [`apply`] takes it: its deletes still name the [`Self::held`] orphans, since apply
+    /// reads the composites again and decides then.
     pub plan: AlarmPlan,
     /// Every alarm `DescribeAlarms` returned (also the state report's input).
     pub published: Vec<PublishedAlarm>,
+    /// The plan's orphans that a composite alarm that stays references (by what was read, with the
+    /// rules of the composites the plan puts): apply will keep them and report them as `held`, so
+    /// what is shown lists them as kept, not as deletes ([`CompositeRefs::held_orphans`]).
+    pub held: Vec<HeldOrphan>,
+}
+
+impl AlarmPlanning {
+    /// The plan as apply will carry it out if every write succeeds: each held orphan unchanged (kept,
+    /// its cost with it) instead of deleted. What the text, the JSON view, `is_empty` and the monthly
+    /// change are made from.
+    #[must_use]
+    pub fn as_applied(&self) -> AlarmPlan {
+        let mut plan = self.plan.clone();
+        for c in &mut plan.changes {
+            if c.action == AlarmAction::Delete && self.held.iter().any(|h| h.name == c.name) {
+                c.action = AlarmAction::Unchanged;
+                c.monthly_after = c.monthly_before;
+            }
+        }
+        plan
+    }
+
+    /// Whether applying writes nothing (held orphans are not written).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.as_applied().is_empty()
+    }
+
+    /// Monthly $ change of the managed alarms (a held orphan still costs what it did).
+    #[must_use]
+    pub fn monthly_delta(&self) -> Decimal {
+        self.as_applied().monthly_delta()
+    }
+
+    /// The plan's `terraform plan`-like text ([`AlarmPlan::render_text`] of [`Self::as_applied`]), with
+    /// a line for each held orphan naming the composites holding it, before the summary line (whose
+    /// unchanged count includes them: they are not written).
+    #[must_use]
+    pub fn render_text(&self) -> String {
+        use std::fmt::Write as _;
+        let text = self.as_applied().render_text();
+        if self.held.is_empty() {
+            return text;
+        }
+        let mut held = String::new();
+        for h in &self.held {
+            let _ = writeln!(
+                held,
+                "  = {:<64} kept: held by {} (a composite alarm that stays references it; DeleteAlarms would refuse it)",
+                h.name,
+                h.held_by.join(", ")
+            );
+        }
+        // The names come from AWS (a composite made by hand): shown, never run, as the rest of the text.
+        let held = vocabulary::text::terminal_safe(&held);
+        let summary = text.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
+        format!("{}{held}{}", &text[..summary], &text[summary..])
+    }
 }
 
 /// Reads every published alarm, the tags of the [`ownership_candidates`], and plans the catalogue
@@ -109,7 +170,8 @@ pub struct AlarmPlanning {
 ///
 /// # Errors
 /// When `DescribeAlarms` fails (nothing is planned from a partial read). A failed tag read is a warning
-/// in the plan: that alarm is not deleted (or updated, or tagged) this run.
+/// in the plan: that alarm is not deleted (or updated, or tagged) this run. An orphan a composite that
+/// stays references is in [`AlarmPlanning::held`].
 pub async fn plan<C: CloudWatchApi>(
     cw: &C,
     catalogue: &Catalogue,
@@ -166,7 +228,29 @@ pub async fn plan_with<C: CloudWatchApi>(
     plan.plan_retags(&checked);
     warnings.extend(unread.into_iter().chain(unaudited).map(|(_, warning)| warning));
     plan.warnings.extend(warnings);
-    Ok(AlarmPlanning { plan, published })
+    let held = held_orphans(&plan, &published);
+    Ok(AlarmPlanning {
+        plan,
+        published,
+        held,
+    })
+}
+
+/// The plan's orphans [`apply`] will hold if every put succeeds: the composites it will read after
+/// the puts are those `published`, with the rules the plan puts for those it creates or updates (an
+/// update that drops an orphan releases it); the orphans are then taken as apply takes them.
+fn held_orphans(plan: &AlarmPlan, published: &[PublishedAlarm]) -> Vec<HeldOrphan> {
+    let orphans = plan.to_delete();
+    if orphans.is_empty() {
+        return Vec::new();
+    }
+    let mut refs = CompositeRefs::of(published);
+    for alarm in plan.to_put() {
+        if let Alarm::Composite(c) = alarm {
+            refs.set_rule(&c.alarm_name, &c.alarm_rule);
+        }
+    }
+    refs.held_orphans(&orphans)
 }
 
 /// Fills in the tags of the published alarms named in `names`; `(name, warning ending in
@@ -475,15 +559,13 @@ async fn delete_orphans<C: CloudWatchApi>(
 
 /// Whether a composite in `refs` references `name`; if so it is listed as held.
 fn hold(name: &str, refs: &CompositeRefs, report: &mut ApplyReport) -> bool {
-    let held_by = refs.referrers(name);
-    if held_by.is_empty() {
-        return false;
+    match refs.holding(name) {
+        Some(held) => {
+            report.held.push(held);
+            true
+        }
+        None => false,
     }
-    report.held.push(HeldOrphan {
-        name: name.to_owned(),
-        held_by,
-    });
-    true
 }
 
 /// One paced `DeleteAlarms` call; whether it succeeded (each name of a failed call is a failure).
@@ -902,6 +984,125 @@ mod tests {
                 (child, &[ours.to_owned()][..])
             ]
         );
+        assert_eq!(planning.held, report.held, "the plan showed what apply held");
+    }
+
+    /// The dry run on-call reads agrees with apply: an orphan a hand-made composite references (by
+    /// ARN) is shown kept and held by that composite — in the text and in the JSON view — not as a
+    /// delete, and costs what it did; the other orphans of its batch are deletes. Once only the held
+    /// orphan is left, the plan writes nothing (`--detailed-exitcode` is 0).
+    #[tokio::test(start_paused = true)]
+    async fn the_plan_shows_an_orphan_a_hand_made_composite_references_as_held_not_as_a_delete() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let [a, held, c] = [
+            "collectiq-prod-retired-a-errors-critical",
+            "collectiq-prod-retired-b-errors-critical",
+            "collectiq-prod-retired-c-errors-critical",
+        ];
+        metric_orphans(&cw, &cat, &[a, held, c]).await;
+        let rule = format!("NOT OK(\"{}\")", crate::publish::fake::alarm_arn(held));
+        composite(&cw, &cat, "oncall-retired-b-by-hand", &rule, false).await;
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        let by_hand = vec!["oncall-retired-b-by-hand".to_owned()];
+        assert_eq!(
+            planning.held,
+            [HeldOrphan {
+                name: held.into(),
+                held_by: by_hand.clone(),
+            }]
+        );
+        assert_eq!(planning.plan.to_delete(), [a, held, c], "apply still decides");
+
+        let text = planning.render_text();
+        let line = |name: &str| text.lines().find(|l| l.contains(name)).unwrap_or_default();
+        assert!(
+            line(a).trim_start().starts_with("- ") && line(c).trim_start().starts_with("- "),
+            "{text}"
+        );
+        assert!(line(held).trim_start().starts_with("= "), "{text}");
+        assert!(
+            line(held).contains("kept: held by oncall-retired-b-by-hand"),
+            "{text}"
+        );
+        assert!(!line(held).contains("delete ("), "{text}");
+        let summary = text.lines().last().unwrap_or_default();
+        assert!(
+            summary.starts_with("Plan: 0 to create, 0 to update, 2 to delete,"),
+            "{text}"
+        );
+        assert!(
+            summary.contains(&format!("{} unchanged", cat.alarms.len() + 1)),
+            "{text}"
+        );
+
+        let view = serde_json::to_value(crate::publish::PlanView::of_alarms(&planning)).unwrap();
+        assert_eq!(view["delete"], serde_json::json!([a, c]));
+        assert_eq!(
+            view["held"],
+            serde_json::json!([{ "name": held, "held_by": ["oncall-retired-b-by-hand"] }])
+        );
+        assert_eq!(view["unchanged"], cat.alarms.len() + 1);
+        // Three copies of one alarm: the held one is not saved.
+        assert!(planning.plan.monthly_delta() < Decimal::ZERO);
+        assert_eq!(
+            planning.monthly_delta() * Decimal::from(3),
+            planning.plan.monthly_delta() * Decimal::from(2)
+        );
+
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.deleted, [a, c]);
+        assert_eq!(report.held, planning.held);
+
+        let again = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(again.held, planning.held);
+        assert!(
+            !again.plan.is_empty() && again.is_empty(),
+            "{}",
+            again.render_text()
+        );
+        assert_eq!(again.monthly_delta(), Decimal::ZERO);
+    }
+
+    /// One of our composites references an orphan, and the plan updates it to a rule that no longer
+    /// does: apply puts it before reading the composites again, so the orphan goes, and the plan —
+    /// reading the rule it will put, not the one published — shows it as a delete.
+    #[tokio::test(start_paused = true)]
+    async fn the_plan_deletes_an_orphan_our_updated_composite_stops_referencing() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let orphan = "collectiq-prod-retired-errors-critical";
+        metric_orphans(&cw, &cat, &[orphan]).await;
+        let ours = first_composite(&cat);
+        let rule = format!("({}) OR ALARM(\"{orphan}\")", ours.alarm_rule);
+        composite(&cw, &cat, &ours.alarm_name, &rule, true).await;
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        assert_eq!(
+            CompositeRefs::of(&planning.published).referrers(orphan),
+            [ours.alarm_name.as_str()],
+            "the published rule references it"
+        );
+        let update = planning.plan.changes.iter().find(|c| c.name == ours.alarm_name);
+        assert_eq!(update.map(|c| c.action), Some(AlarmAction::Update));
+        assert!(planning.held.is_empty(), "{:?}", planning.held);
+        let text = planning.render_text();
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("- {orphan}"))),
+            "{text}"
+        );
+        let view = crate::publish::PlanView::of_alarms(&planning);
+        assert_eq!(view.delete, [orphan]);
+        assert!(view.held.is_empty());
+
+        let report = apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.updated, [ours.alarm_name.as_str()]);
+        assert_eq!(report.deleted, [orphan]);
+        assert!(report.held.is_empty());
     }
 
     /// The composites cannot be read again before the deletes: which orphans are held cannot be

@@ -457,7 +457,7 @@ pub async fn alarms_handler(
             .await
             .map_err(|e| HandlerError::Retryable(e.to_string()))?;
         let report = super::alarms::apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
-        out.plan = Some(PlanView::of_alarms(&planning.plan));
+        out.plan = Some(PlanView::of_alarms(&planning));
         out.applied = Some(report);
     }
     if e.report {

@@ -35,7 +35,7 @@ pub mod queries;
 pub mod state;
 
 use ::alarms::catalogue::{Catalogue, CatalogueError};
-use ::alarms::plan::{AlarmAction, AlarmPlan};
+use ::alarms::plan::AlarmAction;
 use ::dashboards::model::Dashboard;
 use ::dashboards::plan::{DashboardAction, DashboardPlan};
 use platform_spec::PlatformSpec;
@@ -119,13 +119,13 @@ impl PublishPlan {
     /// Monthly $ delta of dashboards and alarms together.
     #[must_use]
     pub fn monthly_delta(&self) -> Decimal {
-        self.dashboards.monthly_delta() + self.alarms.plan.monthly_delta()
+        self.dashboards.monthly_delta() + self.alarms.monthly_delta()
     }
 
     /// Whether applying writes nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.dashboards.is_empty() && self.alarms.plan.is_empty()
+        self.dashboards.is_empty() && self.alarms.is_empty()
     }
 
     /// Both plans, `terraform plan`-like, and the total.
@@ -134,7 +134,7 @@ impl PublishPlan {
         format!(
             "{}\n{}\nTotal monthly change: {}/mo\n",
             self.dashboards.render_text(),
-            self.alarms.plan.render_text(),
+            self.alarms.render_text(),
             signed_usd(self.monthly_delta())
         )
     }
@@ -237,6 +237,10 @@ pub struct PlanView {
     pub update: Vec<(String, Vec<String>)>,
     /// To delete (orphans under the managed prefix).
     pub delete: Vec<String>,
+    /// Orphans not deleted because a composite alarm that stays references them, with those
+    /// composites ([`self::alarms::AlarmPlanning::held`]); counted in `unchanged`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<self::orphans::HeldOrphan>,
     /// Published alarms to give the generated tags they lack (`Key=Value`), by `TagResource`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag: Vec<(String, Vec<String>)>,
@@ -270,6 +274,7 @@ impl PlanView {
                 .map(|c| (c.name.clone(), c.details.clone()))
                 .collect(),
             delete: names(DashboardAction::Delete),
+            held: Vec::new(),
             tag: Vec::new(),
             unchanged: p.count(DashboardAction::Unchanged),
             monthly_before_usd: p.monthly_before,
@@ -278,9 +283,11 @@ impl PlanView {
         }
     }
 
-    /// The view of an alarm plan.
+    /// The view of an alarm plan, as apply will carry it out: a held orphan is under `held`, not
+    /// `delete` ([`self::alarms::AlarmPlanning::as_applied`]).
     #[must_use]
-    pub fn of_alarms(p: &AlarmPlan) -> Self {
+    pub fn of_alarms(planning: &self::alarms::AlarmPlanning) -> Self {
+        let p = &planning.as_applied();
         let names = |a: AlarmAction| {
             p.changes
                 .iter()
@@ -305,6 +312,7 @@ impl PlanView {
                 })
                 .collect(),
             delete: names(AlarmAction::Delete),
+            held: planning.held.clone(),
             tag: p
                 .retag
                 .iter()
@@ -392,7 +400,7 @@ mod tests {
         let again = plan_all(&cw, &spec, &desired).await.unwrap();
         assert!(again.is_empty());
         assert_eq!(again.monthly_delta(), Decimal::ZERO);
-        let view = PlanView::of_alarms(&again.alarms.plan);
+        let view = PlanView::of_alarms(&again.alarms);
         assert_eq!(view.unchanged, desired.catalogue.alarms.len());
         assert!(view.create.is_empty() && view.update.is_empty() && view.delete.is_empty());
     }

@@ -5,10 +5,12 @@
 //! or one of ours whose update was refused — therefore *holds* the orphans it references: they are
 //! left, named with the composites holding them, and the others go.
 //!
-//! The rules are read after the puts (an updated composite no longer holds what it dropped). Orphan
-//! composites go first, one a call (the API refuses two), each after the orphan composites that
-//! reference it; composites in a cycle hold each other ("you can't delete any composite alarm that is
-//! part of the cycle"). <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DeleteAlarms.html>
+//! Apply reads the rules after the puts (an updated composite no longer holds what it dropped); the
+//! plan reads them before and sets the rules of the composites it puts, so that it shows as held the
+//! orphans apply will hold ([`CompositeRefs::held_orphans`]). Orphan composites go first, one a call
+//! (the API refuses two), each after the orphan composites that reference it; composites in a cycle
+//! hold each other ("you can't delete any composite alarm that is part of the cycle").
+//! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DeleteAlarms.html>
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,6 +88,50 @@ impl CompositeRefs {
         self.rules.remove(composite);
     }
 
+    /// Gives `composite` the rule `rule`, as a put of it does (creating it if it was not there).
+    pub fn set_rule(&mut self, composite: &str, rule: &str) {
+        self.rules.insert(composite.to_owned(), referenced(rule));
+    }
+
+    /// `name` as an orphan held by the composites referencing it, if any does.
+    #[must_use]
+    pub fn holding(&self, name: &str) -> Option<HeldOrphan> {
+        let held_by = self.referrers(name);
+        (!held_by.is_empty()).then(|| HeldOrphan {
+            name: name.to_owned(),
+            held_by,
+        })
+    }
+
+    /// The orphans deleting `orphans` would leave, were every delete to succeed: each composite in
+    /// [`Self::deletion_order`] is held if a composite still there references it, and releases what it
+    /// references once deleted; then each other orphan a remaining composite references. The plan
+    /// shows these as held; apply decides the same way, one delete at a time.
+    ///
+    /// ```
+    /// use governance::publish::orphans::{CompositeRefs, HeldOrphan};
+    /// let refs = CompositeRefs::from_rules([
+    ///     ("by-hand", r#"ALARM("app-old-a")"#),
+    ///     ("app-old-composite", r#"ALARM("app-old-b")"#),
+    /// ]);
+    /// let held = refs.held_orphans(&["app-old-a", "app-old-b", "app-old-composite"]);
+    /// assert_eq!(held, [HeldOrphan { name: "app-old-a".into(), held_by: vec!["by-hand".into()] }]);
+    /// ```
+    #[must_use]
+    pub fn held_orphans(&self, orphans: &[&str]) -> Vec<HeldOrphan> {
+        let mut refs = self.clone();
+        let (composites, metrics) = refs.deletion_order(orphans);
+        let mut held = Vec::new();
+        for name in composites {
+            match refs.holding(name) {
+                Some(h) => held.push(h),
+                None => refs.remove(name),
+            }
+        }
+        held.extend(metrics.into_iter().filter_map(|name| refs.holding(name)));
+        held
+    }
+
     /// `orphans` split into the composites, ordered so that each comes after the orphan composites
     /// referencing it (a cycle's members last: they hold each other), and the rest (metric alarms, and
     /// names no longer published), in the order given.
@@ -157,6 +203,54 @@ mod tests {
         let (composites, rest) = refs.deletion_order(&orphans);
         assert_eq!(composites, ["c-c", "c-b", "c-a", "loop-1", "loop-2", "self"]);
         assert_eq!(rest, ["m", "gone"]);
+    }
+
+    /// What the plan shows as held: an orphan composite that goes releases its orphans, one that is
+    /// held (by hand-made `h`, or by a cycle) holds them; a put rule replaces the published one.
+    #[test]
+    fn held_orphans_are_those_apply_would_leave_if_every_delete_succeeded() {
+        let mut refs = CompositeRefs::from_rules([
+            ("h", r#"ALARM("held-c") OR ALARM("m-by-hand")"#),
+            ("free-c", r#"ALARM("m-free")"#),
+            ("held-c", r#"ALARM("m-held")"#),
+            ("loop-1", r#"ALARM("loop-2") OR ALARM("m-loop")"#),
+            ("loop-2", r#"ALARM("loop-1")"#),
+            ("ours", r#"ALARM("m-dropped")"#),
+        ]);
+        refs.set_rule("ours", r#"ALARM("m-kept")"#);
+        let orphans = [
+            "free-c",
+            "held-c",
+            "loop-1",
+            "loop-2",
+            "m-by-hand",
+            "m-dropped",
+            "m-free",
+            "m-held",
+            "m-loop",
+        ];
+        let held: Vec<(String, Vec<String>)> = refs
+            .held_orphans(&orphans)
+            .into_iter()
+            .map(|h| (h.name, h.held_by))
+            .collect();
+        let by = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            held,
+            [
+                ("held-c".to_owned(), by(&["h"])),
+                ("loop-1".to_owned(), by(&["loop-2"])),
+                ("loop-2".to_owned(), by(&["loop-1"])),
+                ("m-by-hand".to_owned(), by(&["h"])),
+                ("m-held".to_owned(), by(&["held-c"])),
+                ("m-loop".to_owned(), by(&["loop-1"])),
+            ]
+        );
+        assert_eq!(
+            refs.referrers("m-dropped"),
+            Vec::<String>::new(),
+            "the put rule replaced it"
+        );
     }
 
     /// Deleting a composite releases what it referenced; a cycle's members still hold each other.

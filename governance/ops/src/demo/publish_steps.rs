@@ -175,7 +175,7 @@ async fn publish_sections(ctx: &DemoContext<'_>) -> Result<Vec<DemoSection>> {
         text: plan.render_text(),
         json: json!({
             "dashboards": PlanView::of_dashboards(&plan.dashboards),
-            "alarms": PlanView::of_alarms(&plan.alarms.plan),
+            "alarms": PlanView::of_alarms(&plan.alarms),
             "monthly_delta_usd": plan.monthly_delta(),
         }),
         ok: true,
