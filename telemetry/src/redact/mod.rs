@@ -53,8 +53,9 @@
 //!   (`sk-ant-…`), SendGrid (`SG.…`), npm (`npm_…`), Hugging Face (`hf_…`), PyPI (`pypi-…`) and
 //!   Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
 //! - Slack and Discord incoming-webhook URLs (the path after `hooks.slack.com/` or
-//!   `discord.com/api/webhooks/`, with or without a scheme);
-//! - payment card numbers: 13–19 digits, spaces or dashes allowed between digit groups (dots when
+//!   `discord.com/api/webhooks/`, with or without a scheme, slashes also written `\/` or `%2F`);
+//! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`) or dashes allowed
+//!   between digit groups (dots when
 //!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
 //!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
 //!
@@ -1242,8 +1243,8 @@ struct Hints {
     prose: bool,
 }
 
-/// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-` or `.` (inside a
-/// card number's stretch of digits); a base64 byte; a byte that may start something worth a look.
+/// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-`, `.`, `+` or `%`
+/// (inside a card number's stretch of digits); a base64 byte; a byte that may start something worth a look.
 const HINT_DIGIT: u8 = 1;
 const HINT_STRETCH: u8 = 2;
 const HINT_B64: u8 = 4;
@@ -1257,7 +1258,9 @@ static HINT_CLASS: [u8; 256] = {
         if b.is_ascii_digit() {
             t[c] |= HINT_DIGIT;
         }
-        if matches!(b, b' ' | b'-' | b'.') {
+        // `+` and `%` (with the `20` after it, counted as digits: too many is safe) join a card's
+        // groups in a form body.
+        if matches!(b, b' ' | b'-' | b'.' | b'+' | b'%') {
             t[c] |= HINT_STRETCH;
         }
         if is_b64(b) {
@@ -2320,28 +2323,62 @@ fn cdata_end(b: &[u8], from: usize, gt: &[u8]) -> Option<usize> {
     }
 }
 
-/// What [`Hints`] looks for: the end of a Slack webhook's host (`hooks.slack.com/`), the start of
+/// What [`Hints`] looks for: Slack's domain (`slack.com`, its slash written any way), the start of
 /// Discord's (`discord.com`, `discordapp.com`).
-const WEBHOOK_HINTS: &[&[u8]] = &[b"slack.com/", b"discord"];
+const WEBHOOK_HINTS: &[&[u8]] = &[b"slack.com", b"discord"];
 
 /// Incoming-webhook URLs whose path is the credential: Slack's (`hooks.slack.com/services/…`,
 /// `…/workflows/…`) and Discord's (`discord.com/api/webhooks/<id>/<token>`): the path after the
-/// host (Slack) or after `webhooks/` (Discord), to the next blank, quote, bracket, `,` or `\`.
+/// host (Slack) or after `webhooks/` (Discord), to the next blank, quote, bracket, `,` or other `\`. The
+/// slashes may be written as JSON escapes (`hooks.slack.com\/services\/…`, as PHP's and some Java
+/// encoders write them) or percent-encoded (`hooks.slack.com%2Fservices%2F…`, a URL passed in a
+/// query), where a `&` also ends the path.
 fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
-    const HOSTS: &[&[u8]] = &[
-        b"hooks.slack.com/",
-        b"discord.com/api/webhooks/",
-        b"discordapp.com/api/webhooks/",
+    /// A host's segments, each but the first after a slash.
+    const HOSTS: &[&[&[u8]]] = &[
+        &[b"hooks.slack.com"],
+        &[b"discord.com", b"api", b"webhooks"],
+        &[b"discordapp.com", b"api", b"webhooks"],
     ];
     for host in HOSTS {
         let mut from = 0;
-        while let Some(at) = find_ci(b, host, from) {
-            let start = at + host.len();
+        while let Some(at) = find_ci(b, host[0], from) {
+            from = at + host[0].len();
+            let mut start = from;
+            let mut encoded = false;
+            let mut whole = true;
+            // Each segment after its slash, then the slash before the path.
+            for segment in host[1..].iter().map(Some).chain([None]) {
+                let Some((slash, width)) = url_slash_at(b, start) else {
+                    whole = false;
+                    break;
+                };
+                encoded |= slash == UrlSlash::Percent;
+                start += width;
+                if let Some(segment) = segment {
+                    if !starts_with_ci(b, start, segment) {
+                        whole = false;
+                        break;
+                    }
+                    start += segment.len();
+                }
+            }
+            if !whole {
+                continue;
+            }
             let mut end = start;
             while end < b.len()
                 && !b[end].is_ascii_whitespace()
-                && !matches!(b[end], b'"' | b'\'' | b'<' | b'>' | b')' | b',' | b'\\')
+                && !matches!(b[end], b'"' | b'\'' | b'<' | b'>' | b')' | b',')
+                && !(encoded && b[end] == b'&')
             {
+                if b[end] == b'\\' {
+                    // `\/` is a slash of the path; any other escape (`\"`) ends it.
+                    if b.get(end + 1) != Some(&b'/') {
+                        break;
+                    }
+                    end += 1;
+                }
                 end += 1;
             }
             if end > start {
@@ -2349,6 +2386,26 @@ fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             }
             from = end.max(start);
         }
+    }
+}
+
+/// How a URL's `/` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UrlSlash {
+    Plain,
+    /// `\/`: a JSON string's escape.
+    JsonEscape,
+    /// `%2F`.
+    Percent,
+}
+
+/// A `/` at `i`, as written ([`UrlSlash`]), and its width.
+fn url_slash_at(b: &[u8], i: usize) -> Option<(UrlSlash, usize)> {
+    match b.get(i)? {
+        b'/' => Some((UrlSlash::Plain, 1)),
+        b'\\' if b.get(i + 1) == Some(&b'/') => Some((UrlSlash::JsonEscape, 2)),
+        b'%' if percent_at(b, i) == Some(b'/') => Some((UrlSlash::Percent, 3)),
+        _ => None,
     }
 }
 
@@ -2836,9 +2893,9 @@ fn is_xray_trace_id(b: &[u8]) -> bool {
         })
 }
 
-/// Payment card numbers: 13–19 digits with one or two spaces or one dash allowed between them (or a
-/// `.` when every group is four digits, as printed on the card: `4111.1111.1111.1111`, never a
-/// decimal), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
+/// Payment card numbers: 13–19 digits with one or two spaces or one dash allowed between them (a
+/// form body's `+` or `%20` for a space; or a `.` when every group is four digits, as printed on the
+/// card: `4111.1111.1111.1111`, never a decimal), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
 /// RuPay) and a valid Luhn check digit.
 ///
 /// A run of digit groups joined by single spaces or dashes is tried whole first; failing that, each
@@ -2851,6 +2908,11 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     while i < b.len() {
         if !b[i].is_ascii_digit() || (i > 0 && !number_boundary(b, i - 1, true)) {
             i += 1;
+            continue;
+        }
+        // The hex digits of a percent-escape (`%20`) are no number's.
+        if i > 0 && percent_at(b, i - 1).is_some() {
+            i += 2;
             continue;
         }
         if is_trace_parent_id(b, i) {
@@ -2867,7 +2929,9 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             }
             let width = match (b[i], b.get(i + 1)) {
                 (b' ', Some(b' ')) => 2,
-                (b' ' | b'-' | b'.', _) => 1,
+                // A form body writes a blank `+` or `%20` (`number=4111+1111+…`).
+                (b' ' | b'-' | b'.' | b'+', _) => 1,
+                (b'%', _) if percent_at(b, i) == Some(b' ') => 3,
                 _ => 0,
             };
             if width == 0
@@ -2978,6 +3042,13 @@ fn card_in_groups(b: &[u8], groups: &[Group], right_ok: bool) -> Option<usize> {
 /// decimal or a version (`1.2.3.4567…`).
 fn number_boundary(b: &[u8], i: usize, left: bool) -> bool {
     let c = b[i];
+    // The hex digits of a percent-escape (`cc%3D4111…`, `%204111…`) end at the byte it encodes.
+    if left
+        && i >= 2
+        && let Some(encoded) = percent_at(b, i - 2)
+    {
+        return !encoded.is_ascii_alphanumeric();
+    }
     if c.is_ascii_alphanumeric() {
         return false;
     }

@@ -492,6 +492,28 @@ const MUST_GO: &[(&str, &str)] = &[
     // Prose naming the secret a few words before the verb.
     ("the password for bob is hunter2", "hunter2"),
     ("the API key of the staging account was SK3yABCdef", "SK3yABCdef"),
+    // Webhook URLs whose slashes are JSON escapes (PHP's `json_encode`) or percent-encoded (a URL
+    // passed in a query).
+    (
+        r#"{"webhook":"https:\/\/hooks.slack.com\/services\/T0\/B0\/SECRETHOOKJ1"}"#,
+        "SECRETHOOKJ1",
+    ),
+    (
+        "?next=https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0%2FB0%2FSECRETHOOKP1&x=1",
+        "SECRETHOOKP1",
+    ),
+    (
+        r#"{"u":"https:\/\/discord.com\/api\/webhooks\/123\/SECRETHOOKJ2"}"#,
+        "SECRETHOOKJ2",
+    ),
+    // Card numbers in a form body or a URL: `+` or `%20` for the blanks, after an encoded `=`.
+    ("number=4111+1111+1111+1111&x=1", "4111+1111+1111+1111"),
+    (
+        "number=5555%205555%205555%204444&x=1",
+        "5555%205555%205555%204444",
+    ),
+    ("q=cc%3D4111111111111111%26x%3D1", "4111111111111111"),
+    ("q=cc%3D4111%201111%201111%201111", "4111%201111%201111%201111"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -773,6 +795,10 @@ const MUST_STAY: &[&str] = &[
     "status code=500 error_code=AccessDenied",
     "sk-learn hf_hub npm_config glpat- discord server",
     "discord.com/channels/1/2",
+    // Encoded blanks and `+` between numbers that are no card; a percent-escape's hex digits.
+    "total=4111+1111+1111+1112&n=12%2034",
+    "q=%2041111111111111111&p=1+2+3",
+    "slack.com\\/pricing and hooks.slack.com%2F",
 ];
 
 fn expand(s: &str) -> String {
@@ -1346,7 +1372,7 @@ proptest! {
     #[test]
     fn the_digits_hint_never_hides_a_card(
         card in prop::sample::select(vec!["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]),
-        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  "]), 4),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20"]), 4),
         before in "[a-z0-9 .:=-]{0,12}",
         after in "[a-z0-9 .:=-]{0,12}",
     ) {
