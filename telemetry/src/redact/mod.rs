@@ -16,7 +16,9 @@
 //!   `bypass`), or `sig` or `code` in a URL query (`&sig=`, OAuth's `?code=`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
 //!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
-//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A JSON array
+//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
+//!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
+//!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
 //!   or object value (`"Authorization":["Bearer …"]`) goes to its matching bracket and becomes one
 //!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
 //!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
@@ -49,7 +51,7 @@
 //! - e-mail addresses (also `%40`-encoded);
 //! - AWS access key ids (`AKIA…`/`ASIA…`) and 40-character AWS secret access keys (not URL paths);
 //! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), GitLab (`glpat-…`, `glrt-…`), Slack
-//!   (`xoxb-…`, `xapp-…`), Stripe (`sk_live_…`), OpenAI (`sk-proj-…`, `sk-…`), Anthropic
+//!   (`xoxb-…`, `xoxe-…`, `xapp-…`), Stripe (`sk_live_…`), OpenAI (`sk-proj-…`, `sk-…`), Anthropic
 //!   (`sk-ant-…`), SendGrid (`SG.…`), npm (`npm_…`), Hugging Face (`hf_…`), PyPI (`pypi-…`) and
 //!   Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
 //! - Slack and Discord incoming-webhook URLs (the path after `hooks.slack.com/` or
@@ -501,6 +503,7 @@ impl Redactor {
         let b = s.as_bytes();
         // Read only when a header name is found (rare), left to right: linear in all.
         let mut open_quotes = OpenQuotes::default();
+        let mut previous = (0, 0);
         let mut i = 0;
         while i < b.len() {
             if !is_word(b[i]) {
@@ -513,9 +516,11 @@ impl Redactor {
             }
             // Word bytes are ASCII, so `start..i` are char boundaries.
             let word = &s[start..i];
+            let pair = is_secret_pair(b, previous, start, word);
+            previous = (start, i);
             // The deny list first: looking for a separator after every word would not stay linear
             // (`%20%20%20…`: each `20` is a word, and the look runs over all the encoded blanks after it).
-            if !self.is_denied_field(word) && !is_query_key(b, word, start) {
+            if !pair && !self.is_denied_field(word) && !is_query_key(b, word, start) {
                 if word.eq_ignore_ascii_case("name")
                     && let Some(v) = self.named_value(s, start, i)
                 {
@@ -528,7 +533,9 @@ impl Redactor {
             // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
             let in_colon_list = start > 0 && b[start - 1] == b':';
             let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes);
-            let mut next = value_after(b, i, key).filter(|v| !is_working_directory(b, word, v));
+            let mut next = value_after(b, i, key)
+                .filter(|v| !is_working_directory(b, word, v))
+                .or_else(|| tuple_value(b, start, i));
             while let Some(v) = next.take() {
                 if v.end > v.start {
                     spans.push((v.start, v.end));
@@ -1092,6 +1099,52 @@ fn is_prose_word(w: &[u8]) -> bool {
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.
 const NAMED_VALUE_LOOKAHEAD: usize = 256;
 
+/// First words that make a secret's name with a following `Key` and one blank between them (`API
+/// Key: …`, `{"Secret Access Key": "…"}`), as labels and spreadsheets write the names.
+const PAIR_FIRST: &[&str] = &["api", "access", "secret", "private", "account"];
+
+/// Whether the word `word` at `start` is `Key` after one blank and a [`PAIR_FIRST`] word ending at
+/// `previous.1`: the two words name a secret.
+fn is_secret_pair(b: &[u8], previous: (usize, usize), start: usize, word: &str) -> bool {
+    word.eq_ignore_ascii_case("key")
+        && previous.1 + 1 == start
+        && is_blank(b[previous.1])
+        && PAIR_FIRST
+            .iter()
+            .any(|p| b[previous.0..previous.1].eq_ignore_ascii_case(p.as_bytes()))
+}
+
+/// The value of a header or secret written as a pair (`('Cookie', 'sid=…')` in Python's and ASGI's
+/// header lists, `(b'authorization', b'…')`, Rust's `Debug` of a `(&str, &str)`): the quoted name
+/// `start..end` right after a `(`, then `,` and a quoted value, which goes whole.
+fn tuple_value(b: &[u8], start: usize, end: usize) -> Option<KeyValue> {
+    let quote = *b.get(start.checked_sub(1)?)?;
+    if !matches!(quote, b'"' | b'\'') || b.get(end) != Some(&quote) {
+        return None;
+    }
+    let mut open = start - 1;
+    if open > 0 && b[open - 1] == b'b' {
+        open -= 1;
+    }
+    if open == 0 || b[open - 1] != b'(' {
+        return None;
+    }
+    let comma = skip_blanks(b, end + 1);
+    if b.get(comma) != Some(&b',') {
+        return None;
+    }
+    let mut at = skip_blanks(b, comma + 1);
+    if b.get(at) == Some(&b'b') {
+        at += 1;
+    }
+    let q = *b.get(at).filter(|q| matches!(q, b'"' | b'\''))?;
+    Some(KeyValue {
+        start: at + 1,
+        end: quoted_end(b, at + 1, q, 0),
+        quote: None,
+    })
+}
+
 /// Whether `value` after the key `word` is the shell's working directory (`PWD=/var/task` in an
 /// environment dump), not ODBC's password (`PWD=…;`): the key written `PWD` and the value an absolute
 /// path standing alone.
@@ -1285,6 +1338,7 @@ static HINT_CLASS: [u8; 256] = {
                 | b'\\'
                 | b' '
                 | b'\t'
+                | b'('
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -1364,6 +1418,8 @@ impl Hints {
                 self.url |= b[i + 1..].starts_with(b"//");
             }
             b'=' => self.separator = true,
+            // A pair `("name", "value")` ([`tuple_value`]) holds no other separator.
+            b'(' if matches!(b.get(i + 1), Some(b'"' | b'\'' | b'b')) => self.separator = true,
             b'%' => {
                 self.separator = true;
                 self.at = true;
@@ -2370,7 +2426,7 @@ fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             while end < b.len()
                 && !b[end].is_ascii_whitespace()
                 && !matches!(b[end], b'"' | b'\'' | b'<' | b'>' | b')' | b',')
-                && !(encoded && b[end] == b'&')
+                && (!encoded || b[end] != b'&')
             {
                 if b[end] == b'\\' {
                     // `\/` is a slash of the path; any other escape (`\"`) ends it.
@@ -2653,9 +2709,9 @@ fn token_prefix(b: &[u8]) -> Option<(usize, TokenBody)> {
             .iter()
             .find(|p| b.starts_with(p))
             .map(|p| (p.len(), TokenBody::AlnumDashUnderscore { min: 20 })),
-        // Slack: `xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`, `xoxr-`; app-level `xapp-`.
+        // Slack: `xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxs-`, `xoxr-`, refresh `xoxe-`; app-level `xapp-`.
         b'x' if b.starts_with(b"xox")
-            && matches!(at(3), b'a' | b'b' | b'p' | b'o' | b's' | b'r')
+            && matches!(at(3), b'a' | b'b' | b'p' | b'o' | b's' | b'r' | b'e')
             && at(4) == b'-' =>
         {
             Some((5, TokenBody::AlnumDash { min: 10 }))

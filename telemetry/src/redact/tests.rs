@@ -514,6 +514,19 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("q=cc%3D4111111111111111%26x%3D1", "4111111111111111"),
     ("q=cc%3D4111%201111%201111%201111", "4111%201111%201111%201111"),
+    // A secret's name in two words, as a label or a spreadsheet header writes it.
+    ("API Key: SECRETPAIR1", "SECRETPAIR1"),
+    (r#"{"Secret Access Key": "SECRETPAIR2"}"#, "SECRETPAIR2"),
+    ("private key = SECRETPAIR3", "SECRETPAIR3"),
+    // Headers as pairs: Python's and ASGI's header lists, Rust's `Debug` of a tuple.
+    ("headers=[('Cookie', 'sid=SECRETTUPLE1')]", "SECRETTUPLE1"),
+    ("[(b'cookie', b'sid=SECRETTUPLE2; theme=dark')]", "SECRETTUPLE2"),
+    (r#"[("x-api-key", "SECRETTUPLE3")]"#, "SECRETTUPLE3"),
+    // Slack refresh tokens.
+    (
+        "refreshed xoxe-1-My0xLTEyMzQ1Njc4OTAxMi0xMjM0NTY3ODkwMTIz",
+        "My0xLTEyMzQ1Njc4OTAxMi0xMjM0NTY3ODkwMTIz",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -799,6 +812,10 @@ const MUST_STAY: &[&str] = &[
     "total=4111+1111+1111+1112&n=12%2034",
     "q=%2041111111111111111&p=1+2+3",
     "slack.com\\/pricing and hooks.slack.com%2F",
+    // Two-word names that are no secret's; pairs whose value is no string.
+    "primary key: card_id, sort key: graded_at, card number: 4/102",
+    "monkey: x, turkey: y",
+    "[('password', 3), ('user', 'bob')]",
 ];
 
 fn expand(s: &str) -> String {
