@@ -1208,6 +1208,11 @@ fn xml_elements_stay_linear() {
 
 #[test]
 fn adversarial_nesting_and_escapes_stay_linear() {
+    // Pairs, two-word names, escaped webhook hosts and encoded card separators.
+    assert_linear("cookie pairs", |n| "('cookie', ".repeat(n / 11));
+    assert_linear("api key words", |n| "api key api Key ".repeat(n / 16));
+    assert_linear("escaped webhook hosts", |n| "hooks.slack.com\\/".repeat(n / 17));
+    assert_linear("encoded card groups", |n| "4111%20".repeat(n / 7));
     assert_linear("nested brackets", |n| format!("\"password\":{}", "[".repeat(n)));
     assert_linear("repeated keys with brackets", |n| {
         "\"password\":[[[[".repeat(n / 15)
