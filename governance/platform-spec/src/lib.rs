@@ -19,6 +19,7 @@ mod load;
 mod model;
 mod naming;
 pub mod org;
+mod text;
 
 pub use load::{
     COST_COMPONENTS, HttpApiIdsError, LAMBDA_RUNTIMES, MAX_SPEC_BYTES, Problem, SpecError,

@@ -7,6 +7,10 @@ use rust_decimal::Decimal;
 use thiserror::Error;
 
 use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, TokensPerValuation, WorkflowType, name_part};
+use crate::text::{
+    bounded_message, bounded_path, email_problem, escape_deceptive, quoted, route_path_problem,
+    text_problems, ticked,
+};
 
 /// One thing wrong with a spec: where (line, key path) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +191,7 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
         invalid(vec![Problem {
             line: e.span().map(|s| line_of(source, s.start)),
             path: String::new(),
-            message: syntax_message(source, &e),
+            message: bounded_message(&syntax_message(source, &e)),
         }])
     })?;
     let spec: PlatformSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
@@ -198,18 +202,27 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
             .span()
             .map(|s| line_of(source, s.start))
             .or_else(|| locate(source, &path));
+        // The path and message may hold an unknown key or a value as written: escaped and cut.
         invalid(vec![Problem {
             line,
-            path,
-            message: plain_types(inner.message()),
+            path: bounded_path(&path),
+            message: bounded_message(&plain_types(inner.message())),
         }])
     })?;
-    let problems: Vec<Problem> = validate(&spec)
+    // A control or bidi character anywhere is named at its key; the same key's other checks would only
+    // restate it less precisely.
+    let text = text_problems(source, &["notifications.slack_webhook_secret"]);
+    let held: std::collections::HashSet<String> = text.iter().map(|(path, _)| path.clone()).collect();
+    let semantic = validate(&spec)
         .into_iter()
+        .filter(|(path, _)| !held.contains(path));
+    let problems: Vec<Problem> = text
+        .into_iter()
+        .chain(semantic)
         .map(|(path, message)| Problem {
             line: locate(source, &path),
-            path,
-            message,
+            path: bounded_path(&path),
+            message: escape_deceptive(&message),
         })
         .collect();
     if problems.is_empty() {
@@ -482,7 +495,7 @@ fn aws_name_problem(kind: AwsName, name: &str) -> Option<String> {
             "an API Gateway API id (10 of a-z 0-9, as `aws apigatewayv2 get-apis` shows it)",
         ),
     };
-    (!ok).then(|| format!("expected {rule}, found \"{name}\""))
+    (!ok).then(|| format!("expected {rule}, found {}", quoted(name)))
 }
 
 /// What is wrong with `id` as an HTTP API id (also for one given outside the spec: the deployed API's,
@@ -611,7 +624,7 @@ pub fn sns_topic_arn_problem(arn: &str) -> Option<String> {
         }
         _ => false,
     };
-    (!ok).then(|| format!("expected an SNS topic ARN {rule}, found \"{arn}\""))
+    (!ok).then(|| format!("expected an SNS topic ARN {rule}, found {}", quoted(arn)))
 }
 
 /// The largest budget a spec may state, in USD (10¹²): sums of budgets stay far inside `Decimal`'s range
@@ -628,14 +641,26 @@ fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {
     // notified or measured by the platform's alarms.
     if region != spec.platform.region {
         return Some(format!(
-            "expected an ARN in region {} ([platform].region), found region {region} in \"{arn}\"",
-            spec.platform.region
+            "expected an ARN in region {} ([platform].region), found region {} in {}",
+            spec.platform.region,
+            if is_region(region) {
+                region.to_owned()
+            } else {
+                quoted(region)
+            },
+            quoted(arn)
         ));
     }
     let own = spec.platform.account_id.as_deref()?;
     (account != own).then(|| {
         format!(
-            "expected an ARN in account {own} ([platform].account_id), found account {account} in \"{arn}\""
+            "expected an ARN in account {own} ([platform].account_id), found account {} in {}",
+            if is_account_id(account) {
+                account.to_owned()
+            } else {
+                quoted(account)
+            },
+            quoted(arn)
         )
     })
 }
@@ -652,7 +677,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         bad(
             "platform.owner".into(),
             format!(
-                "expected a tag value of 1 to 256 characters without control characters, found {owner:?}"
+                "expected a tag value of 1 to 256 characters without control characters, found {}",
+                quoted(owner)
             ),
         );
     }
@@ -666,29 +692,36 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         bad(
             "platform.service_name".into(),
             format!(
-                "expected 1 to 1024 printable ASCII characters (a metric dimension value), found {service:?}"
+                "expected 1 to 1024 printable ASCII characters (a metric dimension value), found {}",
+                quoted(service)
             ),
         );
     }
     if !is_name(&p.name) {
         bad(
             "platform.name".into(),
-            format!("expected lowercase letters, digits and '-', found \"{}\"", p.name),
+            format!(
+                "expected lowercase letters, digits and '-', found {}",
+                quoted(&p.name)
+            ),
         );
     }
     if !is_name(&p.environment) {
         bad(
             "platform.environment".into(),
             format!(
-                "expected lowercase letters, digits and '-', found \"{}\"",
-                p.environment
+                "expected lowercase letters, digits and '-', found {}",
+                quoted(&p.environment)
             ),
         );
     }
     if !is_region(&p.region) {
         bad(
             "platform.region".into(),
-            format!("expected an AWS region like us-east-1, found \"{}\"", p.region),
+            format!(
+                "expected an AWS region like us-east-1, found {}",
+                quoted(&p.region)
+            ),
         );
     }
     if let Some(account) = &p.account_id
@@ -696,7 +729,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     {
         bad(
             "platform.account_id".into(),
-            format!("expected 12 digits, found \"{account}\""),
+            format!("expected 12 digits, found {}", quoted(account)),
         );
     }
     if !RETENTION_DAYS.contains(&p.log_retention_days) {
@@ -722,12 +755,15 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if f.trim().is_empty() || f.len() > 32 {
             bad(
                 format!("platform.compliance_frameworks[{i}]"),
-                format!("expected a framework name of 1..=32 characters (\"PCI-DSS\"), found \"{f}\""),
+                format!(
+                    "expected a framework name of 1..=32 characters (\"PCI-DSS\"), found {}",
+                    quoted(f)
+                ),
             );
         } else if !frameworks.insert(f.as_str()) {
             bad(
                 format!("platform.compliance_frameworks[{i}]"),
-                format!("duplicate framework \"{f}\""),
+                format!("duplicate framework {}", quoted(f)),
             );
         }
     }
@@ -746,13 +782,13 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 at("id"),
                 format!(
-                    "expected 1 to 64 of a-z, 0-9 and '_' (the binary's name), found {:?}",
-                    f.id
+                    "expected 1 to 64 of a-z, 0-9 and '_' (the binary's name), found {}",
+                    quoted(&f.id)
                 ),
             );
         }
         if !seen_ids.insert(f.id.as_str()) {
-            bad(at("id"), format!("duplicate function id \"{}\"", f.id));
+            bad(at("id"), format!("duplicate function id {}", quoted(&f.id)));
         } else if let Some(other) = spec.functions[..i]
             .iter()
             .find(|o| name_part(&o.id) == name_part(&f.id))
@@ -760,16 +796,16 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 at("id"),
                 format!(
-                    "function id \"{}\" names its alarms and widgets \"{}\" like function id \"{}\": ids must \
-                     differ in more than case and punctuation",
-                    f.id,
-                    name_part(&f.id),
-                    other.id
+                    "function id {} names its alarms and widgets {} like function id {}: ids must differ in \
+                     more than case and punctuation",
+                    quoted(&f.id),
+                    quoted(&name_part(&f.id)),
+                    quoted(&other.id)
                 ),
             );
         }
         if !seen_names.insert(f.name.as_str()) {
-            bad(at("name"), format!("duplicate function name \"{}\"", f.name));
+            bad(at("name"), format!("duplicate function name {}", quoted(&f.name)));
         }
         if let Some(problem) = aws_name_problem(AwsName::Function, &f.name) {
             bad(at("name"), problem);
@@ -790,9 +826,9 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 at("runtime"),
                 format!(
-                    "expected a Lambda runtime identifier ({}), found {:?}",
+                    "expected a Lambda runtime identifier ({}), found {}",
                     LAMBDA_RUNTIMES.join(", "),
-                    f.runtime
+                    quoted(&f.runtime)
                 ),
             );
         }
@@ -813,8 +849,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 format!("http_apis[{a}].stage"),
                 format!(
-                    "expected the stage's name, `$default` or 1-128 of A-Z a-z 0-9 - _ (API Gateway's rule), found {:?}",
-                    api.stage
+                    "expected the stage's name, `$default` or 1-128 of A-Z a-z 0-9 - _ (API Gateway's rule), found {}",
+                    quoted(&api.stage)
                 ),
             );
         }
@@ -826,23 +862,33 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             if !METHODS.contains(&route.method.as_str()) {
                 bad(
                     at("method"),
-                    format!("expected one of {METHODS:?}, found \"{}\"", route.method),
+                    format!("expected one of {METHODS:?}, found {}", quoted(&route.method)),
                 );
             }
-            if !route.path.starts_with('/') {
+            if let Some(problem) = route_path_problem(&route.path) {
+                bad(at("path"), problem);
+            } else if route.route_key().len() > MAX_DIMENSION_VALUE {
+                // The route key is the `Route` dimension value of the API's widgets and alarms.
                 bad(
                     at("path"),
-                    format!("expected a path starting with '/', found \"{}\"", route.path),
+                    format!(
+                        "{} characters, at most {MAX_DIMENSION_VALUE} with the method: the route key is a Route \
+                         dimension value",
+                        route.route_key().len()
+                    ),
                 );
             }
             if spec.function(&route.function).is_none() {
                 bad(
                     at("function"),
-                    format!("no function with id \"{}\" in [[functions]]", route.function),
+                    format!("no function with id {} in [[functions]]", quoted(&route.function)),
                 );
             }
             if !keys.insert(route.route_key()) {
-                bad(at("path"), format!("duplicate route \"{}\"", route.route_key()));
+                bad(
+                    at("path"),
+                    format!("duplicate route {}", quoted(&route.route_key())),
+                );
             }
         }
     }
@@ -858,7 +904,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         {
             bad(
                 format!("state_machines[{s}].arn"),
-                format!("expected arn:<partition>:states:…, found \"{}\"", sm.arn),
+                format!("expected arn:<partition>:states:…, found {}", quoted(&sm.arn)),
             );
         } else if let Some(problem) = foreign_account(spec, &sm.arn) {
             bad(format!("state_machines[{s}].arn"), problem);
@@ -868,8 +914,9 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 format!("state_machines[{s}].arn"),
                 format!(
-                    "expected the ARN of state machine \"{}\" (…:stateMachine:{}), found \"{}\"",
-                    sm.name, sm.name, sm.arn
+                    "expected the ARN of state machine {} (…:stateMachine:<its name>), found {}",
+                    quoted(&sm.name),
+                    quoted(&sm.arn)
                 ),
             );
         }
@@ -895,7 +942,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             if spec.function(task).is_none() {
                 bad(
                     format!("state_machines[{s}].tasks[{t}]"),
-                    format!("no function with id \"{task}\""),
+                    format!("no function with id {}", quoted(task)),
                 );
             }
         }
@@ -905,7 +952,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if !tables.insert(table.name.as_str()) {
             bad(
                 format!("tables[{t}].name"),
-                format!("duplicate table \"{}\"", table.name),
+                format!("duplicate table {}", quoted(&table.name)),
             );
         }
         if let Some(problem) = aws_name_problem(AwsName::Table, &table.name) {
@@ -919,7 +966,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             if !gsis.insert(gsi.name.as_str()) {
                 bad(
                     format!("tables[{t}].gsis[{g}].name"),
-                    format!("duplicate index \"{}\"", gsi.name),
+                    format!("duplicate index {}", quoted(&gsi.name)),
                 );
             }
         }
@@ -962,7 +1009,8 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 bad(
                     at,
                     format!(
-                        "expected a ModelId value (an application-inference-profile ARN or a model id), found \"{alias}\""
+                        "expected a ModelId value (an application-inference-profile ARN or a model id), found {}",
+                        quoted(alias)
                     ),
                 );
             } else if alias.len() > MAX_DIMENSION_VALUE {
@@ -980,15 +1028,17 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 bad(
                     at,
                     format!(
-                        "\"{alias}\" is the id of a model in [[bedrock_models]]; an alias names another ModelId value"
+                        "{} is the id of a model in [[bedrock_models]]; an alias names another ModelId value",
+                        quoted(alias)
                     ),
                 );
             } else if let Some(first) = aliases.insert(alias, m) {
                 bad(
                     at,
                     format!(
-                        "duplicate alias \"{alias}\" (already an alias of bedrock_models[{first}]): one ModelId value \
-                         prices as one model"
+                        "duplicate alias {} (already an alias of bedrock_models[{first}]): one ModelId value \
+                         prices as one model",
+                        quoted(alias)
                     ),
                 );
             }
@@ -1009,9 +1059,12 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 format!("ecs_services[{e}].service"),
                 format!(
-                    "service \"{}\" (cluster \"{}\") names its alarms like service \"{}\" (cluster \"{}\"): \
-                     a platform's ECS services need names that differ in more than case and punctuation",
-                    svc.service, svc.cluster, other.service, other.cluster
+                    "service {} (cluster {}) names its alarms like service {} (cluster {}): a platform's ECS \
+                     services need names that differ in more than case and punctuation",
+                    quoted(&svc.service),
+                    quoted(&svc.cluster),
+                    quoted(&other.service),
+                    quoted(&other.cluster)
                 ),
             );
         }
@@ -1074,15 +1127,10 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(format!("notifications.{key}"), problem);
         }
     }
+    // Each address is an SNS e-mail subscription: one SNS refuses fails `terraform apply`, not the check.
     for (i, address) in n.email.iter().enumerate() {
-        let ok = address.split_once('@').is_some_and(|(user, domain)| {
-            !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        }) && !address.chars().any(char::is_whitespace);
-        if !ok {
-            bad(
-                format!("notifications.email[{i}]"),
-                format!("expected an e-mail address like ops@example.com, found \"{address}\""),
-            );
+        if let Some(problem) = email_problem(address) {
+            bad(format!("notifications.email[{i}]"), problem);
         }
     }
     let groups =
@@ -1134,8 +1182,11 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 bad(
                     at.clone(),
                     format!(
-                        "component `{key}` is also given as `{first}` (keys are read without case, so both \
-                         would be counted into `{folded}`); keep one"
+                        "component {} is also given as {} (keys are read without case, so both would be \
+                         counted into {}); keep one",
+                        ticked(key),
+                        ticked(first),
+                        ticked(&folded)
                     ),
                 );
             }
@@ -1144,8 +1195,9 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                 bad(
                     at,
                     format!(
-                        "unknown cost component `{key}`; expected one of {} (an unknown one was \
+                        "unknown cost component {}; expected one of {} (an unknown one was \
                          counted as `other`, and a typo moved its dollars there)",
+                        ticked(key),
                         COST_COMPONENTS.join(", ")
                     ),
                 );
@@ -1238,9 +1290,11 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(
                 format!("{key}[{i}].{field}"),
                 format!(
-                    "\"{}\" names its alarms \"{part}\", like {key}[{j}] \"{}\": listed twice, or names that differ \
-                     only in case, punctuation or the platform prefix",
-                    names[i], names[j]
+                    "{} names its alarms {}, like {key}[{j}] {}: listed twice, or names that differ only in case, \
+                     punctuation or the platform prefix",
+                    quoted(names[i]),
+                    quoted(part),
+                    quoted(names[j])
                 ),
             );
         }
@@ -1653,6 +1707,261 @@ table = "demo-dev-ledger"
             assert!(
                 hit.is_some_and(|p| p.message.contains(message) && p.line.is_some()),
                 "{path}: {p:?}"
+            );
+        }
+    }
+
+    /// A name is quoted escaped and cut: a newline in it started a forged `✗` line in `spec check`'s
+    /// output, U+202E reversed the line it was on, and a 900 KB name (an unknown 900 KB key twice) was
+    /// echoed whole.
+    #[test]
+    fn names_in_messages_cannot_forge_lines_or_flood_the_output() {
+        let forged = "x\\n✗ other.toml:1: FORGED LINE";
+        let long = "n".repeat(900_000);
+        for (src, path) in [
+            (
+                with("").replace("\"demo-dev-a\"", &format!("\"{forged}\"")),
+                "functions[0].name",
+            ),
+            (
+                with("").replace("\"demo-dev-a\"", "\"demo\u{202e}a-ved\""),
+                "functions[0].name",
+            ),
+            (
+                with("").replace("\"demo-dev-a\"", &format!("\"{long}\"")),
+                "functions[0].name",
+            ),
+            (
+                with("").replace("name = \"demo\"", &format!("name = \"{forged}\"")),
+                "platform.name",
+            ),
+            (
+                with("").replace("name = \"demo\"", "name = \"de\u{202e}mo\""),
+                "platform.name",
+            ),
+            (
+                with("").replace("name = \"demo\"", &format!("name = \"{long}\"")),
+                "platform.name",
+            ),
+            (
+                with(
+                    "[[http_apis]]\nname = \"api\"\nid = \"a1b2c3d4e5\"\naccess_log_group = \"/aws/x\u{202e}y\"\n",
+                ),
+                "http_apis[0].access_log_group",
+            ),
+            (
+                with(&format!(
+                    "[[http_apis]]\nname = \"api\"\nid = \"a1b2c3d4e5\"\naccess_log_group = \"/{long}\"\n"
+                )),
+                "http_apis[0].access_log_group",
+            ),
+            (
+                with(&format!(
+                    "[[http_apis]]\nname = \"api\"\nid = \"a1b2c3d4e5\"\n[[http_apis.routes]]\nmethod = \"GET\"\npath = \"/x\"\nfunction = \"{forged}\"\n"
+                )),
+                "http_apis[0].routes[0].function",
+            ),
+        ] {
+            let p = problems(&src);
+            let hit = p
+                .iter()
+                .find(|p| p.path == path)
+                .unwrap_or_else(|| panic!("{path}: {p:?}"));
+            assert!(hit.line.is_some(), "{hit:?}");
+            let rendered = parse(&src, "x.toml").unwrap_err().to_string();
+            assert_eq!(rendered.lines().count(), p.len(), "{rendered}");
+            assert!(
+                !rendered.contains('\u{202e}') && rendered.len() < 2_000,
+                "{path}: {} bytes",
+                rendered.len()
+            );
+            assert!(
+                hit.message.contains("\\n✗ other.toml") || !src.contains(forged),
+                "{hit:?}"
+            );
+        }
+        // An unknown key is a serde message and a key path: both escaped and cut.
+        for key in [
+            format!("\"{forged}\""),
+            "\"k\u{202e}ey\"".to_owned(),
+            long.clone(),
+        ] {
+            let src = with("").replace("memory_mb = 128\n", &format!("memory_mb = 128\n{key} = 77\n"));
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert!(p[0].message.starts_with("unknown field `"), "{p:?}");
+            assert_eq!(p[0].line, Some(line_with(&src, " = 77")));
+            let rendered = parse(&src, "x.toml").unwrap_err().to_string();
+            assert_eq!(rendered.lines().count(), 1, "{rendered}");
+            assert!(
+                !rendered.chars().any(vocabulary::text::is_deceptive) && rendered.len() < 2_000,
+                "{} bytes: {}",
+                rendered.len(),
+                rendered.chars().take(300).collect::<String>()
+            );
+        }
+        // The audit's forged line, rendered: one line, the newline shown as `\n`.
+        let src = with("").replace("\"demo-dev-a\"", &format!("\"{forged}\""));
+        let line = line_with(&src, "FORGED");
+        assert_eq!(
+            parse(&src, "x.toml").unwrap_err().to_string(),
+            format!(
+                "x.toml:{line}: functions[0].name: expected text without control characters or bidirectional format \
+                 characters, found U+000A at character 2 of \"x\\n✗ other.toml:1: FORGED LINE\""
+            )
+        );
+    }
+
+    /// Free text took control and bidi characters: a budget name with ESC and a newline went into tfvars
+    /// as `collectiq-\u001b[31mprod\nmonthly`, an e-mail with ESC and U+202E failed only at SNS
+    /// subscription in `terraform apply`, and a route path with them became a `Route` dimension value
+    /// CloudWatch refuses. Each is refused at its key and line.
+    #[test]
+    fn control_and_bidi_characters_are_refused_in_every_free_text_field() {
+        let budget = |name: &str| {
+            with(&format!(
+                "[[budgets]]\nname = \"{name}\"\nlimit_usd = 5\nactual_thresholds_percent = [100]\n"
+            ))
+        };
+        let model = |label: &str, billing: &str| {
+            with(&format!(
+                "[[bedrock_models]]\nid = \"m\"\nlabel = \"{label}\"\nbilling_service = \"{billing}\"\n"
+            ))
+        };
+        let route = |path: &str| {
+            with(&format!(
+                "[[http_apis]]\nname = \"api\"\nid = \"a1b2c3d4e5\"\n[[http_apis.routes]]\nmethod = \"GET\"\npath = \"{path}\"\nfunction = \"a\"\n"
+            ))
+        };
+        let email = |address: &str| {
+            with("").replace(
+                "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"",
+                &format!(
+                    "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"\nemail = [\"ops@example.com\", \"{address}\"]"
+                ),
+            )
+        };
+        for (src, path, marker) in [
+            (
+                budget("collectiq-\\u001b[31mprod\\nmonthly"),
+                "budgets[0].name",
+                "name = \"collectiq-",
+            ),
+            (
+                budget("collectiq-\u{202e}prod"),
+                "budgets[0].name",
+                "name = \"collectiq-",
+            ),
+            (
+                model("Sonnet\\u001b[2K", "Claude"),
+                "bedrock_models[0].label",
+                "label =",
+            ),
+            (
+                model("Sonnet", "Claude\\r\\n(Amazon Bedrock)"),
+                "bedrock_models[0].billing_service",
+                "billing_service",
+            ),
+            (
+                route("/cards\\u001b[31m"),
+                "http_apis[0].routes[0].path",
+                "path =",
+            ),
+            (
+                route("/cards/\u{202e}di"),
+                "http_apis[0].routes[0].path",
+                "path =",
+            ),
+            (
+                email("ops\\u001b[31m@example.com"),
+                "notifications.email[1]",
+                "email =",
+            ),
+            (
+                email("ops@example.com\u{202e}"),
+                "notifications.email[1]",
+                "email =",
+            ),
+            (
+                with("").replace(
+                    "region = \"us-east-1\"",
+                    "region = \"us-east-1\"\nowner = \"ops\\tteam\"",
+                ),
+                "platform.owner",
+                "owner =",
+            ),
+            (
+                with("[[tables]]\nname = \"demo-dev-t\"\npartition_key = \"P\\u0000K\"\n"),
+                "tables[0].partition_key",
+                "partition_key",
+            ),
+        ] {
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{path}: {p:?}");
+            assert_eq!(p[0].path, path, "{p:?}");
+            assert_eq!(p[0].line, Some(line_with(&src, marker)), "{p:?}");
+            assert!(
+                p[0].message.starts_with(
+                    "expected text without control characters or bidirectional format characters, found U+"
+                ),
+                "{p:?}"
+            );
+            assert!(!p[0].message.chars().any(vocabulary::text::is_deceptive), "{p:?}");
+        }
+        // Text that is merely not English still loads.
+        let fine = budget("Démo (dev) — mensuel ✓");
+        assert!(parse(&fine, "x.toml").is_ok());
+    }
+
+    /// Route paths are API Gateway route paths (printable ASCII, `{param}`, `{proxy+}` last) and e-mail
+    /// addresses plausible addr-specs (one `@`, no spaces), refused at their key and line.
+    #[test]
+    fn route_paths_and_emails_follow_their_rules() {
+        for (path, ok) in [
+            ("/cards/{id}", true),
+            ("/{proxy+}", true),
+            ("/cards/é", false),
+            ("/cards list", false),
+            ("/{proxy+}/x", false),
+            ("/cards//x", false),
+            ("/cards/{id", false),
+            ("cards", false),
+        ] {
+            let src = with(&format!(
+                "[[http_apis]]\nname = \"api\"\nid = \"a1b2c3d4e5\"\n[[http_apis.routes]]\nmethod = \"GET\"\npath = \"{path}\"\nfunction = \"a\"\n"
+            ));
+            if ok {
+                assert!(parse(&src, "x.toml").is_ok(), "{path}");
+                continue;
+            }
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{path}: {p:?}");
+            assert_eq!(p[0].path, "http_apis[0].routes[0].path");
+            assert_eq!(p[0].line, Some(line_with(&src, "path =")));
+            assert!(p[0].message.starts_with("expected"), "{p:?}");
+        }
+        for (address, ok) in [
+            ("ops@example.com", true),
+            ("a@b@example.com", false),
+            ("ops @example.com", false),
+            ("ops@bücher.de", false),
+        ] {
+            let src = with("").replace(
+                "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"",
+                &format!("sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"\nemail = [\"{address}\"]"),
+            );
+            if ok {
+                assert!(parse(&src, "x.toml").is_ok(), "{address}");
+                continue;
+            }
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{address}: {p:?}");
+            assert_eq!(p[0].path, "notifications.email[0]");
+            assert_eq!(p[0].line, Some(line_with(&src, "email =")));
+            assert!(
+                p[0].message
+                    .starts_with("expected an e-mail address like ops@example.com"),
+                "{p:?}"
             );
         }
     }

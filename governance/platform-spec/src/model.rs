@@ -639,7 +639,7 @@ fn usd_from(repr: UsdRepr) -> Result<Decimal, String> {
         UsdRepr::Text(s) => s
             .trim()
             .parse::<Decimal>()
-            .map_err(|e| format!("\"{s}\" is not an amount: {e}"))?,
+            .map_err(|e| format!("{s:?} is not an amount: {e}"))?,
     };
     if value.is_sign_negative() {
         return Err(format!("expected an amount >= 0, found {value}"));
@@ -671,7 +671,7 @@ fn agent_from(name: &str) -> Result<Agent, String> {
         .find(|a| a.as_str() == name)
         .ok_or_else(|| {
             let known: Vec<_> = Agent::ALL.iter().map(|a| a.as_str()).collect();
-            format!("unknown agent \"{name}\", expected one of {}", known.join(", "))
+            format!("unknown agent {name:?}, expected one of {}", known.join(", "))
         })
 }
 
