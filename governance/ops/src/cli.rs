@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::global::{GlobalArgs, GlobalOption, clients_for, load_spec};
+use crate::global::{DEFAULT_PLATFORM, GlobalArgs, GlobalOption, clients_for, load_spec};
 use crate::output::{emit, progress};
 
 pub use crate::exit;
@@ -120,10 +120,25 @@ where
     };
     let matches = Cli::command().try_get_matches_from(args).map_err(usage)?;
     let mut cli = Cli::from_arg_matches(&matches).map_err(usage)?;
+    let platform_source = matches.value_source("platform");
     // Named with --platform or COLLECTIQ_PLATFORM, even when that is the default path.
-    cli.global.platform_named = matches
-        .value_source("platform")
-        .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue);
+    cli.global.platform_named = platform_source.is_some_and(|s| s != clap::parser::ValueSource::DefaultValue);
+    if crate::global::is_blank(cli.global.platform.as_os_str()) {
+        if platform_source == Some(clap::parser::ValueSource::CommandLine) {
+            // `--platform "$SPEC"` with SPEC unset must not quietly mean the prod spec.
+            let e = Cli::command().error(
+                clap::error::ErrorKind::InvalidValue,
+                format!(
+                    "`--platform` is blank: name a platform spec file, or leave the option out for \
+                     {DEFAULT_PLATFORM}"
+                ),
+            );
+            return Err(usage(e));
+        }
+        // An exported but empty COLLECTIQ_PLATFORM counts as unset, as COLLECTIQ_ENDPOINT_URL does.
+        cli.global.platform = DEFAULT_PLATFORM.into();
+        cli.global.platform_named = false;
+    }
     // An exported but empty COLLECTIQ_ENDPOINT_URL is no endpoint (the parser lets a blank through).
     cli.global.endpoint_url = cli.global.endpoint_url.filter(|u| !u.is_empty());
     // An option the subcommand would silently ignore is refused, as clap refuses an unknown one: the

@@ -1,6 +1,7 @@
 //! The process exit codes, one meaning each, so that a script or a scheduler can tell "the tool could
 //! not do its job" from "the tool did its job and found something". Their own module: the subcommand
-//! modules need them and nothing else of `cli`.
+//! modules need them and nothing else of `cli`. A reader that stops early (`| head`) does not change the
+//! code: the rest of the output is dropped quietly ([`crate::output::write_stdout`]).
 
 /// Done, and nothing a check looks for was found (also `--help` and `--version`).
 pub const OK: i32 = 0;

@@ -2,10 +2,12 @@
 //! the SDK clients (profile, region, `--endpoint-url`). Clap accepts each of them before or after any subcommand;
 //! one a subcommand has no use for is refused when given on the command line ([`GlobalOption`]).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
+use clap::builder::TypedValueParser as _;
 use governance::aws::{AwsClients, AwsTarget, sdk_config};
 use platform_spec::PlatformSpec;
 
@@ -16,11 +18,14 @@ pub const DEFAULT_PLATFORM: &str = "infra/platforms/collectiq-prod.toml";
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Platform spec (TOML) describing the platform environment.
+    // Taken as given, even blank: a blank `COLLECTIQ_PLATFORM` counts as unset and a blank
+    // `--platform` is refused, by `cli::parse` (clap's path parser would refuse both alike).
     #[arg(
         long,
         global = true,
         default_value = DEFAULT_PLATFORM,
-        env = "COLLECTIQ_PLATFORM"
+        env = "COLLECTIQ_PLATFORM",
+        value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from)
     )]
     pub platform: PathBuf,
     /// Whether the user named the platform (`--platform`, `COLLECTIQ_PLATFORM`), even as the default
@@ -125,6 +130,13 @@ fn endpoint_url(value: &str) -> Result<String, String> {
     Ok(value.trim().to_owned())
 }
 
+/// Whether an option's value is blank (empty or spaces): from the environment, an exported but empty
+/// variable, which counts as unset.
+#[must_use]
+pub fn is_blank(value: &std::ffi::OsStr) -> bool {
+    value.to_str().is_some_and(|v| v.trim().is_empty())
+}
+
 /// `--region`: an AWS region name (`us-east-1`, `eu-west-2`, `us-gov-west-1`, `cn-north-1`).
 fn region(value: &str) -> Result<String, String> {
     if platform_spec::is_region(value) {
@@ -159,7 +171,9 @@ pub async fn clients_for(global: &GlobalArgs, spec: &PlatformSpec) -> AwsClients
     if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
         // Allowed (a copy of the platform in another region), but never silently.
         // (Printed here, not through `output::progress`: `output` depends on this module.)
-        eprintln!(
+        // Not `eprintln!`, which panics on a closed stderr.
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "› --region {region}: the spec's resources are in {} ({})",
             spec.platform.region,
             global.platform.display()

@@ -2,13 +2,14 @@
 //! codes are [`collectiq_ops::cli::exit`].
 
 use collectiq_ops::cli::{self, exit};
+use collectiq_ops::output;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let code = match cli::parse(std::env::args_os()) {
         Ok(parsed) => cli::run(parsed).await.unwrap_or_else(|e| {
-            // Errors quote values from specs and AWS: escape sequences in them are shown, not run.
-            eprintln!("error: {}", vocabulary::text::terminal_safe(&format!("{e:#}")));
+            // Never `eprintln!`: it panics (exit 101) when stderr is a closed pipe.
+            output::error_line(&format!("{e:#}"));
             exit::ERROR
         }),
         Err(code) => code,

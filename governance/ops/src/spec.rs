@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::exit;
 use crate::global::{GlobalArgs, GlobalOption, load_spec};
-use crate::output::{emit, progress};
+use crate::output::{emit, error_line, progress, write_file, write_stdout};
 
 /// `spec` subcommands.
 #[derive(Debug, Subcommand)]
@@ -62,31 +62,60 @@ pub fn run(global: &GlobalArgs, command: &SpecCommand) -> Result<i32> {
 }
 
 fn export_tfvars(global: &GlobalArgs, write: Option<&Path>) -> Result<i32> {
+    // Refused before anything is read: a swapped path must not cost a spec.
+    if let Some(path) = write {
+        refuse_spec_target(path, &global.platform)?;
+    }
     let spec = load_spec(&global.platform)?;
     let text = crate::tfvars::render(&spec)?;
     match write {
-        Some(path) if same_file(path, &global.platform) => anyhow::bail!(
-            "--write {} is the spec itself: the variables file goes to infra/envs/<env>/platform.auto.tfvars.json",
-            path.display()
-        ),
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+            write_file(path, text.as_bytes())?;
             progress(&format!(
                 "wrote {} from {}",
                 path.display(),
                 global.platform.display()
             ));
         }
-        None => {
-            use std::io::Write as _;
-            // A closed pipe (`| head`) or a full disk is an error, not a panic.
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .context("cannot write the variables to stdout")?;
-        }
+        // A closed pipe (`| head`) ends the output quietly; a full disk is an error, not a panic.
+        None => write_stdout(text.as_bytes()).context("cannot write the variables to stdout")?,
     }
     Ok(0)
+}
+
+/// Refuses a `--write` target that is a platform or organisation spec: the spec read (a swapped dev/prod
+/// path), any `.toml` file, or an existing file that parses as TOML with a `[platform]` or
+/// `[organization]` table — overwriting it with the variables would destroy it.
+fn refuse_spec_target(path: &Path, platform: &Path) -> Result<()> {
+    let refuse = |why: &str| {
+        anyhow::bail!(
+            "--write {}: {why}; the variables file goes to infra/envs/<env>/platform.auto.tfvars.json",
+            path.display()
+        )
+    };
+    if same_file(path, platform) {
+        return refuse("it is the spec itself");
+    }
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+        return refuse("a .toml file is a spec, not a variables file");
+    }
+    // Specs are at most 1 MiB; a larger or unreadable file is not one (the write says what is wrong).
+    let text = std::fs::File::open(path).ok().and_then(|f| {
+        use std::io::Read as _;
+        let mut text = String::new();
+        let limit = platform_spec::MAX_SPEC_BYTES;
+        let read = f.take(limit + 1).read_to_string(&mut text).ok()?;
+        (u64::try_from(read).ok()? <= limit).then_some(text)
+    });
+    let table = text.and_then(|t| t.parse::<toml::Table>().ok()).and_then(|t| {
+        ["platform", "organization"]
+            .into_iter()
+            .find(|k| t.get(*k).is_some_and(toml::Value::is_table))
+    });
+    if let Some(table) = table {
+        return refuse(&format!("it is a spec (its [{table}] table)"));
+    }
+    Ok(())
 }
 
 /// Whether `a` and `b` name one file (both exist and resolve alike).
@@ -113,22 +142,23 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
         file: String,
         ok: bool,
         summary: String,
+        #[serde(skip)]
+        unreadable: bool,
     }
     let mut results = Vec::new();
-    // A file that cannot be read was never checked: that is an error (exit 1), not a finding (exit 2).
-    let mut unreadable = false;
     for file in &files {
-        let (ok, summary) = match platform_spec::load(file) {
+        let loaded = platform_spec::load(file);
+        let (ok, summary) = match &loaded {
             // A spec that loads but generates no valid alarms or dashboards (e.g. a widget past
             // CloudWatch's 500 metrics) would fail only at publishing: checked here too.
-            Ok(s) if let Err(e) = governance::publish::Desired::for_spec(&s) => (
+            Ok(s) if let Err(e) = governance::publish::Desired::for_spec(s) => (
                 false,
                 format!(
                     "{}: loads, but its alarms and dashboards cannot be generated: {e}",
                     file.display()
                 ),
             ),
-            Ok(s) if let Err(e) = governance::publish::queries::desired_queries(&s) => (
+            Ok(s) if let Err(e) = governance::publish::queries::desired_queries(s) => (
                 false,
                 format!(
                     "{}: loads, but its saved Logs Insights queries cannot be generated: {e}",
@@ -148,15 +178,13 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
                     s.budgets.len()
                 ),
             ),
-            Err(e) => {
-                unreadable |= matches!(e, platform_spec::SpecError::Read { .. });
-                (false, e.to_string())
-            }
+            Err(e) => (false, e.to_string()),
         };
         results.push(Checked {
             file: file.display().to_string(),
             ok,
             summary,
+            unreadable: matches!(loaded, Err(platform_spec::SpecError::Read { .. })),
         });
     }
     let text = results
@@ -165,17 +193,34 @@ fn spec_check(global: &GlobalArgs, files: &[PathBuf]) -> Result<i32> {
             if r.ok {
                 format!("✓ {} — {}", r.file, r.summary)
             } else {
-                format!("✗ {}", r.summary)
+                // One `✗` line per problem: `--json` sends each to stderr, not only the first.
+                crossed(&r.summary)
             }
         })
         .collect::<Vec<_>>()
         .join("\n");
     emit(global, &results, &text)?;
-    Ok(if unreadable {
+    if !global.json {
+        // Exit 1 means stderr says what and where (`--json` has already sent the `✗` lines there).
+        for r in results.iter().filter(|r| r.unreadable) {
+            error_line(&r.summary);
+        }
+    }
+    // A file that cannot be read was never checked: that is an error (exit 1), not a finding (exit 2).
+    Ok(if results.iter().any(|r| r.unreadable) {
         exit::ERROR
     } else if results.iter().all(|r| r.ok) {
         exit::OK
     } else {
         exit::FINDINGS
     })
+}
+
+/// Each line of a failure summary (a spec error lists one problem a line) as a `✗` line.
+fn crossed(summary: &str) -> String {
+    summary
+        .lines()
+        .map(|l| format!("✗ {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -733,3 +733,216 @@ fn options_from_the_environment_or_defaults_are_never_refused() {
         assert!(collectiq_ops::cli::parse(&argv).is_ok(), "{args:?}");
     }
 }
+
+/// The binary with stdout — and stderr too when `both` — a pipe whose reader has already gone, as
+/// `collectiq-ops … 2>&1 | head -1` leaves them once `head` has its line. Closed before the start, so
+/// every write meets the closed pipe (EPIPE), however short the output.
+fn ops_into_a_closed_pipe(args: &[&str], both: bool) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_collectiq-ops"));
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("COLLECTIQ_ENDPOINT_URL")
+        .env_remove("COLLECTIQ_PLATFORM")
+        .env_remove("HTTP_API_IDS")
+        .stdout(writer.try_clone().unwrap());
+    if both {
+        c.stderr(writer);
+    }
+    c.output().unwrap()
+}
+
+/// A reader that stops early is no failure of the command: `eprintln!` panicked (exit 101) on the closed
+/// stderr, and a passing `spec check | head -1` exited 1 with `error: Broken pipe`. Each command now
+/// ends quietly with its own exit code.
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly_with_the_commands_own_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let invalid = dir.path().join("invalid.toml");
+    std::fs::write(&invalid, "this is = not a spec").unwrap();
+    let missing = dir.path().join("missing.toml");
+    let port = closed_port();
+    let cases: [(&[&str], i32); 6] = [
+        (&["spec", "check", DEV], 0),
+        (&["spec", "check", DEV, "--json"], 0),
+        (&["spec", "check", invalid.to_str().unwrap()], 2),
+        (&["spec", "check", missing.to_str().unwrap()], 1),
+        (&["--platform", PROD, "spec", "export-tfvars"], 0),
+        (&["doctor", "--endpoint-url", &port], 1),
+    ];
+    for (args, code) in cases {
+        let out = ops_into_a_closed_pipe(args, true);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?} with stdout and stderr closed"
+        );
+        let out = ops_into_a_closed_pipe(args, false);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?} with stdout closed: {}",
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        assert!(
+            !err.contains("Broken pipe") && !err.contains("panicked"),
+            "{args:?}: the closed stdout is not an error: {err}"
+        );
+    }
+    // An error with stderr closed too: still 1, not a panic.
+    let out = ops_into_a_closed_pipe(
+        &["--platform", missing.to_str().unwrap(), "spec", "export-tfvars"],
+        true,
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// A blank `COLLECTIQ_PLATFORM` (exported but empty) counts as unset, as a blank
+/// `COLLECTIQ_ENDPOINT_URL` does: it used to fail with "a value is required for '--platform'". A blank
+/// `--platform` on the command line is refused (it would otherwise quietly mean the prod spec).
+#[test]
+fn a_blank_collectiq_platform_counts_as_unset() {
+    let run = |args: &[&str], platform: &str| {
+        Command::new(env!("CARGO_BIN_EXE_collectiq-ops"))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .args(args)
+            .env_remove("COLLECTIQ_ENDPOINT_URL")
+            .env_remove("HTTP_API_IDS")
+            .env("COLLECTIQ_PLATFORM", platform)
+            .output()
+            .unwrap()
+    };
+    for blank in ["", " "] {
+        let out = run(&["spec", "check", DEV], blank);
+        assert_eq!(out.status.code(), Some(0), "{blank:?}: {}", stderr(&out));
+        // Unset, so not named: every spec under infra/platforms/ is checked.
+        let out = run(&["spec", "check"], blank);
+        assert_eq!(out.status.code(), Some(0), "{blank:?}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("backoffice-dev.toml"),
+            "{blank:?}: {}",
+            stdout(&out)
+        );
+        // The default spec is the one exported.
+        let out = run(&["spec", "export-tfvars"], blank);
+        assert_eq!(out.status.code(), Some(0), "{blank:?}: {}", stderr(&out));
+        let vars: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(vars["environment"], "prod", "{blank:?}");
+    }
+    let out = ops(&["--platform", "", "spec", "export-tfvars"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`--platform` is blank"), "{}", stderr(&out));
+}
+
+/// `export-tfvars --write` overwrote any file but the spec it read: a swapped dev/prod path destroyed a
+/// spec. A `.toml` target, or one that parses as a platform or organisation spec, is refused before
+/// anything is read, naming the path, and left as it was.
+#[test]
+fn export_tfvars_refuses_to_overwrite_a_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let victims = [
+        (
+            "collectiq-prod.toml",
+            shipped_spec("collectiq-prod"),
+            "a .toml file is a spec",
+        ),
+        (
+            "prod-spec.txt",
+            shipped_spec("collectiq-prod"),
+            "it is a spec (its [platform] table)",
+        ),
+        (
+            "group.conf",
+            std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../",
+                "infra/platforms/org/collectiq-group.toml"
+            ))
+            .unwrap(),
+            "it is a spec (its [organization] table)",
+        ),
+    ];
+    for (name, text, why) in victims {
+        let victim = dir.path().join(name);
+        std::fs::write(&victim, &text).unwrap();
+        let victim = victim.to_str().unwrap();
+        let out = ops(&["--platform", DEV, "spec", "export-tfvars", "--write", victim]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("--write {victim}: {why}")), "{name}: {err}");
+        assert_eq!(
+            std::fs::read_to_string(victim).unwrap(),
+            text,
+            "{name} is left as it was"
+        );
+    }
+    // Any other file is replaced by the variables, and nothing else is left in its folder.
+    let target = dir.path().join("vars/platform.auto.tfvars.json");
+    std::fs::create_dir(dir.path().join("vars")).unwrap();
+    std::fs::write(&target, "{}").unwrap();
+    let out = ops(&[
+        "--platform",
+        DEV,
+        "spec",
+        "export-tfvars",
+        "--write",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let vars: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
+    assert_eq!(vars["environment"], "dev");
+    assert_eq!(std::fs::read_dir(dir.path().join("vars")).unwrap().count(), 1);
+}
+
+/// Exit 1 means stderr says what and where: `spec check missing.toml` said it on stdout only, and with
+/// `--json` only the first of several problems reached stderr (the others had no `✗`).
+#[test]
+fn spec_check_failures_reach_stderr_every_problem_on_its_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    let out = ops(&["spec", "check", missing]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("error: {missing}: cannot read platform spec")),
+        "{}",
+        stderr(&out)
+    );
+
+    let dev = shipped_spec("collectiq-dev");
+    let broken = dev.replace("memory_mb = 512", "memory_mb = 99999");
+    let problems = broken.lines().filter(|l| *l == "memory_mb = 99999").count();
+    assert!(problems > 1, "several problems");
+    let path = dir.path().join("several.toml");
+    std::fs::write(&path, broken).unwrap();
+    let path = path.to_str().unwrap();
+    for json in [false, true] {
+        let mut args = vec!["spec", "check", path];
+        if json {
+            args.push("--json");
+        }
+        let out = ops(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let shown = if json { stderr(&out) } else { stdout(&out) };
+        let crossed: Vec<&str> = shown
+            .lines()
+            .filter(|l| l.starts_with(&format!("✗ {path}:")))
+            .collect();
+        assert_eq!(
+            crossed.len(),
+            problems,
+            "json {json}: every problem, crossed: {shown}"
+        );
+        assert!(
+            crossed
+                .iter()
+                .all(|l| l.contains("memory_mb: expected 128..10240")),
+            "{shown}"
+        );
+    }
+}
