@@ -20,7 +20,7 @@ use governance::cost_pass::{DailyRun, FastBurnRun, PassOptions, as_of_for, run_d
 
 use crate::exit;
 use crate::global::{GlobalArgs, GlobalOption, clients_for, load_spec};
-use crate::output::{emit, progress, write_json};
+use crate::output::{check_file_targets, emit, progress, write_file, write_json};
 
 /// `cost` subcommands.
 #[derive(Debug, Subcommand)]
@@ -153,6 +153,15 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
         CostCommand::Report(args) => Some(report_time(args.date, args.post, Utc::now())?),
         CostCommand::FastBurn(_) => None,
     };
+    if let CostCommand::Report(args) = command {
+        // A file that could not be written after the run would be found only once Cost Explorer is
+        // paid and the report perhaps posted.
+        check_file_targets(
+            output_paths(&global.out, args.chart.as_slice())
+                .iter()
+                .map(PathBuf::as_path),
+        )?;
+    }
     let spec = load_spec(&global.platform)?;
     let clients = clients_for(global, &spec).await;
     match command {
@@ -223,6 +232,21 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
     }
 }
 
+/// The files [`write_outputs`] writes, to check them before the run ([`check_file_targets`]).
+#[must_use]
+pub fn output_paths(out: &Path, charts: &[ChartTarget]) -> Vec<PathBuf> {
+    [REPORT_FILE, SLACK_FILE]
+        .map(|name| out.join(name))
+        .into_iter()
+        .chain(charts.iter().map(|c| c.path.clone()))
+        .collect()
+}
+
+/// The report's file under `--out`.
+const REPORT_FILE: &str = "cost-report.json";
+/// The Slack payload's file under `--out`.
+const SLACK_FILE: &str = "cost-slack.json";
+
 /// Writes `cost-report.json` and `cost-slack.json` under `out`, and each chart asked for. Returns the
 /// paths written.
 ///
@@ -230,8 +254,8 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
 /// When a file cannot be written or the chart cannot be drawn.
 pub fn write_outputs(out: &Path, run: &DailyRun, charts: &[ChartTarget]) -> Result<Vec<PathBuf>> {
     let mut files = vec![
-        write_json(out, "cost-report.json", &run.report)?,
-        write_json(out, "cost-slack.json", &run.slack)?,
+        write_json(out, REPORT_FILE, &run.report)?,
+        write_json(out, SLACK_FILE, &run.slack)?,
     ];
     for ChartTarget { path, format } in charts {
         // What was written before a chart failed is said with the failure: the caller prints only it.
@@ -245,10 +269,7 @@ pub fn write_outputs(out: &Path, run: &DailyRun, charts: &[ChartTarget]) -> Resu
         let bytes = run
             .chart(*format, CHART_SIZE.0, CHART_SIZE.1)
             .map_err(|e| anyhow::anyhow!("chart {}: {e} (written: {})", path.display(), written(&files)))?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(path, &bytes)?;
         files.push(path.clone());
     }
     Ok(files)

@@ -19,10 +19,11 @@ use governance::publish::state::{
 };
 use governance::publish::{ApplyOptions, ApplyReport, Desired, PlanView};
 use serde::Serialize;
+use std::path::PathBuf;
 
 use crate::exit;
 use crate::global::{GlobalArgs, GlobalOption, clients_for, load_spec};
-use crate::output::{emit, progress, write_json};
+use crate::output::{check_file_targets, emit, progress, write_json};
 use crate::progress::progress_bar;
 
 /// `dashboards` subcommands.
@@ -49,6 +50,9 @@ pub enum AlarmsCommand {
     /// What is firing, since when, flaps, recoveries, and faulting traces as evidence.
     State(StateArgs),
 }
+
+/// The Slack payload `alarms state` writes under `--out`.
+const ALARM_STATE_FILE: &str = "alarm-state.slack.json";
 
 /// Why a plan takes no `--out`: it writes nothing.
 const PLAN_WRITES_NO_FILE: &str = "a plan writes no file (`--json` prints it as JSON on stdout)";
@@ -158,9 +162,17 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
     let prefix = spec.managed_prefix();
     if let DashboardsCommand::Render = cmd {
         let dir = global.out.join("dashboards");
+        let names: Vec<String> = desired
+            .dashboards
+            .iter()
+            .map(|d| format!("{}.json", d.name))
+            .collect();
+        // Every target is checked before the first is written: a refusal leaves no partial set.
+        let targets: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+        check_file_targets(targets.iter().map(PathBuf::as_path))?;
         let mut lines = Vec::new();
-        for d in &desired.dashboards {
-            let path = write_json(&dir, &format!("{}.json", d.name), &d.body)?;
+        for (d, name) in desired.dashboards.iter().zip(&names) {
+            let path = write_json(&dir, name, &d.body)?;
             lines.push(format!(
                 "✓ {} — {} widgets, {} metrics → {}",
                 d.name,
@@ -329,6 +341,9 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             Ok(0)
         }
         AlarmsCommand::State(args) => {
+            // Checked before the alarms are read (and anything escalated or posted).
+            let slack_path = global.out.join(ALARM_STATE_FILE);
+            check_file_targets([slack_path.as_path()])?;
             let report = state_report(
                 &cw,
                 &clients.xray,
@@ -340,7 +355,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
             .await
             .context("cannot read the alarms")?;
             let slack = render_slack(&report);
-            let path = write_json(&global.out, "alarm-state.slack.json", &slack)?;
+            let path = write_json(&global.out, ALARM_STATE_FILE, &slack)?;
             let mut text = render_text(&report);
             text.push_str(&format!("Slack payload: {}\n", path.display()));
             let mut code = 0;

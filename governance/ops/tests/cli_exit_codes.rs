@@ -946,3 +946,78 @@ fn spec_check_failures_reach_stderr_every_problem_on_its_own_line() {
         );
     }
 }
+
+/// An output path that cannot be written was found only after every AWS read (and the Slack post with
+/// `--post`): it is now refused first, like the other refusals, naming what is in the way.
+#[test]
+fn unwritable_report_paths_are_refused_before_any_aws_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let afile = dir.path().join("afile");
+    std::fs::write(&afile, "a regular file").unwrap();
+    let afile = afile.to_str().unwrap();
+    let chart = format!("{afile}/x.svg");
+    let port = closed_port();
+    for (args, says) in [
+        (
+            vec![
+                "cost",
+                "report",
+                "--chart",
+                chart.as_str(),
+                "--out",
+                dir.path().to_str().unwrap(),
+            ],
+            format!("cannot write {chart}: {afile} is not a directory"),
+        ),
+        (
+            vec!["cost", "report", "--out", afile],
+            format!("cannot write {afile}/cost-report.json: {afile} is not a directory"),
+        ),
+        (
+            vec!["alarms", "state", "--out", afile],
+            format!("cannot write {afile}/alarm-state.slack.json: {afile} is not a directory"),
+        ),
+    ] {
+        let mut args = args;
+        args.extend(["--endpoint-url", port.as_str()]);
+        let out = ops(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&says), "{args:?}: {err}");
+        assert!(!err.contains("cost report for"), "refused before the run: {err}");
+    }
+}
+
+/// `dashboards render` with one target a folder wrote the others first, then failed: every target is
+/// checked before the first is written.
+#[test]
+fn dashboards_render_writes_nothing_when_one_target_cannot_be_written() {
+    let names = tempfile::tempdir().unwrap();
+    let out = ops(&[
+        "dashboards",
+        "render",
+        "--out",
+        names.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rendered: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rendered.len() > 2, "{rendered:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let blocked = dir
+        .path()
+        .join(format!("dashboards/{}.json", rendered[rendered.len() - 1]));
+    std::fs::create_dir_all(&blocked).unwrap();
+    let out = ops(&["dashboards", "render", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot write {}: it is a directory", blocked.display())),
+        "{}",
+        stderr(&out)
+    );
+    let written: Vec<_> = std::fs::read_dir(dir.path().join("dashboards"))
+        .unwrap()
+        .collect();
+    assert_eq!(written.len(), 1, "only the folder in the way: {written:?}");
+}
