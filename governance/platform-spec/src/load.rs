@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, TokensPerValuation, WorkflowType, name_part};
+use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, WorkflowType, name_part};
 use crate::text::{
     bounded_message, bounded_path, email_problem, escape_deceptive, quoted, route_path_problem,
     text_problems, ticked,
@@ -1083,15 +1083,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         if let Some(problem) = aws_name_problem(AwsName::Budget, &budget.name) {
             bad(format!("budgets[{b}].name"), problem);
         }
-        if budget.limit_usd <= Decimal::ZERO || budget.limit_usd > MAX_BUDGET_USD {
-            bad(
-                format!("budgets[{b}].limit_usd"),
-                format!(
-                    "expected an amount > 0 and at most {MAX_BUDGET_USD} (no account's bill is larger), found {}",
-                    budget.limit_usd
-                ),
-            );
-        }
+        // `limit_usd`: > 0, at most `MAX_BUDGET_USD`, whole cents, as it is read (`model::BUDGET_LIMIT`).
         for (key, list) in [
             ("actual_thresholds_percent", &budget.actual_thresholds_percent),
             ("forecast_thresholds_percent", &budget.forecast_thresholds_percent),
@@ -1163,18 +1155,11 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     if let Some(model) = &spec.cost.design_model {
         let mut seen: Vec<String> = Vec::new();
-        for (key, usd) in &model.components_usd {
+        for key in model.components_usd.keys() {
             let at = format!("cost.design_model.components_usd.{key}");
-            // The whole model is summed (report, dashboards): each amount at most a budget's cap keeps
-            // the sum inside `Decimal`, where two near its maximum overflowed and panicked.
-            if *usd > MAX_BUDGET_USD {
-                bad(
-                    at.clone(),
-                    format!(
-                        "expected at most {MAX_BUDGET_USD} USD a month (no account's bill is larger), found {usd}"
-                    ),
-                );
-            }
+            // The whole model is summed (report, dashboards): each amount is at most a budget's cap as it
+            // is read (`model::AMOUNT`), which keeps the sum inside `Decimal`, where two near its maximum
+            // overflowed and panicked.
             // Matched without case, as the report reads them (`DynamoDB = 15` is `dynamodb`): two keys
             // equal but for case would be added into one component.
             let folded = key.to_ascii_lowercase();
@@ -1210,21 +1195,10 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         .as_ref()
         .and_then(|d| d.tokens_per_valuation)
     {
-        let at = |k: &str| format!("cost.design_model.tokens_per_valuation.{k}");
-        for (key, n) in [("input", tokens.input), ("output", tokens.output)] {
-            if n > TokensPerValuation::MAX {
-                bad(
-                    at(key),
-                    format!(
-                        "expected at most {} tokens per valuation, found {n}",
-                        TokensPerValuation::MAX
-                    ),
-                );
-            }
-        }
+        // At most `TokensPerValuation::MAX` each, as they are read.
         if tokens.input == 0 {
             bad(
-                at("input"),
+                "cost.design_model.tokens_per_valuation.input".into(),
                 "expected the input tokens one valuation sends (> 0); leave tokens_per_valuation out if the \
                  design does not say"
                     .into(),
@@ -1660,7 +1634,7 @@ table = "demo-dev-ledger"
             ),
             (
                 with(
-                    "[[budgets]]\nname = \"demo-monthly\"\nlimit_usd = \"79228162514264337593543950335\"\n\
+                    "[[budgets]]\nname = \"demo-monthly\"\nlimit_usd = 7.9228162514264337593543950335e28\n\
                      actual_thresholds_percent = [80]\n",
                 ),
                 "budgets[0].limit_usd",
@@ -2021,7 +1995,7 @@ table = "demo-dev-ledger"
         let design = spec.cost.design_model.as_ref().unwrap();
         assert_eq!(
             design.tokens_per_valuation,
-            Some(TokensPerValuation {
+            Some(crate::TokensPerValuation {
                 input: 1000,
                 output: 200
             })
@@ -2205,20 +2179,22 @@ table = "demo-dev-ledger"
     /// into one component.
     #[test]
     fn design_model_amounts_are_capped_and_keys_unique_without_case() {
-        let huge = "50000000000000000000000000000";
-        let src = format!(
-            "{}\n[cost.design_model]\nvaluations_per_month = 50000\n\
-             components_usd = {{ bedrock = \"{huge}\", lambda = \"{huge}\" }}\n",
-            with("")
-        );
-        let paths: Vec<String> = problems(&src).into_iter().map(|p| p.path).collect();
-        assert_eq!(
-            paths,
-            [
-                "cost.design_model.components_usd.bedrock",
-                "cost.design_model.components_usd.lambda"
-            ]
-        );
+        for huge in ["5e28", "1000000000001", "1e308"] {
+            let src = format!(
+                "{}\n[cost.design_model]\nvaluations_per_month = 50000\n\
+                 components_usd = {{ bedrock = 1, lambda = {huge} }}\n",
+                with("")
+            );
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].path, "cost.design_model.components_usd.lambda");
+            assert_eq!(p[0].line, Some(line_with(&src, "components_usd")));
+            assert!(
+                p[0].message
+                    .starts_with("expected an amount in USD >= 0 and at most 1000000000000 (10^12"),
+                "{p:?}"
+            );
+        }
         let src = format!(
             "{}\n[cost.design_model]\nvaluations_per_month = 50000\ncomponents_usd = {{ DynamoDB = 15, dynamodb = 15 }}\n",
             with("")
@@ -2499,15 +2475,124 @@ table = "demo-dev-ledger"
     }
 
     #[test]
-    fn budget_amounts_accept_int_float_and_text() {
-        for (lit, want) in [("500", "500"), ("500.5", "500.5"), ("\"123.45\"", "123.45")] {
-            let src = MINIMAL.replace("memory_mb = 64", "memory_mb = 128").replace(
-                "[notifications]",
-                &format!("[[budgets]]\nname = \"b\"\nlimit_usd = {lit}\nactual_thresholds_percent = [80, 100]\n\n[notifications]"),
-            );
-            let spec = parse(&src, "x.toml").unwrap();
+    fn budget_amounts_accept_integers_and_floats() {
+        for (lit, want) in [
+            ("500", "500"),
+            ("500.5", "500.5"),
+            ("123.45", "123.45"),
+            ("0.01", "0.01"),
+        ] {
+            let spec = parse(&budget_limit(lit), "x.toml").unwrap();
             assert_eq!(spec.budgets[0].limit_usd.to_string(), want);
         }
+    }
+
+    fn budget_limit(lit: &str) -> String {
+        with(&format!(
+            "[[budgets]]\nname = \"b\"\nlimit_usd = {lit}\nactual_thresholds_percent = [80, 100]\n"
+        ))
+    }
+
+    /// Money fields say what they expect in the spec's words: `true` named an internal type
+    /// (`untagged enum UsdRepr`), `1e29` an overflow and `1e308` all 309 of its digits, `-500` asked for
+    /// `>= 0` when 0 is refused too, `1e-28` loaded and was exported to Terraform as
+    /// `1.0000000000000001e-28`, and a string loaded where every other number field refuses one.
+    #[test]
+    fn budget_limits_are_refused_in_the_specs_words() {
+        let range = "expected an amount in USD > 0 and at most 1000000000000 (10^12; no account's bill is larger), found";
+        for (lit, message) in [
+            ("true", "invalid type: boolean `true`, expected an amount in USD (a number)".to_owned()),
+            ("1e29", format!("{range} 1e29")),
+            ("1e308", format!("{range} 1e308")),
+            ("9223372036854775808", format!("{range} 9223372036854775808")),
+            ("1000000000000.01", format!("{range} 1000000000000.01")),
+            ("-500", format!("{range} -500")),
+            ("0", format!("{range} 0")),
+            ("0.0", format!("{range} 0")),
+            ("nan", format!("{range} NaN")),
+            ("inf", format!("{range} inf")),
+            ("1e-28", "expected an amount in USD with at most 2 decimal places (whole cents), found 1e-28".to_owned()),
+            ("1e-40", "expected an amount in USD with at most 2 decimal places (whole cents), found 1e-40".to_owned()),
+            ("0.005", "expected an amount in USD with at most 2 decimal places (whole cents), found 0.005".to_owned()),
+            (
+                "\"500\"",
+                "expected an amount in USD (a number), found the string \"500\": write the number without quotes"
+                    .to_owned(),
+            ),
+        ] {
+            let src = budget_limit(lit);
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{lit}: {p:?}");
+            assert_eq!(p[0].path, "budgets[0].limit_usd", "{lit}");
+            assert_eq!(p[0].line, Some(line_with(&src, "limit_usd")), "{lit}");
+            assert_eq!(p[0].message, message, "{lit}");
+        }
+        // The other amounts take 0 and sub-cent values, to a millionth.
+        let floor = |lit: &str| format!("{}\n[cost]\nanomaly_min_daily_usd = {lit}\n", with(""));
+        for ok in ["0", "0.5", "0.000001"] {
+            assert!(parse(&floor(ok), "x.toml").is_ok(), "{ok}");
+        }
+        for (lit, message) in [
+            ("-1", "expected an amount in USD >= 0 and at most"),
+            (
+                "0.0000001",
+                "expected an amount in USD with at most 6 decimal places, found 1e-7",
+            ),
+            ("\"5\"", "found the string \"5\""),
+        ] {
+            let p = problems(&floor(lit));
+            assert_eq!(p[0].path, "cost.anomaly_min_daily_usd", "{lit}");
+            assert!(
+                p[0].message.starts_with(message) || p[0].message.contains(message),
+                "{lit}: {p:?}"
+            );
+        }
+    }
+
+    /// Whole numbers above `i64::MAX` (TOML's largest integer) lost their line, and
+    /// `valuations_per_month = 18446744073709551615` loaded: each count is bounded as it is read.
+    #[test]
+    fn counts_above_their_bound_are_refused_with_key_and_line() {
+        let model = |valuations: &str, tokens: &str| {
+            format!(
+                "{}\n[cost.design_model]\nvaluations_per_month = {valuations}\ncomponents_usd = {{ bedrock = 75 }}\n\
+                 tokens_per_valuation = {tokens}\n",
+                with("")
+            )
+        };
+        for (src, path, marker, message) in [
+            (
+                model("18446744073709551615", "{ input = 1000, output = 200 }"),
+                "cost.design_model.valuations_per_month",
+                "valuations_per_month",
+                "expected at most 10000000000 valuations a month, found 18446744073709551615",
+            ),
+            (
+                model("10000000001", "{ input = 1000, output = 200 }"),
+                "cost.design_model.valuations_per_month",
+                "valuations_per_month",
+                "expected at most 10000000000 valuations a month, found 10000000001",
+            ),
+            (
+                model("50000", "{ input = 9223372036854775808, output = 200 }"),
+                "cost.design_model.tokens_per_valuation.input",
+                "tokens_per_valuation",
+                "expected at most 10000000 tokens per valuation, found 9223372036854775808",
+            ),
+        ] {
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].path, path);
+            assert_eq!(p[0].line, Some(line_with(&src, marker)), "{p:?}");
+            assert_eq!(p[0].message, message);
+        }
+        assert!(
+            parse(
+                &model("10000000000", "{ input = 10000000, output = 10000000 }"),
+                "x.toml"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use telemetry::catalogue::Agent;
 
+use crate::load::MAX_BUDGET_USD;
+
 /// One platform environment: everything dashboards, alarms and cost need to know about it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -498,7 +500,7 @@ pub struct BudgetSpec {
     /// Budget name in AWS Budgets.
     pub name: String,
     /// Monthly limit in USD.
-    #[serde(deserialize_with = "de_usd")]
+    #[serde(deserialize_with = "de_budget_usd")]
     pub limit_usd: Decimal,
     /// ACTUAL thresholds in percent (`[80, 100]`).
     pub actual_thresholds_percent: Vec<u32>,
@@ -584,7 +586,8 @@ fn default_drift() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DesignCostModel {
-    /// Valuations per month the model assumes.
+    /// Valuations per month the model assumes (1..=[`Self::MAX_VALUATIONS_PER_MONTH`]).
+    #[serde(deserialize_with = "de_valuations")]
     pub valuations_per_month: u64,
     /// Monthly USD per component (`bedrock`, `rekognition`, `lambda`, ...).
     #[serde(deserialize_with = "de_usd_map")]
@@ -601,8 +604,10 @@ pub struct DesignCostModel {
 #[serde(deny_unknown_fields)]
 pub struct TokensPerValuation {
     /// Input (prompt) tokens.
+    #[serde(deserialize_with = "de_tokens")]
     pub input: u64,
     /// Output (completion) tokens.
+    #[serde(deserialize_with = "de_tokens")]
     pub output: u64,
 }
 
@@ -613,6 +618,9 @@ impl TokensPerValuation {
 }
 
 impl DesignCostModel {
+    /// The most valuations a month a design model may assume: 10^10, about 3,800 a second all month.
+    pub const MAX_VALUATIONS_PER_MONTH: u64 = 10_000_000_000;
+
     /// Total monthly USD of the model.
     #[must_use]
     pub fn total_usd(&self) -> Decimal {
@@ -620,49 +628,157 @@ impl DesignCostModel {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum UsdRepr {
-    Int(i64),
-    Float(f64),
-    Text(String),
+/// How a money field is read: a TOML number (integer or float), at most [`MAX_BUDGET_USD`], not negative
+/// (`positive`: above 0 too), with at most `decimals` decimal places.
+///
+/// A string (`limit_usd = "500"`) is refused as every other number field refuses one; a float's shortest
+/// round-trip text is what the author typed, so that is what is read, not the binary value.
+#[derive(Debug, Clone, Copy)]
+struct UsdRule {
+    positive: bool,
+    decimals: u32,
 }
 
-fn usd_from(repr: UsdRepr) -> Result<Decimal, String> {
-    let value = match repr {
-        UsdRepr::Int(i) => Decimal::from(i),
-        // The float's shortest round-trip text is what the author typed, so parse that, not the binary value.
-        UsdRepr::Float(f) => f
+/// A budget's limit: AWS Budgets takes `Spend.Amount` as a plain decimal (`([0-9]*\.)?[0-9]+`), and a
+/// monthly limit finer than a cent is a typo (`1e-28` was exported to Terraform as
+/// `1.0000000000000001e-28`).
+const BUDGET_LIMIT: UsdRule = UsdRule {
+    positive: true,
+    decimals: 2,
+};
+
+/// Any other amount (the anomaly floor, the design model's components): 0 allowed, to a millionth.
+const AMOUNT: UsdRule = UsdRule {
+    positive: false,
+    decimals: 6,
+};
+
+impl UsdRule {
+    fn range(self) -> String {
+        format!(
+            "{} and at most {MAX_BUDGET_USD} (10^12; no account's bill is larger)",
+            if self.positive { "> 0" } else { ">= 0" }
+        )
+    }
+
+    /// `value` (as the author wrote it: `shown`) when it keeps the rule.
+    fn check(self, value: Decimal, shown: &str) -> Result<Decimal, String> {
+        if value.is_sign_negative() && !value.is_zero()
+            || self.positive && value.is_zero()
+            || value > MAX_BUDGET_USD
+        {
+            return Err(format!(
+                "expected an amount in USD {}, found {shown}",
+                self.range()
+            ));
+        }
+        if value.normalize().scale() > self.decimals {
+            return Err(self.too_fine(shown));
+        }
+        Ok(value)
+    }
+
+    fn too_fine(self, shown: &str) -> String {
+        format!(
+            "expected an amount in USD with at most {} decimal places{}, found {shown}",
+            self.decimals,
+            if self.decimals == 2 { " (whole cents)" } else { "" }
+        )
+    }
+}
+
+struct UsdVisitor(UsdRule);
+
+impl serde::de::Visitor<'_> for UsdVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an amount in USD (a number)")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Decimal, E> {
+        self.0.check(Decimal::from(v), &v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Decimal, E> {
+        self.0.check(Decimal::from(v), &v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Decimal, E> {
+        // Shown as written for everyday magnitudes, else in exponent form: `1e308` is 309 digits long.
+        let shown = if !v.is_finite() || v == 0.0 || (1e-4..1e16).contains(&v.abs()) {
+            v.to_string()
+        } else {
+            format!("{v:e}")
+        };
+        if !v.is_finite() || v.abs() > 1e12 {
+            return Err(E::custom(format!(
+                "expected an amount in USD {}, found {shown}",
+                self.0.range()
+            )));
+        }
+        // Finer than any rule's decimals (`Decimal` would round `1e-40` to 0, or fail past 28 places).
+        if v != 0.0 && v.abs() < 1e-6 {
+            return Err(E::custom(self.0.too_fine(&shown)));
+        }
+        let value = v
             .to_string()
             .parse::<Decimal>()
-            .map_err(|e| format!("{f}: {e}"))?,
-        UsdRepr::Text(s) => s
-            .trim()
-            .parse::<Decimal>()
-            .map_err(|e| format!("{s:?} is not an amount: {e}"))?,
-    };
-    if value.is_sign_negative() {
-        return Err(format!("expected an amount >= 0, found {value}"));
+            .map_err(|_| E::custom(self.0.too_fine(&shown)))?;
+        self.0.check(value, &shown).map_err(E::custom)
     }
-    Ok(value)
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Decimal, E> {
+        Err(E::custom(format!(
+            "expected an amount in USD (a number), found the string {v:?}: write the number without quotes"
+        )))
+    }
+}
+
+fn de_budget_usd<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    d.deserialize_any(UsdVisitor(BUDGET_LIMIT))
 }
 
 fn de_usd<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    usd_from(UsdRepr::deserialize(d)?).map_err(serde::de::Error::custom)
+    d.deserialize_any(UsdVisitor(AMOUNT))
+}
+
+/// One amount of a map of amounts, read as [`de_usd`] reads one (so an error names its key).
+struct Usd(Decimal);
+
+impl<'de> Deserialize<'de> for Usd {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_usd(d).map(Usd)
+    }
 }
 
 fn de_usd_map<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<std::collections::BTreeMap<String, Decimal>, D::Error> {
-    let raw = std::collections::BTreeMap::<String, UsdRepr>::deserialize(d)?;
-    raw.into_iter()
-        .map(|(k, v)| {
-            usd_from(v)
-                .map(|v| (k.clone(), v))
-                .map_err(|e| format!("{k}: {e}"))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(serde::de::Error::custom)
+    Ok(std::collections::BTreeMap::<String, Usd>::deserialize(d)?
+        .into_iter()
+        .map(|(k, Usd(v))| (k, v))
+        .collect())
+}
+
+/// A whole number of at most `MAX`, refused with `what` (`tokens per valuation`) and its line: above
+/// `i64::MAX` TOML has no integer, and the value went on without a line to name.
+fn de_at_most<'de, D: Deserializer<'de>, const MAX: u64>(d: D, what: &str) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if n > MAX {
+        return Err(serde::de::Error::custom(format!(
+            "expected at most {MAX} {what}, found {n}"
+        )));
+    }
+    Ok(n)
+}
+
+fn de_tokens<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    de_at_most::<D, { TokensPerValuation::MAX }>(d, "tokens per valuation")
+}
+
+fn de_valuations<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    de_at_most::<D, { DesignCostModel::MAX_VALUATIONS_PER_MONTH }>(d, "valuations a month")
 }
 
 fn agent_from(name: &str) -> Result<Agent, String> {
