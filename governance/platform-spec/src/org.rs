@@ -246,7 +246,7 @@ pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, 
         invalid(vec![Problem {
             line: e.span().map(|s| line_of(source, s.start)),
             path: String::new(),
-            message: crate::load::syntax_message(source, &e),
+            message: crate::text::bounded_message(&crate::load::syntax_message(source, &e)),
         }])
     })?;
     let spec: OrgSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
@@ -259,8 +259,8 @@ pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, 
             .or_else(|| locate(source, &path));
         invalid(vec![Problem {
             line,
-            path,
-            message: inner.message().to_owned(),
+            path: crate::text::bounded_path(&path),
+            message: crate::text::bounded_message(inner.message()),
         }])
     })?;
     let (items, problems) = validate(&spec, base);
@@ -277,8 +277,8 @@ pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, 
                 .into_iter()
                 .map(|(path, message)| Problem {
                     line: locate(source, &path),
-                    path,
-                    message,
+                    path: crate::text::bounded_path(&path),
+                    message: crate::text::escape_deceptive(&message),
                 })
                 .collect(),
         ))
@@ -297,16 +297,21 @@ pub(crate) fn role_account(arn: &str) -> Result<&str, String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [arn_word, partition, service, region, account, resource] = parts.as_slice() else {
         return Err(format!(
-            "expected arn:aws:iam::<account>:role/<name>, found \"{arn}\""
+            "expected arn:aws:iam::<account>:role/<name>, found {}",
+            crate::text::quoted(arn)
         ));
     };
     if *arn_word != "arn" || !partition.starts_with("aws") || *service != "iam" || !region.is_empty() {
         return Err(format!(
-            "expected an IAM role ARN arn:aws:iam::<account>:role/<name>, found \"{arn}\""
+            "expected an IAM role ARN arn:aws:iam::<account>:role/<name>, found {}",
+            crate::text::quoted(arn)
         ));
     }
     let Some(name) = resource.strip_prefix("role/") else {
-        return Err(format!("expected a role (…:role/<name>), found \"{resource}\""));
+        return Err(format!(
+            "expected a role (…:role/<name>), found {}",
+            crate::text::quoted(resource)
+        ));
     };
     // IAM role names: 1..=64 of [\w+=,.@-], optionally under a path.
     let last = name.rsplit('/').next().unwrap_or_default();
@@ -331,8 +336,8 @@ pub(crate) fn role_account(arn: &str) -> Result<&str, String> {
 fn within_spec_root(rel: &Path, base: &Path) -> Result<(), String> {
     if rel.is_absolute() || rel.extension().is_none_or(|e| e != "toml") {
         return Err(format!(
-            "expected a relative path to a .toml platform spec, found \"{}\"",
-            rel.display()
+            "expected a relative path to a .toml platform spec, found {}",
+            crate::text::quoted(&rel.display().to_string()),
         ));
     }
     let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
@@ -368,27 +373,36 @@ fn validate(spec: &OrgSpec, base: &Path) -> (Vec<OrgItem>, Vec<(String, String)>
     if !is_name(&o.name) {
         bad(
             "organization.name".into(),
-            format!("expected lowercase letters, digits and '-', found \"{}\"", o.name),
+            format!(
+                "expected lowercase letters, digits and '-', found {}",
+                crate::text::quoted(&o.name)
+            ),
         );
     }
     if !is_account_id(&o.management_account_id) {
         bad(
             "organization.management_account_id".into(),
-            format!("expected 12 digits, found \"{}\"", o.management_account_id),
+            format!(
+                "expected 12 digits, found {}",
+                crate::text::quoted(&o.management_account_id)
+            ),
         );
     }
     if !is_region(&o.region) {
         bad(
             "organization.region".into(),
-            format!("expected an AWS region like us-east-1, found \"{}\"", o.region),
+            format!(
+                "expected an AWS region like us-east-1, found {}",
+                crate::text::quoted(&o.region)
+            ),
         );
     }
     if !is_table_name(&o.ledger_table) {
         bad(
             "organization.ledger_table".into(),
             format!(
-                "expected a DynamoDB table name (3..=255 of a-z A-Z 0-9 _ - .), found \"{}\"",
-                o.ledger_table
+                "expected a DynamoDB table name (3..=255 of a-z A-Z 0-9 _ - .), found {}",
+                crate::text::quoted(&o.ledger_table),
             ),
         );
     }
@@ -468,8 +482,8 @@ pub(crate) fn validate_account(
         bad(
             at("name"),
             format!(
-                "expected lowercase letters, digits and '-', found \"{}\"",
-                account.name
+                "expected lowercase letters, digits and '-', found {}",
+                crate::text::quoted(&account.name),
             ),
         );
     } else if !seen.names.insert(account.name.clone()) {
@@ -744,6 +758,35 @@ platforms = ["anonymous.toml"]
             org.items[0].spec.platform.account_id.as_deref(),
             Some("444455556666")
         );
+    }
+
+    /// An account's name is quoted escaped and cut, and an unknown key too: a newline in one forged a
+    /// `✗` line in the output, U+202E reordered it, a 900 KB one was echoed whole.
+    #[test]
+    fn names_and_keys_in_messages_are_escaped_and_bounded() {
+        let long = "n".repeat(900_000);
+        for (name, extra) in [
+            ("dev\\n✗ other.toml:1: FORGED".to_owned(), String::new()),
+            ("d\\u202eev".to_owned(), String::new()),
+            (long.clone(), String::new()),
+            ("dev".to_owned(), format!("\"k\\n✗ \\u202e{long}\" = 1\n")),
+        ] {
+            let text = problems(&format!(
+                "[[accounts]]\nid = \"210987654321\"\nname = \"{name}\"\n{extra}role_arn = \"arn:aws:iam::210987654321:role/member\"\nplatforms = [\"collectiq-dev.toml\"]\n"
+            ));
+            assert_eq!(
+                text.lines().count(),
+                1,
+                "{}",
+                text.chars().take(400).collect::<String>()
+            );
+            assert!(
+                !text.chars().any(vocabulary::text::is_deceptive) && text.len() < 2_000,
+                "{} bytes: {}",
+                text.len(),
+                text.chars().take(400).collect::<String>()
+            );
+        }
     }
 
     #[test]
