@@ -56,6 +56,26 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// For a command ending in error after printing its report (exit 1: an item that failed to publish, a
+/// failed post): its failure lines (`✗ …`) on stderr too, so stderr says what failed, as the exit code
+/// table promises. In JSON mode [`emit`] already put them there; with both streams on a terminal the
+/// reader has just seen them on stdout.
+pub fn failures_to_stderr(global: &GlobalArgs, text: &str) {
+    use std::io::IsTerminal as _;
+    if global.json || (std::io::stdout().is_terminal() && std::io::stderr().is_terminal()) {
+        return;
+    }
+    let _ = write_failures(&mut std::io::stderr().lock(), text);
+}
+
+/// [`failures_to_stderr`]'s lines, into `w`.
+fn write_failures(w: &mut impl Write, text: &str) -> std::io::Result<()> {
+    for line in failure_lines(text) {
+        writeln!(w, "{}", vocabulary::text::terminal_safe(line.trim_start()))?;
+    }
+    Ok(())
+}
+
 /// An `error: message` line on stderr; a closed stderr loses it, never panics.
 pub fn error_line(message: &str) {
     let mut err = std::io::stderr().lock();
@@ -233,6 +253,26 @@ mod tests {
         assert!(e.ends_with("it is a directory"), "{e}");
         let new = dir.path().join("not/yet/made.json");
         check_file_targets([new.as_path(), afile.as_path(), Path::new("relative.json")]).unwrap();
+    }
+
+    #[test]
+    fn failures_written_for_stderr_are_the_crossed_lines_made_safe() {
+        let mut out = Vec::new();
+        write_failures(
+            &mut out,
+            "Applied 3.\n  ✗ a (create): PutMetricAlarm: AccessDenied\n✗ b\u{1b}[31m (delete): x\nDone.",
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            out.starts_with("✗ a (create): PutMetricAlarm: AccessDenied\n"),
+            "{out}"
+        );
+        assert!(
+            !out.contains('\u{1b}'),
+            "escape sequences are shown, not run: {out}"
+        );
     }
 
     #[test]

@@ -254,6 +254,9 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
             };
             emit(global, &json, text.trim_end())?;
             // An item that failed to publish is an error while running, not a finding.
+            if !ok {
+                crate::output::failures_to_stderr(global, &text);
+            }
             Ok(if ok { exit::OK } else { exit::ERROR })
         }
         DashboardsCommand::Render => Ok(0),
@@ -313,7 +316,11 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                 &progress_bar("alarms"),
             )
             .await;
-            emit(global, &report, report.render_text("alarms").trim_end())?;
+            let text = report.render_text("alarms");
+            emit(global, &report, text.trim_end())?;
+            if !report.ok() {
+                crate::output::failures_to_stderr(global, &text);
+            }
             Ok(if report.ok() { exit::OK } else { exit::ERROR })
         }
         AlarmsCommand::Backtest(args) => {
@@ -422,6 +429,9 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                 }
             }
             emit(global, &report, text.trim_end())?;
+            if code == exit::ERROR {
+                crate::output::failures_to_stderr(global, &text);
+            }
             Ok(code)
         }
     }
