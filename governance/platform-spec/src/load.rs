@@ -627,10 +627,6 @@ pub fn sns_topic_arn_problem(arn: &str) -> Option<String> {
     (!ok).then(|| format!("expected an SNS topic ARN {rule}, found {}", quoted(arn)))
 }
 
-/// The largest budget a spec may state, in USD (10¹²): sums of budgets stay far inside `Decimal`'s range
-/// (a limit of 7.9·10²⁸ made the fast-burn pass's sum overflow and panic).
-pub const MAX_BUDGET_USD: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
-
 /// Whether `arn` (`arn:<partition>:<service>:<region>:<account>:…`) names another account than the spec's
 /// `[platform].account_id`, when the spec names one.
 fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {

@@ -7,8 +7,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use telemetry::catalogue::Agent;
 
-use crate::load::MAX_BUDGET_USD;
-
 /// One platform environment: everything dashboards, alarms and cost need to know about it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -627,6 +625,10 @@ impl DesignCostModel {
         self.components_usd.values().copied().sum()
     }
 }
+
+/// The largest budget a spec may state, in USD (10¹²): sums of budgets stay far inside `Decimal`'s range
+/// (a limit of 7.9·10²⁸ made the fast-burn pass's sum overflow and panic).
+pub const MAX_BUDGET_USD: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
 
 /// How a money field is read: a TOML number (integer or float), at most [`MAX_BUDGET_USD`], not negative
 /// (`positive`: above 0 too), with at most `decimals` decimal places.
