@@ -3,7 +3,6 @@
 use std::fmt;
 use std::path::Path;
 
-use rust_decimal::Decimal;
 use thiserror::Error;
 
 use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, WorkflowType, name_part};
