@@ -194,6 +194,16 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
         }])
     })?;
     let spec: PlatformSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        // An organisation spec read as a platform spec: say which it is, not "unknown field accounts".
+        if is_org_spec(source) {
+            return invalid(vec![Problem {
+                line: locate(source, "organization"),
+                path: String::new(),
+                message: "this is an organisation spec (an [organization] table), not a platform spec: \
+                          read it with `collectiq-ops org plan --org FILE`"
+                    .to_owned(),
+            }]);
+        }
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
         let inner = e.into_inner();
@@ -254,6 +264,12 @@ pub(crate) fn line_of(source: &str, offset: usize) -> usize {
 
 /// The line of the deepest item of `path` present in the document (the table header when the key is
 /// missing), found by walking a span-keeping parse of the source.
+/// Whether `source` is an organisation spec: an `[organization]` table and no `[platform]`.
+fn is_org_spec(source: &str) -> bool {
+    toml::from_str::<toml::Table>(source)
+        .is_ok_and(|t| t.contains_key("organization") && !t.contains_key("platform"))
+}
+
 pub(crate) fn locate(source: &str, path: &str) -> Option<usize> {
     let doc = toml_edit::Document::parse(source).ok()?;
     let mut item: &toml_edit::Item = doc.as_item();
@@ -1310,6 +1326,24 @@ table = "demo-dev-ledger"
             Err(SpecError::Invalid { problems, .. }) => problems,
             other => panic!("expected Invalid, got {other:?}"),
         }
+    }
+
+    /// The organisation spec handed to `spec check`: named for what it is, with the command that reads
+    /// it, instead of "unknown field `accounts`".
+    #[test]
+    fn an_organisation_spec_is_named_as_one() {
+        let org = include_str!("../../../infra/platforms/org/collectiq-group.toml");
+        let p = problems(org);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("organisation spec"), "{}", p[0].message);
+        assert!(p[0].message.contains("org plan --org"), "{}", p[0].message);
+        assert!(p[0].line.is_some());
+        // A platform spec with an unknown `organization` key is still a platform spec's problem.
+        let p = problems(&format!("{MINIMAL}\n[organization]\nname = \"x\"\n"));
+        assert!(
+            !p.iter().any(|p| p.message.contains("organisation spec")),
+            "{p:?}"
+        );
     }
 
     #[test]
