@@ -168,6 +168,19 @@ impl RetrySettings {
             }
         };
         let mut refused = Vec::new();
+        // A profile named on the command line that no file defines: the SDK's credential chain would
+        // fail on every call with "profile file credentials provider initialization error".
+        if let Some(name) = profile
+            && name != "default"
+            && profiles
+                .as_ref()
+                .is_none_or(|set| set.get_profile(name).is_none())
+        {
+            refused.push(format!(
+                "--profile {name:?}: no such profile in the AWS config or credentials file \
+                 (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials)"
+            ));
+        }
         let max_attempts = value(RETRY_ENV[0], RETRY_PROFILE_KEYS[0]).and_then(|(v, said)| {
             max_attempts_of(&v)
                 .map_err(|why| refused.push(format!("{said}: {why}")))
@@ -480,6 +493,38 @@ mod tests {
     /// The SDK takes `max_attempts` as a whole number of at least 1 (AWS SDKs and Tools reference guide,
     /// "Retry behavior": `max_attempts`, `AWS_MAX_ATTEMPTS`) and skips 0 with a warning; the selected
     /// profile's 0 is refused naming the key, the profile and the value, as the variable's is.
+    /// `--profile nope` (a typo): refused up front naming the profile, not eleven "profile file
+    /// credentials provider initialization error" lines from the checks; a profile defined in either
+    /// file, and `default` (the environment's credentials may stand for it), pass.
+    #[tokio::test]
+    async fn a_profile_no_file_defines_is_refused_by_name() {
+        let env = Env::from_slice(&[("HOME", "/home/u")]);
+        let fs = Fs::from_slice(&[
+            ("/home/u/.aws/config", "[profile prod]\nregion = eu-west-1\n"),
+            (
+                "/home/u/.aws/credentials",
+                "[ops]\naws_access_key_id = A\naws_secret_access_key = B\n",
+            ),
+        ]);
+        let refused = retry_setting_problems_in(&env, &fs, Some("nope")).await;
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].starts_with("--profile \"nope\": no such profile"),
+            "{refused:?}"
+        );
+        for known in ["prod", "ops", "default"] {
+            let refused = retry_setting_problems_in(&env, &fs, Some(known)).await;
+            assert!(refused.is_empty(), "{known}: {refused:?}");
+        }
+        // No files at all: a named profile cannot exist.
+        let bare = Fs::from_slice(&[]);
+        assert_eq!(
+            retry_setting_problems_in(&env, &bare, Some("prod")).await.len(),
+            1
+        );
+        assert!(retry_setting_problems_in(&env, &bare, None).await.is_empty());
+    }
+
     #[tokio::test]
     async fn zero_attempts_in_the_selected_profile_is_refused_naming_the_key() {
         let env = Env::from_slice(&[("HOME", "/home/u")]);
