@@ -115,7 +115,8 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
 
 /// Words denied only as the whole name or its last word (`pan`, `card_pan`, `cardPan`; ODBC's
 /// `Pwd=`), never as the end of a longer word (`span`, `timespan`, `japan`, `OLDPWD`).
-const DENY_LAST_WORD: &[&str] = &["pan", "pwd", "pass"];
+/// `bearer` too: the scheme used as a key (`Bearer: …`, `bearer=…`) holds the token itself.
+const DENY_LAST_WORD: &[&str] = &["pan", "pwd", "pass", "bearer"];
 
 /// Keys denied only as a URL query parameter (`?sv=…&sig=…`, an Azure SAS signature): elsewhere
 /// `sig` is too short a word to mean a secret.

@@ -22,6 +22,10 @@ const JWE_DIR: &str = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4Q0JDLUhTMjU2In0..3ER3fFEk
 /// `(input, secret)`: after redaction `secret` must not appear and `[REDACTED]` must.
 const MUST_GO: &[(&str, &str)] = &[
     ("bearer JWT_HERE in the header", "dozjgNryP4J3jVmNHl0w5N"),
+    // The scheme word used as the key.
+    ("Bearer: SECRETBEARERKEY", "SECRETBEARERKEY"),
+    ("headers bearer=SECRETBEARER2 sent", "SECRETBEARER2"),
+    (r#"{"bearer": "SECRETBEARER3"}"#, "SECRETBEARER3"),
     (
         "jwe JWE_HERE end",
         "5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A",
