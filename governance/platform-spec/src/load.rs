@@ -262,14 +262,14 @@ pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     source.get(..offset).map_or(0, |s| s.matches('\n').count()) + 1
 }
 
-/// The line of the deepest item of `path` present in the document (the table header when the key is
-/// missing), found by walking a span-keeping parse of the source.
 /// Whether `source` is an organisation spec: an `[organization]` table and no `[platform]`.
 fn is_org_spec(source: &str) -> bool {
     toml::from_str::<toml::Table>(source)
         .is_ok_and(|t| t.contains_key("organization") && !t.contains_key("platform"))
 }
 
+/// The line of the deepest item of `path` present in the document (the table header when the key is
+/// missing), found by walking a span-keeping parse of the source.
 pub(crate) fn locate(source: &str, path: &str) -> Option<usize> {
     let doc = toml_edit::Document::parse(source).ok()?;
     let mut item: &toml_edit::Item = doc.as_item();
