@@ -30,8 +30,16 @@ pub struct SnsMessage {
 /// order than it is read, are left out. No name can add lines of its own ("all clear") to a page.
 fn one_line(s: &str) -> String {
     s.chars()
-        .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'))
-        .map(|c| if c.is_control() || c.is_whitespace() { ' ' } else { c })
+        .filter_map(|c| {
+            if c.is_control() || c.is_whitespace() {
+                Some(' ')
+            } else if vocabulary::text::is_deceptive(c) {
+                // What is left of the deceptive set: the bidirectional format characters.
+                None
+            } else {
+                Some(c)
+            }
+        })
         .collect()
 }
 

@@ -62,13 +62,7 @@ pub(crate) fn escape_deceptive(text: &str) -> String {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if is_deceptive(c) {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
+    text.chars().for_each(|c| push_plain(&mut out, c));
     out
 }
 
