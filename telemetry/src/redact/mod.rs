@@ -29,7 +29,7 @@
 //!   query, fragment or form (`?token=…&page=2`, `#access_token=…`), and `,` `}` `]` only after a
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
-//!   too;
+//!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
 //! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
 //!   `Authorization: Digest username="bob", response="…"`): the whole names `Authorization:`,
 //!   `Proxy-Authorization:`, `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`,
@@ -56,7 +56,7 @@
 //!   Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
 //! - Slack and Discord incoming-webhook URLs (the path after `hooks.slack.com/` or
 //!   `discord.com/api/webhooks/`, with or without a scheme, slashes also written `\/` or `%2F`);
-//! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`) or dashes allowed
+//! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`), tabs or dashes allowed
 //!   between digit groups (dots when
 //!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
 //!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
@@ -1314,7 +1314,7 @@ static HINT_CLASS: [u8; 256] = {
         }
         // `+` and `%` (with the `20` after it, counted as digits: too many is safe) join a card's
         // groups in a form body.
-        if matches!(b, b' ' | b'-' | b'.' | b'+' | b'%') {
+        if matches!(b, b' ' | b'\t' | b'-' | b'.' | b'+' | b'%') {
             t[c] |= HINT_STRETCH;
         }
         if is_b64(b) {
@@ -1925,6 +1925,14 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
             break;
         }
     }
+    // YAML: a block scalar (`password: |`) or a value on the lines below the key holds the secret
+    // on those lines.
+    if sep == b':'
+        && !encoded
+        && let Some(block) = yaml_block(b, i)
+    {
+        return Some(block);
+    }
     // Rust's `Debug` of an `Option`: `session_token: Some("…")`.
     if b[i..].starts_with(b"Some(") {
         i += 5;
@@ -2047,6 +2055,54 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     }
     Some(KeyValue {
         start,
+        end,
+        quote: None,
+    })
+}
+
+/// The lines of a YAML value below its key, when the key's line ends at `i` (after `:` and blanks) or
+/// after a block-scalar indicator (`|`, `>`, with `-`/`+`/a digit): every following line indented more
+/// than the key's line, blank lines among them, up to the first line indented no more than it.
+/// `password: |\n  hunter2\nuser: bob` gives `hunter2`. Scans the key's line back once for its indent,
+/// and the block once.
+fn yaml_block(b: &[u8], mut i: usize) -> Option<KeyValue> {
+    if matches!(b.get(i), Some(b'|' | b'>')) {
+        i += 1;
+        while matches!(b.get(i), Some(b'-' | b'+' | b'1'..=b'9')) {
+            i += 1;
+        }
+        i = skip_blanks(b, i);
+    }
+    let first = match b.get(i..)? {
+        [b'\n', ..] => i + 1,
+        [b'\r', b'\n', ..] => i + 2,
+        _ => return None,
+    };
+    let line_start = b[..i].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+    let key_indent = skip_blanks(b, line_start) - line_start;
+    let (mut j, mut end) = (first, None);
+    while j < b.len() {
+        let content = skip_blanks(b, j);
+        let next = b[content..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |p| content + p);
+        let blank_line = matches!(b.get(content), None | Some(b'\n' | b'\r'));
+        if !blank_line {
+            if content - j <= key_indent {
+                break;
+            }
+            end = Some(if next > content && b[next - 1] == b'\r' {
+                next - 1
+            } else {
+                next
+            });
+        }
+        j = next + 1;
+    }
+    let end = end?;
+    Some(KeyValue {
+        start: skip_blanks(b, first),
         end,
         quote: None,
     })
@@ -2950,8 +3006,8 @@ fn is_xray_trace_id(b: &[u8]) -> bool {
         })
 }
 
-/// Payment card numbers: 13–19 digits with one or two spaces or one dash allowed between them (a
-/// form body's `+` or `%20` for a space; or a `.` when every group is four digits, as printed on the
+/// Payment card numbers: 13–19 digits with one or two spaces, a tab, one dash or ` - ` allowed
+/// between them (a form body's `+` or `%20` for a space; or a `.` when every group is four digits, as printed on the
 /// card: `4111.1111.1111.1111`, never a decimal), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
 /// RuPay) and a valid Luhn check digit.
 ///
@@ -2986,8 +3042,11 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             }
             let width = match (b[i], b.get(i + 1)) {
                 (b' ', Some(b' ')) => 2,
-                // A form body writes a blank `+` or `%20` (`number=4111+1111+…`).
-                (b' ' | b'-' | b'.' | b'+', _) => 1,
+                // A dash set off by blanks (`4111 - 1111 - …`), as some forms print the groups.
+                (b' ', Some(b'-')) if b.get(i + 2) == Some(&b' ') => 3,
+                // A form body writes a blank `+` or `%20` (`number=4111+1111+…`); a pasted table
+                // column, a tab.
+                (b' ' | b'\t' | b'-' | b'.' | b'+', _) => 1,
                 (b'%', _) if percent_at(b, i) == Some(b' ') => 3,
                 _ => 0,
             };

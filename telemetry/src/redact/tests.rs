@@ -518,6 +518,19 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("q=cc%3D4111111111111111%26x%3D1", "4111111111111111"),
     ("q=cc%3D4111%201111%201111%201111", "4111%201111%201111%201111"),
+    // YAML values on the lines below the key: block scalars and indented plain scalars.
+    (
+        "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
+        "SECRETYAML",
+    ),
+    ("token: >-\r\n  SECRETYAML3\r\nnext: 1", "SECRETYAML3"),
+    ("api_key:\n  SECRETYAML4\n", "SECRETYAML4"),
+    // Groups a tab or a blank-set dash apart, as a pasted table or a printed form writes them.
+    ("card\t4111\t1111\t1111\t1111\tok", "4111\t1111\t1111\t1111"),
+    (
+        "card: 5555 - 5555 - 5555 - 4444 (visa)",
+        "5555 - 5555 - 5555 - 4444",
+    ),
     // A secret's name in two words, as a label or a spreadsheet header writes it.
     ("API Key: SECRETPAIR1", "SECRETPAIR1"),
     (r#"{"Secret Access Key": "SECRETPAIR2"}"#, "SECRETPAIR2"),
@@ -536,6 +549,11 @@ const MUST_GO: &[(&str, &str)] = &[
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
+        "\n  user: bob",
+    ),
+    ("token: >-\r\n  SECRETYAML3\r\nnext: 1", "\r\nnext: 1"),
     (
         "<auth><password>SECRETXMLK</password><user>bob</user></auth>",
         "<auth><password>[REDACTED]</password><user>bob</user></auth>",
@@ -815,6 +833,11 @@ const MUST_STAY: &[&str] = &[
     // Encoded blanks and `+` between numbers that are no card; a percent-escape's hex digits.
     "total=4111+1111+1111+1112&n=12%2034",
     "q=%2041111111111111111&p=1+2+3",
+    // YAML keys whose value is on their own line, and a denied key with nothing below it.
+    "token:\nuser: bob\nregion: eu-west-1",
+    // A tab-separated row and a range whose digits spell no card.
+    "sku\t4111\t1111\t1111\t1112\tqty\t2",
+    "pages 1200 - 1300 - 1400 - 1500",
     "slack.com\\/pricing and hooks.slack.com%2F",
     // Two-word names that are no secret's; pairs whose value is no string.
     "primary key: card_id, sort key: graded_at, card number: 4/102",
@@ -1217,6 +1240,13 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("api key words", |n| "api key api Key ".repeat(n / 16));
     assert_linear("escaped webhook hosts", |n| "hooks.slack.com\\/".repeat(n / 17));
     assert_linear("encoded card groups", |n| "4111%20".repeat(n / 7));
+    assert_linear("dash-set card groups", |n| "4111 - ".repeat(n / 7));
+    assert_linear("tabbed card groups", |n| "4111\t".repeat(n / 5));
+    assert_linear("yaml block keys", |n| "password: |\n".repeat(n / 12));
+    assert_linear("yaml keys over blank lines", |n| "token:\n \n \n".repeat(n / 11));
+    assert_linear("one long yaml key line", |n| {
+        format!("{}token: |\n", "x ".repeat(n / 2))
+    });
     assert_linear("nested brackets", |n| format!("\"password\":{}", "[".repeat(n)));
     assert_linear("repeated keys with brackets", |n| {
         "\"password\":[[[[".repeat(n / 15)
@@ -1398,7 +1428,7 @@ proptest! {
     #[test]
     fn the_digits_hint_never_hides_a_card(
         card in prop::sample::select(vec!["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]),
-        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20"]), 4),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20", "\t", " - "]), 4),
         before in "[a-z0-9 .:=-]{0,12}",
         after in "[a-z0-9 .:=-]{0,12}",
     ) {
