@@ -110,6 +110,8 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
     let (as_of, past_day) = crate::cost::report_time(args.date, post, Utc::now())?;
     let org = platform_spec::load_org(&args.org).map_err(|e| anyhow::anyhow!("{e}"))?;
     let o = &org.spec.organization;
+    // The summary file is checked before any account is read, published to or posted from.
+    crate::output::check_file_targets([global.out.join(format!("org-{}.json", o.name)).as_path()])?;
     let target = AwsTarget {
         profile: global.profile.clone(),
         region: global.region.clone().or_else(|| Some(o.region.clone())),

@@ -988,6 +988,49 @@ fn unwritable_report_paths_are_refused_before_any_aws_call() {
     }
 }
 
+/// `demo` found an unwritable `--out` only after a minute and a half of emulator and governance pass,
+/// `org` after every account was read, published to and posted from: both now refuse it first.
+#[test]
+fn demo_and_org_refuse_an_unwritable_out_before_they_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let afile = dir.path().join("afile");
+    std::fs::write(&afile, "a regular file").unwrap();
+    let afile = afile.to_str().unwrap();
+    let port = closed_port();
+    for (args, says) in [
+        (vec!["demo", "--out", afile], format!("cannot write {afile}/")),
+        (
+            vec![
+                "org",
+                "run",
+                "--org",
+                ORG,
+                "--out",
+                afile,
+                "--endpoint-url",
+                port.as_str(),
+            ],
+            format!("cannot write {afile}/org-"),
+        ),
+    ] {
+        let out = ops(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&says) && err.contains(&format!("{afile} is not a directory")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("emulator"),
+            "refused before the emulator starts: {err}"
+        );
+        assert!(
+            !err.contains("running "),
+            "refused before any account is run: {err}"
+        );
+    }
+}
+
 /// `dashboards render` with one target a folder wrote the others first, then failed: every target is
 /// checked before the first is written.
 #[test]

@@ -7,6 +7,14 @@ use serde::Serialize;
 use super::section::{DemoContext, DemoSection};
 use crate::cost as cli;
 
+/// The burn charts the cost step writes under `out`, one per format.
+pub(super) fn charts(out: &std::path::Path) -> [cli::ChartTarget; 2] {
+    cost::chart::ChartFormat::ALL.map(|format| cli::ChartTarget {
+        path: out.join(format!("cost-burn.{}", format.extension())),
+        format,
+    })
+}
+
 /// The demo's last step: the cost report for the seeded month, as the daily Lambda would produce it at
 /// the demo's now (the month's `now`) — terminal rendering, `out/cost-report.json`, `out/cost-slack.json`,
 /// `out/cost-burn.svg` and `out/cost-burn.png`, and the post to the loopback Slack sink.
@@ -22,10 +30,7 @@ pub async fn demo_step(ctx: &DemoContext<'_>) -> anyhow::Result<DemoSection> {
     let before = ctx.slack.received().len();
     let options = PassOptions::new(ctx.spec, as_of).with_notify(true);
     let run = run_daily(ctx.spec, ctx.clients, &options).await?;
-    let charts = cost::chart::ChartFormat::ALL.map(|format| cli::ChartTarget {
-        path: ctx.out.join(format!("cost-burn.{}", format.extension())),
-        format,
-    });
+    let charts = charts(ctx.out);
     let files = cli::write_outputs(ctx.out, &run, &charts)?;
     let posts = ctx.slack.received().len().saturating_sub(before);
     let text = format!(

@@ -230,6 +230,12 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<i32> {
     }
     let spec = load_spec(&global.platform)?;
     let now = resolve_now(args.as_of, Utc::now())?;
+    // The files the run writes, checked before the emulator starts: not after a minute and a half.
+    let targets = crate::cost::output_paths(&global.out, &cost_step::charts(&global.out))
+        .into_iter()
+        .chain(["demo.json", "alarm-state.slack.json"].map(|name| global.out.join(name)))
+        .collect::<Vec<_>>();
+    crate::output::check_file_targets(targets.iter().map(std::path::PathBuf::as_path))?;
     progress("starting the local AWS emulator (moto + CloudWatch CBOR front)…");
     let emulator = Emulator::start().await.context("cannot start the emulator")?;
     progress(&format!("emulator up at {}", emulator.endpoint()));
