@@ -25,9 +25,11 @@
 //! - blended `P = Σ wᵢ·Pᵢ / Σ wᵢ` with `w_lin = f` when `f ≥ 0.2` else 0, `w_rec = 1`, `w_ce = 1` (or
 //!   `w_bud = 1` in its place) (absent projections weigh 0; with nothing else, `P = P_lin`, flagged
 //!   low-confidence);
-//! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`; a projected tier is
-//!   left only when `P` falls [`PROJECTION_HYSTERESIS_PCT`] points below its threshold
-//!   ([`BudgetBurn::with_previous_tier`]), so a projection hovering at 100 % does not flip the tier daily;
+//! - tier = the highest threshold (80/100/120/150 % of `B`) reached by `max(A, P)`, or 120/150 % by
+//!   `r·B` on its own (from `f ≥ 0.2`; cost-anchors §4: "Warning = r ≥ 1.2 or P ≥ 1.2B"); a projected
+//!   tier, or one the ratio reached, is left only when `P` (or `r·B`) falls [`PROJECTION_HYSTERESIS_PCT`]
+//!   points below its threshold ([`BudgetBurn::with_previous_tier`]), so a projection hovering at 100 %
+//!   does not flip the tier daily;
 //! - severity (seeds 000/001): only ACTUAL spend pages — `A > 150 %` is critical (seed 000's "Cost > 150% of budget"); a projection, however
 //!   high, and actual spend below 150 % are at most a warning (120 %, 100 %) or a notice (80 %, e-mail).
 
@@ -43,8 +45,9 @@ pub const LINEAR_MIN_FRACTION: Decimal = Decimal::from_parts(2, 0, 0, false, 1);
 pub const RECENT_WINDOW_DAYS: i64 = 7;
 /// Fewest complete (non-estimated) days the recent rate needs before it falls back to estimated days.
 pub const MIN_COMPLETE_DAYS: usize = 3;
-/// Percentage points of the budget a projection must fall below a tier's threshold before a tier shown
-/// on the previous run is left (entering a tier still takes the threshold itself). A day's spend moves a
+/// Percentage points of the budget a projection (or the burn ratio, read as `100·r`) must fall below a
+/// tier's threshold before a tier shown on the previous run is left (entering a tier still takes the
+/// threshold itself). A day's spend moves a
 /// month-end projection by a few points, so 5 keeps a projection at 100.00005 % today and 99.9 %
 /// tomorrow in one tier, while a real fall (to 94 %) still shows.
 pub const PROJECTION_HYSTERESIS_PCT: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
@@ -711,8 +714,9 @@ pub struct BudgetBurn {
     pub actual_pct: Decimal,
     /// `100·P/B`.
     pub projected_pct: Decimal,
-    /// The higher of the tier actual spend reached and the projected tier (with hysteresis once
-    /// [`BudgetBurn::with_previous_tier`] gave it the tier shown last time).
+    /// The highest of the tier actual spend reached, the projected tier and the burn ratio's tier
+    /// ([`BudgetBurn::ratio_tier`]); the last two with hysteresis once
+    /// [`BudgetBurn::with_previous_tier`] gave it the tier shown last time.
     pub tier: Tier,
     /// Whether 150 % actual spend pages ([`Severity::Critical`]). False where the platform's seed
     /// keeps pages for outages and asks for the budget's own notices only (BudgetBuddy, seed 003:
@@ -774,14 +778,63 @@ impl BudgetBurn {
 
     /// The burn with its tier recomputed given the tier THIS budget showed on the previous run of the
     /// same month: the projected part keeps `previous` while the projection stays within
-    /// [`PROJECTION_HYSTERESIS_PCT`] points below its threshold. The actual part needs no hysteresis:
-    /// month-to-date spend only grows. Never pass another budget's tier: from 150 % a projection of 96 %
-    /// would hold 100 %, a tier this budget never entered.
+    /// [`PROJECTION_HYSTERESIS_PCT`] points below its threshold, and so does the burn ratio's part
+    /// ([`Self::ratio_tier`]) — `r` is `P_lin/B`, a projection, so it wavers about 1.2 as a projection
+    /// wavers about 120 %. The actual part needs no hysteresis: month-to-date spend only grows. With
+    /// `previous` `None` this is the raw tier [`budget_burn`] gave. Never pass another budget's tier:
+    /// from 150 % a projection of 96 % would hold 100 %, a tier this budget never entered.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rust_decimal::Decimal;
+    /// use cost::burn::{budget_burn, BurnInput, Tier};
+    /// let burn = |actual: i64| {
+    ///     let input = BurnInput { budget_name: "prod".into(), limit: Decimal::from(500),
+    ///         actual: Decimal::from(actual), budgets_forecast: Some(Decimal::from(400)), daily: vec![],
+    ///         ce_forecast: None, time_unit: Default::default() };
+    ///     budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap()
+    /// };
+    /// // f = 0.5: $310 is r = 1.24 while the blend is (310 + 400)/1.5 = 473.33 (94.7 %).
+    /// assert_eq!(burn(310).with_previous_tier(None).tier, Tier::Pct120);
+    /// // $295 is r = 1.18: held at 120 % the day after it was shown, not entered afresh.
+    /// assert_eq!(burn(295).with_previous_tier(Some(Tier::Pct120)).tier, Tier::Pct120);
+    /// assert_eq!(burn(295).with_previous_tier(None).tier, Tier::Pct80);
+    /// ```
     #[must_use]
     pub fn with_previous_tier(mut self, previous: Option<Tier>) -> Self {
         let projected = Tier::from_pct_with_hysteresis(self.projected_pct, previous);
-        self.tier = self.actual_tier().max(projected);
+        self.tier = self.actual_tier().max(projected).max(self.ratio_tier(previous));
         self
+    }
+
+    /// The tier the burn ratio reaches on its own (the anchors' "Warning = r ≥ 1.2", "critical =
+    /// r ≥ 1.5"): 120 % or 150 % when `100·r` is over that threshold, else `Ok` — the 80/100 notices
+    /// stay the blend's. `r` counts only from [`LINEAR_MIN_FRACTION`] of the period on, where the linear
+    /// projection it equals is trusted. Given the tier shown last time, the ratio keeps it as a
+    /// projection does ([`Tier::from_pct_with_hysteresis`]): within [`PROJECTION_HYSTERESIS_PCT`] points
+    /// (0.05 of `r`) below its threshold.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rust_decimal::Decimal;
+    /// use cost::burn::{budget_burn, BurnInput, Tier};
+    /// let input = |actual| BurnInput { budget_name: "prod".into(), limit: Decimal::from(500), actual,
+    ///     budgets_forecast: None, daily: vec![], ce_forecast: None, time_unit: Default::default() };
+    /// let june_16 = Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap();
+    /// // f = 0.5: $310 is r = 1.24, $290 is r = 1.16 (a notice at most: the blend's to give).
+    /// assert_eq!(budget_burn(&input(Decimal::from(310)), june_16).unwrap().ratio_tier(None), Tier::Pct120);
+    /// let r_1_16 = budget_burn(&input(Decimal::from(290)), june_16).unwrap();
+    /// assert_eq!(r_1_16.ratio_tier(None), Tier::Ok);
+    /// assert_eq!(r_1_16.ratio_tier(Some(Tier::Pct120)), Tier::Pct120);
+    /// ```
+    #[must_use]
+    pub fn ratio_tier(&self, previous: Option<Tier>) -> Tier {
+        self.burn_ratio
+            .filter(|_| self.elapsed_fraction >= LINEAR_MIN_FRACTION)
+            .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
+            .map(|pct| Tier::from_pct_with_hysteresis(pct, previous))
+            .filter(|t| *t >= Tier::Pct120)
+            .unwrap_or(Tier::Ok)
     }
 
     /// The same budget's burn at `as_of`, with the actual spend `A` taken from Cost Explorer's `daily`
@@ -1100,17 +1153,7 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
     let hundred = Decimal::ONE_HUNDRED;
     let actual_pct = a * hundred / b;
     let projected_pct = blended * hundred / b;
-    // The anchors' mapping: "Warning = r ≥ 1.2 or P ≥ 1.2B". `r` is `P_lin/B`, but blended with a
-    // slower recent rate it can sit above 1.2 while the blend stays under 120 %: above 1.2 it counts
-    // on its own (the 120 and 150 tiers; the 80/100 notices stay the blend's), from the fraction of
-    // the period the linear projection is trusted at.
-    let ratio_pct = burn_ratio
-        .filter(|_| f >= LINEAR_MIN_FRACTION)
-        .map(|r| r * hundred)
-        .filter(|pct| Tier::Pct120.reached_by(*pct))
-        .unwrap_or(Decimal::ZERO);
-    let tier = Tier::from_pct(actual_pct.max(projected_pct).max(ratio_pct));
-    Ok(BudgetBurn {
+    let burn = BudgetBurn {
         budget_name: input.budget_name.clone(),
         period,
         as_of,
@@ -1132,9 +1175,14 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         exhaustion,
         actual_pct,
         projected_pct,
-        tier,
+        tier: Tier::Ok,
         pages: true,
-    })
+    };
+    // The anchors' mapping: "Warning = r ≥ 1.2 or P ≥ 1.2B". `r` is `P_lin/B`, but blended with a
+    // slower recent rate it can sit above 1.2 while the blend stays under 120 %: it counts on its own
+    // (`BudgetBurn::ratio_tier`). One rule for the raw tier and the report's (with the previous tier),
+    // so the report cannot drop what the burn found.
+    Ok(burn.with_previous_tier(None))
 }
 
 #[cfg(test)]
@@ -1184,6 +1232,13 @@ mod tests {
         assert_eq!(burn.burn_ratio, Some(dec!(1.24)));
         assert_eq!(burn.projections.blended.round_dp(2), dec!(453.33));
         assert_eq!(burn.tier, Tier::Pct120);
+        // The report passes every burn through `with_previous_tier`: with no tier shown before, or a
+        // lower one, the ratio's tier stays.
+        assert_eq!(burn.clone().with_previous_tier(None).tier, Tier::Pct120);
+        assert_eq!(
+            burn.clone().with_previous_tier(Some(Tier::Pct80)).tier,
+            Tier::Pct120
+        );
         // Exactly 1.2 is not over seed 000's "> 120%", and below it the blend alone sets the 80/100
         // notices: (0.5·600 + 362) / 1.5 = 441.33, 88 %.
         let mut i = input(dec!(500), dec!(300));

@@ -319,7 +319,8 @@ pub struct ReportSettings {
     /// rather over- than under-count). The untagged share is reported under hygiene either way.
     pub include_untagged: bool,
     /// The tier each budget showed on the previous report of this month (shown, not the highest
-    /// announced), by budget name, for the projection's hysteresis ([`BudgetBurn::with_previous_tier`]). A budget not in it gets none: it
+    /// announced), by budget name, for the hysteresis of the projection and the burn ratio
+    /// ([`BudgetBurn::with_previous_tier`]). A budget not in it gets none: it
     /// enters a tier at the threshold itself. Never one budget's tier for another (see
     /// [`ReportSettings::previous_tier_of`]).
     pub previous_tiers: BTreeMap<String, Tier>,
@@ -1109,6 +1110,54 @@ pub(crate) mod tests {
         // B's own 100 % from yesterday holds at 96 % (within 5 points): hysteresis still works per budget.
         let r = build_report(&inputs, &per_budget(Some(Tier::Pct100)), prices);
         assert_eq!(b_of(&r).tier, Tier::Pct100);
+    }
+
+    /// cost-anchors §4: "Warning = r ≥ 1.2 or P ≥ 1.2B" — the burn ratio reaches the 120 % tier on its
+    /// own, in the report as in the burn, and the report's hysteresis holds it as it holds a projection.
+    /// June 18 06:00 is f = 414/720 = 0.575, so $500 expects E = $287.50 spent; Budgets' forecast ($450)
+    /// stands in for the missing CE forecast and keeps the blend low.
+    #[test]
+    fn a_burn_ratio_over_1_2_reaches_the_120_tier_in_the_report() {
+        let inputs = |actual| ReportInputs {
+            budgets: vec![Budget {
+                budget_name: "prod".into(),
+                budget_type: Some("COST".into()),
+                time_unit: Some("MONTHLY".into()),
+                budget_limit: Some(Amount::usd(dec!(500))),
+                calculated_spend: Some(CalculatedSpend {
+                    actual_spend: Amount::usd(actual),
+                    forecasted_spend: Some(Amount::usd(dec!(450))),
+                }),
+            }],
+            cost_and_usage: DailyCostTable::default(),
+            ce_forecast: None,
+            metrics: vec![],
+            ..demo_inputs()
+        };
+        let settings = |previous: Option<Tier>| ReportSettings {
+            previous_tiers: previous.map(|t| ("prod".to_owned(), t)).into_iter().collect(),
+            ..ReportSettings::default()
+        };
+        let prices = PriceTable::bundled().unwrap();
+        // $360: r = 360/287.5 = 1.252 (over 1.2); P = (0.575·P_lin + 450)/1.575 = (360 + 450)/1.575
+        // = $514.29, 102.9 % (under 120 %). The ratio sets the tier: 120 %, a warning.
+        let r = build_report(&inputs(dec!(360)), &settings(None), prices);
+        let b = &r.budgets[0];
+        assert_eq!(b.burn_ratio.unwrap().round_dp(3), dec!(1.252));
+        assert_eq!(b.projected_pct.round_dp(1), dec!(102.9));
+        assert_eq!(r.tier(), Tier::Pct120);
+        assert_eq!(r.severity(), Severity::Warning);
+        // The next day at $340 (r = 1.183, within 5 points below 1.2; P = 100.3 %) the 120 % shown
+        // yesterday holds, as a projection's would; entering it afresh takes r over 1.2 itself.
+        let held = build_report(&inputs(dec!(340)), &settings(Some(Tier::Pct120)), prices);
+        assert_eq!(held.budgets[0].burn_ratio.unwrap().round_dp(3), dec!(1.183));
+        assert_eq!(held.tier(), Tier::Pct120);
+        let fresh = build_report(&inputs(dec!(340)), &settings(None), prices);
+        assert_eq!(fresh.tier(), Tier::Pct100);
+        // A real fall (r = 1.113, P = 97.8 %) leaves 120 %; the projection's own band keeps 100 %.
+        let fell = build_report(&inputs(dec!(320)), &settings(Some(Tier::Pct120)), prices);
+        assert_eq!(fell.budgets[0].projected_pct.round_dp(1), dec!(97.8));
+        assert_eq!(fell.tier(), Tier::Pct100);
     }
 
     #[test]
