@@ -205,11 +205,6 @@ struct Meta {
 }
 
 /// How a warning's description says where it goes (see `Gen::routed`).
-/// The window of the seeds' "rate > x % for 5 minutes" alarms: one 5-minute ratio of sums, not five
-/// one-minute ratios in a row. A quiet minute read as 0 % broke the streak, so a function failing
-/// every call but called less than once a minute never alarmed.
-const RATE_WINDOW_S: u32 = 300;
-
 const TO_SLACK: &str = "Warning to Slack";
 
 fn meta(severity: Severity, resource: &str, signal: &str, runbook: Option<Runbook>, what: String) -> Meta {
@@ -439,7 +434,7 @@ impl Gen<'_> {
                     ],
                     "IF(requests > 0, 100 * errors / requests, 0)",
                     "5xx rate (%)",
-                    RATE_WINDOW_S,
+                    thresholds::RATE_WINDOW_S,
                 )
                 .above(thresholds::API_5XX_RATE_PERCENT)
                 .evaluate(1, 1)
@@ -557,7 +552,7 @@ impl Gen<'_> {
                 ],
                 "IF(invocations > 0, 100 * errors / invocations, 0)",
                 "error rate (%)",
-                RATE_WINDOW_S,
+                thresholds::RATE_WINDOW_S,
             )
             .above(thresholds::LAMBDA_ERROR_RATE_PERCENT)
             .evaluate(1, 1)
@@ -729,11 +724,16 @@ impl Gen<'_> {
             );
             d.trace_services = tasks;
             self.push(d, true, |name| {
-                MetricAlarm::new(name, m(states::EXECUTION_TIME), Stat::Percentile(90.0), 300)
-                    .above(expected_ms)
-                    .evaluate(3, 3)
-                    .treat_missing(TreatMissingData::NotBreaching)
-                    .evaluate_low_sample_count()
+                MetricAlarm::new(
+                    name,
+                    m(states::EXECUTION_TIME),
+                    Stat::Percentile(90.0),
+                    thresholds::SFN_DURATION_PERIOD_S,
+                )
+                .above(expected_ms)
+                .evaluate(3, 3)
+                .treat_missing(TreatMissingData::NotBreaching)
+                .evaluate_low_sample_count()
             })?;
         }
         Ok(())
@@ -1005,10 +1005,15 @@ impl Gen<'_> {
                 self.push(w, true, |name| {
                     // No data is no tasks running: the `down` alarm pages for that; a CPU or memory
                     // warning on it would say "above 80 %" of a service that is not there.
-                    MetricAlarm::new(name, m(metric), Stat::Average, 300)
-                        .above(80.0)
-                        .evaluate(3, 3)
-                        .treat_missing(TreatMissingData::NotBreaching)
+                    MetricAlarm::new(
+                        name,
+                        m(metric),
+                        Stat::Average,
+                        thresholds::ECS_UTILIZATION_PERIOD_S,
+                    )
+                    .above(80.0)
+                    .evaluate(3, 3)
+                    .treat_missing(TreatMissingData::NotBreaching)
                 })?;
             }
             if let Some(lb) = &svc.load_balancer {
@@ -1036,7 +1041,7 @@ impl Gen<'_> {
                         thresholds::alb_5xx_rate_inputs(lb),
                         thresholds::ALB_5XX_RATE_EXPRESSION,
                         "5xx rate (%)",
-                        300,
+                        thresholds::ALB_5XX_RATE_PERIOD_S,
                     )
                     .above(thresholds::ALB_5XX_RATE_PERCENT)
                     .evaluate(3, 3)
@@ -1078,7 +1083,7 @@ impl Gen<'_> {
                         name,
                         tg(application_elb::TARGET_RESPONSE_TIME),
                         Stat::Percentile(95.0),
-                        300,
+                        thresholds::ALB_RESPONSE_TIME_PERIOD_S,
                     )
                     .above(1.0)
                     .evaluate(3, 3)

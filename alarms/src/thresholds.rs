@@ -32,6 +32,24 @@ pub const LAMBDA_ERROR_RATE_PERCENT: f64 = 10.0;
 /// ALB in front of an ECS service: the warning 5xx rate, in percent (seed 003: "Error Rate: Alert if > 1%").
 pub const ALB_5XX_RATE_PERCENT: f64 = 1.0;
 
+/// The window of the seeds' "rate > x % for 5 minutes" alarms (API 5xx rate, Lambda error rate): one
+/// 5-minute ratio of sums, not five one-minute ratios in a row. A quiet minute read as 0 % broke the
+/// streak, so a function failing every call but called less than once a minute never alarmed. The
+/// dashboards draw these rates, with the alarms' lines, over the same window.
+pub const RATE_WINDOW_S: u32 = 300;
+
+/// The period of the ALB 5xx rate warning (three of them in a row: 15 minutes); its widget's too.
+pub const ALB_5XX_RATE_PERIOD_S: u32 = 300;
+
+/// The period of the ALB p95 response-time warning (three in a row); its widget's too.
+pub const ALB_RESPONSE_TIME_PERIOD_S: u32 = 300;
+
+/// The period of the ECS CPU and memory warnings (Average, three in a row); their widgets' too.
+pub const ECS_UTILIZATION_PERIOD_S: u32 = 300;
+
+/// The period of the Step Functions p90 duration warning (three in a row); its widget's too.
+pub const SFN_DURATION_PERIOD_S: u32 = 300;
+
 /// The ALB 5xx rate over the ids of [`alb_5xx_rate_inputs`]: target 5xx plus the load balancer's own
 /// 5xx, over the target group's requests plus the load balancer's 5xx.
 ///

@@ -576,9 +576,10 @@ fn api_latency(w: MetricWidget, api: &HttpApiSpec) -> MetricWidget {
 }
 
 /// The ALB's 5xx rate as its warning alarm computes it (target and load-balancer 5xx over requests and
-/// load-balancer 5xx, [`thresholds::ALB_5XX_RATE_EXPRESSION`]), with the alarm's line: a target-only
+/// load-balancer 5xx, [`thresholds::ALB_5XX_RATE_EXPRESSION`]) over the alarm's period, with the alarm's line: a target-only
 /// rate reads 0 % in the outage the alarm exists for (no healthy target, every request a 502/503).
 fn alb_5xx_rate(w: MetricWidget, lb: &LoadBalancerSpec) -> MetricWidget {
+    let w = w.with_period(thresholds::ALB_5XX_RATE_PERIOD_S);
     thresholds::alb_5xx_rate_inputs(lb)
         .into_iter()
         .fold(w, |w, input| {
@@ -620,7 +621,8 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
         );
         b = b.with_widget(
             rate(
-                ctx.widget(&format!("{} 5xx rate (%)", api.name)),
+                ctx.widget(&format!("{} 5xx rate (%)", api.name))
+                    .with_period(thresholds::RATE_WINDOW_S),
                 0,
                 api_metric(api, api_gateway::HTTP_5XX),
                 api_metric(api, api_gateway::COUNT),
@@ -787,7 +789,8 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
         b = b.with_widget(
             rate(
                 rate(
-                    ctx.widget("Error rates (%)"),
+                    ctx.widget("Error rates (%)")
+                        .with_period(thresholds::RATE_WINDOW_S),
                     0,
                     api_metric(api, api_gateway::HTTP_4XX),
                     api_metric(api, api_gateway::COUNT),
@@ -884,7 +887,10 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         // Three entries a function (errors, invocations, the rate).
         for (title, _, group) in widget_groups(fns, "Error rate (%)", 3, 0) {
             let rates = group.iter().enumerate().fold(
-                ctx.widget(&title).with_stat(Stat::Sum).with_size(12, 6),
+                ctx.widget(&title)
+                    .with_period(thresholds::RATE_WINDOW_S)
+                    .with_stat(Stat::Sum)
+                    .with_size(12, 6),
                 |w, (i, f)| {
                     rate(
                         w,
@@ -1010,6 +1016,7 @@ fn step_functions(ctx: &Ctx<'_>) -> DashboardBuilder {
         // The warning alarm reads p90 (seed 000: "Step Functions duration > 30 seconds"): drawn with it.
         b = b.with_widget(
             ctx.widget("Duration (ms)")
+                .with_period(thresholds::SFN_DURATION_PERIOD_S)
                 .with_percentiles_of(&m(states::EXECUTION_TIME), &[50.0, 90.0, 95.0, 99.0])
                 .with_threshold_line(
                     f64::from(sm.expected_duration_s) * 1_000.0,
@@ -1839,6 +1846,7 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
         ] {
             b = b.with_widget(
                 ctx.widget(title)
+                    .with_period(thresholds::ECS_UTILIZATION_PERIOD_S)
                     .with_metric(m(metric).with_stat(Stat::Average).with_label("average"))
                     .with_metric(m(metric).with_stat(Stat::Maximum).with_label("maximum"))
                     .with_left_axis(Some(0.0), Some(100.0), Some("%"))
@@ -1890,6 +1898,7 @@ fn ecs(ctx: &Ctx<'_>) -> DashboardBuilder {
             ));
             b = b.with_widget(
                 ctx.widget("Response time (s)")
+                    .with_period(thresholds::ALB_RESPONSE_TIME_PERIOD_S)
                     .with_percentiles(&tg(application_elb::TARGET_RESPONSE_TIME))
                     .with_threshold_line(1.0, "p95 warning 1 s", ORANGE),
             );
@@ -2827,6 +2836,82 @@ mod tests {
         settings.set_sort_maps(true);
         let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!("collectiq-prod-ai-with-aliases", ai.body);
+    }
+
+    /// A line naming a severity is an alarm's (same value), drawn over that alarm's period: a one-minute
+    /// series under the line of an alarm that compares a 5-minute ratio crosses it when nothing pages
+    /// (one 5xx in two requests draws 50 % over a "critical 5 %" line; the window's 30 requests are 3 %).
+    #[test]
+    fn alarm_lines_are_drawn_over_their_alarms_period() {
+        use alarms::model::Alarm;
+        for name in [
+            "collectiq-prod",
+            "collectiq-dev",
+            "backoffice-dev",
+            "budgetbuddy-prod",
+        ] {
+            let s = spec(name);
+            let cat =
+                alarms::catalogue::catalogue_for(&s, &alarms::catalogue::CatalogueOptions::for_spec(&s))
+                    .unwrap();
+            // (threshold, period, metric names, whether it is math) of each metric alarm.
+            let alarmed: Vec<(f64, u32, Vec<String>, bool)> = cat
+                .inputs()
+                .iter()
+                .filter_map(|a| match a {
+                    Alarm::Metric(m) => {
+                        let stats: Vec<_> = m.metrics.iter().filter_map(|q| q.metric_stat.as_ref()).collect();
+                        let period = m.period.or_else(|| stats.iter().map(|s| s.period).max())?;
+                        let names = m
+                            .metric_name
+                            .iter()
+                            .cloned()
+                            .chain(stats.iter().map(|s| s.metric.metric_name.clone()))
+                            .collect();
+                        Some((m.threshold?, period, names, !m.metrics.is_empty()))
+                    }
+                    Alarm::Composite(_) => None,
+                })
+                .collect();
+            let mut checked = 0;
+            for d in generate(name) {
+                for w in &d.body.widgets {
+                    let WidgetKind::Metric(p) = &w.kind else { continue };
+                    for (label, value) in lines(p) {
+                        if !(label.contains("warning") || label.contains("critical")) {
+                            continue;
+                        }
+                        let period = p.period.unwrap_or(300);
+                        let drawn: Vec<&str> = p
+                            .metrics
+                            .iter()
+                            .filter_map(|e| match e {
+                                MetricEntry::Metric(r) => Some(r.metric_name.as_str()),
+                                MetricEntry::Expression(_) => None,
+                            })
+                            .collect();
+                        let math = p.metrics.iter().any(|e| matches!(e, MetricEntry::Expression(_)));
+                        // The same value and period, on metrics the widget draws, computed alike (a
+                        // rate's line is a math alarm's: `Errors > 10` is not `error rate > 10 %`).
+                        let its = |(t, per, names, is_math): &(f64, u32, Vec<String>, bool)| {
+                            *t == value
+                                && *per == period
+                                && names.iter().all(|n| drawn.contains(&n.as_str()))
+                                && (!math || *is_math)
+                        };
+                        assert!(
+                            alarmed.iter().any(its),
+                            "{name}: {} / {:?}: line {label:?} at {value} over {period} s is no alarm's \
+                             (alarms: {alarmed:?})",
+                            d.name,
+                            p.title
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+            assert!(checked > 0, "{name}: no alarm line checked");
+        }
     }
 
     /// A metric widget of `d` by title.

@@ -453,7 +453,7 @@ mod tests {
         let want = desired();
         let mut published = published_from(&want);
         let mut v: serde_json::Value = serde_json::from_str(published[1].body.as_deref().unwrap()).unwrap();
-        v["widgets"][2]["properties"]["period"] = serde_json::json!(300);
+        v["widgets"][2]["properties"]["period"] = serde_json::json!(3600);
         v["start"] = serde_json::json!("-PT3H");
         published[1].body = Some(v.to_string());
         let plan = plan_dashboards(&want, &published, "collectiq-prod", &DashboardPricing::default());
