@@ -3,8 +3,11 @@
 //! late (reference `cost-anchors.md` §0.4 and §4).
 //!
 //! Burn rate over a window `w` = `(token cost in [until − w, until) / hours(w)) ÷ (allowance / hours in
-//! the month)`: 1.0 spends the allowance exactly by month end. Alert rules (Google SRE Workbook,
-//! "Alerting on SLOs", adapted to budgets):
+//! the month)`: 1.0 spends the allowance exactly by month end. A window across a month's end holds each
+//! hour to its own month's allowance: the rate is the window's cost ÷ [`allowed_spend`] in it, the sum
+//! of `allowance × hours there / hours in that month` over the months it touches (the same as the
+//! formula above inside one month). Alert rules (Google SRE Workbook, "Alerting on SLOs", adapted to
+//! budgets):
 //! - **page** when the 1 h **and** 5 min rates are ≥ 14.4 (2 % of the month's allowance in an hour);
 //! - **page** when the 6 h **and** 30 min rates are ≥ 6 (5 % in six hours);
 //! - **ticket** when the 3 d **and** 6 h rates are ≥ 1.
@@ -265,9 +268,9 @@ impl FastBurn {
                 let allowed: Decimal = days
                     .iter()
                     .map(|d| {
-                        self.allowance
-                            .checked_div(Decimal::from(MonthPeriod::containing(d.date).days()))
-                            .unwrap_or_default()
+                        let start = d.date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+                        let end = start.checked_add_signed(Duration::days(1)).unwrap_or(start);
+                        allowed_spend(self.allowance, start, end)
                     })
                     .sum();
                 let burn_rate = cost.checked_div(allowed).unwrap_or_default();
@@ -287,10 +290,41 @@ impl FastBurn {
     }
 }
 
-/// The month's allowance per hour (the month of `as_of`).
-fn allowed_per_hour(allowance: Decimal, as_of: DateTime<Utc>) -> Decimal {
-    let month_hours = Decimal::from(MonthPeriod::containing(as_of.date_naive()).days()) * Decimal::from(24);
-    allowance.checked_div(month_hours).unwrap_or_default()
+/// The spend `monthly_allowance` allows in `[from, until)`: each part of the span inside one calendar
+/// month (UTC) at that month's own pace, `allowance × seconds there / seconds in that month`. A window
+/// across a month's end is held to the month before for the hours before it, so half an hour into
+/// March a 6 h window is not measured against March's 31 days.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use rust_decimal::Decimal;
+/// let at = |m, d, h| Utc.with_ymd_and_hms(2026, m, d, h, 0, 0).unwrap();
+/// // $672 over February 2026 (672 h) is $1 an hour; over March (744 h), $672/744 an hour.
+/// assert_eq!(cost::fastburn::allowed_spend(Decimal::from(672), at(2, 28, 18), at(2, 28, 23)), Decimal::from(5));
+/// let across = cost::fastburn::allowed_spend(Decimal::from(672), at(2, 28, 18), at(3, 1, 1));
+/// assert_eq!(across.round_dp(9), (Decimal::from(6) + Decimal::from(672) / Decimal::from(744)).round_dp(9));
+/// ```
+#[must_use]
+pub fn allowed_spend(monthly_allowance: Decimal, from: DateTime<Utc>, until: DateTime<Utc>) -> Decimal {
+    let mut allowed = Decimal::ZERO;
+    let mut start = from;
+    while start < until {
+        let month = MonthPeriod::containing(start.date_naive());
+        let month_end = month.end.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        // A month end that does not move forward (a date at chrono's limit) ends the walk.
+        let end = month_end.min(until);
+        if end <= start {
+            break;
+        }
+        let part = Decimal::from((end - start).num_seconds());
+        let month_secs = Decimal::from(month.days()) * Decimal::from(86_400);
+        allowed += monthly_allowance
+            .checked_mul(part)
+            .and_then(|x| x.checked_div(month_secs))
+            .unwrap_or_default();
+        start = end;
+    }
+    allowed
 }
 
 /// The strongest alert whose two windows both fire.
@@ -346,7 +380,6 @@ pub fn fast_burn(
     as_of: DateTime<Utc>,
     aliases: &BTreeMap<String, String>,
 ) -> FastBurn {
-    let allowed_per_hour = allowed_per_hour(monthly_allowance, as_of);
     let mut unpriced = BTreeSet::new();
     // (timestamp, cost) of every priced datapoint.
     let mut points: Vec<(DateTime<Utc>, Decimal)> = Vec::new();
@@ -391,8 +424,9 @@ pub fn fast_burn(
                 .filter(|(t, _)| *t >= from && *t < until)
                 .map(|(_, c)| *c)
                 .sum();
-            let hours = Decimal::from(w.minutes()) / Decimal::from(60);
-            let burn_rate = (cost / hours).checked_div(allowed_per_hour).unwrap_or_default();
+            let burn_rate = cost
+                .checked_div(allowed_spend(monthly_allowance, from, until))
+                .unwrap_or_default();
             WindowBurn {
                 window: w,
                 cost,
@@ -563,6 +597,47 @@ mod tests {
         )
         .with_ce_daily(&daily);
         assert_eq!(fb.rate(Window::D3).round_dp(9), Decimal::ONE);
+    }
+
+    /// "1.0 spends the allowance exactly by month end": a budget spent at exactly each month's own
+    /// hourly allowance reads 1× in every window, also in one that crosses into a month of another
+    /// length. Half an hour into March the 6 h window is 5 h 35 min of February and 25 min of March, each
+    /// part held to its own month's `B/(D·24)`. February has 28 days (2026) and 29 (2028, a leap year);
+    /// Sonnet input tokens cost $3 per million, so 31,000 tokens per 5 minutes is $1.116 an hour: February's
+    /// allowance when `B = 1.116 × 24 × D_feb`, which over March's 744 hours is `D_feb × 1,000` tokens per
+    /// 5 minutes.
+    #[test]
+    fn windows_across_a_month_boundary_hold_each_part_to_its_own_months_allowance() {
+        for (year, feb_days) in [(2026, 28u32), (2028, 29)] {
+            let march_1 = Utc.with_ymd_and_hms(year, 3, 1, 0, 0, 0).unwrap();
+            let as_of = march_1 + Duration::minutes(30);
+            let until = complete_until(as_of);
+            assert_eq!(until, march_1 + Duration::minutes(25));
+            let budget = dec!(1.116) * Decimal::from(24 * feb_days);
+            let steady = (1..=Window::D3.minutes() / 5).fold(
+                MetricSumSeries::new(BEDROCK_NAMESPACE, "InputTokenCount")
+                    .with_dimension(MODEL_ID_DIMENSION, SONNET),
+                |s, k| {
+                    let t = until - Duration::minutes(5 * k);
+                    let tokens = if t < march_1 { 31_000 } else { feb_days * 1_000 };
+                    s.with_point(t, f64::from(tokens))
+                },
+            );
+            let fb = fast_burn(
+                PriceTable::bundled().unwrap(),
+                &[steady],
+                budget,
+                as_of,
+                &BTreeMap::new(),
+            );
+            // 6 h: 67 February points at $0.093 and 5 March points at $feb_days·0.003.
+            let h6 = dec!(67) * dec!(0.093) + dec!(5) * Decimal::from(feb_days) * dec!(0.003);
+            assert_eq!(fb.windows[3].cost, h6, "{year}");
+            for w in &fb.windows {
+                assert_eq!(w.burn_rate.round_dp(12), Decimal::ONE, "{year} {:?}", w.window);
+            }
+            assert_eq!(fb.alert, Some(FastBurnAlert::Ticket), "{year}: 3 d and 6 h at 1×");
+        }
     }
 
     /// The three most recent days before today (partial, dropped) are the window, `Estimated` or not
