@@ -32,6 +32,7 @@
 //! | ECS service | `cpu` / `memory` | warning | Average > 80 % in 3 of 3 five-minute periods | 003 |
 //! | ECS service (ALB) | `5xx-rate` / `latency-p95` | warning | target + ALB 5xx > 1 %; p95 TargetResponseTime > 1 s; 3 of 3 five-minute periods | 003 |
 //! | ECS service (ALB) | `down` | critical | HealthyHostCount (Minimum) < 1 in 3 of 3 minutes, missing data = down | 003 ("Critical: Service down") |
+//! | ECS service (no ALB) | `down` | critical | CPUUtilization SampleCount < 1 in 3 of 3 minutes, missing data = down | 003 ("Critical: Service down") |
 //!
 //! The budget's 80 % notice is not a CloudWatch alarm: seed 001 sends "AWS Budget 80% threshold" by
 //! e-mail, which AWS Budgets' own notification does (Terraform); a second copy in Slack would be noise.
@@ -1003,7 +1004,8 @@ impl Gen<'_> {
                     ),
                 );
                 self.push(w, true, |name| {
-                    // No data is no tasks running: the `down` alarm pages for that; a CPU or memory
+                    // No data is no tasks running: the `down` alarm pages for that (the load balancer's
+                    // healthy hosts, or without one the tasks' own CPU samples); a CPU or memory
                     // warning on it would say "above 80 %" of a service that is not there.
                     MetricAlarm::new(
                         name,
@@ -1016,81 +1018,102 @@ impl Gen<'_> {
                     .treat_missing(TreatMissingData::NotBreaching)
                 })?;
             }
-            if let Some(lb) = &svc.load_balancer {
-                let tg = |n: AwsMetric| {
-                    MetricRef::of(n)
-                        .with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix)
-                        .with_dimension(dimension::TARGET_GROUP, &lb.target_group_arn_suffix)
-                };
-                let e = meta(
-                    Severity::Warning,
-                    &resource,
-                    "5xx-rate",
-                    None,
-                    format!(
-                        "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes, the \
-                         targets' own and the load balancer's (502/503/504 when no target answers). Warning \
-                         (seed 003: error rate alert if > 1 %).",
-                        svc.service
-                    ),
-                );
-                // Target 5xx plus the ELB's own, over requests plus the ELB's 5xx: why, on the expression.
-                self.push(e, true, |name| {
-                    MetricAlarm::math(
-                        name,
-                        thresholds::alb_5xx_rate_inputs(lb),
-                        thresholds::ALB_5XX_RATE_EXPRESSION,
-                        "5xx rate (%)",
-                        thresholds::ALB_5XX_RATE_PERIOD_S,
-                    )
-                    .above(thresholds::ALB_5XX_RATE_PERCENT)
-                    .evaluate(3, 3)
-                    .treat_missing(TreatMissingData::NotBreaching)
-                })?;
+            let Some(lb) = &svc.load_balancer else {
+                // No load balancer to count healthy targets: a service with no task running publishes
+                // no `CPUUtilization` at all, and the CPU and memory warnings read that as fine. Its
+                // samples per minute are the signal: none for 3 minutes is down.
                 let d = meta(
                     Severity::Critical,
                     &resource,
                     "down",
                     Some(Runbook::ServiceDown),
                     format!(
-                        "ALB in front of {}: no healthy target for 3 minutes, so every request fails with \
-                         502/503. Pages on-call (seed 003 \"Severity Levels\": Critical = service down).",
-                        svc.service
+                        "ECS {}/{}: no task has reported CPUUtilization for 3 minutes: no task is running. \
+                         Pages on-call (seed 003 \"Severity Levels\": Critical = service down).",
+                        svc.cluster, svc.service
                     ),
                 );
-                // Minimum over the minute: one healthy-less minute anywhere in the ALB's AZs counts.
-                // Missing data is down too: the metric stops when the target group leaves the load
-                // balancer.
                 self.push(d, true, |name| {
-                    MetricAlarm::new(name, tg(application_elb::HEALTHY_HOST_COUNT), Stat::Minimum, 60)
+                    MetricAlarm::new(name, m(ecs::CPU_UTILIZATION), Stat::SampleCount, 60)
                         .below(1.0)
                         .evaluate(3, 3)
                         .treat_missing(TreatMissingData::Breaching)
                 })?;
-                let l = meta(
-                    Severity::Warning,
-                    &resource,
-                    "latency-p95",
-                    None,
-                    format!(
-                        "ALB in front of {}: p95 response time above 1 s for 15 minutes. Warning (seed 003: \
-                         response time alert if p95 > 1s).",
-                        svc.service
-                    ),
-                );
-                self.push(l, true, |name| {
-                    MetricAlarm::new(
-                        name,
-                        tg(application_elb::TARGET_RESPONSE_TIME),
-                        Stat::Percentile(95.0),
-                        thresholds::ALB_RESPONSE_TIME_PERIOD_S,
-                    )
-                    .above(1.0)
+                continue;
+            };
+            let tg = |n: AwsMetric| {
+                MetricRef::of(n)
+                    .with_dimension(dimension::LOAD_BALANCER, &lb.arn_suffix)
+                    .with_dimension(dimension::TARGET_GROUP, &lb.target_group_arn_suffix)
+            };
+            let e = meta(
+                Severity::Warning,
+                &resource,
+                "5xx-rate",
+                None,
+                format!(
+                    "ALB in front of {}: more than 1 % of requests returned 5xx for 15 minutes, the \
+                     targets' own and the load balancer's (502/503/504 when no target answers). Warning \
+                     (seed 003: error rate alert if > 1 %).",
+                    svc.service
+                ),
+            );
+            // Target 5xx plus the ELB's own, over requests plus the ELB's 5xx: why, on the expression.
+            self.push(e, true, |name| {
+                MetricAlarm::math(
+                    name,
+                    thresholds::alb_5xx_rate_inputs(lb),
+                    thresholds::ALB_5XX_RATE_EXPRESSION,
+                    "5xx rate (%)",
+                    thresholds::ALB_5XX_RATE_PERIOD_S,
+                )
+                .above(thresholds::ALB_5XX_RATE_PERCENT)
+                .evaluate(3, 3)
+                .treat_missing(TreatMissingData::NotBreaching)
+            })?;
+            let d = meta(
+                Severity::Critical,
+                &resource,
+                "down",
+                Some(Runbook::ServiceDown),
+                format!(
+                    "ALB in front of {}: no healthy target for 3 minutes, so every request fails with \
+                     502/503. Pages on-call (seed 003 \"Severity Levels\": Critical = service down).",
+                    svc.service
+                ),
+            );
+            // Minimum over the minute: one healthy-less minute anywhere in the ALB's AZs counts.
+            // Missing data is down too: the metric stops when the target group leaves the load
+            // balancer.
+            self.push(d, true, |name| {
+                MetricAlarm::new(name, tg(application_elb::HEALTHY_HOST_COUNT), Stat::Minimum, 60)
+                    .below(1.0)
                     .evaluate(3, 3)
-                    .treat_missing(TreatMissingData::NotBreaching)
-                    .evaluate_low_sample_count()
-                })?;
-            }
+                    .treat_missing(TreatMissingData::Breaching)
+            })?;
+            let l = meta(
+                Severity::Warning,
+                &resource,
+                "latency-p95",
+                None,
+                format!(
+                    "ALB in front of {}: p95 response time above 1 s for 15 minutes. Warning (seed 003: \
+                     response time alert if p95 > 1s).",
+                    svc.service
+                ),
+            );
+            self.push(l, true, |name| {
+                MetricAlarm::new(
+                    name,
+                    tg(application_elb::TARGET_RESPONSE_TIME),
+                    Stat::Percentile(95.0),
+                    thresholds::ALB_RESPONSE_TIME_PERIOD_S,
+                )
+                .above(1.0)
+                .evaluate(3, 3)
+                .treat_missing(TreatMissingData::NotBreaching)
+                .evaluate_low_sample_count()
+            })?;
         }
         Ok(())
     }
@@ -2096,6 +2119,43 @@ mod tests {
             ]
         );
         assert_eq!(down.alarm_actions, topic);
+    }
+
+    /// A service without a load balancer has no healthy-host count, and its CPU and memory warnings
+    /// read no data (no task running) as fine: without a `down` of its own, a service scaled to zero
+    /// or crash-looping before its first sample fired nothing.
+    #[test]
+    fn a_service_without_a_load_balancer_still_pages_when_no_task_runs() {
+        let mut s = spec("budgetbuddy-prod");
+        s.ecs_services[0].load_balancer = None;
+        let c = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let name = "budgetbuddy-prod-ecs-budgetbuddy-backend-down-critical";
+        let def = c.get(name).unwrap();
+        assert_eq!(def.severity, Severity::Critical);
+        assert_eq!(def.runbook, Some(Runbook::ServiceDown));
+        let down = metric(&c, name);
+        assert_eq!(down.namespace.as_deref(), Some("AWS/ECS"));
+        assert_eq!(down.metric_name.as_deref(), Some("CPUUtilization"));
+        assert_eq!(down.statistic, Some(crate::model::Statistic::SampleCount));
+        assert_eq!(down.comparison_operator, ComparisonOperator::LessThanThreshold);
+        assert_eq!(down.threshold, Some(1.0));
+        assert_eq!(down.treat_missing_data, Some(TreatMissingData::Breaching));
+        assert_eq!(
+            down.alarm_actions,
+            [s.notifications.sns_critical_topic_arn.clone()]
+        );
+        assert_eq!(
+            dims(down),
+            [
+                ("ClusterName".to_owned(), "budgetbuddy-cluster".to_owned()),
+                ("ServiceName".to_owned(), "budgetbuddy-backend".to_owned())
+            ]
+        );
+        // The load balancer's alarms went with it.
+        assert!(
+            c.get("budgetbuddy-prod-ecs-budgetbuddy-backend-5xx-rate-warning")
+                .is_none()
+        );
     }
 
     #[test]
