@@ -3,8 +3,9 @@
 //! (condition: the stored state still equals the one passed in), so two concurrent runs cannot both
 //! notify.
 //!
-//! Rules, per period (`YYYY-MM`):
-//! - a new period starts from `Ok` with nothing notified (month rollover resets; no message);
+//! Rules, per period (`YYYY-MM`; the governance pass passes `YYYY-Qn` / `YYYY` when every budget is
+//! quarterly / annual, its `cost_pass::alert_period`):
+//! - a new period starts from `Ok` with nothing notified (the rollover resets; no message);
 //! - a tier above the highest tier notified this period notifies: [`AlertDecision::Notify`] for the first,
 //!   [`AlertDecision::Escalate`] after that — each tier at most once per period;
 //! - falling back to `Ok` after a notification sends one [`AlertDecision::Recovery`] note (at most once
@@ -19,7 +20,7 @@ use crate::burn::Tier;
 /// What the ledger remembers for one platform/environment/period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertState {
-    /// `YYYY-MM`.
+    /// The period's key: `YYYY-MM`, `YYYY-Qn` or `YYYY`.
     pub period: String,
     /// The highest tier notified in the period (`Ok`: none yet).
     pub highest_notified: Tier,

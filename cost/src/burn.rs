@@ -245,7 +245,9 @@ impl From<MonthPeriod> for BudgetPeriod {
     }
 }
 
-/// The budget alert tier: the highest threshold reached by `max(actual, blended projection, r·B)`.
+/// The budget alert tier: the highest threshold reached by `max(actual, blended projection)`, or the
+/// 120 % / 150 % tier reached by `r·B` on its own ([`BudgetBurn::ratio_tier`]). [`Tier::reached_by`]
+/// says which thresholds are reached at the figure and which only above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
@@ -255,10 +257,12 @@ pub enum Tier {
     Pct80,
     /// At or above 100 %.
     Pct100,
-    /// Above 120 % (the SRE mapping's warning, `r ≥ 1.2` or `P ≥ 1.2B`; `r` counts on its own from
+    /// Above 120 % (strictly, as seed 000's "Cost > 120% of budget": exactly 120 % is [`Tier::Pct100`];
+    /// the SRE mapping's warning, `r ≥ 1.2` or `P ≥ 1.2B`, read the same way; `r` counts on its own from
     /// [`LINEAR_MIN_FRACTION`] of the period on, since a blend with a slower recent rate can hide it).
     Pct120,
-    /// At or above 150 % (the mapping's critical, `r ≥ 1.5` or `P ≥ 1.5B`; only actual spend pages).
+    /// Above 150 % (strictly, as seed 000's "Cost > 150% of budget": exactly 150 % is [`Tier::Pct120`];
+    /// the SRE mapping's critical, `r ≥ 1.5` or `P ≥ 1.5B`, read the same way; only actual spend pages).
     Pct150,
 }
 

@@ -14,11 +14,12 @@
 //!
 //! The 3 d window is long enough for Cost Explorer: §4 takes it from **CE daily totals** (the whole
 //! environment's spend, every service), CloudWatch's token cost only for the hour-scale windows where
-//! CE is too late. [`FastBurn::with_ce_daily`] puts the last [`LONG_WINDOW_DAYS`] complete days —
-//! today and `Estimated` days dropped — of the [`LONG_WINDOW_REACH_DAYS`] before today in its place
-//! (with fewer complete days, the last days CE has, flagged as estimated, as the recent rate of
-//! [`crate::burn::recent_rate`] does); with too few days of CE totals the 3 d window stays on the token
-//! cost and [`FastBurn::long_window`] says why. The hourly check has no Cost Explorer permission: the
+//! CE is too late. [`FastBurn::with_ce_daily`] puts the [`LONG_WINDOW_DAYS`] most recent days of
+//! totals among the [`LONG_WINDOW_REACH_DAYS`] before today in its place ([`long_window_days`]: today,
+//! still partial, dropped; `Estimated` days kept — CE marks every day of the open month so, and final
+//! days a week old would hide a spike of the last three — and the window flagged when it holds one);
+//! with too few days of CE totals the 3 d window stays on the token cost and [`FastBurn::long_window`]
+//! says why. The hourly check has no Cost Explorer permission: the
 //! totals are the daily cost run's, left in the governance ledger.
 //!
 //! The short windows need fine data: query `GetMetricData` with `Period` 60 or 300 s. A datapoint
