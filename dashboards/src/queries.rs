@@ -127,7 +127,33 @@ pub const KINDS: [&str; 5] = [
 /// Whether `slug` is one of the [`KINDS`], or `p95-latency-by-endpoint-<api>` (one per HTTP API when a
 /// platform has several).
 fn is_known_kind(slug: &str) -> bool {
-    KINDS.contains(&slug) || slug.strip_prefix("p95-latency-by-endpoint-").is_some_and(is_slug)
+    KINDS.contains(&slug)
+        || slug.strip_prefix("p95-latency-by-endpoint-").is_some_and(is_slug)
+        || slug.rsplit_once('-').is_some_and(|(kind, n)| {
+            PARTED_KINDS.contains(&kind) && n.parse::<u32>().is_ok_and(|n| n >= 2) && !n.starts_with('0')
+        })
+}
+
+/// The kinds over every function's log group: past [`MAX_LOG_GROUPS`] functions, one query a part of
+/// 50 log groups, the first keeping the kind's name and the next `<kind>-2`, `<kind>-3`, …
+const PARTED_KINDS: [&str; 3] = ["error-rate-by-operation", "errors", "user-activity"];
+
+/// `(name, log groups)` of each part of a query over `groups` (see [`PARTED_KINDS`]): one part of up to
+/// [`MAX_LOG_GROUPS`], named `kind`, then `kind-2`, … — a platform growing past 50 functions keeps its
+/// query and gains a second.
+fn parts(kind: &str, groups: &[String]) -> Vec<(String, Vec<String>)> {
+    groups
+        .chunks(MAX_LOG_GROUPS)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let name = if i == 0 {
+                kind.to_owned()
+            } else {
+                format!("{kind}-{}", i + 1)
+            };
+            (name, chunk.to_vec())
+        })
+        .collect()
 }
 
 /// Whether governance owns the saved query `name` for `managed_prefix`: exactly `{prefix}/{kind}` with a
@@ -138,6 +164,10 @@ fn is_known_kind(slug: &str) -> bool {
 /// use dashboards::queries::is_managed;
 /// assert!(is_managed("collectiq-prod/error-rate-by-operation", "collectiq-prod"));
 /// assert!(is_managed("collectiq-prod/p95-latency-by-endpoint-admin-api", "collectiq-prod"));
+/// assert!(is_managed("collectiq-prod/errors-2", "collectiq-prod"));
+/// assert!(!is_managed("collectiq-prod/errors-1", "collectiq-prod"));
+/// assert!(!is_managed("collectiq-prod/errors-02", "collectiq-prod"));
+/// assert!(!is_managed("collectiq-prod/ecs-errors-2", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/my-notes", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/My notes", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/team/x", "collectiq-prod"));
@@ -573,7 +603,7 @@ fn lambda_error_fields(json_logs: bool) -> String {
 ///
 /// | name | when | reads |
 /// |---|---|---|
-/// | `error-rate-by-operation` | functions | every function's log group: invocations (`REPORT` lines), error lines, error % per function |
+/// | `error-rate-by-operation` | functions | every function's log group: invocations (`REPORT` lines), error lines, error % per function (past 50 functions, `-2`, `-3`, … for each next 50: a query reads at most 50 log groups) |
 /// | `errors` | functions | the error lines themselves, newest first, with the request id |
 /// | `p95-latency-by-endpoint` | an HTTP API with `access_log_group` | `routeKey`, `responseLatency` of the JSON access log: p50/p95/p99 and requests per route |
 /// | `user-activity` | functions linking `telemetry` | active users (`count_distinct(userId)`, the keyed pseudonym of the functions' request lines) and requests per hour |
@@ -589,32 +619,36 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
         let groups: Vec<String> = fns.iter().map(FunctionSpec::log_group).collect();
         let json = fns.iter().all(links_telemetry);
         // Seed 001 "Log Insights Queries": error rate by operation (one function = one operation).
-        out.push(QueryDefinition::new(
-            &prefix,
-            "error-rate-by-operation",
-            groups.clone(),
-            format!(
-                "{} | parse @log /\\/aws\\/lambda\\/(?<operation>[^:]+)$/ | stats sum(invocation) as invocations, \
-                 sum(error) as errors, 100 * sum(error) / sum(invocation) as error_pct by operation | sort error_pct desc",
-                lambda_error_fields(json)
-            ),
-        )?);
+        for (name, part) in parts("error-rate-by-operation", &groups) {
+            out.push(QueryDefinition::new(
+                &prefix,
+                &name,
+                part,
+                format!(
+                    "{} | parse @log /\\/aws\\/lambda\\/(?<operation>[^:]+)$/ | stats sum(invocation) as invocations, \
+                     sum(error) as errors, 100 * sum(error) / sum(invocation) as error_pct by operation | sort error_pct desc",
+                    lambda_error_fields(json)
+                ),
+            )?);
+        }
         let error_filter = if json {
             r#"filter level = "ERROR""#
         } else {
             "filter @message like /ERROR/"
         };
-        out.push(QueryDefinition::new(
-            &prefix,
-            "errors",
-            groups,
-            // The request id as telemetry writes it (`function_request_id`): `@requestId` is filled
-            // from Lambda's text START/END lines, not from a custom runtime's JSON lines.
-            format!(
-                "{error_filter} | fields @timestamp, @log, function_request_id, correlation_id, error_type, @message \
-                 | sort @timestamp desc | limit 100"
-            ),
-        )?);
+        for (name, part) in parts("errors", &groups) {
+            out.push(QueryDefinition::new(
+                &prefix,
+                &name,
+                part,
+                // The request id as telemetry writes it (`function_request_id`): `@requestId` is filled
+                // from Lambda's text START/END lines, not from a custom runtime's JSON lines.
+                format!(
+                    "{error_filter} | fields @timestamp, @log, function_request_id, correlation_id, error_type, @message \
+                     | sort @timestamp desc | limit 100"
+                ),
+            )?);
+        }
     }
     for api in spec.http_apis.iter().filter(|a| a.access_log_group.is_some()) {
         let Some(group) = api.access_log_group.as_deref() else {
@@ -639,13 +673,16 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
         // Seed 001 "Log Insights Queries": user activity patterns. Counted from the functions' own
         // "request completed" lines, whose `userId` is the keyed pseudonym: the API access log carries
         // no user field (the raw Cognito sub must not reach it, issue 13). Counts only; no id is listed.
-        out.push(QueryDefinition::new(
-            &prefix,
-            "user-activity",
-            fns.iter().map(FunctionSpec::log_group).collect::<Vec<_>>(),
-            "filter ispresent(userId) and userId != 'anonymous' | stats count_distinct(userId) as \
-             active_users, count(*) as requests by bin(1h)",
-        )?);
+        let groups: Vec<String> = fns.iter().map(FunctionSpec::log_group).collect();
+        for (name, part) in parts("user-activity", &groups) {
+            out.push(QueryDefinition::new(
+                &prefix,
+                &name,
+                part,
+                "filter ispresent(userId) and userId != 'anonymous' | stats count_distinct(userId) as \
+                 active_users, count(*) as requests by bin(1h)",
+            )?);
+        }
     }
     let ecs_groups: Vec<&str> = spec
         .ecs_services
@@ -675,6 +712,48 @@ mod tests {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/platforms/{name}.toml")),
         )
         .unwrap()
+    }
+
+    /// A query reads at most 50 log groups, and one query over every function failed the whole publish
+    /// (dashboards included) past 50 functions: the function queries come in parts of 50 instead, each
+    /// function's group in exactly one part of each kind, the first part keeping the kind's name.
+    #[test]
+    fn function_queries_come_in_parts_of_fifty() {
+        let mut s = spec("collectiq-prod");
+        let first = s.functions[0].clone();
+        s.functions = (0..120)
+            .map(|i| {
+                let mut f = first.clone();
+                f.id = format!("f{i}");
+                f.name = format!("collectiq-prod-f{i}");
+                f
+            })
+            .collect();
+        let qs = queries_for(&s).unwrap();
+        let all: Vec<String> = s.functions.iter().map(FunctionSpec::log_group).collect();
+        for kind in PARTED_KINDS {
+            let names = ["", "-2", "-3"].map(|n| format!("collectiq-prod/{kind}{n}"));
+            let sizes: Vec<usize> = names.iter().map(|n| get(&qs, n).log_group_names.len()).collect();
+            assert_eq!(sizes, [50, 50, 20], "{kind}");
+            let mut seen: Vec<String> = names
+                .iter()
+                .flat_map(|n| get(&qs, n).log_group_names.clone())
+                .collect();
+            seen.sort();
+            let mut want = all.clone();
+            want.sort();
+            assert_eq!(seen, want, "{kind}: every function once");
+            assert!(!qs.iter().any(|q| q.name.ends_with(&format!("/{kind}-4"))));
+        }
+        assert!(qs.iter().all(|q| is_managed(&q.name, "collectiq-prod")));
+        // Up to 50 functions: one query a kind, named as before.
+        s.functions.truncate(50);
+        let qs = queries_for(&s).unwrap();
+        assert!(
+            !qs.iter().any(|q| q.name.ends_with("-2")),
+            "{:?}",
+            qs.iter().map(|q| &q.name).collect::<Vec<_>>()
+        );
     }
 
     fn get<'a>(qs: &'a [QueryDefinition], name: &str) -> &'a QueryDefinition {
