@@ -269,6 +269,18 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
 /// When the spec does not load, the catalogue is invalid, or AWS cannot be read.
 pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32> {
     let spec = load_spec(&global.platform)?;
+    // Alarms are regional and notify their own region's SNS topics: written from another region they
+    // would watch metrics nothing publishes there (or are refused for the spec's topics), and read
+    // from one they find none.
+    if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
+        anyhow::bail!(
+            "--region {region}: the alarms of {} watch metrics and notify topics in {}, the spec's region \
+             ({}); drop --region, or give --platform a spec of the platform in {region}",
+            spec.managed_prefix(),
+            spec.platform.region,
+            global.platform.display()
+        );
+    }
     let catalogue = governance::publish::alarms::desired_catalogue(&spec)?;
     let prefix = spec.managed_prefix();
     let clients = clients_for(global, &spec).await;

@@ -1031,6 +1031,51 @@ fn demo_and_org_refuse_an_unwritable_out_before_they_start() {
     }
 }
 
+/// Alarms are regional and notify the spec's regional SNS topics: `alarms … --region` other than the
+/// spec's wrote alarms that could never fire (or were refused) and read none back; it is now refused
+/// before any AWS call, naming both regions. The spec's own region is accepted.
+#[test]
+fn alarms_in_another_region_than_the_specs_are_refused() {
+    let port = closed_port();
+    for sub in [
+        &["alarms", "plan"][..],
+        &["alarms", "apply"],
+        &["alarms", "state"],
+    ] {
+        let mut args = sub.to_vec();
+        args.extend([
+            "--platform",
+            PROD,
+            "--region",
+            "eu-west-1",
+            "--endpoint-url",
+            port.as_str(),
+        ]);
+        let out = ops(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("--region eu-west-1") && err.contains("us-east-1") && err.contains("drop --region"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("reading every alarm"),
+            "{args:?}: refused before any call: {err}"
+        );
+    }
+    let out = ops(&[
+        "alarms",
+        "plan",
+        "--platform",
+        PROD,
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        port.as_str(),
+    ]);
+    assert!(!stderr(&out).contains("drop --region"), "{}", stderr(&out));
+}
+
 /// `dashboards render` with one target a folder wrote the others first, then failed: every target is
 /// checked before the first is written.
 #[test]
