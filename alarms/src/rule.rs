@@ -10,6 +10,9 @@ use std::collections::BTreeSet;
 pub const MAX_RULE_CHARS: usize = 10_240;
 /// Most distinct alarms one composite may reference.
 pub const MAX_CHILDREN: usize = 100;
+/// Most elements of a rule: "The AlarmRule expression can have as many as 500 elements", each a state
+/// function (`ALARM(…)`, `OK(…)`, `INSUFFICIENT_DATA(…)`) or `TRUE`/`FALSE`.
+pub const MAX_RULE_ELEMENTS: usize = 500;
 
 /// The alarms a rule *string* references (as published; names or ARNs, quotes removed).
 ///
@@ -19,7 +22,47 @@ pub const MAX_CHILDREN: usize = 100;
 /// ```
 #[must_use]
 pub fn rule_children(rule: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+    rule_references(rule).into_iter().collect()
+}
+
+/// The elements of a rule ([`MAX_RULE_ELEMENTS`]): each state function, however often it names the same
+/// alarm, and each `TRUE` or `FALSE` outside quotes.
+///
+/// ```
+/// let n = alarms::rule::rule_elements(r#"ALARM(a) OR OK(a) OR (TRUE AND NOT ALARM("TRUE b"))"#);
+/// assert_eq!(n, 4);
+/// ```
+#[must_use]
+pub fn rule_elements(rule: &str) -> usize {
+    let mut literals = 0;
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in rule.chars().chain(std::iter::once(' ')) {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c) if c.is_ascii_alphanumeric() || c == '_' => word.push(c),
+            (None, c) => {
+                literals += usize::from(matches!(word.as_str(), "TRUE" | "FALSE"));
+                word.clear();
+                if matches!(c, '"' | '\'') {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    rule_references(rule).len() + literals
+}
+
+/// Every alarm reference of a rule, in order, repeats included.
+fn rule_references(rule: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let mut rest = rule;
     loop {
         let next = ["ALARM(", "OK(", "INSUFFICIENT_DATA("]
@@ -50,7 +93,7 @@ pub fn rule_children(rule: &str) -> BTreeSet<String> {
             .strip_prefix('\'')
             .and_then(|a| a.strip_suffix('\''))
             .unwrap_or(arg);
-        out.insert(arg.replace("\\\"", "\""));
+        out.push(arg.replace("\\\"", "\""));
         rest = &after[close + 1..];
     }
     out

@@ -8,7 +8,7 @@ use crate::rule::{MAX_CHILDREN, MAX_RULE_CHARS, rule_children};
 use std::collections::HashSet;
 use std::fmt;
 use telemetry::catalogue::MetricName;
-use vocabulary::stat::{is_valid_extended_statistic, is_valid_stat};
+use vocabulary::stat::{is_valid_alarm_extended_statistic, is_valid_stat};
 use vocabulary::{MetricCheck, known};
 
 /// Longest alarm name.
@@ -240,12 +240,15 @@ pub fn validate_metric_alarm(a: &PutMetricAlarmInput) -> Result<(), AlarmValidat
         );
     }
     if let Some(x) = &a.extended_statistic
-        && !is_valid_extended_statistic(x)
+        && !is_valid_alarm_extended_statistic(x)
     {
         out.push(
             "ExtendedStatistic",
             AlarmRuleKind::Statistic,
-            format!("\"{x}\" is not an extended statistic"),
+            format!(
+                "\"{x}\" is not an extended statistic an alarm takes (p0.0–p100, tm/tc/ts/wm + a percentile, IQM, \
+                 PR(n:m), or TC/TM/TS/WM(X%:X%) with X from 10 to 90)"
+            ),
         );
     }
     let period = if a.metrics.is_empty() {
@@ -519,12 +522,35 @@ pub fn validate_composite_alarm(c: &PutCompositeAlarmInput) -> Result<(), AlarmV
             format!("{} alarms, at most {MAX_CHILDREN}", children.len()),
         );
     }
+    let elements = crate::rule::rule_elements(&c.alarm_rule);
+    if elements > crate::rule::MAX_RULE_ELEMENTS {
+        out.push(
+            "AlarmRule",
+            AlarmRuleKind::CompositeRule,
+            format!(
+                "{elements} elements (state functions and TRUE/FALSE), at most {}",
+                crate::rule::MAX_RULE_ELEMENTS
+            ),
+        );
+    }
     match &c.actions_suppressor {
         Some(s) if s.is_empty() || s.chars().count() > MAX_SUPPRESSOR_CHARS => {
             out.push(
                 "ActionsSuppressor",
                 AlarmRuleKind::ActionsSuppressor,
                 format!("must be 1-{MAX_SUPPRESSOR_CHARS} characters"),
+            );
+        }
+        // "WaitPeriod is required only when ActionsSuppressor is specified" (likewise ExtensionPeriod):
+        // with a suppressor, both.
+        Some(_)
+            if c.actions_suppressor_wait_period.is_none()
+                || c.actions_suppressor_extension_period.is_none() =>
+        {
+            out.push(
+                "ActionsSuppressorWaitPeriod",
+                AlarmRuleKind::ActionsSuppressor,
+                "an ActionsSuppressor needs both ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod",
             );
         }
         None if c.actions_suppressor_wait_period.is_some()
@@ -963,6 +989,22 @@ mod tests {
             ..single()
         };
         assert_eq!(rules_of(&bad), vec![AlarmRuleKind::Statistic]);
+        // PutMetricAlarm's reference: `TM(X%:X%)` and its kin with X from 10 to 90 only, percentages only.
+        for (x, ok) in [
+            ("TM(10%:90%)", true),
+            ("WM(25%:75%)", true),
+            ("PR(100:2000)", true),
+            ("TM(5%:95%)", false),
+            ("WM(:95%)", false),
+            ("TC(0.005:0.030)", false),
+        ] {
+            let a = PutMetricAlarmInput {
+                statistic: None,
+                extended_statistic: Some(x.into()),
+                ..single()
+            };
+            assert_eq!(rules_of(&a).is_empty(), ok, "{x}: {:?}", rules_of(&a));
+        }
         let mut bad_stat = math();
         if let Some(ms) = bad_stat.metrics[0].metric_stat.as_mut() {
             ms.stat = "Avg".into();
@@ -1079,6 +1121,29 @@ mod tests {
             }),
             vec![AlarmRuleKind::CompositeRule]
         );
+        // "as many as 500 elements": 100 alarms each tested three ways is 300 elements (allowed), four
+        // ways 400, five ways plus TRUE 501 (refused) — the 100 distinct children pass either way.
+        let tested = |ways: &[&str], extra: &str| {
+            let terms = (0..100)
+                .flat_map(|i| ways.iter().map(move |w| format!("{w}(a{i})")))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            PutCompositeAlarmInput {
+                alarm_rule: format!("{terms}{extra}"),
+                ..composite()
+            }
+        };
+        assert!(composite_rules(&tested(&["ALARM", "OK", "INSUFFICIENT_DATA"], "")).is_empty());
+        assert!(
+            composite_rules(&tested(&["ALARM", "OK", "INSUFFICIENT_DATA", "ALARM", "OK"], "")).is_empty()
+        );
+        assert_eq!(
+            composite_rules(&tested(
+                &["ALARM", "OK", "INSUFFICIENT_DATA", "ALARM", "OK"],
+                " OR TRUE"
+            )),
+            vec![AlarmRuleKind::CompositeRule]
+        );
     }
 
     #[test]
@@ -1095,6 +1160,20 @@ mod tests {
             ..composite()
         };
         assert_eq!(composite_rules(&orphan), vec![AlarmRuleKind::ActionsSuppressor]);
+        // A suppressor needs both periods ("required only when ActionsSuppressor is specified").
+        for (wait, extension) in [(None, None), (Some(60), None), (None, Some(60))] {
+            let half = PutCompositeAlarmInput {
+                actions_suppressor: Some("s".into()),
+                actions_suppressor_wait_period: wait,
+                actions_suppressor_extension_period: extension,
+                ..composite()
+            };
+            assert_eq!(
+                composite_rules(&half),
+                vec![AlarmRuleKind::ActionsSuppressor],
+                "{wait:?} {extension:?}"
+            );
+        }
         let long = PutCompositeAlarmInput {
             actions_suppressor: Some("s".repeat(1601)),
             ..composite()

@@ -127,6 +127,40 @@ pub fn is_valid_extended_statistic(s: &str) -> bool {
     false
 }
 
+/// Whether `s` is an extended statistic `PutMetricAlarm` accepts as `ExtendedStatistic`: its reference
+/// narrows the bounded trimmed forms to "`TC/TM/TS/WM(X%:X%)` where X is between 10 and 90 inclusive"
+/// (percentages only; `PR(n:m)` keeps values). A dashboard takes the wider forms.
+///
+/// ```
+/// use vocabulary::stat::is_valid_alarm_extended_statistic;
+/// assert!(is_valid_alarm_extended_statistic("TM(10%:90%)"));
+/// assert!(is_valid_alarm_extended_statistic("p99"));
+/// assert!(is_valid_alarm_extended_statistic("PR(100:2000)"));
+/// assert!(!is_valid_alarm_extended_statistic("TM(5%:95%)"));
+/// assert!(!is_valid_alarm_extended_statistic("TC(0.005:0.030)"));
+/// ```
+#[must_use]
+pub fn is_valid_alarm_extended_statistic(s: &str) -> bool {
+    if !is_valid_extended_statistic(s) {
+        return false;
+    }
+    let bounded = ["TM(", "TC(", "TS(", "WM(", "tm(", "tc(", "ts(", "wm("]
+        .iter()
+        .find_map(|p| s.strip_prefix(p).and_then(|r| r.strip_suffix(')')));
+    let Some(inner) = bounded else {
+        return true;
+    };
+    let Some((lo, hi)) = inner.split_once(':') else {
+        return false;
+    };
+    let within = |x: &str| {
+        x.strip_suffix('%')
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|n| (10.0..=90.0).contains(&n))
+    };
+    within(lo) && within(hi)
+}
+
 /// Whether `s` is a statistic a dashboard accepts: a standard one or an extended one.
 #[must_use]
 pub fn is_valid_stat(s: &str) -> bool {
