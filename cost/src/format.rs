@@ -3,6 +3,8 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::burn::Tier;
+
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// `$1,234.57`: two decimals, thousands separators, `-$3.00` for negatives.
@@ -91,22 +93,56 @@ pub fn pct(value: Decimal) -> String {
 /// ```
 #[must_use]
 pub fn budget_pct(value: Decimal) -> String {
-    let step = Decimal::new(1, 1);
-    let mut shown = rounded(value, 1);
-    for tier in crate::burn::Tier::ALL.into_iter().skip(1) {
-        match (tier.reached_by(value), tier.reached_by(shown)) {
+    // Every tier but `Ok`, whose "threshold" (0) is no alert.
+    let [_, tiers @ ..] = Tier::ALL;
+    let shown = rounded_within(value, 1, |figure| tiers.map(|t| t.reached_by(figure)));
+    format!("{:.1}%", unsigned_zero(shown))
+}
+
+/// A ratio with two decimals: `1.04×` (never `-0.00×`), except that rounding never carries a burn ratio
+/// onto or across the warning (1.2, [`Tier::Pct120`]) or the critical (1.5, [`Tier::Pct150`]) ratio, as
+/// [`budget_pct`] does for percentages. The anchors write "r ≥ 1.2", the tiers read it strictly (seed
+/// 000's "> 120%"), and the figure reaches a threshold exactly when the ratio does under either
+/// reading: `1.1996` (no warning) reads `1.19×`, not `1.20×`; `1.2001` reads `1.21×`; only 1.2 itself
+/// reads `1.20×`. Ratios against the seed model share it: at most 0.01 off, as rounding is.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// assert_eq!(cost::format::ratio(Decimal::new(10_413, 4)), "1.04×");
+/// assert_eq!(cost::format::ratio(Decimal::new(11_996, 4)), "1.19×");
+/// assert_eq!(cost::format::ratio(Decimal::new(12, 1)), "1.20×");
+/// assert_eq!(cost::format::ratio(Decimal::new(12_001, 4)), "1.21×");
+/// ```
+#[must_use]
+pub fn ratio(value: Decimal) -> String {
+    let [warning, critical] =
+        [Tier::Pct120, Tier::Pct150].map(|t| Decimal::from(t.threshold_pct()) / Decimal::ONE_HUNDRED);
+    let shown = rounded_within(value, 2, |r| {
+        [r >= warning, r > warning, r >= critical, r > critical]
+    });
+    format!("{:.2}×", unsigned_zero(shown))
+}
+
+/// `value` [`rounded`] to `dp` decimals, then moved one step (`10^−dp`) back wherever rounding changed
+/// one of the thresholds `reached` says a figure reaches: the figure shown reaches each exactly when
+/// `value` does. Distinct thresholds must lie more than a step apart; one threshold read both ways
+/// (`≥` and `>`) is fine, as rounding can carry the figure across only one of the two.
+fn rounded_within<const N: usize>(
+    value: Decimal,
+    dp: u32,
+    reached: impl Fn(Decimal) -> [bool; N],
+) -> Decimal {
+    let step = Decimal::new(1, dp);
+    let wanted = reached(value);
+    let mut shown = rounded(value, dp);
+    for (i, want) in wanted.into_iter().enumerate() {
+        match (want, reached(shown)[i]) {
             (false, true) => shown -= step,
             (true, false) => shown += step,
             _ => {}
         }
     }
-    format!("{:.1}%", unsigned_zero(shown))
-}
-
-/// A ratio with two decimals: `1.04×` (never `-0.00×`).
-#[must_use]
-pub fn ratio(value: Decimal) -> String {
-    format!("{:.2}×", unsigned_zero(rounded(value, 2)))
+    shown
 }
 
 /// A zero without its sign: a `Decimal` zero can carry a negative sign (`Decimal::from_str("-0.0")`, or a
@@ -239,7 +275,63 @@ mod tests {
         assert_eq!(count(7), "7");
     }
 
+    /// cost-anchors §4: "Warning = r ≥ 1.2 or P ≥ 1.2B; critical = r ≥ 1.5 or P ≥ 1.5B", which the tiers
+    /// read strictly (seed 000's "> 120%", "> 150%"). A ratio printed with two decimals reaches a
+    /// threshold exactly when the ratio does, either way it is read: 1.1996 is no warning, so it never
+    /// reads `1.20×`; 1.2001 is one, so it never reads `1.20×` either.
+    #[test]
+    fn ratios_never_round_across_the_warning_or_critical_threshold() {
+        for (value, shown) in [
+            (dec!(1.1996), "1.19×"),
+            (dec!(1.195), "1.19×"),
+            (dec!(1.19), "1.19×"),
+            (dec!(1.2), "1.20×"),
+            (dec!(1.2001), "1.21×"),
+            (dec!(1.2049), "1.21×"),
+            (dec!(1.24), "1.24×"),
+            (dec!(1.4999), "1.49×"),
+            (dec!(1.5), "1.50×"),
+            (dec!(1.50001), "1.51×"),
+            (dec!(0.9996), "1.00×"),
+        ] {
+            assert_eq!(ratio(value), shown, "{value}");
+            assert_eq!(ratio_reaches(shown), reaches(value), "{value}");
+        }
+    }
+
+    /// Whether `value` reaches the warning (1.2) and the critical (1.5) ratio, read as the anchors write
+    /// them (`≥`) and as the tiers apply them (`>`).
+    fn reaches(value: Decimal) -> [bool; 4] {
+        [
+            value >= dec!(1.2),
+            value > dec!(1.2),
+            value >= dec!(1.5),
+            value > dec!(1.5),
+        ]
+    }
+
+    /// [`reaches`] of the ratio printed as `shown`.
+    fn ratio_reaches(shown: &str) -> [bool; 4] {
+        reaches(shown.trim_end_matches('×').parse().unwrap())
+    }
+
     proptest::proptest! {
+        #[test]
+        fn a_printed_ratio_reaches_the_thresholds_its_value_reaches(
+            threshold in proptest::sample::select(vec![12_000i64, 15_000]),
+            offset in -200i64..200,
+            anywhere in -10_000i64..40_000,
+        ) {
+            // Near a threshold (where rounding could cross it), and anywhere.
+            for value in [Decimal::new(threshold + offset, 4), Decimal::new(anywhere, 4)] {
+                let shown = ratio(value);
+                proptest::prop_assert_eq!(ratio_reaches(&shown), reaches(value), "{} shown as {}", value, shown);
+                // Never further than one step (0.01) from the value.
+                let back: Decimal = shown.trim_end_matches('×').parse().unwrap();
+                proptest::prop_assert!((back - value).abs() <= Decimal::new(1, 2), "{} shown as {}", value, shown);
+            }
+        }
+
         #[test]
         fn usd_round_trips_to_cents(cents in -1_000_000_000_000i64..1_000_000_000_000) {
             let amount = Decimal::new(cents, 2);
