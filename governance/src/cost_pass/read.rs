@@ -527,9 +527,15 @@ pub fn budget_from_sdk(b: &aws_sdk_budgets::types::Budget) -> Result<Budget, Rea
             unit: s.unit().to_owned(),
         })
     };
-    // No `ActualSpend`: no `CalculatedSpend` (see above), never an actual spend of $0.
+    // No `ActualSpend`: no `CalculatedSpend` (see above), never an actual spend of $0. Nor a $0 just
+    // after an edit: "When you modify a budget, the calculatedSpend drops to zero until AWS has new
+    // usage data" (UpdateBudget) — read as spend, a budget announced at 100 % would "recover" and stay
+    // claimed as recovered.
     let calculated_spend = match b.calculated_spend() {
         Some(c) => match c.actual_spend() {
+            Some(actual) if recalculating(actual, b.last_updated_time(), std::time::SystemTime::now()) => {
+                None
+            }
             Some(actual) => Some(CalculatedSpend {
                 actual_spend: spend("ActualSpend", actual)?,
                 forecasted_spend: c
@@ -548,6 +554,24 @@ pub fn budget_from_sdk(b: &aws_sdk_budgets::types::Budget) -> Result<Budget, Rea
         budget_limit: b.budget_limit().map(|l| spend("BudgetLimit", l)).transpose()?,
         calculated_spend,
     })
+}
+
+/// How long after an edit a budget's `ActualSpend` of $0 is taken for the reset, not for spend: AWS
+/// Budgets refreshes its figures up to three times a day.
+const RECALCULATION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Whether `actual` is the $0 AWS Budgets shows while it recalculates a budget edited at `updated`
+/// (within [`RECALCULATION`] of `now`, or in its future): its spend is unknown then, not $0.
+fn recalculating(
+    actual: &aws_sdk_budgets::types::Spend,
+    updated: Option<&aws_smithy_types::DateTime>,
+    now: std::time::SystemTime,
+) -> bool {
+    let zero = actual.amount().parse::<Decimal>().is_ok_and(|a| a.is_zero());
+    let recent = updated
+        .and_then(|u| std::time::SystemTime::try_from(*u).ok())
+        .is_some_and(|u| now.duration_since(u).map_or(true, |age| age < RECALCULATION));
+    zero && recent
 }
 
 /// One series to ask `GetMetricData` for.
@@ -1050,6 +1074,50 @@ mod tests {
         assert_eq!(c.actual_spend.amount, Decimal::new(604_456, 3));
         assert!(c.forecasted_spend.is_none());
         assert_eq!(got.time_unit.as_deref(), Some("MONTHLY"));
+    }
+
+    /// UpdateBudget: "When you modify a budget, the calculatedSpend drops to zero until AWS has new usage
+    /// data". A $0 within a day of the edit is unknown spend (the budget is skipped by name), not a
+    /// recovery; a $0 long after it, or any other amount, is spend.
+    #[test]
+    fn a_zero_spend_just_after_an_edit_is_not_read_as_spend() {
+        use aws_sdk_budgets::types::{Budget as B, BudgetType, CalculatedSpend as C, Spend, TimeUnit};
+        let spend = |a: &str| Spend::builder().amount(a).unit("USD").build().unwrap();
+        let now = std::time::SystemTime::now();
+        let ago = |h: u64| aws_smithy_types::DateTime::from(now - std::time::Duration::from_secs(h * 3600));
+        let budget = |actual: &str, updated: aws_smithy_types::DateTime| {
+            B::builder()
+                .budget_name("collectiq-prod-monthly")
+                .budget_type(BudgetType::Cost)
+                .time_unit(TimeUnit::Monthly)
+                .budget_limit(spend("500"))
+                .calculated_spend(C::builder().actual_spend(spend(actual)).build())
+                .last_updated_time(updated)
+                .build()
+                .unwrap()
+        };
+        for zero in ["0", "0.0", "0.000"] {
+            assert!(
+                budget_from_sdk(&budget(zero, ago(2)))
+                    .unwrap()
+                    .calculated_spend
+                    .is_none(),
+                "{zero}"
+            );
+        }
+        let old = budget_from_sdk(&budget("0", ago(48))).unwrap();
+        assert_eq!(old.calculated_spend.unwrap().actual_spend.amount, Decimal::ZERO);
+        let spent = budget_from_sdk(&budget("310.5", ago(2))).unwrap();
+        assert_eq!(
+            spent.calculated_spend.unwrap().actual_spend.amount,
+            Decimal::new(3105, 1)
+        );
+        assert!(recalculating(
+            &spend("0"),
+            Some(&ago(0)),
+            now + std::time::Duration::from_secs(60)
+        ));
+        assert!(!recalculating(&spend("0"), None, now));
     }
 
     /// A budget just created: `CalculatedSpend{ForecastedSpend:{"Amount":"700","Unit":"USD"}}`, no
