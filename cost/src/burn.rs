@@ -13,7 +13,8 @@
 //! - expected linear spend `E = B·f`, burn ratio `r = A/E`;
 //! - linear projection `P_lin = A/f` (unstable for `f < 0.2`);
 //! - recent-rate projection `P_rec = A + ṙ·D·(1 − f)`, `ṙ` = mean of the last 7 *complete* days (today
-//!   and `Estimated` days dropped; if fewer than 3 remain, estimated days are used and flagged);
+//!   and `Estimated` days dropped; if fewer than 3 remain, the 7 days before yesterday, estimated ones
+//!   included and flagged — yesterday, booked up to 24 h late, never);
 //! - CE projection `P_ce = A − (spend already inside the forecast window) + Σ MeanValue`, with the
 //!   interval from the bounds when all are present — monthly budgets only: the CE forecast the pass asks
 //!   for ends at month end, so for a quarter or a year it would leave months out;
@@ -43,7 +44,8 @@ use crate::input::{Budget, CostForecast, DailyTotal, ForecastResult};
 pub const LINEAR_MIN_FRACTION: Decimal = Decimal::from_parts(2, 0, 0, false, 1);
 /// Days in the trailing recent-rate window.
 pub const RECENT_WINDOW_DAYS: i64 = 7;
-/// Fewest complete (non-estimated) days the recent rate needs before it falls back to estimated days.
+/// Fewest complete (non-estimated) days the recent rate needs before it falls back to estimated days
+/// (those of the [`RECENT_WINDOW_DAYS`] before yesterday: see [`recent_rate`]).
 pub const MIN_COMPLETE_DAYS: usize = 3;
 /// Percentage points of the budget a projection (or the burn ratio, read as `100·r`) must fall below a
 /// tier's threshold before a tier shown on the previous run is left (entering a tier still takes the
@@ -436,7 +438,8 @@ pub struct BurnInput {
     pub actual: Decimal,
     /// Budgets' own `ForecastedSpend`, reported alongside (not blended: it is CE's forecast again).
     pub budgets_forecast: Option<Decimal>,
-    /// CE daily totals for the budget's scope: at least the last 7 days plus this month so far.
+    /// CE daily totals for the budget's scope: at least the 8 days before today (the recent rate's
+    /// fallback ends before yesterday) plus this period so far.
     pub daily: Vec<DailyTotal>,
     /// CE forecast for the rest of the month, when the call succeeded.
     pub ce_forecast: Option<CeForecastInput>,
@@ -619,7 +622,8 @@ pub struct RecentRate {
     pub per_day: Decimal,
     /// The days used (oldest first).
     pub days_used: Vec<NaiveDate>,
-    /// True when fewer than [`MIN_COMPLETE_DAYS`] final days existed and estimated days were used.
+    /// True when fewer than [`MIN_COMPLETE_DAYS`] final days existed and estimated days (before
+    /// yesterday) were used.
     pub includes_estimated: bool,
 }
 
@@ -946,8 +950,11 @@ pub fn elapsed_fraction(period: &BudgetPeriod, as_of: DateTime<Utc>) -> Decimal 
     Decimal::from(secs).checked_div(total).unwrap_or(Decimal::ZERO)
 }
 
-/// The trailing recent rate at `today`: the last [`RECENT_WINDOW_DAYS`] days before `today`, estimated
-/// days dropped unless fewer than [`MIN_COMPLETE_DAYS`] final days remain.
+/// The trailing recent rate at `today` (cost-anchors §4: "the trailing 7-day mean of complete days:
+/// drop today and any Estimated day"): the final days among the last [`RECENT_WINDOW_DAYS`] before
+/// `today`. With fewer than [`MIN_COMPLETE_DAYS`] of them (Cost Explorer marks every day of the open
+/// month `Estimated`), every day of the [`RECENT_WINDOW_DAYS`] before *yesterday*, estimated or not,
+/// flagged: yesterday, booked up to 24 h late, is only half there.
 ///
 /// ```
 /// use chrono::NaiveDate;
@@ -957,22 +964,29 @@ pub fn elapsed_fraction(period: &BudgetPeriod, as_of: DateTime<Utc>) -> Decimal 
 /// let r = cost::burn::recent_rate(&daily, d(10)).unwrap();
 /// // days 3..=8 (9 is estimated, 10 is today): (3+4+5+6+7+8)/6 = 5.5
 /// assert_eq!(r.per_day, rust_decimal::Decimal::new(55, 1));
+/// // All estimated (an open month): days 2..=8, yesterday (9) left out: (2+…+8)/7 = 5.
+/// let open: Vec<_> = daily.iter().map(|t| DailyTotal { estimated: true, ..*t }).collect();
+/// let r = cost::burn::recent_rate(&open, d(10)).unwrap();
+/// assert_eq!((r.per_day, r.includes_estimated), (rust_decimal::Decimal::from(5), true));
 /// ```
 #[must_use]
 pub fn recent_rate(daily: &[DailyTotal], today: NaiveDate) -> Option<RecentRate> {
-    let from = today - Duration::days(RECENT_WINDOW_DAYS);
-    let mut window: Vec<&DailyTotal> = daily
-        .iter()
-        .filter(|d| d.date >= from && d.date < today)
-        .collect();
-    window.sort_by_key(|d| d.date);
-    window.dedup_by_key(|d| d.date);
-    let complete: Vec<&DailyTotal> = window.iter().copied().filter(|d| !d.estimated).collect();
+    let window = |end: NaiveDate| {
+        let from = end - Duration::days(RECENT_WINDOW_DAYS);
+        let mut days: Vec<&DailyTotal> = daily.iter().filter(|d| d.date >= from && d.date < end).collect();
+        days.sort_by_key(|d| d.date);
+        days.dedup_by_key(|d| d.date);
+        days
+    };
+    let complete: Vec<&DailyTotal> = window(today).into_iter().filter(|d| !d.estimated).collect();
     let (used, includes_estimated) = if complete.len() >= MIN_COMPLETE_DAYS {
         (complete, false)
     } else {
-        let any_estimated = window.iter().any(|d| d.estimated);
-        (window, any_estimated)
+        // Estimated days, but not yesterday's: Cost Explorer books a day up to 24 h late, so yesterday
+        // is half there and would drag the rate down (the report's settled window leaves it out too).
+        let settled = window(today - Duration::days(1));
+        let any_estimated = settled.iter().any(|d| d.estimated);
+        (settled, any_estimated)
     };
     if used.is_empty() {
         return None;
@@ -1341,16 +1355,46 @@ mod tests {
 
     #[test]
     fn recent_rate_falls_back_to_estimated_days_and_flags_it() {
-        // All days estimated (as CE reports the current month): use them, flagged.
+        // All days estimated (as CE reports the current month): use them, flagged — days 1..=3, not
+        // yesterday (the 4th), which CE has not finished booking.
         let daily = flat_daily(1, 5, dec!(2), 1);
         let r = recent_rate(&daily, d(5)).unwrap();
         assert_eq!(r.per_day, dec!(2));
-        assert_eq!(r.days_used.len(), 4);
+        assert_eq!(r.days_used, vec![d(1), d(2), d(3)]);
         assert!(r.includes_estimated);
+        assert!(
+            recent_rate(&flat_daily(4, 5, dec!(2), 1), d(5)).is_none(),
+            "only yesterday, estimated, and today"
+        );
         assert!(recent_rate(&[], d(5)).is_none());
         assert!(
             recent_rate(&flat_daily(5, 5, dec!(2), 9), d(5)).is_none(),
             "only today"
+        );
+    }
+
+    /// cost-anchors §4: "ṙ is the trailing 7-day mean of complete days: drop today and any Estimated
+    /// day". In an open month every day is `Estimated`, so the rate falls back to estimated days — but
+    /// never to yesterday, which Cost Explorer books up to 24 h late: steady $10 a day with yesterday
+    /// half-booked at $5 is a rate of $10, not (6·10 + 5)/7 = $9.29.
+    #[test]
+    fn the_estimated_fallback_leaves_out_yesterday_s_half_booked_day() {
+        let mut daily = flat_daily(1, 9, dec!(10), 1);
+        daily.extend(flat_daily(10, 10, dec!(5), 1));
+        let r = recent_rate(&daily, d(11)).unwrap();
+        assert_eq!(r.per_day, dec!(10));
+        assert_eq!(r.days_used, (3..=9).map(d).collect::<Vec<_>>());
+        assert!(r.includes_estimated);
+        // The projection rests on it: June 11 00:00 is f = 1/3, 20 days left at $10.
+        let mut i = input(dec!(500), dec!(95));
+        i.daily = daily;
+        let burn = budget_burn(&i, Utc.with_ymd_and_hms(2025, 6, 11, 0, 0, 0).unwrap()).unwrap();
+        assert_eq!(burn.projections.recent.unwrap().round_dp(9), dec!(295));
+        // A final yesterday is a complete day like any other: with three complete days it counts.
+        let settled = flat_daily(1, 10, dec!(10), 99);
+        assert_eq!(
+            recent_rate(&settled, d(11)).unwrap().days_used,
+            (4..=10).map(d).collect::<Vec<_>>()
         );
     }
 
@@ -1436,20 +1480,29 @@ mod tests {
                 estimated: true,
             },
         ];
+        // The last days of May, at $12, still Estimated (CE has not closed the month yet).
+        i.daily.extend((27..=31).map(|n| DailyTotal {
+            date: NaiveDate::from_ymd_opt(2025, 5, n).unwrap(),
+            amount: dec!(12),
+            estimated: true,
+        }));
         let burn = budget_burn(&i, Utc.with_ymd_and_hms(2025, 6, 3, 12, 0, 0).unwrap()).unwrap();
         // P_lin = 40 / (2.5/30) = 480: not weighted.
         assert_eq!(burn.projections.linear.unwrap().round_dp(6), dec!(480));
-        // ṙ = (30 + 6)/2 = 18 (estimated, flagged); P_rec = 40 + 18 × 27.5 = 535.
-        assert!(burn.projections.recent_rate.as_ref().unwrap().includes_estimated);
-        assert_eq!(burn.projections.recent.unwrap().round_dp(6), dec!(535));
+        // ṙ = (5 × 12 + 30)/6 = 15 over May 27 – June 1 (estimated, flagged; yesterday's half-booked $6
+        // left out); P_rec = 40 + 15 × 27.5 = 452.5.
+        let rate = burn.projections.recent_rate.as_ref().unwrap();
+        assert!(rate.includes_estimated);
+        assert_eq!((rate.per_day, rate.days_used.len()), (dec!(15), 6));
+        assert_eq!(burn.projections.recent.unwrap().round_dp(6), dec!(452.5));
         // P_ce = 40 − 4 + 400 = 436 (interval 386–506 at 80 %).
         let ce = burn.projections.ce.as_ref().unwrap();
         assert_eq!(
             (ce.mean, ce.lower, ce.upper, ce.level),
             (dec!(436), Some(dec!(386)), Some(dec!(506)), Some(80))
         );
-        // blended = (535 + 436)/2 = 485.5 → 97.1 % → 80 %.
-        assert_eq!(burn.projections.blended.round_dp(6), dec!(485.5));
+        // blended = (452.5 + 436)/2 = 444.25 → 88.85 % → 80 %.
+        assert_eq!(burn.projections.blended.round_dp(6), dec!(444.25));
         assert_eq!(burn.tier, Tier::Pct80);
     }
 
