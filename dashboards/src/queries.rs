@@ -134,9 +134,9 @@ fn is_known_kind(slug: &str) -> bool {
         })
 }
 
-/// The kinds over every function's log group: past [`MAX_LOG_GROUPS`] functions, one query a part of
-/// 50 log groups, the first keeping the kind's name and the next `<kind>-2`, `<kind>-3`, …
-const PARTED_KINDS: [&str; 3] = ["error-rate-by-operation", "errors", "user-activity"];
+/// The kinds over every function's (or ECS service's) log group: past [`MAX_LOG_GROUPS`], one query a
+/// part of 50 log groups, the first keeping the kind's name and the next `<kind>-2`, `<kind>-3`, …
+const PARTED_KINDS: [&str; 4] = ["error-rate-by-operation", "errors", "user-activity", "ecs-errors"];
 
 /// `(name, log groups)` of each part of a query over `groups` (see [`PARTED_KINDS`]): one part of up to
 /// [`MAX_LOG_GROUPS`], named `kind`, then `kind-2`, … — a platform growing past 50 functions keeps its
@@ -167,7 +167,6 @@ fn parts(kind: &str, groups: &[String]) -> Vec<(String, Vec<String>)> {
 /// assert!(is_managed("collectiq-prod/errors-2", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/errors-1", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/errors-02", "collectiq-prod"));
-/// assert!(!is_managed("collectiq-prod/ecs-errors-2", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/my-notes", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/My notes", "collectiq-prod"));
 /// assert!(!is_managed("collectiq-prod/team/x", "collectiq-prod"));
@@ -684,17 +683,17 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
             )?);
         }
     }
-    let ecs_groups: Vec<&str> = spec
+    let ecs_groups: Vec<String> = spec
         .ecs_services
         .iter()
-        .filter_map(|s| s.log_group.as_deref())
+        .filter_map(|s| s.log_group.clone())
         .collect();
-    if !ecs_groups.is_empty() {
-        // Seed 003 "High Error Rate": `aws logs tail /aws/ecs/budgetbuddy-cluster --filter-pattern "ERROR"`.
+    // Seed 003 "High Error Rate": `aws logs tail /aws/ecs/budgetbuddy-cluster --filter-pattern "ERROR"`.
+    for (name, part) in parts("ecs-errors", &ecs_groups) {
         out.push(QueryDefinition::new(
             &prefix,
-            "ecs-errors",
-            ecs_groups,
+            &name,
+            part,
             "filter @message like /ERROR/ | stats count(*) as errors by bin(5m)",
         )?);
     }
@@ -731,7 +730,7 @@ mod tests {
             .collect();
         let qs = queries_for(&s).unwrap();
         let all: Vec<String> = s.functions.iter().map(FunctionSpec::log_group).collect();
-        for kind in PARTED_KINDS {
+        for kind in &PARTED_KINDS[..3] {
             let names = ["", "-2", "-3"].map(|n| format!("collectiq-prod/{kind}{n}"));
             let sizes: Vec<usize> = names.iter().map(|n| get(&qs, n).log_group_names.len()).collect();
             assert_eq!(sizes, [50, 50, 20], "{kind}");
