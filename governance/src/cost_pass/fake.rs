@@ -82,6 +82,16 @@ impl FakeReads {
         self
     }
 
+    /// Every budget's spend is unknown: `CalculatedSpend` without `ActualSpend` (a budget AWS Budgets
+    /// has not calculated yet, or the $0 it shows while it recalculates after an edit).
+    #[must_use]
+    pub fn with_spend_unknown(mut self) -> Self {
+        for b in &mut self.budgets {
+            b.calculated_spend = None;
+        }
+        self
+    }
+
     /// Every budget resets each `unit` (`DescribeBudgets` `TimeUnit`: `MONTHLY`, `QUARTERLY`, ...).
     #[must_use]
     pub fn with_budget_unit(mut self, unit: &str) -> Self {
