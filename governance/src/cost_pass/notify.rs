@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use aws_error::{AwsCallError, ErrorClass};
 use aws_sdk_sns::types::MessageAttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use cost::alerting::AlertDecision;
 use cost::burn::Severity;
 use cost::report::CostReport;
@@ -987,19 +987,65 @@ pub async fn send_pending<L: LedgerStore, N: Channels>(
     Ok(true)
 }
 
-/// One burn alert to deliver, for [`deliver_fast_burn`].
+/// Days the hourly burn check sends a burn alert an earlier run left pending: the day it was recorded
+/// and the six after — a long weekend with a holiday on either side, with a day to spare. A webhook
+/// revoked on Friday evening still has its page sent (and every run in between fails) once it is fixed.
+pub const BURN_RESEND_DAYS: u64 = 7;
+
+/// Days after [`BURN_RESEND_DAYS`] in which a burn alert still pending is given up: settled as
+/// superseded (never sent: a burn rate a week old pages no one usefully) and reported as a failure of
+/// the run that settles it. Looked for during as many days as it was sent, so a whole week without a
+/// run that reads the ledger still reports it rather than letting it fall out of sight.
+pub const BURN_GIVE_UP_DAYS: u64 = 7;
+
+/// The fast-burn partitions (`…#fast-burn#YYYY-MM-DD`) one hourly run looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BurnPartitions {
+    /// Today's: where this run records its alert.
+    pub today: String,
+    /// Today's and the [`BURN_RESEND_DAYS`]` - 1` days before, oldest first: their pending alerts are
+    /// sent.
+    pub resend: Vec<String>,
+    /// The [`BURN_GIVE_UP_DAYS`] days before those, oldest first: their pending alerts are given up.
+    pub give_up: Vec<String>,
+}
+
+impl BurnPartitions {
+    /// The partitions of `today` under `keys`.
+    ///
+    /// ```
+    /// use governance::cost_pass::notify::{BURN_GIVE_UP_DAYS, BURN_RESEND_DAYS, BurnPartitions};
+    /// use governance::cost_pass::state::Keys;
+    /// let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    /// let p = BurnPartitions::new(&Keys::new("collectiq-prod"), day);
+    /// assert_eq!(p.today, "collectiq-prod#fast-burn#2026-11-21");
+    /// assert_eq!(p.resend.len() as u64, BURN_RESEND_DAYS);
+    /// assert_eq!(p.resend.first().unwrap(), "collectiq-prod#fast-burn#2026-11-15");
+    /// assert_eq!(p.give_up.len() as u64, BURN_GIVE_UP_DAYS);
+    /// assert_eq!(p.give_up.last().unwrap(), "collectiq-prod#fast-burn#2026-11-14");
+    /// ```
+    #[must_use]
+    pub fn new(keys: &Keys, today: NaiveDate) -> Self {
+        let days_back = |from: u64, count: u64| -> Vec<String> {
+            (from..from + count)
+                .rev()
+                .filter_map(|n| today.checked_sub_days(Days::new(n)))
+                .map(|day| keys.fast_burn(day))
+                .collect()
+        };
+        Self {
+            today: keys.fast_burn(today),
+            resend: days_back(0, BURN_RESEND_DAYS),
+            give_up: days_back(BURN_RESEND_DAYS, BURN_GIVE_UP_DAYS),
+        }
+    }
+}
+
+/// Where the burn check's pending alerts are, and how they are sent.
 #[derive(Debug, Clone, Copy)]
-pub struct BurnNotice<'a> {
-    /// The day's fast-burn partition (`…#fast-burn#YYYY-MM-DD`).
-    pub pk: &'a str,
-    /// The previous day's (its pending records are sent too).
-    pub previous_pk: &'a str,
-    /// The alert kind (`page_fast`, `page_slow`, `ticket`): the Slack record's sort key.
-    pub kind: &'a str,
-    /// The Slack message.
-    pub slack: &'a SlackMessage,
-    /// The SNS page (pages only).
-    pub sns: Option<&'a SnsNotification>,
+pub struct BurnScope<'a> {
+    /// The partitions looked at.
+    pub partitions: &'a BurnPartitions,
     /// Where to send.
     pub slack_secret: &'a str,
     /// The critical topic configured now.
@@ -1010,8 +1056,21 @@ pub struct BurnNotice<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// One burn alert to deliver, for [`deliver_fast_burn`].
+#[derive(Debug, Clone, Copy)]
+pub struct BurnNotice<'a> {
+    /// Where it is recorded (today's partition) and which earlier alerts are owed.
+    pub scope: BurnScope<'a>,
+    /// The alert kind (`page_fast`, `page_slow`, `ticket`): the Slack record's sort key.
+    pub kind: &'a str,
+    /// The Slack message.
+    pub slack: &'a SlackMessage,
+    /// The SNS page (pages only).
+    pub sns: Option<&'a SnsNotification>,
+}
+
 /// Records a burn alert (Slack `<kind>`, SNS `<kind>#sns` for pages) once per day and kind, then sends
-/// every pending record of the day and the day before.
+/// every burn alert still pending ([`send_owed_burns`]).
 ///
 /// # Errors
 /// When the ledger cannot be read or the records cannot be written.
@@ -1020,7 +1079,8 @@ pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
     channels: &N,
     notice: BurnNotice<'_>,
 ) -> Result<Delivery, LedgerError> {
-    let BurnNotice { pk, kind, now, .. } = notice;
+    let BurnNotice { scope, kind, .. } = notice;
+    let (pk, now) = (scope.partitions.today.as_str(), scope.now);
     let mut delivery = Delivery {
         requested: true,
         ..Delivery::default()
@@ -1051,19 +1111,80 @@ pub async fn deliver_fast_burn<L: LedgerStore, N: Channels>(
     if !items.is_empty() && !ledger.record_all(&items).await? {
         tracing::info!(kind, "the burn alert was recorded by a concurrent run");
     }
-    let scope = PendingScope {
-        reports: None,
-        alert_pks: &[notice.previous_pk, pk],
-        slack_secret: notice.slack_secret,
-        sns_topic: notice.sns_topic,
-        keep: state::CLAIM_KEEP,
-        retry: notice.retry,
-        now,
-    };
-    if !send_pending(ledger, channels, &scope, &mut delivery).await? {
+    if !send_owed_burns(ledger, channels, &scope, &mut delivery).await? {
         delivery.skipped = Some(format!("{kind} already sent today"));
     }
     Ok(delivery)
+}
+
+/// Sends every burn alert pending in the last [`BURN_RESEND_DAYS`] days (SNS first) and gives up, loudly,
+/// those pending in the [`BURN_GIVE_UP_DAYS`] before ([`BurnPartitions`]); records nothing new. Returns
+/// whether anything was pending. [`deliver_fast_burn`] ends with it; a run that decides no alert of its
+/// own calls it alone, so a page an earlier run could not send is not held back until the burn returns.
+///
+/// # Errors
+/// A ledger read or a give-up write failed.
+pub async fn send_owed_burns<L: LedgerStore, N: Channels>(
+    ledger: &L,
+    channels: &N,
+    scope: &BurnScope<'_>,
+    delivery: &mut Delivery,
+) -> Result<bool, LedgerError> {
+    let gave_up = give_up_burns(ledger, &scope.partitions.give_up, delivery).await?;
+    let resend: Vec<&str> = scope.partitions.resend.iter().map(String::as_str).collect();
+    let pending = PendingScope {
+        reports: None,
+        alert_pks: &resend,
+        slack_secret: scope.slack_secret,
+        sns_topic: scope.sns_topic,
+        keep: state::CLAIM_KEEP,
+        retry: scope.retry,
+        now: scope.now,
+    };
+    Ok(send_pending(ledger, channels, &pending, delivery).await? || gave_up)
+}
+
+/// Settles every record still pending under `pks` as superseded, with why, and reports each in
+/// `delivery` as a failure (the run fails: its error alarm tells on-call what was never delivered).
+/// A record another run is sending right now is left to it. Returns whether any was given up.
+async fn give_up_burns<L: LedgerStore>(
+    ledger: &L,
+    pks: &[String],
+    delivery: &mut Delivery,
+) -> Result<bool, LedgerError> {
+    let mut gave_up = false;
+    for pk in pks {
+        for stored in records(ledger, pk).await? {
+            if !stored.record.is_pending() {
+                continue;
+            }
+            let StoredRecord { pk, sk, record } = stored;
+            let at = Utc::now();
+            match ledger.lease(&pk, &sk, at + SEND_LEASE, at).await? {
+                // Being sent by a run that still looks further back: its outcome stands.
+                None => continue,
+                Some(current) if settled(&current) => continue,
+                Some(_) => {}
+            }
+            let why = format!(
+                "given up: a burn alert recorded {} and not delivered in {BURN_RESEND_DAYS} days of                  tries is never sent (last error: {})",
+                record.recorded_at.format("%Y-%m-%d %H:%M UTC"),
+                record.last_error.as_deref().unwrap_or("none noted")
+            );
+            let id = record.id.clone();
+            let mut superseded = record.superseded();
+            superseded.last_error = Some(why.clone());
+            let detail = record_item(ledger.table(), &pk, &sk, &superseded)?;
+            ledger
+                .update_record(&pk, &sk, &detail, Some(state::CLAIM_KEEP))
+                .await?;
+            tracing::error!(id = %id, "{why}");
+            delivery.errors.push(format!("{id}: {why}"));
+            delivery.superseded.push(id);
+            gave_up = true;
+        }
+    }
+    Ok(gave_up)
 }
 
 /// Whether a record in `detail` is one that has been delivered or never will be (not pending): plain

@@ -1129,27 +1129,34 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             .daily_totals())
     }
 
-    /// The burn alerts' ledger partitions: today's (the pass's `as_of` day) and yesterday's, where an
-    /// alert recorded just before midnight is still owed.
-    fn burn_partitions(&self) -> (String, String) {
+    /// The burn alerts' ledger partitions around the pass's `as_of` day: today's, where this run records
+    /// its alert, the days before whose pending alerts are still sent, and those given up
+    /// ([`super::notify::BurnPartitions`]).
+    fn burn_partitions(&self) -> super::notify::BurnPartitions {
         let keys = Keys::new(self.spec.managed_prefix());
-        let day = self.options.as_of.date_naive();
-        (keys.fast_burn(day), keys.fast_burn(day.pred_opt().unwrap_or(day)))
+        super::notify::BurnPartitions::new(&keys, self.options.as_of.date_naive())
     }
 
-    /// Sends the burn alerts of today and yesterday that earlier runs recorded and could not send.
-    async fn send_owed_burns(&self, delivery: &mut Delivery) -> Result<(), CostPassError> {
-        let (today, before) = self.burn_partitions();
-        let scope = super::notify::PendingScope {
-            reports: None,
-            alert_pks: &[&before, &today],
+    /// Where this run's burn alerts are recorded and owed ones are looked for, and how they are sent.
+    fn burn_scope<'a>(
+        &'a self,
+        partitions: &'a super::notify::BurnPartitions,
+    ) -> super::notify::BurnScope<'a> {
+        super::notify::BurnScope {
+            partitions,
             slack_secret: &self.options.targets.slack_webhook_secret,
             sns_topic: &self.options.targets.sns_critical_topic_arn,
-            keep: state::CLAIM_KEEP,
             retry: self.options.slack_retry,
             now: Utc::now(),
-        };
-        if super::notify::send_pending(self.ledger, self.channels, &scope, delivery).await? {
+        }
+    }
+
+    /// Sends the burn alerts that earlier runs recorded and could not send (and gives up, loudly, those
+    /// pending for longer than they are sent).
+    async fn send_owed_burns(&self, delivery: &mut Delivery) -> Result<(), CostPassError> {
+        let partitions = self.burn_partitions();
+        let scope = self.burn_scope(&partitions);
+        if super::notify::send_owed_burns(self.ledger, self.channels, &scope, delivery).await? {
             delivery.skipped = None;
         }
         Ok(())
@@ -1164,7 +1171,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         message: &SlackMessage,
     ) -> Result<Delivery, CostPassError> {
         let spec = self.spec;
-        let (today, before) = self.burn_partitions();
+        let partitions = self.burn_partitions();
         let sns = (alert != FastBurnAlert::Ticket).then(|| {
             SnsNotification::new(
                 &self.options.targets.sns_critical_topic_arn,
@@ -1180,15 +1187,10 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             )
         });
         let notice = BurnNotice {
-            pk: &today,
-            previous_pk: &before,
+            scope: self.burn_scope(&partitions),
             kind: alert_kind(alert),
             slack: message,
             sns: sns.as_ref(),
-            slack_secret: &self.options.targets.slack_webhook_secret,
-            sns_topic: &self.options.targets.sns_critical_topic_arn,
-            retry: self.options.slack_retry,
-            now: Utc::now(),
         };
         Ok(deliver_fast_burn(self.ledger, self.channels, notice).await?)
     }
@@ -1786,6 +1788,98 @@ mod tests {
             let again = context.fast_burn().await.unwrap();
             assert_eq!(channels.published().len(), 1, "sent once: {:?}", again.delivery);
             assert_eq!(again.delivery.skipped.as_deref(), Some("no burn alert"));
+        }
+
+        /// The hourly check on `days` after [`as_of`], sending.
+        async fn burn_run_after(
+            days: i64,
+            spec: &PlatformSpec,
+            reads: &Flaky,
+            ledger: &MemoryLedger,
+            channels: &FakeChannels,
+        ) -> FastBurnRun {
+            let options = PassOptions::new(spec, as_of() + Duration::days(days)).with_notify(true);
+            let context = PassContext {
+                spec,
+                options: &options,
+                reads,
+                ledger,
+                channels,
+                counter: &reads.counter,
+            };
+            context.fast_burn().await.unwrap()
+        }
+
+        /// A burn page whose publish keeps failing (a topic policy broken on Friday, fixed on Monday):
+        /// the page was only looked for today and yesterday, so from the second day on it was dropped
+        /// without a word. Every run of the following days tries it and fails, and the first after the
+        /// channel recovers publishes it — once (docs/cost-governance.md: "stays pending and fails
+        /// every run until it goes out").
+        #[tokio::test(start_paused = true)]
+        async fn a_burn_page_pending_for_days_fails_every_run_until_it_goes_out_once() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter); // no Bedrock tokens: no burn of its own
+            record_burn_page(&spec, &ledger).await;
+            channels.script_sns((0..3).map(|_| Outcome::Fail("AuthorizationError".into())));
+            for days in [1, 2, 3] {
+                let run = burn_run_after(days, &spec, &reads, &ledger, &channels).await;
+                assert!(run.delivery.failed(), "day +{days}: {:?}", run.delivery);
+                assert_eq!(run.delivery.pending.len(), 1, "day +{days}: {:?}", run.delivery);
+            }
+            assert_eq!(channels.attempts().1, 3, "tried once a run");
+            assert!(channels.published().is_empty());
+            let recovered = burn_run_after(4, &spec, &reads, &ledger, &channels).await;
+            assert!(!recovered.delivery.failed(), "{:?}", recovered.delivery);
+            assert_eq!(recovered.delivery.sent.len(), 1, "{:?}", recovered.delivery);
+            assert!(recovered.delivery.sent[0].retried);
+            let after = burn_run_after(5, &spec, &reads, &ledger, &channels).await;
+            assert!(!after.delivery.failed(), "{:?}", after.delivery);
+            assert_eq!(channels.published().len(), 1, "published once");
+        }
+
+        /// A burn page still pending once [`notify::BURN_RESEND_DAYS`] have passed is given up: settled
+        /// as superseded (never sent), and the run that settles it fails naming it — never dropped in
+        /// silence. The runs after are quiet.
+        #[tokio::test(start_paused = true)]
+        async fn a_burn_page_pending_past_the_resend_days_is_given_up_as_a_failure() {
+            use crate::cost_pass::notify::{self, BURN_RESEND_DAYS};
+            use crate::ledger::delivery::{DeliveryRecord, DeliveryState};
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter);
+            record_burn_page(&spec, &ledger).await;
+            channels.script_sns([Outcome::Fail("AuthorizationError".into())]);
+            let last = i64::try_from(BURN_RESEND_DAYS).unwrap() - 1;
+            let tried = burn_run_after(last, &spec, &reads, &ledger, &channels).await;
+            assert!(tried.delivery.failed() && tried.delivery.superseded.is_empty());
+            assert_eq!(channels.attempts().1, 1, "still sent on its last day");
+            let given_up = burn_run_after(last + 1, &spec, &reads, &ledger, &channels).await;
+            assert!(given_up.delivery.failed(), "{:?}", given_up.delivery);
+            let error = &given_up.delivery.errors[0];
+            assert!(
+                error.contains("page_fast#sns") && error.contains("given up"),
+                "{error}"
+            );
+            assert!(
+                error.contains("AuthorizationError"),
+                "the last send error: {error}"
+            );
+            assert_eq!(given_up.delivery.superseded.len(), 1);
+            assert_eq!(channels.attempts().1, 1, "not sent again");
+            let pk = Keys::new(spec.managed_prefix()).fast_burn(as_of().date_naive());
+            let record = DeliveryRecord::parse(&ledger.detail(&pk, "page_fast#sns").unwrap()).unwrap();
+            assert_eq!(record.state, DeliveryState::Superseded);
+            assert!(
+                ledger.expires_in(&pk, "page_fast#sns").is_some(),
+                "kept for inspection, then expires"
+            );
+            assert!(notify::settled(&ledger.detail(&pk, "page_fast#sns").unwrap()));
+            let quiet = burn_run_after(last + 2, &spec, &reads, &ledger, &channels).await;
+            assert!(!quiet.delivery.failed(), "{:?}", quiet.delivery);
+            assert!(channels.published().is_empty());
         }
 
         /// Two runs at once (an at-least-once scheduler delivering twice, a retry beside the next run)
