@@ -2,6 +2,9 @@
 //! one transaction, once per valuation id) and publishes `CardValuationUpdated` — and
 //! `AuthenticityFlagged` when the score is below the threshold — on the EventBridge bus.
 //!
+//! The card enters the cross-user set analytics (GSI2) only when the photo confirms the card its
+//! owner registered ([`photo_confirms`]); otherwise it is valued for its owner alone.
+//!
 //! A retried task after a successful write does not write twice; it publishes again (consumers
 //! deduplicate on `valuationId`). Counts `CardsValued` and `AuthenticityFlagged`, records
 //! `ValuationLatency` (request → persisted).
@@ -9,7 +12,7 @@
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
 use crate::identity::Caller;
-use crate::model::{AggregatorInput, CardStatus, PriceRange, iso};
+use crate::model::{AggregatorInput, CardDetails, CardStatus, FeatureEnvelope, PriceRange, iso};
 use crate::obs::{self, RequestLog};
 use crate::store::{Applied, CardStore, ValuationUpdate};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -146,6 +149,85 @@ fn details_mismatch(input: &AggregatorInput) -> bool {
     matches!((registered, photographed), (Some(r), Some(p)) if r != p)
 }
 
+/// The flag a valuation gets when its card has a set and a rarity but stays out of the cross-user set
+/// analytics (GSI2) because the photo does not confirm the card its owner registered
+/// ([`photo_confirms`]): the owner sees the value found, analysts do not count it.
+pub const UNCONFIRMED_FLAG: &str =
+    "not counted in the set analytics: the photo does not confirm the registered card";
+
+/// The words of `text` as they are compared: lowercase letters and digits, accents on Latin letters
+/// dropped (`Pokémon` read as `Pokemon`), anything else a separator.
+fn words(text: &str) -> Vec<String> {
+    let folded: String = text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à'..='å' => 'a',
+            'ç' => 'c',
+            'è'..='ë' => 'e',
+            'ì'..='ï' => 'i',
+            'ñ' => 'n',
+            'ò'..='ö' | 'ø' => 'o',
+            'ù'..='ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        })
+        .collect();
+    folded.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Whether the photo's text confirms the card as its owner registered it, as far as text can: the
+/// registered set number is an `n/m` number and every set number on the photo is that one (at least
+/// one is read; `004/102` is `4/102`), and every word of the registered name — and of the grade, when
+/// one is registered — is printed on it. These are what the price is asked for (name, number,
+/// grade), so a valuation the photo confirms priced the photographed card. A card without a
+/// registered or comparable number (`SWSH050`, `4/102a`), or whose photo shows none, is not confirmed.
+///
+/// The set and the rarity — GSI2's key — are not printed as text (a set symbol, a rarity symbol)
+/// and stay the owner's word.
+///
+/// ```
+/// use backend::model::{CardDetails, TextLine};
+/// let card = CardDetails { name: "Charizard".into(), set_name: Some("Base Set".into()),
+///     number: Some("4/102".into()), year: None, grade: None, rarity: Some("Holo Rare".into()) };
+/// let photo = |lines: &[&str]| backend::rekognition_extract::envelope("c", lines.iter()
+///     .map(|t| TextLine { text: (*t).into(), confidence: 99.0, top: None }).collect(), vec![]);
+/// assert!(backend::aggregator::photo_confirms(&card, &photo(&["Charizard", "©1999 Wizards 4/102"])));
+/// assert!(!backend::aggregator::photo_confirms(&card, &photo(&["Rattata", "©1999 Wizards 4/102"])));
+/// ```
+#[must_use]
+pub fn photo_confirms(card: &CardDetails, photo: &FeatureEnvelope) -> bool {
+    let Some(registered) = card.number.as_deref().and_then(set_number) else {
+        return false;
+    };
+    let mut numbers = crate::rekognition_extract::set_number_words(&photo.text).peekable();
+    if numbers.peek().is_none() || !numbers.all(|n| set_number(n) == Some(registered)) {
+        return false;
+    }
+    let on_photo: std::collections::HashSet<String> =
+        photo.text.iter().flat_map(|line| words(&line.text)).collect();
+    let printed = |text: &str| {
+        let w = words(text);
+        !w.is_empty() && w.iter().all(|w| on_photo.contains(w))
+    };
+    printed(&card.name) && card.grade.as_deref().is_none_or(printed)
+}
+
+/// The GSI2 key (`set#rarity`) this valuation files the card under: the registered one when the photo
+/// confirms the registered card ([`photo_confirms`]); `None` otherwise — the card is valued for its
+/// owner but kept out of the cross-user analytics, where the owner's word alone would decide which
+/// set's prices a value moves. A request without the card's details has nothing to confirm.
+#[must_use]
+pub fn analytics_key(input: &AggregatorInput) -> Option<String> {
+    let card = input.request.card.as_ref()?;
+    if photo_confirms(card, &input.features) {
+        card.set_rarity()
+    } else {
+        None
+    }
+}
+
 /// Merges the agents' results into the event detail (the owner as the pseudonym `users` gives).
 #[must_use]
 pub fn merge(
@@ -159,6 +241,10 @@ pub fn merge(
     let mut flags = a.flags.clone();
     if mismatch {
         flags.push(DETAILS_MISMATCH_FLAG.to_owned());
+    }
+    let would_be_filed = input.request.card.as_ref().and_then(CardDetails::set_rarity);
+    if would_be_filed.is_some() && analytics_key(input).is_none() {
+        flags.push(UNCONFIRMED_FLAG.to_owned());
     }
     ValuationDetail {
         valuation_id: input.request.valuation_id.clone(),
@@ -209,11 +295,7 @@ pub async fn handler(event: LambdaEvent<AggregatorInput>, deps: &Deps) -> Result
                     pricing_confidence: detail.pricing_confidence,
                     authenticity_score: detail.authenticity_score,
                     valued_at: detail.valued_at,
-                    set_rarity: input
-                        .request
-                        .card
-                        .as_ref()
-                        .and_then(crate::model::CardDetails::set_rarity),
+                    set_rarity: analytics_key(&input),
                 },
             )
             .await?;
@@ -420,6 +502,188 @@ mod tests {
             assert_eq!(d.status, CardStatus::Valued, "{registered:?} vs {on_photo:?}");
             assert!(!d.authenticity_flags.iter().any(|f| f == DETAILS_MISMATCH_FLAG));
         }
+    }
+
+    /// A photo of a genuine `Rattata 66/102` (Base Set), as Rekognition reads it.
+    fn genuine_rattata(extra: &[&str]) -> FeatureEnvelope {
+        let lines = ["Rattata", "40 HP", "Bite 20", "©1999 Wizards 66/102"]
+            .iter()
+            .chain(extra)
+            .map(|t| crate::model::TextLine {
+                text: (*t).into(),
+                confidence: 99.0,
+                top: None,
+            })
+            .collect();
+        crate::rekognition_extract::envelope("c-1", lines, vec![])
+    }
+
+    fn registered(name: &str, number: Option<&str>, grade: Option<&str>) -> CardDetails {
+        CardDetails {
+            name: name.into(),
+            set_name: Some("Base Set".into()),
+            number: number.map(str::to_owned),
+            year: Some(1999),
+            grade: grade.map(str::to_owned),
+            rarity: Some("Common".into()),
+        }
+    }
+
+    /// The attack: an owner registers "Pikachu Illustrator PSA 10, Base Set, Common" (the price is
+    /// asked for that) over a photo of any genuine card, leaving the number out or writing one that
+    /// cannot be compared, or copying the photographed card's number. The card is valued for its
+    /// owner, but its value is not filed under `Base Set#Common` for every analyst; the event says so.
+    #[test]
+    fn the_owners_word_alone_files_no_value_in_the_set_analytics() {
+        let now = crate::model::now();
+        let users = crate::identity::UserHasher::new(vec![4; 32]).unwrap();
+        for (card, photo) in [
+            (
+                registered("Pikachu Illustrator", None, Some("PSA 10")),
+                genuine_rattata(&[]),
+            ),
+            (
+                registered("Pikachu Illustrator", Some("4/102a"), Some("PSA 10")),
+                genuine_rattata(&[]),
+            ),
+            (
+                registered("Pikachu Illustrator", Some("SWSH050"), None),
+                genuine_rattata(&[]),
+            ),
+            // the photographed card's own number, another card's name (or grade)
+            (
+                registered("Pikachu Illustrator", Some("66/102"), None),
+                genuine_rattata(&[]),
+            ),
+            (
+                registered("Rattata Illustrator", Some("66/102"), None),
+                genuine_rattata(&[]),
+            ),
+            (
+                registered("Rattata", Some("66/102"), Some("PSA 10")),
+                genuine_rattata(&[]),
+            ),
+            // the registered number held up beside the card on a note
+            (
+                registered("Rattata", Some("4/102"), None),
+                genuine_rattata(&["note 4/102"]),
+            ),
+            // no number readable on the photo
+            (registered("Rattata", Some("66/102"), None), {
+                let mut p = genuine_rattata(&[]);
+                p.text.retain(|l| !l.text.contains('/'));
+                p
+            }),
+        ] {
+            let mut i = input(0.95);
+            i.request.card = Some(card.clone());
+            i.features = photo;
+            assert_eq!(analytics_key(&i), None, "{card:?}");
+            let d = merge(&i, &users, 0.5, now);
+            assert!(
+                d.authenticity_flags.iter().any(|f| f == UNCONFIRMED_FLAG),
+                "{card:?}: {:?}",
+                d.authenticity_flags
+            );
+            if card.number.as_deref() != Some("4/102") {
+                // the owner's own view: valued, with the price found
+                assert_eq!(d.status, CardStatus::Valued, "{card:?}");
+            }
+            assert_eq!(d.value.as_ref().map(|v| v.median), Some(dec!(2)));
+        }
+        // A request without the card's details has nothing to confirm.
+        let mut legacy = input(0.95);
+        legacy.features = genuine_rattata(&[]);
+        assert_eq!(analytics_key(&legacy), None);
+
+        // The card the photo shows, registered as printed (number spelled another way, accents as
+        // OCR drops them, grade on the slab label), is filed under its set and rarity; no flag.
+        for (card, extra) in [
+            (registered("Rattata", Some("66/102"), None), &[][..]),
+            (registered("rattata", Some("066 / 102"), None), &[]),
+            (
+                registered("Rattata", Some("66/102"), Some("PSA 10")),
+                &["PSA 10 GEM MINT"][..],
+            ),
+        ] {
+            let mut i = input(0.95);
+            i.request.card = Some(card.clone());
+            i.features = genuine_rattata(extra);
+            assert_eq!(analytics_key(&i).as_deref(), Some("Base Set#Common"), "{card:?}");
+            let d = merge(&i, &users, 0.5, now);
+            assert!(!d.authenticity_flags.iter().any(|f| f == UNCONFIRMED_FLAG));
+        }
+        let mut pokemon = input(0.95);
+        pokemon.request.card = Some(registered("Flabébé", Some("66/102"), None));
+        pokemon.features = genuine_rattata(&["Flabebe"]);
+        assert!(analytics_key(&pokemon).is_some());
+    }
+
+    /// The attack through the handler, against DynamoDB's and EventBridge's wire protocol: the
+    /// transaction writes the value for the owner and takes `setRarity` (GSI2's key) off the card,
+    /// which `POST /cards` wrote from what the owner typed; a confirmed card gets it back.
+    #[tokio::test]
+    async fn the_handler_keeps_an_unconfirmed_card_out_of_gsi2_but_values_it() {
+        use crate::store::fake_aws;
+        use serde_json::json;
+        let run = |card: CardDetails| async move {
+            let (http, log) = fake_aws::http(|_, target, _| {
+                if target.ends_with("PutEvents") {
+                    (
+                        200,
+                        json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}),
+                    )
+                } else {
+                    (200, json!({}))
+                }
+            });
+            let deps = Deps {
+                store: CardStore::new(fake_aws::dynamodb(http.clone()), "t"),
+                events: fake_aws::test_client!(aws_sdk_eventbridge, http),
+                bus: "bus".into(),
+                flag_threshold: 0.5,
+                users: crate::identity::UserHasher::new(vec![4; 32]).unwrap(),
+            };
+            let mut i = input(0.95);
+            i.request.card = Some(card);
+            i.features = genuine_rattata(&[]);
+            let out = handler(LambdaEvent::new(i, lambda_runtime::Context::default()), &deps)
+                .await
+                .unwrap();
+            let log = log.lock().unwrap().clone();
+            let update = log
+                .iter()
+                .find(|(t, _)| t.ends_with("TransactWriteItems"))
+                .map(|(_, b)| b["TransactItems"][0]["Update"].clone())
+                .unwrap();
+            (out, update)
+        };
+        let (out, update) = run(registered("Pikachu Illustrator", None, Some("PSA 10"))).await;
+        assert_eq!(out.detail.status, CardStatus::Valued);
+        assert!(
+            out.detail
+                .authenticity_flags
+                .iter()
+                .any(|f| f == UNCONFIRMED_FLAG)
+        );
+        let expr = update["UpdateExpression"].as_str().unwrap();
+        let (set, remove) = expr.split_once(" REMOVE ").unwrap();
+        assert!(
+            set.contains("valueMedian = :md"),
+            "the owner sees the value: {expr}"
+        );
+        assert!(remove.contains("#sr") && !set.contains("#sr"), "{expr}");
+        assert_eq!(update["ExpressionAttributeNames"]["#sr"], "setRarity");
+        assert!(update["ExpressionAttributeValues"].get(":sr").is_none());
+
+        let (out, update) = run(registered("Rattata", Some("66/102"), None)).await;
+        assert_eq!(out.detail.status, CardStatus::Valued);
+        let expr = update["UpdateExpression"].as_str().unwrap();
+        assert!(expr.contains("#sr = :sr") && !expr.split_once(" REMOVE ").unwrap().1.contains("#sr"));
+        assert_eq!(
+            update["ExpressionAttributeValues"][":sr"],
+            json!({"S": "Base Set#Common"})
+        );
     }
 
     #[test]

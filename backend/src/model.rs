@@ -106,7 +106,8 @@ pub struct Card {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grade: Option<String>,
     /// Rarity as printed ("Holo Rare"); with `set_name` it files the card on GSI2 (seed 001's
-    /// `set#rarity` analytics index).
+    /// `set#rarity` analytics index) once a valuation's photo confirms the registered card
+    /// ([`crate::aggregator::photo_confirms`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rarity: Option<String>,
     /// S3 key of the front image (under `uploads/{sub}/`).

@@ -175,13 +175,9 @@ pub fn hints(lines: &[TextLine]) -> CardHints {
                 h.year = Some(y);
             }
             if h.number.is_none()
-                && let Some((a, b)) = w.split_once('/')
-                && !a.is_empty()
-                && !b.is_empty()
-                && a.chars().all(|c| c.is_ascii_alphanumeric())
-                && b.chars().all(|c| c.is_ascii_digit())
+                && let Some(n) = set_number_word(w)
             {
-                h.number = Some(w.to_owned());
+                h.number = Some(n.to_owned());
             }
             if h.grade.is_none()
                 && GRADING_COMPANIES.contains(&w.to_ascii_uppercase().as_str())
@@ -193,6 +189,38 @@ pub fn hints(lines: &[TextLine]) -> CardHints {
         }
     }
     h
+}
+
+/// `w` (a word trimmed of surrounding punctuation but dots) when it is shaped like a set number:
+/// `4/102`, `SWSH050/100` — letters or digits, a slash, digits — without its dots.
+fn set_number_word(w: &str) -> Option<&str> {
+    // `w` keeps its dots for the grades (`9.5`); a number ends a sentence now and then.
+    let w = w.trim_matches('.');
+    let (a, b) = w.split_once('/')?;
+    (!a.is_empty()
+        && !b.is_empty()
+        && a.chars().all(|c| c.is_ascii_alphanumeric())
+        && b.chars().all(|c| c.is_ascii_digit()))
+    .then_some(w)
+}
+
+/// Every word of `lines` shaped like a set number, in the lines' order (the first is
+/// [`CardHints::number`]): what the aggregator compares with the number the owner registered, all of
+/// them, so a second number held up beside the card does not pass for the card's.
+///
+/// ```
+/// use backend::model::TextLine;
+/// let line = |t: &str| TextLine { text: t.into(), confidence: 99.0, top: None };
+/// let lines = [line("©1999 Wizards 4/102."), line("note: 66/102")];
+/// let words: Vec<&str> = backend::rekognition_extract::set_number_words(&lines).collect();
+/// assert_eq!(words, ["4/102", "66/102"]);
+/// ```
+pub fn set_number_words(lines: &[TextLine]) -> impl Iterator<Item = &str> {
+    lines.iter().flat_map(|line| {
+        line.text.split_whitespace().filter_map(|raw| {
+            set_number_word(raw.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '.'))
+        })
+    })
 }
 
 /// Builds the envelope from raw detections (filters, sorts, parses hints).

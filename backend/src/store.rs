@@ -143,10 +143,11 @@ pub struct ValuationUpdate {
     pub authenticity_score: f64,
     /// When.
     pub valued_at: DateTime<Utc>,
-    /// The card's GSI2 partition key (`<setName>#<rarity>`, [`crate::model::CardDetails::set_rarity`])
-    /// as the valuation request carries it: written back when the card is `VALUED` (a card flagged
-    /// before had left GSI2); `None` leaves the attribute as it is. A `FLAGGED` card loses it whatever
-    /// this says.
+    /// The GSI2 partition key (`<setName>#<rarity>`) this valuation files the card under, given only
+    /// when the photo confirms the registered card ([`crate::aggregator::analytics_key`]): written when
+    /// the card is `VALUED`. `None` removes it — the card is valued for its owner but stays out of the
+    /// cross-user analytics (the card was created with the key its owner typed). A `FLAGGED` card loses
+    /// it whatever this says.
     pub set_rarity: Option<String>,
 }
 
@@ -1044,17 +1045,17 @@ impl CardStore {
             // (GSI2's sort key) it also leaves the analytics index.
             remove.extend(["valueLow", "valueMedian", "valueHigh", "#cur"]);
         }
-        if v.status == CardStatus::Flagged {
-            // A card judged a fake (or whose text tried to steer the judge) is kept out of GSI2: the
-            // analytics are across users, and one user's fakes must not move a set's prices. Its owner
-            // still sees the value found.
-            names.insert("#sr".to_owned(), SET_RARITY.to_owned());
-            remove.push("#sr");
-        } else if let Some(key) = &v.set_rarity {
-            // Back into GSI2 (a card flagged before had left it).
-            names.insert("#sr".to_owned(), SET_RARITY.to_owned());
-            values.insert(":sr".to_owned(), s(key));
-            set.push("#sr = :sr");
+        names.insert("#sr".to_owned(), SET_RARITY.to_owned());
+        match &v.set_rarity {
+            Some(key) if v.status != CardStatus::Flagged => {
+                // Into GSI2 (back, for a card flagged or unconfirmed before).
+                values.insert(":sr".to_owned(), s(key));
+                set.push("#sr = :sr");
+            }
+            // Out of GSI2: the analytics are across users, so one user's word must not move a set's
+            // prices — neither a card judged a fake (or whose text tried to steer the judge) nor one
+            // whose photo does not confirm the card registered. Its owner still sees the value found.
+            _ => remove.push("#sr"),
         }
         let update = Update::builder()
             .table_name(&self.table)
