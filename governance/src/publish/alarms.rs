@@ -10,7 +10,8 @@
 //! `collectiq-prod-eu-…` is under `collectiq-prod-` too. For each published alarm under the prefix that
 //! the catalogue does not want, `ListTagsForResource` is read (paced) and only alarms tagged
 //! `ManagedBy = collectiq-ops`, `Platform = {prefix}` are deleted. A tag read that fails leaves that
-//! alarm alone this run and says so in the plan's warnings.
+//! alarm alone this run: an orphan is not deleted (a warning of the plan), an update is not written and
+//! is a failure of the apply ([`TAGS_NOT_READ`]) — a change that is needed must not pass as done.
 
 use alarms::Alarm;
 use alarms::catalogue::{Catalogue, CatalogueError, CatalogueOptions, catalogue_for};
@@ -34,6 +35,11 @@ pub const TAG_READS_PER_SECOND: f64 = 5.0;
 pub const DELETE_BATCH: usize = 100;
 /// Unchanged alarms whose tags one plan reads ([`TagAudit`]).
 pub const TAG_AUDIT_PER_RUN: usize = 6;
+/// How the reason of an update the plan holds back starts when the published alarm's tags could not be
+/// read (an [`AlarmPlan::collisions`] entry): whether it is this environment's alarm cannot be told, so
+/// [`apply`] does not overwrite it and reports it as a failed update — the run fails, and the next one
+/// tries again.
+pub const TAGS_NOT_READ: &str = "tags not read";
 
 /// Which unchanged alarms a plan reads the tags of. `Put*` ignores `Tags` when the alarm exists, so
 /// tags generated after an alarm was created (Environment and Owner, say) reach it only by
@@ -169,9 +175,11 @@ impl AlarmPlanning {
 /// ([`TagAudit::at`]).
 ///
 /// # Errors
-/// When `DescribeAlarms` fails (nothing is planned from a partial read). A failed tag read is a warning
-/// in the plan: that alarm is not deleted (or updated, or tagged) this run. An orphan a composite that
-/// stays references is in [`AlarmPlanning::held`].
+/// When `DescribeAlarms` fails (nothing is planned from a partial read). A failed tag read of an orphan
+/// or an unchanged alarm is a warning in the plan: it is not deleted (or tagged) this run. One of an
+/// update keeps the update in the plan and lists it in [`AlarmPlan::collisions`] ([`TAGS_NOT_READ`]):
+/// [`apply`] does not write it and reports it as a failed update. An orphan a composite that stays
+/// references is in [`AlarmPlanning::held`].
 pub async fn plan<C: CloudWatchApi>(
     cw: &C,
     catalogue: &Catalogue,
@@ -201,11 +209,20 @@ pub async fn plan_with<C: CloudWatchApi>(
         .filter(|c| c.action == AlarmAction::Update)
         .map(|c| c.name.clone())
         .collect();
-    let unread = read_tags_of(cw, &mut published, &updates, "not updated this run").await;
-    plan.changes
-        .retain(|c| !(c.action == AlarmAction::Update && unread.iter().any(|(name, _)| *name == c.name)));
+    let unread = read_tags_of(
+        cw,
+        &mut published,
+        &updates,
+        "whose alarm it is cannot be told, so apply does not overwrite it and fails it",
+    )
+    .await;
     let read: Vec<&Alarm> = published.iter().map(|p| &p.alarm).collect();
     plan.refuse_collisions(&read);
+    // Still a change (the plan says so, and `--detailed-exitcode` exits 2), but not one to write
+    // blind: apply leaves it out and reports it as a failed update ([`TAGS_NOT_READ`]), so the run
+    // fails instead of leaving, say, a critical alarm without its SNS action behind a success.
+    plan.collisions
+        .extend(unread.iter().map(|(name, why)| (name.clone(), why.clone())));
     // Tags a put leaves as they are: those of the updates (read above) and of this run's slice of the
     // unchanged alarms.
     let audited = audit.pick(
@@ -226,7 +243,11 @@ pub async fn plan_with<C: CloudWatchApi>(
         .map(|p| (&p.alarm, p.arn.as_str()))
         .collect();
     plan.plan_retags(&checked);
-    warnings.extend(unread.into_iter().chain(unaudited).map(|(_, warning)| warning));
+    warnings.extend(
+        unaudited
+            .into_iter()
+            .map(|(name, warning)| format!("{name}: {warning}")),
+    );
     plan.warnings.extend(warnings);
     let held = held_orphans(&plan, &published);
     Ok(AlarmPlanning {
@@ -253,8 +274,8 @@ fn held_orphans(plan: &AlarmPlan, published: &[PublishedAlarm]) -> Vec<HeldOrpha
     refs.held_orphans(&orphans)
 }
 
-/// Fills in the tags of the published alarms named in `names`; `(name, warning ending in
-/// consequence)` for each alarm whose tags could not be read.
+/// Fills in the tags of the published alarms named in `names`; `(name, why ending in consequence)`
+/// for each alarm whose tags could not be read (`why` starts with [`TAGS_NOT_READ`]).
 async fn read_tags_of<C: CloudWatchApi>(
     cw: &C,
     published: &mut [PublishedAlarm],
@@ -275,7 +296,7 @@ async fn read_tags_of<C: CloudWatchApi>(
             },
             Err(e) => warnings.push((
                 p.alarm.name().to_owned(),
-                format!("{}: tags not read ({e}); {consequence}", p.alarm.name()),
+                format!("{TAGS_NOT_READ} ({e}); {consequence}"),
             )),
         }
     }
@@ -301,7 +322,7 @@ async fn read_candidate_tags<C: CloudWatchApi>(
     read_tags_of(cw, published, &names, "not deleted this run")
         .await
         .into_iter()
-        .map(|(_, warning)| warning)
+        .map(|(name, warning)| format!("{name}: {warning}"))
         .collect()
 }
 
@@ -444,7 +465,8 @@ fn action_word(plan: &AlarmPlan, name: &str) -> &'static str {
 /// (`DescribeAlarms`): an orphan one that stays references is listed as `held` and left out of the
 /// calls ([`super::orphans`]); if that read fails, no orphan is deleted and each is a failure.
 /// Every write waits for the pacer; throttling is retried by the SDK client's `RetryConfig`.
-/// Failures are collected, never returned early.
+/// An alarm in the plan's [`AlarmPlan::collisions`] (another environment's, or one whose tags could not
+/// be read) is not written and is a failure. Failures are collected, never returned early.
 pub async fn apply<C: CloudWatchApi>(
     cw: &C,
     plan: &AlarmPlan,
@@ -455,21 +477,33 @@ pub async fn apply<C: CloudWatchApi>(
         unchanged: plan.count(AlarmAction::Unchanged),
         ..ApplyReport::default()
     };
-    // Another environment's alarm of the same name: not written, and a failure of this apply.
+    // Another environment's alarm of the same name, or one whose tags could not be read: not written,
+    // and a failure of this apply.
     report
         .failures
         .extend(plan.collisions.iter().map(|(name, why)| ItemFailure {
             name: name.clone(),
             action: "update",
-            error: ApiError {
-                operation: "PutMetricAlarm",
-                code: Some("NameCollision".into()),
-                message: why.clone(),
-                status: None,
-                classified: Some(aws_error::ErrorClass::ClientFault),
+            error: if why.starts_with(TAGS_NOT_READ) {
+                ApiError {
+                    operation: "ListTagsForResource",
+                    code: Some("TagsNotRead".into()),
+                    message: why.clone(),
+                    status: None,
+                    classified: None,
+                }
+            } else {
+                ApiError {
+                    operation: "PutMetricAlarm",
+                    code: Some("NameCollision".into()),
+                    message: why.clone(),
+                    status: None,
+                    classified: Some(aws_error::ErrorClass::ClientFault),
+                }
             },
         }));
-    let puts = plan.to_put();
+    let writable = |alarm: &&Alarm| !plan.collisions.iter().any(|(name, _)| name == alarm.name());
+    let puts: Vec<&Alarm> = plan.to_put().into_iter().filter(writable).collect();
     let batches: Vec<Vec<String>> = plan
         .delete_batches(DELETE_BATCH)
         .into_iter()
@@ -767,6 +801,150 @@ mod tests {
             cat.alarms.len() - 1,
             "every other alarm is written"
         );
+    }
+
+    /// A CloudWatch whose `ListTagsForResource` fails for one alarm (throttled past the SDK's retries,
+    /// a role without the permission): every other call goes to the fake.
+    struct TagsFailFor(FakeCloudWatch, String);
+
+    impl CloudWatchApi for TagsFailFor {
+        async fn describe_alarms(
+            &self,
+            t: Option<String>,
+        ) -> Result<super::super::cloudwatch::AlarmPage, ApiError> {
+            self.0.describe_alarms(t).await
+        }
+        async fn put_metric_alarm(&self, a: &alarms::model::PutMetricAlarmInput) -> Result<(), ApiError> {
+            self.0.put_metric_alarm(a).await
+        }
+        async fn put_composite_alarm(
+            &self,
+            a: &alarms::model::PutCompositeAlarmInput,
+        ) -> Result<(), ApiError> {
+            self.0.put_composite_alarm(a).await
+        }
+        async fn alarm_tags(&self, arn: &str) -> Result<Vec<alarms::model::Tag>, ApiError> {
+            if arn == crate::publish::fake::alarm_arn(&self.1) {
+                return Err(crate::publish::fake::rejected(
+                    "ListTagsForResource",
+                    "Throttling",
+                ));
+            }
+            self.0.alarm_tags(arn).await
+        }
+        async fn tag_alarm(&self, arn: &str, tags: &[alarms::model::Tag]) -> Result<(), ApiError> {
+            self.0.tag_alarm(arn, tags).await
+        }
+        async fn delete_alarms(&self, names: &[String]) -> Result<(), ApiError> {
+            self.0.delete_alarms(names).await
+        }
+        async fn describe_alarm_history(
+            &self,
+            start: DateTime<Utc>,
+            end: DateTime<Utc>,
+            t: Option<String>,
+        ) -> Result<super::super::cloudwatch::HistoryPage, ApiError> {
+            self.0.describe_alarm_history(start, end, t).await
+        }
+        async fn list_dashboards(
+            &self,
+            t: Option<String>,
+        ) -> Result<super::super::cloudwatch::DashboardPage, ApiError> {
+            self.0.list_dashboards(t).await
+        }
+        async fn get_dashboard(&self, name: &str) -> Result<String, ApiError> {
+            self.0.get_dashboard(name).await
+        }
+        async fn put_dashboard(&self, name: &str, body: &str) -> Result<Vec<String>, ApiError> {
+            self.0.put_dashboard(name, body).await
+        }
+        async fn delete_dashboards(&self, names: &[String]) -> Result<(), ApiError> {
+            self.0.delete_dashboards(names).await
+        }
+        async fn get_metric_data(
+            &self,
+            q: &[alarms::model::MetricDataQuery],
+            start: DateTime<Utc>,
+            end: DateTime<Utc>,
+            t: Option<String>,
+        ) -> Result<super::super::cloudwatch::MetricDataPage, ApiError> {
+            self.0.get_metric_data(q, start, end, t).await
+        }
+    }
+
+    /// A published critical alarm lost its SNS action (edited by hand): the plan updates it, but its
+    /// tags cannot be read. The update used to be dropped with a plan warning — nothing written, and
+    /// the apply, the Lambda and `plan --detailed-exitcode` all said everything was fine. Now the plan
+    /// keeps the update and names why it is held back, and the apply does not overwrite an alarm whose
+    /// owner it cannot tell but fails naming it; the other alarms are written.
+    #[tokio::test(start_paused = true)]
+    async fn an_update_whose_tags_cannot_be_read_is_a_failure_not_a_warning() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = published(&cat).await;
+        let mut edited = cat
+            .alarms
+            .iter()
+            .find_map(|a| match &a.alarm {
+                Alarm::Metric(m) if m.alarm_name.ends_with("-critical") && !m.alarm_actions.is_empty() => {
+                    Some(m.clone())
+                }
+                _ => None,
+            })
+            .expect("a critical metric alarm with an action");
+        let name = edited.alarm_name.clone();
+        edited.alarm_actions.clear();
+        cw.put_metric_alarm(&edited).await.unwrap();
+        let other = cat
+            .alarms
+            .iter()
+            .map(|a| a.alarm.name())
+            .find(|n| *n != name)
+            .unwrap();
+        let mut other_edited = match &cat.alarms.iter().find(|a| a.alarm.name() == other).unwrap().alarm {
+            Alarm::Metric(m) => Alarm::Metric(m.clone()),
+            Alarm::Composite(c) => Alarm::Composite(c.clone()),
+        };
+        match &mut other_edited {
+            Alarm::Metric(m) => m.alarm_description = Some("edited by hand".into()),
+            Alarm::Composite(c) => c.alarm_description = Some("edited by hand".into()),
+        }
+        match &other_edited {
+            Alarm::Metric(m) => cw.put_metric_alarm(m).await.unwrap(),
+            Alarm::Composite(c) => cw.put_composite_alarm(c).await.unwrap(),
+        }
+        let flaky = TagsFailFor(cw.clone(), name.clone());
+
+        let planning = plan_with(&flaky, &cat, "collectiq-prod", TagAudit::all())
+            .await
+            .unwrap();
+        let text = planning.render_text();
+        assert!(
+            planning
+                .plan
+                .changes
+                .iter()
+                .any(|c| c.name == name && c.action == AlarmAction::Update),
+            "the update is still a change: {text}"
+        );
+        assert!(!planning.is_empty(), "plan --detailed-exitcode exits 2: {text}");
+        assert!(text.contains(&format!("✗ {name}: tags not read")), "{text}");
+
+        let report = apply(&flaky, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        assert!(!report.ok(), "{}", report.render_text("alarms"));
+        assert_eq!(report.failures.len(), 1, "{}", report.render_text("alarms"));
+        let f = &report.failures[0];
+        assert_eq!((f.name.as_str(), f.action), (name.as_str(), "update"));
+        assert_eq!(
+            (f.error.operation, f.error.code.as_deref()),
+            ("ListTagsForResource", Some("TagsNotRead"))
+        );
+        assert!(f.error.message.contains("Throttling"), "{}", f.error.message);
+        assert_eq!(report.updated, [other], "the other update is written");
+        let stored = cw.describe_alarms(None).await.unwrap();
+        let still = stored.alarms.iter().find(|p| p.alarm.name() == name).unwrap();
+        let Alarm::Metric(m) = &still.alarm else { panic!() };
+        assert!(m.alarm_actions.is_empty(), "not overwritten blind");
     }
 
     /// Two retired composites (two functions removed): `DeleteAlarms` refuses a call naming two
