@@ -250,13 +250,14 @@ pub fn merge(
         valuation_id: input.request.valuation_id.clone(),
         user_id: users.hash(&input.request.user_id),
         card_id: input.request.card_id.clone(),
-        // The injection guard's flag sends the card to a person whatever the threshold is.
+        // The injection guard's flag, and a photo meant for the judge that did not reach it, send the
+        // card to a person whatever the threshold is.
         status: if a.score < flag_threshold
             || mismatch
-            || a.flags
-                .iter()
-                .any(|f| f == crate::authenticity_agent::INJECTION_FLAG)
-        {
+            || a.flags.iter().any(|f| {
+                f == crate::authenticity_agent::INJECTION_FLAG
+                    || f == crate::authenticity_agent::PHOTO_NOT_JUDGED_FLAG
+            }) {
             CardStatus::Flagged
         } else {
             CardStatus::Valued
@@ -379,7 +380,7 @@ async fn publish(deps: &Deps, detail: &ValuationDetail) -> Result<Vec<String>, H
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::*;
     use rust_decimal_macros::dec;

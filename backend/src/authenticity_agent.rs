@@ -7,10 +7,13 @@
 //! model as an image block before the evidence, when Converse takes it: JPEG (baseline, extended or
 //! progressive) or PNG by its first bytes (the uploader's content type is not trusted), at most
 //! [`MAX_IMAGE_BYTES`] and [`MAX_IMAGE_SIDE`] pixels a side (Bedrock's limits). Otherwise — too large,
-//! deleted (S3 `NoSuchKey`), unreadable — the model judges the text and labels alone and the log says
-//! why ([`ImageOutcome::Skipped`]); so it does when Converse refuses the image (a `ValidationException`:
-//! one retry without it). Other S3 and Bedrock errors fail the task as usual — `AccessDenied` included
-//! (an IAM or KMS key-policy mistake must not quietly turn the photo check off).
+//! deleted (S3 `NoSuchKey`), unreadable ([`ImageOutcome::Skipped`]) — and when Converse refuses the
+//! image (a `ValidationException`: one retry without it), the model judges the text and labels alone,
+//! but the uploader chose that file: the verdict is capped below the flag threshold and carries
+//! [`PHOTO_NOT_JUDGED_FLAG`] ([`judged_without_photo`]), so text alone never passes a card as
+//! authentic, and the log says why. Other S3 and Bedrock errors fail the task as usual —
+//! `AccessDenied` included (an IAM or KMS key-policy mistake must not quietly turn the photo check
+//! off).
 //! Off by default: seed 000 budgets 1,200 tokens a valuation, and Claude counts a photo as about
 //! width × height / 750 tokens after scaling it to at most 1.15 megapixels — up to ≈ 1,600 more, more
 //! than doubling the Bedrock line of the budget.
@@ -55,6 +58,21 @@ pub const INJECTION_FLAG: &str =
 /// The highest score a card whose text reads like instructions can get: below the aggregator's
 /// default flag threshold (0.5), so a person looks at it whatever the model answered.
 pub const INJECTION_SCORE_CAP: f64 = 0.25;
+
+/// The flag added when the photo was meant for the judge (`AUTHENTICITY_SEND_PHOTO=true`) and did not
+/// reach it — too large, not a JPEG or PNG, gone from the bucket, or refused by Converse: the score
+/// then rests on the text, which a fake printed with a genuine card's text passes.
+pub const PHOTO_NOT_JUDGED_FLAG: &str = "photo_not_judged: the photo did not reach the judge (too large, unreadable, missing or refused); scored on its text alone";
+
+/// The highest score a card judged without its photo can get, when the photo was meant to be
+/// judged: below the aggregator's default flag threshold (0.5, a card scoring less is `FLAGGED`), so
+/// a text-only verdict never reads as authentic; the aggregator flags a card with
+/// [`PHOTO_NOT_JUDGED_FLAG`] whatever the threshold is set to, as it does the injection flag.
+pub const PHOTO_NOT_JUDGED_SCORE_CAP: f64 = 0.49;
+
+/// The request field a photo Converse refused is reported under
+/// ([`HandlerError::Validation`] from [`BedrockModel`]), so the handler can judge without it.
+pub const PHOTO_FIELD: &str = "frontS3Key";
 
 /// Phrases no genuine card prints and a prompt injection needs, in the form [`normalise`] gives
 /// (lowercase words, look-alike digits read as letters).
@@ -152,6 +170,18 @@ pub fn guard_against_injection(mut a: AuthenticityAssessment, f: &FeatureEnvelop
     a
 }
 
+/// Caps what the model said when the photo was meant for it and did not reach it: the text alone
+/// cannot make a card pass as authentic ([`PHOTO_NOT_JUDGED_SCORE_CAP`], [`PHOTO_NOT_JUDGED_FLAG`]).
+#[must_use]
+pub fn judged_without_photo(mut a: AuthenticityAssessment) -> AuthenticityAssessment {
+    a.score = a.score.min(PHOTO_NOT_JUDGED_SCORE_CAP);
+    if !a.flags.iter().any(|x| x == PHOTO_NOT_JUDGED_FLAG) {
+        a.flags.insert(0, PHOTO_NOT_JUDGED_FLAG.to_owned());
+        a.flags.truncate(20);
+    }
+    a
+}
+
 /// A model's reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelReply {
@@ -167,6 +197,10 @@ pub trait AuthenticityModel: Send + Sync {
     /// The model id (the `model` dimension).
     fn model_id(&self) -> &str;
     /// One Converse turn: `system` + one user message (`image` when there is one, then the text).
+    ///
+    /// # Errors
+    /// A model that refuses the image answers [`HandlerError::Validation`] naming [`PHOTO_FIELD`]
+    /// (the handler then judges without it, and says so); anything else as it comes.
     async fn converse(
         &self,
         system: &str,
@@ -429,16 +463,18 @@ impl AuthenticityModel for BedrockModel {
             .await;
         let out = match out {
             Ok(out) => out,
-            // Converse refusing the photo (a ValidationException on a file it cannot decode) must not
-            // fail a card the text alone can judge: once more without it. Any other error is the call's.
+            // Converse refusing the photo (a ValidationException on a file it cannot decode): the
+            // handler judges the text alone, and caps what that can say. Any other error is the call's.
             Err(e)
                 if image.is_some() && e.as_service_error().is_some_and(|s| s.is_validation_exception()) =>
             {
-                tracing::warn!(
-                    error = %aws_sdk_bedrockruntime::error::DisplayErrorContext(&e),
-                    "Converse refused the photo; judging without it"
-                );
-                return self.converse(system, user, None).await;
+                return Err(HandlerError::validation(
+                    PHOTO_FIELD,
+                    format!(
+                        "Converse refused the photo: {}",
+                        aws_sdk_bedrockruntime::error::DisplayErrorContext(&e)
+                    ),
+                ));
             }
             Err(e) => return Err(crate::error::sdk_error("Converse", e)),
         };
@@ -595,33 +631,45 @@ pub async fn handler(
     // Seed 001's structured log names the user: the pseudonym the API put in the execution input.
     log.user_pseudonym(input.request.user_pseudonym.as_deref());
     let result = async {
+        let req = &input.request;
+        // Why the photo meant for the judge did not reach it (with AUTHENTICITY_SEND_PHOTO on).
+        let mut not_judged: Option<String> = None;
         let photo = match &deps.images {
-            Some(images) => {
-                let req = &input.request;
-                match images.photo(&req.bucket, &req.front_s3_key).await? {
-                    ImageOutcome::Image(image) => Some(image),
-                    ImageOutcome::Skipped(why) => {
-                        tracing::warn!(
-                            card_id = req.card_id.as_str(),
-                            reason = why.as_str(),
-                            "judging without the photo"
-                        );
-                        None
-                    }
+            Some(images) => match images.photo(&req.bucket, &req.front_s3_key).await? {
+                ImageOutcome::Image(image) => Some(image),
+                ImageOutcome::Skipped(why) => {
+                    not_judged = Some(why);
+                    None
                 }
-            }
+            },
             None => None,
         };
-        let reply = deps
-            .model
-            .converse(SYSTEM_PROMPT, &prompt(&input.features), photo.as_ref())
-            .await?;
+        let user = prompt(&input.features);
+        let reply = match deps.model.converse(SYSTEM_PROMPT, &user, photo.as_ref()).await {
+            // A photo Converse cannot take must not fail a card the text can be judged on; the
+            // verdict is capped below.
+            Err(HandlerError::Validation { field, message }) if photo.is_some() && field == PHOTO_FIELD => {
+                not_judged = Some(message);
+                deps.model.converse(SYSTEM_PROMPT, &user, None).await?
+            }
+            other => other?,
+        };
         // Tokens are billed whether or not the answer parses: record them first.
         telemetry::genai::record(&reply.usage);
-        let verdict = guard_against_injection(
+        let mut verdict = guard_against_injection(
             parse_verdict(&reply.text, deps.model.model_id())?,
             &input.features,
         );
+        if let Some(why) = &not_judged {
+            // The uploader decides the file (its size, its format, whether it stays in the bucket):
+            // a verdict on the text alone cannot make the card pass as authentic.
+            tracing::warn!(
+                card_id = req.card_id.as_str(),
+                reason = why.as_str(),
+                "judged without the photo; score capped and card flagged"
+            );
+            verdict = judged_without_photo(verdict);
+        }
         obs::record(MetricName::AuthenticityScore, verdict.score);
         tracing::info!(
             card_id = input.request.card_id.as_str(),
@@ -1214,23 +1262,29 @@ mod tests {
     }
 
     /// The handler reads the request's front photo and sends it; a photo Converse cannot take leaves
-    /// the model the text and labels alone, and the card is still judged.
+    /// the model the text and labels alone, and the card is still judged (capped: see
+    /// `a_photo_that_does_not_reach_the_judge_cannot_pass_on_text_alone`).
     #[tokio::test]
     async fn the_handler_sends_the_front_photo_when_converse_takes_it() {
         let verdict = r#"{"score": 0.9, "flags": [], "rationale": "ok"}"#;
-        for (outcome, images) in [
+        for (outcome, images, score) in [
             (
                 ImageOutcome::Image(CardImage {
                     format: PhotoFormat::Png,
                     bytes: png(10, 10),
                 }),
                 1,
+                0.9,
             ),
-            (ImageOutcome::Skipped("HEIC".into()), 0),
+            (
+                ImageOutcome::Skipped("HEIC".into()),
+                0,
+                PHOTO_NOT_JUDGED_SCORE_CAP,
+            ),
         ] {
             let (model, http) = bedrock(vec![ok_json(converse_answer(verdict))]);
             let (result, _) = judge_with(model, Some(Arc::new(FixedStore(outcome)))).await;
-            assert_eq!(result.unwrap().score, 0.9);
+            assert_eq!(result.unwrap().score, score);
             let (_, body) = request_json(&http);
             let content = body["messages"][0]["content"].as_array().unwrap();
             assert_eq!(
@@ -1323,7 +1377,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
     }
 
     /// Converse refusing the photo (ValidationException: a file it cannot decode) does not fail the
-    /// card: the same evidence goes again without the photo.
+    /// card: the same evidence goes again without the photo (and the verdict is capped).
     #[tokio::test]
     async fn a_photo_converse_refuses_is_left_out_and_the_card_still_judged() {
         let verdict = r#"{"score": 0.8, "flags": [], "rationale": "ok"}"#;
@@ -1343,7 +1397,9 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
             bytes: jpeg(0xC0, 64, 48),
         });
         let (result, _) = judge_with(model, Some(Arc::new(FixedStore(photo)))).await;
-        assert_eq!(result.unwrap().score, 0.8);
+        let a = result.unwrap();
+        assert_eq!(a.score, PHOTO_NOT_JUDGED_SCORE_CAP);
+        assert_eq!(a.flags, [PHOTO_NOT_JUDGED_FLAG]);
         let bodies: Vec<Value> = http
             .actual_requests()
             .map(|r| serde_json::from_slice(r.body().bytes().unwrap()).unwrap())
@@ -1358,5 +1414,132 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
                 .count()
         };
         assert_eq!((images(&bodies[0]), images(&bodies[1])), (1, 0));
+    }
+
+    /// A 4 MB JPEG (uploads may be 12 MB) of a fake printed with a genuine card's text: the photo
+    /// never reaches the judge, which scores the text 0.97. Whatever way the photo fails to arrive —
+    /// too large (told by S3's Content-Length, or by the bytes), not a JPEG or PNG, deleted, refused by
+    /// Converse — the verdict is capped below the flag threshold and flagged, and the aggregator
+    /// flags the card whatever its threshold. The photo that arrives, or none meant to (the default),
+    /// leaves the verdict as the model gave it.
+    #[tokio::test]
+    async fn a_photo_that_does_not_reach_the_judge_cannot_pass_on_text_alone() {
+        let fake_says_genuine = r#"{"score": 0.97, "flags": [], "rationale": "Text matches Base Set."}"#;
+        let mut four_mb = jpeg(0xC0, 3024, 4032);
+        four_mb.resize(4_000_000, 0);
+        let s3_answering = |status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8>| {
+            let mut response = http::Response::builder().status(status);
+            for (k, v) in headers {
+                response = response.header(k, v);
+            }
+            let http = StaticReplayClient::new(vec![ReplayEvent::new(
+                http::Request::builder()
+                    .uri("https://b.s3.us-east-1.amazonaws.com/uploads/u-1/f.jpg")
+                    .body(SdkBody::empty())
+                    .unwrap(),
+                response.body(SdkBody::from(body)).unwrap(),
+            )]);
+            Arc::new(S3ImageStore::new(crate::store::fake_aws::test_client!(
+                aws_sdk_s3,
+                http,
+                aws_smithy_types::retry::RetryConfig::disabled()
+            ))) as Arc<dyn ImageStore>
+        };
+        let refused = (
+            400,
+            vec![
+                ("content-type", "application/json"),
+                ("x-amzn-errortype", "ValidationException"),
+            ],
+            r#"{"message": "Could not process image"}"#.to_owned(),
+        );
+        let small = jpeg(0xC0, 64, 48);
+        let cases: Vec<(&str, Arc<dyn ImageStore>, Vec<Answer>)> = vec![
+            (
+                "4 MB by its bytes",
+                Arc::new(FixedStore(image_outcome(four_mb.clone()))),
+                vec![],
+            ),
+            (
+                "4 MB by S3's Content-Length",
+                s3_answering(200, vec![("content-length", four_mb.len().to_string())], four_mb),
+                vec![],
+            ),
+            (
+                "HEIC",
+                Arc::new(FixedStore(image_outcome(b"\0\0\0\x18ftypheic".to_vec()))),
+                vec![],
+            ),
+            (
+                "deleted",
+                s3_answering(
+                    404,
+                    vec![("content-type", "application/xml".into())],
+                    b"<Error><Code>NoSuchKey</Code><Message>m</Message></Error>".to_vec(),
+                ),
+                vec![],
+            ),
+            (
+                "refused by Converse",
+                Arc::new(FixedStore(ImageOutcome::Image(CardImage {
+                    format: PhotoFormat::Jpeg,
+                    bytes: small.clone(),
+                }))),
+                vec![refused],
+            ),
+        ];
+        let users = crate::identity::UserHasher::new(vec![4; 32]).unwrap();
+        for (why, images, mut answers) in cases {
+            answers.push(ok_json(converse_answer(fake_says_genuine)));
+            let (model, http) = bedrock(answers);
+            let (result, docs) = judge_with(model, Some(images)).await;
+            let a = result.unwrap();
+            assert!(a.score <= PHOTO_NOT_JUDGED_SCORE_CAP, "{why}: {a:?}");
+            assert!(a.score < crate::aggregator::DEFAULT_FLAG_THRESHOLD, "{why}");
+            assert_eq!(a.flags, [PHOTO_NOT_JUDGED_FLAG], "{why}");
+            assert!(
+                docs.iter()
+                    .any(|d| d.get("AuthenticityScore").and_then(Value::as_f64)
+                        == Some(PHOTO_NOT_JUDGED_SCORE_CAP)),
+                "{why}: the metric records the capped score"
+            );
+            let last = http
+                .actual_requests()
+                .last()
+                .map(|r| serde_json::from_slice::<Value>(r.body().bytes().unwrap()).unwrap());
+            let content = last.unwrap()["messages"][0]["content"].clone();
+            assert!(
+                content
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|c| c.get("image").is_none()),
+                "{why}: judged on the text"
+            );
+            // Whatever AUTHENTICITY_FLAG_THRESHOLD is, the card goes to a person.
+            for threshold in [0.5, 0.3, 0.01] {
+                let mut i = crate::aggregator::tests::input(a.score);
+                i.agents.authenticity = a.clone();
+                let d = crate::aggregator::merge(&i, &users, threshold, chrono::Utc::now());
+                assert_eq!(
+                    d.status,
+                    crate::model::CardStatus::Flagged,
+                    "{why} at {threshold}"
+                );
+            }
+        }
+        // The photo reached the judge, or none was meant to: the model's verdict stands.
+        for images in [
+            Some(Arc::new(FixedStore(ImageOutcome::Image(CardImage {
+                format: PhotoFormat::Jpeg,
+                bytes: small.clone(),
+            }))) as Arc<dyn ImageStore>),
+            None,
+        ] {
+            let (model, _) = bedrock(vec![ok_json(converse_answer(fake_says_genuine))]);
+            let (result, _) = judge_with(model, images).await;
+            let a = result.unwrap();
+            assert_eq!((a.score, a.flags.len()), (0.97, 0));
+        }
     }
 }
