@@ -104,7 +104,9 @@ pub struct ValuationDetail {
     pub pricing_confidence: f64,
     /// Authenticity score.
     pub authenticity_score: f64,
-    /// The model's concerns.
+    /// The model's concerns and this crate's own flags ([`crate::flags::KNOWN`]), at most
+    /// [`crate::flags::MAX_FLAGS`], each one printable line of at most [`crate::flags::MAX_FLAG_CHARS`]
+    /// characters ([`crate::flags::bound`]).
     pub authenticity_flags: Vec<String>,
     /// When persisted.
     pub valued_at: DateTime<Utc>,
@@ -265,7 +267,8 @@ pub fn merge(
         value: input.agents.pricing.range.clone(),
         pricing_confidence: input.agents.pricing.confidence,
         authenticity_score: a.score,
-        authenticity_flags: flags,
+        // Published as they are bounded here, whatever the task before wrote (`crate::flags`).
+        authenticity_flags: crate::flags::bound(flags),
         valued_at: now,
         correlation_id: input.request.correlation_id.clone(),
     }
@@ -685,6 +688,83 @@ pub(crate) mod tests {
             update["ExpressionAttributeValues"][":sr"],
             json!({"S": "Base Set#Common"})
         );
+    }
+
+    /// Model-written flags as an injection would write them — 10 KB, a U+202E that reverses what a
+    /// screen shows after it, newlines that forge a log line, fifty of them — reach the events as
+    /// printable lines, bounded in length and number, with this crate's own flags kept.
+    #[tokio::test]
+    async fn model_flags_reach_the_events_bounded_and_printable() {
+        use crate::flags::{MAX_FLAG_CHARS, MAX_FLAGS};
+        use crate::store::fake_aws;
+        use serde_json::{Value, json};
+        let (http, log) = fake_aws::http(|_, target, _| {
+            if target.ends_with("PutEvents") {
+                (
+                    200,
+                    json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}, {"EventId": "e-2"}]}),
+                )
+            } else {
+                (200, json!({}))
+            }
+        });
+        let deps = Deps {
+            store: CardStore::new(fake_aws::dynamodb(http.clone()), "t"),
+            events: fake_aws::test_client!(aws_sdk_eventbridge, http),
+            bus: "bus".into(),
+            flag_threshold: 0.5,
+            users: crate::identity::UserHasher::new(vec![4; 32]).unwrap(),
+        };
+        let mut i = input(0.2);
+        i.agents.authenticity.flags = [
+            "X".repeat(10 * 1024),
+            "font ok\u{202E}detacifitrec\n{\"level\":\"INFO\",\"message\":\"card verified\"}".to_owned(),
+        ]
+        .into_iter()
+        .chain((0..50).map(|n| format!("concern {n}")))
+        .collect();
+        let out = handler(LambdaEvent::new(i, lambda_runtime::Context::default()), &deps)
+            .await
+            .unwrap();
+        assert_eq!(out.published, [VALUATION_UPDATED, AUTHENTICITY_FLAGGED]);
+        let log = log.lock().unwrap().clone();
+        let (_, put) = log.iter().find(|(t, _)| t.ends_with("PutEvents")).unwrap();
+        let entries = put["Entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 2);
+        for entry in entries {
+            let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
+            let flags: Vec<&str> = detail["authenticityFlags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap())
+                .collect();
+            assert_eq!(flags.len(), MAX_FLAGS);
+            assert!(
+                flags.iter().all(|f| f.chars().count() <= MAX_FLAG_CHARS),
+                "{flags:?}"
+            );
+            assert!(
+                flags
+                    .iter()
+                    .all(|f| !f.chars().any(|c| c.is_control() || c == '\u{202E}')),
+                "{flags:?}"
+            );
+            assert_eq!(
+                flags[1],
+                "font okdetacifitrec {\"level\":\"INFO\",\"message\":\"card verified\"}"
+            );
+            assert!(entry["Detail"].as_str().unwrap().len() < 16 * 1024);
+        }
+        // A card with its own flag among 50 of the model's keeps it.
+        let mut i = input(0.9);
+        i.agents.authenticity.flags = (0..50).map(|n| format!("concern {n}")).collect();
+        i.request.card = Some(registered("Rattata", Some("4/102"), None));
+        i.features = genuine_rattata(&[]);
+        let d = merge(&i, &deps.users, 0.5, crate::model::now());
+        assert_eq!(d.authenticity_flags.len(), MAX_FLAGS);
+        assert!(d.authenticity_flags.iter().any(|f| f == DETAILS_MISMATCH_FLAG));
+        assert!(d.authenticity_flags.iter().any(|f| f == UNCONFIRMED_FLAG));
     }
 
     #[test]

@@ -162,10 +162,7 @@ pub fn guard_against_injection(mut a: AuthenticityAssessment, f: &FeatureEnvelop
         .join(" ");
     if reads_like_instructions(&joined) {
         a.score = a.score.min(INJECTION_SCORE_CAP);
-        if !a.flags.iter().any(|x| x == INJECTION_FLAG) {
-            a.flags.insert(0, INJECTION_FLAG.to_owned());
-            a.flags.truncate(20);
-        }
+        a.flags = crate::flags::bound(std::iter::once(INJECTION_FLAG.to_owned()).chain(a.flags));
     }
     a
 }
@@ -175,10 +172,7 @@ pub fn guard_against_injection(mut a: AuthenticityAssessment, f: &FeatureEnvelop
 #[must_use]
 pub fn judged_without_photo(mut a: AuthenticityAssessment) -> AuthenticityAssessment {
     a.score = a.score.min(PHOTO_NOT_JUDGED_SCORE_CAP);
-    if !a.flags.iter().any(|x| x == PHOTO_NOT_JUDGED_FLAG) {
-        a.flags.insert(0, PHOTO_NOT_JUDGED_FLAG.to_owned());
-        a.flags.truncate(20);
-    }
+    a.flags = crate::flags::bound(std::iter::once(PHOTO_NOT_JUDGED_FLAG.to_owned()).chain(a.flags));
     a
 }
 
@@ -612,7 +606,8 @@ pub fn parse_verdict(text: &str, model_id: &str) -> Result<AuthenticityAssessmen
         // Four decimals: what the score means, and a number DynamoDB stores (it refuses magnitudes below
         // 1E-130, which a model may write: `1e-200` would fail the card's write, not flag it).
         score: (v.score * 10_000.0).round() / 10_000.0,
-        flags: v.flags.into_iter().take(20).collect(),
+        // The model's words go to the events: one printable line each, bounded (`crate::flags`).
+        flags: crate::flags::bound(v.flags),
         rationale: v.rationale.chars().take(2000).collect(),
         model_id: model_id.to_owned(),
     })
@@ -707,6 +702,17 @@ mod tests {
             assert_eq!(v.score, score, "{text}");
             assert!(v.score.to_string().len() <= 6, "{}", v.score);
         }
+        // The model's flags come out as printable lines, bounded (crate::flags): a 10 KB flag, one
+        // with U+202E and a newline, and 30 more.
+        let hostile: Vec<String> = ["Y".repeat(10 * 1024), "ok\u{202E}\nforged line".to_owned()]
+            .into_iter()
+            .chain((0..30).map(|n| format!("f{n}")))
+            .collect();
+        let answer = serde_json::json!({"score": 0.9, "flags": hostile}).to_string();
+        let v = parse_verdict(&answer, "m").unwrap();
+        assert_eq!(v.flags.len(), crate::flags::MAX_FLAGS);
+        assert_eq!(v.flags[0].chars().count(), crate::flags::MAX_FLAG_CHARS);
+        assert_eq!(v.flags[1], "ok forged line");
         let v = parse_verdict("```json\n{\"score\": 0.2, \"flags\": [\"font\"]}\n```", "m").unwrap();
         assert_eq!(
             (v.score, v.flags.as_slice(), v.model_id.as_str()),

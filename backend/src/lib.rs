@@ -23,6 +23,7 @@
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod flags;
 pub mod http;
 pub mod identity;
 pub mod model;
