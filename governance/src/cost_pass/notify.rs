@@ -1195,6 +1195,62 @@ pub fn settled(detail: &str) -> bool {
 }
 
 #[cfg(test)]
+mod lease_tests {
+    use super::*;
+    use crate::cost_pass::fake::FakeChannels;
+    use crate::ledger::{LedgerOp, MemoryLedger};
+
+    /// A pending page, recorded by an earlier run.
+    async fn pending_page(ledger: &MemoryLedger) -> StoredRecord {
+        let (pk, sk) = ("collectiq-prod#fast-burn#2026-11-21", "page_fast#sns");
+        let page = SnsNotification::new(
+            "arn:aws:sns:us-east-1:1:critical",
+            "s",
+            "m",
+            "CRITICAL",
+            "cost_fast_burn",
+        );
+        let record = DeliveryRecord::sns(&record_id(pk, sk), page, Utc::now());
+        let detail = record.to_detail().unwrap();
+        let item = NewItem {
+            pk,
+            sk,
+            detail: &detail,
+            keep: None,
+        };
+        assert!(ledger.record_all(&[item]).await.unwrap());
+        StoredRecord {
+            pk: pk.to_owned(),
+            sk: sk.to_owned(),
+            record,
+        }
+    }
+
+    /// The lease's `UpdateItem` took effect but its answer was lost, and the SDK sent it again: the
+    /// retry meets this run's own lease. It is taken and the page goes out — not left unsent as
+    /// "another run is sending it" by a run that blocked itself.
+    #[tokio::test]
+    async fn a_lease_whose_answer_was_lost_still_sends_the_page() {
+        let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+        let stored = pending_page(&ledger).await;
+        ledger.lose_answer(LedgerOp::Lease, 1);
+        let mut sender = Sender::new(
+            &ledger,
+            &channels,
+            &channels,
+            "secret",
+            SlackRetry::default(),
+            None,
+        );
+        let sent = sender.send(stored.clone(), Utc::now()).await.unwrap();
+        assert_eq!(sent.channel, Channel::Sns);
+        assert_eq!(channels.published().len(), 1);
+        let record = DeliveryRecord::parse(&ledger.detail(&stored.pk, &stored.sk).unwrap()).unwrap();
+        assert_eq!(record.state, DeliveryState::Sent);
+    }
+}
+
+#[cfg(test)]
 mod error_text_tests {
     use super::{DeliveryError, NotifyError, SecretProblem};
 

@@ -37,6 +37,52 @@ fn epoch_secs(t: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// `t` as a DynamoDB number of seconds to the nanosecond (`1764936000.123456789`): a lease's times name
+/// its holder ([`LedgerStore::lease`]), so they keep every digit the caller's clock gave. Compared with
+/// the whole seconds earlier versions wrote, as numbers.
+fn epoch_nanos(t: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+/// Whether the stored number `n` is the instant `t` ([`epoch_nanos`]; DynamoDB hands numbers back
+/// normalised, `1764936000.5` for `1764936000.500000000`).
+fn is_instant(n: &str, t: chrono::DateTime<chrono::Utc>) -> bool {
+    let (secs, frac) = n.split_once('.').unwrap_or((n, ""));
+    let nanos = format!("{frac:0<9}");
+    nanos.len() == 9
+        && secs.parse::<i64>().ok() == Some(t.timestamp())
+        && nanos.parse::<u32>().ok() == Some(t.timestamp_subsec_nanos())
+}
+
+/// Whether `item` holds the lease `(until, taken_at)`: the one this caller asked for — its own request,
+/// which the SDK sent again after the first answer was lost.
+fn holds_lease(
+    item: &std::collections::HashMap<String, AttributeValue>,
+    until: chrono::DateTime<chrono::Utc>,
+    taken_at: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let is = |name: &str, t| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .is_some_and(|n| is_instant(n, t))
+    };
+    is("lease_until", until) && is("lease_taken_at", taken_at)
+}
+
+/// A value no other claim carries: the claim's own, stored with it, so that the SDK's retry of a
+/// `PutItem` whose first answer was lost recognises the item as its own instead of another caller's.
+fn claim_token(now: SystemTime) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    // `RandomState` is seeded randomly per process (and moves on per call): two Lambdas claiming in
+    // the same nanosecond still differ.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(nanos);
+    hasher.write_u64(CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    format!("{nanos:x}-{:016x}", hasher.finish())
+}
+
 impl Ledger {
     /// A ledger on `table`.
     #[must_use]
@@ -117,10 +163,17 @@ impl Ledger {
     /// Claims `(pk, sk)` once: `Ok(true)` for the one caller that wrote it, `Ok(false)` if it was already
     /// claimed. `detail` is stored with the claim (what was sent); the item expires after `keep`.
     ///
+    /// The put carries a token of its own (`claim_token`): when the SDK sends it again because the
+    /// first answer was lost (a timeout, a 500 after the write), the retry finds the item the first
+    /// attempt wrote, and the token the failed condition hands back says it is this caller's — `Ok(true)`,
+    /// not "another caller's".
+    ///
     /// # Errors
     /// Any failure other than "already claimed".
     pub async fn claim(&self, pk: &str, sk: &str, detail: &str, keep: Duration) -> Result<bool, LedgerError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
         let now = SystemTime::now();
+        let token = claim_token(now);
         let result = self
             .client
             .put_item()
@@ -128,26 +181,28 @@ impl Ledger {
             .item("pk", AttributeValue::S(pk.to_owned()))
             .item("sk", AttributeValue::S(sk.to_owned()))
             .item("claimed_at", AttributeValue::N(epoch_secs(now).to_string()))
+            .item("claim_token", AttributeValue::S(token.clone()))
             .item("detail", AttributeValue::S(detail.to_owned()))
             .item(
                 "expires_at",
                 AttributeValue::N(epoch_secs(now + keep).to_string()),
             )
             .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) => {
-                let conditional = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception());
-                if conditional {
-                    Ok(false)
-                } else {
-                    Err(self.err(format!("claim {pk}/{sk}"), "PutItem")(e))
-                }
-            }
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => Ok(c
+                    .item()
+                    .and_then(|item| item.get("claim_token"))
+                    .and_then(|t| t.as_s().ok())
+                    .is_some_and(|t| *t == token)),
+                _ => Err(self.err(format!("claim {pk}/{sk}"), "PutItem")(e)),
+            },
         }
     }
 
@@ -183,6 +238,9 @@ impl Ledger {
                 .map_err(|e| LedgerError::document(&self.table, action.clone(), e))?;
             request = request.transact_items(TransactWriteItem::builder().put(put).build());
         }
+        // The SDK gives the request a `ClientRequestToken` of its own (the operation's idempotency
+        // token) once, before its attempts: a retry after a lost answer is the same transaction to
+        // DynamoDB, which answers it as it answered the first (success, not "key taken") for 10 minutes.
         match request.send().await {
             Ok(_) => Ok(true),
             Err(e) => {
@@ -246,12 +304,14 @@ impl Ledger {
             .expression_attribute_values(":d", AttributeValue::S(detail.to_owned()));
         update = match keep {
             Some(keep) => update
-                .update_expression("SET detail = :d, expires_at = :exp REMOVE lease_until")
+                .update_expression("SET detail = :d, expires_at = :exp REMOVE lease_until, lease_taken_at")
                 .expression_attribute_values(
                     ":exp",
                     AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
                 ),
-            None => update.update_expression("SET detail = :d REMOVE expires_at, lease_until"),
+            None => {
+                update.update_expression("SET detail = :d REMOVE expires_at, lease_until, lease_taken_at")
+            }
         };
         update
             .send()
@@ -261,7 +321,10 @@ impl Ledger {
     }
 
     /// Leases `(pk, sk)` until `until` (see [`LedgerStore::lease`]): one conditional `UpdateItem`
-    /// returning the item as it is now.
+    /// returning the item as it is now. `lease_until` and `lease_taken_at` (`now`) are stored to the
+    /// nanosecond: together they name the holder, so when the SDK sends the update again because the
+    /// first answer was lost, the failed condition hands back this caller's own lease, and it is taken
+    /// (`Some`) — not read as another run's.
     ///
     /// # Errors
     /// When the item does not exist or the update fails for another reason than a running lease.
@@ -280,12 +343,12 @@ impl Ledger {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.to_owned()))
             .key("sk", AttributeValue::S(sk.to_owned()))
-            .update_expression("SET lease_until = :until")
+            .update_expression("SET lease_until = :until, lease_taken_at = :now")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
             )
-            .expression_attribute_values(":until", AttributeValue::N(until.timestamp().to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .expression_attribute_values(":until", AttributeValue::N(epoch_nanos(until)))
+            .expression_attribute_values(":now", AttributeValue::N(epoch_nanos(now)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
@@ -303,15 +366,19 @@ impl Ledger {
                 Ok(Some(detail))
             }
             // A running lease, or no such item: the failed condition hands back the item as it is, if
-            // there is one (no second call, no other permission).
+            // there is one (no second call, no other permission). A running lease that is this
+            // caller's own is its retried request's: taken.
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    if c.item().is_some() {
-                        Ok(None)
-                    } else {
-                        Err(LedgerError::document(&self.table, action, "no such item"))
-                    }
-                }
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
+                    Some(item) if holds_lease(item, until, now) => item
+                        .get("detail")
+                        .and_then(|d| d.as_s().ok())
+                        .cloned()
+                        .map(Some)
+                        .ok_or_else(|| LedgerError::document(&self.table, action, "no detail")),
+                    Some(_) => Ok(None),
+                    None => Err(LedgerError::document(&self.table, action, "no such item")),
+                },
                 _ => Err(self.err(action, "UpdateItem")(e)),
             },
         }
@@ -604,6 +671,8 @@ mod tests {
     use super::*;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
+    const DAY: Duration = Duration::from_secs(86_400);
+
     /// Every Query is strongly consistent: the summary step reads the outcomes the last Map iteration
     /// wrote a moment before, the account step the cache the plan step wrote; an eventually consistent
     /// read may miss them (a platform reported "not governed", an account's items failed).
@@ -681,6 +750,125 @@ mod tests {
         let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&rule]), "ledger");
         let err = ledger.record_all(&items).await.unwrap_err();
         assert!(!err.is_retryable(), "{err}");
+    }
+
+    /// `ConditionalCheckFailed` handing back `item` (`ReturnValuesOnConditionCheckFailure: ALL_OLD`).
+    fn check_failed(
+        item: std::collections::HashMap<String, AttributeValue>,
+    ) -> aws_sdk_dynamodb::types::error::ConditionalCheckFailedException {
+        aws_sdk_dynamodb::types::error::ConditionalCheckFailedException::builder()
+            .set_item(Some(item))
+            .message("The conditional request failed")
+            .build()
+    }
+
+    /// The SDK sent a lease's `UpdateItem` again because the first answer was lost (a timeout, a 500
+    /// after the write): the retry meets the lease the first attempt took. It is this caller's own —
+    /// the same `lease_until` and `lease_taken_at` — so the lease is taken (`Some`), instead of the run
+    /// reading its own lease as another run's and leaving the record unsent. Another holder's lease
+    /// (taken a moment later, to the nanosecond) is still `None`.
+    #[tokio::test]
+    async fn a_lease_whose_answer_was_lost_is_taken_by_its_own_retry() {
+        use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemInput};
+        use aws_smithy_mocks::MockResponse;
+        let already = |other_taken_at: Option<&'static str>| {
+            mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(
+                move |req: &UpdateItemInput| {
+                    let values = req.expression_attribute_values().unwrap();
+                    // As DynamoDB hands numbers back: without trailing zeros.
+                    let normalised = |k: &str| {
+                        let n = values[k].as_n().unwrap();
+                        AttributeValue::N(n.trim_end_matches('0').trim_end_matches('.').to_owned())
+                    };
+                    let taken_at =
+                        other_taken_at.map_or_else(|| normalised(":now"), |t| AttributeValue::N(t.into()));
+                    MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(check_failed(
+                        std::collections::HashMap::from([
+                            ("pk".to_owned(), AttributeValue::S("p".into())),
+                            ("sk".to_owned(), AttributeValue::S("page".into())),
+                            ("detail".to_owned(), AttributeValue::S("pending".into())),
+                            ("lease_until".to_owned(), normalised(":until")),
+                            ("lease_taken_at".to_owned(), taken_at),
+                        ]),
+                    )))
+                },
+            )
+        };
+        let now: chrono::DateTime<chrono::Utc> = "2025-12-05T12:00:00.250Z".parse().unwrap();
+        let until = now + chrono::Duration::minutes(3);
+        let own = already(None);
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&own]), "ledger");
+        assert_eq!(
+            ledger.lease("p", "page", until, now).await.unwrap().as_deref(),
+            Some("pending")
+        );
+        let theirs = already(Some("1764936000.250000001"));
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&theirs]), "ledger");
+        assert_eq!(ledger.lease("p", "page", until, now).await.unwrap(), None);
+    }
+
+    /// The same for a claim's `PutItem`: the retry finds the item the first attempt wrote, with this
+    /// claim's own token — claimed (`true`), not "another run's" (which left the roll-up unposted by
+    /// anyone). An item with another token is another caller's claim (`false`).
+    #[tokio::test]
+    async fn a_claim_whose_answer_was_lost_is_its_own() {
+        use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput};
+        use aws_smithy_mocks::MockResponse;
+        let own = mock!(aws_sdk_dynamodb::Client::put_item).then_compute_response(|req: &PutItemInput| {
+            MockResponse::Error(PutItemError::ConditionalCheckFailedException(check_failed(
+                req.item().unwrap().clone(),
+            )))
+        });
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&own]), "ledger");
+        assert!(ledger.claim("p", "2026-12-02", "pending", DAY).await.unwrap());
+        let theirs = mock!(aws_sdk_dynamodb::Client::put_item).then_compute_response(|req: &PutItemInput| {
+            let mut item = req.item().unwrap().clone();
+            item.insert("claim_token".into(), AttributeValue::S("another-run".into()));
+            MockResponse::Error(PutItemError::ConditionalCheckFailedException(check_failed(item)))
+        });
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&theirs]), "ledger");
+        assert!(!ledger.claim("p", "2026-12-02", "pending", DAY).await.unwrap());
+        // A claim an earlier version wrote (no token) is another caller's.
+        let old = mock!(aws_sdk_dynamodb::Client::put_item).then_compute_response(|req: &PutItemInput| {
+            let mut item = req.item().unwrap().clone();
+            item.remove("claim_token");
+            MockResponse::Error(PutItemError::ConditionalCheckFailedException(check_failed(item)))
+        });
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&old]), "ledger");
+        assert!(!ledger.claim("p", "2026-12-02", "pending", DAY).await.unwrap());
+    }
+
+    /// Every record transaction goes out with a `ClientRequestToken`, set once before the SDK's
+    /// attempts: DynamoDB answers a retried transaction whose first answer was lost as it answered
+    /// the first (written), instead of cancelling it for keys the first attempt took.
+    #[tokio::test]
+    async fn every_record_transaction_carries_an_idempotency_token() {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+        let tokened = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .match_requests(|r| r.client_request_token().is_some_and(|t| !t.is_empty()))
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&tokened]), "ledger");
+        let item = NewItem {
+            pk: "p",
+            sk: "a",
+            detail: "{}",
+            keep: None,
+        };
+        assert!(ledger.record_all(&[item]).await.unwrap());
+        assert_eq!(tokened.num_calls(), 1);
+    }
+
+    #[test]
+    fn lease_times_keep_every_nanosecond_and_read_back_normalised() {
+        let t: chrono::DateTime<chrono::Utc> = "2025-12-05T12:00:00.5Z".parse().unwrap();
+        assert_eq!(epoch_nanos(t), "1764936000.500000000");
+        assert!(is_instant("1764936000.5", t));
+        assert!(is_instant("1764936000.500000000", t));
+        assert!(!is_instant("1764936000.500000001", t));
+        assert!(!is_instant("1764936000", t));
+        let whole: chrono::DateTime<chrono::Utc> = "2025-12-05T12:00:00Z".parse().unwrap();
+        assert!(is_instant("1764936000", whole));
+        assert_ne!(claim_token(SystemTime::now()), claim_token(SystemTime::now()));
     }
 
     /// A `Query` whose every page hands back the same `LastEvaluatedKey` (a faulty endpoint or proxy):

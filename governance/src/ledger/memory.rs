@@ -4,10 +4,12 @@
 //! fakes. Clones share state. Time is `tokio`'s clock, so a test with the clock paused moves the ledger
 //! forward with `tokio::time::advance`.
 //!
-//! Faults ([`MemoryLedger::fail`], [`MemoryLedger::hang`]) stand in for a bad day at DynamoDB and for a
-//! process that dies: a failed operation returns the same classified [`AwsCallError`] the SDK would
-//! (`ThrottlingException`, HTTP 400); a hung one never completes, so a test that drops the run's future
-//! has killed the process exactly there. Behind the `testing` feature: no production build compiles it.
+//! Faults ([`MemoryLedger::fail`], [`MemoryLedger::hang`], [`MemoryLedger::lose_answer`]) stand in for a
+//! bad day at DynamoDB and for a process that dies: a failed operation returns the same classified
+//! [`AwsCallError`] the SDK would (`ThrottlingException`, HTTP 400); a hung one never completes, so a test
+//! that drops the run's future has killed the process exactly there; one whose answer is lost takes
+//! effect and is sent again, as the SDK retries it. Behind the `testing` feature: no production build
+//! compiles it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -64,8 +66,20 @@ struct State {
     updates: Vec<(String, String)>,
     /// `(pk, sk, detail)` another writer records just before the next `record_all`.
     racing: Option<(String, String, String)>,
-    /// Running leases: until when (see [`LedgerStore::lease`]).
-    leases: BTreeMap<(String, String), chrono::DateTime<chrono::Utc>>,
+    /// Leases taken (see [`LedgerStore::lease`]), until they are ended by an update.
+    leases: BTreeMap<(String, String), Held>,
+    /// Per operation: how many calls still have their answer lost ([`MemoryLedger::lose_answer`]).
+    losing: BTreeMap<LedgerOp, usize>,
+}
+
+/// A lease as its holder asked for it: `(until, taken_at)` name the holder, as in DynamoDB's
+/// `lease_until` and `lease_taken_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    until: chrono::DateTime<chrono::Utc>,
+    taken_at: chrono::DateTime<chrono::Utc>,
+    /// Run out ([`MemoryLedger::end_leases`]): free for anyone, still naming its holder.
+    ran_out: bool,
 }
 
 impl State {
@@ -148,9 +162,31 @@ impl MemoryLedger {
     }
 
     /// Ends every running send lease, as if [`crate::cost_pass::notify::SEND_LEASE`] had passed since
-    /// they were taken (a lease is measured on the wall clock, which a test does not wait for).
+    /// they were taken (a lease is measured on the wall clock, which a test does not wait for). As in
+    /// DynamoDB, a lease that ran out still names its holder until another caller takes it.
     pub fn end_leases(&self) {
-        self.state().leases.clear();
+        for held in self.state().leases.values_mut() {
+            held.ran_out = true;
+        }
+    }
+
+    /// The next `times` calls of `op` take effect, but their answer is lost and the SDK sends the
+    /// same request again: the caller gets the answer to the retry. Only [`LedgerOp::Lease`] is
+    /// retried this way (the retry meets the caller's own lease); other operations are not affected.
+    pub fn lose_answer(&self, op: LedgerOp, times: usize) {
+        self.state().losing.insert(op, times);
+    }
+
+    /// Whether this call of `op` has its answer lost ([`Self::lose_answer`]).
+    fn answer_lost(&self, op: LedgerOp) -> bool {
+        let mut state = self.state();
+        match state.losing.get_mut(&op) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Makes every later call of `op` never complete (the process dies there); `None` stops it.
@@ -240,6 +276,39 @@ impl MemoryLedger {
     }
 }
 
+/// The conditional update of [`LedgerStore::lease`] on `state`: taken when no lease runs, or when the
+/// running one is the caller's own `(until, now)` (its request sent again).
+fn lease_item(
+    state: &mut State,
+    key: &(String, String),
+    until: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, LedgerError> {
+    let detail = match state.items.get(key) {
+        Some((Item::Claim(detail), _)) => detail.clone(),
+        _ => {
+            return Err(LedgerError::document(
+                "memory",
+                format!("lease {}/{}", key.0, key.1),
+                "ConditionalCheckFailedException: no such item",
+            ));
+        }
+    };
+    if let Some(held) = state.leases.get(key) {
+        let own = held.until == until && held.taken_at == now;
+        if !own && !held.ran_out && held.until >= now {
+            return Ok(None);
+        }
+    }
+    let held = Held {
+        until,
+        taken_at: now,
+        ran_out: false,
+    };
+    state.leases.insert(key.clone(), held);
+    Ok(Some(detail))
+}
+
 impl LedgerStore for MemoryLedger {
     fn table(&self) -> &str {
         "memory"
@@ -321,23 +390,14 @@ impl LedgerStore for MemoryLedger {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, LedgerError> {
         self.enter(LedgerOp::Lease, || format!("lease {pk}/{sk}")).await?;
-        let mut state = self.state();
         let key = Self::key(pk, sk);
-        let detail = match state.items.get(&key) {
-            Some((Item::Claim(detail), _)) => detail.clone(),
-            _ => {
-                return Err(LedgerError::document(
-                    "memory",
-                    format!("lease {pk}/{sk}"),
-                    "ConditionalCheckFailedException: no such item",
-                ));
-            }
-        };
-        if state.leases.get(&key).is_some_and(|held| *held >= now) {
-            return Ok(None);
+        let first = lease_item(&mut self.state(), &key, until, now);
+        if self.answer_lost(LedgerOp::Lease) && first.is_ok() {
+            // The SDK's retry of the same request: it meets the lease the first attempt took.
+            let mut state = self.state();
+            return lease_item(&mut state, &key, until, now);
         }
-        state.leases.insert(key, until);
-        Ok(Some(detail))
+        first
     }
 
     async fn claims(&self, pk: &str) -> Result<Vec<(String, String)>, LedgerError> {
@@ -491,6 +551,47 @@ mod tests {
         assert!(e.is_retryable());
         assert!(l.record_all(&[item("a", None)]).await.unwrap());
         assert_eq!(l.expires_in("p", "a"), None, "no TTL");
+    }
+
+    /// The lease contract `governance/tests/ledger.rs` checks against DynamoDB, and the SDK's retry of
+    /// a lease whose answer was lost: it meets the caller's own lease and takes it.
+    #[tokio::test]
+    async fn a_lease_has_one_holder_and_a_retried_lease_is_its_own() {
+        use chrono::{Duration as Minutes, TimeZone, Utc};
+        let l = MemoryLedger::new();
+        let now = Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap();
+        let item = NewItem {
+            pk: "p",
+            sk: "page",
+            detail: "pending",
+            keep: None,
+        };
+        assert!(l.record_all(&[item]).await.unwrap());
+        let until = now + Minutes::minutes(3);
+        l.lose_answer(LedgerOp::Lease, 1);
+        assert_eq!(
+            l.lease("p", "page", until, now).await.unwrap().as_deref(),
+            Some("pending"),
+            "the retry meets its own lease"
+        );
+        let later = now + Minutes::minutes(1);
+        assert_eq!(
+            l.lease("p", "page", until, later).await.unwrap(),
+            None,
+            "another run"
+        );
+        l.end_leases();
+        assert!(
+            l.lease("p", "page", later + Minutes::minutes(3), later)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            l.lease("p", "page", until, now).await.unwrap(),
+            None,
+            "the first holder's lease was taken over"
+        );
     }
 
     #[tokio::test]

@@ -163,6 +163,10 @@ pub trait LedgerStore: Send + Sync {
     /// lease (the holder wrote what came of the send). Two runs that both read a record as pending
     /// then send it once: the one that does not get the lease leaves it to the other, and the one that
     /// gets it after the other marked it sent reads that in the returned `detail`.
+    ///
+    /// `(until, now)` name the holder: a caller passes the wall clock's `now` (to the nanosecond, which
+    /// no other caller shares), so the SDK's retry of its own request — sent again because the first
+    /// answer was lost — meets its own lease and gets `Some`, not `None` as if another run held it.
     fn lease(
         &self,
         pk: &str,
