@@ -66,6 +66,8 @@ struct State {
     updates: Vec<(String, String)>,
     /// `(pk, sk, detail)` another writer records just before the next `record_all`.
     racing: Option<(String, String, String)>,
+    /// `(pk, sk, detail)` another writer claims just before the next `claim`.
+    racing_claim: Option<(String, String, String)>,
     /// Leases taken (see [`LedgerStore::lease`]), until they are ended by an update.
     leases: BTreeMap<(String, String), Held>,
     /// Per operation: how many calls still have their answer lost ([`MemoryLedger::lose_answer`]).
@@ -159,6 +161,12 @@ impl MemoryLedger {
     /// caller's read of the ledger and its own write.
     pub fn race_next_record(&self, pk: &str, sk: &str, detail: &str) {
         self.state().racing = Some((pk.to_owned(), sk.to_owned(), detail.to_owned()));
+    }
+
+    /// Another writer claims `(pk, sk)` with `detail` just before the next `claim`: between the caller's
+    /// read of the ledger and its own claim (and, in a test, it then dies: it does nothing more).
+    pub fn race_next_claim(&self, pk: &str, sk: &str, detail: &str) {
+        self.state().racing_claim = Some((pk.to_owned(), sk.to_owned(), detail.to_owned()));
     }
 
     /// Ends every running send lease, as if [`crate::cost_pass::notify::SEND_LEASE`] had passed since
@@ -317,6 +325,10 @@ impl LedgerStore for MemoryLedger {
     async fn claim(&self, pk: &str, sk: &str, detail: &str, keep: Duration) -> Result<bool, LedgerError> {
         self.enter(LedgerOp::Claim, || format!("claim {pk}/{sk}")).await?;
         let mut state = self.state();
+        if let Some((pk, sk, detail)) = state.racing_claim.take() {
+            let expiry = Self::expiry(Some(keep));
+            state.items.insert((pk, sk), (Item::Claim(detail), expiry));
+        }
         let key = Self::key(pk, sk);
         if state.items.contains_key(&key) {
             return Ok(false);

@@ -493,11 +493,11 @@ pub async fn post_with<L: LedgerStore, S: SlackSource>(
         ));
     }
     if !claims.iter().any(|(sk, _)| *sk == day) {
-        // (A pending one is from a failed run: post again.)
-        match ledger.claim(&pk, &day, "pending", keep).await {
-            Ok(true) => {}
-            Ok(false) => return RollupDelivery::done(format!("another run is posting the {day} roll-up")),
-            Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
+        // (A pending one is from a failed run: post again.) Taken meanwhile (`false`): by another run,
+        // which may have died before it posted — whether it is posting is the lease's to say, so this
+        // run goes on to it rather than counting the roll-up as done by someone.
+        if let Err(e) = ledger.claim(&pk, &day, "pending", keep).await {
+            return RollupDelivery::failed(format!("not posted: {e}"));
         }
     }
     // One poster at a time (two runs at once both find it pending): the send lease, as for every
@@ -891,6 +891,28 @@ mod tests {
             "{}",
             r.render_text()
         );
+    }
+
+    /// Another run claimed the day between this run's read and its claim, then died before posting
+    /// (or its claim was this run's own write, sent again by the SDK): the claim says `false`. That
+    /// used to end the run as "another run is posting" — a success, and nobody posted the day's
+    /// roll-up. The lease decides instead: free, so this run posts it, once.
+    #[tokio::test]
+    async fn a_claim_taken_by_a_run_that_died_is_posted_not_counted_as_done() {
+        use crate::cost_pass::fake::FakeChannels;
+        use crate::ledger::MemoryLedger;
+        let fits = rollup("acme", d("2026-12-10"), &cost(), &BTreeMap::new(), &[], 0);
+        let (channels, ledger) = (FakeChannels::new(), MemoryLedger::default());
+        ledger.race_next_claim("org#acme#rollup", "2026-12-10", "pending");
+        let delivery = post_with(&fits, &channels, &ledger, "org/slack").await;
+        assert_eq!(delivery, RollupDelivery::done("posted".to_owned()));
+        assert_eq!(channels.posted(), [fits.render_slack()]);
+        let again = post_with(&fits, &channels, &ledger, "org/slack").await;
+        assert_eq!(
+            again,
+            RollupDelivery::done("already posted for 2026-12-10".to_owned())
+        );
+        assert_eq!(channels.posted().len(), 1, "posted once");
     }
 
     /// Slack refuses a header block whose text passes 150 characters (Block Kit reference, header
