@@ -32,7 +32,7 @@ use super::slack::{PostReceipt, SlackError, SlackRetry, SlackWebhook, WebhookUrl
 use super::state::{self, Keys};
 use crate::aws::AwsClients;
 use crate::ledger::delivery::{Channel, DeliveryRecord, DeliveryState, Payload, SnsNotification};
-use crate::ledger::{LedgerError, LedgerStore, NewItem};
+use crate::ledger::{LeaseHolder, LedgerError, LedgerStore, NewItem};
 
 /// Why the webhook secret gave no usable URL.
 #[derive(Debug, thiserror::Error)]
@@ -538,9 +538,13 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
         // It is timed by the wall clock when it is taken, not by the run's `now` (taken before the
         // report was read, and before this run's earlier sends).
         let at = Utc::now();
+        let holder = LeaseHolder {
+            until: at + send_lease(self.retry),
+            taken_at: at,
+        };
         let lease = self
             .ledger
-            .lease(&pk, &sk, at + SEND_LEASE, at)
+            .lease(&pk, &sk, holder.until, holder.taken_at)
             .await
             .map_err(|cause| DeliveryError::NotLeased {
                 id: id.clone(),
@@ -559,17 +563,23 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                 let channel = record.channel();
                 let sent = record.sent(receipt.clone(), now);
                 let marked = match sent.to_detail() {
-                    Ok(detail) => mark_sent(self.ledger, &pk, &sk, &detail, self.keep_sent).await,
+                    Ok(detail) => mark_sent(self.ledger, &pk, &sk, holder, &detail, self.keep_sent).await,
                     Err(e) => Err(LedgerError::document(
                         self.ledger.table(),
                         format!("update {pk}/{sk}"),
                         e,
                     )),
                 };
-                marked.map_err(|cause| DeliveryError::NotMarked {
+                let marked = marked.map_err(|cause| DeliveryError::NotMarked {
                     id: id.clone(),
                     cause,
                 })?;
+                if !marked {
+                    // Delivered, but after the lease ran out another run took the record over: its
+                    // outcome is the one the ledger keeps (sent, or pending for the next run — one
+                    // more copy with the same id at most).
+                    tracing::warn!(id = %id, "sent after the send lease ran out; another run had taken the record over");
+                }
                 Ok(SentRecord {
                     id,
                     channel,
@@ -589,10 +599,18 @@ impl<'a, L: LedgerStore, S: SlackSource, P: SnsPublisher> Sender<'a, L, S, P> {
                 } else {
                     (record.failed(source.to_string(), now), None)
                 };
-                if let Ok(detail) = noted.to_detail()
-                    && let Err(e) = self.ledger.update_record(&pk, &sk, &detail, keep).await
-                {
-                    tracing::warn!(id = %id, error = %e, "could not note a failed delivery attempt");
+                // Only while the lease is this run's: a send that outlasted it must not turn the
+                // outcome of the run that took over (sent, say) back into pending.
+                if let Ok(detail) = noted.to_detail() {
+                    match self.ledger.update_leased(&pk, &sk, holder, &detail, keep).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::info!(id = %id, "failed after the send lease ran out; another run has the record")
+                        }
+                        Err(e) => {
+                            tracing::warn!(id = %id, error = %e, "could not note a failed delivery attempt")
+                        }
+                    }
                 }
                 if refused {
                     tracing::error!(id = %id, error = %source, "the channel refuses this message: not sent, not retried");
@@ -632,17 +650,21 @@ pub const MARK_SENT_TRIES: u32 = 4;
 /// This is the one write whose loss makes the next run send the message again — a second page on the
 /// critical topic — so it is worth a second of waiting; a lasting failure (denied, missing table) is
 /// not re-tried.
+///
+/// Written only while `holder` still holds the record's lease ([`LedgerStore::update_leased`]):
+/// `Ok(false)` when another run took it over.
 async fn mark_sent<L: LedgerStore>(
     ledger: &L,
     pk: &str,
     sk: &str,
+    holder: LeaseHolder,
     detail: &str,
     keep: Option<Duration>,
-) -> Result<(), LedgerError> {
+) -> Result<bool, LedgerError> {
     let mut pause = Duration::from_millis(100);
     let mut tries = 1;
     loop {
-        match ledger.update_record(pk, sk, detail, keep).await {
+        match ledger.update_leased(pk, sk, holder, detail, keep).await {
             Err(e) if e.is_retryable() && tries < MARK_SENT_TRIES => {
                 tracing::warn!(pk, sk, error = %e, tries, "marking a delivered message sent failed; trying again");
                 tokio::time::sleep(pause).await;
@@ -901,10 +923,31 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
     Ok(delivery)
 }
 
-/// How long a run holds a record it is sending ([`LedgerStore::lease`]): longer than the slowest send
-/// (three Slack attempts with their waits, or one SNS publish), short enough that a run that died while
-/// sending leaves the record to the next one.
-pub const SEND_LEASE: chrono::Duration = chrono::Duration::minutes(3);
+/// The longest one AWS call of a send takes, its retries included: the webhook secret's
+/// `GetSecretValue` or an SNS `Publish` (the operation timeout of [`crate::aws::default_timeouts`]).
+pub const AWS_CALL_BOUND: Duration = Duration::from_secs(90);
+
+/// What a lease keeps beyond the slowest send: the lease write itself and clocks that differ between
+/// two Lambdas (milliseconds). Kept small: a run that died holding a lease leaves its record until the
+/// lease is over, and Lambda's second async retry comes about 3 minutes and two runs' time after.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(10);
+
+/// How long a run holds a record it is sending ([`LedgerStore::lease`]) with the default Slack retry
+/// bounds: longer than the slowest send — the first Slack record of a run reads the webhook secret
+/// ([`AWS_CALL_BOUND`]) and then posts, three attempts timing out with the longest waits between them
+/// ([`SlackRetry::worst_case`], 90 s) — plus [`LEASE_MARGIN`]; an SNS publish takes at most
+/// [`AWS_CALL_BOUND`]. Short enough that a run that died while sending leaves the record to a run a few
+/// minutes later. Writes after the send are conditional on the lease ([`LedgerStore::update_leased`]),
+/// so a send that outlasts it anyway cannot overwrite what the run that took over wrote.
+pub const SEND_LEASE: chrono::Duration = chrono::Duration::seconds(190);
+
+/// The send lease for Slack retry bounds `retry`: [`SEND_LEASE`], or longer when `retry` allows a
+/// slower post than the default.
+#[must_use]
+pub fn send_lease(retry: SlackRetry) -> chrono::Duration {
+    let slowest = AWS_CALL_BOUND + retry.worst_case() + LEASE_MARGIN;
+    chrono::Duration::from_std(slowest).map_or(SEND_LEASE, |d| d.max(SEND_LEASE))
+}
 
 /// Where [`send_pending`] looks for records earlier runs left pending, and how it sends them.
 #[derive(Debug, Clone, Copy)]
@@ -1160,7 +1203,11 @@ async fn give_up_burns<L: LedgerStore>(
             }
             let StoredRecord { pk, sk, record } = stored;
             let at = Utc::now();
-            match ledger.lease(&pk, &sk, at + SEND_LEASE, at).await? {
+            let holder = LeaseHolder {
+                until: at + SEND_LEASE,
+                taken_at: at,
+            };
+            match ledger.lease(&pk, &sk, holder.until, holder.taken_at).await? {
                 // Being sent by a run that still looks further back: its outcome stands.
                 None => continue,
                 Some(current) if settled(&current) => continue,
@@ -1175,9 +1222,12 @@ async fn give_up_burns<L: LedgerStore>(
             let mut superseded = record.superseded();
             superseded.last_error = Some(why.clone());
             let detail = record_item(ledger.table(), &pk, &sk, &superseded)?;
-            ledger
-                .update_record(&pk, &sk, &detail, Some(state::CLAIM_KEEP))
-                .await?;
+            if !ledger
+                .update_leased(&pk, &sk, holder, &detail, Some(state::CLAIM_KEEP))
+                .await?
+            {
+                continue; // taken over by a run that sends it after all
+            }
             tracing::error!(id = %id, "{why}");
             delivery.errors.push(format!("{id}: {why}"));
             delivery.superseded.push(id);
@@ -1247,6 +1297,100 @@ mod lease_tests {
         assert_eq!(channels.published().len(), 1);
         let record = DeliveryRecord::parse(&ledger.detail(&stored.pk, &stored.sk).unwrap()).unwrap();
         assert_eq!(record.state, DeliveryState::Sent);
+    }
+
+    /// SNS whose first publish is slow — it waits for `release` — and then fails; every later one is
+    /// accepted.
+    #[derive(Default)]
+    struct SlowFirstPublish {
+        release: tokio::sync::Notify,
+        calls: std::sync::atomic::AtomicUsize,
+        published: std::sync::Mutex<Vec<SnsNotification>>,
+    }
+
+    impl SnsPublisher for SlowFirstPublish {
+        async fn publish_sns(&self, message: &SnsNotification) -> Result<String, NotifyError> {
+            if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                self.release.notified().await;
+                return Err(crate::cost_pass::fake::sns_error(&message.topic, "InternalError"));
+            }
+            self.published.lock().unwrap().push(message.clone());
+            Ok("msg-2".into())
+        }
+    }
+
+    /// Run A's publish outlasts its send lease; run B takes the record over, publishes it and marks it
+    /// sent; then A's publish fails. A's note of the failure used to overwrite B's *sent* with *pending*
+    /// (a write conditioned on nothing but the item existing), and the next run paged again. The note is
+    /// now the lease holder's only: the record stays sent, and A still reports its own failure.
+    #[tokio::test]
+    async fn a_send_that_outlasts_its_lease_cannot_undo_the_run_that_took_over() {
+        let ledger = MemoryLedger::new();
+        let stored = pending_page(&ledger).await;
+        let sns = SlowFirstPublish::default();
+        let mut a = Sender::new(&ledger, &NoSlack, &sns, "", SlackRetry::default(), None);
+        let mut b = Sender::new(&ledger, &NoSlack, &sns, "", SlackRetry::default(), None);
+        let run_b = async {
+            while sns.calls.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await;
+            }
+            ledger.end_leases(); // A's lease runs out while it is still publishing
+            let sent = b.send(stored.clone(), Utc::now()).await;
+            sns.release.notify_one();
+            sent
+        };
+        let (a, b) = tokio::join!(a.send(stored.clone(), Utc::now()), run_b);
+        assert!(b.is_ok(), "{b:?}");
+        assert!(
+            matches!(a, Err(DeliveryError::Send { .. })),
+            "A reports its own failure: {a:?}"
+        );
+        let record = DeliveryRecord::parse(&ledger.detail(&stored.pk, &stored.sk).unwrap()).unwrap();
+        assert_eq!(record.state, DeliveryState::Sent, "{record:?}");
+        assert_eq!(record.receipt.as_deref(), Some("msg-2"));
+        assert_eq!(sns.published.lock().unwrap().len(), 1);
+    }
+
+    /// The run's own mark, sent again by the SDK after its answer was lost, finds its own record
+    /// written: marked, not "taken over".
+    #[tokio::test]
+    async fn a_mark_whose_answer_was_lost_is_still_marked() {
+        let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+        let stored = pending_page(&ledger).await;
+        ledger.lose_answer(LedgerOp::Update, 1);
+        let mut sender = Sender::new(
+            &ledger,
+            &channels,
+            &channels,
+            "secret",
+            SlackRetry::default(),
+            None,
+        );
+        sender.send(stored.clone(), Utc::now()).await.unwrap();
+        let record = DeliveryRecord::parse(&ledger.detail(&stored.pk, &stored.sk).unwrap()).unwrap();
+        assert_eq!(record.state, DeliveryState::Sent);
+    }
+
+    /// The send lease outlasts the slowest send: the webhook secret read and a Slack post through all
+    /// its attempts and waits (the audit found 3 minutes against 90 s + 90 s); slower retry bounds get a
+    /// longer lease.
+    #[test]
+    fn the_send_lease_outlasts_the_slowest_send() {
+        let secret = crate::aws::default_timeouts().operation_timeout().unwrap();
+        assert_eq!(secret, AWS_CALL_BOUND);
+        let slowest = secret + SlackRetry::default().worst_case();
+        let lease = SEND_LEASE.to_std().unwrap();
+        assert!(lease >= slowest + LEASE_MARGIN, "{lease:?} against {slowest:?}");
+        assert_eq!(send_lease(SlackRetry::default()), SEND_LEASE);
+        let patient = SlackRetry {
+            max_attempts: 5,
+            max_wait: Duration::from_secs(60),
+        };
+        let longer = send_lease(patient).to_std().unwrap();
+        assert!(
+            longer >= AWS_CALL_BOUND + patient.worst_case() + LEASE_MARGIN,
+            "{longer:?}"
+        );
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_error::AwsCallError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Counted, LedgerError, LedgerStore, NewItem};
+use super::{Counted, LeaseHolder, LedgerError, LedgerStore, NewItem};
 use crate::publish::cloudwatch::PageGuard;
 
 const SERVICE: &str = "DynamoDB";
@@ -320,6 +320,62 @@ impl Ledger {
         Ok(())
     }
 
+    /// Replaces the `detail` of an item while `holder`'s lease is still its own (see
+    /// [`LedgerStore::update_leased`]): one `UpdateItem` conditional on `lease_until` and
+    /// `lease_taken_at`, handing back the item when the condition fails.
+    ///
+    /// # Errors
+    /// When the item does not exist or the update fails for another reason than a lease taken over.
+    pub async fn update_leased(
+        &self,
+        pk: &str,
+        sk: &str,
+        holder: LeaseHolder,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> Result<bool, LedgerError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let action = format!("update {pk}/{sk}");
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .condition_expression("lease_until = :until AND lease_taken_at = :taken_at")
+            .expression_attribute_values(":until", AttributeValue::N(epoch_nanos(holder.until)))
+            .expression_attribute_values(":taken_at", AttributeValue::N(epoch_nanos(holder.taken_at)))
+            .expression_attribute_values(":d", AttributeValue::S(detail.to_owned()))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            );
+        update = match keep {
+            Some(keep) => update
+                .update_expression("SET detail = :d, expires_at = :exp REMOVE lease_until, lease_taken_at")
+                .expression_attribute_values(
+                    ":exp",
+                    AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
+                ),
+            None => {
+                update.update_expression("SET detail = :d REMOVE expires_at, lease_until, lease_taken_at")
+            }
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
+                    // This write, sent again after its answer was lost: it is there.
+                    Some(item) => Ok(item
+                        .get("detail")
+                        .and_then(|d| d.as_s().ok())
+                        .is_some_and(|d| d == detail)),
+                    None => Err(LedgerError::document(&self.table, action, "no such item")),
+                },
+                _ => Err(self.err(action, "UpdateItem")(e)),
+            },
+        }
+    }
+
     /// Leases `(pk, sk)` until `until` (see [`LedgerStore::lease`]): one conditional `UpdateItem`
     /// returning the item as it is now. `lease_until` and `lease_taken_at` (`now`) are stored to the
     /// nanosecond: together they name the holder, so when the SDK sends the update again because the
@@ -617,6 +673,17 @@ impl LedgerStore for Ledger {
         Ledger::update_record(self, pk, sk, detail, keep).await
     }
 
+    async fn update_leased(
+        &self,
+        pk: &str,
+        sk: &str,
+        holder: LeaseHolder,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> Result<bool, LedgerError> {
+        Ledger::update_leased(self, pk, sk, holder, detail, keep).await
+    }
+
     async fn lease(
         &self,
         pk: &str,
@@ -836,6 +903,67 @@ mod tests {
         });
         let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&old]), "ledger");
         assert!(!ledger.claim("p", "2026-12-02", "pending", DAY).await.unwrap());
+    }
+
+    /// The writes after a send are the lease holder's only: conditional on the item's `lease_until`
+    /// and `lease_taken_at` being the holder's. A failed condition whose item holds another detail is
+    /// a lease taken over (`false`, nothing written); one whose item holds this write's own detail is
+    /// this write sent again after a lost answer (`true`).
+    #[tokio::test]
+    async fn a_write_after_a_send_is_the_lease_holders_only() {
+        use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemInput, UpdateItemOutput};
+        use aws_smithy_mocks::MockResponse;
+        let taken_at: chrono::DateTime<chrono::Utc> = "2025-12-05T12:00:00.250Z".parse().unwrap();
+        let holder = LeaseHolder {
+            until: taken_at + chrono::Duration::seconds(210),
+            taken_at,
+        };
+        let conditioned = mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(move |r: &UpdateItemInput| {
+                let v = r.expression_attribute_values().unwrap();
+                r.condition_expression() == Some("lease_until = :until AND lease_taken_at = :taken_at")
+                    && v[":until"].as_n().is_ok_and(|n| is_instant(n, holder.until))
+                    && v[":taken_at"]
+                        .as_n()
+                        .is_ok_and(|n| is_instant(n, holder.taken_at))
+                    && r.update_expression()
+                        .is_some_and(|u| u.ends_with("lease_until, lease_taken_at"))
+            })
+            .then_output(|| UpdateItemOutput::builder().build());
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&conditioned]), "ledger");
+        assert!(
+            ledger
+                .update_leased("p", "page", holder, "sent", None)
+                .await
+                .unwrap()
+        );
+        assert_eq!(conditioned.num_calls(), 1);
+        let found = |detail: &'static str| {
+            mock!(aws_sdk_dynamodb::Client::update_item).then_compute_response(move |_: &UpdateItemInput| {
+                MockResponse::Error(UpdateItemError::ConditionalCheckFailedException(check_failed(
+                    std::collections::HashMap::from([(
+                        "detail".to_owned(),
+                        AttributeValue::S(detail.into()),
+                    )]),
+                )))
+            })
+        };
+        let theirs = found("sent by the run that took over");
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&theirs]), "ledger");
+        assert!(
+            !ledger
+                .update_leased("p", "page", holder, "pending again", None)
+                .await
+                .unwrap()
+        );
+        let own = found("sent");
+        let ledger = Ledger::new(mock_client!(aws_sdk_dynamodb, [&own]), "ledger");
+        assert!(
+            ledger
+                .update_leased("p", "page", holder, "sent", None)
+                .await
+                .unwrap()
+        );
     }
 
     /// Every record transaction goes out with a `ClientRequestToken`, set once before the SDK's

@@ -18,7 +18,7 @@ use std::time::Duration;
 use aws_error::AwsCallError;
 use tokio::time::Instant;
 
-use super::{Counted, LedgerError, LedgerStore, NewItem};
+use super::{Counted, LeaseHolder, LedgerError, LedgerStore, NewItem};
 
 /// The operations a fault can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -179,8 +179,10 @@ impl MemoryLedger {
     }
 
     /// The next `times` calls of `op` take effect, but their answer is lost and the SDK sends the
-    /// same request again: the caller gets the answer to the retry. Only [`LedgerOp::Lease`] is
-    /// retried this way (the retry meets the caller's own lease); other operations are not affected.
+    /// same request again: the caller gets the answer to the retry. Only [`LedgerOp::Lease`] (the retry
+    /// meets the caller's own lease) and [`LedgerStore::update_leased`] under [`LedgerOp::Update`] (the
+    /// lease is gone, the caller's own detail is there) are retried this way; other operations are not
+    /// affected.
     pub fn lose_answer(&self, op: LedgerOp, times: usize) {
         self.state().losing.insert(op, times);
     }
@@ -317,6 +319,39 @@ fn lease_item(
     Ok(Some(detail))
 }
 
+/// The conditional update of [`LedgerStore::update_leased`] on `state`.
+fn update_leased_item(
+    state: &mut State,
+    key: &(String, String),
+    holder: LeaseHolder,
+    detail: &str,
+    expiry: Option<Instant>,
+) -> Result<bool, LedgerError> {
+    let current = match state.items.get(key) {
+        Some((Item::Claim(current), _)) => current.clone(),
+        _ => {
+            return Err(LedgerError::document(
+                "memory",
+                format!("update {}/{}", key.0, key.1),
+                "ConditionalCheckFailedException: no such item",
+            ));
+        }
+    };
+    let held = state
+        .leases
+        .get(key)
+        .is_some_and(|h| h.until == holder.until && h.taken_at == holder.taken_at);
+    if !held {
+        return Ok(current == detail);
+    }
+    state
+        .items
+        .insert(key.clone(), (Item::Claim(detail.to_owned()), expiry));
+    state.leases.remove(key);
+    state.updates.push(key.clone());
+    Ok(true)
+}
+
 impl LedgerStore for MemoryLedger {
     fn table(&self) -> &str {
         "memory"
@@ -392,6 +427,25 @@ impl LedgerStore for MemoryLedger {
         state.leases.remove(&key);
         state.updates.push(key);
         Ok(())
+    }
+
+    async fn update_leased(
+        &self,
+        pk: &str,
+        sk: &str,
+        holder: LeaseHolder,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> Result<bool, LedgerError> {
+        self.enter(LedgerOp::Update, || format!("update {pk}/{sk}"))
+            .await?;
+        let key = Self::key(pk, sk);
+        let first = update_leased_item(&mut self.state(), &key, holder, detail, Self::expiry(keep));
+        if self.answer_lost(LedgerOp::Update) && first.is_ok() {
+            // The SDK's retry of the same request: the lease is gone, its own detail is there.
+            return update_leased_item(&mut self.state(), &key, holder, detail, Self::expiry(keep));
+        }
+        first
     }
 
     async fn lease(

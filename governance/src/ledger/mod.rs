@@ -118,6 +118,16 @@ pub struct NewItem<'a> {
     pub keep: Option<Duration>,
 }
 
+/// A lease as its holder took it ([`LedgerStore::lease`]): when it ends and the `now` it was taken at.
+/// Together they name the holder, in the ledger as in [`LedgerStore::update_leased`]'s condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// `until` as passed to [`LedgerStore::lease`].
+    pub until: DateTime<Utc>,
+    /// `now` as passed to [`LedgerStore::lease`].
+    pub taken_at: DateTime<Utc>,
+}
+
 /// Outcome of [`LedgerStore::increment`] with a cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counted {
@@ -174,6 +184,31 @@ pub trait LedgerStore: Send + Sync {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<String>, LedgerError>> + Send;
+
+    /// [`Self::update_record`] by the holder of a lease, only while the lease is still its own: `holder`
+    /// still names the item's lease, running or run out — no other caller took it since, and none
+    /// ended it by writing what came of its own send. `Ok(true)` when written (the lease ends),
+    /// `Ok(false)` when not (nothing changed: the record is another caller's to write now). A sender
+    /// whose send outlasted its lease then cannot overwrite the outcome of the run that took over —
+    /// a late failure turning that run's *sent* back into *pending*, and the next run sending it again.
+    /// The SDK's retry of this write after a lost answer finds its own `detail` written: `Ok(true)`.
+    ///
+    /// The default writes unconditionally ([`Self::update_record`]); a store that wraps another must
+    /// forward it, or its holders lose the condition.
+    ///
+    /// # Errors
+    /// When the item does not exist or the write fails.
+    fn update_leased(
+        &self,
+        pk: &str,
+        sk: &str,
+        holder: LeaseHolder,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        let _ = holder;
+        async move { self.update_record(pk, sk, detail, keep).await.map(|()| true) }
+    }
 
     /// Every item under `pk`, as `(sk, detail)`, in sort-key order.
     fn claims(&self, pk: &str) -> impl Future<Output = Result<Vec<(String, String)>, LedgerError>> + Send;

@@ -24,7 +24,7 @@ use crate::aws::AwsClients;
 use crate::cost_pass::SdkChannels;
 use crate::cost_pass::notify::{SlackPoster as _, SlackSource};
 use crate::cost_pass::slack::SlackRetry;
-use crate::ledger::LedgerStore;
+use crate::ledger::{LeaseHolder, LedgerStore};
 
 /// Rows per list.
 pub const TOP: usize = 5;
@@ -503,10 +503,11 @@ pub async fn post_with<L: LedgerStore, S: SlackSource>(
     // One poster at a time (two runs at once both find it pending): the send lease, as for every
     // delivery record; it also hands back the record as it is now.
     let now = chrono::Utc::now();
-    match ledger
-        .lease(&pk, &day, now + crate::cost_pass::notify::SEND_LEASE, now)
-        .await
-    {
+    let holder = LeaseHolder {
+        until: now + crate::cost_pass::notify::SEND_LEASE,
+        taken_at: now,
+    };
+    match ledger.lease(&pk, &day, holder.until, holder.taken_at).await {
         Ok(Some(detail)) if detail == "posted" => {
             return RollupDelivery::done(format!("already posted for {day}"));
         }
@@ -520,11 +521,16 @@ pub async fn post_with<L: LedgerStore, S: SlackSource>(
         Err(e) => return RollupDelivery::failed(format!("not posted: {e}")),
     }
     // A post that failed hands the record back at once (the write ends the lease): the next run need
-    // not wait for the lease to run out. Best effort: if it fails too, the lease runs out.
-    let give_back = async || {
-        if let Err(e) = ledger.update_record(&pk, &day, "pending", Some(keep)).await {
-            tracing::warn!(error = %e, "the roll-up's lease could not be given back; it runs out");
-        }
+    // not wait for the lease to run out. Best effort: if it fails too, the lease runs out. Both writes
+    // are the lease holder's only: one whose post outlasted the lease must not undo the "posted" of the
+    // run that took over.
+    let give_back = async || match ledger
+        .update_leased(&pk, &day, holder, "pending", Some(keep))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => tracing::info!("the roll-up's lease ran out and another run took it over"),
+        Err(e) => tracing::warn!(error = %e, "the roll-up's lease could not be given back; it runs out"),
     };
     let webhook = match channels.slack(secret, SlackRetry::default()).await {
         Ok(w) => w,
@@ -534,8 +540,15 @@ pub async fn post_with<L: LedgerStore, S: SlackSource>(
         }
     };
     match webhook.post(&message).await {
-        Ok(_) => match ledger.update_record(&pk, &day, "posted", Some(keep)).await {
-            Ok(()) => RollupDelivery::done("posted".to_owned()),
+        Ok(_) => match ledger
+            .update_leased(&pk, &day, holder, "posted", Some(keep))
+            .await
+        {
+            Ok(true) => RollupDelivery::done("posted".to_owned()),
+            Ok(false) => RollupDelivery::done(
+                "posted, after its lease ran out: another run had taken the roll-up over and may post it too"
+                    .to_owned(),
+            ),
             Err(e) => RollupDelivery::done(format!(
                 "posted, but not recorded (the next run may post again): {e}"
             )),
@@ -913,6 +926,83 @@ mod tests {
             RollupDelivery::done("already posted for 2026-12-10".to_owned())
         );
         assert_eq!(channels.posted().len(), 1, "posted once");
+    }
+
+    /// A webhook whose first post is slow — it waits for `release` — and then fails (a 503 after
+    /// Slack may have posted it); every later post is accepted.
+    #[derive(Default)]
+    struct SlowFirstPost {
+        release: tokio::sync::Notify,
+        calls: std::sync::atomic::AtomicUsize,
+        posted: std::sync::Mutex<Vec<SlackMessage>>,
+    }
+
+    impl crate::cost_pass::notify::SlackPoster for &SlowFirstPost {
+        async fn post(
+            &self,
+            message: &SlackMessage,
+        ) -> Result<crate::cost_pass::slack::PostReceipt, crate::cost_pass::slack::SlackError> {
+            if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                self.release.notified().await;
+                return Err(crate::cost_pass::slack::SlackError::Unavailable {
+                    attempts: 1,
+                    detail: "503".into(),
+                    outcome_unknown: true,
+                });
+            }
+            self.posted.lock().unwrap().push(message.clone());
+            Ok(crate::cost_pass::slack::PostReceipt {
+                attempts: 1,
+                waited_ms: 0,
+            })
+        }
+    }
+
+    impl<'a> SlackSource for &'a SlowFirstPost {
+        type Slack = &'a SlowFirstPost;
+
+        async fn slack(
+            &self,
+            _secret: &str,
+            _retry: SlackRetry,
+        ) -> Result<Self::Slack, crate::cost_pass::notify::NotifyError> {
+            Ok(*self)
+        }
+    }
+
+    /// Run A's post outlasts its lease; run B takes the roll-up over, posts it and records it posted;
+    /// then A's post fails. A used to hand the record back as "pending" over B's "posted" (a write
+    /// conditioned on nothing), and the next run posted the roll-up again. Its writes are now the lease
+    /// holder's only: the day stays posted, and the next run posts nothing.
+    #[tokio::test]
+    async fn a_post_that_outlasts_its_lease_cannot_undo_the_run_that_took_over() {
+        use crate::ledger::MemoryLedger;
+        let fits = rollup("acme", d("2026-12-10"), &cost(), &BTreeMap::new(), &[], 0);
+        let ledger = MemoryLedger::default();
+        let slow = SlowFirstPost::default();
+        let slack = &slow;
+        let run_b = async {
+            while slack.calls.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await;
+            }
+            ledger.end_leases(); // A's lease runs out while it is still posting
+            let posted = post_with(&fits, &slack, &ledger, "org/slack").await;
+            slack.release.notify_one();
+            posted
+        };
+        let (a, b) = tokio::join!(post_with(&fits, &slack, &ledger, "org/slack"), run_b);
+        assert_eq!(b, RollupDelivery::done("posted".to_owned()));
+        assert!(a.failed, "A reports its own failure: {a:?}");
+        assert_eq!(
+            ledger.detail("org#acme#rollup", "2026-12-10").as_deref(),
+            Some("posted")
+        );
+        let again = post_with(&fits, &slack, &ledger, "org/slack").await;
+        assert_eq!(
+            again,
+            RollupDelivery::done("already posted for 2026-12-10".to_owned())
+        );
+        assert_eq!(slack.posted.lock().unwrap().len(), 1);
     }
 
     /// Slack refuses a header block whose text passes 150 characters (Block Kit reference, header
