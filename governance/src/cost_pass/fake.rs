@@ -1,4 +1,4 @@
-//! In-memory implementations of the cost pass's seams, for unit tests of the claim → send → release
+//! In-memory implementations of the cost pass's seams, for unit tests of the record → send → mark sent
 //! protocol without a server: [`FakeReads`] (Cost Explorer pages, forecast, budgets, metric sums; each
 //! call recorded in the run's [`RequestCounter`] under the SDK's service and operation names) and
 //! [`FakeChannels`] (Slack and SNS that accept, fail, lose their answer or hang as told, and remember

@@ -193,8 +193,8 @@ pub trait LedgerStore: Send + Sync {
     /// a late failure turning that run's *sent* back into *pending*, and the next run sending it again.
     /// The SDK's retry of this write after a lost answer finds its own `detail` written: `Ok(true)`.
     ///
-    /// The default writes unconditionally ([`Self::update_record`]); a store that wraps another must
-    /// forward it, or its holders lose the condition.
+    /// No default: a store that wraps another (the organisation's [`crate::org::ledger::AccountLedger`])
+    /// must forward it, or its holders would lose the condition unseen.
     ///
     /// # Errors
     /// When the item does not exist or the write fails.
@@ -205,10 +205,7 @@ pub trait LedgerStore: Send + Sync {
         holder: LeaseHolder,
         detail: &str,
         keep: Option<Duration>,
-    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
-        let _ = holder;
-        async move { self.update_record(pk, sk, detail, keep).await.map(|()| true) }
-    }
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
 
     /// Every item under `pk`, as `(sk, detail)`, in sort-key order.
     fn claims(&self, pk: &str) -> impl Future<Output = Result<Vec<(String, String)>, LedgerError>> + Send;

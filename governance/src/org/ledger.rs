@@ -84,6 +84,19 @@ impl<L: LedgerStore> LedgerStore for AccountLedger<'_, L> {
         self.inner.update_record(&self.scoped(pk), sk, detail, keep).await
     }
 
+    async fn update_leased(
+        &self,
+        pk: &str,
+        sk: &str,
+        holder: crate::ledger::LeaseHolder,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> Result<bool, LedgerError> {
+        self.inner
+            .update_leased(&self.scoped(pk), sk, holder, detail, keep)
+            .await
+    }
+
     async fn lease(
         &self,
         pk: &str,
@@ -145,7 +158,7 @@ impl<L: LedgerStore> LedgerStore for AccountLedger<'_, L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::MemoryLedger;
+    use crate::ledger::{LeaseHolder, MemoryLedger};
 
     const KEEP: Duration = Duration::from_secs(3600);
 
@@ -192,6 +205,53 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// A send's outcome through the organisation's ledger is written only while the run still holds the
+    /// lease, as through the platform's own: a sender whose lease another run took cannot undo that
+    /// run's outcome.
+    #[tokio::test]
+    async fn writes_after_a_send_keep_the_lease_condition_under_the_account_key() {
+        use chrono::TimeZone;
+        let table = MemoryLedger::default();
+        let a = AccountLedger::new(&table, "111111111111", org_ce_counter("acme"));
+        let (pk, sk) = ("collectiq-prod#cost-alert#2026-12", "tier#120");
+        assert!(a.claim(pk, sk, "pending", KEEP).await.unwrap());
+        let t0 = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap();
+        let first = LeaseHolder {
+            until: t0 + chrono::Duration::seconds(190),
+            taken_at: t0,
+        };
+        assert!(
+            a.lease(pk, sk, first.until, first.taken_at)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // The first run's lease ran out; a second run took it and wrote its outcome.
+        let t1 = t0 + chrono::Duration::seconds(200);
+        let second = LeaseHolder {
+            until: t1 + chrono::Duration::seconds(190),
+            taken_at: t1,
+        };
+        assert!(
+            a.lease(pk, sk, second.until, second.taken_at)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(a.update_leased(pk, sk, second, "sent", Some(KEEP)).await.unwrap());
+        // The first run's late failure is refused.
+        assert!(
+            !a.update_leased(pk, sk, first, "pending (failed)", Some(KEEP))
+                .await
+                .unwrap()
+        );
+        let stored = table
+            .claims("111111111111#collectiq-prod#cost-alert#2026-12")
+            .await
+            .unwrap();
+        assert_eq!(stored, [(sk.to_owned(), "sent".to_owned())]);
     }
 
     #[tokio::test]
