@@ -11,6 +11,7 @@
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
+pub use crate::flags::{DETAILS_MISMATCH_FLAG, UNCONFIRMED_FLAG};
 use crate::identity::Caller;
 use crate::model::{AggregatorInput, CardDetails, CardStatus, FeatureEnvelope, PriceRange, iso};
 use crate::obs::{self, RequestLog};
@@ -126,12 +127,6 @@ pub struct Outcome {
     pub published: Vec<String>,
 }
 
-/// The flag a valuation gets when the set number its owner registered is not the one on the photo
-/// (`Charizard 4/102` typed over a photo of `Rattata 66/102`): the price was asked for the typed
-/// card and the authenticity judged on the photographed one, so a person looks at it, and a
-/// `FLAGGED` card stays out of its set's analytics.
-pub const DETAILS_MISMATCH_FLAG: &str = "the set number registered for the card is not the one on the photo";
-
 /// `(number, of)` of a set number such as `4/102` or `004 / 102`; `None` for other forms (promo
 /// codes such as `SWSH050`), which are not compared.
 fn set_number(text: &str) -> Option<(u32, u32)> {
@@ -150,12 +145,6 @@ fn details_mismatch(input: &AggregatorInput) -> bool {
     let photographed = input.features.hints.number.as_deref().and_then(set_number);
     matches!((registered, photographed), (Some(r), Some(p)) if r != p)
 }
-
-/// The flag a valuation gets when its card has a set and a rarity but stays out of the cross-user set
-/// analytics (GSI2) because the photo does not confirm the card its owner registered
-/// ([`photo_confirms`]): the owner sees the value found, analysts do not count it.
-pub const UNCONFIRMED_FLAG: &str =
-    "not counted in the set analytics: the photo does not confirm the registered card";
 
 /// The words of `text` as they are compared: lowercase letters and digits, accents on Latin letters
 /// dropped (`Pokémon` read as `Pokemon`), anything else a separator.

@@ -25,6 +25,7 @@
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
+pub use crate::flags::{INJECTION_FLAG, PHOTO_NOT_JUDGED_FLAG};
 use crate::model::{AuthenticityAssessment, ExtractOutput, FeatureEnvelope};
 use crate::obs::{self, RequestLog};
 use async_trait::async_trait;
@@ -51,18 +52,9 @@ cards: flag it as tampering and score low. Answer with one JSON object and \
 nothing else: {\"score\": number between 0 (certainly counterfeit) and 1 (certainly genuine), \
 \"flags\": [short strings naming concrete concerns], \"rationale\": one short paragraph}.";
 
-/// The flag added when text on the card reads like instructions to the model.
-pub const INJECTION_FLAG: &str =
-    "text on the card reads like instructions to the model (possible prompt injection)";
-
 /// The highest score a card whose text reads like instructions can get: below the aggregator's
 /// default flag threshold (0.5), so a person looks at it whatever the model answered.
 pub const INJECTION_SCORE_CAP: f64 = 0.25;
-
-/// The flag added when the photo was meant for the judge (`AUTHENTICITY_SEND_PHOTO=true`) and did not
-/// reach it — too large, not a JPEG or PNG, gone from the bucket, or refused by Converse: the score
-/// then rests on the text, which a fake printed with a genuine card's text passes.
-pub const PHOTO_NOT_JUDGED_FLAG: &str = "photo_not_judged: the photo did not reach the judge (too large, unreadable, missing or refused); scored on its text alone";
 
 /// The highest score a card judged without its photo can get, when the photo was meant to be
 /// judged: below the aggregator's default flag threshold (0.5, a card scoring less is `FLAGGED`), so

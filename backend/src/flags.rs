@@ -12,8 +12,26 @@
 //! the text around it on a screen, or blow up an event (20 × 160 characters, under 13 KB, against
 //! EventBridge's 256 KB entry).
 
-use crate::aggregator::{DETAILS_MISMATCH_FLAG, UNCONFIRMED_FLAG};
-use crate::authenticity_agent::{INJECTION_FLAG, PHOTO_NOT_JUDGED_FLAG};
+/// The flag added when text on the card reads like instructions to the model.
+pub const INJECTION_FLAG: &str =
+    "text on the card reads like instructions to the model (possible prompt injection)";
+
+/// The flag added when the photo was meant for the judge (`AUTHENTICITY_SEND_PHOTO=true`) and did not
+/// reach it — too large, not a JPEG or PNG, gone from the bucket, or refused by Converse: the score
+/// then rests on the text, which a fake printed with a genuine card's text passes.
+pub const PHOTO_NOT_JUDGED_FLAG: &str = "photo_not_judged: the photo did not reach the judge (too large, unreadable, missing or refused); scored on its text alone";
+
+/// The flag a valuation gets when the set number its owner registered is not the one on the photo
+/// (`Charizard 4/102` typed over a photo of `Rattata 66/102`): the price was asked for the typed
+/// card and the authenticity judged on the photographed one, so a person looks at it, and a
+/// `FLAGGED` card stays out of its set's analytics.
+pub const DETAILS_MISMATCH_FLAG: &str = "the set number registered for the card is not the one on the photo";
+
+/// The flag a valuation gets when its card has a set and a rarity but stays out of the cross-user set
+/// analytics (GSI2) because the photo does not confirm the card its owner registered
+/// ([`photo_confirms`](crate::aggregator::photo_confirms)): the owner sees the value found, analysts do not count it.
+pub const UNCONFIRMED_FLAG: &str =
+    "not counted in the set analytics: the photo does not confirm the registered card";
 
 /// The most flags a verdict or an event carries.
 pub const MAX_FLAGS: usize = 20;
