@@ -48,10 +48,19 @@ data "aws_iam_policy_document" "notify" {
   }
 
   statement {
-    # Decrypt the secret and the ledger; data keys for the encrypted topic and ledger writes.
+    # Decrypt the secret and the ledger; data keys for the encrypted topic and ledger writes. Only
+    # through the three services that hold data with the key (no governance code calls KMS itself), so
+    # the role cannot decrypt a ciphertext of the key by calling KMS directly. The environment variables
+    # are lambda_fn's own EnvironmentKey statement; the logs use the key policy's CloudWatchLogs grant.
     sid       = "GovernanceKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.governance.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [for s in ["secretsmanager", "sns", "dynamodb"] : "${s}.${local.region}.amazonaws.com"]
+    }
   }
 }
 

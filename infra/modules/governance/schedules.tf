@@ -44,9 +44,18 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   statement {
+    # Scheduler decrypts a schedule's input by calling KMS itself as this role (CloudTrail shows the
+    # role, not the service, so kms:ViaService is never set and would deny every run). The encryption
+    # context names the schedule: bound to this group's schedules, the role decrypts nothing else.
     sid       = "ScheduleKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.governance.arn]
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:scheduler:schedule:arn"
+      values   = ["arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${aws_scheduler_schedule_group.governance.name}/*"]
+    }
   }
 }
 

@@ -131,9 +131,16 @@ data "aws_iam_policy_document" "ledger" {
   }
 
   statement {
+    # Only as DynamoDB reads and writes the ledger for the role (no organisation code calls KMS itself).
     sid       = "LedgerKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.org.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -190,6 +197,20 @@ data "aws_iam_policy_document" "summary" {
     sid       = "RollupWebhook"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.rollup_webhook.arn]
+  }
+
+  statement {
+    # The webhook secret is encrypted with the organisation key: decrypted only as Secrets Manager
+    # reads it for the role.
+    sid       = "RollupWebhookKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.org.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
   }
 
   statement {
