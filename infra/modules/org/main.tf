@@ -125,8 +125,11 @@ resource "aws_secretsmanager_secret" "rollup_webhook" {
 
 data "aws_iam_policy_document" "ledger" {
   statement {
+    # The ledger's calls (governance/src/ledger/dynamodb.rs): PutItem, UpdateItem, GetItem, Query, and
+    # TransactWriteItems of conditional Puts, which IAM authorises per item as PutItem (there is no
+    # dynamodb:TransactWriteItems action).
     sid       = "Ledger"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:TransactWriteItems"]
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.ledger.arn]
   }
 
