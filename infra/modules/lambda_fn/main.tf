@@ -98,9 +98,11 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = length(local.async_failure_targets) > 0 ? [1] : []
 
+    # Lambda delivers a failed asynchronous invocation with the function's role. Every target is an SQS
+    # queue (variables.tf refuses others): SendMessage is all it needs.
     content {
       sid       = "AsyncFailureTargets"
-      actions   = ["sqs:SendMessage", "sns:Publish", "events:PutEvents", "lambda:InvokeFunction"]
+      actions   = ["sqs:SendMessage"]
       resources = local.async_failure_targets
     }
   }

@@ -115,15 +115,28 @@ variable "reserved_concurrency" {
 }
 
 variable "dead_letter_target_arn" {
-  description = "SQS queue or SNS topic ARN for failed asynchronous invocations. Null: none (synchronous callers see the error)."
+  description = "SQS queue ARN for failed asynchronous invocations. Null: none (synchronous callers see the error)."
   type        = string
   default     = null
+
+  # The role is granted sqs:SendMessage only (main.tf): an SNS topic would get no permission to publish.
+  validation {
+    condition     = var.dead_letter_target_arn == null || can(regex("^arn:[^:]+:sqs:", var.dead_letter_target_arn))
+    error_message = "dead_letter_target_arn must be an SQS queue ARN (the function's role may only sqs:SendMessage to it)."
+  }
 }
 
 variable "on_failure_destination_arn" {
-  description = "Destination (SQS, SNS, Lambda or EventBridge bus ARN) for failed asynchronous invocations, with the full invocation record. Null: none."
+  description = "SQS queue ARN receiving failed asynchronous invocations, with the full invocation record. Null: none."
   type        = string
   default     = null
+
+  # The role is granted sqs:SendMessage only (main.tf): an SNS, Lambda or EventBridge destination would
+  # get no permission, and Lambda would drop the record.
+  validation {
+    condition     = var.on_failure_destination_arn == null || can(regex("^arn:[^:]+:sqs:", var.on_failure_destination_arn))
+    error_message = "on_failure_destination_arn must be an SQS queue ARN (the function's role may only sqs:SendMessage to it)."
+  }
 }
 
 variable "maximum_retry_attempts" {
