@@ -214,6 +214,33 @@ resource "aws_sqs_queue" "valuation_dlq" {
   tags                              = merge(local.tags, { Feature = "valuation", Service = "sqs" })
 }
 
+# TLS only, as every queue here. No Allow: the state machine and error_handler send with their roles'
+# own sqs:SendMessage, and error_handler's replay reads with its role.
+data "aws_iam_policy_document" "valuation_dlq" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.valuation_dlq.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "valuation_dlq" {
+  queue_url = aws_sqs_queue.valuation_dlq.id
+  policy    = data.aws_iam_policy_document.valuation_dlq.json
+}
+
 # Domain events EventBridge could not deliver.
 resource "aws_sqs_queue" "events_dlq" {
   name                      = "${var.name_prefix}-events-dlq"
