@@ -82,10 +82,11 @@ data "aws_iam_policy_document" "dlq" {
       identifiers = ["events.amazonaws.com"]
     }
 
+    # The domain rules' log-group targets and the stuck-valuation sweep's target (sweep.tf).
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [for r in aws_cloudwatch_event_rule.domain : r.arn]
+      values   = concat([for r in aws_cloudwatch_event_rule.domain : r.arn], [aws_cloudwatch_event_rule.sweep.arn])
     }
   }
 

@@ -241,7 +241,7 @@ resource "aws_sqs_queue_policy" "valuation_dlq" {
   policy    = data.aws_iam_policy_document.valuation_dlq.json
 }
 
-# Domain events EventBridge could not deliver.
+# Events EventBridge could not deliver: domain events (events.tf) and stuck-valuation sweeps (sweep.tf).
 resource "aws_sqs_queue" "events_dlq" {
   name                      = "${var.name_prefix}-events-dlq"
   message_retention_seconds = 1209600

@@ -26,6 +26,13 @@ resource "aws_cloudwatch_event_target" "sweep" {
     maximum_event_age_in_seconds = 900
     maximum_retry_attempts       = 2
   }
+
+  # A sweep EventBridge could not hand to Lambda at all (permission, throttling, a missing alias) after
+  # these retries: kept in the events DLQ (its policy admits this rule, events.tf), whose depth alarm
+  # pages. Once invoked, a failing sweep is error_handler's on-failure destination's (functions.tf).
+  dead_letter_config {
+    arn = aws_sqs_queue.events_dlq.arn
+  }
 }
 
 resource "aws_lambda_permission" "sweep" {
