@@ -10,6 +10,10 @@
 //!   percent-decoded; a malformed entry is reported by position, never by its text, which may be a
 //!   key), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
 //! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` — only `http/protobuf`;
+//! - `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` (PEM certificates trusted for the collector, in place
+//!   of the built-in roots), `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE` and
+//!   `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY` (PEM, both or neither: mutual TLS); the files are read
+//!   here, so a missing one stops `init` naming the variable and path, never the contents;
 //! - `AWS_XRAY_DAEMON_ADDRESS` for both UDP forms;
 //!
 //! As the SDK environment variable spec asks: an empty value is unset; exporter and protocol names are
@@ -17,7 +21,9 @@
 //! number, is a [`ConfigWarning`] and the setting is ignored (a list with no known exporter left is
 //! treated as unset: `xray`). What stays a [`ConfigError`] is what would send data somewhere it was not
 //! meant to go: a malformed header list (an API key written the wrong way), an endpoint that is not a
-//! URL, SigV4 over plain http;
+//! URL, SigV4 over plain http, a TLS file that cannot be read or a client certificate without its key
+//! (or the other way round). TLS files given for a plain `http://` endpoint are a warning: nothing
+//! would use them;
 //! - SigV4 is used for an `https://xray.{region}.amazonaws.com` endpoint (region from the host), or
 //!   when `TELEMETRY_OTLP_SIGV4_REGION` names a region (a signing proxy, tests); a signed endpoint must
 //!   be `https://` or a loopback `http://` one, since the request carries the session token.
@@ -52,7 +58,50 @@ pub enum ExporterKind {
         sigv4_region: Option<String>,
         /// Bodies gzip-compressed (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
         gzip: bool,
+        /// Trusted certificates and client identity for `https://` endpoints (boxed: the PEM files'
+        /// records would triple every variant's size).
+        tls: Box<OtlpTls>,
     },
+}
+
+/// TLS settings of the OTLP exporter spec, for a collector behind a private CA or asking for mutual
+/// TLS: `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`, `…CLIENT_CERTIFICATE`, `…CLIENT_KEY`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OtlpTls {
+    /// Certificates (PEM) the collector's certificate must chain to, in place of the built-in roots.
+    pub trusted: Option<PemFile>,
+    /// The client's certificate chain and its private key (PEM), presented for mutual TLS.
+    pub client: Option<(PemFile, PemFile)>,
+}
+
+impl OtlpTls {
+    /// Nothing set: the built-in roots, no client certificate.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.trusted.is_none() && self.client.is_none()
+    }
+}
+
+/// A PEM file a TLS variable named, read when the configuration was. Its `Debug` shows the variable,
+/// the path and the length, never the bytes (a private key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PemFile {
+    /// The variable that named it.
+    pub var: &'static str,
+    /// The path, as given.
+    pub path: String,
+    /// The file's bytes.
+    pub pem: Vec<u8>,
+}
+
+impl fmt::Debug for PemFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PemFile")
+            .field("var", &self.var)
+            .field("path", &self.path)
+            .field("bytes", &self.pem.len())
+            .finish()
+    }
 }
 
 impl fmt::Debug for ExporterKind {
@@ -66,6 +115,7 @@ impl fmt::Debug for ExporterKind {
                 timeout,
                 sigv4_region,
                 gzip,
+                tls,
             } => f
                 .debug_struct("OtlpHttp")
                 .field("url", &redacted_url(url))
@@ -73,6 +123,7 @@ impl fmt::Debug for ExporterKind {
                 .field("timeout", timeout)
                 .field("sigv4_region", sigv4_region)
                 .field("gzip", gzip)
+                .field("tls", tls)
                 .finish(),
         }
     }
@@ -168,6 +219,12 @@ pub enum ConfigWarning {
         /// Its value.
         value: String,
     },
+    /// TLS files given for a plain `http://` endpoint: no TLS connection would use them.
+    #[error("{var}: the OTLP endpoint is plain http://, so this TLS file is not used; ignored")]
+    TlsOverHttp {
+        /// The first TLS variable set.
+        var: &'static str,
+    },
     /// A timeout that is not a number of milliseconds; ignored (the general variable, else the
     /// default 10 s, is used).
     #[error("{var}: {value:?} is not a number of milliseconds; ignored")]
@@ -212,6 +269,26 @@ pub enum ConfigError {
         var: &'static str,
         /// Its value, userinfo and query `<redacted>`.
         value: String,
+    },
+    /// A TLS file that cannot be read. Exporting without it would either trust the wrong
+    /// certificates or present none, so the exporter is not built.
+    #[error("{var}: cannot read {path:?}: {reason}")]
+    TlsFile {
+        /// The variable.
+        var: &'static str,
+        /// The path it names.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A client certificate without its private key, or a key without its certificate: mutual TLS
+    /// needs both.
+    #[error("{given} is set but {missing} is not: mutual TLS needs the client certificate and its key")]
+    TlsPair {
+        /// The variable that is set.
+        given: &'static str,
+        /// The one missing.
+        missing: &'static str,
     },
 }
 
@@ -468,13 +545,17 @@ impl TraceExportConfig {
                         None if in_lambda => ExporterKind::OtlpUdp {
                             address: address.clone(),
                         },
-                        None => ExporterKind::OtlpHttp {
-                            url: "http://localhost:4318/v1/traces".to_owned(),
-                            headers: headers(&first)?,
-                            timeout: timeout(&get, &mut warnings),
-                            sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
-                            gzip,
-                        },
+                        None => {
+                            let url = "http://localhost:4318/v1/traces".to_owned();
+                            ExporterKind::OtlpHttp {
+                                tls: Box::new(tls(&first, &url, &mut warnings)?),
+                                url,
+                                headers: headers(&first)?,
+                                timeout: timeout(&get, &mut warnings),
+                                sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
+                                gzip,
+                            }
+                        }
                         Some((var, url)) => {
                             let sigv4_region =
                                 get("TELEMETRY_OTLP_SIGV4_REGION").or_else(|| xray_endpoint_region(&url));
@@ -487,6 +568,7 @@ impl TraceExportConfig {
                             }
                             ExporterKind::OtlpHttp {
                                 sigv4_region,
+                                tls: Box::new(tls(&first, &url, &mut warnings)?),
                                 url,
                                 headers: headers(&first)?,
                                 timeout: timeout(&get, &mut warnings),
@@ -603,6 +685,7 @@ impl TraceExportConfig {
                     timeout,
                     sigv4_region,
                     gzip,
+                    tls,
                 } => {
                     #[cfg(not(feature = "sigv4"))]
                     if sigv4_region.is_some() {
@@ -616,6 +699,7 @@ impl TraceExportConfig {
                     target.timeout = *timeout;
                     target.sigv4_region.clone_from(sigv4_region);
                     target.gzip = *gzip;
+                    target.tls = OtlpTls::clone(tls);
                     sinks.with(super::http::OtlpHttpExporter::new(target, resource)?)
                 }
                 #[cfg(not(feature = "otlp-http"))]
@@ -669,6 +753,61 @@ fn headers(
             Ok((k, v))
         })
         .collect()
+}
+
+/// The TLS files, each variable read on its own (the signal's before the general one), for an
+/// `https://` endpoint; for a plain `http://` one they are a warning and left out.
+fn tls(
+    first: &impl Fn(&'static str, &'static str) -> Option<(&'static str, String)>,
+    url: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<OtlpTls, ConfigError> {
+    const CERT: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
+    const KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
+    let trusted = first(
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    );
+    let cert = first("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", CERT);
+    let key = first("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", KEY);
+    if !url.starts_with("https://") {
+        if let Some((var, _)) = trusted.as_ref().or(cert.as_ref()).or(key.as_ref()) {
+            warn_once(warnings, ConfigWarning::TlsOverHttp { var });
+        }
+        return Ok(OtlpTls::default());
+    }
+    let read = |named: Option<(&'static str, String)>| {
+        named
+            .map(|(var, path)| match std::fs::read(&path) {
+                Ok(pem) => Ok(PemFile { var, path, pem }),
+                Err(e) => Err(ConfigError::TlsFile {
+                    var,
+                    path,
+                    reason: e.to_string(),
+                }),
+            })
+            .transpose()
+    };
+    let client = match (read(cert)?, read(key)?) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(cert), None) => {
+            return Err(ConfigError::TlsPair {
+                given: cert.var,
+                missing: KEY,
+            });
+        }
+        (None, Some(key)) => {
+            return Err(ConfigError::TlsPair {
+                given: key.var,
+                missing: CERT,
+            });
+        }
+    };
+    Ok(OtlpTls {
+        trusted: read(trusted)?,
+        client,
+    })
 }
 
 /// The OTLP timeout, default 10 s: the signal's own variable, else the general one. An unparsable
@@ -834,6 +973,7 @@ mod tests {
                 timeout: Duration::from_millis(2500),
                 sigv4_region: None,
                 gzip: false,
+                tls: Box::default(),
             }
         );
         // The signal-specific endpoint is used as is.
@@ -1165,5 +1305,149 @@ mod tests {
             panic!("{:?}", c.exporters[0]);
         };
         assert_eq!(headers, &[("x".to_owned(), "a%+9b".to_owned())]);
+    }
+
+    /// A folder of its own under the system's temporary folder, removed when dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("telemetry-tls-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        fn file(&self, name: &str, text: &str) -> String {
+            let path = self.0.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_str().unwrap().to_owned()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn tls_of(c: &TraceExportConfig) -> &OtlpTls {
+        match &c.exporters[..] {
+            [ExporterKind::OtlpHttp { tls, .. }] => tls,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The OTLP exporter spec's TLS variables: each read on its own, the signal's before the general
+    /// one; the files' bytes are carried, their contents never shown.
+    #[test]
+    fn tls_files_are_read_signal_first() {
+        let dir = Scratch::new("read");
+        let (ca, ca2) = (dir.file("ca.pem", "CA"), dir.file("ca2.pem", "CA2"));
+        let (cert, key) = (dir.file("c.pem", "CERT"), dir.file("k.pem", "SECRET KEY"));
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.internal:4318"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca),
+            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", &ca2),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cert),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", &key),
+        ])
+        .unwrap();
+        let tls = tls_of(&c);
+        let trusted = tls.trusted.as_ref().unwrap();
+        assert_eq!(
+            (trusted.var, trusted.path.as_str(), trusted.pem.as_slice()),
+            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", ca2.as_str(), &b"CA2"[..])
+        );
+        let (c_file, k_file) = tls.client.as_ref().unwrap();
+        assert_eq!(
+            (c_file.var, c_file.pem.as_slice()),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &b"CERT"[..])
+        );
+        assert_eq!(
+            (k_file.var, k_file.pem.as_slice()),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", &b"SECRET KEY"[..])
+        );
+        let shown = format!("{c:?}");
+        assert!(shown.contains(&key) && !shown.contains("SECRET"), "{shown}");
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // Nothing set: no TLS settings, and no file is looked for.
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.internal:4318"),
+        ])
+        .unwrap();
+        assert!(tls_of(&c).is_empty());
+        // Another exporter never reads them.
+        let c = config(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nowhere/ca.pem")]).unwrap();
+        assert_eq!(
+            c.exporters,
+            vec![ExporterKind::Xray {
+                address: crate::xray::DEFAULT_DAEMON_ADDRESS.into()
+            }]
+        );
+    }
+
+    /// A TLS file that cannot be read, or half of a client identity, stops the exporter naming the
+    /// variable and the path; over plain http the files are a warning and unused.
+    #[test]
+    fn tls_errors_name_the_variable_and_path() {
+        let dir = Scratch::new("errors");
+        let key = dir.file("k.pem", "KEY");
+        let https = ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.internal:4318");
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            https,
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nowhere/ca.pem"),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::TlsFile { var: "OTEL_EXPORTER_OTLP_CERTIFICATE", path, .. } if path == "/nowhere/ca.pem")
+        );
+        assert!(
+            e.to_string()
+                .starts_with("OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read \"/nowhere/ca.pem\": "),
+            "{e}"
+        );
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            https,
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &key),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY is set but OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not: \
+             mutual TLS needs the client certificate and its key"
+        );
+        let e = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            https,
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", &key),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::TlsPair {
+                given: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                missing: "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+            }
+        );
+        // Plain http (here the default endpoint): warned about, not read.
+        for endpoint in [None, Some("http://collector:4318")] {
+            let mut vars = vec![
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nowhere/k.pem"),
+            ];
+            vars.extend(endpoint.map(|e| ("OTEL_EXPORTER_OTLP_ENDPOINT", e)));
+            let c = config(&vars).unwrap();
+            assert!(tls_of(&c).is_empty());
+            assert_eq!(
+                c.warnings,
+                vec![ConfigWarning::TlsOverHttp {
+                    var: "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+                }]
+            );
+        }
     }
 }

@@ -65,6 +65,9 @@ pub struct HttpTarget {
     pub queue: usize,
     /// Bodies gzip-compressed, with `Content-Encoding: gzip` (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
     pub gzip: bool,
+    /// Certificates trusted for the endpoint in place of the built-in roots, and a client identity
+    /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `…CLIENT_CERTIFICATE`, `…CLIENT_KEY`).
+    pub tls: super::OtlpTls,
 }
 
 impl HttpTarget {
@@ -78,6 +81,7 @@ impl HttpTarget {
             sigv4_region: None,
             queue: 64,
             gzip: false,
+            tls: super::OtlpTls::default(),
         }
     }
 }
@@ -91,6 +95,7 @@ impl std::fmt::Debug for HttpTarget {
             .field("sigv4_region", &self.sigv4_region)
             .field("queue", &self.queue)
             .field("gzip", &self.gzip)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -177,9 +182,132 @@ pub enum HttpExportError {
         /// The cause.
         source: reqwest::Error,
     },
+    /// A TLS file holds no usable PEM certificate or key. Its contents are never shown.
+    #[error("{var}: {path:?} {problem}")]
+    Tls {
+        /// The variable that named the file.
+        var: &'static str,
+        /// The path.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The HTTP client refused the TLS files (a key block that is no key, a key that does not fit
+    /// the certificate). The files are named, their contents never shown.
+    #[error("{files}: cannot be used for TLS: {problem}")]
+    TlsClient {
+        /// Each file's variable and path.
+        files: String,
+        /// The client's reason, with its causes.
+        problem: String,
+    },
     /// The background thread could not be spawned.
     #[error("OTLP/HTTP export thread: {0}")]
     Thread(#[from] std::io::Error),
+}
+
+/// [`OtlpTls`](super::OtlpTls) parsed: the trusted certificates and the client identity.
+struct TlsParts {
+    roots: Option<Vec<reqwest::Certificate>>,
+    identity: Option<reqwest::Identity>,
+    /// Each file's variable and path, for an error building the client with them.
+    files: String,
+}
+
+impl TlsParts {
+    /// Parses each file, naming the one that is wrong.
+    fn of(tls: &super::OtlpTls) -> Result<Self, HttpExportError> {
+        let wrong = |file: &super::PemFile, problem: String| HttpExportError::Tls {
+            var: file.var,
+            path: file.path.clone(),
+            problem,
+        };
+        let certificates = |file: &super::PemFile| match reqwest::Certificate::from_pem_bundle(&file.pem) {
+            Ok(certs) if !certs.is_empty() => Ok(certs),
+            Ok(_) => Err(wrong(
+                file,
+                "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+            )),
+            Err(e) => Err(wrong(
+                file,
+                format!("holds a certificate that cannot be read: {e}"),
+            )),
+        };
+        let roots = tls.trusted.as_ref().map(certificates).transpose()?;
+        let identity = match &tls.client {
+            None => None,
+            Some((cert, key)) => {
+                certificates(cert)?;
+                let is_key =
+                    |line: &[u8]| line.starts_with(b"-----BEGIN ") && line.ends_with(b"PRIVATE KEY-----");
+                if !key.pem.split(|&b| b == b'\n').any(|l| is_key(l.trim_ascii())) {
+                    return Err(wrong(
+                        key,
+                        "holds no PEM private key (-----BEGIN … PRIVATE KEY-----)".into(),
+                    ));
+                }
+                let mut pem = cert.pem.clone();
+                pem.push(b'\n');
+                pem.extend_from_slice(&key.pem);
+                Some(reqwest::Identity::from_pem(&pem).map_err(|e| {
+                    wrong(
+                        key,
+                        format!(
+                            "and {:?} are no usable certificate and private key: {e}",
+                            cert.path
+                        ),
+                    )
+                })?)
+            }
+        };
+        let files = tls
+            .trusted
+            .iter()
+            .chain(tls.client.iter().flat_map(|(c, k)| [c, k]))
+            .map(|f| format!("{} ({:?})", f.var, f.path))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(Self {
+            roots,
+            identity,
+            files,
+        })
+    }
+
+    /// The error of a client that could not be built: the TLS files' when there are any.
+    fn build_error(files: String, url: &str, source: reqwest::Error) -> HttpExportError {
+        if files.is_empty() {
+            return HttpExportError::Client {
+                url: super::redacted::redacted_url(url),
+                source,
+            };
+        }
+        let mut problem = source.to_string();
+        let mut cause = std::error::Error::source(&source);
+        while let Some(c) = cause {
+            problem.push_str(": ");
+            problem.push_str(&c.to_string());
+            cause = c.source();
+        }
+        HttpExportError::TlsClient { files, problem }
+    }
+
+    /// The client builder trusting only the given roots, when some are, and presenting the identity.
+    fn apply(
+        self,
+        mut builder: reqwest::blocking::ClientBuilder,
+    ) -> (reqwest::blocking::ClientBuilder, String) {
+        if let Some(roots) = self.roots {
+            builder = builder.tls_built_in_root_certs(false);
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        if let Some(identity) = self.identity {
+            builder = builder.identity(identity);
+        }
+        (builder, self.files)
+    }
 }
 
 impl OtlpHttpExporter {
@@ -198,6 +326,7 @@ impl OtlpHttpExporter {
         let theirs = Arc::clone(&shared);
         let resource = ResourceAttributesWithSchema::from(resource);
         let timeout = target.timeout;
+        let tls = TlsParts::of(&target.tls)?;
         // The blocking client is built (and later dropped) on its own thread: reqwest's blocking client
         // must not be created or dropped inside an async runtime, which is where `init` usually runs.
         let (ready_tx, ready_rx) = sync_channel(1);
@@ -207,13 +336,14 @@ impl OtlpHttpExporter {
                 // No redirects: reqwest strips only `Authorization` and cookies when it follows one, so
                 // the `OTEL_EXPORTER_OTLP_HEADERS` values (API keys) and SigV4's session token would go
                 // to whatever host, over whatever scheme, a 3xx names. A 3xx is a failed export instead.
-                let client = reqwest::blocking::Client::builder()
+                let builder = reqwest::blocking::Client::builder()
                     .timeout(target.timeout)
                     .user_agent(USER_AGENT)
                     .no_proxy()
                     .redirect(reqwest::redirect::Policy::none())
-                    .referer(false)
-                    .build();
+                    .referer(false);
+                let (builder, files) = tls.apply(builder);
+                let client = builder.build();
                 match client {
                     Ok(client) => {
                         let _ = ready_tx.send(Ok(()));
@@ -221,10 +351,7 @@ impl OtlpHttpExporter {
                         post_loop(&client, &target, &resource, &theirs);
                     }
                     Err(source) => {
-                        let _ = ready_tx.send(Err(HttpExportError::Client {
-                            url: super::redacted::redacted_url(&target.url),
-                            source,
-                        }));
+                        let _ = ready_tx.send(Err(TlsParts::build_error(files, &target.url, source)));
                     }
                 }
             })?;
@@ -660,7 +787,7 @@ impl SpanSink for OtlpHttpExporter {
 mod tests {
     use super::*;
     use crate::xray::XrayLayer;
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use std::time::Instant;
     use tracing_subscriber::layer::SubscriberExt;
@@ -854,7 +981,7 @@ mod tests {
     }
 
     /// One HTTP/1.1 request: its head lines and body; `None` when the connection closed first.
-    fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+    fn read_request(reader: &mut impl BufRead) -> Option<(Vec<String>, Vec<u8>)> {
         let mut head = Vec::new();
         let mut len = 0;
         loop {
@@ -1290,5 +1417,239 @@ mod tests {
             .next()
             .unwrap();
         assert!(signed.split(';').any(|h| h == "host") && signed.split(';').any(|h| h == "x-amz-date"));
+    }
+
+    /// A collector behind a private CA asking for a client certificate (the OTLP exporter spec's
+    /// `…CERTIFICATE`, `…CLIENT_CERTIFICATE`, `…CLIENT_KEY`), served with rustls on loopback.
+    mod tls {
+        use super::*;
+        use crate::otel::{OtlpTls, PemFile};
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+        };
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+        /// A CA, a server certificate for 127.0.0.1 and a client certificate it issued, and a second
+        /// CA that issued nothing here.
+        struct Pki {
+            ca: CertificateDer<'static>,
+            ca_pem: String,
+            other_ca_pem: String,
+            server: (CertificateDer<'static>, Vec<u8>),
+            client_pem: (String, String),
+        }
+
+        fn ca(name: &str) -> (rcgen::Certificate, Issuer<'static, KeyPair>) {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, name);
+            let cert = params.self_signed(&key).unwrap();
+            (cert, Issuer::new(params, key))
+        }
+
+        fn leaf(
+            issuer: &Issuer<'_, KeyPair>,
+            names: &[&str],
+            usage: ExtendedKeyUsagePurpose,
+        ) -> (rcgen::Certificate, KeyPair) {
+            let key = KeyPair::generate().unwrap();
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            let mut params = CertificateParams::new(names).unwrap();
+            params.distinguished_name.push(DnType::CommonName, "test leaf");
+            params.extended_key_usages = vec![usage];
+            (params.signed_by(&key, issuer).unwrap(), key)
+        }
+
+        fn pki() -> Pki {
+            let (ca_cert, issuer) = ca("collector test CA");
+            let (other, _) = ca("another CA");
+            let (server, server_key) = leaf(&issuer, &["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth);
+            let (client, client_key) = leaf(&issuer, &["exporter.test"], ExtendedKeyUsagePurpose::ClientAuth);
+            Pki {
+                ca: ca_cert.der().clone(),
+                ca_pem: ca_cert.pem(),
+                other_ca_pem: other.pem(),
+                server: (server.der().clone(), server_key.serialize_der()),
+                client_pem: (client.pem(), client_key.serialize_pem()),
+            }
+        }
+
+        /// What the collector saw of one connection: the request's head, or the handshake's error,
+        /// and whether the client presented a certificate.
+        type Seen = Arc<Mutex<Vec<Result<(Vec<String>, bool), String>>>>;
+
+        /// Serves every connection over TLS, requiring a client certificate issued by `pki`'s CA,
+        /// answering each request 200.
+        fn collector(pki: &Pki) -> (String, Seen) {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(pki.ca.clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                Arc::clone(&provider),
+            )
+            .build()
+            .unwrap();
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server.1.clone()));
+            let config = Arc::new(
+                rustls::ServerConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .unwrap()
+                    .with_client_cert_verifier(verifier)
+                    .with_single_cert(vec![pki.server.0.clone()], key)
+                    .unwrap(),
+            );
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("https://{}/v1/traces", listener.local_addr().unwrap());
+            let seen: Seen = Arc::default();
+            let log = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                for tcp in listener.incoming().flatten() {
+                    let conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
+                    let mut tls = rustls::StreamOwned::new(conn, tcp);
+                    if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+                        log.lock().unwrap().push(Err(e.to_string()));
+                        continue;
+                    }
+                    let client_cert = tls.conn.peer_certificates().is_some_and(|c| !c.is_empty());
+                    let mut reader = BufReader::new(tls);
+                    while let Some((head, _)) = read_request(&mut reader) {
+                        log.lock().unwrap().push(Ok((head, client_cert)));
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                        if reader
+                            .get_mut()
+                            .write_all(ok)
+                            .and_then(|()| reader.get_mut().flush())
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            });
+            (url, seen)
+        }
+
+        fn pem(var: &'static str, text: &str) -> PemFile {
+            PemFile {
+                var,
+                path: format!("/etc/otel/{}.pem", var.to_ascii_lowercase()),
+                pem: text.as_bytes().to_vec(),
+            }
+        }
+
+        fn client_identity(pki: &Pki) -> Option<(PemFile, PemFile)> {
+            Some((
+                pem("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &pki.client_pem.0),
+                pem("OTEL_EXPORTER_OTLP_CLIENT_KEY", &pki.client_pem.1),
+            ))
+        }
+
+        fn export_to(url: &str, tls: OtlpTls) -> OtlpHttpExporter {
+            let mut target = HttpTarget::new(url);
+            target.timeout = Duration::from_millis(800);
+            target.tls = tls;
+            let exporter = OtlpHttpExporter::new(target, &Resource::builder_empty().build()).unwrap();
+            let exporter = export_one(exporter);
+            assert!(exporter.wait_idle(Duration::from_secs(10)));
+            exporter
+        }
+
+        /// With the collector's CA trusted and the client certificate presented, the batch is posted
+        /// over TLS and the collector sees the client's certificate.
+        #[test]
+        fn a_private_ca_and_a_client_certificate_reach_a_mutual_tls_collector() {
+            let pki = pki();
+            let (url, seen) = collector(&pki);
+            let exporter = export_to(
+                &url,
+                OtlpTls {
+                    trusted: Some(pem("OTEL_EXPORTER_OTLP_CERTIFICATE", &pki.ca_pem)),
+                    client: client_identity(&pki),
+                },
+            );
+            assert_eq!(exporter.dropped(), 0);
+            let seen = seen.lock().unwrap();
+            let Some(Ok((head, client_cert))) = seen.first() else {
+                panic!("{seen:?}")
+            };
+            assert!(head[0].starts_with("POST /v1/traces HTTP/1.1"), "{head:?}");
+            assert!(client_cert);
+        }
+
+        /// The trusted certificates replace the built-in roots, and the identity is what opens the
+        /// door: another CA, no CA (the built-in roots know none of these), or no client certificate
+        /// each lose the batch, and the collector saw no request.
+        #[test]
+        fn the_wrong_ca_or_no_client_certificate_is_refused() {
+            let pki = pki();
+            let cases = [
+                (
+                    Some(pem("OTEL_EXPORTER_OTLP_CERTIFICATE", &pki.other_ca_pem)),
+                    client_identity(&pki),
+                ),
+                (None, client_identity(&pki)),
+                (Some(pem("OTEL_EXPORTER_OTLP_CERTIFICATE", &pki.ca_pem)), None),
+            ];
+            for (i, (trusted, client)) in cases.into_iter().enumerate() {
+                let (url, seen) = collector(&pki);
+                let exporter = export_to(&url, OtlpTls { trusted, client });
+                assert_eq!(exporter.dropped(), 1, "case {i}");
+                let seen = seen.lock().unwrap();
+                assert!(
+                    !seen.is_empty() && seen.iter().all(Result::is_err),
+                    "case {i}: {seen:?}"
+                );
+            }
+        }
+
+        /// Files that hold no certificate or key stop the exporter naming the variable and path,
+        /// never the contents.
+        #[test]
+        fn unusable_files_are_named_not_shown() {
+            let pki = pki();
+            let start = |tls| {
+                let mut target = HttpTarget::new("https://127.0.0.1:1/v1/traces");
+                target.tls = tls;
+                OtlpHttpExporter::new(target, &Resource::builder_empty().build())
+                    .unwrap_err()
+                    .to_string()
+            };
+            let e = start(OtlpTls {
+                trusted: Some(pem("OTEL_EXPORTER_OTLP_CERTIFICATE", "not a certificate")),
+                client: None,
+            });
+            assert_eq!(
+                e,
+                "OTEL_EXPORTER_OTLP_CERTIFICATE: \"/etc/otel/otel_exporter_otlp_certificate.pem\" holds no PEM \
+                 certificate (-----BEGIN CERTIFICATE-----)"
+            );
+            // The certificate where the key should be: no private key in it.
+            let e = start(OtlpTls {
+                trusted: None,
+                client: Some((
+                    pem("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &pki.client_pem.0),
+                    pem("OTEL_EXPORTER_OTLP_CLIENT_KEY", &pki.client_pem.0),
+                )),
+            });
+            assert!(e.starts_with("OTEL_EXPORTER_OTLP_CLIENT_KEY: \"/etc/otel/otel_exporter_otlp_client_key.pem\" holds no PEM private key"), "{e}");
+            // A key block whose body is not a key: named, its text not shown.
+            let garbage =
+                "-----BEGIN PRIVATE KEY-----\nc2stbGl2ZS1zZWNyZXQtdmFsdWU=\n-----END PRIVATE KEY-----\n";
+            let e = start(OtlpTls {
+                trusted: None,
+                client: Some((
+                    pem("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &pki.client_pem.0),
+                    pem("OTEL_EXPORTER_OTLP_CLIENT_KEY", garbage),
+                )),
+            });
+            assert!(
+                e.contains("OTEL_EXPORTER_OTLP_CLIENT_KEY")
+                    && e.contains("/etc/otel/otel_exporter_otlp_client_key.pem"),
+                "{e}"
+            );
+            assert!(!e.contains("c2stbGl2ZS") && !e.contains("sk-live"), "{e}");
+        }
     }
 }

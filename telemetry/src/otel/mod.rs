@@ -27,8 +27,8 @@ pub mod http;
 pub mod otlp;
 
 pub use config::{
-    BuiltExporters, ConfigError, ConfigWarning, ExporterBuildError, ExporterKind, HeaderProblem,
-    TraceExportConfig,
+    BuiltExporters, ConfigError, ConfigWarning, ExporterBuildError, ExporterKind, HeaderProblem, OtlpTls,
+    PemFile, TraceExportConfig,
 };
 pub use ids::XrayIdGenerator;
 pub use provider::{SinkProcessor, install_provider};
