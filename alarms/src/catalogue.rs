@@ -298,8 +298,8 @@ impl Gen<'_> {
 
     /// Ownership (`ManagedBy` = `collectiq-ops`, not seed 001's `Terraform`: the tool, not Terraform,
     /// creates and deletes these alarms, and reads the tag to know which are its own), the environment
-    /// and severity, and seed 001's cost allocation tags the spec knows: `Environment` (the cost pass
-    /// groups spend by it — an alarm costs $0.10 a month or more) and `Owner`.
+    /// and severity, and seed 001's tags the spec gives: `Environment` (the cost pass groups spend by
+    /// it — an alarm costs $0.10 a month or more), `Owner`, `Project` and `CostCenter`.
     fn tags(&self, s: Severity) -> Vec<Tag> {
         let platform = &self.spec.platform;
         let mut tags = vec![
@@ -320,11 +320,17 @@ impl Gen<'_> {
                 value: platform.environment.clone(),
             },
         ];
-        if let Some(owner) = platform.owner.as_deref().filter(|o| !o.trim().is_empty()) {
-            tags.push(Tag {
-                key: "Owner".into(),
-                value: owner.to_owned(),
-            });
+        for (key, value) in [
+            ("Owner", &platform.owner),
+            ("Project", &platform.project),
+            ("CostCenter", &platform.cost_center),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                tags.push(Tag {
+                    key: key.into(),
+                    value: value.to_owned(),
+                });
+            }
         }
         tags
     }
@@ -1234,8 +1240,9 @@ mod tests {
         }
     }
 
-    /// Seed 001 "Resource Tagging Strategy" / "Cost Allocation Tags": the alarms the tool creates
-    /// (Terraform's `default_tags` never reach them) carry the environment and the owner, so their
+    /// Seed 001 "Resource Tagging Strategy" (`Project = "CollectIQ"`, `Owner = "DevOps"`,
+    /// `CostCenter = "Engineering"`) / "Cost Allocation Tags": the alarms the tool creates (Terraform's
+    /// `default_tags` never reach them) carry the environment, owner, project and cost centre, so their
     /// cost is allocated with the rest; composites too.
     #[test]
     fn every_alarm_carries_the_environment_and_owner_tags() {
@@ -1255,6 +1262,8 @@ mod tests {
                     d.name()
                 );
                 assert_eq!(tag("Owner"), Some("DevOps"), "{}", d.name());
+                assert_eq!(tag("Project"), Some("CollectIQ"), "{}", d.name());
+                assert_eq!(tag("CostCenter"), Some("Engineering"), "{}", d.name());
                 assert_eq!(tag("ManagedBy"), Some("collectiq-ops"), "{}", d.name());
             }
         }

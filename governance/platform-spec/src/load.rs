@@ -681,17 +681,23 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut bad = |path: String, message: String| out.push((path, message));
     let p = &spec.platform;
-    // The Owner tag's value (AWS: at most 256 characters).
-    if let Some(owner) = &p.owner
-        && (owner.trim().is_empty() || owner.chars().count() > 256 || owner.chars().any(char::is_control))
-    {
-        bad(
-            "platform.owner".into(),
-            format!(
-                "expected a tag value of 1 to 256 characters without control characters, found {}",
-                quoted(owner)
-            ),
-        );
+    // The Owner, Project and CostCenter tags' values (AWS: at most 256 characters).
+    for (key, value) in [
+        ("platform.owner", &p.owner),
+        ("platform.project", &p.project),
+        ("platform.cost_center", &p.cost_center),
+    ] {
+        if let Some(v) = value
+            && (v.trim().is_empty() || v.chars().count() > 256 || v.chars().any(char::is_control))
+        {
+            bad(
+                key.into(),
+                format!(
+                    "expected a tag value of 1 to 256 characters without control characters, found {}",
+                    quoted(v)
+                ),
+            );
+        }
     }
     // The `service` dimension of every custom metric and its alarms (CloudWatch: 1–1024 characters,
     // at least one not blank, no control characters).
@@ -1701,6 +1707,22 @@ table = "demo-dev-ledger"
             (
                 with("").replace("region = \"us-east-1\"", "region = \"us-east-1\"\nowner = \"\""),
                 "platform.owner",
+                "a tag value of 1 to 256 characters",
+            ),
+            (
+                with("").replace(
+                    "region = \"us-east-1\"",
+                    "region = \"us-east-1\"\nproject = \" \"",
+                ),
+                "platform.project",
+                "a tag value of 1 to 256 characters",
+            ),
+            (
+                with("").replace(
+                    "region = \"us-east-1\"",
+                    &format!("region = \"us-east-1\"\ncost_center = \"{}\"", "e".repeat(257)),
+                ),
+                "platform.cost_center",
                 "a tag value of 1 to 256 characters",
             ),
         ];

@@ -65,6 +65,12 @@ pub struct PlatformInfo {
     /// Team that owns the platform (the `Owner` tag).
     #[serde(default)]
     pub owner: Option<String>,
+    /// The `Project` tag of the resources the tool creates (seed 001: `CollectIQ`).
+    #[serde(default)]
+    pub project: Option<String>,
+    /// The `CostCenter` tag of the resources the tool creates (seed 001: `Engineering`).
+    #[serde(default)]
+    pub cost_center: Option<String>,
     /// CloudWatch Logs retention for every log group of the platform, in days.
     pub log_retention_days: u32,
     /// X-Ray sampling in percent (0..=100); `None` means Lambda's default (the first request each

@@ -102,6 +102,9 @@ fn assert_collectiq_common(spec: &PlatformSpec, env: &str) {
     assert_eq!(spec.platform.region, "us-east-1");
     // 001 "Resource Tagging Strategy": `Owner = "DevOps"` on every resource (the spec's owner is the tag).
     assert_eq!(spec.platform.owner.as_deref(), Some("DevOps"), "{env}");
+    // … and `Project = "CollectIQ"`, `CostCenter = "Engineering"`, which the generated alarms carry.
+    assert_eq!(spec.platform.project.as_deref(), Some("CollectIQ"), "{env}");
+    assert_eq!(spec.platform.cost_center.as_deref(), Some("Engineering"), "{env}");
 
     // 001 "API Gateway HTTP API Module" → Routes: seven routes, /healthz without auth.
     let api = &spec.http_apis[0];
