@@ -6,10 +6,11 @@
 #   - the function's error-rate alarm from the generated alarm catalogue
 #     (`<prefix>-fn-<id>-error-rate-<critical|warning>`, alarms/src/catalogue.rs; published by
 #     governance-alarms, so it exists before any deployment runs), and
-#   - the canary alarm below: the alias's error rate above `canary_error_rate_percent` (5 %, the seed's
-#     "auto-rollback if error rate > 5 %"). The catalogue's alarm needs 10 % sustained for 5 minutes;
-#     with a tenth of the traffic on the new version it fires late or not at all within the canary's
-#     10 minutes, so it cannot stop a canary on its own.
+#   - the canary alarm below: the new version's own error rate above `canary_error_rate_percent` (5 %,
+#     the seed's "auto-rollback if error rate > 5 %"), read from the alias's per-version series
+#     (`ExecutedVersion`). The catalogue's alarm reads all versions and needs 10 % sustained for 5
+#     minutes; with a tenth of the traffic on the new version it fires late or not at all within the
+#     canary's 10 minutes, so it cannot stop a canary on its own.
 #
 # Terraform creates the groups; a deployment is started by whoever ships a new version (docs/deploy.md).
 
@@ -79,14 +80,19 @@ resource "aws_iam_role_policy" "codedeploy" {
   policy = data.aws_iam_policy_document.codedeploy.json
 }
 
-# The alias's error rate (all versions behind it: during a canary, 90 % old and 10 % new traffic), per
-# minute, once at least canary_min_invocations calls were made; 2 breaching minutes out of 3 roll back.
+# The new version's error rate, per minute, once it served at least canary_min_invocations calls; 2
+# breaching minutes out of 3 roll back. The series is the alias's `ExecutedVersion` one for the version
+# this apply published — the `TargetVersion` of the deployment that follows (docs/deploy.md) — so the 90 %
+# of the traffic still on the old version cannot dilute it: over the whole alias a new version failing
+# half its calls during a 10 % canary reads as 5 %. Between deployments it watches the live version.
+# A new version that serves fewer than canary_min_invocations calls a minute is not judged by it (the
+# catalogue's alarm still is, over all versions).
 # Named outside the `<prefix>-` namespace governance-alarms owns, so its orphan pruning never deletes it.
 resource "aws_cloudwatch_metric_alarm" "canary_errors" {
   for_each = local.deployed
 
   alarm_name          = "deploy-${each.value.function_name}-canary-error-rate"
-  alarm_description   = "CodeDeploy rollback: ${each.value.function_name}:${var.alias_name} error rate above ${var.canary_error_rate_percent} % (seed 001, Lambda Deployment Rollback). No actions: CodeDeploy polls it during a deployment."
+  alarm_description   = "CodeDeploy rollback: ${each.value.function_name}:${var.alias_name}, version ${each.value.version} (the deployment's target), error rate above ${var.canary_error_rate_percent} % (seed 001, Lambda Deployment Rollback). No actions: CodeDeploy polls it during a deployment."
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.canary_error_rate_percent
   evaluation_periods  = 3
@@ -110,8 +116,9 @@ resource "aws_cloudwatch_metric_alarm" "canary_errors" {
       period      = 60
       stat        = "Sum"
       dimensions = {
-        FunctionName = each.value.function_name
-        Resource     = "${each.value.function_name}:${var.alias_name}"
+        FunctionName    = each.value.function_name
+        Resource        = "${each.value.function_name}:${var.alias_name}"
+        ExecutedVersion = each.value.version
       }
     }
   }
@@ -125,8 +132,9 @@ resource "aws_cloudwatch_metric_alarm" "canary_errors" {
       period      = 60
       stat        = "Sum"
       dimensions = {
-        FunctionName = each.value.function_name
-        Resource     = "${each.value.function_name}:${var.alias_name}"
+        FunctionName    = each.value.function_name
+        Resource        = "${each.value.function_name}:${var.alias_name}"
+        ExecutedVersion = each.value.version
       }
     }
   }

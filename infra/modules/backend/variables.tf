@@ -253,7 +253,7 @@ variable "canary_error_rate_percent" {
 }
 
 variable "canary_min_invocations" {
-  description = "Minutes with fewer alias invocations than this never count as a high canary error rate (one failed call of three is not a trend)."
+  description = "Minutes in which the new version served fewer calls than this never count as a high canary error rate (one failed call of three is not a trend)."
   type        = number
   default     = 10
 }
