@@ -186,6 +186,16 @@ resource "aws_sfn_state_machine" "organisation" {
 
 # --- the schedule ----------------------------------------------------------------------------------------
 
+locals {
+  # The schedule is in the account's default group, which other schedules may share: the Scheduler role's
+  # key statement is bound to this schedule's ARN (the encryption context Scheduler sends), not the group.
+  schedule = {
+    group = "default"
+    name  = "${var.name_prefix}-organisation-daily"
+  }
+  schedule_arn = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${local.schedule.group}/${local.schedule.name}"
+}
+
 data "aws_iam_policy_document" "scheduler_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -218,10 +228,18 @@ data "aws_iam_policy_document" "scheduler" {
 
   statement {
     # The schedule's input is encrypted with the organisation key: Scheduler decrypts it as this role,
-    # or no execution is ever started (every day lands in the DLQ).
+    # or no execution is ever started (every day lands in the DLQ). Scheduler calls KMS itself as this
+    # role (no service in between, so kms:ViaService is never set and would deny every run); the
+    # encryption context names the schedule, so the role decrypts this schedule's input and nothing else.
     sid       = "ScheduleKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.org.arn]
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:scheduler:schedule:arn"
+      values   = [local.schedule_arn]
+    }
   }
 
   statement {
@@ -240,7 +258,8 @@ resource "aws_iam_role_policy" "scheduler" {
 }
 
 resource "aws_scheduler_schedule" "organisation" {
-  name                         = "${var.name_prefix}-organisation-daily"
+  name                         = local.schedule.name
+  group_name                   = local.schedule.group
   schedule_expression          = var.schedule_expression
   schedule_expression_timezone = "UTC"
   kms_key_arn                  = aws_kms_key.org.arn
