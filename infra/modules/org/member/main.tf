@@ -9,6 +9,15 @@ locals {
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
   tags       = merge({ Service = "governance", Feature = "organisation" }, var.tags)
+
+  # The services that use the platform keys for this role, in each key's region: Secrets Manager
+  # (GetSecretValue of a webhook secret) and SNS (Publish to an encrypted critical topic). Each key is a
+  # single-account governance module's, made in the region of the secret and topics it encrypts (the
+  # platform's region, where the organisation pass calls them: governance/src/org/assume.rs), and a
+  # member may run platforms in several regions: every key ARN's region, not only this provider's.
+  platform_key_services = distinct(flatten([
+    for k in var.kms_key_arns : [for s in ["secretsmanager", "sns"] : "${s}.${split(":", k)[3]}.amazonaws.com"]
+  ]))
 }
 
 data "aws_iam_policy_document" "trust" {
@@ -124,12 +133,20 @@ data "aws_iam_policy_document" "member" {
   dynamic "statement" {
     # The webhook secrets and critical topics are encrypted with customer-managed keys (the single-account
     # module's aws_kms_key.governance): reading a secret needs Decrypt, publishing to an encrypted topic
-    # GenerateDataKey and Decrypt.
+    # GenerateDataKey and Decrypt. Only as Secrets Manager and SNS use them for the role (no governance
+    # code calls KMS itself): the role cannot decrypt a ciphertext of the keys (the platform's ledger,
+    # logs, schedules) by calling KMS directly.
     for_each = length(var.kms_key_arns) == 0 ? [] : [1]
     content {
       sid       = "PlatformKeys"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = var.kms_key_arns
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = local.platform_key_services
+      }
     }
   }
 
