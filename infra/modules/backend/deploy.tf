@@ -84,7 +84,8 @@ resource "aws_iam_role_policy" "codedeploy" {
 # breaching minutes out of 3 roll back. The series is the alias's `ExecutedVersion` one for the version
 # this apply published — the `TargetVersion` of the deployment that follows (docs/deploy.md) — so the 90 %
 # of the traffic still on the old version cannot dilute it: over the whole alias a new version failing
-# half its calls during a 10 % canary reads as 5 %. Between deployments it watches the live version.
+# half its calls during a 10 % canary reads as 5 %. It watches the version the last apply published: the
+# live one once a deployment to it succeeded (docs/deploy.md's loop refuses to deploy another).
 # A new version that serves fewer than canary_min_invocations calls a minute is not judged by it (the
 # catalogue's alarm still is, over all versions).
 # Named outside the `<prefix>-` namespace governance-alarms owns, so its orphan pruning never deletes it.
