@@ -219,6 +219,15 @@ pub enum ConfigWarning {
         /// Its value.
         value: String,
     },
+    /// Headers or TLS files set for `otlp` inside Lambda without an endpoint: spans go over OTLP/UDP
+    /// to the Lambda X-Ray endpoint, which takes neither.
+    #[error(
+        "{var}: without OTEL_EXPORTER_OTLP_ENDPOINT, otlp inside Lambda sends OTLP over UDP to the Lambda X-Ray endpoint, which takes no headers or TLS; ignored (set the endpoint to post to a collector)"
+    )]
+    UnusedOverUdp {
+        /// The variable.
+        var: &'static str,
+    },
     /// TLS files given for a plain `http://` endpoint: no TLS connection would use them.
     #[error("{var}: the OTLP endpoint is plain http://, so this TLS file is not used; ignored")]
     TlsOverHttp {
@@ -542,9 +551,31 @@ impl TraceExportConfig {
                         })
                         .transpose()?;
                     match url {
-                        None if in_lambda => ExporterKind::OtlpUdp {
-                            address: address.clone(),
-                        },
+                        None if in_lambda => {
+                            // Headers and TLS files meant for a collector: not sent anywhere, said so.
+                            for (a, b) in [
+                                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"),
+                                (
+                                    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                                    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                                ),
+                                (
+                                    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                                    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                                ),
+                                (
+                                    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                                    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                                ),
+                            ] {
+                                if let Some((var, _)) = first(a, b) {
+                                    warn_once(&mut warnings, ConfigWarning::UnusedOverUdp { var });
+                                }
+                            }
+                            ExporterKind::OtlpUdp {
+                                address: address.clone(),
+                            }
+                        }
                         None => {
                             let url = "http://localhost:4318/v1/traces".to_owned();
                             ExporterKind::OtlpHttp {
@@ -1432,6 +1463,29 @@ mod tests {
                 given: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
                 missing: "OTEL_EXPORTER_OTLP_CLIENT_KEY"
             }
+        );
+        // Inside Lambda without an endpoint, `otlp` is OTLP/UDP: the files and headers are said unused.
+        let c = config(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "f"),
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=k"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nowhere/ca.pem"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(&c.exporters[..], [ExporterKind::OtlpUdp { .. }]),
+            "{c:?}"
+        );
+        assert_eq!(
+            c.warnings,
+            vec![
+                ConfigWarning::UnusedOverUdp {
+                    var: "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+                },
+                ConfigWarning::UnusedOverUdp {
+                    var: "OTEL_EXPORTER_OTLP_CERTIFICATE"
+                },
+            ]
         );
         // Plain http (here the default endpoint): warned about, not read.
         for endpoint in [None, Some("http://collector:4318")] {
