@@ -283,6 +283,35 @@ impl Ledger {
         }
     }
 
+    /// The `UpdateItem` both record writes send, before their condition: `detail` replaced, the lease
+    /// released, and `expires_at` set `keep` from now (removed without it).
+    fn set_detail(
+        &self,
+        pk: &str,
+        sk: &str,
+        detail: &str,
+        keep: Option<Duration>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .expression_attribute_values(":d", AttributeValue::S(detail.to_owned()));
+        match keep {
+            Some(keep) => update
+                .update_expression("SET detail = :d, expires_at = :exp REMOVE lease_until, lease_taken_at")
+                .expression_attribute_values(
+                    ":exp",
+                    AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
+                ),
+            None => {
+                update.update_expression("SET detail = :d REMOVE expires_at, lease_until, lease_taken_at")
+            }
+        }
+    }
+
     /// Replaces the `detail` of an existing item and its expiry (see [`LedgerStore::update_record`]).
     ///
     /// # Errors
@@ -294,26 +323,8 @@ impl Ledger {
         detail: &str,
         keep: Option<Duration>,
     ) -> Result<(), LedgerError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_owned()))
-            .key("sk", AttributeValue::S(sk.to_owned()))
+        self.set_detail(pk, sk, detail, keep)
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":d", AttributeValue::S(detail.to_owned()));
-        update = match keep {
-            Some(keep) => update
-                .update_expression("SET detail = :d, expires_at = :exp REMOVE lease_until, lease_taken_at")
-                .expression_attribute_values(
-                    ":exp",
-                    AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
-                ),
-            None => {
-                update.update_expression("SET detail = :d REMOVE expires_at, lease_until, lease_taken_at")
-            }
-        };
-        update
             .send()
             .await
             .map_err(self.err(format!("update {pk}/{sk}"), "UpdateItem"))?;
@@ -336,30 +347,14 @@ impl Ledger {
     ) -> Result<bool, LedgerError> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         let action = format!("update {pk}/{sk}");
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_owned()))
-            .key("sk", AttributeValue::S(sk.to_owned()))
+        let update = self
+            .set_detail(pk, sk, detail, keep)
             .condition_expression("lease_until = :until AND lease_taken_at = :taken_at")
             .expression_attribute_values(":until", AttributeValue::N(epoch_nanos(holder.until)))
             .expression_attribute_values(":taken_at", AttributeValue::N(epoch_nanos(holder.taken_at)))
-            .expression_attribute_values(":d", AttributeValue::S(detail.to_owned()))
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
             );
-        update = match keep {
-            Some(keep) => update
-                .update_expression("SET detail = :d, expires_at = :exp REMOVE lease_until, lease_taken_at")
-                .expression_attribute_values(
-                    ":exp",
-                    AttributeValue::N(epoch_secs(SystemTime::now() + keep).to_string()),
-                ),
-            None => {
-                update.update_expression("SET detail = :d REMOVE expires_at, lease_until, lease_taken_at")
-            }
-        };
         match update.send().await {
             Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
