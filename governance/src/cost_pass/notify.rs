@@ -788,6 +788,68 @@ pub struct DailyNotice<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// The pending record of a critical budget page under `alert_pk`/`sk` (`sns#NNN`), as JSON.
+fn page_record(
+    table: &str,
+    alert_pk: &str,
+    sk: &str,
+    topic: &str,
+    sns: &cost::sns::SnsMessage,
+    now: DateTime<Utc>,
+) -> Result<String, LedgerError> {
+    let message = SnsNotification::new(
+        topic,
+        &sns.subject,
+        &sns.message,
+        Severity::Critical.label(),
+        "cost_budget",
+    );
+    let record = DeliveryRecord::sns(&record_id(alert_pk, sk), message, now);
+    record_item(table, alert_pk, sk, &record)
+}
+
+/// Records the critical page of `report` — actual spend at 150 % of a budget, which Budgets alone
+/// gives — under `alert_pk` when a run cannot send the day's report (a Cost Explorer input is
+/// missing): the page does not wait for the next complete run, which the daily request cap can put a
+/// day away. The record is the one the complete run would write (`sns#NNN` of the report's tier), so
+/// that run finds it and pages no second time; the transition's Slack message still comes with that
+/// run's report. `missing` is added to the page's text. Returns whether a page is now recorded (this
+/// run's, or one already there); the caller's `send_pending` sends it.
+///
+/// # Errors
+/// [`LedgerError`] when the alert partition cannot be read or written.
+pub async fn record_early_page<L: LedgerStore>(
+    ledger: &L,
+    report: &CostReport,
+    alert_pk: &str,
+    topic: &str,
+    keep: Duration,
+    missing: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, LedgerError> {
+    let Some(mut sns) = cost::sns::critical_message(report) else {
+        return Ok(false);
+    };
+    let sk = state::sns_marker(&state::tier_marker(report.tier()));
+    if ledger.claims(alert_pk).await?.iter().any(|(s, _)| *s == sk) {
+        return Ok(true);
+    }
+    sns.message.push_str(&format!(
+        "\n\nSent before the day's report, which waits for: {missing}. The spend above is Budgets' own; projections may change when the report is complete."
+    ));
+    let detail = page_record(ledger.table(), alert_pk, &sk, topic, &sns, now)?;
+    let item = NewItem {
+        pk: alert_pk,
+        sk: &sk,
+        detail: &detail,
+        keep: Some(keep),
+    };
+    if !ledger.record_all(&[item]).await? {
+        tracing::info!("the critical page was recorded by a concurrent run");
+    }
+    Ok(true)
+}
+
 /// Records the day's messages (Slack: the report, with the alert line of a new transition; SNS: the
 /// critical page) as pending, in one transaction with the decision's marker, then sends every pending
 /// record of the report and the period. A pending report of an earlier day is superseded (never sent):
@@ -872,19 +934,8 @@ pub async fn deliver_daily<L: LedgerStore, N: Channels>(
     if let Some((m, sns)) = page {
         let sk = state::sns_marker(&m);
         if !exists(&alert_items, &sk) {
-            let message = SnsNotification::new(
-                notice.sns_topic,
-                &sns.subject,
-                &sns.message,
-                Severity::Critical.label(),
-                "cost_budget",
-            );
-            let record = DeliveryRecord::sns(&record_id(alert_pk, &sk), message, now);
-            new.push((
-                alert_pk.to_owned(),
-                sk.clone(),
-                record_item(ledger.table(), alert_pk, &sk, &record)?,
-            ));
+            let detail = page_record(ledger.table(), alert_pk, &sk, notice.sns_topic, &sns, now)?;
+            new.push((alert_pk.to_owned(), sk, detail));
         }
     }
     // The alert period's records outlive the period (a quarter's, a year's); the day's report, 70 days.

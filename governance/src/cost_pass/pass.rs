@@ -864,6 +864,29 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 errors: vec![why],
                 ..Delivery::default()
             };
+            // A critical page is actual spend at 150 % of a budget: Budgets' figure, whatever Cost Explorer
+            // or CloudWatch could not give. It goes now (recorded as the complete run would record it, so
+            // that run does not page again) instead of waiting for the next complete run.
+            if report.severity() == Severity::Critical
+                && let Err(e) = super::notify::record_early_page(
+                    self.ledger,
+                    &report,
+                    &alert_pk,
+                    &self.options.targets.sns_critical_topic_arn,
+                    state::alert_keep(&alert_period, today),
+                    &missing
+                        .iter()
+                        .map(|m| m.what.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    Utc::now(),
+                )
+                .await
+            {
+                delivery
+                    .errors
+                    .push(format!("the critical page could not be recorded: {e}"));
+            }
             // What earlier runs recorded is still owed — a budget page above all — and does not depend on
             // this run's inputs. The period is unknown when the budgets were not read, so every unit's.
             let owed = owed_alert_partitions(&keys, today);
@@ -1702,6 +1725,85 @@ mod tests {
             assert!(!third.delivery.failed(), "{:?}", third.delivery);
             assert_eq!(channels.published().len(), 1, "paged once");
             assert_eq!(channels.posted().len(), 1, "the day's report posted once");
+        }
+
+        /// A critical page is Budgets' actual spend at 150 %: a run that cannot send the day's report
+        /// because a Cost Explorer input is missing (the forecast throttled; the daily cap would do the
+        /// same) still pages at once instead of a complete run later — and the complete run then posts
+        /// the report with its transition, and pages no second time.
+        #[tokio::test(start_paused = true)]
+        async fn a_critical_page_does_not_wait_for_cost_explorer() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let mut reads = Flaky::new(&counter);
+            // $800 spent of $500: 160 %, the critical tier, which pages.
+            reads.inner = FakeReads::new(&counter, "prod")
+                .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(800))
+                .with_daily_spend(Decimal::from(38), 10);
+            *reads.forecast_throttles.lock().unwrap() = 1;
+            let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(
+                first.missing.iter().any(|m| m.what.contains("forecast")),
+                "{:?}",
+                first.missing
+            );
+            assert!(
+                first.delivery.errors[0].contains("not sent: missing Cost Explorer forecast"),
+                "{:?}",
+                first.delivery
+            );
+            assert!(channels.posted().is_empty(), "no report from an incomplete run");
+            let published = channels.published();
+            assert_eq!(published.len(), 1, "paged at once: {:?}", first.delivery);
+            assert!(published[0].subject.contains("$800"), "{:?}", published[0]);
+            assert!(
+                published[0].message.contains("waits for: Cost Explorer forecast"),
+                "{}",
+                published[0].message
+            );
+            let keys = Keys::new(spec.managed_prefix());
+            assert!(
+                !ledger
+                    .claimed(&keys.alert("2026-11"))
+                    .iter()
+                    .any(|sk| sk.starts_with("tier#")),
+                "the transition is not claimed: the complete run announces it"
+            );
+
+            let second = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(second.missing.is_empty(), "{:?}", second.missing);
+            assert!(!second.delivery.failed(), "{:?}", second.delivery);
+            assert!(
+                matches!(
+                    second.decision,
+                    AlertDecision::Notify { .. } | AlertDecision::Escalate { .. }
+                ),
+                "{:?}",
+                second.decision
+            );
+            assert_eq!(channels.posted().len(), 1, "the report with its transition");
+            assert_eq!(channels.published().len(), 1, "paged once");
+            let third = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(!third.delivery.failed(), "{:?}", third.delivery);
+            assert_eq!((channels.posted().len(), channels.published().len()), (1, 1));
+        }
+
+        /// A budget under 150 % pages nobody, complete run or not: an incomplete run sends nothing.
+        #[tokio::test(start_paused = true)]
+        async fn an_incomplete_run_under_the_critical_tier_sends_nothing() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let mut reads = Flaky::new(&counter);
+            // $600 of $500: 120 %, a warning.
+            reads.inner = FakeReads::new(&counter, "prod")
+                .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(600))
+                .with_daily_spend(Decimal::from(28), 10);
+            *reads.forecast_throttles.lock().unwrap() = 1;
+            let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(first.delivery.failed(), "{:?}", first.delivery);
+            assert!(channels.published().is_empty() && channels.posted().is_empty());
         }
 
         /// A quarterly budget's tier is claimed for the quarter: its records must outlive the quarter,
