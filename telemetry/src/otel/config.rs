@@ -13,7 +13,9 @@
 //! - `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` (PEM certificates trusted for the collector, in place
 //!   of the built-in roots), `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE` and
 //!   `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY` (PEM, both or neither: mutual TLS); the files are read
-//!   here, so a missing one stops `init` naming the variable and path, never the contents;
+//!   here, so a missing one stops `init` naming the variable and path, never the contents, and so
+//!   does one that is not a regular file (a directory, a FIFO, `/dev/zero`: refused unopened) or is
+//!   larger than 4 MiB (read no further);
 //! - `AWS_XRAY_DAEMON_ADDRESS` for both UDP forms;
 //!
 //! As the SDK environment variable spec asks: an empty value is unset; exporter and protocol names are
@@ -279,15 +281,16 @@ pub enum ConfigError {
         /// Its value, userinfo and query `<redacted>`.
         value: String,
     },
-    /// A TLS file that cannot be read. Exporting without it would either trust the wrong
-    /// certificates or present none, so the exporter is not built.
+    /// A TLS file that cannot be read, is not a regular file, or is larger than 4 MiB. Exporting
+    /// without it would either trust the wrong certificates or present none, so the exporter is not
+    /// built.
     #[error("{var}: cannot read {path:?}: {reason}")]
     TlsFile {
         /// The variable.
         var: &'static str,
         /// The path it names.
         path: String,
-        /// The operating system's reason.
+        /// The operating system's reason, or which limit the file breaks.
         reason: String,
     },
     /// A client certificate without its private key, or a key without its certificate: mutual TLS
@@ -807,18 +810,8 @@ fn tls(
         }
         return Ok(OtlpTls::default());
     }
-    let read = |named: Option<(&'static str, String)>| {
-        named
-            .map(|(var, path)| match std::fs::read(&path) {
-                Ok(pem) => Ok(PemFile { var, path, pem }),
-                Err(e) => Err(ConfigError::TlsFile {
-                    var,
-                    path,
-                    reason: e.to_string(),
-                }),
-            })
-            .transpose()
-    };
+    let read =
+        |named: Option<(&'static str, String)>| named.map(|(var, path)| read_pem(var, path)).transpose();
     let client = match (read(cert)?, read(key)?) {
         (Some(cert), Some(key)) => Some((cert, key)),
         (None, None) => None,
@@ -839,6 +832,65 @@ fn tls(
         trusted: read(trusted)?,
         client,
     })
+}
+
+/// The most a TLS file may hold: 4 MiB, some twenty times the whole Mozilla CA bundle (~220 KB). A
+/// larger file is a wrong path, not a certificate list, and reading it would only use up memory.
+const TLS_FILE_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// Reads the PEM file `path` that `var` names: a regular file (a symbolic link to one counts, as
+/// Kubernetes mounts secrets) of at most [`TLS_FILE_LIMIT`] bytes. The kind is checked before the file
+/// is opened, since opening a FIFO waits for a writer and a device (`/dev/zero`) never ends; the read
+/// is bounded all the same, as a file may grow or be replaced between the check and the read.
+fn read_pem(var: &'static str, path: String) -> Result<PemFile, ConfigError> {
+    use std::io::Read as _;
+    let refuse = |path, reason| Err(ConfigError::TlsFile { var, path, reason });
+    let kind = match std::fs::metadata(&path) {
+        Ok(metadata) => metadata.file_type(),
+        Err(e) => return refuse(path, e.to_string()),
+    };
+    if !kind.is_file() {
+        return refuse(path, format!("not a regular file but {}", file_kind(kind)));
+    }
+    let mut pem = Vec::new();
+    let read =
+        std::fs::File::open(&path).and_then(|file| file.take(TLS_FILE_LIMIT + 1).read_to_end(&mut pem));
+    match read {
+        Err(e) => refuse(path, e.to_string()),
+        Ok(_) if pem.len() as u64 > TLS_FILE_LIMIT => refuse(
+            path,
+            format!(
+                "larger than {} MiB, the limit for a PEM file",
+                TLS_FILE_LIMIT >> 20
+            ),
+        ),
+        Ok(_) => Ok(PemFile { var, path, pem }),
+    }
+}
+
+/// What a path that is not a regular file is, for [`read_pem`]'s error.
+fn file_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "something else"
+    }
 }
 
 /// The OTLP timeout, default 10 s: the signal's own variable, else the general one. An unparsable
@@ -1503,5 +1555,66 @@ mod tests {
                 }]
             );
         }
+    }
+
+    /// `config` with one TLS variable set to `path`, on a thread of its own: a read that blocks (a
+    /// FIFO opened, a device read to its end) fails the test after 10 s instead of hanging it.
+    #[cfg(unix)]
+    fn config_with_ca_within_10s(path: String) -> Result<TraceExportConfig, ConfigError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(config(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.internal:4318"),
+                ("OTEL_EXPORTER_OTLP_CERTIFICATE", &path),
+            ]));
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("reading the TLS file blocked for 10 s")
+    }
+
+    /// A TLS variable naming a device, a FIFO or a directory is refused before the path is opened,
+    /// and a file is read to at most 4 MiB: `init` neither hangs nor fills memory, and says which
+    /// variable and path, never the contents.
+    #[cfg(unix)]
+    #[test]
+    fn tls_files_must_be_regular_files_of_at_most_4_mib() {
+        let refused = |path: String, reason: &str| {
+            let e = config_with_ca_within_10s(path.clone()).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read {path:?}: {reason}")
+            );
+        };
+        // Devices that never end: neither is opened.
+        refused("/dev/zero".into(), "not a regular file but a character device");
+        refused("/dev/urandom".into(), "not a regular file but a character device");
+        let dir = Scratch::new("kinds");
+        refused(
+            dir.0.to_str().unwrap().to_owned(),
+            "not a regular file but a directory",
+        );
+        // Opening a FIFO for reading waits for a writer, which never comes.
+        let fifo = dir.0.join("ca.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        refused(fifo.to_str().unwrap().to_owned(), "not a regular file but a FIFO");
+        // One byte past the limit is refused; the limit itself is read whole.
+        let limit = usize::try_from(TLS_FILE_LIMIT).unwrap();
+        let big = dir.0.join("big.pem");
+        std::fs::write(&big, vec![b'A'; limit + 1]).unwrap();
+        refused(
+            big.to_str().unwrap().to_owned(),
+            "larger than 4 MiB, the limit for a PEM file",
+        );
+        std::fs::write(&big, vec![b'A'; limit]).unwrap();
+        let c = config_with_ca_within_10s(big.to_str().unwrap().to_owned()).unwrap();
+        assert_eq!(tls_of(&c).trusted.as_ref().unwrap().pem.len(), limit);
+        // A symbolic link to a regular file is read (Kubernetes mounts secrets through links).
+        let ca = dir.file("ca.pem", "CA");
+        let link = dir.0.join("ca-link.pem");
+        std::os::unix::fs::symlink(&ca, &link).unwrap();
+        let c = config_with_ca_within_10s(link.to_str().unwrap().to_owned()).unwrap();
+        assert_eq!(tls_of(&c).trusted.as_ref().unwrap().pem, b"CA");
     }
 }
