@@ -13,9 +13,12 @@
 //!   secret, token, api key, account key, signature, credential, cookie(s), session id, `SecretString`,
 //!   card number, cvv, …), holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or
 //!   ends with the word `pan`, `pwd` or `pass` (`card_pan`, `Pwd=`, `DB_PASS`; not `span`, `cwd`,
-//!   `bypass`), or `sig` or `code` in a URL query (`&sig=`, OAuth's `?code=`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
+//!   `bypass`), or `sig` or `code` in a URL query (`&sig=`, OAuth's `?code=`), written `key=value`,
+//!   `key: value`, `key => value`, `user[key]=value`,
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
-//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`) — this covers `?api_key=`, `?token=`,
+//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`), also twice or more, as a URL
+//!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`; up
+//!   to four times) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
 //!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
@@ -531,8 +534,13 @@ impl Redactor {
                 }
                 continue;
             }
-            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key.
-            let in_colon_list = start > 0 && b[start - 1] == b':';
+            // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key; also in an
+            // encoded URL (`arn%3Aaws%3A…%3Asecret%3Aname`, the word read as `3Asecret`).
+            let in_colon_list = if start > 0 && b[start - 1] == b':' {
+                Some(0)
+            } else {
+                encoded_before(b, start, i).and_then(|(c, level, _)| (c == b':').then_some(level))
+            };
             let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes);
             let mut next = value_after(b, i, key)
                 .filter(|v| !is_working_directory(b, word, v))
@@ -558,7 +566,7 @@ impl Redactor {
                 }
                 let word = &s[word_start..word_end];
                 if !word.is_empty() && self.is_denied_field(word) {
-                    let key = KeyContext::of(b, word, word_start, false, &mut open_quotes);
+                    let key = KeyContext::of(b, word, word_start, None, &mut open_quotes);
                     next = value_after(b, word_end, key).filter(|n| n.start >= v.end);
                 }
             }
@@ -578,7 +586,7 @@ impl Redactor {
         let plain = |word: &str, start: usize| KeyContext {
             header: None,
             escaped_line: false,
-            in_colon_list: false,
+            in_colon_list: None,
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: false,
@@ -1573,18 +1581,64 @@ fn percent_at(b: &[u8], i: usize) -> Option<u8> {
     if b.get(i) != Some(&b'%') {
         return None;
     }
+    hex_pair_at(b, i + 1)
+}
+
+/// The two hex digits at `i` (any case) as a byte.
+fn hex_pair_at(b: &[u8], i: usize) -> Option<u8> {
     let hex = |c: u8| (c as char).to_digit(16);
-    let hi = hex(*b.get(i + 1)?)?;
-    let lo = hex(*b.get(i + 2)?)?;
+    let hi = hex(*b.get(i)?)?;
+    let lo = hex(*b.get(i + 1)?)?;
     u8::try_from(hi * 16 + lo).ok()
 }
 
-/// The byte at `i` and its width, decoding one level of percent-encoding.
-fn decoded_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
-    match percent_at(b, i) {
-        Some(c) => Some((c, 3)),
-        None => b.get(i).map(|c| (*c, 1)),
+/// The most times a byte may have been percent-encoded over and still be read as that byte by
+/// [`decoded_at`]: a URL encoded into another URL's query, and that one into a third
+/// (`%25253D`), with one level to spare. A bound keeps each read O(1) whatever a run of `%25` is.
+const PERCENT_LEVELS: u32 = 4;
+
+/// The byte at `i` and how many times it was percent-encoded: 0 as written, 1 for `%3D`, 2 for
+/// `%253D` (a URL passed as a parameter of another URL is encoded twice: its `%` became `%25`), up
+/// to [`PERCENT_LEVELS`]. It spans [`encoded_width`] bytes.
+fn decoded_at(b: &[u8], i: usize) -> Option<(u8, u32)> {
+    let Some(mut c) = percent_at(b, i) else {
+        return b.get(i).map(|c| (*c, 0));
+    };
+    let mut level = 1;
+    // A `%` (`%25`) followed by two more hex digits is the byte they encode, one level deeper;
+    // `%2525` then a non-hex byte is `%` encoded twice.
+    while c == b'%' && level < PERCENT_LEVELS {
+        let Some(deeper) = hex_pair_at(b, i + encoded_width(level)) else {
+            break;
+        };
+        c = deeper;
+        level += 1;
     }
+    Some((c, level))
+}
+
+/// The byte percent-encoded right before the word `start..end`, when the word begins with that
+/// escape's own hex digits (`%3Asecret` is read as the word `3Asecret`, `%253Asecret` as `253Asecret`):
+/// the byte, how many times it was encoded, and where the word proper starts.
+fn encoded_before(b: &[u8], start: usize, end: usize) -> Option<(u8, u32, usize)> {
+    let (c, level) = decoded_at(b, start.checked_sub(1)?)?;
+    let word_start = start - 1 + encoded_width(level);
+    (level > 0 && word_start <= end).then_some((c, level, word_start))
+}
+
+/// The bytes a byte encoded `level` times spans: `=` 1, `%3D` 3, `%253D` 5.
+const fn encoded_width(level: u32) -> usize {
+    2 * level as usize + 1
+}
+
+/// The byte encoded at `j` (`level` ≥ 1) when it was encoded at most `level` times: the end of a
+/// value encoded `level` times is its own delimiter encoded as often, or one of the URL around it
+/// encoded fewer times (`password%253Dx%2526a%253D1%26b%3D2` ends at `%2526`, or `%26`); a
+/// delimiter encoded more often is part of the value.
+fn encoded_within(b: &[u8], j: usize, level: u32) -> Option<u8> {
+    decoded_at(b, j)
+        .filter(|&(_, l)| (1..=level).contains(&l))
+        .map(|(c, _)| c)
 }
 
 /// A value found after a key: `start..end` becomes [`REDACTED`], written between `quote` (a range of
@@ -1627,8 +1681,9 @@ struct KeyContext {
     /// The header follows an escaped line break (`…\r\nCookie: …` in a JSON string or a byte
     /// string's `Debug`): its value also ends at the next escaped `\r` or `\n`.
     escaped_line: bool,
-    /// After a `:` (`arn:aws:secretsmanager:…:secret:name`): `key:` is a name in a list, not a key.
-    in_colon_list: bool,
+    /// After a `:` (`arn:aws:secretsmanager:…:secret:name`), encoded this many times (0: as
+    /// written): `key:` with its `:` encoded as often is a name in a list, not a key.
+    in_colon_list: Option<u32>,
     /// A URL query or form parameter (after `?`, `&` or `#`): `&` and `#` end its value.
     query: bool,
     /// Which `&`/`;` + `key=` end the value ([`FieldSplit`]).
@@ -1640,7 +1695,13 @@ struct KeyContext {
 
 impl KeyContext {
     /// The context of the denied key `word` starting at `start`.
-    fn of(b: &[u8], word: &str, start: usize, in_colon_list: bool, open_quotes: &mut OpenQuotes) -> Self {
+    fn of(
+        b: &[u8],
+        word: &str,
+        start: usize,
+        in_colon_list: Option<u32>,
+        open_quotes: &mut OpenQuotes,
+    ) -> Self {
         // `\r\nCookie:` reads as the word `nCookie`: the byte after the backslash is the escape's.
         let escaped_line = escaped_line_start(b, start) && is_header_name(&word[1..]);
         let header = if escaped_line || is_header_name(word) {
@@ -1880,9 +1941,10 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
     let mut key_quote: Option<((usize, usize), u32, u8)> = None;
-    while let Some((c, w)) = decoded_at(b, i) {
+    while let Some((c, level)) = decoded_at(b, i) {
+        let w = encoded_width(level);
         match c {
-            b'\\' if w == 1 => {
+            b'\\' if level == 0 => {
                 let run_end = skip_backslashes(b, i);
                 if let Some(&q @ (b'"' | b'\'')) = b.get(run_end) {
                     key_quote = Some(((i, run_end + 1), quote_level(run_end - i), q));
@@ -1904,23 +1966,25 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
             _ => break,
         }
     }
-    let (sep, w) = decoded_at(b, i)?;
+    // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
+    // value's own delimiters.
+    let (sep, level) = decoded_at(b, i)?;
     if !matches!(sep, b':' | b'=') {
         return None;
     }
-    let encoded = w == 3;
-    if sep == b':' && in_colon_list && !encoded {
+    let encoded = level > 0;
+    if sep == b':' && in_colon_list == Some(level) {
         return None;
     }
-    i += w;
+    i += encoded_width(level);
     // Ruby's and Perl's `"password" => "…"`.
     if sep == b'=' && !encoded && b.get(i) == Some(&b'>') {
         i += 1;
     }
     let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _)));
-    while let Some((c, w)) = decoded_at(b, i) {
+    while let Some((c, l)) = decoded_at(b, i) {
         if matches!(c, b' ' | b'\t') {
-            i += w;
+            i += encoded_width(l);
         } else {
             break;
         }
@@ -1937,10 +2001,10 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     if b[i..].starts_with(b"Some(") {
         i += 5;
     }
-    // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`.
+    // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`, `%2522`.
     let run_end = skip_backslashes(b, i);
     match decoded_at(b, run_end) {
-        Some((q @ (b'"' | b'\''), 1)) => {
+        Some((q @ (b'"' | b'\''), 0)) => {
             let start = run_end + 1;
             let end = quoted_end(b, start, q, quote_level(run_end - i));
             return Some(KeyValue {
@@ -1949,10 +2013,13 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 quote: None,
             });
         }
-        Some((q @ (b'"' | b'\''), 3)) if run_end == i => {
-            let start = i + 3;
+        Some((q @ (b'"' | b'\''), quote)) if run_end == i => {
+            let start = i + encoded_width(quote);
             let mut j = start;
-            while j < b.len() && percent_at(b, j) != Some(q) && !matches!(b[j], b'&' | b' ' | b'\n') {
+            while j < b.len()
+                && encoded_within(b, j, quote) != Some(q)
+                && !matches!(b[j], b'&' | b' ' | b'\n')
+            {
                 j += 1;
             }
             return Some(KeyValue {
@@ -1961,7 +2028,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 quote: None,
             });
         }
-        Some((b'[' | b'{', 1)) if run_end == i => {
+        Some((b'[' | b'{', 0)) if run_end == i => {
             let (level, q) = key_quote.map_or((0, b'"'), |(_, level, q)| (level, q));
             let end = bracketed_end(b, i, q, level, key_quote.is_none());
             return Some(KeyValue {
@@ -1979,7 +2046,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         let mut end = start;
         while end < b.len()
             && !matches!(b[end], b'&' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'')
-            && !matches!(percent_at(b, end), Some(b'\r' | b'\n'))
+            && !matches!(encoded_within(b, end, level), Some(b'\r' | b'\n'))
         {
             end += 1;
         }
@@ -2017,7 +2084,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         json: key_quote.is_some(),
         comma,
         query,
-        encoded,
+        encoded: level,
         split,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
@@ -2163,9 +2230,10 @@ struct ValueStops {
     comma: bool,
     /// `&`, `#`: a URL query or form parameter, or a percent-encoded value (which sits in a URL).
     query: bool,
-    /// The separator was percent-encoded (`token%3D…`): so are the value's own ends (`%26`, `%22`,
-    /// `%20`, `%2C`, `%3B`, `%7D`, `%23`).
-    encoded: bool,
+    /// How many times the separator was percent-encoded (0: not at all; 1: `token%3D…`, 2:
+    /// `token%253D…`): so are the value's own ends (`%26`, `%22`, `%20`, `%2C`, `%3B`, `%7D`, `%23`,
+    /// or `%2526`…), and one encoded fewer times ends it too ([`encoded_within`]).
+    encoded: u32,
     /// Which `&`/`;` + `key=` end the value.
     split: FieldSplit,
 }
@@ -2193,11 +2261,11 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
             }
             b',' | b'}' | b']' if stops.json => break,
             b',' if stops.comma => break,
-            b'&' | b'#' if stops.query || stops.encoded => break,
+            b'&' | b'#' if stops.query || stops.encoded > 0 => break,
             b'&' | b';' if key_follows(b, j, stops.split) => break,
-            b'%' if stops.encoded
+            b'%' if stops.encoded > 0
                 && matches!(
-                    percent_at(b, j),
+                    encoded_within(b, j, stops.encoded),
                     Some(b'&' | b'"' | b'\'' | b' ' | b',' | b';' | b'}' | b'#')
                 ) =>
             {

@@ -544,6 +544,22 @@ const MUST_GO: &[(&str, &str)] = &[
         "refreshed xoxe-1-My0xLTEyMzQ1Njc4OTAxMi0xMjM0NTY3ODkwMTIz",
         "My0xLTEyMzQ1Njc4OTAxMi0xMjM0NTY3ODkwMTIz",
     ),
+    // Percent-encoded twice or three times: a URL passed in another URL's query (its `%` became
+    // `%25`), at every level of delimiter.
+    ("password%253DSECRETDBL1", "SECRETDBL1"),
+    (
+        "%2522password%2522%253A%2522SECRETDBL2%2522%252C%2522n%2522",
+        "SECRETDBL2",
+    ),
+    (
+        "?next=%252Fcb%253Ftoken%253DSECRETDBL3%2526page%253D2",
+        "SECRETDBL3",
+    ),
+    ("q=api_key%25253DSECRETTRIPLE%252526x%25253D1", "SECRETTRIPLE"),
+    // A value encoded twice ends at the URL around it too, encoded once; a value encoded once runs
+    // over a delimiter encoded twice (part of its text).
+    ("q=%3Fu%3D%253Fpassword%253DSECRETMIX%26page%3D2", "SECRETMIX"),
+    ("token%3DSECRETAMP%2526SECRETTAIL%26x%3D1", "SECRETTAIL"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -676,6 +692,26 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "AWS4-HMAC-SHA256 Credential=AKIASECRETSIGV4/20261205/eu-west-1/s3/aws4_request,SignedHeaders=host;x-amz-date,Signature=abcdef0123",
         "Credential=[REDACTED],SignedHeaders=host;x-amz-date,Signature=[REDACTED]",
+    ),
+    (
+        "%2522password%2522%253A%2522SECRETDBL2%2522%252C%2522n%2522",
+        "%2522password%2522%253A%2522[REDACTED]%2522%252C%2522n%2522",
+    ),
+    (
+        "?next=%252Fcb%253Ftoken%253DSECRETDBL3%2526page%253D2",
+        "%253Ftoken%253D[REDACTED]%2526page%253D2",
+    ),
+    (
+        "q=api_key%25253DSECRETTRIPLE%252526x%25253D1",
+        "q=api_key%25253D[REDACTED]%252526x%25253D1",
+    ),
+    (
+        "q=%3Fu%3D%253Fpassword%253DSECRETMIX%26page%3D2",
+        "%253Fpassword%253D[REDACTED]%26page%3D2",
+    ),
+    (
+        "token%3DSECRETAMP%2526SECRETTAIL%26x%3D1",
+        "token%3D[REDACTED]%26x%3D1",
     ),
 ];
 
@@ -843,6 +879,12 @@ const MUST_STAY: &[&str] = &[
     "primary key: card_id, sort key: graded_at, card number: 4/102",
     "monkey: x, turkey: y",
     "[('password', 3), ('user', 'bob')]",
+    // URLs encoded twice that hold no secret, and ids in them.
+    "?next=%252Fcards%253Fpage%253D2%2526limit%253D50",
+    "?q=request_id%253D989ffbf8-9ace-4817-a57c-e4dd734019ee%2526trace%253D1-5759e988-bd862e3fe1be46a994272793",
+    "?r=arn%3Aaws%3Asecretsmanager%3Aeu-west-1%3A123456789012%3Asecret%3Aprod%2Fdb",
+    "?r=arn%253Aaws%253Asecretsmanager%253Aeu-west-1%253A123456789012%253Asecret%253Aprod%252Fdb",
+    "progress 100%25%25%25 and discount 25%2525 off",
 ];
 
 fn expand(s: &str) -> String {
@@ -910,6 +952,26 @@ fn exact_replacements_keep_the_surroundings() {
         r("q=%22password%22%3A%22hunter2x%22&a=1"),
         "q=%22password%22%3A%22[REDACTED]%22&a=1"
     );
+}
+
+/// A URL encoded into another's query is encoded twice (`%` became `%25`): its keys, quotes and
+/// delimiters are read at their own level, and the value ends at its own delimiter or one of the
+/// URL around it, never running on over the rest of the line.
+#[test]
+fn percent_encoded_twice() {
+    assert_eq!(r("password%253Dhunter2"), "password%253D[REDACTED]");
+    assert_eq!(
+        r("%2522password%2522%253A%2522x%2522"),
+        "%2522password%2522%253A%2522[REDACTED]%2522"
+    );
+    assert_eq!(
+        r(
+            "https://a.example.com/login?next=https%3A%2F%2Fb.example.com%2Fcb%3Fstate%3D%252Fx%253Ftoken%253Dabc%2526n%253D1%26y%3D2&z=3"
+        ),
+        "https://a.example.com/login?next=https%3A%2F%2Fb.example.com%2Fcb%3Fstate%3D%252Fx%253Ftoken%253D[REDACTED]%2526n%253D1%26y%3D2&z=3"
+    );
+    // Encoded five times is past the levels read: not a separator, and nothing is over-redacted.
+    assert_eq!(r("token%252525253Dx"), "token%252525253Dx");
 }
 
 #[test]
@@ -1023,7 +1085,11 @@ proptest! {
     }
 
     #[test]
-    fn keyed_values_never_leak(key in "(password|api_key|token|client_secret|X-Amz-Signature)", sep in "(=|: |%3D|\":\")", value in "[A-Za-z0-9]{6,20}") {
+    fn keyed_values_never_leak(
+        key in "(password|api_key|token|client_secret|X-Amz-Signature|%2522password%2522)",
+        sep in "(=|: |%3D|%253D|%25253D|\":\"|%253A%2522)",
+        value in "[A-Za-z0-9]{6,20}",
+    ) {
         let s = format!("x {key}{sep}{value}&n=1");
         prop_assert!(!r(&s).contains(&value));
     }
@@ -1314,6 +1380,21 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     });
     assert_linear("quoted headers closed before fields", |n| {
         "\"Cookie: a\" , code: ".repeat(n / 20)
+    });
+    // Percent-encoding read at several levels: each read looks at most four levels deep, whatever a
+    // run of `%25` is, and a value encoded twice is skipped whole like any other.
+    assert_linear("runs of encoded percents after a key", |n| {
+        format!("password{}", "%25".repeat(n / 3))
+    });
+    assert_linear("runs of %2525 after keys", |n| {
+        "token%252525252525".repeat(n / 18)
+    });
+    assert_linear("keys encoded twice", |n| "password%253D".repeat(n / 13));
+    assert_linear("json keys encoded twice", |n| {
+        "%2522token%2522%253A%2522".repeat(n / 25)
+    });
+    assert_linear("an open quote encoded twice", |n| {
+        format!("password%253A%2522{}", "%2525".repeat(n / 5))
     });
     assert_linear("trace parent ids", |n| {
         "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01 Parent=4111111111111111;".repeat(n / 82)
