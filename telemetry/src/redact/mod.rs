@@ -13,12 +13,12 @@
 //!   secret, token, api key, account key, signature, credential, cookie(s), session id, `SecretString`,
 //!   card number, cvv, …), holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or
 //!   ends with the word `pan`, `pwd` or `pass` (`card_pan`, `Pwd=`, `DB_PASS`; not `span`, `cwd`,
-//!   `bypass`), or `sig` or `code` in a URL query (`&sig=`, OAuth's `?code=`), written `key=value`,
-//!   `key: value`, `key => value`, `user[key]=value`,
+//!   `bypass`), or `sig`, `code` or `key` in a URL query (`&sig=`, OAuth's `?code=`, Google's
+//!   `?key=AIza…`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
 //!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`), also twice or more, as a URL
-//!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`; up
-//!   to four times) — this covers `?api_key=`, `?token=`,
+//!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`,
+//!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
 //!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
@@ -67,6 +67,13 @@
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
 //! a value), X-Ray trace ids and headers (a span id after `Parent=` or in a `traceparent` is not a
 //! card number, even when all decimal and Luhn-valid), token counts (`input_tokens=1200`).
+//!
+//! `key` is denied only as a URL query parameter, never as a field name or a key in other text: a
+//! `key` field or `key=` in a log line is an S3 object's, a cache's or a table's key (S3 event
+//! notifications carry `"object":{"key":…}`), which the line is useless without, while in a query
+//! string it is, by the convention of Google's and many other APIs, the API key — and a URL's query
+//! reaches the logs whole, in access logs and in HTTP clients' errors. The cost is a query parameter
+//! `key` that holds an object key (`/download?key=cards/c-1.jpg`) printed as `[REDACTED]`.
 //!
 //! [`redact_attribute`] is the entry point for span attributes (X-Ray/OpenTelemetry exporters).
 
@@ -121,9 +128,12 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
 /// `bearer` too: the scheme used as a key (`Bearer: …`, `bearer=…`) holds the token itself.
 const DENY_LAST_WORD: &[&str] = &["pan", "pwd", "pass", "bearer"];
 
-/// Keys denied only as a URL query parameter (`?sv=…&sig=…`, an Azure SAS signature): elsewhere
-/// `sig` is too short a word to mean a secret.
-const QUERY_KEYS: &[&str] = &["sig", "code"];
+/// Keys denied only as a URL query parameter: `?sv=…&sig=…` (an Azure SAS signature), OAuth's
+/// `?code=`, and `?key=` (Google's and many other REST APIs' API key: `maps.googleapis.com/…?key=…`).
+/// Elsewhere these words name no secret: `sig` is too short a word to mean one, `code` is a status,
+/// and a field or text key named `key` is an S3 object's, a cache's or a table's key
+/// (`"object":{"key":"uploads/a.jpg"}`, `s3 key=cards/c-1.jpg`), which an operator needs to read.
+const QUERY_KEYS: &[&str] = &["sig", "code", "key"];
 
 /// Words that deny a name wherever they stand in it (`password_hash`, `private_key_pem`), not only at
 /// its end: nothing named after a password or a private key is safe to print.
@@ -1618,7 +1628,7 @@ fn decoded_at(b: &[u8], i: usize) -> Option<(u8, u32)> {
 }
 
 /// The byte percent-encoded right before the word `start..end`, when the word begins with that
-/// escape's own hex digits (`%3Asecret` is read as the word `3Asecret`, `%253Asecret` as `253Asecret`):
+/// escape's own hex digits (`%3Asecret` is read as the word `3Asecret`, `%253Fkey` as `253Fkey`):
 /// the byte, how many times it was encoded, and where the word proper starts.
 fn encoded_before(b: &[u8], start: usize, end: usize) -> Option<(u8, u32, usize)> {
     let (c, level) = decoded_at(b, start.checked_sub(1)?)?;
@@ -1917,9 +1927,27 @@ fn header_end(b: &[u8], start: usize, open_quotes: &mut OpenQuotes) -> HeaderEnd
     }
 }
 
-/// Whether `word` at `start` is a [`QUERY_KEYS`] key in a URL query (`&sig=`).
+/// Whether `word` at `start` is a [`QUERY_KEYS`] key in a URL query (`&sig=`, `?key=`), also in a
+/// percent-encoded URL (`%26sig%3D`, `%253Fkey%253D`), where the word starts with the hex digits
+/// of the encoded `?`, `&` or `#` (`3Fkey`, `253Fkey`). O(1): a suffix of at most four bytes and
+/// one [`encoded_before`].
 fn is_query_key(b: &[u8], word: &str, start: usize) -> bool {
-    QUERY_KEYS.iter().any(|k| word.eq_ignore_ascii_case(k)) && in_query(b, start)
+    QUERY_KEYS.iter().any(|k| {
+        let Some(at) = word.len().checked_sub(k.len()) else {
+            return false;
+        };
+        // Word bytes are ASCII: `at` is a char boundary.
+        if !word[at..].eq_ignore_ascii_case(k) {
+            return false;
+        }
+        if at == 0 {
+            return in_query(b, start);
+        }
+        matches!(
+            encoded_before(b, start, start + word.len()),
+            Some((b'?' | b'&' | b'#', _, key)) if key == start + at
+        )
+    })
 }
 
 /// Whether a key starting at `start` is a URL query or form parameter: right after `?` or `&`, or

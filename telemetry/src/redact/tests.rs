@@ -560,6 +560,27 @@ const MUST_GO: &[(&str, &str)] = &[
     // over a delimiter encoded twice (part of its text).
     ("q=%3Fu%3D%253Fpassword%253DSECRETMIX%26page%3D2", "SECRETMIX"),
     ("token%3DSECRETAMP%2526SECRETTAIL%26x%3D1", "SECRETTAIL"),
+    // `key` as a URL query parameter: Google's and many REST APIs' API key, in any case, and in a
+    // URL encoded once or twice in another's query; `sig` and `code` the same way.
+    (
+        "GET https://maps.googleapis.com/maps/api/geocode/json?key=AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY&address=x",
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+    ),
+    ("GET /v1/search?q=card&key=SECRETQKEY1&page=2", "SECRETQKEY1"),
+    ("https://api.example.com/v7?KEY=SECRETQKEY2", "SECRETQKEY2"),
+    (
+        "?redirect=https%3A%2F%2Fapi.example.com%2Fx%3Fkey%3DSECRETQKEY3%26q%3D1",
+        "SECRETQKEY3",
+    ),
+    ("?u=%252Fx%253Fkey%253DSECRETQKEY4%2526q%253D1", "SECRETQKEY4"),
+    (
+        "?u=https%3A%2F%2Fa.blob.core.windows.net%2Fc%3Fsv%3D1%26sig%3DSECRETSIGENC",
+        "SECRETSIGENC",
+    ),
+    (
+        "?next=%2Fcallback%3Fcode%3DSECRETCODEENC%26state%3Dxyz",
+        "SECRETCODEENC",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -712,6 +733,22 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "token%3DSECRETAMP%2526SECRETTAIL%26x%3D1",
         "token%3D[REDACTED]%26x%3D1",
+    ),
+    (
+        "GET https://maps.googleapis.com/maps/api/geocode/json?key=AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY&address=x",
+        "/geocode/json?key=[REDACTED]&address=x",
+    ),
+    (
+        "GET /v1/search?q=card&key=SECRETQKEY1&page=2",
+        "GET /v1/search?q=card&key=[REDACTED]&page=2",
+    ),
+    (
+        "?redirect=https%3A%2F%2Fapi.example.com%2Fx%3Fkey%3DSECRETQKEY3%26q%3D1",
+        "%2Fx%3Fkey%3D[REDACTED]%26q%3D1",
+    ),
+    (
+        "?u=%252Fx%253Fkey%253DSECRETQKEY4%2526q%253D1",
+        "?u=%252Fx%253Fkey%253D[REDACTED]%2526q%253D1",
     ),
 ];
 
@@ -879,6 +916,14 @@ const MUST_STAY: &[&str] = &[
     "primary key: card_id, sort key: graded_at, card number: 4/102",
     "monkey: x, turkey: y",
     "[('password', 3), ('user', 'bob')]",
+    // `key` outside a URL query is an object's or a table's key: an S3 event notification, a cache
+    // line, S3's `key-marker` and words ending in `key`, in a query encoded or not.
+    r#"{"s3":{"bucket":{"name":"collectiq-media"},"object":{"key":"uploads/c-123.jpg","size":1024}}}"#,
+    "cache hit key=card:c-123 ttl=60",
+    r#"GetItem Key={"pk":"CARD#c-123"}"#,
+    "GET /?versions&key-marker=photos/2006/&version-id-marker=3/L4kqtJl",
+    "?hotkey=F5&keys=3&monkey=1&keyboard=us",
+    "?next=%2Fcards%3Fmonkey%3D1%26keys%3D2",
     // URLs encoded twice that hold no secret, and ids in them.
     "?next=%252Fcards%253Fpage%253D2%2526limit%253D50",
     "?q=request_id%253D989ffbf8-9ace-4817-a57c-e4dd734019ee%2526trace%253D1-5759e988-bd862e3fe1be46a994272793",
@@ -958,7 +1003,7 @@ fn exact_replacements_keep_the_surroundings() {
 /// delimiters are read at their own level, and the value ends at its own delimiter or one of the
 /// URL around it, never running on over the rest of the line.
 #[test]
-fn percent_encoded_twice() {
+fn percent_encoded_twice_keys_and_query_keys() {
     assert_eq!(r("password%253Dhunter2"), "password%253D[REDACTED]");
     assert_eq!(
         r("%2522password%2522%253A%2522x%2522"),
@@ -972,6 +1017,30 @@ fn percent_encoded_twice() {
     );
     // Encoded five times is past the levels read: not a separator, and nothing is over-redacted.
     assert_eq!(r("token%252525253Dx"), "token%252525253Dx");
+    // `key` in a URL query goes; a field, a JSON key or `key=` in text stays.
+    assert_eq!(
+        r("GET https://maps.googleapis.com/maps/api/js?key=k-123&callback=init 200"),
+        "GET https://maps.googleapis.com/maps/api/js?key=[REDACTED]&callback=init 200"
+    );
+    assert_eq!(r("#key=abc&x=1"), "#key=[REDACTED]&x=1");
+    assert_eq!(
+        redact_attribute(
+            "url.full",
+            "https://maps.googleapis.com/maps/api/js?v=3&key=k-123"
+        ),
+        "https://maps.googleapis.com/maps/api/js?v=3&key=[REDACTED]"
+    );
+    let red = Redactor::default();
+    assert!(!red.is_denied_field("key"));
+    assert_eq!(
+        red.redact_field("key", "uploads/c-123.jpg", &red.budget()),
+        "uploads/c-123.jpg"
+    );
+    assert_eq!(
+        redact_attribute("aws.s3.key", "uploads/c-123.jpg"),
+        "uploads/c-123.jpg"
+    );
+    assert_eq!(r("s3 put key=uploads/c-1.jpg"), "s3 put key=uploads/c-1.jpg");
 }
 
 #[test]
@@ -1086,7 +1155,7 @@ proptest! {
 
     #[test]
     fn keyed_values_never_leak(
-        key in "(password|api_key|token|client_secret|X-Amz-Signature|%2522password%2522)",
+        key in "(password|api_key|token|client_secret|X-Amz-Signature|\\?key|&key|%3Fkey|%2526key|%2522password%2522)",
         sep in "(=|: |%3D|%253D|%25253D|\":\"|%253A%2522)",
         value in "[A-Za-z0-9]{6,20}",
     ) {
@@ -1396,6 +1465,10 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("an open quote encoded twice", |n| {
         format!("password%253A%2522{}", "%2525".repeat(n / 5))
     });
+    assert_linear("query keys encoded twice", |n| {
+        "%253Fkey%253D%2526key%253D%2526sig".repeat(n / 34)
+    });
+    assert_linear("query keys", |n| "?key=&key=&code=".repeat(n / 16));
     assert_linear("trace parent ids", |n| {
         "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01 Parent=4111111111111111;".repeat(n / 82)
     });
