@@ -60,6 +60,16 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, HandlerError> 
         .body
         .as_deref()
         .ok_or_else(|| HandlerError::validation("body", "a JSON body is required"))?;
+    // Refused before it is decoded or parsed: a body is a few hundred bytes, and what is not read costs
+    // nothing (base64 is 4 bytes for every 3).
+    let limit = if req.is_base64_encoded {
+        MAX_BODY_BYTES.div_ceil(3) * 4
+    } else {
+        MAX_BODY_BYTES
+    };
+    if raw.len() > limit {
+        return Err(too_large(raw.len(), req.is_base64_encoded));
+    }
     let bytes = if req.is_base64_encoded {
         base64::engine::general_purpose::STANDARD
             .decode(raw)
@@ -76,12 +86,43 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, HandlerError> 
         } else {
             path
         };
-        HandlerError::validation(field, inner.to_string())
+        // The parser's message repeats the value or key it refused (`invalid type: string "…"`,
+        // `unknown field `…``): cut, so a refused body is answered and logged in a few hundred bytes.
+        HandlerError::validation(
+            cut(&field, MAX_ECHO_CHARS),
+            cut(&inner.to_string(), MAX_ECHO_CHARS),
+        )
     })?;
     // One JSON value and nothing after it (whitespace aside): `{…} {…}` is not a body.
     de.end()
         .map_err(|e| HandlerError::validation("body", format!("after the JSON value: {e}")))?;
     Ok(value)
+}
+
+/// The most bytes a JSON body may have (decoded). The largest body the API takes — a card with every
+/// text at its limit and both image keys at S3's 1,024 bytes, all written as `\u` escapes — is under
+/// 20 KB; API Gateway would pass up to 6 MB to the function, which would parse it, and echo it back.
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
+
+/// The most characters of a field path or a parser message a 400 repeats (answered and logged).
+const MAX_ECHO_CHARS: usize = 200;
+
+fn too_large(len: usize, base64: bool) -> HandlerError {
+    HandlerError::validation(
+        "body",
+        format!(
+            "{len} bytes{}; at most {MAX_BODY_BYTES} are accepted",
+            if base64 { " of base64" } else { "" }
+        ),
+    )
+}
+
+/// `s` cut to `max` characters, ending in `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_owned(),
+    }
 }
 
 /// serde reports a missing field at the parent path; pull the field's name out of its message.
@@ -249,6 +290,56 @@ mod tests {
         assert!(json_body::<In>(&req(Some(&b64), true)).is_ok());
         let e = json_body::<In>(&req(Some("%%"), true)).unwrap_err();
         assert!(matches!(e, HandlerError::Validation { ref field, .. } if field == "body"));
+    }
+
+    /// A refused body is answered (and logged) in a few hundred bytes, whatever it held: a 250 KB
+    /// string where a number goes, a 250 KB unknown key, a 6 MB body (refused before it is parsed).
+    #[test]
+    fn a_refused_body_is_not_echoed_back() {
+        let long = "A".repeat(250_000);
+        for body in [
+            format!(r#"{{"name":"x","year":"{long}"}}"#),
+            format!(r#"{{"name":"x","{long}":1}}"#),
+            format!(r#"{{"name":"x","year":{{"{long}":1}}}}"#),
+        ] {
+            let mut r = req(Some(&body), false);
+            // Under the size limit the parser sees it; over it, it is refused unread.
+            for limit in [false, true] {
+                if !limit {
+                    r.body = Some(body.replace(&long, &"A".repeat(20_000)));
+                } else {
+                    r.body = Some(body.clone());
+                }
+                let e = json_body::<In>(&r).unwrap_err();
+                let HandlerError::Validation { field, message } = &e else {
+                    panic!("{e:?}")
+                };
+                assert!(
+                    field.chars().count() <= MAX_ECHO_CHARS + 1
+                        && message.chars().count() <= MAX_ECHO_CHARS + 1,
+                    "{field} / {message}"
+                );
+                let answer = respond(Err(e.clone())).unwrap();
+                let Some(Body::Text(t)) = answer.body else {
+                    panic!("text body")
+                };
+                assert!(t.len() < 1_000, "{} bytes", t.len());
+                if limit {
+                    assert_eq!(field, "body");
+                    assert!(message.contains("at most 32768"), "{message}");
+                }
+            }
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!(r#"{{"name":"{long}"}}"#));
+        let e = json_body::<In>(&req(Some(&b64), true)).unwrap_err();
+        assert!(e.to_string().contains("bytes of base64"), "{e}");
+        // The largest body the API takes fits: every character written as a `\u` escape.
+        let escaped: String = "é"
+            .repeat(2_000)
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        assert!(json_body::<In>(&req(Some(&format!(r#"{{"name":"{escaped}"}}"#)), false)).is_ok());
     }
 
     #[test]
