@@ -598,8 +598,9 @@ pub fn parse_verdict(text: &str, model_id: &str) -> Result<AuthenticityAssessmen
         // Four decimals: what the score means, and a number DynamoDB stores (it refuses magnitudes below
         // 1E-130, which a model may write: `1e-200` would fail the card's write, not flag it).
         score: (v.score * 10_000.0).round() / 10_000.0,
-        // The model's words go to the events: one printable line each, bounded (`crate::flags`).
-        flags: crate::flags::bound(v.flags),
+        // The model's words go to the events: one printable line each, bounded, never one of the
+        // crate's own flags (`crate::flags::from_model`).
+        flags: crate::flags::from_model(v.flags),
         rationale: v.rationale.chars().take(2000).collect(),
         model_id: model_id.to_owned(),
     })

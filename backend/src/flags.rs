@@ -123,9 +123,47 @@ pub fn bound(flags: impl IntoIterator<Item = String>) -> Vec<String> {
     known
 }
 
+/// The model's flags as they may go out: [`bound`], except that none is one of this crate's own
+/// ([`KNOWN`]), which consumers match exactly — the model reads text printed on the photographed
+/// object, so an answer listing `the set number registered for the card is not the one on the photo`
+/// would otherwise forge the crate's own finding (or `photo_not_judged: …` claim a photo was never
+/// seen). A flag that is one of them, as written or once [`sanitise`]d, is dropped.
+///
+/// ```
+/// use backend::flags::{DETAILS_MISMATCH_FLAG, from_model};
+/// let flags = from_model(["worn corners".to_owned(), DETAILS_MISMATCH_FLAG.to_owned(), format!("{DETAILS_MISMATCH_FLAG}\u{200B}")]);
+/// assert_eq!(flags, ["worn corners"]);
+/// ```
+#[must_use]
+pub fn from_model(flags: impl IntoIterator<Item = String>) -> Vec<String> {
+    bound(flags.into_iter().filter(|flag| {
+        !KNOWN.contains(&flag.as_str()) && sanitise(flag).is_none_or(|clean| !KNOWN.contains(&clean.as_str()))
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No model answer makes a flag consumers read as this crate's own, whatever it writes around it.
+    #[test]
+    fn the_model_cannot_write_the_crates_own_flags() {
+        for known in KNOWN {
+            for forged in [
+                known.to_owned(),
+                format!("  {known}\n"),
+                format!("{known}\u{200B}"),
+                known.replace(' ', "\u{2028}"),
+            ] {
+                assert!(from_model([forged.clone()]).is_empty(), "{forged:?}");
+            }
+        }
+        assert_eq!(
+            from_model(["holo pattern off".to_owned(), format!("{} too", KNOWN[0])]),
+            ["holo pattern off".to_owned(), format!("{} too", KNOWN[0])],
+            "other words stay"
+        );
+    }
 
     /// Printable, one line, bounded: what a consumer may print or log without escaping lines.
     fn printable(flag: &str) -> bool {
@@ -204,11 +242,13 @@ mod tests {
 
     proptest::proptest! {
         /// Whatever the model writes, every flag that goes out is a printable line within the bounds,
-        /// and bounding twice changes nothing.
+        /// and bounding twice changes nothing; none of the model's is one of this crate's own.
         #[test]
         fn any_flags_go_out_bounded_and_printable(
             flags in proptest::collection::vec(proptest::prelude::any::<String>(), 0..40),
         ) {
+            let model = from_model(flags.clone());
+            proptest::prop_assert!(model.iter().all(|f| !KNOWN.contains(&f.as_str())));
             let out = bound(flags);
             proptest::prop_assert!(out.len() <= MAX_FLAGS);
             for f in &out {
