@@ -102,7 +102,48 @@ fn text(field: &str, v: &str, max: usize) -> Result<String, HandlerError> {
             format!("must be 1–{max} printable characters"),
         ));
     }
+    if let Some((at, c)) = t.chars().enumerate().find(|(_, c)| invisible(*c)) {
+        return Err(HandlerError::validation(
+            field,
+            format!(
+                "must not hold invisible or direction-changing characters (U+{:04X} at character {})",
+                u32::from(c),
+                at + 1
+            ),
+        ));
+    }
     Ok(t.to_owned())
+}
+
+/// A character that shows nothing or changes how the text around it shows: Unicode's format
+/// characters (zero-width spaces and joiners, bidirectional marks, overrides and isolates, the soft
+/// hyphen, the byte-order mark, tag characters) and the line and paragraph separators. In a set name
+/// one makes `Base Set\u{200B}` a second set that looks like the first (the set analytics key,
+/// GSI2); U+202E shows the text after it reversed.
+fn invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// Checks an image key is one of the caller's uploads ([`UserUploads::owns`]).
@@ -398,6 +439,39 @@ mod tests {
             (Some("Base Set"), Some("Holo Rare"))
         );
         assert_eq!(c.created_at, now);
+    }
+
+    /// A set name with a zero-width space would be a second set that looks like the first; U+202E shows
+    /// the text after it reversed. Refused, naming the character; accented letters, other scripts,
+    /// dashes and symbols stay.
+    #[test]
+    fn invisible_and_direction_changing_characters_are_refused() {
+        let now = crate::model::now();
+        let key = format!("{}a.jpg", me().prefix);
+        for (field, value) in [
+            ("setName", "Base Set\u{200B}"),
+            ("name", "Chari\u{202E}zard"),
+            ("rarity", "Holo\u{2066}Rare"),
+            ("number", "4\u{FEFF}/102"),
+            ("grade", "PSA\u{00AD}10"),
+            ("setName", "Base\u{E0041}Set"),
+            ("name", "line\u{2028}break"),
+        ] {
+            let mut json = serde_json::json!({"name": "x", "frontS3Key": key});
+            json[field] = serde_json::Value::String(value.to_owned());
+            match body(json).into_card(&me(), "id-1".into(), now) {
+                Err(HandlerError::Validation { field: f, message }) => {
+                    assert_eq!(f, field);
+                    assert!(message.contains("U+"), "{message}");
+                }
+                other => panic!("{value:?}: {other:?}"),
+            }
+        }
+        let c = body(serde_json::json!({"name": "Pokémon Glurak — 1st Edition ★", "setName": "ポケモンカード 拡張パック",
+            "frontS3Key": key}))
+        .into_card(&me(), "id-1".into(), now)
+        .unwrap();
+        assert_eq!(c.name, "Pokémon Glurak — 1st Edition ★");
     }
 
     #[test]
