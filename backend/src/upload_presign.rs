@@ -38,6 +38,11 @@ pub struct UploadPolicy {
     pub ttl: Duration,
 }
 
+const MIB: u64 = 1024 * 1024;
+
+/// The longest a SigV4 presigned URL is valid: 7 days.
+const MAX_PRESIGN_TTL_SECS: u64 = 604_800;
+
 impl UploadPolicy {
     /// A policy from a comma-separated MIME list and a size in MiB.
     ///
@@ -57,6 +62,48 @@ impl UploadPolicy {
             max_bytes: max_mb.saturating_mul(1024 * 1024),
             ttl: Duration::from_secs(300),
         }
+    }
+
+    /// Whether the policy can presign anything, checked when the function starts, so that a bad
+    /// setting stops it there instead of failing (or refusing) every request after the caller's quota
+    /// was charged: at least one MIME type, at least 1 MiB and at most S3's 5 GiB for one `PUT`, and a
+    /// URL lifetime of 1 s to 7 days (SigV4 presigned URLs last at most 604,800 s).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the variable.
+    ///
+    /// ```
+    /// use backend::upload_presign::UploadPolicy;
+    /// assert!(UploadPolicy::new("image/jpeg", 12).usable().is_ok());
+    /// assert!(UploadPolicy::new(" , ", 12).usable().is_err());
+    /// let mut p = UploadPolicy::new("image/jpeg", 12);
+    /// p.ttl = std::time::Duration::from_secs(700_000);
+    /// assert!(p.usable().unwrap_err().to_string().contains("PRESIGN_TTL_SECONDS"));
+    /// ```
+    pub fn usable(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &'static str, reason: String| Err(ConfigError::Invalid { name, reason });
+        if self.allowed_mime.is_empty() {
+            return invalid("ALLOWED_UPLOAD_MIME", "names no MIME type".into());
+        }
+        if !(MIB..=5 * 1024 * MIB).contains(&self.max_bytes) {
+            return invalid(
+                "MAX_UPLOAD_MB",
+                format!(
+                    "{} MiB: must be 1 to 5120 (S3's largest single PUT)",
+                    self.max_bytes / MIB
+                ),
+            );
+        }
+        if !(1..=MAX_PRESIGN_TTL_SECS).contains(&self.ttl.as_secs()) {
+            return invalid(
+                "PRESIGN_TTL_SECONDS",
+                format!(
+                    "{} s: must be 1 to {MAX_PRESIGN_TTL_SECS} (7 days, the longest a presigned URL lasts)",
+                    self.ttl.as_secs()
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Validates a request.
@@ -138,6 +185,7 @@ impl Deps {
             config::parsed("MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)?,
         );
         policy.ttl = Duration::from_secs(config::parsed("PRESIGN_TTL_SECONDS", 300)?);
+        policy.usable()?;
         // No X-Ray interceptor here: this client only presigns, and a trace header set before signing
         // would become a signed header the uploading browser cannot send.
         let s3 = aws_sdk_s3::config::Builder::from(aws)
