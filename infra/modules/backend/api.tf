@@ -165,7 +165,8 @@ resource "aws_apigatewayv2_stage" "default" {
   }
 
   # No caller field: API Gateway cannot hash, and $context.authorizer.claims.sub is the raw Cognito sub.
-  # Each function's summary line carries the keyed userId pseudonym; join the two on requestId.
+  # Each function's summary line carries the keyed userId pseudonym; join this requestId (API Gateway's)
+  # to the summary line's correlation_id (its own requestId is Lambda's).
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.api_access.arn
     format = jsonencode({
