@@ -67,14 +67,16 @@ pub async fn handler(event: LambdaEvent<Request>, deps: &Deps) -> Result<Respons
 async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Response, HandlerError> {
     let caller = http::caller(req)?;
     log.user(&deps.users, &caller.sub);
+    // The pseudonym a cursor names its owner by (never the `sub`: `crate::cursor`).
+    let owner = deps.users.hash(&caller.sub);
     let limit = parse_limit(http::query_param(req, "limit"))?;
     let after = http::query_param(req, "cursor")
-        .map(|c| Cursor::decode(c, &caller))
+        .map(|c| Cursor::decode(c, &caller, &owner))
         .transpose()?;
     let (items, next) = deps.store.list(&caller, limit, after.as_ref()).await?;
     let mut response = http::json(200, &items);
     if let Some(next) = next {
-        let link = HeaderValue::from_str(&next_link(limit, &next.encode()))
+        let link = HeaderValue::from_str(&next_link(limit, &next.encode(&owner)))
             .map_err(|e| HandlerError::Internal(format!("next page link: {e}")))?;
         response.headers.insert("link", link);
     }
