@@ -17,13 +17,15 @@ use telemetry::redact::Redactor;
 
 const SIZES: [(&str, usize); 3] = [("100KB", 100_000), ("1MB", 1_000_000), ("10MB", 10_000_000)];
 
-const SHAPES: [(&str, &str); 6] = [
+const SHAPES: [(&str, &str); 8] = [
     ("cookie_eq", "cookie="),
     ("cookie_header", "cookie: "),
     ("at_signs", "a@a."),
     ("jwt_dots", "eyJ."),
     ("card_digits", "4111 "),
     ("percent", "token%3D%22"),
+    ("percent_twice", "token%253D%2522"),
+    ("percent_runs", "%25%25%25%25"),
 ];
 
 fn adversarial(unit: &str, len: usize) -> String {
