@@ -411,5 +411,19 @@ mod tests {
         .build()
         .unwrap_err();
         assert!(e.has(AlarmRuleKind::DimensionSet));
+        // An empty or overlong dimension value: PutMetricAlarm would refuse the alarm on every run.
+        for value in [String::new(), "v".repeat(1025)] {
+            let e = MetricAlarm::new(
+                "x",
+                MetricRef::aws("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count")
+                    .with_dimension("LoadBalancer", value.as_str()),
+                Stat::Sum,
+                60,
+            )
+            .above(1.0)
+            .build()
+            .unwrap_err();
+            assert!(e.has(AlarmRuleKind::DimensionValue), "{e:?}");
+        }
     }
 }

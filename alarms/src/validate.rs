@@ -70,6 +70,8 @@ pub enum AlarmRuleKind {
     LowSampleCount,
     /// More than 30 dimensions.
     TooManyDimensions,
+    /// A dimension value empty or longer than 1,024 characters (`Dimension.Value`: length 1–1024).
+    DimensionValue,
     /// Unknown metric in a known namespace.
     UnknownMetric,
     /// A dimension set the metric is never published with (the alarm would never fire).
@@ -180,6 +182,9 @@ fn is_valid_id(id: &str) -> bool {
     c.next().is_some_and(|c| c.is_ascii_lowercase()) && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The longest dimension value `PutMetricAlarm` takes.
+const MAX_DIMENSION_VALUE_CHARS: usize = 1024;
+
 fn check_metric(out: &mut Out, field: &str, namespace: &str, metric: &str, dims: &[crate::model::Dimension]) {
     if dims.len() > MAX_DIMENSIONS {
         out.push(
@@ -187,6 +192,19 @@ fn check_metric(out: &mut Out, field: &str, namespace: &str, metric: &str, dims:
             AlarmRuleKind::TooManyDimensions,
             format!("{} dimensions, at most {MAX_DIMENSIONS}", dims.len()),
         );
+    }
+    for d in dims {
+        let len = d.value.chars().count();
+        if !(1..=MAX_DIMENSION_VALUE_CHARS).contains(&len) {
+            out.push(
+                field,
+                AlarmRuleKind::DimensionValue,
+                format!(
+                    "dimension {} has a value of {len} characters; CloudWatch takes 1 to {MAX_DIMENSION_VALUE_CHARS}",
+                    d.name
+                ),
+            );
+        }
     }
     let keys: Vec<&str> = dims.iter().map(|d| d.name.as_str()).collect();
     match known::check::<MetricName>(namespace, metric, &keys) {

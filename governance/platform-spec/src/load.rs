@@ -125,6 +125,42 @@ pub const COST_COMPONENTS: [&str; 9] = [
 /// Maximum length of 1024").
 pub const MAX_DIMENSION_VALUE: usize = 1024;
 
+/// Why `value` is not the final part of an Application Load Balancer's (`kind` `app`) or target
+/// group's (`targetgroup`) ARN — `app/{name}/{16 hex digits}`, the `LoadBalancer` and `TargetGroup`
+/// dimension values of AWS/ApplicationELB — where the name is 1–32 letters, digits and hyphens, not
+/// starting or ending with a hyphen (Elastic Load Balancing's rule for both).
+///
+/// ```
+/// use platform_spec::elb_suffix_problem;
+/// assert_eq!(elb_suffix_problem("app/budgetbuddy-alb/50dc6c495c0c9188", "app"), None);
+/// assert_eq!(elb_suffix_problem("targetgroup/bb-tg/73e2d6bc24d8a067", "targetgroup"), None);
+/// assert!(elb_suffix_problem("", "app").is_some());
+/// assert!(elb_suffix_problem("net/nlb/50dc6c495c0c9188", "app").is_some());
+/// assert!(elb_suffix_problem("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/a/50dc6c495c0c9188", "app").is_some());
+/// ```
+#[must_use]
+pub fn elb_suffix_problem(value: &str, kind: &str) -> Option<String> {
+    let well_formed = value
+        .strip_prefix(kind)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(name, id)| {
+            (1..=32).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !name.starts_with('-')
+                && !name.ends_with('-')
+                && id.len() == 16
+                && id.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+    (!well_formed).then(|| {
+        format!(
+            "expected {kind}/NAME/ID as the ARN ends (NAME 1–32 letters, digits and hyphens; ID 16 hex \
+             digits), found {}",
+            quoted(value)
+        )
+    })
+}
+
 /// The largest platform spec read (1 MiB; the shipped ones are under 20 KB).
 pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 
@@ -994,6 +1030,15 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     for (m, model) in spec.bedrock_models.iter().enumerate() {
         if model.id.trim().is_empty() {
             bad(format!("bedrock_models[{m}].id"), "expected a model id".into());
+        } else if model.id.len() > MAX_DIMENSION_VALUE {
+            bad(
+                format!("bedrock_models[{m}].id"),
+                format!(
+                    "{} characters, at most {MAX_DIMENSION_VALUE}: the id is the ModelId dimension value of \
+                     the model's alarms and widgets",
+                    model.id.len()
+                ),
+            );
         }
         // A model's agents are the ones that call it: an agent no function runs would put an empty
         // line in "Bedrock by agent" and a dashboard row nothing ever fills.
@@ -1065,6 +1110,23 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         for (key, name) in [("cluster", &svc.cluster), ("service", &svc.service)] {
             if let Some(problem) = aws_name_problem(AwsName::Ecs, name) {
                 bad(format!("ecs_services[{e}].{key}"), problem);
+            }
+        }
+        // The load balancer's alarms (5xx rate, latency, down) read AWS/ApplicationELB by these
+        // dimension values: an empty one is refused by PutMetricAlarm on every run, a mistyped one
+        // makes alarms that never fire.
+        if let Some(lb) = &svc.load_balancer {
+            for (key, value, kind) in [
+                ("arn_suffix", &lb.arn_suffix, "app"),
+                (
+                    "target_group_arn_suffix",
+                    &lb.target_group_arn_suffix,
+                    "targetgroup",
+                ),
+            ] {
+                if let Some(problem) = elb_suffix_problem(value, kind) {
+                    bad(format!("ecs_services[{e}].load_balancer.{key}"), problem);
+                }
             }
         }
         // A service's alarms and widgets are named after the service alone (two clusters may each run
@@ -1327,6 +1389,18 @@ sns_warning_topic_arn = "arn:aws:sns:us-east-1:123456789012:warn"
 table = "demo-dev-ledger"
 "#;
 
+    /// A valid ALB and target group dimension value.
+    const ALB: &str = "app/budgetbuddy-alb/50dc6c495c0c9188";
+    const TG: &str = "targetgroup/budgetbuddy-tg/73e2d6bc24d8a067";
+
+    /// An ECS service behind a load balancer with these dimension values.
+    fn ecs_lb(arn_suffix: &str, target_group: &str) -> String {
+        format!(
+            "[[ecs_services]]\ncluster = \"bb\"\nservice = \"bb\"\ndesired_count = 1\n\
+             load_balancer = {{ arn_suffix = \"{arn_suffix}\", target_group_arn_suffix = \"{target_group}\" }}"
+        )
+    }
+
     fn problems(src: &str) -> Vec<Problem> {
         match parse(src, "x.toml") {
             Err(SpecError::Invalid { problems, .. }) => problems,
@@ -1457,6 +1531,32 @@ table = "demo-dev-ledger"
                 )),
                 "ecs_services[0].service",
             ),
+            // The load balancer's dimension values: empty (PutMetricAlarm refuses it), a Network Load
+            // Balancer's, a whole ARN, a short id, a name ending in a hyphen.
+            (with(&ecs_lb("", TG)), "ecs_services[0].load_balancer.arn_suffix"),
+            (
+                with(&ecs_lb("net/bb-nlb/50dc6c495c0c9188", TG)),
+                "ecs_services[0].load_balancer.arn_suffix",
+            ),
+            (
+                with(&ecs_lb(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/bb/50dc6c495c0c9188",
+                    TG,
+                )),
+                "ecs_services[0].load_balancer.arn_suffix",
+            ),
+            (
+                with(&ecs_lb(ALB, "targetgroup/bb-tg/73e2d6bc")),
+                "ecs_services[0].load_balancer.target_group_arn_suffix",
+            ),
+            (
+                with(&ecs_lb(ALB, "targetgroup/bb-tg-/73e2d6bc24d8a067")),
+                "ecs_services[0].load_balancer.target_group_arn_suffix",
+            ),
+            (
+                with(&ecs_lb(ALB, "")),
+                "ecs_services[0].load_balancer.target_group_arn_suffix",
+            ),
             (base.replace("\"demo-dev-ledger\"", "\"ab\""), "ledger.table"),
             (
                 base.replace("\"demo-dev-ledger\"", "\"demo dev ledger\""),
@@ -1532,6 +1632,27 @@ table = "demo-dev-ledger"
             topic.len(),
             256,
             "the longest topic name SNS allows, .fifo included"
+        );
+        // A load balancer's dimension values as the ARN ends them, names at their 32-character limit.
+        let lb = with(&ecs_lb(
+            &format!("app/{}/50DC6C495C0C9188", "a".repeat(32)),
+            &format!("targetgroup/{}-x/73e2d6bc24d8a067", "t".repeat(30)),
+        ));
+        let spec = parse(&lb, "x.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert!(spec.ecs_services[0].load_balancer.is_some());
+    }
+
+    /// A model id is the ModelId dimension value of its alarms: over 1,024 characters PutMetricAlarm
+    /// refuses it (the alarm name, made from a shortened id, would not show it).
+    #[test]
+    fn a_model_id_longer_than_a_dimension_value_is_refused() {
+        let id = format!("a{}b", ".".repeat(1_100));
+        let src = with(&format!("[[bedrock_models]]\nid = \"{id}\"\nlabel = \"Long\"\n"));
+        let p = problems(&src);
+        assert!(
+            p.iter()
+                .any(|p| p.path == "bedrock_models[0].id" && p.message.contains("at most 1024")),
+            "{p:?}"
         );
     }
 
