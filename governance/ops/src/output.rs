@@ -155,9 +155,10 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     written.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Refuses, before any work, file targets that could not be written after it: one that is a directory,
-/// or under a path whose nearest existing part is not a directory (`--out` naming a regular file).
-/// A folder that does not exist yet is fine: it is created when the file is written.
+/// Refuses, before any work, file targets that could not be written after it: one that is a directory
+/// or a read-only file ([`write_file`] refuses to replace it), or under a path whose nearest existing
+/// part is not a directory (`--out` naming a regular file). A folder that does not exist yet is fine: it
+/// is created when the file is written.
 ///
 /// # Errors
 /// The first such target, named with what is in the way.
@@ -165,6 +166,9 @@ pub fn check_file_targets<'a>(targets: impl IntoIterator<Item = &'a Path>) -> Re
     for path in targets {
         if path.is_dir() {
             anyhow::bail!("cannot write {}: it is a directory", path.display());
+        }
+        if std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly()) {
+            anyhow::bail!("cannot write {}: it is read-only", path.display());
         }
         let existing = path
             .ancestors()

@@ -185,6 +185,17 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
         emit(global, &names, &lines.join("\n"))?;
         return Ok(0);
     }
+    // The saved Logs Insights queries are regional and name the spec's log groups: planned or written
+    // from another region they would miss the ones published and query groups that are not there.
+    if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
+        anyhow::bail!(
+            "--region {region}: the saved Logs Insights queries of {} name log groups in {}, the spec's \
+             region ({}); drop --region, or give --platform a spec of the platform in {region}",
+            prefix,
+            spec.platform.region,
+            global.platform.display()
+        );
+    }
     let desired_queries = governance::publish::queries::desired_queries(&spec)?;
     let clients = clients_for(global, &spec).await;
     let cw = with_publishing_retries(&clients.cloudwatch);

@@ -1042,6 +1042,9 @@ fn alarms_in_another_region_than_the_specs_are_refused() {
         &["alarms", "plan"][..],
         &["alarms", "apply"],
         &["alarms", "state"],
+        // The saved Logs Insights queries that come with the dashboards are regional too.
+        &["dashboards", "plan"],
+        &["dashboards", "apply"],
     ] {
         let mut args = sub.to_vec();
         args.extend([
@@ -1060,7 +1063,7 @@ fn alarms_in_another_region_than_the_specs_are_refused() {
             "{args:?}: {err}"
         );
         assert!(
-            !err.contains("reading every alarm"),
+            !err.contains("reading every alarm") && !err.contains("reading the dashboards"),
             "{args:?}: refused before any call: {err}"
         );
     }
@@ -1109,4 +1112,26 @@ fn dashboards_render_writes_nothing_when_one_target_cannot_be_written() {
         .unwrap()
         .collect();
     assert_eq!(written.len(), 1, "only the folder in the way: {written:?}");
+
+    // A read-only target (which the writer refuses to replace) is found before anything is written
+    // too: the earlier dashboards keep what they held.
+    let again = tempfile::tempdir().unwrap();
+    let out = ops(&["dashboards", "render", "--out", again.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = again.path().join(format!("dashboards/{}.json", rendered[0]));
+    std::fs::write(&first, "kept").unwrap();
+    let last = again
+        .path()
+        .join(format!("dashboards/{}.json", rendered[rendered.len() - 1]));
+    let mut perms = std::fs::metadata(&last).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&last, perms).unwrap();
+    let out = ops(&["dashboards", "render", "--out", again.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot write {}: it is read-only", last.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&first).unwrap(), "kept");
 }

@@ -46,15 +46,28 @@ pub use self::alarms::{ApplyOptions, ApplyReport, ItemFailure};
 pub use self::cloudwatch::{ApiError, CloudWatchApi};
 pub use self::progress::{ApplyProgress, NoProgress};
 
+impl From<CatalogueError> for PublishError {
+    fn from(e: CatalogueError) -> Self {
+        Self::Catalogue(e)
+    }
+}
+
+impl From<::dashboards::BuildError> for PublishError {
+    fn from(e: ::dashboards::BuildError) -> Self {
+        Self::Dashboards(e)
+    }
+}
+
 /// Why nothing could be planned.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The generated alarm catalogue is invalid (a bug).
+    /// The generated alarm catalogue is invalid (a bug). Its text is in the message, not a `source`:
+    /// a chain printed whole (`{:#}`) would say it twice.
     #[error("alarm catalogue: {0}")]
-    Catalogue(#[from] CatalogueError),
-    /// A generated dashboard is invalid (a bug).
+    Catalogue(CatalogueError),
+    /// A generated dashboard is invalid (a bug); its text in the message, as above.
     #[error("dashboards: {0}")]
-    Dashboards(#[from] ::dashboards::BuildError),
+    Dashboards(::dashboards::BuildError),
     /// Reading what is published failed.
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -335,6 +348,15 @@ impl PlanView {
 mod tests {
     use super::*;
     use crate::publish::fake::FakeCloudWatch;
+
+    /// The CLI prints an error with its chain (`{:#}`): a catalogue error says its text once.
+    #[test]
+    fn a_catalogue_error_is_said_once() {
+        let e = anyhow::Error::from(PublishError::from(CatalogueError::DuplicateName("x-warning".into())));
+        let text = format!("{e:#}");
+        assert_eq!(text.matches("x-warning").count(), 1, "{text}");
+        assert!(text.starts_with("alarm catalogue: "), "{text}");
+    }
 
     /// An organisation run publishes Backoffice dev (its budget has no billing alarms: its account's
     /// `EstimatedCharges` holds CollectIQ dev's spend too) without budget lines against the account's
