@@ -1437,6 +1437,18 @@ mod tests {
             }
         }
 
+        impl Flaky {
+            /// One monthly budget of $500 with `spent` dollars spent, and `daily` dollars a day for the
+            /// last 10 days.
+            fn spending(counter: &RequestCounter, spent: u32, daily: u32) -> Self {
+                let mut reads = Self::new(counter);
+                reads.inner = FakeReads::new(counter, "prod")
+                    .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(spent))
+                    .with_daily_spend(Decimal::from(daily), 10);
+                reads
+            }
+        }
+
         fn take(m: &Mutex<usize>) -> bool {
             let mut n = m.lock().unwrap();
             let fire = *n > 0;
@@ -1694,11 +1706,8 @@ mod tests {
             let spec = spec();
             let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
             let counter = RequestCounter::new();
-            let mut reads = Flaky::new(&counter);
             // $800 spent of $500: 160 %, the critical tier, which pages.
-            reads.inner = FakeReads::new(&counter, "prod")
-                .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(800))
-                .with_daily_spend(Decimal::from(38), 10);
+            let reads = Flaky::spending(&counter, 800, 38);
             channels.script_sns([crate::cost_pass::fake::Outcome::Fail("InternalError".into())]);
             let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(first.delivery.failed(), "{:?}", first.delivery);
@@ -1736,11 +1745,8 @@ mod tests {
             let spec = spec();
             let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
             let counter = RequestCounter::new();
-            let mut reads = Flaky::new(&counter);
             // $800 spent of $500: 160 %, the critical tier, which pages.
-            reads.inner = FakeReads::new(&counter, "prod")
-                .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(800))
-                .with_daily_spend(Decimal::from(38), 10);
+            let reads = Flaky::spending(&counter, 800, 38);
             *reads.forecast_throttles.lock().unwrap() = 1;
             let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(
@@ -1795,11 +1801,8 @@ mod tests {
             let spec = spec();
             let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
             let counter = RequestCounter::new();
-            let mut reads = Flaky::new(&counter);
             // $600 of $500: 120 %, a warning.
-            reads.inner = FakeReads::new(&counter, "prod")
-                .with_budget("collectiq-prod-monthly", Decimal::from(500), Decimal::from(600))
-                .with_daily_spend(Decimal::from(28), 10);
+            let reads = Flaky::spending(&counter, 600, 28);
             *reads.forecast_throttles.lock().unwrap() = 1;
             let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(first.delivery.failed(), "{:?}", first.delivery);
