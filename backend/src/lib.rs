@@ -28,6 +28,7 @@ pub mod http;
 pub mod identity;
 pub mod model;
 pub mod obs;
+pub mod phash;
 pub mod quota;
 pub mod store;
 pub mod uploads;
