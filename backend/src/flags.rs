@@ -33,6 +33,18 @@ pub const DETAILS_MISMATCH_FLAG: &str = "the set number registered for the card 
 pub const UNCONFIRMED_FLAG: &str =
     "not counted in the set analytics: the photo does not confirm the registered card";
 
+/// The flag a valuation gets when its front photo's perceptual hash is farther from the reference
+/// print of the registered card (a sample in the uploads bucket) than `AUTHENTICITY_PHASH_MAX_DISTANCE`
+/// bits of 64: another print, or another card, whatever its text says. The distance is in the agent's
+/// log line, not here, so consumers can match the flag exactly.
+pub const REFERENCE_MISMATCH_FLAG: &str =
+    "the photo does not match the reference print of the registered card (perceptual hash)";
+
+/// The flag a valuation gets when a reference print of the registered card exists but the front photo
+/// could not be compared with it — too large, not a JPEG or PNG, undecodable, or gone from the bucket:
+/// the uploader chose that file, so skipping the comparison must not pass the card.
+pub const REFERENCE_NOT_COMPARED_FLAG: &str = "the photo could not be compared with the reference print of the registered card (too large, unreadable or missing)";
+
 /// The most flags a verdict or an event carries.
 pub const MAX_FLAGS: usize = 20;
 
@@ -40,11 +52,13 @@ pub const MAX_FLAGS: usize = 20;
 pub const MAX_FLAG_CHARS: usize = 160;
 
 /// The flags this crate writes itself, which consumers may match exactly.
-pub const KNOWN: [&str; 4] = [
+pub const KNOWN: [&str; 6] = [
     INJECTION_FLAG,
     PHOTO_NOT_JUDGED_FLAG,
     DETAILS_MISMATCH_FLAG,
     UNCONFIRMED_FLAG,
+    REFERENCE_MISMATCH_FLAG,
+    REFERENCE_NOT_COMPARED_FLAG,
 ];
 
 /// `flag` as one line of printable text: letters and digits (any script), ASCII punctuation and
