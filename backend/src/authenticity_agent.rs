@@ -1,8 +1,10 @@
-//! The authenticity agent: asks a Bedrock model (Converse) whether the extracted features — and the
-//! card's front photo itself — look like a genuine card, and answers an [`AuthenticityAssessment`]
-//! (score 0–1, flags, rationale).
+//! The authenticity agent: seed 001's "AuthenticityAgent Lambda (Bedrock + pHash)". It asks a Bedrock
+//! model (Converse) whether the extracted features — and the card's front photo itself — look like a
+//! genuine card, compares the photo's perceptual hash with a reference print of the registered card
+//! (seed 001's "S3 Uploads (Images + Samples)"), and answers an [`AuthenticityAssessment`] (score
+//! 0–1, flags, rationale).
 //!
-//! With `AUTHENTICITY_SEND_PHOTO=true` the card's front photo (seed 001: `authenticity_agent:
+//! **Bedrock.** With `AUTHENTICITY_SEND_PHOTO=true` the card's front photo (seed 001: `authenticity_agent:
 //! bedrock:InvokeModel, s3:GetObject`) is read from the uploads bucket ([`S3ImageStore`]) and goes to the
 //! model as an image block before the evidence, when Converse takes it: JPEG (baseline, extended or
 //! progressive) or PNG by its first bytes (the uploader's content type is not trusted), at most
@@ -18,6 +20,21 @@
 //! width × height / 750 tokens after scaling it to at most 1.15 megapixels — up to ≈ 1,600 more, more
 //! than doubling the Bedrock line of the budget.
 //!
+//! **pHash.** Unless `AUTHENTICITY_PHASH=false`, the agent looks up a reference print of the card its
+//! owner registered, `samples/{set}/{number}` in the uploads bucket ([`sample_key`]; operators put
+//! them there). Most cards have none (S3 `NoSuchKey`: the role may list `samples/` only, so a missing
+//! sample is not `AccessDenied`): nothing is compared or flagged, and the log names the key looked up.
+//! When there is one, the front photo is read too (once, shared with the model when it gets the photo)
+//! and both are hashed ([`crate::phash`], the 64-bit DCT pHash). More than
+//! `AUTHENTICITY_PHASH_MAX_DISTANCE` bits apart (default [`DEFAULT_PHASH_MAX_DISTANCE`] of 64), the
+//! photo shows another print: the verdict is capped at [`REFERENCE_SCORE_CAP`] with
+//! [`REFERENCE_MISMATCH_FLAG`]; a photo that cannot be hashed (too large, not a JPEG or PNG,
+//! undecodable, deleted) gets the same cap with [`REFERENCE_NOT_COMPARED_FLAG`] — the uploader chose
+//! it. A match leaves the model's verdict as it is ([`against_reference`]); a sample that cannot be
+//! hashed is the operator's, so it is logged (WARN), not held against the card. On by default, as
+//! the seed draws it: the sample lookup is one S3 GET a valuation (≈ $0.0000004), the photo one more
+//! only for cards with a sample, and no Bedrock tokens.
+//!
 //! The model sits behind [`AuthenticityModel`] ([`BedrockModel`] is the real Converse client); tests use
 //! a deterministic fake. Token usage is recorded per agent and model through
 //! [`telemetry::genai::record`] (`BedrockInputTokens`, … with `agent = authenticity`); the score as
@@ -25,9 +42,12 @@
 
 use crate::HandlerError;
 use crate::config::{self, ConfigError};
-pub use crate::flags::{INJECTION_FLAG, PHOTO_NOT_JUDGED_FLAG};
-use crate::model::{AuthenticityAssessment, ExtractOutput, FeatureEnvelope};
+pub use crate::flags::{
+    INJECTION_FLAG, PHOTO_NOT_JUDGED_FLAG, REFERENCE_MISMATCH_FLAG, REFERENCE_NOT_COMPARED_FLAG,
+};
+use crate::model::{AuthenticityAssessment, ExtractOutput, FeatureEnvelope, ValuationRequest};
 use crate::obs::{self, RequestLog};
+use crate::phash;
 use async_trait::async_trait;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, ImageBlock, ImageFormat, ImageSource, InferenceConfiguration, Message,
@@ -324,11 +344,48 @@ pub fn image_outcome(bytes: Vec<u8>) -> ImageOutcome {
     }
 }
 
-/// Where the card's photo is read from.
+/// One object of the uploads bucket, read with a size bound ([`ImageStore::object`]).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredObject {
+    /// Its bytes.
+    Bytes(Vec<u8>),
+    /// Larger than the bound: its size in bytes (not downloaded when S3 tells it up front).
+    TooLarge(u64),
+    /// Not in the bucket (S3 `NoSuchKey`).
+    Missing,
+}
+
+impl std::fmt::Debug for StoredObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bytes(b) => f.debug_tuple("Bytes").field(&b.len()).finish(),
+            Self::TooLarge(n) => f.debug_tuple("TooLarge").field(n).finish(),
+            Self::Missing => f.write_str("Missing"),
+        }
+    }
+}
+
+/// Whether the photo read as `object` can go to the model ([`image_outcome`]), and why not.
+#[must_use]
+pub fn photo_outcome(object: StoredObject) -> ImageOutcome {
+    match object {
+        StoredObject::Bytes(bytes) => image_outcome(bytes),
+        StoredObject::TooLarge(len) => too_large(len).unwrap_or_else(|| {
+            ImageOutcome::Skipped(format!("the photo is larger than the {len} bytes read"))
+        }),
+        StoredObject::Missing => ImageOutcome::Skipped("the photo is no longer in the bucket".into()),
+    }
+}
+
+/// Where the card's photo and the reference samples are read from.
 #[async_trait]
 pub trait ImageStore: Send + Sync {
-    /// The photo at `bucket`/`key`, if it can go to the model.
-    async fn photo(&self, bucket: &str, key: &str) -> Result<ImageOutcome, HandlerError>;
+    /// The object at `bucket`/`key` if it has at most `max_bytes` bytes.
+    ///
+    /// # Errors
+    /// Anything but a missing key, as [`crate::error::sdk_error`] classifies it (`AccessDenied`
+    /// included: see [`S3ImageStore`]).
+    async fn object(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, HandlerError>;
 }
 
 /// The uploads bucket, through S3 `GetObject`.
@@ -347,28 +404,28 @@ impl S3ImageStore {
 
 #[async_trait]
 impl ImageStore for S3ImageStore {
-    async fn photo(&self, bucket: &str, key: &str) -> Result<ImageOutcome, HandlerError> {
+    async fn object(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, HandlerError> {
         let out = match self.client.get_object().bucket(bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                return Ok(ImageOutcome::Skipped(
-                    "the photo is no longer in the bucket".into(),
-                ));
+                return Ok(StoredObject::Missing);
             }
             // Anything else fails the task like any AWS error: throttling and 5xx (retried by the state
             // machine), a missing bucket, and AccessDenied. Without s3:ListBucket (seed 001 gives the role
             // s3:GetObject alone) a photo deleted since the upload reads as AccessDenied too, but so does
             // an IAM or KMS key-policy mistake (`kms:Decrypt`), which must not quietly turn the photo check
-            // off; a card deleted mid-valuation has nothing left to value anyway.
+            // off; a card deleted mid-valuation has nothing left to value anyway. Samples are different:
+            // most cards have none, so the role may list `samples/` (infra: ListSamples) and a missing
+            // sample is `NoSuchKey`.
             Err(e) => return Err(crate::error::sdk_error("GetObject", e)),
         };
         // Not downloaded when S3 says it is too large.
-        if let Some(skipped) = out
+        if let Some(len) = out
             .content_length()
             .and_then(|n| u64::try_from(n).ok())
-            .and_then(too_large)
+            .filter(|&n| n > max_bytes)
         {
-            return Ok(skipped);
+            return Ok(StoredObject::TooLarge(len));
         }
         let bytes = out
             .body
@@ -377,7 +434,207 @@ impl ImageStore for S3ImageStore {
             .map_err(|e| HandlerError::Retryable(format!("GetObject body: {e}")))?
             .into_bytes()
             .to_vec();
-        Ok(image_outcome(bytes))
+        let len = bytes.len() as u64;
+        Ok(if len > max_bytes {
+            StoredObject::TooLarge(len)
+        } else {
+            StoredObject::Bytes(bytes)
+        })
+    }
+}
+
+// --- pHash: the photo against a reference print --------------------------------------------------
+
+/// The default `AUTHENTICITY_PHASH_MAX_DISTANCE`: the most bits of 64 a photo's perceptual hash may
+/// differ from its reference print's and still match. Re-encoding, scaling and a little light move a
+/// hash by up to about 8 bits (`phash` tests); unrelated images differ in about 32.
+pub const DEFAULT_PHASH_MAX_DISTANCE: u32 = 12;
+
+/// The highest score a card whose photo does not match its reference print, or could not be compared
+/// with it, can get: below the aggregator's default flag threshold (0.5), as
+/// [`PHOTO_NOT_JUDGED_SCORE_CAP`].
+pub const REFERENCE_SCORE_CAP: f64 = 0.49;
+
+/// The most bytes read of a photo or a sample to hash: above the uploads' default 12 MiB
+/// (`MAX_UPLOAD_MB`), below what a decode of [`phash::MAX_PIXELS`] may cost.
+pub const MAX_HASHED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Where reference samples live in the uploads bucket (the key scheme: [`sample_key`]).
+pub const SAMPLES_PREFIX: &str = "samples/";
+
+/// The longest set part of a sample key, in characters.
+const MAX_SET_CHARS: usize = 64;
+/// The longest number part of a sample key, in characters.
+const MAX_NUMBER_CHARS: usize = 16;
+
+/// `text` as one path segment: letters and digits (any script) lowercased, every run of anything else
+/// one `-`, none at either end, at most `max` characters; `None` when nothing is left. No `/`, no
+/// `.`, so the owner's text cannot leave `samples/` or name another file.
+fn key_segment(text: &str, max: usize) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = 0;
+    let mut gap = false;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if !c.is_alphanumeric() {
+            gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() {
+            if chars + 1 >= max {
+                break;
+            }
+            out.push('-');
+            chars += 1;
+        }
+        if chars == max {
+            break;
+        }
+        gap = false;
+        out.push(c);
+        chars += 1;
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Where the reference print of the registered card is: `samples/{set}/{number}`, the owner's set
+/// name and set number made path segments — letters and digits of any script lowercased, anything
+/// else one `-` (no `/`, no `..`), the set at most 64 characters, the number at most 16; of the
+/// number only what comes before a `/` (the set size is in the set), leading zeros dropped from a
+/// numeric one. No extension: the format comes from the file's first bytes (JPEG or PNG). `None`
+/// without a set or a number.
+///
+/// ```
+/// use backend::authenticity_agent::sample_key;
+/// use backend::model::CardDetails;
+/// let card = |set: &str, number: &str| CardDetails {
+///     name: "Charizard".into(), set_name: Some(set.into()), number: Some(number.into()),
+///     year: None, grade: None, rarity: None,
+/// };
+/// assert_eq!(sample_key(&card("Base Set", "004/102")).as_deref(), Some("samples/base-set/4"));
+/// assert_eq!(sample_key(&card("../../uploads", "TG01/TG30")).as_deref(), Some("samples/uploads/tg01"));
+/// assert_eq!(sample_key(&card("Base Set", "/")), None);
+/// ```
+#[must_use]
+pub fn sample_key(card: &crate::model::CardDetails) -> Option<String> {
+    let set = key_segment(card.set_name.as_deref()?, MAX_SET_CHARS)?;
+    let number = card.number.as_deref()?;
+    let number = number.split('/').next().unwrap_or(number);
+    let mut number = key_segment(number, MAX_NUMBER_CHARS)?;
+    if number.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = number.trim_start_matches('0');
+        number = if trimmed.is_empty() { "0" } else { trimmed }.to_owned();
+    }
+    Some(format!("{SAMPLES_PREFIX}{set}/{number}"))
+}
+
+/// What the perceptual-hash comparison of the photo with the registered card's reference print found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceComparison {
+    /// `AUTHENTICITY_PHASH=false`.
+    Off,
+    /// The card has no registered set and number: no sample to look up.
+    NoCardDetails,
+    /// No sample at `key`: nothing compared, nothing flagged (most cards have none).
+    NoSample {
+        /// The key looked up, for the operator who adds one.
+        key: String,
+    },
+    /// The sample at `key` cannot be hashed (too large, not a JPEG or PNG, undecodable): an
+    /// operator's file, so nothing is flagged, and a WARN says why.
+    SampleUnusable {
+        /// The sample's key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// The photo cannot be hashed while a sample exists: flagged and capped
+    /// ([`REFERENCE_NOT_COMPARED_FLAG`](crate::flags::REFERENCE_NOT_COMPARED_FLAG)).
+    PhotoUnusable {
+        /// The sample's key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// Compared: `distance` bits of 64 apart, a match at most `max_distance`.
+    Compared {
+        /// The sample's key.
+        key: String,
+        /// Hamming distance of the two hashes.
+        distance: u32,
+        /// `AUTHENTICITY_PHASH_MAX_DISTANCE`.
+        max_distance: u32,
+    },
+}
+
+impl ReferenceComparison {
+    /// A short name for the log line (`phash`).
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::NoCardDetails => "no_card_details",
+            Self::NoSample { .. } => "no_sample",
+            Self::SampleUnusable { .. } => "sample_unusable",
+            Self::PhotoUnusable { .. } => "photo_unusable",
+            Self::Compared {
+                distance,
+                max_distance,
+                ..
+            } => {
+                if *distance > *max_distance {
+                    "mismatch"
+                } else {
+                    "match"
+                }
+            }
+        }
+    }
+}
+
+/// Caps what the model said when the photo does not match the registered card's reference print, or
+/// could not be compared with it ([`REFERENCE_SCORE_CAP`] and a flag); anything else leaves the verdict
+/// as it is — a match does not raise the model's score.
+#[must_use]
+pub fn against_reference(mut a: AuthenticityAssessment, c: &ReferenceComparison) -> AuthenticityAssessment {
+    let flag = match c {
+        ReferenceComparison::Compared {
+            distance,
+            max_distance,
+            ..
+        } if distance > max_distance => crate::flags::REFERENCE_MISMATCH_FLAG,
+        ReferenceComparison::PhotoUnusable { .. } => crate::flags::REFERENCE_NOT_COMPARED_FLAG,
+        _ => return a,
+    };
+    a.score = a.score.min(REFERENCE_SCORE_CAP);
+    a.flags = crate::flags::bound(std::iter::once(flag.to_owned()).chain(a.flags));
+    a
+}
+
+/// The perceptual hash of `bytes`, off the async threads (a 12-megapixel JPEG takes a few hundred
+/// milliseconds to decode); the bytes come back for the model. A decoder that panics on hostile bytes
+/// is an unusable image, not a failed task.
+async fn hash_off_thread(bytes: Vec<u8>) -> (Vec<u8>, Result<phash::PerceptualHash, String>) {
+    let shared = Arc::new(bytes);
+    let input = Arc::clone(&shared);
+    let hash = tokio::task::spawn_blocking(move || phash::hash_image(&input).map_err(|e| e.to_string()))
+        .await
+        .unwrap_or_else(|e| Err(format!("the image decoder failed: {e}")));
+    let bytes = Arc::try_unwrap(shared).unwrap_or_else(|shared| shared.as_ref().clone());
+    (bytes, hash)
+}
+
+/// Checks `AUTHENTICITY_PHASH_MAX_DISTANCE`: 0 to 63 bits (64 would match anything).
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the variable.
+pub fn phash_max_distance(bits: u32) -> Result<u32, ConfigError> {
+    if bits < 64 {
+        Ok(bits)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "AUTHENTICITY_PHASH_MAX_DISTANCE",
+            reason: format!("expected 0 to 63 bits of 64, found {bits}"),
+        })
     }
 }
 
@@ -491,43 +748,108 @@ impl AuthenticityModel for BedrockModel {
     }
 }
 
+/// What the agent reads from the uploads bucket, and what for.
+#[derive(Clone)]
+pub struct PhotoChecks {
+    /// The bucket.
+    pub store: Arc<dyn ImageStore>,
+    /// Whether the front photo goes to the model (`AUTHENTICITY_SEND_PHOTO`).
+    pub send_photo: bool,
+    /// The perceptual-hash comparison with the registered card's reference print and its
+    /// `AUTHENTICITY_PHASH_MAX_DISTANCE`; `None`: off (`AUTHENTICITY_PHASH=false`).
+    pub phash_max_distance: Option<u32>,
+}
+
+impl PhotoChecks {
+    /// Reads from `store`, for nothing yet: see [`Self::with_photo_to_model`] and [`Self::with_phash`].
+    #[must_use]
+    pub fn new(store: Arc<dyn ImageStore>) -> Self {
+        Self {
+            store,
+            send_photo: false,
+            phash_max_distance: None,
+        }
+    }
+
+    /// Sends the front photo to the model.
+    #[must_use]
+    pub const fn with_photo_to_model(mut self, on: bool) -> Self {
+        self.send_photo = on;
+        self
+    }
+
+    /// Compares the photo's perceptual hash with the reference print's, a match within
+    /// `max_distance` bits of 64.
+    #[must_use]
+    pub const fn with_phash(mut self, max_distance: u32) -> Self {
+        self.phash_max_distance = Some(max_distance);
+        self
+    }
+}
+
+impl std::fmt::Debug for PhotoChecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhotoChecks")
+            .field("send_photo", &self.send_photo)
+            .field("phash_max_distance", &self.phash_max_distance)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The function's dependencies.
 #[derive(Clone)]
 pub struct Deps {
     /// The model (or a fake).
     pub model: Arc<dyn AuthenticityModel>,
-    /// Where the photo is read from; `None` (the default): the model judges the text and labels alone.
-    pub images: Option<Arc<dyn ImageStore>>,
+    /// What is read from the uploads bucket; `None`: nothing — the model judges the text and labels
+    /// alone, and no photo is compared with a reference print.
+    pub images: Option<PhotoChecks>,
 }
 
 impl std::fmt::Debug for Deps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Deps")
             .field("model", &self.model.model_id())
-            .field("images", &self.images.is_some())
+            .field("images", &self.images)
             .finish()
     }
 }
 
 impl Deps {
-    /// Bedrock with `BEDROCK_MODEL_ID` (default [`DEFAULT_MODEL_ID`]); photos from S3 when
-    /// `AUTHENTICITY_SEND_PHOTO` is `true` (default `false`: see the [module docs](self)).
+    /// Bedrock with `BEDROCK_MODEL_ID` (default [`DEFAULT_MODEL_ID`]); the photo to the model when
+    /// `AUTHENTICITY_SEND_PHOTO` is `true` (default `false`), compared with the registered card's
+    /// reference print unless `AUTHENTICITY_PHASH` is `false` (default `true`), a match within
+    /// `AUTHENTICITY_PHASH_MAX_DISTANCE` bits (default [`DEFAULT_PHASH_MAX_DISTANCE`], 0 to 63): see
+    /// the [module docs](self).
     ///
     /// # Errors
     /// An invalid variable.
     pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let model_id = config::parsed("BEDROCK_MODEL_ID", DEFAULT_MODEL_ID.to_owned())?;
         let send_photo = config::parsed("AUTHENTICITY_SEND_PHOTO", false)?;
+        let phash = config::parsed("AUTHENTICITY_PHASH", true)?;
+        // Checked whether or not the comparison is on: a typo waits for nobody to turn it on.
+        let max_distance = phash_max_distance(config::parsed(
+            "AUTHENTICITY_PHASH_MAX_DISTANCE",
+            DEFAULT_PHASH_MAX_DISTANCE,
+        )?)?;
+        let images = if send_photo || phash {
+            let checks = PhotoChecks::new(Arc::new(S3ImageStore::new(config::traced_s3(aws)?)))
+                .with_photo_to_model(send_photo);
+            Some(if phash {
+                checks.with_phash(max_distance)
+            } else {
+                checks
+            })
+        } else {
+            None
+        };
         Ok(Self {
             model: Arc::new(BedrockModel::new(
                 telemetry::traced_client!(aws_sdk_bedrockruntime, aws),
                 model_id,
             )),
-            images: if send_photo {
-                Some(Arc::new(S3ImageStore::new(config::traced_s3(aws)?)) as Arc<dyn ImageStore>)
-            } else {
-                None
-            },
+            images,
         })
     }
 }
@@ -606,6 +928,145 @@ pub fn parse_verdict(text: &str, model_id: &str) -> Result<AuthenticityAssessmen
     })
 }
 
+/// What the agent found looking at the photo: what goes to the model, and the reference comparison.
+#[derive(Debug)]
+struct PhotoLook {
+    /// The photo for the model.
+    photo: Option<CardImage>,
+    /// Why the photo meant for the model does not reach it.
+    not_judged: Option<String>,
+    /// The perceptual-hash comparison.
+    reference: ReferenceComparison,
+}
+
+/// Reads what `checks` need for `req`. The reference sample first: most cards have none, and then the
+/// photo is read only when the model gets it; when both need the photo, it is read once.
+async fn look_at_photo(checks: &PhotoChecks, req: &ValuationRequest) -> Result<PhotoLook, HandlerError> {
+    let mut reference = ReferenceComparison::Off;
+    // The sample's key and hash, when there is one to compare with.
+    let mut sample: Option<(String, phash::PerceptualHash, u32)> = None;
+    if let Some(max_distance) = checks.phash_max_distance {
+        reference = match req.card.as_ref().and_then(sample_key) {
+            None => ReferenceComparison::NoCardDetails,
+            Some(key) => match checks.store.object(&req.bucket, &key, MAX_HASHED_BYTES).await? {
+                StoredObject::Missing => ReferenceComparison::NoSample { key },
+                StoredObject::TooLarge(len) => ReferenceComparison::SampleUnusable {
+                    key,
+                    reason: format!("the sample is {len} bytes; at most {MAX_HASHED_BYTES} are read"),
+                },
+                StoredObject::Bytes(bytes) => match hash_off_thread(bytes).await.1 {
+                    Ok(hash) => {
+                        sample = Some((key, hash, max_distance));
+                        ReferenceComparison::Off // replaced below, once the photo is hashed
+                    }
+                    Err(reason) => ReferenceComparison::SampleUnusable { key, reason },
+                },
+            },
+        };
+    }
+    if !checks.send_photo && sample.is_none() {
+        return Ok(PhotoLook {
+            photo: None,
+            not_judged: None,
+            reference,
+        });
+    }
+    let max_bytes = if sample.is_some() {
+        MAX_HASHED_BYTES
+    } else {
+        MAX_IMAGE_BYTES
+    };
+    let mut object = checks
+        .store
+        .object(&req.bucket, &req.front_s3_key, max_bytes)
+        .await?;
+    if let Some((key, sample, max_distance)) = sample {
+        reference = match object {
+            StoredObject::Bytes(bytes) => {
+                let (bytes, hash) = hash_off_thread(bytes).await;
+                object = StoredObject::Bytes(bytes);
+                match hash {
+                    Ok(hash) => ReferenceComparison::Compared {
+                        key,
+                        distance: hash.distance(sample),
+                        max_distance,
+                    },
+                    Err(reason) => ReferenceComparison::PhotoUnusable { key, reason },
+                }
+            }
+            StoredObject::TooLarge(len) => ReferenceComparison::PhotoUnusable {
+                key,
+                reason: format!("the photo is {len} bytes; at most {MAX_HASHED_BYTES} are hashed"),
+            },
+            StoredObject::Missing => ReferenceComparison::PhotoUnusable {
+                key,
+                reason: "the photo is no longer in the bucket".into(),
+            },
+        };
+    }
+    let (photo, not_judged) = if checks.send_photo {
+        match photo_outcome(object) {
+            ImageOutcome::Image(image) => (Some(image), None),
+            ImageOutcome::Skipped(why) => (None, Some(why)),
+        }
+    } else {
+        (None, None)
+    };
+    Ok(PhotoLook {
+        photo,
+        not_judged,
+        reference,
+    })
+}
+
+/// Logs what the reference comparison found (the distance, the key an operator puts a sample under).
+fn log_reference(card_id: &str, reference: &ReferenceComparison) {
+    match reference {
+        ReferenceComparison::Off | ReferenceComparison::NoCardDetails => {}
+        ReferenceComparison::NoSample { key } => {
+            tracing::info!(
+                card_id,
+                sample_key = key.as_str(),
+                "no reference sample; the photo is not compared"
+            );
+        }
+        ReferenceComparison::SampleUnusable { key, reason } => tracing::warn!(
+            card_id,
+            sample_key = key.as_str(),
+            reason = reason.as_str(),
+            "the reference sample cannot be hashed; the photo is not compared"
+        ),
+        ReferenceComparison::PhotoUnusable { key, reason } => tracing::warn!(
+            card_id,
+            sample_key = key.as_str(),
+            reason = reason.as_str(),
+            "the photo cannot be compared with the reference print; score capped and card flagged"
+        ),
+        ReferenceComparison::Compared {
+            key,
+            distance,
+            max_distance,
+        } if distance > max_distance => tracing::warn!(
+            card_id,
+            sample_key = key.as_str(),
+            distance,
+            max_distance,
+            "the photo does not match the reference print; score capped and card flagged"
+        ),
+        ReferenceComparison::Compared {
+            key,
+            distance,
+            max_distance,
+        } => tracing::info!(
+            card_id,
+            sample_key = key.as_str(),
+            distance,
+            max_distance,
+            "the photo matches the reference print"
+        ),
+    }
+}
+
 /// The handler.
 ///
 /// # Errors
@@ -620,17 +1081,18 @@ pub async fn handler(
     log.user_pseudonym(input.request.user_pseudonym.as_deref());
     let result = async {
         let req = &input.request;
-        // Why the photo meant for the judge did not reach it (with AUTHENTICITY_SEND_PHOTO on).
-        let mut not_judged: Option<String> = None;
-        let photo = match &deps.images {
-            Some(images) => match images.photo(&req.bucket, &req.front_s3_key).await? {
-                ImageOutcome::Image(image) => Some(image),
-                ImageOutcome::Skipped(why) => {
-                    not_judged = Some(why);
-                    None
-                }
+        let PhotoLook {
+            photo,
+            // Why the photo meant for the judge did not reach it (with AUTHENTICITY_SEND_PHOTO on).
+            mut not_judged,
+            reference,
+        } = match &deps.images {
+            Some(checks) => look_at_photo(checks, req).await?,
+            None => PhotoLook {
+                photo: None,
+                not_judged: None,
+                reference: ReferenceComparison::Off,
             },
-            None => None,
         };
         let user = prompt(&input.features);
         let reply = match deps.model.converse(SYSTEM_PROMPT, &user, photo.as_ref()).await {
@@ -658,12 +1120,15 @@ pub async fn handler(
             );
             verdict = judged_without_photo(verdict);
         }
+        log_reference(&req.card_id, &reference);
+        verdict = against_reference(verdict, &reference);
         obs::record(MetricName::AuthenticityScore, verdict.score);
         tracing::info!(
             card_id = input.request.card_id.as_str(),
             valuation_id = input.request.valuation_id.as_str(),
             score = verdict.score,
             flags = verdict.flags.len(),
+            phash = reference.as_str(),
             input_tokens = reply.usage.input_tokens,
             output_tokens = reply.usage.output_tokens,
             "authenticity judged"
@@ -919,10 +1384,21 @@ mod tests {
         judge_with(model, None).await
     }
 
-    /// [`judge`] with photos from `images`.
+    /// [`judge`] with the photo from `images` sent to the model (no pHash).
     async fn judge_with(
         model: BedrockModel,
         images: Option<Arc<dyn ImageStore>>,
+    ) -> (Result<AuthenticityAssessment, HandlerError>, Vec<Value>) {
+        let checks = images.map(|store| PhotoChecks::new(store).with_photo_to_model(true));
+        judge_checks(model, checks, event()).await
+    }
+
+    /// Runs the handler on `event` with `images`, and a local EMF recorder; returns its result and the
+    /// EMF documents.
+    async fn judge_checks(
+        model: BedrockModel,
+        images: Option<PhotoChecks>,
+        event: LambdaEvent<ExtractOutput>,
     ) -> (Result<AuthenticityAssessment, HandlerError>, Vec<Value>) {
         let out = telemetry::emf::SharedBuffer::default();
         let recorder = telemetry::emf::EmfBuilder::new()
@@ -937,7 +1413,7 @@ mod tests {
         };
         let result = {
             let _guard = metrics::set_default_local_recorder(&recorder);
-            handler(event(), &deps).await
+            handler(event, &deps).await
         };
         recorder.flush();
         let docs = out
@@ -1246,17 +1722,28 @@ mod tests {
         );
     }
 
-    struct FixedStore(ImageOutcome);
+    /// The front photo, whatever else is asked for (a sample: missing).
+    struct FixedStore(StoredObject);
 
     #[async_trait]
     impl ImageStore for FixedStore {
-        async fn photo(&self, bucket: &str, key: &str) -> Result<ImageOutcome, HandlerError> {
-            assert_eq!(
-                (bucket, key),
-                ("b", "uploads/u-1/f.jpg"),
-                "the request's front image"
-            );
-            Ok(self.0.clone())
+        async fn object(
+            &self,
+            bucket: &str,
+            key: &str,
+            max_bytes: u64,
+        ) -> Result<StoredObject, HandlerError> {
+            assert_eq!(bucket, "b");
+            if key.starts_with(SAMPLES_PREFIX) {
+                return Ok(StoredObject::Missing);
+            }
+            assert_eq!(key, "uploads/u-1/f.jpg", "the request's front image");
+            Ok(match &self.0 {
+                StoredObject::Bytes(b) if b.len() as u64 > max_bytes => {
+                    StoredObject::TooLarge(b.len() as u64)
+                }
+                other => other.clone(),
+            })
         }
     }
 
@@ -1267,16 +1754,9 @@ mod tests {
     async fn the_handler_sends_the_front_photo_when_converse_takes_it() {
         let verdict = r#"{"score": 0.9, "flags": [], "rationale": "ok"}"#;
         for (outcome, images, score) in [
+            (StoredObject::Bytes(png(10, 10)), 1, 0.9),
             (
-                ImageOutcome::Image(CardImage {
-                    format: PhotoFormat::Png,
-                    bytes: png(10, 10),
-                }),
-                1,
-                0.9,
-            ),
-            (
-                ImageOutcome::Skipped("HEIC".into()),
+                StoredObject::Bytes(b"\0\0\0\x18ftypheic".to_vec()),
                 0,
                 PHOTO_NOT_JUDGED_SCORE_CAP,
             ),
@@ -1323,7 +1803,11 @@ mod tests {
             vec![("content-length", photo.len().to_string())],
         );
         assert_eq!(
-            ok.photo("b", "uploads/u-1/f.jpg").await.unwrap(),
+            photo_outcome(
+                ok.object("b", "uploads/u-1/f.jpg", MAX_IMAGE_BYTES)
+                    .await
+                    .unwrap()
+            ),
             ImageOutcome::Image(CardImage {
                 format: PhotoFormat::Jpeg,
                 bytes: photo
@@ -1339,18 +1823,22 @@ mod tests {
         };
         let gone = failing(404, "NoSuchKey");
         assert!(matches!(
-            gone.photo("b", "uploads/u-1/f.jpg").await.unwrap(),
+            photo_outcome(
+                gone.object("b", "uploads/u-1/f.jpg", MAX_IMAGE_BYTES)
+                    .await
+                    .unwrap()
+            ),
             ImageOutcome::Skipped(_)
         ));
         let slow = failing(503, "SlowDown");
         assert!(matches!(
-            slow.photo("b", "uploads/u-1/f.jpg").await,
+            slow.object("b", "uploads/u-1/f.jpg", MAX_IMAGE_BYTES).await,
             Err(HandlerError::Retryable(_))
         ));
         // A missing bucket is a misconfiguration: the task fails, the photo is not quietly dropped.
         let no_bucket = failing(404, "NoSuchBucket");
         assert!(matches!(
-            no_bucket.photo("b", "uploads/u-1/f.jpg").await,
+            no_bucket.object("b", "uploads/u-1/f.jpg", MAX_IMAGE_BYTES).await,
             Err(HandlerError::Internal(_))
         ));
         // AccessDenied may be an IAM or KMS key-policy mistake: it fails the task (not retried) instead
@@ -1363,13 +1851,16 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
                 .to_vec(),
             vec![("content-type", "application/xml".into())],
         );
-        let e = denied.photo("b", "uploads/u-1/f.jpg").await.unwrap_err();
+        let e = denied
+            .object("b", "uploads/u-1/f.jpg", MAX_IMAGE_BYTES)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&e, HandlerError::Internal(m) if m.contains("AccessDenied") && m.contains("GetObject")),
             "{e:?}"
         );
         let e = failing(403, "AccessDenied")
-            .photo("b", "uploads/u-1/f.jpg")
+            .object("b", "uploads/u-1/f.jpg", MAX_IMAGE_BYTES)
             .await
             .unwrap_err();
         assert!(matches!(e, HandlerError::Internal(_)), "{e:?}");
@@ -1391,10 +1882,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
             ),
             ok_json(converse_answer(verdict)),
         ]);
-        let photo = ImageOutcome::Image(CardImage {
-            format: PhotoFormat::Jpeg,
-            bytes: jpeg(0xC0, 64, 48),
-        });
+        let photo = StoredObject::Bytes(jpeg(0xC0, 64, 48));
         let (result, _) = judge_with(model, Some(Arc::new(FixedStore(photo)))).await;
         let a = result.unwrap();
         assert_eq!(a.score, PHOTO_NOT_JUDGED_SCORE_CAP);
@@ -1456,7 +1944,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
         let cases: Vec<(&str, Arc<dyn ImageStore>, Vec<Answer>)> = vec![
             (
                 "4 MB by its bytes",
-                Arc::new(FixedStore(image_outcome(four_mb.clone()))),
+                Arc::new(FixedStore(StoredObject::Bytes(four_mb.clone()))),
                 vec![],
             ),
             (
@@ -1466,7 +1954,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
             ),
             (
                 "HEIC",
-                Arc::new(FixedStore(image_outcome(b"\0\0\0\x18ftypheic".to_vec()))),
+                Arc::new(FixedStore(StoredObject::Bytes(b"\0\0\0\x18ftypheic".to_vec()))),
                 vec![],
             ),
             (
@@ -1480,10 +1968,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
             ),
             (
                 "refused by Converse",
-                Arc::new(FixedStore(ImageOutcome::Image(CardImage {
-                    format: PhotoFormat::Jpeg,
-                    bytes: small.clone(),
-                }))),
+                Arc::new(FixedStore(StoredObject::Bytes(small.clone()))),
                 vec![refused],
             ),
         ];
@@ -1529,10 +2014,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
         }
         // The photo reached the judge, or none was meant to: the model's verdict stands.
         for images in [
-            Some(Arc::new(FixedStore(ImageOutcome::Image(CardImage {
-                format: PhotoFormat::Jpeg,
-                bytes: small.clone(),
-            }))) as Arc<dyn ImageStore>),
+            Some(Arc::new(FixedStore(StoredObject::Bytes(small.clone()))) as Arc<dyn ImageStore>),
             None,
         ] {
             let (model, _) = bedrock(vec![ok_json(converse_answer(fake_says_genuine))]);
@@ -1540,5 +2022,383 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
             let a = result.unwrap();
             assert_eq!((a.score, a.flags.len()), (0.97, 0));
         }
+    }
+
+    // --- pHash: the photo against a reference print, through the real S3 client -------------------
+
+    /// An S3 answer for `key`: status, headers, body.
+    type S3Answer = (&'static str, u16, Vec<(&'static str, String)>, Vec<u8>);
+
+    /// The object at `key`, as S3 sends it.
+    fn found(key: &'static str, bytes: Vec<u8>) -> S3Answer {
+        (key, 200, vec![("content-length", bytes.len().to_string())], bytes)
+    }
+
+    /// An S3 error answer for `key`: `status` with the XML body naming `code`.
+    fn s3_error(key: &'static str, status: u16, code: &str) -> S3Answer {
+        (
+            key,
+            status,
+            vec![("content-type", "application/xml".into())],
+            format!("<Error><Code>{code}</Code><Message>m</Message></Error>").into_bytes(),
+        )
+    }
+
+    /// A real S3 client whose HTTP layer replays `answers` in order (retries off).
+    fn s3_replay(answers: Vec<S3Answer>) -> (Arc<dyn ImageStore>, StaticReplayClient) {
+        let events = answers
+            .into_iter()
+            .map(|(key, status, headers, body)| {
+                let mut response = http::Response::builder().status(status);
+                for (k, v) in headers {
+                    response = response.header(k, v);
+                }
+                ReplayEvent::new(
+                    http::Request::builder()
+                        .uri(format!("https://b.s3.us-east-1.amazonaws.com/{key}"))
+                        .body(SdkBody::empty())
+                        .unwrap(),
+                    response.body(SdkBody::from(body)).unwrap(),
+                )
+            })
+            .collect();
+        let http = StaticReplayClient::new(events);
+        let store = S3ImageStore::new(crate::store::fake_aws::test_client!(
+            aws_sdk_s3,
+            http.clone(),
+            aws_smithy_types::retry::RetryConfig::disabled()
+        ));
+        (Arc::new(store), http)
+    }
+
+    /// The S3 paths the agent asked for, in order.
+    fn s3_paths(http: &StaticReplayClient) -> Vec<String> {
+        http.actual_requests()
+            .map(|r| {
+                assert_eq!(r.method(), "GET");
+                // Path-style in tests: /{bucket}/{key}.
+                let uri: http::Uri = r.uri().parse().unwrap();
+                uri.path().strip_prefix("/b/").unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    /// Where the registered Base Set 4/102's reference print is.
+    const SAMPLE: &str = "samples/base-set/4";
+    const PHOTO: &str = "uploads/u-1/f.jpg";
+
+    /// [`event`] for a card registered as Base Set 4/102.
+    fn registered_event() -> LambdaEvent<ExtractOutput> {
+        let mut e = event();
+        e.payload.request.card = Some(crate::model::CardDetails {
+            name: "Charizard".into(),
+            set_name: Some("Base Set".into()),
+            number: Some("4/102".into()),
+            year: Some(1999),
+            grade: None,
+            rarity: Some("Holo Rare".into()),
+        });
+        e
+    }
+
+    /// A card-sized print: a bright oval "artwork" over a gradient, with text-like bars.
+    fn genuine_print() -> image::RgbImage {
+        image::RgbImage::from_fn(240, 336, |x, y| {
+            let (fx, fy) = (f64::from(x), f64::from(y));
+            let oval = ((fx - 120.0) / 90.0).powi(2) + ((fy - 120.0) / 70.0).powi(2) < 1.0;
+            let bar = y > 220 && y < 300 && (y / 12) % 2 == 0 && x > 20 && x < 40 + (y % 5) * 40;
+            let v: f64 = if oval {
+                200.0 + 40.0 * (fx / 15.0).sin()
+            } else if bar {
+                30.0
+            } else {
+                90.0 + fy / 6.0
+            };
+            let v = v.clamp(0.0, 255.0) as u8;
+            image::Rgb([v, v.saturating_sub(20), v / 2])
+        })
+    }
+
+    /// Another print altogether: a checkerboard with a diagonal gradient.
+    fn other_print() -> image::RgbImage {
+        image::RgbImage::from_fn(240, 336, |x, y| {
+            let v = if ((x / 80) + (y / 84)) % 2 == 0 { 180 } else { 60 } + ((x + y) / 12) as u8;
+            image::Rgb([v, v, v])
+        })
+    }
+
+    fn encoded(img: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), format).unwrap();
+        out
+    }
+
+    /// The reference print as an operator stores it (PNG), and a phone photo of the same print:
+    /// larger, JPEG, a little brighter.
+    fn sample_and_matching_photo() -> (Vec<u8>, Vec<u8>) {
+        let sample = encoded(&genuine_print(), image::ImageFormat::Png);
+        let photo = image::imageops::colorops::brighten(
+            &image::imageops::resize(&genuine_print(), 480, 672, image::imageops::FilterType::Triangle),
+            12,
+        );
+        (sample, encoded(&photo, image::ImageFormat::Jpeg))
+    }
+
+    fn with_phash(store: Arc<dyn ImageStore>) -> Option<PhotoChecks> {
+        Some(PhotoChecks::new(store).with_phash(DEFAULT_PHASH_MAX_DISTANCE))
+    }
+
+    fn images_sent(http: &StaticReplayClient) -> usize {
+        let body: Value =
+            serde_json::from_slice(http.actual_requests().last().unwrap().body().bytes().unwrap()).unwrap();
+        body["messages"][0]["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c.get("image").is_some())
+            .count()
+    }
+
+    /// A photo of the registered card's print: the sample, then the photo, are read; they match, and
+    /// the model's verdict stands (a match does not raise it). The photo does not go to the model
+    /// (AUTHENTICITY_SEND_PHOTO off).
+    #[tokio::test]
+    async fn a_photo_of_the_reference_print_keeps_the_verdict() {
+        let (sample, photo) = sample_and_matching_photo();
+        let (store, s3) = s3_replay(vec![found(SAMPLE, sample), found(PHOTO, photo)]);
+        let verdict = r#"{"score": 0.9, "flags": [], "rationale": "ok"}"#;
+        let (model, bedrock_http) = bedrock(vec![ok_json(converse_answer(verdict))]);
+        let (result, _) = judge_checks(model, with_phash(store), registered_event()).await;
+        let a = result.unwrap();
+        assert_eq!((a.score, a.flags.len()), (0.9, 0), "{a:?}");
+        assert_eq!(s3_paths(&s3), [SAMPLE, PHOTO]);
+        assert_eq!(images_sent(&bedrock_http), 0);
+    }
+
+    /// A photo of another print than the registered card's reference: whatever the model says, the
+    /// verdict is capped below the flag threshold and flagged, and the aggregator flags the card.
+    #[tokio::test]
+    async fn a_photo_of_another_print_is_flagged_and_capped() {
+        let sample = encoded(&genuine_print(), image::ImageFormat::Png);
+        let photo = encoded(&other_print(), image::ImageFormat::Jpeg);
+        let (store, s3) = s3_replay(vec![found(SAMPLE, sample), found(PHOTO, photo)]);
+        let fake_says_genuine = r#"{"score": 0.97, "flags": ["font weight"], "rationale": "Text matches."}"#;
+        let (model, _) = bedrock(vec![ok_json(converse_answer(fake_says_genuine))]);
+        let (result, docs) = judge_checks(model, with_phash(store), registered_event()).await;
+        let a = result.unwrap();
+        assert_eq!(a.score, REFERENCE_SCORE_CAP);
+        assert_eq!(a.flags, [REFERENCE_MISMATCH_FLAG, "font weight"]);
+        assert_eq!(s3_paths(&s3), [SAMPLE, PHOTO]);
+        assert!(
+            docs.iter()
+                .any(|d| d.get("AuthenticityScore").and_then(Value::as_f64) == Some(REFERENCE_SCORE_CAP)),
+            "the metric records the capped score"
+        );
+        let users = crate::identity::UserHasher::new(vec![4; 32]).unwrap();
+        let mut i = crate::aggregator::tests::input(a.score);
+        i.agents.authenticity = a;
+        let d = crate::aggregator::merge(
+            &i,
+            &users,
+            crate::aggregator::DEFAULT_FLAG_THRESHOLD,
+            chrono::Utc::now(),
+        );
+        assert_eq!(d.status, crate::model::CardStatus::Flagged);
+    }
+
+    /// Most cards have no reference print: S3 answers NoSuchKey (the role may list `samples/`), the
+    /// photo is not even read, nothing is flagged or capped. A card registered without a set or
+    /// number is not looked up at all.
+    #[tokio::test]
+    async fn a_card_without_a_reference_print_is_judged_as_before() {
+        let verdict = r#"{"score": 0.9, "flags": [], "rationale": "ok"}"#;
+        let (store, s3) = s3_replay(vec![s3_error(SAMPLE, 404, "NoSuchKey")]);
+        let (model, _) = bedrock(vec![ok_json(converse_answer(verdict))]);
+        let (result, _) = judge_checks(model, with_phash(store), registered_event()).await;
+        let a = result.unwrap();
+        assert_eq!((a.score, a.flags.len()), (0.9, 0), "{a:?}");
+        assert_eq!(s3_paths(&s3), [SAMPLE], "the photo is not read");
+
+        let (store, s3) = s3_replay(vec![]);
+        let (model, _) = bedrock(vec![ok_json(converse_answer(verdict))]);
+        let (result, _) = judge_checks(model, with_phash(store), event()).await;
+        assert_eq!(result.unwrap().score, 0.9);
+        assert_eq!(s3_paths(&s3), Vec::<String>::new());
+    }
+
+    /// A sample exists but the photo cannot be hashed — not an image, a corrupt JPEG, gone from the
+    /// bucket: the uploader chose it, so the card cannot pass by skipping the comparison.
+    #[tokio::test]
+    async fn a_photo_that_cannot_be_compared_is_flagged_and_capped() {
+        let sample = encoded(&genuine_print(), image::ImageFormat::Png);
+        let (_, good) = sample_and_matching_photo();
+        // A JPEG start, then no frame a decoder can read.
+        let mut corrupt = vec![0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x04, 0x00, 0x00];
+        corrupt.extend(std::iter::repeat_n(0xA5, 300));
+        for (why, photo) in [
+            (
+                "HEIC",
+                found(PHOTO, b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec()),
+            ),
+            ("corrupt JPEG", found(PHOTO, corrupt)),
+            ("deleted", s3_error(PHOTO, 404, "NoSuchKey")),
+            ("truncated JPEG", found(PHOTO, good[..good.len() / 3].to_vec())),
+        ] {
+            let (store, s3) = s3_replay(vec![found(SAMPLE, sample.clone()), photo]);
+            let verdict = r#"{"score": 0.95, "flags": [], "rationale": "ok"}"#;
+            let (model, _) = bedrock(vec![ok_json(converse_answer(verdict))]);
+            let (result, _) = judge_checks(model, with_phash(store), registered_event()).await;
+            let a = result.unwrap();
+            assert_eq!(a.score, REFERENCE_SCORE_CAP, "{why}");
+            if why == "truncated JPEG" {
+                // The decoder may fill in what is missing (then what it shows is compared, and is not
+                // the print) or refuse it: flagged either way.
+                assert!(
+                    a.flags == [REFERENCE_MISMATCH_FLAG] || a.flags == [REFERENCE_NOT_COMPARED_FLAG],
+                    "{why}: {a:?}"
+                );
+            } else {
+                assert_eq!(a.flags, [REFERENCE_NOT_COMPARED_FLAG], "{why}");
+            }
+            assert_eq!(s3_paths(&s3), [SAMPLE, PHOTO], "{why}");
+        }
+    }
+
+    /// A sample larger than [`MAX_HASHED_BYTES`] (told by S3's Content-Length) is refused unread, and
+    /// one that is not an image is not compared: an operator's file, not held against the card (a
+    /// WARN says why), and the photo is not read for it.
+    #[tokio::test]
+    async fn an_unusable_reference_sample_is_refused_without_flagging_the_card() {
+        let mut oversized = encoded(&genuine_print(), image::ImageFormat::Png);
+        oversized.resize(usize::try_from(MAX_HASHED_BYTES).unwrap() + 1, 0);
+        for (why, sample) in [
+            ("oversized", found(SAMPLE, oversized)),
+            ("not an image", found(SAMPLE, b"GIF89a\x01\0\x01\0".to_vec())),
+        ] {
+            let (store, s3) = s3_replay(vec![sample]);
+            let verdict = r#"{"score": 0.9, "flags": [], "rationale": "ok"}"#;
+            let (model, _) = bedrock(vec![ok_json(converse_answer(verdict))]);
+            let (result, _) = judge_checks(model, with_phash(store), registered_event()).await;
+            let a = result.unwrap();
+            assert_eq!((a.score, a.flags.len()), (0.9, 0), "{why}: {a:?}");
+            assert_eq!(s3_paths(&s3), [SAMPLE], "{why}");
+        }
+    }
+
+    /// With the photo for the model and the comparison both on, the photo is read once and serves
+    /// both: it goes to the model as an image block and is compared with the sample.
+    #[tokio::test]
+    async fn with_both_checks_the_photo_is_read_once() {
+        let sample = encoded(&genuine_print(), image::ImageFormat::Png);
+        let photo = encoded(&other_print(), image::ImageFormat::Jpeg);
+        let (store, s3) = s3_replay(vec![found(SAMPLE, sample), found(PHOTO, photo)]);
+        let verdict = r#"{"score": 0.8, "flags": [], "rationale": "ok"}"#;
+        let (model, bedrock_http) = bedrock(vec![ok_json(converse_answer(verdict))]);
+        let checks = with_phash(store).map(|c| c.with_photo_to_model(true));
+        let (result, _) = judge_checks(model, checks, registered_event()).await;
+        let a = result.unwrap();
+        assert_eq!(s3_paths(&s3), [SAMPLE, PHOTO], "one read of the photo");
+        assert_eq!(images_sent(&bedrock_http), 1);
+        assert_eq!(
+            (a.score, a.flags.as_slice()),
+            (
+                REFERENCE_SCORE_CAP,
+                [REFERENCE_MISMATCH_FLAG.to_owned()].as_slice()
+            )
+        );
+    }
+
+    /// AccessDenied on the sample fails the task, as on the photo: with `samples/` listable a missing
+    /// sample is NoSuchKey, so AccessDenied is an IAM or KMS mistake, not an absence.
+    #[tokio::test]
+    async fn access_denied_on_the_sample_fails_the_task() {
+        let (store, _) = s3_replay(vec![s3_error(SAMPLE, 403, "AccessDenied")]);
+        let (model, bedrock_http) = bedrock(vec![]);
+        let (result, _) = judge_checks(model, with_phash(store), registered_event()).await;
+        assert!(matches!(result, Err(HandlerError::Internal(_))), "{result:?}");
+        assert_eq!(bedrock_http.actual_requests().count(), 0);
+    }
+
+    /// The sample key comes from the owner's set and number, made safe path segments.
+    #[test]
+    fn sample_keys_are_safe_path_segments() {
+        let card = |set: Option<&str>, number: Option<&str>| crate::model::CardDetails {
+            name: "Charizard".into(),
+            set_name: set.map(Into::into),
+            number: number.map(Into::into),
+            year: None,
+            grade: None,
+            rarity: None,
+        };
+        for (set, number, key) in [
+            ("Base Set", "4/102", Some("samples/base-set/4")),
+            ("Base Set", "004/102", Some("samples/base-set/4")),
+            ("Base Set", "0", Some("samples/base-set/0")),
+            ("  Base   Set 2 ", " 4 ", Some("samples/base-set-2/4")),
+            (
+                "Sword & Shield—Evolving Skies",
+                "SWSH-001",
+                Some("samples/sword-shield-evolving-skies/swsh-001"),
+            ),
+            (
+                "ポケモンカード 151",
+                "001/165",
+                Some("samples/ポケモンカード-151/1"),
+            ),
+            ("../../uploads/u-2", "4", Some("samples/uploads-u-2/4")),
+            ("base set", "../../x", None),
+            ("..", "4", None),
+            ("%2e%2e%2f", "4", Some("samples/2e-2e-2f/4")),
+            ("", "4", None),
+            ("Base Set", "", None),
+        ] {
+            assert_eq!(
+                sample_key(&card(Some(set), Some(number))).as_deref(),
+                key,
+                "{set:?} {number:?}"
+            );
+        }
+        assert_eq!(sample_key(&card(None, Some("4"))), None);
+        assert_eq!(sample_key(&card(Some("Base Set"), None)), None);
+        // Long text is cut, never ending in a separator.
+        let long = sample_key(&card(Some(&"ab ".repeat(100)), Some(&"9".repeat(100)))).unwrap();
+        let parts: Vec<&str> = long.split('/').collect();
+        assert_eq!(parts.len(), 3, "{long}");
+        assert!(
+            parts[1].chars().count() <= MAX_SET_CHARS && !parts[1].ends_with('-'),
+            "{long}"
+        );
+        assert_eq!(parts[2], "9".repeat(MAX_NUMBER_CHARS));
+    }
+
+    proptest::proptest! {
+        /// Whatever the owner typed, the key stays under `samples/`, three segments of letters, digits
+        /// and single inner dashes, bounded.
+        #[test]
+        fn any_card_text_gives_a_key_under_samples(set in ".{0,200}", number in ".{0,60}") {
+            let card = crate::model::CardDetails {
+                name: "x".into(), set_name: Some(set), number: Some(number),
+                year: None, grade: None, rarity: None,
+            };
+            if let Some(key) = sample_key(&card) {
+                let parts: Vec<&str> = key.split('/').collect();
+                proptest::prop_assert_eq!(parts.len(), 3, "{}", key);
+                proptest::prop_assert_eq!(parts[0], "samples");
+                for (part, max) in [(parts[1], MAX_SET_CHARS), (parts[2], MAX_NUMBER_CHARS)] {
+                    proptest::prop_assert!(!part.is_empty() && part.chars().count() <= max, "{}", key);
+                    proptest::prop_assert!(!part.starts_with('-') && !part.ends_with('-') && !part.contains("--"), "{}", key);
+                    proptest::prop_assert!(part.chars().all(|c| c == '-' || c.is_alphanumeric()), "{}", key);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_phash_threshold_is_checked() {
+        assert_eq!(phash_max_distance(0), Ok(0));
+        assert_eq!(phash_max_distance(DEFAULT_PHASH_MAX_DISTANCE), Ok(12));
+        assert_eq!(phash_max_distance(63), Ok(63));
+        let e = phash_max_distance(64).unwrap_err();
+        assert!(e.to_string().contains("AUTHENTICITY_PHASH_MAX_DISTANCE"), "{e}");
     }
 }
