@@ -330,6 +330,30 @@ data "aws_iam_policy_document" "authenticity_agent" {
     actions   = ["bedrock:InvokeModel"]
     resources = local.bedrock_model_arns
   }
+
+  statement {
+    # The pHash reference prints (seed 001: "S3 Uploads (Images + Samples)"), samples/{set}/{number}:
+    # backend/src/authenticity_agent.rs, docs/backend.md. Decrypted through ReadUploads' DataKey.
+    sid       = "ReadSamples"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.uploads.arn}/samples/*"]
+  }
+
+  statement {
+    # Beyond seed 001's "s3:GetObject", because most cards have no sample: without s3:ListBucket S3
+    # answers GetObject on a missing key with 403 AccessDenied, which the agent must treat as an IAM or
+    # KMS mistake (it fails the task); with it, 404 NoSuchKey, which means "no sample, no comparison".
+    # S3 evaluates ListBucket for that answer with the requested key as s3:prefix, so the role may list
+    # samples/ only — not uploads/, whose keys carry user ids.
+    sid       = "ListSamples"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.uploads.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["samples/*"]
+    }
+  }
 }
 
 data "aws_iam_policy_document" "aggregator" {
