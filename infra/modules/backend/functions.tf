@@ -68,8 +68,10 @@ locals {
     rekognition_extract = {}
     pricing_agent       = { PRICE_API_SECRET_ID = aws_secretsmanager_secret.pricing_api_keys.arn }
     authenticity_agent = {
-      BEDROCK_MODEL_ID        = var.bedrock_model_id
-      AUTHENTICITY_SEND_PHOTO = tostring(var.authenticity_send_photo)
+      BEDROCK_MODEL_ID                = var.bedrock_model_id
+      AUTHENTICITY_SEND_PHOTO         = tostring(var.authenticity_send_photo)
+      AUTHENTICITY_PHASH              = tostring(var.authenticity_phash)
+      AUTHENTICITY_PHASH_MAX_DISTANCE = tostring(var.authenticity_phash_max_distance)
     }
     aggregator = merge(local.user_id_hash_key_env, local.table_env, {
       EVENT_BUS_NAME              = aws_cloudwatch_event_bus.main.name
