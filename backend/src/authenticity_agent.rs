@@ -2345,6 +2345,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
                 "001/165",
                 Some("samples/ポケモンカード-151/1"),
             ),
+            ("Hidden Fates", "SV49/SV94", Some("samples/hidden-fates/sv49")),
             ("../../uploads/u-2", "4", Some("samples/uploads-u-2/4")),
             ("base set", "../../x", None),
             ("..", "4", None),
