@@ -383,7 +383,7 @@ pub trait ImageStore: Send + Sync {
     /// The object at `bucket`/`key` if it has at most `max_bytes` bytes.
     ///
     /// # Errors
-    /// Anything but a missing key, as [`crate::error::sdk_error`] classifies it (`AccessDenied`
+    /// Anything but a missing key, classified as every AWS call's error (`AccessDenied`
     /// included: see [`S3ImageStore`]).
     async fn object(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, HandlerError>;
 }
@@ -548,7 +548,7 @@ pub enum ReferenceComparison {
         reason: String,
     },
     /// The photo cannot be hashed while a sample exists: flagged and capped
-    /// ([`REFERENCE_NOT_COMPARED_FLAG`](crate::flags::REFERENCE_NOT_COMPARED_FLAG)).
+    /// ([`REFERENCE_NOT_COMPARED_FLAG`]).
     PhotoUnusable {
         /// The sample's key.
         key: String,
