@@ -241,13 +241,19 @@ pub fn merge(
         valuation_id: input.request.valuation_id.clone(),
         user_id: users.hash(&input.request.user_id),
         card_id: input.request.card_id.clone(),
-        // The injection guard's flag, and a photo meant for the judge that did not reach it, send the
-        // card to a person whatever the threshold is.
+        // The injection guard's flag, a photo meant for the judge that did not reach it, and a photo
+        // that does not match (or could not be compared with) the registered card's reference print
+        // send the card to a person whatever the threshold is.
         status: if a.score < flag_threshold
             || mismatch
             || a.flags.iter().any(|f| {
-                f == crate::authenticity_agent::INJECTION_FLAG
-                    || f == crate::authenticity_agent::PHOTO_NOT_JUDGED_FLAG
+                [
+                    crate::flags::INJECTION_FLAG,
+                    crate::flags::PHOTO_NOT_JUDGED_FLAG,
+                    crate::flags::REFERENCE_MISMATCH_FLAG,
+                    crate::flags::REFERENCE_NOT_COMPARED_FLAG,
+                ]
+                .contains(&f.as_str())
             }) {
             CardStatus::Flagged
         } else {
@@ -437,8 +443,17 @@ pub(crate) mod tests {
         let now = crate::model::now();
         let users = crate::identity::UserHasher::new(vec![4; 32]).unwrap();
         let mut i = input(0.2);
-        i.agents.authenticity.flags = vec![crate::authenticity_agent::INJECTION_FLAG.to_owned()];
-        assert_eq!(merge(&i, &users, 0.1, now).status, CardStatus::Flagged);
+        for flag in [
+            crate::flags::INJECTION_FLAG,
+            crate::flags::PHOTO_NOT_JUDGED_FLAG,
+            crate::flags::REFERENCE_MISMATCH_FLAG,
+            crate::flags::REFERENCE_NOT_COMPARED_FLAG,
+        ] {
+            i.agents.authenticity.flags = vec![flag.to_owned()];
+            assert_eq!(merge(&i, &users, 0.1, now).status, CardStatus::Flagged, "{flag}");
+        }
+        i.agents.authenticity.flags = vec!["worn corners".to_owned()];
+        assert_eq!(merge(&i, &users, 0.1, now).status, CardStatus::Valued);
         for bad in [f64::NAN, 0.0, -0.5, 1.5, f64::INFINITY] {
             let e = flag_threshold(bad).unwrap_err().to_string();
             assert!(e.contains("AUTHENTICITY_FLAG_THRESHOLD"), "{e}");

@@ -24,6 +24,8 @@
 //! owner registered, `samples/{set}/{number}` in the uploads bucket ([`sample_key`]; operators put
 //! them there). Most cards have none (S3 `NoSuchKey`: the role may list `samples/` only, so a missing
 //! sample is not `AccessDenied`): nothing is compared or flagged, and the log names the key looked up.
+//! A sample S3 refuses to read (`AccessDenied`) is skipped the same way, with a WARN naming the key and
+//! the permissions to check: a sample is optional, and failing would fail every registered card.
 //! When there is one, the front photo is read too (once, shared with the model when it gets the photo)
 //! and both are hashed ([`crate::phash`], the 64-bit DCT pHash). More than
 //! `AUTHENTICITY_PHASH_MAX_DISTANCE` bits apart (default [`DEFAULT_PHASH_MAX_DISTANCE`] of 64), the
@@ -948,19 +950,32 @@ async fn look_at_photo(checks: &PhotoChecks, req: &ValuationRequest) -> Result<P
     if let Some(max_distance) = checks.phash_max_distance {
         reference = match req.card.as_ref().and_then(sample_key) {
             None => ReferenceComparison::NoCardDetails,
-            Some(key) => match checks.store.object(&req.bucket, &key, MAX_HASHED_BYTES).await? {
-                StoredObject::Missing => ReferenceComparison::NoSample { key },
-                StoredObject::TooLarge(len) => ReferenceComparison::SampleUnusable {
+            Some(key) => match checks.store.object(&req.bucket, &key, MAX_HASHED_BYTES).await {
+                Ok(StoredObject::Missing) => ReferenceComparison::NoSample { key },
+                Ok(StoredObject::TooLarge(len)) => ReferenceComparison::SampleUnusable {
                     key,
                     reason: format!("the sample is {len} bytes; at most {MAX_HASHED_BYTES} are read"),
                 },
-                StoredObject::Bytes(bytes) => match hash_off_thread(bytes).await.1 {
+                Ok(StoredObject::Bytes(bytes)) => match hash_off_thread(bytes).await.1 {
                     Ok(hash) => {
                         sample = Some((key, hash, max_distance));
                         ReferenceComparison::Off // replaced below, once the photo is hashed
                     }
                     Err(reason) => ReferenceComparison::SampleUnusable { key, reason },
                 },
+                // A refusal that a retry will not change (AccessDenied: an IAM or KMS mistake, or a
+                // missing sample read without s3:ListBucket — which of the two S3 does not say) is the
+                // operator's to fix, logged (WARN) on every valuation, and not held against the card: a
+                // sample is optional, and failing here would fail every valuation of a registered card.
+                // Throttling and 5xx still fail the task, which the state machine retries.
+                Err(HandlerError::Internal(why)) => ReferenceComparison::SampleUnusable {
+                    key,
+                    reason: format!(
+                        "S3 refused to read it ({why}); check the role's s3:GetObject on samples/* and \
+                         s3:ListBucket for the samples/ prefix"
+                    ),
+                },
+                Err(e) => return Err(e),
             },
         };
     }
@@ -2308,15 +2323,25 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
         );
     }
 
-    /// AccessDenied on the sample fails the task, as on the photo: with `samples/` listable a missing
-    /// sample is NoSuchKey, so AccessDenied is an IAM or KMS mistake, not an absence.
+    /// AccessDenied on the sample (an IAM or KMS mistake, or a missing sample S3 will not call
+    /// missing) does not fail the valuation: the sample is optional, so the card is judged without the
+    /// comparison, unflagged, and the WARN line names the key and what to check. A throttle on the
+    /// sample still fails the task, which the state machine retries.
     #[tokio::test]
-    async fn access_denied_on_the_sample_fails_the_task() {
-        let (store, _) = s3_replay(vec![s3_error(SAMPLE, 403, "AccessDenied")]);
-        let (model, bedrock_http) = bedrock(vec![]);
+    async fn a_refused_sample_read_skips_the_comparison_and_a_throttle_fails_the_task() {
+        let verdict = r#"{"score": 0.9, "flags": [], "rationale": "ok"}"#;
+        let (store, s3) = s3_replay(vec![s3_error(SAMPLE, 403, "AccessDenied")]);
+        let (model, bedrock_http) = bedrock(vec![ok_json(converse_answer(verdict))]);
         let (result, _) = judge_checks(model, with_phash(store), registered_event()).await;
-        assert!(matches!(result, Err(HandlerError::Internal(_))), "{result:?}");
-        assert_eq!(bedrock_http.actual_requests().count(), 0);
+        let a = result.unwrap();
+        assert_eq!((a.score, a.flags.len()), (0.9, 0), "{a:?}");
+        assert_eq!(bedrock_http.actual_requests().count(), 1);
+        assert_eq!(s3_paths(&s3), [SAMPLE], "the photo is not read");
+
+        let (store, _) = s3_replay(vec![s3_error(SAMPLE, 503, "SlowDown")]);
+        let (model, _) = bedrock(vec![]);
+        let (result, _) = judge_checks(model, with_phash(store), registered_event()).await;
+        assert!(matches!(result, Err(HandlerError::Retryable(_))), "{result:?}");
     }
 
     /// The sample key comes from the owner's set and number, made safe path segments.

@@ -3,7 +3,9 @@
 //!
 //! Flags come from two places. This crate writes a few itself ([`KNOWN`]: the injection guard, a
 //! photo that did not reach the judge, a set number the photo contradicts, a card kept out of the set
-//! analytics); they go out verbatim and are never crowded out. The rest are the model's words, and
+//! analytics, a photo that does not match — or could not be compared with — the reference print of
+//! the registered card); they go out verbatim and are never crowded out, and the model cannot write
+//! them ([`from_model`]). The rest are the model's words, and
 //! the model reads text printed on whatever was photographed, so they are untrusted: each is reduced
 //! to one line of printable text ([`sanitise`]: letters and digits of any script, ASCII punctuation,
 //! single spaces — no control, format or bidirectional characters such as U+202E, no newlines, no
