@@ -80,11 +80,13 @@ module "backend" {
   # Seed 001 "Environment Configuration": prod's user pool requires MFA, dev's offers it (env.tf).
   mfa_configuration = local.cognito_mfa
 
-  allow_admin_password_auth   = local.admin_password_auth
-  authenticity_flag_threshold = var.authenticity_flag_threshold
-  authenticity_send_photo     = var.authenticity_send_photo
-  replay_dead_letters         = var.replay_dead_letters
-  user_id_hash_key_version    = var.user_id_hash_key_version
+  allow_admin_password_auth       = local.admin_password_auth
+  authenticity_flag_threshold     = var.authenticity_flag_threshold
+  authenticity_send_photo         = var.authenticity_send_photo
+  authenticity_phash              = var.authenticity_phash
+  authenticity_phash_max_distance = var.authenticity_phash_max_distance
+  replay_dead_letters             = var.replay_dead_letters
+  user_id_hash_key_version        = var.user_id_hash_key_version
 
   # Per-user limits keep their module defaults; the service's ceiling follows the environment's budget.
   service_valuation_daily_limit = local.service_valuation_daily_limit

@@ -191,6 +191,23 @@ variable "authenticity_send_photo" {
   default     = false
 }
 
+variable "authenticity_phash" {
+  description = "Whether the authenticity agent compares the card's front photo with the registered card's reference print (samples/{set}/{number} in the uploads bucket) by perceptual hash (AUTHENTICITY_PHASH; seed 001's \"Bedrock + pHash\"). One S3 GET a valuation, one more for cards with a sample."
+  type        = bool
+  default     = true
+}
+
+variable "authenticity_phash_max_distance" {
+  description = "The most bits of 64 the photo's perceptual hash may differ from the reference print's and still match (AUTHENTICITY_PHASH_MAX_DISTANCE)."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.authenticity_phash_max_distance >= 0 && var.authenticity_phash_max_distance <= 63 && floor(var.authenticity_phash_max_distance) == var.authenticity_phash_max_distance
+    error_message = "authenticity_phash_max_distance must be a whole number of bits from 0 to 63."
+  }
+}
+
 variable "user_id_hash_key_version" {
   description = "Version of the generated userId hash key; bump to rotate it (every userId pseudonym changes)."
   type        = number
