@@ -46,7 +46,7 @@ use crate::validate::{AlarmValidationErrors, MAX_DESCRIPTION_CHARS, MAX_NAME_CHA
 pub use platform_spec::ServiceNaming;
 use platform_spec::{FunctionSpec, PlatformSpec, QueueKind, name_part};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use telemetry::catalogue::{DimensionKey, MetricName};
 use vocabulary::Stat;
 use vocabulary::aws::{api_gateway, application_elb, bedrock, billing, dynamodb, ecs, lambda, sqs, states};
@@ -117,9 +117,20 @@ pub enum CatalogueError {
     /// Composite alarms reference each other in a cycle.
     #[error(transparent)]
     Cycle(#[from] CycleError),
-    /// Two alarms got the same name.
-    #[error("two alarms are named {0}")]
-    DuplicateName(String),
+    /// Two alarms got the same name: resources of two spec items (or two kinds) whose name parts come
+    /// out alike.
+    #[error(
+        "{first} and {second} both make the alarm name {name}: give one of them a name that differs in \
+         more than case and punctuation"
+    )]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The spec key of the first item that makes it (`tables[0].gsis[0].name`).
+        first: String,
+        /// The spec key of the second.
+        second: String,
+    },
     /// A generated alarm name is longer than `PutMetricAlarm` / `PutCompositeAlarm` take (`AlarmName`:
     /// at most [`MAX_NAME_CHARS`] characters). Names are `{platform}-{env}-{resource}-{signal}-{severity}`,
     /// so the fix is in the spec: `key` names the spec item the resource part came from.
@@ -193,6 +204,8 @@ struct Gen<'a> {
     /// long for CloudWatch is blamed on.
     source: String,
     out: Vec<AlarmDefinition>,
+    /// `source` of each of `out`, for a name two items make.
+    sources: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -355,6 +368,7 @@ impl Gen<'_> {
             .with_ok_actions(actions)
             .with_tags(self.tags(m.severity))
             .build()?;
+        self.sources.push(self.source.clone());
         self.out.push(AlarmDefinition {
             severity: m.severity,
             resource: m.resource,
@@ -381,6 +395,7 @@ impl Gen<'_> {
             .with_ok_actions(topic)
             .with_tags(self.tags(m.severity))
             .build()?;
+        self.sources.push(self.source.clone());
         self.out.push(AlarmDefinition {
             severity: m.severity,
             resource: m.resource,
@@ -1183,6 +1198,7 @@ pub fn catalogue_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Cat
         prefix: spec.managed_prefix(),
         source: String::new(),
         out: Vec::new(),
+        sources: Vec::new(),
         notes: Vec::new(),
     };
     g.apis()?;
@@ -1193,10 +1209,14 @@ pub fn catalogue_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Cat
     g.bedrock()?;
     g.ecs()?;
     g.budgets()?;
-    let mut seen = BTreeSet::new();
-    for d in &g.out {
-        if !seen.insert(d.name().to_owned()) {
-            return Err(CatalogueError::DuplicateName(d.name().to_owned()));
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (d, source) in g.out.iter().zip(&g.sources) {
+        if let Some(first) = seen.insert(d.name(), source) {
+            return Err(CatalogueError::DuplicateName {
+                name: d.name().to_owned(),
+                first: first.to_owned(),
+                second: source.clone(),
+            });
         }
     }
     let composites: Vec<PutCompositeAlarmInput> = g
@@ -2014,10 +2034,16 @@ mod tests {
         assert!(latency.is_empty(), "{latency:?}");
         // Nor on its function's duration (`near_timeout_alarm = false`): every alarm is one of the three
         // kinds (the function's errors composite and its two inputs; Lambda and table throttles).
-        let signals: BTreeSet<&str> = c.alarms.iter().map(|d| d.signal.as_str()).collect();
+        let signals: std::collections::BTreeSet<&str> = c.alarms.iter().map(|d| d.signal.as_str()).collect();
         assert_eq!(
             signals,
-            BTreeSet::from(["5xx-rate", "error-count", "error-rate", "errors", "throttles"]),
+            std::collections::BTreeSet::from([
+                "5xx-rate",
+                "error-count",
+                "error-rate",
+                "errors",
+                "throttles"
+            ]),
         );
         assert!(
             c.get("backoffice-dev-fn-api-duration-near-timeout-warning")
@@ -2128,6 +2154,24 @@ mod tests {
             ]
         );
         assert_eq!(down.alarm_actions, topic);
+    }
+
+    /// Two spec items whose alarms come out with one name are both named, by key, so the spec can be
+    /// fixed where it says it.
+    #[test]
+    fn a_name_two_items_make_names_both() {
+        let mut s = spec("collectiq-prod");
+        let twin = s.functions[0].clone();
+        s.functions.push(twin);
+        let last = s.functions.len() - 1;
+        let e = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(&e, CatalogueError::DuplicateName { first, second, .. }
+                if first == "functions[0].id" && *second == format!("functions[{last}].id")),
+            "{text}"
+        );
+        assert!(text.contains("functions[0].id and functions["), "{text}");
     }
 
     /// A service without a load balancer has no healthy-host count, and its CPU and memory warnings

@@ -352,9 +352,11 @@ mod tests {
     /// The CLI prints an error with its chain (`{:#}`): a catalogue error says its text once.
     #[test]
     fn a_catalogue_error_is_said_once() {
-        let e = anyhow::Error::from(PublishError::from(CatalogueError::DuplicateName(
-            "x-warning".into(),
-        )));
+        let e = anyhow::Error::from(PublishError::from(CatalogueError::DuplicateName {
+            name: "x-warning".into(),
+            first: "tables[0].name".into(),
+            second: "tables[1].name".into(),
+        }));
         let text = format!("{e:#}");
         assert_eq!(text.matches("x-warning").count(), 1, "{text}");
         assert!(text.starts_with("alarm catalogue: "), "{text}");
