@@ -156,8 +156,10 @@ pub async fn apply<C: CloudWatchApi>(
     if report.failures.iter().any(|f| !f.error.is_not_implemented()) {
         report.kept = deletes;
     } else {
-        // DeleteDashboards: "You can specify up to 100 dashboards to delete. If there is an error
-        // during this call, no dashboards are deleted" — batches of at most 100, each failing alone.
+        // DeleteDashboards takes up to 100 names: batches of at most 100, each failing alone. On an
+        // error older API references say "no dashboards are deleted", the current model that it
+        // "attempts to delete as many dashboards as possible": a failed batch is reported as failed
+        // whole, some of it may be gone, and the next plan, which reads the account, says which.
         for batch in deletes.chunks(MAX_DASHBOARDS_PER_DELETE) {
             pacer.ready().await;
             report.write_calls += 1;
