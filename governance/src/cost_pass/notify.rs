@@ -813,11 +813,12 @@ fn page_record(
 /// missing): the page does not wait for the next complete run, which the daily request cap can put a
 /// day away. The record is the one the complete run would write (`sns#NNN` of the report's tier), so
 /// that run finds it and pages no second time; the transition's Slack message still comes with that
-/// run's report. `missing` is added to the page's text. Returns whether a page is now recorded (this
-/// run's, or one already there); the caller's `send_pending` sends it.
+/// run's report. `missing` is added to the page's text. Nothing when the report is not critical, or
+/// when the page is recorded already (the conditional write keeps the first); the caller's
+/// `send_pending` sends what is pending.
 ///
 /// # Errors
-/// [`LedgerError`] when the alert partition cannot be read or written.
+/// [`LedgerError`] when the alert partition cannot be written.
 pub async fn record_early_page<L: LedgerStore>(
     ledger: &L,
     report: &CostReport,
@@ -826,14 +827,11 @@ pub async fn record_early_page<L: LedgerStore>(
     keep: Duration,
     missing: &str,
     now: DateTime<Utc>,
-) -> Result<bool, LedgerError> {
+) -> Result<(), LedgerError> {
     let Some(mut sns) = cost::sns::critical_message(report) else {
-        return Ok(false);
+        return Ok(());
     };
     let sk = state::sns_marker(&state::tier_marker(report.tier()));
-    if ledger.claims(alert_pk).await?.iter().any(|(s, _)| *s == sk) {
-        return Ok(true);
-    }
     sns.message.push_str(&format!(
         "\n\nSent before the day's report, which waits for: {missing}. The spend above is Budgets' own; projections may change when the report is complete."
     ));
@@ -845,9 +843,9 @@ pub async fn record_early_page<L: LedgerStore>(
         keep: Some(keep),
     };
     if !ledger.record_all(&[item]).await? {
-        tracing::info!("the critical page was recorded by a concurrent run");
+        tracing::info!(sk = %sk, "the critical page was recorded already (an earlier or concurrent run)");
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Records the day's messages (Slack: the report, with the alert line of a new transition; SNS: the

@@ -850,13 +850,13 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         } else if self.options.notify && !missing.is_empty() {
             // An incomplete report is never the day's report: nothing is claimed, nothing sent, and the
             // run says so loudly (the handler fails) so the next run completes and sends it once.
+            let absent = missing
+                .iter()
+                .map(|m| m.what.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
             let why = format!(
-                "the {today} report was not sent: missing {}; the next run completes and sends it",
-                missing
-                    .iter()
-                    .map(|m| m.what.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                "the {today} report was not sent: missing {absent}; the next run completes and sends it"
             );
             let mut delivery = Delivery {
                 requested: true,
@@ -867,21 +867,16 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             // A critical page is actual spend at 150 % of a budget: Budgets' figure, whatever Cost Explorer
             // or CloudWatch could not give. It goes now (recorded as the complete run would record it, so
             // that run does not page again) instead of waiting for the next complete run.
-            if report.severity() == Severity::Critical
-                && let Err(e) = super::notify::record_early_page(
-                    self.ledger,
-                    &report,
-                    &alert_pk,
-                    &self.options.targets.sns_critical_topic_arn,
-                    state::alert_keep(&alert_period, today),
-                    &missing
-                        .iter()
-                        .map(|m| m.what.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    Utc::now(),
-                )
-                .await
+            if let Err(e) = super::notify::record_early_page(
+                self.ledger,
+                &report,
+                &alert_pk,
+                &self.options.targets.sns_critical_topic_arn,
+                state::alert_keep(&alert_period, today),
+                &absent,
+                Utc::now(),
+            )
+            .await
             {
                 delivery
                     .errors
