@@ -187,15 +187,11 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
     }
     // The saved Logs Insights queries are regional and name the spec's log groups: planned or written
     // from another region they would miss the ones published and query groups that are not there.
-    if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
-        anyhow::bail!(
-            "--region {region}: the saved Logs Insights queries of {} name log groups in {}, the spec's \
-             region ({}); drop --region, or give --platform a spec of the platform in {region}",
-            prefix,
-            spec.platform.region,
-            global.platform.display()
-        );
-    }
+    refuse_other_region(
+        global,
+        &spec,
+        &format!("the saved Logs Insights queries of {prefix} name log groups"),
+    )?;
     let desired_queries = governance::publish::queries::desired_queries(&spec)?;
     let clients = clients_for(global, &spec).await;
     let cw = with_publishing_retries(&clients.cloudwatch);
@@ -274,6 +270,23 @@ pub async fn run_dashboards(global: &GlobalArgs, cmd: &DashboardsCommand) -> Res
     }
 }
 
+/// Refuses a `--region` other than the spec's for a command whose resources (`what`, "… in") are the
+/// spec region's, before any AWS call.
+///
+/// # Errors
+/// The refusal, naming both regions and the spec.
+fn refuse_other_region(global: &GlobalArgs, spec: &platform_spec::PlatformSpec, what: &str) -> Result<()> {
+    if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
+        anyhow::bail!(
+            "--region {region}: {what} in {}, the spec's region ({}); drop --region, or give --platform a \
+             spec of the platform in {region}",
+            spec.platform.region,
+            global.platform.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs an `alarms` subcommand; returns the exit code.
 ///
 /// # Errors
@@ -283,15 +296,14 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
     // Alarms are regional and notify their own region's SNS topics: written from another region they
     // would watch metrics nothing publishes there (or are refused for the spec's topics), and read
     // from one they find none.
-    if let Some(region) = global.region.as_deref().filter(|r| *r != spec.platform.region) {
-        anyhow::bail!(
-            "--region {region}: the alarms of {} watch metrics and notify topics in {}, the spec's region \
-             ({}); drop --region, or give --platform a spec of the platform in {region}",
-            spec.managed_prefix(),
-            spec.platform.region,
-            global.platform.display()
-        );
-    }
+    refuse_other_region(
+        global,
+        &spec,
+        &format!(
+            "the alarms of {} watch metrics and notify topics",
+            spec.managed_prefix()
+        ),
+    )?;
     let catalogue = governance::publish::alarms::desired_catalogue(&spec)?;
     let prefix = spec.managed_prefix();
     let clients = clients_for(global, &spec).await;
