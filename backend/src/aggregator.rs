@@ -241,20 +241,13 @@ pub fn merge(
         valuation_id: input.request.valuation_id.clone(),
         user_id: users.hash(&input.request.user_id),
         card_id: input.request.card_id.clone(),
-        // The injection guard's flag, a photo meant for the judge that did not reach it, and a photo
-        // that does not match (or could not be compared with) the registered card's reference print
-        // send the card to a person whatever the threshold is.
+        // Some flags send the card to a person whatever the threshold is (`flags::ALWAYS_FLAGGED`).
         status: if a.score < flag_threshold
             || mismatch
-            || a.flags.iter().any(|f| {
-                [
-                    crate::flags::INJECTION_FLAG,
-                    crate::flags::PHOTO_NOT_JUDGED_FLAG,
-                    crate::flags::REFERENCE_MISMATCH_FLAG,
-                    crate::flags::REFERENCE_NOT_COMPARED_FLAG,
-                ]
-                .contains(&f.as_str())
-            }) {
+            || a.flags
+                .iter()
+                .any(|f| crate::flags::ALWAYS_FLAGGED.contains(&f.as_str()))
+        {
             CardStatus::Flagged
         } else {
             CardStatus::Valued

@@ -167,7 +167,7 @@ pub fn reads_like_instructions(text: &str) -> bool {
 /// trusted then, so the card is flagged for a person ([`INJECTION_SCORE_CAP`], [`INJECTION_FLAG`]).
 /// The lines are read one by one and joined (a phrase split across OCR lines counts).
 #[must_use]
-pub fn guard_against_injection(mut a: AuthenticityAssessment, f: &FeatureEnvelope) -> AuthenticityAssessment {
+pub fn guard_against_injection(a: AuthenticityAssessment, f: &FeatureEnvelope) -> AuthenticityAssessment {
     let joined: String = f
         .text
         .iter()
@@ -175,19 +175,24 @@ pub fn guard_against_injection(mut a: AuthenticityAssessment, f: &FeatureEnvelop
         .collect::<Vec<_>>()
         .join(" ");
     if reads_like_instructions(&joined) {
-        a.score = a.score.min(INJECTION_SCORE_CAP);
-        a.flags = crate::flags::bound(std::iter::once(INJECTION_FLAG.to_owned()).chain(a.flags));
+        return capped(a, INJECTION_SCORE_CAP, INJECTION_FLAG);
     }
+    a
+}
+
+/// `a` with its score at most `cap` and this crate's `flag` first among its flags: a verdict the
+/// crate does not let stand as the model gave it.
+fn capped(mut a: AuthenticityAssessment, cap: f64, flag: &str) -> AuthenticityAssessment {
+    a.score = a.score.min(cap);
+    a.flags = crate::flags::bound(std::iter::once(flag.to_owned()).chain(a.flags));
     a
 }
 
 /// Caps what the model said when the photo was meant for it and did not reach it: the text alone
 /// cannot make a card pass as authentic ([`PHOTO_NOT_JUDGED_SCORE_CAP`], [`PHOTO_NOT_JUDGED_FLAG`]).
 #[must_use]
-pub fn judged_without_photo(mut a: AuthenticityAssessment) -> AuthenticityAssessment {
-    a.score = a.score.min(PHOTO_NOT_JUDGED_SCORE_CAP);
-    a.flags = crate::flags::bound(std::iter::once(PHOTO_NOT_JUDGED_FLAG.to_owned()).chain(a.flags));
-    a
+pub fn judged_without_photo(a: AuthenticityAssessment) -> AuthenticityAssessment {
+    capped(a, PHOTO_NOT_JUDGED_SCORE_CAP, PHOTO_NOT_JUDGED_FLAG)
 }
 
 /// A model's reply.
@@ -597,7 +602,7 @@ impl ReferenceComparison {
 /// could not be compared with it ([`REFERENCE_SCORE_CAP`] and a flag); anything else leaves the verdict
 /// as it is — a match does not raise the model's score.
 #[must_use]
-pub fn against_reference(mut a: AuthenticityAssessment, c: &ReferenceComparison) -> AuthenticityAssessment {
+pub fn against_reference(a: AuthenticityAssessment, c: &ReferenceComparison) -> AuthenticityAssessment {
     let flag = match c {
         ReferenceComparison::Compared {
             distance,
@@ -607,9 +612,7 @@ pub fn against_reference(mut a: AuthenticityAssessment, c: &ReferenceComparison)
         ReferenceComparison::PhotoUnusable { .. } => crate::flags::REFERENCE_NOT_COMPARED_FLAG,
         _ => return a,
     };
-    a.score = a.score.min(REFERENCE_SCORE_CAP);
-    a.flags = crate::flags::bound(std::iter::once(flag.to_owned()).chain(a.flags));
-    a
+    capped(a, REFERENCE_SCORE_CAP, flag)
 }
 
 /// The perceptual hash of `bytes`, off the async threads (a 12-megapixel JPEG takes a few hundred
@@ -2116,31 +2119,7 @@ authenticity/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:k
         e
     }
 
-    /// A card-sized print: a bright oval "artwork" over a gradient, with text-like bars.
-    fn genuine_print() -> image::RgbImage {
-        image::RgbImage::from_fn(240, 336, |x, y| {
-            let (fx, fy) = (f64::from(x), f64::from(y));
-            let oval = ((fx - 120.0) / 90.0).powi(2) + ((fy - 120.0) / 70.0).powi(2) < 1.0;
-            let bar = y > 220 && y < 300 && (y / 12) % 2 == 0 && x > 20 && x < 40 + (y % 5) * 40;
-            let v: f64 = if oval {
-                200.0 + 40.0 * (fx / 15.0).sin()
-            } else if bar {
-                30.0
-            } else {
-                90.0 + fy / 6.0
-            };
-            let v = v.clamp(0.0, 255.0) as u8;
-            image::Rgb([v, v.saturating_sub(20), v / 2])
-        })
-    }
-
-    /// Another print altogether: a checkerboard with a diagonal gradient.
-    fn other_print() -> image::RgbImage {
-        image::RgbImage::from_fn(240, 336, |x, y| {
-            let v = if ((x / 80) + (y / 84)) % 2 == 0 { 180 } else { 60 } + ((x + y) / 12) as u8;
-            image::Rgb([v, v, v])
-        })
-    }
+    use crate::phash::test_prints::{print_a as genuine_print, print_b as other_print};
 
     fn encoded(img: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
         let mut out = Vec::new();

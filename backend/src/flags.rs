@@ -47,6 +47,16 @@ pub const REFERENCE_MISMATCH_FLAG: &str =
 /// the uploader chose that file, so skipping the comparison must not pass the card.
 pub const REFERENCE_NOT_COMPARED_FLAG: &str = "the photo could not be compared with the reference print of the registered card (too large, unreadable or missing)";
 
+/// The flags that send a card to a person whatever `AUTHENTICITY_FLAG_THRESHOLD` is
+/// ([`crate::aggregator`]): the injection guard's, a photo meant for the judge that did not reach it,
+/// and a photo that does not match — or could not be compared with — the reference print.
+pub const ALWAYS_FLAGGED: [&str; 4] = [
+    INJECTION_FLAG,
+    PHOTO_NOT_JUDGED_FLAG,
+    REFERENCE_MISMATCH_FLAG,
+    REFERENCE_NOT_COMPARED_FLAG,
+];
+
 /// The most flags a verdict or an event carries.
 pub const MAX_FLAGS: usize = 20;
 

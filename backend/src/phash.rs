@@ -218,20 +218,14 @@ fn low_frequencies(pixels: &[[f64; SIDE]; SIDE]) -> [[f64; LOW]; LOW] {
     out
 }
 
+/// Card-sized test pictures, shared by these tests and the authenticity agent's.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage};
-
-    fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
-        let mut out = Vec::new();
-        img.write_to(&mut Cursor::new(&mut out), format).unwrap();
-        out
-    }
+pub(crate) mod test_prints {
+    use image::{Rgb, RgbImage};
 
     /// A card-sized (240 × 336) picture with structure at every scale: a bright oval "artwork" over a
     /// dark frame, a gradient, and text-like bars.
-    fn print_a() -> RgbImage {
+    pub(crate) fn print_a() -> RgbImage {
         RgbImage::from_fn(240, 336, |x, y| {
             let (fx, fy) = (f64::from(x), f64::from(y));
             let in_oval = ((fx - 120.0) / 90.0).powi(2) + ((fy - 120.0) / 70.0).powi(2) < 1.0;
@@ -249,12 +243,25 @@ mod tests {
     }
 
     /// Another card: a 3 × 4 checkerboard with a diagonal gradient, nothing like [`print_a`].
-    fn print_b() -> RgbImage {
+    pub(crate) fn print_b() -> RgbImage {
         RgbImage::from_fn(240, 336, |x, y| {
             let check = ((x / 80) + (y / 84)) % 2 == 0;
             let v = if check { 180 } else { 60 } + ((x + y) / 12) as u8;
             Rgb([v, v, v])
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_prints::{print_a, print_b};
+    use super::*;
+    use image::{DynamicImage, GrayImage, Luma};
+
+    fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), format).unwrap();
+        out
     }
 
     fn hash(img: &DynamicImage, format: ImageFormat) -> PerceptualHash {
