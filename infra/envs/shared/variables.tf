@@ -198,14 +198,9 @@ variable "authenticity_phash" {
 }
 
 variable "authenticity_phash_max_distance" {
-  description = "The most bits of 64 the photo's perceptual hash may differ from the reference print's and still match (AUTHENTICITY_PHASH_MAX_DISTANCE)."
+  description = "The most bits of 64 the photo's perceptual hash may differ from the reference print's and still match (AUTHENTICITY_PHASH_MAX_DISTANCE, a whole number from 0 to 63: the backend module checks it)."
   type        = number
   default     = 12
-
-  validation {
-    condition     = var.authenticity_phash_max_distance >= 0 && var.authenticity_phash_max_distance <= 63 && floor(var.authenticity_phash_max_distance) == var.authenticity_phash_max_distance
-    error_message = "authenticity_phash_max_distance must be a whole number of bits from 0 to 63."
-  }
 }
 
 variable "user_id_hash_key_version" {

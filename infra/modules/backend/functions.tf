@@ -343,8 +343,9 @@ data "aws_iam_policy_document" "authenticity_agent" {
 
   statement {
     # Beyond seed 001's "s3:GetObject", because most cards have no sample: without s3:ListBucket S3
-    # answers GetObject on a missing key with 403 AccessDenied, which the agent must treat as an IAM or
-    # KMS mistake (it fails the task); with it, 404 NoSuchKey, which means "no sample, no comparison".
+    # answers GetObject on a missing key with 403 AccessDenied, which the agent can only log as a
+    # refusal (a WARN on every valuation, the comparison skipped); with it, 404 NoSuchKey, which means
+    # "no sample, no comparison".
     # S3 evaluates ListBucket for that answer with the requested key as s3:prefix, so the role may list
     # samples/ only — not uploads/, whose keys carry user ids.
     sid       = "ListSamples"
