@@ -567,6 +567,7 @@ pub fn event_parent_for(
 /// The invocation's parent as [`event_parent_for`] chooses it, with the parses made choosing it: the
 /// invocation layer parses no header again.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "lambda"), allow(dead_code))] // read by the invocation layer only
 pub(crate) struct InvocationParent<'a> {
     /// The X-Ray header text the invocation span takes.
     pub header: std::borrow::Cow<'a, str>,
@@ -580,6 +581,7 @@ pub(crate) struct InvocationParent<'a> {
 
 impl<'a> InvocationParent<'a> {
     /// Lambda's header as the parent (an event that is not JSON carries no context of its own).
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
     pub(crate) fn lambda_only(lambda_header: Option<&'a str>) -> Self {
         Self {
             header: std::borrow::Cow::Borrowed(lambda_header.unwrap_or_default()),

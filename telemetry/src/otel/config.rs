@@ -840,8 +840,9 @@ const TLS_FILE_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// Reads the PEM file `path` that `var` names: a regular file (a symbolic link to one counts, as
 /// Kubernetes mounts secrets) of at most [`TLS_FILE_LIMIT`] bytes. The kind is checked before the file
-/// is opened, since opening a FIFO waits for a writer and a device (`/dev/zero`) never ends; the read
-/// is bounded all the same, as a file may grow or be replaced between the check and the read.
+/// is opened, since a device (`/dev/zero`) never ends and opening some has effects, and again on the
+/// opened file ([`open_regular`]), since the path may be replaced between the two; the read is bounded
+/// all the same, as a file may grow while it is read.
 fn read_pem(var: &'static str, path: String) -> Result<PemFile, ConfigError> {
     use std::io::Read as _;
     let refuse = |path, reason| Err(ConfigError::TlsFile { var, path, reason });
@@ -852,10 +853,12 @@ fn read_pem(var: &'static str, path: String) -> Result<PemFile, ConfigError> {
     if !kind.is_file() {
         return refuse(path, format!("not a regular file but {}", file_kind(kind)));
     }
+    let file = match open_regular(&path) {
+        Ok(file) => file,
+        Err(reason) => return refuse(path, reason),
+    };
     let mut pem = Vec::new();
-    let read =
-        std::fs::File::open(&path).and_then(|file| file.take(TLS_FILE_LIMIT + 1).read_to_end(&mut pem));
-    match read {
+    match file.take(TLS_FILE_LIMIT + 1).read_to_end(&mut pem) {
         Err(e) => refuse(path, e.to_string()),
         Ok(_) if pem.len() as u64 > TLS_FILE_LIMIT => refuse(
             path,
@@ -865,6 +868,27 @@ fn read_pem(var: &'static str, path: String) -> Result<PemFile, ConfigError> {
             ),
         ),
         Ok(_) => Ok(PemFile { var, path, pem }),
+    }
+}
+
+/// Opens `path` for reading if what it names *now* is a regular file. On Unix the open does not wait
+/// (`O_NONBLOCK`: a FIFO put where the checked file was would otherwise block `init` until a writer
+/// came) and the kind is read from the opened file itself, so nothing can be swapped in between the
+/// check and the read. `O_NONBLOCK` changes nothing for a regular file's reads.
+fn open_regular(path: &str) -> Result<std::fs::File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(|e| e.to_string())?;
+    let kind = file.metadata().map_err(|e| e.to_string())?.file_type();
+    if kind.is_file() {
+        Ok(file)
+    } else {
+        Err(format!("not a regular file but {}", file_kind(kind)))
     }
 }
 
@@ -1616,5 +1640,32 @@ mod tests {
         std::os::unix::fs::symlink(&ca, &link).unwrap();
         let c = config_with_ca_within_10s(link.to_str().unwrap().to_owned()).unwrap();
         assert_eq!(tls_of(&c).trusted.as_ref().unwrap().pem, b"CA");
+    }
+
+    /// A FIFO swapped in for the checked file after the check is opened without waiting for a
+    /// writer and refused by the opened file's own kind: without `O_NONBLOCK` the open would block
+    /// `init` for good (here: the test fails after 10 s).
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_swapped_in_after_the_check_is_refused_without_waiting() {
+        let dir = Scratch::new("swap");
+        let fifo = dir.0.join("ca.pem");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.to_str().unwrap().to_owned();
+        // The open after the check, as `read_pem` makes it.
+        std::thread::spawn(move || {
+            let _ = tx.send(open_regular(&path).map(drop));
+        });
+        let opened = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("opening a FIFO blocked for 10 s");
+        assert_eq!(opened, Err("not a regular file but a FIFO".to_owned()));
+        // A regular file still opens and reads whole.
+        let ca = dir.file("ca2.pem", "CA");
+        let mut pem = String::new();
+        std::io::Read::read_to_string(&mut open_regular(&ca).unwrap(), &mut pem).unwrap();
+        assert_eq!(pem, "CA");
     }
 }
