@@ -58,7 +58,8 @@ pub enum CostPassError {
     /// The ledger failed (the table is missing, access denied, ...).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    /// Cost Explorer could not be read and nothing is cached (the read's failure, classified).
+    /// Cost Explorer could not be read and nothing is cached (the read's failure, classified). A run
+    /// that sends has sent the critical budget page first, when Budgets' actual spend called for one.
     #[error("no Cost Explorer data for the report: {0}")]
     NoCostData(ReadError),
     /// A Cost Explorer answer did not have the expected shape.
@@ -677,6 +678,9 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let q_end = today.succ_opt().unwrap_or(today);
         let cached_days = cached.days.range(window_start..q_start).count();
         let mut ce_query = None;
+        // Cost Explorer gave nothing and nothing is stored: no report can be made, but Budgets' own
+        // figure can still page (below), and the run then fails with this error.
+        let mut no_cost_data = None;
         let (pages, ce_failure) = self.cost_pages(&keys, &quota, q_start, q_end, today).await?;
         let table = match ce_failure {
             None => {
@@ -691,25 +695,31 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 } else {
                     cached.merged_with(&DailyCostTable::from_pages(&pages, read::COST_METRIC)?)
                 };
+                let what = format!("Cost Explorer days from {q_start}");
                 if table.days.is_empty() {
-                    return Err(CostPassError::NoCostData(e));
-                }
-                let last = table.days.keys().next_back().copied().unwrap_or(today);
-                let read = if pages.is_empty() {
-                    "not queried"
+                    // Nothing to report from. A run that sends goes on only as far as the critical
+                    // page (the incomplete run's path below) and then fails with this error.
+                    if !self.options.notify || self.options.past_day {
+                        return Err(CostPassError::NoCostData(e));
+                    }
+                    missing.push(MissingInput::read(&what, &e));
+                    no_cost_data = Some(e);
+                    table
                 } else {
-                    "not read to the end"
-                };
-                notes.push(format!(
-                    "Cost Explorer {read} ({e}); the report uses stored days up to {last}"
-                ));
-                if spec.cost.ce_daily_request_cap > 0 {
-                    missing.push(MissingInput::read(
-                        &format!("Cost Explorer days from {q_start}"),
-                        &e,
+                    let last = table.days.keys().next_back().copied().unwrap_or(today);
+                    let read = if pages.is_empty() {
+                        "not queried"
+                    } else {
+                        "not read to the end"
+                    };
+                    notes.push(format!(
+                        "Cost Explorer {read} ({e}); the report uses stored days up to {last}"
                     ));
+                    if spec.cost.ce_daily_request_cap > 0 {
+                        missing.push(MissingInput::read(&what, &e));
+                    }
+                    table
                 }
-                table
             }
         };
 
@@ -951,6 +961,13 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             }
         };
 
+        if let Some(e) = no_cost_data {
+            // The report was never a report: the run fails as before, after the page went out.
+            for error in &delivery.errors {
+                tracing::warn!(error = %error, "while Cost Explorer gave nothing");
+            }
+            return Err(CostPassError::NoCostData(e));
+        }
         Ok(DailyRun {
             report,
             slack,
@@ -1788,6 +1805,38 @@ mod tests {
             let third = run(&spec, &reads, &ledger, &channels).await.unwrap();
             assert!(!third.delivery.failed(), "{:?}", third.delivery);
             assert_eq!((channels.posted().len(), channels.published().len()), (1, 1));
+        }
+
+        /// Cost Explorer giving nothing with nothing stored (here: no request allowed) makes no report,
+        /// but Budgets' actual spend at 150 % still pages, once, and the run still fails.
+        #[tokio::test(start_paused = true)]
+        async fn a_critical_page_goes_out_when_cost_explorer_gives_nothing() {
+            let mut spec = spec();
+            spec.cost.ce_daily_request_cap = 0;
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::spending(&counter, 800, 38);
+            for _ in 0..2 {
+                let r = run(&spec, &reads, &ledger, &channels).await;
+                assert!(matches!(r, Err(CostPassError::NoCostData(_))), "{r:?}");
+                assert!(channels.posted().is_empty(), "no report without cost data");
+                let published = channels.published();
+                assert_eq!(published.len(), 1, "paged once over two runs");
+                assert!(published[0].subject.contains("$800"), "{:?}", published[0]);
+                assert!(
+                    published[0]
+                        .message
+                        .contains("waits for: Cost Explorer days from"),
+                    "{}",
+                    published[0].message
+                );
+            }
+            // A dry run reads the same and sends nothing.
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let options = PassOptions::new(&spec, as_of()).with_ce_day(as_of().date_naive());
+            let r = run_with(&spec, &options, &reads, &ledger, &channels).await;
+            assert!(matches!(r, Err(CostPassError::NoCostData(_))), "{r:?}");
+            assert!(channels.published().is_empty() && channels.posted().is_empty());
         }
 
         /// A budget under 150 % pages nobody, complete run or not: an incomplete run sends nothing.
