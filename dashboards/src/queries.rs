@@ -587,8 +587,10 @@ fn links_telemetry(f: &FunctionSpec) -> bool {
 /// Invocations (a Lambda `REPORT` line, text or JSON log format) and errors of one line, as 0/1.
 fn lambda_error_fields(json_logs: bool) -> String {
     let error = if json_logs {
-        // telemetry writes compact JSON: exactly `"level":"ERROR"`.
-        r#"strcontains(@message, '"level":"ERROR"')"#
+        // telemetry writes compact JSON: exactly `"level":"ERROR"`. Its EMF documents carry Lambda's
+        // log level too when Lambda filters JSON logs by level (`AWS_LAMBDA_LOG_LEVEL=ERROR` makes
+        // every metrics line `"level":"ERROR"`, or Lambda would drop it): they are not errors.
+        r#"strcontains(@message, '"level":"ERROR"') * (1 - strcontains(@message, '"_aws":{'))"#
     } else {
         // Seed 002's and 003's filter pattern.
         r#"strcontains(@message, 'ERROR')"#
@@ -631,7 +633,8 @@ pub fn queries_for(spec: &PlatformSpec) -> Result<Vec<QueryDefinition>, QueryErr
             )?);
         }
         let error_filter = if json {
-            r#"filter level = "ERROR""#
+            // Not the EMF documents, which carry Lambda's filter level (see `lambda_error_fields`).
+            r#"filter level = "ERROR" and @message not like '"_aws":{'"#
         } else {
             "filter @message like /ERROR/"
         };
@@ -711,6 +714,64 @@ mod tests {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/platforms/{name}.toml")),
         )
         .unwrap()
+    }
+
+    /// `strcontains(@message, '…')` of `message`, as Logs Insights evaluates it (1 or 0).
+    fn strcontains(expr: &str, message: &str) -> Vec<i32> {
+        expr.split("strcontains(@message, '")
+            .skip(1)
+            .map(|rest| i32::from(message.contains(&rest[..rest.find("')").unwrap()])))
+            .collect()
+    }
+
+    /// With Lambda filtering JSON logs at ERROR, every EMF document telemetry writes carries
+    /// `"level":"ERROR"` (or Lambda would drop it): the error rate and the `errors` query must not count
+    /// metrics as errors, and must still count a real error line.
+    #[test]
+    fn emf_documents_under_lambdas_error_filter_are_not_errors() {
+        use telemetry::emf::EmfBuilder;
+        let out = telemetry::testing::CapturedWriter::default();
+        let alc = |k: &str| match k {
+            "AWS_LAMBDA_LOG_FORMAT" => Some("JSON".to_owned()),
+            "AWS_LAMBDA_LOG_LEVEL" => Some("ERROR".to_owned()),
+            _ => None,
+        };
+        let recorder = EmfBuilder::from_lookup(alc)
+            .namespace("CollectIQ")
+            .service("valuation")
+            .function_name("collectiq-prod-valuation")
+            .with_writer(out.clone())
+            .build()
+            .unwrap();
+        recorder.record_cold_start();
+        recorder.flush();
+        let emf = out.contents();
+        let emf = emf.lines().next().expect("the cold start document");
+        assert!(emf.contains(r#""level":"ERROR""#), "{emf}");
+        let error_line = r#"{"level":"ERROR","timestamp":"2026-12-06T20:00:00.000Z","message":"valuation failed","service":"valuation","function_request_id":"r1"}"#;
+
+        let fields = lambda_error_fields(true);
+        let error = &fields[fields.find(" as invocation, ").unwrap()..];
+        // error = contains(level ERROR) * (1 - contains(EMF's `_aws`)).
+        let value = |line: &str| match strcontains(error, line)[..] {
+            [level, emf] => level * (1 - emf),
+            ref other => panic!("unexpected error expression {error}: {other:?}"),
+        };
+        assert_eq!(value(emf), 0, "an EMF document counted as an error");
+        assert_eq!(value(error_line), 1, "an error line not counted");
+
+        let s = spec("collectiq-prod");
+        let qs = queries_for(&s).unwrap();
+        let errors = &get(&qs, "collectiq-prod/errors").query_string;
+        let excluded = errors
+            .split("@message not like '")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("no EMF exclusion in {errors}"));
+        assert!(
+            emf.contains(excluded) && !error_line.contains(excluded),
+            "{errors}"
+        );
     }
 
     /// A query reads at most 50 log groups, and one query over every function failed the whole publish
