@@ -718,6 +718,41 @@ mod tests {
         assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], name);
     }
 
+    /// docs/telemetry.md: a label whose *name* CloudWatch refuses as a dimension (non-ASCII, over 250
+    /// characters, starting with `:`) becomes a property like one whose value is refused; only `_aws`,
+    /// an empty key and keys over 1,024 bytes are left out.
+    #[test]
+    fn labels_whose_names_cannot_be_dimensions_are_properties() {
+        let (rec, out) = recorder();
+        let long = "k".repeat(251);
+        let too_long = "x".repeat(1025);
+        metrics::with_local_recorder(&rec, || {
+            metrics::counter!(
+                "Hits",
+                "größe" => "L",
+                ":colon" => "c",
+                long.clone() => "long",
+                "_aws" => "meta",
+                "" => "empty",
+                too_long.clone() => "gone",
+                "route" => "/a"
+            )
+            .increment(1);
+        });
+        rec.flush();
+        let d = &docs(&out)[0];
+        assert_eq!(d["Hits"], 1);
+        assert_eq!(d["größe"], "L");
+        assert_eq!(d[":colon"], "c");
+        assert_eq!(d[long.as_str()], "long");
+        assert!(d["_aws"]["CloudWatchMetrics"].is_array(), "metadata intact: {d}");
+        assert!(d.get("").is_none() && d.get(too_long.as_str()).is_none(), "{d}");
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["service", "route"]])
+        );
+    }
+
     #[test]
     fn flush_properties_never_shadow_dimensions_or_metrics() {
         let (rec, out) = recorder();

@@ -292,7 +292,9 @@ impl Inner {
                     folded.push(index);
                 }
                 label_dims.push((k.to_owned(), admitted.to_owned()));
-            } else if is_valid_dimension_name(k) && k != name && !taken(k, &dims, &props) {
+            } else if is_property_key(k) && k != name && !taken(k, &dims, &props) {
+                // Not a dimension (not allowed, a 31st, or a name or value CloudWatch refuses as one):
+                // still in the document, for Logs Insights.
                 props.push((k.to_owned(), truncate(v)));
             }
         }
@@ -481,6 +483,13 @@ impl EmfRecorder {
     pub fn is_disabled(&self) -> bool {
         self.inner.cfg.disabled
     }
+}
+
+/// Whether a label key can be a property (a plain root member): any non-empty key of at most
+/// [`MAX_PROPERTY_CHARS`] bytes (a value's limit) but `_aws`, the document's metadata. Keys CloudWatch refuses as dimension
+/// names (non-ASCII, over 250 characters, starting with `:`) are fine as JSON members.
+fn is_property_key(k: &str) -> bool {
+    !k.is_empty() && k.len() <= MAX_PROPERTY_CHARS && k != "_aws"
 }
 
 fn truncate(v: &str) -> String {
