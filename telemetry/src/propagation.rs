@@ -616,7 +616,10 @@ pub(crate) fn event_parent_parsed<'a>(
                     Extractor::TraceContext => event_context_for(event, w3c).map(Some),
                     Extractor::Xray => event_context_for(event, xray).map(Some),
                     Extractor::XrayLambda if found.is_some() => event_context_for(event, xray).map(Some),
-                    Extractor::XrayLambda => lambda.is_some().then_some(None),
+                    // Lambda's header; without one, the event's own X-Ray header (the pseudo-code
+                    // returns what `xray` extracted when `_X_AMZN_TRACE_ID` is empty).
+                    Extractor::XrayLambda if lambda.is_some() => Some(None),
+                    Extractor::XrayLambda => event_context_for(event, xray).map(Some),
                 };
                 if extracted.is_some() {
                     found = extracted;
@@ -954,6 +957,21 @@ mod tests {
         assert_eq!(
             event_parent_for(Some(lambda), &both, Propagators::default()).0,
             lambda
+        );
+        // No Lambda header (`_X_AMZN_TRACE_ID` empty): `xray-lambda` returns what `xray` extracts
+        // from the event, listed alone or after a propagator that found nothing.
+        for list in ["xray-lambda", "tracecontext,xray-lambda", "xray-lambda,baggage"] {
+            let (parent, _) = event_parent_for(None, &both, Propagators::parse(list));
+            assert_eq!(parent, event_xray, "{list}");
+        }
+        let xray_only = json!({"headers": {"X-Amzn-Trace-Id": event_xray}});
+        assert_eq!(
+            event_parent_for(None, &xray_only, Propagators::parse("tracecontext,xray-lambda")).0,
+            event_xray
+        );
+        assert_eq!(
+            event_parent_for(None, &json!({}), Propagators::parse("xray-lambda")).0,
+            ""
         );
     }
 
