@@ -206,3 +206,64 @@ fn hello_function_under_runtime_api_harness() {
     );
     assert!(roots.iter().any(|r| r["annotations"]["ColdStart"] == true));
 }
+
+/// ARCHITECTURE: "a broken sink loses telemetry, not requests". A metrics namespace CloudWatch refuses
+/// and an OTLP endpoint that is no URL used to make `telemetry::init()?` end the function before its
+/// first invocation: now it serves, writes no metric and exports no span, and says why in one ERROR
+/// line each (`otlp_e2e` does the same with a TLS file that does not exist).
+#[test]
+fn refused_settings_lose_telemetry_not_requests() {
+    let binary = cargo_binary(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["-p", "telemetry", "--example", "hello"],
+        "examples/hello",
+    );
+    let f = FunctionProcess::start(
+        &binary,
+        "hello",
+        &[
+            ("POWERTOOLS_SERVICE_NAME", "hello"),
+            ("POWERTOOLS_METRICS_NAMESPACE", "Collect IQ"),
+            ("POWERTOOLS_TRACE_DISABLED", "false"),
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector.internal"),
+        ],
+    )
+    .unwrap();
+    let ok = f.invoke(json!({"card_id": "c-1"}).to_string());
+    let Outcome::Response(body) = &ok.outcome else {
+        panic!("{:?}", ok.outcome)
+    };
+    assert_eq!(
+        serde_json::from_str::<Value>(body).unwrap()["value_usd"],
+        "120.00"
+    );
+    assert_eq!(f.init_error(Duration::ZERO), None);
+    let lines: Vec<Value> = f
+        .stdout_lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let errors: Vec<&Value> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    let said = |needle: &str, message: &str| {
+        errors.iter().any(|l| {
+            l["error"].as_str().is_some_and(|e| e.contains(needle))
+                && l["message"].as_str().is_some_and(|m| m.starts_with(message))
+        })
+    };
+    assert!(said("Collect IQ", "metrics configuration refused"), "{errors:?}");
+    assert!(
+        said("ftp://collector.internal", "trace export configuration refused"),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.get("_aws").is_some()),
+        "no EMF document: {lines:?}"
+    );
+    // The invocation's own lines are there, with its request id.
+    assert!(
+        f.lines_for(&ok.request_id)
+            .iter()
+            .any(|l| l.contains("pricing card"))
+    );
+}

@@ -19,10 +19,12 @@ pub enum InitError {
     /// A global `tracing` subscriber is already set.
     #[error("a global tracing subscriber is already set")]
     SubscriberAlreadySet,
-    /// The trace exporters named in the environment (`OTEL_TRACES_EXPORTER` …) are invalid.
+    /// The trace exporters named in the environment (`OTEL_TRACES_EXPORTER` …) are invalid
+    /// ([`TelemetryBuilder::install`] logs it and exports no span instead of returning it).
     #[error(transparent)]
     TraceConfig(#[from] crate::otel::ConfigError),
-    /// A configured trace exporter could not be set up.
+    /// A configured trace exporter could not be set up (likewise logged by
+    /// [`TelemetryBuilder::install`]).
     #[error(transparent)]
     TraceExporter(#[from] crate::otel::ExporterBuildError),
 }
@@ -193,17 +195,30 @@ impl TelemetryBuilder {
 
     /// Installs the global subscriber and metrics recorder, and configures [`layer`](super::layer).
     ///
+    /// A metrics or trace-export configuration it refuses (`POWERTOOLS_METRICS_NAMESPACE` with a space,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE` naming no file …) does not stop the function: that part is off
+    /// and one ERROR line says why (ARCHITECTURE: telemetry loses telemetry, never requests).
+    ///
     /// # Errors
-    /// A global subscriber or recorder already exists, the metrics configuration is invalid, or the
-    /// trace exporters' configuration is.
+    /// A global subscriber or metrics recorder is already installed.
     pub fn install(self) -> Result<(), InitError> {
         let logs = self.logs.with_function(self.function.clone());
         let sample_rate = logs.sample_rate();
         let hidden = hidden_by_lambda_level(&logs);
-        let (xray, trace_warnings) = if self.xray {
-            span_layer(&self.function)?
+        // A trace configuration telemetry refuses (a malformed endpoint, an unreadable TLS file) loses
+        // spans, not requests: the function starts with nothing exported — the layer still carries each
+        // invocation's context to outgoing calls — and says why at ERROR once the subscriber is up.
+        let (xray, trace_warnings, trace_refused) = if self.xray {
+            match span_layer(&self.function) {
+                Ok((layer, warnings)) => (layer, warnings, None),
+                Err(e) => (
+                    Some(XrayLayer::with_span_sink(crate::xray::SpanSinks::new()).with_pass_through(true)),
+                    Vec::new(),
+                    Some(e),
+                ),
+            }
         } else {
-            (None, Vec::new())
+            (None, Vec::new(), None)
         };
         let spans = xray.as_ref().map(XrayLayer::sink);
         let panic_hook = PanicHook::new(logs.clone());
@@ -215,6 +230,12 @@ impl TelemetryBuilder {
         panic_hook.install();
         for warning in &trace_warnings {
             tracing::warn!(warning = %warning, "trace export setting ignored");
+        }
+        if let Some(e) = trace_refused {
+            tracing::error!(
+                error = %e,
+                "trace export configuration refused: no span is exported; invocations are served as usual"
+            );
         }
         for (hidden, alc) in hidden {
             match hidden {
@@ -236,11 +257,25 @@ impl TelemetryBuilder {
                 ),
             }
         }
-        let emf = with_cold_start_function(self.emf, &self.function, |k| std::env::var(k).ok()).install()?;
+        // Likewise a metrics configuration telemetry refuses (a namespace or service name CloudWatch
+        // would refuse): no metric is written, and the function still starts. Another recorder
+        // installed already is a program's mistake, not a setting, and is returned.
+        let emf =
+            match with_cold_start_function(self.emf, &self.function, |k| std::env::var(k).ok()).install() {
+                Ok(emf) => Some(emf),
+                Err(e @ crate::emf::BuildError::AlreadyInstalled) => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(
+                        error = %e,
+                        "metrics configuration refused: no metric is written; invocations are served as usual"
+                    );
+                    None
+                }
+            };
         install_shared(Shared {
             function: self.function,
             sample_rate,
-            emf: Some(emf),
+            emf,
             cold: process_cold_start(),
             correlation: None,
             correlation_header: self.correlation_header,
