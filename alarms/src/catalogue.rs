@@ -96,13 +96,17 @@ pub struct CatalogueOptions {
 
 impl CatalogueOptions {
     /// The platform's one service name (`spec.service_name()`, what Terraform sets as
-    /// `POWERTOOLS_SERVICE_NAME`), repo-relative runbook
-    /// links, 10 invocations.
+    /// `POWERTOOLS_SERVICE_NAME`), runbook links under `notifications.runbook_base_url` (repo-relative
+    /// without one), 10 invocations.
     #[must_use]
     pub fn for_spec(spec: &PlatformSpec) -> Self {
         Self {
             service_naming: ServiceNaming::Fixed(spec.service_name().to_owned()),
-            runbook_links: RunbookLinks::RepoRelative,
+            runbook_links: spec
+                .notifications
+                .runbook_base_url
+                .clone()
+                .map_or(RunbookLinks::RepoRelative, RunbookLinks::BaseUrl),
             min_cold_start_invocations: 10,
         }
     }
@@ -2279,6 +2283,38 @@ mod tests {
                 assert!(action.starts_with("arn:aws-us-gov:"), "{}: {action}", d.name());
             }
         }
+    }
+
+    /// `notifications.runbook_base_url` makes every critical alarm's runbook a link someone paged can
+    /// open; without it the repository path stays.
+    #[test]
+    fn the_specs_runbook_base_url_makes_the_links() {
+        let mut s = spec("collectiq-prod");
+        let repo = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        s.notifications.runbook_base_url = Some("https://git.example/ops/blob/main/alarms/runbooks/".into());
+        let c = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let mut linked = 0;
+        for (d, before) in c.alarms.iter().zip(&repo.alarms) {
+            let (desc, old) = (
+                d.alarm.description().unwrap(),
+                before.alarm.description().unwrap(),
+            );
+            if let Some(r) = d.runbook {
+                let link = format!(
+                    "\nhttps://git.example/ops/blob/main/alarms/runbooks/{}",
+                    r.file_name()
+                );
+                assert!(desc.ends_with(&link), "{}: {desc}", d.name());
+                assert!(
+                    old.ends_with(&format!("\nalarms/runbooks/{}", r.file_name())),
+                    "{old}"
+                );
+                linked += 1;
+            } else {
+                assert_eq!(desc, old);
+            }
+        }
+        assert!(linked > 10, "{linked} alarms with a runbook");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use thiserror::Error;
 use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, WorkflowType, name_part};
 use crate::text::{
     bounded_message, bounded_path, email_problem, escape_deceptive, quoted, route_path_problem,
-    text_problems, ticked,
+    runbook_base_url_problem, text_problems, ticked,
 };
 
 /// One thing wrong with a spec: where (line, key path) and what.
@@ -1198,6 +1198,9 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
             bad(format!("notifications.{key}"), problem);
         }
     }
+    if let Some(problem) = n.runbook_base_url.as_deref().and_then(runbook_base_url_problem) {
+        bad("notifications.runbook_base_url".into(), problem);
+    }
     // Each address is an SNS e-mail subscription: one SNS refuses fails `terraform apply`, not the check.
     for (i, address) in n.email.iter().enumerate() {
         if let Some(problem) = email_problem(address) {
@@ -2109,6 +2112,42 @@ table = "demo-dev-ledger"
                     .starts_with("expected an e-mail address like ops@example.com"),
                 "{p:?}"
             );
+        }
+    }
+
+    /// `notifications.runbook_base_url` reaches pagers and Slack inside every alarm description: an
+    /// https URL of plain characters, refused at its key and line otherwise.
+    #[test]
+    fn runbook_base_urls_are_plain_https_urls() {
+        let long = format!("https://docs.example/{}", "a".repeat(400));
+        for (url, ok) in [
+            ("https://git.example/ops/blob/main/alarms/runbooks", true),
+            ("https://git.example/ops/blob/main/alarms/runbooks/", true),
+            ("http://git.example/runbooks", false),
+            ("https:///runbooks", false),
+            ("https://git.example/run books", false),
+            ("https://git.example/<!channel>", false),
+            ("https://git.example/a|click here", false),
+            ("https://git.example/runbooks?x=1", false),
+            ("javascript:alert(1)", false),
+            (long.as_str(), false),
+        ] {
+            let src = with("").replace(
+                "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"",
+                &format!(
+                    "sns_warning_topic_arn = \"arn:aws:sns:us-east-1:123456789012:warn\"\nrunbook_base_url = \"{url}\""
+                ),
+            );
+            if ok {
+                let spec = parse(&src, "x.toml").unwrap();
+                assert_eq!(spec.notifications.runbook_base_url.as_deref(), Some(url));
+                continue;
+            }
+            let p = problems(&src);
+            assert_eq!(p.len(), 1, "{url}: {p:?}");
+            assert_eq!(p[0].path, "notifications.runbook_base_url");
+            assert_eq!(p[0].line, Some(line_with(&src, "runbook_base_url =")));
+            assert!(p[0].message.starts_with("expected an https:// URL"), "{p:?}");
         }
     }
 

@@ -537,6 +537,11 @@ pub struct NotificationSpec {
     /// secrets; empty when the platform has none.
     #[serde(default)]
     pub email: Vec<String>,
+    /// Where the runbooks are published (`https://git.example/ops/blob/main/alarms/runbooks`): each
+    /// alarm's description then links `{base}/{file}`, a link someone paged can open. Unset: the
+    /// repository path (`alarms/runbooks/api-5xx.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook_base_url: Option<String>,
 }
 
 /// `[ledger]`: the governance ledger table.

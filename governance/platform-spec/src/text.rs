@@ -297,6 +297,32 @@ pub(crate) fn route_path_problem(path: &str) -> Option<String> {
     None
 }
 
+/// The longest `notifications.runbook_base_url`: an alarm description's 1,024 characters hold the
+/// longest generated text (≈ 520) and the runbook's file name beside it.
+pub(crate) const MAX_RUNBOOK_BASE_URL: usize = 400;
+
+/// Why `url` cannot be the base of the runbook links alarm descriptions carry, if it cannot: an
+/// `https://` URL with a host, of printable ASCII without spaces, quotes or angle brackets (it reaches
+/// SNS e-mail, Slack and pagers as text), at most [`MAX_RUNBOOK_BASE_URL`] characters.
+pub(crate) fn runbook_base_url_problem(url: &str) -> Option<String> {
+    let host = url
+        .strip_prefix("https://")
+        .map(|rest| rest.split('/').next().unwrap_or(""));
+    let ok = url.len() <= MAX_RUNBOOK_BASE_URL
+        && host.is_some_and(|h| !h.is_empty())
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"\"'<>`|\\".contains(&b))
+        && !url.contains(['?', '#']);
+    (!ok).then(|| {
+        format!(
+            "expected an https:// URL with a host, at most {MAX_RUNBOOK_BASE_URL} characters of printable \
+             ASCII without spaces, quotes, '<', '>', '|', a query or a fragment, found {}",
+            quoted(url)
+        )
+    })
+}
+
 /// Why `address` cannot be an e-mail address SNS subscribes (`Protocol = email`), if it cannot: a
 /// plausible addr-spec — one `@`, a local part of at most 64 printable ASCII characters other than the
 /// ones that need quoting (`"(),:;<>[\]`), a domain of at most 253 characters in two or more labels of
