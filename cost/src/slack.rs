@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerting::AlertDecision;
 use crate::anomaly::{AnomalySeverity, Direction};
-use crate::burn::{BudgetBurn, Exhaustion};
+use crate::burn::{BudgetBurn, Exhaustion, Tier};
 use crate::format::{budget_pct, count, fit, pct, ratio, sparkline, truncate, usd, usd_dp};
 use crate::pricing::PricingWarning;
 use crate::report::{CostReport, display_platform};
@@ -643,8 +643,14 @@ pub fn render(report: &CostReport) -> SlackMessage {
         .per_model
         .iter()
         .map(|m| {
+            // Cache tokens are in the dollar figure (reads at 0.1×, writes at 1.25× the input price):
+            // shown when there are any, so the line adds up.
+            let cache = match (m.tokens.cache_read, m.tokens.cache_write) {
+                (0, 0) => String::new(),
+                (read, write) => format!(" · {} cache read / {} cache write", count(read), count(write)),
+            };
             format!(
-                "{} {:>10}  {} in / {} out",
+                "{} {:>10}  {} in / {} out{cache}",
                 escape(&fit(&m.model_name, NAME_WIDTH)),
                 usd(m.cost),
                 count(m.tokens.input),
@@ -820,15 +826,23 @@ pub fn render(report: &CostReport) -> SlackMessage {
 #[must_use]
 pub fn render_with_decision(report: &CostReport, decision: &AlertDecision) -> SlackMessage {
     let mut msg = render(report);
+    // A tier a projection put the report in is not one spending reached: finance reads the line.
+    let reached = |tier: &Tier| report.budgets.iter().any(|b| b.actual_tier() >= *tier);
     let line = match decision {
         AlertDecision::Nothing => return msg,
-        AlertDecision::Notify { tier } => format!("{} Budget tier {} reached", tier.emoji(), tier.label()),
+        AlertDecision::Notify { tier } if reached(tier) => {
+            format!("{} Budget tier {} reached", tier.emoji(), tier.label())
+        }
+        AlertDecision::Notify { tier } => {
+            format!("{} Budget projected to reach {}", tier.emoji(), tier.label())
+        }
         AlertDecision::Escalate { from, to } => {
             format!(
-                "{} Escalated to {} (was {})",
+                "{} Escalated to {} (was {}){}",
                 to.emoji(),
                 to.label(),
-                from.label()
+                from.label(),
+                if reached(to) { "" } else { ", projected" }
             )
         }
         AlertDecision::Recovery { from } => format!("✅ Recovered: back under 80% (was {})", from.label()),
@@ -1304,9 +1318,51 @@ mod tests {
             &AlertDecision::Notify { tier: Tier::Pct150 },
         );
         assert!(validate(&big).is_empty(), "{:?}", validate(&big));
+        assert!(matches!(&big.blocks[1], Block::Section { text: Some(t), .. } if t.text().contains("150%")));
+    }
+
+    /// The demo month spent 21.7 % of its budget and is projected past 100 %: the alert line says
+    /// "projected", never "reached", until actual spend gets there.
+    #[test]
+    fn a_tier_only_projected_is_not_said_reached() {
+        use crate::alerting::AlertDecision;
+        let mut r = demo_report();
         assert!(
-            matches!(&big.blocks[1], Block::Section { text: Some(t), .. } if t.text().contains("150% reached"))
+            r.budgets[0].actual_pct < Decimal::from(100),
+            "{}",
+            r.budgets[0].actual_pct
         );
+        let notify = AlertDecision::Notify { tier: Tier::Pct100 };
+        let escalate = AlertDecision::Escalate {
+            from: Tier::Pct80,
+            to: Tier::Pct100,
+        };
+        let line = |r: &CostReport, d: &AlertDecision| render_with_decision(r, d).text;
+        assert!(
+            line(&r, &notify).starts_with("Budget projected to reach 100% — "),
+            "{}",
+            line(&r, &notify)
+        );
+        assert!(!line(&r, &notify).contains("reached"));
+        assert!(line(&r, &escalate).starts_with("Escalated to 100% (was 80%), projected — "));
+        r.budgets[0].actual_pct = Decimal::from(104);
+        assert!(
+            line(&r, &notify).starts_with("Budget tier 100% reached — "),
+            "{}",
+            line(&r, &notify)
+        );
+        assert!(line(&r, &escalate).starts_with("Escalated to 100% (was 80%) — "));
+    }
+
+    /// The model line's dollars include cache tokens: the line names them when there are any.
+    #[test]
+    fn the_model_line_names_its_cache_tokens() {
+        let mut r = demo_report();
+        let plain = section_texts(&render(&r)).join("\n");
+        assert!(!plain.contains("cache read"), "{plain}");
+        r.bedrock_by_model.per_model[0].tokens.cache_read = 4_137_279;
+        let text = section_texts(&render(&r)).join("\n");
+        assert!(text.contains(" · 4,137,279 cache read / 0 cache write"), "{text}");
     }
 
     proptest! {

@@ -280,7 +280,8 @@ pub fn write_outputs(out: &Path, run: &DailyRun, charts: &[ChartTarget]) -> Resu
 pub fn run_summary(run: &DailyRun) -> String {
     let decision = match run.decision {
         cost::alerting::AlertDecision::Nothing => "no budget transition".to_owned(),
-        cost::alerting::AlertDecision::Notify { tier } => format!("notify: tier {} reached", tier.label()),
+        // The tier of spend or of its projection, whichever is higher (the Slack line says which).
+        cost::alerting::AlertDecision::Notify { tier } => format!("notify: tier {}", tier.label()),
         cost::alerting::AlertDecision::Escalate { from, to } => {
             format!("escalate: {} → {}", from.label(), to.label())
         }
