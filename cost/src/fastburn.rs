@@ -328,14 +328,24 @@ pub fn allowed_spend(monthly_allowance: Decimal, from: DateTime<Utc>, until: Dat
     allowed
 }
 
+/// The burn rates the alerts compare with (≥): the ticket's 1×, the slow page's 6×, the fast page's
+/// 14.4×. A rate shown beside them is rounded so that it reaches each exactly when it does
+/// ([`crate::format::burn_rate`]).
+pub const RATE_THRESHOLDS: [Decimal; 3] = [
+    Decimal::ONE,
+    Decimal::from_parts(6, 0, 0, false, 0),
+    Decimal::from_parts(144, 0, 0, false, 1),
+];
+
 /// The strongest alert whose two windows both fire.
 fn decide(fb: &FastBurn) -> Option<FastBurnAlert> {
+    let [ticket, slow, fast] = RATE_THRESHOLDS;
     let both = |a: Window, b: Window, x: Decimal| fb.rate(a) >= x && fb.rate(b) >= x;
-    if both(Window::H1, Window::M5, Decimal::new(144, 1)) {
+    if both(Window::H1, Window::M5, fast) {
         Some(FastBurnAlert::PageFast)
-    } else if both(Window::H6, Window::M30, Decimal::from(6)) {
+    } else if both(Window::H6, Window::M30, slow) {
         Some(FastBurnAlert::PageSlow)
-    } else if both(Window::D3, Window::H6, Decimal::ONE) {
+    } else if both(Window::D3, Window::H6, ticket) {
         Some(FastBurnAlert::Ticket)
     } else {
         None

@@ -123,6 +123,24 @@ pub fn ratio(value: Decimal) -> String {
     format!("{:.2}×", unsigned_zero(shown))
 }
 
+/// A fast-burn rate to `dp` decimals (1 or 2), without the `×`: it reaches 1, 6 and 14.4
+/// ([`RATE_THRESHOLDS`](crate::fastburn::RATE_THRESHOLDS)) exactly when `value` does — 14.38 reads
+/// `14.3` beside "page at 14.4×", not `14.4`.
+///
+/// ```
+/// use rust_decimal_macros::dec;
+/// assert_eq!(cost::format::burn_rate(dec!(14.38), 1), "14.3");
+/// assert_eq!(cost::format::burn_rate(dec!(14.4), 1), "14.4");
+/// assert_eq!(cost::format::burn_rate(dec!(5.996), 2), "5.99");
+/// assert_eq!(cost::format::burn_rate(dec!(0.9999), 2), "0.99");
+/// assert_eq!(cost::format::burn_rate(dec!(7.25), 1), "7.3");
+/// ```
+#[must_use]
+pub fn burn_rate(value: Decimal, dp: u32) -> String {
+    let shown = rounded_within(value, dp, |r| crate::fastburn::RATE_THRESHOLDS.map(|t| r >= t));
+    format!("{:.*}", dp as usize, unsigned_zero(shown))
+}
+
 /// `value` [`rounded`] to `dp` decimals, then moved one step (`10^−dp`) back wherever rounding changed
 /// one of the thresholds `reached` says a figure reaches: the figure shown reaches each exactly when
 /// `value` does. Distinct thresholds must lie more than a step apart; one threshold read both ways

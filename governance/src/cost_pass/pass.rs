@@ -1262,7 +1262,13 @@ fn alert_kind(alert: FastBurnAlert) -> &'static str {
 fn burn_line(burn: &FastBurn) -> String {
     burn.windows
         .iter()
-        .map(|w| format!("{} {}x", w.window.label(), w.burn_rate.round_dp(1)))
+        .map(|w| {
+            format!(
+                "{} {}x",
+                w.window.label(),
+                cost::format::burn_rate(w.burn_rate, 1)
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -1283,7 +1289,7 @@ fn fast_burn_text(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert) ->
             "{:>4}: {} spent, burn rate {}x",
             w.window.label(),
             cost::format::usd(w.cost),
-            w.burn_rate.round_dp(2)
+            cost::format::burn_rate(w.burn_rate, 2)
         ));
     }
     lines.push(format!(
@@ -1317,7 +1323,7 @@ fn fast_burn_message(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert)
                 "{:>4}  {:>10}  {:>6}x",
                 w.window.label(),
                 cost::format::usd(w.cost),
-                w.burn_rate.round_dp(2)
+                cost::format::burn_rate(w.burn_rate, 2)
             )
         })
         .collect::<Vec<_>>()
@@ -2467,5 +2473,20 @@ mod tests {
         let text = fast_burn_text(&spec(), &burn, alert);
         assert!(text.contains("1h"), "{text}");
         assert_eq!(alert_kind(alert), "page_fast");
+
+        // A rate just under a page's threshold never reads as the threshold in the page's text.
+        let mut under = burn.clone();
+        for w in &mut under.windows {
+            w.burn_rate = Decimal::new(14_38, 2);
+        }
+        let line = burn_line(&under);
+        assert!(line.contains("1h 14.3x") && !line.contains("14.4"), "{line}");
+        let text = fast_burn_text(&spec(), &under, FastBurnAlert::PageSlow);
+        assert!(text.contains("burn rate 14.38x"), "{text}");
+        for w in &mut under.windows {
+            w.burn_rate = Decimal::new(5_996, 3);
+        }
+        assert!(!burn_line(&under).contains("6.0x"), "{}", burn_line(&under));
+        assert!(fast_burn_text(&spec(), &under, FastBurnAlert::Ticket).contains("burn rate 5.99x"));
     }
 }
