@@ -382,7 +382,7 @@ fn list_sections(title: &str, lines: &[String], code: bool) -> Vec<Block> {
     let mut shown: Vec<String> = lines
         .iter()
         .take(MAX_LIST_LINES)
-        .map(|l| truncate(l, 250))
+        .map(|l| truncate_escaped(l, 250))
         .collect();
     let hidden = lines.len().saturating_sub(MAX_LIST_LINES);
     let more = (hidden > 0).then(|| format!("… and {hidden} more (see the terminal or JSON report)"));
@@ -942,7 +942,21 @@ fn enforce_block(b: &mut Block) {
 fn clip(t: &mut TextObject, max: usize) {
     let s = t.text_mut();
     if s.chars().count() > max {
-        *s = truncate(s, max);
+        *s = truncate_escaped(s, max);
+    }
+}
+
+/// [`truncate`] for text escaped already (list lines, whole sections): the cut never ends inside an
+/// entity (`&amp;`, `&lt;`, `&gt;`), which Slack would show as `&am…`.
+fn truncate_escaped(s: &str, max: usize) -> String {
+    let cut = truncate(s, max);
+    let Some(body) = cut.strip_suffix('…') else {
+        return cut;
+    };
+    // A `&` among the last four characters with no `;` after it began an entity the cut split.
+    match body.rfind('&') {
+        Some(at) if body.len() - at < 5 && !body[at..].contains(';') => format!("{}…", &body[..at]),
+        _ => cut,
     }
 }
 
@@ -1352,6 +1366,26 @@ mod tests {
             line(&r, &notify)
         );
         assert!(line(&r, &escalate).starts_with("Escalated to 100% (was 80%) — "));
+    }
+
+    /// Lines escaped before they are cut to 250 characters end before a split entity, never in one.
+    #[test]
+    fn lines_cut_after_escaping_keep_whole_entities() {
+        for pad in 240..252 {
+            let line = escape(&format!("{}&<>{}", "a".repeat(pad), "b".repeat(40)));
+            let cut = truncate_escaped(&line, 250);
+            assert!(cut.chars().count() <= 250, "{pad}");
+            let body = cut.strip_suffix('…').unwrap();
+            let tail = &body[body.rfind('&').unwrap_or(0)..];
+            assert!(
+                !body.contains('&') || ["&amp;", "&lt;", "&gt;"].iter().any(|e| tail.starts_with(e)),
+                "{pad}: {cut}"
+            );
+            for entity in ["&am…", "&a…", "&l…", "&lt…", "&g…", "&…"] {
+                assert!(!cut.ends_with(entity), "{pad}: {cut}");
+            }
+        }
+        assert_eq!(truncate_escaped("short &amp; fine", 250), "short &amp; fine");
     }
 
     /// The model line's dollars include cache tokens: the line names them when there are any.
