@@ -70,6 +70,8 @@ pub(super) struct State {
     index: HashMap<usize, usize, BuildHasherDefault<AddressHasher>>,
     /// Histogram values beyond the pending cap.
     pub(super) overflow: usize,
+    /// The invocation ended ([`InvocationMetrics::close`]): later recordings are process-wide.
+    closed: bool,
 }
 
 /// What one invocation recorded for one cell.
@@ -141,6 +143,11 @@ pub(super) fn route(series: &Arc<Series>, kind: CellKind, f: impl FnOnce(&mut En
             };
             let mut state = inv.0.state.lock().unwrap_or_else(PoisonError::into_inner);
             let state = &mut *state;
+            if state.closed {
+                // A task scoped to an invocation that has ended: nothing would write this invocation
+                // again, so the recording goes where the next flush finds it.
+                return false;
+            }
             let i = state.entry(series, kind);
             f(&mut state.entries[i], &mut state.overflow);
             true
@@ -198,6 +205,15 @@ impl InvocationMetrics {
             metrics: self,
             future: Box::pin(future),
         }
+    }
+
+    /// Ends the invocation: what its scoped tasks ([`scope`](Self::scope)) record from now on is
+    /// recorded process-wide (written by the next [`EmfRecorder::flush`](super::EmfRecorder::flush),
+    /// without this invocation's request id) instead of into a buffer nothing writes again. Call it
+    /// before the invocation's last [`flush_invocation`](super::EmfRecorder::flush_invocation); the
+    /// invocation layer does.
+    pub fn close(&self) {
+        self.0.state.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
     }
 
     /// This invocation was a real cold start: its flush adds the `ColdStart` document.
@@ -451,5 +467,34 @@ mod tests {
         let docs = take(&out);
         assert!(docs.iter().all(|d| d["M000"].is_null() || d["M000"] == 3));
         assert_eq!(docs[0]["M000"], 3);
+    }
+
+    /// A task scoped to an invocation that outlives it (`tokio::spawn(m.scope(…))`, still counting
+    /// after the handler returned) records process-wide once the invocation is closed: the next
+    /// `flush` writes it, where before it went into a buffer nothing wrote again.
+    #[test]
+    fn recordings_after_the_invocation_closed_are_process_wide() {
+        let (rec, out) = recorder();
+        let a = rec.invocation();
+        metrics::with_local_recorder(&rec, || {
+            a.enter_with(|| metrics::counter!("Refreshed").increment(1));
+            a.close();
+            // The scoped task, polled again after the invocation's end.
+            a.enter_with(|| metrics::counter!("Refreshed").increment(2));
+        });
+        rec.flush_invocation(&a, &[("function_request_id", "a")]);
+        rec.flush();
+        let docs: Vec<Value> = out
+            .contents()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let of = |id: Option<&str>| {
+            docs.iter()
+                .filter(|d| d.get("function_request_id").and_then(Value::as_str) == id)
+                .map(|d| d["Refreshed"].as_u64().unwrap())
+                .sum::<u64>()
+        };
+        assert_eq!((of(Some("a")), of(None)), (1, 2), "{docs:?}");
     }
 }

@@ -443,6 +443,9 @@ impl Finish {
                 None => &[request_id],
             };
             if let Some(m) = &self.metrics {
+                // Closed first: a task the handler scoped to it and that is still running records
+                // process-wide from here on (the `flush` below, or the next invocation's).
+                m.close();
                 let _ = emf.flush_invocation(m, props);
             }
             // Recorded outside any invocation (init code, tasks spawned without the invocation's

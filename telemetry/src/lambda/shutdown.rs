@@ -111,6 +111,11 @@ pub(super) async fn arm(sink: Option<Arc<dyn SpanSink>>) {
         } else {
             tracing::warn!(budget_ms, "shutting down: span batches still waiting are lost");
         }
+        // Metrics recorded outside an invocation since the last one ended (background tasks, tasks
+        // whose invocation closed) have no next invocation to write them.
+        if let Some(emf) = crate::emf::global() {
+            let _ = emf.flush();
+        }
         std::process::exit(0);
     });
 }
