@@ -713,7 +713,7 @@ fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {
 }
 
 /// Semantic checks after deserialization; returns `(key path, message)` pairs in document order.
-fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
+pub(crate) fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut bad = |path: String, message: String| out.push((path, message));
     let p = &spec.platform;

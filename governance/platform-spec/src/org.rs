@@ -571,11 +571,26 @@ pub(crate) fn validate_account(
             continue;
         }
         // A spec written for one account need not name it: the account it is listed under is where its
-        // budgets are read (Budgets takes the account id in every call) and its ARNs are checked.
-        platform
-            .platform
-            .account_id
-            .get_or_insert_with(|| account.id.clone());
+        // budgets are read (Budgets takes the account id in every call) and its ARNs are checked —
+        // checked here, since loading it could not (its topics in another account would take this
+        // account's alarms' notifications there, or nowhere).
+        if platform.platform.account_id.is_none() && id_ok {
+            platform.platform.account_id = Some(account.id.clone());
+            let foreign = crate::load::validate(&platform);
+            if !foreign.is_empty() {
+                for (path, message) in foreign {
+                    bad(
+                        key.clone(),
+                        format!(
+                            "{} (account {} taken from this entry): {path}: {message}",
+                            rel.display(),
+                            account.id
+                        ),
+                    );
+                }
+                continue;
+            }
+        }
         if !platform.platform.shared_account {
             unshared.push((p, rel.display().to_string()));
         }
@@ -739,24 +754,36 @@ platforms = ["collectiq-dev.toml", "backoffice-dev.toml"]
             .collect();
         assert_ne!(anonymous, shipped);
         std::fs::write(dir.join("anonymous.toml"), anonymous).unwrap();
-        let org = parse_org(
-            &format!(
-                r#"{HEAD}
+        let listed_under = |id: &str| {
+            parse_org(
+                &format!(
+                    r#"{HEAD}
 [[accounts]]
-id = "444455556666"
+id = "{id}"
 name = "shared"
-role_arn = "arn:aws:iam::444455556666:role/governance/member"
+role_arn = "arn:aws:iam::{id}:role/governance/member"
 platforms = ["anonymous.toml"]
 "#
-            ),
-            "org.toml",
-            &dir,
-        );
+                ),
+                "org.toml",
+                &dir,
+            )
+        };
+        let org = listed_under("210987654321");
+        // Its topics are in 210987654321: listed under another account, the spec's ARNs are checked
+        // against that one and refused (its alarms would notify another account's topics).
+        let elsewhere = listed_under("444455556666");
         std::fs::remove_dir_all(&dir).unwrap();
         let org = org.unwrap();
         assert_eq!(
             org.items[0].spec.platform.account_id.as_deref(),
-            Some("444455556666")
+            Some("210987654321")
+        );
+        let e = elsewhere.unwrap_err().to_string();
+        assert!(
+            e.contains("notifications.sns_critical_topic_arn")
+                && e.contains("expected an ARN in account 444455556666"),
+            "{e}"
         );
     }
 

@@ -20,7 +20,7 @@
 //! 3. **summary** ([`SummaryRequest`]: the state with every iteration's result; the outcomes from the
 //!    ledger): the roll-up (posted once a
 //!    day when `notify`), and the summary of what failed where. When anything failed, the function fails
-//!    with `errorType` `Incomplete` and the summary as its message, so the execution is marked failed
+//!    with `errorType` `Incomplete` and the summary, failures first, as its message, so the execution is marked failed
 //!    (and `ExecutionsFailed` alarms) — after the roll-up went out.
 //!
 //! **Discovery.** With `[discovery]` in the organisation spec, the plan step lists the members
@@ -52,6 +52,39 @@ use super::run::{
 use crate::aws::{AwsTarget, sdk_config};
 use crate::cost_pass::counting::RequestCounter;
 use crate::ledger::{Ledger, put_snapshot, snapshots};
+
+/// The most of a summary an execution's error message carries: under the 32 KiB of a cause Step
+/// Functions keeps, with room for the error type and JSON escaping.
+const CAUSE_BYTES: usize = 24 * 1024;
+
+/// What a failed execution's error says: the summary's headline, then its `✗` lines (failed items,
+/// rejected accounts, the roll-up, the overview, the organisation's cost), then its other lines while
+/// they fit in [`CAUSE_BYTES`]; what does not fit is counted, and the function's log has it all.
+fn failure_cause(summary: &str) -> String {
+    let mut lines = summary.lines();
+    let mut out = lines.next().unwrap_or_default().to_owned();
+    let rest: Vec<&str> = lines.collect();
+    let failures = rest.iter().filter(|l| l.trim_start().starts_with('✗'));
+    let others = rest
+        .iter()
+        .filter(|l| !l.trim_start().starts_with('✗') && l.trim() != "Failed:");
+    let mut left_out = 0usize;
+    for line in failures.chain(others) {
+        // The note below must fit too.
+        if out.len() + line.len() + 1 + 80 > CAUSE_BYTES {
+            left_out += 1;
+            continue;
+        }
+        out.push('\n');
+        out.push_str(line);
+    }
+    if left_out > 0 {
+        out.push_str(&format!(
+            "\n… and {left_out} more line(s): the summary function's log has the whole summary"
+        ));
+    }
+    out
+}
 
 /// The longest failure message carried into the summary from a failed iteration (Step Functions keeps
 /// a cause of up to 32 KiB; a summary line needs the start of it).
@@ -748,7 +781,10 @@ pub async fn summary_handler(
     .await;
     let summary = run.render_summary();
     if !run.ok() {
-        return Err(OrgHandlerError::Incomplete(summary).logged("summary"));
+        // The whole summary in the log; the failures, first, in the execution's error (Step Functions
+        // keeps 32 KiB of a cause: past ~150 items the item lines alone filled it).
+        tracing::error!(summary = %summary, "organisation summary");
+        return Err(OrgHandlerError::Incomplete(failure_cause(&summary)).logged("summary"));
     }
     tracing::info!(items = run.items.len(), rollup = ?run.rollup_delivery, "organisation governed");
     Ok(SummaryResponse {
@@ -762,6 +798,37 @@ pub async fn summary_handler(
 
 #[cfg(test)]
 mod tests {
+    /// A failed execution's error keeps every failure within what Step Functions stores, whatever
+    /// the number of items: 300 ✓ lines before one ✗ pushed the failure past 32 KiB.
+    #[test]
+    fn a_failure_cause_leads_with_the_failures_and_fits() {
+        let mut summary = String::from("organisation collectiq run: 301 item(s), 300 ok, 1 failed, 9 s\n");
+        for i in 0..300 {
+            summary.push_str(&format!(
+                "  ✓ collectiq-prod-{i:03} [member-{i:03}] publish +0 ~0 -0 ($0.00/mo) · CollectIQ prod: $108.26 MTD (21.7% of $500.00) — OK\n"
+            ));
+        }
+        summary.push_str("  ✗ backoffice-dev [shared] no report (throttled)\nCost Explorer: 2 request(s) this run, 2 today\nFailed:\n");
+        summary
+            .push_str("  ✗ account 444455556666 (shared) backoffice-dev: alarms: throttled: Rate exceeded\n");
+        assert!(summary.len() > 32 * 1024);
+        let cause = failure_cause(&summary);
+        assert!(cause.len() <= CAUSE_BYTES, "{}", cause.len());
+        let lines: Vec<&str> = cause.lines().collect();
+        assert!(lines[0].starts_with("organisation collectiq run"));
+        assert!(lines[1].contains("✗ backoffice-dev"), "{}", lines[1]);
+        assert!(lines[2].contains("✗ account 444455556666"), "{}", lines[2]);
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .contains("more line(s): the summary function's log")
+        );
+        // A short summary is kept whole (less the `Failed:` heading, its lines lead anyway).
+        let short = "headline\n  ✓ a\nFailed:\n  ✗ b\n";
+        assert_eq!(failure_cause(short), "headline\n  ✗ b\n  ✓ a");
+    }
+
     use super::*;
 
     /// The summary function's timeout (infra/modules/org/main.tf) outlasts its worst case: the

@@ -89,6 +89,13 @@ pub struct OrgOptions {
 }
 
 impl OrgOptions {
+    /// The instant Cost Explorer requests count under: a run for today counts under its own day
+    /// (`as_of`, the plan step's wall clock in every step of one state-machine execution), so a step
+    /// after midnight UTC reads and writes the count the plan step made; a past day pays the real day.
+    fn ce_counting_instant(&self) -> DateTime<Utc> {
+        if self.past_day { Utc::now() } else { self.as_of }
+    }
+
     /// The organisation spec's settings, for `mode` at `as_of`, posting nothing.
     #[must_use]
     pub fn new(org: &Organization, mode: Mode, as_of: DateTime<Utc>) -> Self {
@@ -650,11 +657,7 @@ pub async fn read_org_cost(
     // step's wall clock in every step of one state-machine execution), so the summary step after
     // midnight UTC reads back the count the plan step made; a past day pays the real day. One
     // reading, so a failed read's count is read back from the day it counted under.
-    let now = if options.past_day {
-        Utc::now()
-    } else {
-        options.as_of
-    };
+    let now = options.ce_counting_instant();
     let read = match source {
         CostSource::CostExplorer => {
             query
@@ -1144,9 +1147,12 @@ impl ItemJob {
             &self.item.account_id,
             self.org_ce_counter.clone(),
         );
+        // Its footer's Cost Explorer count is the organisation's, read under the execution's day as
+        // the summary reads it (not the wall clock's, which is the next day after midnight UTC).
         let mut options = PassOptions::new(spec, self.options.as_of)
             .with_notify(self.options.notify && self.options.mode == Mode::Run && !self.options.past_day)
             .with_past_day(self.options.past_day)
+            .with_ce_day(self.options.ce_counting_instant().date_naive())
             .for_account(&self.item.account_id);
         // The account's untagged spend comes from the second query, not from its rows.
         options.untagged_by_day = Some(linked.untagged_days(&self.item.account_id));
