@@ -25,6 +25,8 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
         .in_span("pricing-lib.lookup", |_| {});
     drop(_entered);
     tokio::time::sleep(delay).await;
+    // After the await, maybe on another worker thread: still this invocation's.
+    metrics::counter!("CardsPriced").increment(1);
     span.in_scope(|| tracing::info!(after_ms = delay.as_millis() as u64, "priced"));
     Ok(json!({"card_id": card, "request_id": event.context.request_id}))
 }

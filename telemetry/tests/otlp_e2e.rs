@@ -473,19 +473,30 @@ fn concurrent_invocations_keep_their_own_ids() {
             2,
             "{request_id}: {lines:?}"
         );
-        assert!(
-            emf.iter().any(|d| d["CardsValued"] == 1.0),
-            "{request_id}: {lines:?}"
-        );
+        // Recorded before and after the handler's await (which may resume on another worker).
+        for metric in ["CardsValued", "CardsPriced"] {
+            assert_eq!(
+                emf.iter().filter_map(|d| d[metric].as_f64()).sum::<f64>(),
+                1.0,
+                "{request_id} {metric}: {lines:?}"
+            );
+        }
         for l in &lines {
             assert_eq!(l["function_request_id"], request_id.as_str());
             assert_eq!(l["xray_trace_id"], root.as_str(), "{l}");
         }
     }
-    // Nothing crossed: no line names one invocation's request id with another's trace.
+    // Nothing crossed: no line names one invocation's request id with another's trace, and no
+    // metric of theirs was written process-wide (without a request id).
     let by_request: HashMap<&str, &str> = results.iter().map(|(r, t)| (r.as_str(), t.as_str())).collect();
     for line in f.stdout_lines() {
         let v: Value = serde_json::from_str(&line).unwrap();
+        if v.get("_aws").is_some() && v.get("function_request_id").is_none() {
+            assert!(
+                v.get("CardsValued").is_none() && v.get("CardsPriced").is_none(),
+                "an invocation's metric written process-wide: {line}"
+            );
+        }
         if let (Some(r), Some(t)) = (v["function_request_id"].as_str(), v["xray_trace_id"].as_str())
             && let Some(expected) = by_request.get(r)
         {
