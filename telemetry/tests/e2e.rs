@@ -14,30 +14,29 @@ use telemetry::testing::runtime_api::{FunctionProcess, Outcome, cargo_binary};
 const ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
 const PARENT: &str = "53995c3f42cd8ad8";
 
-#[test]
-fn hello_function_under_runtime_api_harness() {
-    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
-    daemon.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    let daemon_addr = daemon.local_addr().unwrap().to_string();
-    // Examples are not built by `cargo test --test e2e`.
+/// The `hello` example under the harness with `env` (examples are not built by `cargo test --test e2e`).
+fn hello(env: &[(&str, &str)]) -> FunctionProcess {
     let binary = cargo_binary(
         Path::new(env!("CARGO_MANIFEST_DIR")),
         &["-p", "telemetry", "--example", "hello"],
         "examples/hello",
     );
-    let f = FunctionProcess::start(
-        &binary,
-        "hello",
-        &[
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-            ("POWERTOOLS_SERVICE_NAME", "hello"),
-            ("POWERTOOLS_TRACE_DISABLED", "false"),
-            ("AWS_XRAY_DAEMON_ADDRESS", daemon_addr.as_str()),
-            // The panic line carries a backtrace only when Rust's rule asks for one (audit 12, M3).
-            ("RUST_BACKTRACE", "1"),
-        ],
-    )
-    .unwrap();
+    FunctionProcess::start(&binary, "hello", env).unwrap()
+}
+
+#[test]
+fn hello_function_under_runtime_api_harness() {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let daemon_addr = daemon.local_addr().unwrap().to_string();
+    let f = hello(&[
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("POWERTOOLS_SERVICE_NAME", "hello"),
+        ("POWERTOOLS_TRACE_DISABLED", "false"),
+        ("AWS_XRAY_DAEMON_ADDRESS", daemon_addr.as_str()),
+        // The panic line carries a backtrace only when Rust's rule asks for one (audit 12, M3).
+        ("RUST_BACKTRACE", "1"),
+    ]);
     let trace = |sampled: u8| format!("Root={ROOT};Parent={PARENT};Sampled={sampled};Lineage=16f3a795:0");
     let ok = f.invoke_traced(
         json!({"card_id": "c-1", "requestContext": {"requestId": "api-ok"}}).to_string(),
@@ -210,26 +209,16 @@ fn hello_function_under_runtime_api_harness() {
 /// ARCHITECTURE: "a broken sink loses telemetry, not requests". A metrics namespace CloudWatch refuses
 /// and an OTLP endpoint that is no URL used to make `telemetry::init()?` end the function before its
 /// first invocation: now it serves, writes no metric and exports no span, and says why in one ERROR
-/// line each (`otlp_e2e` does the same with a TLS file that does not exist).
+/// line each.
 #[test]
 fn refused_settings_lose_telemetry_not_requests() {
-    let binary = cargo_binary(
-        Path::new(env!("CARGO_MANIFEST_DIR")),
-        &["-p", "telemetry", "--example", "hello"],
-        "examples/hello",
-    );
-    let f = FunctionProcess::start(
-        &binary,
-        "hello",
-        &[
-            ("POWERTOOLS_SERVICE_NAME", "hello"),
-            ("POWERTOOLS_METRICS_NAMESPACE", "Collect IQ"),
-            ("POWERTOOLS_TRACE_DISABLED", "false"),
-            ("OTEL_TRACES_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector.internal"),
-        ],
-    )
-    .unwrap();
+    let f = hello(&[
+        ("POWERTOOLS_SERVICE_NAME", "hello"),
+        ("POWERTOOLS_METRICS_NAMESPACE", "Collect IQ"),
+        ("POWERTOOLS_TRACE_DISABLED", "false"),
+        ("OTEL_TRACES_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector.internal"),
+    ]);
     let ok = f.invoke(json!({"card_id": "c-1"}).to_string());
     let Outcome::Response(body) = &ok.outcome else {
         panic!("{:?}", ok.outcome)
