@@ -29,7 +29,7 @@ use aws_error::ErrorClass;
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 use collectiq_tests::faults::accounts::ASSUME_ROLE;
 use collectiq_tests::faults::{FaultKind, FaultPlan, FaultProxy};
-use collectiq_tests::{Emulator, SinkResponse, WebhookSink};
+use collectiq_tests::{Emulator, ReceivedPost, SinkResponse, WebhookSink};
 use cost::input::CostAndUsagePage;
 use governance::aws::{AwsClients, AwsTarget, sdk_config};
 use governance::ledger::Ledger;
@@ -67,6 +67,13 @@ fn organisation(dir: &Path, accounts: &[&str]) -> Organization {
 }
 
 /// Each member as AWS would have it: the budget with its spend, the Slack secret, the SNS topics.
+/// `item`'s own webhook on `sink`: the sink's URL with the member's account id as the last part.
+fn member_webhook(sink: &WebhookSink, item: &OrgItem) -> String {
+    let base = sink.url();
+    let cut = base.rfind('/').unwrap();
+    format!("{}/{}", &base[..cut], item.account_id)
+}
+
 async fn seed_member(base: &aws_types::SdkConfig, item: &OrgItem, spend_usd: &str, webhook: &str) {
     let sts = aws_sdk_sts::Client::new(base);
     let member = AwsClients::new(&assume_member(&sts, base, item).await.unwrap());
@@ -251,8 +258,10 @@ impl Acme {
             .send()
             .await
             .unwrap();
+        // Each member's channel is its own webhook (a path of its own on the sink), so a report sent
+        // through another member's webhook shows.
         for (item, spend) in org.items.iter().zip(["0.2", "17", "32"]) {
-            seed_member(&base, item, spend, sink.url()).await;
+            seed_member(&base, item, spend, &member_webhook(&sink, item)).await;
         }
         // The first two members have deployed their API; the third has not (yet).
         for item in &org.items[..2] {
@@ -502,13 +511,17 @@ async fn an_organisation_is_governed_in_one_pass_each_member_in_its_own_account(
         "{bodies:?}"
     );
     // The three platform reports look alike but for their account: each names its own, in the Slack
-    // header and fallback text its channel shows.
+    // header and fallback text its channel shows, and went through its own member's webhook.
     for item in &org.items {
         let named: Vec<&String> = bodies
             .iter()
             .filter(|b| b.contains(&format!("dev ({}) — ", item.account_id)))
             .collect();
         assert_eq!(named.len(), 1, "{}: {bodies:?}", item.account_id);
+        let own_path = format!("/services/T000/B000/{}", item.account_id);
+        let through_own: Vec<&ReceivedPost> = posts.iter().filter(|p| p.path == own_path).collect();
+        assert_eq!(through_own.len(), 1, "{own_path}: {posts:?}");
+        assert_eq!(&through_own[0].body, named[0], "{own_path}");
         assert!(
             named[0].contains(&format!("Backoffice dev ({}): ", item.account_id)),
             "{}",
