@@ -52,7 +52,8 @@ pub fn overview(
             TextWidget::new(format!(
                 "## Organisation {organization}: {} member account(s), {firing} generated alarm(s) in ALARM \
                  at the last pass\nEach graph reads one member account through cross-account observability \
-                 (`accountId`): Lambda invocations, errors and throttles across all its functions. Spend, \
+                 (`accountId`): Lambda invocations, errors and throttles across all its functions in \
+                 {region} (the OAM sink's region; a member's functions elsewhere are not drawn). Spend, \
                  budget tiers and the alarms by name: the daily roll-up in Slack.",
                 accounts.len()
             ))
@@ -107,6 +108,11 @@ mod tests {
         let accounts: Vec<OverviewAccount> = (0..3).map(account).collect();
         let d = overview("acme", "us-east-1", &accounts).unwrap();
         assert_eq!(d.name, "acme-organisation-overview");
+        let header = serde_json::to_string(&d.body).unwrap();
+        assert!(
+            header.contains("across all its functions in us-east-1"),
+            "{header}"
+        );
         assert!(dashboards::plan::owned_by(&d.name, &managed_prefix("acme")));
         let graphs: Vec<_> = d
             .body
