@@ -945,6 +945,111 @@ mod tests {
         );
     }
 
+    /// Sixteen invocations on four worker threads, each awaiting (a timer, so its task may resume on
+    /// another worker) between its log lines and metrics: every line, EMF document and subsegment
+    /// carries its own invocation's request id and trace, exactly one is cold, and nothing is written
+    /// process-wide.
+    #[test]
+    fn invocations_moving_between_worker_threads_keep_their_own_context() {
+        async fn hops(e: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+            let n = e.payload["n"].as_u64().unwrap();
+            for step in 0..4u64 {
+                tracing::info!(n, step, "step");
+                metrics::counter!("CardsValued").increment(n);
+                let _span = tracing::info_span!("price", n).entered();
+                drop(_span);
+                tokio::time::sleep(std::time::Duration::from_millis(1 + (n + step) % 3)).await;
+            }
+            Ok(json!({"n": n}))
+        }
+        let h = harness();
+        let rec: &'static crate::emf::EmfRecorder = Box::leak(Box::new(h.layer.shared.emf.clone().unwrap()));
+        let dispatch = h.dispatch.clone();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_time()
+            .on_thread_start(move || {
+                // Each worker records through the test's subscriber and recorder for its whole life.
+                std::mem::forget(tracing::dispatcher::set_default(&dispatch));
+                std::mem::forget(metrics::set_default_local_recorder(rec));
+            })
+            .build()
+            .unwrap();
+        let root = |n: u64| format!("1-5759e988-{n:024x}");
+        let svc = h.layer.service(service_fn(hops));
+        let results = rt.block_on(async {
+            let calls = (1..=16u64).map(|n| {
+                let mut svc = svc.clone();
+                tokio::spawn(async move {
+                    let header = format!("Root={};Parent=53995c3f42cd8ad8;Sampled=1", root(n));
+                    svc.call(event(json!({"n": n}), &format!("req-{n}"), Some(&header)))
+                        .await
+                })
+            });
+            join_all_spawned(calls).await
+        });
+        assert_eq!(results.len(), 16);
+        for r in results {
+            r.unwrap().unwrap();
+        }
+        let lines = h.logs.json_lines();
+        let steps: Vec<&Value> = lines.iter().filter(|l| l["message"] == "step").collect();
+        assert_eq!(steps.len(), 64, "{lines:?}");
+        for l in steps {
+            let n = l["n"].as_u64().unwrap();
+            assert_eq!(l["function_request_id"], format!("req-{n}"), "{l}");
+            assert_eq!(l["xray_trace_id"], root(n), "{l}");
+        }
+        let docs: Vec<Value> = h
+            .emf
+            .contents()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        for n in 1..=16u64 {
+            let mine: Vec<&Value> = docs
+                .iter()
+                .filter(|d| d["function_request_id"] == format!("req-{n}").as_str())
+                .collect();
+            let counted: u64 = mine.iter().filter_map(|d| d["CardsValued"].as_u64()).sum();
+            assert_eq!(counted, 4 * n, "req-{n}: {docs:?}");
+            assert!(
+                mine.iter().all(|d| d["xray_trace_id"] == root(n).as_str()),
+                "{mine:?}"
+            );
+        }
+        assert!(
+            docs.iter()
+                .all(|d| d.get("function_request_id").is_some() || d.get("CardsValued").is_none()),
+            "an invocation's metric written process-wide: {docs:?}"
+        );
+        assert_eq!(docs.iter().filter(|d| d.get("ColdStart").is_some()).count(), 1);
+        // Each invocation's subsegment is under its own trace.
+        let mut traces: Vec<String> = h
+            .xray
+            .documents()
+            .iter()
+            .filter(|d| d["name"] == "valuate")
+            .map(|d| d["trace_id"].as_str().unwrap().to_owned())
+            .collect();
+        traces.sort();
+        let mut want: Vec<String> = (1..=16).map(root).collect();
+        want.sort();
+        assert_eq!(traces, want);
+    }
+
+    /// `join_all` over spawned tasks without another dependency: awaits each in turn.
+    async fn join_all_spawned<T>(
+        handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+    ) -> Vec<Result<T, tokio::task::JoinError>> {
+        let handles: Vec<_> = handles.collect();
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            out.push(h.await);
+        }
+        out
+    }
+
     #[test]
     fn sqs_batch_span_links_each_message() {
         use crate::xray::MemorySpanSink;
