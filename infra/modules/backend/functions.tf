@@ -103,9 +103,15 @@ data "aws_iam_policy_document" "upload_presign" {
 
   statement {
     # The per-user daily quota: one conditional UpdateItem on a QUOTA# item (backend/src/quota.rs).
+    # Only QUOTA# items: the function updates nothing else, so a flaw in it cannot rewrite cards.
     sid       = "CountPresigns"
     actions   = ["dynamodb:UpdateItem"]
     resources = local.table_arns
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["QUOTA#*"]
+    }
   }
 
   statement {
@@ -136,9 +142,15 @@ data "aws_iam_policy_document" "cards_create" {
 
   statement {
     # The per-user daily quota of card creations: one conditional UpdateItem, before any S3 call.
+    # Only QUOTA# items: the function updates nothing else, so a flaw in it cannot rewrite cards.
     sid       = "CountCreates"
     actions   = ["dynamodb:UpdateItem"]
     resources = local.table_arns
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["QUOTA#*"]
+    }
   }
 
   statement {

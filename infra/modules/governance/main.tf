@@ -36,7 +36,7 @@ locals {
     [for p in var.budget.forecast_thresholds_percent : { type = "FORECASTED", threshold = p, severity = "warning" }],
   )
 
-  dashboard_arn_pattern = "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.dashboard_prefix}*"
+  dashboard_arn_pattern = "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.dashboard_prefix}-*"
   alarm_arn_pattern     = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.alarm_prefix}*"
 }
 

@@ -139,7 +139,7 @@ variable "http_api_ids" {
 }
 
 variable "dashboard_prefix" {
-  description = "Name prefix of the dashboards the governance pass owns (PutDashboard/DeleteDashboards are scoped to it)."
+  description = "Name prefix of the dashboards the governance pass owns: PutDashboard/DeleteDashboards are scoped to <prefix>-*, the names it generates (not a bare prefix, which would take collectiq-dev2-… too)."
   type        = string
 }
 
