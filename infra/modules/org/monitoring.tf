@@ -12,6 +12,38 @@ resource "aws_sns_topic" "alarms" {
   tags              = merge(local.tags, { Service = "sns" })
 }
 
+# Only this account's organisation alarms publish (the platforms' topics do the same): without a policy
+# the topic kept SNS's default one, which lets any principal of the account publish a false page.
+data "aws_iam_policy_document" "alarms_topic" {
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name_prefix}-organisation-*"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarms_topic.json
+}
+
 resource "aws_sns_topic_subscription" "alarms_email" {
   count     = var.alarm_email == null ? 0 : 1
   topic_arn = aws_sns_topic.alarms.arn
