@@ -615,10 +615,9 @@ pub(crate) fn event_parent_parsed<'a>(
                 let extracted = match step {
                     Extractor::TraceContext => event_context_for(event, w3c).map(Some),
                     Extractor::Xray => event_context_for(event, xray).map(Some),
-                    Extractor::XrayLambda if found.is_some() => event_context_for(event, xray).map(Some),
-                    // Lambda's header; without one, the event's own X-Ray header (the pseudo-code
-                    // returns what `xray` extracted when `_X_AMZN_TRACE_ID` is empty).
-                    Extractor::XrayLambda if lambda.is_some() => Some(None),
+                    // Lambda's header when nothing before found a context; else — or without Lambda's
+                    // header (`_X_AMZN_TRACE_ID` empty) — what `xray` extracts from the event.
+                    Extractor::XrayLambda if found.is_none() && lambda.is_some() => Some(None),
                     Extractor::XrayLambda => event_context_for(event, xray).map(Some),
                 };
                 if extracted.is_some() {
