@@ -76,12 +76,19 @@ impl fmt::Display for ProblemAt<'_> {
 /// [`SpecError::Read`] when the file cannot be read, [`SpecError::Invalid`] listing every problem
 /// (syntax, unknown or missing keys, out-of-range values, dangling references) with its line.
 pub fn load(path: &Path) -> Result<PlatformSpec, SpecError> {
+    load_in_account(path, None)
+}
+
+/// [`load`] of a spec an organisation lists under `account`: a spec that names no
+/// `[platform].account_id` takes `account` before it is checked, so its ARNs are held against the
+/// account it will run in (see [`parse_in_account`]).
+pub(crate) fn load_in_account(path: &Path, account: Option<&str>) -> Result<PlatformSpec, SpecError> {
     let file = path.display().to_string();
     let source = read_bounded(path).map_err(|source| SpecError::Read {
         file: file.clone(),
         source,
     })?;
-    parse(&source, &file)
+    parse_in_account(&source, &file, account)
 }
 
 /// A spec file's text: a regular file of at most [`MAX_SPEC_BYTES`] (checked before opening — opening a
@@ -218,6 +225,13 @@ pub fn spec_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 /// # Errors
 /// [`SpecError::Invalid`] listing every problem with its line and key path.
 pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
+    parse_in_account(source, file, None)
+}
+
+/// [`parse`], a spec naming no `[platform].account_id` taking `account` (when given) before the checks
+/// that read it (topic and state machine ARNs in that account): listed under an account by an
+/// organisation spec, a spec written without one is checked as the account it runs in.
+fn parse_in_account(source: &str, file: &str, account: Option<&str>) -> Result<PlatformSpec, SpecError> {
     let invalid = |problems| SpecError::Invalid {
         file: file.to_owned(),
         problems,
@@ -229,7 +243,7 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
             message: bounded_message(&syntax_message(source, &e)),
         }])
     })?;
-    let spec: PlatformSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let mut spec: PlatformSpec = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         // An organisation spec read as a platform spec: say which it is, not "unknown field accounts".
         if is_org_spec(source) {
             return invalid(vec![Problem {
@@ -254,6 +268,9 @@ pub fn parse(source: &str, file: &str) -> Result<PlatformSpec, SpecError> {
             message: bounded_message(&plain_types(inner.message())),
         }])
     })?;
+    if let Some(account) = account {
+        spec.platform.account_id.get_or_insert_with(|| account.to_owned());
+    }
     // A control or bidi character anywhere is named at its key; the same key's other checks would only
     // restate it less precisely.
     let text = text_problems(source, &["notifications.slack_webhook_secret"]);
@@ -713,7 +730,7 @@ fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {
 }
 
 /// Semantic checks after deserialization; returns `(key path, message)` pairs in document order.
-pub(crate) fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
+fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut bad = |path: String, message: String| out.push((path, message));
     let p = &spec.platform;

@@ -532,7 +532,11 @@ pub(crate) fn validate_account(
             );
             continue;
         }
-        let mut platform = match crate::load(&path) {
+        // A spec written for one account need not name it: the account it is listed under is where its
+        // budgets are read (Budgets takes the account id in every call) and its ARNs are checked, as it
+        // loads (its topics in another account would take this account's alarms' notifications there,
+        // or nowhere).
+        let platform = match crate::load::load_in_account(&path, id_ok.then_some(account.id.as_str())) {
             Ok(s) => s,
             Err(e) => {
                 bad(
@@ -569,27 +573,6 @@ pub(crate) fn validate_account(
                 ),
             );
             continue;
-        }
-        // A spec written for one account need not name it: the account it is listed under is where its
-        // budgets are read (Budgets takes the account id in every call) and its ARNs are checked —
-        // checked here, since loading it could not (its topics in another account would take this
-        // account's alarms' notifications there, or nowhere).
-        if platform.platform.account_id.is_none() && id_ok {
-            platform.platform.account_id = Some(account.id.clone());
-            let foreign = crate::load::validate(&platform);
-            if !foreign.is_empty() {
-                for (path, message) in foreign {
-                    bad(
-                        key.clone(),
-                        format!(
-                            "{} (account {} taken from this entry): {path}: {message}",
-                            rel.display(),
-                            account.id
-                        ),
-                    );
-                }
-                continue;
-            }
         }
         if !platform.platform.shared_account {
             unshared.push((p, rel.display().to_string()));
@@ -785,6 +768,9 @@ platforms = ["anonymous.toml"]
                 && e.contains("expected an ARN in account 444455556666"),
             "{e}"
         );
+        // Named at its file and line, as any spec error.
+        let at = e.find("anonymous.toml:").map(|i| &e[i + "anonymous.toml:".len()..]);
+        assert!(at.is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit())), "{e}");
     }
 
     /// An account's name is quoted escaped and cut, and an unknown key too: a newline in one forged a
