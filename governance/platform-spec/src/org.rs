@@ -769,8 +769,13 @@ platforms = ["anonymous.toml"]
             "{e}"
         );
         // Named at its file and line, as any spec error.
-        let at = e.find("anonymous.toml:").map(|i| &e[i + "anonymous.toml:".len()..]);
-        assert!(at.is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit())), "{e}");
+        let at = e
+            .find("anonymous.toml:")
+            .map(|i| &e[i + "anonymous.toml:".len()..]);
+        assert!(
+            at.is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit())),
+            "{e}"
+        );
     }
 
     /// An account's name is quoted escaped and cut, and an unknown key too: a newline in one forged a
