@@ -62,9 +62,10 @@ resource "aws_iam_role" "codedeploy" {
 # these functions' aliases and this account's alarms.
 data "aws_iam_policy_document" "codedeploy" {
   statement {
-    sid       = "ShiftAliasTraffic"
-    actions   = ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"]
-    resources = [for f in local.deployed : "${f.arn}:*"]
+    sid     = "ShiftAliasTraffic"
+    actions = ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"]
+    # The one alias CodeDeploy moves, not every qualifier of the function.
+    resources = [for f in local.deployed : "${f.arn}:${var.alias_name}"]
   }
 
   statement {

@@ -45,6 +45,14 @@ data "aws_iam_policy_document" "events_to_logs" {
       type        = "Service"
       identifiers = ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
     }
+
+    # Only on this account's behalf (the confused deputy): a rule in another account naming this
+    # log group as its target must not write into it.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
   }
 }
 

@@ -76,6 +76,12 @@ resource "aws_kms_key" "data" {
         Principal = { Service = "delivery.logs.amazonaws.com" }
         Action    = "kms:Decrypt"
         Resource  = "*"
+        # Only for deliveries of this account's logs (the confused deputy: without it, a log delivery
+        # set up in any account could be made to decrypt with this key).
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:*" }
+        }
       },
       {
         # EventBridge delivers failed events to the encrypted DLQ.

@@ -49,6 +49,18 @@ data "aws_iam_policy_document" "topic" {
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }
+
+    # Only the alarms this platform owns: those governance-alarms generates (the alarm prefix) and the
+    # governance failures alarm (failures.tf). Without it, anyone in the account who may create an
+    # alarm but not publish could page on-call through this topic (CloudWatch publishes as itself).
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.alarm_prefix}*",
+        "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:watch-${var.name_prefix}-*",
+      ]
+    }
   }
 }
 
