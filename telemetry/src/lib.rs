@@ -29,7 +29,7 @@ pub mod logs;
 pub mod otel;
 #[cfg(feature = "xray")]
 pub mod propagation;
-#[cfg(any(feature = "logs", feature = "xray"))]
+#[cfg(any(feature = "logs", feature = "xray", feature = "emf"))]
 pub mod redact;
 #[cfg(any(feature = "test-util", all(test, feature = "logs")))]
 pub mod testing;

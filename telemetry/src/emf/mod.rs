@@ -523,6 +523,44 @@ mod tests {
         EmfBuilder::new().namespace("CollectIQ").service("valuation")
     }
 
+    /// Labels leave the process (the document is a log event; a dimension value is listed by
+    /// ListMetrics): the log lines' default redaction applies — a denied name whole and never a
+    /// dimension, secrets inside values — and the look-alikes stay.
+    #[test]
+    fn labels_are_redacted_like_log_fields() {
+        let (r, out) = rec(base().allow_all_labels());
+        metrics::with_local_recorder(&r, || {
+            for pw in ["hunter2", "s3cr3t!"] {
+                metrics::counter!(
+                    "LoginFailed",
+                    "password" => pw,
+                    "user" => "bob@example.com",
+                    "auth" => "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+                    "model" => "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                    "request_id" => "8f5b3c1e-0000-4000-8000-000000000001"
+                )
+                .increment(1);
+            }
+        });
+        r.flush();
+        let text = out.contents();
+        for secret in ["hunter2", "s3cr3t!", "bob@example.com", "eyJhbGciOiJIUzI1NiJ9"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        let d = docs(&out);
+        assert_eq!(d.len(), 1, "both passwords redact to one series: {d:?}");
+        let d = &d[0];
+        assert_eq!(d["LoginFailed"], 2.0, "{d}");
+        assert_eq!(d["password"], "[REDACTED]", "{d}");
+        assert_eq!(d["model"], "anthropic.claude-3-5-sonnet-20240620-v1:0");
+        assert_eq!(d["request_id"], "8f5b3c1e-0000-4000-8000-000000000001");
+        let dims = &d["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
+        assert!(
+            !dims.to_string().contains("password"),
+            "a denied name is never a dimension: {dims}"
+        );
+    }
+
     #[test]
     fn counters_sum_gauges_last_histograms_arrays() {
         let (r, out) = rec(base());

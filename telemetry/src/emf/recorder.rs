@@ -268,19 +268,30 @@ impl Inner {
         let mut dims = cfg.default_dimensions.clone();
         let mut label_dims: Vec<(String, String)> = Vec::new();
         let mut props: Vec<(String, String)> = Vec::new();
-        // Indices of the labels whose values were folded.
-        let mut folded: Vec<usize> = Vec::new();
+        // The labels whose values were folded into `other` or redacted, and the value each became.
+        let mut folded: Vec<(usize, String)> = Vec::new();
         for (index, label) in key.labels().enumerate() {
-            let (k, v) = (label.key(), label.value());
+            let (k, raw) = (label.key(), label.value());
             // Under Lambda's log-level filter the document opens with `level` and `timestamp`: a label
             // of either name is left out rather than written as the same key twice.
             if cfg.repeats_level_member(k) {
                 continue;
             }
+            // Labels leave the process as the log lines' fields do (the document is a log event; a
+            // dimension is listed by ListMetrics): the same default redaction, a denied name whole,
+            // and a denied name never a dimension. Paid once per key, at registration.
+            let denied = crate::redact::default_redactor().is_denied_field(k);
+            let v = crate::redact::redact_attribute(k, raw);
+            if v != raw {
+                // Every secret behind the same redacted text shares one cell.
+                folded.push((index, v.clone().into_owned()));
+            }
+            let v = v.as_ref();
             let taken = |k: &str, dims: &[(String, String)], more: &[(String, String)]| {
                 dims.iter().chain(more).any(|(d, _)| d == k)
             };
-            let is_dim = dims.len() + label_dims.len() < MAX_DIMENSIONS
+            let is_dim = !denied
+                && dims.len() + label_dims.len() < MAX_DIMENSIONS
                 && cfg.guard.allows(name, k)
                 && is_valid_dimension_name(k)
                 && is_valid_dimension_value(v)
@@ -289,7 +300,8 @@ impl Inner {
             if is_dim {
                 let admitted = cfg.guard.admit(name, k, v);
                 if admitted != v {
-                    folded.push(index);
+                    folded.retain(|(i, _)| *i != index);
+                    folded.push((index, OVERFLOW_VALUE.to_owned()));
                 }
                 label_dims.push((k.to_owned(), admitted.to_owned()));
             } else if is_property_key(k) && k != name && !taken(k, &dims, &props) {
@@ -355,12 +367,9 @@ impl Inner {
             let labels: Vec<Label> = key
                 .labels()
                 .enumerate()
-                .map(|(i, l)| {
-                    if folded.contains(&i) {
-                        Label::new(l.key().to_owned(), OVERFLOW_VALUE)
-                    } else {
-                        l.clone()
-                    }
+                .map(|(i, l)| match folded.iter().find(|(f, _)| *f == i) {
+                    Some((_, value)) => Label::new(l.key().to_owned(), value.clone()),
+                    None => l.clone(),
                 })
                 .collect();
             Key::from_parts(name.to_owned(), labels)

@@ -3,7 +3,9 @@
 use super::LogConfig;
 use crate::clock::Stamp;
 use crate::json::write_str;
-use crate::redact::{DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor, ScanBudget, is_card_number};
+use crate::redact::{
+    DEFAULT_MAX_SCAN_BYTES, REDACTED, Redactor, ScanBudget, is_card_number, is_card_number_f64,
+};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
 use std::sync::Arc;
@@ -523,6 +525,7 @@ impl FieldValue {
             Self::U64(v) => u128::from(v),
             Self::I128(v) => v.unsigned_abs(),
             Self::U128(v) => v,
+            Self::F64(v) => return is_card_number_f64(v),
             _ => return false,
         };
         is_card_number(n)
@@ -1038,11 +1041,14 @@ mod tests {
                 cvv = 737u64,
                 epoch_ms = 1_732_871_234_567u64,
                 qty = 2,
+                total = 4_111_111_111_111_111.0f64,
+                price = 120.5f64,
                 "charged"
             );
         });
         let l = &got[0];
-        for key in ["card_number", "card", "big", "cvv", "amount"] {
+        assert_eq!(l["price"], 120.5, "not whole: {l}");
+        for key in ["card_number", "card", "big", "cvv", "amount", "total"] {
             assert_eq!(l[key], "[REDACTED]", "{key}: {l}");
         }
         assert_eq!(l["epoch_ms"], 1_732_871_234_567u64, "not a card: {l}");

@@ -10,7 +10,7 @@
 //! join the batch — attribute values, the span name, event names and attributes, the status
 //! description and link attributes.
 
-use crate::redact::{REDACTED, Redactor, ScanBudget, default_redactor, is_card_number};
+use crate::redact::{REDACTED, Redactor, ScanBudget, default_redactor, is_card_number, is_card_number_f64};
 use crate::xray::SpanSink;
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
@@ -110,6 +110,7 @@ fn redact_attributes(r: &Redactor, budget: &ScanBudget, attributes: &mut [KeyVal
         match &mut kv.value {
             Value::String(v) => redact_string(r, budget, v),
             Value::I64(n) if is_card_number(u128::from(n.unsigned_abs())) => kv.value = redacted(),
+            Value::F64(f) if is_card_number_f64(*f) => kv.value = redacted(),
             Value::Array(Array::String(items)) => {
                 for v in items {
                     redact_string(r, budget, v);
@@ -118,6 +119,9 @@ fn redact_attributes(r: &Redactor, budget: &ScanBudget, attributes: &mut [KeyVal
             Value::Array(Array::I64(items))
                 if items.iter().any(|n| is_card_number(u128::from(n.unsigned_abs()))) =>
             {
+                kv.value = redacted();
+            }
+            Value::Array(Array::F64(items)) if items.iter().any(|f| is_card_number_f64(*f)) => {
                 kv.value = redacted();
             }
             _ => {}
@@ -491,6 +495,8 @@ mod tests {
                 Value::Array(Array::String(vec!["sid=S3SS10N".into()])),
             ));
             span.set_attribute(KeyValue::new("card", 4_111_111_111_111_111i64));
+            span.set_attribute(KeyValue::new("charge.total", 5_555_555_555_554_444.0f64));
+            span.set_attribute(KeyValue::new("charge.amount", 120.5f64));
             span.set_attribute(KeyValue::new("http.response.status_code", 401i64));
             span.add_event(
                 "exception",
@@ -522,6 +528,12 @@ mod tests {
         assert_eq!(attr("http.request.header.authorization").as_str(), "[REDACTED]");
         assert_eq!(attr("http.request.header.cookie").as_str(), "[REDACTED]");
         assert_eq!(attr("card").as_str(), "[REDACTED]");
+        assert_eq!(
+            attr("charge.total").as_str(),
+            "[REDACTED]",
+            "a whole float that is a card number"
+        );
+        assert_eq!(attr("charge.amount"), Value::F64(120.5), "look-alikes stay");
         assert_eq!(
             attr("http.response.status_code"),
             Value::I64(401),

@@ -1217,6 +1217,13 @@ pub(crate) fn redacts_integer(key: &str, value: u128) -> bool {
     default_redactor().is_denied_field(key) || is_card_number(value)
 }
 
+/// [`redacts_integer`] for a float span attribute: its key is denied, or it is a whole number that is
+/// a card number.
+#[cfg(feature = "xray")]
+pub(crate) fn redacts_float(key: &str, value: f64) -> bool {
+    default_redactor().is_denied_field(key) || is_card_number_f64(value)
+}
+
 /// The default rules, built once.
 pub(crate) fn default_redactor() -> &'static Redactor {
     static DEFAULT: OnceLock<Redactor> = OnceLock::new();
@@ -3298,6 +3305,7 @@ fn card_prefix(d: &[u8], len: usize) -> bool {
 
 /// Whether an integer field's value is a payment card number (13–19 digits, an issuer prefix, a valid
 /// Luhn digit): logs and span attributes print it as [`REDACTED`] like the same digits in text.
+#[cfg(any(feature = "logs", feature = "xray"))]
 pub(crate) fn is_card_number(n: u128) -> bool {
     let mut digits = [0u8; 39];
     let mut len = 0;
@@ -3311,6 +3319,18 @@ pub(crate) fn is_card_number(n: u128) -> bool {
     let d = &mut digits[..len];
     d.reverse();
     is_card(d)
+}
+
+/// [`is_card_number`] for a float field: a whole number (`amount = 4111111111111111.0`) that is one.
+#[cfg(any(feature = "logs", feature = "xray"))]
+pub(crate) fn is_card_number_f64(v: f64) -> bool {
+    // Card numbers have at most 19 digits: anything at or above 1e19 (or not whole, or not finite) is not one.
+    v.is_finite() && v.fract() == 0.0 && v.abs() < 1e19 && {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        // A whole, finite value below 1e19 in magnitude: exact in a u128.
+        let n = v.abs() as u128;
+        is_card_number(n)
+    }
 }
 
 /// Whether digits (each 0–9) make a payment card number: 13 to 19 of them, an issuer prefix, a valid

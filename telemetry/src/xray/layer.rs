@@ -246,6 +246,9 @@ impl Visit for Fields {
     fn record_f64(&mut self, f: &Field, v: f64) {
         if f.name() == "telemetry.duration_ms" {
             self.duration_ms = Some(v);
+        } else if crate::redact::redacts_float(f.name(), v) {
+            // Denied by name whatever its type, as the log layer prints it.
+            self.push(f, Value::String(crate::redact::REDACTED.into()));
         } else {
             self.push(f, Value::F64(v));
         }
@@ -1535,12 +1538,19 @@ mod tests {
                 pin_token = 1234i64,
                 huge = u64::MAX,
                 qty = 3u64,
+                amount = 4_111_111_111_111_111.0f64,
+                cvv = 737.0f64,
+                price = 120.5f64,
             )
             .entered();
         });
         let sub = &docs[0]["subsegments"][0];
         let meta = &sub["metadata"]["default"];
         assert_eq!(meta["card"], "[REDACTED]", "{meta}");
+        // Floats too: a whole one that is a card number, and any under a denied name.
+        assert_eq!(meta["amount"], "[REDACTED]", "{meta}");
+        assert_eq!(meta["cvv"], "[REDACTED]", "{meta}");
+        assert_eq!(meta["price"], 120.5, "{meta}");
         assert_eq!(
             meta["pin_token"], "[REDACTED]",
             "denied by name whatever its type: {meta}"

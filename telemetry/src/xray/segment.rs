@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Largest document sent: X-Ray accepts 64 kB, but a document goes to the daemon in one UDP datagram
-/// after the 29-byte [`DAEMON_HEADER`](super::DAEMON_HEADER), and an IPv4 UDP payload is at most
+/// after the 30-byte [`DAEMON_HEADER`](super::DAEMON_HEADER), and an IPv4 UDP payload is at most
 /// 65,507 bytes; a larger document is split (or trimmed) instead of lost.
 pub const MAX_DOCUMENT_BYTES: usize = MAX_UDP_PAYLOAD - super::exporter::DAEMON_HEADER.len();
 /// Largest IPv4 UDP payload (65,535 − 8-byte UDP header − 20-byte IP header).
