@@ -77,11 +77,13 @@ macro_rules! service {
     };
 }
 
+// `ExecutedVersion` comes only with an alias's `Resource` (an alias invocation: the version that ran
+// it), as CDK's metric metadata lists the sets and the canary alarms in infra/modules/backend/deploy.tf read.
 const LAMBDA_SETS: &[&[&str]] = &[
     &[],
     &[FUNCTION_NAME],
     &[FUNCTION_NAME, RESOURCE],
-    &[FUNCTION_NAME, EXECUTED_VERSION],
+    &[FUNCTION_NAME, RESOURCE, EXECUTED_VERSION],
 ];
 const HTTP_API_SETS: &[&[&str]] = &[&[API_ID], &[API_ID, STAGE], &[API_ID, STAGE, ROUTE]];
 const REST_API_SETS: &[&[&str]] = &[
@@ -435,7 +437,11 @@ mod tests {
             assert_eq!(m.name, name);
             assert!(m.is_published_with(&["FunctionName"]));
             assert!(m.is_published_with(&["Resource", "FunctionName"]));
-            assert!(m.is_published_with(&["FunctionName", "ExecutedVersion"]));
+            assert!(m.is_published_with(&["FunctionName", "Resource", "ExecutedVersion"]));
+            assert!(
+                !m.is_published_with(&["FunctionName", "ExecutedVersion"]),
+                "ExecutedVersion only beside an alias's Resource"
+            );
             assert!(!m.is_published_with(&["FunctionName", "Stage"]));
         }
     }
