@@ -99,6 +99,10 @@ fn refuse_spec_target(path: &Path, platform: &Path) -> Result<()> {
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
         return refuse("a .toml file is a spec, not a variables file");
     }
+    // A FIFO or a device would block the read below (and the write) until another process opens it.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return refuse("it exists and is not a regular file");
+    }
     // Specs are at most 1 MiB; a larger or unreadable file is not one (the write says what is wrong).
     let text = std::fs::File::open(path).ok().and_then(|f| {
         use std::io::Read as _;

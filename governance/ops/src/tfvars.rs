@@ -15,6 +15,20 @@ pub enum TfvarsError {
         /// How many the spec has.
         found: usize,
     },
+    /// Terraform creates the webhook's secret by name (`aws_secretsmanager_secret.name`, which cannot
+    /// hold `:`): a spec naming the secret by ARN names one Terraform does not own.
+    #[error(
+        "{prefix}: notifications.slack_webhook_secret is an ARN ({arn}); Terraform creates the webhook's secret \
+         and takes its name (e.g. {prefix_path}/slack-webhook), not an ARN"
+    )]
+    SecretArn {
+        /// `{platform}-{env}`.
+        prefix: String,
+        /// `{platform}/{env}`, the default name's prefix.
+        prefix_path: String,
+        /// The ARN in the spec.
+        arn: String,
+    },
 }
 
 fn number(text: &str) -> Value {
@@ -24,8 +38,17 @@ fn number(text: &str) -> Value {
 /// The variables document for `spec`, keys as Terraform declares them.
 ///
 /// # Errors
-/// [`TfvarsError::Budgets`] when the spec does not have exactly one budget.
+/// [`TfvarsError::Budgets`] when the spec does not have exactly one budget;
+/// [`TfvarsError::SecretArn`] when it names the webhook's secret by ARN.
 pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
+    let secret = &spec.notifications.slack_webhook_secret;
+    if secret.to_ascii_lowercase().starts_with("arn:") {
+        return Err(TfvarsError::SecretArn {
+            prefix: spec.managed_prefix(),
+            prefix_path: format!("{}/{}", spec.platform.name, spec.platform.environment),
+            arn: secret.clone(),
+        });
+    }
     let [budget] = spec.budgets.as_slice() else {
         return Err(TfvarsError::Budgets {
             prefix: spec.managed_prefix(),
@@ -172,6 +195,21 @@ mod tests {
         assert_eq!(
             tfvars(&spec).unwrap_err().to_string(),
             "collectiq-dev: Terraform's envs take exactly one [[budgets]] entry, found 0"
+        );
+    }
+
+    /// Terraform would take the ARN as the secret's name (`:` is refused there, mid-apply).
+    #[test]
+    fn a_secret_named_by_arn_is_refused() {
+        let mut spec = platform_spec::load(&root().join("infra/platforms/collectiq-dev.toml")).unwrap();
+        spec.notifications.slack_webhook_secret =
+            "arn:aws:secretsmanager:us-east-1:210987654321:secret:collectiq/dev/slack-webhook-AbCdEf".into();
+        let err = tfvars(&spec).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "collectiq-dev: notifications.slack_webhook_secret is an ARN (arn:aws:secretsmanager:"
+            ) && err.contains("takes its name (e.g. collectiq/dev/slack-webhook)"),
+            "{err}"
         );
     }
 }

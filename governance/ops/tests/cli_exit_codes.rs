@@ -882,6 +882,23 @@ fn export_tfvars_refuses_to_overwrite_a_spec() {
             "{name} is left as it was"
         );
     }
+    // A FIFO would block the TOML sniff's read (and then the write) until some process opened it.
+    let fifo = dir.path().join("vars.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_str().unwrap();
+    let out = ops(&["--platform", DEV, "spec", "export-tfvars", "--write", fifo]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("--write {fifo}: it exists and is not a regular file")),
+        "{}",
+        stderr(&out)
+    );
     // Any other file is replaced by the variables, and nothing else is left in its folder.
     let target = dir.path().join("vars/platform.auto.tfvars.json");
     std::fs::create_dir(dir.path().join("vars")).unwrap();

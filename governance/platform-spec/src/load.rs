@@ -695,12 +695,43 @@ pub fn sns_topic_arn_problem(arn: &str) -> Option<String> {
     (!ok).then(|| format!("expected an SNS topic ARN {rule}, found {}", quoted(arn)))
 }
 
+/// The ARN partition a region belongs to (`cn-north-1` → `aws-cn`, `us-gov-west-1` → `aws-us-gov`, the
+/// isolated regions theirs, every other region `aws`).
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
 /// Whether `arn` (`arn:<partition>:<service>:<region>:<account>:…`) names another account than the spec's
 /// `[platform].account_id`, when the spec names one.
 fn foreign_account(spec: &PlatformSpec, arn: &str) -> Option<String> {
     let mut parts = arn.split(':');
-    let region = parts.nth(3)?;
+    let partition = parts.nth(1)?;
+    let region = parts.nth(1)?;
     let account = parts.next()?;
+    // A region is in one partition: `arn:aws-us-gov:…:us-east-1:…` names nothing that can exist.
+    let own_partition = partition_of(&spec.platform.region);
+    if partition != own_partition {
+        return Some(format!(
+            "expected an ARN in partition {own_partition} (the partition of [platform].region {}), found {} in {}",
+            spec.platform.region,
+            quoted(partition),
+            quoted(arn)
+        ));
+    }
     // Alarm actions and metrics are regional: a topic or state machine of another region is never
     // notified or measured by the platform's alarms.
     if region != spec.platform.region {
@@ -1204,7 +1235,16 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
         }
     }
     let n = &spec.notifications;
-    if let Some(problem) = webhook_secret_problem(&n.slack_webhook_secret) {
+    // A secret named by ARN is read wherever the ARN points: another account's (shared with this one)
+    // would send the reports to whoever owns it, as a topic ARN of another account would misroute a page.
+    let secret_problem = webhook_secret_problem(&n.slack_webhook_secret).or_else(|| {
+        n.slack_webhook_secret
+            .to_ascii_lowercase()
+            .starts_with("arn:")
+            .then(|| foreign_account(spec, &n.slack_webhook_secret))
+            .flatten()
+    });
+    if let Some(problem) = secret_problem {
         bad("notifications.slack_webhook_secret".into(), problem);
     }
     for (key, arn) in [
@@ -1634,8 +1674,8 @@ table = "demo-dev-ledger"
         .replace("[ledger]\ntable = \"demo-dev-ledger\"", "[ledger]\ntable = \"Demo_dev.ledger-1\"")
         .replace(
             "arn:aws:sns:us-east-1:123456789012:warn",
-            // Another partition's spelling, in the spec's region (a topic of another region is refused).
-            &format!("arn:aws-us-gov:sns:us-east-1:123456789012:{}abc.fifo", "W_-9".repeat(62)),
+            // The longest name SNS takes (another partition, or region, is refused).
+            &format!("arn:aws:sns:us-east-1:123456789012:{}abc.fifo", "W_-9".repeat(62)),
         );
         let spec = parse(&accepted, "x.toml").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(spec.functions[2].name.len(), 64);
@@ -1838,6 +1878,37 @@ table = "demo-dev-ledger"
                     "arn:aws:sns:eu-west-1:123456789012:crit",
                 ),
                 "notifications.sns_critical_topic_arn",
+                "found region eu-west-1",
+            ),
+            (
+                // us-east-1 is in the `aws` partition: no such topic can exist.
+                with("").replace(
+                    "arn:aws:sns:us-east-1:123456789012:crit",
+                    "arn:aws-us-gov:sns:us-east-1:123456789012:crit",
+                ),
+                "notifications.sns_critical_topic_arn",
+                "expected an ARN in partition aws (the partition of [platform].region us-east-1), found \"aws-us-gov\"",
+            ),
+            (
+                // Another account's secret, shared with this one, would take the reports to its owner.
+                with("")
+                    .replace(
+                        "region = \"us-east-1\"",
+                        "region = \"us-east-1\"\naccount_id = \"123456789012\"",
+                    )
+                    .replace(
+                        "slack_webhook_secret = \"demo/dev/slack\"",
+                        "slack_webhook_secret = \"arn:aws:secretsmanager:us-east-1:999999999999:secret:x\"",
+                    ),
+                "notifications.slack_webhook_secret",
+                "expected an ARN in account 123456789012 ([platform].account_id), found account 999999999999",
+            ),
+            (
+                with("").replace(
+                    "slack_webhook_secret = \"demo/dev/slack\"",
+                    "slack_webhook_secret = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:x\"",
+                ),
+                "notifications.slack_webhook_secret",
                 "found region eu-west-1",
             ),
             (
