@@ -27,6 +27,13 @@ pub const STD_EPSILON: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 /// The z-score used when the baseline is flat and the jump exceeds the floor.
 pub const FLAT_BASELINE_Z: Decimal = Decimal::TEN;
 
+/// Default `|z|` from which a day is a low anomaly (and flagged at all).
+pub const Z_LOW: Decimal = Decimal::from_parts(20, 0, 0, false, 1);
+/// Default `|z|` from which an anomaly is medium.
+pub const Z_MEDIUM: Decimal = Decimal::from_parts(25, 0, 0, false, 1);
+/// Default `|z|` from which an anomaly is high.
+pub const Z_HIGH: Decimal = Decimal::from_parts(30, 0, 0, false, 1);
+
 /// Anomaly detection settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnomalyConfig {
@@ -65,9 +72,9 @@ impl AnomalyConfig {
             min_weekday_samples: 3,
             fallback_days: 14,
             drops_on_estimated_days: false,
-            z_low: Decimal::new(20, 1),
-            z_medium: Decimal::new(25, 1),
-            z_high: Decimal::new(30, 1),
+            z_low: Z_LOW,
+            z_medium: Z_MEDIUM,
+            z_high: Z_HIGH,
         }
     }
 }

@@ -141,6 +141,57 @@ pub fn burn_rate(value: Decimal, dp: u32) -> String {
     format!("{:.*}", dp as usize, unsigned_zero(shown))
 }
 
+/// A reconciliation drift in percent with one decimal, signed as the drift is: its magnitude is over
+/// `threshold_pct` exactly when the drift's is (a drift warns over the threshold, `|d| > t`), so 10.04
+/// beside ±10 % reads `10.1%`, not `10.0%`, and exactly 10 reads `10.0%`.
+///
+/// ```
+/// use rust_decimal_macros::dec;
+/// assert_eq!(cost::format::drift_pct(dec!(10.04), dec!(10)), "10.1%");
+/// assert_eq!(cost::format::drift_pct(dec!(-10.04), dec!(10)), "-10.1%");
+/// assert_eq!(cost::format::drift_pct(dec!(10), dec!(10)), "10.0%");
+/// assert_eq!(cost::format::drift_pct(dec!(12.34), dec!(10)), "12.3%");
+/// ```
+#[must_use]
+pub fn drift_pct(value: Decimal, threshold_pct: Decimal) -> String {
+    let shown = magnitude_within(value, 1, |d| [d > threshold_pct.abs()]);
+    format!("{:.1}%", unsigned_zero(shown))
+}
+
+/// An anomaly's z-score to at most `dp` decimals (1 or 2), signed: its magnitude reaches the
+/// severity thresholds ([`Z_LOW`](crate::anomaly::Z_LOW) 2.0, [`Z_MEDIUM`](crate::anomaly::Z_MEDIUM)
+/// 2.5, [`Z_HIGH`](crate::anomaly::Z_HIGH) 3.0, the defaults every report uses, reached at the figure)
+/// exactly when `value`'s does — 2.96, a medium anomaly, reads `2.9`, not `3.0` beside "Medium". A z
+/// with fewer decimals keeps them: the flat-baseline rule's
+/// [`FLAT_BASELINE_Z`](crate::anomaly::FLAT_BASELINE_Z) reads `10`.
+///
+/// ```
+/// use rust_decimal_macros::dec;
+/// assert_eq!(cost::format::z_score(dec!(2.96), 1), "2.9");
+/// assert_eq!(cost::format::z_score(dec!(-2.96), 1), "-2.9");
+/// assert_eq!(cost::format::z_score(dec!(3.0), 1), "3.0");
+/// assert_eq!(cost::format::z_score(dec!(2.996), 2), "2.99");
+/// assert_eq!(cost::format::z_score(dec!(3.098), 1), "3.1");
+/// assert_eq!(cost::format::z_score(dec!(-10), 1), "-10");
+/// ```
+#[must_use]
+pub fn z_score(value: Decimal, dp: u32) -> String {
+    use crate::anomaly::{Z_HIGH, Z_LOW, Z_MEDIUM};
+    let shown = magnitude_within(value, dp, |z| [Z_LOW, Z_MEDIUM, Z_HIGH].map(|t| z >= t));
+    unsigned_zero(shown).to_string()
+}
+
+/// [`rounded_within`] for a signed figure whose thresholds apply to its magnitude (`|d|`, `|z|`):
+/// the magnitude is rounded within them and the sign put back.
+fn magnitude_within<const N: usize>(
+    value: Decimal,
+    dp: u32,
+    reached: impl Fn(Decimal) -> [bool; N],
+) -> Decimal {
+    let shown = rounded_within(value.abs(), dp, reached);
+    if value.is_sign_negative() { -shown } else { shown }
+}
+
 /// `value` [`rounded`] to `dp` decimals, then moved one step (`10^−dp`) back wherever rounding changed
 /// one of the thresholds `reached` says a figure reaches: the figure shown reaches each exactly when
 /// `value` does. Distinct thresholds must lie more than a step apart; one threshold read both ways
@@ -314,6 +365,48 @@ mod tests {
         ] {
             assert_eq!(ratio(value), shown, "{value}");
             assert_eq!(ratio_reaches(shown), reaches(value), "{value}");
+        }
+    }
+
+    /// Drift is compared as `|d| > threshold` and z as `|z| ≥ 2.0 / 2.5 / 3.0`: the printed figure,
+    /// read back, compares the same way as the value, either sign, and is never a step further off.
+    #[test]
+    fn drift_and_z_never_round_across_their_thresholds() {
+        for (value, shown) in [
+            (dec!(10.04), "10.1%"),
+            (dec!(10.0001), "10.1%"),
+            (dec!(10), "10.0%"),
+            (dec!(9.96), "10.0%"),
+            (dec!(-10.04), "-10.1%"),
+            (dec!(-9.96), "-10.0%"),
+            (dec!(75), "75.0%"),
+            (dec!(-0.04), "0.0%"),
+        ] {
+            assert_eq!(drift_pct(value, dec!(10)), shown, "{value}");
+            let back: Decimal = shown.trim_end_matches('%').parse().unwrap();
+            assert_eq!(
+                back.abs() > dec!(10),
+                value.abs() > dec!(10),
+                "{value} shown as {shown}"
+            );
+        }
+        for (value, dp, shown) in [
+            (dec!(2.96), 1, "2.9"),
+            (dec!(3.0), 1, "3.0"),
+            (dec!(3.04), 1, "3.0"),
+            (dec!(2.46), 1, "2.4"),
+            (dec!(2.5), 1, "2.5"),
+            (dec!(1.96), 1, "1.9"),
+            (dec!(-2.96), 1, "-2.9"),
+            (dec!(-3.098), 1, "-3.1"),
+            (dec!(10), 1, "10"),
+            (dec!(2.996), 2, "2.99"),
+            (dec!(2.4951), 2, "2.49"),
+        ] {
+            assert_eq!(z_score(value, dp), shown, "{value}");
+            let back: Decimal = shown.parse().unwrap();
+            let severity = |z: Decimal| [dec!(2), dec!(2.5), dec!(3)].map(|t| z.abs() >= t);
+            assert_eq!(severity(back), severity(value), "{value} shown as {shown}");
         }
     }
 

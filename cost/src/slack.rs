@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::alerting::AlertDecision;
 use crate::anomaly::{AnomalySeverity, Direction};
 use crate::burn::{BudgetBurn, Exhaustion, Tier};
-use crate::format::{budget_pct, count, fit, pct, ratio, sparkline, truncate, usd, usd_dp};
+use crate::format::{
+    budget_pct, count, drift_pct, fit, pct, ratio, sparkline, truncate, usd, usd_dp, z_score,
+};
 use crate::pricing::PricingWarning;
 use crate::report::{CostReport, display_platform};
 use crate::unit::{GapExplanation, UnitEconomics};
@@ -696,7 +698,8 @@ pub fn render(report: &CostReport) -> SlackMessage {
                 escape(&truncate(&l.billing_service, 60)),
                 usd(l.billed),
                 usd(l.estimated),
-                l.drift_pct.map_or_else(|| "n/a".to_owned(), pct),
+                l.drift_pct
+                    .map_or_else(|| "n/a".to_owned(), |d| drift_pct(d, rec.threshold_pct)),
                 l.small_gap_note(rec.threshold_pct)
                     .map_or_else(String::new, |note| format!(" ({note})"))
             )
@@ -756,7 +759,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
                 escape(&truncate(&a.service, 60)),
                 usd(a.amount),
                 usd(a.baseline_mean),
-                a.z.round_dp(1),
+                z_score(a.z, 1),
                 a.severity
             )
         })
@@ -826,23 +829,32 @@ pub fn render(report: &CostReport) -> SlackMessage {
 #[must_use]
 pub fn render_with_decision(report: &CostReport, decision: &AlertDecision) -> SlackMessage {
     let mut msg = render(report);
-    // A tier a projection put the report in is not one spending reached: finance reads the line.
-    let reached = |tier: &Tier| report.budgets.iter().any(|b| b.actual_tier() >= *tier);
+    // What put the report in the tier, as the message's own figures show it: finance reads the line.
     let line = match decision {
         AlertDecision::Nothing => return msg,
-        AlertDecision::Notify { tier } if reached(tier) => {
-            format!("{} Budget tier {} reached", tier.emoji(), tier.label())
-        }
-        AlertDecision::Notify { tier } => {
-            format!("{} Budget projected to reach {}", tier.emoji(), tier.label())
-        }
+        AlertDecision::Notify { tier } => match TierCause::of(report, *tier) {
+            TierCause::Actual => format!("{} Budget tier {} reached", tier.emoji(), tier.label()),
+            TierCause::Projection => {
+                format!("{} Budget projected to reach {}", tier.emoji(), tier.label())
+            }
+            TierCause::BurnRatio(r) => format!(
+                "{} Spending at {} the budget's pace (tier {})",
+                tier.emoji(),
+                ratio(r),
+                tier.label()
+            ),
+        },
         AlertDecision::Escalate { from, to } => {
             format!(
                 "{} Escalated to {} (was {}){}",
                 to.emoji(),
                 to.label(),
                 from.label(),
-                if reached(to) { "" } else { ", projected" }
+                match TierCause::of(report, *to) {
+                    TierCause::Actual => String::new(),
+                    TierCause::Projection => ", projected".to_owned(),
+                    TierCause::BurnRatio(r) => format!(", by burn rate {}", ratio(r)),
+                }
             )
         }
         AlertDecision::Recovery { from } => format!("✅ Recovered: back under 80% (was {})", from.label()),
@@ -861,6 +873,45 @@ pub fn render_with_decision(report: &CostReport, decision: &AlertDecision) -> Sl
         msg.blocks.remove(footer_at);
     }
     msg
+}
+
+/// What put a report in a tier: a tier is the highest of actual spend's, the projection's and the
+/// burn ratio's ([`BudgetBurn::tier`]), and the decision line says which, so it never contradicts the
+/// figures under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TierCause {
+    /// Actual spend of some budget reached it.
+    Actual,
+    /// The blended projection reached it (or holds it, within the hysteresis band).
+    Projection,
+    /// Only the burn ratio `r` did (docs/cost.md §2: "a blend with a slower recent rate can keep `P`
+    /// under 120 % while `r` is above 1.2"); the highest such `r`.
+    BurnRatio(rust_decimal::Decimal),
+}
+
+impl TierCause {
+    /// The strongest cause among the budgets in `tier`: actual spend, then a projection over the
+    /// threshold, then a burn ratio over it, then one the ratio holds (hysteresis, as
+    /// [`BudgetBurn::ratio_tier`] holds it); a tier no budget accounts for (a projection held within
+    /// the band) reads as projected.
+    fn of(report: &CostReport, tier: Tier) -> Self {
+        let in_tier = || report.budgets.iter().filter(move |b| b.tier >= tier);
+        if report.budgets.iter().any(|b| b.actual_tier() >= tier) {
+            return Self::Actual;
+        }
+        if in_tier().any(|b| Tier::from_pct(b.projected_pct) >= tier) {
+            return Self::Projection;
+        }
+        [None, Some(tier)]
+            .into_iter()
+            .find_map(|previous| {
+                in_tier()
+                    .filter(|b| b.ratio_tier(previous) >= tier)
+                    .filter_map(|b| b.burn_ratio)
+                    .max()
+            })
+            .map_or(Self::Projection, Self::BurnRatio)
+    }
 }
 
 fn footer(report: &CostReport) -> Block {
@@ -1366,6 +1417,133 @@ mod tests {
             line(&r, &notify)
         );
         assert!(line(&r, &escalate).starts_with("Escalated to 100% (was 80%) — "));
+    }
+
+    /// A tier the burn ratio reached on its own (cost-anchors §4: "Warning = r ≥ 1.2") is neither
+    /// reached nor projected: half-way through June, $310 of $500 is r = 1.24 while the blend with
+    /// Budgets' $400 forecast is $473.33 (94.7 %). The line says the pace, which the message's own
+    /// burn-ratio field shows, not a projection its projected field contradicts.
+    #[test]
+    fn a_tier_only_the_burn_ratio_reached_says_the_pace() {
+        use crate::alerting::AlertDecision;
+        use crate::burn::{BurnInput, budget_burn};
+        use chrono::{TimeZone, Utc};
+        let burn = |actual: i64, previous: Option<Tier>| {
+            let input = BurnInput {
+                budget_name: "collectiq-prod-monthly".into(),
+                limit: Decimal::from(500),
+                actual: Decimal::from(actual),
+                budgets_forecast: Some(Decimal::from(400)),
+                daily: vec![],
+                ce_forecast: None,
+                time_unit: crate::burn::BudgetTimeUnit::Monthly,
+            };
+            budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap())
+                .unwrap()
+                .with_previous_tier(previous)
+        };
+        let mut r = demo_report();
+        r.budgets = vec![burn(310, None)];
+        assert_eq!(r.budgets[0].tier, Tier::Pct120);
+        assert_eq!(budget_pct(r.budgets[0].projected_pct), "94.7%");
+        let notify = render_with_decision(&r, &AlertDecision::Notify { tier: Tier::Pct120 });
+        let escalate = render_with_decision(
+            &r,
+            &AlertDecision::Escalate {
+                from: Tier::Pct80,
+                to: Tier::Pct120,
+            },
+        );
+        assert!(
+            notify
+                .text
+                .starts_with("Spending at 1.24× the budget's pace (tier 120%) — "),
+            "{}",
+            notify.text
+        );
+        assert_eq!(
+            section_texts(&notify)[0],
+            "*🔴 Spending at 1.24× the budget's pace (tier 120%)*"
+        );
+        assert!(
+            escalate
+                .text
+                .starts_with("Escalated to 120% (was 80%), by burn rate 1.24× — "),
+            "{}",
+            escalate.text
+        );
+        for msg in [&notify, &escalate] {
+            let all = serde_json::to_string(msg).unwrap();
+            assert!(!all.contains("projected to reach"), "{all}");
+            assert!(!all.contains(", projected"), "{all}");
+            assert!(validate(msg).is_empty(), "{:?}", validate(msg));
+        }
+        // The day after, $295 is r = 1.18: the ratio holds the tier it gave (hysteresis) and the line
+        // still names it — the blend (92.7 %) is further off 120 % than the ratio.
+        r.budgets = vec![burn(295, Some(Tier::Pct120))];
+        assert_eq!(r.budgets[0].tier, Tier::Pct120);
+        let held = render_with_decision(&r, &AlertDecision::Notify { tier: Tier::Pct120 });
+        assert!(
+            held.text
+                .starts_with("Spending at 1.18× the budget's pace (tier 120%) — "),
+            "{}",
+            held.text
+        );
+        // With the projection over 120 % too, the projection is named, as before.
+        r.budgets[0].projected_pct = Decimal::new(1_253, 1);
+        let projected = render_with_decision(&r, &AlertDecision::Notify { tier: Tier::Pct120 });
+        assert!(
+            projected.text.starts_with("Budget projected to reach 120% — "),
+            "{}",
+            projected.text
+        );
+    }
+
+    /// Drift and z-scores sit beside the thresholds they are compared with (the ±10 % drift threshold;
+    /// |z| 2.0 / 2.5 / 3.0): printed to one decimal they never round onto or across one. 10.04 % drift
+    /// is over ±10 % (it warns), so it never reads 10.0 %; z = 2.96 is Medium, so it never reads 3.0.
+    #[test]
+    fn drift_and_z_never_round_across_their_thresholds() {
+        let mut r = demo_report();
+        assert_eq!(r.reconciliation.threshold_pct, Decimal::TEN);
+        let line = crate::pricing::ReconciliationLine {
+            billing_service: "Claude 3.5 Sonnet (Amazon Bedrock Edition)".into(),
+            models: Vec::new(),
+            billed: Decimal::new(1334, 2),
+            estimated: Decimal::from(12),
+            estimated_by_agents: Decimal::from(12),
+            drift_pct: Some(Decimal::new(1004, 2)),
+            within_threshold: false,
+        };
+        let under = crate::pricing::ReconciliationLine {
+            billing_service: "Amazon Bedrock".into(),
+            drift_pct: Some(Decimal::new(-1000, 2)),
+            within_threshold: true,
+            ..line.clone()
+        };
+        r.reconciliation.lines = vec![line, under];
+        assert_eq!(r.anomalies.len(), 1);
+        let spike = r.anomalies[0].clone();
+        r.anomalies = vec![
+            Anomaly {
+                z: Decimal::new(296, 2),
+                severity: AnomalySeverity::Medium,
+                ..spike.clone()
+            },
+            Anomaly {
+                service: "AWS Lambda".into(),
+                z: Decimal::new(-2496, 3),
+                severity: AnomalySeverity::Low,
+                direction: Direction::Drop,
+                ..spike
+            },
+        ];
+        let text = section_texts(&render(&r)).join("\n");
+        assert!(text.contains("*Billed vs tokens* (threshold ±10.0%)"), "{text}");
+        assert!(text.contains("· drift 10.1%"), "{text}");
+        assert!(text.contains("· drift -10.0%"), "{text}");
+        assert!(text.contains("(z 2.9, Medium)"), "{text}");
+        assert!(text.contains("(z -2.4, Low)"), "{text}");
     }
 
     /// Lines escaped before they are cut to 250 characters end before a split entity, never in one.

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::burn::Exhaustion;
-use crate::format::{budget_pct, count, fit, pct, ratio, sparkline, usd, usd_dp};
+use crate::format::{budget_pct, count, drift_pct, fit, pct, ratio, sparkline, usd, usd_dp, z_score};
 use crate::report::{CostReport, display_platform};
 use crate::unit::GapExplanation;
 
@@ -257,7 +257,8 @@ pub fn render(r: &CostReport) -> String {
             } else {
                 usd(l.estimated_by_agents)
             },
-            l.drift_pct.map_or_else(|| "n/a".to_owned(), pct),
+            l.drift_pct
+                .map_or_else(|| "n/a".to_owned(), |d| drift_pct(d, rec.threshold_pct)),
             // A large percentage on a few cents is not drift: say why it is still "ok".
             l.small_gap_note(rec.threshold_pct)
                 .map_or_else(String::new, |note| format!(" ({note})"))
@@ -295,7 +296,7 @@ pub fn render(r: &CostReport) -> String {
             usd(a.amount),
             usd(a.baseline_mean),
             usd(a.baseline_std),
-            a.z.round_dp(2),
+            z_score(a.z, 2),
             a.baseline.describe(),
             if a.estimated { " [estimated]" } else { "" }
         );
@@ -377,6 +378,28 @@ mod tests {
             .unwrap();
         assert!(rek.ends_with("▁▁▁▁▁▁▁▁▁▁▁▁▁█"), "{rek}");
         assert!(text.contains("governance: 2 CE requests ($0.02; cap 5/day)"));
+    }
+
+    /// As in Slack: a drift over ±10 % never reads 10.0 %, and z = 2.996 (Medium) never reads 3.00.
+    #[test]
+    fn drift_and_z_never_round_across_their_thresholds() {
+        use rust_decimal_macros::dec;
+        let mut report = demo_report();
+        report.reconciliation.lines = vec![crate::pricing::ReconciliationLine {
+            billing_service: "Claude 3.5 Sonnet (Amazon Bedrock Edition)".into(),
+            models: Vec::new(),
+            billed: dec!(13.34),
+            estimated: dec!(12),
+            estimated_by_agents: dec!(12),
+            drift_pct: Some(dec!(10.04)),
+            within_threshold: false,
+        }];
+        report.anomalies[0].z = dec!(2.996);
+        report.anomalies[0].severity = crate::anomaly::AnomalySeverity::Medium;
+        let text = render(&report);
+        assert!(text.contains("drift 10.1%"), "{text}");
+        assert!(!text.contains("drift 10.0%"), "{text}");
+        assert!(text.contains("z 2.99,"), "{text}");
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub const DEFAULT_DRIFT_THRESHOLD_PCT: Decimal = Decimal::from_parts(10, 0, 0, f
 /// nor a few cents of tokens CE has not billed yet ([`PricingWarning::OneSided`]).
 pub const DRIFT_MIN_GAP_USD: Decimal = Decimal::ONE;
 
+const fn default_drift_threshold_pct() -> Decimal {
+    DEFAULT_DRIFT_THRESHOLD_PCT
+}
+
 /// Why a reconciliation needs a human.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -52,6 +56,11 @@ pub enum PricingWarning {
         billing_service: String,
         /// `(billed − estimated)/billed · 100`.
         drift_pct: Decimal,
+        /// The threshold it is over ([`Reconciliation::threshold_pct`]), so the figure is printed
+        /// without rounding onto it ([`crate::format::drift_pct`]). Absent in warnings saved before it
+        /// existed: the default.
+        #[serde(default = "default_drift_threshold_pct")]
+        threshold_pct: Decimal,
     },
     /// Metered tokens CE has not billed yet, for at least [`DRIFT_MIN_GAP_USD`] (a line billed with no
     /// tokens metered is a 100 % [`Self::Drift`] instead).
@@ -94,10 +103,11 @@ impl PricingWarning {
             Self::Drift {
                 billing_service,
                 drift_pct,
+                threshold_pct,
             } => {
                 format!(
-                    "{billing_service}: billed differs from token estimate by {}%",
-                    crate::format::rounded(*drift_pct, 1)
+                    "{billing_service}: billed differs from token estimate by {}",
+                    crate::format::drift_pct(*drift_pct, *threshold_pct)
                 )
             }
             Self::OneSided {
@@ -234,6 +244,7 @@ pub fn reconcile(
                 warnings.push(PricingWarning::Drift {
                     billing_service: service.clone(),
                     drift_pct: d,
+                    threshold_pct,
                 });
             }
             // Nothing billed: the same minimum gap as a drift, so cents metered a day before CE books
@@ -441,12 +452,38 @@ mod tests {
         assert!(r.warnings.contains(&PricingWarning::Drift {
             billing_service: "Claude 3.5 Sonnet (Amazon Bedrock Edition)".into(),
             drift_pct: dec!(75),
+            threshold_pct: DEFAULT_DRIFT_THRESHOLD_PCT,
         }));
         // Haiku metered but nothing billed yet.
         assert!(
             r.warnings
                 .iter()
                 .any(|w| matches!(w, PricingWarning::OneSided { estimated, .. } if *estimated == dec!(1.5)))
+        );
+    }
+
+    /// The warning's figure never rounds onto the threshold it went over: $13.34 billed against $12 of
+    /// tokens is 10.045 % drift, over ±10 %, so it reads 10.1 %, not 10.0 %.
+    #[test]
+    fn a_drift_just_over_the_threshold_never_reads_as_the_threshold() {
+        let t = table();
+        let (cw, _, _) = month_fixture();
+        let by_model = bedrock_spend_by_model(t, &cw, d(1), d(3), &BTreeMap::new());
+        let ce = DailyCostTable::default().with_row(
+            d(1),
+            "Claude 3.5 Sonnet (Amazon Bedrock Edition)",
+            dec!(13.34),
+            false,
+        );
+        let r = reconcile(t, &by_model, &[], &ce, d(1), d(3), DEFAULT_DRIFT_THRESHOLD_PCT);
+        let drift = r
+            .warnings
+            .iter()
+            .find(|w| matches!(w, PricingWarning::Drift { .. }))
+            .expect("a drift warning");
+        assert_eq!(
+            drift.message(),
+            "Claude 3.5 Sonnet (Amazon Bedrock Edition): billed differs from token estimate by 10.1%"
         );
     }
 

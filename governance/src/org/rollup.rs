@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use alarms::catalogue::Severity;
 use chrono::{Datelike, Duration, NaiveDate};
+use cost::burn::Tier;
 use cost::format::{rounded, usd};
 use cost::slack::{Block, SlackMessage, TextObject};
 use rust_decimal::Decimal;
@@ -218,12 +219,29 @@ fn movers_on(cost: &LinkedCost, day: NaiveDate, name: &dyn Fn(&str) -> String) -
         .collect()
 }
 
+impl ItemBurn {
+    /// The tier its report gave it (`None` without a report, or for a threshold that is no tier).
+    fn tier(&self) -> Option<Tier> {
+        self.tier_pct
+            .and_then(|t| Tier::ALL.into_iter().find(|tier| tier.threshold_pct() == t))
+    }
+
+    /// Whether actual spend reached the tier: a tier is the highest of actual spend's, the
+    /// projection's and the burn ratio's (`org::run`), and one actual spend is below is projected.
+    fn spent(&self) -> bool {
+        self.tier()
+            .zip(self.actual_pct)
+            .is_some_and(|(tier, actual)| tier.reached_by(actual))
+    }
+}
+
 fn tier_label(b: &ItemBurn) -> String {
     match (b.tier_pct, &b.missing) {
         // A report with no budget to measure against is not "ok": nothing was compared.
         (Some(0), _) if b.actual_pct.is_none() => "no budget".to_owned(),
         (Some(0), _) => "ok".to_owned(),
-        (Some(t), _) => format!("≥{t}%"),
+        (Some(t), _) if b.spent() => format!("≥{t}%"),
+        (Some(t), _) => format!("≥{t}% projected"),
         (None, Some(why)) => format!("no report ({why})"),
         (None, None) => "no report".to_owned(),
     }
@@ -270,7 +288,8 @@ impl OrgRollup {
             .map(|b| {
                 let pct = b
                     .actual_pct
-                    .map(|p| format!(" ({} of budget)", cost::format::pct(p)))
+                    // Never rounded across a tier, as the platform's own report prints it.
+                    .map(|p| format!(" ({} of budget)", cost::format::budget_pct(p)))
                     .unwrap_or_default();
                 format!("{} {}{pct}", b.item, tier_label(b))
             })
@@ -344,16 +363,29 @@ impl OrgRollup {
             .collect()
     }
 
-    /// `collectiq-group: $1,234.56 month to date across 4 accounts`.
+    /// `acme: $1,234.56 month to date, 4 platform(s), 1 at or over 80% of budget, 1 more projected to
+    /// reach it, 1 without a report`: "at or over" counts actual spend; a platform only its projection
+    /// or burn ratio put at 80 % or more is counted apart.
     #[must_use]
     pub fn headline(&self) -> String {
         let failed = self.burn.iter().filter(|b| b.tier_pct.is_none()).count();
+        let spent_80 = |b: &&ItemBurn| b.actual_pct.is_some_and(|p| Tier::Pct80.reached_by(p));
+        let spent = self.burn.iter().filter(spent_80).count();
+        let projected = self
+            .burn
+            .iter()
+            .filter(|b| b.tier().is_some_and(|t| t >= Tier::Pct80) && !spent_80(b))
+            .count();
         format!(
-            "{}: {} month to date, {} platform(s), {} at or over 80% of budget{}",
+            "{}: {} month to date, {} platform(s), {spent} at or over 80% of budget{}{}",
             self.organization,
             usd(self.month_to_date_usd),
             self.burn.len(),
-            self.burn.iter().filter(|b| b.tier_pct.unwrap_or(0) >= 80).count(),
+            if projected > 0 {
+                format!(", {projected} more projected to reach it")
+            } else {
+                String::new()
+            },
             if failed > 0 {
                 format!(", {failed} without a report")
             } else {
@@ -696,6 +728,43 @@ mod tests {
             "{}",
             quiet.render_text()
         );
+    }
+
+    /// A platform's tier is the highest of its actual spend, its projection and its burn ratio: one at
+    /// 40 % actual that projects 85 % is "projected" at 80 %, not "at or over 80% of budget", in the
+    /// headline and on its line; and the percentage never rounds across a tier (150.04 % is over the
+    /// strict 150 % tier, so it reads 150.1 %, not 150.0 %).
+    #[test]
+    fn a_projected_tier_is_not_counted_as_spent_and_figures_keep_their_tier() {
+        let item = |n: &str, tier: u32, actual: Decimal| ItemBurn {
+            item: format!("111111111111/{n}-prod"),
+            account_id: "111111111111".into(),
+            tier_pct: Some(tier),
+            actual_pct: Some(actual),
+            missing: None,
+            firing: Vec::new(),
+        };
+        let burn = [
+            item("collectiq", 80, Decimal::from(40)),
+            item("budgetbuddy", 150, Decimal::new(15_004, 2)),
+            item("backoffice", 120, Decimal::from(120)),
+        ];
+        let r = rollup("acme", d("2026-12-10"), &cost(), &BTreeMap::new(), &burn, 2);
+        assert_eq!(
+            r.headline(),
+            "acme: $94.00 month to date, 3 platform(s), 2 at or over 80% of budget, \
+             1 more projected to reach it"
+        );
+        let text = r.render_text();
+        for line in [
+            "  111111111111/budgetbuddy-prod ≥150% (150.1% of budget)\n",
+            // Exactly 120 % is under the strict 120 % tier: the ratio or the projection put it there.
+            "  111111111111/backoffice-prod ≥120% projected (120.0% of budget)\n",
+            "  111111111111/collectiq-prod ≥80% projected (40.0% of budget)\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
+        assert!(r.render_slack().text.starts_with(&r.headline()));
     }
 
     /// An item without a report is listed first and counted in the headline, never pushed past the
