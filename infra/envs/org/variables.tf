@@ -37,6 +37,12 @@ variable "member_role_name" {
   description = "The role governance assumes in every member (the last part of each [[accounts]].role_arn)."
   type        = string
   default     = "collectiq-governance-member"
+  # IAM's role-name characters: the name goes into arn:…:iam::*:role/<name>, where a "*" or "/" would
+  # let the account function assume far more than the members' governance role.
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name))
+    error_message = "member_role_name must be an IAM role name: 1 to 64 of A-Z, a-z, 0-9 and +=,.@_- (no path, no wildcard)."
+  }
 }
 
 variable "max_concurrency" {
