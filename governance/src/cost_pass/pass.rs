@@ -1157,7 +1157,12 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
     async fn stored_daily_totals(&self, today: NaiveDate) -> Result<Vec<DailyTotal>, LedgerError> {
         let keys = Keys::new(self.spec.managed_prefix());
         let from = today - Duration::days(cost::fastburn::LONG_WINDOW_REACH_DAYS);
-        let table = state::cached_days(self.ledger, &keys, from, today).await?;
+        let mut stored = state::cached_snapshots(self.ledger, &keys, from, today).await?;
+        // A day read the morning after it is half-booked (CE books a day up to 24 h late) and would pull
+        // the 3-day rate down: left out until a later daily run reads it again; the window then takes
+        // the complete days before it.
+        stored.retain(|date, snap| !snap.half_booked(*date));
+        let table = state::snapshot_table(&stored);
         let include_untagged = report_settings(self.spec).include_untagged;
         Ok(table
             .for_environment(&self.spec.platform.environment, include_untagged)
@@ -2165,6 +2170,41 @@ mod tests {
             assert!(
                 text.contains("3d: Cost Explorer daily totals of 2026-11-18 to 2026-11-20 (complete days)"),
                 "{text}"
+            );
+        }
+
+        /// Cost Explorer books a day up to 24 h late and marks the open month `Estimated`: the day the
+        /// daily run read the morning after (Nov 20, read on the 21st) is half-booked and would pull
+        /// the 3-day rate down; the window takes the three days before it, until a later run reads it
+        /// again.
+        #[tokio::test(start_paused = true)]
+        async fn the_burn_checks_3d_window_leaves_out_a_day_read_the_morning_after() {
+            use cost::fastburn::LongWindow;
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let mut reads = Flaky::new(&counter);
+            let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+            reads.inner = reads.inner.with_estimated_from(d(1));
+            let options = PassOptions::new(&spec, as_of());
+            let context = PassContext {
+                spec: &spec,
+                options: &options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            };
+            context.daily().await.unwrap();
+            let stored = stored_day(&ledger, &spec, d(20)).await.unwrap().unwrap();
+            assert!(stored.estimated && stored.read_on == Some(d(21)), "{stored:?}");
+            let burn = context.fast_burn().await.unwrap().burn;
+            assert_eq!(
+                burn.long_window,
+                LongWindow::CostExplorer {
+                    days: vec![d(17), d(18), d(19)],
+                    includes_estimated: true
+                }
             );
         }
 

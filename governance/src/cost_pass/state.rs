@@ -174,6 +174,26 @@ pub struct DaySnapshot {
 }
 
 impl DaySnapshot {
+    /// Whether the stored `date` was read while Cost Explorer was still booking it: `Estimated` and
+    /// read by the run of the day after (CE books a day up to 24 h late; the daily run reads
+    /// yesterday about 7 h after it ended). Such a day is a fraction of its spend: the fast-burn
+    /// check's 3-day window leaves it out until a later run read it again.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use governance::cost_pass::state::DaySnapshot;
+    /// let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    /// let snap = |estimated, read_on| DaySnapshot { estimated, rows: vec![], read_on };
+    /// assert!(snap(true, Some(d(21))).half_booked(d(20)), "read the morning after");
+    /// assert!(!snap(true, Some(d(22))).half_booked(d(20)), "read again a day later");
+    /// assert!(!snap(false, Some(d(21))).half_booked(d(20)), "final");
+    /// assert!(!snap(true, None).half_booked(d(20)), "written before read_on was kept: not known");
+    /// ```
+    #[must_use]
+    pub fn half_booked(&self, date: NaiveDate) -> bool {
+        self.estimated && self.read_on.is_some_and(|read_on| read_on <= plus_days(date, 1))
+    }
+
     /// Whether the stored `date` answers a run on `today` for good: final, or `Estimated` but read
     /// [`SETTLE_DAYS`] or more after it (its figures had stopped moving) — until [`SETTLE_DAYS`] after
     /// its month closed, when it is read once more unless this read was made then.
