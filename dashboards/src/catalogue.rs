@@ -33,6 +33,7 @@ use alarms::thresholds;
 pub use platform_spec::ServiceNaming;
 use platform_spec::{
     BedrockModelSpec, BudgetSpec, FunctionSpec, HttpApiSpec, LoadBalancerSpec, PlatformSpec, RouteAuth,
+    RouteSpec,
 };
 use telemetry::catalogue::{Agent, DimensionKey, MetricName};
 use vocabulary::aws::{
@@ -432,8 +433,12 @@ fn api_metric(api: &HttpApiSpec, metric: AwsMetric) -> Metric {
         .with_dimension(dimension::STAGE, &api.stage)
 }
 
-fn route_metric(api: &HttpApiSpec, metric: AwsMetric, route: &str) -> Metric {
-    api_metric(api, metric).with_dimension(dimension::ROUTE, route)
+/// One route's series: an HTTP API's detailed metrics are published per `Method` and `Resource` (the
+/// route's path as written, `/cards/{id}`) beside `ApiId` and `Stage`.
+fn route_metric(api: &HttpApiSpec, metric: AwsMetric, route: &RouteSpec) -> Metric {
+    api_metric(api, metric)
+        .with_dimension(dimension::METHOD, &route.method)
+        .with_dimension(dimension::RESOURCE, &route.path)
 }
 
 fn lambda_metric(f: &FunctionSpec, metric: AwsMetric) -> Metric {
@@ -817,28 +822,23 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
             ctx.widget("Integration latency (ms)")
                 .with_percentiles(&api_metric(api, api_gateway::INTEGRATION_LATENCY)),
         );
-        let by_route = |title: &str, metric: AwsMetric, routes: &mut dyn Iterator<Item = String>| {
+        let by_route = |title: &str, metric: AwsMetric, routes: &mut dyn Iterator<Item = &RouteSpec>| {
             routes.fold(
                 ctx.widget(title).with_stat(Stat::Sum).stacked().with_size(12, 6),
-                |w, r| w.with_metric(route_metric(api, metric, &r).with_label(r.clone())),
+                |w, r| w.with_metric(route_metric(api, metric, r).with_label(r.route_key())),
             )
         };
         b = b.with_widget(by_route(
             "Requests by route",
             api_gateway::COUNT,
-            &mut api.routes.iter().map(|r| r.route_key()),
+            &mut api.routes.iter(),
         ));
         b = b.with_widget(by_route(
             "5xx by route",
             api_gateway::HTTP_5XX,
-            &mut api.routes.iter().map(|r| r.route_key()),
+            &mut api.routes.iter(),
         ));
-        let mut jwt = api
-            .routes
-            .iter()
-            .filter(|r| r.auth == RouteAuth::Jwt)
-            .map(|r| r.route_key())
-            .peekable();
+        let mut jwt = api.routes.iter().filter(|r| r.auth == RouteAuth::Jwt).peekable();
         if jwt.peek().is_some() {
             b = b.with_widget(
                 by_route(
@@ -2248,11 +2248,19 @@ mod tests {
             assert_eq!(dims[0], ("ApiId".to_owned(), "p7q2x9k4m1".to_owned()));
             assert_eq!(dims[1], ("Stage".to_owned(), "$default".to_owned()));
         }
+        // Detailed metrics are published per `Method` and `Resource` (API Gateway's HTTP API metrics
+        // page; cdk-monitoring-constructs): a `Route` dimension would match no series.
         let routes: std::collections::BTreeSet<String> = rows
             .iter()
             .filter(|(_, m, _)| m == "Count")
-            .filter_map(|(_, _, d)| d.get(2).map(|(_, v)| v.clone()))
+            .filter_map(|(_, _, d)| match (d.get(2), d.get(3)) {
+                (Some((mk, method)), Some((rk, path))) if mk == "Method" && rk == "Resource" => {
+                    Some(format!("{method} {path}"))
+                }
+                _ => None,
+            })
             .collect();
+        assert!(rows.iter().all(|(_, _, d)| d.iter().all(|(k, _)| k != "Route")));
         assert_eq!(routes.len(), 7);
         assert!(routes.contains("POST /cards/{id}/revalue"));
         // healthz has no authorizer, so it is not among the JWT-route 4xx.

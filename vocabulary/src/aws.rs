@@ -22,7 +22,7 @@
 use crate::dimension::{
     API_ID, API_NAME, AVAILABILITY_ZONE, BUCKET_NAME, CLUSTER_NAME, CURRENCY, EXECUTED_VERSION, FILTER_ID,
     FUNCTION_NAME, GLOBAL_SECONDARY_INDEX_NAME, LAMBDA_FUNCTION_ARN, LOAD_BALANCER, METHOD, MODEL_ID,
-    OPERATION, QUEUE_NAME, RESOURCE, ROUTE, RULE_NAME, SERVICE_INTEGRATION_RESOURCE_ARN, SERVICE_NAME, STAGE,
+    OPERATION, QUEUE_NAME, RESOURCE, RULE_NAME, SERVICE_INTEGRATION_RESOURCE_ARN, SERVICE_NAME, STAGE,
     STATE_MACHINE_ARN, STORAGE_TYPE, TABLE_NAME, TARGET_GROUP,
 };
 use crate::namespace;
@@ -85,7 +85,10 @@ const LAMBDA_SETS: &[&[&str]] = &[
     &[FUNCTION_NAME, RESOURCE],
     &[FUNCTION_NAME, RESOURCE, EXECUTED_VERSION],
 ];
-const HTTP_API_SETS: &[&[&str]] = &[&[API_ID], &[API_ID, STAGE], &[API_ID, STAGE, ROUTE]];
+// Detailed (route-level) metrics come as `ApiId`+`Method`+`Resource`+`Stage` (API Gateway developer
+// guide, "Monitor CloudWatch metrics for HTTP APIs"; cdk-monitoring-constructs'
+// ApiGatewayV2HttpApiMetricFactory), not a `Route` dimension.
+const HTTP_API_SETS: &[&[&str]] = &[&[API_ID], &[API_ID, STAGE], &[API_ID, METHOD, RESOURCE, STAGE]];
 const REST_API_SETS: &[&[&str]] = &[
     &[API_NAME],
     &[API_NAME, STAGE],
@@ -94,7 +97,7 @@ const REST_API_SETS: &[&[&str]] = &[
 const HTTP_AND_REST_SETS: &[&[&str]] = &[
     &[API_ID],
     &[API_ID, STAGE],
-    &[API_ID, STAGE, ROUTE],
+    &[API_ID, METHOD, RESOURCE, STAGE],
     &[API_NAME],
     &[API_NAME, STAGE],
     &[API_NAME, METHOD, RESOURCE, STAGE],
@@ -449,10 +452,12 @@ mod tests {
     #[test]
     fn http_api_metrics_are_lowercase_with_api_id() {
         // API Gateway developer guide, "CloudWatch metrics for HTTP APIs": 4xx, 5xx, Count,
-        // IntegrationLatency, Latency, DataProcessed; dimensions ApiId, ApiId+Stage, ApiId+Stage+Route.
+        // IntegrationLatency, Latency, DataProcessed; dimensions ApiId, ApiId+Stage, and with detailed
+        // metrics ApiId+Method+Resource+Stage (no `Route` dimension).
         assert_eq!(api_gateway::HTTP_4XX.name, "4xx");
         assert_eq!(api_gateway::HTTP_5XX.name, "5xx");
-        assert!(api_gateway::HTTP_5XX.is_published_with(&["ApiId", "Stage", "Route"]));
+        assert!(api_gateway::HTTP_5XX.is_published_with(&["ApiId", "Stage", "Method", "Resource"]));
+        assert!(!api_gateway::HTTP_5XX.is_published_with(&["ApiId", "Stage", "Route"]));
         assert!(!api_gateway::HTTP_5XX.is_published_with(&["ApiName"]));
         // REST: 4XXError/5XXError with ApiName.
         assert_eq!(api_gateway::REST_5XX_ERROR.name, "5XXError");

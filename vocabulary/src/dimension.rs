@@ -12,8 +12,6 @@ pub const EXECUTED_VERSION: &str = "ExecutedVersion";
 pub const API_ID: &str = "ApiId";
 /// API Gateway: the stage (`$default` for HTTP APIs' default stage).
 pub const STAGE: &str = "Stage";
-/// API Gateway HTTP API: the route (detailed metrics only), e.g. `GET /cards/{id}`.
-pub const ROUTE: &str = "Route";
 /// API Gateway REST API: the API name.
 pub const API_NAME: &str = "ApiName";
 /// API Gateway REST API: the HTTP method.

@@ -135,9 +135,13 @@ mod tests {
     #[test]
     fn http_api_metrics_are_lowercase() {
         assert_eq!(
-            check_aws("AWS/ApiGateway", "4xx", &["ApiId", "Stage", "Route"]),
+            check_aws("AWS/ApiGateway", "4xx", &["ApiId", "Stage", "Method", "Resource"]),
             MetricCheck::Ok
         );
+        assert!(matches!(
+            check_aws("AWS/ApiGateway", "4xx", &["ApiId", "Stage", "Route"]),
+            MetricCheck::DimensionSetMismatch { .. }
+        ));
         assert_eq!(
             check_aws("AWS/ApiGateway", "5XX", &["ApiId", "Stage"]),
             MetricCheck::UnknownMetric {

@@ -293,7 +293,8 @@ fn default_auth() -> RouteAuth {
 }
 
 impl RouteSpec {
-    /// The route key as API Gateway spells it (`GET /cards/{id}`), the `Route` dimension.
+    /// The route key as API Gateway spells it (`GET /cards/{id}`): the label of its series (CloudWatch
+    /// publishes them by `Method` and `Resource`).
     #[must_use]
     pub fn route_key(&self) -> String {
         format!("{} {}", self.method, self.path)
