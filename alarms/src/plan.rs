@@ -290,10 +290,14 @@ impl AlarmPlan {
         self.monthly_after() - self.monthly_before()
     }
 
-    /// Whether applying writes nothing.
+    /// Whether applying writes nothing and nothing waits for a person: an alarm left out for a name
+    /// collision ([`Self::collisions`]) fails every apply until a resource is renamed, so a plan
+    /// holding one is not empty (`plan --detailed-exitcode` says so).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.changes.iter().all(|c| c.action == AlarmAction::Unchanged) && self.retag.is_empty()
+        self.changes.iter().all(|c| c.action == AlarmAction::Unchanged)
+            && self.retag.is_empty()
+            && self.collisions.is_empty()
     }
 
     /// Alarms to put, metric alarms first (composites reference them, so they must exist first).

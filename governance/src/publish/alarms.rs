@@ -786,6 +786,10 @@ mod tests {
             planning.plan.render_text()
         );
         assert_eq!(planning.plan.collisions.len(), 1);
+        // Not a plan with nothing to do (`--detailed-exitcode`), and named in the JSON view.
+        assert!(!planning.plan.is_empty());
+        let view = serde_json::to_value(super::super::PlanView::of_alarms(&planning)).unwrap();
+        assert_eq!(view["collisions"][0][0], name.as_str(), "{view}");
         assert!(
             planning.plan.render_text().contains("is collectiq-prod-eu's"),
             "{}",

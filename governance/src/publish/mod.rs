@@ -257,6 +257,10 @@ pub struct PlanView {
     /// Published alarms to give the generated tags they lack (`Key=Value`), by `TagResource`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag: Vec<(String, Vec<String>)>,
+    /// Alarms not written, and why: another environment's of the same name, or one whose tags could
+    /// not be read ([`alarms::plan::AlarmPlan::collisions`]); each fails the apply.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collisions: Vec<(String, String)>,
     /// Unchanged.
     pub unchanged: usize,
     /// Monthly USD before.
@@ -289,6 +293,7 @@ impl PlanView {
             delete: names(DashboardAction::Delete),
             held: Vec::new(),
             tag: Vec::new(),
+            collisions: Vec::new(),
             unchanged: p.count(DashboardAction::Unchanged),
             monthly_before_usd: p.monthly_before,
             monthly_after_usd: p.monthly_after,
@@ -336,6 +341,7 @@ impl PlanView {
                     )
                 })
                 .collect(),
+            collisions: p.collisions.clone(),
             unchanged: p.count(AlarmAction::Unchanged),
             monthly_before_usd: p.monthly_before(),
             monthly_after_usd: p.monthly_after(),
