@@ -788,6 +788,161 @@ impl Propagators {
     }
 }
 
+/// The OpenTelemetry API's global text-map propagator, from `OTEL_PROPAGATORS` ([`Propagators`]):
+/// what a library built on the OpenTelemetry API (`opentelemetry-http`, tonic interceptors) injects
+/// into its outgoing calls and extracts from incoming ones. `telemetry::init` installs it; the API's
+/// default is a no-op, so without it those libraries' calls carried no context at all.
+///
+/// Injecting writes what [`Propagators::headers`] writes for the context's span: the current
+/// `tracing` span's outgoing context when the context is that span's (its X-Ray header keeps the
+/// invocation's `Lineage`), else one built from the span context (`Sampled` from its flags).
+/// Extracting reads `traceparent`/`tracestate` and `X-Amzn-Trace-Id` in the list's order, a later
+/// one replacing what an earlier one found (OpenTelemetry's composite propagator).
+///
+/// ```
+/// use opentelemetry::propagation::TextMapPropagator;
+/// use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
+/// use opentelemetry::{Context, SpanId, TraceId};
+/// use std::collections::HashMap;
+/// use telemetry::propagation::{EnvPropagator, Propagators};
+/// let propagator = EnvPropagator::new(Propagators::parse("tracecontext,xray"));
+/// let sc = SpanContext::new(
+///     TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+///     SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+///     TraceFlags::SAMPLED, false, TraceState::default(),
+/// );
+/// let mut headers = HashMap::new();
+/// propagator.inject_context(&Context::new().with_remote_span_context(sc), &mut headers);
+/// assert_eq!(headers["traceparent"], "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01");
+/// assert_eq!(headers["x-amzn-trace-id"], "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+/// let back = propagator.extract(&headers);
+/// assert_eq!(back.span().span_context().span_id(), SpanId::from_hex("53995c3f42cd8ad8").unwrap());
+/// ```
+#[derive(Debug, Clone)]
+pub struct EnvPropagator {
+    propagators: Propagators,
+    fields: Vec<String>,
+}
+
+impl EnvPropagator {
+    /// The propagator of `propagators`.
+    #[must_use]
+    pub fn new(propagators: Propagators) -> Self {
+        let mut fields = Vec::new();
+        if propagators.tracecontext {
+            fields.extend([TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
+        }
+        if propagators.xray {
+            fields.push(XRAY_HEADER.to_owned());
+        }
+        Self { propagators, fields }
+    }
+
+    /// Whether it reads or writes anything (`OTEL_PROPAGATORS=none` or `baggage` alone: no).
+    #[must_use]
+    pub fn is_noop(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The context's outgoing headers: the current `tracing` span's when `cx` is its context.
+    fn outgoing(cx: &opentelemetry::Context) -> Option<OutgoingContext> {
+        use opentelemetry::trace::TraceContextExt as _;
+        let span = cx.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return None;
+        }
+        let ours = crate::xray::outgoing_context_for(&tracing::Span::current()).filter(|o| {
+            o.traceparent
+                .get(3..52)
+                .is_some_and(|ids| ids == format!("{:032x}-{:016x}", sc.trace_id(), sc.span_id()))
+        });
+        if ours.is_some() {
+            return ours;
+        }
+        let state = sc.trace_state().header();
+        Some(OutgoingContext {
+            xray: format!(
+                "Root={};Parent={:016x};Sampled={}",
+                crate::xray::xray_trace_id(sc.trace_id()),
+                sc.span_id(),
+                if sc.is_sampled() { 1 } else { 0 }
+            ),
+            traceparent: format!(
+                "00-{:032x}-{:016x}-{}",
+                sc.trace_id(),
+                sc.span_id(),
+                if sc.is_sampled() { "01" } else { "00" }
+            ),
+            tracestate: (!state.is_empty()).then_some(state),
+        })
+    }
+}
+
+impl opentelemetry::propagation::TextMapPropagator for EnvPropagator {
+    fn inject_context(
+        &self,
+        cx: &opentelemetry::Context,
+        injector: &mut dyn opentelemetry::propagation::Injector,
+    ) {
+        let Some(out) = Self::outgoing(cx) else { return };
+        for (name, value) in self.propagators.headers(out) {
+            injector.set(name, value);
+        }
+    }
+
+    fn extract_with_context(
+        &self,
+        cx: &opentelemetry::Context,
+        extractor: &dyn opentelemetry::propagation::Extractor,
+    ) -> opentelemetry::Context {
+        use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+        // Header names in lowercase, as OpenTelemetry's extractors look them up.
+        let get = |name: &str| extractor.get(name);
+        let order = self.propagators.order.unwrap_or([
+            self.propagators.tracecontext.then_some(Extractor::TraceContext),
+            self.propagators.xray.then_some(Extractor::Xray),
+            None,
+        ]);
+        let mut found: Option<SpanContext> = None;
+        for step in order.into_iter().flatten() {
+            let context = match step {
+                Extractor::TraceContext => {
+                    get(TRACEPARENT)
+                        .and_then(|v| TraceParent::parse(v).ok())
+                        .map(|tp| {
+                            let state = get(TRACESTATE)
+                                .and_then(valid_tracestate)
+                                .map(|s| trace_state(&s))
+                                .unwrap_or_default();
+                            (tp, state)
+                        })
+                }
+                Extractor::Xray | Extractor::XrayLambda => get(XRAY_HEADER)
+                    .and_then(|v| TraceHeader::parse(v).ok())
+                    .and_then(|h| TraceParent::from_xray(&h))
+                    .map(|tp| (tp, TraceState::default())),
+            };
+            if let Some((tp, state)) = context {
+                let flags = if tp.sampled {
+                    TraceFlags::SAMPLED
+                } else {
+                    TraceFlags::default()
+                };
+                found = Some(SpanContext::new(tp.trace_id, tp.parent_id, flags, true, state));
+            }
+        }
+        match found {
+            Some(sc) => cx.with_remote_span_context(sc),
+            None => cx.clone(),
+        }
+    }
+
+    fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
+        opentelemetry::propagation::text_map_propagator::FieldIter::new(&self.fields)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -796,6 +951,67 @@ mod tests {
 
     // The examples of W3C Trace Context §3.2.2.
     const SPEC: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    /// A library on the OpenTelemetry API injecting inside a span: the headers name that span (its
+    /// subsegment), keep the invocation's `Lineage`, and follow the list (`xray` alone: no W3C);
+    /// what it extracts is the caller's context, the later propagator of the list winning.
+    #[test]
+    fn the_global_propagator_carries_the_current_span_and_its_lineage() {
+        use opentelemetry::propagation::TextMapPropagator;
+        use opentelemetry::trace::TraceContextExt;
+        use std::collections::HashMap;
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber = tracing_subscriber::registry()
+            .with(crate::xray::XrayLayer::new(crate::xray::MemorySink::default()));
+        tracing::subscriber::with_default(subscriber, || {
+            let _inv = tracing::info_span!(
+                "lambda.invocation",
+                telemetry.trace_header =
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1"
+            )
+            .entered();
+            let _call = tracing::info_span!("library.call").entered();
+            let cx = opentelemetry::Context::current();
+            let sc = cx.span().span_context().clone();
+            assert!(sc.is_valid() && sc.is_sampled());
+            let mut headers = HashMap::new();
+            EnvPropagator::new(Propagators::default()).inject_context(&cx, &mut headers);
+            assert_eq!(
+                headers[TRACEPARENT],
+                format!("00-5759e988bd862e3fe1be46a994272793-{:016x}-01", sc.span_id())
+            );
+            assert_eq!(
+                headers[XRAY_HEADER],
+                format!(
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent={:016x};Sampled=1;Lineage=a87bd80c:1",
+                    sc.span_id()
+                )
+            );
+            let mut xray_only = HashMap::new();
+            EnvPropagator::new(Propagators::parse("xray")).inject_context(&cx, &mut xray_only);
+            assert_eq!(xray_only.keys().collect::<Vec<_>>(), [&XRAY_HEADER.to_owned()]);
+            let none = EnvPropagator::new(Propagators::parse("none"));
+            assert!(none.is_noop());
+        });
+        // Extracting: `xray` after `tracecontext` replaces what the `traceparent` said.
+        let mut incoming = HashMap::new();
+        incoming.insert(TRACEPARENT.to_owned(), SPEC.to_owned());
+        incoming.insert(
+            XRAY_HEADER.to_owned(),
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0".to_owned(),
+        );
+        let both = EnvPropagator::new(Propagators::parse("tracecontext,xray")).extract(&incoming);
+        let sc = both.span().span_context().clone();
+        assert_eq!(sc.span_id(), SpanId::from_hex("53995c3f42cd8ad8").unwrap());
+        assert!(sc.is_remote() && !sc.is_sampled());
+        let w3c = EnvPropagator::new(Propagators::parse("tracecontext")).extract(&incoming);
+        assert_eq!(
+            w3c.span().span_context().span_id(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap()
+        );
+        let nothing = EnvPropagator::new(Propagators::parse("none")).extract(&incoming);
+        assert!(!nothing.span().span_context().is_valid());
+    }
 
     /// W3C allows a system id of 14 characters (`tenant@abcdefghijklmn`), which opentelemetry 0.33's
     /// `TraceState` refuses together with the whole list: only that member is left out.

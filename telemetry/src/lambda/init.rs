@@ -34,6 +34,8 @@ pub enum InitError {
 /// (unknown values, a daemon address that does not resolve), for [`TelemetryBuilder::install`] to log
 /// once the subscriber is up: the SDK environment variable spec says warn, never fail.
 fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>), InitError> {
+    // Propagation does not depend on export: disabling the SDK "has no effect on propagators".
+    install_propagator();
     let config = crate::otel::TraceExportConfig::from_env()?;
     let mut warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
     let (resource, resource_warning) = crate::otel::resource::lambda_resource_checked(function);
@@ -70,6 +72,18 @@ fn span_layer(function: &FunctionInfo) -> Result<(Option<XrayLayer>, Vec<String>
     // The global provider holds its own handle; spans made with the OpenTelemetry API share the sinks.
     let _provider = crate::otel::install_provider(layer.sink(), resource);
     Ok((Some(layer), warnings))
+}
+
+/// Makes `OTEL_PROPAGATORS` the OpenTelemetry API's global propagator ([`EnvPropagator`]), so a
+/// library built on that API carries the invocation's context in its outgoing calls (the API's
+/// default propagator is a no-op). With `none` (or `baggage` alone) the no-op stays.
+///
+/// [`EnvPropagator`]: crate::propagation::EnvPropagator
+fn install_propagator() {
+    let propagator = crate::propagation::EnvPropagator::new(crate::propagation::Propagators::from_env());
+    if !propagator.is_noop() {
+        opentelemetry::global::set_text_map_propagator(propagator);
+    }
 }
 
 /// `emf` with the function name its `ColdStart` metric needs (`POWERTOOLS_METRICS_FUNCTION_NAME`, else
@@ -382,6 +396,25 @@ mod tests {
                 assert!(enabled(&[(var, off)]), "{var}={off:?}");
             }
         }
+    }
+
+    /// The OpenTelemetry API's global propagator is a no-op until `init` installs the environment's
+    /// (unset `OTEL_PROPAGATORS`: X-Ray and W3C): a library on that API then injects both.
+    #[test]
+    fn init_installs_the_environments_propagator_for_the_opentelemetry_api() {
+        let fields = || opentelemetry::global::get_text_map_propagator(|p| p.fields().count());
+        install_propagator();
+        let expected = crate::propagation::EnvPropagator::new(crate::propagation::Propagators::from_env());
+        if !expected.is_noop() {
+            assert_eq!(
+                fields(),
+                opentelemetry::propagation::TextMapPropagator::fields(&expected).count()
+            );
+        }
+        assert!(
+            std::env::var("OTEL_PROPAGATORS").is_ok() || fields() == 3,
+            "traceparent, tracestate and x-amzn-trace-id"
+        );
     }
 
     /// A metrics builder given without a function name gets the function's, or

@@ -43,12 +43,22 @@ fn recorded_url(url: &::reqwest::Url) -> String {
 impl SendTraced for ::reqwest::RequestBuilder {
     fn send_traced(self) -> impl Future<Output = ::reqwest::Result<::reqwest::Response>> + Send {
         let (client, request) = self.build_split();
+        // The span the call is made in, not the one current where the future is first polled (a
+        // spawned task has none): the subsegment and the headers follow the caller. A future made
+        // outside any span takes the one it runs in (`.instrument(span)`).
+        let made_in = tracing::Span::current();
         async move {
+            let parent = if made_in.is_none() {
+                tracing::Span::current()
+            } else {
+                made_in
+            };
             let mut request = request?;
             let url = request.url();
             let host = url.host_str().unwrap_or("remote").to_owned();
             let span = tracing::info_span!(
                 target: "telemetry::xray::reqwest",
+                parent: &parent,
                 "remote",
                 otel.name = host.as_str(),
                 xray.namespace = "remote",
@@ -171,6 +181,9 @@ mod tests {
             assert_eq!(throttled.status(), 429);
             let boom = client.get(format!("{base}/boom")).send_traced().await.unwrap();
             assert_eq!(boom.status(), 500);
+            // Made here, run on a spawned task (where no span is current): still this invocation's.
+            let spawned = tokio::spawn(client.get(format!("{base}/spawned")).send_traced());
+            assert_eq!(spawned.await.unwrap().unwrap().status(), 200);
         }
         .instrument(invocation.clone())
         .await;
@@ -179,7 +192,7 @@ mod tests {
         let docs = fake_daemon::received(&daemon);
         assert_eq!(docs.len(), 1, "{docs:?}");
         let calls = docs[0]["subsegments"].as_array().unwrap();
-        assert_eq!(calls.len(), 3);
+        assert_eq!(calls.len(), 4);
         assert!(
             calls
                 .iter()
@@ -200,7 +213,7 @@ mod tests {
         assert!(calls[2].get("error").is_none());
 
         let heads = heads.lock().unwrap().clone();
-        assert_eq!(heads.len(), 3);
+        assert_eq!(heads.len(), 4);
         for (head, call) in heads.iter().zip(calls) {
             let tp = head
                 .lines()
