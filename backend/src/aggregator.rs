@@ -110,6 +110,7 @@ pub struct ValuationDetail {
     /// characters ([`crate::flags::bound`]).
     pub authenticity_flags: Vec<String>,
     /// When persisted.
+    #[serde(with = "crate::model::iso_millis")]
     pub valued_at: DateTime<Utc>,
     /// The API request that started the valuation.
     pub correlation_id: String,

@@ -19,6 +19,62 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Serde for a timestamp written as [`iso`] — always with milliseconds, so values sort as strings
+/// (chrono's own serializer drops a zero fraction: `…:00Z` sorts after `…:00.500Z`). Reads any RFC 3339.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// #[derive(serde::Serialize)]
+/// struct T(#[serde(with = "backend::model::iso_millis")] chrono::DateTime<Utc>);
+/// let t = T(Utc.with_ymd_and_hms(2026, 11, 22, 0, 41, 0).unwrap());
+/// assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-22T00:41:00.000Z\"");
+/// ```
+pub mod iso_millis {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `t` as [`super::iso`].
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::iso(*t))
+    }
+
+    /// Reads an RFC 3339 timestamp.
+    ///
+    /// # Errors
+    /// Not a timestamp.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        DateTime::<Utc>::deserialize(d)
+    }
+
+    /// The same for an optional timestamp.
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes `t` as [`crate::model::iso`], `None` as null.
+        ///
+        /// # Errors
+        /// The serializer's.
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&crate::model::iso(*t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads an optional RFC 3339 timestamp.
+        ///
+        /// # Errors
+        /// Not a timestamp.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<DateTime<Utc>>::deserialize(d)
+        }
+    }
+}
+
 /// Now, truncated to milliseconds — the precision stored — so what a handler answers equals what a
 /// later read returns.
 #[must_use]
@@ -118,8 +174,10 @@ pub struct Card {
     /// Life-cycle state.
     pub status: CardStatus,
     /// When created.
+    #[serde(with = "iso_millis")]
     pub created_at: DateTime<Utc>,
     /// Last change.
+    #[serde(with = "iso_millis")]
     pub updated_at: DateTime<Utc>,
     /// The latest valuation's price range.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,7 +189,7 @@ pub struct Card {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authenticity_score: Option<f64>,
     /// When last valued.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "iso_millis::option", skip_serializing_if = "Option::is_none")]
     pub valued_at: Option<DateTime<Utc>>,
     /// The valuation that produced the current value (idempotency of the aggregator).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,6 +302,7 @@ pub struct ValuationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub back_s3_key: Option<String>,
     /// When the user asked (start of `ValuationLatency`).
+    #[serde(with = "iso_millis")]
     pub requested_at: DateTime<Utc>,
     /// The API request id that started it.
     pub correlation_id: String,
@@ -418,5 +477,40 @@ mod tests {
     fn iso_is_sortable_millis_utc() {
         let t = DateTime::from_timestamp(1_763_772_000, 5_000_000).unwrap();
         assert_eq!(iso(t), "2025-11-22T00:40:00.005Z");
+    }
+
+    /// docs/backend.md: timestamps are RFC 3339 UTC with milliseconds, so they sort as strings —
+    /// also on a whole second (chrono's own serializer wrote `…:00Z`, which sorts after `…:00.500Z`).
+    #[test]
+    fn a_card_on_a_whole_second_keeps_its_milliseconds() {
+        let whole = DateTime::from_timestamp(1_763_772_000, 0).unwrap();
+        let card = Card {
+            card_id: "c-1".into(),
+            name: "Charizard".into(),
+            set_name: None,
+            number: None,
+            year: None,
+            grade: None,
+            rarity: None,
+            front_s3_key: "uploads/u/front.jpg".into(),
+            back_s3_key: None,
+            status: CardStatus::Valued,
+            created_at: whole,
+            updated_at: whole,
+            value: None,
+            pricing_confidence: None,
+            authenticity_score: None,
+            valued_at: Some(whole),
+            last_valuation_id: None,
+        };
+        let v = serde_json::to_value(&card).unwrap();
+        for key in ["createdAt", "updatedAt", "valuedAt"] {
+            assert_eq!(v[key], "2025-11-22T00:40:00.000Z", "{key}");
+        }
+        let back: Card = serde_json::from_value(v).unwrap();
+        assert_eq!(back, card);
+        let mut without = serde_json::to_value(&card).unwrap();
+        without.as_object_mut().unwrap().remove("valuedAt");
+        assert_eq!(serde_json::from_value::<Card>(without).unwrap().valued_at, None);
     }
 }
