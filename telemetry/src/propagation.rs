@@ -860,22 +860,13 @@ impl EnvPropagator {
         if ours.is_some() {
             return ours;
         }
-        let state = sc.trace_state().header();
-        Some(OutgoingContext {
-            xray: format!(
-                "Root={};Parent={:016x};Sampled={}",
-                crate::xray::xray_trace_id(sc.trace_id()),
-                sc.span_id(),
-                if sc.is_sampled() { 1 } else { 0 }
-            ),
-            traceparent: format!(
-                "00-{:032x}-{:016x}-{}",
-                sc.trace_id(),
-                sc.span_id(),
-                if sc.is_sampled() { "01" } else { "00" }
-            ),
-            tracestate: (!state.is_empty()).then_some(state),
-        })
+        let xray = format!(
+            "Root={};Parent={:016x};Sampled={}",
+            crate::xray::xray_trace_id(sc.trace_id()),
+            sc.span_id(),
+            if sc.is_sampled() { 1 } else { 0 }
+        );
+        Some(OutgoingContext::with_w3c(xray, sc))
     }
 }
 

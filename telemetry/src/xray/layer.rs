@@ -1076,19 +1076,27 @@ pub fn outgoing_context_for(span: &tracing::Span) -> Option<OutgoingContext> {
                 let u = ext.get::<Unsampled>()?;
                 (u.header.clone(), &u.context)
             };
-            let state = sc.trace_state().header();
-            Some(OutgoingContext {
-                xray,
-                traceparent: format!(
-                    "00-{:032x}-{:016x}-{}",
-                    sc.trace_id(),
-                    sc.span_id(),
-                    if sc.is_sampled() { "01" } else { "00" }
-                ),
-                tracestate: (!state.is_empty()).then_some(state),
-            })
+            Some(OutgoingContext::with_w3c(xray, sc))
         })
     })
+}
+
+impl OutgoingContext {
+    /// The X-Ray header `xray` with the W3C `traceparent` (flags from `sc`'s sampled bit) and
+    /// `tracestate` (when not empty) of the same context.
+    pub(crate) fn with_w3c(xray: String, sc: &SpanContext) -> Self {
+        let state = sc.trace_state().header();
+        Self {
+            xray,
+            traceparent: format!(
+                "00-{:032x}-{:016x}-{}",
+                sc.trace_id(),
+                sc.span_id(),
+                if sc.is_sampled() { "01" } else { "00" }
+            ),
+            tracestate: (!state.is_empty()).then_some(state),
+        }
+    }
 }
 
 /// Like [`current_trace_header`], for a call made inside `span` (which need not be entered): `Parent`
