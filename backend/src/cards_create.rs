@@ -267,6 +267,11 @@ async fn run(req: &Request, deps: &Deps, log: &mut RequestLog) -> Result<Respons
             release(deps, &caller, &confirmed).await;
             return taken(deps, &caller, &card, field, card_id).await;
         }
+        // A retryable failure (a transaction conflict with a concurrent create of the same image, a
+        // time-out after which the write may have committed) says nothing about whose image it is:
+        // the winner's claim may not be visible yet, and putting its card's photo back under the
+        // expiry loses it in a day. Left confirmed: an upload kept by mistake costs cents.
+        Err(e @ HandlerError::Retryable(_)) => return Err(e),
         Err(e) => {
             release(deps, &caller, &confirmed).await;
             return Err(e);

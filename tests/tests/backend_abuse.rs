@@ -678,6 +678,67 @@ fn create_deps(env: &TestEnv) -> cards_create::Deps {
 }
 
 /// `cards_create`'s dependencies with its S3 calls made through `s3` and a daily limit of `n`.
+/// Fails every `TransactWriteItems` as a dropped connection would (before it is sent), so the write
+/// is `Retryable` as a transaction conflict or a time-out is.
+#[derive(Debug)]
+struct DropTransactions;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for DropTransactions {
+    fn name(&self) -> &'static str {
+        "DropTransactions"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<
+            '_,
+        >,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        match cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            Some(m) if m.name() == "TransactWriteItems" => Err("connection reset (injected)".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A create whose write fails retryably — a transaction conflict with a concurrent create of the same
+/// image, a time-out after which it may have committed — leaves its upload confirmed: the claim that
+/// decides whose image it is may not be visible yet, and putting a card's photo back under the
+/// one-day expiry loses it. (A definite refusal still gives the upload back: see
+/// `a_card_confirms_its_uploads_and_deleting_it_deletes_them`.)
+#[tokio::test]
+async fn a_retryable_write_failure_leaves_the_upload_confirmed() {
+    let env = TestEnv::start().await;
+    let s3 = setup(&env).await;
+    let presign = presign_deps(&env, 10);
+    let front = upload(&presign, ALICE).await;
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        env.clients
+            .dynamodb
+            .config()
+            .to_builder()
+            .interceptor(DropTransactions)
+            .build(),
+    );
+    let mut deps = create_deps_with(&env, s3.clone(), 10);
+    deps.store = CardStore::new(dynamodb, TABLE);
+    let body = serde_json::json!({"name": "Charizard", "frontS3Key": front});
+    let r = cards_create::handler(
+        lambda_event(api_event("apigw_v2_cards_create.json", ALICE, Some(body), None)),
+        &deps,
+    )
+    .await;
+    let e = r.expect_err("the write failed");
+    assert!(matches!(e, backend::error::HandlerError::Retryable(_)), "{e:?}");
+    assert_eq!(
+        tags(&s3, &front).await,
+        [("collectiq-upload".to_owned(), "confirmed".to_owned())],
+        "a retryable failure put the upload back under the expiry"
+    );
+}
+
 fn create_deps_with(env: &TestEnv, s3: aws_sdk_s3::Client, n: u32) -> cards_create::Deps {
     cards_create::Deps {
         store: CardStore::new(env.clients.dynamodb.clone(), TABLE),
