@@ -558,6 +558,10 @@ pub const SLACK_FIRING_SECTIONS: usize = 15;
 
 /// Characters the notes of an alarm-state post may take together.
 const NOTES_CHARS: usize = 1_500;
+
+/// A section's text limit (Block Kit: 3,000 characters).
+const SECTION_CHARS: usize = 3_000;
+
 /// Characters kept for what is added to a rendered post: the "Posted because" context (at most 2,000)
 /// and the delivery ref.
 const ADDED_LATER_CHARS: usize = 2_300;
@@ -603,23 +607,31 @@ pub fn render_slack(r: &StateReport) -> SlackMessage {
             f.firing_minutes,
             flaps(r, f.flaps_24h)
         );
-        if !f.reason.is_empty() {
-            // One quoted line: a newline in the reason would end the quote.
-            text.push_str(&format!("\n>{}", escape(&f.reason).replace('\n', " ")));
-        }
+        let mut after = String::new();
         if !f.evidence.is_empty() {
             let links: Vec<String> = f
                 .evidence
                 .iter()
                 .map(|e| format!("<{}|{}>", escape(&e.console_url), escape(&e.trace_id)))
                 .collect();
-            text.push_str(&format!("\nFaulting traces: {}", links.join(", ")));
+            after.push_str(&format!("\nFaulting traces: {}", links.join(", ")));
         }
         if let Some(line) = r.no_trace_line(f) {
-            text.push_str(&format!("\n_{line}_"));
+            after.push_str(&format!("\n_{line}_"));
         }
+        if !f.reason.is_empty() {
+            // One quoted line (a newline in the reason would end the quote), cut before it is escaped
+            // to what the section leaves it: an entity is never cut in half, and the trace links after
+            // it are never cut off (a 1,023-character reason of `&` escapes to over 5,000).
+            let room = SECTION_CHARS.saturating_sub(text.chars().count() + after.chars().count() + 2);
+            text.push_str(&format!(
+                "\n>{}",
+                escape_within(&f.reason.replace('\n', " "), room)
+            ));
+        }
+        text.push_str(&after);
         firing.push(Block::Section {
-            text: Some(TextObject::mrkdwn(fit(&text, 3000))),
+            text: Some(TextObject::mrkdwn(fit(&text, SECTION_CHARS))),
             fields: Vec::new(),
         });
     }
@@ -1587,6 +1599,36 @@ mod tests {
         assert!(
             msg.blocks.iter().flat_map(Block::texts).any(|t| t.text() == more),
             "{more}"
+        );
+    }
+
+    /// A reason of 1,023 `&` (anyone allowed `SetAlarmState` can write one) escapes to over 5,000
+    /// characters: cut before escaping, no entity is split and the faulting-trace links after it stay.
+    #[test]
+    fn a_long_escaped_reason_never_cuts_an_entity_or_the_trace_links() {
+        let mut r = every_alarm_firing(&"&".repeat(1_023), vec![]);
+        r.summary.firing[0].evidence = vec![alarms::state::TraceEvidence {
+            trace_id: "1-5759e988-bd862e3fe1be46a994272793".into(),
+            console_url: "https://us-east-1.console.aws.amazon.com/cloudwatch/home#xray:traces/1".into(),
+        }];
+        let msg = render_slack(&r);
+        let text = msg
+            .blocks
+            .iter()
+            .flat_map(Block::texts)
+            .map(|t| t.text().to_owned())
+            .find(|t| t.contains("In ALARM since"))
+            .unwrap();
+        assert!(text.chars().count() <= 3_000, "{}", text.chars().count());
+        assert!(
+            text.contains("Faulting traces: <https://us-east-1.console.aws.amazon.com/"),
+            "{text}"
+        );
+        let quoted = text.lines().find(|l| l.starts_with('>')).unwrap();
+        let body = quoted.trim_start_matches('>').trim_end_matches('…');
+        assert!(
+            !body.is_empty() && body.len() % 5 == 0 && body.split("&amp;").all(str::is_empty),
+            "{quoted}"
         );
     }
 
