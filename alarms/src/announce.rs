@@ -67,6 +67,12 @@ pub enum PostReason {
         /// Alarm name.
         alarm: String,
     },
+    /// An announced episode left `ALARM` for `INSUFFICIENT_DATA`: not recovered, its metric stopped
+    /// (a function that stopped being invoked, a metric renamed).
+    NoData {
+        /// Alarm name.
+        alarm: String,
+    },
     /// A page to the critical topic for the alarm's current episode that no post announced yet.
     Escalated {
         /// Alarm name.
@@ -88,6 +94,7 @@ impl PostReason {
         match self {
             Self::NewlyFiring { alarm } => format!("new: {alarm}"),
             Self::Recovered { alarm } => format!("recovered: {alarm}"),
+            Self::NoData { alarm } => format!("no data now: {alarm}"),
             Self::Escalated { alarm } => format!("escalated: {alarm}"),
             Self::Digest { firing } => format!("digest: {firing} still firing"),
             Self::Forced => "requested".to_owned(),
@@ -192,7 +199,13 @@ pub fn decide(
     }
     for name in last.firing.keys() {
         if !current.contains_key(name) {
-            reasons.push(PostReason::Recovered { alarm: name.clone() });
+            let alarm = name.clone();
+            // Out of ALARM is not recovered when its metric simply stopped.
+            reasons.push(if summary.insufficient_data.contains(name) {
+                PostReason::NoData { alarm }
+            } else {
+                PostReason::Recovered { alarm }
+            });
         }
     }
     // Pages already announced stay announced while their episode goes on, whatever this run could read
@@ -363,6 +376,33 @@ mod tests {
         );
         assert!(!d3.should_post());
         assert!(d3.next.firing.is_empty());
+        // Out of ALARM into INSUFFICIENT_DATA (its metric stopped) is said so, not "recovered".
+        let gone_quiet = summarize(SummaryInput {
+            alarms: &[AlarmStatus {
+                name: "a-critical".into(),
+                state: StateValue::InsufficientData,
+                state_updated: t0() + Duration::minutes(10),
+                reason: "Insufficient Data".into(),
+            }],
+            history: &[],
+            catalogue: None,
+            evidence: &BTreeMap::new(),
+            now: t0() + Duration::minutes(10),
+        });
+        let quiet = decide(
+            &gone_quiet,
+            &d1.next,
+            Paged::default(),
+            t0() + Duration::minutes(10),
+            AnnounceOptions::default(),
+        );
+        assert_eq!(
+            quiet.reasons,
+            vec![PostReason::NoData {
+                alarm: "a-critical".into()
+            }]
+        );
+        assert_eq!(quiet.reasons[0].describe(), "no data now: a-critical");
     }
 
     #[test]
