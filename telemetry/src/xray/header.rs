@@ -149,7 +149,10 @@ impl TraceHeader {
                 // header, so it is dropped here; and so is what does not fit in
                 // [`MAX_CARRIED_BYTES`], so a hostile header cannot make every outgoing call's header
                 // too large for the services it calls.
-                "Lineage" if is_header_safe(v) && carry("Lineage", v) => lineage = Some(v.to_owned()),
+                // Lambda's recursive-loop detection: its own room, so earlier parts cannot push it out.
+                "Lineage" if is_header_safe(v) && v.len() <= MAX_LINEAGE_BYTES => {
+                    lineage = Some(v.to_owned())
+                }
                 "Lineage" => {}
                 other if is_header_safe(other) && is_header_safe(v) && carry(other, v) => {
                     extra.push((other.to_owned(), v.to_owned()));
@@ -232,6 +235,11 @@ pub(crate) fn take_handed(text: &str) -> Option<TraceHeader> {
 /// rewrites an `X-Amzn-Trace-Id` larger than 7 KB to its `Root` alone; Lambda's own header is a tenth
 /// of this.
 pub const MAX_CARRIED_BYTES: usize = 4096;
+
+/// The longest `Lineage` value carried on (Lambda's is `<8 hex>:<count>` per function in the loop,
+/// `|`-separated: a few dozen bytes). It is kept whatever came before it in the header: it does not
+/// count against [`MAX_CARRIED_BYTES`], which bounds the other parts.
+pub const MAX_LINEAGE_BYTES: usize = 1024;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -517,6 +525,11 @@ mod tests {
             "in order"
         );
         assert!(h.to_string().len() <= root.len() + MAX_CARRIED_BYTES);
+        // Lineage after 4 KiB of other parts is still carried (Lambda's loop detection needs it).
+        let junk = "a".repeat(4_088);
+        let late = TraceHeader::parse(&format!("{root};junk={junk};Lineage=a87bd80c:1")).unwrap();
+        assert_eq!(late.extra, [("junk".to_owned(), junk)], "the junk fills the room");
+        assert_eq!(late.lineage.as_deref(), Some("a87bd80c:1"));
         let lambda = format!("{root};Lineage=a87bd80c:1|68fd508a:5;Self=1-67891233-12456789abcdef012345678");
         let h = TraceHeader::parse(&lambda).unwrap();
         assert_eq!(h.to_string(), lambda);

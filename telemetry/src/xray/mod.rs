@@ -24,7 +24,7 @@ mod translate;
 pub use batch::ANNOTATION_PREFIX;
 pub use export::XraySegmentExporter;
 pub use exporter::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, MemorySink, SegmentSink, UdpDaemonSink};
-pub use header::{HeaderError, MAX_CARRIED_BYTES, Sampled, TraceHeader, xray_trace_id};
+pub use header::{HeaderError, MAX_CARRIED_BYTES, MAX_LINEAGE_BYTES, Sampled, TraceHeader, xray_trace_id};
 #[cfg(feature = "lambda")]
 pub(crate) use layer::add_links;
 #[cfg(feature = "lambda")]
