@@ -263,6 +263,29 @@ pub fn merge(
     }
 }
 
+/// `detail` with what the card stored for its valuation when the card still holds it (its value,
+/// scores, status and `valuedAt`); `detail` as computed otherwise.
+async fn stored_detail(
+    deps: &Deps,
+    caller: &Caller,
+    detail: ValuationDetail,
+) -> Result<ValuationDetail, HandlerError> {
+    let card = deps.store.get(caller, &detail.card_id).await?;
+    Ok(match card {
+        Some(card) if card.last_valuation_id.as_deref() == Some(detail.valuation_id.as_str()) => {
+            ValuationDetail {
+                status: card.status,
+                value: card.value,
+                pricing_confidence: card.pricing_confidence.unwrap_or(detail.pricing_confidence),
+                authenticity_score: card.authenticity_score.unwrap_or(detail.authenticity_score),
+                valued_at: card.valued_at.unwrap_or(detail.valued_at),
+                ..detail
+            }
+        }
+        _ => detail,
+    })
+}
+
 /// The handler.
 ///
 /// # Errors
@@ -305,6 +328,13 @@ pub async fn handler(event: LambdaEvent<AggregatorInput>, deps: &Deps) -> Result
                 published: Vec::new(),
             });
         }
+        // A retry after the write (its event failed to publish): the event says what was stored — the
+        // first run's `valuedAt` (the price item's sort key) and status — not this run's clock.
+        let detail = if applied == Applied::AlreadyApplied {
+            stored_detail(deps, &caller, detail).await?
+        } else {
+            detail
+        };
         let published = publish(deps, &detail).await?;
         if applied == Applied::Written {
             obs::count(MetricName::CardsValued, 1);

@@ -653,11 +653,16 @@ async fn pipeline_extract_price_judge_aggregate_publish() {
         (card.card_id.as_str(), CardStatus::Flagged)
     );
 
-    // a retried aggregator task writes nothing twice
+    // a retried aggregator task writes nothing twice, and what it publishes again is what was stored
+    // (the first run's valuedAt, the price item's sort key), not its own clock
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let again = aggregator::handler(lambda_event(input.clone()), &agg_deps)
         .await
         .unwrap();
     assert!(!again.written);
+    assert_eq!(again.detail.valued_at, outcome.detail.valued_at);
+    assert_eq!(again.detail.status, outcome.detail.status);
+    assert_eq!(again.detail.value, outcome.detail.value);
     let prices = env
         .clients
         .dynamodb
