@@ -915,11 +915,7 @@ impl opentelemetry::propagation::TextMapPropagator for EnvPropagator {
                     .map(|tp| (tp, TraceState::default())),
             };
             if let Some((tp, state)) = context {
-                let flags = if tp.sampled {
-                    TraceFlags::SAMPLED
-                } else {
-                    TraceFlags::default()
-                };
+                let flags = TraceFlags::default().with_sampled(tp.sampled);
                 found = Some(SpanContext::new(tp.trace_id, tp.parent_id, flags, true, state));
             }
         }

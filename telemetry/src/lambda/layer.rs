@@ -362,11 +362,7 @@ fn sqs_batch_links(span: &Span, event: &serde_json::Value) {
                 .as_deref()
                 .map(crate::propagation::trace_state)
                 .unwrap_or_default();
-            let flags = if h.is_sampled() {
-                TraceFlags::SAMPLED
-            } else {
-                TraceFlags::default()
-            };
+            let flags = TraceFlags::default().with_sampled(h.is_sampled());
             let context = SpanContext::new(h.root, h.parent.unwrap_or(SpanId::INVALID), flags, true, state);
             let attributes = m
                 .message_id
@@ -413,11 +409,7 @@ fn lambda_header_link(span: &Span, lambda: &TraceHeader, parent: &TraceHeader) {
     if lambda.root == parent.root && lambda.parent == parent.parent {
         return; // Lambda's header is the parent
     }
-    let flags = if lambda.is_sampled() {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
+    let flags = TraceFlags::default().with_sampled(lambda.is_sampled());
     let context = SpanContext::new(lambda.root, lambda_parent, flags, true, TraceState::default());
     let link = Link::new(
         context,

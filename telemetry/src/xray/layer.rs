@@ -679,11 +679,7 @@ where
                         // (as OpenTelemetry SDKs give unsampled spans ids): an all-zero parent id makes an
                         // invalid `traceparent` (W3C Trace Context §3.2.2.4) and an invalid context.
                         let (parent, remote) = h.parent.map_or_else(|| (new_span_id(), false), |p| (p, true));
-                        let flags = if h.is_sampled() {
-                            TraceFlags::SAMPLED
-                        } else {
-                            TraceFlags::default()
-                        };
+                        let flags = TraceFlags::default().with_sampled(h.is_sampled());
                         let context = SpanContext::new(h.root, parent, flags, remote, state);
                         span.extensions_mut().insert(Unsampled {
                             header: h.to_string(),
