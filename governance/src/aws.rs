@@ -227,6 +227,10 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// API Gateway (the deployed HTTP API ids, organisation pass).
     pub apigateway: aws_sdk_apigatewayv2::Client,
+    /// Whether every client talks to a loopback endpoint (the local emulator, `--endpoint-url` /
+    /// `COLLECTIQ_ENDPOINT_URL`): only then is a loopback Slack webhook (the demo's sink) a place a
+    /// report may go. Deployed, 127.0.0.1 is the Lambda sandbox itself (its Runtime API on 9001).
+    pub local_endpoint: bool,
 }
 
 impl AwsClients {
@@ -244,8 +248,21 @@ impl AwsClients {
             dynamodb: telemetry::traced_client!(aws_sdk_dynamodb, config),
             secrets: telemetry::traced_client!(aws_sdk_secretsmanager, config),
             apigateway: telemetry::traced_client!(aws_sdk_apigatewayv2, config),
+            local_endpoint: config.endpoint_url().is_some_and(is_loopback_url),
         }
     }
+}
+
+/// Whether `url` names a loopback host (`127.0.0.0/8`, `::1`, `localhost`).
+#[must_use]
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl AwsClients {
@@ -290,6 +307,7 @@ impl AwsClients {
             dynamodb: own!(dynamodb, aws_sdk_dynamodb),
             secrets: own!(secrets, aws_sdk_secretsmanager),
             apigateway: own!(apigateway, aws_sdk_apigatewayv2),
+            local_endpoint: self.local_endpoint,
         }
     }
 }

@@ -644,7 +644,14 @@ async fn slack_secret(spec: &PlatformSpec, clients: &AwsClients) -> Result<Strin
         return Err(format!("secret {name} has no string value").into());
     };
     match crate::cost_pass::slack::WebhookUrl::from_secret(value) {
-        Ok(url) if url.is_loopback() => Ok(format!("secret {name} holds a loopback webhook URL (demo sink)")),
+        Ok(url) if url.is_loopback() && clients.local_endpoint => {
+            Ok(format!("secret {name} holds a loopback webhook URL (demo sink)"))
+        }
+        Ok(url) if url.is_loopback() => Err(format!(
+            "secret {name} holds {}",
+            crate::cost_pass::notify::LOOPBACK_OUTSIDE_EMULATOR
+        )
+        .into()),
         Ok(_) => Ok(format!("secret {name} holds a Slack webhook URL")),
         Err(e) => Err(format!("secret {name}: {e}").into()),
     }
@@ -778,6 +785,27 @@ mod tests {
             loader.no_credentials()
         };
         AwsClients::new(&loader.load().await)
+    }
+
+    /// `doctor` called a loopback webhook secret "OK (demo sink)" in any account: a real account whose
+    /// secret still held the demo's URL was told all was well while every report went nowhere.
+    #[tokio::test]
+    async fn a_loopback_webhook_is_a_failure_outside_the_emulator() {
+        use crate::test_support::secret_clients;
+        let spec = crate::test_support::prod_spec();
+        let sink = "http://127.0.0.1:8080/services/T/B/x";
+        let Failure::Found(e) = slack_secret(&spec, &secret_clients(None, sink))
+            .await
+            .unwrap_err()
+        else {
+            panic!("found by the doctor, not an AWS error");
+        };
+        assert!(e.contains("loopback"), "{e}");
+        assert!(!e.contains("8080"), "the URL is never printed: {e}");
+        let ok = slack_secret(&spec, &secret_clients(Some("http://127.0.0.1:4566"), sink)).await;
+        assert!(ok.unwrap().contains("demo sink"));
+        let slack = secret_clients(None, "https://hooks.slack.com/services/T/B/x");
+        assert!(slack_secret(&spec, &slack).await.is_ok());
     }
 
     #[tokio::test]

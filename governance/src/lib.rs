@@ -32,4 +32,27 @@ pub(crate) mod test_support {
         )
         .unwrap()
     }
+
+    /// Clients whose Secrets Manager answers `GetSecretValue` with `url`, at `endpoint` (a real AWS
+    /// endpoint when `None`; no request leaves the process either way).
+    pub(crate) fn secret_clients(endpoint: Option<&str>, url: &str) -> crate::aws::AwsClients {
+        let body = serde_json::json!({"Name": "collectiq/slack", "SecretString": url}).to_string();
+        let http = aws_smithy_http_client::test_util::infallible_client_fn(move |_| {
+            http::Response::builder()
+                .status(200)
+                .body(aws_smithy_types::body::SdkBody::from(body.clone()))
+                .unwrap()
+        });
+        let mut config = aws_types::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("a", "b", None, None, "test"),
+            ))
+            .http_client(http);
+        if let Some(e) = endpoint {
+            config = config.endpoint_url(e);
+        }
+        crate::aws::AwsClients::new(&config.build())
+    }
 }

@@ -558,7 +558,7 @@ async fn seeded_alarms_plan_real_outcomes_and_the_state_report_escalates_once() 
 
     // Slack: the webhook URL comes from the seeded secret.
     post_to_slack(
-        &clients.secrets,
+        &governance::cost_pass::SdkChannels::new(&clients),
         &spec.notifications.slack_webhook_secret,
         &render_slack(&report),
     )

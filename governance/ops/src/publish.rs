@@ -443,7 +443,7 @@ pub async fn run_alarms(global: &GlobalArgs, cmd: &AlarmsCommand) -> Result<i32>
                     &report,
                     escalation.paged(),
                     &ledger,
-                    &clients.secrets,
+                    &governance::cost_pass::SdkChannels::new(&clients),
                     &spec.notifications.slack_webhook_secret,
                     options,
                 )

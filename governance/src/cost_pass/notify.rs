@@ -117,13 +117,17 @@ impl NotifyError {
     }
 }
 
-/// Reads the webhook URL from Secrets Manager (`GetSecretValue`, name or ARN).
+/// Reads the webhook URL from Secrets Manager (`GetSecretValue`, name or ARN). A loopback URL (the
+/// demo's local sink) is taken only when `local_endpoint` says the run talks to the local emulator:
+/// deployed, 127.0.0.1 is the function's own sandbox (Lambda's Runtime API listens there), so the
+/// reports would reach nobody — or something that is not Slack.
 ///
 /// # Errors
 /// [`NotifyError::Secret`] when the call fails or the value is not a usable URL.
 pub async fn webhook_url(
     secrets: &aws_sdk_secretsmanager::Client,
     secret: &str,
+    local_endpoint: bool,
 ) -> Result<WebhookUrl, NotifyError> {
     let fail = |problem: SecretProblem| NotifyError::Secret {
         secret: secret.to_owned(),
@@ -136,8 +140,18 @@ pub async fn webhook_url(
         .await
         .map_err(|e| fail(AwsCallError::from_sdk("SecretsManager", "GetSecretValue", e).into()))?;
     let value = out.secret_string().ok_or_else(|| fail(SecretProblem::NoString))?;
-    WebhookUrl::from_secret(value).map_err(|e| fail(e.into()))
+    let url = WebhookUrl::from_secret(value).map_err(|e| fail(e.into()))?;
+    if url.is_loopback() && !local_endpoint {
+        return Err(fail(
+            SlackError::BadSecret(LOOPBACK_OUTSIDE_EMULATOR.into()).into(),
+        ));
+    }
+    Ok(url)
 }
+
+/// Why a loopback webhook URL is refused when the run does not talk to the local emulator.
+pub const LOOPBACK_OUTSIDE_EMULATOR: &str = "a loopback URL (the demo's local sink), taken only when the AWS endpoint \
+     is the local emulator: here it would post inside the function's own sandbox, never to Slack";
 
 /// Publishes `message` with its attributes; on a FIFO topic also with `MessageGroupId` and
 /// `MessageDeduplicationId` (from the record id), so SNS itself drops a repeat within five minutes.
@@ -233,15 +247,6 @@ pub trait Channels: SlackSource + SnsPublisher {}
 
 impl<T: SlackSource + SnsPublisher> Channels for T {}
 
-impl SlackSource for aws_sdk_secretsmanager::Client {
-    type Slack = SlackWebhook;
-
-    async fn slack(&self, secret: &str, retry: SlackRetry) -> Result<SlackWebhook, NotifyError> {
-        let url = webhook_url(self, secret).await?;
-        Ok(SlackWebhook::new(url, retry)?)
-    }
-}
-
 impl SnsPublisher for aws_sdk_sns::Client {
     async fn publish_sns(&self, message: &SnsNotification) -> Result<String, NotifyError> {
         publish(self, message).await
@@ -266,7 +271,8 @@ impl SlackSource for SdkChannels<'_> {
     type Slack = SlackWebhook;
 
     async fn slack(&self, secret: &str, retry: SlackRetry) -> Result<SlackWebhook, NotifyError> {
-        self.clients.secrets.slack(secret, retry).await
+        let url = webhook_url(&self.clients.secrets, secret, self.clients.local_endpoint).await?;
+        Ok(SlackWebhook::new(url, retry)?)
     }
 }
 
@@ -1494,6 +1500,67 @@ mod error_text_tests {
             chain.matches("the secret has no SecretString").count(),
             1,
             "{chain}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod webhook_secret_tests {
+    use super::*;
+    use crate::test_support::secret_clients as clients;
+
+    /// Deployed, 127.0.0.1 is the function's own sandbox (Lambda's Runtime API listens on 9001): a
+    /// webhook secret set to a loopback URL — the demo's sink copied into a real account, or a
+    /// tampered secret — must not be posted to. Only runs against the local emulator take it.
+    #[tokio::test]
+    async fn a_loopback_webhook_is_taken_only_against_the_local_emulator() {
+        let sandbox = "http://127.0.0.1:9001/2018-06-01/runtime/init/error";
+        let deployed = clients(None, sandbox);
+        assert!(!deployed.local_endpoint);
+        let e = SdkChannels::new(&deployed)
+            .slack("collectiq/slack", SlackRetry::default())
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("collectiq/slack") && text.contains("loopback"),
+            "{text}"
+        );
+        assert!(!text.contains("9001"), "the URL is never echoed: {text}");
+        // A real Slack URL is fine in a real account.
+        let slack = clients(None, "https://hooks.slack.com/services/T/B/x");
+        assert!(
+            SdkChannels::new(&slack)
+                .slack("collectiq/slack", SlackRetry::default())
+                .await
+                .is_ok()
+        );
+        // Against the emulator the demo's sink is the destination.
+        for endpoint in [
+            "http://127.0.0.1:4566",
+            "http://localhost:5000",
+            "http://[::1]:4566",
+        ] {
+            let local = clients(Some(endpoint), sandbox);
+            assert!(local.local_endpoint, "{endpoint}");
+            assert!(
+                SdkChannels::new(&local)
+                    .slack("collectiq/slack", SlackRetry::default())
+                    .await
+                    .is_ok()
+            );
+        }
+        // An endpoint override that is not loopback (a VPC endpoint) is no emulator.
+        let vpce = clients(
+            Some("https://vpce-0abc.secretsmanager.us-east-1.vpce.amazonaws.com"),
+            sandbox,
+        );
+        assert!(!vpce.local_endpoint);
+        assert!(
+            SdkChannels::new(&vpce)
+                .slack("collectiq/slack", SlackRetry::default())
+                .await
+                .is_err()
         );
     }
 }

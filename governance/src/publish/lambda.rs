@@ -494,7 +494,7 @@ pub async fn alarms_handler(
             &report,
             escalation.paged(),
             &ledger,
-            &deps.clients.secrets,
+            &crate::cost_pass::SdkChannels::new(&deps.clients),
             &spec.notifications.slack_webhook_secret,
             options,
         )

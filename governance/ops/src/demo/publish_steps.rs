@@ -61,7 +61,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         &report,
         first.paged(),
         &ledger,
-        &ctx.clients.secrets,
+        &governance::cost_pass::SdkChannels::new(ctx.clients),
         secret,
         AnnounceOptions::default(),
     )
@@ -82,7 +82,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         &report_later,
         second.paged(),
         &ledger,
-        &ctx.clients.secrets,
+        &governance::cost_pass::SdkChannels::new(ctx.clients),
         secret,
         AnnounceOptions::default(),
     )
@@ -92,7 +92,7 @@ async fn alarm_state_section(ctx: &DemoContext<'_>) -> Result<DemoSection> {
         &report_later,
         third.paged(),
         &ledger,
-        &ctx.clients.secrets,
+        &governance::cost_pass::SdkChannels::new(ctx.clients),
         secret,
         AnnounceOptions::default(),
     )
