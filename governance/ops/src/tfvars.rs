@@ -29,6 +29,23 @@ pub enum TfvarsError {
         /// The ARN in the spec.
         arn: String,
     },
+    /// Terraform's envs deploy the backend's one table (`table_name`) and one state machine
+    /// (`state_machine_type`): with more in the spec, any one chosen would deploy the backend against a
+    /// table — or a workflow type — the spec may not mean, while the dashboards and alarms watch them all.
+    #[error(
+        "{prefix}: Terraform's envs deploy the backend's one {what}, but the spec lists {found} ({names}); \
+         keep the one the backend uses in this spec"
+    )]
+    NotOne {
+        /// `{platform}-{env}`.
+        prefix: String,
+        /// `[[tables]] entry` or `[[state_machines]] entry`.
+        what: &'static str,
+        /// How many the spec has.
+        found: usize,
+        /// Their names, comma-separated.
+        names: String,
+    },
 }
 
 fn number(text: &str) -> Value {
@@ -39,7 +56,8 @@ fn number(text: &str) -> Value {
 ///
 /// # Errors
 /// [`TfvarsError::Budgets`] when the spec does not have exactly one budget;
-/// [`TfvarsError::SecretArn`] when it names the webhook's secret by ARN.
+/// [`TfvarsError::SecretArn`] when it names the webhook's secret by ARN; [`TfvarsError::NotOne`] when
+/// it lists more than one table or state machine.
 pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
     let secret = &spec.notifications.slack_webhook_secret;
     if secret.to_ascii_lowercase().starts_with("arn:") {
@@ -101,7 +119,9 @@ pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
         if let Some(level) = p.log_level {
             obj.insert("log_level".into(), Value::String(level.as_str().to_owned()));
         }
-        if let Some(machine) = spec.state_machines.first() {
+        if let Some(machine) = only_one(spec, "[[state_machines]] entry", &spec.state_machines, |m| {
+            &m.name
+        })? {
             obj.insert(
                 "state_machine_type".into(),
                 serde_json::to_value(machine.workflow_type).unwrap_or(Value::Null),
@@ -111,11 +131,35 @@ pub fn tfvars(spec: &PlatformSpec) -> Result<Value, TfvarsError> {
             obj.insert("budget_email_addresses".into(), json!(spec.notifications.email));
         }
         // The backend's single table (seeds 001/004: `<env>-CollectIQ`).
-        if let Some(table) = spec.tables.first() {
+        if let Some(table) = only_one(spec, "[[tables]] entry", &spec.tables, |t| &t.name)? {
             obj.insert("table_name".into(), Value::String(table.name.clone()));
         }
     }
     Ok(doc)
+}
+
+/// The one item of `items` (none is fine: the variable is left to Terraform's default), or
+/// [`TfvarsError::NotOne`].
+fn only_one<'a, T>(
+    spec: &PlatformSpec,
+    what: &'static str,
+    items: &'a [T],
+    name: impl Fn(&T) -> &String,
+) -> Result<Option<&'a T>, TfvarsError> {
+    match items {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        many => Err(TfvarsError::NotOne {
+            prefix: spec.managed_prefix(),
+            what,
+            found: many.len(),
+            names: many
+                .iter()
+                .map(|i| name(i).as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
 }
 
 /// The document as committed: sorted keys, two-space indent, trailing newline.
@@ -211,5 +255,36 @@ mod tests {
             ) && err.contains("takes its name (e.g. collectiq/dev/slack-webhook)"),
             "{err}"
         );
+    }
+
+    /// The export took the first `[[tables]]` and `[[state_machines]]` entries: a spec listing an audit
+    /// table (or a STANDARD machine) first deployed the backend against it, with `spec check` passing.
+    #[test]
+    fn a_second_table_or_state_machine_is_refused_not_dropped() {
+        let base = platform_spec::load(&root().join("infra/platforms/collectiq-prod.toml")).unwrap();
+        let mut spec = base.clone();
+        let mut audit = spec.tables[0].clone();
+        audit.name = "prod-Audit".into();
+        spec.tables.insert(0, audit);
+        let err = tfvars(&spec).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "collectiq-prod: Terraform's envs deploy the backend's one [[tables]] entry, but the spec lists 2 \
+             (prod-Audit, prod-CollectIQ); keep the one the backend uses in this spec"
+        );
+        let mut spec = base.clone();
+        let mut batch = spec.state_machines[0].clone();
+        batch.name = "collectiq-prod-batch".into();
+        spec.state_machines.push(batch);
+        let err = tfvars(&spec).unwrap_err().to_string();
+        assert!(
+            err.contains("one [[state_machines]] entry, but the spec lists 2"),
+            "{err}"
+        );
+        // One of each, or none (a platform without a workflow), still exports.
+        assert!(tfvars(&base).is_ok());
+        let mut none = base;
+        none.state_machines.clear();
+        assert!(tfvars(&none).unwrap().get("state_machine_type").is_none());
     }
 }
