@@ -23,8 +23,8 @@ mod text;
 
 pub use load::{
     COST_COMPONENTS, HttpApiIdsError, LAMBDA_RUNTIMES, MAX_SPEC_BYTES, Problem, SpecError,
-    elb_suffix_problem, http_api_id_problem, is_region, load, parse, parse_http_api_ids,
-    sns_topic_arn_problem, spec_files, topic_arn_problem,
+    elb_suffix_problem, http_api_id_problem, is_region, load, parse, parse_http_api_ids, secret_problem,
+    sns_topic_arn_problem, spec_files, topic_arn_problem, webhook_secret_problem,
 };
 pub use model::*;
 pub use naming::ServiceNaming;

@@ -427,7 +427,7 @@ pub(crate) fn is_account_id(s: &str) -> bool {
 /// itself, in any case or spacing), an ARN that is not a Secrets Manager secret's, or a name outside
 /// Secrets Manager's rule (1–512 of ASCII letters, digits and `/_+=.@-`). The value is never quoted:
 /// a misplaced webhook URL would end up in the error, and from there in the output.
-pub(crate) fn webhook_secret_problem(s: &str) -> Option<String> {
+pub fn webhook_secret_problem(s: &str) -> Option<String> {
     const NAME_CHARS: &[u8] = b"/_+=.@-";
     let name_ok = |n: &str| {
         (1..=512).contains(&n.len())
@@ -647,6 +647,21 @@ impl<'de> serde::Deserialize<'de> for Entries {
 #[must_use]
 pub fn topic_arn_problem(spec: &PlatformSpec, arn: &str) -> Option<String> {
     sns_topic_arn_problem(arn).or_else(|| foreign_account(spec, arn))
+}
+
+/// What is wrong with `value` as the Slack webhook's secret for `spec` (also for one given outside the
+/// spec: a Lambda's `SLACK_WEBHOOK_SECRET_ARN`), if anything: a secret name or ARN, never the URL itself
+/// (it would go to Secrets Manager as a secret id, into CloudTrail, and into the error naming the secret);
+/// an ARN in the spec's region and, when it names one, account. The message never repeats the value.
+#[must_use]
+pub fn secret_problem(spec: &PlatformSpec, value: &str) -> Option<String> {
+    webhook_secret_problem(value).or_else(|| {
+        value
+            .to_ascii_lowercase()
+            .starts_with("arn:")
+            .then(|| foreign_account(spec, value))
+            .flatten()
+    })
 }
 
 /// The kinds of AWS names [`aws_name_problem`] knows.
@@ -1237,14 +1252,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     let n = &spec.notifications;
     // A secret named by ARN is read wherever the ARN points: another account's (shared with this one)
     // would send the reports to whoever owns it, as a topic ARN of another account would misroute a page.
-    let secret_problem = webhook_secret_problem(&n.slack_webhook_secret).or_else(|| {
-        n.slack_webhook_secret
-            .to_ascii_lowercase()
-            .starts_with("arn:")
-            .then(|| foreign_account(spec, &n.slack_webhook_secret))
-            .flatten()
-    });
-    if let Some(problem) = secret_problem {
+    if let Some(problem) = secret_problem(spec, &n.slack_webhook_secret) {
         bad("notifications.slack_webhook_secret".into(), problem);
     }
     for (key, arn) in [

@@ -266,6 +266,12 @@ impl Deps {
             deps.targets.ledger_table = t;
         }
         if let Some(s) = var("SLACK_WEBHOOK_SECRET_ARN") {
+            // The spec's rule: a name or ARN in this account, never the URL (never repeated).
+            if let Some(problem) = platform_spec::secret_problem(&deps.spec, &s) {
+                return Err(HandlerError::Validation(format!(
+                    "SLACK_WEBHOOK_SECRET_ARN: {problem}"
+                )));
+            }
             deps.targets.slack_webhook_secret = s;
         }
         if let Some(a) = var("SNS_TOPIC_CRITICAL_ARN") {

@@ -224,6 +224,12 @@ impl OrgLambdaDeps {
             org.spec.organization.ledger_table = t;
         }
         if let Some(s) = var("SLACK_WEBHOOK_SECRET_ARN") {
+            // The spec's rule: a secret name or ARN, never the URL (never repeated).
+            if let Some(problem) = platform_spec::webhook_secret_problem(&s) {
+                return Err(OrgHandlerError::Validation(format!(
+                    "SLACK_WEBHOOK_SECRET_ARN: {problem}"
+                )));
+            }
             org.spec.organization.slack_webhook_secret = s;
         }
         let config = sdk_config(&AwsTarget {

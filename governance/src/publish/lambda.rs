@@ -79,6 +79,15 @@ impl LambdaDeps {
                 "SNS_TOPIC_CRITICAL_ARN: {problem}"
             )));
         }
+        let secret = var("SLACK_WEBHOOK_SECRET_ARN");
+        if let Some(problem) = secret
+            .as_deref()
+            .and_then(|s| platform_spec::secret_problem(&spec, s))
+        {
+            return Err(HandlerError::Configuration(format!(
+                "SLACK_WEBHOOK_SECRET_ARN: {problem}"
+            )));
+        }
         let mut spec = spec;
         if let Some(ids) = var("HTTP_API_IDS") {
             apply_api_ids(&mut spec, &ids)
@@ -88,7 +97,7 @@ impl LambdaDeps {
             spec,
             clients: AwsClients::new(&config),
         };
-        Ok(deps.with_targets(var("LEDGER_TABLE_NAME"), var("SLACK_WEBHOOK_SECRET_ARN"), topic))
+        Ok(deps.with_targets(var("LEDGER_TABLE_NAME"), secret, topic))
     }
 
     /// Where notifications go and what the ledger is, as Terraform set them: each `Some` replaces the
@@ -804,6 +813,41 @@ mod tests {
                 text.starts_with("SNS_TOPIC_CRITICAL_ARN: ") && text.contains(why),
                 "{text}"
             );
+        }
+    }
+
+    /// Terraform's `SLACK_WEBHOOK_SECRET_ARN` replaced the spec's secret unchecked: the webhook URL put
+    /// there went to Secrets Manager as a secret id (CloudTrail) and into every error naming the secret;
+    /// another account's secret sent the reports to its owner. The spec's rule now applies, quietly.
+    #[tokio::test]
+    async fn a_bad_webhook_secret_in_the_environment_is_refused_without_repeating_it() {
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/platforms/collectiq-prod.toml"
+        );
+        for (secret, why) in [
+            ("https://hooks.slack.com/services/T0/B0/xyzzy", "found a URL"),
+            (
+                "arn:aws:secretsmanager:us-east-1:999999999999:secret:xyzzy",
+                "account",
+            ),
+            ("coll\u{1b}xyzzy", "a character Secrets Manager refuses"),
+        ] {
+            let env = std::collections::HashMap::from([
+                (PLATFORM_ENV, spec.to_owned()),
+                ("SLACK_WEBHOOK_SECRET_ARN", secret.to_owned()),
+            ]);
+            let Err(e) = LambdaDeps::from_vars(|k| env.get(k).cloned()).await else {
+                panic!("{secret} accepted")
+            };
+            let text = e.to_string();
+            assert!(matches!(e, HandlerError::Configuration(_)), "{text}");
+            assert!(
+                text.starts_with("SLACK_WEBHOOK_SECRET_ARN: ") && text.contains(why),
+                "{text}"
+            );
+            // A URL (the secret itself) or an unprintable value is never repeated; an ARN is no secret.
+            assert!(secret.starts_with("arn:") || !text.contains("xyzzy"), "{text}");
         }
     }
 
