@@ -200,6 +200,10 @@ impl Catalogue {
 
 const BILLING_REGION: &str = vocabulary::namespace::BILLING_REGION;
 
+/// How many of a table's indexes its throttling page reads: reads and writes of the table and of each
+/// index are two metrics apiece, and an alarm reads at most [`crate::validate::MAX_METRIC_STATS`].
+const MAX_PAGED_GSIS: usize = crate::validate::MAX_METRIC_STATS / 2 - 1;
+
 struct Gen<'a> {
     spec: &'a PlatformSpec,
     opts: &'a CatalogueOptions,
@@ -820,28 +824,60 @@ impl Gen<'_> {
                 ]
             };
             if t.page_on_throttling {
+                // `TableName` alone counts the table's throttles, not its indexes' (AWS's DynamoDB
+                // metrics page): the page reads each index too, as many as an alarm's 10 metrics hold
+                // (the table and four indexes); the rest are named in a note and keep their warnings.
+                let paged = &t.gsis[..t.gsis.len().min(MAX_PAGED_GSIS)];
+                let mut inputs = throttle_inputs(None);
+                let mut expression = "FILL(reads, 0) + FILL(writes, 0)".to_owned();
+                for (k, g) in paged.iter().enumerate() {
+                    for (mut input, id) in throttle_inputs(Some(&g.name))
+                        .into_iter()
+                        .zip([format!("gsi{k}reads"), format!("gsi{k}writes")])
+                    {
+                        expression.push_str(&format!(" + FILL({id}, 0)"));
+                        input.id = id;
+                        inputs.push(input);
+                    }
+                }
+                if t.gsis.len() > paged.len() {
+                    let left: Vec<&str> = t.gsis[paged.len()..].iter().map(|g| g.name.as_str()).collect();
+                    self.notes.push(format!(
+                        "table {}: the throttling page reads the table and its first {MAX_PAGED_GSIS} indexes (an alarm \
+                         reads at most 10 metrics); {} only warn",
+                        t.name,
+                        left.join(", ")
+                    ));
+                }
+                let indexes = if paged.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " or its index{} {}",
+                        if paged.len() == 1 { "" } else { "es" },
+                        paged
+                            .iter()
+                            .map(|g| g.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
                 let c = meta(
                     Severity::Critical,
                     &resource,
                     "throttling",
                     Some(Runbook::QuotaIncreases),
                     format!(
-                        "DynamoDB table {}: requests throttled in 3 of 5 minutes. Pages on-call (seed 000: DynamoDB \
-                     throttling detected).",
+                        "DynamoDB table {}{indexes}: requests throttled in 3 of 5 minutes. Pages on-call (seed 000: \
+                         DynamoDB throttling detected).",
                         t.name
                     ),
                 );
                 self.push(c, true, |name| {
-                    MetricAlarm::math(
-                        name,
-                        throttle_inputs(None),
-                        "FILL(reads, 0) + FILL(writes, 0)",
-                        "throttle events",
-                        60,
-                    )
-                    .above(0.0)
-                    .evaluate(3, 5)
-                    .treat_missing(TreatMissingData::NotBreaching)
+                    MetricAlarm::math(name, inputs.clone(), &expression, "throttle events", 60)
+                        .above(0.0)
+                        .evaluate(3, 5)
+                        .treat_missing(TreatMissingData::NotBreaching)
                 })?;
             }
             let w = meta(
@@ -1514,6 +1550,61 @@ mod tests {
         settings.set_sort_maps(true);
         let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!("collectiq-prod-valuation-failures-critical", comp);
+    }
+
+    /// `TableName` alone counts a table's throttles, not its indexes' (AWS's DynamoDB metrics page): the
+    /// page read the table only, so a throttled GSI — which throttles the table's writes — only warned.
+    #[test]
+    fn the_throttling_page_reads_the_table_and_its_indexes() {
+        let indexes_read = |a: &PutMetricAlarmInput| -> Vec<String> {
+            a.metrics
+                .iter()
+                .filter_map(|q| q.metric_stat.as_ref())
+                .filter_map(|m| {
+                    m.metric
+                        .dimensions
+                        .iter()
+                        .find(|d| d.name == "GlobalSecondaryIndexName")
+                        .map(|d| d.value.clone())
+                })
+                .collect()
+        };
+        let c = cat("collectiq-prod");
+        let page = metric(&c, "collectiq-prod-table-data-throttling-critical");
+        let mut read = indexes_read(page);
+        read.dedup();
+        assert_eq!(read, ["GSI1", "GSI2", "GSI3"]);
+        // Every metric the page reads is in its sum.
+        let expression = page.metrics.iter().find_map(|q| q.expression.as_deref()).unwrap();
+        for q in page.metrics.iter().filter(|q| q.metric_stat.is_some()) {
+            assert!(
+                expression.contains(&format!("FILL({}, 0)", q.id)),
+                "{}: {expression}",
+                q.id
+            );
+        }
+        // Six indexes: the table and four fill the alarm's 10 metrics; the note names the other two.
+        let mut s = spec("collectiq-prod");
+        for n in 4..=6 {
+            let mut g = s.tables[0].gsis[0].clone();
+            g.name = format!("GSI{n}");
+            s.tables[0].gsis.push(g);
+        }
+        let c = catalogue_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let page = metric(&c, "collectiq-prod-table-data-throttling-critical");
+        assert_eq!(
+            page.metrics.iter().filter(|q| q.metric_stat.is_some()).count(),
+            10
+        );
+        assert!(
+            c.notes.iter().any(|n| n.contains("GSI5, GSI6 only warn")),
+            "{:?}",
+            c.notes
+        );
+        assert!(
+            c.get("collectiq-prod-table-data-gsi6-throttles-warning")
+                .is_some()
+        );
     }
 
     #[test]

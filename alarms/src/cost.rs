@@ -245,9 +245,9 @@ mod tests {
         let e = estimate(&cat.inputs(), 8, dec!(15), &AlarmPricing::default());
         // metrics: api 5xx 2 + p95 1 + p99 1; 12 functions × (error rate 2 + error count 1 (+ composite)
         // + throttles 1 + duration 1 + cold start 2); sfn 2 + 3 (failed and timed out; + composite) + p90
-        // 1; 2 DLQs; table 2 + 2
-        // + GSIs 3×2; bedrock 1 + anomaly 3; budgets 150 % and 120 % (80 % is AWS Budgets' e-mail).
-        let metrics = 4 + 12 * 7 + 6 + 2 + 10 + 4 + 2;
+        // 1; 2 DLQs; table: the page 2 + 3 GSIs × 2, the warning 2
+        // + GSIs' warnings 3×2; bedrock 1 + anomaly 3; budgets 150 % and 120 % (80 % is AWS Budgets' e-mail).
+        let metrics = 4 + 12 * 7 + 6 + 2 + 16 + 4 + 2;
         assert_eq!(e.alarm_metrics, metrics);
         // 13 composites: one per function, one for the state machine.
         assert_eq!(

@@ -981,11 +981,11 @@ mod tests {
                 .all(|a| matches!(a, Alarm::Composite(_)))
         );
         assert_eq!(plan.monthly_before(), Decimal::ZERO);
-        // 112 alarm metrics × $0.10 + 13 composites × $0.50.
-        assert_eq!(plan.monthly_after(), dec!(17.70));
+        // 118 alarm metrics × $0.10 + 13 composites × $0.50.
+        assert_eq!(plan.monthly_after(), dec!(18.30));
         assert!(
             plan.render_text()
-                .ends_with("Alarms: $0.00/mo -> $17.70/mo (+$17.70/mo).\n"),
+                .ends_with("Alarms: $0.00/mo -> $18.30/mo (+$18.30/mo).\n"),
             "{}",
             plan.render_text()
         );

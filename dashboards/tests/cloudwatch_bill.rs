@@ -40,7 +40,7 @@ fn total_line_adds_both_plans() {
     let d = plan_dashboards(&ds, &[], "collectiq-prod", &Default::default());
     assert_eq!(
         total_line(&a, d.monthly_before, d.monthly_after),
-        "Monthly: alarms +$17.70, dashboards +$15.00, total +$32.70 ($0.00/mo -> $32.70/mo)."
+        "Monthly: alarms +$18.30, dashboards +$15.00, total +$33.30 ($0.00/mo -> $33.30/mo)."
     );
 }
 
