@@ -17,7 +17,7 @@
 //! | HTTP API | `latency-p95` / `latency-p99` | warning | p95 > 1,000 ms for 10 of 10 min; p99 > 5,000 ms for 5 of 5; only where `latency_alarms` (default true; Backoffice: false, seed 002) | 001; 000 |
 //! | function | `errors` (composite) | critical (tier critical) or warning | `error-rate` OR `error-count` | 000 + 001 |
 //! | function | `error-rate` (input) | — | 100·errors/invocations > 10 % over 5 minutes (one 300 s ratio) | 001 |
-//! | function | `error-count` (input) | — | Errors > 10 a minute in 5 of 5 minutes | 000 |
+//! | function | `error-count` (input) | — | Errors > 10 in any one minute | 000 |
 //! | function | `throttles` | warning | Throttles > 0 in 3 of 5 minutes | 002 |
 //! | function | `duration-near-timeout` | warning | Maximum duration > 90 % of the timeout in 3 of 5 min; only where `near_timeout_alarm` (default true; Backoffice: false, seed 002) | 001 |
 //! | Rust function | `cold-start-rate` | warning | 100·ColdStart/Invocations > 20 % in 3 of 3 five-minute periods (≥ 10 invocations) | 000 |
@@ -548,11 +548,12 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// Seeds 000 and 001 disagree on when Lambda errors page: 000 says "Lambda errors > 10/minute", 001
-    /// "Lambda error rate > 10% for 5 minutes". On-call wants both and one page: a rate catches a
+    /// Seeds 000 and 001 give two rules for when Lambda errors page: 000 says "Lambda errors > 10/minute",
+    /// 001 "Lambda error rate > 10% for 5 minutes". On-call wants both and one page: a rate catches a
     /// broken function at any traffic, a count catches a small rate of a large volume (hundreds of
-    /// users failing). Both must hold for 5 minutes so one bad minute (a deploy, a retry storm that
-    /// clears) does not page. The two rules are inputs without actions of one composite that notifies.
+    /// users failing). Each as its seed words it: the count in any one minute (000 gives no window
+    /// beyond the minute), the rate over 5 minutes. The two rules are inputs without actions of one
+    /// composite that notifies.
     fn lambda_errors(
         &mut self,
         f: &FunctionSpec,
@@ -594,8 +595,8 @@ impl Gen<'_> {
             "error-count",
             Some(Runbook::LambdaErrors),
             format!(
-                "Input of {composite} (no actions): Lambda {} more than 10 errors a minute for 5 minutes \
-                 (seed 000's rule).",
+                "Input of {composite} (no actions): Lambda {} more than 10 errors in a minute (seed 000's \
+                 rule).",
                 f.name
             ),
         );
@@ -603,7 +604,7 @@ impl Gen<'_> {
         let b = self.push(count, false, |name| {
             MetricAlarm::new(name, m(lambda::ERRORS), Stat::Sum, 60)
                 .above(10.0)
-                .evaluate(5, 5)
+                .evaluate(1, 1)
                 .treat_missing(TreatMissingData::NotBreaching)
         })?;
         let who = match severity {
@@ -616,8 +617,8 @@ impl Gen<'_> {
             "errors",
             Some(Runbook::LambdaErrors),
             format!(
-                "Lambda {}: error rate above 10 % for 5 minutes (seed 001) OR more than 10 errors a minute for \
-                 5 minutes (seed 000). {who}; the firing input says which rule.",
+                "Lambda {}: error rate above 10 % for 5 minutes (seed 001) OR more than 10 errors in a minute \
+                 (seed 000). {who}; the firing input says which rule.",
                 f.name
             ),
         );
@@ -1552,6 +1553,28 @@ mod tests {
         insta::assert_json_snapshot!("collectiq-prod-valuation-failures-critical", comp);
     }
 
+    /// Seed 000: "Lambda errors > 10/minute" pages. The count input needed five such minutes in a row, so
+    /// a burst of 11 (or 500) failures in one minute paged no one.
+    #[test]
+    fn more_than_ten_errors_in_one_minute_fire_seed_000s_rule() {
+        use crate::backtest::{BacktestOptions, evaluate_series};
+        let c = cat("collectiq-prod");
+        let count = metric(&c, "collectiq-prod-fn-cards-get-error-count-critical");
+        let fires = |minutes: &[f64]| {
+            let series: Vec<Option<f64>> = minutes.iter().copied().map(Some).collect();
+            evaluate_series(count, &series, BacktestOptions::default())
+                .unwrap()
+                .fires
+        };
+        assert_eq!(fires(&[0.0, 11.0, 0.0, 0.0, 0.0]), 1);
+        assert_eq!(fires(&[0.0, 500.0, 0.0]), 1);
+        assert_eq!(
+            fires(&[10.0, 10.0, 10.0, 10.0, 10.0, 10.0]),
+            0,
+            "10 a minute is not more than 10"
+        );
+    }
+
     /// `TableName` alone counts a table's throttles, not its indexes' (AWS's DynamoDB metrics page): the
     /// page read the table only, so a throttled GSI — which throttles the table's writes — only warned.
     #[test]
@@ -1968,8 +1991,8 @@ mod tests {
         check(
             "collectiq-prod-fn-cards-get-error-count-critical",
             10.0,
-            5,
-            5,
+            1,
+            1,
             60,
             &[],
         );
