@@ -1363,12 +1363,27 @@ fn agents(ctx: &Ctx<'_>) -> DashboardBuilder {
             &[10.0, 50.0, 90.0],
             true,
         ))
-        .with_widget(dist(
-            MetricName::ValuationLatency,
-            "Valuation latency (ms)",
-            &[50.0, 95.0],
-            false,
-        ));
+        .with_widget(
+            // Seed 000's Business Metrics: "Average valuation time" beside the percentiles.
+            dist(
+                MetricName::ValuationLatency,
+                "Valuation latency (ms)",
+                &[50.0, 95.0],
+                false,
+            )
+            .with_expression(
+                ctx.search(
+                    "avg",
+                    CustomSearch::new(
+                        MetricName::ValuationLatency,
+                        &[DimensionKey::Service],
+                        Stat::Average,
+                        300,
+                    ),
+                )
+                .with_label("average"),
+            ),
+        );
     if ctx.agents().contains(&Agent::Extract) || ctx.agents().contains(&Agent::OcrReasoning) {
         // Seed 000's Agent Performance dashboard: "OCR Reasoning Agent confidence" — how sure the OCR was
         // of the text the reasoning starts from (`rekognition_extract`, the `extract` agent, records it
@@ -1533,8 +1548,41 @@ fn cost(ctx: &Ctx<'_>) -> DashboardBuilder {
         if !spec.bedrock_models.is_empty() {
             b = b.with_widget(tokens);
         }
+        b = business(ctx, b);
     }
     optimization(ctx, b)
+}
+
+/// Seed 000's "Business Metrics", per day over the cost dashboard's 30 days (beside what a valuation
+/// costs): cards processed per day and user engagement (cards created, valued, deleted), and the
+/// authenticity detection rate (the share of valued cards flagged as possibly fake). Average valuation
+/// time is on the agents dashboard, beside its percentiles; API usage by endpoint on the API dashboard.
+fn business(ctx: &Ctx<'_>, b: DashboardBuilder) -> DashboardBuilder {
+    let daily = |id: &str, metric: MetricName| {
+        ctx.search(id, CustomSearch::new(metric, SERVICE, Stat::Sum, 86_400).sum())
+    };
+    let cards = ctx
+        .widget("Cards per day: created, valued, deleted")
+        .with_period(86_400)
+        .with_stat(Stat::Sum)
+        .with_expression(daily("created", MetricName::CardsCreated).with_label("created (uploads)"))
+        .with_expression(daily("valued", MetricName::CardsValued).with_label("valued"))
+        .with_expression(daily("deleted", MetricName::CardsDeleted).with_label("deleted"))
+        .with_size(12, 6);
+    let detection = ctx
+        .widget("Authenticity detection rate (% of valued cards flagged, per day)")
+        .with_period(86_400)
+        .with_stat(Stat::Sum)
+        .with_expression(daily("valued", MetricName::CardsValued).hidden())
+        .with_expression(daily("flagged", MetricName::AuthenticityFlagged).hidden())
+        .with_expression(
+            Expression::new("rate", "IF(valued > 0, 100 * flagged / valued, 0)").with_label("flagged %"),
+        )
+        .with_left_axis(Some(0.0), None, Some("%"))
+        .with_size(12, 6);
+    b.with_section("## Business metrics (seed 000)")
+        .with_widget(cards)
+        .with_widget(detection)
 }
 
 /// Seed 000's Cost Dashboard lists "Optimization opportunities"; its "Cost Optimization Strategies" say
@@ -2218,6 +2266,36 @@ mod tests {
                 "cost"
             ]
             .map(|s| format!("collectiq-prod-{s}"))
+        );
+    }
+
+    /// Seed 000's "Business Metrics" (cards processed per day, average valuation time, authenticity
+    /// detection rate, user engagement) were on no dashboard: the daily counts were only hidden inputs
+    /// of the cost widgets and valuation latency had no average.
+    #[test]
+    fn seed_000s_business_metrics_are_drawn() {
+        let ds = generate("collectiq-prod");
+        let all = |d: &Dashboard| expressions(d).join("\n");
+        let cost = all(by_name(&ds, "cost"));
+        for metric in [
+            "CardsCreated",
+            "CardsValued",
+            "CardsDeleted",
+            "AuthenticityFlagged",
+        ] {
+            assert!(
+                cost.contains(&format!("MetricName=\"{metric}\"', 'Sum', 86400")),
+                "{metric} per day: {cost}"
+            );
+        }
+        assert!(
+            cost.contains("IF(valued > 0, 100 * flagged / valued, 0)"),
+            "{cost}"
+        );
+        let agents = all(by_name(&ds, "agents"));
+        assert!(
+            agents.contains("MetricName=\"ValuationLatency\"', 'Average', 300"),
+            "{agents}"
         );
     }
 
