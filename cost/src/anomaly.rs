@@ -190,7 +190,7 @@ pub fn mean_and_sample_std(values: &[Decimal]) -> Option<(Decimal, Decimal)> {
 /// ```
 #[must_use]
 pub fn z_score(x: Decimal, mean: Decimal, std: Decimal, min_dollar_delta: Decimal) -> Decimal {
-    let delta = x - mean;
+    let delta = x.saturating_sub(mean);
     if std < STD_EPSILON {
         if delta.abs() >= min_dollar_delta && !delta.is_zero() {
             if delta > Decimal::ZERO {
@@ -202,7 +202,12 @@ pub fn z_score(x: Decimal, mean: Decimal, std: Decimal, min_dollar_delta: Decima
             Decimal::ZERO
         }
     } else {
-        delta / std
+        // `std ≥ STD_EPSILON`: only a delta near the decimal range overflows; as far off as can be.
+        delta.checked_div(std).unwrap_or(if delta.is_sign_negative() {
+            Decimal::MIN
+        } else {
+            Decimal::MAX
+        })
     }
 }
 
@@ -286,7 +291,7 @@ pub fn detect_anomalies(ce: &DailyCostTable, day: NaiveDate, cfg: &AnomalyConfig
         let Some((mean, std)) = mean_and_sample_std(&values) else {
             continue;
         };
-        let delta = x - mean;
+        let delta = x.saturating_sub(mean);
         let z = z_score(x, mean, std, cfg.min_dollar_delta);
         let estimated = ce.days.get(&day).copied().unwrap_or(false);
         if delta.abs() < cfg.min_dollar_delta
@@ -324,6 +329,21 @@ pub fn detect_anomalies(ce: &DailyCostTable, day: NaiveDate, cfg: &AnomalyConfig
     out
 }
 
+/// The sum of `amounts`, saturating, not `sum()`: rows read back from the ledger are range-checked, but
+/// a table built otherwise must not panic the report (`DailyCostTable`'s own sums saturate too).
+fn saturating_sum(amounts: impl Iterator<Item = Decimal>) -> Decimal {
+    amounts.fold(Decimal::ZERO, Decimal::saturating_add)
+}
+
+/// `100 · untagged / total` (divided first when `100 · untagged` does not fit), or 0 without spend.
+fn share_pct(untagged: Decimal, total: Decimal) -> Decimal {
+    untagged
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|x| x.checked_div(total))
+        .or_else(|| untagged.checked_div(total)?.checked_mul(Decimal::ONE_HUNDRED))
+        .unwrap_or_default()
+}
+
 /// Untagged spend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UntaggedShare {
@@ -344,9 +364,7 @@ impl UntaggedShare {
         Self {
             untagged,
             total,
-            share_pct: (untagged * Decimal::ONE_HUNDRED)
-                .checked_div(total)
-                .unwrap_or_default(),
+            share_pct: share_pct(untagged, total),
         }
     }
 }
@@ -375,17 +393,16 @@ pub struct Hygiene {
 pub fn hygiene(ce: &DailyCostTable, start: NaiveDate, end: NaiveDate, table: &PriceTable) -> Hygiene {
     let rows = || ce.rows.iter().filter(|r| r.date >= start && r.date < end);
     let untagged = ce.has_environment_tag().then(|| {
-        let total: Decimal = rows().map(|r| r.amount).sum();
-        let untagged: Decimal = rows()
-            .filter(|r| r.environment.as_deref() == Some(""))
-            .map(|r| r.amount)
-            .sum();
+        let total = saturating_sum(rows().map(|r| r.amount));
+        let untagged = saturating_sum(
+            rows()
+                .filter(|r| r.environment.as_deref() == Some(""))
+                .map(|r| r.amount),
+        );
         UntaggedShare {
             untagged,
             total,
-            share_pct: (untagged * Decimal::ONE_HUNDRED)
-                .checked_div(total)
-                .unwrap_or_default(),
+            share_pct: share_pct(untagged, total),
         }
     });
     let mut unmapped: Vec<(String, Decimal)> = ce
@@ -568,6 +585,37 @@ mod tests {
         assert_eq!(
             h.unmapped_bedrock_services,
             vec![("Claude Sonnet 4 (Amazon Bedrock Edition)".into(), dec!(2))]
+        );
+    }
+
+    /// Audit: three stored days of `5e28` (a tampered ledger) panicked the daily report in `hygiene`'s
+    /// `sum()` ("Addition overflowed"). The sums saturate, the share is computed or 0: no panic.
+    #[test]
+    fn hygiene_and_anomalies_on_amounts_that_overflow_never_panic() {
+        let huge = dec!(50000000000000000000000000000);
+        let mut t = DailyCostTable::default();
+        for n in 1..=3 {
+            for env in ["prod", ""] {
+                t = t.with_tagged_row(d(n), "Amazon Rekognition", env, huge, false);
+            }
+        }
+        let h = hygiene(&t, d(1), d(4), PriceTable::bundled().unwrap());
+        let u = h.untagged.unwrap();
+        assert_eq!(
+            (u.untagged, u.total, u.share_pct),
+            (Decimal::MAX, Decimal::MAX, dec!(100))
+        );
+        assert_eq!(UntaggedShare::of(Decimal::MAX, Decimal::MAX).share_pct, dec!(100));
+        let spiky = history("AWS Lambda", [Decimal::MIN; 4], Decimal::MIN).with_row(
+            d(30),
+            "AWS Lambda",
+            Decimal::MAX,
+            false,
+        );
+        let _ = detect_anomalies(&spiky, d(30), &AnomalyConfig::default());
+        assert_eq!(
+            z_score(Decimal::MAX, Decimal::MIN, dec!(0.5), Decimal::ONE),
+            Decimal::MAX
         );
     }
 

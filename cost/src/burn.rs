@@ -53,6 +53,13 @@ pub const MIN_COMPLETE_DAYS: usize = 3;
 /// month-end projection by a few points, so 5 keeps a projection at 100.00005 % today and 99.9 %
 /// tomorrow in one tier, while a real fall (to 94 %) still shows.
 pub const PROJECTION_HYSTERESIS_PCT: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
+/// The smallest budget limit a burn is computed against: one cent. AWS Budgets itself asks for more; a
+/// limit of `1e-28` would make every percentage of it overflow, and one of `1e-22` shows as `$0.00`
+/// beside `1000000000000000000000000000.0%`.
+pub const MIN_LIMIT: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+/// Most days ahead an exhaustion date is computed: beyond a million days (2,700 years) at the current
+/// rate the budget is as good as never exhausted, and the seconds of `10²⁵` days overflow.
+const MAX_EXHAUSTION_DAYS: i64 = 1_000_000;
 
 /// A calendar month in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -613,6 +620,22 @@ pub enum BurnError {
         /// The limit.
         limit: Decimal,
     },
+    /// The limit is above zero but below [`MIN_LIMIT`] ($0.01): no percentage of it means anything.
+    #[error("budget {budget:?} has a limit of {limit} USD, below $0.01; no burn is computed against it")]
+    LimitBelowCent {
+        /// Budget name.
+        budget: String,
+        /// The limit.
+        limit: Decimal,
+    },
+    /// A figure of the burn is beyond what a decimal holds: not computed, never a panic.
+    #[error("budget {budget:?}: its {what} cannot be computed (beyond the decimal range)")]
+    NotComputable {
+        /// Budget name.
+        budget: String,
+        /// The figure (`actual %`, `projected %`, ...).
+        what: &'static str,
+    },
 }
 
 /// The recent daily rate `ṙ`.
@@ -887,11 +910,17 @@ impl BudgetBurn {
                 first_missing: missing,
             });
         }
+        let actual = checked_sum(wanted.filter_map(|d| known.get(&d).copied())).ok_or_else(|| {
+            BurnError::NotComputable {
+                budget: self.budget_name.clone(),
+                what: "spend from Cost Explorer's days",
+            }
+        })?;
         let input = BurnInput {
             budget_name: self.budget_name.clone(),
             time_unit: self.period.unit,
             limit: self.limit,
-            actual: wanted.filter_map(|d| known.get(&d)).sum(),
+            actual,
             budgets_forecast: None,
             daily: daily.to_vec(),
             ce_forecast: None,
@@ -1048,8 +1077,10 @@ fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
 /// Computes one budget's burn at `as_of`.
 ///
 /// # Errors
-/// [`BurnError::NonPositiveLimit`] when `B ≤ 0`; [`BurnError::AmountOutOfRange`] when an amount
-/// exceeds ±10¹⁵ USD.
+/// [`BurnError::NonPositiveLimit`] when `B ≤ 0`; [`BurnError::LimitBelowCent`] when `0 < B < $0.01`;
+/// [`BurnError::AmountOutOfRange`] when an amount exceeds ±10¹⁵ USD; [`BurnError::NotComputable`] when a
+/// figure the burn cannot do without (`E`, `100·A/B`, `100·P/B`) overflows. Every other figure that
+/// cannot be computed is absent (`None`, [`Exhaustion::NoSpend`]): the arithmetic never panics.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -1066,6 +1097,12 @@ fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
 pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn, BurnError> {
     if input.limit <= Decimal::ZERO {
         return Err(BurnError::NonPositiveLimit {
+            budget: input.budget_name.clone(),
+            limit: input.limit,
+        });
+    }
+    if input.limit < MIN_LIMIT {
+        return Err(BurnError::LimitBelowCent {
             budget: input.budget_name.clone(),
             limit: input.limit,
         });
@@ -1103,37 +1140,39 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
     let f = elapsed_fraction(&period, as_of);
     let b = input.limit;
     let a = input.actual;
-    let expected = b * f;
+    let not_computable = |what| BurnError::NotComputable {
+        budget: input.budget_name.clone(),
+        what,
+    };
+    // Checked throughout: the amounts are within ±10¹⁵ and `B ≥ $0.01`, so none of this overflows on a
+    // real budget; a figure that would is absent (or refuses the budget), never a panic.
+    let expected = b.checked_mul(f).ok_or_else(|| not_computable("expected spend"))?;
     let burn_ratio = a.checked_div(expected);
     let linear = a.checked_div(f);
     let rate = recent_rate(&input.daily, today);
     let remaining_days = days * (Decimal::ONE - f);
-    let recent = rate.as_ref().map(|r| a + r.per_day * remaining_days);
+    let recent = rate
+        .as_ref()
+        .and_then(|r| a.checked_add(r.per_day.checked_mul(remaining_days)?));
     // The CE forecast ends at month end: for a quarter or a year it would leave months out.
     let ce = ce_projection(input, today).filter(|_| input.time_unit == BudgetTimeUnit::Monthly);
 
-    let mut weighted = Decimal::ZERO;
-    let mut weights = Decimal::ZERO;
-    if let Some(p) = linear.filter(|_| f >= LINEAR_MIN_FRACTION) {
-        weighted += f * p;
-        weights += f;
-    }
-    if let Some(p) = recent {
-        weighted += p;
-        weights += Decimal::ONE;
-    }
-    if let Some(p) = &ce {
-        weighted += p.mean;
-        weights += Decimal::ONE;
-    }
     // Budgets' forecast in the CE projection's place (never beside it: the same forecast twice). A
     // forecast below what is already spent would project a refund.
     let budgets_in_blend = input.budgets_forecast.filter(|_| ce.is_none()).map(|p| p.max(a));
-    if let Some(p) = budgets_in_blend {
-        weighted += p;
-        weights += Decimal::ONE;
-    }
-    let (blended, basis) = match (weighted.checked_div(weights), linear) {
+    // (weight, projection) of each projection in the blend.
+    let parts = [
+        linear.filter(|_| f >= LINEAR_MIN_FRACTION).map(|p| (f, p)),
+        recent.map(|p| (Decimal::ONE, p)),
+        ce.as_ref().map(|p| (Decimal::ONE, p.mean)),
+        budgets_in_blend.map(|p| (Decimal::ONE, p)),
+    ];
+    let weights = checked_sum(parts.iter().flatten().map(|(w, _)| *w));
+    let weighted = parts
+        .iter()
+        .flatten()
+        .try_fold(Decimal::ZERO, |sum, (w, p)| sum.checked_add(w.checked_mul(*p)?));
+    let (blended, basis) = match (weighted.zip(weights).and_then(|(p, w)| p.checked_div(w)), linear) {
         (Some(p), _) => (p, BlendBasis::Weighted),
         (None, Some(p)) => (p, BlendBasis::LinearOnlyLowConfidence),
         (None, None) => (a, BlendBasis::ActualOnly),
@@ -1145,18 +1184,21 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         let rate_per_day = rate
             .as_ref()
             .map(|r| r.per_day)
-            .or_else(|| a.checked_div(f * days))
+            .or_else(|| a.checked_div(f.checked_mul(days)?))
             .unwrap_or(Decimal::ZERO);
-        match (b - a)
-            .checked_div(rate_per_day)
+        match b
+            .checked_sub(a)
+            .and_then(|left| left.checked_div(rate_per_day))
             .filter(|_| rate_per_day > Decimal::ZERO)
         {
             Some(days_left) => {
-                let secs = (days_left * Decimal::from(86_400)).trunc();
-                let secs = i64::try_from(secs)
-                    .unwrap_or(i64::MAX / 4)
-                    .min(1_000_000 * 86_400);
-                let date = (as_of + Duration::seconds(secs)).date_naive();
+                // Clamped before it becomes seconds: $10¹⁵ left at $10⁻¹⁰ a day is 10²⁵ days.
+                let bounded = days_left.clamp(Decimal::ZERO, Decimal::from(MAX_EXHAUSTION_DAYS));
+                let secs = i64::try_from(bounded.saturating_mul(Decimal::from(86_400)).trunc())
+                    .unwrap_or(MAX_EXHAUSTION_DAYS * 86_400);
+                let date = as_of
+                    .checked_add_signed(Duration::seconds(secs))
+                    .map_or(NaiveDate::MAX, |t| t.date_naive());
                 Exhaustion::InDays {
                     days: days_left,
                     date,
@@ -1168,9 +1210,9 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         }
     };
 
-    let hundred = Decimal::ONE_HUNDRED;
-    let actual_pct = a * hundred / b;
-    let projected_pct = blended * hundred / b;
+    let pct_of_limit = |x: Decimal| x.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(b);
+    let actual_pct = pct_of_limit(a).ok_or_else(|| not_computable("actual %"))?;
+    let projected_pct = pct_of_limit(blended).ok_or_else(|| not_computable("projected %"))?;
     let burn = BudgetBurn {
         budget_name: input.budget_name.clone(),
         period,
@@ -1669,6 +1711,54 @@ mod tests {
             BurnInput::from_budget(&b, vec![], None),
             Err(BurnError::NoLimit { .. })
         ));
+    }
+
+    /// Audit: a limit of `1e-28` panicked ("Division overflowed" in `100·A/B`) and one of `1e-22`
+    /// showed `$0.00` beside `1000000000000000000000000000.0%`. Below a cent the budget is refused by
+    /// name, as other bad budgets are.
+    #[test]
+    fn a_limit_below_a_cent_is_refused_by_name_not_divided_by() {
+        let at = Utc.with_ymd_and_hms(2025, 6, 25, 0, 0, 0).unwrap();
+        for limit in [dec!(0.0000000000000000000000000001), dec!(1e-22), dec!(0.0099)] {
+            let e = budget_burn(&input(limit, dec!(1000)), at).unwrap_err();
+            assert_eq!(
+                e,
+                BurnError::LimitBelowCent {
+                    budget: "collectiq-prod".into(),
+                    limit
+                }
+            );
+            assert!(
+                e.to_string().contains("\"collectiq-prod\"") && e.to_string().contains("below $0.01"),
+                "{e}"
+            );
+        }
+        let cent = budget_burn(&input(MIN_LIMIT, dec!(1000)), at).unwrap();
+        assert_eq!(cent.actual_pct, dec!(10000000));
+    }
+
+    /// Audit: $10¹⁵ left at $10⁻¹⁰ a day is 10²⁵ days, whose seconds panicked ("Multiplication
+    /// overflowed"). The days are clamped before they become seconds: the date is far off, not a panic.
+    #[test]
+    fn an_exhaustion_eons_away_is_a_far_date_not_an_overflow() {
+        let at = Utc.with_ymd_and_hms(2025, 6, 25, 0, 0, 0).unwrap();
+        let mut slow = input(dec!(1000000000000000), dec!(0.0000000003));
+        slow.daily = flat_daily(1, 24, dec!(0.0000000001), 31);
+        let burn = budget_burn(&slow, at).unwrap();
+        let Exhaustion::InDays {
+            days,
+            date,
+            within_period,
+            rate_per_day,
+        } = burn.exhaustion
+        else {
+            panic!("{:?}", burn.exhaustion);
+        };
+        assert_eq!(rate_per_day, dec!(0.0000000001));
+        assert!(days > Decimal::from(MAX_EXHAUSTION_DAYS), "{days}");
+        assert!(!within_period);
+        assert!(date.year() > 4000, "{date}");
+        assert_eq!(burn.tier, Tier::Ok);
     }
 
     fn aws_budget(json: &str) -> Budget {

@@ -263,32 +263,51 @@ impl FastBurn {
     pub fn with_ce_daily(mut self, daily: &[DailyTotal]) -> Self {
         match long_window_days(daily, self.as_of.date_naive()) {
             Ok((days, includes_estimated)) => {
-                let cost: Decimal = days.iter().map(|d| d.amount).sum();
+                // Checked: totals read back from the ledger that overflow a sum (a tampered item) leave
+                // the token cost in the window and say so, never a panic.
+                let cost = checked_sum(days.iter().map(|d| d.amount));
                 // Each day at its own month's daily allowance: on the 1st the window's days are the
                 // month before's, whose length may differ.
-                let allowed: Decimal = days
-                    .iter()
-                    .map(|d| {
-                        let start = d.date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-                        let end = start.checked_add_signed(Duration::days(1)).unwrap_or(start);
-                        allowed_spend(self.allowance, start, end)
-                    })
-                    .sum();
-                let burn_rate = cost.checked_div(allowed).unwrap_or_default();
-                for w in self.windows.iter_mut().filter(|w| w.window == Window::D3) {
-                    w.cost = cost;
-                    w.burn_rate = burn_rate;
+                let allowed = checked_sum(days.iter().map(|d| {
+                    let start = d.date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+                    let end = start.checked_add_signed(Duration::days(1)).unwrap_or(start);
+                    allowed_spend(self.allowance, start, end)
+                }));
+                match cost.zip(allowed) {
+                    Some((cost, allowed)) => {
+                        let burn_rate = cost.checked_div(allowed).unwrap_or_default();
+                        for w in self.windows.iter_mut().filter(|w| w.window == Window::D3) {
+                            w.cost = cost;
+                            w.burn_rate = burn_rate;
+                        }
+                        self.long_window = LongWindow::CostExplorer {
+                            days: days.iter().map(|d| d.date).collect(),
+                            includes_estimated,
+                        };
+                    }
+                    None => {
+                        let span = days.iter().map(|d| d.date.to_string()).collect::<Vec<_>>();
+                        self.long_window = LongWindow::BedrockTokens {
+                            why: format!(
+                                "Cost Explorer's totals of {} add up beyond any real bill",
+                                span.join(", ")
+                            ),
+                        };
+                    }
                 }
-                self.long_window = LongWindow::CostExplorer {
-                    days: days.iter().map(|d| d.date).collect(),
-                    includes_estimated,
-                };
             }
             Err(why) => self.long_window = LongWindow::BedrockTokens { why },
         }
         self.alert = decide(&self);
         self
     }
+}
+
+/// The sum of `amounts`, or `None` when it overflows `Decimal`.
+fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    amounts
+        .into_iter()
+        .try_fold(Decimal::ZERO, |sum, a| sum.checked_add(a))
 }
 
 /// The spend `monthly_allowance` allows in `[from, until)`: each part of the span inside one calendar
@@ -584,6 +603,24 @@ mod tests {
                 includes_estimated: false,
             }
         );
+    }
+
+    /// Audit: three stored days of `5e28` each panicked the hourly check ("Addition overflowed"), every
+    /// run until the items expired. The sum is checked: the 3 d window keeps the token cost and says why.
+    #[test]
+    fn totals_that_overflow_their_sum_leave_the_token_cost_not_a_panic() {
+        let tokens_only = run(&[series(360, 20_000.0)]);
+        let huge = dec!(50000000000000000000000000000);
+        let daily: Vec<DailyTotal> = (15..=17).map(|n| ce_day(n, huge, false)).collect();
+        let fb = tokens_only.clone().with_ce_daily(&daily);
+        assert_eq!(fb.windows[4], tokens_only.windows[4]);
+        let why = fb.long_window.describe();
+        assert!(
+            matches!(fb.long_window, LongWindow::BedrockTokens { .. })
+                && why.contains("2025-06-15, 2025-06-16, 2025-06-17"),
+            "{why}"
+        );
+        assert_eq!(fb.alert, tokens_only.alert);
     }
 
     /// On the 1st of a 31-day month the window's days are the 30-day month's before: each is held to

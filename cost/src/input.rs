@@ -467,14 +467,24 @@ pub struct DailyCostTable {
     pub rows: Vec<CostRow>,
     /// Days CE returned (also those with no groups), with their `Estimated` flag.
     pub days: BTreeMap<NaiveDate, bool>,
+    /// Days with a group Cost Explorer sent without an amount that could be read (`"NaN"`, out of
+    /// range: the reader leaves such a group's metrics out), with the keys of each such group. The
+    /// group is not in `rows`, so the day is a lower bound: it is marked `Estimated` in `days`, and is
+    /// read again rather than kept as final.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreadable: BTreeMap<NaiveDate, Vec<Vec<String>>>,
 }
 
 impl DailyCostTable {
     /// Flattens all pages of one `GetCostAndUsage` (DAILY, grouped by `SERVICE` and optionally by the
     /// `Environment` tag) using `metric` (e.g. `UnblendedCost`).
     ///
+    /// A group with no metric at all is one whose amount could not be read: its day goes into
+    /// [`DailyCostTable::unreadable`] (and is marked `Estimated`) instead of failing the whole answer.
+    ///
     /// # Errors
-    /// [`InputError`] when a group lacks `metric`, an amount is not USD, or grouping is not by SERVICE.
+    /// [`InputError`] when a group has metrics but not `metric` (the answer is not to the question
+    /// asked), an amount is not USD, or grouping is not by SERVICE.
     ///
     /// ```
     /// let page: cost::input::CostAndUsagePage = serde_json::from_str(r#"{
@@ -519,6 +529,11 @@ impl DailyCostTable {
                             keys: group.keys.clone(),
                         });
                     };
+                    if group.metrics.is_empty() {
+                        table.days.insert(date, true);
+                        table.unreadable.entry(date).or_default().push(group.keys.clone());
+                        continue;
+                    }
                     let environment = env_idx
                         .and_then(|i| group.keys.get(i))
                         .map(|k| k.split_once('$').map_or(k.as_str(), |(_, v)| v).to_owned());
@@ -632,6 +647,7 @@ impl DailyCostTable {
         Self {
             rows: self.rows.iter().filter(|r| keep(r)).cloned().collect(),
             days: self.days.clone(),
+            unreadable: self.unreadable.clone(),
         }
     }
 
@@ -663,6 +679,11 @@ impl DailyCostTable {
                 .cloned()
                 .collect(),
             days: self.days.range(start..end).map(|(d, e)| (*d, *e)).collect(),
+            unreadable: self
+                .unreadable
+                .range(start..end)
+                .map(|(d, keys)| (*d, keys.clone()))
+                .collect(),
         }
     }
 
@@ -691,7 +712,14 @@ impl DailyCostTable {
         rows.sort_by_key(|r| r.date);
         let mut days = self.days.clone();
         days.extend(newer.days.iter().map(|(d, e)| (*d, *e)));
-        Self { rows, days }
+        let mut unreadable = self.unreadable.clone();
+        unreadable.retain(|d, _| !newer.days.contains_key(d));
+        unreadable.extend(newer.unreadable.iter().map(|(d, keys)| (*d, keys.clone())));
+        Self {
+            rows,
+            days,
+            unreadable,
+        }
     }
 
     /// Whether the rows carry the `Environment` tag (needed for the untagged share).
@@ -870,6 +898,41 @@ mod tests {
         assert_eq!(table.by_service_day()["AWS Lambda"][&d], Decimal::MAX);
         let next = d.succ_opt().unwrap();
         assert_eq!(table.service_totals(d, next)["AWS Lambda"], Decimal::MAX);
+    }
+
+    /// Audit: one group whose amount the reader could not read (it keeps no metric) made the whole
+    /// answer an error. Only its day is incomplete: a lower bound, marked `Estimated`, its group named.
+    #[test]
+    fn a_group_without_a_readable_amount_leaves_its_day_incomplete_not_the_answer() {
+        let mut page = page_with_env();
+        page.results_by_time[0].groups.push(Group {
+            keys: vec!["Amazon Rekognition".into(), "Environment$dev".into()],
+            metrics: BTreeMap::new(),
+        });
+        let t = DailyCostTable::from_pages(&[page], "UnblendedCost").unwrap();
+        let (d1, d2) = (
+            NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(),
+        );
+        assert_eq!(t.rows.len(), 2, "the readable groups are kept");
+        assert_eq!(
+            t.unreadable[&d1],
+            vec![vec![
+                "Amazon Rekognition".to_owned(),
+                "Environment$dev".to_owned()
+            ]]
+        );
+        assert!(t.days[&d1], "a lower bound: marked Estimated");
+        assert_eq!(t.daily_totals()[0].amount, dec!(2.0));
+        assert!(t.for_environment("prod", true).unreadable.contains_key(&d1));
+        assert!(t.between(d2, d2.succ_opt().unwrap()).unreadable.is_empty());
+        // A fresh read of the day replaces it, as it replaces its rows.
+        let fresh = DailyCostTable::default().with_row(d1, "AWS Lambda", dec!(5), false);
+        assert!(t.merged_with(&fresh).unreadable.is_empty());
+        assert!(fresh.merged_with(&t).unreadable.contains_key(&d1));
+        // A group with metrics, none of them the one asked for, is still the whole answer's error.
+        let err = DailyCostTable::from_pages(&[page_with_env()], "AmortizedCost").unwrap_err();
+        assert!(matches!(err, InputError::MissingMetric { .. }), "{err}");
     }
 
     #[test]

@@ -381,8 +381,10 @@ pub fn unit_economics(
     table: &PriceTable,
 ) -> UnitEconomics {
     let mut by_component: BTreeMap<Component, Decimal> = BTreeMap::new();
+    // Saturating, as `service_totals` is: no arithmetic on the amounts panics the report.
     for (service, amount) in ce.service_totals(start, end) {
-        *by_component.entry(Component::of_service(&service)).or_default() += amount;
+        let sum = by_component.entry(Component::of_service(&service)).or_default();
+        *sum = sum.saturating_add(amount);
     }
     let n = Decimal::from(valuations);
     let seed_n = Decimal::from(seed.valuations_per_month);
@@ -413,8 +415,8 @@ pub fn unit_economics(
             cost,
             per_valuation,
             seed_per_valuation,
-            delta_per_valuation: per_valuation.map(|p| p - seed_per_valuation),
-            monthly_at_seed_volume: per_valuation.map(|p| p * seed_n),
+            delta_per_valuation: per_valuation.and_then(|p| p.checked_sub(seed_per_valuation)),
+            monthly_at_seed_volume: per_valuation.and_then(|p| p.checked_mul(seed_n)),
             seed_monthly,
             explanation,
         });
@@ -425,7 +427,9 @@ pub fn unit_economics(
         .filter(|(d, _)| !d.is_zero())
         .max()
         .map(|(_, c)| c);
-    let total_cost: Decimal = by_component.values().copied().sum();
+    let total_cost = by_component
+        .values()
+        .fold(Decimal::ZERO, |sum, c| sum.saturating_add(*c));
     let per_valuation = per(total_cost);
     UnitEconomics {
         start,
@@ -434,7 +438,7 @@ pub fn unit_economics(
         total_cost,
         per_valuation,
         seed_per_valuation: seed.per_valuation(),
-        monthly_at_seed_volume: per_valuation.map(|p| p * seed_n),
+        monthly_at_seed_volume: per_valuation.and_then(|p| p.checked_mul(seed_n)),
         seed_monthly: seed.total_monthly(),
         components,
         largest_gap,
@@ -490,6 +494,31 @@ mod tests {
     }
 
     /// Seed 000, "Cost Management" → "Monthly Cost Breakdown" (based on 50,000 card valuations per month).
+    /// Audit: amounts that overflow their sum (a tampered ledger's) panicked the report in
+    /// `unit_economics`' plain `sum()` and `+=`. The sums saturate; a figure that does not fit is absent.
+    #[test]
+    fn unit_economics_on_amounts_that_overflow_never_panic() {
+        // Two services of one component (Other), and one of another.
+        let ce = DailyCostTable::default()
+            .with_row(d(1), "AWS Lambda", Decimal::MAX, false)
+            .with_row(d(1), "Amazon Textract", Decimal::MAX, false)
+            .with_row(d(1), "Tax", Decimal::MAX, false);
+        let u = unit_economics(
+            &ce,
+            d(1),
+            d(2),
+            1,
+            &SeedCostModel::collectiq(),
+            None,
+            PriceTable::bundled().unwrap(),
+        );
+        assert_eq!(u.total_cost, Decimal::MAX);
+        assert_eq!(
+            u.monthly_at_seed_volume, None,
+            "MAX × the seed's volume does not fit"
+        );
+    }
+
     #[test]
     fn collectiq_seed_is_seed_000_table_component_by_component() {
         let s = SeedCostModel::collectiq();

@@ -671,8 +671,13 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
             }
         };
 
-        // Cost Explorer: cached settled days + one query from the first unsettled day.
-        let stored = state::cached_snapshots(self.ledger, &keys, window_start, today).await?;
+        // Cost Explorer: cached settled days + one query from the first unsettled day. A stored day the
+        // ledger holds out of range is refused (named in a note) and asked for again.
+        let state::CachedSnapshots {
+            days: stored,
+            refused,
+        } = state::cached_snapshots(self.ledger, &keys, window_start, today).await?;
+        notes.extend(refused);
         let q_start = state::query_start(&stored, window_start, today);
         let cached = state::snapshot_table(&stored);
         let q_end = today.succ_opt().unwrap_or(today);
@@ -722,6 +727,8 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                 }
             }
         };
+
+        notes.extend(unreadable_notes(&table));
 
         let (forecast, forecast_unavailable) = if budgets.is_empty() {
             (None, None)
@@ -1157,7 +1164,10 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
     async fn stored_daily_totals(&self, today: NaiveDate) -> Result<Vec<DailyTotal>, LedgerError> {
         let keys = Keys::new(self.spec.managed_prefix());
         let from = today - Duration::days(cost::fastburn::LONG_WINDOW_REACH_DAYS);
-        let mut stored = state::cached_snapshots(self.ledger, &keys, from, today).await?;
+        // Days refused as out of range are logged by `cached_snapshots` and left out, as missing days are.
+        let mut stored = state::cached_snapshots(self.ledger, &keys, from, today)
+            .await?
+            .days;
         // A day read the morning after it is half-booked (CE books a day up to 24 h late) and would pull
         // the 3-day rate down: left out until a later daily run reads it again; the window then takes
         // the complete days before it.
@@ -1234,6 +1244,34 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         };
         Ok(deliver_fast_burn(self.ledger, self.channels, notice).await?)
     }
+}
+
+/// Most groups one note names for a day with unreadable amounts (a page of them would fill the report).
+const UNREADABLE_GROUPS_NAMED: usize = 3;
+
+/// One note per day whose Cost Explorer answer had an amount that could not be read
+/// ([`DailyCostTable::unreadable`]), naming the day and the groups: the report's figures leave those
+/// groups out (the day counts as `Estimated`, a lower bound) and the day is asked for again next run.
+fn unreadable_notes(table: &DailyCostTable) -> Vec<String> {
+    table
+        .unreadable
+        .iter()
+        .map(|(date, groups)| {
+            let mut named: Vec<String> = groups
+                .iter()
+                .take(UNREADABLE_GROUPS_NAMED)
+                .map(|keys| keys.join(" / "))
+                .collect();
+            if groups.len() > UNREADABLE_GROUPS_NAMED {
+                named.push(format!("{} more", groups.len() - UNREADABLE_GROUPS_NAMED));
+            }
+            format!(
+                "Cost Explorer {date} incomplete: the amount of {} could not be read; left out (a lower \
+                 bound) and asked for again on the next run",
+                named.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn sns_for(report: &CostReport, decision: &AlertDecision) -> Option<SnsMessage> {
@@ -1443,6 +1481,9 @@ mod tests {
             page_calls: Mutex<usize>,
             fail_page_call: Mutex<Option<usize>>,
             forecast_throttles: Mutex<usize>,
+            /// A day whose answer carries a group with an amount that could not be read: the SDK
+            /// reader ([`read::partial_page_from_sdk`]) leaves such a group without metrics.
+            unreadable_on: Mutex<Option<NaiveDate>>,
         }
 
         impl Flaky {
@@ -1456,6 +1497,7 @@ mod tests {
                     page_calls: Mutex::new(0),
                     fail_page_call: Mutex::new(None),
                     forecast_throttles: Mutex::new(0),
+                    unreadable_on: Mutex::new(None),
                 }
             }
         }
@@ -1529,7 +1571,17 @@ mod tests {
                         cause: Box::new(call_error("CostExplorer", "GetCostAndUsage", 503, None)),
                     });
                 }
-                self.inner.cost_and_usage_page(start, end, token).await
+                let mut page = self.inner.cost_and_usage_page(start, end, token).await?;
+                let unreadable_on = *self.unreadable_on.lock().unwrap();
+                for result in &mut page.results_by_time {
+                    if Some(result.time_period.start) == unreadable_on {
+                        result.groups.push(cost::input::Group {
+                            keys: vec!["Amazon Rekognition".into(), "Environment$dev".into()],
+                            metrics: BTreeMap::new(),
+                        });
+                    }
+                }
+                Ok(page)
             }
             async fn cost_forecast(
                 &self,
@@ -2279,6 +2331,109 @@ mod tests {
             assert_eq!(second.ce_query.map(|q| q.0), Some(d(10, 31)));
             assert_eq!(second.cached_days, 9);
             assert_eq!(channels.posted().len(), 1);
+        }
+
+        /// Audit: one `"Amount":"NaN"` of a dev group on one day stopped the prod report ("no Cost
+        /// Explorer data for the report"), and nothing was stored, so every run failed the same way.
+        /// The report goes out with a note naming the day and the group; the days that parsed are
+        /// stored, the incomplete one is not, and the next run asks Cost Explorer for it again.
+        #[tokio::test(start_paused = true)]
+        async fn an_unreadable_amount_leaves_its_day_incomplete_and_the_report_goes_out() {
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter);
+            let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+            *reads.unreadable_on.lock().unwrap() = Some(d(18));
+            let first = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert!(first.missing.is_empty(), "{:?}", first.missing);
+            assert!(
+                first.report.notes.iter().any(|n| n.contains("2026-11-18")
+                    && n.contains("Amazon Rekognition / Environment$dev")
+                    && n.contains("incomplete")),
+                "{:#?}",
+                first.report.notes
+            );
+            assert_eq!(channels.posted().len(), 1, "the report is sent");
+            assert!(stored_day(&ledger, &spec, d(17)).await.unwrap().is_some());
+            assert!(stored_day(&ledger, &spec, d(19)).await.unwrap().is_some());
+            assert!(
+                stored_day(&ledger, &spec, d(18)).await.unwrap().is_none(),
+                "an incomplete day is not kept as final"
+            );
+            *reads.unreadable_on.lock().unwrap() = None;
+            let again = run(&spec, &reads, &ledger, &channels).await.unwrap();
+            assert_eq!(again.ce_query.map(|q| q.0), Some(d(18)));
+            assert!(stored_day(&ledger, &spec, d(18)).await.unwrap().is_some());
+        }
+
+        /// Audit: ledger items `…#ce-daily` of three days with a row of `5e28` each panicked the hourly
+        /// check ("Addition overflowed", `cost::fastburn`) and the daily report (`cost::anomaly`), every
+        /// run until they expired. They are refused by name: the burn check leaves them out, the
+        /// report says so and asks Cost Explorer for those days again, replacing the items.
+        #[tokio::test(start_paused = true)]
+        async fn stored_days_out_of_range_are_asked_for_again_not_summed() {
+            use cost::input::CostRow;
+            let spec = spec();
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter);
+            let keys = Keys::new(spec.managed_prefix());
+            let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+            for n in 18..=20 {
+                let hostile = DaySnapshot {
+                    estimated: false,
+                    rows: vec![CostRow {
+                        date: d(n),
+                        service: "AWS Lambda".into(),
+                        environment: Some("prod".into()),
+                        amount: "50000000000000000000000000000".parse().unwrap(),
+                        estimated: false,
+                    }],
+                    read_on: Some(d(21)),
+                };
+                ledger::put_snapshot(
+                    &ledger,
+                    &keys.ce_daily(),
+                    &d(n).to_string(),
+                    &hostile,
+                    SNAPSHOT_KEEP,
+                )
+                .await
+                .unwrap();
+            }
+            let options = PassOptions::new(&spec, as_of()).with_ce_day(as_of().date_naive());
+            let context = PassContext {
+                spec: &spec,
+                options: &options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            };
+            let burn = context.fast_burn().await.unwrap().burn;
+            assert!(
+                matches!(burn.long_window, cost::fastburn::LongWindow::BedrockTokens { .. }),
+                "{:?}",
+                burn.long_window
+            );
+            let daily = context.daily().await.unwrap();
+            for n in 18..=20 {
+                let item = format!("{}/2026-11-{n} refused", keys.ce_daily());
+                assert!(
+                    daily.report.notes.iter().any(|note| note.contains(&item)),
+                    "{item}: {:#?}",
+                    daily.report.notes
+                );
+                let stored = stored_day(&ledger, &spec, d(n)).await.unwrap().unwrap();
+                assert_eq!(
+                    stored.rows[0].amount,
+                    Decimal::from(14),
+                    "replaced by Cost Explorer's answer"
+                );
+            }
+            let after = context.fast_burn().await.unwrap().burn;
+            assert_eq!(after.windows[4].cost, Decimal::from(42));
         }
 
         /// A throttled `GetCostForecast` is not cached as "unavailable" for the day: the next run asks

@@ -264,7 +264,16 @@ pub async fn cost_and_usage_page(
         .send()
         .await
         .map_err(aws_err(api))?;
-    page_from_sdk(&out)
+    let (page, unreadable) = partial_page_from_sdk(&out)?;
+    for u in &unreadable {
+        tracing::warn!(
+            day = %u.date,
+            group = ?u.keys,
+            detail = %u.detail,
+            "Cost Explorer amount unreadable: its day is left incomplete and asked for again"
+        );
+    }
+    Ok(page)
 }
 
 /// Parses an AWS amount, refusing one beyond ±[`cost::input::MAX_AMOUNT`] (10¹⁵ USD): no real bill is
@@ -322,13 +331,51 @@ fn metrics_of(
         .collect()
 }
 
+/// A group amount of a `GetCostAndUsage` answer that could not be read, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableAmount {
+    /// The day.
+    pub date: NaiveDate,
+    /// The group's keys (`["Amazon Rekognition", "Environment$dev"]`).
+    pub keys: Vec<String>,
+    /// What could not be read (`amount "NaN" is not a decimal: …`).
+    pub detail: String,
+}
+
+impl std::fmt::Display for UnreadableAmount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, group {:?}: {}", self.date, self.keys, self.detail)
+    }
+}
+
 /// Maps one SDK `GetCostAndUsage` answer 1:1 to [`CostAndUsagePage`].
 ///
 /// # Errors
-/// [`ReadError::Unexpected`] when a date or amount does not parse.
+/// [`ReadError::Unexpected`] when a date or amount does not parse; an amount of a group is named by
+/// its day and group keys.
 pub fn page_from_sdk(
     out: &aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput,
 ) -> Result<CostAndUsagePage, ReadError> {
+    let (page, unreadable) = partial_page_from_sdk(out)?;
+    match unreadable.into_iter().next() {
+        Some(u) => Err(ReadError::Unexpected {
+            api: "ce:GetCostAndUsage",
+            detail: u.to_string(),
+        }),
+        None => Ok(page),
+    }
+}
+
+/// [`page_from_sdk`], except that a group whose amount cannot be read (`"NaN"`, out of range) does not
+/// fail the answer: it keeps no metrics — so [`cost::input::DailyCostTable::from_pages`] marks its day
+/// incomplete, and that day is not stored — and is returned with where it is. One such group of any
+/// environment would otherwise stop every report until Cost Explorer's answer changed.
+///
+/// # Errors
+/// [`ReadError::Unexpected`] when a date or a period's `Total` does not parse: the answer as a whole.
+pub fn partial_page_from_sdk(
+    out: &aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageOutput,
+) -> Result<(CostAndUsagePage, Vec<UnreadableAmount>), ReadError> {
     let api = "ce:GetCostAndUsage";
     let group_definitions = out
         .group_definitions()
@@ -338,32 +385,52 @@ pub fn page_from_sdk(
             key: g.key().unwrap_or_default().to_owned(),
         })
         .collect();
-    let results_by_time = out
-        .results_by_time()
-        .iter()
-        .map(|r| {
-            Ok(ResultByTime {
-                time_period: interval_of(api, r.time_period())?,
-                total: metrics_of(api, r.total())?,
-                groups: r
-                    .groups()
-                    .iter()
-                    .map(|g| {
-                        Ok(Group {
-                            keys: g.keys().to_vec(),
-                            metrics: metrics_of(api, g.metrics())?,
-                        })
-                    })
-                    .collect::<Result<_, ReadError>>()?,
-                estimated: r.estimated(),
-            })
-        })
-        .collect::<Result<_, ReadError>>()?;
-    Ok(CostAndUsagePage {
+    let mut unreadable = Vec::new();
+    let mut results_by_time = Vec::with_capacity(out.results_by_time().len());
+    for r in out.results_by_time() {
+        let time_period = interval_of(api, r.time_period())?;
+        let date = time_period.start;
+        let total = metrics_of(api, r.total()).map_err(|e| ReadError::Unexpected {
+            api,
+            detail: format!("{date}, Total: {}", unexpected_detail(e)),
+        })?;
+        let mut groups = Vec::with_capacity(r.groups().len());
+        for g in r.groups() {
+            let keys = g.keys().to_vec();
+            let metrics = match metrics_of(api, g.metrics()) {
+                Ok(metrics) => metrics,
+                Err(e) => {
+                    unreadable.push(UnreadableAmount {
+                        date,
+                        keys: keys.clone(),
+                        detail: unexpected_detail(e),
+                    });
+                    BTreeMap::new()
+                }
+            };
+            groups.push(Group { keys, metrics });
+        }
+        results_by_time.push(ResultByTime {
+            time_period,
+            total,
+            groups,
+            estimated: r.estimated(),
+        });
+    }
+    let page = CostAndUsagePage {
         group_definitions,
         results_by_time,
         next_page_token: out.next_page_token().map(str::to_owned),
-    })
+    };
+    Ok((page, unreadable))
+}
+
+/// The detail of an answer not understood, without the call's name (the caller adds where it was).
+fn unexpected_detail(e: ReadError) -> String {
+    match e {
+        ReadError::Unexpected { detail, .. } => detail,
+        other => other.to_string(),
+    }
 }
 
 /// `GetCostForecast` of `UNBLENDED_COST` from `today` to the end of the month (`month_end` exclusive), for
@@ -938,6 +1005,80 @@ mod tests {
             .build();
         let err = page_from_sdk(&out).unwrap_err();
         assert!(err.to_string().contains("\"12,5\""), "{err}");
+    }
+
+    /// The audit's page: on 2026-12-04 only `Amazon Rekognition` / `Environment$dev` — an environment
+    /// the prod report does not even use — has `"Amount":"NaN"`; the other groups and days are fine.
+    fn page_with_one_nan() -> GetCostAndUsageOutput {
+        let day = |n| NaiveDate::from_ymd_opt(2026, 12, n).unwrap();
+        let group = |service: &str, env: &str, amount: &str| {
+            SdkGroup::builder()
+                .keys(service)
+                .keys(format!("Environment${env}"))
+                .metrics(COST_METRIC, money(amount))
+                .build()
+        };
+        GetCostAndUsageOutput::builder()
+            .group_definitions(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Dimension)
+                    .key("SERVICE")
+                    .build(),
+            )
+            .group_definitions(
+                CeGroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Tag)
+                    .key("Environment")
+                    .build(),
+            )
+            .results_by_time(
+                SdkResult::builder()
+                    .time_period(ce_interval(day(4), day(5)).unwrap())
+                    .groups(group("AWS Lambda", "prod", "1.5"))
+                    .groups(group("Amazon Rekognition", "dev", "NaN"))
+                    .build(),
+            )
+            .results_by_time(
+                SdkResult::builder()
+                    .time_period(ce_interval(day(5), day(6)).unwrap())
+                    .groups(group("AWS Lambda", "prod", "2"))
+                    .build(),
+            )
+            .build()
+    }
+
+    /// Audit: the error said `amount "NaN" is not a decimal…`, naming neither the day nor the group.
+    #[test]
+    fn an_unreadable_amount_is_named_by_its_day_and_group() {
+        let e = page_from_sdk(&page_with_one_nan()).unwrap_err().to_string();
+        assert!(
+            e.contains("2026-12-04")
+                && e.contains("Amazon Rekognition")
+                && e.contains("Environment$dev")
+                && e.contains("\"NaN\""),
+            "{e}"
+        );
+    }
+
+    /// Audit: one unreadable amount of another environment dropped the whole answer, and with it the
+    /// report, every run. The report's reader keeps the answer: the group keeps no metrics, so its day
+    /// alone is incomplete (not stored, asked for again), and where it was is returned.
+    #[test]
+    fn an_unreadable_amount_leaves_only_its_day_incomplete() {
+        let (page, unreadable) = partial_page_from_sdk(&page_with_one_nan()).unwrap();
+        let dec4 = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(unreadable.len(), 1);
+        assert_eq!(unreadable[0].date, dec4);
+        assert_eq!(unreadable[0].keys, ["Amazon Rekognition", "Environment$dev"]);
+        assert!(unreadable[0].detail.contains("\"NaN\""), "{}", unreadable[0]);
+        let table = cost::input::DailyCostTable::from_pages(&[page], COST_METRIC).unwrap();
+        assert_eq!(table.rows.len(), 2, "the readable groups of both days");
+        assert_eq!(
+            table.unreadable.keys().copied().collect::<Vec<_>>(),
+            [dec4],
+            "only December 4 is incomplete"
+        );
+        assert!(table.days[&dec4], "a lower bound, as an Estimated day is");
     }
 
     /// The forecast is asked for the spend the report's other figures measure: the environment's

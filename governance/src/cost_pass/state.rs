@@ -174,6 +174,38 @@ pub struct DaySnapshot {
 }
 
 impl DaySnapshot {
+    /// Whether this snapshot can stand for the stored `date`: every row is of that day, with an amount
+    /// within ±[`cost::input::MAX_AMOUNT`] — the range a Cost Explorer answer is held to.
+    ///
+    /// # Errors
+    /// The first row that cannot, in words.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use cost::input::DailyCostTable;
+    /// use governance::cost_pass::state::DaySnapshot;
+    /// let d = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    /// let snap = |amount| DaySnapshot {
+    ///     estimated: false,
+    ///     rows: DailyCostTable::default().with_row(d, "AWS Lambda", amount, false).rows,
+    ///     read_on: None,
+    /// };
+    /// assert!(snap(14.into()).check(d).is_ok());
+    /// let hostile = "50000000000000000000000000000".parse().unwrap();
+    /// assert!(snap(hostile).check(d).unwrap_err().contains("out of range"));
+    /// assert!(snap(14.into()).check(d.succ_opt().unwrap()).is_err());
+    /// ```
+    pub fn check(&self, date: NaiveDate) -> Result<(), String> {
+        for row in &self.rows {
+            if row.date != date {
+                return Err(format!("it holds a row of {} ({})", row.date, row.service));
+            }
+            cost::input::within_range(row.amount, &row.amount.to_string())
+                .map_err(|e| format!("{} {e}", row.service))?;
+        }
+        Ok(())
+    }
+
     /// Whether the stored `date` was read while Cost Explorer was still booking it: `Estimated` and
     /// read by the run of the day after (CE books a day up to 24 h late; the daily run reads
     /// yesterday about 7 h after it ended). Such a day is a fraction of its spend: the fast-burn
@@ -220,37 +252,75 @@ impl DaySnapshot {
     }
 }
 
-/// The snapshots of `[from, to)` as one table.
+/// The snapshots of `[from, to)` as one table (days refused as [`cached_snapshots`] refuses them left
+/// out).
 ///
 /// # Errors
-/// When the ledger query fails or a stored snapshot does not parse.
+/// When the ledger query fails.
 pub async fn cached_days<L: LedgerStore + ?Sized>(
     ledger: &L,
     keys: &Keys,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<DailyCostTable, LedgerError> {
-    Ok(snapshot_table(&cached_snapshots(ledger, keys, from, to).await?))
+    Ok(snapshot_table(
+        &cached_snapshots(ledger, keys, from, to).await?.days,
+    ))
 }
 
-/// The stored days of `[from, to)`, each with what [`query_start`] needs to know of it.
+/// The stored days of a window ([`cached_snapshots`]): those that can be used, and why each other one
+/// cannot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CachedSnapshots {
+    /// The stored days that can be used, each with what [`query_start`] needs to know of it.
+    pub days: BTreeMap<NaiveDate, DaySnapshot>,
+    /// One note per stored day refused, naming its item (`pk/sk`) and why: such a day counts as not
+    /// stored (Cost Explorer is asked for it again, and the new answer replaces the item).
+    pub refused: Vec<String>,
+}
+
+/// The stored days of `[from, to)`. The ledger is not trusted more than Cost Explorer: a stored day
+/// that does not parse, holds a row of another day, or an amount beyond ±[`cost::input::MAX_AMOUNT`]
+/// (which Cost Explorer's own answers are refused for) is refused — logged and noted in
+/// [`CachedSnapshots::refused`] — rather than failing, or panicking, every run until the item expires.
 ///
 /// # Errors
-/// When the ledger query fails or a stored snapshot does not parse.
+/// When the ledger query fails.
 pub async fn cached_snapshots<L: LedgerStore + ?Sized>(
     ledger: &L,
     keys: &Keys,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<BTreeMap<NaiveDate, DaySnapshot>, LedgerError> {
+) -> Result<CachedSnapshots, LedgerError> {
+    let pk = keys.ce_daily();
     let last = to.pred_opt().unwrap_or(to);
-    let stored: Vec<(String, DaySnapshot)> =
-        snapshots(ledger, &keys.ce_daily(), &from.to_string(), &last.to_string()).await?;
-    Ok(stored
-        .into_iter()
-        .filter_map(|(sk, snap)| Some((sk.parse::<NaiveDate>().ok()?, snap)))
-        .filter(|(date, _)| *date >= from && *date < to)
-        .collect())
+    let bodies = ledger
+        .snapshot_bodies(&pk, &from.to_string(), &last.to_string())
+        .await?;
+    let mut cached = CachedSnapshots::default();
+    for (sk, body) in bodies {
+        let Ok(date) = sk.parse::<NaiveDate>() else {
+            continue;
+        };
+        if date < from || date >= to {
+            continue;
+        }
+        let checked = serde_json::from_str::<DaySnapshot>(&body)
+            .map_err(|e| format!("does not parse ({e})"))
+            .and_then(|snap| snap.check(date).map(|()| snap));
+        match checked {
+            Ok(snap) => {
+                cached.days.insert(date, snap);
+            }
+            Err(why) => {
+                tracing::warn!(pk = %pk, sk = %sk, why = %why, "stored Cost Explorer day refused");
+                cached.refused.push(format!(
+                    "stored Cost Explorer day {pk}/{sk} refused: {why}; asked of Cost Explorer again"
+                ));
+            }
+        }
+    }
+    Ok(cached)
 }
 
 /// Stored days as one table.
@@ -266,7 +336,9 @@ pub fn snapshot_table(stored: &BTreeMap<NaiveDate, DaySnapshot>) -> DailyCostTab
 }
 
 /// Stores every day of `table` before `before` (today is partial and never stored), as read by the run
-/// of report day `read_on`. Returns how many days were written.
+/// of report day `read_on` — but not a day with an amount that could not be read
+/// ([`DailyCostTable::unreadable`]): it is incomplete, so it is asked of Cost Explorer again rather than
+/// kept. Returns how many days were written.
 ///
 /// # Errors
 /// When a put fails.
@@ -279,6 +351,9 @@ pub async fn store_days<L: LedgerStore + ?Sized>(
 ) -> Result<usize, LedgerError> {
     let mut written = 0;
     for (date, estimated) in table.days.range(..before) {
+        if table.unreadable.contains_key(date) {
+            continue;
+        }
         let snap = DaySnapshot {
             estimated: *estimated,
             rows: table.rows.iter().filter(|r| r.date == *date).cloned().collect(),
@@ -558,6 +633,79 @@ mod tests {
     fn no_claims_means_no_state_and_junk_is_ignored() {
         assert_eq!(alert_state("2026-11", &[]), None);
         assert_eq!(alert_state("2026-11", &["tier#abc".into(), "other".into()]), None);
+    }
+
+    /// Audit: stored days were trusted. Three items of `5e28` each then panicked both passes
+    /// ("Addition overflowed") until they expired. A stored day out of range — or not parsing, or
+    /// holding another day's row — is refused by its `pk/sk` and counts as not stored.
+    #[tokio::test]
+    async fn stored_days_out_of_range_are_refused_by_name_not_trusted() {
+        use crate::ledger::MemoryLedger;
+        use cost::input::CostRow;
+        let ledger = MemoryLedger::new();
+        let keys = Keys::new("collectiq-prod");
+        let d = |n| NaiveDate::from_ymd_opt(2026, 12, n).unwrap();
+        let snap = |date, amount: &str| DaySnapshot {
+            estimated: false,
+            rows: vec![CostRow {
+                date,
+                service: "AWS Lambda".into(),
+                environment: Some("prod".into()),
+                amount: amount.parse().unwrap(),
+                estimated: false,
+            }],
+            read_on: Some(d(7)),
+        };
+        for (sk, snapshot) in [
+            (d(3), snap(d(3), "14")),
+            (d(4), snap(d(4), "50000000000000000000000000000")),
+            (d(5), snap(d(5), "50000000000000000000000000000")),
+            (d(6), snap(d(6), "-1000000000000000.01")),
+            (d(2), snap(d(1), "14")),
+        ] {
+            put_snapshot(
+                &ledger,
+                &keys.ce_daily(),
+                &sk.to_string(),
+                &snapshot,
+                SNAPSHOT_KEEP,
+            )
+            .await
+            .unwrap();
+        }
+        ledger
+            .put_snapshot_body(
+                &keys.ce_daily(),
+                "2026-12-01",
+                "{\"rows\": 7}".into(),
+                SNAPSHOT_KEEP,
+            )
+            .await
+            .unwrap();
+        let cached = cached_snapshots(&ledger, &keys, d(1), d(7)).await.unwrap();
+        assert_eq!(cached.days.keys().copied().collect::<Vec<_>>(), [d(3)]);
+        assert_eq!(cached.refused.len(), 5, "{:#?}", cached.refused);
+        for sk in [
+            "2026-12-01",
+            "2026-12-02",
+            "2026-12-04",
+            "2026-12-05",
+            "2026-12-06",
+        ] {
+            let item = format!("collectiq-prod#ce-daily/{sk} refused");
+            assert!(
+                cached.refused.iter().any(|n| n.contains(&item)),
+                "{item}: {:#?}",
+                cached.refused
+            );
+        }
+        assert!(cached.refused.iter().any(|n| n.contains("out of range")));
+        // Refused days are not cached: Cost Explorer is asked from the first of them.
+        assert_eq!(query_start(&cached.days, d(1), d(7)), d(1));
+        assert_eq!(
+            cached_days(&ledger, &keys, d(1), d(7)).await.unwrap().days.len(),
+            1
+        );
     }
 
     #[test]

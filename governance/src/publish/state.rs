@@ -342,8 +342,9 @@ async fn history_for<C: CloudWatchApi, L: LedgerStore>(
     };
     let from = stored
         .read_until
-        .map(|t| t - Duration::minutes(HISTORY_OVERLAP_MINUTES))
-        .filter(|t| *t > window_start)
+        // A stored time near chrono's minimum (a tampered or corrupt item) must not panic the run.
+        .and_then(|t| t.checked_sub_signed(Duration::minutes(HISTORY_OVERLAP_MINUTES)))
+        .filter(|t| *t > window_start && *t <= now)
         .unwrap_or(window_start);
     let (fresh, asked) = match managed_history(cw, statuses, from, now).await {
         Ok(r) => r,
@@ -2391,6 +2392,41 @@ mod tests {
             t: Option<String>,
         ) -> Result<super::super::cloudwatch::MetricDataPage, ApiError> {
             self.inner.get_metric_data(q, s, e, t).await
+        }
+    }
+
+    /// An attacker's-view audit: a stored history window whose `read_until` is chrono's minimum (a corrupt
+    /// or tampered ledger item) panicked the alarms Lambda ("DateTime - TimeDelta overflowed") on every
+    /// run; one in the future asked for history from after now. Both read the last 24 h instead.
+    #[tokio::test]
+    async fn a_stored_history_time_out_of_range_reads_the_last_day_not_a_panic() {
+        let spec = spec();
+        let (inner, cat) = firing_world(now() - Duration::minutes(20));
+        let cw = HistoryCloudWatch {
+            inner,
+            history: vec![],
+            asked: Default::default(),
+        };
+        let traces = Traces(Ok(vec![]), Default::default());
+        for read_until in [DateTime::<Utc>::MIN_UTC, now() + Duration::days(400)] {
+            let ledger = MemoryLedger::new();
+            let (pk, sk) = history_key(&spec.managed_prefix());
+            let window = HistoryWindow {
+                read_until: Some(read_until),
+                transitions: vec![],
+            };
+            crate::ledger::put_snapshot(&ledger, &pk, &sk, &window, StdDuration::from_secs(60))
+                .await
+                .unwrap();
+            let report =
+                state_report_incremental(&cw, &traces, &spec, &cat, now(), StateOptions::default(), &ledger)
+                    .await
+                    .unwrap();
+            assert_eq!(
+                report.history.from,
+                Some(now() - Duration::hours(HISTORY_WINDOW_HOURS)),
+                "{read_until}"
+            );
         }
     }
 
