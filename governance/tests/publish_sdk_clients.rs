@@ -129,6 +129,7 @@ async fn composites_are_put_after_their_children_with_rule_and_suppressor() {
         &planning.plan,
         ApplyOptions {
             writes_per_second: 0.0,
+            ..ApplyOptions::default()
         },
         &NoProgress,
     )
@@ -253,6 +254,7 @@ async fn throttled_write_is_retried_by_the_sdk_and_counts_once() {
         &planning.plan,
         ApplyOptions {
             writes_per_second: 0.0,
+            ..ApplyOptions::default()
         },
         &NoProgress,
     )

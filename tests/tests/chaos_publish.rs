@@ -74,6 +74,7 @@ async fn publish(clients: &AwsClients) -> Result<(), String> {
         &plan,
         ApplyOptions {
             writes_per_second: 0.0,
+            ..ApplyOptions::default()
         },
         |_| NoProgress,
     )

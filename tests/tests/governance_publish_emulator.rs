@@ -162,6 +162,7 @@ async fn publish_read_back_and_second_apply_writes_nothing() {
         &plan,
         ApplyOptions {
             writes_per_second: 0.0,
+            ..ApplyOptions::default()
         },
         |_| NoProgress,
     )
@@ -274,6 +275,7 @@ async fn a_models_aliases_update_its_alarms_in_place_and_read_back_equal() {
     let plan = plan_all(&cw, &plain, &first).await.unwrap();
     let fast = || ApplyOptions {
         writes_per_second: 0.0,
+        ..ApplyOptions::default()
     };
     assert!(apply_all(&cw, &plan, fast(), |_| NoProgress).await.ok());
 
@@ -358,6 +360,7 @@ async fn prod_and_prod_eu_side_by_side_never_delete_each_other() {
                 &plan,
                 ApplyOptions {
                     writes_per_second: 0.0,
+                    ..ApplyOptions::default()
                 },
                 |_| NoProgress,
             )
@@ -427,6 +430,7 @@ async fn prod_and_prod_eu_side_by_side_never_delete_each_other() {
         &plan,
         ApplyOptions {
             writes_per_second: 0.0,
+            ..ApplyOptions::default()
         },
         |_| NoProgress,
     )
@@ -443,6 +447,7 @@ async fn prod_and_prod_eu_side_by_side_never_delete_each_other() {
         &plan,
         ApplyOptions {
             writes_per_second: 0.0,
+            ..ApplyOptions::default()
         },
         |_| NoProgress,
     )
@@ -480,6 +485,7 @@ async fn composite_not_implemented_is_a_named_failure_and_the_rest_is_written() 
         &plan,
         ApplyOptions {
             writes_per_second: 0.0,
+            ..ApplyOptions::default()
         },
         |_| NoProgress,
     )

@@ -1098,6 +1098,7 @@ impl ItemJob {
         if self.options.mode == Mode::Run {
             let options = ApplyOptions {
                 writes_per_second: self.options.alarm_writes_per_second,
+                ..ApplyOptions::default()
             };
             let report = apply_all(&cw, &plan, options, |_| NoProgress).await;
             summary.write_calls = report.write_calls();

@@ -343,12 +343,18 @@ pub fn plan_from(catalogue: &Catalogue, published: &[PublishedAlarm], managed_pr
 pub struct ApplyOptions {
     /// Writes per second (≤ CloudWatch's 3 TPS quota).
     pub writes_per_second: f64,
+    /// No write starts after this instant: what is left is [`ApplyReport::deferred`] to the next apply
+    /// (the plan still holds it). The alarms Lambda sets it so that the state report, the escalation and
+    /// the Slack post after the apply still fit in its timeout when CloudWatch's 3 TPS — shared by every
+    /// environment of the account — stretches a large apply.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
         Self {
             writes_per_second: ALARM_WRITES_PER_SECOND,
+            deadline: None,
         }
     }
 }
@@ -391,6 +397,10 @@ pub struct ApplyReport {
     pub failures: Vec<ItemFailure>,
     /// Warnings the service attached to successful writes (dashboard validation messages).
     pub warnings: Vec<String>,
+    /// Puts and tags not attempted because [`ApplyOptions::deadline`] came first: the next apply makes
+    /// them (the orphans wait as well, in [`ApplyReport::kept`]). Not a failure.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
 }
 
 impl ApplyReport {
@@ -420,6 +430,14 @@ impl ApplyReport {
         );
         for f in &self.failures {
             let _ = writeln!(s, "  ✗ {} ({}): {}", f.name, f.action, f.error);
+        }
+        if !self.deferred.is_empty() {
+            let _ = writeln!(
+                s,
+                "  … {} writes left for the next apply (its deadline came first): {}",
+                self.deferred.len(),
+                self.deferred.join(", ")
+            );
         }
         if !self.kept.is_empty() {
             let _ = writeln!(
@@ -515,7 +533,11 @@ pub async fn apply<C: CloudWatchApi>(
         let name = alarm.name().to_owned();
         let action = action_word(plan, &name);
         progress.step(&name);
-        pacer.ready().await;
+        if !in_time(&mut pacer, options.deadline).await {
+            report.deferred.push(name);
+            progress.advance();
+            continue;
+        }
         report.write_calls += 1;
         let result = match alarm {
             Alarm::Metric(m) => cw.put_metric_alarm(m).await,
@@ -530,14 +552,15 @@ pub async fn apply<C: CloudWatchApi>(
     }
     // An endpoint without composite alarms (moto answers 501) made no replacement fail: its
     // orphans go as on AWS.
-    if report.failures.iter().any(|f| !f.error.is_not_implemented()) {
+    // A deferred put may be the replacement an orphan hands over to: the orphans wait with it.
+    if !report.deferred.is_empty() || report.failures.iter().any(|f| !f.error.is_not_implemented()) {
         report.kept = batches.into_iter().flatten().collect();
-        tag(cw, plan, &mut pacer, &mut report, progress).await;
+        tag(cw, plan, &mut pacer, &mut report, progress, options.deadline).await;
         progress.finish();
         return report;
     }
     delete_orphans(cw, plan, &mut pacer, &mut report, progress).await;
-    tag(cw, plan, &mut pacer, &mut report, progress).await;
+    tag(cw, plan, &mut pacer, &mut report, progress, options.deadline).await;
     progress.finish();
     report
 }
@@ -633,16 +656,32 @@ async fn delete_batch<C: CloudWatchApi>(
 
 /// The plan's [`alarms::plan::Retag`]s, one `TagResource` each, paced as the other writes; a failure
 /// is named in the report (the alarm keeps working, and is tagged by a later run).
+/// Waits for the pacer's next slot and says whether a write may still start: not once `deadline` has
+/// passed (then without waiting), nor when the wait crossed it.
+async fn in_time(pacer: &mut Pacer, deadline: Option<tokio::time::Instant>) -> bool {
+    let open = || deadline.is_none_or(|d| tokio::time::Instant::now() < d);
+    if !open() {
+        return false;
+    }
+    pacer.ready().await;
+    open()
+}
+
 async fn tag<C: CloudWatchApi>(
     cw: &C,
     plan: &AlarmPlan,
     pacer: &mut Pacer,
     report: &mut ApplyReport,
     progress: &dyn ApplyProgress,
+    deadline: Option<tokio::time::Instant>,
 ) {
     for r in &plan.retag {
         progress.step(&r.name);
-        pacer.ready().await;
+        if !in_time(pacer, deadline).await {
+            report.deferred.push(r.name.clone());
+            progress.advance();
+            continue;
+        }
         report.write_calls += 1;
         match cw.tag_alarm(&r.arn, &r.tags).await {
             Ok(()) => report.tagged.push(r.name.clone()),
@@ -716,6 +755,52 @@ mod tests {
             text.contains("✗ collectiq-prod-api-latency-p95-warning (create): PutMetricAlarm"),
             "{text}"
         );
+    }
+
+    /// The alarms Lambda (120 s) applied without a deadline of its own, then read the state, escalated
+    /// and posted: a large apply at the account's shared 3 TPS could time the function out before the
+    /// page and the Slack post. Past the deadline no write starts: the rest is deferred (the orphans
+    /// too, their replacements may be among it) and the next apply finishes.
+    #[tokio::test(start_paused = true)]
+    async fn past_its_deadline_the_apply_defers_the_rest_to_the_next_run() {
+        let spec = spec();
+        let cat = desired_catalogue(&spec).unwrap();
+        let cw = FakeCloudWatch::default();
+        let mut orphan = first_metric(&cat);
+        orphan.alarm_name = "collectiq-prod-legacy-scanner-errors-critical".into();
+        cw.put_metric_alarm(&orphan).await.unwrap();
+        let planning = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        let options = ApplyOptions {
+            deadline: Some(tokio::time::Instant::now() + std::time::Duration::from_secs(10)),
+            ..ApplyOptions::default()
+        };
+        let started = tokio::time::Instant::now();
+        let report = apply(&cw, &planning.plan, options, &NoProgress).await;
+        // 3 writes a second for 10 s: about 30 written, the rest left, nothing failed.
+        assert!(
+            (25..=35).contains(&report.created.len()),
+            "{}",
+            report.created.len()
+        );
+        assert_eq!(report.created.len() + report.deferred.len(), cat.alarms.len());
+        assert!(report.ok() && report.failures.is_empty());
+        assert_eq!(report.kept, ["collectiq-prod-legacy-scanner-errors-critical"]);
+        assert!(report.deleted.is_empty());
+        assert!(report.render_text("alarms").contains(&format!(
+            "{} writes left for the next apply",
+            report.deferred.len()
+        )));
+        assert!(
+            started.elapsed() <= std::time::Duration::from_secs(11),
+            "{:?}",
+            started.elapsed()
+        );
+        // The next run writes what was left, then deletes the orphan.
+        let next = plan(&cw, &cat, "collectiq-prod").await.unwrap();
+        let rest = apply(&cw, &next.plan, ApplyOptions::default(), &NoProgress).await;
+        assert_eq!(rest.created.len(), report.deferred.len());
+        assert_eq!(rest.deleted, ["collectiq-prod-legacy-scanner-errors-critical"]);
+        assert!(plan(&cw, &cat, "collectiq-prod").await.unwrap().plan.is_empty());
     }
 
     #[tokio::test(start_paused = true)]

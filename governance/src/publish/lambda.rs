@@ -444,6 +444,7 @@ pub async fn alarms_handler(
     event: LambdaEvent<AlarmsEvent>,
     deps: &LambdaDeps,
 ) -> Result<AlarmsOutcome, HandlerError> {
+    let apply_deadline = apply_deadline(event.context.deadline, std::time::SystemTime::now());
     let e = event.payload;
     // Before any work: a bad event must not apply half a run.
     check_job(e.job.as_deref(), "alarms")?;
@@ -465,7 +466,19 @@ pub async fn alarms_handler(
         let planning = super::alarms::plan(&cw, &catalogue, &spec.managed_prefix())
             .await
             .map_err(|e| HandlerError::Retryable(e.to_string()))?;
-        let report = super::alarms::apply(&cw, &planning.plan, ApplyOptions::default(), &NoProgress).await;
+        let options = ApplyOptions {
+            deadline: apply_deadline,
+            ..ApplyOptions::default()
+        };
+        let report = super::alarms::apply(&cw, &planning.plan, options, &NoProgress).await;
+        if !report.deferred.is_empty() {
+            out.notes.push(format!(
+                "{} alarm write(s) left for the next run: the apply stopped {} s before the function's \
+                 timeout to leave the state report, escalation and Slack post their time",
+                report.deferred.len(),
+                POST_RESERVE.as_secs()
+            ));
+        }
         out.plan = Some(PlanView::of_alarms(&planning));
         out.applied = Some(report);
     }
@@ -533,6 +546,25 @@ pub async fn alarms_handler(
         return Err(HandlerError::PartialFailure(f));
     }
     Ok(out)
+}
+
+/// What the alarms Lambda keeps for the work after the apply: the state report (`DescribeAlarms`, the
+/// history, X-Ray trace summaries), the SNS escalation and the Slack post, whose worst case alone is
+/// 50 s (two 10 s attempts and a 30 s `Retry-After`, `state::SLACK_RETRY`).
+pub const POST_RESERVE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// When the apply must stop starting writes, from the invocation's deadline (`deadline_ms`, epoch
+/// milliseconds as Lambda gives it; 0 when unknown, e.g. outside Lambda): [`POST_RESERVE`] before it,
+/// but never less than half the time left (a function given a short timeout still applies, in parts).
+#[must_use]
+pub fn apply_deadline(deadline_ms: u64, now: std::time::SystemTime) -> Option<tokio::time::Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let end = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
+    let left = end.duration_since(now).unwrap_or_default();
+    let budget = left.saturating_sub(POST_RESERVE).max(left / 2);
+    Some(tokio::time::Instant::now() + budget)
 }
 
 /// The run's failure when a delivery failed: a scheduled invocation's return value is thrown away, so a
@@ -849,6 +881,21 @@ mod tests {
             // A URL (the secret itself) or an unprintable value is never repeated; an ARN is no secret.
             assert!(secret.starts_with("arn:") || !text.contains("xyzzy"), "{text}");
         }
+    }
+
+    /// The apply leaves [`POST_RESERVE`] of the invocation for the state report, escalation and Slack
+    /// post, but never less than half of what is left; no deadline outside Lambda.
+    #[tokio::test(start_paused = true)]
+    async fn the_apply_stops_in_time_for_the_posts() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let ms = |s: u64| 1_800_000_000_000 + s * 1000;
+        let start = tokio::time::Instant::now();
+        let after = |deadline: Option<tokio::time::Instant>| deadline.map(|d| (d - start).as_secs());
+        assert_eq!(after(apply_deadline(ms(120), now)), Some(60));
+        assert_eq!(after(apply_deadline(ms(300), now)), Some(240));
+        assert_eq!(after(apply_deadline(ms(30), now)), Some(15));
+        assert_eq!(after(apply_deadline(ms(0) - 5_000, now)), Some(0), "already past");
+        assert_eq!(apply_deadline(0, now), None);
     }
 
     /// Issue 13: `escalate_after_minutes` and `digest_hours` went straight into `Duration::minutes/hours`
