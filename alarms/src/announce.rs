@@ -73,6 +73,12 @@ pub enum PostReason {
         /// Alarm name.
         alarm: String,
     },
+    /// An announced episode's alarm is no longer there (renamed, or pruned from the catalogue): its
+    /// episode ended without recovering, and whatever fired is watched, if at all, under another name.
+    Gone {
+        /// Alarm name.
+        alarm: String,
+    },
     /// A page to the critical topic for the alarm's current episode that no post announced yet.
     Escalated {
         /// Alarm name.
@@ -95,6 +101,7 @@ impl PostReason {
             Self::NewlyFiring { alarm } => format!("new: {alarm}"),
             Self::Recovered { alarm } => format!("recovered: {alarm}"),
             Self::NoData { alarm } => format!("no data now: {alarm}"),
+            Self::Gone { alarm } => format!("no longer watched: {alarm} (renamed or removed)"),
             Self::Escalated { alarm } => format!("escalated: {alarm}"),
             Self::Digest { firing } => format!("digest: {firing} still firing"),
             Self::Forced => "requested".to_owned(),
@@ -200,11 +207,13 @@ pub fn decide(
     for name in last.firing.keys() {
         if !current.contains_key(name) {
             let alarm = name.clone();
-            // Out of ALARM is not recovered when its metric simply stopped.
+            // Out of ALARM is not recovered when its metric simply stopped, nor when the alarm is gone.
             reasons.push(if summary.insufficient_data.contains(name) {
                 PostReason::NoData { alarm }
-            } else {
+            } else if summary.ok.contains(name) {
                 PostReason::Recovered { alarm }
+            } else {
+                PostReason::Gone { alarm }
             });
         }
     }
@@ -353,7 +362,19 @@ mod tests {
                 alarm: "a-critical".into()
             }]
         );
-        let s2 = summary(t0() + Duration::minutes(10), &[]);
+        let back_to_ok = |name: &str| AlarmStatus {
+            name: name.into(),
+            state: StateValue::Ok,
+            state_updated: t0() + Duration::minutes(10),
+            reason: "Threshold Crossed".into(),
+        };
+        let s2 = summarize(SummaryInput {
+            alarms: &[back_to_ok("a-critical")],
+            history: &[],
+            catalogue: None,
+            evidence: &BTreeMap::new(),
+            now: t0() + Duration::minutes(10),
+        });
         let d2 = decide(
             &s2,
             &d1.next,
@@ -367,6 +388,32 @@ mod tests {
                 alarm: "a-critical".into()
             }]
         );
+        // An alarm that left the report by being renamed or pruned did not recover: said so.
+        let renamed = summarize(SummaryInput {
+            alarms: &[back_to_ok("a-renamed-critical")],
+            history: &[],
+            catalogue: None,
+            evidence: &BTreeMap::new(),
+            now: t0() + Duration::minutes(10),
+        });
+        let gone = decide(
+            &renamed,
+            &d1.next,
+            Paged::default(),
+            t0() + Duration::minutes(10),
+            AnnounceOptions::default(),
+        );
+        assert_eq!(
+            gone.reasons,
+            vec![PostReason::Gone {
+                alarm: "a-critical".into()
+            }]
+        );
+        assert_eq!(
+            gone.reasons[0].describe(),
+            "no longer watched: a-critical (renamed or removed)"
+        );
+        assert!(gone.next.firing.is_empty(), "announced once, then forgotten");
         let d3 = decide(
             &s2,
             &d2.next,

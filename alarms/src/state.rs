@@ -212,6 +212,10 @@ pub struct AlarmStateSummary {
     pub flapping: Vec<(String, u32)>,
     /// Alarms in INSUFFICIENT_DATA.
     pub insufficient_data: Vec<String>,
+    /// Alarms in OK. Not serialised (the report lists what needs attention): it tells an alarm that
+    /// recovered from one that is no longer there (renamed, pruned from the catalogue).
+    #[serde(skip)]
+    pub ok: Vec<String>,
 }
 
 impl AlarmStateSummary {
@@ -289,6 +293,7 @@ pub fn summarize(input: SummaryInput<'_>) -> AlarmStateSummary {
     let mut firing = Vec::new();
     let mut recovered = Vec::new();
     let mut insufficient = Vec::new();
+    let mut ok = Vec::new();
     for a in input.alarms {
         match a.state {
             StateValue::Alarm => {
@@ -311,6 +316,7 @@ pub fn summarize(input: SummaryInput<'_>) -> AlarmStateSummary {
                 });
             }
             StateValue::Ok => {
+                ok.push(a.name.clone());
                 let last_recovery = history.iter().rev().find(|t| {
                     t.alarm_name == a.name
                         && t.old_state == StateValue::Alarm
@@ -352,12 +358,14 @@ pub fn summarize(input: SummaryInput<'_>) -> AlarmStateSummary {
         .collect();
     flapping.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     insufficient.sort();
+    ok.sort();
     AlarmStateSummary {
         generated_at: input.now,
         firing,
         recovered,
         flapping,
         insufficient_data: insufficient,
+        ok,
     }
 }
 
