@@ -204,8 +204,10 @@ impl EmfBuilder {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let mut b = Self::new();
+        // Trimmed: a namespace set as `"CollectIQ "` by infrastructure code would otherwise refuse
+        // every metric of the function (a space is outside the EMF libraries' namespace pattern).
         if let Some(ns) = get("POWERTOOLS_METRICS_NAMESPACE") {
-            b.namespace = ns;
+            b.namespace = ns.trim().to_owned();
         }
         if let Some(s) = get("POWERTOOLS_SERVICE_NAME") {
             b.service = s;
@@ -784,6 +786,18 @@ mod tests {
         out.clear();
         r.flush_invocation(&inv, &[]);
         assert_eq!(docs(&out)[0]["BytesRead"], json!(20));
+    }
+
+    /// `POWERTOOLS_METRICS_NAMESPACE="CollectIQ "` (a trailing space from infrastructure code) refused
+    /// the namespace, and with it every metric of the function for its whole life.
+    #[test]
+    fn a_namespace_from_the_environment_is_trimmed() {
+        let b = EmfBuilder::from_lookup(|k| {
+            (k == "POWERTOOLS_METRICS_NAMESPACE").then(|| " CollectIQ \n".into())
+        });
+        let r = b.with_writer(std::io::sink()).build().unwrap();
+        assert!(!r.is_disabled());
+        assert!(format!("{r:?}").contains("\"CollectIQ\""), "{r:?}");
     }
 
     /// Lambda's log-level filter (JSON log format) reads a line without `level` as INFO: under

@@ -1817,6 +1817,20 @@ mod tests {
         assert_eq!(lines[0]["sampling_rate"], 0.5);
     }
 
+    /// A field named `_aws` made the log line look like an EMF document to CloudWatch Logs (whose
+    /// `_aws` must be an object with `CloudWatchMetrics`): a malformed metrics document, not a log field.
+    /// It is reserved like `level` and `message`, in events and in spans.
+    #[test]
+    fn a_field_named_aws_never_makes_a_line_look_like_an_emf_document() {
+        let lines = run(LogConfig::new("s"), || {
+            let _span = tracing::info_span!("work", _aws = "{}").entered();
+            tracing::info!(_aws = "x", kept = 1, "m");
+        });
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].get("_aws").is_none(), "{}", lines[0]);
+        assert_eq!(lines[0]["kept"], 1);
+    }
+
     #[test]
     fn redaction_in_messages_fields_and_names() {
         let lines = run(LogConfig::new("s"), || {

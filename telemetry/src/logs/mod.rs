@@ -54,6 +54,8 @@ pub enum LevelSource {
 pub struct LogConfig {
     pub(crate) function: FunctionInfo,
     pub(crate) alc_level: Option<LevelFilter>,
+    /// `AWS_LAMBDA_LOG_LEVEL` is `FATAL`: Lambda keeps only `FATAL` lines, so a panic's is written so.
+    pub(crate) alc_fatal: bool,
     pub(crate) code_level: Option<LevelFilter>,
     pub(crate) env_level: Option<(LevelFilter, LevelSource)>,
     pub(crate) sample_rate: f64,
@@ -79,6 +81,7 @@ impl LogConfig {
                 ..FunctionInfo::default()
             },
             alc_level: None,
+            alc_fatal: false,
             code_level: None,
             env_level: None,
             sample_rate: 0.0,
@@ -112,6 +115,8 @@ impl LogConfig {
         let function = FunctionInfo::from_lookup(&lookup);
         let level_var = |k: &str| lookup(k).as_deref().and_then(parse_level);
         let alc_level = level_var("AWS_LAMBDA_LOG_LEVEL");
+        let alc_fatal =
+            lookup("AWS_LAMBDA_LOG_LEVEL").is_some_and(|l| l.trim().eq_ignore_ascii_case("fatal"));
         let env_level = level_var("POWERTOOLS_LOG_LEVEL")
             .map(|l| (l, LevelSource::Powertools))
             .or_else(|| level_var("LOG_LEVEL").map(|l| (l, LevelSource::LogLevel)))
@@ -129,6 +134,7 @@ impl LogConfig {
         Self {
             function,
             alc_level,
+            alc_fatal,
             code_level: None,
             env_level,
             sample_rate,

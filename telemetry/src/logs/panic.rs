@@ -242,7 +242,9 @@ where
         let ts = Stamp::new(self.clock.now());
         let line = Line {
             timestamp: &ts,
-            level: "ERROR",
+            // Under `AWS_LAMBDA_LOG_LEVEL=FATAL` Lambda drops every ERROR line: a panic is fatal to the
+            // invocation, and the one line saying why must get through.
+            level: if self.cfg.alc_fatal { "FATAL" } else { "ERROR" },
             message,
             cfg: &self.cfg,
             context,
@@ -252,7 +254,11 @@ where
         let mut out = Vec::with_capacity(1024);
         if serde_json::to_writer(&mut out, &line).is_err() {
             out.clear();
-            out.extend_from_slice(br#"{"level":"ERROR","message":"panic (unprintable)"}"#);
+            out.extend_from_slice(if self.cfg.alc_fatal {
+                br#"{"level":"FATAL","message":"panic (unprintable)"}"#.as_slice()
+            } else {
+                br#"{"level":"ERROR","message":"panic (unprintable)"}"#.as_slice()
+            });
         }
         out.push(b'\n');
         out
@@ -304,6 +310,10 @@ mod tests {
             .with_backtraces(Backtraces::Never)
             .install();
         let _ = catch_unwind(|| panic!("never a backtrace"));
+        // Lambda keeps only FATAL lines under AWS_LAMBDA_LOG_LEVEL=FATAL: the panic's is one.
+        let fatal_only = LogConfig::from_lookup(|k| (k == "AWS_LAMBDA_LOG_LEVEL").then(|| "fatal".into()));
+        PanicHook::new(fatal_only).with_writer(out.clone()).install();
+        let _ = catch_unwind(|| panic!("under FATAL"));
         std::panic::set_hook(previous);
         assert!(inside.is_err() && outside.is_err());
         assert!(
@@ -350,6 +360,8 @@ mod tests {
                 .find(|v| v["message"] == message)
                 .unwrap_or_else(|| panic!("no line {message:?} in {text}"))
         };
+        assert_eq!(line("under FATAL")["level"], "FATAL");
+        assert_eq!(line("by the env rule")["level"], "ERROR");
         let never = line("never a backtrace");
         assert!(never.get("backtrace").is_none(), "{never}");
         assert_eq!(never["thread"], p["thread"], "the rest of the line stays");

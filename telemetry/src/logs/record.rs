@@ -22,8 +22,17 @@ pub(crate) const CONTEXT_KEYS: [&str; 7] = [
     "correlation_id",
 ];
 
-/// Keys a field can never overwrite.
-const RESERVED: [&str; 5] = ["timestamp", "level", "message", "service", "sampling_rate"];
+/// Keys a field can never overwrite; and `_aws`, which makes CloudWatch Logs read the line as an EMF
+/// document (the specification: its value MUST be an object with `CloudWatchMetrics`), so a field of
+/// that name would count as a malformed metrics document instead of a log field.
+const RESERVED: [&str; 6] = [
+    "timestamp",
+    "level",
+    "message",
+    "service",
+    "sampling_rate",
+    "_aws",
+];
 
 /// A captured field value.
 #[derive(Debug, Clone, PartialEq)]
