@@ -225,7 +225,7 @@ where
             .xray_trace_id
             .as_deref()
             .map(Cow::Borrowed)
-            .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok().map(Cow::Owned));
+            .or_else(|| env_trace_header(|k| std::env::var(k).ok()).map(Cow::Owned));
         // Lambda's segment is the parent; a context in the event (API Gateway headers, SQS attributes,
         // EventBridge detail) only when Lambda gave none — or first, when OTEL_PROPAGATORS leaves out
         // `xray-lambda` (traces reported somewhere else than X-Ray).
@@ -332,6 +332,18 @@ where
             }
         }
     }
+}
+
+/// Lambda's header from the environment (`_X_AMZN_TRACE_ID`, read through `lookup`), for an invocation
+/// whose context has none — only where the variable can be this invocation's. lambda_runtime's
+/// sequential loop sets (or removes) it for each invocation; its concurrent mode (Lambda Managed
+/// Instances, `AWS_LAMBDA_MAX_CONCURRENCY` > 1) never does, so a value there names no invocation in
+/// particular, and parenting on it would put header-less invocations in a stranger's trace.
+fn env_trace_header(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if super::run::managed_instances(lookup("AWS_LAMBDA_MAX_CONCURRENCY").as_deref()) {
+        return None;
+    }
+    lookup("_X_AMZN_TRACE_ID")
 }
 
 /// An SQS batch's processing span, as the OpenTelemetry messaging conventions shape it
@@ -555,6 +567,24 @@ mod tests {
     use lambda_runtime::{Context as LambdaContext, service_fn};
     use serde_json::{Value, json};
     use tracing_subscriber::layer::SubscriberExt;
+
+    /// In concurrent mode lambda_runtime never sets `_X_AMZN_TRACE_ID`: a value there (set once for the
+    /// process, or left from elsewhere) would parent every header-less invocation in one stranger's trace.
+    #[test]
+    fn the_environments_trace_header_is_not_taken_under_concurrency() {
+        const H: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        let env = |concurrency: Option<&'static str>| {
+            move |k: &str| match k {
+                "_X_AMZN_TRACE_ID" => Some(H.to_owned()),
+                "AWS_LAMBDA_MAX_CONCURRENCY" => concurrency.map(str::to_owned),
+                _ => None,
+            }
+        };
+        assert_eq!(env_trace_header(env(None)).as_deref(), Some(H));
+        assert_eq!(env_trace_header(env(Some("1"))).as_deref(), Some(H));
+        assert_eq!(env_trace_header(env(Some("8"))), None);
+        assert_eq!(env_trace_header(env(Some(" 64 "))), None);
+    }
 
     fn event(payload: Value, id: &str, header: Option<&str>) -> LambdaEvent<Value> {
         let mut ctx = LambdaContext::default();

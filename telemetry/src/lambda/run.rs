@@ -171,7 +171,7 @@ pub struct SpanFlushLayer {
 /// Instances, whose execution environment runs continuously ("without freezing between
 /// invocations", AWS's Managed Instances execution environment guide) and rejects invocations while
 /// every worker is busy — a flush there holds a worker and saves nothing.
-fn managed_instances(max_concurrency: Option<&str>) -> bool {
+pub(crate) fn managed_instances(max_concurrency: Option<&str>) -> bool {
     max_concurrency
         .and_then(|v| v.trim().parse::<u32>().ok())
         .is_some_and(|n| n > 1)
