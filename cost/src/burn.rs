@@ -755,10 +755,39 @@ pub struct BudgetBurn {
     /// then the worst this budget says is a warning. Absent in burns saved before it existed: true.
     #[serde(default = "pages_by_default")]
     pub pages: bool,
+    /// The tier each projection part showed after hysteresis ([`BudgetBurn::with_previous_parts`]):
+    /// what the next report holds, part by part (the ledger keeps it beside the tier shown). Absent on
+    /// a burn no hysteresis was applied to, and in burns saved before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<TierParts>,
 }
 
 const fn pages_by_default() -> bool {
     true
+}
+
+/// The tiers the two projections of a burn showed, each after its own hysteresis: the blended
+/// projection's and the burn ratio's ([`BudgetBurn::ratio_tier`]; `Ok` below 120 %). Kept apart
+/// because each part may hold only a tier it entered itself: after the ratio alone put a budget at
+/// 120 % while the projection read 94.7 %, a projection of 97 % the next day is in the 80 % tier,
+/// not held at 100 % on the strength of the ratio's 120 %.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierParts {
+    /// The blended projection's tier.
+    pub projected: Tier,
+    /// The burn ratio's tier (`Ok`, `Pct120` or `Pct150`).
+    pub ratio: Tier,
+}
+
+impl TierParts {
+    /// Both parts at `tier`: what a tier recorded without its parts (before they were kept) stands for.
+    #[must_use]
+    pub const fn both(tier: Tier) -> Self {
+        Self {
+            projected: tier,
+            ratio: tier,
+        }
+    }
 }
 
 impl BudgetBurn {
@@ -832,9 +861,38 @@ impl BudgetBurn {
     /// assert_eq!(burn(295).with_previous_tier(None).tier, Tier::Pct80);
     /// ```
     #[must_use]
-    pub fn with_previous_tier(mut self, previous: Option<Tier>) -> Self {
-        let projected = Tier::from_pct_with_hysteresis(self.projected_pct, previous);
-        self.tier = self.actual_tier().max(projected).max(self.ratio_tier(previous));
+    pub fn with_previous_tier(self, previous: Option<Tier>) -> Self {
+        self.with_previous_parts(previous.map(TierParts::both))
+    }
+
+    /// [`Self::with_previous_tier`] given the tier each part showed last time ([`Self::parts`] of the
+    /// previous report): each part holds only a tier it entered itself.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rust_decimal::Decimal;
+    /// use cost::burn::{budget_burn, BurnInput, Tier, TierParts};
+    /// let burn = |actual: i64, forecast: i64| {
+    ///     let input = BurnInput { budget_name: "prod".into(), limit: Decimal::from(500),
+    ///         actual: Decimal::from(actual), budgets_forecast: Some(Decimal::from(forecast)), daily: vec![],
+    ///         ce_forecast: None, time_unit: Default::default() };
+    ///     budget_burn(&input, Utc.with_ymd_and_hms(2025, 6, 16, 0, 0, 0).unwrap()).unwrap()
+    /// };
+    /// // Day 1: r = 1.24 puts the budget at 120 %; the projection reads 94.7 %, the 80 % tier.
+    /// let day1 = burn(310, 400).with_previous_parts(None);
+    /// assert_eq!(day1.tier, Tier::Pct120);
+    /// assert_eq!(day1.parts, Some(TierParts { projected: Tier::Pct80, ratio: Tier::Pct120 }));
+    /// // Day 2: r = 1.12 (out of the ratio's band), the projection 97.3 %: 80 %, as it never entered 100 %.
+    /// assert_eq!(burn(280, 450).with_previous_parts(day1.parts).tier, Tier::Pct80);
+    /// // Given only the tier shown, the 120 % would have held the projection at 100 %.
+    /// assert_eq!(burn(280, 450).with_previous_tier(Some(day1.tier)).tier, Tier::Pct100);
+    /// ```
+    #[must_use]
+    pub fn with_previous_parts(mut self, previous: Option<TierParts>) -> Self {
+        let projected = Tier::from_pct_with_hysteresis(self.projected_pct, previous.map(|p| p.projected));
+        let ratio = self.ratio_tier(previous.map(|p| p.ratio));
+        self.tier = self.actual_tier().max(projected).max(ratio);
+        self.parts = Some(TierParts { projected, ratio });
         self
     }
 
@@ -1237,6 +1295,7 @@ pub fn budget_burn(input: &BurnInput, as_of: DateTime<Utc>) -> Result<BudgetBurn
         projected_pct,
         tier: Tier::Ok,
         pages: true,
+        parts: None,
     };
     // The anchors' mapping: "Warning = r ≥ 1.2 or P ≥ 1.2B". `r` is `P_lin/B`, but blended with a
     // slower recent rate it can sit above 1.2 while the blend stays under 120 %: it counts on its own

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::anomaly::{Anomaly, AnomalyConfig, Hygiene, daily_anomalies, hygiene};
 use crate::burn::{
-    BlendBasis, BudgetBurn, BurnInput, CeForecastInput, MonthPeriod, Severity, Tier, budget_burn,
+    BlendBasis, BudgetBurn, BurnInput, CeForecastInput, MonthPeriod, Severity, Tier, TierParts, budget_burn,
 };
 use crate::input::{Budget, DailyCostTable, MetricSumSeries};
 use crate::pricing::{
@@ -324,6 +324,10 @@ pub struct ReportSettings {
     /// enters a tier at the threshold itself. Never one budget's tier for another (see
     /// [`ReportSettings::previous_tier_of`]).
     pub previous_tiers: BTreeMap<String, Tier>,
+    /// The tier each projection part of a budget showed on the previous report, by budget name
+    /// ([`BudgetBurn::with_previous_parts`]); where a budget has an entry it is used instead of its
+    /// [`Self::previous_tiers`] one, so each part holds only a tier it entered itself.
+    pub previous_parts: BTreeMap<String, TierParts>,
     /// The tier the previous report of this month showed as a whole, for a caller that records no tier
     /// per budget. It names no budget, so it is used only when [`Self::previous_tiers`] is empty and the
     /// report has a single budget (then it is that budget's). It must be the tier *shown*, not the
@@ -346,6 +350,7 @@ impl Default for ReportSettings {
             trend_days: 14,
             include_untagged: true,
             previous_tiers: BTreeMap::new(),
+            previous_parts: BTreeMap::new(),
             previous_tier: None,
             quiet_budgets: BTreeSet::new(),
         }
@@ -525,9 +530,17 @@ pub fn build_report(inputs: &ReportInputs, settings: &ReportSettings, prices: &P
     budgets = budgets
         .into_iter()
         .map(|burn| {
-            let previous = settings.previous_tier_of(&burn.budget_name, count);
+            let previous = settings
+                .previous_parts
+                .get(&burn.budget_name)
+                .copied()
+                .or_else(|| {
+                    settings
+                        .previous_tier_of(&burn.budget_name, count)
+                        .map(TierParts::both)
+                });
             let pages = !settings.quiet_budgets.contains(&burn.budget_name);
-            burn.with_previous_tier(previous).paging(pages)
+            burn.with_previous_parts(previous).paging(pages)
         })
         .collect();
     sort_worst_first(&mut budgets);

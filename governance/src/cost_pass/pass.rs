@@ -821,6 +821,7 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
         let shown_today = shown.iter().any(|(day, _)| *day == today);
         let settings = ReportSettings {
             previous_tiers: state::previous_tiers(&shown, &budget_starts, today),
+            previous_parts: state::previous_parts(&shown, &budget_starts, today),
             ..settings
         };
         let mut report = build_report(&inputs, &settings, prices()?);
@@ -949,6 +950,11 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
                         .budgets
                         .iter()
                         .map(|b| (b.budget_name.clone(), b.tier))
+                        .collect(),
+                    parts: report
+                        .budgets
+                        .iter()
+                        .filter_map(|b| b.parts.map(|p| (b.budget_name.clone(), p)))
                         .collect(),
                 };
                 ledger::put_snapshot(

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use cost::alerting::{AlertDecision, AlertState};
-use cost::burn::{CeForecastInput, Tier};
+use cost::burn::{CeForecastInput, Tier, TierParts};
 use cost::input::{CostRow, DailyCostTable};
 use serde::{Deserialize, Serialize};
 
@@ -400,6 +400,10 @@ pub fn query_start(
 pub struct ShownTiers {
     /// Budget name → the tier shown.
     pub tiers: BTreeMap<String, Tier>,
+    /// Budget name → the tier each projection part showed ([`cost::burn::TierParts`]): each part holds
+    /// only a tier it entered itself. Absent from days recorded before it was kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, TierParts>,
 }
 
 /// The stored [`ShownTiers`] of `[from, to]` (days), oldest first.
@@ -438,7 +442,7 @@ pub async fn shown_tiers<L: LedgerStore + ?Sized>(
 /// use cost::burn::Tier;
 /// use governance::cost_pass::state::{ShownTiers, previous_tiers};
 /// let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
-/// let shown = |t| ShownTiers { tiers: [("b".to_owned(), t)].into() };
+/// let shown = |t| ShownTiers { tiers: [("b".to_owned(), t)].into(), parts: Default::default() };
 /// let days = [(d(10, 30), shown(Tier::Pct150)), (d(11, 19), shown(Tier::Pct100)), (d(11, 20), shown(Tier::Pct80))];
 /// // The tier shown last (80 %), not the highest of the month (100 %).
 /// assert_eq!(previous_tiers(&days, &[("b".into(), d(11, 1))], d(11, 21))["b"], Tier::Pct80);
@@ -454,14 +458,43 @@ pub fn previous_tiers(
     budgets
         .iter()
         .filter_map(|(name, period_start)| {
-            shown
-                .iter()
-                .rev()
-                .filter(|(day, _)| day >= period_start && *day < today)
-                .find_map(|(_, s)| s.tiers.get(name))
-                .map(|tier| (name.clone(), *tier))
+            last_shown(shown, name, *period_start, today).map(|s| (name.clone(), s.tiers[name]))
         })
         .collect()
+}
+
+/// The tier each projection part of each budget showed on the same day [`previous_tiers`] takes its
+/// tier from, where that day kept them (days recorded before parts were kept have none: their tier
+/// stands for both parts).
+#[must_use]
+pub fn previous_parts(
+    shown: &[(NaiveDate, ShownTiers)],
+    budgets: &[(String, NaiveDate)],
+    today: NaiveDate,
+) -> BTreeMap<String, TierParts> {
+    budgets
+        .iter()
+        .filter_map(|(name, period_start)| {
+            last_shown(shown, name, *period_start, today)
+                .and_then(|s| s.parts.get(name))
+                .map(|parts| (name.clone(), *parts))
+        })
+        .collect()
+}
+
+/// The last report day before `today` in the budget's period that showed `name`.
+fn last_shown<'a>(
+    shown: &'a [(NaiveDate, ShownTiers)],
+    name: &str,
+    period_start: NaiveDate,
+    today: NaiveDate,
+) -> Option<&'a ShownTiers> {
+    shown
+        .iter()
+        .rev()
+        .filter(|(day, _)| *day >= period_start && *day < today)
+        .map(|(_, s)| s)
+        .find(|s| s.tiers.contains_key(name))
 }
 
 /// A cached forecast: the answer, or why there was none (so a failing forecast is not paid for again
@@ -562,6 +595,33 @@ pub fn decision_marker(decision: &AlertDecision) -> Option<String> {
 mod tests {
     use super::*;
     use cost::alerting::decide;
+
+    /// The day-19 case: the burn ratio alone put a budget at 120 % while its projection read 94.7 %;
+    /// with only the tier kept, the next day's 97 % projection was held at 100 %, a tier it never
+    /// entered. The day's parts are kept beside its tier and given back with it; an older day without
+    /// parts (recorded before they were kept) gives none, so its tier stands for both.
+    #[test]
+    fn the_parts_shown_are_given_back_from_the_same_day_as_the_tier() {
+        use cost::burn::TierParts;
+        let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+        let parts = TierParts {
+            projected: Tier::Pct80,
+            ratio: Tier::Pct120,
+        };
+        let with_parts = ShownTiers {
+            tiers: [("b".to_owned(), Tier::Pct120)].into(),
+            parts: [("b".to_owned(), parts)].into(),
+        };
+        let old: ShownTiers = serde_json::from_str(r#"{"tiers":{"b":"pct100"}}"#).unwrap();
+        assert!(old.parts.is_empty());
+        let budgets = [("b".to_owned(), d(1))];
+        let days = [(d(17), old.clone()), (d(18), with_parts)];
+        assert_eq!(previous_tiers(&days, &budgets, d(19))["b"], Tier::Pct120);
+        assert_eq!(previous_parts(&days, &budgets, d(19))["b"], parts);
+        // The day before: only the old day, no parts.
+        assert!(previous_parts(&days, &budgets, d(18)).is_empty());
+        assert_eq!(previous_tiers(&days, &budgets, d(18))["b"], Tier::Pct100);
+    }
 
     /// The longest delivery marker a Slack record carries (64-character platform and environment names,
     /// the spec's most) fits the room a rendered report keeps for it: a report cut to Slack's limits is
