@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use alarms::Alarm;
-use alarms::backtest::{BacktestOptions, evaluate_series};
+use alarms::backtest::{AlarmState, BacktestOptions, evaluate_series};
 use alarms::catalogue::Catalogue;
 use alarms::model::{Metric, MetricDataQuery, MetricStat, PutMetricAlarmInput};
 use alarms::plan::NoiseBudget;
@@ -28,6 +28,9 @@ pub struct AlarmBacktest {
     pub periods_with_data: usize,
     /// Why it was not evaluated.
     pub skipped: Option<String>,
+    /// Whether it notifies (pages or posts): an input of a composite does not, its composite does.
+    /// Only these count against the noise budget.
+    pub notifies: bool,
 }
 
 /// The whole backtest.
@@ -46,11 +49,14 @@ pub struct BacktestSummary {
 }
 
 impl BacktestSummary {
-    /// Alarm name → fires, for [`alarms::plan::AlarmPlan::apply_noise_budget`].
+    /// Alarm name → fires of the alarms that notify, for
+    /// [`alarms::plan::AlarmPlan::apply_noise_budget`] (a composite's inputs page nobody: their
+    /// composite's fires count).
     #[must_use]
     pub fn fires(&self) -> BTreeMap<String, u32> {
         self.alarms
             .iter()
+            .filter(|a| a.notifies)
             .filter_map(|a| a.fires.map(|f| (a.name.clone(), f)))
             .collect()
     }
@@ -165,6 +171,9 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
         warnings: Vec::new(),
         get_metric_data_calls: 0,
     };
+    // Each evaluated metric alarm's states, for the composites over them.
+    let mut timelines: BTreeMap<String, Timeline> = BTreeMap::new();
+    let mut composites = Vec::new();
     for d in &catalogue.alarms {
         let name = d.name().to_owned();
         let skip = |why: &str| AlarmBacktest {
@@ -173,10 +182,13 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
             alarm_periods: 0,
             periods_with_data: 0,
             skipped: Some(why.to_owned()),
+            notifies: d.notifies,
         };
         let a = match &d.alarm {
-            Alarm::Composite(_) => {
-                out.alarms.push(skip("composite: follows its children"));
+            Alarm::Composite(c) => {
+                // Evaluated once its children are (they come first in the catalogue, or later).
+                composites.push((out.alarms.len(), c));
+                out.alarms.push(skip("composite: its rule could not be replayed"));
                 continue;
             }
             Alarm::Metric(a) => a,
@@ -217,17 +229,36 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
             }
         }
         match evaluate_series(a, &values, BacktestOptions::default()) {
-            Ok(r) => out.alarms.push(AlarmBacktest {
-                name: name.clone(),
-                fires: Some(r.fires),
-                alarm_periods: r.alarm_periods,
-                periods_with_data: values.iter().flatten().count(),
-                skipped: None,
-            }),
+            Ok(r) => {
+                out.alarms.push(AlarmBacktest {
+                    name: name.clone(),
+                    fires: Some(r.fires),
+                    alarm_periods: r.alarm_periods,
+                    periods_with_data: values.iter().flatten().count(),
+                    skipped: None,
+                    notifies: d.notifies,
+                });
+                timelines.insert(
+                    name.clone(),
+                    Timeline {
+                        start_s,
+                        period_s: p,
+                        alarm: r.states.iter().map(|s| *s == AlarmState::Alarm).collect(),
+                    },
+                );
+            }
             Err(e) => out.alarms.push(skip(&e.to_string())),
         }
     }
-    for a in &out.alarms {
+    for (slot, c) in composites {
+        if let Some((fires, alarm_minutes)) = replay_composite(&c.alarm_rule, &timelines, &out) {
+            let entry = &mut out.alarms[slot];
+            entry.fires = Some(fires);
+            entry.alarm_periods = alarm_minutes;
+            entry.skipped = None;
+        }
+    }
+    for a in out.alarms.iter().filter(|a| a.notifies) {
         if let Some(f) = a.fires.filter(|f| *f > budget.max_fires) {
             out.warnings.push(format!(
                 "{} would have fired {f} times in the last {} days (noise budget {})",
@@ -236,6 +267,57 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
         }
     }
     out
+}
+
+/// One metric alarm's replayed states: whether it was in ALARM after each period from `start_s`.
+struct Timeline {
+    start_s: i64,
+    period_s: i64,
+    alarm: Vec<bool>,
+}
+
+impl Timeline {
+    /// Whether it was in ALARM at `t` (epoch seconds): the state of the last period ended by then.
+    fn alarm_at(&self, t: i64) -> bool {
+        let ended = (t - self.start_s) / self.period_s;
+        usize::try_from(ended - 1)
+            .ok()
+            .and_then(|i| self.alarm.get(i))
+            .copied()
+            .unwrap_or(false)
+    }
+}
+
+/// A composite over its children's replayed states, minute by minute: `(fires, minutes in ALARM)`.
+/// Only the rules the catalogue writes are replayed — `ALARM("a") OR ALARM("b") …` — and only when every
+/// child was replayed; anything else (`AND`, `NOT`, `OK(…)`) is left skipped.
+fn replay_composite(
+    rule: &str,
+    timelines: &BTreeMap<String, Timeline>,
+    summary: &BacktestSummary,
+) -> Option<(u32, u32)> {
+    let mut children = Vec::new();
+    for term in rule.split(" OR ") {
+        let name = term.trim().strip_prefix("ALARM(")?.strip_suffix(')')?;
+        let name = name.trim_matches('"');
+        children.push(timelines.get(name)?);
+    }
+    if children.is_empty() {
+        return None;
+    }
+    let (start, end) = (summary.start.timestamp(), summary.end.timestamp());
+    let (mut fires, mut minutes, mut was) = (0u32, 0u32, false);
+    let mut t = (start / 60 + 1) * 60;
+    while t <= end {
+        let now = children.iter().any(|c| c.alarm_at(t));
+        if now && !was {
+            fires += 1;
+        }
+        minutes += u32::from(now);
+        was = now;
+        t += 60;
+    }
+    Some((fires, minutes))
 }
 
 #[cfg(test)]
@@ -268,6 +350,102 @@ mod tests {
             (3, 300),
             "one 5-minute ratio (seed 001: 5xx rate over 5 minutes)"
         );
+    }
+
+    /// Issue 5's noise budget counts what would have *paged*: the Lambda `errors` composite, not its
+    /// inputs (which have no actions). Composites were skipped, so an input firing 3 times and the other
+    /// 3 other times (6 pages) raised no warning, and a warning named an input that pages nobody.
+    #[test]
+    fn a_composite_is_replayed_from_its_childrens_states_and_only_pages_count() {
+        let start = DateTime::<Utc>::from_timestamp(1_800_000_000 / 3600 * 3600, 0).unwrap();
+        let summary = |alarms| BacktestSummary {
+            start,
+            end: start + Duration::hours(2),
+            alarms,
+            warnings: Vec::new(),
+            get_metric_data_calls: 0,
+        };
+        // `rate` (5-minute periods) in ALARM in periods 2 and 10; `count` (1-minute) in minutes 30-31,
+        // 50 and 52.
+        let mut rate = vec![false; 24];
+        rate[2] = true;
+        rate[10] = true;
+        let mut count = vec![false; 120];
+        for m in [30, 31, 50, 52] {
+            count[m] = true;
+        }
+        let t0 = start.timestamp();
+        let timelines: BTreeMap<String, Timeline> = [
+            ("p-fn-x-error-rate-critical", 300, rate),
+            ("p-fn-x-error-count-critical", 60, count),
+        ]
+        .into_iter()
+        .map(|(n, period_s, alarm)| {
+            (
+                n.to_owned(),
+                Timeline {
+                    start_s: t0,
+                    period_s,
+                    alarm,
+                },
+            )
+        })
+        .collect();
+        let rule = r#"ALARM("p-fn-x-error-rate-critical") OR ALARM("p-fn-x-error-count-critical")"#;
+        // rate: 2 episodes of 5 minutes; count: minutes 30-31 one episode, 50 and 52 two.
+        assert_eq!(
+            replay_composite(rule, &timelines, &summary(vec![])),
+            Some((5, 14))
+        );
+        // A rule it cannot replay, or a child it could not, leaves the composite skipped.
+        assert_eq!(
+            replay_composite("ALARM(a) AND ALARM(b)", &timelines, &summary(vec![])),
+            None
+        );
+        assert_eq!(
+            replay_composite(
+                r#"ALARM("p-fn-x-error-rate-critical") OR ALARM("gone")"#,
+                &timelines,
+                &summary(vec![])
+            ),
+            None
+        );
+        // Only alarms that notify count against the budget.
+        let entry = |name: &str, fires, notifies| AlarmBacktest {
+            name: name.into(),
+            fires: Some(fires),
+            alarm_periods: 0,
+            periods_with_data: 0,
+            skipped: None,
+            notifies,
+        };
+        let s = summary(vec![
+            entry("p-fn-x-error-rate-critical", 9, false),
+            entry("p-fn-x-errors-critical", 6, true),
+        ]);
+        assert_eq!(
+            s.fires().into_iter().collect::<Vec<_>>(),
+            [("p-fn-x-errors-critical".to_owned(), 6)]
+        );
+    }
+
+    /// The catalogue's composites are replayed end to end (all their inputs are metric alarms the
+    /// backtest evaluates): none is left skipped for want of a rule it can read.
+    #[tokio::test]
+    async fn every_catalogue_composite_is_replayed() {
+        let cat = desired_catalogue(&crate::test_support::prod_spec()).unwrap();
+        let cw = crate::publish::fake::FakeCloudWatch::default();
+        let summary = backtest_catalogue(&cw, &cat, Utc::now(), 1, NoiseBudget::default()).await;
+        let composites: Vec<&AlarmBacktest> = summary
+            .alarms
+            .iter()
+            .filter(|a| matches!(cat.get(&a.name).map(|d| &d.alarm), Some(Alarm::Composite(_))))
+            .collect();
+        assert_eq!(composites.len(), 13);
+        for c in composites {
+            assert_eq!(c.fires, Some(0), "{c:?}");
+            assert!(c.notifies && c.skipped.is_none(), "{c:?}");
+        }
     }
 
     /// Issue 13: `alarms backtest --days` went into `now - Duration::days(days)`, which panics past
