@@ -495,6 +495,31 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// The governance Lambdas deployed beside the platform (`[governance] functions`): the seeds' Lambda
+    /// error rules (000's count, 001's rate, one composite), paging on-call — the watcher is watched
+    /// (issue 13). A governance run that fails is a report or a page nobody gets; the alarms function
+    /// that publishes this alarm may be the one failing, which is why the failures queue's
+    /// Terraform-owned alarm pages too.
+    fn governance_functions(&mut self) -> Result<(), CatalogueError> {
+        for (i, logical) in self.spec.governance.functions.iter().enumerate() {
+            self.source = format!("governance.functions[{i}]");
+            let f = platform_spec::FunctionSpec {
+                id: logical.clone(),
+                name: format!("{}-{logical}", self.prefix),
+                memory_mb: 256,
+                timeout_s: 120,
+                tier: platform_spec::Tier::Critical,
+                runtime: "provided.al2023".into(),
+                architecture: platform_spec::Architecture::default(),
+                agent: None,
+                near_timeout_alarm: false,
+            };
+            let resource = format!("fn-{}", name_part(logical));
+            self.lambda_errors(&f, &resource, Severity::Critical)?;
+        }
+        Ok(())
+    }
+
     fn functions(&mut self) -> Result<(), CatalogueError> {
         for (i, f) in self.spec.functions.iter().enumerate() {
             self.source = format!("functions[{i}].id");
@@ -1244,6 +1269,7 @@ pub fn catalogue_for(spec: &PlatformSpec, opts: &CatalogueOptions) -> Result<Cat
     };
     g.apis()?;
     g.functions()?;
+    g.governance_functions()?;
     g.state_machines()?;
     g.dlqs()?;
     g.tables()?;
@@ -1400,14 +1426,15 @@ mod tests {
         let count = |s: Severity| c.alarms.iter().filter(|d| d.severity == s).count();
         // critical: api 5xx, 12 critical-tier functions (the error handler too: seed 001 pages on any
         // Lambda error rate > 10 %) × (error-rate + error-count inputs + errors composite), sfn 2 inputs
-        // + composite, 2 DLQs, table throttling, budget 150 %
-        assert_eq!(count(Severity::Critical), 1 + 12 * 3 + 3 + 2 + 1 + 1);
+        // + composite, 2 DLQs, table throttling, budget 150 %, and the 4 governance functions' errors
+        // (inputs + composite: the watcher is watched)
+        assert_eq!(count(Severity::Critical), 1 + 12 * 3 + 3 + 2 + 1 + 1 + 4 * 3);
         // warning: api p95+p99, 12 throttles, 12 duration, 12 cold start, sfn duration, table + 3 GSI
         // throttles, bedrock throttles + anomaly, budget 120 %
         assert_eq!(count(Severity::Warning), 2 + 12 + 12 + 12 + 1 + 4 + 2 + 1);
         // Pages: one per incident — the inputs of composites have no actions.
         let notifying = c.alarms.iter().filter(|d| d.notifies).count();
-        assert_eq!(notifying, c.alarms.len() - 12 * 2 - 2);
+        assert_eq!(notifying, c.alarms.len() - 12 * 2 - 2 - 4 * 2);
         assert!(c.notes.is_empty());
     }
 
@@ -1551,6 +1578,35 @@ mod tests {
         settings.set_sort_maps(true);
         let _sorted = settings.bind_to_scope();
         insta::assert_json_snapshot!("collectiq-prod-valuation-failures-critical", comp);
+    }
+
+    /// Issue 13: "every governance Lambda has ... an error alarm in the generated catalogue (the watcher is
+    /// watched)". The spec's `[governance] functions` get the seeds' Lambda error rules, paging on-call,
+    /// on the names Terraform deploys them under; a platform without governance functions gets none.
+    #[test]
+    fn the_governance_functions_errors_page_on_call() {
+        let s = spec("collectiq-prod");
+        let c = cat("collectiq-prod");
+        for g in platform_spec::GOVERNANCE_FUNCTIONS {
+            let composite = c
+                .get(&format!("collectiq-prod-fn-{g}-errors-critical"))
+                .unwrap_or_else(|| panic!("no errors alarm for {g}"));
+            assert!(composite.notifies && composite.severity == Severity::Critical);
+            let Alarm::Composite(comp) = &composite.alarm else {
+                panic!("errors is a composite")
+            };
+            assert_eq!(
+                comp.alarm_actions,
+                [s.notifications.sns_critical_topic_arn.as_str()]
+            );
+            let count = metric(&c, &format!("collectiq-prod-fn-{g}-error-count-critical"));
+            assert_eq!(
+                dims(count),
+                [("FunctionName".to_owned(), format!("collectiq-prod-{g}"))]
+            );
+        }
+        let backoffice = cat("backoffice-dev");
+        assert!(!backoffice.alarms.iter().any(|d| d.name().contains("governance")));
     }
 
     /// Seed 000: "Lambda errors > 10/minute" pages. The count input needed five such minutes in a row, so
@@ -2107,7 +2163,13 @@ mod tests {
             let Alarm::Metric(a) = &d.alarm else { continue };
             for (k, v) in dims(a) {
                 let known = match k.as_str() {
-                    "FunctionName" => s.functions.iter().any(|f| f.name == v),
+                    "FunctionName" => {
+                        s.functions.iter().any(|f| f.name == v)
+                            || s.governance
+                                .functions
+                                .iter()
+                                .any(|g| format!("{}-{g}", s.managed_prefix()) == v)
+                    }
                     "TableName" => s.tables.iter().any(|t| t.name == v),
                     "QueueName" => s.queues.iter().any(|q| q.name == v),
                     "StateMachineArn" => s.state_machines.iter().any(|m| m.arn == v),

@@ -246,13 +246,14 @@ mod tests {
         // metrics: api 5xx 2 + p95 1 + p99 1; 12 functions × (error rate 2 + error count 1 (+ composite)
         // + throttles 1 + duration 1 + cold start 2); sfn 2 + 3 (failed and timed out; + composite) + p90
         // 1; 2 DLQs; table: the page 2 + 3 GSIs × 2, the warning 2
-        // + GSIs' warnings 3×2; bedrock 1 + anomaly 3; budgets 150 % and 120 % (80 % is AWS Budgets' e-mail).
-        let metrics = 4 + 12 * 7 + 6 + 2 + 16 + 4 + 2;
+        // + GSIs' warnings 3×2; bedrock 1 + anomaly 3; budgets 150 % and 120 % (80 % is AWS Budgets' e-mail);
+        // 4 governance functions × (error rate 2 + error count 1).
+        let metrics = 4 + 12 * 7 + 6 + 2 + 16 + 4 + 2 + 4 * 3;
         assert_eq!(e.alarm_metrics, metrics);
-        // 13 composites: one per function, one for the state machine.
+        // 17 composites: one per function (the governance functions' too), one for the state machine.
         assert_eq!(
             e.alarms_usd,
-            dec!(0.10) * Decimal::from(metrics) + dec!(0.50) * Decimal::from(13)
+            dec!(0.10) * Decimal::from(metrics) + dec!(0.50) * Decimal::from(17)
         );
         assert_eq!(e.dashboards_usd, dec!(15));
         assert_eq!(e.alarms.len(), cat.alarms.len());

@@ -23,7 +23,7 @@
 //! let catalogue = catalogue_for(&spec, &CatalogueOptions::for_spec(&spec)).unwrap();
 //! let plan = alarms::plan::plan_alarms(&catalogue.inputs(), &[], &spec.managed_prefix(), &Default::default());
 //! assert_eq!(plan.count(alarms::plan::AlarmAction::Create), catalogue.alarms.len());
-//! assert_eq!(plan.monthly_after(), rust_decimal::Decimal::new(1830, 2)); // $18.30 a month
+//! assert_eq!(plan.monthly_after(), rust_decimal::Decimal::new(2150, 2)); // $21.50 a month
 //! print!("{}", plan.render_text());
 //! ```
 

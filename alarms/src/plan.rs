@@ -981,11 +981,11 @@ mod tests {
                 .all(|a| matches!(a, Alarm::Composite(_)))
         );
         assert_eq!(plan.monthly_before(), Decimal::ZERO);
-        // 118 alarm metrics × $0.10 + 13 composites × $0.50.
-        assert_eq!(plan.monthly_after(), dec!(18.30));
+        // 130 alarm metrics × $0.10 + 17 composites × $0.50.
+        assert_eq!(plan.monthly_after(), dec!(21.50));
         assert!(
             plan.render_text()
-                .ends_with("Alarms: $0.00/mo -> $18.30/mo (+$18.30/mo).\n"),
+                .ends_with("Alarms: $0.00/mo -> $21.50/mo (+$21.50/mo).\n"),
             "{}",
             plan.render_text()
         );

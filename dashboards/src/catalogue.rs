@@ -962,6 +962,27 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
         }
         b = b.with_widget(w);
     }
+    // The governance Lambdas beside the platform (`[governance] functions`): what their error alarms
+    // read, so a page about one is answered here.
+    let governance = &ctx.spec.governance.functions;
+    if !governance.is_empty() {
+        let prefix = ctx.spec.managed_prefix();
+        let per_function = |title: &str, metric: AwsMetric| {
+            governance
+                .iter()
+                .fold(ctx.widget(title).with_stat(Stat::Sum).with_size(12, 6), |w, g| {
+                    w.with_metric(
+                        Metric::of(metric)
+                            .with_dimension(dimension::FUNCTION_NAME, format!("{prefix}-{g}"))
+                            .with_label(g.clone()),
+                    )
+                })
+        };
+        b = b
+            .with_section("## Governance functions (their errors page on-call: the watcher is watched)")
+            .with_widget(per_function("Governance invocations", lambda::INVOCATIONS))
+            .with_widget(per_function("Governance errors", lambda::ERRORS));
+    }
     b
 }
 

@@ -40,7 +40,7 @@ fn total_line_adds_both_plans() {
     let d = plan_dashboards(&ds, &[], "collectiq-prod", &Default::default());
     assert_eq!(
         total_line(&a, d.monthly_before, d.monthly_after),
-        "Monthly: alarms +$18.30, dashboards +$15.00, total +$33.30 ($0.00/mo -> $33.30/mo)."
+        "Monthly: alarms +$21.50, dashboards +$15.00, total +$36.50 ($0.00/mo -> $36.50/mo)."
     );
 }
 

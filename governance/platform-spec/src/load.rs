@@ -1355,6 +1355,23 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     if let Some(problem) = aws_name_problem(AwsName::Table, &spec.ledger.table) {
         bad("ledger.table".into(), problem);
     }
+    for (i, f) in spec.governance.functions.iter().enumerate() {
+        if !crate::GOVERNANCE_FUNCTIONS.contains(&f.as_str()) {
+            bad(
+                format!("governance.functions[{i}]"),
+                format!(
+                    "expected one of {}, found {}",
+                    crate::GOVERNANCE_FUNCTIONS.join(", "),
+                    crate::text::quoted(f)
+                ),
+            );
+        } else if spec.governance.functions[..i].contains(f) {
+            bad(
+                format!("governance.functions[{i}]"),
+                format!("expected each function once, found {f} twice"),
+            );
+        }
+    }
     // Two resources of a kind giving one alarm name: `PlatformSpec::resource_part`, as the alarms
     // catalogue names them (listed twice, or names that differ only in case, punctuation or prefix).
     let part = |kind: &'static str| move |n: &str| spec.resource_part(n, kind);
@@ -1641,6 +1658,16 @@ table = "demo-dev-ledger"
             (
                 with("[[http_apis]]\nname = \"api\"\nid = \"p7q2x9k4m1x\""),
                 "http_apis[0].id",
+            ),
+            // Only the governance module's four functions, each once: an alarm on another name would
+            // watch a function that does not exist.
+            (
+                with("[governance]\nfunctions = [\"governance-costs\"]"),
+                "governance.functions[0]",
+            ),
+            (
+                with("[governance]\nfunctions = [\"governance-cost\", \"governance-cost\"]"),
+                "governance.functions[1]",
             ),
         ];
         // SNS topic ARNs: partition, service, region, 12-digit account and topic name are each checked.

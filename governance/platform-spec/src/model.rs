@@ -44,9 +44,33 @@ pub struct PlatformSpec {
     pub notifications: NotificationSpec,
     /// The governance ledger (DynamoDB).
     pub ledger: LedgerSpec,
+    /// The governance Lambdas deployed beside the platform (absent: none in its account).
+    #[serde(default)]
+    pub governance: GovernanceSpec,
     /// Cost governance settings.
     #[serde(default)]
     pub cost: CostSettings,
+}
+
+/// The governance Lambdas' logical names, as Terraform's governance module names them (the cargo
+/// bin and zip names).
+pub const GOVERNANCE_FUNCTIONS: [&str; 4] = [
+    "governance-cost",
+    "governance-fastburn",
+    "governance-alarms",
+    "governance-dashboards",
+];
+
+/// `[governance]`: the governance Lambdas Terraform deploys in the platform's account
+/// (`infra/modules/governance`), each named `{platform}-{env}-{logical name}`. The alarm catalogue gives
+/// each the seeds' Lambda error alarms, paging on-call: the watcher is watched (issue 13), beside the
+/// failures queue's Terraform-owned alarm that pages even if the alarms function never ran.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceSpec {
+    /// Logical names, each one of [`GOVERNANCE_FUNCTIONS`], once.
+    #[serde(default)]
+    pub functions: Vec<String>,
 }
 
 /// `[platform]`: identity and platform-wide settings.
