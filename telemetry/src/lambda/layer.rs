@@ -334,13 +334,23 @@ where
     }
 }
 
+/// Whether `AWS_LAMBDA_MAX_CONCURRENCY` asks for more than one invocation at a time: Lambda Managed
+/// Instances, whose execution environment runs continuously ("without freezing between
+/// invocations", AWS's Managed Instances execution environment guide) and rejects invocations while
+/// every worker is busy — a flush there holds a worker and saves nothing.
+pub(crate) fn managed_instances(max_concurrency: Option<&str>) -> bool {
+    max_concurrency
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .is_some_and(|n| n > 1)
+}
+
 /// Lambda's header from the environment (`_X_AMZN_TRACE_ID`, read through `lookup`), for an invocation
 /// whose context has none — only where the variable can be this invocation's. lambda_runtime's
 /// sequential loop sets (or removes) it for each invocation; its concurrent mode (Lambda Managed
 /// Instances, `AWS_LAMBDA_MAX_CONCURRENCY` > 1) never does, so a value there names no invocation in
 /// particular, and parenting on it would put header-less invocations in a stranger's trace.
 fn env_trace_header(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-    if super::run::managed_instances(lookup("AWS_LAMBDA_MAX_CONCURRENCY").as_deref()) {
+    if managed_instances(lookup("AWS_LAMBDA_MAX_CONCURRENCY").as_deref()) {
         return None;
     }
     lookup("_X_AMZN_TRACE_ID")

@@ -167,16 +167,6 @@ pub struct SpanFlushLayer {
     sink: Option<Arc<dyn SpanSink>>,
 }
 
-/// Whether `AWS_LAMBDA_MAX_CONCURRENCY` asks for more than one invocation at a time: Lambda Managed
-/// Instances, whose execution environment runs continuously ("without freezing between
-/// invocations", AWS's Managed Instances execution environment guide) and rejects invocations while
-/// every worker is busy — a flush there holds a worker and saves nothing.
-pub(crate) fn managed_instances(max_concurrency: Option<&str>) -> bool {
-    max_concurrency
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .is_some_and(|n| n > 1)
-}
-
 impl SpanFlushLayer {
     /// Flushes the sink [`init`](super::init) set up — none when it set up no span export, or under
     /// Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1), whose environment is never frozen.
@@ -186,7 +176,8 @@ impl SpanFlushLayer {
     }
 
     fn lambda(sink: Option<Arc<dyn SpanSink>>) -> Self {
-        let frozen = !managed_instances(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref());
+        let frozen =
+            !super::layer::managed_instances(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref());
         Self {
             sink: sink.filter(|_| frozen),
         }
@@ -335,6 +326,7 @@ mod tests {
 
     #[test]
     fn managed_instances_are_more_than_one_invocation_at_a_time() {
+        use super::super::layer::managed_instances;
         assert!(managed_instances(Some("8")));
         assert!(managed_instances(Some(" 2 ")));
         for v in [None, Some("1"), Some("0"), Some(""), Some("many"), Some("-4")] {
