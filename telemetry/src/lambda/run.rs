@@ -129,6 +129,14 @@ where
     D: Into<bytes::Bytes> + Send,
     E: Into<lambda_runtime::Error> + Send + fmt::Debug,
 {
+    if super::layer::managed_instances(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref()) {
+        // Said once, at start: under Managed Instances the environment asks for several invocations
+        // at a time, and this loop serves them one after another (it still answers every one).
+        tracing::warn!(
+            "AWS_LAMBDA_MAX_CONCURRENCY asks for concurrent invocations; run_sequential serves them one at a \
+             time (use telemetry::lambda::run with a 'static handler for the concurrent loop)"
+        );
+    }
     let sink = super::layer().span_sink();
     super::shutdown::arm(sink.clone()).await;
     Runtime::new(service)

@@ -651,8 +651,9 @@ pub enum ExporterBuildError {
 pub struct BuiltExporters {
     /// The exporters that work, in order.
     pub sinks: crate::xray::SpanSinks,
-    /// UDP exporters left out because `AWS_XRAY_DAEMON_ADDRESS` did not resolve or no socket could be
-    /// bound: their spans are lost, requests are not (`init` logs each as a warning).
+    /// Exporters left out — a UDP one whose `AWS_XRAY_DAEMON_ADDRESS` did not resolve or whose socket
+    /// could not be bound, one this build was compiled without: their spans are lost, requests and the
+    /// other exporters' spans are not (`init` logs each as a warning).
     pub unavailable: Vec<ExporterBuildError>,
 }
 
@@ -672,26 +673,25 @@ impl TraceExportConfig {
     /// ```
     ///
     /// # Errors
-    /// An exporter not compiled in, or the OTLP/HTTP exporter's thread cannot start. A UDP exporter
-    /// whose address does not resolve is [`unavailable`](BuiltExporters::unavailable), not an error.
+    /// The OTLP/HTTP exporter's thread cannot start. A UDP exporter whose address does not resolve, and
+    /// an exporter this build does not have (a feature left out), are
+    /// [`unavailable`](BuiltExporters::unavailable), not errors: the others still export.
     pub fn build(
         &self,
         resource: &opentelemetry_sdk::Resource,
     ) -> Result<BuiltExporters, ExporterBuildError> {
         let mut sinks = crate::xray::SpanSinks::new();
         let mut unavailable = Vec::new();
-        let mut udp_error = |address: &String, source| {
-            unavailable.push(ExporterBuildError::Udp {
-                address: address.clone(),
-                source,
-            });
+        let udp_error = |address: &String, source| ExporterBuildError::Udp {
+            address: address.clone(),
+            source,
         };
         for kind in &self.exporters {
             sinks = match kind {
                 ExporterKind::Xray { address } => match crate::xray::UdpDaemonSink::new(address) {
                     Ok(sink) => sinks.with(crate::xray::XraySegmentExporter::new(sink)),
                     Err(source) => {
-                        udp_error(address, source);
+                        unavailable.push(udp_error(address, source));
                         sinks
                     }
                 },
@@ -700,17 +700,20 @@ impl TraceExportConfig {
                     match super::otlp::OtlpUdpExporter::new(address, resource.clone()) {
                         Ok(exporter) => sinks.with(exporter),
                         Err(source) => {
-                            udp_error(address, source);
+                            unavailable.push(udp_error(address, source));
                             sinks
                         }
                     }
                 }
+                // An exporter this build lacks loses its own spans, not the others' (`xray,otlp-udp`
+                // on a function built without `otlp` still exports to the daemon).
                 #[cfg(not(feature = "otlp"))]
                 ExporterKind::OtlpUdp { .. } => {
-                    return Err(ExporterBuildError::NotCompiled {
+                    unavailable.push(ExporterBuildError::NotCompiled {
                         exporter: "otlp-udp",
                         feature: "otlp",
                     });
+                    sinks
                 }
                 #[cfg(feature = "otlp-http")]
                 ExporterKind::OtlpHttp {
@@ -723,10 +726,11 @@ impl TraceExportConfig {
                 } => {
                     #[cfg(not(feature = "sigv4"))]
                     if sigv4_region.is_some() {
-                        return Err(ExporterBuildError::NotCompiled {
+                        unavailable.push(ExporterBuildError::NotCompiled {
                             exporter: "otlp (SigV4)",
                             feature: "sigv4",
                         });
+                        continue;
                     }
                     let mut target = super::http::HttpTarget::new(url.clone());
                     target.headers.clone_from(headers);
@@ -738,10 +742,11 @@ impl TraceExportConfig {
                 }
                 #[cfg(not(feature = "otlp-http"))]
                 ExporterKind::OtlpHttp { .. } => {
-                    return Err(ExporterBuildError::NotCompiled {
+                    unavailable.push(ExporterBuildError::NotCompiled {
                         exporter: "otlp (HTTP)",
                         feature: "otlp-http",
                     });
+                    sinks
                 }
             };
         }
@@ -953,6 +958,34 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         TraceExportConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    /// A function built without an exporter's feature (CollectIQ's functions have neither `otlp-http`
+    /// nor `sigv4`) and configured with it beside X-Ray lost every exporter: `build` failed and `init`
+    /// kept none. The one it lacks is unavailable (a warning); the daemon still gets the spans.
+    #[cfg(all(feature = "otlp", not(feature = "otlp-http")))]
+    #[test]
+    fn an_exporter_not_compiled_in_leaves_the_others_exporting() {
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "xray,otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://127.0.0.1:4318/v1/traces",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.exporters.len(), 2, "{:?}", c.exporters);
+        let built = c
+            .build(&opentelemetry_sdk::Resource::builder_empty().build())
+            .unwrap();
+        assert!(!built.sinks.is_empty(), "the daemon's exporter is kept");
+        assert!(matches!(
+            built.unavailable.as_slice(),
+            [ExporterBuildError::NotCompiled {
+                feature: "otlp-http",
+                ..
+            }]
+        ));
     }
 
     #[test]
