@@ -78,7 +78,7 @@ pub struct OrgInfo {
     /// Cost Explorer requests a day for the whole organisation (`1..=3`).
     #[serde(default = "default_ce_cap")]
     pub ce_daily_request_cap: u32,
-    /// Account × platform items governed at once (`1..=64`).
+    /// Accounts governed at once (`1..=40`, a Step Functions inline Map's most).
     #[serde(default = "default_concurrency")]
     pub max_concurrency: u32,
     /// Longest one item may take before it is recorded as timed out, in seconds (`10..=900`, Lambda's
@@ -418,10 +418,16 @@ fn validate(spec: &OrgSpec, base: &Path) -> (Vec<OrgItem>, Vec<(String, String)>
             ),
         );
     }
-    if !(1..=64).contains(&o.max_concurrency) {
+    // The state machine's inline Map runs at most 40 iterations at once (Step Functions' limit, and
+    // infra/modules/org's `max_concurrency` validation): a spec above it would run locally as it could
+    // never run deployed.
+    if !(1..=40).contains(&o.max_concurrency) {
         bad(
             "organization.max_concurrency".into(),
-            format!("expected 1..=64, found {}", o.max_concurrency),
+            format!(
+                "expected 1..=40 (a Step Functions inline Map runs at most 40 at once), found {}",
+                o.max_concurrency
+            ),
         );
     }
     if !(10..=900).contains(&o.item_timeout_s) {
@@ -949,7 +955,7 @@ platforms = ["collectiq-dev.toml"]
             "org.toml:4: organization.region: expected an AWS region",
             "org.toml:5: organization.ledger_table: expected a DynamoDB table name",
             "org.toml:7: organization.ce_daily_request_cap: expected 1..=3",
-            "org.toml:8: organization.max_concurrency: expected 1..=64",
+            "org.toml:8: organization.max_concurrency: expected 1..=40",
         ] {
             assert!(text.contains(want), "{want} in\n{text}");
         }

@@ -57,8 +57,8 @@ pub struct DiscoverySpec {
     /// The account tag whose value lists the account's platform specs: comma-separated file names,
     /// relative to the organisation file like `[[accounts]].platforms` (`collectiq:platforms`).
     pub platforms_tag: String,
-    /// The role governance assumes in every discovered account, by name (optionally under a path:
-    /// `governance/collectiq-governance-member`); the ARN is `arn:<partition>:iam::<id>:role/<name>`.
+    /// The role governance assumes in every discovered account, by name (no path: the member module
+    /// creates it at IAM's root path); the ARN is `arn:<partition>:iam::<id>:role/<name>`.
     pub role_name: String,
     /// `sts:ExternalId` every discovered account's role trust policy requires, when it requires one.
     #[serde(default)]
@@ -288,10 +288,15 @@ pub(super) fn validate_discovery(d: &DiscoverySpec, bad: &mut impl FnMut(String,
     }
     let r = &d.role_name;
     let arn = format!("arn:aws:iam::000000000000:role/{r}");
-    if r.starts_with('/') || r.contains("//") || r.len() > 512 {
+    // The role the member module (infra/modules/org/member) creates, at IAM's root path: a role under a
+    // path would load here and then be assumed where no role exists (the module refuses a `/`).
+    if r.contains('/') || r.len() > 64 {
         bad(
             "discovery.role_name".into(),
-            format!("expected a role name, optionally under a path (governance/member), found {r:?}"),
+            format!(
+                "expected a role name without a path, as infra/modules/org/member creates it \
+                 (collectiq-governance-member), found {r:?}"
+            ),
         );
     } else if let Err(why) = role_account(&arn) {
         bad("discovery.role_name".into(), why);
@@ -546,22 +551,18 @@ role_name = "collectiq-governance-member"
             text.contains("org.toml:9: discovery.role_name: expected a role name"),
             "{text}"
         );
-        // A role under a path is fine.
-        let org = parse_org(
+        // A role under a path is refused: the member module creates the role at the root path, so an
+        // ARN with a path would name a role no member has.
+        let text = parse_org(
             &HEAD.replace("\"collectiq-governance-member\"", "\"governance/member\""),
             "org.toml",
             &platforms(),
         )
-        .unwrap();
-        let found = org.with_discovered(&[listed(
-            "345678901234",
-            "bb",
-            "ACTIVE",
-            Some("budgetbuddy-prod.toml"),
-        )]);
-        assert_eq!(
-            found.items[0].role_arn,
-            "arn:aws:iam::345678901234:role/governance/member"
+        .unwrap_err()
+        .to_string();
+        assert!(
+            text.contains("org.toml:9: discovery.role_name: expected a role name without a path"),
+            "{text}"
         );
     }
 
