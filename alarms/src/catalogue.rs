@@ -503,19 +503,9 @@ impl Gen<'_> {
     fn governance_functions(&mut self) -> Result<(), CatalogueError> {
         for (i, logical) in self.spec.governance.functions.iter().enumerate() {
             self.source = format!("governance.functions[{i}]");
-            let f = platform_spec::FunctionSpec {
-                id: logical.clone(),
-                name: format!("{}-{logical}", self.prefix),
-                memory_mb: 256,
-                timeout_s: 120,
-                tier: platform_spec::Tier::Critical,
-                runtime: "provided.al2023".into(),
-                architecture: platform_spec::Architecture::default(),
-                agent: None,
-                near_timeout_alarm: false,
-            };
             let resource = format!("fn-{}", name_part(logical));
-            self.lambda_errors(&f, &resource, Severity::Critical)?;
+            let name = self.spec.governance_function_name(logical);
+            self.lambda_errors(&name, &resource, Severity::Critical)?;
         }
         Ok(())
     }
@@ -525,7 +515,7 @@ impl Gen<'_> {
             self.source = format!("functions[{i}].id");
             let resource = format!("fn-{}", name_part(&f.id));
             let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, &f.name);
-            self.lambda_errors(f, &resource, thresholds::lambda_errors_severity(f))?;
+            self.lambda_errors(&f.name, &resource, thresholds::lambda_errors_severity(f))?;
             let mut t = meta(
                 Severity::Warning,
                 &resource,
@@ -581,11 +571,11 @@ impl Gen<'_> {
     /// composite that notifies.
     fn lambda_errors(
         &mut self,
-        f: &FunctionSpec,
+        function_name: &str,
         resource: &str,
         severity: Severity,
     ) -> Result<(), CatalogueError> {
-        let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, &f.name);
+        let m = |n: AwsMetric| MetricRef::of(n).with_dimension(dimension::FUNCTION_NAME, function_name);
         let composite = format!("{}-{resource}-errors-{}", self.prefix, severity.as_str());
         let mut rate = meta(
             severity,
@@ -595,10 +585,10 @@ impl Gen<'_> {
             format!(
                 "Input of {composite} (no actions): Lambda {} error rate above 10 % for 5 minutes \
                  (seed 001's rule).",
-                f.name
+                function_name
             ),
         );
-        rate.trace_services = vec![f.name.clone()];
+        rate.trace_services = vec![function_name.to_owned()];
         let a = self.push(rate, false, |name| {
             MetricAlarm::math(
                 name,
@@ -622,10 +612,10 @@ impl Gen<'_> {
             format!(
                 "Input of {composite} (no actions): Lambda {} more than 10 errors in a minute (seed 000's \
                  rule).",
-                f.name
+                function_name
             ),
         );
-        count.trace_services = vec![f.name.clone()];
+        count.trace_services = vec![function_name.to_owned()];
         let b = self.push(count, false, |name| {
             MetricAlarm::new(name, m(lambda::ERRORS), Stat::Sum, 60)
                 .above(10.0)
@@ -644,10 +634,10 @@ impl Gen<'_> {
             format!(
                 "Lambda {}: error rate above 10 % for 5 minutes (seed 001) OR more than 10 errors in a minute \
                  (seed 000). {who}; the firing input says which rule.",
-                f.name
+                function_name
             ),
         );
-        comp.trace_services = vec![f.name.clone()];
+        comp.trace_services = vec![function_name.to_owned()];
         self.push_composite(comp, AlarmRule::alarm(a).or(AlarmRule::alarm(b)))
     }
 
@@ -2168,7 +2158,7 @@ mod tests {
                             || s.governance
                                 .functions
                                 .iter()
-                                .any(|g| format!("{}-{g}", s.managed_prefix()) == v)
+                                .any(|g| s.governance_function_name(g) == v)
                     }
                     "TableName" => s.tables.iter().any(|t| t.name == v),
                     "QueueName" => s.queues.iter().any(|q| q.name == v),

@@ -966,14 +966,13 @@ fn lambda(ctx: &Ctx<'_>) -> DashboardBuilder {
     // read, so a page about one is answered here.
     let governance = &ctx.spec.governance.functions;
     if !governance.is_empty() {
-        let prefix = ctx.spec.managed_prefix();
         let per_function = |title: &str, metric: AwsMetric| {
             governance
                 .iter()
                 .fold(ctx.widget(title).with_stat(Stat::Sum).with_size(12, 6), |w, g| {
                     w.with_metric(
                         Metric::of(metric)
-                            .with_dimension(dimension::FUNCTION_NAME, format!("{prefix}-{g}"))
+                            .with_dimension(dimension::FUNCTION_NAME, ctx.spec.governance_function_name(g))
                             .with_label(g.clone()),
                     )
                 })

@@ -876,6 +876,13 @@ impl PlatformSpec {
         format!("{}-{}", self.platform.name, self.platform.environment)
     }
 
+    /// The deployed name of the governance Lambda `logical` (`governance-cost` →
+    /// `collectiq-prod-governance-cost`), as Terraform's governance module names it.
+    #[must_use]
+    pub fn governance_function_name(&self, logical: &str) -> String {
+        format!("{}-{logical}", self.managed_prefix())
+    }
+
     /// The part of an alarm name a resource called `name` gives: the name without the platform prefix
     /// (`collectiq-prod-api` → `api`; names spelled environment first, `dev-backoffice-data`, lose that
     /// prefix too), [`name_part`]-normalised; a name that is nothing but a prefix (`prod-CollectIQ`)
