@@ -71,7 +71,7 @@ impl WebhookUrl {
             return Err(SlackError::BadSecret("a URL with a user or password".into()));
         }
         let host = url.host_str().unwrap_or_default();
-        let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+        let loopback = is_sink_host(host);
         match url.scheme() {
             "https" if SLACK_WEBHOOK_HOSTS.contains(&host) && url.port().is_none() => Ok(Self(url)),
             "https" if loopback => Ok(Self(url)),
@@ -91,8 +91,13 @@ impl WebhookUrl {
     /// Whether it is the local sink (a loopback host), not Slack.
     #[must_use]
     pub fn is_loopback(&self) -> bool {
-        matches!(self.0.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+        self.0.host_str().is_some_and(is_sink_host)
     }
+}
+
+/// The loopback hosts a webhook URL may name: the local sink of the demo and the tests.
+fn is_sink_host(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// The hosts of Slack's incoming webhooks: commercial Slack and Slack GovSlack.
