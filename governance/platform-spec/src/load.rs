@@ -278,11 +278,12 @@ fn parse_in_account(source: &str, file: &str, account: Option<&str>) -> Result<P
     let semantic = validate(&spec)
         .into_iter()
         .filter(|(path, _)| !held.contains(path));
+    let locator = Locator::new(source);
     let problems: Vec<Problem> = text
         .into_iter()
         .chain(semantic)
         .map(|(path, message)| Problem {
-            line: locate(source, &path),
+            line: locator.line(&path),
             path: bounded_path(&path),
             message: escape_deceptive(&message),
         })
@@ -322,28 +323,54 @@ fn is_org_spec(source: &str) -> bool {
 }
 
 /// The line of the deepest item of `path` present in the document (the table header when the key is
-/// missing), found by walking a span-keeping parse of the source.
+/// missing), found by walking a span-keeping parse of the source. For many paths of one document, a
+/// [`Locator`] parses it once.
 pub(crate) fn locate(source: &str, path: &str) -> Option<usize> {
-    let doc = toml_edit::Document::parse(source).ok()?;
-    let mut item: &toml_edit::Item = doc.as_item();
-    let mut best = None;
-    for segment in split_path(path) {
-        let next = match segment {
-            Segment::Key(k) => item.get(k),
-            Segment::Index(i) => item.get(i),
-        };
-        let Some(next) = next else { break };
-        item = next;
-        let span = match item {
-            toml_edit::Item::Table(t) => t.span(),
-            toml_edit::Item::ArrayOfTables(a) => a.get(0).and_then(toml_edit::Table::span),
-            _ => item.span(),
-        };
-        if let Some(span) = span {
-            best = Some(line_of(source, span.start));
+    Locator::new(source).line(path)
+}
+
+/// The lines of paths in one document: the source parsed once, its line starts indexed once, so naming
+/// the line of each of a spec's problems costs a walk of the path and a binary search — not a parse and
+/// a scan of the whole file per problem (a hostile 1 MiB spec with tens of thousands of problems).
+pub(crate) struct Locator<'a> {
+    doc: Option<toml_edit::Document<&'a str>>,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Locator<'a> {
+    pub(crate) fn new(source: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            doc: toml_edit::Document::parse(source).ok(),
+            line_starts,
         }
     }
-    best
+
+    /// As [`locate`].
+    pub(crate) fn line(&self, path: &str) -> Option<usize> {
+        let mut item: &toml_edit::Item = self.doc.as_ref()?.as_item();
+        let mut best = None;
+        for segment in split_path(path) {
+            let next = match segment {
+                Segment::Key(k) => item.get(k),
+                Segment::Index(i) => item.get(i),
+            };
+            let Some(next) = next else { break };
+            item = next;
+            let span = match item {
+                toml_edit::Item::Table(t) => t.span(),
+                toml_edit::Item::ArrayOfTables(a) => a.get(0).and_then(toml_edit::Table::span),
+                _ => item.span(),
+            };
+            if let Some(span) = span {
+                // As `line_of`: the 1-based line holding the byte at `span.start`.
+                best = Some(self.line_starts.partition_point(|&start| start <= span.start));
+            }
+        }
+        best
+    }
 }
 
 enum Segment<'a> {
@@ -1355,6 +1382,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     if let Some(problem) = aws_name_problem(AwsName::Table, &spec.ledger.table) {
         bad("ledger.table".into(), problem);
     }
+    let mut listed = std::collections::BTreeSet::new();
     for (i, f) in spec.governance.functions.iter().enumerate() {
         if !crate::GOVERNANCE_FUNCTIONS.contains(&f.as_str()) {
             bad(
@@ -1365,7 +1393,7 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
                     crate::text::quoted(f)
                 ),
             );
-        } else if spec.governance.functions[..i].contains(f) {
+        } else if !listed.insert(f.as_str()) {
             bad(
                 format!("governance.functions[{i}]"),
                 format!("expected each function once, found {f} twice"),

@@ -272,11 +272,12 @@ pub fn parse_org(source: &str, file: &str, base: &Path) -> Result<Organization, 
             membership: None,
         })
     } else {
+        let locator = crate::load::Locator::new(source);
         Err(invalid(
             problems
                 .into_iter()
                 .map(|(path, message)| Problem {
-                    line: locate(source, &path),
+                    line: locator.line(&path),
                     path: crate::text::bounded_path(&path),
                     message: crate::text::escape_deceptive(&message),
                 })
