@@ -870,6 +870,14 @@ impl EnvPropagator {
     }
 }
 
+/// Every field of header `name` joined with `,` (RFC 7230 §3.2.2); `None` when there is none.
+fn joined(extractor: &dyn opentelemetry::propagation::Extractor, name: &str) -> Option<String> {
+    match extractor.get_all(name) {
+        Some(all) if !all.is_empty() => Some(all.join(",")),
+        _ => extractor.get(name).map(str::to_owned),
+    }
+}
+
 impl opentelemetry::propagation::TextMapPropagator for EnvPropagator {
     fn inject_context(
         &self,
@@ -890,9 +898,11 @@ impl opentelemetry::propagation::TextMapPropagator for EnvPropagator {
         use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
         // Header names in lowercase, as OpenTelemetry's extractors look them up.
         let get = |name: &str| extractor.get(name);
+        // Unset, W3C is read last so it wins, as it does on an event ([`event_context_for`]): a
+        // `traceparent` names the caller's own span.
         let order = self.propagators.order.unwrap_or([
-            self.propagators.tracecontext.then_some(Extractor::TraceContext),
             self.propagators.xray.then_some(Extractor::Xray),
+            self.propagators.tracecontext.then_some(Extractor::TraceContext),
             None,
         ]);
         let mut found: Option<SpanContext> = None;
@@ -902,7 +912,9 @@ impl opentelemetry::propagation::TextMapPropagator for EnvPropagator {
                     get(TRACEPARENT)
                         .and_then(|v| TraceParent::parse(v).ok())
                         .map(|tp| {
-                            let state = get(TRACESTATE)
+                            // W3C: several `tracestate` fields are one list (RFC 7230's joining).
+                            let state = joined(extractor, TRACESTATE)
+                                .as_deref()
                                 .and_then(valid_tracestate)
                                 .map(|s| trace_state(&s))
                                 .unwrap_or_default();
@@ -998,6 +1010,60 @@ mod tests {
         );
         let nothing = EnvPropagator::new(Propagators::parse("none")).extract(&incoming);
         assert!(!nothing.span().span_context().is_valid());
+    }
+
+    /// Headers as an HTTP server hands them over: a name may come as several fields.
+    struct Fields(Vec<(&'static str, &'static str)>);
+
+    impl opentelemetry::propagation::Extractor for Fields {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        }
+        fn keys(&self) -> Vec<&str> {
+            self.0.iter().map(|(k, _)| *k).collect()
+        }
+        fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+            let all: Vec<&str> = self
+                .0
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| *v)
+                .collect();
+            (!all.is_empty()).then_some(all)
+        }
+    }
+
+    /// W3C: "When receiving multiple `tracestate` header fields, they MUST be combined into a single
+    /// header according to RFC7230"; and unset, the global propagator lets the `traceparent` win as
+    /// the event path does, rather than an `X-Amzn-Trace-Id` beside it.
+    #[test]
+    fn the_global_propagator_joins_tracestate_fields_and_lets_traceparent_win() {
+        use opentelemetry::propagation::TextMapPropagator as _;
+        use opentelemetry::trace::TraceContextExt as _;
+        let split = Fields(vec![
+            (TRACEPARENT, SPEC),
+            (TRACESTATE, "congo=a"),
+            (TRACESTATE, "rojo=b"),
+        ]);
+        let cx = EnvPropagator::new(Propagators::default()).extract(&split);
+        assert_eq!(cx.span().span_context().trace_state().header(), "congo=a,rojo=b");
+
+        let both = Fields(vec![
+            (TRACEPARENT, SPEC),
+            (TRACESTATE, "congo=t61rcWkgMzE"),
+            (
+                XRAY_HEADER,
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            ),
+        ]);
+        let cx = EnvPropagator::new(Propagators::default()).extract(&both);
+        let sc = cx.span().span_context().clone();
+        assert_eq!(
+            sc.trace_id(),
+            opentelemetry::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap()
+        );
+        assert_eq!(sc.span_id(), SpanId::from_hex("00f067aa0ba902b7").unwrap());
+        assert_eq!(sc.trace_state().header(), "congo=t61rcWkgMzE");
     }
 
     /// W3C allows a system id of 14 characters (`tenant@abcdefghijklmn`), which opentelemetry 0.33's
