@@ -698,10 +698,12 @@ fn overview(ctx: &Ctx<'_>) -> DashboardBuilder {
                 .with_metric(m(states::EXECUTIONS_FAILED).with_label("failed").with_color(RED)),
         );
     }
-    if spec.dlqs().next().is_some() {
-        let w = spec
-            .dlqs()
-            .fold(ctx.widget("DLQ depth").with_stat(Stat::Maximum), |w, q| {
+    // Past 500 DLQs the depth is drawn over several widgets (CloudWatch's limit per widget).
+    let dlqs: Vec<_> = spec.dlqs().collect();
+    for (title, _, group) in widget_groups(&dlqs, "DLQ depth", 1, 0) {
+        let w = group
+            .iter()
+            .fold(ctx.widget(&title).with_stat(Stat::Maximum), |w, q| {
                 w.with_metric(
                     Metric::of(sqs::APPROXIMATE_NUMBER_OF_MESSAGES_VISIBLE)
                         .with_dimension(dimension::QUEUE_NAME, &q.name),
@@ -822,32 +824,32 @@ fn api(ctx: &Ctx<'_>) -> DashboardBuilder {
             ctx.widget("Integration latency (ms)")
                 .with_percentiles(&api_metric(api, api_gateway::INTEGRATION_LATENCY)),
         );
-        let by_route = |title: &str, metric: AwsMetric, routes: &mut dyn Iterator<Item = &RouteSpec>| {
-            routes.fold(
-                ctx.widget(title).with_stat(Stat::Sum).stacked().with_size(12, 6),
-                |w, r| w.with_metric(route_metric(api, metric, r).with_label(r.route_key())),
-            )
+        // One widget per 500 routes (CloudWatch's limit per widget).
+        let by_route = |title: &str, metric: AwsMetric, routes: &[&RouteSpec]| {
+            widget_groups(routes, title, 1, 0)
+                .into_iter()
+                .map(|(title, _, group)| {
+                    group.iter().fold(
+                        ctx.widget(&title).with_stat(Stat::Sum).stacked().with_size(12, 6),
+                        |w, r| w.with_metric(route_metric(api, metric, r).with_label(r.route_key())),
+                    )
+                })
+                .collect::<Vec<_>>()
         };
-        b = b.with_widget(by_route(
-            "Requests by route",
-            api_gateway::COUNT,
-            &mut api.routes.iter(),
-        ));
-        b = b.with_widget(by_route(
-            "5xx by route",
-            api_gateway::HTTP_5XX,
-            &mut api.routes.iter(),
-        ));
-        let mut jwt = api.routes.iter().filter(|r| r.auth == RouteAuth::Jwt).peekable();
-        if jwt.peek().is_some() {
-            b = b.with_widget(
-                by_route(
-                    "4xx on JWT routes (authorizer rejections are 401s)",
-                    api_gateway::HTTP_4XX,
-                    &mut jwt,
-                )
-                .with_size(24, 6),
-            );
+        let routes: Vec<&RouteSpec> = api.routes.iter().collect();
+        for w in by_route("Requests by route", api_gateway::COUNT, &routes) {
+            b = b.with_widget(w);
+        }
+        for w in by_route("5xx by route", api_gateway::HTTP_5XX, &routes) {
+            b = b.with_widget(w);
+        }
+        let jwt: Vec<&RouteSpec> = api.routes.iter().filter(|r| r.auth == RouteAuth::Jwt).collect();
+        for w in by_route(
+            "4xx on JWT routes (authorizer rejections are 401s)",
+            api_gateway::HTTP_4XX,
+            &jwt,
+        ) {
+            b = b.with_widget(w.with_size(24, 6));
         }
     }
     b
@@ -1867,15 +1869,15 @@ fn compliance(ctx: &Ctx<'_>) -> DashboardBuilder {
     }
     if !spec.tables.is_empty() {
         b = b.with_section("## Data stores (integrity and availability: PCI-DSS 10, HIPAA §164.312(c))");
-        let w = spec.tables.iter().fold(
-            widget("DynamoDB throttled requests per table").with_stat(Stat::Sum),
-            |w, t| {
+        // Two series a table, 250 tables a widget (CloudWatch's 500 metrics per widget).
+        for (title, _, group) in widget_groups(&spec.tables, "DynamoDB throttled requests per table", 2, 0) {
+            let w = group.iter().fold(widget(&title).with_stat(Stat::Sum), |w, t| {
                 let m = |n: AwsMetric| Metric::of(n).with_dimension(dimension::TABLE_NAME, &t.name);
                 w.with_metric(m(dynamodb::READ_THROTTLE_EVENTS).with_label(format!("{} read", t.name)))
                     .with_metric(m(dynamodb::WRITE_THROTTLE_EVENTS).with_label(format!("{} write", t.name)))
-            },
-        );
-        b = b.with_widget(w);
+            });
+            b = b.with_widget(w);
+        }
         b = b.with_widget(
             widget("DynamoDB user errors (account: access denied, validation)")
                 .with_stat(Stat::Sum)
@@ -2096,6 +2098,62 @@ mod tests {
                 .iter()
                 .all(|p| p.metrics.len() <= crate::validate::MAX_METRICS_PER_WIDGET)
         );
+    }
+
+    /// The reference's "`metrics` (0–500 entries …)" holds for every list a spec can make long: 501
+    /// DLQs, 501 routes (all on JWT) and 251 tables build, over two widgets each, every item drawn
+    /// once; before, the one widget each went past 500 and no dashboard of the spec was published.
+    #[test]
+    fn long_spec_lists_spread_over_widgets_within_the_limit() {
+        let mut s = spec("collectiq-prod");
+        let dlq = s.dlqs().next().unwrap().clone();
+        s.queues = (0..501)
+            .map(|i| {
+                let mut q = dlq.clone();
+                q.name = format!("collectiq-prod-q{i}-dlq");
+                q
+            })
+            .collect();
+        let route = s.http_apis[0].routes[0].clone();
+        s.http_apis[0].routes = (0..501)
+            .map(|i| {
+                let mut r = route.clone();
+                r.path = format!("/r{i}");
+                r.auth = RouteAuth::Jwt;
+                r
+            })
+            .collect();
+        s.platform.compliance_frameworks = vec!["SOC2".to_owned()];
+        let table = s.tables[0].clone();
+        s.tables = (0..251)
+            .map(|i| {
+                let mut t = table.clone();
+                t.name = format!("collectiq-prod-t{i}");
+                t
+            })
+            .collect();
+        let ds = dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        for (prefix, series) in [
+            ("DLQ depth", 501),
+            ("Requests by route", 501),
+            ("5xx by route", 501),
+            ("4xx on JWT routes", 501),
+            ("DynamoDB throttled requests per table", 502),
+        ] {
+            let ws = widgets_titled(&ds, prefix);
+            assert_eq!(ws.len(), 2, "{prefix}");
+            assert!(ws[1].title.as_deref().unwrap().ends_with("(2/2)"), "{prefix}");
+            assert!(
+                ws.iter()
+                    .all(|p| p.metrics.len() <= crate::validate::MAX_METRICS_PER_WIDGET),
+                "{prefix}"
+            );
+            assert_eq!(
+                ws.iter().map(|p| p.metrics.len()).sum::<usize>(),
+                series,
+                "{prefix}"
+            );
+        }
     }
 
     /// collectiq-prod with `n` copies of its first function.
