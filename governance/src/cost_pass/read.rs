@@ -656,8 +656,8 @@ pub struct SeriesKey {
 /// - `AWS/Bedrock` token counts (`InputTokenCount`, ...) per `ModelId` — plus the spec's model ids and
 ///   their aliases, since `ListMetrics` only lists metrics with data in the last two weeks; none for a
 ///   spec without `[[bedrock_models]]` (the account's Bedrock calls are another platform's);
-/// - CollectIQ's `Bedrock*Tokens` per agent and model, and `CardsValued`, in the dimension sets the
-///   shared catalogue declares, tokens only in the set without `operation` (a call with an operation is
+/// - CollectIQ's `Bedrock*Tokens` per agent and model, and `CardsValued`, of the platform's own
+///   `service` ([`PlatformSpec::service_name`]), in the dimension sets the shared catalogue declares, tokens only in the set without `operation` (a call with an operation is
 ///   emitted in both sets: summing both would count its tokens twice).
 ///
 /// # Errors
@@ -704,6 +704,16 @@ pub async fn report_series(
             };
             let is_tokens = TokenKind::ALL.iter().any(|k| k.app_metric() == name);
             if name != MetricName::CardsValued && !is_tokens {
+                continue;
+            }
+            // The namespace is every platform's of the account: only this platform's `service` is
+            // its valuations and token spend (Backoffice dev shares its account with CollectIQ dev).
+            let service = DimensionKey::Service.as_str();
+            if !m
+                .dimensions
+                .iter()
+                .any(|(k, v)| k == service && v == spec.service_name())
+            {
                 continue;
             }
             let keys: Option<Vec<DimensionKey>> =
@@ -1108,6 +1118,65 @@ mod tests {
         let forecast = cost_forecast(&ce, d(18), d(30), "prod", true).await.unwrap();
         assert_eq!(forecast.forecast.total.unwrap().amount, Decimal::from(120));
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    /// Backoffice dev shares its account (and so the `CollectIQ` namespace) with CollectIQ dev: its
+    /// report takes only series of its own `service`, never CollectIQ's valuations or agents' tokens.
+    #[tokio::test]
+    async fn only_the_platforms_own_service_is_read_from_the_shared_namespace() {
+        use aws_sdk_cloudwatch::operation::list_metrics::ListMetricsOutput;
+        use aws_sdk_cloudwatch::types::{Dimension, Metric};
+        use aws_smithy_mocks::{mock, mock_client};
+        let metric = |name: &str, dims: &[(&str, &str)]| {
+            let mut m = Metric::builder().namespace(NAMESPACE).metric_name(name);
+            for (k, v) in dims {
+                m = m.dimensions(Dimension::builder().name(*k).value(*v).build());
+            }
+            m.build()
+        };
+        let listed = ListMetricsOutput::builder()
+            .metrics(metric("CardsValued", &[("service", "collectiq")]))
+            .metrics(metric(
+                "BedrockInputTokens",
+                &[
+                    ("service", "collectiq"),
+                    ("agent", "authenticity"),
+                    ("model", "m"),
+                ],
+            ))
+            .metrics(metric("CardsValued", &[("service", "backoffice")]))
+            .build();
+        let client = || {
+            let listed = listed.clone();
+            let ours = mock!(aws_sdk_cloudwatch::Client::list_metrics)
+                .match_requests(|r| r.namespace() == Some(NAMESPACE))
+                .then_output(move || listed.clone());
+            let bedrock = mock!(aws_sdk_cloudwatch::Client::list_metrics)
+                .match_requests(|r| r.namespace() == Some(BEDROCK_NAMESPACE))
+                .then_output(|| ListMetricsOutput::builder().build());
+            mock_client!(
+                aws_sdk_cloudwatch,
+                aws_smithy_mocks::RuleMode::MatchAny,
+                [&ours, &bedrock]
+            )
+        };
+        let platforms = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/platforms");
+        let backoffice = platform_spec::load(&platforms.join("backoffice-dev.toml")).unwrap();
+        let series = report_series(&client(), &backoffice, true).await.unwrap();
+        let services: Vec<&str> = series
+            .iter()
+            .flat_map(|s| &s.dimensions)
+            .filter(|(k, _)| k == "service")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(services, ["backoffice"], "{series:?}");
+        let collectiq = platform_spec::load(&platforms.join("collectiq-dev.toml")).unwrap();
+        let own = report_series(&client(), &collectiq, true).await.unwrap();
+        assert_eq!(
+            own.iter().filter(|s| s.namespace == NAMESPACE).count(),
+            2,
+            "{own:?}"
+        );
     }
 
     /// A series GetMetricData could not read is an error, not a series of zero tokens (an hourly burn
