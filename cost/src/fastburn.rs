@@ -226,13 +226,27 @@ pub struct FastBurn {
     pub windows: Vec<WindowBurn>,
     /// The strongest alert whose two windows both fire.
     pub alert: Option<FastBurnAlert>,
-    /// Model ids with tokens but no price (not in any cost).
+    /// Model ids with tokens in the last 3 days but no price (not in any cost): a ticket when no
+    /// rate calls for an alert.
     pub unpriced_model_ids: Vec<String>,
     /// Where the 3 d window's spend comes from.
     pub long_window: LongWindow,
 }
 
 impl FastBurn {
+    /// The alert the priced windows' rates call for, leaving unpriced tokens aside: when it differs
+    /// from [`Self::alert`], the alert is the ticket for [`Self::unpriced_model_ids`].
+    #[must_use]
+    pub fn priced_alert(&self) -> Option<FastBurnAlert> {
+        decide_priced(self)
+    }
+
+    /// Whether [`Self::alert`] is there only for tokens of models with no price.
+    #[must_use]
+    pub fn alerts_only_for_unpriced(&self) -> bool {
+        self.alert.is_some() && self.priced_alert().is_none()
+    }
+
     /// The burn rate of one window.
     #[must_use]
     pub fn rate(&self, window: Window) -> Decimal {
@@ -356,8 +370,16 @@ pub const RATE_THRESHOLDS: [Decimal; 3] = [
     Decimal::from_parts(144, 0, 0, false, 1),
 ];
 
-/// The strongest alert whose two windows both fire.
+/// The strongest alert whose two windows both fire; else a ticket when tokens of a model the price
+/// table does not know were counted: their spend is in no window, so the rates cannot show a burn
+/// (the cost anchors: alert on "an unknown model ID").
 fn decide(fb: &FastBurn) -> Option<FastBurnAlert> {
+    fb.priced_alert()
+        .or_else(|| (!fb.unpriced_model_ids.is_empty()).then_some(FastBurnAlert::Ticket))
+}
+
+/// [`decide`] from the priced rates alone.
+fn decide_priced(fb: &FastBurn) -> Option<FastBurnAlert> {
     let [ticket, slow, fast] = RATE_THRESHOLDS;
     let both = |a: Window, b: Window, x: Decimal| fb.rate(a) >= x && fb.rate(b) >= x;
     if both(Window::H1, Window::M5, fast) {
@@ -764,5 +786,27 @@ mod tests {
         let fb = run(&[unknown, future]);
         assert_eq!(fb.unpriced_model_ids, vec!["vendor.mystery-v9".to_owned()]);
         assert!(fb.windows.iter().all(|w| w.cost.is_zero()));
+    }
+
+    /// A billion tokens of a model the price table does not know cost nothing in any window, so no
+    /// rate can fire: the check raises a ticket naming it rather than report "no burn" (the cost
+    /// anchors: alert on "an unknown model ID"). Priced tokens alongside keep their own alert.
+    #[test]
+    fn tokens_of_an_unpriced_model_raise_a_ticket() {
+        let unknown = MetricSumSeries::new(BEDROCK_NAMESPACE, "InputTokenCount")
+            .with_dimension(MODEL_ID_DIMENSION, "us.vendor.mystery-v9")
+            .with_point(complete_until(now()) - Duration::minutes(5), 1e9);
+        let fb = run(std::slice::from_ref(&unknown));
+        assert_eq!(fb.alert, Some(FastBurnAlert::Ticket));
+        assert_eq!(fb.priced_alert(), None);
+        assert!(fb.alerts_only_for_unpriced());
+        // The daily totals do not clear it: the model is still unpriced.
+        assert_eq!(fb.with_ce_daily(&[]).alert, Some(FastBurnAlert::Ticket));
+        // With a priced fast burn beside it, the page stands.
+        let fb = run(&[unknown, series(60, 2e6)]);
+        assert_eq!(fb.alert, Some(FastBurnAlert::PageFast));
+        assert!(!fb.alerts_only_for_unpriced());
+        // And no tokens of it at all: nothing.
+        assert_eq!(run(&[series(0, 0.0)]).alert, None);
     }
 }

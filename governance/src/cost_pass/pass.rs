@@ -539,8 +539,8 @@ pub async fn run_daily(
 }
 
 /// The hourly check: `AWS/Bedrock` token metrics (5-minute sums over the last 3 days, one
-/// `ListMetrics` + one `GetMetricData` batch), priced and compared with the spec's monthly budget total
-/// in 5 m / 30 m / 1 h / 6 h windows; the 3 d window is the environment's Cost Explorer daily totals the
+/// `ListMetrics` + one `GetMetricData` batch), priced and compared with the spec's smallest monthly
+/// budget in 5 m / 30 m / 1 h / 6 h windows; the 3 d window is the environment's Cost Explorer daily totals the
 /// daily run stored in the ledger (complete days; no Cost Explorer request here), or the token cost
 /// with the reason when the ledger has too few ([`cost::fastburn`]). An alert is sent once per day, kind and
 /// channel (claims `fast-burn#<day>/<kind>` for Slack and `<kind>#sns` for SNS): pages go to SNS and
@@ -1098,10 +1098,17 @@ impl<R: CostReads, L: LedgerStore, N: Channels> PassContext<'_, R, L, N> {
     pub async fn fast_burn(&self) -> Result<FastBurnRun, CostPassError> {
         let spec = self.spec;
         let options = self.options;
-        let allowance: Decimal = spec.budgets.iter().map(|b| b.limit_usd).sum();
-        if allowance <= Decimal::ZERO {
+        // Every budget of a spec covers the whole environment, each on its own: the burn is measured
+        // against the tightest (two budgets of $500 and $300 are not an allowance of $800).
+        let Some(allowance) = spec
+            .budgets
+            .iter()
+            .map(|b| b.limit_usd)
+            .filter(|l| *l > Decimal::ZERO)
+            .min()
+        else {
             return Err(CostPassError::NoAllowance);
-        }
+        };
         let as_of = options.as_of;
         let until = cost::fastburn::complete_until(as_of);
         let series = self.reads.report_series(spec, false).await?;
@@ -1324,12 +1331,15 @@ fn burn_line(burn: &FastBurn) -> String {
 
 fn fast_burn_text(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert) -> String {
     let what = match alert {
-        FastBurnAlert::PageFast => "2% of the month's budget in one hour (1h and 5m >= 14.4x)",
-        FastBurnAlert::PageSlow => "5% of the month's budget in six hours (6h and 30m >= 6x)",
-        FastBurnAlert::Ticket => "on pace to overspend (3d and 6h >= 1x)",
+        FastBurnAlert::PageFast => "is burning 2% of the month's budget in one hour (1h and 5m >= 14.4x)",
+        FastBurnAlert::PageSlow => "is burning 5% of the month's budget in six hours (6h and 30m >= 6x)",
+        _ if burn.alerts_only_for_unpriced() => {
+            "cannot be measured: tokens of models with no price are in no window's spend"
+        }
+        FastBurnAlert::Ticket => "is burning on pace to overspend (3d and 6h >= 1x)",
     };
     let mut lines = vec![format!(
-        "{} {}: Bedrock token spend is burning {what}.",
+        "{} {}: Bedrock token spend {what}.",
         cost::report::display_platform(&spec.platform.name),
         spec.platform.environment
     )];
@@ -1360,6 +1370,7 @@ fn fast_burn_message(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert)
     let (emoji, label) = match alert {
         FastBurnAlert::PageFast => ("🔥", "PAGE: fast burn"),
         FastBurnAlert::PageSlow => ("🔥", "PAGE: sustained burn"),
+        _ if burn.alerts_only_for_unpriced() => ("⚠️", "TICKET: tokens with no price"),
         FastBurnAlert::Ticket => ("⚠️", "TICKET: slow burn"),
     };
     let name = cost::report::display_platform(&spec.platform.name);
@@ -1403,8 +1414,34 @@ fn fast_burn_message(spec: &PlatformSpec, burn: &FastBurn, alert: FastBurnAlert)
                     TextObject::mrkdwn(burn.long_window.describe()),
                 ],
             },
-        ],
+        ]
+        .into_iter()
+        .chain((!burn.unpriced_model_ids.is_empty()).then(|| Block::Section {
+            text: Some(TextObject::mrkdwn(unpriced_line(&burn.unpriced_model_ids))),
+            fields: Vec::new(),
+        }))
+        .collect(),
     }
+}
+
+/// Most model ids a burn message names (a section holds 3,000 characters).
+const UNPRICED_NAMED: usize = 10;
+
+/// The models whose tokens no window priced, for Slack: escaped, at most [`UNPRICED_NAMED`].
+fn unpriced_line(ids: &[String]) -> String {
+    let mut named: Vec<String> = ids
+        .iter()
+        .take(UNPRICED_NAMED)
+        .map(|id| format!("`{}`", cost::slack::escape_within(id, 120)))
+        .collect();
+    if ids.len() > UNPRICED_NAMED {
+        named.push(format!("{} more", ids.len() - UNPRICED_NAMED));
+    }
+    format!(
+        "*No price for* {} — their tokens are in no rate above; add them to the price table \
+         (`[[bedrock_models]]` aliases map a profile id to a priced model)",
+        named.join(", ")
+    )
 }
 
 /// Reads what [`run_daily`] stored for one day (for tests and the docs' examples).
@@ -2173,6 +2210,31 @@ mod tests {
             assert_eq!(kept.ce_query.map(|q| q.0), Some(d(12, 2)));
         }
 
+        /// A spec's budgets each cover the whole environment: with $500 and $300 the burn is measured
+        /// against $300 (the tightest), not an $800 allowance no budget has.
+        #[tokio::test(start_paused = true)]
+        async fn the_burn_is_measured_against_the_tightest_budget() {
+            let mut spec = spec();
+            let mut second = spec.budgets[0].clone();
+            second.name = "collectiq-prod-tight".to_owned();
+            second.limit_usd = Decimal::from(300);
+            spec.budgets.push(second);
+            let (ledger, channels) = (MemoryLedger::new(), FakeChannels::new());
+            let counter = RequestCounter::new();
+            let reads = Flaky::new(&counter);
+            let options = PassOptions::new(&spec, as_of());
+            let context = PassContext {
+                spec: &spec,
+                options: &options,
+                reads: &reads,
+                ledger: &ledger,
+                channels: &channels,
+                counter: &reads.counter,
+            };
+            let run = context.fast_burn().await.unwrap();
+            assert_eq!(run.burn.allowance, Decimal::from(300));
+        }
+
         /// The hourly check's 3 d window is the environment's Cost Explorer daily totals the daily run
         /// left in the ledger (cost-anchors §4), read without a Cost Explorer request; before the daily
         /// run has stored any, the window is the token cost and the alert says so.
@@ -2689,5 +2751,29 @@ mod tests {
         }
         assert!(!burn_line(&under).contains("6.0x"), "{}", burn_line(&under));
         assert!(fast_burn_text(&spec(), &under, FastBurnAlert::Ticket).contains("burn rate 5.99x"));
+    }
+
+    /// Tokens of a model with no price (an inference profile the spec does not alias) are in no
+    /// window: the ticket says the spend cannot be measured and names the model, not "slow burn".
+    #[test]
+    fn a_ticket_for_unpriced_tokens_names_the_model() {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+        let s = cost::input::MetricSumSeries::new("AWS/Bedrock", "InputTokenCount")
+            .with_dimension("ModelId", "us.vendor.<mystery>-v9")
+            .with_point(now - Duration::minutes(10), 2e6);
+        let burn = fast_burn(prices().unwrap(), &[s], Decimal::from(500), now, &BTreeMap::new());
+        assert_eq!(burn.alert, Some(FastBurnAlert::Ticket));
+        let msg = fast_burn_message(&spec(), &burn, FastBurnAlert::Ticket);
+        assert!(validate(&msg).is_empty(), "{:?}", validate(&msg));
+        assert!(msg.text.contains("TICKET: tokens with no price"), "{}", msg.text);
+        let shown = serde_json::to_string(&msg.blocks).unwrap();
+        assert!(shown.contains("us.vendor.&lt;mystery&gt;-v9"), "{shown}");
+        let text = fast_burn_text(&spec(), &burn, FastBurnAlert::Ticket);
+        assert!(text.contains("cannot be measured"), "{text}");
+        assert!(
+            text.contains("Unpriced model ids: us.vendor.<mystery>-v9"),
+            "{text}"
+        );
     }
 }
