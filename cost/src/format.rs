@@ -33,6 +33,44 @@ pub fn rounded(value: Decimal, dp: u32) -> Decimal {
     value.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// `parts` in cents that add up to their total in cents (largest remainder: each part rounded down,
+/// then a cent each to the parts that lost the most), so lines printed under a total sum to it.
+/// Parts of mixed signs are rounded one by one ([`rounded`]).
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// let part = Decimal::new(1005, 3); // $1.005
+/// // Each alone prints $1.01; together they are $2.01.
+/// assert_eq!(cost::format::cents_summing(&[part, part]), [Decimal::new(101, 2), Decimal::new(100, 2)]);
+/// ```
+#[must_use]
+pub fn cents_summing(parts: &[Decimal]) -> Vec<Decimal> {
+    if parts.iter().any(|p| p.is_sign_negative() && !p.is_zero()) {
+        return parts.iter().map(|p| rounded(*p, 2)).collect();
+    }
+    let total: Decimal = parts
+        .iter()
+        .copied()
+        .fold(Decimal::ZERO, |a, p| a.saturating_add(p));
+    let cent = Decimal::new(1, 2);
+    let mut out: Vec<Decimal> = parts.iter().map(|p| p.trunc_with_scale(2)).collect();
+    let floors: Decimal = out
+        .iter()
+        .copied()
+        .fold(Decimal::ZERO, |a, p| a.saturating_add(p));
+    let owed = ((rounded(total, 2) - floors) / cent).trunc();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    // Largest remainder first; ties to the earlier part (the list's order).
+    order.sort_by(|&a, &b| (parts[b] - out[b]).cmp(&(parts[a] - out[a])).then(a.cmp(&b)));
+    for &i in order
+        .iter()
+        .take(usize::try_from(owed.normalize().mantissa()).unwrap_or(0))
+    {
+        out[i] += cent;
+    }
+    out
+}
+
 /// Like [`usd`] with `dp` decimals (per-valuation figures use 5).
 #[must_use]
 pub fn usd_dp(amount: Decimal, dp: u32) -> String {
@@ -449,6 +487,19 @@ mod tests {
             let text = usd(amount);
             let parsed: Decimal = text.replace(['$', ','], "").parse().unwrap();
             proptest::prop_assert_eq!(parsed, amount);
+        }
+
+        /// Lines in cents add up to their total in cents, each within a cent of its amount.
+        #[test]
+        fn cents_add_up_to_the_rounded_total(mills in proptest::collection::vec(0i64..10_000_000, 0..30)) {
+            let parts: Vec<Decimal> = mills.iter().map(|m| Decimal::new(*m, 3)).collect();
+            let shown = cents_summing(&parts);
+            let total: Decimal = parts.iter().sum();
+            proptest::prop_assert_eq!(shown.iter().sum::<Decimal>(), rounded(total, 2));
+            for (s, p) in shown.iter().zip(&parts) {
+                proptest::prop_assert!((*s - *p).abs() < Decimal::new(1, 2), "{} for {}", s, p);
+                proptest::prop_assert_eq!(s.round_dp(2), *s);
+            }
         }
 
         #[test]

@@ -639,12 +639,21 @@ pub fn render(report: &CostReport) -> SlackMessage {
 
     unit_economics_section(report, &mut blocks);
 
-    // Bedrock.
+    // Bedrock: each line in cents that add up to the total above them.
+    let shown = crate::format::cents_summing(
+        &report
+            .bedrock_by_model
+            .per_model
+            .iter()
+            .map(|m| m.cost)
+            .collect::<Vec<_>>(),
+    );
     let by_model: Vec<String> = report
         .bedrock_by_model
         .per_model
         .iter()
-        .map(|m| {
+        .zip(shown)
+        .map(|(m, cost)| {
             // Cache tokens are in the dollar figure (reads at 0.1×, writes at 1.25× the input price):
             // shown when there are any, so the line adds up.
             let cache = match (m.tokens.cache_read, m.tokens.cache_write) {
@@ -654,7 +663,7 @@ pub fn render(report: &CostReport) -> SlackMessage {
             format!(
                 "{} {:>10}  {} in / {} out{cache}",
                 escape(&fit(&m.model_name, NAME_WIDTH)),
-                usd(m.cost),
+                usd(cost),
                 count(m.tokens.input),
                 count(m.tokens.output)
             )
@@ -1575,6 +1584,28 @@ mod tests {
         r.bedrock_by_model.per_model[0].tokens.cache_read = 4_137_279;
         let text = section_texts(&render(&r)).join("\n");
         assert!(text.contains(" · 4,137,279 cache read / 0 cache write"), "{text}");
+    }
+
+    /// The model lines add up to the total above them: two models of $1.005 each show as $1.01 and
+    /// $1.00 under "— $2.01", not $1.01 twice (finance adds the lines up).
+    #[test]
+    fn the_model_lines_add_up_to_their_total() {
+        let mut r = demo_report();
+        let mut second = r.bedrock_by_model.per_model[0].clone();
+        second.model_key = "second".to_owned();
+        second.model_name = "Second model".to_owned();
+        r.bedrock_by_model.per_model.truncate(1);
+        r.bedrock_by_model.per_model.push(second);
+        for m in &mut r.bedrock_by_model.per_model {
+            m.cost = Decimal::new(1005, 3);
+        }
+        r.bedrock_by_model.total = Decimal::new(2010, 3);
+        let text = section_texts(&render(&r)).join("\n");
+        assert!(
+            text.contains("*Bedrock by model* (tokens × price) — $2.01"),
+            "{text}"
+        );
+        assert!(text.contains("$1.01") && text.contains("$1.00"), "{text}");
     }
 
     proptest! {
