@@ -363,8 +363,40 @@ pub async fn handler(event: LambdaEvent<AggregatorInput>, deps: &Deps) -> Result
     result
 }
 
+/// The invocation's trace context for its events, as `OTEL_PROPAGATORS` asks: X-Ray's header for each
+/// entry's `TraceHeader` (EventBridge hands it on to the rule's targets), W3C's `traceparent` and
+/// `tracestate` for the detail, where a consumer's `telemetry` reads them
+/// (`telemetry::propagation::event_context`: `detail.traceparent`). None outside a traced invocation.
+fn trace_context() -> (Option<String>, Vec<(&'static str, String)>) {
+    let Some(out) = telemetry::xray::outgoing_context_for(&tracing::Span::current()) else {
+        return (None, Vec::new());
+    };
+    let mut xray = None;
+    let mut w3c = Vec::new();
+    for (name, value) in telemetry::propagation::Propagators::from_env().headers(out) {
+        if name.eq_ignore_ascii_case("x-amzn-trace-id") {
+            xray = Some(value);
+        } else {
+            w3c.push((name, value));
+        }
+    }
+    (xray, w3c)
+}
+
 async fn publish(deps: &Deps, detail: &ValuationDetail) -> Result<Vec<String>, HandlerError> {
-    let body = serde_json::to_string(detail).map_err(|e| HandlerError::Internal(e.to_string()))?;
+    let internal = |e: serde_json::Error| HandlerError::Internal(e.to_string());
+    let (trace_header, w3c) = trace_context();
+    let body = if w3c.is_empty() {
+        serde_json::to_string(detail).map_err(internal)?
+    } else {
+        let mut value = serde_json::to_value(detail).map_err(internal)?;
+        if let Some(fields) = value.as_object_mut() {
+            for (name, v) in w3c {
+                fields.insert(name.to_owned(), serde_json::Value::String(v));
+            }
+        }
+        serde_json::to_string(&value).map_err(internal)?
+    };
     let mut types = vec![VALUATION_UPDATED];
     if detail.status == CardStatus::Flagged {
         types.push(AUTHENTICITY_FLAGGED);
@@ -377,6 +409,7 @@ async fn publish(deps: &Deps, detail: &ValuationDetail) -> Result<Vec<String>, H
                 .source(EVENT_SOURCE)
                 .detail_type(*t)
                 .detail(&body)
+                .set_trace_header(trace_header.clone())
                 .build(),
         );
     }
@@ -793,6 +826,90 @@ pub(crate) mod tests {
         assert_eq!(d.authenticity_flags.len(), MAX_FLAGS);
         assert!(d.authenticity_flags.iter().any(|f| f == DETAILS_MISMATCH_FLAG));
         assert!(d.authenticity_flags.iter().any(|f| f == UNCONFIRMED_FLAG));
+    }
+
+    /// The events carry the invocation's trace: the entry's `TraceHeader` is X-Ray's header (its
+    /// `Parent` the aggregator's span) and the detail has the same context as W3C `traceparent`, which
+    /// a consumer built on `telemetry` reads back as its parent. Without a traced span, neither.
+    #[tokio::test]
+    async fn the_events_carry_the_invocations_trace() {
+        use crate::store::fake_aws;
+        use serde_json::{Value, json};
+        use tracing::Instrument as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let publish_once = |traced: bool| async move {
+            let (http, log) = fake_aws::http(|_, target, _| {
+                if target.ends_with("PutEvents") {
+                    (
+                        200,
+                        json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}),
+                    )
+                } else {
+                    (200, json!({}))
+                }
+            });
+            let deps = Deps {
+                store: CardStore::new(fake_aws::dynamodb(http.clone()), "t"),
+                events: fake_aws::test_client!(aws_sdk_eventbridge, http),
+                bus: "bus".into(),
+                flag_threshold: 0.5,
+                users: crate::identity::UserHasher::new(vec![4; 32]).unwrap(),
+            };
+            let mut i = input(0.95);
+            i.features = genuine_rattata(&[]);
+            let subscriber = tracing_subscriber::registry().with(telemetry::xray::XrayLayer::new(
+                telemetry::xray::MemorySink::default(),
+            ));
+            let _default = tracing::subscriber::set_default(subscriber);
+            let call = handler(LambdaEvent::new(i, lambda_runtime::Context::default()), &deps);
+            if traced {
+                call.instrument(tracing::info_span!(
+                    "lambda.invocation",
+                    telemetry.trace_header =
+                        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+                ))
+                .await
+                .unwrap();
+            } else {
+                call.await.unwrap();
+            }
+            let log = log.lock().unwrap().clone();
+            let (_, put) = log
+                .iter()
+                .find(|(t, _)| t.ends_with("PutEvents"))
+                .unwrap()
+                .clone();
+            put["Entries"][0].clone()
+        };
+        let entry = publish_once(true).await;
+        let header = entry["TraceHeader"].as_str().unwrap();
+        assert!(
+            header.starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;Parent="),
+            "{header}"
+        );
+        let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
+        let traceparent = detail["traceparent"].as_str().unwrap();
+        assert!(
+            traceparent.starts_with("00-5759e988bd862e3fe1be46a994272793-"),
+            "{traceparent}"
+        );
+        // The consumer's side: an EventBridge event with this detail has this context as its parent.
+        let event = json!({"detail-type": VALUATION_UPDATED, "source": EVENT_SOURCE, "detail": detail});
+        let cx = telemetry::propagation::event_context(&event).unwrap();
+        assert!(
+            cx.header
+                .to_string()
+                .starts_with("Root=1-5759e988-bd862e3fe1be46a994272793"),
+            "{}",
+            cx.header
+        );
+        // The rest of the detail is the event's as before.
+        assert!(serde_json::from_value::<ValuationDetail>(detail).is_ok());
+
+        let entry = publish_once(false).await;
+        assert!(entry.get("TraceHeader").is_none(), "{entry}");
+        let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
+        assert!(detail.get("traceparent").is_none(), "{detail}");
     }
 
     #[test]
