@@ -17,33 +17,141 @@ use super::segment::{
     truncated,
 };
 use super::spans::SpanSink;
-use super::translate::subsegments_of;
+use super::translate::subsegments_after;
 use crate::clock::epoch_seconds_f64;
 use opentelemetry::trace::Status;
 use opentelemetry::{SpanId, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The X-Ray daemon exporter: translates each batch of spans into subsegment documents and hands
 /// them to a [`SegmentSink`] (the UDP daemon, or memory in tests).
+///
+/// X-Ray indexes at most [`MAX_ANNOTATIONS`] annotations a trace. An invocation of more than
+/// [`MAX_HELD_SPANS`](super::layer) spans leaves in several batches (its spans in early ones, the
+/// invocation span in the last): the exporter carries what the early ones used to the next, and
+/// keeps [`INVOCATION_RESERVE`] of the budget for the invocation span's own (`ColdStart`, `Service`,
+/// the correlation id), so a trace never carries more than X-Ray indexes and the invocation's are
+/// never the ones it drops.
 #[derive(Debug, Clone)]
 pub struct XraySegmentExporter {
     sink: Arc<dyn SegmentSink>,
+    spent: Arc<SpentAnnotations>,
+}
+
+/// The annotations early batches used, per trace still open (at most [`MAX_OPEN_TRACES`], oldest
+/// forgotten first: a span that outlives its invocation leaves in a batch no last one follows).
+#[derive(Debug, Default)]
+struct SpentAnnotations {
+    /// Whether `traces` holds any: a batch of a trace with no early one reads no lock.
+    any: AtomicBool,
+    traces: Mutex<Vec<(opentelemetry::TraceId, usize)>>,
+}
+
+/// What an invocation's early batches leave of the annotation budget for the invocation span's own.
+pub(crate) const INVOCATION_RESERVE: usize = 10;
+/// Most traces [`SpentAnnotations`] follows at once.
+const MAX_OPEN_TRACES: usize = 64;
+
+impl SpentAnnotations {
+    /// The trace's count, taken out of the ledger when `last`.
+    fn spent(&self, trace: opentelemetry::TraceId, last: bool) -> usize {
+        if !self.any.load(Ordering::Acquire) {
+            return 0;
+        }
+        let mut traces = self
+            .traces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(at) = traces.iter().position(|(t, _)| *t == trace) else {
+            return 0;
+        };
+        let spent = traces[at].1;
+        if last {
+            traces.remove(at);
+            self.any.store(!traces.is_empty(), Ordering::Release);
+        }
+        spent
+    }
+
+    /// Adds `used` to the trace's count.
+    fn add(&self, trace: opentelemetry::TraceId, used: usize) {
+        let mut traces = self
+            .traces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match traces.iter_mut().find(|(t, _)| *t == trace) {
+            Some((_, spent)) => *spent += used,
+            None => {
+                if traces.len() >= MAX_OPEN_TRACES {
+                    traces.remove(0);
+                }
+                traces.push((trace, used));
+            }
+        }
+        self.any.store(true, Ordering::Release);
+    }
 }
 
 impl XraySegmentExporter {
     /// An exporter writing to `sink`.
     #[must_use]
     pub fn new(sink: impl SegmentSink) -> Self {
-        Self { sink: Arc::new(sink) }
+        Self {
+            sink: Arc::new(sink),
+            spent: Arc::default(),
+        }
     }
+}
+
+/// Whether `batch` is an early part of an open span's spans: every root's parent is a local span
+/// not in the batch (the invocation span's parent is Lambda's segment, remote; a root span of a
+/// process outside Lambda has none).
+fn is_early(batch: &[SpanData], tree: &Tree) -> bool {
+    let roots = tree.roots();
+    !roots.is_empty()
+        && roots.iter().all(|&r| {
+            let s = &batch[r];
+            !s.parent_span_is_remote && s.parent_span_id != SpanId::INVALID
+        })
+}
+
+/// Annotation attributes of `batch`, as the model counts them (each span's distinct keys).
+fn annotations_of(batch: &[SpanData]) -> usize {
+    batch
+        .iter()
+        .map(|span| {
+            let mut keys: Vec<Cow<'_, str>> = span
+                .attributes
+                .iter()
+                .filter_map(|kv| match role(kv.key.as_str()) {
+                    Role::Annotation(key) if annotatable(&kv.value) => {
+                        Some(annotation_key_cow(key)).filter(|k| !k.is_empty())
+                    }
+                    _ => None,
+                })
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.len()
+        })
+        .sum()
 }
 
 impl SpanSink for XraySegmentExporter {
     fn export(&self, batch: Vec<SpanData>) {
         let tree = Tree::of(&batch);
-        if let Some(root) = direct_root(&batch, &tree) {
+        let Some(trace) = batch.first().map(|s| s.span_context.trace_id()) else {
+            return;
+        };
+        let early = is_early(&batch, &tree);
+        // What this batch starts from: the trace's earlier batches' annotations, and for an early one
+        // the invocation span's reserve too.
+        let spent = self.spent.spent(trace, !early);
+        let start = if early { spent + INVOCATION_RESERVE } else { spent };
+        if let Some(root) = direct_root(&batch, &tree, start) {
             let mut fits = false;
             self.sink.send_with(&mut |buf| {
                 let start = buf.len();
@@ -52,11 +160,18 @@ impl SpanSink for XraySegmentExporter {
                 fits
             });
             if fits {
+                if early {
+                    self.spent.add(trace, annotations_of(&batch));
+                }
                 super::spans::give_back(batch);
                 return;
             }
         }
-        for doc in subsegments_of(batch, &tree) {
+        let (docs, used) = subsegments_after(batch, &tree, start);
+        if early {
+            self.spent.add(trace, used);
+        }
+        for doc in docs {
             // Serialise straight into the sink's datagram; only a document over 64 kB is split.
             let mut fits = false;
             self.sink.send_with(&mut |buf| {
@@ -76,15 +191,16 @@ impl SpanSink for XraySegmentExporter {
 
 /// The root to write the batch under as one document, when the direct writer produces what the
 /// model would: one tree, no span links (their metadata is a JSON object the model builds), and
-/// no more annotation attributes than one batch's budget (so none is moved to metadata).
-fn direct_root(batch: &[SpanData], tree: &Tree) -> Option<usize> {
+/// no more annotation attributes than the budget leaves after `spent` (so none is moved to metadata).
+fn direct_root(batch: &[SpanData], tree: &Tree, spent: usize) -> Option<usize> {
+    let budget = MAX_ANNOTATIONS.saturating_sub(spent);
     let root = tree.single_root()?;
     if batch.iter().any(|span| !span.links.is_empty()) {
         return None;
     }
     // No more attributes than the budget (an invocation's batch): no more annotations either.
     let attributes: usize = batch.iter().map(|span| span.attributes.len()).sum();
-    let annotations = if attributes <= MAX_ANNOTATIONS {
+    let annotations = if attributes <= budget {
         attributes
     } else {
         batch
@@ -93,7 +209,7 @@ fn direct_root(batch: &[SpanData], tree: &Tree) -> Option<usize> {
             .filter(|kv| matches!(role(kv.key.as_str()), Role::Annotation(_)))
             .count()
     };
-    (annotations <= MAX_ANNOTATIONS).then_some(root)
+    (annotations <= budget).then_some(root)
 }
 
 /// A JSON string.
@@ -437,7 +553,7 @@ mod tests {
     }
 
     fn takes_direct_path(batch: &[SpanData]) -> bool {
-        direct_root(batch, &Tree::of(batch)).is_some()
+        direct_root(batch, &Tree::of(batch), 0).is_some()
     }
 
     proptest! {

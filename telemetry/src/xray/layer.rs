@@ -1674,6 +1674,66 @@ mod tests {
         assert_eq!(ids.len(), 2_401, "every span once");
     }
 
+    /// X-Ray indexes at most 50 annotations a trace: an invocation of 2,410 spans, each with an
+    /// annotation, leaves in three batches, and the trace still carries at most 50 — the invocation
+    /// span's own among them — where each batch had a budget of its own before (150, and the
+    /// invocation's `ColdStart` among the ones X-Ray drops).
+    #[test]
+    fn an_invocation_in_several_batches_keeps_one_annotation_budget() {
+        fn count(d: &Value) -> usize {
+            d.get("annotations")
+                .and_then(Value::as_object)
+                .map_or(0, serde_json::Map::len)
+                + d.get("subsegments")
+                    .and_then(Value::as_array)
+                    .map_or(0, |s| s.iter().map(count).sum())
+        }
+        let sink = MemorySink::default();
+        let subscriber = tracing_subscriber::registry().with(XrayLayer::new(sink.clone()));
+        let mut first = 0;
+        tracing::subscriber::with_default(subscriber, || {
+            {
+                let _inv = tracing::info_span!(
+                    "lambda.invocation",
+                    telemetry.trace_header = HEADER,
+                    annotation.ColdStart = true
+                )
+                .entered();
+                for i in 0..(2 * MAX_HELD_SPANS + 410) {
+                    drop(tracing::info_span!("step", annotation.n = i).entered());
+                }
+            }
+            first = sink.documents().len();
+            // The next invocation (Lambda's header names the same trace) starts from a whole budget.
+            let _inv = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            for i in 0..3 {
+                drop(tracing::info_span!("step", annotation.n = i).entered());
+            }
+        });
+        let all = sink.documents();
+        let (docs, again) = all.split_at(first);
+        assert!(docs.len() > 2, "{}", docs.len());
+        let annotations: usize = docs.iter().map(count).sum();
+        assert_eq!(annotations, crate::xray::segment::MAX_ANNOTATIONS);
+        let inv = docs.iter().find(|d| d["name"] == "lambda.invocation").unwrap();
+        assert_eq!(inv["annotations"]["ColdStart"], true, "{inv}");
+        // The ones past the budget are metadata, not lost.
+        let in_metadata = docs
+            .iter()
+            .flat_map(|d| {
+                d["subsegments"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain([d.clone()])
+            })
+            .filter(|d| d["metadata"]["default"].get("n").is_some())
+            .count();
+        assert!(in_metadata > 2_000, "{in_metadata}");
+        assert_eq!(again.iter().map(count).sum::<usize>(), 3);
+    }
+
     /// A whole invocation leaves as one batch, each span after the spans it encloses and siblings in
     /// the order they closed — whichever child's vector is handed up and whichever is appended.
     #[test]

@@ -275,7 +275,8 @@ fn truncate_cow(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
 
 /// The documents for a batch: each span nested under its parent when the parent is in the batch,
 /// children in the order they finished. Annotations count against one budget of
-/// [`MAX_ANNOTATIONS`] per batch (X-Ray's limit is per trace).
+/// [`MAX_ANNOTATIONS`] per batch (X-Ray's limit is per trace: the daemon exporter carries it from
+/// an invocation's early batches to its last, [`super::XraySegmentExporter`]).
 #[must_use]
 pub fn subsegments(batch: Vec<SpanData>) -> Vec<Subsegment> {
     let tree = Tree::of(&batch);
@@ -283,8 +284,18 @@ pub fn subsegments(batch: Vec<SpanData>) -> Vec<Subsegment> {
 }
 
 /// [`subsegments`] for a batch whose tree is known.
-pub(crate) fn subsegments_of(mut batch: Vec<SpanData>, tree: &Tree) -> Vec<Subsegment> {
-    let mut budget = 0usize;
+pub(crate) fn subsegments_of(batch: Vec<SpanData>, tree: &Tree) -> Vec<Subsegment> {
+    subsegments_after(batch, tree, 0).0
+}
+
+/// [`subsegments_of`] with `spent` of the trace's [`MAX_ANNOTATIONS`] already used (by the spans of
+/// an earlier batch of the same invocation); also returns how many this batch used.
+pub(crate) fn subsegments_after(
+    mut batch: Vec<SpanData>,
+    tree: &Tree,
+    spent: usize,
+) -> (Vec<Subsegment>, usize) {
+    let mut budget = spent;
     // Annotations are assigned in start order, so the first 50 spans of an invocation keep theirs.
     let mut by_start: Vec<usize> = (0..batch.len()).collect();
     by_start.sort_by_key(|&i| batch[i].start_time);
@@ -317,5 +328,5 @@ pub(crate) fn subsegments_of(mut batch: Vec<SpanData>, tree: &Tree) -> Vec<Subse
         make_independent(&mut doc, span);
         Some(doc)
     }));
-    out
+    (out, budget.saturating_sub(spent))
 }
