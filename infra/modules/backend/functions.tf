@@ -9,9 +9,19 @@ locals {
   table_arns   = [aws_dynamodb_table.main.arn]
   uploads_arns = ["${aws_s3_bucket.uploads.arn}/uploads/*"]
 
+  # `bedrock_model_id` may name a cross-region inference profile (`us.anthropic.…`, which newer models
+  # need for on-demand calls): Converse then calls the profile, and IAM asks for InvokeModel on the
+  # profile and on its foundation model in every region the profile routes to (a global profile's
+  # have no region: `*` matches the empty one). A foundation model id keeps the profiles of
+  # `bedrock_inference_profile_region_prefixes` beside it.
+  bedrock_profile_prefix = try(regex("^(us|eu|apac|us-gov|ca|jp|au|global)\\.", var.bedrock_model_id)[0], null)
+  bedrock_foundation_id = (local.bedrock_profile_prefix == null ? var.bedrock_model_id
+  : substr(var.bedrock_model_id, length(local.bedrock_profile_prefix) + 1, -1))
   bedrock_model_arns = concat(
-    ["arn:${local.partition}:bedrock:*::foundation-model/${var.bedrock_model_id}"],
-    [for p in var.bedrock_inference_profile_region_prefixes : "arn:${local.partition}:bedrock:*:${local.account_id}:inference-profile/${p}.${var.bedrock_model_id}"],
+    ["arn:${local.partition}:bedrock:*::foundation-model/${local.bedrock_foundation_id}"],
+    local.bedrock_profile_prefix == null
+    ? [for p in var.bedrock_inference_profile_region_prefixes : "arn:${local.partition}:bedrock:*:${local.account_id}:inference-profile/${p}.${var.bedrock_model_id}"]
+    : ["arn:${local.partition}:bedrock:*:${local.account_id}:inference-profile/${var.bedrock_model_id}"],
   )
 
   # Feature tag when the functions map gives none: seed 001's cost allocation features (upload,
