@@ -14,9 +14,12 @@
 //!   `notBreaching` → OK;
 //! - alarms on `AWS/DynamoDB` metrics always behave as `ignore`.
 //!
-//! This reproduces every cell of the two documented example tables but one: for `X - - - -` (one old
-//! breaching point, M = N = 3) with `missing`, the documentation says ALARM; this model says
-//! INSUFFICIENT_DATA. Percentiles of raw samples use the nearest-rank method (CloudWatch's own
+//! - with `missing`, real points that all breach but are fewer than M still give ALARM when the oldest
+//!   of them is at least M periods old (the newest counts 1): "the alarm goes to ALARM state even if
+//!   missing data is treated as missing, because the oldest evaluated data point is breaching and
+//!   there aren't any non-breaching data points" (`X - - - -`, `- - X - -` for M = N = 3).
+//!
+//! This reproduces every cell of the two documented example tables. Percentiles of raw samples use the nearest-rank method (CloudWatch's own
 //! percentile estimate can differ slightly on large samples).
 
 use crate::model::{ComparisonOperator, PutMetricAlarmInput, Statistic, TreatMissingData};
@@ -294,7 +297,18 @@ pub fn evaluate_series(
                     } else if breaching < real.len() {
                         AlarmState::Ok
                     } else if treat == TreatMissingData::Missing {
-                        AlarmState::InsufficientData
+                        // Every real point breaches, fewer than M of them: ALARM when the oldest is at
+                        // least M periods old (the newest counts 1) — "the oldest evaluated data point
+                        // is breaching and there aren't any non-breaching data points" (`X - - - -`).
+                        let oldest_breaching = window
+                            .iter()
+                            .position(|v| v.is_some_and(|v| breaches(op, v, threshold)))
+                            .map(|i| window.len() - i);
+                        if oldest_breaching.is_some_and(|age| age >= m) {
+                            AlarmState::Alarm
+                        } else {
+                            AlarmState::InsufficientData
+                        }
                     } else {
                         state
                     }
@@ -411,8 +425,12 @@ mod tests {
             ("- - - - -", I, O, A, O),
             ("0 X X - X", A, A, A, A),
             ("- - - - X", I, O, A, O),
-            // The documentation says ALARM for `missing` here; this model says INSUFFICIENT_DATA.
-            ("X - - - -", I, O, A, O),
+            // The documentation's sixth row: the oldest point breaches and none does not.
+            ("X - - - -", A, O, A, O),
+            // Likewise when it is exactly M periods old (AWS Knowledge Center: "at least as old as the
+            // value of Datapoints to Alarm").
+            ("- - X - -", A, O, A, O),
+            ("- - - X -", I, O, A, O),
         ];
         for (row, missing, ignore, breaching, not_breaching) in rows {
             assert_eq!(last(3, 3, M, row), missing, "missing {row}");
