@@ -113,7 +113,8 @@ pub struct AlarmPlanArgs {
 /// `alarms backtest` options.
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
-    /// Days of history, 1 to 455 (CloudWatch keeps 1-minute data for 15 days, any data for 455).
+    /// Days of history, 1 to 455 (CloudWatch keeps 1-minute data for 15 days, 5-minute for 63, hourly for
+    /// 455: an alarm whose period does not reach that far back is skipped, saying why).
     #[arg(long, default_value_t = 14,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_BACKTEST_DAYS)))]
     pub days: u32,

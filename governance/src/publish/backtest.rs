@@ -154,6 +154,23 @@ fn queries_of(a: &PutMetricAlarmInput) -> Option<(Vec<MetricDataQuery>, u32)> {
 /// 15). The CLI refuses more; [`backtest_catalogue`] reads no more.
 pub const MAX_BACKTEST_DAYS: u32 = 455;
 
+/// How many days back CloudWatch answers a query at `period` seconds (`GetMetricData`: "between 15
+/// and 63 days ago – Use a multiple of 300 seconds … greater than 63 days ago – Use a multiple of 3600
+/// seconds", else "no data points in that time range is returned"; data under a minute is kept three
+/// hours).
+#[must_use]
+pub const fn retention_days(period: u32) -> u32 {
+    if period < 60 {
+        0
+    } else if period.is_multiple_of(3600) {
+        MAX_BACKTEST_DAYS
+    } else if period.is_multiple_of(300) {
+        63
+    } else {
+        15
+    }
+}
+
 /// Backtests every metric alarm of `catalogue` over `days` days ending at `now` (at most
 /// [`MAX_BACKTEST_DAYS`]: a longer window has no data, and `now - days` could leave chrono's range).
 pub async fn backtest_catalogue<C: CloudWatchApi>(
@@ -202,6 +219,16 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
             out.alarms.push(skip("no period or statistic"));
             continue;
         };
+        // Past its retention CloudWatch returns no points: replayed, they would read as missing data
+        // all along, "never fired" for an alarm that paged (or always in ALARM for `breaching`).
+        let kept = retention_days(period);
+        if days > kept {
+            out.alarms.push(skip(&format!(
+                "its {period} s datapoints are kept {kept} days by CloudWatch: over {days} days the rest \
+                 would read as missing; backtest {kept} days or fewer"
+            )));
+            continue;
+        }
         let p = i64::from(period);
         let start_s = (out.start.timestamp() / p) * p;
         let end_s = (now.timestamp() / p) * p;
@@ -463,5 +490,43 @@ mod tests {
         let summary = backtest_catalogue(&cw, &cat, now, u32::MAX, budget).await;
         assert_eq!(summary.start, now - Duration::days(i64::from(MAX_BACKTEST_DAYS)));
         assert_eq!(summary.end, now);
+    }
+
+    /// CloudWatch answers a query more than 15 days back only at a multiple of 300 s, more than 63
+    /// only at 3,600 s, "or no data points in that time range is returned": a 30-day backtest of a
+    /// one-minute alarm (the DLQ depth) would replay 30 days of missing data as "never fired". It is
+    /// skipped, saying why; 15 days still evaluate it.
+    #[tokio::test]
+    async fn a_window_past_the_datas_retention_is_skipped_not_read_as_missing() {
+        let cat = desired_catalogue(&crate::test_support::prod_spec()).unwrap();
+        let cw = crate::publish::fake::FakeCloudWatch::default();
+        let dlq = |summary: &BacktestSummary| {
+            summary
+                .alarms
+                .iter()
+                .find(|a| a.name.contains("dlq"))
+                .cloned()
+                .unwrap()
+        };
+        let month = backtest_catalogue(&cw, &cat, Utc::now(), 30, NoiseBudget::default()).await;
+        let a = dlq(&month);
+        assert_eq!(a.fires, None, "{a:?}");
+        let why = a.skipped.unwrap();
+        assert!(
+            why.contains("kept 15 days") && why.contains("over 30 days"),
+            "{why}"
+        );
+        let fortnight = backtest_catalogue(&cw, &cat, Utc::now(), 15, NoiseBudget::default()).await;
+        assert_eq!(dlq(&fortnight).fires, Some(0));
+        assert_eq!(
+            [
+                retention_days(60),
+                retention_days(300),
+                retention_days(900),
+                retention_days(3600),
+                retention_days(30)
+            ],
+            [15, 63, 63, MAX_BACKTEST_DAYS, 0]
+        );
     }
 }
