@@ -230,7 +230,12 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
             continue;
         }
         let p = i64::from(period);
-        let start_s = (out.start.timestamp() / p) * p;
+        // One evaluation range before the window (N + 2 periods) sets the state it starts in: an
+        // alarm already in ALARM then sent nothing when the window opened ("the state must have
+        // changed"), and is not counted as firing there.
+        let options = BacktestOptions::default();
+        let warm = a.evaluation_periods.max(1) as usize + options.extra_range_periods as usize;
+        let start_s = (out.start.timestamp() / p) * p - i64::try_from(warm).unwrap_or(0) * p;
         let end_s = (now.timestamp() / p) * p;
         let periods = usize::try_from((end_s - start_s) / p).unwrap_or(0);
         let (Some(start), Some(end)) = (
@@ -255,13 +260,18 @@ pub async fn backtest_catalogue<C: CloudWatchApi>(
                 *slot = Some(*v);
             }
         }
-        match evaluate_series(a, &values, BacktestOptions::default()) {
+        match evaluate_series(a, &values, options) {
             Ok(r) => {
+                let in_alarm = |i: usize| r.states.get(i) == Some(&AlarmState::Alarm);
+                let fires = (warm..r.states.len())
+                    .filter(|&i| in_alarm(i) && !(i > 0 && in_alarm(i - 1)))
+                    .count();
                 out.alarms.push(AlarmBacktest {
                     name: name.clone(),
-                    fires: Some(r.fires),
-                    alarm_periods: r.alarm_periods,
-                    periods_with_data: values.iter().flatten().count(),
+                    fires: Some(u32::try_from(fires).unwrap_or(u32::MAX)),
+                    alarm_periods: u32::try_from((warm..r.states.len()).filter(|&i| in_alarm(i)).count())
+                        .unwrap_or(u32::MAX),
+                    periods_with_data: values.iter().skip(warm).flatten().count(),
                     skipped: None,
                     notifies: d.notifies,
                 });
@@ -333,7 +343,10 @@ fn replay_composite(
         return None;
     }
     let (start, end) = (summary.start.timestamp(), summary.end.timestamp());
-    let (mut fires, mut minutes, mut was) = (0u32, 0u32, false);
+    // The children's timelines reach back before the window: the composite starts in the state they
+    // gave it then, and a child already in ALARM is no new page.
+    let mut was = children.iter().any(|c| c.alarm_at(start));
+    let (mut fires, mut minutes) = (0u32, 0u32);
     let mut t = (start / 60 + 1) * 60;
     while t <= end {
         let now = children.iter().any(|c| c.alarm_at(t));
@@ -490,6 +503,41 @@ mod tests {
         let summary = backtest_catalogue(&cw, &cat, now, u32::MAX, budget).await;
         assert_eq!(summary.start, now - Duration::days(i64::from(MAX_BACKTEST_DAYS)));
         assert_eq!(summary.end, now);
+    }
+
+    /// An alarm already in ALARM when the window opens sent nothing then ("CloudWatch alarms do not
+    /// invoke actions simply because they are in a particular state, the state must have changed"):
+    /// BudgetBuddy's ECS "no running task" alarm treats missing data as breaching, and with no data at
+    /// all it is in ALARM throughout — one evaluation range before the window says so, and it fires 0
+    /// times, not once at the window's start.
+    #[tokio::test]
+    async fn an_alarm_in_alarm_before_the_window_does_not_fire_at_its_start() {
+        let spec = platform_spec::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../infra/platforms/budgetbuddy-prod.toml"),
+        )
+        .unwrap();
+        let cat = desired_catalogue(&spec).unwrap();
+        let breaching: Vec<String> = cat
+            .alarms
+            .iter()
+            .filter_map(|d| match &d.alarm {
+                Alarm::Metric(a)
+                    if a.treat_missing_data == Some(alarms::model::TreatMissingData::Breaching) =>
+                {
+                    Some(d.name().to_owned())
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(!breaching.is_empty(), "BudgetBuddy has an alarm on missing data");
+        let cw = crate::publish::fake::FakeCloudWatch::default();
+        let summary = backtest_catalogue(&cw, &cat, Utc::now(), 1, NoiseBudget::default()).await;
+        for name in &breaching {
+            let a = summary.alarms.iter().find(|a| &a.name == name).unwrap();
+            assert_eq!(a.fires, Some(0), "{a:?}");
+            assert!(a.alarm_periods > 0, "{a:?}");
+        }
     }
 
     /// CloudWatch answers a query more than 15 days back only at a multiple of 300 s, more than 63
