@@ -2156,6 +2156,38 @@ mod tests {
         }
     }
 
+    /// The most model ids a spec may name (`platform_spec::MAX_SPEC_MODEL_IDS`: ten models of
+    /// an id and nine aliases) keep every widget within CloudWatch's 500 metrics: the dashboards build.
+    #[test]
+    fn the_most_model_ids_a_spec_may_name_fit_every_widget() {
+        let mut s = spec("collectiq-prod");
+        let first = s.bedrock_models[0].clone();
+        let per_model = 1 + platform_spec::MAX_MODEL_ALIASES;
+        s.bedrock_models = (0..platform_spec::MAX_SPEC_MODEL_IDS / per_model)
+            .map(|m| {
+                let mut model = first.clone();
+                model.id = format!("vendor.model-{m}");
+                model.label = format!("Model {m}");
+                model.aliases = (0..per_model - 1)
+                    .map(|a| format!("vendor.model-{m}-alias-{a}"))
+                    .collect();
+                model
+            })
+            .collect();
+        let ds = dashboards_for(&s, &CatalogueOptions::for_spec(&s)).unwrap();
+        let widest = ds
+            .iter()
+            .flat_map(|d| d.body.widgets.iter())
+            .filter_map(|w| match &w.kind {
+                WidgetKind::Metric(p) => Some(p.metrics.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap();
+        assert!(widest <= crate::validate::MAX_METRICS_PER_WIDGET, "{widest}");
+        assert!(widest > 200, "the model widgets are the widest: {widest}");
+    }
+
     /// collectiq-prod with `n` copies of its first function.
     fn with_functions(n: usize) -> PlatformSpec {
         let mut s = spec("collectiq-prod");

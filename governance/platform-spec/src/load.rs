@@ -5,7 +5,7 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::model::{MAX_MODEL_ALIASES, PlatformSpec, WorkflowType, name_part};
+use crate::model::{MAX_MODEL_ALIASES, MAX_SPEC_MODEL_IDS, PlatformSpec, WorkflowType, name_part};
 use crate::text::{
     bounded_message, bounded_path, email_problem, escape_deceptive, quoted, route_path_problem,
     runbook_base_url_problem, text_problems, ticked,
@@ -1116,6 +1116,16 @@ fn validate(spec: &PlatformSpec) -> Vec<(String, String)> {
     }
     let model_ids: std::collections::HashSet<&str> =
         spec.bedrock_models.iter().map(|m| m.id.trim()).collect();
+    let named: usize = spec.bedrock_models.iter().map(|m| 1 + m.aliases.len()).sum();
+    if named > MAX_SPEC_MODEL_IDS {
+        bad(
+            "bedrock_models".into(),
+            format!(
+                "{named} model ids (ids and aliases), at most {MAX_SPEC_MODEL_IDS}: the dashboards draw every \
+                 id in one widget (tokens per day, latency) and CloudWatch takes at most 500 metrics in one"
+            ),
+        );
+    }
     let mut aliases = std::collections::HashMap::new();
     for (m, model) in spec.bedrock_models.iter().enumerate() {
         if model.id.trim().is_empty() {
@@ -2730,6 +2740,32 @@ table = "demo-dev-ledger"
             };
             assert_eq!(p[0].line, Some(want), "{key}: {p:?}");
         }
+    }
+
+    /// 110 Bedrock model ids (11 models of an id and 9 aliases) would put more than 500 metrics in one
+    /// dashboard widget and fail every dashboard of the spec: refused at `bedrock_models`, naming the
+    /// count; 100 load.
+    #[test]
+    fn too_many_model_ids_in_all_are_refused() {
+        let spec_of = |n: usize| {
+            with(
+                &(0..n)
+                    .map(|m| {
+                        let aliases: Vec<String> =
+                            (0..9).map(|a| format!("\"vendor.model-{m}-alias-{a}\"")).collect();
+                        format!(
+                            "[[bedrock_models]]\nid = \"vendor.model-{m}\"\nlabel = \"Model {m}\"\naliases = [{}]\n\n",
+                            aliases.join(", ")
+                        )
+                    })
+                    .collect::<String>(),
+            )
+        };
+        assert!(parse(&spec_of(10), "x.toml").is_ok());
+        let p = problems(&spec_of(11));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "bedrock_models");
+        assert!(p[0].message.starts_with("110 model ids"), "{p:?}");
     }
 
     /// `HTTP_API_IDS` naming one API twice is refused naming it: JSON parsers keep the last id

@@ -492,6 +492,11 @@ pub struct BedrockModelSpec {
 /// (`PutMetricAlarm` `Metrics`: ≤ 10 `MetricStat`).
 pub const MAX_MODEL_ALIASES: usize = 9;
 
+/// The most Bedrock model ids (every `[[bedrock_models]]` `id` and alias) one spec may name: the
+/// dashboards draw each in one widget with all the others (tokens per day: two rows an id and one sum a
+/// model; latency: three lines an id), and CloudWatch takes at most 500 metrics in one widget.
+pub const MAX_SPEC_MODEL_IDS: usize = 100;
+
 impl BedrockModelSpec {
     /// Every `ModelId` value AWS/Bedrock publishes this model's metrics under: `id`, then each alias, in
     /// the spec's order (trimmed, as the loader checks them).
