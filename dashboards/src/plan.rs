@@ -404,6 +404,26 @@ pub fn widget_census(d: &Dashboard) -> BTreeMap<&'static str, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The IAM policies grant the dashboards of exactly these sections (an environment's
+    /// `{prefix}-*` would reach another's): each Terraform list of them is this one, so a section
+    /// added here is one the deployed roles may publish.
+    #[test]
+    fn the_iam_policies_name_every_section() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for file in [
+            "infra/modules/governance/main.tf",
+            "infra/modules/org/member/main.tf",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("dashboard_sections"))
+                .unwrap_or_else(|| panic!("{file}: no dashboard_sections"));
+            let listed: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+            assert_eq!(listed, SECTIONS, "{file}");
+        }
+    }
     use crate::catalogue::{CatalogueOptions, dashboards_for};
     use std::path::Path;
 

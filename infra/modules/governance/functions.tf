@@ -197,7 +197,7 @@ data "aws_iam_policy_document" "dashboards" {
   statement {
     sid       = "ManageOwnDashboards"
     actions   = ["cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]
-    resources = [local.dashboard_arn_pattern]
+    resources = local.dashboard_arns
   }
 
   statement {

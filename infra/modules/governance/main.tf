@@ -36,8 +36,15 @@ locals {
     [for p in var.budget.forecast_thresholds_percent : { type = "FORECASTED", threshold = p, severity = "warning" }],
   )
 
-  dashboard_arn_pattern = "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.dashboard_prefix}-*"
-  alarm_arn_pattern     = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.alarm_prefix}*"
+  # Exactly the dashboards this environment owns: `{prefix}-{section}` and its pages `-p{n}`, for every
+  # section of dashboards::plan::SECTIONS (a test there holds this list to it). `{prefix}-*` would also
+  # match another environment's (`collectiq-prod-eu-overview`).
+  dashboard_sections = ["overview", "api", "lambda", "stepfunctions", "data", "ai", "agents", "cost", "compliance", "ecs"]
+  dashboard_arns = flatten([for s in local.dashboard_sections : [
+    "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.dashboard_prefix}-${s}",
+    "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.dashboard_prefix}-${s}-p*",
+  ]])
+  alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.alarm_prefix}*"
 }
 
 # --- encryption --------------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ data "aws_caller_identity" "current" {}
 locals {
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
-  tags       = merge({ Service = "governance", Feature = "organisation" }, var.tags)
+  # dashboards::plan::SECTIONS (a test there holds this list to it).
+  dashboard_sections = ["overview", "api", "lambda", "stepfunctions", "data", "ai", "agents", "cost", "compliance", "ecs"]
+  tags               = merge({ Service = "governance", Feature = "organisation" }, var.tags)
 
   # The services that use the platform keys for this role, in each key's region: Secrets Manager
   # (GetSecretValue of a webhook secret) and SNS (Publish to an encrypted critical topic). Each key is a
@@ -62,10 +64,12 @@ data "aws_iam_policy_document" "member" {
       "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard",
     ]
     resources = flatten([
-      for p in var.managed_prefixes : [
-        "arn:${local.partition}:cloudwatch:*:${local.account_id}:alarm:${p}-*",
-        "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${p}-*",
-      ]
+      for p in var.managed_prefixes : concat(
+        ["arn:${local.partition}:cloudwatch:*:${local.account_id}:alarm:${p}-*"],
+        # Exactly each platform's dashboards and their pages (`${p}-*` would match another's).
+        [for s in local.dashboard_sections : "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${p}-${s}"],
+        [for s in local.dashboard_sections : "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${p}-${s}-p*"],
+      )
     ])
   }
 
