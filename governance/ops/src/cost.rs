@@ -213,6 +213,8 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
             written
                 .context("the report ran (see above for what was sent) but not all its files were written")?;
             Ok(if run.delivery.failed() {
+                // Exit 1: stderr says what failed, also when stdout goes to a file.
+                crate::output::failures_to_stderr(global, &text);
                 exit::ERROR
             } else {
                 exit::OK
@@ -224,6 +226,7 @@ pub async fn run(global: &GlobalArgs, command: &CostCommand) -> Result<i32> {
             let text = fast_burn_text(&run);
             emit(global, &run, &text)?;
             Ok(if run.delivery.failed() {
+                crate::output::failures_to_stderr(global, &text);
                 exit::ERROR
             } else {
                 exit::OK

@@ -168,6 +168,7 @@ pub async fn run(global: &GlobalArgs, command: &OrgCommand) -> Result<i32> {
     Ok(if outcome.ok() {
         crate::exit::OK
     } else {
+        crate::output::failures_to_stderr(global, &text);
         crate::exit::ERROR
     })
 }
