@@ -684,31 +684,39 @@ pub(crate) mod tests {
         assert!(analytics_key(&pokemon).is_some());
     }
 
+    /// Deps over DynamoDB's and EventBridge's wire protocol: every request answered, PutEvents with
+    /// `events` accepted entries; the log of what was sent.
+    fn wire_deps(events: usize) -> (Deps, crate::store::fake_aws::Log) {
+        use crate::store::fake_aws;
+        use serde_json::json;
+        let (http, log) = fake_aws::http(move |_, target, _| {
+            if target.ends_with("PutEvents") {
+                let entries: Vec<_> = (0..events)
+                    .map(|k| json!({"EventId": format!("e-{k}")}))
+                    .collect();
+                (200, json!({"FailedEntryCount": 0, "Entries": entries}))
+            } else {
+                (200, json!({}))
+            }
+        });
+        let deps = Deps {
+            store: CardStore::new(fake_aws::dynamodb(http.clone()), "t"),
+            events: fake_aws::test_client!(aws_sdk_eventbridge, http),
+            bus: "bus".into(),
+            flag_threshold: 0.5,
+            users: crate::identity::UserHasher::new(vec![4; 32]).unwrap(),
+        };
+        (deps, log)
+    }
+
     /// The attack through the handler, against DynamoDB's and EventBridge's wire protocol: the
     /// transaction writes the value for the owner and takes `setRarity` (GSI2's key) off the card,
     /// which `POST /cards` wrote from what the owner typed; a confirmed card gets it back.
     #[tokio::test]
     async fn the_handler_keeps_an_unconfirmed_card_out_of_gsi2_but_values_it() {
-        use crate::store::fake_aws;
         use serde_json::json;
         let run = |card: CardDetails| async move {
-            let (http, log) = fake_aws::http(|_, target, _| {
-                if target.ends_with("PutEvents") {
-                    (
-                        200,
-                        json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}),
-                    )
-                } else {
-                    (200, json!({}))
-                }
-            });
-            let deps = Deps {
-                store: CardStore::new(fake_aws::dynamodb(http.clone()), "t"),
-                events: fake_aws::test_client!(aws_sdk_eventbridge, http),
-                bus: "bus".into(),
-                flag_threshold: 0.5,
-                users: crate::identity::UserHasher::new(vec![4; 32]).unwrap(),
-            };
+            let (deps, log) = wire_deps(1);
             let mut i = input(0.95);
             i.request.card = Some(card);
             i.features = genuine_rattata(&[]);
@@ -757,25 +765,8 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn model_flags_reach_the_events_bounded_and_printable() {
         use crate::flags::{MAX_FLAG_CHARS, MAX_FLAGS};
-        use crate::store::fake_aws;
-        use serde_json::{Value, json};
-        let (http, log) = fake_aws::http(|_, target, _| {
-            if target.ends_with("PutEvents") {
-                (
-                    200,
-                    json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}, {"EventId": "e-2"}]}),
-                )
-            } else {
-                (200, json!({}))
-            }
-        });
-        let deps = Deps {
-            store: CardStore::new(fake_aws::dynamodb(http.clone()), "t"),
-            events: fake_aws::test_client!(aws_sdk_eventbridge, http),
-            bus: "bus".into(),
-            flag_threshold: 0.5,
-            users: crate::identity::UserHasher::new(vec![4; 32]).unwrap(),
-        };
+        use serde_json::Value;
+        let (deps, log) = wire_deps(2);
         let mut i = input(0.2);
         i.agents.authenticity.flags = [
             "X".repeat(10 * 1024),
@@ -833,28 +824,11 @@ pub(crate) mod tests {
     /// a consumer built on `telemetry` reads back as its parent. Without a traced span, neither.
     #[tokio::test]
     async fn the_events_carry_the_invocations_trace() {
-        use crate::store::fake_aws;
         use serde_json::{Value, json};
         use tracing::Instrument as _;
         use tracing_subscriber::layer::SubscriberExt as _;
         let publish_once = |traced: bool| async move {
-            let (http, log) = fake_aws::http(|_, target, _| {
-                if target.ends_with("PutEvents") {
-                    (
-                        200,
-                        json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}),
-                    )
-                } else {
-                    (200, json!({}))
-                }
-            });
-            let deps = Deps {
-                store: CardStore::new(fake_aws::dynamodb(http.clone()), "t"),
-                events: fake_aws::test_client!(aws_sdk_eventbridge, http),
-                bus: "bus".into(),
-                flag_threshold: 0.5,
-                users: crate::identity::UserHasher::new(vec![4; 32]).unwrap(),
-            };
+            let (deps, log) = wire_deps(1);
             let mut i = input(0.95);
             i.features = genuine_rattata(&[]);
             let subscriber = tracing_subscriber::registry().with(telemetry::xray::XrayLayer::new(
