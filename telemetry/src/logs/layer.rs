@@ -978,7 +978,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut c = FieldCollector::for_span(attrs.metadata().fields().len());
-        attrs.record(&mut c);
+        attrs.record(c.at(attrs.metadata()));
         if is_runtime_span(attrs.metadata()) {
             c.fields = runtime_context(c.fields);
         }
@@ -1011,7 +1011,7 @@ where
         // Visit the values (user `Debug` code that may panic) before taking the extensions lock, so a
         // panic hook that logs never finds it held.
         let mut recorded = FieldCollector::for_span(values.len());
-        values.record(&mut recorded);
+        values.record(recorded.at(span.metadata()));
         let clean = self
             .cfg
             .redactor
@@ -1143,7 +1143,7 @@ where
                     return false;
                 };
                 c.reset(room);
-                event.record(&mut *c);
+                event.record(c.at(meta));
                 emit(&c);
                 c.release();
                 true
@@ -1151,7 +1151,7 @@ where
             .unwrap_or(false);
         if !collected {
             let mut c = FieldCollector::with_capacity(room);
-            event.record(&mut c);
+            event.record(c.at(meta));
             emit(&c);
         }
     }
@@ -1679,18 +1679,32 @@ mod tests {
         assert_eq!(reloaded[1]["stage"], "mail [REDACTED]");
     }
 
+    /// An error is Powertools (TypeScript)'s `error {name, location, message, cause}`: `location` is
+    /// the `file:line` of the event that logged it (a Rust error carries none of its own), so on-call
+    /// goes from the line to the code; in a span's field, the span's.
     #[test]
     fn errors_are_structured() {
+        let mut logged_at = 0;
         let lines = run(LogConfig::new("s"), || {
             let e = Outer(std::io::Error::new(std::io::ErrorKind::NotFound, "no such table"));
+            logged_at = line!() + 1;
             tracing::error!(error = &e as &(dyn std::error::Error + 'static), "boom");
+            let cause: &(dyn std::error::Error + 'static) = &e;
+            let span_at = line!() + 1;
+            let _s = tracing::info_span!("valuing", error = cause).entered();
+            tracing::warn!(span_at, "inside");
         });
         assert_eq!(
             lines[0]["error"],
-            json!({"name": "Outer", "type": "Outer", "message": "pricing failed",
-                "cause": {"message": "no such table"}, "causes": ["no such table"]})
+            json!({"name": "Outer", "type": "Outer", "location": format!("telemetry/src/logs/layer.rs:{logged_at}"),
+                "message": "pricing failed", "cause": {"message": "no such table"}, "causes": ["no such table"]})
         );
         assert_eq!(lines[0]["level"], "ERROR");
+        let span_at = lines[1]["span_at"].as_u64().unwrap();
+        assert_eq!(
+            lines[1]["error"]["location"],
+            format!("telemetry/src/logs/layer.rs:{span_at}")
+        );
     }
 
     /// Lines inside spans are written from the span's cached run (`LineRun`): nodes added in front of

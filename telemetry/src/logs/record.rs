@@ -55,12 +55,14 @@ pub(crate) enum FieldValue {
 // A value stays 32 bytes (an `i128` and its tag): see `FieldValue::Error`.
 const _: () = assert!(std::mem::size_of::<FieldValue>() <= 32);
 
-/// An error recorded as `&dyn Error`: `{name, type, message, causes[]}` (`name` = `type`).
+/// An error recorded as `&dyn Error`: `{name, type, location, message, causes[]}` (`name` = `type`;
+/// `location` the `file:line` of the event or span that recorded it, Powertools' `error.location`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ErrorValue {
     pub(crate) kind: String,
     pub(crate) message: String,
     pub(crate) causes: Vec<String>,
+    pub(crate) location: Option<String>,
 }
 
 impl ErrorValue {
@@ -75,6 +77,7 @@ impl ErrorValue {
             kind: error_kind(e),
             message: e.to_string(),
             causes,
+            location: None,
         }
     }
 }
@@ -121,6 +124,8 @@ pub(crate) struct FieldCollector {
     /// Bit `len % 64` for each name in `fields` ([`Self::put`]): a name of a length not seen yet is
     /// not looked for among them.
     lengths: u64,
+    /// The `file:line` of the callsite being recorded ([`Self::at`]), for an error's `location`.
+    location: Option<(&'static str, u32)>,
 }
 
 /// A message buffer larger than this is not kept for the next event.
@@ -132,6 +137,13 @@ impl FieldCollector {
     pub(crate) fn reset(&mut self, fields: usize) {
         self.release();
         self.fields.reserve(fields);
+        self.location = None;
+    }
+
+    /// Records the values of the callsite `meta`: an error among them is located at its `file:line`.
+    pub(crate) fn at(&mut self, meta: &tracing::Metadata<'static>) -> &mut Self {
+        self.location = meta.file().zip(meta.line());
+        self
     }
 
     /// Drops the values (a large field is not kept until the next event) and a message buffer grown
@@ -163,6 +175,7 @@ impl FieldCollector {
             printed_only: false,
             spare: String::new(),
             lengths: 0,
+            location: None,
         }
     }
 
@@ -233,7 +246,9 @@ impl Visit for FieldCollector {
         if self.skips(field) {
             return;
         }
-        self.put(field, FieldValue::Error(Box::new(ErrorValue::from_error(value))));
+        let mut error = ErrorValue::from_error(value);
+        error.location = self.location.map(|(file, line)| format!("{file}:{line}"));
+        self.put(field, FieldValue::Error(Box::new(error)));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if self.skips(field) {
@@ -840,10 +855,16 @@ impl Serialize for Redacted<'_> {
                     .redactor
                     .map_or(e.kind.as_str(), |(r, b)| printed_kind(&e.kind, r, b));
                 let causes: Vec<String> = e.causes.iter().map(|c| redact(c)).collect();
-                let mut m = s.serialize_map(Some(4 + usize::from(!causes.is_empty())))?;
+                let mut m = s.serialize_map(Some(
+                    4 + usize::from(!causes.is_empty()) + usize::from(e.location.is_some()),
+                ))?;
                 // `name` is Powertools' key for it (its users' queries read `error.name`).
                 m.serialize_entry("name", kind)?;
                 m.serialize_entry("type", kind)?;
+                // Powertools (TypeScript): where it was raised; here, the event or span recording it.
+                if let Some(location) = &e.location {
+                    m.serialize_entry("location", location)?;
+                }
                 m.serialize_entry("message", &redact(&e.message))?;
                 // Powertools (TypeScript) nests the source chain as `cause {message, cause}`; queries
                 // on `error.cause.message` read it. The flat list stays for ours.
@@ -1141,6 +1162,7 @@ mod tests {
                     kind,
                     message,
                     causes,
+                    location: None,
                 }))
             }),
         ]
