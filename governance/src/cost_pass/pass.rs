@@ -1529,6 +1529,24 @@ mod tests {
             unreadable_on: Mutex<Option<NaiveDate>>,
         }
 
+        /// The pass over `reads` (its counter the run's), the memory ledger and the fake channels.
+        fn context<'a>(
+            spec: &'a PlatformSpec,
+            options: &'a PassOptions,
+            reads: &'a Flaky,
+            ledger: &'a MemoryLedger,
+            channels: &'a FakeChannels,
+        ) -> PassContext<'a, Flaky, MemoryLedger, FakeChannels> {
+            PassContext {
+                spec,
+                options,
+                reads,
+                ledger,
+                channels,
+                counter: &reads.counter,
+            }
+        }
+
         impl Flaky {
             fn new(counter: &RequestCounter) -> Self {
                 Self {
@@ -1670,16 +1688,7 @@ mod tests {
             ledger: &MemoryLedger,
             channels: &FakeChannels,
         ) -> Result<DailyRun, CostPassError> {
-            PassContext {
-                spec,
-                options,
-                reads,
-                ledger,
-                channels,
-                counter: &reads.counter,
-            }
-            .daily()
-            .await
+            context(spec, options, reads, ledger, channels).daily().await
         }
 
         /// An organisation pass knows an account's untagged spend from a second query, not from the rows
@@ -2028,14 +2037,7 @@ mod tests {
             let reads = Flaky::new(&counter); // no Bedrock tokens: no burn now
             record_burn_page(&spec, &ledger).await;
             let options = PassOptions::new(&spec, as_of()).with_notify(true);
-            let context = PassContext {
-                spec: &spec,
-                options: &options,
-                reads: &reads,
-                ledger: &ledger,
-                channels: &channels,
-                counter: &reads.counter,
-            };
+            let context = context(&spec, &options, &reads, &ledger, &channels);
             let eased = context.fast_burn().await.unwrap();
             assert!(eased.burn.alert.is_none());
             assert_eq!(channels.published().len(), 1, "{:?}", eased.delivery);
@@ -2054,14 +2056,7 @@ mod tests {
             channels: &FakeChannels,
         ) -> FastBurnRun {
             let options = PassOptions::new(spec, as_of() + Duration::days(days)).with_notify(true);
-            let context = PassContext {
-                spec,
-                options: &options,
-                reads,
-                ledger,
-                channels,
-                counter: &reads.counter,
-            };
+            let context = context(spec, &options, reads, ledger, channels);
             context.fast_burn().await.unwrap()
         }
 
@@ -2149,14 +2144,7 @@ mod tests {
             record_burn_page(&spec, &ledger).await;
             channels.script_sns([Outcome::AcceptAfter(std::time::Duration::from_secs(5))]);
             let options = PassOptions::new(&spec, as_of()).with_notify(true);
-            let context = PassContext {
-                spec: &spec,
-                options: &options,
-                reads: &reads,
-                ledger: &ledger,
-                channels: &channels,
-                counter: &reads.counter,
-            };
+            let context = context(&spec, &options, &reads, &ledger, &channels);
             let (a, b) = tokio::join!(context.fast_burn(), context.fast_burn());
             let (a, b) = (a.unwrap(), b.unwrap());
             assert_eq!(
@@ -2223,14 +2211,7 @@ mod tests {
             let counter = RequestCounter::new();
             let reads = Flaky::new(&counter);
             let options = PassOptions::new(&spec, as_of());
-            let context = PassContext {
-                spec: &spec,
-                options: &options,
-                reads: &reads,
-                ledger: &ledger,
-                channels: &channels,
-                counter: &reads.counter,
-            };
+            let context = context(&spec, &options, &reads, &ledger, &channels);
             let run = context.fast_burn().await.unwrap();
             assert_eq!(run.burn.allowance, Decimal::from(300));
         }
@@ -2246,14 +2227,7 @@ mod tests {
             let counter = RequestCounter::new();
             let reads = Flaky::new(&counter); // $14 a day, no Bedrock tokens
             let options = PassOptions::new(&spec, as_of());
-            let context = PassContext {
-                spec: &spec,
-                options: &options,
-                reads: &reads,
-                ledger: &ledger,
-                channels: &channels,
-                counter: &reads.counter,
-            };
+            let context = context(&spec, &options, &reads, &ledger, &channels);
             let before = context.fast_burn().await.unwrap();
             let why = before.burn.long_window.describe();
             assert!(
@@ -2307,14 +2281,7 @@ mod tests {
             let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
             reads.inner = reads.inner.with_estimated_from(d(1));
             let options = PassOptions::new(&spec, as_of());
-            let context = PassContext {
-                spec: &spec,
-                options: &options,
-                reads: &reads,
-                ledger: &ledger,
-                channels: &channels,
-                counter: &reads.counter,
-            };
+            let context = context(&spec, &options, &reads, &ledger, &channels);
             context.daily().await.unwrap();
             let stored = stored_day(&ledger, &spec, d(20)).await.unwrap().unwrap();
             assert!(stored.estimated && stored.read_on == Some(d(21)), "{stored:?}");
@@ -2471,14 +2438,7 @@ mod tests {
                 .unwrap();
             }
             let options = PassOptions::new(&spec, as_of()).with_ce_day(as_of().date_naive());
-            let context = PassContext {
-                spec: &spec,
-                options: &options,
-                reads: &reads,
-                ledger: &ledger,
-                channels: &channels,
-                counter: &reads.counter,
-            };
+            let context = context(&spec, &options, &reads, &ledger, &channels);
             let burn = context.fast_burn().await.unwrap().burn;
             assert!(
                 matches!(burn.long_window, cost::fastburn::LongWindow::BedrockTokens { .. }),
