@@ -52,10 +52,27 @@ pub fn epoch_millis(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Seconds since the Unix epoch as a float (X-Ray `start_time`/`end_time`).
+/// Whole seconds and microseconds since the Unix epoch (both 0 for times before it): X-Ray's
+/// `start_time`/`end_time` resolution ("microsecond resolution is recommended").
+#[must_use]
+pub fn epoch_micros_parts(t: SystemTime) -> (u64, u32) {
+    t.duration_since(UNIX_EPOCH)
+        .map_or((0, 0), |d| (d.as_secs(), d.subsec_micros()))
+}
+
+/// Seconds since the Unix epoch as a float, to the microsecond (X-Ray `start_time`/`end_time`): the
+/// double nearest `secs.micros`, so its shortest form is those digits (`xray::export` writes them
+/// without a float formatter).
 #[must_use]
 pub fn epoch_seconds_f64(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    let (secs, micros) = epoch_micros_parts(t);
+    // From 2^30 to 2^32 s (2004 to 2106) this is the double nearest the decimal: the quotient's
+    // rounding (≤ 2^-53) is far below how close a whole-microsecond decimal comes to a midpoint
+    // between two doubles there (≥ 2^6 / (10^6 · 2^22)), and only that decimal lies within half a
+    // double's spacing (≤ 2^-22) of it.
+    #[allow(clippy::cast_precision_loss)]
+    let secs = secs as f64;
+    secs + f64::from(micros) / 1e6
 }
 
 /// RFC 3339 with milliseconds in UTC, e.g. `2026-11-21T23:58:13.123Z`.

@@ -18,7 +18,7 @@ use super::segment::{
 };
 use super::spans::SpanSink;
 use super::translate::subsegments_after;
-use crate::clock::epoch_seconds_f64;
+use crate::clock::{epoch_micros_parts, epoch_seconds_f64};
 use opentelemetry::trace::Status;
 use opentelemetry::{SpanId, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
@@ -227,6 +227,50 @@ fn float(buf: &mut Vec<u8>, f: f64) {
     }
 }
 
+/// A `start_time`/`end_time`: [`epoch_seconds_f64`] as serde_json writes it. Between 2^30 and 2^32
+/// seconds (2004 to 2106) that double's shortest form is its whole-microsecond decimal, trailing
+/// zeros cut (`.0` when none is left), so the digits are written from the integers instead of
+/// through the float formatter; a property test holds the two equal.
+fn timestamp(buf: &mut Vec<u8>, t: std::time::SystemTime) {
+    let (secs, micros) = epoch_micros_parts(t);
+    // Ten digits, the point, six: from 2^30 to 2^32 seconds every time is written this long.
+    let Some(secs) = u32::try_from(secs).ok().filter(|s| *s >= 1 << 30) else {
+        float(buf, epoch_seconds_f64(t));
+        return;
+    };
+    let mut text = [b'.'; 17];
+    pairs(&mut text[..10], secs);
+    pairs(&mut text[11..], micros);
+    // Trailing zeros cut; a whole second keeps one (`1796631678.0`, as serde_json writes 1796631678.0).
+    let zeros = text[11..].iter().rev().take_while(|&&d| d == b'0').count().min(5);
+    buf.extend_from_slice(&text[..17 - zeros]);
+}
+
+/// `"00".."99"`, the two digits of each number below 100.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        // Both below 10.
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            t[2 * i] = b'0' + (i / 10) as u8;
+            t[2 * i + 1] = b'0' + (i % 10) as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// The last `out.len()` (even) decimal digits of `n`, zero-padded, two at a time.
+fn pairs(out: &mut [u8], mut n: u32) {
+    for pair in out.rchunks_exact_mut(2) {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        pair.copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    }
+}
+
 /// `"` + `ascii` + `"`.
 fn quoted(buf: &mut Vec<u8>, ascii: &[u8]) {
     buf.push(b'"');
@@ -332,11 +376,10 @@ fn write_document<'a>(
             buf.extend_from_slice(b",\"type\":\"subsegment\"");
         }
     }
-    let start = epoch_seconds_f64(span.start_time);
     buf.extend_from_slice(b",\"start_time\":");
-    float(buf, start);
+    timestamp(buf, span.start_time);
     buf.extend_from_slice(b",\"end_time\":");
-    float(buf, epoch_seconds_f64(span.end_time).max(start));
+    timestamp(buf, span.end_time.max(span.start_time));
 
     let (mut fault, mut error, mut throttle) = (false, false, false);
     // Whether the span carries the crate's own error classification (`telemetry.error`/`.throttle`).
@@ -564,6 +607,57 @@ mod tests {
             float(&mut buf, f);
             prop_assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(&f).unwrap());
         }
+
+        /// A timestamp is the decimal of its whole microseconds, written as serde_json writes the
+        /// model's `f64` of it: digits from the integers from 2004 to 2106, the float formatter
+        /// around them (and on any time before or after).
+        #[test]
+        fn timestamps_are_their_microseconds_as_serde_json_writes_them(
+            secs in prop_oneof![
+                4 => (1u64 << 30)..(1u64 << 32),
+                1 => Just((1u64 << 30) - 1),
+                1 => Just(1u64 << 30),
+                1 => Just((1u64 << 32) - 1),
+                1 => Just(1u64 << 32),
+                1 => 0u64..(1u64 << 40),
+            ],
+            micros in prop_oneof![
+                3 => 0u32..1_000_000,
+                1 => (0u32..10).prop_map(|m| m * 100_000),
+                1 => (0u32..1000).prop_map(|m| m * 1000),
+                1 => Just(999_999u32),
+            ],
+            nanos in 0u32..1000,
+        ) {
+            let t = UNIX_EPOCH + Duration::new(secs, micros * 1000 + nanos);
+            let mut buf = Vec::new();
+            timestamp(&mut buf, t);
+            let text = String::from_utf8(buf).unwrap();
+            let seconds = epoch_seconds_f64(t);
+            prop_assert_eq!(&text, &serde_json::to_string(&seconds).unwrap());
+            // The model's double is the one nearest the decimal (what parsing it gives).
+            let decimal: f64 = format!("{secs}.{micros:06}").parse().unwrap();
+            if (1u64 << 30..1u64 << 32).contains(&secs) {
+                prop_assert_eq!(seconds.to_bits(), decimal.to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_have_microsecond_resolution() {
+        let text = |secs, nanos| {
+            let mut buf = Vec::new();
+            timestamp(&mut buf, UNIX_EPOCH + Duration::new(secs, nanos));
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(text(1_796_631_678, 968_155_999), "1796631678.968155");
+        assert_eq!(text(1_796_631_678, 500_000_000), "1796631678.5");
+        assert_eq!(text(1_796_631_678, 999), "1796631678.0");
+        assert_eq!(text(1_796_631_678, 1_000), "1796631678.000001");
+        // Before the Unix epoch: 0, as the model has it.
+        let mut buf = Vec::new();
+        timestamp(&mut buf, UNIX_EPOCH - Duration::from_secs(1));
+        assert_eq!(buf, b"0.0");
     }
 
     #[test]
