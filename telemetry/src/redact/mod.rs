@@ -601,15 +601,27 @@ impl Redactor {
             split: FieldSplit::of(word),
             comma: false,
         };
-        let named = value_after(b, name_end, plain("name", name_start))?;
+        // Only a name of at most 64 bytes counts, so no more than that (and the separator and quotes
+        // before it, however encoded) is read: a value running on to the end of the text, read from
+        // every `name` before it (`name=name=…`), made the scan quadratic.
+        let cut = b.len().min(name_end + NAMED_VALUE_BYTES);
+        let named = value_after(&b[..cut], name_end, plain("name", name_start))?;
+        if named.end >= cut && cut < b.len() {
+            return None;
+        }
         let name = s.get(named.start..named.end)?;
-        if name.is_empty()
-            || name.len() > 64
-            || !name.bytes().all(is_word)
-            || !(self.is_denied_field(name) || is_header_name(name))
+        // An SSM parameter's or a secret's path (`"Name":"/prod/db/password"` in a GetParameter
+        // answer): its last segment names it.
+        let leaf = name.rsplit('/').next().unwrap_or(name);
+        if leaf.is_empty()
+            || leaf.len() > 64
+            || name.len() > 128
+            || !name.bytes().all(|c| is_word(c) || c == b'/')
+            || !(self.is_denied_field(leaf) || is_header_name(leaf))
         {
             return None;
         }
+        let name = leaf;
         let limit = b.len().min(named.end + NAMED_VALUE_LOOKAHEAD);
         let mut j = named.end;
         while j < limit {
@@ -664,8 +676,11 @@ impl Redactor {
                 return None;
             }
             if word.eq_ignore_ascii_case("value") {
-                return value_after(b, end, plain(name, j))
-                    .filter(|v| v.end > v.start && v.end <= name_start);
+                // Read no further than the name: a value running on to the end of the text, read
+                // again for every name after it, made the scan quadratic.
+                let cut = b.len().min(name_start + 1);
+                return value_after(&b[..cut], end, plain(name, j))
+                    .filter(|v| v.end > v.start && v.end < cut);
             }
         }
         None
@@ -1117,6 +1132,9 @@ fn is_prose_word(w: &[u8]) -> bool {
 
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.
 const NAMED_VALUE_LOOKAHEAD: usize = 256;
+/// How far past a `name` key its value is read: a name of at most 128 bytes (a path), after a
+/// separator and quotes that may be percent-encoded up to four times over.
+const NAMED_VALUE_BYTES: usize = 256;
 
 /// First words that make a secret's name with a following `Key` and one blank between them (`API
 /// Key: …`, `{"Secret Access Key": "…"}`), as labels and spreadsheets write the names.
@@ -1964,6 +1982,25 @@ fn in_query(b: &[u8], start: usize) -> bool {
 }
 
 /// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
+/// Past up to four `Name(` openings at `i` (a Rust `Debug` of a wrapper: a name of letters, digits,
+/// `_` and `::`, starting with a letter, at most 64 bytes, then `(`); `i` itself when none is there.
+fn past_wrappers(b: &[u8], mut i: usize) -> usize {
+    for _ in 0..4 {
+        let name_end = b[i..]
+            .iter()
+            .take(65)
+            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b':')))
+            .map_or(i, |n| i + n);
+        if name_end > i && name_end - i <= 64 && b[i].is_ascii_alphabetic() && b.get(name_end) == Some(&b'(')
+        {
+            i = name_end + 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
 fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     let KeyContext {
         header,
@@ -2017,8 +2054,10 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         i += 1;
     }
     let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _)));
+    // In form encoding a `+` is a blank (`%22password%22%3A+%22…`: `urlencode(json.dumps(…))`).
+    let plus_blank = encoded || query;
     while let Some((c, l)) = decoded_at(b, i) {
-        if matches!(c, b' ' | b'\t') {
+        if matches!(c, b' ' | b'\t') || (c == b'+' && l == 0 && plus_blank) {
             i += encoded_width(l);
         } else {
             break;
@@ -2032,10 +2071,9 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     {
         return Some(block);
     }
-    // Rust's `Debug` of an `Option`: `session_token: Some("…")`.
-    if b[i..].starts_with(b"Some(") {
-        i += 5;
-    }
+    // Rust's `Debug` of an `Option` or a newtype: `session_token: Some("…")`, `api_key: ApiKey("…")`,
+    // `secret: Some(SecretString(Box("…")))` — the secret is inside the wrappers, not their names.
+    i = past_wrappers(b, i);
     // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`, `%2522`.
     let run_end = skip_backslashes(b, i);
     match decoded_at(b, run_end) {
@@ -2625,11 +2663,18 @@ fn url_slash_at(b: &[u8], i: usize) -> Option<(UrlSlash, usize)> {
     }
 }
 
+/// Whether an escape ends at `i`: a percent-escape (`%22eyJ…`, `x%20ghp_…`) or a JSON or C one
+/// (`\neyJ…`), whose last letter or digit is not part of the word that follows it.
+fn escape_before(b: &[u8], i: usize) -> bool {
+    (i >= 3 && b[i - 3] == b'%' && b[i - 2].is_ascii_hexdigit() && b[i - 1].is_ascii_hexdigit())
+        || (i >= 2 && b[i - 2] == b'\\' && matches!(b[i - 1], b'n' | b'r' | b't' | b'b' | b'f'))
+}
+
 /// JWS (`header.payload.signature`) and JWE (`header.key.iv.ciphertext.tag`, the key part may be empty).
 fn find_jwts(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i + 3 <= b.len() {
-        if &b[i..i + 3] != b"eyJ" || (i > 0 && is_b64url(b[i - 1])) {
+        if &b[i..i + 3] != b"eyJ" || (i > 0 && is_b64url(b[i - 1]) && !escape_before(b, i)) {
             i += 1;
             continue;
         }
@@ -2769,7 +2814,8 @@ fn is_basic_credential(token: &[u8]) -> bool {
 fn find_scheme_credentials(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i < b.len() {
-        let starts_word = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let starts_word =
+            i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') || escape_before(b, i);
         let found = (starts_word && b[i] | 0x20 == b'b')
             .then(|| credential_scheme_at(b, i))
             .flatten();
@@ -2943,7 +2989,8 @@ enum TokenBody {
 fn find_prefixed_tokens(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i < b.len() {
-        let starts_word = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let starts_word =
+            i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') || escape_before(b, i);
         let Some((prefix, body)) = starts_word.then(|| token_prefix(&b[i..])).flatten() else {
             i += 1;
             continue;
@@ -3015,7 +3062,7 @@ fn find_access_key_ids(s: &str, spans: &mut Vec<(usize, usize)>) {
             let body_ok = b[start + 4..end]
                 .iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            let left_ok = start == 0 || !b[start - 1].is_ascii_alphanumeric();
+            let left_ok = start == 0 || !b[start - 1].is_ascii_alphanumeric() || escape_before(b, start);
             let right_ok = end == b.len() || !b[end].is_ascii_alphanumeric();
             if body_ok && left_ok && right_ok {
                 spans.push((start, end));

@@ -243,6 +243,38 @@ const MUST_GO: &[(&str, &str)] = &[
         r#"Credentials { access_key_id: "AKIDEXAMPLE", session_token: Some("FQoGZXIvYXdzEXAMPLE"), expiry: None }"#,
         "FQoGZXIvYXdzEXAMPLE",
     ),
+    // Tokens right after a percent-escape or a JSON escape.
+    (
+        "q=%22eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U%22",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ),
+    (
+        r#"{"msg":"line1\neyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"}"#,
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ),
+    (
+        "msg=hello%20ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "16C7e42F292c6912E7710c838347Ae178B4a",
+    ),
+    ("creds%3DAKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+    (
+        r#"{"csv":"Access key ID,Secret\nAKIAIOSFODNN7EXAMPLE,x"}"#,
+        "AKIAIOSFODNN7EXAMPLE",
+    ),
+    // JSON form-encoded, a blank written `+` (Python's `urlencode(json.dumps(…))`, Java's `URLEncoder`).
+    ("q=%7B%22password%22%3A+%22hunter2%22%7D", "hunter2"),
+    ("data=%7B%22api_key%22%3A+%22ak-77e1c2%22%7D", "ak-77e1c2"),
+    // Rust `Debug` of newtypes around a secret, and of an `Option` of one.
+    (
+        r#"Config { api_key: ApiKey("k-123abc"), region: "eu-west-1" }"#,
+        "k-123abc",
+    ),
+    (r#"db_password: Password("hunter2")"#, "hunter2"),
+    (r#"token: Some(Token("tok-9f8e7d"))"#, "tok-9f8e7d"),
+    (
+        r#"Settings { client_secret: Some(secrecy::SecretString(Box("cs-8a7b6c"))) }"#,
+        "cs-8a7b6c",
+    ),
     // Header values holding quotes of their own (RFC 6265 cookie values, RFC 7616 Digest).
     (r#"Cookie: theme="dark"; session=abc123secret"#, "abc123secret"),
     (r#"Set-Cookie: sid="s3cr3t-value"; HttpOnly"#, "s3cr3t-value"),
@@ -400,6 +432,11 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETECSENV",
     ),
     (r#"[{"Name":"API_TOKEN","Value":"SECRETCFNENV"}]"#, "SECRETCFNENV"),
+    // SSM GetParameter's answer: the parameter's path names it.
+    (
+        r#"{"Parameter":{"Name":"/prod/db/password","Type":"SecureString","Value":"SECRETSSMPARAM"}}"#,
+        "SECRETSSMPARAM",
+    ),
     (
         "env:\n- name: STRIPE_SECRET_KEY\n  value: SECRETK8SENV\n- name: REGION\n  value: eu-west-1",
         "SECRETK8SENV",
@@ -760,6 +797,7 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
     "<span>card priced</span>",
+    r#"{"Parameter":{"Name":"/prod/db/host","Type":"String","Value":"db.internal"}}"#,
     r#"[{"value":"eu-west-1","name":"REGION"},{"name":"DB_PASSWORD","valueFrom":"arn:aws:ssm:eu-west-1:123456789012:parameter/db"}]"#,
     "- name: REGION\n  value: eu-west-1\n- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db",
     "the password is invalid; token was Expired, refreshing",
@@ -1302,6 +1340,7 @@ fn card_words_are_denied_as_whole_words_only() {
     }
 }
 
+#[cfg(any(feature = "logs", feature = "xray"))]
 #[test]
 fn integer_card_numbers() {
     assert!(is_card_number(4_111_111_111_111_111));
@@ -1403,6 +1442,14 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("flag values", |n| "--token \"".repeat(n / 10));
     assert_linear("secret names without values", |n| {
         r#"{"name":"token","#.repeat(n / 16)
+    });
+    // Each `name` looked at its value: a value running to the end of the text, read again from
+    // every `name` (`name=name=…`, `name = name = …`), was quadratic.
+    assert_linear("repeated name keys", |n| "name=".repeat(n / 5));
+    assert_linear("repeated spaced name keys", |n| "name = ".repeat(n / 7));
+    assert_linear("repeated name keys with colons", |n| "Name:".repeat(n / 5));
+    assert_linear("name keys before a long value", |n| {
+        "value=X;name=password;x={".repeat(n / 25)
     });
     assert_linear("secret names after blanks", |n| {
         format!(r#"{}"name":"password""#, " x".repeat(n / 2)).repeat(1)
