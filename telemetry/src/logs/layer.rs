@@ -1077,7 +1077,7 @@ where
                 (sampled, self.cfg.buffer.is_some_and(|b| b.buffers(level)))
             }),
         };
-        let printable = level <= self.cfg.level() || (debug_sampled && level <= Level::DEBUG);
+        let printable = level <= self.cfg.level() || (debug_sampled && level <= self.cfg.sampled_level());
         if !printable && !buffering {
             return;
         }
@@ -1829,6 +1829,35 @@ mod tests {
         let msgs: Vec<_> = lines.iter().map(|l| l["message"].as_str().unwrap()).collect();
         assert_eq!(msgs, ["sampled in"]);
         assert_eq!(lines[0]["sampling_rate"], 0.5);
+    }
+
+    /// `AWS_LAMBDA_LOG_LEVEL` wins over debug sampling as over every other setting: a sampled
+    /// invocation prints nothing below it (Lambda would drop those lines anyway).
+    #[test]
+    fn debug_sampling_stays_within_lambdas_log_level() {
+        let cfg = |alc: &'static str| {
+            LogConfig::from_lookup(move |k| match k {
+                "AWS_LAMBDA_LOG_LEVEL" => Some(alc.into()),
+                "POWERTOOLS_LOGGER_SAMPLE_RATE" => Some("1".into()),
+                _ => None,
+            })
+        };
+        let work = || {
+            let _inv = invocation(true).entered();
+            tracing::debug!("sampled debug");
+            tracing::info!("info");
+            tracing::warn!("warn");
+        };
+        let msgs = |lines: Vec<Value>| -> Vec<String> {
+            lines
+                .iter()
+                .map(|l| l["message"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(msgs(run(cfg("WARN"), work)), ["warn"]);
+        assert_eq!(msgs(run(cfg("INFO"), work)), ["info", "warn"]);
+        assert_eq!(msgs(run(cfg("DEBUG"), work)), ["sampled debug", "info", "warn"]);
+        assert_eq!(msgs(run(cfg("TRACE"), work)), ["sampled debug", "info", "warn"]);
     }
 
     /// A field named `_aws` made the log line look like an EMF document to CloudWatch Logs (whose

@@ -216,11 +216,20 @@ impl LogConfig {
         self.sample_rate
     }
 
+    /// The most verbose level a debug-sampled invocation prints: DEBUG, unless Lambda's advanced
+    /// logging controls ask for less — `AWS_LAMBDA_LOG_LEVEL` wins over sampling as over every other
+    /// setting (Powertools' sampling sets DEBUG only where `AWS_LAMBDA_LOG_LEVEL` allows it, and
+    /// Lambda drops the lines below that level anyway).
+    pub(crate) fn sampled_level(&self) -> LevelFilter {
+        self.alc_level
+            .map_or(LevelFilter::DEBUG, |alc| alc.min(LevelFilter::DEBUG))
+    }
+
     /// The most verbose level any event can be printed or buffered at.
     pub(crate) fn max_possible(&self) -> LevelFilter {
         let mut max = self.level();
-        if self.sample_rate > 0.0 && max < LevelFilter::DEBUG {
-            max = LevelFilter::DEBUG;
+        if self.sample_rate > 0.0 && max < self.sampled_level() {
+            max = self.sampled_level();
         }
         if let Some(b) = &self.buffer {
             max = max.max(LevelFilter::from_level(b.level));
