@@ -26,7 +26,13 @@ impl CounterFn for CounterCell {
         if !route(&self.series, CellKind::Counter, |e, _| {
             e.counter = e.counter.saturating_add(value);
         }) {
-            self.value.fetch_add(value, Ordering::Relaxed);
+            // Saturating, as the invocation's own cells are: a wrapped total would report a small
+            // count (or, at exactly 0, none) for a counter that overflowed.
+            let _ = self
+                .value
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                    Some(v.saturating_add(value))
+                });
         }
     }
     /// `metrics` sets the counter to at least `value` (a total kept elsewhere, which callers may

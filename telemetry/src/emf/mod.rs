@@ -563,6 +563,25 @@ mod tests {
         );
     }
 
+    /// A counter that overflows reports the largest total, inside an invocation and outside it
+    /// alike: a wrapped sum would report 1 (or, at exactly 0, nothing) for 2^64 + 1 increments.
+    #[test]
+    fn an_overflowing_counter_saturates_everywhere() {
+        let (r, out) = rec(base());
+        metrics::with_local_recorder(&r, || {
+            metrics::counter!("Huge").increment(u64::MAX);
+            metrics::counter!("Huge").increment(2);
+            metrics::counter!("Wraps").increment(u64::MAX);
+            metrics::counter!("Wraps").increment(1);
+        });
+        r.flush();
+        let d = &docs(&out)[0];
+        #[allow(clippy::cast_precision_loss)]
+        let max = u64::MAX as f64;
+        assert_eq!(d["Huge"].as_f64(), Some(max), "{d}");
+        assert_eq!(d["Wraps"].as_f64(), Some(max), "{d}");
+    }
+
     #[test]
     fn counters_sum_gauges_last_histograms_arrays() {
         let (r, out) = rec(base());
