@@ -218,6 +218,7 @@ impl TelemetryBuilder {
     pub fn install(self) -> Result<(), InitError> {
         let logs = self.logs.with_function(self.function.clone());
         let sample_rate = logs.sample_rate();
+        let log_event = logs.log_event();
         let hidden = hidden_by_lambda_level(&logs);
         // A trace configuration telemetry refuses (a malformed endpoint, an unreadable TLS file) loses
         // spans, not requests: the function starts with nothing exported — the layer still carries each
@@ -289,6 +290,7 @@ impl TelemetryBuilder {
         install_shared(Shared {
             function: self.function,
             sample_rate,
+            log_event,
             emf,
             cold: process_cold_start(),
             correlation: None,

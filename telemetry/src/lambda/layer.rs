@@ -27,6 +27,8 @@ type CorrelationFn = dyn Fn(&dyn Any) -> Option<String> + Send + Sync;
 pub(super) struct Shared {
     pub(super) function: FunctionInfo,
     pub(super) sample_rate: f64,
+    /// `POWERTOOLS_LOGGER_LOG_EVENT`: the event logged at INFO as each invocation starts.
+    pub(super) log_event: bool,
     pub(super) emf: Option<EmfRecorder>,
     pub(super) cold: Arc<ColdStartTracker>,
     pub(super) correlation: Option<Arc<CorrelationFn>>,
@@ -62,6 +64,7 @@ pub fn layer() -> InvocationLayer {
                 shared: Shared {
                     function: FunctionInfo::from_env(),
                     sample_rate: cfg.sample_rate(),
+                    log_event: cfg.log_event(),
                     emf: crate::emf::global().cloned(),
                     cold: process_cold_start(),
                     correlation: None,
@@ -105,6 +108,7 @@ impl InvocationLayer {
             shared: Shared {
                 function,
                 sample_rate: 0.0,
+                log_event: false,
                 emf: None,
                 cold: Arc::new(ColdStartTracker::default()),
                 correlation: None,
@@ -126,6 +130,15 @@ impl InvocationLayer {
     #[must_use]
     pub fn with_sample_rate(mut self, rate: f64) -> Self {
         self.shared.sample_rate = rate;
+        self
+    }
+
+    /// Logs each invocation's event at INFO (`"message":"Lambda invocation event"`, the event under
+    /// `event`, redacted like every field), as `POWERTOOLS_LOGGER_LOG_EVENT=true` does. Events of type
+    /// `serde_json::Value` only: a typed event is not known to serialise.
+    #[must_use]
+    pub fn with_log_event(mut self, on: bool) -> Self {
+        self.shared.log_event = on;
         self
     }
 
@@ -304,6 +317,13 @@ where
         };
         let inner = {
             let _entered = span.enter();
+            if self.shared.log_event
+                && let Some(v) = json
+                && let Ok(text) = serde_json::to_string(v)
+            {
+                // `logs::record::EVENT_JSON_FIELD`: printed as the document, under `event`.
+                tracing::info!(telemetry.event_json = text.as_str(), "Lambda invocation event");
+            }
             let _metrics = metrics.as_ref().map(InvocationMetrics::enter);
             let _facts = InvocationFacts::enter(&facts);
             catch_unwind(AssertUnwindSafe(|| self.inner.call(event)))
@@ -682,6 +702,60 @@ mod tests {
                 std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(svc.call(ev))))
             })
         })
+    }
+
+    /// `POWERTOOLS_LOGGER_LOG_EVENT`: as the invocation starts, one INFO line "Lambda invocation
+    /// event" with the event under `event` as a JSON document, inside the invocation's context, and
+    /// redacted as every field is (a header, a JSON body, a card number). Nothing when not asked.
+    #[test]
+    fn the_event_is_logged_when_asked_and_redacted() {
+        let mut h = harness();
+        let payload = json!({
+            "headers": {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "Accept": "*/*"},
+            "body": "{\"password\":\"hunter2\"}",
+            "card": 4_111_111_111_111_111u64,
+            "items": [1, "two", null, true],
+            "card_id": "c-1"
+        });
+        call(&h, payload.clone(), "req-0").unwrap().unwrap();
+        assert!(
+            h.logs
+                .json_lines()
+                .iter()
+                .all(|l| l["message"] != "Lambda invocation event"),
+            "off unless asked"
+        );
+        h.logs.clear();
+        h.layer = h.layer.clone().with_log_event(true);
+        call(&h, payload, "req-1").unwrap().unwrap();
+        let text = h.logs.contents();
+        for secret in ["hunter2", "eyJzdWIiOiIxIn0", "4111111111111111"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        let lines = h.logs.json_lines();
+        let line = lines
+            .iter()
+            .find(|l| l["message"] == "Lambda invocation event")
+            .expect("the event line");
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["function_request_id"], "req-1");
+        assert!(line.get("telemetry.event_json").is_none(), "{line}");
+        let event = &line["event"];
+        assert_eq!(event["headers"]["Accept"], "*/*");
+        assert_eq!(event["items"], json!([1, "two", null, true]));
+        assert_eq!(event["card_id"], "c-1");
+        assert_eq!(event["card"], "[REDACTED]");
+        assert!(
+            event["headers"]["Authorization"]
+                .as_str()
+                .unwrap()
+                .contains("[REDACTED]"),
+            "{event}"
+        );
+        assert!(event["body"].as_str().unwrap().contains("[REDACTED]"), "{event}");
+        // Before the handler's own lines.
+        let at = |m: &str| lines.iter().position(|l| l["message"] == m).unwrap();
+        assert!(at("Lambda invocation event") < at("handling"));
     }
 
     /// A span started in the handler and still open when it returns keeps the registry's invocation

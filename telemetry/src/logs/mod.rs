@@ -59,6 +59,8 @@ pub struct LogConfig {
     pub(crate) code_level: Option<LevelFilter>,
     pub(crate) env_level: Option<(LevelFilter, LevelSource)>,
     pub(crate) sample_rate: f64,
+    /// `POWERTOOLS_LOGGER_LOG_EVENT`: each invocation's event logged at INFO.
+    pub(crate) log_event: bool,
     pub(crate) pretty: bool,
     pub(crate) redactor: Option<Redactor>,
     pub(crate) buffer: Option<BufferConfig>,
@@ -85,6 +87,7 @@ impl LogConfig {
             code_level: None,
             env_level: None,
             sample_rate: 0.0,
+            log_event: false,
             pretty: false,
             redactor: Some(Redactor::default()),
             buffer: None,
@@ -131,6 +134,7 @@ impl LogConfig {
             .filter(|r| r.is_finite())
             .map_or(0.0, |r| r.clamp(0.0, 1.0));
         let pretty = lookup("POWERTOOLS_DEV").is_some_and(|v| is_truthy(&v));
+        let log_event = lookup("POWERTOOLS_LOGGER_LOG_EVENT").is_some_and(|v| is_truthy(&v));
         Self {
             function,
             alc_level,
@@ -138,6 +142,7 @@ impl LogConfig {
             code_level: None,
             env_level,
             sample_rate,
+            log_event,
             pretty,
             redactor: Some(Redactor::default()),
             buffer: None,
@@ -167,6 +172,20 @@ impl LogConfig {
             0.0
         };
         self
+    }
+
+    /// Logs each invocation's event at INFO (`"message":"Lambda invocation event"`, the event under
+    /// `event`, redacted like every field), as `POWERTOOLS_LOGGER_LOG_EVENT=true` does.
+    #[must_use]
+    pub fn with_log_event(mut self, on: bool) -> Self {
+        self.log_event = on;
+        self
+    }
+
+    /// Whether each invocation's event is logged ([`LogConfig::with_log_event`]).
+    #[must_use]
+    pub fn log_event(&self) -> bool {
+        self.log_event
     }
 
     /// Pretty-prints (multi-line JSON) for humans, as `POWERTOOLS_DEV` does.
@@ -349,5 +368,14 @@ mod tests {
             cfg(&[("POWERTOOLS_LOGGER_SAMPLE_RATE", "NaN")]).sample_rate(),
             0.0
         );
+    }
+
+    #[test]
+    fn log_event_is_read_as_powertools_reads_a_flag() {
+        assert!(!cfg(&[]).log_event(), "off by default");
+        assert!(cfg(&[("POWERTOOLS_LOGGER_LOG_EVENT", "true")]).log_event());
+        assert!(cfg(&[("POWERTOOLS_LOGGER_LOG_EVENT", "1")]).log_event());
+        assert!(!cfg(&[("POWERTOOLS_LOGGER_LOG_EVENT", "false")]).log_event());
+        assert!(!cfg(&[("POWERTOOLS_LOGGER_LOG_EVENT", "")]).log_event());
     }
 }

@@ -11,6 +11,10 @@ use std::fmt;
 use std::sync::Arc;
 use tracing::field::{Field, Visit};
 
+/// The field the invocation layer logs the event's JSON text under (`POWERTOOLS_LOGGER_LOG_EVENT`):
+/// printed as the JSON document it holds, under `event`.
+pub(crate) const EVENT_JSON_FIELD: &str = "telemetry.event_json";
+
 /// Root keys filled from the invocation context, in output order.
 pub(crate) const CONTEXT_KEYS: [&str; 7] = [
     "cold_start",
@@ -46,6 +50,9 @@ pub(crate) enum FieldValue {
     I128(i128),
     U128(u128),
     F64(f64),
+    /// A JSON document (the invocation's event, `POWERTOOLS_LOGGER_LOG_EVENT`), printed as JSON:
+    /// redacted key by key and string by string like any field.
+    Json(Arc<serde_json::Value>),
     /// Boxed: errors are rare, and inline they would make every value 80 bytes instead of 32 — a
     /// span's field vector then outgrows the allocator's per-thread cache (over 1 KiB for the
     /// invocation span) and each one costs a trip through the general allocator.
@@ -193,7 +200,10 @@ impl FieldCollector {
     }
 
     fn put(&mut self, field: &Field, value: FieldValue) {
-        let name = field.name();
+        self.put_named(field.name(), value);
+    }
+
+    fn put_named(&mut self, name: &'static str, value: FieldValue) {
         if name.starts_with("log.") {
             return;
         }
@@ -231,6 +241,13 @@ impl Visit for FieldCollector {
         self.put(field, FieldValue::Bool(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == EVENT_JSON_FIELD {
+            // The invocation's event as JSON text: printed as the document under `event`.
+            if let Ok(event) = serde_json::from_str::<serde_json::Value>(value) {
+                self.put_named("event", FieldValue::Json(Arc::new(event)));
+            }
+            return;
+        }
         if self.skips(field) {
             return;
         }
@@ -489,11 +506,50 @@ pub(crate) fn redact_captured(fields: &mut [(&'static str, FieldValue)], red: &R
                     *c = red.redact_within(c, budget).into_owned();
                 }
             }
+            FieldValue::Json(doc) => *doc = Arc::new(redacted_json(doc, red, budget)),
             v if v.is_card_number() => *v = FieldValue::Str(REDACTED.into()),
             _ => {}
         }
     }
     clean
+}
+
+/// `doc` redacted as log fields are: a member whose name is deny-listed becomes [`REDACTED`], every
+/// string (member names too) is scanned, and an integer that is a card number is [`REDACTED`].
+fn redacted_json(doc: &serde_json::Value, red: &Redactor, budget: &ScanBudget) -> serde_json::Value {
+    use serde_json::Value;
+    match doc {
+        Value::String(s) => Value::String(red.redact_within(s, budget).into_owned()),
+        Value::Number(n) => {
+            let card = if let Some(u) = n.as_u64() {
+                is_card_number(u128::from(u))
+            } else if let Some(i) = n.as_i64() {
+                is_card_number(u128::from(i.unsigned_abs()))
+            } else {
+                n.as_f64().is_some_and(is_card_number_f64)
+            };
+            if card {
+                Value::String(REDACTED.into())
+            } else {
+                doc.clone()
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| redacted_json(v, red, budget)).collect()),
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(k, v)| {
+                    let value = if red.is_denied_field(k) {
+                        Value::String(REDACTED.into())
+                    } else {
+                        redacted_json(v, red, budget)
+                    };
+                    (red.redact_within(k, budget).into_owned(), value)
+                })
+                .collect(),
+        ),
+        Value::Null | Value::Bool(_) => doc.clone(),
+    }
 }
 
 thread_local! {
@@ -837,6 +893,10 @@ impl Serialize for Redacted<'_> {
             FieldValue::Str(v) => match self.redactor {
                 Some((r, b)) => s.serialize_str(&r.redact_within(v, b)),
                 None => s.serialize_str(v),
+            },
+            FieldValue::Json(doc) => match self.redactor {
+                Some((r, b)) => redacted_json(doc, r, b).serialize(s),
+                None => doc.serialize(s),
             },
             FieldValue::Bool(v) => s.serialize_bool(*v),
             FieldValue::I64(v) => s.serialize_i64(*v),
