@@ -404,13 +404,15 @@ pub fn widget_census(d: &Dashboard) -> BTreeMap<&'static str, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::{CatalogueOptions, dashboards_for};
+    use std::path::Path;
 
     /// The IAM policies grant the dashboards of exactly these sections (an environment's
     /// `{prefix}-*` would reach another's): each Terraform list of them is this one, so a section
     /// added here is one the deployed roles may publish.
     #[test]
     fn the_iam_policies_name_every_section() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         for file in [
             "infra/modules/governance/main.tf",
             "infra/modules/org/member/main.tf",
@@ -424,8 +426,6 @@ mod tests {
             assert_eq!(listed, SECTIONS, "{file}");
         }
     }
-    use crate::catalogue::{CatalogueOptions, dashboards_for};
-    use std::path::Path;
 
     fn desired() -> Vec<Dashboard> {
         let s = platform_spec::load(

@@ -319,10 +319,13 @@ where
             let _entered = span.enter();
             if self.shared.log_event
                 && let Some(v) = json
-                && let Ok(text) = serde_json::to_string(v)
             {
-                // `logs::record::EVENT_JSON_FIELD`: printed as the document, under `event`.
-                tracing::info!(telemetry.event_json = text.as_str(), "Lambda invocation event");
+                // `logs::record::EVENT_JSON_FIELD`: printed as the document, under `event`. The text is
+                // made only when an INFO line is enabled here.
+                tracing::info!(
+                    telemetry.event_json = serde_json::to_string(v).unwrap_or_default().as_str(),
+                    "Lambda invocation event"
+                );
             }
             let _metrics = metrics.as_ref().map(InvocationMetrics::enter);
             let _facts = InvocationFacts::enter(&facts);

@@ -521,14 +521,13 @@ fn redacted_json(doc: &serde_json::Value, red: &Redactor, budget: &ScanBudget) -
     match doc {
         Value::String(s) => Value::String(red.redact_within(s, budget).into_owned()),
         Value::Number(n) => {
-            let card = if let Some(u) = n.as_u64() {
-                is_card_number(u128::from(u))
-            } else if let Some(i) = n.as_i64() {
-                is_card_number(u128::from(i.unsigned_abs()))
-            } else {
-                n.as_f64().is_some_and(is_card_number_f64)
-            };
-            if card {
+            // The number as a field would hold it, for the same card check.
+            let field = n
+                .as_u64()
+                .map(FieldValue::U64)
+                .or_else(|| n.as_i64().map(FieldValue::I64))
+                .or_else(|| n.as_f64().map(FieldValue::F64));
+            if field.is_some_and(|f| f.is_card_number()) {
                 Value::String(REDACTED.into())
             } else {
                 doc.clone()

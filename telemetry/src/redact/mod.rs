@@ -1981,26 +1981,24 @@ fn in_query(b: &[u8], start: usize) -> bool {
     start > 0 && matches!(b[start - 1], b'?' | b'&' | b'#')
 }
 
-/// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
 /// Past up to four `Name(` openings at `i` (a Rust `Debug` of a wrapper: a name of letters, digits,
 /// `_` and `::`, starting with a letter, at most 64 bytes, then `(`); `i` itself when none is there.
 fn past_wrappers(b: &[u8], mut i: usize) -> usize {
     for _ in 0..4 {
-        let name_end = b[i..]
+        let name = b[i..]
             .iter()
-            .take(65)
-            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b':')))
-            .map_or(i, |n| i + n);
-        if name_end > i && name_end - i <= 64 && b[i].is_ascii_alphabetic() && b.get(name_end) == Some(&b'(')
-        {
-            i = name_end + 1;
-        } else {
+            .take(64)
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':'))
+            .count();
+        if name == 0 || !b[i].is_ascii_alphabetic() || b.get(i + name) != Some(&b'(') {
             break;
         }
+        i += name + 1;
     }
     i
 }
 
+/// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
 fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     let KeyContext {
         header,
@@ -2663,18 +2661,26 @@ fn url_slash_at(b: &[u8], i: usize) -> Option<(UrlSlash, usize)> {
     }
 }
 
-/// Whether an escape ends at `i`: a percent-escape (`%22eyJ…`, `x%20ghp_…`) or a JSON or C one
-/// (`\neyJ…`), whose last letter or digit is not part of the word that follows it.
-fn escape_before(b: &[u8], i: usize) -> bool {
-    (i >= 3 && b[i - 3] == b'%' && b[i - 2].is_ascii_hexdigit() && b[i - 1].is_ascii_hexdigit())
+/// Whether a token starts at `i`: at the start of the text, after a byte `in_word` does not take, or
+/// right after an escape — a percent-escape (`%22eyJ…`, `x%20ghp_…`) or a JSON or C one (`\neyJ…`),
+/// whose last letter or digit is not part of the token that follows it.
+fn token_starts(b: &[u8], i: usize, in_word: impl Fn(u8) -> bool) -> bool {
+    i == 0
+        || !in_word(b[i - 1])
+        || (i >= 3 && percent_at(b, i - 3).is_some())
         || (i >= 2 && b[i - 2] == b'\\' && matches!(b[i - 1], b'n' | b'r' | b't' | b'b' | b'f'))
+}
+
+/// A letter, a digit or `_`: the bytes a word-starting token may not follow.
+fn is_word_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
 }
 
 /// JWS (`header.payload.signature`) and JWE (`header.key.iv.ciphertext.tag`, the key part may be empty).
 fn find_jwts(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i + 3 <= b.len() {
-        if &b[i..i + 3] != b"eyJ" || (i > 0 && is_b64url(b[i - 1]) && !escape_before(b, i)) {
+        if &b[i..i + 3] != b"eyJ" || !token_starts(b, i, is_b64url) {
             i += 1;
             continue;
         }
@@ -2814,9 +2820,7 @@ fn is_basic_credential(token: &[u8]) -> bool {
 fn find_scheme_credentials(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i < b.len() {
-        let starts_word =
-            i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') || escape_before(b, i);
-        let found = (starts_word && b[i] | 0x20 == b'b')
+        let found = (token_starts(b, i, is_word_char) && b[i] | 0x20 == b'b')
             .then(|| credential_scheme_at(b, i))
             .flatten();
         let Some((scheme, word_end)) = found else {
@@ -2989,9 +2993,10 @@ enum TokenBody {
 fn find_prefixed_tokens(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     while i < b.len() {
-        let starts_word =
-            i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') || escape_before(b, i);
-        let Some((prefix, body)) = starts_word.then(|| token_prefix(&b[i..])).flatten() else {
+        let Some((prefix, body)) = token_starts(b, i, is_word_char)
+            .then(|| token_prefix(&b[i..]))
+            .flatten()
+        else {
             i += 1;
             continue;
         };
@@ -3062,7 +3067,7 @@ fn find_access_key_ids(s: &str, spans: &mut Vec<(usize, usize)>) {
             let body_ok = b[start + 4..end]
                 .iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            let left_ok = start == 0 || !b[start - 1].is_ascii_alphanumeric() || escape_before(b, start);
+            let left_ok = token_starts(b, start, |c| c.is_ascii_alphanumeric());
             let right_ok = end == b.len() || !b[end].is_ascii_alphanumeric();
             if body_ok && left_ok && right_ok {
                 spans.push((start, end));

@@ -280,15 +280,10 @@ fn truncate_cow(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
 #[must_use]
 pub fn subsegments(batch: Vec<SpanData>) -> Vec<Subsegment> {
     let tree = Tree::of(&batch);
-    subsegments_of(batch, &tree)
+    subsegments_after(batch, &tree, 0).0
 }
 
-/// [`subsegments`] for a batch whose tree is known.
-pub(crate) fn subsegments_of(batch: Vec<SpanData>, tree: &Tree) -> Vec<Subsegment> {
-    subsegments_after(batch, tree, 0).0
-}
-
-/// [`subsegments_of`] with `spent` of the trace's [`MAX_ANNOTATIONS`] already used (by the spans of
+/// [`subsegments`] for a batch whose tree is known, with `spent` of the trace's [`MAX_ANNOTATIONS`] already used (by the spans of
 /// an earlier batch of the same invocation); also returns how many this batch used.
 pub(crate) fn subsegments_after(
     mut batch: Vec<SpanData>,
