@@ -272,10 +272,10 @@ impl MetricSpec {
     #[must_use]
     pub fn is_emitted_with(&self, keys: &[DimensionKey]) -> bool {
         let mut wanted = keys.to_vec();
-        wanted.sort_unstable();
+        crate::sort::sort(&mut wanted);
         self.dimension_sets.iter().any(|set| {
             let mut have = set.to_vec();
-            have.sort_unstable();
+            crate::sort::sort(&mut have);
             have == wanted
         })
     }

@@ -31,6 +31,7 @@ pub mod otel;
 pub mod propagation;
 #[cfg(any(feature = "logs", feature = "xray", feature = "emf"))]
 pub mod redact;
+mod sort;
 #[cfg(any(feature = "test-util", all(test, feature = "logs")))]
 pub mod testing;
 #[cfg(feature = "xray")]

@@ -372,7 +372,7 @@ impl EmfRecorder {
             merged.clear();
             std::mem::swap(slots, merged);
         } else {
-            slots.sort_unstable_by_key(key);
+            crate::sort::sort_by_key(slots, key);
             merge(slots, values, merged);
         }
 

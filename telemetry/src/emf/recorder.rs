@@ -310,11 +310,11 @@ impl Inner {
                 props.push((k.to_owned(), truncate(v)));
             }
         }
-        label_dims.sort();
+        crate::sort::sort(&mut label_dims);
         dims.extend(label_dims);
         // A label key repeated in the labels may have gone to both; the dimension wins.
         props.retain(|(k, _)| !dims.iter().any(|(d, _)| d == k));
-        props.sort();
+        crate::sort::sort(&mut props);
         let sets = cfg.sets_for(name, &dims);
         let invalid = if !is_valid_metric_name(name) {
             Some("invalid EMF metric name")

@@ -304,7 +304,7 @@ pub fn within_event_limit(line: &[u8], pretty: bool) -> std::borrow::Cow<'_, [u8
     }
     let mut values = string_values(line);
     // Longest first; each cut saves its length less what it keeps and its note.
-    values.sort_unstable_by_key(|&(start, end)| std::cmp::Reverse(end - start));
+    crate::sort::sort_by_key(&mut values, |&(start, end)| std::cmp::Reverse(end - start));
     let mut excess = line.len() - MAX_LINE_BYTES;
     let mut cuts: Vec<(usize, usize)> = Vec::new(); // (where the kept part ends, where the string ends)
     for (start, end) in values {
@@ -328,7 +328,7 @@ pub fn within_event_limit(line: &[u8], pretty: bool) -> std::borrow::Cow<'_, [u8
     if excess > 0 {
         return Cow::Owned(withheld(line, pretty));
     }
-    cuts.sort_unstable();
+    crate::sort::sort(&mut cuts);
     let mut out = Vec::with_capacity(MAX_LINE_BYTES);
     let mut at = 0;
     for (kept, end) in cuts {

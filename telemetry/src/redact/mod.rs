@@ -199,20 +199,26 @@ struct ByLastByte {
 
 impl ByLastByte {
     fn of(words: &[String]) -> Self {
-        let mut sorted: Vec<(u8, String)> = words
-            .iter()
-            .filter_map(|w| w.as_bytes().last().map(|&b| (b, w.clone())))
-            .collect();
-        sorted.sort_by_key(|(b, _)| *b);
+        // A counting sort: each word's group is known from its last byte (no comparison sort needed).
         let mut starts = Box::new([0u32; 257]);
-        for (b, _) in &sorted {
-            starts[usize::from(*b) + 1] += 1;
+        for w in words {
+            if let Some(&b) = w.as_bytes().last() {
+                starts[usize::from(b) + 1] += 1;
+            }
         }
         for b in 1..starts.len() {
             starts[b] += starts[b - 1];
         }
+        let mut next = *starts;
+        let mut placed: Vec<Option<&String>> = vec![None; starts[256] as usize];
+        for w in words {
+            if let Some(&b) = w.as_bytes().last() {
+                placed[next[usize::from(b)] as usize] = Some(w);
+                next[usize::from(b)] += 1;
+            }
+        }
         Self {
-            words: sorted.into_iter().map(|(_, w)| w).collect(),
+            words: placed.into_iter().flatten().cloned().collect(),
             starts,
             ends_all: words.iter().any(String::is_empty),
         }
@@ -478,7 +484,7 @@ impl Redactor {
             return Cow::Borrowed(s);
         }
         // Longest first among spans starting together; a span overlapping the last one widens it.
-        spans.sort_unstable_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
+        crate::sort::sort_by_key(&mut spans, |&(start, end)| (start, std::cmp::Reverse(end)));
         let mut quoted = quoted.iter().peekable();
         let mut out = String::with_capacity(s.len());
         let mut pos = 0;

@@ -133,7 +133,7 @@ fn annotations_of(batch: &[SpanData]) -> usize {
                     _ => None,
                 })
                 .collect();
-            keys.sort_unstable();
+            crate::sort::sort(&mut keys);
             keys.dedup();
             keys.len()
         })
@@ -315,8 +315,9 @@ fn annotatable(v: &OtelValue) -> bool {
 /// Sorts by key, keeping the last of each key (a map's insert order: the last write wins).
 fn last_per_key<K: AsRef<str>, V>(entries: &mut Vec<(K, V)>) {
     if entries.len() > 1 {
+        // Reversed, the last write of a key comes first, and the stable sort keeps it first.
         entries.reverse();
-        entries.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        crate::sort::stable_sort_by(entries, |a, b| a.0.as_ref() < b.0.as_ref());
         entries.dedup_by(|later, earlier| later.0.as_ref() == earlier.0.as_ref());
     }
 }

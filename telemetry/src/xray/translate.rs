@@ -293,7 +293,8 @@ pub(crate) fn subsegments_after(
     let mut budget = spent;
     // Annotations are assigned in start order, so the first 50 spans of an invocation keep theirs.
     let mut by_start: Vec<usize> = (0..batch.len()).collect();
-    by_start.sort_by_key(|&i| batch[i].start_time);
+    // The position breaks ties: spans starting together keep the batch's order.
+    crate::sort::sort_by_key(&mut by_start, |&i| (batch[i].start_time, i));
     // Nested documents carry no trace id, parent id or type: only roots get them.
     let mut docs: Vec<Option<Subsegment>> = vec![None; batch.len()];
     for i in by_start {
