@@ -6,7 +6,9 @@
 //! `cookie=cookie=cookie=…` used to cost O(n²): 43 s for 1 MB). On top of that the work per record is
 //! bounded: at most [`DEFAULT_MAX_SCAN_BYTES`] (64 KiB, [`Redactor::with_max_scan_bytes`]) of a line's
 //! text is scanned; text past the budget is withheld, not printed unscanned, and replaced by
-//! `[REDACTED: N bytes past the scan limit]`. Measured throughput: `docs/BENCHMARKS.md` (bench `redact`).
+//! `[REDACTED: N bytes past the scan limit]` — with the whole token the limit falls in, however long,
+//! and a stretch of digit groups touching it (a card number's), so no first part of a secret is
+//! printed. Measured throughput: `docs/BENCHMARKS.md` (bench `redact`).
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
@@ -15,15 +17,18 @@
 //!   ends with the word `pan`, `pwd` or `pass` (`card_pan`, `Pwd=`, `DB_PASS`; not `span`, `cwd`,
 //!   `bypass`), or `sig`, `code` or `key` in a URL query (`&sig=`, OAuth's `?code=`, Google's
 //!   `?key=AIza…`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
-//!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth), or
+//!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth, and JSON with its
+//!   quotes written `\u0022` or `&quot;`: `{\u0022password\u0022:\u0022x\u0022}`), a Python string
+//!   with a prefix (`'password': b'x'`), or
 //!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`), also twice or more, as a URL
 //!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`,
 //!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
 //!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
-//!   or object value (`"Authorization":["Bearer …"]`) goes to its matching bracket and becomes one
-//!   string between the key's own quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
+//!   or object value (`"Authorization":["Bearer …"]`, also `%22password%22%3A%5B…%5D` and with `\u0022`
+//!   or `&quot;` quotes) goes to its matching bracket and becomes one string between the key's own
+//!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
 //!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
 //!   (`password=#hunter2`, `password=p;ss`), but a `&` or `;` followed by another `key=` ends it
 //!   (`token=…&x=1`) — after a password's key only a known form or connection-string parameter
@@ -56,17 +61,19 @@
 //! - PEM private-key bodies, GitHub (`ghp_…`, `github_pat_…`), GitLab (`glpat-…`, `glrt-…`), Slack
 //!   (`xoxb-…`, `xoxe-…`, `xapp-…`), Stripe (`sk_live_…`), OpenAI (`sk-proj-…`, `sk-…`), Anthropic
 //!   (`sk-ant-…`), SendGrid (`SG.…`), npm (`npm_…`), Hugging Face (`hf_…`), PyPI (`pypi-…`) and
-//!   Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`);
+//!   Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`, also
+//!   percent-encoded once or more: `postgres%3A%2F%2Fu%3APASS%40db`);
 //! - Slack and Discord incoming-webhook URLs (the path after `hooks.slack.com/` or
-//!   `discord.com/api/webhooks/`, with or without a scheme, slashes also written `\/` or `%2F`);
-//! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`), tabs or dashes allowed
-//!   between digit groups (dots when
+//!   `discord.com/api/webhooks/`, with or without a scheme, slashes also written `\/`, `%2F` or `%252F`);
+//! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`, encoded again: `%2B`,
+//!   `%2520`; a no-break space), tabs or dashes allowed between digit groups (dots when
 //!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
 //!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
-//! a value), X-Ray trace ids and headers (a span id after `Parent=` or in a `traceparent` is not a
-//! card number, even when all decimal and Luhn-valid), token counts (`input_tokens=1200`).
+//! a value), X-Ray trace ids and headers (a span id after `Parent=`, after a key naming one
+//! (`span_id=`) or in a `traceparent` is not a card number, even when all decimal and Luhn-valid),
+//! token counts (`input_tokens=1200`).
 //!
 //! `key` is denied only as a URL query parameter, never as a field name or a key in other text: a
 //! `key` field or `key=` in a log line is an S3 object's, a cache's or a table's key (S3 event
@@ -248,10 +255,11 @@ impl Default for Redactor {
 ///
 /// ```
 /// use telemetry::redact::Redactor;
-/// let r = Redactor::default().with_max_scan_bytes(8);
+/// let r = Redactor::default().with_max_scan_bytes(10);
 /// let budget = r.budget();
 /// assert_eq!(r.redact_within("abcdef", &budget), "abcdef");
-/// assert_eq!(r.redact_within("ghijkl", &budget), "gh[REDACTED: 4 bytes past the scan limit]");
+/// // The word the limit falls in is withheld whole: it may be the first part of a token.
+/// assert_eq!(r.redact_within("gh ijkl", &budget), "gh [REDACTED: 4 bytes past the scan limit]");
 /// assert_eq!(budget.remaining(), 0);
 /// ```
 #[derive(Debug)]
@@ -439,6 +447,7 @@ impl Redactor {
             self.find_key_values(s, &mut spans, &mut quoted);
             if hints.url {
                 find_url_passwords(s.as_bytes(), &mut spans);
+                find_encoded_url_passwords(s.as_bytes(), &mut spans);
             }
         }
         // A webhook URL needs no separator: `posting to hooks.slack.com/services/T…/B…/…`.
@@ -1324,7 +1333,7 @@ impl CleanTexts {
 #[derive(Debug, Default)]
 struct Hints {
     separator: bool,
-    /// `://` somewhere: a URL that may carry `user:password@`.
+    /// `://` somewhere, also percent-encoded (`%3A%2F%2F`): a URL that may carry `user:password@`.
     url: bool,
     at: bool,
     jwt: bool,
@@ -1344,10 +1353,13 @@ struct Hints {
     xml: [bool; 3],
     /// A blank, `is` or `was`, a blank: prose may name a secret (`the password is hunter2`).
     prose: bool,
+    /// An escaped no-break space (`\u00a0`, `&nbsp;`): it may join a card number's groups, whose
+    /// digits the count of [`HINT_DIGIT`]s then does not see together.
+    escaped_space: bool,
 }
 
-/// Byte classes for [`Hints::of`], looked up once per byte: a digit; a blank, `-`, `.`, `+` or `%`
-/// (inside a card number's stretch of digits); a base64 byte; a byte that may start something worth a look.
+/// Byte classes for [`Hints::of`], looked up once per byte: a digit; a byte between a card number's
+/// digit groups ([`is_digit_stretch`]); a base64 byte; a byte that may start something worth a look.
 const HINT_DIGIT: u8 = 1;
 const HINT_STRETCH: u8 = 2;
 const HINT_B64: u8 = 4;
@@ -1362,8 +1374,9 @@ static HINT_CLASS: [u8; 256] = {
             t[c] |= HINT_DIGIT;
         }
         // `+` and `%` (with the `20` after it, counted as digits: too many is safe) join a card's
-        // groups in a form body.
-        if matches!(b, b' ' | b'\t' | b'-' | b'.' | b'+' | b'%') {
+        // groups in a form body, also encoded again (`%2B`, `%2520`); the bytes of the wide spaces
+        // of [`wide_space_at`] too (the escaped ones set [`Hints::escaped_space`]).
+        if is_digit_stretch(b) {
             t[c] |= HINT_STRETCH;
         }
         if is_b64(b) {
@@ -1455,7 +1468,7 @@ impl Hints {
                 longest_run = longest_run.max(run);
             }
         }
-        h.digits = most_digits >= 13;
+        h.digits = most_digits >= 13 || h.escaped_space;
         h.b64_run = longest_run >= 40;
         h
     }
@@ -1473,6 +1486,7 @@ impl Hints {
             b'%' => {
                 self.separator = true;
                 self.at = true;
+                self.url |= encoded_scheme_end(b, i).is_some();
             }
             b'@' => self.at = true,
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
@@ -1496,6 +1510,7 @@ impl Hints {
             b'\\' if starts_with_ci(b, i, Angles::JsonEscape.brackets().0) => {
                 self.xml[Angles::JsonEscape as usize] = true;
             }
+            b'\\' | b'&' if wide_space_at(b, i).is_some() => self.escaped_space = true,
             // At the first blank of a run only: the run is read once.
             b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
                 self.prose = true;
@@ -1505,24 +1520,89 @@ impl Hints {
     }
 }
 
-/// The largest char boundary ≤ `limit`, moved back to the last separator within 512 bytes so a
-/// token is not cut in two (its first half printed).
+/// The largest char boundary ≤ `limit`, moved back so that the text kept never ends in the first
+/// part of a secret the whole text would show redacted: to the start of the token the cut falls in,
+/// however long it is (a 2 KB JWT cut in its payload is no JWT, and its first part would be
+/// printed), and, when the text withheld goes on from a stretch of digit groups, to the start of that
+/// whole stretch (`4111 1111 |1111 1111`: a card number's groups, cut, spell no card; any separator
+/// the card rule reads between them). Reads back at most `limit` bytes, once per record, so the budget
+/// bounds it.
 fn cut_point(s: &str, limit: usize) -> usize {
     let mut cut = limit.min(s.len());
     while cut > 0 && !s.is_char_boundary(cut) {
         cut -= 1;
     }
     let b = s.as_bytes();
-    let floor = cut.saturating_sub(512);
-    let mut i = cut;
-    while i > floor {
-        let c = b[i - 1];
-        if c.is_ascii() && !is_b64url(c) && !matches!(c, b'/' | b'+' | b'=' | b'%' | b'.') {
-            return i;
-        }
+    let mut i = token_start(b, cut);
+    // An escaped space the limit falls in (`\u00|a0`) is withheld whole.
+    let end = (1..6)
+        .filter_map(|k| cut.checked_sub(k))
+        .find(|&at| wide_space_at(b, at).is_some_and(|w| at + w > cut))
+        .unwrap_or(cut);
+    let stretch = digit_stretch_start(b, end);
+    let continued = end < cut
+        || wide_space_at(b, end).is_some()
+        || b.get(end)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || is_digit_stretch(c));
+    if continued && b[stretch..end].iter().any(u8::is_ascii_digit) {
+        i = i.min(token_start(b, stretch));
+    }
+    while !s.is_char_boundary(i) {
         i -= 1;
     }
-    cut
+    i
+}
+
+/// Where the token ending at `end` starts: the bytes of the secrets found by their shape (base64 and
+/// URL-safe base64, JWTs' `.`, token68's `~`, percent-escapes, an e-mail's `@`), back to the first
+/// other byte, at any distance. Non-ASCII bytes are no token's.
+fn token_start(b: &[u8], end: usize) -> usize {
+    let mut i = end;
+    while i > 0 && (is_b64url(b[i - 1]) || matches!(b[i - 1], b'/' | b'+' | b'=' | b'%' | b'.' | b'~' | b'@'))
+    {
+        i -= 1;
+    }
+    i
+}
+
+/// Whether `c` may be in a card number's stretch of digit groups besides its digits: a blank, a tab,
+/// `-`, `.`, `+`, `%` and the `B` of `%2B`, a byte of a wide space ([`wide_space_at`] as written).
+const fn is_digit_stretch(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b'\t'
+            | b'-'
+            | b'.'
+            | b'+'
+            | b'%'
+            | b'B'
+            | b'b'
+            | 0xC2
+            | 0xA0
+            | 0xE2
+            | 0x80
+            | 0x87
+            | 0x89
+            | 0xAF
+    )
+}
+
+/// Where the stretch of digits and the bytes between card digit groups ([`is_digit_stretch`], and
+/// escaped spaces: `\u00a0`, `&nbsp;`) ending at `end` starts, at any distance.
+fn digit_stretch_start(b: &[u8], end: usize) -> usize {
+    let mut i = end;
+    while i > 0 {
+        if let Some(at) = i.checked_sub(6)
+            && wide_space_at(b, at) == Some(6)
+        {
+            i = at;
+        } else if b[i - 1].is_ascii_digit() || is_digit_stretch(b[i - 1]) {
+            i -= 1;
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 fn normalise(name: &str) -> String {
@@ -2004,6 +2084,22 @@ fn past_wrappers(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The length of a Python string literal's prefix at `i` (`b'…'`, `u"…"`, `rb'…'`: one or two of `b`,
+/// `r`, `u`, `f`, any case, then a quote), 0 when none is there: the secret is the string, and the
+/// value would otherwise end at the quote after the prefix (`{'password': b'hunter2'}`).
+fn string_prefix_len(b: &[u8], i: usize) -> usize {
+    let letter = |k: usize| {
+        b.get(k)
+            .is_some_and(|c| matches!(c | 0x20, b'b' | b'r' | b'u' | b'f'))
+    };
+    let quote = |k: usize| matches!(b.get(k), Some(b'"' | b'\''));
+    match (letter(i), letter(i + 1)) {
+        (true, _) if quote(i + 1) => 1,
+        (true, true) if quote(i + 2) => 2,
+        _ => 0,
+    }
+}
+
 /// The value after a key ending at `i`, or `None` when no `:`/`=`/`=>` follows.
 fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     let KeyContext {
@@ -2017,8 +2113,18 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
     let mut key_quote: Option<((usize, usize), u32, u8)> = None;
+    // The key's quote written `\u0022` or `&quot;` ([`written_quote_at`]): so are the value's.
+    let mut key_form = None;
     while let Some((c, level)) = decoded_at(b, i) {
         let w = encoded_width(level);
+        if matches!(c, b'\\' | b'&')
+            && let Some((form, width)) = written_quote_at(b, i)
+        {
+            key_quote = Some(((i, i + width), 0, form.quote()));
+            key_form = Some(form);
+            i += width;
+            continue;
+        }
         match c {
             b'\\' if level == 0 => {
                 let run_end = skip_backslashes(b, i);
@@ -2078,6 +2184,15 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     // Rust's `Debug` of an `Option` or a newtype: `session_token: Some("…")`, `api_key: ApiKey("…")`,
     // `secret: Some(SecretString(Box("…")))` — the secret is inside the wrappers, not their names.
     i = past_wrappers(b, i);
+    i += string_prefix_len(b, i);
+    if let Some((form, width)) = written_quote_at(b, i) {
+        let start = i + width;
+        return Some(KeyValue {
+            start,
+            end: written_string_end(b, start, form),
+            quote: None,
+        });
+    }
     // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`, `%2522`.
     let run_end = skip_backslashes(b, i);
     match decoded_at(b, run_end) {
@@ -2105,9 +2220,16 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 quote: None,
             });
         }
-        Some((b'[' | b'{', 0)) if run_end == i => {
-            let (level, q) = key_quote.map_or((0, b'"'), |(_, level, q)| (level, q));
-            let end = bracketed_end(b, i, q, level, key_quote.is_none());
+        Some((b'[' | b'{', level)) if run_end == i => {
+            let end = match key_form {
+                // Percent-encoded (`%22password%22%3A%5B…%5D`): its brackets and quotes are too.
+                _ if level > 0 => written_bracketed_end(b, i, QuoteForm::Percent(level)),
+                Some(form) => written_bracketed_end(b, i, form),
+                None => {
+                    let (level, q) = key_quote.map_or((0, b'"'), |(_, level, q)| (level, q));
+                    bracketed_end(b, i, q, level, key_quote.is_none())
+                }
+            };
             return Some(KeyValue {
                 start: i,
                 end,
@@ -2468,6 +2590,181 @@ fn quoted_header_end(b: &[u8], start: usize, q: u8, level: u32, alone: bool) -> 
     }
 }
 
+/// How a JSON document's quotes are written when not as `"`, `\"` or `%22` before a string value:
+/// percent-encoded (here only for an array or object value: `%22password%22%3A%5B%22x%22%5D`, its
+/// brackets encoded as often), as JSON's unicode escape (`{\u0022password\u0022:\u0022x\u0022}`:
+/// a document in a string, as .NET's encoder writes `"` inside strings) or as an HTML entity
+/// (`{&quot;password&quot;:&quot;x&quot;}`: a document shown in HTML or XML).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteForm {
+    /// Encoded this many times.
+    Percent(u32),
+    /// The quote, and the backslashes written before its `u` (1: a quote of the document; 3:
+    /// `\\\u0022`, a quote escaped inside one of its strings).
+    Unicode(u8, usize),
+    /// The quote.
+    Entity(u8),
+}
+
+impl QuoteForm {
+    const fn quote(self) -> u8 {
+        match self {
+            Self::Percent(_) => b'"',
+            Self::Unicode(q, _) | Self::Entity(q) => q,
+        }
+    }
+}
+
+/// What [`QuoteForm`] reads at a byte of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WrittenToken {
+    /// A quote of the value's own level.
+    Quote,
+    Open,
+    Close,
+    /// The end of the text around (the URL, the string, the attribute, the line).
+    End,
+    Other,
+}
+
+/// `\u0022` or `\u0027` (any case; an odd run of backslashes) or an HTML entity for `"` or `'`
+/// (`&quot;`, `&#34;`, `&#x22;`, `&apos;`, `&#39;`, `&#x27;`) at `i`: its form and width.
+fn written_quote_at(b: &[u8], i: usize) -> Option<(QuoteForm, usize)> {
+    match b.get(i)? {
+        b'\\' => {
+            let run_end = skip_backslashes(b, i);
+            let run = run_end - i;
+            let q = unicode_quote_at(b, run_end)?;
+            (run % 2 == 1).then_some((QuoteForm::Unicode(q, run), run + 5))
+        }
+        b'&' => entity_quote_at(b, i).map(|(q, w)| (QuoteForm::Entity(q), w)),
+        _ => None,
+    }
+}
+
+/// `u0022` or `u0027` (hex digits in any case) at `i`: the quote.
+fn unicode_quote_at(b: &[u8], i: usize) -> Option<u8> {
+    if !starts_with_ci(b, i, b"u00") {
+        return None;
+    }
+    match hex_pair_at(b, i + 3)? {
+        q @ (b'"' | b'\'') => Some(q),
+        _ => None,
+    }
+}
+
+/// An HTML entity for `"` or `'` at `i`, any case: the quote and the entity's width.
+fn entity_quote_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    const ENTITIES: &[(&[u8], u8)] = &[
+        (b"&quot;", b'"'),
+        (b"&#34;", b'"'),
+        (b"&#x22;", b'"'),
+        (b"&apos;", b'\''),
+        (b"&#39;", b'\''),
+        (b"&#x27;", b'\''),
+    ];
+    ENTITIES
+        .iter()
+        .find(|(e, _)| starts_with_ci(b, i, e))
+        .map(|&(e, q)| (q, e.len()))
+}
+
+/// What the byte at `j` (within `b`) is in a value whose quotes are written `form`, and its width.
+fn written_token(b: &[u8], j: usize, form: QuoteForm) -> (WrittenToken, usize) {
+    let bracket = |c: u8| match c {
+        b'[' | b'{' => WrittenToken::Open,
+        b']' | b'}' => WrittenToken::Close,
+        _ => WrittenToken::Other,
+    };
+    match form {
+        QuoteForm::Percent(level) => {
+            let (c, l) = decoded_at(b, j).unwrap_or((b[j], 0));
+            let token = if l == level {
+                if c == b'"' {
+                    WrittenToken::Quote
+                } else {
+                    bracket(c)
+                }
+            } else if l < level && matches!(c, b'&' | b'"' | b'\'' | b'#' | b' ' | b'\t' | b'\n' | b'\r') {
+                // A delimiter of the URL around, encoded fewer times.
+                WrittenToken::End
+            } else {
+                WrittenToken::Other
+            };
+            (token, encoded_width(l))
+        }
+        QuoteForm::Unicode(q, level) => match b[j] {
+            b'\\' => {
+                let run_end = skip_backslashes(b, j);
+                let run = run_end - j;
+                match unicode_quote_at(b, run_end) {
+                    Some(u) if u == q && run % 2 == 1 => {
+                        let token = if run <= level {
+                            WrittenToken::Quote
+                        } else {
+                            WrittenToken::Other
+                        };
+                        (token, run + 5)
+                    }
+                    _ => (WrittenToken::Other, run),
+                }
+            }
+            // The string the document is written in ends at its own quote.
+            b'"' | b'\n' | b'\r' => (WrittenToken::End, 1),
+            c => (bracket(c), 1),
+        },
+        QuoteForm::Entity(q) => match b[j] {
+            b'&' => match entity_quote_at(b, j) {
+                // `\&quot;` is a quote escaped inside a string.
+                Some((e, w)) if e == q && !(j > 0 && b[j - 1] == b'\\') => (WrittenToken::Quote, w),
+                Some((_, w)) => (WrittenToken::Other, w),
+                None => (WrittenToken::Other, 1),
+            },
+            // The attribute or the element the document is written in ends.
+            b'"' | b'<' | b'\n' | b'\r' => (WrittenToken::End, 1),
+            c => (bracket(c), 1),
+        },
+    }
+}
+
+/// The end of a string value whose quotes are written `form`, starting at `from`: its closing quote,
+/// or the end of the text around it.
+fn written_string_end(b: &[u8], from: usize, form: QuoteForm) -> usize {
+    let mut j = from;
+    while j < b.len() {
+        let (token, width) = written_token(b, j, form);
+        if matches!(token, WrittenToken::Quote | WrittenToken::End) {
+            return j;
+        }
+        j += width;
+    }
+    j
+}
+
+/// [`bracketed_end`] for an array or object whose quotes (and, percent-encoded, brackets) are written
+/// `form`: after its matching bracket, strings skipped, or at the end of the text around it. One
+/// pass, depth counted.
+fn written_bracketed_end(b: &[u8], from: usize, form: QuoteForm) -> usize {
+    let (mut depth, mut in_string, mut j) = (0usize, false, from);
+    while j < b.len() {
+        let (token, width) = written_token(b, j, form);
+        match token {
+            WrittenToken::End => return j,
+            WrittenToken::Quote => in_string = !in_string,
+            WrittenToken::Open if !in_string => depth += 1,
+            WrittenToken::Close if !in_string => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return j + width;
+                }
+            }
+            _ => {}
+        }
+        j += width;
+    }
+    j
+}
+
 /// The end of a JSON array or object starting at `from` (`[` or `{`): after its matching bracket,
 /// skipping strings (quote `q` at escape `level`); at the end of the string around it or of the text
 /// if it is not closed (`line` also stops at a newline: the key was not quoted, so this is not JSON).
@@ -2589,8 +2886,9 @@ const WEBHOOK_HINTS: &[&[u8]] = &[b"slack.com", b"discord"];
 /// `…/workflows/…`) and Discord's (`discord.com/api/webhooks/<id>/<token>`): the path after the
 /// host (Slack) or after `webhooks/` (Discord), to the next blank, quote, bracket, `,` or other `\`. The
 /// slashes may be written as JSON escapes (`hooks.slack.com\/services\/…`, as PHP's and some Java
-/// encoders write them) or percent-encoded (`hooks.slack.com%2Fservices%2F…`, a URL passed in a
-/// query), where a `&` also ends the path.
+/// encoders write them) or percent-encoded, once or more (`hooks.slack.com%2Fservices%2F…`, a URL
+/// passed in a query; `%252F` when that query was encoded again), where a `&` also ends the path, and
+/// an encoded `&`, quote, blank or `,` (`…%2FXXXX%22%2C%22n%22`).
 fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     /// A host's segments, each but the first after a slash.
     const HOSTS: &[&[&[u8]]] = &[
@@ -2603,7 +2901,8 @@ fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         while let Some(at) = find_ci(b, host[0], from) {
             from = at + host[0].len();
             let mut start = from;
-            let mut encoded = false;
+            // How many times the slashes were percent-encoded (0: not).
+            let mut encoded = 0;
             let mut whole = true;
             // Each segment after its slash, then the slash before the path.
             for segment in host[1..].iter().map(Some).chain([None]) {
@@ -2611,7 +2910,9 @@ fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                     whole = false;
                     break;
                 };
-                encoded |= slash == UrlSlash::Percent;
+                if let UrlSlash::Percent(level) = slash {
+                    encoded = encoded.max(level);
+                }
                 start += width;
                 if let Some(segment) = segment {
                     if !starts_with_ci(b, start, segment) {
@@ -2628,7 +2929,12 @@ fn find_webhooks(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             while end < b.len()
                 && !b[end].is_ascii_whitespace()
                 && !matches!(b[end], b'"' | b'\'' | b'<' | b'>' | b')' | b',')
-                && (!encoded || b[end] != b'&')
+                && (encoded == 0
+                    || !(b[end] == b'&'
+                        || matches!(
+                            encoded_within(b, end, encoded),
+                            Some(b'&' | b'"' | b'\'' | b' ' | b',')
+                        )))
             {
                 if b[end] == b'\\' {
                     // `\/` is a slash of the path; any other escape (`\"`) ends it.
@@ -2653,8 +2959,8 @@ enum UrlSlash {
     Plain,
     /// `\/`: a JSON string's escape.
     JsonEscape,
-    /// `%2F`.
-    Percent,
+    /// `%2F`, or encoded this many times over (`%252F`: a URL in a URL in another's query).
+    Percent(u32),
 }
 
 /// A `/` at `i`, as written ([`UrlSlash`]), and its width.
@@ -2662,7 +2968,10 @@ fn url_slash_at(b: &[u8], i: usize) -> Option<(UrlSlash, usize)> {
     match b.get(i)? {
         b'/' => Some((UrlSlash::Plain, 1)),
         b'\\' if b.get(i + 1) == Some(&b'/') => Some((UrlSlash::JsonEscape, 2)),
-        b'%' if percent_at(b, i) == Some(b'/') => Some((UrlSlash::Percent, 3)),
+        b'%' => match decoded_at(b, i)? {
+            (b'/', level) => Some((UrlSlash::Percent(level), encoded_width(level))),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -3062,6 +3371,74 @@ fn find_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// Where the authority starts after a percent-encoded `://` at `i` (`%3A%2F%2F`, `%253A%252F%252F`:
+/// the three bytes encoded as many times), and that number of times.
+fn encoded_scheme_end(b: &[u8], i: usize) -> Option<(usize, u32)> {
+    let (b':', level) = decoded_at(b, i)? else {
+        return None;
+    };
+    let w = encoded_width(level);
+    let slash = |at: usize| decoded_at(b, at) == Some((b'/', level));
+    (level > 0 && slash(i + w) && slash(i + 2 * w)).then_some((i + 3 * w, level))
+}
+
+/// [`find_url_passwords`] in a percent-encoded URL (`postgres%3A%2F%2Fapp%3Apw%40db%3A5432`: a
+/// connection string passed in a query or a form, once or more): its `:`, `@` and the `/`, `?` or
+/// `#` ending the authority encoded as many times as its `://`; a delimiter of the text around it
+/// (a blank, a quote, `&`, or one encoded fewer times) ends it too. The cursor jumps past each
+/// authority.
+fn find_encoded_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'%') {
+        let at = i + off;
+        let Some((authority, level)) = encoded_scheme_end(b, at) else {
+            i = at + 1;
+            continue;
+        };
+        let w = encoded_width(level);
+        let (mut end, mut last_at, mut colon) = (authority, None, None);
+        while end < b.len() {
+            let (c, l) = decoded_at(b, end).unwrap_or((b[end], 0));
+            if l == level && matches!(c, b'/' | b'?' | b'#') {
+                break;
+            }
+            if l < level
+                && matches!(
+                    c,
+                    b'&' | b'/'
+                        | b'?'
+                        | b'#'
+                        | b' '
+                        | b'\t'
+                        | b'\n'
+                        | b'\r'
+                        | b'"'
+                        | b'\''
+                        | b'<'
+                        | b'>'
+                        | b'\\'
+                )
+            {
+                break;
+            }
+            if l == level && c == b'@' {
+                last_at = Some(end);
+            }
+            // The first `:` of the userinfo: one before any `@` (a later one is the port's).
+            if l == level && c == b':' && colon.is_none() {
+                colon = Some(end);
+            }
+            end += encoded_width(l);
+        }
+        if let (Some(userinfo_end), Some(colon)) = (last_at, colon)
+            && colon + w < userinfo_end
+        {
+            spans.push((colon + w, userinfo_end));
+        }
+        i = end.max(authority);
+    }
+}
+
 fn find_access_key_ids(s: &str, spans: &mut Vec<(usize, usize)>) {
     let b = s.as_bytes();
     for prefix in ["AKIA", "ASIA"] {
@@ -3168,7 +3545,8 @@ fn is_xray_trace_id(b: &[u8]) -> bool {
 }
 
 /// Payment card numbers: 13–19 digits with one or two spaces, a tab, one dash or ` - ` allowed
-/// between them (a form body's `+` or `%20` for a space; or a `.` when every group is four digits, as printed on the
+/// between them (a form body's `+` or `%20` for a space, also encoded again: `%2B`, `%2520`; a no-break
+/// space; or a `.` when every group is four digits, as printed on the
 /// card: `4111.1111.1111.1111`, never a decimal), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
 /// RuPay) and a valid Luhn check digit.
 ///
@@ -3208,7 +3586,14 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 // A form body writes a blank `+` or `%20` (`number=4111+1111+…`); a pasted table
                 // column, a tab.
                 (b' ' | b'\t' | b'-' | b'.' | b'+', _) => 1,
-                (b'%', _) if percent_at(b, i) == Some(b' ') => 3,
+                // Either encoded again (`%2B`, `%2520`: a form body passed in a URL), up to
+                // [`PERCENT_LEVELS`] times; an encoded tab.
+                (b'%', _) => match decoded_at(b, i) {
+                    Some((b' ' | b'+' | b'\t', level)) => encoded_width(level),
+                    _ => 0,
+                },
+                // A no-break or narrow space ([`wide_space_at`]), as written or escaped.
+                (0xC2 | 0xE2 | b'\\' | b'&', _) => wide_space_at(b, i).unwrap_or(0),
                 _ => 0,
             };
             if width == 0
@@ -3246,15 +3631,30 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// A space other than ASCII's at `i`, as a formatted amount, a locale or a word processor writes it
+/// between digit groups: no-break (U+00A0), figure (U+2007), thin (U+2009) or narrow no-break
+/// (U+202F); U+00A0 and U+202F also as JSON escapes (`\u00a0`: Python's `json.dumps` writes any
+/// non-ASCII byte so) or as HTML's `&nbsp;`/`&#160;`. Its width.
+fn wide_space_at(b: &[u8], i: usize) -> Option<usize> {
+    const ESCAPED: &[&[u8]] = &[b"\\u00a0", b"\\u202f", b"&nbsp;", b"&#160;"];
+    match (b.get(i)?, b.get(i + 1), b.get(i + 2)) {
+        (0xC2, Some(0xA0), _) => Some(2),
+        (0xE2, Some(0x80), Some(0x87 | 0x89 | 0xAF)) => Some(3),
+        (b'\\' | b'&', _, _) => ESCAPED.iter().find(|e| starts_with_ci(b, i, e)).map(|e| e.len()),
+        _ => None,
+    }
+}
+
 /// Whether the 16 hex digits at `i` are the span id of a trace header: the value of X-Ray's
-/// `Parent=`, or the parent-id of a W3C `traceparent` (`{2}-{32}-{16}-{2}` hex digits). A span id is
-/// random; about one in 1,800 is all decimal, and some of those spell a card number.
+/// `Parent=` or of a key naming a span id ([`after_span_id_key`]: `span_id=`), or the parent-id of a
+/// W3C `traceparent` (`{2}-{32}-{16}-{2}` hex digits). A span id is random; about one in 1,800 is
+/// all decimal, and some of those spell a card number.
 fn is_trace_parent_id(b: &[u8], i: usize) -> bool {
     let hex = |r: Option<&[u8]>| r.is_some_and(|r| r.iter().all(u8::is_ascii_hexdigit));
     if !hex(b.get(i..i + 16)) || b.get(i + 16).is_some_and(u8::is_ascii_alphanumeric) {
         return false;
     }
-    if i >= 7 && &b[i - 7..i] == b"Parent=" {
+    if (i >= 7 && &b[i - 7..i] == b"Parent=") || after_span_id_key(b, i) {
         return true;
     }
     // `{version}-{trace id}-` before, `-{flags}` after.
@@ -3266,6 +3666,45 @@ fn is_trace_parent_id(b: &[u8], i: usize) -> bool {
         && b[i - 1] == b'-'
         && b.get(i + 16) == Some(&b'-')
         && hex(b.get(i + 17..i + 19))
+}
+
+/// The longest key [`after_span_id_key`] reads back: `parent_span_id`, `otel.span_id`,
+/// `dd.span_id` and the like fit.
+const SPAN_ID_KEY_MAX: usize = 32;
+
+/// Whether the value at `i` follows a key naming a span id (`span_id=`, `"spanId":"`,
+/// `parent_span_id: `, `SpanId=`): its normalised name ends in `spanid` or is `parentid`
+/// (OpenTelemetry, Zipkin, Datadog logs). Reads back a quote, blanks, the separator, a quote and a
+/// name of at most [`SPAN_ID_KEY_MAX`] bytes: O(1).
+fn after_span_id_key(b: &[u8], i: usize) -> bool {
+    let mut k = i;
+    // Back over at most `most` bytes of `set`.
+    let back_over = |k: &mut usize, set: &[u8], most: usize| {
+        let floor = k.saturating_sub(most);
+        while *k > floor && set.contains(&b[*k - 1]) {
+            *k -= 1;
+        }
+    };
+    back_over(&mut k, b"\"'", 1);
+    back_over(&mut k, b" \t", 4);
+    if k == 0 || !matches!(b[k - 1], b'=' | b':') {
+        return false;
+    }
+    k -= 1;
+    back_over(&mut k, b" \t", 4);
+    back_over(&mut k, b"\"'", 1);
+    let end = k;
+    while k > 0 && end - k < SPAN_ID_KEY_MAX && is_word(b[k - 1]) {
+        k -= 1;
+    }
+    let mut buf = [0u8; 64];
+    let Some(name) = std::str::from_utf8(&b[k..end])
+        .ok()
+        .and_then(|n| normalised_on_stack(n, &mut buf))
+    else {
+        return false;
+    };
+    name.ends_with(b"spanid") || name == b"parentid"
 }
 
 /// One digit group of a run, and whether a `.` joins it to the group before.

@@ -618,6 +618,70 @@ const MUST_GO: &[(&str, &str)] = &[
         "?next=%2Fcallback%3Fcode%3DSECRETCODEENC%26state%3Dxyz",
         "SECRETCODEENC",
     ),
+    // A JSON array value percent-encoded: its brackets and quotes are encoded as often as the key's.
+    ("q=%22password%22%3A%5B%22hunter2%22%5D", "hunter2"),
+    (
+        "q=%22password%22%3A%5B%22SECRETARR1%22%2C%22SECRETARR2%22%5D&x=1",
+        "SECRETARR2",
+    ),
+    (
+        "q=%2522token%2522%253A%257B%2522a%2522%253A%2522SECRETOBJ2%2522%257D",
+        "SECRETOBJ2",
+    ),
+    // JSON in a string with its quotes written `\u0022` (.NET's encoder) or as HTML entities.
+    (r"{\u0022password\u0022:\u0022hunter2\u0022}", "hunter2"),
+    (
+        r#""body":"{\u0022user\u0022:\u0022bob\u0022,\u0022client_secret\u0022: \u0022SECRETU2 x\u0022}""#,
+        "SECRETU2",
+    ),
+    (r"{\u0022token\u0022:[\u0022SECRETU3\u0022]}", "SECRETU3"),
+    ("{&quot;password&quot;:&quot;hunter2&quot;}", "hunter2"),
+    ("{&#34;api_key&#34;: &#34;SECRETENT2 x&#34;}", "SECRETENT2"),
+    ("{&#x27;password&#x27;: &#x27;SECRETENT3&#x27;}", "SECRETENT3"),
+    (
+        "{&quot;token&quot;:{&quot;a&quot;:&quot;SECRETENT4&quot;}}",
+        "SECRETENT4",
+    ),
+    // A Slack webhook URL encoded twice (a URL in a URL in another's query).
+    (
+        "u=https%253A%252F%252Fhooks.slack.com%252Fservices%252FT000%252FB000%252FXXXX",
+        "XXXX",
+    ),
+    (
+        "u=https%25253A%25252F%25252Fdiscord.com%25252Fapi%25252Fwebhooks%25252F1%25252FSECRETDISC",
+        "SECRETDISC",
+    ),
+    // Python bytes and prefixed string values.
+    ("{'password': b'hunter2'}", "hunter2"),
+    (r#"{'password': b"hunter2"}"#, "hunter2"),
+    ("{'api_key': u'SECRETPYU', 'n': 1}", "SECRETPYU"),
+    // Card groups joined by a form's `+` encoded again, a blank encoded twice, a no-break space.
+    ("4111%2B1111%2B1111%2B1111", "1111%2B1111"),
+    ("4111%25201111%25201111%25201111", "1111%25201111"),
+    ("card 4111\u{a0}1111\u{a0}1111\u{a0}1111", "1111\u{a0}1111"),
+    ("cc=5555%252B5555%252B5555%252B4444", "4444"),
+    // Narrow and figure spaces, an encoded tab, and no-break spaces escaped by JSON or HTML.
+    (
+        "card 4111\u{202f}1111\u{202f}1111\u{202f}1111",
+        "1111\u{202f}1111",
+    ),
+    (
+        "card 4111\u{2007}1111\u{2007}1111\u{2007}1111",
+        "1111\u{2007}1111",
+    ),
+    ("cc=4111%091111%091111%091111", "1111%091111"),
+    (r#"{"card":"4111\u00a01111\u00a01111\u00a01111"}"#, "1111"),
+    ("<td>4111&nbsp;1111&nbsp;1111&nbsp;1111</td>", "1111"),
+    // A password in a percent-encoded URL's userinfo, encoded once or twice.
+    ("postgres%3A%2F%2Fapp%3Ahunter2%40db.internal%3A5432", "hunter2"),
+    (
+        "dsn=postgres%3A%2F%2Fapp%3ASECRETDSN1%40db%3A5432%2Fcards",
+        "SECRETDSN1",
+    ),
+    (
+        "u=redis%253A%252F%252F%253ASECRETDSN2%2540cache%253A6379&n=1",
+        "SECRETDSN2",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -786,6 +850,32 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "?u=%252Fx%253Fkey%253DSECRETQKEY4%2526q%253D1",
         "?u=%252Fx%253Fkey%253D[REDACTED]%2526q%253D1",
+    ),
+    // An array or object value becomes one string between quotes written as the key's are.
+    (
+        "q=%22password%22%3A%5B%22SECRETARR1%22%2C%22SECRETARR2%22%5D&x=1",
+        "q=%22password%22%3A%22[REDACTED]%22&x=1",
+    ),
+    (
+        r"{\u0022token\u0022:[\u0022SECRETU3\u0022]}",
+        r"{\u0022token\u0022:\u0022[REDACTED]\u0022}",
+    ),
+    (
+        "{&quot;token&quot;:{&quot;a&quot;:&quot;SECRETENT4&quot;}}",
+        "{&quot;token&quot;:&quot;[REDACTED]&quot;}",
+    ),
+    (
+        r#""body":"{\u0022user\u0022:\u0022bob\u0022,\u0022client_secret\u0022: \u0022SECRETU2 x\u0022}""#,
+        r#"\u0022client_secret\u0022: \u0022[REDACTED]\u0022}""#,
+    ),
+    ("{'password': b'hunter2'}", "{'password': b'[REDACTED]'}"),
+    (
+        "dsn=postgres%3A%2F%2Fapp%3ASECRETDSN1%40db%3A5432%2Fcards",
+        "dsn=postgres%3A%2F%2Fapp%3A[REDACTED]%40db%3A5432%2Fcards",
+    ),
+    (
+        "u=https%253A%252F%252Fhooks.slack.com%252Fservices%252FT000%252FB000%252FXXXX",
+        "u=https%253A%252F%252Fhooks.slack.com%252F[REDACTED]",
     ),
 ];
 
@@ -968,6 +1058,21 @@ const MUST_STAY: &[&str] = &[
     "?r=arn%3Aaws%3Asecretsmanager%3Aeu-west-1%3A123456789012%3Asecret%3Aprod%2Fdb",
     "?r=arn%253Aaws%253Asecretsmanager%253Aeu-west-1%253A123456789012%253Asecret%253Aprod%252Fdb",
     "progress 100%25%25%25 and discount 25%2525 off",
+    // Look-alikes of the forms above: encoded arrays, `\u0022` and entity quotes under keys that are
+    // not denied; a byte string after a plain key; a URL's port and user without a password; the
+    // encoded `+` and no-break space between numbers that spell no card; span ids that are decimal.
+    "q=%22tags%22%3A%5B%22a%22%5D&x=1",
+    r"{\u0022user\u0022:\u0022bob\u0022,\u0022tags\u0022:[\u0022a\u0022]}",
+    "{&quot;user&quot;:&quot;bob&quot;} &amp; &lt;b&gt;",
+    "{'user': b'bob', 'n': u'x'}",
+    "u=https%3A%2F%2Fapi.example.com%3A443%2Fv1%3Fa%3D1",
+    "u=postgres%3A%2F%2Fapp%40db%3A5432%2Fcards",
+    "total=4111%2B1111%2B1111%2B1112 price 4\u{a0}111",
+    r#"{"qty":"4\u00a0111","n":"12&nbsp;345"} &nbsp; 4111\u00a01111\u00a01111\u00a01112"#,
+    "u=https%253A%252F%252Fhooks.example.com%252Fservices%252FT0",
+    "span_id=4111111111111111",
+    r#"{"spanId":"4111111111111111","parent_span_id": "5555555555554444"}"#,
+    "otel.span_id = 4111111111111111 ParentId=4111111111111111",
 ];
 
 fn expand(s: &str) -> String {
@@ -1130,9 +1235,52 @@ fn the_work_per_record_is_bounded() {
     assert_eq!(red.redact_within("0123456", &budget), "0123456");
     assert_eq!(red.redact_field("password", "x", &budget), REDACTED);
     assert_eq!(
-        red.redact_within("abcdef", &budget),
-        "abc[REDACTED: 3 bytes past the scan limit]"
+        red.redact_within("ab cdef", &budget),
+        "ab [REDACTED: 4 bytes past the scan limit]"
     );
+    // The word the limit falls in goes whole, even at the start of a text.
+    let budget = red.budget();
+    assert_eq!(
+        red.redact_within("abcdefghijkl", &budget),
+        "[REDACTED: 12 bytes past the scan limit]"
+    );
+}
+
+/// The limit never cuts a secret so that its first part is printed: a token longer than any
+/// lookback, a JWT cut in its payload, a card number written in groups, cut in any place.
+#[test]
+fn the_scan_limit_never_prints_the_first_part_of_a_secret() {
+    let cases: Vec<(String, &str)> = vec![
+        (format!("tok {JWT} ok"), "eyJhbGciOiJIUzI1NiJ9"),
+        (format!("id ghp_{} end", "Ab1".repeat(200)), "ghp_"),
+        ("card 4111 1111 1111 1111 ok".to_owned(), "4111"),
+        ("card 4111  1111  1111  1111 ok".to_owned(), "4111"),
+        ("card 4111 - 1111 - 1111 - 1111 ok".to_owned(), "4111"),
+        ("card 4111.1111.1111.1111 ok".to_owned(), "4111"),
+        ("card 4111\t1111\t1111\t1111 ok".to_owned(), "4111"),
+        ("card 4111\u{a0}1111\u{a0}1111\u{a0}1111 ok".to_owned(), "4111"),
+        (r"card 4111\u00a01111\u00a01111\u00a01111 ok".to_owned(), "4111"),
+        ("card 4111&nbsp;1111&nbsp;1111&nbsp;1111 ok".to_owned(), "4111"),
+        ("card 4111%2B1111%2B1111%2B1111 ok".to_owned(), "4111"),
+        ("card 4111%25201111%25201111%25201111 ok".to_owned(), "4111"),
+        ("card 3782 822463 10005 ok".to_owned(), "3782"),
+        ("mail alice.b+x@mail.example.org ok".to_owned(), "alice"),
+    ];
+    for (text, prefix) in &cases {
+        for limit in 0..text.len() {
+            let red = Redactor::default().with_max_scan_bytes(limit);
+            let out = red.redact_str(text);
+            assert!(
+                !out.contains(prefix),
+                "limit {limit}: {text:?} -> {out:?} shows {prefix:?}"
+            );
+        }
+    }
+    // A token longer than the old 512-byte lookback, at the default budget's edge.
+    let token = format!("ghp_{}", "A".repeat(2000));
+    let text = format!("{}{token} ok", "x ".repeat((DEFAULT_MAX_SCAN_BYTES - 1000) / 2));
+    let out = Redactor::default().redact_str(&text);
+    assert!(!out.contains("ghp_"), "{}", &out[out.len() - 80..]);
 }
 
 #[test]
@@ -1519,6 +1667,42 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("trace parent ids", |n| {
         "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01 Parent=4111111111111111;".repeat(n / 82)
     });
+    // Quotes written `\u0022`, `&quot;` or percent-encoded around arrays: each value is read once and
+    // skipped whole, however its brackets nest or fail to close.
+    assert_linear("unicode-quoted keys", |n| {
+        r"\u0022password\u0022:\u0022".repeat(n / 26)
+    });
+    assert_linear("unicode-quoted brackets", |n| {
+        r"\u0022token\u0022:[[\u0022".repeat(n / 22)
+    });
+    assert_linear("escaped unicode quotes", |n| {
+        format!(r"\u0022token\u0022:\u0022{}", r"\\\u0022".repeat(n / 8))
+    });
+    assert_linear("entity-quoted keys", |n| {
+        "&quot;password&quot;:&quot;".repeat(n / 27)
+    });
+    assert_linear("entity-quoted brackets", |n| {
+        "&#34;token&#34;:{&amp;".repeat(n / 22)
+    });
+    assert_linear("encoded brackets", |n| {
+        "%22password%22%3A%5B%5B%22".repeat(n / 26)
+    });
+    assert_linear("encoded brackets twice", |n| {
+        format!("%2522token%2522%253A{}", "%255B%2522%255D".repeat(n / 15))
+    });
+    assert_linear("python string prefixes", |n| "password=b'".repeat(n / 11));
+    // Encoded URLs: each `%` reads O(1) for a `://`, each authority is read once.
+    assert_linear("encoded url authorities", |n| "%3A%2F%2Fa%3Ab%40".repeat(n / 17));
+    assert_linear("encoded url authorities twice", |n| {
+        "%253A%252F%252F%253A%2540".repeat(n / 25)
+    });
+    assert_linear("encoded webhook hosts", |n| "hooks.slack.com%252F".repeat(n / 20));
+    assert_linear("encoded card separators", |n| "4111%2B%2520\u{a0}".repeat(n / 13));
+    // Span-id keys before each number: a bounded look back.
+    assert_linear("span id keys", |n| "x_span_id=4111111111111111;".repeat(n / 27));
+    assert_linear("long span id keys", |n| {
+        format!("{}span_id=4111111111111111", "a".repeat(n))
+    });
     // 100k nested brackets after one key: one value, redacted whole.
     let s = format!("\"password\":{}", "[".repeat(100_000));
     let out = Redactor::default()
@@ -1629,7 +1813,7 @@ proptest! {
     #[test]
     fn the_digits_hint_never_hides_a_card(
         card in prop::sample::select(vec!["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]),
-        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20", "\t", " - "]), 4),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20", "\t", " - ", "%2B", "%2b", "%2520", "%252B", "%09", "\u{a0}", "\u{202f}", "\u{2007}", "\u{2009}", "\\u00a0", "&nbsp;", "&#160;"]), 4),
         before in "[a-z0-9 .:=-]{0,12}",
         after in "[a-z0-9 .:=-]{0,12}",
     ) {
@@ -1955,6 +2139,11 @@ fn decimal_span_ids_in_trace_headers_are_not_cards() {
     // The same digits anywhere else are still a card.
     assert_eq!(r("card 4111111111111111"), "card [REDACTED]");
     assert_eq!(r("Parent: 4111111111111111"), "Parent: [REDACTED]");
+    // After a key naming a span id, 16 digits are one; grouped, or after another key, a card.
+    assert_eq!(r("span_id=4111111111111111"), "span_id=4111111111111111");
+    assert_eq!(r("span_id=4111 1111 1111 1111"), "span_id=[REDACTED]");
+    assert_eq!(r("card_id=4111111111111111"), "card_id=[REDACTED]");
+    assert_eq!(r("spanish=4111111111111111"), "spanish=[REDACTED]");
     assert_eq!(r("id-4111111111111111-01"), "id-[REDACTED]-01");
 }
 
