@@ -759,6 +759,24 @@ mod tests {
         // Before the handler's own lines.
         let at = |m: &str| lines.iter().position(|l| l["message"] == m).unwrap();
         assert!(at("Lambda invocation event") < at("handling"));
+
+        // Deeper than serde_json reads back (128 levels): the event is still there, as text, and
+        // still redacted.
+        h.logs.clear();
+        let mut deep = json!({"password": "hunter2", "card_id": "c-2"});
+        for _ in 0..200 {
+            deep = json!({ "inner": deep });
+        }
+        call(&h, deep, "req-2").unwrap().unwrap();
+        let text = h.logs.contents();
+        assert!(!text.contains("hunter2"), "{text}");
+        let lines = h.logs.json_lines();
+        let line = lines
+            .iter()
+            .find(|l| l["message"] == "Lambda invocation event")
+            .expect("the event line");
+        let event = line["event"].as_str().expect("the event as text");
+        assert!(event.contains("c-2") && event.contains("[REDACTED]"), "{event}");
     }
 
     /// A span started in the handler and still open when it returns keeps the registry's invocation

@@ -242,10 +242,14 @@ impl Visit for FieldCollector {
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == EVENT_JSON_FIELD {
-            // The invocation's event as JSON text: printed as the document under `event`.
-            if let Ok(event) = serde_json::from_str::<serde_json::Value>(value) {
-                self.put_named("event", FieldValue::Json(Arc::new(event)));
-            }
+            // The invocation's event as JSON text: printed as the document under `event`. Text the
+            // parser refuses (nested deeper than its 128 levels) is printed as a string, redacted as
+            // any text is, rather than left out without a word.
+            let event = match serde_json::from_str::<serde_json::Value>(value) {
+                Ok(event) => FieldValue::Json(Arc::new(event)),
+                Err(_) => FieldValue::Str(value.into()),
+            };
+            self.put_named("event", event);
             return;
         }
         if self.skips(field) {
