@@ -8,7 +8,8 @@
 //! - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`);
 //! - `OTEL_EXPORTER_OTLP_TRACES_HEADERS` or `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, values
 //!   percent-decoded; a malformed entry is reported by position, never by its text, which may be a
-//!   key), `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
+//!   key; one the exporter writes itself, `content-type` and the like, is a warning and ignored),
+//!   `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms);
 //! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` — only `http/protobuf`;
 //! - `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` (PEM certificates trusted for the collector, in place
 //!   of the built-in roots), `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE` and
@@ -244,6 +245,16 @@ pub enum ConfigWarning {
         var: &'static str,
         /// Its value.
         value: String,
+    },
+    /// A header the exporter writes itself (`content-type`, `content-encoding`, `content-length`,
+    /// `host`, `transfer-encoding`; with SigV4 also `authorization` and the `x-amz-*` it signs with):
+    /// sent twice it would make the collector refuse the request or read the body wrongly; ignored.
+    #[error("{var}: header {key:?} is set by the OTLP exporter itself; ignored")]
+    ReservedHeader {
+        /// The variable.
+        var: &'static str,
+        /// The header's name as given.
+        key: String,
     },
 }
 
@@ -581,12 +592,13 @@ impl TraceExportConfig {
                         }
                         None => {
                             let url = "http://localhost:4318/v1/traces".to_owned();
+                            let sigv4_region = get("TELEMETRY_OTLP_SIGV4_REGION");
                             ExporterKind::OtlpHttp {
                                 tls: Box::new(tls(&first, &url, &mut warnings)?),
                                 url,
-                                headers: headers(&first)?,
+                                headers: headers(&first, sigv4_region.is_some(), &mut warnings)?,
                                 timeout: timeout(&get, &mut warnings),
-                                sigv4_region: get("TELEMETRY_OTLP_SIGV4_REGION"),
+                                sigv4_region,
                                 gzip,
                             }
                         }
@@ -601,10 +613,10 @@ impl TraceExportConfig {
                                 });
                             }
                             ExporterKind::OtlpHttp {
-                                sigv4_region,
                                 tls: Box::new(tls(&first, &url, &mut warnings)?),
+                                headers: headers(&first, sigv4_region.is_some(), &mut warnings)?,
+                                sigv4_region,
                                 url,
-                                headers: headers(&first)?,
                                 timeout: timeout(&get, &mut warnings),
                                 gzip,
                             }
@@ -758,11 +770,14 @@ impl TraceExportConfig {
 
 fn headers(
     first: &impl Fn(&'static str, &'static str) -> Option<(&'static str, String)>,
+    signed: bool,
+    warnings: &mut Vec<ConfigWarning>,
 ) -> Result<Vec<(String, String)>, ConfigError> {
     let Some((var, list)) = first("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS") else {
         return Ok(Vec::new());
     };
-    list.split(',')
+    let mut all: Vec<(String, String)> = list
+        .split(',')
         .enumerate()
         .filter(|(_, e)| !e.trim().is_empty())
         .map(|(i, entry)| {
@@ -791,7 +806,35 @@ fn headers(
             }
             Ok((k, v))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    all.retain(|(k, _)| {
+        let reserved = is_reserved_header(k, signed);
+        if reserved {
+            warn_once(warnings, ConfigWarning::ReservedHeader { var, key: k.clone() });
+        }
+        !reserved
+    });
+    Ok(all)
+}
+
+/// Whether the OTLP/HTTP exporter writes header `name` itself (the body's framing and type; with
+/// SigV4 the signature and what it signs), so a configured one would go out twice.
+fn is_reserved_header(name: &str, signed: bool) -> bool {
+    const FRAMING: &[&str] = &[
+        "content-type",
+        "content-encoding",
+        "content-length",
+        "host",
+        "transfer-encoding",
+    ];
+    const SIGV4: &[&str] = &[
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+    ];
+    FRAMING.iter().any(|r| name.eq_ignore_ascii_case(r))
+        || (signed && SIGV4.iter().any(|r| name.eq_ignore_ascii_case(r)))
 }
 
 /// The TLS files, each variable read on its own (the signal's before the general one), for an
@@ -1130,6 +1173,51 @@ mod tests {
             matches!(&c.exporters[0], ExporterKind::OtlpHttp { url, sigv4_region: Some(r), .. }
             if url == "https://xray.us-east-1.amazonaws.com/v1/traces" && r == "us-east-1")
         );
+    }
+
+    /// The exporter's own headers are not sent twice: a configured `Content-Type` would make a second
+    /// one (the collector refuses the body or reads it as JSON), a configured `Authorization` beside
+    /// the SigV4 signature a second credential.
+    #[test]
+    fn headers_the_exporter_writes_are_ignored_with_a_warning() {
+        let headers_of = |c: &TraceExportConfig| match &c.exporters[0] {
+            ExporterKind::OtlpHttp { headers, .. } => headers.clone(),
+            other => panic!("{other:?}"),
+        };
+        let list = "Content-Type=application/json,x-api-key=k-1,authorization=Bearer t,Content-Encoding=br";
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", list),
+        ])
+        .unwrap();
+        assert_eq!(
+            headers_of(&c),
+            [
+                ("x-api-key".into(), "k-1".into()),
+                ("authorization".into(), "Bearer t".into())
+            ]
+        );
+        let text: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "OTEL_EXPORTER_OTLP_HEADERS: header \"Content-Type\" is set by the OTLP exporter itself; ignored",
+                "OTEL_EXPORTER_OTLP_HEADERS: header \"Content-Encoding\" is set by the OTLP exporter itself; ignored",
+            ]
+        );
+        // Signed for X-Ray's OTLP endpoint: the configured credential goes too.
+        let c = config(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://xray.eu-west-1.amazonaws.com",
+            ),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", list),
+        ])
+        .unwrap();
+        assert_eq!(headers_of(&c), [(String::from("x-api-key"), String::from("k-1"))]);
+        assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
     }
 
     #[test]

@@ -124,7 +124,8 @@ impl TraceHeader {
             if part.is_empty() {
                 continue;
             }
-            let (k, v) = match part.bytes().position(|b| b == b'=') {
+            let eq = part.bytes().position(|b| b == b'=');
+            let (k, v) = match eq {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, ""),
             };
@@ -154,7 +155,8 @@ impl TraceHeader {
                     lineage = Some(v.to_owned())
                 }
                 "Lineage" => {}
-                other if is_header_safe(other) && is_header_safe(v) && carry(other, v) => {
+                // A part that is not `key=value` is not carried: written back it would gain an `=`.
+                other if eq.is_some() && is_header_safe(other) && is_header_safe(v) && carry(other, v) => {
                     extra.push((other.to_owned(), v.to_owned()));
                 }
                 _ => {}
@@ -551,6 +553,18 @@ mod tests {
         let ok = TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Lineage=a87bd80c:1|68fd508a:5")
             .unwrap();
         assert_eq!(ok.lineage.as_deref(), Some("a87bd80c:1|68fd508a:5"));
+    }
+
+    /// A part without `=` is not carried on into outgoing headers (it would come out as `Foo=`).
+    #[test]
+    fn a_part_without_a_value_is_not_carried() {
+        let h = TraceHeader::parse(
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Foo;Bar=1;Baz=",
+        )
+        .unwrap();
+        let mut carried = String::new();
+        h.write_carried(&mut carried).unwrap();
+        assert_eq!(carried, ";Bar=1;Baz=");
     }
 
     #[test]
