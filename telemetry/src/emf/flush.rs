@@ -561,7 +561,7 @@ impl EmfRecorder {
         ts: u64,
         lo: usize,
         hi: usize,
-        metric: &impl Fn(usize) -> MetricJson<'a>,
+        metric: &dyn Fn(usize) -> MetricJson<'a>,
         with_props: bool,
         out: &mut Vec<u8>,
         report: &mut FlushReport,
