@@ -1339,6 +1339,27 @@ proptest! {
         prop_assert!(s.len() <= cap || out.contains("past the scan limit"));
     }
 
+    /// Text made of the pieces the scanners look for — the quote spellings (`\u0022`, `&quot;`,
+    /// `%22`, `\"`), brackets plain and encoded, Python string prefixes, encoded URL authorities, card
+    /// digits with every separator, span-id keys — in any order, under any budget: no panic, and the
+    /// budget holds.
+    #[test]
+    fn pieces_of_every_rule_in_any_order_are_safe(
+        pieces in proptest::collection::vec(proptest::sample::select(vec![
+            "password", "token", "span_id", "key", ":", "=", "%3A", "%3D", "%253A", "\"", "\\\"",
+            "\\u0022", "\\u0027", "\\\\\\u0022", "&quot;", "&#34;", "&#x22;", "&apos;", "%22", "%2522", "'",
+            "[", "]", "{", "}", "%5B", "%5D", "%7B", "%7D", "%255B", "b'", "rb\"", "u'", "4111", "1111",
+            " ", "\u{a0}", "\\u00a0", "&nbsp;", "%2B", "%2520", "-", ".", "%3A%2F%2F", "://", "%40", "@",
+            "hooks.slack.com", "%252F", "/", "eyJhbGciOiJIUzI1NiJ9", "\n", ",", "x",
+        ]), 0..60),
+        cap in prop_oneof![Just(usize::MAX), 0usize..400],
+    ) {
+        let s: String = pieces.concat();
+        let red = Redactor::default().with_max_scan_bytes(cap);
+        let out = red.redact_str(&s);
+        prop_assert!(s.len() <= cap || out.contains("past the scan limit"), "{:?} -> {:?}", s, out);
+    }
+
     #[test]
     fn keyed_values_never_leak(
         key in "(password|api_key|token|client_secret|X-Amz-Signature|\\?key|&key|%3Fkey|%2526key|%2522password%2522)",
