@@ -6,7 +6,8 @@
 //! The inputs are the shapes that made the old scanner quadratic or that stress each pass:
 //! `cookie=cookie=…` (a key whose value is more keys), `cookie: ` repeated (header values),
 //! `a@a@…` (e-mail candidates), `eyJ.eyJ.…` (JWT candidates), digit groups `4111 4111 …` (card
-//! candidates) and `%3D%22…` (percent-encoded separators).
+//! candidates), `%3D%22…` (percent-encoded separators), JSON quotes written `\u0022` or `&quot;`
+//! and percent-encoded URL authorities.
 //!
 //! `cargo bench -p telemetry --bench redact`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -17,7 +18,7 @@ use telemetry::redact::Redactor;
 
 const SIZES: [(&str, usize); 3] = [("100KB", 100_000), ("1MB", 1_000_000), ("10MB", 10_000_000)];
 
-const SHAPES: [(&str, &str); 8] = [
+const SHAPES: [(&str, &str); 11] = [
     ("cookie_eq", "cookie="),
     ("cookie_header", "cookie: "),
     ("at_signs", "a@a."),
@@ -26,6 +27,10 @@ const SHAPES: [(&str, &str); 8] = [
     ("percent", "token%3D%22"),
     ("percent_twice", "token%253D%2522"),
     ("percent_runs", "%25%25%25%25"),
+    // The twenty-first session's quote spellings and encoded URL authorities.
+    ("unicode_quotes", "\\u0022token\\u0022:"),
+    ("entity_quotes", "&quot;token&quot;:"),
+    ("encoded_urls", "%3A%2F%2Fa%3Ab%40"),
 ];
 
 fn adversarial(unit: &str, len: usize) -> String {
