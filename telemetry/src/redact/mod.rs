@@ -1540,17 +1540,50 @@ fn cut_point(s: &str, limit: usize) -> usize {
         .find(|&at| wide_space_at(b, at).is_some_and(|w| at + w > cut))
         .unwrap_or(cut);
     let stretch = digit_stretch_start(b, end);
-    let continued = end < cut
+    // Digits right before the cut are read as continuing too: the text withheld may hold no more of
+    // them (`…0343 6467|"`), but the stretch kept would then print all but a card's last group.
+    let continued = i < end
+        || end < cut
         || wide_space_at(b, end).is_some()
         || b.get(end)
             .is_some_and(|&c| c.is_ascii_alphanumeric() || is_digit_stretch(c));
     if continued && b[stretch..end].iter().any(u8::is_ascii_digit) {
         i = i.min(token_start(b, stretch));
     }
+    // Inside a URL's authority the password may hold bytes no token has (`root:Pa$$w0rd!…@host`):
+    // the kept text then ends before the authority, whose `@` it would need to be seen as one.
+    if let Some(authority) = open_authority_start(b, i) {
+        i = authority;
+    }
     while !s.is_char_boundary(i) {
         i -= 1;
     }
     i
+}
+
+/// How far back [`open_authority_start`] looks for the `://` of a URL: longer than any userinfo and
+/// host a log line carries, and a bound on the once-per-record look back.
+const AUTHORITY_LOOKBACK: usize = 512;
+
+/// Where the authority starts (just after `://`, plain or percent-encoded once: `%3A%2F%2F`) of a
+/// URL that `end` falls inside, before any `/`, `?`, `#`, blank or quote ends it; `None` outside one.
+fn open_authority_start(b: &[u8], end: usize) -> Option<usize> {
+    let floor = end.saturating_sub(AUTHORITY_LOOKBACK);
+    let mut j = end;
+    while j > floor {
+        j -= 1;
+        match b[j] {
+            b'/' if j >= 2 && &b[j - 2..j] == b":/" => return Some(j + 1),
+            b'/' | b'?' | b'#' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' => return None,
+            b'%' => match hex_pair_at(b, j + 1) {
+                Some(b'/') if j >= 6 && starts_with_ci(b, j - 6, b"%3a%2f") => return Some(j + 3),
+                Some(b'/' | b'?' | b'#' | b' ' | b'"' | b'\'') => return None,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Where the token ending at `end` starts: the bytes of the secrets found by their shape (base64 and
@@ -2092,7 +2125,12 @@ fn string_prefix_len(b: &[u8], i: usize) -> usize {
         b.get(k)
             .is_some_and(|c| matches!(c | 0x20, b'b' | b'r' | b'u' | b'f'))
     };
-    let quote = |k: usize| matches!(b.get(k), Some(b'"' | b'\''));
+    // The quote may be escaped (`b\"…\"` in a JSON string holding a Python repr); an even run of
+    // backslashes before it is escaped backslashes, and the quote ends the string around.
+    let quote = |k: usize| {
+        let q = skip_backslashes(b, k);
+        ((q - k) % 2 == 1 || q == k) && matches!(b.get(q), Some(b'"' | b'\''))
+    };
     match (letter(i), letter(i + 1)) {
         (true, _) if quote(i + 1) => 1,
         (true, true) if quote(i + 2) => 2,
@@ -2208,11 +2246,18 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         Some((q @ (b'"' | b'\''), quote)) if run_end == i => {
             let start = i + encoded_width(quote);
             let mut j = start;
-            while j < b.len()
-                && encoded_within(b, j, quote) != Some(q)
-                && !matches!(b[j], b'&' | b' ' | b'\n')
-            {
-                j += 1;
+            while j < b.len() && !matches!(b[j], b'&' | b' ' | b'\n') {
+                match encoded_within(b, j, quote) {
+                    Some(c) if c == q => break,
+                    // An escape (`%5C%22`, JSON's `\"` encoded): the quote after it is the string's.
+                    Some(b'\\') => {
+                        j += encoded_width(quote);
+                        if encoded_within(b, j, quote).is_some() {
+                            j += encoded_width(quote);
+                        }
+                    }
+                    _ => j += 1,
+                }
             }
             return Some(KeyValue {
                 start,
@@ -2220,9 +2265,11 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 quote: None,
             });
         }
-        Some((b'[' | b'{', level)) if run_end == i => {
+        // Percent-encoded only after a quoted key (`%22password%22%3A%5B…%5D`: a JSON document);
+        // after an unquoted one (`password%3D%5B1%5Dx`) the value is a word like any other.
+        Some((b'[' | b'{', level)) if run_end == i && (level == 0 || key_quote.is_some()) => {
             let end = match key_form {
-                // Percent-encoded (`%22password%22%3A%5B…%5D`): its brackets and quotes are too.
+                // Its brackets and quotes are encoded as often as the key's.
                 _ if level > 0 => written_bracketed_end(b, i, QuoteForm::Percent(level)),
                 Some(form) => written_bracketed_end(b, i, form),
                 None => {
@@ -2679,6 +2726,16 @@ fn written_token(b: &[u8], j: usize, form: QuoteForm) -> (WrittenToken, usize) {
     match form {
         QuoteForm::Percent(level) => {
             let (c, l) = decoded_at(b, j).unwrap_or((b[j], 0));
+            if l == level && c == b'\\' {
+                // An escape inside one of the document's strings (`%5C%22`): the quote after the
+                // backslash is the string's own, not its end.
+                let next = j + encoded_width(l);
+                let escaped = match decoded_at(b, next) {
+                    Some((_, l2)) => encoded_width(l2),
+                    None => usize::from(next < b.len()),
+                };
+                return (WrittenToken::Other, encoded_width(l) + escaped);
+            }
             let token = if l == level {
                 if c == b'"' {
                     WrittenToken::Quote
@@ -3399,7 +3456,8 @@ fn find_encoded_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         let (mut end, mut last_at, mut colon) = (authority, None, None);
         while end < b.len() {
             let (c, l) = decoded_at(b, end).unwrap_or((b[end], 0));
-            if l == level && matches!(c, b'/' | b'?' | b'#') {
+            // A blank or quote at the URL's own level is one the URL's text holds: it ends it.
+            if l == level && matches!(c, b'/' | b'?' | b'#' | b' ' | b'\t' | b'"' | b'\'') {
                 break;
             }
             if l < level

@@ -682,6 +682,15 @@ const MUST_GO: &[(&str, &str)] = &[
         "u=redis%253A%252F%252F%253ASECRETDSN2%2540cache%253A6379&n=1",
         "SECRETDSN2",
     ),
+    // Found by the review of the rules above: an encoded `[` after an unquoted key is no array, an
+    // encoded escape inside an encoded string is no end of it, a Python bytes value in a JSON string.
+    ("password%3D%5B1%5DSECRETWORD1%26x%3D1", "SECRETWORD1"),
+    (
+        "%7B%22password%22%3A%5B%22ab%5C%22%5D%22%2C%22SECRETWORD2%22%5D%7D",
+        "SECRETWORD2",
+    ),
+    ("%22password%22%3A%22ab%5C%22cdSECRETWORD3%22", "SECRETWORD3"),
+    (r#"{"msg": "{'password': b\"it's-SECRETWORD4\"}"}"#, "SECRETWORD4"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -1265,6 +1274,12 @@ fn the_scan_limit_never_prints_the_first_part_of_a_secret() {
         ("card 4111%25201111%25201111%25201111 ok".to_owned(), "4111"),
         ("card 3782 822463 10005 ok".to_owned(), "3782"),
         ("mail alice.b+x@mail.example.org ok".to_owned(), "alice"),
+        // A card ending where a quote or the text does: its groups before the cut are withheld too.
+        (r#"{"card":"4539 1488 0343 6467","n":1}"#.to_owned(), "4539"),
+        ("card 4111 1111 1111 1111".to_owned(), "4111"),
+        // A URL password with bytes no token has: the cut goes back to the authority.
+        ("mysql://root:Pa$$w0rd!2024@10.0.0.5:3306/app".to_owned(), "Pa$"),
+        ("postgres%3A%2F%2Fapp%3Ahun!ter2xyzw%40db%2Fx".to_owned(), "hun"),
     ];
     for (text, prefix) in &cases {
         for limit in 0..text.len() {
