@@ -7,8 +7,8 @@
 //! bounded: at most [`DEFAULT_MAX_SCAN_BYTES`] (64 KiB, [`Redactor::with_max_scan_bytes`]) of a line's
 //! text is scanned; text past the budget is withheld, not printed unscanned, and replaced by
 //! `[REDACTED: N bytes past the scan limit]` — with the whole token the limit falls in, however long,
-//! and a stretch of digit groups touching it (a card number's), so no first part of a secret is
-//! printed. Measured throughput: `docs/BENCHMARKS.md` (bench `redact`).
+//! a stretch of digit groups touching it (a card number's) and a URL authority it falls in, so no
+//! first part of a secret is printed. Measured throughput: `docs/BENCHMARKS.md` (bench `redact`).
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
