@@ -62,7 +62,8 @@
 //!   (`xoxb-…`, `xoxe-…`, `xapp-…`), Stripe (`sk_live_…`), OpenAI (`sk-proj-…`, `sk-…`), Anthropic
 //!   (`sk-ant-…`), SendGrid (`SG.…`), npm (`npm_…`), Hugging Face (`hf_…`), PyPI (`pypi-…`) and
 //!   Google (`AIza…`) tokens, and the password of a URL's userinfo (`postgres://u:PASS@10.0.0.5`, also
-//!   percent-encoded once or more: `postgres%3A%2F%2Fu%3APASS%40db`);
+//!   percent-encoded once or more: `postgres%3A%2F%2Fu%3APASS%40db`, also with the slashes left as
+//!   Python's `quote()` leaves them, `postgres%3A//u%3APASS%40db`);
 //! - Slack and Discord incoming-webhook URLs (the path after `hooks.slack.com/` or
 //!   `discord.com/api/webhooks/`, with or without a scheme, slashes also written `\/`, `%2F` or `%252F`);
 //! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`, encoded again: `%2B`,
@@ -1574,6 +1575,8 @@ fn open_authority_start(b: &[u8], end: usize) -> Option<usize> {
         j -= 1;
         match b[j] {
             b'/' if j >= 2 && &b[j - 2..j] == b":/" => return Some(j + 1),
+            // Python's `quote()`: `%3A//`.
+            b'/' if j >= 4 && b[j - 1] == b'/' && starts_with_ci(b, j - 4, b"%3a") => return Some(j + 1),
             b'/' | b'?' | b'#' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' => return None,
             b'%' => match hex_pair_at(b, j + 1) {
                 Some(b'/') if j >= 6 && starts_with_ci(b, j - 6, b"%3a%2f") => return Some(j + 3),
@@ -3429,14 +3432,19 @@ fn find_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
 }
 
 /// Where the authority starts after a percent-encoded `://` at `i` (`%3A%2F%2F`, `%253A%252F%252F`:
-/// the three bytes encoded as many times), and that number of times.
+/// the three bytes encoded as many times, or the slashes fewer times: Python's `quote()` leaves `/`
+/// as it is, `postgres%3A//app%3Apw%40db`), and the number of times the `:` is encoded.
 fn encoded_scheme_end(b: &[u8], i: usize) -> Option<(usize, u32)> {
     let (b':', level) = decoded_at(b, i)? else {
         return None;
     };
-    let w = encoded_width(level);
-    let slash = |at: usize| decoded_at(b, at) == Some((b'/', level));
-    (level > 0 && slash(i + w) && slash(i + 2 * w)).then_some((i + 3 * w, level))
+    // A slash at `at` encoded at most as often as the `:`: where it ends.
+    let slash = |at: usize| match decoded_at(b, at) {
+        Some((b'/', l)) if l <= level => Some(at + encoded_width(l)),
+        _ => None,
+    };
+    let authority = slash(slash(i + encoded_width(level))?)?;
+    (level > 0).then_some((authority, level))
 }
 
 /// [`find_url_passwords`] in a percent-encoded URL (`postgres%3A%2F%2Fapp%3Apw%40db%3A5432`: a

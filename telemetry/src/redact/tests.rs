@@ -690,6 +690,11 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETWORD2",
     ),
     ("%22password%22%3A%22ab%5C%22cdSECRETWORD3%22", "SECRETWORD3"),
+    // `urllib.parse.quote(url)`: its default `safe='/'` leaves the slashes as they are.
+    (
+        "url postgres%3A//app%3ASECRETWORD5%40db%3A5432/app",
+        "SECRETWORD5",
+    ),
     (r#"{"msg": "{'password': b\"it's-SECRETWORD4\"}"}"#, "SECRETWORD4"),
 ];
 
@@ -1280,6 +1285,7 @@ fn the_scan_limit_never_prints_the_first_part_of_a_secret() {
         // A URL password with bytes no token has: the cut goes back to the authority.
         ("mysql://root:Pa$$w0rd!2024@10.0.0.5:3306/app".to_owned(), "Pa$"),
         ("postgres%3A%2F%2Fapp%3Ahun!ter2xyzw%40db%2Fx".to_owned(), "hun"),
+        ("postgres%3A//app%3Ahun!ter2xyzw%40db/x".to_owned(), "hun"),
     ];
     for (text, prefix) in &cases {
         for limit in 0..text.len() {
