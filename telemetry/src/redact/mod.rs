@@ -207,26 +207,21 @@ struct ByLastByte {
 
 impl ByLastByte {
     fn of(words: &[String]) -> Self {
-        // A counting sort: each word's group is known from its last byte (no comparison sort needed).
+        // Grouped by last byte; the order within a group does not matter (any word may match).
+        let mut sorted: Vec<(u8, String)> = words
+            .iter()
+            .filter_map(|w| w.as_bytes().last().map(|&b| (b, w.clone())))
+            .collect();
+        crate::sort::sort_by_key(&mut sorted, |(b, _)| *b);
         let mut starts = Box::new([0u32; 257]);
-        for w in words {
-            if let Some(&b) = w.as_bytes().last() {
-                starts[usize::from(b) + 1] += 1;
-            }
+        for (b, _) in &sorted {
+            starts[usize::from(*b) + 1] += 1;
         }
         for b in 1..starts.len() {
             starts[b] += starts[b - 1];
         }
-        let mut next = *starts;
-        let mut placed: Vec<Option<&String>> = vec![None; starts[256] as usize];
-        for w in words {
-            if let Some(&b) = w.as_bytes().last() {
-                placed[next[usize::from(b)] as usize] = Some(w);
-                next[usize::from(b)] += 1;
-            }
-        }
         Self {
-            words: placed.into_iter().flatten().cloned().collect(),
+            words: sorted.into_iter().map(|(_, w)| w).collect(),
             starts,
             ends_all: words.iter().any(String::is_empty),
         }
@@ -1575,11 +1570,14 @@ fn open_authority_start(b: &[u8], end: usize) -> Option<usize> {
         j -= 1;
         match b[j] {
             b'/' if j >= 2 && &b[j - 2..j] == b":/" => return Some(j + 1),
-            // Python's `quote()`: `%3A//`.
-            b'/' if j >= 4 && b[j - 1] == b'/' && starts_with_ci(b, j - 4, b"%3a") => return Some(j + 1),
+            // The end of an encoded `://` as [`encoded_scheme_end`] reads one: Python's `quote()`'s
+            // `%3A//`, and `%3A%2F%2F`.
+            b'/' if j >= 4 && encoded_scheme_end(b, j - 4) == Some((j + 1, 1)) => return Some(j + 1),
             b'/' | b'?' | b'#' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' => return None,
             b'%' => match hex_pair_at(b, j + 1) {
-                Some(b'/') if j >= 6 && starts_with_ci(b, j - 6, b"%3a%2f") => return Some(j + 3),
+                Some(b'/') if j >= 6 && encoded_scheme_end(b, j - 6) == Some((j + 3, 1)) => {
+                    return Some(j + 3);
+                }
                 Some(b'/' | b'?' | b'#' | b' ' | b'"' | b'\'') => return None,
                 _ => {}
             },
