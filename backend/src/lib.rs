@@ -49,9 +49,10 @@ pub mod upload_presign;
 pub use error::HandlerError;
 
 /// The correlation id of any payload these functions receive, for
-/// `telemetry::layer().with_correlation(backend::correlation_id)` (the layer only reads untyped JSON by
-/// itself): API Gateway's `requestContext.requestId`, a valuation's `correlationId` (the API request
-/// that started it), or the first SQS record's `messageId`.
+/// `telemetry::layer().with_correlation(backend::correlation_id)` (by itself the layer reads the event's
+/// JSON — the raw body, under `run_with`, for these typed payloads — which has API Gateway's request id
+/// but not a valuation's `correlationId`): API Gateway's `requestContext.requestId`, a valuation's
+/// `correlationId` (the API request that started it), or the first SQS record's `messageId`.
 ///
 /// ```
 /// let req = backend::model::ValuationRequest {

@@ -359,3 +359,60 @@ async fn a_sampled_invocation_traces_its_dynamodb_calls_as_aws_subsegments() {
         );
     }
 }
+
+/// A typed handler (`healthz` takes API Gateway's `ApiGatewayV2httpRequest`) reads its event as a
+/// `serde_json::Value` handler does: `telemetry::lambda::run_with` hands the runtime's raw body to the
+/// invocation layer (`EventBodyLayer`). With `OTEL_PROPAGATORS=tracecontext` the caller's
+/// `traceparent` header is the invocation's parent (Lambda's segment aside), and
+/// `POWERTOOLS_LOGGER_LOG_EVENT` logs the event, redacted.
+#[test]
+fn a_typed_handler_joins_the_callers_traceparent_and_logs_its_event() {
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg";
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let daemon_address = daemon.local_addr().unwrap().to_string();
+    let f = FunctionProcess::start(
+        &backend_binary("healthz"),
+        "healthz",
+        &[
+            ("AWS_XRAY_DAEMON_ADDRESS", daemon_address.as_str()),
+            ("POWERTOOLS_TRACE_DISABLED", "false"),
+            ("OTEL_PROPAGATORS", "tracecontext"),
+            ("POWERTOOLS_LOGGER_LOG_EVENT", "true"),
+        ],
+    )
+    .unwrap();
+    let payload = event("apigw_v2_healthz.json", |v| {
+        v["headers"]["traceparent"] = TRACEPARENT.into();
+        v["headers"]["authorization"] = format!("Bearer {TOKEN}").into();
+    });
+    let inv = f.invoke_traced(
+        payload,
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    );
+    assert_eq!(response(&inv).0, 200);
+
+    let lines = f.lines_for(&inv.request_id);
+    assert!(
+        lines.iter().all(|l| !l.contains(TOKEN)),
+        "the bearer token leaked: {lines:#?}"
+    );
+    let logged = parsed(&lines);
+    let event_line = logged
+        .iter()
+        .find(|l| l["message"] == "Lambda invocation event")
+        .unwrap_or_else(|| panic!("no event line: {lines:#?}"));
+    assert_eq!(event_line["event"]["rawPath"], "/healthz");
+    assert_eq!(
+        event_line["event"]["requestContext"]["requestId"],
+        "Dq3hStXoIAMEVlG="
+    );
+
+    let docs = xray_documents(&daemon);
+    let invocation = docs
+        .iter()
+        .flat_map(all_segments)
+        .find(|s| s["parent_id"] == "00f067aa0ba902b7")
+        .unwrap_or_else(|| panic!("no subsegment under the caller's span: {docs:#?}"));
+    assert_eq!(invocation["trace_id"], "1-4bf92f35-77b34da6a3ce929d0e0e4736");
+}

@@ -51,6 +51,46 @@ pub(super) fn process_cold_start() -> Arc<ColdStartTracker> {
     Arc::clone(PROCESS_COLD_START.get_or_init(|| Arc::new(ColdStartTracker::default())))
 }
 
+/// Raw events past this size are not parsed for a typed payload (`EventBodyLayer`): the invocation
+/// is traced from Lambda's own header only, and its event is not logged. Parsing a document costs
+/// time and a few times its size in memory; events of a MiB are batches of large messages, rare.
+const MAX_PARSED_EVENT_BYTES: usize = 1024 * 1024;
+
+thread_local! {
+    /// The raw body of the invocation the runtime is dispatching on this thread, between
+    /// [`EventBodyLayer`](super::EventBodyLayer)'s call and its inner service's return: the
+    /// runtime's deserialisation and the handler's `call` happen within it, on this thread.
+    static DISPATCHED_EVENT: std::cell::RefCell<Option<bytes::Bytes>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `dispatch` with `body` as the event being dispatched on this thread ([`dispatched_event`]),
+/// cleared afterwards, also when `dispatch` panics.
+pub(super) fn dispatching<R>(body: &bytes::Bytes, dispatch: impl FnOnce() -> R) -> R {
+    struct Clear(Option<bytes::Bytes>);
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            let _ = DISPATCHED_EVENT.try_with(|e| *e.borrow_mut() = before);
+        }
+    }
+    let before = DISPATCHED_EVENT
+        .try_with(|e| e.borrow_mut().replace(body.clone()))
+        .ok()
+        .flatten();
+    let _clear = Clear(before);
+    dispatch()
+}
+
+/// The event being dispatched on this thread, parsed: `None` outside [`dispatching`], when it is
+/// not JSON, or past [`MAX_PARSED_EVENT_BYTES`].
+fn dispatched_event() -> Option<serde_json::Value> {
+    let body = DISPATCHED_EVENT.try_with(|e| e.borrow().clone()).ok().flatten()?;
+    if body.len() > MAX_PARSED_EVENT_BYTES {
+        return None;
+    }
+    serde_json::from_slice(&body).ok()
+}
+
 /// The layer [`init`] configured (or one read from the environment if `init` was not called).
 #[must_use]
 pub fn layer() -> InvocationLayer {
@@ -202,13 +242,15 @@ impl<S> fmt::Debug for InvocationService<S> {
 }
 
 impl Shared {
-    fn correlation_id(&self, payload: &dyn Any) -> Option<String> {
+    /// The correlation id of `payload`: the configured function's, else read from `json` (the
+    /// payload itself, or the invocation's raw event parsed, see [`EventBodyLayer`](super::EventBodyLayer)).
+    fn correlation_id(&self, payload: &dyn Any, json: Option<&serde_json::Value>) -> Option<String> {
         if let Some(f) = &self.correlation
             && let Some(id) = f(payload)
         {
             return Some(id);
         }
-        let json = payload.downcast_ref::<serde_json::Value>()?;
+        let json = json?;
         if let Some(h) = &self.correlation_header
             && let Some(id) = crate::context::correlation_id_from_header(json, h)
         {
@@ -242,7 +284,16 @@ where
         // Lambda's segment is the parent; a context in the event (API Gateway headers, SQS attributes,
         // EventBridge detail) only when Lambda gave none — or first, when OTEL_PROPAGATORS leaves out
         // `xray-lambda` (traces reported somewhere else than X-Ray).
-        let json = (&event.payload as &dyn Any).downcast_ref::<serde_json::Value>();
+        // A typed payload's event is read from its raw body when the runtime stack hands it over
+        // (`EventBodyLayer`, in `run`): headers, message attributes and the event logged as for JSON.
+        let raw;
+        let json = match (&event.payload as &dyn Any).downcast_ref::<serde_json::Value>() {
+            Some(v) => Some(v),
+            None => {
+                raw = dispatched_event();
+                raw.as_ref()
+            }
+        };
         let parent = match json {
             Some(v) => crate::propagation::event_parent_parsed(
                 lambda_header.as_deref(),
@@ -263,7 +314,7 @@ where
             .or(header.as_ref())
             .map(TraceHeader::xray_trace_id);
         let cold = self.shared.cold.take(self.shared.function.initialization_type);
-        let correlation = self.shared.correlation_id(&event.payload);
+        let correlation = self.shared.correlation_id(&event.payload, json);
         let debug_sampled = sample(self.shared.sample_rate);
         let function = &self.shared.function;
         // The span layer reads the header back from the span's field: it takes this parse instead.
@@ -1361,6 +1412,98 @@ mod tests {
         }
     }
 
+    /// A typed payload (here a struct reading only `rawPath`) gets what a `Value` payload gets from its
+    /// event when the runtime hands over the raw body (`EventBodyLayer`, in `run`): the caller's
+    /// `traceparent` in the API Gateway headers as the parent, the `http` trigger, the request's
+    /// correlation id, and the event logged (redacted) under `POWERTOOLS_LOGGER_LOG_EVENT`. Without the
+    /// raw body (the layer used on its own) or past the parse limit, the typed payload is traced from
+    /// Lambda's header only, as before.
+    #[test]
+    fn a_typed_payload_reads_its_event_from_the_raw_body() {
+        use crate::xray::MemorySpanSink;
+        #[derive(serde::Deserialize)]
+        struct Request {
+            #[serde(rename = "rawPath")]
+            raw_path: String,
+        }
+        let body = json!({
+            "rawPath": "/cards",
+            "headers": {
+                "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+            },
+            "requestContext": {"requestId": "api-7", "http": {"method": "GET"}}
+        })
+        .to_string();
+        let run = |raw: Option<&str>| {
+            let spans = MemorySpanSink::default();
+            let logs = CapturedWriter::default();
+            let dispatch = tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(JsonLogLayer::new(LogConfig::new("valuation")).with_writer(logs.clone()))
+                    .with(XrayLayer::with_span_sink(spans.clone())),
+            );
+            let mut svc = InvocationLayer::new(FunctionInfo::default())
+                .with_propagators(Propagators::parse("tracecontext"))
+                .with_log_event(true)
+                .service(service_fn(|e: LambdaEvent<Request>| async move {
+                    tracing::info!("handling");
+                    Ok::<_, lambda_runtime::Error>(e.payload.raw_path)
+                }));
+            let mut ctx = LambdaContext::default();
+            ctx.request_id = "req-typed".to_owned();
+            ctx.xray_trace_id = Some(HEADER.to_owned());
+            let ev = LambdaEvent::new(serde_json::from_str::<Request>(&body).unwrap(), ctx);
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let answer = tracing::dispatcher::with_default(&dispatch, || match raw {
+                Some(raw) => {
+                    let raw = bytes::Bytes::copy_from_slice(raw.as_bytes());
+                    let fut = dispatching(&raw, || svc.call(ev));
+                    rt.block_on(fut)
+                }
+                None => rt.block_on(svc.call(ev)),
+            })
+            .unwrap();
+            assert_eq!(answer, "/cards");
+            assert!(dispatched_event().is_none(), "cleared after the dispatch");
+            let all = spans.spans();
+            assert_eq!(all.len(), 1);
+            (all.into_iter().next().unwrap(), logs.json_lines())
+        };
+        let (span, lines) = run(Some(&body));
+        assert_eq!(
+            format!("{:032x}", span.span_context.trace_id()),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(format!("{:016x}", span.parent_span_id), "00f067aa0ba902b7");
+        assert!(
+            span.attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == "faas.trigger" && kv.value.as_str() == "http"),
+            "{:?}",
+            span.attributes
+        );
+        let event_line = lines
+            .iter()
+            .find(|l| l["message"] == "Lambda invocation event")
+            .expect("the event is logged");
+        assert_eq!(event_line["event"]["rawPath"], "/cards");
+        assert_eq!(event_line["correlation_id"], "api-7");
+        let text = serde_json::to_string(&lines).unwrap();
+        assert!(!text.contains("eyJzdWIiOiIxIn0"), "{text}");
+        let handling = lines.iter().find(|l| l["message"] == "handling").unwrap();
+        assert_eq!(handling["correlation_id"], "api-7");
+
+        // Without the raw body, and past the parse limit: Lambda's segment is the parent, no event.
+        let mut huge = body.clone();
+        huge.insert_str(1, &format!("\"pad\":\"{}\",", "x".repeat(MAX_PARSED_EVENT_BYTES)));
+        for raw in [None, Some(huge.as_str())] {
+            let (span, lines) = run(raw);
+            assert_eq!(format!("{:016x}", span.parent_span_id), "53995c3f42cd8ad8");
+            assert!(lines.iter().all(|l| l["message"] != "Lambda invocation event"));
+        }
+    }
+
     /// Powertools' `xray_trace_id` is the `Root` of Lambda's own trace header (the context's, else
     /// `_X_AMZN_TRACE_ID`), whatever context the invocation span joins: with `OTEL_PROPAGATORS` leaving
     /// out `xray-lambda`, a caller's `traceparent` is the span's parent, and the log line, the EMF
@@ -1467,10 +1610,15 @@ mod tests {
     fn typed_payload_and_custom_correlation() {
         let layer = InvocationLayer::new(FunctionInfo::default())
             .with_correlation(|p| p.downcast_ref::<String>().cloned());
-        assert_eq!(layer.shared.correlation_id(&"x-1".to_owned()), Some("x-1".into()));
+        assert_eq!(
+            layer.shared.correlation_id(&"x-1".to_owned(), None),
+            Some("x-1".into())
+        );
         let layer = InvocationLayer::new(FunctionInfo::default()).with_correlation_header("x-correlation-id");
         let ev = json!({"headers": {"X-Correlation-Id": "c-9"}, "requestContext": {"requestId": "r"}});
-        assert_eq!(layer.shared.correlation_id(&ev), Some("c-9".into()));
-        assert_eq!(layer.shared.correlation_id(&42u8), None);
+        assert_eq!(layer.shared.correlation_id(&ev, Some(&ev)), Some("c-9".into()));
+        assert_eq!(layer.shared.correlation_id(&42u8, None), None);
+        // A typed payload's raw event, parsed: the header is read from it.
+        assert_eq!(layer.shared.correlation_id(&42u8, Some(&ev)), Some("c-9".into()));
     }
 }

@@ -45,6 +45,7 @@ mod shutdown;
 pub use init::{InitError, TelemetryBuilder, init};
 pub use layer::{InvocationFuture, InvocationLayer, InvocationService, layer};
 pub use run::{
-    FLUSH_MARGIN, SpanFlushFuture, SpanFlushLayer, SpanFlushService, run, run_sequential, run_with,
+    EventBodyLayer, EventBodyService, FLUSH_MARGIN, SpanFlushFuture, SpanFlushLayer, SpanFlushService, run,
+    run_sequential, run_with,
 };
 pub use shutdown::{EXTENSION_NAME, SHUTDOWN_FLUSH};

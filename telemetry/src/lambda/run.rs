@@ -93,6 +93,7 @@ where
     // `lambda_runtime::run_concurrent`'s stack (the runtime's `TracingLayer` around the service that
     // posts the response), with the span flush outside it: it runs once the response is posted.
     Runtime::new(layer.service(handler))
+        .layer(EventBodyLayer)
         .layer(lambda_runtime::layers::TracingLayer::new())
         .layer(flush)
         .run_concurrent()
@@ -140,10 +141,70 @@ where
     let sink = super::layer().span_sink();
     super::shutdown::arm(sink.clone()).await;
     Runtime::new(service)
+        .layer(EventBodyLayer)
         .layer(lambda_runtime::layers::TracingLayer::new())
         .layer(SpanFlushLayer::lambda(sink))
         .run()
         .await
+}
+
+/// Hands each invocation's raw event to the [invocation layer](super::layer) while the runtime
+/// dispatches it, so that a handler taking a typed payload (`LambdaEvent<ApiGatewayV2httpRequest>`,
+/// a struct of its own) gets what a `serde_json::Value` handler gets from its event: the trace context
+/// in API Gateway headers, SQS message attributes and EventBridge details, `faas.trigger`, the
+/// default correlation id, SQS message links, and `POWERTOOLS_LOGGER_LOG_EVENT`. The event is parsed
+/// once more for that, up to 1 MiB (a larger one is traced from Lambda's header alone and not
+/// logged); a `Value` payload is read as it is. [`run`], [`run_with`] and [`run_sequential`] add it;
+/// a `lambda_runtime::Runtime` built by hand takes it with `.layer(EventBodyLayer)`.
+///
+/// ```no_run
+/// use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
+/// #[derive(serde::Deserialize)]
+/// struct Order { id: String }
+/// async fn handler(e: LambdaEvent<Order>) -> Result<String, Error> { Ok(e.payload.id) }
+/// #[tokio::main]
+/// async fn main() -> Result<(), Error> {
+///     telemetry::init()?;
+///     Runtime::new(telemetry::layer().service(service_fn(handler)))
+///         .layer(telemetry::lambda::EventBodyLayer)
+///         .layer(telemetry::lambda::SpanFlushLayer::installed())
+///         .run()
+///         .await
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventBodyLayer;
+
+impl<S> Layer<S> for EventBodyLayer {
+    type Service = EventBodyService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        EventBodyService { inner }
+    }
+}
+
+/// The runtime's service behind an [`EventBodyLayer`].
+#[derive(Debug, Clone)]
+pub struct EventBodyService<S> {
+    inner: S,
+}
+
+impl<S> Service<LambdaInvocation> for EventBodyService<S>
+where
+    S: Service<LambdaInvocation>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        // The runtime deserialises the payload and calls the handler's service within this call.
+        let body = invocation.body.clone();
+        super::layer::dispatching(&body, || self.inner.call(invocation))
+    }
 }
 
 /// How long before the invocation's deadline a span flush gives up, so that the runtime still asks
