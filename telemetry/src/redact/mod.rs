@@ -68,7 +68,8 @@
 //!   `discord.com/api/webhooks/`, with or without a scheme, slashes also written `\/`, `%2F` or `%252F`);
 //! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`, encoded again: `%2B`,
 //!   `%2520`; a no-break space), tabs or dashes allowed between digit groups (dots when
-//!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
+//!   the groups are fours; either also percent-encoded, once or more: `4539%2D1488%2D…`, `%252E`),
+//!   a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
 //!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
@@ -1352,6 +1353,9 @@ struct Hints {
     /// An escaped no-break space (`\u00a0`, `&nbsp;`): it may join a card number's groups, whose
     /// digits the count of [`HINT_DIGIT`]s then does not see together.
     escaped_space: bool,
+    /// A percent-encoded `-` or `.` between two digits (`4539%2D1488`, [`encoded_join_at`]): it may
+    /// join a card number's groups, and the letter of its escape breaks the count of digits.
+    encoded_join: bool,
 }
 
 /// Byte classes for [`Hints::of`], looked up once per byte: a digit; a byte between a card number's
@@ -1371,7 +1375,9 @@ static HINT_CLASS: [u8; 256] = {
         }
         // `+` and `%` (with the `20` after it, counted as digits: too many is safe) join a card's
         // groups in a form body, also encoded again (`%2B`, `%2520`); the bytes of the wide spaces
-        // of [`wide_space_at`] too (the escaped ones set [`Hints::escaped_space`]).
+        // of [`wide_space_at`] too (the escaped ones set [`Hints::escaped_space`]). An encoded dash
+        // or dot (`%2D`, `%2E`) breaks the count at its letter: the `%` looks at it instead
+        // ([`Hints::encoded_join`]), so no byte but a `%` pays for it.
         if is_digit_stretch(b) {
             t[c] |= HINT_STRETCH;
         }
@@ -1464,7 +1470,7 @@ impl Hints {
                 longest_run = longest_run.max(run);
             }
         }
-        h.digits = most_digits >= 13 || h.escaped_space;
+        h.digits = most_digits >= 13 || h.escaped_space || h.encoded_join;
         h.b64_run = longest_run >= 40;
         h
     }
@@ -1483,6 +1489,7 @@ impl Hints {
                 self.separator = true;
                 self.at = true;
                 self.url |= encoded_scheme_end(b, i).is_some();
+                self.encoded_join |= encoded_join_at(b, i).is_some();
             }
             b'@' => self.at = true,
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
@@ -1621,14 +1628,17 @@ const fn is_digit_stretch(c: u8) -> bool {
     )
 }
 
-/// Where the stretch of digits and the bytes between card digit groups ([`is_digit_stretch`], and
-/// escaped spaces: `\u00a0`, `&nbsp;`) ending at `end` starts, at any distance.
+/// Where the stretch of digits and the bytes between card digit groups ([`is_digit_stretch`],
+/// escaped spaces: `\u00a0`, `&nbsp;`, and encoded dashes and dots: `%2D`, `%252E`) ending at `end`
+/// starts, at any distance.
 fn digit_stretch_start(b: &[u8], end: usize) -> usize {
     let mut i = end;
     while i > 0 {
         if let Some(at) = i.checked_sub(6)
             && wide_space_at(b, at) == Some(6)
         {
+            i = at;
+        } else if let Some(at) = encoded_join_before(b, i) {
             i = at;
         } else if b[i - 1].is_ascii_digit() || is_digit_stretch(b[i - 1]) {
             i -= 1;
@@ -3611,7 +3621,8 @@ fn is_xray_trace_id(b: &[u8]) -> bool {
 /// Payment card numbers: 13–19 digits with one or two spaces, a tab, one dash or ` - ` allowed
 /// between them (a form body's `+` or `%20` for a space, also encoded again: `%2B`, `%2520`; a no-break
 /// space; or a `.` when every group is four digits, as printed on the
-/// card: `4111.1111.1111.1111`, never a decimal), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
+/// card: `4111.1111.1111.1111`, never a decimal; the dash and the dot also percent-encoded: `%2D`,
+/// `%2E`, `%252D`), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
 /// RuPay) and a valid Luhn check digit.
 ///
 /// A run of digit groups joined by single spaces or dashes is tried whole first; failing that, each
@@ -3643,22 +3654,24 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 i += 1;
                 continue;
             }
-            let width = match (b[i], b.get(i + 1)) {
-                (b' ', Some(b' ')) => 2,
+            // The separator's width and the byte it stands for.
+            let (width, joiner) = match (b[i], b.get(i + 1)) {
+                (b' ', Some(b' ')) => (2, b' '),
                 // A dash set off by blanks (`4111 - 1111 - …`), as some forms print the groups.
-                (b' ', Some(b'-')) if b.get(i + 2) == Some(&b' ') => 3,
+                (b' ', Some(b'-')) if b.get(i + 2) == Some(&b' ') => (3, b'-'),
                 // A form body writes a blank `+` or `%20` (`number=4111+1111+…`); a pasted table
                 // column, a tab.
-                (b' ' | b'\t' | b'-' | b'.' | b'+', _) => 1,
+                (c @ (b' ' | b'\t' | b'-' | b'.' | b'+'), _) => (1, c),
                 // Either encoded again (`%2B`, `%2520`: a form body passed in a URL), up to
-                // [`PERCENT_LEVELS`] times; an encoded tab.
+                // [`PERCENT_LEVELS`] times; an encoded tab; a dash or a dot encoded (`%2D`, `%2E`:
+                // a card number as typed, percent-encoded whole by a client).
                 (b'%', _) => match decoded_at(b, i) {
-                    Some((b' ' | b'+' | b'\t', level)) => encoded_width(level),
-                    _ => 0,
+                    Some((c @ (b' ' | b'+' | b'\t' | b'-' | b'.'), level)) => (encoded_width(level), c),
+                    _ => (0, 0),
                 },
                 // A no-break or narrow space ([`wide_space_at`]), as written or escaped.
-                (0xC2 | 0xE2 | b'\\' | b'&', _) => wide_space_at(b, i).unwrap_or(0),
-                _ => 0,
+                (0xC2 | 0xE2 | b'\\' | b'&', _) => (wide_space_at(b, i).unwrap_or(0), b' '),
+                _ => (0, 0),
             };
             if width == 0
                 || !b.get(i + width).is_some_and(u8::is_ascii_digit)
@@ -3671,7 +3684,7 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 end: i,
                 dotted,
             });
-            dotted = b[i] == b'.';
+            dotted = joiner == b'.';
             i += width;
             group_start = i;
         }
@@ -3707,6 +3720,35 @@ fn wide_space_at(b: &[u8], i: usize) -> Option<usize> {
         (b'\\' | b'&', _, _) => ESCAPED.iter().find(|e| starts_with_ci(b, i, e)).map(|e| e.len()),
         _ => None,
     }
+}
+
+/// A dash or a dot percent-encoded at `i` (`%2D`, `%2e`, encoded again: `%252D`) between two digits,
+/// as a card number typed with dashes or dots reads once a client has encoded it whole
+/// (`4539%2D1488%2D…`): its width.
+fn encoded_join_at(b: &[u8], i: usize) -> Option<usize> {
+    if !i.checked_sub(1).is_some_and(|k| b[k].is_ascii_digit()) {
+        return None;
+    }
+    let (c, level) = decoded_at(b, i)?;
+    let width = encoded_width(level);
+    (level > 0 && matches!(c, b'-' | b'.') && b.get(i + width).is_some_and(u8::is_ascii_digit))
+        .then_some(width)
+}
+
+/// Where a dash or a dot percent-encoded (any number of times up to [`PERCENT_LEVELS`]) and ending
+/// at `end` starts: `4539%2D|` gives the `%`.
+fn encoded_join_before(b: &[u8], end: usize) -> Option<usize> {
+    // Every such escape ends in the `D` or `E` of `2D` or `2E`, in either case.
+    if !end
+        .checked_sub(1)
+        .is_some_and(|k| matches!(b[k] | 0x20, b'd' | b'e'))
+    {
+        return None;
+    }
+    (1..=PERCENT_LEVELS).find_map(|level| {
+        let at = end.checked_sub(encoded_width(level))?;
+        matches!(decoded_at(b, at), Some((b'-' | b'.', l)) if l == level).then_some(at)
+    })
 }
 
 /// Whether the 16 hex digits at `i` are the span id of a trace header: the value of X-Ray's

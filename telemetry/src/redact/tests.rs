@@ -670,6 +670,13 @@ const MUST_GO: &[(&str, &str)] = &[
         "1111\u{2007}1111",
     ),
     ("cc=4111%091111%091111%091111", "1111%091111"),
+    // Dashes and dots percent-encoded, as a client encoding a card number typed with them writes it,
+    // also encoded again (a URL in another's query).
+    ("4539%2D1488%2D0343%2D6467", "1488%2D0343"),
+    ("?cc=4539%2d1488%2d0343%2d6467&x=1", "1488%2d0343"),
+    ("number=4111%2E1111%2E1111%2E1111", "1111%2E1111"),
+    ("q=cc%3D4539%252D1488%252D0343%252D6467", "1488%252D0343"),
+    ("cc=3782%2D822463%2D10005", "822463"),
     (r#"{"card":"4111\u00a01111\u00a01111\u00a01111"}"#, "1111"),
     ("<td>4111&nbsp;1111&nbsp;1111&nbsp;1111</td>", "1111"),
     // A password in a percent-encoded URL's userinfo, encoded once or twice.
@@ -1082,6 +1089,13 @@ const MUST_STAY: &[&str] = &[
     "u=https%3A%2F%2Fapi.example.com%3A443%2Fv1%3Fa%3D1",
     "u=postgres%3A%2F%2Fapp%40db%3A5432%2Fcards",
     "total=4111%2B1111%2B1111%2B1112 price 4\u{a0}111",
+    // Encoded dashes and dots between numbers that spell no card: dates, times, versions, a decimal,
+    // digit groups that fail the Luhn check or are not in fours, words.
+    "date=2024%2D01%2D02&at=2026%2D12%2D02T08%3A00%3A00.000Z",
+    "v=1%2E2%2E3%2E4567890123456&build=12%2E4111%2E1111%2E1111%2E1111",
+    "ratio=0%2E4111111111111111&version=4111%2E11111111%2E1111",
+    "?ids=4111%2D1111%2D1111%2D1112&isbn=978%2D0%2D306%2D40615%2D7",
+    "q=t%2Dshirt%2Dsize%2D42%2Dslim&ref=%252D1%252D2",
     r#"{"qty":"4\u00a0111","n":"12&nbsp;345"} &nbsp; 4111\u00a01111\u00a01111\u00a01112"#,
     "u=https%253A%252F%252Fhooks.example.com%252Fservices%252FT0",
     "span_id=4111111111111111",
@@ -1277,6 +1291,10 @@ fn the_scan_limit_never_prints_the_first_part_of_a_secret() {
         ("card 4111&nbsp;1111&nbsp;1111&nbsp;1111 ok".to_owned(), "4111"),
         ("card 4111%2B1111%2B1111%2B1111 ok".to_owned(), "4111"),
         ("card 4111%25201111%25201111%25201111 ok".to_owned(), "4111"),
+        ("card 4111%2D1111%2D1111%2D1111 ok".to_owned(), "4111"),
+        ("card 4111%252E1111%252E1111%252E1111 ok".to_owned(), "4111"),
+        // Separators mixed: the encoded dash is read back over as well as the blanks.
+        ("card 4111 1111%2D1111 1111 ok".to_owned(), "4111"),
         ("card 3782 822463 10005 ok".to_owned(), "3782"),
         ("mail alice.b+x@mail.example.org ok".to_owned(), "alice"),
         // A card ending where a quote or the text does: its groups before the cut are withheld too.
@@ -1740,6 +1758,8 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     });
     assert_linear("encoded webhook hosts", |n| "hooks.slack.com%252F".repeat(n / 20));
     assert_linear("encoded card separators", |n| "4111%2B%2520\u{a0}".repeat(n / 13));
+    assert_linear("encoded dash card groups", |n| "4111%2D".repeat(n / 7));
+    assert_linear("encoded dash and dot digits", |n| "1%252D2%2E".repeat(n / 10));
     // Span-id keys before each number: a bounded look back.
     assert_linear("span id keys", |n| "x_span_id=4111111111111111;".repeat(n / 27));
     assert_linear("long span id keys", |n| {
@@ -1855,7 +1875,7 @@ proptest! {
     #[test]
     fn the_digits_hint_never_hides_a_card(
         card in prop::sample::select(vec!["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]),
-        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20", "\t", " - ", "%2B", "%2b", "%2520", "%252B", "%09", "\u{a0}", "\u{202f}", "\u{2007}", "\u{2009}", "\\u00a0", "&nbsp;", "&#160;"]), 4),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20", "\t", " - ", "%2B", "%2b", "%2520", "%252B", "%09", "%2D", "%2d", "%2E", "%2e", "%252D", "%25252E", "\u{a0}", "\u{202f}", "\u{2007}", "\u{2009}", "\\u00a0", "&nbsp;", "&#160;"]), 4),
         before in "[a-z0-9 .:=-]{0,12}",
         after in "[a-z0-9 .:=-]{0,12}",
     ) {
