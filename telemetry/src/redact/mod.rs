@@ -20,7 +20,8 @@
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth, and JSON with its
 //!   quotes written `\u0022` or `&quot;`: `{\u0022password\u0022:\u0022x\u0022}`), a Python string
 //!   with a prefix (`'password': b'x'`), or
-//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`), also twice or more, as a URL
+//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`, escaped JSON too:
+//!   `%5C%22password%5C%22%3A%5C%22x%5C%22`), also twice or more, as a URL
 //!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`,
 //!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
@@ -2164,6 +2165,9 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     let mut key_quote: Option<((usize, usize), u32, u8)> = None;
     // The key's quote written `\u0022` or `&quot;` ([`written_quote_at`]): so are the value's.
     let mut key_form = None;
+    // Where the percent-encoded backslashes before the key's encoded quote start (`%5C%22`): an
+    // array value's marker is written between quotes escaped as the key's are.
+    let mut encoded_escape = None;
     while let Some((c, level)) = decoded_at(b, i) {
         let w = encoded_width(level);
         if matches!(c, b'\\' | b'&')
@@ -2185,7 +2189,8 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 }
             }
             b'"' | b'\'' => {
-                key_quote = Some(((i, i + w), 0, c));
+                let from = if level > 0 { encoded_escape.unwrap_or(i) } else { i };
+                key_quote = Some(((from, i + w), 0, c));
                 i += w;
             }
             // `user[password]=`, `user%5Bpassword%5D=`: form encoding, where `&` separates fields.
@@ -2193,9 +2198,15 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 query = true;
                 i += w;
             }
-            b'\\' | b' ' | b'\t' | b')' => i += w,
+            b'\\' => {
+                encoded_escape.get_or_insert(i);
+                i += w;
+                continue;
+            }
+            b' ' | b'\t' | b')' => i += w,
             _ => break,
         }
+        encoded_escape = None;
     }
     // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
     // value's own delimiters.
@@ -2242,7 +2253,16 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
             quote: None,
         });
     }
-    // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`, `%2522`.
+    // An opening quote percent-encoded: `%22`, `%27`, `%2522`, and escaped inside a JSON string
+    // first (`%5C%22`: `\"` encoded, as a form body holding a document's escaped JSON writes it).
+    if let Some(open) = encoded_quote_at(b, i) {
+        return Some(KeyValue {
+            start: open.start,
+            end: encoded_string_end(b, open),
+            quote: None,
+        });
+    }
+    // An opening quote: `"`, `'`, `\"`, `\\\"`.
     let run_end = skip_backslashes(b, i);
     match decoded_at(b, run_end) {
         Some((q @ (b'"' | b'\''), 0)) => {
@@ -2251,28 +2271,6 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
             return Some(KeyValue {
                 start,
                 end,
-                quote: None,
-            });
-        }
-        Some((q @ (b'"' | b'\''), quote)) if run_end == i => {
-            let start = i + encoded_width(quote);
-            let mut j = start;
-            while j < b.len() && !matches!(b[j], b'&' | b' ' | b'\n') {
-                match encoded_within(b, j, quote) {
-                    Some(c) if c == q => break,
-                    // An escape (`%5C%22`, JSON's `\"` encoded): the quote after it is the string's.
-                    Some(b'\\') => {
-                        j += encoded_width(quote);
-                        if encoded_within(b, j, quote).is_some() {
-                            j += encoded_width(quote);
-                        }
-                    }
-                    _ => j += 1,
-                }
-            }
-            return Some(KeyValue {
-                start,
-                end: j,
                 quote: None,
             });
         }
@@ -2382,6 +2380,76 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         end,
         quote: None,
     })
+}
+
+/// A string's opening quote percent-encoded ([`encoded_quote_at`]).
+#[derive(Clone, Copy)]
+struct EncodedQuote {
+    /// `"` or `'`.
+    quote: u8,
+    /// How many times it was percent-encoded (1: `%22`, 2: `%2522`).
+    percent: u32,
+    /// Its escape level ([`quote_level`]): 0 for `%22`, 1 for `%5C%22` (`\"`), 2 for `%5C%5C%5C%22`.
+    escape: u32,
+    /// Where the string's text starts.
+    start: usize,
+}
+
+/// A quote percent-encoded at `i`, after the percent-encoded backslashes that escape it when the
+/// document is itself inside a JSON string (`%22`, `%2522`, `%5C%22`), all encoded as often.
+fn encoded_quote_at(b: &[u8], i: usize) -> Option<EncodedQuote> {
+    let (_, percent) = decoded_at(b, i).filter(|&(_, l)| l > 0)?;
+    let width = encoded_width(percent);
+    let mut j = i;
+    while decoded_at(b, j) == Some((b'\\', percent)) {
+        j += width;
+    }
+    match decoded_at(b, j)? {
+        (quote @ (b'"' | b'\''), l) if l == percent => Some(EncodedQuote {
+            quote,
+            percent,
+            escape: quote_level((j - i) / width),
+            start: j + width,
+        }),
+        _ => None,
+    }
+}
+
+/// The end of a string opened by the percent-encoded quote `open`: before its closing quote's own
+/// encoded backslashes — a quote of the string's escape level or a shallower one, written as often
+/// encoded or fewer times ([`encoded_within`]) — or at a `&`, blank or line break of the URL around.
+/// A quote escaped deeper (`%5C%22` in a `%22` string) is the string's text. One pass: each run of
+/// backslashes is read once, and once more to find the end of the string it closes.
+fn encoded_string_end(b: &[u8], open: EncodedQuote) -> usize {
+    let width_at = |j: usize| decoded_at(b, j).map_or(1, |(_, l)| encoded_width(l));
+    let mut j = open.start;
+    while j < b.len() && !matches!(b[j], b'&' | b' ' | b'\n') {
+        match encoded_within(b, j, open.percent) {
+            Some(c) if c == open.quote => return j,
+            Some(b'\\') => {
+                let run_start = j;
+                let mut run = 0;
+                while encoded_within(b, j, open.percent) == Some(b'\\') {
+                    j += width_at(j);
+                    run += 1;
+                }
+                if encoded_within(b, j, open.percent) == Some(open.quote) {
+                    let level = quote_level(run);
+                    if level <= open.escape {
+                        // The backslashes before the delimiter's own are escaped ones of the text.
+                        let mut end = run_start;
+                        for _ in 0..run - delimiter_backslashes(level).min(run) {
+                            end += width_at(end);
+                        }
+                        return end;
+                    }
+                    j += width_at(j);
+                }
+            }
+            _ => j += 1,
+        }
+    }
+    j
 }
 
 /// The lines of a YAML value below its key, when the key's line ends at `i` (after `:` and blanks) or

@@ -703,6 +703,28 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETWORD5",
     ),
     (r#"{"msg": "{'password': b\"it's-SECRETWORD4\"}"}"#, "SECRETWORD4"),
+    // Escaped JSON (`\"password\":\"…\"`, a document in a JSON string) percent-encoded, as a form
+    // body or a query parameter holding the outer document writes it; also encoded twice.
+    (
+        "payload=%7B%22body%22%3A%22%7B%5C%22password%5C%22%3A%5C%22SECRETPEJ1%5C%22%7D%22%7D&x=1",
+        "SECRETPEJ1",
+    ),
+    (
+        "%5C%22token%5C%22%3A%20%5C%22SECRET%20PEJ2%5C%22%2C%5C%22n%5C%22%3A1",
+        "PEJ2",
+    ),
+    (
+        "%255C%2522api_key%255C%2522%253A%255C%2522SECRETPEJ3%255C%2522%2526x",
+        "SECRETPEJ3",
+    ),
+    (
+        "%5C%22password%5C%22%3A%5C%22ab%5C%5C%5C%22SECRETPEJ4%5C%22",
+        "SECRETPEJ4",
+    ),
+    (
+        "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
+        "SECRETPEJ5",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -898,6 +920,19 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         "u=https%253A%252F%252Fhooks.slack.com%252Fservices%252FT000%252FB000%252FXXXX",
         "u=https%253A%252F%252Fhooks.slack.com%252F[REDACTED]",
     ),
+    (
+        "payload=%7B%22body%22%3A%22%7B%5C%22password%5C%22%3A%5C%22SECRETPEJ1%5C%22%7D%22%7D&x=1",
+        "%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%7D%22%7D&x=1",
+    ),
+    (
+        "%5C%22token%5C%22%3A%20%5C%22SECRET%20PEJ2%5C%22%2C%5C%22n%5C%22%3A1",
+        "%5C%22token%5C%22%3A%20%5C%22[REDACTED]%5C%22%2C%5C%22n%5C%22%3A1",
+    ),
+    // An array value's marker between quotes escaped as the key's are, so the inner JSON stays JSON.
+    (
+        "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
+        "%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%2C%5C%22n%5C%22%3A1",
+    ),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -1083,6 +1118,7 @@ const MUST_STAY: &[&str] = &[
     // not denied; a byte string after a plain key; a URL's port and user without a password; the
     // encoded `+` and no-break space between numbers that spell no card; span ids that are decimal.
     "q=%22tags%22%3A%5B%22a%22%5D&x=1",
+    "payload=%7B%22body%22%3A%22%7B%5C%22user%5C%22%3A%5C%22bob%5C%22%2C%5C%22tags%5C%22%3A%5B%5C%22a%5C%22%5D%7D%22%7D",
     r"{\u0022user\u0022:\u0022bob\u0022,\u0022tags\u0022:[\u0022a\u0022]}",
     "{&quot;user&quot;:&quot;bob&quot;} &amp; &lt;b&gt;",
     "{'user': b'bob', 'n': u'x'}",
@@ -1759,6 +1795,15 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("encoded webhook hosts", |n| "hooks.slack.com%252F".repeat(n / 20));
     assert_linear("encoded card separators", |n| "4111%2B%2520\u{a0}".repeat(n / 13));
     assert_linear("encoded dash card groups", |n| "4111%2D".repeat(n / 7));
+    assert_linear("encoded escaped quotes", |n| {
+        "%5C%22password%5C%22%3A%5C%22".repeat(n / 30)
+    });
+    assert_linear("encoded backslash runs", |n| {
+        format!("%22password%22%3A%5C%5C%22{}", "%5C%22".repeat(n / 6))
+    });
+    assert_linear("encoded backslashes after keys", |n| {
+        format!("password%3A{}", "%5C".repeat(n / 3)).repeat(2)
+    });
     assert_linear("encoded dash and dot digits", |n| "1%252D2%2E".repeat(n / 10));
     // Span-id keys before each number: a bounded look back.
     assert_linear("span id keys", |n| "x_span_id=4111111111111111;".repeat(n / 27));
