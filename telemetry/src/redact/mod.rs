@@ -71,7 +71,8 @@
 //!   `%2520`; a no-break space), tabs or dashes allowed between digit groups (dots when
 //!   the groups are fours; either also percent-encoded, once or more: `4539%2D1488%2D…`, `%252E`),
 //!   a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
-//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
+//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), after a delimiter
+//!   encoded once or more (`cc%253D4111…`, a URL in another's query), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
 //! a value), X-Ray trace ids and headers (a span id after `Parent=`, after a key naming one
@@ -3813,9 +3814,18 @@ fn encoded_join_before(b: &[u8], end: usize) -> Option<usize> {
     {
         return None;
     }
+    encoded_ending_at(b, end).and_then(|(c, at)| matches!(c, b'-' | b'.').then_some(at))
+}
+
+/// The byte percent-encoded by the escape ending at `end` (`%3D|`, `%253D|`: up to
+/// [`PERCENT_LEVELS`] times), and where the escape starts.
+fn encoded_ending_at(b: &[u8], end: usize) -> Option<(u8, usize)> {
     (1..=PERCENT_LEVELS).find_map(|level| {
         let at = end.checked_sub(encoded_width(level))?;
-        matches!(decoded_at(b, at), Some((b'-' | b'.', l)) if l == level).then_some(at)
+        match decoded_at(b, at) {
+            Some((c, l)) if l == level => Some((c, at)),
+            _ => None,
+        }
     })
 }
 
@@ -3932,12 +3942,12 @@ fn card_in_groups(b: &[u8], groups: &[Group], right_ok: bool) -> Option<usize> {
 /// decimal or a version (`1.2.3.4567…`).
 fn number_boundary(b: &[u8], i: usize, left: bool) -> bool {
     let c = b[i];
-    // The hex digits of a percent-escape (`cc%3D4111…`, `%204111…`) end at the byte it encodes.
-    if left
-        && i >= 2
-        && let Some(encoded) = percent_at(b, i - 2)
-    {
-        return !encoded.is_ascii_alphanumeric();
+    // The hex digits of a percent-escape (`cc%3D4111…`, `%204111…`, encoded again in a URL passed
+    // in another's query: `cc%253D4111…`) end at the byte it encodes; an encoded `.` after a digit
+    // is a decimal's, as a written one.
+    if left && let Some((encoded, at)) = encoded_ending_at(b, i + 1) {
+        let decimal = encoded == b'.' && at > 0 && b[at - 1].is_ascii_digit();
+        return !encoded.is_ascii_alphanumeric() && !decimal;
     }
     if c.is_ascii_alphanumeric() {
         return false;

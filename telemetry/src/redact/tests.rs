@@ -555,6 +555,13 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("q=cc%3D4111111111111111%26x%3D1", "4111111111111111"),
     ("q=cc%3D4111%201111%201111%201111", "4111%201111%201111%201111"),
+    // After an `=` or `?` encoded twice or more: a URL passed in another URL's query.
+    ("q=cc%253D4111111111111111%2526x%253D1", "4111111111111111"),
+    (
+        "u=%2Fpay%253Fcard%253D4111%252D1111%252D1111%252D1111%2526x",
+        "1111%252D1111",
+    ),
+    ("q=cc%25253D5555%2525205555%2525205555%2525204444", "4444"),
     // YAML values on the lines below the key: block scalars and indented plain scalars.
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
@@ -1132,6 +1139,8 @@ const MUST_STAY: &[&str] = &[
     "ratio=0%2E4111111111111111&version=4111%2E11111111%2E1111",
     "?ids=4111%2D1111%2D1111%2D1112&isbn=978%2D0%2D306%2D40615%2D7",
     "q=t%2Dshirt%2Dsize%2D42%2Dslim&ref=%252D1%252D2",
+    // An encoded `.` after a digit is a decimal's or a version's, as a written one.
+    "build=v1%2E4111111111111111&n=%253D12",
     r#"{"qty":"4\u00a0111","n":"12&nbsp;345"} &nbsp; 4111\u00a01111\u00a01111\u00a01112"#,
     "u=https%253A%252F%252Fhooks.example.com%252Fservices%252FT0",
     "span_id=4111111111111111",
