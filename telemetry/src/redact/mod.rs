@@ -39,6 +39,9 @@
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
+//! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
+//!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
+//!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
 //! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
 //!   `Authorization: Digest username="bob", response="…"`): the whole names `Authorization:`,
 //!   `Proxy-Authorization:`, `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`,
@@ -493,6 +496,8 @@ impl Redactor {
         }
         // Longest first among spans starting together; a span overlapping the last one widens it.
         crate::sort::sort_by_key(&mut spans, |&(start, end)| (start, std::cmp::Reverse(end)));
+        // A value written before its name ([`Self::named_value`]) is found after the values behind it.
+        crate::sort::sort_by_key(&mut quoted, |&(at, _)| at);
         let mut quoted = quoted.iter().peekable();
         let mut out = String::with_capacity(s.len());
         let mut pos = 0;
@@ -549,10 +554,15 @@ impl Redactor {
             // The deny list first: looking for a separator after every word would not stay linear
             // (`%20%20%20…`: each `20` is a word, and the look runs over all the encoded blanks after it).
             if !pair && !self.is_denied_field(word) && !is_query_key(b, word, start) {
-                if word.eq_ignore_ascii_case("name")
+                if is_name_key(word)
                     && let Some(v) = self.named_value(s, start, i)
                 {
                     spans.push((v.start, v.end));
+                    // An object value (an OpenTelemetry attribute's `"value":{"stringValue":…}`)
+                    // becomes a string, so JSON stays JSON.
+                    if let Some(q) = v.quote {
+                        quoted.push((v.start, q));
+                    }
                     // A value written first lies behind the cursor: the cursor never goes back.
                     i = i.max(v.end);
                 }
@@ -601,10 +611,13 @@ impl Redactor {
 impl Redactor {
     /// The value of a secret passed as a name and a value (`{"name":"DB_PASSWORD","value":"…"}` in
     /// an ECS task definition, a Kubernetes `env` list or a HAR header, `- name: API_TOKEN` then
-    /// `value: …` in YAML, `Header { name: "authorization", value: "…" }`): after the key `name`
-    /// ending at `name_end` whose value is a deny-listed name or a header name, the value of the next
-    /// `value` key of the same entry — within [`NAMED_VALUE_LOOKAHEAD`] bytes, before any `{`, `}` or
-    /// other `name`; or, when none follows, of the `value` key just before it (value first).
+    /// `value: …` in YAML, `Header { name: "authorization", value: "…" }`; CloudFormation's
+    /// `{"ParameterKey":"DBPassword","ParameterValue":"…"}`, also as the CLI and the SDK's `Debug`
+    /// write it; a settings row's or an OpenTelemetry attribute's `{"key":"…","value":…}`): after
+    /// the key `name` ([`is_name_key`]) ending at `name_end` whose value is a deny-listed name or a
+    /// header name, the value of the next `value` key ([`is_value_key`]) of the same entry — within
+    /// [`NAMED_VALUE_LOOKAHEAD`] bytes, before any `{`, `}` or other `name`; or, when none follows,
+    /// of the `value` key just before it (value first).
     fn named_value(&self, s: &str, name_start: usize, name_end: usize) -> Option<KeyValue> {
         let b = s.as_bytes();
         let plain = |word: &str, start: usize| KeyContext {
@@ -619,7 +632,12 @@ impl Redactor {
         // before it, however encoded) is read: a value running on to the end of the text, read from
         // every `name` before it (`name=name=…`), made the scan quadratic.
         let cut = b.len().min(name_end + NAMED_VALUE_BYTES);
-        let named = value_after(&b[..cut], name_end, plain("name", name_start))?;
+        // A name holds no `,`: `ParameterKey=DBPassword,ParameterValue=…` (the CLI's shorthand).
+        let name_key = KeyContext {
+            comma: true,
+            ..plain("name", name_start)
+        };
+        let named = value_after(&b[..cut], name_end, name_key)?;
         if named.end >= cut && cut < b.len() {
             return None;
         }
@@ -651,10 +669,10 @@ impl Redactor {
                 j += 1;
             }
             let word = &s[start..j];
-            if word.eq_ignore_ascii_case("name") {
+            if is_name_key(word) {
                 break;
             }
-            if word.eq_ignore_ascii_case("value") {
+            if is_value_key(word) {
                 return value_after(b, j, plain(name, start)).filter(|v| v.end > v.start);
             }
         }
@@ -686,10 +704,10 @@ impl Redactor {
                 j -= 1;
             }
             let word = &s[j..end];
-            if word.eq_ignore_ascii_case("name") {
+            if is_name_key(word) {
                 return None;
             }
-            if word.eq_ignore_ascii_case("value") {
+            if is_value_key(word) {
                 // Read no further than the name: a value running on to the end of the text, read
                 // again for every name after it, made the scan quadratic.
                 let cut = b.len().min(name_start + 1);
@@ -1142,6 +1160,21 @@ fn is_prose_word(w: &[u8]) -> bool {
             || PROSE_SUFFIXES
                 .iter()
                 .any(|x| w.len() >= x.len() + 3 && w[w.len() - x.len()..].eq_ignore_ascii_case(x.as_bytes())))
+}
+
+/// Keys whose value names the value of a `value` key of the same entry ([`Redactor::named_value`]):
+/// `name`, `key`, CloudFormation's `ParameterKey` (the SDK's `parameter_key`).
+fn is_name_key(word: &str) -> bool {
+    ["name", "key", "parameterkey", "parameter_key"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// Keys that hold the value [`is_name_key`]'s key names: `value`, `ParameterValue`, `parameter_value`.
+fn is_value_key(word: &str) -> bool {
+    ["value", "parametervalue", "parameter_value"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
 }
 
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.

@@ -479,6 +479,27 @@ const MUST_GO: &[(&str, &str)] = &[
         r#"[{"value":"eu-west-1","name":"REGION"},{"value":"SECRETVF2","name":"Authorization"}]"#,
         "SECRETVF2",
     ),
+    // CloudFormation stack parameters (a NoEcho password in a CreateStack or DescribeStacks call a
+    // deploy function logs): as JSON, the CLI's shorthand and the Rust SDK's `Debug`.
+    (
+        r#"{"Parameters":[{"ParameterKey":"DBPassword","ParameterValue":"SECRETCFN1"},{"ParameterKey":"Env","ParameterValue":"prod"}]}"#,
+        "SECRETCFN1",
+    ),
+    (
+        "--parameters ParameterKey=DBPassword,ParameterValue=SECRETCFN2 ParameterKey=Env,ParameterValue=prod",
+        "SECRETCFN2",
+    ),
+    (
+        r#"Parameter { parameter_key: Some("ApiToken"), parameter_value: Some("SECRETCFN3"), use_previous_value: None }"#,
+        "SECRETCFN3",
+    ),
+    // `key` and `value`: a settings row, .NET's `appSettings`, an OpenTelemetry attribute in OTLP JSON.
+    (r#"{"key":"smtp_password","value":"SECRETKV1"}"#, "SECRETKV1"),
+    (r#"<add key="ApiKey" value="SECRETKV2" />"#, "SECRETKV2"),
+    (
+        r#"{"attributes":[{"key":"db.password","value":{"stringValue":"SECRETKV3"}},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
+        "SECRETKV3",
+    ),
     // Prose: the word after `<denied name> is|was` when it reads as a secret.
     ("the password is hunter2", "hunter2"),
     ("the password is hunter2, retrying", "hunter2"),
@@ -765,6 +786,19 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         r#"[{"value":"eu-west-1","name":"REGION"},{"value":"SECRETVF2","name":"Authorization"}]"#,
         r#"[{"value":"eu-west-1","name":"REGION"},{"value":"[REDACTED]","name":"Authorization"}]"#,
+    ),
+    (
+        r#"{"Parameters":[{"ParameterKey":"DBPassword","ParameterValue":"SECRETCFN1"},{"ParameterKey":"Env","ParameterValue":"prod"}]}"#,
+        r#""ParameterValue":"[REDACTED]"},{"ParameterKey":"Env","ParameterValue":"prod"}]}"#,
+    ),
+    (
+        "--parameters ParameterKey=DBPassword,ParameterValue=SECRETCFN2 ParameterKey=Env,ParameterValue=prod",
+        "ParameterValue=[REDACTED] ParameterKey=Env,ParameterValue=prod",
+    ),
+    // An object value becomes one string, so JSON stays JSON.
+    (
+        r#"{"attributes":[{"key":"db.password","value":{"stringValue":"SECRETKV3"}},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
+        r#"{"attributes":[{"key":"db.password","value":"[REDACTED]"},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
     ),
     (
         "error: 401 (Bearer SECRETERRBEARER was rejected)",
@@ -1079,6 +1113,11 @@ const MUST_STAY: &[&str] = &[
     // Names and values that are no secrets, and a secret's name without a value.
     r#"[{"name":"REGION","value":"eu-west-1"},{"name":"TABLE","value":"cards"}]"#,
     r#"{"name":"input_tokens","value":"1234"}"#,
+    // `key` and `ParameterKey` naming no secret; a `key` that is an object's, with a `value` nearby.
+    r#"[{"Key":"Environment","Value":"prod"},{"key":"input_tokens","value":"1234"}]"#,
+    r#"{"ParameterKey":"Env","ParameterValue":"prod"} ParameterKey=Subnets,ParameterValue=a\,b"#,
+    "cache hit key=card:c-123 ttl=60 value=42",
+    r#"{"s3":{"object":{"key":"uploads/password.txt","size":1024}},"value":"x"}"#,
     r#"{"name":"DB_PASSWORD","valueFrom":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"}"#,
     "- name: LOG_LEVEL\n  value: debug",
     "signal=TERM",
@@ -1701,6 +1740,13 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("repeated name keys", |n| "name=".repeat(n / 5));
     assert_linear("repeated spaced name keys", |n| "name = ".repeat(n / 7));
     assert_linear("repeated name keys with colons", |n| "Name:".repeat(n / 5));
+    assert_linear("repeated key keys", |n| "key=".repeat(n / 4));
+    assert_linear("parameter keys naming secrets", |n| {
+        "ParameterKey=token,".repeat(n / 19)
+    });
+    assert_linear("key keys naming secrets", |n| {
+        r#"{"key":"password","#.repeat(n / 18)
+    });
     assert_linear("name keys before a long value", |n| {
         "value=X;name=password;x={".repeat(n / 25)
     });
