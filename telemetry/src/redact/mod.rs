@@ -20,7 +20,8 @@
 //!   `"key": "value"` (JSON text, also escaped JSON `\"key\":\"value\"` at any depth, and JSON with its
 //!   quotes written `\u0022` or `&quot;`: `{\u0022password\u0022:\u0022x\u0022}`), a Python string
 //!   with a prefix (`'password': b'x'`), or
-//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`), also twice or more, as a URL
+//!   percent-encoded (`token%3Dabc`, `%22password%22%3A%22x%22`, escaped JSON too:
+//!   `%5C%22password%5C%22%3A%5C%22x%5C%22`), also twice or more, as a URL
 //!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`,
 //!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
@@ -38,6 +39,9 @@
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
+//! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
+//!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
+//!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
 //! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
 //!   `Authorization: Digest username="bob", response="…"`): the whole names `Authorization:`,
 //!   `Proxy-Authorization:`, `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`,
@@ -68,8 +72,10 @@
 //!   `discord.com/api/webhooks/`, with or without a scheme, slashes also written `\/`, `%2F` or `%252F`);
 //! - payment card numbers: 13–19 digits, spaces (also a form's `+` and `%20`, encoded again: `%2B`,
 //!   `%2520`; a no-break space), tabs or dashes allowed between digit groups (dots when
-//!   the groups are fours), a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
-//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), and as integer fields.
+//!   the groups are fours; either also percent-encoded, once or more: `4539%2D1488%2D…`, `%252E`),
+//!   a known issuer prefix and a valid Luhn check digit (so timestamps and ids of the same length stay) — also when
+//!   another digit group touches the number (`qty 2 4111 1111 1111 1111`), after a delimiter
+//!   encoded once or more (`cc%253D4111…`, a URL in another's query), and as integer fields.
 //!
 //! Look-alikes stay: git SHAs (lowercase hex), UUIDs, request ids, ARNs (`…:secret:name` is a name, not
 //! a value), X-Ray trace ids and headers (a span id after `Parent=`, after a key naming one
@@ -490,6 +496,8 @@ impl Redactor {
         }
         // Longest first among spans starting together; a span overlapping the last one widens it.
         crate::sort::sort_by_key(&mut spans, |&(start, end)| (start, std::cmp::Reverse(end)));
+        // A value written before its name ([`Self::named_value`]) is found after the values behind it.
+        crate::sort::sort_by_key(&mut quoted, |&(at, _)| at);
         let mut quoted = quoted.iter().peekable();
         let mut out = String::with_capacity(s.len());
         let mut pos = 0;
@@ -546,10 +554,15 @@ impl Redactor {
             // The deny list first: looking for a separator after every word would not stay linear
             // (`%20%20%20…`: each `20` is a word, and the look runs over all the encoded blanks after it).
             if !pair && !self.is_denied_field(word) && !is_query_key(b, word, start) {
-                if word.eq_ignore_ascii_case("name")
+                if is_name_key(word)
                     && let Some(v) = self.named_value(s, start, i)
                 {
                     spans.push((v.start, v.end));
+                    // An object value (an OpenTelemetry attribute's `"value":{"stringValue":…}`)
+                    // becomes a string, so JSON stays JSON.
+                    if let Some(q) = v.quote {
+                        quoted.push((v.start, q));
+                    }
                     // A value written first lies behind the cursor: the cursor never goes back.
                     i = i.max(v.end);
                 }
@@ -598,10 +611,13 @@ impl Redactor {
 impl Redactor {
     /// The value of a secret passed as a name and a value (`{"name":"DB_PASSWORD","value":"…"}` in
     /// an ECS task definition, a Kubernetes `env` list or a HAR header, `- name: API_TOKEN` then
-    /// `value: …` in YAML, `Header { name: "authorization", value: "…" }`): after the key `name`
-    /// ending at `name_end` whose value is a deny-listed name or a header name, the value of the next
-    /// `value` key of the same entry — within [`NAMED_VALUE_LOOKAHEAD`] bytes, before any `{`, `}` or
-    /// other `name`; or, when none follows, of the `value` key just before it (value first).
+    /// `value: …` in YAML, `Header { name: "authorization", value: "…" }`; CloudFormation's
+    /// `{"ParameterKey":"DBPassword","ParameterValue":"…"}`, also as the CLI and the SDK's `Debug`
+    /// write it; a settings row's or an OpenTelemetry attribute's `{"key":"…","value":…}`): after
+    /// the key `name` ([`is_name_key`]) ending at `name_end` whose value is a deny-listed name or a
+    /// header name, the value of the next `value` key ([`is_value_key`]) of the same entry — within
+    /// [`NAMED_VALUE_LOOKAHEAD`] bytes, before any `{`, `}` or other `name`; or, when none follows,
+    /// of the `value` key just before it (value first).
     fn named_value(&self, s: &str, name_start: usize, name_end: usize) -> Option<KeyValue> {
         let b = s.as_bytes();
         let plain = |word: &str, start: usize| KeyContext {
@@ -616,7 +632,12 @@ impl Redactor {
         // before it, however encoded) is read: a value running on to the end of the text, read from
         // every `name` before it (`name=name=…`), made the scan quadratic.
         let cut = b.len().min(name_end + NAMED_VALUE_BYTES);
-        let named = value_after(&b[..cut], name_end, plain("name", name_start))?;
+        // A name holds no `,`: `ParameterKey=DBPassword,ParameterValue=…` (the CLI's shorthand).
+        let name_key = KeyContext {
+            comma: true,
+            ..plain("name", name_start)
+        };
+        let named = value_after(&b[..cut], name_end, name_key)?;
         if named.end >= cut && cut < b.len() {
             return None;
         }
@@ -648,10 +669,10 @@ impl Redactor {
                 j += 1;
             }
             let word = &s[start..j];
-            if word.eq_ignore_ascii_case("name") {
+            if is_name_key(word) {
                 break;
             }
-            if word.eq_ignore_ascii_case("value") {
+            if is_value_key(word) {
                 return value_after(b, j, plain(name, start)).filter(|v| v.end > v.start);
             }
         }
@@ -683,10 +704,10 @@ impl Redactor {
                 j -= 1;
             }
             let word = &s[j..end];
-            if word.eq_ignore_ascii_case("name") {
+            if is_name_key(word) {
                 return None;
             }
-            if word.eq_ignore_ascii_case("value") {
+            if is_value_key(word) {
                 // Read no further than the name: a value running on to the end of the text, read
                 // again for every name after it, made the scan quadratic.
                 let cut = b.len().min(name_start + 1);
@@ -1141,6 +1162,21 @@ fn is_prose_word(w: &[u8]) -> bool {
                 .any(|x| w.len() >= x.len() + 3 && w[w.len() - x.len()..].eq_ignore_ascii_case(x.as_bytes())))
 }
 
+/// Keys whose value names the value of a `value` key of the same entry ([`Redactor::named_value`]):
+/// `name`, `key`, CloudFormation's `ParameterKey` (the SDK's `parameter_key`).
+fn is_name_key(word: &str) -> bool {
+    ["name", "key", "parameterkey", "parameter_key"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// Keys that hold the value [`is_name_key`]'s key names: `value`, `ParameterValue`, `parameter_value`.
+fn is_value_key(word: &str) -> bool {
+    ["value", "parametervalue", "parameter_value"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+}
+
 /// Bytes [`Redactor::named_value`] looks at past a secret's name for its `value` key.
 const NAMED_VALUE_LOOKAHEAD: usize = 256;
 /// How far past a `name` key its value is read: a name of at most 128 bytes (a path), after a
@@ -1352,6 +1388,9 @@ struct Hints {
     /// An escaped no-break space (`\u00a0`, `&nbsp;`): it may join a card number's groups, whose
     /// digits the count of [`HINT_DIGIT`]s then does not see together.
     escaped_space: bool,
+    /// A percent-encoded `-` or `.` between two digits (`4539%2D1488`, [`encoded_join_at`]): it may
+    /// join a card number's groups, and the letter of its escape breaks the count of digits.
+    encoded_join: bool,
 }
 
 /// Byte classes for [`Hints::of`], looked up once per byte: a digit; a byte between a card number's
@@ -1371,7 +1410,9 @@ static HINT_CLASS: [u8; 256] = {
         }
         // `+` and `%` (with the `20` after it, counted as digits: too many is safe) join a card's
         // groups in a form body, also encoded again (`%2B`, `%2520`); the bytes of the wide spaces
-        // of [`wide_space_at`] too (the escaped ones set [`Hints::escaped_space`]).
+        // of [`wide_space_at`] too (the escaped ones set [`Hints::escaped_space`]). An encoded dash
+        // or dot (`%2D`, `%2E`) breaks the count at its letter: the `%` looks at it instead
+        // ([`Hints::encoded_join`]), so no byte but a `%` pays for it.
         if is_digit_stretch(b) {
             t[c] |= HINT_STRETCH;
         }
@@ -1464,7 +1505,7 @@ impl Hints {
                 longest_run = longest_run.max(run);
             }
         }
-        h.digits = most_digits >= 13 || h.escaped_space;
+        h.digits = most_digits >= 13 || h.escaped_space || h.encoded_join;
         h.b64_run = longest_run >= 40;
         h
     }
@@ -1483,6 +1524,7 @@ impl Hints {
                 self.separator = true;
                 self.at = true;
                 self.url |= encoded_scheme_end(b, i).is_some();
+                self.encoded_join |= encoded_join_at(b, i).is_some();
             }
             b'@' => self.at = true,
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
@@ -1621,14 +1663,17 @@ const fn is_digit_stretch(c: u8) -> bool {
     )
 }
 
-/// Where the stretch of digits and the bytes between card digit groups ([`is_digit_stretch`], and
-/// escaped spaces: `\u00a0`, `&nbsp;`) ending at `end` starts, at any distance.
+/// Where the stretch of digits and the bytes between card digit groups ([`is_digit_stretch`],
+/// escaped spaces: `\u00a0`, `&nbsp;`, and encoded dashes and dots: `%2D`, `%252E`) ending at `end`
+/// starts, at any distance.
 fn digit_stretch_start(b: &[u8], end: usize) -> usize {
     let mut i = end;
     while i > 0 {
         if let Some(at) = i.checked_sub(6)
             && wide_space_at(b, at) == Some(6)
         {
+            i = at;
+        } else if let Some(at) = encoded_join_before(b, i) {
             i = at;
         } else if b[i - 1].is_ascii_digit() || is_digit_stretch(b[i - 1]) {
             i -= 1;
@@ -2154,6 +2199,9 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     let mut key_quote: Option<((usize, usize), u32, u8)> = None;
     // The key's quote written `\u0022` or `&quot;` ([`written_quote_at`]): so are the value's.
     let mut key_form = None;
+    // Where the percent-encoded backslashes before the key's encoded quote start (`%5C%22`): an
+    // array value's marker is written between quotes escaped as the key's are.
+    let mut encoded_escape = None;
     while let Some((c, level)) = decoded_at(b, i) {
         let w = encoded_width(level);
         if matches!(c, b'\\' | b'&')
@@ -2175,7 +2223,8 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 }
             }
             b'"' | b'\'' => {
-                key_quote = Some(((i, i + w), 0, c));
+                let from = if level > 0 { encoded_escape.unwrap_or(i) } else { i };
+                key_quote = Some(((from, i + w), 0, c));
                 i += w;
             }
             // `user[password]=`, `user%5Bpassword%5D=`: form encoding, where `&` separates fields.
@@ -2183,9 +2232,15 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 query = true;
                 i += w;
             }
-            b'\\' | b' ' | b'\t' | b')' => i += w,
+            b'\\' => {
+                encoded_escape.get_or_insert(i);
+                i += w;
+                continue;
+            }
+            b' ' | b'\t' | b')' => i += w,
             _ => break,
         }
+        encoded_escape = None;
     }
     // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
     // value's own delimiters.
@@ -2232,7 +2287,16 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
             quote: None,
         });
     }
-    // An opening quote: `"`, `'`, `\"`, `\\\"`, `%22`, `%27`, `%2522`.
+    // An opening quote percent-encoded: `%22`, `%27`, `%2522`, and escaped inside a JSON string
+    // first (`%5C%22`: `\"` encoded, as a form body holding a document's escaped JSON writes it).
+    if let Some(open) = encoded_quote_at(b, i) {
+        return Some(KeyValue {
+            start: open.start,
+            end: encoded_string_end(b, open),
+            quote: None,
+        });
+    }
+    // An opening quote: `"`, `'`, `\"`, `\\\"`.
     let run_end = skip_backslashes(b, i);
     match decoded_at(b, run_end) {
         Some((q @ (b'"' | b'\''), 0)) => {
@@ -2241,28 +2305,6 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
             return Some(KeyValue {
                 start,
                 end,
-                quote: None,
-            });
-        }
-        Some((q @ (b'"' | b'\''), quote)) if run_end == i => {
-            let start = i + encoded_width(quote);
-            let mut j = start;
-            while j < b.len() && !matches!(b[j], b'&' | b' ' | b'\n') {
-                match encoded_within(b, j, quote) {
-                    Some(c) if c == q => break,
-                    // An escape (`%5C%22`, JSON's `\"` encoded): the quote after it is the string's.
-                    Some(b'\\') => {
-                        j += encoded_width(quote);
-                        if encoded_within(b, j, quote).is_some() {
-                            j += encoded_width(quote);
-                        }
-                    }
-                    _ => j += 1,
-                }
-            }
-            return Some(KeyValue {
-                start,
-                end: j,
                 quote: None,
             });
         }
@@ -2372,6 +2414,76 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         end,
         quote: None,
     })
+}
+
+/// A string's opening quote percent-encoded ([`encoded_quote_at`]).
+#[derive(Clone, Copy)]
+struct EncodedQuote {
+    /// `"` or `'`.
+    quote: u8,
+    /// How many times it was percent-encoded (1: `%22`, 2: `%2522`).
+    percent: u32,
+    /// Its escape level ([`quote_level`]): 0 for `%22`, 1 for `%5C%22` (`\"`), 2 for `%5C%5C%5C%22`.
+    escape: u32,
+    /// Where the string's text starts.
+    start: usize,
+}
+
+/// A quote percent-encoded at `i`, after the percent-encoded backslashes that escape it when the
+/// document is itself inside a JSON string (`%22`, `%2522`, `%5C%22`), all encoded as often.
+fn encoded_quote_at(b: &[u8], i: usize) -> Option<EncodedQuote> {
+    let (_, percent) = decoded_at(b, i).filter(|&(_, l)| l > 0)?;
+    let width = encoded_width(percent);
+    let mut j = i;
+    while decoded_at(b, j) == Some((b'\\', percent)) {
+        j += width;
+    }
+    match decoded_at(b, j)? {
+        (quote @ (b'"' | b'\''), l) if l == percent => Some(EncodedQuote {
+            quote,
+            percent,
+            escape: quote_level((j - i) / width),
+            start: j + width,
+        }),
+        _ => None,
+    }
+}
+
+/// The end of a string opened by the percent-encoded quote `open`: before its closing quote's own
+/// encoded backslashes — a quote of the string's escape level or a shallower one, written as often
+/// encoded or fewer times ([`encoded_within`]) — or at a `&`, blank or line break of the URL around.
+/// A quote escaped deeper (`%5C%22` in a `%22` string) is the string's text. One pass: each run of
+/// backslashes is read once, and once more to find the end of the string it closes.
+fn encoded_string_end(b: &[u8], open: EncodedQuote) -> usize {
+    let width_at = |j: usize| decoded_at(b, j).map_or(1, |(_, l)| encoded_width(l));
+    let mut j = open.start;
+    while j < b.len() && !matches!(b[j], b'&' | b' ' | b'\n') {
+        match encoded_within(b, j, open.percent) {
+            Some(c) if c == open.quote => return j,
+            Some(b'\\') => {
+                let run_start = j;
+                let mut run = 0;
+                while encoded_within(b, j, open.percent) == Some(b'\\') {
+                    j += width_at(j);
+                    run += 1;
+                }
+                if encoded_within(b, j, open.percent) == Some(open.quote) {
+                    let level = quote_level(run);
+                    if level <= open.escape {
+                        // The backslashes before the delimiter's own are escaped ones of the text.
+                        let mut end = run_start;
+                        for _ in 0..run - delimiter_backslashes(level).min(run) {
+                            end += width_at(end);
+                        }
+                        return end;
+                    }
+                    j += width_at(j);
+                }
+            }
+            _ => j += 1,
+        }
+    }
+    j
 }
 
 /// The lines of a YAML value below its key, when the key's line ends at `i` (after `:` and blanks) or
@@ -3611,7 +3723,8 @@ fn is_xray_trace_id(b: &[u8]) -> bool {
 /// Payment card numbers: 13–19 digits with one or two spaces, a tab, one dash or ` - ` allowed
 /// between them (a form body's `+` or `%20` for a space, also encoded again: `%2B`, `%2520`; a no-break
 /// space; or a `.` when every group is four digits, as printed on the
-/// card: `4111.1111.1111.1111`, never a decimal), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
+/// card: `4111.1111.1111.1111`, never a decimal; the dash and the dot also percent-encoded: `%2D`,
+/// `%2E`, `%252D`), an issuer prefix (Visa, Mastercard, Maestro, Mir, Amex, Discover, JCB, Diners, UnionPay,
 /// RuPay) and a valid Luhn check digit.
 ///
 /// A run of digit groups joined by single spaces or dashes is tried whole first; failing that, each
@@ -3643,22 +3756,24 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 i += 1;
                 continue;
             }
-            let width = match (b[i], b.get(i + 1)) {
-                (b' ', Some(b' ')) => 2,
+            // The separator's width and the byte it stands for.
+            let (width, joiner) = match (b[i], b.get(i + 1)) {
+                (b' ', Some(b' ')) => (2, b' '),
                 // A dash set off by blanks (`4111 - 1111 - …`), as some forms print the groups.
-                (b' ', Some(b'-')) if b.get(i + 2) == Some(&b' ') => 3,
+                (b' ', Some(b'-')) if b.get(i + 2) == Some(&b' ') => (3, b'-'),
                 // A form body writes a blank `+` or `%20` (`number=4111+1111+…`); a pasted table
                 // column, a tab.
-                (b' ' | b'\t' | b'-' | b'.' | b'+', _) => 1,
+                (c @ (b' ' | b'\t' | b'-' | b'.' | b'+'), _) => (1, c),
                 // Either encoded again (`%2B`, `%2520`: a form body passed in a URL), up to
-                // [`PERCENT_LEVELS`] times; an encoded tab.
+                // [`PERCENT_LEVELS`] times; an encoded tab; a dash or a dot encoded (`%2D`, `%2E`:
+                // a card number as typed, percent-encoded whole by a client).
                 (b'%', _) => match decoded_at(b, i) {
-                    Some((b' ' | b'+' | b'\t', level)) => encoded_width(level),
-                    _ => 0,
+                    Some((c @ (b' ' | b'+' | b'\t' | b'-' | b'.'), level)) => (encoded_width(level), c),
+                    _ => (0, 0),
                 },
                 // A no-break or narrow space ([`wide_space_at`]), as written or escaped.
-                (0xC2 | 0xE2 | b'\\' | b'&', _) => wide_space_at(b, i).unwrap_or(0),
-                _ => 0,
+                (0xC2 | 0xE2 | b'\\' | b'&', _) => (wide_space_at(b, i).unwrap_or(0), b' '),
+                _ => (0, 0),
             };
             if width == 0
                 || !b.get(i + width).is_some_and(u8::is_ascii_digit)
@@ -3671,7 +3786,7 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 end: i,
                 dotted,
             });
-            dotted = b[i] == b'.';
+            dotted = joiner == b'.';
             i += width;
             group_start = i;
         }
@@ -3707,6 +3822,44 @@ fn wide_space_at(b: &[u8], i: usize) -> Option<usize> {
         (b'\\' | b'&', _, _) => ESCAPED.iter().find(|e| starts_with_ci(b, i, e)).map(|e| e.len()),
         _ => None,
     }
+}
+
+/// A dash or a dot percent-encoded at `i` (`%2D`, `%2e`, encoded again: `%252D`) between two digits,
+/// as a card number typed with dashes or dots reads once a client has encoded it whole
+/// (`4539%2D1488%2D…`): its width.
+fn encoded_join_at(b: &[u8], i: usize) -> Option<usize> {
+    if !i.checked_sub(1).is_some_and(|k| b[k].is_ascii_digit()) {
+        return None;
+    }
+    let (c, level) = decoded_at(b, i)?;
+    let width = encoded_width(level);
+    (level > 0 && matches!(c, b'-' | b'.') && b.get(i + width).is_some_and(u8::is_ascii_digit))
+        .then_some(width)
+}
+
+/// Where a dash or a dot percent-encoded (any number of times up to [`PERCENT_LEVELS`]) and ending
+/// at `end` starts: `4539%2D|` gives the `%`.
+fn encoded_join_before(b: &[u8], end: usize) -> Option<usize> {
+    // Every such escape ends in the `D` or `E` of `2D` or `2E`, in either case.
+    if !end
+        .checked_sub(1)
+        .is_some_and(|k| matches!(b[k] | 0x20, b'd' | b'e'))
+    {
+        return None;
+    }
+    encoded_ending_at(b, end).and_then(|(c, at)| matches!(c, b'-' | b'.').then_some(at))
+}
+
+/// The byte percent-encoded by the escape ending at `end` (`%3D|`, `%253D|`: up to
+/// [`PERCENT_LEVELS`] times), and where the escape starts.
+fn encoded_ending_at(b: &[u8], end: usize) -> Option<(u8, usize)> {
+    (1..=PERCENT_LEVELS).find_map(|level| {
+        let at = end.checked_sub(encoded_width(level))?;
+        match decoded_at(b, at) {
+            Some((c, l)) if l == level => Some((c, at)),
+            _ => None,
+        }
+    })
 }
 
 /// Whether the 16 hex digits at `i` are the span id of a trace header: the value of X-Ray's
@@ -3822,12 +3975,12 @@ fn card_in_groups(b: &[u8], groups: &[Group], right_ok: bool) -> Option<usize> {
 /// decimal or a version (`1.2.3.4567…`).
 fn number_boundary(b: &[u8], i: usize, left: bool) -> bool {
     let c = b[i];
-    // The hex digits of a percent-escape (`cc%3D4111…`, `%204111…`) end at the byte it encodes.
-    if left
-        && i >= 2
-        && let Some(encoded) = percent_at(b, i - 2)
-    {
-        return !encoded.is_ascii_alphanumeric();
+    // The hex digits of a percent-escape (`cc%3D4111…`, `%204111…`, encoded again in a URL passed
+    // in another's query: `cc%253D4111…`) end at the byte it encodes; an encoded `.` after a digit
+    // is a decimal's, as a written one.
+    if left && let Some((encoded, at)) = encoded_ending_at(b, i + 1) {
+        let decimal = encoded == b'.' && at > 0 && b[at - 1].is_ascii_digit();
+        return !encoded.is_ascii_alphanumeric() && !decimal;
     }
     if c.is_ascii_alphanumeric() {
         return false;

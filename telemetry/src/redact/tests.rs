@@ -479,6 +479,27 @@ const MUST_GO: &[(&str, &str)] = &[
         r#"[{"value":"eu-west-1","name":"REGION"},{"value":"SECRETVF2","name":"Authorization"}]"#,
         "SECRETVF2",
     ),
+    // CloudFormation stack parameters (a NoEcho password in a CreateStack or DescribeStacks call a
+    // deploy function logs): as JSON, the CLI's shorthand and the Rust SDK's `Debug`.
+    (
+        r#"{"Parameters":[{"ParameterKey":"DBPassword","ParameterValue":"SECRETCFN1"},{"ParameterKey":"Env","ParameterValue":"prod"}]}"#,
+        "SECRETCFN1",
+    ),
+    (
+        "--parameters ParameterKey=DBPassword,ParameterValue=SECRETCFN2 ParameterKey=Env,ParameterValue=prod",
+        "SECRETCFN2",
+    ),
+    (
+        r#"Parameter { parameter_key: Some("ApiToken"), parameter_value: Some("SECRETCFN3"), use_previous_value: None }"#,
+        "SECRETCFN3",
+    ),
+    // `key` and `value`: a settings row, .NET's `appSettings`, an OpenTelemetry attribute in OTLP JSON.
+    (r#"{"key":"smtp_password","value":"SECRETKV1"}"#, "SECRETKV1"),
+    (r#"<add key="ApiKey" value="SECRETKV2" />"#, "SECRETKV2"),
+    (
+        r#"{"attributes":[{"key":"db.password","value":{"stringValue":"SECRETKV3"}},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
+        "SECRETKV3",
+    ),
     // Prose: the word after `<denied name> is|was` when it reads as a secret.
     ("the password is hunter2", "hunter2"),
     ("the password is hunter2, retrying", "hunter2"),
@@ -555,6 +576,13 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("q=cc%3D4111111111111111%26x%3D1", "4111111111111111"),
     ("q=cc%3D4111%201111%201111%201111", "4111%201111%201111%201111"),
+    // After an `=` or `?` encoded twice or more: a URL passed in another URL's query.
+    ("q=cc%253D4111111111111111%2526x%253D1", "4111111111111111"),
+    (
+        "u=%2Fpay%253Fcard%253D4111%252D1111%252D1111%252D1111%2526x",
+        "1111%252D1111",
+    ),
+    ("q=cc%25253D5555%2525205555%2525205555%2525204444", "4444"),
     // YAML values on the lines below the key: block scalars and indented plain scalars.
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
@@ -670,6 +698,13 @@ const MUST_GO: &[(&str, &str)] = &[
         "1111\u{2007}1111",
     ),
     ("cc=4111%091111%091111%091111", "1111%091111"),
+    // Dashes and dots percent-encoded, as a client encoding a card number typed with them writes it,
+    // also encoded again (a URL in another's query).
+    ("4539%2D1488%2D0343%2D6467", "1488%2D0343"),
+    ("?cc=4539%2d1488%2d0343%2d6467&x=1", "1488%2d0343"),
+    ("number=4111%2E1111%2E1111%2E1111", "1111%2E1111"),
+    ("q=cc%3D4539%252D1488%252D0343%252D6467", "1488%252D0343"),
+    ("cc=3782%2D822463%2D10005", "822463"),
     (r#"{"card":"4111\u00a01111\u00a01111\u00a01111"}"#, "1111"),
     ("<td>4111&nbsp;1111&nbsp;1111&nbsp;1111</td>", "1111"),
     // A password in a percent-encoded URL's userinfo, encoded once or twice.
@@ -696,6 +731,28 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETWORD5",
     ),
     (r#"{"msg": "{'password': b\"it's-SECRETWORD4\"}"}"#, "SECRETWORD4"),
+    // Escaped JSON (`\"password\":\"…\"`, a document in a JSON string) percent-encoded, as a form
+    // body or a query parameter holding the outer document writes it; also encoded twice.
+    (
+        "payload=%7B%22body%22%3A%22%7B%5C%22password%5C%22%3A%5C%22SECRETPEJ1%5C%22%7D%22%7D&x=1",
+        "SECRETPEJ1",
+    ),
+    (
+        "%5C%22token%5C%22%3A%20%5C%22SECRET%20PEJ2%5C%22%2C%5C%22n%5C%22%3A1",
+        "PEJ2",
+    ),
+    (
+        "%255C%2522api_key%255C%2522%253A%255C%2522SECRETPEJ3%255C%2522%2526x",
+        "SECRETPEJ3",
+    ),
+    (
+        "%5C%22password%5C%22%3A%5C%22ab%5C%5C%5C%22SECRETPEJ4%5C%22",
+        "SECRETPEJ4",
+    ),
+    (
+        "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
+        "SECRETPEJ5",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -729,6 +786,19 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         r#"[{"value":"eu-west-1","name":"REGION"},{"value":"SECRETVF2","name":"Authorization"}]"#,
         r#"[{"value":"eu-west-1","name":"REGION"},{"value":"[REDACTED]","name":"Authorization"}]"#,
+    ),
+    (
+        r#"{"Parameters":[{"ParameterKey":"DBPassword","ParameterValue":"SECRETCFN1"},{"ParameterKey":"Env","ParameterValue":"prod"}]}"#,
+        r#""ParameterValue":"[REDACTED]"},{"ParameterKey":"Env","ParameterValue":"prod"}]}"#,
+    ),
+    (
+        "--parameters ParameterKey=DBPassword,ParameterValue=SECRETCFN2 ParameterKey=Env,ParameterValue=prod",
+        "ParameterValue=[REDACTED] ParameterKey=Env,ParameterValue=prod",
+    ),
+    // An object value becomes one string, so JSON stays JSON.
+    (
+        r#"{"attributes":[{"key":"db.password","value":{"stringValue":"SECRETKV3"}},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
+        r#"{"attributes":[{"key":"db.password","value":"[REDACTED]"},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
     ),
     (
         "error: 401 (Bearer SECRETERRBEARER was rejected)",
@@ -891,6 +961,19 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         "u=https%253A%252F%252Fhooks.slack.com%252Fservices%252FT000%252FB000%252FXXXX",
         "u=https%253A%252F%252Fhooks.slack.com%252F[REDACTED]",
     ),
+    (
+        "payload=%7B%22body%22%3A%22%7B%5C%22password%5C%22%3A%5C%22SECRETPEJ1%5C%22%7D%22%7D&x=1",
+        "%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%7D%22%7D&x=1",
+    ),
+    (
+        "%5C%22token%5C%22%3A%20%5C%22SECRET%20PEJ2%5C%22%2C%5C%22n%5C%22%3A1",
+        "%5C%22token%5C%22%3A%20%5C%22[REDACTED]%5C%22%2C%5C%22n%5C%22%3A1",
+    ),
+    // An array value's marker between quotes escaped as the key's are, so the inner JSON stays JSON.
+    (
+        "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
+        "%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%2C%5C%22n%5C%22%3A1",
+    ),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -1030,6 +1113,11 @@ const MUST_STAY: &[&str] = &[
     // Names and values that are no secrets, and a secret's name without a value.
     r#"[{"name":"REGION","value":"eu-west-1"},{"name":"TABLE","value":"cards"}]"#,
     r#"{"name":"input_tokens","value":"1234"}"#,
+    // `key` and `ParameterKey` naming no secret; a `key` that is an object's, with a `value` nearby.
+    r#"[{"Key":"Environment","Value":"prod"},{"key":"input_tokens","value":"1234"}]"#,
+    r#"{"ParameterKey":"Env","ParameterValue":"prod"} ParameterKey=Subnets,ParameterValue=a\,b"#,
+    "cache hit key=card:c-123 ttl=60 value=42",
+    r#"{"s3":{"object":{"key":"uploads/password.txt","size":1024}},"value":"x"}"#,
     r#"{"name":"DB_PASSWORD","valueFrom":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"}"#,
     "- name: LOG_LEVEL\n  value: debug",
     "signal=TERM",
@@ -1076,12 +1164,22 @@ const MUST_STAY: &[&str] = &[
     // not denied; a byte string after a plain key; a URL's port and user without a password; the
     // encoded `+` and no-break space between numbers that spell no card; span ids that are decimal.
     "q=%22tags%22%3A%5B%22a%22%5D&x=1",
+    "payload=%7B%22body%22%3A%22%7B%5C%22user%5C%22%3A%5C%22bob%5C%22%2C%5C%22tags%5C%22%3A%5B%5C%22a%5C%22%5D%7D%22%7D",
     r"{\u0022user\u0022:\u0022bob\u0022,\u0022tags\u0022:[\u0022a\u0022]}",
     "{&quot;user&quot;:&quot;bob&quot;} &amp; &lt;b&gt;",
     "{'user': b'bob', 'n': u'x'}",
     "u=https%3A%2F%2Fapi.example.com%3A443%2Fv1%3Fa%3D1",
     "u=postgres%3A%2F%2Fapp%40db%3A5432%2Fcards",
     "total=4111%2B1111%2B1111%2B1112 price 4\u{a0}111",
+    // Encoded dashes and dots between numbers that spell no card: dates, times, versions, a decimal,
+    // digit groups that fail the Luhn check or are not in fours, words.
+    "date=2024%2D01%2D02&at=2026%2D12%2D02T08%3A00%3A00.000Z",
+    "v=1%2E2%2E3%2E4567890123456&build=12%2E4111%2E1111%2E1111%2E1111",
+    "ratio=0%2E4111111111111111&version=4111%2E11111111%2E1111",
+    "?ids=4111%2D1111%2D1111%2D1112&isbn=978%2D0%2D306%2D40615%2D7",
+    "q=t%2Dshirt%2Dsize%2D42%2Dslim&ref=%252D1%252D2",
+    // An encoded `.` after a digit is a decimal's or a version's, as a written one.
+    "build=v1%2E4111111111111111&n=%253D12",
     r#"{"qty":"4\u00a0111","n":"12&nbsp;345"} &nbsp; 4111\u00a01111\u00a01111\u00a01112"#,
     "u=https%253A%252F%252Fhooks.example.com%252Fservices%252FT0",
     "span_id=4111111111111111",
@@ -1277,6 +1375,10 @@ fn the_scan_limit_never_prints_the_first_part_of_a_secret() {
         ("card 4111&nbsp;1111&nbsp;1111&nbsp;1111 ok".to_owned(), "4111"),
         ("card 4111%2B1111%2B1111%2B1111 ok".to_owned(), "4111"),
         ("card 4111%25201111%25201111%25201111 ok".to_owned(), "4111"),
+        ("card 4111%2D1111%2D1111%2D1111 ok".to_owned(), "4111"),
+        ("card 4111%252E1111%252E1111%252E1111 ok".to_owned(), "4111"),
+        // Separators mixed: the encoded dash is read back over as well as the blanks.
+        ("card 4111 1111%2D1111 1111 ok".to_owned(), "4111"),
         ("card 3782 822463 10005 ok".to_owned(), "3782"),
         ("mail alice.b+x@mail.example.org ok".to_owned(), "alice"),
         // A card ending where a quote or the text does: its groups before the cut are withheld too.
@@ -1638,6 +1740,13 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     assert_linear("repeated name keys", |n| "name=".repeat(n / 5));
     assert_linear("repeated spaced name keys", |n| "name = ".repeat(n / 7));
     assert_linear("repeated name keys with colons", |n| "Name:".repeat(n / 5));
+    assert_linear("repeated key keys", |n| "key=".repeat(n / 4));
+    assert_linear("parameter keys naming secrets", |n| {
+        "ParameterKey=token,".repeat(n / 19)
+    });
+    assert_linear("key keys naming secrets", |n| {
+        r#"{"key":"password","#.repeat(n / 18)
+    });
     assert_linear("name keys before a long value", |n| {
         "value=X;name=password;x={".repeat(n / 25)
     });
@@ -1740,6 +1849,17 @@ fn adversarial_nesting_and_escapes_stay_linear() {
     });
     assert_linear("encoded webhook hosts", |n| "hooks.slack.com%252F".repeat(n / 20));
     assert_linear("encoded card separators", |n| "4111%2B%2520\u{a0}".repeat(n / 13));
+    assert_linear("encoded dash card groups", |n| "4111%2D".repeat(n / 7));
+    assert_linear("encoded escaped quotes", |n| {
+        "%5C%22password%5C%22%3A%5C%22".repeat(n / 30)
+    });
+    assert_linear("encoded backslash runs", |n| {
+        format!("%22password%22%3A%5C%5C%22{}", "%5C%22".repeat(n / 6))
+    });
+    assert_linear("encoded backslashes after keys", |n| {
+        format!("password%3A{}", "%5C".repeat(n / 3)).repeat(2)
+    });
+    assert_linear("encoded dash and dot digits", |n| "1%252D2%2E".repeat(n / 10));
     // Span-id keys before each number: a bounded look back.
     assert_linear("span id keys", |n| "x_span_id=4111111111111111;".repeat(n / 27));
     assert_linear("long span id keys", |n| {
@@ -1855,7 +1975,7 @@ proptest! {
     #[test]
     fn the_digits_hint_never_hides_a_card(
         card in prop::sample::select(vec!["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]),
-        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20", "\t", " - ", "%2B", "%2b", "%2520", "%252B", "%09", "\u{a0}", "\u{202f}", "\u{2007}", "\u{2009}", "\\u00a0", "&nbsp;", "&#160;"]), 4),
+        seps in prop::collection::vec(prop::sample::select(vec!["", " ", "-", ".", "  ", "+", "%20", "\t", " - ", "%2B", "%2b", "%2520", "%252B", "%09", "%2D", "%2d", "%2E", "%2e", "%252D", "%25252E", "\u{a0}", "\u{202f}", "\u{2007}", "\u{2009}", "\\u00a0", "&nbsp;", "&#160;"]), 4),
         before in "[a-z0-9 .:=-]{0,12}",
         after in "[a-z0-9 .:=-]{0,12}",
     ) {
