@@ -355,30 +355,45 @@ impl Redactor {
     /// field name): under the default rules the answer is kept per thread, by the name's address — a
     /// `'static` string's address never holds another string. Other rules ask every time.
     #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    #[inline]
     pub(crate) fn is_denied_static(&self, name: &'static str) -> bool {
-        /// Answers kept: `(address, length, denied)`, one slot per address hash.
-        type Slots = [(usize, usize, bool); 32];
+        /// Answers kept: `(address, length, denied)`. A name may sit in the slot its address hashes
+        /// to or the one beside it (two ways): with one way, two of an invocation's dozen or so names
+        /// sharing a slot — which depends on where the linker put them — evicted each other at every
+        /// line.
+        type Slots = [(usize, usize, bool); DENIED_SLOTS];
+        const DENIED_SLOTS: usize = 64;
         thread_local! {
-            static DENIED: std::cell::RefCell<Slots> = const { std::cell::RefCell::new([(0, 0, false); 32]) };
+            static DENIED: std::cell::RefCell<Slots> =
+                const { std::cell::RefCell::new([(0, 0, false); DENIED_SLOTS]) };
         }
         if !self.default_rules {
             return self.is_denied_field(name);
         }
         let at = name.as_ptr() as usize;
-        let slot = (at ^ (at >> 5) ^ (at >> 11)) % 32;
+        // Fibonacci hashing: the names of one callsite lie side by side, a few bytes apart.
+        let slot = (at.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - 6)) % DENIED_SLOTS;
+        let ways = [slot, slot ^ 1];
         DENIED
             .try_with(|d| {
                 let Ok(mut d) = d.try_borrow_mut() else {
                     return self.is_denied_field(name);
                 };
-                match d[slot] {
-                    (a, len, denied) if a == at && len == name.len() => denied,
-                    _ => {
-                        let denied = self.is_denied_field(name);
-                        d[slot] = (at, name.len(), denied);
-                        denied
+                for w in ways {
+                    let (a, len, denied) = d[w];
+                    if a == at && len == name.len() {
+                        return denied;
                     }
                 }
+                let denied = self.is_denied_field(name);
+                // An empty way first, else the hashed slot.
+                let way = if d[slot].0 != 0 && d[slot ^ 1].0 == 0 {
+                    slot ^ 1
+                } else {
+                    slot
+                };
+                d[way] = (at, name.len(), denied);
+                denied
             })
             .unwrap_or_else(|_| self.is_denied_field(name))
     }
