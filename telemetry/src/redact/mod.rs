@@ -39,6 +39,10 @@
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
+//! - the string literal of an SQL statement that sets a password, any case, over line breaks:
+//!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`), `IDENTIFIED
+//!   [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle) and `SET PASSWORD FOR account = '…'` (also `=
+//!   PASSWORD('…')`); not `password reset requested` nor `IDENTIFIED BY` without a quoted literal;
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
@@ -472,6 +476,9 @@ impl Redactor {
         }
         if hints.prose {
             self.find_prose_values(s, &mut spans);
+        }
+        if hints.sql {
+            find_sql_passwords(s.as_bytes(), &mut spans);
         }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
@@ -955,6 +962,130 @@ impl Redactor {
     }
 }
 
+/// The SQL keywords after which a statement sets a password ([`find_sql_passwords`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqlKeyword {
+    /// PostgreSQL's `[ENCRYPTED] PASSWORD '…'`, MySQL's `SET PASSWORD FOR account = '…'`.
+    Password,
+    /// MySQL's and Oracle's `IDENTIFIED [WITH plugin] BY '…'`.
+    Identified,
+}
+
+/// `PASSWORD` or `IDENTIFIED` (any case) at `i`, followed by whitespace: which, and where it ends.
+fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
+    let (keyword, word): (_, &[u8]) = match b.get(i)? | 0x20 {
+        b'p' => (SqlKeyword::Password, b"password"),
+        b'i' => (SqlKeyword::Identified, b"identified"),
+        _ => return None,
+    };
+    let end = i + word.len();
+    (starts_with_ci(b, i, word) && b.get(end).is_some_and(u8::is_ascii_whitespace)).then_some((keyword, end))
+}
+
+/// A [`SqlKeyword`] starting a word after the whitespace at `i`, or after the escaped line break or
+/// tab at `i` (`…WITH\nPASSWORD '…'` in a JSON string).
+fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
+    match b.get(i)? {
+        b'\\' if matches!(b.get(i + 1), Some(b'n' | b'r' | b't')) => sql_keyword_at(b, i + 2),
+        c if c.is_ascii_whitespace() => sql_keyword_at(b, i + 1),
+        _ => None,
+    }
+}
+
+/// Past the whitespace (line breaks too: a statement may span lines) at `i`.
+fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// Whether the word `lower` (any case) stands at `i`, followed by whitespace.
+fn sql_word_at(b: &[u8], i: usize, lower: &[u8]) -> bool {
+    starts_with_ci(b, i, lower) && b.get(i + lower.len()).is_some_and(u8::is_ascii_whitespace)
+}
+
+/// The longest MySQL account (`'app'@'10.0.%'`) [`find_sql_passwords`] reads after `SET PASSWORD
+/// FOR`, and the longest authentication plugin's name after `IDENTIFIED WITH`.
+const SQL_NAME_MAX: usize = 256;
+
+/// The text of an SQL string literal opened at `at` by `'` or `"`, escaped as inside a JSON string
+/// (`\"`) or not: to its closing quote — a quote written twice (`'it''s'`) is the literal's own —
+/// or the end of the line.
+fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let run_end = skip_backslashes(b, at);
+    let q = *b.get(run_end).filter(|q| matches!(q, b'\'' | b'"'))?;
+    let level = quote_level(run_end - at);
+    let start = run_end + 1;
+    let mut end = quoted_end(b, start, q, level);
+    while level == 0 && b.get(end) == Some(&q) && b.get(end + 1) == Some(&q) {
+        end = quoted_end(b, end + 2, q, level);
+    }
+    Some((start, end))
+}
+
+/// Passwords in SQL statements, which carry them as string literals after a keyword rather than
+/// after a separator: PostgreSQL's `CREATE|ALTER USER|ROLE … [WITH] [ENCRYPTED] PASSWORD '…'`,
+/// MySQL's `IDENTIFIED [WITH plugin] BY '…'` and `SET PASSWORD FOR account = '…'` (also
+/// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already). Any case, over line breaks
+/// between the words. Only a quoted literal goes: `PASSWORD` or `IDENTIFIED BY` followed by anything
+/// else is prose (`password reset requested`, `identified by certificate`). One pass: each keyword
+/// reads a bounded number of words after it, and the cursor jumps past each literal.
+fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|c| c.is_ascii_whitespace() || *c == b'\\') {
+        let at = i + off;
+        let Some((keyword, end)) = sql_keyword_after(b, at) else {
+            i = at + 1;
+            continue;
+        };
+        i = end;
+        let next = skip_whitespace(b, end);
+        let literal = match keyword {
+            SqlKeyword::Password if sql_word_at(b, next, b"for") => {
+                // `FOR 'app'@'%' = …`: the account is one word, then `=`.
+                let account = skip_whitespace(b, next + 3);
+                let account_end = account
+                    + b[account..]
+                        .iter()
+                        .take(SQL_NAME_MAX)
+                        .take_while(|c| !c.is_ascii_whitespace() && **c != b'=')
+                        .count();
+                let equals = skip_whitespace(b, account_end);
+                if account_end == account || b.get(equals) != Some(&b'=') {
+                    continue;
+                }
+                // `PASSWORD('…')`, MySQL 5's hashing function around the literal.
+                past_wrappers(b, skip_whitespace(b, equals + 1))
+            }
+            SqlKeyword::Password => next,
+            SqlKeyword::Identified => {
+                let mut by = next;
+                if sql_word_at(b, by, b"with") {
+                    let plugin = skip_whitespace(b, by + 4);
+                    let plugin_end = plugin
+                        + b[plugin..]
+                            .iter()
+                            .take(SQL_NAME_MAX)
+                            .take_while(|c| is_word(**c))
+                            .count();
+                    by = skip_whitespace(b, plugin_end);
+                }
+                if !sql_word_at(b, by, b"by") {
+                    continue;
+                }
+                skip_whitespace(b, by + 2)
+            }
+        };
+        if let Some((from, to)) = sql_literal_at(b, literal) {
+            if to > from {
+                spans.push((from, to));
+            }
+            i = i.max(to);
+        }
+    }
+}
+
 /// The longest word [`Redactor::find_prose_values`] looks at before its verb (a value is taken whole:
 /// the cursor jumps past it).
 const PROSE_MAX_WORD: usize = 256;
@@ -1385,6 +1516,9 @@ struct Hints {
     xml: [bool; 3],
     /// A blank, `is` or `was`, a blank: prose may name a secret (`the password is hunter2`).
     prose: bool,
+    /// `PASSWORD` or `IDENTIFIED` after whitespace, then whitespace: SQL may set a password
+    /// (`ALTER USER app WITH PASSWORD '…'`).
+    sql: bool,
     /// An escaped no-break space (`\u00a0`, `&nbsp;`): it may join a card number's groups, whose
     /// digits the count of [`HINT_DIGIT`]s then does not see together.
     escaped_space: bool,
@@ -1438,6 +1572,7 @@ static HINT_CLASS: [u8; 256] = {
                 | b'\\'
                 | b' '
                 | b'\t'
+                | b'\n'
                 | b'('
         ) {
             t[c] |= HINT_LOOK;
@@ -1477,7 +1612,8 @@ impl Hints {
             || h.scheme
             || h.flag
             || h.xml.contains(&true)
-            || h.prose)
+            || h.prose
+            || h.sql)
             .then_some(h)
     }
 
@@ -1549,6 +1685,8 @@ impl Hints {
                 self.xml[Angles::JsonEscape as usize] = true;
             }
             b'\\' | b'&' if wide_space_at(b, i).is_some() => self.escaped_space = true,
+            // Looked at only before a `p` or an `i`: most blanks pay one comparison.
+            b' ' | b'\t' | b'\n' | b'\\' if sql_keyword_after(b, i).is_some() => self.sql = true,
             // At the first blank of a run only: the run is read once.
             b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
                 self.prose = true;

@@ -753,6 +753,39 @@ const MUST_GO: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "SECRETPEJ5",
     ),
+    // SQL that sets a password: PostgreSQL's `PASSWORD '…'`, MySQL's `IDENTIFIED BY '…'` and
+    // `SET PASSWORD [FOR user] = …`, any case, in a JSON string too.
+    ("ALTER USER app WITH PASSWORD 'SECRETSQL1'", "SECRETSQL1"),
+    (
+        "create user u with encrypted password 'SECRETSQL2';",
+        "SECRETSQL2",
+    ),
+    ("CREATE USER 'u'@'%' IDENTIFIED BY 'SECRETSQL3';", "SECRETSQL3"),
+    ("ALTER USER u IDENTIFIED BY \"SECRETSQL4\"", "SECRETSQL4"),
+    ("SET PASSWORD FOR u = 'SECRETSQL5'", "SECRETSQL5"),
+    ("set password for 'u'@'localhost' = 'SECRETSQL6';", "SECRETSQL6"),
+    ("SET PASSWORD = PASSWORD('SECRETSQL7')", "SECRETSQL7"),
+    (
+        "ALTER ROLE r PASSWORD 'it''s SECRETSQL8' VALID UNTIL 'infinity'",
+        "SECRETSQL8",
+    ),
+    (
+        r#"{"sql":"ALTER USER app WITH PASSWORD 'SECRETSQL9'","n":1}"#,
+        "SECRETSQL9",
+    ),
+    (
+        r#"{"sql":"CREATE USER u IDENTIFIED BY \"SECRETSQL10\""}"#,
+        "SECRETSQL10",
+    ),
+    (
+        "CREATE USER u IDENTIFIED WITH caching_sha2_password BY 'SECRETSQL11'",
+        "SECRETSQL11",
+    ),
+    ("ALTER USER app WITH\n  PASSWORD 'SECRETSQL12'", "SECRETSQL12"),
+    (
+        "SET PASSWORD FOR `u`@`%` = PASSWORD(\"SECRETSQL13\")",
+        "SECRETSQL13",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -974,6 +1007,18 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%2C%5C%22n%5C%22%3A1",
     ),
+    (
+        "ALTER ROLE r PASSWORD 'it''s SECRETSQL8' VALID UNTIL 'infinity'",
+        "ALTER ROLE r PASSWORD '[REDACTED]' VALID UNTIL 'infinity'",
+    ),
+    (
+        "set password for 'u'@'localhost' = 'SECRETSQL6';",
+        "set password for 'u'@'localhost' = '[REDACTED]';",
+    ),
+    (
+        r#"{"sql":"ALTER USER app WITH PASSWORD 'SECRETSQL9'","n":1}"#,
+        r#"PASSWORD '[REDACTED]'","n":1}"#,
+    ),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -1185,6 +1230,12 @@ const MUST_STAY: &[&str] = &[
     "span_id=4111111111111111",
     r#"{"spanId":"4111111111111111","parent_span_id": "5555555555554444"}"#,
     "otel.span_id = 4111111111111111 ParentId=4111111111111111",
+    // Look-alikes of SQL that sets a password: prose, a column, `IDENTIFIED BY` with no literal.
+    "password reset requested for bob",
+    "ALTER TABLE users ADD COLUMN password_hash TEXT; -- column password_hash 'bcrypt'",
+    "the user is IDENTIFIED BY certificate; identified by email",
+    "SET PASSWORD FOR u failed: see the docs",
+    "forgot password? click 'reset'",
 ];
 
 fn expand(s: &str) -> String {
@@ -1872,6 +1923,29 @@ fn adversarial_nesting_and_escapes_stay_linear() {
         .redact_str(&s)
         .into_owned();
     assert_eq!(out, "\"password\":\"[REDACTED]\"");
+}
+
+#[test]
+fn sql_wide_separators_and_multi_line_strings_stay_linear() {
+    // SQL keywords: each reads a bounded number of words after it, the cursor jumps past literals.
+    assert_linear("sql password literals", |n| " PASSWORD '".repeat(n / 11));
+    assert_linear("sql doubled quotes", |n| " PASSWORD 'a''".repeat(n / 14));
+    assert_linear("one literal of doubled quotes", |n| {
+        format!(" PASSWORD '{}", "''".repeat(n / 2))
+    });
+    assert_linear("sql password for", |n| " password for ".repeat(n / 14));
+    assert_linear("sql long accounts", |n| {
+        format!(" password for {}", "a".repeat(n))
+    });
+    assert_linear("sql accounts without equals", |n| {
+        " SET PASSWORD FOR 'u'@'%' ".repeat(n / 26)
+    });
+    assert_linear("sql identified with", |n| " IDENTIFIED WITH ".repeat(n / 17));
+    assert_linear("sql identified by", |n| " identified by \\\"".repeat(n / 17));
+    assert_linear("sql whitespace runs", |n| {
+        format!(" PASSWORD {}x", "\n ".repeat(n / 2))
+    });
+    assert_linear("sql escaped line breaks", |n| "\\nPASSWORD \\n".repeat(n / 13));
 }
 proptest! {
     /// `is_denied_field` normalises the name once on the stack; it must answer what comparing each
