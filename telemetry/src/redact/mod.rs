@@ -24,7 +24,9 @@
 //!   `%5C%22password%5C%22%3A%5C%22x%5C%22`), also twice or more, as a URL
 //!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`,
 //!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
-//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
+//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters; a
+//!   no-break space (U+00A0, U+202F) or CJK's full-width space around the separator and a full-width
+//!   separator count as written (`Password\u{a0}: x`, `password：x`, `password＝x`). A name
 //!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
 //!   or object value (`"Authorization":["Bearer …"]`, also `%22password%22%3A%5B…%5D` and with `\u0022`
@@ -1574,6 +1576,8 @@ static HINT_CLASS: [u8; 256] = {
                 | b'\t'
                 | b'\n'
                 | b'('
+                // The lead byte of `：` and `＝`, full width: only CJK text holds it.
+                | 0xEF
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -1654,6 +1658,7 @@ impl Hints {
                 self.url |= b[i + 1..].starts_with(b"//");
             }
             b'=' => self.separator = true,
+            0xEF if full_width_separator_at(b, i).is_some() => self.separator = true,
             // A pair `("name", "value")` ([`tuple_value`]) holds no other separator.
             b'(' if matches!(b.get(i + 1), Some(b'"' | b'\'' | b'b')) => self.separator = true,
             b'%' => {
@@ -2376,13 +2381,23 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 continue;
             }
             b' ' | b'\t' | b')' => i += w,
-            _ => break,
+            // `Password\u{a0}: …`: a label pasted from a document or a form.
+            _ => match wide_blank_at(b, i) {
+                Some(width) if level == 0 => i += width,
+                _ => break,
+            },
         }
         encoded_escape = None;
     }
     // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
-    // value's own delimiters.
-    let (sep, level) = decoded_at(b, i)?;
+    // value's own delimiters. A full-width `：` or `＝` (CJK punctuation) is one as written.
+    let (sep, level, width) = match full_width_separator_at(b, i) {
+        Some(sep) => (sep, 0, FULL_WIDTH_SEPARATOR_BYTES),
+        None => {
+            let (sep, level) = decoded_at(b, i)?;
+            (sep, level, encoded_width(level))
+        }
+    };
     if !matches!(sep, b':' | b'=') {
         return None;
     }
@@ -2390,17 +2405,19 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     if sep == b':' && in_colon_list == Some(level) {
         return None;
     }
-    i += encoded_width(level);
+    i += width;
     // Ruby's and Perl's `"password" => "…"`.
     if sep == b'=' && !encoded && b.get(i) == Some(&b'>') {
         i += 1;
     }
-    let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _)));
+    let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _))) || wide_blank_at(b, i).is_some();
     // In form encoding a `+` is a blank (`%22password%22%3A+%22…`: `urlencode(json.dumps(…))`).
     let plus_blank = encoded || query;
     while let Some((c, l)) = decoded_at(b, i) {
         if matches!(c, b' ' | b'\t') || (c == b'+' && l == 0 && plus_blank) {
             i += encoded_width(l);
+        } else if let Some(width) = wide_blank_at(b, i) {
+            i += width;
         } else {
             break;
         }
@@ -3945,6 +3962,29 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 None => first += 1,
             }
         }
+    }
+}
+
+/// A blank other than ASCII's at `i` between a key and its separator or value: no-break (U+00A0),
+/// narrow no-break (U+202F) or ideographic (U+3000, CJK's full-width space). Its width.
+fn wide_blank_at(b: &[u8], i: usize) -> Option<usize> {
+    match (b.get(i)?, b.get(i + 1), b.get(i + 2)) {
+        (0xC2, Some(0xA0), _) => Some(2),
+        (0xE2, Some(0x80), Some(0xAF)) | (0xE3, Some(0x80), Some(0x80)) => Some(3),
+        _ => None,
+    }
+}
+
+/// The bytes of a full-width separator in UTF-8.
+const FULL_WIDTH_SEPARATOR_BYTES: usize = 3;
+
+/// A full-width colon (U+FF1A) or equals sign (U+FF1D) at `i`, as CJK text writes a label's
+/// separator (`パスワード：…`, `password：…`): the ASCII separator it stands for.
+fn full_width_separator_at(b: &[u8], i: usize) -> Option<u8> {
+    match b.get(i..i + FULL_WIDTH_SEPARATOR_BYTES)? {
+        [0xEF, 0xBC, 0x9A] => Some(b':'),
+        [0xEF, 0xBC, 0x9D] => Some(b'='),
+        _ => None,
     }
 }
 

@@ -786,6 +786,15 @@ const MUST_GO: &[(&str, &str)] = &[
         "SET PASSWORD FOR `u`@`%` = PASSWORD(\"SECRETSQL13\")",
         "SECRETSQL13",
     ),
+    // A no-break space or a full-width separator between the key and its value (a pasted label,
+    // a CJK locale's punctuation).
+    ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
+    ("password\u{a0}:\u{a0}SECRETNBSP2", "SECRETNBSP2"),
+    ("api_key\u{202f}= SECRETNBSP3", "SECRETNBSP3"),
+    ("password\u{ff1a}SECRETFW1", "SECRETFW1"),
+    ("password\u{ff1d}SECRETFW2", "SECRETFW2"),
+    ("ログイン token \u{ff1a}SECRETFW3 ok", "SECRETFW3"),
+    ("secret\u{3000}\u{ff1a}\u{3000}SECRETFW4", "SECRETFW4"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -1019,6 +1028,11 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         r#"{"sql":"ALTER USER app WITH PASSWORD 'SECRETSQL9'","n":1}"#,
         r#"PASSWORD '[REDACTED]'","n":1}"#,
     ),
+    ("password\u{ff1a}SECRETFW1", "password\u{ff1a}[REDACTED]"),
+    (
+        "ログイン token \u{ff1a}SECRETFW3 ok",
+        "ログイン token \u{ff1a}[REDACTED] ok",
+    ),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -1236,6 +1250,9 @@ const MUST_STAY: &[&str] = &[
     "the user is IDENTIFIED BY certificate; identified by email",
     "SET PASSWORD FOR u failed: see the docs",
     "forgot password? click 'reset'",
+    // A no-break space or a full-width colon after names that are no secret's.
+    "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
+    "時刻\u{ff1a}12時 合計\u{ff1d}300円",
 ];
 
 fn expand(s: &str) -> String {
@@ -1946,6 +1963,15 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         format!(" PASSWORD {}x", "\n ".repeat(n / 2))
     });
     assert_linear("sql escaped line breaks", |n| "\\nPASSWORD \\n".repeat(n / 13));
+    // No-break spaces and full-width separators.
+    assert_linear("no-break spaces after keys", |n| "password\u{a0}".repeat(n / 10));
+    assert_linear("no-break space runs", |n| {
+        format!("password{}", "\u{a0}".repeat(n / 2))
+    });
+    assert_linear("full-width separators", |n| "token\u{ff1a}".repeat(n / 8));
+    assert_linear("wide blanks and separators", |n| {
+        "secret\u{3000}\u{ff1d}\u{202f}".repeat(n / 15)
+    });
 }
 proptest! {
     /// `is_denied_field` normalises the name once on the stack; it must answer what comparing each
