@@ -13,7 +13,9 @@
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
 //!   secret, token, api key, account key, signature, credential, cookie(s), session id, `SecretString`,
-//!   card number, cvv, …), holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or
+//!   card number, cvv, API gateways' subscription, functions and auth keys
+//!   (`Ocp-Apim-Subscription-Key`, `x-functions-key`, `X-Auth-Key`), …), holds `password`, `passwd`
+//!   or `privatekey` anywhere (`password_hash`), or
 //!   ends with the word `pan`, `pwd` or `pass` (`card_pan`, `Pwd=`, `DB_PASS`; not `span`, `cwd`,
 //!   `bypass`), or `sig`, `code` or `key` in a URL query (`&sig=`, OAuth's `?code=`, Google's
 //!   `?key=AIza…`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
@@ -132,6 +134,12 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "accesskey",
     // Azure Storage connection strings: `AccountKey=…;`.
     "accountkey",
+    // API gateways' keys sent as headers: Azure API Management's `Ocp-Apim-Subscription-Key` (also
+    // its `?subscription-key=`), Azure Functions' `x-functions-key`, Cloudflare's `X-Auth-Key` and
+    // Tailscale's `TS_AUTHKEY`. Not any `-key` header: `Idempotency-Key` and `X-Partition-Key` are ids.
+    "subscriptionkey",
+    "functionskey",
+    "authkey",
     "privatekey",
     "credential",
     "credentials",

@@ -795,6 +795,19 @@ const MUST_GO: &[(&str, &str)] = &[
     ("password\u{ff1d}SECRETFW2", "SECRETFW2"),
     ("ログイン token \u{ff1a}SECRETFW3 ok", "SECRETFW3"),
     ("secret\u{3000}\u{ff1a}\u{3000}SECRETFW4", "SECRETFW4"),
+    // API gateways' subscription and function keys, as headers and JSON keys.
+    ("Ocp-Apim-Subscription-Key: SECRETHDR1", "SECRETHDR1"),
+    ("x-functions-key: SECRETHDR2", "SECRETHDR2"),
+    ("X-Vault-Token: hvs.SECRETHDR3", "SECRETHDR3"),
+    ("X-Shopify-Access-Token: shpat_SECRETHDR4", "SECRETHDR4"),
+    (
+        r#"{"headers":{"Ocp-Apim-Subscription-Key":"SECRETHDR5","Host":"a"}}"#,
+        "SECRETHDR5",
+    ),
+    (r#"{"x-functions-key": "SECRETHDR6"}"#, "SECRETHDR6"),
+    (r#"{"X-Vault-Token":"SECRETHDR7"}"#, "SECRETHDR7"),
+    ("GET /api?subscription-key=SECRETHDR8&x=1", "SECRETHDR8"),
+    ("X-Auth-Key: SECRETHDR9", "SECRETHDR9"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -1253,6 +1266,9 @@ const MUST_STAY: &[&str] = &[
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
+    // Header names ending in `-key` that name no secret.
+    "Idempotency-Key: 7f3c2a X-Partition-Key: p1 x-cache-key: card:c-1",
+    r#"{"Idempotency-Key":"7f3c2a","sortKey":"s"}"#,
 ];
 
 fn expand(s: &str) -> String {
