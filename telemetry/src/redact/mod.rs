@@ -33,7 +33,10 @@
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
 //!   or object value (`"Authorization":["Bearer …"]`, also `%22password%22%3A%5B…%5D` and with `\u0022`
 //!   or `&quot;` quotes) goes to its matching bracket and becomes one string between the key's own
-//!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
+//!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. A quoted value ends at its line's
+//!   end, so an unbalanced quote hides no more than its line, except a triple-quoted one (TOML's and
+//!   Python's `password = """…"""`, `'''…'''`), which runs to its closing triple quote over line
+//!   breaks. An
 //!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
 //!   (`password=#hunter2`, `password=p;ss`), but a `&` or `;` followed by another `key=` ends it
 //!   (`token=…&x=1`) — after a password's key only a known form or connection-string parameter
@@ -2464,6 +2467,15 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     match decoded_at(b, run_end) {
         Some((q @ (b'"' | b'\''), 0)) => {
             let start = run_end + 1;
+            // TOML's and Python's multi-line strings: `password = """…"""`, `'''…'''`.
+            if run_end == i && b.get(start..start + 2) == Some(&[q, q][..]) {
+                let start = start + 2;
+                return Some(KeyValue {
+                    start,
+                    end: triple_quoted_end(b, start, q),
+                    quote: None,
+                });
+            }
             let end = quoted_end(b, start, q, quote_level(run_end - i));
             return Some(KeyValue {
                 start,
@@ -2870,6 +2882,22 @@ fn quoted_end(b: &[u8], mut j: usize, q: u8, level: u32) -> usize {
         }
     }
     j
+}
+
+/// The end of a triple-quoted string (TOML's, Python's) whose text starts at `from`: the first
+/// three quotes `q` (for `"`, not escaped by a `\`), over line breaks; with none, the end of the
+/// line, as an unclosed quote's. Linear over a scan: a search stops at the next triple quote, and
+/// only the text's last triple quote finds none after it.
+fn triple_quoted_end(b: &[u8], from: usize, q: u8) -> usize {
+    let mut j = from;
+    while j + 2 < b.len() {
+        match b[j] {
+            b'\\' if q == b'"' => j += 2,
+            c if c == q && b[j + 1] == q && b[j + 2] == q => return j,
+            _ => j += 1,
+        }
+    }
+    line_end(b, from)
 }
 
 /// The end of a header's value starting at `start`, written inside a string opened by quote `q` of

@@ -808,6 +808,14 @@ const MUST_GO: &[(&str, &str)] = &[
     (r#"{"X-Vault-Token":"SECRETHDR7"}"#, "SECRETHDR7"),
     ("GET /api?subscription-key=SECRETHDR8&x=1", "SECRETHDR8"),
     ("X-Auth-Key: SECRETHDR9", "SECRETHDR9"),
+    // TOML's (and Python's) multi-line strings, on one line or over several.
+    ("password = \"\"\"a SECRETTOML1\"\"\"", "SECRETTOML1"),
+    ("password = '''SECRETTOML2'''", "SECRETTOML2"),
+    (
+        "[db]\npassword = \"\"\"\nline1\nSECRETTOML3\n\"\"\"\nhost = \"db\"",
+        "SECRETTOML3",
+    ),
+    ("token = '''\nSECRETTOML4'''\nn = 1", "SECRETTOML4"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -1028,6 +1036,10 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%2C%5C%22n%5C%22%3A1",
+    ),
+    (
+        "[db]\npassword = \"\"\"\nline1\nSECRETTOML3\n\"\"\"\nhost = \"db\"",
+        "password = \"\"\"[REDACTED]\"\"\"\nhost = \"db\"",
     ),
     (
         "ALTER ROLE r PASSWORD 'it''s SECRETSQL8' VALID UNTIL 'infinity'",
@@ -1269,6 +1281,8 @@ const MUST_STAY: &[&str] = &[
     // Header names ending in `-key` that name no secret.
     "Idempotency-Key: 7f3c2a X-Partition-Key: p1 x-cache-key: card:c-1",
     r#"{"Idempotency-Key":"7f3c2a","sortKey":"s"}"#,
+    // Multi-line strings under keys that are no secret's.
+    "description = \"\"\"a\nlong text\"\"\"\nname = '''x'''",
 ];
 
 fn expand(s: &str) -> String {
@@ -1987,6 +2001,12 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     assert_linear("full-width separators", |n| "token\u{ff1a}".repeat(n / 8));
     assert_linear("wide blanks and separators", |n| {
         "secret\u{3000}\u{ff1d}\u{202f}".repeat(n / 15)
+    });
+    // Triple-quoted strings: a search stops at the next triple quote.
+    assert_linear("triple quotes", |n| "password = \"\"\"".repeat(n / 14));
+    assert_linear("triple single quotes", |n| "password = '''\n".repeat(n / 15));
+    assert_linear("one triple-quoted string", |n| {
+        format!("password = \"\"\"{}", "\\\"\"\n".repeat(n / 4))
     });
 }
 proptest! {
