@@ -34,9 +34,11 @@
 //!   or object value (`"Authorization":["Bearer …"]`, also `%22password%22%3A%5B…%5D` and with `\u0022`
 //!   or `&quot;` quotes) goes to its matching bracket and becomes one string between the key's own
 //!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. A quoted value ends at its line's
-//!   end, so an unbalanced quote hides no more than its line, except a triple-quoted one (TOML's and
-//!   Python's `password = """…"""`, `'''…'''`), which runs to its closing triple quote over line
-//!   breaks. An
+//!   end, so an unbalanced quote hides no more than its line, except: a triple-quoted one (TOML's and
+//!   Python's `password = """…"""`, `'''…'''`) runs to its closing triple quote over line breaks, and
+//!   a JSON string after a quoted key holding a raw line break (`{"password": "a`, a line break,
+//!   `b"}`) runs on to its closing quote when that quote, within 4 KiB, ends a member (a `,`, `}` or
+//!   `]` follows). An
 //!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
 //!   (`password=#hunter2`, `password=p;ss`), but a `&` or `;` followed by another `key=` ends it
 //!   (`token=…&x=1`) — after a password's key only a known form or connection-string parameter
@@ -2476,7 +2478,15 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                     quote: None,
                 });
             }
-            let end = quoted_end(b, start, q, quote_level(run_end - i));
+            let mut end = quoted_end(b, start, q, quote_level(run_end - i));
+            // A JSON key's string value holding a raw line break (a client that does not escape
+            // one): on to its closing quote when that quote ends a member.
+            if run_end == i
+                && q == b'"'
+                && key_quote.is_some_and(|((from, _), l, kq)| l == 0 && kq == b'"' && b[from] == b'"')
+            {
+                end = json_string_end_over_lines(b, start, end).unwrap_or(end);
+            }
             return Some(KeyValue {
                 start,
                 end,
@@ -2882,6 +2892,38 @@ fn quoted_end(b: &[u8], mut j: usize, q: u8, level: u32) -> usize {
         }
     }
     j
+}
+
+/// The longest a JSON string value read over raw line breaks ([`json_string_end_over_lines`]) may
+/// be.
+const MULTILINE_STRING_MAX: usize = 4096;
+
+/// How far after a string's closing quote the `,`, `}` or `]` ending its member may stand.
+const MEMBER_END_LOOKAHEAD: usize = 64;
+
+/// The end of a JSON string value opened at `start` (not escaped, after a quoted key) whose text
+/// [`quoted_end`] found cut by a raw line break at `line_break`: its closing quote, the first
+/// unescaped `"` after the break, when that quote lies within [`MULTILINE_STRING_MAX`] bytes of
+/// `start` and a `,`, `}` or `]` follows it (blanks and line breaks between allowed, within
+/// [`MEMBER_END_LOOKAHEAD`] bytes); `None` otherwise: the value ends at the break. An unbalanced
+/// quote (`{"password": "ab`, then a line `say "hi" now`) meets a quote that ends no member, so the
+/// lines after it are not swallowed. Reads no further than the first quote after the break, which
+/// the scan reaches next anyway: linear.
+fn json_string_end_over_lines(b: &[u8], start: usize, line_break: usize) -> Option<usize> {
+    let within = &b[..b.len().min(start + MULTILINE_STRING_MAX)];
+    let mut end = line_break;
+    while within.get(end) == Some(&b'\n') {
+        end = quoted_end(within, end + 1, b'"', 0);
+    }
+    if end >= within.len() || end == line_break {
+        return None;
+    }
+    let after = &b[end + 1..b.len().min(end + 1 + MEMBER_END_LOOKAHEAD)];
+    after
+        .iter()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_some_and(|c| matches!(c, b',' | b'}' | b']'))
+        .then_some(end)
 }
 
 /// The end of a triple-quoted string (TOML's, Python's) whose text starts at `from`: the first

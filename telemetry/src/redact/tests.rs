@@ -816,6 +816,12 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETTOML3",
     ),
     ("token = '''\nSECRETTOML4'''\nn = 1", "SECRETTOML4"),
+    // A JSON string value holding a raw line break runs to its closing quote when a `,`, `}` or `]`
+    // follows that quote.
+    ("{\"password\": \"line1\nSECRETJNL1\"}", "SECRETJNL1"),
+    ("{\"password\":\"a\r\nSECRETJNL2\",\"n\":1}", "SECRETJNL2"),
+    ("[{\"token\": \"x\n\nSECRETJNL3\"\n}]", "SECRETJNL3"),
+    ("{\"password\": \"SECRETJNL4\nnext line \"x\", more", "SECRETJNL4"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -1040,6 +1046,15 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "[db]\npassword = \"\"\"\nline1\nSECRETTOML3\n\"\"\"\nhost = \"db\"",
         "password = \"\"\"[REDACTED]\"\"\"\nhost = \"db\"",
+    ),
+    (
+        "{\"password\": \"line1\nSECRETJNL1\"}",
+        "{\"password\": \"[REDACTED]\"}",
+    ),
+    // An unbalanced quote's value ends at the line break: the next line is no string's.
+    (
+        "{\"password\": \"SECRETJNL4\nnext line \"x\", more",
+        "\nnext line \"x\", more",
     ),
     (
         "ALTER ROLE r PASSWORD 'it''s SECRETSQL8' VALID UNTIL 'infinity'",
@@ -1283,6 +1298,8 @@ const MUST_STAY: &[&str] = &[
     r#"{"Idempotency-Key":"7f3c2a","sortKey":"s"}"#,
     // Multi-line strings under keys that are no secret's.
     "description = \"\"\"a\nlong text\"\"\"\nname = '''x'''",
+    // A JSON value with a raw line break under a key that is no secret's.
+    "{\"msg\": \"line1\nline2\"}",
 ];
 
 fn expand(s: &str) -> String {
@@ -2007,6 +2024,19 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     assert_linear("triple single quotes", |n| "password = '''\n".repeat(n / 15));
     assert_linear("one triple-quoted string", |n| {
         format!("password = \"\"\"{}", "\\\"\"\n".repeat(n / 4))
+    });
+    // JSON strings over line breaks: a search stops at the first quote after the break.
+    assert_linear("json values cut by line breaks", |n| {
+        "\"password\":\"\n".repeat(n / 13)
+    });
+    assert_linear("json value and a long line", |n| {
+        format!("\"password\":\"\n{}", "a".repeat(n))
+    });
+    assert_linear("json values over blank lines", |n| {
+        "\"token\":\"a\n\n\n\n\n\n\\\"\n".repeat(n / 20)
+    });
+    assert_linear("json values, quotes ending no member", |n| {
+        "{\"password\":\"a\n\"x".repeat(n / 17)
     });
 }
 proptest! {
