@@ -13,7 +13,9 @@
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
 //!   secret, token, api key, account key, signature, credential, cookie(s), session id, `SecretString`,
-//!   card number, cvv, …), holds `password`, `passwd` or `privatekey` anywhere (`password_hash`), or
+//!   card number, cvv, API gateways' subscription, functions and auth keys
+//!   (`Ocp-Apim-Subscription-Key`, `x-functions-key`, `X-Auth-Key`), …), holds `password`, `passwd`
+//!   or `privatekey` anywhere (`password_hash`), or
 //!   ends with the word `pan`, `pwd` or `pass` (`card_pan`, `Pwd=`, `DB_PASS`; not `span`, `cwd`,
 //!   `bypass`), or `sig`, `code` or `key` in a URL query (`&sig=`, OAuth's `?code=`, Google's
 //!   `?key=AIza…`), written `key=value`, `key: value`, `key => value`, `user[key]=value`,
@@ -24,12 +26,19 @@
 //!   `%5C%22password%5C%22%3A%5C%22x%5C%22`), also twice or more, as a URL
 //!   passed in another URL's query is (`password%253Dx`, `%2522password%2522%253A%2522x%2522`,
 //!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
-//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters. A name
+//!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters; a
+//!   no-break space (U+00A0, U+202F) or CJK's full-width space around the separator and a full-width
+//!   separator count as written (`Password\u{a0}: x`, `password：x`, `password＝x`). A name
 //!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
 //!   or object value (`"Authorization":["Bearer …"]`, also `%22password%22%3A%5B…%5D` and with `\u0022`
 //!   or `&quot;` quotes) goes to its matching bracket and becomes one string between the key's own
-//!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. An
+//!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. A quoted value ends at its line's
+//!   end, so an unbalanced quote hides no more than its line, except: a triple-quoted one (TOML's and
+//!   Python's `password = """…"""`, `'''…'''`) runs to its closing triple quote over line breaks, and
+//!   a JSON string after a quoted key holding a raw line break (`{"password": "a`, a line break,
+//!   `b"}`) runs on to its closing quote when that quote, within 4 KiB, ends a member (a `,`, `}` or
+//!   `]` follows). An
 //!   unquoted value runs to the next blank, line break or quote whatever punctuation it holds
 //!   (`password=#hunter2`, `password=p;ss`), but a `&` or `;` followed by another `key=` ends it
 //!   (`token=…&x=1`) — after a password's key only a known form or connection-string parameter
@@ -39,6 +48,10 @@
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
+//! - the string literal of an SQL statement that sets a password, any case, over line breaks:
+//!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`), `IDENTIFIED
+//!   [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle) and `SET PASSWORD FOR account = '…'` (also `=
+//!   PASSWORD('…')`); not `password reset requested` nor `IDENTIFIED BY` without a quoted literal;
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
@@ -126,6 +139,12 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "accesskey",
     // Azure Storage connection strings: `AccountKey=…;`.
     "accountkey",
+    // API gateways' keys sent as headers: Azure API Management's `Ocp-Apim-Subscription-Key` (also
+    // its `?subscription-key=`), Azure Functions' `x-functions-key`, Cloudflare's `X-Auth-Key` and
+    // Tailscale's `TS_AUTHKEY`. Not any `-key` header: `Idempotency-Key` and `X-Partition-Key` are ids.
+    "subscriptionkey",
+    "functionskey",
+    "authkey",
     "privatekey",
     "credential",
     "credentials",
@@ -487,6 +506,9 @@ impl Redactor {
         }
         if hints.prose {
             self.find_prose_values(s, &mut spans);
+        }
+        if hints.sql {
+            find_sql_passwords(s.as_bytes(), &mut spans);
         }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
@@ -970,6 +992,130 @@ impl Redactor {
     }
 }
 
+/// The SQL keywords after which a statement sets a password ([`find_sql_passwords`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqlKeyword {
+    /// PostgreSQL's `[ENCRYPTED] PASSWORD '…'`, MySQL's `SET PASSWORD FOR account = '…'`.
+    Password,
+    /// MySQL's and Oracle's `IDENTIFIED [WITH plugin] BY '…'`.
+    Identified,
+}
+
+/// `PASSWORD` or `IDENTIFIED` (any case) at `i`, followed by whitespace: which, and where it ends.
+fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
+    let (keyword, word): (_, &[u8]) = match b.get(i)? | 0x20 {
+        b'p' => (SqlKeyword::Password, b"password"),
+        b'i' => (SqlKeyword::Identified, b"identified"),
+        _ => return None,
+    };
+    let end = i + word.len();
+    (starts_with_ci(b, i, word) && b.get(end).is_some_and(u8::is_ascii_whitespace)).then_some((keyword, end))
+}
+
+/// A [`SqlKeyword`] starting a word after the whitespace at `i`, or after the escaped line break or
+/// tab at `i` (`…WITH\nPASSWORD '…'` in a JSON string).
+fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
+    match b.get(i)? {
+        b'\\' if matches!(b.get(i + 1), Some(b'n' | b'r' | b't')) => sql_keyword_at(b, i + 2),
+        c if c.is_ascii_whitespace() => sql_keyword_at(b, i + 1),
+        _ => None,
+    }
+}
+
+/// Past the whitespace (line breaks too: a statement may span lines) at `i`.
+fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// Whether the word `lower` (any case) stands at `i`, followed by whitespace.
+fn sql_word_at(b: &[u8], i: usize, lower: &[u8]) -> bool {
+    starts_with_ci(b, i, lower) && b.get(i + lower.len()).is_some_and(u8::is_ascii_whitespace)
+}
+
+/// The longest MySQL account (`'app'@'10.0.%'`) [`find_sql_passwords`] reads after `SET PASSWORD
+/// FOR`, and the longest authentication plugin's name after `IDENTIFIED WITH`.
+const SQL_NAME_MAX: usize = 256;
+
+/// The text of an SQL string literal opened at `at` by `'` or `"`, escaped as inside a JSON string
+/// (`\"`) or not: to its closing quote — a quote written twice (`'it''s'`) is the literal's own —
+/// or the end of the line.
+fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let run_end = skip_backslashes(b, at);
+    let q = *b.get(run_end).filter(|q| matches!(q, b'\'' | b'"'))?;
+    let level = quote_level(run_end - at);
+    let start = run_end + 1;
+    let mut end = quoted_end(b, start, q, level);
+    while level == 0 && b.get(end) == Some(&q) && b.get(end + 1) == Some(&q) {
+        end = quoted_end(b, end + 2, q, level);
+    }
+    Some((start, end))
+}
+
+/// Passwords in SQL statements, which carry them as string literals after a keyword rather than
+/// after a separator: PostgreSQL's `CREATE|ALTER USER|ROLE … [WITH] [ENCRYPTED] PASSWORD '…'`,
+/// MySQL's `IDENTIFIED [WITH plugin] BY '…'` and `SET PASSWORD FOR account = '…'` (also
+/// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already). Any case, over line breaks
+/// between the words. Only a quoted literal goes: `PASSWORD` or `IDENTIFIED BY` followed by anything
+/// else is prose (`password reset requested`, `identified by certificate`). One pass: each keyword
+/// reads a bounded number of words after it, and the cursor jumps past each literal.
+fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|c| c.is_ascii_whitespace() || *c == b'\\') {
+        let at = i + off;
+        let Some((keyword, end)) = sql_keyword_after(b, at) else {
+            i = at + 1;
+            continue;
+        };
+        i = end;
+        let next = skip_whitespace(b, end);
+        let literal = match keyword {
+            SqlKeyword::Password if sql_word_at(b, next, b"for") => {
+                // `FOR 'app'@'%' = …`: the account is one word, then `=`.
+                let account = skip_whitespace(b, next + 3);
+                let account_end = account
+                    + b[account..]
+                        .iter()
+                        .take(SQL_NAME_MAX)
+                        .take_while(|c| !c.is_ascii_whitespace() && **c != b'=')
+                        .count();
+                let equals = skip_whitespace(b, account_end);
+                if account_end == account || b.get(equals) != Some(&b'=') {
+                    continue;
+                }
+                // `PASSWORD('…')`, MySQL 5's hashing function around the literal.
+                past_wrappers(b, skip_whitespace(b, equals + 1))
+            }
+            SqlKeyword::Password => next,
+            SqlKeyword::Identified => {
+                let mut by = next;
+                if sql_word_at(b, by, b"with") {
+                    let plugin = skip_whitespace(b, by + 4);
+                    let plugin_end = plugin
+                        + b[plugin..]
+                            .iter()
+                            .take(SQL_NAME_MAX)
+                            .take_while(|c| is_word(**c))
+                            .count();
+                    by = skip_whitespace(b, plugin_end);
+                }
+                if !sql_word_at(b, by, b"by") {
+                    continue;
+                }
+                skip_whitespace(b, by + 2)
+            }
+        };
+        if let Some((from, to)) = sql_literal_at(b, literal) {
+            if to > from {
+                spans.push((from, to));
+            }
+            i = i.max(to);
+        }
+    }
+}
+
 /// The longest word [`Redactor::find_prose_values`] looks at before its verb (a value is taken whole:
 /// the cursor jumps past it).
 const PROSE_MAX_WORD: usize = 256;
@@ -1400,6 +1546,9 @@ struct Hints {
     xml: [bool; 3],
     /// A blank, `is` or `was`, a blank: prose may name a secret (`the password is hunter2`).
     prose: bool,
+    /// `PASSWORD` or `IDENTIFIED` after whitespace, then whitespace: SQL may set a password
+    /// (`ALTER USER app WITH PASSWORD '…'`).
+    sql: bool,
     /// An escaped no-break space (`\u00a0`, `&nbsp;`): it may join a card number's groups, whose
     /// digits the count of [`HINT_DIGIT`]s then does not see together.
     escaped_space: bool,
@@ -1453,7 +1602,10 @@ static HINT_CLASS: [u8; 256] = {
                 | b'\\'
                 | b' '
                 | b'\t'
+                | b'\n'
                 | b'('
+                // The lead byte of `：` and `＝`, full width: only CJK text holds it.
+                | 0xEF
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -1492,7 +1644,8 @@ impl Hints {
             || h.scheme
             || h.flag
             || h.xml.contains(&true)
-            || h.prose)
+            || h.prose
+            || h.sql)
             .then_some(h)
     }
 
@@ -1533,6 +1686,7 @@ impl Hints {
                 self.url |= b[i + 1..].starts_with(b"//");
             }
             b'=' => self.separator = true,
+            0xEF if full_width_separator_at(b, i).is_some() => self.separator = true,
             // A pair `("name", "value")` ([`tuple_value`]) holds no other separator.
             b'(' if matches!(b.get(i + 1), Some(b'"' | b'\'' | b'b')) => self.separator = true,
             b'%' => {
@@ -1564,6 +1718,8 @@ impl Hints {
                 self.xml[Angles::JsonEscape as usize] = true;
             }
             b'\\' | b'&' if wide_space_at(b, i).is_some() => self.escaped_space = true,
+            // Looked at only before a `p` or an `i`: most blanks pay one comparison.
+            b' ' | b'\t' | b'\n' | b'\\' if sql_keyword_after(b, i).is_some() => self.sql = true,
             // At the first blank of a run only: the run is read once.
             b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
                 self.prose = true;
@@ -2253,13 +2409,23 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
                 continue;
             }
             b' ' | b'\t' | b')' => i += w,
-            _ => break,
+            // `Password\u{a0}: …`: a label pasted from a document or a form.
+            _ => match wide_blank_at(b, i) {
+                Some(width) if level == 0 => i += width,
+                _ => break,
+            },
         }
         encoded_escape = None;
     }
     // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
-    // value's own delimiters.
-    let (sep, level) = decoded_at(b, i)?;
+    // value's own delimiters. A full-width `：` or `＝` (CJK punctuation) is one as written.
+    let (sep, level, width) = match full_width_separator_at(b, i) {
+        Some(sep) => (sep, 0, FULL_WIDTH_SEPARATOR_BYTES),
+        None => {
+            let (sep, level) = decoded_at(b, i)?;
+            (sep, level, encoded_width(level))
+        }
+    };
     if !matches!(sep, b':' | b'=') {
         return None;
     }
@@ -2267,17 +2433,19 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     if sep == b':' && in_colon_list == Some(level) {
         return None;
     }
-    i += encoded_width(level);
+    i += width;
     // Ruby's and Perl's `"password" => "…"`.
     if sep == b'=' && !encoded && b.get(i) == Some(&b'>') {
         i += 1;
     }
-    let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _)));
+    let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _))) || wide_blank_at(b, i).is_some();
     // In form encoding a `+` is a blank (`%22password%22%3A+%22…`: `urlencode(json.dumps(…))`).
     let plus_blank = encoded || query;
     while let Some((c, l)) = decoded_at(b, i) {
         if matches!(c, b' ' | b'\t') || (c == b'+' && l == 0 && plus_blank) {
             i += encoded_width(l);
+        } else if let Some(width) = wide_blank_at(b, i) {
+            i += width;
         } else {
             break;
         }
@@ -2316,7 +2484,24 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     match decoded_at(b, run_end) {
         Some((q @ (b'"' | b'\''), 0)) => {
             let start = run_end + 1;
-            let end = quoted_end(b, start, q, quote_level(run_end - i));
+            // TOML's and Python's multi-line strings: `password = """…"""`, `'''…'''`.
+            if run_end == i && b.get(start..start + 2) == Some(&[q, q][..]) {
+                let start = start + 2;
+                return Some(KeyValue {
+                    start,
+                    end: triple_quoted_end(b, start, q),
+                    quote: None,
+                });
+            }
+            let mut end = quoted_end(b, start, q, quote_level(run_end - i));
+            // A JSON key's string value holding a raw line break (a client that does not escape
+            // one): on to its closing quote when that quote ends a member.
+            if run_end == i
+                && q == b'"'
+                && key_quote.is_some_and(|((from, _), l, kq)| l == 0 && kq == b'"' && b[from] == b'"')
+            {
+                end = json_string_end_over_lines(b, start, end).unwrap_or(end);
+            }
             return Some(KeyValue {
                 start,
                 end,
@@ -2722,6 +2907,54 @@ fn quoted_end(b: &[u8], mut j: usize, q: u8, level: u32) -> usize {
         }
     }
     j
+}
+
+/// The longest a JSON string value read over raw line breaks ([`json_string_end_over_lines`]) may
+/// be.
+const MULTILINE_STRING_MAX: usize = 4096;
+
+/// How far after a string's closing quote the `,`, `}` or `]` ending its member may stand.
+const MEMBER_END_LOOKAHEAD: usize = 64;
+
+/// The end of a JSON string value opened at `start` (not escaped, after a quoted key) whose text
+/// [`quoted_end`] found cut by a raw line break at `line_break`: its closing quote, the first
+/// unescaped `"` after the break, when that quote lies within [`MULTILINE_STRING_MAX`] bytes of
+/// `start` and a `,`, `}` or `]` follows it (blanks and line breaks between allowed, within
+/// [`MEMBER_END_LOOKAHEAD`] bytes); `None` otherwise: the value ends at the break. An unbalanced
+/// quote (`{"password": "ab`, then a line `say "hi" now`) meets a quote that ends no member, so the
+/// lines after it are not swallowed. Reads no further than the first quote after the break, which
+/// the scan reaches next anyway: linear.
+fn json_string_end_over_lines(b: &[u8], start: usize, line_break: usize) -> Option<usize> {
+    let within = &b[..b.len().min(start + MULTILINE_STRING_MAX)];
+    let mut end = line_break;
+    while within.get(end) == Some(&b'\n') {
+        end = quoted_end(within, end + 1, b'"', 0);
+    }
+    if end >= within.len() || end == line_break {
+        return None;
+    }
+    let after = &b[end + 1..b.len().min(end + 1 + MEMBER_END_LOOKAHEAD)];
+    after
+        .iter()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_some_and(|c| matches!(c, b',' | b'}' | b']'))
+        .then_some(end)
+}
+
+/// The end of a triple-quoted string (TOML's, Python's) whose text starts at `from`: the first
+/// three quotes `q` (for `"`, not escaped by a `\`), over line breaks; with none, the end of the
+/// line, as an unclosed quote's. Linear over a scan: a search stops at the next triple quote, and
+/// only the text's last triple quote finds none after it.
+fn triple_quoted_end(b: &[u8], from: usize, q: u8) -> usize {
+    let mut j = from;
+    while j + 2 < b.len() {
+        match b[j] {
+            b'\\' if q == b'"' => j += 2,
+            c if c == q && b[j + 1] == q && b[j + 2] == q => return j,
+            _ => j += 1,
+        }
+    }
+    line_end(b, from)
 }
 
 /// The end of a header's value starting at `start`, written inside a string opened by quote `q` of
@@ -3822,6 +4055,29 @@ fn find_card_numbers(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 None => first += 1,
             }
         }
+    }
+}
+
+/// A blank other than ASCII's at `i` between a key and its separator or value: no-break (U+00A0),
+/// narrow no-break (U+202F) or ideographic (U+3000, CJK's full-width space). Its width.
+fn wide_blank_at(b: &[u8], i: usize) -> Option<usize> {
+    match (b.get(i)?, b.get(i + 1), b.get(i + 2)) {
+        (0xC2, Some(0xA0), _) => Some(2),
+        (0xE2, Some(0x80), Some(0xAF)) | (0xE3, Some(0x80), Some(0x80)) => Some(3),
+        _ => None,
+    }
+}
+
+/// The bytes of a full-width separator in UTF-8.
+const FULL_WIDTH_SEPARATOR_BYTES: usize = 3;
+
+/// A full-width colon (U+FF1A) or equals sign (U+FF1D) at `i`, as CJK text writes a label's
+/// separator (`パスワード：…`, `password：…`): the ASCII separator it stands for.
+fn full_width_separator_at(b: &[u8], i: usize) -> Option<u8> {
+    match b.get(i..i + FULL_WIDTH_SEPARATOR_BYTES)? {
+        [0xEF, 0xBC, 0x9A] => Some(b':'),
+        [0xEF, 0xBC, 0x9D] => Some(b'='),
+        _ => None,
     }
 }
 

@@ -753,6 +753,75 @@ const MUST_GO: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "SECRETPEJ5",
     ),
+    // SQL that sets a password: PostgreSQL's `PASSWORD '…'`, MySQL's `IDENTIFIED BY '…'` and
+    // `SET PASSWORD [FOR user] = …`, any case, in a JSON string too.
+    ("ALTER USER app WITH PASSWORD 'SECRETSQL1'", "SECRETSQL1"),
+    (
+        "create user u with encrypted password 'SECRETSQL2';",
+        "SECRETSQL2",
+    ),
+    ("CREATE USER 'u'@'%' IDENTIFIED BY 'SECRETSQL3';", "SECRETSQL3"),
+    ("ALTER USER u IDENTIFIED BY \"SECRETSQL4\"", "SECRETSQL4"),
+    ("SET PASSWORD FOR u = 'SECRETSQL5'", "SECRETSQL5"),
+    ("set password for 'u'@'localhost' = 'SECRETSQL6';", "SECRETSQL6"),
+    ("SET PASSWORD = PASSWORD('SECRETSQL7')", "SECRETSQL7"),
+    (
+        "ALTER ROLE r PASSWORD 'it''s SECRETSQL8' VALID UNTIL 'infinity'",
+        "SECRETSQL8",
+    ),
+    (
+        r#"{"sql":"ALTER USER app WITH PASSWORD 'SECRETSQL9'","n":1}"#,
+        "SECRETSQL9",
+    ),
+    (
+        r#"{"sql":"CREATE USER u IDENTIFIED BY \"SECRETSQL10\""}"#,
+        "SECRETSQL10",
+    ),
+    (
+        "CREATE USER u IDENTIFIED WITH caching_sha2_password BY 'SECRETSQL11'",
+        "SECRETSQL11",
+    ),
+    ("ALTER USER app WITH\n  PASSWORD 'SECRETSQL12'", "SECRETSQL12"),
+    (
+        "SET PASSWORD FOR `u`@`%` = PASSWORD(\"SECRETSQL13\")",
+        "SECRETSQL13",
+    ),
+    // A no-break space or a full-width separator between the key and its value (a pasted label,
+    // a CJK locale's punctuation).
+    ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
+    ("password\u{a0}:\u{a0}SECRETNBSP2", "SECRETNBSP2"),
+    ("api_key\u{202f}= SECRETNBSP3", "SECRETNBSP3"),
+    ("password\u{ff1a}SECRETFW1", "SECRETFW1"),
+    ("password\u{ff1d}SECRETFW2", "SECRETFW2"),
+    ("ログイン token \u{ff1a}SECRETFW3 ok", "SECRETFW3"),
+    ("secret\u{3000}\u{ff1a}\u{3000}SECRETFW4", "SECRETFW4"),
+    // API gateways' subscription and function keys, as headers and JSON keys.
+    ("Ocp-Apim-Subscription-Key: SECRETHDR1", "SECRETHDR1"),
+    ("x-functions-key: SECRETHDR2", "SECRETHDR2"),
+    ("X-Vault-Token: hvs.SECRETHDR3", "SECRETHDR3"),
+    ("X-Shopify-Access-Token: shpat_SECRETHDR4", "SECRETHDR4"),
+    (
+        r#"{"headers":{"Ocp-Apim-Subscription-Key":"SECRETHDR5","Host":"a"}}"#,
+        "SECRETHDR5",
+    ),
+    (r#"{"x-functions-key": "SECRETHDR6"}"#, "SECRETHDR6"),
+    (r#"{"X-Vault-Token":"SECRETHDR7"}"#, "SECRETHDR7"),
+    ("GET /api?subscription-key=SECRETHDR8&x=1", "SECRETHDR8"),
+    ("X-Auth-Key: SECRETHDR9", "SECRETHDR9"),
+    // TOML's (and Python's) multi-line strings, on one line or over several.
+    ("password = \"\"\"a SECRETTOML1\"\"\"", "SECRETTOML1"),
+    ("password = '''SECRETTOML2'''", "SECRETTOML2"),
+    (
+        "[db]\npassword = \"\"\"\nline1\nSECRETTOML3\n\"\"\"\nhost = \"db\"",
+        "SECRETTOML3",
+    ),
+    ("token = '''\nSECRETTOML4'''\nn = 1", "SECRETTOML4"),
+    // A JSON string value holding a raw line break runs to its closing quote when a `,`, `}` or `]`
+    // follows that quote.
+    ("{\"password\": \"line1\nSECRETJNL1\"}", "SECRETJNL1"),
+    ("{\"password\":\"a\r\nSECRETJNL2\",\"n\":1}", "SECRETJNL2"),
+    ("[{\"token\": \"x\n\nSECRETJNL3\"\n}]", "SECRETJNL3"),
+    ("{\"password\": \"SECRETJNL4\nnext line \"x\", more", "SECRETJNL4"),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
@@ -974,6 +1043,36 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%2C%5C%22n%5C%22%3A1",
     ),
+    (
+        "[db]\npassword = \"\"\"\nline1\nSECRETTOML3\n\"\"\"\nhost = \"db\"",
+        "password = \"\"\"[REDACTED]\"\"\"\nhost = \"db\"",
+    ),
+    (
+        "{\"password\": \"line1\nSECRETJNL1\"}",
+        "{\"password\": \"[REDACTED]\"}",
+    ),
+    // An unbalanced quote's value ends at the line break: the next line is no string's.
+    (
+        "{\"password\": \"SECRETJNL4\nnext line \"x\", more",
+        "\nnext line \"x\", more",
+    ),
+    (
+        "ALTER ROLE r PASSWORD 'it''s SECRETSQL8' VALID UNTIL 'infinity'",
+        "ALTER ROLE r PASSWORD '[REDACTED]' VALID UNTIL 'infinity'",
+    ),
+    (
+        "set password for 'u'@'localhost' = 'SECRETSQL6';",
+        "set password for 'u'@'localhost' = '[REDACTED]';",
+    ),
+    (
+        r#"{"sql":"ALTER USER app WITH PASSWORD 'SECRETSQL9'","n":1}"#,
+        r#"PASSWORD '[REDACTED]'","n":1}"#,
+    ),
+    ("password\u{ff1a}SECRETFW1", "password\u{ff1a}[REDACTED]"),
+    (
+        "ログイン token \u{ff1a}SECRETFW3 ok",
+        "ログイン token \u{ff1a}[REDACTED] ok",
+    ),
 ];
 
 const MULTI_VALUE_HEADERS: &str =
@@ -1185,6 +1284,22 @@ const MUST_STAY: &[&str] = &[
     "span_id=4111111111111111",
     r#"{"spanId":"4111111111111111","parent_span_id": "5555555555554444"}"#,
     "otel.span_id = 4111111111111111 ParentId=4111111111111111",
+    // Look-alikes of SQL that sets a password: prose, a column, `IDENTIFIED BY` with no literal.
+    "password reset requested for bob",
+    "ALTER TABLE users ADD COLUMN password_hash TEXT; -- column password_hash 'bcrypt'",
+    "the user is IDENTIFIED BY certificate; identified by email",
+    "SET PASSWORD FOR u failed: see the docs",
+    "forgot password? click 'reset'",
+    // A no-break space or a full-width colon after names that are no secret's.
+    "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
+    "時刻\u{ff1a}12時 合計\u{ff1d}300円",
+    // Header names ending in `-key` that name no secret.
+    "Idempotency-Key: 7f3c2a X-Partition-Key: p1 x-cache-key: card:c-1",
+    r#"{"Idempotency-Key":"7f3c2a","sortKey":"s"}"#,
+    // Multi-line strings under keys that are no secret's.
+    "description = \"\"\"a\nlong text\"\"\"\nname = '''x'''",
+    // A JSON value with a raw line break under a key that is no secret's.
+    "{\"msg\": \"line1\nline2\"}",
 ];
 
 fn expand(s: &str) -> String {
@@ -1872,6 +1987,57 @@ fn adversarial_nesting_and_escapes_stay_linear() {
         .redact_str(&s)
         .into_owned();
     assert_eq!(out, "\"password\":\"[REDACTED]\"");
+}
+
+#[test]
+fn sql_wide_separators_and_multi_line_strings_stay_linear() {
+    // SQL keywords: each reads a bounded number of words after it, the cursor jumps past literals.
+    assert_linear("sql password literals", |n| " PASSWORD '".repeat(n / 11));
+    assert_linear("sql doubled quotes", |n| " PASSWORD 'a''".repeat(n / 14));
+    assert_linear("one literal of doubled quotes", |n| {
+        format!(" PASSWORD '{}", "''".repeat(n / 2))
+    });
+    assert_linear("sql password for", |n| " password for ".repeat(n / 14));
+    assert_linear("sql long accounts", |n| {
+        format!(" password for {}", "a".repeat(n))
+    });
+    assert_linear("sql accounts without equals", |n| {
+        " SET PASSWORD FOR 'u'@'%' ".repeat(n / 26)
+    });
+    assert_linear("sql identified with", |n| " IDENTIFIED WITH ".repeat(n / 17));
+    assert_linear("sql identified by", |n| " identified by \\\"".repeat(n / 17));
+    assert_linear("sql whitespace runs", |n| {
+        format!(" PASSWORD {}x", "\n ".repeat(n / 2))
+    });
+    assert_linear("sql escaped line breaks", |n| "\\nPASSWORD \\n".repeat(n / 13));
+    // No-break spaces and full-width separators.
+    assert_linear("no-break spaces after keys", |n| "password\u{a0}".repeat(n / 10));
+    assert_linear("no-break space runs", |n| {
+        format!("password{}", "\u{a0}".repeat(n / 2))
+    });
+    assert_linear("full-width separators", |n| "token\u{ff1a}".repeat(n / 8));
+    assert_linear("wide blanks and separators", |n| {
+        "secret\u{3000}\u{ff1d}\u{202f}".repeat(n / 15)
+    });
+    // Triple-quoted strings: a search stops at the next triple quote.
+    assert_linear("triple quotes", |n| "password = \"\"\"".repeat(n / 14));
+    assert_linear("triple single quotes", |n| "password = '''\n".repeat(n / 15));
+    assert_linear("one triple-quoted string", |n| {
+        format!("password = \"\"\"{}", "\\\"\"\n".repeat(n / 4))
+    });
+    // JSON strings over line breaks: a search stops at the first quote after the break.
+    assert_linear("json values cut by line breaks", |n| {
+        "\"password\":\"\n".repeat(n / 13)
+    });
+    assert_linear("json value and a long line", |n| {
+        format!("\"password\":\"\n{}", "a".repeat(n))
+    });
+    assert_linear("json values over blank lines", |n| {
+        "\"token\":\"a\n\n\n\n\n\n\\\"\n".repeat(n / 20)
+    });
+    assert_linear("json values, quotes ending no member", |n| {
+        "{\"password\":\"a\n\"x".repeat(n / 17)
+    });
 }
 proptest! {
     /// `is_denied_field` normalises the name once on the stack; it must answer what comparing each
