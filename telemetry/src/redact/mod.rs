@@ -48,7 +48,8 @@
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
-//! - the string literal of an SQL statement that sets a password, any case, over line breaks:
+//! - the string literal of an SQL statement that sets a password, any case, over line breaks (also
+//!   escaped ones, `\n` `\r` `\t` in a JSON string, and no-break spaces between the words):
 //!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`), `IDENTIFIED
 //!   [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle) and `SET PASSWORD FOR account = '…'` (also `=
 //!   PASSWORD('…')`); not `password reset requested` nor `IDENTIFIED BY` without a quoted literal;
@@ -1009,30 +1010,43 @@ fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
         _ => return None,
     };
     let end = i + word.len();
-    (starts_with_ci(b, i, word) && b.get(end).is_some_and(u8::is_ascii_whitespace)).then_some((keyword, end))
+    (starts_with_ci(b, i, word) && sql_blank_len(b, end) > 0).then_some((keyword, end))
 }
 
-/// A [`SqlKeyword`] starting a word after the whitespace at `i`, or after the escaped line break or
-/// tab at `i` (`…WITH\nPASSWORD '…'` in a JSON string).
+/// The length of the SQL blank at `i`, 0 when none is there: ASCII whitespace, an escaped line break
+/// or tab (`\n`, `\r`, `\t`: SQL in a JSON string, `…PASSWORD\n'…'`) or a no-break space (U+00A0, a
+/// statement pasted from a document).
+fn sql_blank_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(c) if c.is_ascii_whitespace() => 1,
+        Some(b'\\') if matches!(b.get(i + 1), Some(b'n' | b'r' | b't')) => 2,
+        Some(0xC2) if b.get(i + 1) == Some(&0xA0) => 2,
+        _ => 0,
+    }
+}
+
+/// A [`SqlKeyword`] starting a word after the blank ([`sql_blank_len`]) at `i` (`…WITH\nPASSWORD '…'`
+/// in a JSON string).
 fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
-    match b.get(i)? {
-        b'\\' if matches!(b.get(i + 1), Some(b'n' | b'r' | b't')) => sql_keyword_at(b, i + 2),
-        c if c.is_ascii_whitespace() => sql_keyword_at(b, i + 1),
-        _ => None,
+    match sql_blank_len(b, i) {
+        0 => None,
+        n => sql_keyword_at(b, i + n),
     }
 }
 
-/// Past the whitespace (line breaks too: a statement may span lines) at `i`.
+/// Past the blanks ([`sql_blank_len`]; line breaks too: a statement may span lines) at `i`.
 fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
+    loop {
+        match sql_blank_len(b, i) {
+            0 => return i,
+            n => i += n,
+        }
     }
-    i
 }
 
-/// Whether the word `lower` (any case) stands at `i`, followed by whitespace.
+/// Whether the word `lower` (any case) stands at `i`, followed by a blank ([`sql_blank_len`]).
 fn sql_word_at(b: &[u8], i: usize, lower: &[u8]) -> bool {
-    starts_with_ci(b, i, lower) && b.get(i + lower.len()).is_some_and(u8::is_ascii_whitespace)
+    starts_with_ci(b, i, lower) && sql_blank_len(b, i + lower.len()) > 0
 }
 
 /// The longest MySQL account (`'app'@'10.0.%'`) [`find_sql_passwords`] reads after `SET PASSWORD
@@ -1063,7 +1077,10 @@ fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
 /// reads a bounded number of words after it, and the cursor jumps past each literal.
 fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|c| c.is_ascii_whitespace() || *c == b'\\') {
+    while let Some(off) = b[i..]
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || matches!(c, b'\\' | 0xC2))
+    {
         let at = i + off;
         let Some((keyword, end)) = sql_keyword_after(b, at) else {
             i = at + 1;
@@ -1075,12 +1092,14 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             SqlKeyword::Password if sql_word_at(b, next, b"for") => {
                 // `FOR 'app'@'%' = …`: the account is one word, then `=`.
                 let account = skip_whitespace(b, next + 3);
-                let account_end = account
-                    + b[account..]
-                        .iter()
-                        .take(SQL_NAME_MAX)
-                        .take_while(|c| !c.is_ascii_whitespace() && **c != b'=')
-                        .count();
+                let mut account_end = account;
+                while account_end - account < SQL_NAME_MAX
+                    && account_end < b.len()
+                    && b[account_end] != b'='
+                    && sql_blank_len(b, account_end) == 0
+                {
+                    account_end += 1;
+                }
                 let equals = skip_whitespace(b, account_end);
                 if account_end == account || b.get(equals) != Some(&b'=') {
                     continue;
@@ -1606,6 +1625,8 @@ static HINT_CLASS: [u8; 256] = {
                 | b'('
                 // The lead byte of `：` and `＝`, full width: only CJK text holds it.
                 | 0xEF
+                // The lead byte of a no-break space before an SQL keyword.
+                | 0xC2
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -1719,7 +1740,7 @@ impl Hints {
             }
             b'\\' | b'&' if wide_space_at(b, i).is_some() => self.escaped_space = true,
             // Looked at only before a `p` or an `i`: most blanks pay one comparison.
-            b' ' | b'\t' | b'\n' | b'\\' if sql_keyword_after(b, i).is_some() => self.sql = true,
+            b' ' | b'\t' | b'\n' | b'\\' | 0xC2 if sql_keyword_after(b, i).is_some() => self.sql = true,
             // At the first blank of a run only: the run is read once.
             b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
                 self.prose = true;

@@ -786,6 +786,29 @@ const MUST_GO: &[(&str, &str)] = &[
         "SET PASSWORD FOR `u`@`%` = PASSWORD(\"SECRETSQL13\")",
         "SECRETSQL13",
     ),
+    // An escaped line break or tab (SQL in a JSON string) or a no-break space after the keyword.
+    (
+        r#"{"sql":"ALTER USER app WITH PASSWORD\n'SECRETSQL14'"}"#,
+        "SECRETSQL14",
+    ),
+    (
+        r#"{"sql":"CREATE USER app IDENTIFIED\nBY 'SECRETSQL15'"}"#,
+        "SECRETSQL15",
+    ),
+    (
+        r#"{"sql":"CREATE USER app IDENTIFIED BY\n'SECRETSQL16'"}"#,
+        "SECRETSQL16",
+    ),
+    (
+        r#"{"sql":"ALTER ROLE app WITH PASSWORD\t'SECRETSQL17'"}"#,
+        "SECRETSQL17",
+    ),
+    (
+        r#"{"sql":"SET PASSWORD FOR app =\n'SECRETSQL18'"}"#,
+        "SECRETSQL18",
+    ),
+    ("ALTER USER app WITH PASSWORD\u{a0}'SECRETSQL19'", "SECRETSQL19"),
+    ("ALTER USER app WITH\u{a0}PASSWORD 'SECRETSQL20'", "SECRETSQL20"),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -2010,6 +2033,15 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         format!(" PASSWORD {}x", "\n ".repeat(n / 2))
     });
     assert_linear("sql escaped line breaks", |n| "\\nPASSWORD \\n".repeat(n / 13));
+    assert_linear("sql escaped blanks after keywords", |n| {
+        " PASSWORD\\n\\t\u{a0}".repeat(n / 15)
+    });
+    assert_linear("sql blank runs", |n| {
+        format!(" PASSWORD {}x", "\\n\u{a0}\\t".repeat(n / 6))
+    });
+    assert_linear("sql accounts of escapes", |n| {
+        format!(" password for {}", "\\x".repeat(n / 2))
+    });
     // No-break spaces and full-width separators.
     assert_linear("no-break spaces after keys", |n| "password\u{a0}".repeat(n / 10));
     assert_linear("no-break space runs", |n| {
