@@ -50,9 +50,12 @@
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
 //! - the string literal of an SQL statement that sets a password, any case, over line breaks (also
 //!   escaped ones, `\n` `\r` `\t` in a JSON string, and no-break spaces between the words):
-//!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`), `IDENTIFIED
-//!   [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle) and `SET PASSWORD FOR account = '…'` (also `=
-//!   PASSWORD('…')`); not `password reset requested` nor `IDENTIFIED BY` without a quoted literal;
+//!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`; SQL Server's
+//!   `PASSWORD = N'…'`), `IDENTIFIED [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle; the plugin also
+//!   quoted, `AS '<hash>'` too, and the old password after `REPLACE '…'`) and `SET PASSWORD FOR
+//!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
+//!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line); not `password reset
+//!   requested` nor `IDENTIFIED BY` without a quoted literal;
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
@@ -1053,10 +1056,55 @@ fn sql_word_at(b: &[u8], i: usize, lower: &[u8]) -> bool {
 /// FOR`, and the longest authentication plugin's name after `IDENTIFIED WITH`.
 const SQL_NAME_MAX: usize = 256;
 
+/// The longest tag of a PostgreSQL dollar-quoted string (`$pw$…$pw$`) [`sql_literal_at`] reads.
+const SQL_DOLLAR_TAG_MAX: usize = 32;
+
+/// The length of an SQL string literal's prefix at `i`, 0 when none: SQL Server's national `N'…'`,
+/// PostgreSQL's escape `E'…'` and Unicode `U&'…'` strings, any case.
+fn sql_literal_prefix_len(b: &[u8], i: usize) -> usize {
+    let quote_at = |k: usize| b.get(skip_backslashes(b, k)) == Some(&b'\'');
+    match b.get(i).map(|c| c | 0x20) {
+        Some(b'n' | b'e') if quote_at(i + 1) => 1,
+        Some(b'u') if b.get(i + 1) == Some(&b'&') && quote_at(i + 2) => 2,
+        _ => 0,
+    }
+}
+
+/// The length of the dollar quote's tag (`$$`, `$pw$`) at `at`; `None` when none is there (`$5`).
+fn sql_dollar_tag_len(b: &[u8], at: usize) -> Option<usize> {
+    if b.get(at) != Some(&b'$') || b.get(at + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let name = b[at + 1..]
+        .iter()
+        .take(SQL_DOLLAR_TAG_MAX)
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    (b.get(at + 1 + name) == Some(&b'$')).then_some(name + 2)
+}
+
+/// The dollar-quoted string (PostgreSQL's `$$…$$`, `$tag$…$tag$`) opened at `at`: its text, to the
+/// same tag on its line, else to the line's end (as an unclosed quote's). The search goes no further
+/// than the line, where [`find_sql_passwords`]'s cursor then jumps: linear.
+fn sql_dollar_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let tag = &b[at..at + sql_dollar_tag_len(b, at)?];
+    let start = at + tag.len();
+    let mut end = start;
+    while end < b.len() && !matches!(b[end], b'\n' | b'\r') && !b[end..].starts_with(tag) {
+        end += 1;
+    }
+    Some((start, end))
+}
+
 /// The text of an SQL string literal opened at `at` by `'` or `"`, escaped as inside a JSON string
-/// (`\"`) or not: to its closing quote — a quote written twice (`'it''s'`) is the literal's own —
-/// or the end of the line.
+/// (`\"`) or not, after an optional prefix ([`sql_literal_prefix_len`]): to its closing quote — a
+/// quote written twice (`'it''s'`) or after a backslash (`E'it\'s'`) is the literal's own — or the
+/// end of the line; or a dollar-quoted string ([`sql_dollar_literal_at`]).
 fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    if let Some(literal) = sql_dollar_literal_at(b, at) {
+        return Some(literal);
+    }
+    let at = at + sql_literal_prefix_len(b, at);
     let run_end = skip_backslashes(b, at);
     let q = *b.get(run_end).filter(|q| matches!(q, b'\'' | b'"'))?;
     let level = quote_level(run_end - at);
@@ -1107,31 +1155,70 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 // `PASSWORD('…')`, MySQL 5's hashing function around the literal.
                 past_wrappers(b, skip_whitespace(b, equals + 1))
             }
+            // SQL Server's `PASSWORD = N'…'`.
+            // (A plain `PASSWORD = '…'` is a `key = value` already.)
+            SqlKeyword::Password if b.get(next) == Some(&b'=') => {
+                let literal = skip_whitespace(b, next + 1);
+                if sql_literal_prefix_len(b, literal) == 0 {
+                    continue;
+                }
+                literal
+            }
             SqlKeyword::Password => next,
             SqlKeyword::Identified => {
                 let mut by = next;
                 if sql_word_at(b, by, b"with") {
+                    // The plugin's name, bare or quoted (`WITH 'caching_sha2_password'`).
                     let plugin = skip_whitespace(b, by + 4);
-                    let plugin_end = plugin
-                        + b[plugin..]
-                            .iter()
-                            .take(SQL_NAME_MAX)
-                            .take_while(|c| is_word(**c))
-                            .count();
+                    let plugin_end = match sql_literal_at(b, plugin) {
+                        Some((from, to)) if to - from <= SQL_NAME_MAX => sql_literal_close(b, to),
+                        Some(_) => continue,
+                        None => {
+                            plugin
+                                + b[plugin..]
+                                    .iter()
+                                    .take(SQL_NAME_MAX)
+                                    .take_while(|c| is_word(**c))
+                                    .count()
+                        }
+                    };
                     by = skip_whitespace(b, plugin_end);
                 }
-                if !sql_word_at(b, by, b"by") {
+                // `BY 'password'`, or `AS 'hash'` (MySQL's stored hash, as good as the password).
+                if !sql_word_at(b, by, b"by") && !sql_word_at(b, by, b"as") {
                     continue;
                 }
                 skip_whitespace(b, by + 2)
             }
         };
-        if let Some((from, to)) = sql_literal_at(b, literal) {
+        let Some((from, to)) = sql_literal_at(b, literal) else {
+            continue;
+        };
+        if to > from {
+            spans.push((from, to));
+        }
+        i = i.max(to);
+        // MySQL's `IDENTIFIED BY 'new' REPLACE 'old'`: the current password goes too.
+        let replace = skip_whitespace(b, sql_literal_close(b, to));
+        if sql_word_at(b, replace, b"replace")
+            && let Some((from, to)) = sql_literal_at(b, skip_whitespace(b, replace + 7))
+        {
             if to > from {
                 spans.push((from, to));
             }
             i = i.max(to);
         }
+    }
+}
+
+/// Past the closing quote (`'`, `"`, `\"`, a dollar quote's tag) of an SQL literal whose text ends at
+/// `to`; `to` when none is there (the line ended).
+fn sql_literal_close(b: &[u8], to: usize) -> usize {
+    let run_end = skip_backslashes(b, to);
+    match b.get(run_end) {
+        Some(b'\'' | b'"') => run_end + 1,
+        Some(b'$') => sql_dollar_tag_len(b, to).map_or(to, |tag| to + tag),
+        _ => to,
     }
 }
 
@@ -2356,7 +2443,7 @@ fn past_wrappers(b: &[u8], mut i: usize) -> usize {
 }
 
 /// The length of a Python string literal's prefix at `i` (`b'…'`, `u"…"`, `rb'…'`: one or two of `b`,
-/// `r`, `u`, `f`, any case, then a quote), 0 when none is there: the secret is the string, and the
+/// `r`, `u`, `f`, any case, then a quote) or an SQL one (`N'…'`, `E'…'`), 0 when none is there: the secret is the string, and the
 /// value would otherwise end at the quote after the prefix (`{'password': b'hunter2'}`).
 fn string_prefix_len(b: &[u8], i: usize) -> usize {
     let letter = |k: usize| {
@@ -2369,7 +2456,11 @@ fn string_prefix_len(b: &[u8], i: usize) -> usize {
         let q = skip_backslashes(b, k);
         ((q - k) % 2 == 1 || q == k) && matches!(b.get(q), Some(b'"' | b'\''))
     };
+    // SQL's national and escape strings (`PASSWORD = N'…'`, SQL Server; `E'…'`, PostgreSQL).
+    let sql =
+        |k: usize| b.get(k).is_some_and(|c| matches!(c | 0x20, b'n' | b'e')) && b.get(k + 1) == Some(&b'\'');
     match (letter(i), letter(i + 1)) {
+        _ if sql(i) => 1,
         (true, _) if quote(i + 1) => 1,
         (true, true) if quote(i + 2) => 2,
         _ => 0,

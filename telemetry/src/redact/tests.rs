@@ -809,6 +809,29 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("ALTER USER app WITH PASSWORD\u{a0}'SECRETSQL19'", "SECRETSQL19"),
     ("ALTER USER app WITH\u{a0}PASSWORD 'SECRETSQL20'", "SECRETSQL20"),
+    // SQL Server's national strings, MySQL's `REPLACE 'old'`, quoted plugins and stored hashes,
+    // PostgreSQL's escape, Unicode and dollar-quoted strings.
+    ("CREATE LOGIN app WITH PASSWORD = N'SECRETSQL21';", "SECRETSQL21"),
+    ("ALTER LOGIN app WITH PASSWORD N'SECRETSQL22'", "SECRETSQL22"),
+    (
+        "ALTER USER app IDENTIFIED BY 'SECRETSQL23' REPLACE 'SECRETSQL24'",
+        "SECRETSQL24",
+    ),
+    ("ALTER USER app WITH PASSWORD E'se\\'SECRETSQL25'", "SECRETSQL25"),
+    ("ALTER USER app WITH PASSWORD U&'SECRETSQL26'", "SECRETSQL26"),
+    ("ALTER USER app WITH PASSWORD $$SECRETSQL27$$", "SECRETSQL27"),
+    (
+        "ALTER USER app WITH PASSWORD $pw$SECRETSQL28$pw$ VALID",
+        "SECRETSQL28",
+    ),
+    (
+        "CREATE USER app IDENTIFIED WITH 'caching_sha2_password' BY 'SECRETSQL29'",
+        "SECRETSQL29",
+    ),
+    (
+        "CREATE USER app IDENTIFIED WITH mysql_native_password AS '*6BB4SECRETSQL30'",
+        "SECRETSQL30",
+    ),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -2039,6 +2062,15 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     assert_linear("sql blank runs", |n| {
         format!(" PASSWORD {}x", "\\n\u{a0}\\t".repeat(n / 6))
     });
+    assert_linear("sql dollar quotes", |n| " PASSWORD $a$".repeat(n / 13));
+    assert_linear("sql one dollar-quoted line", |n| {
+        format!(" PASSWORD $ab$ {}", "$a".repeat(n / 2))
+    });
+    assert_linear("sql replace", |n| " PASSWORD '' REPLACE '' ".repeat(n / 24));
+    assert_linear("sql quoted plugins", |n| {
+        " IDENTIFIED WITH 'a' AS ".repeat(n / 23)
+    });
+    assert_linear("sql prefixed literals", |n| " PASSWORD = N'".repeat(n / 14));
     assert_linear("sql accounts of escapes", |n| {
         format!(" password for {}", "\\x".repeat(n / 2))
     });
