@@ -55,7 +55,9 @@
 //!   quoted, `AS '<hash>'` too, and the old password after `REPLACE '…'`) and `SET PASSWORD FOR
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
 //!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line); not `password reset
-//!   requested` nor `IDENTIFIED BY` without a quoted literal;
+//!   requested` nor `IDENTIFIED BY` without a quoted literal, and only in a statement: after its verb
+//!   (`CREATE|ALTER USER|ROLE|LOGIN`, `GRANT`, `SET`) within 1 KiB and no `;` between (`Order
+//!   identified by 'ord-1' was not found` stays);
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
@@ -1116,15 +1118,44 @@ fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
+/// How far before its keyword a statement's verb ([`sql_verb_at`]) may stand.
+const SQL_STATEMENT_MAX: usize = 1024;
+
+/// Whether a statement that may set a password starts at `k`: `CREATE|ALTER USER|ROLE|LOGIN`,
+/// `GRANT` or `SET` (any case), as a word of its own (after a non-word byte or an escaped line break
+/// or tab, `…;\nALTER USER` in a JSON string).
+fn sql_verb_at(b: &[u8], k: usize) -> bool {
+    let word_start = k == 0
+        || !is_word(b[k - 1])
+        || (k >= 2 && b[k - 2] == b'\\' && matches!(b[k - 1], b'n' | b'r' | b't'));
+    if !word_start {
+        return false;
+    }
+    for verb in [&b"create"[..], b"alter"] {
+        if sql_word_at(b, k, verb) {
+            let object = skip_whitespace(b, k + verb.len());
+            return [&b"user"[..], b"role", b"login"].iter().any(|o| {
+                starts_with_ci(b, object, o) && !b.get(object + o.len()).is_some_and(|c| is_word(*c))
+            });
+        }
+    }
+    sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
+}
+
 /// Passwords in SQL statements, which carry them as string literals after a keyword rather than
 /// after a separator: PostgreSQL's `CREATE|ALTER USER|ROLE … [WITH] [ENCRYPTED] PASSWORD '…'`,
 /// MySQL's `IDENTIFIED [WITH plugin] BY '…'` and `SET PASSWORD FOR account = '…'` (also
 /// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already). Any case, over line breaks
 /// between the words. Only a quoted literal goes: `PASSWORD` or `IDENTIFIED BY` followed by anything
-/// else is prose (`password reset requested`, `identified by certificate`). One pass: each keyword
-/// reads a bounded number of words after it, and the cursor jumps past each literal.
+/// else is prose (`password reset requested`, `identified by certificate`), and only in a statement:
+/// its verb ([`sql_verb_at`]) stands within [`SQL_STATEMENT_MAX`] bytes before the keyword with no
+/// `;` between (`Order identified by 'ord-1' was not found` is prose). One pass: each keyword reads
+/// a bounded number of words after it, the cursor jumps past each literal, and the text before a
+/// keyword is read for verbs once, from where the last reading stopped.
 fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
+    // The last verb seen, and where the search for verbs has reached.
+    let (mut verb, mut verbs_read) = (None::<usize>, 0);
     while let Some(off) = b[i..]
         .iter()
         .position(|c| c.is_ascii_whitespace() || matches!(c, b'\\' | 0xC2))
@@ -1135,6 +1166,17 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             continue;
         };
         i = end;
+        for k in verbs_read.max(at.saturating_sub(SQL_STATEMENT_MAX))..at {
+            match b[k] {
+                b';' => verb = None,
+                c if matches!(c | 0x20, b'c' | b'a' | b'g' | b's') && sql_verb_at(b, k) => verb = Some(k),
+                _ => {}
+            }
+        }
+        verbs_read = verbs_read.max(at);
+        if verb.is_none_or(|v| at - v > SQL_STATEMENT_MAX) {
+            continue;
+        }
         let next = skip_whitespace(b, end);
         let literal = match keyword {
             SqlKeyword::Password if sql_word_at(b, next, b"for") => {
@@ -1198,6 +1240,8 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             spans.push((from, to));
         }
         i = i.max(to);
+        // A `;` in the literal is the password's own.
+        verbs_read = verbs_read.max(to);
         // MySQL's `IDENTIFIED BY 'new' REPLACE 'old'`: the current password goes too.
         let replace = skip_whitespace(b, sql_literal_close(b, to));
         if sql_word_at(b, replace, b"replace")

@@ -1336,6 +1336,12 @@ const MUST_STAY: &[&str] = &[
     "the user is IDENTIFIED BY certificate; identified by email",
     "SET PASSWORD FOR u failed: see the docs",
     "forgot password? click 'reset'",
+    // `IDENTIFIED BY` and `PASSWORD` before a literal in prose: no statement's verb before them.
+    "Order identified by 'ord-12345' was not found",
+    "Resource identified with id by 'i-0abc123' terminated",
+    "Field password 'required' is missing",
+    "validation failed: password \"must be at least 12 characters\"",
+    "CREATE TABLE t (id int); Order identified by 'ord-1' was not found",
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
@@ -1385,6 +1391,13 @@ fn corpus_secrets_go_and_look_alikes_stay() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn sql_keywords_in_prose_keep_their_literal() {
+    // The value is an e-mail address: only the SQL rule is under test here.
+    let input = r#"Customer identified by "alice@example.com" opted out"#;
+    assert_eq!(Redactor::default().keep_emails().redact_str(input), input);
 }
 
 #[test]
@@ -2039,6 +2052,9 @@ fn adversarial_nesting_and_escapes_stay_linear() {
 fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     // SQL keywords: each reads a bounded number of words after it, the cursor jumps past literals.
     assert_linear("sql password literals", |n| " PASSWORD '".repeat(n / 11));
+    assert_linear("sql password literals in a statement", |n| {
+        format!("ALTER ROLE r{}", " PASSWORD '".repeat(n / 11))
+    });
     assert_linear("sql doubled quotes", |n| " PASSWORD 'a''".repeat(n / 14));
     assert_linear("one literal of doubled quotes", |n| {
         format!(" PASSWORD '{}", "''".repeat(n / 2))
@@ -2062,7 +2078,17 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     assert_linear("sql blank runs", |n| {
         format!(" PASSWORD {}x", "\\n\u{a0}\\t".repeat(n / 6))
     });
-    assert_linear("sql dollar quotes", |n| " PASSWORD $a$".repeat(n / 13));
+    assert_linear("sql statements", |n| {
+        " ALTER USER a PASSWORD 'x' ;".repeat(n / 28)
+    });
+    assert_linear("sql verbs", |n| "create user ".repeat(n / 12));
+    assert_linear("sql verbs and keywords far apart", |n| {
+        format!("GRANT {} IDENTIFIED BY 'x'", "identified ".repeat(n / 11))
+    });
+    assert_linear("sql verbs before blank runs", |n| {
+        format!("alter {}x PASSWORD 'x'", " ".repeat(n))
+    });
+    assert_linear("sql dollar quotes", |n| " SET PASSWORD $a$".repeat(n / 17));
     assert_linear("sql one dollar-quoted line", |n| {
         format!(" PASSWORD $ab$ {}", "$a".repeat(n / 2))
     });
