@@ -60,7 +60,9 @@
 //!   identified by 'ord-1' was not found` stays);
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
-//!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
+//!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute: `db.password`)
+//!   — not under a `key` holding a path or a file's name (`{"Key":"uploads/token"}`,
+//!   `key=reports/passwords.csv`: an S3 object's);
 //! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
 //!   `Authorization: Digest username="bob", response="…"`): the whole names `Authorization:`,
 //!   `Proxy-Authorization:`, `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`,
@@ -685,6 +687,14 @@ impl Redactor {
             return None;
         }
         let name = s.get(named.start..named.end)?;
+        // A bare `key` also holds an S3 object's or a cache entry's key (`{"Key":"uploads/token"}`,
+        // `key=reports/passwords.csv`): only an identifier (`smtp_password`, OTLP's `db.password`)
+        // names a secret, not a path or a file.
+        if b[name_start..name_end].eq_ignore_ascii_case(b"key")
+            && (name.contains('/') || has_file_extension(name))
+        {
+            return None;
+        }
         // An SSM parameter's or a secret's path (`"Name":"/prod/db/password"` in a GetParameter
         // answer): its last segment names it.
         let leaf = name.rsplit('/').next().unwrap_or(name);
@@ -1479,6 +1489,19 @@ fn is_name_key(word: &str) -> bool {
     ["name", "key", "parameterkey", "parameter_key"]
         .iter()
         .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// Whether `name` ends in a common file's extension (`passwords.csv`, `token.txt`): a file's name,
+/// where a dotted attribute's (`db.password`) last part is a word.
+fn has_file_extension(name: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "csv", "tsv", "txt", "json", "jsonl", "ndjson", "xml", "yaml", "yml", "toml", "ini", "conf", "cfg",
+        "log", "md", "html", "htm", "pdf", "doc", "docx", "xls", "xlsx", "zip", "gz", "tgz", "tar", "bz2",
+        "zst", "parquet", "avro", "orc", "png", "jpg", "jpeg", "gif", "svg", "bak", "sql", "pem", "crt",
+        "der", "p12", "pfx", "bin", "dat",
+    ];
+    name.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
 /// Keys that hold the value [`is_name_key`]'s key names: `value`, `ParameterValue`, `parameter_value`.

@@ -496,6 +496,11 @@ const MUST_GO: &[(&str, &str)] = &[
     // `key` and `value`: a settings row, .NET's `appSettings`, an OpenTelemetry attribute in OTLP JSON.
     (r#"{"key":"smtp_password","value":"SECRETKV1"}"#, "SECRETKV1"),
     (r#"<add key="ApiKey" value="SECRETKV2" />"#, "SECRETKV2"),
+    (r#"{"key":"db.pwd","value":"SECRETKV4"}"#, "SECRETKV4"),
+    (
+        r#"{"ParameterKey":"prod/DBPassword","ParameterValue":"SECRETKV5"}"#,
+        "SECRETKV5",
+    ),
     (
         r#"{"attributes":[{"key":"db.password","value":{"stringValue":"SECRETKV3"}},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
         "SECRETKV3",
@@ -1336,6 +1341,10 @@ const MUST_STAY: &[&str] = &[
     "the user is IDENTIFIED BY certificate; identified by email",
     "SET PASSWORD FOR u failed: see the docs",
     "forgot password? click 'reset'",
+    // A `key` naming an S3 object or a file, not a secret.
+    r#"{"Key":"uploads/token","Value":"public"}"#,
+    "s3 get key=reports/passwords.csv value=ok",
+    r#"{"key":"secrets.json","value":"uploaded"}"#,
     // `IDENTIFIED BY` and `PASSWORD` before a literal in prose: no statement's verb before them.
     "Order identified by 'ord-12345' was not found",
     "Resource identified with id by 'i-0abc123' terminated",
