@@ -28,7 +28,9 @@
 //!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters; a
 //!   no-break space (U+00A0, U+202F) or CJK's full-width space around the separator and a full-width
-//!   separator count as written (`Password\u{a0}: x`, `password：x`, `password＝x`). A name
+//!   separator count as written (`Password\u{a0}: x`, `password：x`, `password＝x`; after a
+//!   full-width separator the value ends at CJK punctuation `。` `、` `，` `；`, an ideographic space
+//!   or the next full-width separator: `password：x、user：bob` keeps `user：bob`). A name
 //!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
 //!   or object value (`"Authorization":["Bearer …"]`, also `%22password%22%3A%5B…%5D` and with `\u0022`
@@ -2598,6 +2600,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     }
     // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
     // value's own delimiters. A full-width `：` or `＝` (CJK punctuation) is one as written.
+    let full_width = full_width_separator_at(b, i).is_some();
     let (sep, level, width) = match full_width_separator_at(b, i) {
         Some(sep) => (sep, 0, FULL_WIDTH_SEPARATOR_BYTES),
         None => {
@@ -2754,6 +2757,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         query,
         encoded: level,
         split,
+        cjk: full_width,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
@@ -2974,6 +2978,19 @@ struct ValueStops {
     encoded: u32,
     /// Which `&`/`;` + `key=` end the value.
     split: FieldSplit,
+    /// CJK punctuation and the next full-width separator ([`cjk_stop_at`]): the key's separator was
+    /// full-width (`password：abc、user：bob`).
+    cjk: bool,
+}
+
+/// Whether CJK text's punctuation stands at `i`: an ideographic full stop (`。`), comma (`、`) or
+/// space, a full-width comma (`，`) or semicolon (`；`), or a full-width separator (`：`, `＝`,
+/// the next label's). After a full-width separator it ends a value, as a blank ends one after `:`.
+fn cjk_stop_at(b: &[u8], i: usize) -> bool {
+    matches!(
+        b.get(i..i + 3),
+        Some([0xE3, 0x80, 0x80..=0x82] | [0xEF, 0xBC, 0x8C | 0x9A | 0x9B | 0x9D])
+    )
 }
 
 /// The end of one word of a denied key's unquoted value starting at `j`: the next blank, line
@@ -2999,6 +3016,7 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
             }
             b',' | b'}' | b']' if stops.json => break,
             b',' if stops.comma => break,
+            0xE3 | 0xEF if stops.cjk && cjk_stop_at(b, j) => break,
             b'&' | b'#' if stops.query || stops.encoded > 0 => break,
             b'&' | b';' if key_follows(b, j, stops.split) => break,
             b'%' if stops.encoded > 0

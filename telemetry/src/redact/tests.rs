@@ -846,6 +846,17 @@ const MUST_GO: &[(&str, &str)] = &[
     ("password\u{ff1d}SECRETFW2", "SECRETFW2"),
     ("ログイン token \u{ff1a}SECRETFW3 ok", "SECRETFW3"),
     ("secret\u{3000}\u{ff1a}\u{3000}SECRETFW4", "SECRETFW4"),
+    // After a full-width separator the value ends at CJK punctuation and the next label.
+    (
+        "token\u{ff1a}SECRETFW5\u{3002}ユーザーID=123 を確認してください",
+        "SECRETFW5",
+    ),
+    (
+        "password\u{ff1a}SECRETFW6\u{3001}user\u{ff1a}bob\u{3001}region\u{ff1a}tokyo",
+        "SECRETFW6",
+    ),
+    ("api_key\u{ff1a}SECRETFW7\u{ff0c}note\u{ff1a}x", "SECRETFW7"),
+    ("secret\u{ff1d}SECRETFW8\u{3000}次へ", "SECRETFW8"),
     // API gateways' subscription and function keys, as headers and JSON keys.
     ("Ocp-Apim-Subscription-Key: SECRETHDR1", "SECRETHDR1"),
     ("x-functions-key: SECRETHDR2", "SECRETHDR2"),
@@ -878,6 +889,19 @@ const MUST_GO: &[(&str, &str)] = &[
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "token\u{ff1a}SECRETFW5\u{3002}ユーザーID=123 を確認してください",
+        "token\u{ff1a}[REDACTED]\u{3002}ユーザーID=123 を確認してください",
+    ),
+    (
+        "password\u{ff1a}SECRETFW6\u{3001}user\u{ff1a}bob\u{3001}region\u{ff1a}tokyo",
+        "password\u{ff1a}[REDACTED]\u{3001}user\u{ff1a}bob\u{3001}region\u{ff1a}tokyo",
+    ),
+    (
+        "api_key\u{ff1a}SECRETFW7\u{ff0c}note\u{ff1a}x",
+        "\u{ff0c}note\u{ff1a}x",
+    ),
+    ("secret\u{ff1d}SECRETFW8\u{3000}次へ", "\u{3000}次へ"),
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
         "\n  user: bob",
@@ -2115,6 +2139,9 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         format!("password{}", "\u{a0}".repeat(n / 2))
     });
     assert_linear("full-width separators", |n| "token\u{ff1a}".repeat(n / 8));
+    assert_linear("full-width separators and CJK punctuation", |n| {
+        "token\u{ff1a}a\u{3001}".repeat(n / 12)
+    });
     assert_linear("wide blanks and separators", |n| {
         "secret\u{3000}\u{ff1d}\u{202f}".repeat(n / 15)
     });
