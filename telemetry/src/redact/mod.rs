@@ -37,7 +37,8 @@
 //!   or `&quot;` quotes) goes to its matching bracket and becomes one string between the key's own
 //!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. A quoted value ends at its line's
 //!   end, so an unbalanced quote hides no more than its line, except: a triple-quoted one (TOML's and
-//!   Python's `password = """…"""`, `'''…'''`) runs to its closing triple quote over line breaks, and
+//!   Python's `password = """…"""`, `'''…'''`; in a JSON string `\"\"\"…\"\"\"`) runs to its closing
+//!   triple quote over line breaks, and
 //!   a JSON string after a quoted key holding a raw line break (`{"password": "a`, a line break,
 //!   `b"}`) runs on to its closing quote when that quote, within 4 KiB, ends a member (a `,`, `}` or
 //!   `]` follows). An
@@ -2666,6 +2667,18 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     match decoded_at(b, run_end) {
         Some((q @ (b'"' | b'\''), 0)) => {
             let start = run_end + 1;
+            // The same inside a JSON string, its quotes escaped: `password = \"\"\"…\"\"\"`.
+            if run_end > i && (run_end - i) % 2 == 1 {
+                let quote = &b[i..=run_end];
+                if b[start..].starts_with(quote) && b[start + quote.len()..].starts_with(quote) {
+                    let start = start + 2 * quote.len();
+                    return Some(KeyValue {
+                        start,
+                        end: escaped_triple_quoted_end(b, start, quote),
+                        quote: None,
+                    });
+                }
+            }
             // TOML's and Python's multi-line strings: `password = """…"""`, `'''…'''`.
             if run_end == i && b.get(start..start + 2) == Some(&[q, q][..]) {
                 let start = start + 2;
@@ -3152,6 +3165,24 @@ fn triple_quoted_end(b: &[u8], from: usize, q: u8) -> usize {
         }
     }
     line_end(b, from)
+}
+
+/// The end of a triple-quoted string written inside a JSON string, each quote escaped as `quote`
+/// (`\"`, `\\\"`), whose text starts at `from`: the next three escaped quotes, else the end of the
+/// line. The value is skipped whole, so the search reads no byte twice: linear.
+fn escaped_triple_quoted_end(b: &[u8], from: usize, quote: &[u8]) -> usize {
+    let mut j = from;
+    while j < b.len() && !matches!(b[j], b'\n' | b'\r') {
+        if b[j] == b'\\'
+            && b[j..].starts_with(quote)
+            && b[j + quote.len()..].starts_with(quote)
+            && b[j + 2 * quote.len()..].starts_with(quote)
+        {
+            return j;
+        }
+        j += 1;
+    }
+    j
 }
 
 /// The end of a header's value starting at `start`, written inside a string opened by quote `q` of

@@ -878,6 +878,12 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETTOML3",
     ),
     ("token = '''\nSECRETTOML4'''\nn = 1", "SECRETTOML4"),
+    // Escaped inside a JSON string.
+    (r#"{"cfg":"password = \"\"\"SECRETTOML5\"\"\""}"#, "SECRETTOML5"),
+    (
+        r#"{"cfg":"token = \"\"\"a SECRETTOML6\"\"\"\nn = 1","n":1}"#,
+        "SECRETTOML6",
+    ),
     // A JSON string value holding a raw line break runs to its closing quote when a `,`, `}` or `]`
     // follows that quote.
     ("{\"password\": \"line1\nSECRETJNL1\"}", "SECRETJNL1"),
@@ -2148,6 +2154,10 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     // Triple-quoted strings: a search stops at the next triple quote.
     assert_linear("triple quotes", |n| "password = \"\"\"".repeat(n / 14));
     assert_linear("triple single quotes", |n| "password = '''\n".repeat(n / 15));
+    assert_linear("escaped triple quotes", |n| r#"password = \"\"\""#.repeat(n / 17));
+    assert_linear("one escaped triple-quoted string", |n| {
+        format!(r#"password = \"\"\"{}"#, r#"\"\"a"#.repeat(n / 5))
+    });
     assert_linear("one triple-quoted string", |n| {
         format!("password = \"\"\"{}", "\\\"\"\n".repeat(n / 4))
     });
