@@ -28,14 +28,17 @@
 //!   `%253Fkey%253D…`; up to four times) — this covers `?api_key=`, `?token=`,
 //!   `X-Amz-Signature=`, `X-Amz-Credential=` and `X-Amz-Security-Token=` query parameters; a
 //!   no-break space (U+00A0, U+202F) or CJK's full-width space around the separator and a full-width
-//!   separator count as written (`Password\u{a0}: x`, `password：x`, `password＝x`). A name
+//!   separator count as written (`Password\u{a0}: x`, `password：x`, `password＝x`; after a
+//!   full-width separator the value ends at CJK punctuation `。` `、` `，` `；`, an ideographic space
+//!   or the next full-width separator: `password：x、user：bob` keeps `user：bob`). A name
 //!   in two words (`API Key:`, `Secret Access Key`, `private key =`) and a pair
 //!   (`('Cookie', 'sid=…')`, `(b'authorization', b'…')`) are keys too. A JSON array
 //!   or object value (`"Authorization":["Bearer …"]`, also `%22password%22%3A%5B…%5D` and with `\u0022`
 //!   or `&quot;` quotes) goes to its matching bracket and becomes one string between the key's own
 //!   quotes (`"Authorization":"[REDACTED]"`), so JSON stays JSON. A quoted value ends at its line's
 //!   end, so an unbalanced quote hides no more than its line, except: a triple-quoted one (TOML's and
-//!   Python's `password = """…"""`, `'''…'''`) runs to its closing triple quote over line breaks, and
+//!   Python's `password = """…"""`, `'''…'''`; in a JSON string `\"\"\"…\"\"\"`) runs to its closing
+//!   triple quote over line breaks, and
 //!   a JSON string after a quoted key holding a raw line break (`{"password": "a`, a line break,
 //!   `b"}`) runs on to its closing quote when that quote, within 4 KiB, ends a member (a `,`, `}` or
 //!   `]` follows). An
@@ -48,13 +51,21 @@
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
-//! - the string literal of an SQL statement that sets a password, any case, over line breaks:
-//!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`), `IDENTIFIED
-//!   [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle) and `SET PASSWORD FOR account = '…'` (also `=
-//!   PASSWORD('…')`); not `password reset requested` nor `IDENTIFIED BY` without a quoted literal;
+//! - the string literal of an SQL statement that sets a password, any case, over line breaks (also
+//!   escaped ones, `\n` `\r` `\t` in a JSON string, and no-break spaces between the words):
+//!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`; SQL Server's
+//!   `PASSWORD = N'…'`), `IDENTIFIED [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle; the plugin also
+//!   quoted, `AS '<hash>'` too, and the old password after `REPLACE '…'`) and `SET PASSWORD FOR
+//!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
+//!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line); not `password reset
+//!   requested` nor `IDENTIFIED BY` without a quoted literal, and only in a statement: after its verb
+//!   (`CREATE|ALTER USER|ROLE|LOGIN`, `GRANT`, `SET`) within 1 KiB and no `;` between (`Order
+//!   identified by 'ord-1' was not found` stays);
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
-//!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute);
+//!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute: `db.password`)
+//!   — not under a `key` holding a path or a file's name (`{"Key":"uploads/token"}`,
+//!   `key=reports/passwords.csv`: an S3 object's);
 //! - HTTP header values to the end of the line, over their own quotes (`Cookie: theme="dark"; …`,
 //!   `Authorization: Digest username="bob", response="…"`): the whole names `Authorization:`,
 //!   `Proxy-Authorization:`, `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Amz-Security-Token:`,
@@ -679,6 +690,14 @@ impl Redactor {
             return None;
         }
         let name = s.get(named.start..named.end)?;
+        // A bare `key` also holds an S3 object's or a cache entry's key (`{"Key":"uploads/token"}`,
+        // `key=reports/passwords.csv`): only an identifier (`smtp_password`, OTLP's `db.password`)
+        // names a secret, not a path or a file.
+        if b[name_start..name_end].eq_ignore_ascii_case(b"key")
+            && (name.contains('/') || has_file_extension(name))
+        {
+            return None;
+        }
         // An SSM parameter's or a secret's path (`"Name":"/prod/db/password"` in a GetParameter
         // answer): its last segment names it.
         let leaf = name.rsplit('/').next().unwrap_or(name);
@@ -1009,40 +1028,98 @@ fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
         _ => return None,
     };
     let end = i + word.len();
-    (starts_with_ci(b, i, word) && b.get(end).is_some_and(u8::is_ascii_whitespace)).then_some((keyword, end))
+    (starts_with_ci(b, i, word) && sql_blank_len(b, end) > 0).then_some((keyword, end))
 }
 
-/// A [`SqlKeyword`] starting a word after the whitespace at `i`, or after the escaped line break or
-/// tab at `i` (`…WITH\nPASSWORD '…'` in a JSON string).
+/// The length of the SQL blank at `i`, 0 when none is there: ASCII whitespace, an escaped line break
+/// or tab (`\n`, `\r`, `\t`: SQL in a JSON string, `…PASSWORD\n'…'`) or a no-break space (U+00A0, a
+/// statement pasted from a document).
+fn sql_blank_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(c) if c.is_ascii_whitespace() => 1,
+        Some(b'\\') if matches!(b.get(i + 1), Some(b'n' | b'r' | b't')) => 2,
+        Some(0xC2) if b.get(i + 1) == Some(&0xA0) => 2,
+        _ => 0,
+    }
+}
+
+/// A [`SqlKeyword`] starting a word after the blank ([`sql_blank_len`]) at `i` (`…WITH\nPASSWORD '…'`
+/// in a JSON string).
 fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
-    match b.get(i)? {
-        b'\\' if matches!(b.get(i + 1), Some(b'n' | b'r' | b't')) => sql_keyword_at(b, i + 2),
-        c if c.is_ascii_whitespace() => sql_keyword_at(b, i + 1),
-        _ => None,
+    match sql_blank_len(b, i) {
+        0 => None,
+        n => sql_keyword_at(b, i + n),
     }
 }
 
-/// Past the whitespace (line breaks too: a statement may span lines) at `i`.
+/// Past the blanks ([`sql_blank_len`]; line breaks too: a statement may span lines) at `i`.
 fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
+    loop {
+        match sql_blank_len(b, i) {
+            0 => return i,
+            n => i += n,
+        }
     }
-    i
 }
 
-/// Whether the word `lower` (any case) stands at `i`, followed by whitespace.
+/// Whether the word `lower` (any case) stands at `i`, followed by a blank ([`sql_blank_len`]).
 fn sql_word_at(b: &[u8], i: usize, lower: &[u8]) -> bool {
-    starts_with_ci(b, i, lower) && b.get(i + lower.len()).is_some_and(u8::is_ascii_whitespace)
+    starts_with_ci(b, i, lower) && sql_blank_len(b, i + lower.len()) > 0
 }
 
 /// The longest MySQL account (`'app'@'10.0.%'`) [`find_sql_passwords`] reads after `SET PASSWORD
 /// FOR`, and the longest authentication plugin's name after `IDENTIFIED WITH`.
 const SQL_NAME_MAX: usize = 256;
 
+/// The longest tag of a PostgreSQL dollar-quoted string (`$pw$…$pw$`) [`sql_literal_at`] reads.
+const SQL_DOLLAR_TAG_MAX: usize = 32;
+
+/// The length of an SQL string literal's prefix at `i`, 0 when none: SQL Server's national `N'…'`,
+/// PostgreSQL's escape `E'…'` and Unicode `U&'…'` strings, any case.
+fn sql_literal_prefix_len(b: &[u8], i: usize) -> usize {
+    let quote_at = |k: usize| b.get(skip_backslashes(b, k)) == Some(&b'\'');
+    match b.get(i).map(|c| c | 0x20) {
+        Some(b'n' | b'e') if quote_at(i + 1) => 1,
+        Some(b'u') if b.get(i + 1) == Some(&b'&') && quote_at(i + 2) => 2,
+        _ => 0,
+    }
+}
+
+/// The length of the dollar quote's tag (`$$`, `$pw$`) at `at`; `None` when none is there (`$5`).
+fn sql_dollar_tag_len(b: &[u8], at: usize) -> Option<usize> {
+    if b.get(at) != Some(&b'$') || b.get(at + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let name = b[at + 1..]
+        .iter()
+        .take(SQL_DOLLAR_TAG_MAX)
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    (b.get(at + 1 + name) == Some(&b'$')).then_some(name + 2)
+}
+
+/// The dollar-quoted string (PostgreSQL's `$$…$$`, `$tag$…$tag$`) opened at `at`: its text, to the
+/// same tag on its line, else to the line's end (as an unclosed quote's). The search goes no further
+/// than the line, where [`find_sql_passwords`]'s cursor then jumps: linear.
+fn sql_dollar_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let tag = &b[at..at + sql_dollar_tag_len(b, at)?];
+    let start = at + tag.len();
+    let mut end = start;
+    while end < b.len() && !matches!(b[end], b'\n' | b'\r') && !b[end..].starts_with(tag) {
+        end += 1;
+    }
+    Some((start, end))
+}
+
 /// The text of an SQL string literal opened at `at` by `'` or `"`, escaped as inside a JSON string
-/// (`\"`) or not: to its closing quote — a quote written twice (`'it''s'`) is the literal's own —
-/// or the end of the line.
+/// (`\"`) or not, after an optional prefix ([`sql_literal_prefix_len`]): to its closing quote — a
+/// quote written twice (`'it''s'`) or after a backslash (`E'it\'s'`) is the literal's own — or the
+/// end of the line; or a dollar-quoted string ([`sql_dollar_literal_at`]).
 fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    if let Some(literal) = sql_dollar_literal_at(b, at) {
+        return Some(literal);
+    }
+    let at = at + sql_literal_prefix_len(b, at);
     let run_end = skip_backslashes(b, at);
     let q = *b.get(run_end).filter(|q| matches!(q, b'\'' | b'"'))?;
     let level = quote_level(run_end - at);
@@ -1054,33 +1131,78 @@ fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
+/// How far before its keyword a statement's verb ([`sql_verb_at`]) may stand.
+const SQL_STATEMENT_MAX: usize = 1024;
+
+/// Whether a statement that may set a password starts at `k`: `CREATE|ALTER USER|ROLE|LOGIN`,
+/// `GRANT` or `SET` (any case), as a word of its own (after a non-word byte or an escaped line break
+/// or tab, `…;\nALTER USER` in a JSON string).
+fn sql_verb_at(b: &[u8], k: usize) -> bool {
+    let word_start = k == 0
+        || !is_word(b[k - 1])
+        || (k >= 2 && b[k - 2] == b'\\' && matches!(b[k - 1], b'n' | b'r' | b't'));
+    if !word_start {
+        return false;
+    }
+    for verb in [&b"create"[..], b"alter"] {
+        if sql_word_at(b, k, verb) {
+            let object = skip_whitespace(b, k + verb.len());
+            return [&b"user"[..], b"role", b"login"].iter().any(|o| {
+                starts_with_ci(b, object, o) && !b.get(object + o.len()).is_some_and(|c| is_word(*c))
+            });
+        }
+    }
+    sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
+}
+
 /// Passwords in SQL statements, which carry them as string literals after a keyword rather than
 /// after a separator: PostgreSQL's `CREATE|ALTER USER|ROLE … [WITH] [ENCRYPTED] PASSWORD '…'`,
 /// MySQL's `IDENTIFIED [WITH plugin] BY '…'` and `SET PASSWORD FOR account = '…'` (also
 /// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already). Any case, over line breaks
 /// between the words. Only a quoted literal goes: `PASSWORD` or `IDENTIFIED BY` followed by anything
-/// else is prose (`password reset requested`, `identified by certificate`). One pass: each keyword
-/// reads a bounded number of words after it, and the cursor jumps past each literal.
+/// else is prose (`password reset requested`, `identified by certificate`), and only in a statement:
+/// its verb ([`sql_verb_at`]) stands within [`SQL_STATEMENT_MAX`] bytes before the keyword with no
+/// `;` between (`Order identified by 'ord-1' was not found` is prose). One pass: each keyword reads
+/// a bounded number of words after it, the cursor jumps past each literal, and the text before a
+/// keyword is read for verbs once, from where the last reading stopped.
 fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|c| c.is_ascii_whitespace() || *c == b'\\') {
+    // The last verb seen, and where the search for verbs has reached.
+    let (mut verb, mut verbs_read) = (None::<usize>, 0);
+    while let Some(off) = b[i..]
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || matches!(c, b'\\' | 0xC2))
+    {
         let at = i + off;
         let Some((keyword, end)) = sql_keyword_after(b, at) else {
             i = at + 1;
             continue;
         };
         i = end;
+        for k in verbs_read.max(at.saturating_sub(SQL_STATEMENT_MAX))..at {
+            match b[k] {
+                b';' => verb = None,
+                c if matches!(c | 0x20, b'c' | b'a' | b'g' | b's') && sql_verb_at(b, k) => verb = Some(k),
+                _ => {}
+            }
+        }
+        verbs_read = verbs_read.max(at);
+        if verb.is_none_or(|v| at - v > SQL_STATEMENT_MAX) {
+            continue;
+        }
         let next = skip_whitespace(b, end);
         let literal = match keyword {
             SqlKeyword::Password if sql_word_at(b, next, b"for") => {
                 // `FOR 'app'@'%' = …`: the account is one word, then `=`.
                 let account = skip_whitespace(b, next + 3);
-                let account_end = account
-                    + b[account..]
-                        .iter()
-                        .take(SQL_NAME_MAX)
-                        .take_while(|c| !c.is_ascii_whitespace() && **c != b'=')
-                        .count();
+                let mut account_end = account;
+                while account_end - account < SQL_NAME_MAX
+                    && account_end < b.len()
+                    && b[account_end] != b'='
+                    && sql_blank_len(b, account_end) == 0
+                {
+                    account_end += 1;
+                }
                 let equals = skip_whitespace(b, account_end);
                 if account_end == account || b.get(equals) != Some(&b'=') {
                     continue;
@@ -1088,31 +1210,72 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 // `PASSWORD('…')`, MySQL 5's hashing function around the literal.
                 past_wrappers(b, skip_whitespace(b, equals + 1))
             }
+            // SQL Server's `PASSWORD = N'…'`.
+            // (A plain `PASSWORD = '…'` is a `key = value` already.)
+            SqlKeyword::Password if b.get(next) == Some(&b'=') => {
+                let literal = skip_whitespace(b, next + 1);
+                if sql_literal_prefix_len(b, literal) == 0 {
+                    continue;
+                }
+                literal
+            }
             SqlKeyword::Password => next,
             SqlKeyword::Identified => {
                 let mut by = next;
                 if sql_word_at(b, by, b"with") {
+                    // The plugin's name, bare or quoted (`WITH 'caching_sha2_password'`).
                     let plugin = skip_whitespace(b, by + 4);
-                    let plugin_end = plugin
-                        + b[plugin..]
-                            .iter()
-                            .take(SQL_NAME_MAX)
-                            .take_while(|c| is_word(**c))
-                            .count();
+                    let plugin_end = match sql_literal_at(b, plugin) {
+                        Some((from, to)) if to - from <= SQL_NAME_MAX => sql_literal_close(b, to),
+                        Some(_) => continue,
+                        None => {
+                            plugin
+                                + b[plugin..]
+                                    .iter()
+                                    .take(SQL_NAME_MAX)
+                                    .take_while(|c| is_word(**c))
+                                    .count()
+                        }
+                    };
                     by = skip_whitespace(b, plugin_end);
                 }
-                if !sql_word_at(b, by, b"by") {
+                // `BY 'password'`, or `AS 'hash'` (MySQL's stored hash, as good as the password).
+                if !sql_word_at(b, by, b"by") && !sql_word_at(b, by, b"as") {
                     continue;
                 }
                 skip_whitespace(b, by + 2)
             }
         };
-        if let Some((from, to)) = sql_literal_at(b, literal) {
+        let Some((from, to)) = sql_literal_at(b, literal) else {
+            continue;
+        };
+        if to > from {
+            spans.push((from, to));
+        }
+        i = i.max(to);
+        // A `;` in the literal is the password's own.
+        verbs_read = verbs_read.max(to);
+        // MySQL's `IDENTIFIED BY 'new' REPLACE 'old'`: the current password goes too.
+        let replace = skip_whitespace(b, sql_literal_close(b, to));
+        if sql_word_at(b, replace, b"replace")
+            && let Some((from, to)) = sql_literal_at(b, skip_whitespace(b, replace + 7))
+        {
             if to > from {
                 spans.push((from, to));
             }
             i = i.max(to);
         }
+    }
+}
+
+/// Past the closing quote (`'`, `"`, `\"`, a dollar quote's tag) of an SQL literal whose text ends at
+/// `to`; `to` when none is there (the line ended).
+fn sql_literal_close(b: &[u8], to: usize) -> usize {
+    let run_end = skip_backslashes(b, to);
+    match b.get(run_end) {
+        Some(b'\'' | b'"') => run_end + 1,
+        Some(b'$') => sql_dollar_tag_len(b, to).map_or(to, |tag| to + tag),
+        _ => to,
     }
 }
 
@@ -1329,6 +1492,19 @@ fn is_name_key(word: &str) -> bool {
     ["name", "key", "parameterkey", "parameter_key"]
         .iter()
         .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// Whether `name` ends in a common file's extension (`passwords.csv`, `token.txt`): a file's name,
+/// where a dotted attribute's (`db.password`) last part is a word.
+fn has_file_extension(name: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "csv", "tsv", "txt", "json", "jsonl", "ndjson", "xml", "yaml", "yml", "toml", "ini", "conf", "cfg",
+        "log", "md", "html", "htm", "pdf", "doc", "docx", "xls", "xlsx", "zip", "gz", "tgz", "tar", "bz2",
+        "zst", "parquet", "avro", "orc", "png", "jpg", "jpeg", "gif", "svg", "bak", "sql", "pem", "crt",
+        "der", "p12", "pfx", "bin", "dat",
+    ];
+    name.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
 /// Keys that hold the value [`is_name_key`]'s key names: `value`, `ParameterValue`, `parameter_value`.
@@ -1606,6 +1782,8 @@ static HINT_CLASS: [u8; 256] = {
                 | b'('
                 // The lead byte of `：` and `＝`, full width: only CJK text holds it.
                 | 0xEF
+                // The lead byte of a no-break space before an SQL keyword.
+                | 0xC2
         ) {
             t[c] |= HINT_LOOK;
         }
@@ -1719,7 +1897,7 @@ impl Hints {
             }
             b'\\' | b'&' if wide_space_at(b, i).is_some() => self.escaped_space = true,
             // Looked at only before a `p` or an `i`: most blanks pay one comparison.
-            b' ' | b'\t' | b'\n' | b'\\' if sql_keyword_after(b, i).is_some() => self.sql = true,
+            b' ' | b'\t' | b'\n' | b'\\' | 0xC2 if sql_keyword_after(b, i).is_some() => self.sql = true,
             // At the first blank of a run only: the run is read once.
             b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
                 self.prose = true;
@@ -2335,7 +2513,7 @@ fn past_wrappers(b: &[u8], mut i: usize) -> usize {
 }
 
 /// The length of a Python string literal's prefix at `i` (`b'…'`, `u"…"`, `rb'…'`: one or two of `b`,
-/// `r`, `u`, `f`, any case, then a quote), 0 when none is there: the secret is the string, and the
+/// `r`, `u`, `f`, any case, then a quote) or an SQL one (`N'…'`, `E'…'`), 0 when none is there: the secret is the string, and the
 /// value would otherwise end at the quote after the prefix (`{'password': b'hunter2'}`).
 fn string_prefix_len(b: &[u8], i: usize) -> usize {
     let letter = |k: usize| {
@@ -2348,7 +2526,11 @@ fn string_prefix_len(b: &[u8], i: usize) -> usize {
         let q = skip_backslashes(b, k);
         ((q - k) % 2 == 1 || q == k) && matches!(b.get(q), Some(b'"' | b'\''))
     };
+    // SQL's national and escape strings (`PASSWORD = N'…'`, SQL Server; `E'…'`, PostgreSQL).
+    let sql =
+        |k: usize| b.get(k).is_some_and(|c| matches!(c | 0x20, b'n' | b'e')) && b.get(k + 1) == Some(&b'\'');
     match (letter(i), letter(i + 1)) {
+        _ if sql(i) => 1,
         (true, _) if quote(i + 1) => 1,
         (true, true) if quote(i + 2) => 2,
         _ => 0,
@@ -2419,6 +2601,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     }
     // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
     // value's own delimiters. A full-width `：` or `＝` (CJK punctuation) is one as written.
+    let full_width = full_width_separator_at(b, i).is_some();
     let (sep, level, width) = match full_width_separator_at(b, i) {
         Some(sep) => (sep, 0, FULL_WIDTH_SEPARATOR_BYTES),
         None => {
@@ -2484,6 +2667,18 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     match decoded_at(b, run_end) {
         Some((q @ (b'"' | b'\''), 0)) => {
             let start = run_end + 1;
+            // The same inside a JSON string, its quotes escaped: `password = \"\"\"…\"\"\"`.
+            if run_end > i && (run_end - i) % 2 == 1 {
+                let quote = &b[i..=run_end];
+                if b[start..].starts_with(quote) && b[start + quote.len()..].starts_with(quote) {
+                    let start = start + 2 * quote.len();
+                    return Some(KeyValue {
+                        start,
+                        end: escaped_triple_quoted_end(b, start, quote),
+                        quote: None,
+                    });
+                }
+            }
             // TOML's and Python's multi-line strings: `password = """…"""`, `'''…'''`.
             if run_end == i && b.get(start..start + 2) == Some(&[q, q][..]) {
                 let start = start + 2;
@@ -2575,6 +2770,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         query,
         encoded: level,
         split,
+        cjk: full_width,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
@@ -2795,6 +2991,19 @@ struct ValueStops {
     encoded: u32,
     /// Which `&`/`;` + `key=` end the value.
     split: FieldSplit,
+    /// CJK punctuation and the next full-width separator ([`cjk_stop_at`]): the key's separator was
+    /// full-width (`password：abc、user：bob`).
+    cjk: bool,
+}
+
+/// Whether CJK text's punctuation stands at `i`: an ideographic full stop (`。`), comma (`、`) or
+/// space, a full-width comma (`，`) or semicolon (`；`), or a full-width separator (`：`, `＝`,
+/// the next label's). After a full-width separator it ends a value, as a blank ends one after `:`.
+fn cjk_stop_at(b: &[u8], i: usize) -> bool {
+    matches!(
+        b.get(i..i + 3),
+        Some([0xE3, 0x80, 0x80..=0x82] | [0xEF, 0xBC, 0x8C | 0x9A | 0x9B | 0x9D])
+    )
 }
 
 /// The end of one word of a denied key's unquoted value starting at `j`: the next blank, line
@@ -2820,6 +3029,7 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
             }
             b',' | b'}' | b']' if stops.json => break,
             b',' if stops.comma => break,
+            0xE3 | 0xEF if stops.cjk && cjk_stop_at(b, j) => break,
             b'&' | b'#' if stops.query || stops.encoded > 0 => break,
             b'&' | b';' if key_follows(b, j, stops.split) => break,
             b'%' if stops.encoded > 0
@@ -2955,6 +3165,24 @@ fn triple_quoted_end(b: &[u8], from: usize, q: u8) -> usize {
         }
     }
     line_end(b, from)
+}
+
+/// The end of a triple-quoted string written inside a JSON string, each quote escaped as `quote`
+/// (`\"`, `\\\"`), whose text starts at `from`: the next three escaped quotes, else the end of the
+/// line. The value is skipped whole, so the search reads no byte twice: linear.
+fn escaped_triple_quoted_end(b: &[u8], from: usize, quote: &[u8]) -> usize {
+    let mut j = from;
+    while j < b.len() && !matches!(b[j], b'\n' | b'\r') {
+        if b[j] == b'\\'
+            && b[j..].starts_with(quote)
+            && b[j + quote.len()..].starts_with(quote)
+            && b[j + 2 * quote.len()..].starts_with(quote)
+        {
+            return j;
+        }
+        j += 1;
+    }
+    j
 }
 
 /// The end of a header's value starting at `start`, written inside a string opened by quote `q` of

@@ -496,6 +496,11 @@ const MUST_GO: &[(&str, &str)] = &[
     // `key` and `value`: a settings row, .NET's `appSettings`, an OpenTelemetry attribute in OTLP JSON.
     (r#"{"key":"smtp_password","value":"SECRETKV1"}"#, "SECRETKV1"),
     (r#"<add key="ApiKey" value="SECRETKV2" />"#, "SECRETKV2"),
+    (r#"{"key":"db.pwd","value":"SECRETKV4"}"#, "SECRETKV4"),
+    (
+        r#"{"ParameterKey":"prod/DBPassword","ParameterValue":"SECRETKV5"}"#,
+        "SECRETKV5",
+    ),
     (
         r#"{"attributes":[{"key":"db.password","value":{"stringValue":"SECRETKV3"}},{"key":"http.method","value":{"stringValue":"GET"}}]}"#,
         "SECRETKV3",
@@ -786,6 +791,52 @@ const MUST_GO: &[(&str, &str)] = &[
         "SET PASSWORD FOR `u`@`%` = PASSWORD(\"SECRETSQL13\")",
         "SECRETSQL13",
     ),
+    // An escaped line break or tab (SQL in a JSON string) or a no-break space after the keyword.
+    (
+        r#"{"sql":"ALTER USER app WITH PASSWORD\n'SECRETSQL14'"}"#,
+        "SECRETSQL14",
+    ),
+    (
+        r#"{"sql":"CREATE USER app IDENTIFIED\nBY 'SECRETSQL15'"}"#,
+        "SECRETSQL15",
+    ),
+    (
+        r#"{"sql":"CREATE USER app IDENTIFIED BY\n'SECRETSQL16'"}"#,
+        "SECRETSQL16",
+    ),
+    (
+        r#"{"sql":"ALTER ROLE app WITH PASSWORD\t'SECRETSQL17'"}"#,
+        "SECRETSQL17",
+    ),
+    (
+        r#"{"sql":"SET PASSWORD FOR app =\n'SECRETSQL18'"}"#,
+        "SECRETSQL18",
+    ),
+    ("ALTER USER app WITH PASSWORD\u{a0}'SECRETSQL19'", "SECRETSQL19"),
+    ("ALTER USER app WITH\u{a0}PASSWORD 'SECRETSQL20'", "SECRETSQL20"),
+    // SQL Server's national strings, MySQL's `REPLACE 'old'`, quoted plugins and stored hashes,
+    // PostgreSQL's escape, Unicode and dollar-quoted strings.
+    ("CREATE LOGIN app WITH PASSWORD = N'SECRETSQL21';", "SECRETSQL21"),
+    ("ALTER LOGIN app WITH PASSWORD N'SECRETSQL22'", "SECRETSQL22"),
+    (
+        "ALTER USER app IDENTIFIED BY 'SECRETSQL23' REPLACE 'SECRETSQL24'",
+        "SECRETSQL24",
+    ),
+    ("ALTER USER app WITH PASSWORD E'se\\'SECRETSQL25'", "SECRETSQL25"),
+    ("ALTER USER app WITH PASSWORD U&'SECRETSQL26'", "SECRETSQL26"),
+    ("ALTER USER app WITH PASSWORD $$SECRETSQL27$$", "SECRETSQL27"),
+    (
+        "ALTER USER app WITH PASSWORD $pw$SECRETSQL28$pw$ VALID",
+        "SECRETSQL28",
+    ),
+    (
+        "CREATE USER app IDENTIFIED WITH 'caching_sha2_password' BY 'SECRETSQL29'",
+        "SECRETSQL29",
+    ),
+    (
+        "CREATE USER app IDENTIFIED WITH mysql_native_password AS '*6BB4SECRETSQL30'",
+        "SECRETSQL30",
+    ),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -795,6 +846,17 @@ const MUST_GO: &[(&str, &str)] = &[
     ("password\u{ff1d}SECRETFW2", "SECRETFW2"),
     ("ログイン token \u{ff1a}SECRETFW3 ok", "SECRETFW3"),
     ("secret\u{3000}\u{ff1a}\u{3000}SECRETFW4", "SECRETFW4"),
+    // After a full-width separator the value ends at CJK punctuation and the next label.
+    (
+        "token\u{ff1a}SECRETFW5\u{3002}ユーザーID=123 を確認してください",
+        "SECRETFW5",
+    ),
+    (
+        "password\u{ff1a}SECRETFW6\u{3001}user\u{ff1a}bob\u{3001}region\u{ff1a}tokyo",
+        "SECRETFW6",
+    ),
+    ("api_key\u{ff1a}SECRETFW7\u{ff0c}note\u{ff1a}x", "SECRETFW7"),
+    ("secret\u{ff1d}SECRETFW8\u{3000}次へ", "SECRETFW8"),
     // API gateways' subscription and function keys, as headers and JSON keys.
     ("Ocp-Apim-Subscription-Key: SECRETHDR1", "SECRETHDR1"),
     ("x-functions-key: SECRETHDR2", "SECRETHDR2"),
@@ -816,6 +878,12 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETTOML3",
     ),
     ("token = '''\nSECRETTOML4'''\nn = 1", "SECRETTOML4"),
+    // Escaped inside a JSON string.
+    (r#"{"cfg":"password = \"\"\"SECRETTOML5\"\"\""}"#, "SECRETTOML5"),
+    (
+        r#"{"cfg":"token = \"\"\"a SECRETTOML6\"\"\"\nn = 1","n":1}"#,
+        "SECRETTOML6",
+    ),
     // A JSON string value holding a raw line break runs to its closing quote when a `,`, `}` or `]`
     // follows that quote.
     ("{\"password\": \"line1\nSECRETJNL1\"}", "SECRETJNL1"),
@@ -827,6 +895,19 @@ const MUST_GO: &[(&str, &str)] = &[
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "token\u{ff1a}SECRETFW5\u{3002}ユーザーID=123 を確認してください",
+        "token\u{ff1a}[REDACTED]\u{3002}ユーザーID=123 を確認してください",
+    ),
+    (
+        "password\u{ff1a}SECRETFW6\u{3001}user\u{ff1a}bob\u{3001}region\u{ff1a}tokyo",
+        "password\u{ff1a}[REDACTED]\u{3001}user\u{ff1a}bob\u{3001}region\u{ff1a}tokyo",
+    ),
+    (
+        "api_key\u{ff1a}SECRETFW7\u{ff0c}note\u{ff1a}x",
+        "\u{ff0c}note\u{ff1a}x",
+    ),
+    ("secret\u{ff1d}SECRETFW8\u{3000}次へ", "\u{3000}次へ"),
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
         "\n  user: bob",
@@ -1290,6 +1371,16 @@ const MUST_STAY: &[&str] = &[
     "the user is IDENTIFIED BY certificate; identified by email",
     "SET PASSWORD FOR u failed: see the docs",
     "forgot password? click 'reset'",
+    // A `key` naming an S3 object or a file, not a secret.
+    r#"{"Key":"uploads/token","Value":"public"}"#,
+    "s3 get key=reports/passwords.csv value=ok",
+    r#"{"key":"secrets.json","value":"uploaded"}"#,
+    // `IDENTIFIED BY` and `PASSWORD` before a literal in prose: no statement's verb before them.
+    "Order identified by 'ord-12345' was not found",
+    "Resource identified with id by 'i-0abc123' terminated",
+    "Field password 'required' is missing",
+    "validation failed: password \"must be at least 12 characters\"",
+    "CREATE TABLE t (id int); Order identified by 'ord-1' was not found",
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
@@ -1339,6 +1430,13 @@ fn corpus_secrets_go_and_look_alikes_stay() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn sql_keywords_in_prose_keep_their_literal() {
+    // The value is an e-mail address: only the SQL rule is under test here.
+    let input = r#"Customer identified by "alice@example.com" opted out"#;
+    assert_eq!(Redactor::default().keep_emails().redact_str(input), input);
 }
 
 #[test]
@@ -1993,6 +2091,9 @@ fn adversarial_nesting_and_escapes_stay_linear() {
 fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     // SQL keywords: each reads a bounded number of words after it, the cursor jumps past literals.
     assert_linear("sql password literals", |n| " PASSWORD '".repeat(n / 11));
+    assert_linear("sql password literals in a statement", |n| {
+        format!("ALTER ROLE r{}", " PASSWORD '".repeat(n / 11))
+    });
     assert_linear("sql doubled quotes", |n| " PASSWORD 'a''".repeat(n / 14));
     assert_linear("one literal of doubled quotes", |n| {
         format!(" PASSWORD '{}", "''".repeat(n / 2))
@@ -2010,18 +2111,53 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         format!(" PASSWORD {}x", "\n ".repeat(n / 2))
     });
     assert_linear("sql escaped line breaks", |n| "\\nPASSWORD \\n".repeat(n / 13));
+    assert_linear("sql escaped blanks after keywords", |n| {
+        " PASSWORD\\n\\t\u{a0}".repeat(n / 15)
+    });
+    assert_linear("sql blank runs", |n| {
+        format!(" PASSWORD {}x", "\\n\u{a0}\\t".repeat(n / 6))
+    });
+    assert_linear("sql statements", |n| {
+        " ALTER USER a PASSWORD 'x' ;".repeat(n / 28)
+    });
+    assert_linear("sql verbs", |n| "create user ".repeat(n / 12));
+    assert_linear("sql verbs and keywords far apart", |n| {
+        format!("GRANT {} IDENTIFIED BY 'x'", "identified ".repeat(n / 11))
+    });
+    assert_linear("sql verbs before blank runs", |n| {
+        format!("alter {}x PASSWORD 'x'", " ".repeat(n))
+    });
+    assert_linear("sql dollar quotes", |n| " SET PASSWORD $a$".repeat(n / 17));
+    assert_linear("sql one dollar-quoted line", |n| {
+        format!(" PASSWORD $ab$ {}", "$a".repeat(n / 2))
+    });
+    assert_linear("sql replace", |n| " PASSWORD '' REPLACE '' ".repeat(n / 24));
+    assert_linear("sql quoted plugins", |n| {
+        " IDENTIFIED WITH 'a' AS ".repeat(n / 23)
+    });
+    assert_linear("sql prefixed literals", |n| " PASSWORD = N'".repeat(n / 14));
+    assert_linear("sql accounts of escapes", |n| {
+        format!(" password for {}", "\\x".repeat(n / 2))
+    });
     // No-break spaces and full-width separators.
     assert_linear("no-break spaces after keys", |n| "password\u{a0}".repeat(n / 10));
     assert_linear("no-break space runs", |n| {
         format!("password{}", "\u{a0}".repeat(n / 2))
     });
     assert_linear("full-width separators", |n| "token\u{ff1a}".repeat(n / 8));
+    assert_linear("full-width separators and CJK punctuation", |n| {
+        "token\u{ff1a}a\u{3001}".repeat(n / 12)
+    });
     assert_linear("wide blanks and separators", |n| {
         "secret\u{3000}\u{ff1d}\u{202f}".repeat(n / 15)
     });
     // Triple-quoted strings: a search stops at the next triple quote.
     assert_linear("triple quotes", |n| "password = \"\"\"".repeat(n / 14));
     assert_linear("triple single quotes", |n| "password = '''\n".repeat(n / 15));
+    assert_linear("escaped triple quotes", |n| r#"password = \"\"\""#.repeat(n / 17));
+    assert_linear("one escaped triple-quoted string", |n| {
+        format!(r#"password = \"\"\"{}"#, r#"\"\"a"#.repeat(n / 5))
+    });
     assert_linear("one triple-quoted string", |n| {
         format!("password = \"\"\"{}", "\\\"\"\n".repeat(n / 4))
     });
