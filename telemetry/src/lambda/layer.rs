@@ -65,7 +65,7 @@ thread_local! {
 
 /// Runs `dispatch` with `body` as the event being dispatched on this thread ([`dispatched_event`]),
 /// cleared afterwards, also when `dispatch` panics.
-pub(super) fn dispatching<R>(body: &bytes::Bytes, dispatch: impl FnOnce() -> R) -> R {
+pub(super) fn dispatching<R>(body: bytes::Bytes, dispatch: impl FnOnce() -> R) -> R {
     struct Clear(Option<bytes::Bytes>);
     impl Drop for Clear {
         fn drop(&mut self) {
@@ -74,7 +74,7 @@ pub(super) fn dispatching<R>(body: &bytes::Bytes, dispatch: impl FnOnce() -> R) 
         }
     }
     let before = DISPATCHED_EVENT
-        .try_with(|e| e.borrow_mut().replace(body.clone()))
+        .try_with(|e| e.borrow_mut().replace(body))
         .ok()
         .flatten();
     let _clear = Clear(before);
@@ -1458,7 +1458,7 @@ mod tests {
             let answer = tracing::dispatcher::with_default(&dispatch, || match raw {
                 Some(raw) => {
                     let raw = bytes::Bytes::copy_from_slice(raw.as_bytes());
-                    let fut = dispatching(&raw, || svc.call(ev));
+                    let fut = dispatching(raw, || svc.call(ev));
                     rt.block_on(fut)
                 }
                 None => rt.block_on(svc.call(ev)),

@@ -202,8 +202,7 @@ where
 
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
         // The runtime deserialises the payload and calls the handler's service within this call.
-        let body = invocation.body.clone();
-        super::layer::dispatching(&body, || self.inner.call(invocation))
+        super::layer::dispatching(invocation.body.clone(), || self.inner.call(invocation))
     }
 }
 

@@ -2601,8 +2601,8 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     }
     // How many times the separator was percent-encoded (`%3D` once, `%253D` twice): so were the
     // value's own delimiters. A full-width `：` or `＝` (CJK punctuation) is one as written.
-    let full_width = full_width_separator_at(b, i).is_some();
-    let (sep, level, width) = match full_width_separator_at(b, i) {
+    let full_width = full_width_separator_at(b, i);
+    let (sep, level, width) = match full_width {
         Some(sep) => (sep, 0, FULL_WIDTH_SEPARATOR_BYTES),
         None => {
             let (sep, level) = decoded_at(b, i)?;
@@ -2770,7 +2770,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         query,
         encoded: level,
         split,
-        cjk: full_width,
+        cjk: full_width.is_some(),
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
