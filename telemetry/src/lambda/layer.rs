@@ -1494,10 +1494,17 @@ mod tests {
         let handling = lines.iter().find(|l| l["message"] == "handling").unwrap();
         assert_eq!(handling["correlation_id"], "api-7");
 
-        // Without the raw body, and past the parse limit: Lambda's segment is the parent, no event.
+        // Without the raw body, past the parse limit, not JSON, or nested past serde_json's 128
+        // levels: Lambda's segment is the parent, no event, and the handler still answers.
         let mut huge = body.clone();
         huge.insert_str(1, &format!("\"pad\":\"{}\",", "x".repeat(MAX_PARSED_EVENT_BYTES)));
-        for raw in [None, Some(huge.as_str())] {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        for raw in [
+            None,
+            Some(huge.as_str()),
+            Some("{\"headers\": {\"traceparent"),
+            Some(deep.as_str()),
+        ] {
             let (span, lines) = run(raw);
             assert_eq!(format!("{:016x}", span.parent_span_id), "53995c3f42cd8ad8");
             assert!(lines.iter().all(|l| l["message"] != "Lambda invocation event"));
