@@ -14,11 +14,46 @@ pub const MAX_PENDING_VALUES: usize = 100_000;
 
 #[derive(Debug)]
 pub(super) struct CounterCell {
+    /// Everything added outside an invocation since the cell was made (saturating; started over
+    /// from zero by a drain once past [`RESTART_AT`]).
     pub(super) value: AtomicU64,
+    /// How much of `value` process-wide flushes have reported. Written only by [`Self::drain`],
+    /// under the recorder's drain lock: a flush reads each counter with plain loads and a store
+    /// instead of a locked swap (≈ 20 cycles each on x86, most of a small flush's own time).
+    pub(super) flushed: AtomicU64,
     /// The highest total `absolute` has set: EMF counts per flush, so an absolute total reports
     /// what it grew by since.
     pub(super) absolute: AtomicU64,
     pub(super) series: Arc<Series>,
+}
+
+/// A drain that finds a counter's total at or past this starts the total over from zero (one swap),
+/// so that a total saturating at `u64::MAX` over a process's life never stops counting.
+const RESTART_AT: u64 = 1 << 63;
+
+impl CounterCell {
+    /// What was added since the last drain, and marks it reported. Only with the recorder's drain
+    /// lock held (two concurrent drains would both report the same growth).
+    pub(super) fn drain(&self) -> u64 {
+        let now = self.value.load(Ordering::Relaxed);
+        let before = self.flushed.load(Ordering::Relaxed);
+        if now == before {
+            return 0;
+        }
+        if now < RESTART_AT {
+            self.flushed.store(now, Ordering::Relaxed);
+            return now - before;
+        }
+        // `value` only grows but for this swap, made under the same lock: it is at least `before`.
+        let total = self.value.swap(0, Ordering::AcqRel);
+        self.flushed.store(0, Ordering::Relaxed);
+        total.saturating_sub(before)
+    }
+
+    /// Whether something was added since the last drain.
+    pub(super) fn has_unflushed(&self) -> bool {
+        self.value.load(Ordering::Relaxed) != self.flushed.load(Ordering::Relaxed)
+    }
 }
 
 impl CounterFn for CounterCell {

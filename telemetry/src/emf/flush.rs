@@ -216,12 +216,9 @@ impl EmfRecorder {
         sc.values.clear();
         sc.slots.clear();
         let mut idle_with_props = false;
+        let drain = lock(&inner.drain);
         for (index, c) in counters.iter().enumerate() {
-            // Most registered counters are idle in a given invocation: a plain load skips them.
-            let v = match c.value.load(Ordering::Relaxed) {
-                0 => 0,
-                _ => c.value.swap(0, Ordering::AcqRel),
-            };
+            let v = c.drain();
             if v > 0 {
                 #[allow(clippy::cast_precision_loss)]
                 sc.values.push(v as f64);
@@ -231,6 +228,7 @@ impl EmfRecorder {
                 idle_with_props |= !c.series.group.props.is_empty();
             }
         }
+        drop(drain);
         for (index, g) in gauges.iter().enumerate() {
             if g.set.load(Ordering::Relaxed) && g.set.swap(false, Ordering::AcqRel) {
                 sc.values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));
@@ -411,9 +409,7 @@ impl EmfRecorder {
             }
             {
                 let mut map = write(&inner.counters);
-                map.retain(|c| {
-                    c.series.group.props.is_empty() || c.value.load(Ordering::Acquire) > 0 || !unheld(c)
-                });
+                map.retain(|c| c.series.group.props.is_empty() || c.has_unflushed() || !unheld(c));
                 write(&inner.cells).counters.retain(|c| Arc::strong_count(c) > 1);
             }
             {

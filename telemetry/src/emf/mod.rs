@@ -582,6 +582,72 @@ mod tests {
         assert_eq!(d["Wraps"].as_f64(), Some(max), "{d}");
     }
 
+    /// Each flush reports what was added since the one before — also after a total reached
+    /// `u64::MAX` (the counter starts over, it does not stay stuck there) — and an idle counter
+    /// is left out.
+    #[test]
+    fn a_counter_reports_its_growth_per_flush_also_after_saturating() {
+        let (r, out) = rec(base());
+        let flushed = |count: &mut dyn FnMut()| {
+            out.clear();
+            metrics::with_local_recorder(&r, count);
+            r.flush();
+            docs(&out)
+                .first()
+                .and_then(|d| d.get("C").and_then(serde_json::Value::as_f64))
+        };
+        assert_eq!(flushed(&mut || metrics::counter!("C").increment(3)), Some(3.0));
+        assert_eq!(flushed(&mut || metrics::counter!("C").increment(2)), Some(2.0));
+        assert_eq!(flushed(&mut || {}), None, "nothing added, nothing reported");
+        #[allow(clippy::cast_precision_loss)]
+        let max = u64::MAX as f64;
+        assert_eq!(
+            flushed(&mut || metrics::counter!("C").increment(u64::MAX)),
+            Some(max)
+        );
+        assert_eq!(flushed(&mut || metrics::counter!("C").increment(5)), Some(5.0));
+        assert_eq!(
+            flushed(&mut || metrics::counter!("C").increment(1 << 62)),
+            Some(2f64.powi(62))
+        );
+        assert_eq!(flushed(&mut || metrics::counter!("C").increment(7)), Some(7.0));
+    }
+
+    /// Flushes running at once while other threads count (the fresh-buffer flush beside the one
+    /// holding the shared buffers) report every count exactly once between them.
+    #[test]
+    fn concurrent_flushes_report_each_count_once() {
+        let (r, out) = rec(base());
+        let counter = {
+            use metrics::Recorder as _;
+            let key = metrics::Key::from_name("Hits");
+            r.register_counter(&key, &metrics::Metadata::new("t", metrics::Level::INFO, None))
+        };
+        let (threads, per_thread) = (3u64, 100_000u64);
+        let counting = std::sync::atomic::AtomicU64::new(threads);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let (c, counting) = (counter.clone(), &counting);
+                s.spawn(move || {
+                    (0..per_thread).for_each(|_| c.increment(1));
+                    counting.fetch_sub(1, std::sync::atomic::Ordering::Release);
+                });
+            }
+            for _ in 0..3 {
+                s.spawn(|| {
+                    while counting.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                        r.flush();
+                    }
+                });
+            }
+        });
+        r.flush();
+        let total: f64 = docs(&out).iter().filter_map(|d| d["Hits"].as_f64()).sum();
+        #[allow(clippy::cast_precision_loss)]
+        let want = (threads * per_thread) as f64;
+        assert_eq!(total, want);
+    }
+
     #[test]
     fn counters_sum_gauges_last_histograms_arrays() {
         let (r, out) = rec(base());

@@ -162,6 +162,9 @@ pub(super) struct Inner {
     pub(super) cold_start_metric: MetricFragments,
     /// Buffers reused by every flush.
     pub(super) scratch: Mutex<Scratch>,
+    /// Held while a flush drains the process-wide counters ([`CounterCell::drain`]): flushes that
+    /// run at once (one with fresh buffers while another holds `scratch`) report each count once.
+    pub(super) drain: Mutex<()>,
     /// Bumped after every `describe_*!` that sets a unit: document templates made before are stale.
     pub(super) unit_generation: AtomicU64,
 }
@@ -396,6 +399,7 @@ impl metrics::Recorder for EmfRecorder {
             key,
             |series| CounterCell {
                 value: AtomicU64::new(0),
+                flushed: AtomicU64::new(0),
                 absolute: AtomicU64::new(0),
                 series,
             },
@@ -462,6 +466,7 @@ impl EmfRecorder {
                 registered: AtomicU32::new(0),
                 entries_hint: AtomicUsize::new(0),
                 scratch: Mutex::new(Scratch::with_templates()),
+                drain: Mutex::new(()),
                 unit_generation: AtomicU64::new(0),
             }),
         }
