@@ -171,7 +171,8 @@ impl EmfRecorder {
         self.inner
             .entries_hint
             .store(state.entries.len().min(MAX_ENTRIES_HINT), Ordering::Relaxed);
-        let cold = shared.cold_start.swap(false, Ordering::AcqRel);
+        let cold =
+            shared.cold_start.load(Ordering::Relaxed) && shared.cold_start.swap(false, Ordering::AcqRel);
         if self.inner.cfg.disabled {
             return FlushReport::default();
         }
@@ -265,7 +266,7 @@ impl EmfRecorder {
                 }
             }
         }
-        let cold = inner.cold_start.swap(false, Ordering::AcqRel);
+        let cold = inner.cold_start.load(Ordering::Relaxed) && inner.cold_start.swap(false, Ordering::AcqRel);
         if !inner.cfg.disabled {
             self.encode(&*cells, sc, properties, cold, &mut report);
         } else {
