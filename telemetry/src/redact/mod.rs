@@ -51,16 +51,24 @@
 //!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
 //!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
-//! - the string literal of an SQL statement that sets a password, any case, over line breaks (also
-//!   escaped ones, `\n` `\r` `\t` in a JSON string, and no-break spaces between the words):
+//! - the password of an SQL statement that sets one, any case, over line breaks (also escaped ones,
+//!   `\n` `\r` `\t` in a JSON string, and no-break spaces between the words): the string literal of
 //!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`; SQL Server's
 //!   `PASSWORD = N'…'`), `IDENTIFIED [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle; the plugin also
 //!   quoted, `AS '<hash>'` too, and the old password after `REPLACE '…'`) and `SET PASSWORD FOR
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
-//!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line); not `password reset
-//!   requested` nor `IDENTIFIED BY` without a quoted literal, and only in a statement: after its verb
-//!   (`CREATE|ALTER USER|ROLE|LOGIN`, `GRANT`, `SET`) within 1 KiB and no `;` between (`Order
-//!   identified by 'ord-1' was not found` stays);
+//!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line). Oracle's unquoted password
+//!   goes too, after `IDENTIFIED BY` and `REPLACE` (`CREATE USER scott IDENTIFIED BY tiger DEFAULT
+//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, `;`, `,`, `)` or a quote), each
+//!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
+//!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
+//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Not `password reset
+//!   requested`, and only in a statement: after its verb (`CREATE|ALTER USER|ROLE|LOGIN`,
+//!   `CREATE|ALTER [SHARED] [PUBLIC] DATABASE LINK`, `GRANT`, `SET`; before an unquoted word `SET
+//!   ROLE` only) within 1 KiB and no `;` between (`Order identified by 'ord-1' was not found`, `the
+//!   caller is identified by certificate`, `set the owner identified by id` stay — but prose with
+//!   a verb's word before it is read as a statement: `grant access to users identified by SSO` loses
+//!   `SSO`);
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute: `db.password`)
@@ -1135,8 +1143,9 @@ fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
 const SQL_STATEMENT_MAX: usize = 1024;
 
 /// Whether a statement that may set a password starts at `k`: `CREATE|ALTER USER|ROLE|LOGIN`,
-/// `GRANT` or `SET` (any case), as a word of its own (after a non-word byte or an escaped line break
-/// or tab, `…;\nALTER USER` in a JSON string).
+/// Oracle's `CREATE|ALTER [SHARED] [PUBLIC] DATABASE LINK`, `GRANT` or `SET` (any case), as a word
+/// of its own (after a non-word byte or an escaped line break or tab, `…;\nALTER USER` in a JSON
+/// string).
 fn sql_verb_at(b: &[u8], k: usize) -> bool {
     let word_start = k == 0
         || !is_word(b[k - 1])
@@ -1144,25 +1153,68 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
     if !word_start {
         return false;
     }
+    let object_at =
+        |at: usize, o: &[u8]| starts_with_ci(b, at, o) && !b.get(at + o.len()).is_some_and(|c| is_word(*c));
     for verb in [&b"create"[..], b"alter"] {
         if sql_word_at(b, k, verb) {
-            let object = skip_whitespace(b, k + verb.len());
-            return [&b"user"[..], b"role", b"login"].iter().any(|o| {
-                starts_with_ci(b, object, o) && !b.get(object + o.len()).is_some_and(|c| is_word(*c))
-            });
+            let mut object = skip_whitespace(b, k + verb.len());
+            if [&b"user"[..], b"role", b"login"]
+                .iter()
+                .any(|o| object_at(object, o))
+            {
+                return true;
+            }
+            // A database link's `CONNECT TO user IDENTIFIED BY password`.
+            for modifier in [&b"shared"[..], b"public"] {
+                if sql_word_at(b, object, modifier) {
+                    object = skip_whitespace(b, object + modifier.len());
+                }
+            }
+            return sql_word_at(b, object, b"database") && object_at(skip_whitespace(b, object + 8), b"link");
         }
     }
     sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
 }
 
+/// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
+/// ([`sql_blank_len`]: escaped line breaks too), `;`, `,`, `)` or a quote (`\"` too: the end of the
+/// JSON string the statement is written in) — never further, so the rest of the statement stays.
+fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
+    let mut end = at;
+    while end < b.len()
+        && sql_blank_len(b, end) == 0
+        && !matches!(b[end], b';' | b',' | b')' | b'\'' | b'"')
+        && !(b[end] == b'\\' && b.get(end + 1) == Some(&b'"'))
+    {
+        end += 1;
+    }
+    end
+}
+
+/// A password after `IDENTIFIED BY` or `REPLACE` at `at`: a literal ([`sql_literal_at`]), or, when
+/// `unquoted` (Oracle's statements), a word ([`sql_unquoted_end`]). Its text, and where the cursor
+/// goes on from.
+fn sql_password_at(b: &[u8], at: usize, unquoted: bool) -> Option<((usize, usize), usize)> {
+    match sql_literal_at(b, at) {
+        Some((from, to)) => Some(((from, to), sql_literal_close(b, to))),
+        None if unquoted => {
+            let end = sql_unquoted_end(b, at);
+            (end > at).then_some(((at, end), end))
+        }
+        None => None,
+    }
+}
+
 /// Passwords in SQL statements, which carry them as string literals after a keyword rather than
 /// after a separator: PostgreSQL's `CREATE|ALTER USER|ROLE … [WITH] [ENCRYPTED] PASSWORD '…'`,
 /// MySQL's `IDENTIFIED [WITH plugin] BY '…'` and `SET PASSWORD FOR account = '…'` (also
-/// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already). Any case, over line breaks
-/// between the words. Only a quoted literal goes: `PASSWORD` or `IDENTIFIED BY` followed by anything
-/// else is prose (`password reset requested`, `identified by certificate`), and only in a statement:
-/// its verb ([`sql_verb_at`]) stands within [`SQL_STATEMENT_MAX`] bytes before the keyword with no
-/// `;` between (`Order identified by 'ord-1' was not found` is prose). One pass: each keyword reads
+/// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already), and Oracle's unquoted
+/// `IDENTIFIED BY tiger [REPLACE old]`. Any case, over line breaks between the words. After
+/// `PASSWORD` only a quoted literal goes (`password reset requested` is prose), and only in a
+/// statement: its verb ([`sql_verb_at`]) stands within [`SQL_STATEMENT_MAX`] bytes before the
+/// keyword with no `;` between (`Order identified by 'ord-1' was not found`, `the caller is
+/// identified by certificate` are prose). `SET`'s statements take no unquoted password but `SET
+/// ROLE`'s: `set the owner identified by id` is prose too. One pass: each keyword reads
 /// a bounded number of words after it, the cursor jumps past each literal, and the text before a
 /// keyword is read for verbs once, from where the last reading stopped.
 fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
@@ -1191,7 +1243,15 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             continue;
         }
         let next = skip_whitespace(b, end);
-        let literal = match keyword {
+        // Oracle writes a password unquoted (`IDENTIFIED BY tiger`), in every statement that takes
+        // one; of `SET`'s only `SET ROLE r IDENTIFIED BY pw` does (`set the owner identified by id`
+        // is prose).
+        let oracle = verb.is_some_and(|v| {
+            !sql_word_at(b, v, b"set") || sql_word_at(b, skip_whitespace(b, v + 3), b"role")
+        });
+        // Where the password starts and whether it may be an unquoted word; `Err(resume)` after
+        // MySQL's `BY RANDOM PASSWORD`, which sets none but may be followed by `REPLACE 'old'`.
+        let password = match keyword {
             SqlKeyword::Password if sql_word_at(b, next, b"for") => {
                 // `FOR 'app'@'%' = …`: the account is one word, then `=`.
                 let account = skip_whitespace(b, next + 3);
@@ -1208,7 +1268,7 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                     continue;
                 }
                 // `PASSWORD('…')`, MySQL 5's hashing function around the literal.
-                past_wrappers(b, skip_whitespace(b, equals + 1))
+                Ok((past_wrappers(b, skip_whitespace(b, equals + 1)), false))
             }
             // SQL Server's `PASSWORD = N'…'`.
             // (A plain `PASSWORD = '…'` is a `key = value` already.)
@@ -1217,9 +1277,9 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 if sql_literal_prefix_len(b, literal) == 0 {
                     continue;
                 }
-                literal
+                Ok((literal, false))
             }
-            SqlKeyword::Password => next,
+            SqlKeyword::Password => Ok((next, false)),
             SqlKeyword::Identified => {
                 let mut by = next;
                 if sql_word_at(b, by, b"with") {
@@ -1239,31 +1299,73 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                     };
                     by = skip_whitespace(b, plugin_end);
                 }
-                // `BY 'password'`, or `AS 'hash'` (MySQL's stored hash, as good as the password).
-                if !sql_word_at(b, by, b"by") && !sql_word_at(b, by, b"as") {
+                // `AS 'hash'` (MySQL's stored hash, as good as the password).
+                if sql_word_at(b, by, b"as") {
+                    Ok((skip_whitespace(b, by + 2), false))
+                } else if sql_word_at(b, by, b"by") {
+                    let word = skip_whitespace(b, by + 2);
+                    let random_password = skip_whitespace(b, word + 6);
+                    if sql_word_at(b, word, b"values") {
+                        // Oracle's stored hash.
+                        Ok((skip_whitespace(b, word + 6), false))
+                    } else if sql_word_at(b, word, b"password") {
+                        // MySQL 5's stored hash, `BY PASSWORD '*…'`.
+                        Ok((skip_whitespace(b, word + 8), false))
+                    } else if sql_word_at(b, word, b"random")
+                        && starts_with_ci(b, random_password, b"password")
+                    {
+                        Err(random_password + 8)
+                    } else {
+                        Ok((word, oracle))
+                    }
+                } else {
                     continue;
                 }
-                skip_whitespace(b, by + 2)
             }
         };
-        let Some((from, to)) = sql_literal_at(b, literal) else {
-            continue;
+        let mut after = match password {
+            Ok((at, unquoted)) => {
+                let Some(((from, to), after)) = sql_password_at(b, at, unquoted) else {
+                    continue;
+                };
+                if to > from {
+                    spans.push((from, to));
+                }
+                after
+            }
+            Err(resume) => resume,
         };
-        if to > from {
-            spans.push((from, to));
+        // Oracle's `GRANT … TO u1, u2 IDENTIFIED BY p1, p2`: a password per grantee. The cursor
+        // jumps past each.
+        if matches!(password, Ok((_, true))) && verb.is_some_and(|v| sql_word_at(b, v, b"grant")) {
+            loop {
+                let comma = skip_whitespace(b, after);
+                if b.get(comma) != Some(&b',') {
+                    break;
+                }
+                let Some(((from, to), next)) = sql_password_at(b, skip_whitespace(b, comma + 1), true) else {
+                    break;
+                };
+                if to > from {
+                    spans.push((from, to));
+                }
+                after = next;
+            }
         }
-        i = i.max(to);
+        i = i.max(after);
         // A `;` in the literal is the password's own.
-        verbs_read = verbs_read.max(to);
-        // MySQL's `IDENTIFIED BY 'new' REPLACE 'old'`: the current password goes too.
-        let replace = skip_whitespace(b, sql_literal_close(b, to));
+        verbs_read = verbs_read.max(after);
+        // MySQL's and Oracle's `IDENTIFIED BY new REPLACE old`: the current password goes too.
+        let replace = skip_whitespace(b, after);
+        let unquoted = keyword == SqlKeyword::Identified && oracle;
         if sql_word_at(b, replace, b"replace")
-            && let Some((from, to)) = sql_literal_at(b, skip_whitespace(b, replace + 7))
+            && let Some(((from, to), after)) = sql_password_at(b, skip_whitespace(b, replace + 7), unquoted)
         {
             if to > from {
                 spans.push((from, to));
             }
-            i = i.max(to);
+            i = i.max(after);
+            verbs_read = verbs_read.max(after);
         }
     }
 }

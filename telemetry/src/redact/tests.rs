@@ -837,6 +837,79 @@ const MUST_GO: &[(&str, &str)] = &[
         "CREATE USER app IDENTIFIED WITH mysql_native_password AS '*6BB4SECRETSQL30'",
         "SECRETSQL30",
     ),
+    // Oracle's unquoted password after `IDENTIFIED BY` (and its double-quoted one), in every
+    // statement that takes one; the old one after `REPLACE`; a stored hash after `BY VALUES` (Oracle)
+    // or `BY PASSWORD` (MySQL 5).
+    ("CREATE USER scott IDENTIFIED BY SECRETORA1;", "SECRETORA1"),
+    (
+        "ALTER USER scott IDENTIFIED BY SECRETORA2 REPLACE SECRETORA3;",
+        "SECRETORA2",
+    ),
+    (
+        "ALTER USER scott IDENTIFIED BY SECRETORA2 REPLACE SECRETORA3;",
+        "SECRETORA3",
+    ),
+    (
+        "CREATE DATABASE LINK l CONNECT TO u IDENTIFIED BY SECRETORA4 USING 'db'",
+        "SECRETORA4",
+    ),
+    (
+        "create shared public database link l connect to u identified by SECRETORA5 authenticated by a identified by SECRETORA6 using 'db'",
+        "SECRETORA5",
+    ),
+    (
+        "create shared public database link l connect to u identified by SECRETORA5 authenticated by a identified by SECRETORA6 using 'db'",
+        "SECRETORA6",
+    ),
+    ("GRANT CONNECT TO u IDENTIFIED BY SECRETORA7", "SECRETORA7"),
+    ("CREATE ROLE r IDENTIFIED BY SECRETORA8;", "SECRETORA8"),
+    (
+        "ALTER USER scott IDENTIFIED BY \"Tiger#SECRETORA9\"",
+        "SECRETORA9",
+    ),
+    (
+        r#"{"sql":"CREATE USER scott IDENTIFIED BY SECRETORA10"}"#,
+        "SECRETORA10",
+    ),
+    (
+        r#"{"sql":"CREATE USER scott\nIDENTIFIED BY\nSECRETORA11\nDEFAULT TABLESPACE users"}"#,
+        "SECRETORA11",
+    ),
+    (
+        "CREATE USER scott\n  IDENTIFIED\n  BY SECRETORA12\n  QUOTA 10M ON users;",
+        "SECRETORA12",
+    ),
+    (
+        "ALTER USER scott IDENTIFIED BY VALUES 'S:SECRETORA13;T:99'",
+        "SECRETORA13",
+    ),
+    (
+        "GRANT ALL ON *.* TO u@'%' IDENTIFIED BY PASSWORD '*SECRETORA14'",
+        "SECRETORA14",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY SECRETORA15,PASSWORD EXPIRE",
+        "SECRETORA15",
+    ),
+    ("(ALTER USER u IDENTIFIED BY SECRETORA16)", "SECRETORA16"),
+    (
+        "ALTER USER u IDENTIFIED BY Tig$er#SECRETORA17 ACCOUNT UNLOCK",
+        "SECRETORA17",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY RANDOM PASSWORD REPLACE 'SECRETORA18'",
+        "SECRETORA18",
+    ),
+    // Oracle's `GRANT` gives each grantee its password, in order.
+    (
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
+        "SECRETORA19",
+    ),
+    (
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
+        "SECRETORA20",
+    ),
+    ("SET ROLE r IDENTIFIED BY SECRETORA21;", "SECRETORA21"),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -908,6 +981,43 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         "\u{ff0c}note\u{ff1a}x",
     ),
     ("secret\u{ff1d}SECRETFW8\u{3000}次へ", "\u{3000}次へ"),
+    // An unquoted password ends at its word: the rest of the statement stays.
+    (
+        "ALTER USER scott IDENTIFIED BY SECRETORA2 REPLACE SECRETORA3;",
+        "ALTER USER scott IDENTIFIED BY [REDACTED] REPLACE [REDACTED];",
+    ),
+    (
+        "CREATE DATABASE LINK l CONNECT TO u IDENTIFIED BY SECRETORA4 USING 'db'",
+        "CREATE DATABASE LINK l CONNECT TO u IDENTIFIED BY [REDACTED] USING 'db'",
+    ),
+    (
+        r#"{"sql":"CREATE USER scott\nIDENTIFIED BY\nSECRETORA11\nDEFAULT TABLESPACE users"}"#,
+        r#"{"sql":"CREATE USER scott\nIDENTIFIED BY\n[REDACTED]\nDEFAULT TABLESPACE users"}"#,
+    ),
+    (
+        r#"{"sql":"CREATE USER scott IDENTIFIED BY SECRETORA10"}"#,
+        r#"{"sql":"CREATE USER scott IDENTIFIED BY [REDACTED]"}"#,
+    ),
+    (
+        "ALTER USER scott IDENTIFIED BY VALUES 'S:SECRETORA13;T:99'",
+        "ALTER USER scott IDENTIFIED BY VALUES '[REDACTED]'",
+    ),
+    (
+        "GRANT ALL ON *.* TO u@'%' IDENTIFIED BY PASSWORD '*SECRETORA14'",
+        "GRANT ALL ON *.* TO u@'%' IDENTIFIED BY PASSWORD '[REDACTED]'",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY SECRETORA15,PASSWORD EXPIRE",
+        "ALTER USER u IDENTIFIED BY [REDACTED],PASSWORD EXPIRE",
+    ),
+    (
+        "(ALTER USER u IDENTIFIED BY SECRETORA16)",
+        "(ALTER USER u IDENTIFIED BY [REDACTED])",
+    ),
+    (
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY [REDACTED], [REDACTED];",
+    ),
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
         "\n  user: bob",
@@ -1381,6 +1491,18 @@ const MUST_STAY: &[&str] = &[
     "Field password 'required' is missing",
     "validation failed: password \"must be at least 12 characters\"",
     "CREATE TABLE t (id int); Order identified by 'ord-1' was not found",
+    // `IDENTIFIED` with no password after it: a keyword after `BY` (MySQL's generated password),
+    // no `BY` (Oracle's external and directory users), prose without a statement's verb or after a
+    // `;`, and `SET`, whose statements never take `IDENTIFIED BY` (`set to owner identified by id`).
+    "CREATE USER u IDENTIFIED BY RANDOM PASSWORD;",
+    "ALTER USER u IDENTIFIED BY RANDOM PASSWORD RETAIN CURRENT PASSWORD",
+    "CREATE USER ops$scott IDENTIFIED EXTERNALLY;",
+    "CREATE USER u IDENTIFIED GLOBALLY AS 'CN=scott,OU=ops,O=example';",
+    "CREATE USER u IDENTIFIED WITH auth_socket;",
+    "The caller is identified by certificate and was let in",
+    "GRANT SELECT ON t TO app; caller identified by certificate",
+    "set the owner identified by id to 42",
+    "Order identified by ord-12345 was not found",
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
@@ -2136,6 +2258,26 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         " IDENTIFIED WITH 'a' AS ".repeat(n / 23)
     });
     assert_linear("sql prefixed literals", |n| " PASSWORD = N'".repeat(n / 14));
+    // Oracle's unquoted passwords: the cursor jumps past each word; verbs read a bounded number of
+    // words (`CREATE SHARED PUBLIC DATABASE LINK`).
+    assert_linear("sql unquoted passwords", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED BY x".repeat(n / 16))
+    });
+    assert_linear("sql one long unquoted password", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "a".repeat(n))
+    });
+    assert_linear("sql unquoted replace chains", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED BY a REPLACE b".repeat(n / 26))
+    });
+    assert_linear("sql grant password lists", |n| {
+        format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
+    });
+    assert_linear("sql database link verbs", |n| {
+        "create shared public database ".repeat(n / 30)
+    });
+    assert_linear("sql random passwords", |n| {
+        format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
+    });
     assert_linear("sql accounts of escapes", |n| {
         format!(" password for {}", "\\x".repeat(n / 2))
     });
