@@ -48,8 +48,13 @@
 //!   (`client_secret=…&grant_type=…`, `Password=…;Encrypt=True`, not `password=Xy7&Gh2=Kq9`), after
 //!   a cookie's key none (`cookie=a=b;sid=…`, and `; ` goes on to the next pair); `&` and `#` always end it in a URL
 //!   query, fragment or form (`?token=…&page=2`, `#access_token=…`), and `,` `}` `]` only after a
-//!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
-//!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
+//!   quoted (JSON) key. Inside parentheses opened before the key on its line
+//!   (`ClientSecretCredential(…, client_secret=x)`, a constructor's `Debug`) a `)` closing them ends
+//!   it when a blank, `,` `;` `)` `]` `}`, a quote or the end follows (`Cred(token=x) ok` keeps
+//!   `) ok`); a `)` before anything else, or closing a `(` of the value's own, is the value's
+//!   (`Cred(password=ab)cd)`, `Cred(token=9f(x)y)` keep theirs), as is any `)` with no `(` open
+//!   before the key (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
+//!   value runs over words up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
 //! - the password of an SQL statement that sets one, any case, over line breaks (also escaped ones,
 //!   `\n` `\r` `\t` in a JSON string, and no-break spaces between the words): the string literal of
@@ -592,6 +597,8 @@ impl Redactor {
         let b = s.as_bytes();
         // Read only when a header name is found (rare), left to right: linear in all.
         let mut open_quotes = OpenQuotes::default();
+        // Read at every denied key, left to right: linear in all.
+        let mut open_parens = OpenParens::default();
         let mut previous = (0, 0);
         let mut i = 0;
         while i < b.len() {
@@ -631,7 +638,7 @@ impl Redactor {
             } else {
                 encoded_before(b, start, i).and_then(|(c, level, _)| (c == b':').then_some(level))
             };
-            let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes);
+            let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes, &mut open_parens);
             let mut next = value_after(b, i, key)
                 .filter(|v| !is_working_directory(b, word, v))
                 .or_else(|| tuple_value(b, start, i));
@@ -656,7 +663,7 @@ impl Redactor {
                 }
                 let word = &s[word_start..word_end];
                 if !word.is_empty() && self.is_denied_field(word) {
-                    let key = KeyContext::of(b, word, word_start, None, &mut open_quotes);
+                    let key = KeyContext::of(b, word, word_start, None, &mut open_quotes, &mut open_parens);
                     next = value_after(b, word_end, key).filter(|n| n.start >= v.end);
                 }
             }
@@ -683,6 +690,7 @@ impl Redactor {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: false,
+            in_parens: false,
         };
         // Only a name of at most 64 bytes counts, so no more than that (and the separator and quotes
         // before it, however encoded) is read: a value running on to the end of the text, read from
@@ -2342,6 +2350,9 @@ struct KeyContext {
     /// A `,` ends the value: SigV4's `Credential=AKIA…/…/aws4_request,SignedHeaders=…` (the scope
     /// holds no comma).
     comma: bool,
+    /// The key stands inside parentheses opened before it on its line
+    /// (`ClientSecretCredential(…, client_secret=x)`): the `)` closing them ends the value.
+    in_parens: bool,
 }
 
 impl KeyContext {
@@ -2352,6 +2363,7 @@ impl KeyContext {
         start: usize,
         in_colon_list: Option<u32>,
         open_quotes: &mut OpenQuotes,
+        open_parens: &mut OpenParens,
     ) -> Self {
         // `\r\nCookie:` reads as the word `nCookie`: the byte after the backslash is the escape's.
         let escaped_line = escaped_line_start(b, start) && is_header_name(&word[1..]);
@@ -2367,6 +2379,7 @@ impl KeyContext {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: ends_with_normalised(word, "credential"),
+            in_parens: open_parens.before(b, start) > 0,
         }
     }
 }
@@ -2535,6 +2548,39 @@ impl OpenQuotes {
     }
 }
 
+/// The parentheses open before a position on its line, counted once, left to right, as
+/// [`OpenQuotes`] counts quotes: a key inside a call (`Cred(client_secret=x)`) ends its value at the
+/// `)` that closes the call.
+#[derive(Debug, Default)]
+struct OpenParens {
+    at: usize,
+    open: u32,
+}
+
+impl OpenParens {
+    /// How many `(` are open just before `to`, on its line.
+    fn before(&mut self, b: &[u8], to: usize) -> u32 {
+        if to < self.at {
+            // Not asked so by the scan; start again from the line's start.
+            self.at = b[..to]
+                .iter()
+                .rposition(|&c| matches!(c, b'\n' | b'\r'))
+                .map_or(0, |k| k + 1);
+            self.open = 0;
+        }
+        for &c in &b[self.at..to] {
+            match c {
+                b'(' => self.open = self.open.saturating_add(1),
+                b')' => self.open = self.open.saturating_sub(1),
+                b'\n' | b'\r' => self.open = 0,
+                _ => {}
+            }
+        }
+        self.at = self.at.max(to);
+        self.open
+    }
+}
+
 /// Whether `word` is an HTTP header name ([`HEADER_NAMES`]): ignoring case, `_` for `-`, and a
 /// dotted path before it (`headers.cookie`); or any name ending in `authorization`
 /// (`X-Amzn-Remapped-Authorization`, `X-Forwarded-Authorization`: API Gateway and proxies rename the
@@ -2648,6 +2694,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         mut query,
         split,
         comma,
+        in_parens,
     } = key;
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
@@ -2873,6 +2920,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         encoded: level,
         split,
         cjk: full_width.is_some(),
+        paren: in_parens,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
@@ -3096,6 +3144,19 @@ struct ValueStops {
     /// CJK punctuation and the next full-width separator ([`cjk_stop_at`]): the key's separator was
     /// full-width (`password：abc、user：bob`).
     cjk: bool,
+    /// A `)` that closes the parentheses the key stands in ([`KeyContext::in_parens`]) and is not
+    /// the value's own ([`closes_call`]).
+    paren: bool,
+}
+
+/// Whether the `)` at `j` ends a call rather than a value holding `)`: the end of the text, a blank,
+/// a quote, a backslash (an escaped quote or line break in a JSON string) or punctuation that ends
+/// a call's argument (`,` `;` `)` `]` `}`) follows it. `Cred(password=ab)cd)` keeps `ab)cd`
+/// whole; a value ending in `)` inside a call loses only that `)`.
+fn closes_call(b: &[u8], j: usize) -> bool {
+    b.get(j + 1).is_none_or(|c| {
+        c.is_ascii_whitespace() || matches!(c, b',' | b';' | b')' | b']' | b'}' | b'"' | b'\'' | b'\\')
+    })
 }
 
 /// Whether CJK text's punctuation stands at `i`: an ideographic full stop (`。`), comma (`、`) or
@@ -3117,8 +3178,19 @@ fn cjk_stop_at(b: &[u8], i: usize) -> bool {
 /// at once, and at most [`KEY_LOOKAHEAD`] more after each `&` or `;`.
 fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
     let mut j = start;
+    // `(` opened inside the value: the `)` closing them is the value's own (`token=f(x)`).
+    let mut own_parens = 0u32;
     while j < b.len() {
         match b[j] {
+            b'(' if stops.paren => {
+                own_parens = own_parens.saturating_add(1);
+                j += 1;
+            }
+            b')' if stops.paren && own_parens > 0 => {
+                own_parens -= 1;
+                j += 1;
+            }
+            b')' if stops.paren && closes_call(b, j) => break,
             b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' => break,
             b'\\' => {
                 let run_end = skip_backslashes(b, j);

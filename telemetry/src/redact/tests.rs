@@ -910,6 +910,25 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETORA20",
     ),
     ("SET ROLE r IDENTIFIED BY SECRETORA21;", "SECRETORA21"),
+    // An unquoted value inside a call's parentheses (Python's, a constructor's `Debug`) ends at the
+    // `)` that closes one opened before its key, when a blank or punctuation follows it; a `)`
+    // inside the value stays the value's (`ab)cd`, `f(x)`), as with no `(` open before the key.
+    (
+        "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=SECRETPAREN1)",
+        "SECRETPAREN1",
+    ),
+    ("Cred(client_secret=SECRETPAREN2) ok", "SECRETPAREN2"),
+    ("Cred(password=ab)SECRETPAREN3) ok", "SECRETPAREN3"),
+    ("password=ab)SECRETPAREN4 rest", "SECRETPAREN4"),
+    ("f(x) password=SECRETPAREN5) y", "SECRETPAREN5)"),
+    ("Cred(token=f(SECRETPAREN6)) next", "SECRETPAREN6"),
+    ("Cred(token=9f(SECRETPAREN10)cd) next", "SECRETPAREN10)cd"),
+    (
+        "Outer(Cred(api_key=SECRETPAREN7), region=eu-west-1)",
+        "SECRETPAREN7",
+    ),
+    ("Cred(\npassword=SECRETPAREN8) x", "SECRETPAREN8)"),
+    ("Cred(password=SECRETPAREN9)$x)", "SECRETPAREN9)$x"),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -1017,6 +1036,34 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
         "GRANT CONNECT TO u1, u2 IDENTIFIED BY [REDACTED], [REDACTED];",
+    ),
+    // The `)` closing a call's parentheses and the text after it stay.
+    (
+        "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=SECRETPAREN1)",
+        "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=[REDACTED])",
+    ),
+    (
+        "Cred(client_secret=SECRETPAREN2) ok",
+        "Cred(client_secret=[REDACTED]) ok",
+    ),
+    (
+        "Cred(password=ab)SECRETPAREN3) ok",
+        "Cred(password=[REDACTED]) ok",
+    ),
+    ("password=ab)SECRETPAREN4 rest", "password=[REDACTED] rest"),
+    ("f(x) password=SECRETPAREN5) y", "f(x) password=[REDACTED] y"),
+    // A wrapper's name stays, as in `Some("…")`; a `(` inside the value is the value's own.
+    (
+        "Cred(token=f(SECRETPAREN6)) next",
+        "Cred(token=f([REDACTED])) next",
+    ),
+    (
+        "Cred(token=9f(SECRETPAREN10)cd) next",
+        "Cred(token=[REDACTED]) next",
+    ),
+    (
+        "Outer(Cred(api_key=SECRETPAREN7), region=eu-west-1)",
+        "Outer(Cred(api_key=[REDACTED]), region=eu-west-1)",
     ),
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
@@ -2274,6 +2321,17 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("sql database link verbs", |n| {
         "create shared public database ".repeat(n / 30)
+    });
+    // Parentheses before keys are counted once, left to right; a value's own once, as it is read.
+    assert_linear("keys in parentheses", |n| "(token=a) ".repeat(n / 10));
+    assert_linear("parentheses opened before a key", |n| {
+        format!("{}token=x) y", "(".repeat(n))
+    });
+    assert_linear("a value's own parentheses", |n| {
+        format!("(token={}", "(a)b".repeat(n / 4))
+    });
+    assert_linear("closing parentheses in a value", |n| {
+        format!("(token={}", ")a".repeat(n / 2))
     });
     assert_linear("sql random passwords", |n| {
         format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
