@@ -1781,6 +1781,17 @@ fn the_scan_limit_never_prints_the_first_part_of_a_secret() {
             );
         }
     }
+    // A card at the end of a long run of digit groups, the limit in the card: the whole run is
+    // withheld, however long, from the blank before it (the card may stand anywhere in the run,
+    // and cut it is no card).
+    let text = format!("ids: {}4111 1111 1111 1111 ok", "7 ".repeat(2000));
+    let out = Redactor::default()
+        .with_max_scan_bytes(text.len() - 10)
+        .redact_str(&text);
+    assert_eq!(
+        out,
+        format!("ids:[REDACTED: {} bytes past the scan limit]", text.len() - 4)
+    );
     // A token longer than the old 512-byte lookback, at the default budget's edge.
     let token = format!("ghp_{}", "A".repeat(2000));
     let text = format!("{}{token} ok", "x ".repeat((DEFAULT_MAX_SCAN_BYTES - 1000) / 2));
