@@ -7,8 +7,11 @@
 //! bounded: at most [`DEFAULT_MAX_SCAN_BYTES`] (64 KiB, [`Redactor::with_max_scan_bytes`]) of a line's
 //! text is scanned; text past the budget is withheld, not printed unscanned, and replaced by
 //! `[REDACTED: N bytes past the scan limit]` — with the whole token the limit falls in, however long,
-//! a stretch of digit groups touching it (a card number's) and a URL authority it falls in, so no
-//! first part of a secret is printed. Measured throughput: `docs/BENCHMARKS.md` (bench `redact`).
+//! a stretch of digit groups touching it, however long too, and a URL authority it falls in, so no
+//! first part of a secret is printed. The digit stretch goes whole on purpose: a card number may
+//! stand anywhere in a run of groups (`qty 2 4111 1111 …`), and the card rule finds it only with all
+//! its groups, so a cut stretch would print a card's first digits; the cost, a long list of numbers
+//! across the limit withheld from its start, falls only on a record already cut. Measured throughput: `docs/BENCHMARKS.md` (bench `redact`).
 //!
 //! What is found becomes [`REDACTED`]:
 //! - the value after a key whose name ends with a deny-listed word ([`DEFAULT_DENY_LIST`]: password,
@@ -48,19 +51,32 @@
 //!   (`client_secret=…&grant_type=…`, `Password=…;Encrypt=True`, not `password=Xy7&Gh2=Kq9`), after
 //!   a cookie's key none (`cookie=a=b;sid=…`, and `; ` goes on to the next pair); `&` and `#` always end it in a URL
 //!   query, fragment or form (`?token=…&page=2`, `#access_token=…`), and `,` `}` `]` only after a
-//!   quoted (JSON) key. After a blank (`passphrase = correct horse battery`) a value runs over words
-//!   up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
+//!   quoted (JSON) key. Inside parentheses opened before the key on its line
+//!   (`ClientSecretCredential(…, client_secret=x)`, a constructor's `Debug`) a `)` closing them ends
+//!   it when a blank, `,` `;` `)` `]` `}`, a quote or the end follows (`Cred(token=x) ok` keeps
+//!   `) ok`); a `)` before anything else, or closing a `(` of the value's own, is the value's
+//!   (`Cred(password=ab)cd)`, `Cred(token=9f(x)y)` keep theirs), as is any `)` with no `(` open
+//!   before the key (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
+//!   value runs over words up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
-//! - the string literal of an SQL statement that sets a password, any case, over line breaks (also
-//!   escaped ones, `\n` `\r` `\t` in a JSON string, and no-break spaces between the words):
+//! - the password of an SQL statement that sets one, any case, over line breaks (also escaped ones,
+//!   `\n` `\r` `\t` in a JSON string, and no-break spaces between the words): the string literal of
 //!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`; SQL Server's
 //!   `PASSWORD = N'…'`), `IDENTIFIED [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle; the plugin also
 //!   quoted, `AS '<hash>'` too, and the old password after `REPLACE '…'`) and `SET PASSWORD FOR
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
-//!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line); not `password reset
-//!   requested` nor `IDENTIFIED BY` without a quoted literal, and only in a statement: after its verb
-//!   (`CREATE|ALTER USER|ROLE|LOGIN`, `GRANT`, `SET`) within 1 KiB and no `;` between (`Order
-//!   identified by 'ord-1' was not found` stays);
+//!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line). Oracle's unquoted password
+//!   goes too, after `IDENTIFIED BY` and `REPLACE` (`CREATE USER scott IDENTIFIED BY tiger DEFAULT
+//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, `;`, `,`, `)` or a quote), each
+//!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
+//!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
+//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Not `password reset
+//!   requested`, and only in a statement: after its verb (`CREATE|ALTER USER|ROLE|LOGIN`,
+//!   `CREATE|ALTER [SHARED] [PUBLIC] DATABASE LINK`, `GRANT`, `SET`; before an unquoted word `SET
+//!   ROLE` only) within 1 KiB and no `;` between (`Order identified by 'ord-1' was not found`, `the
+//!   caller is identified by certificate`, `set the owner identified by id` stay — but prose with
+//!   a verb's word before it is read as a statement: `grant access to users identified by SSO` loses
+//!   `SSO`);
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute: `db.password`)
@@ -584,6 +600,8 @@ impl Redactor {
         let b = s.as_bytes();
         // Read only when a header name is found (rare), left to right: linear in all.
         let mut open_quotes = OpenQuotes::default();
+        // Read at every denied key, left to right: linear in all.
+        let mut open_parens = OpenParens::default();
         let mut previous = (0, 0);
         let mut i = 0;
         while i < b.len() {
@@ -623,7 +641,7 @@ impl Redactor {
             } else {
                 encoded_before(b, start, i).and_then(|(c, level, _)| (c == b':').then_some(level))
             };
-            let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes);
+            let key = KeyContext::of(b, word, start, in_colon_list, &mut open_quotes, &mut open_parens);
             let mut next = value_after(b, i, key)
                 .filter(|v| !is_working_directory(b, word, v))
                 .or_else(|| tuple_value(b, start, i));
@@ -648,7 +666,7 @@ impl Redactor {
                 }
                 let word = &s[word_start..word_end];
                 if !word.is_empty() && self.is_denied_field(word) {
-                    let key = KeyContext::of(b, word, word_start, None, &mut open_quotes);
+                    let key = KeyContext::of(b, word, word_start, None, &mut open_quotes, &mut open_parens);
                     next = value_after(b, word_end, key).filter(|n| n.start >= v.end);
                 }
             }
@@ -675,6 +693,7 @@ impl Redactor {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: false,
+            in_parens: false,
         };
         // Only a name of at most 64 bytes counts, so no more than that (and the separator and quotes
         // before it, however encoded) is read: a value running on to the end of the text, read from
@@ -1135,8 +1154,9 @@ fn sql_literal_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
 const SQL_STATEMENT_MAX: usize = 1024;
 
 /// Whether a statement that may set a password starts at `k`: `CREATE|ALTER USER|ROLE|LOGIN`,
-/// `GRANT` or `SET` (any case), as a word of its own (after a non-word byte or an escaped line break
-/// or tab, `…;\nALTER USER` in a JSON string).
+/// Oracle's `CREATE|ALTER [SHARED] [PUBLIC] DATABASE LINK`, `GRANT` or `SET` (any case), as a word
+/// of its own (after a non-word byte or an escaped line break or tab, `…;\nALTER USER` in a JSON
+/// string).
 fn sql_verb_at(b: &[u8], k: usize) -> bool {
     let word_start = k == 0
         || !is_word(b[k - 1])
@@ -1144,25 +1164,68 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
     if !word_start {
         return false;
     }
+    let object_at =
+        |at: usize, o: &[u8]| starts_with_ci(b, at, o) && !b.get(at + o.len()).is_some_and(|c| is_word(*c));
     for verb in [&b"create"[..], b"alter"] {
         if sql_word_at(b, k, verb) {
-            let object = skip_whitespace(b, k + verb.len());
-            return [&b"user"[..], b"role", b"login"].iter().any(|o| {
-                starts_with_ci(b, object, o) && !b.get(object + o.len()).is_some_and(|c| is_word(*c))
-            });
+            let mut object = skip_whitespace(b, k + verb.len());
+            if [&b"user"[..], b"role", b"login"]
+                .iter()
+                .any(|o| object_at(object, o))
+            {
+                return true;
+            }
+            // A database link's `CONNECT TO user IDENTIFIED BY password`.
+            for modifier in [&b"shared"[..], b"public"] {
+                if sql_word_at(b, object, modifier) {
+                    object = skip_whitespace(b, object + modifier.len());
+                }
+            }
+            return sql_word_at(b, object, b"database") && object_at(skip_whitespace(b, object + 8), b"link");
         }
     }
     sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
 }
 
+/// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
+/// ([`sql_blank_len`]: escaped line breaks too), `;`, `,`, `)` or a quote (`\"` too: the end of the
+/// JSON string the statement is written in) — never further, so the rest of the statement stays.
+fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
+    let mut end = at;
+    while end < b.len()
+        && sql_blank_len(b, end) == 0
+        && !matches!(b[end], b';' | b',' | b')' | b'\'' | b'"')
+        && !(b[end] == b'\\' && b.get(end + 1) == Some(&b'"'))
+    {
+        end += 1;
+    }
+    end
+}
+
+/// A password after `IDENTIFIED BY` or `REPLACE` at `at`: a literal ([`sql_literal_at`]), or, when
+/// `unquoted` (Oracle's statements), a word ([`sql_unquoted_end`]). Its text, and where the cursor
+/// goes on from.
+fn sql_password_at(b: &[u8], at: usize, unquoted: bool) -> Option<((usize, usize), usize)> {
+    match sql_literal_at(b, at) {
+        Some((from, to)) => Some(((from, to), sql_literal_close(b, to))),
+        None if unquoted => {
+            let end = sql_unquoted_end(b, at);
+            (end > at).then_some(((at, end), end))
+        }
+        None => None,
+    }
+}
+
 /// Passwords in SQL statements, which carry them as string literals after a keyword rather than
 /// after a separator: PostgreSQL's `CREATE|ALTER USER|ROLE … [WITH] [ENCRYPTED] PASSWORD '…'`,
 /// MySQL's `IDENTIFIED [WITH plugin] BY '…'` and `SET PASSWORD FOR account = '…'` (also
-/// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already). Any case, over line breaks
-/// between the words. Only a quoted literal goes: `PASSWORD` or `IDENTIFIED BY` followed by anything
-/// else is prose (`password reset requested`, `identified by certificate`), and only in a statement:
-/// its verb ([`sql_verb_at`]) stands within [`SQL_STATEMENT_MAX`] bytes before the keyword with no
-/// `;` between (`Order identified by 'ord-1' was not found` is prose). One pass: each keyword reads
+/// `= PASSWORD('…')`; `SET PASSWORD = …` is a `key = value` already), and Oracle's unquoted
+/// `IDENTIFIED BY tiger [REPLACE old]`. Any case, over line breaks between the words. After
+/// `PASSWORD` only a quoted literal goes (`password reset requested` is prose), and only in a
+/// statement: its verb ([`sql_verb_at`]) stands within [`SQL_STATEMENT_MAX`] bytes before the
+/// keyword with no `;` between (`Order identified by 'ord-1' was not found`, `the caller is
+/// identified by certificate` are prose). `SET`'s statements take no unquoted password but `SET
+/// ROLE`'s: `set the owner identified by id` is prose too. One pass: each keyword reads
 /// a bounded number of words after it, the cursor jumps past each literal, and the text before a
 /// keyword is read for verbs once, from where the last reading stopped.
 fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
@@ -1191,7 +1254,15 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             continue;
         }
         let next = skip_whitespace(b, end);
-        let literal = match keyword {
+        // Oracle writes a password unquoted (`IDENTIFIED BY tiger`), in every statement that takes
+        // one; of `SET`'s only `SET ROLE r IDENTIFIED BY pw` does (`set the owner identified by id`
+        // is prose).
+        let oracle = verb.is_some_and(|v| {
+            !sql_word_at(b, v, b"set") || sql_word_at(b, skip_whitespace(b, v + 3), b"role")
+        });
+        // Where the password starts and whether it may be an unquoted word; `Err(resume)` after
+        // MySQL's `BY RANDOM PASSWORD`, which sets none but may be followed by `REPLACE 'old'`.
+        let password = match keyword {
             SqlKeyword::Password if sql_word_at(b, next, b"for") => {
                 // `FOR 'app'@'%' = …`: the account is one word, then `=`.
                 let account = skip_whitespace(b, next + 3);
@@ -1208,7 +1279,7 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                     continue;
                 }
                 // `PASSWORD('…')`, MySQL 5's hashing function around the literal.
-                past_wrappers(b, skip_whitespace(b, equals + 1))
+                Ok((past_wrappers(b, skip_whitespace(b, equals + 1)), false))
             }
             // SQL Server's `PASSWORD = N'…'`.
             // (A plain `PASSWORD = '…'` is a `key = value` already.)
@@ -1217,9 +1288,9 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 if sql_literal_prefix_len(b, literal) == 0 {
                     continue;
                 }
-                literal
+                Ok((literal, false))
             }
-            SqlKeyword::Password => next,
+            SqlKeyword::Password => Ok((next, false)),
             SqlKeyword::Identified => {
                 let mut by = next;
                 if sql_word_at(b, by, b"with") {
@@ -1239,31 +1310,73 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                     };
                     by = skip_whitespace(b, plugin_end);
                 }
-                // `BY 'password'`, or `AS 'hash'` (MySQL's stored hash, as good as the password).
-                if !sql_word_at(b, by, b"by") && !sql_word_at(b, by, b"as") {
+                // `AS 'hash'` (MySQL's stored hash, as good as the password).
+                if sql_word_at(b, by, b"as") {
+                    Ok((skip_whitespace(b, by + 2), false))
+                } else if sql_word_at(b, by, b"by") {
+                    let word = skip_whitespace(b, by + 2);
+                    let random_password = skip_whitespace(b, word + 6);
+                    if sql_word_at(b, word, b"values") {
+                        // Oracle's stored hash.
+                        Ok((skip_whitespace(b, word + 6), false))
+                    } else if sql_word_at(b, word, b"password") {
+                        // MySQL 5's stored hash, `BY PASSWORD '*…'`.
+                        Ok((skip_whitespace(b, word + 8), false))
+                    } else if sql_word_at(b, word, b"random")
+                        && starts_with_ci(b, random_password, b"password")
+                    {
+                        Err(random_password + 8)
+                    } else {
+                        Ok((word, oracle))
+                    }
+                } else {
                     continue;
                 }
-                skip_whitespace(b, by + 2)
             }
         };
-        let Some((from, to)) = sql_literal_at(b, literal) else {
-            continue;
+        let mut after = match password {
+            Ok((at, unquoted)) => {
+                let Some(((from, to), after)) = sql_password_at(b, at, unquoted) else {
+                    continue;
+                };
+                if to > from {
+                    spans.push((from, to));
+                }
+                after
+            }
+            Err(resume) => resume,
         };
-        if to > from {
-            spans.push((from, to));
+        // Oracle's `GRANT … TO u1, u2 IDENTIFIED BY p1, p2`: a password per grantee. The cursor
+        // jumps past each.
+        if matches!(password, Ok((_, true))) && verb.is_some_and(|v| sql_word_at(b, v, b"grant")) {
+            loop {
+                let comma = skip_whitespace(b, after);
+                if b.get(comma) != Some(&b',') {
+                    break;
+                }
+                let Some(((from, to), next)) = sql_password_at(b, skip_whitespace(b, comma + 1), true) else {
+                    break;
+                };
+                if to > from {
+                    spans.push((from, to));
+                }
+                after = next;
+            }
         }
-        i = i.max(to);
+        i = i.max(after);
         // A `;` in the literal is the password's own.
-        verbs_read = verbs_read.max(to);
-        // MySQL's `IDENTIFIED BY 'new' REPLACE 'old'`: the current password goes too.
-        let replace = skip_whitespace(b, sql_literal_close(b, to));
+        verbs_read = verbs_read.max(after);
+        // MySQL's and Oracle's `IDENTIFIED BY new REPLACE old`: the current password goes too.
+        let replace = skip_whitespace(b, after);
+        let unquoted = keyword == SqlKeyword::Identified && oracle;
         if sql_word_at(b, replace, b"replace")
-            && let Some((from, to)) = sql_literal_at(b, skip_whitespace(b, replace + 7))
+            && let Some(((from, to), after)) = sql_password_at(b, skip_whitespace(b, replace + 7), unquoted)
         {
             if to > from {
                 spans.push((from, to));
             }
-            i = i.max(to);
+            i = i.max(after);
+            verbs_read = verbs_read.max(after);
         }
     }
 }
@@ -2240,6 +2353,9 @@ struct KeyContext {
     /// A `,` ends the value: SigV4's `Credential=AKIA…/…/aws4_request,SignedHeaders=…` (the scope
     /// holds no comma).
     comma: bool,
+    /// The key stands inside parentheses opened before it on its line
+    /// (`ClientSecretCredential(…, client_secret=x)`): the `)` closing them ends the value.
+    in_parens: bool,
 }
 
 impl KeyContext {
@@ -2250,6 +2366,7 @@ impl KeyContext {
         start: usize,
         in_colon_list: Option<u32>,
         open_quotes: &mut OpenQuotes,
+        open_parens: &mut OpenParens,
     ) -> Self {
         // `\r\nCookie:` reads as the word `nCookie`: the byte after the backslash is the escape's.
         let escaped_line = escaped_line_start(b, start) && is_header_name(&word[1..]);
@@ -2265,6 +2382,7 @@ impl KeyContext {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: ends_with_normalised(word, "credential"),
+            in_parens: open_parens.before(b, start) > 0,
         }
     }
 }
@@ -2433,6 +2551,39 @@ impl OpenQuotes {
     }
 }
 
+/// The parentheses open before a position on its line, counted once, left to right, as
+/// [`OpenQuotes`] counts quotes: a key inside a call (`Cred(client_secret=x)`) ends its value at the
+/// `)` that closes the call.
+#[derive(Debug, Default)]
+struct OpenParens {
+    at: usize,
+    open: u32,
+}
+
+impl OpenParens {
+    /// How many `(` are open just before `to`, on its line.
+    fn before(&mut self, b: &[u8], to: usize) -> u32 {
+        if to < self.at {
+            // Not asked so by the scan; start again from the line's start.
+            self.at = b[..to]
+                .iter()
+                .rposition(|&c| matches!(c, b'\n' | b'\r'))
+                .map_or(0, |k| k + 1);
+            self.open = 0;
+        }
+        for &c in &b[self.at..to] {
+            match c {
+                b'(' => self.open = self.open.saturating_add(1),
+                b')' => self.open = self.open.saturating_sub(1),
+                b'\n' | b'\r' => self.open = 0,
+                _ => {}
+            }
+        }
+        self.at = self.at.max(to);
+        self.open
+    }
+}
+
 /// Whether `word` is an HTTP header name ([`HEADER_NAMES`]): ignoring case, `_` for `-`, and a
 /// dotted path before it (`headers.cookie`); or any name ending in `authorization`
 /// (`X-Amzn-Remapped-Authorization`, `X-Forwarded-Authorization`: API Gateway and proxies rename the
@@ -2546,6 +2697,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         mut query,
         split,
         comma,
+        in_parens,
     } = key;
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
@@ -2771,6 +2923,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         encoded: level,
         split,
         cjk: full_width.is_some(),
+        paren: in_parens,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
@@ -2994,6 +3147,19 @@ struct ValueStops {
     /// CJK punctuation and the next full-width separator ([`cjk_stop_at`]): the key's separator was
     /// full-width (`password：abc、user：bob`).
     cjk: bool,
+    /// A `)` that closes the parentheses the key stands in ([`KeyContext::in_parens`]) and is not
+    /// the value's own ([`closes_call`]).
+    paren: bool,
+}
+
+/// Whether the `)` at `j` ends a call rather than a value holding `)`: the end of the text, a blank,
+/// a quote, a backslash (an escaped quote or line break in a JSON string) or punctuation that ends
+/// a call's argument (`,` `;` `)` `]` `}`) follows it. `Cred(password=ab)cd)` keeps `ab)cd`
+/// whole; a value ending in `)` inside a call loses only that `)`.
+fn closes_call(b: &[u8], j: usize) -> bool {
+    b.get(j + 1).is_none_or(|c| {
+        c.is_ascii_whitespace() || matches!(c, b',' | b';' | b')' | b']' | b'}' | b'"' | b'\'' | b'\\')
+    })
 }
 
 /// Whether CJK text's punctuation stands at `i`: an ideographic full stop (`。`), comma (`、`) or
@@ -3015,8 +3181,19 @@ fn cjk_stop_at(b: &[u8], i: usize) -> bool {
 /// at once, and at most [`KEY_LOOKAHEAD`] more after each `&` or `;`.
 fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
     let mut j = start;
+    // `(` opened inside the value: the `)` closing them is the value's own (`token=f(x)`).
+    let mut own_parens = 0u32;
     while j < b.len() {
         match b[j] {
+            b'(' if stops.paren => {
+                own_parens = own_parens.saturating_add(1);
+                j += 1;
+            }
+            b')' if stops.paren && own_parens > 0 => {
+                own_parens -= 1;
+                j += 1;
+            }
+            b')' if stops.paren && closes_call(b, j) => break,
             b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' => break,
             b'\\' => {
                 let run_end = skip_backslashes(b, j);

@@ -837,6 +837,98 @@ const MUST_GO: &[(&str, &str)] = &[
         "CREATE USER app IDENTIFIED WITH mysql_native_password AS '*6BB4SECRETSQL30'",
         "SECRETSQL30",
     ),
+    // Oracle's unquoted password after `IDENTIFIED BY` (and its double-quoted one), in every
+    // statement that takes one; the old one after `REPLACE`; a stored hash after `BY VALUES` (Oracle)
+    // or `BY PASSWORD` (MySQL 5).
+    ("CREATE USER scott IDENTIFIED BY SECRETORA1;", "SECRETORA1"),
+    (
+        "ALTER USER scott IDENTIFIED BY SECRETORA2 REPLACE SECRETORA3;",
+        "SECRETORA2",
+    ),
+    (
+        "ALTER USER scott IDENTIFIED BY SECRETORA2 REPLACE SECRETORA3;",
+        "SECRETORA3",
+    ),
+    (
+        "CREATE DATABASE LINK l CONNECT TO u IDENTIFIED BY SECRETORA4 USING 'db'",
+        "SECRETORA4",
+    ),
+    (
+        "create shared public database link l connect to u identified by SECRETORA5 authenticated by a identified by SECRETORA6 using 'db'",
+        "SECRETORA5",
+    ),
+    (
+        "create shared public database link l connect to u identified by SECRETORA5 authenticated by a identified by SECRETORA6 using 'db'",
+        "SECRETORA6",
+    ),
+    ("GRANT CONNECT TO u IDENTIFIED BY SECRETORA7", "SECRETORA7"),
+    ("CREATE ROLE r IDENTIFIED BY SECRETORA8;", "SECRETORA8"),
+    (
+        "ALTER USER scott IDENTIFIED BY \"Tiger#SECRETORA9\"",
+        "SECRETORA9",
+    ),
+    (
+        r#"{"sql":"CREATE USER scott IDENTIFIED BY SECRETORA10"}"#,
+        "SECRETORA10",
+    ),
+    (
+        r#"{"sql":"CREATE USER scott\nIDENTIFIED BY\nSECRETORA11\nDEFAULT TABLESPACE users"}"#,
+        "SECRETORA11",
+    ),
+    (
+        "CREATE USER scott\n  IDENTIFIED\n  BY SECRETORA12\n  QUOTA 10M ON users;",
+        "SECRETORA12",
+    ),
+    (
+        "ALTER USER scott IDENTIFIED BY VALUES 'S:SECRETORA13;T:99'",
+        "SECRETORA13",
+    ),
+    (
+        "GRANT ALL ON *.* TO u@'%' IDENTIFIED BY PASSWORD '*SECRETORA14'",
+        "SECRETORA14",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY SECRETORA15,PASSWORD EXPIRE",
+        "SECRETORA15",
+    ),
+    ("(ALTER USER u IDENTIFIED BY SECRETORA16)", "SECRETORA16"),
+    (
+        "ALTER USER u IDENTIFIED BY Tig$er#SECRETORA17 ACCOUNT UNLOCK",
+        "SECRETORA17",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY RANDOM PASSWORD REPLACE 'SECRETORA18'",
+        "SECRETORA18",
+    ),
+    // Oracle's `GRANT` gives each grantee its password, in order.
+    (
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
+        "SECRETORA19",
+    ),
+    (
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
+        "SECRETORA20",
+    ),
+    ("SET ROLE r IDENTIFIED BY SECRETORA21;", "SECRETORA21"),
+    // An unquoted value inside a call's parentheses (Python's, a constructor's `Debug`) ends at the
+    // `)` that closes one opened before its key, when a blank or punctuation follows it; a `)`
+    // inside the value stays the value's (`ab)cd`, `f(x)`), as with no `(` open before the key.
+    (
+        "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=SECRETPAREN1)",
+        "SECRETPAREN1",
+    ),
+    ("Cred(client_secret=SECRETPAREN2) ok", "SECRETPAREN2"),
+    ("Cred(password=ab)SECRETPAREN3) ok", "SECRETPAREN3"),
+    ("password=ab)SECRETPAREN4 rest", "SECRETPAREN4"),
+    ("f(x) password=SECRETPAREN5) y", "SECRETPAREN5)"),
+    ("Cred(token=f(SECRETPAREN6)) next", "SECRETPAREN6"),
+    ("Cred(token=9f(SECRETPAREN10)cd) next", "SECRETPAREN10)cd"),
+    (
+        "Outer(Cred(api_key=SECRETPAREN7), region=eu-west-1)",
+        "SECRETPAREN7",
+    ),
+    ("Cred(\npassword=SECRETPAREN8) x", "SECRETPAREN8)"),
+    ("Cred(password=SECRETPAREN9)$x)", "SECRETPAREN9)$x"),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -908,6 +1000,71 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
         "\u{ff0c}note\u{ff1a}x",
     ),
     ("secret\u{ff1d}SECRETFW8\u{3000}次へ", "\u{3000}次へ"),
+    // An unquoted password ends at its word: the rest of the statement stays.
+    (
+        "ALTER USER scott IDENTIFIED BY SECRETORA2 REPLACE SECRETORA3;",
+        "ALTER USER scott IDENTIFIED BY [REDACTED] REPLACE [REDACTED];",
+    ),
+    (
+        "CREATE DATABASE LINK l CONNECT TO u IDENTIFIED BY SECRETORA4 USING 'db'",
+        "CREATE DATABASE LINK l CONNECT TO u IDENTIFIED BY [REDACTED] USING 'db'",
+    ),
+    (
+        r#"{"sql":"CREATE USER scott\nIDENTIFIED BY\nSECRETORA11\nDEFAULT TABLESPACE users"}"#,
+        r#"{"sql":"CREATE USER scott\nIDENTIFIED BY\n[REDACTED]\nDEFAULT TABLESPACE users"}"#,
+    ),
+    (
+        r#"{"sql":"CREATE USER scott IDENTIFIED BY SECRETORA10"}"#,
+        r#"{"sql":"CREATE USER scott IDENTIFIED BY [REDACTED]"}"#,
+    ),
+    (
+        "ALTER USER scott IDENTIFIED BY VALUES 'S:SECRETORA13;T:99'",
+        "ALTER USER scott IDENTIFIED BY VALUES '[REDACTED]'",
+    ),
+    (
+        "GRANT ALL ON *.* TO u@'%' IDENTIFIED BY PASSWORD '*SECRETORA14'",
+        "GRANT ALL ON *.* TO u@'%' IDENTIFIED BY PASSWORD '[REDACTED]'",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY SECRETORA15,PASSWORD EXPIRE",
+        "ALTER USER u IDENTIFIED BY [REDACTED],PASSWORD EXPIRE",
+    ),
+    (
+        "(ALTER USER u IDENTIFIED BY SECRETORA16)",
+        "(ALTER USER u IDENTIFIED BY [REDACTED])",
+    ),
+    (
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
+        "GRANT CONNECT TO u1, u2 IDENTIFIED BY [REDACTED], [REDACTED];",
+    ),
+    // The `)` closing a call's parentheses and the text after it stay.
+    (
+        "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=SECRETPAREN1)",
+        "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=[REDACTED])",
+    ),
+    (
+        "Cred(client_secret=SECRETPAREN2) ok",
+        "Cred(client_secret=[REDACTED]) ok",
+    ),
+    (
+        "Cred(password=ab)SECRETPAREN3) ok",
+        "Cred(password=[REDACTED]) ok",
+    ),
+    ("password=ab)SECRETPAREN4 rest", "password=[REDACTED] rest"),
+    ("f(x) password=SECRETPAREN5) y", "f(x) password=[REDACTED] y"),
+    // A wrapper's name stays, as in `Some("…")`; a `(` inside the value is the value's own.
+    (
+        "Cred(token=f(SECRETPAREN6)) next",
+        "Cred(token=f([REDACTED])) next",
+    ),
+    (
+        "Cred(token=9f(SECRETPAREN10)cd) next",
+        "Cred(token=[REDACTED]) next",
+    ),
+    (
+        "Outer(Cred(api_key=SECRETPAREN7), region=eu-west-1)",
+        "Outer(Cred(api_key=[REDACTED]), region=eu-west-1)",
+    ),
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
         "\n  user: bob",
@@ -1381,6 +1538,18 @@ const MUST_STAY: &[&str] = &[
     "Field password 'required' is missing",
     "validation failed: password \"must be at least 12 characters\"",
     "CREATE TABLE t (id int); Order identified by 'ord-1' was not found",
+    // `IDENTIFIED` with no password after it: a keyword after `BY` (MySQL's generated password),
+    // no `BY` (Oracle's external and directory users), prose without a statement's verb or after a
+    // `;`, and `SET`, whose statements never take `IDENTIFIED BY` (`set to owner identified by id`).
+    "CREATE USER u IDENTIFIED BY RANDOM PASSWORD;",
+    "ALTER USER u IDENTIFIED BY RANDOM PASSWORD RETAIN CURRENT PASSWORD",
+    "CREATE USER ops$scott IDENTIFIED EXTERNALLY;",
+    "CREATE USER u IDENTIFIED GLOBALLY AS 'CN=scott,OU=ops,O=example';",
+    "CREATE USER u IDENTIFIED WITH auth_socket;",
+    "The caller is identified by certificate and was let in",
+    "GRANT SELECT ON t TO app; caller identified by certificate",
+    "set the owner identified by id to 42",
+    "Order identified by ord-12345 was not found",
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
@@ -1612,6 +1781,17 @@ fn the_scan_limit_never_prints_the_first_part_of_a_secret() {
             );
         }
     }
+    // A card at the end of a long run of digit groups, the limit in the card: the whole run is
+    // withheld, however long, from the blank before it (the card may stand anywhere in the run,
+    // and cut it is no card).
+    let text = format!("ids: {}4111 1111 1111 1111 ok", "7 ".repeat(2000));
+    let out = Redactor::default()
+        .with_max_scan_bytes(text.len() - 10)
+        .redact_str(&text);
+    assert_eq!(
+        out,
+        format!("ids:[REDACTED: {} bytes past the scan limit]", text.len() - 4)
+    );
     // A token longer than the old 512-byte lookback, at the default budget's edge.
     let token = format!("ghp_{}", "A".repeat(2000));
     let text = format!("{}{token} ok", "x ".repeat((DEFAULT_MAX_SCAN_BYTES - 1000) / 2));
@@ -2136,6 +2316,37 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         " IDENTIFIED WITH 'a' AS ".repeat(n / 23)
     });
     assert_linear("sql prefixed literals", |n| " PASSWORD = N'".repeat(n / 14));
+    // Oracle's unquoted passwords: the cursor jumps past each word; verbs read a bounded number of
+    // words (`CREATE SHARED PUBLIC DATABASE LINK`).
+    assert_linear("sql unquoted passwords", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED BY x".repeat(n / 16))
+    });
+    assert_linear("sql one long unquoted password", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "a".repeat(n))
+    });
+    assert_linear("sql unquoted replace chains", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED BY a REPLACE b".repeat(n / 26))
+    });
+    assert_linear("sql grant password lists", |n| {
+        format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
+    });
+    assert_linear("sql database link verbs", |n| {
+        "create shared public database ".repeat(n / 30)
+    });
+    // Parentheses before keys are counted once, left to right; a value's own once, as it is read.
+    assert_linear("keys in parentheses", |n| "(token=a) ".repeat(n / 10));
+    assert_linear("parentheses opened before a key", |n| {
+        format!("{}token=x) y", "(".repeat(n))
+    });
+    assert_linear("a value's own parentheses", |n| {
+        format!("(token={}", "(a)b".repeat(n / 4))
+    });
+    assert_linear("closing parentheses in a value", |n| {
+        format!("(token={}", ")a".repeat(n / 2))
+    });
+    assert_linear("sql random passwords", |n| {
+        format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
+    });
     assert_linear("sql accounts of escapes", |n| {
         format!(" password for {}", "\\x".repeat(n / 2))
     });
