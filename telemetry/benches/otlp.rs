@@ -9,6 +9,10 @@
 //! post to the same loopback server that answers 200 to everything; the UDP datagrams go to a local
 //! socket nobody reads. The figures are the cost on the invocation's thread.
 //!
+//! `otlp_encode` is the encoding alone, of that invocation's batch (captured once): our protobuf writer
+//! (`telemetry::otel::otlp::encode`, the resource encoded each time) against opentelemetry-proto 0.33's
+//! transform + prost, which the exporters used before (the resource converted once, as they did).
+//!
 //! `typical_invocation_otlp` is the `invocation` bench's typical invocation with the spans on this path:
 //! ours against tracing-subscriber JSON + tracing-opentelemetry + `opentelemetry-otlp` +
 //! metrics_cloudwatch_embedded.
@@ -58,6 +62,43 @@ fn span_export_otlp(c: &mut Criterion) {
     });
     g.finish();
     let _ = provider.shutdown();
+}
+
+fn otlp_encode(c: &mut Criterion) {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+    use prost::Message as _;
+    let memory = telemetry::xray::MemorySpanSink::default();
+    let capture = tracing::Dispatch::new(
+        tracing_subscriber::registry().with(XrayLayer::with_span_sink(memory.clone())),
+    );
+    tracing::dispatcher::with_default(&capture, ours_spans);
+    let batch = memory.spans();
+    assert_eq!(batch.len(), 2, "the invocation span and its child");
+    let resource = resource();
+    let converted = ResourceAttributesWithSchema::from(&resource);
+    let mut g = c.benchmark_group("otlp_encode");
+    g.bench_function("telemetry", |b| {
+        b.iter_batched(
+            || batch.clone(),
+            |batch| telemetry::otel::otlp::encode(batch, &resource),
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    g.bench_function("opentelemetry_proto_prost", |b| {
+        b.iter_batched(
+            || batch.clone(),
+            |batch| {
+                ExportTraceServiceRequest {
+                    resource_spans: group_spans_by_resource_and_scope(batch, &converted),
+                }
+                .encode_to_vec()
+            },
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    g.finish();
 }
 
 /// Drops every batch: what the span model itself costs, without any exporter.
@@ -115,5 +156,5 @@ fn typical_otlp(c: &mut Criterion) {
     let _ = provider.shutdown();
 }
 
-criterion_group!(benches, span_export_otlp, span_model, typical_otlp);
+criterion_group!(benches, span_export_otlp, otlp_encode, span_model, typical_otlp);
 criterion_main!(benches);

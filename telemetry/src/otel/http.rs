@@ -26,13 +26,10 @@
 //! that moment ([`SpanSink::flusher`]): the caller already has its answer, and the wait is bounded by
 //! the invocation's deadline and the export timeout. While the endpoint fails, nobody waits.
 
+use super::proto::{EncodedResource, TraceRequest};
 use crate::xray::SpanSink;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use prost::Message as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -324,7 +321,7 @@ impl OtlpHttpExporter {
             failing: AtomicBool::new(false),
         });
         let theirs = Arc::clone(&shared);
-        let resource = ResourceAttributesWithSchema::from(resource);
+        let resource = EncodedResource::new(resource);
         let timeout = target.timeout;
         let tls = TlsParts::of(&target.tls)?;
         // The blocking client is built (and later dropped) on its own thread: reqwest's blocking client
@@ -411,7 +408,7 @@ impl Drop for ClosedOnExit<'_> {
 fn post_loop(
     client: &reqwest::blocking::Client,
     target: &HttpTarget,
-    resource: &ResourceAttributesWithSchema,
+    resource: &EncodedResource,
     shared: &Shared,
 ) {
     let mut taken: Vec<Vec<SpanData>> = Vec::new();
@@ -440,10 +437,7 @@ fn post_loop(
                 spans.extend(batch);
                 count += 1;
             }
-            let body = ExportTraceServiceRequest {
-                resource_spans: group_spans_by_resource_and_scope(spans, resource),
-            }
-            .encode_to_vec();
+            let body = TraceRequest::new(&spans, resource).encode();
             let body = if target.gzip { gzipped(&body) } else { body };
             let answer = post_with_retries(
                 target.timeout,
@@ -787,6 +781,8 @@ impl SpanSink for OtlpHttpExporter {
 mod tests {
     use super::*;
     use crate::xray::XrayLayer;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message as _;
     use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use std::time::Instant;

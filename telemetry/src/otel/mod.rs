@@ -25,6 +25,8 @@ pub mod resource;
 pub mod http;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(feature = "otlp")]
+mod proto;
 
 pub use config::{
     BuiltExporters, ConfigError, ConfigWarning, ExporterBuildError, ExporterKind, HeaderProblem, OtlpTls,

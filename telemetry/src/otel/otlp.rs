@@ -5,16 +5,14 @@
 //! datagram = the daemon header `{"format":"json","version":1}` + `\n`, then `T1S` (sampled spans; `T1U`
 //! unsampled), then the standard base64 (with padding) of a serialized `ExportTraceServiceRequest`, sent
 //! to `AWS_XRAY_DAEMON_ADDRESS` (default `127.0.0.1:2000`). A batch too big for one datagram is split.
-//! Protobuf: <https://github.com/open-telemetry/opentelemetry-proto> (`collector/trace/v1`).
+//! Protobuf: <https://github.com/open-telemetry/opentelemetry-proto> (`collector/trace/v1`), written
+//! by [`proto`](super::proto) without intermediate structs.
 
+use super::proto::{EncodedResource, TraceRequest};
 use crate::xray::{DAEMON_HEADER, DEFAULT_DAEMON_ADDRESS, SpanSink};
 use base64::Engine as _;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-use prost::Message as _;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,11 +35,7 @@ pub const MAX_DATAGRAM: usize = 65_507;
 /// ```
 #[must_use]
 pub fn encode(batch: Vec<SpanData>, resource: &Resource) -> Vec<u8> {
-    let resource = ResourceAttributesWithSchema::from(resource);
-    ExportTraceServiceRequest {
-        resource_spans: group_spans_by_resource_and_scope(batch, &resource),
-    }
-    .encode_to_vec()
+    TraceRequest::new(&batch, &EncodedResource::new(resource)).encode()
 }
 
 /// One UDP payload: header, prefix, base64 of `protobuf`.
@@ -65,7 +59,7 @@ pub fn datagram(protobuf: &[u8], sampled: bool) -> Vec<u8> {
 pub struct OtlpUdpExporter {
     socket: UdpSocket,
     target: SocketAddr,
-    resource: ResourceAttributesWithSchema,
+    resource: EncodedResource,
     dropped: Arc<AtomicU64>,
 }
 
@@ -95,7 +89,7 @@ impl OtlpUdpExporter {
         Ok(Self {
             socket,
             target,
-            resource: ResourceAttributesWithSchema::from(&resource),
+            resource: EncodedResource::new(&resource),
             dropped: Arc::default(),
         })
     }
@@ -116,9 +110,11 @@ impl OtlpUdpExporter {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    fn send(&self, request: ExportTraceServiceRequest, sampled: bool) {
-        let payload = datagram(&request.encode_to_vec(), sampled);
-        let count = span_count(&request);
+    /// Sends `request` in one datagram, or halves it (between spans) until each half fits; a single
+    /// span too big for a datagram is dropped.
+    fn send(&self, mut request: TraceRequest<'_>, sampled: bool) {
+        let payload = datagram(&request.encode(), sampled);
+        let count = request.span_count();
         if payload.len() <= MAX_DATAGRAM {
             if self.socket.send_to(&payload, self.target).is_err() {
                 self.dropped.fetch_add(count as u64, Ordering::Relaxed);
@@ -129,55 +125,10 @@ impl OtlpUdpExporter {
             self.dropped.fetch_add(count as u64, Ordering::Relaxed);
             return;
         }
-        let (head, tail) = split(request, count / 2);
-        self.send(head, sampled);
+        let tail = request.split_off(count / 2);
+        self.send(request, sampled);
         self.send(tail, sampled);
     }
-}
-
-fn span_count(request: &ExportTraceServiceRequest) -> usize {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
-}
-
-/// Moves the last `n` spans of `request` into a second request with the same resources and scopes.
-fn split(
-    mut request: ExportTraceServiceRequest,
-    mut n: usize,
-) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
-    let mut tail = ExportTraceServiceRequest::default();
-    for rs in request.resource_spans.iter_mut().rev() {
-        if n == 0 {
-            break;
-        }
-        let mut moved = opentelemetry_proto::tonic::trace::v1::ResourceSpans {
-            resource: rs.resource.clone(),
-            scope_spans: Vec::new(),
-            schema_url: rs.schema_url.clone(),
-        };
-        for ss in rs.scope_spans.iter_mut().rev() {
-            if n == 0 {
-                break;
-            }
-            let take = n.min(ss.spans.len());
-            let spans = ss.spans.split_off(ss.spans.len() - take);
-            n -= take;
-            moved.scope_spans.insert(
-                0,
-                opentelemetry_proto::tonic::trace::v1::ScopeSpans {
-                    scope: ss.scope.clone(),
-                    spans,
-                    schema_url: ss.schema_url.clone(),
-                },
-            );
-        }
-        tail.resource_spans.insert(0, moved);
-    }
-    (request, tail)
 }
 
 impl SpanSink for OtlpUdpExporter {
@@ -186,10 +137,7 @@ impl SpanSink for OtlpUdpExporter {
             return;
         }
         let sampled = batch[0].span_context.is_sampled();
-        let request = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-        };
-        self.send(request, sampled);
+        self.send(TraceRequest::new(&batch, &self.resource), sampled);
     }
 }
 
@@ -197,7 +145,9 @@ impl SpanSink for OtlpUdpExporter {
 mod tests {
     use super::*;
     use crate::xray::XrayLayer;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+    use prost::Message as _;
     use std::time::Duration;
     use tracing_subscriber::layer::SubscriberExt;
 
