@@ -53,10 +53,12 @@
 //!   query, fragment or form (`?token=…&page=2`, `#access_token=…`), and `,` `}` `]` only after a
 //!   quoted (JSON) key. Inside parentheses opened before the key on its line
 //!   (`ClientSecretCredential(…, client_secret=x)`, a constructor's `Debug`) a `)` closing them ends
-//!   it when a blank, `,` `;` `)` `]` `}`, a quote or the end follows (`Cred(token=x) ok` keeps
-//!   `) ok`); a `)` before anything else, or closing a `(` of the value's own, is the value's
-//!   (`Cred(password=ab)cd)`, `Cred(token=9f(x)y)` keep theirs), as is any `)` with no `(` open
-//!   before the key (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
+//!   it when, past any closing brackets after it, a blank, a quote, the end, or a `,` or `;` followed
+//!   by a blank or the next `key=` comes (`Cred(token=x) ok` keeps `) ok`, `Cred(token=x),region=eu)`
+//!   keeps `),region=eu)`); a `)` before anything else, or closing a `(` of the value's own, is the
+//!   value's (`Cred(password=ab)cd)`, `Cred(password=Xy7),Gh2)`, `Cred(token=9f(x)y)` keep theirs;
+//!   so does `f(g(token=x),y)`, losing `,y)`), as is any `)` with no `(` open before the key
+//!   (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
 //!   value runs over words up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
 //! - the password of an SQL statement that sets one, any case, over line breaks (also escaped ones,
@@ -3152,14 +3154,53 @@ struct ValueStops {
     paren: bool,
 }
 
-/// Whether the `)` at `j` ends a call rather than a value holding `)`: the end of the text, a blank,
-/// a quote, a backslash (an escaped quote or line break in a JSON string) or punctuation that ends
-/// a call's argument (`,` `;` `)` `]` `}`) follows it. `Cred(password=ab)cd)` keeps `ab)cd`
-/// whole; a value ending in `)` inside a call loses only that `)`.
+/// How many closing brackets (`)` `]` `}`) [`closes_call`] reads past a `)`: nested calls close
+/// together (`Outer(Cred(token=x)))`); a longer run is the value's own.
+const CALL_CLOSERS_MAX: usize = 16;
+
+/// Whether the `)` at `j` ends a call rather than a value holding `)`: after it and the closing
+/// brackets that follow it (nested calls, `f(g(x))]`), the end of the text, a blank, a quote, an
+/// escaped quote or line break (the end of a JSON string), or a `,` or `;` followed by a blank, the
+/// end or the next argument's `key=` (`Outer(Cred(api_key=x), region=…)`, `…x),region=…`).
+/// Anything else is the value's: `Cred(password=ab)cd)` keeps `ab)cd` whole, and a password such as
+/// `Xy7),Gh2` or `Xy7)]Gh2` is not cut at its `)`. A value ending in `)` inside a call loses only that
+/// `)`.
 fn closes_call(b: &[u8], j: usize) -> bool {
-    b.get(j + 1).is_none_or(|c| {
-        c.is_ascii_whitespace() || matches!(c, b',' | b';' | b')' | b']' | b'}' | b'"' | b'\'' | b'\\')
-    })
+    let mut k = j + 1;
+    let closers_end = b.len().min(k + CALL_CLOSERS_MAX);
+    while k < closers_end && matches!(b[k], b')' | b']' | b'}') {
+        k += 1;
+    }
+    match b.get(k) {
+        None => true,
+        Some(c) if c.is_ascii_whitespace() || matches!(c, b'"' | b'\'') => true,
+        Some(b'\\') => {
+            let run_end = skip_backslashes(b, k);
+            match b.get(run_end) {
+                Some(b'"' | b'\'') => true,
+                Some(b'n' | b'r' | b't') => (run_end - k) % 2 == 1,
+                _ => false,
+            }
+        }
+        Some(b',' | b';') => {
+            b.get(k + 1).is_none_or(u8::is_ascii_whitespace) || argument_key_follows(b, k + 1)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a call's next argument, `key=` or `key:` (`[A-Za-z_][\w.-]*`), starts at `at`: read
+/// within [`KEY_LOOKAHEAD`] bytes, so a value costs at most its length times a constant.
+fn argument_key_follows(b: &[u8], at: usize) -> bool {
+    if !b.get(at).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+        return false;
+    }
+    let ahead = &b[at..b.len().min(at + KEY_LOOKAHEAD)];
+    let name = ahead
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        .count();
+    matches!(ahead.get(name), Some(b'=' | b':'))
 }
 
 /// Whether CJK text's punctuation stands at `i`: an ideographic full stop (`。`), comma (`、`) or

@@ -929,6 +929,16 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("Cred(\npassword=SECRETPAREN8) x", "SECRETPAREN8)"),
     ("Cred(password=SECRETPAREN9)$x)", "SECRETPAREN9)$x"),
+    // A `)` followed by `,` `;` or a closing bracket ends the call only when a blank, the end or the
+    // next argument's `key=` comes after them: a generated password holding `),` or `)]` goes whole.
+    ("Cred(password=Xy7),SECRETPAREN11)", "SECRETPAREN11"),
+    ("Cred(password=Xy7);SECRETPAREN12)", "SECRETPAREN12"),
+    ("Cred(password=Xy7)]SECRETPAREN13)", "SECRETPAREN13"),
+    ("Cred(password=Xy7)}SECRETPAREN14)", "SECRETPAREN14"),
+    ("Cred(password=Xy7))SECRETPAREN15)", "SECRETPAREN15"),
+    ("Cred(password=Xy7)\\SECRETPAREN16)", "SECRETPAREN16"),
+    ("Cred(password=SECRETPAREN17),region=eu-west-1)", "SECRETPAREN17"),
+    ("Outer(Cred(token=SECRETPAREN18))] next", "SECRETPAREN18"),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -1064,6 +1074,15 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "Outer(Cred(api_key=SECRETPAREN7), region=eu-west-1)",
         "Outer(Cred(api_key=[REDACTED]), region=eu-west-1)",
+    ),
+    ("Cred(password=Xy7),SECRETPAREN11)", "Cred(password=[REDACTED])"),
+    (
+        "Cred(password=SECRETPAREN17),region=eu-west-1)",
+        "Cred(password=[REDACTED]),region=eu-west-1)",
+    ),
+    (
+        "Outer(Cred(token=SECRETPAREN18))] next",
+        "Outer(Cred(token=[REDACTED]))] next",
     ),
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
@@ -2343,6 +2362,16 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("closing parentheses in a value", |n| {
         format!("(token={}", ")a".repeat(n / 2))
+    });
+    // What follows a `)` is read within a bound: closing brackets, a key after `,`.
+    assert_linear("closing bracket runs in a value", |n| {
+        format!("(token={}", ")]}".repeat(n / 3))
+    });
+    assert_linear("commas after parentheses in a value", |n| {
+        format!("(token={}", "),a_long_argument_name".repeat(n / 22))
+    });
+    assert_linear("escapes after parentheses in a value", |n| {
+        format!("(token={}", ")\\\\\\a".repeat(n / 5))
     });
     assert_linear("sql random passwords", |n| {
         format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
