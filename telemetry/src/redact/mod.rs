@@ -69,7 +69,8 @@
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
 //!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line). Oracle's unquoted password
 //!   goes too, after `IDENTIFIED BY` and `REPLACE` (`CREATE USER scott IDENTIFIED BY tiger DEFAULT
-//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, `;`, `,`, `)` or a quote), each
+//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, `;`, `,`, a quote, an escaped
+//!   quote at any level, or a `)` closing no `(` of its own — `p@ss(w)rd` goes whole), each
 //!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
 //!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
 //!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Not `password reset
@@ -1190,15 +1191,29 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
 }
 
 /// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
-/// ([`sql_blank_len`]: escaped line breaks too), `;`, `,`, `)` or a quote (`\"` too: the end of the
-/// JSON string the statement is written in) — never further, so the rest of the statement stays.
+/// ([`sql_blank_len`]: escaped line breaks too), `;`, `,`, a quote, or an escaped quote or line
+/// break at any level (`\"`, `\\\"`: the end of the JSON string the statement is written in, so
+/// its backslashes stay) — never further, so the rest of the statement stays. A `)` ends it unless
+/// it closes a `(` of the password's own (`p@ss(w)rd` goes whole; `(… IDENTIFIED BY tiger)` keeps
+/// its `)`). A backslash run is read once: linear.
 fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
     let mut end = at;
-    while end < b.len()
-        && sql_blank_len(b, end) == 0
-        && !matches!(b[end], b';' | b',' | b')' | b'\'' | b'"')
-        && !(b[end] == b'\\' && b.get(end + 1) == Some(&b'"'))
-    {
+    let mut own_parens = 0u32;
+    while end < b.len() && sql_blank_len(b, end) == 0 {
+        match b[end] {
+            b'(' => own_parens = own_parens.saturating_add(1),
+            b')' if own_parens > 0 => own_parens -= 1,
+            b';' | b',' | b')' | b'\'' | b'"' => break,
+            b'\\' => {
+                let run_end = skip_backslashes(b, end);
+                if matches!(b.get(run_end), Some(b'"' | b'n' | b'r' | b't')) {
+                    break;
+                }
+                end = run_end;
+                continue;
+            }
+            _ => {}
+        }
         end += 1;
     }
     end

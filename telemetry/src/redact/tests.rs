@@ -910,6 +910,16 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETORA20",
     ),
     ("SET ROLE r IDENTIFIED BY SECRETORA21;", "SECRETORA21"),
+    // A `(` of the password's own keeps its `)` in it.
+    (
+        "ALTER USER u IDENTIFIED BY p@ss(w)SECRETORA22 ACCOUNT UNLOCK",
+        "SECRETORA22",
+    ),
+    // SQL in a JSON string in a JSON string: the password ends before the escaped quote.
+    (
+        r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
+        "SECRETORA23",
+    ),
     // An unquoted value inside a call's parentheses (Python's, a constructor's `Debug`) ends at the
     // `)` that closes one opened before its key, when a blank or punctuation follows it; a `)`
     // inside the value stays the value's (`ab)cd`, `f(x)`), as with no `(` open before the key.
@@ -1046,6 +1056,14 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
         "GRANT CONNECT TO u1, u2 IDENTIFIED BY [REDACTED], [REDACTED];",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY p@ss(w)SECRETORA22 ACCOUNT UNLOCK",
+        "ALTER USER u IDENTIFIED BY [REDACTED] ACCOUNT UNLOCK",
+    ),
+    (
+        r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
+        r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY [REDACTED]\\\"}\"}"}"#,
     ),
     // The `)` closing a call's parentheses and the text after it stay.
     (
@@ -2345,6 +2363,12 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("sql unquoted replace chains", |n| {
         format!("ALTER USER u{}", " IDENTIFIED BY a REPLACE b".repeat(n / 26))
+    });
+    assert_linear("sql unquoted passwords of backslashes", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "\\\\\\a".repeat(n / 4))
+    });
+    assert_linear("sql unquoted passwords of parentheses", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "((a)".repeat(n / 4))
     });
     assert_linear("sql grant password lists", |n| {
         format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
