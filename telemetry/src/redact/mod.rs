@@ -62,7 +62,8 @@
 //!   value runs over words up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
 //! - the password of an SQL statement that sets one, any case, over line breaks (also escaped ones,
-//!   `\n` `\r` `\t` in a JSON string, and no-break spaces between the words): the string literal of
+//!   `\n` `\r` `\t` in a JSON string, no-break spaces, and comments, `/* … */` and `-- …` to the
+//!   line's end, each of at most 256 bytes, between the words): the string literal of
 //!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`; SQL Server's
 //!   `PASSWORD = N'…'`), `IDENTIFIED [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle; the plugin also
 //!   quoted, `AS '<hash>'` too, and the old password after `REPLACE '…'`) and `SET PASSWORD FOR
@@ -1050,7 +1051,7 @@ fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
         _ => return None,
     };
     let end = i + word.len();
-    (starts_with_ci(b, i, word) && sql_blank_len(b, end) > 0).then_some((keyword, end))
+    (starts_with_ci(b, i, word) && sql_gap_len(b, end) > 0).then_some((keyword, end))
 }
 
 /// The length of the SQL blank at `i`, 0 when none is there: ASCII whitespace, an escaped line break
@@ -1065,6 +1066,45 @@ fn sql_blank_len(b: &[u8], i: usize) -> usize {
     }
 }
 
+/// The longest SQL comment [`sql_comment_len`] reads: a longer one is no blank.
+const SQL_COMMENT_MAX: usize = 256;
+
+/// The length of the SQL comment at `i`, 0 when none is there: `/* … */` closed within
+/// [`SQL_COMMENT_MAX`] bytes, or `--` and a blank up to the end of its line (a line break, escaped
+/// too) within as many — `IDENTIFIED BY /* rotated */ tiger`, `ALTER /* ops */ USER`. A password
+/// starting with `--` and no blank (`--x9`) is no comment. Bounded, so each reading costs a constant.
+fn sql_comment_len(b: &[u8], i: usize) -> usize {
+    let ahead = &b[i.min(b.len())..b.len().min(i + SQL_COMMENT_MAX)];
+    if ahead.starts_with(b"/*") {
+        return ahead[2..]
+            .windows(2)
+            .position(|w| w == b"*/")
+            .map_or(0, |k| k + 4);
+    }
+    if !ahead.starts_with(b"--") || sql_blank_len(b, i + 2) == 0 {
+        return 0;
+    }
+    let line_end = (2..ahead.len()).find(|&k| {
+        matches!(ahead[k], b'\n' | b'\r')
+            || (ahead[k] == b'\\' && matches!(ahead.get(k + 1), Some(b'n' | b'r')))
+    });
+    match line_end {
+        Some(k) => k,
+        // The text ends within the comment.
+        None if i + ahead.len() == b.len() => ahead.len(),
+        None => 0,
+    }
+}
+
+/// The length of the blank ([`sql_blank_len`]) or comment ([`sql_comment_len`]) at `i`, 0 when
+/// neither is there: what may stand between a statement's words.
+fn sql_gap_len(b: &[u8], i: usize) -> usize {
+    match sql_blank_len(b, i) {
+        0 => sql_comment_len(b, i),
+        n => n,
+    }
+}
+
 /// A [`SqlKeyword`] starting a word after the blank ([`sql_blank_len`]) at `i` (`…WITH\nPASSWORD '…'`
 /// in a JSON string).
 fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
@@ -1074,19 +1114,21 @@ fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
     }
 }
 
-/// Past the blanks ([`sql_blank_len`]; line breaks too: a statement may span lines) at `i`.
+/// Past the blanks and comments ([`sql_gap_len`]; line breaks too: a statement may span lines) at
+/// `i`.
 fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
     loop {
-        match sql_blank_len(b, i) {
+        match sql_gap_len(b, i) {
             0 => return i,
             n => i += n,
         }
     }
 }
 
-/// Whether the word `lower` (any case) stands at `i`, followed by a blank ([`sql_blank_len`]).
+/// Whether the word `lower` (any case) stands at `i`, followed by a blank or a comment
+/// ([`sql_gap_len`]: `CREATE/**/USER`).
 fn sql_word_at(b: &[u8], i: usize, lower: &[u8]) -> bool {
-    starts_with_ci(b, i, lower) && sql_blank_len(b, i + lower.len()) > 0
+    starts_with_ci(b, i, lower) && sql_gap_len(b, i + lower.len()) > 0
 }
 
 /// The longest MySQL account (`'app'@'10.0.%'`) [`find_sql_passwords`] reads after `SET PASSWORD

@@ -915,6 +915,26 @@ const MUST_GO: &[(&str, &str)] = &[
         "ALTER USER u IDENTIFIED BY p@ss(w)SECRETORA22 ACCOUNT UNLOCK",
         "SECRETORA22",
     ),
+    // A comment between a statement's words is a blank.
+    (
+        "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
+        "SECRETORA24",
+    ),
+    ("ALTER USER u IDENTIFIED /* c */ BY SECRETORA25;", "SECRETORA25"),
+    (
+        "ALTER USER u IDENTIFIED -- rotated\n  BY SECRETORA26;",
+        "SECRETORA26",
+    ),
+    ("ALTER /* ops */ USER u IDENTIFIED BY SECRETORA27;", "SECRETORA27"),
+    ("CREATE/**/USER u IDENTIFIED/**/BY/**/SECRETORA28;", "SECRETORA28"),
+    (
+        r#"{"sql":"ALTER USER u IDENTIFIED BY -- new\nSECRETORA29"}"#,
+        "SECRETORA29",
+    ),
+    (
+        "ALTER ROLE app WITH PASSWORD /* new */ 'SECRETSQLC1'",
+        "SECRETSQLC1",
+    ),
     // SQL in a JSON string in a JSON string: the password ends before the escaped quote.
     (
         r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
@@ -1060,6 +1080,14 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "ALTER USER u IDENTIFIED BY p@ss(w)SECRETORA22 ACCOUNT UNLOCK",
         "ALTER USER u IDENTIFIED BY [REDACTED] ACCOUNT UNLOCK",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
+        "ALTER USER u IDENTIFIED BY /* rotated */ [REDACTED];",
+    ),
+    (
+        r#"{"sql":"ALTER USER u IDENTIFIED BY -- new\nSECRETORA29"}"#,
+        r#"{"sql":"ALTER USER u IDENTIFIED BY -- new\n[REDACTED]"}"#,
     ),
     (
         r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
@@ -2369,6 +2397,17 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("sql unquoted passwords of parentheses", |n| {
         format!("CREATE USER u IDENTIFIED BY {}", "((a)".repeat(n / 4))
+    });
+    // A comment is read within a bound.
+    assert_linear("sql unclosed comments after verbs", |n| "create/*".repeat(n / 8));
+    assert_linear("sql unclosed comments after keywords", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED /* x".repeat(n / 16))
+    });
+    assert_linear("sql line comments without a line break", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED BY -- x".repeat(n / 19))
+    });
+    assert_linear("sql comments between passwords", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED /**/ BY /**/ x".repeat(n / 26))
     });
     assert_linear("sql grant password lists", |n| {
         format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
