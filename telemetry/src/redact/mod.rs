@@ -70,8 +70,9 @@
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
 //!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line). Oracle's unquoted password
 //!   goes too, after `IDENTIFIED BY` and `REPLACE` (`CREATE USER scott IDENTIFIED BY tiger DEFAULT
-//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, `;`, `,`, a quote, an escaped
-//!   quote at any level, or a `)` closing no `(` of its own — `p@ss(w)rd` goes whole), each
+//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, a quote, an escaped quote at any
+//!   level, or a `;` `,` `)` before a blank, the end or other punctuation — `Xy7,Gh2` and
+//!   `p@ss(w)rd` go whole), each
 //!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
 //!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
 //!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Not `password reset
@@ -1233,11 +1234,12 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
 }
 
 /// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
-/// ([`sql_blank_len`]: escaped line breaks too), `;`, `,`, a quote, or an escaped quote or line
-/// break at any level (`\"`, `\\\"`: the end of the JSON string the statement is written in, so
-/// its backslashes stay) — never further, so the rest of the statement stays. A `)` ends it unless
-/// it closes a `(` of the password's own (`p@ss(w)rd` goes whole; `(… IDENTIFIED BY tiger)` keeps
-/// its `)`). A backslash run is read once: linear.
+/// ([`sql_blank_len`]: escaped line breaks too), a quote, an escaped quote or line break at any
+/// level (`\"`, `\\\"`: the end of the JSON string the statement is written in, so its
+/// backslashes stay), or a `;`, `,` or `)` that ends it ([`sql_punctuation_ends`]) — never further,
+/// so the rest of the statement stays. A `)` closing a `(` of the password's own is its own
+/// (`p@ss(w)rd` goes whole; `(… IDENTIFIED BY tiger)` keeps its `)`). A backslash run is read
+/// once: linear.
 fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
     let mut end = at;
     let mut own_parens = 0u32;
@@ -1245,7 +1247,8 @@ fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
         match b[end] {
             b'(' => own_parens = own_parens.saturating_add(1),
             b')' if own_parens > 0 => own_parens -= 1,
-            b';' | b',' | b')' | b'\'' | b'"' => break,
+            b';' | b',' | b')' if sql_punctuation_ends(b, end) => break,
+            b'\'' | b'"' => break,
             b'\\' => {
                 let run_end = skip_backslashes(b, end);
                 if matches!(b.get(run_end), Some(b'"' | b'n' | b'r' | b't')) {
@@ -1259,6 +1262,21 @@ fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
         end += 1;
     }
     end
+}
+
+/// Whether the `;`, `,` or `)` at `k` ends an unquoted password: a blank, the end, a quote, another
+/// of them, or an escaped quote or line break follows it (`tiger;`, `p1, p2`, `(… BY tiger)`,
+/// `tiger;\"}`). Before anything else it is the password's own: a generated one holding `,` `;` or
+/// `)` (`Xy7,Gh2`, invalid unquoted, so the failed statement is what gets logged) goes whole.
+fn sql_punctuation_ends(b: &[u8], k: usize) -> bool {
+    let next = k + 1;
+    sql_blank_len(b, next) > 0
+        || match b.get(next) {
+            None => true,
+            Some(b';' | b',' | b')' | b'\'' | b'"') => true,
+            Some(b'\\') => matches!(b.get(skip_backslashes(b, next)), Some(b'"' | b'n' | b'r' | b't')),
+            _ => false,
+        }
 }
 
 /// A password after `IDENTIFIED BY` or `REPLACE` at `at`: a literal ([`sql_literal_at`]), or, when

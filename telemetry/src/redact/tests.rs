@@ -915,6 +915,13 @@ const MUST_GO: &[(&str, &str)] = &[
         "ALTER USER u IDENTIFIED BY p@ss(w)SECRETORA22 ACCOUNT UNLOCK",
         "SECRETORA22",
     ),
+    // A `,` `;` or `)` inside a word is the password's own (a generated one, invalid unquoted).
+    (
+        "ALTER USER u IDENTIFIED BY Xy7,SECRETORA30 ACCOUNT UNLOCK",
+        "SECRETORA30",
+    ),
+    ("ALTER USER u IDENTIFIED BY Xy7;SECRETORA31", "SECRETORA31"),
+    ("ALTER USER u IDENTIFIED BY Xy7)SECRETORA32 x", "SECRETORA32"),
     // A comment between a statement's words is a blank.
     (
         "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
@@ -1067,7 +1074,7 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     ),
     (
         "ALTER USER u IDENTIFIED BY SECRETORA15,PASSWORD EXPIRE",
-        "ALTER USER u IDENTIFIED BY [REDACTED],PASSWORD EXPIRE",
+        "ALTER USER u IDENTIFIED BY [REDACTED] EXPIRE",
     ),
     (
         "(ALTER USER u IDENTIFIED BY SECRETORA16)",
@@ -1084,6 +1091,10 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
         "ALTER USER u IDENTIFIED BY /* rotated */ [REDACTED];",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY Xy7,SECRETORA30 ACCOUNT UNLOCK",
+        "ALTER USER u IDENTIFIED BY [REDACTED] ACCOUNT UNLOCK",
     ),
     (
         r#"{"sql":"ALTER USER u IDENTIFIED BY -- new\nSECRETORA29"}"#,
@@ -2408,6 +2419,9 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("sql comments between passwords", |n| {
         format!("ALTER USER u{}", " IDENTIFIED /**/ BY /**/ x".repeat(n / 26))
+    });
+    assert_linear("sql punctuation in unquoted passwords", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", ",;)\\\\a".repeat(n / 6))
     });
     assert_linear("sql grant password lists", |n| {
         format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
