@@ -53,21 +53,26 @@
 //!   query, fragment or form (`?token=…&page=2`, `#access_token=…`), and `,` `}` `]` only after a
 //!   quoted (JSON) key. Inside parentheses opened before the key on its line
 //!   (`ClientSecretCredential(…, client_secret=x)`, a constructor's `Debug`) a `)` closing them ends
-//!   it when a blank, `,` `;` `)` `]` `}`, a quote or the end follows (`Cred(token=x) ok` keeps
-//!   `) ok`); a `)` before anything else, or closing a `(` of the value's own, is the value's
-//!   (`Cred(password=ab)cd)`, `Cred(token=9f(x)y)` keep theirs), as is any `)` with no `(` open
-//!   before the key (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
+//!   it when, past any closing brackets after it, a blank, a quote, the end, or a `,` or `;` followed
+//!   by a blank or the next `key=` comes (`Cred(token=x) ok` keeps `) ok`, `Cred(token=x),region=eu)`
+//!   keeps `),region=eu)`); a `)` before anything else, or closing a `(` of the value's own, is the
+//!   value's (`Cred(password=ab)cd)`, `Cred(password=Xy7),Gh2)`, `Cred(token=9f(x)y)` keep theirs;
+//!   so does `f(g(token=x),y)`, losing `,y)`), as is any `)` with no `(` open before the key
+//!   (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
 //!   value runs over words up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
 //! - the password of an SQL statement that sets one, any case, over line breaks (also escaped ones,
-//!   `\n` `\r` `\t` in a JSON string, and no-break spaces between the words): the string literal of
+//!   `\n` `\r` `\t` in a JSON string, no-break spaces, and comments, `/* … */` and `-- …` to the
+//!   line's end, each of at most 256 bytes, between the words): the string literal of
 //!   `… [ENCRYPTED] PASSWORD '…'` (PostgreSQL's `ALTER USER app WITH PASSWORD '…'`; SQL Server's
 //!   `PASSWORD = N'…'`), `IDENTIFIED [WITH plugin] BY '…'` or `"…"` (MySQL, Oracle; the plugin also
 //!   quoted, `AS '<hash>'` too, and the old password after `REPLACE '…'`) and `SET PASSWORD FOR
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
 //!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line). Oracle's unquoted password
 //!   goes too, after `IDENTIFIED BY` and `REPLACE` (`CREATE USER scott IDENTIFIED BY tiger DEFAULT
-//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, `;`, `,`, `)` or a quote), each
+//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, a quote, an escaped quote at any
+//!   level, or a `;` `,` `)` before a blank, the end or other punctuation — `Xy7,Gh2` and
+//!   `p@ss(w)rd` go whole), each
 //!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
 //!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
 //!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Not `password reset
@@ -1047,7 +1052,7 @@ fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
         _ => return None,
     };
     let end = i + word.len();
-    (starts_with_ci(b, i, word) && sql_blank_len(b, end) > 0).then_some((keyword, end))
+    (starts_with_ci(b, i, word) && sql_gap_len(b, end) > 0).then_some((keyword, end))
 }
 
 /// The length of the SQL blank at `i`, 0 when none is there: ASCII whitespace, an escaped line break
@@ -1062,6 +1067,45 @@ fn sql_blank_len(b: &[u8], i: usize) -> usize {
     }
 }
 
+/// The longest SQL comment [`sql_comment_len`] reads: a longer one is no blank.
+const SQL_COMMENT_MAX: usize = 256;
+
+/// The length of the SQL comment at `i`, 0 when none is there: `/* … */` closed within
+/// [`SQL_COMMENT_MAX`] bytes, or `--` and a blank up to the end of its line (a line break, escaped
+/// too) within as many — `IDENTIFIED BY /* rotated */ tiger`, `ALTER /* ops */ USER`. A password
+/// starting with `--` and no blank (`--x9`) is no comment. Bounded, so each reading costs a constant.
+fn sql_comment_len(b: &[u8], i: usize) -> usize {
+    let ahead = &b[i.min(b.len())..b.len().min(i + SQL_COMMENT_MAX)];
+    if ahead.starts_with(b"/*") {
+        return ahead[2..]
+            .windows(2)
+            .position(|w| w == b"*/")
+            .map_or(0, |k| k + 4);
+    }
+    if !ahead.starts_with(b"--") || sql_blank_len(b, i + 2) == 0 {
+        return 0;
+    }
+    let line_end = (2..ahead.len()).find(|&k| {
+        matches!(ahead[k], b'\n' | b'\r')
+            || (ahead[k] == b'\\' && matches!(ahead.get(k + 1), Some(b'n' | b'r')))
+    });
+    match line_end {
+        Some(k) => k,
+        // The text ends within the comment.
+        None if i + ahead.len() == b.len() => ahead.len(),
+        None => 0,
+    }
+}
+
+/// The length of the blank ([`sql_blank_len`]) or comment ([`sql_comment_len`]) at `i`, 0 when
+/// neither is there: what may stand between a statement's words.
+fn sql_gap_len(b: &[u8], i: usize) -> usize {
+    match sql_blank_len(b, i) {
+        0 => sql_comment_len(b, i),
+        n => n,
+    }
+}
+
 /// A [`SqlKeyword`] starting a word after the blank ([`sql_blank_len`]) at `i` (`…WITH\nPASSWORD '…'`
 /// in a JSON string).
 fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
@@ -1071,19 +1115,21 @@ fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
     }
 }
 
-/// Past the blanks ([`sql_blank_len`]; line breaks too: a statement may span lines) at `i`.
+/// Past the blanks and comments ([`sql_gap_len`]; line breaks too: a statement may span lines) at
+/// `i`.
 fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
     loop {
-        match sql_blank_len(b, i) {
+        match sql_gap_len(b, i) {
             0 => return i,
             n => i += n,
         }
     }
 }
 
-/// Whether the word `lower` (any case) stands at `i`, followed by a blank ([`sql_blank_len`]).
+/// Whether the word `lower` (any case) stands at `i`, followed by a blank or a comment
+/// ([`sql_gap_len`]: `CREATE/**/USER`).
 fn sql_word_at(b: &[u8], i: usize, lower: &[u8]) -> bool {
-    starts_with_ci(b, i, lower) && sql_blank_len(b, i + lower.len()) > 0
+    starts_with_ci(b, i, lower) && sql_gap_len(b, i + lower.len()) > 0
 }
 
 /// The longest MySQL account (`'app'@'10.0.%'`) [`find_sql_passwords`] reads after `SET PASSWORD
@@ -1188,18 +1234,49 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
 }
 
 /// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
-/// ([`sql_blank_len`]: escaped line breaks too), `;`, `,`, `)` or a quote (`\"` too: the end of the
-/// JSON string the statement is written in) — never further, so the rest of the statement stays.
+/// ([`sql_blank_len`]: escaped line breaks too), a quote, an escaped quote or line break at any
+/// level (`\"`, `\\\"`: the end of the JSON string the statement is written in, so its
+/// backslashes stay), or a `;`, `,` or `)` that ends it ([`sql_punctuation_ends`]) — never further,
+/// so the rest of the statement stays. A `)` closing a `(` of the password's own is its own
+/// (`p@ss(w)rd` goes whole; `(… IDENTIFIED BY tiger)` keeps its `)`). A backslash run is read
+/// once: linear.
 fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
     let mut end = at;
-    while end < b.len()
-        && sql_blank_len(b, end) == 0
-        && !matches!(b[end], b';' | b',' | b')' | b'\'' | b'"')
-        && !(b[end] == b'\\' && b.get(end + 1) == Some(&b'"'))
-    {
+    let mut own_parens = 0u32;
+    while end < b.len() && sql_blank_len(b, end) == 0 {
+        match b[end] {
+            b'(' => own_parens = own_parens.saturating_add(1),
+            b')' if own_parens > 0 => own_parens -= 1,
+            b';' | b',' | b')' if sql_punctuation_ends(b, end) => break,
+            b'\'' | b'"' => break,
+            b'\\' => {
+                let run_end = skip_backslashes(b, end);
+                if matches!(b.get(run_end), Some(b'"' | b'n' | b'r' | b't')) {
+                    break;
+                }
+                end = run_end;
+                continue;
+            }
+            _ => {}
+        }
         end += 1;
     }
     end
+}
+
+/// Whether the `;`, `,` or `)` at `k` ends an unquoted password: a blank, the end, a quote, another
+/// of them, or an escaped quote or line break follows it (`tiger;`, `p1, p2`, `(… BY tiger)`,
+/// `tiger;\"}`). Before anything else it is the password's own: a generated one holding `,` `;` or
+/// `)` (`Xy7,Gh2`, invalid unquoted, so the failed statement is what gets logged) goes whole.
+fn sql_punctuation_ends(b: &[u8], k: usize) -> bool {
+    let next = k + 1;
+    sql_blank_len(b, next) > 0
+        || match b.get(next) {
+            None => true,
+            Some(b';' | b',' | b')' | b'\'' | b'"') => true,
+            Some(b'\\') => matches!(b.get(skip_backslashes(b, next)), Some(b'"' | b'n' | b'r' | b't')),
+            _ => false,
+        }
 }
 
 /// A password after `IDENTIFIED BY` or `REPLACE` at `at`: a literal ([`sql_literal_at`]), or, when
@@ -3152,14 +3229,53 @@ struct ValueStops {
     paren: bool,
 }
 
-/// Whether the `)` at `j` ends a call rather than a value holding `)`: the end of the text, a blank,
-/// a quote, a backslash (an escaped quote or line break in a JSON string) or punctuation that ends
-/// a call's argument (`,` `;` `)` `]` `}`) follows it. `Cred(password=ab)cd)` keeps `ab)cd`
-/// whole; a value ending in `)` inside a call loses only that `)`.
+/// How many closing brackets (`)` `]` `}`) [`closes_call`] reads past a `)`: nested calls close
+/// together (`Outer(Cred(token=x)))`); a longer run is the value's own.
+const CALL_CLOSERS_MAX: usize = 16;
+
+/// Whether the `)` at `j` ends a call rather than a value holding `)`: after it and the closing
+/// brackets that follow it (nested calls, `f(g(x))]`), the end of the text, a blank, a quote, an
+/// escaped quote or line break (the end of a JSON string), or a `,` or `;` followed by a blank, the
+/// end or the next argument's `key=` (`Outer(Cred(api_key=x), region=…)`, `…x),region=…`).
+/// Anything else is the value's: `Cred(password=ab)cd)` keeps `ab)cd` whole, and a password such as
+/// `Xy7),Gh2` or `Xy7)]Gh2` is not cut at its `)`. A value ending in `)` inside a call loses only that
+/// `)`.
 fn closes_call(b: &[u8], j: usize) -> bool {
-    b.get(j + 1).is_none_or(|c| {
-        c.is_ascii_whitespace() || matches!(c, b',' | b';' | b')' | b']' | b'}' | b'"' | b'\'' | b'\\')
-    })
+    let mut k = j + 1;
+    let closers_end = b.len().min(k + CALL_CLOSERS_MAX);
+    while k < closers_end && matches!(b[k], b')' | b']' | b'}') {
+        k += 1;
+    }
+    match b.get(k) {
+        None => true,
+        Some(c) if c.is_ascii_whitespace() || matches!(c, b'"' | b'\'') => true,
+        Some(b'\\') => {
+            let run_end = skip_backslashes(b, k);
+            match b.get(run_end) {
+                Some(b'"' | b'\'') => true,
+                Some(b'n' | b'r' | b't') => (run_end - k) % 2 == 1,
+                _ => false,
+            }
+        }
+        Some(b',' | b';') => {
+            b.get(k + 1).is_none_or(u8::is_ascii_whitespace) || argument_key_follows(b, k + 1)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a call's next argument, `key=` or `key:` (`[A-Za-z_][\w.-]*`), starts at `at`: read
+/// within [`KEY_LOOKAHEAD`] bytes, so a value costs at most its length times a constant.
+fn argument_key_follows(b: &[u8], at: usize) -> bool {
+    if !b.get(at).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+        return false;
+    }
+    let ahead = &b[at..b.len().min(at + KEY_LOOKAHEAD)];
+    let name = ahead
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        .count();
+    matches!(ahead.get(name), Some(b'=' | b':'))
 }
 
 /// Whether CJK text's punctuation stands at `i`: an ideographic full stop (`。`), comma (`、`) or

@@ -910,6 +910,43 @@ const MUST_GO: &[(&str, &str)] = &[
         "SECRETORA20",
     ),
     ("SET ROLE r IDENTIFIED BY SECRETORA21;", "SECRETORA21"),
+    // A `(` of the password's own keeps its `)` in it.
+    (
+        "ALTER USER u IDENTIFIED BY p@ss(w)SECRETORA22 ACCOUNT UNLOCK",
+        "SECRETORA22",
+    ),
+    // A `,` `;` or `)` inside a word is the password's own (a generated one, invalid unquoted).
+    (
+        "ALTER USER u IDENTIFIED BY Xy7,SECRETORA30 ACCOUNT UNLOCK",
+        "SECRETORA30",
+    ),
+    ("ALTER USER u IDENTIFIED BY Xy7;SECRETORA31", "SECRETORA31"),
+    ("ALTER USER u IDENTIFIED BY Xy7)SECRETORA32 x", "SECRETORA32"),
+    // A comment between a statement's words is a blank.
+    (
+        "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
+        "SECRETORA24",
+    ),
+    ("ALTER USER u IDENTIFIED /* c */ BY SECRETORA25;", "SECRETORA25"),
+    (
+        "ALTER USER u IDENTIFIED -- rotated\n  BY SECRETORA26;",
+        "SECRETORA26",
+    ),
+    ("ALTER /* ops */ USER u IDENTIFIED BY SECRETORA27;", "SECRETORA27"),
+    ("CREATE/**/USER u IDENTIFIED/**/BY/**/SECRETORA28;", "SECRETORA28"),
+    (
+        r#"{"sql":"ALTER USER u IDENTIFIED BY -- new\nSECRETORA29"}"#,
+        "SECRETORA29",
+    ),
+    (
+        "ALTER ROLE app WITH PASSWORD /* new */ 'SECRETSQLC1'",
+        "SECRETSQLC1",
+    ),
+    // SQL in a JSON string in a JSON string: the password ends before the escaped quote.
+    (
+        r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
+        "SECRETORA23",
+    ),
     // An unquoted value inside a call's parentheses (Python's, a constructor's `Debug`) ends at the
     // `)` that closes one opened before its key, when a blank or punctuation follows it; a `)`
     // inside the value stays the value's (`ab)cd`, `f(x)`), as with no `(` open before the key.
@@ -929,6 +966,16 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("Cred(\npassword=SECRETPAREN8) x", "SECRETPAREN8)"),
     ("Cred(password=SECRETPAREN9)$x)", "SECRETPAREN9)$x"),
+    // A `)` followed by `,` `;` or a closing bracket ends the call only when a blank, the end or the
+    // next argument's `key=` comes after them: a generated password holding `),` or `)]` goes whole.
+    ("Cred(password=Xy7),SECRETPAREN11)", "SECRETPAREN11"),
+    ("Cred(password=Xy7);SECRETPAREN12)", "SECRETPAREN12"),
+    ("Cred(password=Xy7)]SECRETPAREN13)", "SECRETPAREN13"),
+    ("Cred(password=Xy7)}SECRETPAREN14)", "SECRETPAREN14"),
+    ("Cred(password=Xy7))SECRETPAREN15)", "SECRETPAREN15"),
+    ("Cred(password=Xy7)\\SECRETPAREN16)", "SECRETPAREN16"),
+    ("Cred(password=SECRETPAREN17),region=eu-west-1)", "SECRETPAREN17"),
+    ("Outer(Cred(token=SECRETPAREN18))] next", "SECRETPAREN18"),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -1027,7 +1074,7 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     ),
     (
         "ALTER USER u IDENTIFIED BY SECRETORA15,PASSWORD EXPIRE",
-        "ALTER USER u IDENTIFIED BY [REDACTED],PASSWORD EXPIRE",
+        "ALTER USER u IDENTIFIED BY [REDACTED] EXPIRE",
     ),
     (
         "(ALTER USER u IDENTIFIED BY SECRETORA16)",
@@ -1036,6 +1083,26 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "GRANT CONNECT TO u1, u2 IDENTIFIED BY SECRETORA19, SECRETORA20;",
         "GRANT CONNECT TO u1, u2 IDENTIFIED BY [REDACTED], [REDACTED];",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY p@ss(w)SECRETORA22 ACCOUNT UNLOCK",
+        "ALTER USER u IDENTIFIED BY [REDACTED] ACCOUNT UNLOCK",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
+        "ALTER USER u IDENTIFIED BY /* rotated */ [REDACTED];",
+    ),
+    (
+        "ALTER USER u IDENTIFIED BY Xy7,SECRETORA30 ACCOUNT UNLOCK",
+        "ALTER USER u IDENTIFIED BY [REDACTED] ACCOUNT UNLOCK",
+    ),
+    (
+        r#"{"sql":"ALTER USER u IDENTIFIED BY -- new\nSECRETORA29"}"#,
+        r#"{"sql":"ALTER USER u IDENTIFIED BY -- new\n[REDACTED]"}"#,
+    ),
+    (
+        r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
+        r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY [REDACTED]\\\"}\"}"}"#,
     ),
     // The `)` closing a call's parentheses and the text after it stay.
     (
@@ -1064,6 +1131,15 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "Outer(Cred(api_key=SECRETPAREN7), region=eu-west-1)",
         "Outer(Cred(api_key=[REDACTED]), region=eu-west-1)",
+    ),
+    ("Cred(password=Xy7),SECRETPAREN11)", "Cred(password=[REDACTED])"),
+    (
+        "Cred(password=SECRETPAREN17),region=eu-west-1)",
+        "Cred(password=[REDACTED]),region=eu-west-1)",
+    ),
+    (
+        "Outer(Cred(token=SECRETPAREN18))] next",
+        "Outer(Cred(token=[REDACTED]))] next",
     ),
     (
         "db:\n  password: |\n    SECRETYAML1\n    SECRETYAML2\n  user: bob",
@@ -2327,6 +2403,26 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     assert_linear("sql unquoted replace chains", |n| {
         format!("ALTER USER u{}", " IDENTIFIED BY a REPLACE b".repeat(n / 26))
     });
+    assert_linear("sql unquoted passwords of backslashes", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "\\\\\\a".repeat(n / 4))
+    });
+    assert_linear("sql unquoted passwords of parentheses", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "((a)".repeat(n / 4))
+    });
+    // A comment is read within a bound.
+    assert_linear("sql unclosed comments after verbs", |n| "create/*".repeat(n / 8));
+    assert_linear("sql unclosed comments after keywords", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED /* x".repeat(n / 16))
+    });
+    assert_linear("sql line comments without a line break", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED BY -- x".repeat(n / 19))
+    });
+    assert_linear("sql comments between passwords", |n| {
+        format!("ALTER USER u{}", " IDENTIFIED /**/ BY /**/ x".repeat(n / 26))
+    });
+    assert_linear("sql punctuation in unquoted passwords", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", ",;)\\\\a".repeat(n / 6))
+    });
     assert_linear("sql grant password lists", |n| {
         format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
     });
@@ -2343,6 +2439,16 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("closing parentheses in a value", |n| {
         format!("(token={}", ")a".repeat(n / 2))
+    });
+    // What follows a `)` is read within a bound: closing brackets, a key after `,`.
+    assert_linear("closing bracket runs in a value", |n| {
+        format!("(token={}", ")]}".repeat(n / 3))
+    });
+    assert_linear("commas after parentheses in a value", |n| {
+        format!("(token={}", "),a_long_argument_name".repeat(n / 22))
+    });
+    assert_linear("escapes after parentheses in a value", |n| {
+        format!("(token={}", ")\\\\\\a".repeat(n / 5))
     });
     assert_linear("sql random passwords", |n| {
         format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
