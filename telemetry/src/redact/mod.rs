@@ -2579,6 +2579,14 @@ enum HeaderEnd {
     Quote(u8, u32, bool),
 }
 
+/// Where the line holding position `to` starts (after the last `\n` or `\r` before it).
+fn line_start(b: &[u8], to: usize) -> usize {
+    b[..to]
+        .iter()
+        .rposition(|&c| matches!(c, b'\n' | b'\r'))
+        .map_or(0, |k| k + 1)
+}
+
 /// Which escape levels of `"` are open, one bit per level ([`quote_level`]), at a point of a line.
 /// Read left to right from the last point asked, so the header rule, which asks at increasing
 /// points, reads a text once.
@@ -2593,10 +2601,7 @@ impl OpenQuotes {
     fn before(&mut self, b: &[u8], to: usize) -> u64 {
         if to < self.at {
             // Not asked so by the scan; start again from the line's start.
-            self.at = b[..to]
-                .iter()
-                .rposition(|&c| matches!(c, b'\n' | b'\r'))
-                .map_or(0, |k| k + 1);
+            self.at = line_start(b, to);
             self.open = 0;
         }
         let mut j = self.at;
@@ -2642,10 +2647,7 @@ impl OpenParens {
     fn before(&mut self, b: &[u8], to: usize) -> u32 {
         if to < self.at {
             // Not asked so by the scan; start again from the line's start.
-            self.at = b[..to]
-                .iter()
-                .rposition(|&c| matches!(c, b'\n' | b'\r'))
-                .map_or(0, |k| k + 1);
+            self.at = line_start(b, to);
             self.open = 0;
         }
         for &c in &b[self.at..to] {
