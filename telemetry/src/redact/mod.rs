@@ -1117,7 +1117,7 @@ fn sql_keyword_after(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
 
 /// Past the blanks and comments ([`sql_gap_len`]; line breaks too: a statement may span lines) at
 /// `i`.
-fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
+fn skip_sql_gaps(b: &[u8], mut i: usize) -> usize {
     loop {
         match sql_gap_len(b, i) {
             0 => return i,
@@ -1214,7 +1214,7 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
         |at: usize, o: &[u8]| starts_with_ci(b, at, o) && !b.get(at + o.len()).is_some_and(|c| is_word(*c));
     for verb in [&b"create"[..], b"alter"] {
         if sql_word_at(b, k, verb) {
-            let mut object = skip_whitespace(b, k + verb.len());
+            let mut object = skip_sql_gaps(b, k + verb.len());
             if [&b"user"[..], b"role", b"login"]
                 .iter()
                 .any(|o| object_at(object, o))
@@ -1224,10 +1224,10 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
             // A database link's `CONNECT TO user IDENTIFIED BY password`.
             for modifier in [&b"shared"[..], b"public"] {
                 if sql_word_at(b, object, modifier) {
-                    object = skip_whitespace(b, object + modifier.len());
+                    object = skip_sql_gaps(b, object + modifier.len());
                 }
             }
-            return sql_word_at(b, object, b"database") && object_at(skip_whitespace(b, object + 8), b"link");
+            return sql_word_at(b, object, b"database") && object_at(skip_sql_gaps(b, object + 8), b"link");
         }
     }
     sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
@@ -1330,19 +1330,18 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         if verb.is_none_or(|v| at - v > SQL_STATEMENT_MAX) {
             continue;
         }
-        let next = skip_whitespace(b, end);
+        let next = skip_sql_gaps(b, end);
         // Oracle writes a password unquoted (`IDENTIFIED BY tiger`), in every statement that takes
         // one; of `SET`'s only `SET ROLE r IDENTIFIED BY pw` does (`set the owner identified by id`
         // is prose).
-        let oracle = verb.is_some_and(|v| {
-            !sql_word_at(b, v, b"set") || sql_word_at(b, skip_whitespace(b, v + 3), b"role")
-        });
+        let oracle = verb
+            .is_some_and(|v| !sql_word_at(b, v, b"set") || sql_word_at(b, skip_sql_gaps(b, v + 3), b"role"));
         // Where the password starts and whether it may be an unquoted word; `Err(resume)` after
         // MySQL's `BY RANDOM PASSWORD`, which sets none but may be followed by `REPLACE 'old'`.
         let password = match keyword {
             SqlKeyword::Password if sql_word_at(b, next, b"for") => {
                 // `FOR 'app'@'%' = …`: the account is one word, then `=`.
-                let account = skip_whitespace(b, next + 3);
+                let account = skip_sql_gaps(b, next + 3);
                 let mut account_end = account;
                 while account_end - account < SQL_NAME_MAX
                     && account_end < b.len()
@@ -1351,17 +1350,17 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 {
                     account_end += 1;
                 }
-                let equals = skip_whitespace(b, account_end);
+                let equals = skip_sql_gaps(b, account_end);
                 if account_end == account || b.get(equals) != Some(&b'=') {
                     continue;
                 }
                 // `PASSWORD('…')`, MySQL 5's hashing function around the literal.
-                Ok((past_wrappers(b, skip_whitespace(b, equals + 1)), false))
+                Ok((past_wrappers(b, skip_sql_gaps(b, equals + 1)), false))
             }
             // SQL Server's `PASSWORD = N'…'`.
             // (A plain `PASSWORD = '…'` is a `key = value` already.)
             SqlKeyword::Password if b.get(next) == Some(&b'=') => {
-                let literal = skip_whitespace(b, next + 1);
+                let literal = skip_sql_gaps(b, next + 1);
                 if sql_literal_prefix_len(b, literal) == 0 {
                     continue;
                 }
@@ -1372,7 +1371,7 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 let mut by = next;
                 if sql_word_at(b, by, b"with") {
                     // The plugin's name, bare or quoted (`WITH 'caching_sha2_password'`).
-                    let plugin = skip_whitespace(b, by + 4);
+                    let plugin = skip_sql_gaps(b, by + 4);
                     let plugin_end = match sql_literal_at(b, plugin) {
                         Some((from, to)) if to - from <= SQL_NAME_MAX => sql_literal_close(b, to),
                         Some(_) => continue,
@@ -1385,20 +1384,20 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                                     .count()
                         }
                     };
-                    by = skip_whitespace(b, plugin_end);
+                    by = skip_sql_gaps(b, plugin_end);
                 }
                 // `AS 'hash'` (MySQL's stored hash, as good as the password).
                 if sql_word_at(b, by, b"as") {
-                    Ok((skip_whitespace(b, by + 2), false))
+                    Ok((skip_sql_gaps(b, by + 2), false))
                 } else if sql_word_at(b, by, b"by") {
-                    let word = skip_whitespace(b, by + 2);
-                    let random_password = skip_whitespace(b, word + 6);
+                    let word = skip_sql_gaps(b, by + 2);
+                    let random_password = skip_sql_gaps(b, word + 6);
                     if sql_word_at(b, word, b"values") {
                         // Oracle's stored hash.
-                        Ok((skip_whitespace(b, word + 6), false))
+                        Ok((skip_sql_gaps(b, word + 6), false))
                     } else if sql_word_at(b, word, b"password") {
                         // MySQL 5's stored hash, `BY PASSWORD '*…'`.
-                        Ok((skip_whitespace(b, word + 8), false))
+                        Ok((skip_sql_gaps(b, word + 8), false))
                     } else if sql_word_at(b, word, b"random")
                         && starts_with_ci(b, random_password, b"password")
                     {
@@ -1427,11 +1426,11 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         // jumps past each.
         if matches!(password, Ok((_, true))) && verb.is_some_and(|v| sql_word_at(b, v, b"grant")) {
             loop {
-                let comma = skip_whitespace(b, after);
+                let comma = skip_sql_gaps(b, after);
                 if b.get(comma) != Some(&b',') {
                     break;
                 }
-                let Some(((from, to), next)) = sql_password_at(b, skip_whitespace(b, comma + 1), true) else {
+                let Some(((from, to), next)) = sql_password_at(b, skip_sql_gaps(b, comma + 1), true) else {
                     break;
                 };
                 if to > from {
@@ -1444,10 +1443,10 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         // A `;` in the literal is the password's own.
         verbs_read = verbs_read.max(after);
         // MySQL's and Oracle's `IDENTIFIED BY new REPLACE old`: the current password goes too.
-        let replace = skip_whitespace(b, after);
+        let replace = skip_sql_gaps(b, after);
         let unquoted = keyword == SqlKeyword::Identified && oracle;
         if sql_word_at(b, replace, b"replace")
-            && let Some(((from, to), after)) = sql_password_at(b, skip_whitespace(b, replace + 7), unquoted)
+            && let Some(((from, to), after)) = sql_password_at(b, skip_sql_gaps(b, replace + 7), unquoted)
         {
             if to > from {
                 spans.push((from, to));
