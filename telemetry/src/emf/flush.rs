@@ -17,7 +17,7 @@ use super::series::{CellKind, Group, Series};
 use super::units::EmfUnit;
 use crate::clock::epoch_millis;
 use std::io::Write;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, TryLockError};
 
 /// Interned groups and series beyond which unused ones are swept at flush.
@@ -63,6 +63,12 @@ impl SeriesSource for Entries<'_> {
     fn series(&self, slot: &Slot) -> &Series {
         &self.0[slot.index].series
     }
+}
+
+/// Clears `flag` and says whether it was set: a plain load first, so a flag that is clear (the common
+/// case) costs no locked exchange.
+fn take_flag(flag: &AtomicBool) -> bool {
+    flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel)
 }
 
 impl EmfRecorder {
@@ -171,8 +177,7 @@ impl EmfRecorder {
         self.inner
             .entries_hint
             .store(state.entries.len().min(MAX_ENTRIES_HINT), Ordering::Relaxed);
-        let cold =
-            shared.cold_start.load(Ordering::Relaxed) && shared.cold_start.swap(false, Ordering::AcqRel);
+        let cold = take_flag(&shared.cold_start);
         if self.inner.cfg.disabled {
             return FlushReport::default();
         }
@@ -231,7 +236,7 @@ impl EmfRecorder {
         }
         drop(drain);
         for (index, g) in gauges.iter().enumerate() {
-            if g.set.load(Ordering::Relaxed) && g.set.swap(false, Ordering::AcqRel) {
+            if take_flag(&g.set) {
                 sc.values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));
                 sc.slots
                     .push(slot(CellKind::Gauge, index, &g.series, sc.values.len() - 1, 1));
@@ -266,7 +271,7 @@ impl EmfRecorder {
                 }
             }
         }
-        let cold = inner.cold_start.load(Ordering::Relaxed) && inner.cold_start.swap(false, Ordering::AcqRel);
+        let cold = take_flag(&inner.cold_start);
         if !inner.cfg.disabled {
             self.encode(&*cells, sc, properties, cold, &mut report);
         } else {
