@@ -53,11 +53,9 @@ impl EncodedResource {
                 key_value(out, 1, key.as_str(), value);
             }
         });
-        let mut schema_url = Vec::new();
-        string(&mut schema_url, 3, resource.schema_url().unwrap_or_default());
         Self {
             resource: encoded,
-            schema_url,
+            schema_url: schema_url_field(resource.schema_url()),
         }
     }
 }
@@ -95,15 +93,7 @@ impl<'r> TraceRequest<'r> {
             let at = *index.entry(&span.instrumentation_scope).or_insert_with(|| {
                 scopes.push(ScopeSpans {
                     scope: scope_field(&span.instrumentation_scope),
-                    schema_url: {
-                        let mut out = Vec::new();
-                        string(
-                            &mut out,
-                            3,
-                            span.instrumentation_scope.schema_url().unwrap_or_default(),
-                        );
-                        out
-                    },
+                    schema_url: schema_url_field(span.instrumentation_scope.schema_url()),
                     spans: Vec::new(),
                 });
                 scopes.len() - 1
@@ -309,6 +299,14 @@ fn array_values(out: &mut Vec<u8>, array: &Array) {
         }
         _ => {}
     }
+}
+
+/// The `schema_url` field of `ResourceSpans` and of `ScopeSpans` (field 3 of both), empty when there
+/// is none.
+fn schema_url_field(url: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    string(&mut out, 3, url.unwrap_or_default());
+    out
 }
 
 /// `ScopeSpans.scope` (field 1): an `InstrumentationScope` of name, version and attributes.
