@@ -90,6 +90,56 @@ fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&bytes[start..]);
 }
 
+/// Appends compact JSON `src` (no blanks between tokens, as serde_json's compact writer leaves it)
+/// laid out as serde_json's pretty printer lays out the same value: a line and two more spaces of
+/// indent for each member and element, `": "` after a key, `{}` and `[]` when empty. The pretty log
+/// lines (`POWERTOOLS_DEV`) are the compact ones laid out, so serde's pretty writer — an instance of
+/// every serialized type for its formatter — is not in the binary.
+#[cfg(feature = "logs")]
+pub(crate) fn write_pretty(out: &mut Vec<u8>, src: &[u8]) {
+    let newline = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        out.resize(out.len() + 2 * depth, b' ');
+    };
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < src.len() {
+        let c = src[i];
+        i += 1;
+        match c {
+            b'"' => {
+                let start = i - 1;
+                while i < src.len() && src[i] != b'"' {
+                    i += if src[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(src.len());
+                out.extend_from_slice(&src[start..i]);
+            }
+            // `}` and `]` are two past `{` and `[` in ASCII.
+            b'{' | b'[' if src.get(i).is_some_and(|&next| next == c + 2) => {
+                out.extend_from_slice(&[c, c + 2]);
+                i += 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                out.push(c);
+                newline(out, depth);
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                newline(out, depth);
+                out.push(c);
+            }
+            b',' => {
+                out.push(c);
+                newline(out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,7 +214,53 @@ mod tests {
         }
     }
 
+    /// Any JSON value: strings of any text (quotes, backslashes, braces and commas inside), numbers,
+    /// empty and nested objects and arrays.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "[\\\\\"{}\\[\\],: a-zé]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec(("[\\\\\"{}:, a-z]{0,4}", inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    #[test]
+    fn pretty_layout_is_serde_jsons() {
+        use serde_json::json;
+        for v in [
+            json!({}),
+            json!([]),
+            json!({"a": {}, "b": [], "c": [{}], "d": [[]]}),
+            json!({"s": "{\"x\": [1, 2]}\\", "n": -1.5e-7, "t": true, "z": null}),
+            json!([1, "two", {"three": [3]}]),
+        ] {
+            let mut out = Vec::new();
+            write_pretty(&mut out, &serde_json::to_vec(&v).unwrap());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string_pretty(&v).unwrap()
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_value_is_laid_out_as_serde_pretty_prints_it(v in json_value()) {
+            let mut out = Vec::new();
+            write_pretty(&mut out, &serde_json::to_vec(&v).unwrap());
+            prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string_pretty(&v).unwrap());
+        }
+
         #[test]
         fn any_string_escapes_like_serde_json(s in any::<String>()) {
             let mut out = Vec::new();

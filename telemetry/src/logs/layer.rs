@@ -705,7 +705,9 @@ where
         }
         let start = out.len();
         let ok = if self.cfg.pretty {
-            serde_json::to_writer_pretty(&mut *out, &line)
+            let mut compact = Vec::new();
+            line.write_compact(&mut compact)
+                .map(|()| crate::json::write_pretty(out, &compact))
         } else {
             line.write_compact(out)
         };
@@ -1476,8 +1478,9 @@ mod tests {
     }
 
     /// JSON text with the blanks between tokens taken out: a pretty line as the compact one.
-    /// The `count` compact lines `work` logs under `cfg()`, checked to be the ones serde writes
-    /// afresh (the pretty path, minified), parsed.
+    /// The `count` compact lines `work` logs under `cfg()`, checked to be the ones written afresh from
+    /// the whole scope (the pretty path, which uses no span's run, minified; the afresh writer is
+    /// serde's output, `record`'s tests hold it to), parsed.
     fn written_as_afresh(cfg: impl Fn() -> LogConfig, work: impl Fn(), count: usize) -> Vec<Value> {
         let compact = run_text(cfg(), &work);
         assert_eq!(compact.lines().count(), count);
@@ -1506,7 +1509,7 @@ mod tests {
     }
 
     /// Lines whose context keys all come from one span copy the members written for the first such
-    /// line (`SpanFields::context_block`); each is exactly the line serde writes afresh (the pretty
+    /// line (`SpanFields::context_block`); each is exactly the line written afresh (the pretty
     /// path, minified): context from the invocation span alone, with the configuration's function
     /// name, memory size and sampling rate, lines in nested spans, an event's own context key, a
     /// nested span's, a span carrying all of them, context keys recorded after the first line, and
@@ -1710,7 +1713,7 @@ mod tests {
     /// Lines inside spans are written from the span's cached run (`LineRun`): nodes added in front of
     /// the parent's, or merged from the whole scope when a span adds a context key or a name an
     /// enclosing span has, rebuilt after any span records values. Each line is exactly the one
-    /// serde writes afresh from the whole scope (the pretty path, minified).
+    /// written afresh from the whole scope (the pretty path, minified).
     #[test]
     fn lines_written_from_a_span_run_are_the_ones_written_afresh() {
         let work = || {

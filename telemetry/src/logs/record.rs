@@ -430,12 +430,14 @@ fn withheld(line: &[u8], pretty: bool) -> Vec<u8> {
         }
     }
     let value = serde_json::Value::Object(short);
+    let compact = serde_json::to_vec(&value).unwrap_or_default();
     let mut out = if pretty {
-        serde_json::to_vec_pretty(&value)
+        let mut out = Vec::with_capacity(compact.len() * 2);
+        crate::json::write_pretty(&mut out, &compact);
+        out
     } else {
-        serde_json::to_vec(&value)
-    }
-    .unwrap_or_default();
+        compact
+    };
     out.push(b'\n');
     out
 }
@@ -1260,7 +1262,8 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         /// The compact writer is `serde_json::to_writer` of the line, span fields' JSON included, with
-        /// redaction on or off and budgets small enough to run out within a line.
+        /// redaction on or off and budgets small enough to run out within a line; laid out, it is
+        /// `serde_json::to_writer_pretty` of the line.
         #[test]
         fn compact_writer_is_the_serde_serialisation(
             message in text(),
@@ -1314,6 +1317,11 @@ mod tests {
             prop_assert!(compact.starts_with(b"kept"));
             let serde = serde_json::to_vec(&line).unwrap();
             prop_assert_eq!(String::from_utf8_lossy(&compact[4..]), String::from_utf8_lossy(&serde));
+            // The pretty line (`POWERTOOLS_DEV`) is the compact one laid out as serde pretty-prints.
+            let mut pretty = Vec::new();
+            crate::json::write_pretty(&mut pretty, &compact[4..]);
+            let serde_pretty = serde_json::to_vec_pretty(&line).unwrap();
+            prop_assert_eq!(String::from_utf8_lossy(&pretty), String::from_utf8_lossy(&serde_pretty));
         }
     }
 }
