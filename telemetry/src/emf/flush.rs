@@ -91,7 +91,7 @@ impl EmfRecorder {
 
     /// Like [`flush`](Self::flush), adding root properties (e.g. `function_request_id`) to every document.
     pub fn flush_with(&self, properties: &[(&str, &str)]) -> FlushReport {
-        self.with_scratch(|sc| {
+        self.with_own_scratch(|sc| {
             let report = self.render_into(properties, sc);
             if !sc.out.is_empty() {
                 let mut w = lock(&self.inner.writer);
@@ -187,14 +187,15 @@ impl EmfRecorder {
 
     /// Drains everything recorded since the last flush into serialized documents without writing them.
     pub fn render(&self, properties: &[(&str, &str)]) -> (Vec<String>, FlushReport) {
-        self.with_scratch(|sc| {
+        self.with_own_scratch(|sc| {
             let report = self.render_into(properties, sc);
             let text = String::from_utf8_lossy(&sc.out);
             (text.lines().map(str::to_owned).collect(), report)
         })
     }
 
-    /// Runs `f` with the shared flush buffers, or fresh ones while another flush holds them.
+    /// Runs `f` with the shared flush buffers, or fresh ones while another flush holds them: an
+    /// invocation's flush does not wait for another's.
     fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
         let mut guard = match self.inner.scratch.try_lock() {
             Ok(g) => Some(g),
@@ -206,6 +207,17 @@ impl EmfRecorder {
             Some(sc) => sc,
             None => local.insert(Scratch::default()),
         };
+        Self::run_on(sc, f)
+    }
+
+    /// Runs `f` with the shared flush buffers, waiting for them: a flush of the process-wide cells
+    /// drains the counters while it holds them ([`CounterCell::drain`]), so two never drain at once
+    /// and each count is reported once, with no lock of the drain's own.
+    fn with_own_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        Self::run_on(&mut lock(&self.inner.scratch), f)
+    }
+
+    fn run_on<R>(sc: &mut Scratch, f: impl FnOnce(&mut Scratch) -> R) -> R {
         sc.out.clear();
         let r = f(sc);
         sc.out.clear();
@@ -213,7 +225,8 @@ impl EmfRecorder {
         r
     }
 
-    /// Drains the process-wide cells and serializes them into `sc.out`, one document per line.
+    /// Drains the process-wide cells and serializes them into `sc.out`, one document per line. `sc`
+    /// is the shared scratch, held ([`Self::with_own_scratch`]).
     fn render_into(&self, properties: &[(&str, &str)], sc: &mut Scratch) -> FlushReport {
         let mut report = FlushReport::default();
         let inner = &self.inner;
@@ -222,7 +235,6 @@ impl EmfRecorder {
         sc.values.clear();
         sc.slots.clear();
         let mut idle_with_props = false;
-        let drain = lock(&inner.drain);
         for (index, c) in counters.iter().enumerate() {
             let v = c.drain();
             if v > 0 {
@@ -234,7 +246,6 @@ impl EmfRecorder {
                 idle_with_props |= !c.series.group.props.is_empty();
             }
         }
-        drop(drain);
         for (index, g) in gauges.iter().enumerate() {
             if take_flag(&g.set) {
                 sc.values.push(f64::from_bits(g.bits.load(Ordering::Acquire)));

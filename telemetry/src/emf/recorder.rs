@@ -173,11 +173,9 @@ pub(super) struct Inner {
     /// The `ColdStart` document's dimensions and metric.
     pub(super) cold_start_group: Group,
     pub(super) cold_start_metric: MetricFragments,
-    /// Buffers reused by every flush.
+    /// Buffers reused by every flush; held by a flush of the process-wide cells while it drains the
+    /// counters ([`CounterCell::drain`]), so flushes that run at once report each count once.
     pub(super) scratch: Mutex<Scratch>,
-    /// Held while a flush drains the process-wide counters ([`CounterCell::drain`]): flushes that
-    /// run at once (one with fresh buffers while another holds `scratch`) report each count once.
-    pub(super) drain: Mutex<()>,
     /// Bumped after every `describe_*!` that sets a unit: document templates made before are stale.
     pub(super) unit_generation: AtomicU64,
 }
@@ -479,7 +477,6 @@ impl EmfRecorder {
                 registered: AtomicU32::new(0),
                 entries_hint: AtomicUsize::new(0),
                 scratch: Mutex::new(Scratch::with_templates()),
-                drain: Mutex::new(()),
                 unit_generation: AtomicU64::new(0),
             }),
         }
