@@ -214,6 +214,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "logs")]
     /// Any JSON value: strings of any text (quotes, backslashes, braces and commas inside), numbers,
     /// empty and nested objects and arrays.
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -234,6 +235,7 @@ mod tests {
         })
     }
 
+    #[cfg(feature = "logs")]
     #[test]
     fn pretty_layout_is_serde_jsons() {
         use serde_json::json;
@@ -254,6 +256,7 @@ mod tests {
     }
 
     proptest! {
+        #[cfg(feature = "logs")]
         #[test]
         fn any_value_is_laid_out_as_serde_pretty_prints_it(v in json_value()) {
             let mut out = Vec::new();
