@@ -29,8 +29,9 @@ pub(crate) struct SpanFields {
     json: OnceLock<SpanJson>,
     /// Bit `i`: field `i` is a string the default redaction rules, scanning it whole, left unchanged.
     clean: u64,
-    /// What the lines logged directly inside this span write from the spans ([`LineRun`]).
-    run: Mutex<Option<Arc<LineRun>>>,
+    /// What the lines logged directly inside this span write from the spans ([`LineRun`]): read
+    /// under the span's extensions' read lock, replaced under their write lock — no lock of its own.
+    run: Option<Arc<LineRun>>,
     /// The layer ([`JsonLogLayer::cfg_id`]) that captured these ([`PerLayer`]).
     owner: u64,
 }
@@ -343,7 +344,7 @@ impl SpanFields {
             fields,
             json: OnceLock::new(),
             clean,
-            run: Mutex::new(None),
+            run: None,
             owner,
         }
     }
@@ -351,16 +352,15 @@ impl SpanFields {
     /// The run kept for lines inside this span under configuration `cfg` after `records` span
     /// records.
     fn line_run(&self, cfg: u64, records: u64) -> Kept {
-        let run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
-        match run.as_ref() {
+        match self.run.as_ref() {
             Some(r) if r.records == records && r.cfg == cfg => Kept::Current(Arc::clone(r)),
             Some(r) if r.records == records => Kept::Other,
             _ => Kept::Nothing,
         }
     }
 
-    fn keep_run(&self, run: Arc<LineRun>) {
-        *self.run.lock().unwrap_or_else(PoisonError::into_inner) = Some(run);
+    fn keep_run(&mut self, run: Arc<LineRun>) {
+        self.run = Some(run);
     }
 
     /// Whether `value`, recorded on this span as `name`, is one this layer found unchanged by the
@@ -802,7 +802,7 @@ where
             }
             _ => Arc::new(self.merge_run(span, records)?),
         };
-        if let Some(f) = layer_own::<SpanFields>(&span.extensions(), self.cfg_id) {
+        if let Some(f) = layer_own_mut::<SpanFields>(&mut span.extensions_mut(), self.cfg_id) {
             f.keep_run(Arc::clone(&made));
         }
         Some(made)
