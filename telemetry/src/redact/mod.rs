@@ -75,7 +75,9 @@
 //!   `p@ss(w)rd` go whole), each
 //!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
 //!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
-//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Not `password reset
+//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Also percent-encoded once
+//!   in a URL's query or a form, `+` or `%20` for a blank and `%27` for a quote
+//!   (`?sql=ALTER+USER+app+IDENTIFIED+BY+tiger`, `PASSWORD+%27…%27`). Not `password reset
 //!   requested`, and only in a statement: after its verb (`CREATE|ALTER USER|ROLE|LOGIN`,
 //!   `CREATE|ALTER [SHARED] [PUBLIC] DATABASE LINK`, `GRANT`, `SET`; before an unquoted word `SET
 //!   ROLE` only) within 1 KiB and no `;` between (`Order identified by 'ord-1' was not found`, `the
@@ -541,6 +543,9 @@ impl Redactor {
         }
         if hints.sql {
             find_sql_passwords(s.as_bytes(), &mut spans);
+        }
+        if hints.encoded_sql {
+            find_encoded_sql_passwords(s.as_bytes(), &mut spans);
         }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
@@ -1468,6 +1473,60 @@ fn sql_literal_close(b: &[u8], to: usize) -> usize {
     }
 }
 
+/// The length of a blank percent-encoded as a URL's query or a form writes one at `i` (`+`, `%20`),
+/// 0 when none is there.
+fn encoded_blank_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b'+') => 1,
+        Some(b'%') if b[i + 1..].starts_with(b"20") => 3,
+        _ => 0,
+    }
+}
+
+/// Whether a [`SqlKeyword`] (`PASSWORD`, `IDENTIFIED`, any case) follows an encoded blank
+/// ([`encoded_blank_len`]) at `i`: percent-encoded SQL may set a password.
+fn encoded_sql_keyword_at(b: &[u8], i: usize) -> bool {
+    let n = encoded_blank_len(b, i);
+    n > 0 && (starts_with_ci(b, i + n, b"password") || starts_with_ci(b, i + n, b"identified"))
+}
+
+/// Passwords in SQL percent-encoded in a URL's query or a form
+/// (`?sql=ALTER+USER+app+IDENTIFIED+BY+tiger`, `%20` for a blank, `%27` for a quote), which
+/// [`find_sql_passwords`] reads as one word: each stretch up to a blank, a `"`, a `\` or a `&` (the
+/// next parameter) holding an encoded keyword ([`encoded_sql_keyword_at`]) is decoded once, read by
+/// it, and what it finds is mapped back onto the encoded text. Stretches do not overlap: linear.
+fn find_encoded_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let (mut decoded, mut origin, mut found) = (Vec::new(), Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < b.len() {
+        let end = b[start..]
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\\' | b'&'))
+            .map_or(b.len(), |k| start + k);
+        let param = &b[start..end];
+        if (0..param.len()).any(|k| encoded_sql_keyword_at(param, k)) {
+            decoded.clear();
+            origin.clear();
+            let mut k = 0;
+            while k < param.len() {
+                let (c, width) = match param[k] {
+                    b'+' => (b' ', 1),
+                    b'%' => hex_pair_at(param, k + 1).map_or((b'%', 1), |c| (c, 3)),
+                    c => (c, 1),
+                };
+                decoded.push(c);
+                // Where each decoded byte was written, and the stretch's end.
+                origin.push(start + k);
+                k += width;
+            }
+            origin.push(end);
+            find_sql_passwords(&decoded, &mut found);
+            spans.extend(found.drain(..).map(|(from, to)| (origin[from], origin[to])));
+        }
+        start = end + 1;
+    }
+}
+
 /// The longest word [`Redactor::find_prose_values`] looks at before its verb (a value is taken whole:
 /// the cursor jumps past it).
 const PROSE_MAX_WORD: usize = 256;
@@ -1914,6 +1973,9 @@ struct Hints {
     /// `PASSWORD` or `IDENTIFIED` after whitespace, then whitespace: SQL may set a password
     /// (`ALTER USER app WITH PASSWORD '…'`).
     sql: bool,
+    /// `+` or `%20`, then `PASSWORD` or `IDENTIFIED` ([`encoded_sql_keyword_at`]): percent-encoded
+    /// SQL may set a password (`?sql=ALTER+USER+app+IDENTIFIED+BY+…`).
+    encoded_sql: bool,
     /// An escaped no-break space (`\u00a0`, `&nbsp;`): it may join a card number's groups, whose
     /// digits the count of [`HINT_DIGIT`]s then does not see together.
     escaped_space: bool,
@@ -1953,6 +2015,7 @@ static HINT_CLASS: [u8; 256] = {
             b':' | b'='
                 | b'%'
                 | b'@'
+                | b'+'
                 | b'e'
                 | b'A'
                 | b's'
@@ -2012,7 +2075,8 @@ impl Hints {
             || h.flag
             || h.xml.contains(&true)
             || h.prose
-            || h.sql)
+            || h.sql
+            || h.encoded_sql)
             .then_some(h)
     }
 
@@ -2059,10 +2123,12 @@ impl Hints {
             b'%' => {
                 self.separator = true;
                 self.at = true;
+                self.encoded_sql |= encoded_sql_keyword_at(b, i);
                 self.url |= encoded_scheme_end(b, i).is_some();
                 self.encoded_join |= encoded_join_at(b, i).is_some();
             }
             b'@' => self.at = true,
+            b'+' if encoded_sql_keyword_at(b, i) => self.encoded_sql = true,
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
             b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => self.akia = true,
             _ if TOKEN_FIRST_BYTES.contains(&c) && token_prefix(&b[i..]).is_some() => self.prefixed = true,

@@ -947,6 +947,23 @@ const MUST_GO: &[(&str, &str)] = &[
         r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
         "SECRETORA23",
     ),
+    // SQL percent-encoded in a URL's query or a form: `+` and `%20` are blanks, `%27` a quote.
+    (
+        "GET /admin?sql=ALTER+USER+app+IDENTIFIED+BY+SECRETENC1",
+        "SECRETENC1",
+    ),
+    (
+        "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20SECRETENC2&page=2",
+        "SECRETENC2",
+    ),
+    (
+        "GET /admin?sql=ALTER+ROLE+app+PASSWORD+%27SECRETENC3%27",
+        "SECRETENC3",
+    ),
+    (
+        r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+SECRETENC4","n":1}"#,
+        "SECRETENC4",
+    ),
     // An unquoted value inside a call's parentheses (Python's, a constructor's `Debug`) ends at the
     // `)` that closes one opened before its key, when a blank or punctuation follows it; a `)`
     // inside the value stays the value's (`ab)cd`, `f(x)`), as with no `(` open before the key.
@@ -1034,6 +1051,18 @@ const MUST_GO: &[(&str, &str)] = &[
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20SECRETENC2&page=2",
+        "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20[REDACTED]&page=2",
+    ),
+    (
+        "GET /admin?sql=ALTER+ROLE+app+PASSWORD+%27SECRETENC3%27",
+        "GET /admin?sql=ALTER+ROLE+app+PASSWORD+%27[REDACTED]%27",
+    ),
+    (
+        r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+SECRETENC4","n":1}"#,
+        r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+[REDACTED]","n":1}"#,
+    ),
     (
         "token\u{ff1a}SECRETFW5\u{3002}ユーザーID=123 を確認してください",
         "token\u{ff1a}[REDACTED]\u{3002}ユーザーID=123 を確認してください",
@@ -1626,6 +1655,11 @@ const MUST_STAY: &[&str] = &[
     "GRANT SELECT ON t TO app; caller identified by certificate",
     "set the owner identified by id to 42",
     "Order identified by ord-12345 was not found",
+    // Encoded blanks in a query are blanks, and a query reads as text does: no statement's verb.
+    "GET /search?q=identified+by+color&page=2",
+    "GET /search?q=password+reset+help&sort=new",
+    "GET /search?q=the+caller+is+identified+by+certificate",
+    "GET /p?q=a%20password%20%27required%27&n=2",
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
@@ -1933,7 +1967,7 @@ proptest! {
 
     /// Text made of the pieces the scanners look for — the quote spellings (`\u0022`, `&quot;`,
     /// `%22`, `\"`), brackets plain and encoded, Python string prefixes, encoded URL authorities, card
-    /// digits with every separator, span-id keys — in any order, under any budget: no panic, and the
+    /// digits with every separator, span-id keys, encoded SQL next to raw UTF-8 — in any order, under any budget: no panic, and the
     /// budget holds.
     #[test]
     fn pieces_of_every_rule_in_any_order_are_safe(
@@ -1943,6 +1977,7 @@ proptest! {
             "[", "]", "{", "}", "%5B", "%5D", "%7B", "%7D", "%255B", "b'", "rb\"", "u'", "4111", "1111",
             " ", "\u{a0}", "\\u00a0", "&nbsp;", "%2B", "%2520", "-", ".", "%3A%2F%2F", "://", "%40", "@",
             "hooks.slack.com", "%252F", "/", "eyJhbGciOiJIUzI1NiJ9", "\n", ",", "x",
+            "ALTER+USER+u", "+IDENTIFIED+BY+", "+PASSWORD+", "%20", "%27", "%C2%A0", "é",
         ]), 0..60),
         cap in prop_oneof![Just(usize::MAX), 0usize..400],
     ) {
@@ -2449,6 +2484,16 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("escapes after parentheses in a value", |n| {
         format!("(token={}", ")\\\\\\a".repeat(n / 5))
+    });
+    // Percent-encoded SQL: each parameter holding an encoded keyword is decoded once.
+    assert_linear("sql encoded statements", |n| {
+        "?q=ALTER+USER+a+IDENTIFIED+BY+x%27".repeat(n / 34)
+    });
+    assert_linear("sql encoded keywords in one parameter", |n| {
+        format!("?q=ALTER+USER+a{}", "+identified+%20".repeat(n / 15))
+    });
+    assert_linear("sql encoded keywords without verbs", |n| {
+        "+password%2".repeat(n / 11)
     });
     assert_linear("sql random passwords", |n| {
         format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
