@@ -70,8 +70,8 @@
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
 //!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line). Oracle's unquoted password
 //!   goes too, after `IDENTIFIED BY` and `REPLACE` (`CREATE USER scott IDENTIFIED BY tiger DEFAULT
-//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, a quote, an escaped quote at any
-//!   level, or a `;` `,` `)` before a blank, the end or other punctuation — `Xy7,Gh2` and
+//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, an escaped quote at any level, or
+//!   a `;` `,` `)` or quote before a blank, the end or other punctuation — `Xy7,Gh2`, `ab'cd` and
 //!   `p@ss(w)rd` go whole), each
 //!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
 //!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
@@ -1239,9 +1239,10 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
 }
 
 /// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
-/// ([`sql_blank_len`]: escaped line breaks too), a quote, an escaped quote or line break at any
-/// level (`\"`, `\\\"`: the end of the JSON string the statement is written in, so its
-/// backslashes stay), or a `;`, `,` or `)` that ends it ([`sql_punctuation_ends`]) — never further,
+/// ([`sql_blank_len`]: escaped line breaks too), an escaped quote or line break at any level (`\"`,
+/// `\\\"`: the end of the JSON string the statement is written in, so its backslashes stay), or a
+/// `;`, `,`, `)` or quote that ends it ([`sql_punctuation_ends`]; a quote also before `]` or `}`:
+/// `ab'cd` goes whole, `'… BY tiger'}` keeps its quote) — never further,
 /// so the rest of the statement stays. A `)` closing a `(` of the password's own is its own
 /// (`p@ss(w)rd` goes whole; `(… IDENTIFIED BY tiger)` keeps its `)`). A backslash run is read
 /// once: linear.
@@ -1253,7 +1254,11 @@ fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
             b'(' => own_parens = own_parens.saturating_add(1),
             b')' if own_parens > 0 => own_parens -= 1,
             b';' | b',' | b')' if sql_punctuation_ends(b, end) => break,
-            b'\'' | b'"' => break,
+            // The end of the string the statement is written in (`{'sql': '… BY tiger'}`); a quote
+            // before anything else is the password's own (`ab'cd`).
+            b'\'' | b'"' if sql_punctuation_ends(b, end) || matches!(b.get(end + 1), Some(b']' | b'}')) => {
+                break;
+            }
             b'\\' => {
                 let run_end = skip_backslashes(b, end);
                 if matches!(b.get(run_end), Some(b'"' | b'n' | b'r' | b't')) {
@@ -1269,7 +1274,7 @@ fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
     end
 }
 
-/// Whether the `;`, `,` or `)` at `k` ends an unquoted password: a blank, the end, a quote, another
+/// Whether the `;`, `,`, `)` or quote at `k` ends an unquoted password: a blank, the end, a quote, another
 /// of them, or an escaped quote or line break follows it (`tiger;`, `p1, p2`, `(… BY tiger)`,
 /// `tiger;\"}`). Before anything else it is the password's own: a generated one holding `,` `;` or
 /// `)` (`Xy7,Gh2`, invalid unquoted, so the failed statement is what gets logged) goes whole.

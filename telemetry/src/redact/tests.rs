@@ -922,6 +922,14 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("ALTER USER u IDENTIFIED BY Xy7;SECRETORA31", "SECRETORA31"),
     ("ALTER USER u IDENTIFIED BY Xy7)SECRETORA32 x", "SECRETORA32"),
+    // So is a quote inside a word; one ending the string the statement is written in is not.
+    ("ALTER USER app IDENTIFIED BY ab'SECRETQ1", "SECRETQ1"),
+    (
+        "ALTER USER app IDENTIFIED BY ab\"SECRETQ2 ACCOUNT UNLOCK",
+        "SECRETQ2",
+    ),
+    ("{'sql': 'CREATE USER u IDENTIFIED BY SECRETQ3'}", "SECRETQ3"),
+    ("ran 'ALTER USER u IDENTIFIED BY SECRETQ4' ok", "SECRETQ4"),
     // A comment between a statement's words is a blank.
     (
         "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
@@ -1051,6 +1059,22 @@ const MUST_GO: &[(&str, &str)] = &[
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "ALTER USER app IDENTIFIED BY ab'SECRETQ1",
+        "ALTER USER app IDENTIFIED BY [REDACTED]",
+    ),
+    (
+        "ALTER USER app IDENTIFIED BY ab\"SECRETQ2 ACCOUNT UNLOCK",
+        "ALTER USER app IDENTIFIED BY [REDACTED] ACCOUNT UNLOCK",
+    ),
+    (
+        "{'sql': 'CREATE USER u IDENTIFIED BY SECRETQ3'}",
+        "{'sql': 'CREATE USER u IDENTIFIED BY [REDACTED]'}",
+    ),
+    (
+        "ran 'ALTER USER u IDENTIFIED BY SECRETQ4' ok",
+        "ran 'ALTER USER u IDENTIFIED BY [REDACTED]' ok",
+    ),
     (
         "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20SECRETENC2&page=2",
         "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20[REDACTED]&page=2",
@@ -2457,6 +2481,9 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("sql punctuation in unquoted passwords", |n| {
         format!("CREATE USER u IDENTIFIED BY {}", ",;)\\\\a".repeat(n / 6))
+    });
+    assert_linear("sql quotes in unquoted passwords", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "a'\"".repeat(n / 3))
     });
     assert_linear("sql grant password lists", |n| {
         format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
