@@ -85,7 +85,9 @@
 //!   ROLE` only) within 1 KiB and no `;` between (`Order identified by 'ord-1' was not found`, `the
 //!   caller is identified by certificate`, `set the owner identified by id` stay — but prose with
 //!   a verb's word before it is read as a statement: `grant access to users identified by SSO` loses
-//!   `SSO`);
+//!   `SSO`); an unquoted one only after an account's name (`CREATE USER <name> IDENTIFIED BY …`:
+//!   `failed to create user identified by email alice` stays, `… create user bob identified by x`
+//!   does not);
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute: `db.password`)
@@ -1217,17 +1219,14 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
     if !word_start {
         return false;
     }
+    if sql_account_object_end(b, k).is_some() {
+        return true;
+    }
     let object_at =
         |at: usize, o: &[u8]| starts_with_ci(b, at, o) && !b.get(at + o.len()).is_some_and(|c| is_word(*c));
     for verb in [&b"create"[..], b"alter"] {
         if sql_word_at(b, k, verb) {
             let mut object = skip_sql_gaps(b, k + verb.len());
-            if [&b"user"[..], b"role", b"login"]
-                .iter()
-                .any(|o| object_at(object, o))
-            {
-                return true;
-            }
             // A database link's `CONNECT TO user IDENTIFIED BY password`.
             for modifier in [&b"shared"[..], b"public"] {
                 if sql_word_at(b, object, modifier) {
@@ -1238,6 +1237,19 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
         }
     }
     sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
+}
+
+/// Where the object of `CREATE|ALTER USER|ROLE|LOGIN` (any case) starting at `k` ends; `None` for
+/// any other statement.
+fn sql_account_object_end(b: &[u8], k: usize) -> Option<usize> {
+    let verb = [&b"create"[..], b"alter"]
+        .into_iter()
+        .find(|v| sql_word_at(b, k, v))?;
+    let object = skip_sql_gaps(b, k + verb.len());
+    [&b"user"[..], b"role", b"login"]
+        .into_iter()
+        .find(|o| starts_with_ci(b, object, o) && !b.get(object + o.len()).is_some_and(|c| is_word(*c)))
+        .map(|o| object + o.len())
 }
 
 /// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
@@ -1321,6 +1333,8 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     // The last verb seen, and where the search for verbs has reached.
     let (mut verb, mut verbs_read) = (None::<usize>, 0);
+    // Where the word after the last verb's `USER`, `ROLE` or `LOGIN` starts: the account's name.
+    let mut account = None::<usize>;
     while let Some(off) = b[i..]
         .iter()
         .position(|c| c.is_ascii_whitespace() || matches!(c, b'\\' | 0xC2))
@@ -1334,7 +1348,10 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         for k in verbs_read.max(at.saturating_sub(SQL_STATEMENT_MAX))..at {
             match b[k] {
                 b';' => verb = None,
-                c if matches!(c | 0x20, b'c' | b'a' | b'g' | b's') && sql_verb_at(b, k) => verb = Some(k),
+                c if matches!(c | 0x20, b'c' | b'a' | b'g' | b's') && sql_verb_at(b, k) => {
+                    verb = Some(k);
+                    account = sql_account_object_end(b, k).map(|object| skip_sql_gaps(b, object));
+                }
                 _ => {}
             }
         }
@@ -1346,8 +1363,13 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         // Oracle writes a password unquoted (`IDENTIFIED BY tiger`), in every statement that takes
         // one; of `SET`'s only `SET ROLE r IDENTIFIED BY pw` does (`set the owner identified by id`
         // is prose).
-        let oracle = verb
-            .is_some_and(|v| !sql_word_at(b, v, b"set") || sql_word_at(b, skip_sql_gaps(b, v + 3), b"role"));
+        // Nor does one without the account's name: `CREATE USER <name> IDENTIFIED BY <password>`, so
+        // `failed to create user identified by email alice` is prose (a literal still goes).
+        let unnamed = account == Some(at + sql_blank_len(b, at));
+        let oracle = !unnamed
+            && verb.is_some_and(|v| {
+                !sql_word_at(b, v, b"set") || sql_word_at(b, skip_sql_gaps(b, v + 3), b"role")
+            });
         // Where the password starts and whether it may be an unquoted word; `Err(resume)` after
         // MySQL's `BY RANDOM PASSWORD`, which sets none but may be followed by `REPLACE 'old'`.
         let password = match keyword {

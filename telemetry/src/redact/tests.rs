@@ -930,6 +930,13 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("{'sql': 'CREATE USER u IDENTIFIED BY SECRETQ3'}", "SECRETQ3"),
     ("ran 'ALTER USER u IDENTIFIED BY SECRETQ4' ok", "SECRETQ4"),
+    // With an account's name the words have a statement's shape, and a literal is a password
+    // whatever stands before it.
+    (
+        "failed to create user bob identified by SECRETSHAPE1",
+        "SECRETSHAPE1",
+    ),
+    ("create user identified by 'SECRETSHAPE2'", "SECRETSHAPE2"),
     // A comment between a statement's words is a blank.
     (
         "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
@@ -1712,6 +1719,11 @@ const MUST_STAY: &[&str] = &[
     "GET /search?q=password+reset+help&sort=new",
     "GET /search?q=the+caller+is+identified+by+certificate",
     "GET /p?q=a%20password%20%27required%27&n=2",
+    // A statement's verb and object with no account's name before `IDENTIFIED`: prose, whose next
+    // word is no password (`CREATE USER <name> IDENTIFIED BY <password>`).
+    "failed to create user identified by email alice",
+    "cannot alter role identified by name: not found",
+    "GET /help?q=create+user+identified+by+email",
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
@@ -2515,6 +2527,17 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("sql grant password lists", |n| {
         format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
+    });
+    assert_linear("sql keywords after verbs and blank runs", |n| {
+        format!(
+            ";create{}user u{}",
+            " ".repeat(512),
+            " identified by x".repeat(32)
+        )
+        .repeat(n / 1030)
+    });
+    assert_linear("sql keywords right after objects", |n| {
+        "alter role identified by x ".repeat(n / 27)
     });
     assert_linear("sql database link verbs", |n| {
         "create shared public database ".repeat(n / 30)
