@@ -54,10 +54,12 @@
 //!   quoted (JSON) key. Inside parentheses opened before the key on its line
 //!   (`ClientSecretCredential(…, client_secret=x)`, a constructor's `Debug`) a `)` closing them ends
 //!   it when, past any closing brackets after it, a blank, a quote, the end, or a `,` or `;` followed
-//!   by a blank or the next `key=` comes (`Cred(token=x) ok` keeps `) ok`, `Cred(token=x),region=eu)`
-//!   keeps `),region=eu)`); a `)` before anything else, or closing a `(` of the value's own, is the
-//!   value's (`Cred(password=ab)cd)`, `Cred(password=Xy7),Gh2)`, `Cred(token=9f(x)y)` keep theirs;
-//!   so does `f(g(token=x),y)`, losing `,y)`), as is any `)` with no `(` open before the key
+//!   by a blank, the next `key=` or, within calls still open, text closing them comes
+//!   (`Cred(token=x) ok` keeps `) ok`, `Cred(token=x),region=eu)` keeps `),region=eu)`,
+//!   `f(g(token=x),y)` keeps `),y)`); a `)` before anything else, or closing a `(` of the value's
+//!   own, is the value's (`Cred(password=ab)cd)`, `Cred(password=Xy7),Gh2)`, `Cred(token=9f(x)y)`
+//!   keep theirs; a password holding `),` inside two calls, `f(g(password=Xy7),Gh2)`, reads as a
+//!   positional argument and loses `Gh2`), as is any `)` with no `(` open before the key
 //!   (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
 //!   value runs over words up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
@@ -70,18 +72,22 @@
 //!   account = '…'` (also `= PASSWORD('…')`); a literal may be prefixed (`N'…'`, `E'…'`, `U&'…'`) or
 //!   dollar-quoted (`$$…$$`, `$tag$…$tag$`, to the same tag on its line). Oracle's unquoted password
 //!   goes too, after `IDENTIFIED BY` and `REPLACE` (`CREATE USER scott IDENTIFIED BY tiger DEFAULT
-//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, a quote, an escaped quote at any
-//!   level, or a `;` `,` `)` before a blank, the end or other punctuation — `Xy7,Gh2` and
+//!   TABLESPACE users` keeps `DEFAULT …`: the word ends at a blank, an escaped quote at any level, or
+//!   a `;` `,` `)` or quote before a blank, the end or other punctuation — `Xy7,Gh2`, `ab'cd` and
 //!   `p@ss(w)rd` go whole), each
 //!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
 //!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
-//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Not `password reset
+//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Also percent-encoded once
+//!   in a URL's query or a form, `+` or `%20` for a blank and `%27` for a quote
+//!   (`?sql=ALTER+USER+app+IDENTIFIED+BY+tiger`, `PASSWORD+%27…%27`). Not `password reset
 //!   requested`, and only in a statement: after its verb (`CREATE|ALTER USER|ROLE|LOGIN`,
 //!   `CREATE|ALTER [SHARED] [PUBLIC] DATABASE LINK`, `GRANT`, `SET`; before an unquoted word `SET
 //!   ROLE` only) within 1 KiB and no `;` between (`Order identified by 'ord-1' was not found`, `the
 //!   caller is identified by certificate`, `set the owner identified by id` stay — but prose with
 //!   a verb's word before it is read as a statement: `grant access to users identified by SSO` loses
-//!   `SSO`);
+//!   `SSO`); an unquoted one only after an account's name (`CREATE USER <name> IDENTIFIED BY …`:
+//!   `failed to create user identified by email alice` stays, `… create user bob identified by x`
+//!   does not);
 //! - the value of a secret passed as a name and a value, in either order: `{"name":"DB_PASSWORD",
 //!   "value":"…"}` (ECS, Kubernetes, HAR), CloudFormation's `ParameterKey=DBPassword,ParameterValue=…`,
 //!   `{"key":"smtp_password","value":…}` (a settings row, an OpenTelemetry attribute: `db.password`)
@@ -542,6 +548,9 @@ impl Redactor {
         if hints.sql {
             find_sql_passwords(s.as_bytes(), &mut spans);
         }
+        if hints.encoded_sql {
+            find_encoded_sql_passwords(s.as_bytes(), &mut spans);
+        }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
         }
@@ -698,7 +707,7 @@ impl Redactor {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: false,
-            in_parens: false,
+            parens: 0,
         };
         // Only a name of at most 64 bytes counts, so no more than that (and the separator and quotes
         // before it, however encoded) is read: a value running on to the end of the text, read from
@@ -1210,17 +1219,14 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
     if !word_start {
         return false;
     }
+    if sql_account_object_end(b, k).is_some() {
+        return true;
+    }
     let object_at =
         |at: usize, o: &[u8]| starts_with_ci(b, at, o) && !b.get(at + o.len()).is_some_and(|c| is_word(*c));
     for verb in [&b"create"[..], b"alter"] {
         if sql_word_at(b, k, verb) {
             let mut object = skip_sql_gaps(b, k + verb.len());
-            if [&b"user"[..], b"role", b"login"]
-                .iter()
-                .any(|o| object_at(object, o))
-            {
-                return true;
-            }
             // A database link's `CONNECT TO user IDENTIFIED BY password`.
             for modifier in [&b"shared"[..], b"public"] {
                 if sql_word_at(b, object, modifier) {
@@ -1233,10 +1239,24 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
     sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
 }
 
+/// Where the object of `CREATE|ALTER USER|ROLE|LOGIN` (any case) starting at `k` ends; `None` for
+/// any other statement.
+fn sql_account_object_end(b: &[u8], k: usize) -> Option<usize> {
+    let verb = [&b"create"[..], b"alter"]
+        .into_iter()
+        .find(|v| sql_word_at(b, k, v))?;
+    let object = skip_sql_gaps(b, k + verb.len());
+    [&b"user"[..], b"role", b"login"]
+        .into_iter()
+        .find(|o| starts_with_ci(b, object, o) && !b.get(object + o.len()).is_some_and(|c| is_word(*c)))
+        .map(|o| object + o.len())
+}
+
 /// Where Oracle's unquoted password (`IDENTIFIED BY tiger`) starting at `at` ends: at a blank
-/// ([`sql_blank_len`]: escaped line breaks too), a quote, an escaped quote or line break at any
-/// level (`\"`, `\\\"`: the end of the JSON string the statement is written in, so its
-/// backslashes stay), or a `;`, `,` or `)` that ends it ([`sql_punctuation_ends`]) — never further,
+/// ([`sql_blank_len`]: escaped line breaks too), an escaped quote or line break at any level (`\"`,
+/// `\\\"`: the end of the JSON string the statement is written in, so its backslashes stay), or a
+/// `;`, `,`, `)` or quote that ends it ([`sql_punctuation_ends`]; a quote also before `]` or `}`:
+/// `ab'cd` goes whole, `'… BY tiger'}` keeps its quote) — never further,
 /// so the rest of the statement stays. A `)` closing a `(` of the password's own is its own
 /// (`p@ss(w)rd` goes whole; `(… IDENTIFIED BY tiger)` keeps its `)`). A backslash run is read
 /// once: linear.
@@ -1248,7 +1268,11 @@ fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
             b'(' => own_parens = own_parens.saturating_add(1),
             b')' if own_parens > 0 => own_parens -= 1,
             b';' | b',' | b')' if sql_punctuation_ends(b, end) => break,
-            b'\'' | b'"' => break,
+            // The end of the string the statement is written in (`{'sql': '… BY tiger'}`); a quote
+            // before anything else is the password's own (`ab'cd`).
+            b'\'' | b'"' if sql_punctuation_ends(b, end) || matches!(b.get(end + 1), Some(b']' | b'}')) => {
+                break;
+            }
             b'\\' => {
                 let run_end = skip_backslashes(b, end);
                 if matches!(b.get(run_end), Some(b'"' | b'n' | b'r' | b't')) {
@@ -1264,7 +1288,7 @@ fn sql_unquoted_end(b: &[u8], at: usize) -> usize {
     end
 }
 
-/// Whether the `;`, `,` or `)` at `k` ends an unquoted password: a blank, the end, a quote, another
+/// Whether the `;`, `,`, `)` or quote at `k` ends an unquoted password: a blank, the end, a quote, another
 /// of them, or an escaped quote or line break follows it (`tiger;`, `p1, p2`, `(… BY tiger)`,
 /// `tiger;\"}`). Before anything else it is the password's own: a generated one holding `,` `;` or
 /// `)` (`Xy7,Gh2`, invalid unquoted, so the failed statement is what gets logged) goes whole.
@@ -1309,6 +1333,8 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut i = 0;
     // The last verb seen, and where the search for verbs has reached.
     let (mut verb, mut verbs_read) = (None::<usize>, 0);
+    // Where the word after the last verb's `USER`, `ROLE` or `LOGIN` starts: the account's name.
+    let mut account = None::<usize>;
     while let Some(off) = b[i..]
         .iter()
         .position(|c| c.is_ascii_whitespace() || matches!(c, b'\\' | 0xC2))
@@ -1322,7 +1348,10 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         for k in verbs_read.max(at.saturating_sub(SQL_STATEMENT_MAX))..at {
             match b[k] {
                 b';' => verb = None,
-                c if matches!(c | 0x20, b'c' | b'a' | b'g' | b's') && sql_verb_at(b, k) => verb = Some(k),
+                c if matches!(c | 0x20, b'c' | b'a' | b'g' | b's') && sql_verb_at(b, k) => {
+                    verb = Some(k);
+                    account = sql_account_object_end(b, k).map(|object| skip_sql_gaps(b, object));
+                }
                 _ => {}
             }
         }
@@ -1334,8 +1363,13 @@ fn find_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         // Oracle writes a password unquoted (`IDENTIFIED BY tiger`), in every statement that takes
         // one; of `SET`'s only `SET ROLE r IDENTIFIED BY pw` does (`set the owner identified by id`
         // is prose).
-        let oracle = verb
-            .is_some_and(|v| !sql_word_at(b, v, b"set") || sql_word_at(b, skip_sql_gaps(b, v + 3), b"role"));
+        // Nor does one without the account's name: `CREATE USER <name> IDENTIFIED BY <password>`, so
+        // `failed to create user identified by email alice` is prose (a literal still goes).
+        let unnamed = account == Some(at + sql_blank_len(b, at));
+        let oracle = !unnamed
+            && verb.is_some_and(|v| {
+                !sql_word_at(b, v, b"set") || sql_word_at(b, skip_sql_gaps(b, v + 3), b"role")
+            });
         // Where the password starts and whether it may be an unquoted word; `Err(resume)` after
         // MySQL's `BY RANDOM PASSWORD`, which sets none but may be followed by `REPLACE 'old'`.
         let password = match keyword {
@@ -1465,6 +1499,60 @@ fn sql_literal_close(b: &[u8], to: usize) -> usize {
         Some(b'\'' | b'"') => run_end + 1,
         Some(b'$') => sql_dollar_tag_len(b, to).map_or(to, |tag| to + tag),
         _ => to,
+    }
+}
+
+/// The length of a blank percent-encoded as a URL's query or a form writes one at `i` (`+`, `%20`),
+/// 0 when none is there.
+fn encoded_blank_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b'+') => 1,
+        Some(b'%') if b[i + 1..].starts_with(b"20") => 3,
+        _ => 0,
+    }
+}
+
+/// Whether a [`SqlKeyword`] (`PASSWORD`, `IDENTIFIED`, any case) follows an encoded blank
+/// ([`encoded_blank_len`]) at `i`: percent-encoded SQL may set a password.
+fn encoded_sql_keyword_at(b: &[u8], i: usize) -> bool {
+    let n = encoded_blank_len(b, i);
+    n > 0 && (starts_with_ci(b, i + n, b"password") || starts_with_ci(b, i + n, b"identified"))
+}
+
+/// Passwords in SQL percent-encoded in a URL's query or a form
+/// (`?sql=ALTER+USER+app+IDENTIFIED+BY+tiger`, `%20` for a blank, `%27` for a quote), which
+/// [`find_sql_passwords`] reads as one word: each stretch up to a blank, a `"`, a `\` or a `&` (the
+/// next parameter) holding an encoded keyword ([`encoded_sql_keyword_at`]) is decoded once, read by
+/// it, and what it finds is mapped back onto the encoded text. Stretches do not overlap: linear.
+fn find_encoded_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let (mut decoded, mut origin, mut found) = (Vec::new(), Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < b.len() {
+        let end = b[start..]
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\\' | b'&'))
+            .map_or(b.len(), |k| start + k);
+        let param = &b[start..end];
+        if (0..param.len()).any(|k| encoded_sql_keyword_at(param, k)) {
+            decoded.clear();
+            origin.clear();
+            let mut k = 0;
+            while k < param.len() {
+                let (c, width) = match param[k] {
+                    b'+' => (b' ', 1),
+                    b'%' => hex_pair_at(param, k + 1).map_or((b'%', 1), |c| (c, 3)),
+                    c => (c, 1),
+                };
+                decoded.push(c);
+                // Where each decoded byte was written, and the stretch's end.
+                origin.push(start + k);
+                k += width;
+            }
+            origin.push(end);
+            find_sql_passwords(&decoded, &mut found);
+            spans.extend(found.drain(..).map(|(from, to)| (origin[from], origin[to])));
+        }
+        start = end + 1;
     }
 }
 
@@ -1914,6 +2002,9 @@ struct Hints {
     /// `PASSWORD` or `IDENTIFIED` after whitespace, then whitespace: SQL may set a password
     /// (`ALTER USER app WITH PASSWORD '…'`).
     sql: bool,
+    /// `+` or `%20`, then `PASSWORD` or `IDENTIFIED` ([`encoded_sql_keyword_at`]): percent-encoded
+    /// SQL may set a password (`?sql=ALTER+USER+app+IDENTIFIED+BY+…`).
+    encoded_sql: bool,
     /// An escaped no-break space (`\u00a0`, `&nbsp;`): it may join a card number's groups, whose
     /// digits the count of [`HINT_DIGIT`]s then does not see together.
     escaped_space: bool,
@@ -1953,6 +2044,7 @@ static HINT_CLASS: [u8; 256] = {
             b':' | b'='
                 | b'%'
                 | b'@'
+                | b'+'
                 | b'e'
                 | b'A'
                 | b's'
@@ -2012,7 +2104,8 @@ impl Hints {
             || h.flag
             || h.xml.contains(&true)
             || h.prose
-            || h.sql)
+            || h.sql
+            || h.encoded_sql)
             .then_some(h)
     }
 
@@ -2059,10 +2152,12 @@ impl Hints {
             b'%' => {
                 self.separator = true;
                 self.at = true;
+                self.encoded_sql |= encoded_sql_keyword_at(b, i);
                 self.url |= encoded_scheme_end(b, i).is_some();
                 self.encoded_join |= encoded_join_at(b, i).is_some();
             }
             b'@' => self.at = true,
+            b'+' if encoded_sql_keyword_at(b, i) => self.encoded_sql = true,
             b'e' if b[i..].starts_with(b"eyJ") => self.jwt = true,
             b'A' if b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA") => self.akia = true,
             _ if TOKEN_FIRST_BYTES.contains(&c) && token_prefix(&b[i..]).is_some() => self.prefixed = true,
@@ -2429,9 +2524,9 @@ struct KeyContext {
     /// A `,` ends the value: SigV4's `Credential=AKIA…/…/aws4_request,SignedHeaders=…` (the scope
     /// holds no comma).
     comma: bool,
-    /// The key stands inside parentheses opened before it on its line
+    /// How many parentheses opened before the key on its line are open
     /// (`ClientSecretCredential(…, client_secret=x)`): the `)` closing them ends the value.
-    in_parens: bool,
+    parens: u32,
 }
 
 impl KeyContext {
@@ -2458,7 +2553,7 @@ impl KeyContext {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: ends_with_normalised(word, "credential"),
-            in_parens: open_parens.before(b, start) > 0,
+            parens: open_parens.before(b, start),
         }
     }
 }
@@ -2775,7 +2870,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         mut query,
         split,
         comma,
-        in_parens,
+        parens,
     } = key;
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
@@ -3001,7 +3096,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         encoded: level,
         split,
         cjk: full_width.is_some(),
-        paren: in_parens,
+        parens,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
@@ -3225,9 +3320,9 @@ struct ValueStops {
     /// CJK punctuation and the next full-width separator ([`cjk_stop_at`]): the key's separator was
     /// full-width (`password：abc、user：bob`).
     cjk: bool,
-    /// A `)` that closes the parentheses the key stands in ([`KeyContext::in_parens`]) and is not
-    /// the value's own ([`closes_call`]).
-    paren: bool,
+    /// The parentheses the key stands in ([`KeyContext::parens`]): a `)` that closes them and is
+    /// not the value's own ([`closes_call`]) ends it.
+    parens: u32,
 }
 
 /// How many closing brackets (`)` `]` `}`) [`closes_call`] reads past a `)`: nested calls close
@@ -3237,11 +3332,12 @@ const CALL_CLOSERS_MAX: usize = 16;
 /// Whether the `)` at `j` ends a call rather than a value holding `)`: after it and the closing
 /// brackets that follow it (nested calls, `f(g(x))]`), the end of the text, a blank, a quote, an
 /// escaped quote or line break (the end of a JSON string), or a `,` or `;` followed by a blank, the
-/// end or the next argument's `key=` (`Outer(Cred(api_key=x), region=…)`, `…x),region=…`).
-/// Anything else is the value's: `Cred(password=ab)cd)` keeps `ab)cd` whole, and a password such as
-/// `Xy7),Gh2` or `Xy7)]Gh2` is not cut at its `)`. A value ending in `)` inside a call loses only that
-/// `)`.
-fn closes_call(b: &[u8], j: usize) -> bool {
+/// end, the next argument's `key=` (`Outer(Cred(api_key=x), region=…)`, `…x),region=…`) or, with
+/// calls of the `open` ones around the key still open, text that closes them ([`outer_calls_close`]:
+/// `f(g(token=x),y)`). Anything else is the value's: `Cred(password=ab)cd)` keeps `ab)cd` whole, and
+/// a password such as `Xy7),Gh2` or `Xy7)]Gh2` is not cut at its `)`. A value ending in `)` inside a
+/// call loses only that `)`.
+fn closes_call(b: &[u8], j: usize, open: u32) -> bool {
     let mut k = j + 1;
     let closers_end = b.len().min(k + CALL_CLOSERS_MAX);
     while k < closers_end && matches!(b[k], b')' | b']' | b'}') {
@@ -3259,10 +3355,36 @@ fn closes_call(b: &[u8], j: usize) -> bool {
             }
         }
         Some(b',' | b';') => {
-            b.get(k + 1).is_none_or(u8::is_ascii_whitespace) || argument_key_follows(b, k + 1)
+            // Each closer may close one of the calls around the key.
+            let still_open = open.saturating_sub(u32::try_from(k - j).unwrap_or(u32::MAX));
+            b.get(k + 1).is_none_or(u8::is_ascii_whitespace)
+                || argument_key_follows(b, k + 1)
+                || outer_calls_close(b, k + 1, still_open)
         }
         _ => false,
     }
+}
+
+/// Whether the `open` calls around a key, still open after its value's `)` and a `,`, close within
+/// [`KEY_LOOKAHEAD`] bytes of `from` on its line, at a `)` that ends a call ([`closes_call`]):
+/// `f(g(token=x),y)` and `f(g(token=x),h(y))` have the outer call's next argument after the `,`.
+/// With none open there is nothing for the text to be an argument of: `Cred(password=Xy7),Gh2)`
+/// keeps `Xy7),Gh2` whole, as does `f(g(token=Xy7),Gh2` with the outer call never closed. Bounded:
+/// each `)` of a value costs a constant.
+fn outer_calls_close(b: &[u8], from: usize, mut open: u32) -> bool {
+    if open == 0 {
+        return false;
+    }
+    for k in from..b.len().min(from + KEY_LOOKAHEAD) {
+        match b[k] {
+            b'(' => open = open.saturating_add(1),
+            b')' if open == 1 => return closes_call(b, k, 0),
+            b')' => open -= 1,
+            b'\n' | b'\r' => return false,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Whether a call's next argument, `key=` or `key:` (`[A-Za-z_][\w.-]*`), starts at `at`: read
@@ -3302,15 +3424,15 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
     let mut own_parens = 0u32;
     while j < b.len() {
         match b[j] {
-            b'(' if stops.paren => {
+            b'(' if stops.parens > 0 => {
                 own_parens = own_parens.saturating_add(1);
                 j += 1;
             }
-            b')' if stops.paren && own_parens > 0 => {
+            b')' if stops.parens > 0 && own_parens > 0 => {
                 own_parens -= 1;
                 j += 1;
             }
-            b')' if stops.paren && closes_call(b, j) => break,
+            b')' if stops.parens > 0 && closes_call(b, j, stops.parens) => break,
             b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' => break,
             b'\\' => {
                 let run_end = skip_backslashes(b, j);

@@ -922,6 +922,21 @@ const MUST_GO: &[(&str, &str)] = &[
     ),
     ("ALTER USER u IDENTIFIED BY Xy7;SECRETORA31", "SECRETORA31"),
     ("ALTER USER u IDENTIFIED BY Xy7)SECRETORA32 x", "SECRETORA32"),
+    // So is a quote inside a word; one ending the string the statement is written in is not.
+    ("ALTER USER app IDENTIFIED BY ab'SECRETQ1", "SECRETQ1"),
+    (
+        "ALTER USER app IDENTIFIED BY ab\"SECRETQ2 ACCOUNT UNLOCK",
+        "SECRETQ2",
+    ),
+    ("{'sql': 'CREATE USER u IDENTIFIED BY SECRETQ3'}", "SECRETQ3"),
+    ("ran 'ALTER USER u IDENTIFIED BY SECRETQ4' ok", "SECRETQ4"),
+    // With an account's name the words have a statement's shape, and a literal is a password
+    // whatever stands before it.
+    (
+        "failed to create user bob identified by SECRETSHAPE1",
+        "SECRETSHAPE1",
+    ),
+    ("create user identified by 'SECRETSHAPE2'", "SECRETSHAPE2"),
     // A comment between a statement's words is a blank.
     (
         "ALTER USER u IDENTIFIED BY /* rotated */ SECRETORA24;",
@@ -946,6 +961,23 @@ const MUST_GO: &[(&str, &str)] = &[
     (
         r#"{"a":"{\"b\":\"{\\\"sql\\\":\\\"CREATE USER scott IDENTIFIED BY SECRETORA23\\\"}\"}"}"#,
         "SECRETORA23",
+    ),
+    // SQL percent-encoded in a URL's query or a form: `+` and `%20` are blanks, `%27` a quote.
+    (
+        "GET /admin?sql=ALTER+USER+app+IDENTIFIED+BY+SECRETENC1",
+        "SECRETENC1",
+    ),
+    (
+        "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20SECRETENC2&page=2",
+        "SECRETENC2",
+    ),
+    (
+        "GET /admin?sql=ALTER+ROLE+app+PASSWORD+%27SECRETENC3%27",
+        "SECRETENC3",
+    ),
+    (
+        r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+SECRETENC4","n":1}"#,
+        "SECRETENC4",
     ),
     // An unquoted value inside a call's parentheses (Python's, a constructor's `Debug`) ends at the
     // `)` that closes one opened before its key, when a blank or punctuation follows it; a `)`
@@ -976,6 +1008,20 @@ const MUST_GO: &[(&str, &str)] = &[
     ("Cred(password=Xy7)\\SECRETPAREN16)", "SECRETPAREN16"),
     ("Cred(password=SECRETPAREN17),region=eu-west-1)", "SECRETPAREN17"),
     ("Outer(Cred(token=SECRETPAREN18))] next", "SECRETPAREN18"),
+    // A `),` inside calls still open before the key: the outer call's next argument follows when
+    // what comes closes them (`f(g(token=x),y)`); with none left open, or none closing, it is the
+    // value's (`f(token=Xy7),Gh2`).
+    ("f(g(token=SECRETPAREN19),y)", "SECRETPAREN19"),
+    ("f(g(token=SECRETPAREN20), y)", "SECRETPAREN20"),
+    (
+        "ClientSecretCredential(tenant, client, client_secret=SECRETPAREN21)",
+        "SECRETPAREN21",
+    ),
+    ("f(g(h(token=SECRETPAREN22),y),z) ok", "SECRETPAREN22"),
+    ("f(g(token=SECRETPAREN23),h(y)) next", "SECRETPAREN23"),
+    ("f(token=Xy7),SECRETPAREN24", "SECRETPAREN24"),
+    ("f(g(token=Xy7),SECRETPAREN25", "SECRETPAREN25"),
+    ("f(g(token=Xy7),SECRETPAREN26)x", "SECRETPAREN26"),
     // A no-break space or a full-width separator between the key and its value (a pasted label,
     // a CJK locale's punctuation).
     ("Password\u{a0}: SECRETNBSP1", "SECRETNBSP1"),
@@ -1034,6 +1080,48 @@ const MUST_GO: &[(&str, &str)] = &[
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    ("f(g(token=SECRETPAREN19),y)", "f(g(token=[REDACTED]),y)"),
+    ("f(g(token=SECRETPAREN20), y)", "f(g(token=[REDACTED]), y)"),
+    (
+        "ClientSecretCredential(tenant, client, client_secret=SECRETPAREN21)",
+        "ClientSecretCredential(tenant, client, client_secret=[REDACTED])",
+    ),
+    (
+        "f(g(h(token=SECRETPAREN22),y),z) ok",
+        "f(g(h(token=[REDACTED]),y),z) ok",
+    ),
+    (
+        "f(g(token=SECRETPAREN23),h(y)) next",
+        "f(g(token=[REDACTED]),h(y)) next",
+    ),
+    (
+        "ALTER USER app IDENTIFIED BY ab'SECRETQ1",
+        "ALTER USER app IDENTIFIED BY [REDACTED]",
+    ),
+    (
+        "ALTER USER app IDENTIFIED BY ab\"SECRETQ2 ACCOUNT UNLOCK",
+        "ALTER USER app IDENTIFIED BY [REDACTED] ACCOUNT UNLOCK",
+    ),
+    (
+        "{'sql': 'CREATE USER u IDENTIFIED BY SECRETQ3'}",
+        "{'sql': 'CREATE USER u IDENTIFIED BY [REDACTED]'}",
+    ),
+    (
+        "ran 'ALTER USER u IDENTIFIED BY SECRETQ4' ok",
+        "ran 'ALTER USER u IDENTIFIED BY [REDACTED]' ok",
+    ),
+    (
+        "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20SECRETENC2&page=2",
+        "GET /admin?q=ALTER%20USER%20app%20IDENTIFIED%20BY%20[REDACTED]&page=2",
+    ),
+    (
+        "GET /admin?sql=ALTER+ROLE+app+PASSWORD+%27SECRETENC3%27",
+        "GET /admin?sql=ALTER+ROLE+app+PASSWORD+%27[REDACTED]%27",
+    ),
+    (
+        r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+SECRETENC4","n":1}"#,
+        r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+[REDACTED]","n":1}"#,
+    ),
     (
         "token\u{ff1a}SECRETFW5\u{3002}ユーザーID=123 を確認してください",
         "token\u{ff1a}[REDACTED]\u{3002}ユーザーID=123 を確認してください",
@@ -1626,6 +1714,16 @@ const MUST_STAY: &[&str] = &[
     "GRANT SELECT ON t TO app; caller identified by certificate",
     "set the owner identified by id to 42",
     "Order identified by ord-12345 was not found",
+    // Encoded blanks in a query are blanks, and a query reads as text does: no statement's verb.
+    "GET /search?q=identified+by+color&page=2",
+    "GET /search?q=password+reset+help&sort=new",
+    "GET /search?q=the+caller+is+identified+by+certificate",
+    "GET /p?q=a%20password%20%27required%27&n=2",
+    // A statement's verb and object with no account's name before `IDENTIFIED`: prose, whose next
+    // word is no password (`CREATE USER <name> IDENTIFIED BY <password>`).
+    "failed to create user identified by email alice",
+    "cannot alter role identified by name: not found",
+    "GET /help?q=create+user+identified+by+email",
     // A no-break space or a full-width colon after names that are no secret's.
     "input_tokens\u{ff1a}1200 output_tokens\u{a0}=\u{a0}80 span\u{a0}: 12",
     "時刻\u{ff1a}12時 合計\u{ff1d}300円",
@@ -1933,7 +2031,7 @@ proptest! {
 
     /// Text made of the pieces the scanners look for — the quote spellings (`\u0022`, `&quot;`,
     /// `%22`, `\"`), brackets plain and encoded, Python string prefixes, encoded URL authorities, card
-    /// digits with every separator, span-id keys — in any order, under any budget: no panic, and the
+    /// digits with every separator, span-id keys, encoded SQL next to raw UTF-8 — in any order, under any budget: no panic, and the
     /// budget holds.
     #[test]
     fn pieces_of_every_rule_in_any_order_are_safe(
@@ -1943,6 +2041,7 @@ proptest! {
             "[", "]", "{", "}", "%5B", "%5D", "%7B", "%7D", "%255B", "b'", "rb\"", "u'", "4111", "1111",
             " ", "\u{a0}", "\\u00a0", "&nbsp;", "%2B", "%2520", "-", ".", "%3A%2F%2F", "://", "%40", "@",
             "hooks.slack.com", "%252F", "/", "eyJhbGciOiJIUzI1NiJ9", "\n", ",", "x",
+            "ALTER+USER+u", "+IDENTIFIED+BY+", "+PASSWORD+", "%20", "%27", "%C2%A0", "é",
         ]), 0..60),
         cap in prop_oneof![Just(usize::MAX), 0usize..400],
     ) {
@@ -2423,8 +2522,22 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     assert_linear("sql punctuation in unquoted passwords", |n| {
         format!("CREATE USER u IDENTIFIED BY {}", ",;)\\\\a".repeat(n / 6))
     });
+    assert_linear("sql quotes in unquoted passwords", |n| {
+        format!("CREATE USER u IDENTIFIED BY {}", "a'\"".repeat(n / 3))
+    });
     assert_linear("sql grant password lists", |n| {
         format!("GRANT c TO u IDENTIFIED BY {}", "a, ".repeat(n / 3))
+    });
+    assert_linear("sql keywords after verbs and blank runs", |n| {
+        format!(
+            ";create{}user u{}",
+            " ".repeat(512),
+            " identified by x".repeat(32)
+        )
+        .repeat(n / 1030)
+    });
+    assert_linear("sql keywords right after objects", |n| {
+        "alter role identified by x ".repeat(n / 27)
     });
     assert_linear("sql database link verbs", |n| {
         "create shared public database ".repeat(n / 30)
@@ -2447,8 +2560,25 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     assert_linear("commas after parentheses in a value", |n| {
         format!("(token={}", "),a_long_argument_name".repeat(n / 22))
     });
+    // And, inside calls still open, the text after a `,` up to their closing `)`.
+    assert_linear("commas after parentheses in nested calls", |n| {
+        format!("f(g(token={}", "a),".repeat(n / 3))
+    });
+    assert_linear("outer calls that never close", |n| {
+        format!("{}token={}", "(".repeat(8), "),(((".repeat(n / 5))
+    });
     assert_linear("escapes after parentheses in a value", |n| {
         format!("(token={}", ")\\\\\\a".repeat(n / 5))
+    });
+    // Percent-encoded SQL: each parameter holding an encoded keyword is decoded once.
+    assert_linear("sql encoded statements", |n| {
+        "?q=ALTER+USER+a+IDENTIFIED+BY+x%27".repeat(n / 34)
+    });
+    assert_linear("sql encoded keywords in one parameter", |n| {
+        format!("?q=ALTER+USER+a{}", "+identified+%20".repeat(n / 15))
+    });
+    assert_linear("sql encoded keywords without verbs", |n| {
+        "+password%2".repeat(n / 11)
     });
     assert_linear("sql random passwords", |n| {
         format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
