@@ -54,12 +54,10 @@
 //!   quoted (JSON) key. Inside parentheses opened before the key on its line
 //!   (`ClientSecretCredential(…, client_secret=x)`, a constructor's `Debug`) a `)` closing them ends
 //!   it when, past any closing brackets after it, a blank, a quote, the end, or a `,` or `;` followed
-//!   by a blank, the next `key=` or, within calls still open, text closing them comes
-//!   (`Cred(token=x) ok` keeps `) ok`, `Cred(token=x),region=eu)` keeps `),region=eu)`,
-//!   `f(g(token=x),y)` keeps `),y)`); a `)` before anything else, or closing a `(` of the value's
-//!   own, is the value's (`Cred(password=ab)cd)`, `Cred(password=Xy7),Gh2)`, `Cred(token=9f(x)y)`
-//!   keep theirs; a password holding `),` inside two calls, `f(g(password=Xy7),Gh2)`, reads as a
-//!   positional argument and loses `Gh2`), as is any `)` with no `(` open before the key
+//!   by a blank or the next `key=` comes (`Cred(token=x) ok` keeps `) ok`, `Cred(token=x),region=eu)`
+//!   keeps `),region=eu)`); a `)` before anything else, or closing a `(` of the value's own, is the
+//!   value's (`Cred(password=ab)cd)`, `Cred(password=Xy7),Gh2)`, `Cred(token=9f(x)y)` keep theirs;
+//!   so does `f(g(token=x),y)`, losing `,y)`), as is any `)` with no `(` open before the key
 //!   (`password=ab)cd`). After a blank (`passphrase = correct horse battery`) a
 //!   value runs over words up to the next `key=`; after an authorization scheme (`token=Bearer x`) it takes the credential
 //!   too; a YAML value below its key (`password: |`, `api_key:` and the lines indented under it);
@@ -707,7 +705,7 @@ impl Redactor {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: false,
-            parens: 0,
+            in_parens: false,
         };
         // Only a name of at most 64 bytes counts, so no more than that (and the separator and quotes
         // before it, however encoded) is read: a value running on to the end of the text, read from
@@ -2524,9 +2522,9 @@ struct KeyContext {
     /// A `,` ends the value: SigV4's `Credential=AKIA…/…/aws4_request,SignedHeaders=…` (the scope
     /// holds no comma).
     comma: bool,
-    /// How many parentheses opened before the key on its line are open
+    /// The key stands inside parentheses opened before it on its line
     /// (`ClientSecretCredential(…, client_secret=x)`): the `)` closing them ends the value.
-    parens: u32,
+    in_parens: bool,
 }
 
 impl KeyContext {
@@ -2553,7 +2551,7 @@ impl KeyContext {
             query: in_query(b, start),
             split: FieldSplit::of(word),
             comma: ends_with_normalised(word, "credential"),
-            parens: open_parens.before(b, start),
+            in_parens: open_parens.before(b, start) > 0,
         }
     }
 }
@@ -2870,7 +2868,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         mut query,
         split,
         comma,
-        parens,
+        in_parens,
     } = key;
     // The key's closing quote (`"`, `\"`, `\\\"`, `%22`), bracket (`user[password]=`,
     // `user%5Bpassword%5D=`) and blanks.
@@ -3096,7 +3094,7 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         encoded: level,
         split,
         cjk: full_width.is_some(),
-        parens,
+        paren: in_parens,
     };
     let word_end = |from: usize| value_word_end(b, from, stops);
     // `key: a few words` and `key = a few words` run over blanks up to the next `key=`/`key:`;
@@ -3320,9 +3318,9 @@ struct ValueStops {
     /// CJK punctuation and the next full-width separator ([`cjk_stop_at`]): the key's separator was
     /// full-width (`password：abc、user：bob`).
     cjk: bool,
-    /// The parentheses the key stands in ([`KeyContext::parens`]): a `)` that closes them and is
-    /// not the value's own ([`closes_call`]) ends it.
-    parens: u32,
+    /// A `)` that closes the parentheses the key stands in ([`KeyContext::in_parens`]) and is not
+    /// the value's own ([`closes_call`]).
+    paren: bool,
 }
 
 /// How many closing brackets (`)` `]` `}`) [`closes_call`] reads past a `)`: nested calls close
@@ -3332,12 +3330,11 @@ const CALL_CLOSERS_MAX: usize = 16;
 /// Whether the `)` at `j` ends a call rather than a value holding `)`: after it and the closing
 /// brackets that follow it (nested calls, `f(g(x))]`), the end of the text, a blank, a quote, an
 /// escaped quote or line break (the end of a JSON string), or a `,` or `;` followed by a blank, the
-/// end, the next argument's `key=` (`Outer(Cred(api_key=x), region=…)`, `…x),region=…`) or, with
-/// calls of the `open` ones around the key still open, text that closes them ([`outer_calls_close`]:
-/// `f(g(token=x),y)`). Anything else is the value's: `Cred(password=ab)cd)` keeps `ab)cd` whole, and
-/// a password such as `Xy7),Gh2` or `Xy7)]Gh2` is not cut at its `)`. A value ending in `)` inside a
-/// call loses only that `)`.
-fn closes_call(b: &[u8], j: usize, open: u32) -> bool {
+/// end or the next argument's `key=` (`Outer(Cred(api_key=x), region=…)`, `…x),region=…`).
+/// Anything else is the value's: `Cred(password=ab)cd)` keeps `ab)cd` whole, and a password such as
+/// `Xy7),Gh2` or `Xy7)]Gh2` is not cut at its `)`. A value ending in `)` inside a call loses only that
+/// `)`.
+fn closes_call(b: &[u8], j: usize) -> bool {
     let mut k = j + 1;
     let closers_end = b.len().min(k + CALL_CLOSERS_MAX);
     while k < closers_end && matches!(b[k], b')' | b']' | b'}') {
@@ -3355,36 +3352,10 @@ fn closes_call(b: &[u8], j: usize, open: u32) -> bool {
             }
         }
         Some(b',' | b';') => {
-            // Each closer may close one of the calls around the key.
-            let still_open = open.saturating_sub(u32::try_from(k - j).unwrap_or(u32::MAX));
-            b.get(k + 1).is_none_or(u8::is_ascii_whitespace)
-                || argument_key_follows(b, k + 1)
-                || outer_calls_close(b, k + 1, still_open)
+            b.get(k + 1).is_none_or(u8::is_ascii_whitespace) || argument_key_follows(b, k + 1)
         }
         _ => false,
     }
-}
-
-/// Whether the `open` calls around a key, still open after its value's `)` and a `,`, close within
-/// [`KEY_LOOKAHEAD`] bytes of `from` on its line, at a `)` that ends a call ([`closes_call`]):
-/// `f(g(token=x),y)` and `f(g(token=x),h(y))` have the outer call's next argument after the `,`.
-/// With none open there is nothing for the text to be an argument of: `Cred(password=Xy7),Gh2)`
-/// keeps `Xy7),Gh2` whole, as does `f(g(token=Xy7),Gh2` with the outer call never closed. Bounded:
-/// each `)` of a value costs a constant.
-fn outer_calls_close(b: &[u8], from: usize, mut open: u32) -> bool {
-    if open == 0 {
-        return false;
-    }
-    for k in from..b.len().min(from + KEY_LOOKAHEAD) {
-        match b[k] {
-            b'(' => open = open.saturating_add(1),
-            b')' if open == 1 => return closes_call(b, k, 0),
-            b')' => open -= 1,
-            b'\n' | b'\r' => return false,
-            _ => {}
-        }
-    }
-    false
 }
 
 /// Whether a call's next argument, `key=` or `key:` (`[A-Za-z_][\w.-]*`), starts at `at`: read
@@ -3424,15 +3395,15 @@ fn value_word_end(b: &[u8], start: usize, stops: ValueStops) -> usize {
     let mut own_parens = 0u32;
     while j < b.len() {
         match b[j] {
-            b'(' if stops.parens > 0 => {
+            b'(' if stops.paren => {
                 own_parens = own_parens.saturating_add(1);
                 j += 1;
             }
-            b')' if stops.parens > 0 && own_parens > 0 => {
+            b')' if stops.paren && own_parens > 0 => {
                 own_parens -= 1;
                 j += 1;
             }
-            b')' if stops.parens > 0 && closes_call(b, j, stops.parens) => break,
+            b')' if stops.paren && closes_call(b, j) => break,
             b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' => break,
             b'\\' => {
                 let run_end = skip_backslashes(b, j);
