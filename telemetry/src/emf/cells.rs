@@ -18,7 +18,7 @@ pub(super) struct CounterCell {
     /// from zero by a drain once past [`RESTART_AT`]).
     pub(super) value: AtomicU64,
     /// How much of `value` process-wide flushes have reported. Written only by [`Self::drain`],
-    /// with the recorder's flush buffers held: a flush reads each counter with plain loads and a store
+    /// with the recorder's `flushing` lock held: a flush reads each counter with plain loads and a store
     /// instead of a locked swap (≈ 20 cycles each on x86, most of a small flush's own time).
     pub(super) flushed: AtomicU64,
     /// The highest total `absolute` has set: EMF counts per flush, so an absolute total reports
@@ -32,8 +32,8 @@ pub(super) struct CounterCell {
 const RESTART_AT: u64 = 1 << 63;
 
 impl CounterCell {
-    /// What was added since the last drain, and marks it reported. Only with the recorder's flush
-    /// buffers (`scratch`) held (two concurrent drains would both report the same growth).
+    /// What was added since the last drain, and marks it reported. Only with the recorder's
+    /// `flushing` lock held (two concurrent drains would both report the same growth).
     pub(super) fn drain(&self) -> u64 {
         let now = self.value.load(Ordering::Relaxed);
         let before = self.flushed.load(Ordering::Relaxed);

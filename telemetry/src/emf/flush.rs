@@ -11,14 +11,14 @@ use super::document::{
 };
 use super::invocation::{Entry, InvocationMetrics};
 use super::json::{self, DocumentHead, DocumentTemplate, MetricJson};
-use super::recorder::{CellLists, EmfRecorder, lock, read, write};
+use super::recorder::{CellLists, EmfRecorder, Flushing, lock, read, write};
 use super::scratch::{Scratch, Slot, TemplateCache};
 use super::series::{CellKind, Group, Series};
 use super::units::EmfUnit;
 use crate::clock::epoch_millis;
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, TryLockError};
 
 /// Interned groups and series beyond which unused ones are swept at flush.
 const SWEEP_THRESHOLD: usize = 1024;
@@ -91,16 +91,7 @@ impl EmfRecorder {
 
     /// Like [`flush`](Self::flush), adding root properties (e.g. `function_request_id`) to every document.
     pub fn flush_with(&self, properties: &[(&str, &str)]) -> FlushReport {
-        self.with_own_scratch(|sc| {
-            let report = self.render_into(properties, sc);
-            if !sc.out.is_empty() {
-                let mut w = lock(&self.inner.writer);
-                // A broken sink loses metrics, never the request.
-                let _ = w.write_all(&sc.out);
-                let _ = w.flush();
-            }
-            report
-        })
+        self.flushing(|sc| self.render_into(properties, sc), true)
     }
 
     /// A new invocation's metrics: enter it around the invocation's work
@@ -120,15 +111,7 @@ impl EmfRecorder {
         invocation: &InvocationMetrics,
         properties: &[(&str, &str)],
     ) -> FlushReport {
-        self.with_scratch(|sc| {
-            let report = self.render_invocation(invocation, properties, sc);
-            if !sc.out.is_empty() {
-                let mut w = lock(&self.inner.writer);
-                let _ = w.write_all(&sc.out);
-                let _ = w.flush();
-            }
-            report
-        })
+        self.flushing(|sc| self.render_invocation(invocation, properties, sc), true)
     }
 
     fn render_invocation(
@@ -187,46 +170,38 @@ impl EmfRecorder {
 
     /// Drains everything recorded since the last flush into serialized documents without writing them.
     pub fn render(&self, properties: &[(&str, &str)]) -> (Vec<String>, FlushReport) {
-        self.with_own_scratch(|sc| {
-            let report = self.render_into(properties, sc);
-            let text = String::from_utf8_lossy(&sc.out);
-            (text.lines().map(str::to_owned).collect(), report)
-        })
+        let mut lines = Vec::new();
+        let report = self.flushing(
+            |sc| {
+                let report = self.render_into(properties, sc);
+                let text = String::from_utf8_lossy(&sc.out);
+                lines = text.lines().map(str::to_owned).collect();
+                report
+            },
+            false,
+        );
+        (lines, report)
     }
 
-    /// Runs `f` with the shared flush buffers, or fresh ones while another flush holds them: an
-    /// invocation's flush does not wait for another's.
-    fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
-        let mut guard = match self.inner.scratch.try_lock() {
-            Ok(g) => Some(g),
-            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        };
-        let mut local = None;
-        let sc = match guard.as_deref_mut() {
-            Some(sc) => sc,
-            None => local.insert(Scratch::default()),
-        };
-        Self::run_on(sc, f)
-    }
-
-    /// Runs `f` with the shared flush buffers, waiting for them: a flush of the process-wide cells
-    /// drains the counters while it holds them ([`CounterCell::drain`]), so two never drain at once
-    /// and each count is reported once, with no lock of the drain's own.
-    fn with_own_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
-        Self::run_on(&mut lock(&self.inner.scratch), f)
-    }
-
-    fn run_on<R>(sc: &mut Scratch, f: impl FnOnce(&mut Scratch) -> R) -> R {
+    /// Renders with `render` into the reused buffers and, when `write`, writes what it rendered,
+    /// holding `Inner::flushing`: flushes run one at a time.
+    fn flushing(&self, render: impl FnOnce(&mut Scratch) -> FlushReport, write: bool) -> FlushReport {
+        let mut flushing = lock(&self.inner.flushing);
+        let Flushing { scratch: sc, writer } = &mut *flushing;
         sc.out.clear();
-        let r = f(sc);
+        let report = render(sc);
+        if write && !sc.out.is_empty() {
+            // A broken sink loses metrics, never the request.
+            let _ = writer.write_all(&sc.out);
+            let _ = writer.flush();
+        }
         sc.out.clear();
         sc.trim();
-        r
+        report
     }
 
-    /// Drains the process-wide cells and serializes them into `sc.out`, one document per line. `sc`
-    /// is the shared scratch, held ([`Self::with_own_scratch`]).
+    /// Drains the process-wide cells and serializes them into `sc.out`, one document per line, with
+    /// `Inner::flushing` held (`sc` is its buffers).
     fn render_into(&self, properties: &[(&str, &str)], sc: &mut Scratch) -> FlushReport {
         let mut report = FlushReport::default();
         let inner = &self.inner;
@@ -406,7 +381,7 @@ impl EmfRecorder {
                     extra.extend_from_slice(&props[s..e]);
                 }
             }
-            let templates = templates.as_mut().map(|t| (t, units));
+            let templates = Some((&mut *templates, units));
             self.emit_group(
                 src, group, extra, timestamp, run, values, round, templates, out, report,
             );

@@ -162,7 +162,6 @@ pub(super) struct Inner {
     pub(super) described: RwLock<HashMap<String, EmfUnit>>,
     pub(super) interner: Mutex<Interner>,
     pub(super) cold_start: AtomicBool,
-    pub(super) writer: Mutex<Box<dyn Write + Send>>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) registered: AtomicU32,
     /// How many cells the last flushed invocation recorded: the next one's entries start with room
@@ -173,11 +172,18 @@ pub(super) struct Inner {
     /// The `ColdStart` document's dimensions and metric.
     pub(super) cold_start_group: Group,
     pub(super) cold_start_metric: MetricFragments,
-    /// Buffers reused by every flush; held by a flush of the process-wide cells while it drains the
-    /// counters ([`CounterCell::drain`]), so flushes that run at once report each count once.
-    pub(super) scratch: Mutex<Scratch>,
+    /// The buffers every flush reuses and the writer, one flush at a time: a flush of the
+    /// process-wide cells drains the counters holding it ([`CounterCell::drain`]), so each count is
+    /// reported once, and every flush writes under it anyway — one lock per flush.
+    pub(super) flushing: Mutex<Flushing>,
     /// Bumped after every `describe_*!` that sets a unit: document templates made before are stale.
     pub(super) unit_generation: AtomicU64,
+}
+
+/// What a flush holds while it renders and writes ([`Inner::flushing`]).
+pub(super) struct Flushing {
+    pub(super) scratch: Scratch,
+    pub(super) writer: Box<dyn Write + Send>,
 }
 
 /// The EMF recorder. Cheap to clone (shared state); install it globally with
@@ -472,11 +478,13 @@ impl EmfRecorder {
                 described: RwLock::default(),
                 interner: Mutex::default(),
                 cold_start: AtomicBool::new(false),
-                writer: Mutex::new(writer),
                 clock,
                 registered: AtomicU32::new(0),
                 entries_hint: AtomicUsize::new(0),
-                scratch: Mutex::new(Scratch::with_templates()),
+                flushing: Mutex::new(Flushing {
+                    scratch: Scratch::default(),
+                    writer,
+                }),
                 unit_generation: AtomicU64::new(0),
             }),
         }

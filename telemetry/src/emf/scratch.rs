@@ -35,23 +35,13 @@ pub(super) struct Scratch {
     pub(super) prop_spans: Vec<(usize, usize, usize)>,
     /// The properties one group's documents carry.
     pub(super) extra: Vec<u8>,
-    /// Kept by the recorder's own scratch only: a flush that runs beside another (with fresh buffers)
-    /// writes without templates rather than build ones it would throw away.
-    pub(super) templates: Option<TemplateCache>,
+    pub(super) templates: TemplateCache,
 }
 
 /// Buffers larger than this are released after a flush instead of being kept for the next one.
 const MAX_KEPT_SCRATCH: usize = 1 << 20;
 
 impl Scratch {
-    /// The recorder's own buffers, with a template cache.
-    pub(super) fn with_templates() -> Self {
-        Self {
-            templates: Some(TemplateCache::default()),
-            ..Self::default()
-        }
-    }
-
     pub(super) fn trim(&mut self) {
         if self.out.capacity() > MAX_KEPT_SCRATCH {
             self.out = Vec::new();
