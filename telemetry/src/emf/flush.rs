@@ -852,6 +852,81 @@ mod tests {
             .collect()
     }
 
+    /// A thread keeps the cells of keys made of static parts (`key_cache`), but never one the sweep
+    /// may forget: a static key with a property label, registered again and again on this thread, is
+    /// still forgotten once idle.
+    #[test]
+    fn a_kept_cell_is_never_one_the_sweep_forgets() {
+        let rec = EmfBuilder::new().with_writer(std::io::sink()).build().unwrap();
+        metrics::with_local_recorder(&rec, || {
+            for _ in 0..3 {
+                metrics::counter!("Requests", "request_id" => "r-1").increment(1);
+                metrics::counter!("Valued").increment(1);
+            }
+        });
+        assert_eq!(rec.flush().values, 2);
+        // Idle at the next flush, which sweeps.
+        assert_eq!(rec.flush().values, 0);
+        let cells = read(&rec.inner.cells);
+        assert_eq!(cells.counters.len(), 1, "the idle property cell is forgotten");
+        assert_eq!(cells.counters[0].series.name, "Valued");
+    }
+
+    /// Cells kept per thread belong to one recorder: two recorders used in turn on one thread, with
+    /// the same static keys, each count only their own; more static keys than a thread keeps start
+    /// its cache over without losing a count.
+    #[test]
+    fn kept_cells_belong_to_their_recorder() {
+        let (a, b) = (
+            EmfBuilder::new()
+                .allow_all_labels()
+                .with_writer(std::io::sink())
+                .build()
+                .unwrap(),
+            EmfBuilder::new()
+                .allow_all_labels()
+                .with_writer(std::io::sink())
+                .build()
+                .unwrap(),
+        );
+        let count = |rec: &EmfRecorder, n: u64| {
+            metrics::with_local_recorder(rec, || {
+                for _ in 0..n {
+                    metrics::counter!("Valued", "agent" => "pricing").increment(1);
+                }
+            });
+        };
+        for _ in 0..3 {
+            count(&a, 2);
+            count(&b, 5);
+        }
+        let total = |rec: &EmfRecorder| -> f64 {
+            let (lines, _) = rec.render(&[]);
+            docs_of(&lines.join("\n"))
+                .iter()
+                .filter_map(|d| d["Valued"].as_f64())
+                .sum()
+        };
+        assert_eq!((total(&a), total(&b)), (6.0, 15.0));
+        // 200 keys of static parts (leaked names), each registered twice, then again.
+        let names: Vec<&'static str> = (0..200)
+            .map(|i| &*Box::leak(format!("M{i:03}").into_boxed_str()))
+            .collect();
+        metrics::with_local_recorder(&a, || {
+            for _ in 0..2 {
+                for name in &names {
+                    metrics::counter!(*name).increment(1);
+                }
+            }
+        });
+        let (lines, _) = a.render(&[]);
+        let docs = docs_of(&lines.join("\n"));
+        for name in &names {
+            let n: f64 = docs.iter().filter_map(|d| d[*name].as_f64()).sum();
+            assert_eq!(n, 2.0, "{name}");
+        }
+    }
+
     #[test]
     fn idle_keys_with_property_labels_are_forgotten() {
         // request_id is not allow-listed: a property, so one cell per request.

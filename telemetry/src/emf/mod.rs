@@ -23,6 +23,7 @@ mod flush;
 mod guard;
 mod invocation;
 mod json;
+mod key_cache;
 mod recorder;
 mod scratch;
 mod series;

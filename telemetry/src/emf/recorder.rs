@@ -12,6 +12,7 @@ use super::document::{
 };
 use super::guard::{CardinalityGuard, OVERFLOW_VALUE};
 use super::json::{self, MetricFragments};
+use super::key_cache::{self, Kept, KeyParts};
 use super::scratch::Scratch;
 use super::series::{Group, GroupKey, Series, unit_index};
 use super::units::EmfUnit;
@@ -43,6 +44,9 @@ impl Hasher for KeyHasher {
 
 pub(super) type KeyMap<T> = RwLock<KeyTable<T>>;
 
+/// The next recorder's [`Inner::id`] (0 is no recorder's).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 /// The registered keys by their precomputed hash, each with its cell. `counter!("Name", "l" => "v")`
 /// builds its key from `&'static` parts each time — the same name and label slice as the last time
 /// — so a key of the same parts (pointers and lengths) as a registered one of the same hash is that
@@ -60,17 +64,12 @@ impl<T> Default for KeyTable<T> {
 
 /// Whether `a` and `b` (of the same hash) are the same key: the same parts, or the same text.
 fn same_key(a: &Key, b: &Key) -> bool {
-    let parts = |k: &Key| {
-        let (name, labels) = (k.name(), k.labels().as_slice());
-        (
-            name.as_ptr().addr(),
-            name.len(),
-            labels.as_ptr().addr(),
-            labels.len(),
-        )
-    };
-    parts(a) == parts(b)
-        || (a.name() == b.name() && same_labels(a.labels().as_slice(), b.labels().as_slice()))
+    KeyParts::of(a) == KeyParts::of(b) || same_text(a, b)
+}
+
+/// Whether `a` and `b` are the same key by their text.
+fn same_text(a: &Key, b: &Key) -> bool {
+    a.name() == b.name() && same_labels(a.labels().as_slice(), b.labels().as_slice())
 }
 
 /// `metrics::Key`'s label equality without its sorts (two stable-sort instantiations, ≈ 17 KB in
@@ -87,8 +86,19 @@ fn same_labels(a: &[Label], b: &[Label]) -> bool {
 
 impl<T> KeyTable<T> {
     pub(super) fn get(&self, key: &Key) -> Option<&Arc<T>> {
+        self.find(key, KeyParts::of(key)).map(|(cell, _)| cell)
+    }
+
+    /// The cell of `key` (whose parts are `parts`), and whether the registered key has those parts.
+    fn find(&self, key: &Key, parts: KeyParts) -> Option<(&Arc<T>, bool)> {
         let bucket = self.0.get(&key.get_hash())?;
-        bucket.iter().find(|(k, _)| same_key(k, key)).map(|(_, v)| v)
+        if let Some((_, v)) = bucket.iter().find(|(k, _)| KeyParts::of(k) == parts) {
+            return Some((v, true));
+        }
+        bucket
+            .iter()
+            .find(|(k, _)| same_text(k, key))
+            .map(|(_, v)| (v, false))
     }
 
     pub(super) fn insert(&mut self, key: Key, value: Arc<T>) {
@@ -152,6 +162,8 @@ pub(super) struct CellLists {
 }
 
 pub(super) struct Inner {
+    /// This recorder among the process's (never reused): whose cells a thread keeps ([`key_cache`]).
+    pub(super) id: u64,
     pub(super) cfg: Config,
     pub(super) counters: KeyMap<CounterCell>,
     pub(super) gauges: KeyMap<GaugeCell>,
@@ -245,14 +257,22 @@ impl Config {
 }
 
 impl Inner {
-    fn get_or_insert<T>(
+    fn get_or_insert<T: Kept>(
         &self,
         map: &KeyMap<T>,
         list: fn(&mut CellLists) -> &mut Vec<Arc<T>>,
         key: &Key,
         make: impl FnOnce(Arc<Series>) -> T,
     ) -> Arc<T> {
-        if let Some(c) = read(map).get(key) {
+        let parts = KeyParts::of(key);
+        if let Some(c) = key_cache::find(self.id, parts) {
+            return c;
+        }
+        if let Some((c, by_parts)) = read(map).find(key, parts) {
+            // A key of static parts (the same as the registered key's): this thread keeps its cell.
+            if by_parts {
+                key_cache::keep(self.id, parts, c);
+            }
             return Arc::clone(c);
         }
         let mut w = write(map);
@@ -470,6 +490,7 @@ impl EmfRecorder {
                     EmfUnit::Count,
                     false,
                 ),
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 cfg,
                 counters: RwLock::default(),
                 gauges: RwLock::default(),
