@@ -11,7 +11,7 @@ use super::document::{
 };
 use super::invocation::{Entry, InvocationMetrics};
 use super::json::{self, DocumentHead, DocumentTemplate, MetricJson};
-use super::recorder::{CellLists, EmfRecorder, Flushing, lock, read, write};
+use super::recorder::{CellLists, EmfRecorder, Flushing, lock, write};
 use super::scratch::{Scratch, Slot, TemplateCache};
 use super::series::{CellKind, Group, Series};
 use super::units::EmfUnit;
@@ -91,7 +91,10 @@ impl EmfRecorder {
 
     /// Like [`flush`](Self::flush), adding root properties (e.g. `function_request_id`) to every document.
     pub fn flush_with(&self, properties: &[(&str, &str)]) -> FlushReport {
-        self.flushing(|sc| self.render_into(properties, sc), true)
+        let (report, idle_with_props) =
+            self.flushing(|cells, sc| self.render_into(cells, properties, sc), true);
+        self.sweep(idle_with_props);
+        report
     }
 
     /// A new invocation's metrics: enter it around the invocation's work
@@ -111,7 +114,7 @@ impl EmfRecorder {
         invocation: &InvocationMetrics,
         properties: &[(&str, &str)],
     ) -> FlushReport {
-        self.flushing(|sc| self.render_invocation(invocation, properties, sc), true)
+        self.flushing(|_, sc| self.render_invocation(invocation, properties, sc), true)
     }
 
     fn render_invocation(
@@ -171,25 +174,30 @@ impl EmfRecorder {
     /// Drains everything recorded since the last flush into serialized documents without writing them.
     pub fn render(&self, properties: &[(&str, &str)]) -> (Vec<String>, FlushReport) {
         let mut lines = Vec::new();
-        let report = self.flushing(
-            |sc| {
-                let report = self.render_into(properties, sc);
+        let (report, idle_with_props) = self.flushing(
+            |cells, sc| {
+                let rendered = self.render_into(cells, properties, sc);
                 let text = String::from_utf8_lossy(&sc.out);
                 lines = text.lines().map(str::to_owned).collect();
-                report
+                rendered
             },
             false,
         );
+        self.sweep(idle_with_props);
         (lines, report)
     }
 
-    /// Renders with `render` into the reused buffers and, when `write`, writes what it rendered,
-    /// holding `Inner::flushing`: flushes run one at a time.
-    fn flushing(&self, render: impl FnOnce(&mut Scratch) -> FlushReport, write: bool) -> FlushReport {
+    /// Renders with `render` (given the cell lists) into the reused buffers and, when `write`,
+    /// writes what it rendered, holding `Inner::flushing`: flushes run one at a time.
+    fn flushing<R>(&self, render: impl FnOnce(&CellLists, &mut Scratch) -> R, write: bool) -> R {
         let mut flushing = lock(&self.inner.flushing);
-        let Flushing { scratch: sc, writer } = &mut *flushing;
+        let Flushing {
+            scratch: sc,
+            writer,
+            cells,
+        } = &mut *flushing;
         sc.out.clear();
-        let report = render(sc);
+        let report = render(cells, sc);
         if write && !sc.out.is_empty() {
             // A broken sink loses metrics, never the request.
             let _ = writer.write_all(&sc.out);
@@ -201,11 +209,16 @@ impl EmfRecorder {
     }
 
     /// Drains the process-wide cells and serializes them into `sc.out`, one document per line, with
-    /// `Inner::flushing` held (`sc` is its buffers).
-    fn render_into(&self, properties: &[(&str, &str)], sc: &mut Scratch) -> FlushReport {
+    /// `Inner::flushing` held (`cells` and `sc` are its); and whether a key with properties was idle
+    /// (then [`Self::sweep`], once the lock is released).
+    fn render_into(
+        &self,
+        cells: &CellLists,
+        properties: &[(&str, &str)],
+        sc: &mut Scratch,
+    ) -> (FlushReport, bool) {
         let mut report = FlushReport::default();
         let inner = &self.inner;
-        let cells = read(&inner.cells);
         let (counters, gauges, histograms) = (&cells.counters, &cells.gauges, &cells.histograms);
         sc.values.clear();
         sc.slots.clear();
@@ -259,13 +272,11 @@ impl EmfRecorder {
         }
         let cold = take_flag(&inner.cold_start);
         if !inner.cfg.disabled {
-            self.encode(&*cells, sc, properties, cold, &mut report);
+            self.encode(cells, sc, properties, cold, &mut report);
         } else {
             report = FlushReport::default();
         }
-        drop(cells);
-        self.sweep(idle_with_props);
-        report
+        (report, idle_with_props)
     }
 
     /// Turns the drained `sc.slots`/`sc.values` into documents appended to `sc.out`.
@@ -391,7 +402,8 @@ impl EmfRecorder {
 
     /// Forgets idle keys whose labels went to properties (request ids and the like), so a long-lived
     /// process does not accumulate one cell per distinct value; and unused interned groups. A cell a
-    /// caller still holds a handle to is kept.
+    /// caller still holds a handle to is kept. Called without `Inner::flushing` held: each kind's key
+    /// table is locked before it, as a registration locks them.
     fn sweep(&self, idle_with_props: bool) {
         let inner = &self.inner;
         if idle_with_props {
@@ -408,19 +420,26 @@ impl EmfRecorder {
             {
                 let mut map = write(&inner.counters);
                 map.retain(|c| c.series.group.props.is_empty() || !unheld(c) || c.has_unflushed());
-                write(&inner.cells).counters.retain(|c| Arc::strong_count(c) > 1);
+                lock(&inner.flushing)
+                    .cells
+                    .counters
+                    .retain(|c| Arc::strong_count(c) > 1);
             }
             {
                 let mut map = write(&inner.gauges);
                 map.retain(|g| {
                     g.series.group.props.is_empty() || !unheld(g) || g.set.load(Ordering::Acquire)
                 });
-                write(&inner.cells).gauges.retain(|g| Arc::strong_count(g) > 1);
+                lock(&inner.flushing)
+                    .cells
+                    .gauges
+                    .retain(|g| Arc::strong_count(g) > 1);
             }
             {
                 let mut map = write(&inner.histograms);
                 map.retain(|h| h.series.group.props.is_empty() || !unheld(h) || !lock(&h.values).is_empty());
-                write(&inner.cells)
+                lock(&inner.flushing)
+                    .cells
                     .histograms
                     .retain(|h| Arc::strong_count(h) > 1);
             }
@@ -652,6 +671,7 @@ fn slot(kind: CellKind, index: usize, series: &Series, start: usize, len: usize)
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
+    use crate::emf::recorder::read;
     use crate::emf::{EmfBuilder, SharedBuffer, validate};
     use serde_json::{Value, json};
 
@@ -873,7 +893,8 @@ mod tests {
         assert_eq!(rec.flush().values, 2);
         // Idle at the next flush, which sweeps.
         assert_eq!(rec.flush().values, 0);
-        let cells = read(&rec.inner.cells);
+        let flushing = lock(&rec.inner.flushing);
+        let cells = &flushing.cells;
         assert_eq!(cells.counters.len(), 1, "the idle property cell is forgotten");
         assert_eq!(cells.counters[0].series.name, "Valued");
     }
@@ -938,7 +959,10 @@ mod tests {
             (sum("Requests"), sum("Latency"), sum("Depth")),
             (6000.0, 12_000.0, 18_000.0)
         );
-        assert!(read(&rec.inner.cells).counters.len() < 6000, "idle cells swept");
+        assert!(
+            lock(&rec.inner.flushing).cells.counters.len() < 6000,
+            "idle cells swept"
+        );
     }
 
     /// Cells kept per thread belong to one recorder: two recorders used in turn on one thread, with
@@ -1007,10 +1031,10 @@ mod tests {
         });
         let held =
             metrics::with_local_recorder(&rec, || metrics::counter!("Requests", "request_id" => "held"));
-        assert_eq!(read(&rec.inner.cells).counters.len(), 2001);
+        assert_eq!(lock(&rec.inner.flushing).cells.counters.len(), 2001);
         assert_eq!(rec.flush().values, 2000);
         assert_eq!(
-            read(&rec.inner.cells).counters.len(),
+            lock(&rec.inner.flushing).cells.counters.len(),
             1,
             "only the cell a handle still points at is kept"
         );
@@ -1048,7 +1072,7 @@ mod tests {
         record();
         let report = rec.flush();
         let cells = || {
-            let c = read(&rec.inner.cells);
+            let c = &lock(&rec.inner.flushing).cells;
             (c.counters.len(), c.gauges.len(), c.histograms.len())
         };
         assert!(

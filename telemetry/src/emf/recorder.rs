@@ -168,9 +168,6 @@ pub(super) struct Inner {
     pub(super) counters: KeyMap<CounterCell>,
     pub(super) gauges: KeyMap<GaugeCell>,
     pub(super) histograms: KeyMap<HistogramCell>,
-    /// The same cells in registration order: flushes walk these, so entries arrive nearly sorted.
-    /// One lock for the three lists: a flush takes it once.
-    pub(super) cells: RwLock<CellLists>,
     pub(super) described: RwLock<HashMap<String, EmfUnit>>,
     pub(super) interner: Mutex<Interner>,
     pub(super) cold_start: AtomicBool,
@@ -196,6 +193,10 @@ pub(super) struct Inner {
 pub(super) struct Flushing {
     pub(super) scratch: Scratch,
     pub(super) writer: Box<dyn Write + Send>,
+    /// Every cell in registration order: flushes walk these (entries arrive nearly sorted), under
+    /// the lock they hold anyway. A registration adds its cell holding its key table's write lock,
+    /// and the sweep locks a key table before this: one order, no deadlock.
+    pub(super) cells: CellLists,
 }
 
 /// The EMF recorder. Cheap to clone (shared state); install it globally with
@@ -295,7 +296,7 @@ impl Inner {
         };
         let cell = Arc::new(make(series));
         w.insert(key, Arc::clone(&cell));
-        list(&mut write(&self.cells)).push(Arc::clone(&cell));
+        list(&mut lock(&self.flushing).cells).push(Arc::clone(&cell));
         self.registered.fetch_add(1, Ordering::Relaxed);
         cell
     }
@@ -495,7 +496,6 @@ impl EmfRecorder {
                 counters: RwLock::default(),
                 gauges: RwLock::default(),
                 histograms: RwLock::default(),
-                cells: RwLock::default(),
                 described: RwLock::default(),
                 interner: Mutex::default(),
                 cold_start: AtomicBool::new(false),
@@ -505,6 +505,7 @@ impl EmfRecorder {
                 flushing: Mutex::new(Flushing {
                     scratch: Scratch::default(),
                     writer,
+                    cells: CellLists::default(),
                 }),
                 unit_generation: AtomicU64::new(0),
             }),
