@@ -75,9 +75,10 @@
 //!   `p@ss(w)rd` go whole), each
 //!   of a `GRANT`'s (`… TO u1, u2 IDENTIFIED BY p1, p2`), and a stored hash after `BY VALUES '…'`
 //!   (Oracle) or `BY PASSWORD '*…'` (MySQL 5); `BY RANDOM PASSWORD`, `IDENTIFIED EXTERNALLY`,
-//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Also percent-encoded once
-//!   in a URL's query or a form, `+` or `%20` for a blank and `%27` for a quote
-//!   (`?sql=ALTER+USER+app+IDENTIFIED+BY+tiger`, `PASSWORD+%27…%27`). Not `password reset
+//!   `IDENTIFIED GLOBALLY AS '…'` and `IDENTIFIED WITH auth_socket` stay. Also percent-encoded
+//!   in a URL's query or a form, `+`, `%20`, `%0A` or `%09` for a blank and `%27` for a quote
+//!   (`?sql=ALTER+USER+app+IDENTIFIED+BY+tiger`, `PASSWORD+%27…%27`, `BY+"tiger"`), also twice
+//!   or more (`%2520`, `%2B`: a URL in another URL's query). Not `password reset
 //!   requested`, and only in a statement: after its verb (`CREATE|ALTER USER|ROLE|LOGIN`,
 //!   `CREATE|ALTER [SHARED] [PUBLIC] DATABASE LINK`, `GRANT`, `SET`; before an unquoted word `SET
 //!   ROLE` only) within 1 KiB and no `;` between (`Order identified by 'ord-1' was not found`, `the
@@ -1051,7 +1052,8 @@ enum SqlKeyword {
     Identified,
 }
 
-/// `PASSWORD` or `IDENTIFIED` (any case) at `i`, followed by whitespace: which, and where it ends.
+/// `PASSWORD` or `IDENTIFIED` (any case) at `i`, followed by whitespace (`PASSWORD` also by SQL
+/// Server's `=N'…'`, which no `key=value` reads when percent-encoded): which, and where it ends.
 fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
     let (keyword, word): (_, &[u8]) = match b.get(i)? | 0x20 {
         b'p' => (SqlKeyword::Password, b"password"),
@@ -1059,7 +1061,8 @@ fn sql_keyword_at(b: &[u8], i: usize) -> Option<(SqlKeyword, usize)> {
         _ => return None,
     };
     let end = i + word.len();
-    (starts_with_ci(b, i, word) && sql_gap_len(b, end) > 0).then_some((keyword, end))
+    let equals = keyword == SqlKeyword::Password && b.get(end) == Some(&b'=');
+    (starts_with_ci(b, i, word) && (equals || sql_gap_len(b, end) > 0)).then_some((keyword, end))
 }
 
 /// The length of the SQL blank at `i`, 0 when none is there: ASCII whitespace, an escaped line break
@@ -1500,12 +1503,13 @@ fn sql_literal_close(b: &[u8], to: usize) -> usize {
     }
 }
 
-/// The length of a blank percent-encoded as a URL's query or a form writes one at `i` (`+`, `%20`),
-/// 0 when none is there.
+/// The length of a blank percent-encoded as a URL's query or a form writes one at `i`, 0 when none
+/// is there: `+`, `%20`, a tab or line break (`%09`, `%0A`, `%0D`: a statement over lines), any
+/// case, also encoded again ([`decoded_at`]: `%2520`, `%2B` — a URL in another URL's query).
 fn encoded_blank_len(b: &[u8], i: usize) -> usize {
-    match b.get(i) {
-        Some(b'+') => 1,
-        Some(b'%') if b[i + 1..].starts_with(b"20") => 3,
+    match decoded_at(b, i) {
+        Some((b'+', level)) => encoded_width(level),
+        Some((b' ' | b'\t' | b'\n' | b'\r', level)) if level > 0 => encoded_width(level),
         _ => 0,
     }
 }
@@ -1519,38 +1523,63 @@ fn encoded_sql_keyword_at(b: &[u8], i: usize) -> bool {
 
 /// Passwords in SQL percent-encoded in a URL's query or a form
 /// (`?sql=ALTER+USER+app+IDENTIFIED+BY+tiger`, `%20` for a blank, `%27` for a quote), which
-/// [`find_sql_passwords`] reads as one word: each stretch up to a blank, a `"`, a `\` or a `&` (the
-/// next parameter) holding an encoded keyword ([`encoded_sql_keyword_at`]) is decoded once, read by
-/// it, and what it finds is mapped back onto the encoded text. Stretches do not overlap: linear.
+/// [`find_sql_passwords`] reads as one word: each stretch up to a blank, a `&` (the next
+/// parameter) or a `"` ending a JSON string (`,` `}` `]` `:` or the end follows; another `"` or a
+/// `\` may be the password's, `BY+"tiger"&`, and is read as in SQL) holding an
+/// encoded keyword ([`encoded_sql_keyword_at`]) is decoded, read by it, and what it finds is mapped
+/// back onto the encoded text; decoded again while it still holds one, up to [`PERCENT_LEVELS`]
+/// times (`%2520`, `%252B`: a URL in another URL's query). Stretches do not overlap and each level
+/// is read once: linear.
 fn find_encoded_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
-    let (mut decoded, mut origin, mut found) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut text, mut origin, mut decoded, mut decoded_origin, mut found) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let has_keyword = |t: &[u8]| (0..t.len()).any(|k| encoded_sql_keyword_at(t, k));
     let mut start = 0;
     while start < b.len() {
-        let end = b[start..]
-            .iter()
-            .position(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\\' | b'&'))
-            .map_or(b.len(), |k| start + k);
-        let param = &b[start..end];
-        if (0..param.len()).any(|k| encoded_sql_keyword_at(param, k)) {
-            decoded.clear();
+        let stop = (start..b.len())
+            .find(|&k| match b[k] {
+                b'&' => true,
+                b'"' => matches!(b.get(k + 1), None | Some(b',' | b'}' | b']' | b':')),
+                c => c.is_ascii_whitespace(),
+            })
+            .unwrap_or(b.len());
+        // An escaped JSON string's closing `\"` stays whole.
+        let end = stop - b[start..stop].iter().rev().take_while(|c| **c == b'\\').count();
+        if has_keyword(&b[start..end]) {
+            text.clear();
+            text.extend_from_slice(&b[start..end]);
+            // Where each byte of `text` was written, and the stretch's end.
             origin.clear();
-            let mut k = 0;
-            while k < param.len() {
-                let (c, width) = match param[k] {
-                    b'+' => (b' ', 1),
-                    b'%' => hex_pair_at(param, k + 1).map_or((b'%', 1), |c| (c, 3)),
-                    c => (c, 1),
-                };
-                decoded.push(c);
-                // Where each decoded byte was written, and the stretch's end.
-                origin.push(start + k);
-                k += width;
+            origin.extend(start..=end);
+            for _ in 0..PERCENT_LEVELS {
+                if !has_keyword(&text) {
+                    break;
+                }
+                decoded.clear();
+                decoded_origin.clear();
+                let mut k = 0;
+                while k < text.len() {
+                    let (c, width) = match text[k] {
+                        b'+' => (b' ', 1),
+                        b'%' => hex_pair_at(&text, k + 1).map_or((b'%', 1), |c| (c, 3)),
+                        c => (c, 1),
+                    };
+                    decoded.push(c);
+                    decoded_origin.push(origin[k]);
+                    k += width;
+                }
+                decoded_origin.push(end);
+                find_sql_passwords(&decoded, &mut found);
+                spans.extend(
+                    found
+                        .drain(..)
+                        .map(|(from, to)| (decoded_origin[from], decoded_origin[to])),
+                );
+                std::mem::swap(&mut text, &mut decoded);
+                std::mem::swap(&mut origin, &mut decoded_origin);
             }
-            origin.push(end);
-            find_sql_passwords(&decoded, &mut found);
-            spans.extend(found.drain(..).map(|(from, to)| (origin[from], origin[to])));
         }
-        start = end + 1;
+        start = stop + 1;
     }
 }
 

@@ -979,6 +979,55 @@ const MUST_GO: &[(&str, &str)] = &[
         r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+SECRETENC4","n":1}"#,
         "SECRETENC4",
     ),
+    // Encoded twice (a URL in another URL's query: `%2520`, `%252B`, `%2B`), any case, and over
+    // lines (`%0A`, `%0D%0A`, `%09` before the keyword).
+    (
+        "GET /x?next=%2Fa%3Fsql%3DALTER%2520USER%2520app%2520IDENTIFIED%2520BY%2520SECRETENC5",
+        "SECRETENC5",
+    ),
+    (
+        "GET /x?sql=ALTER%2BUSER%2Bapp%2BIDENTIFIED%2BBY%2BSECRETENC6",
+        "SECRETENC6",
+    ),
+    (
+        "GET /x?sql=alter%2buser%2bapp%2bidentified%2bby%2b%2527SECRETENC7%2527",
+        "SECRETENC7",
+    ),
+    (
+        "GET /x?sql=ALTER+USER+app%0AIDENTIFIED+BY+SECRETENC8",
+        "SECRETENC8",
+    ),
+    (
+        "GET /x?sql=ALTER+USER+app%0d%0aIDENTIFIED+BY+SECRETENC9",
+        "SECRETENC9",
+    ),
+    (
+        "GET /x?sql=ALTER+USER+app%09IDENTIFIED%09BY%09SECRETENC10",
+        "SECRETENC10",
+    ),
+    // A quote or backslash left unencoded is read as in SQL, not as the stretch's end.
+    (
+        "GET /x?sql=ALTER+USER+a+IDENTIFIED+BY+\"SECRETENC11\"&page=2",
+        "SECRETENC11",
+    ),
+    (
+        r#"{\"u\":\"/x?sql=ALTER+USER+a+IDENTIFIED+BY+SECRETENC16\"}"#,
+        "SECRETENC16",
+    ),
+    (r#"{"q":"ALTER+USER+a+PASSWORD+\"SECRETENC12\""}"#, "SECRETENC12"),
+    (
+        "GET /x?sql=ALTER+USER+a+IDENTIFIED+BY+PW\\SECRETENC13",
+        "SECRETENC13",
+    ),
+    (
+        r#"{"u":"/x?sql=ALTER+USER+a+PASSWORD+%22SECRETENC15%22"}"#,
+        "SECRETENC15",
+    ),
+    // SQL Server's `PASSWORD=N'…'` with no blanks.
+    (
+        "GET /x?sql=CREATE+LOGIN+a+WITH+PASSWORD%3DN%27SECRETENC14%27",
+        "SECRETENC14",
+    ),
     // An unquoted value inside a call's parentheses (Python's, a constructor's `Debug`) ends at the
     // `)` that closes one opened before its key, when a blank or punctuation follows it; a `)`
     // inside the value stays the value's (`ab)cd`, `f(x)`), as with no `(` open before the key.
@@ -1093,6 +1142,18 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+SECRETENC4","n":1}"#,
         r#"{"url":"/admin?sql=CREATE+USER+scott+IDENTIFIED+BY+[REDACTED]","n":1}"#,
+    ),
+    (
+        r#"{"u":"/x?sql=ALTER+USER+a+PASSWORD+%22SECRETENC15%22"}"#,
+        r#"{"u":"/x?sql=ALTER+USER+a+PASSWORD+%22[REDACTED]%22"}"#,
+    ),
+    (
+        "GET /x?sql=ALTER+USER+a+IDENTIFIED+BY+\"SECRETENC11\"&page=2",
+        "GET /x?sql=ALTER+USER+a+IDENTIFIED+BY+\"[REDACTED]\"&page=2",
+    ),
+    (
+        r#"{\"u\":\"/x?sql=ALTER+USER+a+IDENTIFIED+BY+SECRETENC16\"}"#,
+        r#"{\"u\":\"/x?sql=ALTER+USER+a+IDENTIFIED+BY+[REDACTED]\"}"#,
     ),
     (
         "token\u{ff1a}SECRETFW5\u{3002}ユーザーID=123 を確認してください",
@@ -1689,6 +1750,8 @@ const MUST_STAY: &[&str] = &[
     // Encoded blanks in a query are blanks, and a query reads as text does: no statement's verb.
     "GET /search?q=identified+by+color&page=2",
     "GET /search?q=password+reset+help&sort=new",
+    "GET /search?q=password%0Areset%2520help&next=%2Fa%3Fq%3Didentified%2520by%2520color",
+    "GET /search?q=%22identified+by%22+color",
     "GET /search?q=the+caller+is+identified+by+certificate",
     "GET /p?q=a%20password%20%27required%27&n=2",
     // A statement's verb and object with no account's name before `IDENTIFIED`: prose, whose next
@@ -2544,6 +2607,24 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
     });
     assert_linear("sql encoded keywords without verbs", |n| {
         "+password%2".repeat(n / 11)
+    });
+    assert_linear("sql encoded keywords at every level", |n| {
+        format!(
+            "?q=ALTER+USER+a{}",
+            "%2520PASSWORD%252B%0Aidentified".repeat(n / 36)
+        )
+    });
+    assert_linear("sql encoded keywords after percent runs", |n| {
+        format!(
+            "?q=ALTER+USER+a{}",
+            "%25%25%2B%25%2520IDENTIFIED\\\"".repeat(n / 30)
+        )
+    });
+    assert_linear("sql encoded statement before a run of backslashes", |n| {
+        format!("?q=ALTER+USER+a+IDENTIFIED+BY+x{}\"}}", "\\".repeat(n))
+    });
+    assert_linear("sql encoded statements with quotes", |n| {
+        "?q=ALTER+USER+a+IDENTIFIED+BY+\"x\"+".repeat(n / 36)
     });
     assert_linear("sql random passwords", |n| {
         format!("SET ROLE r{}", " IDENTIFIED BY RANDOM PASSWORD".repeat(n / 30))
