@@ -1504,12 +1504,19 @@ fn sql_literal_close(b: &[u8], to: usize) -> usize {
 }
 
 /// The length of a blank percent-encoded as a URL's query or a form writes one at `i`, 0 when none
-/// is there: `+`, `%20`, a tab or line break (`%09`, `%0A`, `%0D`: a statement over lines), any
-/// case, also encoded again ([`decoded_at`]: `%2520`, `%2B` — a URL in another URL's query).
+/// is there: `+`, `%20`, `%C2%A0`, a tab or line break (`%09`, `%0A`, `%0D`: a statement over
+/// lines), any case, also encoded again ([`decoded_at`]: `%2520`, `%2B` — a URL in another URL's
+/// query).
 fn encoded_blank_len(b: &[u8], i: usize) -> usize {
     match decoded_at(b, i) {
         Some((b'+', level)) => encoded_width(level),
         Some((b' ' | b'\t' | b'\n' | b'\r', level)) if level > 0 => encoded_width(level),
+        // A no-break space (`%C2%A0`), as [`sql_blank_len`] reads one.
+        Some((0xC2, level))
+            if level > 0 && decoded_at(b, i + encoded_width(level)) == Some((0xA0, level)) =>
+        {
+            2 * encoded_width(level)
+        }
         _ => 0,
     }
 }

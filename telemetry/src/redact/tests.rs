@@ -1005,6 +1005,10 @@ const MUST_GO: &[(&str, &str)] = &[
         "GET /x?sql=ALTER+USER+app%09IDENTIFIED%09BY%09SECRETENC10",
         "SECRETENC10",
     ),
+    (
+        "GET /x?sql=ALTER+USER+app%C2%A0IDENTIFIED+BY+SECRETENC17",
+        "SECRETENC17",
+    ),
     // A quote or backslash left unencoded is read as in SQL, not as the stretch's end.
     (
         "GET /x?sql=ALTER+USER+a+IDENTIFIED+BY+\"SECRETENC11\"&page=2",
