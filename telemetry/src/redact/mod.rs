@@ -1568,6 +1568,13 @@ fn find_encoded_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
                 while k < text.len() {
                     let (c, width) = match text[k] {
                         b'+' => (b' ', 1),
+                        // An encoded backslash before `n`, `r`, `t` is the password's, not the
+                        // escape [`sql_blank_len`] ends a word at (`PW%5Cnx` goes whole).
+                        b'%' if hex_pair_at(&text, k + 1) == Some(b'\\')
+                            && matches!(text.get(k + 3), Some(b'n' | b'r' | b't')) =>
+                        {
+                            (b'_', 3)
+                        }
                         b'%' => hex_pair_at(&text, k + 1).map_or((b'%', 1), |c| (c, 3)),
                         c => (c, 1),
                     };

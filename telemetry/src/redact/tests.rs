@@ -1027,6 +1027,11 @@ const MUST_GO: &[(&str, &str)] = &[
         r#"{"u":"/x?sql=ALTER+USER+a+PASSWORD+%22SECRETENC15%22"}"#,
         "SECRETENC15",
     ),
+    // An encoded backslash is the password's, not an escape (`%5Cn` is no line break).
+    (
+        "GET /x?sql=ALTER+USER+a+IDENTIFIED+BY+PW%5CnSECRETENC18",
+        "SECRETENC18",
+    ),
     // SQL Server's `PASSWORD=N'…'` with no blanks.
     (
         "GET /x?sql=CREATE+LOGIN+a+WITH+PASSWORD%3DN%27SECRETENC14%27",
