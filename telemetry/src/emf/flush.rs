@@ -392,7 +392,7 @@ impl EmfRecorder {
                     extra.extend_from_slice(&props[s..e]);
                 }
             }
-            let templates = Some((&mut *templates, units));
+            let templates = (&mut *templates, units);
             self.emit_group(
                 src, group, extra, timestamp, run, values, round, templates, out, report,
             );
@@ -469,7 +469,7 @@ impl EmfRecorder {
         run: &[Slot],
         values: &[f64],
         round: &mut Vec<Slot>,
-        mut templates: Option<(&mut TemplateCache, u64)>,
+        (templates, units): (&mut TemplateCache, u64),
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) {
@@ -478,7 +478,7 @@ impl EmfRecorder {
             for lo in (0..run.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
                 let hi = (lo + MAX_METRICS_PER_DOCUMENT).min(run.len());
                 let slots = &run[lo..hi];
-                let t = templates.as_mut().map(|(t, u)| (&mut **t, *u));
+                let t = (&mut *templates, units);
                 if !self.emit_templated(src, group, extra, ts, slots, values, t, out, report) {
                     self.emit(group, extra, ts, lo, hi, &metric, true, out, report);
                 }
@@ -503,7 +503,7 @@ impl EmfRecorder {
             for first in (0..round.len()).step_by(MAX_METRICS_PER_DOCUMENT) {
                 let last = (first + MAX_METRICS_PER_DOCUMENT).min(round.len());
                 let slots = &round[first..last];
-                let t = templates.as_mut().map(|(t, u)| (&mut **t, *u));
+                let t = (&mut *templates, units);
                 if !self.emit_templated(src, group, extra, ts, slots, values, t, out, report) {
                     self.emit(group, extra, ts, first, last, &metric, true, out, report);
                 }
@@ -523,13 +523,10 @@ impl EmfRecorder {
         ts: u64,
         slots: &[Slot],
         values: &[f64],
-        templates: Option<(&mut TemplateCache, u64)>,
+        (cache, units): (&mut TemplateCache, u64),
         out: &mut Vec<u8>,
         report: &mut FlushReport,
     ) -> bool {
-        let Some((cache, units)) = templates else {
-            return false;
-        };
         let build = || {
             let head = self.head(group, extra, true);
             DocumentTemplate::new(&head, slots.len(), |i| metric_at(src, slots, values, i))
