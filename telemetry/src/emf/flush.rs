@@ -5,13 +5,15 @@
 //! reused buffer ([`super::json`]); in steady state it allocates nothing.
 
 use super::MAX_PENDING_VALUES;
+use super::cells::CounterCell;
 use super::document::{
     MAX_DOCUMENT_BYTES, MAX_METRICS_PER_DOCUMENT, MAX_VALUES_PER_METRIC, is_valid_dimension_name,
     is_valid_value,
 };
 use super::invocation::{Entry, InvocationMetrics};
 use super::json::{self, DocumentHead, DocumentTemplate, MetricJson};
-use super::recorder::{CellLists, EmfRecorder, Flushing, lock, write};
+use super::key_cache::Kept;
+use super::recorder::{CellLists, EmfRecorder, Flushing, KeyMap, lock, write};
 use super::scratch::{Scratch, Slot, TemplateCache};
 use super::series::{CellKind, Group, Series};
 use super::units::EmfUnit;
@@ -400,6 +402,29 @@ impl EmfRecorder {
         }
     }
 
+    /// One kind's part of [`Self::sweep`]: forgets from `map` the cells of series with properties
+    /// that no handle holds and that hold nothing `unflushed`, then, still holding `map`, drops from
+    /// the cell list those it alone holds.
+    fn sweep_kind<T: Kept>(
+        &self,
+        map: &KeyMap<T>,
+        list: fn(&mut CellLists) -> &mut Vec<Arc<T>>,
+        unflushed: impl Fn(&T) -> bool,
+    ) {
+        // Held by the map and the list only: no handle outside can record into it. Asked before
+        // whether the cell holds anything unflushed: a handle records, then drops, so once the count
+        // shows it dropped (the fence pairs with the drop's release) its recording is seen. Asked the
+        // other way round, a recording made between the two reads was lost with the cell.
+        fn unheld<T>(c: &Arc<T>) -> bool {
+            let unheld = Arc::strong_count(c) <= 2;
+            std::sync::atomic::fence(Ordering::Acquire);
+            unheld
+        }
+        let mut map = write(map);
+        map.retain(|c| c.series().group.props.is_empty() || !unheld(c) || unflushed(c));
+        list(&mut lock(&self.inner.flushing).cells).retain(|c| Arc::strong_count(c) > 1);
+    }
+
     /// Forgets idle keys whose labels went to properties (request ids and the like), so a long-lived
     /// process does not accumulate one cell per distinct value; and unused interned groups. A cell a
     /// caller still holds a handle to is kept. Called without `Inner::flushing` held: each kind's key
@@ -407,42 +432,17 @@ impl EmfRecorder {
     fn sweep(&self, idle_with_props: bool) {
         let inner = &self.inner;
         if idle_with_props {
-            // Held by the map and the list only: no handle outside can record into it. Asked before
-            // whether the cell holds anything unflushed: a handle records, then drops, so once the
-            // count shows it dropped (the fence pairs with the drop's release) its recording is
-            // seen. Asked the other way round, a recording made between the two reads was lost with
-            // the cell.
-            fn unheld<T>(c: &Arc<T>) -> bool {
-                let unheld = Arc::strong_count(c) <= 2;
-                std::sync::atomic::fence(Ordering::Acquire);
-                unheld
-            }
-            {
-                let mut map = write(&inner.counters);
-                map.retain(|c| c.series.group.props.is_empty() || !unheld(c) || c.has_unflushed());
-                lock(&inner.flushing)
-                    .cells
-                    .counters
-                    .retain(|c| Arc::strong_count(c) > 1);
-            }
-            {
-                let mut map = write(&inner.gauges);
-                map.retain(|g| {
-                    g.series.group.props.is_empty() || !unheld(g) || g.set.load(Ordering::Acquire)
-                });
-                lock(&inner.flushing)
-                    .cells
-                    .gauges
-                    .retain(|g| Arc::strong_count(g) > 1);
-            }
-            {
-                let mut map = write(&inner.histograms);
-                map.retain(|h| h.series.group.props.is_empty() || !unheld(h) || !lock(&h.values).is_empty());
-                lock(&inner.flushing)
-                    .cells
-                    .histograms
-                    .retain(|h| Arc::strong_count(h) > 1);
-            }
+            self.sweep_kind(&inner.counters, |l| &mut l.counters, CounterCell::has_unflushed);
+            self.sweep_kind(
+                &inner.gauges,
+                |l| &mut l.gauges,
+                |g| g.set.load(Ordering::Acquire),
+            );
+            self.sweep_kind(
+                &inner.histograms,
+                |l| &mut l.histograms,
+                |h| !lock(&h.values).is_empty(),
+            );
         }
         // Each series and group was made by a registration: while there were few, there is nothing to
         // sweep, and the interner's lock is not taken.
