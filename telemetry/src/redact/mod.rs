@@ -1223,8 +1223,6 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
     if sql_account_object_end(b, k).is_some() {
         return true;
     }
-    let object_at =
-        |at: usize, o: &[u8]| starts_with_ci(b, at, o) && !b.get(at + o.len()).is_some_and(|c| is_word(*c));
     for verb in [&b"create"[..], b"alter"] {
         if sql_word_at(b, k, verb) {
             let mut object = skip_sql_gaps(b, k + verb.len());
@@ -1234,10 +1232,17 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
                     object = skip_sql_gaps(b, object + modifier.len());
                 }
             }
-            return sql_word_at(b, object, b"database") && object_at(skip_sql_gaps(b, object + 8), b"link");
+            return sql_word_at(b, object, b"database")
+                && sql_object_at(b, skip_sql_gaps(b, object + 8), b"link");
         }
     }
     sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
+}
+
+/// Whether the object word `lower` (any case) stands at `at`: no word byte follows it (the statement
+/// may end there, `CREATE USER`, unlike a keyword [`sql_word_at`] reads).
+fn sql_object_at(b: &[u8], at: usize, lower: &[u8]) -> bool {
+    starts_with_ci(b, at, lower) && !b.get(at + lower.len()).is_some_and(|c| is_word(*c))
 }
 
 /// Where the object of `CREATE|ALTER USER|ROLE|LOGIN` (any case) starting at `k` ends; `None` for
@@ -1249,7 +1254,7 @@ fn sql_account_object_end(b: &[u8], k: usize) -> Option<usize> {
     let object = skip_sql_gaps(b, k + verb.len());
     [&b"user"[..], b"role", b"login"]
         .into_iter()
-        .find(|o| starts_with_ci(b, object, o) && !b.get(object + o.len()).is_some_and(|c| is_word(*c)))
+        .find(|o| sql_object_at(b, object, o))
         .map(|o| object + o.len())
 }
 
