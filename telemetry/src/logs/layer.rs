@@ -871,20 +871,21 @@ where
     where
         S: for<'a> LookupSpan<'a>,
     {
-        // Most often the invocation span, a root: no scope to collect.
-        let scope: Vec<_> = match leaf.parent() {
-            None => Vec::new(),
-            Some(_) => leaf.scope().collect(),
-        };
+        // Most often the invocation span, a root: no ancestors to collect. Each looked up once
+        // (`leaf.scope()` would look the leaf up again).
+        let ancestors: Vec<_> =
+            std::iter::successors(leaf.parent(), tracing_subscriber::registry::SpanRef::parent).collect();
         let (root, listed);
-        let guards: &[_] = if scope.is_empty() {
+        let guards: &[_] = if ancestors.is_empty() {
             root = [leaf.extensions()];
             &root
         } else {
-            listed = scope.iter().map(|s| s.extensions()).collect::<Vec<_>>();
+            listed = std::iter::once(leaf.extensions())
+                .chain(ancestors.iter().map(|s| s.extensions()))
+                .collect::<Vec<_>>();
             &listed
         };
-        let name_of = |i: usize| scope.get(i).map_or(leaf.name(), |s| s.name());
+        let name_of = |i: usize| i.checked_sub(1).map_or(leaf.name(), |a| ancestors[a].name());
         with_run_scratch(|fields, context_json| {
             // Each context value's JSON is at `context_at[slot]` in `context_json`.
             let mut context_at: [Option<(&FieldValue, usize, usize)>; 7] = [None; 7];

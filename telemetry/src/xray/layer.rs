@@ -577,6 +577,17 @@ thread_local! {
     static ACTIVE: RefCell<Vec<(u64, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// `span`'s ancestors, nearest first: each looked up once (`scope().skip(1)` looks the span itself up
+/// again, a registry lookup's two locked instructions for nothing).
+fn ancestors<'a, S>(
+    span: &tracing_subscriber::registry::SpanRef<'a, S>,
+) -> impl Iterator<Item = tracing_subscriber::registry::SpanRef<'a, S>>
+where
+    S: for<'l> LookupSpan<'l>,
+{
+    std::iter::successors(span.parent(), tracing_subscriber::registry::SpanRef::parent)
+}
+
 /// The current OpenTelemetry span, when it is a sampled local span of `trace` other than `ours`
 /// (the context our nearest exported `tracing` ancestor made current when it was entered).
 fn current_api_parent(trace: TraceId, ours: SpanId) -> Option<SpanId> {
@@ -698,7 +709,7 @@ where
                     None => return,
                 }
             } else {
-                let Some(mut ancestor) = span.scope().skip(1).find_map(|s| {
+                let Some(mut ancestor) = ancestors(&span).find_map(|s| {
                     s.extensions().get::<SpanRecord>().map(|r| {
                         (
                             r.context.trace_id(),
@@ -849,30 +860,37 @@ where
         // parents after their children), so a whole invocation usually leaves as one batch — up to
         // `MAX_HELD_SPANS`: a long invocation's spans leave in batches of that many instead of all
         // staying in memory until it ends.
-        let batch = if let Some(ancestor) = span
-            .scope()
-            .skip(1)
-            .find(|s| s.extensions().get::<SpanRecord>().is_some())
-            && let Some(a) = ancestor.extensions_mut().get_mut::<SpanRecord>()
-            && a.context.trace_id() == data.span_context.trace_id()
-        {
-            // The first child to close hands its vector up whole: one batch vector per invocation
-            // instead of one per level (a few spans' data outgrow the allocator's per-thread cache).
-            if a.finished.is_empty() {
-                a.finished = if finished.capacity() == 0 {
-                    super::spans::spare_batch()
-                } else {
-                    finished
-                };
-            } else {
-                a.finished.extend(finished);
+        // Each ancestor's extensions are taken for writing at once (not read, then written): the
+        // nearest with a record takes the span, when of the same trace.
+        let batch = 'join: {
+            let mut next = span.parent();
+            while let Some(ancestor) = next {
+                let mut ext = ancestor.extensions_mut();
+                if let Some(a) = ext.get_mut::<SpanRecord>() {
+                    if a.context.trace_id() != data.span_context.trace_id() {
+                        break;
+                    }
+                    // The first child to close hands its vector up whole: one batch vector per
+                    // invocation instead of one per level (a few spans' data outgrow the allocator's
+                    // per-thread cache).
+                    if a.finished.is_empty() {
+                        a.finished = if finished.capacity() == 0 {
+                            super::spans::spare_batch()
+                        } else {
+                            finished
+                        };
+                    } else {
+                        a.finished.extend(finished);
+                    }
+                    a.finished.push(data);
+                    if a.finished.len() < MAX_HELD_SPANS {
+                        return;
+                    }
+                    break 'join std::mem::take(&mut a.finished);
+                }
+                drop(ext);
+                next = ancestor.parent();
             }
-            a.finished.push(data);
-            if a.finished.len() < MAX_HELD_SPANS {
-                return;
-            }
-            std::mem::take(&mut a.finished)
-        } else {
             let mut batch = if finished.capacity() == 0 {
                 super::spans::spare_batch()
             } else {
@@ -1633,6 +1651,45 @@ mod tests {
             drop(tracing::info_span!("lambda.invocation", telemetry.trace_header = text.as_str()).entered());
         });
         assert_eq!(sink.batches().len(), 1, "parsed from the text: sampled");
+    }
+
+    /// An invocation span inside a span of another trace (a local invoke under a CLI's invocation, a
+    /// test harness) starts its own trace: its spans leave in a batch of their own when it closes,
+    /// never in the enclosing trace's.
+    #[test]
+    fn an_invocation_inside_another_trace_leaves_in_its_own_batch() {
+        let other = "Root=1-6759e988-0d862e3fe1be46a994272794;Parent=63995c3f42cd8ad9;Sampled=1";
+        let sink = crate::xray::MemorySpanSink::default();
+        let layer = XrayLayer::with_span_sink(sink.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let _outer = tracing::info_span!("lambda.invocation", telemetry.trace_header = HEADER).entered();
+            let _step = tracing::info_span!("step").entered();
+            {
+                let _inner =
+                    tracing::info_span!("lambda.invocation", telemetry.trace_header = other).entered();
+                drop(tracing::info_span!("inner.work").entered());
+            }
+            assert_eq!(
+                sink.batches().len(),
+                1,
+                "the inner invocation left when it closed"
+            );
+        });
+        let batches = sink.batches();
+        assert_eq!(batches.len(), 2, "{batches:?}");
+        let trace_of = |b: &Vec<SpanData>| {
+            let traces: Vec<_> = b.iter().map(|s| s.span_context.trace_id()).collect();
+            assert!(
+                traces.windows(2).all(|w| w[0] == w[1]),
+                "one trace a batch: {b:?}"
+            );
+            format!("{:032x}", traces[0])
+        };
+        let names = |b: &Vec<SpanData>| b.iter().map(|s| s.name.to_string()).collect::<Vec<_>>();
+        assert_eq!(trace_of(&batches[0]), "6759e9880d862e3fe1be46a994272794");
+        assert_eq!(names(&batches[0]), ["inner.work", "lambda.invocation"]);
+        assert_eq!(trace_of(&batches[1]), "5759e988bd862e3fe1be46a994272793");
+        assert_eq!(names(&batches[1]), ["step", "lambda.invocation"]);
     }
 
     /// A long invocation's spans do not all stay in memory until it ends: at `MAX_HELD_SPANS` held
