@@ -603,8 +603,10 @@ where
         let (Some(inner), Some(span)) = (this.inner.as_mut(), this.span.clone()) else {
             return Poll::Pending;
         };
+        // Entered once for the poll and, when it is the last, for what ends the invocation: each
+        // enter and exit costs the registry's reference counting and the OpenTelemetry context.
+        let entered = span.enter();
         let polled = {
-            let _entered = span.enter();
             let _metrics = this.metrics.as_ref().map(InvocationMetrics::enter);
             let _facts = this.facts.as_ref().map(InvocationFacts::enter);
             catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx)))
@@ -613,15 +615,14 @@ where
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => {
                 if let Err(e) = &result {
-                    let _entered = span.enter();
                     span.record("telemetry.fault", true);
                     tracing::event!(target: CONTROL_TARGET, tracing::Level::ERROR, "flush");
                     tracing::error!(error = ?e, "handler failed");
                 }
                 if let Some(f) = this.finish.take() {
-                    let _entered = span.enter();
                     f.run();
                 }
+                drop(entered);
                 this.inner = None;
                 // Closing the span sends the invocation's subsegment before the response is posted.
                 this.span = None;
@@ -629,6 +630,7 @@ where
                 Poll::Ready(result)
             }
             Err(payload) => {
+                drop(entered);
                 fail_with_panic(&span, payload.as_ref(), &mut this.finish);
                 this.inner = None;
                 this.span = None;
