@@ -550,6 +550,9 @@ impl Redactor {
         if hints.encoded_sql {
             find_encoded_sql_passwords(s.as_bytes(), &mut spans);
         }
+        if hints.sql_insert {
+            self.find_sql_insert_values(s.as_bytes(), &mut spans);
+        }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
         }
@@ -1602,6 +1605,227 @@ fn find_encoded_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// The most columns [`Redactor::find_sql_insert_values`] maps to values: a longer list is not read.
+const SQL_COLUMNS_MAX: usize = 256;
+
+/// Whether the `(` at `paren` opens the rows of an SQL `VALUES` (or MySQL's `VALUE`): the word, any
+/// case, standing alone before it, blanks between ([`Hints::sql_insert`]).
+fn sql_values_before(b: &[u8], paren: usize) -> bool {
+    let end = paren
+        - b[paren.saturating_sub(16)..paren]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count();
+    [&b"values"[..], b"value"].into_iter().any(|w| {
+        end >= w.len()
+            && b[end - w.len()..end].eq_ignore_ascii_case(w)
+            && (end == w.len() || !is_word(b[end - w.len() - 1]))
+    })
+}
+
+/// Where an SQL statement that inserts rows starts at `k`: `INSERT`, `REPLACE` (MySQL) or `UPSERT`
+/// (CockroachDB), any case, a word of its own, then a blank or comment; the verb's end.
+fn sql_insert_verb_at(b: &[u8], k: usize) -> Option<usize> {
+    if !matches!(b[k] | 0x20, b'i' | b'r' | b'u') {
+        return None;
+    }
+    let word_start = k == 0
+        || !is_word(b[k - 1])
+        || (k >= 2 && b[k - 2] == b'\\' && matches!(b[k - 1], b'n' | b'r' | b't'));
+    if !word_start {
+        return None;
+    }
+    [&b"insert"[..], b"replace", b"upsert"]
+        .into_iter()
+        .find(|v| sql_word_at(b, k, v))
+        .map(|v| k + v.len())
+}
+
+/// The SQL identifier at `at` — a word (`password`, `users.password`, `$`s in it), or quoted as
+/// PostgreSQL (`"password"`, also `\"…\"` inside a JSON string), MySQL (`` `password` ``) or SQL Server
+/// (`[password]`) write it — and a schema-qualified one part by part (`"public"."users"`): its last
+/// part's text and the identifier's end. At most [`SQL_NAME_MAX`] bytes a part.
+fn sql_identifier_at(b: &[u8], at: usize) -> Option<((usize, usize), usize)> {
+    let mut k = at;
+    loop {
+        let quote_at = skip_backslashes(b, k);
+        let (text, end) = match b.get(quote_at) {
+            Some(b'"') if quote_at == k || quote_level(quote_at - k) > 0 => {
+                // Its closing quote looked for no further than a name may go: each reading costs
+                // a constant.
+                let near = &b[..b.len().min(quote_at + 2 * SQL_NAME_MAX)];
+                let (from, to) = sql_literal_at(near, k)?;
+                let close = sql_literal_close(near, to);
+                if close == to {
+                    return None;
+                }
+                ((from, to), close)
+            }
+            Some(&open @ (b'`' | b'[')) if quote_at == k => {
+                let close = if open == b'[' { b']' } else { b'`' };
+                let len = b[k + 1..].iter().take(SQL_NAME_MAX).position(|c| *c == close)?;
+                ((k + 1, k + 1 + len), k + len + 2)
+            }
+            _ => {
+                let len = b[k..]
+                    .iter()
+                    .take(SQL_NAME_MAX)
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$'))
+                    .count();
+                if len == 0 {
+                    return None;
+                }
+                ((k, k + len), k + len)
+            }
+        };
+        if text.1 - text.0 > SQL_NAME_MAX || b.get(end) != Some(&b'.') {
+            return (text.1 - text.0 <= SQL_NAME_MAX).then_some((text, end));
+        }
+        k = end + 1;
+    }
+}
+
+/// The end of the SQL expression starting at `at` in a row of values: at a `,` or `)` outside its
+/// own parentheses and literals ([`sql_literal_at`]), or where a literal is left open (the line
+/// ended); with the literal's text when the expression is one literal alone (blanks after it).
+fn sql_value_end(b: &[u8], at: usize) -> (usize, Option<(usize, usize)>) {
+    let (mut j, mut depth) = (at, 0usize);
+    // The literal the expression starts with: its text, and where its closing quote ends.
+    let mut first = None;
+    while j < b.len() {
+        match b[j] {
+            b',' | b')' if depth == 0 => break,
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b'\'' | b'"' | b'$' | b'\\' | b'n' | b'N' | b'e' | b'E' | b'u' | b'U'
+                if (j == at || !is_word(b[j - 1]))
+                    && let Some((from, to)) = sql_literal_at(b, j) =>
+            {
+                let close = sql_literal_close(b, to);
+                if close == to {
+                    // Left open: the line ended.
+                    return (to, None);
+                }
+                if j == at {
+                    first = Some(((from, to), close));
+                }
+                j = close;
+                continue;
+            }
+            // A backslash run no quote follows is read once.
+            b'\\' => {
+                j = skip_backslashes(b, j);
+                continue;
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    let only = first
+        .filter(|&(_, close)| b[close..j].iter().all(u8::is_ascii_whitespace))
+        .map(|(text, _)| text);
+    (j, only)
+}
+
+/// Whether the SQL expression `e` holds no value of its own: a placeholder (`?`, `$1`, `:name`,
+/// `@name`, `%s`, `%(name)s`), `NULL` or `DEFAULT` (any case), or nothing.
+fn sql_no_value(e: &[u8]) -> bool {
+    let word = |w: &[u8]| !w.is_empty() && w.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    match e {
+        [] | [b'?'] | [b'%', b's'] => true,
+        [b'$', rest @ ..] => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+        [b':' | b'@', rest @ ..] => word(rest),
+        [b'%', b'(', rest @ .., b')', b's'] => word(rest),
+        _ => e.eq_ignore_ascii_case(b"null") || e.eq_ignore_ascii_case(b"default"),
+    }
+}
+
+impl Redactor {
+    /// `INSERT|REPLACE|UPSERT [INTO] table (column, …) VALUES (value, …)[, (…)]`: the value of each
+    /// deny-listed column, in every row — an ORM's statement logged with its values inlined
+    /// (`INSERT INTO "users" ("email", "password") VALUES ('a@b.c', 'tiger')`). A literal loses its
+    /// text, any other expression (`crypt('tiger', gen_salt('bf'))`) goes whole; a placeholder, `NULL`
+    /// or `DEFAULT` stays ([`sql_no_value`]). The cursor only moves on: linear.
+    fn find_sql_insert_values(&self, b: &[u8], spans: &mut Vec<(usize, usize)>) {
+        let mut i = 0;
+        while i < b.len() {
+            match sql_insert_verb_at(b, i) {
+                Some(verb_end) => i = self.sql_insert_rows(b, verb_end, spans).max(verb_end),
+                None => i += 1,
+            }
+        }
+    }
+
+    /// [`Self::find_sql_insert_values`] after the verb ending at `at`: where the reading stopped.
+    fn sql_insert_rows(&self, b: &[u8], at: usize, spans: &mut Vec<(usize, usize)>) -> usize {
+        let mut k = skip_sql_gaps(b, at);
+        if sql_word_at(b, k, b"into") {
+            k = skip_sql_gaps(b, k + 4);
+        }
+        let Some((_, table_end)) = sql_identifier_at(b, k) else {
+            return k;
+        };
+        k = skip_sql_gaps(b, table_end);
+        if b.get(k) != Some(&b'(') {
+            return k;
+        }
+        let mut denied = Vec::new();
+        loop {
+            k = skip_sql_gaps(b, k + 1);
+            let Some(((from, to), end)) = sql_identifier_at(b, k) else {
+                return k;
+            };
+            let name = std::str::from_utf8(&b[from..to]).unwrap_or_default();
+            denied.push(self.is_denied_field(name));
+            k = skip_sql_gaps(b, end);
+            match b.get(k) {
+                Some(b',') if denied.len() < SQL_COLUMNS_MAX => {}
+                Some(b')') => break,
+                _ => return k,
+            }
+        }
+        k = skip_sql_gaps(b, k + 1);
+        if !denied.contains(&true) {
+            return k;
+        }
+        let Some(keyword) = [&b"values"[..], b"value"]
+            .into_iter()
+            .find(|w| starts_with_ci(b, k, w) && !b.get(k + w.len()).is_some_and(|c| is_word(*c)))
+        else {
+            return k;
+        };
+        k = skip_sql_gaps(b, k + keyword.len());
+        while b.get(k) == Some(&b'(') {
+            let mut column = 0;
+            loop {
+                let start = skip_sql_gaps(b, k + 1);
+                let (end, literal) = sql_value_end(b, start);
+                let trimmed = start + b[start..end].trim_ascii_end().len();
+                if denied.get(column) == Some(&true) {
+                    match literal {
+                        Some(text) => spans.push(text),
+                        None if !sql_no_value(&b[start..trimmed]) => spans.push((start, trimmed)),
+                        None => {}
+                    }
+                }
+                k = end;
+                match b.get(k) {
+                    Some(b',') => column += 1,
+                    Some(b')') => break,
+                    _ => return k,
+                }
+            }
+            let next = skip_sql_gaps(b, k + 1);
+            if b.get(next) != Some(&b',') {
+                return k + 1;
+            }
+            k = skip_sql_gaps(b, next + 1);
+        }
+        k
+    }
+}
+
 /// The longest word [`Redactor::find_prose_values`] looks at before its verb (a value is taken whole:
 /// the cursor jumps past it).
 const PROSE_MAX_WORD: usize = 256;
@@ -2048,6 +2272,9 @@ struct Hints {
     /// `PASSWORD` or `IDENTIFIED` after whitespace, then whitespace: SQL may set a password
     /// (`ALTER USER app WITH PASSWORD '…'`).
     sql: bool,
+    /// `VALUES (` (any case, [`sql_values_before`]): an SQL statement may insert a deny-listed column's
+    /// value (`INSERT INTO users (email, password) VALUES (…)`, [`Redactor::find_sql_insert_values`]).
+    sql_insert: bool,
     /// `+` or `%20`, then `PASSWORD` or `IDENTIFIED` ([`encoded_sql_keyword_at`]): percent-encoded
     /// SQL may set a password (`?sql=ALTER+USER+app+IDENTIFIED+BY+…`).
     encoded_sql: bool,
@@ -2151,6 +2378,7 @@ impl Hints {
             || h.xml.contains(&true)
             || h.prose
             || h.sql
+            || h.sql_insert
             || h.encoded_sql)
             .then_some(h)
     }
@@ -2193,8 +2421,11 @@ impl Hints {
             }
             b'=' => self.separator = true,
             0xEF if full_width_separator_at(b, i).is_some() => self.separator = true,
-            // A pair `("name", "value")` ([`tuple_value`]) holds no other separator.
-            b'(' if matches!(b.get(i + 1), Some(b'"' | b'\'' | b'b')) => self.separator = true,
+            b'(' => {
+                // A pair `("name", "value")` ([`tuple_value`]) holds no other separator.
+                self.separator |= matches!(b.get(i + 1), Some(b'"' | b'\'' | b'b'));
+                self.sql_insert |= sql_values_before(b, i);
+            }
             b'%' => {
                 self.separator = true;
                 self.at = true;

@@ -758,6 +758,49 @@ const MUST_GO: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "SECRETPEJ5",
     ),
+    // SQL inserting a deny-listed column's value, as an ORM logs a statement with its values inlined:
+    // every row, any quoting of the names, a literal or any expression around it.
+    (
+        "query failed: INSERT INTO users (email, password) VALUES ('bob', 'SECRETINS1')",
+        "SECRETINS1",
+    ),
+    (
+        r#"INSERT INTO "users" ("name", "password_hash") VALUES ('bob', '$2b$12$SECRETINS2'), ('al', 'SECRETINS3')"#,
+        "SECRETINS2 SECRETINS3",
+    ),
+    (
+        "insert into t (user, pwd) values ('a', 'SECRETINS4') on conflict do nothing",
+        "SECRETINS4",
+    ),
+    (
+        "INSERT INTO `users` (`name`, `api_key`) VALUE ('bob', 'SECRETINS5')",
+        "SECRETINS5",
+    ),
+    (
+        "REPLACE INTO users (name, client_secret) VALUES ('bob', crypt('SECRETINS6', gen_salt('bf')))",
+        "SECRETINS6",
+    ),
+    (
+        "INSERT INTO [dbo].[Users] ([Name], [Password]) VALUES (N'bob', N'SECRETINS7')",
+        "SECRETINS7",
+    ),
+    (
+        "INSERT INTO users(email,password)VALUES('a','SECRETINS8')",
+        "SECRETINS8",
+    ),
+    (
+        "INSERT INTO users (email,\n password)\nVALUES\n('a', 'SECRETINS9 two words')",
+        "SECRETINS9 two words",
+    ),
+    (
+        r#"{"sql":"INSERT INTO users (\"email\", \"password\") VALUES ('a', 'SECRETINS10')"}"#,
+        "SECRETINS10",
+    ),
+    (
+        "INSERT INTO users (password, note) VALUES ('SECRETINS11', 'x, y (z)')",
+        "SECRETINS11",
+    ),
+    ("UPSERT INTO cards (holder, cvv) VALUES ('x', 987654)", "987654"),
     // SQL that sets a password: PostgreSQL's `PASSWORD '…'`, MySQL's `IDENTIFIED BY '…'` and
     // `SET PASSWORD [FOR user] = …`, any case, in a JSON string too.
     ("ALTER USER app WITH PASSWORD 'SECRETSQL1'", "SECRETSQL1"),
@@ -1124,6 +1167,14 @@ const MUST_GO: &[(&str, &str)] = &[
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "INSERT INTO users (password, note) VALUES ('SECRETINS11', 'x, y (z)')",
+        "INSERT INTO users (password, note) VALUES ('[REDACTED]', 'x, y (z)')",
+    ),
+    (
+        "REPLACE INTO users (name, client_secret) VALUES ('bob', crypt('SECRETINS6', gen_salt('bf')))",
+        "REPLACE INTO users (name, client_secret) VALUES ('bob', [REDACTED])",
+    ),
     (
         "ALTER USER app IDENTIFIED BY ab'SECRETQ1",
         "ALTER USER app IDENTIFIED BY [REDACTED]",
@@ -1526,6 +1577,12 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
+    // An insert's placeholders, `NULL`, a column not denied (`passes`), a denied word as a value, a
+    // column list without values.
+    "INSERT INTO users (email, password) VALUES ($1, $2), (?, ?), (:email, NULL), (@e, DEFAULT)",
+    "INSERT INTO t (name, passes) VALUES ('bob', 3)",
+    "INSERT INTO users (name) VALUES ('password')",
+    "insert into t (a, password) select a, b from u",
     "<span>card priced</span>",
     r#"{"Parameter":{"Name":"/prod/db/host","Type":"String","Value":"db.internal"}}"#,
     r#"[{"value":"eu-west-1","name":"REGION"},{"name":"DB_PASSWORD","valueFrom":"arn:aws:ssm:eu-west-1:123456789012:parameter/db"}]"#,
@@ -2075,7 +2132,8 @@ proptest! {
 
     /// Text made of the pieces the scanners look for — the quote spellings (`\u0022`, `&quot;`,
     /// `%22`, `\"`), brackets plain and encoded, Python string prefixes, encoded URL authorities, card
-    /// digits with every separator, span-id keys, encoded SQL next to raw UTF-8 — in any order, under any budget: no panic, and the
+    /// digits with every separator, span-id keys, encoded SQL next to raw UTF-8, inserts' names, rows
+    /// and literals — in any order, under any budget: no panic, and the
     /// budget holds.
     #[test]
     fn pieces_of_every_rule_in_any_order_are_safe(
@@ -2086,6 +2144,7 @@ proptest! {
             " ", "\u{a0}", "\\u00a0", "&nbsp;", "%2B", "%2520", "-", ".", "%3A%2F%2F", "://", "%40", "@",
             "hooks.slack.com", "%252F", "/", "eyJhbGciOiJIUzI1NiJ9", "\n", ",", "x",
             "ALTER+USER+u", "+IDENTIFIED+BY+", "+PASSWORD+", "%20", "%27", "%C2%A0", "é",
+            "INSERT INTO t ", "(", ")", " VALUES ", "`", "$$", "$1", "N'", "\\n",
         ]), 0..60),
         cap in prop_oneof![Just(usize::MAX), 0usize..400],
     ) {
@@ -2505,6 +2564,28 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         " SET PASSWORD FOR 'u'@'%' ".repeat(n / 26)
     });
     assert_linear("sql identified with", |n| " IDENTIFIED WITH ".repeat(n / 17));
+    // Inserts: the cursor only moves on, through names, rows, parentheses and literals.
+    assert_linear("sql insert verbs", |n| "INSERT INTO t (".repeat(n / 15));
+    assert_linear("sql insert columns", |n| {
+        format!("INSERT INTO t ({}", "password, ".repeat(n / 10))
+    });
+    assert_linear("sql insert rows", |n| {
+        format!("INSERT INTO t (password) VALUES {}", "('x'), ".repeat(n / 7))
+    });
+    assert_linear("sql insert nesting", |n| {
+        format!("INSERT INTO t (password) VALUES ({}", "f(".repeat(n / 2))
+    });
+    assert_linear("sql insert open literals", |n| {
+        "INSERT INTO t (password) VALUES ('x\n".repeat(n / 37)
+    });
+    assert_linear("sql values parentheses", |n| "values (".repeat(n / 8));
+    assert_linear("sql insert quoted names", |n| "INSERT INTO \"".repeat(n / 13));
+    assert_linear("sql insert quoted columns", |n| {
+        "INSERT INTO t (\"".repeat(n / 16)
+    });
+    assert_linear("sql insert backslashes", |n| {
+        format!("INSERT INTO t (password) VALUES ({}", "\\".repeat(n))
+    });
     assert_linear("sql identified by", |n| " identified by \\\"".repeat(n / 17));
     assert_linear("sql whitespace runs", |n| {
         format!(" PASSWORD {}x", "\n ".repeat(n / 2))
