@@ -3097,7 +3097,9 @@ fn in_query(b: &[u8], start: usize) -> bool {
 }
 
 /// Past up to four `Name(` openings at `i` (a Rust `Debug` of a wrapper: a name of letters, digits,
-/// `_` and `::`, starting with a letter, at most 64 bytes, then `(`); `i` itself when none is there.
+/// `_` and `::`, starting with a letter, at most 64 bytes, then `(`), and the blanks and line breaks
+/// after each (pretty `Debug`, `{:#?}`, puts the wrapped value on a line of its own:
+/// `Some(\n    "…",\n)`); `i` itself when none is there.
 fn past_wrappers(b: &[u8], mut i: usize) -> usize {
     for _ in 0..4 {
         let name = b[i..]
@@ -3109,8 +3111,28 @@ fn past_wrappers(b: &[u8], mut i: usize) -> usize {
             break;
         }
         i += name + 1;
+        i += b[i..]
+            .iter()
+            .take(256)
+            .take_while(|c| c.is_ascii_whitespace())
+            .count();
     }
     i
+}
+
+/// The `{` of a Rust `Debug` struct at `i` (`Token { value: "…" }`, pretty `Token {\n`): a type's
+/// name — a capital letter, then letters, digits, `_` and `::`, at most 64 bytes — a blank, then the
+/// brace. A secret's wrapper may be a struct whose field is not itself named as a secret.
+fn debug_struct_brace(b: &[u8], i: usize) -> Option<usize> {
+    if !b.get(i)?.is_ascii_uppercase() {
+        return None;
+    }
+    let name = b[i..]
+        .iter()
+        .take(64)
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':'))
+        .count();
+    (b.get(i + name) == Some(&b' ') && b.get(i + name + 1) == Some(&b'{')).then_some(i + name + 1)
 }
 
 /// The length of a Python string literal's prefix at `i` (`b'…'`, `u"…"`, `rb'…'`: one or two of `b`,
@@ -3219,8 +3241,8 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
         return None;
     }
     i += width;
-    // Ruby's and Perl's `"password" => "…"`.
-    if sep == b'=' && !encoded && b.get(i) == Some(&b'>') {
+    // Ruby's and Perl's `"password" => "…"`; Go's and Pascal's `password := "…"`.
+    if !encoded && b.get(i) == Some(if sep == b'=' { &b'>' } else { &b'=' }) {
         i += 1;
     }
     let blank_after = matches!(decoded_at(b, i), Some((b' ' | b'\t', _))) || wide_blank_at(b, i).is_some();
@@ -3246,6 +3268,14 @@ fn value_after(b: &[u8], mut i: usize, key: KeyContext) -> Option<KeyValue> {
     // Rust's `Debug` of an `Option` or a newtype: `session_token: Some("…")`, `api_key: ApiKey("…")`,
     // `secret: Some(SecretString(Box("…")))` — the secret is inside the wrappers, not their names.
     i = past_wrappers(b, i);
+    // A struct (`token: Some(Token { value: "…" })`) goes whole, over lines (pretty `Debug`).
+    if !encoded && let Some(brace) = debug_struct_brace(b, i) {
+        return Some(KeyValue {
+            start: i,
+            end: bracketed_end(b, brace, b'"', 0, false),
+            quote: None,
+        });
+    }
     i += string_prefix_len(b, i);
     if let Some((form, width)) = written_quote_at(b, i) {
         let start = i + width;

@@ -758,6 +758,26 @@ const MUST_GO: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "SECRETPEJ5",
     ),
+    // Rust's `Debug`: a secret inside a struct under a denied field, pretty (`{:#?}`) over lines; Go's
+    // `:=`.
+    (
+        "Creds { token: Some(Token { value: \"SECRETDBG1\" }) }",
+        "SECRETDBG1",
+    ),
+    (
+        "Creds {\n    token: Some(\n        Token {\n            value: \"SECRETDBG2\",\n        },\n    ),\n    user: \"bob\",\n}",
+        "SECRETDBG2",
+    ),
+    (
+        "Config {\n    password: Some(\n        \"SECRETDBG3\",\n    ),\n    region: \"eu-west-1\",\n}",
+        "SECRETDBG3",
+    ),
+    (
+        "Creds { api_key: ApiKey { inner: \"SECRETDBG4\" }, region: \"eu\" }",
+        "SECRETDBG4",
+    ),
+    ("password := \"SECRETDBG5\"", "SECRETDBG5"),
+    ("PASSWORD := 'SECRETDBG6'", "SECRETDBG6"),
     // SQL inserting a deny-listed column's value, as an ORM logs a statement with its values inlined:
     // every row, any quoting of the names, a literal or any expression around it.
     (
@@ -1168,6 +1188,14 @@ const MUST_GO: &[(&str, &str)] = &[
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
+        "Creds {\n    token: Some(\n        Token {\n            value: \"SECRETDBG2\",\n        },\n    ),\n    user: \"bob\",\n}",
+        "Creds {\n    token: Some(\n        [REDACTED],\n    ),\n    user: \"bob\",\n}",
+    ),
+    (
+        "Creds { api_key: ApiKey { inner: \"SECRETDBG4\" }, region: \"eu\" }",
+        "Creds { api_key: [REDACTED], region: \"eu\" }",
+    ),
+    (
         "INSERT INTO users (password, note) VALUES ('SECRETINS11', 'x, y (z)')",
         "INSERT INTO users (password, note) VALUES ('[REDACTED]', 'x, y (z)')",
     ),
@@ -1577,6 +1605,9 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
+    // Structs under fields no rule names.
+    "status: Ok { code: 200 }, usage: Usage { input_tokens: 10, output_tokens: 20 }",
+    "x := 5; y := token",
     // An insert's placeholders, `NULL`, a column not denied (`passes`), a denied word as a value, a
     // column list without values.
     "INSERT INTO users (email, password) VALUES ($1, $2), (?, ?), (:email, NULL), (@e, DEFAULT)",
@@ -2579,6 +2610,10 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         "INSERT INTO t (password) VALUES ('x\n".repeat(n / 37)
     });
     assert_linear("sql values parentheses", |n| "values (".repeat(n / 8));
+    assert_linear("debug structs under a denied field", |n| {
+        "token: T {".repeat(n / 10)
+    });
+    assert_linear("pretty wrappers", |n| "token: Some(\n".repeat(n / 13));
     assert_linear("sql insert quoted names", |n| "INSERT INTO \"".repeat(n / 13));
     assert_linear("sql insert quoted columns", |n| {
         "INSERT INTO t (\"".repeat(n / 16)
