@@ -70,7 +70,14 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: f64) {
     let int = v as i64;
     #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
     if int as f64 == v && v.abs() < EXACT {
-        out.extend_from_slice(itoa::Buffer::new().format(int).as_bytes());
+        // Most values a flush writes are small counts (a counter incremented once): their digits
+        // are stored directly, without the formatter and a copy of its buffer.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        match int {
+            0..=9 => out.push(b'0' + int as u8),
+            10..=99 => out.extend_from_slice(&[b'0' + (int / 10) as u8, b'0' + (int % 10) as u8]),
+            _ => out.extend_from_slice(itoa::Buffer::new().format(int).as_bytes()),
+        }
     } else if v.is_finite() {
         out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
     } else {
@@ -339,6 +346,18 @@ mod tests {
                 String::from_utf8(out).unwrap(),
                 serde_json::to_string(&v).unwrap()
             );
+        }
+    }
+
+    /// Small counts are stored digit by digit: the same text as the integer formatter's, through
+    /// every boundary of the short paths.
+    #[test]
+    fn small_counts_are_written_as_integers_are() {
+        for int in -200i64..=200 {
+            let mut out = Vec::new();
+            #[allow(clippy::cast_precision_loss)]
+            write_value(&mut out, int as f64);
+            assert_eq!(String::from_utf8(out).unwrap(), int.to_string());
         }
     }
 
