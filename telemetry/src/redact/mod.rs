@@ -1217,10 +1217,7 @@ const SQL_STATEMENT_MAX: usize = 1024;
 /// of its own (after a non-word byte or an escaped line break or tab, `…;\nALTER USER` in a JSON
 /// string).
 fn sql_verb_at(b: &[u8], k: usize) -> bool {
-    let word_start = k == 0
-        || !is_word(b[k - 1])
-        || (k >= 2 && b[k - 2] == b'\\' && matches!(b[k - 1], b'n' | b'r' | b't'));
-    if !word_start {
+    if !sql_word_start(b, k) {
         return false;
     }
     if sql_account_object_end(b, k).is_some() {
@@ -1240,6 +1237,12 @@ fn sql_verb_at(b: &[u8], k: usize) -> bool {
         }
     }
     sql_word_at(b, k, b"grant") || sql_word_at(b, k, b"set")
+}
+
+/// Whether a word of its own may start at `k`: after a non-word byte, or an escaped line break or tab
+/// (`…;\nALTER USER` in a JSON string).
+fn sql_word_start(b: &[u8], k: usize) -> bool {
+    k == 0 || !is_word(b[k - 1]) || (k >= 2 && b[k - 2] == b'\\' && matches!(b[k - 1], b'n' | b'r' | b't'))
 }
 
 /// Whether the object word `lower` (any case) stands at `at`: no word byte follows it (the statement
@@ -1627,13 +1630,7 @@ fn sql_values_before(b: &[u8], paren: usize) -> bool {
 /// Where an SQL statement that inserts rows starts at `k`: `INSERT`, `REPLACE` (MySQL) or `UPSERT`
 /// (CockroachDB), any case, a word of its own, then a blank or comment; the verb's end.
 fn sql_insert_verb_at(b: &[u8], k: usize) -> Option<usize> {
-    if !matches!(b[k] | 0x20, b'i' | b'r' | b'u') {
-        return None;
-    }
-    let word_start = k == 0
-        || !is_word(b[k - 1])
-        || (k >= 2 && b[k - 2] == b'\\' && matches!(b[k - 1], b'n' | b'r' | b't'));
-    if !word_start {
+    if !matches!(b[k] | 0x20, b'i' | b'r' | b'u') || !sql_word_start(b, k) {
         return None;
     }
     [&b"insert"[..], b"replace", b"upsert"]
