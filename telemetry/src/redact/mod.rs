@@ -553,6 +553,9 @@ impl Redactor {
         if hints.sql_insert {
             self.find_sql_insert_values(s.as_bytes(), &mut spans);
         }
+        if hints.quoted_password {
+            find_quoted_passwords(s.as_bytes(), &mut spans);
+        }
         if hints.prefixed {
             find_prefixed_tokens(s.as_bytes(), &mut spans);
         }
@@ -1823,6 +1826,51 @@ impl Redactor {
     }
 }
 
+/// The password words after which a quoted string is the password itself ([`find_quoted_passwords`]).
+/// Not every denied word: after `token` a quote is most often a parser's (`unexpected token "}"`),
+/// after `secret` a secret's name (`secret "prod/db" not found`).
+const QUOTED_AFTER: &[&[u8]] = &[b"password", b"passwd", b"passphrase", b"pwd"];
+
+/// Whether a password word ([`QUOTED_AFTER`], any case, a word of its own) ends at `end`.
+fn password_word_before(b: &[u8], end: usize) -> bool {
+    QUOTED_AFTER.iter().any(|w| {
+        end >= w.len()
+            && b[end - w.len()..end].eq_ignore_ascii_case(w)
+            && (end == w.len() || !is_word(b[end - w.len() - 1]))
+    })
+}
+
+/// Whether the blank at `i` stands between a password word and a quote ([`find_quoted_passwords`]).
+fn quoted_password_at(b: &[u8], i: usize) -> bool {
+    matches!(b.get(skip_backslashes(b, i + 1)), Some(b'"' | b'\'')) && password_word_before(b, i)
+}
+
+/// A quoted word right after a password word and one blank, no separator between — a message
+/// naming the password it refused (`invalid password "hunter2" for user bob`, `wrong passwd
+/// 'x'`): its text, to its closing quote on its line, `\"` inside a JSON string too, when it is one
+/// word that reads as a secret ([`secret_like_word`]). Each string is read once: linear.
+fn find_quoted_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b' ') {
+        let blank = i + off;
+        i = blank + 1;
+        if !quoted_password_at(b, blank) {
+            continue;
+        }
+        let run_end = skip_backslashes(b, blank + 1);
+        let q = b[run_end];
+        let start = run_end + 1;
+        let end = quoted_end(b, start, q, quote_level(run_end - blank - 1));
+        // One word that reads as a secret: `password 'required'` and `password "must be at least 12
+        // characters"` are a form's messages.
+        let text = &b[start..end];
+        if !text.is_empty() && !text.iter().any(u8::is_ascii_whitespace) && secret_like_word(text) {
+            spans.push((start, end));
+        }
+        i = i.max(end);
+    }
+}
+
 /// The longest word [`Redactor::find_prose_values`] looks at before its verb (a value is taken whole:
 /// the cursor jumps past it).
 const PROSE_MAX_WORD: usize = 256;
@@ -2269,6 +2317,9 @@ struct Hints {
     /// `PASSWORD` or `IDENTIFIED` after whitespace, then whitespace: SQL may set a password
     /// (`ALTER USER app WITH PASSWORD '…'`).
     sql: bool,
+    /// A password word, a blank, a quote ([`quoted_password_at`]): a message may quote the password
+    /// it refused.
+    quoted_password: bool,
     /// `VALUES (` (any case, [`sql_values_before`]): an SQL statement may insert a deny-listed column's
     /// value (`INSERT INTO users (email, password) VALUES (…)`, [`Redactor::find_sql_insert_values`]).
     sql_insert: bool,
@@ -2376,6 +2427,7 @@ impl Hints {
             || h.prose
             || h.sql
             || h.sql_insert
+            || h.quoted_password
             || h.encoded_sql)
             .then_some(h)
     }
@@ -2460,6 +2512,7 @@ impl Hints {
             b' ' | b'\t' if (i == 0 || !is_blank(b[i - 1])) && prose_verb_at(b, i).is_some() => {
                 self.prose = true;
             }
+            b' ' if quoted_password_at(b, i) => self.quoted_password = true,
             _ => {}
         }
     }

@@ -758,6 +758,11 @@ const MUST_GO: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "SECRETPEJ5",
     ),
+    // A message quoting the password it refused: no separator, one blank after the word.
+    ("Error: invalid password \"SECRETQP1\" for user bob", "SECRETQP1"),
+    ("failed to login with Password 'SECRETQP2'", "SECRETQP2"),
+    (r#"{"msg":"wrong passwd \"SECRETQP3\" rejected"}"#, "SECRETQP3"),
+    ("login refused: pwd 'letmein'", "letmein"),
     // Rust's `Debug`: a secret inside a struct under a denied field, pretty (`{:#?}`) over lines; Go's
     // `:=`.
     (
@@ -1188,6 +1193,10 @@ const MUST_GO: &[(&str, &str)] = &[
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
+        "Error: invalid password \"SECRETQP1\" for user bob",
+        "Error: invalid password \"[REDACTED]\" for user bob",
+    ),
+    (
         "Creds {\n    token: Some(\n        Token {\n            value: \"SECRETDBG2\",\n        },\n    ),\n    user: \"bob\",\n}",
         "Creds {\n    token: Some(\n        [REDACTED],\n    ),\n    user: \"bob\",\n}",
     ),
@@ -1605,6 +1614,10 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
+    // A quote after `token` is a parser's, after `secret` a secret's name; a quoted `"password"` is a
+    // field's name.
+    "unexpected token \"}\" at line 3, secret \"prod/db\" not found",
+    "the \"password\" field is required; password_policy \"strict\" applied",
     // Structs under fields no rule names.
     "status: Ok { code: 200 }, usage: Usage { input_tokens: 10, output_tokens: 20 }",
     "x := 5; y := token",
@@ -2610,6 +2623,8 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         "INSERT INTO t (password) VALUES ('x\n".repeat(n / 37)
     });
     assert_linear("sql values parentheses", |n| "values (".repeat(n / 8));
+    assert_linear("quoted passwords", |n| "password \"".repeat(n / 10));
+    assert_linear("quoted passwords escaped", |n| "pwd \\\"".repeat(n / 6));
     assert_linear("debug structs under a denied field", |n| {
         "token: T {".repeat(n / 10)
     });
