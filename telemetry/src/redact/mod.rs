@@ -650,6 +650,14 @@ impl Redactor {
                     }
                     // A value written first lies behind the cursor: the cursor never goes back.
                     i = i.max(v.end);
+                } else if b.get(i) == Some(&b':') && self.named_before_preposition(s, start) {
+                    // `Password for admin: Xy7…`, `the API key of staging: …`: a word a denied name
+                    // names through `for`/`of` (the prose rule's bounded lookback), then `:`.
+                    let key = KeyContext::of(b, word, start, None, &mut open_quotes, &mut open_parens);
+                    if let Some(v) = value_after(b, i, key).and_then(|v| secret_after_preposition(b, v)) {
+                        spans.push(v);
+                        i = i.max(v.1);
+                    }
                 }
                 continue;
             }
@@ -1942,6 +1950,27 @@ fn secret_like_word(w: &[u8]) -> bool {
         return true;
     }
     !is_prose_word(w)
+}
+
+/// What of `v`, the value after `<name> for <word>:`, is a secret: a quoted value whole; else its
+/// first word, trailing `.`, `,`, `;`, `)` cut, when it reads as one ([`secret_like_word`]) and is
+/// no plain word (a digit, a symbol or a capital after its first letter: `Xy7…`) —
+/// `Password for bob: reset` and `SET PASSWORD FOR u failed: see the docs` stay.
+fn secret_after_preposition(b: &[u8], v: KeyValue) -> Option<(usize, usize)> {
+    if v.start > 0 && matches!(b[v.start - 1], b'"' | b'\'' | b'`') {
+        return (v.end > v.start).then_some((v.start, v.end));
+    }
+    let mut end = v.start
+        + b[v.start..v.end]
+            .iter()
+            .take_while(|c| !c.is_ascii_whitespace())
+            .count();
+    while end > v.start && matches!(b[end - 1], b'.' | b',' | b';' | b')') {
+        end -= 1;
+    }
+    let w = &b[v.start..end];
+    let plain = w.iter().all(u8::is_ascii_alphabetic) && !w.iter().skip(1).any(u8::is_ascii_uppercase);
+    (!w.is_empty() && !plain && secret_like_word(w)).then_some((v.start, end))
 }
 
 /// `3x`, `20ms`, `512mb`, `10k`: one to four digits and one to two letters.

@@ -758,6 +758,9 @@ const MUST_GO: &[(&str, &str)] = &[
         "%5C%22password%5C%22%3A%5B%5C%22SECRETPEJ5%5C%22%5D%2C%5C%22n%5C%22%3A1",
         "SECRETPEJ5",
     ),
+    // A name given through `for`/`of` before the `:` (`Password for admin: …`).
+    ("Generated password for admin: SECRETPP1 (change it)", "SECRETPP1"),
+    ("the API key of the staging account: \"SECRETPP2\"", "SECRETPP2"),
     // A message quoting the password it refused: no separator, one blank after the word.
     ("Error: invalid password \"SECRETQP1\" for user bob", "SECRETQP1"),
     ("failed to login with Password 'SECRETQP2'", "SECRETQP2"),
@@ -1193,6 +1196,10 @@ const MUST_GO: &[(&str, &str)] = &[
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
+        "Generated password for admin: SECRETPP1 (change it)",
+        "Generated password for admin: [REDACTED] (change it)",
+    ),
+    (
         "Error: invalid password \"SECRETQP1\" for user bob",
         "Error: invalid password \"[REDACTED]\" for user bob",
     ),
@@ -1614,6 +1621,8 @@ const PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3
 
 /// Look-alikes: redaction must leave each unchanged.
 const MUST_STAY: &[&str] = &[
+    // After `<name> for <word>:` only a value that reads as a secret goes.
+    "Password for bob: reset link sent; the token for request 42: accepted",
     // A quote after `token` is a parser's, after `secret` a secret's name; a quoted `"password"` is a
     // field's name.
     "unexpected token \"}\" at line 3, secret \"prod/db\" not found",
@@ -2623,6 +2632,9 @@ fn sql_wide_separators_and_multi_line_strings_stay_linear() {
         "INSERT INTO t (password) VALUES ('x\n".repeat(n / 37)
     });
     assert_linear("sql values parentheses", |n| "values (".repeat(n / 8));
+    assert_linear("names through prepositions", |n| {
+        "password for a: ".repeat(n / 16)
+    });
     assert_linear("quoted passwords", |n| "password \"".repeat(n / 10));
     assert_linear("quoted passwords escaped", |n| "pwd \\\"".repeat(n / 6));
     assert_linear("debug structs under a denied field", |n| {
