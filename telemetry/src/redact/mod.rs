@@ -1631,11 +1631,9 @@ fn sql_values_before(b: &[u8], paren: usize) -> bool {
             .rev()
             .take_while(|c| c.is_ascii_whitespace())
             .count();
-    [&b"values"[..], b"value"].into_iter().any(|w| {
-        end >= w.len()
-            && b[end - w.len()..end].eq_ignore_ascii_case(w)
-            && (end == w.len() || !is_word(b[end - w.len() - 1]))
-    })
+    [&b"values"[..], b"value"]
+        .into_iter()
+        .any(|w| word_ends_at(b, end, w))
 }
 
 /// Where an SQL statement that inserts rows starts at `k`: `INSERT`, `REPLACE` (MySQL) or `UPSERT`
@@ -1841,11 +1839,14 @@ const QUOTED_AFTER: &[&[u8]] = &[b"password", b"passwd", b"passphrase", b"pwd"];
 
 /// Whether a password word ([`QUOTED_AFTER`], any case, a word of its own) ends at `end`.
 fn password_word_before(b: &[u8], end: usize) -> bool {
-    QUOTED_AFTER.iter().any(|w| {
-        end >= w.len()
-            && b[end - w.len()..end].eq_ignore_ascii_case(w)
-            && (end == w.len() || !is_word(b[end - w.len() - 1]))
-    })
+    QUOTED_AFTER.iter().any(|w| word_ends_at(b, end, w))
+}
+
+/// Whether the word `lower` (any case) ends at `end`, a word of its own: no word byte before it.
+fn word_ends_at(b: &[u8], end: usize, lower: &[u8]) -> bool {
+    end >= lower.len()
+        && b[end - lower.len()..end].eq_ignore_ascii_case(lower)
+        && (end == lower.len() || !is_word(b[end - lower.len() - 1]))
 }
 
 /// Whether the blank at `i` stands between a password word and a quote ([`find_quoted_passwords`]).
@@ -3181,11 +3182,7 @@ fn in_query(b: &[u8], start: usize) -> bool {
 /// `Some(\n    "…",\n)`); `i` itself when none is there.
 fn past_wrappers(b: &[u8], mut i: usize) -> usize {
     for _ in 0..4 {
-        let name = b[i..]
-            .iter()
-            .take(64)
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':'))
-            .count();
+        let name = rust_path_len(b, i);
         if name == 0 || !b[i].is_ascii_alphabetic() || b.get(i + name) != Some(&b'(') {
             break;
         }
@@ -3199,6 +3196,16 @@ fn past_wrappers(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The length of the Rust type or variant name (a path: letters, digits, `_` and `::`) at `i`, at
+/// most 64 bytes: a wrapper's ([`past_wrappers`]) or a struct's ([`debug_struct_brace`]).
+fn rust_path_len(b: &[u8], i: usize) -> usize {
+    b[i..]
+        .iter()
+        .take(64)
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':'))
+        .count()
+}
+
 /// The `{` of a Rust `Debug` struct at `i` (`Token { value: "…" }`, pretty `Token {\n`): a type's
 /// name — a capital letter, then letters, digits, `_` and `::`, at most 64 bytes — a blank, then the
 /// brace. A secret's wrapper may be a struct whose field is not itself named as a secret.
@@ -3206,11 +3213,7 @@ fn debug_struct_brace(b: &[u8], i: usize) -> Option<usize> {
     if !b.get(i)?.is_ascii_uppercase() {
         return None;
     }
-    let name = b[i..]
-        .iter()
-        .take(64)
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':'))
-        .count();
+    let name = rust_path_len(b, i);
     (b.get(i + name) == Some(&b' ') && b.get(i + name + 1) == Some(&b'{')).then_some(i + name + 1)
 }
 
