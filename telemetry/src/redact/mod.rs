@@ -516,11 +516,14 @@ impl Redactor {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         // Spans (by start) whose marker is written between the key's quotes: an array or object value.
         let mut quoted: Vec<(usize, (usize, usize))> = Vec::new();
+        // The `@` ending each URL userinfo that holds a password: the host after it is no e-mail's.
+        let mut userinfo_ends: Vec<usize> = Vec::new();
         if hints.separator {
             self.find_key_values(s, &mut spans, &mut quoted);
             if hints.url {
-                find_url_passwords(s.as_bytes(), &mut spans);
-                find_encoded_url_passwords(s.as_bytes(), &mut spans);
+                find_url_passwords(s.as_bytes(), &mut spans, &mut userinfo_ends);
+                find_encoded_url_passwords(s.as_bytes(), &mut spans, &mut userinfo_ends);
+                crate::sort::sort_by_key(&mut userinfo_ends, |&at| at);
             }
         }
         // A webhook URL needs no separator: `posting to hooks.slack.com/services/T…/B…/…`.
@@ -535,6 +538,9 @@ impl Redactor {
         }
         if hints.flag {
             self.find_flag_values(s.as_bytes(), &mut spans);
+        }
+        if hints.short_flag {
+            find_command_passwords(s.as_bytes(), &mut spans);
         }
         for angles in Angles::ALL {
             if hints.xml[angles as usize] {
@@ -563,7 +569,7 @@ impl Redactor {
             find_jwts(s.as_bytes(), &mut spans);
         }
         if self.emails && hints.at {
-            find_emails(s.as_bytes(), &mut spans);
+            find_emails(s.as_bytes(), &userinfo_ends, &mut spans);
         }
         if hints.akia {
             find_access_key_ids(s, &mut spans);
@@ -905,15 +911,18 @@ impl Redactor {
 
     /// A secret named in prose: the word after `<name> is ` or `<name> was ` when `<name>` (or the
     /// two words before the verb, `api key`) is denied and the word reads as a secret
-    /// ([`secret_like_word`]): `the password is hunter2`, `my API key was sk3y-1`. Quotes around the
-    /// word stay, and trailing `.`, `,`, `;`, `:`, `)`. Each verb is read once, the words
-    /// around it once: linear.
+    /// ([`secret_like_word`]): `the password is hunter2`, `my API key was sk3y-1`. Also after
+    /// `<name> to ` (`set password to Xy7…`, `password changed to Xy7…`: a participle of
+    /// [`PROSE_PARTICIPLES`] may come between) and `<name> -> `, where the word must not be a plain
+    /// one (a digit, a symbol or a capital after its first letter) nor a URL or an address (`token
+    /// to refresh`, `sending token to https://…` stay). Quotes around the word stay, and trailing
+    /// `.`, `,`, `;`, `:`, `)`. Each verb is read once, the words around it once: linear.
     fn find_prose_values(&self, s: &str, spans: &mut Vec<(usize, usize)>) {
         let b = s.as_bytes();
         let mut i = 0;
         while let Some(off) = b[i..].iter().position(|&c| is_blank(c)) {
             let at = i + off;
-            let Some(after) = prose_verb_at(b, at) else {
+            let Some((after, strict)) = prose_verb_at(b, at) else {
                 // Past the whole run of blanks: each is read once.
                 i = blanks_end(b, at);
                 continue;
@@ -926,9 +935,20 @@ impl Redactor {
             } else {
                 at
             };
-            let Some((last, named)) = self.named_before(s, name_end) else {
+            let Some((mut last, mut named)) = self.named_before(s, name_end) else {
                 continue;
             };
+            if strict
+                && !named
+                && PROSE_PARTICIPLES
+                    .iter()
+                    .any(|p| b[last..name_end].eq_ignore_ascii_case(p))
+            {
+                let end = blanks_before(b, last);
+                if let Some(before) = (end < last).then(|| self.named_before(s, end)).flatten() {
+                    (last, named) = before;
+                }
+            }
             let named = named || self.named_before_preposition(s, last);
             if !named {
                 continue;
@@ -949,7 +969,14 @@ impl Redactor {
                     word_end -= 1;
                 }
             }
-            if word_end > from && (quote.is_some() || secret_like_word(&b[from..word_end])) {
+            let word = &b[from..word_end];
+            let secret = quote.is_some()
+                || if strict {
+                    !plain_word(word) && !is_address(word) && secret_like_word(word)
+                } else {
+                    secret_like_word(word)
+                };
+            if word_end > from && secret {
                 spans.push((from, word_end));
             }
             i = end.max(after);
@@ -1906,8 +1933,15 @@ fn prose_word_start(b: &[u8], end: usize) -> usize {
     k
 }
 
-/// The verbs of [`Redactor::find_prose_values`]: `password is x`, `token was x`.
-const PROSE_VERBS: &[&[u8]] = &[b"is", b"was"];
+/// The verbs of [`Redactor::find_prose_values`]: `password is x`, `token was x`; and, read
+/// strictly, `password to x`, `password -> x` (the last two).
+const PROSE_VERBS: &[&[u8]] = &[b"is", b"was", b"to", b"->"];
+
+/// How many of [`PROSE_VERBS`] come first, read as `is`.
+const PROSE_PLAIN_VERBS: usize = 2;
+
+/// Words between a denied name and `to`: `password set to …`, `API key rotated to …`.
+const PROSE_PARTICIPLES: &[&[u8]] = &[b"set", b"changed", b"reset", b"updated", b"rotated"];
 
 /// Whether `c` is a blank between prose words (space or tab).
 const fn is_blank(c: u8) -> bool {
@@ -1922,17 +1956,29 @@ fn blanks_end(b: &[u8], i: usize) -> usize {
         .map_or(b.len(), |k| i + k)
 }
 
-/// Where the value after a prose verb starts, when the blanks at `i` are followed by `is` or `was`
-/// (an optional `:`) and blanks: `password  is\thunter2`, `token is: x`.
-fn prose_verb_at(b: &[u8], i: usize) -> Option<usize> {
+/// Where the value after a prose verb starts, when the blanks at `i` are followed by one of
+/// [`PROSE_VERBS`] (an optional `:`) and blanks: `password  is\thunter2`, `token is: x`; and whether
+/// the verb is read strictly (`to`, `->`).
+fn prose_verb_at(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let verb = blanks_end(b, i);
-    let v = PROSE_VERBS.iter().find(|v| b[verb..].starts_with(v))?;
-    let mut k = verb + v.len();
+    let v = PROSE_VERBS.iter().position(|v| b[verb..].starts_with(v))?;
+    let mut k = verb + PROSE_VERBS[v].len();
     if b.get(k) == Some(&b':') {
         k += 1;
     }
     let after = blanks_end(b, k);
-    (after > k).then_some(after)
+    (after > k).then_some((after, v >= PROSE_PLAIN_VERBS))
+}
+
+/// Whether `w` is a plain word: letters only, no capital after the first.
+fn plain_word(w: &[u8]) -> bool {
+    w.iter().all(u8::is_ascii_alphabetic) && !w.iter().skip(1).any(u8::is_ascii_uppercase)
+}
+
+/// Whether `w` is a URL or an address (`https://…`, `bob@example.com`): where something is sent,
+/// not what.
+fn is_address(w: &[u8]) -> bool {
+    w.contains(&b'@') || find_exact(w, b"://", 0).is_some()
 }
 
 /// Whether the word `w` after `password is` reads as a secret rather than prose. It holds a digit, a
@@ -1970,8 +2016,7 @@ fn secret_after_preposition(b: &[u8], v: KeyValue) -> Option<(usize, usize)> {
         end -= 1;
     }
     let w = &b[v.start..end];
-    let plain = w.iter().all(u8::is_ascii_alphabetic) && !w.iter().skip(1).any(u8::is_ascii_uppercase);
-    (!w.is_empty() && !plain && secret_like_word(w)).then_some((v.start, end))
+    (!w.is_empty() && !plain_word(w) && secret_like_word(w)).then_some((v.start, end))
 }
 
 /// `3x`, `20ms`, `512mb`, `10k`: one to four digits and one to two letters.
@@ -2219,6 +2264,153 @@ fn flag_at(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
     matches!(b.get(end), Some(b' ' | b'\t')).then(|| (&b[i..end], end))
 }
 
+/// `-p` or `-a` starting a word at `i`, with more after it: a flag [`find_command_passwords`] may read.
+fn short_password_flag_at(b: &[u8], i: usize) -> bool {
+    (i == 0 || !is_command_word_byte(b[i - 1]))
+        && matches!(b.get(i + 1), Some(b'p' | b'a'))
+        && i + 2 < b.len()
+}
+
+/// The programs whose short flag takes a password on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PasswordProgram {
+    /// MySQL's and MariaDB's clients: `-pSECRET`, attached (`-p` alone prompts, and the word after
+    /// it is the database).
+    MySql,
+    /// `sshpass -p SECRET`, attached or not.
+    SshPass,
+    /// `redis-cli -a SECRET` (its `-p` is the port).
+    RedisCli,
+}
+
+/// The clients of [`PasswordProgram::MySql`]: MySQL's and MariaDB's.
+const MYSQL_CLIENTS: &[&[u8]] = &[
+    b"mysql",
+    b"mysqldump",
+    b"mysqladmin",
+    b"mysqlimport",
+    b"mysqlcheck",
+    b"mysqlshow",
+    b"mysqlslap",
+    b"mysqlpump",
+    b"mysqlbinlog",
+    b"mariadb",
+    b"mariadb-dump",
+    b"mariadb-admin",
+    b"mariadb-import",
+    b"mariadb-check",
+    b"mariadb-show",
+    b"mariadb-slap",
+    b"mariadb-binlog",
+];
+
+/// The program `word` runs, when it is one of [`PasswordProgram`]'s: its name after any directory
+/// (`/usr/bin/mysql`), with or without `.exe`, any case.
+fn password_program(word: &[u8]) -> Option<PasswordProgram> {
+    let name = word.rsplit(|c| *c == b'/').next().unwrap_or(word);
+    let name = match name.len().checked_sub(4) {
+        Some(k) if name[k..].eq_ignore_ascii_case(b".exe") => &name[..k],
+        _ => name,
+    };
+    if MYSQL_CLIENTS.iter().any(|c| name.eq_ignore_ascii_case(c)) {
+        Some(PasswordProgram::MySql)
+    } else if name.eq_ignore_ascii_case(b"sshpass") {
+        Some(PasswordProgram::SshPass)
+    } else if name.eq_ignore_ascii_case(b"redis-cli") {
+        Some(PasswordProgram::RedisCli)
+    } else {
+        None
+    }
+}
+
+/// Whether `c` is inside a word of a command line: not a blank, a line break, a quote, a bracket, a
+/// backslash (a JSON escape's, or a Windows path's) or one of `;`, `|`, `&`, which end a command.
+const fn is_command_word_byte(c: u8) -> bool {
+    !matches!(
+        c,
+        b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'`' | b'(' | b')' | b'\\' | b';' | b'|' | b'&'
+    )
+}
+
+/// The end of the value starting at `at`: at its closing quote when it opens with one (on its line;
+/// the quotes stay), else at the end of its word.
+fn command_value(b: &[u8], at: usize) -> (usize, usize) {
+    match b.get(at) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let close = b[at + 1..]
+                .iter()
+                .position(|&c| c == q || matches!(c, b'\n' | b'\r'))
+                .map_or(b.len(), |k| at + 1 + k);
+            (at + 1, close)
+        }
+        _ => (at, command_word_end(b, at)),
+    }
+}
+
+/// Where the word of a command line starting at `i` ends ([`is_command_word_byte`]).
+fn command_word_end(b: &[u8], i: usize) -> usize {
+    b[i..]
+        .iter()
+        .position(|&c| !is_command_word_byte(c))
+        .map_or(b.len(), |k| i + k)
+}
+
+/// Passwords given to a client by a short flag ([`PasswordProgram`]): `mysql -u root -pS3cr3t db`,
+/// `sshpass -p 'S3cr3t' ssh host`, `redis-cli -h cache -a S3cr3t`. The program's word comes first
+/// in the same command (after a path, `sudo`, `docker exec …` or an environment assignment): a line
+/// break, `;`, `|` or `&` ends it. A value that is itself a flag is none. Each byte is read once.
+fn find_command_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut program = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !is_command_word_byte(c) {
+            if matches!(c, b'\n' | b'\r' | b';' | b'|' | b'&') {
+                program = None;
+            }
+            i += 1;
+            continue;
+        }
+        let end = command_word_end(b, i);
+        let word = &b[i..end];
+        let start = i;
+        i = end;
+        if word[0] != b'-' {
+            program = password_program(word).or(program);
+            continue;
+        }
+        let Some(p) = program else { continue };
+        let flag = if p == PasswordProgram::RedisCli {
+            b'a'
+        } else {
+            b'p'
+        };
+        if word.get(1) != Some(&flag) {
+            continue;
+        }
+        let (from, to) = if word.len() > 2 || matches!(b.get(end), Some(b'"' | b'\'')) {
+            // Attached: `-pS3cr3t`, `-p'a b'`.
+            if p == PasswordProgram::RedisCli {
+                continue;
+            }
+            command_value(b, start + 2)
+        } else {
+            if p == PasswordProgram::MySql {
+                continue;
+            }
+            let at = blanks_end(b, end);
+            if b.get(at).is_none_or(|c| *c == b'-' || matches!(c, b'\n' | b'\r')) {
+                continue;
+            }
+            command_value(b, at)
+        };
+        if from < to {
+            spans.push((from, to));
+        }
+        i = i.max(to);
+    }
+}
+
 /// Redacts a span attribute with the default rules: [`REDACTED`] when the key is deny-listed, else the
 /// value's secrets, bounded by [`DEFAULT_MAX_SCAN_BYTES`]. For the X-Ray and OpenTelemetry exporters.
 ///
@@ -2339,6 +2531,8 @@ struct Hints {
     scheme: bool,
     /// A command-line flag (`--x` or curl's `-u `) starting a word: its value may be the next word.
     flag: bool,
+    /// `-p` or `-a` starting a word: a password on a client's command line ([`find_command_passwords`]).
+    short_flag: bool,
     /// An XML tag (`<` and a letter, `_` or `/`), indexed by how its brackets are written
     /// ([`Angles`]): an element may hold a value (`<password>x</password>`).
     xml: [bool; 3],
@@ -2453,6 +2647,7 @@ impl Hints {
             || h.webhook
             || h.scheme
             || h.flag
+            || h.short_flag
             || h.xml.contains(&true)
             || h.prose
             || h.sql
@@ -2522,6 +2717,7 @@ impl Hints {
             }
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
             b'-' if flag_at(b, i).is_some() => self.flag = true,
+            b'-' if short_password_flag_at(b, i) => self.short_flag = true,
             b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
             b'<' if b
                 .get(i + 1)
@@ -4444,8 +4640,11 @@ fn find_jwts(b: &[u8], spans: &mut Vec<(usize, usize)>) {
 }
 
 /// `local@domain.tld`, also with `@` written `%40`. Local parts are at most 64 bytes and domains 255
-/// (RFC 5321), which also bounds the work per `@`.
-fn find_emails(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+/// (RFC 5321), which also bounds the work per `@`. An `@` in `userinfo_ends` (sorted) ends a URL's
+/// `user:password` and is no e-mail's: the password before it goes by [`find_url_passwords`], and
+/// the host after it (`postgres://app:pw@db.example.com`) stays.
+fn find_emails(b: &[u8], userinfo_ends: &[usize], spans: &mut Vec<(usize, usize)>) {
+    let mut userinfo_ends = userinfo_ends.iter().peekable();
     let local = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-');
     let domain = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-');
     let mut i = 0;
@@ -4459,6 +4658,11 @@ fn find_emails(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             continue;
         };
         let at = i;
+        while userinfo_ends.next_if(|&&end| end < at).is_some() {}
+        if userinfo_ends.next_if(|&&end| end == at).is_some() {
+            i = at + width;
+            continue;
+        }
         let mut start = at;
         while start > 0 && at - start < 64 && local(b[start - 1]) {
             start -= 1;
@@ -4767,8 +4971,8 @@ fn find_prefixed_tokens(b: &[u8], spans: &mut Vec<(usize, usize)>) {
 
 /// The password of a URL's userinfo (`postgres://app:pw@10.0.0.5:5432/db`, `redis://:pw@cache`):
 /// any host, dotted or not. The authority ends at `/`, `?`, `#`, a blank or a quote; its last `@` ends
-/// the userinfo (a password may hold an unencoded `@`).
-fn find_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+/// the userinfo (a password may hold an unencoded `@`), and goes to `userinfo_ends`.
+fn find_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>, userinfo_ends: &mut Vec<usize>) {
     let mut from = 0;
     while let Some(at) = find_exact(b, b"://", from) {
         let authority = at + 3;
@@ -4790,6 +4994,7 @@ fn find_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             && authority + colon + 1 < userinfo_end
         {
             spans.push((authority + colon + 1, userinfo_end));
+            userinfo_ends.push(userinfo_end);
         }
         from = end.max(authority);
     }
@@ -4815,8 +5020,8 @@ fn encoded_scheme_end(b: &[u8], i: usize) -> Option<(usize, u32)> {
 /// connection string passed in a query or a form, once or more): its `:`, `@` and the `/`, `?` or
 /// `#` ending the authority encoded as many times as its `://`; a delimiter of the text around it
 /// (a blank, a quote, `&`, or one encoded fewer times) ends it too. The cursor jumps past each
-/// authority.
-fn find_encoded_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
+/// authority. The `@` ending a userinfo with a password goes to `userinfo_ends`.
+fn find_encoded_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>, userinfo_ends: &mut Vec<usize>) {
     let mut i = 0;
     while let Some(off) = b[i..].iter().position(|&c| c == b'%') {
         let at = i + off;
@@ -4864,6 +5069,7 @@ fn find_encoded_url_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
             && colon + w < userinfo_end
         {
             spans.push((colon + w, userinfo_end));
+            userinfo_ends.push(userinfo_end);
         }
         i = end.max(authority);
     }

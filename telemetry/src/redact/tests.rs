@@ -1190,11 +1190,57 @@ const MUST_GO: &[(&str, &str)] = &[
     ("{\"password\":\"a\r\nSECRETJNL2\",\"n\":1}", "SECRETJNL2"),
     ("[{\"token\": \"x\n\nSECRETJNL3\"\n}]", "SECRETJNL3"),
     ("{\"password\": \"SECRETJNL4\nnext line \"x\", more", "SECRETJNL4"),
+    // A client's password on its command line, given by a short flag: MySQL's and MariaDB's `-p`
+    // (attached), sshpass's `-p`, redis-cli's `-a`, after a path, `docker exec` or in JSON.
+    ("mysql -h db -u root -pSECRETCLI1 cards", "SECRETCLI1"),
+    (
+        "/usr/bin/mysqldump -uroot -p'SECRETCLI2 x' --all-databases",
+        "SECRETCLI2",
+    ),
+    ("docker exec db mariadb -pSECRETCLI3 -e 'select 1'", "SECRETCLI3"),
+    ("sshpass -p 'SECRETCLI4' ssh deploy@host", "SECRETCLI4"),
+    ("sshpass -pSECRETCLI5 scp a host:", "SECRETCLI5"),
+    ("redis-cli -h cache -p 6379 -a SECRETCLI6 ping", "SECRETCLI6"),
+    ("{\"cmd\":\"mysql -uroot -pSECRETCLI7 -e x\"}", "SECRETCLI7"),
+    // Prose setting a secret to a value: `to` (a participle may come between) and `->`.
+    ("set password to SECRETTO1", "SECRETTO1"),
+    ("admin password changed to SECRETTO2.", "SECRETTO2"),
+    ("API key rotated to sk-SECRETTO3", "SECRETTO3"),
+    ("password -> SECRETTO4", "SECRETTO4"),
+    // A URL password before a dotted host: the host stays (KEPT_AROUND_SECRETS).
+    (
+        "connecting to https://admin:SECRETURL1@db.example.com:5432/app",
+        "SECRETURL1",
+    ),
+    (
+        "dsn=postgres%3A%2F%2Fapp%3ASECRETURL2%40db.example.com%3A5432%2Fcards",
+        "SECRETURL2",
+    ),
 ];
 
 /// `(input, kept)`: the input's secret goes (each is in [`MUST_GO`]) and `kept`, the text around it,
 /// stays as it is.
 const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
+    (
+        "connecting to https://admin:SECRETURL1@db.example.com:5432/app",
+        "connecting to https://admin:[REDACTED]@db.example.com:5432/app",
+    ),
+    (
+        "dsn=postgres%3A%2F%2Fapp%3ASECRETURL2%40db.example.com%3A5432%2Fcards",
+        "dsn=postgres%3A%2F%2Fapp%3A[REDACTED]%40db.example.com%3A5432%2Fcards",
+    ),
+    (
+        "mysql -h db -u root -pSECRETCLI1 cards",
+        "mysql -h db -u root -p[REDACTED] cards",
+    ),
+    (
+        "sshpass -p 'SECRETCLI4' ssh deploy@host",
+        "sshpass -p '[REDACTED]' ssh deploy@host",
+    ),
+    (
+        "admin password changed to SECRETTO2.",
+        "admin password changed to [REDACTED].",
+    ),
     (
         "Generated password for admin: SECRETPP1 (change it)",
         "Generated password for admin: [REDACTED] (change it)",
@@ -1888,6 +1934,19 @@ const MUST_STAY: &[&str] = &[
     "description = \"\"\"a\nlong text\"\"\"\nname = '''x'''",
     // A JSON value with a raw line break under a key that is no secret's.
     "{\"msg\": \"line1\nline2\"}",
+    // Short flags that are no password's: MySQL's `-p` alone prompts (the next word is the
+    // database), redis-cli's `-p` is its port, other programs' `-p` are theirs.
+    "mysql -u root -p cards",
+    "redis-cli -h cache -p 6379 ping",
+    "ssh -p 2222 deploy@host; tar -pxvf a.tar; docker run -p 8080:80 app",
+    "mysql -u root --port 3306 -P3307 -e 'select 1'",
+    // `<name> to` / `->` before a plain word, a URL or an address.
+    "refreshing token to refresh the session",
+    "sending token to https://auth.example.com/token",
+    "password set to default",
+    "fn password -> String",
+    // A URL's user with no password is the user's, not an e-mail split from its host.
+    "connecting to postgres://app@db:5432/cards",
 ];
 
 fn expand(s: &str) -> String {
@@ -2402,6 +2461,25 @@ fn prose_stays_linear() {
     assert_linear("long names", |n| format!("{} is x1", "password".repeat(n / 8)));
     assert_linear("prepositions", |n| "password for a is ".repeat(n / 18));
     assert_linear("words before verbs", |n| "for of a b c d is ".repeat(n / 18));
+    assert_linear("to after a participle", |n| "password set to x1 ".repeat(n / 19));
+    assert_linear("arrows", |n| " -> ".repeat(n / 4));
+}
+
+#[test]
+fn command_lines_and_url_hosts_stay_linear() {
+    assert_linear("short flags", |n| "mysql -p".repeat(n / 8));
+    assert_linear("flags without a program", |n| " -pa -ab".repeat(n / 8));
+    assert_linear("spaced flags", |n| "sshpass -p ".repeat(n / 11));
+    assert_linear("unclosed quoted flags", |n| {
+        format!("mysql -p'{}", "a ".repeat(n / 2))
+    });
+    assert_linear("one long command word", |n| format!("mysql -p{}", "a".repeat(n)));
+    assert_linear("url passwords before hosts", |n| {
+        "https://u:p@db.example.com ".repeat(n / 27)
+    });
+    assert_linear("userinfo ats", |n| {
+        format!("https://u:p{}", "@a.bc".repeat(n / 5))
+    });
 }
 
 #[test]
