@@ -183,6 +183,17 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "functionskey",
     "authkey",
     "privatekey",
+    // Application keys named for what they do: Rails' `SECRET_KEY_BASE`, `ENCRYPTION_KEY`,
+    // `MASTER_KEY`, `SIGNING_KEY`, `HMAC_KEY`.
+    "secretkeybase",
+    "encryptionkey",
+    "masterkey",
+    "signingkey",
+    "hmackey",
+    // A JWT, a one-time password and a SAML assertion are each a credential.
+    "jwt",
+    "otp",
+    "samlresponse",
     "credential",
     "credentials",
     "signature",
@@ -667,6 +678,11 @@ impl Redactor {
                 }
                 continue;
             }
+            // A URL's user (`https://x-access-token:ghs_…@github.com/o/r`, a CI checkout's): the URL
+            // password rule takes what follows, and the host stays.
+            if is_userinfo_user(b, start, i) {
+                continue;
+            }
             // `arn:aws:secretsmanager:…:secret:name` — a name inside an ARN, not a key; also in an
             // encoded URL (`arn%3Aaws%3A…%3Asecret%3Aname`, the word read as `3Asecret`).
             let in_colon_list = if start > 0 && b[start - 1] == b':' {
@@ -1030,7 +1046,9 @@ impl Redactor {
     }
 
     /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
-    /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already), and curl's `-u`,
+    /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already; not one naming where
+    /// the secret is read from, [`names_a_source`]: `--password-stdin registry.example.com`,
+    /// `--private-key-file key.pem`), and curl's `-u`,
     /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
     /// is itself a flag (`--token --verbose`) is no value. The cursor jumps past each value.
     fn find_flag_values(&self, b: &[u8], spans: &mut Vec<(usize, usize)>) {
@@ -1044,6 +1062,7 @@ impl Redactor {
             let user = matches!(name, b"-u" | b"--user" | b"--proxy-user");
             let denied = !user
                 && name.starts_with(b"--")
+                && !names_a_source(&name[2..])
                 && std::str::from_utf8(&name[2..]).is_ok_and(|n| self.is_denied_field(n));
             if !user && !denied {
                 continue;
@@ -2244,6 +2263,23 @@ fn is_working_directory(b: &[u8], word: &str, value: &KeyValue) -> bool {
             .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b',' | b'}'))
 }
 
+/// Whether a flag's name (after `--`) says where a secret is read from, not the secret:
+/// `password-stdin`, `password-file`, `private-key-path`, `token_file`.
+fn names_a_source(name: &[u8]) -> bool {
+    [&b"stdin"[..], b"file", b"path"].iter().any(|end| {
+        name.len() > end.len() + 1
+            && name[name.len() - end.len()..].eq_ignore_ascii_case(end)
+            && matches!(name[name.len() - end.len() - 1], b'-' | b'_')
+    })
+}
+
+/// Whether the word at `start..end`, followed by `:`, is all of a URL's user: right after `://`
+/// (`https://x-access-token:…@github.com`). Its value is the userinfo's password ([`find_url_passwords`]
+/// takes it, the host after it stays), or a port when no `@` follows (`https://token:8080/`).
+fn is_userinfo_user(b: &[u8], start: usize, end: usize) -> bool {
+    b.get(end) == Some(&b':') && b.get(end + 1) != Some(&b'/') && start >= 3 && &b[start - 3..start] == b"://"
+}
+
 /// A command-line flag starting at `i` and followed by a blank: `--name` (letters, digits, `-`, `_`,
 /// starting with a letter) or curl's `-u`, at the start of a word. Its text and end.
 fn flag_at(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
@@ -2281,7 +2317,17 @@ enum PasswordProgram {
     SshPass,
     /// `redis-cli -a SECRET` (its `-p` is the port).
     RedisCli,
+    /// A container tool (`docker`, `podman`, …): its `login` takes `-p SECRET`, attached or not; its
+    /// other commands' `-p` is a port (`docker run -p 8080:80`).
+    Containers,
+    /// A container tool's `login`.
+    RegistryLogin,
 }
+
+/// The programs of [`PasswordProgram::Containers`]: each has a `login -p`.
+const CONTAINER_TOOLS: &[&[u8]] = &[
+    b"docker", b"podman", b"nerdctl", b"buildah", b"skopeo", b"oras", b"helm",
+];
 
 /// The clients of [`PasswordProgram::MySql`]: MySQL's and MariaDB's.
 const MYSQL_CLIENTS: &[&[u8]] = &[
@@ -2318,6 +2364,8 @@ fn password_program(word: &[u8]) -> Option<PasswordProgram> {
         Some(PasswordProgram::SshPass)
     } else if name.eq_ignore_ascii_case(b"redis-cli") {
         Some(PasswordProgram::RedisCli)
+    } else if CONTAINER_TOOLS.iter().any(|c| name.eq_ignore_ascii_case(c)) {
+        Some(PasswordProgram::Containers)
     } else {
         None
     }
@@ -2356,7 +2404,7 @@ fn command_word_end(b: &[u8], i: usize) -> usize {
 }
 
 /// Passwords given to a client by a short flag ([`PasswordProgram`]): `mysql -u root -pS3cr3t db`,
-/// `sshpass -p 'S3cr3t' ssh host`, `redis-cli -h cache -a S3cr3t`. The program's word comes first
+/// `sshpass -p 'S3cr3t' ssh host`, `redis-cli -h cache -a S3cr3t`, `docker login -u bob -p S3cr3t`. The program's word comes first
 /// in the same command (after a path, `sudo`, `docker exec …` or an environment assignment): a line
 /// break, `;`, `|` or `&` ends it. A value that is itself a flag is none. Each byte is read once.
 fn find_command_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
@@ -2376,10 +2424,16 @@ fn find_command_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
         let start = i;
         i = end;
         if word[0] != b'-' {
-            program = password_program(word).or(program);
+            program = if program == Some(PasswordProgram::Containers) && word == b"login" {
+                Some(PasswordProgram::RegistryLogin)
+            } else {
+                password_program(word).or(program)
+            };
             continue;
         }
-        let Some(p) = program else { continue };
+        let Some(p) = program.filter(|p| *p != PasswordProgram::Containers) else {
+            continue;
+        };
         let flag = if p == PasswordProgram::RedisCli {
             b'a'
         } else {

@@ -1202,6 +1202,28 @@ const MUST_GO: &[(&str, &str)] = &[
     ("sshpass -pSECRETCLI5 scp a host:", "SECRETCLI5"),
     ("redis-cli -h cache -p 6379 -a SECRETCLI6 ping", "SECRETCLI6"),
     ("{\"cmd\":\"mysql -uroot -pSECRETCLI7 -e x\"}", "SECRETCLI7"),
+    (
+        "docker login -u bob -p SECRETCLI8 registry.example.com",
+        "SECRETCLI8",
+    ),
+    (
+        "docker run -p 8080:80 app && podman login -pSECRETCLI9 quay.io",
+        "SECRETCLI9",
+    ),
+    // A CI checkout's token in a URL's userinfo: the host after it stays (KEPT_AROUND_SECRETS).
+    (
+        "git clone https://x-access-token:SECRETURL3abcdefghijklmnop@github.com/o/r",
+        "SECRETURL3",
+    ),
+    // Application keys named for what they do, a JWT, a one-time password, a SAML assertion.
+    ("SECRET_KEY_BASE=SECRETAPP1abcdef0123", "SECRETAPP1"),
+    ("ENCRYPTION_KEY=SECRETAPP2abcdef", "SECRETAPP2"),
+    ("master_key: SECRETAPP3", "SECRETAPP3"),
+    ("{\"signingKey\":\"SECRETAPP4\"}", "SECRETAPP4"),
+    ("HMAC_KEY=SECRETAPP5", "SECRETAPP5"),
+    ("jwt=SECRETAPP6", "SECRETAPP6"),
+    ("otp=SECRETAPP7", "SECRETAPP7"),
+    ("SAMLResponse=SECRETAPP8PHNhbWxwOlJlc3BvbnNl", "SECRETAPP8"),
     // Prose setting a secret to a value: `to` (a participle may come between) and `->`.
     ("set password to SECRETTO1", "SECRETTO1"),
     ("admin password changed to SECRETTO2.", "SECRETTO2"),
@@ -1236,6 +1258,14 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "sshpass -p 'SECRETCLI4' ssh deploy@host",
         "sshpass -p '[REDACTED]' ssh deploy@host",
+    ),
+    (
+        "docker login -u bob -p SECRETCLI8 registry.example.com",
+        "docker login -u bob -p [REDACTED] registry.example.com",
+    ),
+    (
+        "git clone https://x-access-token:SECRETURL3abcdefghijklmnop@github.com/o/r",
+        "git clone https://x-access-token:[REDACTED]@github.com/o/r",
     ),
     (
         "admin password changed to SECRETTO2.",
@@ -1945,8 +1975,15 @@ const MUST_STAY: &[&str] = &[
     "sending token to https://auth.example.com/token",
     "password set to default",
     "fn password -> String",
-    // A URL's user with no password is the user's, not an e-mail split from its host.
+    // A URL's user with no password is the user's, not an e-mail split from its host; a host named
+    // like a secret, before its port.
     "connecting to postgres://app@db:5432/cards",
+    "GET https://token:8080/health",
+    // Flags naming where a secret is read from, not the secret.
+    "docker login -u bob --password-stdin registry.example.com",
+    "app --password-file /run/secrets/db --private-key-path key.pem",
+    // Names that end like the new deny-listed words but name no secret.
+    "encryption_key_id=alias/cards hotp_counter=3 jwt_ttl=3600",
 ];
 
 fn expand(s: &str) -> String {
