@@ -874,11 +874,7 @@ where
                     // invocation instead of one per level (a few spans' data outgrow the allocator's
                     // per-thread cache).
                     if a.finished.is_empty() {
-                        a.finished = if finished.capacity() == 0 {
-                            super::spans::spare_batch()
-                        } else {
-                            finished
-                        };
+                        a.finished = super::spans::batch_from(finished);
                     } else {
                         a.finished.extend(finished);
                     }
@@ -891,11 +887,7 @@ where
                 drop(ext);
                 next = ancestor.parent();
             }
-            let mut batch = if finished.capacity() == 0 {
-                super::spans::spare_batch()
-            } else {
-                finished
-            };
+            let mut batch = super::spans::batch_from(finished);
             batch.push(data);
             batch
         };
@@ -960,11 +952,7 @@ pub(crate) fn finish_if_open(id: &Id) {
             return;
         };
         let (data, finished) = rec.into_span_data(layer.clock.now());
-        let mut batch = if finished.capacity() == 0 {
-            super::spans::spare_batch()
-        } else {
-            finished
-        };
+        let mut batch = super::spans::batch_from(finished);
         batch.push(data);
         out = Some((layer.sink(), batch));
     });

@@ -68,6 +68,17 @@ pub(crate) fn spare_batch() -> Vec<SpanData> {
     SPARE_BATCH.try_with(Cell::take).unwrap_or_default()
 }
 
+/// The vector a closing span's batch is built in: its children's `finished`, when it has any (the
+/// first child to close handed its vector up), else a [`spare_batch`] — never a fresh allocation
+/// while this thread has one to reuse.
+pub(crate) fn batch_from(finished: Vec<SpanData>) -> Vec<SpanData> {
+    if finished.capacity() == 0 {
+        spare_batch()
+    } else {
+        finished
+    }
+}
+
 /// Empties `batch` and keeps its allocation for this thread's next [`spare_batch`] (unless it is
 /// over [`SPARE_BATCH_CAPACITY`] spans: a long invocation's large batch is freed).
 pub(crate) fn give_back(mut batch: Vec<SpanData>) {
