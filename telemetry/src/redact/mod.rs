@@ -183,6 +183,9 @@ pub const DEFAULT_DENY_LIST: &[&str] = &[
     "functionskey",
     "authkey",
     "privatekey",
+    // Java's keytool and jarsigner: `-storepass`, `-keypass`, `-srcstorepass`, `-destkeypass`.
+    "storepass",
+    "keypass",
     // Application keys named for what they do: Rails' `SECRET_KEY_BASE`, `ENCRYPTION_KEY`,
     // `MASTER_KEY`, `SIGNING_KEY`, `HMAC_KEY`.
     "secretkeybase",
@@ -1045,8 +1048,8 @@ impl Redactor {
         false
     }
 
-    /// Command-line flags whose next word is a secret: a deny-listed name after `--` (`--password
-    /// hunter2`, `--api-key "a b"`; `--password=x` is a key and value already; not one naming where
+    /// Command-line flags whose next word is a secret: a deny-listed name after `--` or `-`
+    /// (`--password hunter2`, `--api-key "a b"`, Go's `-token x`, keytool's `-storepass x`; `--password=x` is a key and value already; not one naming where
     /// the secret is read from, [`names_a_source`]: `--password-stdin registry.example.com`,
     /// `--private-key-file key.pem`), and curl's `-u`,
     /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
@@ -1060,10 +1063,10 @@ impl Redactor {
             };
             i = name_end;
             let user = matches!(name, b"-u" | b"--user" | b"--proxy-user");
+            let bare = &name[1 + usize::from(name.starts_with(b"--"))..];
             let denied = !user
-                && name.starts_with(b"--")
-                && !names_a_source(&name[2..])
-                && std::str::from_utf8(&name[2..]).is_ok_and(|n| self.is_denied_field(n));
+                && !names_a_source(bare)
+                && std::str::from_utf8(bare).is_ok_and(|n| self.is_denied_field(n));
             if !user && !denied {
                 continue;
             }
@@ -2280,21 +2283,26 @@ fn is_userinfo_user(b: &[u8], start: usize, end: usize) -> bool {
     b.get(end) == Some(&b':') && b.get(end + 1) != Some(&b'/') && start >= 3 && &b[start - 3..start] == b"://"
 }
 
-/// A command-line flag starting at `i` and followed by a blank: `--name` (letters, digits, `-`, `_`,
-/// starting with a letter) or curl's `-u`, at the start of a word. Its text and end.
+/// A command-line flag starting at `i` and followed by a blank: `--name` or `-name` (letters, digits,
+/// `-`, `_`, starting with two letters after one dash) or curl's `-u`, at the start of a word. Its
+/// text and end.
 fn flag_at(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
     if i > 0 && !matches!(b[i - 1], b' ' | b'\t' | b'"' | b'\'' | b'\n' | b'(' | b'[') {
         return None;
     }
+    let name_at = |from: usize| {
+        let mut j = from;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'_')) {
+            j += 1;
+        }
+        j
+    };
     let end = match (b.get(i + 1), b.get(i + 2)) {
         (Some(b'u'), Some(b' ' | b'\t')) => i + 2,
-        (Some(b'-'), Some(c)) if c.is_ascii_alphabetic() => {
-            let mut j = i + 3;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'_')) {
-                j += 1;
-            }
-            j
-        }
+        (Some(b'-'), Some(c)) if c.is_ascii_alphabetic() => name_at(i + 3),
+        // One dash and a long name, as Go's `flag` package and Java's tools write it (`-password x`,
+        // `-storepass x`).
+        (Some(c), Some(d)) if c.is_ascii_alphabetic() && d.is_ascii_alphabetic() => name_at(i + 3),
         _ => return None,
     };
     matches!(b.get(end), Some(b' ' | b'\t')).then(|| (&b[i..end], end))
@@ -2770,8 +2778,10 @@ impl Hints {
                 self.webhook = true;
             }
             b'-' if b[i..].starts_with(PEM_BEGIN) => self.pem = true,
-            b'-' if flag_at(b, i).is_some() => self.flag = true,
-            b'-' if short_password_flag_at(b, i) => self.short_flag = true,
+            b'-' => {
+                self.flag |= flag_at(b, i).is_some();
+                self.short_flag |= short_password_flag_at(b, i);
+            }
             b'B' | b'b' if credential_scheme_at(b, i).is_some() => self.scheme = true,
             b'<' if b
                 .get(i + 1)

@@ -1206,6 +1206,16 @@ const MUST_GO: &[(&str, &str)] = &[
         "docker login -u bob -p SECRETCLI8 registry.example.com",
         "SECRETCLI8",
     ),
+    // One-dash long flags (Go's `flag`, Java's tools) and keytool's store and key passwords.
+    ("./server -token SECRETCLI10 -port 8080", "SECRETCLI10"),
+    (
+        "java -jar app.jar -password 'SECRETCLI11' -verbose",
+        "SECRETCLI11",
+    ),
+    (
+        "keytool -importkeystore -srcstorepass SECRETCLI12 -destkeypass SECRETCLI13 -alias x",
+        "SECRETCLI12 SECRETCLI13",
+    ),
     (
         "docker run -p 8080:80 app && podman login -pSECRETCLI9 quay.io",
         "SECRETCLI9",
@@ -1262,6 +1272,10 @@ const KEPT_AROUND_SECRETS: &[(&str, &str)] = &[
     (
         "docker login -u bob -p SECRETCLI8 registry.example.com",
         "docker login -u bob -p [REDACTED] registry.example.com",
+    ),
+    (
+        "./server -token SECRETCLI10 -port 8080",
+        "./server -token [REDACTED] -port 8080",
     ),
     (
         "git clone https://x-access-token:SECRETURL3abcdefghijklmnop@github.com/o/r",
@@ -1982,6 +1996,8 @@ const MUST_STAY: &[&str] = &[
     // Flags naming where a secret is read from, not the secret.
     "docker login -u bob --password-stdin registry.example.com",
     "app --password-file /run/secrets/db --private-key-path key.pem",
+    // One-dash flags that name no secret, and one naming a secret's source.
+    "ls -la /tmp; grep -rn token src; run -secret-file /x -v",
     // Names that end like the new deny-listed words but name no secret.
     "encryption_key_id=alias/cards hotp_counter=3 jwt_ttl=3600",
 ];
@@ -2505,6 +2521,7 @@ fn prose_stays_linear() {
 #[test]
 fn command_lines_and_url_hosts_stay_linear() {
     assert_linear("short flags", |n| "mysql -p".repeat(n / 8));
+    assert_linear("one-dash flags", |n| " -token -ab".repeat(n / 11));
     assert_linear("flags without a program", |n| " -pa -ab".repeat(n / 8));
     assert_linear("spaced flags", |n| "sshpass -p ".repeat(n / 11));
     assert_linear("unclosed quoted flags", |n| {
