@@ -1049,11 +1049,12 @@ impl Redactor {
     }
 
     /// Command-line flags whose next word is a secret: a deny-listed name after `--` or `-`
-    /// (`--password hunter2`, `--api-key "a b"`, Go's `-token x`, keytool's `-storepass x`; `--password=x` is a key and value already; not one naming where
-    /// the secret is read from, [`names_a_source`]: `--password-stdin registry.example.com`,
-    /// `--private-key-file key.pem`), and curl's `-u`,
-    /// `--user` and `--proxy-user` (`user:password`: the part after the first `:`). A next word that
-    /// is itself a flag (`--token --verbose`) is no value. The cursor jumps past each value.
+    /// (`--password hunter2`, `--api-key "a b"`, Go's `-token x`, keytool's `-storepass x`;
+    /// `--password=x` is a key and value already; not one naming where the secret is read from,
+    /// [`names_a_source`]: `--password-stdin registry.example.com`, `--private-key-file key.pem`),
+    /// and curl's `-u`, `--user` and `--proxy-user` (`user:password`: the part after the first `:`).
+    /// A next word that is itself a flag (`--token --verbose`) is no value. The cursor jumps past
+    /// each value.
     fn find_flag_values(&self, b: &[u8], spans: &mut Vec<(usize, usize)>) {
         let mut i = 0;
         while i < b.len() {
@@ -2266,7 +2267,7 @@ fn is_working_directory(b: &[u8], word: &str, value: &KeyValue) -> bool {
             .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b',' | b'}'))
 }
 
-/// Whether a flag's name (after `--`) says where a secret is read from, not the secret:
+/// Whether a flag's name (after its dashes) says where a secret is read from, not the secret:
 /// `password-stdin`, `password-file`, `private-key-path`, `token_file`.
 fn names_a_source(name: &[u8]) -> bool {
     [&b"stdin"[..], b"file", b"path"].iter().any(|end| {
@@ -2412,9 +2413,10 @@ fn command_word_end(b: &[u8], i: usize) -> usize {
 }
 
 /// Passwords given to a client by a short flag ([`PasswordProgram`]): `mysql -u root -pS3cr3t db`,
-/// `sshpass -p 'S3cr3t' ssh host`, `redis-cli -h cache -a S3cr3t`, `docker login -u bob -p S3cr3t`. The program's word comes first
-/// in the same command (after a path, `sudo`, `docker exec …` or an environment assignment): a line
-/// break, `;`, `|` or `&` ends it. A value that is itself a flag is none. Each byte is read once.
+/// `sshpass -p 'S3cr3t' ssh host`, `redis-cli -h cache -a S3cr3t`, `docker login -u bob -p S3cr3t`.
+/// The program's word comes first in the same command (after a path, `sudo`, `docker exec …` or an
+/// environment assignment): a line break, `;`, `|` or `&` ends it. A value that is itself a flag is
+/// none. Each byte is read once.
 fn find_command_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
     let mut program = None;
     let mut i = 0;
