@@ -1080,11 +1080,7 @@ impl Redactor {
                 continue;
             }
             let (from, end) = if quoted {
-                let close = b[start + 1..]
-                    .iter()
-                    .position(|c| *c == first || matches!(c, b'\n' | b'\r'))
-                    .map_or(b.len(), |k| start + 1 + k);
-                (start + 1, close)
+                (start + 1, quote_close_on_line(b, start))
             } else {
                 let end = b[start..]
                     .iter()
@@ -1672,6 +1668,9 @@ fn find_encoded_sql_passwords(b: &[u8], spans: &mut Vec<(usize, usize)>) {
 /// The most columns [`Redactor::find_sql_insert_values`] maps to values: a longer list is not read.
 const SQL_COLUMNS_MAX: usize = 256;
 
+/// The keyword before an SQL insert's rows: `VALUES`, or MySQL's `VALUE` (longest first).
+const SQL_VALUES_WORDS: [&[u8]; 2] = [b"values", b"value"];
+
 /// Whether the `(` at `paren` opens the rows of an SQL `VALUES` (or MySQL's `VALUE`): the word, any
 /// case, standing alone before it, blanks between ([`Hints::sql_insert`]).
 fn sql_values_before(b: &[u8], paren: usize) -> bool {
@@ -1681,9 +1680,7 @@ fn sql_values_before(b: &[u8], paren: usize) -> bool {
             .rev()
             .take_while(|c| c.is_ascii_whitespace())
             .count();
-    [&b"values"[..], b"value"]
-        .into_iter()
-        .any(|w| word_ends_at(b, end, w))
+    SQL_VALUES_WORDS.into_iter().any(|w| word_ends_at(b, end, w))
 }
 
 /// Where an SQL statement that inserts rows starts at `k`: `INSERT`, `REPLACE` (MySQL) or `UPSERT`
@@ -1845,10 +1842,7 @@ impl Redactor {
         if !denied.contains(&true) {
             return k;
         }
-        let Some(keyword) = [&b"values"[..], b"value"]
-            .into_iter()
-            .find(|w| starts_with_ci(b, k, w) && !b.get(k + w.len()).is_some_and(|c| is_word(*c)))
-        else {
+        let Some(keyword) = SQL_VALUES_WORDS.into_iter().find(|w| sql_object_at(b, k, w)) else {
             return k;
         };
         k = skip_sql_gaps(b, k + keyword.len());
@@ -1956,12 +1950,9 @@ fn prose_word_start(b: &[u8], end: usize) -> usize {
     k
 }
 
-/// The verbs of [`Redactor::find_prose_values`]: `password is x`, `token was x`; and, read
-/// strictly, `password to x`, `password -> x` (the last two).
-const PROSE_VERBS: &[&[u8]] = &[b"is", b"was", b"to", b"->"];
-
-/// How many of [`PROSE_VERBS`] come first, read as `is`.
-const PROSE_PLAIN_VERBS: usize = 2;
+/// The verbs of [`Redactor::find_prose_values`], each with whether the word after it is read
+/// strictly: `password is x`, `token was x`; `password to x`, `password -> x` (strictly).
+const PROSE_VERBS: &[(&[u8], bool)] = &[(b"is", false), (b"was", false), (b"to", true), (b"->", true)];
 
 /// Words between a denied name and `to`: `password set to …`, `API key rotated to …`.
 const PROSE_PARTICIPLES: &[&[u8]] = &[b"set", b"changed", b"reset", b"updated", b"rotated"];
@@ -1984,13 +1975,13 @@ fn blanks_end(b: &[u8], i: usize) -> usize {
 /// the verb is read strictly (`to`, `->`).
 fn prose_verb_at(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let verb = blanks_end(b, i);
-    let v = PROSE_VERBS.iter().position(|v| b[verb..].starts_with(v))?;
-    let mut k = verb + PROSE_VERBS[v].len();
+    let &(v, strict) = PROSE_VERBS.iter().find(|(v, _)| b[verb..].starts_with(v))?;
+    let mut k = verb + v.len();
     if b.get(k) == Some(&b':') {
         k += 1;
     }
     let after = blanks_end(b, k);
-    (after > k).then_some((after, v >= PROSE_PLAIN_VERBS))
+    (after > k).then_some((after, strict))
 }
 
 /// Whether `w` is a plain word: letters only, no capital after the first.
@@ -2389,17 +2380,22 @@ const fn is_command_word_byte(c: u8) -> bool {
     )
 }
 
+/// Where the string opened by the quote at `open` closes on its line: its closing quote, else the
+/// line's end (or the text's). A command-line value's ([`Redactor::find_flag_values`],
+/// [`command_value`]).
+fn quote_close_on_line(b: &[u8], open: usize) -> usize {
+    let q = b[open];
+    b[open + 1..]
+        .iter()
+        .position(|&c| c == q || matches!(c, b'\n' | b'\r'))
+        .map_or(b.len(), |k| open + 1 + k)
+}
+
 /// The end of the value starting at `at`: at its closing quote when it opens with one (on its line;
 /// the quotes stay), else at the end of its word.
 fn command_value(b: &[u8], at: usize) -> (usize, usize) {
     match b.get(at) {
-        Some(&q @ (b'"' | b'\'')) => {
-            let close = b[at + 1..]
-                .iter()
-                .position(|&c| c == q || matches!(c, b'\n' | b'\r'))
-                .map_or(b.len(), |k| at + 1 + k);
-            (at + 1, close)
-        }
+        Some(b'"' | b'\'') => (at + 1, quote_close_on_line(b, at)),
         _ => (at, command_word_end(b, at)),
     }
 }
